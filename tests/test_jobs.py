@@ -1245,10 +1245,11 @@ def test_plan_chunks_keep_the_stored_ranges_and_cut_the_plans_between_them():
 
 
 # tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 4,320 bytes (27 fields
-# of 8 bytes per scenario), a pair 928 and a scenario's factor paths 2,520 (x3), so 100 KB holds one
-# plan a chunk with every scenario in one block (76,160 bytes), and 14 KB two plans on blocks of one
-# scenario (2 x 4,320 + 2 x 928 + 2,520 = 13,016 bytes; three plans would take 18,264, two plans on
-# blocks of two scenarios 17,392)
+# of 8 bytes per scenario), a pair 928 and a scenario's factor paths 2,544 (106 words, the delivery
+# slip's among them, x3), so 100 KB holds one plan a chunk with every scenario in one block
+# (4,320 + 20 x (928 + 2,544) = 73,760 bytes), and 14 KB two plans on blocks of one
+# scenario (2 x 4,320 + 2 x 928 + 2,544 = 13,040 bytes; three plans would take 18,288, two plans on
+# blocks of two scenarios 17,440)
 _ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 14_000
 
 
@@ -1278,14 +1279,14 @@ def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_th
 
 
 def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
-    """One plan over tiny's 20 scenarios needs 4,320 + 928 + 2,520 = 7,768 bytes (above): a resume
+    """One plan over tiny's 20 scenarios needs 4,320 + 928 + 2,544 = 7,792 bytes (above): a resume
     with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is told
     the budget to give, and the folder is left to resume."""
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
     text = " ".join(err.split())
     assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
-    assert "resume with a larger --max-memory, at least 7.77 KB" in text and "--scenarios" not in text
+    assert "resume with a larger --max-memory, at least 7.79 KB" in text and "--scenarios" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
