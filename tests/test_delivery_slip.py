@@ -172,3 +172,24 @@ def test_min_quarters_above_max_quarters_is_refused():
 
     with pytest.raises(ModelError, match="max_quarters is below min_quarters"):
         data_of(model({"probability": 1.0, "min_quarters": 3, "max_quarters": 2}))
+
+
+def test_the_forecast_has_no_slip():
+    """`--deterministic` runs the forecast, which draws no slip: the plan's figures as without the block."""
+    data, base = data_of(model(CERTAIN)), data_of(model())
+    got = evaluate(data, compile_plans(data, [plan(data)], ["p"]), 1, 0, backend="numpy", deterministic=True)
+    want = evaluate(base, compile_plans(base, [plan(base)], ["p"]), 1, 0, backend="numpy", deterministic=True)
+    assert got.metrics["npv_mean_usd"].iloc[0] == want.metrics["npv_mean_usd"].iloc[0] == 785_500.0
+    assert got.metrics["slipped_share"].iloc[0] == 0.0
+
+
+def test_a_slip_past_the_sku_s_last_quarter_on_sale_is_refused_by_name():
+    """A on sale 2026Q2-2026Q3 only: a slip of two quarters would deliver the GPUs bought in 2026Q2
+    in 2026Q4, when the model has no cohort of A: refused, naming the SKU and the setting."""
+    from fleetopt.errors import InputError
+
+    d = model({"probability": 1.0, "min_quarters": 2, "max_quarters": 2})
+    d["skus"]["A"]["available_until"] = "2026Q3"
+    data = data_of(d)
+    with pytest.raises(InputError, match=r"risk\.delivery_slip: a slip moves SKU 'A'.* to 2026Q4"):
+        compile_plans(data, [plan(data)], ["p"])

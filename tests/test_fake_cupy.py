@@ -261,3 +261,22 @@ def test_idle_gpus_to_market_runs_on_the_stand_in_as_on_numpy(fake_cupy):
     d["policy"] = {}
     off = evaluate(data_of(d), plans, 200, seed=3, backend="numpy")
     assert want.metrics["demand_served_share"].iloc[0] > off.metrics["demand_served_share"].iloc[0]
+
+
+def test_delivery_slips_run_on_the_stand_in_as_on_numpy(fake_cupy):
+    """risk.delivery_slip on the CuPy path: each scenario runs on the plan as its slip leaves it (a
+    contract late or cancelled, its GPUs delivered and paid late), through the kernel launched by
+    CuPy and the array code with CuPy as its array module, with NumPy's figures."""
+    from test_delivery_slip import contract, model, plan
+
+    d = model({"probability": 0.5, "max_quarters": 2}, contract=contract(1))
+    d["risk"].update(price_volatility_annual=0.3, customer_default_hazard_per_quarter=0.05)
+    data = data_of(d)
+    plans = batch(data, [plan(data, served=True)], ["slipping"])
+    want = evaluate(data, plans, 200, seed=3, backend="numpy", keep_matrix=True)
+    assert 0.3 < want.metrics["slipped_share"].iloc[0] < 0.7 and want.metrics["cancelled_share"].iloc[0] > 0
+    for on_kernel in (True, False):
+        got = evaluate(data, plans, 200, seed=3, backend="cupy", kernel=on_kernel, keep_matrix=True)
+        assert got.kernel == on_kernel and rel_err(got.npv_matrix, want.npv_matrix) <= 1e-12
+        for column in want.metrics.columns[1:]:
+            assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
