@@ -193,3 +193,28 @@ def test_a_slip_past_the_sku_s_last_quarter_on_sale_is_refused_by_name():
     data = data_of(d)
     with pytest.raises(InputError, match=r"risk\.delivery_slip: a slip moves SKU 'A'.* to 2026Q4"):
         compile_plans(data, [plan(data)], ["p"])
+
+
+@pytest.mark.parametrize("draw_until, moved", [("2027Q2", 150_000.0), ("2026Q2", 0.0)])
+def test_the_gpu_backed_draws_that_fund_late_gpus_move_with_them(draw_until, moved):
+    """Quarter 1 buys 100 GPUs of A ($400,000) and 100 of B ($400,000, on sale from the start, so not
+    slipping) and draws $300,000 on a loan with max_ltv: half of the purchases' price slips a quarter,
+    so half the draw, 150,000, is drawn in quarter 2 instead, where the loan may still draw then
+    (`draw_until` 2027Q2); else it is not drawn at all (2026Q2: only quarter 1's other half is left)."""
+    d = model({**CERTAIN, "skus": ["A"]}, other_sku=True)
+    d["skus"]["A"]["capex_per_gpu_usd"] = 4000.0
+    d["skus"]["B"].update(available_from="2026Q1")
+    d["finance"]["facilities"] = {
+        "gpu-loan": {"size_usd": 1.0e6, "fixed_rate_annual": 0.05, "max_ltv": 0.7, "amortization_quarters": 4,
+                     "draw_from": "2026Q1", "draw_until": draw_until},
+    }  # fmt: skip
+    data = data_of(d)
+    p = plan(data)
+    b_cohort = next(c.index for c in data.cohorts if c.is_purchase and c.sku == 1 and c.bought == 1)
+    p.buy_blocks[1, 0, 1] = GPUS
+    p.held_inference[b_cohort, 1:] = GPUS
+    p.active[1, 1, 0, 1:] = GPUS
+    p.draws[0, 1] = 300_000.0
+    late = compile_plans(data, [p], ["p"]).slipped[1]
+    np.testing.assert_allclose(late.draws[0, 0, :3], [0.0, 150_000.0, moved])
+    np.testing.assert_allclose(late.capex[0, :3], [0.0, 400_000.0, 400_000.0])

@@ -304,12 +304,14 @@ def _late_power(data: ModelData, seed: int, idx: np.ndarray, streams: tuple[Stre
 
 def slipping_skus(data: ModelData) -> list[int]:
     """The SKUs ``risk.delivery_slip`` may delay, by index: those it names (default every SKU) whose
-    ``available_from`` is after the horizon's first quarter; none without the block."""
+    ``available_from`` is after the horizon's first quarter and of which none is installed (`fleet`);
+    none without the block."""
     slip = data.risk.delivery_slip
     if slip is None:
         return []
     named = range(data.S) if slip.skus is None else [data.sku_names.index(n) for n in slip.skus]
-    return sorted(s for s in named if data.sku_release[s] >= 1)
+    installed = {c.sku for c in data.cohorts if c.existing}
+    return sorted(s for s in named if data.sku_release[s] >= 1 and s not in installed)
 
 
 def draw_delivery_slip(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:

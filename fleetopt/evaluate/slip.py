@@ -62,8 +62,10 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
     for s in slipping_skus(data):
         due = int(data.sku_release[s]) + d  # the first quarter s now ships
         early = slice(0, min(due, T))
-        out["active"][:, :, s, :, early] = 0.0
-        out["contract_gpus"][:, :, s, :, early] = 0.0
+        # none of s serves before it is delivered and installed: every GPU of s that would have is late
+        idle = slice(0, min(due + int(data.install_quarters[s]), T))
+        out["active"][:, :, s, :, idle] = 0.0
+        out["contract_gpus"][:, :, s, :, idle] = 0.0
         moved = np.zeros((P, T))  # the price of the GPUs of s moved, by quarter ordered
         for i in range(data.I):
             blocks = out["buy_blocks"][:, s, i, early].copy()
@@ -82,7 +84,7 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
                         out[name][:, target, due:] += out[name][:, c, due:]
                     out[name][:, c] = 0.0
         share = np.divide(moved, bought, out=np.zeros_like(moved), where=bought > 0)
-        _move_draws(data, out["draws"], share, due)
+        _move_draws(data, stack.draws, out["draws"], share, due)
     return Plan(**out), extra
 
 
@@ -117,14 +119,14 @@ def _cohorts_before(data: ModelData, s: int, i: int, due: int) -> list[int]:
             if data.cohorts[c].is_purchase and data.cohorts[c].bought < due]  # fmt: skip
 
 
-def _move_draws(data: ModelData, draws: np.ndarray, share: np.ndarray, due: int) -> None:
-    """Move ``share`` (P, T) of each GPU-backed facility's draws of the quarters before ``due`` to
-    ``due`` (in place, ``draws`` (P, F, T)); dropped where the facility cannot draw then."""
+def _move_draws(data: ModelData, planned: np.ndarray, draws: np.ndarray, share: np.ndarray, due: int) -> None:
+    """Move ``share`` (P, T) of each GPU-backed facility's ``planned`` draws (P, F, T) of the quarters
+    before ``due`` to ``due``, in ``draws`` (in place); dropped where the facility cannot draw then."""
     T = data.T
     for f, facility in enumerate(data.facilities):
         if facility.max_ltv is None:
             continue
-        late = draws[:, f, : min(due, T)] * share[:, : min(due, T)]
+        late = planned[:, f, : min(due, T)] * share[:, : min(due, T)]
         draws[:, f, : min(due, T)] -= late
         if due < T and due in facility.draw_quarters:
             draws[:, f, due] += late.sum(axis=1)

@@ -112,7 +112,7 @@ class DeliverySlip(StrictModel):
     `probability` 1: a certain slip, a what-if)."""
     skus: list[str] | None = None
     """The SKUs that may slip (names of `skus`); default every SKU whose `available_from` is after the
-    horizon's first quarter. One already on sale in that quarter never slips."""
+    horizon's first quarter. One already on sale in that quarter, or installed (`fleet`), never slips."""
 
     @model_validator(mode="after")
     def _range(self) -> DeliverySlip:
