@@ -218,3 +218,17 @@ def test_the_gpu_backed_draws_that_fund_late_gpus_move_with_them(draw_until, mov
     late = compile_plans(data, [p], ["p"]).slipped[1]
     np.testing.assert_allclose(late.draws[0, 0, :3], [0.0, 150_000.0, moved])
     np.testing.assert_allclose(late.capex[0, :3], [0.0, 400_000.0, 400_000.0])
+
+
+def test_a_resumed_run_keeps_the_slipped_share(tmp_path):
+    """A run's chunks store the share of slipped scenarios with the other metrics: read back, the
+    metrics are the fresh run's, the column included."""
+    from fleetopt.evaluate.jobs import ChunkStore
+
+    data = data_of(model({"probability": 0.5, "max_quarters": 2}))
+    plans = compile_plans(data, [plan(data), Plan.empty(data)], ["buys", "empty"])
+    fresh = evaluate(data, plans, 40, 1, backend="numpy", plan_chunk=1, store=ChunkStore(tmp_path))
+    resumed = evaluate(data, plans, 40, 1, backend="numpy", plan_chunk=1, store=ChunkStore(tmp_path))
+    assert resumed.pairs_stored == 2 * 40
+    assert resumed.metrics.to_csv() == fresh.metrics.to_csv()
+    assert 0 < fresh.metrics["slipped_share"].iloc[0] < 1 and fresh.metrics["slipped_share"].iloc[1] == 0
