@@ -1025,6 +1025,8 @@ def test_every_rule_off_is_the_evaluation_before_the_policy(name):
     scenarios.setdefault("step_delay", np.zeros_like(scenarios["delay"]))
     # and the spread shift of refinanced bullets (these models have none)
     scenarios.setdefault("spread_shift", np.zeros_like(scenarios["rate_shift"]))
+    # and delivery slips (risk.delivery_slip, not set in these models)
+    scenarios.setdefault("delivery_slip", np.zeros(len(scenarios["index"]), dtype=np.int32))
     scen = ScenarioSet(scenarios.pop("index"), **scenarios)
     consts = SimulationConstants.from_data(data).with_policy(OPEN_LOOP)
     plan = Plan(**part("plan"))
