@@ -232,3 +232,18 @@ def test_a_resumed_run_keeps_the_slipped_share(tmp_path):
     assert resumed.pairs_stored == 2 * 40
     assert resumed.metrics.to_csv() == fresh.metrics.to_csv()
     assert 0 < fresh.metrics["slipped_share"].iloc[0] < 1 and fresh.metrics["slipped_share"].iloc[1] == 0
+
+
+def test_the_slip_drawn_depends_only_on_the_seed_and_the_scenario():
+    """One draw per scenario: late with the probability, by min..max quarters each equally likely;
+    scenario i's slip is the same in any block, and another seed draws other slips."""
+    from fleetopt.evaluate import generate_scenarios
+
+    data = data_of(model({"probability": 0.3, "min_quarters": 2, "max_quarters": 4}))
+    slips = generate_scenarios(data, 5, 0, 6000).delivery_slip
+    np.testing.assert_array_equal(generate_scenarios(data, 5, 4000, 6000).delivery_slip, slips[4000:])
+    assert not np.array_equal(generate_scenarios(data, 6, 0, 6000).delivery_slip, slips)
+    assert set(np.unique(slips)) == {0, 2, 3, 4}
+    assert abs((slips > 0).mean() - 0.3) < 0.02
+    for d in (2, 3, 4):
+        assert abs((slips == d).mean() - 0.1) < 0.015
