@@ -247,3 +247,13 @@ def test_the_slip_drawn_depends_only_on_the_seed_and_the_scenario():
     assert abs((slips > 0).mean() - 0.3) < 0.02
     for d in (2, 3, 4):
         assert abs((slips == d).mean() - 0.1) < 0.015
+
+
+def test_plans_compiled_without_the_slips_are_refused_not_run_on_time():
+    """Plans compiled under a model without the block, evaluated under one with it, have no slipped
+    variants: an error that says so, not every scenario silently on time."""
+    from fleetopt.errors import InputError
+
+    data, base = data_of(model(CERTAIN)), data_of(model())
+    with pytest.raises(InputError, match=r"slip deliveries by \[1\] quarters .* compiled without"):
+        evaluate(data, compile_plans(base, [plan(base)], ["p"]), 3, 0, backend="numpy")

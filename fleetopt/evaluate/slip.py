@@ -136,12 +136,18 @@ def by_slip(simulate_block: Callable[[PlanBatch, ScenarioSet, int | None], dict]
             block: ScenarioSet, xp: Any = np) -> dict:  # fmt: skip
     """``simulate_block(plans, scenarios, slip)``'s (P, S, ...) results, each scenario of ``block``
     run on ``plans`` as its delivery slip leaves them (``plans.slipped``): the whole block at once
-    (``slip`` None) where no scenario slips or the plans have no variants, else one call per slip
+    (``slip`` None) where no scenario slips, else one call per slip
     drawn (0: on time), on those scenarios alone, put back in the block's order (a pair's result
     does not depend on the scenarios simulated with it)."""
     drawn = np.asarray(block.delivery_slip)
-    if not plans.slipped or not drawn.any():
+    if not drawn.any():
         return simulate_block(plans, block, None)
+    missing = sorted({int(d) for d in np.unique(drawn)} - {0} - set(plans.slipped))
+    if missing:
+        raise InputError(
+            f"the scenarios slip deliveries by {missing} quarters (risk.delivery_slip), but the plans were "
+            "compiled without those slips: compile them with the model they are evaluated under"
+        )
     out: dict = {}
     for d in np.unique(drawn):
         rows = np.flatnonzero(drawn == d)
