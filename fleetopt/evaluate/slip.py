@@ -69,16 +69,18 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
         moved = np.zeros((P, T))  # the price of the GPUs of s moved, by quarter ordered
         for i in range(data.I):
             blocks = out["buy_blocks"][:, s, i, early].copy()
-            if not blocks.any():
+            late = _cohorts_before(data, s, i, due)
+            if not blocks.any() and not any(out[name][:, late].any() for name in _COHORT_ROWS):
                 continue
             target = _delivery_cohort(data, s, i, due)
             price = data.capex_path[s, early] * data.block_size[s]
             moved[:, early] += blocks * price
             out["buy_blocks"][:, s, i, early] = 0.0
             if target is not None:
-                out["buy_blocks"][:, s, i, due] += blocks.sum(axis=1)
-                extra[:, due] += (blocks * price).sum(axis=1) - blocks.sum(axis=1) * price_at(data, s, due)
-            for c in _cohorts_before(data, s, i, due):
+                count = blocks.sum(axis=1)
+                out["buy_blocks"][:, s, i, due] += count
+                extra[:, due] += (blocks * price).sum(axis=1) - count * _block_price(data, s, due)
+            for c in late:
                 for name in _COHORT_ROWS:
                     if target is not None:
                         out[name][:, target, due:] += out[name][:, c, due:]
@@ -88,7 +90,7 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
     return Plan(**out), extra
 
 
-def price_at(data: ModelData, s: int, t: int) -> float:
+def _block_price(data: ModelData, s: int, t: int) -> float:
     """The price of one block of SKU ``s`` bought in quarter ``t``, USD."""
     return float(data.capex_path[s, t] * data.block_size[s])
 
