@@ -7,7 +7,8 @@ the scenario parameters of the fused kernel (:mod:`fleetopt.evaluate.kernel`). A
 is its name everywhere: ScenarioSet attribute, ScenarioRows attribute and kernel.cu parameter.
 
 Adding a risk factor: declare it here with its draw, apply it in simulate.py and in kernel.cu's
-quarter, describe it in docs/evaluation.md and test it.
+quarter (or, as a delivery slip, to the plans a scenario runs: slip.py, ``kernel=False``), describe
+it in docs/evaluation.md and test it.
 
 Every random number is a counter-based hash of (seed, scenario, stream, sub-index, variate,
 column), each a separate hash input, so scenario ``i`` depends only on ``(seed, i)`` and no two
