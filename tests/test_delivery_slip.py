@@ -257,3 +257,17 @@ def test_plans_compiled_without_the_slips_are_refused_not_run_on_time():
     data, base = data_of(model(CERTAIN)), data_of(model())
     with pytest.raises(InputError, match=r"slip deliveries by \[1\] quarters .* compiled without"):
         evaluate(data, compile_plans(base, [plan(base)], ["p"]), 3, 0, backend="numpy")
+
+
+def test_a_plan_s_slipped_variants_do_not_depend_on_the_plans_compiled_with_it():
+    """Each plan's variant under each slip is the same compiled alone, with others, or in chunks."""
+    from test_plan_files import assert_batches_equal
+
+    data = data_of(model({"probability": 0.5, "max_quarters": 2}))
+    plans = [plan(data), Plan.empty(data), plan(data)]
+    plans[2].buy_blocks[0, 0, 1] = 60.0  # another plan: 60 bought, 100 held
+    together = compile_plans(data, plans, ["a", "b", "c"])
+    assert sorted(together.slipped) == [1, 2]
+    assert_batches_equal(together, compile_plans(data, plans, ["a", "b", "c"], chunk=2))
+    for p in range(3):
+        assert_batches_equal(together.take([p]), compile_plans(data, [plans[p]], [["a", "b", "c"][p]]))
