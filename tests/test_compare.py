@@ -806,8 +806,9 @@ def test_plans_made_under_another_policy_are_said_to_run_with_the_first_models(t
     assert code == 0 and 'policy_note_1,"the plans of' in out
     assert compared(str(a), str(a))[0]["policy_notes"] == []
     # solves compared in memory under one of their models: the same note
-    comparison = api.compare([tiny_run[1], policy_version[1]], model=tiny_run[2], scenarios=10,
-                             labels=["base", "no sales"])  # fmt: skip
+    with pytest.warns(FleetoptWarning, match="keep the policy cash buffer recorded with them"):
+        comparison = api.compare([tiny_run[1], policy_version[1]], model=tiny_run[2], scenarios=10,
+                                 labels=["base", "no sales"])  # fmt: skip
     assert comparison.policies == [note.replace(f"the plans of {p}", "the plans of the solve 'no sales'")]
     assert f"Note: {comparison.policies[0]}." in comparison.notes()
 
