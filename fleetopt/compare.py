@@ -50,13 +50,22 @@ from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
     LENDERS_SHARE,
     LIMITED_LIABILITY,
+    NO_DIRECTION,
+    NO_ERROR,
+    NOISE_USD,
+    NOT_MEASURED,
+    SAME,
     SHORTFALL_SHARE,
+    WITHIN,
+    WORSE,
     cvar_influence,
     either_happened,
     first_breach_column,
+    judged_side,
     limited_liability_differs,
     paired_error,
 )
+from fleetopt.evaluate.metrics import BETTER as BETTER_SIDE
 from fleetopt.evaluate.planfile import numbered, plan_file_model_name
 from fleetopt.evaluate.sources import (
     PlanSource,
@@ -78,16 +87,6 @@ from fleetopt.runs.folder import (
 )
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.model import fields_changed
-from fleetopt.stochastic.paired import BETTER as BETTER_SIDE
-from fleetopt.stochastic.paired import (
-    NO_DIRECTION,
-    NO_ERROR,
-    NOT_MEASURED,
-    SAME,
-    WITHIN,
-    WORSE,
-    judged_side,
-)
 
 YES_NO = "1 yes, 0 no"  # a figure that is 1 (yes) or 0 (no), as the CSV and JSON write it
 NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chance
@@ -454,7 +453,8 @@ class Comparison:
         diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
         higher = {"higher": True, "lower": False}.get(self.better(key))
         se = self._paired_se(key, n) if n > 0 else None
-        return judged_side(diff, se, higher, needs_error=needs_error)
+        noise = NOISE_USD if key.endswith("_usd") else 0.0  # round-off: no plan is better by a dollar
+        return judged_side(diff, se, higher, noise, needs_error=needs_error)
 
     def _paired_se(self, key: str, n: int) -> float | None:
         """Plan ``n``'s paired standard error of figure ``key`` (NaN: none measured, one scenario);

@@ -1638,3 +1638,23 @@ def test_a_comparison_on_one_scenario_says_one_common_scenario(tiny_run):
     code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "1")
     assert code == 0, err
     assert "plans on 1 common scenario (seed 0)" in " ".join(out.split())
+
+
+def test_a_money_difference_within_a_dollar_is_round_off_not_better(tiny_run):
+    """Two plans that differ by $2 of prepayment in the first quarter differ by $0.21 of mean NPV in
+    every scenario alike (paired standard error about 0): compare called that "better in NPV mean"
+    and coloured it, where the stochastic verdict and the sweep's lead call a difference within $1
+    (`NOISE_USD`) round-off. Now compare judges money the same way: within chance, not coloured."""
+    import copy
+    import dataclasses
+
+    result = tiny_run[1]
+    plan = copy.deepcopy(result.plan)
+    plan.prepay[0, 0] -= 2.0
+    comparison = api.compare([result, dataclasses.replace(result, plan=plan)], scenarios=200, seed=1,
+                             labels=["A", "B"])  # fmt: skip
+    diff = float(comparison.figures.loc["npv_mean_usd", "B"]) - float(comparison.figures.loc["npv_mean_usd", "A"])
+    assert 0 < abs(diff) < 1.0
+    assert comparison.within_noise("npv_mean_usd", 1) and not comparison.judged("npv_mean_usd", 1)
+    assert "better in NPV mean" not in comparison.verdict(1)
+    assert "within two standard errors: NPV mean" in comparison.verdict(1)

@@ -1361,7 +1361,7 @@ def test_the_out_of_sample_verdict_reads_the_paired_errors(mean, cvar, words):
 def test_a_paired_difference_is_judged_by_one_rule(diff, se, higher, noise, needs_error, side):
     """compare's verdict and colours and the stochastic solve's out-of-sample verdict judged their
     differences in two places (Comparison._side and judged, paired._judged): one rule serves them."""
-    from fleetopt.stochastic.paired import judged_side
+    from fleetopt.evaluate.metrics import judged_side
 
     assert judged_side(diff, se, higher, noise, needs_error) == side
 

@@ -34,10 +34,14 @@ from fleetopt.core.units import (
 from fleetopt.evaluate import EvaluationResult, PlanBatch, evaluate
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
+    BETTER,
+    NO_ERROR,
     NOISE_USD,
-    beyond_chance,
+    NOT_MEASURED,
+    WORSE,
     cvar_influence,
     either_happened,
+    judged_side,
     paired_error,
 )
 
@@ -46,39 +50,6 @@ OUTCOMES = ("npv", "breach", "uncured_breach", "default")
 # an uncured breach, the default as lenders count it, as compare judges it)
 MEAN_OF = {"npv": "npv_mean_usd", "breach": "breach_probability", "default": "default_probability",
            "any_default": "any_default_probability"}  # fmt: skip
-
-
-# the sides a paired difference falls on (:func:`judged_side`)
-BETTER, WORSE, WITHIN, NO_ERROR, SAME, NO_DIRECTION, NOT_MEASURED = (
-    "better", "worse", "within", "no error", "same", "no direction", "not measured")
-
-
-def judged_side(diff: float, se: float | None, higher: bool | None = None, noise: float = 0.0,
-                needs_error: bool = False) -> str:
-    """Which side a paired difference ``diff`` with standard error ``se`` (None: the figure has none;
-    NaN: it has one, not known: one scenario, a CVaR5's tail of one) falls on, for a figure better
-    ``higher`` (True), lower (False) or neither (None): :data:`NOT_MEASURED` (no difference);
-    :data:`SAME` (0, with no positive error to be within); :data:`WITHIN` (chance: within
-    :data:`SIGNIFICANT` errors or ``noise``, :func:`beyond_chance`); :data:`NO_ERROR` (an error not
-    known: neither better nor worse); :data:`NO_DIRECTION`; else :data:`BETTER` or :data:`WORSE`.
-    ``needs_error``: a figure whose error is not known is :data:`NO_ERROR` whatever its difference, 0
-    too (the stochastic solve's verdict, compare's colours); else a 0 is :data:`SAME` (compare's
-    verdict). compare and the stochastic solve's out-of-sample verdict both judge by it."""
-    unknown = se is not None and not math.isfinite(se)
-    if needs_error and unknown:
-        return NO_ERROR
-    if not math.isfinite(diff):
-        return NOT_MEASURED
-    chance = se is not None and not unknown and not beyond_chance(diff, se, noise)
-    if diff == 0 and not (chance and se > 0):  # an error of 0: the same in every scenario, not chance
-        return SAME
-    if chance:
-        return WITHIN
-    if unknown:
-        return NO_ERROR
-    if higher is None:
-        return NO_DIRECTION
-    return BETTER if (diff > 0) == higher else WORSE
 
 
 def evaluate_paired(
