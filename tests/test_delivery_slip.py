@@ -271,3 +271,18 @@ def test_a_plan_s_slipped_variants_do_not_depend_on_the_plans_compiled_with_it()
     assert_batches_equal(together, compile_plans(data, plans, ["a", "b", "c"], chunk=2))
     for p in range(3):
         assert_batches_equal(together.take([p]), compile_plans(data, [plans[p]], [["a", "b", "c"][p]]))
+
+
+def test_in_short_says_in_how_many_futures_deliveries_came_late():
+    """The terminal's and the report's "In short" name the slip's share of the futures, apart from the
+    policy's reactions (a risk the plan met, not something its policy did); a run without the factor
+    (no `slipped_share` column) says nothing of it."""
+    from fleetopt.core.results import risk_in_short
+
+    row = {"npv_mean_usd": 1e6, "npv_cvar5_usd": -1e6, "default_probability": 0.0, "breach_probability": 0.0,
+           "slipped_share": 0.475, "deferred_share": 0.25}  # fmt: skip
+    said = risk_in_short("p", 200, row)
+    late = "GPUs it bought arrived late (risk.delivery_slip) in 47.5% of the futures."
+    assert said[-2:] == [late, "Its policy had to defer an order in 25.0% of the futures."]
+    del row["slipped_share"]
+    assert not any("delivery_slip" in line for line in risk_in_short("p", 200, row))

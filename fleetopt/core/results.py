@@ -493,7 +493,7 @@ def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) ->
         f"A liquidity default in {format_percent(float(row['default_probability']))} of the futures, a "
         f"covenant breach in {format_percent(float(row['breach_probability']))}{event}.",
     ]  # fmt: skip
-    return said + survival_in_short(row)
+    return said + slip_in_short(row) + survival_in_short(row)
 
 
 # what the policy does to get through a future, in a sentence's words, by its metrics column (the
@@ -506,6 +506,17 @@ SURVIVAL_WORDS = {
     "rescheduled_share": "start a contract late",
     "cancelled_share": "lose a contract (cancelled)",
 }
+
+
+def slip_in_short(row) -> list[str]:
+    """Where the model's futures slip deliveries (metrics.csv's `slipped_share`, written only where
+    `risk.delivery_slip` is on): the share of the futures in which GPUs the plan bought arrive late,
+    a risk the plan met, not a reaction of its policy."""
+    share = row.get("slipped_share")
+    if share is None or not np.isfinite(float(share)):
+        return []
+    late = "GPUs it bought arrived late (risk.delivery_slip)"
+    return [f"{late} in {format_percent(float(share))} of the futures."]
 
 
 def survival_in_short(row) -> list[str]:

@@ -1393,6 +1393,9 @@ def _reaction_kpis(run: _Run, row: pd.Series) -> list[str]:
     kpis = []
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("mean over scenarios of the lowest cash", _row_usd(row, "expected_min_cash_usd")))
+    if "slipped_share" in row:  # a risk met, not a reaction: only where risk.delivery_slip is on
+        late = "scenarios with: GPUs delivered late (risk.delivery_slip)"
+        kpis.append(_kpi(late, _share(row["slipped_share"])))
     kpis += [
         _kpi(f"scenarios with: {label}", _share(row[column]))
         for column, label in reaction_labels(bool(run.data.contracts)).items()
