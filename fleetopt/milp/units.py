@@ -9,7 +9,8 @@ from __future__ import annotations
 
 MUSD = 1e6  # USD in one model money unit
 
-# Unit of each variable (and of the objective) of the model, as docs/formulation.md §4 lists them.
+# Unit of each variable (and of the objective) of the model, as docs/formulation.md §4 lists them;
+# tests/test_milp_units.py checks that every variable a model builds has one.
 VARIABLE_UNITS = {
     "buy": "blocks",
     "buy_training": "GPUs",
@@ -35,6 +36,16 @@ VARIABLE_UNITS = {
     "terminal_loss_pool": "MUSD",
     "stress_loss_pool": "MUSD",
     "stress_gap": "MUSD",
+    "held_at_zero": "",  # a variable fixed at 0 (Builder.add)
+    "slack": "",  # a slack is in its row's unit (§8's table), which differs row by row
+    # the stochastic scenario copies and their extensive form (milp/stochastic.py)
+    "rescue_equity": "MUSD",
+    "revolver_draw": "MUSD",
+    "revolver_repay": "MUSD",
+    "revolver_balance": "MUSD",
+    "idle_unpowered": "MW",
+    "eta": "MUSD",
+    "shortfall": "MUSD",
     "objective": "MUSD",
 }
 
