@@ -934,7 +934,7 @@ def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: 
     ]  # fmt: skip
     if any(f.max_ltv is not None for f in data.facilities):  # a borrowing base: its limit's name spelt out
         terms.append(("LTV", "loan-to-value: a facility's GPU-secured balance over the resale value of the "
-                              "GPUs it lends against; max LTV is its lenders' limit (finance.debt.<name>."
+                              "GPUs it lends against; max LTV is its lenders' limit (finance.facilities.<name>."
                               "max_ltv), which the borrowing base tests."))
     if any(label.startswith("milp") for label in labels):  # the optimiser's name for its plans
         terms.insert(0, ("milp", "a plan named milp is the optimiser's: the mixed-integer linear program "
