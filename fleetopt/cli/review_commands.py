@@ -67,8 +67,8 @@ def compare(
         typer.Option(
             "--scenarios",
             callback=checked(limits.whole, 1),
-            help="Common futures (default: those of the first sweep or stochastic solve given, else "
-            f"{limits.DEFAULT_SCENARIOS:,}).",
+            help="Common futures (default: those of the first sweep, evaluation or stochastic solve "
+            f"given, else {limits.DEFAULT_SCENARIOS:,}).",
         ),
     ] = None,
     seed: Annotated[
@@ -76,7 +76,8 @@ def compare(
         typer.Option(
             "--seed",
             callback=checked(limits.seed),
-            help="Scenario seed (default: that of the first sweep or stochastic solve given, else 0).",
+            help="Scenario seed (default: that of the first sweep, evaluation or stochastic solve given, "
+            "else 0).",
         ),
     ] = None,
     format: Annotated[
@@ -105,7 +106,7 @@ def compare(
     ] = None,
 ) -> None:
     """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases.
-    Without --scenarios or --seed, those of the first sweep or stochastic solve given are used, so
+    Without --scenarios or --seed, those of the first sweep, evaluation or stochastic solve given are used, so
     its own figures come back.
 
     A stochastic solve's are its out-of-sample scenarios; a warning names any run whose own figures
