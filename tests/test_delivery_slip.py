@@ -286,3 +286,19 @@ def test_in_short_says_in_how_many_futures_deliveries_came_late():
     assert said[-2:] == [late, "Its policy had to defer an order in 25.0% of the futures."]
     del row["slipped_share"]
     assert not any("delivery_slip" in line for line in risk_in_short("p", 200, row))
+
+
+def test_a_plan_of_other_sku_dates_is_refused_with_the_way_to_ask_about_late_deliveries():
+    """Moving an SKU's sale dates in the model changes its cohorts, so a plan made with the old dates
+    is refused (its decisions would be read as other cohorts'); the refusal now says how to ask what
+    a planner moving the dates wants to know: keep the dates and set risk.delivery_slip."""
+    from fleetopt import api
+    from fleetopt.core.data import build_data
+    from fleetopt.core.plan import axes_mismatch, plan_axes
+
+    loaded, _ = api.load("tiny")
+    kept = plan_axes(build_data(loaded))
+    moved = build_data(api.edit(loaded, {"skus.H100.available_until": "2026Q3"}))
+    words = axes_mismatch(kept, moved)
+    assert words.startswith("its cohorts are not the model's")
+    assert "keep the dates the plan was made with and set risk.delivery_slip" in words

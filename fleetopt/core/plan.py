@@ -129,7 +129,9 @@ def axes_mismatch(saved: dict, data: ModelData) -> str | None:
         if axis == "cohorts":
             return (
                 "its cohorts are not the model's (each cohort's SKU, site, quarter bought or "
-                "installed GPUs, or their number or order, differ)"
+                "installed GPUs, or their number or order, differ; where an SKU's sale dates moved, "
+                "keep the dates the plan was made with and set risk.delivery_slip to ask what late "
+                "deliveries do to it: docs/evaluation.md, 'Delivery slips')"
             )
         return _axis_difference(axis, kept, names, data.name)
     return None
