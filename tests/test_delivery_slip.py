@@ -302,3 +302,25 @@ def test_a_plan_of_other_sku_dates_is_refused_with_the_way_to_ask_about_late_del
     words = axes_mismatch(kept, moved)
     assert words.startswith("its cohorts are not the model's")
     assert "keep the dates the plan was made with and set risk.delivery_slip" in words
+
+
+def test_the_report_says_its_forecast_has_deliveries_on_time(tmp_path):
+    """A run whose futures slip deliveries (here every one) says, where it reports the plan on the
+    forecast, that the forecast's deliveries are on time: a new user read "On the forecast it keeps
+    every covenant" beside the futures' breaches and took both for the same world."""
+    import yaml
+
+    from fleetopt import api
+
+    path = tmp_path / "slips.yaml"
+    path.write_text(yaml.safe_dump(model(CERTAIN)))
+    loaded, _ = api.load(path)
+    solved = api.solve(loaded)
+    run = api.write_solve_run(solved, loaded, tmp_path / "base")
+    evaluation, evaluated, plans = api.evaluate(run, scenarios=3, seed=0)
+    folder = api.write_evaluate_run(evaluation, evaluated, plans, tmp_path / "slipped")
+    page = api.report(folder).read_text()
+    assert "On the forecast (deliveries on time) it" in page
+    plain = api.write_evaluate_run(*api.evaluate(run, model=api.edit(loaded, {"risk.delivery_slip": None}),
+                                                 scenarios=3, seed=0), tmp_path / "plain")  # fmt: skip
+    assert "On the forecast it" in api.report(plain).read_text()

@@ -117,6 +117,7 @@ from fleetopt.evaluate.metrics import (
     shown_plans,
 )
 from fleetopt.evaluate.planfile import BUFFERS
+from fleetopt.evaluate.slip import slips
 from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note, refuse_unfinished
 from fleetopt.report import svg
 from fleetopt.runs.files import write_text_atomic
@@ -1468,8 +1469,10 @@ def _on_the_forecast(run: _Run) -> str:
     kept = "every covenant and its cash" if _covenants_tested(run) else "its cash"
     if grace:
         kept = "every covenant in the quarters tested and its cash"
-    text = (f"On the forecast it keeps {kept} above the default level"
-            if fc.within_limits else f"On the forecast it {fc.limits_words()}")  # fmt: skip
+    # a slip's futures beside the forecast's on time: say which the forecast is (a new user read both)
+    forecast = "On the forecast (deliveries on time)" if slips(run.data) else "On the forecast"
+    text = (f"{forecast} it keeps {kept} above the default level"
+            if fc.within_limits else f"{forecast} it {fc.limits_words()}")  # fmt: skip
     text += _revolver_words(run) + grace
     trailing = lowest_trailing_cushion(run.data, run.trailing_year)
     if trailing is not None and trailing < 0:
