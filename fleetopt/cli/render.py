@@ -1254,11 +1254,13 @@ def _out_of_sample_headline(oos: dict, rp_kept: bool = True) -> str:
     """A stochastic run in the registry's list by what to judge its plan by: the stochastic plan (the
     plan kept, where it keeps the forecast's first stage: not ``rp_kept``) less the forecast optimum
     on fresh scenarios (:func:`recorded_out_of_sample`), mean NPV and CVaR5 with their paired
-    standard errors, and what to commit to (:func:`out_of_sample_action`, on every figure it judges)."""
+    standard errors, and its verdict (:func:`out_of_sample_action`'s first words, on every figure it
+    judges: 'worse', 'a trade'; its advice, too long for a list's column, is in `runs show`)."""
     cells = dict(paired_cells(oos["paired"]))
     action = out_of_sample_action(oos["paired"])
+    verdict = action.split(":")[0] if action else None  # a list's column: the verdict; `runs show` the advice
     figures = f"mean NPV {cells['mean']}, CVaR5 {cells['CVaR5']}"
-    return f"{_out_of_sample_what(oos, rp_kept)}: {figures}" + (f"; {action}" if action else "")
+    return f"{_out_of_sample_what(oos, rp_kept)}: {figures}" + (f"; {verdict}" if verdict else "")
 
 
 def _out_of_sample_what(oos: dict, rp_kept: bool = True) -> str:
@@ -1388,7 +1390,9 @@ def run_detail(record) -> Table:
     oos = recorded_out_of_sample(record.figures)
     if oos is not None:
         what = _out_of_sample_what(oos, keeps_rp(record.figures))
-        table.add_row("out_of_sample", Text(f"{what}: {paired_words(oos['paired'])}"))
+        action = out_of_sample_action(oos["paired"])
+        advice = f"; {action}" if action else ""
+        table.add_row("out_of_sample", Text(f"{what}: {paired_words(oos['paired'])}{advice}"))
     table.caption = _FIGURES_MEAN.get(record.kind, "") + (_COSTS_LEFT_OUT if costs else "")
     return table
 
