@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
-from milp_builders import base_model, data_of
+from milp_builders import base_model, data_of, load
 
 import fleetopt.milp.persistent as persistent
 from fleetopt import api
@@ -780,6 +780,43 @@ def test_the_dropped_candidates_are_told_apart_by_why_they_have_no_plan():
         "4 candidates made, 1 evaluated; dropped: 1: breaks a hard limit once completed by the MILP "
         "(milp: forecast, volumes x0.75); 1: no plan keeps the hard limits under its stress or "
         "requirement (milp: late power); 1: the same plan as milp: forecast (milp: demand slump)"
+    )
+
+
+
+def _power_bound_model() -> dict:
+    """base_model at 10 MW, its GPUs drawing full power even idle (idle_power_fraction 1): the
+    forecast optimum buys 10,000 1-kW GPUs in 2026Q1 (each earns $8,760 a year for $4,000), and its
+    x1.25 variation holds 12,500 in the quarter they arrive, 12.5 MW against 10 MW."""
+    d = base_model()
+    d["skus"]["A"]["idle_power_fraction"] = 1.0
+    d["sites"]["s1"]["power_capacity_mw"] = 10.0
+    return d
+
+
+def test_a_dropped_variation_names_the_limit_it_breaks_with_its_quarter_and_amount(tmp_path):
+    """The sweep said 'breaks a hard limit once completed by the MILP' of 18 of the default model's
+    42 candidates and never which: a planner could not tell why a candidate was missing. Now the
+    LP of the relaxed model names it, as the candidate is made, in summary.json, in the count of
+    candidates (the terminal's), and in candidates.json, which a resume reads back."""
+    from fleetopt.sweep.candidates import dropped_words
+    from fleetopt.sweep.run import LISTED_FIELDS, _listed_candidate
+
+    said: list[str] = []
+    made = generate_candidates(data_of(_power_bound_model()), 10, progress=said.append)
+    (dropped,) = [c for c in made.candidates if c.status == "infeasible"]
+    assert dropped.label == "milp: forecast, volumes x1.25"
+    assert dropped.broken == "power: site s1 in 2026Q1 short by 2.5 MW"
+    why = "breaks a hard limit once completed by the MILP: power: site s1 in 2026Q1 short by 2.5 MW"
+    assert dropped_words(dropped) == why
+    assert f"milp: forecast, volumes x1.25: dropped: {why}" in said
+    counts = candidate_counts(SimpleNamespace(candidates=made, metrics=[None] * len(made.feasible)))
+    assert "(milp: forecast, volumes x1.25 [power: site s1 in 2026Q1 short by 2.5 MW])" in counts
+    listed = {name: getattr(dropped, name) for name in LISTED_FIELDS}
+    assert _listed_candidate(listed) == dropped
+    result = api.sweep(load(_power_bound_model()), candidates=7, scenarios=20, seed=1)
+    assert {"plan": "milp: forecast, volumes x1.25", "status": "infeasible", "why": why} in (
+        result.summary()["dropped"]
     )
 
 

@@ -646,10 +646,13 @@ def _say_candidate(line: str) -> None:
 def candidate_counts(result) -> str:
     """How many candidates were made, how many were evaluated and why the others were dropped."""
     made = result.candidates.candidates
+    # grouped by reason, each completion that breaks a hard limit naming it: "... (milp: forecast, buy
+    # 2q later [min_cash: 2028Q1 short by $1.2B], ...)"
     reasons = {c.label: why_dropped(c.status, c.origin, c.same_as) for c in made if c.plan is None}
+    named = {c.label: f"{c.label} [{c.broken}]" if c.broken else c.label for c in made}
     groups = Counter(reasons.values())
     why = "; ".join(
-        f"{n}: {reason} (" + ", ".join(label for label, r in reasons.items() if r == reason) + ")"
+        f"{n}: {reason} (" + ", ".join(named[label] for label, r in reasons.items() if r == reason) + ")"
         for reason, n in sorted(groups.items())
     )
     line = f"{counted(len(made), 'candidate')} made, {len(result.metrics)} evaluated"

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
@@ -19,8 +20,9 @@ from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.units import format_figure, format_gap
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.covenants import covenant_note
+from fleetopt.milp.ef_highs import compile_model
 from fleetopt.milp.groups import Slack
-from fleetopt.milp.highs import WatchedHighs, run_highs, stage
+from fleetopt.milp.highs import WatchedHighs, run_highs, run_stoppable, stage
 from fleetopt.milp.units import from_model_units, output_unit
 
 _TOLERANCE = 1e-6
@@ -97,6 +99,7 @@ MILP_SECONDS = 10.0
 # finishing (the MILP found no plan in 300 s: its root LP); the interior point method 8 s
 IPM = {"solver": "ipm"}
 MIP = {"solver": "choose"}
+SIMPLEX = {"solver": "simplex"}
 
 
 def solve_relaxed(m: pyo.ConcreteModel, solver: Highs, time_limit, threads) -> tuple[str, object, float]:
@@ -488,3 +491,121 @@ def _amount(amount: float, unit: str) -> str:
     """A shortfall for people: money and power as every other figure is written ($180.8M, 2.5 MW),
     GPU counts to a tenth (a relaxation can be short by part of a GPU)."""
     return format_figure(amount, unit) if unit in ("USD", "MW") else f"{amount:,.1f} {unit}"
+
+
+# ---------------------------------------------------------------- a completion's broken limit, cheaply
+
+# the groups a completion's probe names at most, the largest first (by their weighted shortfall)
+NAMED_GROUPS = 2
+# the most seconds one of a probe's solves may take (a MILP's, of the contracts' choices, the longest)
+PROBE_SECONDS = 5.0
+# the most dual simplex iterations of a probe's other side (CompletionProbe._otherwise): where nothing
+# else gives way HiGHS proved it in 0 to 34 iterations on the default model's dropped completions;
+# where something did, it took 1,807 (1.2 s of CPU) and more; tiny's lost anchor (a cash shortfall
+# its contract's weight hid) a few. A count, not seconds: the same words on any machine
+OTHERWISE_ITERATIONS = 200
+
+
+class CompletionProbe:
+    """Which hard limit a plan's completion breaks, named in about a second a plan: the relaxed model
+    (``build_model(relax=True)`` with the allocation's slacks, §8) built and handed to HiGHS once;
+    each plan's purchases (and power blocks) held by their columns' bounds. Its LP is solved first,
+    by the interior point method from scratch (:data:`IPM`: the dual simplex from the last plan's
+    basis took 2 to 58 s a plan on the default model, degenerate as the diagnosis's LP is; from
+    scratch 2 to 3 s; the interior point method 0.6 to 1.1 s of CPU). Where it needs no slack (a
+    contract taken in part keeps every limit), the contracts' choices are made whole and it is
+    solved as a MILP (purchases and blocks held: only the contracts are integer). Then the other side
+    (:meth:`_otherwise`). A full diagnosis (:func:`diagnose`: the rounded LP, the MILP, the other
+    side without a cap) took about 10 s a plan."""
+
+    def __init__(self, data: ModelData, objective: str = "npv"):
+        self.data, self.objective = data, objective
+        m = build_model(data, objective, relax=True)
+        relax_allocation(m)
+        lp, variables, _ = compile_model(m)
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.h.passModel(lp)
+        column = {id(v): n for n, v in enumerate(variables)}
+        self.buy = {key: column[id(v)] for key, v in m.buy.items()}
+        self.build = {key: column[id(v)] for key, v in m.build.items()}
+        self.accept = np.array([column[id(v)] for v in m.accept.values()], dtype=np.int32)
+        self.slacks = [(idx, column[id(m.slack[idx])]) for idx in m.SLACK if id(m.slack[idx]) in column]
+        self.lower, self.upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+        self._integer(np.arange(lp.num_col_, dtype=np.int32), False)
+
+    def _integer(self, cols: np.ndarray, integer: bool) -> None:
+        kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+        if len(cols):
+            self.h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind))
+
+    def broken(self, buy_blocks: np.ndarray, build_blocks: np.ndarray | None = None) -> list[dict]:
+        """The diagnosis entries (:func:`diagnose`'s, the largest weighted shortfall first) of the
+        relaxed model with every purchase held at ``buy_blocks`` ((S, I, T) blocks) and, given, every
+        power block at ``build_blocks`` ((I, T)); empty where it needs no slack or found no plan in
+        :data:`PROBE_SECONDS`."""
+        lower, upper = self.lower.copy(), self.upper.copy()
+        for held, values in ((self.buy, buy_blocks), (self.build, build_blocks)):
+            if values is not None and held:
+                cols = np.fromiter(held.values(), dtype=np.int64, count=len(held))
+                lower[cols] = upper[cols] = [float(values[key]) for key in held]
+        self.h.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
+        entries = self._entries(IPM)
+        if not entries and len(self.accept):
+            self._integer(self.accept, True)  # the LP took a contract in part: whole ones may not fit
+            try:
+                entries = self._entries(MIP)
+            finally:
+                self._integer(self.accept, False)
+        if entries:
+            entries = Diagnosis(entries, self._otherwise(lower, upper, {d["group"] for d in entries}))
+        return entries
+
+    def _otherwise(self, lower: np.ndarray, upper: np.ndarray, held: set[str]) -> list[dict]:
+        """The groups relaxed where those ``held`` may not be (:attr:`Diagnosis.otherwise`): their
+        slacks held at 0, the LP solved again from the last basis by the dual simplex, for at most
+        :data:`OTHERWISE_ITERATIONS` (none where it needs more, or nothing else gives way)."""
+        cols = np.array([col for (group, *_), col in self.slacks if group in held], dtype=np.int32)
+        zero = np.zeros(len(cols))
+        self.h.changeColsBounds(len(cols), cols, zero, zero)
+        try:
+            return self._entries({**SIMPLEX, "simplex_iteration_limit": OTHERWISE_ITERATIONS}, cold=False)
+        finally:
+            self.h.setOptionValue("simplex_iteration_limit", highspy.kHighsIInf)
+            self.h.changeColsBounds(len(cols), cols, lower[cols], upper[cols])
+
+    def _entries(self, options: dict, cold: bool = True) -> list[dict]:
+        """The entries of one run, from scratch where ``cold`` (its clock is the instance's: the limit
+        is from now)."""
+        if cold:
+            self.h.clearSolver()
+        for name, value in {**options, "time_limit": self.h.getRunTime() + PROBE_SECONDS}.items():
+            self.h.setOptionValue(name, value)
+        run_stoppable(self.h)
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return []
+        values = np.asarray(self.h.getSolution().col_value)
+        by_group: dict[str, list] = defaultdict(list)
+        for (group, *key), col in self.slacks:
+            if values[col] > _TOLERANCE:
+                by_group[group].append((tuple(key), float(values[col])))
+        weight = {g: DIAGNOSED[g].weight * sum(a for _, a in items) for g, items in by_group.items()}
+        ranked = sorted(weight, key=weight.get, reverse=True)
+        return [_group_entry(self.data, g, by_group[g], self.objective) for g in ranked]
+
+
+def broken_words(entries: list[dict]) -> str:
+    """The largest shortfalls of a probe (:meth:`CompletionProbe.broken`) in a phrase, with the other
+    side where it found one: 'contract_delivery: contract lab-a in 2026Q3 short by 584.4 GPUs;
+    otherwise min_cash: 2026Q3 short by $1.3M'; '' for none."""
+    words = "; ".join(_largest(d) for d in entries[:NAMED_GROUPS])
+    otherwise = getattr(entries, "otherwise", [])
+    return f"{words}; otherwise {_largest(otherwise[0])}" if words and otherwise else words
+
+
+def _largest(entry: dict) -> str:
+    """A group's largest shortfall: 'power: site texas in 2027Q3 short by 12.5 MW (in 2027Q3..2028Q2)'."""
+    label, amount = max(entry["items"], key=lambda item: item[1])
+    quarters = entry["quarters"]
+    span = f" (in {quarters[0]}..{quarters[-1]})" if len(quarters) > 1 else ""
+    return f"{entry['group']}: {label} short by {_amount(amount, entry['unit'])}{span}"

@@ -34,6 +34,7 @@ from fleetopt.core.units import format_gap, format_percent, format_rate, format_
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
+from fleetopt.milp.diagnose import CompletionProbe, broken_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import NoPlanFound, raise_without_plan
@@ -265,7 +266,8 @@ ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "
 
 def why_dropped(status: str, origin: str, same_as: str | None = None) -> str:
     """Why a candidate of ``origin`` with ``status`` has no plan to evaluate, in words (a duplicate
-    names the candidate it repeats, ``same_as``, where known)."""
+    names the candidate it repeats, ``same_as``, where known); :func:`dropped_words` adds the limit
+    a completion breaks."""
     if status == "duplicate":
         return f"the same plan as {same_as}" if same_as else "the same plan as an earlier candidate"
     if status == "infeasible":  # a variation or proposal is completed; a stress or robust optimum solved
@@ -275,6 +277,15 @@ def why_dropped(status: str, origin: str, same_as: str | None = None) -> str:
             return "breaks a hard limit once completed by the MILP"
         return "no plan keeps the hard limits under its stress or requirement"
     return status.replace("_", " ")
+
+
+def dropped_words(candidate: Candidate) -> str:
+    """Why a candidate has no plan (:func:`why_dropped`), with the limit its completion breaks where
+    named (:attr:`Candidate.broken`): 'breaks a hard limit once completed by the MILP: power: site s1
+    in 2026Q1 short by 2.5 MW'."""
+    c = candidate
+    reason = why_dropped(c.status, c.origin, c.same_as)
+    return f"{reason}: {c.broken}" if c.broken and c.status == "infeasible" else reason
 
 
 @dataclass
@@ -292,6 +303,9 @@ class Candidate:
     # made after the rule's first pick: that pick's own buffers (:func:`second_round`), which a
     # resume or a re-ranking makes again from its own pick
     second_round: bool = False
+    # a completion dropped for a hard limit: the largest shortfalls in words, as the LP of the relaxed
+    # model finds them (fleetopt.milp.diagnose.CompletionProbe; '' where it names none)
+    broken: str = ""
 
 
 # the policy candidates: the forecast optimum run with a cash buffer of these shares of its largest
@@ -540,6 +554,15 @@ class _Making:
         return len(self.out.feasible) >= self.n
 
     @cached_property
+    def probe(self) -> CompletionProbe:
+        """The relaxed model that names the limit a completion breaks, built when one first does."""
+        return CompletionProbe(self.data)
+
+    def broken(self, buy_blocks: np.ndarray, build_blocks: np.ndarray | None = None) -> str:
+        """The hard limits a completion of these purchases (and power blocks) breaks, in words."""
+        return broken_words(self.probe.broken(buy_blocks, build_blocks))
+
+    @cached_property
     def planner(self) -> PersistentPlanner:
         """One built model for the forecast, the stresses and the completions, built when a solve
         first needs it (a resumed sweep may need none)."""
@@ -569,7 +592,7 @@ class _Making:
         if self.progress:
             # a candidate without a plan says why in the summary's words ("infeasible" read as an error)
             if candidate.status == "infeasible":
-                status = f"dropped: {why_dropped(candidate.status, candidate.origin)}"
+                status = f"dropped: {dropped_words(candidate)}"
             else:
                 status = format_solver_status(candidate.status, candidate.gap)
                 if candidate.status == "time_limit":  # its words leave the gap to the line beside them
@@ -616,7 +639,8 @@ class _Making:
         except NoPlanFound:  # the rescue's time limit: dropped, as the plain completion would be
             rescued = None
         if rescued is None:  # short of power or another physical limit, which no rescue cures
-            return Candidate(proposal_label(fixed), "proposal", r.status, None, note=note)
+            broken = self.broken(fixed.blocks)
+            return Candidate(proposal_label(fixed), "proposal", r.status, None, note=note, broken=broken)
         broken = "; ".join(broken_limit_words(b) for b in forecast_limits_broken(self.data, rescued.plan))
         note += (f"; they break {broken}: completed with the rescue (fleetopt solve --purchases FILE "
                  "--rescue), so it breaches on its own forecast")  # fmt: skip
@@ -625,7 +649,8 @@ class _Making:
     def completed(self, varied: Plan, label: str, what: str) -> Candidate:
         """A variation completed by the forecast's model with its strategic decisions fixed."""
         r = self.planner.complete(varied)
-        return Candidate(label, "variation", r.status, r.plan, note=what)
+        broken = self.broken(varied.buy_blocks, varied.build_blocks) if r.status == "infeasible" else ""
+        return Candidate(label, "variation", r.status, r.plan, note=what, broken=broken)
 
 
 def within_gap(gap: float | None) -> str:

@@ -57,6 +57,7 @@ from fleetopt.sweep.candidates import (
     check_proposals,
     check_stochastic_candidate,
     conditions_missed,
+    dropped_words,
     forecast_optimum_row,
     generate_candidates,
     limits_missed,
@@ -65,7 +66,6 @@ from fleetopt.sweep.candidates import (
     runner_up,
     second_round,
     tie_margin,
-    why_dropped,
 )
 
 
@@ -233,7 +233,7 @@ def _candidate_list(cands: CandidateSet) -> str:
 # what candidates.json keeps of each candidate (its plan is in plans.npz), in the file's order
 LISTED_FIELDS = (
     "label", "origin", "status", "note", "forecast_npv_usd", "liquidity_buffer_usd", "gap", "same_as",
-    "buffer_of", "second_round",
+    "buffer_of", "second_round", "broken",
 )  # fmt: skip
 
 
@@ -481,7 +481,7 @@ def _listed_candidate(c: dict) -> Candidate:
         label=str(c["label"]), origin=str(c["origin"]), status=str(c["status"]), note=str(c["note"]),
         forecast_npv_usd=_optional(npv, float), liquidity_buffer_usd=_optional(buffer, float),
         gap=_optional(gap, float), same_as=_optional(same_as, str), buffer_of=_optional(buffer_of, str),
-        second_round=c.get("second_round") is True,
+        second_round=c.get("second_round") is True, broken=str(c.get("broken") or ""),
     )
 
 
@@ -1034,7 +1034,7 @@ class SweepResult:
             # the rule's first pick run with larger cash buffers, made after it was picked
             "second_round": [c.label for c in self.candidates.feasible if c.second_round],
             "dropped": [
-                {"plan": c.label, "status": c.status, "why": why_dropped(c.status, c.origin, c.same_as)}
+                {"plan": c.label, "status": c.status, "why": dropped_words(c)}
                 for c in self.candidates.candidates
                 if c.plan is None
             ],
