@@ -37,12 +37,14 @@ from test_doc_cases import DF, hand_model, npv_of
 
 from fleetopt import api
 from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.factors import Stream, uniforms
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.milp.solve import solve
-from fleetopt.sweep.candidates import FORECAST_OK, Rule, recommend
+from fleetopt.sweep.candidates import FORECAST_OK, Rule, default_stresses, recommend, signed_short
 
 A = 10_050_246.49
 B = 4_468_397.41
@@ -267,12 +269,16 @@ def test_a_sweep_of_hand_without_gpu_orders(tmp_path):
     breaches the DSCR wherever lab-a defaults by 2026Q4 (EBITDA 922,050 against 1.7 x 575,000,
     565,000 or 555,000 of debt service, while 2026Q1's 290,000 passes): 11 of 20; uncured in the 10
     where it defaults by 2026Q3 (two breaches in a row). The lost-anchor optimum never serves lab-a,
-    so its NPV is the same in every scenario: the idle 100 GPUs retired at the start of 2026Q1 as in
+    whose contract is signed: its 100 GPUs retired at the start of 2026Q1 as in
     tests/test_doc_cases_tax.py's retirement, with 300 on the market (43,800 more revenue a quarter
     than there, taxed at 20 % except in 2026Q4, whose tax the liquidation tax refunds), the 2M drawn
     (1.7 x 575,000 <= 1,035,737.50): 9,674,887.20 + 35,040 (DF_0 + DF_1 + DF_2) + 43,800 DF_3 =
-    9,814,952.33, above every other candidate's mean, so it has the best CVaR5 and no breach: the
-    pick. hand buys no GPUs, so the largest quarterly GPU order is 0 and no plan gets a cash buffer:
+    9,814,952.33 in every scenario, above every other candidate's mean, and the sweep picked it:
+    walking away from a signed contract that costs nothing to leave. A signed contract must be
+    served, so that plan's purchases (none) and power blocks (none) are now completed on the forecast
+    serving lab-a: the forecast optimum, a duplicate; the pick (the demand slump's optimum, which
+    breaches in none of the 20) serves lab-a. hand buys no GPUs, so the largest quarterly GPU order
+    is 0 and no plan gets a cash buffer:
     no buffer candidate in the first round, no second round (docs/evaluation.md). The runner-up's
     lead has no error (20 scenarios: a tail of one, whose influence values are all 0)."""
     d = hand_model()
@@ -288,11 +294,16 @@ def test_a_sweep_of_hand_without_gpu_orders(tmp_path):
     ) == (pytest.approx(0.55), pytest.approx(0.5))
     hand = 9_674_887.20 + 35_040 * (DF[0] + DF[1] + DF[2]) + 43_800 * DF[3]
     assert hand == pytest.approx(9_814_952.33, abs=0.01)
-    lost = m.loc["milp: lost anchor customer"]
-    assert (lost["npv_std_usd"], lost["breach_probability"]) == (pytest.approx(0.0, abs=1e-6), 0.0)
-    assert lost["npv_cvar5_usd"] == pytest.approx(hand, abs=0.01)
-    assert (m.drop("milp: lost anchor customer")["npv_mean_usd"] < hand).all()
-    assert result.recommended["plan"] == "milp: lost anchor customer"
+    data = data_of(d)
+    (lost,) = [s for s in default_stresses(data) if s.contracts_lost]
+    walked = PersistentPlanner(data).solve_stress(lost).plan
+    assert signed_short(data, walked) == ["lab-a-training"]
+    assert forecast_npv(data, walked) == pytest.approx(hand, abs=0.01)
+    assert (m["npv_mean_usd"] < hand).all()  # it would beat every candidate: now it is none
+    made = {c.label: c for c in result.candidates.candidates}
+    assert made["milp: lost anchor customer"].same_as == "milp: forecast"
+    assert result.recommended["plan"] == "milp: demand slump"
+    assert all(signed_short(data, c.plan) == [] for c in result.candidates.feasible)
     assert "policy" not in set(m["origin"])
     assert np.isnan(result.lead.se_usd)  # a tail of one scenario: no error (it was 0, "beyond doubt")
     assert "a tail of one scenario (the worst of 20) gives that lead no standard error" in result.why()
@@ -342,10 +353,11 @@ def test_a_sweep_with_gpu_orders_and_its_second_round(tmp_path):
     than the payment less its 20 % deposit: the whole deferred order is cancelled (c = 1), its
     deposit 0.2 x the deferred capex forfeited, in every scenario.
 
-    The rule's first pick is the lost-anchor optimum, which buys the same $12M order: its second
-    round runs it with $3.0M and $6.0M; neither ever acts (its cash stays above the floors), so
-    both show its figures, are left off the front, and tie with it: the pick stays the plan itself,
-    first in candidates.csv."""
+    The rule's first pick is the demand slump's optimum, which buys 400 x 0.7 = 280 H200, an order of
+    $8.4M: its second round runs it with $2.1M and $4.2M; neither ever acts (its cash stays above
+    the floors), so both show its figures, are left off the front, and tie with it: the pick stays
+    the plan itself, first in candidates.csv. (It was the lost-anchor optimum, which walked away
+    from lab-a's signed contract: completed serving it, it is the forecast optimum.)"""
     d = hand_model()
     d["risk"] = {"customer_default_hazard_per_quarter": 0.15}
     d["skus"]["H200"] = {**d["skus"]["H100"], "available_from": "2026Q2", "available_until": "2026Q3",
@@ -358,8 +370,8 @@ def test_a_sweep_with_gpu_orders_and_its_second_round(tmp_path):
     policy = m[m["origin"] == "policy"]
     assert sorted(policy.index) == sorted(
         f"{plan}, cash buffer ${x}M"
-        for plan in ("milp: forecast", "milp: lost anchor customer")
-        for x in ("3.0", "6.0")
+        for plan, xs in (("milp: forecast", ("3.0", "6.0")), ("milp: demand slump", ("2.1", "4.2")))
+        for x in xs
     )
     saving = 12_000_000 - (400 * 5_256 - 400 * 1.25 * 2_190 * 0.05 - 400 / 500 * 500_000)
     live, early = 12e6 * 1_946_310 / saving, 12e6 * 1_911_270 / saving
@@ -369,8 +381,8 @@ def test_a_sweep_with_gpu_orders_and_its_second_round(tmp_path):
     assert (six["deferred_share"], six["order_cancelled_share"]) == (1.0, 1.0)
     assert six["forfeited_deposits_mean_usd"] == pytest.approx(0.2 * (17 * live + 3 * early) / 20, abs=0.01)
     assert m.loc["milp: forecast, cash buffer $3.0M", "deferred_share"] == 0.0
-    pick = "milp: lost anchor customer"
-    for x in ("3.0", "6.0"):
+    pick = "milp: demand slump"
+    for x in ("2.1", "4.2"):
         row = m.loc[f"{pick}, cash buffer ${x}M"]
         assert row["npv_mean_usd"] == m.loc[pick, "npv_mean_usd"] and not row["on_front"]
     assert result.recommended["plan"] == pick

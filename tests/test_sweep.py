@@ -820,6 +820,53 @@ def test_a_dropped_variation_names_the_limit_it_breaks_with_its_quarter_and_amou
     )
 
 
+def _anchor_model(serves: str) -> dict:
+    """base_model at 0.2 MW (200 of its 1-kW GPUs) with a Blackwell SKU B at $20,000 a GPU, which the
+    $1 market never pays back ($8,760 a year, worth nothing after one), and a signed contract of
+    lab's for 100 GPUs of ``serves`` over the four quarters at $0.10/GPU-hour, with no penalty for
+    walking away: the lost-anchor stress's optimum serves it with none."""
+    d = base_model()
+    d["skus"]["B"] = {**d["skus"]["A"], "generation": "blackwell", "capex_per_gpu_usd": 20000.0}
+    d["sites"]["s1"]["power_capacity_mw"] = 0.2
+    d["contracts"] = {"anchor": {"customer": "lab", "use": "training", "eligible_skus": [serves], "gpus": 100,
+                                 "start": "2026Q1", "term_quarters": 4, "price_usd_per_gpu_hour": 0.1,
+                                 "signed": True}}  # fmt: skip
+    return d
+
+
+def test_the_sweep_never_recommends_walking_away_from_a_signed_contract():
+    """The lost-anchor stress's optimum put anchor's 100 GPUs on the $1 market instead of the $0.10
+    contract; run on the forecast, where lab stays, it served the signed contract with none, paid
+    no penalty, earned more than the forecast optimum and was recommended. A signed contract must
+    be served (`signed`), as every MILP plan does: such a plan's purchases are now completed on the
+    forecast, serving it. Here the same 200 GPUs serve it: the forecast optimum again."""
+    from fleetopt.sweep.candidates import signed_short
+
+    data = data_of(_anchor_model("A"))
+    (lost,) = [s for s in default_stresses(data) if s.contracts_lost]
+    assert signed_short(data, PersistentPlanner(data).solve_stress(lost).plan) == ["anchor"]
+    result = api.sweep(load(_anchor_model("A")), candidates=4, scenarios=50, seed=1)
+    made = _candidate(result, "milp: lost anchor customer")
+    assert (made.status, made.same_as) == ("duplicate", "milp: forecast")
+    assert "its plan served signed anchor short, so its purchases and power blocks were" in made.note
+    assert all(signed_short(data, c.plan) == [] for c in result.candidates.feasible)
+    assert result.summary()["recommended"] == "milp: forecast"
+
+
+def test_a_stress_optimum_whose_purchases_cannot_serve_a_signed_contract_is_dropped_naming_it():
+    """Only B serves anchor, and the lost-anchor optimum buys none (B never pays on the market):
+    completed on the forecast it is 100 GPUs short in each quarter of the term, and is dropped
+    saying so rather than evaluated as a plan that walks away."""
+    from fleetopt.sweep.candidates import dropped_words
+
+    made = generate_candidates(data_of(_anchor_model("B")), 6)
+    (lost,) = [c for c in made.candidates if c.label == "milp: lost anchor customer"]
+    assert lost.plan is None and dropped_words(lost) == (
+        "breaks a hard limit once completed by the MILP: contract_delivery: contract anchor in 2026Q1 short "
+        "by 100.0 GPUs (in 2026Q1..2026Q4)"
+    )
+
+
 # ---------------------------------------------------------------- your purchases as candidates
 
 
@@ -1502,14 +1549,14 @@ def test_a_rerank_by_another_rule_makes_the_second_round_of_its_own_pick(loose_s
     out = api.write_sweep_run(result, tmp_path / "R")
     listed = json.loads((out / "candidates.json").read_text())
     assert [c["label"] for c in listed if c["second_round"]] == haircut
-    assert json.loads((out / "summary.json").read_text())["candidates_tried"] == len(listed) == 13
+    assert json.loads((out / "summary.json").read_text())["candidates_tried"] == len(listed) == 14
     plan = result.plan("milp: collateral haircut")
     assert np.array_equal(result.plan(haircut[1]).buy_blocks, plan.buy_blocks)
     code, _, err = run_cli("compare", str(out))
     assert code == 0, err
     mean = api.rerank_sweep(out, {"prefer": "mean", "max_breach_prob": None})
     assert mean.recommended["plan"] == "milp: forecast, cash buffer $60.0M"
-    assert mean.summary()["second_round"] == [] and len(mean.candidates.candidates) == 11
+    assert mean.summary()["second_round"] == [] and len(mean.candidates.candidates) == 12
     assert not any(", cash buffer" in p and not p.startswith("milp: forecast,") for p in mean.metrics.plan)
 
 

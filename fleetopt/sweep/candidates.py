@@ -32,6 +32,7 @@ from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_gap, format_percent, format_rate, format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
+from fleetopt.evaluate.batch import contract_owed
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
 from fleetopt.milp.diagnose import CompletionProbe, broken_words
@@ -264,16 +265,25 @@ WITHOUT_PLAN = ("infeasible", "no_plan", "duplicate")
 ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "variation")
 
 
-def why_dropped(status: str, origin: str, same_as: str | None = None) -> str:
+def signed_short(data: ModelData, plan: Plan) -> list[str]:
+    """The signed contracts ``plan`` serves with fewer GPUs than they have in a quarter from their
+    deadline (:func:`~fleetopt.evaluate.batch.contract_owed`), by name: walked away from, which the
+    model does not allow (`signed`: already signed and must be served)."""
+    owed = contract_owed(data, Plan.stack([plan]))[0]
+    return [con.name for k, con in enumerate(data.contracts) if con.signed and owed[k].any()]
+
+
+def why_dropped(status: str, origin: str, same_as: str | None = None, completed: bool = False) -> str:
     """Why a candidate of ``origin`` with ``status`` has no plan to evaluate, in words (a duplicate
-    names the candidate it repeats, ``same_as``, where known); :func:`dropped_words` adds the limit
-    a completion breaks."""
+    names the candidate it repeats, ``same_as``, where known; ``completed``: a stress optimum whose
+    completion on the forecast failed, :meth:`_Making.honouring`); :func:`dropped_words` adds the
+    limit a completion breaks."""
     if status == "duplicate":
         return f"the same plan as {same_as}" if same_as else "the same plan as an earlier candidate"
     if status == "infeasible":  # a variation or proposal is completed; a stress or robust optimum solved
         if origin == "proposal":  # the solve names the constraint in conflict
             return "breaks a hard limit once completed by the MILP (fleetopt solve --purchases FILE names it)"
-        if origin == "variation":
+        if origin == "variation" or completed:
             return "breaks a hard limit once completed by the MILP"
         return "no plan keeps the hard limits under its stress or requirement"
     return status.replace("_", " ")
@@ -284,7 +294,7 @@ def dropped_words(candidate: Candidate) -> str:
     named (:attr:`Candidate.broken`): 'breaks a hard limit once completed by the MILP: power: site s1
     in 2026Q1 short by 2.5 MW'."""
     c = candidate
-    reason = why_dropped(c.status, c.origin, c.same_as)
+    reason = why_dropped(c.status, c.origin, c.same_as, bool(c.broken))
     return f"{reason}: {c.broken}" if c.broken and c.status == "infeasible" else reason
 
 
@@ -571,7 +581,7 @@ class _Making:
     def make(self, label: str, solve: Callable[[], Candidate]) -> Candidate:
         """The candidate ``label``: the saved one, or ``solve()``'s; added, announced and returned."""
         saved = self.saved.get(label)
-        candidate = solve() if saved is None else saved
+        candidate = self.honouring(solve()) if saved is None else saved
         if candidate.plan is not None:
             # every decision: a stress optimum with the forecast's purchases but its own retirements,
             # moves or prepayments is another plan (it ran $5M apart in CVaR5 on tiny)
@@ -602,6 +612,24 @@ class _Making:
             counted = f" ({len(self.out.feasible)} of {self.n})" if candidate.plan is not None else ""
             self.progress(f"{candidate.label}: {status}{counted}" + (" (saved earlier)" if saved else ""))
         return candidate
+
+    def honouring(self, candidate: Candidate) -> Candidate:
+        """``candidate``, or, where its plan serves a signed contract short (the lost-customer stress's
+        optimum: its customer gone), that plan's purchases and power blocks completed on the forecast
+        as a variation is, every signed contract served: a signed contract must be served, and with no
+        penalty for walking away the evaluator had let such a plan earn more than the forecast
+        optimum and be picked. Dropped, naming the limit, where its purchases cannot serve them."""
+        short = signed_short(self.data, candidate.plan) if candidate.plan is not None else []
+        if not short:
+            return candidate
+        plan, r = candidate.plan, self.planner.complete(candidate.plan)
+        note = (f"{candidate.note}; its plan served signed {', '.join(short)} short, so its purchases and "
+                "power blocks were completed on the forecast, every signed contract served")
+        broken = ""
+        if r.plan is None:  # named, or its drop would read as its stress's (why_dropped's completed)
+            named = self.broken(plan.buy_blocks, plan.build_blocks)
+            broken = named or f"no limit named; its plan had served signed {', '.join(short)} short"
+        return replace(candidate, status=r.status, plan=r.plan, note=note, gap=r.gap, broken=broken)
 
     def forecast_optimum(self) -> Candidate:
         r = self.planner.solve_stress(None)
