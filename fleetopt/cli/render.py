@@ -617,7 +617,8 @@ ACCELERATED_MEANS = ("the lenders accelerate at the first event of default of ei
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
 UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over the scenarios that never "
-              "default, a share 1 - P(default) of them (a few where P(default) is near 100 %); P5 NPV: the k-th worst NPV, k = ceil(5 % of the scenarios); CVaR5 NPV: the mean "
+              "default, a share 1 - P(default) of them (a few where P(default) is near 100 %); "
+              "P5 NPV: the k-th worst NPV, k = ceil(5 % of the scenarios); CVaR5 NPV: the mean "
               "NPV of those k worst; P(breach): a covenant missed in a quarter it is tested; "
               "P(default): a liquidity default, cash below the model's default level after the revolver "
               "and sales in some quarter; mean lowest cash: each scenario's lowest quarter-end cash, "
