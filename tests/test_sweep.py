@@ -1613,3 +1613,29 @@ def test_a_buffer_is_idle_against_its_own_plan_not_the_forecast_optimum():
     # older candidate lists name no plan: the forecast optimum's
     assert idle_buffers(metrics, figures).tolist() == [False, True, False, True, False]
     assert idle_note("stress") == " (in these scenarios the buffer never acted: every figure is stress's)"
+
+
+def test_the_settle_command_ranks_only_plans_within_the_rule_s_breach_limit():
+    """The default sweep's settle command ranked every candidate, so the five it printed were price-
+    shock plans breaching in 96-97 % of the futures, which the rule had passed over, and neither
+    contender: it now carries the rule's limit in force, the forecast optimum's P(breach) (72.5 %
+    there) or the user's --max-breach-prob where lower, as `--max-breach-prob`."""
+    from fleetopt.sweep.run import lead_words as words
+
+    lead = Lead("milp: half leverage", 284.7e6, 288.4e6)
+    near = words(lead, "cvar5", 1000, -18e9, True, 0, "runs/sweep", 0.725)
+    assert near.endswith("`fleetopt evaluate --plans runs/sweep --scenarios 4100 --seed 2 --rank-by cvar5 "
+                         "--max-breach-prob 0.725` measures every candidate on that many fresh scenarios, "
+                         "without solving again, and ranks those breaching in at most 72.5% of them, the "
+                         "rule's limit.")  # fmt: skip
+    assert "--max-breach-prob" not in words(lead, "cvar5", 1000, -18e9, True, 0, "runs/sweep", None)
+    assert "--max-breach-prob" not in words(lead, "cvar5", 1000, -18e9, True, 0, "runs/sweep", 1.0)
+    # the limit in force: the lower of the user's and the forecast optimum's
+    metrics = frame([(1.0, -1.0, 0.725, 0.0), (2.0, -2.0, 0.6, 0.0)]).assign(
+        plan=["milp: forecast", "other"], origin=["forecast", "variation"])
+    result = SweepResult(None, None, None, metrics, SimpleNamespace(n_scenarios=10, seed=0), Rule(), 0, lead)
+    assert result.breach_limit() == 0.725
+    result.rule = Rule(max_breach_prob=0.5)
+    assert result.breach_limit() == 0.5
+    result.rule = Rule(no_riskier_than_optimum=False)
+    assert result.breach_limit() is None

@@ -20,7 +20,14 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.results import debt_frame, headline, plan_frame
-from fleetopt.core.units import counted, format_difference, format_percent, format_usd, format_usd_change
+from fleetopt.core.units import (
+    counted,
+    format_difference,
+    format_percent,
+    format_rate,
+    format_usd,
+    format_usd_change,
+)
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
@@ -713,12 +720,13 @@ RISE_WORTH_SAYING = 0.05
 
 
 def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed: int | None = None,
-               folder: str | Path | None = None) -> str:
+               folder: str | Path | None = None, breach_limit: float | None = None) -> str:
     """How sure a pick is, from its :class:`Lead` on the rule's figure (``prefer``; the pick's is
     ``pick``, USD) over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV ...:
     beyond two standard errors ...', or within them (the scenarios do not tell the two apart, and
     about how many would, with the command that measures the candidates on that many fresh
-    scenarios where ``seed``, the sweep's, is given: :func:`settle_command`), a tie, round-off, or
+    scenarios where ``seed``, the sweep's, is given: :func:`settle_command`, printing those within
+    the rule's ``breach_limit``), a tie, round-off, or
     that no other plan (of ``others``) meets the rule. Read by the recommendation's sentence and the
     sweep report's "In short" (:func:`lead_in_short`)."""
     what = RANK_WORDS[prefer]
@@ -742,7 +750,7 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed:
     need = scenarios_to_tell(n, lead)
     return (f" Its lead over the runner-up, {lead.runner_up}, is {said}: within two standard errors, so "
             f"these scenarios do not tell the two apart (about {need:,} would, were the lead as "
-            f"measured){settle_command(need, seed, prefer, folder)}.")  # fmt: skip
+            f"measured){settle_command(need, seed, prefer, folder, breach_limit)}.")  # fmt: skip
 
 
 # the most scenarios a sweep's lead words suggest evaluating its candidates on: beyond, a lead too
@@ -750,17 +758,29 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed:
 SETTLE_MOST = 200_000
 
 
-def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path | None) -> str:
-    """'; `fleetopt evaluate --plans RUN --scenarios 4100 --seed 2 --rank-by cvar5` measures every
-    candidate on that many fresh scenarios (:func:`settle_seed`), without solving again': the next
-    step where the sweep's scenarios do not tell its pick from the runner-up ('' without the sweep's
-    ``seed``, or where more than :data:`SETTLE_MOST` would be needed)."""
+def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path | None,
+                   breach_limit: float | None = None) -> str:
+    """'; `fleetopt evaluate --plans RUN --scenarios 4100 --seed 2 --rank-by cvar5 --max-breach-prob
+    0.725` measures every candidate on that many fresh scenarios (:func:`settle_seed`), without
+    solving again, and ranks those whose P(breach) is within the rule's limit (72.5%)': the next step
+    where the sweep's scenarios do not tell its pick from the runner-up ('' without the sweep's
+    ``seed``, or where more than :data:`SETTLE_MOST` would be needed). ``breach_limit``: the rule's
+    limit on P(breach) in force (:meth:`SweepResult.breach_limit`; None: none, every candidate
+    ranked): without it the ranking printed led with plans the rule had passed over (96 % breaching
+    on the default model)."""
     if seed is None or need > SETTLE_MOST:
         return ""
     run = "RUN" if folder is None else str(folder)
-    command = shlex.join(["fleetopt", "evaluate", "--plans", run, "--scenarios", str(need),
-                          "--seed", str(settle_seed(seed)), "--rank-by", prefer])  # a path with spaces quoted
-    return f"; `{command}` measures every candidate on that many fresh scenarios, without solving again"
+    limited = breach_limit is not None and breach_limit < 1.0
+    command = ["fleetopt", "evaluate", "--plans", run, "--scenarios", str(need),
+               "--seed", str(settle_seed(seed)), "--rank-by", prefer]  # fmt: skip
+    if limited:
+        command += ["--max-breach-prob", f"{breach_limit:.4g}"]
+    limit = format_rate(breach_limit) if limited else ""
+    within = f", and ranks those breaching in at most {limit} of them, the rule's limit" if limited else ""
+    # a path with spaces quoted
+    return (f"; `{shlex.join(command)}` measures every candidate on that many fresh scenarios, without "
+            f"solving again{within}")
 
 
 def stochastic_seed(seed: int) -> int:
@@ -787,7 +807,7 @@ def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
     prefer = (summary.get("rule_settings") or {}).get("prefer", DEFAULT_RANK)
     pick = summary.get(RANK_COLUMNS[prefer]) or 0.0  # no P5 in the summary: a tie's margin of 1e-9
     return lead_words(lead, prefer, summary["n_scenarios"], pick, summary["candidates_feasible"] > 1,
-                      summary.get("seed"), folder).strip()  # fmt: skip
+                      summary.get("seed"), folder, summary.get("rule_breach_limit")).strip()  # fmt: skip
 
 
 class SweepResult:
@@ -908,7 +928,18 @@ class SweepResult:
         n = self.evaluation.n_scenarios
         folder = self.job_folder if folder is None else folder
         return lead_words(self.lead, self.rule.prefer, n, pick, len(self._metrics) > 1, self.evaluation.seed,
-                          folder)  # fmt: skip
+                          folder, self.breach_limit())  # fmt: skip
+
+    def breach_limit(self) -> float | None:
+        """The rule's limit on P(breach) in force: the lower of the user's --max-breach-prob and, where
+        the rule keeps risks at the forecast optimum's, that plan's P(breach) on these scenarios;
+        None where neither holds."""
+        limits = [self.rule.max_breach_prob]
+        optimum = self.forecast_optimum
+        if self.rule.no_riskier_than_optimum and optimum is not None:
+            limits.append(float(optimum["breach_probability"]))
+        known = [limit for limit in limits if limit is not None]
+        return min(known) if known else None
 
     def _better_but_excluded(self) -> str:
         """' Better on CVaR5 but outside the rule: yours: orders.csv (P(breach) 96.0% above the
@@ -993,7 +1024,8 @@ class SweepResult:
         lead = self.lead or Lead(None)
         known = lead.runner_up is not None
         return {"runner_up": lead.runner_up, "runner_up_lead_usd": lead.usd if known else None,
-                "runner_up_lead_se_usd": lead.se_usd if known else None}  # fmt: skip
+                "runner_up_lead_se_usd": lead.se_usd if known else None,
+                "rule_breach_limit": self.breach_limit()}  # fmt: skip
 
     def _buffer(self, label: str) -> float:
         """The policy buffer a candidate runs with, USD (the model's unless the sweep set one)."""
