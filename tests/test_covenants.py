@@ -25,7 +25,7 @@ from milp_builders import base_model, data_of
 from fleetopt.core.covenants import CATALOGUE, CovenantTest, CureRights, covenant_tests, kind_bit
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import covenant_headroom
+from fleetopt.core.results import covenant_headroom, limit_words
 from fleetopt.evaluate.kernel import kernel_fits
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
@@ -964,3 +964,18 @@ def test_the_present_cost_counts_the_interest_paid():
     st = plan_statements(data, keep_everything(data))
     assert present_cost_parts(data, st) == pytest.approx((0.0, INTEREST.sum(), 0.0))
     assert present_cost(data, st) == pytest.approx(308_000.0, rel=1e-12)
+
+
+def test_a_covenants_limit_is_written_in_the_same_words_wherever_it_is_shown():
+    """The test (``describe``: the terminal, the report's assumptions, a broken limit) and its limit
+    beside a ratio (``limit_words``: the report's key figures, the untested breaches) write the
+    threshold the model gives once: a 12.5 % share of debt is 12.5%, never 12% or 13%."""
+    d = coverage_model(threshold=1.25)
+    d["finance"]["covenants"]["min_liquidity_fraction_of_debt"] = 0.125
+    d["finance"]["covenants"]["min_liquidity_usd"] = 2.5e7
+    tests = {test.kind.name: test for test in data_of(d).covenants}
+    assert tests["interest_coverage"].describe() == "EBITDA / interest >= 1.25x"
+    assert limit_words(tests["interest_coverage"]) == "minimum 1.25x"
+    assert tests["liquidity_fraction"].describe() == "cash / debt >= 12.5%"
+    assert limit_words(tests["liquidity_fraction"]) == "minimum 12.5%"
+    assert tests["liquidity"].describe() == "liquidity >= $25.0M"

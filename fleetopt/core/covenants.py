@@ -244,19 +244,25 @@ class CovenantTest:
         when = self.kind.applies_when
         return missed & (values[when] > TOLERANCE_USD) if when else missed
 
+    @property
+    def threshold_words(self) -> str:
+        """The threshold as the model file gives it, unrounded: ``$25.0M`` (a floor in USD), ``12.5%``
+        (a share of debt, :func:`format_rate`), ``1.4x`` (a ratio). :meth:`describe` and
+        ``core/results.py`` ``limit_words`` both write it."""
+        k = self.kind
+        if k.denominator is None:
+            return format_usd(self.threshold)
+        if k.numerator == "cash":  # a share of debt
+            return format_rate(self.threshold)
+        return f"{self.threshold:g}x"
+
     def describe(self) -> str:
         """The test as a lender writes it: ``debt / annualised EBITDA <= 6x``, ``liquidity >= $25.0M``,
         ``EBITDA / debt service >= 1.4x while ddtl-2 is owed`` (``covenants.tested_while_owed``)."""
         k = self.kind
-        bound = "<=" if k.bound == "max" else ">="
         if k.facility_test:
             return "borrowing base: GPU-secured debt / max LTV <= GPU resale value"
-        if k.denominator is None:
-            text = f"{k.label} {bound} {format_usd(self.threshold)}"
-        elif k.numerator == "cash":  # a share of debt
-            text = f"{k.label} {bound} {format_rate(self.threshold)}"
-        else:
-            text = f"{k.label} {bound} {self.threshold:g}x"
+        text = f"{k.label} {'<=' if k.bound == 'max' else '>='} {self.threshold_words}"
         return f"{text} while {self.facility} is owed" if self.facility else text
 
     def headroom(self, ratio: np.ndarray) -> float | None:

@@ -653,11 +653,10 @@ def _breach_words(data: ModelData, st: Statements, where) -> str | None:
     return "; ".join(parts) or None
 
 
-def limit_words(test) -> str:
-    """A covenant ratio's limit in words: "maximum 6x", "minimum 1.4x", "minimum 10%" (a share of debt)."""
-    kind = test.kind
-    limit = format_rate(test.threshold) if kind.numerator == "cash" else f"{test.threshold:g}x"
-    return f"{'maximum' if kind.bound == 'max' else 'minimum'} {limit}"
+def limit_words(test: CovenantTest) -> str:
+    """A covenant ratio's limit in words: "maximum 6x", "minimum 1.4x", "minimum 12.5%" (a share of
+    debt); the figure is the one :meth:`CovenantTest.describe` writes (``threshold_words``)."""
+    return f"{'maximum' if test.kind.bound == 'max' else 'minimum'} {test.threshold_words}"
 
 
 def ratio_words(kind, value: float, limit: float) -> str:
