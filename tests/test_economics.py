@@ -20,9 +20,11 @@ import numpy as np
 import pytest
 from milp_builders import base_model, data_of
 
-from fleetopt.core.economics import _add_lines, plan_statements
+from fleetopt.core.economics import _add_lines, plan_statements, site_fixed_cost_per_mw
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import headline
+from fleetopt.evaluate.simulate import SimulationConstants
+from fleetopt.milp.builder import Coefficients
 
 GPUS = 100.0
 DEBT_SERVICE = np.array([180_000.0, 178_000.0, 176_000.0, 174_000.0])
@@ -314,3 +316,21 @@ def test_a_cut_prepayment_keeps_cash_at_the_floor_plus_the_revolver_drawn():
     got = {name: float(getattr(step, name)[0]) for name in figures}
     want = (80.0, 570.0, -30.0, 0.0, 100.0, 350.0 + 80.0)
     assert got == pytest.approx(dict(zip(figures, want, strict=True)))
+
+
+def test_the_statements_the_milp_and_the_evaluator_read_one_site_fixed_cost():
+    """Two sites, 2 MW at $10,000 and 0.5 MW at $3,000 per MW-quarter: every quarter's site fixed
+    cost is 2 x 10,000 + 0.5 x 3,000 = $21,500, GPUs or none; the MILP (in MUSD) and the evaluator
+    read the same (I,) figures the statements do."""
+    d = base_model()
+    d["sites"] = {
+        "s1": {"power_capacity_mw": 2.0, "pue": 1.0, "electricity_price_usd_per_mwh": 0.0,
+               "fixed_cost_per_mw_quarter_usd": 10000.0},
+        "s2": {"power_capacity_mw": 0.5, "pue": 1.0, "electricity_price_usd_per_mwh": 0.0,
+               "fixed_cost_per_mw_quarter_usd": 3000.0},
+    }  # fmt: skip
+    data = data_of(d)
+    assert site_fixed_cost_per_mw(data).tolist() == [10000.0, 3000.0]
+    assert plan_statements(data, Plan.empty(data)).lines["site_fixed_usd"].tolist() == [21500.0] * data.T
+    assert Coefficients.of(data).site_fixed_cost == [0.01, 0.003]
+    assert SimulationConstants.from_data(data).fixed_cost_per_mw.tolist() == [10000.0, 3000.0]

@@ -54,6 +54,12 @@ def electricity_cost_per_mw(data: ModelData) -> np.ndarray:
     return np.array([s.electricity_usd_per_mwh for s in data.sites]) * data.hours
 
 
+def site_fixed_cost_per_mw(data: ModelData) -> np.ndarray:
+    """(I,) USD each site costs a quarter per MW online, drawn or not (``fixed_cost_per_mw_quarter_usd``):
+    the statements' ``site_fixed_usd``, the MILP's objective and the evaluator's saving on late power."""
+    return np.array([s.fixed_cost_per_mw_quarter_usd for s in data.sites], dtype=np.float64)
+
+
 def drawn_mw(data: ModelData, held: np.ndarray, in_service: np.ndarray) -> np.ndarray:
     """(..., I, T) facility MW drawn: GPUs in service at full power, the rest of those held at idle
     power. ``held`` and ``in_service`` are (..., S, I, T) GPU counts."""
@@ -159,11 +165,10 @@ def _cost_lines(data: ModelData, plan: Plan, lead: tuple, mw: np.ndarray, online
     """Operating costs: electricity for the MW drawn, GPU opex, site fixed costs on the MW online,
     redeployment and overhead."""
     sku_of = np.array([c.sku for c in data.cohorts], dtype=int)
-    fixed = np.array([s.fixed_cost_per_mw_quarter_usd for s in data.sites])
     return {
         "electricity_usd": (electricity_cost_per_mw(data) * mw).sum(axis=-2),
         "gpu_opex_usd": (data.opex_per_gpu_quarter[sku_of][:, None] * plan.held).sum(axis=-2),
-        "site_fixed_usd": (fixed[:, None] * online).sum(axis=-2),
+        "site_fixed_usd": (site_fixed_cost_per_mw(data)[:, None] * online).sum(axis=-2),
         "redeployment_usd": data.redeploy_cost * plan.redeploy.sum(axis=-2),
         "overhead_usd": np.zeros((*lead, data.T)) + data.overhead,
     }

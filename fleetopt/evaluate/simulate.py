@@ -36,6 +36,7 @@ from fleetopt.core.economics import (
     contract_revenue_per_gpu,
     finance_step,
     liquidation_tax,
+    site_fixed_cost_per_mw,
     term_debt,
 )
 from fleetopt.core.quarters import per_quarter
@@ -97,7 +98,7 @@ class SimulationConstants:
         return cls(
             T=data.T,
             discount=data.discount,
-            fixed_cost_per_mw=np.array([s.fixed_cost_per_mw_quarter_usd for s in data.sites]),
+            fixed_cost_per_mw=site_fixed_cost_per_mw(data),
             contract_revenue_per_gpu=contract_revenue_per_gpu(data),
             contract_deadline=np.array([c.deadline for c in data.contracts], dtype=np.int64),
             contract_size=np.array([c.gpus for c in data.contracts], dtype=np.float64),

@@ -147,7 +147,7 @@ class Coefficients:
             contract_termination=musd(data.contract_payments.ended),
             deferred_revenue_end=musd(data.contract_payments.deferred_end),
             electricity=musd(econ.electricity_cost_per_mw(data)),
-            site_fixed_cost=[musd(site.fixed_cost_per_mw_quarter_usd) for site in data.sites],
+            site_fixed_cost=musd(econ.site_fixed_cost_per_mw(data)).tolist(),
             power_capex=[musd(s.capex) for s in schedules],
             power_depreciation=[musd(s.depreciation) for s in schedules],
             power_book_end=[musd(s.book_end) for s in schedules],
