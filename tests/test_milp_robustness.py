@@ -363,3 +363,20 @@ def test_a_cost_solve_prints_and_writes_the_shocked_real_cash(tmp_path, monkeypa
     assert "lowest cash under robustness shocks" not in said
     (shocked,) = json.loads((tmp_path / "r" / "summary.json").read_text())["shocked"]
     assert shocked["lowest_cash_usd"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_price_drop_the_user_gave_is_written_as_given(tmp_path, monkeypatch):
+    # robustness.market_price_drop 0.125 was printed "(market prices -12%)" beside the lowest shocked
+    # cash: a 12 % drop the user never asked for. The terminal, summary.json and the report write 12.5%.
+    import json
+
+    from conftest import run_cli
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    out_dir = tmp_path / "r"
+    drop = "robustness.market_price_drop=0.125"
+    code, out, err = run_cli("solve", "tiny", "--set", drop, "--out", str(out_dir))
+    assert code == 0, err
+    assert "(market prices -12.5%)" in out
+    (shocked,) = json.loads((out_dir / "summary.json").read_text())["shocked"]
+    assert shocked["case"] == "market prices -12.5%"

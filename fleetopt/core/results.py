@@ -735,9 +735,8 @@ def shocked_cash(
         q = statement_quantities(shocked, data.covenant_window)
         lowest = dscr.ratio(q)[tested]  # as the covenant reads it: inf where no debt service is due
         t = lowest_quarter(cash)
-        shocks = (
-            [f"market prices -{robustness.market_price_drop:.0%}"] if robustness.market_price_drop else []
-        )
+        drop = robustness.market_price_drop  # as the user gave it: 0.125 is -12.5%, not -12%
+        shocks = [f"market prices -{format_rate(drop)}"] if drop else []
         out.append(
             {
                 "case": ", ".join([*([f"{case} lost"] if case else []), *shocks]),
