@@ -20,6 +20,7 @@ from conftest import TINY_PATH, run_cli
 
 from fleetopt.core.data import load
 from fleetopt.core.units import (
+    format_rate,
     format_solver_status,
     format_usd,
     format_usd_per_hour,
@@ -668,7 +669,7 @@ def test_rule_text_names_set_and_missing_limits():
     assert text.startswith(
         "Rule: the candidate with the highest mean NPV among those with P(covenant breach)"
     )
-    assert "(10.00%)" in text
+    assert "P(covenant breach) at most 0.1 (10%)" in text  # as --max-breach-prob gave it, not 10.00%
     assert "No limit was set on P(liquidity default) (--max-default-prob)" in text
     both = of(prefer="p5", max_breach_prob=0.1, max_default_prob=0.02, **unlimited)
     assert "No limit" not in page._rule_text(both)
@@ -691,6 +692,19 @@ def test_rule_text_names_set_and_missing_limits():
     loosened = Rule(max_breach_prob=1.0).describe()
     resumed = SimpleNamespace(job={"rule": started}, summary={"rule": loosened})
     assert page._rule_text(resumed) == f"Rule: {loosened}."
+
+
+def test_a_breach_limit_the_user_gave_is_written_as_given():
+    """--max-breach-prob 0.00001 read "at most 0.00%" in the report's rule and in its "The plan shown"
+    sentence, as if no breach were allowed, and 0.125 "12.50%": the limit is written as it was given."""
+    from fleetopt.evaluate.metrics import ranking_words
+    from fleetopt.sweep.candidates import Rule
+
+    for limit, words in ((1e-5, "0.001%"), (0.125, "12.5%")):
+        rule = Rule(max_breach_prob=limit)
+        kept = SimpleNamespace(job={"rule": vars(rule)}, summary={"rule": rule.describe()})
+        assert f"P(covenant breach) at most {limit:.4g} ({words})" in page._rule_text(kept)
+        assert ranking_words("mean", limit).endswith(f"among plans with P(covenant breach) at most {words}")
 
 
 def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
@@ -1523,9 +1537,10 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     assert summary_of(folder)["ranking"] == {"rank_by": "mean", "max_breach_prob": limit}
     text = text_of(folder)
     assert f"Key figures of {shown} on the forecast" in text
+    marks = "(a plan marked !, which breaches a covenant or defaults on the forecast itself, comes last)"
     assert (f"The plan shown: {shown}, the highest mean NPV among plans with P(covenant breach) at most "
-            f"{limit:.2%}, by the evaluation's --rank-by mean --max-breach-prob {limit:g} (a plan marked !, "
-            "which breaches a covenant or defaults on the forecast itself, comes last)") in text  # fmt: skip
+            f"{format_rate(limit)}, by the evaluation's --rank-by mean --max-breach-prob {limit:g} {marks}"
+            ) in text
     doc = summary_of(folder)
     doc.pop("ranking")  # as an evaluation written before runs kept their ranking
     (folder / "summary.json").write_text(json.dumps(doc))
@@ -1536,7 +1551,7 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     doc["ranking"] = {"rank_by": "mean", "max_breach_prob": 0.0}  # no plan meets it
     (folder / "summary.json").write_text(json.dumps(doc))
     assert run_cli("report", str(folder))[0] == 0
-    none_meets = f"the highest mean NPV of all plans{last}: none has P(covenant breach) at most 0.00%"
+    none_meets = f"the highest mean NPV of all plans{last}: none has P(covenant breach) at most 0%"
     assert none_meets in text_of(folder)
     # a limit that leaves out the marked plans (they breach in every scenario): the forecast optimum,
     # the only plan left, with no word on marks
@@ -1546,7 +1561,8 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     (folder / "summary.json").write_text(json.dumps(doc))
     assert run_cli("report", str(folder))[0] == 0
     assert (f"The plan shown: {shown}, the highest mean NPV among plans with P(covenant breach) at most "
-            f"{below:.2%}, by the evaluation's --rank-by mean --max-breach-prob {below:g}") in text_of(folder)
+            f"{format_rate(below)}, by the evaluation's --rank-by mean --max-breach-prob {below:g}"
+            ) in text_of(folder)
 
 
 def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_named(runs):

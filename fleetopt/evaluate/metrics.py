@@ -11,7 +11,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
 from fleetopt.core.tail import TAIL, cvar_of_worst, tail_count, worst_k
-from fleetopt.core.units import counted, format_figure
+from fleetopt.core.units import counted, format_figure, format_rate
 from fleetopt.evaluate.simulate import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
 
 
@@ -274,10 +274,11 @@ def shown_first(summary: dict) -> dict:
 
 def ranking_words(rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> str:
     """The rule of :func:`ranked_plans` in words: 'the highest mean NPV among plans with
-    P(covenant breach) at most 60.00%'."""
+    P(covenant breach) at most 60%'; the limit as it was given (:func:`format_rate`: 0.00001 is
+    0.001%, never 0.00%)."""
     words = f"the highest {RANK_WORDS[rank_by]}"
     if max_breach_prob is not None:
-        words += f" among plans with P(covenant breach) at most {max_breach_prob:.2%}"
+        words += f" among plans with P(covenant breach) at most {format_rate(max_breach_prob)}"
     return words
 
 

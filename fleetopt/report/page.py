@@ -681,7 +681,7 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
     words += marked_last_words(ranked, marked)
     if not met:  # the terminal printed no best plan: the report shows the best of all
         words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked, marked)}: none has P(covenant breach) at most "
-                 f"{limit:.2%} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
+                 f"{format_rate(limit)} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
     return [labels.index(ranked.iloc[0]["plan"])], words
 
 
@@ -1559,7 +1559,7 @@ def _rule_text(run: _Run) -> str:
         if rule.get(key) is None:
             unset.append(f"{what} ({flag})")
         else:
-            limits.append(f"{what} at most {rule[key]:.4g} ({rule[key]:.2%})")
+            limits.append(f"{what} at most {rule[key]:.4g} ({format_rate(rule[key])})")
     if rule.get("min_cvar5_usd") is not None:
         limits.append(f"CVaR5 NPV at least {format_usd(rule['min_cvar5_usd'])}")
     # a sweep resumed after the rule gained this limit applied it even where its job.json lacks it
