@@ -1639,3 +1639,15 @@ def test_the_settle_command_ranks_only_plans_within_the_rule_s_breach_limit():
     assert result.breach_limit() == 0.5
     result.rule = Rule(no_riskier_than_optimum=False)
     assert result.breach_limit() is None
+
+
+def test_a_stress_writes_the_share_the_model_gives_as_given_and_its_haircut_as_computed():
+    """The price shock's drop is the model's risk.self_competition.price_drop_max: 0.125 read
+    "market prices -12%"; the collateral haircut is computed (tiny: 1 - exp(-1.645 x 0.20 - 0.02) =
+    29.47 %) and read "29%", a point off the 29.5 % its solve uses."""
+    loaded = api.edit("tiny", {"risk.self_competition.price_drop_max": 0.125})
+    notes = {s.name: s.description for s in default_stresses(api.load(loaded)[1])}
+    assert notes["stress: price shock"] == "market prices -12.5% from quarter 3"
+    assert notes["stress: collateral haircut"] == (
+        "the borrowing base values the GPUs 29.5% below forecast resale values"
+    )

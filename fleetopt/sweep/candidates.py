@@ -98,7 +98,8 @@ def default_stresses(data: ModelData) -> list[Stress]:
     price[:, min(2, T - 1) :] = 1.0 - drop
     out.append(
         Stress(
-            "stress: price shock", price_scale=price, description=f"market prices -{drop:.0%} from quarter 3"
+            "stress: price shock", price_scale=price,
+            description=f"market prices -{format_rate(drop)} from quarter 3",  # as the model gives it
         )
     )
     delay = (
@@ -131,7 +132,8 @@ def default_stresses(data: ModelData) -> list[Stress]:
         out.append(
             Stress(
                 "stress: collateral haircut", collateral_scale=1.0 - haircut,
-                description=f"the borrowing base values the GPUs {haircut:.0%} below forecast resale values",
+                description=f"the borrowing base values the GPUs {format_percent(haircut)} below forecast "
+                            "resale values",
             )
         )  # fmt: skip
     return out
@@ -346,9 +348,9 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
     for share, buffer, text in zip(shares, buffers, shown, strict=True):
         yield Candidate(
             f"{label}, cash buffer {text}", "policy", "optimal", plan,
-            note=(f"the same decisions, run with a cash buffer of {model_buffer}{share:.0%} of the largest "
-                  f"quarterly GPU order ({format_usd(largest_order)}): {' and '.join(acts)} where cash would "
-                  "fall below it"),
+            note=(f"the same decisions, run with a cash buffer of {model_buffer}{format_rate(share)} of the "
+                  f"largest quarterly GPU order ({format_usd(largest_order)}): {' and '.join(acts)} where "
+                  "cash would fall below it"),
             liquidity_buffer_usd=buffer, buffer_of=label,
         )  # fmt: skip
 
