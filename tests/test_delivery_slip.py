@@ -324,3 +324,23 @@ def test_the_report_says_its_forecast_has_deliveries_on_time(tmp_path):
     plain = api.write_evaluate_run(*api.evaluate(run, model=api.edit(loaded, {"risk.delivery_slip": None}),
                                                  scenarios=3, seed=0), tmp_path / "plain")  # fmt: skip
     assert "On the forecast it" in api.report(plain).read_text()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("signed", [3600.0, 4000.0])
+def test_a_late_order_deferred_and_cancelled_costs_what_an_on_time_one_does(backend, signed):
+    """Signed at $4,000 a GPU (or $3,600), $3,600 when one quarter late; no deposit, no cash, and GPUs
+    that earn no more than their electricity ($0.1 an hour). Quarter 2, the delivery: the projection
+    is short by the whole signed price (400,000 or 360,000), which deferring the whole order saves,
+    so it is deferred; quarter 3 is short of its 360,000 and cancels it. Nothing is paid: cash 0 and
+    NPV 0, as on time. (The signed price less quarter 2's, $40,000, used to stay paid, a default.)"""
+    d = model(CERTAIN)
+    d["skus"]["A"].update(order_deposit_share=0.0)
+    d["skus"]["A"]["capex_per_gpu_usd"] = {"start": signed, "steps": {"2026Q3": 3600.0}}
+    d["market"]["price_usd_per_gpu_hour"] = {"training": {"all": 0.1}, "inference": {"all": 0.1}}
+    d["finance"]["opening_cash_usd"] = 0.0
+    got = run(d, backend, n=1)
+    np.testing.assert_array_equal(got.npv_matrix, 0.0)
+    row = got.metrics.iloc[0]
+    reactions = row["deferred_share"], row["order_cancelled_share"], row["default_probability"]
+    assert reactions == (1.0, 1.0, 0.0)

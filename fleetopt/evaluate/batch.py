@@ -21,7 +21,7 @@ from fleetopt.errors import InputError
 from fleetopt.evaluate.liquidity import inverse, taken_share
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.simulate import forecast_cash_flow
-from fleetopt.evaluate.slip import slipped_variants
+from fleetopt.evaluate.slip import gpu_prices, slipped_variants
 
 
 class PlanFileError(InputError):
@@ -82,14 +82,18 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
     its variants under each delivery slip a scenario may draw (:mod:`fleetopt.evaluate.slip`)."""
     stack = _declined_contracts_cleared(data, _checked_stack(data, stack, labels), labels)
     batch = _compiled(data, stack, labels, check_limits)
-    batch.slipped = slipped_variants(data, stack, lambda s, paid: _compiled(data, s, labels, capex=paid))
+    batch.slipped = slipped_variants(
+        data, stack, lambda s, paid, price: _compiled(data, s, labels, capex=paid, price=price)
+    )
     return batch
 
 
 def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: bool = False,
-              capex: np.ndarray | None = None) -> PlanBatch:  # fmt: skip
+              capex: np.ndarray | None = None, price: np.ndarray | None = None) -> PlanBatch:  # fmt: skip
     """The :class:`PlanBatch` of a checked ``stack``; ``capex``: (P, T) USD added to its capex (a
-    delivery slip's GPUs paid at their signed price), None: none."""
+    delivery slip's GPUs paid at their signed price), None: none; ``price``: (P, S, I, T) USD the
+    GPUs bought in a quarter are paid, on average (a slip's late GPUs at their signed price), for the
+    policy's order rule; None: the model's ``capex_path``."""
     P = len(labels)
     rev_per_gpu = econ.market_revenue_per_gpu(data)  # (2, S, T)
     fin = econ.Financing.from_data(data, with_revolver=False)
@@ -102,8 +106,9 @@ def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: boo
         refuse_limit_breaks(data, stack, labels, lines)
     drawn = np.stack([lines[f"mw_used_{site.name}"] for site in data.sites], axis=1)
     by_generation = _generation_tables(data, stack, market)
-    orders = _order_tables(data, stack)
-    ltv = _ltv_draw_tables(data, fin, stack, _deferrable_share(data, stack, orders["order_capex"]))
+    price = gpu_prices(data, stack) if price is None else price
+    orders = _order_tables(data, stack, price)
+    ltv = _ltv_draw_tables(data, fin, stack, _deferrable_share(data, stack, orders["order_capex"], price))
     terminal_fleet, terminal_power = econ.terminal_assets(data, stack)
     build = _build_groups(data, stack.build_blocks)
     batch = PlanBatch(
@@ -294,11 +299,12 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
     return out
 
 
-def _order_tables(data: ModelData, stack: Plan) -> dict[str, np.ndarray]:
+def _order_tables(data: ModelData, stack: Plan, price: np.ndarray) -> dict[str, np.ndarray]:
     """The ``order_*`` fields of :class:`PlanBatch`: the part of each quarter's GPU purchases the
     policy may defer (GPUs not serving contracts in their SKU and site that quarter, and spare in
     every later quarter, so that cancelling them leaves every contract its GPUs; of a SKU still on
-    sale the next quarter), its price now and next quarter, its deposit and its GPUs."""
+    sale the next quarter), its price now (``price`` (P, S, I, T) a GPU) and next quarter, its
+    deposit and its GPUs."""
     P, T, G = stack.held.shape[0], data.T, data.G
     out = {name: np.zeros((P, T)) for name in ("order_capex", "order_capex_next", "order_deposit")}
     out["order_gpus"] = np.zeros((P, G, T))
@@ -310,9 +316,9 @@ def _order_tables(data: ModelData, stack: Plan) -> dict[str, np.ndarray]:
         next_on_sale = np.append(data.on_sale[s, 1:], False)  # deferrable into the horizon only
         gpus = np.minimum(bought * free * next_on_sale, spare_after(pool, contracted[:, s, i]))
         price_next = np.append(data.capex_path[s, 1:], 0.0)
-        out["order_capex"] += data.capex_path[s] * gpus
+        out["order_capex"] += price[:, s, i] * gpus
         out["order_capex_next"] += price_next * gpus
-        out["order_deposit"] += data.order_deposit_share[s] * data.capex_path[s] * gpus
+        out["order_deposit"] += data.order_deposit_share[s] * price[:, s, i] * gpus
         out["order_gpus"][:, data.sku_generation[s]] += gpus
     return out
 
@@ -341,13 +347,13 @@ def _order_saving(gen: dict, orders: dict, earned: np.ndarray) -> np.ndarray:
     return orders["order_capex"] - lost
 
 
-def _deferrable_share(data: ModelData, stack: Plan, order_capex: np.ndarray) -> np.ndarray:
+def _deferrable_share(data: ModelData, stack: Plan, order_capex: np.ndarray, price: np.ndarray) -> np.ndarray:
     """(P, T) the deferrable order's share of the price of every GPU bought in the quarter (0 where
     none is bought): the share of the quarter's GPU-backed draws that funds it, and so goes with it
     when it is deferred (the rest funds GPUs that arrive as planned)."""
     bought = np.zeros_like(order_capex)
     for (s, i) in data.cohorts_by_sku_site:
-        bought += data.capex_path[s] * stack.buy_blocks[:, s, i] * data.block_size[s]
+        bought += price[:, s, i] * stack.buy_blocks[:, s, i] * data.block_size[s]
     return np.divide(order_capex, bought, out=np.zeros_like(bought), where=bought > 0)
 
 

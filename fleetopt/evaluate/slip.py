@@ -44,20 +44,23 @@ def slips(data: ModelData) -> list[int]:
     return list(range(slip.min_quarters, slip.max_quarters + 1))
 
 
-def slipped_variants(data: ModelData, stack: Plan, compile_one: Callable[[Plan, np.ndarray], PlanBatch]
+def slipped_variants(data: ModelData, stack: Plan, compile_one: Callable[..., PlanBatch]
                      ) -> dict[int, PlanBatch]:  # fmt: skip
     """Each slip d of :func:`slips` -> the plans of ``stack`` with their deliveries d quarters late,
-    compiled by ``compile_one(slipped stack, capex added (P, T))``."""
+    compiled by ``compile_one(slipped stack, capex added (P, T), price paid a GPU (P, S, I, T))``."""
     return {d: compile_one(*slipped_stack(data, stack, d)) for d in slips(data)}
 
 
-def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarray]:
+def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarray, np.ndarray]:
     """The plans of ``stack`` (leading plan axis) with every slipping SKU's deliveries ``d`` quarters
-    late (the module docstring), and (P, T) the capex to add: the signed price of the GPUs moved
-    less the delivery quarter's price, which the compiled cohort pays."""
+    late (the module docstring); (P, T) the capex to add: the signed price of the GPUs moved less
+    the delivery quarter's price, which the compiled cohort pays; and (P, S, I, T) the average price
+    paid a GPU bought in each quarter (the model's, but where late GPUs arrive: their signed price
+    with the delivery quarter's own GPUs), which the policy's order rule defers and cancels."""
     out = {name: np.array(arr, dtype=float, copy=True) for name, arr in stack.arrays().items()}
     P, T = stack.buy_blocks.shape[0], data.T
     extra = np.zeros((P, T))
+    paid = np.array(gpu_prices(data, stack))
     bought = _gpu_capex(data, stack)  # (P, T) every GPU purchase at its price, before any move
     for s in slipping_skus(data):
         due = int(data.sku_release[s]) + d  # the first quarter s now ships
@@ -79,7 +82,10 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
             if target is not None:
                 count = blocks.sum(axis=1)
                 out["buy_blocks"][:, s, i, due] += count
-                extra[:, due] += (blocks * price).sum(axis=1) - count * _block_price(data, s, due)
+                late_extra = (blocks * price).sum(axis=1) - count * _block_price(data, s, due)
+                extra[:, due] += late_extra
+                gpus = out["buy_blocks"][:, s, i, due] * data.block_size[s]
+                paid[:, s, i, due] += np.divide(late_extra, gpus, out=np.zeros(P), where=gpus > 0)
             for c in late:
                 for name in _COHORT_ROWS:
                     if target is not None:
@@ -87,7 +93,13 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
                     out[name][:, c] = 0.0
         share = np.divide(moved, bought, out=np.zeros_like(moved), where=bought > 0)
         _move_draws(data, stack.draws, out["draws"], share, due)
-    return Plan(**out), extra
+    return Plan(**out), extra, paid
+
+
+def gpu_prices(data: ModelData, stack: Plan) -> np.ndarray:
+    """(P, S, I, T) the price of a GPU bought in each quarter, USD: the model's ``capex_path`` (a
+    read-only view)."""
+    return np.broadcast_to(data.capex_path[None, :, None, :], stack.buy_blocks.shape)
 
 
 def _block_price(data: ModelData, s: int, t: int) -> float:
