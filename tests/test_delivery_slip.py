@@ -191,8 +191,24 @@ def test_a_slip_past_the_sku_s_last_quarter_on_sale_is_refused_by_name():
     d = model({"probability": 1.0, "min_quarters": 2, "max_quarters": 2})
     d["skus"]["A"]["available_until"] = "2026Q3"
     data = data_of(d)
-    with pytest.raises(InputError, match=r"risk\.delivery_slip: a slip moves SKU 'A'.* to 2026Q4"):
+    with pytest.raises(InputError, match=r"risk\.delivery_slip: a slip moves SKU A's first deliveries to "
+                       r"2026Q4, .*: lower max_quarters and min_quarters, or sell"):
         compile_plans(data, [plan(data)], ["p"])
+
+
+def test_a_slip_past_the_horizon_is_refused_not_valued_as_orders_never_paid():
+    """Six quarters, A released in 2026Q2 (quarter 1): a slip of 5 quarters delivers in quarter 6,
+    after the last (2027Q2, quarter 5). The GPUs would be neither delivered nor paid in the horizon, so
+    the plan would lose less than with a slip of 4 (they arrive in the last quarter, paid in full):
+    refused, naming the longest slip A allows, 4 quarters."""
+    from fleetopt.errors import InputError
+
+    data = data_of(model({"probability": 1.0, "min_quarters": 1, "max_quarters": 5}))
+    with pytest.raises(InputError, match=r"a slip of 5 quarters moves SKU A's first deliveries past the "
+                       r"horizon's last quarter, 2027Q2, .*: lower max_quarters \(at most 4 for A\)"):
+        compile_plans(data, [plan(data)], ["p"])
+    slipped = data_of(model({"probability": 1.0, "min_quarters": 4, "max_quarters": 4}))
+    assert compile_plans(slipped, [plan(slipped)], ["p"]) is not None
 
 
 @pytest.mark.parametrize("draw_until, moved", [("2027Q2", 150_000.0), ("2026Q2", 0.0)])

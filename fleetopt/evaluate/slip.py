@@ -79,17 +79,15 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
             price = data.capex_path[s, early] * data.block_size[s]
             moved[:, early] += blocks * price
             out["buy_blocks"][:, s, i, early] = 0.0
-            if target is not None:
-                count = blocks.sum(axis=1)
-                out["buy_blocks"][:, s, i, due] += count
-                late_extra = (blocks * price).sum(axis=1) - count * _block_price(data, s, due)
-                extra[:, due] += late_extra
-                gpus = out["buy_blocks"][:, s, i, due] * data.block_size[s]
-                paid[:, s, i, due] += np.divide(late_extra, gpus, out=np.zeros(P), where=gpus > 0)
+            count = blocks.sum(axis=1)
+            out["buy_blocks"][:, s, i, due] += count
+            late_extra = (blocks * price).sum(axis=1) - count * _block_price(data, s, due)
+            extra[:, due] += late_extra
+            gpus = out["buy_blocks"][:, s, i, due] * data.block_size[s]
+            paid[:, s, i, due] += np.divide(late_extra, gpus, out=np.zeros(P), where=gpus > 0)
             for c in late:
                 for name in _COHORT_ROWS:
-                    if target is not None:
-                        out[name][:, target, due:] += out[name][:, c, due:]
+                    out[name][:, target, due:] += out[name][:, c, due:]
                     out[name][:, c] = 0.0
         share = np.divide(moved, bought, out=np.zeros_like(moved), where=bought > 0)
         _move_draws(data, stack.draws, out["draws"], share, due)
@@ -112,18 +110,26 @@ def _gpu_capex(data: ModelData, stack: Plan) -> np.ndarray:
     return (stack.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]).sum(axis=(1, 2))
 
 
-def _delivery_cohort(data: ModelData, s: int, i: int, due: int) -> int | None:
-    """The cohort of SKU ``s`` at site ``i`` bought in quarter ``due``, which the late GPUs join; None
-    where ``due`` is past the horizon (they never arrive in it)."""
+def _delivery_cohort(data: ModelData, s: int, i: int, due: int) -> int:
+    """The cohort of SKU ``s`` at site ``i`` bought in quarter ``due``, which the late GPUs join.
+    Refused where ``due`` is past the horizon (GPUs ordered and never delivered in it would be
+    neither paid nor valued: a longer slip would look better) or past the SKU's sale dates."""
+    name, slip = data.sku_names[s], data.risk.delivery_slip
+    lower = "lower max_quarters" + (" and min_quarters" if slip.min_quarters == slip.max_quarters else "")
     if due >= data.T:
-        return None
+        most = data.T - 1 - int(data.sku_release[s])
+        raise InputError(
+            f"risk.delivery_slip: a slip of {due - int(data.sku_release[s])} quarters moves SKU {name}'s "
+            f"first deliveries past the horizon's last quarter, {data.quarter_labels[-1]}, where the plan's "
+            f"orders of it would be neither delivered nor paid: {lower} (at most {most} for {name})"
+        )
     for c in data.cohorts_by_sku_site[(s, i)]:
         if data.cohorts[c].is_purchase and data.cohorts[c].bought == due:
             return c
     raise InputError(
-        f"risk.delivery_slip: a slip moves SKU {data.sku_names[s]!r}'s first deliveries to "
-        f"{data.quarter_labels[due]}, when the model no longer sells it (skus.{data.sku_names[s]}"
-        f".available_until): lower max_quarters, or sell the SKU that quarter"
+        f"risk.delivery_slip: a slip moves SKU {name}'s first deliveries to {data.quarter_labels[due]}, "
+        f"when the model no longer sells it (skus.{name}.available_until): {lower}, or sell the SKU "
+        "that quarter"
     )
 
 
