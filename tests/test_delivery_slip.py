@@ -360,3 +360,19 @@ def test_a_late_order_deferred_and_cancelled_costs_what_an_on_time_one_does(back
     row = got.metrics.iloc[0]
     reactions = row["deferred_share"], row["order_cancelled_share"], row["default_probability"]
     assert reactions == (1.0, 1.0, 0.0)
+
+
+def test_validate_names_the_slip_among_the_risk_factors(tmp_path):
+    """A model whose only risk is a slip was 'risk: none: every scenario is the forecast' in
+    `fleetopt validate`, while evaluate slipped every future."""
+    import yaml
+    from conftest import run_cli
+
+    path = tmp_path / "slips.yaml"
+    path.write_text(yaml.safe_dump(model({"probability": 0.5, "min_quarters": 1, "max_quarters": 2,
+                                          "skus": ["A"]})))  # fmt: skip
+    code, out, err = run_cli("validate", str(path))
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert "deliveries of SKUs not yet shipping (A) late 50%, by 1 to 2 quarters" in flat
+    assert "every scenario is the forecast" not in flat

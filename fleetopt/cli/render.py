@@ -222,6 +222,15 @@ def _limits_text(m, data) -> str:
     return "; ".join(parts)
 
 
+def _slip_text(slip) -> str:
+    """'deliveries of SKUs not yet shipping (VR-NVL72, RU-NVL576) late 100%, by 2 quarters' (its SKUs
+    where the model names them: docs/evaluation.md, "Delivery slips")."""
+    which = f" ({', '.join(slip.skus)})" if slip.skus else ""
+    low, high = slip.min_quarters, slip.max_quarters
+    by = counted(high, "quarter") if low == high else f"{low} to {high} quarters"
+    return f"deliveries of SKUs not yet shipping{which} late {format_rate(slip.probability)}, by {by}"
+
+
 def _risk_text(risk, customers: set[str]) -> str:
     """The scenario generator's factors that move (docs/evaluation.md), each in a few words
     (``customers``: the contracts' customers, rated or not)."""
@@ -258,6 +267,8 @@ def _risk_text(risk, customers: set[str]) -> str:
             parts.append(f"{name} {f'{value * 1e4:.0f}bp' if bp else format_rate(value)}/sqrt(year)")
     if risk.ai_cycle:
         parts.append("a common AI-cycle factor")
+    if risk.delivery_slip and risk.delivery_slip.probability:
+        parts.append(_slip_text(risk.delivery_slip))
     if not parts:
         return "none: every scenario is the forecast"
     return "; ".join(parts) + ("" if risk.mean_one else "; shocks on top of the forecast (mean_one: false)")
