@@ -30,10 +30,11 @@ from fleetopt.core.units import (
     format_usd,
     listed,
 )
-from fleetopt.errors import InputError, NoPlanError
+from fleetopt.errors import InputError, NoPlanError, warn
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.evaluate.engine import check_backend_runs, format_bytes
 from fleetopt.evaluate.resources import physical_ram_bytes
+from fleetopt.evaluate.slip import slips
 from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP, gap_to_bound, model_size, stage
 from fleetopt.runs import limits
@@ -407,6 +408,10 @@ def solve_stochastic(
     started = time.perf_counter()
     quarters = first_stage_quarters(data, quarters)
     check_settings(data, n, quarters, risk_weight, alpha, route)
+    if slips(data):
+        warn("risk.delivery_slip: the stochastic solve's scenarios carry no delivery slip "
+             "(docs/formulation.md, section 7b), so its plan is not hedged against one; its out-of-sample "
+             "check slips deliveries as fleetopt evaluate does")  # fmt: skip
     limits.seed("seed", seed)
     if oos_seed is not None:
         limits.seed("oos_seed", oos_seed)
