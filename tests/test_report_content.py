@@ -1260,7 +1260,7 @@ def test_terminal_tables_never_cut_a_header_or_a_figure(runs):
                     "milp: lost anchor customer"]  # fmt: skip
     swept = pd.read_csv(runs["sweep"] / "candidates.csv")
     for table, last in ((evaluation_table(long, "t"), "util."), (reactions_table(long, "t"), "(USD)"),
-                        (sweep_table(swept, "t"), "P(default)")):  # fmt: skip
+                        (sweep_table(swept, "t"), "P(any default)")):  # fmt: skip
         console = Console(width=120, record=True, file=io.StringIO())
         console.print(table)
         text = console.export_text()
