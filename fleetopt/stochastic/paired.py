@@ -17,6 +17,7 @@ decisions. For scenario outcomes $a_i$, $b_i$ ($i = 1..S$):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -110,11 +111,31 @@ VERDICT_FIGURES = (("mean NPV", "npv_mean_usd", True), ("CVaR5", "npv_cvar_usd",
                    ("P(any default)", "any_default_probability", False))  # fmt: skip
 
 
-def _judged(paired: dict) -> tuple[list[str], list[str], list[str], list[str]]:
-    """The figures of ``paired`` better and worse beyond :data:`SIGNIFICANT` standard errors (and
-    :data:`NOISE_USD` for money), those judged, and those without a standard error (or a difference):
-    (better, worse, judged, unmeasured), by :func:`judged_side`."""
-    better, worse, judged, unmeasured = [], [], [], []
+@dataclass(frozen=True)
+class Judged:
+    """The out-of-sample figures of ``paired`` sorted by :func:`judged_side`: better and worse beyond
+    :data:`SIGNIFICANT` standard errors (and :data:`NOISE_USD` for money), those judged, and those
+    without a standard error (or a difference); ``outcome``, the one verdict the sentences below
+    word: "trade", "better", "worse", "same" (judged, within the noise) or "none" (nothing judged)."""
+
+    better: list[str]
+    worse: list[str]
+    judged: list[str]
+    unmeasured: list[str]
+
+    @property
+    def outcome(self) -> str:
+        if self.better and self.worse:
+            return "trade"
+        if self.better or self.worse:
+            return "better" if self.better else "worse"
+        return "same" if self.judged else "none"
+
+
+def _judged(paired: dict) -> Judged:
+    """:class:`Judged` of ``paired`` (the ``_diff`` and ``_diff_se`` figures of
+    :func:`paired_comparison`; a figure it lacks is left out)."""
+    out = Judged([], [], [], [])
     for what, key, higher in VERDICT_FIGURES:
         if f"{key}_diff" not in paired:
             continue
@@ -122,11 +143,11 @@ def _judged(paired: dict) -> tuple[list[str], list[str], list[str], list[str]]:
         side = judged_side(paired[f"{key}_diff"], math.nan if se is None else se, higher,
                            NOISE_USD if key.endswith("_usd") else 0.0, needs_error=True)  # fmt: skip
         if side in (NO_ERROR, NOT_MEASURED):
-            unmeasured.append(what)
+            out.unmeasured.append(what)
             continue
-        judged.append(what)
-        {BETTER: better, WORSE: worse}.get(side, []).append(what)
-    return better, worse, judged, unmeasured
+        out.judged.append(what)
+        {BETTER: out.better, WORSE: out.worse}.get(side, []).append(what)
+    return out
 
 
 def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
@@ -138,25 +159,23 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
     ``paired`` lacks (a summary written before the probabilities were read) is left out; one without
     a standard error (a CVaR5 whose tail is one scenario: 20 fresh scenarios or fewer) is named as
     such, neither better nor worse."""
-    better, worse, judged, unmeasured = _judged(paired)
-    return _verdict_words(better, worse, judged) + (
-        f"; {listed(unmeasured)}: no standard error, not judged" if unmeasured else "")
+    j = _judged(paired)
+    unmeasured = f"; {listed(j.unmeasured)}: no standard error, not judged" if j.unmeasured else ""
+    return _verdict_words(j) + unmeasured
 
 
-def _verdict_words(better: list[str], worse: list[str], judged: list[str]) -> str:
+def _verdict_words(j: Judged) -> str:
     """:func:`out_of_sample_verdict`'s sentence of the figures it judged."""
     beyond = "beyond 2 standard errors"
-    if better and worse:
-        return (f"a trade against the forecast optimum: better {listed(better)}, worse {listed(worse)}, "
+    if j.outcome == "trade":
+        return (f"a trade against the forecast optimum: better {listed(j.better)}, worse {listed(j.worse)}, "
                 f"each {beyond} (in the plan completed on the forecast, not re-planned in each future: "
                 "formulation §7b)")
-    if better:
-        return f"better than the forecast optimum in {listed(better)}, {beyond}"
-    if worse:
-        return f"worse than the forecast optimum in {listed(worse)}, {beyond}"
-    if not judged:  # one fresh scenario: no figure has an error
+    if j.outcome in ("better", "worse"):
+        return f"{j.outcome} than the forecast optimum in {listed(j.better or j.worse)}, {beyond}"
+    if j.outcome == "none":  # one fresh scenario: no figure has an error
         return "not judged against the forecast optimum"
-    return (f"no better and no worse than the forecast optimum in {listed(judged, 'or')} "
+    return (f"no better and no worse than the forecast optimum in {listed(j.judged, 'or')} "
             "(within 2 standard errors)")
 
 
@@ -173,36 +192,38 @@ def out_of_sample_advice(paired: dict, scenarios: int) -> str | None:
     """What the verdict of :func:`out_of_sample_verdict` means for the commitments and what to do,
     in a CFO's words (``scenarios``: the stochastic solve's, named where the plan does worse), or None
     where nothing was judged. A stochastic plan worse out of sample is not the feature failing: the
-    forecast optimum's commitments are then the ones to keep (a first-time user read it so, on tiny)."""
-    better, worse, judged, _ = _judged(paired)
-    if better and worse:
+    forecast optimum's commitments are then the ones to keep."""
+    j = _judged(paired)
+    if j.outcome == "trade":
         return ("neither plan is better on every figure: committing to the stochastic plan's first stage "
-                f"buys better {listed(better)} at the price of worse {listed(worse)}; choose by which "
+                f"buys better {listed(j.better)} at the price of worse {listed(j.worse)}; choose by which "
                 f"matters more to you, or {_AGAIN}")
-    if better:
+    if j.outcome == "better":
         return "on futures it was not fitted to, the stochastic plan does better: commit to its first stage"
-    if worse:
+    if j.outcome == "worse":
         why = _WHY_WORSE.format(few=counted(scenarios, "scenario"))
         return ("on futures it was not fitted to, committing to the stochastic plan's first stage does worse "
                 f"than committing to the forecast optimum's: {why}. What to do: keep the forecast optimum's "
                 f"commitments (its column in 'what to commit to now'), or {_AGAIN}")
-    if not judged:
-        return None
-    return ("the two plans do as well as each other on these futures, within the noise: either first "
-            "stage may be committed to; more scenarios (--stochastic N) may tell them apart")
+    if j.outcome == "same":
+        return ("the two plans do as well as each other on these futures, within the noise: either first "
+                "stage may be committed to; more scenarios (--stochastic N) may tell them apart")
+    return None
+
+
+# what to commit to, in a few words, by verdict (:attr:`Judged.outcome`)
+ACTIONS = {
+    "trade": "a trade: commit to the plan whose better figures matter more to you",
+    "better": "better: commit to the stochastic plan's first stage",
+    "worse": "worse: keep the forecast optimum's first stage, or solve again with more scenarios",
+    "same": "as good: either first stage",
+}
 
 
 def out_of_sample_action(paired: dict) -> str | None:
     """What to commit to, in a few words, from the verdict of :func:`out_of_sample_verdict` (the
     terminal's last line, where it leaves the reader), or None where nothing was judged."""
-    better, worse, judged, _ = _judged(paired)
-    if better and worse:
-        return "a trade: commit to the plan whose better figures matter more to you"
-    if better:
-        return "better: commit to the stochastic plan's first stage"
-    if worse:
-        return "worse: keep the forecast optimum's first stage, or solve again with more scenarios"
-    return "as good: either first stage" if judged else None
+    return ACTIONS.get(_judged(paired).outcome)
 
 
 def paired_cells(d: dict) -> list[tuple[str, str]]:
