@@ -44,6 +44,7 @@ from fleetopt.cli.common import (
     finished_already,
     given,
     interruptible,
+    kept_for_resume,
     load_changed,
     marked,
     model_given,
@@ -213,6 +214,8 @@ def evaluate(
     say_model_changes(job.loaded)  # a resumed job's too: its job.json keeps them
     warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
     again = tuple(options_again(ctx, EVALUATE_AGAIN))
+    if resume is not None:  # the ranking it finishes with, as its retry gives it: no change then
+        kept_for_resume(folder, again)
     # a stop (or a disk full) from the start to the report says what is saved and how to finish
     with folder.released_on_failure(), interruptible(folder.path, "evaluate", again):
         if resume is None:
