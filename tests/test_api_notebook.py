@@ -612,3 +612,21 @@ def test_steps_set_as_a_mapping_say_which_of_the_file_s_steps_they_keep():
         replaced = api.edit("neocloud", [(path, None), (path, {"2027Q2": 460, "2027Q3": 560})])
     texas = replaced.text.split("texas:")[1].split("pue:")[0]
     assert "2026Q4" not in texas and "2027Q2: 460" in texas and "2027Q3: 560" in texas
+
+
+def test_removing_a_field_the_file_leaves_out_keeps_its_default():
+    """`--set FIELD=null` removes a field so that its default applies, but tiny has no policy block,
+    and `policy.idle_gpus_to_market=null` was refused as "policy: no such field (the model has name,
+    description, ...)", a field every model has; `risk.customer_hazard_overrides=null` likewise said
+    "no such field to remove". A field of the format the file leaves out is at its default already:
+    nothing to remove. A misspelt one is still refused, naming it."""
+    base = api.load("tiny")[0].model
+    for path in ("policy.idle_gpus_to_market", "policy", "risk.customer_hazard_overrides"):
+        edited = api.edit("tiny", {path: None})
+        assert edited.model.policy == base.policy and edited.model.risk == base.risk
+    assert api.edit("tiny", {"policy.idle_gpus_to_market": None}).model.policy.idle_gpus_to_market is False
+    with pytest.raises(InputError, match=r"policy.idle_gpu_to_market: no such field to remove \(the file "
+                       r"leaves policy out\)"):  # fmt: skip
+        api.edit("tiny", {"policy.idle_gpu_to_market": None})
+    with pytest.raises(InputError, match=r"polcy: no such field \(the model has name"):
+        api.edit("tiny", {"polcy.idle_gpus_to_market": None})

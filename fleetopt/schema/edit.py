@@ -133,6 +133,11 @@ def _position(node: list, part: str | int) -> int | None:
 def _set(data: Any, path: FieldPath, value: Any) -> None:
     """Set (or with None remove) the field at ``path`` of the YAML ``data``; every step before the
     last must exist."""
+    if value is None and not _in_file(data, path[:-1]) and _format_field(path[:-1]):
+        if _format_field(path):
+            return  # a block the file leaves out: its fields' defaults apply already
+        raise InputError(f"{typed_path(path)}: no such field to remove (the file leaves "
+                         f"{typed_path(path[:-1])} out)")  # fmt: skip
     parent = data
     for depth, part in enumerate(path[:-1]):
         here = path[: depth + 1]
@@ -147,7 +152,9 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
     replacing the block would put each of its other fields back to its default without a word."""
     if isinstance(parent, dict):
         if value is None:
-            if parent.pop(key, _ABSENT) is _ABSENT:  # a misspelt field would be removed silently
+            # a misspelt field would be removed silently; one of the format the file leaves out has
+            # its default already
+            if parent.pop(key, _ABSENT) is _ABSENT and not _format_field(path):
                 raise InputError(f"{typed_path(path)}: no such field to remove ({_here(parent, path[:-1])})")
             return
     elif isinstance(parent, list) and _position(parent, key) is not None:
@@ -206,6 +213,30 @@ def _is_block(path: FieldPath) -> bool:
             return True
         block = None if field is None else block_class(field.annotation)
         if block is None:
+            return False
+    return True
+
+
+def _format_field(path: FieldPath) -> bool:
+    """Whether ``path`` names a field of the model format, block by block (``policy.defer_orders``,
+    ``risk.power_delay``), not a misspelt one nor an entry named by the user (a contract)."""
+    block = PlanningModel
+    for part in path:
+        field = block.model_fields.get(part) if block is not None and isinstance(part, str) else None
+        if field is None:
+            return False
+        block = block_class(field.annotation)
+    return True
+
+
+def _in_file(data: Any, path: FieldPath) -> bool:
+    """Whether the YAML ``data`` holds the field at ``path``."""
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and _position(data, part) is not None:
+            data = data[_position(data, part)]
+        else:
             return False
     return True
 
