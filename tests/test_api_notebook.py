@@ -630,3 +630,17 @@ def test_removing_a_field_the_file_leaves_out_keeps_its_default():
         api.edit("tiny", {"policy.idle_gpu_to_market": None})
     with pytest.raises(InputError, match=r"polcy: no such field \(the model has name"):
         api.edit("tiny", {"polcy.idle_gpus_to_market": None})
+
+
+def test_a_mapping_with_a_null_set_on_a_block_the_file_leaves_out_removes_that_field():
+    """`--set 'policy={idle_gpus_to_market: null, defer_orders: false}'` on tiny, which has no policy
+    block, was refused as "policy.idle_gpus_to_market: Input should be a valid boolean (got nothing:
+    the field is empty, a YAML null)": the mapping was written as the block, its null and all, where
+    on a model with a policy block the null removes the field (the merge an edit makes). The block
+    is made and merged as any block is."""
+    edited = api.edit("tiny", {"policy": {"idle_gpus_to_market": None, "defer_orders": False}})
+    assert edited.model.policy.defer_orders is False and edited.model.policy.idle_gpus_to_market is False
+    removed = api.edit("tiny", {"policy": {"idle_gpus_to_market": None}})
+    assert removed.model.policy == api.load("tiny")[0].model.policy
+    with pytest.raises(InputError, match=r"policy.idel: no such field to remove"):
+        api.edit("tiny", {"policy": {"idel": None}})

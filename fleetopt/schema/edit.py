@@ -163,6 +163,8 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
         key = _position(parent, key)
     else:
         raise InputError(f"{typed_path(path)}: no such field ({_here(parent, path[:-1])})")
+    if isinstance(value, dict) and isinstance(parent, dict) and key not in parent and _format_field(path):
+        parent[key] = {}  # a block the file leaves out, set by a mapping: made, then merged as any block's
     current = parent.get(key) if isinstance(parent, dict) else parent[key]
     if isinstance(value, dict) and isinstance(current, dict):
         _say_steps_kept(current, value, path)
