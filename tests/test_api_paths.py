@@ -52,3 +52,33 @@ def test_a_report_under_a_file_is_refused_naming_the_file(here, tiny_solved_fold
 def tiny_solved_folder(here):
     loaded, _ = api.load("tiny")
     return api.write_solve_run(api.solve(loaded), loaded, here / "S")
+
+
+def test_an_out_folder_not_in_utf8_is_refused_before_the_run_and_an_argument_not_in_utf8_is_recorded(
+        tmp_path, monkeypatch):  # fmt: skip
+    """A folder named in Latin-1 bytes (b'lat\\xe9', which Python keeps as the surrogate '\\udce9') was
+    written, then the run registry (SQLite, UTF-8 text only) raised UnicodeEncodeError, a traceback
+    after the work. As the output it is refused at once, naming it, and nothing is made; as an input
+    (an evaluation of plans in such a folder) the run is recorded, the command keeping its escapes."""
+    import os
+    import shutil
+
+    from conftest import run_cli
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    latin = os.fsdecode(bytes(tmp_path) + b"/lat\xe9")
+    code, _, err = run_cli("solve", "tiny", "--out", latin)
+    assert code == 2 and "out is not UTF-8 text" in err and "Traceback" not in err, err
+    assert not os.path.lexists(latin) and not (tmp_path / "runs").exists()
+    code, _, err = run_cli("solve", "tiny", "--out", str(tmp_path / "base"))
+    assert code == 0, err
+    shutil.copytree(tmp_path / "base", latin)
+    code, _, err = run_cli("evaluate", "--plans", latin, "--scenarios", "5", "--out", str(tmp_path / "e"))
+    assert code == 0 and "Traceback" not in err, err
+    from fleetopt.runs.registry import Registry
+
+    registry = Registry(tmp_path / "runs")  # the command line as typed in a shell: its bytes kept
+    typed = f"fleetopt evaluate --plans {latin}"
+    run_id = registry.record("evaluate", "tiny", "h", tmp_path / "e2", {}, command=typed)
+    (record,) = [r for r in registry.list() if r.id == run_id]
+    assert record.command.endswith("/lat\\xe9")

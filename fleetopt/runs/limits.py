@@ -99,6 +99,12 @@ def _usable(name: str, value):
     raised ValueError or OSError at its first use (a traceback from the API)."""
     if "\0" in str(value):
         raise InputError(f"{name} holds a NUL character, which no path can (got {shown_value(str(value))})")
+    if not _utf8(str(value)):  # bytes a UTF-8 terminal or file system did not decode (surrogates)
+        raise InputError(
+            f"{name} is not UTF-8 text (got {shown_value(str(value))}): the run registry records every "
+            "run's folder as UTF-8, so it could not record this one after the run; give a name in UTF-8 "
+            "(or run in a UTF-8 locale, such as LC_ALL=C.UTF-8)"
+        )
     try:
         os.stat(os.path.expanduser(value))
     except OSError as exc:  # a path not there yet (an output's) is usable: only a name too long is not
@@ -106,6 +112,15 @@ def _usable(name: str, value):
             shown = shown_value(str(value))
             raise InputError(f"{name} is not a usable path: {exc.strerror} (got {shown})") from None
     return value
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (not: a name whose bytes Python kept undecoded)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def instance(name: str, value, kind: type, what: str):

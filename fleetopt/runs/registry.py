@@ -364,6 +364,9 @@ class Registry:
     ) -> int:
         """Add a run; returns its id. ``created``: when the run was written (None: now)."""
         command = command if command is not None else " ".join(["fleetopt", *sys.argv[1:]])
+        # an argument whose bytes were not UTF-8 (a path named in Latin-1) kept as its escapes: SQLite
+        # keeps text as UTF-8 only, and the run is written by now
+        command = command.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         row = (
             (created or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
             kind,
