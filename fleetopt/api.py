@@ -52,7 +52,7 @@ from fleetopt.compare import (
 )
 from fleetopt.core.data import ModelData, model_fingerprint
 from fleetopt.core.data import load as _load
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics import plan_statements, signed_book_beyond_grade_limit
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import FixedPurchases, is_purchase_table, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
@@ -336,6 +336,8 @@ def solve(
     loaded, data = _loaded_and_data(model)
     if objective == "cost":
         _warn_offers_declined(data)
+    if (broken := signed_book_beyond_grade_limit(data)) is not None:  # before the infeasible solve
+        warn(broken)
     fixed = None if purchases is None else _one_purchases(purchases, data)
     threads = resources.capped_threads(threads)
     started = time.perf_counter()

@@ -519,8 +519,16 @@ def test_validate_says_where_the_signed_contracts_alone_break_the_non_investment
     code, _, err = run_cli("validate", "tiny", *rated, "--set", f"{cap}=0.6")
     said = " ".join(err.split())
     assert code == 0 and (
-        f"warning: {cap} is 60.0%, but in 2026Q3..2027Q2 the signed contracts of lab-a, below investment "
+        f"warning: {cap} is 60%, but in 2026Q3..2027Q2 the signed contracts of lab-a, below investment "
         "grade or unrated, earn at least 67.2% of the contract revenue ($80.6M of at most $120.0M, every "
         "investment-grade customer's contract taken): no plan keeps it"
     ) in said, err
     assert cap not in run_cli("validate", "tiny", *rated, "--set", f"{cap}=0.7")[2]
+    # a notebook's solve says it too, before the solve finds no plan (the check was the CLI's alone)
+    from fleetopt import api
+    from fleetopt.errors import FleetoptError, FleetoptWarning
+
+    edited = api.edit("tiny", {"risk.customer_ratings": {"enterprise-b": "AAA"}, cap: 0.6})
+    said = r"is 60%, but in 2026Q3\.\.2027Q2 the signed contracts of lab-a"
+    with pytest.warns(FleetoptWarning, match=said), pytest.raises(FleetoptError):
+        api.solve(edited)
