@@ -54,7 +54,7 @@ def test_compare_defaults_to_the_first_sweeps_scenarios_else_1000_and_seed_0(two
     a value given wins over the sweep's."""
     seen = []
 
-    def compared(data, plans, labels, n_scenarios, seed, *rest):
+    def compared(data, plans, labels, n_scenarios, seed, *rest, **options):
         seen.append((n_scenarios, seed))
 
     monkeypatch.setattr(api, "compare_plans", compared)
