@@ -392,3 +392,21 @@ def test_a_stochastic_solve_of_a_model_with_a_slip_warns_that_its_scenarios_have
     assert code == 0, err
     flat = " ".join(err.split())
     assert "risk.delivery_slip: the stochastic solve's scenarios carry no delivery slip" in flat
+
+
+def test_an_sku_named_that_never_slips_is_said_by_validate(tmp_path):
+    """Naming only an SKU already shipping slipped nothing without a word (metrics.csv the same as
+    without the block): validate and every command reading the model now say so."""
+    import yaml
+    from conftest import run_cli
+
+    d = model({"probability": 1.0, "min_quarters": 1, "max_quarters": 1, "skus": ["A", "B"]}, other_sku=True)
+    d["skus"]["B"]["available_from"] = "2026Q1"
+    path = tmp_path / "slips.yaml"
+    path.write_text(yaml.safe_dump(d))
+    code, _, err = run_cli("validate", str(path))
+    said = " ".join(err.split())
+    assert code == 0, err
+    assert ("risk.delivery_slip.skus.1: B never slips: it ships already when the horizon starts (2026Q1; "
+            "on sale from 2026Q1); only SKUs not yet shipping slip") in said
+    assert "A never slips" not in said

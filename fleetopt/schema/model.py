@@ -399,7 +399,27 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                     f"quarter {label} is after the horizon ends ({quarter_label(last)}): the step is not used"
                 )))  # fmt: skip
     return (notes + fleet_power_notes(model) + magnitude_notes(model) + allocation_notes(model)
-            + customer_case_notes(model))
+            + customer_case_notes(model) + slip_notes(model))
+
+
+def slip_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    """Each SKU `risk.delivery_slip.skus` names that never slips: one on sale from the horizon's first
+    quarter, or installed (`fleet`), has shipped already (docs/evaluation.md, "Delivery slips"); named
+    alone, the block slipped nothing, without a word."""
+    slip = model.risk.delivery_slip
+    installed = {cohort.sku for cohort in model.fleet}
+    notes = []
+    for n, name in enumerate(slip.skus or () if slip is not None else ()):
+        sku = model.skus.get(name)
+        if sku is None:
+            continue  # refused as unknown
+        shipping = parse_quarter(sku.available_from) <= model.first_quarter
+        if shipping or name in installed:
+            why = f"on sale from {sku.available_from}" if shipping else "installed in fleet"
+            notes.append((("risk", "delivery_slip", "skus", n), (
+                f"{name} never slips: it ships already when the horizon starts ({model.horizon.start}; "
+                f"{why}); only SKUs not yet shipping slip")))  # fmt: skip
+    return notes
 
 
 def customer_case_notes(model: PlanningModel) -> list[tuple[Path, str]]:
