@@ -622,3 +622,22 @@ def test_a_finished_evaluation_of_several_plans_refusing_another_ranking_names_t
     assert code == 2 and out == "", out + err
     assert "keeps every plan's figures (fleetopt report 'my runs/B' shows them)" in said, said
     assert "runs show" not in said
+
+
+def test_a_sweeps_plans_under_other_futures_are_said_to_be_a_stress_test():
+    """A sweep's candidates are made from its risk block (the stresses are sized from it), so
+    `evaluate --plans SWEEP --set risk...` warns that they were made from another version: read as an
+    error by a user running the stress test on purpose, it now says that is what it is; a change of a
+    block the plans depend on says nothing of the kind."""
+    from fleetopt import api
+    from fleetopt.evaluate.sources import version_note
+
+    loaded, _ = api.load("tiny")
+    riskier = api.edit(loaded, {"risk.mean_one": False})
+    note = version_note("h", loaded, "sweep", [], riskier)
+    assert "risk.mean_one was true, now false" in note
+    assert note.endswith("they were made from its risk block (the sweep's stresses) and are evaluated as "
+                         "made, under this one's futures: a stress test of them, as intended where risk was "
+                         "changed on purpose")  # fmt: skip
+    other = api.edit(loaded, {"finance.min_cash_usd": 1.0})
+    assert "stress test" not in version_note("h", loaded, "sweep", [], other)

@@ -270,6 +270,13 @@ def version_note(
         which += f": {fields_changed_words(fields)}" if fields else ""
     note = (f"{whose} were made from another version of model {loaded.model.name!r} "
             f"(hash {plans_model_hash}, now {loaded.content_hash}{which})")  # fmt: skip
+    if changed is not None and set(changed) <= {"risk", *plan_free_blocks(made_by)}:
+        # only the futures differ: a stress test of plans made from risk (a sweep's stresses, a stochastic
+        # solve's scenarios), which a user asking for it read as an error
+        made = {"sweep": "the sweep's stresses", "stochastic": "the stochastic solve's scenarios"}
+        note += (f"; they were made from its risk block ({made.get(made_by, 'their run')}) and are "
+                 "evaluated as made, under this one's futures: a stress test of them, as intended where "
+                 "risk was changed on purpose")  # fmt: skip
     return note + (f". {buffer[0].upper()}{buffer[1:]}" if buffer else "")
 
 
