@@ -444,8 +444,9 @@ class Comparison:
     def judged(self, key: str, n: int) -> bool:
         """Whether plan ``n``'s difference to the first in figure ``key`` may be called better or worse
         (coloured): not within two paired standard errors (:meth:`within_noise`), nor without one where
-        the figure has one (NaN: one scenario, or a CVaR5's tail of one scenario)."""
-        return self._judged_side(key, n, needs_error=True) not in (WITHIN, NO_ERROR)
+        the figure has one (NaN: one scenario, or a CVaR5's tail of one scenario), nor the same (a money
+        figure without an error within $1 of round-off)."""
+        return self._judged_side(key, n, needs_error=True) not in (WITHIN, NO_ERROR, SAME)
 
     def _judged_side(self, key: str, n: int, needs_error: bool = False) -> str:
         """:func:`judged_side` of plan ``n``'s difference to the first in figure ``key``, with its
@@ -453,7 +454,8 @@ class Comparison:
         diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
         higher = {"higher": True, "lower": False}.get(self.better(key))
         se = self._paired_se(key, n) if n > 0 else None
-        noise = NOISE_USD if key.endswith("_usd") else 0.0  # round-off: no plan is better by a dollar
+        # round-off: no plan is better by a dollar (of money: a cost per GPU-hour's $0.10 is no round-off)
+        noise = NOISE_USD if any(k == key and unit == "USD" for k, _, unit in FIGURES) else 0.0
         return judged_side(diff, se, higher, noise, needs_error=needs_error)
 
     def _paired_se(self, key: str, n: int) -> float | None:

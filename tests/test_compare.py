@@ -1659,3 +1659,21 @@ def test_a_money_difference_within_a_dollar_is_round_off_not_better(tiny_run):
     assert comparison.within_noise("npv_mean_usd", 1) and not comparison.judged("npv_mean_usd", 1)
     assert "better in NPV mean" not in comparison.verdict(1)
     assert "within two standard errors: NPV mean" in comparison.verdict(1)
+
+
+def test_a_money_figure_without_an_error_within_a_dollar_is_the_same(tiny_run):
+    """The same two plans $2 of prepayment apart differ by $0.20 of forecast NPV, a figure without a
+    paired error: compare called that "better" (and $0.19 of NPV with cash held "worse"), the $1 of
+    round-off applied only to figures with an error. Now it is the same, as the sweep's lead says."""
+    import copy
+    import dataclasses
+
+    result = tiny_run[1]
+    plan = copy.deepcopy(result.plan)
+    plan.prepay[0, 0] -= 2.0
+    comparison = api.compare([result, dataclasses.replace(result, plan=plan)], scenarios=20, seed=1,
+                             labels=["A", "B"])  # fmt: skip
+    npv = comparison.figures.loc["npv_forecast_usd"]
+    assert 0 < abs(float(npv["B"]) - float(npv["A"])) < 1.0
+    assert comparison._side("npv_forecast_usd", 1) == "the same in"
+    assert not comparison.judged("npv_forecast_usd", 1)  # not coloured

@@ -1355,6 +1355,8 @@ def test_the_out_of_sample_verdict_reads_the_paired_errors(mean, cvar, words):
         (7.0, float("nan"), True, 0.0, False, "no error"),
         (7.0, None, None, 0.0, False, "no direction"),  # a figure without an error or direction
         (7.0, None, True, 0.0, True, "better"),  # without an error to have: by its direction
+        (0.5, None, True, 1.0, False, "same"),  # no error to be within: within $1 is round-off
+        (1.5, None, True, 1.0, False, "better"),
         (float("nan"), 1.0, True, 0.0, False, "not measured"),
     ],
 )

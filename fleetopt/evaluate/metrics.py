@@ -327,7 +327,8 @@ def judged_side(diff: float, se: float | None, higher: bool | None = None, noise
     """Which side a paired difference ``diff`` with standard error ``se`` (None: the figure has none;
     NaN: it has one, not known: one scenario, a CVaR5's tail of one) falls on, for a figure better
     ``higher`` (True), lower (False) or neither (None): :data:`NOT_MEASURED` (no difference);
-    :data:`SAME` (0, with no positive error to be within); :data:`WITHIN` (chance: within
+    :data:`SAME` (0, with no positive error to be within; or, for a figure without an error, within
+    ``noise``: $0.20 of forecast NPV is round-off); :data:`WITHIN` (chance: within
     :data:`SIGNIFICANT` errors or ``noise``, :func:`beyond_chance`); :data:`NO_ERROR` (an error not
     known: neither better nor worse); :data:`NO_DIRECTION`; else :data:`BETTER` or :data:`WORSE`.
     ``needs_error``: a figure whose error is not known is :data:`NO_ERROR` whatever its difference, 0
@@ -339,6 +340,8 @@ def judged_side(diff: float, se: float | None, higher: bool | None = None, noise
         return NO_ERROR
     if not math.isfinite(diff):
         return NOT_MEASURED
+    if se is None and abs(diff) <= noise:  # a figure without an error: within ``noise`` is round-off
+        return SAME
     chance = se is not None and not unknown and not beyond_chance(diff, se, noise)
     if diff == 0 and not (chance and se > 0):  # an error of 0: the same in every scenario, not chance
         return SAME
