@@ -410,3 +410,20 @@ def test_an_sku_named_that_never_slips_is_said_by_validate(tmp_path):
     assert ("risk.delivery_slip.skus.1: B never slips: it ships already when the horizon starts (2026Q1; "
             "on sale from 2026Q1); only SKUs not yet shipping slip") in said
     assert "A never slips" not in said
+
+
+def test_a_gpu_the_plan_sells_before_it_arrives_is_sold_on_arrival():
+    """The plan sells 50 of its 100 GPUs at the start of quarter 2 (half their $4,000: 100,000).
+    Two quarters late, they arrive in quarter 3: the 50 are sold then, at half the delivery cohort's
+    $3,600 (90,000), and 50 are held. The sale used to be dropped with the 50 GPUs: paid for, never
+    held nor sold."""
+    data = data_of(model({"probability": 1.0, "min_quarters": 2, "max_quarters": 2}))
+    p = plan(data)
+    cohort = next(c.index for c in data.cohorts if c.is_purchase and c.sku == 0 and c.bought == 1)
+    p.retire_training[cohort, 2] = 50
+    p.held_training[cohort, 2:] = p.active[0, 0, 0, 2:] = 50
+    batch = compile_plans(data, [p], ["p"])
+    np.testing.assert_allclose(batch.proceeds[0], [0, 0, 100_000, 0, 0, 0])
+    late = batch.slipped[2]
+    np.testing.assert_allclose(late.held[0], [0, 0, 0, 50, 50, 50])
+    np.testing.assert_allclose(late.proceeds[0], [0, 0, 0, 90_000, 0, 0])

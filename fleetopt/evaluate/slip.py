@@ -34,6 +34,9 @@ from fleetopt.evaluate.scenarios import ScenarioSet
 
 # the per-cohort decisions that move with a late cohort's GPUs
 _COHORT_ROWS = ("held_training", "held_inference", "redeploy", "retire_training", "retire_inference")
+# of which the flows: those the plan makes before the GPUs arrive are made on delivery (a GPU it sold
+# before then is sold on delivery; dropped, it was paid for and never held nor sold)
+_COHORT_FLOWS = ("redeploy", "retire_training", "retire_inference")
 
 
 def slips(data: ModelData) -> list[int]:
@@ -88,6 +91,8 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
             for c in late:
                 for name in _COHORT_ROWS:
                     out[name][:, target, due:] += out[name][:, c, due:]
+                    if name in _COHORT_FLOWS:  # made before delivery: made on it (held as planned)
+                        out[name][:, target, due] += out[name][:, c, :due].sum(axis=-1)
                     out[name][:, c] = 0.0
         share = np.divide(moved, bought, out=np.zeros_like(moved), where=bought > 0)
         _move_draws(data, stack.draws, out["draws"], share, due)
