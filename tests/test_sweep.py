@@ -1658,3 +1658,18 @@ def test_a_stress_writes_the_share_the_model_gives_as_given_and_its_haircut_as_c
     assert notes["stress: collateral haircut"] == (
         "the borrowing base values the GPUs 29.5% below forecast resale values"
     )
+
+
+def test_a_candidate_whose_completion_runs_out_of_time_names_no_limit(monkeypatch):
+    """The completion of a plan that walked away from a signed contract can stop at its time limit
+    with no plan: it was then probed and shown beside a limit it 'breaks', as if the MILP had proven
+    one broken. Only an infeasible completion names a limit now."""
+    from types import SimpleNamespace
+
+    from fleetopt.milp.persistent import PersistentPlanner as Planner
+
+    monkeypatch.setattr(Planner, "complete", lambda self, plan, *a, **k: SimpleNamespace(
+        plan=None, status="time_limit", gap=None))  # fmt: skip
+    made = generate_candidates(data_of(_anchor_model("B")), 6)
+    (lost,) = [c for c in made.candidates if c.label == "milp: lost anchor customer"]
+    assert lost.plan is None and lost.status == "time_limit" and lost.broken == ""

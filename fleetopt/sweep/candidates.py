@@ -628,7 +628,7 @@ class _Making:
         note = (f"{candidate.note}; its plan served signed {', '.join(short)} short, so its purchases and "
                 "power blocks were completed on the forecast, every signed contract served")
         broken = ""
-        if r.plan is None:  # named, or its drop would read as its stress's (why_dropped's completed)
+        if r.plan is None and r.status == "infeasible":  # named, or it would read as its stress's drop
             named = self.broken(plan.buy_blocks, plan.build_blocks)
             broken = named or f"no limit named; its plan had served signed {', '.join(short)} short"
         return replace(candidate, status=r.status, plan=r.plan, note=note, gap=r.gap, broken=broken)
