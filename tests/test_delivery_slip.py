@@ -427,3 +427,13 @@ def test_a_gpu_the_plan_sells_before_it_arrives_is_sold_on_arrival():
     late = batch.slipped[2]
     np.testing.assert_allclose(late.held[0], [0, 0, 0, 50, 50, 50])
     np.testing.assert_allclose(late.proceeds[0], [0, 0, 0, 90_000, 0, 0])
+
+
+def test_an_empty_list_of_skus_is_refused():
+    """`skus: []` slipped nothing in evaluate while validate described every SKU not yet shipping as
+    slipping: refused, saying both ways to write what was meant."""
+    from fleetopt import api
+    from fleetopt.errors import InputError
+
+    with pytest.raises(InputError, match="skus is an empty list: name the SKUs that may slip, or leave"):
+        api.edit("tiny", {"risk.delivery_slip": {"probability": 1, "max_quarters": 1, "skus": []}})

@@ -118,6 +118,9 @@ class DeliverySlip(StrictModel):
     def _range(self) -> DeliverySlip:
         if self.max_quarters < self.min_quarters:
             raise ValueError("max_quarters is below min_quarters")
+        if self.skus is not None and not self.skus:  # validate read it as every SKU, evaluate as none
+            raise ValueError("skus is an empty list: name the SKUs that may slip, or leave skus out for "
+                             "every SKU not yet shipping")
         return self
 
 
