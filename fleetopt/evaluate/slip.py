@@ -9,8 +9,8 @@ GPU's whole price on delivery), not in service, drawing no power and costing no 
 GPU-backed draws that fund them (their share of the quarter's GPU purchases, as policy rule 0's
 deferred draws) are drawn in a + d where the facility may draw then, else not at all. A contract
 those GPUs were to serve is then delivered short, and the policy's rules 1-2 (rescheduling within
-its allowance, then cancellation) apply as for late power. Deliveries due at or after the
-horizon's end arrive after it: neither paid nor held.
+its allowance, then cancellation) apply as for late power. A slip moving the deliveries of an SKU
+a plan buys past the horizon's end, or past the SKU's ``available_until``, is refused by name.
 
 A slip changes the plan a scenario runs, not the quarter step: each plan is compiled once per
 possible slip (:func:`slipped_variants`, kept in ``PlanBatch.slipped``) and each scenario is run
