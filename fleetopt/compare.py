@@ -209,6 +209,9 @@ FIGURES = [
     *((first_breach_column(k), _CATALOGUE_NAMES[first_breach_column(k)], "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
+    # a risk the plans met, not a reaction (only where the model's risk.delivery_slip is on): a plan
+    # that buys no slipping SKU early is not slipped
+    ("slipped_share", "P(GPUs it bought delivered late: risk.delivery_slip)", "share"),
     ("peak_debt_forecast_usd", "peak debt on the forecast (at a quarter's end)", "USD"),
     # what the plan spends and earns, which GPU counts alone do not show
     ("capex_gpu_total_usd", "GPU capex over the horizon (MILP statements)", "USD"),
@@ -1059,6 +1062,8 @@ def _figure_order(data: ModelData, metrics: pd.DataFrame, figures: dict, cost: b
     for lenders, share in LENDERS_SHARE.items():
         if not (metrics[share] > 0).any():  # no event: no debt at one
             left_out |= set(lenders)
+    if "slipped_share" not in metrics:  # the model's deliveries never slip
+        left_out.add("slipped_share")
     # a covenant no plan's forecast tests (a lab's GPU loan never drawn): rows of n/a say nothing
     left_out |= {k for k, _, _ in FIGURES if _is_cushion(k) and _none_measured(figures, k)}
     order = [k for k, _, _ in FIGURES if k not in left_out]

@@ -437,3 +437,22 @@ def test_an_empty_list_of_skus_is_refused():
 
     with pytest.raises(InputError, match="skus is an empty list: name the SKUs that may slip, or leave"):
         api.edit("tiny", {"risk.delivery_slip": {"probability": 1, "max_quarters": 1, "skus": []}})
+
+
+def test_compare_shows_in_how_many_futures_deliveries_came_late(tmp_path):
+    """compare gave no slip row: under a model whose deliveries slip in every future, two plans buying
+    A early read as if nothing arrived late. Without the block, no row."""
+    import yaml
+
+    from fleetopt import api
+
+    path = tmp_path / "slips.yaml"
+    path.write_text(yaml.safe_dump(model(CERTAIN)))
+    loaded, _ = api.load(path)
+    solved = api.solve(loaded)
+    comparison = api.compare([solved, solved], model=loaded, scenarios=4, seed=0, labels=["a", "b"])
+    row = "P(GPUs it bought delivered late: risk.delivery\\_slip) | 100.0% | 100.0%"
+    assert row in comparison.to_markdown()
+    plain = api.edit(loaded, {"risk.delivery_slip": None})
+    unslipped = api.compare([solved, solved], model=plain, scenarios=4, seed=0, labels=["a", "b"])
+    assert "delivered late" not in unslipped.to_markdown()
