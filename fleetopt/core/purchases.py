@@ -407,9 +407,13 @@ def _blocks(
     size = float(data.block_size[key[0]])
     blocks = value / size if unit == "GPUs" else value
     if not math.isfinite(blocks) or blocks < 0 or abs(blocks - round(blocks)) > 1e-9:
+        nearest = ""
+        if math.isfinite(blocks) and blocks > 0 and unit == "GPUs":  # the two whole counts around it
+            below, above = math.floor(blocks) * size, math.ceil(blocks) * size
+            nearest = f": {below:,.0f} or {above:,.0f}" if below > 0 else f": {above:,.0f}"
         raise InputError(
             f"{where}: {field} must be a whole number of {data.sku_names[key[0]]} blocks of "
-            f"{size:,.0f} GPUs, 0 or more (got {shown_value(text)})"
+            f"{size:,.0f} GPUs, 0 or more (got {shown_value(text)}{nearest})"
         )
     if blocks * size > MAX_GPUS:
         raise InputError(
