@@ -258,6 +258,9 @@ def test_idle_gpus_to_market_runs_on_the_stand_in_as_on_numpy(fake_cupy):
         assert got.kernel == on_kernel and rel_err(got.npv_matrix, want.npv_matrix) <= 1e-12
         for column in want.metrics.columns[1:]:
             assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
+    # in blocks of a few scenarios, each slip's plans uploaded once and read by every block: the same
+    blocks = evaluate(data, plans, 200, seed=3, backend="cupy", keep_matrix=True, max_memory=200_000)
+    assert blocks.kernel and rel_err(blocks.npv_matrix, want.npv_matrix) <= 1e-12
     d["policy"] = {}
     off = evaluate(data_of(d), plans, 200, seed=3, backend="numpy")
     assert want.metrics["demand_served_share"].iloc[0] > off.metrics["demand_served_share"].iloc[0]
@@ -280,3 +283,6 @@ def test_delivery_slips_run_on_the_stand_in_as_on_numpy(fake_cupy):
         assert got.kernel == on_kernel and rel_err(got.npv_matrix, want.npv_matrix) <= 1e-12
         for column in want.metrics.columns[1:]:
             assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
+    # in blocks of a few scenarios, each slip's plans uploaded once and read by every block: the same
+    blocks = evaluate(data, plans, 200, seed=3, backend="cupy", keep_matrix=True, max_memory=200_000)
+    assert blocks.kernel and rel_err(blocks.npv_matrix, want.npv_matrix) <= 1e-12

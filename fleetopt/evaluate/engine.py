@@ -477,6 +477,9 @@ def evaluate_chunk(
     # the plans' tables, made once for all scenario blocks (on a GPU: uploaded once, by simulate_cuda)
     tables = plan_tables(consts, chunk) if use_kernel and on_cpu else None
     slip_tables = {d: plan_tables(consts, v) for d, v in chunk.slipped.items()} if tables is not None else {}
+    # on a GPU, each slip's plans uploaded once for all blocks (the device holds one chunk of plans,
+    # which alternating slips would copy again at every block)
+    slip_device: dict[int, DevicePlans] = {}
     S, xp = spec.n_scenarios, be.xp
     # the (plans x scenarios) results stay on the backend's device; only the metrics come back
     buffers = None
@@ -495,8 +498,12 @@ def evaluate_chunk(
                 kernel_rows = rows if isinstance(rows, dict) else None
                 plan_rows = slip_tables[slip] if slip else tables
                 return cpu_kernel(be.threads).simulate(consts, plans, scen, plan_rows, kernel_rows)
+            if use_kernel and slip:
+                if slip not in slip_device:
+                    slip_device[slip] = upload_tables(plan_tables(consts, plans), xp)
+                return simulate_cuda(consts, plans, scen, tables=slip_device[slip])
             if use_kernel:
-                return simulate_cuda(consts, plans, scen, tables=None if slip else device_tables)
+                return simulate_cuda(consts, plans, scen, tables=device_tables)
             numpy_rows = rows if isinstance(rows, ScenarioRows) else None
             return simulate_tiles(consts, plans, scen, be, spec.record, numpy_rows)
 
