@@ -885,11 +885,11 @@ def tick_labels(chart: str) -> list[str]:
 def test_histogram_ticks_are_round_and_markers_drawn():
     """1,000 samples evenly from -$10M to $30M: the axis spans their 0.5-99.5 percentiles, about
     -$9.8M to $29.8M; nice_ticks(lo, hi, 6) steps by $10M (a $5M step would need 8 ticks), and the
-    ticks inside the axis are $0, $10M, $20M."""
+    ticks are -$10M (the axis drawn from it, within half a step of -$9.8M), $0, $10M, $20M."""
     samples = np.linspace(-10e6, 30e6, 1000)
     chart = svg.histogram("t", {"a": samples}, {"a": {"mean": 10e6, "P5": -8e6}})
     labels = tick_labels(chart)
-    assert [t for t in labels if t.startswith(("$", "-$"))] == ["$0", "$10M", "$20M"]
+    assert [t for t in labels if t.startswith(("$", "-$"))] == ["-$10M", "$0", "$10M", "$20M"]
     assert "NPV, USD" in chart
     for legend in ("mean NPV", "P5 NPV", "NPV = 0"):
         assert f">{legend}</text>" in chart
@@ -897,6 +897,42 @@ def test_histogram_ticks_are_round_and_markers_drawn():
     # the share axis: its unit and per-cent ticks (an edit once commented them out: 0-0.2, no unit)
     assert '>share of scenarios</text>' in chart
     assert [t for t in labels if t.endswith("%")] and not [t for t in labels if t.startswith("0.")]
+
+
+def _usd_ticks(chart: str) -> list[str]:
+    return [t for t in tick_labels(chart) if t.startswith(("$", "-$"))]
+
+
+def _bars(chart: str) -> list[tuple[float, str]]:
+    """Each bar's x and its tooltip's bin."""
+    return [(float(x), tip) for x, tip in re.findall(r'<rect x="([0-9.]+)"[^>]*><title>a: ([^<]*): ', chart)]
+
+
+def test_a_histogram_spanning_negative_npvs_labels_a_negative_value():
+    """NPVs from -$18B to $45B: the axis spans about -$17.7B to $44.7B (the 0.5-99.5 percentiles),
+    nice_ticks steps by $20B (a $10B step needs 6.2 > 6), and its -$20B tick, below the axis, was
+    dropped: $0, $20B, $40B, no label under the negative NPVs, which a finance reader looks at.
+    Each case worked by hand; the bins (and so the bars' tooltips) are those of before."""
+    wide = np.linspace(-18e9, 45e9, 1001)
+    chart = svg.histogram("t", {"a": wide})
+    # 1. -$20B is $2.3B below the axis's -$17.7B, within half a step ($10B): the axis starts there
+    assert _usd_ticks(chart) == ["-$20B", "$0", "$20B", "$40B"]
+    bars = _bars(chart)
+    assert bars[0][0] > svg.WIDE.left + 10  # the first bar starts right of the axis's -$20B
+    assert bars[0][1] == "up to -$15.6B" and bars[-1][1] == "$42.6B and above" and len(bars) == 30
+    # 2. -$12B to $45B (-$11.7B to $44.7B): -$20B is $8.3B below, over half a step; a $10B step has
+    #    -$10B inside the axis and 6 labels, which fit the wide chart's 6
+    assert _usd_ticks(svg.histogram("t", {"a": np.linspace(-12e9, 45e9, 1001)})) == [
+        "-$10B", "$0", "$10B", "$20B", "$30B", "$40B"]  # fmt: skip
+    # 3. a phone's chart (4 ticks): -$5B to $45B, axis -$4.75B to $44.75B, $20B step; -$20B is far
+    #    below, a $10B step's 6 labels do not fit, a $5B step's -$5B lies below within $0.25B but its
+    #    labels do not fit either: the axis's end itself is labelled, to one decimal, and $0, 27 px
+    #    from it, would run into it: left out (its dotted zero line stays)
+    narrow = svg.histogram("t", {"a": np.linspace(-5e9, 45e9, 1001)}, layout=svg.NARROW)
+    assert _usd_ticks(narrow) == ["-$4.8B", "$20B", "$40B"] and ">NPV = 0</text>" in narrow
+    # no negative values, no change: $0 to $45B (the axis from $0.2B) keeps its ticks inside it
+    positive = svg.histogram("t", {"a": np.linspace(0, 45e9, 1001)})
+    assert _usd_ticks(positive) == ["$10B", "$20B", "$30B", "$40B"]
 
 
 def test_the_end_bars_say_they_count_the_scenarios_beyond_the_axis():

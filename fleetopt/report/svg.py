@@ -460,10 +460,12 @@ def histogram(
                   x_title=f"{x_title} (the end bars include the outer {HISTOGRAM_TAIL:.1%} of scenarios)",
                   layout=layout)  # fmt: skip
 
-    def px(v: float) -> float:
-        return frame.px(v, lo, hi)
+    axis_lo, ticks = _histogram_x_ticks(lo, hi, frame)
 
-    frame.x_ticks = [(px(v), usd_tick(v)) for v in nice_ticks(lo, hi, frame.x_tick_count(), usd_tick) if lo <= v <= hi]
+    def px(v: float) -> float:
+        return frame.px(v, axis_lo, hi)
+
+    frame.x_ticks = [(px(v), label) for v, label in ticks]
     legend = []
     for n, (name, c) in enumerate(counts.items()):
         colour = PALETTE[n % len(PALETTE)]
@@ -492,6 +494,48 @@ def histogram(
         legend.append((f"{name} ({why})" if why else name, colour, style))
     legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts), marked, sample)
     return frame.render(legend)
+
+
+def _histogram_x_ticks(lo: float, hi: float, frame: Frame) -> tuple[float, list[tuple[float, str]]]:
+    """Where a histogram's x axis starts, and its ticks (value, label): round ticks from ``lo`` to ``hi``
+    at most :meth:`Frame.x_tick_count`. Where the axis spans negative values and no round tick lies in
+    ``[lo, 0)`` (lo -$18B, hi $45B, step $20B: -$20B lies below lo and was dropped, leaving the negative
+    NPVs unlabelled), at least one negative value is labelled, in this order:
+
+    1. the round tick just below ``lo``, where it is within half a step of it: the axis (not the bins)
+       starts there, a strip left of the first bar (-$20B, the axis from -$20B, the bars from -$18B);
+    2. else a finer round step (2, 2.5, 5 or 10 to a decade, coarsest first) that has a tick in
+       ``[lo, 0)`` or within half its step below ``lo`` (the axis then starts there), where its
+       labels, a character apart, still fit between its ticks (lo -$12B, hi $45B: -$10B, on a $10B step);
+    3. else ``lo`` itself, to one decimal (-$4.9B at -$4.87B); a later label it would run into
+       is left out (its gridline stays; zero keeps its dotted line)."""
+    n = frame.x_tick_count()
+    ticks = nice_ticks(lo, hi, n, usd_tick)
+    inside = [v for v in ticks if lo <= v <= hi]
+    if lo >= 0 or any(v < 0 for v in inside) or len(ticks) < 2:
+        return lo, [(v, usd_tick(v)) for v in inside]
+    step = ticks[1] - ticks[0]
+    width = frame.right - frame.left
+    decade = 10 ** math.floor(math.log10(step))
+    finer = sorted(
+        (s for k in (-1, 0) for m in (1, 2, 2.5, 5) if (s := decade * m * 10**k) < step), reverse=True
+    )
+    for s in [step, *finer]:
+        below = math.floor(lo / s) * s  # the round tick at or below lo
+        start = below if lo - below <= s / 2 else lo
+        first = below if start == below else below + s
+        if first >= 0:
+            continue
+        values = [round(first + k * s, 12) for k in range(math.floor((hi - first) / s + 1e-9) + 1)]
+        labels = [usd_tick(v) for v in values]
+        longest = max(len(label) for label in labels) + 1
+        if (s < step and len(values) > n + 1) or s / (hi - start) * width < frame.layout.char * longest:
+            continue
+        if all(_written_exactly(v, label, s) for v, label in zip(values, labels, strict=True)):
+            return start, list(zip(values, labels, strict=True))
+    scale, suffix = _scale_of(abs(lo))
+    written = "-$" + rounded(abs(lo), 1, round(math.log10(scale))).removesuffix(".0") + suffix
+    return lo, [(lo, written)] + [(v, usd_tick(v)) for v in inside]
 
 
 def _bin_words(edges: np.ndarray, b: int) -> str:
