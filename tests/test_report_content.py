@@ -2293,6 +2293,13 @@ def test_a_stochastic_report_leads_with_what_to_commit_to_and_how_to_judge_it(tm
     judge = text[text.index("How to judge it") : text.index("Two-stage stochastic solution: diagnostics")]
     assert "stochastic less forecast (paired standard error) -$1.4M ($60.7k)" in judge
     assert "What to do: keep the forecast optimum's commitments" in judge
+    # the paired differences once, in the table: its words repeated the difference row ("less the
+    # forecast optimum (paired standard errors in brackets): mean -$1.4M ($60.7k), CVaR5 ..."); the
+    # words keep what the table does not carry, the verdict and what to do
+    assert judge.count("($60.7k)") == 1 and "CVaR5 +$197.1k" not in judge
+    said = ("the first less the second, with its paired standard errors in brackets, in the table below. The "
+            "stochastic plan is worse than the forecast optimum in mean NPV, beyond 2 standard errors.")
+    assert said in judge
     diagnostics = text[text.index("Two-stage stochastic solution: diagnostics") :]
     assert diagnostics.startswith("Two-stage stochastic solution: diagnostics The solver's figures over its "
                                   "5 reduced scenarios (in sample): what the solve optimised, not forecasts")

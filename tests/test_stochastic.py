@@ -1275,7 +1275,7 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     code, report = cli("report", str(out))
     assert code == 0, report
     text = " ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split())
-    assert "less the forecast optimum (paired standard errors in brackets): mean -$8.0M ($155.7k)" in text
+    assert "stochastic less forecast (paired standard error) -$8.0M ($155.7k)" in text
     # -3.70 pp of breaches at 6 standard errors: the verdict reads the probabilities too
     # each scenario's rescue, a sentence, wraps in its cell: on one line it pushed the table past the page
     html = (out / "report.html").read_text()

@@ -130,7 +130,6 @@ from fleetopt.stochastic.paired import (
     out_of_sample_lines,
     out_of_sample_verdict,
     out_of_sample_words,
-    paired_words,
 )
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
@@ -1994,17 +1993,18 @@ def _commitments(summary: dict) -> str:
 
 
 def _out_of_sample_paragraph(summary: dict) -> str:
-    """How to judge the plan: the stochastic plan and the forecast optimum on the fresh scenarios,
-    their paired differences with standard errors, what those say and what to do, as the terminal's
-    table writes them ('' without an out-of-sample run)."""
+    """How to judge the plan: the stochastic plan and the forecast optimum on the fresh scenarios and
+    their paired differences with standard errors, in the terminal's table (its difference row; the
+    words no longer repeat those figures), then the verdict and what to do ('' without an
+    out-of-sample run)."""
     oos = summary.get("out_of_sample") or {}
     if not oos.get("paired"):
         return ""
     frame = pd.DataFrame(out_of_sample_lines(oos), columns=["plan", *(h for _, _, h in OUT_OF_SAMPLE_COLUMNS)])
     return (f"<h2>How to judge it: out of sample</h2><p class='why'>On {oos['scenarios']:,} fresh scenarios "
-            f"(seed {oos['seed']}), not those the plan was fitted to, the stochastic plan less the forecast "
-            f"optimum (paired standard errors in brackets): {escape(paired_words(oos['paired']))}. "
-            f"{escape(out_of_sample_words(oos, summary['settings']['scenarios']))}</p>"
+            f"(seed {oos['seed']}), not those the plan was fitted to: the stochastic plan, the forecast "
+            f"optimum and the first less the second, with its paired standard errors in brackets, in the "
+            f"table below. {escape(out_of_sample_words(oos, summary['settings']['scenarios']))}</p>"
             + _table(frame, figure_cols=frame.columns[1:], wrap_cols={"plan"}))  # fmt: skip
 
 
