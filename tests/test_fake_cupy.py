@@ -244,6 +244,18 @@ def test_the_array_code_runs_a_bullet_repaid_at_maturity_on_the_stand_in(fake_cu
     np.testing.assert_array_equal(got.metrics["breach_probability"], want.metrics["breach_probability"])
 
 
+def assert_cupy_gives(want, data, plans) -> None:
+    """The CuPy path (the kernel, the array code, and the kernel in blocks of a few scenarios, each
+    reading plans uploaded once per chunk) gives NumPy's results ``want`` (200 scenarios of seed 3)."""
+    for on_kernel in (True, False):
+        got = evaluate(data, plans, 200, seed=3, backend="cupy", kernel=on_kernel, keep_matrix=True)
+        assert got.kernel == on_kernel and rel_err(got.npv_matrix, want.npv_matrix) <= 1e-12
+        for column in want.metrics.columns[1:]:
+            assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
+    blocks = evaluate(data, plans, 200, seed=3, backend="cupy", keep_matrix=True, max_memory=200_000)
+    assert blocks.kernel and rel_err(blocks.npv_matrix, want.npv_matrix) <= 1e-12
+
+
 def test_idle_gpus_to_market_runs_on_the_stand_in_as_on_numpy(fake_cupy):
     """Policy rule 5 on the CuPy path: the kernel launched through CuPy and the array code with CuPy
     as its array module give NumPy's figures, for a plan holding 30 % of its market GPUs idle, and the
@@ -253,14 +265,7 @@ def test_idle_gpus_to_market_runs_on_the_stand_in_as_on_numpy(fake_cupy):
     data = data_of(d)
     plans = batch(data, [with_idle_gpus(data, solved("two_sites").plan)], ["idle"])
     want = evaluate(data, plans, 200, seed=3, backend="numpy", keep_matrix=True)
-    for on_kernel in (True, False):
-        got = evaluate(data, plans, 200, seed=3, backend="cupy", kernel=on_kernel, keep_matrix=True)
-        assert got.kernel == on_kernel and rel_err(got.npv_matrix, want.npv_matrix) <= 1e-12
-        for column in want.metrics.columns[1:]:
-            assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
-    # in blocks of a few scenarios, each slip's plans uploaded once and read by every block: the same
-    blocks = evaluate(data, plans, 200, seed=3, backend="cupy", keep_matrix=True, max_memory=200_000)
-    assert blocks.kernel and rel_err(blocks.npv_matrix, want.npv_matrix) <= 1e-12
+    assert_cupy_gives(want, data, plans)
     d["policy"] = {}
     off = evaluate(data_of(d), plans, 200, seed=3, backend="numpy")
     assert want.metrics["demand_served_share"].iloc[0] > off.metrics["demand_served_share"].iloc[0]
@@ -278,11 +283,4 @@ def test_delivery_slips_run_on_the_stand_in_as_on_numpy(fake_cupy):
     plans = batch(data, [plan(data, served=True)], ["slipping"])
     want = evaluate(data, plans, 200, seed=3, backend="numpy", keep_matrix=True)
     assert 0.3 < want.metrics["slipped_share"].iloc[0] < 0.7 and want.metrics["cancelled_share"].iloc[0] > 0
-    for on_kernel in (True, False):
-        got = evaluate(data, plans, 200, seed=3, backend="cupy", kernel=on_kernel, keep_matrix=True)
-        assert got.kernel == on_kernel and rel_err(got.npv_matrix, want.npv_matrix) <= 1e-12
-        for column in want.metrics.columns[1:]:
-            assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
-    # in blocks of a few scenarios, each slip's plans uploaded once and read by every block: the same
-    blocks = evaluate(data, plans, 200, seed=3, backend="cupy", keep_matrix=True, max_memory=200_000)
-    assert blocks.kernel and rel_err(blocks.npv_matrix, want.npv_matrix) <= 1e-12
+    assert_cupy_gives(want, data, plans)
