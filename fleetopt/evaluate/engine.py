@@ -476,10 +476,9 @@ def evaluate_chunk(
     on_cpu = be.name == "cpu-kernel"
     # the plans' tables, made once for all scenario blocks (on a GPU: uploaded once, by simulate_cuda)
     tables = plan_tables(consts, chunk) if use_kernel and on_cpu else None
-    slip_tables = {d: plan_tables(consts, v) for d, v in chunk.slipped.items()} if tables is not None else {}
-    # on a GPU, each slip's plans uploaded once for all blocks (the device holds one chunk of plans,
-    # which alternating slips would copy again at every block)
-    slip_device: dict[int, DevicePlans] = {}
+    # each delivery slip's plans' tables, made at its first block and kept for the others (on a GPU:
+    # uploaded here, as the device holds one chunk of plans, which alternating slips would copy again)
+    slip_tables: dict[int, Any] = {}
     S, xp = spec.n_scenarios, be.xp
     # the (plans x scenarios) results stay on the backend's device; only the metrics come back
     buffers = None
@@ -494,16 +493,15 @@ def evaluate_chunk(
 
         def run(plans: PlanBatch, scen: ScenarioSet, slip: int | None, laid_out=laid_out) -> dict:
             rows = laid_out if slip is None else None  # laid out for the whole block only
+            if use_kernel and slip and slip not in slip_tables:
+                made = plan_tables(consts, plans)
+                slip_tables[slip] = made if on_cpu else upload_tables(made, xp)
             if use_kernel and on_cpu:
                 kernel_rows = rows if isinstance(rows, dict) else None
                 plan_rows = slip_tables[slip] if slip else tables
                 return cpu_kernel(be.threads).simulate(consts, plans, scen, plan_rows, kernel_rows)
-            if use_kernel and slip:
-                if slip not in slip_device:
-                    slip_device[slip] = upload_tables(plan_tables(consts, plans), xp)
-                return simulate_cuda(consts, plans, scen, tables=slip_device[slip])
             if use_kernel:
-                return simulate_cuda(consts, plans, scen, tables=device_tables)
+                return simulate_cuda(consts, plans, scen, tables=slip_tables[slip] if slip else device_tables)
             numpy_rows = rows if isinstance(rows, ScenarioRows) else None
             return simulate_tiles(consts, plans, scen, be, spec.record, numpy_rows)
 
