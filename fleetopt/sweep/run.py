@@ -784,13 +784,13 @@ def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path 
     if seed is None or need > SETTLE_MOST:
         return ""
     run = "RUN" if folder is None else str(folder)
-    limited = breach_limit is not None and breach_limit < 1.0
     command = ["fleetopt", "evaluate", "--plans", run, "--scenarios", str(need),
                "--seed", str(settle_seed(seed)), "--rank-by", prefer]  # fmt: skip
-    if limited:
+    within = ""
+    if breach_limit is not None and breach_limit < 1.0:
         command += ["--max-breach-prob", f"{breach_limit:.4g}"]
-    limit = format_rate(breach_limit) if limited else ""
-    within = f", and ranks those breaching in at most {limit} of them, the rule's limit" if limited else ""
+        within = (f", and ranks those breaching in at most {format_rate(breach_limit)} of them, the "
+                  "rule's limit")
     # a path with spaces quoted
     return (f"; `{shlex.join(command)}` measures every candidate on that many fresh scenarios, without "
             f"solving again{within}")
