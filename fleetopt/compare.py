@@ -244,6 +244,8 @@ FIGURES = [
     ("gpus_retired", "GPUs retired over the horizon", "GPUs"),
     ("debt_drawn_usd", "debt drawn over the horizon (facility draws)", "USD"),
 ]
+# each figure's unit
+FIGURE_UNITS = {key: unit for key, _, unit in FIGURES}
 # a lab's figures, which a comparison with a cost plan shows first: what the plan costs and serves
 COST_FIRST = ("present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served", *LAB_ROWS)
 # what plans cost: not ranked where they serve different shares of the demand (less cost buys less)
@@ -458,7 +460,7 @@ class Comparison:
         higher = {"higher": True, "lower": False}.get(self.better(key))
         se = self._paired_se(key, n) if n > 0 else None
         # round-off: no plan is better by a dollar (of money: a cost per GPU-hour's $0.10 is no round-off)
-        noise = NOISE_USD if any(k == key and unit == "USD" for k, _, unit in FIGURES) else 0.0
+        noise = NOISE_USD if FIGURE_UNITS.get(key) == "USD" else 0.0
         return judged_side(diff, se, higher, noise, needs_error=needs_error)
 
     def _paired_se(self, key: str, n: int) -> float | None:
@@ -474,9 +476,8 @@ class Comparison:
         mean +$559.6M ± $210.0M, NPV CVaR5 +$2.25B ± $0.61B, P(covenant breach) -3.8 pp ± 1.2 pp,
         P(liquidity default) -3.1 pp ± 1.0 pp; better in all four')."""
         short = COST_VERDICT if self.cost_plans else VERDICT
-        units = {key: unit for key, _, unit in FIGURES}
         # in the table's order (a lab's: what the plans cost and serve first)
-        shown = {key: (short[key], units[key]) for key in self.figures.index if key in short}
+        shown = {key: (short[key], FIGURE_UNITS[key]) for key in self.figures.index if key in short}
         parts, sides = [], {side: [] for side in VERDICT_SIDES}
         for key, (name, unit) in shown.items():
             values = [float(self.figures.loc[key, label]) for label in self.labels]
@@ -597,15 +598,14 @@ class Comparison:
         """The comparison's tables by name: ``plan_runs`` (each plan's run), ``figures`` (a row per
         figure with its unit, which way is better, each plan's value and each difference from the
         first plan), ``mw_by_site``, ``gpus_by_generation`` and ``purchase_differences``."""
-        units = {key: unit for key, _, unit in FIGURES}
         figures = self.figures.copy()
         # each plan's figure less the first's, as numbers (the CSV's and the JSON's), where the tables
         # show a difference
-        shown = [self.has_difference(k, units[k]) for k in figures.index]
+        shown = [self.has_difference(k, FIGURE_UNITS[k]) for k in figures.index]
         first = figures[self.labels[0]].to_numpy(dtype=float)
         for header, label in zip(self.difference_headers(), self.labels[1:], strict=True):
             figures[header] = np.where(shown, figures[label].to_numpy(dtype=float) - first, np.nan)
-        figures.insert(0, "unit", [units[k] for k in figures.index])
+        figures.insert(0, "unit", [FIGURE_UNITS[k] for k in figures.index])
         figures.insert(1, "better", [self.better(k) for k in figures.index])
         return {
             "plan_runs": pd.DataFrame({"plan": self.labels, "run": self.runs or [""] * len(self.labels)}),
