@@ -104,6 +104,7 @@ from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     out_of_sample_action,
     out_of_sample_lines,
+    out_of_sample_verdict_word,
     out_of_sample_words,
     paired_cells,
     paired_words,
@@ -1271,11 +1272,10 @@ def _out_of_sample_headline(oos: dict, rp_kept: bool = True) -> str:
     """A stochastic run in the registry's list by what to judge its plan by: the stochastic plan (the
     plan kept, where it keeps the forecast's first stage: not ``rp_kept``) less the forecast optimum
     on fresh scenarios (:func:`recorded_out_of_sample`), mean NPV and CVaR5 with their paired
-    standard errors, and its verdict (:func:`out_of_sample_action`'s first words, on every figure it
-    judges: 'worse', 'a trade'; its advice, too long for a list's column, is in `runs show`)."""
+    standard errors, and its verdict (:func:`out_of_sample_verdict_word`: 'worse', 'a trade'; its
+    advice, too long for a list's column, is in `runs show`)."""
     cells = dict(paired_cells(oos["paired"]))
-    action = out_of_sample_action(oos["paired"])
-    verdict = action.split(":")[0] if action else None  # a list's column: the verdict; `runs show` the advice
+    verdict = out_of_sample_verdict_word(oos["paired"])  # `runs show` gives the advice too
     figures = f"mean NPV {cells['mean']}, CVaR5 {cells['CVaR5']}"
     return f"{_out_of_sample_what(oos, rp_kept)}: {figures}" + (f"; {verdict}" if verdict else "")
 

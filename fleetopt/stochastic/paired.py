@@ -211,19 +211,28 @@ def out_of_sample_advice(paired: dict, scenarios: int) -> str | None:
     return None
 
 
-# what to commit to, in a few words, by verdict (:attr:`Judged.outcome`)
+# each verdict (:attr:`Judged.outcome`) in a word or two, and what to commit to, in a few words
+VERDICTS = {"trade": "a trade", "better": "better", "worse": "worse", "same": "as good"}
 ACTIONS = {
-    "trade": "a trade: commit to the plan whose better figures matter more to you",
-    "better": "better: commit to the stochastic plan's first stage",
-    "worse": "worse: keep the forecast optimum's first stage, or solve again with more scenarios",
-    "same": "as good: either first stage",
+    "trade": "commit to the plan whose better figures matter more to you",
+    "better": "commit to the stochastic plan's first stage",
+    "worse": "keep the forecast optimum's first stage, or solve again with more scenarios",
+    "same": "either first stage",
 }
 
 
 def out_of_sample_action(paired: dict) -> str | None:
-    """What to commit to, in a few words, from the verdict of :func:`out_of_sample_verdict` (the
-    terminal's last line, where it leaves the reader), or None where nothing was judged."""
-    return ACTIONS.get(_judged(paired).outcome)
+    """The verdict of :func:`out_of_sample_verdict` and what to commit to, in a few words ('worse:
+    keep the forecast optimum's first stage, ...': the terminal's last line, where it leaves the
+    reader), or None where nothing was judged."""
+    outcome = _judged(paired).outcome
+    return f"{VERDICTS[outcome]}: {ACTIONS[outcome]}" if outcome in ACTIONS else None
+
+
+def out_of_sample_verdict_word(paired: dict) -> str | None:
+    """The verdict of :func:`out_of_sample_verdict` in a word or two ('worse', 'a trade'), or None
+    where nothing was judged: a list's column, which has no room for the advice."""
+    return VERDICTS.get(_judged(paired).outcome)
 
 
 def paired_cells(d: dict) -> list[tuple[str, str]]:
