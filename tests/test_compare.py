@@ -1640,19 +1640,24 @@ def test_a_comparison_on_one_scenario_says_one_common_scenario(tiny_run):
     assert "plans on 1 common scenario (seed 0)" in " ".join(out.split())
 
 
+def two_dollars_apart(result, scenarios: int):
+    """tiny's solve ("A") compared with its plan less $2 of prepayment in the first quarter ("B"), on
+    ``scenarios`` of seed 1."""
+    import copy
+    import dataclasses
+
+    plan = copy.deepcopy(result.plan)
+    plan.prepay[0, 0] -= 2.0
+    return api.compare([result, dataclasses.replace(result, plan=plan)], scenarios=scenarios, seed=1,
+                       labels=["A", "B"])  # fmt: skip
+
+
 def test_a_money_difference_within_a_dollar_is_round_off_not_better(tiny_run):
     """Two plans that differ by $2 of prepayment in the first quarter differ by $0.21 of mean NPV in
     every scenario alike (paired standard error about 0): compare called that "better in NPV mean"
     and coloured it, where the stochastic verdict and the sweep's lead call a difference within $1
     (`NOISE_USD`) round-off. Now compare judges money the same way: within chance, not coloured."""
-    import copy
-    import dataclasses
-
-    result = tiny_run[1]
-    plan = copy.deepcopy(result.plan)
-    plan.prepay[0, 0] -= 2.0
-    comparison = api.compare([result, dataclasses.replace(result, plan=plan)], scenarios=200, seed=1,
-                             labels=["A", "B"])  # fmt: skip
+    comparison = two_dollars_apart(tiny_run[1], scenarios=200)
     npv = comparison.figures.loc["npv_mean_usd"]
     diff = float(npv["B"]) - float(npv["A"])
     assert 0 < abs(diff) < 1.0
@@ -1665,14 +1670,7 @@ def test_a_money_figure_without_an_error_within_a_dollar_is_the_same(tiny_run):
     """The same two plans $2 of prepayment apart differ by $0.20 of forecast NPV, a figure without a
     paired error: compare called that "better" (and $0.19 of NPV with cash held "worse"), the $1 of
     round-off applied only to figures with an error. Now it is the same, as the sweep's lead says."""
-    import copy
-    import dataclasses
-
-    result = tiny_run[1]
-    plan = copy.deepcopy(result.plan)
-    plan.prepay[0, 0] -= 2.0
-    comparison = api.compare([result, dataclasses.replace(result, plan=plan)], scenarios=20, seed=1,
-                             labels=["A", "B"])  # fmt: skip
+    comparison = two_dollars_apart(tiny_run[1], scenarios=20)
     npv = comparison.figures.loc["npv_forecast_usd"]
     assert 0 < abs(float(npv["B"]) - float(npv["A"])) < 1.0
     assert comparison._side("npv_forecast_usd", 1) == "the same in"
