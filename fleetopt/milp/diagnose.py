@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import highspy
@@ -313,17 +313,17 @@ def _caveat(status: str, time_limit, gap: float = 0.0) -> str:
 
 def _relaxed(data: ModelData, m: pyo.ConcreteModel, objective: str) -> list[dict]:
     """The groups whose slacks a solved relaxed model uses, each as an entry, by name."""
+    by_group = _by_group((idx, pyo.value(m.slack[idx])) for idx in m.SLACK)
+    return [_group_entry(data, group, by_group[group], objective) for group in sorted(by_group)]
+
+
+def _by_group(slacks: Iterable[tuple[tuple, float | None]]) -> dict[str, list[tuple[tuple, float]]]:
+    """Each group's slacks used (beyond round-off) as (row key, amount), from ((group, *key), amount)."""
     by_group: dict[str, list] = defaultdict(list)
-    for idx in m.SLACK:
-        amount = pyo.value(m.slack[idx])
-        if amount is None or amount <= _TOLERANCE:
-            continue
-        group, *key = idx
-        by_group[group].append((key, amount))
-    return sorted(
-        (_group_entry(data, group, entries, objective) for group, entries in by_group.items()),
-        key=lambda d: d["group"],
-    )
+    for (group, *key), amount in slacks:
+        if amount is not None and amount > _TOLERANCE:
+            by_group[group].append((tuple(key), amount))
+    return by_group
 
 
 def _otherwise(
@@ -585,10 +585,7 @@ class CompletionProbe:
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return []
         values = np.asarray(self.h.getSolution().col_value)
-        by_group: dict[str, list] = defaultdict(list)
-        for (group, *key), col in self.slacks:
-            if values[col] > _TOLERANCE:
-                by_group[group].append((tuple(key), float(values[col])))
+        by_group = _by_group((idx, float(values[col])) for idx, col in self.slacks)
         weight = {g: DIAGNOSED[g].weight * sum(a for _, a in items) for g, items in by_group.items()}
         ranked = sorted(weight, key=weight.get, reverse=True)
         return [_group_entry(self.data, g, by_group[g], self.objective) for g in ranked]
