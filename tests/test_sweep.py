@@ -1669,7 +1669,7 @@ def test_a_candidate_whose_completion_runs_out_of_time_names_no_limit(monkeypatc
     from fleetopt.milp.persistent import PersistentPlanner as Planner
 
     monkeypatch.setattr(Planner, "complete", lambda self, plan, *a, **k: SimpleNamespace(
-        plan=None, status="time_limit", gap=None))  # fmt: skip
+        plan=None, status="no_plan", gap=None))  # fmt: skip  # the planner's status with no plan
     made = generate_candidates(data_of(_anchor_model("B")), 6)
     (lost,) = [c for c in made.candidates if c.label == "milp: lost anchor customer"]
-    assert lost.plan is None and lost.status == "time_limit" and lost.broken == ""
+    assert lost.plan is None and lost.status == "no_plan" and lost.broken == ""
