@@ -153,3 +153,23 @@ def test_kernel_arguments_follow_the_declared_c_types(data):
     args[3] = args[3].astype(np.float32)
     with pytest.raises(TypeError, match=KERNEL_ARGUMENTS[3].name):
         check_arguments(args)
+
+
+
+def test_the_skus_a_slip_delays_are_those_validate_does_not_say_never_slip():
+    """One rule for both: of three SKUs named, C (on sale from the first quarter, installed in fleet)
+    never slips, and loading the model says so; A and B (on sale from 2026Q2) are the ones evaluated late."""
+    from milp_builders import base_model, sku
+
+    from fleetopt.errors import FleetoptWarning
+    from fleetopt.evaluate.factors import slipping_skus
+
+    d = base_model()
+    d["skus"] = {"A": sku(available_from="2026Q2"), "B": sku(available_from="2026Q2"), "C": sku()}
+    d["fleet"] = [{"sku": "C", "site": "s1", "purchased": "2026Q1", "gpus": 1, "use": "inference",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["risk"] = {"delivery_slip": {"probability": 1.0, "max_quarters": 1, "skus": ["C", "B", "A"]}}
+    with pytest.warns(FleetoptWarning, match=r"risk.delivery_slip.skus.0: C never slips") as said:
+        data = data_of(d)
+    assert [data.sku_names[s] for s in slipping_skus(data)] == ["A", "B"]
+    assert ["never slips" in str(w.message) for w in said] == [True]

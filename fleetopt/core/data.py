@@ -33,6 +33,7 @@ from fleetopt.core.units import counted
 from fleetopt.schema import PlanningModel, Risk, Robustness, contract_skus
 from fleetopt.schema.hardware import Generation, Use
 from fleetopt.schema.loading import LoadedModel, load_model
+from fleetopt.schema.model import slipping_sku_names
 from fleetopt.schema.policy import Policy
 from fleetopt.schema.series import resolve_series
 
@@ -226,6 +227,8 @@ class ModelData:
     sku_names: list[str]
     sku_generation: np.ndarray  # (S,) 0 hopper, 1 blackwell, 2 rubin
     sku_release: np.ndarray  # (S,) quarter each SKU first went on sale (negative: before the horizon)
+    # the SKUs risk.delivery_slip may delay, by index (schema/model.py slipping_sku_names)
+    slipping_skus: tuple[int, ...]
     block_size: np.ndarray  # (S,)
     install_quarters: np.ndarray  # (S,) quarters from purchase to service
     utilisation_ramp: tuple[tuple[float, ...], ...]  # per SKU: share serving in its first quarters of service
@@ -376,6 +379,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         sku_names=sku_names,
         sku_generation=np.array([s.generation.rank for s in skus]),
         sku_release=np.array([h.t_of(s.available_from) for s in skus], dtype=np.int64),
+        slipping_skus=tuple(sku_names.index(name) for name in slipping_sku_names(m)),
         block_size=np.array([s.block_size_gpus for s in skus], dtype=np.float64),
         install_quarters=np.array([s.install_quarters for s in skus], dtype=np.int64),
         utilisation_ramp=tuple(tuple(s.utilisation_ramp) for s in skus),

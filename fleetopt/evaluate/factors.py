@@ -304,15 +304,10 @@ def _late_power(data: ModelData, seed: int, idx: np.ndarray, streams: tuple[Stre
 
 
 def slipping_skus(data: ModelData) -> list[int]:
-    """The SKUs ``risk.delivery_slip`` may delay, by index: those it names (default every SKU) whose
-    ``available_from`` is after the horizon's first quarter and of which none is installed (`fleet`);
-    none without the block."""
-    slip = data.risk.delivery_slip
-    if slip is None:
-        return []
-    named = range(data.S) if slip.skus is None else [data.sku_names.index(n) for n in slip.skus]
-    installed = {c.sku for c in data.cohorts if c.existing}
-    return sorted(s for s in named if data.sku_release[s] >= 1 and s not in installed)
+    """The SKUs ``risk.delivery_slip`` may delay, by index (``ModelData.slipping_skus``: those it names,
+    default every SKU, but those on sale from the horizon's first quarter, schema/model.py
+    ``never_slipping``); none without the block."""
+    return list(data.slipping_skus)
 
 
 def draw_delivery_slip(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:

@@ -402,23 +402,36 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
             + customer_case_notes(model) + slip_notes(model))
 
 
-def slip_notes(model: PlanningModel) -> list[tuple[Path, str]]:
-    """Each SKU `risk.delivery_slip.skus` names that never slips: one on sale from the horizon's first
-    quarter, or installed (`fleet`), has shipped already (docs/evaluation.md, "Delivery slips"); named
-    alone, the block slipped nothing, without a word."""
+def never_slipping(model: PlanningModel) -> list[str]:
+    """The SKUs a delivery slip never delays: those on sale from the horizon's first quarter, which
+    ship already when it starts (docs/evaluation.md, "Delivery slips"). An installed SKU is one of
+    them: `fleet.purchased` is no earlier than its `available_from` and no later than the start."""
+    start = model.first_quarter
+    return [name for name, sku in model.skus.items() if parse_quarter(sku.available_from) <= start]
+
+
+def slipping_sku_names(model: PlanningModel) -> list[str]:
+    """The SKUs `risk.delivery_slip` may delay, in the model's order: those it names (default every
+    SKU) but those :func:`never_slipping`; none without the block."""
     slip = model.risk.delivery_slip
-    installed = {cohort.sku for cohort in model.fleet}
+    if slip is None:
+        return []
+    never = never_slipping(model)
+    return [name for name in model.skus if (slip.skus is None or name in slip.skus) and name not in never]
+
+
+def slip_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    """Each SKU `risk.delivery_slip.skus` names that never slips (:func:`never_slipping`): it has
+    shipped already; named alone, the block slipped nothing, without a word."""
+    slip = model.risk.delivery_slip
+    never = never_slipping(model)
     notes = []
     for n, name in enumerate(slip.skus or () if slip is not None else ()):
-        sku = model.skus.get(name)
-        if sku is None:
-            continue  # refused as unknown
-        shipping = parse_quarter(sku.available_from) <= model.first_quarter
-        if shipping or name in installed:
-            why = f"on sale from {sku.available_from}" if shipping else "installed in fleet"
+        if name in never:  # an unknown name is refused, not said
+            since = model.skus[name].available_from
             notes.append((("risk", "delivery_slip", "skus", n), (
                 f"{name} never slips: it ships already when the horizon starts ({model.horizon.start}; "
-                f"{why}); only SKUs not yet shipping slip")))  # fmt: skip
+                f"on sale from {since}); only SKUs not yet shipping slip")))  # fmt: skip
     return notes
 
 
