@@ -82,11 +82,12 @@ from fleetopt.milp.stochastic import (
     names_finance_limit,
     rescuable,
 )
-from fleetopt.report import METRICS_TABLES, checked_metrics_table, write_report
+from fleetopt.report import checked_metrics_table, write_report
 from fleetopt.report import comparison_html as _comparison_html
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
+    METRICS_TABLES,
     RUN_KINDS,
     RunData,
     RunDirError,

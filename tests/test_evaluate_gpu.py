@@ -14,9 +14,10 @@ import pytest
 from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, solved, with_risk
 from milp_builders import data_of
 
+from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.evaluate import evaluate, resolve_backend
 from fleetopt.evaluate.backend import cupy_device
-from fleetopt.evaluate.metrics import FORECAST_OK, METRIC_COLUMNS
+from fleetopt.evaluate.metrics import FORECAST_OK
 
 # skipped, with CuPy's reason, without a CUDA device; failed where CuPy is installed but broken (conftest)
 pytestmark = pytest.mark.gpu

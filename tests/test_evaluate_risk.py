@@ -32,13 +32,13 @@ from hypothesis.extra.numpy import arrays
 from milp_builders import data_of
 
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_usd, format_usd_change, format_usd_compact
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.metrics import (
     DEBT_AT_DEFAULT_METRICS,
     DEBT_AT_UNCURED_METRICS,
-    METRIC_COLUMNS,
     plan_metrics,
 )
 from fleetopt.evaluate.simulate import SimulationConstants, simulate

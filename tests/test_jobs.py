@@ -23,11 +23,11 @@ from conftest import interrupt_at, needs_cc, run_cli
 from evaluate_builders import MODELS, solved
 
 from fleetopt.core.data import build_data
+from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
 from fleetopt.evaluate.engine import LocalExecutor, plan_chunks
 from fleetopt.evaluate.jobs import ChunkStore
-from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import LoadedModel, load_model
 

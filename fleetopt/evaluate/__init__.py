@@ -3,10 +3,10 @@
 See docs/evaluation.md for the semantics and the plan-file format.
 """
 
+from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.evaluate.backend import BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_plans
 from fleetopt.evaluate.engine import EvaluationResult, evaluate, sample_runs
-from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import PlanFileReader, PlanFileWriter, load_plans, save_plans
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 

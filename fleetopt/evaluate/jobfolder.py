@@ -16,6 +16,7 @@ import numpy as np
 
 from fleetopt import __version__
 from fleetopt.core.data import load
+from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes
@@ -29,7 +30,6 @@ from fleetopt.evaluate.engine import (
     worker_chunk_sizes,
 )
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
-from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_meta
 from fleetopt.evaluate.resources import (
     budget_within_memory,

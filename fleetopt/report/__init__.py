@@ -3,12 +3,10 @@
 
 from fleetopt.report.comparison import comparison_html
 from fleetopt.report.page import (
-    METRICS_TABLES,
     ReportError,
     build_report,
     checked_metrics_table,
     write_report,
 )
 
-__all__ = ["METRICS_TABLES", "ReportError", "build_report", "checked_metrics_table", "comparison_html",
-           "write_report"]
+__all__ = ["ReportError", "build_report", "checked_metrics_table", "comparison_html", "write_report"]

@@ -99,7 +99,6 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     LIMITED_LIABILITY,
     MEDIAN_QUARTER_WORDS,
-    METRIC_COLUMNS,
     RANK_WORDS,
     REACTION_LABELS,
     REACTION_USD_LABELS,
@@ -121,7 +120,7 @@ from fleetopt.evaluate.slip import slips
 from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note, refuse_unfinished
 from fleetopt.report import svg
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
+from fleetopt.runs.folder import METRICS_TABLES, RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import MODEL_CHANGES, ModelError, load_model, model_words, recorded_changes
 from fleetopt.stochastic.paired import (
@@ -438,21 +437,6 @@ class _Run:
             return None
         rows = self.metrics[self.metrics["plan"] == self.main_label]
         return rows.iloc[0] if len(rows) else None
-
-
-# the columns of a run's metrics table the report reads in every run (others are shown when present);
-# every metric present must be a number (NaN allowed): a damaged cell is refused by name, not a traceback
-_METRIC_FIGURES = ("npv_cvar5_usd", "breach_probability", "default_probability")
-_NUMBERS = tuple(METRIC_COLUMNS)
-METRICS_TABLES = {  # kind: RunFolder.table's file, columns, of which numbers, of which labels
-    "evaluate": (RunFolder.METRICS, ("plan", "npv_mean_usd", *_METRIC_FIGURES), _NUMBERS, ("plan",)),
-    "sweep": (
-        RunFolder.CANDIDATES_CSV,
-        ("plan", "npv_mean_usd", *_METRIC_FIGURES, "on_front", "recommended"),
-        (*_NUMBERS, "forecast_npv_usd"),
-        ("plan",),
-    ),
-}
 
 
 def _read_run(folder: Path) -> _Run:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
+from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError, warn
 from fleetopt.runs import limits
@@ -948,6 +949,20 @@ class RunFolder:
         """What a finished job folder no longer needs: its chunks (its results are written) and its lock."""
         shutil.rmtree(self.chunk_folder, ignore_errors=True)
         self.release_lock(remove=True)
+
+
+# the columns of a run's metrics table every reader needs (others are read where present); every metric
+# present must be a number (NaN allowed): a damaged cell is refused by name, not a traceback
+_METRIC_FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability")
+METRICS_TABLES = {  # kind: RunFolder.table's file, columns, of which numbers, of which labels
+    "evaluate": (RunFolder.METRICS, ("plan", *_METRIC_FIGURES), tuple(METRIC_COLUMNS), ("plan",)),
+    "sweep": (
+        RunFolder.CANDIDATES_CSV,
+        ("plan", *_METRIC_FIGURES, "on_front", "recommended"),
+        (*METRIC_COLUMNS, "forecast_npv_usd"),
+        ("plan",),
+    ),
+}
 
 
 WRITTEN_KEY = "written_utc"  # summary.json's: when the run was finished, ISO 8601 in UTC, to the second
