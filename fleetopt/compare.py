@@ -69,8 +69,8 @@ from fleetopt.evaluate.metrics import BETTER as BETTER_SIDE
 from fleetopt.evaluate.planfile import numbered, plan_file_model_name
 from fleetopt.evaluate.sources import (
     PlanSource,
-    _model_made_from,
     fields_changed_words,
+    model_made_from,
     plan_file_of,
     read_plans,
     refuse_other_files,
@@ -891,7 +891,7 @@ def policy_notes(loaded: LoadedModel, refs: list[Path], sources: list[PlanSource
     for ref, source in dict(zip(refs, sources, strict=True)).items():
         if source.model_hash and source.model_hash != loaded.content_hash:
             own = any(buffer is not None for buffer in source.reader.buffers or [])
-            made_from = _model_made_from(source.model_hash, source.path)
+            made_from = model_made_from(source.model_hash, source.path)
             notes.append(policy_note(made_from, loaded, f"the plans of {ref}", own))
     return [note for note in notes if note is not None]
 

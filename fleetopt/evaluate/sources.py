@@ -237,7 +237,7 @@ def other_version_note(
     policy's cash buffer differs: a plan keeps the buffer it was made with, which is said."""
     if not plans_model_hash or plans_model_hash == loaded.content_hash:
         return None
-    made_from = _model_made_from(plans_model_hash, plans_path)
+    made_from = model_made_from(plans_model_hash, plans_path)
     recorded = plan_file_meta(plans_path).get(BUFFERS) or []  # a plan's null: the model's buffer applies
     made_by = RunFolder(plans_path.parent).kind
     return version_note(plans_model_hash, made_from, made_by, recorded, loaded, whose)
@@ -323,7 +323,7 @@ def _own_buffer_note(
             "rules apply to it; docs/evaluation.md, 'Plan files')")
 
 
-def _model_made_from(plans_model_hash: str, plans_path: Path) -> LoadedModel | None:
+def model_made_from(plans_model_hash: str, plans_path: Path) -> LoadedModel | None:
     """The model the plans were made from: the copy in their run folder, where it is that model
     (its hash is the plans'); None where there is none. Read only to name the blocks that differ:
     its own notes (a contract past the horizon) are the other version's, said already for the
