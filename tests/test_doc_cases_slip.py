@@ -1,0 +1,220 @@
+r"""A delivery slip of one quarter on a 4-quarter plan with a contract, a GPU-backed draw, tax and
+discounting, worked by hand from docs/evaluation.md ("Delivery slips", quarter steps 2 and 5,
+policy rules 0-2) and docs/formulation.md (§1 "Timing", §3 cohort values, §5.10, §6) alone.
+
+**The model** (``slip_model``): 2026Q1-2026Q4 at 10 % a year, $DF_t$ = 0.976454, 0.953463,
+0.931012, 0.909091. One SKU ``B`` (Blackwell) on sale from 2026Q2 (quarter 1) at a flat $10,000,
+1 kW, no opex, a two-year life (L = 8 quarters: $1,250 of depreciation a quarter), resale curve
+1.0, 0.5, 0.0 (so the resale value at age a quarters is 10,000 x (1 - a/8), the book value) and
+nothing lost on a sale; PUE 1 at $100/MWh: a GPU in service draws 0.001 x 2,190 x 100 = $219 a
+quarter. Tax 20 % (no carry-forward), $1M of opening cash. A contract ``anchor``: 100 GPUs of B
+from 2026Q2 for 3 quarters at $2 an hour (438,000 a quarter), due 2026Q2, one late quarter
+allowed at $20,000, $100,000 to cancel. A term loan at 8 % (2 % a quarter) with `max_ltv` 0.8,
+4 quarters' amortisation, drawable 2026Q1-2026Q4. The plan buys the 100 GPUs in quarter 1
+($1,000,000), draws $800,000 that quarter and serves the contract with them in quarters 1-3.
+
+**On time.** Quarter 1: EBITDA 438,000 - 21,900 = 416,100, depreciation 125,000, no interest (a
+draw bears none in its own quarter): EBT 291,100, tax 58,220; cash flow 416,100 - 1,000,000 +
+800,000 - 58,220 = 157,880. Quarter 2: interest 16,000, principal 200,000: EBT 275,100, tax
+55,020, flow 145,080. Quarter 3: interest 12,000, principal 200,000: EBT 279,100, tax 55,820, flow
+148,280. At the end the GPUs are 3 quarters old: worth 100 x 10,000 x 0.625 = 625,000, their book
+value (no liquidation tax), and 400,000 is owed. NPV = 157,880 DF_1 + 145,080 DF_2 + (148,280 +
+625,000 - 400,000) DF_3 = **624,949.41**.
+
+**One quarter late** (`{probability: 1, min_quarters: 1, max_quarters: 1}`): B ships in quarter 2.
+Quarter 1: no GPU, so the contract is delivered short from its deadline: late, paying 20,000 (an
+operating cost: EBITDA and EBT -20,000, no tax), flow -20,000. Quarter 2: the GPUs arrive, paid the
+signed $1,000,000; the draw, funding GPUs all of which are late, is drawn in quarter 2 (the loan may
+still draw then), its interest and principal a quarter later; the contract (1 late quarter, within
+its allowance) is served: EBITDA 416,100, depreciation 125,000 (the cohort bought in quarter 2), no
+interest: EBT 291,100, tax 58,220, flow 157,880 (quarter 1's on-time flow). Quarter 3: interest
+16,000, principal 200,000: EBT 275,100, tax 55,020, flow 145,080. At the end the GPUs are 2
+quarters old: worth 750,000, their book value; 600,000 is owed. NPV = -20,000 DF_1 + 157,880
+DF_2 + (145,080 + 750,000 - 600,000) DF_3 = **396,173.54**.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import base_model, data_of, sku
+from test_doc_cases import DF
+
+from fleetopt.core.plan import Plan
+from fleetopt.evaluate import compile_plans, evaluate
+from fleetopt.evaluate.backend import c_compiler
+
+CERTAIN = {"probability": 1.0, "min_quarters": 1, "max_quarters": 1}
+GPUS = 100
+RECORD = ("cash_usd", "ebitda_usd", "tax_usd", "debt_usd")
+
+
+def slip_model(slip: dict | None = None, contract: bool = True, **finance) -> dict:
+    d = base_model()
+    d["horizon"]["discount_rate_annual"] = 0.10
+    d["skus"] = {
+        "B": sku(
+            generation="blackwell",
+            available_from="2026Q2",
+            capex_per_gpu_usd=10_000.0,
+            useful_life_years=2.0,
+            resale_fraction_by_age_years=[1.0, 0.5, 0.0],
+        )
+    }
+    d["sites"]["s1"]["electricity_price_usd_per_mwh"] = 100.0
+    d["retirement"]["selling_cost_fraction"] = 0.0
+    d["finance"].update({"tax_rate": 0.2, "opening_cash_usd": 1.0e6, **finance})
+    d["finance"]["facilities"] = {
+        "gpu-loan": {"size_usd": 1.0e6, "fixed_rate_annual": 0.08, "max_ltv": 0.8, "amortization_quarters": 4,
+                     "draw_from": "2026Q1", "draw_until": "2026Q4"},
+    }  # fmt: skip
+    if contract:
+        d["contracts"] = {"anchor": {
+            "customer": "c", "use": "training", "eligible_skus": ["B"], "gpus": GPUS, "start": "2026Q2",
+            "term_quarters": 3, "price_usd_per_gpu_hour": 2.0, "signed": True, "delivery_deadline": "2026Q2",
+            "delay_allowance_quarters": 1, "delay_penalty_usd_per_quarter": 20_000.0,
+            "cancellation_penalty_usd": 100_000.0,
+        }}  # fmt: skip
+    if slip is not None:
+        d["risk"] = {"delivery_slip": slip}
+    return d
+
+
+def slip_plan(data, served: bool = True, draw: float = 800_000.0) -> Plan:
+    """100 GPUs of B bought in quarter 1 and in service to the end, on the contract where ``served``."""
+    p = Plan.empty(data)
+    cohort = next(c.index for c in data.cohorts if c.is_purchase and c.sku == 0 and c.bought == 1)
+    p.buy_blocks[0, 0, 1] = GPUS
+    p.held_training[cohort, 1:] = GPUS
+    p.active[0, 0, 0, 1:] = GPUS
+    p.draws[0, 1] = draw
+    if served:
+        p.accepted[0] = 1.0
+        p.contract_gpus[0, 0, 0, 1:4] = GPUS
+    return p
+
+
+def evaluated(d: dict, **plan_kw):
+    data = data_of(d)
+    batch = compile_plans(data, [slip_plan(data, **plan_kw)], ["p"])
+    out = evaluate(data, batch, 1, 0, backend="numpy", keep_matrix=True, record=RECORD)
+    return out, {k: v[0, 0] for k, v in out.paths.items()}
+
+
+def deferral_model(price: dict | float, opening_usd: float) -> dict:
+    """The plan's GPUs on the training market at $2 an hour (no contract), one quarter late, with
+    `min_cash_usd` 100,000 and `default_cash_usd` 0."""
+    d = slip_model(
+        CERTAIN, contract=False, opening_cash_usd=opening_usd, min_cash_usd=100_000.0, default_cash_usd=0.0
+    )
+    d["market"]["price_usd_per_gpu_hour"]["training"] = {"all": 2.0}
+    d["skus"]["B"]["capex_per_gpu_usd"] = price
+    return d
+
+
+def test_on_time_the_plan_earns_its_statements():
+    out, path = evaluated(slip_model())
+    assert np.diff(np.concatenate([[1.0e6], path["cash_usd"]])) == pytest.approx(
+        [0.0, 157_880.0, 145_080.0, 148_280.0], abs=0.01
+    )
+    assert path["tax_usd"] == pytest.approx([0.0, 58_220.0, 55_020.0, 55_820.0], abs=0.01)
+    assert path["debt_usd"] == pytest.approx([0.0, 800_000.0, 600_000.0, 400_000.0], abs=0.01)
+    hand = 157_880 * DF[1] + 145_080 * DF[2] + (148_280 + 625_000 - 400_000) * DF[3]
+    assert hand == pytest.approx(624_949.41, abs=0.01)
+    assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
+
+
+def test_a_quarter_late_the_contract_is_late_once_and_the_draw_moves():
+    out, path = evaluated(slip_model(CERTAIN))
+    assert np.diff(np.concatenate([[1.0e6], path["cash_usd"]])) == pytest.approx(
+        [0.0, -20_000.0, 157_880.0, 145_080.0], abs=0.01
+    )
+    assert path["ebitda_usd"] == pytest.approx([0.0, -20_000.0, 416_100.0, 416_100.0], abs=0.01)
+    assert path["tax_usd"] == pytest.approx([0.0, 0.0, 58_220.0, 55_020.0], abs=0.01)
+    assert path["debt_usd"] == pytest.approx([0.0, 0.0, 800_000.0, 600_000.0], abs=0.01)
+    hand = -20_000 * DF[1] + 157_880 * DF[2] + (145_080 + 750_000 - 600_000) * DF[3]
+    assert hand == pytest.approx(396_173.54, abs=0.01)
+    assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
+    row = out.metrics.iloc[0]
+    assert (row["slipped_share"], row["rescheduled_share"], row["cancelled_share"]) == (1.0, 1.0, 0.0)
+
+
+def test_the_late_order_is_deferred_then_partly_cancelled_by_policy_rule_0():
+    """The plan's GPUs on the training market at $2 an hour instead (no contract, no draw), with
+    $450,170 of opening cash, `min_cash_usd` $100,000 and `default_cash_usd` 0, one quarter late.
+    The slipped plan's own forecast flows (policy rule 0's projection): 0, 0, then in quarter 2
+    416,100 - 1,000,000 - 58,220 = -642,120 and in quarter 3 416,100 - 58,220 = 357,880.
+
+    Quarter 2 projects 450,170 - 642,120 = -191,950, G = 291,950 below 100,000. The order (100
+    GPUs at the signed $1,000,000, all of them deferrable: no contract, B on sale in quarter 3)
+    saves its price less what its GPUs earn on the forecast that quarter, 438,000 - 21,900:
+    583,900; f = 291,950 / 583,900 = 1/2. The 50 GPUs left earn, are paid and depreciate (the
+    deferred ones' depreciation is removed): flow -642,120 / 2 = -321,060, cash 129,110.
+    Quarter 3: the deferred 500,000 falls due (at quarter 3's price, the same $10,000): projection
+    129,110 + 357,880 - 500,000 = -13,010, a gap of 113,010; there is no order to defer, so the
+    deferred one is cancelled by c = 113,010 / (500,000 - 20 % of it) = 0.282525: 14.12625 GPUs
+    never arrive (their deposit, 2,000 each, is capex), 35.87375 are paid. The 85.87375 GPUs held
+    earn and depreciate: EBT 0.8587375 x 291,100, tax 49,995.70; flow 0.8587375 x 416,100 -
+    49,995.70 - 358,737.50 - 28,252.50 = -79,665.02, cash 49,444.98 (above the default level 0:
+    no sale). At the end the GPUs held, the cohort of quarter 2, are worth 0.8587375 x 750,000 =
+    644,053.13, their book value (no liquidation tax). NPV = -321,060 DF_2 + (-79,665.02 +
+    644,053.13) DF_3 = 214,169.24."""
+    out, path = evaluated(deferral_model(10_000.0, 450_170.0), served=False, draw=0.0)
+    fc = 0.5 * 113_010 / 400_000
+    flow3 = (1 - fc) * 416_100 - 0.2 * (1 - fc) * 291_100 - 0.5 * (1 - 0.282525) * 1e6 - 0.5 * 0.282525 * 2e5
+    assert flow3 == pytest.approx(-79_665.02, abs=0.01)
+    assert path["cash_usd"] == pytest.approx([450_170.0, 450_170.0, 129_110.0, 129_110.0 + flow3], abs=0.01)
+    hand = -321_060 * DF[2] + (flow3 + (1 - fc) * 750_000) * DF[3]
+    assert hand == pytest.approx(214_169.24, abs=0.01)
+    assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
+    row = out.metrics.iloc[0]
+    reactions = row["deferred_share"], row["order_cancelled_share"], row["default_probability"]
+    assert reactions == (1.0, 1.0, 0.0)
+
+
+def test_a_late_order_at_a_price_that_fell_is_signed_deferred_and_cancelled_at_its_own_prices():
+    """As above with B's price falling to $9,000 from 2026Q3 (quarter 2) and $452,670 of opening
+    cash. The slipped GPUs are quarter 2's cohort (κ = 9,000: depreciation 1,125 a quarter, worth
+    9,000 x 0.75 at the end) but paid at the signed $10,000. The slipped plan's forecast flows:
+    quarter 2 416,100 - 1,000,000 - 0.2 x (416,100 - 112,500) = -644,620, quarter 3 416,100 - 60,720
+    = 355,380. Quarter 2 projects 452,670 - 644,620 = -191,950: G = 291,950, and the saving is the
+    signed price less the GPUs' EBITDA, 583,900: f = 1/2 again; flow 208,050 - 500,000 - 30,360 =
+    -322,310, cash 130,360. Quarter 3: the deferred half is due at quarter 3's price, 450,000:
+    projection 130,360 + 355,380 - 450,000 = 35,740, a gap of 64,260; cancelling forfeits the
+    deposit on the signed price, 20 % x 500,000 = 100,000: c = 64,260 / (450,000 - 100,000) =
+    0.1836 (9.18 GPUs). Flow 0.9082 x 355,380 - 0.8164 x 450,000 - 0.1836 x 100,000 = -62,983.88,
+    cash 67,376.12; the GPUs held are worth 0.9082 x 675,000 = 613,035 at the end, their book
+    value. NPV = -322,310 DF_2 + (-62,983.88 + 613,035) DF_3 = 199,971.85. `deferred_capex_mean_usd`
+    is the deferred share of the signed price, 500,000; `forfeited_deposits_mean_usd` c x 100,000 =
+    18,360. `mean_utilisation`: nothing held in quarters 0-1 (0), 50 of the 100 GPUs the plan holds
+    in quarter 2 (the deferred ones count), 90.82 of 100 in quarter 3: (0.5 + 0.9082) / 4 = 0.35205."""
+    d = deferral_model({"start": 10_000.0, "steps": {"2026Q3": 9_000.0}}, 452_670.0)
+    out, path = evaluated(d, served=False, draw=0.0)
+    c = 64_260 / 350_000
+    flow3 = (1 - c / 2) * 355_380 - (1 - c) * 450_000 - c * 100_000
+    assert flow3 == pytest.approx(-62_983.88, abs=0.01)
+    assert path["cash_usd"] == pytest.approx([452_670.0, 452_670.0, 130_360.0, 130_360.0 + flow3], abs=0.01)
+    hand = -322_310 * DF[2] + (flow3 + (1 - c / 2) * 675_000) * DF[3]
+    assert hand == pytest.approx(199_971.85, abs=0.01)
+    assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
+    row = out.metrics.iloc[0]
+    assert row["deferred_capex_mean_usd"] == pytest.approx(500_000.0, abs=0.01)
+    assert row["forfeited_deposits_mean_usd"] == pytest.approx(18_360.0, abs=0.01)
+    assert row["mean_utilisation"] == pytest.approx(0.35205, abs=1e-9)
+
+
+@pytest.mark.skipif(c_compiler() is None, reason="no C compiler")
+@pytest.mark.parametrize(
+    ("d", "plan_kw", "npv"),
+    [
+        (slip_model(CERTAIN), {}, 396_173.54),
+        (deferral_model(10_000.0, 450_170.0), {"served": False, "draw": 0.0}, 214_169.24),
+        (deferral_model({"start": 10_000.0, "steps": {"2026Q3": 9_000.0}}, 452_670.0),
+         {"served": False, "draw": 0.0}, 199_971.85),
+    ],
+)  # fmt: skip
+def test_the_c_build_of_the_kernel_gives_the_hand_npvs(d, plan_kw, npv):
+    data = data_of(d)
+    batch = compile_plans(data, [slip_plan(data, **plan_kw)], ["p"])
+    out = evaluate(data, batch, 1, 0, backend="cpu-kernel", keep_matrix=True)
+    assert float(out.npv_matrix[0, 0]) == pytest.approx(npv, abs=0.01)
