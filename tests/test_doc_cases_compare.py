@@ -1,0 +1,67 @@
+r"""`fleetopt compare`'s verdict ("In short") on two plans whose NPVs differ by the same few dollars in
+every scenario, worked by hand from docs/evaluation.md (the compare paragraphs under "On the
+forecast") and docs/formulation.md (§1 "Timing", §5.9-5.10) alone, on tests/test_doc_cases.py's
+``hand`` model (no `risk` block: every scenario is the forecast).
+
+**The difference.** Plan A is hand's optimum, which draws $2M in 2026Q1; plan B the same plan
+drawing Y dollars less. A dollar not drawn is -1 in 2026Q1; then it saves its principal, 1/8 a
+quarter from 2026Q2, and its interest, 2 % a quarter of the balance before (0.02, 0.0175, 0.015),
+less the 20 % tax that interest saved in 2026Q2-Q3 (in 2026Q4 the liquidation tax refunds that
+quarter's tax whole: the fleet's loss of 400,000 exceeds its EBT, formulation §5.10), and 5/8 of
+it is not owed at the end: per dollar w = DF_0 - 0.141 DF_1 - 0.139 DF_2 - (0.140 + 0.625) DF_3 =
+0.01715059 of NPV, lost. Every scenario is the forecast, so B's NPV is A's less Y w in each: the
+mean and CVaR5 (21 scenarios, k = 2) differ by -Y w and their paired standard errors are 0 (every
+difference is the same; every influence value q + min(x - q, 0) x 21 / 2 - CVaR is 0 for both);
+no scenario breaches or defaults, so the probabilities differ by 0 with errors 0.
+
+**The verdict.** A money difference is better or worse only beyond two paired standard errors and
+beyond $1 of round-off (`metrics.NOISE_USD`); a difference of 0 with an error of 0 is the same:
+
+* Y = 58: -$0.99473, within the dollar: "within two standard errors" for the NPV mean and CVaR5
+  (round-off, though their errors are 0);
+* Y = 59: -$1.01188, just beyond it: worse in both;
+* either way the same in P(covenant breach), P(liquidity default) and P(any default).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import pytest
+import yaml
+from test_doc_cases import DF, hand_model
+
+from fleetopt import api
+
+W = DF[0] - 0.141 * DF[1] - 0.139 * DF[2] - 0.765 * DF[3]  # NPV lost per dollar not drawn in 2026Q1
+SAME = "the same in P(covenant breach), P(liquidity default), P(any default)"
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hand") / "hand.yaml"
+    path.write_text(yaml.safe_dump(hand_model()))
+    return str(path), api.solve(str(path), mip_gap=0.0)
+
+
+def compared(solved, less_drawn: float):
+    path, result = solved
+    plan = copy.deepcopy(result.plan)
+    plan.draws[0, 0] -= less_drawn
+    b = dataclasses.replace(result, plan=plan)
+    return api.compare([result, b], path, scenarios=21, seed=0, labels=["A", "B"])
+
+
+@pytest.mark.filterwarnings("ignore::fleetopt.errors.FleetoptWarning")
+@pytest.mark.parametrize(("less_drawn", "side"), [(58.0, "within two standard errors:"), (59.0, "worse in")])
+def test_a_dollar_of_npv_is_round_off_and_a_cent_more_is_worse(solved, less_drawn, side):
+    assert less_drawn * W == pytest.approx({58.0: 0.99473, 59.0: 1.01188}[less_drawn], abs=1e-5)
+    c = compared(solved, less_drawn)
+    fig = c.figures
+    for figure in ("npv_mean_usd", "npv_cvar5_usd"):
+        assert fig.loc[figure, "B"] - fig.loc[figure, "A"] == pytest.approx(-less_drawn * W, abs=1e-6)
+        assert fig.loc[figure.replace("_usd", "_paired_se_usd"), "B"] == pytest.approx(0.0, abs=1e-9)
+    verdict = c.verdict(1)
+    assert f"; {side} NPV mean, NPV CVaR5; {SAME}" in verdict
+    assert c.judged("npv_mean_usd", 1) == (less_drawn == 59.0)  # coloured only beyond the dollar
