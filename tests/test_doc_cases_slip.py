@@ -203,6 +203,41 @@ def test_a_late_order_at_a_price_that_fell_is_signed_deferred_and_cancelled_at_i
     assert row["mean_utilisation"] == pytest.approx(0.35205, abs=1e-9)
 
 
+@pytest.mark.parametrize(("slip", "flows", "terminal"), [
+    (None, [0.0, -1_056_570.0, 148_812.0, 317_880.0], 625_000.0),
+    (CERTAIN, [0.0, 0.0, -1_056_570.0, 317_880.0], 750_000.0),
+])  # fmt: skip
+def test_a_late_gpu_installs_after_delivery_and_does_not_ramp_again(slip, flows, terminal):
+    """B with `install_quarters` 1, `utilisation_ramp` [0.5], an idle draw of 30 % and $500 of opex
+    a GPU-quarter; the plan's 100 GPUs, bought in quarter 1, serve the training market at $2 an
+    hour (4,380 a GPU-quarter) from quarter 2: 50 then (the ramp), 100 in quarter 3; $5M of cash,
+    no draw. A GPU idle draws 0.3 x 219 = 65.70 of electricity a quarter.
+    On time: quarter 1 installs (idle power 6,570, opex 50,000: EBITDA -56,570, EBT -181,570, no
+    tax), paying 1,000,000: flow -1,056,570; quarter 2: 50 serve: 219,000 - 50 x 219 - 50 x 65.70 -
+    50,000 = 154,765, EBT 29,765, tax 5,953, flow 148,812; quarter 3: 438,000 - 21,900 - 50,000 =
+    366,100, tax 48,220, flow 317,880; worth 625,000 at the end (age 3 quarters).
+    One quarter late: delivered in quarter 2, it installs then (quarter 1's figures a quarter
+    later: flow -1,056,570) and serves from quarter 3 as the plan has it there, 100 GPUs (the ramp
+    is not started again): flow 317,880; worth 750,000 at the end (age 2 quarters).
+    NPV -11,690.51 on time, -12,879.82 late."""
+    d = slip_model(slip, contract=False, opening_cash_usd=5.0e6)
+    d["market"]["price_usd_per_gpu_hour"]["training"] = {"all": 2.0}
+    d["skus"]["B"].update(
+        install_quarters=1, utilisation_ramp=[0.5], idle_power_fraction=0.3, opex_per_gpu_quarter_usd=500.0
+    )
+    data = data_of(d)
+    p = slip_plan(data, served=False, draw=0.0)
+    p.active[0, 0, 0, 1:3] = [0.0, 50.0]
+    out = evaluate(
+        data, compile_plans(data, [p], ["p"]), 1, 0, backend="numpy", keep_matrix=True, record=RECORD
+    )
+    cash = out.paths["cash_usd"][0, 0]
+    assert np.diff(np.concatenate([[5.0e6], cash])) == pytest.approx(flows, abs=0.01)
+    hand = sum(DF[t] * f for t, f in enumerate(flows)) + DF[3] * terminal
+    assert hand == pytest.approx(-11_690.51 if slip is None else -12_879.82, abs=0.01)
+    assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
+
+
 @pytest.mark.skipif(c_compiler() is None, reason="no C compiler")
 @pytest.mark.parametrize(
     ("d", "plan_kw", "npv"),
