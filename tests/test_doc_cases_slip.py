@@ -203,6 +203,46 @@ def test_a_late_order_at_a_price_that_fell_is_signed_deferred_and_cancelled_at_i
     assert row["mean_utilisation"] == pytest.approx(0.35205, abs=1e-9)
 
 
+F_LAST = 41_950 / 583_900  # the share deferred where the draw cannot be
+
+
+@pytest.mark.parametrize(("draw_until", "flows", "debt", "npv"), [
+    ("2026Q4", [0.0, 0.0, -71_060.0, -21_120.0], [0.0, 0.0, 250_000.0, 375_000.0], 255_551.35),
+    ("2026Q3", [0.0, 0.0, (1 - F_LAST) * -642_120 + 500_000, 153_035.51], [0.0, 0.0, 500_000.0, 375_000.0],
+     390_666.99),
+])  # fmt: skip
+def test_the_moved_draw_goes_with_the_late_order_deferred_unless_its_window_ends(
+    draw_until, flows, debt, npv
+):
+    """The deferral case with $200,170 of opening cash and $500,000 drawn on the GPU loan (8 %, 4
+    quarters' amortisation, `max_ltv`) in quarter 1, all of it funding the late GPUs: the slip
+    moves it to quarter 2, the delivery (policy rule 0's projection is the slipped plan's: quarter 2
+    416,100 - 1,000,000 + 500,000 - 58,220 = -142,120; quarter 3 416,100 - 10,000 of interest -
+    125,000 of principal - 0.2 x 281,100 = 224,880).
+    The loan may draw until 2026Q4: quarter 2 projects 200,170 - 142,120 = 58,050, G = 41,950;
+    the draw goes with the order, so the saving is 1,000,000 - 416,100 - 500,000 = 83,900: f = 1/2.
+    Quarter 2: 208,050 - 500,000 + 250,000 - 0.2 x 145,550 = -71,060, cash 129,110, balance
+    250,000. Quarter 3: the deferred 500,000 due and the deferred 250,000 drawn: projection 129,110 +
+    224,880 - 500,000 + 250,000 = 103,990, above 100,000: paid whole. Interest on 250,000 (5,000),
+    the plan's principal 125,000, tax 0.2 x (416,100 - 125,000 - 5,000) = 57,220: flow 416,100 -
+    5,000 - 125,000 - 57,220 - 500,000 + 250,000 = -21,120; owed 375,000 at the end, the GPUs worth
+    750,000. NPV = -71,060 DF_2 + (-21,120 + 750,000 - 375,000) DF_3 = 255,551.35.
+    The loan may draw until 2026Q3 only (quarter 2, the last of its window): the draw is drawn as
+    planned and the saving is not reduced by it, 583,900: f = 41,950 / 583,900 = 0.0718445; quarter
+    2: (1 - f) x -642,120 + 500,000 = -95,987.21; quarter 3: the deferred f x 1,000,000 is paid
+    (projection 104,182.79 + 224,880 - 71,844.49 above 100,000): 224,880 - 71,844.49 = 153,035.51;
+    NPV = -95,987.21 DF_2 + (153,035.51 + 375,000) DF_3 = 390,666.99."""
+    d = deferral_model(10_000.0, 200_170.0)
+    d["finance"]["facilities"]["gpu-loan"]["draw_until"] = draw_until
+    out, path = evaluated(d, served=False, draw=500_000.0)
+    assert np.diff(np.concatenate([[200_170.0], path["cash_usd"]])) == pytest.approx(flows, abs=0.01)
+    assert path["debt_usd"] == pytest.approx(debt, abs=0.01)
+    hand = DF[2] * flows[2] + DF[3] * (flows[3] + 750_000 - 375_000)
+    assert hand == pytest.approx(npv, abs=0.01)
+    assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
+    assert out.metrics.iloc[0]["order_cancelled_share"] == 0.0
+
+
 @pytest.mark.parametrize(("slip", "flows", "terminal"), [
     (None, [0.0, -1_056_570.0, 148_812.0, 317_880.0], 625_000.0),
     (CERTAIN, [0.0, 0.0, -1_056_570.0, 317_880.0], 750_000.0),
