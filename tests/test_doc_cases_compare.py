@@ -37,6 +37,7 @@ from test_doc_cases_stochastic import stoch_model
 
 from fleetopt import api
 from fleetopt.stochastic.paired import out_of_sample_advice, out_of_sample_verdict
+from fleetopt.sweep.run import Lead, lead_words, scenarios_to_tell
 
 W = DF[0] - 0.141 * DF[1] - 0.139 * DF[2] - 0.765 * DF[3]  # NPV lost per dollar not drawn in 2026Q1
 SAME = "the same in P(covenant breach), P(liquidity default), P(any default)"
@@ -86,4 +87,27 @@ def test_the_out_of_sample_verdict_of_the_stochastic_plan_by_hand():
     assert verdict == "better than the forecast optimum in CVaR5, beyond 2 standard errors"
     assert out_of_sample_advice(paired, 2).endswith(
         "the stochastic plan does better: commit to its first stage"
+    )
+
+
+@pytest.mark.parametrize(
+    ("scenarios", "lead", "error", "need"),
+    [
+        (50, 36.4e3, 2.59e6, 1_000_000),
+        (100, 1_990.0, 1_000.0, 101),
+        (100, 1_900.0, 1_000.0, 110),
+        (20, 1e3, 900.0, 65),
+    ],
+)
+def test_the_scenarios_that_would_tell_the_sweep_s_pick_from_its_runner_up(scenarios, lead, error, need):
+    """docs/evaluation.md, "How sure the pick is": S x (2 x error / lead)^2, rounded up, to two
+    figures, at least S + 1. 50 x (5.18M / 36.4k)^2 = 1,012,573.96: 1,000,000 (the docs' tiny
+    example); 100 x (2,000 / 1,990)^2 = 101.01, rounded up 102, two figures 100, but at least 101;
+    100 x (2,000 / 1,900)^2 = 110.80: 110; 20 x 1.8^2 = 64.8: 65. The sweep's sentence names it."""
+    got = scenarios_to_tell(scenarios, Lead("B", lead, error))
+    assert got == need
+    words = lead_words(Lead("B", lead, error), "cvar5", scenarios, -1.0e6, others=True)
+    assert (
+        f"these scenarios do not tell the two apart (about {need:,} would, were the lead as measured)"
+        in words
     )
