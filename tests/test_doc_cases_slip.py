@@ -43,6 +43,8 @@ from test_doc_cases import DF
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
 CERTAIN = {"probability": 1.0, "min_quarters": 1, "max_quarters": 1}
 GPUS = 100
@@ -293,3 +295,17 @@ def test_the_c_build_of_the_kernel_gives_the_hand_npvs(d, plan_kw, npv):
     batch = compile_plans(data, [slip_plan(data, **plan_kw)], ["p"])
     out = evaluate(data, batch, 1, 0, backend="cpu-kernel", keep_matrix=True)
     assert float(out.npv_matrix[0, 0]) == pytest.approx(npv, abs=0.01)
+
+
+def test_one_slipped_future_by_hand_is_the_slipped_variant_simulated():
+    """docs/evaluation.md, "One scenario by hand": `simulate` reads no slip from the scenario; the
+    slipped variant of the plans, `compile_plans(...).slipped[1]`, under the forecast scenario is
+    the contract case one quarter late: cash 980,000, 1,137,880, 1,282,960 from quarter 1 and NPV
+    396,173.54."""
+    data = data_of(slip_model(CERTAIN))
+    late = compile_plans(data, [slip_plan(data)], ["p"]).slipped[1]
+    out = simulate(
+        SimulationConstants.from_data(data), late, deterministic_scenarios(data), record=("cash_usd",)
+    )
+    assert out["cash_usd"][0, 0] == pytest.approx([1.0e6, 980_000.0, 1_137_880.0, 1_282_960.0], abs=0.01)
+    assert out["npv"][0, 0] == pytest.approx(396_173.54, abs=0.01)
