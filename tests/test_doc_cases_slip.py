@@ -43,7 +43,8 @@ from test_doc_cases import DF
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import c_compiler
-from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.factors import Stream, uniforms
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
 CERTAIN = {"probability": 1.0, "min_quarters": 1, "max_quarters": 1}
@@ -309,3 +310,17 @@ def test_one_slipped_future_by_hand_is_the_slipped_variant_simulated():
     )
     assert out["cash_usd"][0, 0] == pytest.approx([1.0e6, 980_000.0, 1_137_880.0, 1_282_960.0], abs=0.01)
     assert out["npv"][0, 0] == pytest.approx(396_173.54, abs=0.01)
+
+
+def test_the_slip_of_each_scenario_is_the_documented_formula_of_its_two_draws():
+    """docs/evaluation.md, "From the draws to the factors": scenario i slips when quarter 0's uniform
+    u of the delivery-slip stream is below `probability`, by `min_quarters` + floor(u' x (`max_quarters`
+    - `min_quarters` + 1)), u' quarter 0's uniform of the slip-size stream: probability 0.5, 1..3
+    quarters, seed 3, scenarios 0-39."""
+    d = slip_model({"probability": 0.5, "min_quarters": 1, "max_quarters": 3})
+    idx = np.arange(40)
+    u = uniforms(3, idx, (Stream.SLIP_LATE, 0), 1)[:, 0]
+    size = uniforms(3, idx, (Stream.SLIP_SIZE, 0), 1)[:, 0]
+    hand = np.where(u < 0.5, 1 + np.floor(3 * size), 0)
+    assert set(hand.tolist()) == {0, 1, 2, 3}
+    np.testing.assert_array_equal(generate_scenarios(data_of(d), 3, 0, 40).delivery_slip, hand)
