@@ -281,6 +281,42 @@ def test_a_late_gpu_installs_after_delivery_and_does_not_ramp_again(slip, flows,
     assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
 
 
+TWO = {"probability": 1.0, "min_quarters": 2, "max_quarters": 2}
+
+
+@pytest.mark.parametrize(("slip", "flows", "npv"), [
+    (None, [157_880.0, 145_080.0, 148_280.0], 624_949.41),
+    (CERTAIN, [-20_000.0, 157_880.0, 145_080.0], 396_173.54),
+    (TWO, [-20_000.0, -100_000.0, -17_320.0], -59_734.13),
+])  # fmt: skip
+def test_the_prepayment_of_a_contract_a_slip_makes_late_or_cancels_follows_the_customer(slip, flows, npv):
+    """The contract case with `prepayment_share` 0.25 (docs/evaluation.md, "Contract payments"): V =
+    438,000, N = 3 quarters from quarter 1, so the live customer pays 0.25 x 3 x 438,000 = 328,500
+    in quarter 1 and the cash received each quarter of the term is the revenue less 109,500,
+    whether the GPUs arrive or not: +219,000 in quarter 1, -109,500 in quarters 2 and 3, the tax
+    unchanged, nothing unearned at the end (the term ends with the horizon). On time and one
+    quarter late (late in quarter 1, served from quarter 2) the NPVs rise by 219,000 DF_1 - 109,500
+    (DF_2 + DF_3). Two quarters late: quarter 1 late (-20,000), quarter 2 past the allowance:
+    cancelled (-100,000), the GPUs arrive in quarter 3 with the draw and go to the training market
+    at $1 an hour: 219,000 - 21,900 - 1,000,000 + 800,000 - 0.2 x (197,100 - 125,000) = -17,320;
+    worth 875,000 (age 1 quarter) against 800,000 owed: NPV -59,734.13. The cancelled contract
+    keeps unwinding its prepayment (109,500 a quarter back to the customer): the same +219,000,
+    -109,500, -109,500."""
+    d = slip_model(slip)
+    d["contracts"]["anchor"]["prepayment_share"] = 0.25
+    out, path = evaluated(d)
+    prepaid = [219_000.0, -109_500.0, -109_500.0]
+    assert np.diff(path["cash_usd"]) == pytest.approx(
+        [f + p for f, p in zip(flows, prepaid, strict=True)], abs=0.01
+    )
+    hand = npv + 219_000 * DF[1] - 109_500 * (DF[2] + DF[3])
+    assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
+    if slip is TWO:  # -20,000 DF_1 - 100,000 DF_2 + (-17,320 + 875,000 - 800,000) DF_3
+        assert sum(f * DF[t + 1] for t, f in enumerate(flows)) + 75_000 * DF[3] == pytest.approx(
+            npv, abs=0.01
+        )
+
+
 @pytest.mark.skipif(c_compiler() is None, reason="no C compiler")
 @pytest.mark.parametrize(
     ("d", "plan_kw", "npv"),
