@@ -206,6 +206,42 @@ def test_a_late_order_at_a_price_that_fell_is_signed_deferred_and_cancelled_at_i
     assert row["mean_utilisation"] == pytest.approx(0.35205, abs=1e-9)
 
 
+def test_a_late_order_merged_with_the_delivery_quarter_s_own_is_deferred_at_their_average_price():
+    """As the price-step case, the plan also buying 100 GPUs of B in quarter 2 at $9,000 (on the
+    market from then), $755,340 of opening cash. One quarter late, quarter 2 receives 200 GPUs, the
+    quarter-2 cohort (depreciation 225,000), paid 1,000,000 (signed) + 900,000: one order of
+    1,900,000, $9,500 a GPU on average. Forecast flows of the slipped plan: quarter 2 832,200 -
+    1,900,000 - 0.2 x 607,200 = -1,189,240, quarter 3 832,200 - 121,440 = 710,760. Quarter 2
+    projects 755,340 - 1,189,240 = -433,900, G = 533,900; saving 1,900,000 - 832,200 = 1,067,800: f
+    = 1/2, flow -594,620, cash 160,720. Quarter 3: 100 GPUs due at quarter 3's $9,000 (900,000):
+    projection 160,720 + 710,760 - 900,000 = -28,520, gap 128,520; the deposit is 20 % of the
+    average signed price, 100 x 1,900 = 190,000: c = 128,520 / 710,000 = 0.181014. Flow (1 - c/2) x
+    710,760 - (1 - c) x 900,000 - c x 190,000 = -125,048.79; the GPUs held worth (1 - c/2) x 200 x
+    6,750 at the end. NPV = -594,620 DF_2 + (-125,048.79 + (1 - c/2) x 1,350,000) DF_3 = 448,916.57.
+    `deferred_capex_mean_usd` half the order's 1,900,000, `forfeited_deposits_mean_usd` c x
+    190,000 = 34,392.68."""
+    data = data_of(deferral_model({"start": 10_000.0, "steps": {"2026Q3": 9_000.0}}, 755_340.0))
+    p = slip_plan(data, served=False, draw=0.0)
+    own = next(c.index for c in data.cohorts if c.is_purchase and c.sku == 0 and c.bought == 2)
+    p.buy_blocks[0, 0, 2] = GPUS
+    p.held_training[own, 2:] = GPUS
+    p.active[0, 0, 0, 2:] += GPUS
+    out = evaluate(
+        data, compile_plans(data, [p], ["p"]), 1, 0, backend="numpy", keep_matrix=True, record=RECORD
+    )
+    c = 128_520 / 710_000
+    flow3 = (1 - c / 2) * 710_760 - (1 - c) * 900_000 - c * 190_000
+    assert out.paths["cash_usd"][0, 0] == pytest.approx(
+        [755_340.0, 755_340.0, 160_720.0, 160_720.0 + flow3], abs=0.01
+    )
+    hand = -594_620 * DF[2] + (flow3 + (1 - c / 2) * 1_350_000) * DF[3]
+    assert round(hand, 2) == 448_916.57
+    assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
+    row = out.metrics.iloc[0]
+    assert row["deferred_capex_mean_usd"] == pytest.approx(950_000.0, abs=0.01)
+    assert row["forfeited_deposits_mean_usd"] == pytest.approx(34_392.68, abs=0.01)
+
+
 F_LAST = 41_950 / 583_900  # the share deferred where the draw cannot be
 
 
