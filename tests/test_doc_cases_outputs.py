@@ -20,13 +20,18 @@ CVaR5 the lowest, 6,945,685.96 (below E's 7,844,961.23); above `npv_limited_cvar
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import yaml
 from milp_builders import data_of
 from test_doc_cases import DF, hand_model
 from test_doc_cases_metrics import C_LIMITED, A, E, run
 
+from fleetopt import api
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.milp.solve import solve
+from fleetopt.sweep.candidates import Rule
 
 ACCELERATED = DF[0] * 3_041_080 - DF[1] * 1_229_750 - DF[2] * 2_811_330 + DF[2] * 8_341_580
 
@@ -51,3 +56,26 @@ def test_the_npv_if_lenders_accelerate_at_the_uncured_breach(crashed):
     )
     assert float(m["npv_accelerated_cvar5_usd"][0]) == pytest.approx(ACCELERATED, abs=0.01)
     assert float(m["npv_limited_cvar5_usd"][0]) == pytest.approx(C_LIMITED, abs=0.01)
+
+
+@pytest.mark.filterwarnings("ignore::fleetopt.errors.FleetoptWarning")
+def test_a_sweep_by_p5_on_twenty_scenarios_gives_its_lead_no_standard_error(tmp_path):
+    """docs/evaluation.md, "What a sweep writes" and "How sure the pick is": the sweep of hand of
+    tests/test_doc_cases_metrics.py (lab-a's hazard 0.15, a 1.7x DSCR, 20 scenarios of seed 0) by
+    `--prefer p5`. With k = ceil(5 % of 20) = 1, P5 is each plan's worst scenario, as CVaR5 is: a
+    tail of one scenario, whose lead has no standard error, so summary.json's
+    `runner_up_lead_se_usd` is null and the sentence says so (the docs named CVaR5 alone)."""
+    d = hand_model()
+    d["risk"] = {"customer_default_hazard_per_quarter": 0.15}
+    d["finance"]["covenants"]["min_dscr"] = 1.7
+    path = tmp_path / "hand.yaml"
+    path.write_text(yaml.safe_dump(d))
+    result = api.sweep(str(path), scenarios=20, seed=0, rule=Rule(prefer="p5"))
+    api.write_sweep_run(result, tmp_path / "S")
+    summary = json.loads((tmp_path / "S" / "summary.json").read_text())
+    assert summary["runner_up"] is not None and summary["runner_up_lead_usd"] != 0
+    assert summary["runner_up_lead_se_usd"] is None
+    assert (
+        "of P5 NPV; a tail of one scenario (the worst of 20) gives that lead no standard error"
+        in summary["why"]
+    )
