@@ -15,6 +15,7 @@ import pytest
 from milp_builders import base_model, data_of, sku
 
 from fleetopt.core.plan import Plan
+from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import c_compiler
 
@@ -138,6 +139,22 @@ def test_a_slip_of_an_sku_the_plan_does_not_buy_changes_nothing(backend):
     got = run(model({**CERTAIN, "skus": ["B"]}, other_sku=True), backend)
     np.testing.assert_array_equal(got.npv_matrix, base.npv_matrix)
     assert got.metrics["slipped_share"].iloc[0] == 0.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_sku_first_on_sale_after_the_horizon_slips_nothing(backend):
+    """B, first on sale in 2028Q1 (the 6-quarter horizon ends 2027Q2), has no cohort the plan could
+    buy: a slip of every SKU delays A alone (NPV 568,400, as A slipped alone), where the evaluator
+    crashed looking for B's cohorts; naming B says it never slips."""
+    def after_horizon(slip: dict | None) -> dict:
+        d = model(slip, other_sku=True)
+        d["skus"]["B"]["available_from"] = "2028Q1"
+        return d
+
+    np.testing.assert_allclose(run(after_horizon(CERTAIN), backend).npv_matrix, 568_400.0, rtol=1e-12)
+    with pytest.warns(FleetoptWarning, match=r"B never slips: it is first on sale in 2028Q1, after the "
+                      r"horizon's last quarter \(2027Q2\), so the plan buys none"):  # fmt: skip
+        data_of(after_horizon({**CERTAIN, "skus": ["A", "B"]}))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -408,7 +425,7 @@ def test_an_sku_named_that_never_slips_is_said_by_validate(tmp_path):
     said = " ".join(err.split())
     assert code == 0, err
     assert ("risk.delivery_slip.skus.1: B never slips: it ships already when the horizon starts (2026Q1; "
-            "on sale from 2026Q1); only SKUs not yet shipping slip") in said
+            "on sale from 2026Q1); only SKUs first shipping inside the horizon slip") in said
     assert "A never slips" not in said
 
 

@@ -404,10 +404,15 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
 
 def never_slipping(model: PlanningModel) -> list[str]:
     """The SKUs a delivery slip never delays: those on sale from the horizon's first quarter, which
-    ship already when it starts (docs/evaluation.md, "Delivery slips"). An installed SKU is one of
-    them: `fleet.purchased` is no earlier than its `available_from` and no later than the start."""
-    start = model.first_quarter
-    return [name for name, sku in model.skus.items() if parse_quarter(sku.available_from) <= start]
+    ship already when it starts, and those first on sale after its last, of which the plan buys
+    nothing (docs/evaluation.md, "Delivery slips"). An installed SKU is one of them:
+    `fleet.purchased` is no earlier than its `available_from` and no later than the start."""
+    return [name for name, sku in model.skus.items() if not _ships_within(model, sku.available_from)]
+
+
+def _ships_within(model: PlanningModel, available_from: str) -> bool:
+    """Whether an SKU first on sale then starts shipping inside the horizon, after its first quarter."""
+    return model.first_quarter < parse_quarter(available_from) <= model.last_quarter
 
 
 def slipping_sku_names(model: PlanningModel) -> list[str]:
@@ -429,9 +434,12 @@ def slip_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     for n, name in enumerate(slip.skus or () if slip is not None else ()):
         if name in never:  # an unknown name is refused, not said
             since = model.skus[name].available_from
-            notes.append((("risk", "delivery_slip", "skus", n), (
-                f"{name} never slips: it ships already when the horizon starts ({model.horizon.start}; "
-                f"on sale from {since}); only SKUs not yet shipping slip")))  # fmt: skip
+            why = (f"it ships already when the horizon starts ({model.horizon.start}; on sale from {since})"
+                   if parse_quarter(since) <= model.first_quarter else
+                   f"it is first on sale in {since}, after the horizon's last quarter "
+                   f"({quarter_label(model.last_quarter)}), so the plan buys none")  # fmt: skip
+            notes.append((("risk", "delivery_slip", "skus", n),
+                          f"{name} never slips: {why}; only SKUs first shipping inside the horizon slip"))
     return notes
 
 

@@ -112,7 +112,8 @@ class DeliverySlip(StrictModel):
     `probability` 1: a certain slip, a what-if)."""
     skus: list[str] | None = None
     """The SKUs that may slip (names of `skus`); default every SKU whose `available_from` is after the
-    horizon's first quarter. One already on sale in that quarter, or installed (`fleet`), never slips."""
+    horizon's first quarter. One already on sale in that quarter, or installed (`fleet`), never slips;
+    nor does one first on sale after the horizon's last quarter (the plan buys none)."""
 
     @model_validator(mode="after")
     def _range(self) -> DeliverySlip:
