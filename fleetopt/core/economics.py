@@ -189,13 +189,19 @@ def _asset_lines(data: ModelData, plan: Plan, lead: tuple) -> dict[str, np.ndarr
         "depreciation_gpu_usd": (data.depreciation * plan.held).sum(axis=-2),
         "depreciation_power_usd": over_sites("depreciation"),
         "gain_on_disposal_usd": ((data.proceeds - data.book_value) * retire).sum(axis=-2),
-        "capex_gpu_usd": (plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]).sum(
-            axis=(-3, -2)
-        ),
+        "capex_gpu_usd": gpu_purchases_usd(data, plan.buy_blocks),
         "capex_power_usd": over_sites("capex"),
         "disposal_proceeds_usd": (data.proceeds * retire).sum(axis=-2),
         "book_value_disposed_usd": (data.book_value * retire).sum(axis=-2),
     }
+
+
+def gpu_purchases_usd(data: ModelData, buy_blocks: np.ndarray, price: np.ndarray | None = None) -> np.ndarray:
+    """(..., T) what the GPUs bought each quarter cost, USD: blocks x GPUs a block x the price of a
+    GPU, the SKU's ``capex_path`` of the quarter bought, or ``price`` (..., S, I, T) where a plan pays
+    another (a slip's late GPUs, paid at their signed price)."""
+    price = data.capex_path[:, None, :] if price is None else price
+    return (buy_blocks * data.block_size[:, None, None] * price).sum(axis=(-3, -2))
 
 
 def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:

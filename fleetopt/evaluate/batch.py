@@ -351,9 +351,7 @@ def _deferrable_share(data: ModelData, stack: Plan, order_capex: np.ndarray, pri
     """(P, T) the deferrable order's share of the price of every GPU bought in the quarter (0 where
     none is bought): the share of the quarter's GPU-backed draws that funds it, and so goes with it
     when it is deferred (the rest funds GPUs that arrive as planned)."""
-    bought = np.zeros_like(order_capex)
-    for (s, i) in data.cohorts_by_sku_site:
-        bought += price[:, s, i] * stack.buy_blocks[:, s, i] * data.block_size[s]
+    bought = econ.gpu_purchases_usd(data, stack.buy_blocks, price)
     return np.divide(order_capex, bought, out=np.zeros_like(bought), where=bought > 0)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core import economics as econ
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.errors import InputError
@@ -64,7 +65,7 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
     P, T = stack.buy_blocks.shape[0], data.T
     extra = np.zeros((P, T))
     paid = np.array(gpu_prices(data, stack))
-    bought = _gpu_capex(data, stack)  # (P, T) every GPU purchase at its price, before any move
+    bought = econ.gpu_purchases_usd(data, stack.buy_blocks)  # (P, T) at their prices, before any move
     for s in slipping_skus(data):
         due = int(data.sku_release[s]) + d  # the first quarter s now ships
         early = slice(0, min(due, T))
@@ -108,11 +109,6 @@ def gpu_prices(data: ModelData, stack: Plan) -> np.ndarray:
 def _block_price(data: ModelData, s: int, t: int) -> float:
     """The price of one block of SKU ``s`` bought in quarter ``t``, USD."""
     return float(data.capex_path[s, t] * data.block_size[s])
-
-
-def _gpu_capex(data: ModelData, stack: Plan) -> np.ndarray:
-    """(P, T) the price of every GPU each plan buys, by quarter bought."""
-    return (stack.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]).sum(axis=(1, 2))
 
 
 def _delivery_cohort(data: ModelData, s: int, i: int, due: int) -> int:
