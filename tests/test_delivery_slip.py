@@ -202,14 +202,15 @@ def test_the_forecast_has_no_slip():
 
 def test_a_slip_past_the_sku_s_last_quarter_on_sale_is_refused_by_name():
     """A on sale 2026Q2-2026Q3 only: a slip of two quarters would deliver the GPUs bought in 2026Q2
-    in 2026Q4, when the model has no cohort of A: refused, naming the SKU and the setting."""
+    in 2026Q4, when the model has no cohort of A: refused, naming the SKU, the setting and the
+    longest slip it allows (one quarter: 2026Q2 to 2026Q3)."""
     from fleetopt.errors import InputError
 
     d = model({"probability": 1.0, "min_quarters": 2, "max_quarters": 2})
     d["skus"]["A"]["available_until"] = "2026Q3"
     data = data_of(d)
     with pytest.raises(InputError, match=r"risk\.delivery_slip: a slip moves SKU A's first deliveries to "
-                       r"2026Q4, .*: lower max_quarters and min_quarters, or sell"):
+                       r"2026Q4, .*: lower max_quarters and min_quarters \(at most 1 for A\), or sell"):
         compile_plans(data, [plan(data)], ["p"])
 
 

@@ -124,13 +124,14 @@ def _delivery_cohort(data: ModelData, s: int, i: int, due: int) -> int:
             f"first deliveries past the horizon's last quarter, {data.quarter_labels[-1]}, where the plan's "
             f"orders of it would be neither delivered nor paid: {lower} (at most {most} for {name})"
         )
-    for c in data.cohorts_by_sku_site[(s, i)]:
-        if data.cohorts[c].is_purchase and data.cohorts[c].bought == due:
-            return c
+    cohorts = (data.cohorts[c] for c in data.cohorts_by_sku_site[(s, i)])
+    bought = {c.bought: c.index for c in cohorts if c.is_purchase}
+    if due in bought:
+        return bought[due]
     raise InputError(
         f"risk.delivery_slip: a slip moves SKU {name}'s first deliveries to {data.quarter_labels[due]}, "
-        f"when the model no longer sells it (skus.{name}.available_until): {lower}, or sell the SKU "
-        "that quarter"
+        f"when the model no longer sells it (skus.{name}.available_until): {lower} (at most "
+        f"{max(bought) - int(data.sku_release[s])} for {name}), or sell the SKU that quarter"
     )
 
 
