@@ -97,7 +97,6 @@ from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
     Rule,
     RuleNotMet,
-    why_dropped,
 )
 
 
@@ -652,7 +651,7 @@ def candidate_counts(result) -> str:
     # grouped by reason, each completion that breaks a hard limit naming it: "... (milp: forecast, buy
     # 2q later [min_cash: 2028Q1 short by $1.2B], ...)"
     dropped = [c for c in made if c.plan is None]
-    reasons = {c.label: why_dropped(c.status, c.origin, c.same_as, bool(c.broken)) for c in dropped}
+    reasons = {c.label: c.dropped_reason for c in dropped}
     named = {c.label: f"{c.label} [{c.broken}]" if c.broken else c.label for c in made}
     groups = Counter(reasons.values())
     why = "; ".join(

@@ -296,8 +296,7 @@ def dropped_words(candidate: Candidate) -> str:
     named (:attr:`Candidate.broken`): 'breaks a hard limit once completed by the MILP: power: site s1
     in 2026Q1 short by 2.5 MW'."""
     c = candidate
-    reason = why_dropped(c.status, c.origin, c.same_as, bool(c.broken))
-    return f"{reason}: {c.broken}" if c.broken and c.status == "infeasible" else reason
+    return f"{c.dropped_reason}: {c.broken}" if c.broken and c.status == "infeasible" else c.dropped_reason
 
 
 @dataclass
@@ -318,6 +317,12 @@ class Candidate:
     # a completion dropped for a hard limit: the largest shortfalls in words, as the LP of the relaxed
     # model finds them (fleetopt.milp.diagnose.CompletionProbe; '' where it names none)
     broken: str = ""
+
+    @property
+    def dropped_reason(self) -> str:
+        """Why it has no plan, in words (:func:`why_dropped`), without the limit it breaks; a limit
+        is named only where its completion on the forecast was infeasible."""
+        return why_dropped(self.status, self.origin, self.same_as, completed=bool(self.broken))
 
 
 # the policy candidates: the forecast optimum run with a cash buffer of these shares of its largest
