@@ -85,9 +85,11 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     row = metrics.iloc[0]
     said = " ".join(stdout.split())
     mean, cvar5 = format_usd(row["npv_mean_usd"]), format_usd(row["npv_cvar5_usd"])
-    assert (f"In short: Plan “milp”: mean NPV {mean} over 50 futures; the worst 5 % average {cvar5}; "
-            f"{row['loss_probability']:.1%} end with a negative NPV. A liquidity default in "
-            f"{row['default_probability']:.1%} of the futures, a covenant breach in "
+    limited = format_usd(row["npv_limited_cvar5_usd"])
+    assert (f"In short: Plan “milp”: mean NPV {mean} over 50 futures; the worst 5 % average {cvar5}, "
+            f"counting a defaulted future's shortfall as the owners' loss ({limited} to shareholders with "
+            f"limited liability); {row['loss_probability']:.1%} end with a negative NPV. A liquidity default "
+            f"in {row['default_probability']:.1%} of the futures, a covenant breach in "
             f"{row['breach_probability']:.1%}") in said  # fmt: skip
     summary = json.loads((here / "B" / "summary.json").read_text())
     # no model argument: the run folder's own copy of its model is used
@@ -525,6 +527,27 @@ def test_in_short_says_a_negative_npv_not_money_lost():
     said = " ".join(risk_in_short("Plan “milp”", 2000, row))
     assert "lose money" not in said
     assert "the worst 5 % average -$20.00B; 39.9% end with a negative NPV." in said
+
+
+def test_in_short_gives_the_shareholders_tail_and_the_sampling_error():
+    """A CFO read "the worst 5 % average -$20B" as equity at risk and every probability as exact (a
+    finance review): the CVaR5 now says it counts a defaulted future's shortfall, beside the
+    shareholders' with limited liability, and a sentence gives one standard error of the sampling.
+    Over 2,000 futures a share p has sqrt(p (1 - p) / 2,000): 0.30 1.02 pp, 0.714 1.01 pp, 0.627
+    1.08 pp and 0.52 1.12 pp, the largest: 1.1 pp; the mean's error is the row's $630.0M."""
+    from fleetopt.core.results import risk_in_short
+
+    row = {"npv_mean_usd": 13.5e9, "npv_mean_se_usd": 0.63e9, "npv_cvar5_usd": -20e9,
+           "npv_limited_cvar5_usd": -2.3e9, "loss_probability": 0.399, "default_probability": 0.30,
+           "breach_probability": 0.714, "uncured_breach_probability": 0.52,
+           "any_default_probability": 0.627}  # fmt: skip
+    said = " ".join(risk_in_short("Plan “milp”", 2000, row))
+    assert ("the worst 5 % average -$20.00B, counting a defaulted future's shortfall as the owners' loss "
+            "(-$2.30B to shareholders with limited liability); 39.9% end with a negative NPV.") in said
+    assert ("Sampling error, one standard error over 2,000 futures: $630.0M on the mean NPV, at most "
+            "1.1 pp on each probability.") in said
+    one = " ".join(risk_in_short("p", 1, {**row, "npv_mean_se_usd": float("nan")}))
+    assert "Sampling error" not in one  # one future measures no spread
 
 
 def test_a_deterministic_evaluation_of_a_cost_plan_says_its_demand_on_the_forecast(tmp_path, monkeypatch):

@@ -186,7 +186,9 @@ def test_a_report_opens_with_its_answer_in_short(runs):
     said = text[text.index("In short"):text.index("Provenance")]
     assert f"Plan “milp”: mean NPV {page._usd(row['npv_mean_usd'])} over 200 futures against " in said
     cvar5, loss = page._usd(row["npv_cvar5_usd"]), row["loss_probability"]
-    worst = f"the worst 5 % average {cvar5}; {loss:.1%} end with a negative NPV"
+    limited = page._usd(row["npv_limited_cvar5_usd"])
+    worst = (f"the worst 5 % average {cvar5}, counting a defaulted future's shortfall as the owners' loss "
+             f"({limited} to shareholders with limited liability); {loss:.1%} end with a negative NPV")
     assert worst in said
     assert (f"A liquidity default in {row['default_probability']:.1%} of the futures, a covenant breach in "
             f"{row['breach_probability']:.1%}, one the owners could not cure (an event of default) in "

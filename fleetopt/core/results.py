@@ -20,8 +20,10 @@ from fleetopt.core.quarters import (
     quarter_label,
     span_label,
 )
+from fleetopt.core.tail import probability_error
 from fleetopt.core.units import (
     counted,
+    format_difference,
     format_h100_hours,
     format_percent,
     format_rate,
@@ -489,11 +491,38 @@ def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) ->
         event += f"; a default of either kind, as lenders count them, in {format_percent(either)}"
     said = [
         f"{label}: mean NPV {format_usd(float(row['npv_mean_usd']))} over {counted(n, 'future')}{against}; "
-        f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{loss}.",
+        f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{_limited_tail(row)}{loss}.",
         f"A liquidity default in {format_percent(float(row['default_probability']))} of the futures, a "
         f"covenant breach in {format_percent(float(row['breach_probability']))}{event}.",
     ]  # fmt: skip
-    return said + slip_in_short(row) + survival_in_short(row)
+    return said + sampling_in_short(n, row) + slip_in_short(row) + survival_in_short(row)
+
+
+def _limited_tail(row) -> str:
+    """The worst 5 % to the shareholders, with limited liability, beside the CVaR5 that counts a
+    defaulted future's hole as theirs (a finance reader took -$20B for equity at risk)."""
+    limited = row.get("npv_limited_cvar5_usd")  # not in a run written before fleetopt 0.4.7
+    if limited is None or not np.isfinite(float(limited)):
+        return ""
+    return (f", counting a defaulted future's shortfall as the owners' loss ({format_usd(float(limited))} "
+            "to shareholders with limited liability)")  # fmt: skip
+
+
+# the probabilities "In short" states, whose sampling error it gives
+IN_SHORT_PROBABILITIES = ("default_probability", "breach_probability", "uncured_breach_probability",
+                          "any_default_probability")  # fmt: skip
+
+
+def sampling_in_short(n: int, row) -> list[str]:
+    """How far sampling ``n`` futures may move the figures of "In short": one standard error of the
+    mean NPV and the largest of its probabilities' (:func:`probability_error`); none with one future."""
+    se = float(row.get("npv_mean_se_usd", float("nan")))
+    errors = [probability_error(float(row[c]), n) for c in IN_SHORT_PROBABILITIES if c in row]
+    largest = max((e for e in errors if np.isfinite(e)), default=float("nan"))
+    if not (np.isfinite(se) and np.isfinite(largest)):
+        return []
+    return [f"Sampling error, one standard error over {counted(n, 'future')}: {format_usd(se)} on the mean "
+            f"NPV, at most {format_difference(largest, 'share').lstrip('+')} on each probability."]
 
 
 # what the policy does to get through a future, in a sentence's words, by its metrics column (the

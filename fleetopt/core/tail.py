@@ -41,3 +41,12 @@ def cvar_of_worst(worst: Any, xp: Any = np) -> Any:
     """CVaR5 of each row from its :func:`worst_k`: their mean, never above the k-th (P5); the clamp
     removes the sum's round-off where they are equal (three copies of x can average to x + 1 ulp)."""
     return xp.minimum(worst.mean(axis=-1), worst[..., -1])
+
+
+def probability_error(share: float, n_scenarios: int) -> float:
+    """The standard error of a probability measured as the ``share`` of ``n_scenarios`` scenarios in
+    which an event happens: sqrt(p (1 - p) / S), the standard deviation of the 0/1 outcome (divisor S,
+    as the mean NPV's error) over sqrt(S); NaN with one scenario (it measures no spread)."""
+    if n_scenarios <= 1 or not math.isfinite(share):
+        return float("nan")
+    return math.sqrt(share * (1.0 - share) / n_scenarios)
