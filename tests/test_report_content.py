@@ -27,7 +27,7 @@ from fleetopt.core.units import (
     usd_column_formatter,
 )
 from fleetopt.evaluate.metrics import REACTION_LABELS
-from fleetopt.report import page, svg
+from fleetopt.report import page, reading, svg
 
 TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 
@@ -457,7 +457,7 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     pick = summary_of(folder)["recommended"]
     assert "cash buffer" in pick  # the test needs a pick whose policy reacts on the forecast
     forecast_npv = pd.read_csv(folder / "candidates.csv").set_index("plan").loc[pick, "forecast_npv_usd"]
-    run = page._read_run(folder)
+    run = reading._read_run(folder)
     assert run.forecast.npv_usd == pytest.approx(forecast_npv, abs=0.01)
     assert run.forecast.reacts and run.forecast.npv_usd > run.statements.npv_usd + 1e6
     assert run.forecast.peak_debt_usd == pytest.approx(190e6, abs=1.0)
@@ -548,7 +548,7 @@ def _purchases(folder: Path, *rows: str) -> Path:
 def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
     """The solve's plan runs with the model's policy (tiny: no buffer): nothing reacts on the
     forecast, the run's NPV is the statements' (to $1) and nothing is marked."""
-    run = page._read_run(runs["solve"])
+    run = reading._read_run(runs["solve"])
     assert not run.forecast.reacts and run.milp_only == ""
     assert run.forecast.npv_usd == pytest.approx(run.statements.npv_usd, abs=1.0)
     assert "(the plan's statements, as planned)" not in text_of(runs["solve"])
@@ -1192,7 +1192,7 @@ def test_null_figures_of_a_summary_read_as_missing():
     summary = {
         "out_of_sample": {"metrics": {"stochastic": {"npv_mean_usd": -1e6, "npv_mean_no_default_usd": None}}}
     }
-    frame = page._out_of_sample_metrics(summary)
+    frame = reading._out_of_sample_metrics(summary)
     value = frame.iloc[0]["npv_mean_no_default_usd"]
     assert np.isnan(value) and page._usd(value) == "n/a" and page._share(value) == "n/a"
 
@@ -1242,7 +1242,7 @@ def test_the_plan_s_decisions_are_listed(runs):
     assert "GPUs retired 203 (2026Q3: 62, 2027Q3: 142)" in text
     assert "Each figure is rounded on its own" in text
     assert "GPUs redeployed from training to inference" in text
-    run = page._read_run(runs["solve"])
+    run = reading._read_run(runs["solve"])
     run.plans[0].accepted[0] = 0.0
     section = re.sub(r"<[^>]+>", " ", page._decisions_section(run))
     declined = r"contracts accepted\s+enterprise-inference\s+contracts declined\s+lab-a-training"

@@ -8,12 +8,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.units import (
-    format_figure,
-    format_number_compact,
-    format_usd,
-    usd_column_formatter,
-)
+from fleetopt.core.units import format_figure, format_number_compact, format_usd, usd_column_formatter
 from fleetopt.report import svg
 
 STYLE = """
