@@ -27,7 +27,7 @@ from fleetopt.core.units import (
     usd_column_formatter,
 )
 from fleetopt.evaluate.metrics import REACTION_LABELS
-from fleetopt.report import page, reading, svg
+from fleetopt.report import page, provenance, reading, svg
 
 TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 
@@ -1678,7 +1678,7 @@ def test_the_provenance_gives_the_run_id_time_and_command_of_its_record(runs):
     # the command recorded is the CLI's argv: in-process under pytest, "fleetopt" and pytest's arguments
     recorded = r"written by fleetopt \S+; run \d+, recorded \d{4}-\d\d-\d\dT[\d:]+\+00:00 by `fleetopt[^`]*`"
     assert re.search(recorded, text)
-    assert page._recorded(runs["solve"].parent / "not-a-run") == ""
+    assert provenance._recorded(runs["solve"].parent / "not-a-run") == ""
 
 
 def test_cash_below_the_liquidity_minimum_is_said_to_be_below_it(runs, tmp_path):
@@ -1968,10 +1968,11 @@ def test_a_solver_gap_reads_the_same_in_the_terminal_the_report_and_runs_show():
     summary = {"status": "optimal", "gap": 0.00203}
     assert format_solver_status("optimal", 0.00203) == "optimal within 0.20% (relative gap)"
     assert figure_text("gap", 0.00203) == "0.20%"  # `runs show`
-    facts = dict(page._solver_facts(summary))
+    facts = dict(provenance._solver_facts(summary))
     assert "relative gap 0.20%" in facts["MILP"] and "0.203" not in facts["MILP"]
     assert format_solver_status("optimal", 4e-5) == "optimal"  # shows as 0.00 %: no 'within'
-    assert dict(page._solver_facts({"status": "optimal", "gap": None}))["MILP"].endswith("relative gap n/a")
+    no_gap = dict(provenance._solver_facts({"status": "optimal", "gap": None}))
+    assert no_gap["MILP"].endswith("relative gap n/a")
 
 
 def test_the_assumptions_agree_with_the_uncured_breach_figure():
