@@ -322,7 +322,8 @@ def test_the_assumptions_name_the_model_s_refinanced_notes_and_grace_only_where_
     from milp_builders import base_model, data_of
 
     from fleetopt import api
-    from fleetopt.report.page import _assumptions, _breach_quarters
+    from fleetopt.report.definitions import _assumptions
+    from fleetopt.report.page import _breach_quarters
 
     data = api.load("neocloud")[1]
     said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=None, summary={})))
@@ -343,7 +344,7 @@ def test_the_assumptions_write_the_revolver_rate_as_given():
     """tiny's revolver at 8.25 % a year read "at 8.2% a year" (one decimal of a per cent) in the
     report's assumptions, where the key figures write rates to four significant digits."""
     from fleetopt import api
-    from fleetopt.report.page import _assumptions
+    from fleetopt.report.definitions import _assumptions
 
     data = api.load(api.edit("tiny", {"finance.revolver.annual_rate": 0.0825}))[1]
     said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=None, summary={})))
@@ -1980,7 +1981,7 @@ def test_the_assumptions_agree_with_the_uncured_breach_figure():
     and its assumptions said every breach is "never cured, waived or accelerated" (a finance
     review): they now say cures are counted and what is not simulated."""
     from fleetopt import api
-    from fleetopt.report.page import _assumptions
+    from fleetopt.report.definitions import _assumptions
 
     data = api.load("neocloud")[1]
     said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=object(), summary={})))

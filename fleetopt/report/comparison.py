@@ -17,8 +17,8 @@ from fleetopt import __version__
 from fleetopt.compare import COLUMN_HEADERS, Comparison
 from fleetopt.core.units import counted, format_mw
 from fleetopt.report import svg
+from fleetopt.report.definitions import definitions_section, glossary
 from fleetopt.report.markup import SCRIPT, STYLE, page_context_style, scroll_hint
-from fleetopt.report.page import definitions_section, glossary
 
 # a difference cell is coloured by whether it is better or worse for the company (its 'better' word)
 _EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}" + (
