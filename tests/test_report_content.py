@@ -323,7 +323,7 @@ def test_the_assumptions_name_the_model_s_refinanced_notes_and_grace_only_where_
 
     from fleetopt import api
     from fleetopt.report.definitions import _assumptions
-    from fleetopt.report.page import _breach_quarters
+    from fleetopt.report.key_figures import _breach_quarters
 
     data = api.load("neocloud")[1]
     said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=None, summary={})))
@@ -357,7 +357,7 @@ def test_a_covenant_ratio_by_its_limit_is_not_rounded_onto_it():
     limit are written to three decimals, as the untested breaches already were (core/results.py
     ratio_words)."""
     from fleetopt import api
-    from fleetopt.report.page import _headroom_kpis
+    from fleetopt.report.key_figures import _headroom_kpis
 
     data = api.load("tiny")[1]  # leverage at most 6x, DSCR at least 1.4x
     room = {"dscr": 1.396 / 1.4 - 1.0, "leverage": 1.0 - 5.996 / 6.0}
@@ -377,7 +377,7 @@ def test_a_share_of_debt_by_its_limit_is_not_rounded_onto_it():
     it is written to the hundredth of a per cent, as a ratio is to three decimals; far from it, whole."""
     from fleetopt import api
     from fleetopt.core.results import ratio_words
-    from fleetopt.report.page import _headroom_kpis
+    from fleetopt.report.key_figures import _headroom_kpis
 
     data = api.load(api.edit("tiny", {"finance.covenants.min_liquidity_fraction_of_debt": 0.10}))[1]
     run = SimpleNamespace(data=data, trailing_year={}, milp_only="")
@@ -393,7 +393,7 @@ def test_the_borrowing_base_used_by_its_limit_is_not_rounded_onto_it():
     whole fleet's resale value (limit 100%); breached": as a share of debt, it is written to the
     hundredth of a per cent where a whole one would meet the limit (core/results.py share_words)."""
     from fleetopt import api
-    from fleetopt.report.page import _headroom_kpis
+    from fleetopt.report.key_figures import _headroom_kpis
 
     data = api.load("tiny")[1]  # a GPU-term loan at most 65 % of the GPUs' resale value
     run = SimpleNamespace(data=data, trailing_year={}, milp_only="")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -11,55 +10,20 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
-from fleetopt.core.covenants import TOLERANCE_USD, tested_kinds
+from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
-    CAPEX_LABEL,
-    CASH_HELD_LABEL,
-    COST_PER_H100_HOUR,
-    CUSTOMERS_LABEL,
-    FORECAST_DEMAND_LABEL,
-    LIQUIDITY_COVER_LABEL,
-    MARKET_VALUED,
-    OTHER_RATES_LABEL,
-    RATE_STEP,
-    REVENUE_LABEL,
-    SOON_RETIRED_LABEL,
     TRAILING_WHAT_IF,
-    WITHOUT_MARKET_REVENUE,
-    budget_words,
-    cash_timing_words,
-    contracted_by_year,
-    cost_per_h100_hour_basis,
-    covenant_test,
-    customer_words,
     debt_frame,
-    dscr_name,
-    dscr_words,
     first_tested_quarter,
-    forecast_demand_words,
     gpus_by_generation,
-    limit_words,
-    liquidity_cover_words,
-    lowest_quarter,
     lowest_trailing_cushion,
-    npv_terminal_arithmetic,
     orders_frame,
-    other_rates_words,
     power_built_mw_by_site,
-    present_cost_arithmetic,
     purchases_by_generation_year,
-    ratio_words,
-    revenue_words,
     risk_in_short,
-    share_words,
-    shocked_cash_label,
-    soon_retired,
-    tested_from,
-    trailing_year_words,
     untested_breaches,
-    worst_shock,
 )
 from fleetopt.core.tail import cvar_name, tail_count, worst_k
 from fleetopt.core.units import (
@@ -71,30 +35,21 @@ from fleetopt.core.units import (
     format_times,
     format_usd,
     format_usd_per_hour,
-    usd_column_formatter,
 )
 from fleetopt.evaluate import compile_plans, sample_runs
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import SAME_USD
 from fleetopt.evaluate.metrics import (
-    ACCELERATED,
-    DEBT_AT_DEFAULT_METRICS,
-    DEBT_AT_UNCURED_METRICS,
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
     LIMITED_LIABILITY,
-    MEDIAN_QUARTER_WORDS,
     RANK_WORDS,
     REACTION_LABELS,
     REACTION_USD_LABELS,
-    SHORTFALL_SHARE,
     broken_by_quarter,
     demand_in_short,
-    event_words,
-    first_breach_column,
     limited_liability_differs,
-    median_quarter_label,
     reaction_labels,
 )
 from fleetopt.evaluate.slip import slips
@@ -108,10 +63,10 @@ from fleetopt.report.definitions import (
     definitions_section,
     glossary,
 )
+from fleetopt.report.key_figures import _kpi_section
 from fleetopt.report.markup import (
     SCRIPT,
     STYLE,
-    _kpi,
     _line,
     _share,
     _table,
@@ -184,353 +139,6 @@ def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed:
 
 
 # ---------------------------------------------------------------- key figures
-
-
-def _breach_quarters(data) -> str:
-    """The quarters a breach is counted in, in words: "any of the 28 quarters" where every covenant
-    is tested in each; "any quarter tested: the 26 from 2027Q1 (the borrowing base: all 28)" where
-    the model's covenants start later (``covenants.test_from``) than the borrowing base, tested in
-    every quarter."""
-    tested = int(data.covenant_tested.sum())
-    base = any(test.kind.facility_test for test in data.covenants)
-    if not base and (tested == 0 or not data.covenants):
-        return "no quarter (the model tests no covenant in its horizon)"
-    if tested in (0, data.T):  # none of the block's (the borrowing base alone), or all quarters
-        return f"any of the {data.T} quarters"
-    every = f" (the borrowing base: all {data.T})" if base else ""
-    return f"any quarter tested: the {tested} from {first_tested_quarter(data)}{every}"
-
-
-def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
-    """Each covenant's tightest quarter on the forecast, in the covenant's own terms: its lowest
-    ratio against a minimum, its highest against a maximum, cash above a USD minimum, or why it has
-    nothing to test (no debt service). A model that tests each quarter's own EBITDA gets, beside a
-    flow's covenant, its cushion on the trailing year's, which most facilities test."""
-    out = []
-    yearly = run.trailing_year
-    for test in run.data.covenants:
-        room = fig["covenant_headroom"].get(test.kind.name)
-        if room is None:
-            continue
-        kind, limit = test.kind, test.threshold
-        scope = "every quarter" if kind.facility_test else f"quarters tested from {first}"
-        if isinstance(room, str):  # nothing to test: "not tested: no debt service"
-            out.append(_milp_kpi(run, f"{kind.label} covenant on the forecast, {scope}", room))
-            continue
-        tightest = test.tightest(room)
-        if kind.facility_test:  # the borrowing base
-            value = (f"the GPU-secured balances, each divided by its facility's max LTV, need at most "
-                     f"{share_words(tightest, limit)} of the whole fleet's resale value (limit 100%)")
-        elif kind.denominator is None:  # a USD minimum: the lowest cash tested
-            above = tightest - limit
-            # named with its quarters: beside the "lowest cash" of every quarter it read as a sum wrong
-            value = (f"lowest cash {_usd(tightest)}{tested_from(run.data, kind.name)}: {_usd(abs(above))} "
-                     f"{'above' if above >= 0 else 'below'} the {_usd(limit)} minimum")  # fmt: skip
-        else:  # a ratio, or a share of debt: 1.396x beside a 1.4x minimum, never 1.40x
-            value = (f"{'highest' if kind.bound == 'max' else 'lowest'} {ratio_words(kind, tightest, limit)} "
-                     f"({limit_words(test)})")  # fmt: skip
-        if kind.denominator is not None or kind.facility_test:  # a ratio: how far what it protects may fall
-            value += f"; {test.cushion_words(room)}"
-        year = trailing_year_words(test, yearly)
-        if year is not None:
-            value += f"; {year}"
-        out.append(_milp_kpi(run, f"{kind.label} covenant on the forecast, {scope}", value))
-    return out
-
-
-def _grace_words(run: _Run, first: str | None) -> str:
-    """' (covenants tested from 2027Q1: an assumed grace before)' where testing starts after the
-    horizon's first quarter: "none" beside the breaches of the grace quarters read as a contradiction
-    (from a finance review)."""
-    if first in (None, run.data.quarter_labels[0]):
-        return ""
-    return f" (covenants tested from {first}: an assumed grace before)"
-
-
-def _untested_kpis(run: _Run, first: str | None) -> list[str]:
-    """The quarters before the covenants are tested whose statements would breach them: "no breach
-    on the forecast" holds only by the grace the model assumes, which a lender may not give."""
-    early = untested_breaches(run.data, run.statements) if first else None
-    if early is None:
-        return []
-    what = (f"covenants breached on the forecast before {first}, when testing starts "
-            "(finance.covenants.test_from: a grace the model assumes, not a waiver a lender gave)")
-    return [_milp_kpi(run, what, early)]
-
-
-def _soon_retired_kpis(run: _Run) -> list[str]:
-    """GPUs the plan buys and retires within a year (sold at resale): whole blocks trimmed, or a
-    planner's purchases that later ones leave no power for."""
-    soon = soon_retired(run.data, run.plans[run.focus[0]], run.statements)
-    return [] if soon is None else [_kpi(SOON_RETIRED_LABEL, soon)]
-
-
-def _forecast_kpis(run: _Run) -> list[str]:
-    """NPV, peak debt and lowest cash of the forecast run with the plan's policy; DSCR, covenants and
-    shocks of the MILP's statements, marked as such where the policy changes the forecast."""
-    fig = run.figures
-    fc = run.forecast
-    first = first_tested_quarter(run.data) if run.data.covenants else None
-    dscr_scope = f"quarters tested from {first}" if first else "all quarters"
-    dscr = covenant_test(run.data, "dscr")
-    if dscr is not None and dscr.facility:  # it lapses with its facility
-        dscr_scope = f"quarters tested{tested_from(run.data, 'dscr')}"
-    cost = _solved_for_cost(run)  # a cost solve, or an evaluation of its plans
-    valued = MARKET_VALUED if cost else ""
-    # a cost solve's objective first; its NPV and cash value the GPUs' own use at market prices
-    kpis = _cost_kpis(run, fig) if cost else []
-    kpis += [
-        _kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
-        _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
-                  _usd(fig["npv_terminal_usd"])),
-        _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig)}",
-                  _usd(fig["npv_cash_held_usd"])),
-        _milp_kpi(run, f"{OTHER_RATES_LABEL}: its equity cash flows and terminal equity discounted "
-                  f"{RATE_STEP * 100:.0f} points a year below and above the model's "
-                  f"{format_rate(run.data.discount_rate_annual)} (formulation §6)", other_rates_words(fig)),
-        _kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
-        # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
-        # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
-        _kpi(f"lowest cash on the forecast ({run.data.quarter_labels[lowest_quarter(fc.lines['cash_usd'])]})"
-             + valued, _usd(fc.lowest_cash_usd)),
-        *_budget_kpis(run, fig, cost),
-        _milp_kpi(run, LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig)),
-        # named by its cash flow, as the terminal names it: "lowest DSCR ((EBITDA - tax) / debt service)"
-        _milp_kpi(run, f"lowest {dscr_name(run.data)} on the forecast, {dscr_scope}", dscr_words(fig)),
-        *_untested_kpis(run, first),
-        _kpi("covenant breach or default on the forecast, with its policy" + _grace_words(run, first),
-             fc.limits_words()),
-        _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
-        *_soon_retired_kpis(run),
-        _milp_kpi(run, CAPEX_LABEL,
-                  f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
-        _milp_kpi(run, REVENUE_LABEL + valued, revenue_words(fig, bool(run.data.contracts))),
-        # a lab planning its own demand may have no contracts: cards of "none" say nothing
-        *([_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
-           _milp_kpi(run, "share of each year's revenue under contract" + valued,
-                     contracted_by_year(run.data, run.statements))] if run.data.contracts else []),
-        _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
-    ]  # fmt: skip
-    if first:
-        kpis += _headroom_kpis(run, fig, first)
-    worst = worst_shock(fig)
-    if worst is not None:
-        kpis.append(_milp_kpi(
-            run, f"{shocked_cash_label(cost)} on the forecast ({worst['case']}, {worst['quarter']})",
-            _usd(worst["lowest_cash_usd"]),
-        ))  # fmt: skip
-    return kpis
-
-
-def _cost_kpis(run: _Run, fig: dict) -> list[str]:
-    """A cost solve's objective, its present cost, per H100-equivalent GPU-hour and the demand it meets."""
-    objective = f"present cost of the plan, the objective: {present_cost_arithmetic(fig)}"
-    solved_before = "objective" in run.summary and "present_cost_opening_fleet_usd" not in run.summary
-    if fig["present_cost_opening_fleet_usd"] and solved_before:
-        # a solve before 0.4.3: its objective (in its provenance) left out the installed fleet
-        objective += (f" (since fleetopt 0.4.3 with the installed fleet at the start: the run's own objective, "
-                      f"{_usd(run.summary.get('objective_usd'))}, was without it)")
-    return [
-        _milp_kpi(run, objective, _usd(fig["present_cost_usd"])),
-        _milp_kpi(run, f"{COST_PER_H100_HOUR}: {cost_per_h100_hour_basis(fig)}",
-                  format_usd_per_hour(fig["present_cost_per_h100_hour_usd"])),
-        _milp_kpi(run, FORECAST_DEMAND_LABEL, forecast_demand_words(fig)),
-    ]  # fmt: skip
-
-
-def _budget_kpis(run: _Run, fig: dict, cost: bool) -> list[str]:
-    """A cost plan's lowest cash less the market revenue to date (formulation §6, "Cost"): a lab's
-    real budget, against its floor ``finance.min_cash_usd`` (below it only in a run of before 0.4.8)."""
-    if not cost:
-        return []
-    value = fig["min_cash_without_market_revenue_usd"]
-    return [_milp_kpi(run, f"{WITHOUT_MARKET_REVENUE}; {budget_words(run.data, value)}", _usd(value))]
-
-
-def _whose_npv(run: _Run, fig: dict) -> str:
-    """Whose NPV the end part is of: the NPV above, or where the plan's policy changes the forecast
-    the MILP's own (another NPV, named with its value so that the parts can be added up)."""
-    return f"of the MILP plan's NPV {_usd(fig['npv_usd'])}" if run.milp_only else "of the NPV"
-
-
-def _milp_kpi(run: _Run, label: str, value: str) -> str:
-    """A key figure of the MILP's statements: marked so where the plan's policy changes the forecast."""
-    return _kpi(f"{label} ({run.milp_only})" if run.milp_only else label, value)
-
-
-def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
-    """A deterministic evaluation's one scenario is the forecast: its NPV and lowest cash, and
-    whether it breaches, defaults or makes the policy react (yes or no: no shares, no tails)."""
-
-    def yes(column):
-        return event_words(row[column])
-
-    kpis = _demand_kpis(run, row)  # a lab's: first
-    kpis.append(_kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"])))
-    if "expected_min_cash_usd" in row:
-        kpis.append(_kpi("lowest cash on the forecast (evaluator)", _usd(row["expected_min_cash_usd"])))
-    # "no covenant breach" beside the forecast's grace-quarter breaches (0.94x in 2026Q3) says when testing starts
-    first = first_tested_quarter(run.data) if run.data.covenants else None
-    kpis += [_kpi(f"liquidity default (cash below {_usd(run.data.default_cash)})", yes("default_probability")),
-             _kpi("covenant breach" + _grace_words(run, first), yes("breach_probability"))]  # fmt: skip
-    kpis += [_kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
-             if column in row and row[column] > 0]  # fmt: skip
-    kpis += [_kpi(f"first breach breaks {kind.label}", "yes") for kind in run.data.covenant_kinds
-             if (column := first_breach_column(kind)) in row and row[column] > 0]  # fmt: skip
-    return kpis
-
-
-def _demand_kpis(run: _Run, row: pd.Series) -> list[str]:
-    """The demand a plan solved for least cost serves over the scenarios (none for other plans, and
-    runs before 0.4.3 have no such columns); the demand not served as GPUs short in an average
-    quarter of the horizon."""
-    if not _solved_for_cost(run) or not math.isfinite(row.get("demand_served_share", math.nan)):
-        return []
-    short = row["unserved_demand_mean_gpu_quarters"] / run.data.T
-    words = f"more than {SHORTFALL_SHARE:.0%} of demand not served"
-    if run.summary.get("deterministic"):  # one scenario, the forecast: no mean, no probability
-        return [
-            _kpi("market demand served on the forecast (evaluator)", _share(row["demand_served_share"])),
-            _kpi("H100-eq. GPUs short in an average quarter on the forecast", f"{short:,.0f}"),
-            _kpi(words + " on the forecast", event_words(row["shortfall_probability"])),
-        ]
-    return [
-        _kpi("market demand served (mean over scenarios)", _share(row["demand_served_share"])),
-        _kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", f"{short:,.0f}"),
-        _kpi(f"P({words})", _share(row["shortfall_probability"])),
-    ]
-
-
-def _median_quarter_kpis(run: _Run, row: pd.Series) -> list[str]:
-    """When the plan breaks: the median quarter of its first covenant breach, of its uncured breach
-    and of its liquidity default among the scenarios with one (as `fleetopt evaluate` prints them); none where none breaks."""
-    out = []
-    for name, (words, share) in MEDIAN_QUARTER_WORDS.items():
-        if name in row and row.get(share, 0) > 0:
-            out.append(_kpi(f"median quarter of the {words}, of the {_share(row[share])} of scenarios with one",
-                            median_quarter_label(row[name], run.data.quarter_labels)))  # fmt: skip
-    return out
-
-
-# the key figures of the lenders' side of an event of default, by its metrics (debt, share covered, uncovered)
-LENDERS_KPIS = {
-    DEBT_AT_DEFAULT_METRICS: (
-        "debt owed at a liquidity default (mean over the scenarios with one, USD of its quarter)",
-        "share of it that selling the GPUs still held and the cash would repay",
-        "debt a default leaves uncovered by the GPUs and cash (mean over all scenarios, USD of the default's "
-        "quarter)",
-    ),
-    DEBT_AT_UNCURED_METRICS: (
-        "debt owed at an uncured covenant breach, had the lenders accelerated (mean over the scenarios with "
-        "one, USD of its quarter)",
-        "share of it that selling the GPUs then held and the cash would repay",
-        "debt an uncured breach leaves uncovered by the GPUs and cash (mean over all scenarios)",
-    ),
-}
-
-
-def _lenders_kpis(row: pd.Series) -> list[str]:
-    """The lenders' side of a liquidity default, then of an uncured covenant breach had they
-    accelerated (docs/evaluation.md): each left out where no scenario has the event (or the evaluation
-    has no such figures: before 0.4.7, before 0.4.12); a figure of them the table lacks, n/a."""
-    out = []
-    for (debt, covered, uncovered), words in LENDERS_KPIS.items():
-        if pd.isna(row.get(debt, np.nan)):
-            continue
-        out += [_kpi(words[0], _usd(float(row[debt]))), _kpi(words[1], _share(row.get(covered, np.nan))),
-                _kpi(words[2], _usd(row.get(uncovered)))]  # fmt: skip
-    return out
-
-
-def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
-    """The key figures over the scenarios of the plan shown (``row``: its metrics), each the table has
-    (older runs lack some): a lab's demand first, then the NPV, the probabilities of a default, the
-    lenders' side of one, when the plan breaks, and what the policy had to do."""
-    if run.summary.get("deterministic"):
-        return _deterministic_kpis(run, row)
-    return (_demand_kpis(run, row) + _npv_kpis(row) + _default_kpis(run, row) + _lenders_kpis(row)
-            + _median_quarter_kpis(run, row) + _reaction_kpis(run, row))
-
-
-def _row_usd(row: pd.Series, column: str) -> str:
-    """A money figure of a metrics row, n/a where the row lacks it."""
-    return _usd(float(row[column])) if column in row else "n/a"
-
-
-def _npv_kpis(row: pd.Series) -> list[str]:
-    """The NPV over the scenarios: mean (± its standard error), CVaR5, P5, median, the mean without
-    a default, with limited liability and if lenders accelerate (where they differ), P(NPV < 0)."""
-    mean = _row_usd(row, "npv_mean_usd")
-    has_se = "npv_mean_se_usd" in row and np.isfinite(row["npv_mean_se_usd"])  # none on one scenario
-    if has_se:  # the error in the mean's own scale: -$17.9M ± $0.8M
-        same_scale = usd_column_formatter([float(f"{row['npv_mean_usd']:.4g}")])
-        mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
-    kpis = [
-        _kpi("mean NPV ± standard error" if has_se else "mean NPV (one scenario: no standard error)"
-             if "npv_mean_se_usd" in row else "mean NPV", mean),
-        _kpi("NPV CVaR5 (mean of the worst 5 %)", _row_usd(row, "npv_cvar5_usd")),
-        _kpi("NPV P5", _row_usd(row, "npv_p5_usd")),
-    ]
-    if "npv_median_usd" in row:  # an evaluation of before 0.4.5 has none
-        kpis.append(_kpi("median NPV (half the scenarios below it)", _row_usd(row, "npv_median_usd")))
-    if "npv_mean_no_default_usd" in row:
-        kpis.append(_kpi("mean NPV of the scenarios with no liquidity default",
-                          _row_usd(row, "npv_mean_no_default_usd")))
-    if limited_liability_differs(row.to_frame().T):
-        kpis += [
-            _kpi("mean NPV with limited liability (a default ends the shareholders' claim)",
-                 _row_usd(row, "npv_limited_mean_usd")),
-            _kpi("NPV CVaR5 with limited liability", _row_usd(row, "npv_limited_cvar5_usd")),
-        ]
-    if limited_liability_differs(row.to_frame().T, ACCELERATED):  # none in a run written before it
-        kpis += [
-            _kpi("mean NPV if lenders accelerate at the first event of default (at an uncured breach the "
-                 "shareholders keep what the GPUs and cash leave after the debt)",
-                 _row_usd(row, "npv_accelerated_mean_usd")),
-            _kpi("NPV CVaR5 if lenders accelerate", _row_usd(row, "npv_accelerated_cvar5_usd")),
-        ]
-    if "loss_probability" in row:
-        kpis.append(_kpi("P(NPV < 0)", _share(row["loss_probability"])))
-    return kpis
-
-
-def _default_kpis(run: _Run, row: pd.Series) -> list[str]:
-    """P(liquidity default), P(covenant breach), P(uncured covenant breach) and P(any default)."""
-    kpis = [
-        _kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)} in any of the "
-             f"{run.data.T} quarters", _share(row["default_probability"])),
-        _kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", _share(row["breach_probability"])),
-    ]  # fmt: skip
-    if "uncured_breach_probability" in row:  # not in a run written before fleetopt 0.4.11
-        kpis.append(_kpi("P(uncured covenant breach): a breach the owners could not cure, an event of "
-                         "default on which lenders may accelerate", _share(row["uncured_breach_probability"])))
-    if "any_default_probability" in row:  # not in a run written before fleetopt 0.4.14
-        kpis.append(_kpi("P(any default): a liquidity default or an uncured covenant breach, either event of "
-                         "default as lenders count them", _share(row["any_default_probability"])))
-    return kpis
-
-
-def _reaction_kpis(run: _Run, row: pd.Series) -> list[str]:
-    """The mean lowest cash, what the policy had to do, and which covenant breaks first (older runs
-    have no such columns)."""
-    kpis = []
-    if "expected_min_cash_usd" in row:
-        kpis.append(_kpi("mean over scenarios of the lowest cash", _row_usd(row, "expected_min_cash_usd")))
-    if "slipped_share" in row:  # a risk met, not a reaction: only where risk.delivery_slip is on
-        late = "scenarios with: GPUs delivered late (risk.delivery_slip)"
-        kpis.append(_kpi(late, _share(row["slipped_share"])))
-    kpis += [
-        _kpi(f"scenarios with: {label}", _share(row[column]))
-        for column, label in reaction_labels(bool(run.data.contracts)).items()
-        if column in row
-    ]
-    kpis += [_kpi(label, _row_usd(row, column)) for column, label in REACTION_USD_LABELS.items() if column in row]
-    kpis += [
-        _kpi(f"scenarios whose first breach breaks {kind.label}", _share(row[column]))
-        for kind in tested_kinds(run.data.covenants)
-        if (column := first_breach_column(kind)) in row
-    ]
-    return kpis
 
 
 def _summary_section(run: _Run) -> str:
@@ -627,36 +235,6 @@ def _revolver_words(run: _Run) -> str:
         return ""
     peak = int(np.argmax(drawn))
     return f", drawing the revolver (up to {_usd(drawn[peak])}, in {run.data.quarter_labels[peak]})"
-
-
-def _kpi_section(run: _Run) -> str:
-    """Key figures of the main plan over the scenarios where the run has them, then on the forecast:
-    the risk first (a reader who stops at the forecast's figures would take a plan that breaches in
-    most futures as safe)."""
-    if not run.focus:
-        return ""
-    label = escape(run.main_label)
-    out = ""
-    if run.shown_why:
-        out += f"<p class='cap'>{escape(f'The plan shown: {run.main_label}, {run.shown_why}.')}</p>"
-    row = run.main_metrics
-    if row is not None:
-        seed, n = _scenario_source(run)
-        where = (
-            "on the forecast (deterministic)"
-            if run.summary.get("deterministic")
-            else f"over {counted(n, 'scenario')} (seed {seed})"
-        )
-        out += f"<h2>Key figures of {label} {where}</h2><div class='kpis'>{''.join(_scenario_kpis(run, row))}</div>"
-    out += f"<h2>Key figures of {label} on the forecast</h2>"
-    out += f"<div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
-    if run.milp_only:
-        out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
-    if run.kind == "solve":  # a plan within every limit on the forecast may breach in most futures
-        others = ("These are its figures on the forecast, the one future the MILP plans for. How often it "
-                  f"breaches a covenant or defaults in others: fleetopt evaluate --plans {run.folder}.")
-        out += f"<p class='cap'>{escape(others)}</p>"
-    return out
 
 
 # ---------------------------------------------------------------- a sweep's choice
