@@ -27,7 +27,7 @@ from fleetopt.core.units import (
     usd_column_formatter,
 )
 from fleetopt.evaluate.metrics import REACTION_LABELS
-from fleetopt.report import page, provenance, reading, svg
+from fleetopt.report import in_short, page, provenance, reading, svg
 
 TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 
@@ -210,18 +210,18 @@ def test_a_report_opens_with_its_answer_in_short(runs):
 def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
     """tiny tests each quarter's own EBITDA; where its covenants on flows would breach on the trailing
     year's averages the summary says so with the shortfall (here a stand-in cushion of -3.8 %)."""
-    monkeypatch.setattr(page, "lowest_trailing_cushion", lambda data, yearly: -0.038)
+    monkeypatch.setattr(in_short, "lowest_trailing_cushion", lambda data, yearly: -0.038)
 
     forecast = SimpleNamespace(within_limits=True, lines={"revolver_balance_usd": np.zeros(8)})
     run = SimpleNamespace(forecast=forecast, trailing_year={}, data=load("tiny")[1], statements=None)
-    assert page._on_the_forecast(run) == (
+    assert in_short._on_the_forecast(run) == (
         "On the forecast it keeps every covenant and its cash above the default level; if tested on the "
         "trailing four quarters' averages (the model tests each quarter's own), a covenant would be "
         "breached (3.8% short)."
     )
     # a forecast run that keeps its cash by drawing the revolver (never the MILP's statements) says so
     forecast.lines["revolver_balance_usd"][1:3] = (1.9e6, 0.4e6)
-    assert page._on_the_forecast(run).startswith(
+    assert in_short._on_the_forecast(run).startswith(
         "On the forecast it keeps every covenant and its cash above the default level, drawing the "
         "revolver (up to $1.9M, in 2026Q4); if tested"
     )
@@ -235,7 +235,7 @@ def test_a_report_in_short_names_the_breaches_of_the_assumed_grace(monkeypatch):
     from fleetopt import api
     from fleetopt.core.economics import plan_statements
 
-    monkeypatch.setattr(page, "lowest_trailing_cushion", lambda data, yearly: None)
+    monkeypatch.setattr(in_short, "lowest_trailing_cushion", lambda data, yearly: None)
     plan = api.solve("tiny").plan
     strict = api.edit("tiny", {"finance.covenants.min_dscr": 3.0, "finance.covenants.test_from": "2027Q1"})
     data = api.load(strict)[1]
@@ -244,7 +244,7 @@ def test_a_report_in_short_names_the_breaches_of_the_assumed_grace(monkeypatch):
     statements = plan_statements(data, plan)
     run = SimpleNamespace(forecast=forecast, trailing_year={}, data=data, statements=statements, milp_only="",
                           figures={"covenant_headroom": {"dscr": 0.1}})  # fmt: skip
-    assert page._on_the_forecast(run) == (
+    assert in_short._on_the_forecast(run) == (
         "On the forecast it keeps every covenant in the quarters tested and its cash above the default "
         "level; before 2027Q1, when the covenants are first tested (a grace the model assumes, not one a "
         "lender gave), it would breach EBITDA / debt service 2.99x in 2026Q3 and 2.95x in 2026Q4 "
@@ -252,13 +252,13 @@ def test_a_report_in_short_names_the_breaches_of_the_assumed_grace(monkeypatch):
     )
     # a plan whose policy reacts on the forecast: the grace's figures are its statements', marked so
     run.milp_only = page.MILP_ONLY
-    assert page._on_the_forecast(run).endswith("(minimum 3x) (the plan's statements, as planned).")
+    assert in_short._on_the_forecast(run).endswith("(minimum 3x) (the plan's statements, as planned).")
     run.milp_only = ""
     # tiny as it is, tested from 2026Q4, breaches nothing before: the sentence as before
     run.data = api.load("tiny")[1]
     run.statements = plan_statements(run.data, plan)
     kept = "On the forecast it keeps every covenant and its cash above the default level."
-    assert page._on_the_forecast(run) == kept
+    assert in_short._on_the_forecast(run) == kept
 
 
 def test_the_optimiser_s_plan_name_is_defined(runs):

@@ -14,31 +14,23 @@ from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
-    TRAILING_WHAT_IF,
     debt_frame,
-    first_tested_quarter,
     gpus_by_generation,
-    lowest_trailing_cushion,
     orders_frame,
     power_built_mw_by_site,
     purchases_by_generation_year,
-    risk_in_short,
-    untested_breaches,
 )
 from fleetopt.core.tail import cvar_name, tail_count, worst_k
 from fleetopt.core.units import (
     counted,
     format_mw,
-    format_percent,
     format_rate,
     format_solver_status,
     format_times,
     format_usd,
-    format_usd_per_hour,
 )
 from fleetopt.evaluate import compile_plans, sample_runs
 from fleetopt.evaluate.batch import with_buffers
-from fleetopt.evaluate.forecast import SAME_USD
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -48,11 +40,9 @@ from fleetopt.evaluate.metrics import (
     REACTION_LABELS,
     REACTION_USD_LABELS,
     broken_by_quarter,
-    demand_in_short,
     limited_liability_differs,
     reaction_labels,
 )
-from fleetopt.evaluate.slip import slips
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.report import svg
 from fleetopt.report.definitions import (
@@ -63,6 +53,7 @@ from fleetopt.report.definitions import (
     definitions_section,
     glossary,
 )
+from fleetopt.report.in_short import _summary_section
 from fleetopt.report.key_figures import _kpi_section
 from fleetopt.report.markup import (
     SCRIPT,
@@ -90,13 +81,7 @@ from fleetopt.report.reading import (
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.schema.loading import MODEL_CHANGES, model_words, recorded_changes
-from fleetopt.stochastic.paired import (
-    OUT_OF_SAMPLE_COLUMNS,
-    out_of_sample_advice,
-    out_of_sample_lines,
-    out_of_sample_verdict,
-    out_of_sample_words,
-)
+from fleetopt.stochastic.paired import OUT_OF_SAMPLE_COLUMNS, out_of_sample_lines, out_of_sample_words
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
     commitment_lines,
@@ -109,7 +94,7 @@ from fleetopt.stochastic.run import (
     plan_facts,
     rescue_words,
 )
-from fleetopt.sweep.run import lead_in_short, rule_chosen_by
+from fleetopt.sweep.run import rule_chosen_by
 
 # the names other modules and tests import from here, those defined in the report's other modules too
 __all__ = [
@@ -136,105 +121,6 @@ def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed:
     (USD) for the fan charts."""
     batch = with_buffers(compile_plans(data, plans, labels), buffers)
     return sample_runs(data, batch, n, seed, record=("cash_usd", "debt_usd"))
-
-
-# ---------------------------------------------------------------- key figures
-
-
-def _summary_section(run: _Run) -> str:
-    """The page's answer first, in a few sentences: which plan, what it is worth over the futures
-    against the forecast, how often it defaults or breaches, and whether it keeps its limits on the
-    forecast (a finance reader met the provenance and some thirty tiles of equal weight first)."""
-    if not run.focus or run.forecast is None:
-        return ""
-    fc, row = run.forecast, run.main_metrics
-    label = f"{'Recommended plan' if run.kind == 'sweep' else 'Plan'} \u201c{run.main_label}\u201d"
-    over = None if row is None or run.summary.get("deterministic") else _over_the_futures(run, row, label)
-    if _solved_for_cost(run):  # a lab's plan: what serving its demand costs (its NPV is market-valued)
-        fig = run.figures
-        said = [f"{label}: present cost {_usd(fig['present_cost_usd'])} on the forecast "
-                f"({format_usd_per_hour(fig['present_cost_per_h100_hour_usd'])} per H100-equivalent GPU-hour)."]
-        served = demand_in_short(_scenario_source(run)[1], row) if over else None
-        said += ([served] if served else []) + (over[1:] if over else [])
-    elif over:
-        said = over
-    else:
-        others = ("fleetopt evaluate gives its risk over others" if run.kind != "evaluate" else
-                  "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
-        said = [f"{label}: NPV {_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
-    said.append(_on_the_forecast(run))
-    if run.kind == "sweep" and (lead := lead_in_short(run.summary, run.folder)):  # how sure the pick is
-        said.append(lead)
-    oos = run.summary.get("out_of_sample") or {}
-    if run.kind == "stochastic" and oos.get("paired"):  # the question a stochastic solve answers: first
-        n = run.summary["settings"]["scenarios"]
-        advice = out_of_sample_advice(oos["paired"], n)
-        said[:0] = [f"What to commit to now: the first stage of the stochastic plan or of the forecast optimum "
-                    f"(below), judged on {oos['scenarios']:,} fresh futures, out of sample, the two plans on "
-                    f"the same ones. On the same futures the stochastic plan is "
-                    f"{out_of_sample_verdict(oos['paired'], n)}."] + ([f"What it means: {advice}."] if advice else [])
-    return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>'
-
-
-def _over_the_futures(run: _Run, row: pd.Series, label: str) -> list[str]:
-    """The plan's value and risk over the scenarios against the forecast, in two sentences."""
-    return risk_in_short(label, _scenario_source(run)[1], row, run.forecast.npv_usd)
-
-
-def _covenants_tested(run: _Run) -> bool:
-    """Whether the plan's forecast tests some covenant: none where the model has none, or where each
-    has nothing to test (a lab's plan that never borrows: "not tested: no GPU-secured debt")."""
-    if not run.data.covenants:
-        return False
-    if run.statements is None:  # nothing to tell them apart by: as the model has them
-        return True
-    return any(isinstance(room, float) for room in run.figures["covenant_headroom"].values())
-
-
-def _on_the_forecast(run: _Run) -> str:
-    """Whether the plan keeps its limits on the forecast, and on the trailing year's averages where
-    the model tests each quarter's own flows (the basis most facilities test)."""
-    fc = run.forecast
-    grace = _grace_breach_words(run)
-    kept = "every covenant and its cash" if _covenants_tested(run) else "its cash"
-    if grace:
-        kept = "every covenant in the quarters tested and its cash"
-    # a slip's futures beside the forecast's on time: say which the forecast is (a new user read both)
-    forecast = "On the forecast (deliveries on time)" if slips(run.data) else "On the forecast"
-    text = (f"{forecast} it keeps {kept} above the default level"
-            if fc.within_limits else f"{forecast} it {fc.limits_words()}")  # fmt: skip
-    text += _revolver_words(run) + grace
-    trailing = lowest_trailing_cushion(run.data, run.trailing_year)
-    if trailing is not None and trailing < 0:
-        text += f"; {TRAILING_WHAT_IF}, a covenant would be breached ({format_percent(-trailing)} short)"
-    return text + "."
-
-
-def _grace_breach_words(run: _Run) -> str:
-    """'; before 2027Q1, when the covenants are first tested (...), it would breach EBITDA / debt
-    service 0.94x in 2026Q3 ...' where the forecast's statements breach a covenant in the grace the
-    model assumes: "keeps every covenant" alone, on the page's first screen, hid a DSCR of 0.94x that
-    a lender who gave no grace would count (the key figures said it, some thirty tiles below)."""
-    first = first_tested_quarter(run.data) if run.data.covenants else None
-    if run.statements is None or first in (None, run.data.quarter_labels[0]):
-        return ""
-    early = untested_breaches(run.data, run.statements)
-    if early is None:
-        return ""
-    marked = f" ({run.milp_only})" if run.milp_only else ""  # the policy's run changes them: as the key figure
-    return (f"; before {first}, when the covenants are first tested (a grace the model assumes, not one "
-            f"a lender gave), it would breach {early}{marked}")
-
-
-def _revolver_words(run: _Run) -> str:
-    """', drawing the revolver (up to $1.9M, in 2026Q4)' where the plan's forecast run draws it:
-    the MILP's statements never do, so their warnings ('breaks cash >= min cash ... without the
-    revolver') read as contradicting a plan said to keep its cash (a stochastic review)."""
-    drawn = run.forecast.lines["revolver_balance_usd"]
-    if drawn.max() <= SAME_USD:
-        return ""
-    peak = int(np.argmax(drawn))
-    return f", drawing the revolver (up to {_usd(drawn[peak])}, in {run.data.quarter_labels[peak]})"
 
 
 # ---------------------------------------------------------------- a sweep's choice
