@@ -28,6 +28,8 @@ from fleetopt.core.units import (
 )
 from fleetopt.evaluate.metrics import REACTION_LABELS
 from fleetopt.report import in_short, page, provenance, reading, svg
+from fleetopt.report.candidates import _rule_text
+from fleetopt.report.markup import _share, _usd
 
 TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 
@@ -184,9 +186,9 @@ def test_a_report_opens_with_its_answer_in_short(runs):
     text = text_of(runs["evaluate"])
     assert text.index("In short") < text.index("Provenance")
     said = text[text.index("In short"):text.index("Provenance")]
-    assert f"Plan “milp”: mean NPV {page._usd(row['npv_mean_usd'])} over 200 futures against " in said
-    cvar5, loss = page._usd(row["npv_cvar5_usd"]), row["loss_probability"]
-    limited = page._usd(row["npv_limited_cvar5_usd"])
+    assert f"Plan “milp”: mean NPV {_usd(row['npv_mean_usd'])} over 200 futures against " in said
+    cvar5, loss = _usd(row["npv_cvar5_usd"]), row["loss_probability"]
+    limited = _usd(row["npv_limited_cvar5_usd"])
     worst = (f"the worst 5 % average {cvar5}, counting a defaulted future's shortfall as the owners' loss "
              f"({limited} to shareholders with limited liability); {loss:.1%} end with a negative NPV")
     assert worst in said
@@ -196,7 +198,7 @@ def test_a_report_opens_with_its_answer_in_short(runs):
             f"{row['any_default_probability']:.1%}.") in said  # fmt: skip
     solve = text_of(runs["solve"])
     fig = summary_of(runs["solve"])
-    assert (f"In short Plan “milp”: NPV {page._usd(fig['npv_usd'])} on the forecast, the one future the MILP "
+    assert (f"In short Plan “milp”: NPV {_usd(fig['npv_usd'])} on the forecast, the one future the MILP "
             "plans for (fleetopt evaluate gives its risk over others).") in solve
     sweep = text_of(runs["sweep"])
     assert f"In short Recommended plan “{summary_of(runs['sweep'])['recommended']}”: mean NPV" in sweep
@@ -562,8 +564,8 @@ def test_evaluate_shows_new_metrics_with_their_values(runs):
     assert f"{scale(row['npv_mean_usd'])} ± {scale(row['npv_mean_se_usd'])} mean NPV ± standard error" in text
     assert f"{row['loss_probability']:.1%} P(NPV < 0)" in text
     no_default = "mean NPV of the scenarios with no liquidity default"
-    assert f"{page._usd(row['npv_mean_no_default_usd'])} {no_default}" in text
-    assert f"{page._usd(row['expected_min_cash_usd'])} mean over scenarios of the lowest cash" in text
+    assert f"{_usd(row['npv_mean_no_default_usd'])} {no_default}" in text
+    assert f"{_usd(row['expected_min_cash_usd'])} mean over scenarios of the lowest cash" in text
 
 
 def test_the_mean_npv_without_a_default_names_the_default_it_leaves_out(runs):
@@ -668,21 +670,21 @@ def test_rule_text_names_set_and_missing_limits():
     def of(**fields):  # a sweep as written now: its rule's fields in summary.json
         return SimpleNamespace(job={}, summary={"rule_settings": vars(Rule(**fields))})
 
-    text = page._rule_text(of(prefer="mean", max_breach_prob=0.1, **unlimited))
+    text = _rule_text(of(prefer="mean", max_breach_prob=0.1, **unlimited))
     assert text.startswith(
         "Rule: the candidate with the highest mean NPV among those with P(covenant breach)"
     )
     assert "P(covenant breach) at most 0.1 (10%)" in text  # as --max-breach-prob gave it, not 10.00%
     assert "No limit was set on P(liquidity default) (--max-default-prob)" in text
     both = of(prefer="p5", max_breach_prob=0.1, max_default_prob=0.02, **unlimited)
-    assert "No limit" not in page._rule_text(both)
+    assert "No limit" not in _rule_text(both)
     older = SimpleNamespace(job={}, summary={"rule": "best CVaR5 NPV"})
-    assert "No limit on P(covenant breach) or P(liquidity default) was set" in page._rule_text(older)
-    assert page._rule_text(of(no_riskier_than_optimum=False)).startswith(
+    assert "No limit on P(covenant breach) or P(liquidity default) was set" in _rule_text(older)
+    assert _rule_text(of(no_riskier_than_optimum=False)).startswith(
         "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "
         "default on the forecast itself."
     )
-    assert page._rule_text(of()) == (
+    assert _rule_text(of()) == (
         "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "
         "default on the forecast itself and P(covenant breach) and P(liquidity default) no higher than the "
         "forecast optimum's."
@@ -691,10 +693,10 @@ def test_rule_text_names_set_and_missing_limits():
     # are its, else those words (it was resumed with a looser rule)
     started = vars(Rule(max_breach_prob=0.0001))
     kept = SimpleNamespace(job={"rule": started}, summary={"rule": Rule(**started).describe()})
-    assert "P(covenant breach) at most 0.0001 (0.01%)" in page._rule_text(kept)
+    assert "P(covenant breach) at most 0.0001 (0.01%)" in _rule_text(kept)
     loosened = Rule(max_breach_prob=1.0).describe()
     resumed = SimpleNamespace(job={"rule": started}, summary={"rule": loosened})
-    assert page._rule_text(resumed) == f"Rule: {loosened}."
+    assert _rule_text(resumed) == f"Rule: {loosened}."
 
 
 def test_a_breach_limit_the_user_gave_is_written_as_given():
@@ -706,7 +708,7 @@ def test_a_breach_limit_the_user_gave_is_written_as_given():
     for limit, words in ((1e-5, "0.001%"), (0.125, "12.5%")):
         rule = Rule(max_breach_prob=limit)
         kept = SimpleNamespace(job={"rule": vars(rule)}, summary={"rule": rule.describe()})
-        assert f"P(covenant breach) at most {limit:.4g} ({words})" in page._rule_text(kept)
+        assert f"P(covenant breach) at most {limit:.4g} ({words})" in _rule_text(kept)
         assert ranking_words("mean", limit).endswith(f"among plans with P(covenant breach) at most {words}")
 
 
@@ -1119,8 +1121,8 @@ def test_a_scatter_label_without_a_leader_is_nearest_its_own_point():
 
 def test_kpi_money_rounds_before_its_scale():
     """$999,999,999.99 to 4 significant digits is $1.000B: it reads $1.00B, not $1,000.0M."""
-    assert page._usd(999_999_999.99) == "$1.00B"
-    assert page._usd(30_307_340.4) == "$30.3M" and page._usd(-850_123.0) == "-$850.1k"
+    assert _usd(999_999_999.99) == "$1.00B"
+    assert _usd(30_307_340.4) == "$30.3M" and _usd(-850_123.0) == "-$850.1k"
 
 
 def test_deterministic_evaluation_draws_no_scenario_charts(runs):
@@ -1195,7 +1197,7 @@ def test_null_figures_of_a_summary_read_as_missing():
     }
     frame = reading._out_of_sample_metrics(summary)
     value = frame.iloc[0]["npv_mean_no_default_usd"]
-    assert np.isnan(value) and page._usd(value) == "n/a" and page._share(value) == "n/a"
+    assert np.isnan(value) and _usd(value) == "n/a" and _share(value) == "n/a"
 
 
 def test_the_borrowing_base_is_defined_shown_and_charted(runs):
@@ -1441,7 +1443,7 @@ def test_the_lenders_at_an_uncured_breach_are_in_the_report_with_no_liquidity_de
     row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
     assert row["default_probability"] == 0 and row["uncured_breach_probability"] > 0
     text = text_of(runs["evaluate"])
-    owed = page._usd(row["debt_at_uncured_breach_mean_usd"])
+    owed = _usd(row["debt_at_uncured_breach_mean_usd"])
     assert f"{owed} debt owed at an uncured covenant breach, had the lenders accelerated" in text
     assert "debt owed at a liquidity default" not in text
 
@@ -1454,8 +1456,8 @@ def test_the_npv_if_lenders_accelerate_is_a_key_figure_and_a_run_without_it_is_s
     row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
     assert row["npv_accelerated_mean_usd"] != row["npv_limited_mean_usd"]
     text = text_of(runs["evaluate"])
-    assert f"{page._usd(row['npv_accelerated_mean_usd'])} mean NPV if lenders accelerate" in text
-    assert f"{page._usd(row['npv_accelerated_cvar5_usd'])} NPV CVaR5 if lenders accelerate" in text
+    assert f"{_usd(row['npv_accelerated_mean_usd'])} mean NPV if lenders accelerate" in text
+    assert f"{_usd(row['npv_accelerated_cvar5_usd'])} NPV CVaR5 if lenders accelerate" in text
     folder = tmp_path / "E"
     shutil.copytree(runs["evaluate"], folder)
     (folder / "report.html").unlink()

@@ -31,20 +31,15 @@ from fleetopt.core.units import (
 )
 from fleetopt.evaluate import compile_plans, sample_runs
 from fleetopt.evaluate.batch import with_buffers
-from fleetopt.evaluate.metrics import (
-    FORECAST_MARK,
-    FORECAST_MARK_MEANS,
-    FORECAST_OK,
-    LIMITED_LIABILITY,
-    RANK_WORDS,
-    REACTION_LABELS,
-    REACTION_USD_LABELS,
-    broken_by_quarter,
-    limited_liability_differs,
-    reaction_labels,
-)
+from fleetopt.evaluate.metrics import broken_by_quarter
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.report import svg
+from fleetopt.report.candidates import (
+    FORECAST_MARK_WORDS,
+    _candidates_section,
+    _front_section,
+    _recommendation_section,
+)
 from fleetopt.report.definitions import (
     PLAN_ASSUMPTIONS,
     SCENARIO_ASSUMPTIONS,
@@ -55,17 +50,7 @@ from fleetopt.report.definitions import (
 )
 from fleetopt.report.in_short import _summary_section
 from fleetopt.report.key_figures import _kpi_section
-from fleetopt.report.markup import (
-    SCRIPT,
-    STYLE,
-    _line,
-    _share,
-    _table,
-    _usd,
-    css_string,
-    page_context_style,
-    scroll_hint,
-)
+from fleetopt.report.markup import SCRIPT, STYLE, _table, css_string, page_context_style, scroll_hint
 from fleetopt.report.provenance import _provenance_section
 from fleetopt.report.reading import (
     FAN_SCENARIOS,
@@ -94,10 +79,10 @@ from fleetopt.stochastic.run import (
     plan_facts,
     rescue_words,
 )
-from fleetopt.sweep.run import rule_chosen_by
 
 # the names other modules and tests import from here, those defined in the report's other modules too
 __all__ = [
+    "FORECAST_MARK_WORDS",
     "MILP_ONLY",
     "PLAN_ASSUMPTIONS",
     "SCENARIO_ASSUMPTIONS",
@@ -121,96 +106,6 @@ def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed:
     (USD) for the fan charts."""
     batch = with_buffers(compile_plans(data, plans, labels), buffers)
     return sample_runs(data, batch, n, seed, record=("cash_usd", "debt_usd"))
-
-
-# ---------------------------------------------------------------- a sweep's choice
-
-
-def _rule_text(run: _Run) -> str:
-    """The sweep's rule in words, saying plainly which risk limits were not set."""
-    rule = rule_chosen_by(run.summary, run.job)
-    if rule is None:  # an older sweep resumed with another rule: only the rule's description
-        stated = run.summary.get("rule", "?")
-        missing = (
-            ""
-            if "among plans with" in stated
-            else (
-                " No limit on P(covenant breach) or P(liquidity default) was set: the pick may carry any such risk."
-            )
-        )
-        return f"Rule: {stated}.{missing}"  # fmt: skip
-    limits, unset = [], []
-    for key, what, flag in (("max_breach_prob", "P(covenant breach)", "--max-breach-prob"),
-                            ("max_default_prob", "P(liquidity default)", "--max-default-prob")):  # fmt: skip
-        if rule.get(key) is None:
-            unset.append(f"{what} ({flag})")
-        else:
-            limits.append(f"{what} at most {rule[key]:.4g} ({format_rate(rule[key])})")
-    if rule.get("min_cvar5_usd") is not None:
-        limits.append(f"CVaR5 NPV at least {format_usd(rule['min_cvar5_usd'])}")
-    # a sweep resumed after the rule gained this limit applied it even where its job.json lacks it
-    applied = "no breach or default on the forecast" in run.summary.get("rule", "")
-    if rule.get("forecast_within_limits", applied):
-        limits.insert(0, "no covenant breach or liquidity default on the forecast itself")
-    if rule.get("no_riskier_than_optimum", False):  # sweeps before this limit lack it: they had none
-        limits.append("P(covenant breach) and P(liquidity default) no higher than the forecast optimum's")
-        unset = []  # the optimum's figures bound them
-    prefer = rule.get("prefer")
-    best = f"highest {RANK_WORDS[prefer]}" if prefer in RANK_WORDS else prefer
-    text = f"Rule: the candidate with the {best}"
-    text += " among those with " + " and ".join(limits) + "." if limits else ", with no limits."
-    if _why_states_rule(run.summary):
-        text = ""
-    if unset:
-        text += (" No limit was set on " + " or ".join(unset) +
-                 ": the pick can carry any such risk; set one to exclude risky candidates.")  # fmt: skip
-    return text.strip()
-
-
-def _why_states_rule(summary: dict) -> bool:
-    """Whether the sweep's why already gives its rule in words ('Chosen by the rule (best CVaR5 NPV
-    among ...)'): the report stated it twice, once in each wording."""
-    stated = summary.get("rule")
-    return bool(stated) and stated in summary.get("why", "")
-
-
-def _recommendation_section(run: _Run) -> str:
-    summary, row = run.summary, run.main_metrics
-    pick = ""
-    if row is not None:
-        pick = (f" Its P(liquidity default) is {_share(row['default_probability'])}, P(covenant breach) "
-                f"{_share(row['breach_probability'])}, mean NPV {_usd(row['npv_mean_usd'])} and CVaR5 "
-                f"{_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
-    source = summary.get("reranked_from")
-    again = (f"<br>Re-ranked from the sweep in {escape(str(source))}: its candidates, evaluated again on "
-             "its scenarios by this rule (no solve).") if source else ""  # fmt: skip
-    return (
-        f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
-        f"{escape(summary['why'])}{_line(_rule_text(run))}{again}</p>" + _dropped_list(summary)
-    )
-
-
-DROPPED_WHY = {
-    "infeasible": "the MILP found no plan meeting the model's hard limits for this candidate",
-    "duplicate": "the same plan as an earlier candidate",
-}
-
-
-def _why(dropped: dict) -> str:
-    """Why a candidate was dropped: the sweep's words, or (sweeps before they were saved) its status's."""
-    return dropped.get("why") or DROPPED_WHY.get(dropped["status"], "")
-
-
-def _dropped_list(summary: dict) -> str:
-    dropped = summary.get("dropped") or []
-    if not dropped:
-        return ""
-    items = "".join(
-        f"<li>{escape(d['plan'])}: <b>{escape(d['status'])}</b>"
-        f"{escape(' (' + _why(d) + ')') if _why(d) else ''}</li>"
-        for d in dropped
-    )
-    return f"<h3>Candidates dropped before the evaluation</h3><ul>{items}</ul>"
 
 
 # ---------------------------------------------------------------- charts
@@ -360,127 +255,6 @@ def _compute_chart(run: _Run) -> str:
                      series, "H100-equivalent GPUs", dashed=dashed, colours=colours)  # fmt: skip
     return chart + ("<p class='cap'>GPUs serving the market times their throughput (H100 = 1), summed over "
                     "sites; a plan solved for least cost meets the demand exactly (formulation §5.5).</p>")
-
-
-PARETO_WORDS = (
-    "The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and "
-    "P(covenant breach) (lower is better); a candidate is on it when no other is at least "
-    "as good in all three and better in one."
-)
-
-
-def _front_section(metrics: pd.DataFrame) -> str:
-    if len(metrics) < 2:  # a front of one point, drawn, showed nothing but its axes
-        return (f"<h2>Pareto front</h2><p>One candidate was evaluated ({escape(str(metrics['plan'].iloc[0]))}): "
-                "no other to weigh it against, so no front to draw.</p>")  # fmt: skip
-    points = [
-        {"label": f"{n + 1}: {r['plan']}", "key": str(n + 1), "x": r["npv_mean_usd"], "y": r["npv_cvar5_usd"],
-         "front": bool(r["on_front"]), "recommended": bool(r["recommended"])}
-        for n, (_, r) in enumerate(metrics.iterrows())
-    ]  # fmt: skip
-    front = svg.both(
-        svg.scatter, "Candidates: CVaR5 against mean NPV", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
-    )
-    caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
-               "can be on the front for its lower P(covenant breach), given in the key. Numbers are the # "
-               "column of the candidates table.")  # fmt: skip
-    return (f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}"
-            f"</p></div><div class='card'>{_front_key(metrics)}</div></div>")  # fmt: skip
-
-
-def _front_key(metrics: pd.DataFrame) -> str:
-    """The Pareto chart's key, beside it: each point's number, plan and P(covenant breach), its row
-    marked as in the candidates table (a sentence of 22 candidates read as one run-on paragraph)."""
-    rows = []
-    for n, (_, r) in enumerate(metrics.iterrows()):
-        cls = f" class='{_front_class(r)}'" if _front_class(r) else ""
-        rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(str(r['plan']))}</td>"
-                    f"<td>{escape(_share(r['breach_probability']))}</td></tr>")  # fmt: skip
-    head = "<th>#</th><th class='text'>plan</th><th>P(covenant breach)</th>"
-    # named for a screen reader: a table in a card with no heading of its own had no name
-    return (f"<table class='key' aria-label='Key to the Pareto chart'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-            "<p class='cap'>Green: recommended; a bold blue number: on the Pareto front.</p>")  # fmt: skip
-
-
-def _front_class(row) -> str:
-    """A candidate's row classes (rec: recommended, front: on the Pareto front), as the candidates
-    table marks its rows."""
-    return " ".join(c for c, on in (("rec", row["recommended"]), ("front", row["on_front"])) if on)
-
-
-FORECAST_MARK_WORDS = f"{FORECAST_MARK}: {FORECAST_MARK_MEANS}"
-CANDIDATE_HEADERS = {
-    "#": "#",
-    "forecast_mark": FORECAST_MARK,
-    "plan": "plan",
-    "origin": "origin",
-    # what the rule weighs first, so that a screen shows it before the table scrolls
-    "npv_mean_usd": "mean NPV (USD)",
-    "npv_cvar5_usd": "CVaR5 NPV (USD)",
-    "breach_probability": "P(covenant breach)",
-    "default_probability": "P(liquidity default)",
-    "forecast_npv_usd": "forecast NPV (USD)",
-    "npv_mean_se_usd": "SE of mean NPV (USD)",
-    "npv_mean_no_default_usd": "mean NPV, no liquidity default (USD)",
-    "npv_p5_usd": "P5 NPV (USD)",
-    # the shareholders' tail (docs/evaluation.md), where it differs from the NPV's (_candidates_section)
-    "npv_limited_cvar5_usd": "CVaR5 NPV, limited liability (USD)",
-    "loss_probability": "P(NPV < 0)",
-    "expected_min_cash_usd": "mean lowest cash (USD)",
-    "mean_utilisation": "utilisation",
-    **REACTION_LABELS,
-    # the capex deferred only: a printed page has no room for every USD mean (the key figures list them)
-    "deferred_capex_mean_usd": f"{REACTION_USD_LABELS['deferred_capex_mean_usd']} (USD)",
-}
-CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
-ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd",
-                       "npv_median_usd", "npv_limited_cvar5_usd"}  # fmt: skip
-ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast (USD)", "expected_min_cash_usd": "lowest cash (USD)",
-                        "deferred_capex_mean_usd": "GPU capex deferred (USD)"}  # fmt: skip
-CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
-
-
-def _candidates_section(run: _Run) -> str:
-    metrics = run.metrics.copy()
-    metrics.insert(0, "#", np.arange(1, len(metrics) + 1))
-    # runs before the column have none; a deterministic evaluation's own columns say it already; a
-    # column of no mark is left out (its legend is said only beside a mark)
-    marked = (FORECAST_OK in metrics and run.kind != "stochastic" and not run.summary.get("deterministic")
-              and not metrics[FORECAST_OK].astype(bool).all())  # fmt: skip
-    if marked:
-        metrics.insert(
-            1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
-        )
-    never = set(REACTION_LABELS) - set(reaction_labels(bool(run.data.contracts)))  # a lab's contracts'
-    cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns and c not in never]
-    if not limited_liability_differs(run.metrics, ("npv_limited_cvar5_usd",)):  # the NPV's CVaR5 again
-        cols = [c for c in cols if c not in LIMITED_LIABILITY]
-    classes, headers = None, CANDIDATE_HEADERS
-    seed, n = _scenario_source(run)
-    notes = [FORECAST_MARK_WORDS] if marked else []  # how to read the table: below its heading, not in it
-    if run.kind == "sweep":
-        classes = [_front_class(r) for _, r in metrics.iterrows()]
-        title = f"Candidates and their risk over {n:,} scenarios (seed {seed})"
-        notes.insert(0, "green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and "
-                        "P(covenant breach)")  # fmt: skip
-    elif run.kind == "stochastic":
-        title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
-    elif run.summary.get("deterministic"):  # one scenario: no error, no tail, shares are 0 or 100 %
-        cols = [c for c in cols if c not in ONE_SCENARIO_HIDDEN]
-        headers = {**CANDIDATE_HEADERS, **ONE_SCENARIO_HEADERS}
-        title = f"{'Plans' if len(metrics) > 1 else 'The plan'} on the forecast (deterministic evaluation)"
-        notes.append("shares are 100 % where it happens, 0 % where not")
-    else:
-        title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {counted(n, 'scenario')} (seed {seed})"
-    if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
-        notes.append("policy columns: share of scenarios")
-    note = "; ".join(notes)
-    note = f"<p class='cap'>{escape(note[:1].upper() + note[1:])}.</p>" if note else ""
-    return f"<h2>{escape(title)}</h2>{note}{scroll_hint(len(cols))}" + _table(
-        metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
-        headers=headers, count_cols={"#"}, sticky=cols.index("plan") + 1 if "plan" in cols else 1,
-    )  # fmt: skip
 
 
 SCENARIO_HEADERS = {
