@@ -1,0 +1,133 @@
+"""A stochastic solve's own sections: what to commit to now, how to judge the plan out of sample,
+the solve's diagnostics (its measures over the reduced scenarios, in sample), the plan written and
+the reduced scenarios."""
+
+from __future__ import annotations
+
+from html import escape
+
+import pandas as pd
+
+from fleetopt.core.tail import cvar_name
+from fleetopt.core.units import counted, format_solver_status
+from fleetopt.report.markup import _table
+from fleetopt.report.reading import _Run
+from fleetopt.stochastic.paired import OUT_OF_SAMPLE_COLUMNS, out_of_sample_lines, out_of_sample_words
+from fleetopt.stochastic.run import (
+    COMMITMENT_COLUMNS,
+    commitment_lines,
+    first_stage_text,
+    forecast_gap_note,
+    gap_words,
+    in_sample_labels,
+    measure_rows,
+    measure_unavailable,
+    plan_facts,
+    rescue_words,
+)
+
+SCENARIO_HEADERS = {
+    "value_usd": "value (USD)",
+    "npv_usd": "NPV (USD)",
+    "emergency_equity_usd": "emergency equity (USD)",
+    "revolver_peak_usd": "revolver peak (USD)",
+    "rescue": "rescue (what the scenario's solve relaxed; its penalty is NPV - value)",
+}
+
+
+def _stochastic_section(run: _Run) -> str:
+    """A two-stage run, the answer first: what to commit to now, how the plan does out of sample
+    (how to judge it), then the solve's diagnostics (its settings, its measures over the reduced
+    scenarios, in sample), how the plan was written and the reduced scenarios."""
+    summary, s = run.summary, run.summary["settings"]
+    gap = gap_words(summary)
+    why = (
+        f"{counted(s['scenarios'], 'scenario')} reduced from {s['screened']:,} (seed {s['scenario_seed']}); "
+        f"{first_stage_text(s)} shared by all of them; objective (1 - L) E[value] + L "
+        f"{cvar_name(s['cvar_alpha'])}(value) with L = {s['risk_weight']:g}; later purchases "
+        f"{s['later_purchases']}; solved by {s.get('solve_method', 'HiGHS')}: "
+        f"{format_solver_status(summary['status'], None)}, gap {gap}. "  # its gap once, beside it
+        "A scenario's value is its NPV less the rescue's penalties (docs/formulation.md §7b)."
+    )
+    facts = "".join(
+        f"<dt>{escape(label)}</dt><dd class='{'bad' if warning else ''}'>{escape(text)}</dd>"
+        for label, text, warning in plan_facts(summary)
+    )
+    out_of_sample = _out_of_sample_paragraph(summary)
+    solved = counted(s.get("distinct_scenarios", s["scenarios"]), "reduced scenario")
+    judge = "; judge the plan by the out-of-sample comparison above" if out_of_sample else ""
+    diagnostics = (f"The solver's figures over its {solved} (in sample): what the solve optimised, not "
+                   f"forecasts of the plan's value{judge}.")
+    money = {"value_usd", "npv_usd", "emergency_equity_usd", "revolver_peak_usd"}
+    return (
+        _commitments(summary)
+        + out_of_sample
+        + f'<h2>Two-stage stochastic solution: diagnostics</h2><p class="why">{escape(diagnostics)} '
+        f"{escape(why)}</p>"
+        + _table(_measures(summary), usd_cols={"USD"}, wrap_cols={"measure"})  # on a phone its figures in view
+        + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
+        + "<h2>Reduced scenarios under the stochastic solution</h2>"
+        + _table(_reduced_scenarios(summary), money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS,
+                 wrap_cols={"rescue"})
+    )
+
+
+def _measures(summary: dict) -> pd.DataFrame:
+    """The solve's measures (RP, EV, EEV, WS, VSS, EVPI) and in-sample figures, USD, each as the
+    terminal's table writes it (VSS $31.0M beside RP $2.35B, not $0.03B); one not solved to the gap
+    reads n/a, with why."""
+    shown = []
+    for key, label in (*measure_rows(summary), *in_sample_labels(summary["settings"]).items()):
+        why_not = measure_unavailable(summary, key)
+        if summary.get(key) is not None or why_not is not None:
+            shown.append({"measure": label, "USD": summary[key] if why_not is None else f"n/a ({why_not})"})
+    return pd.DataFrame(shown)
+
+
+def _reduced_scenarios(summary: dict) -> pd.DataFrame:
+    """Each reduced scenario under the stochastic solution: its probability, value, NPV and rescue."""
+    return pd.DataFrame(
+        [
+            {
+                "scenario": row["scenario"],
+                "probability": row["probability"],
+                "value_usd": row["value_usd"],
+                "npv_usd": row["npv_usd"],
+                "emergency_equity_usd": row["emergency_equity_usd"],
+                "revolver_peak_usd": row["revolver_peak_usd"],
+                "rescue": rescue_words(row),
+            }
+            for row in summary["scenarios"]
+        ]
+    )
+
+
+def _commitments(summary: dict) -> str:
+    """What the stochastic plan commits to now beside the forecast optimum, as the terminal's table
+    ('' for a summary without them, or where neither commits to anything)."""
+    if not summary.get("commitments"):
+        return ""
+    frame = pd.DataFrame(commitment_lines(summary["commitments"]), columns=list(COMMITMENT_COLUMNS))
+    stage = first_stage_text(summary["settings"])
+    gap = forecast_gap_note(summary["settings"])
+    return (f"<h2>What to commit to now</h2><p class='why'>Each decision of the {escape(stage)}, the "
+            "stochastic plan's beside the forecast optimum's: purchases, GPUs retired (sold) and moved "
+            "to inference, power, draws and prepayments, and the contracts the two plans decide "
+            "differently." + (f" {escape(gap)}" if gap else "") + "</p>"
+            + _table(frame, figure_cols=COMMITMENT_COLUMNS[3:]))
+
+
+def _out_of_sample_paragraph(summary: dict) -> str:
+    """How to judge the plan: the stochastic plan and the forecast optimum on the fresh scenarios and
+    their paired differences with standard errors, in the terminal's table (its difference row; the
+    words no longer repeat those figures), then the verdict and what to do ('' without an
+    out-of-sample run)."""
+    oos = summary.get("out_of_sample") or {}
+    if not oos.get("paired"):
+        return ""
+    frame = pd.DataFrame(out_of_sample_lines(oos), columns=["plan", *(h for _, _, h in OUT_OF_SAMPLE_COLUMNS)])
+    return (f"<h2>How to judge it: out of sample</h2><p class='why'>On {oos['scenarios']:,} fresh scenarios "
+            f"(seed {oos['seed']}), not those the plan was fitted to: the stochastic plan, the forecast "
+            f"optimum and the first less the second, with its paired standard errors in brackets, in the "
+            f"table below. {escape(out_of_sample_words(oos, summary['settings']['scenarios']))}</p>"
+            + _table(frame, figure_cols=frame.columns[1:], wrap_cols={"plan"}))  # fmt: skip
