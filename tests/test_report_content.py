@@ -602,7 +602,7 @@ def test_evaluate_table_is_not_called_candidates(runs):
 
 def test_histogram_caption_counts_the_resimulated_sample(runs, tmp_path, monkeypatch):
     """200 scenarios, 50 re-simulated for the charts: the caption says 50 of 200."""
-    monkeypatch.setattr(page, "FAN_SCENARIOS", 50)
+    monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
     text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page.build_report(runs["evaluate"]))))
     assert "50 of the run's 200 scenarios (the first 50 of seed 0), re-simulated" in text
     assert "the key figures above use all 200" in text
@@ -615,7 +615,7 @@ def test_the_chart_markers_of_a_sample_say_so(runs, monkeypatch):
     its shares are of the sample; with every scenario re-simulated nothing is said."""
     whole = html_of(runs["evaluate"])  # 200 scenarios, all re-simulated
     assert ">mean NPV</text>" in whole and "scenario sample" not in whole
-    monkeypatch.setattr(page, "FAN_SCENARIOS", 50)
+    monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
     html = page.build_report(runs["evaluate"])
     for marker in ("mean NPV", "P5 NPV"):
         assert f">{marker} (50-scenario sample)</text>" in html, marker

@@ -1,0 +1,174 @@
+"""The plan's charts (the page's Plan section): its fleet by generation, a lab's compute against its
+demand, power by site, cash and debt on the forecast with the scenarios' bands, the borrowing
+base, and over re-simulated scenarios its NPV distribution and when it breaks."""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+
+from fleetopt.core.covenants import TOLERANCE_USD
+from fleetopt.core.data import GENERATIONS, USES, ModelData
+from fleetopt.core.plan import Plan
+from fleetopt.core.results import gpus_by_generation
+from fleetopt.core.tail import tail_count, worst_k
+from fleetopt.core.units import counted, format_usd
+from fleetopt.evaluate import compile_plans, sample_runs
+from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.metrics import broken_by_quarter
+from fleetopt.report import svg
+from fleetopt.report.reading import FAN_SCENARIOS, _Run, _scenario_source, _solved_for_cost
+
+
+def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int) -> dict:
+    """Each pair's results on scenarios 0 .. n - 1 of ``seed``, with its cash and debt by quarter
+    (USD) for the fan charts."""
+    batch = with_buffers(compile_plans(data, plans, labels), buffers)
+    return sample_runs(data, batch, n, seed, record=("cash_usd", "debt_usd"))
+
+
+def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
+    """The NPV histogram of the focus plans over re-simulated scenarios, and the 5-95 % and 25-75 %
+    bands of the main plan's cash and debt."""
+    seed, total = _scenario_source(run)
+    n = min(FAN_SCENARIOS, total)
+    focus = run.focus
+    buffers = None if run.buffers is None else [run.buffers[i] for i in focus]
+    sim = _paths(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], buffers, seed, n)
+    run.sample = {"seed": seed, "n": n, "total": total}
+    bands = {}
+    # one scenario's percentiles are its own path, not a range: its bands read as a scenario's spread
+    for name, key in (("cash", "cash_usd"), ("debt", "debt_usd")) if n > 1 else ():
+        paths = sim[key][0]
+        bands[name] = [
+            (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15, "5-95 % of scenarios"),
+            (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25, "25-75 %"),
+        ]
+    samples = {run.labels[i]: sim["npv"][j] for j, i in enumerate(focus)}
+    markers = {name: {"mean": float(np.mean(v)), "P5": float(worst_k(v, tail_count(len(v)))[-1])}
+               for name, v in samples.items()}  # fmt: skip
+    # fewer than the run's scenarios: its mean and P5 are not the key figures', and say so where drawn
+    sample = f"{n:,}-scenario sample" if n < total else ""
+    title = "NPV distribution over scenarios"
+    words = _one_npv_words(title, samples)
+    histogram = words or svg.both(svg.histogram, title, samples, markers, sample=sample)
+    caption = f"<p class='cap'>{escape(_sample_caption(run.sample))}</p>"
+    same = f"The {counted(n, 'scenario')} of the NPV {'figure' if words else 'chart'}" + (
+        f"; the key figures' shares are of all {total:,}" if sample else "")  # fmt: skip
+    same = f"<p class='cap'>{escape(same)}.</p>"  # the sample's caption once, not twice
+    return [histogram + caption, _when_it_breaks(run, sim) + same], bands
+
+
+def _one_npv_words(title: str, samples: dict[str, np.ndarray]) -> str:
+    """Words in place of an NPV histogram whose scenarios all have one NPV ('' where they differ): a
+    run of one scenario drew a single bar at the axis's edge, the axis without a figure."""
+    values = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
+    if len(values) and np.ptp(values) > 0:
+        return ""
+    n = len(next(iter(samples.values())))
+    one = "The one scenario" if n == 1 else f"Each of the {n:,} scenarios"
+    return (f"<p><b>{escape(title)}</b></p><p>{one} of {escape(' and '.join(samples))} has an NPV of "
+            f"{escape(format_usd(float(values[0])))}: no distribution to draw.</p>")
+
+
+def _when_it_breaks(run: _Run, sim: dict) -> str:
+    """The main plan's share of scenarios with a covenant breach, with an uncured covenant breach
+    and with a liquidity default, by the end of each quarter (cumulative: each is for good)."""
+    T = run.data.T
+    series = {
+        "covenant breached": broken_by_quarter(sim["quarters_before_breach"][0], T),
+        "uncured breach": broken_by_quarter(sim["quarters_before_uncured"][0], T),
+        "liquidity default": broken_by_quarter(sim["quarters_before_default"][0], T),
+    }
+    if not any(line.any() for line in series.values()):  # a chart flat at 0 would say nothing
+        return (f"<p><b>When {escape(run.main_label)} breaks</b></p><p>In none of the {run.sample['n']:,} "
+                "scenarios re-simulated does it breach a covenant or default.</p>")
+    return svg.both(svg.lines, f"When {run.main_label} breaks: share of scenarios by the end of each quarter",
+                    run.data.quarter_labels, series, "share of scenarios", y_fmt=svg.share_tick,
+                    colours=BREAK_COLOURS)  # fmt: skip
+
+
+# a default in vermillion, not the palette's third colour, green: the sweep's recommended plan is green
+# in its Pareto chart and candidates table, and a default drawn green beside it read as a good sign
+BREAK_COLOURS = {"covenant breached": svg.OKABE_ITO["blue"], "uncured breach": svg.OKABE_ITO["orange"],
+                 "liquidity default": svg.OKABE_ITO["vermillion"]}  # fmt: skip
+
+
+def _sample_caption(sample: dict) -> str:
+    n, total, seed = sample["n"], sample["total"], sample["seed"]
+    if n == total == 1:
+        return f"The run's one scenario (seed {seed}), re-simulated."
+    if n == total:
+        return f"All {n:,} scenarios of the run (seed {seed}), re-simulated; mean and P5 of these scenarios."
+    return (f"{n:,} of the run's {total:,} scenarios (the first {n:,} of seed {seed}), re-simulated for "
+            f"the charts; mean and P5 marked are of these {n:,}, the key figures above use all {total:,}.")  # fmt: skip
+
+
+def _plan_section(run: _Run) -> str:
+    """Fleet by generation, power by site, and cash and debt (with scenario bands where there are any)."""
+    data, st, q = run.data, run.statements, run.data.quarter_labels
+    gens = gpus_by_generation(data, run.plans[run.focus[0]])
+    charts = [
+        svg.both(
+            svg.stacked_area, f"Fleet by generation: {run.main_label}", q,
+            {g: gens[g].to_numpy() for g in GENERATIONS}, svg.GENERATION_COLOURS, "GPUs",
+        )
+    ]  # fmt: skip
+    if _solved_for_cost(run) and any(np.any(d > 0) for d in data.demand):
+        charts.append(_compute_chart(run))
+    for site in data.sites:
+        charts.append(
+            svg.both(
+                svg.lines, f"Power at {site.name}", q,
+                {"MW drawn (facility, with PUE)": st.lines[f"mw_used_{site.name}"],
+                 "MW online": st.lines[f"mw_available_{site.name}"]},
+                "MW", y_fmt=svg.mw_tick, dashed={"MW online"},
+            )
+        )  # fmt: skip
+    bands = {}
+    # a deterministic evaluation has no scenarios to re-simulate: its one scenario is the forecast
+    if (run.kind in ("evaluate", "sweep") or run.metrics is not None) and not run.summary.get(
+        "deterministic"
+    ):
+        extra, bands = _scenario_charts(run)
+        charts += extra
+    # the lines are the forecast, the bands the scenarios: a title of the forecast alone misread them
+    title = "Cash and debt: on the forecast (lines) and over scenarios (bands)" if bands else (
+        "Cash and debt on the forecast")
+    fc = run.forecast.lines  # the forecast run with the plan's policy: the scenarios' own rules
+    cash = svg.both(svg.lines, title, q, {"cash": fc["cash_usd"], "debt": fc["debt_usd"]},
+                    "USD", y_fmt=svg.usd_tick, bands=bands)  # fmt: skip
+    if bands:
+        cash += f"<p class='cap'>Bands from {run.sample['n']:,} re-simulated scenarios (seed {run.sample['seed']}).</p>"
+    charts.append(cash)
+    if any(fac.max_ltv for fac in data.facilities):  # the borrowing base (formulation §5.9)
+        needed = st.lines["collateral_required_usd"]
+        charts.append(svg.both(
+            svg.lines, "Borrowing base on the forecast" + (f" ({run.milp_only})" if run.milp_only else ""), q,
+            {"collateral needed (GPU-secured debt / max LTV)": needed,
+             "GPU resale value": st.lines["collateral_value_usd"]},
+            "USD", y_fmt=svg.usd_tick, dashed={"GPU resale value"},
+        ) + ("" if (needed > TOLERANCE_USD).any() else  # a flat line at $0 said nothing
+             "<p class='cap'>No GPU-secured debt is owed on the forecast: the borrowing base is not tested "
+             "(the collateral needed is $0 throughout).</p>"))  # fmt: skip
+    return (f"<h2>Plan: {escape(run.main_label)}</h2><div class='grid'>"
+            + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
+
+
+def _compute_chart(run: _Run) -> str:
+    """A lab's compute against its demand, on the forecast: GPUs on the market times their throughput
+    (H100-equivalent, summed over sites, as the evaluator offers them) beside market.demand_gpus, by
+    use. GPU counts alone read as a shrinking fleet where fewer, faster GPUs replace many old ones."""
+    data, label = run.data, run.main_label
+    supply = compile_plans(data, [run.plans[run.focus[0]]], [label]).market_supply[0].sum(axis=1)  # (2, T)
+    series, dashed, colours = {}, set(), {}
+    for u, use in enumerate(USES):  # a use's compute and demand in one colour, the demand dashed
+        series[f"{use} compute"] = supply[u]
+        series[f"{use} demand"] = np.asarray(data.demand[u], dtype=float)
+        dashed.add(f"{use} demand")
+        colours.update(dict.fromkeys((f"{use} compute", f"{use} demand"), svg.PALETTE[u]))
+    chart = svg.both(svg.lines, f"Compute against demand on the forecast: {label}", data.quarter_labels,
+                     series, "H100-equivalent GPUs", dashed=dashed, colours=colours)  # fmt: skip
+    return chart + ("<p class='cap'>GPUs serving the market times their throughput (H100 = 1), summed over "
+                    "sites; a plan solved for least cost meets the demand exactly (formulation §5.5).</p>")
