@@ -30,6 +30,7 @@ from fleetopt.evaluate.metrics import REACTION_LABELS
 from fleetopt.report import in_short, page, provenance, reading, svg
 from fleetopt.report.candidates import _rule_text
 from fleetopt.report.markup import _share, _usd
+from fleetopt.report.statements import _by_quarter, _decisions_section, _power_built
 
 TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 
@@ -797,15 +798,15 @@ def test_a_total_and_its_parts_are_each_rounded_on_their_own():
     '203 (62, 142)', $7.05M twice '$14.1M ($7.1M, $7.1M)', money each in its own scale; two sites of 2.5 MW
     '5 MW; a: 2.5 MW; b: 2.5 MW'. The section says so."""
     data = SimpleNamespace(quarter_labels=["2026Q3", "2026Q4", "2027Q1"])
-    assert page._by_quarter(data, np.array([61.6, 0.2, 141.6]), "{:,.0f}") == "203 (2026Q3: 62, 2027Q1: 142)"
-    usd = page._by_quarter(data, np.array([7.05e6, 7.05e6, 0.0]), None)
+    assert _by_quarter(data, np.array([61.6, 0.2, 141.6]), "{:,.0f}") == "203 (2026Q3: 62, 2027Q1: 142)"
+    usd = _by_quarter(data, np.array([7.05e6, 7.05e6, 0.0]), None)
     assert usd == "$14.1M (2026Q3: $7.1M, 2026Q4: $7.1M)"
     # a facility's small draw beside a large one: each in its own scale (one scale wrote "2027Q1: $0")
-    usd = page._by_quarter(data, np.array([3.2e9, 0.0, 855_115.0]), None)
+    usd = _by_quarter(data, np.array([3.2e9, 0.0, 855_115.0]), None)
     assert usd == "$3.20B (2026Q3: $3.20B, 2027Q1: $855.1k)"
     sites = [SimpleNamespace(name="a", block_mw=2.5), SimpleNamespace(name="b", block_mw=2.5)]
     plan = SimpleNamespace(build_blocks=np.array([[1.0, 0.0], [0.0, 1.0]]))
-    assert page._power_built(SimpleNamespace(sites=sites), plan) == "5 MW; a: 2.5 MW; b: 2.5 MW"
+    assert _power_built(SimpleNamespace(sites=sites), plan) == "5 MW; a: 2.5 MW; b: 2.5 MW"
 
 
 def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
@@ -1247,7 +1248,7 @@ def test_the_plan_s_decisions_are_listed(runs):
     assert "GPUs redeployed from training to inference" in text
     run = reading._read_run(runs["solve"])
     run.plans[0].accepted[0] = 0.0
-    section = re.sub(r"<[^>]+>", " ", page._decisions_section(run))
+    section = re.sub(r"<[^>]+>", " ", _decisions_section(run))
     declined = r"contracts accepted\s+enterprise-inference\s+contracts declined\s+lab-a-training"
     assert re.search(declined, section)
 

@@ -1,0 +1,247 @@
+"""The plan's decisions and books: its decisions besides purchases, the GPUs it buys and its orders,
+its debt by facility, the forecast run with its policy and its quarterly statements."""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan
+from fleetopt.core.results import (
+    debt_frame,
+    orders_frame,
+    power_built_mw_by_site,
+    purchases_by_generation_year,
+)
+from fleetopt.core.units import format_mw, format_rate, format_times, format_usd
+from fleetopt.report.markup import _table, scroll_hint
+from fleetopt.report.reading import _buffer_words, _Run, _solved_for_cost
+
+STATEMENT_COLUMNS = [
+    "quarter",
+    "revenue_usd",
+    "revenue_contracts_usd",
+    "ebitda_usd",
+    "tax_usd",
+    "capex_gpu_usd",
+    "capex_power_usd",
+    "disposal_proceeds_usd",
+    "contract_payments_usd",
+    "interest_usd",
+    "principal_usd",
+    "prepayment_usd",
+    "draws_usd",
+    "cash_usd",
+    "debt_usd",
+    # what the debt stands against: the GPUs' resale value (a lender's loan-to-value, whole company)
+    "fleet_resale_value_usd",
+]
+
+
+# a model with no contracts (a lab's own demand) has them at $0 in every quarter: left out
+CONTRACT_COLUMNS = ("revenue_contracts_usd", "contract_payments_usd")
+
+
+def _cash_identity(contracts: bool) -> str:
+    """The statements' cash identity in the columns' words (docs/formulation.md §7, statements.csv),
+    with the customer payments only of a model with contracts."""
+    paid = "disposal proceeds, customer payments and facility draws" if contracts else (
+        "disposal proceeds and facility draws")
+    return (f"Cash at a quarter's end is the previous quarter's (the opening cash before the first) plus "
+            f"EBITDA, {paid}, less tax, GPU and power capex, interest, scheduled principal and debt prepaid."
+            + (" Customer payments are contract prepayments: received as cash when a contract starts, then "
+               "negative each quarter of its term by the share of revenue they paid for in advance (that "
+               "revenue is in EBITDA, its cash came earlier)." if contracts else ""))  # fmt: skip
+
+
+# the forecast run's lines (the evaluator records no revenue or capex)
+RUN_COLUMNS = ["quarter", "ebitda_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd",
+               "tax_usd", "cash_usd", "revolver_balance_usd", "debt_usd"]  # fmt: skip
+
+
+ORDER_HEADERS = {"quarter": "quarter", "sku": "SKU", "site": "site", "blocks": "blocks", "gpus": "GPUs",
+                 "capex_usd": "capex (USD)"}  # fmt: skip
+
+
+def _purchases_and_statements_sections(run: _Run) -> list[str]:
+    buys = purchases_by_generation_year(run.data, run.plans[run.focus[0]].buy_blocks).reset_index(names="generation")
+    buys.columns = [str(c) for c in buys.columns]
+    columns = [c for c in STATEMENT_COLUMNS if run.data.contracts or c not in CONTRACT_COLUMNS]
+    frame = run.statements.frame(run.data.quarter_labels)[columns]
+    label = escape(run.main_label)
+    orders = orders_frame(run.data, run.plans[run.focus[0]])
+    out = [
+        _decisions_section(run),
+        f"<h2>GPUs bought by generation and year: {label}</h2>"
+        + _table(buys, count_cols=set(buys.columns[1:])),
+    ]
+    if not orders.empty:  # what a capacity team places: each order, and what it costs
+        out.append(f"<h2>Orders of {label}: quarter, SKU and site</h2>"
+                   + _table(orders, money_cols={"capex_usd"}, count_cols={"blocks", "gpus"},
+                            headers=ORDER_HEADERS))  # fmt: skip
+    out.append(_debt_section(run))
+    if run.milp_only:
+        out.append(_forecast_run_table(run))
+        title = f"MILP statements of {label}, as planned (USD)"
+    else:
+        title = f"Quarterly statements of {label} on the forecast (USD)"
+    opening = (f"Opening cash {format_usd(run.data.opening_cash)}, opening debt "
+               f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {_cash_identity(bool(run.data.contracts))} "
+               f"{_cash_in_the_npv(run.data, run.plans[run.focus[0]], _solved_for_cost(run))} "
+               f"{_debt_over_fleet_words(run)}")  # fmt: skip
+    out.append(
+        f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>{scroll_hint(len(frame.columns))}"
+        + _table(frame, money_cols=set(columns[1:]), headers=STATEMENT_HEADERS)
+    )
+    return out
+
+
+def _debt_over_fleet_words(run: _Run) -> str:
+    """How the debt stands to the GPUs' resale value on the forecast, quarter by quarter: the
+    quarters where it exceeds it and its highest multiple ('' without debt)."""
+    debt, fleet = run.statements.lines["debt_usd"], run.statements.lines["fleet_resale_value_usd"]
+    if not (debt > 0).any():
+        return ""
+    # no GPUs: infinitely many times their value where there is debt, none where there is none
+    ratio = np.where(fleet > 0, debt / np.where(fleet > 0, fleet, 1.0), np.where(debt > 0, np.inf, 0.0))
+    top = int(np.argmax(ratio))
+    over = int((debt > fleet).sum())
+    highest = "with no GPUs held" if not np.isfinite(ratio[top]) else f"{format_times(ratio[top])} their value"
+    return (f"The debt exceeds the GPUs' gross resale value (before selling costs) in {over} of the "
+            f"{len(debt)} quarters (highest {highest}, {run.data.quarter_labels[top]}): what the GPUs would "
+            "not repay if sold is owed against the contracts, the sites and the cash.")
+
+
+def _debt_section(run: _Run) -> str:
+    """Each facility's terms, maturity and balance at each year's end (core/results.debt_frame)."""
+    frame = debt_frame(run.data, run.statements)
+    title = f"<h2>Debt by facility of {escape(run.main_label)} (MILP statements)</h2>"
+    if frame.empty:
+        return title + "<p class='cap'>The model has no debt facilities.</p>"
+    money = {c for c in frame.columns if c.endswith("_usd")}
+    headers = {"at_maturity": "at maturity", "size_usd": "size (USD)", "opening_usd": "opening (USD)",
+               "peak_usd": "peak at a quarter's end (USD)",
+               **{c: f"end of {c[4:-4]} (USD)" for c in money if c.startswith("end_")}}  # fmt: skip
+    cap = ("Each facility's balance in the MILP's statements (rate: annual, in the horizon's first quarter; a "
+           "floating rate follows the reference rate). The revolver, which the scenarios draw when cash runs "
+           "short, is not a facility here.")
+    if any(f.refinanced for f in run.data.facilities):
+        cap += (" A bullet the model refinances at maturity is assumed refinanced at the spread shown: no "
+                "lender has promised it, and the plan's figures hold only if it is.")
+    # each balance in its own scale: a $3.9M tail beside billions read "$0" in one scale per column
+    return (title + f"<p class='cap'>{escape(cap)}</p>{scroll_hint(len(frame.columns))}"
+            + _table(frame, usd_cols=money, headers=headers))  # fmt: skip
+
+
+def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
+    """Why cash piles up while debt stands (a reader asked why notes are rolled with $40B at hand);
+    for a plan solved for least cost, why it prepays instead (formulation §6, "Caveat"), where it
+    does (nothing where it does not)."""
+    if cost and not plan.prepay.any():
+        return ""
+    if cost:
+        return ("The plan was solved for least cost, which counts interest but not principal: with cash to "
+                "spare it prepays what it may as early as it may, to save interest (docs/formulation.md §6, "
+                "\"Cost\", Caveat). Its debt figures show that choice, not a financing plan.")
+    return (
+        "Cash kept is not idle in the NPV: each quarter's rise in cash counts as paid out to "
+        f"shareholders in that quarter, discounted at {format_rate(data.discount_rate_annual)} a year (docs/formulation.md §6). Repaying "
+        "debt that costs less than that early would lower the NPV, so the plan repays only what covenants "
+        "or the borrowing base need, and notes due are refinanced or repaid as the model's `at_maturity` says."
+    )
+
+
+def _decisions_section(run: _Run) -> str:
+    """The plan's decisions besides its purchases: contracts taken and declined, GPUs retired and
+    redeployed, power built, and each facility's draws and prepayments (the plan's, before any policy)."""
+    data, plan = run.data, run.plans[run.focus[0]]
+    fig = run.figures
+    contracts = [("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none"),
+                 ("contracts declined", ", ".join(fig["contracts_declined"]) or "none")] if data.contracts else []
+    facts = [
+        *contracts,
+        ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
+        ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
+        ("power built (expansion blocks)", _power_built(data, plan)),
+    ]  # fmt: skip
+    idle = []
+    for f, fac in enumerate(data.facilities):
+        if not (np.abs(plan.draws[f]) >= 0.5).any() and not (np.abs(plan.prepay[f]) >= 0.5).any():
+            idle.append(fac.name)
+            continue
+        flows = (("drawn", plan.draws[f]), ("prepaid", plan.prepay[f]))
+        facts.append((f"facility {fac.name}", "; ".join(f"{what} {_by_quarter(data, usd, None)}"
+                                                         for what, usd in flows if (np.abs(usd) >= 0.5).any())))  # fmt: skip
+    if idle:
+        facts.append(("facilities with no draw or prepayment", ", ".join(idle)))
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
+    note = f"<p class='cap'>{escape(ROUNDING_NOTE)}</p>"
+    if run.milp_only:
+        note += (f"<p class='cap'>The plan's decisions; on the forecast {escape(run.forecast_changes)}: its "
+                 "quarterly figures below show what it did.</p>")  # fmt: skip
+    return f"<h2>Decisions of {escape(run.main_label)}</h2><dl class='facts'>{rows}</dl>{note}"
+
+
+def _power_built(data: ModelData, plan: Plan) -> str:
+    """'30 MW'; with more than one site each site's too: '30 MW; texas: 10 MW; ohio: 20 MW'."""
+    mw = power_built_mw_by_site(data, plan)
+    sites = "".join(f"; {site.name}: {format_mw(built)}" for site, built in zip(data.sites, mw, strict=True)
+                    if len(data.sites) > 1 and built > 0)  # fmt: skip
+    return f"{format_mw(sum(mw))}{sites}"
+
+
+def _by_quarter(data: ModelData, values: np.ndarray, pattern: str | None) -> str:
+    """'none', or the total and each quarter's amount (USD each in its own scale where ``pattern`` is
+    None: a facility's $855.1k beside its $3.20B, which one scale for both wrote "$0"), each rounded
+    on its own: '203 (2026Q3: 62, 2027Q3: 142)' for 61.5 and 141.8 (ROUNDING_NOTE)."""
+    quarters = [(data.quarter_labels[t], float(v)) for t, v in enumerate(values) if abs(v) >= 0.5]
+    if not quarters:
+        return "none"
+    shown = (lambda v: pattern.format(v)) if pattern else format_usd
+    return f"{shown(sum(v for _, v in quarters))} ({', '.join(f'{q}: {shown(v)}' for q, v in quarters)})"
+
+
+ROUNDING_NOTE = (
+    "Each figure is rounded on its own (money in its own scale, e.g. $855.1k beside $3.20B), so a "
+    "total may differ from the sum of its rounded parts, and a figure from the table below, which "
+    "rounds each column in one scale."
+)
+
+
+def _forecast_run_table(run: _Run) -> str:
+    """The quarters of the forecast run with the plan's policy, where that policy changes them."""
+    lines = run.forecast.lines
+    frame = pd.DataFrame({"quarter": run.data.quarter_labels, **{k: lines[k] for k in RUN_COLUMNS[1:]}})
+    label, buffer = escape(run.main_label), _buffer_words(run.forecast.buffer, run.data)
+    cap = (f"The plan run on the forecast with its {buffer}, as the scenarios run it (docs/evaluation.md, "
+           "Policy): the policy defers orders or cuts debt prepayments to keep cash above the treasury "
+           "floor plus the buffer, so these quarters differ from the MILP's statements below. Debt "
+           "includes the revolver drawn (the facilities' balances move by draws, less principal and "
+           "prepayments). The evaluator records no revenue or capex: for those, see the MILP's "
+           "statements.")  # fmt: skip
+    return (f"<h2>Quarterly figures of {label} on the forecast, run with its policy (USD)</h2>"
+            f"<p class='cap'>{escape(cap)}</p>"
+            + _table(frame, money_cols=set(RUN_COLUMNS[1:]), headers=STATEMENT_HEADERS))  # fmt: skip
+
+
+STATEMENT_HEADERS = {
+    "revenue_usd": "revenue (USD)",
+    "revenue_contracts_usd": "of which under contract (USD)",
+    "ebitda_usd": "EBITDA (USD)",
+    "capex_gpu_usd": "GPU capex (USD)",
+    "capex_power_usd": "power capex (USD)",
+    "interest_usd": "interest (USD)",
+    "principal_usd": "scheduled principal (USD)",
+    "prepayment_usd": "debt prepaid (USD)",
+    "draws_usd": "facility draws (USD)",
+    "disposal_proceeds_usd": "disposal proceeds (USD)",
+    "contract_payments_usd": "customer payments (USD)",
+    "tax_usd": "tax (USD)",
+    "cash_usd": "cash at quarter end (USD)",
+    "revolver_balance_usd": "revolver drawn at quarter end (USD)",
+    "debt_usd": "debt at quarter end (USD)",
+    "fleet_resale_value_usd": "GPUs' gross resale value (USD)",
+}
