@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "fleetopt"
 # one. A module belongs to the layer of the longest name prefix listed.
 LAYERS = [
     ("fleetopt.errors",),
-    ("fleetopt.core.quarters", "fleetopt.core.units"),
+    ("fleetopt.core.quarters", "fleetopt.core.units", "fleetopt.core.credit"),
     ("fleetopt.schema", "fleetopt"),  # the package itself re-exports schema.loading
     ("fleetopt.core",),
     ("fleetopt.runs.files", "fleetopt.runs.limits"),

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from fleetopt.core.credit import SEVEN_YEAR_DEFAULT_RATE, default_probability, hazard_per_quarter
 from fleetopt.schema.base import (
     Fraction,
     Loading,
@@ -125,7 +126,7 @@ class DeliverySlip(StrictModel):
         return self
 
 
-CreditRating = Literal["AAA", "AA", "A", "BBB", "BB", "B", "CCC"]
+CreditRating = Literal[tuple(SEVEN_YEAR_DEFAULT_RATE)]  # the ratings core/credit.py has a default rate for
 
 
 class AICycle(StrictModel):
@@ -221,9 +222,9 @@ class Risk(StrictModel):
         hazards |= {("customer_hazard_overrides", k): v for k, v in self.customer_hazard_overrides.items()}
         return [
             (("risk", *path), (
-                f"{hazard:g} is a {hazard:.0%} chance each quarter ({1 - (1 - hazard) ** 4:.0%} a year) "
-                "that a customer defaults; a CCC-rated one's is about 2.4 % (fleetopt/core/credit.py): "
-                "hazards are fractions per quarter, 0.01 means 1 %"
+                f"{hazard:g} is a {hazard:.0%} chance each quarter ({default_probability(hazard, 4):.0%} a "
+                f"year) that a customer defaults; a CCC-rated one's is about {hazard_per_quarter('CCC'):.1%} "
+                "(fleetopt/core/credit.py): hazards are fractions per quarter, 0.01 means 1 %"
             ))
             for path, hazard in hazards.items()
             if hazard > HAZARD_WARNING
