@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import errno
 import logging
 import math
@@ -280,13 +281,12 @@ _OPTION_EXAMPLES = (
     ("-prob'", "write a probability as a fraction: 0.25 for 25 %"),
     ("'--time-limit'", "write it in seconds, in digits: 300 for 5 minutes"),
 )
-# typer checks an option's type with pydantic, whose words name its own machinery
+# typer checks an option's type with pydantic, whose words name its own machinery (a whole number's
+# are whole_number's own)
 _PYDANTIC_WORDS = (
     ("Value error, ", ""),
     ("Input should be a valid number, unable to parse string as a number",
      f"not a number ({_NUMBER_EXAMPLES})"),
-    ("Input should be a valid integer, unable to parse string as an integer", "not a whole number"),
-    ("Input should be a valid integer, got a number with a fractional part", "not a whole number"),
 )  # fmt: skip
 
 
@@ -622,6 +622,31 @@ def usd_amount(value: str | None) -> float | None:
     return amount
 
 
+def whole_number(value: str | int) -> int:
+    """A whole-number option's value as written: digits (2000), with commas or underscores between
+    groups of three (2,000 or 2_000, as every printout writes thousands), or any number that is an
+    exact whole one (2.0, 1e3); its range is its callback's to check. A default comes as an int."""
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    found = _WHOLE_NUMBER.fullmatch(text)
+    number = decimal.Decimal(re.sub("[,_]", "", text)) if found else None
+    if number is not None and number == number.to_integral_value():
+        if number.adjusted() > _MOST_DIGITS:
+            raise typer.BadParameter(f"too large a number (got {value!r})")
+        return int(number)
+    grouped = re.search("[,_]", text)
+    groups = ": commas or underscores go between groups of three digits" if grouped else ""
+    raise typer.BadParameter(f"not a whole number (got {value!r}{groups}, e.g. 2000, 2,000 or 2_000)")
+
+
+# digits, grouped in threes by commas or by underscores, or a number to check for a whole one
+_WHOLE_NUMBER = re.compile(
+    r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:_\d{3})+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)", re.ASCII
+)
+_MOST_DIGITS = 100  # 1e1000000 is refused, not turned into a million-digit int
+
+
 _USD_SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
 _USD_AMOUNT = re.compile(
     r"(?P<sign>[+-]?)\$?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
@@ -645,6 +670,7 @@ ScenariosOption = Annotated[
     int,
     typer.Option(
         "--scenarios",
+        parser=whole_number,
         callback=checked(limits.whole, 1),
         help="Number of simulated futures, the same for every plan.",
     ),
@@ -652,7 +678,10 @@ ScenariosOption = Annotated[
 SeedOption = Annotated[
     int,
     typer.Option(
-        "--seed", callback=checked(limits.seed), help="Scenario seed: the same seed gives the same scenarios."
+        "--seed",
+        parser=whole_number,
+        callback=checked(limits.seed),
+        help="Scenario seed: the same seed gives the same scenarios.",
     ),
 ]
 BackendOption = Annotated[
@@ -671,6 +700,7 @@ ThreadsOption = Annotated[
     int | None,
     typer.Option(
         "--threads",
+        parser=whole_number,
         callback=checked(limits.whole, 1),
         help="Threads for MILP solves (default: HiGHS decides) and for NumPy evaluation "
         "(default: one per usable core).",
@@ -680,6 +710,7 @@ EvaluateThreadsOption = Annotated[
     int | None,
     typer.Option(
         "--threads",
+        parser=whole_number,
         callback=checked(limits.whole, 1),
         help="NumPy threads of the evaluation (default: one per usable core); not with --workers above 1 "
         "or --executor ray, whose workers run one thread each.",

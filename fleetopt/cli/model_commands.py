@@ -39,6 +39,7 @@ from fleetopt.cli.common import (
     say_model_changes,
     say_written,
     stochastic_gap,
+    whole_number,
     write_output,
 )
 from fleetopt.cli.render import (
@@ -131,6 +132,7 @@ def solve(
     stochastic: Annotated[
         int | None,
         typer.Option(
+            parser=whole_number,
             help=f"Two-stage stochastic solve over N scenarios (1 to {MAX_SCENARIOS:,}) reduced from the "
             f"evaluator's (§7b), to a gap of {STOCHASTIC_MIP_GAP:g} unless --mip-gap is given (at "
             f"{DEFAULT_MIP_GAP:g} the default model's search found "
@@ -140,6 +142,7 @@ def solve(
     first_stage_quarters: Annotated[
         int | None,
         typer.Option(
+            parser=whole_number,
             help="With --stochastic: decisions before this quarter are shared by all scenarios "
             f"(default {FIRST_STAGE_QUARTERS}, or the whole horizon when it is shorter).",
             show_default=False,
@@ -161,7 +164,11 @@ def solve(
     ] = TAIL,
     scenario_seed: Annotated[
         int,
-        typer.Option(callback=checked(limits.seed), help="With --stochastic: seed of the scenarios reduced."),
+        typer.Option(
+            parser=whole_number,
+            callback=checked(limits.seed),
+            help="With --stochastic: seed of the scenarios reduced.",
+        ),
     ] = 0,
     stochastic_solver: Annotated[
         str,

@@ -24,6 +24,7 @@ from fleetopt.cli.common import (
     model_given,
     out_file,
     path_given,
+    whole_number,
     write_output,
 )
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
@@ -66,6 +67,7 @@ def compare(
         int | None,
         typer.Option(
             "--scenarios",
+            parser=whole_number,
             callback=checked(limits.whole, 1),
             help="Common futures (default: those of the first sweep, evaluation or stochastic solve "
             f"given, else {limits.DEFAULT_SCENARIOS:,}).",
@@ -75,6 +77,7 @@ def compare(
         int | None,
         typer.Option(
             "--seed",
+            parser=whole_number,
             callback=checked(limits.seed),
             help="Scenario seed (default: that of the first sweep, evaluation or stochastic solve given, "
             "else 0).",
@@ -216,7 +219,8 @@ def runs_list(
     model: Annotated[str | None, typer.Option(help="Only runs of this model (by name).")] = None,
     kind: Annotated[RunKind | None, typer.Option(help="Only runs of this kind.")] = None,
     limit: Annotated[
-        int, typer.Option(callback=checked(limits.whole, 1), help="How many runs to show.")
+        int,
+        typer.Option(parser=whole_number, callback=checked(limits.whole, 1), help="How many runs to show."),
     ] = 30,
 ) -> None:
     """List runs, newest first; then the evaluations and sweeps in the runs folder that have not

@@ -58,6 +58,7 @@ from fleetopt.cli.common import (
     say_written,
     stochastic_gap,
     usd_amount,
+    whole_number,
 )
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
 from fleetopt.cli.render import (
@@ -143,7 +144,10 @@ def evaluate(
             "has, every plan, saying so); metrics.csv keeps every plan.",
         ),
     ] = None,
-    top: Annotated[int, typer.Option(callback=checked(limits.whole, 1), help="How many plans to print.")] = 5,
+    top: Annotated[
+        int,
+        typer.Option(parser=whole_number, callback=checked(limits.whole, 1), help="How many plans to print."),
+    ] = 5,
     executor: Annotated[
         ExecutorName,
         typer.Option(help="local: this process. ray: chunks as Ray tasks (pip install fleetopt[ray])."),
@@ -155,6 +159,7 @@ def evaluate(
     workers: Annotated[
         int,
         typer.Option(
+            parser=whole_number,
             callback=checked(limits.whole, 1),
             help="Worker processes on this machine, one thread each, on NumPy or the C build as --backend "
             "chooses (default 1: in this process; capped to its usable cores, with a warning); not with "
@@ -402,6 +407,7 @@ def sweep(
     candidates: Annotated[
         int,
         typer.Option(
+            parser=whole_number,
             callback=checked(limits.whole, 1),
             help="Most candidate plans to evaluate (the pick's two cash-buffer runs come on top).",
         ),
@@ -456,6 +462,7 @@ def sweep(
     stochastic: Annotated[
         int | None,
         typer.Option(
+            parser=whole_number,
             callback=checked(limits.whole, 1),
             help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, N at most "
             f"{MAX_SCENARIOS:,}; first stage quarters 0-{FIRST_STAGE_QUARTERS - 1}, or the whole of a "
