@@ -15,6 +15,7 @@ from fleetopt.core.credit import SEVEN_YEAR_DEFAULT_RATE, default_probability, h
 from fleetopt.schema.base import (
     Fraction,
     Loading,
+    NameList,
     PositiveQuarterCount,
     QuarterCount,
     ShareBelowOne,
@@ -111,7 +112,7 @@ class DeliverySlip(StrictModel):
     min_quarters: PositiveQuarterCount = 1
     """Fewest quarters of a slip; equal to `max_quarters`, every slip is exactly that long (with
     `probability` 1: a certain slip, a what-if)."""
-    skus: list[str] | None = None
+    skus: NameList | None = None
     """The SKUs that may slip (names of `skus`); default every SKU whose `available_from` is after the
     horizon's first quarter. One already on sale in that quarter, or installed (`fleet`), never slips;
     nor does one first on sale after the horizon's last quarter (the plan buys none)."""
