@@ -179,3 +179,19 @@ def test_a_comparison_csv_writes_a_label_that_reads_as_a_formula_as_text(here):
     npv = next(line for line in lines if line.startswith("npv_forecast_usd,"))
     assert re.match(r"npv_forecast_usd,USD,higher,-1\d{7}\.\d+,-1\d{7}\.\d+,", npv), npv  # numbers
     assert not [line for line in lines if re.match(r"^[=+@]|.*,[=+@]", line)], out
+
+
+def test_a_mapping_without_a_space_after_its_colon_is_told_so(here):
+    """--set 'risk.delivery_slip={probability:0.5,max_quarters:2}' said 'risk.delivery_slip."probability:
+    0.5": no such field to remove (risk.delivery_slip has no fields)': YAML reads 'probability:0.5' as
+    one key with no value, which the edit took for a field to remove."""
+    slip = "risk.delivery_slip={probability:0.5,max_quarters:2}"
+    code, out, err = run_cli("validate", "tiny", "--set", slip)
+    assert code == 2 and out == ""
+    assert err.strip() == (f"error: --set '{slip}': 'probability:0.5' reads as one name with no value: in "
+                           "YAML a colon takes a space after it (probability: 0.5)")  # fmt: skip
+    nested = "risk={delivery_slip: {probability: 1, max_quarters:2}}"
+    code, _, err = run_cli("validate", "tiny", "--set", nested)
+    assert code == 2 and "'max_quarters:2' reads as one name with no value" in err
+    code, _, err = run_cli("validate", "tiny", "--set", slip.replace(":", ": "))
+    assert code == 0, err

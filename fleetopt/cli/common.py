@@ -539,6 +539,7 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
             raise InputError(f"--set {change!r}: no value after '=' (in YAML, # begins a comment and --- a "
                              "document): give one, quoted if it holds a # ('PATH=\"#1\"'), or null to remove "
                              "the field (its default then applies)")  # fmt: skip
+        _refuse_colon_without_space(change, value)
         fields.append((path.strip(), value))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FleetoptWarning)
@@ -548,6 +549,27 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
         edited = api.edit(loaded, fields)
     _warn_naming_once(edited.source, caught)
     return edited
+
+
+def _refuse_colon_without_space(change: str, value: object) -> None:
+    """A mapping written without a space after a colon (``{probability:0.5}``) is read by YAML as one
+    empty key, 'probability:0.5', which the edit took for a field to remove ('no such field to
+    remove'): said as what it is."""
+    fused = _fused_key(value)
+    if fused is not None:
+        name, _, given = fused.partition(":")
+        raise InputError(f"--set {change!r}: {fused!r} reads as one name with no value: in YAML a colon "
+                         f"takes a space after it ({name}: {given})")  # fmt: skip
+
+
+def _fused_key(value: object) -> str | None:
+    """The first key of the YAML ``value`` (mappings within lists too) that holds a colon and no value."""
+    if isinstance(value, dict):
+        fused = (key for key, item in value.items() if isinstance(key, str) and ":" in key and item is None)
+        return next(fused, None) or next(filter(None, map(_fused_key, value.values())), None)
+    if isinstance(value, list):
+        return next(filter(None, map(_fused_key, value)), None)
+    return None
 
 
 def _warn_naming_once(source: str, caught: list[warnings.WarningMessage]) -> None:
