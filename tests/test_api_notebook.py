@@ -89,6 +89,25 @@ def test_an_entry_of_a_mapping_field_the_file_leaves_out_can_be_set():
         api.edit("tiny", {"limits.new_gpus_per_quarter.blackwel": 100})
 
 
+def test_a_part_of_a_field_the_file_leaves_out_is_refused_saying_it_is_one():
+    """--set risk.delivery_slip.skus.0=B200 (the file sets a slip but no skus) said "risk.delivery_slip.
+    skus: no such field (risk.delivery_slip has no fields)", and policy.defer_orders.x "policy.
+    defer_orders: no such field": both are fields of the format, left out of the file. A misspelt
+    field is still 'no such field'."""
+    slip = {"risk.delivery_slip": {"probability": 0.5, "max_quarters": 1}}
+    said = (r"^risk.delivery_slip.skus: the file leaves it out \(its default applies\), so no part of it "
+            r"can be changed: set it whole, risk.delivery_slip.skus=VALUE$")
+    with pytest.raises(InputError, match=said):
+        api.edit(api.edit("tiny", slip), {"risk.delivery_slip.skus.0": "B200"})
+    with pytest.raises(InputError, match=r"^policy.defer_orders: the file leaves it out"):
+        api.edit("tiny", {"policy.defer_orders.x": True})
+    with pytest.raises(InputError, match=r"^risk.power_delay.skus: no such field \(risk.power_delay has"):
+        api.edit("tiny", {"risk.power_delay.skus.0": "B200"})
+    with pytest.warns(FleetoptWarning, match="B200 never slips"):  # tiny's B200 ships already
+        edited = api.edit(api.edit("tiny", slip), {"risk.delivery_slip.skus": ["B200"]})
+    assert edited.model.risk.delivery_slip.skus == ["B200"]
+
+
 def test_a_name_with_a_dot_in_it_is_edited_in_double_quotes(tmp_path):
     """A SKU named B200.v2 could not be reached by --set: every dot split the path. In double quotes
     a name is one part; unquoted, the error says how to write it."""

@@ -258,6 +258,9 @@ def _step(node: Any, part: str | int, path: FieldPath, create: bool) -> Any:
             return node[part]
     if isinstance(node, list) and _position(node, part) is not None:
         return node[_position(node, part)]
+    if isinstance(node, dict) and _format_field(path):  # risk.delivery_slip.skus, which the file leaves out
+        raise InputError(f"{typed_path(path)}: the file leaves it out (its default applies), so no part of "
+                         f"it can be changed: set it whole, {typed_path(path)}=VALUE")  # fmt: skip
     raise InputError(f"{typed_path(path)}: no such field ({_here(node, path[:-1])}){_dot_hint(node, part)}")
 
 
