@@ -110,7 +110,14 @@ from fleetopt.runs.registry import (
 )
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.edit import edited_model
-from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, ModelError, load_yaml, recorded_changes
+from fleetopt.schema.loading import (
+    MODEL_CHANGES,
+    LoadedModel,
+    ModelError,
+    load_yaml,
+    recorded_changes,
+    typed_path,
+)
 from fleetopt.stochastic.run import (
     DEFAULT_SCREEN,
     MAX_SCREENED,
@@ -792,7 +799,22 @@ def prepare_evaluation(
         ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads),
     )  # fmt: skip
     _warn_if_other_model_version(job.loaded, job.source)
+    if deterministic:
+        _warn_if_risk_changed(job.loaded)
     return job
+
+
+def _warn_if_risk_changed(loaded: LoadedModel) -> None:
+    """A deterministic evaluation is of the forecast, where no risk factor acts (every factor
+    neutral): a change to the risk block made for it does nothing, which is said (a certain
+    delivery slip set as a what-if, risk.delivery_slip with probability 1, gave the on-time figures
+    beside 'changed for this run: risk.delivery_slip = ...')."""
+    risk = [path if isinstance(path, str) else typed_path(path) for path, _ in loaded.changes or ()
+            if (path.split(".", 1)[0] if isinstance(path, str) else path[0]) == "risk"]  # fmt: skip
+    if risk:
+        warn(f"{', '.join(risk)}: changed for this run, but a deterministic evaluation (--deterministic) "
+             "is of the forecast, where no risk factor acts: the change does nothing to its figures; "
+             "evaluate on scenarios (--scenarios N) to see its effect")
 
 
 def resume_evaluation(

@@ -3,10 +3,13 @@ field, never accepted to mean something else."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from conftest import run_cli
 
 from fleetopt import api
+from fleetopt.errors import FleetoptWarning
 from fleetopt.schema.loading import ModelError
 
 SLIP = "risk.delivery_slip"
@@ -26,3 +29,22 @@ def test_an_sku_named_twice_is_refused():
 def test_an_sku_is_a_name():
     with pytest.raises(ModelError, match=r"risk\.delivery_slip\.skus\.0: 'a b' is not a name"):
         api.edit("tiny", {SLIP: {"probability": 0.5, "max_quarters": 1, "skus": ["a b"]}})
+
+
+def test_a_risk_change_with_a_deterministic_evaluation_is_said_to_do_nothing(tmp_path):
+    """evaluate --deterministic --set 'risk.delivery_slip={probability: 1, ...}' (a certain slip, as a
+    what-if) printed the on-time figures beside 'changed for this run: risk.delivery_slip = ...', without
+    a word: the forecast has every risk factor neutral. On scenarios the slip acts, and nothing is said."""
+    late = api.edit("tiny", {"skus.B200.available_from": "2026Q4"})  # B200 not yet shipping
+    folder = api.write_solve_run(api.solve(late), late, tmp_path / "solved")
+    certain = api.edit(folder / "model.yaml", {SLIP: {"probability": 1, "max_quarters": 1}})
+    said = (r"^risk.delivery_slip: changed for this run, but a deterministic evaluation \(--deterministic\) "
+            r"is of the forecast, where no risk factor acts")
+    with pytest.warns(FleetoptWarning, match=said):
+        slipped, _, _ = api.evaluate(folder, certain, deterministic=True)
+    on_time, _, _ = api.evaluate(folder, deterministic=True)
+    assert slipped.metrics["npv_mean_usd"].tolist() == on_time.metrics["npv_mean_usd"].tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FleetoptWarning)
+        result, _, _ = api.evaluate(folder, certain, scenarios=2)
+    assert result.metrics["slipped_share"].tolist() == [1.0]
