@@ -48,3 +48,20 @@ def test_a_risk_change_with_a_deterministic_evaluation_is_said_to_do_nothing(tmp
         warnings.simplefilter("error", FleetoptWarning)
         result, _, _ = api.evaluate(folder, certain, scenarios=2)
     assert result.metrics["slipped_share"].tolist() == [1.0]
+
+
+def test_validate_names_the_skus_that_slip_and_says_where_none_does():
+    """On tiny (both SKUs on sale when its horizon starts) risk.delivery_slip slips nothing, and no
+    warning says so where it names no SKUs; validate read 'deliveries of SKUs not yet shipping late
+    50%, by 1 to 2 quarters', a risk the futures never draw. It now says no SKU slips there, and
+    names the SKUs that do where some do (the default: every SKU not yet shipping)."""
+    slip = f"{SLIP}={{probability: 0.5, max_quarters: 2}}"
+    code, out, err = run_cli("validate", "tiny", "--set", slip)
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert "no delivery slips: risk.delivery_slip moves no SKU of this model" in flat
+    assert "deliveries of SKUs not yet shipping" not in flat
+    code, out, err = run_cli("validate", "tiny", "--set", "skus.B200.available_from=2026Q4", "--set", slip)
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert "deliveries of SKUs not yet shipping (B200) late 50%, by 1 to 2 quarters" in flat

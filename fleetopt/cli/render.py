@@ -76,6 +76,7 @@ from fleetopt.core.units import (
     format_usd,
     format_usd_per_hour,
 )
+from fleetopt.evaluate.factors import slipping_skus
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
     DEBT_AT_DEFAULT_METRICS,
@@ -180,7 +181,7 @@ def model_summary_table(loaded: LoadedModel) -> Table:
         table.add_row("limits", limits_text)
     if m.robustness:
         table.add_row("robustness", describe_robustness(m.robustness))
-    table.add_row("risk", _risk_text(m.risk, {c.customer for c in m.contracts.values()}))
+    table.add_row("risk", _risk_text(m.risk, {c.customer for c in m.contracts.values()}, data))
     table.add_row("policy", _policy_text(m.policy))
     return table
 
@@ -223,18 +224,22 @@ def _limits_text(m, data) -> str:
     return "; ".join(parts)
 
 
-def _slip_text(slip) -> str:
-    """'deliveries of SKUs not yet shipping (VR-NVL72, RU-NVL576) late 100%, by 2 quarters' (its SKUs
-    where the model names them: docs/evaluation.md, "Delivery slips")."""
-    which = f" ({', '.join(slip.skus)})" if slip.skus else ""
+def _slip_text(slip, slipping: list[str]) -> str:
+    """'deliveries of SKUs not yet shipping (VR-NVL72, RU-NVL576) late 100%, by 2 quarters': the SKUs
+    that slip (``slipping``, docs/evaluation.md, "Delivery slips"), named or by default; where none
+    does (every one on sale when the horizon starts, or installed), that the slip moves nothing."""
+    if not slipping:
+        return ("no delivery slips: risk.delivery_slip moves no SKU of this model (each it would slip is on "
+                "sale when the horizon starts, or installed)")  # fmt: skip
+    which = f" ({', '.join(slipping)})"
     low, high = slip.min_quarters, slip.max_quarters
     by = counted(high, "quarter") if low == high else f"{low} to {high} quarters"
     return f"deliveries of SKUs not yet shipping{which} late {format_rate(slip.probability)}, by {by}"
 
 
-def _risk_text(risk, customers: set[str]) -> str:
+def _risk_text(risk, customers: set[str], data) -> str:
     """The scenario generator's factors that move (docs/evaluation.md), each in a few words
-    (``customers``: the contracts' customers, rated or not)."""
+    (``customers``: the contracts' customers, rated or not; ``data``: the model's, for the SKUs that slip)."""
     parts = []
     if risk.price_volatility_annual:
         across = f"correlation across generations {risk.price_correlation_across_generations:g}"
@@ -269,7 +274,7 @@ def _risk_text(risk, customers: set[str]) -> str:
     if risk.ai_cycle:
         parts.append("a common AI-cycle factor")
     if risk.delivery_slip and risk.delivery_slip.probability:
-        parts.append(_slip_text(risk.delivery_slip))
+        parts.append(_slip_text(risk.delivery_slip, [data.sku_names[s] for s in slipping_skus(data)]))
     if not parts:
         return "none: every scenario is the forecast"
     return "; ".join(parts) + ("" if risk.mean_one else "; shocks on top of the forecast (mean_one: false)")
