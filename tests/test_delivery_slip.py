@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from milp_builders import base_model, data_of, sku
+from milp_builders import base_model, data_of, load, sku
 
 from fleetopt.core.plan import Plan
 from fleetopt.errors import FleetoptWarning
@@ -474,3 +474,19 @@ def test_compare_shows_in_how_many_futures_deliveries_came_late(tmp_path):
     plain = api.edit(loaded, {"risk.delivery_slip": None})
     unslipped = api.compare([solved, solved], model=plain, scenarios=4, seed=0, labels=["a", "b"])
     assert "delivered late" not in unslipped.to_markdown()
+
+
+def test_a_solve_keeps_its_plan_where_a_slip_would_push_its_deliveries_past_the_horizon():
+    """The forecast never slips, so its run must not compile the plans' slipped variants: a slip of
+    5 quarters of A (on sale from 2026Q2, the 6-quarter horizon's second quarter) would deliver it
+    in 2027Q3, past the last quarter, and the solve was refused after the MILP had solved, its plan
+    lost. The forecast run takes it; an evaluation over scenarios still refuses the slip, by name."""
+    from fleetopt import api
+    from fleetopt.errors import InputError
+
+    d = model({"probability": 1.0, "min_quarters": 5, "max_quarters": 5})
+    data = data_of(d)
+    result = api.solve(load(d))  # its forecast run (statements, the policy on the forecast) made
+    assert result.plan is not None
+    with pytest.raises(InputError, match=r"a slip of 5 quarters moves SKU A's first deliveries past"):
+        compile_plans(data, [plan(data)], ["p"])

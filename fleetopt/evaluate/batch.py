@@ -47,11 +47,14 @@ def compile_plans(
     labels: list[str],
     chunk: int = COMPILE_CHUNK,
     check_limits: bool = False,
+    slips: bool = True,
 ) -> PlanBatch:
     """Turn full plans (a list, or a stack from :meth:`Plan.stack`) into the evaluator's
     per-quarter quantities, ``chunk`` plans at a time. A plan's figures do not depend on the
     others compiled with it. ``check_limits``: refuse a plan that breaks a hard limit of the
-    model (plans from files; see :func:`limit_problem`)."""
+    model (plans from files; see :func:`limit_problem`). ``slips``: with the plans' variants under
+    each delivery slip a scenario may draw; False for a run on the forecast, which never slips
+    (a slip the plans could not take is then not refused: a solve's plan was lost so)."""
     if isinstance(plans, Plan):
         P = plans.buy_blocks.shape[0] if plans.buy_blocks.ndim else 0
     else:
@@ -62,7 +65,8 @@ def compile_plans(
                 raise PlanFileError(f"plan {label!r} does not fit the model: {problems[0]}")
     if P == 0:
         empty = Plan.empty(data).arrays()
-        return compile_stack(data, Plan(**{k: np.zeros((0, *v.shape)) for k, v in empty.items()}), [])
+        none = Plan(**{k: np.zeros((0, *v.shape)) for k, v in empty.items()})
+        return compile_stack(data, none, [], slips=slips)
 
     def parts():
         for start in range(0, P, chunk):
@@ -72,19 +76,22 @@ def compile_plans(
                 if isinstance(plans, Plan)
                 else Plan.stack(plans[rows])
             )
-            yield compile_stack(data, stack, list(labels[rows]), check_limits)
+            yield compile_stack(data, stack, list(labels[rows]), check_limits, slips)
 
     return PlanBatch.concatenate(parts(), total=P)
 
 
-def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits: bool = False) -> PlanBatch:
+def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits: bool = False,
+                  slips: bool = True) -> PlanBatch:  # fmt: skip
     """:func:`compile_plans` for one stack of plans (leading plan axis on every decision array), with
-    its variants under each delivery slip a scenario may draw (:mod:`fleetopt.evaluate.slip`)."""
+    its variants under each delivery slip a scenario may draw where ``slips``
+    (:mod:`fleetopt.evaluate.slip`)."""
     stack = _declined_contracts_cleared(data, _checked_stack(data, stack, labels), labels)
     batch = _compiled(data, stack, labels, check_limits)
-    batch.slipped = slipped_variants(
-        data, stack, lambda s, paid, price: _compiled(data, s, labels, capex=paid, price=price)
-    )
+    if slips:
+        batch.slipped = slipped_variants(
+            data, stack, lambda s, paid, price: _compiled(data, s, labels, capex=paid, price=price)
+        )
     return batch
 
 

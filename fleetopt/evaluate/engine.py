@@ -893,4 +893,5 @@ def forecast_within_limits(data: ModelData, plans: PlanBatch) -> np.ndarray:
 
 def forecast_npv(data: ModelData, plan: Plan, buffer: float | None = None) -> float:
     """:func:`forecast_npvs` of one plan run with ``buffer`` (USD; None: the model's)."""
-    return float(forecast_npvs(data, with_buffers(compile_plans(data, [plan], ["plan"]), [buffer]))[0])
+    batch = compile_plans(data, [plan], ["plan"], slips=False)  # the forecast never slips
+    return float(forecast_npvs(data, with_buffers(batch, [buffer]))[0])

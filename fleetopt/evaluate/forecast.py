@@ -72,7 +72,8 @@ def forecast_run_batch(
 ) -> list[ForecastRun]:
     """:func:`forecast_run` of several plans in one evaluation (``buffers`` None: the model's)."""
     buffers = buffers if buffers is not None else [None] * len(plans)
-    batch = with_buffers(compile_plans(data, plans, [f"plan {n}" for n in range(len(plans))]), buffers)
+    labels = [f"plan {n}" for n in range(len(plans))]
+    batch = with_buffers(compile_plans(data, plans, labels, slips=False), buffers)  # the forecast never slips
     result = forecast_runs(data, batch, RECORDED)
     npvs = result.metrics["npv_mean_usd"].to_numpy(dtype=float)
     out = []

@@ -161,7 +161,7 @@ def _compute_chart(run: _Run) -> str:
     (H100-equivalent, summed over sites, as the evaluator offers them) beside market.demand_gpus, by
     use. GPU counts alone read as a shrinking fleet where fewer, faster GPUs replace many old ones."""
     data, label = run.data, run.main_label
-    supply = compile_plans(data, [run.plans[run.focus[0]]], [label]).market_supply[0].sum(axis=1)  # (2, T)
+    supply = compile_plans(data, [run.plans[run.focus[0]]], [label], slips=False).market_supply[0].sum(axis=1)  # (2, T)
     series, dashed, colours = {}, set(), {}
     for u, use in enumerate(USES):  # a use's compute and demand in one colour, the demand dashed
         series[f"{use} compute"] = supply[u]
