@@ -82,3 +82,25 @@ def test_an_out_folder_not_in_utf8_is_refused_before_the_run_and_an_argument_not
     run_id = registry.record("evaluate", "tiny", "h", tmp_path / "e2", {}, command=typed)
     (record,) = [r for r in registry.list() if r.id == run_id]
     assert record.command.endswith("/lat\\xe9")
+
+
+def test_a_run_folder_not_in_utf8_is_shown_as_not_recorded_and_reported(tmp_path, monkeypatch):
+    """A run folder copied to a name in Latin-1 bytes (b'caf\\xe9') made `runs show`, `runs forget`
+    and `report` raise UnicodeEncodeError looking it up in the registry (SQLite, UTF-8 text only);
+    such a folder can never be recorded, so it is "not recorded", and its report is written."""
+    import os
+    import shutil
+
+    from conftest import run_cli
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, err = run_cli("solve", "tiny", "--out", str(tmp_path / "s"))
+    assert code == 0, err
+    latin = os.fsdecode(bytes(tmp_path) + b"/caf\xe9")
+    shutil.copytree(tmp_path / "s", latin)
+    for command in (("runs", "show", latin), ("runs", "forget", latin, "--dry-run")):
+        code, _, err = run_cli(*command)
+        assert code == 2 and "is not recorded" in err and "Traceback" not in err, (command, err)
+    code, _, err = run_cli("report", latin, "--out", str(tmp_path / "r.html"))
+    assert code == 0 and "Traceback" not in err, err
+    assert (tmp_path / "r.html").exists()

@@ -143,5 +143,12 @@ def read_json(text: str | bytes) -> object:
         raise ValueError("nested too deeply to read") from None
 
 
+def utf8_text(text: str) -> str:
+    """``text`` writable as UTF-8: a path whose bytes were not UTF-8 (a folder named in Latin-1,
+    which Python keeps as surrogates) written with its bytes escaped, 'caf\\xe9'."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def write_text_atomic(path: str | Path, text: str, user_file: bool = False) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"), user_file)
+    """``text`` written whole, in UTF-8 (:func:`utf8_text`: a name in other bytes escaped)."""
+    write_bytes_atomic(path, utf8_text(text).encode("utf-8"), user_file)

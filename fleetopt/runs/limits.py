@@ -99,7 +99,7 @@ def _usable(name: str, value):
     raised ValueError or OSError at its first use (a traceback from the API)."""
     if "\0" in str(value):
         raise InputError(f"{name} holds a NUL character, which no path can (got {shown_value(str(value))})")
-    if not _utf8(str(value)):  # bytes a UTF-8 terminal or file system did not decode (surrogates)
+    if not utf8(str(value)):  # bytes a UTF-8 terminal or file system did not decode (surrogates)
         raise InputError(
             f"{name} is not UTF-8 text (got {shown_value(str(value))}): the run registry records every "
             "run's folder as UTF-8, so it could not record this one after the run; give a name in UTF-8 "
@@ -114,7 +114,7 @@ def _usable(name: str, value):
     return value
 
 
-def _utf8(text: str) -> bool:
+def utf8(text: str) -> bool:
     """Whether ``text`` can be written as UTF-8 (not: a name whose bytes Python kept undecoded)."""
     try:
         text.encode("utf-8")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from fleetopt.core.results import LAB_FIGURES
 from fleetopt.errors import InputError
-from fleetopt.runs.files import read_json
+from fleetopt.runs.files import read_json, utf8_text
 from fleetopt.runs.folder import (
     KIND_NOUNS,
     NUMBER_NAMES,
@@ -38,6 +38,7 @@ from fleetopt.runs.folder import (
     runs_dir,
     unwritable_ancestor,
 )
+from fleetopt.runs.limits import utf8
 from fleetopt.schema.loading import MODEL_CHANGES
 
 DB_NAME = "registry.sqlite"
@@ -366,7 +367,7 @@ class Registry:
         command = command if command is not None else " ".join(["fleetopt", *sys.argv[1:]])
         # an argument whose bytes were not UTF-8 (a path named in Latin-1) kept as its escapes: SQLite
         # keeps text as UTF-8 only, and the run is written by now
-        command = command.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        command = utf8_text(command)
         row = (
             (created or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
             kind,
@@ -511,7 +512,8 @@ class Registry:
         owner = RunFolder.owning(Path(path).expanduser()) if Path(path).expanduser().is_file() else None
         folder = Path(path) if owner is None else owner.path
         row = None
-        if self.path.exists():
+        # a folder named in bytes that are not UTF-8 is never recorded (limits refuses it before a run)
+        if self.path.exists() and utf8(str(folder)):
             with self._reading() as (con, place):
                 sql = "SELECT MAX(id) FROM runs WHERE path = ?"
                 row = con.execute(sql, (self._stored(folder, place),)).fetchone()
