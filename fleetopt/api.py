@@ -42,6 +42,7 @@ from fleetopt.compare import (
     Comparison,
     ModelUsed,
     compare_plans,
+    compare_what_if,
     figures_not_back,
     plan_sources,
     plans_from_refs,
@@ -114,6 +115,7 @@ from fleetopt.schema.loading import (
     MODEL_CHANGES,
     LoadedModel,
     ModelError,
+    change_words,
     load_yaml,
     recorded_changes,
     typed_path,
@@ -1415,6 +1417,7 @@ def compare(
     seed: int | None = None,
     backend: str = "auto",
     labels: Iterable[str] | None = None,
+    what_if: Mapping[str | tuple, Any] | list[tuple] | None = None,
 ) -> Comparison:
     """Compare plans side by side on common scenarios (as `fleetopt compare`): NPV, risk, debt,
     power, fleet and purchases.
@@ -1438,9 +1441,19 @@ def compare(
     out-of-sample ones); named "milp", "milp, purchases fixed (FILE)" ..., a stochastic result's two plans
     "forecast" and "stochastic", unless ``labels``.
 
+    ``what_if``: changes to the model, as :func:`edit` takes them (``{"risk.delivery_slip":
+    {"probability": 1, "min_quarters": 2, "max_quarters": 2}}``): ``runs`` must then give one plan,
+    compared with itself run under the model so changed, on the same scenarios, so each difference
+    is what the change does to it, with a paired error (`fleetopt compare RUN --what-if PATH=VALUE`;
+    docs/evaluation.md, "What if"); ``labels`` then names the two, default the plan's label and
+    that label with ", what if".
+
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
     given = _runs_given(runs)
+    if what_if is not None and (not isinstance(what_if, (Mapping, list)) or not what_if):
+        raise InputError("what_if must be the changes to the model, a mapping of PATH to value or a list of "
+                         f"(PATH, value) pairs as fleetopt.api.edit takes them, not empty (got {what_if!r})")
     # the settings first: a bad one was refused only after the plans' warnings were given
     if scenarios is not None:
         limits.scenarios("scenarios", scenarios)
@@ -1462,11 +1475,14 @@ def compare(
             scenarios = own[0]["scenarios"] if scenarios is None else scenarios
             seed = own[0]["seed"] if seed is None else seed
         plans = _in_memory(solved)
+        if what_if is not None:
+            return _what_if_of_solved(plans, model, scenarios, seed, backend, names, what_if)
         if len(plans) < 2:  # as for one run folder: a comparison of one plan says nothing
             raise CompareError(f"{TWO_PLANS_NEEDED}: give two solve results (a stochastic solve's result "
                                "alone gives two: its plan and its forecast optimum)")  # fmt: skip
         return _compare_solved(plans, model, scenarios, seed, backend, names)
-    return _compare_runs([resolve_run(r, "runs") for r in given], model, scenarios, seed, backend, names)
+    return _compare_runs([resolve_run(r, "runs") for r in given], model, scenarios, seed, backend, names,
+                         what_if)  # fmt: skip
 
 
 def comparison_html(comparison: Comparison) -> str:
@@ -1491,7 +1507,7 @@ def _runs_given(runs) -> list:
     return given
 
 
-def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names) -> Comparison:
+def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names, what_if=None) -> Comparison:
     """:func:`compare` of run folders and plan files (``refs``, resolved), the settings checked."""
     chosen, model_given, copy_used = "the model given", model, False
     if model is None:
@@ -1499,7 +1515,13 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names)
         copy_used = model is not None
     loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
     sources = plan_sources(refs, data, chosen)
-    plans, labels, buffers, runs = plans_from_refs(refs, data, sources)
+    plans, labels, buffers, runs = plans_from_refs(refs, data, sources, least=1 if what_if is not None else 2)
+    if what_if is not None:
+        for ref, source in dict(zip(refs, sources, strict=True)).items():
+            _warn_if_other_model_version(loaded, source, f"the plans of {ref}")
+        settings = _compare_settings(refs, scenarios, seed)
+        return _what_if(loaded, data, _WhatIfPlan(plans, labels, buffers[:1], runs[:1]), what_if, names,
+                        (*settings, backend), _model_used(loaded, chosen))  # fmt: skip
     labels = _named(labels, names)
     used, versions, policies = None, [], []
     if loaded is not None:
@@ -1509,16 +1531,74 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names)
         policies = policy_notes(loaded, refs, sources)  # a note, not a warning: as evaluate says none
         if (versions or policies) and model_given is None and copy_used:
             chosen += " (plans made from another version of it are evaluated under this one too)"
-        used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, chosen)
-    own = scenarios_of_runs(refs)  # a sweep's or stochastic solve's own futures: its figures come back
-    default_scenarios, default_seed = own if own is not None else (limits.DEFAULT_SCENARIOS, 0)
-    scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
-    seed = limits.seed("seed", default_seed if seed is None else seed)
+        used = _model_used(loaded, chosen)
+    scenarios, seed = _compare_settings(refs, scenarios, seed)
     not_back = figures_not_back(refs, scenarios, seed)
     for sentence in not_back:
         warn(sentence)
     return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs,
                          not_back, policies=policies)  # fmt: skip
+
+
+def _compare_settings(refs: list[Path], scenarios: int | None, seed: int | None) -> tuple[int, int]:
+    """The common futures: those given, else the first run's own (a sweep's, an evaluation's, a
+    stochastic solve's: its figures come back), else 1,000 of seed 0."""
+    own = scenarios_of_runs(refs)
+    default_scenarios, default_seed = own if own is not None else (limits.DEFAULT_SCENARIOS, 0)
+    scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
+    return scenarios, limits.seed("seed", default_seed if seed is None else seed)
+
+
+@dataclass(frozen=True)
+class _WhatIfPlan:
+    """The plans a what-if was given (it compares one), their labels, and the first's cash buffer
+    (None: the model's) and run folder or plan file."""
+
+    plans: list
+    labels: list[str]
+    buffers: list
+    runs: list[str]
+
+
+def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, used) -> Comparison:
+    """:func:`compare`'s ``what_if``: the one plan given under the model and under it changed."""
+    if len(given.plans) != 1:
+        raise CompareError(f"what_if (--what-if) compares one plan with itself under the model changed: "
+                           f"{len(given.plans)} given ({', '.join(given.labels)}); give one run or plan file "
+                           "of one plan (a sweep's folder gives two: its forecast optimum and its pick)")
+    if loaded is None:
+        raise InputError("what_if (--what-if) edits the model: give model= as a model file, a bundled "
+                         "model's name or a LoadedModel, not ModelData alone")  # fmt: skip
+    changed = edit(loaded, what_if)
+    pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names
+    if len(pair) != 2:
+        raise InputError(f"{LABELS}: {len(pair)} given for a what-if, which compares two: the plan and the "
+                         "plan under the model changed")  # fmt: skip
+    words = change_words(changed.changes[len(loaded.changes):])
+    scenarios, seed, backend = settings
+    return compare_what_if(data, _loaded_and_data(changed)[1], given.plans[0], pair, words, scenarios, seed,
+                           backend, given.buffers[0], used, given.runs[0])  # fmt: skip
+
+
+def _what_if_of_solved(results: list, model, scenarios, seed, backend, names, what_if) -> Comparison:
+    """:func:`compare`'s ``what_if`` of a solve result in memory, under its own model or ``model``."""
+    if model is None:
+        loaded, data = results[0].loaded, results[0].data
+    else:
+        loaded, data = _loaded_and_data(model)
+    labels = [r.label for r in results]
+    plans = [r.plan if model is None else _plan_under(r, data, r.label) for r in results]
+    buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
+    settings = (limits.scenarios("scenarios", limits.DEFAULT_SCENARIOS if scenarios is None else scenarios),
+                limits.seed("seed", 0 if seed is None else seed), backend)  # fmt: skip
+    used = _model_used(loaded, "the solve's own model" if model is None else "the model given")
+    given = _WhatIfPlan(plans, labels, buffers[:1], ["(in memory: not written)"])
+    return _what_if(loaded, data, given, what_if, names, settings, used)
+
+
+def _model_used(loaded: LoadedModel | None, why: str) -> ModelUsed | None:
+    """The model a comparison evaluates under, as its output names it (None: given as ModelData)."""
+    return None if loaded is None else ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, why)
 
 
 @dataclass(frozen=True)
@@ -1577,7 +1657,7 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
         why = "the model given"
     # each plan keeps its own model's cash buffer, as the plan file of its run would
     buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
-    used = None if loaded is None else ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, why)
+    used = _model_used(loaded, why)
     n = limits.scenarios("scenarios", limits.DEFAULT_SCENARIOS if scenarios is None else scenarios)
     s = limits.seed("seed", 0 if seed is None else seed)
     runs = ["(in memory: not written)"] * len(results)

@@ -398,6 +398,8 @@ class Comparison:
     npv_matrix: np.ndarray | None = field(default=None, repr=False)
     # the model every plan is evaluated under (the HTML page's definitions give its levels)
     data: ModelData | None = field(default=None, repr=False)
+    # a what-if (:func:`compare_what_if`): the change the second plan, the first one's plan, runs under
+    what_if: str = ""
 
     def __repr__(self) -> str:  # a notebook shows this, not every frame
         return (
@@ -536,6 +538,8 @@ class Comparison:
     def notes(self) -> list[str]:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
         out = [] if self.model is None else [self.model.sentence()]
+        if self.what_if:
+            out.append(self.what_if_words())
         out += [f"Note: {note}; they are evaluated under the model above." for note in self.versions]
         out += [f"Note: {note}." for note in self.policies]
         out += [f"Note: {note}." for note in self.scenario_notes]
@@ -560,6 +564,13 @@ class Comparison:
                    "(docs/evaluation.md); 'better': which way a figure is better for the "
                    "company.")  # fmt: skip
         return out
+
+    def what_if_words(self) -> str:
+        """What a what-if comparison compares (:func:`compare_what_if`), in a sentence."""
+        first, second = (f"\u201c{label}\u201d" for label in self.labels[:2])
+        return (f"What if: {second} is {first} run under the model with {self.what_if}, on the same "
+                "scenarios; every risk factor the change leaves alone draws the same numbers in both, so "
+                "each difference is what the change does to the plan, and its error is paired.")  # fmt: skip
 
     def _contract_words(self, label: str, only_here: list[str], only_first: list[str]) -> str:
         parts = []
@@ -647,6 +658,8 @@ class Comparison:
                   for n, row in enumerate(self.contract_differences)}  # fmt: skip
         if self.cost_plans:
             other["cost_plans_note"] = cost_plans_note(self.cost_plans)
+        if self.what_if:
+            other["what_if_note"] = self.what_if_words()
         facts = {**model, **versions, **breaches, **same, **committed, **other,
                  "scenarios": self.n_scenarios, "seed": self.seed}  # fmt: skip
         about = pd.DataFrame({"item": list(facts), "value": list(facts.values())})
@@ -675,6 +688,7 @@ class Comparison:
         # plan: {"takes": contracts the first plan does not take, "declines": those it takes}
         out["contract_differences"] = {label: {"takes": here, "declines": first}
                                        for label, here, first in self.contract_differences}  # fmt: skip
+        out["what_if"] = self.what_if or None  # the change the second plan runs under, as given
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return _written(json_text(out), path)
@@ -897,7 +911,7 @@ def policy_notes(loaded: LoadedModel, refs: list[Path], sources: list[PlanSource
 
 
 def plans_from_refs(
-    refs: list[Path], data: ModelData, sources: list[PlanSource] | None = None
+    refs: list[Path], data: ModelData, sources: list[PlanSource] | None = None, least: int = 2
 ) -> tuple[list[Plan], list[str], list, list[str]]:
     """Plans named by run folders or plan files: a sweep folder gives its forecast optimum and its
     recommended plan, in that order (the differences read as the sweep's 'why': the pick less the
@@ -929,7 +943,7 @@ def plans_from_refs(
             labels.append(
                 f"{name}: {source.labels[i]}" if len(refs) > 1 or len(chosen) == 1 else source.labels[i]
             )
-    if len(plans) < 2:
+    if len(plans) < least:  # one is enough for a what-if (compare_what_if)
         alone = len(refs) == 1 and refs[0].is_dir() and RunFolder(refs[0]).kind == "sweep"
         raise CompareError(
             f"{refs[0]}: the sweep recommended its forecast optimum, its only plan to compare: give "
@@ -988,11 +1002,8 @@ def compare_plans(
     a solve's summary or an evaluation's ``plans_objective``; solves compared in memory give theirs)."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
-    batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
-    # with each scenario's breach and default, for the paired errors of the probabilities' differences
-    result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True, keep_outcomes=True)
-    statements = [plan_statements(data, plan) for plan in plans]
-    on_forecast = forecast_run_batch(data, plans, buffers, statements)  # with each plan's policy
+    run = _Evaluated.of(data, plans, labels, scenarios, seed, backend, buffers)
+    batch, result, statements, on_forecast = run.batch, run.result, run.statements, run.on_forecast
     figures = {
         label: {**plan_figures(data, plan, statements[n], on_forecast[n], result, n, demand_served),
                 **paired_share_errors(result.outcomes, n)}
@@ -1027,6 +1038,92 @@ def compare_plans(
             for label, run in zip(labels, on_forecast, strict=True)
             if not run.within_limits
         ],
+    )
+
+
+@dataclass
+class _Evaluated:
+    """Plans evaluated under one model on the common scenarios: their batch, the evaluation (with
+    each pair's NPV, breach and default, for the paired errors), statements and forecast runs."""
+
+    batch: object
+    result: object
+    statements: list
+    on_forecast: list
+
+    @classmethod
+    def of(cls, data: ModelData, plans: list[Plan], labels: list[str], scenarios: int, seed: int,
+           backend: str, buffers: list | None) -> _Evaluated:  # fmt: skip
+        batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
+        result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True, keep_outcomes=True)
+        statements = [plan_statements(data, plan) for plan in plans]
+        return cls(batch, result, statements, forecast_run_batch(data, plans, buffers, statements))
+
+
+@dataclass
+class _Stacked:
+    """Two evaluations of one plan each read as one of two plans (what :func:`plan_figures` and
+    :func:`paired_share_errors` read): the metrics' rows, NPVs and outcomes one above the other."""
+
+    metrics: pd.DataFrame
+    npv_matrix: np.ndarray
+    outcomes: dict
+
+    @classmethod
+    def of(cls, results: list) -> _Stacked:
+        metrics = pd.concat([r.metrics for r in results], ignore_index=True)
+        if "slipped_share" in metrics:  # a model without the slip slips nothing
+            metrics["slipped_share"] = metrics["slipped_share"].fillna(0.0)
+        outcomes = {k: np.vstack([r.outcomes[k] for r in results]) for k in results[0].outcomes}
+        return cls(metrics, np.vstack([r.npv_matrix for r in results]), outcomes)
+
+
+def compare_what_if(
+    data: ModelData,
+    changed: ModelData,
+    plan: Plan,
+    labels: list[str],
+    change: str,
+    scenarios: int,
+    seed: int,
+    backend: str = "auto",
+    buffer: float | None = None,
+    model: ModelUsed | None = None,
+    run: str = "",
+) -> Comparison:
+    """``plan`` under the model (``data``: ``labels[0]``) and under the model changed (``changed``,
+    ``change`` in words: ``labels[1]``), each evaluated under its own model on the same scenarios
+    (seed and count). A scenario's factors are drawn each from a stream of its own, so the factors
+    the change leaves alone are the same numbers in both: the differences are paired, as between
+    two plans (docs/evaluation.md, "What if")."""
+    if len(set(labels)) != 2:
+        raise CompareError(f"a what-if compares two labels, the plan's and its what-if's: {labels}")
+    both = [_Evaluated.of(d, [plan], [label], scenarios, seed, backend, [buffer])
+            for d, label in zip((data, changed), labels, strict=True)]  # fmt: skip
+    result = _Stacked.of([b.result for b in both])
+    models = list(zip((data, changed), labels, both, strict=True))
+    figures = {
+        label: {**plan_figures(d, plan, b.statements[0], b.on_forecast[0], result, n,
+                               market_demand_served(d, b.batch)[0]),
+                **paired_share_errors(result.outcomes, n)}
+        for n, (d, label, b) in enumerate(models)
+    }  # fmt: skip
+    mw_used = [power_used(d, [label], b.statements) for d, label, b in models]
+    breaking = [(label, b.on_forecast[0]) for label, b in zip(labels, both, strict=True)]
+    return Comparison(
+        labels=labels,
+        figures=pd.DataFrame(figures).loc[_figure_order(data, result.metrics, figures, False)],
+        mw_used=pd.concat(mw_used, ignore_index=True),
+        gpus=gpus_held(data, [plan, plan], labels),
+        purchase_diff=purchases_against_first(data, [plan, plan], labels),
+        npv_matrix=result.npv_matrix,
+        data=data,
+        n_scenarios=scenarios,
+        seed=seed,
+        model=model,
+        runs=[run, run],
+        what_if=change,
+        forecast_limits=[(label, run.limits_words()) for label, run in breaking if not run.within_limits],
     )
 
 

@@ -525,22 +525,7 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
     the changes mend is not warned of, and none twice)."""
     if not changes:
         return load_model(model)
-    fields: list[tuple[str, object]] = []
-    for change in changes:
-        path, equals, text = change.partition("=")
-        if not equals or not path.strip():
-            raise InputError(f"--set {change!r}: give PATH=VALUE, a field as `fleetopt validate` names it "
-                             "and its value in YAML (horizon.discount_rate_annual=0.10)")  # fmt: skip
-        if not text.strip():  # an unset shell variable, most likely: not a silent return to the default
-            raise InputError(f"--set {change!r}: no value after '=': give one, or null to remove the field "
-                             "(its default then applies)")  # fmt: skip
-        value = load_yaml(text, f"--set {shown_value(change)}")
-        if value is None and holds_no_value(text):  # `PATH=#N/A`: a comment, not null written out
-            raise InputError(f"--set {change!r}: no value after '=' (in YAML, # begins a comment and --- a "
-                             "document): give one, quoted if it holds a # ('PATH=\"#1\"'), or null to remove "
-                             "the field (its default then applies)")  # fmt: skip
-        _refuse_colon_without_space(change, value)
-        fields.append((path.strip(), value))
+    fields = parsed_changes(changes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FleetoptWarning)
         loaded = load_model(model)
@@ -551,14 +536,14 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
     return edited
 
 
-def _refuse_colon_without_space(change: str, value: object) -> None:
+def _refuse_colon_without_space(change: str, value: object, option: str = "--set") -> None:
     """A mapping written without a space after a colon (``{probability:0.5}``) is read by YAML as one
     empty key, 'probability:0.5', which the edit took for a field to remove ('no such field to
     remove'): said as what it is."""
     fused = _fused_key(value)
     if fused is not None:
         name, _, given = fused.partition(":")
-        raise InputError(f"--set {change!r}: {fused!r} reads as one name with no value: in YAML a colon "
+        raise InputError(f"{option} {change!r}: {fused!r} reads as one name with no value: in YAML a colon "
                          f"takes a space after it ({name}: {given})")  # fmt: skip
 
 
@@ -570,6 +555,28 @@ def _fused_key(value: object) -> str | None:
     if isinstance(value, list):
         return next(filter(None, map(_fused_key, value)), None)
     return None
+
+
+def parsed_changes(changes: list[str], option: str = "--set") -> list[tuple[str, object]]:
+    """Each ``PATH=VALUE`` of ``changes`` (the command line's ``option``) as a (path, value) pair,
+    VALUE read as YAML, as :func:`fleetopt.api.edit` takes them."""
+    fields: list[tuple[str, object]] = []
+    for change in changes:
+        path, equals, text = change.partition("=")
+        if not equals or not path.strip():
+            raise InputError(f"{option} {change!r}: give PATH=VALUE, a field as `fleetopt validate` names it "
+                             "and its value in YAML (horizon.discount_rate_annual=0.10)")  # fmt: skip
+        if not text.strip():  # an unset shell variable, most likely: not a silent return to the default
+            raise InputError(f"{option} {change!r}: no value after '=': give one, or null to remove the "
+                             "field (its default then applies)")  # fmt: skip
+        value = load_yaml(text, f"{option} {shown_value(change)}")
+        if value is None and holds_no_value(text):  # `PATH=#N/A`: a comment, not null written out
+            raise InputError(f"{option} {change!r}: no value after '=' (in YAML, # begins a comment and --- "
+                             "a document): give one, quoted if it holds a # ('PATH=\"#1\"'), or null to "
+                             "remove the field (its default then applies)")  # fmt: skip
+        _refuse_colon_without_space(change, value, option)
+        fields.append((path.strip(), value))
+    return fields
 
 
 def _warn_naming_once(source: str, caught: list[warnings.WarningMessage]) -> None:

@@ -23,6 +23,7 @@ from fleetopt.cli.common import (
     marked,
     model_given,
     out_file,
+    parsed_changes,
     path_given,
     whole_number,
     write_output,
@@ -104,7 +105,19 @@ def compare(
         typer.Option(
             "--label",
             help="A name for each plan compared, in order, the option once per plan (a sweep's folder "
-            "gives two; default: each run's name and its plan's label).",
+            "gives two; default: each run's name and its plan's label; with --what-if, the plan's and the "
+            "what-if's).",
+        ),
+    ] = None,
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--what-if",
+            metavar="PATH=VALUE",
+            help="Compare one plan with itself run under the model with this change (as --set takes it; "
+            "repeat it for several, made in order), on the same scenarios: each difference is what the "
+            "change does to the plan, with its paired error. Example: --what-if "
+            "'risk.delivery_slip={probability: 1, min_quarters: 2, max_quarters: 2}'.",
         ),
     ] = None,
 ) -> None:
@@ -130,7 +143,9 @@ def compare(
         raise InputError(f"--out {out}: a comparison is written as {known} (the plain-text tables), by its "
                          "name's suffix; name the file so, or give --format")  # fmt: skip
     named = label or None  # typer gives [] where the option is not given
-    result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value, labels=named)
+    changes = parsed_changes(what_if, "--what-if") if what_if else None
+    result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value, labels=named,
+                         what_if=changes)  # fmt: skip
     if format == Format.table and out is None:
         for table in comparison_tables(result):
             console.print(table)

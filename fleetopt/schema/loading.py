@@ -202,8 +202,15 @@ def model_words(name: str, changes: typing.Iterable[ModelChange] | None) -> str:
     ``name``, and the fields changed for the run where there are any, each value in YAML on one line
     as ``--set`` takes it ('neocloud, changed for this run: horizon.discount_rate_annual = 0.1; risk
     removed')."""
+    words = change_words(changes or ())  # None: not known, and not said
+    return f"{name}, changed for this run: {words}" if words else name
+
+
+def change_words(changes: typing.Iterable[ModelChange]) -> str:
+    """Changes to a model, each value in YAML on one line as ``--set`` takes it
+    ('horizon.discount_rate_annual = 0.1; risk removed'); '' for none."""
     words = []
-    for path, value in changes or ():  # None: not known, and not said
+    for path, value in changes:
         field = path if isinstance(path, str) else typed_path(path)
         if value is None:  # `--set PATH=`: the field's default applies
             words.append(f"{field} removed")
@@ -212,7 +219,7 @@ def model_words(name: str, changes: typing.Iterable[ModelChange] | None) -> str:
                            allow_unicode=True, sort_keys=False)  # fmt: skip
         inline = inline.removesuffix("...\n").strip()  # the end mark YAML writes after a lone scalar
         words.append(f"{field} = {inline}")
-    return f"{name}, changed for this run: {'; '.join(words)}" if words else name
+    return "; ".join(words)
 
 
 def recorded_changes(record: object, where: str) -> tuple[ModelChange, ...] | None:

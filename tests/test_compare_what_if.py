@@ -1,0 +1,90 @@
+"""`fleetopt compare RUN --what-if PATH=VALUE`: one plan against itself under the model changed, on the
+same scenarios (docs/evaluation.md, "What if"), worked by hand on tests/test_delivery_slip.py's plan.
+
+That plan buys 100 GPUs of A in 2026Q2 and holds them to the end of a 6-quarter horizon with no other
+risk: NPV 785,500 in every scenario on time and 568,400 one quarter late (tests/test_delivery_slip.py
+works both by hand). A certain slip of one quarter (``risk.delivery_slip``) therefore costs
+217,100 in every scenario: the paired difference is -217,100 with a paired error of 0, worse beyond
+any chance; the forecast figures (a forecast never slips) are the same.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli
+from milp_builders import data_of, load
+from test_delivery_slip import CERTAIN, model, plan
+
+from fleetopt import api
+from fleetopt.compare import CompareError
+from fleetopt.errors import InputError
+from fleetopt.evaluate import save_plans
+
+SLIP = {"risk.delivery_slip": {**CERTAIN}}
+
+
+@pytest.fixture
+def plan_file(tmp_path):
+    """The plan of tests/test_delivery_slip.py, written as a plan file of its model (no slip)."""
+    loaded = load(model())
+    data = data_of(model())
+    path = tmp_path / "p.npz"
+    save_plans(path, [plan(data)], ["p"], loaded.model.name, loaded.content_hash)
+    return path, loaded
+
+
+def test_a_what_if_is_the_plan_against_itself_under_the_changed_model(plan_file):
+    path, loaded = plan_file
+    c = api.compare(path, loaded, scenarios=5, seed=1, what_if=SLIP)
+    first, late = "p.npz: p", "p.npz: p, what if"  # a plan file's plan is named by its file
+    assert c.labels == [first, late]
+    fig = c.figures
+    assert fig.loc["npv_mean_usd", first] == pytest.approx(785_500.0, rel=1e-12)
+    assert fig.loc["npv_mean_usd", late] == pytest.approx(568_400.0, rel=1e-12)
+    assert fig.loc["npv_mean_paired_se_usd", late] == pytest.approx(0.0, abs=1e-6)
+    assert fig.loc["slipped_share", first] == 0.0 and fig.loc["slipped_share", late] == 1.0
+    # the forecast never slips: its figures are the plan's, whatever the risk block
+    assert fig.loc["npv_forecast_usd", first] == fig.loc["npv_forecast_usd", late]
+    assert "worse in NPV mean" in c.verdict(1)
+    words = " ".join(c.notes())
+    assert (f"What if: \u201c{late}\u201d is \u201c{first}\u201d run under the model with "
+            "risk.delivery_slip = {probability: 1.0, min_quarters: 1, max_quarters: 1}, on the same "
+            "scenarios") in words
+    assert json.loads(c.to_json())["what_if"].startswith("risk.delivery_slip = {probability: 1.0")
+
+
+def test_labels_name_the_two_sides(plan_file):
+    path, loaded = plan_file
+    c = api.compare(path, loaded, scenarios=3, seed=1, what_if=SLIP, labels=["on time", "late"])
+    assert c.labels == ["on time", "late"]
+    with pytest.raises(InputError, match=r"3 given for a what-if, which compares two"):
+        api.compare(path, loaded, scenarios=3, seed=1, what_if=SLIP, labels=["a", "b", "c"])
+
+
+def test_a_what_if_of_two_plans_or_of_no_change_is_refused(plan_file, tmp_path):
+    path, loaded = plan_file
+    data = data_of(model())
+    two = tmp_path / "two.npz"
+    name, fingerprint = loaded.model.name, loaded.content_hash
+    save_plans(two, [plan(data), plan(data, served=False)], ["p", "q"], name, fingerprint)
+    with pytest.raises(CompareError, match=r"compares one plan with itself under the model changed: 2 given"):
+        api.compare(two, loaded, scenarios=3, what_if=SLIP)
+    with pytest.raises(InputError, match=r"what_if must be the changes to the model"):
+        api.compare(path, loaded, scenarios=3, what_if={})
+
+
+def test_the_command_line_takes_what_if_as_set_does(plan_file, tmp_path):
+    path, loaded = plan_file
+    model_file = tmp_path / "m.yaml"
+    model_file.write_text(loaded.text)
+    slip = "risk.delivery_slip={probability: 1, min_quarters: 1, max_quarters: 1}"
+    code, out, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
+                             "--what-if", slip, "--format", "json")  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["plans"] == ["p.npz: p", "p.npz: p, what if"]
+    assert got["what_if"].startswith("risk.delivery_slip = ")
+    code, _, err = run_cli("compare", str(path), "--model", str(model_file), "--what-if", "risk.a")
+    assert code == 2 and "--what-if 'risk.a': give PATH=VALUE" in err, err
