@@ -1803,7 +1803,7 @@ def test_the_terminal_leads_with_what_to_commit_to_and_how_to_judge_it(tmp_path)
         ((-1.4e6, 6.1e4), (2.0e5, 1.8e5), "committing to the stochastic plan's first stage does worse than "
                                           "committing to the forecast optimum's: 5 scenarios may be too few"),
         ((1.5e8, 4e7), (2.51e9, 3e8), "the stochastic plan does better: commit to its first stage"),
-        ((-1e8, 4e7), (2.51e9, 3e8), "buys better CVaR5 at the price of worse mean NPV"),
+        ((-1e8, 4e7), (2.51e9, 3e8), "buys its better figures at the price of its worse ones"),
         ((1e6, 6e5), (-1e5, 1e5), "the two plans do as well as each other on these futures"),
     ],
     ids=["worse", "better", "trade", "noise"],
@@ -1815,6 +1815,17 @@ def test_the_out_of_sample_verdict_says_what_it_means_for_the_commitments(mean, 
     paired = {"npv_mean_usd_diff": mean[0], "npv_mean_usd_diff_se": mean[1],
               "npv_cvar_usd_diff": cvar[0], "npv_cvar_usd_diff_se": cvar[1]}  # fmt: skip
     assert words in out_of_sample_advice(paired, 5)
+
+
+def test_a_trade_names_its_better_and_worse_figures_once():
+    """The verdict of a trade named the figures ('better CVaR5, worse mean NPV') and the advice after it
+    named them again ('buys better CVaR5 at the price of worse mean NPV'): once is enough."""
+    from fleetopt.stochastic.paired import out_of_sample_words
+
+    paired = {"npv_mean_usd_diff": -1e8, "npv_mean_usd_diff_se": 4e7,
+              "npv_cvar_usd_diff": 2.51e9, "npv_cvar_usd_diff_se": 3e8}  # fmt: skip
+    said = out_of_sample_words({"paired": paired}, 5)
+    assert "better CVaR5, worse mean NPV" in said and said.count("CVaR5") == 1, said
 
 
 def test_the_forecast_optimum_is_said_to_differ_from_fleetopt_solve_s_only_at_another_gap():

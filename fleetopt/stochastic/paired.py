@@ -196,8 +196,8 @@ def out_of_sample_advice(paired: dict, scenarios: int) -> str | None:
     j = _judged(paired)
     if j.outcome == "trade":
         return ("neither plan is better on every figure: committing to the stochastic plan's first stage "
-                f"buys better {listed(j.better)} at the price of worse {listed(j.worse)}; choose by which "
-                f"matters more to you, or {_AGAIN}")
+                "buys its better figures at the price of its worse ones; choose by which matter more to "
+                f"you, or {_AGAIN}")  # the figures are named in the verdict just before
     if j.outcome == "better":
         return "on futures it was not fitted to, the stochastic plan does better: commit to its first stage"
     if j.outcome == "worse":
