@@ -664,3 +664,21 @@ def test_a_sweeps_plans_under_other_futures_are_said_to_be_a_stress_test():
                          "changed on purpose")  # fmt: skip
     other = api.edit(loaded, {"finance.min_cash_usd": 1.0})
     assert "stress test" not in version_note("h", loaded, "sweep", [], other)
+
+
+def test_the_evaluation_table_gives_both_kinds_of_default():
+    """A finance reader took the table's 'P(default)' (cash run out) for the lenders' count of defaults,
+    which the credit market prices: the table now names it P(liquidity default) and gives P(any
+    default), a liquidity default or an uncured covenant breach, beside it."""
+    from fleetopt.cli.render import evaluation_table
+
+    row = {"plan": "p", "npv_mean_usd": 1e9, "npv_mean_se_usd": 1e8, "npv_mean_no_default_usd": 2e9,
+           "npv_p5_usd": -1e9, "npv_cvar5_usd": -2e9, "loss_probability": 0.4, "breach_probability": 0.7,
+           "default_probability": 0.3, "any_default_probability": 0.627, "expected_min_cash_usd": 1e8,
+           "mean_utilisation": 0.8}  # fmt: skip
+    table = evaluation_table(pd.DataFrame([row, {**row, "plan": "q"}]), "t")
+    headers = [str(c.header) for c in table.columns]
+    assert headers[8:10] == ["P(liquidity default)", "P(any default)"]
+    assert list(table.columns[9].cells) == ["62.7%", "62.7%"]
+    said = "P(any default): a liquidity default or a covenant breach the owners could not cure"
+    assert said in table.caption

@@ -541,12 +541,14 @@ def evaluation_table(metrics, title: str) -> Table:
         "CVaR5 NPV",
         "P(NPV<0)",
         "P(breach)",
-        "P(default)",
+        "P(liquidity default)",
+        *(["P(any default)"] if "any_default_probability" in metrics else []),  # a run before 0.4.14: none
         "mean lowest cash",
         "util.",
     ):
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
+        either = [format_percent(row["any_default_probability"])] if "any_default_probability" in row else []
         table.add_row(
             Text(("" if row.get(FORECAST_OK, True) else f"{FORECAST_MARK} ") + str(row["plan"])),
             format_usd(row["npv_mean_usd"]),
@@ -557,6 +559,7 @@ def evaluation_table(metrics, title: str) -> Table:
             format_percent(row["loss_probability"]),
             format_percent(row["breach_probability"]),
             format_percent(row["default_probability"]),
+            *either,
             format_usd(row["expected_min_cash_usd"]),
             format_percent(row["mean_utilisation"]),
         )
@@ -634,11 +637,13 @@ ACCELERATED_MEANS = ("the lenders accelerate at the first event of default of ei
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
 UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over the scenarios that never "
-              "default, a share 1 - P(default) of them (a few where P(default) is near 100 %); "
+              "default (no liquidity default), a share 1 - P(liquidity default) of them; "
               "P5 NPV: the k-th worst NPV, k = ceil(5 % of the scenarios); CVaR5 NPV: the mean "
               "NPV of those k worst; P(breach): a covenant missed in a quarter it is tested; "
-              "P(default): a liquidity default, cash below the model's default level after the revolver "
-              "and sales in some quarter; mean lowest cash: each scenario's lowest quarter-end cash, "
+              "P(liquidity default): cash below the model's default level after the revolver and sales "
+              "in some quarter; P(any default): a liquidity default or a covenant breach the owners "
+              "could not cure, either event of default, as lenders and credit default swaps count "
+              "defaults; mean lowest cash: each scenario's lowest quarter-end cash, "
               "averaged (below zero where a default's shortfall is carried as negative cash); "
               "util.: the GPUs rented out (serving a contract, or on the market within the "
               "scenario's demand) over the GPUs held (orders deferred or cancelled and GPUs sold still "
