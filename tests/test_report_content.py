@@ -414,7 +414,8 @@ def test_a_solve_report_gives_each_year_s_share_of_revenue_under_contract(runs):
     years = by_year[["revenue_contracts_usd", "revenue_usd"]].sum()
     shares = ", ".join(f"{y} {r.revenue_contracts_usd / r.revenue_usd:.0%}" for y, r in years.iterrows())
     assert shares.startswith("2026 ") and "2028 " in shares
-    assert f"{shares} share of each year's revenue under contract" in " ".join(text_of(runs["solve"]).split())
+    # a sentence, not a tile's figure: listed under the tiles, its words before it
+    assert f"share of each year's revenue under contract {shares}" in " ".join(text_of(runs["solve"]).split())
 
 
 def test_a_report_of_a_one_quarter_ebitda_model_gives_each_flow_covenant_on_the_trailing_year(runs):
@@ -1618,8 +1619,9 @@ def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_na
     assert marks == int((~candidates["forecast_within_limits"]).sum()) > 0
     pick = summary_of(runs["sweep"])["recommended"]
     assert not candidates.set_index("plan").loc[pick, "forecast_within_limits"]
-    assert ("breaches a covenant (first misses borrowing base) covenant breach or default on the forecast, "
-            "with its policy") in text  # fmt: skip
+    # a sentence: listed under the tiles, its words (which may name the grace quarters) first
+    assert re.search(r"covenant breach or default on the forecast, with its policy( \([^)]*\))? breaches a "
+                     r"covenant \(first misses borrowing base\)", text)  # fmt: skip
     assert "none covenant breach or default on the forecast, with its policy" in text_of(runs["solve"])
 
 
@@ -1699,7 +1701,8 @@ def test_cash_below_the_liquidity_minimum_is_said_to_be_below_it(runs, tmp_path)
                            "--out", str(tmp_path / "E"), "--report")  # fmt: skip
     assert code == 0, err
     text = text_of(tmp_path / "E")
-    assert re.search(r"\$[\d.]+M below the \$25\.0M minimum liquidity covenant on the forecast", text), text
+    below = r"liquidity covenant on the forecast, .{0,160}?: \$[\d.]+M below the \$25\.0M minimum"
+    assert re.search(below, text), text
     assert "above the $25.0M minimum" not in text
 
 
@@ -1714,8 +1717,9 @@ def test_the_liquidity_covenant_tile_names_the_lowest_cash_of_the_quarters_it_te
     cash = pd.read_csv(runs["solve"] / "statements.csv")["cash_usd"].to_numpy()
     lowest = float(cash[quarters_tested(data, "liquidity")].min())
     assert format_usd(lowest) == "$49.3M" and format_usd(cash.min()) == "$30.3M"
-    tile = (f"lowest cash $49.3M (quarters tested, from 2026Q4): {format_usd(lowest - 25e6)} above the "
-            "$25.0M minimum liquidity covenant on the forecast")  # fmt: skip
+    # a sentence: listed under the tiles, its words before it
+    tile = (f"liquidity covenant on the forecast, quarters tested from 2026Q4 lowest cash $49.3M (quarters "
+            f"tested, from 2026Q4): {format_usd(lowest - 25e6)} above the $25.0M minimum")  # fmt: skip
     assert tile in text_of(runs["solve"]), tile
 
 
@@ -2311,3 +2315,60 @@ def test_a_stochastic_report_leads_with_what_to_commit_to_and_how_to_judge_it(tm
     assert diagnostics.startswith("Two-stage stochastic solution: diagnostics The solver's figures over its "
                                   "5 reduced scenarios (in sample): what the solve optimised, not forecasts")
     assert "RP, recourse problem: the solver's objective for the stochastic plan" in diagnostics
+
+
+# the headings of the key figures over the scenarios, in the order a finance reader scans them
+SCENARIO_FIGURE_HEADINGS = ["Demand served", "Value", "The tail and the shareholders",
+                            "Defaults and breaches", "The lenders at a default", "When it breaks",
+                            "What the policy had to do", "Which covenant breaks first"]  # fmt: skip
+
+
+def _scenario_figure_groups(html: str) -> dict[str, str]:
+    """The key figures over the scenarios of a report, by the heading they are under: its text."""
+    section = html.split(" scenarios (seed ", 1)[1].split(" on the forecast</h2>", 1)[0]
+    parts = re.split(r"<h3 class='figures'>([^<]*)</h3>", section)[1:]
+    pairs = zip(parts[::2], parts[1::2], strict=True)
+    return {heading: unescape(re.sub(r"<[^>]+>", " ", body)) for heading, body in pairs}
+
+
+@pytest.mark.parametrize("kind", ["evaluate", "sweep"])
+def test_the_key_figures_over_the_scenarios_are_grouped_under_headings(runs, kind):
+    """An evaluation's key figures over its scenarios were 32 tiles in one grid: value, tails,
+    probabilities, the lenders' side, timing, the policy's reactions and which covenant breaks first
+    undifferentiated (a finance reader's review). They are grouped under short headings, in the order
+    a reader scans them, the same tiles and words."""
+    groups = _scenario_figure_groups(html_of(runs[kind]))
+    headings = list(groups)
+    assert headings == [h for h in SCENARIO_FIGURE_HEADINGS if h in groups], headings
+    assert {"Value", "The tail and the shareholders", "Defaults and breaches", "What the policy had to do",
+            "Which covenant breaks first"} <= set(headings)  # fmt: skip
+    assert "mean NPV ± standard error" in groups["Value"] and "median NPV" in groups["Value"]
+    assert "NPV CVaR5 (mean of the worst 5 %)" in groups["The tail and the shareholders"]
+    assert "P(NPV < 0)" in groups["The tail and the shareholders"]
+    assert "P(liquidity default): cash below" in groups["Defaults and breaches"]
+    assert "mean over scenarios of the lowest cash" in groups["Defaults and breaches"]
+    assert "scenarios with: order deferred" in groups["What the policy had to do"]
+    assert "scenarios whose first breach breaks" in groups["Which covenant breaks first"]
+    if "When it breaks" in groups:
+        assert "median quarter of the first covenant breach" in groups["When it breaks"]
+
+
+def test_a_key_figure_whose_value_is_a_sentence_is_listed_under_the_tiles(runs):
+    """On the forecast, a key figure whose bold value was a sentence (each customer's share, each year's
+    share under contract, a covenant's headroom) made a tile two columns wide and many lines tall, its
+    row ragged and half blank. Such figures are listed under the tiles, each after its words; short
+    figures stay tiles."""
+    from fleetopt.report.markup import KPI_LONG_VALUE
+
+    html = html_of(runs["solve"])
+    section = html.split(" on the forecast</h2>", 1)[1].split("<h2>", 1)[0]
+    tiles = re.findall(r'<div class="kpi"><b>([^<]*)</b>', section)
+    assert tiles and all(len(unescape(t)) <= KPI_LONG_VALUE for t in tiles), tiles
+    assert "NPV on the forecast" in section.split("<dl", 1)[0]  # a figure: a tile
+    listed = re.search(r"<dl class='facts figures'>(.*?)</dl>", section).group(1)
+    pairs = re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", listed)
+    words = [unescape(dt) for dt, _ in pairs]
+    assert "share of each year's revenue under contract" in words
+    assert any(w.startswith("contract revenue by customer") for w in words)
+    assert any(w.startswith("liquidity covenant on the forecast") for w in words)
+    assert all(len(unescape(dd)) > KPI_LONG_VALUE for _, dd in pairs)

@@ -65,7 +65,7 @@ from fleetopt.evaluate.metrics import (
     median_quarter_label,
     reaction_labels,
 )
-from fleetopt.report.markup import _kpi, _share, _usd
+from fleetopt.report.markup import Kpi, _share, _usd, kpi_block
 from fleetopt.report.reading import _Run, _scenario_source, _solved_for_cost
 
 
@@ -84,7 +84,7 @@ def _breach_quarters(data) -> str:
     return f"any quarter tested: the {tested} from {first_tested_quarter(data)}{every}"
 
 
-def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
+def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[Kpi]:
     """Each covenant's tightest quarter on the forecast, in the covenant's own terms: its lowest
     ratio against a minimum, its highest against a maximum, cash above a USD minimum, or why it has
     nothing to test (no debt service). A model that tests each quarter's own EBITDA gets, beside a
@@ -130,7 +130,7 @@ def _grace_words(run: _Run, first: str | None) -> str:
     return f" (covenants tested from {first}: an assumed grace before)"
 
 
-def _untested_kpis(run: _Run, first: str | None) -> list[str]:
+def _untested_kpis(run: _Run, first: str | None) -> list[Kpi]:
     """The quarters before the covenants are tested whose statements would breach them: "no breach
     on the forecast" holds only by the grace the model assumes, which a lender may not give."""
     early = untested_breaches(run.data, run.statements) if first else None
@@ -141,14 +141,14 @@ def _untested_kpis(run: _Run, first: str | None) -> list[str]:
     return [_milp_kpi(run, what, early)]
 
 
-def _soon_retired_kpis(run: _Run) -> list[str]:
+def _soon_retired_kpis(run: _Run) -> list[Kpi]:
     """GPUs the plan buys and retires within a year (sold at resale): whole blocks trimmed, or a
     planner's purchases that later ones leave no power for."""
     soon = soon_retired(run.data, run.plans[run.focus[0]], run.statements)
-    return [] if soon is None else [_kpi(SOON_RETIRED_LABEL, soon)]
+    return [] if soon is None else [Kpi(SOON_RETIRED_LABEL, soon)]
 
 
-def _forecast_kpis(run: _Run) -> list[str]:
+def _forecast_kpis(run: _Run) -> list[Kpi]:
     """NPV, peak debt and lowest cash of the forecast run with the plan's policy; DSCR, covenants and
     shocks of the MILP's statements, marked as such where the policy changes the forecast."""
     fig = run.figures
@@ -163,7 +163,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
     # a cost solve's objective first; its NPV and cash value the GPUs' own use at market prices
     kpis = _cost_kpis(run, fig) if cost else []
     kpis += [
-        _kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
+        Kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
                   _usd(fig["npv_terminal_usd"])),
         _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig)}",
@@ -171,19 +171,19 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _milp_kpi(run, f"{OTHER_RATES_LABEL}: its equity cash flows and terminal equity discounted "
                   f"{RATE_STEP * 100:.0f} points a year below and above the model's "
                   f"{format_rate(run.data.discount_rate_annual)} (formulation §6)", other_rates_words(fig)),
-        _kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
+        Kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
         # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
         # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
-        _kpi(f"lowest cash on the forecast ({run.data.quarter_labels[lowest_quarter(fc.lines['cash_usd'])]})"
+        Kpi(f"lowest cash on the forecast ({run.data.quarter_labels[lowest_quarter(fc.lines['cash_usd'])]})"
              + valued, _usd(fc.lowest_cash_usd)),
         *_budget_kpis(run, fig, cost),
         _milp_kpi(run, LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig)),
         # named by its cash flow, as the terminal names it: "lowest DSCR ((EBITDA - tax) / debt service)"
         _milp_kpi(run, f"lowest {dscr_name(run.data)} on the forecast, {dscr_scope}", dscr_words(fig)),
         *_untested_kpis(run, first),
-        _kpi("covenant breach or default on the forecast, with its policy" + _grace_words(run, first),
+        Kpi("covenant breach or default on the forecast, with its policy" + _grace_words(run, first),
              fc.limits_words()),
-        _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
+        Kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
         *_soon_retired_kpis(run),
         _milp_kpi(run, CAPEX_LABEL,
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
@@ -192,7 +192,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         *([_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
            _milp_kpi(run, "share of each year's revenue under contract" + valued,
                      contracted_by_year(run.data, run.statements))] if run.data.contracts else []),
-        _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
+        Kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
     if first:
         kpis += _headroom_kpis(run, fig, first)
@@ -205,7 +205,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
     return kpis
 
 
-def _cost_kpis(run: _Run, fig: dict) -> list[str]:
+def _cost_kpis(run: _Run, fig: dict) -> list[Kpi]:
     """A cost solve's objective, its present cost, per H100-equivalent GPU-hour and the demand it meets."""
     objective = f"present cost of the plan, the objective: {present_cost_arithmetic(fig)}"
     solved_before = "objective" in run.summary and "present_cost_opening_fleet_usd" not in run.summary
@@ -221,7 +221,7 @@ def _cost_kpis(run: _Run, fig: dict) -> list[str]:
     ]  # fmt: skip
 
 
-def _budget_kpis(run: _Run, fig: dict, cost: bool) -> list[str]:
+def _budget_kpis(run: _Run, fig: dict, cost: bool) -> list[Kpi]:
     """A cost plan's lowest cash less the market revenue to date (formulation §6, "Cost"): a lab's
     real budget, against its floor ``finance.min_cash_usd`` (below it only in a run of before 0.4.8)."""
     if not cost:
@@ -236,12 +236,12 @@ def _whose_npv(run: _Run, fig: dict) -> str:
     return f"of the MILP plan's NPV {_usd(fig['npv_usd'])}" if run.milp_only else "of the NPV"
 
 
-def _milp_kpi(run: _Run, label: str, value: str) -> str:
+def _milp_kpi(run: _Run, label: str, value: str) -> Kpi:
     """A key figure of the MILP's statements: marked so where the plan's policy changes the forecast."""
-    return _kpi(f"{label} ({run.milp_only})" if run.milp_only else label, value)
+    return Kpi(f"{label} ({run.milp_only})" if run.milp_only else label, value)
 
 
-def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
+def _deterministic_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
     """A deterministic evaluation's one scenario is the forecast: its NPV and lowest cash, and
     whether it breaches, defaults or makes the policy react (yes or no: no shares, no tails)."""
 
@@ -249,21 +249,21 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
         return event_words(row[column])
 
     kpis = _demand_kpis(run, row)  # a lab's: first
-    kpis.append(_kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"])))
+    kpis.append(Kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"])))
     if "expected_min_cash_usd" in row:
-        kpis.append(_kpi("lowest cash on the forecast (evaluator)", _usd(row["expected_min_cash_usd"])))
+        kpis.append(Kpi("lowest cash on the forecast (evaluator)", _usd(row["expected_min_cash_usd"])))
     # "no covenant breach" beside the forecast's grace-quarter breaches (0.94x in 2026Q3) says when testing starts
     first = first_tested_quarter(run.data) if run.data.covenants else None
-    kpis += [_kpi(f"liquidity default (cash below {_usd(run.data.default_cash)})", yes("default_probability")),
-             _kpi("covenant breach" + _grace_words(run, first), yes("breach_probability"))]  # fmt: skip
-    kpis += [_kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
+    kpis += [Kpi(f"liquidity default (cash below {_usd(run.data.default_cash)})", yes("default_probability")),
+             Kpi("covenant breach" + _grace_words(run, first), yes("breach_probability"))]  # fmt: skip
+    kpis += [Kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
              if column in row and row[column] > 0]  # fmt: skip
-    kpis += [_kpi(f"first breach breaks {kind.label}", "yes") for kind in run.data.covenant_kinds
+    kpis += [Kpi(f"first breach breaks {kind.label}", "yes") for kind in run.data.covenant_kinds
              if (column := first_breach_column(kind)) in row and row[column] > 0]  # fmt: skip
     return kpis
 
 
-def _demand_kpis(run: _Run, row: pd.Series) -> list[str]:
+def _demand_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
     """The demand a plan solved for least cost serves over the scenarios (none for other plans, and
     runs before 0.4.3 have no such columns); the demand not served as GPUs short in an average
     quarter of the horizon."""
@@ -273,24 +273,24 @@ def _demand_kpis(run: _Run, row: pd.Series) -> list[str]:
     words = f"more than {SHORTFALL_SHARE:.0%} of demand not served"
     if run.summary.get("deterministic"):  # one scenario, the forecast: no mean, no probability
         return [
-            _kpi("market demand served on the forecast (evaluator)", _share(row["demand_served_share"])),
-            _kpi("H100-eq. GPUs short in an average quarter on the forecast", f"{short:,.0f}"),
-            _kpi(words + " on the forecast", event_words(row["shortfall_probability"])),
+            Kpi("market demand served on the forecast (evaluator)", _share(row["demand_served_share"])),
+            Kpi("H100-eq. GPUs short in an average quarter on the forecast", f"{short:,.0f}"),
+            Kpi(words + " on the forecast", event_words(row["shortfall_probability"])),
         ]
     return [
-        _kpi("market demand served (mean over scenarios)", _share(row["demand_served_share"])),
-        _kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", f"{short:,.0f}"),
-        _kpi(f"P({words})", _share(row["shortfall_probability"])),
+        Kpi("market demand served (mean over scenarios)", _share(row["demand_served_share"])),
+        Kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", f"{short:,.0f}"),
+        Kpi(f"P({words})", _share(row["shortfall_probability"])),
     ]
 
 
-def _median_quarter_kpis(run: _Run, row: pd.Series) -> list[str]:
+def _median_quarter_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
     """When the plan breaks: the median quarter of its first covenant breach, of its uncured breach
     and of its liquidity default among the scenarios with one (as `fleetopt evaluate` prints them); none where none breaks."""
     out = []
     for name, (words, share) in MEDIAN_QUARTER_WORDS.items():
         if name in row and row.get(share, 0) > 0:
-            out.append(_kpi(f"median quarter of the {words}, of the {_share(row[share])} of scenarios with one",
+            out.append(Kpi(f"median quarter of the {words}, of the {_share(row[share])} of scenarios with one",
                             median_quarter_label(row[name], run.data.quarter_labels)))  # fmt: skip
     return out
 
@@ -312,7 +312,7 @@ LENDERS_KPIS = {
 }
 
 
-def _lenders_kpis(row: pd.Series) -> list[str]:
+def _lenders_kpis(row: pd.Series) -> list[Kpi]:
     """The lenders' side of a liquidity default, then of an uncured covenant breach had they
     accelerated (docs/evaluation.md): each left out where no scenario has the event (or the evaluation
     has no such figures: before 0.4.7, before 0.4.12); a figure of them the table lacks, n/a."""
@@ -320,19 +320,30 @@ def _lenders_kpis(row: pd.Series) -> list[str]:
     for (debt, covered, uncovered), words in LENDERS_KPIS.items():
         if pd.isna(row.get(debt, np.nan)):
             continue
-        out += [_kpi(words[0], _usd(float(row[debt]))), _kpi(words[1], _share(row.get(covered, np.nan))),
-                _kpi(words[2], _usd(row.get(uncovered)))]  # fmt: skip
+        out += [Kpi(words[0], _usd(float(row[debt]))), Kpi(words[1], _share(row.get(covered, np.nan))),
+                Kpi(words[2], _usd(row.get(uncovered)))]  # fmt: skip
     return out
 
 
-def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
+def _scenario_groups(run: _Run, row: pd.Series) -> list[tuple[str, list[Kpi]]]:
     """The key figures over the scenarios of the plan shown (``row``: its metrics), each the table has
-    (older runs lack some): a lab's demand first, then the NPV, the probabilities of a default, the
-    lenders' side of one, when the plan breaks, and what the policy had to do."""
+    (older runs lack some), under the headings a finance reader scans: a lab's demand first, then the
+    NPV, its tail and the shareholders', the probabilities of a default, the lenders' side of one,
+    when the plan breaks, what the policy had to do and which covenant breaks first (32 tiles in one
+    grid read as one undifferentiated list). A deterministic evaluation's few: under one heading."""
     if run.summary.get("deterministic"):
-        return _deterministic_kpis(run, row)
-    return (_demand_kpis(run, row) + _npv_kpis(row) + _default_kpis(run, row) + _lenders_kpis(row)
-            + _median_quarter_kpis(run, row) + _reaction_kpis(run, row))
+        return [("", _deterministic_kpis(run, row))]
+    groups = [
+        ("Demand served", _demand_kpis(run, row)),
+        ("Value", _value_kpis(row)),
+        ("The tail and the shareholders", _tail_kpis(row)),
+        ("Defaults and breaches", _default_kpis(run, row)),
+        ("The lenders at a default", _lenders_kpis(row)),
+        ("When it breaks", _median_quarter_kpis(run, row)),
+        ("What the policy had to do", _reaction_kpis(run, row)),
+        ("Which covenant breaks first", _first_breach_kpis(run, row)),
+    ]
+    return [(heading, kpis) for heading, kpis in groups if kpis]
 
 
 def _row_usd(row: pd.Series, column: str) -> str:
@@ -340,80 +351,95 @@ def _row_usd(row: pd.Series, column: str) -> str:
     return _usd(float(row[column])) if column in row else "n/a"
 
 
-def _npv_kpis(row: pd.Series) -> list[str]:
-    """The NPV over the scenarios: mean (± its standard error), CVaR5, P5, median, the mean without
-    a default, with limited liability and if lenders accelerate (where they differ), P(NPV < 0)."""
+def _value_kpis(row: pd.Series) -> list[Kpi]:
+    """The NPV over the scenarios: mean (± its standard error), median and the mean without a default."""
     mean = _row_usd(row, "npv_mean_usd")
     has_se = "npv_mean_se_usd" in row and np.isfinite(row["npv_mean_se_usd"])  # none on one scenario
     if has_se:  # the error in the mean's own scale: -$17.9M ± $0.8M
         same_scale = usd_column_formatter([float(f"{row['npv_mean_usd']:.4g}")])
         mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
-    kpis = [
-        _kpi("mean NPV ± standard error" if has_se else "mean NPV (one scenario: no standard error)"
-             if "npv_mean_se_usd" in row else "mean NPV", mean),
-        _kpi("NPV CVaR5 (mean of the worst 5 %)", _row_usd(row, "npv_cvar5_usd")),
-        _kpi("NPV P5", _row_usd(row, "npv_p5_usd")),
-    ]
+    kpis = [Kpi("mean NPV ± standard error" if has_se else "mean NPV (one scenario: no standard error)"
+                if "npv_mean_se_usd" in row else "mean NPV", mean)]  # fmt: skip
     if "npv_median_usd" in row:  # an evaluation of before 0.4.5 has none
-        kpis.append(_kpi("median NPV (half the scenarios below it)", _row_usd(row, "npv_median_usd")))
+        kpis.append(Kpi("median NPV (half the scenarios below it)", _row_usd(row, "npv_median_usd")))
     if "npv_mean_no_default_usd" in row:
-        kpis.append(_kpi("mean NPV of the scenarios with no liquidity default",
-                          _row_usd(row, "npv_mean_no_default_usd")))
+        kpis.append(Kpi("mean NPV of the scenarios with no liquidity default",
+                        _row_usd(row, "npv_mean_no_default_usd")))
+    return kpis
+
+
+def _tail_kpis(row: pd.Series) -> list[Kpi]:
+    """The NPV's tail: CVaR5, P5, P(NPV < 0), and the shareholders' NPV with limited liability and
+    if lenders accelerate (where they differ from the NPV)."""
+    kpis = [Kpi("NPV CVaR5 (mean of the worst 5 %)", _row_usd(row, "npv_cvar5_usd")),
+            Kpi("NPV P5", _row_usd(row, "npv_p5_usd"))]  # fmt: skip
+    if "loss_probability" in row:
+        kpis.append(Kpi("P(NPV < 0)", _share(row["loss_probability"])))
     if limited_liability_differs(row.to_frame().T):
         kpis += [
-            _kpi("mean NPV with limited liability (a default ends the shareholders' claim)",
-                 _row_usd(row, "npv_limited_mean_usd")),
-            _kpi("NPV CVaR5 with limited liability", _row_usd(row, "npv_limited_cvar5_usd")),
+            Kpi("mean NPV with limited liability (a default ends the shareholders' claim)",
+                _row_usd(row, "npv_limited_mean_usd")),
+            Kpi("NPV CVaR5 with limited liability", _row_usd(row, "npv_limited_cvar5_usd")),
         ]
     if limited_liability_differs(row.to_frame().T, ACCELERATED):  # none in a run written before it
         kpis += [
-            _kpi("mean NPV if lenders accelerate at the first event of default (at an uncured breach the "
-                 "shareholders keep what the GPUs and cash leave after the debt)",
-                 _row_usd(row, "npv_accelerated_mean_usd")),
-            _kpi("NPV CVaR5 if lenders accelerate", _row_usd(row, "npv_accelerated_cvar5_usd")),
+            Kpi("mean NPV if lenders accelerate at the first event of default (at an uncured breach the "
+                "shareholders keep what the GPUs and cash leave after the debt)",
+                _row_usd(row, "npv_accelerated_mean_usd")),
+            Kpi("NPV CVaR5 if lenders accelerate", _row_usd(row, "npv_accelerated_cvar5_usd")),
         ]
-    if "loss_probability" in row:
-        kpis.append(_kpi("P(NPV < 0)", _share(row["loss_probability"])))
     return kpis
 
 
-def _default_kpis(run: _Run, row: pd.Series) -> list[str]:
-    """P(liquidity default), P(covenant breach), P(uncured covenant breach) and P(any default)."""
+def _default_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
+    """P(liquidity default), P(covenant breach), P(uncured covenant breach), P(any default) and the
+    mean lowest cash (older runs have some of them not)."""
     kpis = [
-        _kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)} in any of the "
-             f"{run.data.T} quarters", _share(row["default_probability"])),
-        _kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", _share(row["breach_probability"])),
+        Kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)} in any of the "
+            f"{run.data.T} quarters", _share(row["default_probability"])),
+        Kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", _share(row["breach_probability"])),
     ]  # fmt: skip
     if "uncured_breach_probability" in row:  # not in a run written before fleetopt 0.4.11
-        kpis.append(_kpi("P(uncured covenant breach): a breach the owners could not cure, an event of "
-                         "default on which lenders may accelerate", _share(row["uncured_breach_probability"])))
+        kpis.append(Kpi("P(uncured covenant breach): a breach the owners could not cure, an event of "
+                        "default on which lenders may accelerate", _share(row["uncured_breach_probability"])))
     if "any_default_probability" in row:  # not in a run written before fleetopt 0.4.14
-        kpis.append(_kpi("P(any default): a liquidity default or an uncured covenant breach, either event of "
-                         "default as lenders count them", _share(row["any_default_probability"])))
+        kpis.append(Kpi("P(any default): a liquidity default or an uncured covenant breach, either event of "
+                        "default as lenders count them", _share(row["any_default_probability"])))
+    if "expected_min_cash_usd" in row:
+        kpis.append(Kpi("mean over scenarios of the lowest cash", _row_usd(row, "expected_min_cash_usd")))
     return kpis
 
 
-def _reaction_kpis(run: _Run, row: pd.Series) -> list[str]:
-    """The mean lowest cash, what the policy had to do, and which covenant breaks first (older runs
-    have no such columns)."""
+def _reaction_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
+    """What the policy had to do, and the delivery slips it met (older runs have no such columns)."""
     kpis = []
-    if "expected_min_cash_usd" in row:
-        kpis.append(_kpi("mean over scenarios of the lowest cash", _row_usd(row, "expected_min_cash_usd")))
     if "slipped_share" in row:  # a risk met, not a reaction: only where risk.delivery_slip is on
         late = "scenarios with: GPUs delivered late (risk.delivery_slip)"
-        kpis.append(_kpi(late, _share(row["slipped_share"])))
+        kpis.append(Kpi(late, _share(row["slipped_share"])))
     kpis += [
-        _kpi(f"scenarios with: {label}", _share(row[column]))
+        Kpi(f"scenarios with: {label}", _share(row[column]))
         for column, label in reaction_labels(bool(run.data.contracts)).items()
         if column in row
     ]
-    kpis += [_kpi(label, _row_usd(row, column)) for column, label in REACTION_USD_LABELS.items() if column in row]
-    kpis += [
-        _kpi(f"scenarios whose first breach breaks {kind.label}", _share(row[column]))
+    kpis += [Kpi(label, _row_usd(row, column)) for column, label in REACTION_USD_LABELS.items() if column in row]
+    return kpis
+
+
+def _first_breach_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
+    """The share of scenarios whose first breach breaks each covenant tested."""
+    return [
+        Kpi(f"scenarios whose first breach breaks {kind.label}", _share(row[column]))
         for kind in tested_kinds(run.data.covenants)
         if (column := first_breach_column(kind)) in row
     ]
-    return kpis
+
+
+def _scenario_section(run: _Run, row: pd.Series, title: str) -> str:
+    """The key figures over the scenarios under their title, group by group, each under its heading."""
+    out = f"<h2>{title}</h2>"
+    for heading, kpis in _scenario_groups(run, row):
+        out += (f"<h3 class='figures'>{escape(heading)}</h3>" if heading else "") + kpi_block(kpis)
+    return out
 
 
 def _kpi_section(run: _Run) -> str:
@@ -434,9 +460,9 @@ def _kpi_section(run: _Run) -> str:
             if run.summary.get("deterministic")
             else f"over {counted(n, 'scenario')} (seed {seed})"
         )
-        out += f"<h2>Key figures of {label} {where}</h2><div class='kpis'>{''.join(_scenario_kpis(run, row))}</div>"
+        out += _scenario_section(run, row, f"Key figures of {label} {where}")
     out += f"<h2>Key figures of {label} on the forecast</h2>"
-    out += f"<div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
+    out += kpi_block(_forecast_kpis(run))
     if run.milp_only:
         out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
     if run.kind == "solve":  # a plan within every limit on the forecast may breach in most futures

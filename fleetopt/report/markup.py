@@ -17,10 +17,11 @@ main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bottom:1px solid #e2e8f0;padding-bottom:4px}
 .sub{color:#475569}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(520px,100%),1fr));gap:14px}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px}
-.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:10px}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
 .kpi{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px;overflow-wrap:anywhere}
 .kpi b{display:block;font-size:20px}.kpi span{color:#475569;font-size:13px}
-.kpi.wide{grid-column:span 2}.kpi.wide b{font-size:15px;font-weight:600}
+dl.figures{margin-top:10px;font-size:14px;gap:0 14px}dl.figures dd{font-weight:600}h3.figures{margin-top:18px}
+dl.figures dt,dl.figures dd{padding:5px 0;border-top:1px solid #f1f5f9}dl.figures dt:first-child,dl.figures dt:first-child+dd{border-top:0}
 .why{background:#eff6ff;border-left:4px solid #1f6feb;padding:10px 14px;border-radius:4px}ul.why{padding-left:34px}
 svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .title{font-weight:600;fill:#0f172a}
 svg .tick{fill:#475569}svg .grid{stroke:#e2e8f0}
@@ -35,7 +36,7 @@ dl.facts{display:grid;grid-template-columns:fit-content(40%) minmax(0,1fr);gap:2
 dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}dl.facts dd.bad{color:#b91c1c}
 dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
 @page{size:landscape;margin:10mm}
-@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}h2{break-after:avoid}
+@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}h2{break-after:avoid}h3{break-after:avoid}
 .card,.kpi,tr,svg.chart{break-inside:avoid}.grid{grid-template-columns:1fr 1fr}
 .scroll{overflow:visible;border:0}table{font-size:8px;table-layout:auto}th,td{padding:1px 2px}th{font-size:7px}
 th{min-width:0;cursor:auto}td{white-space:normal}.cap.hint{display:none}
@@ -43,15 +44,17 @@ tbody tr:first-child:not(:last-child){break-after:avoid}tbody tr:last-child:not(
 h2+.cap,h3+.cap{break-after:avoid}.grid+p{break-before:avoid}footer{break-before:avoid;margin-top:12px}
 .scroll:not(:has(tbody>tr:nth-child(16))):not(:nth-last-child(2)){break-inside:avoid}
 .cap,.kpi span,dl.facts,dl.terms,footer{font-size:10px}.kpi b{font-size:16px}
-dl.facts{display:block}dl.facts dt{font-weight:600}dl.facts dd{margin:0 0 3px 14px}}
+dl.facts{display:block}dl.facts dt{font-weight:600}dl.facts dd{margin:0 0 3px 14px}dl.figures dt{font-weight:400;break-after:avoid}dl.figures dd{border-top:0;padding-top:0}}
 """
 
 
 STYLE += svg.line_dash_style() + svg.layout_style()
 
 
-# a phone's narrow screen: less of it left blank beside a card, so a chart's text reads larger
-STYLE += "@media screen and (max-width:600px){main{padding:16px 12px 48px}}"
+# a phone's narrow screen: less of it left blank beside a card, so a chart's text reads larger; a key
+# figure listed under the tiles below its words, not in a column a third of the screen wide
+STYLE += ("@media screen and (max-width:600px){main{padding:16px 12px 48px}"
+          "dl.figures{display:block}dl.figures dd{border-top:0;padding-top:0}}")
 
 
 # a candidate's row in the colours of its point in the Pareto chart
@@ -156,14 +159,32 @@ document.body.dataset.ready = '1';
 """
 
 
-# a key figure whose value is a sentence (customers' shares, breaches named by quarter) rather than a
-# number: set smaller, across two columns, so it does not read as a headline
-KPI_LONG_VALUE = 28
+# a key figure whose value is longer (a sentence: customers' shares, breaches named by quarter) is not
+# a tile's headline: it is listed under the tiles, its words beside it
+KPI_LONG_VALUE = 20
 
 
-def _kpi(label: str, value: str) -> str:
-    wide = " wide" if len(value) > KPI_LONG_VALUE else ""
-    return f'<div class="kpi{wide}"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
+class Kpi(str):
+    """A key figure: its tile's HTML, its words (``label``) and its figure (``value``) kept to list
+    it under the tiles where the value is a sentence (:func:`kpi_block`)."""
+
+    label: str
+    value: str
+
+    def __new__(cls, label: str, value: str):
+        tile = super().__new__(cls, f'<div class="kpi"><b>{escape(value)}</b><span>{escape(label)}</span></div>')
+        tile.label, tile.value = label, value
+        return tile
+
+
+def kpi_block(kpis: list[Kpi]) -> str:
+    """Key figures as tiles, a short figure each, then those whose value is a sentence as a list of
+    words and figure: in a tile such a value left it ragged and its row half blank."""
+    tiles = "".join(k for k in kpis if len(k.value) <= KPI_LONG_VALUE)
+    long = "".join(f"<dt>{escape(k.label)}</dt><dd>{escape(k.value)}</dd>"
+                   for k in kpis if len(k.value) > KPI_LONG_VALUE)  # fmt: skip
+    return (f"<div class='kpis'>{tiles}</div>" if tiles else "") + (
+        f"<dl class='facts figures'>{long}</dl>" if long else "")
 
 
 def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols, usd_cols=()) -> dict:
