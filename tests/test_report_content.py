@@ -2372,3 +2372,10 @@ def test_a_key_figure_whose_value_is_a_sentence_is_listed_under_the_tiles(runs):
     assert any(w.startswith("contract revenue by customer") for w in words)
     assert any(w.startswith("liquidity covenant on the forecast") for w in words)
     assert all(len(unescape(dd)) > KPI_LONG_VALUE for _, dd in pairs)
+
+
+def test_a_chart_s_box_takes_its_own_height_not_its_neighbour_s():
+    """The boxes of a grid stretched to the tallest in their row: the Pareto chart beside its long key,
+    a site's power beside the cash chart, each left half its box blank. Each takes its own height."""
+    grid = re.search(r"\.grid\{display:grid;[^}]*\}", page.STYLE).group(0)
+    assert "align-items:start" in grid, grid

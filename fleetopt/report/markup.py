@@ -11,11 +11,13 @@ import pandas as pd
 from fleetopt.core.units import format_figure, format_number_compact, format_usd, usd_column_formatter
 from fleetopt.report import svg
 
+# .grid{align-items:start}: a chart's box as tall as its own chart, not its neighbour's (the Pareto
+# chart beside its long key, a site's power beside the cash chart, left half their box blank)
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#0f172a;background:#f8fafc;overflow-wrap:break-word}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bottom:1px solid #e2e8f0;padding-bottom:4px}
-.sub{color:#475569}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(520px,100%),1fr));gap:14px}
+.sub{color:#475569}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(520px,100%),1fr));gap:14px;align-items:start}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
 .kpi{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px;overflow-wrap:anywhere}
