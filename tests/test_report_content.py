@@ -1021,11 +1021,13 @@ def test_legends_show_what_the_chart_draws():
     assert ">mean difference</text>" in diff and ">difference = 0</text>" in diff and "mean NPV" not in diff
 
 
-def test_a_band_hidden_by_its_line_says_so_in_the_legend():
+def test_a_band_hidden_by_its_line_is_left_out_of_the_legend_and_its_line_says_so():
     """The default model's cash and debt chart listed the debt's 5-95 % and 25-75 % bands in its
     legend, but the debt varies by under a pixel across the scenarios: the bands lay under the
-    debt's line and read as missing. A band no taller than the line (2 px) anywhere says so in its
-    legend entry and its tooltip; one the eye can see does not."""
+    debt's line and read as missing; later their legend entries said 'thinner than the line', two
+    swatches of what no reader could find. A band no taller than the line (2 px) anywhere is left out
+    of the legend; the line's own entry says so (and the band's tooltip); one the eye can see is
+    listed."""
     q = ["2026Q3", "2026Q4", "2027Q1"]
     ones = np.ones(3)
     # an axis of $0 to $40B over 210 px: $0.1B is a tenth of a pixel, $10B about 50 px
@@ -1034,8 +1036,11 @@ def test_a_band_hidden_by_its_line_says_so_in_the_legend():
     lines = {"cash": ones * 10e9, "debt": ones * 20e9}
     chart = svg.lines("t", q, lines, "USD", y_fmt=svg.usd_tick, bands=bands)
     thin = "debt 5-95 % of scenarios (thinner than the line: debt barely varies)"
-    assert f">{thin}</text>" in chart and f"<title>{thin}</title>" in chart
+    assert f"<title>{thin}</title>" in chart and chart.count(thin) == 1  # its tooltip alone
+    words = " ".join(re.sub(r"<[^>]+>", " ", chart).split())  # a legend entry may wrap onto two lines
+    assert "debt (barely varies over the scenarios: its bands are thinner than the line)" in words
     assert ">cash 5-95 % of scenarios</text>" in chart and "cash barely varies" not in chart
+    assert chart.count('opacity="0.15"/>') == 1  # one band's swatch: the cash's
 
 
 def test_axis_unit_sits_below_the_title():

@@ -375,20 +375,26 @@ def lines(
     legend, ranges = [], []
     for n, (name, ys) in enumerate(series.items()):
         colour = (colours or {}).get(name, PALETTE[n % len(PALETTE)])
+        hidden = []  # the bands under the line: not in the legend, whose swatch promised what no eye finds
         for low, high, opacity, what in (bands or {}).get(name, []):
             pts = [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(high)]
             pts += [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in reversed(list(enumerate(low)))]
-            label = f"{name} {what}" + _thin_band_words(frame, low, high, name)
+            thin = _thin_band(frame, low, high)
+            label = f"{name} {what}" + (f" (thinner than the line: {name} barely varies)" if thin else "")
             frame.add(f'<polygon points="{" ".join(pts)}" fill="{colour}" opacity="{opacity}">'
                       f"<title>{escape(label)}</title></polygon>")  # fmt: skip
-            ranges.append((label, colour, f"band:{opacity}"))
+            if thin:
+                hidden.append(what)
+            else:
+                ranges.append((label, colour, f"band:{opacity}"))
         dash = ' stroke-dasharray="6 4"' if dashed and name in dashed else ""
         kind = "" if dash else dash_class(n)  # each solid line after the first dashed (LINE_DASHES)
         cls = f' class="{kind}"' if kind else ""
         frame.add(
             f'<path d="{_path(frame, ys)}" fill="none" stroke="{colour}" stroke-width="2"{dash}{cls}><title>{escape(name)}</title></path>'
         )
-        legend.append((name, colour, "dash" if dash else f"line.{kind}" if kind else "line"))
+        entry = f"{name} ({_hidden_bands_words(hidden, len((bands or {})[name]))})" if hidden else name
+        legend.append((entry, colour, "dash" if dash else f"line.{kind}" if kind else "line"))
         frame.add(_point_tooltips(frame, name, ys, _value_writer(y_fmt, unit)))
     return frame.render(legend + ranges)
 
@@ -418,11 +424,17 @@ def _point_tooltips(frame: Frame, name: str, ys, write) -> str:
 THIN_BAND_PX = 2.0
 
 
-def _thin_band_words(frame: Frame, low, high, name: str) -> str:
-    """Words for a band's legend entry where the band is hidden by its line (no taller than
-    :data:`THIN_BAND_PX` in any quarter): its swatch promised a range the eye cannot find."""
-    tallest = max((frame.y(lo) - frame.y(hi) for lo, hi in zip(low, high, strict=True)), default=0.0)
-    return f" (thinner than the line: {name} barely varies)" if tallest <= THIN_BAND_PX else ""
+def _thin_band(frame: Frame, low, high) -> bool:
+    """Whether a band is hidden by its line: no taller than :data:`THIN_BAND_PX` in any quarter."""
+    return max((frame.y(lo) - frame.y(hi) for lo, hi in zip(low, high, strict=True)), default=0.0) <= THIN_BAND_PX
+
+
+def _hidden_bands_words(whats: list[str], bands: int) -> str:
+    """What a line's legend entry says of its bands hidden under it, left out of the legend: the
+    default model's debt listed two bands (5-95 %, 25-75 %) that no reader could find."""
+    if len(whats) == bands:
+        return "barely varies over the scenarios: its bands are thinner than the line"
+    return f"its band of {' and '.join(whats)} is thinner than the line"
 
 
 # share of the pooled samples beyond each end of a histogram's axis, counted in its end bars, so that
