@@ -293,7 +293,7 @@ def test_a_solve_report_gives_each_facility_s_terms_and_balances(runs):
     table = html[html.index("Debt by facility of"):]
     table = table[: table.index("</table>")]
     assert "amortizing over 20 quarters" in table and "8.10% floating" in table
-    assert "end of 2027Q4 (USD)" in table
+    assert ">2027Q4 (USD)<" in table  # the balance at the end of 2027Q4, said so by the caption
     said = " ".join(text_of(runs["solve"]).split())
     assert "The revolver, which the scenarios draw when cash runs short, is not a facility here." in said
     assert "assumed refinanced at the spread shown" not in said  # tiny refinances no bullet
@@ -2384,3 +2384,17 @@ def test_a_chart_s_box_takes_its_own_height_not_its_neighbour_s():
     a site's power beside the cash chart, each left half its box blank. Each takes its own height."""
     grid = re.search(r"\.grid\{display:grid;[^}]*\}", page.STYLE).group(0)
     assert "align-items:start" in grid, grid
+
+
+def test_the_debt_by_facility_table_s_headers_are_short_over_its_figures(runs):
+    """The debt-by-facility table's header row was six lines tall, mostly empty: 'peak at a quarter's
+    end (USD)' and 'end of 2026Q4 (USD)' over columns as narrow as '$1.13B' wrapped a word a line.
+    Its figures' headers are a word and the unit ('peak (USD)', '2026Q4 (USD)'); the caption says
+    what they are."""
+    html = html_of(runs["solve"])
+    section = html.split("<h2>Debt by facility of", 1)[1].split("<h2>", 1)[0]
+    headers = [unescape(h) for h in re.findall(r"<th[^>]*>([^<]*)</th>", section)]
+    assert "peak (USD)" in headers and "2026Q4 (USD)" in headers, headers
+    assert all(len(h) <= len("opening (USD)") for h in headers if h.endswith("(USD)")), headers
+    said = "its peak at a quarter's end, then its balance at the end of each quarter named"
+    assert said in text_of(runs["solve"])

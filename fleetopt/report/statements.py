@@ -122,12 +122,14 @@ def _debt_section(run: _Run) -> str:
     if frame.empty:
         return title + "<p class='cap'>The model has no debt facilities.</p>"
     money = {c for c in frame.columns if c.endswith("_usd")}
+    # short headers over narrow columns of figures: "peak at a quarter's end (USD)" wrapped a word a
+    # line and made the header row six lines tall; the caption says what they are
     headers = {"at_maturity": "at maturity", "size_usd": "size (USD)", "opening_usd": "opening (USD)",
-               "peak_usd": "peak at a quarter's end (USD)",
-               **{c: f"end of {c[4:-4]} (USD)" for c in money if c.startswith("end_")}}  # fmt: skip
+               "peak_usd": "peak (USD)", **{c: f"{c[4:-4]} (USD)" for c in money if c.startswith("end_")}}
     cap = ("Each facility's balance in the MILP's statements (rate: annual, in the horizon's first quarter; a "
-           "floating rate follows the reference rate). The revolver, which the scenarios draw when cash runs "
-           "short, is not a facility here.")
+           "floating rate follows the reference rate): its peak at a quarter's end, then its balance at the end "
+           "of each quarter named (each year's last, and the horizon's). The revolver, which the scenarios "
+           "draw when cash runs short, is not a facility here.")
     if any(f.refinanced for f in run.data.facilities):
         cap += (" A bullet the model refinances at maturity is assumed refinanced at the spread shown: no "
                 "lender has promised it, and the plan's figures hold only if it is.")
