@@ -2398,3 +2398,22 @@ def test_the_debt_by_facility_table_s_headers_are_short_over_its_figures(runs):
     assert all(len(h) <= len("opening (USD)") for h in headers if h.endswith("(USD)")), headers
     said = "its peak at a quarter's end, then its balance at the end of each quarter named"
     assert said in text_of(runs["solve"])
+
+
+@pytest.mark.parametrize("layout", ["WIDE", "NARROW"])
+def test_a_legend_entry_ends_well_before_the_next_one_s_swatch(layout):
+    """The Pareto chart's legend read 'recommended■Pareto front': its width was reckoned at 0.6 em a
+    character, narrower than 'recommended' is drawn (about 0.65 em in DejaVu Sans, m's and d's
+    wide). Each entry's words, at 0.65 em a character, end at least 8 px before the next swatch."""
+    lay = getattr(svg, layout)
+    points = [{"label": "a", "key": "1", "x": 1.0, "y": 1.0, "front": False, "recommended": True},
+              {"label": "b", "key": "2", "x": 2.0, "y": 3.0, "front": True, "recommended": False},
+              {"label": "c", "key": "3", "x": 3.0, "y": 2.0, "front": False,
+               "recommended": False}]  # fmt: skip
+    chart = svg.scatter("t", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD", layout=lay)
+    legend = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="tick">(recommended|Pareto front|other '
+                        r"candidates)</text>", chart)  # fmt: skip
+    assert [words for *_, words in legend] == ["recommended", "Pareto front", "other candidates"]
+    for (x, y, words), (x2, y2, _) in itertools.pairwise(legend):
+        if y == y2:  # on one row: the next swatch starts 18 px before its words
+            assert float(x) + 0.65 * lay.tick * len(words) + 8 <= float(x2) - 18, (words, x, x2)

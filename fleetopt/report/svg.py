@@ -58,6 +58,9 @@ WIDE = Layout("wide", 720, 320, 84, 28, 46, 66, tick=13, title=16, inset=84, x_l
 NARROW = Layout("narrow", 360, 300, 56, 22, 44, 62, tick=11, title=13, inset=8, x_labels=4)
 TITLE_X, TITLE_CHAR = 8, 0.62  # where a chart's title starts; a bold character's width, in em
 MIN_TEXT_PX = 10  # a chart's smallest text on the screen, CSS px: the wide chart below this box width
+# a legend entry's width, about, in its type's em: wider than :attr:`Layout.char`, so that a name of
+# wide letters ('recommended') does not run into the next entry's swatch; and the space after it
+LEGEND_CHAR, LEGEND_GAP = 0.68, 16
 PAD = 0.06  # share of a data range left free at each end of a scatter's or histogram's axes
 ZERO_COLOUR = "#0f172a"
 
@@ -212,14 +215,15 @@ class Frame:
         out, x, row = [], lay.inset, 0
         for entry in legend:
             name, colour, style = (*entry, "box")[:3]
-            lines = _wrapped(name, (lay.w - 4 - lay.inset - 18) / lay.char)  # a long entry on rows of its own
-            width = 18 + lay.char * max(len(line) for line in lines)
+            em = LEGEND_CHAR * lay.tick
+            lines = _wrapped(name, (lay.w - 4 - lay.inset - 18) / em)  # a long entry on rows of its own
+            width = 18 + em * max(len(line) for line in lines)
             if x > lay.inset and (x + width > lay.w - 4 or len(lines) > 1):
                 x, row = lay.inset, row + 1
             y = y0 + lay.row * row
             out.append(_swatch(x, y, colour, style))
             out.append(_lines_text(x + 18, y + 9, lines, lay.row, "tick"))
-            x += width + 12
+            x += width + LEGEND_GAP
             if len(lines) > 1:  # the next entry below it
                 x, row = lay.w, row + len(lines) - 1
         return out, row + 1 if legend else 0
