@@ -1069,7 +1069,9 @@ def test_scatter_labels_of_a_crowd_do_not_overlap_and_far_ones_have_leaders():
     around a point held at most eight labels and the rest were drawn over them. Now every label has
     a spot of its own, at least two digits' width or a line's height from the others, and each one
     beyond the first ring is joined to its point by a leader line."""
-    crowd = [{"label": f"p{k}", "key": str(k), "x": 20e9 + k, "y": 5e9 + k} for k in range(1, 13)]
+    # on the front: another candidate is numbered only beside its point, never in a crowd
+    crowd = [{"label": f"p{k}", "key": str(k), "x": 20e9 + k, "y": 5e9 + k, "front": True}
+             for k in range(1, 13)]  # fmt: skip
     points = [*crowd, {"label": "far", "key": "13", "x": 30e9, "y": 1e9, "front": True}]
     chart = svg.scatter("t", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD")
     spots = [(float(x), float(y)) for x, y in
@@ -1107,7 +1109,8 @@ def test_a_scatter_label_without_a_leader_is_nearest_its_own_point():
     A label drawn beside its point without a leader now has its own point clearly the nearest: every
     other point (but those its dot overlaps) at least 1.5 times as far from the label; a label that cannot
     be placed so goes further out, joined to its point by a leader that passes over no other point."""
-    points = [{"label": f"{k}", "key": str(k), "x": x * 1e9, "y": y * 1e9, "front": False,
+    # each on the front, so each numbered (another candidate is numbered only where it fits beside its point)
+    points = [{"label": f"{k}", "key": str(k), "x": x * 1e9, "y": y * 1e9, "front": True,
                "recommended": k == 6} for k, (x, y) in enumerate(DEFAULT_SWEEP_POINTS, start=1)]  # fmt: skip
     labels = scatter_labels(svg.scatter("t", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"))
     assert len(labels) == len(points)
@@ -2417,3 +2420,21 @@ def test_a_legend_entry_ends_well_before_the_next_one_s_swatch(layout):
     for (x, y, words), (x2, y2, _) in itertools.pairwise(legend):
         if y == y2:  # on one row: the next swatch starts 18 px before its words
             assert float(x) + 0.65 * lay.tick * len(words) + 8 <= float(x2) - 18, (words, x, x2)
+
+
+def test_a_crowd_of_other_candidates_is_not_numbered_over_the_front():
+    """The default model's sweep drew about 14 numbers in one corner of its Pareto chart, leaders
+    crossing. The recommended plan's and the front's numbers come first, each drawn (with a leader
+    where they crowd); another candidate's number only where it fits beside its own point, never with
+    a leader (its name is in its tooltip and the key)."""
+    grey = [{"label": f"grey {k}", "key": str(k), "x": 10.0 + 0.02 * (k % 4), "y": 5.0 + 0.02 * (k // 4),
+             "front": False, "recommended": False} for k in range(1, 13)]  # fmt: skip
+    ahead = [{"label": "front", "key": "13", "x": 10.05, "y": 5.12, "front": True, "recommended": False},
+             {"label": "pick", "key": "14", "x": 10.08, "y": 5.09, "front": True, "recommended": True},
+             {"label": "far", "key": "15", "x": 2.0, "y": 1.0, "front": False,
+              "recommended": False}]  # fmt: skip
+    chart = svg.scatter("t", grey + ahead, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD")
+    numbers = re.findall(r'class="tick point" text-anchor="middle">(\d+)</text>', chart)
+    assert {"13", "14", "15"} <= set(numbers), numbers  # the front's, the pick's, a lone point's
+    assert len([n for n in numbers if int(n) <= 12]) < 12, numbers  # not the whole crowd's
+    assert chart.count('stroke="#64748b" stroke-width="0.75"') <= 2  # leaders: the front's at most

@@ -135,7 +135,8 @@ def _front_section(metrics: pd.DataFrame) -> str:
     )
     caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
                "can be on the front for its lower P(covenant breach), given in the key. Numbers are the # "
-               "column of the candidates table.")  # fmt: skip
+               "column of the candidates table; a grey point is numbered only where its number fits beside "
+               "it (hover over a point for its name).")  # fmt: skip
     return (f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}"
             f"</p></div><div class='card'>{_front_key(metrics)}</div></div>")  # fmt: skip
 

@@ -625,29 +625,42 @@ def scatter(
 
     frame.x_ticks = [(px(v), usd_tick(v)) for v in xt]
     centres = [(px(x), frame.y(y)) for x, y in zip(xs, ys, strict=True)]
-    taken: list[tuple[float, float]] = []
-    for p, x, y in zip(points, xs, ys, strict=True):
-        colour = _point_colour(p)
-        r = 7 if p.get("recommended") else 5
-        frame.add(
-            f'<circle cx="{px(x):.1f}" cy="{frame.y(y):.1f}" r="{r}" fill="{colour}" opacity="0.85">'
-            f"<title>{escape(p['label'])}</title></circle>"
-        )
-        if p.get("key"):
-            cx, cy = px(x), frame.y(y)
-            lx, ly, far = _label_spot(cx, cy, r, centres, taken)
-            taken.append((lx, ly))
-            if far:  # a leader from the point's edge to its label, in a crowd
-                frame.add(_leader(cx, cy, r, lx, ly - 4))
-            frame.add(
-                f'<text x="{lx:.1f}" y="{ly:.1f}" class="tick point" text-anchor="middle">{escape(str(p["key"]))}</text>'
-            )
+    labels = _point_labels(points, centres)
+    for k, (p, (cx, cy)) in enumerate(zip(points, centres, strict=True)):
+        frame.add(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{_radius(p)}" fill="{_point_colour(p)}" '
+                  f"opacity=\"0.85\"><title>{escape(p['label'])}</title></circle>{labels.get(k, '')}")  # fmt: skip
     drawn = {_point_colour(p) for p in points}  # a legend entry for a kind of point not drawn misled
     return frame.render([(name, colour) for name, colour in SCATTER_KINDS if colour in drawn])
 
 
 # the kinds of a sweep's candidates, each drawn in its colour: its point's and its legend entry's
 SCATTER_KINDS = (("recommended", RECOMMENDED), ("Pareto front", FRONT), ("other candidates", GREY))
+
+
+def _radius(p: dict) -> int:
+    return 7 if p.get("recommended") else 5
+
+
+def _point_labels(points: list[dict], centres: list[tuple[float, float]]) -> dict[int, str]:
+    """Each point's key beside it (its SVG, by the point's index): the recommended and the front's
+    placed first, with a leader where they crowd; another candidate's only where it fits beside its
+    own point (about 14 numbers crowded one corner of the default model's sweep, leaders crossing):
+    its name is in its tooltip and the key."""
+    taken: list[tuple[float, float]] = []
+    out = {}
+    ranked = sorted(range(len(points)), key=lambda k: (not points[k].get("recommended"), not points[k].get("front")))
+    for k in ranked:
+        p, (cx, cy) = points[k], centres[k]
+        crowd = bool(p.get("recommended") or p.get("front"))  # may be drawn away from its point
+        spot = _label_spot(cx, cy, _radius(p), centres, taken, crowd) if p.get("key") else None
+        if spot is None:
+            continue
+        lx, ly, far = spot
+        taken.append((lx, ly))
+        leader = _leader(cx, cy, _radius(p), lx, ly - 4) if far else ""  # from the point's edge, in a crowd
+        out[k] = (f'{leader}<text x="{lx:.1f}" y="{ly:.1f}" class="tick point" text-anchor="middle">'
+                  f"{escape(str(p['key']))}</text>")  # fmt: skip
+    return out
 
 
 def _point_colour(p: dict) -> str:
@@ -661,12 +674,13 @@ OWN_POINT_MARGIN = 1.5
 SAME_SPOT_PX = 10  # points nearer than this overlap (r = 5): one spot, whose labels none can tell apart
 
 
-def _label_spot(cx: float, cy: float, r: float, centres, taken) -> tuple[float, float, bool]:
+def _label_spot(cx: float, cy: float, r: float, centres, taken, crowd: bool = True):
     """Where a point's short label goes, and whether it is away from the point (drawn with a
     leader): the first of eight spots around it clear of the other points and of the labels
     already placed, and nearer its own point than any other (:data:`OWN_POINT_MARGIN`; points it
     overlaps aside); in a crowd, the first clear spot of rings 2 to 5 times as far whose
-    leader passes over no other point, else whose leader does; else the first spot."""
+    leader passes over no other point, else whose leader does; else the first spot. Without
+    ``crowd``: only a spot beside the point, else None (no label)."""
     d = r + 7
     others = [(px, py) for px, py in centres if math.hypot(px - cx, py - cy) >= SAME_SPOT_PX]
 
@@ -690,10 +704,12 @@ def _label_spot(cx: float, cy: float, r: float, centres, taken) -> tuple[float, 
     def leader_clear(sx, sy):  # a leader passing over another point would seem to lead from it
         return all(_segment_distance((px, py), (cx, cy), (sx, sy - 4)) > r + 1 for px, py in others)
 
-    for k in range(1, 6):
+    for k in range(1, 6 if crowd else 2):
         for sx, sy in ring(k):
             if clear(sx, sy) and (own_nearest(sx, sy) if k == 1 else leader_clear(sx, sy)):
                 return sx, sy, k > 1
+    if not crowd:
+        return None
     for k in range(2, 6):  # a crowd too dense for that: a leader, if over another point
         for sx, sy in ring(k):
             if clear(sx, sy):
