@@ -668,7 +668,7 @@ def test_a_sweeps_plans_under_other_futures_are_said_to_be_a_stress_test():
 
 def test_the_evaluation_table_gives_both_kinds_of_default():
     """A finance reader took the table's 'P(default)' (cash run out) for the lenders' count of defaults,
-    which the credit market prices: the table now names it P(liquidity default) and gives P(any
+    which the credit market prices: the table now names it P(liq. default) and gives P(any
     default), a liquidity default or an uncured covenant breach, beside it."""
     from fleetopt.cli.render import evaluation_table
 
@@ -678,7 +678,7 @@ def test_the_evaluation_table_gives_both_kinds_of_default():
            "mean_utilisation": 0.8}  # fmt: skip
     table = evaluation_table(pd.DataFrame([row, {**row, "plan": "q"}]), "t")
     headers = [str(c.header) for c in table.columns]
-    assert headers[8:10] == ["P(liquidity default)", "P(any default)"]
+    assert headers[8:10] == ["P(liq. default)", "P(any default)"]
     assert list(table.columns[9].cells) == ["62.7%", "62.7%"]
     said = "P(any default): a liquidity default or a covenant breach the owners could not cure"
     assert said in table.caption

@@ -541,7 +541,7 @@ def evaluation_table(metrics, title: str) -> Table:
         "CVaR5 NPV",
         "P(NPV<0)",
         "P(breach)",
-        "P(liquidity default)",
+        "P(liq. default)",
         *(["P(any default)"] if "any_default_probability" in metrics else []),  # a run before 0.4.14: none
         "mean lowest cash",
         "util.",
@@ -637,10 +637,10 @@ ACCELERATED_MEANS = ("the lenders accelerate at the first event of default of ei
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
 UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over the scenarios that never "
-              "default (no liquidity default), a share 1 - P(liquidity default) of them; "
+              "default (no liquidity default), a share 1 - P(liq. default) of them; "
               "P5 NPV: the k-th worst NPV, k = ceil(5 % of the scenarios); CVaR5 NPV: the mean "
               "NPV of those k worst; P(breach): a covenant missed in a quarter it is tested; "
-              "P(liquidity default): cash below the model's default level after the revolver and sales "
+              "P(liq. default): a liquidity default, cash below the model's default level after the revolver and sales "
               "in some quarter; P(any default): a liquidity default or a covenant breach the owners "
               "could not cure, either event of default, as lenders and credit default swaps count "
               "defaults; mean lowest cash: each scenario's lowest quarter-end cash, "
