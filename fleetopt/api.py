@@ -1575,9 +1575,19 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
         raise InputError(f"{LABELS}: {len(pair)} given for a what-if, which compares two: the plan and the "
                          "plan under the model changed")  # fmt: skip
     words = change_words(changed.changes[len(loaded.changes):])
+    changed_data = _loaded_and_data(changed)[1]
     scenarios, seed, backend = settings
-    return compare_what_if(data, _loaded_and_data(changed)[1], given.plans[0], pair, words, scenarios, seed,
-                           backend, given.buffers[0], used, given.runs[0])  # fmt: skip
+    buffers = (given.buffers[0], _what_if_buffer(loaded, changed, given.buffers[0]))
+    return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed,
+                           backend, buffers, used, given.runs[0])  # fmt: skip
+
+
+def _what_if_buffer(loaded: LoadedModel, changed: LoadedModel, buffer: float | None) -> float | None:
+    """The cash buffer the plan runs with under the changed model: the changed model's where the
+    what-if changes ``policy.liquidity_buffer_usd`` (what it asks), else the plan's own (a plan keeps
+    the buffer it was made with)."""
+    now = changed.model.policy.liquidity_buffer_usd
+    return now if now != loaded.model.policy.liquidity_buffer_usd else buffer
 
 
 def _what_if_of_solved(results: list, model, scenarios, seed, backend, names, what_if) -> Comparison:

@@ -1087,7 +1087,7 @@ def compare_what_if(
     scenarios: int,
     seed: int,
     backend: str = "auto",
-    buffer: float | None = None,
+    buffers: tuple = (None, None),
     model: ModelUsed | None = None,
     run: str = "",
 ) -> Comparison:
@@ -1095,11 +1095,12 @@ def compare_what_if(
     ``change`` in words: ``labels[1]``), each evaluated under its own model on the same scenarios
     (seed and count). A scenario's factors are drawn each from a stream of its own, so the factors
     the change leaves alone are the same numbers in both: the differences are paired, as between
-    two plans (docs/evaluation.md, "What if")."""
+    two plans (docs/evaluation.md, "What if"). ``buffers``: the plan's cash buffer (USD; None: the
+    model's) on each side."""
     if len(set(labels)) != 2:
         raise CompareError(f"a what-if compares two labels, the plan's and its what-if's: {labels}")
     both = [_Evaluated.of(d, [plan], [label], scenarios, seed, backend, [buffer])
-            for d, label in zip((data, changed), labels, strict=True)]  # fmt: skip
+            for d, label, buffer in zip((data, changed), labels, buffers, strict=True)]  # fmt: skip
     result = _Stacked.of([b.result for b in both])
     models = list(zip((data, changed), labels, both, strict=True))
     figures = {

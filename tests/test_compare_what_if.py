@@ -20,7 +20,9 @@ from test_delivery_slip import CERTAIN, model, plan
 from fleetopt import api
 from fleetopt.compare import CompareError
 from fleetopt.errors import InputError
-from fleetopt.evaluate import save_plans
+from fleetopt.evaluate import compile_plans, evaluate, save_plans
+from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.planfile import plans_npz_bytes
 
 SLIP = {"risk.delivery_slip": {**CERTAIN}}
 
@@ -88,3 +90,21 @@ def test_the_command_line_takes_what_if_as_set_does(plan_file, tmp_path):
     assert got["what_if"].startswith("risk.delivery_slip = ")
     code, _, err = run_cli("compare", str(path), "--model", str(model_file), "--what-if", "risk.a")
     assert code == 2 and "--what-if 'risk.a': give PATH=VALUE" in err, err
+
+
+def test_a_what_if_of_the_cash_buffer_runs_the_plan_with_that_buffer(tmp_path):
+    """A solve's plan file keeps the buffer it was made with (0 here): a what-if of
+    ``policy.liquidity_buffer_usd`` asks for the plan run with the new one, not its own again. With
+    $1B of opening cash, a $1B buffer defers the order the plan pays from it, so the NPV is no longer
+    the on-time 785,500; it is the plan's NPV with that buffer, on the same scenarios."""
+    loaded, data = load(model()), data_of(model())
+    path = tmp_path / "solved.npz"
+    solved = plans_npz_bytes([plan(data)], ["p"], loaded.model.name, loaded.content_hash, buffers=[0.0])
+    path.write_bytes(solved)
+    c = api.compare(path, loaded, scenarios=3, seed=1, what_if={"policy.liquidity_buffer_usd": 1e9})
+    first, buffered = c.labels
+    batch = with_buffers(compile_plans(data, [plan(data)], ["p"]), [1e9])
+    expected = evaluate(data, batch, 3, 1, backend="numpy").metrics["npv_mean_usd"].iloc[0]
+    assert c.figures.loc["npv_mean_usd", first] == pytest.approx(785_500.0, rel=1e-12)
+    assert expected < 785_500.0 - 1.0  # the buffer acts
+    assert c.figures.loc["npv_mean_usd", buffered] == pytest.approx(expected, rel=1e-9)
