@@ -1576,6 +1576,12 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
                          "plan under the model changed")  # fmt: skip
     words = change_words(changed.changes[len(loaded.changes):])
     changed_data = _loaded_and_data(changed)[1]
+    if problems := given.plans[0].shape_problems(changed_data):
+        raise CompareError(f"what_if (--what-if) {words}: the plan {given.labels[0]!r} does not fit the "
+                           f"model so changed ({problems[0]}): a what-if may change what the plan runs under "
+                           "(prices, risks, finance, policy), not what its decisions are over (the horizon, "
+                           "the SKUs and when they are on sale, the sites, the contracts); solve the changed "
+                           "model (fleetopt solve --set PATH=VALUE) and compare the two runs")  # fmt: skip
     scenarios, seed, backend = settings
     buffers = (given.buffers[0], _what_if_buffer(loaded, changed, given.buffers[0]))
     return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed,

@@ -108,3 +108,16 @@ def test_a_what_if_of_the_cash_buffer_runs_the_plan_with_that_buffer(tmp_path):
     assert c.figures.loc["npv_mean_usd", first] == pytest.approx(785_500.0, rel=1e-12)
     assert expected < 785_500.0 - 1.0  # the buffer acts
     assert c.figures.loc["npv_mean_usd", buffered] == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_what_if_the_plan_cannot_run_under_names_the_change(plan_file, tmp_path):
+    """A change to what the plan's decisions are over (here the horizon, 6 quarters to 5) is refused
+    naming the change and what to do, not with the arrays' shapes alone."""
+    path, loaded = plan_file
+    model_file = tmp_path / "m.yaml"
+    model_file.write_text(loaded.text)
+    code, out, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
+                             "--what-if", "horizon.quarters=5")  # fmt: skip
+    assert code == 2 and out == "", (out, err)
+    assert "--what-if) horizon.quarters = 5: the plan 'p.npz: p' does not fit the model so changed" in err
+    assert "solve the changed model" in err and "Traceback" not in err
