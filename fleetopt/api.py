@@ -1576,16 +1576,25 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
                          "plan under the model changed")  # fmt: skip
     words = change_words(changed.changes[len(loaded.changes):])
     changed_data = _loaded_and_data(changed)[1]
-    if problems := given.plans[0].shape_problems(changed_data):
+    _check_what_if(loaded, (changed, changed_data), given, words)
+    scenarios, seed, backend = settings
+    buffers = (given.buffers[0], _what_if_buffer(loaded, changed, given.buffers[0]))
+    return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed,
+                           backend, buffers, used, given.runs[0])  # fmt: skip
+
+
+def _check_what_if(loaded: LoadedModel, changed: tuple, given: _WhatIfPlan, words: str) -> None:
+    """Refuse a what-if the plan cannot run under (its arrays do not fit the changed model, ``changed``:
+    it and its data), and warn of one that leaves the model as it was (every difference would be 0)."""
+    if problems := given.plans[0].shape_problems(changed[1]):
         raise CompareError(f"what_if (--what-if) {words}: the plan {given.labels[0]!r} does not fit the "
                            f"model so changed ({problems[0]}): a what-if may change what the plan runs under "
                            "(prices, risks, finance, policy), not what its decisions are over (the horizon, "
                            "the SKUs and when they are on sale, the sites, the contracts); solve the changed "
                            "model (fleetopt solve --set PATH=VALUE) and compare the two runs")  # fmt: skip
-    scenarios, seed, backend = settings
-    buffers = (given.buffers[0], _what_if_buffer(loaded, changed, given.buffers[0]))
-    return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed,
-                           backend, buffers, used, given.runs[0])  # fmt: skip
+    if changed[0].model == loaded.model:
+        warn(f"what_if (--what-if) {words}: the model already has that, so the what-if is the plan under "
+             "the same model again and every difference is 0: give a value other than the model's")
 
 
 def _what_if_buffer(loaded: LoadedModel, changed: LoadedModel, buffer: float | None) -> float | None:

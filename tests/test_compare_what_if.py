@@ -19,7 +19,7 @@ from test_delivery_slip import CERTAIN, model, plan
 
 from fleetopt import api
 from fleetopt.compare import CompareError
-from fleetopt.errors import InputError
+from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.planfile import plans_npz_bytes
@@ -121,3 +121,12 @@ def test_a_what_if_the_plan_cannot_run_under_names_the_change(plan_file, tmp_pat
     assert code == 2 and out == "", (out, err)
     assert "--what-if) horizon.quarters = 5: the plan 'p.npz: p' does not fit the model so changed" in err
     assert "solve the changed model" in err and "Traceback" not in err
+
+
+def test_a_what_if_the_model_already_has_is_said(plan_file):
+    """``policy.liquidity_buffer_usd=0`` on a model whose buffer is 0 (the default) changes nothing:
+    every difference is 0, and a warning says why rather than a verdict 'the same' alone."""
+    path, loaded = plan_file
+    with pytest.warns(FleetoptWarning, match=r"policy.liquidity_buffer_usd = 0(\.0)?: the model already has"):
+        c = api.compare(path, loaded, scenarios=3, seed=1, what_if={"policy.liquidity_buffer_usd": 0})
+    assert c.figures.loc["npv_mean_usd"].tolist() == [785_500.0, 785_500.0]
