@@ -1517,6 +1517,7 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
     sources = plan_sources(refs, data, chosen)
     plans, labels, buffers, runs = plans_from_refs(refs, data, sources, least=1 if what_if is not None else 2)
     if what_if is not None:
+        _what_if_editable(loaded)
         for ref, source in dict(zip(refs, sources, strict=True)).items():
             _warn_if_other_model_version(loaded, source, f"the plans of {ref}")
         settings = _compare_settings(refs, scenarios, seed)
@@ -1560,15 +1561,20 @@ class _WhatIfPlan:
     runs: list[str]
 
 
+def _what_if_editable(loaded: LoadedModel | None) -> None:
+    """Refuse a what-if of a model given as ModelData alone: there is no model file to edit."""
+    if loaded is None:
+        raise InputError("what_if (--what-if) edits the model: give model= as a model file, a bundled "
+                         "model's name or a LoadedModel, not ModelData alone")  # fmt: skip
+
+
 def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, used) -> Comparison:
     """:func:`compare`'s ``what_if``: the one plan given under the model and under it changed."""
     if len(given.plans) != 1:
         raise CompareError(f"what_if (--what-if) compares one plan with itself under the model changed: "
                            f"{len(given.plans)} given ({', '.join(given.labels)}); give one run or plan file "
                            "of one plan (a sweep's folder gives two: its forecast optimum and its pick)")
-    if loaded is None:
-        raise InputError("what_if (--what-if) edits the model: give model= as a model file, a bundled "
-                         "model's name or a LoadedModel, not ModelData alone")  # fmt: skip
+    _what_if_editable(loaded)
     changed = edit(loaded, what_if)
     pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names
     if len(pair) != 2:

@@ -130,3 +130,11 @@ def test_a_what_if_the_model_already_has_is_said(plan_file):
     with pytest.warns(FleetoptWarning, match=r"policy.liquidity_buffer_usd = 0(\.0)?: the model already has"):
         c = api.compare(path, loaded, scenarios=3, seed=1, what_if={"policy.liquidity_buffer_usd": 0})
     assert c.figures.loc["npv_mean_usd"].tolist() == [785_500.0, 785_500.0]
+
+
+def test_a_what_if_of_a_model_given_as_data_alone_is_refused_by_name(plan_file):
+    """ModelData has no model file to edit: the what-if is refused saying so, not with an
+    AttributeError from the plans' version check."""
+    path, _ = plan_file
+    with pytest.raises(InputError, match=r"what_if \(--what-if\) edits the model: give model= as a model"):
+        api.compare(path, data_of(model()), scenarios=3, what_if=SLIP)
