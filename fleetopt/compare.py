@@ -340,8 +340,10 @@ class ModelUsed:
     source: str
     chosen: str  # why this model: "the model given", "the first run folder's copy, ..."
 
-    def sentence(self) -> str:
-        return (f"Every plan is evaluated under model '{self.name}' (hash {self.hash}, from {self.source}): "
+    def sentence(self, whom: str = "Every plan") -> str:
+        """The model in a sentence; ``whom``: the plans evaluated under it (a what-if's first side
+        alone: its second runs under the model changed)."""
+        return (f"{whom} is evaluated under model '{self.name}' (hash {self.hash}, from {self.source}): "
                 f"{self.chosen}.")  # fmt: skip
 
     def as_dict(self) -> dict:
@@ -537,7 +539,8 @@ class Comparison:
 
     def notes(self) -> list[str]:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
-        out = [] if self.model is None else [self.model.sentence()]
+        whom = f"\u201c{self.labels[0]}\u201d" if self.what_if else "Every plan"
+        out = [] if self.model is None else [self.model.sentence(whom)]
         if self.what_if:
             out.append(self.what_if_words())
         out += [f"Note: {note}; they are evaluated under the model above." for note in self.versions]

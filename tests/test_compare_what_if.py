@@ -138,3 +138,12 @@ def test_a_what_if_of_a_model_given_as_data_alone_is_refused_by_name(plan_file):
     path, _ = plan_file
     with pytest.raises(InputError, match=r"what_if \(--what-if\) edits the model: give model= as a model"):
         api.compare(path, data_of(model()), scenarios=3, what_if=SLIP)
+
+
+def test_the_notes_put_only_the_first_side_under_the_model_given(plan_file):
+    """The what-if side runs under the model changed: the notes do not say every plan is evaluated
+    under the model given."""
+    path, loaded = plan_file
+    words = " ".join(api.compare(path, loaded, scenarios=3, seed=1, what_if=SLIP).notes())
+    assert "Every plan is evaluated under" not in words
+    assert f"\u201cp.npz: p\u201d is evaluated under model '{loaded.model.name}'" in words
