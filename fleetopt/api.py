@@ -1518,11 +1518,12 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
     plans, labels, buffers, runs = plans_from_refs(refs, data, sources, least=1 if what_if is not None else 2)
     if what_if is not None:
         _what_if_editable(loaded)
-        for ref, source in dict(zip(refs, sources, strict=True)).items():
-            _warn_if_other_model_version(loaded, source, f"the plans of {ref}")
+        versions = [_warn_if_other_model_version(loaded, source, f"the plans of {ref}")
+                    for ref, source in dict(zip(refs, sources, strict=True)).items()]  # fmt: skip
         settings = _compare_settings(refs, scenarios, seed)
-        return _what_if(loaded, data, _WhatIfPlan(plans, labels, buffers[:1], runs[:1]), what_if, names,
-                        (*settings, backend), _model_used(loaded, chosen))  # fmt: skip
+        given = _WhatIfPlan(plans, labels, buffers[:1], runs[:1], tuple(v for v in versions if v))
+        return _what_if(loaded, data, given, what_if, names, (*settings, backend),
+                        _model_used(loaded, chosen))  # fmt: skip
     labels = _named(labels, names)
     used, versions, policies = None, [], []
     if loaded is not None:
@@ -1553,12 +1554,14 @@ def _compare_settings(refs: list[Path], scenarios: int | None, seed: int | None)
 @dataclass(frozen=True)
 class _WhatIfPlan:
     """The plans a what-if was given (it compares one), their labels, and the first's cash buffer
-    (None: the model's) and run folder or plan file."""
+    (None: the model's) and run folder or plan file; ``versions``: the notes of plans made from
+    another version of the model (as a comparison's)."""
 
     plans: list
     labels: list[str]
     buffers: list
     runs: list[str]
+    versions: tuple[str, ...] = ()
 
 
 def _what_if_editable(loaded: LoadedModel | None) -> None:
@@ -1586,7 +1589,7 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
     scenarios, seed, backend = settings
     buffers = (given.buffers[0], _what_if_buffer(loaded, changed, given.buffers[0]))
     return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed,
-                           backend, buffers, used, given.runs[0])  # fmt: skip
+                           backend, buffers, used, given.runs[0], given.versions)  # fmt: skip
 
 
 def _check_what_if(loaded: LoadedModel, changed: tuple, given: _WhatIfPlan, words: str) -> None:

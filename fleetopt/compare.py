@@ -1093,13 +1093,14 @@ def compare_what_if(
     buffers: tuple = (None, None),
     model: ModelUsed | None = None,
     run: str = "",
+    versions: list[str] | None = None,
 ) -> Comparison:
     """``plan`` under the model (``data``: ``labels[0]``) and under the model changed (``changed``,
     ``change`` in words: ``labels[1]``), each evaluated under its own model on the same scenarios
     (seed and count). A scenario's factors are drawn each from a stream of its own, so the factors
     the change leaves alone are the same numbers in both: the differences are paired, as between
     two plans (docs/evaluation.md, "What if"). ``buffers``: the plan's cash buffer (USD; None: the
-    model's) on each side."""
+    model's) on each side; ``versions``: as :func:`compare_plans`'s."""
     if len(set(labels)) != 2:
         raise CompareError(f"a what-if compares two labels, the plan's and its what-if's: {labels}")
     both = [_Evaluated.of(d, [plan], [label], scenarios, seed, backend, [buffer])
@@ -1126,6 +1127,7 @@ def compare_what_if(
         seed=seed,
         model=model,
         runs=[run, run],
+        versions=list(versions or []),
         what_if=change,
         forecast_limits=[(label, run.limits_words()) for label, run in breaking if not run.within_limits],
     )

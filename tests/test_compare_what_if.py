@@ -147,3 +147,18 @@ def test_the_notes_put_only_the_first_side_under_the_model_given(plan_file):
     words = " ".join(api.compare(path, loaded, scenarios=3, seed=1, what_if=SLIP).notes())
     assert "Every plan is evaluated under" not in words
     assert f"\u201cp.npz: p\u201d is evaluated under model '{loaded.model.name}'" in words
+
+
+def test_a_plan_of_another_version_of_the_model_is_noted_as_in_a_comparison(tmp_path):
+    """A plan file made from another version of the model (here one with a 1 % discount rate) is
+    evaluated under the model given: the what-if's notes, CSV and JSON say so, as a comparison's do,
+    not only a warning on the terminal."""
+    other = model()
+    other["horizon"]["discount_rate_annual"] = 0.01
+    made, data = load(other), data_of(other)
+    path = tmp_path / "old.npz"
+    save_plans(path, [plan(data)], ["p"], made.model.name, made.content_hash)
+    with pytest.warns(FleetoptWarning, match=r"another version of model"):
+        c = api.compare(path, load(model()), scenarios=3, seed=1, what_if=SLIP)
+    assert any("were made from another version of model" in note for note in c.notes())
+    assert json.loads(c.to_json())["model_versions"] and "model_version_note_1" in c.to_csv()
