@@ -1576,7 +1576,9 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
     if len(given.plans) != 1:
         raise CompareError(f"what_if (--what-if) compares one plan with itself under the model changed: "
                            f"{len(given.plans)} given ({', '.join(given.labels)}); give one run or plan file "
-                           "of one plan (a sweep's folder gives two: its forecast optimum and its pick)")
+                           "of one plan (a sweep's folder gives two, its forecast optimum and its pick; a "
+                           "stochastic solve's two, its forecast optimum and its stochastic plan; a plan "
+                           "file, every plan it holds; a solve's folder, one)")  # fmt: skip
     _what_if_editable(loaded)
     changed = edit(loaded, what_if)
     pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names

@@ -73,6 +73,9 @@ def test_a_what_if_of_two_plans_or_of_no_change_is_refused(plan_file, tmp_path):
     save_plans(two, [plan(data), plan(data, served=False)], ["p", "q"], name, fingerprint)
     with pytest.raises(CompareError, match=r"compares one plan with itself under the model changed: 2 given"):
         api.compare(two, loaded, scenarios=3, what_if=SLIP)
+    # the refusal says what gives two plans, a stochastic solve's folder as well as a sweep's
+    with pytest.raises(CompareError, match=r"stochastic solve's two, its forecast optimum and its"):
+        api.compare(two, loaded, scenarios=3, what_if=SLIP)
     with pytest.raises(InputError, match=r"what_if must be the changes to the model"):
         api.compare(path, loaded, scenarios=3, what_if={})
 
