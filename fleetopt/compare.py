@@ -489,7 +489,8 @@ class Comparison:
             sides[self._side(key, n)].append(name)
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
         sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
-        plans = f"\u201c{self.labels[n]}\u201d against \u201c{self.labels[0]}\u201d{sure}"
+        changed = f" (the model with {self.what_if})" if self.what_if else ""  # a what-if: its change
+        plans = f"\u201c{self.labels[n]}\u201d{changed} against \u201c{self.labels[0]}\u201d{sure}"
         return f"{plans}: {', '.join(parts)}; " + "; ".join(said)
 
     def _two_errors(self, key: str, unit: str, n: int) -> str:

@@ -50,6 +50,9 @@ def test_a_what_if_is_the_plan_against_itself_under_the_changed_model(plan_file)
     # the forecast never slips: its figures are the plan's, whatever the risk block
     assert fig.loc["npv_forecast_usd", first] == fig.loc["npv_forecast_usd", late]
     assert "worse in NPV mean" in c.verdict(1)
+    changed = "(the model with risk.delivery_slip = {probability: 1.0"
+    assert c.verdict(1).startswith(f"\u201c{late}\u201d {changed}")
+    assert "one plan under two models on 5 common scenarios" in api.comparison_html(c)
     words = " ".join(c.notes())
     assert (f"What if: \u201c{late}\u201d is \u201c{first}\u201d run under the model with "
             "risk.delivery_slip = {probability: 1.0, min_quarters: 1, max_quarters: 1}, on the same "
