@@ -39,6 +39,7 @@ from fleetopt.core.results import (
     budget_words,
     cash_held_words,
     cost_per_h100_hour_words,
+    covenant_headroom_text,
     customer_words,
     dscr_name,
     dscr_words,
@@ -57,7 +58,6 @@ from fleetopt.core.results import (
     soon_retired,
     tested_from,
     trailing_year_headroom,
-    trailing_year_words,
     untested_breaches,
     worst_shock,
 )
@@ -488,34 +488,6 @@ def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation an
 
 
 COST_LABEL = "present cost of the plan (the objective)"  # a cost solve's objective (formulation §6)
-
-
-def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
-    """Each covenant in its tightest quarter: how far the quantity it protects may fall before a
-    breach (CovenantTest.cushion), the lowest cash of a USD floor, or why there is nothing to test
-    (no debt service, no debt: CovenantTest.idle); beside a covenant on flows, its cushion on the
-    trailing year where the model tests each quarter's own (``yearly``: trailing_year_headroom)."""
-    parts = []
-    for test in data.covenants:
-        room = fig["covenant_headroom"].get(test.kind.name)
-        # the borrowing base is tested in every quarter, whatever covenants.test_from says
-        every = " (every quarter)" if test.kind.facility_test else ""
-        if room is None:
-            continue
-        if isinstance(room, str):  # nothing to test: "not tested: no debt service"
-            parts.append(f"{test.describe()}{every}: {room}")
-            continue
-        # the one a smaller fall of what it protects breaches than any other (core/results.lowest_cushion)
-        tightest = " (the tightest)" if fig.get("tightest_covenant") == test.kind.name else ""
-        if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
-            tested = "" if test.tested.all() else " in the quarters tested"
-            parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}{tested}{tightest}")
-            continue
-        year = trailing_year_words(test, yearly or {})
-        # "; ": after ", " the what-if read as the condition of the quarter's own cushion before it
-        parts.append(f"{test.describe()}{every}: {test.cushion_words(room)}{tightest}"
-                     + (f"; {year}" if year else ""))  # fmt: skip
-    return "\n".join(parts)  # one line per test: a long cell reads as one run-on sentence otherwise
 
 
 NO_DEBT_SERVICE = " (no debt in any quarter: no debt service, DSCR or cover of it to show)"

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan
+from fleetopt.core.results import risk_in_short
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import Backend, c_compiler, gpu_with_cupy, resolve_backend, usable_cores
@@ -42,7 +44,9 @@ from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     FORECAST_OK,
     RANK_COLUMNS,
+    RANK_WORDS,
     demand_per_pair,
+    key_figures_frame,
     key_figures_html,
     plan_metrics,
     ranked_plans,
@@ -123,7 +127,33 @@ class EvaluationResult:
         return f"EvaluationResult({counted(self.n_plans, 'plan')} {runs}{seed}, {self.backend}; .metrics)"
 
     def _repr_html_(self) -> str:  # a notebook's cell: the key figures of each plan, then .metrics
-        return key_figures_html(self.metrics, repr(self), forecast=self.seed is None)
+        in_short = "".join(f"<p>{html_text(line)}</p>" for line in self._in_short())
+        return key_figures_html(self.metrics, repr(self), forecast=self.seed is None) + in_short
+
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows where it shows Markdown, as :meth:`_repr_html_`: each plan's
+        :func:`key_figures_frame` (its ``metrics`` as they now are), :meth:`_in_short`, and where
+        every figure is."""
+        if self.seed is None:
+            title = f"**Evaluation on the forecast** of {counted(self.n_plans, 'plan')} ({self.backend})"
+        else:
+            scenarios = f"{counted(self.n_scenarios, 'scenario')}, seed {self.seed}"
+            title = f"**Evaluation** of {counted(self.n_plans, 'plan')} on {scenarios} ({self.backend})"
+        table = markdown_table(key_figures_frame(self.metrics, forecast=self.seed is None))
+        said = [markdown_text(line) for line in self._in_short()]
+        after = "Next: .metrics (every figure: USD, shares in [0, 1]), .ranked(rank_by)"
+        return "\n".join([title, "", table, "", *said, *([""] if said else []), after])
+
+    def _in_short(self) -> list[str]:
+        """The best plan's value and risk by CVaR5 NPV (the plan's, where it is the only one), in
+        the sentences of the terminal's "In short" (:func:`fleetopt.core.results.risk_in_short`), as
+        computed; none on the forecast alone (no risk over one future) or without plans."""
+        ranked = self.ranked()
+        if self.seed is None or ranked.empty:
+            return []
+        whose = f"The best plan by {RANK_WORDS[DEFAULT_RANK]}, " if len(ranked) > 1 else "Plan "
+        said = risk_in_short(f"{whose}\u201c{ranked.iloc[0]['plan']}\u201d", self.n_scenarios, ranked.iloc[0])
+        return ["In short: " + " ".join(said)]
 
     def ranked(self, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> pd.DataFrame:
         """The plans' computed metrics best first by ``rank_by`` ("cvar5", "mean" or "p5"), only those

@@ -30,10 +30,11 @@ def demand_in_short(n: int, row) -> str | None:
             f"in {short} of them.")  # fmt: skip
 
 
-# the figures a notebook shows first of each plan (key_figures_html), by their headers, with units
+# the figures a notebook shows first of each plan (key_figures_frame), by their headers, with units
 FORECAST_EVENT = "yes or no"  # an event of the one scenario, the forecast: happened or not
 KEY_FIGURES = {
     "npv_mean_usd": ("mean NPV", "USD"),
+    "npv_mean_se_usd": ("s.e. of mean NPV", "USD"),  # its standard error, as the terminal's "s.e."
     "npv_cvar5_usd": ("CVaR5 NPV", "USD"),
     "loss_probability": ("P(NPV < 0)", "share"),
     "breach_probability": ("P(covenant breach)", "share"),
@@ -52,11 +53,12 @@ FORECAST_KEY_FIGURES = {
 }
 
 
-def key_figures_html(metrics: pd.DataFrame, caption: str, forecast: bool = False) -> str:
-    """An HTML table of each plan's :data:`KEY_FIGURES` as the terminal writes them ($13.53B, 29.9%),
-    under ``caption``: what a notebook shows of an evaluation or a sweep (``_repr_html_``); the
-    whole figures stay in ``.metrics``. ``forecast``: of the forecast alone, its
-    :data:`FORECAST_KEY_FIGURES`. Columns an older run lacks are left out."""
+def key_figures_frame(metrics: pd.DataFrame, forecast: bool = False) -> pd.DataFrame:
+    """Each plan's :data:`KEY_FIGURES` as the terminal writes them, each cell with its unit ($13.53B,
+    29.9%), a column each under its header, the plan's name marked as the terminal marks it (a sweep's
+    pick "(recommended)", one that breaks a limit on its own forecast): what a notebook shows of an
+    evaluation or a sweep; the whole figures stay in ``.metrics``. ``forecast``: of the forecast
+    alone, its :data:`FORECAST_KEY_FIGURES`. Columns an older run lacks are left out."""
     shown = pd.DataFrame({"plan": metrics["plan"].astype(str)})
     if "recommended" in metrics:  # a sweep's
         shown["plan"] += np.where(metrics["recommended"].astype(bool), " (recommended)", "")
@@ -67,7 +69,12 @@ def key_figures_html(metrics: pd.DataFrame, caption: str, forecast: bool = False
         if column in metrics:
             shown[header] = [event_words(v) if unit == FORECAST_EVENT else format_figure(float(v), unit)
                              for v in metrics[column]]  # fmt: skip
-    return f"<p>{html.escape(caption)}</p>" + shown.to_html(index=False)
+    return shown
+
+
+def key_figures_html(metrics: pd.DataFrame, caption: str, forecast: bool = False) -> str:
+    """:func:`key_figures_frame` as an HTML table under ``caption`` (a notebook's ``_repr_html_``)."""
+    return f"<p>{html.escape(caption)}</p>" + key_figures_frame(metrics, forecast).to_html(index=False)
 
 
 def event_words(share) -> str:

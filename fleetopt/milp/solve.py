@@ -14,10 +14,25 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, plan_statements, principal_schedule
+from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
-from fleetopt.core.results import debt_frame, dscr_kind, headline, plan_frame, tested_breaches
-from fleetopt.core.units import format_gap, format_usd
+from fleetopt.core.results import (
+    MARKET_VALUED,
+    covenant_headroom_text,
+    debt_frame,
+    dscr_kind,
+    dscr_name,
+    dscr_words,
+    headline,
+    lowest_quarter,
+    plan_frame,
+    present_cost_arithmetic,
+    purchases_by_generation_year,
+    tested_breaches,
+    trailing_year_headroom,
+)
+from fleetopt.core.units import format_gap, format_solver_status, format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError, warn
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose, format_diagnosis, message_entry
@@ -98,6 +113,42 @@ class SolveResult:
             f"{format_usd(self.objective_usd)}{gap}; .headline(), .plan_frame(), .statements_frame(), "
             ".debt_frame())"
         )
+
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows: the NPV on the forecast (a cost solve's present cost first), the
+        status and gap, the GPUs bought by generation and year, the debt and covenant headroom as the
+        terminal writes them; every figure: :meth:`headline` and the frames."""
+        fig = self.headline()
+        status = format_solver_status(self.status, self.gap)
+        status += "" if format_gap(self.gap) in status else f", gap {format_gap(self.gap)}"
+        title = f"**Solve of {markdown_text(self.data.name)}** ({self.objective_kind} objective): {status}"
+        bought = purchases_by_generation_year(self.data, self.plan.buy_blocks)
+        bought = bought.map("{:,.0f}".format).reset_index(names="generation")
+        after = "Next: .headline(), .plan_frame(), .statements_frame(), .debt_frame()"
+        return "\n".join([title, "", *self._answer_lines(fig), "", "GPUs bought by generation and year:", "",
+                          markdown_table(bought), "", *self._covenant_lines(fig), "", after])  # fmt: skip
+
+    def _answer_lines(self, fig: dict) -> list[str]:
+        """Markdown list items, the answer in bold: the NPV on the forecast (a cost solve's present
+        cost, then its market-valued NPV), then the peak debt, the lowest cash and the lowest DSCR."""
+        lowest_at = self.data.quarter_labels[lowest_quarter(self.statements.lines["cash_usd"])]
+        npv = f"NPV on the forecast: {format_usd(fig['npv_usd'])}"
+        said = [(npv, " (of equity cash flows)")]
+        if self.objective_kind == "cost":
+            said = [(f"present cost of the plan (the objective): {format_usd(fig['present_cost_usd'])}",
+                     f" = {present_cost_arithmetic(fig)}"), (npv + MARKET_VALUED, "")]  # fmt: skip
+        cash = f"lowest cash {format_usd(fig['min_liquidity_usd'])} ({lowest_at})"
+        said += [(f"peak debt {format_usd(fig['peak_debt_usd'])}; {cash}; "
+                  f"lowest {dscr_name(self.data)} {dscr_words(fig)}", "")]  # fmt: skip
+        return [f"- **{markdown_text(said[0][0])}**{markdown_text(said[0][1])}",
+                *(f"- {markdown_text(lead + rest)}" for lead, rest in said[1:])]  # fmt: skip
+
+    def _covenant_lines(self, fig: dict) -> list[str]:
+        """Markdown: each covenant's headroom in its tightest quarter, a list item each."""
+        yearly = trailing_year_headroom(self.data, self.statements)
+        text = covenant_headroom_text(self.data, fig, yearly) or "no covenants"
+        return ["Covenant headroom, each in its tightest quarter:", "",
+                *(f"- {markdown_text(line)}" for line in text.splitlines())]  # fmt: skip
 
     def plan_frame(self):
         """Every decision as a pandas DataFrame (one row per quarter and item)."""

@@ -16,6 +16,7 @@ import pandas as pd
 from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
+from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.results import debt_frame, headline, plan_frame
@@ -41,7 +42,14 @@ from fleetopt.runs import limits
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
 from fleetopt.stochastic.mpisppy_route import check_route, solve_by_mpisppy
-from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes
+from fleetopt.stochastic.paired import (
+    OUT_OF_SAMPLE_COLUMNS,
+    evaluate_paired,
+    out_of_sample_lines,
+    out_of_sample_words,
+    paired_comparison,
+    scenario_outcomes,
+)
 from fleetopt.stochastic.reduction import reduce_scenarios
 
 # how RP is solved: fleetopt's own extensive form and block solver, or mpi-sppy's extensive form
@@ -235,6 +243,36 @@ class StochasticResult:
             f"StochasticResult({self.data.name!r}, {counted(len(self.scenarios), 'scenario')}{shown}; "
             ".summary(), .headline(), .plan_frame(), .statements_frame())"
         )
+
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows: the out-of-sample verdict and its table (the figures to judge the
+        plan by), what to commit to now beside the forecast optimum, the in-sample VSS and EVPI, and
+        what to read next; each written as the terminal writes it."""
+        s = self.settings
+        title = (f"**Stochastic solve of {markdown_text(self.data.name)}**: "
+                 f"{counted(s['scenarios'], 'reduced scenario')}, {first_stage_text(s)}")  # fmt: skip
+        commit = pd.DataFrame(commitment_lines(self.commitments), columns=list(COMMITMENT_COLUMNS))
+        measures = [f"{name} {format_usd(self.measures.get(key))}" for name, key in (("VSS", "vss_usd"),
+                    ("EVPI", "evpi_usd"))]  # fmt: skip
+        in_sample = f"In sample, over its reduced scenarios (not forecasts of value): {', '.join(measures)}"
+        after = "Next: .summary(), .headline(), .plan_frame(), .statements_frame(), .debt_frame()"
+        return "\n".join([title, "", *self._out_of_sample_lines(), "What to commit to now:", "",
+                          markdown_table(commit), "", markdown_text(in_sample), "", after])  # fmt: skip
+
+    def _out_of_sample_lines(self) -> list[str]:
+        """Markdown: the out-of-sample verdict in bold and its table, or that there was no such check."""
+        oos = self.out_of_sample or {}
+        if not oos.get("metrics"):
+            none = ("No out-of-sample check (out_of_sample=0): the in-sample figures below do not judge the "
+                    "plan; fo.compare(result, scenarios=1000) puts it beside the forecast optimum on fresh "
+                    "scenarios.")  # fmt: skip
+            return [markdown_text(none), ""]
+        fresh = counted(oos["scenarios"], "fresh scenario")
+        head = f"Out of sample, both plans on {fresh}, seed {oos['seed']}"
+        words = out_of_sample_words(oos, self.settings["scenarios"])
+        headers = ["plan", *(header for _, _, header in OUT_OF_SAMPLE_COLUMNS)]
+        table = pd.DataFrame(out_of_sample_lines(oos), columns=headers)
+        return [f"**{markdown_text(head)}.** {markdown_text(words)}", "", markdown_table(table), ""]
 
     def plan_frame(self):
         """The completed stochastic plan's decisions as a pandas DataFrame (as a solve's)."""

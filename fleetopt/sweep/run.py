@@ -17,6 +17,7 @@ from fleetopt import __version__
 from fleetopt.compare import paired_npv_error
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.results import debt_frame, headline, plan_frame
@@ -42,6 +43,7 @@ from fleetopt.evaluate.metrics import (
     RANK_WORDS,
     SIGNIFICANT,
     beyond_chance,
+    key_figures_frame,
     key_figures_html,
 )
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
@@ -845,8 +847,20 @@ class SweepResult:
             f"{self.recommended['plan']!r}; .metrics, .why(), .plan_frame(label))"
         )
 
-    def _repr_html_(self) -> str:  # a notebook's cell: the candidates' key figures, then .metrics
-        return key_figures_html(self.metrics, repr(self))
+    def _repr_html_(self) -> str:  # a notebook's cell: the candidates' key figures, then why the pick
+        return key_figures_html(self.metrics, repr(self)) + f"<p>{html_text(self.why())}</p>"
+
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows where it shows Markdown: the pick and :meth:`why`, then each
+        candidate's :func:`key_figures_frame` (its ``metrics`` as they now are) and what to read next."""
+        n = f"{counted(self.evaluation.n_scenarios, 'scenario')}, seed {self.evaluation.seed}"
+        title = (f"**Sweep of {markdown_text(self.data.name)}**: {counted(len(self._metrics), 'candidate')} "
+                 f"evaluated on {n}")  # fmt: skip
+        pick = f"**Recommended: {markdown_text(self.recommended['plan'])}.** {markdown_text(self.why())}"
+        table = markdown_table(key_figures_frame(self.metrics))
+        after = ("Next: .metrics, .why(); a candidate's .plan_frame(label), .statements_frame(label), "
+                 ".headline(label), .debt_frame(label)")
+        return "\n".join([title, "", pick, "", table, "", after])
 
     @property
     def computed_metrics(self) -> pd.DataFrame:

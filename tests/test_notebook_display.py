@@ -1,0 +1,154 @@
+"""What a notebook cell shows of each result (a finance analyst's review): a short one-line repr
+naming the key figures and where to look next, and a Markdown answer first, its figures written as
+the terminal writes them (money with a scale, shares in per cent, units), every $ escaped (a
+notebook typeset the text between two $ as mathematics). Figures of the tiny model: its forecast
+optimum buys 2,000 Blackwell GPUs in 2026 and has an NPV of -$14,109,908 on the forecast."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pandas as pd
+import pytest
+
+from fleetopt import api
+from fleetopt.core.notebook import html_text, markdown_table, markdown_text
+
+SHORT = 200  # characters: a repr is one line of what it is, its key figures and what to read next
+
+
+def bare_dollars(text: str) -> list[str]:
+    """Each $ without the backslash that keeps a notebook from reading it as mathematics."""
+    return re.findall(r"(?<!\\)\$", text)
+
+
+def short(result) -> str:
+    shown = repr(result)
+    assert "\n" not in shown and len(shown) <= SHORT, shown
+    return shown
+
+
+@pytest.fixture(scope="module")
+def solved():
+    return api.solve("tiny")
+
+
+def test_a_solve_shows_its_npv_status_purchases_and_covenant_headroom(solved):
+    """A SolveResult had only its one-line repr and a dict of about 50 raw floats (headline())."""
+    assert short(solved).startswith("SolveResult(optimal, 'tiny', npv objective -$14.1M, gap 0.00%;")
+    shown = solved._repr_markdown_()
+    lines = shown.splitlines()
+    assert lines[0] == "**Solve of tiny** (npv objective): optimal, gap 0.00%"
+    assert lines[2] == r"- **NPV on the forecast: -\$14.1M** (of equity cash flows)"
+    assert lines[3].startswith(r"- peak debt \$164.0M; lowest cash \$30.3M (2026Q3); lowest DSCR 1.95x")
+    # the purchases by generation and year: tiny's horizon is 2026Q3 to 2028Q2
+    assert "| generation | 2026 (Q3-Q4) | 2027 | 2028 (Q1-Q2) |" in lines
+    assert "| blackwell | 2,000 | 0 | 0 |" in lines and "| hopper | 0 | 0 | 0 |" in lines
+    # each covenant in its tightest quarter, as the terminal writes it; the tightest named
+    assert r"- liquidity \>= \$25.0M: lowest \$49.3M in the quarters tested" in lines
+    assert any(line.startswith("- borrowing base") and line.endswith("met with no room (the tightest)")
+               for line in lines)  # fmt: skip
+    assert lines[-1] == "Next: .headline(), .plan_frame(), .statements_frame(), .debt_frame()"
+    assert not bare_dollars(shown)
+
+
+def test_a_cost_solve_shows_its_present_cost_first():
+    """A lab's solve for least cost: its answer is the present cost; the NPV values its own use at
+    market prices, said so."""
+    result = api.solve("lab", objective="cost")
+    lines = result._repr_markdown_().splitlines()
+    assert lines[0].startswith("**Solve of lab** (cost objective): ")
+    cost = api.solve("lab", objective="cost").headline()["present_cost_usd"]
+    assert lines[2].startswith(rf"- **present cost of the plan (the objective): \${cost / 1e6:,.1f}M** = ")
+    assert lines[3].endswith("(the GPUs' own use valued at market prices, as revenue)")
+    assert lines[3].startswith(r"- NPV on the forecast: \$")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, solved):
+    return api.write_solve_run(solved, out=tmp_path_factory.mktemp("notebook") / "solved")
+
+
+def test_an_evaluation_shows_each_plans_figures_and_then_in_short(run):
+    """Mean NPV with its standard error, CVaR5 and the probabilities, as the terminal's table writes
+    them, and the terminal's "In short" after it, in Markdown and in the HTML a notebook prefers."""
+    result, _, _ = api.evaluate(run, scenarios=20, seed=1, backend="numpy")
+    assert short(result) == "EvaluationResult(1 plan x 20 scenarios (seed 1), numpy; .metrics)"
+    row = result.metrics.iloc[0]
+    shown = result._repr_markdown_()
+    lines = shown.splitlines()
+    assert lines[0] == "**Evaluation** of 1 plan on 20 scenarios, seed 1 (numpy)"
+    assert lines[2] == ("| plan | mean NPV | s.e. of mean NPV | CVaR5 NPV | P(NPV \\< 0) "
+                        "| P(covenant breach) | P(uncured breach) | P(liquidity default) | P(any default) |")
+    cells = lines[4].strip("| ").split(" | ")
+    money = r"-?\\\$\d+\.\dM"
+    assert cells[0] == "milp" and all(re.fullmatch(money, c) for c in cells[1:4]), cells
+    assert cells[4:] == [f"{row[c]:.1%}" for c in ("loss_probability", "breach_probability",
+                         "uncured_breach_probability", "default_probability", "any_default_probability")]
+    mean = float(cells[1].replace("\\$", "").rstrip("M")) * 1e6
+    assert mean == pytest.approx(row["npv_mean_usd"], abs=0.05e6)
+    assert lines[6].startswith("In short: Plan “milp”: mean NPV -\\$") and "over 20 futures" in lines[6]
+    assert lines[-1].startswith("Next: .metrics")
+    assert not bare_dollars(shown)
+    # the HTML a notebook shows first: the same table, then "In short", each $ its own element
+    html = result._repr_html_()
+    assert "<th>s.e. of mean NPV</th>" in html
+    in_short = html[html.index("<p>In short"):]
+    assert "<span>$</span>" in in_short and "$" not in in_short.replace("<span>$</span>", "")
+
+
+def test_an_evaluation_on_the_forecast_shows_its_events_as_yes_or_no(run):
+    result, _, _ = api.evaluate(run, deterministic=True, backend="numpy")
+    assert short(result) == "EvaluationResult(1 plan on the forecast, numpy; .metrics)"
+    lines = result._repr_markdown_().splitlines()
+    assert lines[0] == "**Evaluation on the forecast** of 1 plan (numpy)"
+    assert lines[2] == ("| plan | NPV on the forecast | covenant breach | uncured breach | liquidity default "
+                        "| any default |")  # fmt: skip
+    assert lines[4] == r"| milp | -\$14.1M | no | no | no | no |"
+    assert not any(line.startswith("In short") for line in lines)  # no risk over one future
+
+
+def test_a_sweep_shows_its_pick_and_why_then_the_candidates():
+    swept = api.sweep("tiny", candidates=2, scenarios=10)
+    pick = swept.recommended["plan"]
+    assert short(swept) == (f"SweepResult(2 candidates evaluated on 10 scenarios, recommended {pick!r}; "
+                            ".metrics, .why(), .plan_frame(label))")
+    shown = swept._repr_markdown_()
+    lines = shown.splitlines()
+    assert lines[0] == "**Sweep of tiny**: 2 candidates evaluated on 10 scenarios, seed 0"
+    assert lines[2] == f"**Recommended: {markdown_text(pick)}.** {markdown_text(swept.why())}"
+    assert lines[4].startswith("| plan | mean NPV | s.e. of mean NPV | CVaR5 NPV |")
+    assert any(line.startswith(f"| {markdown_text(pick)} (recommended) | ") for line in lines)
+    assert not bare_dollars(shown)
+    html = swept._repr_html_()
+    assert html.endswith(f"<p>{html_text(swept.why())}</p>")
+
+
+def test_a_stochastic_solve_shows_its_out_of_sample_verdict_first():
+    result = api.solve_stochastic("tiny", 3, out_of_sample=30)
+    assert short(result).startswith("StochasticResult('tiny', 3 scenarios, VSS $")
+    shown = result._repr_markdown_()
+    lines = shown.splitlines()
+    stage = "first stage before 2027Q3 (4 quarters)"
+    assert lines[0] == f"**Stochastic solve of tiny**: 3 reduced scenarios, {stage}"
+    fresh = "**Out of sample, both plans on 30 fresh scenarios, seed 1.**"
+    assert lines[2].startswith(f"{fresh} The stochastic plan is ")
+    assert "| stochastic plan | " in shown and "| forecast optimum | " in shown
+    assert "| stochastic less forecast (paired standard error) | " in shown
+    # what to commit to now, each plan's first stage: tiny's both buy 2,000 GPUs in all
+    assert "| quarter | decision | item | stochastic plan | forecast optimum | difference |" in lines
+    assert "|  | buy, all |  | 2,000 GPUs | 2,000 GPUs | 0 GPUs |" in lines
+    assert re.search(r"^In sample, .*: VSS -?\\\$[\d.]+[kMB], EVPI -?\\\$[\d.]+[kMB]$", shown, re.M)
+    assert not bare_dollars(shown)
+    unchecked = dataclasses.replace(result, out_of_sample={})._repr_markdown_()
+    assert r"No out-of-sample check (out\_of\_sample=0)" in unchecked
+
+
+def test_markdown_cells_show_as_written():
+    """A label's |, * or $ is text, not a new cell, emphasis or mathematics."""
+    frame = pd.DataFrame({"plan": ["a | b", "*c*"], "NPV": ["-$1.0M", "$2.0M"]})
+    assert markdown_table(frame).splitlines() == [
+        "| plan | NPV |", "|---|---|", r"| a \| b | -\$1.0M |", r"| \*c\* | \$2.0M |"]  # fmt: skip
+    assert markdown_table(frame.iloc[:0]) == "(none)"
+    assert html_text("<$1 and $2>") == "&lt;<span>$</span>1 and <span>$</span>2&gt;"
