@@ -65,6 +65,20 @@ def test_a_cost_solve_shows_its_present_cost_first():
     assert lines[3].startswith(r"- NPV on the forecast: \$")
 
 
+@pytest.mark.filterwarnings("ignore::fleetopt.errors.FleetoptWarning")
+def test_a_rescued_solve_says_so_and_where_the_limits_it_breaks_are(solved):
+    """Twice tiny's purchases, 4,000 Blackwell GPUs in 2026Q3, break its cash floor: a rescued solve
+    must not read as a plan within its limits."""
+    orders = solved.plan_frame().query("decision == 'buy_gpus'")
+    result = api.solve("tiny", purchases=orders.assign(value=2 * orders["value"]), rescue=True)
+    lines = result._repr_markdown_().splitlines()
+    assert lines[0].startswith("**Solve of tiny** (npv objective): rescued: the purchases break hard limits")
+    assert "- purchases fixed from purchases table: 4,000 GPUs; the solver chose the rest" in lines
+    assert "- how the rescue completed them and each hard limit the plan breaks: .completion" in lines
+    assert "| blackwell | 4,000 | 0 | 0 |" in lines
+    assert result.completion["limits_broken"][0]["limit"] == "cash >= min cash $25.0M"
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, solved):
     return api.write_solve_run(solved, out=tmp_path_factory.mktemp("notebook") / "solved")

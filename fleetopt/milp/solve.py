@@ -125,7 +125,8 @@ class SolveResult:
         bought = purchases_by_generation_year(self.data, self.plan.buy_blocks)
         bought = bought.map("{:,.0f}".format).reset_index(names="generation")
         after = "Next: .headline(), .plan_frame(), .statements_frame(), .debt_frame()"
-        return "\n".join([title, "", *self._answer_lines(fig), "", "GPUs bought by generation and year:", "",
+        return "\n".join([title, "", *self._answer_lines(fig), *self._given_lines(), "",
+                          "GPUs bought by generation and year:", "",
                           markdown_table(bought), "", *self._covenant_lines(fig), "", after])  # fmt: skip
 
     def _answer_lines(self, fig: dict) -> list[str]:
@@ -142,6 +143,16 @@ class SolveResult:
                   f"lowest {dscr_name(self.data)} {dscr_words(fig)}", "")]  # fmt: skip
         return [f"- **{markdown_text(said[0][0])}**{markdown_text(said[0][1])}",
                 *(f"- {markdown_text(lead + rest)}" for lead, rest in said[1:])]  # fmt: skip
+
+    def _given_lines(self) -> list[str]:
+        """Markdown list items: the purchases the solve was given, and where the rescue completed them,
+        where to read the hard limits the plan breaks."""
+        fixed = self.purchases
+        given = [] if fixed is None else [(f"purchases fixed from {fixed.source}: "
+                                           f"{fixed.gpus(self.data):,.0f} GPUs; the solver chose the rest")]
+        told = "how the rescue completed them and each hard limit the plan breaks: .completion"
+        rescued = [] if self.completion is None else [told]
+        return [f"- {markdown_text(line)}" for line in given + rescued]
 
     def _covenant_lines(self, fig: dict) -> list[str]:
         """Markdown: each covenant's headroom in its tightest quarter, a list item each."""
