@@ -53,6 +53,20 @@ def test_a_solve_shows_its_npv_status_purchases_and_covenant_headroom(solved):
     assert not bare_dollars(shown)
 
 
+def test_a_solves_headline_reads_with_units_as_runs_show_writes_it(solved):
+    """headline() is a dict of about 50 raw floats (-14109908.48...): headline_frame() gives each
+    figure of one value beside it as `fleetopt runs show` writes it; the dict stays as it is."""
+    frame = solved.headline_frame()
+    assert frame.index.name == "figure" and list(frame.columns) == ["value", "shown"]
+    shown = frame["shown"]
+    assert shown["npv_usd"] == "-$14.1M" and shown["peak_debt_usd"] == "$164.0M"
+    assert shown["min_dscr"] == "1.95x" and shown["gpus_bought"] == "2,000 GPUs"
+    assert shown["contracts_declined"] == "none" and shown["power_built_mw"] == "0 MW"
+    assert frame.loc["npv_usd", "value"] == solved.headline()["npv_usd"]
+    assert "covenant_headroom" not in frame.index  # a figure per covenant: in the dict and the Markdown
+    assert isinstance(solved.headline(), dict)
+
+
 def test_a_cost_solve_shows_its_present_cost_first():
     """A lab's solve for least cost: its answer is the present cost; the NPV values its own use at
     market prices, said so."""

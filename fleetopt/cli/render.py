@@ -12,7 +12,6 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -24,12 +23,10 @@ from fleetopt.core.results import (
     CAPEX_LABEL,
     CASH_HELD_LABEL,
     COST_PER_H100_HOUR,
-    CUSHION_MEANS,
     CUSTOMERS_LABEL,
     FORECAST_DEMAND_LABEL,
     LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
-    NONE_MEANS,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
     OTHER_RATES_LABEL,
@@ -43,6 +40,7 @@ from fleetopt.core.results import (
     customer_words,
     dscr_name,
     dscr_words,
+    figure_text,
     forecast_demand_words,
     gpus_bought,
     headline,
@@ -67,12 +65,10 @@ from fleetopt.core.units import (
     format_difference,
     format_figure,
     format_gap,
-    format_h100_hours,
     format_mw,
     format_percent,
     format_rate,
     format_solver_status,
-    format_times,
     format_usd,
     format_usd_per_hour,
 )
@@ -1420,50 +1416,6 @@ def _gone(record, missing: str, replaced: str) -> str:
 
 # figures of a run's record that `runs show` already gives in its own rows
 _SHOWN_ABOVE = {"kind", "model_name", "model_hash", MODEL_CHANGES}
-_RATIOS = {"min_dscr", "max_debt_to_ebitda", "min_liquidity_cover"}  # x: a coverage or leverage ratio
-# the measure of `lowest_covenant_headroom`, which runs recorded until 2026-12-03 (fleetopt 0.4.5)
-_HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
-_SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
-
-
-def figure_text(key: str, value) -> str:
-    """A recorded figure by what its name says it is: USD, a ratio (1.95x), a share or headroom (%),
-    seconds, GPUs, MW; n/a when there is none (a bound a solve did not prove, no covenant)."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return NONE_MEANS.get(key, "n/a")  # why, where the figure's name alone tells
-    if key.endswith("status") and isinstance(value, str):  # HiGHS's 'time_limit' in words
-        return format_solver_status(value, None)
-    if isinstance(value, bool):  # Python's True and False, in words
-        return "yes" if value else "no"
-    if not isinstance(value, (int, float)):
-        return str(value)
-    if key.endswith("_hour_usd"):  # a price per GPU-hour: in cents, $0.61 (format_usd wrote "$1")
-        return format_usd_per_hour(value)
-    if key.endswith("_usd"):
-        return format_usd(value)
-    if "h100_hours" in key:  # compute_in_service_h100_hours (and _discounted)
-        return format_h100_hours(value)
-    if key in _RATIOS:
-        return format_times(value)
-    if key == "lowest_covenant_headroom":  # an older run's: not the "may fall" share, said so
-        return f"{format_percent(value, 2)} ({_HEADROOM_MEASURE})"
-    if key == "lowest_covenant_cushion":
-        return f"{format_percent(value, 2)} ({CUSHION_MEANS})"
-    if key == "gap":
-        return format_gap(value)
-    if "headroom" in key:  # a covenant's margin: to the hundredth, as the gap
-        return format_percent(value, 2)
-    if any(part in key for part in _SHARES):  # shares of scenarios, as every other table writes them
-        return format_percent(value)
-    if key.endswith("_seconds"):
-        return f"{value:,.2f} s"
-    if key.startswith("gpus_"):
-        return f"{value:,.0f} GPUs"
-    if key.endswith("_mw"):
-        return format_mw(value)
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
-
-
 def _stochastic_times(t: dict) -> str:
     """The run's wall time and its steps, seconds."""
     steps = [

@@ -24,9 +24,12 @@ from fleetopt.core.tail import probability_error
 from fleetopt.core.units import (
     counted,
     format_difference,
+    format_gap,
     format_h100_hours,
+    format_mw,
     format_percent,
     format_rate,
+    format_solver_status,
     format_times,
     format_usd,
     format_usd_per_hour,
@@ -1151,6 +1154,66 @@ def tested_from(data: ModelData, kind: str | None = None) -> str:
 def _highest(values: np.ndarray) -> float | None:
     """The largest of ``values``; None where there are none (a test never tested)."""
     return float(values.max()) if values.size else None
+
+
+_RATIOS = {"min_dscr", "max_debt_to_ebitda", "min_liquidity_cover"}  # x: a coverage or leverage ratio
+# the measure of `lowest_covenant_headroom`, which runs recorded until 2026-12-03 (fleetopt 0.4.5)
+_HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
+_SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
+
+
+def figure_text(key: str, value) -> str:
+    """A recorded figure by what its name says it is: USD, a ratio (1.95x), a share or headroom (%),
+    seconds, GPUs, MW; n/a when there is none (a bound a solve did not prove, no covenant)."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return NONE_MEANS.get(key, "n/a")  # why, where the figure's name alone tells
+    if key.endswith("status") and isinstance(value, str):  # HiGHS's 'time_limit' in words
+        return format_solver_status(value, None)
+    if isinstance(value, bool):  # Python's True and False, in words
+        return "yes" if value else "no"
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if key.endswith("_hour_usd"):  # a price per GPU-hour: in cents, $0.61 (format_usd wrote "$1")
+        return format_usd_per_hour(value)
+    if key.endswith("_usd"):
+        return format_usd(value)
+    if "h100_hours" in key:  # compute_in_service_h100_hours (and _discounted)
+        return format_h100_hours(value)
+    if key in _RATIOS:
+        return format_times(value)
+    if key == "lowest_covenant_headroom":  # an older run's: not the "may fall" share, said so
+        return f"{format_percent(value, 2)} ({_HEADROOM_MEASURE})"
+    if key == "lowest_covenant_cushion":
+        return f"{format_percent(value, 2)} ({CUSHION_MEANS})"
+    if key == "gap":
+        return format_gap(value)
+    if "headroom" in key:  # a covenant's margin: to the hundredth, as the gap
+        return format_percent(value, 2)
+    if any(part in key for part in _SHARES):  # shares of scenarios, as every other table writes them
+        return format_percent(value)
+    if key.endswith("_seconds"):
+        return f"{value:,.2f} s"
+    if key.startswith("gpus_"):
+        return f"{value:,.0f} GPUs"
+    if key.endswith("_mw"):
+        return format_mw(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
+
+
+def headline_frame(fig: dict) -> pd.DataFrame:
+    """A :func:`headline`'s figures for people: a row per figure of one value or a list of names
+    (the contracts accepted; "none" for an empty one), indexed by its key, with the ``value`` as
+    computed and as ``shown`` by :func:`figure_text` ($164.0M, 1.95x, 2,000 GPUs); the figures of
+    several values (each covenant's headroom, the NPV at other rates, the revenue by customer, the
+    shocks the plan survives) stay in the dict."""
+    def names(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    rows = {key: (", ".join(value) or "none") if names(value) else value for key, value in fig.items()
+            if names(value) or not isinstance(value, (dict, list))}  # fmt: skip
+    shown = [figure_text(key, value) for key, value in rows.items()]
+    index = pd.Index(list(rows), name="figure")
+    return pd.DataFrame({"value": list(rows.values()), "shown": shown}, index=index)
 
 
 def headline(data: ModelData, plan: Plan, st: Statements, objective: str = "npv") -> dict:

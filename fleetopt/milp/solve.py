@@ -25,6 +25,7 @@ from fleetopt.core.results import (
     dscr_name,
     dscr_words,
     headline,
+    headline_frame,
     lowest_quarter,
     plan_frame,
     present_cost_arithmetic,
@@ -175,6 +176,12 @@ class SolveResult:
         """Key figures: NPV, peak debt, lowest cash, DSCR, covenant headroom, totals (keys and
         units: :func:`fleetopt.core.results.headline`)."""
         return headline(self.data, self.plan, self.statements, self.objective_kind)
+
+    def headline_frame(self):
+        """:meth:`headline` for people, a pandas DataFrame: a row per figure of one value, its
+        ``value`` and as ``shown`` with its unit ($164.0M, 1.95x, 2,000 GPUs), as `fleetopt runs
+        show` writes it (:func:`fleetopt.core.results.headline_frame`)."""
+        return headline_frame(self.headline())
 
     def debt_frame(self):
         """Each facility's terms, maturity and balance at each year's end, USD

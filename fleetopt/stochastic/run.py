@@ -19,7 +19,7 @@ from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
-from fleetopt.core.results import debt_frame, headline, plan_frame
+from fleetopt.core.results import debt_frame, headline, headline_frame, plan_frame
 from fleetopt.core.tail import TAIL, cvar_name
 from fleetopt.core.units import (
     counted,
@@ -287,6 +287,10 @@ class StochasticResult:
         """The completed plan's key figures on the forecast (keys and units:
         :func:`fleetopt.core.results.headline`)."""
         return headline(self.data, self.plan, plan_statements(self.data, self.plan))
+
+    def headline_frame(self):
+        """The completed plan's :meth:`headline` for people, as ``SolveResult.headline_frame()``."""
+        return headline_frame(self.headline())
 
     def debt_frame(self):
         """The completed plan's facilities on the forecast, as a solve's

@@ -20,7 +20,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
-from fleetopt.core.results import debt_frame, headline, plan_frame
+from fleetopt.core.results import debt_frame, headline, headline_frame, plan_frame
 from fleetopt.core.units import (
     counted,
     format_difference,
@@ -892,6 +892,10 @@ class SweepResult:
         :func:`fleetopt.core.results.headline`)."""
         plan = self.plan(label)
         return headline(self.data, plan, plan_statements(self.data, plan))
+
+    def headline_frame(self, label: str | None = None) -> pd.DataFrame:
+        """That plan's :meth:`headline` for people, as ``SolveResult.headline_frame()``."""
+        return headline_frame(self.headline(label))
 
     def debt_frame(self, label: str | None = None) -> pd.DataFrame:
         """That plan's facilities, their terms and year-end balances on the forecast, as
