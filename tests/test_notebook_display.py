@@ -14,6 +14,7 @@ import pytest
 
 from fleetopt import api
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
+from fleetopt.core.units import format_usd
 
 SHORT = 200  # characters: a repr is one line of what it is, its key figures and what to read next
 
@@ -49,7 +50,7 @@ def test_a_solve_shows_its_npv_status_purchases_and_covenant_headroom(solved):
     assert r"- liquidity \>= \$25.0M: lowest \$49.3M in the quarters tested" in lines
     assert any(line.startswith("- borrowing base") and line.endswith("met with no room (the tightest)")
                for line in lines)  # fmt: skip
-    assert lines[-1] == "Next: .headline(), .plan_frame(), .statements_frame(), .debt_frame()"
+    assert lines[-1].startswith("Next: .headline_frame() (every figure, with its unit), .plan_frame()")
     assert not bare_dollars(shown)
 
 
@@ -102,7 +103,8 @@ def test_an_evaluation_shows_each_plans_figures_and_then_in_short(run):
     """Mean NPV with its standard error, CVaR5 and the probabilities, as the terminal's table writes
     them, and the terminal's "In short" after it, in Markdown and in the HTML a notebook prefers."""
     result, _, _ = api.evaluate(run, scenarios=20, seed=1, backend="numpy")
-    assert short(result) == "EvaluationResult(1 plan x 20 scenarios (seed 1), numpy; .metrics)"
+    said = r"EvaluationResult\(1 plan x 20 scenarios \(seed 1\), numpy: 'milp' mean NPV -\$\d+\.\dM, "
+    assert re.fullmatch(said + r"CVaR5 -\$\d+\.\dM; \.metrics, \.ranked\(\)\)", short(result))
     row = result.metrics.iloc[0]
     shown = result._repr_markdown_()
     lines = shown.splitlines()
@@ -122,13 +124,15 @@ def test_an_evaluation_shows_each_plans_figures_and_then_in_short(run):
     # the HTML a notebook shows first: the same table, then "In short", each $ its own element
     html = result._repr_html_()
     assert "<th>s.e. of mean NPV</th>" in html
+    assert html.startswith(f"<p>{html_text(repr(result))}</p>")  # the caption's $ too
     in_short = html[html.index("<p>In short"):]
     assert "<span>$</span>" in in_short and "$" not in in_short.replace("<span>$</span>", "")
 
 
 def test_an_evaluation_on_the_forecast_shows_its_events_as_yes_or_no(run):
     result, _, _ = api.evaluate(run, deterministic=True, backend="numpy")
-    assert short(result) == "EvaluationResult(1 plan on the forecast, numpy; .metrics)"
+    assert short(result) == ("EvaluationResult(1 plan on the forecast, numpy: 'milp' NPV on the forecast "
+                             "-$14.1M; .metrics, .ranked())")
     lines = result._repr_markdown_().splitlines()
     assert lines[0] == "**Evaluation on the forecast** of 1 plan (numpy)"
     assert lines[2] == ("| plan | NPV on the forecast | covenant breach | uncured breach | liquidity default "
@@ -140,8 +144,9 @@ def test_an_evaluation_on_the_forecast_shows_its_events_as_yes_or_no(run):
 def test_a_sweep_shows_its_pick_and_why_then_the_candidates():
     swept = api.sweep("tiny", candidates=2, scenarios=10)
     pick = swept.recommended["plan"]
-    assert short(swept) == (f"SweepResult(2 candidates evaluated on 10 scenarios, recommended {pick!r}; "
-                            ".metrics, .why(), .plan_frame(label))")
+    cvar5 = format_usd(swept.recommended["npv_cvar5_usd"])  # the rule's figure, by default
+    assert short(swept) == (f"SweepResult(2 candidates evaluated on 10 scenarios, recommended {pick!r} "
+                            f"(CVaR5 NPV {cvar5}); .metrics, .why(), .plan_frame(label))")
     shown = swept._repr_markdown_()
     lines = shown.splitlines()
     assert lines[0] == "**Sweep of tiny**: 2 candidates evaluated on 10 scenarios, seed 0"

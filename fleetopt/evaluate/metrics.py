@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any
 
@@ -11,6 +10,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
 from fleetopt.core.metric_columns import SHORTFALL_SHARE, first_breach_column
+from fleetopt.core.notebook import html_text
 from fleetopt.core.tail import TAIL, cvar_of_worst, tail_count, worst_k
 from fleetopt.core.units import counted, format_figure, format_rate
 from fleetopt.evaluate.simulate import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
@@ -73,8 +73,9 @@ def key_figures_frame(metrics: pd.DataFrame, forecast: bool = False) -> pd.DataF
 
 
 def key_figures_html(metrics: pd.DataFrame, caption: str, forecast: bool = False) -> str:
-    """:func:`key_figures_frame` as an HTML table under ``caption`` (a notebook's ``_repr_html_``)."""
-    return f"<p>{html.escape(caption)}</p>" + key_figures_frame(metrics, forecast).to_html(index=False)
+    """:func:`key_figures_frame` as an HTML table under ``caption`` (a notebook's ``_repr_html_``; its
+    $ kept from JupyterLab's mathematics: :func:`html_text`)."""
+    return f"<p>{html_text(caption)}</p>" + key_figures_frame(metrics, forecast).to_html(index=False)
 
 
 def event_words(share) -> str:

@@ -125,7 +125,8 @@ class SolveResult:
         title = f"**Solve of {markdown_text(self.data.name)}** ({self.objective_kind} objective): {status}"
         bought = purchases_by_generation_year(self.data, self.plan.buy_blocks)
         bought = bought.map("{:,.0f}".format).reset_index(names="generation")
-        after = "Next: .headline(), .plan_frame(), .statements_frame(), .debt_frame()"
+        after = ("Next: .headline_frame() (every figure, with its unit), .plan_frame(), .statements_frame(), "
+                 ".debt_frame()")
         return "\n".join([title, "", *self._answer_lines(fig), *self._given_lines(), "",
                           "GPUs bought by generation and year:", "",
                           markdown_table(bought), "", *self._covenant_lines(fig), "", after])  # fmt: skip

@@ -255,7 +255,7 @@ class StochasticResult:
         measures = [f"{name} {format_usd(self.measures.get(key))}" for name, key in (("VSS", "vss_usd"),
                     ("EVPI", "evpi_usd"))]  # fmt: skip
         in_sample = f"In sample, over its reduced scenarios (not forecasts of value): {', '.join(measures)}"
-        after = "Next: .summary(), .headline(), .plan_frame(), .statements_frame(), .debt_frame()"
+        after = "Next: .summary(), .headline_frame(), .plan_frame(), .statements_frame(), .debt_frame()"
         return "\n".join([title, "", *self._out_of_sample_lines(), "What to commit to now:", "",
                           markdown_table(commit), "", markdown_text(in_sample), "", after])  # fmt: skip
 

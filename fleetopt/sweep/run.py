@@ -841,10 +841,12 @@ class SweepResult:
         self.job_folder: Path | None = None
 
     def __repr__(self) -> str:
+        rec, prefer = self.recommended, self.rule.prefer
+        figure = f"{RANK_WORDS[prefer]} {format_usd(rec[RANK_COLUMNS[prefer]])}"  # the rule's
         return (
             f"SweepResult({counted(len(self._metrics), 'candidate')} evaluated on "
             f"{counted(self.evaluation.n_scenarios, 'scenario')}, recommended "
-            f"{self.recommended['plan']!r}; .metrics, .why(), .plan_frame(label))"
+            f"{rec['plan']!r} ({figure}); .metrics, .why(), .plan_frame(label))"
         )
 
     def _repr_html_(self) -> str:  # a notebook's cell: the candidates' key figures, then why the pick
