@@ -15,6 +15,7 @@ import pytest
 from fleetopt import api
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import format_usd
+from fleetopt.stochastic.paired import out_of_sample_verdict_word
 
 SHORT = 200  # characters: a repr is one line of what it is, its key figures and what to read next
 
@@ -161,6 +162,8 @@ def test_a_sweep_shows_its_pick_and_why_then_the_candidates():
 def test_a_stochastic_solve_shows_its_out_of_sample_verdict_first():
     result = api.solve_stochastic("tiny", 3, out_of_sample=30)
     assert short(result).startswith("StochasticResult('tiny', 3 scenarios, VSS $")
+    verdict = out_of_sample_verdict_word(result.out_of_sample["paired"])  # "better", "a trade" ...
+    assert f", against the forecast optimum out of sample: {verdict}; .summary()" in repr(result)
     shown = result._repr_markdown_()
     lines = shown.splitlines()
     stage = "first stage before 2027Q3 (4 quarters)"
@@ -174,8 +177,9 @@ def test_a_stochastic_solve_shows_its_out_of_sample_verdict_first():
     assert "|  | buy, all |  | 2,000 GPUs | 2,000 GPUs | 0 GPUs |" in lines
     assert re.search(r"^In sample, .*: VSS -?\\\$[\d.]+[kMB], EVPI -?\\\$[\d.]+[kMB]$", shown, re.M)
     assert not bare_dollars(shown)
-    unchecked = dataclasses.replace(result, out_of_sample={})._repr_markdown_()
-    assert r"No out-of-sample check (out\_of\_sample=0)" in unchecked
+    unchecked = dataclasses.replace(result, out_of_sample={})
+    assert r"No out-of-sample check (out\_of\_sample=0)" in unchecked._repr_markdown_()
+    assert "out of sample" not in repr(unchecked)
 
 
 def test_markdown_cells_show_as_written():

@@ -46,6 +46,7 @@ from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     evaluate_paired,
     out_of_sample_lines,
+    out_of_sample_verdict_word,
     out_of_sample_words,
     paired_comparison,
     scenario_outcomes,
@@ -239,6 +240,8 @@ class StochasticResult:
     def __repr__(self) -> str:  # a notebook shows this, not the plans' arrays and every scenario
         vss = self.measures.get("vss_usd")
         shown = "" if vss is None else f", VSS {format_usd(vss)}"
+        verdict = out_of_sample_verdict_word((self.out_of_sample or {}).get("paired") or {})
+        shown += "" if verdict is None else f", against the forecast optimum out of sample: {verdict}"
         return (
             f"StochasticResult({self.data.name!r}, {counted(len(self.scenarios), 'scenario')}{shown}; "
             ".summary(), .headline(), .plan_frame(), .statements_frame())"
