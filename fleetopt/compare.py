@@ -12,6 +12,7 @@ import pandas as pd
 from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import Plan, rounded_decision
 from fleetopt.core.results import (
     CUSHION_MEANS,
@@ -634,13 +635,13 @@ class Comparison:
         """What a notebook cell shows: the figures and the notes (the long tables: :meth:`tables`)."""
         common = counted(self.n_scenarios, "common scenario")
         lines = [f"**Plan comparison** ({common}, seed {self.seed})", ""]
-        return "\n".join([*lines, *self._verdict_lines(), _markdown_table(self._figure_rows()), "",
+        return "\n".join([*lines, *self._verdict_lines(), markdown_table(self._figure_rows()), "",
                           *_markdown_notes(self.notes())])  # fmt: skip
 
     def _verdict_lines(self) -> list[str]:
         """Markdown: each later plan's :meth:`verdict`, then a blank line (none for one plan)."""
         later = range(1, len(self.labels))
-        said = [f"In short: {self.verdict(n)}.".translate(_MARKDOWN_SPECIAL) for n in later]
+        said = [markdown_text(f"In short: {self.verdict(n)}.") for n in later]
         return [*said, ""] if said else []
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
@@ -704,8 +705,8 @@ class Comparison:
         lines = [f"# Plan comparison ({counted(self.n_scenarios, 'common scenario')}, seed {self.seed})", ""]
         lines += self._verdict_lines()
         runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
-        lines += ["## Where each plan comes from", "", _markdown_table(runs), ""]
-        lines += ["## Figures", "", _markdown_table(self._figure_rows()), ""]
+        lines += ["## Where each plan comes from", "", markdown_table(runs), ""]
+        lines += ["## Figures", "", markdown_table(self._figure_rows()), ""]
         lines += [*_markdown_notes(self.notes()), ""]
         columns = {
             "mw_by_site": {"mw_used": format_mw, "mw_available": format_mw},
@@ -718,7 +719,7 @@ class Comparison:
                 for column, shown in columns[name].items():
                     formatted[column] = [shown(_whole(v)) for v in frame[column]]
                 formatted = formatted.rename(columns=COLUMN_HEADERS)
-                lines += [f"## {MARKDOWN_TITLES[name]}", "", _markdown_table(formatted), ""]
+                lines += [f"## {MARKDOWN_TITLES[name]}", "", markdown_table(formatted), ""]
         return _written("\n".join(lines), path)
 
     def _figure_rows(self) -> pd.DataFrame:
@@ -773,26 +774,10 @@ def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].round(6) + 0.0 for c in numbers})
 
 
-_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_`[]<>#"})
-
-
 def _markdown_notes(notes: list[str]) -> list[str]:
     """Each note a list item, escaped as the tables' cells are (lines in a row ran together as one
     paragraph, and a label's * or _ became emphasis)."""
-    return [f"- {note.translate(_MARKDOWN_SPECIAL)}" for note in notes]
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "(none)"
-
-    def cell(v) -> str:
-        return str(v).translate(_MARKDOWN_SPECIAL)
-
-    head = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([head, rule, *rows])
+    return [f"- {markdown_text(note)}" for note in notes]
 
 
 def own_scenarios(ref: Path) -> tuple[int, int] | None:
