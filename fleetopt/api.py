@@ -906,7 +906,8 @@ def write_evaluate_run(
     ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result.
     ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5", "max_breach_prob":
     share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in summary.json for
-    the report (None: CVaR5)."""
+    the report (None: CVaR5); with ``"lead_se_usd"``, the paired standard error of the first plan's
+    lead over the second (None: none known), its report's In short says how sure that first place is."""
     limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded, "loaded")
@@ -921,13 +922,17 @@ def write_evaluate_run(
 
 def _checked_ranking(ranking: dict) -> dict:
     """``ranking`` of :func:`write_evaluate_run`, each field checked."""
-    if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob"}:
+    if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob", "lead_se_usd"}:
         raise InputError(f"ranking must be a dict of rank_by and max_breach_prob (got {ranking!r})")
     rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", DEFAULT_RANK), tuple(RANK_COLUMNS))
     share = ranking.get("max_breach_prob")
     if share is not None:
         share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)
-    return {"rank_by": rank_by, "max_breach_prob": share}
+    checked = {"rank_by": rank_by, "max_breach_prob": share}
+    if "lead_se_usd" in ranking:  # the CLI's: the first plan's lead's paired error (None: none known)
+        se = ranking["lead_se_usd"]
+        checked["lead_se_usd"] = None if se is None else limits.number("ranking's lead_se_usd", se, 0.0)
+    return checked
 
 
 # ---------------------------------------------------------------- sweep

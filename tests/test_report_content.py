@@ -1585,8 +1585,10 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     code, out, err = run_cli("evaluate", "tiny", *args)
     assert code == 0, err
     assert "best plans by mean NPV (! last)" in " ".join(out.split())
-    assert summary_of(folder)["ranking"] == {"rank_by": "mean", "max_breach_prob": limit}
+    # the first plan ranked first by keeping its limits on the forecast: no lead on the figure to measure
+    assert summary_of(folder)["ranking"] == {"rank_by": "mean", "max_breach_prob": limit, "lead_se_usd": None}
     text = text_of(folder)
+    assert "It is the only plan ranked that keeps its limits on the forecast: the second plan, “" in text
     assert f"Key figures of {shown} on the forecast" in text
     marks = "(a plan marked !, which breaches a covenant or defaults on the forecast itself, comes last)"
     assert (f"The plan shown: {shown}, the highest mean NPV among plans with P(covenant breach) at most "

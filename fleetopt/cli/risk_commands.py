@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import shlex
 from collections import Counter
 from contextlib import contextmanager, nullcontext
@@ -99,6 +100,7 @@ from fleetopt.sweep.candidates import (
     Rule,
     RuleNotMet,
 )
+from fleetopt.sweep.run import first_place_error, first_place_words
 
 
 @app.command()
@@ -232,10 +234,12 @@ def evaluate(
             title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
             console.print(demand_served_table(shown, title, job.data.T, one=result.seed is None))
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", highlight=False)
-        _print_best(result, ranking, top, job.data, solve_objective(job.source.path) == "cost")
+        se = _first_place_error(job, result, ranking)  # how sure its first place is: said, then kept
+        _print_best(result, ranking, top, job.data, solve_objective(job.source.path) == "cost", se)
         lost = folder.lost_while_running  # written again whole, with a warning
+        kept = {} if se is None else {"lead_se_usd": se if math.isfinite(se) else None}  # JSON: no NaN
         path = api.write_evaluate_run(
-            result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
+            result, job.loaded, job.source, folder.path, command=command_line(), ranking={**ranking, **kept}
         )
         say_written(path)
         finish_report(path, report)
@@ -340,9 +344,20 @@ def npv_words(data: ModelData) -> str:
     return f"NPV: equity cash flows at {format_rate(data.discount_rate_annual)} a year, USD"
 
 
-def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = False) -> None:
+def _first_place_error(job: api.EvaluationJob, result, ranking: dict) -> float | None:
+    """The paired standard error of the first plan's lead over the second in ``ranking``
+    (:func:`first_place_error`: None, nothing to measure; NaN, none known)."""
+    ranked = shown_plans(result.computed_metrics_frame, ranking)[0]
+    return first_place_error(job.data, job.batch, result, ranked, ranking["rank_by"],
+                             job.settings.get("max_memory"))  # fmt: skip
+
+
+def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = False,
+                lead_se: float | None = None) -> None:
     """The best ``top`` plans by ``ranking`` (``shown_plans``'): figures, reactions, breaches; ``cost``:
-    plans solved for least cost, whose "In short" says the demand they serve, as their report does."""
+    plans solved for least cost, whose "In short" says the demand they serve, as their report does;
+    ``lead_se``: the paired standard error of the first plan's lead over the second, whose "In
+    short" says how sure the first place is (:func:`first_place_words`; None: nothing said)."""
     ranked, met = shown_plans(result.metrics, ranking)  # none met the limit: every plan, as the report
     if not met:
         lowest = result.metrics["breach_probability"].min()
@@ -354,7 +369,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
     shown = f", the first {top} of {len(ranked)} (--top)" if len(ranked) > top else ""
     several = len(ranked) > 1  # a ranking, even where --top shows one
-    ranked = ranked.head(top)
+    everyone, ranked = ranked, ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
         first = "; breaches and defaults last" if last else ""
         title = f"plans on the forecast (deterministic evaluation{first}; {npv_words(data)})"
@@ -387,6 +402,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     said = risk_in_short(label, result.n_scenarios, first)
     served = demand_in_short(result.n_scenarios, first) if cost else None
     said = " ".join(said[:1] + ([served] if served else []) + said[1:])
+    said += first_place_words(everyone, ranking["rank_by"], result.n_scenarios, lead_se)
     console.print(Text(f"In short: {said}", style="bold"))
 
 

@@ -22,7 +22,7 @@ from fleetopt.evaluate.slip import slips
 from fleetopt.report.markup import _usd
 from fleetopt.report.reading import _Run, _scenario_source, _solved_for_cost
 from fleetopt.stochastic.paired import out_of_sample_advice, out_of_sample_verdict
-from fleetopt.sweep.run import lead_in_short
+from fleetopt.sweep.run import first_place_in_short, lead_in_short
 
 
 def _summary_section(run: _Run) -> str:
@@ -48,6 +48,8 @@ def _summary_section(run: _Run) -> str:
         said = [f"{label}: NPV {_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
     said.append(_on_the_forecast(run))
     if run.kind == "sweep" and (lead := lead_in_short(run.summary, run.folder)):  # how sure the pick is
+        said.append(lead)
+    if run.kind == "evaluate" and (lead := first_place_in_short(run.summary, run.metrics)):  # its first plan
         said.append(lead)
     oos = run.summary.get("out_of_sample") or {}
     if run.kind == "stochastic" and oos.get("paired"):  # the question a stochastic solve answers: first
