@@ -11,6 +11,7 @@ any chance; the forecast figures (a forecast never slips) are the same.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import run_cli
@@ -53,6 +54,8 @@ def test_a_what_if_is_the_plan_against_itself_under_the_changed_model(plan_file)
     changed = "(the model with risk.delivery_slip = {probability: 1.0"
     assert c.verdict(1).startswith(f"\u201c{late}\u201d {changed}")
     assert "one plan under two models on 5 common scenarios" in api.comparison_html(c)
+    # every $ escaped in Markdown: a notebook typeset the text between two money figures as mathematics
+    assert "\\$785.5k" in c.to_markdown() and re.search(r"(?<!\\)\$", c.to_markdown()) is None
     words = " ".join(c.notes())
     assert (f"What if: \u201c{late}\u201d is \u201c{first}\u201d run under the model with "
             "risk.delivery_slip = {probability: 1.0, min_quarters: 1, max_quarters: 1}, on the same "
