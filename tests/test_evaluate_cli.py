@@ -550,6 +550,22 @@ def test_in_short_gives_the_shareholders_tail_and_the_sampling_error():
     assert "Sampling error" not in one  # one future measures no spread
 
 
+def test_in_short_s_sampling_error_bounds_every_share_it_states():
+    """"At most ... on each probability" was the largest error of the four default and breach
+    probabilities alone, though "In short" states P(NPV < 0) and the policy's shares too: with
+    defaults and breaches rare (2 % and 5 %: 0.31 and 0.49 pp over 2,000 futures) and half the
+    futures ending below zero, it said 0.5 pp where P(NPV < 0)'s error is sqrt(0.25 / 2,000), 1.1 pp;
+    a policy share of 0.5 alone gives the same."""
+    from fleetopt.core.results import risk_in_short
+
+    row = {"npv_mean_usd": 1e9, "npv_mean_se_usd": 0.1e9, "npv_cvar5_usd": -1e9, "loss_probability": 0.5,
+           "default_probability": 0.02, "breach_probability": 0.05}  # fmt: skip
+    assert "at most 1.1 pp on each probability." in " ".join(risk_in_short("p", 2000, row))
+    row = {**row, "loss_probability": 0.02, "sold_share": 0.5}
+    said = " ".join(risk_in_short("p", 2000, row))
+    assert "sell GPUs in distress in 50.0%" in said and "at most 1.1 pp on each probability." in said
+
+
 def test_a_deterministic_evaluation_of_a_cost_plan_says_its_demand_on_the_forecast(tmp_path, monkeypatch):
     """A lab's plan evaluated on the forecast alone: its demand table read "demand served (mean)" and
     "P(short > 1%)" 0.0% over one scenario, a mean and a probability the report does not claim for it

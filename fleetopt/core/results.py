@@ -511,16 +511,20 @@ def _limited_tail(row) -> str:
             "to shareholders with limited liability)")  # fmt: skip
 
 
-# the probabilities "In short" states, whose sampling error it gives
-IN_SHORT_PROBABILITIES = ("default_probability", "breach_probability", "uncured_breach_probability",
-                          "any_default_probability")  # fmt: skip
+# the probabilities "In short" states (with the shares of slip_in_short and survival_in_short), whose
+# sampling error it gives
+IN_SHORT_PROBABILITIES = ("loss_probability", "default_probability", "breach_probability",
+                          "uncured_breach_probability", "any_default_probability")  # fmt: skip
 
 
 def sampling_in_short(n: int, row) -> list[str]:
     """How far sampling ``n`` futures may move the figures of "In short": one standard error of the
-    mean NPV and the largest of its probabilities' (:func:`probability_error`); none with one future."""
+    mean NPV and the largest of its probabilities' and shares' (:func:`probability_error`: every
+    share it states, P(NPV < 0) and the policy's reactions too, so that "at most" holds for each);
+    none with one future."""
     se = float(row.get("npv_mean_se_usd", float("nan")))
-    errors = [probability_error(float(row[c]), n) for c in IN_SHORT_PROBABILITIES if c in row]
+    stated = (*IN_SHORT_PROBABILITIES, "slipped_share", *SURVIVAL_WORDS)
+    errors = [probability_error(float(row[c]), n) for c in stated if c in row]
     largest = max((e for e in errors if np.isfinite(e)), default=float("nan"))
     if not (np.isfinite(se) and np.isfinite(largest)):
         return []
