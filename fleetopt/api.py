@@ -1560,13 +1560,15 @@ def _compare_settings(refs: list[Path], scenarios: int | None, seed: int | None)
 class _WhatIfPlan:
     """The plans a what-if was given (it compares one), their labels, and the first's cash buffer
     (None: the model's) and run folder or plan file; ``versions``: the notes of plans made from
-    another version of the model (as a comparison's)."""
+    another version of the model (as a comparison's); ``objective``: what the first was solved for
+    (None: read from its run folder)."""
 
     plans: list
     labels: list[str]
     buffers: list
     runs: list[str]
     versions: tuple[str, ...] = ()
+    objective: str | None = None
 
 
 def _what_if_editable(loaded: LoadedModel | None) -> None:
@@ -1595,8 +1597,8 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
     _check_what_if(loaded, (changed, changed_data), given, words)
     scenarios, seed, backend = settings
     buffers = (given.buffers[0], _what_if_buffer(loaded, changed, given.buffers[0]))
-    return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed,
-                           backend, buffers, used, given.runs[0], given.versions)  # fmt: skip
+    return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed, backend,
+                           buffers, used, given.runs[0], given.versions, given.objective)  # fmt: skip
 
 
 def _check_what_if(loaded: LoadedModel, changed: tuple, given: _WhatIfPlan, words: str) -> None:
@@ -1633,7 +1635,8 @@ def _what_if_of_solved(results: list, model, scenarios, seed, backend, names, wh
     settings = (limits.scenarios("scenarios", limits.DEFAULT_SCENARIOS if scenarios is None else scenarios),
                 limits.seed("seed", 0 if seed is None else seed), backend)  # fmt: skip
     used = _model_used(loaded, "the solve's own model" if model is None else "the model given")
-    given = _WhatIfPlan(plans, labels, buffers[:1], ["(in memory: not written)"])
+    given = _WhatIfPlan(plans, labels, buffers[:1], ["(in memory: not written)"],
+                        objective=results[0].objective if results else None)  # fmt: skip
     return _what_if(loaded, data, given, what_if, names, settings, used)
 
 

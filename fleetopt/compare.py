@@ -1080,13 +1080,16 @@ def compare_what_if(
     model: ModelUsed | None = None,
     run: str = "",
     versions: list[str] | None = None,
+    objective: str | None = None,
 ) -> Comparison:
     """``plan`` under the model (``data``: ``labels[0]``) and under the model changed (``changed``,
     ``change`` in words: ``labels[1]``), each evaluated under its own model on the same scenarios
     (seed and count). A scenario's factors are drawn each from a stream of its own, so the factors
     the change leaves alone are the same numbers in both: the differences are paired, as between
     two plans (docs/evaluation.md, "What if"). ``buffers``: the plan's cash buffer (USD; None: the
-    model's) on each side; ``versions``: as :func:`compare_plans`'s."""
+    model's) on each side; ``versions``: as :func:`compare_plans`'s; ``objective``: what the plan was
+    solved for, "npv" or "cost" (None: read from ``run``, as :func:`compare_plans` reads it), a cost
+    plan's figures (present cost, demand served) shown and judged first, as in a comparison."""
     if len(set(labels)) != 2:
         raise CompareError(f"a what-if compares two labels, the plan's and its what-if's: {labels}")
     both = [_Evaluated.of(d, [plan], [label], scenarios, seed, backend, [buffer])
@@ -1101,9 +1104,11 @@ def compare_what_if(
     }  # fmt: skip
     mw_used = [power_used(d, [label], b.statements) for d, label, b in models]
     breaking = [(label, b.on_forecast[0]) for label, b in zip(labels, both, strict=True)]
+    objective = objective if objective is not None else solve_objective(run) if run else None
+    cost_plans = list(labels) if objective == "cost" else []
     return Comparison(
         labels=labels,
-        figures=pd.DataFrame(figures).loc[_figure_order(data, result.metrics, figures, False)],
+        figures=pd.DataFrame(figures).loc[_figure_order(data, result.metrics, figures, bool(cost_plans))],
         mw_used=pd.concat(mw_used, ignore_index=True),
         gpus=gpus_held(data, [plan, plan], labels),
         purchase_diff=purchases_against_first(data, [plan, plan], labels),
@@ -1115,6 +1120,7 @@ def compare_what_if(
         runs=[run, run],
         versions=list(versions or []),
         what_if=change,
+        cost_plans=cost_plans,
         forecast_limits=[(label, run.limits_words()) for label, run in breaking if not run.within_limits],
     )
 

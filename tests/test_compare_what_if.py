@@ -171,3 +171,19 @@ def test_a_plan_of_another_version_of_the_model_is_noted_as_in_a_comparison(tmp_
         c = api.compare(path, load(model()), scenarios=3, seed=1, what_if=SLIP)
     assert any("were made from another version of model" in note for note in c.notes())
     assert json.loads(c.to_json())["model_versions"] and "model_version_note_1" in c.to_csv()
+
+
+def test_a_what_if_of_a_cost_plan_keeps_a_lab_s_figures(tmp_path):
+    """A plan solved for least cost is judged by its present cost and the demand it serves (as
+    compare_plans shows it): a what-if of one left those rows out, its note too, and its verdict
+    weighed the NPV, as for a neocloud's plan; from a run folder and in memory alike."""
+    loaded, _ = api.load("lab")
+    solved = api.solve(loaded, objective="cost")
+    folder = api.write_solve_run(solved, loaded, tmp_path / "cost")
+    change = {"horizon.discount_rate_annual": 0.2}
+    for given in (folder, solved):
+        c = api.compare(given, scenarios=5, seed=1, what_if=change)
+        assert c.cost_plans == c.labels
+        assert list(c.figures.index[:3]) == ["present_cost_usd", "present_cost_per_h100_hour_usd",
+                                             "market_demand_served"]  # fmt: skip
+        assert any("solved for least cost" in note for note in c.notes())
