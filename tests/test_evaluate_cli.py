@@ -249,7 +249,7 @@ def test_deterministic_and_keep_matrix(solve_run, here):
     assert matrix.shape == (1, 1) and matrix[0, 0] == pytest.approx(objective, rel=1e-6)
     # one scenario, the forecast: the table gives the plan's own figures, no error or tail
     assert "NPV on the forecast" in stdout and format_usd(objective) in stdout
-    assert "s.e." not in stdout and "CVaR5" not in stdout and "P(default)" not in stdout
+    assert "s.e." not in stdout and "CVaR5" not in stdout and "default)" not in stdout
 
 
 def _multi_plan_file(path: Path) -> list[str]:

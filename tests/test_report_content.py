@@ -1398,6 +1398,8 @@ def test_the_terminal_shows_the_npv_with_limited_liability_only_where_it_differs
              format_usd(row["npv_accelerated_mean_usd"]),
              format_usd(row["npv_accelerated_cvar5_usd"])]
     assert " │ ".join(cells) in text and "CVaR5, accelerated" in text
+    # a liquidity default's share beside P(any default) is named as the evaluation table names it
+    assert "P(liq. default)" in text and "P(default)" not in text
     assert "the lenders accelerate at the first event of default of either kind" in text
     # and a sweep's candidates: a column of the shareholders' CVaR5 where it differs
     swept = pd.read_csv(runs["sweep"] / "candidates.csv")

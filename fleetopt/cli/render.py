@@ -548,7 +548,7 @@ def limited_liability_table(metrics, title: str) -> Table | None:
     caption = LIMITED_MEANS + (f"; accelerated: {ACCELERATED_MEANS}" if accelerated else "")
     table = Table(title=title, caption=caption)
     more = ("P(any default)", "mean, accelerated", "CVaR5, accelerated") if accelerated else ()
-    for name in ("plan", "P(default)", "mean NPV", "CVaR5 NPV", *more):
+    for name in ("plan", "P(liq. default)", "mean NPV", "CVaR5 NPV", *more):  # as the evaluation table
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
         limited = [format_usd(row[column]) for column in LIMITED_LIABILITY]
