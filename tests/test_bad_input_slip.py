@@ -65,3 +65,9 @@ def test_validate_names_the_skus_that_slip_and_says_where_none_does():
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0, err
     assert "deliveries of SKUs not yet shipping (B200) late 50%, by 1 to 2 quarters" in flat
+    # an SKU first on sale after the horizon's last quarter (tiny's ends 2028Q2) never slips either
+    code, out, err = run_cli("validate", "tiny", "--set", "skus.B200.available_from=2029Q1", "--set", slip)
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert ("moves no SKU of this model (each it would slip is on sale when the horizon starts, installed, "
+            "or first on sale after its last quarter)") in flat

@@ -223,10 +223,12 @@ def _limits_text(m, data) -> str:
 def _slip_text(slip, slipping: list[str]) -> str:
     """'deliveries of SKUs not yet shipping (VR-NVL72, RU-NVL576) late 100%, by 2 quarters': the SKUs
     that slip (``slipping``, docs/evaluation.md, "Delivery slips"), named or by default; where none
-    does (every one on sale when the horizon starts, or installed), that the slip moves nothing."""
+    does (every one on sale when the horizon starts, installed, or first on sale after its last
+    quarter: schema/model.py ``never_slipping``), that the slip moves nothing."""
     if not slipping:
         return ("no delivery slips: risk.delivery_slip moves no SKU of this model (each it would slip is on "
-                "sale when the horizon starts, or installed)")  # fmt: skip
+                "sale when the horizon starts, installed, or first on sale after its last "
+                "quarter)")  # fmt: skip
     which = f" ({', '.join(slipping)})"
     low, high = slip.min_quarters, slip.max_quarters
     by = counted(high, "quarter") if low == high else f"{low} to {high} quarters"

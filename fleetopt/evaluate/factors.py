@@ -305,8 +305,8 @@ def _late_power(data: ModelData, seed: int, idx: np.ndarray, streams: tuple[Stre
 
 def slipping_skus(data: ModelData) -> list[int]:
     """The SKUs ``risk.delivery_slip`` may delay, by index (``ModelData.slipping_skus``: those it names,
-    default every SKU, but those on sale from the horizon's first quarter, schema/model.py
-    ``never_slipping``); none without the block."""
+    default every SKU, but those on sale from the horizon's first quarter or installed, and those
+    first on sale after its last: schema/model.py ``never_slipping``); none without the block."""
     return list(data.slipping_skus)
 
 
