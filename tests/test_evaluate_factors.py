@@ -155,7 +155,6 @@ def test_kernel_arguments_follow_the_declared_c_types(data):
         check_arguments(args)
 
 
-
 def test_the_skus_a_slip_delays_are_those_validate_does_not_say_never_slip():
     """One rule for both: of three SKUs named, C (on sale from the first quarter, installed in fleet)
     never slips, and loading the model says so; A and B (on sale from 2026Q2) are the ones evaluated late."""
