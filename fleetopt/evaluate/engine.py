@@ -78,7 +78,7 @@ class EvaluationResult:
     """Metrics per plan (one row each, in the order given) and how the run went. ``metrics`` is
     yours to change; a run is written from :attr:`computed_metrics`, and the arrays are read-only."""
 
-    metrics: pd.DataFrame  # one row per plan: evaluate.metrics.METRIC_COLUMNS (USD, probabilities, shares)
+    metrics: pd.DataFrame  # one row per plan: core.metric_columns.METRIC_COLUMNS (USD, probabilities, shares)
     backend: str  # numpy | cupy | cpu-kernel
     device: str  # what it ran on, for people
     n_plans: int
