@@ -1526,6 +1526,8 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
         versions = [_warn_if_other_model_version(loaded, source, f"the plans of {ref}")
                     for ref, source in dict(zip(refs, sources, strict=True)).items()]  # fmt: skip
         settings = _compare_settings(refs, scenarios, seed)
+        if _gives_a_pick(refs):  # its pick (or stochastic plan), what the run recommends, not its optimum
+            plans, labels, buffers, runs = plans[1:], labels[1:], buffers[1:], runs[1:]
         given = _WhatIfPlan(plans, labels, buffers[:1], runs[:1], tuple(v for v in versions if v))
         return _what_if(loaded, data, given, what_if, names, (*settings, backend),
                         _model_used(loaded, chosen))  # fmt: skip
@@ -1583,9 +1585,8 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
     if len(given.plans) != 1:
         raise CompareError(f"what_if (--what-if) compares one plan with itself under the model changed: "
                            f"{len(given.plans)} given ({', '.join(given.labels)}); give one run or plan file "
-                           "of one plan (a sweep's folder gives two, its forecast optimum and its pick; a "
-                           "stochastic solve's two, its forecast optimum and its stochastic plan; a plan "
-                           "file, every plan it holds; a solve's folder, one)")  # fmt: skip
+                           "of one plan (a solve's folder gives its plan, a sweep's its pick, a stochastic "
+                           "solve's its stochastic plan; a plan file, every plan it holds)")  # fmt: skip
     _what_if_editable(loaded)
     changed = edit(loaded, what_if)
     pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names
@@ -1599,6 +1600,12 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
     buffers = (given.buffers[0], _what_if_buffer(loaded, changed, given.buffers[0]))
     return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed, backend,
                            buffers, used, given.runs[0], given.versions, given.objective)  # fmt: skip
+
+
+def _gives_a_pick(refs: list[Path]) -> bool:
+    """Whether ``refs`` is one sweep's or stochastic solve's folder, which a comparison reads as its
+    forecast optimum and then its pick (or stochastic plan): a what-if takes the pick alone."""
+    return len(refs) == 1 and refs[0].is_dir() and RunFolder(refs[0]).kind in ("sweep", "stochastic")
 
 
 def _check_what_if(loaded: LoadedModel, changed: tuple, given: _WhatIfPlan, words: str) -> None:

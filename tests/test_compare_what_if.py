@@ -79,8 +79,8 @@ def test_a_what_if_of_two_plans_or_of_no_change_is_refused(plan_file, tmp_path):
     save_plans(two, [plan(data), plan(data, served=False)], ["p", "q"], name, fingerprint)
     with pytest.raises(CompareError, match=r"compares one plan with itself under the model changed: 2 given"):
         api.compare(two, loaded, scenarios=3, what_if=SLIP)
-    # the refusal says what gives two plans, a stochastic solve's folder as well as a sweep's
-    with pytest.raises(CompareError, match=r"stochastic solve's two, its forecast optimum and its"):
+    # the refusal says what gives one plan: a solve's folder, a sweep's (its pick), a stochastic solve's
+    with pytest.raises(CompareError, match=r"a sweep's its pick, a stochastic solve's its stochastic plan"):
         api.compare(two, loaded, scenarios=3, what_if=SLIP)
     with pytest.raises(InputError, match=r"what_if must be the changes to the model"):
         api.compare(path, loaded, scenarios=3, what_if={})
@@ -187,3 +187,16 @@ def test_a_what_if_of_a_cost_plan_keeps_a_lab_s_figures(tmp_path):
         assert list(c.figures.index[:3]) == ["present_cost_usd", "present_cost_per_h100_hour_usd",
                                              "market_demand_served"]  # fmt: skip
         assert any("solved for least cost" in note for note in c.notes())
+
+
+def test_a_what_if_of_a_sweep_is_of_its_pick(tmp_path, monkeypatch):
+    """A sweep's folder gives a comparison two plans, its forecast optimum and its pick; a what-if
+    of it was refused as two plans, though the pick is what a planner asks it of: it takes the pick."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    folder = tmp_path / "W"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "20", "--allow-riskier",
+                           "--allow-forecast-breach", "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    pick = json.loads((folder / "summary.json").read_text())["recommended"]
+    c = api.compare(folder, scenarios=5, seed=1, what_if={"risk.price_volatility_annual": 0.5})
+    assert c.labels == [pick, f"{pick}, what if"]
