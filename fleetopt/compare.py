@@ -713,6 +713,8 @@ class Comparison:
             "gpus_by_generation": {"gpus": "{:,.0f} GPUs".format},
             "purchase_differences": {"gpus_vs_first_plan": "{:+,.0f} GPUs".format},
         }
+        if self.what_if:  # one plan on both sides: the same purchases by construction
+            del columns["purchase_differences"]
         for name, frame in self.tables().items():
             if name in columns:
                 formatted = frame.copy()

@@ -54,6 +54,8 @@ def test_a_what_if_is_the_plan_against_itself_under_the_changed_model(plan_file)
     changed = "(the model with risk.delivery_slip = {probability: 1.0"
     assert c.verdict(1).startswith(f"\u201c{late}\u201d {changed}")
     assert "one plan under two models on 5 common scenarios" in api.comparison_html(c)
+    # one plan on both sides: no table of purchase differences, which could only say there are none
+    assert "Purchases against" not in api.comparison_html(c) and "Purchases against" not in c.to_markdown()
     # every $ escaped in Markdown: a notebook typeset the text between two money figures as mathematics
     assert "\\$785.5k" in c.to_markdown() and re.search(r"(?<!\\)\$", c.to_markdown()) is None
     words = " ".join(c.notes())

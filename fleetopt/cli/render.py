@@ -1177,7 +1177,8 @@ def comparison_tables(result) -> list:
         purchases.add_row(Text(r["plan"]), r["quarter"], r["sku"], r["site"], gpus)
     if diffs.empty:
         purchases.add_row("(no differences)", "", "", "", "")
-    out.append(purchases)
+    if not result.what_if:  # a what-if's two sides are one plan: the same purchases by construction
+        out.append(purchases)
     mw = result.peak_mw_by_site()
     peak = Table(title="peak MW needed by site (facility MW: IT load x PUE)")
     peak.add_column("plan")

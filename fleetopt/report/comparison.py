@@ -173,6 +173,8 @@ def _hidden_plans(comp: Comparison) -> dict[str, str]:
 
 
 def _purchases_section(comp: Comparison) -> str:
+    if comp.what_if:  # one plan on both sides: the same purchases by construction
+        return ""
     diffs = comp.purchase_diff
     keys = ("plan", "quarter", "sku", "site", "gpus_vs_first_plan")
     head = "".join(f"<th{' class=text' if k != 'gpus_vs_first_plan' else ''}>{escape(COLUMN_HEADERS[k])}</th>"
