@@ -470,6 +470,13 @@ def _stop_pool(pool) -> None:
         process.join(_WORKER_END_SECONDS)
     if writer is not None:
         writer.close()
+    # the pool's thread closes its wake-up pipe as it ends; Python's exit wakes every pool's thread
+    # through that pipe, checking first that it is open (CPython 3.11), so a thread closing it just
+    # then made the exit print 'OSError: Bad file descriptor' after "interrupted" (a flaky run of
+    # tests/test_jobs.py): the thread is let end first
+    thread = getattr(pool, "_executor_manager_thread", None)
+    if thread is not None:
+        thread.join(_WORKER_END_SECONDS)
 
 
 def _release_held_locks(futures: list) -> None:
