@@ -1639,8 +1639,7 @@ def _what_if_of_solved(results: list, model, scenarios, seed, backend, names, wh
     labels = [r.label for r in results]
     plans = [r.plan if model is None else _plan_under(r, data, r.label) for r in results]
     buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
-    settings = (limits.scenarios("scenarios", limits.DEFAULT_SCENARIOS if scenarios is None else scenarios),
-                limits.seed("seed", 0 if seed is None else seed), backend)  # fmt: skip
+    settings = (*_compare_settings([], scenarios, seed), backend)
     used = _model_used(loaded, "the solve's own model" if model is None else "the model given")
     given = _WhatIfPlan(plans, labels, buffers[:1], ["(in memory: not written)"],
                         objective=results[0].objective if results else None)  # fmt: skip
@@ -1709,8 +1708,7 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
     # each plan keeps its own model's cash buffer, as the plan file of its run would
     buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
     used = _model_used(loaded, why)
-    n = limits.scenarios("scenarios", limits.DEFAULT_SCENARIOS if scenarios is None else scenarios)
-    s = limits.seed("seed", 0 if seed is None else seed)
+    n, s = _compare_settings([], scenarios, seed)  # no run folder: 1,000 of seed 0 unless given
     runs = ["(in memory: not written)"] * len(results)
     objectives = [r.objective for r in results]
     return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [], objectives,

@@ -1105,7 +1105,6 @@ def compare_what_if(
         for n, (d, label, b) in enumerate(models)
     }  # fmt: skip
     mw_used = [power_used(d, [label], b.statements) for d, label, b in models]
-    breaking = [(label, b.on_forecast[0]) for label, b in zip(labels, both, strict=True)]
     objective = objective if objective is not None else solve_objective(run) if run else None
     cost_plans = list(labels) if objective == "cost" else []
     return Comparison(
@@ -1123,7 +1122,8 @@ def compare_what_if(
         versions=list(versions or []),
         what_if=change,
         cost_plans=cost_plans,
-        forecast_limits=[(label, run.limits_words()) for label, run in breaking if not run.within_limits],
+        forecast_limits=[(label, b.on_forecast[0].limits_words()) for _, label, b in models
+                         if not b.on_forecast[0].within_limits],
     )
 
 
