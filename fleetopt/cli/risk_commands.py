@@ -86,7 +86,7 @@ from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     FORECAST_MARK,
-    RANK_WORDS,
+    best_plan_label,
     demand_in_short,
     marked_last_words,
     shown_plans,
@@ -397,8 +397,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
             console.print(table)
     # last, where a terminal leaves the reader: the first plan's value and risk, as its report opens
     first = ranked.iloc[0]
-    whose = f"The best plan by {RANK_WORDS[ranking['rank_by']]}, " if several else "Plan "  # "CVaR5 NPV"
-    label = f"{whose}\u201c{first['plan']}\u201d"
+    label = best_plan_label(first["plan"], ranking["rank_by"], several)
     said = risk_in_short(label, result.n_scenarios, first)
     served = demand_in_short(result.n_scenarios, first) if cost else None
     said = " ".join(said[:1] + ([served] if served else []) + said[1:])

@@ -45,6 +45,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     RANK_COLUMNS,
     RANK_WORDS,
+    best_plan_label,
     demand_per_pair,
     key_figures_frame,
     key_figures_html,
@@ -164,8 +165,8 @@ class EvaluationResult:
         ranked = self.ranked()
         if self.seed is None or ranked.empty:
             return []
-        whose = f"The best plan by {RANK_WORDS[DEFAULT_RANK]}, " if len(ranked) > 1 else "Plan "
-        said = risk_in_short(f"{whose}\u201c{ranked.iloc[0]['plan']}\u201d", self.n_scenarios, ranked.iloc[0])
+        label = best_plan_label(ranked.iloc[0]["plan"], DEFAULT_RANK, len(ranked) > 1)
+        said = risk_in_short(label, self.n_scenarios, ranked.iloc[0])
         return ["In short: " + " ".join(said)]
 
     def ranked(self, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> pd.DataFrame:

@@ -132,6 +132,13 @@ RANK_WORDS = {"cvar5": "CVaR5 NPV", "mean": "mean NPV", "p5": "P5 NPV"}
 DEFAULT_RANK = "cvar5"  # the figure plans are ranked by where no ranking is given
 
 
+def best_plan_label(plan: str, rank_by: str, several: bool) -> str:
+    """The plan an evaluation's "In short" speaks of: 'The best plan by CVaR5 NPV, “milp”' of several
+    ranked by ``rank_by``, 'Plan “milp”' alone."""
+    whose = f"The best plan by {RANK_WORDS[rank_by]}, " if several else "Plan "
+    return f"{whose}\u201c{plan}\u201d"
+
+
 def ranking_of(ranking: dict | None) -> tuple[str, float | None]:
     """(rank_by, max_breach_prob) of an evaluation's ``ranking`` (summary.json's, or None: by
     :data:`DEFAULT_RANK`, without a limit)."""
