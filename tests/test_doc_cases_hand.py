@@ -1,0 +1,76 @@
+"""Hand cases from docs/formulation.md and docs/evaluation.md alone, for rules no other test pins
+in these terms: the DSCR on EBITDA less the scenario's tax after the losses carried, and the
+order rule with a revolver (its undrawn part in the projection, drawn after the order's
+reaction)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import data_of
+from test_doc_cases import hand_model, simulated
+from test_doc_cases_tax import COVENANTS
+from test_policy import BACKENDS, MARKET, ORDER, order_model, order_plan, price_drop, run
+
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.milp.solve import solve
+from fleetopt.schema.policy import Policy
+
+BREACH = ("breach", "first_breach", "quarters_before_breach", "uncured_breach", "quarters_before_uncured")
+
+
+@pytest.mark.parametrize("carry", [True, False])
+def test_a_carried_loss_lifts_the_dscr_on_ebitda_less_tax_in_the_scenario(carry):
+    """Quarter step 6, `dscr_cash_flow: ebitda_less_tax`: EBITDA less the scenario's tax of the
+    quarter, after the losses carried. hand's optimum (its $2M draw; debt service 290,000,
+    575,000, 565,000, 555,000) in tests/test_doc_cases_tax.py's scenario, Hopper at half price in
+    2026Q2 (EBITDA 615,450, EBT -459,550), run under a 2.4x minimum on EBITDA less tax:
+    2026Q2 615,450 / 575,000 = 1.070x breaches, with carry-forward or without. With it the loss
+    is carried: 2026Q3 pays no tax, 1,403,850 / 565,000 = 2.485x, and 2026Q4 45,630,
+    1,358,220 / 555,000 = 2.447x: one breach, cured. Without it 2026Q3 pays 67,770,
+    1,336,080 / 565,000 = 2.365x: a second breach in a row, uncured (2026Q4: 1,334,080 / 555,000
+    = 2.404x, met)."""
+    result = solve(data_of(hand_model(tax_loss_carry_forward=carry)), mip_gap=0.0)
+    assert result.plan.draws[0] == pytest.approx([2_000_000.0, 0.0, 0.0, 0.0], abs=0.01)
+    tested = data_of(hand_model(tax_loss_carry_forward=carry,
+                                covenants={**COVENANTS, "dscr_cash_flow": "ebitda_less_tax"}))  # fmt: skip
+    scen = deterministic_scenarios(tested)
+    scen.price_factor[0, 0, 1] = 0.5
+    out = simulated(tested, result.plan, scen, record=("ebitda_usd", "tax_usd", "debt_service_usd"))
+    service = [290_000.0, 575_000.0, 565_000.0, 555_000.0]
+    assert out["debt_service_usd"] == pytest.approx(service, abs=0.01)
+    dscr = (out["ebitda_usd"] - out["tax_usd"]) / service
+    want = [4.590, 1.070, 2.485, 2.447] if carry else [4.590, 1.070, 2.365, 2.404]
+    assert dscr == pytest.approx(want, abs=1e-3)
+    # first breach 2026Q2 (the DSCR, mask 2) after one quarter; uncured only without carry-forward
+    assert tuple(out[k] for k in BREACH) == ((True, 2, 1, False, 4) if carry else (True, 2, 1, True, 2))
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_undrawn_revolver_defers_less_and_is_drawn_when_the_deferred_order_is_cancelled(kernel):
+    """Policy rule 0 with a $200,000 revolver at 12 % (3 % a quarter): tests/test_policy.py's
+    order instance at a demand of 600 GPUs, quarter 0 earning nothing. Quarter 1 projects
+    1,000,000 + 200,000 undrawn + 1,314,000 - 4,000,000 = -1,486,000 and defers f = 1,486,000 /
+    2,905,000 = 51.15 % of the order; 1,200 - 1,000 f = 688.5 GPUs still sell 600, so quarter 1
+    ends at 2,314,000 - (1 - f) 4,000,000 = 360,127.37, the revolver untouched. Quarter 2
+    projects 360,127.37 + 200,000 + 1,314,000 - f 4,000,000 = -172,000 and cancels the share
+    172,000 / (0.8 f 4,000,000) of the deferred order, forfeiting 172,000 x 0.2 / 0.8 = 43,000
+    (93,000 without the revolver); its cash before the revolver, 360,127.37 + 1,314,000 -
+    f 4,000,000 + 172,000 = -200,000, draws the revolver whole: 0. Quarter 3 pays 6,000 of interest
+    and repays the revolver: 1,314,000 - 6,000 - 200,000 = 1,108,000."""
+    d = order_model(distress_sales=False)
+    d["market"]["demand_gpus"] = {"training": 600.0, "inference": 0.0}
+    d["finance"]["revolver"] = {"size_usd": 200_000.0, "annual_rate": 0.12}
+    data = data_of(d)
+    policy = Policy(distress_sales=False)
+    out = run(data, order_plan(data), policy, price_drop(data, [0]), kernel, line="cash_usd")
+    share = 1_486_000.0 / 2_905_000.0
+    cash_1 = 2_314_000.0 - (1.0 - share) * ORDER
+    assert cash_1 == pytest.approx(360_127.37, abs=0.01)
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [1.0e6, cash_1, 0.0, 1_108_000.0], atol=1e-6)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 43_000.0, rtol=1e-12)
+    assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    revolver = run(data, order_plan(data), policy, price_drop(data, [0]), line="revolver_balance_usd")
+    np.testing.assert_allclose(revolver["revolver_balance_usd"][0, 0], [0.0, 0.0, 200_000.0, 0.0], atol=1e-6)
+    assert 600 * MARKET == 1_314_000.0
