@@ -1,17 +1,20 @@
 """Hand cases from docs/formulation.md and docs/evaluation.md alone, for rules no other test pins
 in these terms: the DSCR on EBITDA less the scenario's tax after the losses carried, and the
 order rule with a revolver (its undrawn part in the projection, drawn after the order's
-reaction)."""
+reaction), and "In short" with its sampling error on five futures."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import test_doc_cases_metrics as metrics_cases
 from milp_builders import data_of
 from test_doc_cases import hand_model, simulated
 from test_doc_cases_tax import COVENANTS
 from test_policy import BACKENDS, MARKET, ORDER, order_model, order_plan, price_drop, run
 
+from fleetopt.core.results import risk_in_short
+from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.milp.solve import solve
 from fleetopt.schema.policy import Policy
@@ -74,3 +77,39 @@ def test_the_undrawn_revolver_defers_less_and_is_drawn_when_the_deferred_order_i
     revolver = run(data, order_plan(data), policy, price_drop(data, [0]), line="revolver_balance_usd")
     np.testing.assert_allclose(revolver["revolver_balance_usd"][0, 0], [0.0, 0.0, 200_000.0, 0.0], atol=1e-6)
     assert 600 * MARKET == 1_314_000.0
+
+
+@pytest.fixture(scope="module")
+def crash():
+    """tests/test_doc_cases_metrics.py's crash case: hand with $1M of cash, a $200,000 revolver and
+    lots of 10 GPUs, and its forecast optimum."""
+    d = hand_model(opening_cash_usd=1_000_000, revolver={"size_usd": 200_000, "annual_rate": 0.12})
+    d["policy"] = {"sale_block_gpus": 10}
+    data = data_of(d)
+    return data, solve(data, mip_gap=0.0).plan
+
+
+def test_in_short_of_five_futures_by_hand(crash):
+    """docs/cli.md, "In short", on tests/test_doc_cases_metrics.py's five scenarios A, B, C, A, E:
+    mean NPV (2A + B + C + E) / 5 = 6,061,563.44; the worst 5 % is k = ceil(0.25) = 1 future, C
+    (-2,106,034.41), and with limited liability C's -785,538.95; P(NPV < 0) 1/5, P(liquidity
+    default) 1/5, P(breach) 3/5, P(uncured) 2/5, P(any default) 2/5, a distress sale in 2/5. The
+    mean's standard error is the population standard deviation, 4,566,125, over sqrt(5): $2.0M;
+    the largest share's error sqrt(p (1 - p) / S) is sqrt(0.6 x 0.4 / 5) = 21.9 pp (P(breach), and
+    the 0.4s alike)."""
+    A, B, C, E = metrics_cases.A, metrics_cases.B, metrics_cases.C, metrics_cases.E
+    npv = np.array([A, B, C, A, E])
+    assert npv.mean() == pytest.approx(6_061_563.44, abs=0.01)
+    assert npv.std() / np.sqrt(5) == pytest.approx(2_042_034, abs=1)
+    m = plan_metrics(metrics_cases.run(crash, "ABCDE"), quarters=4)
+    said = " ".join(risk_in_short("Plan “hand”", 5, {k: m[k][0] for k in m}, A))
+    assert said == (
+        "Plan “hand”: mean NPV $6.1M over 5 futures against $10.1M on the forecast; the worst 5 % average "
+        "-$2.1M, counting a defaulted future's shortfall as the owners' loss (-$785.5k to shareholders with "
+        "limited liability); 20.0% end with a negative NPV. A liquidity default in 20.0% of the futures, a "
+        "covenant breach in 60.0%, one the owners could not cure (an event of default) in 40.0%; a default "
+        "of either kind, as lenders count them, in 40.0%. Sampling error, one standard error over 5 "
+        "futures: $2.0M on the mean NPV, at most 21.9 pp on each probability. Its policy had to sell GPUs "
+        "in distress in 40.0% of the futures."
+    )
+    assert round(metrics_cases.C_LIMITED, 2) == -785_538.95
