@@ -14,10 +14,18 @@ from test_doc_cases_tax import COVENANTS
 from test_policy import BACKENDS, MARKET, ORDER, order_model, order_plan, price_drop, run
 
 from fleetopt.core.results import risk_in_short
+from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
 from fleetopt.schema.policy import Policy
+
+
+def simulate_all(data, plan, scen) -> dict:
+    """Every result of ``plan`` in ``scen``, as plan_metrics reads them."""
+    return simulate(SimulationConstants.from_data(data), compile_plans(data, [plan], ["hand"]), scen)
+
 
 BREACH = ("breach", "first_breach", "quarters_before_breach", "uncured_breach", "quarters_before_uncured")
 
@@ -113,3 +121,36 @@ def test_in_short_of_five_futures_by_hand(crash):
         "in distress in 40.0% of the futures."
     )
     assert round(metrics_cases.C_LIMITED, 2) == -785_538.95
+
+
+def test_a_distress_sale_s_loss_is_taxed_the_next_quarter_and_no_default_is_counted():
+    """Policy rule 4 in mid-horizon: hand's optimum with no opening cash and a $3M minimum (the
+    default level), lots of 10, Hopper's price 0 in 2026Q2 only. 2026Q1 ends at 3,041,080; 2026Q2
+    earns EBITDA 481,800 - 54,750 - 400,000 - 200,000 = -172,950, pays 75,000 + 500,000 and no tax:
+    2,293,130, 706,870 short. A GPU aged 5 quarters fetches 0.95 x 40,000 x 0.6875 = 26,125:
+    ceil(706,870 / 261,250) = 3 lots, 783,750, cash 3,076,880, no liquidity default. Its loss
+    against the book value 27,500, 30 x 1,375 = 41,250, is taxed in 2026Q3: 270 market GPUs and 100
+    on the contract earn 1,900,920 less 370 x (136.875 + 1,000) and 200,000, EBITDA 1,280,276.25;
+    EBT 1,280,276.25 - 925,000 - 65,000 - 41,250 = 249,026.25, tax 49,805.25 (58,055.25 without
+    the loss); 2026Q4 tax 0.2 x 300,276.25 = 60,055.25. Cash 3,742,351, then 4,407,572. At the end
+    370 x 19,000 = 7,030,000 against a book value of 7,400,000: the liquidation tax gives back
+    60,055.25. NPV = DF . (3,041,080, 35,800, 665,471, 665,221) + DF_3 (7,030,000 + 60,055.25 -
+    2,250,000) = 8,627,967.34. 2026Q2's negative EBITDA breaches leverage and the DSCR (cured):
+    P(breach) counts it, P(liquidity default) and P(any default) do not."""
+    plan = solve(data_of(hand_model()), mip_gap=0.0).plan
+    d = hand_model(opening_cash_usd=0, min_cash_usd=3_000_000)
+    d["policy"] = {"sale_block_gpus": 10}
+    data = data_of(d)
+    scen = deterministic_scenarios(data)
+    scen.price_factor[0, 0, 1] = 0.0
+    out = simulated(data, plan, scen, record=("cash_usd", "ebitda_usd", "tax_usd"))
+    assert out["distress_sold_usd"] == pytest.approx(783_750.0, abs=0.01)
+    assert out["cash_usd"] == pytest.approx([3_041_080.0, 3_076_880.0, 3_742_351.0, 4_407_572.0], abs=0.01)
+    assert out["ebitda_usd"] == pytest.approx([1_403_850.0, -172_950.0, 1_280_276.25, 1_280_276.25], abs=0.01)
+    assert out["tax_usd"] == pytest.approx([72_770.0, 0.0, 49_805.25, 60_055.25], abs=0.01)
+    assert out["npv"] == pytest.approx(8_627_967.34, abs=0.01)
+    m = plan_metrics(simulate_all(data, plan, scen), quarters=4)
+    probabilities = ("breach_probability", "uncured_breach_probability", "default_probability",
+                     "any_default_probability", "sold_share")  # fmt: skip
+    assert [float(m[k][0]) for k in probabilities] == [1.0, 0.0, 0.0, 0.0, 1.0]
+    assert float(m["first_breach_leverage_share"][0]) == float(m["first_breach_dscr_share"][0]) == 1.0
