@@ -154,3 +154,30 @@ def test_a_distress_sale_s_loss_is_taxed_the_next_quarter_and_no_default_is_coun
                      "any_default_probability", "sold_share")  # fmt: skip
     assert [float(m[k][0]) for k in probabilities] == [1.0, 0.0, 0.0, 0.0, 1.0]
     assert float(m["first_breach_leverage_share"][0]) == float(m["first_breach_dscr_share"][0]) == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_cap_of_a_sale_in_the_quarter_an_order_is_cancelled(kernel):
+    """docs/evaluation.md, policy rule 4's "Example of the cap": the order instance with
+    `min_cash_usd` 1,438,000, `default_cash_usd` 0, lots of 10 and the market paying nothing in
+    quarters 0-2. Quarter 1 projects 1,000,000 - 1,372,000, 1,810,000 short of the minimum: the whole
+    order is deferred (saving 1,810,000), cash stays 1,000,000. Quarter 2 projects 1,000,000 +
+    2,628,000 - 4,000,000, 1,810,000 short again, and cancels c = 1,810,000 / 3,200,000 = 56.5625 %
+    (565.625 GPUs; 452,500 of deposit forfeited): cash 1,000,000 - (1 - c) 4,000,000 - c 800,000 =
+    -1,190,000. A GPU is worth (200 x 500 + 1,000 x 1,500) / 1,200 = 1,333.33: 90 lots would cover
+    the gap, but only the 1,200 - 565.625 = 634.375 GPUs left may go, 845,833.33: cash -344,166.67,
+    a default in quarter 2, and nothing left to earn in quarter 3."""
+    d = order_model(sale_block_gpus=10)
+    d["finance"].update(min_cash_usd=1_438_000.0, default_cash_usd=0.0)
+    data = data_of(d)
+    out = run(data, order_plan(data), Policy(sale_block_gpus=10), price_drop(data, [0, 1, 2]), kernel,
+              line="cash_usd")  # fmt: skip
+    value = (200 * 500.0 + 1_000 * 1_500.0) / 1_200
+    sold = (1_200 - 565.625) * value
+    assert sold == pytest.approx(845_833.33, abs=0.01)
+    cash_2 = -1_190_000.0 + sold
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [1.0e6, 1.0e6, cash_2, cash_2])
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], ORDER, rtol=1e-12)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 0.565625 * 800_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["distress_sold_usd"][0, 0], sold, rtol=1e-12)
+    assert out["default"][0, 0] == 1.0 and out["quarters_before_default"][0, 0] == 2.0
