@@ -181,3 +181,28 @@ def test_the_cap_of_a_sale_in_the_quarter_an_order_is_cancelled(kernel):
     np.testing.assert_allclose(out["forfeited_usd"][0, 0], 0.565625 * 800_000.0, rtol=1e-12)
     np.testing.assert_allclose(out["distress_sold_usd"][0, 0], sold, rtol=1e-12)
     assert out["default"][0, 0] == 1.0 and out["quarters_before_default"][0, 0] == 2.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_deferred_order_is_due_at_the_next_quarters_price_its_deposit_at_the_first(kernel):
+    """Policy rule 0 with the price rising from 4,000 to 5,000 a GPU in quarter 2: the deeper drop
+    of tests/test_policy.py (the market pays nothing in quarters 0-1, no distress sales). Quarter 1
+    defers f = 372,000 / 1,810,000 (205.52 GPUs) and ends at 1,000,000 - (1 - f) 4,000,000 =
+    -2,177,900.55. The deferred order falls due in quarter 2 at quarter 2's price, 205.52 x 5,000 =
+    1,027,624.31; its deposit is 20 % of quarter 1's, 164,419.89. Quarter 2 projects -2,177,900.55
+    + 2,628,000 - 1,027,624.31 = -577,524.86 and cancels c = 577,524.86 / 863,204.42 = 66.905 %,
+    forfeiting 110,004.74; the 1,062.49 GPUs there (137.51 cancelled) earn 2,326,862.04: cash
+    -301,137.96. `deferred_capex` counts the order at quarter 1's price, 822,099.45."""
+    d = order_model(distress_sales=False)
+    d["skus"]["A"]["capex_per_gpu_usd"] = [4000.0, 4000.0, 5000.0, 5000.0]
+    data = data_of(d)
+    out = run(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0, 1]), kernel,
+              line="cash_usd")  # fmt: skip
+    share = 372_000.0 / 1_810_000.0
+    due, deposit = share * 1_000 * 5_000.0, 0.2 * share * ORDER
+    cancel = 577_524.86 / (due - deposit)
+    assert (due, deposit, cancel) == pytest.approx((1_027_624.31, 164_419.89, 0.66905), abs=1e-2)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 1:3], [-2_177_900.55, -301_137.96], atol=0.01)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 110_004.74, atol=0.01)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], 822_099.45, atol=0.01)
+    assert out["order_cancelled"][0, 0] == 1.0
