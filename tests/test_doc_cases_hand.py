@@ -206,3 +206,27 @@ def test_a_deferred_order_is_due_at_the_next_quarters_price_its_deposit_at_the_f
     np.testing.assert_allclose(out["forfeited_usd"][0, 0], 110_004.74, atol=0.01)
     np.testing.assert_allclose(out["deferred_usd"][0, 0], 822_099.45, atol=0.01)
     assert out["order_cancelled"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_projection_counts_the_interest_due_on_the_revolver_drawn(kernel):
+    """docs/evaluation.md, "A revolver drawn before the order": the order instance with a $1.2M
+    minimum (the default level too) and a $500,000 revolver at 3 % a quarter. Quarter 0 earns
+    nothing and draws 200,000. Quarter 1 projects 1,200,000 + 300,000 - 6,000 - 1,372,000 =
+    122,000, 1,078,000 short: f = 1,078,000 / 1,810,000 is deferred (2,382,320.44), cash before the
+    revolver 900,000, after it 1,200,000 with 500,000 drawn. Quarter 2 pays 15,000 of interest and
+    the deferred 2,382,320.44: 1,430,679.56 before the revolver, which repays 230,679.56. Quarter 3
+    pays 8,079.61 of interest and repays the rest: 1,200,000 + 2,628,000 - 8,079.61 - 269,320.44 =
+    3,550,599.94. Leaving the interest out deferred 1,072,000 / 1,810,000 and ended quarter 1 at
+    1,194,000, a liquidity default."""
+    d = order_model(distress_sales=False)
+    d["finance"]["min_cash_usd"] = 1_200_000.0
+    d["finance"]["revolver"] = {"size_usd": 500_000.0, "annual_rate": 0.12}
+    data = data_of(d)
+    policy, drop = Policy(distress_sales=False), price_drop(data, [0])
+    out = run(data, order_plan(data), policy, drop, kernel, line="cash_usd")
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [1.2e6, 1.2e6, 1.2e6, 3_550_599.94], atol=0.01)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], 1_078_000 / 1_810_000 * ORDER, rtol=1e-12)
+    assert out["default"][0, 0] == 0.0
+    drawn = run(data, order_plan(data), policy, drop, line="revolver_balance_usd")["revolver_balance_usd"]
+    np.testing.assert_allclose(drawn[0, 0], [200_000.0, 500_000.0, 269_320.44, 0.0], atol=0.01)

@@ -254,8 +254,9 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, const double* 
     if (defer_orders) {
         double need = FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due;
         if (draws_in > 0) need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);  // they arrive now
-        const double undrawn = revolver_limit - st->revolver;
-        double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + undrawn + need);
+        // the undrawn revolver, less its interest on what is drawn, due now (Liquidity.orders)
+        const double room = revolver_limit - st->revolver - revolver_rate_q * st->revolver;
+        double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + room + need);
         const double saving = FO_Q(FO_Q_ORDER_SAVING);
         if (gap > FO_LIQUIDITY_TOLERANCE_USD) {
             const double share = fo_min(gap / fo_positive(saving), 1.0) * (saving > 0 ? 1.0 : 0.0);

@@ -1,8 +1,9 @@
 """The policy's liquidity rules in the NumPy simulation: orders that adapt to cash, distress sales.
 
 At the start of quarter t (:meth:`Liquidity.orders`), the policy projects the quarter's end cash as
-cash plus the undrawn revolver, plus the plan's own change in cash that quarter as the evaluator
-runs it on the forecast (``PlanBatch.forecast_cash_flow``), less the deferred payments falling due;
+cash plus the undrawn revolver less the interest due on the drawn part, plus the plan's own change
+in cash that quarter as the evaluator runs it on the forecast (``PlanBatch.forecast_cash_flow``),
+less the deferred payments falling due;
 below the minimum cash plus the buffer it defers the share of the quarter's deferrable order that
 closes the gap (sized on the forecast's net saving), and when deferring all of it is not enough it
 cancels the order deferred into this quarter (paying its deposit instead of its price). The same
@@ -94,8 +95,9 @@ class Liquidity:
             need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
             if draws_in is not None:  # the GPU-backed draws deferred with last quarter's order arrive
                 need = need + draws_in * cols.ltv_draws[t - 1]
-            undrawn = self.fin.revolver_limit - revolver
-            gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + undrawn + need)
+            # the revolver lends what is undrawn, and its interest on what is drawn falls due now
+            room = self.fin.revolver_limit - revolver - self.fin.revolver_rate_quarterly * revolver
+            gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + room + need)
             capex, now, due_next = self._defer(t, gap, capex, now)
         self.due, self.due_deposit, self.due_gpus = due_next
         taken = self._taken(t, now, capex)
