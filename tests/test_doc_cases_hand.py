@@ -1,7 +1,9 @@
-"""Hand cases from docs/formulation.md and docs/evaluation.md alone, for rules no other test pins
-in these terms: the DSCR on EBITDA less the scenario's tax after the losses carried, and the
-order rule with a revolver (its undrawn part in the projection, drawn after the order's
-reaction), and "In short" with its sampling error on five futures."""
+"""Hand cases from docs/formulation.md, docs/evaluation.md and docs/cli.md alone, for rules no
+other test pins in these terms: the DSCR on EBITDA less the scenario's tax after the losses carried;
+the order rule with a revolver (its undrawn part, less the interest due on its drawn part, in the
+projection; drawn after the order's reaction), with a price that changes between the order and its
+deferred payment, and with a distress sale in the quarter of a cancellation; a distress sale's loss
+taxed the next quarter; and "In short" with its sampling error on five futures."""
 
 from __future__ import annotations
 
