@@ -74,7 +74,13 @@ from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.metrics import DEFAULT_RANK, RANK_COLUMNS, shown_first
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes, save_plans
-from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note, version_note
+from fleetopt.evaluate.sources import (
+    PlanSource,
+    in_sample_note,
+    model_copy_of,
+    other_version_note,
+    version_note,
+)
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
@@ -803,6 +809,8 @@ def prepare_evaluation(
     _warn_if_other_model_version(job.loaded, job.source)
     if deterministic:
         _warn_if_risk_changed(job.loaded)
+    elif (note := in_sample_note(job.source.path, seed, scenarios)) is not None:
+        warn(note)
     return job
 
 

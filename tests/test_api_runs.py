@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sqlite3
+import warnings
 from datetime import datetime
 
 import numpy as np
@@ -35,12 +36,12 @@ class _StochasticStandIn(StochasticResult):
         return {"settings": self.settings, "status": "optimal", "rp_usd": 1.0, "scenarios": self.scenarios}
 
 
-def stochastic_stand_in(solved) -> StochasticResult:
-    """What write_stochastic_run reads of a StochasticResult, made from a plain solve: this file
-    tests the write and its record; the two-stage solve (seconds, even on tiny) is tested in
-    tests/test_stochastic.py."""
+def stochastic_stand_in(solved, settings: dict | None = None) -> StochasticResult:
+    """What write_stochastic_run reads of a StochasticResult, made from a plain solve (``settings``:
+    its solve's, default one scenario): this file tests the write and its record; the two-stage
+    solve (seconds, even on tiny) is tested in tests/test_stochastic.py."""
     return _StochasticStandIn(
-        data=solved.data, settings={"scenarios": 1}, plan=solved.plan, forecast_plan=solved.plan,
+        data=solved.data, settings=settings or {"scenarios": 1}, plan=solved.plan, forecast_plan=solved.plan,
         first_stage={}, measures={}, scenarios=[], timings={}, model_size={},
     )  # fmt: skip
 
@@ -603,3 +604,24 @@ def test_runs_of_a_model_given_as_its_file_are_refused_not_listed_as_none(here):
     assert api.runs(model="tiny") == []  # a name: listed, none here
     code, _, err = run_cli("runs", "--model", "ü")  # a name no model may have: what names may be
     assert code == 2 and "must be a model's name" in err and "letters, digits" in err and "a file" not in err
+
+
+@pytest.mark.parametrize("seed, in_sample", [(3, True), (4, False)])
+def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warned_of(
+    here, tiny_solved, seed, in_sample
+):
+    """A stochastic solve of seed 3 reduced the first 200 scenarios of seed 3 to those it fitted its
+    plan to: an evaluation of 20 scenarios of seed 3 holds 20 of them (the plan's figures in sample,
+    flattered), one of seed 4 none; `fleetopt evaluate`'s default seed 0 is the solve's default."""
+    loaded, solved = tiny_solved
+    settings = {"scenarios": 5, "scenario_seed": 3, "screened": 200}
+    folder = api.write_stochastic_run(stochastic_stand_in(solved, settings), loaded)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.prepare_evaluation(folder, scenarios=SCENARIOS, seed=seed)
+    said = [str(w.message) for w in caught if "in sample" in str(w.message)]
+    if in_sample:
+        assert len(said) == 1
+        assert "20 of this evaluation's 20 scenarios of seed 3" in said[0] and "--seed 4" in said[0]
+    else:
+        assert said == []

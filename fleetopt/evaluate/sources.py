@@ -17,6 +17,7 @@ from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import FleetoptError, FleetoptWarning
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
+from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder, resume_command
 from fleetopt.schema.loading import LoadedModel, load_model
@@ -241,6 +242,26 @@ def other_version_note(
     recorded = plan_file_meta(plans_path).get(BUFFERS) or []  # a plan's null: the model's buffer applies
     made_by = RunFolder(plans_path.parent).kind
     return version_note(plans_model_hash, made_from, made_by, recorded, loaded, whose)
+
+
+def in_sample_note(plans_path: Path, seed: int, scenarios: int) -> str | None:
+    """The sentence saying that an evaluation of ``scenarios`` of ``seed`` holds scenarios the
+    stochastic solve whose plans ``plans_path`` holds fitted its plan to (it reduced the first
+    ``screened`` of its ``scenario_seed``; an evaluation draws from the first of its seed too), so
+    that plan's figures are partly in sample, flattered as its solve's diagnostics are
+    (docs/formulation.md §7b); None for plans of any other run, or of another seed."""
+    run = RunFolder(plans_path.parent)
+    if run.kind != "stochastic":
+        return None
+    settings = run.summary(complete=False).get("settings") or {}
+    fitted, screened = settings.get("scenario_seed"), settings.get("screened")
+    if fitted != seed or not isinstance(screened, int) or screened < 1:
+        return None
+    return (f"the stochastic plan of {plans_path.parent} was fitted to scenarios reduced from the first "
+            f"{screened:,} of seed {seed}, and {min(scenarios, screened):,} of this evaluation's "
+            f"{scenarios:,} scenarios of seed {seed} are among them: its figures are partly in sample, "
+            f"flattered against the forecast optimum's; evaluate on another seed (--seed "
+            f"{limits.next_seed(seed)}, its solve's out-of-sample check's) to judge it")  # fmt: skip
 
 
 def version_note(
