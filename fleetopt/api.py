@@ -809,9 +809,18 @@ def prepare_evaluation(
     _warn_if_other_model_version(job.loaded, job.source)
     if deterministic:
         _warn_if_risk_changed(job.loaded)
-    elif (note := in_sample_note(job.source.path, seed, scenarios)) is not None:
-        warn(note)
+    else:
+        _warn_if_in_sample([job.source], seed, scenarios)
     return job
+
+
+def _warn_if_in_sample(sources: list[PlanSource], seed: int, scenarios: int) -> None:
+    """A stochastic solve's plans evaluated on scenarios it was fitted to are warned of, once a run
+    (:func:`~fleetopt.evaluate.sources.in_sample_note`)."""
+    for path in dict.fromkeys(source.path for source in sources):
+        note = in_sample_note(path, seed, scenarios)
+        if note is not None:
+            warn(note)
 
 
 def _warn_if_risk_changed(loaded: LoadedModel) -> None:
@@ -1553,6 +1562,7 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
     not_back = figures_not_back(refs, scenarios, seed)
     for sentence in not_back:
         warn(sentence)
+    _warn_if_in_sample(sources, seed, scenarios)
     return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs,
                          not_back, policies=policies)  # fmt: skip
 

@@ -606,22 +606,27 @@ def test_runs_of_a_model_given_as_its_file_are_refused_not_listed_as_none(here):
     assert code == 2 and "must be a model's name" in err and "letters, digits" in err and "a file" not in err
 
 
+@pytest.mark.parametrize("command", ["evaluate", "compare"])
 @pytest.mark.parametrize("seed, in_sample", [(3, True), (4, False)])
 def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warned_of(
-    here, tiny_solved, seed, in_sample
+    here, tiny_solved, seed, in_sample, command
 ):
     """A stochastic solve of seed 3 reduced the first 200 scenarios of seed 3 to those it fitted its
-    plan to: an evaluation of 20 scenarios of seed 3 holds 20 of them (the plan's figures in sample,
-    flattered), one of seed 4 none; `fleetopt evaluate`'s default seed 0 is the solve's default."""
+    plan to: an evaluation (or a comparison) of 20 scenarios of seed 3 holds 20 of them (the plan's
+    figures in sample, flattered), one of seed 4 none; `fleetopt evaluate`'s default seed 0 is the
+    solve's default, and so is `fleetopt compare`'s for a solve without its out-of-sample check."""
     loaded, solved = tiny_solved
     settings = {"scenarios": 5, "scenario_seed": 3, "screened": 200}
     folder = api.write_stochastic_run(stochastic_stand_in(solved, settings), loaded)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        api.prepare_evaluation(folder, scenarios=SCENARIOS, seed=seed)
+        if command == "evaluate":
+            api.prepare_evaluation(folder, scenarios=SCENARIOS, seed=seed)
+        else:
+            api.compare(folder, scenarios=SCENARIOS, seed=seed)
     said = [str(w.message) for w in caught if "in sample" in str(w.message)]
     if in_sample:
         assert len(said) == 1
-        assert "20 of this evaluation's 20 scenarios of seed 3" in said[0] and "--seed 4" in said[0]
+        assert "20 of the 20 scenarios of seed 3" in said[0] and "--seed 4" in said[0]
     else:
         assert said == []

@@ -245,10 +245,10 @@ def other_version_note(
 
 
 def in_sample_note(plans_path: Path, seed: int, scenarios: int) -> str | None:
-    """The sentence saying that an evaluation of ``scenarios`` of ``seed`` holds scenarios the
-    stochastic solve whose plans ``plans_path`` holds fitted its plan to (it reduced the first
-    ``screened`` of its ``scenario_seed``; an evaluation draws from the first of its seed too), so
-    that plan's figures are partly in sample, flattered as its solve's diagnostics are
+    """The sentence saying that ``scenarios`` of ``seed``, on which an evaluation or a comparison runs
+    the plans of ``plans_path``, hold scenarios the stochastic solve that made them fitted its plan to
+    (it reduced the first ``screened`` of its ``scenario_seed``, and every run draws from the first of
+    its seed), so that plan's figures are partly in sample, flattered as its solve's diagnostics are
     (docs/formulation.md §7b); None for plans of any other run, or of another seed."""
     run = RunFolder(plans_path.parent)
     if run.kind != "stochastic":
@@ -258,10 +258,10 @@ def in_sample_note(plans_path: Path, seed: int, scenarios: int) -> str | None:
     if fitted != seed or not isinstance(screened, int) or screened < 1:
         return None
     return (f"the stochastic plan of {plans_path.parent} was fitted to scenarios reduced from the first "
-            f"{screened:,} of seed {seed}, and {min(scenarios, screened):,} of this evaluation's "
-            f"{scenarios:,} scenarios of seed {seed} are among them: its figures are partly in sample, "
-            f"flattered against the forecast optimum's; evaluate on another seed (--seed "
-            f"{limits.next_seed(seed)}, its solve's out-of-sample check's) to judge it")  # fmt: skip
+            f"{screened:,} of seed {seed}, and {min(scenarios, screened):,} of the {scenarios:,} scenarios "
+            f"of seed {seed} it is run on here are among them: its figures are partly in sample, "
+            f"flattered against the forecast optimum's; use another seed (--seed {limits.next_seed(seed)}, "
+            "its solve's out-of-sample check's) to judge it")  # fmt: skip
 
 
 def version_note(
