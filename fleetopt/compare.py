@@ -33,7 +33,7 @@ from fleetopt.core.results import (
     present_cost,
     trailing_year_headroom,
 )
-from fleetopt.core.tail import tail_count, worst_k
+from fleetopt.core.tail import tail_count
 from fleetopt.core.units import (
     USD_PER_H100_HOUR,
     counted,
@@ -49,6 +49,7 @@ from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
     ANY_DEFAULT_EVENTS,
+    BOOTSTRAP_DRAWS,
     LENDERS_SHARE,
     LIMITED_LIABILITY,
     NO_DIRECTION,
@@ -57,14 +58,15 @@ from fleetopt.evaluate.metrics import (
     NOT_MEASURED,
     SAME,
     SHORTFALL_SHARE,
+    TAIL_PAIRED_ERROR,
     WITHIN,
     WORSE,
-    cvar_influence,
     either_happened,
     first_breach_column,
     judged_side,
     limited_liability_differs,
     paired_error,
+    paired_tail_errors,
 )
 from fleetopt.evaluate.metrics import BETTER as BETTER_SIDE
 from fleetopt.evaluate.planfile import numbered, plan_file_model_name
@@ -94,8 +96,7 @@ NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chan
 # each figure with the row of its difference's paired standard error
 PAIRED_ERROR = {
     "npv_mean_usd": "npv_mean_paired_se_usd",
-    "npv_p5_usd": "npv_p5_paired_se_usd",
-    "npv_cvar5_usd": "npv_cvar5_paired_se_usd",
+    **TAIL_PAIRED_ERROR,
     "breach_probability": "breach_probability_paired_se",
     "uncured_breach_probability": "uncured_breach_probability_paired_se",
     "default_probability": "default_probability_paired_se",
@@ -291,9 +292,6 @@ SIDE_WORDS = {BETTER_SIDE: "better in", WORSE: "worse in", WITHIN: "within two s
               NO_ERROR: "without a standard error:", SAME: "the same in",
               NO_DIRECTION: "no better direction:", NOT_MEASURED: "not measured:"}  # fmt: skip
 VERDICT_SIDES = tuple(SIDE_WORDS.values())
-# the resamples of the scenarios behind the P5 and CVaR5 differences' errors, from a fixed seed (the
-# same output for the same plans and scenarios)
-BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 200, 20261202
 DEMAND_SERVED_SAME = 1e-6  # shares of the demand served this close are the same (solver round-off)
 # the shares of the market demand a plan serves, and where: plans that differ in one are not ranked
 # by their present cost (Comparison.serve_different_demand)
@@ -1208,40 +1206,6 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         "gpus_retired": float(plan.retire.sum()),
         "debt_drawn_usd": float(plan.draws.sum()),
     }
-
-
-def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, float]:
-    """Standard errors of a plan's P5 and CVaR5 NPV less the first plan's on the same scenarios
-    (``first``, ``npv``: their NPVs, USD). CVaR5's: the paired error of the two plans' influence
-    values (:func:`cvar_influence`), as the stochastic plan's out-of-sample check computes it. P5's,
-    a quantile with no such simple form: by the bootstrap, the scenarios resampled with replacement
-    :data:`BOOTSTRAP_DRAWS` times from a fixed seed, the same resample for both plans, each P5 as
-    the metrics compute it (:func:`worst_k`), the sample standard deviation of the
-    differences. NaN for the first plan itself (``n`` 0), and both NaN on 20 scenarios or fewer,
-    where the tail is one scenario (each plan's P5 and CVaR5 its worst NPV): the influence values
-    are all 0 (:func:`cvar_influence`), and a bootstrap of the worst of a sample says nothing of
-    the next sample's (a sweep called a P5 lead of one scenario "beyond two standard errors")."""
-    both, k = np.stack([first, npv]), tail_count(len(npv))
-    if n == 0 or k < 2:  # a tail of one scenario: P5 and CVaR5 are each plan's worst NPV, no error known
-        return {"npv_p5_paired_se_usd": np.nan, "npv_cvar5_paired_se_usd": np.nan}
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    differences = []
-    for _ in range(BOOTSTRAP_DRAWS):  # each P5 as the metrics take it: the k-th worst
-        p5 = worst_k(both[:, rng.integers(0, len(npv), len(npv))], k)[:, k - 1]
-        differences.append(float(p5[1] - p5[0]))
-    psi = cvar_influence(npv)[1] - cvar_influence(first)[1]
-    return {"npv_p5_paired_se_usd": float(np.std(differences, ddof=1)),
-            "npv_cvar5_paired_se_usd": paired_error(psi)}  # fmt: skip
-
-
-def paired_npv_error(figure: str, first: np.ndarray, npv: np.ndarray) -> float:
-    """The standard error of a plan's NPV figure (``npv_mean_usd``, ``npv_cvar5_usd`` or
-    ``npv_p5_usd``) less the first plan's, on the same scenarios (``first``, ``npv``: their NPVs,
-    USD), as compare's paired rows give it; NaN with one scenario. The sweep reads it for the
-    pick's lead over the runner-up."""
-    if figure == "npv_mean_usd":
-        return paired_error(npv - first)
-    return paired_tail_errors(first, npv, 1)[PAIRED_ERROR[figure]]
 
 
 def paired_share_errors(outcomes: dict, n: int) -> dict[str, float]:

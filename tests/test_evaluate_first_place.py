@@ -2,7 +2,7 @@
 command a sweep prints to settle a pick within noise) ranked the plans on fresh scenarios but never
 said whether the first plan's lead over the second was beyond two paired standard errors, so the
 planner still had to run `fleetopt compare`. Its "In short", and its report's, now say it, in the
-words and by the rule of a sweep's lead (sweep.run.lead_sentence)."""
+words and by the rule of a sweep's lead (evaluate.lead.lead_sentence)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ from conftest import run_cli
 from evaluate_builders import plan_variants
 
 from fleetopt import api
-from fleetopt.compare import paired_npv_error
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate import save_plans
-from fleetopt.evaluate.metrics import FORECAST_OK, ranked_plans
-from fleetopt.sweep.run import first_place_words
+from fleetopt.evaluate.first_place import first_place_words
+from fleetopt.evaluate.metrics import FORECAST_OK, paired_npv_error, ranked_plans
 
 # a scenario's NPV of plan "b", USD: "a" makes $250,000 more in every one of the 40
 B_NPV = np.arange(40, dtype=np.float64) * 1.0e6 - 10.0e6

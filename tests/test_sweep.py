@@ -18,12 +18,13 @@ from milp_builders import base_model, data_of, load
 import fleetopt.milp.persistent as persistent
 from fleetopt import api
 from fleetopt.cli.risk_commands import candidate_counts
-from fleetopt.compare import compare_plans, paired_npv_error
+from fleetopt.compare import compare_plans
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.metrics import paired_npv_error
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.sweep.candidates import (
     FORECAST_OK,

@@ -80,6 +80,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.results import cost_plans_note, risk_in_short
 from fleetopt.core.units import counted, format_percent, format_rate
 from fleetopt.errors import InputError
+from fleetopt.evaluate.first_place import first_place_error, first_place_words
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.jobs import saved_pairs
 from fleetopt.evaluate.kernel import KernelBuildError
@@ -100,7 +101,6 @@ from fleetopt.sweep.candidates import (
     Rule,
     RuleNotMet,
 )
-from fleetopt.sweep.run import first_place_error, first_place_words
 
 
 @app.command()

@@ -220,6 +220,13 @@ def paired_error(differences: np.ndarray) -> float:
     return float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
 
 
+# the resamples of the scenarios behind the P5 and CVaR5 differences' errors, from a fixed seed (the
+# same output for the same plans and scenarios)
+BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 200, 20261202
+# each tail figure with the name of its difference's paired standard error (compare's row)
+TAIL_PAIRED_ERROR = {"npv_p5_usd": "npv_p5_paired_se_usd", "npv_cvar5_usd": "npv_cvar5_paired_se_usd"}
+
+
 # a difference of more than this many standard errors of the paired difference is not chance
 SIGNIFICANT = 2.0
 # and of more than this many USD: below it, two plans that differ by round-off are the same plan
@@ -283,6 +290,40 @@ def cvar_influence(npv: np.ndarray, alpha: float = TAIL) -> tuple[float, np.ndar
     if k < 2:
         return cvar, np.full(len(npv), np.nan)
     return cvar, q + np.minimum(npv - q, 0.0) / (k / len(npv)) - cvar
+
+
+def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, float]:
+    """Standard errors of a plan's P5 and CVaR5 NPV less the first plan's on the same scenarios
+    (``first``, ``npv``: their NPVs, USD). CVaR5's: the paired error of the two plans' influence
+    values (:func:`cvar_influence`), as the stochastic plan's out-of-sample check computes it. P5's,
+    a quantile with no such simple form: by the bootstrap, the scenarios resampled with replacement
+    :data:`BOOTSTRAP_DRAWS` times from a fixed seed, the same resample for both plans, each P5 as
+    the metrics compute it (:func:`worst_k`), the sample standard deviation of the
+    differences. NaN for the first plan itself (``n`` 0), and both NaN on 20 scenarios or fewer,
+    where the tail is one scenario (each plan's P5 and CVaR5 its worst NPV): the influence values
+    are all 0 (:func:`cvar_influence`), and a bootstrap of the worst of a sample says nothing of
+    the next sample's (a sweep called a P5 lead of one scenario "beyond two standard errors")."""
+    p5_error, cvar5_error = TAIL_PAIRED_ERROR.values()
+    both, k = np.stack([first, npv]), tail_count(len(npv))
+    if n == 0 or k < 2:  # a tail of one scenario: P5 and CVaR5 are each plan's worst NPV, no error known
+        return {p5_error: np.nan, cvar5_error: np.nan}
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    differences = []
+    for _ in range(BOOTSTRAP_DRAWS):  # each P5 as the metrics take it: the k-th worst
+        p5 = worst_k(both[:, rng.integers(0, len(npv), len(npv))], k)[:, k - 1]
+        differences.append(float(p5[1] - p5[0]))
+    psi = cvar_influence(npv)[1] - cvar_influence(first)[1]
+    return {p5_error: float(np.std(differences, ddof=1)), cvar5_error: paired_error(psi)}
+
+
+def paired_npv_error(figure: str, first: np.ndarray, npv: np.ndarray) -> float:
+    """The standard error of a plan's NPV figure (``npv_mean_usd``, ``npv_cvar5_usd`` or
+    ``npv_p5_usd``) less the first plan's, on the same scenarios (``first``, ``npv``: their NPVs,
+    USD), as compare's paired rows give it; NaN with one scenario. A first place's lead reads it
+    (:func:`~fleetopt.evaluate.lead.paired_lead_error`)."""
+    if figure == "npv_mean_usd":
+        return paired_error(npv - first)
+    return paired_tail_errors(first, npv, 1)[TAIL_PAIRED_ERROR[figure]]
 
 
 # the metrics of when a plan breaks, and the per-pair counts each reads (simulate's TIMING_FIELDS)

@@ -16,13 +16,14 @@ from fleetopt.core.results import (
     untested_breaches,
 )
 from fleetopt.core.units import format_percent, format_usd_per_hour
+from fleetopt.evaluate.first_place import first_place_in_short
 from fleetopt.evaluate.forecast import SAME_USD
 from fleetopt.evaluate.metrics import demand_in_short
 from fleetopt.evaluate.slip import slips
 from fleetopt.report.markup import _usd
 from fleetopt.report.reading import _Run, _scenario_source, _solved_for_cost
 from fleetopt.stochastic.paired import out_of_sample_advice, out_of_sample_verdict
-from fleetopt.sweep.run import first_place_in_short, lead_in_short
+from fleetopt.sweep.run import lead_in_short
 
 
 def _summary_section(run: _Run) -> str:

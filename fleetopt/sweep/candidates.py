@@ -34,6 +34,7 @@ from fleetopt.core.units import format_gap, format_percent, format_rate, format_
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.batch import contract_owed
 from fleetopt.evaluate.engine import forecast_npv
+from fleetopt.evaluate.lead import tie_margin
 from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
 from fleetopt.milp.diagnose import CompletionProbe, broken_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
@@ -974,11 +975,6 @@ def limit_shortfall(metrics: pd.DataFrame, rule: Rule) -> np.ndarray:
         scale = max(abs(limit), 1.0) if column == "npv_cvar5_usd" else 1.0
         total += np.maximum(miss, 0.0) / scale
     return total
-
-
-def tie_margin(score: float) -> float:
-    """How close two plans' figures of the rule are to be tied (solver and sampling round-off)."""
-    return 1e-9 * max(1.0, abs(score))
 
 
 def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -> str:

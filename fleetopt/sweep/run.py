@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
-from fleetopt.compare import paired_npv_error
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
@@ -35,18 +34,14 @@ from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import check_backend_runs, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.lead import SETTLE_MOST, Lead, lead_sentence, paired_lead_error, tie_margin
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
-    FORECAST_MARK_MEANS,
     FORECAST_OK,
-    NOISE_USD,
     RANK_COLUMNS,
     RANK_WORDS,
-    SIGNIFICANT,
-    beyond_chance,
     key_figures_frame,
     key_figures_html,
-    shown_plans,
 )
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.evaluate.resources import capped_threads
@@ -76,7 +71,6 @@ from fleetopt.sweep.candidates import (
     recommend,
     runner_up,
     second_round,
-    tie_margin,
 )
 
 
@@ -637,18 +631,6 @@ def _recommended(metrics: pd.DataFrame, rule: Rule, folder) -> int:
         ) from None
 
 
-@dataclass(frozen=True)
-class Lead:
-    """The pick's lead over the runner-up (the plan the rule would pick without it) on the rule's
-    figure: ``usd`` the pick's figure less the runner-up's (the metrics'), ``se_usd`` the standard
-    error of that difference from the two plans' NPVs on the same scenarios (NaN with one
-    scenario). ``runner_up`` None: no other candidate meets the rule."""
-
-    runner_up: str | None
-    usd: float = 0.0
-    se_usd: float = float("nan")
-
-
 def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int, idle: np.ndarray,
               scenarios: tuple[int, int, str]) -> Lead:
     """The pick's :class:`Lead`: the pick and the runner-up evaluated again, alone, on the sweep's
@@ -661,22 +643,6 @@ def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int
     usd = float(metrics[column].iloc[pick] - metrics[column].iloc[other])
     both = _batch(data, [feasible[pick], feasible[other]])
     return Lead(str(metrics["plan"].iloc[other]), usd, paired_lead_error(data, both, column, scenarios))
-
-
-def paired_lead_error(data, both, column: str, scenarios: tuple[int, int, str], max_memory=None) -> float:
-    """The standard error of the first plan's figure ``column`` less the second's (``both``, a batch
-    of the two) on the same scenarios (their count, seed and the backend): the two evaluated again,
-    alone, keeping each scenario's NPV (:func:`~fleetopt.compare.paired_npv_error`, compare's)."""
-    n, seed, backend = scenarios
-    npv = evaluate(data, both, n, seed, backend=backend, max_memory=max_memory, keep_matrix=True).npv_matrix
-    return paired_npv_error(column, npv[1], npv[0])
-
-
-def scenarios_to_tell(n: int, lead: Lead) -> int:
-    """About how many scenarios would put ``lead`` beyond :data:`SIGNIFICANT` standard errors, were
-    it as measured (the error falls as one over the square root of the count), to two figures."""
-    need = n * (SIGNIFICANT * lead.se_usd / abs(lead.usd)) ** 2
-    return int(float(f"{need:.2g}")) if need < 10 else max(n + 1, int(float(f"{math.ceil(need):.2g}")))
 
 
 def _either_default_moved(optimum: pd.Series, pick: pd.Series) -> str:
@@ -758,43 +724,8 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed:
 
 
 # how the sweep's rule breaks a tie on its figure (candidates._best); an evaluation's ranking
-# (metrics.ranked_plans) sorts by the figure itself, so a tie within round-off may go either way
+# (metrics.ranked_plans) sorts by the figure itself (first_place.EVALUATION_TIE)
 SWEEP_TIE = "the tie goes to the lower breach probability, then the higher mean NPV"
-EVALUATION_TIE = "the two are not told apart (exactly equal figures are ranked in the plans' order)"
-
-
-def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[str, str],
-                  then=lambda need: "") -> str:
-    """How sure a first place is, from its :class:`Lead` on the figure ``prefer`` (the first plan's
-    is ``first``, USD) over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV
-    ...: beyond two standard errors ...', or within them (the scenarios do not tell the two apart,
-    and about how many would, then ``then(need)``: the next step), a tie (``other``: the words
-    naming the plan led, 'the runner-up, X', which the sentence follows with a comma, and how a tie
-    is broken), round-off, or a lead with no error. A sweep's pick (:func:`lead_words`) and an
-    evaluation's first plan (:func:`first_place_words`) read it."""
-    what = RANK_WORDS[prefer]
-    whom, tie = other
-    if abs(lead.usd) <= tie_margin(first):
-        return f" It ties with {whom}, on {what}: {tie}."
-    if abs(lead.usd) <= NOISE_USD:  # beyond the tie's margin, within a dollar: round-off
-        return (f" Its lead over {whom}, is {format_usd(lead.usd)} of {what}, round-off: the two are not "
-                "told apart.")  # fmt: skip
-    if not math.isfinite(lead.se_usd):  # one scenario, or a CVaR5 whose tail is one scenario
-        why = "one scenario gives" if n < 2 else f"a tail of one scenario (the worst of {n:,}) gives"
-        return f" It leads {whom}, by {format_usd(lead.usd)} of {what}; {why} that lead no standard error."
-    said = (f"{format_usd(lead.usd)} of {what}, against a standard error of the paired difference of "
-            f"{format_usd(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
-    if beyond_chance(lead.usd, lead.se_usd, NOISE_USD):
-        return (f" It leads {whom}, by {said}: beyond two standard errors, so these scenarios tell the two "
-                "apart.")  # fmt: skip
-    need = scenarios_to_tell(n, lead)
-    return (f" Its lead over {whom}, is {said}: within two standard errors, so these scenarios do not "
-            f"tell the two apart (about {need:,} would, were the lead as measured){then(need)}.")  # fmt: skip
-
-
-# the most scenarios a sweep's lead words suggest evaluating its candidates on: beyond, a lead too
-# small against its error to be worth measuring (and an evaluation of hours on a laptop)
-SETTLE_MOST = 200_000
 
 
 def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path | None,
@@ -847,74 +778,6 @@ def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
     pick = summary.get(RANK_COLUMNS[prefer]) or 0.0  # no P5 in the summary: a tie's margin of 1e-9
     return lead_words(lead, prefer, summary["n_scenarios"], pick, summary["candidates_feasible"] > 1,
                       summary.get("seed"), folder, summary.get("rule_breach_limit")).strip()  # fmt: skip
-
-
-def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se_usd: float | None) -> str:
-    """How sure an evaluation's first place is, its plans ``ranked`` best first by ``rank_by``
-    (:func:`~fleetopt.evaluate.metrics.ranked_plans`) over ``n`` scenarios: :func:`lead_sentence`
-    of the first plan's lead over the second on that figure, ``se_usd`` the lead's paired standard
-    error (:func:`first_place_error`; NaN: none known). '' with one plan ranked, or ``se_usd`` None
-    (nothing measured: a deterministic evaluation, or one written before it was). A first plan that
-    keeps its limits on the forecast ranked ahead of one that does not leads by the ranking's rule,
-    whatever the figures: said so."""
-    if se_usd is None or len(ranked) < 2:
-        return ""
-    first, second = ranked.iloc[0], ranked.iloc[1]
-    whom = f"the second plan, \u201c{second['plan']}\u201d"
-    if _first_by_the_forecast(ranked):
-        return (f" It is the only plan ranked that keeps its limits on the forecast: {whom}, and any after "
-                f"it, come after it whatever their figures, as each {FORECAST_MARK_MEANS}.")  # fmt: skip
-    column = RANK_COLUMNS[rank_by]
-    lead = Lead(str(second["plan"]), float(first[column] - second[column]), se_usd)
-    return lead_sentence(lead, rank_by, n, float(first[column]), (whom, EVALUATION_TIE), _evaluate_again)
-
-
-def _first_by_the_forecast(ranked: pd.DataFrame) -> bool:
-    """Whether the first of ``ranked`` keeps its limits on its own forecast and the second does not:
-    the ranking puts it first by that rule (:func:`~fleetopt.evaluate.metrics.ranked_plans`)."""
-    kept = ranked[FORECAST_OK].astype(bool).tolist() if FORECAST_OK in ranked else []
-    return len(kept) > 1 and kept[0] and not kept[1]
-
-
-def _evaluate_again(need: int) -> str:
-    """An evaluation's next step where its first place is within noise ('' past :data:`SETTLE_MOST`)."""
-    if need > SETTLE_MOST:
-        return ""
-    return f"; evaluate again with --scenarios {need} and another --seed to measure the plans on that many"
-
-
-def first_place_error(data, batch, result, ranked: pd.DataFrame, rank_by: str,
-                      max_memory=None) -> float | None:
-    """The paired standard error of an evaluation's first plan's lead over the second on the ranking's
-    figure (``rank_by``; ``ranked``: its plans best first, rows by their place in ``batch``, the
-    plans evaluated, and ``result``, the evaluation): from its NPV matrix where it kept one, else
-    from the two evaluated again alone on the same scenarios (:func:`paired_lead_error`, as a
-    sweep's pick). None where there is nothing to measure (a deterministic evaluation, one plan
-    ranked); NaN where the ranking puts the first ahead by its forecast, not by the figure."""
-    if result.seed is None or len(ranked) < 2:
-        return None
-    if _first_by_the_forecast(ranked):
-        return math.nan
-    rows, column = [int(row) for row in ranked.index[:2]], RANK_COLUMNS[rank_by]
-    if result.npv_matrix is not None:
-        npv = result.npv_matrix[rows]
-        return paired_npv_error(column, npv[1], npv[0])
-    scenarios = (result.n_scenarios, result.seed, result.backend)
-    return paired_lead_error(data, batch.take(rows), column, scenarios, max_memory)
-
-
-def first_place_in_short(summary: dict, metrics: pd.DataFrame | None) -> str:
-    """:func:`first_place_words` of a finished evaluation's summary.json and metrics ('' where it
-    kept no ranking, or no lead: written before it did, deterministic, one plan ranked): its report's
-    "In short" says how sure its first plan is, as its terminal does."""
-    ranking = summary.get("ranking")
-    if metrics is None or not isinstance(ranking, dict) or "lead_se_usd" not in ranking:
-        return ""
-    se = ranking["lead_se_usd"]
-    ranked = shown_plans(metrics, ranking)[0]
-    words = first_place_words(ranked, ranking.get("rank_by", DEFAULT_RANK), summary["n_scenarios"],
-                              math.nan if se is None else float(se))  # fmt: skip
-    return words.strip()
 
 
 class SweepResult:

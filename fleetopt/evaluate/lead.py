@@ -1,0 +1,84 @@
+"""How sure a first place is: a plan's lead over the next on a ranking's figure, against the paired
+standard error of that lead on the same scenarios. A sweep's pick (:mod:`fleetopt.sweep.run`) and an
+evaluation's first plan (:mod:`fleetopt.evaluate.first_place`) say it in the same words, by the same
+rule."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from fleetopt.core.units import counted, format_usd
+from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.metrics import NOISE_USD, RANK_WORDS, SIGNIFICANT, beyond_chance, paired_npv_error
+
+# the most scenarios the lead words suggest measuring the plans on: beyond, a lead too small against
+# its error to be worth measuring (and an evaluation of hours on a laptop)
+SETTLE_MOST = 200_000
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A first place's lead over the plan after it: a sweep's pick over the runner-up (the plan the
+    rule would pick without it), an evaluation's first plan over its second, on the ranking's
+    figure: ``usd`` the pick's figure less the runner-up's (the metrics'), ``se_usd`` the standard
+    error of that difference from the two plans' NPVs on the same scenarios (NaN with one
+    scenario). ``runner_up`` None: no other candidate meets the rule."""
+
+    runner_up: str | None
+    usd: float = 0.0
+    se_usd: float = float("nan")
+
+
+def tie_margin(score: float) -> float:
+    """How close two plans' figures of the rule are to be tied (solver and sampling round-off)."""
+    return 1e-9 * max(1.0, abs(score))
+
+
+def paired_lead_error(data, both, column: str, scenarios: tuple[int, int, str], max_memory=None) -> float:
+    """The standard error of the first plan's figure ``column`` less the second's (``both``, a batch
+    of the two) on the same scenarios (their count, seed and the backend): the two evaluated again,
+    alone, keeping each scenario's NPV (:func:`~fleetopt.evaluate.metrics.paired_npv_error`, compare's)."""
+    n, seed, backend = scenarios
+    npv = evaluate(data, both, n, seed, backend=backend, max_memory=max_memory, keep_matrix=True).npv_matrix
+    return paired_npv_error(column, npv[1], npv[0])
+
+
+def scenarios_to_tell(n: int, lead: Lead) -> int:
+    """About how many scenarios would put ``lead`` beyond :data:`SIGNIFICANT` standard errors, were
+    it as measured (the error falls as one over the square root of the count), to two figures."""
+    need = n * (SIGNIFICANT * lead.se_usd / abs(lead.usd)) ** 2
+    return int(float(f"{need:.2g}")) if need < 10 else max(n + 1, int(float(f"{math.ceil(need):.2g}")))
+
+
+def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[str, str],
+                  then=lambda need: "") -> str:
+    """How sure a first place is, from its :class:`Lead` on the figure ``prefer`` (the first plan's
+    is ``first``, USD) over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV
+    ...: beyond two standard errors ...', or within them (the scenarios do not tell the two apart,
+    and about how many would, then ``then(need)``: the next step), a tie (``other``: the words
+    naming the plan led, 'the runner-up, X', which the sentence follows with a comma, and how a tie
+    is broken), round-off, or a lead with no error. A sweep's pick
+    (:func:`~fleetopt.sweep.run.lead_words`) and an evaluation's first plan
+    (:func:`~fleetopt.evaluate.first_place.first_place_words`) read it."""
+    what = RANK_WORDS[prefer]
+    whom, tie = other
+    if abs(lead.usd) <= tie_margin(first):
+        return f" It ties with {whom}, on {what}: {tie}."
+    if abs(lead.usd) <= NOISE_USD:  # beyond the tie's margin, within a dollar: round-off
+        return (f" Its lead over {whom}, is {format_usd(lead.usd)} of {what}, round-off: the two are not "
+                "told apart.")  # fmt: skip
+    if not math.isfinite(lead.se_usd):  # one scenario, or a CVaR5 whose tail is one scenario
+        why = "one scenario gives" if n < 2 else f"a tail of one scenario (the worst of {n:,}) gives"
+        return f" It leads {whom}, by {format_usd(lead.usd)} of {what}; {why} that lead no standard error."
+    said = (f"{format_usd(lead.usd)} of {what}, against a standard error of the paired difference of "
+            f"{format_usd(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
+    if beyond_chance(lead.usd, lead.se_usd, NOISE_USD):
+        return (f" It leads {whom}, by {said}: beyond two standard errors, so these scenarios tell the two "
+                "apart.")  # fmt: skip
+    need = scenarios_to_tell(n, lead)
+    return (f" Its lead over {whom}, is {said}: within two standard errors, so these scenarios do not "
+            f"tell the two apart (about {need:,} would, were the lead as measured){then(need)}.")  # fmt: skip
+
+
+# the most scenarios a sweep's lead words suggest evaluating its candidates on: beyond, a lead too
