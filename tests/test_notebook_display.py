@@ -11,6 +11,7 @@ import re
 
 import pandas as pd
 import pytest
+from test_milp_cli import NOTHING_PAYS
 
 from fleetopt import api
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
@@ -79,6 +80,18 @@ def test_a_cost_solve_shows_its_present_cost_first():
     assert lines[2].startswith(rf"- **present cost of the plan (the objective): \${cost / 1e6:,.1f}M** = ")
     assert lines[3].endswith("(the GPUs' own use valued at market prices, as revenue)")
     assert lines[3].startswith(r"- NPV on the forecast: \$")
+
+
+def test_a_solve_that_buys_nothing_says_why_as_the_terminal_does(tmp_path):
+    """A B200 at $50,000 renting at $0.80-$0.90 an hour never pays (test_milp_cli's NOTHING_PAYS):
+    the terminal says no purchase raised the NPV and how to see what one would cost; a notebook
+    showed a table of zeros, no word why."""
+    model = tmp_path / "small.yaml"
+    model.write_text(NOTHING_PAYS)
+    shown = api.solve(str(model))._repr_markdown_()
+    assert "GPUs bought by generation and year" not in shown
+    assert ("GPUs bought: none: at the forecast's prices, costs, power and financing no purchase raises "
+            "the NPV; to see what one would cost, fix it with --purchases") in shown
 
 
 @pytest.mark.filterwarnings("ignore::fleetopt.errors.FleetoptWarning")

@@ -1812,7 +1812,7 @@ def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(r
         code, _, err = run_cli("report", str(tmp_path / folder), "--out", str(tmp_path / f"{folder}.html"))
         assert code == 0, err
         text = " ".join(unescape((tmp_path / f"{folder}.html").read_text()).split())
-        assert "present cost of the plan, the objective" in text, folder
+        assert "present cost of the plan (the objective)" in text, folder
         # and per H100-equivalent GPU-hour in service, levelized (formulation §6, "Cost"), the solve's figure
         summary = json.loads((solved / "summary.json").read_text())
         hours = f"{summary['compute_in_service_h100_hours_discounted']:,.0f}"

@@ -22,17 +22,20 @@ from fleetopt.core.data import build_data
 from fleetopt.core.results import (
     CAPEX_LABEL,
     CASH_HELD_LABEL,
+    COST_LABEL,
     COST_PER_H100_HOUR,
     CUSTOMERS_LABEL,
     FORECAST_DEMAND_LABEL,
     LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
+    NOTHING_BOUGHT,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
     OTHER_RATES_LABEL,
     REVENUE_LABEL,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
+    bought_nothing,
     budget_words,
     cash_held_words,
     cost_per_h100_hour_words,
@@ -42,7 +45,6 @@ from fleetopt.core.results import (
     dscr_words,
     figure_text,
     forecast_demand_words,
-    gpus_bought,
     headline,
     liquidity_cover_words,
     lowest_quarter,
@@ -429,7 +431,7 @@ def solve_summary_tables(result) -> list:
     key.add_row(REVENUE_LABEL + valued, revenue_words(fig, bool(data.contracts)))
     if data.contracts:  # a lab planning its own demand may have none: rows of "none" say nothing
         key.add_row(CUSTOMERS_LABEL, customer_words(data, fig))
-    if gpus_bought(data, plan) < 0.5 and not cost:  # said, not left to a table of zeros
+    if bought_nothing(data, plan, result.objective_kind):  # said, not left to a table of zeros
         key.add_row("GPUs bought", NOTHING_BOUGHT)
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
@@ -485,18 +487,7 @@ def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation an
     return unbroken(purchases)
 
 
-COST_LABEL = "present cost of the plan (the objective)"  # a cost solve's objective (formulation §6)
-
-
 NO_DEBT_SERVICE = " (no debt in any quarter: no debt service, DSCR or cover of it to show)"
-
-
-# a solve for NPV that buys nothing: why, and how a planner sees what a purchase would cost it
-NOTHING_BOUGHT = (
-    "none: at the forecast's prices, costs, power and financing no purchase raises the NPV; to see what "
-    "one would cost, fix it with --purchases (docs/cli.md, \"Your own purchases\") and compare the two "
-    "runs' NPV"
-)
 
 
 def evaluation_table(metrics, title: str) -> Table:

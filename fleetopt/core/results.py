@@ -1033,6 +1033,10 @@ def forecast_demand_words(fig: dict) -> str:
             "cost objective meets it in every quarter, no more: formulation §5.5)")
 
 
+# a cost solve's objective (formulation §6), as the terminal, a notebook and the report name it
+COST_LABEL = "present cost of the plan (the objective)"
+
+
 def present_cost_words(fig: dict) -> str:
     """The present cost and its arithmetic: '$779.7M = the installed fleet's resale value at ...'."""
     return f"{format_usd(fig['present_cost_usd'])} = {present_cost_arithmetic(fig)}"
@@ -1041,6 +1045,20 @@ def present_cost_words(fig: dict) -> str:
 def gpus_bought(data: ModelData, plan: Plan) -> float:
     """GPUs the plan buys over the horizon (its blocks times each SKU's block size)."""
     return float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum())
+
+
+# a solve for NPV that buys nothing: why, and how a planner sees what a purchase would cost it
+NOTHING_BOUGHT = (
+    "none: at the forecast's prices, costs, power and financing no purchase raises the NPV; to see what "
+    "one would cost, fix it with --purchases (docs/cli.md, \"Your own purchases\") and compare the two "
+    "runs' NPV"
+)
+
+
+def bought_nothing(data: ModelData, plan: Plan, objective_kind: str) -> bool:
+    """Whether a solve for NPV buys no GPU: said (:data:`NOTHING_BOUGHT`), not left to a table of
+    zeros. A cost solve buys what the demand needs, and says what it costs."""
+    return objective_kind != "cost" and gpus_bought(data, plan) < 0.5
 
 
 def power_built_mw_by_site(data: ModelData, plan: Plan) -> list[float]:

@@ -18,7 +18,10 @@ from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.results import (
+    COST_LABEL,
     MARKET_VALUED,
+    NOTHING_BOUGHT,
+    bought_nothing,
     covenant_headroom_text,
     debt_frame,
     dscr_kind,
@@ -123,13 +126,19 @@ class SolveResult:
         status = format_solver_status(self.status, self.gap)
         status += "" if format_gap(self.gap) in status else f", gap {format_gap(self.gap)}"
         title = f"**Solve of {markdown_text(self.data.name)}** ({self.objective_kind} objective): {status}"
-        bought = purchases_by_generation_year(self.data, self.plan.buy_blocks)
-        bought = bought.map("{:,.0f}".format).reset_index(names="generation")
         after = ("Next: .headline_frame() (every figure, with its unit), .plan_frame(), .statements_frame(), "
                  ".debt_frame()")
         return "\n".join([title, "", *self._answer_lines(fig), *self._given_lines(), "",
-                          "GPUs bought by generation and year:", "",
-                          markdown_table(bought), "", *self._covenant_lines(fig), "", after])  # fmt: skip
+                          *self._bought_lines(), "", *self._covenant_lines(fig), "", after])  # fmt: skip
+
+    def _bought_lines(self) -> list[str]:
+        """Markdown: the GPUs bought by generation and year, a table; or, bought none for NPV, why
+        (:data:`NOTHING_BOUGHT`), as the terminal says it."""
+        if bought_nothing(self.data, self.plan, self.objective_kind):
+            return [f"GPUs bought: {markdown_text(NOTHING_BOUGHT)}"]
+        bought = purchases_by_generation_year(self.data, self.plan.buy_blocks)
+        bought = bought.map("{:,.0f}".format).reset_index(names="generation")
+        return ["GPUs bought by generation and year:", "", markdown_table(bought)]
 
     def _answer_lines(self, fig: dict) -> list[str]:
         """Markdown list items, the answer in bold: the NPV on the forecast (a cost solve's present
@@ -138,7 +147,7 @@ class SolveResult:
         npv = f"NPV on the forecast: {format_usd(fig['npv_usd'])}"
         said = [(npv, " (of equity cash flows)")]
         if self.objective_kind == "cost":
-            said = [(f"present cost of the plan (the objective): {format_usd(fig['present_cost_usd'])}",
+            said = [(f"{COST_LABEL}: {format_usd(fig['present_cost_usd'])}",
                      f" = {present_cost_arithmetic(fig)}"), (npv + MARKET_VALUED, "")]  # fmt: skip
         cash = f"lowest cash {format_usd(fig['min_liquidity_usd'])} ({lowest_at})"
         said += [(f"peak debt {format_usd(fig['peak_debt_usd'])}; {cash}; "

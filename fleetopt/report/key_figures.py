@@ -14,6 +14,7 @@ from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.results import (
     CAPEX_LABEL,
     CASH_HELD_LABEL,
+    COST_LABEL,
     COST_PER_H100_HOUR,
     CUSTOMERS_LABEL,
     FORECAST_DEMAND_LABEL,
@@ -207,7 +208,7 @@ def _forecast_kpis(run: _Run) -> list[Kpi]:
 
 def _cost_kpis(run: _Run, fig: dict) -> list[Kpi]:
     """A cost solve's objective, its present cost, per H100-equivalent GPU-hour and the demand it meets."""
-    objective = f"present cost of the plan, the objective: {present_cost_arithmetic(fig)}"
+    objective = f"{COST_LABEL}: {present_cost_arithmetic(fig)}"
     solved_before = "objective" in run.summary and "present_cost_opening_fleet_usd" not in run.summary
     if fig["present_cost_opening_fleet_usd"] and solved_before:
         # a solve before 0.4.3: its objective (in its provenance) left out the installed fleet
