@@ -97,13 +97,18 @@ def test_a_solve_that_buys_nothing_says_why_as_the_terminal_does(tmp_path):
 @pytest.mark.filterwarnings("ignore::fleetopt.errors.FleetoptWarning")
 def test_a_rescued_solve_says_so_and_where_the_limits_it_breaks_are(solved):
     """Twice tiny's purchases, 4,000 Blackwell GPUs in 2026Q3, break its cash floor: a rescued solve
-    must not read as a plan within its limits."""
+    must not read as a plan within its limits. Its display pointed to .completion for the limits it
+    breaks; it lists them, as the terminal does."""
     orders = solved.plan_frame().query("decision == 'buy_gpus'")
     result = api.solve("tiny", purchases=orders.assign(value=2 * orders["value"]), rescue=True)
     lines = result._repr_markdown_().splitlines()
     assert lines[0].startswith("**Solve of tiny** (npv objective): rescued: the purchases break hard limits")
     assert "- purchases fixed from purchases table: 4,000 GPUs; the solver chose the rest" in lines
-    assert "- how the rescue completed them and each hard limit the plan breaks: .completion" in lines
+    # each hard limit the plan breaks, listed in bold as the terminal lists them, not left to .completion
+    assert ("- **warning: the plan's statements break cash \\>= min cash \\$25.0M on the forecast in 2026Q3, "
+            "2026Q4 (lowest -\\$2.2M), without the revolver**") in lines
+    completed = "- plan completed by: the rescue model, the purchases fixed ("
+    assert any(line.startswith(completed) for line in lines)
     assert "| blackwell | 4,000 | 0 | 0 |" in lines
     assert result.completion["limits_broken"][0]["limit"] == "cash >= min cash $25.0M"
 

@@ -95,6 +95,7 @@ from fleetopt.evaluate.metrics import (
     median_quarter_label,
     reaction_labels,
 )
+from fleetopt.milp.completion import completion_facts
 from fleetopt.milp.highs import MipProgress, mip_progress
 from fleetopt.runs.registry import DAMAGED, OUT_OF_SAMPLE, PURCHASES_FILE, recorded_out_of_sample
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, model_words, recorded_changes
@@ -111,7 +112,6 @@ from fleetopt.stochastic.paired import (
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
     commitment_lines,
-    completion_facts,
     first_stage_text,
     forecast_gap_note,
     gap_words,

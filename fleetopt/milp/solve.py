@@ -39,6 +39,7 @@ from fleetopt.core.results import (
 from fleetopt.core.units import format_gap, format_solver_status, format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError, warn
 from fleetopt.milp.build import build_model
+from fleetopt.milp.completion import completion_facts
 from fleetopt.milp.diagnose import diagnose, format_diagnosis, message_entry
 from fleetopt.milp.finance import net_same_quarter_draws
 from fleetopt.milp.highs import (
@@ -157,13 +158,15 @@ class SolveResult:
 
     def _given_lines(self) -> list[str]:
         """Markdown list items: the purchases the solve was given, and where the rescue completed them,
-        where to read the hard limits the plan breaks."""
-        fixed = self.purchases
+        how, and each hard limit the plan breaks, in bold, as the terminal lists them
+        (:func:`~fleetopt.milp.completion.completion_facts`)."""
+        fixed, facts = self.purchases, completion_facts(self.completion or {})
         given = [] if fixed is None else [(f"purchases fixed from {fixed.source}: "
-                                           f"{fixed.gpus(self.data):,.0f} GPUs; the solver chose the rest")]
-        told = "how the rescue completed them and each hard limit the plan breaks: .completion"
-        rescued = [] if self.completion is None else [told]
-        return [f"- {markdown_text(line)}" for line in given + rescued]
+                                           f"{fixed.gpus(self.data):,.0f} GPUs; the solver chose the rest",
+                                           False)]
+        completed = [(f"{label}: {words}", bad) for label, words, bad in facts]
+        return [f"- **{markdown_text(line)}**" if bad else f"- {markdown_text(line)}"
+                for line, bad in given + completed]  # fmt: skip
 
     def _covenant_lines(self, fig: dict) -> list[str]:
         """Markdown: each covenant's headroom in its tightest quarter, a list item each."""

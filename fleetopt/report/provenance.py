@@ -9,10 +9,10 @@ from pathlib import Path
 
 from fleetopt.core.results import cost_plans_note
 from fleetopt.core.units import counted, format_gap, format_rate, format_solver_status, format_usd
+from fleetopt.milp.completion import completion_facts
 from fleetopt.report.reading import _Run, _scenario_source
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
-from fleetopt.stochastic.run import completion_facts
 
 
 def _provenance_section(run: _Run) -> str:

@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.covenants import CATALOGUE, statement_quantities
+from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.notebook import markdown_table, markdown_text
@@ -37,6 +37,7 @@ from fleetopt.evaluate.engine import check_backend_runs, format_bytes
 from fleetopt.evaluate.resources import physical_ram_bytes
 from fleetopt.evaluate.slip import slips
 from fleetopt.milp import stochastic as sto
+from fleetopt.milp.completion import completion_facts, slack_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP, gap_to_bound, model_size, stage
 from fleetopt.runs import limits
 from fleetopt.schema.loading import LoadedModel
@@ -821,30 +822,6 @@ def vss_source(summary: dict) -> list[tuple[str, str, bool]]:
     return [("where the VSS comes from", words, False)]
 
 
-# a covenant's slack group in words, with its ratio: "dscr covenant (EBITDA / debt service)"
-_GROUP_WORDS = {
-    kind.group: f"{kind.name.replace('_', ' ')} covenant ({kind.label})"
-    for kind in CATALOGUE
-    if kind.group.endswith("_covenant")
-}
-
-
-def slack_words(slacks: dict) -> list[str]:
-    """Each relaxed group in words with its amount in its unit: 'dscr covenant (EBITDA / debt
-    service) $876,000 short', 'power 2 MW short'."""
-    return [
-        f"{_GROUP_WORDS.get(group, group.replace('_', ' '))} {_amount(entry['amount'], entry['unit'])} short"
-        for group, entry in slacks.items()
-    ]
-
-
-def _amount(value: float, unit: str) -> str:
-    """USD as money; other units whole above 100, else to three digits (0.21 MW, not 0 MW)."""
-    if unit == "USD":
-        return format_usd(value)
-    return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:.3g} {unit}"
-
-
 def rescue_words(row: dict) -> str:
     """What a reduced scenario's solve needed to stay solvent and within its limits, in words:
     'none', or its emergency equity and each relaxed group (:func:`~fleetopt.milp.stochastic.
@@ -853,29 +830,6 @@ def rescue_words(row: dict) -> str:
         return "none"
     equity = [f"emergency equity {format_usd(row['emergency_equity_usd'])}"] if row.get("cash_rescue") else []
     return "; ".join(equity + slack_words(row.get("slacks") or {}))
-
-
-def completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
-    """(label, words, a warning?) of how a plan was completed on the forecast (``completion``:
-    ``method``, its ``rescue`` row where the rescue model did it, the ``limits_broken`` of
-    :func:`forecast_limits_broken`): a stochastic plan's, or a rescued solve's purchases."""
-    if not completion:
-        return []
-    method, rescue = completion["method"], completion.get("rescue")
-    if rescue:
-        used = [
-            f"revolver peak {format_usd(rescue['revolver_peak_usd'])}",
-            f"emergency equity {format_usd(rescue['emergency_equity_usd'])}",
-            *slack_words(rescue["slacks"]),
-        ]
-        method += f" ({', '.join(used)})"
-    rows = [("plan completed by", method, False)]
-    broken = completion.get("limits_broken")
-    if broken is not None and not broken:
-        rows.append(("forecast's hard limits", "kept (min cash, covenants, borrowing base)", False))
-    for entry in broken or []:
-        rows.append(("warning", f"the plan's statements break {broken_limit_words(entry)}", True))
-    return rows
 
 
 # the measures of a two-stage solve (§7b, "Measures"), each named in words for a finance reader, as
@@ -1042,13 +996,6 @@ def forecast_limits_broken(data: ModelData, plan: Plan) -> list[dict]:
         if missed.any():
             out.append({"limit": test.describe(), "quarters": [labels[t] for t in np.flatnonzero(missed)]})
     return out
-
-
-def broken_limit_words(entry: dict) -> str:
-    """One entry of :func:`forecast_limits_broken` in words: "<limit> on the forecast in <quarters>
-    (lowest <cash>), without the revolver"."""
-    lowest = f" (lowest {format_usd(entry['lowest_usd'])})" if "lowest_usd" in entry else ""
-    return f"{entry['limit']} on the forecast in {', '.join(entry['quarters'])}{lowest}, without the revolver"
 
 
 def out_of_sample(data: ModelData, plan: Plan, forecast_plan: Plan, n: int, seed: int, backend: str) -> dict:

@@ -36,6 +36,7 @@ from fleetopt.evaluate.batch import contract_owed
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.lead import tie_margin
 from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
+from fleetopt.milp.completion import broken_limit_words
 from fleetopt.milp.diagnose import CompletionProbe, broken_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.persistent import PersistentPlanner, Stress
@@ -45,7 +46,6 @@ from fleetopt.runs import limits
 from fleetopt.schema import Robustness
 from fleetopt.schema.base import MAX_USD
 from fleetopt.stochastic.run import (
-    broken_limit_words,
     check_settings,
     first_stage_quarters,
     forecast_limits_broken,
