@@ -17,6 +17,7 @@ from fleetopt.core.plan import Plan, rounded_decision
 from fleetopt.core.results import (
     CUSHION_MEANS,
     LAB_FIGURES,
+    POWER_BUILT_LABEL,
     TRAILING_WHAT_IF,
     cash_timing_credit,
     cost_per_h100_hour,
@@ -240,7 +241,7 @@ FIGURES = [
     ("shortfall_probability_paired_se", f"P(more than {SHORTFALL_SHARE * 100:g} % not served) minus the "
                                         "first plan's: standard error", "share"),
     ("gpus_bought", "GPUs bought", "GPUs"),
-    ("power_built_mw", "power built (expansion blocks)", "MW"),
+    ("power_built_mw", POWER_BUILT_LABEL, "MW"),
     # what the MILP chose around a plan's purchases, which often moves its NPV as much as they do
     ("contracts_taken", "contracts taken (of the model's offers)", "contracts"),
     ("gpus_retired", "GPUs retired over the horizon", "GPUs"),

@@ -32,6 +32,7 @@ from fleetopt.core.results import (
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
     OTHER_RATES_LABEL,
+    POWER_BUILT_LABEL,
     REVENUE_LABEL,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
@@ -436,7 +437,7 @@ def solve_summary_tables(result) -> list:
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
     built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)
-    key.add_row("power built (expansion blocks)", built or "none")
+    key.add_row(POWER_BUILT_LABEL, built or "none")
     if data.contracts:
         key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
         key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")

@@ -1061,6 +1061,10 @@ def bought_nothing(data: ModelData, plan: Plan, objective_kind: str) -> bool:
     return objective_kind != "cost" and gpus_bought(data, plan) < 0.5
 
 
+# what power_built_mw sums (power_built_mw_by_site by site), as the terminal, compare and the report name it
+POWER_BUILT_LABEL = "power built (expansion blocks)"
+
+
 def power_built_mw_by_site(data: ModelData, plan: Plan) -> list[float]:
     """MW of expansion blocks the plan builds over the horizon at each site, in the model's order."""
     return [float(plan.build_blocks[i].sum() * site.block_mw) for i, site in enumerate(data.sites)]

@@ -21,6 +21,7 @@ from fleetopt.core.results import (
     LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
     OTHER_RATES_LABEL,
+    POWER_BUILT_LABEL,
     RATE_STEP,
     REVENUE_LABEL,
     SOON_RETIRED_LABEL,
@@ -193,7 +194,7 @@ def _forecast_kpis(run: _Run) -> list[Kpi]:
         *([_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
            _milp_kpi(run, "share of each year's revenue under contract" + valued,
                      contracted_by_year(run.data, run.statements))] if run.data.contracts else []),
-        Kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
+        Kpi(POWER_BUILT_LABEL, format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
     if first:
         kpis += _headroom_kpis(run, fig, first)

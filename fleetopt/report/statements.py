@@ -11,6 +11,7 @@ import pandas as pd
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
+    POWER_BUILT_LABEL,
     debt_frame,
     orders_frame,
     power_built_mw_by_site,
@@ -167,7 +168,7 @@ def _decisions_section(run: _Run) -> str:
         *contracts,
         ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
         ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
-        ("power built (expansion blocks)", _power_built(data, plan)),
+        (POWER_BUILT_LABEL, _power_built(data, plan)),
     ]  # fmt: skip
     idle = []
     for f, fac in enumerate(data.facilities):
