@@ -93,6 +93,19 @@ def neocloud_solved():
     return result
 
 
+@pytest.fixture(scope="session")
+def solve_run(tmp_path_factory, _session_environment) -> Path:
+    """A `fleetopt solve tiny` run folder (summary.json, plan.npz, model.yaml, ...), solved once for
+    the session and shared by the tests that evaluate, compare or report it. Read it, do not write
+    in it: a test that changes a file or writes a report there copies the folder first."""
+    folder = tmp_path_factory.mktemp("solve")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEETOPT_RUNS_DIR", str(folder / "runs"))  # the run registry stays in here too
+        code, out, err = run_cli("solve", "tiny", "--out", str(folder / "A"))
+    assert code == 0, out + err
+    return folder / "A"
+
+
 @pytest.fixture
 def immutable():
     """Mark a path immutable (chattr +i: even root cannot write it) for the test; skipped where

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from conftest import run_cli
 
 from fleetopt import api
-
-
-@pytest.fixture(scope="module")
-def solve_run(tmp_path_factory):
-    """A `fleetopt solve tiny` run folder."""
-    folder = tmp_path_factory.mktemp("solve")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FLEETOPT_RUNS_DIR", str(folder / "runs"))
-        code, out, err = run_cli("solve", "tiny", "--out", str(folder / "A"))
-    assert code == 0, out + err
-    return folder / "A"
 
 
 def test_a_resume_finished_with_a_new_ranking_is_retried_with_it_and_refuses_another(solve_run, here):

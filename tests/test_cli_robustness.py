@@ -33,16 +33,6 @@ from fleetopt.runs.registry import Registry
 HUGE_ID = str(2**63)
 
 
-@pytest.fixture(scope="module")
-def solve_run(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("solved")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FLEETOPT_RUNS_DIR", str(folder / "runs"))
-        code, out, err = run_cli("solve", "tiny", "--out", str(folder / "run"))
-    assert code == 0, out + err
-    return folder / "run"
-
-
 def assert_one_error(code: int, out: str, err: str, *fragments: str) -> None:
     assert code == 2, f"exit {code}\n{out}\n{err}"
     assert "Traceback" not in out + err
@@ -1135,7 +1125,7 @@ def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_ru
     """`compare A B --out A/plan.npz` and `report B --out A/summary.json` replaced a finished run's
     files (exit 0). Refused before any work (the comparison is never computed), every file of the
     run unchanged; the report's own report.html and files outside run files may be written."""
-    solve = copied(finished_runs["solve"], here)
+    solve = Path(shutil.copytree(finished_runs["solve"], here / "run"))
     copied(finished_runs["sweep"], here)
     before = {p.name: p.read_bytes() for p in solve.iterdir()}
 

@@ -28,17 +28,6 @@ from fleetopt.schema.model import fields_changed
 COLUMNS = ["plan", FORECAST_OK, *METRIC_COLUMNS]  # whether each plan keeps its limits on its forecast
 
 
-@pytest.fixture(scope="module")
-def solve_run(tmp_path_factory) -> Path:
-    """A `fleetopt solve tiny` run folder (summary.json, plan.npz, model.yaml, ...)."""
-    folder = tmp_path_factory.mktemp("solve")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FLEETOPT_RUNS_DIR", str(folder / "runs"))  # the run registry stays in here too
-        code, stdout, stderr = run_cli("solve", "tiny", "--out", str(folder / "A"))
-    assert code == 0, stdout + stderr
-    return folder / "A"
-
-
 def evaluate(*args: str) -> tuple[int, str, str]:
     return run_cli("evaluate", *args)
 
