@@ -1252,6 +1252,10 @@ def gpus_held(data: ModelData, plans: list[Plan], labels: list[str]) -> pd.DataF
     return pd.DataFrame(rows, columns=["plan", "quarter", "generation", "gpus"])
 
 
+# the columns of Comparison.purchase_diff, in the order its tables show them
+PURCHASE_DIFF_COLUMNS = ("plan", "quarter", "sku", "site", "gpus_vs_first_plan")
+
+
 def purchases_against_first(data: ModelData, plans: list[Plan], labels: list[str]) -> pd.DataFrame:
     """Each later plan's GPUs bought per quarter, SKU and site less the first plan's, where they
     differ (GPUs moved to another site show as fewer at one and more at the other)."""
@@ -1261,7 +1265,7 @@ def purchases_against_first(data: ModelData, plans: list[Plan], labels: list[str
         delta = (plan.buy_blocks - plans[0].buy_blocks) * data.block_size[:, None, None]  # (S, I, T)
         for s, i, t in sorted(zip(*np.nonzero(delta), strict=True), key=lambda sit: (sit[2], sit[0], sit[1])):
             rows.append((label, data.quarter_labels[t], data.sku_names[s], sites[i], float(delta[s, i, t])))
-    return pd.DataFrame(rows, columns=["plan", "quarter", "sku", "site", "gpus_vs_first_plan"])
+    return pd.DataFrame(rows, columns=list(PURCHASE_DIFF_COLUMNS))
 
 
 def contracts_against_first(data: ModelData, plans: list[Plan], labels: list[str]) -> list:

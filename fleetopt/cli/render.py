@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.compare import COLUMN_HEADERS
+from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS
 from fleetopt.core.covenants import BORROWING_BASE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
@@ -1162,7 +1162,7 @@ def comparison_tables(result) -> list:
     out = [figures]
     diffs = result.purchase_diff
     purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")
-    for key in ("plan", "quarter", "sku", "site", "gpus_vs_first_plan"):
+    for key in PURCHASE_DIFF_COLUMNS:
         purchases.add_column(COLUMN_HEADERS[key], justify="right" if key.startswith("gpus") else "left")
     for _, r in diffs.iterrows():
         gpus = f"{r['gpus_vs_first_plan']:+,.0f}"

@@ -14,7 +14,7 @@ from html import escape
 import numpy as np
 
 from fleetopt import __version__
-from fleetopt.compare import COLUMN_HEADERS, Comparison
+from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS, Comparison
 from fleetopt.core.units import counted, format_mw
 from fleetopt.report import svg
 from fleetopt.report.definitions import definitions_section, glossary
@@ -176,7 +176,7 @@ def _purchases_section(comp: Comparison) -> str:
     if comp.what_if:  # one plan on both sides: the same purchases by construction
         return ""
     diffs = comp.purchase_diff
-    keys = ("plan", "quarter", "sku", "site", "gpus_vs_first_plan")
+    keys = PURCHASE_DIFF_COLUMNS
     head = "".join(f"<th{' class=text' if k != 'gpus_vs_first_plan' else ''}>{escape(COLUMN_HEADERS[k])}</th>"
                    for k in keys)  # fmt: skip
     rows = [
