@@ -13,7 +13,7 @@ from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.notebook import markdown_table, markdown_text
-from fleetopt.core.plan import Plan, rounded_decision
+from fleetopt.core.plan import COHORT_DECISIONS, Plan, rounded_decision
 from fleetopt.core.results import (
     CUSHION_MEANS,
     LAB_FIGURES,
@@ -1299,8 +1299,7 @@ COMMITMENTS = ("buy_blocks", "build_blocks", "accepted")
 OTHER_DECISIONS = (
     (("draws",), "debt draws"),
     (("prepay",), "debt prepayments"),
-    (("held_training", "held_inference", "redeploy", "retire_training", "retire_inference"),
-     "redeployments and retirements"),
+    (COHORT_DECISIONS, "redeployments and retirements"),
     (("active", "contract_gpus"), "which GPUs serve the contracts and the market"),
 )  # fmt: skip
 

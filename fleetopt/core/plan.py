@@ -12,6 +12,9 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 
+# the Plan's decisions per cohort and quarter ((C, T) arrays): the GPUs held, moved and retired
+COHORT_DECISIONS = ("held_training", "held_inference", "redeploy", "retire_training", "retire_inference")
+
 
 @dataclass
 class Plan:

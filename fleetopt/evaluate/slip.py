@@ -27,16 +27,15 @@ import numpy as np
 
 from fleetopt.core import economics as econ
 from fleetopt.core.data import ModelData
-from fleetopt.core.plan import Plan
+from fleetopt.core.plan import COHORT_DECISIONS, Plan
 from fleetopt.errors import InputError
 from fleetopt.evaluate.factors import slipping_skus
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet
 
-# the per-cohort decisions that move with a late cohort's GPUs
-_COHORT_ROWS = ("held_training", "held_inference", "redeploy", "retire_training", "retire_inference")
-# of which the flows: those the plan makes before the GPUs arrive are made on delivery (a GPU it sold
-# before then is sold on delivery; dropped, it was paid for and never held nor sold)
+# of the per-cohort decisions that move with a late cohort's GPUs (COHORT_DECISIONS), the flows:
+# those the plan makes before the GPUs arrive are made on delivery (a GPU it sold before then is
+# sold on delivery; dropped, it was paid for and never held nor sold)
 _COHORT_FLOWS = ("redeploy", "retire_training", "retire_inference")
 
 
@@ -77,7 +76,7 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
         for i in range(data.I):
             blocks = out["buy_blocks"][:, s, i, early].copy()
             late = _cohorts_before(data, s, i, due)
-            if not blocks.any() and not any(out[name][:, late].any() for name in _COHORT_ROWS):
+            if not blocks.any() and not any(out[name][:, late].any() for name in COHORT_DECISIONS):
                 continue
             target = _delivery_cohort(data, s, i, due)
             price = data.capex_path[s, early] * data.block_size[s]
@@ -90,7 +89,7 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
             gpus = out["buy_blocks"][:, s, i, due] * data.block_size[s]
             paid[:, s, i, due] += np.divide(late_extra, gpus, out=np.zeros(P), where=gpus > 0)
             for c in late:
-                for name in _COHORT_ROWS:
+                for name in COHORT_DECISIONS:
                     out[name][:, target, due:] += out[name][:, c, due:]
                     if name in _COHORT_FLOWS:  # made before delivery: made on it (held as planned)
                         out[name][:, target, due] += out[name][:, c, :due].sum(axis=-1)
