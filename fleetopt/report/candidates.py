@@ -24,6 +24,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.report import svg
 from fleetopt.report.markup import _line, _share, _table, _usd, scroll_hint
 from fleetopt.report.reading import _Run, _scenario_source
+from fleetopt.sweep.candidates import FORECAST_CONDITION
 from fleetopt.sweep.run import rule_chosen_by
 
 
@@ -50,7 +51,7 @@ def _rule_text(run: _Run) -> str:
     if rule.get("min_cvar5_usd") is not None:
         limits.append(f"CVaR5 NPV at least {format_usd(rule['min_cvar5_usd'])}")
     # a sweep resumed after the rule gained this limit applied it even where its job.json lacks it
-    applied = "no breach or default on the forecast" in run.summary.get("rule", "")
+    applied = FORECAST_CONDITION in run.summary.get("rule", "")
     if rule.get("forecast_within_limits", applied):
         limits.insert(0, "no covenant breach or liquidity default on the forecast itself")
     if rule.get("no_riskier_than_optimum", False):  # sweeps before this limit lack it: they had none

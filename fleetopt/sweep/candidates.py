@@ -718,6 +718,11 @@ def pareto_front(metrics: pd.DataFrame) -> np.ndarray:
     return keep
 
 
+# Rule.forecast_within_limits in the rule's words (Rule.describe, summary.json's "rule"), by which the
+# report knows that a sweep whose job.json predates that setting applied it
+FORECAST_CONDITION = "no breach or default on the forecast"
+
+
 @dataclass(frozen=True)
 class Rule:
     """Choose the best plan by ``prefer`` among plans meeting the limits."""
@@ -767,7 +772,7 @@ class Rule:
 
     def describe(self) -> str:
         """The rule in words: 'best CVaR5 NPV among plans with ...'."""
-        conditions = ["no breach or default on the forecast"] if self.forecast_within_limits else []
+        conditions = [FORECAST_CONDITION] if self.forecast_within_limits else []
         if self.no_riskier_than_optimum:
             conditions.append("breach and default probabilities no higher than the forecast optimum's")
         if self.max_breach_prob is not None:
