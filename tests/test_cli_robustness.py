@@ -1170,6 +1170,17 @@ def test_a_file_of_an_unfinished_jobs_chunks_belongs_to_the_run(solve_run, tmp_p
         refuse_run_file(job / "job.json")
 
 
+def test_the_api_names_a_report_file_in_another_runs_folder_that_it_then_writes(solve_run, here):
+    """api.report(A, out=B), B another run's folder, said "give a file name such as B/report.html",
+    B's own report, which it then refused as a file of that run; it names the file `fleetopt report`
+    names, beside B, and writes it there."""
+    other = Path(shutil.copytree(solve_run, here / "B"))
+    named = here / f"B-{solve_run.name}-report.html"
+    with pytest.raises(InputError, match=f"out {other} is a folder: give a file name such as {named}$"):
+        api.report(solve_run, out=other)
+    assert api.report(solve_run, out=named) == named and named.stat().st_size > 0
+
+
 def test_report_of_a_run_whose_model_was_edited_is_refused(finished_runs, here):
     """The report recomputed the forecast figures from the edited model.yaml (discount rate 15 % ->
     10 %) beside the original MILP objective and model hash, with no warning. The hash compared is

@@ -31,7 +31,7 @@ from fleetopt.cli.common import (
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.sources import refuse_unfinished
-from fleetopt.report.page import ReportError, refuse_other_suffix
+from fleetopt.report.page import ReportError, refuse_other_suffix, report_file_in
 from fleetopt.runs import limits
 from fleetopt.runs.folder import (
     RunFolder,
@@ -184,7 +184,7 @@ def report_command(
     folder = api.resolve_run(run)
     refuse_unfinished(folder, "report it")
     if out is not None and out.is_dir():
-        raise InputError(f"--out {out} is a folder: give a file name such as {_report_file_in(out, folder)}")
+        raise InputError(f"--out {out} is a folder: give a file name such as {report_file_in(out, folder)}")
     if out is not None:  # as the report refuses them, naming --out
         refuse_run_file(out, allowed=RunFolder(folder) / RunFolder.REPORT)
         refuse_foreign_file(out, "report")
@@ -201,16 +201,6 @@ def _refuse_other_suffix(out: Path) -> None:
         refuse_other_suffix(out)
     except ReportError as exc:
         raise ReportError(f"--{exc}") from None
-
-
-def _report_file_in(out: Path, folder: Path) -> Path:
-    """A file name for a report the user asked to write in the folder ``out``: its report.html,
-    unless that is another run's own file (a run folder's report), then one beside that folder."""
-    inside = out / RunFolder.REPORT
-    owner = RunFolder.owning(inside)
-    if owner is None or owner.path.resolve() == Path(folder).resolve():
-        return inside
-    return out.parent / f"{out.name}-{Path(folder).name}-report.html"
 
 
 def _models_recorded(model: str | None, kind: RunKind | None, what: str) -> str:

@@ -111,6 +111,16 @@ def refuse_other_suffix(out: Path) -> None:
         raise ReportError(f"out {out}: a report is one HTML file; give a name ending in .html")
 
 
+def report_file_in(out: Path, folder: Path) -> Path:
+    """A file name for a report the user asked to write in the folder ``out``: its report.html,
+    unless that is another run's own file (a run folder's report), then one beside that folder."""
+    inside = out / RunFolder.REPORT
+    owner = RunFolder.owning(inside)
+    if owner is None or owner.path.resolve() == Path(folder).resolve():
+        return inside
+    return out.parent / f"{out.name}-{Path(folder).name}-report.html"
+
+
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of a run folder (default: report.html inside it, the one file of a run
     folder another run's report or a comparison may not replace)."""
@@ -118,7 +128,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     own = RunFolder(folder) / RunFolder.REPORT
     out = Path(out).expanduser() if out is not None else own
     if out.is_dir():
-        raise ReportError(f"out {out} is a folder: give a file name such as {out / RunFolder.REPORT}")
+        raise ReportError(f"out {out} is a folder: give a file name such as {report_file_in(out, folder)}")
     refuse_run_file(out, allowed=own)
     refuse_foreign_file(out, "report", option="out")  # a model, notes: never replaced by a report
     refuse_other_suffix(out)
