@@ -875,6 +875,22 @@ def test_a_stress_optimum_whose_purchases_cannot_serve_a_signed_contract_is_drop
     )
 
 
+def test_a_dropped_stress_optimum_whose_limit_the_probe_cannot_name_says_it_timed_out(monkeypatch):
+    """On a loaded machine the probe that names the broken limit can run out of its 5 s: the default
+    sweep then said 'breaks a hard limit once completed by the MILP: no limit named', as if none
+    were broken. It now says the diagnosis found none in its time, and which contracts went short."""
+    from fleetopt.milp.diagnose import CompletionProbe
+    from fleetopt.sweep.candidates import dropped_words
+
+    monkeypatch.setattr(CompletionProbe, "broken", lambda self, *a, **k: [])  # as at its time limit
+    made = generate_candidates(data_of(_anchor_model("B")), 6)
+    (lost,) = [c for c in made.candidates if c.label == "milp: lost anchor customer"]
+    assert lost.plan is None and dropped_words(lost) == (
+        "breaks a hard limit once completed by the MILP: which one, the diagnosis did not find in its 5 s; "
+        "its plan had served signed anchor short"
+    )
+
+
 # ---------------------------------------------------------------- your purchases as candidates
 
 

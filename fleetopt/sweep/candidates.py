@@ -37,7 +37,7 @@ from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.lead import tie_margin
 from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
 from fleetopt.milp.completion import broken_limit_words
-from fleetopt.milp.diagnose import CompletionProbe, broken_words
+from fleetopt.milp.diagnose import PROBE_SECONDS, CompletionProbe, broken_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import NoPlanFound, raise_without_plan
@@ -636,7 +636,8 @@ class _Making:
         broken = ""
         if r.plan is None and r.status == "infeasible":  # named, or it would read as its stress's drop
             named = self.broken(plan.buy_blocks, plan.build_blocks)
-            broken = named or f"no limit named; its plan had served signed {', '.join(short)} short"
+            unnamed = f"which one, the diagnosis did not find in its {PROBE_SECONDS:g} s"
+            broken = named or f"{unnamed}; its plan had served signed {', '.join(short)} short"
         return replace(candidate, status=r.status, plan=r.plan, note=note, gap=r.gap, broken=broken)
 
     def forecast_optimum(self) -> Candidate:
