@@ -687,3 +687,19 @@ def test_the_evaluation_table_gives_both_kinds_of_default():
     assert list(table.columns[9].cells) == ["62.7%", "62.7%"]
     said = "P(any default): a liquidity default or a covenant breach the owners could not cure"
     assert said in table.caption
+
+
+def test_the_sweep_table_names_a_liquidity_default_as_the_evaluation_table_does():
+    """The sweep's candidates table headed the liquidity default 'P(default)' beside 'P(any
+    default)', where `fleetopt evaluate` of the same plan says 'P(liq. default)': a reader of both
+    took 31.3 % and 62.3 % for one figure that had moved. Both tables now name it alike."""
+    from fleetopt.cli.render import sweep_table
+
+    row = {"plan": "p", "recommended": True, "on_front": True, "forecast_npv_usd": 2e9, "npv_mean_usd": 1e9,
+           "npv_cvar5_usd": -2e9, "breach_probability": 0.725, "default_probability": 0.313,
+           "any_default_probability": 0.623, "note": ""}  # fmt: skip
+    table = sweep_table(pd.DataFrame([row]), "t")
+    headers = [str(c.header) for c in table.columns]
+    assert headers[-2:] == ["P(liq. default)", "P(any default)"]
+    assert [list(c.cells) for c in table.columns[-2:]] == [["31.3%"], ["62.3%"]]
+    assert "P(liq. default): a liquidity default" in table.caption

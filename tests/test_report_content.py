@@ -1356,7 +1356,7 @@ def test_terminal_tables_on_a_narrow_terminal_keep_every_figure_whole(runs):
     for width in (30, 40, 60, 80, 100, 110, 120):
         for table, figures in ((evaluation_table(metrics, "t"), ["-$102.3M", "util."]),
                                (evaluation_table(swept, "t"), breach),
-                               (sweep_table(swept, "t"), [*breach, "P(default)"])):  # fmt: skip
+                               (sweep_table(swept, "t"), [*breach, "P(liq."])):  # fmt: skip
             console = Console(width=width, record=True, file=io.StringIO())
             console.print(table)
             text = console.export_text()

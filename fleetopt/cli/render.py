@@ -1043,13 +1043,13 @@ class solve_lines:
 
 def sweep_table(metrics, title: str) -> Table:
     """A sweep's candidates: marks, forecast NPV, mean and CVaR5 NPV (and the shareholders' CVaR5 with
-    limited liability where it differs), P(breach), P(default) and P(any default), the lenders' count
-    (where the metrics have it: a pick with --allow-riskier cut P(default) while it rose)."""
+    limited liability where it differs), P(breach), P(liq. default) and P(any default), the lenders'
+    count (where the metrics have it: a pick with --allow-riskier cut P(liq. default) while it rose)."""
     limited = limited_liability_differs(metrics, ("npv_limited_cvar5_usd",))
     either = "any_default_probability" in metrics
     table = Table(title=title)
     names = ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", *(("CVaR5, limited",) if limited else ()),
-             "P(breach)", "P(default)", *(("P(any default)",) if either else ()))  # fmt: skip
+             "P(breach)", "P(liq. default)", *(("P(any default)",) if either else ()))  # fmt: skip
     for name in names:
         table.add_column(name, justify="left" if name in ("", "plan") else "right")
     for _, r in metrics.iterrows():
@@ -1072,10 +1072,13 @@ def sweep_table(metrics, title: str) -> Table:
             *((format_percent(r["any_default_probability"]),) if either else ()),
         )
     # the evaluate table defines CVaR5 in its caption, and so does this one (a walkthrough found it not)
-    table.caption = "CVaR5: the mean NPV of the worst 5 % of scenarios" + (
-        f"; CVaR5, limited: {LIMITED_MEANS}" if limited else "") + (
-        "; P(default): a liquidity default; P(any default): it or an uncured covenant breach, either "
-        "event of default as lenders count them" if either else "")
+    table.caption = (
+        "CVaR5: the mean NPV of the worst 5 % of scenarios"
+        + (f"; CVaR5, limited: {LIMITED_MEANS}" if limited else "")
+        + "; P(liq. default): a liquidity default"
+        + ("; P(any default): it or an uncured covenant breach, either event of default as lenders count them"
+           if either else "")
+    )
     table.columns[0].min_width = 4  # the four marks, before the plan that gives way
     return unbroken(table, text_columns=2)
 
