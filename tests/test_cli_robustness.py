@@ -1254,6 +1254,19 @@ def test_the_commands_list_wraps_each_command_to_the_terminal(monkeypatch):
     assert max(len(line) for line in out.splitlines()) <= 80
 
 
+def test_the_commands_list_follows_a_plans_workflow(monkeypatch):
+    """`fleetopt --help` listed compare and report before evaluate and sweep, the runs they read: a
+    new user read the commands in an order the README's walkthrough does not follow. They are now
+    listed as a plan is made: model, solve, evaluate, sweep, then compare, report and the registry."""
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli("--help")
+    lines = out[out.index("Commands:"):].splitlines()[1:]
+    lines = lines[:lines.index("")]  # the commands, then a blank line and the exit codes
+    listed = [line.split()[0] for line in lines if not line.startswith("   ")]  # not a wrapped line
+    assert code == 0
+    assert listed == ["validate", "schema", "solve", "evaluate", "sweep", "compare", "report", "runs"]
+
+
 @pytest.mark.parametrize("command", ["solve", "evaluate", "sweep", "compare", "runs"])
 def test_help_gives_every_option_name_whole_on_80_columns(monkeypatch, command):
     """At 80 columns (a terminal's default, a log) Rich's option tables cut option names short

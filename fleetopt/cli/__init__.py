@@ -51,8 +51,10 @@ def _stop_on_sigterm_while_loading() -> bool:
 
 _stop_set = _stop_on_sigterm_while_loading()
 try:
-    # the command modules register their commands on `app` when imported
-    from fleetopt.cli import model_commands, review_commands, risk_commands  # noqa: F401
+    # the command modules register their commands on `app` when imported, and `fleetopt --help` lists
+    # them in that order: as a plan is made (model, solve; evaluate, sweep; compare, report, runs)
+    from fleetopt.cli import model_commands, risk_commands  # noqa: F401, I001
+    from fleetopt.cli import review_commands  # noqa: F401
     from fleetopt.cli.common import app, err_console, ignore_further_stops, stop_on_sigterm
 except STOP_SHAPES as exc:  # Ctrl-C while the libraries load (about 2 s)
     if not stopped(exc):
