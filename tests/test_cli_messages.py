@@ -62,11 +62,27 @@ def test_eleven_years_of_purchases_keep_the_generations_names_on_80_columns():
     text = plain_text([purchases_table(data, plan.buy_blocks)], width=80)
     assert "…" not in text
     rows = {line.split("│")[1].strip(): line.split("│")[2:-1] for line in text.splitlines() if "│" in line}
-    assert [cell.strip() for cell in rows["2026 (Q3-Q4)"]] == ["80", "0"]
-    assert [cell.strip() for cell in rows["2036 (Q1-Q2)"]] == ["0", "24"]
+    assert [cell.strip() for cell in rows["2026 (Q3-Q4)"]] == ["80", "0", "$4.0M"]  # and their capex
+    assert [cell.strip() for cell in rows["2036 (Q1-Q2)"][:2]] == ["0", "24"]
     assert "hopper" in text and "blackwell" in text
     wide = plain_text([purchases_table(data, plan.buy_blocks)], width=200)  # where the years fit: as before
     assert "generation" in wide and "…" not in wide
+
+
+def test_the_purchases_table_gives_each_year_s_gpu_capex():
+    """A planner deciding next year's orders read how many GPUs a plan buys each year, not what they
+    cost: the table now ends with each year's GPU capex (USD, undiscounted), the statements'
+    capex_gpu_usd summed over the year. On tiny, 80 H100 in 2026Q3 and 16 in 2026Q4 at $50,000 each
+    are $4.8M in 2026; 24 B200 in 2027Q1 at $60,000 less 10 % a year for two quarters ($56,921 each:
+    60,000 x 0.9^0.5) are $1.37M; 2028 buys nothing."""
+    _, data = api.load("tiny")
+    plan = Plan.empty(data)
+    plan.buy_blocks[0, 0, 0] = 10  # 80 H100 in 2026Q3
+    plan.buy_blocks[0, 0, 1] = 2  # 16 H100 in 2026Q4
+    plan.buy_blocks[1, 0, 2] = 3  # 24 B200 in 2027Q1
+    text = plain_text([purchases_table(data, plan.buy_blocks)], width=200)
+    (capex,) = [line for line in text.splitlines() if "GPU capex" in line]
+    assert [cell.strip() for cell in capex.split("│")[2:-1]] == ["$4.8M", "$1.4M", "$0"]
 
 
 def test_a_turned_table_s_notes_take_the_terminal_s_width():

@@ -46,6 +46,8 @@ from fleetopt.core.results import (
     dscr_words,
     figure_text,
     forecast_demand_words,
+    gpu_capex_by_year,
+    gpus_bought,
     headline,
     liquidity_cover_words,
     lowest_quarter,
@@ -475,9 +477,10 @@ def solve_summary_tables(result) -> list:
 
 
 def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation and year") -> Table:
-    """GPUs bought by generation and year of purchase blocks (S, I, T); turned, a row per year, where
-    the years do not fit across the console (a 40-quarter model's eleven years cut the generations'
-    names short: 'generati…')."""
+    """GPUs bought by generation and year of purchase blocks (S, I, T), and their capex by year (a
+    planner deciding next year's orders read GPUs, not what they cost); turned, a row per year,
+    where the years do not fit across the console (a 40-quarter model's eleven years cut the
+    generations' names short: 'generati…')."""
     buys = purchases_by_generation_year(data, buy_blocks)
     purchases = Table(title=title)
     purchases.add_column("generation")
@@ -485,7 +488,12 @@ def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation an
         purchases.add_column(year, justify="right")
     for gen, row in buys.iterrows():
         purchases.add_row(gen, *(f"{v:,.0f}" for v in row))
+    purchases.add_section()
+    purchases.add_row(GPU_CAPEX_ROW, *(format_usd(v) for v in gpu_capex_by_year(data, buy_blocks)))
     return unbroken(purchases)
+
+
+GPU_CAPEX_ROW = "GPU capex"  # the purchases table's last row: USD of each year, undiscounted
 
 
 NO_DEBT_SERVICE = " (no debt in any quarter: no debt service, DSCR or cover of it to show)"

@@ -116,6 +116,14 @@ def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def _year_columns(data: ModelData) -> dict[str, str]:
+    """Each calendar year of the horizon and its table column (:func:`_year_column`)."""
+    years: dict[str, list[str]] = {}
+    for label in data.quarter_labels:
+        years.setdefault(calendar_year(label), []).append(label[-2:])
+    return {year: _year_column(year, quarters) for year, quarters in years.items()}
+
+
 def _year_column(year: str, quarters: list[str]) -> str:
     """A table's column for a calendar year: '2026', or '2026 (Q3-Q4)' where the horizon covers
     only some of its quarters ('2026 (Q4)' for one)."""
@@ -128,10 +136,7 @@ def purchases_by_generation_year(data: ModelData, buy_blocks: np.ndarray) -> pd.
     """GPUs bought by generation (rows: those the model has an SKU of) and calendar year (columns;
     a year the horizon covers only in part is labelled with its quarters: '2026 (Q3-Q4)'), of
     purchase blocks (S, I, T): a plan's ``buy_blocks``, or a purchases file's."""
-    years = {}
-    for label in data.quarter_labels:
-        years.setdefault(calendar_year(label), []).append(label[-2:])
-    columns = {year: _year_column(year, quarters) for year, quarters in years.items()}
+    columns = _year_columns(data)
     held = data.model_generations
     table = pd.DataFrame(0.0, index=[GENERATIONS[g] for g in held], columns=list(columns.values()))
     gpus = buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T)
@@ -143,14 +148,29 @@ def purchases_by_generation_year(data: ModelData, buy_blocks: np.ndarray) -> pd.
     return table
 
 
+def gpu_capex_by_year(data: ModelData, buy_blocks: np.ndarray) -> pd.Series:
+    """The GPU capex (USD) of purchase blocks (S, I, T) by calendar year, the columns of
+    :func:`purchases_by_generation_year`: the statements' `capex_gpu_usd` summed over each year."""
+    columns = _year_columns(data)
+    orders = purchase_orders(data, buy_blocks)
+    years = orders["quarter"].map(lambda label: columns[calendar_year(label)])
+    by_year = orders["capex_usd"].groupby(years).sum()
+    return by_year.reindex(list(columns.values()), fill_value=0.0).astype(float)
+
+
 def orders_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
-    """Every purchase of the plan, one row per quarter, SKU and site (in that order): blocks, GPUs
-    and their capex (USD, the cohort's price per GPU in that quarter: the statements'
-    `capex_gpu_usd` of the quarter, summed over its rows)."""
+    """Every purchase of the plan (:func:`purchase_orders` of its purchase blocks)."""
+    return purchase_orders(data, plan.buy_blocks)
+
+
+def purchase_orders(data: ModelData, buy_blocks: np.ndarray) -> pd.DataFrame:
+    """Every purchase of purchase blocks (S, I, T), one row per quarter, SKU and site (in that
+    order): blocks, GPUs and their capex (USD, the cohort's price per GPU in that quarter: the
+    statements' `capex_gpu_usd` of the quarter, summed over its rows)."""
     rows = []
     purchases = (co for co in data.cohorts if co.is_purchase)
     for co in sorted(purchases, key=lambda co: (co.bought, co.sku, co.site)):
-        blocks = plan.buy_blocks[co.sku, co.site, co.bought]
+        blocks = buy_blocks[co.sku, co.site, co.bought]
         if blocks > 1e-9:
             gpus = blocks * data.block_size[co.sku]
             rows.append((data.quarter_labels[co.bought], data.sku_names[co.sku], data.sites[co.site].name,
