@@ -48,6 +48,7 @@ def test_a_solve_shows_its_npv_status_purchases_and_covenant_headroom(solved):
     # the purchases by generation and year: tiny's horizon is 2026Q3 to 2028Q2
     assert "| generation | 2026 (Q3-Q4) | 2027 | 2028 (Q1-Q2) |" in lines
     assert "| blackwell | 2,000 | 0 | 0 |" in lines and "| hopper | 0 | 0 | 0 |" in lines
+    assert r"| GPU capex | \$120.0M | \$0 | \$0 |" in lines  # 2,000 B200 at $60,000, as the terminal's
     # each covenant in its tightest quarter, as the terminal writes it; the tightest named
     assert r"- liquidity \>= \$25.0M: lowest \$49.3M in the quarters tested" in lines
     assert any(line.startswith("- borrowing base") and line.endswith("met with no room (the tightest)")

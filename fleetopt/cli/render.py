@@ -26,6 +26,7 @@ from fleetopt.core.results import (
     COST_PER_H100_HOUR,
     CUSTOMERS_LABEL,
     FORECAST_DEMAND_LABEL,
+    GPU_CAPEX_LABEL,
     LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
     NOTHING_BOUGHT,
@@ -489,7 +490,7 @@ def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation an
     for gen, row in buys.iterrows():
         purchases.add_row(gen, *(f"{v:,.0f}" for v in row))
     purchases.add_section()
-    purchases.add_row(GPU_CAPEX_ROW, *(format_usd(v) for v in gpu_capex_by_year(data, buy_blocks)))
+    purchases.add_row(GPU_CAPEX_LABEL, *(format_usd(v) for v in gpu_capex_by_year(data, buy_blocks)))
     return unbroken(purchases)
 
 

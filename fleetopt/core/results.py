@@ -148,6 +148,9 @@ def purchases_by_generation_year(data: ModelData, buy_blocks: np.ndarray) -> pd.
     return table
 
 
+GPU_CAPEX_LABEL = "GPU capex"  # the row of each year's GPU capex under the GPUs bought (USD, undiscounted)
+
+
 def gpu_capex_by_year(data: ModelData, buy_blocks: np.ndarray) -> pd.Series:
     """The GPU capex (USD) of purchase blocks (S, I, T) by calendar year, the columns of
     :func:`purchases_by_generation_year`: the statements' `capex_gpu_usd` summed over each year."""

@@ -19,6 +19,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.results import (
     COST_LABEL,
+    GPU_CAPEX_LABEL,
     MARKET_VALUED,
     NOTHING_BOUGHT,
     bought_nothing,
@@ -27,6 +28,7 @@ from fleetopt.core.results import (
     dscr_kind,
     dscr_name,
     dscr_words,
+    gpu_capex_by_year,
     headline,
     headline_frame,
     lowest_quarter,
@@ -121,8 +123,8 @@ class SolveResult:
 
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the NPV on the forecast (a cost solve's present cost first), the
-        status and gap, the GPUs bought by generation and year, the debt and covenant headroom as the
-        terminal writes them; every figure: :meth:`headline` and the frames."""
+        status and gap, the GPUs bought by generation and year and their capex, the debt and covenant
+        headroom as the terminal writes them; every figure: :meth:`headline` and the frames."""
         fig = self.headline()
         status = format_solver_status(self.status, self.gap)
         status += "" if format_gap(self.gap) in status else f", gap {format_gap(self.gap)}"
@@ -137,8 +139,9 @@ class SolveResult:
         (:data:`NOTHING_BOUGHT`), as the terminal says it."""
         if bought_nothing(self.data, self.plan, self.objective_kind):
             return [f"GPUs bought: {markdown_text(NOTHING_BOUGHT)}"]
-        bought = purchases_by_generation_year(self.data, self.plan.buy_blocks)
-        bought = bought.map("{:,.0f}".format).reset_index(names="generation")
+        bought = purchases_by_generation_year(self.data, self.plan.buy_blocks).map("{:,.0f}".format)
+        bought.loc[GPU_CAPEX_LABEL] = gpu_capex_by_year(self.data, self.plan.buy_blocks).map(format_usd)
+        bought = bought.reset_index(names="generation")
         return ["GPUs bought by generation and year:", "", markdown_table(bought)]
 
     def _answer_lines(self, fig: dict) -> list[str]:
