@@ -48,7 +48,6 @@ from fleetopt.core.results import (
     figure_text,
     forecast_demand_words,
     gpu_capex_by_year,
-    gpus_bought,
     headline,
     liquidity_cover_words,
     lowest_quarter,
@@ -492,9 +491,6 @@ def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation an
     purchases.add_section()
     purchases.add_row(GPU_CAPEX_LABEL, *(format_usd(v) for v in gpu_capex_by_year(data, buy_blocks)))
     return unbroken(purchases)
-
-
-GPU_CAPEX_ROW = "GPU capex"  # the purchases table's last row: USD of each year, undiscounted
 
 
 NO_DEBT_SERVICE = " (no debt in any quarter: no debt service, DSCR or cover of it to show)"
