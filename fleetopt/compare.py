@@ -45,7 +45,7 @@ from fleetopt.core.units import (
 )
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
-from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.batch import PlanLimitError, with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
@@ -1093,8 +1093,9 @@ def compare_what_if(
     plan's figures (present cost, demand served) shown and judged first, as in a comparison."""
     if len(set(labels)) != 2:
         raise CompareError(f"a what-if compares two labels, the plan's and its what-if's: {labels}")
-    both = [_Evaluated.of(d, [plan], [label], scenarios, seed, backend, [buffer])
-            for d, label, buffer in zip((data, changed), labels, buffers, strict=True)]  # fmt: skip
+    first = _Evaluated.of(data, [plan], labels[:1], scenarios, seed, backend, buffers[:1])
+    second = _evaluated_under_change(changed, plan, labels[1], change, (scenarios, seed, backend), buffers[1])
+    both = [first, second]
     result = _Stacked.of([b.result for b in both])
     models = list(zip((data, changed), labels, both, strict=True))
     figures = {
@@ -1124,6 +1125,20 @@ def compare_what_if(
         forecast_limits=[(label, b.on_forecast[0].limits_words()) for _, label, b in models
                          if not b.on_forecast[0].within_limits],
     )
+
+
+def _evaluated_under_change(changed: ModelData, plan: Plan, label: str, change: str, settings: tuple,
+                            buffer) -> _Evaluated:  # fmt: skip
+    """:func:`compare_what_if`'s second side, ``plan`` under the model changed (``settings``: scenarios,
+    seed, backend); refused naming the change (``change``, in words) where that model forbids the plan."""
+    try:
+        return _Evaluated.of(changed, [plan], [label], *settings, [buffer])
+    except PlanLimitError as exc:
+        raise CompareError(f"what_if (--what-if) {change}: the model so changed forbids the plan "
+                           f"({exc.problem}), so its figures under it would be meaningless: a what-if may "
+                           "change what the plan runs under, not the limits its decisions keep (power "
+                           "online, supply, debt); solve the changed model (fleetopt solve --set "
+                           "PATH=VALUE) for a plan it allows and compare the two runs") from None
 
 
 def _alike_pairs(plans: list[Plan], labels: list[str], buffer) -> tuple[list, list]:

@@ -202,3 +202,18 @@ def test_a_what_if_of_a_sweep_is_of_its_pick(tmp_path, monkeypatch):
     pick = json.loads((folder / "summary.json").read_text())["recommended"]
     c = api.compare(folder, scenarios=5, seed=1, what_if={"risk.price_volatility_annual": 0.5})
     assert c.labels == [pick, f"{pick}, what if"]
+
+
+def test_a_what_if_whose_model_forbids_the_plan_names_the_change(plan_file, tmp_path):
+    """The plan draws 100 GPUs x 1 kW x PUE 1 = 0.1 MW from 2026Q2; with the site's power cut to 0.05 MW
+    the changed model forbids it: the refusal names the --what-if change, as a change of the horizon's
+    does, not only the what-if side's label."""
+    path, loaded = plan_file
+    model_file = tmp_path / "m.yaml"
+    model_file.write_text(loaded.text)
+    code, out, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
+                             "--what-if", "sites.s1.power_capacity_mw=0.05")  # fmt: skip
+    assert code == 2 and out == "", (out, err)
+    assert "--what-if) sites.s1.power_capacity_mw = 0.05: the model so changed forbids the plan" in err
+    assert "draws 0.10 MW at site 's1' in 2026Q2, more than the 0.05 MW the plan has online" in err
+    assert "solve the changed model" in err and "Traceback" not in err

@@ -28,6 +28,16 @@ class PlanFileError(InputError):
     """A plan file that cannot be used with this model."""
 
 
+class PlanLimitError(PlanFileError):
+    """A plan that breaks a hard limit of the model (:func:`refuse_limit_breaks`); ``problem``: which,
+    in words (a what-if names the change that made it, :func:`fleetopt.compare.compare_what_if`)."""
+
+    def __init__(self, problem: str):
+        super().__init__(f"{problem}: the model forbids it, so its figures would be meaningless (evaluate it "
+                         "on the model it was made for, or solve this model again for a plan it allows)")
+        self.problem = problem
+
+
 def with_buffers(batch: PlanBatch, buffers: list | None) -> PlanBatch:
     """``batch`` with each plan's policy liquidity buffer (USD) where ``buffers`` gives one (None:
     the model's, as compiled)."""
@@ -388,14 +398,11 @@ _MONEY_TOLERANCE = 1e-6
 
 
 def refuse_limit_breaks(data: ModelData, stack: Plan, labels: list[str], lines: dict | None = None) -> None:
-    """:class:`PlanFileError` naming the first hard limit a plan of ``stack`` breaks
+    """:class:`PlanLimitError` naming the first hard limit a plan of ``stack`` breaks
     (:func:`limit_problem`; ``lines``: the stack's operating lines, None: computed here)."""
     lines = econ.operating_lines(data, stack) if lines is None else lines
     if problem := limit_problem(data, stack, labels, lines):
-        raise PlanFileError(
-            f"{problem}: the model forbids it, so its figures would be meaningless (evaluate it on the "
-            "model it was made for, or solve this model again for a plan it allows)"
-        )
+        raise PlanLimitError(problem)
 
 
 def limit_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
