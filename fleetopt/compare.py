@@ -1006,7 +1006,7 @@ def compare_plans(
     cost_plans = [label for label, objective in zip(labels, objectives, strict=False) if objective == "cost"]
     return Comparison(
         labels=labels,
-        figures=pd.DataFrame(figures).loc[_figure_order(data, result.metrics, figures, bool(cost_plans))],
+        figures=pd.DataFrame(figures).loc[_figure_order([data], result.metrics, figures, bool(cost_plans))],
         mw_used=power_used(data, labels, statements),
         gpus=gpus_held(data, plans, labels),
         purchase_diff=purchases_against_first(data, plans, labels),
@@ -1107,9 +1107,10 @@ def compare_what_if(
     mw_used = [power_used(d, [label], b.statements) for d, label, b in models]
     objective = objective if objective is not None else solve_objective(run) if run else None
     cost_plans = list(labels) if objective == "cost" else []
+    order = _figure_order([data, changed], result.metrics, figures, bool(cost_plans))
     return Comparison(
         labels=labels,
-        figures=pd.DataFrame(figures).loc[_figure_order(data, result.metrics, figures, bool(cost_plans))],
+        figures=pd.DataFrame(figures).loc[order],
         mw_used=pd.concat(mw_used, ignore_index=True),
         gpus=gpus_held(data, [plan, plan], labels),
         purchase_diff=purchases_against_first(data, [plan, plan], labels),
@@ -1156,10 +1157,11 @@ def _alike_pairs(plans: list[Plan], labels: list[str], buffer) -> tuple[list, li
     return same, committed
 
 
-def _figure_order(data: ModelData, metrics: pd.DataFrame, figures: dict, cost: bool) -> list[str]:
+def _figure_order(models: list[ModelData], metrics: pd.DataFrame, figures: dict, cost: bool) -> list:
     """The rows of the figures table, in order: :data:`FIGURES` less those that say nothing of these
-    plans; ``cost``: a plan was solved for least cost, whose figures come first."""
-    tested = tested_kinds(data.covenants)
+    plans (a covenant's: one that none of ``models``, the plans' models, tests); ``cost``: a plan was
+    solved for least cost, whose figures come first."""
+    tested = {kind for data in models for kind in tested_kinds(data.covenants)}
     untested = {column(kind) for kind in CATALOGUE if kind not in tested
                 for column in (first_breach_column, cushion_figure)}  # fmt: skip
     # what a plan costs and the demand it serves are a lab's figures, shown where a plan was solved for

@@ -217,3 +217,18 @@ def test_a_what_if_whose_model_forbids_the_plan_names_the_change(plan_file, tmp_
     assert "--what-if) sites.s1.power_capacity_mw = 0.05: the model so changed forbids the plan" in err
     assert "draws 0.10 MW at site 's1' in 2026Q2, more than the 0.05 MW the plan has online" in err
     assert "solve the changed model" in err and "Traceback" not in err
+
+
+def test_a_what_if_that_turns_a_covenant_on_keeps_its_first_breach_row(plan_file):
+    """The model tests no covenant; the what-if tests a $2B liquidity floor from the first quarter,
+    which the plan's cash (the $1B opened with, less the $400,000 it pays for its GPUs) misses in
+    every scenario, the forecast too: its first breach breaks liquidity in 100 % of them, against 0 %
+    on the model's side. The row was left out, as the model's covenants alone were read."""
+    path, loaded = plan_file
+    floor = {"finance.covenants": {"test_from": "2026Q1", "min_liquidity_usd": 2e9}}
+    c = api.compare(path, loaded, scenarios=4, seed=1, what_if=floor)
+    assert c.figures.loc["first_breach_liquidity_share"].tolist() == [0.0, 1.0]
+    assert c.figures.loc["breach_probability"].tolist() == [0.0, 1.0]
+    assert c.figures.loc["forecast_breach"].tolist() == [0.0, 1.0]
+    assert "first_breach_leverage_share" not in c.figures.index  # tested on neither side
+    assert "first breach breaks liquidity" in c.to_markdown()
