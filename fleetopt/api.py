@@ -1617,7 +1617,8 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
     scenarios, seed, backend = settings
     buffers = (given.buffers[0], _what_if_buffer(loaded, changed, given.buffers[0]))
     return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed, backend,
-                           buffers, used, given.runs[0], given.versions, given.objective)  # fmt: skip
+                           buffers, used, given.runs[0], given.versions, given.objective,
+                           _model_used(changed, f"the first side's model with {words}"))  # fmt: skip
 
 
 def _gives_a_pick(refs: list[Path]) -> bool:

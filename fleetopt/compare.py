@@ -402,6 +402,10 @@ class Comparison:
     data: ModelData | None = field(default=None, repr=False)
     # a what-if (:func:`compare_what_if`): the change the second plan, the first one's plan, runs under
     what_if: str = ""
+    # a what-if's changed model, which the second plan is evaluated under (None: not a what-if, or not
+    # known), and its data (the HTML page's definitions give the levels of both)
+    what_if_model: ModelUsed | None = None
+    what_if_data: ModelData | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # a notebook shows this, not every frame
         return (
@@ -572,7 +576,8 @@ class Comparison:
     def what_if_words(self) -> str:
         """What a what-if comparison compares (:func:`compare_what_if`), in a sentence."""
         first, second = (f"\u201c{label}\u201d" for label in self.labels[:2])
-        return (f"What if: {second} is {first} run under the model with {self.what_if}, on the same "
+        changed = self.what_if + ("" if self.what_if_model is None else f" (hash {self.what_if_model.hash})")
+        return (f"What if: {second} is {first} run under the model with {changed}, on the same "
                 "scenarios; every risk factor the change leaves alone draws the same numbers in both, so "
                 "each difference is what the change does to the plan, and its error is paired.")  # fmt: skip
 
@@ -650,6 +655,8 @@ class Comparison:
         of each table. MW and GPU counts are rounded to 6 decimals (a sum's round-off,
         20.000000000000004 MW, is 20.0; the JSON keeps it)."""
         model = {} if self.model is None else {f"model_{k}": v for k, v in self.model.as_dict().items()}
+        if self.what_if_model is not None:  # the model the what-if side is evaluated under
+            model |= {f"what_if_model_{k}": v for k, v in self.what_if_model.as_dict().items()}
         versions = {f"model_version_note_{n + 1}": note for n, note in enumerate(self.versions)}
         versions |= {f"policy_note_{n + 1}": note for n, note in enumerate(self.policies)}
         same = {f"same_plan_note_{n + 1}": self._same_plan_words(a, b) for n, (a, b) in enumerate(self.same)}
@@ -693,6 +700,8 @@ class Comparison:
         out["contract_differences"] = {label: {"takes": here, "declines": first}
                                        for label, here, first in self.contract_differences}  # fmt: skip
         out["what_if"] = self.what_if or None  # the change the second plan runs under, as given
+        # the model so changed, which the second plan is evaluated under (None: not a what-if)
+        out["what_if_model"] = None if self.what_if_model is None else self.what_if_model.as_dict()
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return _written(json_text(out), path)
@@ -1082,15 +1091,17 @@ def compare_what_if(
     run: str = "",
     versions: list[str] | None = None,
     objective: str | None = None,
+    changed_model: ModelUsed | None = None,
 ) -> Comparison:
     """``plan`` under the model (``data``: ``labels[0]``) and under the model changed (``changed``,
-    ``change`` in words: ``labels[1]``), each evaluated under its own model on the same scenarios
-    (seed and count). A scenario's factors are drawn each from a stream of its own, so the factors
-    the change leaves alone are the same numbers in both: the differences are paired, as between
-    two plans (docs/evaluation.md, "What if"). ``buffers``: the plan's cash buffer (USD; None: the
-    model's) on each side; ``versions``: as :func:`compare_plans`'s; ``objective``: what the plan was
-    solved for, "npv" or "cost" (None: read from ``run``, as :func:`compare_plans` reads it), a cost
-    plan's figures (present cost, demand served) shown and judged first, as in a comparison."""
+    ``change`` in words, ``changed_model`` what it was built from: ``labels[1]``), each evaluated under
+    its own model on the same scenarios (seed and count). A scenario's factors are drawn each from a
+    stream of its own, so the factors the change leaves alone are the same numbers in both: the
+    differences are paired, as between two plans (docs/evaluation.md, "What if"). ``buffers``: the plan's
+    cash buffer (USD; None: the model's) on each side; ``versions``: as :func:`compare_plans`'s;
+    ``objective``: what the plan was solved for, "npv" or "cost" (None: read from ``run``, as
+    :func:`compare_plans` reads it), a cost plan's figures (present cost, demand served) shown and judged
+    first, as in a comparison."""
     if len(set(labels)) != 2:
         raise CompareError(f"a what-if compares two labels, the plan's and its what-if's: {labels}")
     first = _Evaluated.of(data, [plan], labels[:1], scenarios, seed, backend, buffers[:1])
@@ -1122,6 +1133,8 @@ def compare_what_if(
         runs=[run, run],
         versions=list(versions or []),
         what_if=change,
+        what_if_model=changed_model,
+        what_if_data=changed,
         cost_plans=cost_plans,
         forecast_limits=[(label, b.on_forecast[0].limits_words()) for _, label, b in models
                          if not b.on_forecast[0].within_limits],

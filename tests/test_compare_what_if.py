@@ -10,6 +10,7 @@ any chance; the forecast figures (a forecast never slips) are the same.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -60,8 +61,8 @@ def test_a_what_if_is_the_plan_against_itself_under_the_changed_model(plan_file)
     assert "\\$785.5k" in c.to_markdown() and re.search(r"(?<!\\)\$", c.to_markdown()) is None
     words = " ".join(c.notes())
     assert (f"What if: \u201c{late}\u201d is \u201c{first}\u201d run under the model with "
-            "risk.delivery_slip = {probability: 1.0, min_quarters: 1, max_quarters: 1}, on the same "
-            "scenarios") in words
+            "risk.delivery_slip = {probability: 1.0, min_quarters: 1, max_quarters: 1} (hash "
+            f"{api.edit(loaded, SLIP).content_hash}), on the same scenarios") in words
     assert json.loads(c.to_json())["what_if"].startswith("risk.delivery_slip = {probability: 1.0")
 
 
@@ -232,3 +233,38 @@ def test_a_what_if_that_turns_a_covenant_on_keeps_its_first_breach_row(plan_file
     assert c.figures.loc["forecast_breach"].tolist() == [0.0, 1.0]
     assert "first_breach_leverage_share" not in c.figures.index  # tested on neither side
     assert "first breach breaks liquidity" in c.to_markdown()
+
+
+def test_a_what_if_describes_both_models(plan_file):
+    """The model discounts at 0 % and tests no covenant; the what-if discounts at 10 % and tests a
+    $2B liquidity floor. The page's definitions gave the first model's rate and covenants alone, and
+    the JSON its hash alone: each now says which side uses which, and records both models."""
+    path, loaded = plan_file
+    change = {"horizon.discount_rate_annual": 0.1,
+              "finance.covenants": {"test_from": "2026Q1", "min_liquidity_usd": 2e9}}  # fmt: skip
+    c = api.compare(path, loaded, scenarios=3, seed=1, what_if=change)
+    first, changed = (f"\u201c{label}\u201d" for label in c.labels)
+    page = html.unescape(api.comparison_html(c))
+    assert f"net present value at the model's discount rate of 0% ({first}) or 10% ({changed}) a year" in page
+    assert (f"<dt>covenants</dt><dd>{first}: the model sets no covenants (finance.covenants), so no "
+            f"scenario can breach one. {changed}: liquidity >= $2.00B; tested every quarter") in page
+    assert "<dt>PUE</dt><dd>power usage effectiveness" in page  # alike on both sides: said once
+    edited = api.edit(loaded, change).content_hash
+    got = json.loads(c.to_json())
+    assert (got["model"]["hash"], got["what_if_model"]["hash"]) == (loaded.content_hash, edited)
+    assert got["what_if_model"]["chosen"].startswith("the first side's model with horizon.discount_rate")
+    assert f"what_if_model_hash,{edited}" in c.to_csv()
+    assert f"(hash {edited}), on the same scenarios" in c.to_markdown()
+
+
+def test_a_threshold_changed_is_said_in_place(plan_file):
+    """A covenant's threshold changed ($1M to $2B of liquidity) is said where it stands in the
+    definition, each value named by its side, not with the punctuation after it."""
+    path, loaded = plan_file
+    tested = api.edit(loaded, {"finance.covenants": {"test_from": "2026Q1", "min_liquidity_usd": 1e6}})
+    with pytest.warns(FleetoptWarning, match=r"another version of model"):  # the plan file's model: untested
+        c = api.compare(path, tested, scenarios=3, seed=1, labels=["A", "B"],
+                        what_if={"finance.covenants.min_liquidity_usd": 2e9})
+    page = html.unescape(api.comparison_html(c))
+    said = "liquidity >= $1.0M (\u201cA\u201d) or $2.00B (\u201cB\u201d); tested every quarter"
+    assert f"<dt>covenants</dt><dd>{said}" in page
