@@ -41,6 +41,7 @@ from fleetopt.core.units import (
     format_difference,
     format_figure,
     format_mw,
+    format_rate,
     format_usd,
 )
 from fleetopt.errors import InputError, warn
@@ -253,6 +254,9 @@ FIGURE_UNITS = {key: unit for key, _, unit in FIGURES}
 COST_FIRST = ("present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served", *LAB_ROWS)
 # what plans cost: not ranked where they serve different shares of the demand (less cost buys less)
 COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd")
+# the figures discounted at the model's rate: a what-if that changes the rate moves them without the
+# plan doing better or worse (Comparison.better)
+DISCOUNTED = (*(key for key, _, _ in FIGURES if key.startswith("npv_")), "loss_probability", *COSTS)
 # which way a figure is better for the company (a figure not here has no better direction)
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_cash_held_usd", "npv_mean_usd", "npv_mean_no_default_usd",
@@ -513,10 +517,26 @@ class Comparison:
 
     def better(self, key: str) -> str:
         """Which way figure ``key`` is better for the company (:data:`BETTER`); none for the costs
-        (:data:`COSTS`) of plans that serve different shares of the demand, where less cost buys less."""
+        (:data:`COSTS`) of plans that serve different shares of the demand, where less cost buys less,
+        nor for the figures :data:`DISCOUNTED` where a what-if's sides discount at different rates."""
         if key in COSTS and self.serve_different_demand():
             return ""
+        if key in DISCOUNTED and self.discount_rates() is not None:
+            return ""
         return BETTER.get(key, "")
+
+    def discount_rates(self) -> tuple[float, float] | None:
+        """A what-if's two discount rates (a year), where they differ; else None."""
+        if self.data is None or self.what_if_data is None:
+            return None
+        rates = (self.data.discount_rate_annual, self.what_if_data.discount_rate_annual)
+        return rates if rates[0] != rates[1] else None
+
+    def _discount_words(self) -> str:
+        first, second = (format_rate(rate) for rate in self.discount_rates())
+        return (f"The two sides discount at different rates ({first} and {second} a year): their NPVs and "
+                "present costs differ by the rate as well as by what the change does to the plan, so "
+                "they are called neither better nor worse.")  # fmt: skip
 
     def serve_different_demand(self) -> bool:
         """Whether the plans serve different shares of the market demand, on the forecast or over the
@@ -559,6 +579,8 @@ class Comparison:
         for key, where in SHARES_SERVED:
             if self._different_shares(key):
                 out.append(self._shares_words(key, where))
+        if self.discount_rates() is not None:
+            out.append(self._discount_words())
         out += [self._same_plan_words(a, b) for a, b in self.same]
         out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
         out += [self._contract_words(*row) for row in self.contract_differences]
@@ -671,6 +693,8 @@ class Comparison:
             other["cost_plans_note"] = cost_plans_note(self.cost_plans)
         if self.what_if:
             other["what_if_note"] = self.what_if_words()
+        if self.discount_rates() is not None:
+            other["discount_rates_note"] = self._discount_words()
         facts = {**model, **versions, **breaches, **same, **committed, **other,
                  "scenarios": self.n_scenarios, "seed": self.seed}  # fmt: skip
         about = pd.DataFrame({"item": list(facts), "value": list(facts.values())})
@@ -702,6 +726,7 @@ class Comparison:
         out["what_if"] = self.what_if or None  # the change the second plan runs under, as given
         # the model so changed, which the second plan is evaluated under (None: not a what-if)
         out["what_if_model"] = None if self.what_if_model is None else self.what_if_model.as_dict()
+        out["discount_rates"] = self.discount_rates()  # a what-if's two rates a year, where they differ
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return _written(json_text(out), path)

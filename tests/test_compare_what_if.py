@@ -268,3 +268,20 @@ def test_a_threshold_changed_is_said_in_place(plan_file):
     page = html.unescape(api.comparison_html(c))
     said = "liquidity >= $1.0M (\u201cA\u201d) or $2.00B (\u201cB\u201d); tested every quarter"
     assert f"<dt>covenants</dt><dd>{said}" in page
+
+
+def test_npvs_at_two_discount_rates_are_not_called_better_or_worse(plan_file):
+    """At 10 % a year the plan's NPV is lower than at 0 % (its later cash discounted) though the plan
+    does the same: the rate moves it, so the NPVs are not ranked (nor coloured on the page), and a
+    note and the JSON say why; a figure the rate leaves alone (utilisation) keeps its direction."""
+    path, loaded = plan_file
+    c = api.compare(path, loaded, scenarios=3, seed=1, what_if={"horizon.discount_rate_annual": 0.1})
+    first, later = c.labels
+    assert c.figures.loc["npv_mean_usd", later] < c.figures.loc["npv_mean_usd", first] == 785_500.0
+    assert c.better("npv_mean_usd") == "" and c.better("npv_forecast_usd") == ""
+    assert c.better("mean_utilisation") == "higher"
+    assert "worse in" not in c.verdict(1) and "no better direction: NPV mean" in c.verdict(1)
+    said = "The two sides discount at different rates (0% and 10% a year)"
+    assert any(note.startswith(said) for note in c.notes())
+    assert json.loads(c.to_json())["discount_rates"] == [0.0, 0.1]
+    assert "class='bad'" not in api.comparison_html(c)
