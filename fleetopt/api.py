@@ -116,7 +116,7 @@ from fleetopt.runs.registry import (
     key_figures,
 )
 from fleetopt.schema import PlanningModel
-from fleetopt.schema.edit import edited_model
+from fleetopt.schema.edit import edited_model, sets_field
 from fleetopt.schema.loading import (
     MODEL_CHANGES,
     LoadedModel,
@@ -1611,11 +1611,12 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
     if len(pair) != 2:
         raise InputError(f"{LABELS}: {len(pair)} given for a what-if, which compares two: the plan and the "
                          "plan under the model changed")  # fmt: skip
-    words = change_words(changed.changes[len(loaded.changes):])
+    made = changed.changes[len(loaded.changes):]
+    words = change_words(made)
     changed_data = _loaded_and_data(changed)[1]
-    _check_what_if(loaded, (changed, changed_data), given, words)
+    buffers = (given.buffers[0], _what_if_buffer(changed, made, given.buffers[0]))
+    _check_what_if(loaded, (changed, changed_data), given, words, buffers)
     scenarios, seed, backend = settings
-    buffers = (given.buffers[0], _what_if_buffer(loaded, changed, given.buffers[0]))
     return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed, backend,
                            buffers, used, given.runs[0], given.versions, given.objective,
                            _model_used(changed, f"the first side's model with {words}"))  # fmt: skip
@@ -1627,26 +1628,30 @@ def _gives_a_pick(refs: list[Path]) -> bool:
     return len(refs) == 1 and refs[0].is_dir() and RunFolder(refs[0]).kind in ("sweep", "stochastic")
 
 
-def _check_what_if(loaded: LoadedModel, changed: tuple, given: _WhatIfPlan, words: str) -> None:
+def _check_what_if(loaded: LoadedModel, changed: tuple, given: _WhatIfPlan, words: str,
+                   buffers: tuple) -> None:  # fmt: skip
     """Refuse a what-if the plan cannot run under (its arrays do not fit the changed model, ``changed``:
-    it and its data), and warn of one that leaves the model as it was (every difference would be 0)."""
+    it and its data), and warn of one that leaves the model and the plan's cash buffer (``buffers``: on
+    each side, USD; None: the model's) as they were (every difference would be 0)."""
     if problems := given.plans[0].shape_problems(changed[1]):
         raise CompareError(f"what_if (--what-if) {words}: the plan {given.labels[0]!r} does not fit the "
                            f"model so changed ({problems[0]}): a what-if may change what the plan runs under "
                            "(prices, risks, finance, policy), not what its decisions are over (the horizon, "
                            "the SKUs and when they are on sale, the sites, the contracts); solve the changed "
                            "model (fleetopt solve --set PATH=VALUE) and compare the two runs")  # fmt: skip
-    if changed[0].model == loaded.model:
+    own = loaded.model.policy.liquidity_buffer_usd
+    if changed[0].model == loaded.model and len({own if b is None else b for b in buffers}) == 1:
         warn(f"what_if (--what-if) {words}: the model already has that, so the what-if is the plan under "
              "the same model again and every difference is 0: give a value other than the model's")
 
 
-def _what_if_buffer(loaded: LoadedModel, changed: LoadedModel, buffer: float | None) -> float | None:
+def _what_if_buffer(changed: LoadedModel, made: tuple, buffer: float | None) -> float | None:
     """The cash buffer the plan runs with under the changed model: the changed model's where the
-    what-if changes ``policy.liquidity_buffer_usd`` (what it asks), else the plan's own (a plan keeps
-    the buffer it was made with)."""
-    now = changed.model.policy.liquidity_buffer_usd
-    return now if now != loaded.model.policy.liquidity_buffer_usd else buffer
+    what-if's changes (``made``) set ``policy.liquidity_buffer_usd`` (what it asks, the model's own
+    value too: a sweep's plan may have another), else the plan's own (a plan keeps the buffer it was
+    made with)."""
+    asked = sets_field(made, ("policy", "liquidity_buffer_usd"))
+    return changed.model.policy.liquidity_buffer_usd if asked else buffer
 
 
 def _what_if_of_solved(results: list, model, scenarios, seed, backend, names, what_if) -> Comparison:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import warnings
 
 import pytest
 from conftest import run_cli
@@ -285,3 +286,20 @@ def test_npvs_at_two_discount_rates_are_not_called_better_or_worse(plan_file):
     assert any(note.startswith(said) for note in c.notes())
     assert json.loads(c.to_json())["discount_rates"] == [0.0, 0.1]
     assert "class='bad'" not in api.comparison_html(c)
+
+
+def test_a_what_if_of_the_model_s_own_buffer_drops_the_plan_s(tmp_path):
+    """A plan made with a $1B cash buffer (a sweep's policy candidate) under a model whose buffer is 0:
+    `--what-if policy.liquidity_buffer_usd=0` asks for the plan without its buffer. It ran with its
+    own again on both sides, warned of as 'the model already has that', every difference 0; now the
+    what-if side runs with none: the on-time NPV of 785,500, against the deferred order's with $1B."""
+    loaded, data = load(model()), data_of(model())
+    path = tmp_path / "buffered.npz"
+    name, fingerprint = loaded.model.name, loaded.content_hash
+    path.write_bytes(plans_npz_bytes([plan(data)], ["p"], name, fingerprint, buffers=[1e9]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FleetoptWarning)  # a change the plan does not have: no warning
+        c = api.compare(path, loaded, scenarios=3, seed=1, what_if={"policy.liquidity_buffer_usd": 0})
+    buffered, without = c.labels
+    assert c.figures.loc["npv_mean_usd", buffered] < 785_500.0 - 1.0  # the buffer defers the order
+    assert c.figures.loc["npv_mean_usd", without] == pytest.approx(785_500.0, rel=1e-12)

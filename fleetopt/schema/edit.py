@@ -69,6 +69,28 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     return LoadedModel(model, source, text, changes=(*(loaded.changes or ()), *made))
 
 
+def sets_field(changes: typing.Iterable[tuple], field: FieldPath) -> bool:
+    """Whether ``changes`` (a LoadedModel's, (path, value) pairs as :func:`edited_model` made them)
+    set ``field``: by its own path, by a mapping set on a block above it that names it, or by removing
+    it or a block above it (its default then applies)."""
+    for where, value in changes:
+        parts = tuple(_path(where))
+        if parts == tuple(field[: len(parts)]) and _names(value, field[len(parts):]):
+            return True
+    return False
+
+
+def _names(value: Any, rest: FieldPath) -> bool:
+    """Whether ``value``, set on a block, sets its field at ``rest`` (None: the block removed)."""
+    for key in rest:
+        if value is None:
+            return True
+        if not isinstance(value, Mapping) or key not in value:
+            return False
+        value = value[key]
+    return True
+
+
 def _check_pairs(pairs) -> None:
     """``changes`` as (path, value) pairs, or refused saying what it was given (a list of pairs is
     taken as well as a mapping: the message said a mapping only)."""
