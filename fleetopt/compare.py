@@ -558,6 +558,10 @@ class Comparison:
         return (f"The plans serve different shares of the market demand {where} ({served}): their present "
                 "costs buy different amounts of compute and do not rank them.")
 
+    def subject(self) -> str:
+        """What is compared, as a title says it: "3 plans", a what-if's "one plan under two models"."""
+        return "one plan under two models" if self.what_if else counted(len(self.labels), "plan")
+
     def difference_headers(self) -> list[str]:
         """'B − A' for every plan after the first A."""
         return [f"{label}{DIFFERENCE_SEPARATOR}{self.labels[0]}" for label in self.labels[1:]]

@@ -303,3 +303,15 @@ def test_a_what_if_of_the_model_s_own_buffer_drops_the_plan_s(tmp_path):
     buffered, without = c.labels
     assert c.figures.loc["npv_mean_usd", buffered] < 785_500.0 - 1.0  # the buffer defers the order
     assert c.figures.loc["npv_mean_usd", without] == pytest.approx(785_500.0, rel=1e-12)
+
+
+def test_the_terminal_titles_a_what_if_as_the_page_does(plan_file, tmp_path):
+    """The terminal's table was titled 'plans on 3 common scenarios', as for two plans; the page
+    'one plan under two models': both now say what a what-if compares."""
+    path, loaded = plan_file
+    model_file = tmp_path / "m.yaml"
+    model_file.write_text(loaded.text)
+    code, out, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
+                             "--what-if", "horizon.discount_rate_annual=0.1")  # fmt: skip
+    assert code == 0, err
+    assert "one plan under two models on 3 common scenarios (seed 0)" in " ".join(out.split())

@@ -1163,7 +1163,7 @@ def comparison_tables(result) -> list:
         row += [result.difference_shown(key, values, unit, n) for n in range(1, len(labels))]
         rows.append((name, row, result.better(key)))
     figures = ColumnGroups(
-        f"plans on {counted(result.n_scenarios, 'common scenario')} (seed {result.seed})",
+        f"{result.subject()} on {counted(result.n_scenarios, 'common scenario')} (seed {result.seed})",
         " ".join(result.notes()),
         "figure", [*labels, *result.difference_headers()], rows, "better",
     )  # fmt: skip

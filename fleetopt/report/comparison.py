@@ -37,8 +37,7 @@ def comparison_html(comp: Comparison) -> str:
     model = comp.model.name if comp.model is not None else "model not recorded"
     title = f"{TITLE_PREFIX}: {model}"
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    plans = "one plan under two models" if comp.what_if else f"{len(comp.labels)} plans"
-    scenarios = f"{plans} on {counted(comp.n_scenarios, 'common scenario')} (seed {comp.seed})"
+    scenarios = f"{comp.subject()} on {counted(comp.n_scenarios, 'common scenario')} (seed {comp.seed})"
     context = f"{title}, {scenarios}, written {created}"
     sections = [_summary_section(comp), _plans_section(comp), _figures_section(comp), _charts_section(comp),
                 _purchases_section(comp), _power_section(comp), _definitions(comp)]  # fmt: skip
