@@ -1173,7 +1173,8 @@ def compare_what_if(
 def _evaluated_under_change(changed: ModelData, plan: Plan, label: str, change: str, settings: tuple,
                             buffer) -> _Evaluated:  # fmt: skip
     """:func:`compare_what_if`'s second side, ``plan`` under the model changed (``settings``: scenarios,
-    seed, backend); refused naming the change (``change``, in words) where that model forbids the plan."""
+    seed, backend); refused naming the change (``change``, in words) where that model forbids the plan
+    or cannot run it (the first side ran: the change is why)."""
     try:
         return _Evaluated.of(changed, [plan], [label], *settings, [buffer])
     except PlanLimitError as exc:
@@ -1182,6 +1183,8 @@ def _evaluated_under_change(changed: ModelData, plan: Plan, label: str, change: 
                            "change what the plan runs under, not the limits its decisions keep (power "
                            "online, supply, debt); solve the changed model (fleetopt solve --set "
                            "PATH=VALUE) for a plan it allows and compare the two runs") from None
+    except InputError as exc:  # a delivery slip past the horizon's end, ...
+        raise CompareError(f"what_if (--what-if) {change}: under the model so changed, {exc}") from None
 
 
 def _alike_pairs(plans: list[Plan], labels: list[str], buffer) -> tuple[list, list]:

@@ -315,3 +315,20 @@ def test_the_terminal_titles_a_what_if_as_the_page_does(plan_file, tmp_path):
                              "--what-if", "horizon.discount_rate_annual=0.1")  # fmt: skip
     assert code == 0, err
     assert "one plan under two models on 3 common scenarios (seed 0)" in " ".join(out.split())
+
+
+def test_a_what_if_the_plan_cannot_run_under_names_the_change_it_made(plan_file, tmp_path):
+    """SKU A ships from 2026Q2 (quarter 1) on a horizon to 2027Q2 (quarter 5): a certain slip of 5
+    quarters moves the plan's GPUs past its end, which the evaluator refuses ('at most 4 for A');
+    the refusal said so without naming the --what-if change that made the slip."""
+    path, loaded = plan_file
+    model_file = tmp_path / "m.yaml"
+    model_file.write_text(loaded.text)
+    slip = "risk.delivery_slip={probability: 1, min_quarters: 5, max_quarters: 5}"
+    code, out, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
+                             "--what-if", slip)  # fmt: skip
+    assert code == 2 and out == "", (out, err)
+    err = " ".join(err.split())
+    assert ("--what-if) risk.delivery_slip = {probability: 1, min_quarters: 5, max_quarters: 5}: under the "
+            "model so changed, risk.delivery_slip: a slip of 5 quarters") in err
+    assert "(at most 4 for A)" in err and "Traceback" not in err
