@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -634,9 +635,13 @@ class Comparison:
     def rows(self) -> list[tuple[str, str, str]]:
         """The (key, name, unit) of :data:`FIGURES` this comparison has, in its figures' order (a
         comparison with a plan solved for least cost has :data:`COST_FIRST` first), each covenant's
-        named as the model tests it (:func:`covenant_figure_names`)."""
+        named as the model tests it (:func:`covenant_figure_names`; a what-if's, as each side's does)."""
         by_key = {figure[0]: figure for figure in FIGURES}
         names = {} if self.data is None else covenant_figure_names(self.data.covenant_kinds)
+        if names and self.what_if_data is not None:  # a what-if's covenant tested on another numerator
+            theirs = covenant_figure_names(self.what_if_data.covenant_kinds)
+            sides = [f"\u201c{label}\u201d" for label in self.labels]
+            names = {key: both_sides(name, theirs[key], *sides) for key, name in names.items()}
         rows = [by_key[key] for key in self.figures.index]
         return [(key, names.get(key, name), unit) for key, name, unit in rows]
 
@@ -982,6 +987,32 @@ def plans_from_refs(
             "folder alone gives two: its pick, or its stochastic plan, and its forecast optimum)"
         )
     return plans, unique_labels(labels), buffers, runs
+
+
+# a what-if's text (a definition, a row's name) differing in a few words says them in place ("a
+# discount rate of 15% (“A”) or 10% (“B”) a year"), else it is given whole for each side
+WORDS_IN_PLACE = 4
+# a text's words, the spaces between them and the punctuation that ends one ("1.4x;": "1.4x", ";")
+_PIECES = re.compile(r"(\s+|[;,:.](?=\s|$))")
+
+
+def both_sides(text: str, other: str, a: str, b: str) -> str:
+    """One text of a what-if's two sides (a definition, a row's name), ``a``'s ``text`` and ``b``'s
+    ``other``: the words that differ in place where they are a few, else each side's whole."""
+    if text == other:
+        return text
+    x, y = ([piece for piece in _PIECES.split(words) if piece] for words in (text, other))
+    start = _common(x, y)
+    end = _common(x[start:][::-1], y[start:][::-1])  # the pieces after, counted from the end
+    ours, theirs = "".join(x[start:len(x) - end]), "".join(y[start:len(y) - end])
+    if start and 0 < len(ours.split()) <= WORDS_IN_PLACE and 0 < len(theirs.split()) <= WORDS_IN_PLACE:
+        return f"{''.join(x[:start])}{ours} ({a}) or {theirs} ({b}){''.join(x[len(x) - end:])}"
+    return f"{a}: {text} {b}: {other}"
+
+
+def _common(x: list[str], y: list[str]) -> int:
+    """How many words ``x`` and ``y`` share from their start."""
+    return next((n for n, (u, v) in enumerate(zip(x, y, strict=False)) if u != v), min(len(x), len(y)))
 
 
 # the columns of the figures table besides the plans' own (Comparison.tables), and what joins two

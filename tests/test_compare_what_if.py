@@ -332,3 +332,16 @@ def test_a_what_if_the_plan_cannot_run_under_names_the_change_it_made(plan_file,
     assert ("--what-if) risk.delivery_slip = {probability: 1, min_quarters: 5, max_quarters: 5}: under the "
             "model so changed, risk.delivery_slip: a slip of 5 quarters") in err
     assert "(at most 4 for A)" in err and "Traceback" not in err
+
+
+def test_a_covenant_tested_on_another_numerator_is_named_as_each_side_tests_it(plan_file):
+    """The model tests its DSCR on EBITDA; the what-if on EBITDA less tax: the first-breach row was
+    named as the model tests it alone."""
+    path, loaded = plan_file
+    tested = api.edit(loaded, {"finance.covenants": {"test_from": "2026Q1", "min_dscr": 1.2}})
+    with pytest.warns(FleetoptWarning, match=r"another version of model"):  # the plan file's model: untested
+        c = api.compare(path, tested, scenarios=3, seed=1, labels=["A", "B"],
+                        what_if={"finance.covenants.dscr_cash_flow": "ebitda_less_tax"})
+    names = {key: name for key, name, _ in c.rows()}
+    said = "first breach breaks EBITDA (\u201cA\u201d) or (EBITDA - tax) (\u201cB\u201d) / debt service"
+    assert names["first_breach_dscr_share"] == said

@@ -8,14 +8,13 @@ and notes): the page only lays them out and draws the charts from its NPV matrix
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from html import escape
 
 import numpy as np
 
 from fleetopt import __version__
-from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS, Comparison
+from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS, Comparison, both_sides
 from fleetopt.core.units import counted, format_mw
 from fleetopt.report import svg
 from fleetopt.report.definitions import definitions_section, glossary
@@ -97,34 +96,8 @@ def _each_side(labels: list[str], first: list, second: list) -> list[tuple[str, 
     out = []
     for term, text in first:
         other = theirs.pop(term, None)
-        out.append((term, f"{a}: {text}" if other is None else _both(text, other, a, b)))
+        out.append((term, f"{a}: {text}" if other is None else both_sides(text, other, a, b)))
     return out + [(term, f"{b}: {text}") for term, text in theirs.items()]
-
-
-# a what-if's definition differing in a few words says them in place ("a discount rate of 15% (“A”)
-# or 10% (“B”) a year"), else it is given whole for each side
-WORDS_IN_PLACE = 4
-# a definition's words, the spaces between them and the punctuation that ends one ("1.4x;": "1.4x", ";")
-_PIECES = re.compile(r"(\s+|[;,:.](?=\s|$))")
-
-
-def _both(text: str, other: str, a: str, b: str) -> str:
-    """One definition of two sides, ``a``'s ``text`` and ``b``'s ``other``: the words that differ in
-    place where they are a few, else each side's whole."""
-    if text == other:
-        return text
-    x, y = ([piece for piece in _PIECES.split(words) if piece] for words in (text, other))
-    start = _common(x, y)
-    end = _common(x[start:][::-1], y[start:][::-1])  # the pieces after, counted from the end
-    ours, theirs = "".join(x[start:len(x) - end]), "".join(y[start:len(y) - end])
-    if start and 0 < len(ours.split()) <= WORDS_IN_PLACE and 0 < len(theirs.split()) <= WORDS_IN_PLACE:
-        return f"{''.join(x[:start])}{ours} ({a}) or {theirs} ({b}){''.join(x[len(x) - end:])}"
-    return f"{a}: {text} {b}: {other}"
-
-
-def _common(x: list[str], y: list[str]) -> int:
-    """How many words ``x`` and ``y`` share from their start."""
-    return next((n for n, (u, v) in enumerate(zip(x, y, strict=False)) if u != v), min(len(x), len(y)))
 
 
 def _plans_section(comp: Comparison) -> str:
