@@ -297,12 +297,13 @@ def test_a_what_if_of_the_model_s_own_buffer_drops_the_plan_s(tmp_path):
     path = tmp_path / "buffered.npz"
     name, fingerprint = loaded.model.name, loaded.content_hash
     path.write_bytes(plans_npz_bytes([plan(data)], ["p"], name, fingerprint, buffers=[1e9]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", FleetoptWarning)  # a change the plan does not have: no warning
-        c = api.compare(path, loaded, scenarios=3, seed=1, what_if={"policy.liquidity_buffer_usd": 0})
-    buffered, without = c.labels
-    assert c.figures.loc["npv_mean_usd", buffered] < 785_500.0 - 1.0  # the buffer defers the order
-    assert c.figures.loc["npv_mean_usd", without] == pytest.approx(785_500.0, rel=1e-12)
+    for change in ({"policy.liquidity_buffer_usd": 0}, {"policy": {"liquidity_buffer_usd": 0}}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FleetoptWarning)  # a change the plan does not have: no warning
+            c = api.compare(path, loaded, scenarios=3, seed=1, what_if=change)
+        buffered, without = c.labels
+        assert c.figures.loc["npv_mean_usd", buffered] < 785_500.0 - 1.0  # the buffer defers the order
+        assert c.figures.loc["npv_mean_usd", without] == pytest.approx(785_500.0, rel=1e-12)
 
 
 def test_the_terminal_titles_a_what_if_as_the_page_does(plan_file, tmp_path):
