@@ -1617,9 +1617,14 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
     buffers = (given.buffers[0], _what_if_buffer(changed, made, given.buffers[0]))
     _check_what_if(loaded, (changed, changed_data), given, words, buffers)
     scenarios, seed, backend = settings
-    return compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed, backend,
-                           buffers, used, given.runs[0], given.versions, given.objective,
-                           _model_used(changed, f"the first side's model with {words}"))  # fmt: skip
+    comparison = compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed, backend,
+                                 buffers, used, given.runs[0], given.versions, given.objective,
+                                 _model_used(changed, f"the first side's model with {words}"))  # fmt: skip
+    if changed.model != loaded.model and not comparison.differs():  # a change the model already has: said
+        warn(f"what_if (--what-if) {words}: every figure of the plan is the same under the model so changed: "
+             "the change touches nothing this plan does or risks (a delivery slip, for one, delays only "
+             "the SKUs not yet on sale when the horizon starts)")
+    return comparison
 
 
 def _gives_a_pick(refs: list[Path]) -> bool:

@@ -559,6 +559,13 @@ class Comparison:
         return (f"The plans serve different shares of the market demand {where} ({served}): their present "
                 "costs buy different amounts of compute and do not rank them.")
 
+    def differs(self, n: int = 1) -> bool:
+        """Whether plan ``n`` differs from the first in any figure with a difference
+        (:meth:`has_difference`: not the errors, which the first plan has none of against itself)."""
+        keys = [key for key in self.figures.index if self.has_difference(key, FIGURE_UNITS[key])]
+        first, other = (self.figures.loc[keys, self.labels[m]].to_numpy(dtype=float) for m in (0, n))
+        return not np.array_equal(first, other, equal_nan=True)
+
     def subject(self) -> str:
         """What is compared, as a title says it: "3 plans", a what-if's "one plan under two models"."""
         return "one plan under two models" if self.what_if else counted(len(self.labels), "plan")

@@ -340,9 +340,24 @@ def test_a_covenant_tested_on_another_numerator_is_named_as_each_side_tests_it(p
     named as the model tests it alone."""
     path, loaded = plan_file
     tested = api.edit(loaded, {"finance.covenants": {"test_from": "2026Q1", "min_dscr": 1.2}})
-    with pytest.warns(FleetoptWarning, match=r"another version of model"):  # the plan file's model: untested
-        c = api.compare(path, tested, scenarios=3, seed=1, labels=["A", "B"],
+    with pytest.warns(FleetoptWarning) as said:  # the plan file's model is untested; and without debt
+        c = api.compare(path, tested, scenarios=3, seed=1, labels=["A", "B"],  # no figure changes
                         what_if={"finance.covenants.dscr_cash_flow": "ebitda_less_tax"})
+    assert any("another version of model" in str(warning.message) for warning in said)
     names = {key: name for key, name, _ in c.rows()}
     said = "first breach breaks EBITDA (\u201cA\u201d) or (EBITDA - tax) (\u201cB\u201d) / debt service"
     assert names["first_breach_dscr_share"] == said
+
+
+def test_a_what_if_that_changes_no_figure_is_said(plan_file):
+    """The plan never runs short of cash ($1B opened with, no risk but the slip, none here), so it never sells
+    GPUs in distress: a distress discount of 50 % changes the model but none of the plan's figures.
+    Every difference is 0, and a warning says the change touches nothing the plan does, rather than
+    a verdict 'the same' alone; a change that does move a figure (a certain slip) is not warned of."""
+    path, loaded = plan_file
+    with pytest.warns(FleetoptWarning, match=r"discount = 0.5: every figure of the plan is the same"):
+        c = api.compare(path, loaded, scenarios=3, seed=1, what_if={"policy.distress_sale_discount": 0.5})
+    assert c.figures.loc["npv_mean_usd"].tolist() == [785_500.0, 785_500.0] and not c.differs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FleetoptWarning)
+        assert api.compare(path, loaded, scenarios=3, seed=1, what_if=SLIP).differs()
