@@ -20,6 +20,7 @@ from conftest import TINY_PATH, run_cli
 
 from fleetopt.core.data import load
 from fleetopt.core.units import (
+    format_percent,
     format_rate,
     format_solver_status,
     format_usd,
@@ -27,9 +28,8 @@ from fleetopt.core.units import (
     usd_column_formatter,
 )
 from fleetopt.evaluate.metrics import REACTION_LABELS
-from fleetopt.report import in_short, page, provenance, reading, svg
+from fleetopt.report import in_short, page, provenance, reading, svg, two_stage
 from fleetopt.report.candidates import _rule_text
-from fleetopt.report.markup import _share, _usd
 from fleetopt.report.statements import _by_quarter, _decisions_section, _power_built
 
 TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
@@ -187,9 +187,9 @@ def test_a_report_opens_with_its_answer_in_short(runs):
     text = text_of(runs["evaluate"])
     assert text.index("In short") < text.index("Provenance")
     said = text[text.index("In short"):text.index("Provenance")]
-    assert f"Plan “milp”: mean NPV {_usd(row['npv_mean_usd'])} over 200 futures against " in said
-    cvar5, loss = _usd(row["npv_cvar5_usd"]), row["loss_probability"]
-    limited = _usd(row["npv_limited_cvar5_usd"])
+    assert f"Plan “milp”: mean NPV {format_usd(row['npv_mean_usd'])} over 200 futures against " in said
+    cvar5, loss = format_usd(row["npv_cvar5_usd"]), row["loss_probability"]
+    limited = format_usd(row["npv_limited_cvar5_usd"])
     worst = (f"the worst 5 % average {cvar5}, counting a defaulted future's shortfall as the owners' loss "
              f"({limited} to shareholders with limited liability); {loss:.1%} end with a negative NPV")
     assert worst in said
@@ -199,8 +199,8 @@ def test_a_report_opens_with_its_answer_in_short(runs):
             f"{row['any_default_probability']:.1%}.") in said  # fmt: skip
     solve = text_of(runs["solve"])
     fig = summary_of(runs["solve"])
-    assert (f"In short Plan “milp”: NPV {_usd(fig['npv_usd'])} on the forecast, the one future the MILP "
-            "plans for (fleetopt evaluate gives its risk over others).") in solve
+    assert (f"In short Plan “milp”: NPV {format_usd(fig['npv_usd'])} on the forecast, the one future the "
+            "MILP plans for (fleetopt evaluate gives its risk over others).") in solve
     sweep = text_of(runs["sweep"])
     assert f"In short Recommended plan “{summary_of(runs['sweep'])['recommended']}”: mean NPV" in sweep
     # how sure the pick is, as the terminal says it (a new user's walkthrough: only further down)
@@ -462,7 +462,7 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     pick = summary_of(folder)["recommended"]
     assert "cash buffer" in pick  # the test needs a pick whose policy reacts on the forecast
     forecast_npv = pd.read_csv(folder / "candidates.csv").set_index("plan").loc[pick, "forecast_npv_usd"]
-    run = reading._read_run(folder)
+    run = reading.read_report_run(folder)
     assert run.forecast.npv_usd == pytest.approx(forecast_npv, abs=0.01)
     assert run.forecast.reacts and run.forecast.npv_usd > run.statements.npv_usd + 1e6
     assert run.forecast.peak_debt_usd == pytest.approx(190e6, abs=1.0)
@@ -553,7 +553,7 @@ def _purchases(folder: Path, *rows: str) -> Path:
 def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
     """The solve's plan runs with the model's policy (tiny: no buffer): nothing reacts on the
     forecast, the run's NPV is the statements' (to $1) and nothing is marked."""
-    run = reading._read_run(runs["solve"])
+    run = reading.read_report_run(runs["solve"])
     assert not run.forecast.reacts and run.milp_only == ""
     assert run.forecast.npv_usd == pytest.approx(run.statements.npv_usd, abs=1.0)
     assert "(the plan's statements, as planned)" not in text_of(runs["solve"])
@@ -566,8 +566,8 @@ def test_evaluate_shows_new_metrics_with_their_values(runs):
     assert f"{scale(row['npv_mean_usd'])} ± {scale(row['npv_mean_se_usd'])} mean NPV ± standard error" in text
     assert f"{row['loss_probability']:.1%} P(NPV < 0)" in text
     no_default = "mean NPV of the scenarios with no liquidity default"
-    assert f"{_usd(row['npv_mean_no_default_usd'])} {no_default}" in text
-    assert f"{_usd(row['expected_min_cash_usd'])} mean over scenarios of the lowest cash" in text
+    assert f"{format_usd(row['npv_mean_no_default_usd'])} {no_default}" in text
+    assert f"{format_usd(row['expected_min_cash_usd'])} mean over scenarios of the lowest cash" in text
 
 
 def test_the_mean_npv_without_a_default_names_the_default_it_leaves_out(runs):
@@ -827,7 +827,7 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     console.print(stochastic_summary_table(summary))
     terminal = {line.split("│")[1].strip(): line.split("│")[2].strip()
                 for line in console.export_text().splitlines() if line.count("│") == 3}  # fmt: skip
-    html = page._stochastic_section(SimpleNamespace(summary=summary))
+    html = two_stage.stochastic_section(SimpleNamespace(summary=summary))
     cells = re.findall(r'<td class="text(?: wrap)?">([^<]*)</td><td data-v="[^"]*">([^<]*)</td>', html)
     report = {unescape(label): value for label, value in cells}
     # one label each, in words (the terminal's read 'VSS = RP - EEV', 'WS (wait-and-see)': a walkthrough)
@@ -861,7 +861,7 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     console = Console(width=400, record=True)
     console.print(stochastic_summary_table(summary))
     terminal = console.export_text()
-    html = page._stochastic_section(SimpleNamespace(summary=summary))
+    html = two_stage.stochastic_section(SimpleNamespace(summary=summary))
     facts = re.findall(r"<dt>([^<]*)</dt><dd class='(bad)?'>([^<]*)</dd>", html)
     cures = "scenarios with covenant cures (equity paid in to cure a breach, $11 of value per $1 short)"
     labels = [label for label, _, _ in facts]
@@ -876,7 +876,7 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
             {"scenario": "scenario 9", "probability": 0.8, "value_usd": 1e6, "npv_usd": 1e6,
              "emergency_equity_usd": 0.0, "revolver_peak_usd": 0.0, "rescued": False,
              "slacks": {}}]  # fmt: skip
-    section = page._stochastic_section(SimpleNamespace(summary={**summary, "scenarios": rows}))
+    section = two_stage.stochastic_section(SimpleNamespace(summary={**summary, "scenarios": rows}))
     text = unescape(re.sub(r"<[^>]+>", " ", section))
     # a rescue with no emergency equity said only "rescued: yes": it names what was relaxed now
     said = r"scenario 7 .*dscr covenant \(EBITDA / debt service\) \$876.0k short .*scenario 9 .* none"
@@ -1131,8 +1131,8 @@ def test_a_scatter_label_without_a_leader_is_nearest_its_own_point():
 
 def test_kpi_money_rounds_before_its_scale():
     """$999,999,999.99 to 4 significant digits is $1.000B: it reads $1.00B, not $1,000.0M."""
-    assert _usd(999_999_999.99) == "$1.00B"
-    assert _usd(30_307_340.4) == "$30.3M" and _usd(-850_123.0) == "-$850.1k"
+    assert format_usd(999_999_999.99) == "$1.00B"
+    assert format_usd(30_307_340.4) == "$30.3M" and format_usd(-850_123.0) == "-$850.1k"
 
 
 def test_deterministic_evaluation_draws_no_scenario_charts(runs):
@@ -1207,7 +1207,7 @@ def test_null_figures_of_a_summary_read_as_missing():
     }
     frame = reading._out_of_sample_metrics(summary)
     value = frame.iloc[0]["npv_mean_no_default_usd"]
-    assert np.isnan(value) and _usd(value) == "n/a" and _share(value) == "n/a"
+    assert np.isnan(value) and format_usd(value) == "n/a" and format_percent(value) == "n/a"
 
 
 def test_the_borrowing_base_is_defined_shown_and_charted(runs):
@@ -1255,7 +1255,7 @@ def test_the_plan_s_decisions_are_listed(runs):
     assert "GPUs retired 203 (2026Q3: 62, 2027Q3: 142)" in text
     assert "Each figure is rounded on its own" in text
     assert "GPUs redeployed from training to inference" in text
-    run = reading._read_run(runs["solve"])
+    run = reading.read_report_run(runs["solve"])
     run.plans[0].accepted[0] = 0.0
     section = re.sub(r"<[^>]+>", " ", _decisions_section(run))
     declined = r"contracts accepted\s+enterprise-inference\s+contracts declined\s+lab-a-training"
@@ -1455,7 +1455,7 @@ def test_the_lenders_at_an_uncured_breach_are_in_the_report_with_no_liquidity_de
     row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
     assert row["default_probability"] == 0 and row["uncured_breach_probability"] > 0
     text = text_of(runs["evaluate"])
-    owed = _usd(row["debt_at_uncured_breach_mean_usd"])
+    owed = format_usd(row["debt_at_uncured_breach_mean_usd"])
     assert f"{owed} debt owed at an uncured covenant breach, had the lenders accelerated" in text
     assert "debt owed at a liquidity default" not in text
 
@@ -1468,8 +1468,8 @@ def test_the_npv_if_lenders_accelerate_is_a_key_figure_and_a_run_without_it_is_s
     row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
     assert row["npv_accelerated_mean_usd"] != row["npv_limited_mean_usd"]
     text = text_of(runs["evaluate"])
-    assert f"{_usd(row['npv_accelerated_mean_usd'])} mean NPV if lenders accelerate" in text
-    assert f"{_usd(row['npv_accelerated_cvar5_usd'])} NPV CVaR5 if lenders accelerate" in text
+    assert f"{format_usd(row['npv_accelerated_mean_usd'])} mean NPV if lenders accelerate" in text
+    assert f"{format_usd(row['npv_accelerated_cvar5_usd'])} NPV CVaR5 if lenders accelerate" in text
     folder = tmp_path / "E"
     shutil.copytree(runs["evaluate"], folder)
     (folder / "report.html").unlink()
@@ -1888,7 +1888,7 @@ def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
     console.print(commitments_table(summary))
     terminal = [[cell.strip() for cell in line.split("│")[1:-1]]
                 for line in console.export_text().splitlines() if line.count("│") == 7]  # fmt: skip
-    html = page._stochastic_section(SimpleNamespace(summary={"settings": {**settings, "scenarios": 3,
+    html = two_stage.stochastic_section(SimpleNamespace(summary={"settings": {**settings, "scenarios": 3,
         "screened": 200, "scenario_seed": 0, "risk_weight": 0.0, "cvar_alpha": 0.05,
         "later_purchases": "continuous"}, "status": "optimal", "gap": 0.0, "scenarios": [],
         "commitments": rows}))  # fmt: skip

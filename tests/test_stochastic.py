@@ -903,7 +903,7 @@ def test_the_in_sample_cvar_names_a_tail_share_between_whole_per_cents():
 def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     """One scenario is "1 scenario"; Q = 4 from 2026Q3 is "before 2027Q3"; the report says the same
     and names the CVaR's alpha on its in-sample figures."""
-    from fleetopt.report.page import _stochastic_section
+    from fleetopt.report.two_stage import stochastic_section
 
     settings = {"scenarios": 1, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 4,
                 "first_stage_before": "2027Q3", "risk_weight": 0.0, "cvar_alpha": 0.1,
@@ -915,7 +915,7 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     assert "1 scenario of 200" in text and "1 scenarios" not in text
     assert "first stage before 2027Q3 (4 quarters)" in text
     assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample: fitted" in text
-    html = _stochastic_section(type("Run", (), {"summary": summary})())
+    html = stochastic_section(type("Run", (), {"summary": summary})())
     assert "1 scenario reduced from 200" in html and "first stage before 2027Q3 (4 quarters)" in html
     assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample: fitted" in html
     assert "n/a (time limit, gap 50.00%)" in html
@@ -923,13 +923,13 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     stopped = {**summary, "status": "time_limit", "gap": 0.7378}
     said = " ".join(shown(stopped).replace("│", " ").split())
     assert "status / gap time limit reached (the best plan found; its gap beside it) / 73.78%" in said
-    html = _stochastic_section(type("Run", (), {"summary": stopped})())
+    html = stochastic_section(type("Run", (), {"summary": stopped})())
     assert "time limit reached (the best plan found; its gap beside it), gap 73.78%" in html
     assert "time_limit" not in said + html
     # its gap once: HiGHS's optimal at a gap that shows was "optimal within 0.18% (relative gap),
     # gap 0.18%" (the status in words, as a solve's provenance writes it, then the gap)
     close = {**summary, "gap": 0.0018}
-    html = _stochastic_section(type("Run", (), {"summary": close})())
+    html = stochastic_section(type("Run", (), {"summary": close})())
     assert "solved by HiGHS: optimal, gap 0.18%." in html and "within" not in html
     said = " ".join(shown(close).replace("│", " ").split())  # the terminal's row too
     assert "status / gap optimal / 0.18%" in said and "within" not in said
@@ -993,7 +993,7 @@ def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(m
     beside it, with its own gap."""
     from html import unescape
 
-    from fleetopt.report.page import _stochastic_section
+    from fleetopt.report.two_stage import stochastic_section
     from fleetopt.stochastic import run
 
     solved = run.solve_recourse_problem
@@ -1011,7 +1011,7 @@ def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(m
     gap = (summary["rp_bound_usd"] - summary["eev_usd"]) / abs(summary["eev_usd"])
     assert summary["plan_gap"] == pytest.approx(max(gap, 0.0))
     said = " ".join(shown(summary).replace("│", " ").split())
-    html = " ".join(unescape(_stochastic_section(type("Run", (), {"summary": summary})())).split())
+    html = " ".join(unescape(stochastic_section(type("Run", (), {"summary": summary})())).split())
     for text in (said, html):
         assert "the stochastic plan's value" not in text
         assert ("RP, recourse problem: the best value the stochastic solve found before it stopped (time "
@@ -1517,7 +1517,7 @@ def test_counts_in_the_api_s_messages_read_as_words():
 def test_a_thousand_screened_scenarios_and_a_measure_of_nothing_read_as_numbers():
     """1,000 scenarios of a screen of 1,000 read "1,000 scenarios of 1000" in the terminal and
     "reduced from 1000" in the report; a measure of 0 that came out -0.0 was written -0.0."""
-    from fleetopt.report.page import _stochastic_section
+    from fleetopt.report.two_stage import stochastic_section
 
     settings = {"scenarios": 1000, "distinct_scenarios": 999, "screened": 1000, "scenario_seed": 0,
                 "first_stage_quarters": 4, "first_stage_before": "2027Q3", "risk_weight": 0.0,
@@ -1526,7 +1526,7 @@ def test_a_thousand_screened_scenarios_and_a_measure_of_nothing_read_as_numbers(
                "expected_npv_usd": -1e6, "cvar_npv_usd": -2e6, "scenarios": []}  # fmt: skip
     said = shown(summary)
     assert "1,000 scenarios of 1,000 (seed 0) (1 left out" in said and "999 solved" in said
-    html = _stochastic_section(type("R", (), {"summary": summary})())
+    html = stochastic_section(type("R", (), {"summary": summary})())
     assert "1,000 scenarios reduced from 1,000 (seed 0)" in html
     measures = {"rp_usd": -0.0, "evpi_usd": -0.0, "vss_usd": None, "first_stage": "RP's"}
     parts = {"settings": {}, "measures": measures, "scenarios": [], "timings": {}, "model_size": {},

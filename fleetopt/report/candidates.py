@@ -9,7 +9,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.units import counted, format_rate, format_usd
+from fleetopt.core.units import counted, format_percent, format_rate, format_usd
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -22,13 +22,13 @@ from fleetopt.evaluate.metrics import (
     reaction_labels,
 )
 from fleetopt.report import svg
-from fleetopt.report.markup import _line, _share, _table, _usd, scroll_hint
-from fleetopt.report.reading import _Run, _scenario_source
+from fleetopt.report.markup import scroll_hint, sortable_table
+from fleetopt.report.reading import ReportRun
 from fleetopt.sweep.candidates import FORECAST_CONDITION
 from fleetopt.sweep.run import rule_chosen_by
 
 
-def _rule_text(run: _Run) -> str:
+def _rule_text(run: ReportRun) -> str:
     """The sweep's rule in words, saying plainly which risk limits were not set."""
     rule = rule_chosen_by(run.summary, run.job)
     if rule is None:  # an older sweep resumed with another rule: only the rule's description
@@ -76,19 +76,21 @@ def _why_states_rule(summary: dict) -> bool:
     return bool(stated) and stated in summary.get("why", "")
 
 
-def _recommendation_section(run: _Run) -> str:
+def recommendation_section(run: ReportRun) -> str:
     summary, row = run.summary, run.main_metrics
     pick = ""
     if row is not None:
-        pick = (f" Its P(liquidity default) is {_share(row['default_probability'])}, P(covenant breach) "
-                f"{_share(row['breach_probability'])}, mean NPV {_usd(row['npv_mean_usd'])} and CVaR5 "
-                f"{_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
+        pick = (f" Its P(liquidity default) is {format_percent(row['default_probability'])}, P(covenant "
+                f"breach) {format_percent(row['breach_probability'])}, mean NPV "
+                f"{format_usd(row['npv_mean_usd'])} and CVaR5 {format_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
+    rule = _rule_text(run)
+    rule_line = f"<br>{escape(rule)}" if rule else ""
     source = summary.get("reranked_from")
     again = (f"<br>Re-ranked from the sweep in {escape(str(source))}: its candidates, evaluated again on "
              "its scenarios by this rule (no solve).") if source else ""  # fmt: skip
     return (
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
-        f"{escape(summary['why'])}{_line(_rule_text(run))}{again}</p>" + _dropped_list(summary)
+        f"{escape(summary['why'])}{rule_line}{again}</p>" + _dropped_list(summary)
     )
 
 
@@ -122,7 +124,7 @@ PARETO_WORDS = (
 )
 
 
-def _front_section(metrics: pd.DataFrame) -> str:
+def front_section(metrics: pd.DataFrame) -> str:
     if len(metrics) < 2:  # a front of one point, drawn, showed nothing but its axes
         return (f"<h2>Pareto front</h2><p>One candidate was evaluated ({escape(str(metrics['plan'].iloc[0]))}): "
                 "no other to weigh it against, so no front to draw.</p>")  # fmt: skip
@@ -149,7 +151,7 @@ def _front_key(metrics: pd.DataFrame) -> str:
     for n, (_, r) in enumerate(metrics.iterrows()):
         cls = f" class='{_front_class(r)}'" if _front_class(r) else ""
         rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(str(r['plan']))}</td>"
-                    f"<td>{escape(_share(r['breach_probability']))}</td></tr>")  # fmt: skip
+                    f"<td>{escape(format_percent(r['breach_probability']))}</td></tr>")  # fmt: skip
     head = "<th>#</th><th class='text'>plan</th><th>P(covenant breach)</th>"
     # named for a screen reader: a table in a card with no heading of its own had no name
     return (f"<table class='key' aria-label='Key to the Pareto chart'><thead><tr>{head}</tr></thead>"
@@ -180,7 +182,7 @@ CANDIDATE_HEADERS = {
     "npv_mean_se_usd": "SE of mean NPV (USD)",
     "npv_mean_no_default_usd": "mean NPV, no liquidity default (USD)",
     "npv_p5_usd": "P5 NPV (USD)",
-    # the shareholders' tail (docs/evaluation.md), where it differs from the NPV's (_candidates_section)
+    # the shareholders' tail (docs/evaluation.md), where it differs from the NPV's (candidates_section)
     "npv_limited_cvar5_usd": "CVaR5 NPV, limited liability (USD)",
     "loss_probability": "P(NPV < 0)",
     "expected_min_cash_usd": "mean lowest cash (USD)",
@@ -205,7 +207,7 @@ ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast (USD)", "expected_m
 CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
 
 
-def _candidates_section(run: _Run) -> str:
+def candidates_section(run: ReportRun) -> str:
     metrics = run.metrics.copy()
     metrics.insert(0, "#", np.arange(1, len(metrics) + 1))
     # runs before the column have none; a deterministic evaluation's own columns say it already; a
@@ -221,7 +223,7 @@ def _candidates_section(run: _Run) -> str:
     if not limited_liability_differs(run.metrics, ("npv_limited_cvar5_usd",)):  # the NPV's CVaR5 again
         cols = [c for c in cols if c not in LIMITED_LIABILITY]
     classes, headers = None, CANDIDATE_HEADERS
-    seed, n = _scenario_source(run)
+    seed, n = run.scenario_source
     notes = [FORECAST_MARK_WORDS] if marked else []  # how to read the table: below its heading, not in it
     if run.kind == "sweep":
         classes = [_front_class(r) for _, r in metrics.iterrows()]
@@ -241,7 +243,7 @@ def _candidates_section(run: _Run) -> str:
         notes.append("policy columns: share of scenarios")
     note = "; ".join(notes)
     note = f"<p class='cap'>{escape(note[:1].upper() + note[1:])}.</p>" if note else ""
-    return f"<h2>{escape(title)}</h2>{note}{scroll_hint(len(cols))}" + _table(
+    return f"<h2>{escape(title)}</h2>{note}{scroll_hint(len(cols))}" + sortable_table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
         headers=headers, count_cols={"#"}, sticky=cols.index("plan") + 1 if "plan" in cols else 1,
     )  # fmt: skip

@@ -18,7 +18,7 @@ from fleetopt.evaluate import compile_plans, sample_runs
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.metrics import broken_by_quarter
 from fleetopt.report import svg
-from fleetopt.report.reading import FAN_SCENARIOS, _Run, _scenario_source, _solved_for_cost
+from fleetopt.report.reading import FAN_SCENARIOS, ReportRun
 
 
 def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int) -> dict:
@@ -28,10 +28,10 @@ def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed:
     return sample_runs(data, batch, n, seed, record=("cash_usd", "debt_usd"))
 
 
-def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
+def _scenario_charts(run: ReportRun) -> tuple[list[str], dict]:
     """The NPV histogram of the focus plans over re-simulated scenarios, and the 5-95 % and 25-75 %
     bands of the main plan's cash and debt."""
-    seed, total = _scenario_source(run)
+    seed, total = run.scenario_source
     n = min(FAN_SCENARIOS, total)
     focus = run.focus
     buffers = None if run.buffers is None else [run.buffers[i] for i in focus]
@@ -72,7 +72,7 @@ def _one_npv_words(title: str, samples: dict[str, np.ndarray]) -> str:
             f"{escape(format_usd(float(values[0])))}: no distribution to draw.</p>")
 
 
-def _when_it_breaks(run: _Run, sim: dict) -> str:
+def _when_it_breaks(run: ReportRun, sim: dict) -> str:
     """The main plan's share of scenarios with a covenant breach, with an uncured covenant breach
     and with a liquidity default, by the end of each quarter (cumulative: each is for good)."""
     T = run.data.T
@@ -105,7 +105,7 @@ def _sample_caption(sample: dict) -> str:
             f"the charts; mean and P5 marked are of these {n:,}, the key figures above use all {total:,}.")  # fmt: skip
 
 
-def _plan_section(run: _Run) -> str:
+def plan_section(run: ReportRun) -> str:
     """Fleet by generation, power by site, and cash and debt (with scenario bands where there are any)."""
     data, st, q = run.data, run.statements, run.data.quarter_labels
     gens = gpus_by_generation(data, run.plans[run.focus[0]])
@@ -115,7 +115,7 @@ def _plan_section(run: _Run) -> str:
             {g: gens[g].to_numpy() for g in GENERATIONS}, svg.GENERATION_COLOURS, "GPUs",
         )
     ]  # fmt: skip
-    if _solved_for_cost(run) and any(np.any(d > 0) for d in data.demand):
+    if run.solved_for_cost and any(np.any(d > 0) for d in data.demand):
         charts.append(_compute_chart(run))
     for site in data.sites:
         charts.append(
@@ -156,7 +156,7 @@ def _plan_section(run: _Run) -> str:
             + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
 
 
-def _compute_chart(run: _Run) -> str:
+def _compute_chart(run: ReportRun) -> str:
     """A lab's compute against its demand, on the forecast: GPUs on the market times their throughput
     (H100-equivalent, summed over sites, as the evaluator offers them) beside market.demand_gpus, by
     use. GPU counts alone read as a shrinking fleet where fewer, faster GPUs replace many old ones."""

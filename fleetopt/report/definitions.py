@@ -10,7 +10,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.results import dscr_kind, first_tested_quarter
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_rate, format_usd
-from fleetopt.report.reading import _Run, _scenario_source, _solved_for_cost
+from fleetopt.report.reading import ReportRun
 
 # what the report's figures assume that a lender would question (docs/calibration.md, "What these figures
 # assume that a lender would question", measures the largest on the default model): of every plan, then
@@ -56,7 +56,7 @@ SCENARIO_ASSUMPTIONS = (
 )
 
 
-def _assumptions(run: _Run) -> list[str]:
+def _assumptions(run: ReportRun) -> list[str]:
     """What the report's figures assume that a lender would question, for this model and run."""
     data = run.data
     items = [LATE_POWER_ASSUMED if text == CUSTOMER_DEFAULTS_ASSUMED and not data.contracts else text
@@ -88,18 +88,18 @@ def _assumptions(run: _Run) -> list[str]:
     return items
 
 
-def _assumptions_section(run: _Run) -> str:
+def assumptions_section(run: ReportRun) -> str:
     rows = "".join(f"<li>{escape(text)}</li>" for text in _assumptions(run))
     return ("<h2>What these figures assume</h2><ul class='assume'>" + rows + "</ul>"
             "<p class='cap'>docs/calibration.md (\"What these figures assume that a lender would question\") "
             "measures the largest of these on the default model.</p>")
 
 
-def _glossary_section(run: _Run) -> str:
+def glossary_section(run: ReportRun) -> str:
     """Definitions of the report's figures, with this model's levels, covenants and discount rate."""
     one = bool(run.summary.get("deterministic"))  # one scenario: no error, no tail
-    n = _scenario_source(run)[1] if run.metrics is not None else None
-    return definitions_section(glossary(run.data, run.labels, n, run.kind, one, _solved_for_cost(run)))
+    n = run.scenario_source[1] if run.metrics is not None else None
+    return definitions_section(glossary(run.data, run.labels, n, run.kind, one, run.solved_for_cost))
 
 
 def definitions_section(terms: list[tuple[str, str]]) -> str:

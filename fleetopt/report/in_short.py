@@ -15,18 +15,17 @@ from fleetopt.core.results import (
     risk_in_short,
     untested_breaches,
 )
-from fleetopt.core.units import format_percent, format_usd_per_hour
+from fleetopt.core.units import format_percent, format_usd, format_usd_per_hour
 from fleetopt.evaluate.first_place import first_place_in_short
 from fleetopt.evaluate.forecast import SAME_USD
 from fleetopt.evaluate.metrics import demand_in_short
 from fleetopt.evaluate.slip import slips
-from fleetopt.report.markup import _usd
-from fleetopt.report.reading import _Run, _scenario_source, _solved_for_cost
+from fleetopt.report.reading import ReportRun
 from fleetopt.stochastic.paired import out_of_sample_advice, out_of_sample_verdict
 from fleetopt.sweep.run import lead_in_short
 
 
-def _summary_section(run: _Run) -> str:
+def summary_section(run: ReportRun) -> str:
     """The page's answer first, in a few sentences: which plan, what it is worth over the futures
     against the forecast, how often it defaults or breaches, and whether it keeps its limits on the
     forecast (a finance reader met the provenance and some thirty tiles of equal weight first)."""
@@ -35,18 +34,18 @@ def _summary_section(run: _Run) -> str:
     fc, row = run.forecast, run.main_metrics
     label = f"{'Recommended plan' if run.kind == 'sweep' else 'Plan'} \u201c{run.main_label}\u201d"
     over = None if row is None or run.summary.get("deterministic") else _over_the_futures(run, row, label)
-    if _solved_for_cost(run):  # a lab's plan: what serving its demand costs (its NPV is market-valued)
+    if run.solved_for_cost:  # a lab's plan: what serving its demand costs (its NPV is market-valued)
         fig = run.figures
-        said = [f"{label}: present cost {_usd(fig['present_cost_usd'])} on the forecast "
+        said = [f"{label}: present cost {format_usd(fig['present_cost_usd'])} on the forecast "
                 f"({format_usd_per_hour(fig['present_cost_per_h100_hour_usd'])} per H100-equivalent GPU-hour)."]
-        served = demand_in_short(_scenario_source(run)[1], row) if over else None
+        served = demand_in_short(run.scenario_source[1], row) if over else None
         said += ([served] if served else []) + (over[1:] if over else [])
     elif over:
         said = over
     else:
         others = ("fleetopt evaluate gives its risk over others" if run.kind != "evaluate" else
                   "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
-        said = [f"{label}: NPV {_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
+        said = [f"{label}: NPV {format_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
     said.append(_on_the_forecast(run))
     if run.kind == "sweep" and (lead := lead_in_short(run.summary, run.folder)):  # how sure the pick is
         said.append(lead)
@@ -63,12 +62,12 @@ def _summary_section(run: _Run) -> str:
     return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>'
 
 
-def _over_the_futures(run: _Run, row: pd.Series, label: str) -> list[str]:
+def _over_the_futures(run: ReportRun, row: pd.Series, label: str) -> list[str]:
     """The plan's value and risk over the scenarios against the forecast, in two sentences."""
-    return risk_in_short(label, _scenario_source(run)[1], row, run.forecast.npv_usd)
+    return risk_in_short(label, run.scenario_source[1], row, run.forecast.npv_usd)
 
 
-def _covenants_tested(run: _Run) -> bool:
+def _covenants_tested(run: ReportRun) -> bool:
     """Whether the plan's forecast tests some covenant: none where the model has none, or where each
     has nothing to test (a lab's plan that never borrows: "not tested: no GPU-secured debt")."""
     if not run.data.covenants:
@@ -78,7 +77,7 @@ def _covenants_tested(run: _Run) -> bool:
     return any(isinstance(room, float) for room in run.figures["covenant_headroom"].values())
 
 
-def _on_the_forecast(run: _Run) -> str:
+def _on_the_forecast(run: ReportRun) -> str:
     """Whether the plan keeps its limits on the forecast, and on the trailing year's averages where
     the model tests each quarter's own flows (the basis most facilities test)."""
     fc = run.forecast
@@ -97,7 +96,7 @@ def _on_the_forecast(run: _Run) -> str:
     return text + "."
 
 
-def _grace_breach_words(run: _Run) -> str:
+def _grace_breach_words(run: ReportRun) -> str:
     """'; before 2027Q1, when the covenants are first tested (...), it would breach EBITDA / debt
     service 0.94x in 2026Q3 ...' where the forecast's statements breach a covenant in the grace the
     model assumes: "keeps every covenant" alone, on the page's first screen, hid a DSCR of 0.94x that
@@ -113,7 +112,7 @@ def _grace_breach_words(run: _Run) -> str:
             f"a lender gave), it would breach {early}{marked}")
 
 
-def _revolver_words(run: _Run) -> str:
+def _revolver_words(run: ReportRun) -> str:
     """', drawing the revolver (up to $1.9M, in 2026Q4)' where the plan's forecast run draws it:
     the MILP's statements never do, so their warnings ('breaks cash >= min cash ... without the
     revolver') read as contradicting a plan said to keep its cash (a stochastic review)."""
@@ -121,4 +120,4 @@ def _revolver_words(run: _Run) -> str:
     if drawn.max() <= SAME_USD:
         return ""
     peak = int(np.argmax(drawn))
-    return f", drawing the revolver (up to {_usd(drawn[peak])}, in {run.data.quarter_labels[peak]})"
+    return f", drawing the revolver (up to {format_usd(drawn[peak])}, in {run.data.quarter_labels[peak]})"

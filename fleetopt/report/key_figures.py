@@ -52,7 +52,15 @@ from fleetopt.core.results import (
     untested_breaches,
     worst_shock,
 )
-from fleetopt.core.units import counted, format_mw, format_rate, format_usd_per_hour, usd_column_formatter
+from fleetopt.core.units import (
+    counted,
+    format_mw,
+    format_percent,
+    format_rate,
+    format_usd,
+    format_usd_per_hour,
+    usd_column_formatter,
+)
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
     DEBT_AT_DEFAULT_METRICS,
@@ -67,8 +75,8 @@ from fleetopt.evaluate.metrics import (
     median_quarter_label,
     reaction_labels,
 )
-from fleetopt.report.markup import Kpi, _share, _usd, kpi_block
-from fleetopt.report.reading import _Run, _scenario_source, _solved_for_cost
+from fleetopt.report.markup import Kpi, kpi_block
+from fleetopt.report.reading import ReportRun
 
 
 def _breach_quarters(data) -> str:
@@ -86,7 +94,7 @@ def _breach_quarters(data) -> str:
     return f"any quarter tested: the {tested} from {first_tested_quarter(data)}{every}"
 
 
-def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[Kpi]:
+def _headroom_kpis(run: ReportRun, fig: dict, first: str) -> list[Kpi]:
     """Each covenant's tightest quarter on the forecast, in the covenant's own terms: its lowest
     ratio against a minimum, its highest against a maximum, cash above a USD minimum, or why it has
     nothing to test (no debt service). A model that tests each quarter's own EBITDA gets, beside a
@@ -109,8 +117,8 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[Kpi]:
         elif kind.denominator is None:  # a USD minimum: the lowest cash tested
             above = tightest - limit
             # named with its quarters: beside the "lowest cash" of every quarter it read as a sum wrong
-            value = (f"lowest cash {_usd(tightest)}{tested_from(run.data, kind.name)}: {_usd(abs(above))} "
-                     f"{'above' if above >= 0 else 'below'} the {_usd(limit)} minimum")  # fmt: skip
+            value = (f"lowest cash {format_usd(tightest)}{tested_from(run.data, kind.name)}: {format_usd(abs(above))} "
+                     f"{'above' if above >= 0 else 'below'} the {format_usd(limit)} minimum")  # fmt: skip
         else:  # a ratio, or a share of debt: 1.396x beside a 1.4x minimum, never 1.40x
             value = (f"{'highest' if kind.bound == 'max' else 'lowest'} {ratio_words(kind, tightest, limit)} "
                      f"({limit_words(test)})")  # fmt: skip
@@ -123,7 +131,7 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[Kpi]:
     return out
 
 
-def _grace_words(run: _Run, first: str | None) -> str:
+def _grace_words(run: ReportRun, first: str | None) -> str:
     """' (covenants tested from 2027Q1: an assumed grace before)' where testing starts after the
     horizon's first quarter: "none" beside the breaches of the grace quarters read as a contradiction
     (from a finance review)."""
@@ -132,7 +140,7 @@ def _grace_words(run: _Run, first: str | None) -> str:
     return f" (covenants tested from {first}: an assumed grace before)"
 
 
-def _untested_kpis(run: _Run, first: str | None) -> list[Kpi]:
+def _untested_kpis(run: ReportRun, first: str | None) -> list[Kpi]:
     """The quarters before the covenants are tested whose statements would breach them: "no breach
     on the forecast" holds only by the grace the model assumes, which a lender may not give."""
     early = untested_breaches(run.data, run.statements) if first else None
@@ -143,14 +151,14 @@ def _untested_kpis(run: _Run, first: str | None) -> list[Kpi]:
     return [_milp_kpi(run, what, early)]
 
 
-def _soon_retired_kpis(run: _Run) -> list[Kpi]:
+def _soon_retired_kpis(run: ReportRun) -> list[Kpi]:
     """GPUs the plan buys and retires within a year (sold at resale): whole blocks trimmed, or a
     planner's purchases that later ones leave no power for."""
     soon = soon_retired(run.data, run.plans[run.focus[0]], run.statements)
     return [] if soon is None else [Kpi(SOON_RETIRED_LABEL, soon)]
 
 
-def _forecast_kpis(run: _Run) -> list[Kpi]:
+def _forecast_kpis(run: ReportRun) -> list[Kpi]:
     """NPV, peak debt and lowest cash of the forecast run with the plan's policy; DSCR, covenants and
     shocks of the MILP's statements, marked as such where the policy changes the forecast."""
     fig = run.figures
@@ -160,24 +168,24 @@ def _forecast_kpis(run: _Run) -> list[Kpi]:
     dscr = covenant_test(run.data, "dscr")
     if dscr is not None and dscr.facility:  # it lapses with its facility
         dscr_scope = f"quarters tested{tested_from(run.data, 'dscr')}"
-    cost = _solved_for_cost(run)  # a cost solve, or an evaluation of its plans
+    cost = run.solved_for_cost  # a cost solve, or an evaluation of its plans
     valued = MARKET_VALUED if cost else ""
     # a cost solve's objective first; its NPV and cash value the GPUs' own use at market prices
     kpis = _cost_kpis(run, fig) if cost else []
     kpis += [
-        Kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
+        Kpi("NPV on the forecast" + valued, format_usd(fc.npv_usd)),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
-                  _usd(fig["npv_terminal_usd"])),
+                  format_usd(fig["npv_terminal_usd"])),
         _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig)}",
-                  _usd(fig["npv_cash_held_usd"])),
+                  format_usd(fig["npv_cash_held_usd"])),
         _milp_kpi(run, f"{OTHER_RATES_LABEL}: its equity cash flows and terminal equity discounted "
                   f"{RATE_STEP * 100:.0f} points a year below and above the model's "
                   f"{format_rate(run.data.discount_rate_annual)} (formulation §6)", other_rates_words(fig)),
-        Kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
+        Kpi("peak debt on the forecast (at a quarter's end)", format_usd(fc.peak_debt_usd)),
         # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
         # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
         Kpi(f"lowest cash on the forecast ({run.data.quarter_labels[lowest_quarter(fc.lines['cash_usd'])]})"
-             + valued, _usd(fc.lowest_cash_usd)),
+             + valued, format_usd(fc.lowest_cash_usd)),
         *_budget_kpis(run, fig, cost),
         _milp_kpi(run, LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig)),
         # named by its cash flow, as the terminal names it: "lowest DSCR ((EBITDA - tax) / debt service)"
@@ -188,7 +196,7 @@ def _forecast_kpis(run: _Run) -> list[Kpi]:
         Kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
         *_soon_retired_kpis(run),
         _milp_kpi(run, CAPEX_LABEL,
-                  f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
+                  f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}"),
         _milp_kpi(run, REVENUE_LABEL + valued, revenue_words(fig, bool(run.data.contracts))),
         # a lab planning its own demand may have no contracts: cards of "none" say nothing
         *([_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
@@ -202,48 +210,48 @@ def _forecast_kpis(run: _Run) -> list[Kpi]:
     if worst is not None:
         kpis.append(_milp_kpi(
             run, f"{shocked_cash_label(cost)} on the forecast ({worst['case']}, {worst['quarter']})",
-            _usd(worst["lowest_cash_usd"]),
+            format_usd(worst["lowest_cash_usd"]),
         ))  # fmt: skip
     return kpis
 
 
-def _cost_kpis(run: _Run, fig: dict) -> list[Kpi]:
+def _cost_kpis(run: ReportRun, fig: dict) -> list[Kpi]:
     """A cost solve's objective, its present cost, per H100-equivalent GPU-hour and the demand it meets."""
     objective = f"{COST_LABEL}: {present_cost_arithmetic(fig)}"
     solved_before = "objective" in run.summary and "present_cost_opening_fleet_usd" not in run.summary
     if fig["present_cost_opening_fleet_usd"] and solved_before:
         # a solve before 0.4.3: its objective (in its provenance) left out the installed fleet
         objective += (f" (since fleetopt 0.4.3 with the installed fleet at the start: the run's own objective, "
-                      f"{_usd(run.summary.get('objective_usd'))}, was without it)")
+                      f"{format_usd(run.summary.get('objective_usd'))}, was without it)")
     return [
-        _milp_kpi(run, objective, _usd(fig["present_cost_usd"])),
+        _milp_kpi(run, objective, format_usd(fig["present_cost_usd"])),
         _milp_kpi(run, f"{COST_PER_H100_HOUR}: {cost_per_h100_hour_basis(fig)}",
                   format_usd_per_hour(fig["present_cost_per_h100_hour_usd"])),
         _milp_kpi(run, FORECAST_DEMAND_LABEL, forecast_demand_words(fig)),
     ]  # fmt: skip
 
 
-def _budget_kpis(run: _Run, fig: dict, cost: bool) -> list[Kpi]:
+def _budget_kpis(run: ReportRun, fig: dict, cost: bool) -> list[Kpi]:
     """A cost plan's lowest cash less the market revenue to date (formulation §6, "Cost"): a lab's
     real budget, against its floor ``finance.min_cash_usd`` (below it only in a run of before 0.4.8)."""
     if not cost:
         return []
     value = fig["min_cash_without_market_revenue_usd"]
-    return [_milp_kpi(run, f"{WITHOUT_MARKET_REVENUE}; {budget_words(run.data, value)}", _usd(value))]
+    return [_milp_kpi(run, f"{WITHOUT_MARKET_REVENUE}; {budget_words(run.data, value)}", format_usd(value))]
 
 
-def _whose_npv(run: _Run, fig: dict) -> str:
+def _whose_npv(run: ReportRun, fig: dict) -> str:
     """Whose NPV the end part is of: the NPV above, or where the plan's policy changes the forecast
     the MILP's own (another NPV, named with its value so that the parts can be added up)."""
-    return f"of the MILP plan's NPV {_usd(fig['npv_usd'])}" if run.milp_only else "of the NPV"
+    return f"of the MILP plan's NPV {format_usd(fig['npv_usd'])}" if run.milp_only else "of the NPV"
 
 
-def _milp_kpi(run: _Run, label: str, value: str) -> Kpi:
+def _milp_kpi(run: ReportRun, label: str, value: str) -> Kpi:
     """A key figure of the MILP's statements: marked so where the plan's policy changes the forecast."""
     return Kpi(f"{label} ({run.milp_only})" if run.milp_only else label, value)
 
 
-def _deterministic_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
+def _deterministic_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """A deterministic evaluation's one scenario is the forecast: its NPV and lowest cash, and
     whether it breaches, defaults or makes the policy react (yes or no: no shares, no tails)."""
 
@@ -251,12 +259,12 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
         return event_words(row[column])
 
     kpis = _demand_kpis(run, row)  # a lab's: first
-    kpis.append(Kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"])))
+    kpis.append(Kpi("NPV on the forecast (evaluator)", format_usd(row["npv_mean_usd"])))
     if "expected_min_cash_usd" in row:
-        kpis.append(Kpi("lowest cash on the forecast (evaluator)", _usd(row["expected_min_cash_usd"])))
+        kpis.append(Kpi("lowest cash on the forecast (evaluator)", format_usd(row["expected_min_cash_usd"])))
     # "no covenant breach" beside the forecast's grace-quarter breaches (0.94x in 2026Q3) says when testing starts
     first = first_tested_quarter(run.data) if run.data.covenants else None
-    kpis += [Kpi(f"liquidity default (cash below {_usd(run.data.default_cash)})", yes("default_probability")),
+    kpis += [Kpi(f"liquidity default (cash below {format_usd(run.data.default_cash)})", yes("default_probability")),
              Kpi("covenant breach" + _grace_words(run, first), yes("breach_probability"))]  # fmt: skip
     kpis += [Kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
              if column in row and row[column] > 0]  # fmt: skip
@@ -265,34 +273,34 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
     return kpis
 
 
-def _demand_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
+def _demand_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """The demand a plan solved for least cost serves over the scenarios (none for other plans, and
     runs before 0.4.3 have no such columns); the demand not served as GPUs short in an average
     quarter of the horizon."""
-    if not _solved_for_cost(run) or not math.isfinite(row.get("demand_served_share", math.nan)):
+    if not run.solved_for_cost or not math.isfinite(row.get("demand_served_share", math.nan)):
         return []
     short = row["unserved_demand_mean_gpu_quarters"] / run.data.T
     words = f"more than {SHORTFALL_SHARE:.0%} of demand not served"
     if run.summary.get("deterministic"):  # one scenario, the forecast: no mean, no probability
         return [
-            Kpi("market demand served on the forecast (evaluator)", _share(row["demand_served_share"])),
+            Kpi("market demand served on the forecast (evaluator)", format_percent(row["demand_served_share"])),
             Kpi("H100-eq. GPUs short in an average quarter on the forecast", f"{short:,.0f}"),
             Kpi(words + " on the forecast", event_words(row["shortfall_probability"])),
         ]
     return [
-        Kpi("market demand served (mean over scenarios)", _share(row["demand_served_share"])),
+        Kpi("market demand served (mean over scenarios)", format_percent(row["demand_served_share"])),
         Kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", f"{short:,.0f}"),
-        Kpi(f"P({words})", _share(row["shortfall_probability"])),
+        Kpi(f"P({words})", format_percent(row["shortfall_probability"])),
     ]
 
 
-def _median_quarter_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
+def _median_quarter_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """When the plan breaks: the median quarter of its first covenant breach, of its uncured breach
     and of its liquidity default among the scenarios with one (as `fleetopt evaluate` prints them); none where none breaks."""
     out = []
     for name, (words, share) in MEDIAN_QUARTER_WORDS.items():
         if name in row and row.get(share, 0) > 0:
-            out.append(Kpi(f"median quarter of the {words}, of the {_share(row[share])} of scenarios with one",
+            out.append(Kpi(f"median quarter of the {words}, of the {format_percent(row[share])} of scenarios with one",
                             median_quarter_label(row[name], run.data.quarter_labels)))  # fmt: skip
     return out
 
@@ -322,12 +330,12 @@ def _lenders_kpis(row: pd.Series) -> list[Kpi]:
     for (debt, covered, uncovered), words in LENDERS_KPIS.items():
         if pd.isna(row.get(debt, np.nan)):
             continue
-        out += [Kpi(words[0], _usd(float(row[debt]))), Kpi(words[1], _share(row.get(covered, np.nan))),
-                Kpi(words[2], _usd(row.get(uncovered)))]  # fmt: skip
+        out += [Kpi(words[0], format_usd(float(row[debt]))), Kpi(words[1], format_percent(row.get(covered, np.nan))),
+                Kpi(words[2], format_usd(row.get(uncovered)))]  # fmt: skip
     return out
 
 
-def _scenario_groups(run: _Run, row: pd.Series) -> list[tuple[str, list[Kpi]]]:
+def _scenario_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi]]]:
     """The key figures over the scenarios of the plan shown (``row``: its metrics), each the table has
     (older runs lack some), under the headings a finance reader scans: a lab's demand first, then the
     NPV, its tail and the shareholders', the probabilities of a default, the lenders' side of one,
@@ -350,7 +358,7 @@ def _scenario_groups(run: _Run, row: pd.Series) -> list[tuple[str, list[Kpi]]]:
 
 def _row_usd(row: pd.Series, column: str) -> str:
     """A money figure of a metrics row, n/a where the row lacks it."""
-    return _usd(float(row[column])) if column in row else "n/a"
+    return format_usd(float(row[column])) if column in row else "n/a"
 
 
 def _value_kpis(row: pd.Series) -> list[Kpi]:
@@ -376,7 +384,7 @@ def _tail_kpis(row: pd.Series) -> list[Kpi]:
     kpis = [Kpi("NPV CVaR5 (mean of the worst 5 %)", _row_usd(row, "npv_cvar5_usd")),
             Kpi("NPV P5", _row_usd(row, "npv_p5_usd"))]  # fmt: skip
     if "loss_probability" in row:
-        kpis.append(Kpi("P(NPV < 0)", _share(row["loss_probability"])))
+        kpis.append(Kpi("P(NPV < 0)", format_percent(row["loss_probability"])))
     if limited_liability_differs(row.to_frame().T):
         kpis += [
             Kpi("mean NPV with limited liability (a default ends the shareholders' claim)",
@@ -393,33 +401,33 @@ def _tail_kpis(row: pd.Series) -> list[Kpi]:
     return kpis
 
 
-def _default_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
+def _default_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """P(liquidity default), P(covenant breach), P(uncured covenant breach), P(any default) and the
     mean lowest cash (older runs have some of them not)."""
     kpis = [
-        Kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)} in any of the "
-            f"{run.data.T} quarters", _share(row["default_probability"])),
-        Kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", _share(row["breach_probability"])),
+        Kpi(f"P(liquidity default): cash below {format_usd(run.data.default_cash)} in any of the "
+            f"{run.data.T} quarters", format_percent(row["default_probability"])),
+        Kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", format_percent(row["breach_probability"])),
     ]  # fmt: skip
     if "uncured_breach_probability" in row:  # not in a run written before fleetopt 0.4.11
         kpis.append(Kpi("P(uncured covenant breach): a breach the owners could not cure, an event of "
-                        "default on which lenders may accelerate", _share(row["uncured_breach_probability"])))
+                        "default on which lenders may accelerate", format_percent(row["uncured_breach_probability"])))
     if "any_default_probability" in row:  # not in a run written before fleetopt 0.4.14
         kpis.append(Kpi("P(any default): a liquidity default or an uncured covenant breach, either event of "
-                        "default as lenders count them", _share(row["any_default_probability"])))
+                        "default as lenders count them", format_percent(row["any_default_probability"])))
     if "expected_min_cash_usd" in row:
         kpis.append(Kpi("mean over scenarios of the lowest cash", _row_usd(row, "expected_min_cash_usd")))
     return kpis
 
 
-def _reaction_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
+def _reaction_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """What the policy had to do, and the delivery slips it met (older runs have no such columns)."""
     kpis = []
     if "slipped_share" in row:  # a risk met, not a reaction: only where risk.delivery_slip is on
         late = "scenarios with: GPUs delivered late (risk.delivery_slip)"
-        kpis.append(Kpi(late, _share(row["slipped_share"])))
+        kpis.append(Kpi(late, format_percent(row["slipped_share"])))
     kpis += [
-        Kpi(f"scenarios with: {label}", _share(row[column]))
+        Kpi(f"scenarios with: {label}", format_percent(row[column]))
         for column, label in reaction_labels(bool(run.data.contracts)).items()
         if column in row
     ]
@@ -427,16 +435,16 @@ def _reaction_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
     return kpis
 
 
-def _first_breach_kpis(run: _Run, row: pd.Series) -> list[Kpi]:
+def _first_breach_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """The share of scenarios whose first breach breaks each covenant tested."""
     return [
-        Kpi(f"scenarios whose first breach breaks {kind.label}", _share(row[column]))
+        Kpi(f"scenarios whose first breach breaks {kind.label}", format_percent(row[column]))
         for kind in tested_kinds(run.data.covenants)
         if (column := first_breach_column(kind)) in row
     ]
 
 
-def _scenario_section(run: _Run, row: pd.Series, title: str) -> str:
+def _scenario_section(run: ReportRun, row: pd.Series, title: str) -> str:
     """The key figures over the scenarios under their title, group by group, each under its heading."""
     out = f"<h2>{title}</h2>"
     for heading, kpis in _scenario_groups(run, row):
@@ -444,7 +452,7 @@ def _scenario_section(run: _Run, row: pd.Series, title: str) -> str:
     return out
 
 
-def _kpi_section(run: _Run) -> str:
+def key_figures_section(run: ReportRun) -> str:
     """Key figures of the main plan over the scenarios where the run has them, then on the forecast:
     the risk first (a reader who stops at the forecast's figures would take a plan that breaches in
     most futures as safe)."""
@@ -456,7 +464,7 @@ def _kpi_section(run: _Run) -> str:
         out += f"<p class='cap'>{escape(f'The plan shown: {run.main_label}, {run.shown_why}.')}</p>"
     row = run.main_metrics
     if row is not None:
-        seed, n = _scenario_source(run)
+        seed, n = run.scenario_source
         where = (
             "on the forecast (deterministic)"
             if run.summary.get("deterministic")

@@ -8,7 +8,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.units import format_figure, format_number_compact, format_usd, usd_column_formatter
+from fleetopt.core.units import format_number_compact, format_percent, format_usd, usd_column_formatter
 from fleetopt.report import svg
 
 # .grid{align-items:start}: a chart's box as tall as its own chart, not its neighbour's (the Pareto
@@ -197,7 +197,7 @@ def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols, usd_
         elif col in money_cols:
             out[col] = usd_column_formatter(pd.to_numeric(frame[col], errors="coerce").fillna(np.nan))
         elif col in pct_cols:
-            out[col] = _share
+            out[col] = format_percent
         elif col in count_cols:
             out[col] = lambda v: f"{v:,.0f}"  # whole GPUs: a solver's 1e-9 is not a fraction of one
         else:
@@ -211,7 +211,7 @@ def scroll_hint(columns: int, sortable: bool = True) -> str:
     return f"<p class='cap hint'>{columns} columns: scroll the table sideways to see them all{sort}.</p>"
 
 
-def _table(
+def sortable_table(
     frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=(),
     wrap_cols=(), sticky: int = 1, figure_cols=(),
 ) -> str:
@@ -246,18 +246,3 @@ def _table(
         f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
-
-
-def _usd(v: float | None) -> str:
-    """format_usd of a figure read from a table or summary.json (a NumPy number, or None: n/a)."""
-    return format_usd(None if v is None else float(v))
-
-
-def _share(v: float) -> str:
-    """A probability or share read from a table (a NumPy number), as every output writes one."""
-    return format_figure(float(v), "share")
-
-
-def _line(text: str) -> str:
-    """``text`` escaped on a line of its own, nothing where there is none."""
-    return f"<br>{escape(text)}" if text else ""

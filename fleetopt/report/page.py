@@ -10,32 +10,32 @@ from fleetopt import __version__
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.report.candidates import (
     FORECAST_MARK_WORDS,
-    _candidates_section,
-    _front_section,
-    _recommendation_section,
+    candidates_section,
+    front_section,
+    recommendation_section,
 )
-from fleetopt.report.charts import BREAK_COLOURS, _plan_section
+from fleetopt.report.charts import BREAK_COLOURS, plan_section
 from fleetopt.report.definitions import (
     PLAN_ASSUMPTIONS,
     SCENARIO_ASSUMPTIONS,
-    _assumptions_section,
-    _glossary_section,
+    assumptions_section,
     definitions_section,
     glossary,
+    glossary_section,
 )
-from fleetopt.report.in_short import _summary_section
-from fleetopt.report.key_figures import _kpi_section
+from fleetopt.report.in_short import summary_section
+from fleetopt.report.key_figures import key_figures_section
 from fleetopt.report.markup import SCRIPT, STYLE, css_string, page_context_style, scroll_hint
-from fleetopt.report.provenance import _provenance_section
+from fleetopt.report.provenance import provenance_section
 from fleetopt.report.reading import (
     MILP_ONLY,
     ReportError,
-    _read_run,
-    _Run,
+    ReportRun,
     checked_metrics_table,
+    read_report_run,
 )
-from fleetopt.report.statements import _purchases_and_statements_sections
-from fleetopt.report.two_stage import _stochastic_section
+from fleetopt.report.statements import purchases_and_statements_sections
+from fleetopt.report.two_stage import stochastic_section
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.schema.loading import MODEL_CHANGES, model_words, recorded_changes
@@ -62,27 +62,27 @@ __all__ = [
 ]
 
 
-def _sections(run: _Run) -> list[str]:
-    sections = [_summary_section(run), _provenance_section(run)]
+def _sections(run: ReportRun) -> list[str]:
+    sections = [summary_section(run), provenance_section(run)]
     if run.kind == "sweep":
-        sections.append(_recommendation_section(run))
+        sections.append(recommendation_section(run))
     if run.kind == "stochastic":
-        sections.append(_stochastic_section(run))
-    sections += [_kpi_section(run), _glossary_section(run), _assumptions_section(run)]
+        sections.append(stochastic_section(run))
+    sections += [key_figures_section(run), glossary_section(run), assumptions_section(run)]
     if run.focus:
-        sections.append(_plan_section(run))
+        sections.append(plan_section(run))
     if run.kind == "sweep" and run.metrics is not None:
-        sections.append(_front_section(run.metrics))
+        sections.append(front_section(run.metrics))
     if run.metrics is not None:
-        sections.append(_candidates_section(run))
+        sections.append(candidates_section(run))
     if run.focus:
-        sections += _purchases_and_statements_sections(run)
+        sections += purchases_and_statements_sections(run)
     return sections
 
 
 def build_report(folder: str | Path) -> str:
     """The HTML of a run folder's report (solve, stochastic solve, evaluate or sweep)."""
-    run = _read_run(Path(folder))
+    run = read_report_run(Path(folder))
     data, q = run.data, run.data.quarter_labels
     sections = _sections(run)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

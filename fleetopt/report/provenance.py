@@ -10,12 +10,12 @@ from pathlib import Path
 from fleetopt.core.results import cost_plans_note
 from fleetopt.core.units import counted, format_gap, format_rate, format_solver_status, format_usd
 from fleetopt.milp.completion import completion_facts
-from fleetopt.report.reading import _Run, _scenario_source
+from fleetopt.report.reading import ReportRun
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
 
 
-def _provenance_section(run: _Run) -> str:
+def provenance_section(run: ReportRun) -> str:
     """Model, run folder, scenarios and solver or backend: enough to reproduce the figures."""
     s = run.summary
     facts = [
@@ -56,7 +56,7 @@ def _recorded(folder: Path) -> str:
     return f"; run {record.id}, recorded {record.created_utc} by `{record.command}`"
 
 
-def _model_fact(run: _Run) -> str:
+def _model_fact(run: ReportRun) -> str:
     """The model and where a reader finds it later: the run folder's copy (the file the report read,
     checked against the run's hash), and the path given to the run, which may be relative to a
     folder the run was started in."""
@@ -96,11 +96,11 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
     return facts
 
 
-def _scenario_facts(run: _Run) -> list[tuple[str, str]]:
+def _scenario_facts(run: ReportRun) -> list[tuple[str, str]]:
     s = run.summary
     if run.metrics is None:
         return []
-    seed, n = _scenario_source(run)
+    seed, n = run.scenario_source
     facts = []
     if s.get("deterministic"):
         facts.append(("scenarios", "1: the forecast itself (deterministic evaluation)"))

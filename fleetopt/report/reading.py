@@ -1,5 +1,5 @@
 """A run folder read for its report: its summary, model, plans and metrics, checked, and the plans
-the report is about (`_read_run`, `_Run`); `checked_metrics_table` for `fleetopt runs add` too."""
+the report is about (`read_report_run`, `ReportRun`); `checked_metrics_table` for `fleetopt runs add` too."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ MILP_ONLY = "the plan's statements, as planned"  # marks a figure the plan's run
 
 
 @dataclass
-class _Run:
+class ReportRun:
     """A run folder read for its report: summary, model, plans and, where the run has them, metrics."""
 
     folder: Path
@@ -86,7 +86,7 @@ class _Run:
         why = []
         buffer = self.forecast.buffer
         if (self.data.policy.liquidity_buffer_usd if buffer is None else buffer) > 0:
-            why.append(f"with its {_buffer_words(buffer, self.data)} the policy defers orders or cuts "
+            why.append(f"with its {buffer_words(buffer, self.data)} the policy defers orders or cuts "
                        "prepayments")  # fmt: skip
         if serves_contracts_short(self.data, self.plans[self.focus[0]]):
             why.append("a contract it serves with fewer GPUs than the contract has is delivered short "
@@ -98,7 +98,7 @@ class _Run:
         """The first focus plan's key figures on its MILP statements (core.results.headline), read by
         the summary, the key figures and the decisions: computed once."""
         return headline(self.data, self.plans[self.focus[0]], self.statements,
-                        "cost" if _solved_for_cost(self) else "npv")
+                        "cost" if self.solved_for_cost else "npv")
 
     @cached_property
     def trailing_year(self) -> dict[str, TrailingYear]:
@@ -112,6 +112,21 @@ class _Run:
         return self.summary.get("kind", "run")
 
     @property
+    def scenario_source(self) -> tuple[int, int]:
+        """(seed, number) of the scenarios the run evaluated: a stochastic run's out-of-sample ones
+        (never the seed its scenarios were reduced from)."""
+        if self.kind == "stochastic":
+            oos = self.summary["out_of_sample"]
+            return int(oos["seed"]), int(oos["scenarios"])
+        return int(self.summary.get("seed") or 0), int(self.summary.get("n_scenarios") or FAN_SCENARIOS)
+
+    @property
+    def solved_for_cost(self) -> bool:
+        """Whether the run's plans were solved for least cost: a solve's own objective, an
+        evaluation's plans_objective."""
+        return "cost" in (self.summary.get("objective"), self.summary.get("plans_objective"))
+
+    @property
     def main_label(self) -> str:
         return self.labels[self.focus[0]]
 
@@ -123,7 +138,9 @@ class _Run:
         return rows.iloc[0] if len(rows) else None
 
 
-def _read_run(folder: Path) -> _Run:
+def read_report_run(folder: Path) -> ReportRun:
+    """The run folder ``folder`` read and checked for its report: a :class:`ReportError` names what is
+    missing, unreadable or edited since the run."""
     folder = folder.resolve()
     run = RunFolder(folder)
     if folder.is_file():
@@ -167,7 +184,7 @@ def _read_run(folder: Path) -> _Run:
     if focus:
         buffer = None if buffers is None else buffers[focus[0]]
         forecast = forecast_run(data, plans[focus[0]], buffer, statements)
-    return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers, job, forecast=forecast,
+    return ReportRun(folder, summary, data, plans, labels, metrics, focus, statements, buffers, job, forecast=forecast,
                 plans_left_out=left_out, shown_why=shown_why, version_note=version_note)  # fmt: skip
 
 
@@ -239,7 +256,7 @@ def _refuse_table(run: RunFolder, kind: str, what: str) -> None:
     )
 
 
-def _buffer_words(buffer: float | None, data: ModelData) -> str:
+def buffer_words(buffer: float | None, data: ModelData) -> str:
     """The policy's cash buffer a plan runs with, in words."""
     if buffer is None:
         return f"policy cash buffer (the model's, {format_usd(data.policy.liquidity_buffer_usd)})"
@@ -307,15 +324,6 @@ def _out_of_sample_metrics(summary: dict) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
-def _scenario_source(run: _Run) -> tuple[int, int]:
-    """(seed, number) of the scenarios a run evaluated: a stochastic run's out-of-sample ones (never
-    the seed its scenarios were reduced from)."""
-    if run.kind == "stochastic":
-        oos = run.summary["out_of_sample"]
-        return int(oos["seed"]), int(oos["scenarios"])
-    return int(run.summary.get("seed") or 0), int(run.summary.get("n_scenarios") or FAN_SCENARIOS)
-
-
 def _focus(run: RunFolder, kind, metrics, plans: list[Plan], labels: list[str]) -> list[int]:
     """A sweep's recommended plan and the forecast optimum, a stochastic run's plan and the forecast
     optimum, a solve's plan (an evaluation's: :func:`_evaluation_focus`)."""
@@ -350,9 +358,3 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
         words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked, marked)}: none has P(covenant breach) at most "
                  f"{format_rate(limit)} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
     return [labels.index(ranked.iloc[0]["plan"])], words
-
-
-def _solved_for_cost(run: _Run) -> bool:
-    """Whether the run's plans were solved for least cost: a solve's own objective, an evaluation's
-    plans_objective."""
-    return "cost" in (run.summary.get("objective"), run.summary.get("plans_objective"))

@@ -18,8 +18,8 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
 )
 from fleetopt.core.units import format_mw, format_rate, format_times, format_usd
-from fleetopt.report.markup import _table, scroll_hint
-from fleetopt.report.reading import _buffer_words, _Run, _solved_for_cost
+from fleetopt.report.markup import scroll_hint, sortable_table
+from fleetopt.report.reading import ReportRun, buffer_words
 
 STATEMENT_COLUMNS = [
     "quarter",
@@ -67,7 +67,7 @@ ORDER_HEADERS = {"quarter": "quarter", "sku": "SKU", "site": "site", "blocks": "
                  "capex_usd": "capex (USD)"}  # fmt: skip
 
 
-def _purchases_and_statements_sections(run: _Run) -> list[str]:
+def purchases_and_statements_sections(run: ReportRun) -> list[str]:
     buys = purchases_by_generation_year(run.data, run.plans[run.focus[0]].buy_blocks).reset_index(names="generation")
     buys.columns = [str(c) for c in buys.columns]
     columns = [c for c in STATEMENT_COLUMNS if run.data.contracts or c not in CONTRACT_COLUMNS]
@@ -77,11 +77,11 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     out = [
         _decisions_section(run),
         f"<h2>GPUs bought by generation and year: {label}</h2>"
-        + _table(buys, count_cols=set(buys.columns[1:])),
+        + sortable_table(buys, count_cols=set(buys.columns[1:])),
     ]
     if not orders.empty:  # what a capacity team places: each order, and what it costs
         out.append(f"<h2>Orders of {label}: quarter, SKU and site</h2>"
-                   + _table(orders, money_cols={"capex_usd"}, count_cols={"blocks", "gpus"},
+                   + sortable_table(orders, money_cols={"capex_usd"}, count_cols={"blocks", "gpus"},
                             headers=ORDER_HEADERS))  # fmt: skip
     out.append(_debt_section(run))
     if run.milp_only:
@@ -91,16 +91,16 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     opening = (f"Opening cash {format_usd(run.data.opening_cash)}, opening debt "
                f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {_cash_identity(bool(run.data.contracts))} "
-               f"{_cash_in_the_npv(run.data, run.plans[run.focus[0]], _solved_for_cost(run))} "
+               f"{_cash_in_the_npv(run.data, run.plans[run.focus[0]], run.solved_for_cost)} "
                f"{_debt_over_fleet_words(run)}")  # fmt: skip
     out.append(
         f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>{scroll_hint(len(frame.columns))}"
-        + _table(frame, money_cols=set(columns[1:]), headers=STATEMENT_HEADERS)
+        + sortable_table(frame, money_cols=set(columns[1:]), headers=STATEMENT_HEADERS)
     )
     return out
 
 
-def _debt_over_fleet_words(run: _Run) -> str:
+def _debt_over_fleet_words(run: ReportRun) -> str:
     """How the debt stands to the GPUs' resale value on the forecast, quarter by quarter: the
     quarters where it exceeds it and its highest multiple ('' without debt)."""
     debt, fleet = run.statements.lines["debt_usd"], run.statements.lines["fleet_resale_value_usd"]
@@ -116,7 +116,7 @@ def _debt_over_fleet_words(run: _Run) -> str:
             "not repay if sold is owed against the contracts, the sites and the cash.")
 
 
-def _debt_section(run: _Run) -> str:
+def _debt_section(run: ReportRun) -> str:
     """Each facility's terms, maturity and balance at each year's end (core/results.debt_frame)."""
     frame = debt_frame(run.data, run.statements)
     title = f"<h2>Debt by facility of {escape(run.main_label)} (MILP statements)</h2>"
@@ -136,7 +136,7 @@ def _debt_section(run: _Run) -> str:
                 "lender has promised it, and the plan's figures hold only if it is.")
     # each balance in its own scale: a $3.9M tail beside billions read "$0" in one scale per column
     return (title + f"<p class='cap'>{escape(cap)}</p>{scroll_hint(len(frame.columns))}"
-            + _table(frame, usd_cols=money, headers=headers))  # fmt: skip
+            + sortable_table(frame, usd_cols=money, headers=headers))  # fmt: skip
 
 
 def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
@@ -157,7 +157,7 @@ def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
     )
 
 
-def _decisions_section(run: _Run) -> str:
+def _decisions_section(run: ReportRun) -> str:
     """The plan's decisions besides its purchases: contracts taken and declined, GPUs retired and
     redeployed, power built, and each facility's draws and prepayments (the plan's, before any policy)."""
     data, plan = run.data, run.plans[run.focus[0]]
@@ -214,11 +214,11 @@ ROUNDING_NOTE = (
 )
 
 
-def _forecast_run_table(run: _Run) -> str:
+def _forecast_run_table(run: ReportRun) -> str:
     """The quarters of the forecast run with the plan's policy, where that policy changes them."""
     lines = run.forecast.lines
     frame = pd.DataFrame({"quarter": run.data.quarter_labels, **{k: lines[k] for k in RUN_COLUMNS[1:]}})
-    label, buffer = escape(run.main_label), _buffer_words(run.forecast.buffer, run.data)
+    label, buffer = escape(run.main_label), buffer_words(run.forecast.buffer, run.data)
     cap = (f"The plan run on the forecast with its {buffer}, as the scenarios run it (docs/evaluation.md, "
            "Policy): the policy defers orders or cuts debt prepayments to keep cash above the treasury "
            "floor plus the buffer, so these quarters differ from the MILP's statements below. Debt "
@@ -227,7 +227,7 @@ def _forecast_run_table(run: _Run) -> str:
            "statements.")  # fmt: skip
     return (f"<h2>Quarterly figures of {label} on the forecast, run with its policy (USD)</h2>"
             f"<p class='cap'>{escape(cap)}</p>"
-            + _table(frame, money_cols=set(RUN_COLUMNS[1:]), headers=STATEMENT_HEADERS))  # fmt: skip
+            + sortable_table(frame, money_cols=set(RUN_COLUMNS[1:]), headers=STATEMENT_HEADERS))  # fmt: skip
 
 
 STATEMENT_HEADERS = {

@@ -10,8 +10,8 @@ import pandas as pd
 
 from fleetopt.core.tail import cvar_name
 from fleetopt.core.units import counted, format_solver_status
-from fleetopt.report.markup import _table
-from fleetopt.report.reading import _Run
+from fleetopt.report.markup import sortable_table
+from fleetopt.report.reading import ReportRun
 from fleetopt.stochastic.paired import OUT_OF_SAMPLE_COLUMNS, out_of_sample_lines, out_of_sample_words
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
@@ -35,7 +35,7 @@ SCENARIO_HEADERS = {
 }
 
 
-def _stochastic_section(run: _Run) -> str:
+def stochastic_section(run: ReportRun) -> str:
     """A two-stage run, the answer first: what to commit to now, how the plan does out of sample
     (how to judge it), then the solve's diagnostics (its settings, its measures over the reduced
     scenarios, in sample), how the plan was written and the reduced scenarios."""
@@ -64,10 +64,10 @@ def _stochastic_section(run: _Run) -> str:
         + out_of_sample
         + f'<h2>Two-stage stochastic solution: diagnostics</h2><p class="why">{escape(diagnostics)} '
         f"{escape(why)}</p>"
-        + _table(_measures(summary), usd_cols={"USD"}, wrap_cols={"measure"})  # on a phone its figures in view
+        + sortable_table(_measures(summary), usd_cols={"USD"}, wrap_cols={"measure"})  # on a phone its figures in view
         + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
         + "<h2>Reduced scenarios under the stochastic solution</h2>"
-        + _table(_reduced_scenarios(summary), money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS,
+        + sortable_table(_reduced_scenarios(summary), money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS,
                  wrap_cols={"rescue"})
     )
 
@@ -114,7 +114,7 @@ def _commitments(summary: dict) -> str:
             "stochastic plan's beside the forecast optimum's: purchases, GPUs retired (sold) and moved "
             "to inference, power, draws and prepayments, and the contracts the two plans decide "
             "differently." + (f" {escape(gap)}" if gap else "") + "</p>"
-            + _table(frame, figure_cols=COMMITMENT_COLUMNS[3:]))
+            + sortable_table(frame, figure_cols=COMMITMENT_COLUMNS[3:]))
 
 
 def _out_of_sample_paragraph(summary: dict) -> str:
@@ -130,4 +130,4 @@ def _out_of_sample_paragraph(summary: dict) -> str:
             f"(seed {oos['seed']}), not those the plan was fitted to: the stochastic plan, the forecast "
             f"optimum and the first less the second, with its paired standard errors in brackets, in the "
             f"table below. {escape(out_of_sample_words(oos, summary['settings']['scenarios']))}</p>"
-            + _table(frame, figure_cols=frame.columns[1:], wrap_cols={"plan"}))  # fmt: skip
+            + sortable_table(frame, figure_cols=frame.columns[1:], wrap_cols={"plan"}))  # fmt: skip
