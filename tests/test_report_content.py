@@ -2367,6 +2367,44 @@ def test_the_key_figures_over_the_scenarios_are_grouped_under_headings(runs, kin
         assert "median quarter of the first covenant breach" in groups["When it breaks"]
 
 
+# the headings of the key figures on the forecast: a cost plan's cost first, as its demand is above
+FORECAST_FIGURE_HEADINGS = ["Cost and demand served", "Value", "Debt and cash", "Covenants and defaults",
+                            "Revenue and customers", "Fleet, power and capex"]  # fmt: skip
+
+
+def _forecast_figure_groups(html: str) -> dict[str, str]:
+    """The key figures on the forecast of a report, by the heading they are under: its text."""
+    section = html.split(" on the forecast</h2>", 1)[1].split("<h2>", 1)[0]
+    parts = re.split(r"<h3 class='figures'>([^<]*)</h3>", section)
+    assert not re.sub(r"<[^>]+>", "", parts[0]).strip(), parts[0]  # no figure above the first heading
+    pairs = zip(parts[1::2], parts[2::2], strict=True)
+    return {heading: " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split()) for heading, body in pairs}
+
+
+def test_the_key_figures_on_the_forecast_are_grouped_as_those_over_the_scenarios(runs, tmp_path, monkeypatch):
+    """A solve's key figures on the forecast were 16 tiles and lists in one grid, NPV beside GPUs
+    bought beside a covenant's headroom, where the evaluation's over the scenarios come under
+    headings. They come under headings too: tiny's NPV and its parts under Value, peak debt and
+    lowest cash under Debt and cash, the DSCR and each covenant's headroom under Covenants and
+    defaults, revenue and customers, then the fleet; lab's cost solve opens with its cost."""
+    groups = _forecast_figure_groups(html_of(runs["solve"]))
+    assert list(groups) == FORECAST_FIGURE_HEADINGS[1:], list(groups)
+    assert "NPV on the forecast" in groups["Value"] and "NPV at other discount rates" in groups["Value"]
+    assert "peak debt on the forecast" in groups["Debt and cash"]
+    assert "lowest cash on the forecast (2026Q3)" in groups["Debt and cash"]
+    assert "lowest DSCR on the forecast" in groups["Covenants and defaults"]
+    assert "liquidity covenant on the forecast" in groups["Covenants and defaults"]
+    assert "contract revenue by customer" in groups["Revenue and customers"]
+    assert "2,000 GPUs bought" in groups["Fleet, power and capex"]
+    assert "0 MW power built" in groups["Fleet, power and capex"]
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "C"), "--report")
+    assert code == 0, err
+    lab = _forecast_figure_groups(html_of(tmp_path / "C"))
+    assert list(lab) == FORECAST_FIGURE_HEADINGS, list(lab)
+    assert "present cost of the plan, the objective" in lab["Cost and demand served"]
+
+
 def test_a_key_figure_whose_value_is_a_sentence_is_listed_under_the_tiles(runs):
     """On the forecast, a key figure whose bold value was a sentence (each customer's share, each year's
     share under contract, a covenant's headroom) made a tile two columns wide and many lines tall, its
@@ -2379,7 +2417,7 @@ def test_a_key_figure_whose_value_is_a_sentence_is_listed_under_the_tiles(runs):
     tiles = re.findall(r'<div class="kpi"><b>([^<]*)</b>', section)
     assert tiles and all(len(unescape(t)) <= KPI_LONG_VALUE for t in tiles), tiles
     assert "NPV on the forecast" in section.split("<dl", 1)[0]  # a figure: a tile
-    listed = re.search(r"<dl class='facts figures'>(.*?)</dl>", section).group(1)
+    listed = "".join(re.findall(r"<dl class='facts figures'>(.*?)</dl>", section))  # a list a group
     pairs = re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", listed)
     words = [unescape(dt) for dt, _ in pairs]
     assert "share of each year's revenue under contract" in words

@@ -158,22 +158,32 @@ def _soon_retired_kpis(run: ReportRun) -> list[Kpi]:
     return [] if soon is None else [Kpi(SOON_RETIRED_LABEL, soon)]
 
 
-def _forecast_kpis(run: ReportRun) -> list[Kpi]:
-    """NPV, peak debt and lowest cash of the forecast run with the plan's policy; DSCR, covenants and
-    shocks of the MILP's statements, marked as such where the policy changes the forecast."""
+def _forecast_groups(run: ReportRun) -> list[tuple[str, list[Kpi]]]:
+    """The key figures on the forecast under headings, as those over the scenarios are: NPV, peak debt
+    and lowest cash of the forecast run with the plan's policy; DSCR, covenants and shocks of the
+    MILP's statements, marked as such where the policy changes the forecast. A cost solve's cost and
+    demand first; a heading with no figure is left out."""
+    groups = [
+        ("Cost and demand served", _cost_kpis(run, run.figures) if run.solved_for_cost else []),
+        ("Value", _forecast_value_kpis(run)),
+        ("Debt and cash", _forecast_cash_kpis(run)),
+        ("Covenants and defaults", _forecast_covenant_kpis(run)),
+        ("Revenue and customers", _forecast_revenue_kpis(run)),
+        ("Fleet, power and capex", _forecast_fleet_kpis(run)),
+    ]
+    return [(heading, kpis) for heading, kpis in groups if kpis]
+
+
+def _market_valued(run: ReportRun) -> str:
+    """The words that mark a figure of a cost plan valuing the GPUs' own use at market prices."""
+    return MARKET_VALUED if run.solved_for_cost else ""
+
+
+def _forecast_value_kpis(run: ReportRun) -> list[Kpi]:
+    """The NPV on the forecast, its terminal part, with cash held, and at other discount rates."""
     fig = run.figures
-    fc = run.forecast
-    first = first_tested_quarter(run.data) if run.data.covenants else None
-    dscr_scope = f"quarters tested from {first}" if first else "all quarters"
-    dscr = covenant_test(run.data, "dscr")
-    if dscr is not None and dscr.facility:  # it lapses with its facility
-        dscr_scope = f"quarters tested{tested_from(run.data, 'dscr')}"
-    cost = run.solved_for_cost  # a cost solve, or an evaluation of its plans
-    valued = MARKET_VALUED if cost else ""
-    # a cost solve's objective first; its NPV and cash value the GPUs' own use at market prices
-    kpis = _cost_kpis(run, fig) if cost else []
-    kpis += [
-        Kpi("NPV on the forecast" + valued, format_usd(fc.npv_usd)),
+    return [
+        Kpi("NPV on the forecast" + _market_valued(run), format_usd(run.forecast.npv_usd)),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
                   format_usd(fig["npv_terminal_usd"])),
         _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig)}",
@@ -181,31 +191,22 @@ def _forecast_kpis(run: ReportRun) -> list[Kpi]:
         _milp_kpi(run, f"{OTHER_RATES_LABEL}: its equity cash flows and terminal equity discounted "
                   f"{RATE_STEP * 100:.0f} points a year below and above the model's "
                   f"{format_rate(run.data.discount_rate_annual)} (formulation §6)", other_rates_words(fig)),
+    ]  # fmt: skip
+
+
+def _forecast_cash_kpis(run: ReportRun) -> list[Kpi]:
+    """Peak debt, lowest cash (a cost plan's budget beside it), the cover of the next year's debt
+    payments and the lowest cash under robustness shocks."""
+    fig, fc, cost = run.figures, run.forecast, run.solved_for_cost
+    lowest = run.data.quarter_labels[lowest_quarter(fc.lines["cash_usd"])]
+    kpis = [
         Kpi("peak debt on the forecast (at a quarter's end)", format_usd(fc.peak_debt_usd)),
         # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
         # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
-        Kpi(f"lowest cash on the forecast ({run.data.quarter_labels[lowest_quarter(fc.lines['cash_usd'])]})"
-             + valued, format_usd(fc.lowest_cash_usd)),
+        Kpi(f"lowest cash on the forecast ({lowest})" + _market_valued(run), format_usd(fc.lowest_cash_usd)),
         *_budget_kpis(run, fig, cost),
         _milp_kpi(run, LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig)),
-        # named by its cash flow, as the terminal names it: "lowest DSCR ((EBITDA - tax) / debt service)"
-        _milp_kpi(run, f"lowest {dscr_name(run.data)} on the forecast, {dscr_scope}", dscr_words(fig)),
-        *_untested_kpis(run, first),
-        Kpi("covenant breach or default on the forecast, with its policy" + _grace_words(run, first),
-             fc.limits_words()),
-        Kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
-        *_soon_retired_kpis(run),
-        _milp_kpi(run, CAPEX_LABEL,
-                  f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}"),
-        _milp_kpi(run, REVENUE_LABEL + valued, revenue_words(fig, bool(run.data.contracts))),
-        # a lab planning its own demand may have no contracts: cards of "none" say nothing
-        *([_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
-           _milp_kpi(run, "share of each year's revenue under contract" + valued,
-                     contracted_by_year(run.data, run.statements))] if run.data.contracts else []),
-        Kpi(POWER_BUILT_LABEL, format_mw(fig["power_built_mw"])),
-    ]  # fmt: skip
-    if first:
-        kpis += _headroom_kpis(run, fig, first)
+    ]
     worst = worst_shock(fig)
     if worst is not None:
         kpis.append(_milp_kpi(
@@ -213,6 +214,48 @@ def _forecast_kpis(run: ReportRun) -> list[Kpi]:
             format_usd(worst["lowest_cash_usd"]),
         ))  # fmt: skip
     return kpis
+
+
+def _forecast_covenant_kpis(run: ReportRun) -> list[Kpi]:
+    """The lowest DSCR, breaches before testing starts, whether the plan breaches or defaults with
+    its policy, and each covenant's tightest quarter."""
+    first = first_tested_quarter(run.data) if run.data.covenants else None
+    dscr_scope = f"quarters tested from {first}" if first else "all quarters"
+    dscr = covenant_test(run.data, "dscr")
+    if dscr is not None and dscr.facility:  # it lapses with its facility
+        dscr_scope = f"quarters tested{tested_from(run.data, 'dscr')}"
+    return [
+        # named by its cash flow, as the terminal names it: "lowest DSCR ((EBITDA - tax) / debt service)"
+        _milp_kpi(run, f"lowest {dscr_name(run.data)} on the forecast, {dscr_scope}", dscr_words(run.figures)),
+        *_untested_kpis(run, first),
+        Kpi("covenant breach or default on the forecast, with its policy" + _grace_words(run, first),
+            run.forecast.limits_words()),
+        *(_headroom_kpis(run, run.figures, first) if first else []),
+    ]  # fmt: skip
+
+
+def _forecast_revenue_kpis(run: ReportRun) -> list[Kpi]:
+    """Revenue over the horizon and, of a model with contracts, its customers and each year's share
+    under contract (a lab planning its own demand may have none: figures of "none" say nothing)."""
+    fig, valued = run.figures, _market_valued(run)
+    kpis = [_milp_kpi(run, REVENUE_LABEL + valued, revenue_words(fig, bool(run.data.contracts)))]
+    if run.data.contracts:
+        kpis += [_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
+                 _milp_kpi(run, "share of each year's revenue under contract" + valued,
+                           contracted_by_year(run.data, run.statements))]  # fmt: skip
+    return kpis
+
+
+def _forecast_fleet_kpis(run: ReportRun) -> list[Kpi]:
+    """GPUs bought (and those retired soon after), capex and power built."""
+    fig = run.figures
+    return [
+        Kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
+        *_soon_retired_kpis(run),
+        _milp_kpi(run, CAPEX_LABEL,
+                  f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}"),
+        Kpi(POWER_BUILT_LABEL, format_mw(fig["power_built_mw"])),
+    ]  # fmt: skip
 
 
 def _cost_kpis(run: ReportRun, fig: dict) -> list[Kpi]:
@@ -444,10 +487,10 @@ def _first_breach_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     ]
 
 
-def _scenario_section(run: ReportRun, row: pd.Series, title: str) -> str:
-    """The key figures over the scenarios under their title, group by group, each under its heading."""
+def _grouped_section(title: str, groups: list[tuple[str, list[Kpi]]]) -> str:
+    """Key figures under their title, group by group, each under its heading."""
     out = f"<h2>{title}</h2>"
-    for heading, kpis in _scenario_groups(run, row):
+    for heading, kpis in groups:
         out += (f"<h3 class='figures'>{escape(heading)}</h3>" if heading else "") + kpi_block(kpis)
     return out
 
@@ -470,9 +513,8 @@ def key_figures_section(run: ReportRun) -> str:
             if run.summary.get("deterministic")
             else f"over {counted(n, 'scenario')} (seed {seed})"
         )
-        out += _scenario_section(run, row, f"Key figures of {label} {where}")
-    out += f"<h2>Key figures of {label} on the forecast</h2>"
-    out += kpi_block(_forecast_kpis(run))
+        out += _grouped_section(f"Key figures of {label} {where}", _scenario_groups(run, row))
+    out += _grouped_section(f"Key figures of {label} on the forecast", _forecast_groups(run))
     if run.milp_only:
         out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
     if run.kind == "solve":  # a plan within every limit on the forecast may breach in most futures
