@@ -410,6 +410,38 @@ def test_a_comparison_of_three_plans_shows_every_column_at_1280_px(reports, tmp_
     assert outside.group(1) == "[]", f"columns beyond the page: {unescape(outside.group(1))}"
 
 
+# each header of a report's tables: the number of lines Chromium sets it on (its text's line boxes)
+HEADER_LINES_PROBE = """
+var lines = {};
+document.querySelectorAll('table.sortable th').forEach(function (th) {
+  var range = document.createRange(), tops = {};
+  range.selectNodeContents(th);
+  Array.prototype.forEach.call(range.getClientRects(), function (b) {
+    if (b.width > 0) tops[Math.round(b.top)] = 1;
+  });
+  lines[th.textContent] = Object.keys(tops).length;
+});
+document.body.dataset.headerLines = JSON.stringify(lines);
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "sweep", "stochastic"])
+def test_no_table_header_is_more_than_two_lines_tall_at_1280_px(reports, kind, tmp_path):
+    """At 1280 px the candidates' and statements' header rows were 4 to 6 lines tall: over figures as
+    narrow as '$2.8M' Chromium wrapped 'mean NPV, no liquidity default (USD)' and 'of which under
+    contract (USD)' a word a line. Every header of every table is set on one or two lines."""
+    html = reports[kind].read_text(encoding="utf-8")
+    probed = tmp_path / "probed.html"
+    probed.write_text(html.replace("</body>", f"<script>{HEADER_LINES_PROBE}</script></body>"), "utf-8")
+    dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={WIDTH},900").stdout
+    found = re.search(r'data-header-lines="([^"]*)"', dom)
+    assert found is not None, "the probe did not run"
+    lines = json.loads(unescape(found.group(1)))
+    assert "mean NPV, no liquidity default (USD)" in lines or kind != "sweep", lines
+    assert lines and max(lines.values()) <= 2, {h: n for h, n in lines.items() if n > 2}
+
+
 @needs_chromium
 def test_script_errors_would_be_caught(reports, tmp_path):
     """The checks above can fail: a page whose script throws shows the error and is never ready."""

@@ -67,6 +67,13 @@ def text_of(folder: Path) -> str:
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html_of(folder))))
 
 
+def table_headers(html: str, after: str) -> list[str]:
+    """The column headers, as read (tags dropped, spaces collapsed), of the first table after ``after``."""
+    table = html.split(after, 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", table)
+    return [" ".join(unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in cells]
+
+
 def summary_of(folder: Path) -> dict:
     return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
 
@@ -475,7 +482,7 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     # the end part shown is of the MILP's NPV, not of the -$11.1M above: named with its own value
     assert f"of the MILP plan's NPV {format_usd(run.statements.npv_usd)}, at the end (present value)" in text
     assert f"Quarterly figures of {pick} on the forecast, run with its policy" in text
-    assert "revolver drawn at quarter end (USD)" in text  # the debt column includes it
+    assert "revolver drawn at quarter end" in text  # the debt column includes it
     assert f"MILP statements of {pick}, as planned (USD)" in text
     assert "'the plan's statements, as planned': a figure of the plan's statements under this model, its " \
            "decisions as planned with no reaction of its policy (the MILP's own statements under the model " \
@@ -591,7 +598,7 @@ def test_evaluate_shows_every_policy_reaction_as_a_share_of_scenarios(runs):
         assert f"{row[column]:.1%} scenarios with: {label}" in text, label
     html = html_of(runs["evaluate"])
     table = html[html.index("The plan and its risk") :]
-    headers = re.findall(r"<th[^>]*>(.*?)</th>", table[: table.index("</table>")])
+    headers = table_headers(html, "The plan and its risk")
     assert set(REACTION_LABELS.values()) <= set(headers)
     assert "Policy columns: share of scenarios." in table[table.index("</h2>") : table.index("<table")]
 
@@ -716,9 +723,7 @@ def test_a_breach_limit_the_user_gave_is_written_as_given():
 
 def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
     html = html_of(runs["sweep"])
-    table = html[html.index("Candidates and their risk") :]
-    table = table[: table.index("</table>")]
-    headers = re.findall(r"<th[^>]*>(.*?)</th>", table)
+    headers = table_headers(html, "Candidates and their risk")
     assert "P(liquidity default)" in headers and "order cancelled" in headers
     assert "mean capex deferred (USD)" in headers
     assert not [h for h in headers if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", h)], headers  # no snake_case
@@ -1645,8 +1650,8 @@ def test_the_statements_table_reconciles_cash(runs):
 
     text = text_of(runs["solve"])
     assert "Opening cash $150.0M, opening debt $200.0M. Cash at a quarter's end is the previous" in text
-    for header in ("tax (USD)", "disposal proceeds (USD)", "customer payments (USD)"):
-        assert header in text
+    headers = table_headers(html_of(runs["solve"]), "<h2>Quarterly statements of")
+    assert {"tax", "disposal proceeds", "customer payments"} <= set(headers), headers  # in USD: its title
     _, data = load(runs["solve"] / "model.yaml")
     lines = pd.read_csv(runs["solve"] / "statements.csv")
     inflow = ["ebitda_usd", "disposal_proceeds_usd", "contract_payments_usd", "draws_usd"]
@@ -2433,14 +2438,31 @@ def test_a_chart_s_box_takes_its_own_height_not_its_neighbour_s():
     assert "align-items:start" in grid, grid
 
 
+def test_a_long_header_is_cut_into_two_lines_at_the_space_that_keeps_them_shortest():
+    """Over figures as narrow as '$2.8M' a browser wrapped 'mean NPV, no liquidity default (USD)' a
+    word a line, five lines tall. Cut after 'mean', 'NPV,', 'no', 'liquidity' or 'default' its longer
+    line is 31, 26, 23, 22 or 30 characters: cut after 'liquidity', two lines. A header within 14
+    characters, or no wider than its figures, stays whole, and a formula is not cut at its symbol."""
+    from fleetopt.report.markup import header_lines, sortable_table
+
+    long = "mean NPV, no liquidity default (USD)"
+    assert header_lines(long, 7) == ["mean NPV, no liquidity", "default (USD)"]
+    assert header_lines(long, 40) == [long]  # its figures are wider
+    assert header_lines("opening (USD)", 7) == ["opening (USD)"]
+    assert header_lines("scheduled principal", 7) == ["scheduled", "principal"]
+    assert header_lines("P(NPV < 0) share", 5) == ["P(NPV < 0)", "share"]  # not 'P(NPV <' / '0) share'
+    assert header_lines("P(covenant breach)", 6) == ["P(covenant", "breach)"]
+    table = sortable_table(pd.DataFrame({"npv": [-2.8e6]}), money_cols={"npv"}, headers={"npv": long})
+    assert "<th>mean NPV, no liquidity <br>default (USD)</th>" in table, table  # read as one: a space
+
+
 def test_the_debt_by_facility_table_s_headers_are_short_over_its_figures(runs):
     """The debt-by-facility table's header row was six lines tall, mostly empty: 'peak at a quarter's
     end (USD)' and 'end of 2026Q4 (USD)' over columns as narrow as '$1.13B' wrapped a word a line.
     Its figures' headers are a word and the unit ('peak (USD)', '2026Q4 (USD)'); the caption says
     what they are."""
     html = html_of(runs["solve"])
-    section = html.split("<h2>Debt by facility of", 1)[1].split("<h2>", 1)[0]
-    headers = [unescape(h) for h in re.findall(r"<th[^>]*>([^<]*)</th>", section)]
+    headers = table_headers(html, "<h2>Debt by facility of")
     assert "peak (USD)" in headers and "2026Q4 (USD)" in headers, headers
     assert all(len(h) <= len("opening (USD)") for h in headers if h.endswith("(USD)")), headers
     said = "its peak at a quarter's end, then its balance at the end of each quarter named"

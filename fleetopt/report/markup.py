@@ -3,6 +3,7 @@ printed page's margin words, key-figure tiles, sortable tables and figures writt
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import numpy as np
@@ -33,7 +34,7 @@ td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{backgrou
 footer{margin-top:40px;color:#64748b;font-size:12px}
 h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
 .scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
-th{white-space:normal;vertical-align:bottom;min-width:48px}td{white-space:nowrap}td.wrap{white-space:normal;min-width:16em}table.key td.wrap{min-width:8em}
+th{white-space:normal;vertical-align:bottom;min-width:48px}table.sortable th:not(.wrap){white-space:nowrap}td{white-space:nowrap}td.wrap{white-space:normal;min-width:16em}table.key td.wrap{min-width:8em}
 dl.facts{display:grid;grid-template-columns:fit-content(40%) minmax(0,1fr);gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
 dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}dl.facts dd.bad{color:#b91c1c}
 dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
@@ -41,7 +42,7 @@ dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border
 @media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}h2{break-after:avoid}h3{break-after:avoid}
 .card,.kpi,tr,svg.chart{break-inside:avoid}.grid{grid-template-columns:1fr 1fr}
 .scroll{overflow:visible;border:0}table{font-size:8px;table-layout:auto}th,td{padding:1px 2px}th{font-size:7px}
-th{min-width:0;cursor:auto}td{white-space:normal}.cap.hint{display:none}
+th{min-width:0;cursor:auto}td,table.sortable th:not(.wrap){white-space:normal}.cap.hint{display:none}
 tbody tr:first-child:not(:last-child){break-after:avoid}tbody tr:last-child:not(:first-child){break-before:avoid}thead{display:table-header-group}
 h2+.cap,h3+.cap{break-after:avoid}.grid+p{break-before:avoid}footer{break-before:avoid;margin-top:12px}
 .scroll:not(:has(tbody>tr:nth-child(16))):not(:nth-last-child(2)){break-inside:avoid}
@@ -215,34 +216,62 @@ def sortable_table(
     frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=(),
     wrap_cols=(), sticky: int = 1, figure_cols=(),
 ) -> str:
-    """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people.
-    USD of ``money_cols`` is in one scale per column, of ``usd_cols`` in each figure's own scale (a
-    column of unlike figures, such as RP and VSS); the text of ``wrap_cols`` wraps (sentences, which
-    on one line pushed the table past the page); its first ``sticky`` columns, which name its rows,
-    stay in view when it is scrolled sideways (at a desktop's width, :data:`STICKY_FROM_PX`); the
-    words of ``figure_cols`` are figures ('2,000 GPUs', '$4.6M'), right-aligned as numbers are."""
+    """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people,
+    each on at most two lines (:func:`header_lines`). USD of ``money_cols`` is in one scale per
+    column, of ``usd_cols`` in each figure's own scale (a column of unlike figures, such as RP and
+    VSS); the text of ``wrap_cols`` wraps (sentences, which on one line pushed the table past the
+    page); its first ``sticky`` columns, which name its rows, stay in view when it is scrolled
+    sideways (at a desktop's width, :data:`STICKY_FROM_PX`); the words of ``figure_cols`` are figures
+    ('2,000 GPUs', '$4.6M'), right-aligned as numbers are."""
     headers = headers or {}
     text = {c for c in frame.columns  # left, as their cells
             if not pd.api.types.is_numeric_dtype(frame[c]) and c not in figure_cols}
     stick = {c: " stick" for c in frame.columns[1:sticky]}  # the first column is by :first-child
-    head = "".join(
-        f'<th class="{("text" if c in text else "") + stick.get(c, "")}">{escape(str(headers.get(c, c)))}</th>'
-        for c in frame.columns
-    ).replace(' class=""', "")
     formats = _cell_formatters(frame, money_cols, pct_cols, count_cols, usd_cols)
-    rows = []
+    rows, widest = [], dict.fromkeys(frame.columns, 0)
     for n, row in enumerate(frame.itertuples(index=False)):
         cells = []
         for col, v in zip(frame.columns, row, strict=True):
             if isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, bool):
-                cls = f' class="{stick[col].strip()}"' if col in stick else ""
-                cells.append(f'<td data-v="{float(v)!r}"{cls}>{escape(formats[col](float(v)))}</td>')
+                shown, data = formats[col](float(v)), f' data-v="{float(v)!r}"'
+                cls = stick.get(col, "")
             else:
+                shown, data = str(v), ""
                 cls = ("text" if col in text else "") + (" wrap" if col in wrap_cols else "") + stick.get(col, "")
-                cells.append(f'<td class="{cls.strip()}">{escape(str(v))}</td>'.replace(' class=""', ""))
+            widest[col] = max(widest[col], len(shown))
+            cells.append(f'<td{data} class="{cls.strip()}">{escape(shown)}</td>'.replace(' class=""', ""))
         cls = f' class="{classes[n]}"' if classes and classes[n] else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    head = "".join(
+        f'<th class="{" ".join(k for k, on in (("text", c in text), ("wrap", c in wrap_cols), ("stick", c in stick)) if on)}">'
+        f"{_header_html(str(headers.get(c, c)), widest[c], c in wrap_cols)}</th>"
+        for c in frame.columns
+    ).replace(' class=""', "")
     return (
         f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+# a header up to this many characters stays on one line, however narrow its column's figures
+HEADER_LINE_CHARS = 14
+
+
+def header_lines(header: str, widest: int) -> list[str]:
+    """``header`` on one line, or on two where it is longer than both its column's widest figure
+    (``widest`` characters) and :data:`HEADER_LINE_CHARS`: cut at the space that makes the longer
+    line shortest, never beside a symbol alone ('P(NPV < 0)' stays whole). Over figures
+    as narrow as '$2.8M' a browser wrapped a header at every space, 'mean NPV, no liquidity default
+    (USD)' five lines tall."""
+    words = header.split(" ")
+    cuts = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))
+            if re.search("[A-Za-z0-9]", words[i - 1]) and re.search("[A-Za-z0-9]", words[i])]  # fmt: skip
+    if len(header) <= max(widest, HEADER_LINE_CHARS) or not cuts:
+        return [header]
+    return list(min(cuts, key=lambda lines: max(map(len, lines))))
+
+
+def _header_html(header: str, widest: int, wraps: bool) -> str:
+    """A column's header, its lines apart (the space kept, for a screen reader and a copy); a
+    column of sentences' header wraps as its cells do."""
+    return escape(header) if wraps else " <br>".join(escape(line) for line in header_lines(header, widest))

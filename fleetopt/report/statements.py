@@ -230,21 +230,21 @@ def _forecast_run_table(run: ReportRun) -> str:
             + sortable_table(frame, money_cols=set(RUN_COLUMNS[1:]), headers=STATEMENT_HEADERS))  # fmt: skip
 
 
-STATEMENT_HEADERS = {
-    "revenue_usd": "revenue (USD)",
-    "revenue_contracts_usd": "of which under contract (USD)",
-    "ebitda_usd": "EBITDA (USD)",
-    "capex_gpu_usd": "GPU capex (USD)",
-    "capex_power_usd": "power capex (USD)",
-    "interest_usd": "interest (USD)",
-    "principal_usd": "scheduled principal (USD)",
-    "prepayment_usd": "debt prepaid (USD)",
-    "draws_usd": "facility draws (USD)",
-    "disposal_proceeds_usd": "disposal proceeds (USD)",
-    "contract_payments_usd": "customer payments (USD)",
-    "tax_usd": "tax (USD)",
-    "cash_usd": "cash at quarter end (USD)",
-    "revolver_balance_usd": "revolver drawn at quarter end (USD)",
-    "debt_usd": "debt at quarter end (USD)",
-    "fleet_resale_value_usd": "GPUs' gross resale value (USD)",
+STATEMENT_HEADERS = {  # in USD, as the tables' titles say: the unit not again over each column
+    "revenue_usd": "revenue",
+    "revenue_contracts_usd": "of which under contract",
+    "ebitda_usd": "EBITDA",
+    "capex_gpu_usd": "GPU capex",
+    "capex_power_usd": "power capex",
+    "interest_usd": "interest",
+    "principal_usd": "scheduled principal",
+    "prepayment_usd": "debt prepaid",
+    "draws_usd": "facility draws",
+    "disposal_proceeds_usd": "disposal proceeds",
+    "contract_payments_usd": "customer payments",
+    "tax_usd": "tax",
+    "cash_usd": "cash at quarter end",
+    "revolver_balance_usd": "revolver drawn at quarter end",
+    "debt_usd": "debt at quarter end",
+    "fleet_resale_value_usd": "GPUs' gross resale value",
 }
