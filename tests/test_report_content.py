@@ -2410,6 +2410,23 @@ def test_the_key_figures_on_the_forecast_are_grouped_as_those_over_the_scenarios
     assert "present cost of the plan, the objective" in lab["Cost and demand served"]
 
 
+def test_a_key_figure_whose_words_show_its_arithmetic_takes_a_tile_two_columns_wide(runs):
+    """A cost solve's present cost, its words its arithmetic (293 characters), ran 13 lines in a tile
+    170 px wide, and the tiles beside it stretched as tall, mostly blank. A tile whose words are
+    longer than 120 characters spans two columns (one on a screen of one column); others, one."""
+    from fleetopt.report.markup import KPI_WIDE_LABEL, Kpi
+
+    assert KPI_WIDE_LABEL == 120
+    assert Kpi("x" * 121, "$1.0M").startswith('<div class="kpi wide">')
+    assert Kpi("x" * 120, "$1.0M").startswith('<div class="kpi">')
+    html = html_of(runs["solve"])
+    end_part = r'<div class="kpi wide"><b>[^<]*</b><span>of the NPV, at the end \(present value\): 0\.756 '
+    assert re.search(end_part, html)  # its words: 169 characters
+    assert ".kpi.wide{grid-column:span 2}" in html
+    assert "(max-width:373px){.kpi.wide{grid-column:auto}}" in html  # one column: no column past the edge
+    assert re.search(r'<div class="kpi"><b>[^<]*</b><span>NPV on the forecast</span>', html)
+
+
 def test_a_key_figure_whose_value_is_a_sentence_is_listed_under_the_tiles(runs):
     """On the forecast, a key figure whose bold value was a sentence (each customer's share, each year's
     share under contract, a covenant's headroom) made a tile two columns wide and many lines tall, its

@@ -22,7 +22,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bot
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
 .kpi{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px;overflow-wrap:anywhere}
-.kpi b{display:block;font-size:20px}.kpi span{color:#475569;font-size:13px}
+.kpi.wide{grid-column:span 2}.kpi b{display:block;font-size:20px}.kpi span{color:#475569;font-size:13px}
 dl.figures{margin-top:10px;font-size:14px;gap:0 14px}dl.figures dd{font-weight:600}h3.figures{margin-top:18px}
 dl.figures dt,dl.figures dd{padding:5px 0;border-top:1px solid #f1f5f9}dl.figures dt:first-child,dl.figures dt:first-child+dd{border-top:0}
 .why{background:#eff6ff;border-left:4px solid #1f6feb;padding:10px 14px;border-radius:4px}ul.why{padding-left:34px}
@@ -58,6 +58,11 @@ STYLE += svg.line_dash_style() + svg.layout_style()
 # figure listed under the tiles below its words, not in a column a third of the screen wide
 STYLE += ("@media screen and (max-width:600px){main{padding:16px 12px 48px}"
           "dl.figures{display:block}dl.figures dd{border-top:0;padding-top:0}}")
+
+
+# a screen of one tile a row (below two 170 px tiles and their gap, with main's padding): a wide tile
+# spanning two would add a column past the screen's edge
+STYLE += "@media screen and (max-width:373px){.kpi.wide{grid-column:auto}}"
 
 
 # a candidate's row in the colours of its point in the Pareto chart
@@ -167,6 +172,11 @@ document.body.dataset.ready = '1';
 KPI_LONG_VALUE = 20
 
 
+# a key figure whose words are longer (its arithmetic: a cost solve's present cost, the NPV's end part)
+# takes a tile two columns wide: in one, its words ran 13 lines, its neighbours' tiles stretched as tall
+KPI_WIDE_LABEL = 120
+
+
 class Kpi(str):
     """A key figure: its tile's HTML, its words (``label``) and its figure (``value``) kept to list
     it under the tiles where the value is a sentence (:func:`kpi_block`)."""
@@ -175,7 +185,8 @@ class Kpi(str):
     value: str
 
     def __new__(cls, label: str, value: str):
-        tile = super().__new__(cls, f'<div class="kpi"><b>{escape(value)}</b><span>{escape(label)}</span></div>')
+        kind = "kpi wide" if len(label) > KPI_WIDE_LABEL else "kpi"
+        tile = super().__new__(cls, f'<div class="{kind}"><b>{escape(value)}</b><span>{escape(label)}</span></div>')
         tile.label, tile.value = label, value
         return tile
 
