@@ -442,6 +442,29 @@ def test_no_table_header_is_more_than_two_lines_tall_at_1280_px(reports, kind, t
     assert lines and max(lines.values()) <= 2, {h: n for h, n in lines.items() if n > 2}
 
 
+# the gap, in CSS px, between each group's tiles and the list of figures under them
+TILES_GAP_PROBE = """
+var gaps = Array.prototype.map.call(document.querySelectorAll('div.kpis + dl.figures'), function (dl) {
+  return dl.getBoundingClientRect().top - dl.previousElementSibling.getBoundingClientRect().bottom;
+});
+document.body.dataset.gaps = JSON.stringify(gaps);
+"""
+
+
+@needs_chromium
+def test_a_list_of_key_figures_stands_apart_from_the_tiles_above_it(reports, tmp_path):
+    """The box listing the key figures whose value is a sentence touched the tiles above it, its top
+    border on their bottom edge (the list's margin lost to a later rule): 10 px apart now."""
+    probed = tmp_path / "probed.html"
+    html = reports["solve"].read_text(encoding="utf-8")
+    probed.write_text(html.replace("</body>", f"<script>{TILES_GAP_PROBE}</script></body>"), "utf-8")
+    dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={WIDTH},900").stdout
+    found = re.search(r'data-gaps="([^"]*)"', dom)
+    assert found is not None, "the probe did not run"
+    gaps = json.loads(unescape(found.group(1)))
+    assert gaps and all(abs(gap - 10) < 0.5 for gap in gaps), gaps
+
+
 @needs_chromium
 def test_script_errors_would_be_caught(reports, tmp_path):
     """The checks above can fail: a page whose script throws shows the error and is never ready."""

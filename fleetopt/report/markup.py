@@ -23,7 +23,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bot
 .kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
 .kpi{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px;overflow-wrap:anywhere}
 .kpi.wide{grid-column:span 2}.kpi b{display:block;font-size:20px}.kpi span{color:#475569;font-size:13px}
-dl.figures{margin-top:10px;font-size:14px;gap:0 14px}dl.figures dd{font-weight:600}h3.figures{margin-top:18px}
+dl.figures{font-size:14px;gap:0 14px}div.kpis+dl.figures{margin-top:10px}dl.figures dd{font-weight:600}h3.figures{margin-top:18px}
 dl.figures dt,dl.figures dd{padding:5px 0;border-top:1px solid #f1f5f9}dl.figures dt:first-child,dl.figures dt:first-child+dd{border-top:0}
 .why{background:#eff6ff;border-left:4px solid #1f6feb;padding:10px 14px;border-radius:4px}ul.why{padding-left:34px}
 svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .title{font-weight:600;fill:#0f172a}
