@@ -2407,7 +2407,7 @@ def test_the_key_figures_on_the_forecast_are_grouped_as_those_over_the_scenarios
     assert code == 0, err
     lab = _forecast_figure_groups(html_of(tmp_path / "C"))
     assert list(lab) == FORECAST_FIGURE_HEADINGS, list(lab)
-    assert "present cost of the plan, the objective" in lab["Cost and demand served"]
+    assert "present cost of the plan (the objective)" in lab["Cost and demand served"]
 
 
 def test_a_key_figure_whose_words_show_its_arithmetic_takes_a_tile_two_columns_wide(runs):
