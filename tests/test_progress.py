@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from types import SimpleNamespace
 
 import pytest
 from conftest import run_cli
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from fleetopt import api
 from fleetopt.cli.render import progress_bar, solve_lines, solving_line
+from fleetopt.errors import FleetoptWarning
 from fleetopt.milp.highs import MipProgress, mip_progress
 from fleetopt.sweep.candidates import Candidate, _Making
 
@@ -155,10 +157,10 @@ def test_an_evaluation_off_a_terminal_says_where_it_stands_each_minute_without_t
     plans (300 pairs) in 60 s: 0.5 plans/s, 43 plans left, 86 s."""
     now = [0.0]
     log = io.StringIO()
-    bar = progress_bar(Console(file=io.StringIO()), 10, kept_pairs=2270, lines=Console(file=log, width=200),
-                       every=60, clock=lambda: now[0])  # fmt: skip
+    bar = progress_bar(Console(file=io.StringIO()), 10, lines=Console(file=log, width=200), every=60,
+                       clock=lambda: now[0])  # fmt: skip
     with bar as advance:
-        advance(2270, 3000)  # the saved chunks
+        advance.read_back(2270, 3000)  # the saved chunks
         now[0] = 30.0
         advance(100, 3000)  # before the minute: no line
         assert log.getvalue() == ""
@@ -192,17 +194,54 @@ def test_a_resume_with_every_chunk_saved_gives_no_rate():
                                "pair was saved earlier, none computed now")  # fmt: skip
 
 
-def test_the_pairs_a_resume_reads_back_are_counted_from_the_chunk_files_without_making_a_folder(tmp_path):
-    """Chunks of plans 0-2 and 3-4 hold 5 plans' pairs; a folder not there is not made (a
-    resume refused further on must leave nothing behind)."""
-    from fleetopt.evaluate.jobs import saved_pairs
+class _Counted:
+    """A progress function that keeps the pairs computed and those read back from saved chunks."""
 
-    chunks = tmp_path / "chunks"
-    assert saved_pairs(chunks, 10) == 0 and not chunks.exists()
-    chunks.mkdir()
-    for name in (f"chunk-0-3-{'a' * 64}.npz", f"chunk-3-5-{'b' * 64}.npz", "notes.txt"):
-        (chunks / name).write_bytes(b"")
-    assert saved_pairs(chunks, 10) == 50
+    def __init__(self):
+        self.computed = self.read = 0
+
+    def __call__(self, pairs, total):
+        self.computed += pairs
+
+    def read_back(self, pairs, total):
+        self.read += pairs
+
+
+def test_a_resume_counts_a_corrupt_chunk_it_computes_again_as_computed_not_read_back(tmp_path):
+    """A resume took every chunk file for pairs read back, the corrupt ones it computes again too:
+    with 90 of 104 saved chunks corrupt its line said "no block of scenarios done yet" while it
+    computed them, then 16.5 plans/s for about 125. 12 plans in 4 chunks of 3 plans, 300 scenarios
+    (3,600 pairs), one chunk damaged: 2,700 pairs read back, 900 computed, by either executor's loop."""
+    from evaluate_builders import solved
+
+    from fleetopt.evaluate.batch import compile_plans
+    from fleetopt.evaluate.engine import evaluate
+    from fleetopt.evaluate.jobs import ChunkStore, _gather
+
+
+    result = solved("tiny")
+    batch = compile_plans(result.data, [result.plan] * 12, [f"p{i}" for i in range(12)])
+    store = ChunkStore(tmp_path / "chunks")
+
+    def run(progress):
+        return evaluate(result.data, batch, 300, seed=5, backend="numpy", plan_chunk=3, scenario_chunk=128,
+                        store=store, progress=progress)  # fmt: skip
+
+    run(None)
+    (damaged,) = store.folder.glob("chunk-3-6-*.npz")
+    damaged.write_bytes(damaged.read_bytes()[:-10])
+    counted = _Counted()
+    with pytest.warns(FleetoptWarning, match="1 stored chunk corrupt or truncated"):
+        resumed = run(counted)
+    assert (counted.read, counted.computed) == (2700, 900) and resumed.pairs_stored == 2700
+    # the worker processes' and Ray's loop: chunk 3-6 saved again above, so 0-3 is the one computed
+    (damaged,) = store.folder.glob("chunk-0-3-*.npz")
+    damaged.unlink()
+    counted, reading = _Counted(), SimpleNamespace(load=store.load, save=lambda *_: None)
+    spec = SimpleNamespace(n_scenarios=300)
+    _gather(batch, spec, [(0, 3), (3, 6), (6, 9), (9, 12)], reading, counted, submit=lambda chunk: object(),
+            next_done=lambda handles: (handles[0], {}))  # fmt: skip
+    assert (counted.read, counted.computed) == (2700, 900)
 
 
 def test_an_evaluation_of_one_long_block_says_it_is_alive_each_minute():

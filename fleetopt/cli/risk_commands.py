@@ -82,7 +82,6 @@ from fleetopt.core.units import counted, format_percent, format_rate
 from fleetopt.errors import InputError
 from fleetopt.evaluate.first_place import first_place_error, first_place_words
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
-from fleetopt.evaluate.jobs import saved_pairs
 from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
@@ -310,8 +309,7 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...]
     stopped."""
     try:
         scenarios = job.settings["n_scenarios"]
-        kept = saved_pairs(RunFolder(folder).chunk_folder, scenarios)
-        bar = progress_bar(console, scenarios, kept_pairs=kept, lines=err_console,
+        bar = progress_bar(console, scenarios, lines=err_console,
                            total_pairs=job.batch.P * scenarios)  # timed from now: its first block may be all
         with interruptible(folder, "evaluate", again), bar as advance:
             result = job.run(folder, progress=advance)
@@ -640,12 +638,12 @@ def _what_is_kept(folder: Path, exc: Exception) -> str:
 
 
 @contextmanager
-def _sweeping(scenarios: int, stochastic: bool = False, kept_pairs: int = 0):
+def _sweeping(scenarios: int, stochastic: bool = False):
     """A sweep's progress: each candidate's solve (its best NPV so far, on stderr, on a terminal; its
     objective with a ``stochastic`` candidate, whose is not NPV alone) and the evaluation's bar, or
-    its lines elsewhere (``kept_pairs``: those a resume reads back); yields the bar's ``progress``."""
+    its lines elsewhere; yields the bar's ``progress``."""
     lines = solve_lines(err_console, "objective" if stochastic else "NPV")
-    with lines, progress_bar(console, scenarios, kept_pairs=kept_pairs, lines=err_console) as advance:
+    with lines, progress_bar(console, scenarios, lines=err_console) as advance:
         yield advance
 
 
@@ -658,8 +656,7 @@ def _resumed_sweeping(folder: Path):
         job = {}
     scenarios = job.get("n_scenarios")
     scenarios = scenarios if isinstance(scenarios, int) and scenarios > 0 else 1
-    kept = saved_pairs(RunFolder(folder).chunk_folder, scenarios)
-    return _sweeping(scenarios, bool(job.get("stochastic_scenarios")), kept)
+    return _sweeping(scenarios, bool(job.get("stochastic_scenarios")))
 
 
 def _say_candidate(line: str) -> None:

@@ -676,6 +676,13 @@ def simulate_tiles(
     return out
 
 
+def report_read_back(progress: Callable[[int, int], None], pairs: int, total: int) -> None:
+    """Report ``pairs`` (plan, scenario) pairs of ``total`` read back from a run's saved chunks, not
+    computed: to ``progress.read_back(pairs, total)`` where the callback has one (the CLI's progress
+    bar, whose rate and time left count only the pairs computed now), else as pairs done."""
+    getattr(progress, "read_back", progress)(pairs, total)
+
+
 class LocalExecutor:
     """Chunks one after another in this process, on the given backend."""
 
@@ -709,7 +716,7 @@ class LocalExecutor:
                     if store is not None:
                         store.save(first, stop, done)
                 elif progress:
-                    progress((stop - first) * spec.n_scenarios, total)
+                    report_read_back(progress, (stop - first) * spec.n_scenarios, total)
                 results.append(done)
         finally:
             if ahead:
@@ -818,7 +825,8 @@ def evaluate(
     :mod:`fleetopt.evaluate.jobs` for worker processes and Ray); ``store`` (a
     :class:`~fleetopt.evaluate.jobs.ChunkStore`) keeps finished chunks on disk so an interrupted
     run can resume. ``keep_outcomes``: also keep each pair's covenant breach and liquidity default
-    (:attr:`EvaluationResult.outcomes`; not kept by a store).
+    (:attr:`EvaluationResult.outcomes`; not kept by a store). ``progress(pairs, total)``: after each
+    block, the pairs it finished; those read back from ``store`` as :func:`report_read_back` says.
     """
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")

@@ -31,7 +31,7 @@ from fleetopt.core.units import counted
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
-from fleetopt.evaluate.engine import choose_backend, evaluate_chunk
+from fleetopt.evaluate.engine import choose_backend, evaluate_chunk, report_read_back
 from fleetopt.evaluate.kernel import KernelBuildError, found_c_compiler
 from fleetopt.evaluate.metrics import SLIP_COLUMNS
 from fleetopt.runs import folder as run_folder
@@ -233,15 +233,6 @@ class ChunkStore:
 
     def count(self) -> int:
         return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))
-
-
-def saved_pairs(folder: Path, n_scenarios: int) -> int:
-    """The (plan, scenario) pairs of the chunks stored in ``folder``, each of ``n_scenarios``: what a
-    resume reads back rather than computes (its progress's rate leaves them out). Reads only: a
-    folder not there (a resume refused further on) is not made, as a :class:`ChunkStore` would."""
-    if not folder.is_dir():
-        return 0
-    return sum(stop - first for first, stop in stored_ranges(folder)) * n_scenarios
 
 
 def stored_ranges(folder: Path) -> list[tuple[int, int]]:
@@ -520,7 +511,7 @@ def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done,
             continue
         results[n] = done
         if progress:
-            progress((stop - first) * spec.n_scenarios, total)
+            report_read_back(progress, (stop - first) * spec.n_scenarios, total)
     queue, pending = iter(to_run), {}
 
     def top_up():
