@@ -299,6 +299,26 @@ def result_bytes_per_plan(n_scenarios: int) -> int:
     return 8 * len(RESULT_FIELDS) * n_scenarios
 
 
+# A block whose scenarios slip deliveries is simulated slip by slip (slip.by_slip), each slip's results
+# copied into the block's: a pair's results are held twice more (measured with tracemalloc on the
+# default model, 9 plans x 1,000 scenarios a chunk: NumPy +1.9 MB, the C build +4 MB over no slip)
+_SLIP_RESULT_COPIES = 2
+
+
+def slip_bytes_per_pair(plans: PlanBatch) -> int:
+    """Working memory a pair takes beyond :func:`words_per_pair` where ``plans`` have delivery-slip
+    variants (``risk.delivery_slip``), bytes: 0 without."""
+    return _SLIP_RESULT_COPIES * result_bytes_per_plan(1) if plans.slipped else 0
+
+
+def slip_variant_bytes(plans: PlanBatch) -> int:
+    """Bytes of the plans compiled again for each delivery slip a scenario may draw
+    (``PlanBatch.slipped``), held throughout the run; a budget given counts them
+    (:func:`worker_chunk_sizes`)."""
+    return sum(value.nbytes for variant in plans.slipped.values() for value in vars(variant).values()
+               if isinstance(value, np.ndarray))  # fmt: skip
+
+
 def default_budget(backend: Backend) -> int:
     """The working memory a run may use unless told (``--max-memory``): half of what is free, bytes."""
     return budget_of(backend.free_memory_bytes())
@@ -337,15 +357,47 @@ def worker_chunk_sizes(
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) of an evaluation run by ``workers`` workers, each on
     ``backend_name`` with ``threads`` threads and ``free_bytes`` of memory: :func:`chunk_sizes`
-    within ``max_memory`` bytes (None: half of ``free_bytes``) and the backend's block
+    within ``max_memory`` bytes (None: half of ``free_bytes``, which the plans' delivery-slip
+    variants, made before, have left; given, on the CPU, less each worker's share of those
+    variants, :func:`slip_variant_bytes`) and the backend's block
     (``MAX_PAIRS``, per thread on NumPy); with several workers, at most a quarter of each one's
     share of the plans per chunk, so that every worker has work until the end."""
     budget = budget_of(free_bytes, max_memory)
+    # a budget given counts them, in the memory they are in (this machine's, not a GPU's)
+    counted_here = max_memory is not None and backend_name != "cupy"
+    variants = -(-slip_variant_bytes(plans) // workers) if counted_here else 0
     block = MAX_PAIRS[backend_name] * (threads if backend_name == "numpy" else 1)
-    plan_chunk, scenario_chunk = chunk_sizes(data, plans, n_scenarios, budget, record, block)
+    try:
+        plan_chunk, scenario_chunk = chunk_sizes(data, plans, n_scenarios, budget - variants, record, block)
+    except MemoryBudgetError as exc:
+        raise (_slip_variants_refused(exc, plans, variants, workers) if variants else exc) from None
     if workers > 1:
         plan_chunk = max(1, min(plan_chunk, -(-plans.P // (4 * workers))))
     return plan_chunk, scenario_chunk
+
+
+def _rounded_up(n: int) -> int:
+    """``n`` rounded up to its first three digits, as :func:`format_bytes` shows them: a size said
+    to be enough is never shown below what is needed."""
+    step = 10 ** max(0, len(str(int(n))) - 3)
+    return -(-int(n) // step) * step
+
+
+def _slip_variants_refused(exc: MemoryBudgetError, plans: PlanBatch, variants: int, workers: int
+                           ) -> MemoryBudgetError:  # fmt: skip
+    """The budget ``exc`` found too small once each worker's share ``variants`` (bytes) of the plans'
+    delivery-slip variants was taken from it: said with them, and the budget that would do."""
+    budget = exc.budget_bytes + variants
+    enough = _rounded_up((variants + exc.need_bytes) * workers)
+    return MemoryBudgetError(
+        f"risk.delivery_slip: the {counted(plans.P, 'plan')} compiled again for the "
+        f"{counted(len(plans.slipped), 'slip')} a scenario may draw take {format_bytes(variants * workers)}, "
+        f"which the memory budget of {format_bytes(budget * workers)} counts, leaving too little for the "
+        f"simulation of one plan ({format_bytes(exc.need_bytes * workers)}): give a max_memory (fleetopt "
+        f"evaluate --max-memory) of at least {format_bytes(enough)} (the variants"
+        " and one plan), or evaluate fewer plans at a time",
+        exc.need_bytes + variants, budget,
+    )  # fmt: skip
 
 
 def check_backend_runs(
@@ -396,10 +448,11 @@ def chunk_sizes(
     max_pairs: int = MAX_PAIRS["numpy"],
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) whose working set fits ``budget_bytes``: the
-    simulation's (plan, scenario) pairs, the scenario block and the chunk's rows of results over
+    simulation's (plan, scenario) pairs (and their delivery slips' copies of their results,
+    :func:`slip_bytes_per_pair`), the scenario block and the chunk's rows of results over
     every scenario. Raises :class:`MemoryBudgetError` when one plan's results do not fit."""
     row = result_bytes_per_plan(n_scenarios)
-    pair_bytes = int(8 * words_per_pair(data, plans, record))
+    pair_bytes = int(8 * words_per_pair(data, plans, record)) + slip_bytes_per_pair(plans)
     scenario_bytes = 8 * _SCENARIO_COPIES * words_per_scenario(data)
     need = row + pair_bytes + scenario_bytes
     _check_fits(n_scenarios, need, budget_bytes, _FEWER_OR_MORE_MEMORY)
