@@ -399,17 +399,23 @@ def test_validate_names_the_slip_among_the_risk_factors(tmp_path):
 def test_a_stochastic_solve_of_a_model_with_a_slip_warns_that_its_scenarios_have_none(tmp_path, monkeypatch):
     """The stochastic solve's scenario copies carry no slip (formulation section 7b) while its
     out-of-sample check slips deliveries: a helper's plan bought 74,880 more GPUs unhedged and was
-    judged on slipped futures, the explanation blaming too few scenarios. It now warns."""
+    judged on slipped futures, the explanation blaming too few scenarios. It now warns, and its
+    report, which said nothing of it, says so beside what to commit to."""
+    import html
+
     import yaml
     from conftest import run_cli
 
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     path = tmp_path / "slips.yaml"
     path.write_text(yaml.safe_dump(model({"probability": 0.5, "min_quarters": 1, "max_quarters": 1})))
-    code, _, err = run_cli("solve", str(path), "--stochastic", "2", "--out", str(tmp_path / "sto"))
+    code, _, err = run_cli("solve", str(path), "--stochastic", "2", "--report", "--out", str(tmp_path / "s"))
     assert code == 0, err
     flat = " ".join(err.split())
-    assert "risk.delivery_slip: the stochastic solve's scenarios carry no delivery slip" in flat
+    said = "risk.delivery_slip: the stochastic solve's scenarios carry no delivery slip"
+    assert said in flat
+    report = html.unescape((tmp_path / "s" / "report.html").read_text())
+    assert f"<p class='why'>{said} (docs/formulation.md, section 7b), so its plan is not hedged" in report
 
 
 def test_an_sku_named_that_never_slips_is_said_by_validate(tmp_path):

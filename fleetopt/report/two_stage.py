@@ -10,11 +10,13 @@ import pandas as pd
 
 from fleetopt.core.tail import cvar_name
 from fleetopt.core.units import counted, format_solver_status
+from fleetopt.evaluate.slip import slips
 from fleetopt.report.markup import sortable_table
 from fleetopt.report.reading import ReportRun
 from fleetopt.stochastic.paired import OUT_OF_SAMPLE_COLUMNS, out_of_sample_lines, out_of_sample_words
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
+    NO_SLIP_WORDS,
     commitment_lines,
     first_stage_text,
     forecast_gap_note,
@@ -59,8 +61,10 @@ def stochastic_section(run: ReportRun) -> str:
     diagnostics = (f"The solver's figures over its {solved} (in sample): what the solve optimised, not "
                    f"forecasts of the plan's value{judge}.")
     money = {"value_usd", "npv_usd", "emergency_equity_usd", "revolver_peak_usd"}
+    unhedged = f"<p class='why'>{escape(NO_SLIP_WORDS)}.</p>" if slips(run.data) else ""
     return (
         _commitments(summary)
+        + unhedged
         + out_of_sample
         + f'<h2>Two-stage stochastic solution: diagnostics</h2><p class="why">{escape(diagnostics)} '
         f"{escape(why)}</p>"

@@ -71,6 +71,14 @@ MAX_SCREENED = 20_000
 FIRST_STAGE_QUARTERS = QUARTERS_PER_YEAR
 
 
+# what a model with risk.delivery_slip on is told of its stochastic solve: the solve's warning and its report
+NO_SLIP_WORDS = (
+    "risk.delivery_slip: the stochastic solve's scenarios carry no delivery slip (docs/formulation.md, "
+    "section 7b), so its plan is not hedged against one; its out-of-sample check slips deliveries as "
+    "fleetopt evaluate does"
+)
+
+
 def first_stage_quarters(data: ModelData, quarters: int | None = None) -> int:
     """Q: ``quarters`` as given, or by default :data:`FIRST_STAGE_QUARTERS` or the whole horizon
     when it is shorter (§7b, "Stages"; the sweep's stochastic candidate too)."""
@@ -455,9 +463,7 @@ def solve_stochastic(
     quarters = first_stage_quarters(data, quarters)
     check_settings(data, n, quarters, risk_weight, alpha, route)
     if slips(data):
-        warn("risk.delivery_slip: the stochastic solve's scenarios carry no delivery slip "
-             "(docs/formulation.md, section 7b), so its plan is not hedged against one; its out-of-sample "
-             "check slips deliveries as fleetopt evaluate does")  # fmt: skip
+        warn(NO_SLIP_WORDS)
     limits.seed("seed", seed)
     if oos_seed is not None:
         limits.seed("oos_seed", oos_seed)
