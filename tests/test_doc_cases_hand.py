@@ -1,8 +1,9 @@
 """Hand cases from docs/formulation.md, docs/evaluation.md and docs/cli.md alone, for rules no
 other test pins in these terms: the DSCR on EBITDA less the scenario's tax after the losses carried;
 the order rule with a revolver (its undrawn part, less the interest due on its drawn part, in the
-projection; drawn after the order's reaction), with a price that changes between the order and its
-deferred payment, and with a distress sale in the quarter of a cancellation; a distress sale's loss
+projection; drawn after the order's reaction), a cancellation sized net of what its GPUs would earn,
+with a price that changes between the order and its deferred payment, and with a distress sale in
+the quarter of a cancellation; a distress sale's loss
 taxed the next quarter; and "In short" with its sampling error on five futures."""
 
 from __future__ import annotations
@@ -67,10 +68,12 @@ def test_the_undrawn_revolver_defers_less_and_is_drawn_when_the_deferred_order_i
     2,905,000 = 51.15 % of the order; 1,200 - 1,000 f = 688.5 GPUs still sell 600, so quarter 1
     ends at 2,314,000 - (1 - f) 4,000,000 = 360,127.37, the revolver untouched. Quarter 2
     projects 360,127.37 + 200,000 + 1,314,000 - f 4,000,000 = -172,000 and cancels the share
-    172,000 / (0.8 f 4,000,000) of the deferred order, forfeiting 172,000 x 0.2 / 0.8 = 43,000
-    (93,000 without the revolver); its cash before the revolver, 360,127.37 + 1,314,000 -
-    f 4,000,000 + 172,000 = -200,000, draws the revolver whole: 0. Quarter 3 pays 6,000 of interest
-    and repays the revolver: 1,314,000 - 6,000 - 200,000 = 1,108,000."""
+    172,000 / (f (3,200,000 - 1,095,000)) of the deferred order (its price less its deposit, less
+    the 1,000 / 1,200 of 1,314,000 its GPUs would earn), forfeiting 172,000 x 800,000 / 2,105,000
+    = 65,368.17; its cash before the revolver, -372,000 + 172,000 x 3,200,000 / 2,105,000 =
+    -110,527.32 (the GPUs left still sell the 600), draws that much of the revolver: 0. Quarter 3
+    pays 3,315.82 of interest and repays the revolver: 1,314,000 - 3,315.82 - 110,527.32 =
+    1,200,156.86."""
     d = order_model(distress_sales=False)
     d["market"]["demand_gpus"] = {"training": 600.0, "inference": 0.0}
     d["finance"]["revolver"] = {"size_usd": 200_000.0, "annual_rate": 0.12}
@@ -80,12 +83,15 @@ def test_the_undrawn_revolver_defers_less_and_is_drawn_when_the_deferred_order_i
     share = 1_486_000.0 / 2_905_000.0
     cash_1 = 2_314_000.0 - (1.0 - share) * ORDER
     assert cash_1 == pytest.approx(360_127.37, abs=0.01)
-    np.testing.assert_allclose(out["cash_usd"][0, 0], [1.0e6, cash_1, 0.0, 1_108_000.0], atol=1e-6)
+    drawn = 372_000.0 - 172_000.0 * 3_200_000.0 / 2_105_000.0
+    assert drawn == pytest.approx(110_527.32, abs=0.01)
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [1.0e6, cash_1, 0.0, 1_314_000.0 - 1.03 * drawn],
+                               atol=1e-6)  # fmt: skip
     np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
-    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 43_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 172_000.0 * 800_000.0 / 2_105_000.0, rtol=1e-12)
     assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
     revolver = run(data, order_plan(data), policy, price_drop(data, [0]), line="revolver_balance_usd")
-    np.testing.assert_allclose(revolver["revolver_balance_usd"][0, 0], [0.0, 0.0, 200_000.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(revolver["revolver_balance_usd"][0, 0], [0.0, 0.0, drawn, 0.0], atol=1e-6)
     assert 600 * MARKET == 1_314_000.0
 
 
@@ -161,53 +167,83 @@ def test_a_distress_sale_s_loss_is_taxed_the_next_quarter_and_no_default_is_coun
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_the_cap_of_a_sale_in_the_quarter_an_order_is_cancelled(kernel):
     """docs/evaluation.md, policy rule 4's "Example of the cap": the order instance with
-    `min_cash_usd` 1,438,000, `default_cash_usd` 0, lots of 10 and the market paying nothing in
-    quarters 0-2. Quarter 1 projects 1,000,000 - 1,372,000, 1,810,000 short of the minimum: the whole
-    order is deferred (saving 1,810,000), cash stays 1,000,000. Quarter 2 projects 1,000,000 +
-    2,628,000 - 4,000,000, 1,810,000 short again, and cancels c = 1,810,000 / 3,200,000 = 56.5625 %
-    (565.625 GPUs; 452,500 of deposit forfeited): cash 1,000,000 - (1 - c) 4,000,000 - c 800,000 =
-    -1,190,000. A GPU is worth (200 x 500 + 1,000 x 1,500) / 1,200 = 1,333.33: 90 lots would cover
-    the gap, but only the 1,200 - 565.625 = 634.375 GPUs left may go, 845,833.33: cash -344,166.67,
-    a default in quarter 2, and nothing left to earn in quarter 3."""
+    `min_cash_usd` 1,438,000, `default_cash_usd` 1,000,000, lots of 10 and the market paying
+    nothing in quarters 0-2. Quarter 1 projects 1,000,000 - 1,372,000, 1,810,000 short of the
+    minimum: the whole order is deferred (saving 1,810,000), cash stays 1,000,000. Quarter 2
+    projects 1,000,000 + 2,628,000 - 4,000,000, 1,810,000 short again; cancelling the order saves
+    4,000,000 - 800,000 - 2,190,000 (what its GPUs would earn) = 1,010,000, so all of it is
+    cancelled, forfeiting 800,000: cash 200,000, 800,000 below the default level. A GPU is worth
+    (200 x 500 + 1,000 x 1,500) / 1,200 = 1,333.33: 60 lots would cover the gap, but only the 200
+    GPUs left may go, 266,666.67: cash 466,666.67, a default in quarter 2, and nothing left to earn
+    in quarter 3."""
     d = order_model(sale_block_gpus=10)
-    d["finance"].update(min_cash_usd=1_438_000.0, default_cash_usd=0.0)
+    d["finance"].update(min_cash_usd=1_438_000.0, default_cash_usd=1_000_000.0)
     data = data_of(d)
     out = run(data, order_plan(data), Policy(sale_block_gpus=10), price_drop(data, [0, 1, 2]), kernel,
               line="cash_usd")  # fmt: skip
     value = (200 * 500.0 + 1_000 * 1_500.0) / 1_200
-    sold = (1_200 - 565.625) * value
-    assert sold == pytest.approx(845_833.33, abs=0.01)
-    cash_2 = -1_190_000.0 + sold
+    sold = 200 * value
+    assert sold == pytest.approx(266_666.67, abs=0.01)
+    cash_2 = 200_000.0 + sold
     np.testing.assert_allclose(out["cash_usd"][0, 0], [1.0e6, 1.0e6, cash_2, cash_2])
     np.testing.assert_allclose(out["deferred_usd"][0, 0], ORDER, rtol=1e-12)
-    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 0.565625 * 800_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 800_000.0, rtol=1e-12)
     np.testing.assert_allclose(out["distress_sold_usd"][0, 0], sold, rtol=1e-12)
     assert out["default"][0, 0] == 1.0 and out["quarters_before_default"][0, 0] == 2.0
 
 
+def no_cash_order(rising_price: bool = False) -> dict:
+    """The order instance with no opening cash and no distress sales (docs/evaluation.md, "A
+    cancellation"); with ``rising_price``, GPUs at 5,000 from quarter 2."""
+    d = order_model(distress_sales=False)
+    d["finance"]["opening_cash_usd"] = 0.0
+    if rising_price:
+        d["skus"]["A"]["capex_per_gpu_usd"] = [4000.0, 4000.0, 5000.0, 5000.0]
+    return d
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_cancellation_counts_what_the_cancelled_gpus_would_earn(kernel):
+    """docs/evaluation.md, "A cancellation": quarter 0 earns nothing and ends at 0. Quarter 1
+    projects 2,628,000 - 4,000,000 = -1,372,000 and defers f = 1,372,000 / 1,810,000 = 75.80 %,
+    ending at 0. Quarter 2 owes the deferred f x 4,000,000 = 3,032,044.20 and projects
+    2,628,000 - 3,032,044.20 = -404,044.20; cancelling it all would save its price less its 20 %
+    deposit, less the 2,190 each of its 758.01 GPUs would earn: f x 1,010,000 = 765,613.26, so
+    c = 52.78 % is cancelled, forfeiting 404,044.20 x 800,000 / 1,010,000 = 320,035.01, and quarter
+    2 ends at exactly 0. Quarter 3: the 1,200 - 400.05 GPUs left earn 1,751,904.16. In 0.4.20 and
+    before c left out what the GPUs earn, 404,044.20 / (f x 3,200,000) = 16.66 %, and quarter 2
+    ended short by their revenue, -276,517.75: a liquidity default."""
+    data = data_of(no_cash_order())
+    out = run(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0]), kernel,
+              line="cash_usd")  # fmt: skip
+    f = 1_372_000.0 / 1_810_000.0
+    cancel = (f * ORDER - 2_628_000.0) / (f * 1_010_000.0)
+    assert (f * ORDER, cancel) == pytest.approx((3_032_044.20, 0.52775), abs=1e-2)
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [0.0, 0.0, 0.0, 1_751_904.16], atol=0.01)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], cancel * 0.2 * f * ORDER, rtol=1e-12)
+    assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+
+
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_deferred_order_is_due_at_the_next_quarters_price_its_deposit_at_the_first(kernel):
-    """Policy rule 0 with the price rising from 4,000 to 5,000 a GPU in quarter 2: the deeper drop
-    of tests/test_policy.py (the market pays nothing in quarters 0-1, no distress sales). Quarter 1
-    defers f = 372,000 / 1,810,000 (205.52 GPUs) and ends at 1,000,000 - (1 - f) 4,000,000 =
-    -2,177,900.55. The deferred order falls due in quarter 2 at quarter 2's price, 205.52 x 5,000 =
-    1,027,624.31; its deposit is 20 % of quarter 1's, 164,419.89. Quarter 2 projects -2,177,900.55
-    + 2,628,000 - 1,027,624.31 = -577,524.86 and cancels c = 577,524.86 / 863,204.42 = 66.905 %,
-    forfeiting 110,004.74; the 1,062.49 GPUs there (137.51 cancelled) earn 2,326,862.04: cash
-    -301,137.96. `deferred_capex` counts the order at quarter 1's price, 822,099.45."""
-    d = order_model(distress_sales=False)
-    d["skus"]["A"]["capex_per_gpu_usd"] = [4000.0, 4000.0, 5000.0, 5000.0]
-    data = data_of(d)
-    out = run(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0, 1]), kernel,
+    """Policy rule 0 with the price rising from 4,000 to 5,000 a GPU in quarter 2: "A cancellation"
+    above. Quarter 1 defers f = 1,372,000 / 1,810,000 (758.01 GPUs) and ends at 0. The deferred
+    order falls due in quarter 2 at quarter 2's price, 758.01 x 5,000 = 3,790,055.25; its deposit is
+    20 % of quarter 1's, 606,408.84. Quarter 2 projects 2,628,000 - 3,790,055.25 = -1,162,055.25;
+    cancelling all of it saves 3,790,055.25 - 606,408.84 - f x 2,190,000 = 1,523,602.21, so
+    c = 76.27 % is cancelled, forfeiting 462,509.55, and quarter 2 ends at 0; quarter 3's GPUs left
+    earn 1,361,880.10. `deferred_capex` counts the order at quarter 1's price, 3,032,044.20."""
+    data = data_of(no_cash_order(rising_price=True))
+    out = run(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0]), kernel,
               line="cash_usd")  # fmt: skip
-    share = 372_000.0 / 1_810_000.0
-    due, deposit = share * 1_000 * 5_000.0, 0.2 * share * ORDER
-    cancel = 577_524.86 / (due - deposit)
-    assert (due, deposit, cancel) == pytest.approx((1_027_624.31, 164_419.89, 0.66905), abs=1e-2)
-    np.testing.assert_allclose(out["cash_usd"][0, 0, 1:3], [-2_177_900.55, -301_137.96], atol=0.01)
-    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 110_004.74, atol=0.01)
-    np.testing.assert_allclose(out["deferred_usd"][0, 0], 822_099.45, atol=0.01)
-    assert out["order_cancelled"][0, 0] == 1.0
+    f = 1_372_000.0 / 1_810_000.0
+    due, deposit = f * 1_000 * 5_000.0, 0.2 * f * ORDER
+    cancel = (due - 2_628_000.0) / (due - deposit - f * 2_190_000.0)
+    assert (due, deposit, cancel) == pytest.approx((3_790_055.25, 606_408.84, 0.76270), abs=1e-2)
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [0.0, 0.0, 0.0, 1_361_880.10], atol=0.01)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 462_509.55, atol=0.01)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], 3_032_044.20, atol=0.01)
+    assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

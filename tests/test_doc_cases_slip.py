@@ -155,20 +155,23 @@ def test_the_late_order_is_deferred_then_partly_cancelled_by_policy_rule_0():
     deferred ones' depreciation is removed): flow -642,120 / 2 = -321,060, cash 129,110.
     Quarter 3: the deferred 500,000 falls due (at quarter 3's price, the same $10,000): projection
     129,110 + 357,880 - 500,000 = -13,010, a gap of 113,010; there is no order to defer, so the
-    deferred one is cancelled by c = 113,010 / (500,000 - 20 % of it) = 0.282525: 14.12625 GPUs
-    never arrive (their deposit, 2,000 each, is capex), 35.87375 are paid. The 85.87375 GPUs held
-    earn and depreciate: EBT 0.8587375 x 291,100, tax 49,995.70; flow 0.8587375 x 416,100 -
-    49,995.70 - 358,737.50 - 28,252.50 = -79,665.02, cash 49,444.98 (above the default level 0:
-    no sale). At the end the GPUs held, the cohort of quarter 2, are worth 0.8587375 x 750,000 =
-    644,053.13, their book value (no liquidation tax). NPV = -321,060 DF_2 + (-79,665.02 +
-    644,053.13) DF_3 = 214,169.24."""
+    deferred one is cancelled by c = 113,010 / (500,000 - 20 % of it - the 208,050 its 50 GPUs
+    would earn, 416,100 / 2) = 0.588747: 29.44 GPUs never arrive (their deposit, 2,000 each, is
+    capex), 20.56 are paid. The 70.56 GPUs held earn and depreciate: EBT 0.705626 x 291,100, tax
+    41,081.57; flow 0.705626 x 416,100 - 41,081.57 - 205,626.46 - 58,874.71 = -11,971.57, cash
+    117,138.43 (above the minimum: the projection counts the EBITDA lost before tax, and the tax
+    falls with it). At the end the GPUs held, the cohort of quarter 2, are worth 0.705626 x 750,000
+    = 529,219.85, their book value (no liquidation tax). NPV = -321,060 DF_2 + (-11,971.57 +
+    529,219.85) DF_3 = 171,314.85. (In 0.4.20 and before c left out what the GPUs would earn,
+    113,010 / 400,000 = 0.282525, and quarter 3 ended at 49,444.98, below the minimum.)"""
     out, path = evaluated(deferral_model(10_000.0, 450_170.0), served=False, draw=0.0)
-    fc = 0.5 * 113_010 / 400_000
-    flow3 = (1 - fc) * 416_100 - 0.2 * (1 - fc) * 291_100 - 0.5 * (1 - 0.282525) * 1e6 - 0.5 * 0.282525 * 2e5
-    assert flow3 == pytest.approx(-79_665.02, abs=0.01)
+    c = 113_010 / (400_000 - 416_100 / 2)
+    fc = 0.5 * c
+    flow3 = (1 - fc) * 416_100 - 0.2 * (1 - fc) * 291_100 - 0.5 * (1 - c) * 1e6 - 0.5 * c * 2e5
+    assert flow3 == pytest.approx(-11_971.57, abs=0.01)
     assert path["cash_usd"] == pytest.approx([450_170.0, 450_170.0, 129_110.0, 129_110.0 + flow3], abs=0.01)
     hand = -321_060 * DF[2] + (flow3 + (1 - fc) * 750_000) * DF[3]
-    assert hand == pytest.approx(214_169.24, abs=0.01)
+    assert hand == pytest.approx(171_314.85, abs=0.01)
     assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
     row = out.metrics.iloc[0]
     reactions = row["deferred_share"], row["order_cancelled_share"], row["default_probability"]
@@ -184,26 +187,27 @@ def test_a_late_order_at_a_price_that_fell_is_signed_deferred_and_cancelled_at_i
     signed price less the GPUs' EBITDA, 583,900: f = 1/2 again; flow 208,050 - 500,000 - 30,360 =
     -322,310, cash 130,360. Quarter 3: the deferred half is due at quarter 3's price, 450,000:
     projection 130,360 + 355,380 - 450,000 = 35,740, a gap of 64,260; cancelling forfeits the
-    deposit on the signed price, 20 % x 500,000 = 100,000: c = 64,260 / (450,000 - 100,000) =
-    0.1836 (9.18 GPUs). Flow 0.9082 x 355,380 - 0.8164 x 450,000 - 0.1836 x 100,000 = -62,983.88,
-    cash 67,376.12; the GPUs held are worth 0.9082 x 675,000 = 613,035 at the end, their book
-    value. NPV = -322,310 DF_2 + (-62,983.88 + 613,035) DF_3 = 199,971.85. `deferred_capex_mean_usd`
-    is the deferred share of the signed price, 500,000; `forfeited_deposits_mean_usd` c x 100,000 =
-    18,360. `mean_utilisation`: nothing held in quarters 0-1 (0), 50 of the 100 GPUs the plan holds
-    in quarter 2 (the deferred ones count), 90.82 of 100 in quarter 3: (0.5 + 0.9082) / 4 = 0.35205."""
+    deposit on the signed price, 20 % x 500,000 = 100,000, and the 208,050 the 50 GPUs would earn:
+    c = 64,260 / (450,000 - 100,000 - 208,050) = 0.452695 (22.63 GPUs). Flow 0.773653 x 355,380 -
+    0.547305 x 450,000 - 0.452695 x 100,000 = -16,616.19, cash 113,743.81; the GPUs held are worth
+    0.773653 x 675,000 = 522,215.57 at the end, their book value. NPV = -322,310 DF_2 + (-16,616.19
+    + 522,215.57) DF_3 = 159,561.18. `deferred_capex_mean_usd` is the deferred share of the signed
+    price, 500,000; `forfeited_deposits_mean_usd` c x 100,000 = 45,269.46. `mean_utilisation`:
+    nothing held in quarters 0-1 (0), 50 of the 100 GPUs the plan holds in quarter 2 (the deferred
+    ones count), 77.37 of 100 in quarter 3: (0.5 + 0.773653) / 4 = 0.318413."""
     d = deferral_model({"start": 10_000.0, "steps": {"2026Q3": 9_000.0}}, 452_670.0)
     out, path = evaluated(d, served=False, draw=0.0)
-    c = 64_260 / 350_000
+    c = 64_260 / (350_000 - 416_100 / 2)
     flow3 = (1 - c / 2) * 355_380 - (1 - c) * 450_000 - c * 100_000
-    assert flow3 == pytest.approx(-62_983.88, abs=0.01)
+    assert flow3 == pytest.approx(-16_616.19, abs=0.01)
     assert path["cash_usd"] == pytest.approx([452_670.0, 452_670.0, 130_360.0, 130_360.0 + flow3], abs=0.01)
     hand = -322_310 * DF[2] + (flow3 + (1 - c / 2) * 675_000) * DF[3]
-    assert hand == pytest.approx(199_971.85, abs=0.01)
+    assert hand == pytest.approx(159_561.18, abs=0.01)
     assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
     row = out.metrics.iloc[0]
     assert row["deferred_capex_mean_usd"] == pytest.approx(500_000.0, abs=0.01)
-    assert row["forfeited_deposits_mean_usd"] == pytest.approx(18_360.0, abs=0.01)
-    assert row["mean_utilisation"] == pytest.approx(0.35205, abs=1e-9)
+    assert row["forfeited_deposits_mean_usd"] == pytest.approx(45_269.46, abs=0.01)
+    assert row["mean_utilisation"] == pytest.approx((0.5 + 1 - c / 2) / 4, abs=1e-9)
 
 
 def test_a_late_order_merged_with_the_delivery_quarter_s_own_is_deferred_at_their_average_price():
@@ -215,11 +219,12 @@ def test_a_late_order_merged_with_the_delivery_quarter_s_own_is_deferred_at_thei
     projects 755,340 - 1,189,240 = -433,900, G = 533,900; saving 1,900,000 - 832,200 = 1,067,800: f
     = 1/2, flow -594,620, cash 160,720. Quarter 3: 100 GPUs due at quarter 3's $9,000 (900,000):
     projection 160,720 + 710,760 - 900,000 = -28,520, gap 128,520; the deposit is 20 % of the
-    average signed price, 100 x 1,900 = 190,000: c = 128,520 / 710,000 = 0.181014. Flow (1 - c/2) x
-    710,760 - (1 - c) x 900,000 - c x 190,000 = -125,048.79; the GPUs held worth (1 - c/2) x 200 x
-    6,750 at the end. NPV = -594,620 DF_2 + (-125,048.79 + (1 - c/2) x 1,350,000) DF_3 = 448,916.57.
+    average signed price, 100 x 1,900 = 190,000, and the 100 GPUs would earn half of 832,200:
+    c = 128,520 / (900,000 - 190,000 - 416,100) = 0.437292. Flow (1 - c/2) x 710,760 - (1 - c) x
+    900,000 - c x 190,000 = -34,167.65; the GPUs held worth (1 - c/2) x 200 x 6,750 at the end.
+    NPV = -594,620 DF_2 + (-34,167.65 + (1 - c/2) x 1,350,000) DF_3 = 374,274.58.
     `deferred_capex_mean_usd` half the order's 1,900,000, `forfeited_deposits_mean_usd` c x
-    190,000 = 34,392.68."""
+    190,000 = 83,085.40."""
     data = data_of(deferral_model({"start": 10_000.0, "steps": {"2026Q3": 9_000.0}}, 755_340.0))
     p = slip_plan(data, served=False, draw=0.0)
     own = next(c.index for c in data.cohorts if c.is_purchase and c.sku == 0 and c.bought == 2)
@@ -229,17 +234,17 @@ def test_a_late_order_merged_with_the_delivery_quarter_s_own_is_deferred_at_thei
     out = evaluate(
         data, compile_plans(data, [p], ["p"]), 1, 0, backend="numpy", keep_matrix=True, record=RECORD
     )
-    c = 128_520 / 710_000
+    c = 128_520 / (710_000 - 832_200 / 2)
     flow3 = (1 - c / 2) * 710_760 - (1 - c) * 900_000 - c * 190_000
     assert out.paths["cash_usd"][0, 0] == pytest.approx(
         [755_340.0, 755_340.0, 160_720.0, 160_720.0 + flow3], abs=0.01
     )
     hand = -594_620 * DF[2] + (flow3 + (1 - c / 2) * 1_350_000) * DF[3]
-    assert round(hand, 2) == 448_916.57
+    assert round(hand, 2) == 374_274.58
     assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
     row = out.metrics.iloc[0]
     assert row["deferred_capex_mean_usd"] == pytest.approx(950_000.0, abs=0.01)
-    assert row["forfeited_deposits_mean_usd"] == pytest.approx(34_392.68, abs=0.01)
+    assert row["forfeited_deposits_mean_usd"] == pytest.approx(83_085.40, abs=0.01)
 
 
 F_LAST = 41_950 / 583_900  # the share deferred where the draw cannot be
@@ -358,9 +363,9 @@ def test_the_prepayment_of_a_contract_a_slip_makes_late_or_cancels_follows_the_c
     ("d", "plan_kw", "npv"),
     [
         (slip_model(CERTAIN), {}, 396_173.54),
-        (deferral_model(10_000.0, 450_170.0), {"served": False, "draw": 0.0}, 214_169.24),
+        (deferral_model(10_000.0, 450_170.0), {"served": False, "draw": 0.0}, 171_314.85),
         (deferral_model({"start": 10_000.0, "steps": {"2026Q3": 9_000.0}}, 452_670.0),
-         {"served": False, "draw": 0.0}, 199_971.85),
+         {"served": False, "draw": 0.0}, 159_561.18),
     ],
 )  # fmt: skip
 def test_the_c_build_of_the_kernel_gives_the_hand_npvs(d, plan_kw, npv):

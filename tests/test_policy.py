@@ -345,8 +345,13 @@ def test_the_order_rule_projects_the_plans_sales_within_the_forecast_demand(kern
     1,314,000 - (1 - f) x 4,000,000 = -1,686,000 + 4,000,000 f = 635,514.63 (more than the gap
     needs: the deferred GPUs above the demand earned nothing, and 42.15 % would have ended it at 0).
     Quarter 2 projects 635,514.63 + 1,314,000 - the deferred 2,321,514.63 = -372,000 and cancels
-    c = 372,000 / (80 % x 2,321,514.63) of that order, forfeiting c x its 20 % deposit, 372,000 x
-    0.2 / 0.8 = 93,000, and ends at 0. Until the saving was valued with the plan's whole offer
+    c = 372,000 / (f x (3,200,000 - 1,095,000)) = 30.45 % of that order: its price less its 20 %
+    deposit, less what its GPUs would earn in quarter 2, valued as the saving values them. It
+    forfeits c x the deposit, 372,000 x 800,000 / 2,105,000 = 141,377.67, and ends at -372,000 +
+    372,000 x 3,200,000 / 2,105,000 = 193,510.69: the 1,023 GPUs left still sell the 600, so the
+    cancelled ones lost nothing (in 0.4.20 and before the share ignored what they earn: 20.03 %, 93,000
+    forfeited, quarter 2 at 0 here but short by their revenue where demand exceeds the GPUs, as in
+    the deeper drop below). Until the saving was valued with the plan's whole offer
     (4,000,000 - 1,000 / 1,200 x 2,628,000 = 1,810,000) it deferred 93.15 %, ended quarter 1 at
     1,314,000 and forfeited 274,491.71 in quarter 2 (the projection -1,097,966.85, x 0.25)."""
     d = order_model(distress_sales=False)
@@ -358,8 +363,9 @@ def test_the_order_rule_projects_the_plans_sales_within_the_forecast_demand(kern
     out = run_cash(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0]), kernel)
     share = 1_686_000.0 / 2_905_000.0
     np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
-    np.testing.assert_allclose(out["cash_usd"][0, 0, 1:3], [-1_686_000.0 + share * ORDER, 0.0], atol=1e-6)
-    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 93_000.0, rtol=1e-12)
+    cash_2 = -372_000.0 + 372_000.0 * 3_200_000.0 / 2_105_000.0
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 1:3], [-1_686_000.0 + share * ORDER, cash_2], atol=1e-6)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 372_000.0 * 800_000.0 / 2_105_000.0, rtol=1e-12)
     assert out["default"][0, 0] == 0.0
 
 
@@ -548,19 +554,18 @@ def test_a_deeper_drop_cancels_the_deferred_order_and_forfeits_its_deposit(kerne
     # quarter 1 earns nothing either: it ends at 1,000,000 - (1 - share) x 4,000,000
     cash_1 = 1.0e6 - (1.0 - share) * ORDER
     # quarter 2's projection: cash_1 + 2,628,000 (no order of its own to defer) less the deferred
-    # payment due, share x 4,000,000, is short: cancel the share c of it that closes the gap, paying
-    # the 20 % deposit instead of the price on that part
+    # payment due, share x 4,000,000, is 372,000 short. Cancelling all of it saves its price less
+    # the 20 % deposit, less the 2,190 each of its share x 1,000 GPUs would earn then: share x
+    # 1,010,000, less than the gap, so all of it is cancelled (in 0.4.20 and before the share 372,000 /
+    # (share x 3,200,000) = 56.6 % was, and quarter 2 ended short by its GPUs' revenue, -254,587.50)
     due = share * ORDER
-    gap = -(cash_1 + QUARTER_1 - due)
-    cancel = gap / (due - 0.2 * due)
-    assert 0.0 < cancel < 1.0
-    gone = cancel * share * ORDER_GPUS  # GPUs that never arrive
-    revenue_2 = (1.0 - gone / 1200.0) * QUARTER_1
-    cash_2 = cash_1 + revenue_2 - (1.0 - cancel) * due - cancel * 0.2 * due
+    assert -(cash_1 + QUARTER_1 - due) == pytest.approx(372_000.0) and share * 1_010_000.0 < 372_000.0
+    cash_2 = cash_1 + (1200.0 - share * ORDER_GPUS) * MARKET - 0.2 * due
     np.testing.assert_allclose(out["cash_usd"][0, 0, :3], [1.0e6, cash_1, cash_2], rtol=1e-12)
+    assert cash_2 == pytest.approx(-164_419.89, abs=0.01)
     assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
-    # the deposit lost: 20 % of the part cancelled; nothing sold (no distress sales here)
-    np.testing.assert_allclose(out["forfeited_usd"][0, 0], cancel * 0.2 * due, rtol=1e-12)
+    # the deposit lost: 20 % of the whole order; nothing sold (no distress sales here)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 0.2 * due, rtol=1e-12)
     assert out["distress_sold_usd"][0, 0] == 0.0
 
 

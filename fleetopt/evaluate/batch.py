@@ -163,6 +163,7 @@ def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: boo
         **ltv,
         # both set below, from the plans' own run on the forecast
         order_saving=np.zeros((P, data.T)),
+        order_ebitda_next=np.zeros((P, data.T)),
         forecast_cash_flow=np.zeros((P, data.T)),
         liquidity_buffer=np.full(P, data.policy.liquidity_buffer_usd),
         build_site=build[0].astype(np.int32),
@@ -172,7 +173,11 @@ def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: boo
     )
     batch.forecast_cash_flow, earned = forecast_cash_flow(data, batch)
     # deferring the order defers the same share of the GPU-backed draws: they save nothing now
-    batch.order_saving = _order_saving(by_generation, orders, earned) - ltv["ltv_draws"]
+    batch.order_saving = orders["order_capex"] - _ebitda_taken(by_generation, orders["order_gpus"], earned)
+    batch.order_saving -= ltv["ltv_draws"]
+    batch.order_ebitda_next[:, :-1] = _ebitda_taken(
+        {name: by_generation[name][..., 1:] for name in ("gen_market_gpus", "gen_held", "gen_opex")},
+        orders["order_gpus"][..., :-1], earned[..., 1:])
     return batch
 
 
@@ -349,19 +354,18 @@ def spare_after(pool: np.ndarray, contracted: np.ndarray) -> np.ndarray:
     return np.concatenate([later[:, 1:], np.full((pool.shape[0], 1), np.inf)], axis=1)
 
 
-def _order_saving(gen: dict, orders: dict, earned: np.ndarray) -> np.ndarray:
-    """(P, T) what deferring a quarter's whole deferrable order saves that quarter on the forecast:
-    its price, less what its GPUs would have earned then, valued as the policy values GPUs taken
-    out: the generation's average market GPU, of what ``earned`` (P, G, T) says its market GPUs
-    earn in the plan's run on the forecast (within the demand and the power online, less their
-    electricity), and its average opex."""
+def _ebitda_taken(gen: dict, gpus: np.ndarray, earned: np.ndarray) -> np.ndarray:
+    """(P, T) the EBITDA ``gpus`` (P, G, T) would contribute each quarter on the forecast, valued as
+    the policy values GPUs taken out: the generation's average market GPU, of what ``earned``
+    (P, G, T) says its market GPUs earn in the plan's run on the forecast (within the demand and the
+    power online, less their electricity), less its average opex. What deferring an order loses (its
+    saving is its price less this), and cancelling it the next quarter."""
     lost = 0.0
     for g in range(earned.shape[1]):
-        gpus = orders["order_gpus"][:, g]
-        market = taken_share(gpus, inverse(gen["gen_market_gpus"][:, g]), np)
-        held = taken_share(gpus, inverse(gen["gen_held"][:, g]), np)
+        market = taken_share(gpus[:, g], inverse(gen["gen_market_gpus"][:, g]), np)
+        held = taken_share(gpus[:, g], inverse(gen["gen_held"][:, g]), np)
         lost = lost + market * earned[:, g] - held * gen["gen_opex"][:, g]
-    return orders["order_capex"] - lost
+    return lost
 
 
 def _deferrable_share(data: ModelData, stack: Plan, order_capex: np.ndarray, price: np.ndarray) -> np.ndarray:

@@ -274,13 +274,18 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, const double* 
             }
             gap = gap - share * saving;
         }
-        // deferring all of it was not enough: cancel, where that saves cash (the price due above the deposit)
-        if (st->due > st->due_deposit && gap > FO_LIQUIDITY_TOLERANCE_USD) {
-            const double cancel = fo_min(gap / fo_positive(st->due - st->due_deposit), 1.0);
-            capex = capex - cancel * (st->due - st->due_deposit);
+        // deferring all of it was not enough: cancel, where that saves cash (the price due above the
+        // deposit and what its GPUs would earn now; draws_in is the share deferred last quarter)
+        const double price_less_deposit = st->due - st->due_deposit;
+        const double saved = st->due > 0 && gap > FO_LIQUIDITY_TOLERANCE_USD
+                                 ? price_less_deposit - draws_in * FO_LOAD(q - FO_NQ + FO_Q_ORDER_EBITDA_NEXT)
+                                 : 0.0;
+        if (saved > 0) {
+            const double cancel = fo_min(gap / saved, 1.0);
+            capex = capex - cancel * price_less_deposit;
             // the deposit forfeited: added in its output slot (rare; no register of state for it)
             out_forfeited_usd[p * S + s] = out_forfeited_usd[p * S + s] + cancel * st->due_deposit;
-            if (cancel * (st->due - st->due_deposit) > 0) st->reacted |= FO_REACTED_ORDER_CANCELLED;
+            if (cancel > 0) st->reacted |= FO_REACTED_ORDER_CANCELLED;
 #pragma unroll
             for (int g = 0; g < FO_G; ++g) {
                 const double gone = cancel * st->due_gpus[g];

@@ -250,6 +250,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("order_capex_next", lambda s: 1),
     ("order_deposit", lambda s: 1),
     ("order_saving", lambda s: 1),
+    ("order_ebitda_next", lambda s: 1),
     ("forecast_cash_flow", lambda s: 1),
     ("ltv_draws", lambda s: 1),  # GPU-backed draws the order rule defers with the order (PlanBatch)
     ("ltv_draw_rate", lambda s: 1),
@@ -315,8 +316,8 @@ _BY_GENERATION = (
     "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "gen_sellable", "order_gpus",
     "gen_collateral",
 )  # fmt: skip
-_ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow",
-           "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
+_ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "order_ebitda_next",
+           "forecast_cash_flow", "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
 
 
 def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.ndarray]:

@@ -204,8 +204,8 @@ class PlanColumns:
         self.gen_retires = ((plans.gen_retired_proceeds != 0) | (plans.gen_retired_book != 0)).any(axis=0)
         self.gen_terminal = xp.asarray(np.ascontiguousarray(plans.gen_terminal.T)[..., None])  # (G, P, 1)
         self.gen_terminal_book = xp.asarray(np.ascontiguousarray(plans.gen_terminal_book.T)[..., None])
-        orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow",
-                  "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
+        orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "order_ebitda_next",
+                  "forecast_cash_flow", "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
         for name in orders:
             setattr(self, name, _columns(getattr(plans, name), xp))  # (T, P, 1)
         self.any_order = (plans.order_capex > 0).any(axis=0)  # (T,)

@@ -6,7 +6,9 @@ in cash that quarter as the evaluator runs it on the forecast (``PlanBatch.forec
 less the deferred payments falling due;
 below the minimum cash plus the buffer it defers the share of the quarter's deferrable order that
 closes the gap (sized on the forecast's net saving), and when deferring all of it is not enough it
-cancels the order deferred into this quarter (paying its deposit instead of its price). The same
+cancels the share of the order deferred into this quarter that closes the rest (paying its deposit
+instead of its price; sized likewise on its price less its deposit, less what its GPUs would earn on
+the forecast: ``PlanBatch.order_ebitda_next``). The same
 share of the GPU-backed draws that fund the deferrable order (batch.py, ``ltv_*``) is deferred with
 it, and drawn the next quarter (:class:`Adjustments`).
 After the quarter's financing (:meth:`Liquidity.sell`), cash still below the default level
@@ -76,6 +78,7 @@ class Liquidity:
         self.G = cols.gen_market_gpus.shape[0] if self.on else 0
         self.missing = [None] * self.G  # GPUs gone for good, by generation
         self.due = self.due_deposit = None  # deferred payment falling due this quarter, USD
+        self.due_ebitda = None  # what the GPUs of that payment would earn this quarter (forecast), USD
         self.due_gpus = [None] * self.G
         self.draws_due = None  # share of last quarter's GPU-backed draws deferred into this quarter
         self.carried_gain = None  # distress-sale gain or loss taxed next quarter
@@ -89,7 +92,7 @@ class Liquidity:
             return None
         cols = self.cols
         now = list(self.missing)
-        capex, due_next, draws_in = self.due, (None, None, [None] * self.G), self.draws_due
+        capex, due_next, draws_in = self.due, (None, None, None, [None] * self.G), self.draws_due
         self.draws_due = None
         if self.policy.defer_orders and (cols.any_order[t] or self.due is not None):
             need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
@@ -99,14 +102,15 @@ class Liquidity:
             room = self.fin.revolver_limit - revolver - self.fin.revolver_rate_quarterly * revolver
             gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + room + need)
             capex, now, due_next = self._defer(t, gap, capex, now)
-        self.due, self.due_deposit, self.due_gpus = due_next
+        self.due, self.due_deposit, self.due_ebitda, self.due_gpus = due_next
         taken = self._taken(t, now, capex)
         taken.draws_in, taken.draws_out = draws_in, self.draws_due
         return taken
 
     def _defer(self, t: int, gap: Any, capex: Any, now: list) -> tuple[Any, list, tuple]:
         """Defer the quarter's order, or cancel the one due (the module docstring): the quarter's
-        capex change, the GPUs missing this quarter, and (payment, deposit, GPUs) due next quarter."""
+        capex change, the GPUs missing this quarter, and (payment, deposit, what its GPUs would earn
+        then, GPUs) due next quarter."""
         xp, cols = self.xp, self.cols
         saving = cols.order_saving[t]
         if cols.any_order[t] and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
@@ -119,6 +123,7 @@ class Liquidity:
             self.flags["deferred"] |= share > 0
             next_due = share * cols.order_capex_next[t]
             next_deposit = share * cols.order_deposit[t]
+            next_ebitda = share * cols.order_ebitda_next[t]
             # GPUs of the generations ordered (the others: exactly none deferred)
             ordered = cols.gen_ordered[:, t]
             next_gpus = [share * cols.order_gpus[g, t] if ordered[g] else None for g in range(self.G)]
@@ -127,23 +132,25 @@ class Liquidity:
             now = [now[g] if next_gpus[g] is None else plus(now[g], next_gpus[g]) for g in range(self.G)]
             gap = gap - share * saving
         else:
-            next_due = next_deposit = None
+            next_due = next_deposit = next_ebitda = None
             next_gpus = [None] * self.G
         if self.due is not None and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
             # deferring all of it was not enough: cancel the order deferred into this quarter, where
-            # that saves cash (a price now at or below the deposit: cancelling would only lose GPUs)
-            saved = self.due - self.due_deposit
+            # that saves cash: its price less its deposit, less what its GPUs would earn this quarter
+            # (a price at or below that: cancelling would only lose GPUs)
+            price_less_deposit = self.due - self.due_deposit
+            saved = price_less_deposit - self.due_ebitda
             cancel = xp.minimum(xp.maximum(gap, 0.0) / _positive(saved, xp), 1.0)
             cancel = cancel * ((gap > LIQUIDITY_TOLERANCE_USD) & (saved > 0))
-            capex = capex - cancel * saved
+            capex = capex - cancel * price_less_deposit
             self.usd["forfeited_usd"] += cancel * self.due_deposit
-            self.flags["order_cancelled"] |= cancel * saved > 0
+            self.flags["order_cancelled"] |= cancel > 0
             for g in range(self.G):
                 if self.due_gpus[g] is not None:
                     gone = cancel * self.due_gpus[g]
                     self.missing[g] = plus(self.missing[g], gone)
                     now[g] = plus(now[g], gone)
-        return capex, now, (next_due, next_deposit, next_gpus)
+        return capex, now, (next_due, next_deposit, next_ebitda, next_gpus)
 
     def _taken(self, t: int, now: list, capex: Any) -> Adjustments:
         """The shares of each generation's market GPUs and GPUs held that are missing (None where

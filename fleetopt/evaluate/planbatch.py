@@ -71,6 +71,9 @@ class PlanBatch:
     order_deposit: np.ndarray  # (P, T) the deposit on that part
     order_gpus: np.ndarray  # (P, G, T) its GPUs by generation
     order_saving: np.ndarray  # (P, T) cash a quarter saves by deferring its whole deferrable order (forecast)
+    # (P, T) the EBITDA the GPUs of that order would contribute the next quarter on the forecast: what
+    # cancelling it then loses (batch._ebitda_taken; 0 in the last quarter)
+    order_ebitda_next: np.ndarray
     # GPU-backed draws (facilities with max_ltv) deferred with the order, by the quarter t they are
     # planned in (0 where the facility cannot draw in t + 1): USD, and times each facility's forecast
     # rate of t + 1 and its floating flag of t + 1 (the interest the deferral saves in t + 1)

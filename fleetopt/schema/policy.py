@@ -42,8 +42,9 @@ class Policy(StrictModel):
     contract uses that quarter or needs later, of an SKU still on sale the next quarter), at the next
     quarter's price, with the same share of the quarter's draws on facilities with `max_ltv` (drawn
     the next quarter; not in the last quarter of a facility's draw window); when deferring all of it
-    is not enough, cancel the order deferred from the quarter before, forfeiting its deposit (off:
-    every order is paid as planned)."""
+    is not enough, cancel as much of the order deferred from the quarter before as closes the gap,
+    forfeiting its deposit, counting what its GPUs would earn that quarter (off: every order is paid
+    as planned)."""
     distress_sales: bool = True
     """When cash is still below the default level (`finance.default_cash_usd`) after the revolver,
     sell market GPUs, oldest generation first, in blocks of `sale_block_gpus`, at the scenario's resale
