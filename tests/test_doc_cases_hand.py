@@ -1,10 +1,10 @@
 """Hand cases from docs/formulation.md, docs/evaluation.md and docs/cli.md alone, for rules no
 other test pins in these terms: the DSCR on EBITDA less the scenario's tax after the losses carried;
 the order rule with a revolver (its undrawn part, less the interest due on its drawn part, in the
-projection; drawn after the order's reaction), a cancellation sized net of what its GPUs would earn,
-with a price that changes between the order and its deferred payment, and with a distress sale in
-the quarter of a cancellation; a distress sale's loss
-taxed the next quarter; and "In short" with its sampling error on five futures."""
+projection; drawn after the order's reaction), with what is due on a prepayment cut before, with a
+cancellation sized net of what its GPUs would earn, with a price that changes between the order and
+its deferred payment, and with a distress sale in the quarter of a cancellation; a distress sale's
+loss taxed the next quarter; and "In short" with its sampling error on five futures."""
 
 from __future__ import annotations
 
@@ -268,3 +268,42 @@ def test_the_projection_counts_the_interest_due_on_the_revolver_drawn(kernel):
     assert out["default"][0, 0] == 0.0
     drawn = run(data, order_plan(data), policy, drop, line="revolver_balance_usd")["revolver_balance_usd"]
     np.testing.assert_allclose(drawn[0, 0], [200_000.0, 500_000.0, 269_320.44, 0.0], atol=0.01)
+
+
+@pytest.mark.parametrize("floating", [False, True])
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_projection_counts_what_is_due_on_a_prepayment_cut_before(kernel, floating):
+    """docs/evaluation.md, "A prepayment cut before the order": the order instance with a
+    $1,000,000 loan at 2 % a quarter amortising 250,000 a quarter, of which the plan prepays 750,000
+    in quarter 0, when the market pays nothing (no distress sales). Quarter 0 pays 20,000 of
+    interest and 250,000 of principal from 1,000,000: 730,000 is prepaid, 20,000 kept, cash 0.
+    Quarter 1's forecast, the loan repaid, is 2,628,000 - 4,000,000; the kept 20,000 owes 400 of
+    interest and 20,000 of the plan's instalment: the projection is -1,392,400 and f = 1,392,400 /
+    1,810,000 is deferred; quarter 1 ends at 0. Quarter 2 owes f x 4,000,000 = 3,077,127.07,
+    projects -449,127.07 and cancels c = 449,127.07 / (f x 1,010,000) = 57.80 %, ending at 0.
+    Leaving out what the kept balance owes deferred 1,372,000 / 1,810,000 and ended quarter 1 at
+    -20,400, a liquidity default. A floating loan (8 % over a 0 reference) whose scenario adds 4 %
+    in quarter 1 charges the kept balance 3 % that quarter: 600, and f = 1,392,600 / 1,810,000."""
+    d = order_model(distress_sales=False)
+    rate = {"spread_over_reference_annual": 0.08} if floating else {"fixed_rate_annual": 0.08}
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 1.0e6, "opening_balance_usd": 1.0e6, **rate,
+                 "amortization_quarters": 4, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    data = data_of(d)
+    plan = order_plan(data)
+    plan.prepay[0, 0] = 750_000.0
+    policy, drop = Policy(distress_sales=False), price_drop(data, [0])
+    if floating:
+        drop.rate_shift[0, 1] = 0.04
+    out = run(data, plan, policy, drop, kernel, line="cash_usd")
+    f = (1_392_600.0 if floating else 1_392_400.0) / 1_810_000.0
+    cancel = (f * ORDER - 2_628_000.0) / (f * 1_010_000.0)
+    if not floating:
+        assert (f * ORDER, cancel) == pytest.approx((3_077_127.07, 0.57804), abs=1e-2)
+    cash_3 = (1_200.0 - cancel * f * 1_000.0) * MARKET
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [0.0, 0.0, 0.0, cash_3], atol=1e-6)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], f * ORDER, rtol=1e-12)
+    assert out["prepayment_cut"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    paid = run(data, plan, policy, drop, line="principal_usd")["principal_usd"]
+    np.testing.assert_allclose(paid[0, 0], [250_000.0, 20_000.0, 0.0, 0.0], atol=1e-6)

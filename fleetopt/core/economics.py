@@ -523,6 +523,17 @@ def _repay_kept(kept: Any, scheduled: Any, principal: Any, xp: Any) -> tuple[Any
     return kept - kept_principal, _facility_sum(kept_principal, xp), kept_principal
 
 
+def kept_due(fin: Financing, state: FinanceState, t: int, draws: Any, scheduled: Any, rate_shift: Any,
+             spread_shift: Any, xp: Any = np) -> Any:
+    """(...,) what :func:`finance_step` will pay in quarter ``t`` on the balances kept by cut
+    prepayments (``state.kept``, not None): their interest and the scheduled principal the plan's
+    own balance no longer covers, both known at the start of the quarter (policy rule 0's
+    projection, docs/evaluation.md). ``draws`` and ``scheduled`` (..., F) are the quarter's planned."""
+    principal = xp.minimum(scheduled, state.balance + draws)
+    _, paid, _ = _repay_kept(state.kept, scheduled, principal, xp)
+    return kept_interest(fin, state.kept, t, rate_shift, xp, spread_shift) + paid
+
+
 def _draw_or_repay_revolver(fin: Financing, state: FinanceState, cash: Any, xp: Any) -> Any:
     """The revolver covers a shortfall below the minimum cash and is repaid from any excess; sets
     ``state.revolver`` and ``state.cash`` and returns the draw (negative: a repayment)."""

@@ -238,8 +238,36 @@ FO_DEVICE double fo_taken_share(double missing, double of)
     return fo_min(missing * (of > 0 ? 1.0 / of : 0.0), 1.0);
 }
 
+// the prepayment rule (core.economics.finance_step, _cut_prepayment): the balances a pair keeps
+// because planned prepayments were cut, per prepaid facility slot. Interest on them in quarter t at
+// each facility's rate (plus shift / 4 where it floats, and spread / 4 where it is a refinanced
+// bullet's), in slot (= facility) order
+FO_DEVICE double fo_kept_interest(FO_PARAMS, int t, double shift, double spread, const fo_state* st)
+{
+    double total = 0.0;
+#pragma unroll
+    for (int j = 0; j < FO_FP; ++j) {
+        double rate = FO_LOAD(slot_rate + j * FO_T + t) + (shift / FO_QUARTERS_PER_YEAR) * FO_LOAD(slot_floating + j * FO_T + t);
+        if (FO_LOAD(slot_refinanced + j * FO_T + t) != 0.0) rate = rate + spread / FO_QUARTERS_PER_YEAR;
+        total = total + rate * st->kept_debt[j];
+    }
+    return total;
+}
+
+// what quarter t pays on the balances kept by cut prepayments (core.economics.kept_due): their
+// interest and the scheduled instalments the plan's own balance no longer covers (row q), known
+// at the start of the quarter; st->kept_debt is left as it is
+FO_DEVICE double fo_kept_due(FO_PARAMS, const double* q, int t, double shift, double spread, const fo_state* st)
+{
+    double paid = 0.0;
+#pragma unroll
+    for (int j = 0; j < FO_FP; ++j) paid = paid + fo_min(FO_Q(FO_Q_UNPAID + j), st->kept_debt[j]);
+    return fo_kept_interest(FO_ARGS, t, shift, spread, st) + paid;
+}
+
 // the start of quarter t (Liquidity.orders): defer the order, or cancel the one deferred into t
-FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, const double* q, fo_state* st)
+FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
+                             const fo_scenario_quarter* sq, fo_state* st)
 {
     fo_taken tk;
     double now[FO_G > 0 ? FO_G : 1];
@@ -256,6 +284,11 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, const double* 
         if (draws_in > 0) need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);  // they arrive now
         // the undrawn revolver, less its interest on what is drawn, due now (Liquidity.orders)
         const double room = revolver_limit - st->revolver - revolver_rate_q * st->revolver;
+#if FO_FP > 0
+        // the interest and instalments of prepayments cut before, due now (core.economics.kept_due)
+        const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
+        need = need - fo_kept_due(FO_ARGS, q, t, FO_SQ(rate, rate_shift, t), spread, st);
+#endif
         double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + room + need);
         const double saving = FO_Q(FO_Q_ORDER_SAVING);
         if (gap > FO_LIQUIDITY_TOLERANCE_USD) {
@@ -844,22 +877,6 @@ FO_DEVICE int fo_cure(int breach, int missed, int allowed)
         missed = row_ ? missed | (bit) : missed;                                                       \
     }
 
-// the prepayment rule (core.economics.finance_step, _cut_prepayment): the balances a pair keeps
-// because planned prepayments were cut, per prepaid facility slot. Interest on them in quarter t at
-// each facility's rate (plus shift / 4 where it floats, and spread / 4 where it is a refinanced
-// bullet's), in slot (= facility) order
-FO_DEVICE double fo_kept_interest(FO_PARAMS, int t, double shift, double spread, const fo_state* st)
-{
-    double total = 0.0;
-#pragma unroll
-    for (int j = 0; j < FO_FP; ++j) {
-        double rate = FO_LOAD(slot_rate + j * FO_T + t) + (shift / FO_QUARTERS_PER_YEAR) * FO_LOAD(slot_floating + j * FO_T + t);
-        if (FO_LOAD(slot_refinanced + j * FO_T + t) != 0.0) rate = rate + spread / FO_QUARTERS_PER_YEAR;
-        total = total + rate * st->kept_debt[j];
-    }
-    return total;
-}
-
 // the scheduled instalments the plan's own balance no longer covers, paid from the kept balances;
 // *matured: the part that repays bullets at their maturity (not debt service, as the plan's own)
 FO_DEVICE double fo_kept_principal(const double* q, fo_state* st, double* matured)
@@ -1081,7 +1098,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     fo_bits live = live_;
     fo_taken tk;
     if (FO_LIQUIDITY) {
-        tk = fo_orders(FO_ARGS, p, s, q, st);
+        tk = fo_orders(FO_ARGS, p, s, t, flags, q, sq, st);
     } else {
         tk.capex = tk.draws_in = 0.0;
 #pragma unroll

@@ -3,7 +3,8 @@
 At the start of quarter t (:meth:`Liquidity.orders`), the policy projects the quarter's end cash as
 cash plus the undrawn revolver less the interest due on the drawn part, plus the plan's own change
 in cash that quarter as the evaluator runs it on the forecast (``PlanBatch.forecast_cash_flow``),
-less the deferred payments falling due;
+less the deferred payments falling due and the interest and instalments due on prepayments cut in
+earlier quarters (``economics.kept_due``);
 below the minimum cash plus the buffer it defers the share of the quarter's deferrable order that
 closes the gap (sized on the forecast's net saving), and when deferring all of it is not enough it
 cancels the share of the order deferred into this quarter that closes the rest (paying its deposit
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
+from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, FinanceState, kept_due
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.schema.policy import Policy
 
@@ -86,11 +87,12 @@ class Liquidity:
         flags = self.on or self.cuts
         self.flags = {name: xp.zeros(shape, dtype=bool) for name in LIQUIDITY_REACTIONS} if flags else {}
 
-    def orders(self, t: int, cash: Any, revolver: Any) -> Adjustments | None:
-        """The start of quarter ``t``: defer or cancel orders; the quarter's adjustments."""
+    def orders(self, t: int, state: FinanceState, sc: Any) -> Adjustments | None:
+        """The start of quarter ``t`` (``state``: the finances at the end of the previous quarter,
+        ``sc``: the scenario's rows): defer or cancel orders; the quarter's adjustments."""
         if not self.on:
             return None
-        cols = self.cols
+        cols, cash, revolver = self.cols, state.cash, state.revolver
         now = list(self.missing)
         capex, due_next, draws_in = self.due, (None, None, None, [None] * self.G), self.draws_due
         self.draws_due = None
@@ -100,6 +102,9 @@ class Liquidity:
                 need = need + draws_in * cols.ltv_draws[t - 1]
             # the revolver lends what is undrawn, and its interest on what is drawn falls due now
             room = self.fin.revolver_limit - revolver - self.fin.revolver_rate_quarterly * revolver
+            if state.kept is not None:  # the interest and instalments of prepayments cut before, due now
+                need = need - kept_due(self.fin, state, t, cols.draws[t], cols.scheduled[t],
+                                       sc.rate_shift[t], sc.spread_shift[t], self.xp)  # fmt: skip
             gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + room + need)
             capex, now, due_next = self._defer(t, gap, capex, now)
         self.due, self.due_deposit, self.due_ebitda, self.due_gpus = due_next

@@ -212,7 +212,7 @@ def simulate(
     prev_cash = state.cash.copy()
 
     for t in range(T):
-        taken = liquidity.orders(t, state.cash, state.revolver)
+        taken = liquidity.orders(t, state, sc)
         paid = contract_payments(consts.contract_payments, pl, sc, book.status, t)  # before this quarter's
         short = _power_left(power, pl, power.quarter(t), taken, t)
         ebitda, gpus_used = _operations(consts, pl, sc, book, power, short, taken, t, demand_served, xp,
