@@ -3,7 +3,8 @@
     python -m benchmarks.bench_planfile [--plans 1000,10000] [--scenarios 1000] [--json out.json]
 
 The plans are the default model's MILP plan with every purchase, holding and draw scaled by a
-factor of its own (0.5-1.5) and its power blocks shifted: all distinct, so nothing is shared or
+factor of its own (0.5-1.0: larger ones would hold more GPUs than a site's racks, which
+`fleetopt evaluate` refuses) and its power blocks shifted: all distinct, so nothing is shared or
 cached between them. For each size, in a fresh process: the file is written with
 `PlanFileWriter` in chunks of 1,000 plans, then `fleetopt evaluate` (the Python API, NumPy)
 reads, compiles and evaluates it; the read-and-compile time, the evaluation time and the peak
@@ -40,7 +41,7 @@ def write_plans(path: Path, n: int) -> float:
     writer = PlanFileWriter(path, loaded.model.name, loaded.content_hash)
     for start in range(0, n, 1000):
         rows = range(start, min(n, start + 1000))
-        scale = rng.uniform(0.5, 1.5, size=len(rows))
+        scale = rng.uniform(0.5, 1.0, size=len(rows))
         stack = {k: np.repeat(v[None], len(rows), axis=0) for k, v in base.items()}
         for name in ("buy_blocks", "held_training", "held_inference", "redeploy", "retire_training",
                      "retire_inference", "active", "contract_gpus", "draws"):  # fmt: skip
