@@ -832,7 +832,7 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     console.print(stochastic_summary_table(summary))
     terminal = {line.split("│")[1].strip(): line.split("│")[2].strip()
                 for line in console.export_text().splitlines() if line.count("│") == 3}  # fmt: skip
-    html = two_stage.stochastic_section(SimpleNamespace(summary=summary))
+    html = two_stage.stochastic_section(SimpleNamespace(summary=summary, data=load(TINY_PATH)[1]))
     cells = re.findall(r'<td class="text(?: wrap)?">([^<]*)</td><td data-v="[^"]*">([^<]*)</td>', html)
     report = {unescape(label): value for label, value in cells}
     # one label each, in words (the terminal's read 'VSS = RP - EEV', 'WS (wait-and-see)': a walkthrough)
@@ -866,7 +866,7 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     console = Console(width=400, record=True)
     console.print(stochastic_summary_table(summary))
     terminal = console.export_text()
-    html = two_stage.stochastic_section(SimpleNamespace(summary=summary))
+    html = two_stage.stochastic_section(SimpleNamespace(summary=summary, data=load(TINY_PATH)[1]))
     facts = re.findall(r"<dt>([^<]*)</dt><dd class='(bad)?'>([^<]*)</dd>", html)
     cures = "scenarios with covenant cures (equity paid in to cure a breach, $11 of value per $1 short)"
     labels = [label for label, _, _ in facts]

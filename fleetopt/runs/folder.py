@@ -1061,6 +1061,11 @@ def _bytes(content: bytes | str) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
 
 
+# compare's terminal table title (Comparison.subject): "2 plans on ...", a what-if's "one plan under two
+# models on ...", and before 0.4.21 "plans on ..."
+COMPARISON_TITLE = re.compile(
+    r"\s*(?:[\d,]+ plans |plans |one plan under two models )on [\d,]+ common scenarios"
+)
 # how each kind of output file fleetopt writes looks (its first and last 4 KiB): `--out` may replace
 # such a file (a report, schema or comparison written before), never another file (a model, say)
 OWN_OUTPUT = {
@@ -1072,7 +1077,7 @@ OWN_OUTPUT = {
     "comparison": lambda ends: (
         ends.startswith(("# about\n", "# figures\n", '{\n  "plan_runs": [', '{\n  "figures": [',
                          "# Plan comparison"))
-        or re.match(r"\s*plans on [\d,]+ common scenarios", ends) is not None
+        or COMPARISON_TITLE.match(ends) is not None
         or (ends.lower().startswith("<!doctype html>") and "<title>fleetopt comparison" in ends)
     ),
 }
