@@ -1957,6 +1957,17 @@ def test_columns_zero_prints_the_output_and_errors_at_a_width_of_their_own(tmp_p
     assert max(len(line) for line in done.stdout.splitlines()) == 120
 
 
+@pytest.mark.parametrize("variable", ["COLUMNS", "LINES"])
+def test_a_terminal_size_of_superscript_digits_counts_as_not_set(tmp_path, variable):
+    """COLUMNS=² or LINES=² (digits to str.isdigit(), not to int()) made rich raise ValueError at
+    its first print: a traceback from every command. Such a value counts as not set."""
+    env = {**os.environ, variable: "\u00b2", "FLEETOPT_RUNS_DIR": str(tmp_path / "runs")}
+    done = subprocess.run([sys.executable, "-m", "fleetopt", "validate", "tiny"], capture_output=True,
+                          text=True, cwd=REPO, env=env)  # fmt: skip
+    assert done.returncode == 0 and "is a valid model" in done.stdout, done.stderr
+    assert max(len(line) for line in done.stdout.splitlines()) == 120  # piped: as without COLUMNS
+
+
 def test_validate_purchases_says_a_plan_csv_s_other_rows_are_not_read(here):
     """A solve's plan.csv with a retire row edited: `solve --purchases` says its rows of other
     decisions are not read, but `validate --purchases`, where a planner checks the edited file first,

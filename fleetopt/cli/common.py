@@ -80,6 +80,16 @@ from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
 
 
+def forget_unreadable_sizes() -> None:
+    """A COLUMNS or LINES of digits int() cannot read ('²': str.isdigit() holds for a superscript)
+    made rich raise ValueError at its first print, a traceback from every command, --help too: such
+    a value counts as not set, as any other that is not a number does."""
+    for variable in ("COLUMNS", "LINES"):
+        value = os.environ.get(variable, "")
+        if value.isdigit() and not value.isdecimal():
+            del os.environ[variable]
+
+
 def output_width(stream) -> int | None:
     """Width of the tables written to ``stream``: the terminal's, or COLUMNS where set (rich reads
     it); piped output (CI logs, files) without COLUMNS gets 120 instead of rich's 80-column default.
@@ -93,6 +103,7 @@ def output_width(stream) -> int | None:
     return None if stream.isatty() else 120
 
 
+forget_unreadable_sizes()
 console = text_console(width=output_width(sys.stdout))
 err_console = text_console(stderr=True, highlight=False, width=output_width(sys.stderr))
 
