@@ -930,6 +930,15 @@ def test_an_unknown_key_is_offered_the_one_meant(change, said):
     assert code == 2 and out == "" and said in err, err
 
 
+@pytest.mark.parametrize("part", ["\u00b2", "\u0660"])  # a superscript 2, an Arabic-Indic 0
+def test_a_list_position_of_other_digits_is_no_such_field(part):
+    """`--set 'fleet.².gpus=8'` ended in a ValueError traceback (str.isdigit() holds for '²', int()
+    refuses it) and `fleet.٠.gpus` set fleet.0 under a name no one wrote: a position is ASCII digits."""
+    code, out, err = run_cli("validate", "tiny", "--set", f"fleet.{part}.gpus=8")
+    assert code == 2 and out == "", err
+    assert f"fleet.{part}: no such field (fleet is a list of 1 item, numbered from 0)" in err, err
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message", "limit"),
     [(("finance", "covenants", "max_debt_to_ebitda"), 1e18, "must be at most 100 (times)", 100),

@@ -146,8 +146,9 @@ def _dotted_parts(where: str) -> tuple[str, ...]:
 
 
 def _position(node: list, part: str | int) -> int | None:
-    """``part`` as a position in the list ``node``, or None where it is not one."""
-    if isinstance(part, str) and part.isdigit():
+    """``part`` as a position in the list ``node``, or None where it is not one: ASCII digits only
+    ('²' is a digit to str.isdigit(), not to int())."""
+    if isinstance(part, str) and part.isascii() and part.isdigit():
         part = int(part)
     return part if isinstance(part, int) and 0 <= part < len(node) else None
 
