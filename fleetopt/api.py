@@ -60,7 +60,7 @@ from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import COST_SOLVE_FIGURES, plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd
-from fleetopt.errors import FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting, warn
+from fleetopt.errors import FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting, user_path, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.batch import PlanFileError
@@ -1287,7 +1287,7 @@ def _check_solve_npv(run: RunFolder, data: ModelData, summary: dict) -> None:
 
 def _finished_run(folder: str | Path) -> RunFolder:
     """The finished run folder ``folder``, or a refusal saying what it is instead."""
-    run = RunFolder(Path(limits.path("folder", folder, optional=False)).expanduser().resolve())
+    run = RunFolder(user_path(limits.path("folder", folder, optional=False)).resolve())
     if not run.path.is_dir():
         what = "a file, not a run folder" if run.path.exists() else "no such run folder"
         raise RunDirError(f"{folder}: {what}")

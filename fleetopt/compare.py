@@ -45,7 +45,7 @@ from fleetopt.core.units import (
     format_rate,
     format_usd,
 )
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import InputError, user_path, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import PlanLimitError, with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
@@ -361,7 +361,7 @@ def _written(text: str, path: str | Path | None) -> str | None:
     write as a comparison)."""
     if path is None:
         return text
-    path = Path(limits.path("path", path)).expanduser()
+    path = user_path(limits.path("path", path))
     refuse_output_file(path, "comparison", "path")
     try:
         write_text_atomic(path, text, user_file=True)

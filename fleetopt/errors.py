@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from pathlib import Path
 
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
@@ -79,6 +80,19 @@ def warn(message: str) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
     warnings.warn(FleetoptWarning(message), stacklevel=level)
+
+
+def user_path(path: str | os.PathLike, given_by: str = "") -> Path:
+    """``path`` with a leading ``~`` or ``~user`` made that home folder, as a shell makes it. One that
+    names none (``~nouser/x``, which a shell passes on as typed; ``~`` without $HOME) is bad input
+    naming it (and ``given_by``, the variable that gave it), where pathlib raised RuntimeError: a
+    traceback from each command given one."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        head, named = Path(path).parts[0], f"{given_by} " if given_by else ""
+        raise InputError(f"{named}{str(path)!r}: {head} names no home folder on this machine (no user of "
+                         "that name, or $HOME unset): write the path in full") from None  # fmt: skip
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from fleetopt import __version__
 from fleetopt.errors import FleetoptError, InputError
@@ -195,6 +196,37 @@ def test_a_runs_folder_variable_with_a_tilde_is_under_the_home_folder(monkeypatc
     written = api.write_solve_run(api.solve("tiny"))
     assert written.parent == tmp_path / "home" / "x" and not (tmp_path / "~").exists()
     assert [r.path for r in api.runs()] == [written]
+
+
+NO_HOME = "~fleetopt-no-such-user"  # a shell passes ~name on as typed where no user has that name
+
+
+@pytest.mark.parametrize("command", [
+    ("validate", f"{NO_HOME}/m.yaml"), ("validate", "tiny", "--purchases", f"{NO_HOME}/p.csv"),
+    ("solve", "tiny", "--out", f"{NO_HOME}/x"), ("compare", "a", "b", "--out", f"{NO_HOME}/c.csv"),
+    ("evaluate", "--plans", f"{NO_HOME}/x"), ("runs", "show", f"{NO_HOME}/x"),
+    ("runs", "add", f"{NO_HOME}/x"),
+])  # fmt: skip
+def test_a_path_under_no_user_s_home_folder_is_bad_input(here, command):
+    """`~nouser/x` (a user misspelt) ended each command in pathlib's RuntimeError traceback, exit 1:
+    it is bad input naming the path, and nothing is written."""
+    code, _, err = run_cli(*command)
+    assert code == 2 and "Traceback" not in err, err
+    assert f"'{NO_HOME}/" in err and f"{NO_HOME} names no home folder on this machine" in err, err
+    assert not (here / NO_HOME).exists()
+
+
+@pytest.mark.parametrize("variable, command", [
+    ("FLEETOPT_RUNS_DIR", ("runs",)),
+    ("FLEETOPT_CACHE_DIR", ("evaluate", "--plans", "base", "--scenarios", "2", "--backend", "cpu-kernel")),
+])  # fmt: skip
+def test_a_folder_variable_under_no_user_s_home_folder_is_named(here, monkeypatch, variable, command):
+    """FLEETOPT_RUNS_DIR='~nouser/runs' gave a RuntimeError traceback from every command, as did
+    FLEETOPT_CACHE_DIR so from the C build: the message names the variable and its value."""
+    assert run_cli("solve", "tiny", "--out", "base")[0] == 0
+    monkeypatch.setenv(variable, f"{NO_HOME}/runs")
+    code, _, err = run_cli(*command)
+    assert code == 2 and f"error: ${variable} '{NO_HOME}/runs': {NO_HOME} names no home folder" in err, err
 
 
 def test_a_stop_another_thread_receives_is_held_until_the_work_is_saved():

@@ -24,7 +24,7 @@ from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.quarters import parse_quarter
 from fleetopt.core.results import PLAN_DECISIONS
 from fleetopt.core.units import counted
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, user_path
 from fleetopt.schema.base import MAX_GPUS
 from fleetopt.schema.loading import shown_value
 
@@ -113,7 +113,7 @@ def purchases_for(given, data: ModelData) -> FixedPurchases:
 def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     """The purchases of a CSV file, checked against the model: each error names the file, the
     line and the field (an unknown name lists the known ones)."""
-    return parse_purchases(_text_of(Path(path).expanduser()), str(path), data)
+    return parse_purchases(_text_of(user_path(path)), str(path), data)
 
 
 def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:

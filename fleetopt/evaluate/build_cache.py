@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from fleetopt.errors import warn
+from fleetopt.errors import user_path, warn
 
 SUBFOLDER = "kernels"
 CACHE_VARIABLE = "FLEETOPT_CACHE_DIR"
@@ -32,7 +32,7 @@ def cache_root() -> Path:
     """``$FLEETOPT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fleetopt``, else ``~/.cache/fleetopt``."""
     chosen = os.environ.get(CACHE_VARIABLE, "").strip()
     if chosen:
-        return Path(chosen).expanduser()
+        return user_path(chosen, f"${CACHE_VARIABLE}")
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     return (Path(xdg) if xdg else Path.home() / ".cache") / "fleetopt"
 

@@ -14,7 +14,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import purchase_header
 from fleetopt.core.units import counted, format_usd
-from fleetopt.errors import FleetoptError, FleetoptWarning
+from fleetopt.errors import FleetoptError, FleetoptWarning, user_path
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs import limits
@@ -80,7 +80,7 @@ def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evalua
 def run_folder_of(ref: str | Path) -> Path:
     """The run folder ``ref`` stands for: a run's own plan file (plan.npz, plans.npz in the folder,
     given directly) stands for its folder; any other path for itself."""
-    ref = Path(ref).expanduser()
+    ref = user_path(ref)
     return ref.resolve().parent if ref.is_file() and ref.name in RunFolder.PLAN_FILES else ref
 
 
@@ -215,7 +215,7 @@ def evaluated_plans_file(settings: dict, folder: str | Path, sha256: str | None)
 
 
 def read_plans(path: str | Path, data: ModelData) -> PlanSource:
-    path = Path(path).expanduser()
+    path = user_path(path)
     if not path.exists():
         raise PlanFileError(f"{path}: no such run folder or plan file")
     refuse_other_files(path)

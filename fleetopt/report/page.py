@@ -7,6 +7,7 @@ from html import escape
 from pathlib import Path
 
 from fleetopt import __version__
+from fleetopt.errors import user_path
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.report.candidates import (
     FORECAST_MARK_WORDS,
@@ -126,7 +127,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     folder another run's report or a comparison may not replace)."""
     refuse_unfinished(Path(folder), "report it")  # as `fleetopt report` does: how to finish it, first
     own = RunFolder(folder) / RunFolder.REPORT
-    out = Path(out).expanduser() if out is not None else own
+    out = user_path(out) if out is not None else own
     if out.is_dir():
         raise ReportError(f"out {out} is a folder: give a file name such as {report_file_in(out, folder)}")
     refuse_run_file(out, allowed=own)

@@ -32,7 +32,7 @@ import pandas as pd
 from fleetopt import __version__
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import InputError, user_path, warn
 from fleetopt.runs import limits
 from fleetopt.runs.files import current_umask, file_sha256, read_json, write_bytes_atomic, written_through
 
@@ -60,7 +60,7 @@ def runs_dir() -> Path:
     itself would fill with run folders and the registry. A leading ``~`` is the home folder, as the
     shell would give it (set from Python, or quoted, it reached the registry as a folder named "~"
     while the runs were written under the home folder)."""
-    return Path(os.environ.get(RUNS_DIR_VARIABLE, "").strip() or "runs").expanduser()
+    return user_path(os.environ.get(RUNS_DIR_VARIABLE, "").strip() or "runs", f"${RUNS_DIR_VARIABLE}")
 
 
 def _lock_holder(fd: int) -> str:
@@ -372,7 +372,7 @@ class RunFolder:
     }
 
     def __init__(self, path: str | Path, claimed: bool = False):
-        self.path = Path(path).expanduser()  # "~/runs/x" from Python, as a shell gives it
+        self.path = user_path(path)  # "~/runs/x" from Python, as a shell gives it
         self.claimed = claimed  # created by this process: released again if the run leaves it empty
 
     def __repr__(self) -> str:
@@ -390,7 +390,7 @@ class RunFolder:
         if path is None:
             return
         limits.path("out", path)  # a name the registry could not record is refused before the run
-        path = Path(path).expanduser()
+        path = user_path(path)
         if path.exists() and not path.is_dir():
             raise RunDirError(f"{path} is a file, not a folder: choose a new or empty folder")
         if path.exists() and any(path.iterdir()):
@@ -428,7 +428,7 @@ class RunFolder:
         ``<runs>/<UTC timestamp>-<default_name>[-<n>]`` created at once with ``mkdir``."""
         if out is not None:
             cls.check_new(out)
-            out = Path(out).expanduser()
+            out = user_path(out)
             try:
                 out.mkdir(parents=True)
                 return cls(out, claimed=True)
@@ -1017,7 +1017,7 @@ def refuse_unwritable_file(out: str | Path, option: str = "--out") -> None:
     that exists, where the folders are made) must take new files (a comparison to a read-only folder
     failed after its whole evaluation). A device or pipe is written through, so it must take writes;
     a link, its target's folder new files."""
-    out = Path(out).expanduser()
+    out = user_path(out)
     if written_through(out):
         if not os.access(out, os.W_OK):
             raise RunDirError(f"cannot write {option} {out}: this user cannot write to it")

@@ -26,7 +26,7 @@ from numbers import Integral
 from pathlib import Path
 
 from fleetopt.core.results import LAB_FIGURES
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, user_path
 from fleetopt.runs.files import read_json, utf8_text
 from fleetopt.runs.folder import (
     KIND_NOUNS,
@@ -283,7 +283,7 @@ class Registry:
     def _stored(self, path: str | Path, place: Path) -> str:
         """How the run folder ``path`` is kept: spelt from the runs folder's former ``place`` when
         inside the runs folder, else as it is (absolute)."""
-        folder = Path(path).expanduser().resolve()
+        folder = user_path(path).resolve()
         inside = _relative(folder, self.folder.resolve())
         return str(folder if inside is None else place / inside)
 
@@ -509,7 +509,7 @@ class Registry:
 
     def _latest_id(self, path: str | Path) -> tuple[int | None, Path]:
         """The id of the latest record of the folder ``path`` names (or None), and that folder."""
-        owner = RunFolder.owning(Path(path).expanduser()) if Path(path).expanduser().is_file() else None
+        owner = RunFolder.owning(user_path(path)) if user_path(path).is_file() else None
         folder = Path(path) if owner is None else owner.path
         row = None
         # a folder named in bytes that are not UTF-8 is never recorded (limits refuses it before a run)
@@ -525,7 +525,7 @@ class Registry:
         registered run whose folder is gone are errors (``name``: the argument, in them)."""
         number = self.id_given(ref, name)
         if number is None:
-            return Path(ref).expanduser()
+            return user_path(ref)
         record = self.get(number)
         if record.replaced_by is not None:
             raise RegistryError(
@@ -574,7 +574,7 @@ class Registry:
         if isinstance(ref, str) and not ref.strip():  # "" would be the current folder
             raise RegistryError(f"{name} is empty: give a run folder, a plan file or a run id")
         try:
-            exists = Path(ref).expanduser().exists()
+            exists = user_path(ref).exists()
         except OSError as exc:  # e.g. a name longer than the file system allows
             raise RegistryError(f"{_shown(ref)} is not a usable path: {exc.strerror}") from None
         if exists:

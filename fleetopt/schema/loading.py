@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from fleetopt.core.quarters import quarter_problem
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import InputError, user_path, warn
 from fleetopt.schema import PlanningModel, cross_checks
 from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, NAME_TYPE_ERROR, QUARTER_TYPE_ERROR
 from fleetopt.schema.model import horizon_notes
@@ -284,7 +284,7 @@ def resolve_model_path(model: str | Path | None) -> Path:
     """A model argument: None for the default, a bundled name, or a file path."""
     if model is None:
         return bundled_model_path(DEFAULT_MODEL)
-    path = Path(model).expanduser()  # "~/models/x.yaml" from Python, as a shell gives it
+    path = user_path(model)  # "~/models/x.yaml" from Python, as a shell gives it
     if not _is_file(path, model) and str(model) in bundled_model_names():
         if path.is_dir():  # `fleetopt solve tiny --out tiny` made one: a folder is no model file
             warn(f"{model!r} is the bundled model; the folder {path} here is not a model file")
