@@ -540,6 +540,21 @@ def test_a_record_whose_figures_are_nested_thousands_deep_is_listed_as_damaged(t
     assert code == 0 and "damaged record" in out, out + err
 
 
+@pytest.mark.parametrize("column", ["created_utc", "kind", "command", "model_name", "model_hash", "path"])
+def test_a_record_whose_text_field_holds_bytes_is_listed_as_damaged(tmp_path, monkeypatch, column):
+    """A row edited to hold a blob where the registry keeps text (SQLite takes any type): `fleetopt
+    runs`, `runs show` and `report ID` ended in a TypeError traceback (a bytes path or model name) or
+    rich's NotRenderableError (a bytes kind). The record is listed as damaged, naming the field."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "S"))[0] == 0
+    with sqlite3.connect(tmp_path / "runs" / "registry.sqlite") as con:
+        con.execute(f"UPDATE runs SET {column} = X'FF00'")
+    code, out, err = run_cli("runs")
+    assert code == 0 and "damaged record" in out, out + err
+    code, out, err = run_cli("runs", "show", "1")
+    assert code == 0 and f"its {column} in the registry: not text (edited or damaged)" in out, out + err
+
+
 def test_a_runs_folder_that_cannot_be_written_is_still_listed(tmp_path, monkeypatch):
     """A team's runs folder mounted read-only: `fleetopt runs` failed with "cannot be opened or
     created (unable to open database file)", as the registry was opened for writing. Root writes

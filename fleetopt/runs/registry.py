@@ -651,7 +651,15 @@ def _record(row) -> RunRecord:
         figures = None
     if not isinstance(figures, dict):
         figures = {DAMAGED: "its key figures in the registry are not readable (edited or damaged)"}
-    return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], Path(row[6]), figures, row[8])
+    # a field edited into another type (SQLite keeps any: a blob in path or kind) is shown as its
+    # value's text, the record damaged: `runs` met a bytes path or kind as a traceback
+    fields = dict(zip(RECORD_FIELDS[1:7], row[1:7], strict=True))
+    wrong = [name for name, field in fields.items() if not isinstance(field, str)]
+    if wrong:
+        figures = {DAMAGED: f"its {', '.join(wrong)} in the registry: not text (edited or damaged)"}
+    texts = [str(field) for field in fields.values()]
+    created, kind, command, model_name, model_hash, path = texts
+    return RunRecord(row[0], created, kind, command, model_name, model_hash, Path(path), figures, row[8])
 
 
 def _holds_runs_table(con: sqlite3.Connection) -> bool:
