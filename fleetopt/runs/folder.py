@@ -215,6 +215,9 @@ class RunData:
         return f"RunData({self.kind} run {str(self.path)!r}: .summary, tables {tables}{matrix})"
 
 
+# the columns of a run's CSV tables that are flags, read as True or False wherever present: one edited to
+# "no" made pandas read the column as text, and every plan in it, "False" too, as within its limits
+FLAG_COLUMNS = ("forecast_within_limits", "on_front", "recommended")
 # the columns of a run's CSV tables read back as written: names, and a plan's empty use ("", as
 # plan_frame() has it, not NaN)
 TEXT_COLUMNS = ("plan", "quarter", "sku", "site", "decision", "item", "use", "unit")
@@ -743,6 +746,9 @@ class RunFolder:
         for column in (c for c in numeric if c in frame.columns):  # those of ``columns`` are there
             if not pd.api.types.is_numeric_dtype(frame[column]):
                 raise RunDirError(f"{path}: column {column!r} holds a value that is not a number")
+        for column in (c for c in FLAG_COLUMNS if c in frame.columns):
+            if not pd.api.types.is_bool_dtype(frame[column]):
+                raise RunDirError(f"{path}: column {column!r} holds a value that is not True or False")
         return frame
 
     def data(self) -> RunData:
