@@ -1,10 +1,11 @@
 """Hand cases from docs/formulation.md, docs/evaluation.md and docs/cli.md alone, for rules no
 other test pins in these terms: the DSCR on EBITDA less the scenario's tax after the losses carried;
 the order rule with a revolver (its undrawn part, less the interest due on its drawn part, in the
-projection; drawn after the order's reaction), with what is due on a prepayment cut before, with a
-cancellation sized net of what its GPUs would earn, with a price that changes between the order and
-its deferred payment, and with a distress sale in the quarter of a cancellation; a distress sale's
-loss taxed the next quarter; and "In short" with its sampling error on five futures."""
+projection; drawn after the order's reaction), with the scenario's rate on the plan's floating debt,
+with what is due on a prepayment cut before, with a cancellation sized net of what its GPUs would
+earn, with a price that changes between the order and its deferred payment, and with a distress sale
+in the quarter of a cancellation; a distress sale's loss taxed the next quarter; and "In short" with
+its sampling error on five futures."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import test_doc_cases_metrics as metrics_cases
 from milp_builders import data_of
 from test_doc_cases import hand_model, simulated
 from test_doc_cases_tax import COVENANTS
-from test_policy import BACKENDS, MARKET, ORDER, order_model, order_plan, price_drop, run
+from test_policy import BACKENDS, MARKET, ORDER, ORDER_GPUS, order_model, order_plan, price_drop, run
 
 from fleetopt.core.results import risk_in_short
 from fleetopt.evaluate.batch import compile_plans
@@ -307,3 +308,64 @@ def test_the_projection_counts_what_is_due_on_a_prepayment_cut_before(kernel, fl
     assert out["prepayment_cut"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
     paid = run(data, plan, policy, drop, line="principal_usd")["principal_usd"]
     np.testing.assert_allclose(paid[0, 0], [250_000.0, 20_000.0, 0.0, 0.0], atol=1e-6)
+
+
+@pytest.mark.parametrize("shift", [0.04, -0.04])
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_projection_counts_the_scenario_rate_on_the_plans_floating_debt(kernel, shift):
+    """docs/evaluation.md, "A rate change before the order": the order instance with a $1,000,000
+    loan at 8 % over a 0 reference (2 % a quarter) amortising 250,000 a quarter, quarter 0 earning
+    nothing (no distress sales): quarter 0 pays 20,000 + 250,000 and ends at 730,000. Quarter 1's
+    forecast is 2,628,000 - 4,000,000 - 15,000 - 250,000 = -1,637,000; the reference up 4 % a year
+    (1 % a quarter) that quarter charges 7,500 more on the 750,000 balance: the projection is
+    -914,500 and f = 914,500 / 1,810,000 is deferred; quarter 1 ends at 0. Down 4 % it saves
+    7,500: f = 899,500 / 1,810,000, ending at 0 too. Quarter 2 pays f x 4,000,000 from 2,628,000 -
+    10,000 - 250,000 and quarter 3 adds 2,628,000 - 5,000 - 250,000. Leaving the change out deferred
+    907,000 / 1,810,000 and ended quarter 1 at -7,500 (a liquidity default) or at +7,500."""
+    d = order_model(distress_sales=False)
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 1.0e6, "opening_balance_usd": 1.0e6, "spread_over_reference_annual": 0.08,
+                 "amortization_quarters": 4, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    data = data_of(d)
+    drop = price_drop(data, [0])
+    drop.rate_shift[0, 1] = shift
+    out = run(data, order_plan(data), Policy(distress_sales=False), drop, kernel, line="cash_usd")
+    f = (907_000.0 + 750_000.0 * shift / 4.0) / 1_810_000.0
+    cash_2 = 2_368_000.0 - f * ORDER
+    want = [730_000.0, 0.0, cash_2, cash_2 + 2_373_000.0]
+    np.testing.assert_allclose(out["cash_usd"][0, 0], want, atol=1e-6)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], f * ORDER, rtol=1e-12)
+    assert out["default"][0, 0] == 0.0 and out["order_cancelled"][0, 0] == 0.0
+
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_projection_counts_the_scenario_spread_on_a_refinanced_bullet(kernel):
+    """docs/evaluation.md, "A rate change before the order", refinanced: $1,000,000 of notes at 8 %
+    fixed maturing in quarter 1 and refinanced at the reference (0) + 5 %, the order placed in
+    quarter 2 and quarters 0-1 earning nothing: 1,000,000 - 20,000 - 20,000 = 960,000 at the end
+    of quarter 1. Quarter 2's forecast is 2,628,000 - 4,000,000 - 12,500 = -1,384,500, and the
+    scenario's spread up 4 % a year charges 10,000 more: the projection is -434,500 and f = 434,500
+    / 1,810,000 is deferred, quarter 2 ending at 0 (leaving it out: -10,000, a liquidity default).
+    Quarter 3 earns 2,628,000 - 12,500 and pays f x 4,000,000."""
+    d = order_model(distress_sales=False)
+    d["finance"]["facilities"] = {"notes": {
+        "size_usd": 1.0e6, "opening_balance_usd": 1.0e6, "fixed_rate_annual": 0.08, "repayment": "bullet",
+        "maturity": "2026Q2", "at_maturity": "refinance", "refinance_spread_over_reference_annual": 0.05,
+        "draw_from": "2026Q1", "draw_until": "2026Q1",
+    }}  # fmt: skip
+    data = data_of(d)
+    plan = order_plan(data)  # the order moved to quarter 2
+    plan.buy_blocks[0, 0, 1], plan.buy_blocks[0, 0, 2] = 0.0, ORDER_GPUS
+    plan.held_training[next(c.index for c in data.cohorts if c.bought == 1)] = 0.0
+    plan.held_training[next(c.index for c in data.cohorts if c.bought == 2), 2:] = ORDER_GPUS
+    plan.active[0, 0, 0, 1] = 200.0
+    drop = price_drop(data, [0, 1])
+    drop.spread_shift[0, 2] = 0.04
+    out = run(data, plan, Policy(distress_sales=False), drop, kernel, line="cash_usd")
+    f = 434_500.0 / 1_810_000.0
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [980_000.0, 960_000.0, 0.0, 2_615_500.0 - f * ORDER],
+                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], f * ORDER, rtol=1e-12)
+    assert out["default"][0, 0] == 0.0 and out["order_cancelled"][0, 0] == 0.0

@@ -503,10 +503,9 @@ def quarter_interest(
     # forecast interest plus the floating facilities' share of the rate shift; balances may have a
     # smaller batch shape than cash (they do not depend on the scenario), so reduce them first
     forecast = (xp.asarray(fin.rate_quarterly[:, t]) * state.balance).sum(axis=-1)
-    floating = (xp.asarray(fin.floating[:, t]) * state.balance).sum(axis=-1)
+    floating, refinanced = _shifted_balances(fin, state, t, xp)
     interest = forecast + per_quarter(rate_shift) * floating
-    if fin.refinanced[:, t].any():  # refinanced bullets: the spread of new borrowing moves too
-        refinanced = (xp.asarray(fin.refinanced[:, t]) * state.balance).sum(axis=-1)
+    if refinanced is not None:  # refinanced bullets: the spread of new borrowing moves too
         interest = interest + per_quarter(spread_shift) * refinanced
     interest = interest + fin.revolver_rate_quarterly * state.revolver
     if state.kept is not None:  # the balances kept by cut prepayments bear their facility's rate
@@ -514,6 +513,27 @@ def quarter_interest(
     if moved is not None:
         interest = interest - moved.interest_saved
     return interest
+
+
+def _shifted_balances(fin: Financing, state: FinanceState, t: int, xp: Any) -> tuple[Any, Any]:
+    """The plan's own balances at the start of quarter ``t`` whose rate follows the scenario: on
+    floating quarters, and on refinanced bullets' (None where no facility is refinanced then)."""
+    floating = (xp.asarray(fin.floating[:, t]) * state.balance).sum(axis=-1)
+    if not fin.refinanced[:, t].any():
+        return floating, None
+    return floating, (xp.asarray(fin.refinanced[:, t]) * state.balance).sum(axis=-1)
+
+
+def shifted_interest(fin: Financing, state: FinanceState, t: int, rate_shift: Any, spread_shift: Any,
+                     xp: Any = np) -> Any:
+    """(...,) what the scenario's rate and spread changes add to quarter ``t``'s forecast interest
+    on the plan's own balances (negative where they fall), as :func:`quarter_interest` charges it;
+    known at the start of the quarter (policy rule 0's projection, docs/evaluation.md)."""
+    floating, refinanced = _shifted_balances(fin, state, t, xp)
+    added = per_quarter(rate_shift) * floating
+    if refinanced is not None:
+        added = added + per_quarter(spread_shift) * refinanced
+    return added
 
 
 def _repay_kept(kept: Any, scheduled: Any, principal: Any, xp: Any) -> tuple[Any, Any, Any]:

@@ -265,6 +265,17 @@ FO_DEVICE double fo_kept_due(FO_PARAMS, const double* q, int t, double shift, do
     return fo_kept_interest(FO_ARGS, t, shift, spread, st) + paid;
 }
 
+// what the scenario's rate shift (where quarter t floats) and spread shift (where a refinanced
+// bullet's does) add to the forecast interest on the plan's own balances
+// (core.economics.shifted_interest; fo_quarter charges the same)
+FO_DEVICE double fo_shifted_interest(const double* q, fo_bits flags, double shift, double spread)
+{
+    double added = 0.0;
+    if ((flags >> FO_F_FLOATING) & 1ULL) added = (shift / FO_QUARTERS_PER_YEAR) * FO_Q(FO_Q_FLOATING_BALANCE);
+    if ((flags >> FO_F_REFINANCED) & 1ULL) added = added + (spread / FO_QUARTERS_PER_YEAR) * FO_Q(FO_Q_REFINANCED_BALANCE);
+    return added;
+}
+
 // the start of quarter t (Liquidity.orders): defer the order, or cancel the one deferred into t
 FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
                              const fo_scenario_quarter* sq, fo_state* st)
@@ -284,9 +295,11 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
         if (draws_in > 0) need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);  // they arrive now
         // the undrawn revolver, less its interest on what is drawn, due now (Liquidity.orders)
         const double room = revolver_limit - st->revolver - revolver_rate_q * st->revolver;
+        // the scenario's change of the rates on the plan's own debt (core.economics.shifted_interest)
+        const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
+        need = need - fo_shifted_interest(q, flags, FO_SQ(rate, rate_shift, t), spread);
 #if FO_FP > 0
         // the interest and instalments of prepayments cut before, due now (core.economics.kept_due)
-        const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
         need = need - fo_kept_due(FO_ARGS, q, t, FO_SQ(rate, rate_shift, t), spread, st);
 #endif
         double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + room + need);

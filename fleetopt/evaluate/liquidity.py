@@ -3,8 +3,9 @@
 At the start of quarter t (:meth:`Liquidity.orders`), the policy projects the quarter's end cash as
 cash plus the undrawn revolver less the interest due on the drawn part, plus the plan's own change
 in cash that quarter as the evaluator runs it on the forecast (``PlanBatch.forecast_cash_flow``),
-less the deferred payments falling due and the interest and instalments due on prepayments cut in
-earlier quarters (``economics.kept_due``);
+less the deferred payments falling due, what the scenario's rate and spread changes add to the
+interest on the plan's own debt (``economics.shifted_interest``), and the interest and instalments
+due on prepayments cut in earlier quarters (``economics.kept_due``);
 below the minimum cash plus the buffer it defers the share of the quarter's deferrable order that
 closes the gap (sized on the forecast's net saving), and when deferring all of it is not enough it
 cancels the share of the order deferred into this quarter that closes the rest (paying its deposit
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, FinanceState, kept_due
+from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, FinanceState, kept_due, shifted_interest
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.schema.policy import Policy
 
@@ -102,6 +103,8 @@ class Liquidity:
                 need = need + draws_in * cols.ltv_draws[t - 1]
             # the revolver lends what is undrawn, and its interest on what is drawn falls due now
             room = self.fin.revolver_limit - revolver - self.fin.revolver_rate_quarterly * revolver
+            # the scenario's change of the rates on the plan's own floating and refinanced debt
+            need = need - shifted_interest(self.fin, state, t, sc.rate_shift[t], sc.spread_shift[t], self.xp)
             if state.kept is not None:  # the interest and instalments of prepayments cut before, due now
                 need = need - kept_due(self.fin, state, t, cols.draws[t], cols.scheduled[t],
                                        sc.rate_shift[t], sc.spread_shift[t], self.xp)  # fmt: skip
