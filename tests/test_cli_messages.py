@@ -13,7 +13,8 @@ from conftest import run_cli
 
 import fleetopt
 from fleetopt import api
-from fleetopt.cli.render import plain_text, purchases_table
+from fleetopt.cli.render.solve import purchases_table
+from fleetopt.cli.render.tables import plain_text
 from fleetopt.core.plan import Plan
 
 
@@ -91,7 +92,7 @@ def test_a_turned_table_s_notes_take_the_terminal_s_width():
     user's walkthrough): the notes now follow the table at the terminal's width."""
     import pandas as pd
 
-    from fleetopt.cli.render import UTIL_MEANS, evaluation_table
+    from fleetopt.cli.render.evaluate import UTIL_MEANS, evaluation_table
 
     row = {"plan": "milp", "npv_mean_usd": 13.52e9, "npv_mean_se_usd": 0.633e9,
            "npv_mean_no_default_usd": 24.1e9, "npv_p5_usd": -16.4e9, "npv_cvar5_usd": -19.99e9,
@@ -109,7 +110,7 @@ def test_a_comparison_s_figure_names_take_the_room_the_terminal_has():
     """A comparison's figure names folded at 18 characters whatever the terminal's width: two plans
     on a 160-column terminal ran to 221 lines, a long name over six. The name column now takes what
     the figure columns leave, up to its longest name, and still folds at 18 where nothing is left."""
-    from fleetopt.cli.render import ColumnGroups
+    from fleetopt.cli.render.compare import ColumnGroups
 
     name = "NPV with cash held to the end, on the forecast (MILP statements)"  # 64 characters
     groups = ColumnGroups("plans", "", "figure", ["A", "B"], [(name, ["$14.91B", "$14.91B"], "higher")],

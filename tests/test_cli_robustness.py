@@ -1638,7 +1638,7 @@ def test_paths_and_names_are_printed_as_typed_not_as_markup_or_emoji(tmp_path, t
     """Rich read '[draft]' in a path as a style (it vanished), '[/red]' as a closing tag (a
     traceback after the run was written) and ':100:' as an emoji (an error on line 100 printed 💯).
     Terminal output and the text files of --out print them as given."""
-    from fleetopt.cli.render import plain_text
+    from fleetopt.cli.render.tables import plain_text
 
     folder = tmp_path / "br[draft]"
     folder.mkdir()

@@ -523,7 +523,8 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
 
 def test_peak_mw_keeps_its_decimal_in_the_terminal_and_markdown(tiny_run):
     """'peak MW needed by site' showed 3.61 MW as "4 MW"; the figures are format_mw's (3.6 MW)."""
-    from fleetopt.cli.render import comparison_tables, plain_text
+    from fleetopt.cli.render.compare import comparison_tables
+    from fleetopt.cli.render.tables import plain_text
 
     _, result, _ = tiny_run
     comp = compare_plans(result.data, [result.plan, result.plan], ["a", "b"], 5, 0)
@@ -1149,7 +1150,7 @@ def test_a_wide_comparison_splits_into_tables_that_keep_every_figure_whole():
     needs, each with the figure names and 'better', every figure whole, no line past the edge."""
     from rich.console import Console
 
-    from fleetopt.cli.render import ColumnGroups
+    from fleetopt.cli.render.compare import ColumnGroups
 
     labels = [f"milp: stress number {n}" for n in range(6)] + [f"plan {n} − plan 0" for n in range(1, 6)]
     rows = [("NPV on the forecast", [f"-${n + 10}.69B" for n in range(11)], "higher"),

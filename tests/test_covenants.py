@@ -152,8 +152,12 @@ def test_the_solves_covenant_line_sets_the_trailing_year_what_if_apart():
     """The solve printed "EBITDA may fall 13.5% before a breach (the tightest), if tested on the
     trailing four quarters' averages (...), breached (EBITDA 3.8% short)": the what-if read as the
     condition of the quarter's own cushion before it. A semicolon parts them, as in the report."""
-    from fleetopt.cli.render import covenant_headroom_text
-    from fleetopt.core.results import TRAILING_WHAT_IF, headline, trailing_year_headroom
+    from fleetopt.core.results import (
+        TRAILING_WHAT_IF,
+        covenant_headroom_text,
+        headline,
+        trailing_year_headroom,
+    )
 
     data = data_of(coverage_model())
     plan = keep_everything(data)
@@ -420,7 +424,7 @@ def test_the_debt_table_writes_a_rate_as_the_model_summary_does():
     likewise. Both are now 3.13%, as the summary writes them."""
     from milp_builders import load
 
-    from fleetopt.cli.render import _debt_text
+    from fleetopt.cli.render.model import _debt_text
     from fleetopt.core.results import debt_frame
 
     d = repaid_bullet_model()
@@ -566,8 +570,7 @@ def test_a_covenant_with_nothing_owed_reads_not_tested_not_no_room():
     base have nothing to test and say so (not "met with no room", not "EBITDA may fall 100 %"); the
     cash / debt minimum without debt is unbounded; the liquidity floor has its lowest cash. In
     summary.json each is a phrase, where a zero threshold would be null."""
-    from fleetopt.cli.render import covenant_headroom_text
-    from fleetopt.core.results import headline
+    from fleetopt.core.results import covenant_headroom_text, headline
     from fleetopt.runs.folder import json_text
 
     d = repaid_bullet_model()

@@ -675,7 +675,7 @@ def test_the_evaluation_table_gives_both_kinds_of_default():
     """A finance reader took the table's 'P(default)' (cash run out) for the lenders' count of defaults,
     which the credit market prices: the table now names it P(liq. default) and gives P(any
     default), a liquidity default or an uncured covenant breach, beside it."""
-    from fleetopt.cli.render import evaluation_table
+    from fleetopt.cli.render.evaluate import evaluation_table
 
     row = {"plan": "p", "npv_mean_usd": 1e9, "npv_mean_se_usd": 1e8, "npv_mean_no_default_usd": 2e9,
            "npv_p5_usd": -1e9, "npv_cvar5_usd": -2e9, "loss_probability": 0.4, "breach_probability": 0.7,
@@ -693,7 +693,7 @@ def test_the_sweep_table_names_a_liquidity_default_as_the_evaluation_table_does(
     """The sweep's candidates table headed the liquidity default 'P(default)' beside 'P(any
     default)', where `fleetopt evaluate` of the same plan says 'P(liq. default)': a reader of both
     took 31.3 % and 62.3 % for one figure that had moved. Both tables now name it alike."""
-    from fleetopt.cli.render import sweep_table
+    from fleetopt.cli.render.sweep import sweep_table
 
     row = {"plan": "p", "recommended": True, "on_front": True, "forecast_npv_usd": 2e9, "npv_mean_usd": 1e9,
            "npv_cvar5_usd": -2e9, "breach_probability": 0.725, "default_probability": 0.313,

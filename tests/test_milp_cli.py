@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 from fleetopt import api
 from fleetopt.cli import app
 from fleetopt.cli.common import error_lines
-from fleetopt.cli.render import key_figure, plain_text, run_detail
+from fleetopt.cli.render.runs import key_figure, run_detail
+from fleetopt.cli.render.tables import plain_text
 from fleetopt.milp import highs
 from fleetopt.milp.solve import InfeasibleModel
 
@@ -534,7 +535,7 @@ def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_pa
     assert f"${per_hour:.2f} (the present cost $779.7M over {hours}" in row.replace("│ ", "")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["present_cost_usd"] == pytest.approx(result.objective_usd, rel=1e-9)
-    from fleetopt.cli.render import key_figure
+    from fleetopt.cli.render.runs import key_figure
 
     record = api.runs(limit=1)[0]  # `fleetopt runs` shows this key figure
     assert key_figure(record.kind, record.figures) == ("present cost $779.7M on the forecast, $0.61 per "

@@ -1057,7 +1057,7 @@ def test_every_rule_off_is_the_evaluation_before_the_policy(name):
 def test_every_rule_of_the_policy_is_named_where_a_model_is_shown():
     """`fleetopt validate` lists the policy's rules on and off by name: rule 5
     (`idle_gpus_to_market`) was in neither list, so a policy with only it on read as none."""
-    from fleetopt.cli.render import POLICY_RULE_WORDS
+    from fleetopt.cli.render.model import POLICY_RULE_WORDS
     from fleetopt.schema.policy import Policy
 
     rules = {name for name, f in Policy.model_fields.items() if f.annotation is bool}

@@ -13,7 +13,7 @@ from conftest import run_cli
 from rich.console import Console
 
 from fleetopt import api
-from fleetopt.cli.render import progress_bar, solve_lines, solving_line
+from fleetopt.cli.render.progress import progress_bar, solve_lines, solving_line
 from fleetopt.errors import FleetoptWarning
 from fleetopt.milp.highs import MipProgress, mip_progress
 from fleetopt.sweep.candidates import Candidate, _Making

@@ -20,7 +20,7 @@ from conftest import listed_ids, run_cli, squashed
 from milp_builders import base_model
 
 from fleetopt import api
-from fleetopt.cli.render import key_figure
+from fleetopt.cli.render.runs import key_figure
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.runs.registry import Registry, RegistryError, key_figures
 
@@ -289,7 +289,7 @@ def test_unknown_run_id_exits_2(tmp_path):
 def test_each_kind_of_run_lists_the_figure_that_describes_it():
     """A sweep's key figure is its pick's scenario mean and CVaR5 (not the pick's forecast NPV,
     which it also records), a solve's the forecast NPV, an evaluation of several plans its first."""
-    from fleetopt.cli.render import key_figure
+    from fleetopt.cli.render.runs import key_figure
 
     sweep = {"npv_usd": 14e9, "npv_mean_usd": 9e9, "npv_cvar5_usd": -16.8e9}
     assert key_figure("sweep", sweep) == "pick: mean NPV $9.00B, CVaR5 -$16.80B"
@@ -331,7 +331,7 @@ def test_a_stochastic_run_is_listed_by_its_out_of_sample_comparison():
     $180,000, P(breach) +0.6 pp within 2 x 0.4 pp and P(default) 0 in every scenario (neither)."""
     from rich.console import Console
 
-    from fleetopt.cli.render import key_figure, run_detail
+    from fleetopt.cli.render.runs import key_figure, run_detail
     from fleetopt.runs.registry import RunRecord, key_figures
 
     paired = {"npv_mean_usd_diff": -1.4e6, "npv_mean_usd_diff_se": 60657.0,
@@ -367,7 +367,7 @@ def test_a_stochastic_run_is_listed_by_its_out_of_sample_comparison():
 def test_a_deterministic_evaluation_s_key_figure_is_its_npv_on_the_forecast():
     """`fleetopt runs` labelled a --deterministic evaluation "mean NPV -$5.4M, CVaR5 -$5.4M": its one
     scenario is the forecast, so it reads as a solve's, "NPV -$5.4M on the forecast"."""
-    from fleetopt.cli.render import key_figure
+    from fleetopt.cli.render.runs import key_figure
     from fleetopt.runs.registry import key_figures
 
     first = {"npv_mean_usd": -5.4e6, "npv_cvar5_usd": -5.4e6, "breach_probability": 0.0}
@@ -650,7 +650,7 @@ def test_an_evaluation_of_a_cost_plan_is_listed_by_the_demand_it_serves():
     its GPUs at market prices (from a lab planner's review): the demand it serves instead, with the
     share of scenarios short by more than 1 %; a deterministic one's on the forecast. A plan solved
     for NPV, or an evaluation recorded before the demand columns, keeps its NPV."""
-    from fleetopt.cli.render import key_figure
+    from fleetopt.cli.render.runs import key_figure
     from fleetopt.runs.registry import key_figures
 
     first = {"npv_mean_usd": 2.4e8, "npv_cvar5_usd": -2e8, "demand_served_share": 0.892,
@@ -770,7 +770,8 @@ def test_runs_show_of_a_plan_solved_for_npv_leaves_out_the_cost_objectives_figur
     """`runs show` of an NPV solve listed present_cost_usd and present_cost_per_h100_hour_usd ($1.45 per
     H100-hour on tiny), which compare leaves out of such plans, as a finance review read them as the
     plan's cost: left out, the caption says so; a cost solve's are shown; the record keeps them."""
-    from fleetopt.cli.render import plain_text, run_detail
+    from fleetopt.cli.render.runs import run_detail
+    from fleetopt.cli.render.tables import plain_text
     from fleetopt.runs.registry import RunRecord
 
     figures = {"objective": "npv", "npv_usd": -14.1e6, "present_cost_usd": 343.8e6,

@@ -431,7 +431,8 @@ def test_a_report_of_a_one_quarter_ebitda_model_gives_each_flow_covenant_on_the_
     beside each covenant on a flow, its cushion on the trailing four quarters' averages, in the
     report and in the solve's terminal output (which once left it out)."""
     from fleetopt import api
-    from fleetopt.cli.render import plain_text, solve_summary_tables
+    from fleetopt.cli.render.solve import solve_summary_tables
+    from fleetopt.cli.render.tables import plain_text
     from fleetopt.core.results import covenant_headroom, trailing_year_headroom
 
     result = api.solve("tiny")
@@ -820,7 +821,7 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     scale of its median (RP, EV, EEV, WS: billions) wrote it $0.03B."""
     from rich.console import Console
 
-    from fleetopt.cli.render import stochastic_summary_table
+    from fleetopt.cli.render.stochastic import stochastic_summary_table
 
     settings = {"scenarios": 2, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 4,
                 "first_stage_before": "2027Q3", "risk_weight": 0.0, "cvar_alpha": 0.1,
@@ -850,7 +851,7 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     tied RP to the plan shown. One list (stochastic.run.plan_facts) for both; the warning in red."""
     from rich.console import Console
 
-    from fleetopt.cli.render import stochastic_summary_table
+    from fleetopt.cli.render.stochastic import stochastic_summary_table
 
     settings = {"scenarios": 3, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 4,
                 "first_stage_before": "2027Q3", "risk_weight": 0.0, "cvar_alpha": 0.05,
@@ -1233,7 +1234,8 @@ def test_the_borrowing_base_is_defined_shown_and_charted(runs):
 def test_the_terminal_s_policy_table_says_its_usd_column_is_usd(runs):
     """'what the policy had to do (share of scenarios)' had a column of USD, 'mean capex deferred',
     read as a share by its title: the column and the title say USD."""
-    from fleetopt.cli.render import plain_text, reactions_table
+    from fleetopt.cli.render.evaluate import reactions_table
+    from fleetopt.cli.render.tables import plain_text
 
     metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
     text = plain_text([reactions_table(metrics, "t")], width=400)
@@ -1308,7 +1310,8 @@ def test_terminal_tables_never_cut_a_header_or_a_figure(runs):
     their figures whole, and the plan column gives way (wrapping at spaces)."""
     from rich.console import Console
 
-    from fleetopt.cli.render import evaluation_table, reactions_table, sweep_table
+    from fleetopt.cli.render.evaluate import evaluation_table, reactions_table
+    from fleetopt.cli.render.sweep import sweep_table
 
     metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
     long = pd.concat([metrics] * 3, ignore_index=True)
@@ -1330,7 +1333,7 @@ def test_the_evaluation_tables_note_says_what_mean_lowest_cash_is():
     negative cash."""
     from rich.console import Console
 
-    from fleetopt.cli.render import evaluation_table
+    from fleetopt.cli.render.evaluate import evaluation_table
 
     row = {"plan": "milp", "npv_mean_usd": 13.53e9, "npv_mean_se_usd": 0.63e9,
            "npv_mean_no_default_usd": 24.09e9, "npv_p5_usd": -16.47e9, "npv_cvar5_usd": -19.95e9,
@@ -1352,7 +1355,8 @@ def test_terminal_tables_on_a_narrow_terminal_keep_every_figure_whole(runs):
     turned (a column per plan), then plan by plan: every line within the width, every figure whole."""
     from rich.console import Console
 
-    from fleetopt.cli.render import evaluation_table, sweep_table
+    from fleetopt.cli.render.evaluate import evaluation_table
+    from fleetopt.cli.render.sweep import sweep_table
 
     metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
     metrics["npv_cvar5_usd"] = -102.3e6
@@ -1376,7 +1380,9 @@ def test_the_terminal_shows_the_npv_with_limited_liability_only_where_it_differs
     than nothing: a table repeating the NPV's figures would only crowd the output."""
     from rich.console import Console
 
-    from fleetopt.cli.render import limited_liability_table, plain_text, sweep_table
+    from fleetopt.cli.render.evaluate import limited_liability_table
+    from fleetopt.cli.render.sweep import sweep_table
+    from fleetopt.cli.render.tables import plain_text
     from fleetopt.core.units import format_figure, format_usd
 
     metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
@@ -1425,7 +1431,7 @@ def test_the_lenders_table_is_shown_where_a_plan_defaults_with_n_a_for_one_that_
     'n/a' (not 'nan%') and nothing uncovered."""
     from rich.console import Console
 
-    from fleetopt.cli.render import debt_at_default_table
+    from fleetopt.cli.render.evaluate import debt_at_default_table
 
     metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
     assert metrics["default_probability"].max() == 0 and debt_at_default_table(metrics, "t") is None
@@ -1444,7 +1450,7 @@ def test_the_lenders_table_says_the_gpus_are_sold_at_the_distress_discount():
     scenario's resale value less selling costs", where the figure (evaluate/simulate.py
     _debt_at_default), metrics.csv's description and the report's glossary also take the policy's
     distress discount off."""
-    from fleetopt.cli.render import debt_at_default_table
+    from fleetopt.cli.render.evaluate import debt_at_default_table
 
     row = {"plan": "a", "default_probability": 0.25, "debt_at_default_mean_usd": 1.9e9,
            "debt_covered_at_default": 0.6, "uncovered_debt_mean_usd": 1.9e8}  # fmt: skip
@@ -1873,7 +1879,7 @@ def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
     they are right-aligned as a table's numbers are."""
     from rich.console import Console
 
-    from fleetopt.cli.render import commitments_table
+    from fleetopt.cli.render.stochastic import commitments_table
 
     settings = {"first_stage_quarters": 4, "first_stage_before": "2027Q3"}
     rows = [
@@ -1965,8 +1971,7 @@ def test_runs_show_writes_the_cover_of_next_years_debt_payments_as_a_ratio():
     """A 40-quarter solve printed 'lowest cover of the next year's debt payments ... 1.11x at the end
     of 2027Q1' in the terminal and the report, and `runs show` of that run 'min_liquidity_cover 1.107',
     a bare number beside 'min_dscr 4.79x': the same cover is a multiple everywhere."""
-    from fleetopt.cli.render import figure_text
-    from fleetopt.core.results import liquidity_cover_words
+    from fleetopt.core.results import figure_text, liquidity_cover_words
 
     assert figure_text("min_liquidity_cover", 1.107) == "1.11x"  # `runs show`
     fig = {"min_liquidity_cover": 1.107, "min_liquidity_cover_quarter": "2027Q1"}
@@ -1980,7 +1985,7 @@ def test_runs_show_writes_the_cover_of_next_years_debt_payments_as_a_ratio():
 def test_runs_show_writes_a_solver_status_in_words():
     """`runs show` of a stochastic solve stopped by its time limit printed HiGHS's 'time_limit' (its
     status, and WS's and EEV's), where the terminal and the report say it in words (a review)."""
-    from fleetopt.cli.render import figure_text
+    from fleetopt.core.results import figure_text
 
     words = "time limit reached (the best plan found; its gap beside it)"
     assert figure_text("status", "time_limit") == words and figure_text("ws_status", "time_limit") == words
@@ -1990,7 +1995,7 @@ def test_runs_show_writes_a_solver_status_in_words():
 def test_a_solver_gap_reads_the_same_in_the_terminal_the_report_and_runs_show():
     """0.203 % was 'optimal within 0.2%' in the terminal, 0.203% in the report and 0.20% in
     `runs show`: one gap, written one way (to the hundredth of a percent) everywhere."""
-    from fleetopt.cli.render import figure_text
+    from fleetopt.core.results import figure_text
 
     summary = {"status": "optimal", "gap": 0.00203}
     assert format_solver_status("optimal", 0.00203) == "optimal within 0.20% (relative gap)"

@@ -883,7 +883,7 @@ def shown(summary: dict) -> str:
     """The terminal's table of a stochastic run's summary, on a console wide enough not to wrap."""
     from rich.console import Console
 
-    from fleetopt.cli.render import stochastic_summary_table
+    from fleetopt.cli.render.stochastic import stochastic_summary_table
 
     console = Console(width=400, record=True)
     console.print(stochastic_summary_table(summary))
@@ -1019,7 +1019,7 @@ def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(m
         assert "value of the plan kept: the forecast optimum's first stage in the scenarios (EEV)" in text
         assert "(RP's plan; the plan kept: " in text
     # and the runs list's headline, from the record's figures, names the plan kept first
-    from fleetopt.cli.render import key_figure
+    from fleetopt.cli.render.runs import key_figure
     from fleetopt.runs.registry import key_figures
 
     headline = key_figure("stochastic", key_figures({**summary, "kind": "stochastic"}))
@@ -1208,7 +1208,7 @@ def test_table_shows_the_completion_and_each_forecast_limit_the_plan_breaks():
     one "kept" line and no warning."""
     from rich.console import Console
 
-    from fleetopt.cli.render import stochastic_summary_table
+    from fleetopt.cli.render.stochastic import stochastic_summary_table
 
     rescue = {"revolver_peak_usd": 1.87e6, "emergency_equity_usd": 0.0, "slacks": {}}
     broken = [
@@ -1747,7 +1747,7 @@ def test_a_vss_from_avoided_penalties_beside_a_lower_expected_npv_says_so():
 
 def test_the_risk_weight_is_said_in_words_with_its_tail():
     """The stochastic table's settings read 'risk weight 0.0, CVaR alpha 0.05' (a new user's walkthrough)."""
-    from fleetopt.cli.render import risk_weight_words
+    from fleetopt.cli.render.stochastic import risk_weight_words
 
     assert risk_weight_words(0.5, 0.1) == ("risk weight L = 0.5 on the CVaR10 of value (the worst 10% of "
                                            "scenarios; 0: the expected value alone)")

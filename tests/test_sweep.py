@@ -1274,7 +1274,7 @@ def test_a_buffer_that_never_acted_is_marked_in_the_terminal_table():
     run with cash buffers that never acted, which only candidates.csv's note said."""
     from rich.console import Console
 
-    from fleetopt.cli.render import sweep_table
+    from fleetopt.cli.render.sweep import sweep_table
     from fleetopt.sweep.run import IDLE_BUFFER
 
     row = {"recommended": False, "on_front": False, FORECAST_OK: True, "forecast_npv_usd": 1e9,

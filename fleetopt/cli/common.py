@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover
     from click.core import ParameterSource
 
 from fleetopt import __version__, api
-from fleetopt.cli.render import text_console
+from fleetopt.cli.render.tables import text_console
 from fleetopt.core.units import counted
 from fleetopt.errors import (
     EXIT_BAD_INPUT,

@@ -42,14 +42,10 @@ from fleetopt.cli.common import (
     whole_number,
     write_output,
 )
-from fleetopt.cli.render import (
-    model_summary_table,
-    purchases_table,
-    solve_lines,
-    solve_summary_tables,
-    stochastic_tables,
-    unread_rows,
-)
+from fleetopt.cli.render.model import model_summary_table
+from fleetopt.cli.render.progress import solve_lines
+from fleetopt.cli.render.solve import purchases_table, solve_summary_tables, unread_rows
+from fleetopt.cli.render.stochastic import stochastic_tables
 from fleetopt.core.economics import opening_fleet_value, signed_book_beyond_grade_limit
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted

@@ -28,7 +28,9 @@ from fleetopt.cli.common import (
     whole_number,
     write_output,
 )
-from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
+from fleetopt.cli.render.compare import comparison_tables
+from fleetopt.cli.render.runs import run_detail, runs_table
+from fleetopt.cli.render.tables import plain_text
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.report.page import ReportError, refuse_other_suffix, report_file_in

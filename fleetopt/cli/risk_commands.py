@@ -62,19 +62,18 @@ from fleetopt.cli.common import (
     whole_number,
 )
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
-from fleetopt.cli.render import (
+from fleetopt.cli.render.evaluate import (
     debt_at_default_table,
     demand_served_table,
     evaluation_table,
     first_breach_table,
     forecast_table,
     limited_liability_table,
-    progress_bar,
     reactions_table,
-    solve_lines,
-    sweep_table,
     when_it_breaks_table,
 )
+from fleetopt.cli.render.progress import progress_bar, solve_lines
+from fleetopt.cli.render.sweep import sweep_table
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
 from fleetopt.core.results import cost_plans_note, risk_in_short

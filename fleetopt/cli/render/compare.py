@@ -1,0 +1,123 @@
+"""`fleetopt compare`: figures of plans side by side, in as many tables as fit."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS
+from fleetopt.core.units import (
+    counted,
+    format_mw,
+)
+
+
+class ColumnGroups:
+    """A table of a label column, figure columns and a last column, printed whole where every
+    figure column has room for its longest figure and its header's longest word, else as several
+    tables, each with the label and last columns and as many figure columns as fit (a comparison
+    of six plans cut every figure short on a 120-column terminal: '$18.6…', '-$3.6…'); then the
+    caption, at the console's width."""
+
+    LABEL_WIDTH = 18  # the label column's least width (figure names fold within it)
+
+    def __init__(self, title: str, caption: str, label: str, columns: list, rows: list, last: str):
+        self.title, self.caption, self.label, self.last = title, caption, label, last
+        self.columns, self.rows = columns, rows  # columns: header texts; rows: (label, cells, last)
+
+    def _width(self, n: int) -> int:
+        words = [len(w) for w in str(self.columns[n]).split()]
+        return max([*words, *(len(row[1][n]) for row in self.rows), 1])
+
+    def groups(self, room: int) -> list[list[int]]:
+        """The figure columns in groups, each a table at most ``room`` wide (at least one a group)."""
+        fixed = self.LABEL_WIDTH + self._frame()
+        groups, used = [[]], fixed
+        for n in range(len(self.columns)):
+            need = self._width(n) + 3
+            if groups[-1] and used + need > room:
+                groups.append([])
+                used = fixed
+            groups[-1].append(n)
+            used += need
+        return groups
+
+    def _last_width(self) -> int:
+        return max([len(self.last), *(len(row[2]) for row in self.rows)])
+
+    def _frame(self) -> int:
+        """Every width of a table but its label and figure columns': their padding, the last column
+        and the borders."""
+        return 3 + self._last_width() + 3 + 1
+
+    def table(self, group: list[int], part: str, room: int | None = None) -> Table:
+        """The label column, the figure columns of ``group`` and the last column, each at the width
+        :meth:`groups` counted (rich would widen one and crop the table at the console's edge); the
+        label column also takes what is left of ``room`` (None: nothing), up to its longest label
+        (folded at 18 on a 200-column terminal, a comparison's figure names ran to 200 lines)."""
+        table = Table(title=self.title + part)
+        others = self._frame() + sum(self._width(n) + 3 for n in group)
+        longest = max([len(str(label)) for label, _, _ in self.rows] or [self.LABEL_WIDTH])
+        spare = 0 if room is None else room - others
+        table.add_column(self.label, width=max(self.LABEL_WIDTH, min(spare, longest)), overflow="fold")
+        for n in group:
+            table.add_column(Text(str(self.columns[n])), justify="right", width=self._width(n))
+        table.add_column(self.last, width=self._last_width())
+        for label, cells, last in self.rows:
+            table.add_row(label, *(cells[n] for n in group), last)
+        return table
+
+    def __rich_console__(self, console, options):
+        groups = self.groups(options.max_width)
+        for k, group in enumerate(groups, start=1):
+            part = f" ({k} of {len(groups)})" if len(groups) > 1 else ""
+            yield self.table(group, part, options.max_width)
+        if self.caption:  # the notes once, at the console's width (a narrow table's caption folded them)
+            yield Text(self.caption, style="italic")
+
+
+def comparison_tables(result) -> list:
+    """Terminal tables of a plan comparison: figures side by side (in as many tables as the
+    console's width needs), then purchase differences."""
+    labels = result.labels
+    rows = []
+    for key, name, unit in result.rows():
+        values = [float(result.figures.loc[key, label]) for label in labels]
+        row = [result.cell(key, values, unit, n) for n in range(len(labels))]
+        row += [result.difference_shown(key, values, unit, n) for n in range(1, len(labels))]
+        rows.append((name, row, result.better(key)))
+    figures = ColumnGroups(
+        f"{result.subject()} on {counted(result.n_scenarios, 'common scenario')} (seed {result.seed})",
+        " ".join(result.notes()),
+        "figure", [*labels, *result.difference_headers()], rows, "better",
+    )  # fmt: skip
+    out = [figures]
+    diffs = result.purchase_diff
+    purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")
+    for key in PURCHASE_DIFF_COLUMNS:
+        purchases.add_column(COLUMN_HEADERS[key], justify="right" if key.startswith("gpus") else "left")
+    for _, r in diffs.iterrows():
+        gpus = f"{r['gpus_vs_first_plan']:+,.0f}"
+        purchases.add_row(Text(r["plan"]), r["quarter"], r["sku"], r["site"], gpus)
+    if diffs.empty:
+        purchases.add_row("(no differences)", "", "", "", "")
+    if not result.what_if:  # a what-if's two sides are one plan: the same purchases by construction
+        out.append(purchases)
+    mw = result.peak_mw_by_site()
+    peak = Table(title="peak MW needed by site (facility MW: IT load x PUE)")
+    peak.add_column("plan")
+    for site in mw.columns:
+        peak.add_column(site, justify="right")
+    for plan in labels:
+        peak.add_row(Text(plan), *(format_mw(mw.loc[plan, site]) for site in mw.columns))
+    out.append(peak)
+    if result.runs:
+        runs = Table(title="where each plan comes from")
+        runs.add_column(COLUMN_HEADERS["plan"])
+        runs.add_column(COLUMN_HEADERS["run"], overflow="fold")
+        for plan, run in zip(labels, result.runs, strict=True):
+            runs.add_row(Text(plan), Text(run))
+        out.append(runs)
+    # last, where a terminal leaves the reader: each plan against the first on the figures read first
+    out += [Text(f"In short: {result.verdict(n)}.", style="bold") for n in range(1, len(labels))]
+    return out

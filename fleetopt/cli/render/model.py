@@ -1,0 +1,257 @@
+"""`fleetopt validate`: a model's summary table."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.table import Table
+from rich.text import Text
+
+from fleetopt.core.data import build_data
+from fleetopt.core.units import (
+    counted,
+    format_difference,
+    format_mw,
+    format_percent,
+    format_rate,
+    format_usd,
+    format_usd_per_hour,
+)
+from fleetopt.evaluate.factors import slipping_skus
+from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.series import resolve_series
+
+
+def model_summary_table(loaded: LoadedModel) -> Table:
+    """A table of what a model describes: horizon, SKUs by generation, sites, contracts, debt."""
+    m = loaded.model
+    n = m.horizon.quarters
+    labels = m.quarter_labels
+    title = Text(f"{m.name}: {m.description}" if m.description else m.name)
+    table = Table(title=title, show_header=False)
+    table.add_column("block", style="bold")
+    table.add_column("contents")
+    table.add_row(
+        "horizon",
+        f"{labels[0]}..{labels[-1]} ({n} quarters), "
+        f"discount rate {format_rate(m.horizon.discount_rate_annual)}/year",
+    )
+    table.add_row("SKUs", _skus_text(m))
+    table.add_row("sites", _sites_text(m))
+    installed = sum(c.gpus for c in m.fleet)
+    table.add_row("fleet", f"{installed:,} GPUs installed in {counted(len(m.fleet), 'cohort')}")
+    contract_lines = [
+        f"{name}: {c.customer}, {c.gpus:,} GPUs {c.use} from {c.start} for {c.term_quarters} quarters "
+        f"at {format_usd_per_hour(c.price_usd_per_gpu_hour)}/GPU-hour "
+        f"({'signed' if c.signed else 'optional'})"
+        for name, c in m.contracts.items()
+    ]
+    table.add_row("contracts", "\n".join(contract_lines) or "none")
+    f, data = m.finance, build_data(loaded)
+    table.add_row("market", _market_text(data))
+    cash = f"{format_usd(f.opening_cash_usd)} opening, {format_usd(f.min_cash_usd)} minimum"
+    if f.default_cash_usd is not None:
+        cash += f", liquidity default below {format_usd(f.default_cash_usd)} (evaluator)"
+    table.add_row("cash", cash)
+    table.add_row("debt", _debt_text(m))
+    if f.covenants:
+        period = " (trailing four quarters)" if f.covenants.ebitda_period == "trailing_four_quarters" else ""
+        tests = [test.describe() for test in data.covenants]
+        table.add_row("covenants", ", ".join([f"from {f.covenants.test_from}{period}", *tests]))
+    limits_text = _limits_text(m, data)
+    if limits_text:
+        table.add_row("limits", limits_text)
+    if m.robustness:
+        table.add_row("robustness", describe_robustness(m.robustness))
+    table.add_row("risk", _risk_text(m.risk, {c.customer for c in m.contracts.values()}, data))
+    table.add_row("policy", _policy_text(m.policy))
+    return table
+
+
+def _market_text(data) -> str:
+    """The market the plan sells into (a lab's own demand under the cost objective): each use's
+    demand, H100-equivalent GPUs, in the first and last quarters, and each SKU's price per GPU-hour
+    in the first quarter, and the share of hours billed."""
+    first, last = data.quarter_labels[0], data.quarter_labels[-1]
+    uses = []
+    for u, use in enumerate(("training", "inference")):
+        demand = data.demand[u]
+        price = data.market_price[u, :, 0]
+        prices = ", ".join(f"{name} {format_usd_per_hour(price[j])}"
+                           for j, name in enumerate(data.sku_names) if price[j] > 0)  # fmt: skip
+        uses.append(f"{use}: demand {demand[0]:,.0f} H100-eq. GPUs in {first} to {demand[-1]:,.0f} in {last}"
+                    + (f"; prices per GPU-hour in {first}: {prices}" if prices else ""))  # fmt: skip
+    return "\n".join(uses) + f"\n{format_rate(data.billed_utilization)} of hours billed"
+
+
+def _limits_text(m, data) -> str:
+    """The plan's commercial limits that bind anything ("" none): the largest customer's revenue
+    share, the share below investment grade, and each generation's new-GPU allocation per quarter
+    (its range over the horizon)."""
+    parts = []
+    if m.limits.max_customer_revenue_share < 1.0:
+        parts.append(f"a customer at most {format_rate(m.limits.max_customer_revenue_share)} of revenue")
+    if m.limits.max_customer_revenue_share_per_year < 1.0:
+        share = m.limits.max_customer_revenue_share_per_year
+        parts.append(f"a customer at most {format_rate(share)} of any year's revenue")
+    if m.limits.max_non_investment_grade_share_per_year < 1.0:
+        share = m.limits.max_non_investment_grade_share_per_year
+        parts.append(f"customers below investment grade or unrated at most {format_rate(share)} of any "
+                     "year's contract revenue")  # fmt: skip
+    for generation in m.limits.new_gpus_per_quarter:
+        row = data.new_gpu_allocation[generation.rank]
+        low, high = float(row.min()), float(row.max())
+        span = f"{low:,.0f}" if low == high else f"{low:,.0f} to {high:,.0f}"
+        parts.append(f"new {generation.value} GPUs at most {span} a quarter")
+    return "; ".join(parts)
+
+
+def _slip_text(slip, slipping: list[str]) -> str:
+    """'deliveries of SKUs not yet shipping (VR-NVL72, RU-NVL576) late 100%, by 2 quarters': the SKUs
+    that slip (``slipping``, docs/evaluation.md, "Delivery slips"), named or by default; where none
+    does (every one on sale when the horizon starts, installed, or first on sale after its last
+    quarter: schema/model.py ``never_slipping``), that the slip moves nothing."""
+    if not slipping:
+        return ("no delivery slips: risk.delivery_slip moves no SKU of this model (each it would slip is on "
+                "sale when the horizon starts, installed, or first on sale after its last "
+                "quarter)")  # fmt: skip
+    which = f" ({', '.join(slipping)})"
+    low, high = slip.min_quarters, slip.max_quarters
+    by = counted(high, "quarter") if low == high else f"{low} to {high} quarters"
+    return f"deliveries of SKUs not yet shipping{which} late {format_rate(slip.probability)}, by {by}"
+
+
+def _risk_text(risk, customers: set[str], data) -> str:
+    """The scenario generator's factors that move (docs/evaluation.md), each in a few words
+    (``customers``: the contracts' customers, rated or not; ``data``: the model's, for the SKUs that slip)."""
+    parts = []
+    if risk.price_volatility_annual:
+        across = f"correlation across generations {risk.price_correlation_across_generations:g}"
+        parts.append(f"prices {format_rate(risk.price_volatility_annual)}/sqrt(year) ({across})")
+    if risk.demand_volatility_annual:
+        parts.append(f"demand {format_rate(risk.demand_volatility_annual)}/sqrt(year)")
+    if risk.new_generation_price_step:
+        step = format_rate(risk.new_generation_price_step)
+        parts.append(f"prices step down {step} at a newer generation's release")
+    if risk.self_competition and risk.self_competition.probability_per_quarter:
+        shock = risk.self_competition
+        drops = f"prices -{format_rate(shock.price_drop_min)} to -{format_rate(shock.price_drop_max)}"
+        sold = format_rate(shock.probability_per_quarter)
+        parts.append(f"hyperscaler capacity sold {sold}/quarter ({drops})")
+    hazard = f"{format_rate(risk.customer_default_hazard_per_quarter)}/quarter"
+    if risk.customer_ratings:
+        rated = counted(len(risk.customer_ratings), "customer")
+        others = f", {hazard} for the others" if customers - set(risk.customer_ratings) else ""
+        parts.append(f"customer defaults by credit rating for {rated}{others}")
+    elif risk.customer_default_hazard_per_quarter:
+        parts.append(f"customer defaults {hazard}")
+    if risk.power_delay and (risk.power_delay.probability or risk.power_delay.contracted_probability):
+        delay = risk.power_delay
+        late = counted(delay.max_extra_quarters, "quarter")
+        parts.append(f"late power (new blocks {format_rate(delay.probability)}, up to {late}; contracted "
+                     f"capacity {format_rate(delay.contracted_probability)})")  # fmt: skip
+    for name, value, bp in (("reference rate", risk.reference_rate_volatility_annual, True),
+                            ("electricity", risk.electricity_price_volatility_annual, False),
+                            ("resale values", risk.resale_value_volatility_annual, False)):  # fmt: skip
+        if value:
+            parts.append(f"{name} {f'{value * 1e4:.0f}bp' if bp else format_rate(value)}/sqrt(year)")
+    if risk.ai_cycle:
+        parts.append("a common AI-cycle factor")
+    if risk.delivery_slip and risk.delivery_slip.probability:
+        parts.append(_slip_text(risk.delivery_slip, [data.sku_names[s] for s in slipping_skus(data)]))
+    if not parts:
+        return "none: every scenario is the forecast"
+    return "; ".join(parts) + ("" if risk.mean_one else "; shocks on top of the forecast (mean_one: false)")
+
+
+def _policy_text(policy) -> str:
+    """The evaluator's rules that are on, with the cash buffer (docs/evaluation.md, Policy)."""
+    if policy.open_loop:
+        return "every rule off: plans run as planned, whatever the scenario (open loop)"
+    rules = [words for name, words in POLICY_RULE_WORDS.items() if getattr(policy, name)]
+    off = [words for name, words in POLICY_RULE_WORDS.items() if not getattr(policy, name)]
+    text = ", ".join(rules) + (f" (off: {', '.join(off)})" if off else "")
+    lots = ""
+    if policy.distress_sales:
+        discount = policy.distress_sale_discount
+        below = f" at {discount * 100:g} % below resale value" if discount else ""
+        lots = f", distress sales in lots of {policy.sale_block_gpus:,} GPUs{below}"
+    return f"{text}; cash buffer {format_usd(policy.liquidity_buffer_usd)} above the minimum{lots}"
+
+
+# each rule of the policy in a few words, in the order docs/evaluation.md states them
+POLICY_RULE_WORDS = {
+    "power_to_contracts_first": "power to contracts first",
+    "reschedule_late_contracts": "late contracts rescheduled",
+    "freed_gpus_to_market": "freed GPUs to the market",
+    "defer_orders": "orders deferred or cancelled when cash runs short",
+    "distress_sales": "distress sales",
+    "cut_prepayments": "prepayments cut",
+    "idle_gpus_to_market": "idle GPUs to the market",
+}
+
+
+def _skus_text(m) -> str:
+    by_gen: dict[str, list[str]] = defaultdict(list)
+    for name, sku in m.skus.items():
+        until = f"..{sku.available_until}" if sku.available_until else "+"
+        by_gen[sku.generation.value].append(
+            f"{name} (on sale {sku.available_from}{until}, {sku.power_kw_per_gpu:g} kW/GPU, "
+            f"blocks of {sku.block_size_gpus} GPUs)"
+        )
+    return "\n".join(f"{g}: {', '.join(v)}" for g, v in by_gen.items())
+
+
+def _sites_text(m) -> str:
+    site_lines = []
+    for name, site in m.sites.items():
+        mw = resolve_series(site.power_capacity_mw, m.first_quarter, m.horizon.quarters)
+        line = f"{name}: {_capacity_words(mw, m.quarter_labels)}, PUE {site.pue:g}"
+        if site.expansion:
+            e = site.expansion
+            line += (
+                f"; can add up to {e.max_blocks} x {e.block_mw:g} MW "
+                f"({counted(e.lead_time_quarters, 'quarter')} lead time, {format_usd(e.capex_per_mw_usd)}/MW)"
+            )
+        site_lines.append(line)
+    return "\n".join(site_lines)
+
+
+def _capacity_words(mw, labels: list[str], most: int = 4) -> str:
+    """A site's contracted MW over the horizon: '0 MW online at start, +15 MW in 2027Q1'; one that
+    changes in more than ``most`` quarters (growth) by its level at the end: '20 MW online at start,
+    26.4 MW by 2028Q2'."""
+    start = f"{format_mw(mw[0])} online at start"
+    changes = [(labels[t], mw[t] - mw[t - 1]) for t in range(1, len(mw)) if abs(mw[t] - mw[t - 1]) > 1e-9]
+    if not changes:
+        return start
+    if len(changes) > most:
+        return f"{start}, {format_mw(mw[-1])} by {labels[-1]}"
+    return ", ".join([start, *(f"{format_difference(change, 'MW')} in {q}" for q, change in changes)])
+
+
+def _debt_text(m) -> str:
+    debt_lines = [
+        f"{name}: {format_usd(fac.opening_balance_usd)} drawn of {format_usd(fac.size_usd)}, "
+        + (
+            f"fixed {format_percent(fac.fixed_rate_annual, 2)}"
+            if fac.fixed_rate_annual is not None
+            else f"reference + {format_percent(fac.spread_over_reference_annual, 2)}"
+        )
+        + (f", LTV <= {format_rate(fac.max_ltv)}" if fac.max_ltv is not None else "")
+        for name, fac in m.finance.facilities.items()
+    ]
+    return "\n".join(debt_lines) or "none"
+
+
+def describe_robustness(r) -> str:
+    """What a `robustness` block asks the plan to survive, in words."""
+    parts = []
+    if r.market_price_drop:
+        parts.append(f"market prices -{format_rate(r.market_price_drop)} in every quarter")
+    if r.lose_any_customer:
+        parts.append("the loss of any one customer")
+    if r.power_delay_quarters:
+        parts.append(f"every power block {r.power_delay_quarters} quarters late")
+    tested = "cash and covenants" if r.covenants else "cash"
+    return f"{tested} must survive " + ", ".join(parts)

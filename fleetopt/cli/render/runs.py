@@ -1,0 +1,256 @@
+"""`fleetopt runs` and `runs show`: the registry's listing and a run's detail."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+
+from fleetopt.core.results import (
+    figure_text,
+)
+from fleetopt.core.units import (
+    counted,
+    format_percent,
+    format_usd,
+    format_usd_per_hour,
+)
+from fleetopt.evaluate.metrics import (
+    SHORTFALL_SHARE,
+)
+from fleetopt.runs.registry import DAMAGED, OUT_OF_SAMPLE, PURCHASES_FILE, recorded_out_of_sample
+from fleetopt.schema.loading import MODEL_CHANGES, model_words, recorded_changes
+from fleetopt.stochastic.paired import (
+    out_of_sample_action,
+    out_of_sample_verdict_word,
+    paired_cells,
+    paired_words,
+)
+from fleetopt.stochastic.run import (
+    keeps_rp,
+)
+
+
+def key_figure(kind: str, fig: dict) -> str:
+    """A run's headline in the registry's list: the forecast NPV of a solved plan, the scenario
+    figures of an evaluation (the plan it shows first, named) or of a sweep's pick, the stochastic
+    plan against the forecast optimum out of sample (its in-sample RP where the record keeps no
+    such comparison), each with its number of scenarios where the record keeps it (a CVaR5 over 20 is
+    one scenario's NPV); a deterministic evaluation's one scenario is the forecast: its NPV there."""
+    count = fig.get("n_scenarios", fig.get("scenarios")) if kind != "solve" else None
+    whole = isinstance(count, int) and not isinstance(count, bool)
+    seed = fig.get("seed", fig.get("scenario_seed"))  # two runs on other scenarios are told apart
+    of_seed = f" (seed {seed})" if isinstance(seed, int) and not isinstance(seed, bool) else ""
+    over = f" over {counted(count, 'scenario')}{of_seed}" if whole else ""
+    if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig:
+        # the plan by its label (a purchases file's name), so two evaluations are told apart
+        several = fig.get("n_plans", 1) > 1
+        shown = f"{fig['plan']}: " if fig.get("plan") else ("first plan: " if several else "")
+        pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
+        whose = {"sweep": pick, "evaluate": shown}[kind]
+        served = fig.get("demand_served_share")
+        if fig.get("plans_objective") == "cost" and isinstance(served, float) and math.isfinite(served):
+            return f"{whose}{_service_words(fig, served, over)}"  # a lab's service level, not its NPV
+        if fig.get("deterministic"):  # worded as a solve's
+            return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
+        cvar5 = format_usd(fig["npv_cvar5_usd"])
+        return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{over}"
+    if kind == "stochastic" and (oos := recorded_out_of_sample(fig)) is not None:
+        return _out_of_sample_headline(oos, keeps_rp(fig))
+    if kind == "stochastic" and "rp_usd" in fig:
+        # RP named by what it is: a new user read "RP $12.96B" as nothing (stochastic/run.py's words)
+        rp = format_usd(fig["rp_usd"])
+        if fig.get("plan_value_usd") is not None and not keeps_rp(fig):  # RP's plan is not the plan
+            kept = format_usd(fig["plan_value_usd"])
+            return f"plan kept (the forecast's first stage) {kept}, the stochastic plan's (RP) {rp}{over}"
+        weight = fig.get("risk_weight") or 0  # --risk-weight L: RP is (1 - L) E[V] + L CVaR(V)
+        what = f"risk-weighted objective, L {weight:g}" if weight else "expected NPV less rescue penalties"
+        return f"stochastic plan's in-sample value (RP: {what}) {rp}{over}"
+    if fig.get("objective") == "cost" and "present_cost_usd" in fig:
+        # its levelized cost (absent in a record written before it, None where no GPU is in service)
+        per_hour = fig.get("present_cost_per_h100_hour_usd")
+        hourly = "" if per_hour is None else f", {format_usd_per_hour(per_hour)} per H100-equivalent GPU-hour"
+        return f"present cost {format_usd(fig['present_cost_usd'])} on the forecast{hourly}{_fixed(fig)}"
+    # purchases completed with the rescue (solve --rescue): its plan breaks hard limits there
+    rescued = "rescued, breaks hard limits: " if str(fig.get("status", "")).startswith("rescued") else ""
+    if fig.get("policy_reacts"):  # as the report shows it: the plan as the company runs it
+        return (f"{rescued}NPV {format_usd(fig['policy_npv_usd'])} on the forecast with its policy (the "
+                f"MILP's {format_usd(fig.get('npv_usd'))}){_fixed(fig)}")  # fmt: skip
+    if "npv_usd" in fig:
+        return f"{rescued}NPV {format_usd(fig['npv_usd'])} on the forecast{_fixed(fig)}"
+    return ""
+
+
+def _out_of_sample_headline(oos: dict, rp_kept: bool = True) -> str:
+    """A stochastic run in the registry's list by what to judge its plan by: the stochastic plan (the
+    plan kept, where it keeps the forecast's first stage: not ``rp_kept``) less the forecast optimum
+    on fresh scenarios (:func:`recorded_out_of_sample`), mean NPV and CVaR5 with their paired
+    standard errors, and its verdict (:func:`out_of_sample_verdict_word`: 'worse', 'a trade'; its
+    advice, too long for a list's column, is in `runs show`)."""
+    cells = dict(paired_cells(oos["paired"]))
+    verdict = out_of_sample_verdict_word(oos["paired"])  # `runs show` gives the advice too
+    figures = f"mean NPV {cells['mean']}, CVaR5 {cells['CVaR5']}"
+    return f"{_out_of_sample_what(oos, rp_kept)}: {figures}" + (f"; {verdict}" if verdict else "")
+
+
+def _out_of_sample_what(oos: dict, rp_kept: bool = True) -> str:
+    """'out of sample on 1,000 fresh scenarios (seed 8), stochastic plan less forecast optimum (paired
+    standard error)' (the count and seed where recorded; 'plan kept (the forecast's first stage)'
+    where it keeps that, not RP's)."""
+    count = oos["scenarios"]
+    whole = isinstance(count, int) and not isinstance(count, bool)
+    over = f" on {counted(count, 'fresh scenario')} (seed {oos['seed']})" if whole else ""
+    plan = "stochastic plan" if rp_kept else "plan kept (the forecast's first stage)"
+    return f"out of sample{over}, {plan} less forecast optimum (paired standard error)"
+
+
+def _fixed(fig: dict) -> str:
+    """', purchases of p.csv fixed' for a solve given a purchases file (its name: solves of several
+    people's plans are told apart in the list), else ''."""
+    file = fig.get(PURCHASES_FILE)
+    return f", purchases of {Path(file).name} fixed" if isinstance(file, str) else ""
+
+
+def _service_words(fig: dict, served: float, over: str) -> str:
+    """An evaluation of a cost plan in the registry's list: the demand it serves (docs/evaluation.md),
+    'demand served 89.2% on average over 1,000 scenarios, more than 1% short in 81.8% of them'."""
+    if fig.get("deterministic"):
+        return f"demand served {format_percent(served)} on the forecast"
+    short = fig.get("shortfall_probability")
+    words = f"demand served {format_percent(served)} on average{over}"
+    if not isinstance(short, float):
+        return words
+    return f"{words}, more than {SHORTFALL_SHARE:.0%} short in {format_percent(short)} of them"
+
+
+class RunsListing:
+    """`fleetopt runs`: a table of the runs, newest first, each folder whole (copied and pasted into
+    the next command: it was folded mid-name, "/tmp/h-walk-us│er/runs/..."), the key figure wrapped
+    in what width is left; where even so the table does not fit the terminal, a block per run."""
+
+    HEADERS = ("id", "when (UTC)", "kind", "model", "key figure", "folder")
+    KEY_WIDTH = 16  # the key figure's narrowest column, wrapped
+
+    def __init__(self, records):
+        self.rows = [_run_row(r) for r in records]
+
+    def _narrowest(self) -> int:
+        """The width of the table with every cell but the key figure whole: each column's widest
+        cell, a space either side, and a border between and around them."""
+        rows = [self.HEADERS, *self.rows]
+        widths = [max(len(str(row[i])) for row in rows) for i in range(len(self.HEADERS))]
+        widths[self.HEADERS.index("key figure")] = self.KEY_WIDTH
+        return sum(widths) + 3 * len(widths) + 1
+
+    def __rich_console__(self, console, options):
+        table = Table(title="runs (newest first)")
+        for name in self.HEADERS:
+            wraps = name == "key figure"  # the others are kept whole
+            table.add_column(name, no_wrap=not wraps, min_width=self.KEY_WIDTH if wraps else None)
+        for row in self.rows:
+            table.add_row(*row)
+        if self._narrowest() <= options.max_width:
+            yield table
+            return
+        yield Text("runs (newest first): id, when (UTC), kind, model; key figure; folder")
+        for number, when, kind, model, key, folder in self.rows:
+            yield Text.assemble((number, "bold"), f"  {when}  {kind}  ", model)
+            for line in Text(key).wrap(console, max(options.max_width - 3, 20)):
+                yield Text.assemble("   ", line)
+            # whole, the terminal wrapping it where it must: copied as one line
+            yield Text.assemble("   ", folder, no_wrap=True, overflow="ignore")
+
+
+def runs_table(records) -> RunsListing:
+    """The runs as `fleetopt runs` lists them (:class:`RunsListing`)."""
+    return RunsListing(records)
+
+
+def _run_row(r) -> tuple[str, str, str, Text, str, Text]:
+    """A run's row in the list: its id, when it was written (to the minute; UTC, as the header says),
+    its kind, its model ("neocloud (edited)" where --set changed it), key figure and folder
+    (:func:`shown_folder`)."""
+    try:
+        key = "damaged record" if DAMAGED in r.figures else key_figure(r.kind, r.figures)
+    except (TypeError, ValueError, KeyError):  # a figure edited by hand into text: the rest is listed
+        key = "unreadable figures"
+    missing = "" if r.exists else _gone(r, " (missing)", " (now run {})")
+    folder = Text(shown_folder(r.path) + missing, style=None if r.exists else "red")
+    edited = " (edited)" if r.figures.get(MODEL_CHANGES) else ""  # by --set: `runs show` says how
+    return str(r.id), _minute(r.created_utc), r.kind, Text(r.model_name + edited), key, folder
+
+
+def _minute(stamp: str) -> str:
+    """An ISO 8601 time as "2026-12-05 13:38" (as written where it is not one)."""
+    try:
+        return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(stamp)
+
+
+def shown_folder(path: Path) -> str:
+    """A folder as a command takes it from here: relative to the current folder where it is inside it
+    (runs/20261205-133800-neocloud), else whole."""
+    here = Path.cwd()
+    inside = here != Path(here.anchor) and Path(path).is_relative_to(here)  # not from "/": tmp/...
+    return str(Path(path).relative_to(here)) if inside else str(path)
+
+
+def run_detail(record) -> Table:
+    table = Table(show_header=False, title=f"run {record.id}")
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("when (UTC)", record.created_utc)
+    table.add_row("kind", record.kind)
+    table.add_row("command", Text(record.command, overflow="fold"))
+    changes = recorded_changes(record.figures.get(MODEL_CHANGES), f"run {record.id}'s record")
+    table.add_row("model", Text(model_words(f"{record.model_name} (hash {record.model_hash})", changes)))
+    missing = "" if record.exists else _gone(
+        record, "  MISSING: deleted or moved", "  REPLACED: the folder now holds run {}, written there since"
+    )
+    table.add_row("folder", Text(str(record.path) + missing, overflow="fold"))
+    # the cost objective's figures of a plan solved for NPV rank nothing (compare leaves them out too:
+    # "$0.38 per H100-hour" was read as a neocloud plan's cost); its record keeps them
+    costs = record.kind == "solve" and record.figures.get("objective", "npv") != "cost"
+    # the out-of-sample figures in one row, as the solve's table writes them
+    skipped = (OUT_OF_SAMPLE, _COST_FIGURES) if costs else (OUT_OF_SAMPLE,)
+    for key, value in record.figures.items():
+        if key not in _SHOWN_ABOVE and not key.startswith(skipped):
+            table.add_row(key, Text(figure_text(key, value)))
+    oos = recorded_out_of_sample(record.figures)
+    if oos is not None:
+        what = _out_of_sample_what(oos, keeps_rp(record.figures))
+        action = out_of_sample_action(oos["paired"])
+        advice = f"; {action}" if action else ""
+        table.add_row("out_of_sample", Text(f"{what}: {paired_words(oos['paired'])}{advice}"))
+    table.caption = _FIGURES_MEAN.get(record.kind, "") + (_COSTS_LEFT_OUT if costs else "")
+    return table
+
+
+_COST_FIGURES = "present_cost_"  # summary.json's figures of the cost objective (formulation §6, "Cost")
+_COSTS_LEFT_OUT = ("; present_cost_*, the cost objective's figures, left out of a plan solved for NPV "
+                   "(summary.json keeps them)")  # fmt: skip
+
+
+# what the figures of each kind of run are, by summary.json's names (a credit reader took
+# min_liquidity_usd for the liquidity covenant's figure)
+_FIGURES_MEAN = {
+    "solve": "figures as the run's summary.json names them (docs/formulation.md, 'What a solve writes'): the "
+             "MILP's statements of the plan, min_liquidity_usd the lowest cash in any quarter, tested or "
+             "not; policy_*: the plan run on the forecast with its policy",
+    "evaluate": "figures of the plan the run's report shows first, as metrics.csv names them "
+                "(docs/evaluation.md); a deterministic evaluation's one scenario is the forecast, so its "
+                "mean NPV and CVaR5 are its NPV on the forecast",
+}  # fmt: skip
+
+
+def _gone(record, missing: str, replaced: str) -> str:
+    """Why a run's folder no longer holds it: deleted or moved, or a later run written there."""
+    return missing if record.replaced_by is None else replaced.format(record.replaced_by)
+
+
+# figures of a run's record that `runs show` already gives in its own rows
+_SHOWN_ABOVE = {"kind", "model_name", "model_hash", MODEL_CHANGES}

@@ -1,0 +1,176 @@
+"""`fleetopt solve`: the status line, purchases table and key figures of a solved plan."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from fleetopt.cli.render.tables import unbroken
+from fleetopt.core.results import (
+    CAPEX_LABEL,
+    CASH_HELD_LABEL,
+    COST_LABEL,
+    COST_PER_H100_HOUR,
+    CUSTOMERS_LABEL,
+    FORECAST_DEMAND_LABEL,
+    GPU_CAPEX_LABEL,
+    LIQUIDITY_COVER_LABEL,
+    MARKET_VALUED,
+    NOTHING_BOUGHT,
+    NPV_QUARTERS_LABEL,
+    NPV_TERMINAL_LABEL,
+    OTHER_RATES_LABEL,
+    POWER_BUILT_LABEL,
+    REVENUE_LABEL,
+    SOON_RETIRED_LABEL,
+    WITHOUT_MARKET_REVENUE,
+    bought_nothing,
+    budget_words,
+    cash_held_words,
+    cost_per_h100_hour_words,
+    covenant_headroom_text,
+    customer_words,
+    dscr_name,
+    dscr_words,
+    forecast_demand_words,
+    gpu_capex_by_year,
+    headline,
+    liquidity_cover_words,
+    lowest_quarter,
+    npv_terminal_words,
+    other_rates_words,
+    power_built_mw_by_site,
+    present_cost_words,
+    purchases_by_generation_year,
+    revenue_words,
+    shocked_cash_label,
+    soon_retired,
+    tested_from,
+    trailing_year_headroom,
+    untested_breaches,
+    worst_shock,
+)
+from fleetopt.core.units import (
+    counted,
+    format_gap,
+    format_mw,
+    format_solver_status,
+    format_usd,
+)
+from fleetopt.milp.completion import completion_facts
+
+
+def unread_rows(fixed) -> str:
+    """' (its rows of other decisions are not read: 2 retire)' where the purchases ``fixed`` came from
+    a solve's plan.csv whose rows besides its purchases were skipped, else '': an edited retire or
+    move row changed nothing, which `solve` and `validate --purchases` say."""
+    kinds = ", ".join(f"{n} {decision}" for decision, n in fixed.unread)
+    return f" (its rows of other decisions are not read: {kinds})" if fixed.unread else ""
+
+
+def solve_summary_tables(result) -> list:
+    """Renderables for the terminal after a solve: status line, purchases table, key figures."""
+    data, plan = result.data, result.plan
+    fig = headline(data, plan, result.statements, result.objective_kind)
+    status = Table(show_header=False, title="solve")
+    status.add_column("", style="bold")
+    status.add_column("")
+    status.add_row("status", format_solver_status(result.status, result.gap))
+    status.add_row(f"objective ({result.objective_kind})", format_usd(result.objective_usd))
+    status.add_row("gap", format_gap(result.gap))
+    if result.purchases is not None:
+        fixed = result.purchases
+        status.add_row(
+            "purchases",
+            Text(f"fixed from {fixed.source}: {fixed.gpus(data):,.0f} GPUs in {counted(fixed.rows, 'row')} "
+                 f"(none elsewhere); the solver chose the rest{unread_rows(fixed)}"),
+        )  # fmt: skip
+    if result.completion is not None:  # solve --rescue: how the purchases were completed, what they break
+        for label, words, bad in completion_facts(result.completion):
+            status.add_row(label, Text(words, style="bold red" if bad else ""))
+    status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
+    size = result.model_size
+    status.add_row(
+        "model size",
+        f"{size['variables']:,} variables ({size['integer_variables']:,} integer), "
+        f"{size['constraints']:,} constraints",
+    )
+    key = Table(show_header=False, title="plan")
+    key.add_column("", style="bold")
+    key.add_column("")
+    cost = result.objective_kind == "cost"
+    if cost:  # the objective first; the NPV then values the plan's own compute at market prices
+        key.add_row(COST_LABEL, present_cost_words(fig))
+        key.add_row(COST_PER_H100_HOUR, cost_per_h100_hour_words(fig))
+        key.add_row(FORECAST_DEMAND_LABEL, forecast_demand_words(fig))
+    key.add_row("NPV of equity cash flows" + (MARKET_VALUED if cost else ""), format_usd(fig["npv_usd"]))
+    key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
+    key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
+    key.add_row(CASH_HELD_LABEL, cash_held_words(fig))
+    key.add_row(OTHER_RATES_LABEL, other_rates_words(fig))
+    key.add_row(CAPEX_LABEL,
+                f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
+    valued = MARKET_VALUED if cost else ""
+    key.add_row(REVENUE_LABEL + valued, revenue_words(fig, bool(data.contracts)))
+    if data.contracts:  # a lab planning its own demand may have none: rows of "none" say nothing
+        key.add_row(CUSTOMERS_LABEL, customer_words(data, fig))
+    if bought_nothing(data, plan, result.objective_kind):  # said, not left to a table of zeros
+        key.add_row("GPUs bought", NOTHING_BOUGHT)
+    key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
+    by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
+    built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)
+    key.add_row(POWER_BUILT_LABEL, built or "none")
+    if data.contracts:
+        key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
+        key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
+    # a plan that never borrows (a lab's) has no debt service to cover: its two "n/a" rows said nothing
+    debt_free = fig["min_dscr"] is None and fig["min_liquidity_cover"] is None and fig["peak_debt_usd"] == 0
+    key.add_row("peak debt (at a quarter's end)",
+                format_usd(fig["peak_debt_usd"]) + (NO_DEBT_SERVICE if debt_free else ""))
+    lowest_at = data.quarter_labels[lowest_quarter(result.statements.lines["cash_usd"])]
+    key.add_row("lowest cash" + (MARKET_VALUED if cost else ""),
+                f"{format_usd(fig['min_liquidity_usd'])} ({lowest_at})")
+    if not debt_free:
+        key.add_row(LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig))
+    if cost:  # what a lab's budget floor really faces (formulation §6, "Cost")
+        real = fig["min_cash_without_market_revenue_usd"]
+        key.add_row(WITHOUT_MARKET_REVENUE, f"{format_usd(real)} ({budget_words(data, real)})")
+    tested = tested_from(data)
+    if not debt_free:
+        key.add_row(f"lowest {dscr_name(data)}{tested_from(data, 'dscr')}", dscr_words(fig))
+    yearly = trailing_year_headroom(data, result.statements)
+    headroom = covenant_headroom_text(data, fig, yearly) or "no covenants"
+    key.add_row(f"covenant headroom, each in its tightest quarter{tested}", headroom)
+    early = untested_breaches(data, result.statements)
+    if early is not None:  # "no breach" holds only by the grace the model assumes
+        key.add_row("breached before testing starts (an assumed grace: finance.covenants.test_from)", early)
+    soon = soon_retired(data, plan, result.statements)
+    if soon is not None:
+        key.add_row(SOON_RETIRED_LABEL, soon)
+    worst = worst_shock(fig)
+    if worst is not None:
+        key.add_row(
+            shocked_cash_label(cost),
+            f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
+        )
+    return [status, purchases_table(data, plan.buy_blocks), key]
+
+
+def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation and year") -> Table:
+    """GPUs bought by generation and year of purchase blocks (S, I, T), and their capex by year (a
+    planner deciding next year's orders read GPUs, not what they cost); turned, a row per year,
+    where the years do not fit across the console (a 40-quarter model's eleven years cut the
+    generations' names short: 'generati…')."""
+    buys = purchases_by_generation_year(data, buy_blocks)
+    purchases = Table(title=title)
+    purchases.add_column("generation")
+    for year in buys.columns:
+        purchases.add_column(year, justify="right")
+    for gen, row in buys.iterrows():
+        purchases.add_row(gen, *(f"{v:,.0f}" for v in row))
+    purchases.add_section()
+    purchases.add_row(GPU_CAPEX_LABEL, *(format_usd(v) for v in gpu_capex_by_year(data, buy_blocks)))
+    return unbroken(purchases)
+
+
+NO_DEBT_SERVICE = " (no debt in any quarter: no debt service, DSCR or cover of it to show)"

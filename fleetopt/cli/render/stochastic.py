@@ -1,0 +1,146 @@
+"""`fleetopt solve --stochastic`: commitments, out-of-sample figures, the solve's diagnostics."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from fleetopt.core.tail import TAIL, cvar_name
+from fleetopt.core.units import (
+    counted,
+    format_rate,
+    format_solver_status,
+    format_usd,
+)
+from fleetopt.stochastic.paired import (
+    OUT_OF_SAMPLE_COLUMNS,
+    out_of_sample_action,
+    out_of_sample_lines,
+    out_of_sample_words,
+)
+from fleetopt.stochastic.run import (
+    COMMITMENT_COLUMNS,
+    commitment_lines,
+    first_stage_text,
+    forecast_gap_note,
+    gap_words,
+    in_sample_labels,
+    measure_rows,
+    measure_unavailable,
+    plan_facts,
+)
+
+
+def risk_weight_words(weight: float, alpha: float) -> str:
+    """'risk weight L = 0.5 on the CVaR5 of value (the worst 5 % of scenarios; 0: the expected value
+    alone)': the stochastic objective's settings in words (it read 'risk weight 0.0, CVaR alpha 0.05')."""
+    return (f"risk weight L = {weight:g} on the {cvar_name(alpha)} of value (the worst {format_rate(alpha)} "
+            "of scenarios; 0: the expected value alone)")
+
+
+def _stochastic_times(t: dict) -> str:
+    """The run's wall time and its steps, seconds."""
+    steps = [
+        ("forecast", "forecast_seconds"), ("screening", "screening_seconds"), ("build", "build_seconds"),
+        ("load", "load_seconds"), ("RP", "solve_seconds"), ("EEV and WS", "measures_seconds"),
+        ("completion", "completion_seconds"), ("out of sample", "out_of_sample_seconds"),
+    ]  # fmt: skip
+    parts = ", ".join(f"{name} {t[key]:.1f}" for name, key in steps if t.get(key) is not None)
+    total = t.get("total_seconds")
+    return f"{total:.1f} s ({parts})" if total is not None else f"{parts} s"
+
+
+def stochastic_tables(summary: dict) -> list:
+    """A stochastic solve's terminal output, the answer first: what to commit to now
+    (:func:`commitments_table`), how that compares with the forecast optimum out of sample, the
+    figures to judge it by (:func:`out_of_sample_table`), then the solve's diagnostics
+    (:func:`stochastic_summary_table`), and last a line of what to commit to: a new user met three
+    "values" and could not tell the plan's."""
+    shown = (commitments_table(summary), out_of_sample_table(summary), stochastic_summary_table(summary))
+    paired = (summary.get("out_of_sample") or {}).get("paired")
+    action = out_of_sample_action(paired) if paired else None
+    # last, where a terminal leaves the reader, the answer again in a line (as compare's "In short")
+    last = [Text(f"In short, out of sample the stochastic plan is {action}.", style="bold")] if action else []
+    return [table for table in shown if table is not None] + last
+
+
+def commitments_table(summary: dict) -> Table | None:
+    """What a stochastic solve commits to now beside the forecast optimum (summary.json's
+    ``commitments``: purchases, retirements, moves to inference, power, contracts, draws and
+    prepayments of the first stage), with the total of GPUs bought, and where the run's gap is not
+    `fleetopt solve`'s, why its forecast optimum may differ from that one; None where neither commits
+    to anything (or a summary without them)."""
+    if not summary.get("commitments"):
+        return None
+    stage = first_stage_text(summary["settings"])
+    title = f"what to commit to now, {stage}, and which contracts to accept (whatever their start)"
+    table = Table(title=f"{title}: the stochastic plan's first stage beside the forecast optimum's",
+                  caption=forecast_gap_note(summary["settings"]), caption_justify="left")  # fmt: skip
+    for n, column in enumerate(COMMITMENT_COLUMNS):
+        table.add_column(column, justify="right" if n >= 3 else "left")
+    for line in commitment_lines(summary["commitments"]):
+        table.add_row(*line)
+    return table
+
+
+def out_of_sample_table(summary: dict) -> Table | None:
+    """The stochastic plan and the forecast optimum on the same fresh scenarios, their paired
+    differences with standard errors, what those say and what to do: the figures to judge the plan
+    by (None where the run skipped them)."""
+    oos = summary.get("out_of_sample") or {}
+    if not oos.get("metrics"):
+        return None
+    s = summary["settings"]
+    alpha = s["cvar_alpha"]  # the evaluator's CVaR is of the worst 5 %, whatever tail the solve optimised
+    optimised = "" if alpha == TAIL else f" (the solve optimised {cvar_name(alpha)})"
+    title = f"how to judge it: both plans on {oos['scenarios']:,} fresh scenarios (seed {oos['seed']})"
+    words = out_of_sample_words(oos, s["scenarios"])
+    table = Table(title=f"{title}, out of sample{optimised}", caption=words, caption_justify="left")
+    table.add_column("plan", style="bold")
+    for _, _, header in OUT_OF_SAMPLE_COLUMNS:
+        table.add_column(header, justify="right")
+    for line in out_of_sample_lines(oos):
+        table.add_row(*line)
+    return table
+
+
+def stochastic_summary_table(summary: dict) -> Table:
+    """The diagnostics of a two-stage stochastic solve (summary.json of the run): its settings,
+    status, measures (RP, EV, EEV, WS, VSS, EVPI), in-sample figures, how its plan was made and its
+    times; the plan is judged by :func:`out_of_sample_table`."""
+    def usd(value) -> str:
+        return "-" if value is None else format_usd(value)
+
+    s = summary["settings"]
+    solved = counted(s.get("distinct_scenarios", s["scenarios"]), "reduced scenario")
+    title = f"diagnostics of the solve: the solver's figures over its {solved}"
+    checked = (summary.get("out_of_sample") or {}).get("metrics")
+    judge = ": judge the plan by the table above" if checked else ""
+    table = Table(show_header=False, title=f"{title} (in sample, not forecasts of the plan's value{judge})")
+    table.add_column("", style="bold")
+    table.add_column("")
+    distinct = s.get("distinct_scenarios", s["scenarios"])
+    dropped = (
+        f" ({s['scenarios'] - distinct:,} left out: of probability 0, the same as another's; "
+        f"{distinct:,} solved)"
+        if distinct < s["scenarios"]
+        else ""
+    )
+    table.add_row(
+        "settings",
+        f"{counted(s['scenarios'], 'scenario')} of {s['screened']:,} (seed {s['scenario_seed']}){dropped}, "
+        f"{first_stage_text(s)}, {risk_weight_words(s['risk_weight'], s['cvar_alpha'])}",
+    )
+    table.add_row("status / gap", f"{format_solver_status(summary['status'], None)} / "
+                  f"{gap_words(summary)}")  # fmt: skip
+    in_sample = in_sample_labels(s)
+    for key, label in (*measure_rows(summary), *in_sample.items()):
+        why = measure_unavailable(summary, key)
+        if why is None and summary.get(key) is None and key in in_sample:
+            continue  # an in-sample figure this run has not (no EEV solved)
+        table.add_row(label, usd(summary.get(key)) if why is None else f"n/a ({why})")
+    for label, text, warning in plan_facts(summary):
+        style = "red" if warning else ""
+        table.add_row(Text(label, style=style), Text(text, style=style))
+    table.add_row("time", _stochastic_times(summary["timings"]))
+    return table

@@ -1,0 +1,133 @@
+"""Table helpers the commands share: a console that prints text as given, tables as plain text,
+tables whose figures are never cut short."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+
+def text_console(**options) -> Console:
+    """A console that prints text as given: model names, plan labels and paths are the user's
+    ("[draft]" is not a style, ":100:" not an emoji); styles are given as rich Text."""
+    return Console(markup=False, emoji=False, **options)
+
+
+def plain_text(renderables, width: int = 120) -> str:
+    """Tables as the terminal shows them, without colour, for a text file."""
+    console = text_console(file=io.StringIO(), width=width, record=True, color_system=None)
+    for renderable in renderables:
+        console.print(renderable)
+    return console.export_text()
+
+
+class FittedTable(Table):
+    """A Table whose figure columns keep their figures and their headers' longest word whole
+    (``wanted``: column -> width) where the console is wide enough: laid out by rich, else with
+    each figure column at its longest figure or header word and only the labels giving way, else
+    without its outer frame. On a narrower console (an 80-column terminal) it is printed turned, a
+    row per figure and a column per plan, or where that does not fit either, plan by plan: never
+    with a figure cut short ('-$1…' read as any sum) or cropped off the console's edge."""
+
+    wanted: dict[int, int]
+    text_columns: int
+
+    def __rich_console__(self, console, options):
+        for n, width in self.wanted.items():
+            self.columns[n].min_width, self.columns[n].width = width, None
+        self.show_edge = self.pad_edge = True
+        # rich's layout can stop short of what fits (a column at its whole header, the plan
+        # column at a word): then each figure column at its longest figure or header word, the
+        # headers wrapped, and only the plan column giving way; then without the outer frame
+        for tighter in (self._tight, self._frameless):
+            if _fits(self, console, options):
+                break
+            tighter()
+        if _fits(self, console, options):
+            yield from super().__rich_console__(console, options)
+            return
+        turned = self.turned()
+        yield turned if _fits(turned, console, options) else self.plan_by_plan()
+        if self.caption:  # at the console's width: the turned table's narrow one folded it to a column
+            yield Text(str(self.caption), style="italic")
+
+    def _tight(self) -> None:
+        for n, width in self.wanted.items():
+            self.columns[n].width = width
+
+    def _frameless(self) -> None:
+        self.show_edge = self.pad_edge = False
+
+    def _plans(self) -> list[tuple[Text, tuple]]:
+        """Each row as (its text columns joined, its cells)."""
+        k = self.text_columns
+        rows = list(zip(*(column.cells for column in self.columns), strict=True))
+        return [(Text(" ").join(_text(c) for c in row[:k] if str(c).strip()), row) for row in rows]
+
+    def turned(self) -> Table:
+        """The same cells, a row per figure column and a column per plan headed by its label."""
+        table = Table(title=self.title)
+        table.add_column("", justify="left", overflow="fold")
+        plans = self._plans()
+        for head, row in plans:
+            figures = [len(c) for c in row[self.text_columns:] if isinstance(c, str)]
+            table.add_column(head, justify="right", min_width=max(figures, default=1))
+        for n, column in enumerate(self.columns[self.text_columns:], start=self.text_columns):
+            table.add_row(_text(column.header), *(row[n] for _, row in plans))
+        return table
+
+    def plan_by_plan(self) -> Table:
+        """The same cells, each plan's label then its figures one to a line."""
+        table = Table(title=self.title, show_header=False)
+        table.add_column(overflow="fold")
+        table.add_column(justify="right", no_wrap=True)
+        for head, row in self._plans():
+            table.add_section()
+            table.add_row(Text.assemble(head, style="bold"), "")
+            for n, column in enumerate(self.columns[self.text_columns:], start=self.text_columns):
+                table.add_row(Text.assemble("  ", _text(column.header)), row[n])
+        return table
+
+
+def _text(cell) -> Text:
+    return cell if isinstance(cell, Text) else Text(str(cell))
+
+
+def _fits(table: Table, console, options) -> bool:
+    """Whether rich lays ``table`` out within the console with every column at least as wide as it
+    needs (:func:`_least`): its own rule can stop short of the columns' minimums, and then it crops
+    the table at the edge or cuts figures short."""
+    room = options.max_width - table._extra_width  # the borders (as rich's own layout counts them)
+    widths = table._calculate_column_widths(console, options.update_width(room))
+    need = [_least(table, n) + table._get_padding_width(n) for n in range(len(widths))]
+    return sum(widths) <= room and all(w >= least for w, least in zip(widths, need, strict=True))
+
+
+def _least(table: Table, n: int) -> int:
+    """The narrowest column ``n`` may be: its set width or minimum (a figure column's), else its
+    longest word, up to 12 characters (a label column folds longer words)."""
+    column = table.columns[n]
+    if column.width or column.min_width:
+        return column.width or column.min_width
+    words = [len(word) for cell in (column.header, *column.cells) for word in str(cell).split()]
+    return min(max(words, default=1), 12)
+
+
+def unbroken(table: Table, text_columns: int = 1) -> FittedTable:
+    """``table`` with no header or figure cut short ('P(breac…') where the console has room: each
+    column after the first ``text_columns`` keeps its longest figure and the longest word of its
+    header (headers wrap at spaces), and the text columns (plan labels) give way, breaking a word
+    that does not fit. A console too narrow for that gets the table turned (:meth:`FittedTable.turned`)."""
+    table.__class__ = FittedTable  # the same table, laid out at print time for the console's width
+    table.wanted, table.text_columns = {}, text_columns
+    for n, column in enumerate(table.columns):
+        if n < text_columns:
+            column.overflow = "fold"
+            continue
+        words = [len(w) for w in str(column.header).split()]
+        words += [len(cell) for cell in column.cells if isinstance(cell, str)]
+        table.wanted[n] = max(words, default=1)
+    return table
