@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import math
 import shlex
-from collections import Counter
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -95,10 +94,7 @@ from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunDirError, RunFolder, kept_options, resume_command, run_name
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS
-from fleetopt.sweep.candidates import (
-    Rule,
-    RuleNotMet,
-)
+from fleetopt.sweep.candidates import Rule, RuleNotMet, dropped_words
 
 
 @app.command()
@@ -664,20 +660,15 @@ def _say_candidate(line: str) -> None:
 
 
 def candidate_counts(result) -> str:
-    """How many candidates were made, how many were evaluated and why the others were dropped."""
+    """How many candidates were made, how many were evaluated, and each dropped one on a line of its
+    own with why, as the report lists them (a paragraph of them ran to 2,500 characters)."""
     made = result.candidates.candidates
-    # grouped by reason, each completion that breaks a hard limit naming it: "... (milp: forecast, buy
-    # 2q later [min_cash: 2028Q1 short by $1.2B], ...)"
-    dropped = [c for c in made if c.plan is None]
-    reasons = {c.label: c.dropped_reason for c in dropped}
-    named = {c.label: f"{c.label} [{c.broken}]" if c.broken else c.label for c in made}
-    groups = Counter(reasons.values())
-    why = "; ".join(
-        f"{n}: {reason} (" + ", ".join(named[label] for label, r in reasons.items() if r == reason) + ")"
-        for reason, n in sorted(groups.items())
-    )
     line = f"{counted(len(made), 'candidate')} made, {len(result.metrics)} evaluated"
-    return f"{line}; dropped: {why}" if why else line
+    dropped = [c for c in made if c.plan is None]
+    if not dropped:
+        return line
+    listed = [f"  - {c.label}: {dropped_words(c)}" for c in dropped]
+    return "\n".join([f"{line}, {len(dropped)} dropped:", *listed])
 
 
 def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ()) -> None:
