@@ -683,9 +683,10 @@ def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ())
         console.print(sweep_table(result.metrics, legend))
         lost = folder is not None and RunFolder(folder).lost_while_running  # written again whole, warned
         path = api.write_sweep_run(result, folder, command=command_line())
-        why = result.why(path if folder is None else folder)  # a re-ranking's folder: made just now
-        pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {why}")
-        console.print(pick, soft_wrap=True)
+        why = result.why_points(path if folder is None else folder)  # a re-ranking's folder: made just now
+        console.print(marked("recommended: ", (result.recommended["plan"], "bold")), soft_wrap=True)
+        for point in why:  # a point a line, unbroken: a settle command in one is pasted whole
+            console.print(f"  - {point}", soft_wrap=True, highlight=False)
         say_written(path)
         finish_report(path, report)
     if lost:  # a batch system sees that something removed the job's folder under it

@@ -780,6 +780,12 @@ def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
                       summary.get("seed"), folder, summary.get("rule_breach_limit")).strip()  # fmt: skip
 
 
+def _points(parts: list[str]) -> list[str]:
+    """The sentences of :meth:`SweepResult.why_points` given, without their leading space; '' (a
+    point that does not apply) left out."""
+    return [part.strip() for part in parts if part.strip()]
+
+
 class SweepResult:
     """Candidates, their metrics (one row per feasible candidate), the front and the recommendation.
     ``metrics`` is yours to change (a column put in $M, rows sorted): the recommendation, ``why()``
@@ -872,21 +878,31 @@ class SweepResult:
         return forecast_optimum_row(self._metrics)
 
     def why(self, folder: str | Path | None = None) -> str:
-        """One sentence on why the recommended plan was chosen over the forecast optimum; ``folder``:
+        """Why the recommended plan was chosen over the forecast optimum, the points of
+        :meth:`why_points` in one paragraph (summary.json's ``why``, the report's)."""
+        return " ".join(self.why_points(folder))
+
+    def why_points(self, folder: str | Path | None = None) -> list[str]:
+        """Why the recommended plan was chosen over the forecast optimum, a point to a topic: the
+        rule's choice, the candidates it passed over, the risk the pick leaves, how sure it is (the
+        terminal prints one a line: as one paragraph they ran to 1,500 characters); ``folder``:
         where it is written, which a close lead's settle command names (None: its job folder; a
         re-ranking has none)."""
         rec, opt = self.recommended, self.forecast_optimum
-        if rec["plan"] == opt["plan"]:
-            return (
-                f"The forecast optimum is also the rule's pick ({self.rule.describe()})."
-                + self._outside_forecast_limits()
-                + self._better_but_excluded()
-                + self._risk_left()
-                + self._lead_words(folder)
-            )
+        same = rec["plan"] == opt["plan"]
+        chosen = (f"The forecast optimum is also the rule's pick ({self.rule.describe()})." if same
+                  else self._changes_from_optimum())  # fmt: skip
+        points = [chosen, self._outside_forecast_limits(), self._better_but_excluded()]
+        if not same:
+            points += self._optimum_missed_and_rises()
+        return _points([*points, self._risk_left(), self._lead_words(folder)])
+
+    def _changes_from_optimum(self) -> str:
+        """'Chosen by the rule (...): against the forecast optimum it changes mean NPV by ...'."""
+        rec, opt = self.recommended, self.forecast_optimum
         p5 = (f"P5 NPV (the rule's figure) by {format_usd_change(rec['npv_p5_usd'] - opt['npv_p5_usd'])}, "
               if self.rule.prefer == "p5" else "")  # fmt: skip
-        text = (
+        return (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
             f"mean NPV by {format_usd_change(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
             f"{format_usd_change(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, {p5}"
@@ -895,18 +911,23 @@ class SweepResult:
             f"{_either_default_moved(opt, rec)} (each change of the unrounded figures, so it may differ "
             "from the table's rounded ones by a unit)."
         )
-        text += self._outside_forecast_limits() + self._better_but_excluded()
+
+    def _optimum_missed_and_rises(self) -> list[str]:
+        """Why a pick worse on the rule's own figure than the optimum was chosen (the optimum misses
+        the rule), and each risk the rule did not limit that the pick raises a lot."""
+        rec, opt = self.recommended, self.forecast_optimum
+        out = []
         missed = limits_missed(opt, self.rule)
-        if missed:  # why a pick worse on the rule's own figure than the optimum was chosen
-            text += f" The forecast optimum itself misses the rule: {', '.join(missed)}."
-        for name in ("breach", "default"):  # a risk the rule did not limit and the pick raises a lot
+        if missed:
+            out.append(f"The forecast optimum itself misses the rule: {', '.join(missed)}.")
+        for name in ("breach", "default"):
             rise = rec[f"{name}_probability"] - opt[f"{name}_probability"]
             if rise > RISE_WORTH_SAYING and getattr(self.rule, f"max_{name}_prob") is None:
-                text += (
-                    f" No limit was set on the {name} probability (--allow-riskier), which it raises by "
+                out.append(
+                    f"No limit was set on the {name} probability (--allow-riskier), which it raises by "
                     f"{format_difference(rise, 'share').removeprefix('+')}: --max-{name}-prob would cap it."
                 )
-        return text + self._risk_left() + self._lead_words(folder)
+        return out
 
     def _lead_words(self, folder: str | Path | None = None) -> str:
         """How sure the pick is (:func:`lead_words`, its command naming ``folder``, else the job
