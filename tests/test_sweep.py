@@ -1317,6 +1317,29 @@ def test_a_buffer_that_never_acted_is_marked_in_the_terminal_table():
     assert lines[0].split("│")[1].strip() == ">" and lines[1].split("│")[1].strip() == "="
 
 
+def test_the_sweep_table_gives_the_plan_column_the_room_before_whole_headers():
+    """At 120 columns the default sweep's table kept every header whole ('P(liq. default)', 15
+    wide) and folded the plan column to 13 characters, each name over 3 or 4 lines. The figure
+    columns now take their longest figure or header word (8, 7, 8, 7, 9, 8, 8 here, with the marks'
+    4: 59; with padding 18 and borders 10, 87), the plan column the 33 left: a 33-character name on
+    one line, its headers wrapped at words."""
+    from rich.console import Console
+
+    from fleetopt.cli.render.sweep import sweep_table
+
+    name = "milp: price shock, buy 2q earlier"
+    assert len(name) == 33
+    row = {"recommended": False, "on_front": False, FORECAST_OK: True, "forecast_npv_usd": 18.69e9,
+           "npv_mean_usd": 12.36e9, "npv_cvar5_usd": -20.49e9, "npv_limited_cvar5_usd": -2.29e9,
+           "breach_probability": 0.725, "default_probability": 0.313, "any_default_probability": 0.623}
+    metrics = pd.DataFrame([{**row, "plan": "milp: forecast", "recommended": True}, {**row, "plan": name}])
+    console = Console(width=120, record=True, color_system=None)
+    console.print(sweep_table(metrics, "t"))
+    lines = console.export_text().splitlines()
+    assert [line.split("│")[2].strip() for line in lines if line.startswith("│")] == ["milp: forecast", name]
+    assert max(len(line) for line in lines) <= 120
+
+
 def test_a_sweep_with_no_plan_for_its_forecast_leaves_no_job_behind(tmp_path, monkeypatch):
     """api.sweep(folder=...) of an infeasible model left job.json and model.yaml, which `fleetopt
     runs` then listed as an interrupted sweep that no resume could finish (the CLI removed them)."""

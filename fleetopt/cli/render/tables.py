@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -40,12 +41,14 @@ class FittedTable(Table):
             self.columns[n].min_width, self.columns[n].width = width, None
         self.show_edge = self.pad_edge = True
         # rich's layout can stop short of what fits (a column at its whole header, the plan
-        # column at a word): then each figure column at its longest figure or header word, the
-        # headers wrapped, and only the plan column giving way; then without the outer frame
-        for tighter in (self._tight, self._frameless):
-            if _fits(self, console, options):
-                break
-            tighter()
+        # column at a word), or fold the plans' names over four lines to keep headers whole: then
+        # each figure column at its longest figure or header word, the headers wrapped, the plan
+        # column first to take the room left, then the headers; then without the outer frame
+        if not _fits(self, console, options) or self._labels_folded(console, options):
+            self._tight()
+            self._unwrap_headers(console, options)
+        if not _fits(self, console, options):
+            self._frameless()
         if _fits(self, console, options):
             yield from super().__rich_console__(console, options)
             return
@@ -57,6 +60,24 @@ class FittedTable(Table):
     def _tight(self) -> None:
         for n, width in self.wanted.items():
             self.columns[n].width = width
+
+    def _labels_folded(self, console, options) -> bool:
+        """Whether rich's layout gives a text column less than its longest label."""
+        room = options.max_width - self._extra_width
+        widths = self._calculate_column_widths(console, options.update_width(room))
+        return any(widths[n] < self._measure_column(console, options, self.columns[n]).maximum
+                   for n in range(self.text_columns))  # fmt: skip
+
+    def _unwrap_headers(self, console, options) -> None:
+        """Each figure column, left to right, widened to its whole header where the room the text
+        columns leave allows it."""
+        room = options.max_width - self._extra_width
+        for n in self.wanted:
+            column = self.columns[n]
+            whole = cell_len(str(column.header))
+            used = sum(self._calculate_column_widths(console, options.update_width(room)))
+            if whole > column.width and used + whole - column.width <= room:
+                column.width = whole
 
     def _frameless(self) -> None:
         self.show_edge = self.pad_edge = False
