@@ -685,7 +685,8 @@ def test_a_cost_plans_purchases_ahead_of_its_demand_are_held_idle_and_serve_no_m
 def test_validate_checks_a_purchases_file_against_the_model_without_solving(tmp_path):
     """A purchases file could be checked only by a solve (minutes on a large model), and given to
     `validate` as the model it read 'the file must be a YAML mapping of blocks'. `validate MODEL
-    --purchases FILE` reads it as `solve --purchases` does and shows what it buys: 1,000 B200
+    --purchases FILE` reads it as `solve --purchases` does and shows what it buys, below the model
+    named in one line (its whole summary came first): 1,000 B200
     blocks of 8 in 2026Q3 and 2 in 2027Q1 are 8,016 B200 (Blackwell) GPUs; a bad row is named."""
     good = write(tmp_path / "p.csv", "2026Q3,B200,texas,8000", "2027Q1,B200,texas,16")
     code, out, err = run_cli("validate", str(TINY_PATH), "--purchases", str(good))
@@ -693,6 +694,9 @@ def test_validate_checks_a_purchases_file_against_the_model_without_solving(tmp_
     assert code == 0, err
     assert f"ok: {good} is a valid purchases file for the model: 2 rows, 8,016 GPUs" in flat
     assert "blackwell 8,000 16 0" in flat and "hopper 0 0 0" in flat
+    # the model in one line above them, not its 30-line summary (60 on neocloud) at every edit of the file
+    assert out.splitlines()[0] == f"model: tiny ({TINY_PATH}), 2026Q3..2028Q2 (8 quarters)"
+    assert "contracts" not in out and "lab-a-training" not in out
     bad = write(tmp_path / "q.csv", "2026Q3,B300,texas,8000")
     code, out, err = run_cli("validate", str(TINY_PATH), "--purchases", str(bad))
     assert code == 2 and "line 2: sku 'B300' is none of the SKUs of model 'tiny'" in err, out + err

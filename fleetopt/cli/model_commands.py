@@ -42,7 +42,7 @@ from fleetopt.cli.common import (
     whole_number,
     write_output,
 )
-from fleetopt.cli.render.model import model_summary_table
+from fleetopt.cli.render.model import model_line, model_summary_table
 from fleetopt.cli.render.progress import solve_lines
 from fleetopt.cli.render.solve import purchases_table, solve_summary_tables, unread_rows
 from fleetopt.cli.render.stochastic import stochastic_tables
@@ -76,7 +76,10 @@ def validate(
     if purchases is not None:  # its error before the model's summary, which would bury it
         data = api.load(loaded)[1]
         fixed = api.read_purchases(purchases, data)
-    console.print(model_summary_table(loaded))
+    if purchases is None:
+        console.print(model_summary_table(loaded))
+    else:  # an orders file is checked at each edit: the model in a line, not its summary
+        console.print(model_line(loaded), soft_wrap=True, highlight=False)
     broken = signed_book_beyond_grade_limit(api.load(loaded)[1])
     if broken:
         warn(broken)

@@ -18,24 +18,19 @@ from fleetopt.core.units import (
     format_usd_per_hour,
 )
 from fleetopt.evaluate.factors import slipping_skus
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel, model_words
 from fleetopt.schema.series import resolve_series
 
 
 def model_summary_table(loaded: LoadedModel) -> Table:
     """A table of what a model describes: horizon, SKUs by generation, sites, contracts, debt."""
     m = loaded.model
-    n = m.horizon.quarters
-    labels = m.quarter_labels
     title = Text(f"{m.name}: {m.description}" if m.description else m.name)
     table = Table(title=title, show_header=False)
     table.add_column("block", style="bold")
     table.add_column("contents")
-    table.add_row(
-        "horizon",
-        f"{labels[0]}..{labels[-1]} ({n} quarters), "
-        f"discount rate {format_rate(m.horizon.discount_rate_annual)}/year",
-    )
+    rate = format_rate(m.horizon.discount_rate_annual)
+    table.add_row("horizon", f"{_horizon_span(m)}, discount rate {rate}/year")
     table.add_row("SKUs", _skus_text(m))
     table.add_row("sites", _sites_text(m))
     installed = sum(c.gpus for c in m.fleet)
@@ -66,6 +61,20 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     table.add_row("risk", _risk_text(m.risk, {c.customer for c in m.contracts.values()}, data))
     table.add_row("policy", _policy_text(m.policy))
     return table
+
+
+def model_line(loaded: LoadedModel) -> str:
+    """'model: tiny (models/tiny.yaml), 2026Q3..2028Q2 (8 quarters)': the model in one line, where its
+    summary would bury what the command checks (`validate --purchases`, run on every edit of an
+    orders file)."""
+    name = model_words(loaded.model.name, loaded.changes)
+    return f"model: {name} ({loaded.source}), {_horizon_span(loaded.model)}"
+
+
+def _horizon_span(m) -> str:
+    """'2026Q3..2028Q2 (8 quarters)'."""
+    labels = m.quarter_labels
+    return f"{labels[0]}..{labels[-1]} ({m.horizon.quarters} quarters)"
 
 
 def _market_text(data) -> str:
