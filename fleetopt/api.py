@@ -1606,7 +1606,11 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
                            "of one plan (a solve's folder gives its plan, a sweep's its pick, a stochastic "
                            "solve's its stochastic plan; a plan file, every plan it holds)")  # fmt: skip
     _what_if_editable(loaded)
-    changed = edit(loaded, what_if)
+    try:
+        changed = edit(loaded, what_if)
+    except ModelError as exc:  # named as the change asked, not as the model it would have made
+        asked = change_words(list(what_if.items()) if isinstance(what_if, Mapping) else what_if)
+        raise ModelError(f"what_if (--what-if) {asked}", exc.issues) from None
     pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names
     if len(pair) != 2:
         raise InputError(f"{LABELS}: {len(pair)} given for a what-if, which compares two: the plan and the "

@@ -361,3 +361,17 @@ def test_a_what_if_that_changes_no_figure_is_said(plan_file):
     with warnings.catch_warnings():
         warnings.simplefilter("error", FleetoptWarning)
         assert api.compare(path, loaded, scenarios=3, seed=1, what_if=SLIP).differs()
+
+
+def test_a_what_if_value_the_model_format_refuses_names_the_what_if(plan_file, tmp_path):
+    """A negative discount rate given to --what-if was refused as 'm.yaml, edited
+    (horizon.discount_rate_annual): ...', a model the user never wrote: it names the --what-if as
+    the other refusals of its side do."""
+    path, loaded = plan_file
+    model_file = tmp_path / "m.yaml"
+    model_file.write_text(loaded.text)
+    code, out, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
+                             "--what-if", "horizon.discount_rate_annual=-5")  # fmt: skip
+    assert code == 2 and out == "", (out, err)
+    assert err == ("error: what_if (--what-if) horizon.discount_rate_annual = -5: "
+                   "horizon.discount_rate_annual: Input should be greater than or equal to 0 (got -5)\n")
