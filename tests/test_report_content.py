@@ -882,7 +882,8 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
             {"scenario": "scenario 9", "probability": 0.8, "value_usd": 1e6, "npv_usd": 1e6,
              "emergency_equity_usd": 0.0, "revolver_peak_usd": 0.0, "rescued": False,
              "slacks": {}}]  # fmt: skip
-    section = two_stage.stochastic_section(SimpleNamespace(summary={**summary, "scenarios": rows}))
+    run = SimpleNamespace(summary={**summary, "scenarios": rows}, data=load(TINY_PATH)[1])
+    section = two_stage.stochastic_section(run)
     text = unescape(re.sub(r"<[^>]+>", " ", section))
     # a rescue with no emergency equity said only "rescued: yes": it names what was relaxed now
     said = r"scenario 7 .*dscr covenant \(EBITDA / debt service\) \$876.0k short .*scenario 9 .* none"
@@ -1902,7 +1903,7 @@ def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
     html = two_stage.stochastic_section(SimpleNamespace(summary={"settings": {**settings, "scenarios": 3,
         "screened": 200, "scenario_seed": 0, "risk_weight": 0.0, "cvar_alpha": 0.05,
         "later_purchases": "continuous"}, "status": "optimal", "gap": 0.0, "scenarios": [],
-        "commitments": rows}))  # fmt: skip
+        "commitments": rows}, data=load(TINY_PATH)[1]))  # fmt: skip
     table = html[html.index("What to commit to now"):]
     cells = [re.findall(r'<td( class="text")?>([^<]*)</td>', row)
              for row in re.findall(r"<tr>(.*?)</tr>", table[:table.index("</table>")])]  # fmt: skip

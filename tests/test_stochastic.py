@@ -51,6 +51,8 @@ from fleetopt.stochastic.run import (
 
 EXACT = 1e-9  # relative MIP gap for the hand-worked instances
 
+TINY_DATA = load("tiny")[1]  # a report section's run stand-in: a model with no delivery slip
+
 
 def buy_now_or_later() -> dict:
     """Two quarters, one block (one GPU) to buy now (quarter 0) or later (quarter 1).
@@ -915,7 +917,7 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     assert "1 scenario of 200" in text and "1 scenarios" not in text
     assert "first stage before 2027Q3 (4 quarters)" in text
     assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample: fitted" in text
-    html = stochastic_section(type("Run", (), {"summary": summary})())
+    html = stochastic_section(type("Run", (), {"summary": summary, "data": TINY_DATA})())
     assert "1 scenario reduced from 200" in html and "first stage before 2027Q3 (4 quarters)" in html
     assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample: fitted" in html
     assert "n/a (time limit, gap 50.00%)" in html
@@ -923,13 +925,13 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     stopped = {**summary, "status": "time_limit", "gap": 0.7378}
     said = " ".join(shown(stopped).replace("│", " ").split())
     assert "status / gap time limit reached (the best plan found; its gap beside it) / 73.78%" in said
-    html = stochastic_section(type("Run", (), {"summary": stopped})())
+    html = stochastic_section(type("Run", (), {"summary": stopped, "data": TINY_DATA})())
     assert "time limit reached (the best plan found; its gap beside it), gap 73.78%" in html
     assert "time_limit" not in said + html
     # its gap once: HiGHS's optimal at a gap that shows was "optimal within 0.18% (relative gap),
     # gap 0.18%" (the status in words, as a solve's provenance writes it, then the gap)
     close = {**summary, "gap": 0.0018}
-    html = stochastic_section(type("Run", (), {"summary": close})())
+    html = stochastic_section(type("Run", (), {"summary": close, "data": TINY_DATA})())
     assert "solved by HiGHS: optimal, gap 0.18%." in html and "within" not in html
     said = " ".join(shown(close).replace("│", " ").split())  # the terminal's row too
     assert "status / gap optimal / 0.18%" in said and "within" not in said
@@ -1011,7 +1013,8 @@ def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(m
     gap = (summary["rp_bound_usd"] - summary["eev_usd"]) / abs(summary["eev_usd"])
     assert summary["plan_gap"] == pytest.approx(max(gap, 0.0))
     said = " ".join(shown(summary).replace("│", " ").split())
-    html = " ".join(unescape(stochastic_section(type("Run", (), {"summary": summary})())).split())
+    run = type("Run", (), {"summary": summary, "data": TINY_DATA})()
+    html = " ".join(unescape(stochastic_section(run)).split())
     for text in (said, html):
         assert "the stochastic plan's value" not in text
         assert ("RP, recourse problem: the best value the stochastic solve found before it stopped (time "
@@ -1526,7 +1529,7 @@ def test_a_thousand_screened_scenarios_and_a_measure_of_nothing_read_as_numbers(
                "expected_npv_usd": -1e6, "cvar_npv_usd": -2e6, "scenarios": []}  # fmt: skip
     said = shown(summary)
     assert "1,000 scenarios of 1,000 (seed 0) (1 left out" in said and "999 solved" in said
-    html = stochastic_section(type("R", (), {"summary": summary})())
+    html = stochastic_section(type("R", (), {"summary": summary, "data": TINY_DATA})())
     assert "1,000 scenarios reduced from 1,000 (seed 0)" in html
     measures = {"rp_usd": -0.0, "evpi_usd": -0.0, "vss_usd": None, "first_stage": "RP's"}
     parts = {"settings": {}, "measures": measures, "scenarios": [], "timings": {}, "model_size": {},
