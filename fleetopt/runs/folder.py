@@ -747,7 +747,8 @@ class RunFolder:
             if not pd.api.types.is_numeric_dtype(frame[column]):
                 raise RunDirError(f"{path}: column {column!r} holds a value that is not a number")
         for column in (c for c in FLAG_COLUMNS if c in frame.columns):
-            if not pd.api.types.is_bool_dtype(frame[column]):
+            # an empty cell (a row cut short) is left to the checks of the table's rows, which say more
+            if not frame[column].dropna().map(lambda v: isinstance(v, (bool, np.bool_))).all():
                 raise RunDirError(f"{path}: column {column!r} holds a value that is not True or False")
         return frame
 
