@@ -57,9 +57,9 @@ def test_compare_defaults_to_the_first_sweeps_scenarios_else_1000_and_seed_0(two
     def compared(data, plans, labels, n_scenarios, seed, *rest, **options):
         seen.append((n_scenarios, seed))
 
-    monkeypatch.setattr(api, "compare_plans", compared)
+    monkeypatch.setattr("fleetopt.api._compare.compare_plans", compared)
     api.compare(two_runs)
-    monkeypatch.setattr(api, "scenarios_of_runs", lambda refs: (7, 3))
+    monkeypatch.setattr("fleetopt.api._compare.scenarios_of_runs", lambda refs: (7, 3))
     api.compare(two_runs)
     api.compare(two_runs, seed=5)
     assert seen == [(1000, 0), (7, 3), (7, 5)]
@@ -209,7 +209,12 @@ def test_python_memory_and_threads_are_capped_to_the_machine(two_runs, monkeypat
     a, _ = two_runs
     monkeypatch.setattr(resources, "physical_ram_bytes", lambda: 8 * 10**9)
     budgets = []
-    monkeypatch.setattr(api, "_prepare_evaluation", lambda *args, **kw: budgets.append(kw) or _Job())
+
+    def prepared(*args, **kw):
+        budgets.append(kw)
+        return _Job()
+
+    monkeypatch.setattr("fleetopt.api._evaluate._prepare_evaluation", prepared)
     with pytest.warns(FleetoptWarning) as caught:
         api.prepare_evaluation(a, backend="numpy", max_memory=5 * 10**12, threads=10_000)
     messages = [str(w.message) for w in caught]
@@ -455,7 +460,8 @@ def test_every_class_and_function_the_api_docstrings_name_exists():
             except AttributeError:
                 return False
             return True
-        for obj in (api, owner):  # a name of the API (:func:`solve`) or of the class documented
+        # a name of the API (:func:`solve`), of the class documented, or of the module that defines it
+        for obj in (api, owner, inspect.getmodule(owner)):
             try:
                 for part in parts:
                     obj = getattr(obj, part)

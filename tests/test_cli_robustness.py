@@ -1147,7 +1147,7 @@ def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_ru
         raise AssertionError("compared before the --out was checked")
 
     with monkeypatch.context() as patched:
-        patched.setattr("fleetopt.api.compare_plans", no_work)
+        patched.setattr("fleetopt.api._compare.compare_plans", no_work)
         for args in (
             ["compare", "run", "sweep", "--out", "run/plan.npz"],
             ["compare", "run", "sweep", "--out", "run/report.html"],

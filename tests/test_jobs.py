@@ -1535,7 +1535,7 @@ def test_a_resume_whose_warning_is_raised_as_an_error_lets_go_of_the_folder(tmp_
     def other_version(*args, **kwargs):
         raise FleetoptWarning("the plans were made from another version of model 'tiny'")
 
-    monkeypatch.setattr(api, "_warn_if_other_model_version", other_version)
+    monkeypatch.setattr("fleetopt.api._evaluate._warn_if_other_model_version", other_version)
     with pytest.raises(FleetoptWarning, match="another version"):
         api.resume_evaluation(folder)
     assert not _lock_held_by_this_process(folder)

@@ -113,7 +113,7 @@ def test_a_table_of_purchases_is_read_as_its_csv(tiny, free):
     given to solve as a DataFrame, are made exactly, as the CSV file of the test above; a table of
     the purchases file's columns is read too, and a bad row is named by its line in the table's
     CSV. A sweep takes one table as one proposal (its column names are not files)."""
-    from fleetopt.api import _purchases_list
+    from fleetopt.api._sweep import _purchases_list
 
     frame = free.plan_frame()
     orders = frame[frame["decision"].isin(["buy", "buy_gpus"])].assign(quarter="2026Q4")

@@ -1,0 +1,451 @@
+"""Comparing plans (runs, or results in memory) and what-if changes to their model."""
+
+from __future__ import annotations
+
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from numbers import Integral
+from pathlib import Path
+from typing import Any
+
+from fleetopt.api._evaluate import _warn_if_in_sample, _warn_if_other_model_version
+from fleetopt.api._models import ModelArg, _loaded_and_data, edit
+from fleetopt.api._runs import resolve_run
+from fleetopt.api._solve import _solve_label
+from fleetopt.compare import (
+    DIFFERENCE_SEPARATOR,
+    RESERVED_LABELS,
+    TWO_PLANS_NEEDED,
+    CompareError,
+    Comparison,
+    ModelUsed,
+    compare_plans,
+    compare_what_if,
+    figures_not_back,
+    plan_sources,
+    plans_from_refs,
+    policy_note,
+    policy_notes,
+    scenarios_of_runs,
+    unique_labels,
+)
+from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan, plan_axes
+from fleetopt.errors import InputError, warn
+from fleetopt.evaluate.backend import BACKENDS
+from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.evaluate.planfile import load_plans, save_plans
+from fleetopt.evaluate.sources import (
+    model_copy_of,
+    version_note,
+)
+from fleetopt.milp.solve import SolveResult
+from fleetopt.report import comparison_html as _comparison_html
+from fleetopt.runs import limits
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.registry import (
+    Registry,
+    RunRecord,
+)
+from fleetopt.schema.edit import sets_field
+from fleetopt.schema.loading import (
+    LoadedModel,
+    ModelError,
+    change_words,
+)
+from fleetopt.stochastic.run import StochasticResult
+
+
+def compare(
+    runs: str | Path | int | SolveResult | Iterable[str | Path | int | SolveResult],
+    model: ModelArg = None,
+    *,
+    scenarios: int | None = None,
+    seed: int | None = None,
+    backend: str = "auto",
+    labels: Iterable[str] | None = None,
+    what_if: Mapping[str | tuple, Any] | list[tuple] | None = None,
+) -> Comparison:
+    """Compare plans side by side on common scenarios (as `fleetopt compare`): NPV, risk, debt,
+    power, fleet and purchases.
+
+    ``runs``: run folders, run ids or plan files (one, or a list): a sweep gives its recommended
+    plan and its forecast optimum, a solve its plan, a plan file all its plans. ``model``: see
+    :data:`ModelArg`; every plan is evaluated under it (None: the first run folder's model.yaml,
+    a run's plan file given directly counting as its folder, so the figures depend on which run
+    comes first; else the default model). Plans made from
+    another version of it give a :class:`FleetoptWarning` naming their run and the blocks that
+    differ, as :func:`evaluate` does. ``scenarios`` and ``seed``: the common futures; None: those
+    of the first run given with figures of its own (an evaluation's, a sweep's, a stochastic
+    solve's out-of-sample ones; so its own figures come back), else 1,000 and seed 0. A run whose
+    own figures are of other scenarios than those used gives a :class:`FleetoptWarning`.
+    ``backend``: see :func:`evaluate`. ``labels``: a name for each plan compared, in order (a
+    sweep's folder counts two plans; None: each run's name and its plan's label), unique and not empty.
+    ``runs`` may instead be :class:`SolveResult` and :class:`StochasticResult` objects, as
+    :func:`solve` and :func:`solve_stochastic` return them, compared without writing them first:
+    under their model, or under ``model`` where they were solved from different models (what-if
+    edits: :func:`edit`); 1,000 scenarios of seed 0 unless given (a stochastic result alone: its
+    out-of-sample ones); named "milp", "milp, purchases fixed (FILE)" ..., a stochastic result's two plans
+    "forecast" and "stochastic", unless ``labels``.
+
+    ``what_if``: changes to the model, as :func:`edit` takes them (``{"risk.delivery_slip":
+    {"probability": 1, "min_quarters": 2, "max_quarters": 2}}``): ``runs`` must then give one plan,
+    compared with itself run under the model so changed, on the same scenarios, so each difference
+    is what the change does to it, with a paired error (`fleetopt compare RUN --what-if PATH=VALUE`;
+    docs/evaluation.md, "What if"); ``labels`` then names the two, default the plan's label and
+    that label with ", what if".
+
+    Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
+    (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
+    given = _runs_given(runs)
+    if what_if is not None and (not isinstance(what_if, (Mapping, list)) or not what_if):
+        raise InputError("what_if must be the changes to the model, a mapping of PATH to value or a list of "
+                         f"(PATH, value) pairs as fleetopt.api.edit takes them, not empty (got {what_if!r})")
+    # the settings first: a bad one was refused only after the plans' warnings were given
+    if scenarios is not None:
+        limits.scenarios("scenarios", scenarios)
+    if seed is not None:
+        limits.seed("seed", seed)
+    limits.text("backend", backend, BACKENDS)
+    names = _checked_labels(labels)
+    solved = [r for r in given if isinstance(r, (SolveResult, StochasticResult))]
+    if solved:
+        for ref in given:  # what is neither (a SweepResult) refused as such, not as "both"
+            if not isinstance(ref, (SolveResult, StochasticResult)):
+                Registry.id_given(ref, "runs")
+        if len(solved) != len(given):
+            raise InputError("runs must be run folders, run ids or plan files, or solve results, "
+                             "not both: write the solves first (write_solve_run, write_stochastic_run) "
+                             "to compare them with runs")  # fmt: skip
+        own = [r.out_of_sample for r in solved if isinstance(r, StochasticResult) and r.out_of_sample]
+        if len(solved) == 1 and own:  # its out-of-sample futures, as for its run folder
+            scenarios = own[0]["scenarios"] if scenarios is None else scenarios
+            seed = own[0]["seed"] if seed is None else seed
+        plans = _in_memory(solved)
+        if what_if is not None:
+            return _what_if_of_solved(plans, model, scenarios, seed, backend, names, what_if)
+        if len(plans) < 2:  # as for one run folder: a comparison of one plan says nothing
+            raise CompareError(f"{TWO_PLANS_NEEDED}: give two solve results (a stochastic solve's result "
+                               "alone gives two: its plan and its forecast optimum)")  # fmt: skip
+        return _compare_solved(plans, model, scenarios, seed, backend, names)
+    return _compare_runs([resolve_run(r, "runs") for r in given], model, scenarios, seed, backend, names,
+                         what_if)  # fmt: skip
+
+
+def comparison_html(comparison: Comparison) -> str:
+    """The self-contained HTML page of a comparison (what :func:`compare` returns), as `fleetopt
+    compare --out c.html` writes it: ``Path("c.html").write_text(fo.comparison_html(c))``."""
+    limits.instance("comparison", comparison, Comparison, "what fleetopt.api.compare returns")
+    return _comparison_html(comparison)
+
+
+def _runs_given(runs) -> list:
+    """:func:`compare`'s ``runs`` as a list: one as a list of one (a run id from a table of
+    fo.runs() is a numpy integer), refused where it is neither one nor a list, or names none."""
+    if isinstance(runs, (str, Path, Integral, RunRecord, SolveResult, StochasticResult)):
+        return [runs]
+    if not isinstance(runs, Iterable) or isinstance(runs, (bytes, dict)):
+        raise InputError(
+            f"runs must be a run folder, run id or plan file, or a list of them (got a {type(runs).__name__})"
+        )
+    given = list(runs)
+    if not given:
+        raise InputError("runs must name at least one run folder, run id or plan file")
+    return given
+
+
+def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names, what_if=None) -> Comparison:
+    """:func:`compare` of run folders and plan files (``refs``, resolved), the settings checked."""
+    chosen, model_given, copy_used = "the model given", model, False
+    if model is None:
+        model, chosen = _model_of_comparison(refs)
+        copy_used = model is not None
+    loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
+    sources = plan_sources(refs, data, chosen)
+    plans, labels, buffers, runs = plans_from_refs(refs, data, sources, least=1 if what_if is not None else 2)
+    if what_if is not None:
+        _what_if_editable(loaded)
+        versions = [_warn_if_other_model_version(loaded, source, f"the plans of {ref}")
+                    for ref, source in dict(zip(refs, sources, strict=True)).items()]  # fmt: skip
+        settings = _compare_settings(refs, scenarios, seed)
+        if _gives_a_pick(refs):  # its pick (or stochastic plan), what the run recommends, not its optimum
+            plans, labels, buffers, runs = plans[1:], labels[1:], buffers[1:], runs[1:]
+        given = _WhatIfPlan(plans, labels, buffers[:1], runs[:1], tuple(v for v in versions if v))
+        return _what_if(loaded, data, given, what_if, names, (*settings, backend),
+                        _model_used(loaded, chosen))  # fmt: skip
+    labels = _named(labels, names)
+    used, versions, policies = None, [], []
+    if loaded is not None:
+        for ref, source in dict(zip(refs, sources, strict=True)).items():  # a run given twice: once
+            versions.append(_warn_if_other_model_version(loaded, source, f"the plans of {ref}"))
+        versions = [note for note in versions if note is not None]
+        policies = policy_notes(loaded, refs, sources)  # a note, not a warning: as evaluate says none
+        if (versions or policies) and model_given is None and copy_used:
+            chosen += " (plans made from another version of it are evaluated under this one too)"
+        used = _model_used(loaded, chosen)
+    scenarios, seed = _compare_settings(refs, scenarios, seed)
+    not_back = figures_not_back(refs, scenarios, seed)
+    for sentence in not_back:
+        warn(sentence)
+    _warn_if_in_sample(sources, seed, scenarios)
+    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs,
+                         not_back, policies=policies)  # fmt: skip
+
+
+def _compare_settings(refs: list[Path], scenarios: int | None, seed: int | None) -> tuple[int, int]:
+    """The common futures: those given, else the first run's own (a sweep's, an evaluation's, a
+    stochastic solve's: its figures come back), else 1,000 of seed 0."""
+    own = scenarios_of_runs(refs)
+    default_scenarios, default_seed = own if own is not None else (limits.DEFAULT_SCENARIOS, 0)
+    scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
+    return scenarios, limits.seed("seed", default_seed if seed is None else seed)
+
+
+@dataclass(frozen=True)
+class _WhatIfPlan:
+    """The plans a what-if was given (it compares one), their labels, and the first's cash buffer
+    (None: the model's) and run folder or plan file; ``versions``: the notes of plans made from
+    another version of the model (as a comparison's); ``objective``: what the first was solved for
+    (None: read from its run folder)."""
+
+    plans: list
+    labels: list[str]
+    buffers: list
+    runs: list[str]
+    versions: tuple[str, ...] = ()
+    objective: str | None = None
+
+
+def _what_if_editable(loaded: LoadedModel | None) -> None:
+    """Refuse a what-if of a model given as ModelData alone: there is no model file to edit."""
+    if loaded is None:
+        raise InputError("what_if (--what-if) edits the model: give model= as a model file, a bundled "
+                         "model's name or a LoadedModel, not ModelData alone")  # fmt: skip
+
+
+def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, used) -> Comparison:
+    """:func:`compare`'s ``what_if``: the one plan given under the model and under it changed."""
+    if len(given.plans) != 1:
+        raise CompareError(f"what_if (--what-if) compares one plan with itself under the model changed: "
+                           f"{len(given.plans)} given ({', '.join(given.labels)}); give one run or plan file "
+                           "of one plan (a solve's folder gives its plan, a sweep's its pick, a stochastic "
+                           "solve's its stochastic plan; a plan file, every plan it holds)")  # fmt: skip
+    _what_if_editable(loaded)
+    try:
+        changed = edit(loaded, what_if)
+    except ModelError as exc:  # named as the change asked, not as the model it would have made
+        asked = change_words(list(what_if.items()) if isinstance(what_if, Mapping) else what_if)
+        raise ModelError(f"what_if (--what-if) {asked}", exc.issues) from None
+    pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names
+    if len(pair) != 2:
+        raise InputError(f"{LABELS}: {len(pair)} given for a what-if, which compares two: the plan and the "
+                         "plan under the model changed")  # fmt: skip
+    made = changed.changes[len(loaded.changes):]
+    words = change_words(made)
+    changed_data = _loaded_and_data(changed)[1]
+    buffers = (given.buffers[0], _what_if_buffer(changed, made, given.buffers[0]))
+    _check_what_if(loaded, (changed, changed_data), given, words, buffers)
+    scenarios, seed, backend = settings
+    comparison = compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed, backend,
+                                 buffers, used, given.runs[0], given.versions, given.objective,
+                                 _model_used(changed, f"the first side's model with {words}"))  # fmt: skip
+    if changed.model != loaded.model and not comparison.differs():  # a change the model already has: said
+        warn(f"what_if (--what-if) {words}: every figure of the plan is the same under the model so changed: "
+             "the change touches nothing this plan does or risks (a delivery slip, for one, delays only "
+             "the SKUs not yet on sale when the horizon starts)")
+    return comparison
+
+
+def _gives_a_pick(refs: list[Path]) -> bool:
+    """Whether ``refs`` is one sweep's or stochastic solve's folder, which a comparison reads as its
+    forecast optimum and then its pick (or stochastic plan): a what-if takes the pick alone."""
+    return len(refs) == 1 and refs[0].is_dir() and RunFolder(refs[0]).kind in ("sweep", "stochastic")
+
+
+def _check_what_if(loaded: LoadedModel, changed: tuple, given: _WhatIfPlan, words: str,
+                   buffers: tuple) -> None:  # fmt: skip
+    """Refuse a what-if the plan cannot run under (its arrays do not fit the changed model, ``changed``:
+    it and its data), and warn of one that leaves the model and the plan's cash buffer (``buffers``: on
+    each side, USD; None: the model's) as they were (every difference would be 0)."""
+    if problems := given.plans[0].shape_problems(changed[1]):
+        raise CompareError(f"what_if (--what-if) {words}: the plan {given.labels[0]!r} does not fit the "
+                           f"model so changed ({problems[0]}): a what-if may change what the plan runs under "
+                           "(prices, risks, finance, policy), not what its decisions are over (the horizon, "
+                           "the SKUs and when they are on sale, the sites, the contracts); solve the changed "
+                           "model (fleetopt solve --set PATH=VALUE) and compare the two runs")  # fmt: skip
+    own = loaded.model.policy.liquidity_buffer_usd
+    if changed[0].model == loaded.model and len({own if b is None else b for b in buffers}) == 1:
+        warn(f"what_if (--what-if) {words}: the model already has that, so the what-if is the plan under "
+             "the same model again and every difference is 0: give a value other than the model's")
+
+
+def _what_if_buffer(changed: LoadedModel, made: tuple, buffer: float | None) -> float | None:
+    """The cash buffer the plan runs with under the changed model: the changed model's where the
+    what-if's changes (``made``) set ``policy.liquidity_buffer_usd`` (what it asks, the model's own
+    value too: a sweep's plan may have another), else the plan's own (a plan keeps the buffer it was
+    made with)."""
+    asked = sets_field(made, ("policy", "liquidity_buffer_usd"))
+    return changed.model.policy.liquidity_buffer_usd if asked else buffer
+
+
+def _what_if_of_solved(results: list, model, scenarios, seed, backend, names, what_if) -> Comparison:
+    """:func:`compare`'s ``what_if`` of a solve result in memory, under its own model or ``model``."""
+    if model is None:
+        loaded, data = results[0].loaded, results[0].data
+    else:
+        loaded, data = _loaded_and_data(model)
+    labels = [r.label for r in results]
+    plans = [r.plan if model is None else _plan_under(r, data, r.label) for r in results]
+    buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
+    settings = (*_compare_settings([], scenarios, seed), backend)
+    used = _model_used(loaded, "the solve's own model" if model is None else "the model given")
+    given = _WhatIfPlan(plans, labels, buffers[:1], ["(in memory: not written)"],
+                        objective=results[0].objective if results else None)  # fmt: skip
+    return _what_if(loaded, data, given, what_if, names, settings, used)
+
+
+def _model_used(loaded: LoadedModel | None, why: str) -> ModelUsed | None:
+    """The model a comparison evaluates under, as its output names it (None: given as ModelData)."""
+    return None if loaded is None else ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, why)
+
+
+@dataclass(frozen=True)
+class _SolvedPlan:
+    """A plan compared in memory: its label, and the data and model it was solved from."""
+
+    label: str
+    plan: Plan
+    data: ModelData
+    loaded: LoadedModel | None
+    objective: str = "npv"  # what it was solved for: npv, or cost (a lab's plan)
+
+
+def _in_memory(results: list) -> list[_SolvedPlan]:
+    """The plans of solve results: a solve's plan; a stochastic solve's forecast optimum, then its
+    stochastic plan (the differences as the solve prints them, as for its run folder)."""
+    out = []
+    for r in results:
+        if isinstance(r, StochasticResult):
+            out += [_SolvedPlan("forecast", r.forecast_plan, r.data, r.loaded),
+                    _SolvedPlan("stochastic", r.plan, r.data, r.loaded)]  # fmt: skip
+        else:
+            out.append(_SolvedPlan(_solve_label(r), r.plan, r.data, r.loaded, r.objective_kind))
+    return out
+
+
+def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend, names) -> Comparison:
+    """:func:`compare` of solve results in memory: their plans under their own model, or under
+    ``model`` (what-if solves of edited models compared under one of them)."""
+    labels = _named(unique_labels([r.label for r in results]), names)
+    versions: list[str] = []
+    policies: list[str] = []
+    models = sorted({r.data.name for r in results})
+    if len(models) > 1:  # no model reads both: model= would refuse the plans of the other name
+        raise InputError(f"the solve results compared are of models of two names ({', '.join(models)}): "
+                         "every plan is evaluated under one model, which reads only the plans made for "
+                         "a version of it; compare plans of one model (its versions: fleetopt.api.edit)")
+    if model is None:
+        if len({r.data.fingerprint for r in results}) > 1:
+            raise InputError("the solve results compared are of different models (or versions of one): "
+                             "give model= (say the first one's LoadedModel), under which every plan is "
+                             "evaluated")  # fmt: skip
+        loaded, data = results[0].loaded, results[0].data
+        plans = [r.plan for r in results]
+        why = "the solves' own model"
+    else:
+        loaded, data = _loaded_and_data(model)
+        plans = [_plan_under(r, data, label) for r, label in zip(results, labels, strict=True)]
+        notes = [_other_version_of_solve(loaded, r, label) for r, label in zip(results, labels, strict=True)]
+        versions = [note for note in notes if note is not None]
+        # each solve's plan keeps its own cash buffer (below): its other policy fields are this model's
+        whose = [f"the plans of the solve {label!r}" for label in labels]
+        notes = [None if loaded is None else policy_note(r.loaded, loaded, who, own_buffer=True)
+                 for r, who in zip(results, whose, strict=True)]  # fmt: skip
+        policies = [note for note in notes if note is not None]
+        why = "the model given"
+    # each plan keeps its own model's cash buffer, as the plan file of its run would
+    buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
+    used = _model_used(loaded, why)
+    n, s = _compare_settings([], scenarios, seed)  # no run folder: 1,000 of seed 0 unless given
+    runs = ["(in memory: not written)"] * len(results)
+    objectives = [r.objective for r in results]
+    return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [], objectives,
+                         policies)  # fmt: skip
+
+
+def _plan_under(result: _SolvedPlan, data, label: str) -> Plan:
+    """``result``'s plan as ``data``'s model reads it: as a plan file of it would be read (its items
+    matched by name, every shape checked), or refused naming the plan."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "plan.npz"
+        name = result.loaded.model.name if result.loaded is not None else data.name
+        digest = result.loaded.content_hash if result.loaded is not None else ""
+        save_plans(path, [result.plan], [label], name, digest, axes=plan_axes(result.data))
+        try:
+            plans, _, _ = load_plans(path, data)
+        except PlanFileError as exc:
+            why = str(exc).replace(f"{path}: ", "")
+            raise InputError(f"the plan {label!r} does not fit the model given: {why}") from None
+    return plans[0]
+
+
+def _other_version_of_solve(loaded: LoadedModel | None, result: _SolvedPlan, label: str) -> str | None:
+    """The sentence of :func:`~fleetopt.evaluate.sources.version_note`, given as a
+    :class:`FleetoptWarning` too, where ``result`` was solved from another version of the model its
+    plan is evaluated under (as for the plan file of its run: blocks a solve's plan does not depend
+    on say nothing, its own cash buffer is said)."""
+    if loaded is None or result.loaded is None:
+        return None
+    buffer = [result.loaded.model.policy.liquidity_buffer_usd]
+    whose = f"the plans of the solve {label!r}"
+    note = version_note(result.loaded.content_hash, result.loaded, "solve", buffer, loaded, whose)
+    if note is not None:
+        warn(note)
+    return note
+
+
+def _named(labels: list[str], names: list[str] | None) -> list[str]:
+    """The plans' ``labels``, or the ``names`` given for them (one each, in order)."""
+    if names is None:
+        return labels
+    if len(names) != len(labels):
+        raise InputError(f"{LABELS}: {len(names)} given for {len(labels)} plans to compare "
+                         f"({', '.join(labels)}): give one for each, in that order")  # fmt: skip
+    return names
+
+
+LABELS = "labels (--label)"  # the plans' names, as the API and the CLI call them
+
+
+def _checked_labels(labels) -> list[str] | None:
+    """The plans' names given to :func:`compare`: strings, none empty, none repeated."""
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
+        raise InputError(f"labels must be a list of names, one per plan (got {type(labels).__name__})")
+    names = [limits.text(LABELS, label) for label in labels]
+    if any(not name.strip() for name in names):
+        raise InputError(f"{LABELS} must not be empty")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"{LABELS} must be unique: {', '.join(repeated)} given more than once")
+    for name in names:  # a newline split a Markdown row in two; an escape reached the terminal as one
+        if any(unicodedata.category(ch) == "Cc" for ch in name):
+            raise InputError(f"{LABELS} must be one line of text, without control characters (got {name!r})")
+    for name in names:  # a column of the figures table, or a difference's header ('b − a')
+        if name in RESERVED_LABELS or DIFFERENCE_SEPARATOR in name:
+            raise InputError(f"{LABELS}: {name!r} names a column of the comparison's figures table "
+                             f"({', '.join(RESERVED_LABELS)}, or 'B{DIFFERENCE_SEPARATOR}A' for a "
+                             "difference): give the plan another name")  # fmt: skip
+    return names
+
+
+def _model_of_comparison(refs: list[Path]) -> tuple[Path | None, str]:
+    """The model a comparison given none uses, and why: the first run folder's copy of its model,
+    else the default model."""
+    for ref in refs:
+        if (copy := model_copy_of(ref)) is not None:  # a run's plan file given directly too
+            return copy, "the first run folder's copy, as no model was given"
+    return None, "the default model, as no model was given and no run folder holds a copy of one"

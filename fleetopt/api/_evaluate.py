@@ -1,0 +1,274 @@
+"""Evaluating plans under seeded risk scenarios: prepare, resume, summarise and write the run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from fleetopt.api._models import ModelArg, _loadable, _loaded_of
+from fleetopt.api._runs import _recorded, resolve_run
+from fleetopt.core.data import model_fingerprint
+from fleetopt.errors import InputError, warn
+from fleetopt.evaluate import resources
+from fleetopt.evaluate.engine import EvaluationResult
+from fleetopt.evaluate.jobfolder import EvaluationJob, refuse_threads_with_workers, refuse_workers_with_ray
+from fleetopt.evaluate.jobfolder import evaluation_summary as _evaluation_summary
+from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
+from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
+from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
+from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
+from fleetopt.evaluate.metrics import DEFAULT_RANK, RANK_COLUMNS
+from fleetopt.evaluate.sources import (
+    PlanSource,
+    in_sample_note,
+    other_version_note,
+)
+from fleetopt.runs import limits
+from fleetopt.runs.folder import RunFolder
+from fleetopt.schema.loading import (
+    LoadedModel,
+    typed_path,
+)
+
+
+def evaluate(
+    plans: str | Path | int,
+    model: ModelArg = None,
+    *,
+    scenarios: int | None = None,
+    seed: int = 0,
+    backend: str = "auto",
+    max_memory: int | None = None,
+    deterministic: bool = False,
+    keep_matrix: bool = False,
+    threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[EvaluationResult, LoadedModel, object]:
+    """Evaluate the plans of a run (folder or run id) or plan file on seeded scenarios of the model,
+    in memory (:func:`write_evaluate_run` writes the result as a run).
+
+    ``model``: see :data:`ModelArg`; None: a run folder's copy of its model, or the bundled model a
+    plan file names (see :func:`model_of_plans`), else the default model.
+    ``scenarios``: simulated futures, the same for every plan (None: 1,000); refused with
+    ``deterministic=True``, which evaluates the forecast itself (one scenario). ``seed``: the
+    scenario seed, in [0, 2**63 - 1]. ``backend``: "auto" (CuPy on a CUDA GPU, except for a run NumPy
+    finishes before CuPy has started, :func:`~fleetopt.evaluate.engine.numpy_seconds`; else the C
+    build of the kernel from :data:`~fleetopt.evaluate.engine.AUTO_C_BUILD_PAIR_QUARTERS`
+    plan-scenario-quarters on, where a C compiler builds it; else NumPy), "numpy",
+    "cupy" or "cpu-kernel". ``max_memory``: the simulation's working-memory budget in bytes (None:
+    half the free GPU memory or RAM); more than the physical memory it runs in is capped to it,
+    with a :class:`FleetoptWarning`. ``keep_matrix``: also keep the plans x scenarios NPV matrix
+    (USD, ``result.npv_matrix``, 8 bytes per pair). ``threads``: NumPy threads (default: one per
+    usable core; more are capped to them). ``progress``: called as ``progress(pairs, total)`` after
+    each block of the run: ``pairs`` (plan, scenario) pairs just finished, of ``total`` (plans x
+    scenarios) in all.
+
+    Returns ``(EvaluationResult, LoadedModel, PlanSource)``: the result (``result.metrics``: one
+    row per plan, NPV mean/P5/CVaR5 in USD, breach and default probabilities in [0, 1]), the model
+    it was evaluated with and the plans. Plans made from another version of the model give a
+    :class:`FleetoptWarning`.
+    """
+    limits.callback("progress", progress)
+    job = prepare_evaluation(
+        plans, model, scenarios=scenarios, seed=seed, backend=backend, max_memory=max_memory,
+        deterministic=deterministic, keep_matrix=keep_matrix, threads=threads,
+    )  # fmt: skip
+    return job.run(progress=progress), job.loaded, job.source
+
+
+def prepare_evaluation(
+    plans: str | Path | int,
+    model: ModelArg = None,
+    *,
+    scenarios: int | None = None,
+    seed: int = 0,
+    backend: str = "auto",
+    max_memory: int | None = None,
+    deterministic: bool = False,
+    keep_matrix: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
+    workers: int = 1,
+    threads: int | None = None,
+) -> EvaluationJob:
+    """An evaluation checked and ready to run (:meth:`EvaluationJob.start` a run folder, then
+    :meth:`EvaluationJob.run`): the settings of :func:`evaluate`, and ``executor`` "local" or "ray"
+    (``ray_address``: an existing cluster's) and ``workers`` one-thread processes on this machine
+    (NumPy, or the C build where ``backend`` takes it for this run). The
+    memory budget is held to the memory of each worker (``max_memory`` bytes)."""
+    deterministic = limits.flag("deterministic (--deterministic)", deterministic)
+    if deterministic and scenarios is not None:
+        raise InputError(
+            "scenarios (--scenarios) cannot apply with deterministic=True (--deterministic), which "
+            "evaluates the forecast itself (one scenario): leave scenarios out"
+        )
+    if deterministic and seed != 0:  # job.json kept it, summary.json did not: it did nothing
+        raise InputError(f"seed (--seed) cannot apply with deterministic=True (--deterministic), which "
+                         f"evaluates the forecast itself: leave seed out (got {seed!r})")  # fmt: skip
+    scenarios = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios
+    refuse_threads_with_workers(threads, workers, executor)
+    refuse_workers_with_ray(workers, executor)
+    if max_memory is not None:
+        bytes_given = "max_memory (--max-memory; from Python a whole number of bytes, 4 * 2**30 for 4G)"
+        limits.whole(bytes_given, max_memory, 1)
+    limits.text("ray_address (--ray-address)", ray_address, optional=True)
+    if ray_address is not None and executor != "ray":  # it was dropped in silence
+        raise InputError(f"ray_address (--ray-address) applies with executor='ray' (--executor ray), not "
+                         f"executor={executor!r}: give both, or neither")  # fmt: skip
+    limits.whole("workers", workers, 1)
+    workers = resources.capped_workers(workers, executor)  # before the memory each worker gets
+    limits.threads("threads", threads)
+    # the plans where they are now: a notebook that moves (os.chdir) before the run is written must
+    # not name the plans, nor read their objective, from its new folder
+    job = _prepare_evaluation(
+        resolve_run(plans, "plans").resolve(), _loadable(model), scenarios=scenarios, seed=seed,
+        backend=backend,
+        max_memory=resources.budget_within_memory(max_memory, backend, executor, workers),
+        deterministic=deterministic, keep_matrix=keep_matrix, executor=executor,
+        ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads),
+    )  # fmt: skip
+    _warn_if_other_model_version(job.loaded, job.source)
+    if deterministic:
+        _warn_if_risk_changed(job.loaded)
+    else:
+        _warn_if_in_sample([job.source], seed, scenarios)
+    return job
+
+
+def _warn_if_in_sample(sources: list[PlanSource], seed: int, scenarios: int) -> None:
+    """A stochastic solve's plans evaluated on scenarios it was fitted to are warned of, once a run
+    (:func:`~fleetopt.evaluate.sources.in_sample_note`)."""
+    for path in dict.fromkeys(source.path for source in sources):
+        note = in_sample_note(path, seed, scenarios)
+        if note is not None:
+            warn(note)
+
+
+def _warn_if_risk_changed(loaded: LoadedModel) -> None:
+    """A deterministic evaluation is of the forecast, where no risk factor acts (every factor
+    neutral): a change to the risk block made for it does nothing, which is said (a certain
+    delivery slip set as a what-if, risk.delivery_slip with probability 1, gave the on-time figures
+    beside 'changed for this run: risk.delivery_slip = ...')."""
+    risk = [path if isinstance(path, str) else typed_path(path) for path, _ in loaded.changes or ()
+            if (path.split(".", 1)[0] if isinstance(path, str) else path[0]) == "risk"]  # fmt: skip
+    if risk:
+        warn(f"{', '.join(risk)}: changed for this run, but a deterministic evaluation (--deterministic) "
+             "is of the forecast, where no risk factor acts: the change does nothing to its figures; "
+             "evaluate on scenarios (--scenarios N) to see its effect")
+
+
+def resume_evaluation(
+    folder: str | Path | int,
+    *,
+    backend: str | None = None,
+    threads: int | None = None,
+    workers: int | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
+    max_memory: int | None = None,
+    plans: str | Path | None = None,
+) -> EvaluationJob:
+    """The job of an interrupted evaluation run (folder or run id), with the same plans, model and
+    settings: :meth:`EvaluationJob.run` it with the folder to compute only what it had not saved.
+    ``plans``: where its plans file (or the run folder holding it) is now, where it moved since it
+    started (the same file, checked by its SHA-256; None: where the job found it).
+    ``backend``, ``threads``, ``workers``, ``executor``, ``ray_address`` and ``max_memory`` (as
+    :func:`prepare_evaluation`'s; None: the job's own) change how this resume runs, not its results
+    (a job started on a GPU finished on a CPU: NumPy, the C build and CuPy agree to 1e-12; a job
+    killed for memory finished with a smaller budget: the chunks stored before are kept, the
+    others sized for this machine and budget)."""
+    refuse_threads_with_workers(threads, workers, executor)
+    run = resolve_run(folder, "folder")
+    how = {"backend": backend, "threads": threads, "workers": workers, "executor": executor,
+           "ray_address": ray_address, "max_memory": max_memory}  # fmt: skip
+    job = _resume_evaluation(run, how, plans)
+    with RunFolder(run).locked_for_run():  # a warning raised as an error lets go of the folder
+        _warn_if_other_model_version(job.loaded, job.source)
+    return job
+
+
+def _warn_if_other_model_version(loaded: LoadedModel, source, whose: str = "the plans") -> str | None:
+    """Plans (``source``, a PlanSource; ``whose``: them in words) made from another version of
+    their model than ``loaded`` are evaluated, with a warning (:func:`other_version_note`); returns
+    its sentence (None: no warning)."""
+    if not source.model_hash:  # plans of no known model
+        return None
+    note = other_version_note(source.model_hash, source.path, loaded, whose)
+    if note is not None:
+        warn(note)
+    return note
+
+
+def model_of_plans(plans: str | Path | int) -> Path | str | None:
+    """The model to evaluate ``plans`` (a run folder, run id or plan file) with when none is given:
+    a run folder's copy of its model, a plan file's bundled model (by the name in its metadata),
+    else None (the default model)."""
+    return _model_of_plans(resolve_run(plans, "plans"))
+
+
+def evaluation_summary(result: EvaluationResult, loaded: LoadedModel | tuple, source) -> dict:
+    """The content of an evaluation run's summary.json: the model (name, source, hash), the plans'
+    source and model hash, the run's settings (plans, scenarios, seed, backend, device, chunk sizes),
+    its speed (seconds; plan-scenario-quarters per second) and ``metrics``, one dict per plan
+    (money in USD, probabilities in [0, 1])."""
+    limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
+    limits.instance("source", source, PlanSource, "what fleetopt.api.evaluate returns third")
+    loaded = _loaded_of(loaded, "loaded")
+    _check_evaluated_under(result, loaded)
+    return _evaluation_summary(result, loaded, source)
+
+
+def _check_evaluated_under(result: EvaluationResult, loaded: LoadedModel) -> None:
+    """Refuse to label an evaluation with a model it was not evaluated under: its figures would be
+    recorded as that model's."""
+    if result.model_fingerprint and result.model_fingerprint != model_fingerprint(loaded.model):
+        raise InputError(
+            f"the result was evaluated under another model than the one given, {loaded.model.name!r} "
+            f"({loaded.source}): pass the LoadedModel fleetopt.api.evaluate returned with it"
+        )
+
+
+def write_evaluate_run(
+    result: EvaluationResult,
+    loaded: LoadedModel | tuple,
+    source,
+    out: str | Path | None = None,
+    *,
+    command: str | None = None,
+    ranking: dict | None = None,
+) -> Path:
+    """Write metrics.csv, summary.json and model.yaml (and npv_matrix.npy when kept) into a run
+    folder: ``out`` (new or empty, or the folder of a started job) or a new one under the runs
+    folder; and record it in the run registry with the figures of the plan it shows first (by
+    ``ranking``).
+    ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result.
+    ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5", "max_breach_prob":
+    share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in summary.json for
+    the report (None: CVaR5); with ``"lead_se_usd"``, the paired standard error of the first plan's
+    lead over the second (None: none known), its report's In short says how sure that first place is."""
+    limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
+    limits.text("command", command, optional=True)
+    loaded = _loaded_of(loaded, "loaded")
+    _check_evaluated_under(result, loaded)
+    limits.instance("source", source, PlanSource, "the plans fleetopt.api.evaluate returns third")
+    limits.path("out", out)
+    if ranking is not None:
+        ranking = _checked_ranking(ranking)
+    write = partial(_write_evaluate_folder, result, loaded, source, out, ranking)
+    return _recorded(loaded, write, lambda path: RunFolder(path).summary(), command)
+
+
+def _checked_ranking(ranking: dict) -> dict:
+    """``ranking`` of :func:`write_evaluate_run`, each field checked."""
+    if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob", "lead_se_usd"}:
+        raise InputError(f"ranking must be a dict of rank_by and max_breach_prob (got {ranking!r})")
+    rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", DEFAULT_RANK), tuple(RANK_COLUMNS))
+    share = ranking.get("max_breach_prob")
+    if share is not None:
+        share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)
+    checked = {"rank_by": rank_by, "max_breach_prob": share}
+    if "lead_se_usd" in ranking:  # the CLI's: the first plan's lead's paired error (None: none known)
+        se = ranking["lead_se_usd"]
+        checked["lead_se_usd"] = None if se is None else limits.number("ranking's lead_se_usd", se, 0.0)
+    return checked

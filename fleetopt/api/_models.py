@@ -1,0 +1,103 @@
+"""Loading, editing and describing a planning model: what every other API module starts from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fleetopt.core.data import ModelData
+from fleetopt.core.data import load as _load
+from fleetopt.errors import InputError
+from fleetopt.schema import PlanningModel
+from fleetopt.schema.edit import edited_model
+from fleetopt.schema.loading import LoadedModel
+
+ModelArg = str | Path | LoadedModel | tuple | None
+"""A model: a model file's path, a bundled model's name ("tiny", "lab", "neocloud"), None (the
+default model), a :class:`LoadedModel`, or the ``(LoadedModel, ModelData)`` pair :func:`load`
+returns."""
+
+
+def _is_loaded_pair(model) -> bool:
+    """Whether ``model`` is what :func:`load` returns."""
+    return isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], LoadedModel)
+
+
+def _loadable(model):
+    """``model`` as :func:`load` takes it (see :data:`ModelArg`); anything else is refused by name."""
+    if _is_loaded_pair(model):
+        model[0].check_text()
+        return model[0]
+    if isinstance(model, LoadedModel):
+        model.check_text()
+    if isinstance(model, (str, Path)) and not str(model).strip():
+        raise InputError("model is empty: give a model file path, a bundled model name or None (the default)")
+    if model is None or isinstance(model, (str, Path, LoadedModel)):
+        return model
+    raise InputError(
+        "model must be a model file path, a bundled model name, None (the default model), a LoadedModel "
+        f"or what fleetopt.api.load returns (got a value of type {type(model).__name__})"
+    )
+
+
+def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
+    """Load a model (see :data:`ModelArg`): the validated model file with its text, and its data
+    (the arrays the MILP and the evaluator read). A bad model file raises
+    :class:`~fleetopt.schema.loading.ModelError` (an InputError) listing every problem, with its line."""
+    return _load(_loadable(model))
+
+
+def schema() -> dict:
+    """The JSON Schema of the model-file format, as `fleetopt schema` prints it (for an editor, or a
+    validator of model files made by other tools)."""
+    return PlanningModel.model_json_schema()
+
+
+def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> LoadedModel:
+    """A copy of ``model`` (see :data:`ModelArg`) with ``changes`` made, validated as a model file
+    is, for :func:`solve` and the others:
+    ``fo.edit("tiny", {"contracts.lab-a-training.price_usd_per_gpu_hour": 3.0})``. A field is
+    named by its path as `fleetopt validate` names it (a list's item by its position from 0:
+    ``"fleet.0.gpus"``); None removes a field, so its default applies. A mapping set on a block
+    changes only the fields it names (``{"risk": {"price_volatility_annual": 0.5}}`` keeps the
+    other risk factors; a JSON merge patch); to replace a block whole, remove it (None) in one edit
+    and set it in the next (an empty mapping, ``{"contracts": {}}``, changes nothing), or give
+    ``changes`` as a list of (path, value) pairs, made in order (``[("risk", None), ("risk", {...})]``);
+    a number set on a series written with steps or growth replaces it whole, with a
+    :class:`FleetoptWarning` naming ``PATH.start``, which changes its starting level alone. The copy's
+    text (a run's model.yaml) is written from the data, without the file's comments. A bad value or
+    field raises :class:`~fleetopt.errors.InputError` naming it (its subclass
+    :class:`~fleetopt.schema.loading.ModelError` for what the model file's validation finds)."""
+    return edited_model(_load(_loadable(model))[0], changes)
+
+
+def _loaded_and_data(model) -> tuple[LoadedModel | None, ModelData]:
+    """The model and its data; the pair :func:`load` returns and a :class:`ModelData` alone
+    (``load(...)[1]``, without a LoadedModel: only where the model file's text is not needed) are
+    taken as they are."""
+    if isinstance(model, ModelData):
+        return None, model
+    if _is_loaded_pair(model) and isinstance(model[1], ModelData):
+        if model[0].model.name != model[1].name:  # a pair of two loads: the model solved is not its text's
+            raise InputError(f"model: the pair's LoadedModel is {model[0].model.name!r} and its data "
+                             f"{model[1].name!r}: give the pair one fleetopt.api.load returned")  # fmt: skip
+        return model
+    return load(model)
+
+
+def _loaded_of(loaded, name: str) -> LoadedModel:
+    """The LoadedModel a run is written with: one, or the pair :func:`load` returns; its model
+    must be its text's (model.yaml)."""
+    if _is_loaded_pair(loaded):
+        loaded = loaded[0]
+    if isinstance(loaded, LoadedModel):
+        loaded.check_text()
+        return loaded
+    got = "None: a result solved from a ModelData keeps none" if loaded is None else type(loaded).__name__
+    if isinstance(loaded, (str, Path)):  # write_solve_run(result, "runs/x"): the folder is out=
+        got += f" {str(loaded)!r}: a folder to write the run to is out=, e.g. out={str(loaded)!r}"
+    raise InputError(
+        f"{name} must be the LoadedModel the result was made from, fleetopt.api.load(MODEL)[0] (or the "
+        f"pair load returns), which holds the model file's text for the run folder (got {got})"
+    )

@@ -1,0 +1,331 @@
+"""The run registry: recording runs, naming them (path, plan file or id), listing and forgetting them."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from numbers import Integral
+from pathlib import Path
+
+from fleetopt.api._models import load
+from fleetopt.core.data import ModelData
+from fleetopt.core.economics import plan_statements
+from fleetopt.core.units import format_usd
+from fleetopt.errors import InputError, StoppedAfterWriting, user_path
+from fleetopt.evaluate.metrics import shown_first
+from fleetopt.evaluate.planfile import load_plans
+from fleetopt.report import checked_metrics_table
+from fleetopt.runs import limits
+from fleetopt.runs.files import signals_deferred
+from fleetopt.runs.folder import (
+    METRICS_TABLES,
+    RUN_KINDS,
+    RunData,
+    RunDirError,
+    RunFolder,
+    finished_folders,
+    unfinished_jobs,
+    written_at,
+)
+from fleetopt.runs.registry import (
+    Registry,
+    RegistryError,
+    RunRecord,
+    check_key_figures,
+    check_results_of_kind,
+    key_figures,
+)
+from fleetopt.schema.loading import (
+    MODEL_CHANGES,
+    LoadedModel,
+    load_yaml,
+    recorded_changes,
+)
+
+
+def _register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dict, command: str | None = None,
+                  created: datetime | None = None) -> int:  # fmt: skip
+    """Record a written run folder in the registry of the runs folder; returns the run id.
+    ``command``: what `fleetopt runs show` gives as the command that made the run (default: the
+    Python program that called the API); ``created``: when it was written (None: now)."""
+    # the one list kept: the model's changes, which `runs show` gives beside the model
+    keep = {k: v for k, v in figures.items()
+            if isinstance(v, (int, float, str, bool)) or v is None or k == MODEL_CHANGES}  # fmt: skip
+    command = command if command is not None else _python_command(kind)
+    return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep, command, created)
+
+
+def _python_command(kind: str) -> str:
+    """What `fleetopt runs show` gives as the command of a run written from Python: the program,
+    or a notebook (a Jupyter kernel's argv names only its connection file)."""
+    if sys.argv and "ipykernel" in sys.argv[0]:
+        program = "a Jupyter notebook"
+    else:
+        program = shlex.join(sys.argv) if sys.argv and sys.argv[0] else "python"
+    return f"fleetopt.api.write_{kind}_run, called by {program}"
+
+
+def _key_figures(summary: dict) -> dict:
+    """A run's figures for its record; an evaluation's are of the plan its report shows."""
+    return key_figures(summary, shown_first(summary) if summary.get("kind") == "evaluate" else None)
+
+
+def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Callable[[Path], dict],
+              command: str | None) -> Path:  # fmt: skip
+    """The run folder ``write()`` writes, once recorded in the registry with the key figures of its
+    ``summary`` (its summary.json, or a function of the folder giving it): the one place where a
+    written run is recorded. Ctrl-C and SIGTERM wait until both are done, so a stop never leaves a
+    finished run unrecorded. A registry that fails keeps the run, and the message says where it
+    is and how to record it later."""
+    path = None
+    try:
+        with signals_deferred(say=True):
+            path = write()
+            run = RunFolder(path)
+            figures = summary(path) if callable(summary) else summary
+            try:
+                _register_run(figures["kind"], loaded, path, _key_figures(figures), command)
+            except RegistryError as exc:
+                run.release_lock()  # untidy, unlocked: `fleetopt runs` lists it to be recorded
+                raise RegistryError(
+                    f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry "
+                    f"can be written, record it with fleetopt runs add {path}"
+                ) from None
+            except BaseException:  # any other failure: the lock let go too (a notebook lives on)
+                run.release_lock()
+                raise
+            if run.is_job:  # its chunks and lock, kept until now so a kill before the record is seen
+                run.tidy_finished_job()
+    except KeyboardInterrupt:  # the stop held until the run was written and recorded
+        if path is None:
+            raise
+        raise StoppedAfterWriting(path) from None
+    return path.resolve()  # a notebook's later os.chdir leaves it pointing at this run
+
+
+def record_run(folder: str | Path, command: str | None = None) -> int:
+    """Record a finished run folder that the registry lacks (its recording failed, e.g. on a lock
+    held too long, or it was copied from another runs folder); returns its new run id. Its
+    summary.json gives the kind, model and key figures; its model.yaml must be the model they were
+    made from, and a solve's plan.npz the file the run wrote. A folder already recorded is
+    refused, naming its run id. A job's folder (an evaluation or sweep killed while it was being
+    recorded) is locked while it is recorded (refused while another process finishes it), then
+    loses its chunks and lock as a finished job does, once the record is written. ``command``: what
+    `fleetopt runs show` gives as the command (default: that the run was recorded afterwards)."""
+    limits.text("command", command, optional=True)
+    run = _finished_run(folder)
+    if not (run.is_job and run.left_untidy):  # nothing to tidy: no lock (a read-only folder records too)
+        return _record_finished_run(run, command)
+    with run.held_while_tidied():  # its chunks and lock removed only once the record is written
+        return _record_finished_run(run, command)
+
+
+def _record_finished_run(run: RunFolder, command: str | None) -> int:
+    """:func:`record_run` of the finished run folder ``run``."""
+    kind = run.summary(complete=False).get("kind")  # the kind first: a folder of another kind is named so
+    if kind not in RUN_KINDS:
+        raise RunDirError(
+            f"{run.path / RunFolder.SUMMARY}: 'kind' is {kind!r}, not one of {', '.join(RUN_KINDS)}"
+        )
+    check_results_of_kind(run, kind)
+    summary = run.summary()
+    if (run / RunFolder.JOB).exists():  # report and compare read it: a damaged one is refused here too
+        run.job()
+    if kind == "sweep":  # its picks among its candidates, as the report reads them
+        candidates = run.table(RunFolder.CANDIDATES_CSV, ("plan",), text=("plan",))
+        run.sweep_picks(list(candidates["plan"]), RunFolder.CANDIDATES_CSV)
+    check_key_figures(run.path / RunFolder.SUMMARY, kind, _key_figures(summary))
+    # refused now, not when `runs show` reads them from the record
+    recorded_changes(summary.get(MODEL_CHANGES), str(run / RunFolder.SUMMARY))
+    if run.model_file is None:
+        raise RunDirError(
+            f"{run.path} has no {RunFolder.MODEL}: the model its figures were made from is unknown"
+        )
+    loaded, data = load(run.model_file)
+    run.check_model_copy(loaded)
+    if run.plan_changed():
+        raise RunDirError(f"{run.plan_changed_words()}: the registry would record this run's figures for "
+                          "another plan; restore it, or solve again")  # fmt: skip
+    if kind == "solve":
+        _check_solve_npv(run, data, summary)
+    if kind in METRICS_TABLES:  # a row per plan, each cell a number: as the report reads it
+        labels = [] if kind == "evaluate" else load_plans(run / RunFolder.PLANS, data)[1]
+        checked_metrics_table(run, kind, summary, labels)
+    recorded = recorded_run_id(run.path)
+    if recorded is not None:
+        raise RegistryError(
+            f"{run.path} is already recorded as run {recorded} (fleetopt runs show {recorded}): nothing added"
+        )
+    command = command if command is not None else "unknown (recorded afterwards by fleetopt runs add)"
+    return _register_run(kind, loaded, run.path, _key_figures(summary), command, written_at(run))
+
+
+def _npv_differs(own: float, figure: float) -> bool:
+    """Whether a plan's NPV (``own``, from its statements) is not ``figure``, a solve's or a run's:
+    more than $1 or 1e-9 of it apart (float round-off is not a difference)."""
+    return abs(own - figure) > max(1.0, 1e-9 * abs(own))
+
+
+def _check_solve_npv(run: RunFolder, data: ModelData, summary: dict) -> None:
+    """A solve's summary.json must give its plan's NPV on its model (a hand-edited figure was
+    recorded, and the report then showed an objective above the solver's bound)."""
+    npv = summary.get("npv_usd")
+    path = run.path / RunFolder.PLAN
+    if not isinstance(npv, (int, float)) or not path.is_file():
+        return  # a summary without the figure: nothing to record it by, nothing to check
+    plans, _, _ = load_plans(path, data)
+    own = plan_statements(data, plans[0]).npv_usd
+    if _npv_differs(own, npv):
+        raise RunDirError(
+            f"{run.path / RunFolder.SUMMARY}: npv_usd {format_usd(npv)} is not the NPV of its "
+            f"{RunFolder.PLAN} on its {RunFolder.MODEL} ({format_usd(own)}): the summary was edited or "
+            "belongs to another run; nothing recorded"
+        )
+
+
+def _finished_run(folder: str | Path) -> RunFolder:
+    """The finished run folder ``folder``, or a refusal saying what it is instead."""
+    run = RunFolder(user_path(limits.path("folder", folder, optional=False)).resolve())
+    if not run.path.is_dir():
+        what = "a file, not a run folder" if run.path.exists() else "no such run folder"
+        raise RunDirError(f"{folder}: {what}")
+    if not run.is_finished:
+        what = "an unfinished job: finish it with --resume" if run.is_job else "not a fleetopt run folder"
+        raise RunDirError(f"{run.path} has no {RunFolder.SUMMARY}: {what}")
+    return run
+
+
+def recorded_run_id(folder: str | Path) -> int | None:
+    """The registry id of the run folder ``folder`` (its latest record), None where it is not
+    recorded (a registry that cannot be read is refused)."""
+    limits.path("folder", folder, optional=False)
+    return Registry().recorded_id(folder)
+
+
+def run_id(path: str | Path | int) -> int:
+    """The registry id of the run folder ``path`` (its latest record); a run id (an int, or digits
+    that are not an existing path, as everywhere a run is taken) is checked and given back."""
+    registry = Registry()
+    number = registry.id_given(path, "path")  # refuses, by name, what names no run at all (True, a float)
+    return registry.get(number).id if number is not None else registry.id_of(path)
+
+
+def resolve_run(ref: str | Path | int, name: str = "ref") -> Path:
+    """A run folder or plan file from its path, or a run folder from its run id (an int, or digits
+    that are not an existing path). A path that does not exist, an unknown run id and a recorded run
+    whose folder is gone raise :class:`~fleetopt.runs.registry.RegistryError` (an InputError)."""
+    return Registry().resolve(ref, name)
+
+
+def runs(model: str | None = None, limit: int | None = 30, kind: str | None = None) -> list[RunRecord]:
+    """The runs recorded in the registry of the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs),
+    newest first: at most ``limit`` (None: all), only those of the model named ``model`` and of
+    the ``kind`` (solve, stochastic, evaluate, sweep) when given.
+
+    Each :class:`RunRecord` has ``id``, ``created_utc`` (ISO 8601, UTC), ``kind`` (solve,
+    stochastic, evaluate, sweep), ``command``, ``model_name``, ``model_hash``, ``path`` (the run
+    folder), ``exists`` and ``figures`` (its summary.json's key figures by name: ``_usd`` in USD,
+    ``_probability`` in [0, 1], ``_seconds`` in seconds, with the run's counts, status and texts
+    as written there). As a table:
+    ``pandas.DataFrame([r.as_dict() for r in fo.runs(limit=None)])`` (every run)."""
+    limits.model_name("model (--model)", model)
+    limits.text("kind", kind, RUN_KINDS, optional=True)
+    if limit is not None:
+        limit = limits.whole("limit", limit, 1)  # an int: SQLite refuses a numpy integer
+    return Registry().list(model=model, limit=limit, kind=kind)
+
+
+def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | None]]:
+    """The evaluations and sweeps in the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs) that have not
+    finished, which the registry lists only once they do: ``(folder, kind, pid)``, kind
+    ``evaluate`` or ``sweep`` (None for a job folder whose job.json is damaged: unreadable, or naming
+    no kind of job; it cannot be resumed until it is restored), pid the process still running it (a
+    string), or None for one that was interrupted (``fleetopt <kind> --resume FOLDER`` finishes it).
+    Oldest first. Jobs written with
+    ``--out`` outside the runs folder are not looked for. ``model``: only jobs of the model of this
+    name (the name in their model.yaml)."""
+    limits.model_name("model (--model)", model)
+    jobs = unfinished_jobs()
+    if model is not None:
+        jobs = [run for run in jobs if _model_name_in(run) == model]
+    return [(run.path, run.interrupted_kind(), run.running_pid()) for run in jobs]
+
+
+def unrecorded_runs(model: str | None = None, kind: str | None = None) -> list[Path]:
+    """The evaluations and sweeps in the runs folder killed after they wrote their results and
+    before they were recorded: finished (summary.json), left untidy (chunks or lock still there),
+    no process finishing them, and not in the registry (`fleetopt runs add FOLDER` records and tidies
+    each). A run forgotten on purpose (`fleetopt runs forget`) is not one. Oldest first; ``model``:
+    only runs of the model of this name; ``kind``: only runs of this kind."""
+    limits.model_name("model (--model)", model)
+    limits.text("kind", kind, RUN_KINDS, optional=True)
+    untidy = [run for run in finished_folders() if run.is_job and run.left_untidy and not run.running_pid()]
+    if not untidy:
+        return []
+    recorded = {record.path.resolve() for record in Registry().list()}
+    runs = [run for run in untidy if run.path.resolve() not in recorded]
+    runs = [run for run in runs if model is None or _model_name_in(run) == model]
+    return [run.path for run in runs if kind is None or _kind_in(run) == kind]
+
+
+def _kind_in(run: RunFolder) -> str | None:
+    """The kind in a finished run folder's summary.json (None: one that cannot be read)."""
+    try:
+        return run.kind
+    except (OSError, InputError):
+        return None
+
+
+def _model_name_in(run: RunFolder) -> str | None:
+    """The name in a run folder's model.yaml (None: no copy, or one that cannot be read)."""
+    try:
+        data = load_yaml(run.model_file.read_text(encoding="utf-8"), str(run.model_file))
+    except (AttributeError, OSError, UnicodeDecodeError, InputError):
+        return None
+    return data.get("name") if isinstance(data, dict) else None
+
+
+def forget_runs(
+    runs: Iterable[str | Path | int] = (), *, missing: bool = False, dry_run: bool = False
+) -> list[RunRecord]:
+    """Remove runs from the registry (``fleetopt runs`` no longer lists them); their folders are
+    left as they are (:func:`record_run` records one again, under a new id). ``runs``: run ids (an
+    int, or digits) or run folders (their latest record); each takes with it the earlier runs
+    recorded in its folder, whose files a later run there replaced. ``missing``: also every run
+    whose folder is gone or holds a later run (a folder on a share that is not mounted counts as
+    gone: look first with ``dry_run``). ``dry_run``: remove nothing, return what would go. An
+    unknown run removes nothing. Returns the records removed, oldest first."""
+    if isinstance(runs, (str, bytes, Path, Integral)):
+        raise InputError(f"runs must be a list of run ids or folders, not one {type(runs).__name__}")
+    if not isinstance(runs, Iterable):
+        raise InputError(f"runs must be a list of run ids or folders, not {runs!r}")
+    runs = list(runs)  # read once: a generator was used up by the check below, its runs kept
+    limits.flag("missing", missing)
+    limits.flag("dry_run", dry_run)
+    registry = Registry()
+    if any(isinstance(ref, str) and not ref.strip() for ref in runs):  # "" would be the current folder
+        raise InputError("runs: an empty name is not a run id or folder")
+    ids = [registry.find(ref, "each of runs").id for ref in runs]
+    if not ids and not missing:
+        raise InputError("name the runs to forget (run ids or folders), or forget those whose folders are "
+                         "gone (missing=True)")  # fmt: skip
+    return registry.forget(ids, missing=missing, dry_run=dry_run)
+
+
+def read_run(ref: str | Path | int) -> RunData:
+    """A finished run's files as data, by run id or folder (as :func:`run` takes it): ``summary``
+    (its summary.json), ``tables`` by name (``plan``, ``statements``, ``metrics``, ``candidates``,
+    ``front``, ``purchases``: those its kind writes, as pandas DataFrames; money in USD, shares in
+    [0, 1]) and ``npv_matrix`` where an evaluation kept it, e.g.
+    ``fo.read_run(3)["metrics"]``; a run's own file (its plan.npz, summary.json) names its folder."""
+    path = resolve_run(ref)
+    owner = RunFolder.owning(path) if path.is_file() else None
+    return (owner or RunFolder(path)).data()
+
+
+def run(ref: str | Path | int) -> RunRecord:
+    """One run's record (see :func:`runs`): by run id (an int, or digits that are not an existing
+    path) or by its run folder (its latest record)."""
+    return Registry().find(ref, "ref")
