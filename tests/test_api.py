@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 from conftest import run_cli, squashed
@@ -224,10 +225,10 @@ def test_python_memory_and_threads_are_capped_to_the_machine(two_runs, monkeypat
 
 
 class _Job:
-    """What _warn_if_other_model_version reads of a job: plans of no known model."""
+    """What prepare_evaluation's warnings read of a job: plans of no known model, not in a run folder."""
 
     loaded = None
-    source = type("Source", (), {"model_hash": None})()
+    source = type("Source", (), {"model_hash": None, "path": Path("no-run") / "plan.npz"})()
 
 
 def test_the_cli_prints_the_apis_warnings_as_lines(here, monkeypatch):
