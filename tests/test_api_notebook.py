@@ -398,7 +398,8 @@ def test_a_stochastic_result_is_compared_in_memory_as_its_run_folder_is(here):
     import pandas as pd
 
     pd.testing.assert_frame_equal(in_memory.figures, written.figures)
-    both = api.compare([result, api.solve("tiny")], scenarios=20)
+    with pytest.warns(FleetoptWarning, match="in sample"):  # seed 0 by default: the one the solve drew from
+        both = api.compare([result, api.solve("tiny")], scenarios=20)
     assert both.labels == ["forecast", "stochastic", "milp"] and both.n_scenarios == 20
 
 

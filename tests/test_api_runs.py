@@ -630,3 +630,23 @@ def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warne
         assert "20 of the 20 scenarios of seed 3" in said[0] and "--seed 4" in said[0]
     else:
         assert said == []
+
+
+@pytest.mark.parametrize("seed, in_sample", [(None, True), (1, False)])
+def test_comparing_a_stochastic_result_in_memory_on_the_scenarios_it_was_solved_on_is_warned_of(
+    tiny_solved, seed, in_sample
+):
+    """fo.compare(result) of a stochastic solve without its out-of-sample check (out_of_sample=0)
+    ran 1,000 scenarios of seed 0, the seed the solve drew its 200 screened scenarios from, in
+    silence: 20 scenarios of seed 0 are all in sample (warned of as for its run folder), of seed 1 none."""
+    _, solved = tiny_solved
+    result = stochastic_stand_in(solved, {"scenarios": 5, "scenario_seed": 0, "screened": 200})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.compare(result, scenarios=SCENARIOS, seed=seed)
+    said = [str(w.message) for w in caught if "in sample" in str(w.message)]
+    if in_sample:
+        assert len(said) == 1 and said[0].startswith("the stochastic plan of the StochasticResult in memory")
+        assert "20 of the 20 scenarios of seed 0" in said[0] and "--seed 1" in said[0]
+    else:
+        assert said == []

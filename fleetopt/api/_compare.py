@@ -37,10 +37,7 @@ from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.planfile import load_plans, save_plans
-from fleetopt.evaluate.sources import (
-    model_copy_of,
-    version_note,
-)
+from fleetopt.evaluate.sources import fitted_note, model_copy_of, version_note
 from fleetopt.milp.solve import SolveResult
 from fleetopt.report import comparison_html as _comparison_html
 from fleetopt.runs import limits
@@ -87,8 +84,9 @@ def compare(
     :func:`solve` and :func:`solve_stochastic` return them, compared without writing them first:
     under their model, or under ``model`` where they were solved from different models (what-if
     edits: :func:`edit`); 1,000 scenarios of seed 0 unless given (a stochastic result alone: its
-    out-of-sample ones); named "milp", "milp, purchases fixed (FILE)" ..., a stochastic result's two plans
-    "forecast" and "stochastic", unless ``labels``.
+    out-of-sample ones; a stochastic plan run on scenarios of the seed its solve drew from gives a
+    :class:`FleetoptWarning`: in sample); named "milp", "milp, purchases fixed (FILE)" ..., a
+    stochastic result's two plans "forecast" and "stochastic", unless ``labels``.
 
     ``what_if``: changes to the model, as :func:`edit` takes them (``{"risk.delivery_slip":
     {"probability": 1, "min_quarters": 2, "max_quarters": 2}}``): ``runs`` must then give one plan,
@@ -320,6 +318,7 @@ class _SolvedPlan:
     data: ModelData
     loaded: LoadedModel | None
     objective: str = "npv"  # what it was solved for: npv, or cost (a lab's plan)
+    fitted_to: dict | None = None  # a stochastic plan: its solve's settings (the scenarios it was fitted to)
 
 
 def _in_memory(results: list) -> list[_SolvedPlan]:
@@ -329,7 +328,7 @@ def _in_memory(results: list) -> list[_SolvedPlan]:
     for r in results:
         if isinstance(r, StochasticResult):
             out += [_SolvedPlan("forecast", r.forecast_plan, r.data, r.loaded),
-                    _SolvedPlan("stochastic", r.plan, r.data, r.loaded)]  # fmt: skip
+                    _SolvedPlan("stochastic", r.plan, r.data, r.loaded, fitted_to=r.settings)]  # fmt: skip
         else:
             out.append(_SolvedPlan(_solve_label(r), r.plan, r.data, r.loaded, r.objective_kind))
     return out
@@ -369,10 +368,20 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
     buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
     used = _model_used(loaded, why)
     n, s = _compare_settings([], scenarios, seed)  # no run folder: 1,000 of seed 0 unless given
+    _warn_if_fitted(results, s, n)
     runs = ["(in memory: not written)"] * len(results)
     objectives = [r.objective for r in results]
     return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [], objectives,
                          policies)  # fmt: skip
+
+
+def _warn_if_fitted(results: list[_SolvedPlan], seed: int, scenarios: int) -> None:
+    """A stochastic result's plan compared on scenarios it was fitted to is warned of, as the plans of
+    its run folder are (:func:`~fleetopt.evaluate.sources.fitted_note`)."""
+    for fitted in (r.fitted_to for r in results if r.fitted_to is not None):
+        note = fitted_note("the StochasticResult in memory", fitted, seed, scenarios)
+        if note is not None:
+            warn(note)
 
 
 def _plan_under(result: _SolvedPlan, data, label: str) -> Plan:

@@ -254,10 +254,16 @@ def in_sample_note(plans_path: Path, seed: int, scenarios: int) -> str | None:
     if run.kind != "stochastic":
         return None
     settings = run.summary(complete=False).get("settings") or {}
+    return fitted_note(str(plans_path.parent), settings, seed, scenarios)
+
+
+def fitted_note(solve: str, settings: dict, seed: int, scenarios: int) -> str | None:
+    """:func:`in_sample_note` of the stochastic solve ``solve`` (its run folder, or a result in memory)
+    of ``settings`` (its summary's, or its result's): None where ``seed`` is not the seed it drew from."""
     fitted, screened = settings.get("scenario_seed"), settings.get("screened")
     if fitted != seed or not isinstance(screened, int) or screened < 1:
         return None
-    return (f"the stochastic plan of {plans_path.parent} was fitted to scenarios reduced from the first "
+    return (f"the stochastic plan of {solve} was fitted to scenarios reduced from the first "
             f"{screened:,} of seed {seed}, and {min(scenarios, screened):,} of the {scenarios:,} scenarios "
             f"of seed {seed} it is run on here are among them: its figures are partly in sample, "
             f"flattered against the forecast optimum's; use another seed (--seed {limits.next_seed(seed)}, "
