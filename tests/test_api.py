@@ -91,9 +91,10 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
         with pytest.raises(InputError, match=rf"^{name} must be a run folder, plan file or run id \(int\)"):
             call()
     # it read "a solve's result is also compared in memory, whose figures are an evaluation's"
-    with pytest.raises(InputError, match=r"write it as a run first \(fleetopt\.api\.write_solve_run.*"
-                       r"give its folder; or, without writing it, compare the SolveResult with other plans "
-                       r"on common scenarios: fleetopt\.api\.compare\(\[result, \.\.\.\]\)$"):
+    with pytest.raises(InputError, match=r"write it as a run first \(folder = fleetopt\.api\."
+                       r"write_solve_run\(result\)\) and give its folder; or, without writing it, compare "
+                       r"the SolveResult with other plans on common scenarios: "
+                       r"fleetopt\.api\.compare\(\[result, \.\.\.\]\)$"):
         api.evaluate(solved)
     # several runs: compare evaluates them on the same scenarios (from a new user's review)
     with pytest.raises(InputError, match=r"not a list \(\['a', 'b'\]\); the plans of several runs are "

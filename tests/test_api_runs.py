@@ -632,6 +632,22 @@ def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warne
         assert said == []
 
 
+def test_a_result_in_memory_given_to_evaluate_is_told_the_call_that_writes_it(tiny_solved):
+    """fo.evaluate(fo.solve_stochastic(...)) advised "write_solve_run, write_sweep_run and the like" and
+    comparing it "with other plans" ([result, ...]): a stochastic result is written by
+    write_stochastic_run, and compared alone (its plan and its forecast optimum). An evaluation runs
+    a plan file its run names (read again by its report and a resume), so a result is written first."""
+    _, solved = tiny_solved
+    with pytest.raises(RegistryError) as refused:
+        api.evaluate(stochastic_stand_in(solved), scenarios=SCENARIOS)
+    assert str(refused.value) == (
+        "plans must be a run folder, plan file or run id (int), not a StochasticResult: write it as a run "
+        "first (folder = fleetopt.api.write_stochastic_run(result)) and give its folder; or, without "
+        "writing it, compare its two plans (the stochastic plan and the forecast optimum) on common "
+        "scenarios: fleetopt.api.compare(result)"
+    )
+
+
 @pytest.mark.parametrize("seed, in_sample", [(None, True), (1, False)])
 def test_comparing_a_stochastic_result_in_memory_on_the_scenarios_it_was_solved_on_is_warned_of(
     tiny_solved, seed, in_sample

@@ -63,6 +63,29 @@ FORMER_PLACE = "runs_folder"  # registry_facts' key: the runs folder as the reco
 
 # the results fleetopt.api.compare takes as they are, in memory (not a SweepResult: its plans are a run's)
 _COMPARED_AS_IS = ("SolveResult", "StochasticResult")
+# the writer of each result's run folder, which is what a run argument takes of it
+_RUN_WRITERS = {"SolveResult": "write_solve_run", "StochasticResult": "write_stochastic_run",
+                "SweepResult": "write_sweep_run"}  # fmt: skip
+
+
+def _result_in_memory(result, name: str) -> RegistryError:
+    """The refusal of a result in memory (a SolveResult, a SweepResult ...) given as a run: it is
+    evaluated once written as one (an evaluation's run names the plan file it read, which its report
+    and a resume read again); a solve's is compared in memory too (a sweep's is not)."""
+    kinds = [c.__name__ for c in type(result).__mro__]
+    kind = next((k for k in kinds if k in _RUN_WRITERS), kinds[0])
+    writer = _RUN_WRITERS.get(kind)
+    writer = f"folder = fleetopt.api.{writer}(result)" if writer else "fleetopt.api.write_*_run"
+    in_memory = ""
+    if kind == "StochasticResult":  # two plans of its own: compared alone
+        in_memory = ("; or, without writing it, compare its two plans (the stochastic plan and the forecast "
+                     "optimum) on common scenarios: fleetopt.api.compare(result)")  # fmt: skip
+    elif kind in _COMPARED_AS_IS:
+        in_memory = (f"; or, without writing it, compare the {kind} with other plans on common scenarios: "
+                     "fleetopt.api.compare([result, ...])")  # fmt: skip
+    return RegistryError(f"{name} must be a run folder, plan file or run id (int), not a {kind}: write it "
+                         f"as a run first ({writer}) and give its folder{in_memory}")  # fmt: skip
+
 
 class RegistryError(InputError):
     """An unknown run id, or a run whose folder is gone."""
@@ -552,19 +575,8 @@ class Registry:
         if isinstance(ref, Integral) and not isinstance(ref, bool):
             return int(ref)
         if not isinstance(ref, (str, Path)):
-            # a result in memory (a SolveResult, a SweepResult ...) is evaluated once written as a run;
-            # a solve's is compared in memory too (a sweep's is not: the advice said it was)
             if hasattr(ref, "plan"):
-                kind = type(ref).__name__
-                in_memory = ""
-                if kind in _COMPARED_AS_IS:
-                    in_memory = (f"; or, without writing it, compare the {kind} with other plans on common "
-                                 "scenarios: fleetopt.api.compare([result, ...])")  # fmt: skip
-                raise RegistryError(
-                    f"{name} must be a run folder, plan file or run id (int), not a {kind}: write it as a "
-                    "run first (fleetopt.api.write_solve_run, write_sweep_run and the like) and give its "
-                    f"folder{in_memory}"
-                )
+                raise _result_in_memory(ref, name)
             several = ("; the plans of several runs are evaluated on the same scenarios by "
                        "fleetopt.api.compare(runs)") if isinstance(ref, (list, tuple)) else ""  # fmt: skip
             raise RegistryError(
