@@ -735,7 +735,7 @@ def test_the_runs_list_names_the_purchases_file_a_solve_fixed(here):
 
 
 def test_a_purchases_path_with_a_nul_character_is_refused_by_name_in_a_sweep_too(tiny, here):
-    """fo.solve refused it (api._one_purchases); fo.sweep's proposals read the same file through
+    """fo.solve refused it (api/_solve.py _one_purchases); fo.sweep's proposals read the same file through
     purchases_for and raised Python's ValueError 'embedded null byte' from open, a traceback."""
     with pytest.raises(InputError, match=r"^purchases file 'orders\\x00\.csv' holds a NUL character"):
         purchases_for("orders\0.csv", tiny[1])

@@ -97,7 +97,7 @@ def test_a_link_in_a_run_folder_never_redirects_its_writes(tmp_path):
 
 
 def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks_once_tidied(tmp_path):
-    """Its chunks and lock stay until the run is recorded (api._recorded tidies it then): a job
+    """Its chunks and lock stay until the run is recorded (api/_runs.py _recorded tidies it then): a job
     killed between the two is still seen as finished but not recorded."""
     folder = RunFolder(tmp_path / "job")
     folder.start_job({RunFolder.MODEL: "name: x\n"}, {"kind": "evaluate"})

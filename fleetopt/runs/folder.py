@@ -942,7 +942,7 @@ class RunFolder:
         files = _stamped(files)
         for name in sorted(files, key=lambda n: n == self.SUMMARY):
             write_bytes_atomic(self.path / name, _bytes(files[name]))
-        # not tidied here: its chunks and lock go once the run is recorded (api._recorded), so one
+        # not tidied here: its chunks and lock go once the run is recorded (api/_runs.py _recorded), so one
         # killed in between is listed by `fleetopt runs` as finished but not recorded
         return self.path
 
