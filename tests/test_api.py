@@ -540,3 +540,12 @@ def test_the_errors_a_caller_catches_and_the_types_returned_are_the_apis_own_nam
     assert issubclass(api.ModelError, api.InputError) and issubclass(api.InputError, api.FleetoptError)
     assert issubclass(api.RuleNotMet, api.InputError)
     assert {"PlanSource", "LoadedModel"} <= set(api.__all__)
+
+
+def test_every_name_the_one_file_api_gave_is_still_given():
+    """fleetopt/api.py became a package: `from fleetopt.api import __version__` (a name api.py took
+    from fleetopt, as a notebook records which version made its figures) raised ImportError."""
+    import fleetopt
+    from fleetopt.api import __version__
+
+    assert __version__ == fleetopt.__version__

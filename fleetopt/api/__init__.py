@@ -19,6 +19,7 @@ capped to what the machine has, plans made from another version of their model) 
 
 # Every public name this module had as one file (fleetopt/api.py), where it is made now: the API by
 # topic below, then the names it took from the rest of fleetopt, so code that reads them here runs on.
+from fleetopt import __version__
 from fleetopt.api._compare import LABELS, compare, comparison_html
 from fleetopt.api._evaluate import (
     evaluate,
