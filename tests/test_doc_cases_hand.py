@@ -209,9 +209,9 @@ def test_a_cancellation_counts_what_the_cancelled_gpus_would_earn(kernel):
     projects 2,628,000 - 4,000,000 = -1,372,000 and defers f = 1,372,000 / 1,810,000 = 75.80 %,
     ending at 0. Quarter 2 owes the deferred f x 4,000,000 = 3,032,044.20 and projects
     2,628,000 - 3,032,044.20 = -404,044.20; cancelling it all would save its price less its 20 %
-    deposit, less the 2,190 each of its 758.01 GPUs would earn: f x 1,010,000 = 765,613.26, so
+    deposit, less the 2,190 each of its 758.01 GPUs would earn: f x 1,010,000 = 765,591.16, so
     c = 52.78 % is cancelled, forfeiting 404,044.20 x 800,000 / 1,010,000 = 320,035.01, and quarter
-    2 ends at exactly 0. Quarter 3: the 1,200 - 400.05 GPUs left earn 1,751,904.16. In 0.4.20 and
+    2 ends at exactly 0. Quarter 3: the 1,200 - 400.04 GPUs left earn 1,751,904.16. In 0.4.20 and
     before c left out what the GPUs earn, 404,044.20 / (f x 3,200,000) = 16.66 %, and quarter 2
     ended short by their revenue, -276,517.75: a liquidity default."""
     data = data_of(no_cash_order())
@@ -220,6 +220,8 @@ def test_a_cancellation_counts_what_the_cancelled_gpus_would_earn(kernel):
     f = 1_372_000.0 / 1_810_000.0
     cancel = (f * ORDER - 2_628_000.0) / (f * 1_010_000.0)
     assert (f * ORDER, cancel) == pytest.approx((3_032_044.20, 0.52775), abs=1e-2)
+    # the saving and the GPUs cancelled, as the docs print them
+    assert (f * 1_010_000.0, cancel * f * 1_000) == pytest.approx((765_591.16, 400.04), abs=5e-3)
     np.testing.assert_allclose(out["cash_usd"][0, 0], [0.0, 0.0, 0.0, 1_751_904.16], atol=0.01)
     np.testing.assert_allclose(out["forfeited_usd"][0, 0], cancel * 0.2 * f * ORDER, rtol=1e-12)
     assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
