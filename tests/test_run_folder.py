@@ -343,12 +343,15 @@ def test_a_file_s_sha256_is_read_once_while_it_is_unchanged(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("title", ["plans on 5 common scenarios", "  2 plans on 1,000 common scenarios",
-                                   "one plan under two models on 2,000 common scenarios"])
+                                   "one plan under two models on 2,000 common scenarios",
+                                   "2 plans on 1 common scenario (seed 0)"])
 def test_compare_may_replace_its_own_terminal_output_of_any_version(title):
     """`compare --out x` (no extension: the terminal's text) may replace what compare wrote there
     before: its table title read 'plans on N ...' before 0.4.21, '2 plans on N ...' and a what-if's
-    'one plan under two models on N ...' since; another text is not compare's."""
+    'one plan under two models on N ...' since; another text is not compare's. Of --scenarios 1
+    ('on 1 common scenario') it was refused as 'not a comparison fleetopt wrote'."""
     from fleetopt.runs.folder import OWN_OUTPUT
 
     assert OWN_OUTPUT["comparison"](title + "\n┏━━━")
     assert not OWN_OUTPUT["comparison"]("some plans on 5 common scenarios\n")
+    assert not OWN_OUTPUT["comparison"]("2 plans on 5 common scenarioss\n")

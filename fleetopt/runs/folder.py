@@ -1069,9 +1069,9 @@ def _bytes(content: bytes | str) -> bytes:
 
 
 # compare's terminal table title (Comparison.subject): "2 plans on ...", a what-if's "one plan under two
-# models on ...", and before 0.4.21 "plans on ..."
+# models on ...", and before 0.4.21 "plans on ..."; "1 common scenario" where --scenarios 1
 COMPARISON_TITLE = re.compile(
-    r"\s*(?:[\d,]+ plans |plans |one plan under two models )on [\d,]+ common scenarios"
+    r"\s*(?:[\d,]+ plans |plans |one plan under two models )on [\d,]+ common scenarios?\b"
 )
 # how each kind of output file fleetopt writes looks (its first and last 4 KiB): `--out` may replace
 # such a file (a report, schema or comparison written before), never another file (a model, say)
