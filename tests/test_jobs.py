@@ -617,6 +617,10 @@ def test_a_ray_head_that_does_not_answer_is_refused_at_once():
         check_ray_head(f"127.0.0.1:{port}")
     with pytest.raises(RayUnavailable, match="give the Ray head as HOST:PORT"):
         check_ray_head("my-cluster")
+    # a port of superscript digits was tried as one, then said 'no Ray head answers there (invalid
+    # literal for int() ...)'
+    with pytest.raises(RayUnavailable, match="give the Ray head as HOST:PORT"):
+        check_ray_head("127.0.0.1:\u00b2")
     check_ray_head("auto")  # left to Ray
 
 

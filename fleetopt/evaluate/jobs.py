@@ -770,7 +770,7 @@ def check_ray_head(address: str, seconds: float = RAY_CONNECT_SECONDS) -> None:
     if address == "auto":
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()):  # '²' is a digit to isdigit(), not to int()
         raise RayUnavailable(
             f"--ray-address {address!r}: give the Ray head as HOST:PORT (e.g. 10.0.0.5:6379), "
             "ray://HOST:PORT or auto"
