@@ -477,6 +477,7 @@ class Registry:
             return [self._record(r, place) for r in con.execute(sql, args)]
 
     def get(self, run_id: int) -> RunRecord:
+        self._check_folder()  # a runs folder that is a file holds no run: said so, not "no run with id"
         if self.path.exists() and 0 < run_id <= MAX_RUN_ID:
             with self._reading() as (con, place):
                 row = con.execute(_SELECT + " WHERE id = ?", (run_id,)).fetchone()
