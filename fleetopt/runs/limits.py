@@ -14,7 +14,7 @@ import re
 from numbers import Integral, Real
 from pathlib import PurePath
 
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, user_path
 from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
 from fleetopt.schema.loading import shown_value
 
@@ -106,7 +106,7 @@ def _usable(name: str, value):
             "(or run in a UTF-8 locale, such as LC_ALL=C.UTF-8)"
         )
     try:
-        os.stat(os.path.expanduser(value))
+        os.stat(user_path(value, name))
     except OSError as exc:  # a path not there yet (an output's) is usable: only a name too long is not
         if exc.errno == errno.ENAMETOOLONG:
             shown = shown_value(str(value))
