@@ -1829,7 +1829,12 @@ def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(r
         summary = json.loads((solved / "summary.json").read_text())
         hours = f"{summary['compute_in_service_h100_hours_discounted']:,.0f}"
         assert f"(levelized): the present cost {format_usd(summary['present_cost_usd'])} over {hours}" in text
-        assert format_usd_per_hour(summary["present_cost_per_h100_hour_usd"]) in text, folder
+        # its tile's figure carries its unit beside it, not only in the label below: "$0.61/GPU-hour"
+        # ($779.7M over 1,286,311,835 H100-equivalent GPU-hours), not a bare "$0.61"
+        per_hour = summary["present_cost_usd"] / summary["compute_in_service_h100_hours_discounted"]
+        assert format_usd_per_hour(per_hour) == "$0.61"
+        assert "<b>$0.61/GPU-hour</b><span>present cost per H100-equivalent GPU-hour" in (
+            (tmp_path / f"{folder}.html").read_text()), folder
         for figure in ("NPV on the forecast", "revenue over the horizon, undiscounted"):
             assert f"{figure} (the GPUs' own use valued at market prices, as revenue)" in text, folder
         assert "Compute against demand on the forecast: milp" in text, folder  # H100-eq., not GPU counts

@@ -269,9 +269,16 @@ def _cost_kpis(run: ReportRun, fig: dict) -> list[Kpi]:
     return [
         _milp_kpi(run, objective, format_usd(fig["present_cost_usd"])),
         _milp_kpi(run, f"{COST_PER_H100_HOUR}: {cost_per_h100_hour_basis(fig)}",
-                  format_usd_per_hour(fig["present_cost_per_h100_hour_usd"])),
+                  _per_gpu_hour(fig["present_cost_per_h100_hour_usd"])),
         _milp_kpi(run, FORECAST_DEMAND_LABEL, forecast_demand_words(fig)),
     ]  # fmt: skip
+
+
+def _per_gpu_hour(usd: float | None) -> str:
+    """A price per GPU-hour with its unit beside the figure, as the tile shows it: $0.61/GPU-hour
+    (n/a alone where there is none)."""
+    price = format_usd_per_hour(usd)
+    return price if price == "n/a" else f"{price}/GPU-hour"
 
 
 def _budget_kpis(run: ReportRun, fig: dict, cost: bool) -> list[Kpi]:
