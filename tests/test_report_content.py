@@ -1155,17 +1155,41 @@ def test_deterministic_evaluation_draws_no_scenario_charts(runs):
 def test_a_deterministic_evaluation_shows_no_error_tail_or_shares(runs):
     """One scenario has no standard error ('± $0'), no P5 or CVaR5 (the NPV itself) and no 'share of
     scenarios with' a reaction: its key figures say NPV, lowest cash, and yes or no (tiny's forecast
-    optimum: no default, no breach on the forecast; its lowest cash $30.3M, as the solve's)."""
+    optimum: no default, no breach on the forecast; its lowest cash $30.3M, as the solve's). The
+    evaluator's NPV and lowest cash are the forecast run's: each said once, not in two sections
+    (-$14.1M twice read as a repeat, from a finance reader's review)."""
     text = text_of(runs["deterministic"])
     row = pd.read_csv(runs["deterministic"] / "metrics.csv").iloc[0]
-    assert f"{format_usd(row['npv_mean_usd'])} NPV on the forecast (evaluator)" in text
-    assert "$30.3M lowest cash on the forecast (evaluator)" in text
+    npv = format_usd(row["npv_mean_usd"])
+    assert npv == "-$14.1M" and text.count(f"{npv} NPV on the forecast") == 1, text.count(npv)
+    assert text.count("$30.3M lowest cash on the forecast") == 1
+    assert "(evaluator" not in text
     assert "no liquidity default (cash below $25.0M)" in text
     # tiny tests its covenants from 2026Q4: "no" holds from then (the forecast's "none" card says it too)
     assert "no covenant breach (covenants tested from 2026Q4: an assumed grace before)" in text
     for gone in ("± ", "NPV P5", "CVaR5", "scenarios with:", "standard error", "SE of mean NPV"):
         assert gone not in text, gone
     assert "NPV on the forecast (USD)" in text  # the table's NPV column
+
+
+def test_a_deterministic_evaluation_whose_recorded_npv_differs_from_the_rerun_says_both(runs, tmp_path):
+    """Where the NPV an evaluation recorded is not the forecast run's the report reruns (a run written
+    by an older evaluator), both are shown, the recorded one saying which it is; the lowest cash, the
+    same in both, once."""
+    folder = tmp_path / "D"
+    shutil.copytree(runs["deterministic"], folder)
+    metrics = pd.read_csv(folder / "metrics.csv")
+    metrics["npv_mean_usd"] = -15_000_000.0
+    metrics.to_csv(folder / "metrics.csv", index=False)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["metrics"][0]["npv_mean_usd"] = -15_000_000.0  # as the evaluation wrote both
+    (folder / "summary.json").write_text(json.dumps(summary))
+    code, _, err = run_cli("report", str(folder))
+    assert code == 0, err
+    text = text_of(folder)
+    assert "-$15.0M NPV on the forecast (as the evaluation recorded it; the forecast run below is this " \
+           "report's rerun)" in text
+    assert "-$14.1M NPV on the forecast" in text and text.count("$30.3M lowest cash on the forecast") == 1
 
 
 def test_count_ticks_are_short():

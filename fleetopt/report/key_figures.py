@@ -302,16 +302,24 @@ def _milp_kpi(run: ReportRun, label: str, value: str) -> Kpi:
 
 
 def _deterministic_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
-    """A deterministic evaluation's one scenario is the forecast: its NPV and lowest cash, and
-    whether it breaches, defaults or makes the policy react (yes or no: no shares, no tails)."""
+    """A deterministic evaluation's one scenario is the forecast: whether it breaches, defaults or
+    makes the policy react (yes or no: no shares, no tails); its NPV and lowest cash are the forecast
+    run's key figures below, repeated here only where the evaluation's own differ."""
 
     def yes(column):
         return event_words(row[column])
 
     kpis = _demand_kpis(run, row)  # a lab's: first
-    kpis.append(Kpi("NPV on the forecast (evaluator)", format_usd(row["npv_mean_usd"])))
+    # the NPV and lowest cash of the same run on the forecast are the key figures below: said once
+    # there, and here only where the evaluation's own differ, with why
+    fc, differs = run.forecast, " (as the evaluation recorded it; the forecast run below is this report's rerun)"
+    npv = format_usd(row["npv_mean_usd"])
+    if fc is None or npv != format_usd(fc.npv_usd):
+        kpis.append(Kpi("NPV on the forecast" + differs, npv))
     if "expected_min_cash_usd" in row:
-        kpis.append(Kpi("lowest cash on the forecast (evaluator)", format_usd(row["expected_min_cash_usd"])))
+        cash = format_usd(row["expected_min_cash_usd"])
+        if fc is None or cash != format_usd(fc.lowest_cash_usd):
+            kpis.append(Kpi("lowest cash on the forecast" + differs, cash))
     # "no covenant breach" beside the forecast's grace-quarter breaches (0.94x in 2026Q3) says when testing starts
     first = first_tested_quarter(run.data) if run.data.covenants else None
     kpis += [Kpi(f"liquidity default (cash below {format_usd(run.data.default_cash)})", yes("default_probability")),
