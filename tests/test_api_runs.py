@@ -632,6 +632,43 @@ def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warne
         assert said == []
 
 
+@pytest.fixture(scope="module")
+def tiny_stochastic_sweep(tmp_path_factory):
+    """A sweep of seed 0 with a stochastic candidate of 3 scenarios (a plan of its own, not the forecast
+    optimum's): fitted to scenarios reduced from the first 200 (the default screen) of seed 1."""
+    folder = tmp_path_factory.mktemp("sweep") / "S"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "2", "--stochastic", "3", "--scenarios",
+                           str(SCENARIOS), "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    return folder
+
+
+@pytest.mark.parametrize("command", ["evaluate", "compare"])
+@pytest.mark.parametrize("seed, in_sample", [(1, True), (0, False)])
+def test_evaluating_a_sweeps_stochastic_candidate_on_the_scenarios_it_was_solved_on_is_warned_of(
+    here, tiny_stochastic_sweep, seed, in_sample, command
+):
+    """`fleetopt sweep tiny --stochastic 3` (seed 0) solves its stochastic candidate on the first 200
+    scenarios of seed 1: `fleetopt evaluate --plans SWEEP --seed 1` ran 20 of them, every one in
+    sample for that candidate (and its cash-buffer variants), in silence; seed 0, the sweep's own,
+    holds none of them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if command == "evaluate":
+            api.prepare_evaluation(tiny_stochastic_sweep, scenarios=SCENARIOS, seed=seed)
+        else:
+            api.compare(tiny_stochastic_sweep, scenarios=SCENARIOS, seed=seed)
+    said = [str(w.message) for w in caught if "in sample" in str(w.message)]
+    if in_sample:
+        assert len(said) == 1
+        assert said[0].startswith(f"the stochastic plan of the sweep {tiny_stochastic_sweep} ('stochastic: 3 "
+                                  "scenarios'")  # fmt: skip
+        assert "first 200 of seed 1" in said[0] and "20 of the 20 scenarios of seed 1" in said[0]
+        assert "'milp: forecast'" not in said[0]
+    else:
+        assert said == []
+
+
 def test_a_result_in_memory_given_to_evaluate_is_told_the_call_that_writes_it(tiny_solved):
     """fo.evaluate(fo.solve_stochastic(...)) advised "write_solve_run, write_sweep_run and the like" and
     comparing it "with other plans" ([result, ...]): a stochastic result is written by

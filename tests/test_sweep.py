@@ -1473,7 +1473,7 @@ def test_a_lead_within_two_standard_errors_is_called_noise_with_the_scenarios_th
 
 def test_the_settle_command_s_scenarios_are_fresh_for_a_stochastic_candidate_too():
     """A sweep of seed 7 evaluates its candidates on scenarios of seed 7 and, with --stochastic N,
-    solves its stochastic candidate on scenarios of seed 8 (sweep/run.stochastic_seed): evaluated on
+    solves its stochastic candidate on scenarios of seed 8 (runs/limits.stochastic_seed): evaluated on
     seed 8, that candidate would be judged on the scenarios it was optimised for (in sample), so the
     command's are of seed 9."""
     near = lead_words(Lead("stochastic: 10 scenarios", 284.7e6, 288.4e6), n=1000)

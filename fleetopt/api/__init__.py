@@ -115,6 +115,7 @@ from fleetopt.runs.folder import (
     unfinished_jobs,
     written_at,
 )
+from fleetopt.runs.limits import DEFAULT_SCREEN
 from fleetopt.runs.registry import (
     Registry,
     RegistryError,
@@ -135,7 +136,6 @@ from fleetopt.schema.loading import (
     typed_path,
 )
 from fleetopt.stochastic.run import (
-    DEFAULT_SCREEN,
     MAX_SCREENED,
     StochasticResult,
     check_settings,

@@ -36,12 +36,12 @@ from fleetopt.runs.folder import (
     csv_text,
     json_text,
 )
+from fleetopt.runs.limits import DEFAULT_SCREEN
 from fleetopt.schema.loading import (
     MODEL_CHANGES,
     LoadedModel,
 )
 from fleetopt.stochastic.run import (
-    DEFAULT_SCREEN,
     MAX_SCREENED,
     StochasticResult,
     check_settings,

@@ -24,6 +24,9 @@ MIN_TIME_LIMIT = 0.001  # seconds: HiGHS needs some time to find any plan
 # scenarios an evaluation, a comparison, a sweep and a stochastic plan's out-of-sample check run
 # when none are given: a CVaR5 of 50 scenarios, a standard error of about 3 % of the spread
 DEFAULT_SCENARIOS = 1000
+# scenarios a stochastic solve screens before the reduction by default (the API's ``screen``; N of
+# them where N is more): a sweep's stochastic candidate too (fleetopt.evaluate.sources reads it)
+DEFAULT_SCREEN = 200
 # candidate plans a sweep evaluates at most when no count is given (`--candidates`)
 DEFAULT_CANDIDATES = 20
 
@@ -179,6 +182,12 @@ def next_seed(value: int) -> int:
     stochastic candidate; past MAX_SEED it wraps to 0, so every seed a run records is one that
     its commands take back."""
     return (int(value) + 1) % (MAX_SEED + 1)  # a numpy integer would overflow at MAX_SEED
+
+
+def stochastic_seed(seed: int) -> int:
+    """The seed of the scenarios a sweep of ``seed`` reduces for its stochastic candidate
+    (``--stochastic N``): not those it evaluates its candidates on."""
+    return next_seed(seed)
 
 
 def mip_gap(name: str, value) -> float:

@@ -61,8 +61,6 @@ ROUTES = ("blocks", *MPISPPY_ROUTES)
 # and the reduction's distances (N x N x 10 floats) and the N copies of the model grow past any
 # machine long before N reaches, say, a million; 1,000 is five times the default screen
 MAX_SCENARIOS = 1000
-# scenarios screened before the reduction by default (the API's ``screen``; N of them where N is more)
-DEFAULT_SCREEN = 200
 # the most scenarios screened before the reduction: 100 times the default
 MAX_SCREENED = 20_000
 
@@ -442,7 +440,7 @@ def solve_stochastic(
     risk_weight: float = 0.0,
     alpha: float = TAIL,
     seed: int = 0,
-    screen: int = DEFAULT_SCREEN,
+    screen: int = limits.DEFAULT_SCREEN,
     oos_scenarios: int = limits.DEFAULT_SCENARIOS,
     oos_seed: int | None = None,
     mip_gap: float = STOCHASTIC_MIP_GAP,

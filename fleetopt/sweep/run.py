@@ -205,7 +205,7 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress, prop
     them; with ``folder``, each new one saved there as it is made, and the job marked as having
     them all at the end."""
     n_sto = settings["stochastic_scenarios"]
-    seed = stochastic_seed(settings["seed"])  # not the scenarios the sweep evaluates on
+    seed = limits.stochastic_seed(settings["seed"])  # not the scenarios the sweep evaluates on
     gap = settings.get("stochastic_mip_gap")  # None in sweeps started before it had its own
     gap = settings["mip_gap"] if gap is None else gap
     spec = StochasticCandidate(n_sto, seed, settings["backend"], gap) if n_sto else None
@@ -753,17 +753,11 @@ def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path 
             f"solving again{within}")
 
 
-def stochastic_seed(seed: int) -> int:
-    """The seed of the scenarios a sweep of ``seed`` reduces for its stochastic candidate
-    (``--stochastic N``): not those it evaluates its candidates on."""
-    return limits.next_seed(seed)
-
-
 def settle_seed(seed: int) -> int:
     """The seed of fresh scenarios for a sweep of ``seed``: neither those it evaluates its candidates
-    on nor those its stochastic candidate is solved on (:func:`stochastic_seed`), which would be in
-    sample for that candidate."""
-    return limits.next_seed(stochastic_seed(seed))
+    on nor those its stochastic candidate is solved on (:func:`~fleetopt.runs.limits.stochastic_seed`),
+    which would be in sample for that candidate."""
+    return limits.next_seed(limits.stochastic_seed(seed))
 
 
 def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
