@@ -627,7 +627,8 @@ def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warne
     said = [str(w.message) for w in caught if "in sample" in str(w.message)]
     if in_sample:
         assert len(said) == 1
-        assert "20 of the 20 scenarios of seed 3" in said[0] and "--seed 4" in said[0]
+        assert "20 of the 20 scenarios of seed 3" in said[0]
+        assert said[0].endswith(": seed=4 (--seed 4)")  # the API's keyword, the CLI's option beside it
     else:
         assert said == []
 
@@ -664,7 +665,7 @@ def test_evaluating_a_sweeps_stochastic_candidate_on_the_scenarios_it_was_solved
         assert said[0].startswith(f"the stochastic plan of the sweep {tiny_stochastic_sweep} ('stochastic: 3 "
                                   "scenarios'")  # fmt: skip
         assert "first 200 of seed 1" in said[0] and "20 of the 20 scenarios of seed 1" in said[0]
-        assert "'milp: forecast'" not in said[0]
+        assert "'milp: forecast'" not in said[0] and said[0].endswith(": seed=2 (--seed 2)")
     else:
         assert said == []
 
@@ -700,6 +701,7 @@ def test_comparing_a_stochastic_result_in_memory_on_the_scenarios_it_was_solved_
     said = [str(w.message) for w in caught if "in sample" in str(w.message)]
     if in_sample:
         assert len(said) == 1 and said[0].startswith("the stochastic plan of the StochasticResult in memory")
-        assert "20 of the 20 scenarios of seed 0" in said[0] and "--seed 1" in said[0]
+        assert "20 of the 20 scenarios of seed 0" in said[0]
+        assert said[0].endswith("its solve's out-of-sample check's: seed=1 (--seed 1)")
     else:
         assert said == []

@@ -295,12 +295,12 @@ def fitted_note(
     fitted, screened = settings.get("scenario_seed"), settings.get("screened")
     if fitted != seed or not isinstance(screened, int) or screened < 1:
         return None
-    advised = f"--seed {limits.next_seed(seed)}"
+    advised = limits.next_seed(seed)  # named as the API's keyword and the CLI's option, as "seed (--seed)"
     return (f"the stochastic plan of {solve} was fitted to scenarios reduced from the first "
             f"{screened:,} of seed {seed}, and {min(scenarios, screened):,} of the {scenarios:,} scenarios "
             f"of seed {seed} it is run on here are among them: its figures are partly in sample, "
-            f"flattered against the forecast optimum's; use another seed ({advised}, {other}) "
-            "to judge it")  # fmt: skip
+            f"flattered against the forecast optimum's; judge it on another seed, {other}: "
+            f"seed={advised} (--seed {advised})")  # fmt: skip
 
 
 def version_note(
