@@ -264,7 +264,7 @@ def in_sample_note(plans_path: Path, seed: int, scenarios: int) -> str | None:
 def _sweep_fitted_note(run: RunFolder, seed: int, scenarios: int) -> str | None:
     """:func:`in_sample_note` of a sweep's stochastic candidate (and its cash-buffer variants): solved
     as ``fleetopt solve --stochastic N`` on seed + 1 (:func:`~fleetopt.runs.limits.stochastic_seed`)."""
-    if not (run.path / RunFolder.JOB).is_file():  # a sweep written from memory, or a rerank: no job
+    if not run.is_job:  # a sweep written from memory, or a rerank: no job.json keeps its settings
         return None
     settings = run.job()
     n = settings.get("stochastic_scenarios")
