@@ -78,3 +78,45 @@ def test_a_cohort_past_its_age_at_the_start_is_sold_in_the_first_quarter(objecti
     assert fig["present_cost_opening_fleet_usd"] == pytest.approx(DF[0] * 11_400_000, abs=0.01)
     assert fig["present_cost_usd"] == pytest.approx(sum(DF) * 200_000, abs=0.01)
     assert sum(DF) * 200_000 == pytest.approx(754_004.01, abs=0.01)
+
+
+def h200_model(allocation: dict | None) -> dict:
+    """``unlevered`` hand (the contract's 4 quarters, no max age) with $10M of opening cash, a
+    training demand of 500 and an H200 (an H100 on sale in 2026Q1-Q2) at $40,000."""
+    d = unlevered(None, 4)
+    d["retirement"].pop("max_age_years")
+    d["finance"]["opening_cash_usd"] = 10_000_000
+    d["market"]["demand_gpus"]["training"] = 500
+    d["skus"]["H200"] = {**d["skus"]["H100"], "available_from": "2026Q1", "available_until": "2026Q2"}
+    if allocation:
+        d["limits"] = {"new_gpus_per_quarter": allocation}
+    return d
+
+
+@pytest.mark.parametrize(("allocation", "bought"), [(None, [200, 0]), ({"hopper": 120}, [120, 80])])
+def test_the_allocation_moves_purchases_to_a_later_quarter(allocation, bought):
+    """formulation §5.14. The market has room for 200 GPUs more than hand's 300. An H200 bought in
+    2026Q1 earns 4,119.13 a quarter (as an H100, test_doc_cases.py), is taxed on 4,119.13 - 2,500
+    of depreciation, and is worth 0.95 x 40,000 x 0.75 = 28,500 at the end against a book value of
+    30,000 (the 1,500 deducted in 2026Q4, whose taxable income stays positive):
+    v_1 = -DF_0 x 40,000 + (DF_0 + ... + DF_3) x 3,795.30 + DF_3 x (28,500 + 300) = 1,432.01.
+    Bought in 2026Q2 (three quarters, worth 0.95 x 40,000 x 0.8125 = 30,875 against 32,500):
+    v_2 = -DF_1 x 40,000 + (DF_1 + DF_2 + DF_3) x 3,795.30 + DF_3 x (30,875 + 325) = 827.55.
+    Both are worth buying, 2026Q1 more: without an allocation all 200 in 2026Q1; with 120 Hopper
+    GPUs a quarter, 120 then and the other 80 in 2026Q2. (Replacing an H100 by an H200 loses:
+    sold in 2026Q1 at 28,500 for an H200 at 40,000 worth 28,500 at the end, DF_3 x 28,500 -
+    DF_0 x 11,500 = 14,680 against the H100 kept, worth 19,000 at the end: 17,273.)
+    NPV = (DF_0 + ... + DF_3) x 1,323,080 + DF_3 x (7,600,000 + 80,000) + 120 v_1 + 80 v_2 (the
+    last quarter's taxable income, 403,850 + 200 x 1,619.13 = 727,675, still above the fleet's loss
+    at the end, 710,000, so every loss saves 20 %)."""
+    data = data_of(h200_model(allocation))
+    result = solve(data, mip_gap=0.0)
+    h200 = data.sku_names.index("H200")
+    assert 8 * result.plan.buy_blocks[h200].sum(axis=0) == pytest.approx([*bought, 0, 0], abs=1e-6)
+    assert result.plan.retire.sum() == pytest.approx(0.0, abs=1e-6)
+    net = 4_119.125 - 0.2 * 1_619.125
+    v1 = -DF[0] * 40_000 + sum(DF) * net + DF[3] * (28_500 + 300)
+    v2 = -DF[1] * 40_000 + sum(DF[1:]) * net + DF[3] * (30_875 + 325)
+    assert (v1, v2) == pytest.approx((1_432.01, 827.55), abs=0.01)
+    base = sum(DF) * 1_323_080 + DF[3] * 7_680_000
+    assert result.statements.npv_usd == pytest.approx(base + bought[0] * v1 + bought[1] * v2, abs=0.01)
