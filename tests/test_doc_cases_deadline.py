@@ -1,0 +1,42 @@
+r"""A contract's delivery deadline (docs/formulation.md §5.4; docs/evaluation.md quarter step 2),
+worked by hand from the documents alone on tests/test_doc_cases.py's ``hand``.
+
+``hand`` with a training demand of 400 (room on the market for all 400 GPUs, at $5,256 a
+GPU-quarter) and lab-a's contract (100 GPUs at $2.20, $4,818 a GPU-quarter, 2026Q1-Q4) given
+`delivery_deadline: 2026Q3`. Take-or-pay binds from the deadline only (§5.4: at most 100 GPUs
+before it, exactly 100 from it): a GPU on the market earns 438 a quarter more than on the contract,
+so the optimum delivers nothing in 2026Q1-Q2 (400 GPUs on the market) and 100 in 2026Q3-Q4 (300 on
+the market). Against hand's optimum (every other decision as there: the loan's draw, covenants
+far from binding) 2026Q1 and 2026Q2 earn 100 x 438 = 43,800 more, 35,040 after the 20 % tax:
+NPV = 10,050,246.49 + (DF_0 + DF_1) x 35,040 = 10,117,870.77. On the forecast the evaluator owes
+the contract what the plan gives it before the deadline (quarter step 2), so nothing is late and
+the simulated NPV is the statements'.
+"""
+
+from __future__ import annotations
+
+import pytest
+from milp_builders import data_of
+from test_doc_cases import DF, NPV, hand_model, simulated
+
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.milp.solve import solve
+
+
+def test_before_its_deadline_a_contract_is_delivered_only_where_it_pays():
+    d = hand_model()
+    d["market"]["demand_gpus"]["training"] = 400
+    d["contracts"]["lab-a-training"]["delivery_deadline"] = "2026Q3"
+    data = data_of(d)
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.contract_gpus.sum(axis=(0, 1, 2)) == pytest.approx([0, 0, 100, 100], abs=1e-6)
+    assert result.plan.active[0].sum(axis=(0, 1)) == pytest.approx([400.0] * 4, abs=1e-6)
+    assert result.plan.draws[0] == pytest.approx([2_000_000.0, 0.0, 0.0, 0.0], abs=0.01)
+    assert result.statements.lines["tax_usd"] == pytest.approx([81_530.0, 74_530.0, 67_770.0, 69_770.0],
+                                                               abs=0.01)  # fmt: skip
+    npv = NPV + (DF[0] + DF[1]) * 35_040
+    assert npv == pytest.approx(10_117_870.77, abs=0.01)
+    assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
+    out = simulated(data, result.plan, deterministic_scenarios(data), record=("cash_usd",))
+    assert out["npv"] == pytest.approx(npv, abs=0.01)
+    assert not out["breach"]
