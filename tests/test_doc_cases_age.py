@@ -120,3 +120,64 @@ def test_the_allocation_moves_purchases_to_a_later_quarter(allocation, bought):
     assert (v1, v2) == pytest.approx((1_432.01, 827.55), abs=0.01)
     base = sum(DF) * 1_323_080 + DF[3] * 7_680_000
     assert result.statements.npv_usd == pytest.approx(base + bought[0] * v1 + bought[1] * v2, abs=0.01)
+
+
+
+def short_lived(**finance) -> dict:
+    """hand with `useful_life_years: 1.8`, L = 7.2 quarters (formulation §3, "Cohort values")."""
+    d = hand_model(**finance)
+    d["skus"]["H100"]["useful_life_years"] = 1.8
+    return d
+
+
+def test_a_life_of_a_fraction_of_a_quarter_depreciates_the_rest_in_its_last_quarter():
+    """Ages 4-6 (2026Q1-Q3) depreciate 40,000 / 7.2 = 5,555.56 a GPU, age 7 (2026Q4) the remaining
+    0.2 x 40,000 / 7.2 = 1,111.11, and the book value at the end is 0: 400 GPUs depreciate
+    2,222,222.22 three times, then 444,444.44. With `tax_loss_carry_forward`, EBT -858,372.22,
+    -893,372.22, -883,372.22 and 1,403,850 - 444,444.44 - 55,000 = 904,405.56: the pool of
+    2,635,116.67 covers 2026Q4 and no tax is paid in the horizon. The loan is drawn whole as in hand
+    (its cost, 0.96637 before tax, is below DF_0). Cash flows 3,113,850, 828,850, 838,850, 848,850.
+    At the end the GPUs fetch 7,600,000 against a book value of 0, taxed with 2026Q4 (§5.10): y =
+    904,405.56 - 2,635,116.67 = -1,730,711.11, so 0.2 x (y + 7,600,000) = 1,173,857.78.
+    NPV = sum DF_t x flow_t + DF_3 x (7,600,000 - 1,173,857.78 - 2,250,000) = 9,179,963.57.
+    No GPU is sold early: every dollar of gain is taxed at 20 % at the end in any case, and a GPU
+    kept earns 4,119.13 a quarter against 2,375 of proceeds lost."""
+    data = data_of(short_lived(tax_loss_carry_forward=True))
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.retire.sum() == pytest.approx(0.0, abs=1e-6)
+    lines = result.statements.lines
+    assert lines["depreciation_gpu_usd"] == pytest.approx([16e6 / 7.2] * 3 + [3.2e6 / 7.2], abs=0.01)
+    assert lines["tax_usd"] == pytest.approx([0.0] * 4, abs=0.01)
+    assert result.statements.liquidation_tax_usd == pytest.approx(0.2 * (7_600_000 - 1_730_711.11), abs=0.01)
+    flows = [3_113_850.0, 828_850.0, 838_850.0, 848_850.0]
+    npv = sum(DF[t] * f for t, f in enumerate(flows)) + DF[3] * (7_600_000 - 1_173_857.78 - 2_250_000)
+    assert npv == pytest.approx(9_179_963.57, abs=0.01)
+    assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
+    assert simulated(data, result.plan, deterministic_scenarios(data))["npv"] == pytest.approx(npv, abs=0.01)
+
+
+def test_without_carry_forward_gpus_are_sold_into_the_loss_quarters_until_their_ebt_is_0():
+    """formulation §6, "Tax at the end": the same model without `tax_loss_carry_forward`. A GPU's
+    gain on sale is untaxed in a quarter of negative EBT, and taxed at 20 % at the end. Sold at the
+    start of 2026Q3 (age 6) it fetches 23,750 against a book value of 6,666.67 and raises that
+    quarter's EBT by the gain 17,083.33 + its depreciation 5,555.56 - its earnings 4,119.13 =
+    18,519.77; sold in 2026Q2 (age 5), 26,125 against 12,222.22: 2026Q2's EBT by 15,339.20 and
+    2026Q3's by 5,555.56 - 4,119.13 = 1,436.43. Kept, it is worth from 2026Q3 DF_2 x 4,119.13 +
+    DF_3 x (4,119.13 - 0.2 x 3,008.01 + 0.8 x 19,000) = 20,850.89 against DF_2 x 23,750 =
+    22,111.55 sold; from 2026Q2, DF_1 x 4,119.13 + 20,850.89 = 24,778.32 against 24,909.21 sold
+    (+130.89, less the 1,436.43 / 18,519.77 of a 2026Q3 sale it displaces, 97.78: still +33.11).
+    Sold beyond EBT 0 the gain is taxed at once (20 % of 18,519.77 at DF_2, 3,448.43, more than
+    1,260.66) and a sale in 2026Q1 loses (DF_0 x 28,500 = 27,828.94 against 28,800.45 kept). So the
+    MILP sells n_1 = 893,372.22 / 15,339.20 = 58.2411 GPUs in 2026Q2 and n_2 = (883,372.22 - n_1 x
+    1,436.43) / 18,519.77 = 43.1816 in 2026Q3, bringing both quarters' EBT to exactly 0."""
+    data = data_of(short_lived())
+    result = solve(data, mip_gap=0.0)
+    gain, dep, earn = 13_902.78, 16e6 / 7.2 / 400, 4_119.125
+    n1 = (893_372.22) / (gain + dep - earn)
+    n2 = (883_372.22 - n1 * (dep - earn)) / (17_083.33 + dep - earn)
+    assert (n1, n2) == pytest.approx((58.2411, 43.1816), abs=1e-4)
+    assert result.plan.retire.sum(axis=0) == pytest.approx([0.0, n1, n2, 0.0], abs=1e-4)
+    lines = result.statements.lines
+    ebt = lines["net_income_usd"] + lines["tax_usd"]
+    assert ebt[1:3] == pytest.approx([0.0, 0.0], abs=1.0)
+    assert lines["tax_usd"][:3] == pytest.approx([0.0] * 3, abs=0.01)
