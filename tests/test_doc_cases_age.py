@@ -17,7 +17,9 @@ DF_2 x (4,119.13 - 0.2 x 1,619.13) + DF_3 x 21,375 = 22,965 held.
 
 **In a scenario** whose resale values are 0.9 x the forecast's in 2026Q4, the forced sale fetches
 7,695,000: the loss is larger, still untaxed (EBT below 0 either way), and the NPV is lower by
-DF_3 x 855,000.
+DF_3 x 855,000. On the forecast the pair's utilisation (docs/evaluation.md, `mean_utilisation`) is
+(1 + 1 + 1 + 0) / 4 = 0.75, 2026Q4 holding no GPU, and the market demand served 3 x 300 = 900
+GPU-quarters (the contract's GPUs are not market demand).
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def test_a_cohort_is_sold_in_its_first_quarter_not_alive_at_that_age():
     npv = sum(DF[:3]) * 1_323_080 + DF[3] * 8_350_000
     assert npv == pytest.approx(11_376_147.20, abs=0.01)
     assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
-    assert simulated(data, result.plan, deterministic_scenarios(data))["npv"] == pytest.approx(npv, abs=0.01)
+    forecast = simulated(data, result.plan, deterministic_scenarios(data))
+    assert forecast["npv"] == pytest.approx(npv, abs=0.01)
+    assert (forecast["utilisation"], forecast["demand_served"]) == pytest.approx((0.75, 900.0))
     scen = deterministic_scenarios(data)
     scen.resale_factor[0, 3] = 0.9
     assert simulated(data, result.plan, scen)["npv"] == pytest.approx(npv - DF[3] * 855_000, abs=0.01)
