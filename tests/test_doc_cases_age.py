@@ -185,3 +185,23 @@ def test_without_carry_forward_gpus_are_sold_into_the_loss_quarters_until_their_
     ebt = lines["net_income_usd"] + lines["tax_usd"]
     assert ebt[1:3] == pytest.approx([0.0, 0.0], abs=1.0)
     assert lines["tax_usd"][:3] == pytest.approx([0.0] * 3, abs=0.01)
+
+
+def test_the_headline_of_the_fleet_sold_before_the_end():
+    """formulation §7, `summary.json`, on the first case: nothing is held at the end, so the terminal
+    equity is 0 and every figure is the quarters' changes in cash ΔC = 1,323,080 (three times) and
+    8,350,000. `npv_at_other_rates_usd` at 5 % and 15 %: sum ΔC_t x (1 + r)^-(t+1)/4 = 11,826,154.66
+    and 10,963,711.35. `npv_cash_held_usd`, every change kept to the last quarter: DF_3 x 12,319,240 =
+    11,199,309.09; the cash timing credit, sum ΔC_t (DF_t - DF_3) = 1,323,080 x (DF_0 + DF_1 + DF_2
+    - 3 DF_3) = 176,838.10, the difference. `gpus_retired` counts the forced sale (plan.csv: "GPUs
+    past their maximum age are retired like any others"): 400."""
+    fig = solve(data_of(unlevered(1.6, 3)), mip_gap=0.0).headline()
+    at = {r: sum((1 + r) ** (-(t + 1) / 4) * f for t, f in enumerate([1_323_080] * 3 + [8_350_000]))
+          for r in (0.05, 0.15)}  # fmt: skip
+    assert (at[0.05], at[0.15]) == pytest.approx((11_826_154.66, 10_963_711.35), abs=0.01)
+    assert fig["npv_at_other_rates_usd"] == pytest.approx({"5%": at[0.05], "15%": at[0.15]}, abs=0.01)
+    assert fig["npv_terminal_usd"] == pytest.approx(0.0, abs=0.01)
+    assert fig["npv_cash_held_usd"] == pytest.approx(DF[3] * 12_319_240, abs=0.01)
+    assert DF[3] * 12_319_240 == pytest.approx(11_199_309.09, abs=0.01)
+    assert fig["cash_timing_credit_usd"] == pytest.approx(176_838.10, abs=0.01)
+    assert fig["gpus_retired"] == pytest.approx(400.0, abs=1e-6)
