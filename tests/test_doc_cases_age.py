@@ -27,7 +27,10 @@ from __future__ import annotations
 import pytest
 from milp_builders import data_of
 from test_doc_cases import DF, hand_model, simulated
+from test_doc_cases_slip import CERTAIN, slip_model
 
+from fleetopt.core.plan import Plan
+from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.milp.solve import solve
 
@@ -205,3 +208,43 @@ def test_the_headline_of_the_fleet_sold_before_the_end():
     assert DF[3] * 12_319_240 == pytest.approx(11_199_309.09, abs=0.01)
     assert fig["cash_timing_credit_usd"] == pytest.approx(176_838.10, abs=0.01)
     assert fig["gpus_retired"] == pytest.approx(400.0, abs=1e-6)
+
+
+def aged_slip_plan(data) -> Plan:
+    """100 GPUs of B bought in 2026Q2 for the training market, held two quarters and sold at their
+    maximum age at the start of 2026Q4."""
+    p = Plan.empty(data)
+    cohort = next(c.index for c in data.cohorts if c.is_purchase and c.sku == 0 and c.bought == 1)
+    p.buy_blocks[0, 0, 1] = 100
+    p.held_training[cohort, 1:3] = 100
+    p.retire_training[cohort, 3] = 100
+    p.active[0, 0, 0, 1:3] = 100
+    return p
+
+
+@pytest.mark.parametrize(("slip", "npv"), [(None, 402_771.52), (CERTAIN, 197_632.83)])
+def test_a_late_delivery_is_sold_at_the_planned_quarter_at_its_own_younger_age(slip, npv):
+    """docs/evaluation.md, "Delivery slips", with formulation §5.2. tests/test_doc_cases_slip.py's
+    SKU B (on sale from 2026Q2, $10,000, worth 10,000 x (1 - a / 8) at age a quarters, its book
+    value, nothing lost on a sale) with `max_age_years: 0.5` (A = 2 quarters), no contract and no
+    draw, on the training market at $2 an hour: a GPU earns 4,380 - 219 of electricity = 4,161 a
+    quarter, depreciates 1,250, taxed at 20 %. The plan buys 100 in 2026Q2, which must be sold at
+    the start of 2026Q4 (age 2): flows -1,000,000 + 416,100 - 58,220 = -642,120 in 2026Q2, 357,880
+    in 2026Q3 and 100 x 7,500 = 750,000 in 2026Q4 (no gain, no tax): NPV = -642,120 DF_1 + 357,880
+    DF_2 + 750,000 DF_3. One quarter late, the GPUs arrive in 2026Q3, paid then, and join the cohort
+    bought then (alive to 2026Q4, forcing nothing in the horizon); the plan's sale in 2026Q4 is
+    kept, at their age on delivery, 1 quarter: 8,750 each, their book value: NPV = -642,120 DF_2 +
+    875,000 DF_3."""
+    data = data_of(aged_slip_model(slip))
+    out = evaluate(data, compile_plans(data, [aged_slip_plan(data)], ["p"]), 1, 0, backend="numpy")
+    flows = [0.0, -642_120.0, 357_880.0, 750_000.0] if slip is None else [0.0, 0.0, -642_120.0, 875_000.0]
+    assert sum(DF[t] * f for t, f in enumerate(flows)) == pytest.approx(npv, abs=0.01)
+    assert out.metrics["npv_mean_usd"][0] == pytest.approx(npv, abs=0.01)
+
+
+def aged_slip_model(slip: dict | None) -> dict:
+    d = slip_model(slip, contract=False)
+    d["finance"]["facilities"] = {}
+    d["market"]["price_usd_per_gpu_hour"]["training"] = {"all": 2.0}
+    d["retirement"]["max_age_years"] = 0.5
+    return d
