@@ -248,3 +248,26 @@ def aged_slip_model(slip: dict | None) -> dict:
     d["market"]["price_usd_per_gpu_hour"]["training"] = {"all": 2.0}
     d["retirement"]["max_age_years"] = 0.5
     return d
+
+
+def test_gpus_redeployed_to_inference_are_sold_at_the_same_age():
+    """§5.2's row for each configuration (`forced_training`, `forced_inference`): the first case with
+    a training demand of 200 and an inference demand of 100 at $3.00 (tests/test_doc_cases_tax.py's
+    redeployment case). Redeployed at the start of 2026Q1 ($1,500 each), a GPU earns 4,119.13 a
+    quarter for three quarters and is sold at 21,375 in 2026Q4: DF_0 x (4,119.13 - 1,500) + (DF_1 +
+    DF_2) x 4,119.13, less about DF_0 x 0.2 x (3 x 1,619.13 - 1,500) of tax, + DF_3 x 21,375 = 29,096 against
+    DF_0 x (28,500 + 0.2 x 1,500) = 28,122 sold at once: the 100 idle are redeployed, and all 400
+    are sold at the start of 2026Q4, 300 configured for training and 100 for inference. Only
+    2026Q1 differs from the first case: 150,000 of redeployment, 30,000 less tax, so NPV =
+    11,376,147.20 - DF_0 x 120,000 = 11,258,972.70."""
+    d = unlevered(1.6, 3)
+    d["market"]["demand_gpus"] = {"training": 200, "inference": 100}
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"hopper": 3.0}
+    result = solve(data_of(d), mip_gap=0.0)
+    plan = result.plan
+    assert plan.redeploy.sum(axis=0) == pytest.approx([100.0, 0.0, 0.0, 0.0], abs=1e-6)
+    assert plan.retire_training.sum(axis=0) == pytest.approx([0.0, 0.0, 0.0, 300.0], abs=1e-6)
+    assert plan.retire_inference.sum(axis=0) == pytest.approx([0.0, 0.0, 0.0, 100.0], abs=1e-6)
+    npv = sum(DF[:3]) * 1_323_080 + DF[3] * 8_350_000 - DF[0] * 120_000
+    assert npv == pytest.approx(11_258_972.70, abs=0.01)
+    assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
