@@ -11,6 +11,9 @@ far from binding) 2026Q1 and 2026Q2 earn 100 x 438 = 43,800 more, 35,040 after t
 NPV = 10,050,246.49 + (DF_0 + DF_1) x 35,040 = 10,117,870.77. On the forecast the evaluator owes
 the contract what the plan gives it before the deadline (quarter step 2), so nothing is late and
 the simulated NPV is the statements'.
+
+The cost objective (formulation §6, "Cost") on the same ``hand``, which must serve its market
+demand and its contract exactly, is the last test.
 """
 
 from __future__ import annotations
@@ -40,3 +43,27 @@ def test_before_its_deadline_a_contract_is_delivered_only_where_it_pays():
     out = simulated(data, result.plan, deterministic_scenarios(data), record=("cash_usd",))
     assert out["npv"] == pytest.approx(npv, abs=0.01)
     assert not out["breach"]
+
+
+def test_the_present_cost_of_hand_serving_its_demand_and_contract():
+    """formulation §6, "Cost", on ``hand`` without its loan and covenants: no GPU can be bought (the
+    H100 is not on sale) or sold (the market's 300 and the contract's 100 must be served, §5.4-5.5),
+    so the plan holds its 400 GPUs. V^0 = DF_0 x 400 x 28,500 (each at its first quarter's proceeds,
+    0.95 x 40,000 x 0.75). Opex = revenue - EBITDA = 54,750 of electricity + 400,000 of GPU opex +
+    200,000 of overhead = 654,750 a quarter; no capex, proceeds or interest; the tax is no cost. At
+    the end the GPUs are worth 7,600,000 (before tax). Present cost = DF_0 x 11,400,000 + (DF_0 + ...
+    + DF_3) x 654,750 - DF_3 x 7,600,000 = 6,690,906.33, over 400 H100-equivalent GPUs in service x
+    2,190 h x (DF_0 + ... + DF_3) = 3,302,537.55 discounted hours: $2.0260 an hour."""
+    d = hand_model()
+    d["finance"].pop("facilities")
+    d["finance"].pop("covenants")
+    result = solve(data_of(d), mip_gap=0.0, objective="cost")
+    assert result.plan.retire.sum() == pytest.approx(0.0, abs=1e-6)
+    fig = result.headline()
+    cost = DF[0] * 11_400_000 + sum(DF) * 654_750 - DF[3] * 7_600_000
+    hours = 400 * 2_190 * sum(DF)
+    assert (cost, hours) == pytest.approx((6_690_906.33, 3_302_537.55), abs=0.01)
+    assert fig["present_cost_opening_fleet_usd"] == pytest.approx(DF[0] * 11_400_000, abs=0.01)
+    assert fig["present_cost_usd"] == pytest.approx(cost, abs=0.01)
+    assert fig["compute_in_service_h100_hours_discounted"] == pytest.approx(hours, abs=0.01)
+    assert fig["present_cost_per_h100_hour_usd"] == pytest.approx(2.0260, abs=1e-4)
