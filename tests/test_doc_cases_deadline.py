@@ -67,3 +67,20 @@ def test_the_present_cost_of_hand_serving_its_demand_and_contract():
     assert fig["present_cost_usd"] == pytest.approx(cost, abs=0.01)
     assert fig["compute_in_service_h100_hours_discounted"] == pytest.approx(hours, abs=0.01)
     assert fig["present_cost_per_h100_hour_usd"] == pytest.approx(2.0260, abs=1e-4)
+
+
+def test_the_cost_optimum_prepays_what_falls_due_after_the_horizon_at_once():
+    """formulation §6, "Cost", *Caveat*, with hand's term loan: principal is no cost and interest is,
+    so the optimum draws nothing and prepays in 2026Q1 the 1,000,000 of the opening $2M that falls
+    due after the horizon (§5.9: a prepayment cannot shorten the schedule of 250,000 a quarter).
+    Interest 2 % of the balance before: 40,000, then 15,000, 10,000, 5,000 on 750,000, 500,000 and
+    250,000 (35,000, 30,000, 25,000 kept). Present cost = the unlevered case's 6,690,906.33 + 40,000
+    DF_0 + 15,000 DF_1 + 10,000 DF_2 + 5,000 DF_3 = 6,758,122.01; nothing is owed at the end."""
+    result = solve(data_of(hand_model()), mip_gap=0.0, objective="cost")
+    assert result.plan.draws[0] == pytest.approx([0.0] * 4, abs=0.01)
+    assert result.plan.prepay[0] == pytest.approx([1_000_000.0, 0.0, 0.0, 0.0], abs=0.01)
+    assert result.statements.lines["interest_usd"] == pytest.approx([40_000.0, 15_000.0, 10_000.0, 5_000.0],
+                                                                    abs=0.01)  # fmt: skip
+    cost = 6_690_906.33 + sum(DF[t] * i for t, i in enumerate([40_000, 15_000, 10_000, 5_000]))
+    assert cost == pytest.approx(6_758_122.01, abs=0.01)
+    assert result.headline()["present_cost_usd"] == pytest.approx(cost, abs=0.01)
