@@ -271,3 +271,34 @@ def test_gpus_redeployed_to_inference_are_sold_at_the_same_age():
     npv = sum(DF[:3]) * 1_323_080 + DF[3] * 8_350_000 - DF[0] * 120_000
     assert npv == pytest.approx(11_258_972.70, abs=0.01)
     assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
+
+
+def test_a_fleet_sold_at_its_age_leaves_no_collateral_so_the_loan_is_repaid_with_it():
+    """The first case with hand's term loan (no covenants: 2026Q4's EBITDA is -200,000). In 2026Q4 the
+    fleet held is 0, so is the collateral (§3: $R_{c,t}$ is 0 where not alive), and the borrowing
+    base (§5.9, `max_ltv` 0.9) holds only with no GPU-secured debt at the end of the quarter: the
+    balance left after that quarter's instalment is prepaid from the sale's proceeds. The draw still
+    pays: a dollar drawn in 2026Q1 costs 0.145 DF_1 + 0.1425 DF_2 + (0.015 + 0.125 + 0.625) DF_3 =
+    0.96638 < DF_0 before tax (the same as hand's, where the 0.625 is owed at the end). So 2026Q1-Q3
+    are hand's (flows 3,041,080, 763,080, 771,080), and 2026Q4: interest 55,000, instalments
+    500,000, prepayment 2,250,000, proceeds 8,550,000, EBT -200,000 - 450,000 - 55,000 < 0, no tax:
+    flow 5,545,000, nothing owed or held at the end. NPV = 3,041,080 DF_0 + 763,080 DF_1 + 771,080
+    DF_2 + 5,545,000 DF_3 = 9,455,837.40, and the evaluator's forecast finds no breach of the base."""
+    d = hand_model()
+    d["finance"].pop("covenants")
+    d["contracts"]["lab-a-training"]["term_quarters"] = 3
+    d["retirement"]["max_age_years"] = 1.6
+    data = data_of(d)
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.retire.sum(axis=0) == pytest.approx([0.0, 0.0, 0.0, 400.0], abs=1e-6)
+    assert result.plan.draws[0] == pytest.approx([2_000_000.0, 0.0, 0.0, 0.0], abs=0.01)
+    assert result.plan.prepay[0] == pytest.approx([0.0, 0.0, 0.0, 2_250_000.0], abs=0.01)
+    lines = result.statements.lines
+    assert lines["collateral_value_usd"][3] == pytest.approx(0.0, abs=0.01)
+    assert lines["debt_usd"][3] == pytest.approx(0.0, abs=0.01)
+    npv = sum(DF[t] * f for t, f in enumerate([3_041_080, 763_080, 771_080, 5_545_000]))
+    assert npv == pytest.approx(9_455_837.40, abs=0.01)
+    assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
+    forecast = simulated(data, result.plan, deterministic_scenarios(data))
+    assert forecast["npv"] == pytest.approx(npv, abs=0.01)
+    assert not forecast["breach"]
