@@ -302,3 +302,31 @@ def test_a_fleet_sold_at_its_age_leaves_no_collateral_so_the_loan_is_repaid_with
     forecast = simulated(data, result.plan, deterministic_scenarios(data))
     assert forecast["npv"] == pytest.approx(npv, abs=0.01)
     assert not forecast["breach"]
+
+
+@pytest.mark.parametrize(("max_age_years", "sold_usd", "default"),
+                         [(1.6, 0.0, True), (None, 285_000.0, False)])  # fmt: skip
+def test_gpus_the_plan_sells_later_are_not_sold_in_distress_before(max_age_years, sold_usd, default):
+    """docs/evaluation.md, policy rule 4: a distress sale takes at most min(the plan's market GPUs of
+    g at t, min over t' > t of (GPUs of g held - GPUs of g under contract) at t'). The first case with
+    no opening cash, a default level of 0 (`min_cash_usd` 0), lots of 10, and Hopper's market price 0
+    in 2026Q1: EBITDA 1,403,850 - 1,576,800 = -172,950, cash -172,950. With the fleet sold at its
+    maximum age in 2026Q4 the plan holds no GPU then, so the cap is 0: nothing is sold and the
+    scenario defaults. Without a maximum age (the plan retires in 2026Q4 only the 100 its ended
+    contract leaves idle: 21,375 each against 19,000 at the end less a quarter's opex and idle power)
+    the cap is min(300, 300, 300, 300) = 300 and ceil(172,950 / (10 x 28,500)) = 1 lot is sold:
+    285,000, cash 112,050, no default."""
+    d = unlevered(1.6, 3)
+    if max_age_years is None:
+        d["retirement"].pop("max_age_years")
+    d["finance"].update(opening_cash_usd=0, min_cash_usd=0)
+    d["policy"] = {"sale_block_gpus": 10}
+    data = data_of(d)
+    plan = solve(data, mip_gap=0.0).plan
+    assert plan.retire.sum(axis=0)[:3] == pytest.approx([0.0] * 3, abs=1e-6)
+    scen = deterministic_scenarios(data)
+    scen.price_factor[0, 0, 0] = 0.0
+    out = simulated(data, plan, scen)
+    assert out["distress_sold_usd"] == pytest.approx(sold_usd, abs=0.01)
+    assert out["cash_usd"][0] == pytest.approx(-172_950.0 + sold_usd, abs=0.01)
+    assert bool(out["default"]) is default
