@@ -330,3 +330,17 @@ def test_gpus_the_plan_sells_later_are_not_sold_in_distress_before(max_age_years
     assert out["distress_sold_usd"] == pytest.approx(sold_usd, abs=0.01)
     assert out["cash_usd"][0] == pytest.approx(-172_950.0 + sold_usd, abs=0.01)
     assert bool(out["default"]) is default
+
+
+@pytest.mark.parametrize(("max_age_years", "quarter", "proceeds"), [(1.5, 2, 23_750.0), (1.75, 3, 21_375.0)])
+def test_a_whole_number_of_quarters_of_age_sells_in_the_quarter_reached(max_age_years, quarter, proceeds):
+    """§5.2: alive while the age is *below* A. `max_age_years: 1.5`, A = 6: alive at ages 4 and 5
+    (2026Q1-Q2), sold at the start of 2026Q3 at age 6, 0.95 x 40,000 x 0.625 = 23,750 each (the
+    contract cut to the two quarters alive); 1.75, A = 7: sold in 2026Q4 at age 7, as for 1.6."""
+    data = data_of(unlevered(max_age_years, quarter))
+    result = solve(data, mip_gap=0.0)
+    sold = [0.0] * 4
+    sold[quarter] = 400.0
+    assert result.plan.retire.sum(axis=0) == pytest.approx(sold, abs=1e-6)
+    lines = result.statements.lines
+    assert lines["disposal_proceeds_usd"][quarter] == pytest.approx(400 * proceeds, abs=0.01)
