@@ -24,6 +24,7 @@ from fleetopt.api._compare import LABELS, compare, comparison_html
 from fleetopt.api._evaluate import (
     evaluate,
     evaluation_summary,
+    in_sample_note,
     model_of_plans,
     prepare_evaluation,
     resume_evaluation,
@@ -90,7 +91,6 @@ from fleetopt.evaluate.metrics import DEFAULT_RANK, RANK_COLUMNS, shown_first
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes, save_plans
 from fleetopt.evaluate.sources import (
     PlanSource,
-    in_sample_note,
     model_copy_of,
     other_version_note,
     version_note,

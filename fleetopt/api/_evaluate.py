@@ -21,7 +21,7 @@ from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_fo
 from fleetopt.evaluate.metrics import DEFAULT_RANK, RANK_COLUMNS
 from fleetopt.evaluate.sources import (
     PlanSource,
-    in_sample_note,
+    fitted_note,
     other_version_note,
 )
 from fleetopt.runs import limits
@@ -30,6 +30,7 @@ from fleetopt.schema.loading import (
     LoadedModel,
     typed_path,
 )
+from fleetopt.sweep.run import stochastic_candidates_note
 
 
 def evaluate(
@@ -138,11 +139,28 @@ def prepare_evaluation(
 
 def _warn_if_in_sample(sources: list[PlanSource], seed: int, scenarios: int) -> None:
     """A stochastic solve's plans evaluated on scenarios it was fitted to are warned of, once a run
-    (:func:`~fleetopt.evaluate.sources.in_sample_note`)."""
+    (:func:`in_sample_note`)."""
     for path in dict.fromkeys(source.path for source in sources):
         note = in_sample_note(path, seed, scenarios)
         if note is not None:
             warn(note)
+
+
+def in_sample_note(plans_path: Path, seed: int, scenarios: int) -> str | None:
+    """The sentence saying that ``scenarios`` of ``seed``, on which an evaluation or a comparison runs
+    the plans of ``plans_path``, hold scenarios the stochastic solve that made them fitted its plan to
+    (it reduced the first ``screened`` of its ``scenario_seed``, and every run draws from the first of
+    its seed), so that plan's figures are partly in sample, flattered as its solve's diagnostics are
+    (docs/formulation.md §7b); a sweep's stochastic candidate likewise, named
+    (:func:`~fleetopt.sweep.run.stochastic_candidates_note`); None for plans of any other run, or of
+    another seed."""
+    run = RunFolder(plans_path.parent)
+    if run.kind == "sweep":
+        return stochastic_candidates_note(run, seed, scenarios)
+    if run.kind != "stochastic":
+        return None
+    settings = run.summary(complete=False).get("settings") or {}
+    return fitted_note(str(plans_path.parent), settings, seed, scenarios)
 
 
 def _warn_if_risk_changed(loaded: LoadedModel) -> None:

@@ -244,55 +244,12 @@ def other_version_note(
     return version_note(plans_model_hash, made_from, made_by, recorded, loaded, whose)
 
 
-def in_sample_note(plans_path: Path, seed: int, scenarios: int) -> str | None:
-    """The sentence saying that ``scenarios`` of ``seed``, on which an evaluation or a comparison runs
-    the plans of ``plans_path``, hold scenarios the stochastic solve that made them fitted its plan to
-    (it reduced the first ``screened`` of its ``scenario_seed``, and every run draws from the first of
-    its seed), so that plan's figures are partly in sample, flattered as its solve's diagnostics are
-    (docs/formulation.md §7b); a sweep's stochastic candidate (``--stochastic N``, fitted to the first
-    max(N, DEFAULT_SCREEN) of seed + 1) likewise, named; None for plans of any other run, or of
-    another seed."""
-    run = RunFolder(plans_path.parent)
-    if run.kind == "sweep":
-        return _sweep_fitted_note(run, seed, scenarios)
-    if run.kind != "stochastic":
-        return None
-    settings = run.summary(complete=False).get("settings") or {}
-    return fitted_note(str(plans_path.parent), settings, seed, scenarios)
-
-
-def _sweep_fitted_note(run: RunFolder, seed: int, scenarios: int) -> str | None:
-    """:func:`in_sample_note` of a sweep's stochastic candidate (and its cash-buffer variants): solved
-    as ``fleetopt solve --stochastic N`` on seed + 1 (:func:`~fleetopt.runs.limits.stochastic_seed`)."""
-    if not run.is_job:  # a sweep written from memory, or a rerank: no job.json keeps its settings
-        return None
-    settings = run.job()
-    n = settings.get("stochastic_scenarios")
-    if not isinstance(n, int) or n < 1 or not isinstance(settings.get("seed"), int):
-        return None
-    try:
-        listed = json.loads((run.path / RunFolder.CANDIDATES).read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # a damaged sweep is refused where its plans are read
-        return None
-    listed = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
-    solved = {c.get("label") for c in listed if c.get("origin") == "stochastic"}
-    labels = plan_file_meta(run.path / RunFolder.PLANS).get("labels") or []
-    fitted = [c["label"] for c in listed if c.get("label") in labels
-              and (c["label"] in solved or c.get("buffer_of") in solved)]  # fmt: skip
-    if not fitted:
-        return None
-    fit = {"scenario_seed": limits.stochastic_seed(settings["seed"]),
-           "screened": max(n, limits.DEFAULT_SCREEN)}  # fmt: skip
-    which = ", ".join(repr(label) for label in fitted)
-    other = "one its candidates met in no run"
-    return fitted_note(f"the sweep {run.path} ({which})", fit, seed, scenarios, other)
-
-
 def fitted_note(
     solve: str, settings: dict, seed: int, scenarios: int, other: str = "its solve's out-of-sample check's"
 ) -> str | None:
-    """:func:`in_sample_note` of the stochastic solve ``solve`` (its run folder, or a result in memory)
-    of ``settings`` (its summary's, or its result's): None where ``seed`` is not the seed it drew from.
+    """:func:`~fleetopt.api.in_sample_note` of the stochastic solve ``solve`` (its run folder, or a result
+    in memory) of ``settings`` (its summary's, or its result's): None where ``seed`` is not the seed it
+    drew from.
     The seed after it is advised, ``other`` saying which it is."""
     fitted, screened = settings.get("scenario_seed"), settings.get("screened")
     if fitted != seed or not isinstance(screened, int) or screened < 1:

@@ -45,6 +45,7 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.evaluate.resources import capped_threads
+from fleetopt.evaluate.sources import fitted_note
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import read_json, signals_deferred
@@ -459,6 +460,32 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
                 )
             c.plan = by_label[c.label]
     return made
+
+
+def stochastic_candidates_note(run: RunFolder, seed: int, scenarios: int) -> str | None:
+    """:func:`~fleetopt.api.in_sample_note` of a sweep's stochastic candidate (and its cash-buffer
+    variants): solved as ``fleetopt solve --stochastic N`` on the first max(N, DEFAULT_SCREEN) of
+    seed + 1 (:func:`~fleetopt.runs.limits.stochastic_seed`); None where it has none."""
+    if not run.is_job:  # a sweep written from memory, or a rerank: no job.json keeps its settings
+        return None
+    settings = run.job()
+    n = settings.get("stochastic_scenarios")
+    if not isinstance(n, int) or n < 1 or not isinstance(settings.get("seed"), int):
+        return None
+    try:
+        made = saved_candidates(run)
+    except PlanFileError:  # a damaged sweep is refused where its candidates are read, not here
+        return None
+    solved = {c.label for c in made if c.origin == "stochastic"}
+    fitted = [c.label for c in made
+              if c.status not in WITHOUT_PLAN and (c.label in solved or c.buffer_of in solved)]  # fmt: skip
+    if not fitted:
+        return None
+    fit = {"scenario_seed": limits.stochastic_seed(settings["seed"]),
+           "screened": max(n, limits.DEFAULT_SCREEN)}  # fmt: skip
+    which = ", ".join(repr(label) for label in fitted)
+    other = "one its candidates met in no run"
+    return fitted_note(f"the sweep {run.path} ({which})", fit, seed, scenarios, other)
 
 
 def _check_origins(path, made: list[Candidate]) -> None:
