@@ -86,6 +86,8 @@ from fleetopt.evaluate.sources import (
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import (
+    COMMON_SCENARIO,
+    WHAT_IF_SUBJECT,
     RunFolder,
     json_text,
     refuse_output_file,
@@ -568,7 +570,12 @@ class Comparison:
 
     def subject(self) -> str:
         """What is compared, as a title says it: "3 plans", a what-if's "one plan under two models"."""
-        return "one plan under two models" if self.what_if else counted(len(self.labels), "plan")
+        return WHAT_IF_SUBJECT if self.what_if else counted(len(self.labels), "plan")
+
+    def title(self) -> str:
+        """The figures' title, as the terminal and the page write it: "3 plans on 1,000 common scenarios
+        (seed 0)" (a file compare wrote is known by it: :data:`~fleetopt.runs.folder.COMPARISON_TITLE`)."""
+        return f"{self.subject()} on {counted(self.n_scenarios, COMMON_SCENARIO)} (seed {self.seed})"
 
     def difference_headers(self) -> list[str]:
         """'B − A' for every plan after the first A."""
@@ -675,7 +682,7 @@ class Comparison:
 
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the figures and the notes (the long tables: :meth:`tables`)."""
-        common = counted(self.n_scenarios, "common scenario")
+        common = counted(self.n_scenarios, COMMON_SCENARIO)
         lines = [f"**Plan comparison** ({common}, seed {self.seed})", ""]
         return "\n".join([*lines, *self._verdict_lines(), markdown_table(self._figure_rows()), "",
                           *_markdown_notes(self.notes())])  # fmt: skip
@@ -751,7 +758,7 @@ class Comparison:
         """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,
         shares in per cent, counts rounded, with units) and labels escaped; written whole to
         ``path`` where given, else returned."""
-        lines = [f"# Plan comparison ({counted(self.n_scenarios, 'common scenario')}, seed {self.seed})", ""]
+        lines = [f"# Plan comparison ({counted(self.n_scenarios, COMMON_SCENARIO)}, seed {self.seed})", ""]
         lines += self._verdict_lines()
         runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
         lines += ["## Where each plan comes from", "", markdown_table(runs), ""]

@@ -15,10 +15,11 @@ import numpy as np
 
 from fleetopt import __version__
 from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS, Comparison, both_sides
-from fleetopt.core.units import counted, format_mw
+from fleetopt.core.units import format_mw
 from fleetopt.report import svg
 from fleetopt.report.definitions import definitions_section, glossary
 from fleetopt.report.markup import SCRIPT, STYLE, page_context_style, scroll_hint
+from fleetopt.runs.folder import COMPARISON_PAGE_TITLE
 
 # a difference cell is coloured by whether it is better or worse for the company (its 'better' word)
 _EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}" + (
@@ -28,15 +29,14 @@ _EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}"
 )
 # the Figures table of more plans than this can be wider than a 1280 px page
 PLANS_SHOWN_WHOLE = 3
-TITLE_PREFIX = "fleetopt comparison"
 
 
 def comparison_html(comp: Comparison) -> str:
     """The page of ``comp`` (its NPV matrix, where it has one, for the charts)."""
     model = comp.model.name if comp.model is not None else "model not recorded"
-    title = f"{TITLE_PREFIX}: {model}"
+    title = f"{COMPARISON_PAGE_TITLE}: {model}"
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    scenarios = f"{comp.subject()} on {counted(comp.n_scenarios, 'common scenario')} (seed {comp.seed})"
+    scenarios = comp.title()
     context = f"{title}, {scenarios}, written {created}"
     sections = [_summary_section(comp), _plans_section(comp), _figures_section(comp), _charts_section(comp),
                 _purchases_section(comp), _power_section(comp), _definitions(comp)]  # fmt: skip

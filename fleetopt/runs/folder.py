@@ -1068,24 +1068,28 @@ def _bytes(content: bytes | str) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
 
 
-# compare's terminal table title (Comparison.subject): "2 plans on ...", a what-if's "one plan under two
+# the words compare's outputs are known by (OWN_OUTPUT), which compare.py and report/comparison.py write
+COMPARISON_PAGE_TITLE = "fleetopt comparison"  # the HTML page's <title> opens with it
+WHAT_IF_SUBJECT = "one plan under two models"  # Comparison.subject of a what-if
+COMMON_SCENARIO = "common scenario"
+# compare's terminal table title (Comparison.title): "2 plans on ...", a what-if's "one plan under two
 # models on ...", and before 0.4.21 "plans on ..."; "1 common scenario" where --scenarios 1
 COMPARISON_TITLE = re.compile(
-    r"\s*(?:[\d,]+ plans |plans |one plan under two models )on [\d,]+ common scenarios?\b"
+    rf"\s*(?:[\d,]+ plans |plans |{re.escape(WHAT_IF_SUBJECT)} )on [\d,]+ {re.escape(COMMON_SCENARIO)}s?\b"
 )
 # how each kind of output file fleetopt writes looks (its first and last 4 KiB): `--out` may replace
 # such a file (a report, schema or comparison written before), never another file (a model, say)
 OWN_OUTPUT = {
     "report": lambda ends: (
         ends.lower().startswith("<!doctype html>") and "<title>fleetopt " in ends
-        and "<title>fleetopt comparison" not in ends  # a comparison's page: compare's own output
+        and f"<title>{COMPARISON_PAGE_TITLE}" not in ends  # a comparison's page: compare's own output
     ),
     "schema": lambda ends: ends.startswith('{\n  "$defs": {') and '"title": "PlanningModel"' in ends,
     "comparison": lambda ends: (
         ends.startswith(("# about\n", "# figures\n", '{\n  "plan_runs": [', '{\n  "figures": [',
                          "# Plan comparison"))
         or COMPARISON_TITLE.match(ends) is not None
-        or (ends.lower().startswith("<!doctype html>") and "<title>fleetopt comparison" in ends)
+        or (ends.lower().startswith("<!doctype html>") and f"<title>{COMPARISON_PAGE_TITLE}" in ends)
     ),
 }
 OWN_OUTPUT_NAMES = {"report": "an HTML report", "schema": "a model schema", "comparison": "a comparison"}

@@ -7,7 +7,6 @@ from rich.text import Text
 
 from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS
 from fleetopt.core.units import (
-    counted,
     format_mw,
 )
 
@@ -87,7 +86,7 @@ def comparison_tables(result) -> list:
         row += [result.difference_shown(key, values, unit, n) for n in range(1, len(labels))]
         rows.append((name, row, result.better(key)))
     figures = ColumnGroups(
-        f"{result.subject()} on {counted(result.n_scenarios, 'common scenario')} (seed {result.seed})",
+        result.title(),
         " ".join(result.notes()),
         "figure", [*labels, *result.difference_headers()], rows, "better",
     )  # fmt: skip
