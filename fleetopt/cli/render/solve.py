@@ -71,7 +71,12 @@ def unread_rows(fixed) -> str:
 def solve_summary_tables(result) -> list:
     """Renderables for the terminal after a solve: status line, purchases table, key figures."""
     data, plan = result.data, result.plan
-    fig = headline(data, plan, result.statements, result.objective_kind)
+    return [_status_table(result), purchases_table(data, plan.buy_blocks), _plan_table(result)]
+
+
+def _status_table(result) -> Table:
+    """How the solve went: status, objective, gap, fixed or completed purchases, times, model size."""
+    data = result.data
     status = Table(show_header=False, title="solve")
     status.add_column("", style="bold")
     status.add_column("")
@@ -95,6 +100,13 @@ def solve_summary_tables(result) -> list:
         f"{size['variables']:,} variables ({size['integer_variables']:,} integer), "
         f"{size['constraints']:,} constraints",
     )
+    return status
+
+
+def _plan_table(result) -> Table:
+    """The plan's key figures on the forecast, the objective's first."""
+    data, plan = result.data, result.plan
+    fig = headline(data, plan, result.statements, result.objective_kind)
     key = Table(show_header=False, title="plan")
     key.add_column("", style="bold")
     key.add_column("")
@@ -153,7 +165,7 @@ def solve_summary_tables(result) -> list:
             shocked_cash_label(cost),
             f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
         )
-    return [status, purchases_table(data, plan.buy_blocks), key]
+    return key
 
 
 def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation and year") -> Table:
