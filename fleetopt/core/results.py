@@ -339,6 +339,15 @@ def _largest(by_customer: dict[str, float], lines: dict, quarters: slice) -> tup
 
 
 # the horizon's sums, as the terminal and the report name them: nominal, unlike the NPVs beside them
+def contract_rows(data: ModelData, fig: dict) -> list[tuple[str, str]]:
+    """The contracts a plan accepts and declines, a row each (none for a model without contracts: a
+    lab planning its own demand, whose rows of "none" would say nothing)."""
+    if not data.contracts:
+        return []
+    return [("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none"),
+            ("contracts declined", ", ".join(fig["contracts_declined"]) or "none")]  # fmt: skip
+
+
 CAPEX_LABEL = "capex over the horizon, undiscounted (GPUs / power)"
 REVENUE_LABEL = "revenue over the horizon, undiscounted"
 # what customer_words lists, as the terminal and the report name it

@@ -12,6 +12,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
     POWER_BUILT_LABEL,
+    contract_rows,
     debt_frame,
     orders_frame,
     power_built_mw_by_site,
@@ -162,10 +163,8 @@ def _decisions_section(run: ReportRun) -> str:
     redeployed, power built, and each facility's draws and prepayments (the plan's, before any policy)."""
     data, plan = run.data, run.plans[run.focus[0]]
     fig = run.figures
-    contracts = [("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none"),
-                 ("contracts declined", ", ".join(fig["contracts_declined"]) or "none")] if data.contracts else []
     facts = [
-        *contracts,
+        *contract_rows(data, fig),
         ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
         ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
         (POWER_BUILT_LABEL, _power_built(data, plan)),

@@ -27,6 +27,7 @@ from fleetopt.core.results import (
     bought_nothing,
     budget_words,
     cash_held_words,
+    contract_rows,
     cost_per_h100_hour_words,
     covenant_headroom_text,
     customer_words,
@@ -132,9 +133,8 @@ def _plan_table(result) -> Table:
     by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
     built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)
     key.add_row(POWER_BUILT_LABEL, built or "none")
-    if data.contracts:
-        key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
-        key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
+    for label, names in contract_rows(data, fig):
+        key.add_row(label, names)
     # a plan that never borrows (a lab's) has no debt service to cover: its two "n/a" rows said nothing
     debt_free = fig["min_dscr"] is None and fig["min_liquidity_cover"] is None and fig["peak_debt_usd"] == 0
     key.add_row("peak debt (at a quarter's end)",
