@@ -643,14 +643,20 @@ def forecast_optimum(data: ModelData, quarters: int, solver: SolverSettings) -> 
         )  # fmt: skip
 
 
+def screened_count(n: int, screen: int = limits.DEFAULT_SCREEN) -> int:
+    """How many scenarios a stochastic solve over ``n`` draws (the first of its seed) and screens:
+    ``screen``, or ``n`` where it asks for more (every one kept, none reduced)."""
+    return max(screen, n)
+
+
 def reduced_scenarios(
     data: ModelData, forecast_plan: Plan, n: int, alpha: float, seed: int, screen: int, backend: str
 ) -> tuple[ScenarioSet, list[sto.ScenarioInputs]]:
-    """``max(screen, n)`` scenarios drawn with ``seed``, screened by the forecast optimum's NPV on
+    """:func:`screened_count` scenarios drawn with ``seed``, screened by the forecast optimum's NPV on
     them (the evaluator), and reduced to ``n`` with probabilities: (the drawn set, the MILP inputs).
     Representatives of probability 0 (their features identical to an earlier representative's, so
     no scenario is nearest to them) are left out: fewer than ``n`` then, as the run reports."""
-    drawn = generate_scenarios(data, seed, 0, max(screen, n))
+    drawn = generate_scenarios(data, seed, 0, screened_count(n, screen))
     plans = compile_plans(data, [forecast_plan], ["forecast"])
     npv = evaluate(data, plans, drawn.S, seed, backend=backend, keep_matrix=True).npv_matrix[0]
     rows, probabilities = reduce_scenarios(npv, scenario_features(drawn), n, alpha)

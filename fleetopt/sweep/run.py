@@ -52,7 +52,7 @@ from fleetopt.runs.files import read_json, signals_deferred
 from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
-from fleetopt.stochastic.run import MAX_SCENARIOS
+from fleetopt.stochastic.run import MAX_SCENARIOS, screened_count
 from fleetopt.sweep.candidates import (
     ORIGINS,
     WITHOUT_PLAN,
@@ -464,8 +464,9 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
 
 def stochastic_candidates_note(run: RunFolder, seed: int, scenarios: int) -> str | None:
     """:func:`~fleetopt.api.in_sample_note` of a sweep's stochastic candidate (and its cash-buffer
-    variants): solved as ``fleetopt solve --stochastic N`` on the first max(N, DEFAULT_SCREEN) of
-    seed + 1 (:func:`~fleetopt.runs.limits.stochastic_seed`); None where it has none."""
+    variants): solved as ``fleetopt solve --stochastic N`` on the first
+    :func:`~fleetopt.stochastic.run.screened_count` of seed + 1
+    (:func:`~fleetopt.runs.limits.stochastic_seed`); None where it has none."""
     if not run.is_job:  # a sweep written from memory, or a rerank: no job.json keeps its settings
         return None
     settings = run.job()
@@ -482,7 +483,7 @@ def stochastic_candidates_note(run: RunFolder, seed: int, scenarios: int) -> str
     if not fitted:
         return None
     fit = {"scenario_seed": limits.stochastic_seed(settings["seed"]),
-           "screened": max(n, limits.DEFAULT_SCREEN)}  # fmt: skip
+           "screened": screened_count(n)}  # fmt: skip
     which = ", ".join(repr(label) for label in fitted)
     other = "one its candidates met in no run"
     return fitted_note(f"the sweep {run.path} ({which})", fit, seed, scenarios, other)
