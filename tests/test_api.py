@@ -164,6 +164,17 @@ def test_a_report_never_replaces_a_file_it_did_not_write(two_runs, here):
         api.read_purchases(5, "tiny")
 
 
+def test_a_report_onto_another_runs_file_names_the_argument_out(two_runs):
+    """fo.report(A, out=B/summary.json) named the CLI's option, "--out B/summary.json is a file of the
+    run folder B", where every other refusal of ``out`` names the argument, "out"; B is left whole."""
+    a, b = two_runs
+    kept = (b / "summary.json").read_bytes()
+    with pytest.raises(InputError) as refused:
+        api.report(a, out=b / "summary.json")
+    assert str(refused.value).startswith(f"out {b / 'summary.json'} is a file of the run folder {b}: ")
+    assert (b / "summary.json").read_bytes() == kept
+
+
 def test_digits_name_a_run_id_as_in_the_cli(two_runs):
     """`fleetopt evaluate --plans 1` takes run 1; fo.evaluate("1") read "1" as a path."""
     a, _ = two_runs

@@ -130,7 +130,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     out = user_path(out) if out is not None else own
     if out.is_dir():
         raise ReportError(f"out {out} is a folder: give a file name such as {report_file_in(out, folder)}")
-    refuse_run_file(out, allowed=own)
+    refuse_run_file(out, "out", allowed=own)  # the argument named, as the refusals around it do
     refuse_foreign_file(out, "report", option="out")  # a model, notes: never replaced by a report
     refuse_other_suffix(out)
     html = build_report(folder)
