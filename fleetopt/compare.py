@@ -1075,8 +1075,9 @@ def compare_plans(
     a solve's summary or an evaluation's ``plans_objective``; solves compared in memory give theirs)."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
-    run = _Evaluated.of(data, plans, labels, scenarios, seed, backend, buffers)
-    batch, result, statements, on_forecast = run.batch, run.result, run.statements, run.on_forecast
+    evaluated = _Evaluated.of(data, plans, labels, scenarios, seed, backend, buffers)
+    batch, result, statements = evaluated.batch, evaluated.result, evaluated.statements
+    on_forecast = evaluated.on_forecast
     figures = {
         label: {**plan_figures(data, plan, statements[n], on_forecast[n], result, n, demand_served),
                 **paired_share_errors(result.outcomes, n)}
@@ -1085,7 +1086,7 @@ def compare_plans(
         )
     }
     same, committed = _alike_pairs(plans, labels, batch.liquidity_buffer)
-    objectives = objectives or [solve_objective(run) for run in runs or []]
+    objectives = objectives or [solve_objective(source) for source in runs or []]
     cost_plans = [label for label, objective in zip(labels, objectives, strict=False) if objective == "cost"]
     return Comparison(
         labels=labels,
@@ -1107,9 +1108,9 @@ def compare_plans(
         scenario_notes=list(scenario_notes or []),
         cost_plans=cost_plans,
         forecast_limits=[
-            (label, run.limits_words())
-            for label, run in zip(labels, on_forecast, strict=True)
-            if not run.within_limits
+            (label, forecast.limits_words())
+            for label, forecast in zip(labels, on_forecast, strict=True)
+            if not forecast.within_limits
         ],
     )
 
