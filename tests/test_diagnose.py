@@ -240,3 +240,17 @@ def milp_probes_stopped(monkeypatch):
 
     monkeypatch.setattr(diagnosis, "run_highs", milp_stopped)
     return diagnosis
+
+
+def test_a_contract_short_of_gpus_sold_at_their_maximum_age_names_the_age():
+    """tests/test_doc_cases.py's ``hand`` without debt: its 400 H100 bought in 2025Q1 reach a
+    maximum age of one year (4 quarters) before 2026Q1, so they are sold there and its signed
+    100-GPU contract of 2026Q1 is short by 100. The diagnosis names the age beside the contract's
+    fields (it named the contract's alone)."""
+    from test_doc_cases_age import unlevered
+
+    (entry,) = diagnose(data_of(unlevered(1.0, 1)))
+    assert entry["group"] == "contract_delivery"
+    assert entry["items"] == [("contract lab-a-training in 2026Q1", pytest.approx(100.0))]
+    assert "sold at retirement.max_age_years (H100 from 2026Q1)" in entry["note"]
+    assert entry["note"].endswith("or retirement.max_age_years")

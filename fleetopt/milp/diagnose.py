@@ -363,7 +363,11 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
         notes.append(_training_ended(data, max(quarters, default=data.T - 1)))
     if group == ALLOCATION.name:
         notes.append(_needed_and_allocable(data, entries))
-    notes.append(f"edit {fields_to_edit(data, group, [key for key, _ in entries])}")
+    fields = fields_to_edit(data, group, [key for key, _ in entries])
+    if group == "contract_delivery" and (aged := _aged_out(data, [key for key, _ in entries])):
+        notes.append(aged)
+        fields += " or retirement.max_age_years"
+    notes.append(f"edit {fields}")
     return {**entry, "note": "; ".join(note for note in notes if note)}
 
 
@@ -457,6 +461,21 @@ def _training_ended(data: ModelData, last: int) -> str:
     if not ended:
         return ""
     return f"{'; '.join(ended)}: GPUs held then still serve inference"
+
+
+def _aged_out(data: ModelData, keys: list[tuple]) -> str:
+    """The GPUs of a short contract's SKUs bought by its quarter that `retirement.max_age_years`
+    has sold by then, in words ('' where none): a contract short of them is often theirs."""
+    aged = set()
+    for k, t in keys:
+        for c in data.cohorts:
+            if c.sku in data.contracts[k].skus and c.bought <= t and not data.alive[c.index, t]:
+                start = max(c.bought, 0)
+                aged.add((c.sku, start + int(np.argmin(data.alive[c.index, start:]))))  # first quarter sold
+    if not aged:
+        return ""
+    sold = ", ".join(f"{data.sku_names[s]} from {data.quarter_labels[t]}" for s, t in sorted(aged))
+    return f"GPUs it could be served with are sold at retirement.max_age_years ({sold})"
 
 
 def format_diagnosis(diagnosis: list[dict]) -> list[str]:
