@@ -423,6 +423,31 @@ def test_a_number_that_replaces_a_series_whole_is_said():
             api.edit("tiny", {"horizon": 5})
 
 
+def test_a_price_shock_set_under_mean_one_is_said_to_keep_the_forecast_average():
+    """A planner's price war, --what-if 'risk.self_competition={probability_per_quarter: 1, ...}',
+    moved the mean NPV by noise in silence: with risk.mean_one the forecast is taken to hold the
+    shock already. Said, with the field that puts it on top; quiet once mean_one is false, and when
+    the shock is removed."""
+    import warnings
+
+    from fleetopt.errors import FleetoptWarning
+
+    war = {"probability_per_quarter": 1, "price_drop_min": 0.3, "price_drop_max": 0.3}
+    said = (r"risk\.self_competition: with risk\.mean_one true .* to put the shock on top of the forecast "
+            r"\(a price war below it\), also set risk\.mean_one=false")
+    with pytest.warns(FleetoptWarning, match=said):
+        api.edit("tiny", {"risk.self_competition": war})
+    with pytest.warns(FleetoptWarning, match=r"risk\.new_generation_price_step: with risk\.mean_one true"):
+        api.edit("tiny", {"risk.new_generation_price_step": 0.3})
+    with pytest.warns(FleetoptWarning, match=r"risk\.self_competition: with risk\.mean_one true"):
+        api.edit("tiny", {"risk.self_competition.probability_per_quarter": 1})  # a field within it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        api.edit("tiny", [("risk.mean_one", False), ("risk.self_competition", war)])
+        api.edit("tiny", {"risk.self_competition": None})
+        api.edit("tiny", {"risk.price_volatility_annual": 0.3})
+
+
 def test_a_plan_and_its_statements_print_in_one_line_each():
     """A notebook showed the default model's plan in 578 lines and its statements in 351: each is
     now one line with its totals and where its table is."""

@@ -66,7 +66,30 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     except ModelError as exc:  # the lines are the rewritten text's, which nobody sees: not shown
         raise ModelError(source, [replace(issue, line=None) for issue in exc.issues]) from None
     validated_json(text, source, model)
+    _say_shock_kept_in_forecast(model, made)
     return LoadedModel(model, source, text, changes=(*(loaded.changes or ()), *made))
+
+
+# price shocks that risk.mean_one takes to be in the forecast's prices already (docs/evaluation.md)
+_SHOCKS_IN_FORECAST: tuple[FieldPath, ...] = (
+    ("risk", "self_competition"),
+    ("risk", "new_generation_price_step"),
+)
+
+
+def _say_shock_kept_in_forecast(model: PlanningModel, made: list[tuple]) -> None:
+    """A price shock set while `risk.mean_one` holds leaves the scenarios' average price at the
+    forecast's: a price war asked for as `risk.self_competition={probability_per_quarter: 1, ...}`
+    changed the mean NPV by noise, in silence (a planner read it as the plan surviving one). Said."""
+    if not model.risk.mean_one:
+        return
+    for field in _SHOCKS_IN_FORECAST:
+        within = any(tuple(_path(where))[: len(field)] == field for where, _ in made)
+        if (within or sets_field(made, field)) and getattr(model.risk, field[-1]):  # set, not removed
+            warn(f"{typed_path(field)}: with risk.mean_one true (the default) the forecast's prices are "
+                 "taken to include this shock already, so the scenarios' prices still average the "
+                 "forecast's: the change moves when and how far prices fall around it, not their level; to "
+                 "put the shock on top of the forecast (a price war below it), also set risk.mean_one=false")
 
 
 def sets_field(changes: typing.Iterable[tuple], field: FieldPath) -> bool:
