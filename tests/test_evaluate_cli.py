@@ -689,6 +689,19 @@ def test_the_evaluation_table_gives_both_kinds_of_default():
     assert said in table.caption
 
 
+def test_the_lenders_table_names_a_liquidity_default_as_the_evaluation_table_does():
+    """The lenders' table under the evaluation table headed the liquidity default 'P(default)' (29.9 %
+    on the default model) where the table above says 'P(liq. default)' and P(any default) is 62.7 %:
+    a treasurer presenting default risk read 29.9 % as the lenders' count. Named alike now."""
+    from fleetopt.cli.render.evaluate import debt_at_default_table
+
+    row = {"plan": "p", "default_probability": 0.299, "debt_at_default_mean_usd": 19.19e9,
+           "debt_covered_at_default": 0.266, "uncovered_debt_mean_usd": 4.21e9}  # fmt: skip
+    table = debt_at_default_table(pd.DataFrame([row]), "t")
+    assert [str(c.header) for c in table.columns][:2] == ["plan", "P(liq. default)"]
+    assert list(table.columns[1].cells) == ["29.9%"]
+
+
 def test_the_sweep_table_names_a_liquidity_default_as_the_evaluation_table_does():
     """The sweep's candidates table headed the liquidity default 'P(default)' beside 'P(any
     default)', where `fleetopt evaluate` of the same plan says 'P(liq. default)': a reader of both

@@ -111,7 +111,7 @@ def debt_at_default_table(metrics, title: str, uncured: bool = False) -> Table |
     # in a credit analyst's terms: exposure at default, recovery rate, expected loss (USD averaged over
     # every scenario, those without a default at 0)
     exposure = "debt at the breach (exposure)" if uncured else "debt at default (exposure)"
-    event = ("P(uncured)" if uncured else "P(default)", exposure)
+    event = ("P(uncured)" if uncured else "P(liq. default)", exposure)
     for name in ("plan", *event, "covered by GPUs and cash (recovery)", "uncovered, mean (expected loss)"):
         table.add_column(name, justify="left" if name == "plan" else "right")
     probability = LENDERS_SHARE[figures]
