@@ -1301,6 +1301,10 @@ def test_purchases_table_has_the_model_s_generations_and_marks_part_years(runs):
     table = html.split("GPUs bought by generation and year")[1].split("</table>")[0]
     assert "rubin" not in table and "hopper" in table and "blackwell" in table
     assert "<th>2026 (Q3-Q4)</th><th>2027</th><th>2028 (Q1-Q2)</th>" in table
+    # under them, as the terminal prints it, each year's GPU capex: 2,000 B200 x $60,000 in 2026
+    # (the report showed the GPUs alone, and a planner asked what next year's orders cost)
+    rows = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", table))
+    assert "blackwell 2,000 0 0 GPU capex $120.0M $0 $0" in rows, rows
     # and each order: tiny's optimum buys 2,000 B200 at texas in 2026Q3 for $120.0M
     orders = re.sub(r"<[^>]+>", " ", html.split("Orders of")[1].split("</table>")[0])
     assert re.search(r"2026Q3\s+B200\s+texas\s+250\s+2,000\s+\$120\.0M", orders), orders

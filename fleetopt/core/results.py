@@ -161,6 +161,15 @@ def gpu_capex_by_year(data: ModelData, buy_blocks: np.ndarray) -> pd.Series:
     return by_year.reindex(list(columns.values()), fill_value=0.0).astype(float)
 
 
+def purchases_and_capex_words(data: ModelData, buy_blocks: np.ndarray) -> pd.DataFrame:
+    """:func:`purchases_by_generation_year` written for people ('27,648'), with the
+    :data:`GPU_CAPEX_LABEL` row of :func:`gpu_capex_by_year` under it ('$13.78B'), a column
+    'generation' first: the table a notebook and a report show, as the terminal prints it."""
+    bought = purchases_by_generation_year(data, buy_blocks).map("{:,.0f}".format)
+    bought.loc[GPU_CAPEX_LABEL] = gpu_capex_by_year(data, buy_blocks).map(format_usd)
+    return bought.reset_index(names="generation")
+
+
 def orders_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
     """Every purchase of the plan (:func:`purchase_orders` of its purchase blocks)."""
     return purchase_orders(data, plan.buy_blocks)

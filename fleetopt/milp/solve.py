@@ -19,7 +19,6 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.results import (
     COST_LABEL,
-    GPU_CAPEX_LABEL,
     MARKET_VALUED,
     NOTHING_BOUGHT,
     bought_nothing,
@@ -28,13 +27,12 @@ from fleetopt.core.results import (
     dscr_kind,
     dscr_name,
     dscr_words,
-    gpu_capex_by_year,
     headline,
     headline_frame,
     lowest_quarter,
     plan_frame,
     present_cost_arithmetic,
-    purchases_by_generation_year,
+    purchases_and_capex_words,
     tested_breaches,
     trailing_year_headroom,
 )
@@ -139,9 +137,7 @@ class SolveResult:
         (:data:`NOTHING_BOUGHT`), as the terminal says it."""
         if bought_nothing(self.data, self.plan, self.objective_kind):
             return [f"GPUs bought: {markdown_text(NOTHING_BOUGHT)}"]
-        bought = purchases_by_generation_year(self.data, self.plan.buy_blocks).map("{:,.0f}".format)
-        bought.loc[GPU_CAPEX_LABEL] = gpu_capex_by_year(self.data, self.plan.buy_blocks).map(format_usd)
-        bought = bought.reset_index(names="generation")
+        bought = purchases_and_capex_words(self.data, self.plan.buy_blocks)
         return ["GPUs bought by generation and year:", "", markdown_table(bought)]
 
     def _answer_lines(self, fig: dict) -> list[str]:

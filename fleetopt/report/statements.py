@@ -16,7 +16,7 @@ from fleetopt.core.results import (
     debt_frame,
     orders_frame,
     power_built_mw_by_site,
-    purchases_by_generation_year,
+    purchases_and_capex_words,
 )
 from fleetopt.core.units import format_mw, format_rate, format_times, format_usd
 from fleetopt.report.markup import scroll_hint, sortable_table
@@ -69,8 +69,7 @@ ORDER_HEADERS = {"quarter": "quarter", "sku": "SKU", "site": "site", "blocks": "
 
 
 def purchases_and_statements_sections(run: ReportRun) -> list[str]:
-    buys = purchases_by_generation_year(run.data, run.plans[run.focus[0]].buy_blocks).reset_index(names="generation")
-    buys.columns = [str(c) for c in buys.columns]
+    buys = purchases_and_capex_words(run.data, run.plans[run.focus[0]].buy_blocks)
     columns = [c for c in STATEMENT_COLUMNS if run.data.contracts or c not in CONTRACT_COLUMNS]
     frame = run.statements.frame(run.data.quarter_labels)[columns]
     label = escape(run.main_label)
@@ -78,7 +77,7 @@ def purchases_and_statements_sections(run: ReportRun) -> list[str]:
     out = [
         _decisions_section(run),
         f"<h2>GPUs bought by generation and year: {label}</h2>"
-        + sortable_table(buys, count_cols=set(buys.columns[1:])),
+        + sortable_table(buys, figure_cols=set(buys.columns[1:])),
     ]
     if not orders.empty:  # what a capacity team places: each order, and what it costs
         out.append(f"<h2>Orders of {label}: quarter, SKU and site</h2>"
