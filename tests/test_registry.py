@@ -409,6 +409,22 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
     assert "min_liquidity_usd the lowest cash in any quarter, tested or not" in " ".join(out.split())
 
 
+def test_runs_show_of_an_evaluation_says_which_default_each_probability_counts(tmp_path):
+    """`runs show` of the default model's evaluation listed default_probability 29.9% and
+    any_default_probability 62.7% with nothing to tell them apart: a treasurer read 29.9 % as the
+    lenders' count of defaults. The caption now says each is what metrics.csv means by it."""
+    figures = {"kind": "evaluate", "model_name": "neocloud", "model_hash": "abc", "plan": "milp",
+               "default_probability": 0.299, "any_default_probability": 0.627}  # fmt: skip
+    run_id = Registry().record("evaluate", "neocloud", "abc", tmp_path, figures, "fleetopt evaluate")
+    code, out, err = run_cli("runs", "show", str(run_id))
+    assert code == 0, err
+    rows = dict(re.findall(r"^│ (\S+)\s*│ (.*?)\s*│$", out, re.M))
+    assert (rows["default_probability"], rows["any_default_probability"]) == ("29.9%", "62.7%")
+    said = " ".join(out.split())
+    assert "default_probability: share of scenarios with a liquidity default;" in said
+    assert "any_default_probability: share of scenarios with a liquidity default or an uncured" in said
+
+
 def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_path, monkeypatch):
     """Another process holds an exclusive lock longer than a command waits to record a run: the
     message says to retry, since moving the registry away would lose every run's record for a

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.results import (
     figure_text,
 )
@@ -243,7 +244,10 @@ _FIGURES_MEAN = {
              "not; policy_*: the plan run on the forecast with its policy",
     "evaluate": "figures of the plan the run's report shows first, as metrics.csv names them "
                 "(docs/evaluation.md); a deterministic evaluation's one scenario is the forecast, so its "
-                "mean NPV and CVaR5 are its NPV on the forecast",
+                "mean NPV and CVaR5 are its NPV on the forecast; "
+                # a treasurer read default_probability (cash run out) as the lenders' count of defaults
+                f"default_probability: {METRIC_COLUMNS['default_probability']}; any_default_probability: "
+                f"{METRIC_COLUMNS['any_default_probability']}",
 }  # fmt: skip
 
 
