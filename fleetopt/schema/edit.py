@@ -89,7 +89,8 @@ def _say_shock_kept_in_forecast(model: PlanningModel, made: list[tuple]) -> None
             warn(f"{typed_path(field)}: with risk.mean_one true (the default) the forecast's prices are "
                  "taken to include this shock already, so the scenarios' prices still average the "
                  "forecast's: the change moves when and how far prices fall around it, not their level; to "
-                 "put the shock on top of the forecast (a price war below it), also set risk.mean_one=false")
+                 "put the shock on top of the forecast (a price war below it), also set risk.mean_one=false "
+                 "(which does so for both price shocks, self_competition and new_generation_price_step)")
 
 
 def sets_field(changes: typing.Iterable[tuple], field: FieldPath) -> bool:
