@@ -217,6 +217,16 @@ def test_a_report_opens_with_its_answer_in_short(runs):
     assert lead and lead in " ".join(sweep[sweep.index("In short"):sweep.index("Provenance")].split())
 
 
+def test_a_report_in_short_says_what_the_plan_buys_by_year(runs):
+    """A capacity planner asking what to order in 2027 found the purchases some twenty sections down:
+    "In short" now gives the GPUs bought and their capex by year. tiny's optimum: 2,000 B200 at
+    $60,000 in 2026Q3, $120.0M, nothing after."""
+    text = text_of(runs["solve"])
+    said = text[text.index("In short"):text.index("Provenance")]
+    assert ("It buys 2,000 GPUs for $120.0M of GPU capex (undiscounted), by year: 2026 (Q3-Q4) 2,000 "
+            "($120.0M); each order, by quarter, SKU and site, below.") in said
+
+
 def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
     """tiny tests each quarter's own EBITDA; where its covenants on flows would breach on the trailing
     year's averages the summary says so with the shortfall (here a stand-in cushion of -3.8 %)."""

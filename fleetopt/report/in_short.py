@@ -11,7 +11,9 @@ import pandas as pd
 from fleetopt.core.results import (
     TRAILING_WHAT_IF,
     first_tested_quarter,
+    gpu_capex_by_year,
     lowest_trailing_cushion,
+    purchases_by_generation_year,
     risk_in_short,
     untested_breaches,
 )
@@ -46,6 +48,7 @@ def summary_section(run: ReportRun) -> str:
         others = ("fleetopt evaluate gives its risk over others" if run.kind != "evaluate" else
                   "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
         said = [f"{label}: NPV {format_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
+    said += [words for words in (_what_it_buys(run),) if words]
     said.append(_on_the_forecast(run))
     if run.kind == "sweep" and (lead := lead_in_short(run.summary, run.folder)):  # how sure the pick is
         said.append(lead)
@@ -60,6 +63,19 @@ def summary_section(run: ReportRun) -> str:
                     f"the same ones. On the same futures the stochastic plan is "
                     f"{out_of_sample_verdict(oos['paired'], n)}."] + ([f"What it means: {advice}."] if advice else [])
     return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>'
+
+
+def _what_it_buys(run: ReportRun) -> str:
+    """The plan's GPUs bought and their capex, by year: a capacity planner asking what to order next
+    year found it some twenty sections down ('' where it buys none)."""
+    blocks = run.plans[run.focus[0]].buy_blocks
+    by_year = purchases_by_generation_year(run.data, blocks).sum(axis=0)
+    if not by_year.any():
+        return ""
+    capex = gpu_capex_by_year(run.data, blocks)
+    years = "; ".join(f"{year} {gpus:,.0f} ({format_usd(capex[year])})" for year, gpus in by_year.items() if gpus)
+    return (f"It buys {by_year.sum():,.0f} GPUs for {format_usd(capex.sum())} of GPU capex (undiscounted), "
+            f"by year: {years}; each order, by quarter, SKU and site, below.")  # fmt: skip
 
 
 def _over_the_futures(run: ReportRun, row: pd.Series, label: str) -> list[str]:
