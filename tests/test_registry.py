@@ -309,6 +309,11 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     assert (evaluated["n_scenarios"], evaluated["seed"]) == (20, 7)
     # and which ones: two evaluations on other seeds are told apart
     assert key_figure("evaluate", evaluated) == "mean NPV $1.00B, CVaR5 $2.0M over 20 scenarios (seed 7)"
+    # and the default risk as lenders count it, where the record keeps it (a treasurer's list of runs)
+    lenders = {**evaluated, "any_default_probability": 0.627}
+    assert key_figure("evaluate", lenders) == (
+        "mean NPV $1.00B, CVaR5 $2.0M, P(any default) 62.7% over 20 scenarios (seed 7)"
+    )
     settings = {"scenarios": 10, "scenario_seed": 0}
     solved = key_figures({"kind": "stochastic", "rp_usd": 17.68e9, "settings": settings, "scenarios": [{}]})
     assert solved == {"rp_usd": 17.68e9, "scenarios": 10, "scenario_seed": 0}

@@ -58,7 +58,10 @@ def key_figure(kind: str, fig: dict) -> str:
         if fig.get("deterministic"):  # worded as a solve's
             return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
         cvar5 = format_usd(fig["npv_cvar5_usd"])
-        return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{over}"
+        # the default risk a treasurer lists runs for: as lenders count defaults, where the record keeps it
+        anyhow = fig.get("any_default_probability")
+        lenders = f", P(any default) {format_percent(anyhow)}" if isinstance(anyhow, float) else ""
+        return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{lenders}{over}"
     if kind == "stochastic" and (oos := recorded_out_of_sample(fig)) is not None:
         return _out_of_sample_headline(oos, keeps_rp(fig))
     if kind == "stochastic" and "rp_usd" in fig:
