@@ -95,6 +95,7 @@ from fleetopt.runs.folder import (
 )
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.model import fields_changed
+from fleetopt.stochastic.run import PLAN_LABELS
 
 YES_NO = "1 yes, 0 no"  # a figure that is 1 (yes) or 0 (no), as the CSV and JSON write it
 NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chance
@@ -978,7 +979,7 @@ def plans_from_refs(
         if ref.is_dir() and run.kind == "sweep":
             picks = run.sweep_picks(source.labels, source.path.name)[::-1]  # the optimum first
             chosen = [source.labels.index(pick) for pick in picks]
-        elif ref.is_dir() and run.kind == "stochastic" and source.labels == ["stochastic", "forecast"]:
+        elif ref.is_dir() and run.kind == "stochastic" and source.labels == list(PLAN_LABELS):
             chosen = [1, 0]  # the forecast optimum first: stochastic less forecast, as the solve says
         elif ref.is_dir() and run.interrupted_kind() == "sweep":  # no pick yet: said, not silent
             warn(f"{ref} is an unfinished sweep (no recommendation yet): every candidate it made is "

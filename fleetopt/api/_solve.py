@@ -43,6 +43,7 @@ from fleetopt.schema.loading import (
 )
 from fleetopt.stochastic.run import (
     MAX_SCREENED,
+    PLAN_LABELS,
     StochasticResult,
     check_settings,
     rescued_completion,
@@ -298,7 +299,7 @@ def plan_file_bytes(result: SolveResult | StochasticResult, loaded: LoadedModel)
     limits.instance("loaded", loaded, LoadedModel, "a loaded model (fleetopt.api.load(...)[0])")
     _check_solved_from(result, loaded)  # one model's plans labelled with another's name and hash
     if isinstance(result, StochasticResult):
-        plans, labels = [result.plan, result.forecast_plan], ["stochastic", "forecast"]
+        plans, labels = [result.plan, result.forecast_plan], list(PLAN_LABELS)
     else:
         plans, labels = [result.plan], [_solve_label(result)]
     buffers = [loaded.model.policy.liquidity_buffer_usd] * len(plans)

@@ -54,6 +54,8 @@ from fleetopt.stochastic.paired import (
 )
 from fleetopt.stochastic.reduction import reduce_scenarios
 
+# the labels of a stochastic run's plans, in its plan file's order: the stochastic plan, the forecast optimum
+PLAN_LABELS = (STOCHASTIC_PLAN, FORECAST_PLAN) = ("stochastic", "forecast")
 # how RP is solved: fleetopt's own extensive form and block solver, or mpi-sppy's extensive form
 ROUTES = ("blocks", *MPISPPY_ROUTES)
 
@@ -1012,10 +1014,10 @@ def out_of_sample(data: ModelData, plan: Plan, forecast_plan: Plan, n: int, seed
     """Both plans evaluated on the same fresh scenarios (a seed the reduction did not use), and the
     stochastic plan's differences from the forecast optimum with the standard errors of the paired
     differences (``paired``: stochastic/paired.py, as benchmarks/bench_stochastic reports them)."""
-    batch = compile_plans(data, [plan, forecast_plan], ["stochastic", "forecast"])
+    batch = compile_plans(data, [plan, forecast_plan], list(PLAN_LABELS))
     ev = evaluate_paired(data, batch, n, seed, backend=backend)
     rows = ev.metrics.set_index("plan")
-    paired = paired_comparison(scenario_outcomes(ev), "forecast")
+    paired = paired_comparison(scenario_outcomes(ev), FORECAST_PLAN)
     return {
         "seed": seed,
         "scenarios": n,
