@@ -606,7 +606,7 @@ def test_runs_of_a_model_given_as_its_file_are_refused_not_listed_as_none(here):
     assert code == 2 and "must be a model's name" in err and "letters, digits" in err and "a file" not in err
 
 
-@pytest.mark.parametrize("command", ["evaluate", "compare"])
+@pytest.mark.parametrize("command", ["evaluate", "compare", "what-if"])
 @pytest.mark.parametrize("seed, in_sample", [(3, True), (4, False)])
 def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warned_of(
     here, tiny_solved, seed, in_sample, command
@@ -614,7 +614,8 @@ def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warne
     """A stochastic solve of seed 3 reduced the first 200 scenarios of seed 3 to those it fitted its
     plan to: an evaluation (or a comparison) of 20 scenarios of seed 3 holds 20 of them (the plan's
     figures in sample, flattered), one of seed 4 none; `fleetopt evaluate`'s default seed 0 is the
-    solve's default, and so is `fleetopt compare`'s for a solve without its out-of-sample check."""
+    solve's default, and so is `fleetopt compare`'s for a solve without its out-of-sample check. A
+    what-if of the stochastic plan on seed 3 ran it in sample in silence."""
     loaded, solved = tiny_solved
     settings = {"scenarios": 5, "scenario_seed": 3, "screened": 200}
     folder = api.write_stochastic_run(stochastic_stand_in(solved, settings), loaded)
@@ -622,6 +623,8 @@ def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warne
         warnings.simplefilter("always")
         if command == "evaluate":
             api.prepare_evaluation(folder, scenarios=SCENARIOS, seed=seed)
+        elif command == "what-if":
+            api.compare(folder, scenarios=SCENARIOS, seed=seed, what_if={"finance.opening_cash_usd": 2e9})
         else:
             api.compare(folder, scenarios=SCENARIOS, seed=seed)
     said = [str(w.message) for w in caught if "in sample" in str(w.message)]
@@ -668,6 +671,32 @@ def test_evaluating_a_sweeps_stochastic_candidate_on_the_scenarios_it_was_solved
         assert "'milp: forecast'" not in said[0] and said[0].endswith(": seed=2 (--seed 2)")
     else:
         assert said == []
+
+
+def test_comparing_a_sweeps_pick_that_is_not_its_stochastic_candidate_warns_of_no_in_sample_plan(
+    tmp_path,
+):
+    """A sweep of seed 0 choosing by mean NPV, forecast breaches and risk allowed, picks "milp: forecast,
+    cash buffer $60.0M" over its stochastic candidate: `fleetopt compare SWEEP --seed 1` compares the
+    pick with the forecast optimum, neither fitted to seed 1, yet warned that the stochastic plan's
+    figures were in sample. The evaluation of every candidate on seed 1 (the stochastic one among them)
+    is still warned of."""
+    folder = tmp_path / "S"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "4", "--stochastic", "3", "--scenarios",
+                           str(SCENARIOS), "--prefer", "mean", "--allow-forecast-breach", "--allow-riskier",
+                           "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    assert api.read_run(folder).summary["recommended"] == "milp: forecast, cash buffer $60.0M"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.compare(folder, scenarios=SCENARIOS, seed=1)
+    assert [str(w.message) for w in caught if "in sample" in str(w.message)] == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.prepare_evaluation(folder, scenarios=SCENARIOS, seed=1)
+    said = [str(w.message) for w in caught if "in sample" in str(w.message)]
+    assert len(said) == 1
+    assert said[0].startswith(f"the stochastic plan of the sweep {folder} ('stochastic: 3 scenarios') was ")
 
 
 def test_a_result_in_memory_given_to_evaluate_is_told_the_call_that_writes_it(tiny_solved):

@@ -170,6 +170,8 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
         settings = _compare_settings(refs, scenarios, seed)
         if _gives_a_pick(refs):  # its pick (or stochastic plan), what the run recommends, not its optimum
             plans, labels, buffers, runs = plans[1:], labels[1:], buffers[1:], runs[1:]
+        if len(plans) == 1:  # more are refused (_what_if): no warning before that
+            _warn_if_in_sample(sources, settings[1], settings[0], plans)
         given = _WhatIfPlan(plans, labels, buffers[:1], runs[:1], tuple(v for v in versions if v))
         return _what_if(loaded, data, given, what_if, names, (*settings, backend),
                         _model_used(loaded, chosen))  # fmt: skip
@@ -187,7 +189,7 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
     not_back = figures_not_back(refs, scenarios, seed)
     for sentence in not_back:
         warn(sentence)
-    _warn_if_in_sample(sources, seed, scenarios)
+    _warn_if_in_sample(sources, seed, scenarios, plans)
     return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs,
                          not_back, policies=policies)  # fmt: skip
 

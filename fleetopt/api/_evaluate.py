@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from fleetopt.schema.loading import (
     LoadedModel,
     typed_path,
 )
+from fleetopt.stochastic.run import STOCHASTIC_PLAN
 from fleetopt.sweep.run import stochastic_candidates_note
 
 
@@ -137,27 +138,36 @@ def prepare_evaluation(
     return job
 
 
-def _warn_if_in_sample(sources: list[PlanSource], seed: int, scenarios: int) -> None:
+def _warn_if_in_sample(sources: list[PlanSource], seed: int, scenarios: int, run: list | None = None) -> None:
     """A stochastic solve's plans evaluated on scenarios it was fitted to are warned of, once a run
-    (:func:`in_sample_note`)."""
-    for path in dict.fromkeys(source.path for source in sources):
-        note = in_sample_note(path, seed, scenarios)
+    (:func:`in_sample_note`); ``run``: the plans of ``sources`` a comparison runs (None: every one),
+    so that a sweep's stochastic candidate is named only where it is among them."""
+    labels: dict = dict.fromkeys(source.path for source in sources)  # None: every plan of the file
+    for source in sources if run is not None else ():
+        kept = [label for label, plan in zip(source.labels, source.plans, strict=True)
+                if any(plan is p for p in run)]  # fmt: skip
+        labels[source.path] = (labels[source.path] or set()) | set(kept)
+    for path, kept in labels.items():
+        note = in_sample_note(path, seed, scenarios, kept)
         if note is not None:
             warn(note)
 
 
-def in_sample_note(plans_path: Path, seed: int, scenarios: int) -> str | None:
+def in_sample_note(
+    plans_path: Path, seed: int, scenarios: int, labels: Collection[str] | None = None
+) -> str | None:
     """The sentence saying that ``scenarios`` of ``seed``, on which an evaluation or a comparison runs
     the plans of ``plans_path``, hold scenarios the stochastic solve that made them fitted its plan to
     (it reduced the first ``screened`` of its ``scenario_seed``, and every run draws from the first of
     its seed), so that plan's figures are partly in sample, flattered as its solve's diagnostics are
     (docs/formulation.md §7b); a sweep's stochastic candidate likewise, named
     (:func:`~fleetopt.sweep.run.stochastic_candidates_note`); None for plans of any other run, or of
-    another seed."""
+    another seed, or where ``labels`` (the plans of the file that are run; None: every one) holds no
+    fitted plan."""
     run = RunFolder(plans_path.parent)
     if run.kind == "sweep":
-        return stochastic_candidates_note(run, seed, scenarios)
-    if run.kind != "stochastic":
+        return stochastic_candidates_note(run, seed, scenarios, labels)
+    if run.kind != "stochastic" or (labels is not None and STOCHASTIC_PLAN not in labels):
         return None
     settings = run.summary(complete=False).get("settings") or {}
     return fitted_note(str(plans_path.parent), settings, seed, scenarios)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -462,11 +462,14 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
     return made
 
 
-def stochastic_candidates_note(run: RunFolder, seed: int, scenarios: int) -> str | None:
+def stochastic_candidates_note(
+    run: RunFolder, seed: int, scenarios: int, labels: Collection[str] | None = None
+) -> str | None:
     """:func:`~fleetopt.api.in_sample_note` of a sweep's stochastic candidate (and its cash-buffer
     variants): solved as ``fleetopt solve --stochastic N`` on the first
     :func:`~fleetopt.stochastic.run.screened_count` of seed + 1
-    (:func:`~fleetopt.runs.limits.stochastic_seed`); None where it has none."""
+    (:func:`~fleetopt.runs.limits.stochastic_seed`); None where it has none, or none among ``labels``
+    (the candidates that are run; None: every one)."""
     if not run.is_job:  # a sweep written from memory, or a rerank: no job.json keeps its settings
         return None
     settings = run.job()
@@ -478,8 +481,8 @@ def stochastic_candidates_note(run: RunFolder, seed: int, scenarios: int) -> str
     except PlanFileError:  # a damaged sweep is refused where its candidates are read, not here
         return None
     solved = {c.label for c in made if c.origin == "stochastic"}
-    fitted = [c.label for c in made
-              if c.status not in WITHOUT_PLAN and (c.label in solved or c.buffer_of in solved)]  # fmt: skip
+    fitted = [c.label for c in made if c.status not in WITHOUT_PLAN and (labels is None or c.label in labels)
+              and (c.label in solved or c.buffer_of in solved)]  # fmt: skip
     if not fitted:
         return None
     fit = {"scenario_seed": limits.stochastic_seed(settings["seed"]),
