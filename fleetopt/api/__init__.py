@@ -115,7 +115,7 @@ from fleetopt.runs.folder import (
     unfinished_jobs,
     written_at,
 )
-from fleetopt.runs.limits import DEFAULT_SCREEN
+from fleetopt.runs.limits import DEFAULT_SCREEN, MAX_SCREENED
 from fleetopt.runs.registry import (
     Registry,
     RegistryError,
@@ -136,7 +136,6 @@ from fleetopt.schema.loading import (
     typed_path,
 )
 from fleetopt.stochastic.run import (
-    MAX_SCREENED,
     StochasticResult,
     check_settings,
     rescued_completion,

@@ -42,7 +42,6 @@ from fleetopt.schema.loading import (
     LoadedModel,
 )
 from fleetopt.stochastic.run import (
-    MAX_SCREENED,
     PLAN_LABELS,
     StochasticResult,
     check_settings,
@@ -364,7 +363,7 @@ def solve_stochastic(
     limits.seed("scenario_seed", scenario_seed)
     limits.flag("integer_later (--integer-later)", integer_later)
     if screen is not None:
-        limits.whole("screen", screen, 1, MAX_SCREENED)
+        limits.whole("screen", screen, 1, limits.MAX_SCREENED)
     limits.whole("out_of_sample", out_of_sample, 0)  # 0: none
     loaded, data = _loaded_and_data(model)
     threads = resources.capped_threads(threads)

@@ -54,7 +54,8 @@ from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_bytes_atomic, write_text_atomic
 from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file, run_name
-from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS, MAX_TAIL
+from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS, MAX_TAIL
+from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
 
 
 @app.command()
@@ -132,8 +133,8 @@ def solve(
         int | None,
         typer.Option(
             parser=whole_number,
-            help=f"Two-stage stochastic solve over N scenarios (1 to {MAX_SCENARIOS:,}) reduced from the "
-            f"evaluator's (§7b), to a gap of {STOCHASTIC_MIP_GAP:g} unless --mip-gap is given (at "
+            help=f"Two-stage stochastic solve over N scenarios (1 to {MAX_STOCHASTIC_SCENARIOS:,}) reduced "
+            f"from the evaluator's (§7b), to a gap of {STOCHASTIC_MIP_GAP:g} unless --mip-gap is given (at "
             f"{DEFAULT_MIP_GAP:g} the default model's search found "
             "no plan in 15 minutes)."
         ),

@@ -93,7 +93,8 @@ from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunDirError, RunFolder, kept_options, resume_command, run_name
-from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS
+from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS
+from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
 from fleetopt.sweep.candidates import Rule, RuleNotMet, dropped_words
 
 
@@ -473,9 +474,9 @@ def sweep(
             parser=whole_number,
             callback=checked(limits.whole, 1),
             help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, N at most "
-            f"{MAX_SCENARIOS:,}; first stage quarters 0-{FIRST_STAGE_QUARTERS - 1}, or the whole of a "
-            "shorter horizon) as the second candidate (--candidates at least 2); its scenarios are reduced "
-            "from seed SEED + 1. Off by default (minutes on a large model).",
+            f"{MAX_STOCHASTIC_SCENARIOS:,}; first stage quarters 0-{FIRST_STAGE_QUARTERS - 1}, or the whole "
+            "of a shorter horizon) as the second candidate (--candidates at least 2); its scenarios are "
+            "reduced from seed SEED + 1. Off by default (minutes on a large model).",
         ),
     ] = None,
     purchases: Annotated[

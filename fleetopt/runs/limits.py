@@ -27,6 +27,15 @@ DEFAULT_SCENARIOS = 1000
 # scenarios a stochastic solve screens before the reduction by default (the API's ``screen``; N of
 # them where N is more): a sweep's stochastic candidate too (fleetopt.evaluate.sources reads it)
 DEFAULT_SCREEN = 200
+# the most scenarios N of the extensive form: N >= 200 keeps every screened scenario (no reduction),
+# and the reduction's distances (N x N x 10 floats) and the N copies of the model grow past any
+# machine long before N reaches, say, a million; 1,000 is five times the default screen
+MAX_STOCHASTIC_SCENARIOS = 1000
+# the most scenarios screened before the reduction: 100 times the default
+MAX_SCREENED = 20_000
+# the largest CVaR tail share: a CVaR over more than half the scenarios is nearly their mean, and
+# 0.95 is a confidence level (PyPSA's and most texts' alpha) typed where the tail share goes
+MAX_TAIL = 0.5
 # candidate plans a sweep evaluates at most when no count is given (`--candidates`)
 DEFAULT_CANDIDATES = 20
 

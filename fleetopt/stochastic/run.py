@@ -59,12 +59,6 @@ PLAN_LABELS = (STOCHASTIC_PLAN, FORECAST_PLAN) = ("stochastic", "forecast")
 # how RP is solved: fleetopt's own extensive form and block solver, or mpi-sppy's extensive form
 ROUTES = ("blocks", *MPISPPY_ROUTES)
 
-# the most scenarios N of the extensive form: N >= 200 keeps every screened scenario (no reduction),
-# and the reduction's distances (N x N x 10 floats) and the N copies of the model grow past any
-# machine long before N reaches, say, a million; 1,000 is five times the default screen
-MAX_SCENARIOS = 1000
-# the most scenarios screened before the reduction: 100 times the default
-MAX_SCREENED = 20_000
 
 
 # the first stage commits the first year by default (the whole horizon when it is shorter)
@@ -85,29 +79,27 @@ def first_stage_quarters(data: ModelData, quarters: int | None = None) -> int:
     return min(FIRST_STAGE_QUARTERS, data.T) if quarters is None else quarters
 
 
-# the largest CVaR tail share: a CVaR over more than half the scenarios is nearly their mean, and
-# 0.95 is a confidence level (PyPSA's and most texts' alpha) typed where the tail share goes
-MAX_TAIL = 0.5
 
 
 def check_settings(
     data: ModelData, n, quarters, risk_weight, alpha, route="blocks", n_name: str = "scenarios"
 ) -> None:
     """Bad settings are input errors (exit code 2) naming the argument and its option, each with
-    what is allowed: 1 <= n <= :data:`MAX_SCENARIOS` (``n_name``: the argument's name, the sweep's
-    is ``stochastic``), ...; for the mpi-sppy route, mpi-sppy installed and L = 0. ``quarters``
-    None: the default of :func:`first_stage_quarters`."""
+    what is allowed: 1 <= n <= ``limits.MAX_STOCHASTIC_SCENARIOS`` (``n_name``: the argument's
+    name, the sweep's is ``stochastic``), ...; for the mpi-sppy route, mpi-sppy installed and L = 0.
+    ``quarters`` None: the default of :func:`first_stage_quarters`."""
     n = limits.whole(f"{n_name} (--stochastic)", n, 1)
-    if n > MAX_SCENARIOS:
+    most = limits.MAX_STOCHASTIC_SCENARIOS
+    if n > most:
         raise InputError(
-            f"{n_name} (--stochastic) must be at most {MAX_SCENARIOS:,} scenarios, the most the extensive "
+            f"{n_name} (--stochastic) must be at most {most:,} scenarios, the most the extensive "
             f"form is built for (got {limits.shown_whole(n)})"
         )
     alpha = limits.number("cvar_alpha (--cvar-alpha)", alpha)
-    if not 0.0 < alpha <= MAX_TAIL:
+    if not 0.0 < alpha <= limits.MAX_TAIL:
         raise InputError(
             f"cvar_alpha (--cvar-alpha) is the share of worst scenarios the CVaR averages (0.05: the worst "
-            f"5 %), not a confidence level: it must lie above 0 and at most {MAX_TAIL} (got {alpha})"
+            f"5 %), not a confidence level: it must lie above 0 and at most {limits.MAX_TAIL} (got {alpha})"
         )
     limits.number("risk_weight (--risk-weight)", risk_weight, 0.0, 1.0)
     if quarters is not None:  # one of the horizon's quarters

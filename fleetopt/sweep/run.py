@@ -52,7 +52,7 @@ from fleetopt.runs.files import read_json, signals_deferred
 from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
-from fleetopt.stochastic.run import MAX_SCENARIOS, screened_count
+from fleetopt.stochastic.run import screened_count
 from fleetopt.sweep.candidates import (
     ORIGINS,
     WITHOUT_PLAN,
@@ -544,7 +544,7 @@ def _checked_sweep_job(run: RunFolder) -> dict:
             "candidates": limits.candidates,
             "mip_gap": limits.mip_gap,
             "time_limit": limits.time_limit,
-            "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0, MAX_SCENARIOS),
+            "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0, limits.MAX_STOCHASTIC_SCENARIOS),
             "stochastic_mip_gap": limits.mip_gap,
             "purchases": _checked_purchases,
         }
