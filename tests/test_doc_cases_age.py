@@ -332,6 +332,34 @@ def test_gpus_the_plan_sells_later_are_not_sold_in_distress_before(max_age_years
     assert bool(out["default"]) is default
 
 
+def test_a_distress_sale_leaves_the_plan_s_own_later_sale_whole():
+    """docs/evaluation.md, "GPUs taken out": the plan's own sale of g is cut only by the GPUs the
+    company no longer holds once those the plan keeps are all gone. The second case above (no
+    maximum age): 10 of the 300 market GPUs are sold in distress in 2026Q1 (285,000, cash 112,050,
+    the loss 10 x (30,000 - 28,500) taxed in 2026Q2). 2026Q2-Q3: 290 market GPUs earn 1,403,850 -
+    10 x 4,119.125 = 1,362,658.75, depreciation 390 x 2,500 = 975,000: tax 0.2 x (387,658.75 -
+    15,000) = 74,531.75, then 77,531.75; cash 1,400,177 and 2,685,304. 2026Q4: the plan sells the
+    100 its ended contract leaves idle and keeps 300: min(10, 400) - min(10, 300) = 0 of its sale
+    are gone, all 100 sell at 21,375, 2,137,500 (until 0.4.21: 100 x 290 / 300 = 96.67 for
+    2,066,250, 3.33 GPUs neither sold nor held); EBITDA 994,546.25, depreciation 290 x 2,500,
+    loss 100 x 1,125: tax 0.2 x 157,046.25 = 31,409.25, cash 2,685,304 + 994,546.25 - 31,409.25 +
+    2,137,500 = 5,785,941 (until 0.4.21: 5,713,941). The 10 stay missing: 290 of the 300 are
+    valued at the end."""
+    d = unlevered(1.6, 3)
+    d["retirement"].pop("max_age_years")
+    d["finance"].update(opening_cash_usd=0, min_cash_usd=0)
+    d["policy"] = {"sale_block_gpus": 10}
+    data = data_of(d)
+    plan = solve(data, mip_gap=0.0).plan
+    assert plan.retire.sum(axis=0) == pytest.approx([0.0, 0.0, 0.0, 100.0], abs=1e-6)
+    scen = deterministic_scenarios(data)
+    scen.price_factor[0, 0, 0] = 0.0
+    out = simulated(data, plan, scen, record=("cash_usd", "tax_usd"))
+    assert out["distress_sold_usd"] == pytest.approx(285_000.0, abs=0.01)
+    assert out["tax_usd"] == pytest.approx([0.0, 74_531.75, 77_531.75, 31_409.25], abs=0.01)
+    assert out["cash_usd"] == pytest.approx([112_050.0, 1_400_177.0, 2_685_304.0, 5_785_941.0], abs=0.01)
+
+
 @pytest.mark.parametrize(("max_age_years", "quarter", "proceeds"), [(1.5, 2, 23_750.0), (1.75, 3, 21_375.0)])
 def test_a_whole_number_of_quarters_of_age_sells_in_the_quarter_reached(max_age_years, quarter, proceeds):
     """§5.2: alive while the age is *below* A. `max_age_years: 1.5`, A = 6: alive at ages 4 and 5

@@ -36,7 +36,7 @@ from milp_builders import data_of
 from test_doc_cases import DF, hand_model, npv_of
 
 from fleetopt import api
-from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.factors import Stream, uniforms
 from fleetopt.evaluate.metrics import plan_metrics
@@ -348,10 +348,18 @@ def test_a_sweep_with_gpu_orders_and_its_second_round(tmp_path):
     500 of the 500 Hopper GPUs' opex of 500,000 = 1,647,650: 10,352,350, and f = G / 10,352,350 =
     18.80 %, $2,256,079.05 deferred. Where lab-a defaults in 2026Q1 (3 of the 20 scenarios) its 100
     GPUs go to a market whose demand of 400 still has room for them: 2026Q1 earns 100 x (5,256 -
-    4,818) = 43,800 more, 35,040 after tax, G = 1,911,270 and $2,215,462.19 deferred. In 2026Q3,
-    with no order of its own, the deferred payment is due and the projection is short again by more
-    than the payment less its 20 % deposit: the whole deferred order is cancelled (c = 1), its
-    deposit 0.2 x the deferred capex forfeited, in every scenario.
+    4,818) = 43,800 more, 35,040 after tax, G = 1,911,270 and $2,215,462.19 deferred. The plan's
+    sale of 300 H100 in 2026Q2 is made in full: the 75.2 H200 deferred are not among the GPUs it
+    sells (docs/evaluation.md, "GPUs taken out"). Where lab-a is live through 2026Q2, cash after it
+    is the statements' 5,053,690 + 2,256,079.05 deferred - their EBITDA f x 1,647,650 = 309,769.05
+    + the tax on it less their share f x 400 / 500 of Hopper's 1,000,000 of depreciation, 0.2 x
+    (309,769.05 - 150,405.27) = 31,872.76: 7,031,872.76. In 2026Q3, with no order of its own, the
+    deferred payment is due: the projection 7,031,872.76 + 1,100,610 (the plan's forecast change)
+    - 2,256,079.05 is short of 7M by 1,123,596.30, and cancelling saves the payment less its 20 %
+    deposit less what the GPUs would earn, 0.8 x 2,256,079.05 - 309,769.05 = 1,495,094.19: c =
+    0.7515, and c x 0.2 x 2,256,079.05 = 339,098.65 of deposit is forfeited. (Until 0.4.21 the
+    share 75.2 / 500 of the H100 sale was lost with the H200 deferred: cash 5,840,663.02 after
+    2026Q2, and the whole deferred order was cancelled, c = 1, in every scenario.)
 
     The rule's first pick is the demand slump's optimum, which buys 400 x 0.7 = 280 H200, an order of
     $8.4M: its second round runs it with $2.1M and $4.2M; neither ever acts (its cash stays above
@@ -379,7 +387,20 @@ def test_a_sweep_with_gpu_orders_and_its_second_round(tmp_path):
     six = m.loc["milp: forecast, cash buffer $6.0M"]
     assert six["deferred_capex_mean_usd"] == pytest.approx((17 * live + 3 * early) / 20, abs=0.01)
     assert (six["deferred_share"], six["order_cancelled_share"]) == (1.0, 1.0)
-    assert six["forfeited_deposits_mean_usd"] == pytest.approx(0.2 * (17 * live + 3 * early) / 20, abs=0.01)
+    data = data_of(d)
+    forecast = {c.label: c for c in result.candidates.candidates}["milp: forecast"].plan
+    scen = generate_scenarios(data, 0, 0, 20)  # the sweep's
+    six_m = with_buffers(compile_plans(data, [forecast], ["f"]), [6e6])
+    pairs = simulate(SimulationConstants.from_data(data), six_m, scen)
+    forfeited = pairs["forfeited_usd"][0]
+    assert six["forfeited_deposits_mean_usd"] == pytest.approx(forfeited.mean(), abs=0.01)
+    earns = live * 1_647_650 / 12e6  # the deferred GPUs' EBITDA in a quarter, f x 1,647,650
+    cash = 5_053_690 + live - earns + 0.2 * (earns - live * 0.8e6 / 12e6)
+    c = (7e6 - (cash + 1_100_610 - live)) / (0.8 * live - earns)
+    assert (round(cash, 2), round(c, 4)) == (7_031_872.76, 0.7515)
+    alive = scen.contract_alive[:, 0, 1]  # lab-a live through 2026Q2
+    np.testing.assert_allclose(forfeited[alive], c * 0.2 * live, rtol=1e-9)
+    assert ((forfeited > 0) & (forfeited < 0.2 * pairs["deferred_usd"][0])).all()  # never all of it
     assert m.loc["milp: forecast, cash buffer $3.0M", "deferred_share"] == 0.0
     pick = "milp: demand slump"
     for x in ("2.1", "4.2"):

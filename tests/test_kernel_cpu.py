@@ -244,6 +244,28 @@ def test_the_gpu_code_paths_value_distress_sales_at_the_scenario_s_resale(gpu_co
     assert ((want["sold"] > 0) & want["default"]).any()
 
 
+def test_a_distress_sale_before_the_plan_s_own_sale_cuts_it_alike_in_both_builds(gpu_code):
+    """tests/test_doc_cases_age.py's distress case under volatile prices and resale values: pairs
+    sell GPUs in distress before the plan sells the 100 its ended contract leaves idle, whose sale
+    then loses only the GPUs the company no longer holds (Liquidity.planned_sales_cut): both builds
+    agree with NumPy."""
+    from test_doc_cases_age import unlevered
+
+    d = unlevered(1.6, 3)
+    d["retirement"].pop("max_age_years")
+    d["finance"].update(opening_cash_usd=0, min_cash_usd=0)
+    d["policy"] = {"sale_block_gpus": 10}
+    d["risk"] = {"price_volatility_annual": 0.5, "resale_value_volatility_annual": 0.5}
+    data = data_of(d)
+    plans = batch(data, [solve(data, mip_gap=0.0).plan], ["milp"])
+    scen = generate_scenarios(data, 0, 0, 300)
+    scen.price_factor[:, 0, 0] = 0.0  # Hopper earns nothing in 2026Q1: cash short in every pair
+    consts = SimulationConstants.from_data(data)
+    for kernel in (cpu_kernel(1), gpu_code):
+        want = assert_agree(consts, plans, scen, kernel)
+    assert ((want["sold"] > 0) & ~want["default"]).any()
+
+
 @pytest.mark.parametrize("allowance", [6, 7])
 def test_a_delay_allowance_beyond_the_kernel_s_count_runs_on_the_array_code(allowance):
     """1,000 GPUs on a signed contract with 0.5 MW of the 1 MW they need, late every quarter of

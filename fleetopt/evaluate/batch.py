@@ -279,7 +279,7 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
     cost = econ.electricity_cost_per_mw(data) * econ.mw_per_gpu(data)[:, :, None]  # (S, I, T) per GPU
     out = {name: np.zeros((P, G, T)) for name in (
         "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
-        "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book",
+        "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "gen_retired_gpus",
         "gen_collateral")}  # fmt: skip
     out["gen_market_count"] = np.zeros((P, 2, G, T))
     out["gen_market_supply"] = np.zeros((P, 2, G, T))
@@ -310,6 +310,7 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
         out["gen_book"][:, g] += data.book_value[c.index] * held[:, c.index]
         out["gen_retired_proceeds"][:, g] += data.proceeds[c.index] * retire[:, c.index]
         out["gen_retired_book"][:, g] += data.book_value[c.index] * retire[:, c.index]
+        out["gen_retired_gpus"][:, g] += retire[:, c.index]
         out["gen_terminal"][:, g] += data.terminal_value[c.index] * held[:, c.index, -1]
         out["gen_terminal_book"][:, g] += data.terminal_book[c.index] * held[:, c.index, -1]
     contracted = np.zeros((P, G, T))

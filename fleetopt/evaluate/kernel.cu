@@ -833,6 +833,18 @@ FO_DEVICE double fo_window_mean(const double* kept, int n)
     return n == 1 ? total : n == 2 ? total * 0.5 : n == 4 ? total * 0.25 : total / (double)n;
 }
 
+// the share of the plan's own sale of generation g this quarter the pair cannot make: the GPUs it
+// lacks are those the plan keeps, first; after the sale it lacks at most those kept less the GPUs
+// deferred to the next quarter (Liquidity.planned_sales_cut)
+FO_DEVICE double fo_planned_sales_cut(const double* q, int g, fo_state* st)
+{
+    const double held = FO_Q(FO_Q_GEN_HELD + g), sold = FO_Q(FO_Q_GEN_RETIRED_GPUS + g);
+    const double gone = st->missing[g] + st->due_gpus[g];
+    const double cut = fo_min(gone, held + sold) - fo_min(gone, held);
+    if (sold > 0) st->missing[g] = fo_min(st->missing[g], fo_max(held - st->due_gpus[g], 0.0));
+    return cut / fo_positive(sold);
+}
+
 // distress sales after the quarter's financing (Liquidity.sell): market GPUs, oldest generation
 // first, in lots of sale_lot GPUs at the scenario's resale value less the policy's discount
 // (resale: the factor times sale_share), until cash is back at the default level (default_cash);
@@ -1136,8 +1148,9 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) {
             depreciation = depreciation - tk.held[g] * FO_Q(FO_Q_GEN_DEPRECIATION + g);
-            proceeds = proceeds - tk.held[g] * FO_Q(FO_Q_GEN_RETIRED_PROCEEDS + g);
-            book = book - tk.held[g] * FO_Q(FO_Q_GEN_RETIRED_BOOK + g);
+            const double cut = fo_planned_sales_cut(q, g, st);
+            proceeds = proceeds - cut * FO_Q(FO_Q_GEN_RETIRED_PROCEEDS + g);
+            book = book - cut * FO_Q(FO_Q_GEN_RETIRED_BOOK + g);
         }
         const double capex = FO_Q(FO_Q_CAPEX) + tk.capex;
         double gain, investing;

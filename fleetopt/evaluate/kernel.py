@@ -242,6 +242,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("gen_book", lambda s: s.G),
     ("gen_retired_proceeds", lambda s: s.G),
     ("gen_retired_book", lambda s: s.G),
+    ("gen_retired_gpus", lambda s: s.G),  # the GPUs it disposes of (Liquidity.planned_sales_cut)
     ("gen_sellable", lambda s: s.G),  # market GPUs a distress sale may take (none a later contract needs)
     ("gen_market_gpus_inv", lambda s: s.G),  # 1 / gen_market_gpus, 1 / gen_held (0 where none are):
     ("gen_held_inv", lambda s: s.G),  # the taken shares without a division in every pair's quarter
@@ -314,7 +315,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
 _BY_GENERATION = (
     "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
     "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "gen_sellable", "order_gpus",
-    "gen_collateral",
+    "gen_collateral", "gen_retired_gpus",
 )  # fmt: skip
 _ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "order_ebitda_next",
            "forecast_cash_flow", "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")

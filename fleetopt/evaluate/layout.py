@@ -179,7 +179,8 @@ class PlanColumns:
         """The policy's liquidity rules (fleetopt/evaluate/liquidity.py): by generation, and the orders."""
         for name in ("gen_market_gpus", "gen_market_count", "gen_market_supply", "gen_market_electricity",
                      "gen_held", "gen_opex", "gen_depreciation", "gen_sale_value", "gen_book",
-                     "gen_retired_proceeds", "gen_retired_book", "gen_sellable", "order_gpus"):  # fmt: skip
+                     "gen_retired_proceeds", "gen_retired_book", "gen_retired_gpus", "gen_sellable",
+                     "order_gpus"):  # fmt: skip
             setattr(self, name, _columns(getattr(plans, name), xp))  # (..., T, P, 1)
         # (..., T) whether any plan's figure is not 0 (else taking a share of it out changes nothing)
         adjusted = ("gen_market_supply", "gen_market_count", "gen_market_electricity", "gen_opex",
@@ -201,7 +202,7 @@ class PlanColumns:
         self.gen_is_held = (plans.gen_held > 0).any(axis=0)  # (G, T) some plan holds GPUs of g
         self.gen_held_inverse = _columns(inverse(plans.gen_held), xp)
         # (G, T) whether any plan disposes of GPUs of a generation in a quarter (else nothing to take out)
-        self.gen_retires = ((plans.gen_retired_proceeds != 0) | (plans.gen_retired_book != 0)).any(axis=0)
+        self.gen_retires = (plans.gen_retired_gpus != 0).any(axis=0)
         self.gen_terminal = xp.asarray(np.ascontiguousarray(plans.gen_terminal.T)[..., None])  # (G, P, 1)
         self.gen_terminal_book = xp.asarray(np.ascontiguousarray(plans.gen_terminal_book.T)[..., None])
         orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "order_ebitda_next",

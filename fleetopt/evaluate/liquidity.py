@@ -22,7 +22,9 @@ debt prepayments to what cash above the minimum plus the buffer (and the revolve
 GPUs taken out of the plan (deferred for their purchase quarter, cancelled, or sold) are valued at
 the plan's average GPU of their generation each quarter: a share ``min(1, missing / market GPUs)``
 of the generation's market revenue, supply and electricity, and ``min(1, missing / GPUs held)`` of
-its opex, depreciation, disposals and terminal value (docs/evaluation.md, "Policy").
+its opex, depreciation and terminal value; the plan's own disposals lose only the GPUs the pair no
+longer holds once those it keeps are all missing (:meth:`Liquidity.planned_sales_cut`;
+docs/evaluation.md, "Policy").
 
 The kernel (kernel.cu) implements the same rules in the same order.
 """
@@ -218,6 +220,22 @@ class Liquidity:
         if not self.on:
             return None
         return plus(self.missing[g], self.due_gpus[g]) if self.due_gpus[g] is not None else self.missing[g]
+
+    def planned_sales_cut(self, g: int, t: int) -> Any:
+        """(P, S) share of the plan's own sale of generation ``g`` in quarter ``t`` that the pair
+        cannot make (None: all of it is made): of the D GPUs the plan sells out of the H + D it held
+        (H after the sale), with m not held, the missing ones are those the plan keeps, first, so
+        min(m, H + D) - min(m, H) of its sale are missing; the pair then lacks at most H - the GPUs
+        deferred to the next quarter (docs/evaluation.md, "GPUs taken out")."""
+        gone = self.not_held(g)
+        if gone is None:
+            return None
+        xp, held, sold = self.xp, self.cols.gen_held[g, t], self.cols.gen_retired_gpus[g, t]
+        cut = xp.minimum(gone, held + sold) - xp.minimum(gone, held)
+        if self.missing[g] is not None:
+            kept = held if self.due_gpus[g] is None else xp.maximum(held - self.due_gpus[g], 0.0)
+            self.missing[g] = xp.where(sold > 0, xp.minimum(self.missing[g], kept), self.missing[g])
+        return cut / _positive(sold, xp)
 
     def prepayment_floor(self, t: int) -> Any:
         """The cash quarter ``t``'s planned prepayments may not take cash below (plus the revolver

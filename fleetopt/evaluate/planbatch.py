@@ -58,6 +58,7 @@ class PlanBatch:
     gen_book: np.ndarray  # (P, G, T) their book value
     gen_retired_proceeds: np.ndarray  # (P, G, T) the plan's disposal proceeds (forecast resale)
     gen_retired_book: np.ndarray  # (P, G, T) and the book value it disposes of
+    gen_retired_gpus: np.ndarray  # (P, G, T) and its GPUs
     gen_terminal: np.ndarray  # (P, G) net realisable value of the GPUs held at the end
     gen_terminal_book: np.ndarray  # (P, G) and their book value (the liquidation's tax basis)
     gen_sellable: np.ndarray  # (P, G, T) market GPUs a distress sale may take: none a later contract needs

@@ -391,12 +391,13 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
     any_proceeds = pl.any_proceeds[t]
     if taken is not None:
         for g, share in enumerate(taken.held):
-            if share is not None:
-                if pl.gen_any["gen_depreciation"][g, t]:
-                    depreciation = depreciation - share * pl.gen_depreciation[g, t]
-                if pl.gen_retires[g, t]:  # the plan disposes of GPUs of g: fewer are left to dispose of
-                    proceeds = proceeds - share * pl.gen_retired_proceeds[g, t]
-                    book = book - share * pl.gen_retired_book[g, t]
+            if share is not None and pl.gen_any["gen_depreciation"][g, t]:
+                depreciation = depreciation - share * pl.gen_depreciation[g, t]
+        for g in np.flatnonzero(pl.gen_retires[:, t]):  # the plan disposes of GPUs of g: some may be gone
+            cut = liquidity.planned_sales_cut(g, t)
+            if cut is not None:
+                proceeds = proceeds - cut * pl.gen_retired_proceeds[g, t]
+                book = book - cut * pl.gen_retired_book[g, t]
         if taken.capex is not None:
             capex = capex + taken.capex
     if any_proceeds:
