@@ -304,38 +304,39 @@ def test_a_fleet_sold_at_its_age_leaves_no_collateral_so_the_loan_is_repaid_with
     assert not forecast["breach"]
 
 
-@pytest.mark.parametrize(("max_age_years", "sold_usd", "default"),
-                         [(1.6, 0.0, True), (None, 285_000.0, False)])  # fmt: skip
-def test_gpus_the_plan_sells_later_are_not_sold_in_distress_before(max_age_years, sold_usd, default):
+def test_gpus_the_plan_sells_later_may_be_sold_in_distress_before():
     """docs/evaluation.md, policy rule 4: a distress sale takes at most min(the plan's market GPUs of
-    g at t, min over t' > t of (GPUs of g held - GPUs of g under contract) at t'). The first case with
-    no opening cash, a default level of 0 (`min_cash_usd` 0), lots of 10, and Hopper's market price 0
-    in 2026Q1: EBITDA 1,403,850 - 1,576,800 = -172,950, cash -172,950. With the fleet sold at its
-    maximum age in 2026Q4 the plan holds no GPU then, so the cap is 0: nothing is sold and the
-    scenario defaults. Without a maximum age (the plan retires in 2026Q4 only the 100 its ended
-    contract leaves idle: 21,375 each against 19,000 at the end less a quarter's opex and idle power)
-    the cap is min(300, 300, 300, 300) = 300 and ceil(172,950 / (10 x 28,500)) = 1 lot is sold:
-    285,000, cash 112,050, no default."""
+    g at t, min over the later quarters t' with GPUs of g under contract of (GPUs of g held - GPUs of
+    g under contract) at t'). No opening cash, a default level of 0 (`min_cash_usd` 0), lots of 10,
+    and Hopper's market price 0 in 2026Q1: EBITDA 1,403,850 - 1,576,800 = -172,950. The contract
+    (100 GPUs, 2026Q1-Q3) leaves 300 spare in 2026Q2-Q3; the fleet sold at its maximum age in
+    2026Q4 no longer bounds the cap (until 0.4.21 it did: 0, nothing sold, a default). So
+    ceil(172,950 / (10 x 28,500)) = 1 lot is sold: 285,000, cash 112,050, no default; 2026Q2-Q3 as
+    in the next test: cash 1,400,177 and 2,685,304. 2026Q4: the plan sells its 400 and keeps none:
+    min(10, 400) - min(10, 0) = 10 of its sale are gone, 390 sell at 21,375 = 8,336,250, EBITDA
+    -200,000, loss 390 x 1,125, no tax: cash 2,685,304 + 8,136,250 = 10,821,554; nothing is left at
+    the end, so NPV = DF . (112,050, 1,288,127, 1,285,127, 8,136,250) = 9,930,652.72."""
     d = unlevered(1.6, 3)
-    if max_age_years is None:
-        d["retirement"].pop("max_age_years")
     d["finance"].update(opening_cash_usd=0, min_cash_usd=0)
     d["policy"] = {"sale_block_gpus": 10}
     data = data_of(d)
     plan = solve(data, mip_gap=0.0).plan
-    assert plan.retire.sum(axis=0)[:3] == pytest.approx([0.0] * 3, abs=1e-6)
+    assert plan.retire.sum(axis=0) == pytest.approx([0.0, 0.0, 0.0, 400.0], abs=1e-6)
     scen = deterministic_scenarios(data)
     scen.price_factor[0, 0, 0] = 0.0
     out = simulated(data, plan, scen)
-    assert out["distress_sold_usd"] == pytest.approx(sold_usd, abs=0.01)
-    assert out["cash_usd"][0] == pytest.approx(-172_950.0 + sold_usd, abs=0.01)
-    assert bool(out["default"]) is default
+    assert out["distress_sold_usd"] == pytest.approx(285_000.0, abs=0.01)
+    assert out["cash_usd"] == pytest.approx([112_050.0, 1_400_177.0, 2_685_304.0, 10_821_554.0], abs=0.01)
+    assert not out["default"]
+    flows = [112_050.0, 1_288_127.0, 1_285_127.0, 8_136_250.0]
+    assert sum(DF[t] * f for t, f in enumerate(flows)) == pytest.approx(9_930_652.72, abs=0.01)
+    assert out["npv"] == pytest.approx(9_930_652.72, abs=0.01)
 
 
 def test_a_distress_sale_leaves_the_plan_s_own_later_sale_whole():
     """docs/evaluation.md, "GPUs taken out": the plan's own sale of g is cut only by the GPUs the
-    company no longer holds once those the plan keeps are all gone. The second case above (no
-    maximum age): 10 of the 300 market GPUs are sold in distress in 2026Q1 (285,000, cash 112,050,
+    company no longer holds once those the plan keeps are all gone. The case above without a
+    maximum age: 10 of the 300 market GPUs are sold in distress in 2026Q1 (285,000, cash 112,050,
     the loss 10 x (30,000 - 28,500) taxed in 2026Q2). 2026Q2-Q3: 290 market GPUs earn 1,403,850 -
     10 x 4,119.125 = 1,362,658.75, depreciation 390 x 2,500 = 975,000: tax 0.2 x (387,658.75 -
     15,000) = 74,531.75, then 77,531.75; cash 1,400,177 and 2,685,304. 2026Q4: the plan sells the

@@ -244,15 +244,17 @@ def test_the_gpu_code_paths_value_distress_sales_at_the_scenario_s_resale(gpu_co
     assert ((want["sold"] > 0) & want["default"]).any()
 
 
-def test_a_distress_sale_before_the_plan_s_own_sale_cuts_it_alike_in_both_builds(gpu_code):
-    """tests/test_doc_cases_age.py's distress case under volatile prices and resale values: pairs
-    sell GPUs in distress before the plan sells the 100 its ended contract leaves idle, whose sale
-    then loses only the GPUs the company no longer holds (Liquidity.planned_sales_cut): both builds
-    agree with NumPy."""
+@pytest.mark.parametrize("max_age_years", [1.6, None])
+def test_a_distress_sale_before_the_plan_s_own_sale_cuts_it_alike_in_both_builds(gpu_code, max_age_years):
+    """tests/test_doc_cases_age.py's distress cases under volatile prices and resale values: pairs
+    sell GPUs in distress before the plan sells its fleet at its maximum age (or the 100 its ended
+    contract leaves idle), whose sale then loses only the GPUs the company no longer holds
+    (Liquidity.planned_sales_cut): both builds agree with NumPy."""
     from test_doc_cases_age import unlevered
 
     d = unlevered(1.6, 3)
-    d["retirement"].pop("max_age_years")
+    if max_age_years is None:
+        d["retirement"].pop("max_age_years")
     d["finance"].update(opening_cash_usd=0, min_cash_usd=0)
     d["policy"] = {"sale_block_gpus": 10}
     d["risk"] = {"price_volatility_annual": 0.5, "resale_value_volatility_annual": 0.5}

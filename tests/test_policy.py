@@ -611,6 +611,19 @@ def test_spare_gpus_after_a_quarter_by_hand():
     np.testing.assert_array_equal(got, [[2.0, 2.0, 8.0, np.inf]])
 
 
+def test_a_distress_sale_may_take_gpus_the_plan_sells_later_but_not_a_later_contract_s():
+    """A pool of 10 GPUs, 6 sold by the plan in the last quarter, 5 under contract in the second:
+    spare 10, 5, 10, 4. An order's GPUs may leave for good up to the least spare of the later
+    quarters (4, 4, 4); a distress sale's up to the least over the later quarters with a contract
+    (5 before the second quarter, no limit after it): the plan's own sale is cut instead."""
+    from fleetopt.evaluate.batch import spare_after
+
+    pool, contracted = np.array([[10.0, 10.0, 10.0, 4.0]]), np.array([[0.0, 5.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(spare_after(pool, contracted), [[4.0, 4.0, 4.0, np.inf]])
+    got = spare_after(pool, contracted, contracts_only=True)
+    np.testing.assert_array_equal(got, [[5.0, np.inf, np.inf, np.inf]])
+
+
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
     d = order_model(sale_block_gpus=10)

@@ -316,8 +316,10 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
     contracted = np.zeros((P, G, T))
     for s in range(data.S):
         contracted[:, data.sku_generation[s]] += stack.contract_gpus[:, :, s].sum(axis=(1, 2))
-    # a distress sale is for good: it may take only market GPUs that no contract needs later
-    spare = np.stack([spare_after(out["gen_held"][:, g], contracted[:, g]) for g in range(G)], axis=1)
+    # a distress sale is for good: it may take only market GPUs that no contract needs later (those
+    # the plan sells later may go: its sale is then cut, Liquidity.planned_sales_cut)
+    spare = np.stack([spare_after(out["gen_held"][:, g], contracted[:, g], contracts_only=True)
+                      for g in range(G)], axis=1)  # fmt: skip
     out["gen_sellable"] = np.minimum(out["gen_market_gpus"], spare)
     return out
 
@@ -346,11 +348,15 @@ def _order_tables(data: ModelData, stack: Plan, price: np.ndarray) -> dict[str, 
     return out
 
 
-def spare_after(pool: np.ndarray, contracted: np.ndarray) -> np.ndarray:
+def spare_after(pool: np.ndarray, contracted: np.ndarray, contracts_only: bool = False) -> np.ndarray:
     """(P, T) GPUs of a pool that no contract needs in any quarter after t: min over t' > t of
     (pool - contracted) at t', floored at 0 (inf after the last quarter). An order cancelled the
-    quarter after it was deferred must leave every later contract its GPUs."""
+    quarter after it was deferred must leave every later contract its GPUs. ``contracts_only``:
+    over the quarters t' with GPUs under contract alone (a distress sale: the GPUs the plan itself
+    sells later may go before; Liquidity.planned_sales_cut then cuts its sale)."""
     spare = np.maximum(pool - contracted, 0.0)
+    if contracts_only:
+        spare = np.where(contracted > 0, spare, np.inf)
     later = np.minimum.accumulate(spare[:, ::-1], axis=1)[:, ::-1]  # min over t' >= t
     return np.concatenate([later[:, 1:], np.full((pool.shape[0], 1), np.inf)], axis=1)
 
