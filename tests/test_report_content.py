@@ -1174,9 +1174,12 @@ def test_a_deterministic_evaluation_shows_no_error_tail_or_shares(runs):
     assert npv == "-$14.1M" and text.count(f"{npv} NPV on the forecast") == 1, text.count(npv)
     assert text.count("$30.3M lowest cash on the forecast") == 1
     assert "(evaluator" not in text
-    assert "no liquidity default (cash below $25.0M)" in text
-    # tiny tests its covenants from 2026Q4: "no" holds from then (the forecast's "none" card says it too)
-    assert "no covenant breach (covenants tested from 2026Q4: an assumed grace before)" in text
+    # no breach and no default: said once, by the forecast's card (tiny tests covenants from 2026Q4),
+    # not beside it as "no" and "no" in the section above (a repeat in the same words)
+    assert text.count("none covenant breach or default on the forecast, with its policy (covenants tested "
+                      "from 2026Q4: an assumed grace before)") == 1
+    assert "no liquidity default (cash below" not in text and "no covenant breach (covenants" not in text
+    assert "(deterministic)" not in text  # its section, every figure of which the forecast's says: gone
     for gone in ("± ", "NPV P5", "CVaR5", "scenarios with:", "standard error", "SE of mean NPV"):
         assert gone not in text, gone
     assert "NPV on the forecast (USD)" in text  # the table's NPV column
@@ -1200,6 +1203,25 @@ def test_a_deterministic_evaluation_whose_recorded_npv_differs_from_the_rerun_sa
     assert "-$15.0M NPV on the forecast (as the evaluation recorded it; the forecast run below is this " \
            "report's rerun)" in text
     assert "-$14.1M NPV on the forecast" in text and text.count("$30.3M lowest cash on the forecast") == 1
+
+
+def test_a_deterministic_evaluation_whose_recorded_breach_differs_from_the_rerun_says_both(runs, tmp_path):
+    """Where the evaluation recorded a breach the report's rerun of the forecast does not have (a run
+    written by an older evaluator), its own breach and default are shown above the rerun's "none"."""
+    folder = tmp_path / "D"
+    shutil.copytree(runs["deterministic"], folder)
+    metrics = pd.read_csv(folder / "metrics.csv")
+    metrics["breach_probability"] = 1.0
+    metrics.to_csv(folder / "metrics.csv", index=False)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["metrics"][0]["breach_probability"] = 1.0  # as the evaluation wrote both
+    (folder / "summary.json").write_text(json.dumps(summary))
+    code, _, err = run_cli("report", str(folder))
+    assert code == 0, err
+    text = text_of(folder)
+    assert "yes covenant breach (covenants tested from 2026Q4" in text
+    assert "no liquidity default (cash below $25.0M)" in text
+    assert "none covenant breach or default on the forecast, with its policy" in text
 
 
 def test_count_ticks_are_short():

@@ -303,8 +303,8 @@ def _milp_kpi(run: ReportRun, label: str, value: str) -> Kpi:
 
 def _deterministic_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """A deterministic evaluation's one scenario is the forecast: whether it breaches, defaults or
-    makes the policy react (yes or no: no shares, no tails); its NPV and lowest cash are the forecast
-    run's key figures below, repeated here only where the evaluation's own differ."""
+    makes the policy react (yes or no: no shares, no tails); its NPV, lowest cash, breach and default
+    are the forecast run's key figures below, repeated here only where the evaluation's own differ."""
 
     def yes(column):
         return event_words(row[column])
@@ -320,15 +320,27 @@ def _deterministic_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
         cash = format_usd(row["expected_min_cash_usd"])
         if fc is None or cash != format_usd(fc.lowest_cash_usd):
             kpis.append(Kpi("lowest cash on the forecast" + differs, cash))
-    # "no covenant breach" beside the forecast's grace-quarter breaches (0.94x in 2026Q3) says when testing starts
-    first = first_tested_quarter(run.data) if run.data.covenants else None
-    kpis += [Kpi(f"liquidity default (cash below {format_usd(run.data.default_cash)})", yes("default_probability")),
-             Kpi("covenant breach" + _grace_words(run, first), yes("breach_probability"))]  # fmt: skip
+    first_breaks = [kind.label for kind in run.data.covenant_kinds
+                    if (column := first_breach_column(kind)) in row and row[column] > 0]  # fmt: skip
+    # whether it breaches or defaults: the forecast run's "covenant breach or default" below, said once
+    # there ("no" here beside its "none" read as a repeat), and here only where the evaluation differs
+    if fc is None or (fc.defaults, fc.breaches, fc.first_breach) != (
+            row["default_probability"] > 0, row["breach_probability"] > 0, tuple(first_breaks)):
+        kpis += _deterministic_event_kpis(run, row, first_breaks)
     kpis += [Kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
              if column in row and row[column] > 0]  # fmt: skip
-    kpis += [Kpi(f"first breach breaks {kind.label}", "yes") for kind in run.data.covenant_kinds
-             if (column := first_breach_column(kind)) in row and row[column] > 0]  # fmt: skip
     return kpis
+
+
+def _deterministic_event_kpis(run: ReportRun, row: pd.Series, first_breaks: list[str]) -> list[Kpi]:
+    """Whether a deterministic evaluation's plan defaults and breaches (yes or no), and the covenants
+    its first breach breaks."""
+    # "no covenant breach" beside the forecast's grace-quarter breaches (0.94x in 2026Q3) says when testing starts
+    first = first_tested_quarter(run.data) if run.data.covenants else None
+    return [Kpi(f"liquidity default (cash below {format_usd(run.data.default_cash)})",
+                event_words(row["default_probability"])),
+            Kpi("covenant breach" + _grace_words(run, first), event_words(row["breach_probability"])),
+            *(Kpi(f"first breach breaks {label}", "yes") for label in first_breaks)]  # fmt: skip
 
 
 def _demand_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
@@ -521,14 +533,15 @@ def key_figures_section(run: ReportRun) -> str:
     if run.shown_why:
         out += f"<p class='cap'>{escape(f'The plan shown: {run.main_label}, {run.shown_why}.')}</p>"
     row = run.main_metrics
-    if row is not None:
+    groups = [] if row is None else [(h, kpis) for h, kpis in _scenario_groups(run, row) if kpis]
+    if groups:  # a deterministic evaluation's, each figure the forecast run's below: none
         seed, n = run.scenario_source
         where = (
             "on the forecast (deterministic)"
             if run.summary.get("deterministic")
             else f"over {counted(n, 'scenario')} (seed {seed})"
         )
-        out += _grouped_section(f"Key figures of {label} {where}", _scenario_groups(run, row))
+        out += _grouped_section(f"Key figures of {label} {where}", groups)
     out += _grouped_section(f"Key figures of {label} on the forecast", _forecast_groups(run))
     if run.milp_only:
         out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
