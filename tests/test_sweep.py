@@ -17,6 +17,7 @@ from milp_builders import base_model, data_of, load
 
 import fleetopt.milp.persistent as persistent
 from fleetopt import api
+from fleetopt.cli.render.sweep import bulleted_lines
 from fleetopt.cli.risk_commands import candidate_counts
 from fleetopt.compare import compare_plans
 from fleetopt.core.economics import plan_statements
@@ -475,9 +476,44 @@ def test_the_recommendation_is_a_point_a_topic_and_the_terminal_prints_one_a_lin
     lines = out.splitlines()
     at = next(n for n, line in enumerate(lines) if line.startswith("recommended: "))
     assert lines[at] == "recommended: milp: forecast"
-    said = [line.removeprefix("  - ") for line in lines[at + 1:] if line.startswith("  - ")]
+    said = points_printed(lines[at + 1:])
     why = json.loads((tmp_path / "S" / "summary.json").read_text())["why"]
     assert said[0].startswith("The forecast optimum is also the rule's pick (") and " ".join(said) == why
+
+
+def points_printed(lines: list[str]) -> list[str]:
+    """The bulleted points of printed ``lines``: each from its '  - ' to the last line under it."""
+    said = []
+    for line in lines:
+        if line.startswith("  - "):
+            said.append(line.removeprefix("  - "))
+        elif line.startswith("    ") and said:
+            said[-1] += " " + line.strip()
+        else:
+            break
+    return said
+
+
+SETTLE = ("`fleetopt evaluate --plans runs/sweep --scenarios 4100 --seed 2 --rank-by cvar5 --max-breach-prob "
+          "0.725`")
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_the_recommendation_points_fit_the_terminal_and_keep_a_command_whole(width):
+    """Each point of a recommendation is printed wrapped at the terminal's width, its later lines
+    under its first word (one 600-character line a point broke mid-word at the terminal's edge);
+    the settle command in one stays on one line, whole, to be pasted; every word is there once."""
+    points = ["Chosen by the rule (best CVaR5 NPV among plans with no breach or default on the forecast): "
+              "against the forecast optimum it changes mean NPV by -$4.6M, CVaR5 by +$5.6M.",
+              f"It leads the runner-up, milp: demand slump, by $0.2M of CVaR5 NPV, within noise; {SETTLE} "
+              "measures every candidate on that many fresh scenarios, without solving again."]
+    lines = bulleted_lines(points, width)
+    command = [line for line in lines if SETTLE in line]
+    assert len(command) == 1  # whole, on one line
+    assert all(len(line) <= width for line in lines if line not in command)
+    assert sum(line.startswith("  - ") for line in lines) == 2 and len(lines) > 2
+    assert all(line.startswith(("  - ", "    ")) for line in lines)
+    assert points_printed(lines) == points
 
 
 def test_recommend_raises_when_nothing_meets_the_rule():

@@ -72,7 +72,7 @@ from fleetopt.cli.render.evaluate import (
     when_it_breaks_table,
 )
 from fleetopt.cli.render.progress import progress_bar, solve_lines
-from fleetopt.cli.render.sweep import sweep_table
+from fleetopt.cli.render.sweep import bulleted_lines, sweep_table
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
 from fleetopt.core.results import cost_plans_note, risk_in_short
@@ -686,8 +686,8 @@ def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ())
         path = api.write_sweep_run(result, folder, command=command_line())
         why = result.why_points(path if folder is None else folder)  # a re-ranking's folder: made just now
         console.print(marked("recommended: ", (result.recommended["plan"], "bold")), soft_wrap=True)
-        for point in why:  # a point a line, unbroken: a settle command in one is pasted whole
-            console.print(f"  - {point}", soft_wrap=True, highlight=False)
+        for line in bulleted_lines(why, console.width):  # a settle command in one unbroken: pasted whole
+            console.print(line, soft_wrap=True, highlight=False)
         say_written(path)
         finish_report(path, report)
     if lost:  # a batch system sees that something removed the job's folder under it

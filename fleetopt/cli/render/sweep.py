@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 from rich.table import Table
 from rich.text import Text
 
@@ -59,3 +62,24 @@ def sweep_table(metrics, title: str) -> Table:
     )
     table.columns[0].min_width = 4  # the four marks, before the plan that gives way
     return unbroken(table, text_columns=2)
+
+
+# a command quoted in a point (`fleetopt evaluate --plans RUN ...`): pasted whole, so never broken
+_COMMAND = re.compile(r"`[^`]*`")
+_JOINED = "\0"  # a command's spaces while its lines are made: no whitespace to textwrap, in no path
+
+
+def bulleted_lines(points: list[str], width: int, bullet: str = "  - ") -> list[str]:
+    """Each point a bulleted paragraph wrapped at ``width`` columns, its later lines under its first
+    word (a point as one line ran to 600 characters, which a terminal broke mid-word at its edge);
+    a `command` in backquotes is never broken: where it does not fit beside the words it has a line
+    of its own, however long."""
+    indent = " " * len(bullet)
+    width = max(width, len(bullet) + 20)
+    lines = []
+    for point in points:
+        joined = _COMMAND.sub(lambda command: command[0].replace(" ", _JOINED), point)
+        lines += [line.replace(_JOINED, " ") for line in textwrap.wrap(
+            joined, width, initial_indent=bullet, subsequent_indent=indent,
+            break_long_words=False, break_on_hyphens=False)]  # fmt: skip
+    return lines
