@@ -9,7 +9,7 @@ import itertools
 import json
 import re
 import shutil
-from html import unescape
+from html import escape, unescape
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -597,8 +597,8 @@ def test_the_mean_npv_without_a_default_names_the_default_it_leaves_out(runs):
     assert row["npv_mean_no_default_usd"] == pytest.approx(row["npv_mean_usd"])
     text = text_of(runs["evaluate"])
     assert "mean NPV of the scenarios with no liquidity default" in text
-    assert "mean NPV, no liquidity default (USD)" in text  # the plans' table
-    assert "with no default" not in text and "no default (USD)" not in text
+    assert "mean NPV, no liq. default" in table_headers(html_of(runs["evaluate"]), "The plan and its risk")
+    assert "with no default" not in text and "NPV, no default" not in text
 
 
 def test_evaluate_shows_every_policy_reaction_as_a_share_of_scenarios(runs):
@@ -608,10 +608,11 @@ def test_evaluate_shows_every_policy_reaction_as_a_share_of_scenarios(runs):
     for column, label in REACTION_LABELS.items():
         assert f"{row[column]:.1%} scenarios with: {label}" in text, label
     html = html_of(runs["evaluate"])
-    table = html[html.index("The plan and its risk") :]
-    headers = table_headers(html, "The plan and its risk")
+    table = html[html.index("What the policy had to do in the plan's scenarios") :]
+    headers = table_headers(html, "What the policy had to do in the plan's scenarios")
     assert set(REACTION_LABELS.values()) <= set(headers)
-    assert "Policy columns: share of scenarios." in table[table.index("</h2>") : table.index("<table")]
+    caption = table[table.index("</h3>") : table.index("<table")]
+    assert "Shares of the scenarios with each reaction;" in caption
 
 
 def test_evaluate_table_is_not_called_candidates(runs):
@@ -735,10 +736,36 @@ def test_a_breach_limit_the_user_gave_is_written_as_given():
 def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
     html = html_of(runs["sweep"])
     headers = table_headers(html, "Candidates and their risk")
-    assert "P(liquidity default)" in headers and "order cancelled" in headers
-    assert "mean capex deferred (USD)" in headers
+    assert "P(liquidity default)" in headers and "mean NPV, no liq. default" in headers
     assert not [h for h in headers if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", h)], headers  # no snake_case
     assert '<div class="scroll"><table' in html and "overflow-x:auto" in html
+
+
+# the heading of a sweep's table of its candidates' policy reactions
+POLICY_TABLE = "What the policy had to do in each candidate's scenarios</h3>"
+
+
+def test_the_candidates_policy_reactions_are_a_table_of_their_own_and_no_column_is_lost(runs):
+    """The candidates table had 24 columns, of which a 1280 px page showed 10. What the policy had to
+    do is now a table of its own below it, each row named by its # and plan as above; between them
+    the two tables keep every column, each once; their short headers are said in the caption."""
+    html = html_of(runs["sweep"])
+    plans = pd.read_csv(runs["sweep"] / "candidates.csv")["plan"]
+    figures = table_headers(html, "Candidates and their risk")
+    policy = table_headers(html, POLICY_TABLE)
+    assert policy[:2] == ["#", "plan"] and figures[:3] == ["#", "!", "plan"]
+    assert policy[2:] == [*REACTION_LABELS.values(), "mean capex deferred"]
+    assert not set(figures) & set(policy[2:])
+    limited = "CVaR5 NPV, limited" in figures  # where it differs from the NPV's CVaR5
+    assert len(figures) == 15 + limited
+    for after in ("Candidates and their risk", POLICY_TABLE):
+        table = html.split(after, 1)[1].split("</table>", 1)[0]
+        assert re.findall(r"<tr[^>]*><td[^>]*>(\d+)</td>", table) == [str(n + 1) for n in range(len(plans))]
+        for plan in plans:
+            assert table.count(f">{escape(plan)}</td>") == 1, plan
+    caption = unescape(html.split("Candidates and their risk", 1)[1].split("</p>", 1)[0])
+    assert "money in USD; no liq. default: of the scenarios with no liquidity default" in caption
+    assert ("limited: with limited liability" in caption) == limited
 
 
 def test_every_table_that_can_be_wider_than_the_page_says_to_scroll_it(runs):
@@ -1182,7 +1209,7 @@ def test_a_deterministic_evaluation_shows_no_error_tail_or_shares(runs):
     assert "(deterministic)" not in text  # its section, every figure of which the forecast's says: gone
     for gone in ("± ", "NPV P5", "CVaR5", "scenarios with:", "standard error", "SE of mean NPV"):
         assert gone not in text, gone
-    assert "NPV on the forecast (USD)" in text  # the table's NPV column
+    assert "NPV on the forecast" in table_headers(html_of(runs["deterministic"]), "The plan on the forecast")
 
 
 def test_a_deterministic_evaluation_whose_recorded_npv_differs_from_the_rerun_says_both(runs, tmp_path):
@@ -1734,8 +1761,10 @@ def test_the_recommended_plan_on_the_front_is_marked_both(runs):
     row turned green, and "bold" of a number a reader could not tell bold (now blue as well)."""
     html = html_of(runs["sweep"])
     assert "Green: recommended, a bold blue number: Pareto front" in html and "red: recommended" not in html
-    recommended = [m for m in re.findall(r'<tr class="([^"]*)"', html) if "rec" in m.split()]
-    assert recommended == ["rec front"]
+    for after in ("Candidates and their risk", POLICY_TABLE):  # its figures, its reactions
+        table = html.split(after, 1)[1].split("</table>", 1)[0]
+        recommended = [m for m in re.findall(r'<tr class="([^"]*)"', table) if "rec" in m.split()]
+        assert recommended == ["rec front"]
 
 
 def test_an_evaluation_marks_the_plans_that_break_their_limits_on_their_own_forecast(runs, tmp_path):
@@ -2342,14 +2371,16 @@ def test_the_candidates_table_s_heading_names_it_and_its_caption_says_how_to_rea
     """The sweep's table was headed 'Candidates and their risk over 100 scenarios (seed 0; green:
     recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach); !:
     breaches a covenant or defaults on the forecast itself); policy columns: share of scenarios', a
-    heading of seven lines on a phone. The heading names the table; how to read it is its caption."""
+    heading of seven lines on a phone. The heading names the table; how to read it is its caption
+    (the policy's shares now a table of their own, below)."""
     html = html_of(runs["sweep"])
     heading = re.search(r"<h2>(Candidates and their risk[^<]*)</h2><p class='cap'>([^<]*)</p>", html)
     assert heading is not None
     assert heading.group(1) == "Candidates and their risk over 100 scenarios (seed 0)"
     assert unescape(heading.group(2)) == (
         f"Green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach); "
-        f"{page.FORECAST_MARK_WORDS}; policy columns: share of scenarios.")
+        f"{page.FORECAST_MARK_WORDS}; money in USD; no liq. default: of the scenarios with no liquidity "
+        "default.")
 
 
 @pytest.mark.parametrize("layout", ["WIDE", "NARROW"])

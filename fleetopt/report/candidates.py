@@ -168,28 +168,37 @@ def _front_class(row) -> str:
 FORECAST_MARK_WORDS = f"{FORECAST_MARK}: {FORECAST_MARK_MEANS}"
 
 
+# short, to fit a 1280 px page on two lines each (money in USD, and the abbreviations, in the caption:
+# CANDIDATE_LEGEND)
 CANDIDATE_HEADERS = {
     "#": "#",
     "forecast_mark": FORECAST_MARK,
     "plan": "plan",
     "origin": "origin",
     # what the rule weighs first, so that a screen shows it before the table scrolls
-    "npv_mean_usd": "mean NPV (USD)",
-    "npv_cvar5_usd": "CVaR5 NPV (USD)",
+    "npv_mean_usd": "mean NPV",
+    "npv_cvar5_usd": "CVaR5 NPV",
     "breach_probability": "P(covenant breach)",
     "default_probability": "P(liquidity default)",
-    "forecast_npv_usd": "forecast NPV (USD)",
-    "npv_mean_se_usd": "SE of mean NPV (USD)",
-    "npv_mean_no_default_usd": "mean NPV, no liquidity default (USD)",
-    "npv_p5_usd": "P5 NPV (USD)",
+    "forecast_npv_usd": "forecast NPV",
+    "npv_mean_se_usd": "SE of mean NPV",
+    "npv_mean_no_default_usd": "mean NPV, no liq. default",
+    "npv_p5_usd": "P5 NPV",
     # the shareholders' tail (docs/evaluation.md), where it differs from the NPV's (candidates_section)
-    "npv_limited_cvar5_usd": "CVaR5 NPV, limited liability (USD)",
+    "npv_limited_cvar5_usd": "CVaR5 NPV, limited",
     "loss_probability": "P(NPV < 0)",
-    "expected_min_cash_usd": "mean lowest cash (USD)",
+    "expected_min_cash_usd": "mean lowest cash",
     "mean_utilisation": "utilisation",
     **REACTION_LABELS,
     # the capex deferred only: a printed page has no room for every USD mean (the key figures list them)
-    "deferred_capex_mean_usd": f"{REACTION_USD_LABELS['deferred_capex_mean_usd']} (USD)",
+    "deferred_capex_mean_usd": REACTION_USD_LABELS["deferred_capex_mean_usd"],
+}
+
+
+# what a short header of CANDIDATE_HEADERS means, said where its column is shown
+CANDIDATE_LEGEND = {
+    "npv_mean_no_default_usd": "no liq. default: of the scenarios with no liquidity default",
+    "npv_limited_cvar5_usd": "limited: with limited liability",
 }
 
 
@@ -200,11 +209,16 @@ ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd
                        "npv_median_usd", "npv_limited_cvar5_usd"}  # fmt: skip
 
 
-ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast (USD)", "expected_min_cash_usd": "lowest cash (USD)",
-                        "deferred_capex_mean_usd": "GPU capex deferred (USD)"}  # fmt: skip
+ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast", "expected_min_cash_usd": "lowest cash",
+                        "deferred_capex_mean_usd": "GPU capex deferred"}  # fmt: skip
 
 
 CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
+
+
+# what the policy had to do: a table of their own below the candidates' figures, each row named by
+# its # and plan (in one table of 24 columns a 1280 px screen showed 10, the rest scrolled out of view)
+POLICY_COLUMNS = (*REACTION_LABELS, "deferred_capex_mean_usd")
 
 
 def candidates_section(run: ReportRun) -> str:
@@ -239,11 +253,40 @@ def candidates_section(run: ReportRun) -> str:
         notes.append("shares are 100 % where it happens, 0 % where not")
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {counted(n, 'scenario')} (seed {seed})"
-    if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
-        notes.append("policy columns: share of scenarios")
-    note = "; ".join(notes)
-    note = f"<p class='cap'>{escape(note[:1].upper() + note[1:])}.</p>" if note else ""
-    return f"<h2>{escape(title)}</h2>{note}{scroll_hint(len(cols))}" + sortable_table(
+    figures = [c for c in cols if c not in POLICY_COLUMNS]
+    legend = [CANDIDATE_LEGEND[c] for c in figures if c in CANDIDATE_LEGEND]
+    table = _candidates_table(metrics, figures, headers, classes)
+    out = f"<h2>{escape(title)}</h2>{_caption([*notes, 'money in USD', *legend])}{table}"
+    policy = [c for c in cols if c in POLICY_COLUMNS]
+    if policy:
+        out += _policy_section(run, metrics, cols, headers, classes, notes[:1] if run.kind == "sweep" else [])
+    return out
+
+
+def _policy_section(run: ReportRun, metrics: pd.DataFrame, cols: list[str], headers: dict, classes,
+                    notes: list[str]) -> str:
+    """What the policy had to do in each plan's scenarios, a row per plan named by # and plan."""
+    deterministic = run.summary.get("deterministic")
+    shares = "shares of the scenarios with each reaction" if not deterministic else ""
+    usd = "mean capex deferred: over the scenarios, USD" if not deterministic else "USD"
+    named = [c for c in cols if c in ("#", "plan")]
+    policy = [c for c in cols if c in POLICY_COLUMNS]
+    whose = "each candidate" if run.kind == "sweep" else ("each plan" if len(metrics) > 1 else "the plan")
+    return (f"<h3>What the policy had to do in {whose}'s scenarios</h3>"
+            + _caption([*notes, shares, usd])
+            + _candidates_table(metrics, [*named, *policy], headers, classes))  # fmt: skip
+
+
+def _caption(notes: list[str]) -> str:
+    """How to read a table, below its heading: its ``notes`` as one sentence."""
+    note = "; ".join(n for n in notes if n)
+    return f"<p class='cap'>{escape(note[:1].upper() + note[1:])}.</p>" if note else ""
+
+
+def _candidates_table(metrics: pd.DataFrame, cols: list[str], headers: dict, classes) -> str:
+    """The ``cols`` of the candidates' (plans') metrics, its rows named by # and plan as it scrolls."""
+    return scroll_hint(len(cols)) + sortable_table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
         headers=headers, count_cols={"#"}, sticky=cols.index("plan") + 1 if "plan" in cols else 1,
+        wrap_cols={"plan"}, fit=True,
     )  # fmt: skip

@@ -54,6 +54,13 @@ dl.facts{display:block}dl.facts dt{font-weight:600}dl.facts dd{margin:0 0 3px 14
 STYLE += svg.line_dash_style() + svg.layout_style()
 
 
+# a table of many figure columns made to fit the page (the candidates'): each header on two lines
+# where longer than its figures, its rows' names wrapped, its text a pixel smaller, its cells padded less
+# (on a screen: print sets every table smaller still)
+STYLE += ("@media screen{table.fit{font-size:12px}table.fit th{min-width:0}table.fit th,table.fit td{padding:4px}"
+          "table.fit td.wrap{min-width:9em}}")
+
+
 # a phone's narrow screen: less of it left blank beside a card, so a chart's text reads larger; a key
 # figure listed under the tiles below its words, not in a column a third of the screen wide
 STYLE += ("@media screen and (max-width:600px){main{padding:16px 12px 48px}"
@@ -225,7 +232,7 @@ def scroll_hint(columns: int, sortable: bool = True) -> str:
 
 def sortable_table(
     frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=(),
-    wrap_cols=(), sticky: int = 1, figure_cols=(),
+    wrap_cols=(), sticky: int = 1, figure_cols=(), fit: bool = False,
 ) -> str:
     """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people,
     each on at most two lines (:func:`header_lines`). USD of ``money_cols`` is in one scale per
@@ -233,7 +240,8 @@ def sortable_table(
     VSS); the text of ``wrap_cols`` wraps (sentences, which on one line pushed the table past the
     page); its first ``sticky`` columns, which name its rows, stay in view when it is scrolled
     sideways (at a desktop's width, :data:`STICKY_FROM_PX`); the words of ``figure_cols`` are figures
-    ('2,000 GPUs', '$4.6M'), right-aligned as numbers are."""
+    ('2,000 GPUs', '$4.6M'), right-aligned as numbers are; ``fit``: each header on two lines where
+    longer than its figures, set smaller, so that it fits a desktop's page rather than scroll."""
     headers = headers or {}
     text = {c for c in frame.columns  # left, as their cells
             if not pd.api.types.is_numeric_dtype(frame[c]) and c not in figure_cols}
@@ -255,11 +263,11 @@ def sortable_table(
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     head = "".join(
         f'<th class="{" ".join(k for k, on in (("text", c in text), ("wrap", c in wrap_cols), ("stick", c in stick)) if on)}">'
-        f"{_header_html(str(headers.get(c, c)), widest[c], c in wrap_cols)}</th>"
+        f"{_header_html(str(headers.get(c, c)), widest[c], c in wrap_cols, 0 if fit else HEADER_LINE_CHARS)}</th>"
         for c in frame.columns
     ).replace(' class=""', "")
     return (
-        f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
+        f'<div class="scroll"><table class="sortable{" fit" if fit else ""}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
@@ -268,7 +276,7 @@ def sortable_table(
 HEADER_LINE_CHARS = 14
 
 
-def header_lines(header: str, widest: int) -> list[str]:
+def header_lines(header: str, widest: int, one_line: int = HEADER_LINE_CHARS) -> list[str]:
     """``header`` on one line, or on two where it is longer than both its column's widest figure
     (``widest`` characters) and :data:`HEADER_LINE_CHARS`: cut at the space that makes the longer
     line shortest, never beside a symbol alone ('P(NPV < 0)' stays whole). Over figures
@@ -277,12 +285,13 @@ def header_lines(header: str, widest: int) -> list[str]:
     words = header.split(" ")
     cuts = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))
             if re.search("[A-Za-z0-9]", words[i - 1]) and re.search("[A-Za-z0-9]", words[i])]  # fmt: skip
-    if len(header) <= max(widest, HEADER_LINE_CHARS) or not cuts:
+    if len(header) <= max(widest, one_line) or not cuts:
         return [header]
     return list(min(cuts, key=lambda lines: max(map(len, lines))))
 
 
-def _header_html(header: str, widest: int, wraps: bool) -> str:
+def _header_html(header: str, widest: int, wraps: bool, one_line: int = HEADER_LINE_CHARS) -> str:
     """A column's header, its lines apart (the space kept, for a screen reader and a copy); a
     column of sentences' header wraps as its cells do."""
-    return escape(header) if wraps else " <br>".join(escape(line) for line in header_lines(header, widest))
+    lines = header_lines(header, widest, one_line)
+    return escape(header) if wraps else " <br>".join(escape(line) for line in lines)
