@@ -170,6 +170,20 @@ function stick() {
 }
 stick();
 window.addEventListener('resize', stick);
+// a table's hint to scroll it sideways, said only while it is wider than its box (the candidates'
+// tables fit a desktop's page); that a click on a header sorts it, always
+function hints() {
+  document.querySelectorAll('.cap.hint').forEach(function (p) {
+    var box = p.nextElementSibling;
+    if (!box || !box.classList.contains('scroll')) return;
+    p.dataset.all = p.dataset.all || p.textContent;
+    var fits = box.scrollWidth <= box.clientWidth + 1, sorts = p.dataset.all.indexOf('click a header') >= 0;
+    p.textContent = fits ? (sorts ? 'Click a header to sort.' : '') : p.dataset.all;
+    p.hidden = fits && !sorts;
+  });
+}
+hints();
+window.addEventListener('resize', hints);
 document.body.dataset.ready = '1';
 """
 
