@@ -3,6 +3,8 @@ and the power limit of every candidate."""
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import re
 from dataclasses import replace
@@ -22,6 +24,7 @@ from fleetopt.cli.risk_commands import candidate_counts
 from fleetopt.compare import compare_plans
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
@@ -1374,6 +1377,65 @@ def test_the_sweep_table_gives_the_plan_column_the_room_before_whole_headers():
     lines = console.export_text().splitlines()
     assert [line.split("│")[2].strip() for line in lines if line.startswith("│")] == ["milp: forecast", name]
     assert max(len(line) for line in lines) <= 120
+
+
+def default_like_candidates() -> pd.DataFrame:
+    """22 candidates named and sized as the default model's sweep names them ($18.69B, 34 characters)."""
+    names = ["milp: forecast", "milp: forecast, cash buffer $4.18B", "milp: price shock",
+             "milp: half leverage"]
+    names += [f"milp: {stress}, {change}" for stress in ("forecast", "price shock", "demand slump")
+              for change in ("buy 2q earlier", "buy 1q later", "volumes x1.25", "+1 power block",
+                             "cash buffer $3.49B", "blackwell/rubin swapped")]  # fmt: skip
+    return pd.DataFrame([
+        {"plan": name, "recommended": n == 2, "on_front": n % 3 == 0, FORECAST_OK: True,
+         "forecast_npv_usd": 18.69e9 - n * 0.11e9, "npv_mean_usd": 12.39e9 - n * 0.13e9,
+         "npv_cvar5_usd": -30.46e9 + n * 0.17e9, "npv_limited_cvar5_usd": -2.29e9 + n * 0.01e9,
+         "breach_probability": 0.5 + n / 100, "default_probability": 0.25 + n / 200,
+         "any_default_probability": 0.45 + n / 100} for n, name in enumerate(names)])  # fmt: skip
+
+
+def printed(table, width: int) -> list[str]:
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(table)
+    return console.export_text().splitlines()
+
+
+def test_at_100_columns_the_sweep_table_folds_no_plan_over_more_than_two_lines():
+    """At 100 columns the default sweep's table gave its plan column 13 characters, each name folded
+    over 3 or 4 lines ('milp:' / 'forecast,' / 'cash buffer' / '$4.18B'), its rules taking 28. Its
+    columns now stand apart by spaces where a name would fold more: a row a plan, of two lines at
+    most, every figure whole and once."""
+    from fleetopt.cli.render.sweep import sweep_table
+
+    metrics = default_like_candidates()
+    lines = printed(sweep_table(metrics, "candidates"), 100)
+    assert max(map(len, lines)) <= 100
+    rows = [n for n, line in enumerate(lines) if re.search(r"\d\.\d%", line)]  # a plan's row: its figures
+    assert len(rows) == len(metrics)
+    assert all(b - a <= 2 for a, b in itertools.pairwise([*rows, rows[-1] + 2])), lines  # 1 line under each
+    for _, row in metrics.iterrows():
+        assert sum(format_usd(row["npv_cvar5_usd"]) in line for line in lines) == 1, row["plan"]
+
+
+def test_at_80_columns_the_sweep_table_is_printed_in_parts_a_row_a_plan():
+    """At 80 columns the default sweep's table was printed plan by plan, each plan's 7 figures a line
+    each: 205 lines for 22 plans. It is printed in two parts, each with the marks and the plans, as
+    `fleetopt compare` splits its columns: every figure whole and once, every plan in each part."""
+    from fleetopt.cli.render.sweep import sweep_table
+
+    metrics = default_like_candidates()
+    lines = printed(sweep_table(metrics, "candidates"), 80)
+    assert max(map(len, lines)) <= 80
+    titles = [line.strip() for line in lines if line.strip().startswith("candidates (")]
+    assert titles == ["candidates (1 of 2)", "candidates (2 of 2)"]
+    text = "\n".join(lines)
+    for _, row in metrics.iterrows():
+        for column in ("forecast_npv_usd", "npv_cvar5_usd"):
+            assert text.count(format_usd(row[column])) == 1, (row["plan"], column)
+        assert text.count(f"{row['breach_probability']:.1%}") >= 1
+    assert len(lines) < 3 * 2 * len(metrics)  # plan by plan: 9 lines a plan
 
 
 def test_a_sweep_with_no_plan_for_its_forecast_leaves_no_job_behind(tmp_path, monkeypatch):

@@ -676,12 +676,7 @@ def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ())
     """Print a sweep's candidates and pick, then write it (a stop meanwhile says what is saved)."""
     with interruptible(folder, "sweep", again) if folder is not None else nullcontext():
         console.print(candidate_counts(result), soft_wrap=True)
-        legend = (
-            "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or "
-            "defaults on the forecast itself; = a cash buffer that never acted here: its plan's figures "
-            "without the buffer)"
-        )
-        console.print(sweep_table(result.metrics, legend))
+        console.print(sweep_table(result.metrics, "candidates"))
         lost = folder is not None and RunFolder(folder).lost_while_running  # written again whole, warned
         path = api.write_sweep_run(result, folder, command=command_line())
         why = result.why_points(path if folder is None else folder)  # a re-ranking's folder: made just now

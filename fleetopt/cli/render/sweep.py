@@ -21,6 +21,10 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.sweep.run import IDLE_BUFFER
 
+# what the first column's marks mean
+MARKS = ("* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or defaults on the "
+         "forecast itself; = a cash buffer that never acted here: its plan's figures without the buffer")
+
 
 def sweep_table(metrics, title: str) -> Table:
     """A sweep's candidates: marks, forecast NPV, mean and CVaR5 NPV (and the shareholders' CVaR5 with
@@ -52,9 +56,10 @@ def sweep_table(metrics, title: str) -> Table:
             format_percent(r["default_probability"]),
             *((format_percent(r["any_default_probability"]),) if either else ()),
         )
-    # the evaluate table defines CVaR5 in its caption, and so does this one (a walkthrough found it not)
+    # the evaluate table defines CVaR5 in its caption, and so does this one (a walkthrough found it not);
+    # the marks first, below the table (as its title, centred over it, they ran three ragged lines)
     table.caption = (
-        "CVaR5: the mean NPV of the worst 5 % of scenarios"
+        f"{MARKS}. CVaR5: the mean NPV of the worst 5 % of scenarios"
         + (f"; CVaR5, limited: {LIMITED_MEANS}" if limited else "")
         + "; P(liq. default): a liquidity default"
         + ("; P(any default): it or an uncured covenant breach, either event of default as lenders count them"

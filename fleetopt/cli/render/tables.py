@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+from rich import box
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
@@ -29,17 +30,41 @@ class FittedTable(Table):
     """A Table whose figure columns keep their figures and their headers' longest word whole
     (``wanted``: column -> width) where the console is wide enough: laid out by rich, else with
     each figure column at its longest figure or header word and only the labels giving way, else
-    without its outer frame. On a narrower console (an 80-column terminal) it is printed turned, a
-    row per figure and a column per plan, or where that does not fit either, plan by plan: never
-    with a figure cut short ('-$1…' read as any sum) or cropped off the console's edge."""
+    without its outer frame, else (where a label would fold over more than two lines) with its
+    columns apart by spaces, not rules. On a narrower console (an 80-column terminal) it is printed
+    turned, a row per figure and a column per plan, else in parts, each with the labels and some of
+    the figure columns (as `fleetopt compare` splits its columns), or where neither fits, plan by
+    plan: never with a figure cut short ('-$1…' read as any sum) or cropped off the console's edge."""
 
     wanted: dict[int, int]
     text_columns: int
+    framed: box.Box | None  # its box as made: a narrower console's layout may drop its rules
+    splits: bool  # whether it may be printed in parts (a part itself may not)
 
     def __rich_console__(self, console, options):
+        fits = self._settle(console, options)
+        if fits and not self._labels_cramped(console, options):
+            yield from super().__rich_console__(console, options)
+            return
+        turned = self.turned()
+        parts = None if _fits(turned, console, options) or not self.splits else self._parts(console, options)
+        if parts:
+            yield from parts
+        elif fits and not _fits(turned, console, options):  # its labels cramped: still, a row a plan
+            yield from super().__rich_console__(console, options)
+            return
+        else:
+            yield turned if _fits(turned, console, options) else self.plan_by_plan()
+        if self.caption:  # at the console's width: the turned table's narrow one folded it to a column
+            yield Text(str(self.caption), style="italic")
+
+    def _settle(self, console, options) -> bool:
+        """Lay it out for the console (:class:`FittedTable`'s steps); whether it then fits."""
         for n, width in self.wanted.items():
             self.columns[n].min_width, self.columns[n].width = width, None
         self.show_edge = self.pad_edge = True
+        self.box, self.collapse_padding = self.framed, False
+        self.caption_justify = "left"  # a paragraph of notes, centred, read as ragged on both sides
         # rich's layout can stop short of what fits (a column at its whole header, the plan
         # column at a word), or fold the plans' names over four lines to keep headers whole: then
         # each figure column at its longest figure or header word, the headers wrapped, the plan
@@ -49,13 +74,35 @@ class FittedTable(Table):
             self._unwrap_headers(console, options)
         if not _fits(self, console, options):
             self._frameless()
-        if _fits(self, console, options):
-            yield from super().__rich_console__(console, options)
-            return
-        turned = self.turned()
-        yield turned if _fits(turned, console, options) else self.plan_by_plan()
-        if self.caption:  # at the console's width: the turned table's narrow one folded it to a column
-            yield Text(str(self.caption), style="italic")
+        if _fits(self, console, options) and self._labels_cramped(console, options):
+            self._ruleless()  # a plan's name over 3 or 4 lines (at 100 columns): the rules' room to it
+        return _fits(self, console, options)
+
+    def _parts(self, console, options) -> list[Table] | None:
+        """The table in the fewest parts (2, 3, ...), each with its text columns and an even share of
+        its figure columns, that each fit with no label over more than two lines; None where none do."""
+        figures = list(self.wanted)
+        for k in range(2, len(figures) + 1):
+            size = -(-len(figures) // k)
+            groups = [figures[at:at + size] for at in range(0, len(figures), size)]
+            parts = [self._part(group, f" ({n} of {len(groups)})") for n, group in enumerate(groups, start=1)]
+            if all(part._settle(console, options) and not part._labels_cramped(console, options)
+                   for part in parts):  # fmt: skip
+                return parts
+        return None
+
+    def _part(self, figures: list[int], suffix: str) -> FittedTable:
+        """Its text columns and the figure columns ``figures``, titled with ``suffix``."""
+        table = Table(title=f"{self.title}{suffix}" if self.title else None, box=self.framed)
+        kept = [*range(self.text_columns), *figures]
+        for n in kept:
+            column = self.columns[n]
+            table.add_column(column.header, justify=column.justify, min_width=column.min_width)
+        for row in zip(*(self.columns[n].cells for n in kept), strict=True):
+            table.add_row(*row)
+        part = unbroken(table, self.text_columns)
+        part.splits = False
+        return part
 
     def _tight(self) -> None:
         for n, width in self.wanted.items():
@@ -67,6 +114,22 @@ class FittedTable(Table):
         widths = self._calculate_column_widths(console, options.update_width(room))
         return any(widths[n] < self._measure_column(console, options, self.columns[n]).maximum
                    for n in range(self.text_columns))  # fmt: skip
+
+    def _labels_cramped(self, console, options) -> bool:
+        """Whether rich's layout folds a text column's longest label over more than two lines."""
+        room = options.max_width - self._extra_width
+        widths = self._calculate_column_widths(console, options.update_width(room))
+        for n in range(self.text_columns):
+            pad = self._get_padding_width(n)
+            if 2 * (widths[n] - pad) < self._measure_column(console, options, self.columns[n]).maximum - pad:
+                return True
+        return False
+
+    def _ruleless(self) -> None:
+        """Columns apart by a space, not a rule and two (the header's rule kept): 2 characters a
+        column more for the labels."""
+        self.box, self.collapse_padding = box.SIMPLE_HEAD, True
+        self._frameless()
 
     def _unwrap_headers(self, console, options) -> None:
         """Each figure column, left to right, widened to its whole header where the room the text
@@ -143,7 +206,7 @@ def unbroken(table: Table, text_columns: int = 1) -> FittedTable:
     header (headers wrap at spaces), and the text columns (plan labels) give way, breaking a word
     that does not fit. A console too narrow for that gets the table turned (:meth:`FittedTable.turned`)."""
     table.__class__ = FittedTable  # the same table, laid out at print time for the console's width
-    table.wanted, table.text_columns = {}, text_columns
+    table.wanted, table.text_columns, table.framed, table.splits = {}, text_columns, table.box, True
     for n, column in enumerate(table.columns):
         if n < text_columns:
             column.overflow = "fold"
