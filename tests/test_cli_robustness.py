@@ -389,9 +389,11 @@ def test_sweep_says_how_many_candidates_were_made_evaluated_and_dropped(here):
     code, out, err = run_cli("sweep", "tiny", "--scenarios", "20", "--out", "S")
     assert code == 0, err
     # every candidate made is evaluated or dropped for a stated reason, one a line, and the counts add up
-    said = re.search(r"^(\d+) candidates made, (\d+) evaluated, (\d+) dropped:\n((?:  - .*\n)+)", out, re.M)
+    # (each wrapped at the terminal's width, its later lines indented under its first word)
+    said = re.search(r"^(\d+) candidates made, (\d+) evaluated, (\d+) dropped:\n((?:  (?:- |  ).*\n)+)",
+                     out, re.M)  # fmt: skip
     assert said and "breaks a hard limit" in said.group(4), out[:600]
-    listed = said.group(4).splitlines()
+    listed = [line for line in said.group(4).splitlines() if line.startswith("  - ")]
     assert int(said.group(1)) == int(said.group(2)) + int(said.group(3)) == int(said.group(2)) + len(listed)
     assert int(said.group(2)) >= 8
     # each candidate as it is made: the neocloud sweep printed nothing for ~5 minutes of solves

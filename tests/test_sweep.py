@@ -857,6 +857,12 @@ def test_the_dropped_candidates_are_told_apart_by_why_they_have_no_plan():
         "  - milp: forecast, volumes x0.75: breaks a hard limit once completed by the MILP",
         "  - milp: demand slump: the same plan as milp: forecast",
     ]
+    # at 60 columns each wrapped under its first word, not broken mid-word at the terminal's edge
+    assert candidate_counts(result, 60).splitlines()[1:4] == [
+        "  - milp: late power: no plan keeps the hard limits under",
+        "    its stress or requirement",
+        "  - milp: forecast, volumes x0.75: breaks a hard limit once",
+    ]
 
 
 

@@ -660,22 +660,24 @@ def _say_candidate(line: str) -> None:
     console.print(f"  candidate {line}", soft_wrap=True, highlight=False)
 
 
-def candidate_counts(result) -> str:
+def candidate_counts(result, width: int | None = None) -> str:
     """How many candidates were made, how many were evaluated, and each dropped one on a line of its
-    own with why, as the report lists them (a paragraph of them ran to 2,500 characters)."""
+    own with why, as the report lists them (a paragraph of them ran to 2,500 characters); wrapped at
+    ``width`` columns (None: each on one line), its later lines under its first word."""
     made = result.candidates.candidates
     line = f"{counted(len(made), 'candidate')} made, {len(result.metrics)} evaluated"
     dropped = [c for c in made if c.plan is None]
     if not dropped:
         return line
-    listed = [f"  - {c.label}: {dropped_words(c)}" for c in dropped]
+    listed = [f"{c.label}: {dropped_words(c)}" for c in dropped]
+    listed = bulleted_lines(listed, width) if width else [f"  - {point}" for point in listed]
     return "\n".join([f"{line}, {len(dropped)} dropped:", *listed])
 
 
 def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ()) -> None:
     """Print a sweep's candidates and pick, then write it (a stop meanwhile says what is saved)."""
     with interruptible(folder, "sweep", again) if folder is not None else nullcontext():
-        console.print(candidate_counts(result), soft_wrap=True)
+        console.print(candidate_counts(result, console.width), soft_wrap=True, highlight=False)
         console.print(sweep_table(result.metrics, "candidates"))
         lost = folder is not None and RunFolder(folder).lost_while_running  # written again whole, warned
         path = api.write_sweep_run(result, folder, command=command_line())
