@@ -1201,11 +1201,11 @@ def test_a_deterministic_evaluation_shows_no_error_tail_or_shares(runs):
     assert npv == "-$14.1M" and text.count(f"{npv} NPV on the forecast") == 1, text.count(npv)
     assert text.count("$30.3M lowest cash on the forecast") == 1
     assert "(evaluator" not in text
-    # no breach and no default: said once, by the forecast's card (tiny tests covenants from 2026Q4),
-    # not beside it as "no" and "no" in the section above (a repeat in the same words)
-    assert text.count("none covenant breach or default on the forecast, with its policy (covenants tested "
-                      "from 2026Q4: an assumed grace before)") == 1
+    # no breach and no default: said once, in short, not as "no" and "no" and a card of "none" below
+    # (a repeat in the same words)
+    assert text.count("keeps every covenant and its cash above the default level") == 1
     assert "no liquidity default (cash below" not in text and "no covenant breach (covenants" not in text
+    assert "covenant breach or default on the forecast" not in text
     assert "(deterministic)" not in text  # its section, every figure of which the forecast's says: gone
     for gone in ("± ", "NPV P5", "CVaR5", "scenarios with:", "standard error", "SE of mean NPV"):
         assert gone not in text, gone
@@ -1248,7 +1248,7 @@ def test_a_deterministic_evaluation_whose_recorded_breach_differs_from_the_rerun
     text = text_of(folder)
     assert "yes covenant breach (covenants tested from 2026Q4" in text
     assert "no liquidity default (cash below $25.0M)" in text
-    assert "none covenant breach or default on the forecast, with its policy" in text
+    assert "On the forecast it keeps every covenant and its cash above the default level" in text
 
 
 def test_count_ticks_are_short():
@@ -1722,7 +1722,8 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
 def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_named(runs):
     """The terminal marks such a candidate '!', the report did not, nor say which covenant the
     pick breaks on its forecast: its candidates table has the '!' column and legend, and the key
-    figures say what each plan shown breaks on the forecast ('none' for the MILP's plan)."""
+    figures say what each plan shown breaks on the forecast (the MILP's plan, nothing: "In short"
+    says so, once)."""
     candidates = pd.read_csv(runs["sweep"] / "candidates.csv")
     html, text = html_of(runs["sweep"]), text_of(runs["sweep"])
     assert "!: breaches a covenant or defaults on the forecast itself" in text
@@ -1733,7 +1734,10 @@ def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_na
     # a sentence: listed under the tiles, its words (which may name the grace quarters) first
     assert re.search(r"covenant breach or default on the forecast, with its policy( \([^)]*\))? breaches a "
                      r"covenant \(first misses borrowing base\)", text)  # fmt: skip
-    assert "none covenant breach or default on the forecast, with its policy" in text_of(runs["solve"])
+    # the MILP's plan breaks nothing: said once, in short (a card of "none" below said it again)
+    solved = text_of(runs["solve"])
+    assert solved.count("keeps every covenant and its cash above the default level") == 1
+    assert "covenant breach or default on the forecast" not in solved
 
 
 def test_the_statements_table_reconciles_cash(runs):

@@ -228,8 +228,11 @@ def _forecast_covenant_kpis(run: ReportRun) -> list[Kpi]:
         # named by its cash flow, as the terminal names it: "lowest DSCR ((EBITDA - tax) / debt service)"
         _milp_kpi(run, f"lowest {dscr_name(run.data)} on the forecast, {dscr_scope}", dscr_words(run.figures)),
         *_untested_kpis(run, first),
-        Kpi("covenant breach or default on the forecast, with its policy" + _grace_words(run, first),
-            run.forecast.limits_words()),
+        # "none": the page's first lines say it ("In short": it keeps every covenant and its cash
+        # above the default level); what it breaks, here too, beside the covenants' figures
+        *([] if run.forecast.within_limits else [Kpi(
+            "covenant breach or default on the forecast, with its policy" + _grace_words(run, first),
+            run.forecast.limits_words())]),
         *(_headroom_kpis(run, run.figures, first) if first else []),
     ]  # fmt: skip
 
@@ -322,8 +325,8 @@ def _deterministic_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
             kpis.append(Kpi("lowest cash on the forecast" + differs, cash))
     first_breaks = [kind.label for kind in run.data.covenant_kinds
                     if (column := first_breach_column(kind)) in row and row[column] > 0]  # fmt: skip
-    # whether it breaches or defaults: the forecast run's "covenant breach or default" below, said once
-    # there ("no" here beside its "none" read as a repeat), and here only where the evaluation differs
+    # whether it breaches or defaults: the forecast run's, said once ("In short", and what it breaks in
+    # the key figures below: "no" here beside "none" read as a repeat), here only where the evaluation differs
     if fc is None or (fc.defaults, fc.breaches, fc.first_breach) != (
             row["default_probability"] > 0, row["breach_probability"] > 0, tuple(first_breaks)):
         kpis += _deterministic_event_kpis(run, row, first_breaks)
