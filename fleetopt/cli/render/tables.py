@@ -47,14 +47,12 @@ class FittedTable(Table):
             yield from super().__rich_console__(console, options)
             return
         turned = self.turned()
-        parts = None if _fits(turned, console, options) or not self.splits else self._parts(console, options)
-        if parts:
-            yield from parts
-        elif fits and not _fits(turned, console, options):  # its labels cramped: still, a row a plan
+        turned_fits = _fits(turned, console, options)
+        parts = self._parts(console, options) if self.splits and not turned_fits else None
+        if fits and not (turned_fits or parts):  # its labels cramped, yet a row a plan
             yield from super().__rich_console__(console, options)
             return
-        else:
-            yield turned if _fits(turned, console, options) else self.plan_by_plan()
+        yield from parts or [turned if turned_fits else self.plan_by_plan()]
         if self.caption:  # at the console's width: the turned table's narrow one folded it to a column
             yield Text(str(self.caption), style="italic")
 
@@ -126,8 +124,8 @@ class FittedTable(Table):
         return False
 
     def _ruleless(self) -> None:
-        """Columns apart by a space, not a rule and two (the header's rule kept): 2 characters a
-        column more for the labels."""
+        """Columns apart by two spaces, not a rule between two (the header's rule kept): a
+        character a column more for the labels, and the frame's."""
         self.box, self.collapse_padding = box.SIMPLE_HEAD, True
         self._frameless()
 
