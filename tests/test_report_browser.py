@@ -342,13 +342,12 @@ def test_printed_in_grey_a_chart_s_lines_are_told_apart_by_their_dashes(reports,
 SORT_PROBE = """
 var out = [], tables = document.querySelectorAll('table.sortable');
 function values(table, col) {
-  return Array.prototype.map.call(table.tBodies[0].rows, function (r) {
-    return r.cells[col].dataset.v || r.cells[col].textContent; });
+  return Array.prototype.map.call(table.tBodies[0].rows, function (r) { return r.cells[col]; });
 }
 function ordered(v, sign) {
   for (var i = 1; i < v.length; i++) {
-    var x = parseFloat(v[i - 1]), y = parseFloat(v[i]);
-    var c = (!isNaN(x) && !isNaN(y)) ? x - y : v[i - 1].localeCompare(v[i]);
+    var x = figure(v[i - 1]), y = figure(v[i]);  // as the page reads a cell ('$4.6M')
+    var c = (!isNaN(x) && !isNaN(y)) ? x - y : v[i - 1].textContent.localeCompare(v[i].textContent);
     if (sign * c > 0) return false;
   }
   return true;
