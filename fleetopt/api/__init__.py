@@ -31,6 +31,7 @@ from fleetopt.api._evaluate import (
     write_evaluate_run,
 )
 from fleetopt.api._models import ModelArg, edit, load, schema
+from fleetopt.api._path import scenario_path
 from fleetopt.api._report import report
 from fleetopt.api._runs import (
     forget_runs,
@@ -88,6 +89,7 @@ from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.forecast import forecast_run
 from fleetopt.evaluate.jobfolder import EvaluationJob, refuse_threads_with_workers, refuse_workers_with_ray
 from fleetopt.evaluate.metrics import DEFAULT_RANK, RANK_COLUMNS, shown_first
+from fleetopt.evaluate.path import ScenarioPath
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes, save_plans
 from fleetopt.evaluate.sources import (
     PlanSource,
@@ -161,6 +163,7 @@ __all__ = [
     "RunData",
     "RunFolder",
     "RunRecord",
+    "ScenarioPath",
     "SolveResult",
     "StochasticResult",
     "SweepResult",
@@ -186,6 +189,7 @@ __all__ = [
     "run",
     "run_id",
     "runs",
+    "scenario_path",
     "schema",
     "solve",
     "solve_stochastic",

@@ -167,6 +167,7 @@ def simulate(
     record: tuple[str, ...] = (),
     rows: ScenarioRows | None = None,
     market_earned: bool = False,
+    watch: Any = None,
 ) -> dict[str, Any]:
     """Simulate every plan under every scenario; returns (P, S) arrays of ``RESULT_FIELDS``.
 
@@ -175,7 +176,8 @@ def simulate(
     ``scen`` already laid out (callers simulating several plan batches on one block).
     ``market_earned``: also return ``MARKET_EARNED``, (P, S, G, T) what each generation's own market
     GPUs earn (:func:`_market`, :func:`_less_market_electricity`; the forecast run's, for policy
-    rule 0's saving).
+    rule 0's saving). ``watch(t, state)``: called at the end of each quarter with this function's
+    local variables (:mod:`fleetopt.evaluate.path` reads one scenario's quarter from them).
     """
     T = consts.T
     P, S = plans.P, scen.S
@@ -251,6 +253,8 @@ def simulate(
         before_breach += first_breach == 0
         before_default += solvent
         util += gpus_used * pl.inv_held[t]
+        if watch is not None:
+            watch(t, locals())
         if record:
             lines = {**step.lines(), "ebitda_usd": ebitda}
             for name in record:  # + 0.0: a repayment of nothing is 0, not -0

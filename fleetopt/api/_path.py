@@ -1,0 +1,63 @@
+"""One scenario's quarterly path of one plan: why a plan defaulted in 2031."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fleetopt.api._models import ModelArg, _loadable, edit, load
+from fleetopt.api._runs import resolve_run
+from fleetopt.evaluate.jobfolder import model_of_plans
+from fleetopt.evaluate.path import ScenarioPath, chosen_plan
+from fleetopt.evaluate.path import scenario_path as _scenario_path
+from fleetopt.evaluate.sources import read_plans
+from fleetopt.runs import limits
+from fleetopt.runs.folder import RunFolder
+
+
+def scenario_path(
+    plans: str | Path | int,
+    scenario: int,
+    seed: int | None = None,
+    *,
+    plan: str | int | None = None,
+    model: ModelArg = None,
+    what_if: Mapping[str | tuple, Any] | list[tuple] | None = None,
+    scenarios: int | None = None,
+) -> ScenarioPath:
+    """Scenario ``scenario`` of ``seed`` for one plan of ``plans`` (a run folder, run id or plan
+    file), quarter by quarter, simulated as `fleetopt evaluate --seed SEED` simulated it: its NPV is
+    that scenario's in the evaluation. An evaluation's run folder stands for the plans it evaluated,
+    its seed and its number of scenarios. ``seed``: None, the evaluation's, else 0. ``plan``: its
+    label or index in the file (None: the only one). ``model``: as :func:`evaluate`'s (None: the
+    run's own); ``what_if``: changes to it, as :func:`edit` takes them. ``scenarios``: the
+    evaluation's number of scenarios, which ``scenario`` must be below (None: the evaluation's, else
+    any scenario number).
+
+    Returns a :class:`~fleetopt.evaluate.path.ScenarioPath`: ``.frame`` one row per quarter (risk
+    factors as multipliers or annual shifts, lines in USD, each covenant's ratio and limit, the
+    breach, the liquidity default, the policy's reactions), ``.npv_usd``, ``.to_csv(path)``."""
+    path = resolve_run(plans, "plans").resolve()
+    evaluated = _evaluation_job(path)
+    seed = evaluated.get("seed", 0) if seed is None else limits.seed("seed (--seed)", seed)
+    scenarios = evaluated.get("n_scenarios") if scenarios is None else scenarios
+    high = None if scenarios is None else limits.scenarios("scenarios (--scenarios)", scenarios) - 1
+    of = "" if high is None else f", of {scenarios:,} scenarios"
+    scenario = limits.whole(f"scenario (--explain){of}", scenario, 0, high)
+    given = _loadable(model)
+    loaded, data = load(given if given is not None else model_of_plans(path))
+    if what_if is not None:
+        loaded, data = load(edit(loaded, what_if))
+    batch = read_plans(path, data).compile(data)
+    return _scenario_path(data, chosen_plan(batch, plan, path), seed, scenario)
+
+
+def _evaluation_job(path: Path) -> dict:
+    """The settings of the evaluation run at ``path`` (job.json), on scenarios; {} for anything else
+    (plans, a solve, an evaluation on the forecast)."""
+    run = RunFolder(path)
+    if not (path.is_dir() and run.is_job and run.kind == "evaluate"):
+        return {}
+    job = run.job()
+    return {} if job.get("deterministic") else job

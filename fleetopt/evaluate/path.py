@@ -1,0 +1,326 @@
+"""One scenario's quarterly path: why a plan defaulted in 2031.
+
+Scenario ``i`` of seed ``S`` depends only on ``(S, i)`` (:mod:`fleetopt.evaluate.scenarios`), so it is
+made again alone and simulated by the evaluation's own NumPy code (:func:`~fleetopt.evaluate.simulate.
+simulate`, on the plan as its delivery slip leaves it, with the plan's liquidity buffer): its NPV is
+the one that scenario had in the evaluation. :func:`scenario_path` reads each quarter as it was run
+(``simulate(watch=...)``): the risk factors, the plan's lines, the covenants tested, the default and
+the policy's reactions. :func:`scenario_outcomes` finds a scenario worth looking at
+(:data:`EXPLAIN_RULES`) over one plan, a block of scenarios at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fleetopt.core.covenants import statement_quantities
+from fleetopt.core.data import GENERATIONS, USES, ModelData
+from fleetopt.core.notebook import html_text, markdown_table, markdown_text
+from fleetopt.core.units import counted, format_usd, listed
+from fleetopt.errors import InputError
+from fleetopt.evaluate.liquidity import REACTION_USD
+from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.evaluate.slip import by_slip
+from fleetopt.runs import limits
+
+# how `fleetopt evaluate --explain` picks its scenario (or a scenario number)
+EXPLAIN_RULES = ("worst", "median", "first-default")
+# the plan's lines read each quarter, USD (core.economics.QuarterFinance.lines, the EBITDA and the
+# capex paid: the plan's, with the payments the policy deferred out of or into the quarter)
+LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd",
+         "net_income_usd", "revolver_draw_usd", "revolver_balance_usd", "cash_usd", "debt_usd",
+         "debt_service_usd")  # fmt: skip
+# scenarios simulated at once while a scenario is picked: one plan, so a block is small
+_PICK_BLOCK = 4096
+
+
+@dataclass
+class ScenarioPath:
+    """One plan in one scenario, quarter by quarter (``frame``, one row a quarter: risk factors,
+    lines in USD, covenant ratios, breach and default, the policy's reactions)."""
+
+    frame: pd.DataFrame
+    plan: str
+    scenario: int
+    seed: int
+    npv_usd: float
+    delivery_slip_quarters: int
+
+    @property
+    def default_quarter(self) -> str | None:
+        """The quarter of the liquidity default (None: none in the horizon)."""
+        return _first(self.frame, "liquidity_default")
+
+    @property
+    def first_breach_quarter(self) -> str | None:
+        """The first quarter a covenant was breached (None: none)."""
+        return _first(self.frame, "covenants_breached", lambda v: v != "")
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write ``frame`` as CSV (money in USD, factors as multipliers, shifts as annual rates)."""
+        path = Path(path)
+        self.frame.to_csv(path, index=False)
+        return path
+
+    def headline(self) -> str:
+        """The scenario in a sentence: "Plan 'milp', scenario 41 of seed 7: NPV -$1.2B; first covenant
+        breach 2030Q2; liquidity default 2031Q1." """
+        said = [f"NPV {format_usd(self.npv_usd)}"]
+        said.append(f"first covenant breach {self.first_breach_quarter or 'none'}")
+        said.append(f"liquidity default {self.default_quarter or 'none'}")
+        if self.delivery_slip_quarters:
+            said.append(f"deliveries slipped {counted(self.delivery_slip_quarters, 'quarter')}")
+        return f"Plan {self.plan!r}, scenario {self.scenario} of seed {self.seed}: {'; '.join(said)}."
+
+    def shown(self) -> pd.DataFrame:
+        """The quarters' figures a reader looks at first, formatted: EBITDA, cash, debt and revolver
+        (USD), the covenants breached and the liquidity default (:meth:`events` says what happened)."""
+        f = self.frame
+        out = pd.DataFrame({"quarter": f["quarter"]})
+        for name in ("ebitda_usd", "cash_usd", "debt_usd", "revolver_balance_usd"):
+            out[name.removesuffix("_usd").replace("_", " ") + " (USD)"] = f[name].map(format_usd)
+        breach = np.where(f["breach"] != "", " (" + f["breach"] + ")", "")
+        out["covenants breached"] = f["covenants_breached"].str.replace("_", " ") + breach
+        out["liquidity default"] = np.where(f["liquidity_default"], "DEFAULT", "")
+        return out
+
+    def events(self) -> list[str]:
+        """'2026Q4: customer lab-a defaults; GPUs sold in distress $920.8M', a line for each quarter
+        with a risk event or a reaction of the policy."""
+        f = self.frame
+        lines = []
+        for quarter, risk, reactions in zip(f["quarter"], f["risk_events"], f["reactions"], strict=True):
+            said = "; ".join(words for words in (risk, reactions) if words)
+            if said:
+                lines.append(f"{quarter}: {said}")
+        return lines
+
+    def _repr_markdown_(self) -> str:
+        events = [f"- {markdown_text(line)}" for line in self.events()]
+        after = "Next: .frame (every column: USD, multipliers, annual shifts), .to_csv(path)"
+        return "\n".join([f"**{markdown_text(self.headline())}**", "", markdown_table(self.shown()), "",
+                          *events, *([""] if events else []), after])  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        shown = self.shown().map(html_text).rename(columns=html_text)  # a $ in a cell too
+        events = "".join(f"<li>{html_text(line)}</li>" for line in self.events())
+        return (f"<p><b>{html_text(self.headline())}</b></p>" + shown.to_html(index=False, escape=False)
+                + (f"<ul>{events}</ul>" if events else ""))
+
+
+def _first(frame: pd.DataFrame, column: str, test=bool) -> str | None:
+    hit = frame[column].map(test).to_numpy(dtype=bool)
+    return str(frame["quarter"].iloc[int(np.argmax(hit))]) if hit.any() else None
+
+
+def scenario_path(data: ModelData, plan: PlanBatch, seed: int, scenario: int) -> ScenarioPath:
+    """Plan ``plan`` (a batch of one, as the evaluation compiled it) in scenario ``scenario`` of
+    ``seed``, quarter by quarter."""
+    return path_in(data, plan, generate_scenarios(data, seed, scenario, scenario + 1), seed)
+
+
+def path_in(data: ModelData, plan: PlanBatch, scen: ScenarioSet, seed: int) -> ScenarioPath:
+    """Plan ``plan`` (a batch of one) in ``scen`` (one scenario, of ``seed``), quarter by quarter."""
+    consts = SimulationConstants.from_data(data)
+    seen: list[dict] = []
+    out = by_slip(lambda p, s, _slip: simulate(consts, p, s, watch=lambda t, v: seen.append(_quarter(v))),
+                  plan, scen)  # fmt: skip
+    slip = int(np.asarray(scen.delivery_slip)[0])
+    frame = _frame(data, plan.slipped[slip] if slip else plan, scen, seen)
+    return ScenarioPath(frame, plan.labels[0], int(scen.index[0]), seed, float(out["npv"][0, 0]), slip)
+
+
+def _at(x) -> float:
+    """The one pair's value of a (1, 1) array, a (1,) array or a number."""
+    return float(np.asarray(x).reshape(-1)[0])
+
+
+def _quarter(v: dict) -> dict:
+    """What one quarter of :func:`simulate` (its local variables ``v``) did to the one pair."""
+    step, book, liquidity = v["step"], v["book"], v["liquidity"]
+    base = v.get("base") or {}
+    missed = v.get("missed")
+    taken = v["taken"]
+    capex = v["pl"].capex[v["t"]]  # as the quarter's financing (simulate._financing) pays it
+    if taken is not None and taken.capex is not None:
+        capex = capex + taken.capex
+    accelerated = v.get("accelerated")
+    return {
+        **{name: _at(value) for name, value in step.lines().items()},
+        "ebitda_usd": _at(v["ebitda"]),
+        "capex_usd": _at(capex),
+        "collateral_required_usd": _at(base.get("collateral_required", 0.0)),
+        "collateral_value_usd": _at(base.get("collateral", 0.0)),
+        "missed": 0 if missed is None else int(_at(missed)),
+        "uncured_now": accelerated is not None and bool(_at(accelerated)),
+        "cured": bool(_at(v["cures"].cured_last)),
+        "solvent": bool(_at(v["solvent"])),
+        "prepayment_cut_usd": _at(step.prepayment_cut),
+        "reaction_usd": {name: _at(liquidity.reactions()[name]) for name in REACTION_USD},
+        "live": np.asarray(book.status)[:, 0, 0].copy(),
+        "late": None if book.late is None else np.asarray(book.late)[:, 0, 0].copy(),
+    }
+
+
+def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataFrame:
+    T = data.T
+    lines = {name: np.array([q[name] for q in seen]) for name in (*LINES, "collateral_required_usd",
+                                                                   "collateral_value_usd")}  # fmt: skip
+    frame = pd.DataFrame({"quarter": data.quarter_labels[:T]})
+    for g, gen in enumerate(GENERATIONS):
+        frame[f"price_factor_{gen}"] = scen.price_factor[0, g]
+    for u, use in enumerate(USES):
+        forecast = data.demand[u]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame[f"demand_factor_{use}"] = np.where(forecast > 0, scen.demand[0, u] / forecast, 1.0)
+    for name in ("electricity_factor", "resale_factor"):
+        frame[name] = scen.factors[name][0]
+    frame["rate_shift_annual"] = scen.rate_shift[0]
+    frame["spread_shift_annual"] = scen.spread_shift[0]
+    for name, values in lines.items():
+        frame[name] = values
+    _covenant_columns(data, frame, lines, seen)
+    frame["liquidity_default"] = _first_of(np.array([not q["solvent"] for q in seen]))
+    frame["prepayment_cut_usd"] = [q["prepayment_cut_usd"] for q in seen]
+    for name in REACTION_USD:  # the policy's totals so far, each quarter's part
+        frame[name] = np.diff([0.0, *(q["reaction_usd"].get(name, 0.0) for q in seen)])
+    frame["reactions"] = _reaction_words(data, frame, seen, np.asarray(scen.contract_alive[0]))
+    frame["risk_events"] = _risk_events(data, plan, scen)
+    return frame
+
+
+def _first_of(flags: np.ndarray) -> np.ndarray:
+    """True at the first quarter ``flags`` is, only."""
+    out = np.zeros_like(flags)
+    if flags.any():
+        out[int(np.argmax(flags))] = True
+    return out
+
+
+def _covenant_columns(data: ModelData, frame: pd.DataFrame, lines: dict, seen: list[dict]) -> None:
+    """Each covenant's ratio where tested (NaN elsewhere) and its limit; the covenants breached and
+    whether the breach was cured (an equity cure) or not (an event of default)."""
+    values = statement_quantities(lines, data.covenant_window)
+    breached = [[] for _ in seen]
+    for test in data.covenants:
+        ratio = np.where(test.tested, test.kind.ratio(values), np.nan)
+        frame[f"{test.kind.name}_ratio"] = ratio
+        frame[f"{test.kind.name}_limit"] = test.describe()
+        for t in np.flatnonzero(test.tested & test.breached(values)):
+            breached[t].append(test.kind.name)
+    frame["covenants_breached"] = [", ".join(names) for names in breached]
+    frame["breach"] = [_breach_words(q, bool(names)) for q, names in zip(seen, breached, strict=True)]
+
+
+def _breach_words(q: dict, breached: bool) -> str:
+    """A quarter's breach: cured (an equity cure), uncured (the event of default), or after one."""
+    if q["uncured_now"]:
+        return "uncured: event of default"
+    if q["cured"]:
+        return "cured"
+    return "after the event of default" if breached else ""
+
+
+def _reaction_words(data: ModelData, frame: pd.DataFrame, seen: list[dict], alive: np.ndarray) -> list[str]:
+    """Each quarter's reactions in words: orders deferred or cancelled, GPUs sold in distress, the
+    prepayment cut, contracts late or cancelled for lateness (``alive``: (K, T) whether each
+    contract's customer has not defaulted; a contract ended by its customer's default is a risk event)."""
+    names = [c.name for c in data.contracts]
+    words = []
+    previous = seen[0]["live"] if seen else None
+    for t, q in enumerate(seen):
+        said = []
+        for column, what in (("deferred_usd", "orders deferred"), ("forfeited_usd", "deposits forfeited "
+                             "on cancelled orders"), ("distress_sold_usd", "GPUs sold in distress"),
+                             ("prepayment_cut_usd", "prepayment cut")):  # fmt: skip
+            if frame[column].iloc[t] > 0:
+                said.append(f"{what} {format_usd(frame[column].iloc[t])}")
+        late = q["late"]  # late quarters so far: a quarter late adds one, if not cancelled in it
+        if late is not None:
+            more = (late > (seen[t - 1]["late"] if t else 0)) & (q["live"] > 0)
+            if more.any():
+                said.append("delivered late: " + listed([names[k] for k in np.flatnonzero(more)]))
+        ended = (previous > 0) & (q["live"] == 0) & alive[:, t] if t else np.zeros(len(names), dtype=bool)
+        if ended.any():
+            said.append("cancelled for lateness: " + listed([names[k] for k in np.flatnonzero(ended)]))
+        previous = q["live"]
+        words.append("; ".join(said))
+    return words
+
+
+def _risk_events(data: ModelData, plan: PlanBatch, scen) -> list[str]:
+    """Each quarter's risk events in words: customers defaulting, power blocks late, deliveries slipped."""
+    T = data.T
+    events: list[list[str]] = [[] for _ in range(T)]
+    alive = np.asarray(scen.contract_alive[0])  # (K, T)
+    for customer in dict.fromkeys(c.customer for c in data.contracts):
+        rows = [k for k, c in enumerate(data.contracts) if c.customer == customer]
+        down = ~alive[rows].all(axis=0)
+        if down.any():
+            events[int(np.argmax(down))].append(f"customer {customer} defaults")
+    sites = [s.name for s in data.sites]
+    for b in range(plan.build_mw.shape[1]):
+        site, start, online, mw = (int(plan.build_site[0, b]), int(plan.build_start[0, b]),
+                                   int(plan.build_online[0, b]), float(plan.build_mw[0, b]))  # fmt: skip
+        delay = int(scen.delay[0, site, start]) if mw > 0 else 0
+        if delay > 0 and online < T:
+            events[online].append(f"{mw:g} MW at {sites[site]} online {delay} quarters late")
+    slip = int(np.asarray(scen.delivery_slip)[0])
+    if slip:
+        events[0].append(f"deliveries slip {counted(slip, 'quarter')}")
+    return ["; ".join(e) for e in events]
+
+
+def scenario_outcomes(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: int) -> dict:
+    """(S,) each scenario's NPV (USD) and quarters before its liquidity default (T: none) for one plan,
+    simulated a block at a time (what :func:`pick_scenario` chooses from)."""
+    consts = SimulationConstants.from_data(data)
+    npv, before = np.empty(n_scenarios), np.empty(n_scenarios)
+    for s0 in range(0, n_scenarios, _PICK_BLOCK):
+        s1 = min(n_scenarios, s0 + _PICK_BLOCK)
+        block = generate_scenarios(data, seed, s0, s1)
+        out = by_slip(lambda p, s, _slip: simulate(consts, p, s), plan, block)
+        npv[s0:s1], before[s0:s1] = out["npv"][0], out["quarters_before_default"][0]
+    return {"npv": npv, "quarters_before_default": before}
+
+
+def pick_scenario(outcomes: dict[str, np.ndarray], rule: str, T: int) -> tuple[int | None, str]:
+    """The scenario ``rule`` (of :data:`EXPLAIN_RULES`) picks, and why in words; None where
+    "first-default" finds no default."""
+    npv = outcomes["npv"]
+    if rule == "worst":
+        i = int(np.argmin(npv))
+        return i, f"the lowest NPV of {len(npv):,} scenarios"
+    if rule == "median":
+        i = int(np.argsort(npv, kind="stable")[(len(npv) - 1) // 2])
+        return i, f"the median NPV of {len(npv):,} scenarios"
+    before = outcomes["quarters_before_default"]
+    if not (before < T).any():
+        return None, f"no scenario of {len(npv):,} defaults"
+    i = int(np.argmin(before))
+    defaults = int((before < T).sum())
+    return i, f"the earliest liquidity default; {defaults:,} of {len(npv):,} scenarios default"
+
+
+def chosen_plan(batch: PlanBatch, plan: str | int | None, path: Path) -> PlanBatch:
+    """The plan of ``batch`` (read from ``path``) named by ``plan``, a label or an index, as a batch
+    of one; None: the only plan. Anything else is refused naming plan (--plan) and the labels."""
+    labels = list(batch.labels)
+    some = listed([repr(label) for label in labels[:5]]) + (" ..." if len(labels) > 5 else "")
+    if plan is None:
+        if len(labels) > 1:
+            raise InputError(f"plan (--plan): {path} holds {len(labels):,} plans: name one ({some})")
+        index = 0
+    elif isinstance(plan, str) and plan in labels:
+        index = labels.index(plan)
+    elif isinstance(plan, str):
+        raise InputError(f"plan (--plan): no plan {plan!r} in {path}; its plans are {some}")
+    else:
+        index = limits.whole("plan (--plan), an index", plan, 0, len(labels) - 1)
+    return batch.take(slice(index, index + 1))

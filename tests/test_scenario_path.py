@@ -1,0 +1,109 @@
+"""One scenario's quarterly path (fleetopt.api.scenario_path, `fleetopt evaluate --explain`): the
+scenario the evaluation ran, with its NPV and first breach, and bad input refused by name."""
+
+import numpy as np
+import pytest
+from conftest import run_cli
+from evaluate_builders import batch
+from milp_builders import data_of
+from test_delivery_slip import CERTAIN as SLIP_CERTAIN
+from test_delivery_slip import model as slip_model
+from test_delivery_slip import plan as slip_plan
+from test_policy import ORDER, order_model, order_plan, price_drop
+
+import fleetopt.api as fo
+from fleetopt.evaluate import compile_plans, evaluate
+from fleetopt.evaluate.engine import sample_runs
+from fleetopt.evaluate.path import path_in, scenario_path
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.sources import read_plans
+
+
+def test_a_scenario_path_has_the_npv_the_evaluation_gave_that_scenario(solve_run):
+    result, _, _ = fo.evaluate(solve_run, scenarios=40, seed=3, keep_matrix=True, backend="numpy")
+    for scenario in (0, 17, 39):
+        path = fo.scenario_path(solve_run, scenario, seed=3)
+        assert path.npv_usd == pytest.approx(result.npv_matrix[0, scenario], abs=1e-9, rel=1e-12)
+        assert list(path.frame["quarter"])[:2] == ["2026Q3", "2026Q4"]
+
+
+def test_the_path_breaches_in_the_quarter_the_evaluation_counted(solve_run):
+    _, data = fo.load(solve_run / "model.yaml")
+    batch = read_plans(solve_run, data).compile(data)
+    runs = sample_runs(data, batch, 40, 3)
+    breached = np.flatnonzero(runs["breach"][0])
+    assert breached.size  # tiny's plan breaches in some scenarios of seed 3
+    s = int(breached[0])
+    path = fo.scenario_path(solve_run, s, seed=3)
+    assert path.first_breach_quarter == data.quarter_labels[int(runs["quarters_before_breach"][0, s])]
+    assert (path.default_quarter is None) == (not runs["default"][0, s])
+
+
+def test_bad_scenario_and_plan_are_refused_by_name(solve_run):
+    with pytest.raises(fo.InputError, match=r"scenario \(--explain\), of 40 scenarios"):
+        fo.scenario_path(solve_run, 40, seed=3, scenarios=40)
+    with pytest.raises(fo.InputError, match=r"plan \(--plan\): no plan 'nope'"):
+        fo.scenario_path(solve_run, 1, plan="nope")
+
+
+def test_a_hand_built_default_shows_in_its_quarter_with_the_reactions_before_it():
+    """tests/test_policy.py's deeper drop: the market pays nothing in quarters 0 and 1; the policy
+    defers 372,000 / 1,810,000 of the $4M order in quarter 1, which, earning nothing, ends at
+    1,000,000 - (1 - share) x 4,000,000 = -2,177,901: the liquidity default, in 2026Q2. Quarter 2
+    cancels the deferred payment, forfeiting its 20 % deposit."""
+    data = data_of(order_model(distress_sales=False))
+    path = path_in(data, batch(data, [order_plan(data)]), price_drop(data, [0, 1]), seed=0)
+    f = path.frame
+    share = 372_000.0 / 1_810_000.0
+    assert path.default_quarter == "2026Q2" and "liquidity default 2026Q2" in path.headline()
+    assert list(f["liquidity_default"]) == [False, True, False, False]
+    np.testing.assert_allclose(f["cash_usd"].iloc[1], 1.0e6 - (1.0 - share) * ORDER, rtol=1e-12)
+    np.testing.assert_allclose(f["deferred_usd"].iloc[1], share * ORDER, rtol=1e-12)
+    np.testing.assert_allclose(f["forfeited_usd"].iloc[2], 0.2 * share * ORDER, rtol=1e-12)
+    assert f["forfeited_usd"].iloc[:2].eq(0.0).all() and f["price_factor_hopper"].iloc[0] == 0.0
+    assert "orders deferred" in f["reactions"].iloc[1] and "deposits forfeited" in f["reactions"].iloc[2]
+    np.testing.assert_allclose(f["cash_usd"].iloc[0], 1.0e6, rtol=1e-12)
+
+
+def test_a_notebook_shows_the_headline_and_the_quarters_with_their_dollars_escaped():
+    data = data_of(order_model(distress_sales=False))
+    path = path_in(data, batch(data, [order_plan(data)]), price_drop(data, [0, 1]), seed=0)
+    markdown = path._repr_markdown_()
+    assert "liquidity default 2026Q2" in markdown and "\\$1.0M" in markdown and "Next: .frame" in markdown
+    html = path._repr_html_()
+    assert "<span>$</span>1.0M" in html and "2026Q2" in html and "DEFAULT" in html
+    assert "$" not in html.replace("<span>$</span>", "")  # JupyterLab typesets text between two $
+
+
+def test_a_slipped_scenario_is_run_on_the_slipped_plan_as_the_evaluation_ran_it():
+    """tests/test_delivery_slip.py's 100 GPUs of A bought in quarter 1: a certain one-quarter slip
+    pays for them (and runs them) a quarter later; with prices and demand moving too, and half the
+    scenarios slipping 1 to 3 quarters, every path's NPV is the evaluation's for its scenario."""
+    data = data_of(slip_model(SLIP_CERTAIN))
+    plans, scen = compile_plans(data, [slip_plan(data)], ["p"]), deterministic_scenarios(data)
+    on_time = path_in(data, plans, scen, 0).frame["capex_usd"].to_numpy()
+    scen.factors["delivery_slip"][0] = 1
+    late = path_in(data, plans, scen, 0)
+    paid = late.frame["capex_usd"].to_numpy()
+    assert on_time[1] > 0.0 and on_time[2] == 0.0 and paid[1] == 0.0 and paid[2] > 0.0
+    assert late.delivery_slip_quarters == 1
+    assert late.frame["risk_events"].iloc[0] == "deliveries slip 1 quarter"
+    d = slip_model({"probability": 0.5, "max_quarters": 3})
+    d["risk"].update(price_volatility_annual=0.3, demand_volatility_annual=0.3)
+    data = data_of(d)
+    plans = compile_plans(data, [slip_plan(data)], ["p"])
+    result = evaluate(data, plans, 30, 5, backend="numpy", keep_matrix=True)
+    paths = [scenario_path(data, plans, 5, i) for i in range(30)]
+    assert [p.npv_usd for p in paths] == list(result.npv_matrix[0])
+    slipped = [p for p in paths if p.delivery_slip_quarters]
+    assert 0 < len(slipped) < 30 and "deliveries slip" in slipped[0].frame["risk_events"].iloc[0]
+
+
+def test_an_evaluations_folder_gives_its_seed_and_scenarios_to_scenario_path(solve_run, tmp_path):
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "30", "--seed", "11",
+                             "--keep-matrix", "--out", str(tmp_path / "E"))  # fmt: skip
+    assert code == 0, out + err
+    npv = np.load(tmp_path / "E" / "npv_matrix.npy")
+    assert [fo.scenario_path(tmp_path / "E", i).npv_usd for i in (0, 29)] == [npv[0, 0], npv[0, 29]]
+    with pytest.raises(fo.InputError, match=r"\(--explain\), of 30 scenarios must be between 0 and 29"):
+        fo.scenario_path(tmp_path / "E", 30)
