@@ -69,6 +69,7 @@ from fleetopt.cli.render.evaluate import (
     forecast_table,
     limited_liability_table,
     reactions_table,
+    scenario_path_table,
     when_it_breaks_table,
 )
 from fleetopt.cli.render.progress import progress_bar, solve_lines
@@ -89,6 +90,7 @@ from fleetopt.evaluate.metrics import (
     marked_last_words,
     shown_plans,
 )
+from fleetopt.evaluate.path import EXPLAIN_RULES, chosen_plan, pick_scenario, scenario_outcomes, scenario_path
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
@@ -165,12 +167,25 @@ def evaluate(
     ] = 1,
     threads: EvaluateThreadsOption = None,
     report: ResumableReportFlag = False,
+    explain: Annotated[
+        str | None,
+        typer.Option(
+            help="Print one scenario's quarterly path of a plan after the tables and write it to "
+            "path.csv: worst (lowest NPV), median, first-default (the earliest liquidity default) or a "
+            "scenario number.",
+        ),
+    ] = None,
+    plan: Annotated[
+        str | None,
+        typer.Option(help="The plan --explain shows, by its label (needed where there are several)."),
+    ] = None,
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     if resume is not None:
         refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS, "plans"))  # --plans: where they moved
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
+        explained = None  # refused with --resume
         refuse_new_ranking_of_finished(ctx, folder)
         apply_kept_options(ctx, folder, EVALUATE_AGAIN)  # --report, the ranking it started with
         if finished_already(folder, "evaluate", ctx.params["report"]):
@@ -197,6 +212,9 @@ def evaluate(
         refuse_unless(
             ctx, ("ray_address",), executor == ExecutorName.ray, "cannot apply without --executor ray"
         )
+        refuse_unless(ctx, ("explain",), not deterministic, "cannot apply with --deterministic: the forecast "
+                      "is one future, its quarters are the plan's statements")
+        refuse_unless(ctx, ("plan",), explain is not None, "applies only with --explain, whose plan it names")
         RunFolder.check_new(out)  # before any work
         workers = capped_workers(workers, executor.value)
         budget = budget_within_memory(memory_budget(max_memory), backend.value, executor.value, workers)
@@ -211,6 +229,7 @@ def evaluate(
             keep_matrix=keep_matrix, executor=executor.value,
             ray_address=ray_address, workers=workers, threads=threads,
         )  # fmt: skip
+        explained = _explained(explain, plan, job, scenarios)  # refused before the run folder is made
         folder = RunFolder.claim(out, run_name("evaluate", loaded.model.name))
     say_model_changes(job.loaded)  # a resumed job's too: its job.json keeps them
     warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
@@ -237,9 +256,51 @@ def evaluate(
             result, job.loaded, job.source, folder.path, command=command_line(), ranking={**ranking, **kept}
         )
         say_written(path)
+        if explained is not None:
+            _explain(job, explained, path)
         finish_report(path, report)
     if lost:  # a batch system sees that something removed the job's folder under it
         raise typer.Exit(InputError.exit_code)
+
+
+def _explained(explain: str | None, plan: str | None, job: api.EvaluationJob, scenarios: int):
+    """(rule or scenario number, the plan as a batch of one) of --explain and --plan, checked; None
+    without --explain."""
+    if explain is None:
+        return None
+    if explain not in EXPLAIN_RULES:
+        try:
+            number = int(explain)
+        except ValueError:
+            raise InputError(f"--explain must be {', '.join(EXPLAIN_RULES)} or a scenario number "
+                             f"(got {explain!r})") from None  # fmt: skip
+        explain = limits.whole(f"--explain, a scenario of {scenarios:,}", number, 0, scenarios - 1)
+    return explain, chosen_plan(job.batch, plan, job.source.path)
+
+
+def _explain(job: api.EvaluationJob, explained: tuple, folder: Path) -> None:
+    """The scenario --explain picks, its quarters printed and written to path.csv in ``folder``."""
+    rule, one = explained
+    seed, n = job.settings["seed"], job.settings["n_scenarios"]
+    if isinstance(rule, int):
+        scenario, why = rule, "as asked"
+    else:  # the plan alone again, a block of scenarios at a time: its NPV and default quarter each
+        scenario, why = pick_scenario(scenario_outcomes(job.data, one, seed, n), rule, job.data.T)
+    if scenario is None:
+        console.print(f"--explain {rule}: {why}; nothing to explain.", highlight=False)
+        return
+    path = scenario_path(job.data, one, seed, scenario)
+    console.print(f"Scenario {scenario} of seed {seed} ({why}), plan {path.plan!r}:", highlight=False)
+    console.print(scenario_path_table(path.shown(), path.headline()))
+    for line in path.events():
+        console.print(line, highlight=False, soft_wrap=True)
+    written = path.to_csv(folder / "path.csv")
+    again = shlex.join(["fleetopt", "evaluate", str(folder / "model.yaml"), "--plans", str(job.source.path),
+                        "--scenarios", str(n), "--seed", str(seed), "--explain", str(scenario),
+                        "--plan", path.plan])  # fmt: skip
+    python = f"fleetopt.api.scenario_path({str(folder)!r}, {scenario}, plan={path.plan!r})"
+    console.print(f"wrote {written} (every column: USD, multipliers, annual shifts). The same scenario "
+                  f"again: {again}; from Python: {python}", highlight=False, soft_wrap=True)
 
 
 def _no_plans(model: str | None) -> InputError:

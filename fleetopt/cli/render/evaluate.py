@@ -300,3 +300,13 @@ def demand_served_table(metrics, title: str, quarters: int, one: bool = False) -
 
 
 # how often an evaluation not shown on a terminal (a log file, `docker logs`) says where it stands, seconds
+
+
+def scenario_path_table(shown, title: str) -> Table:
+    """One scenario's quarters as :meth:`~fleetopt.evaluate.path.ScenarioPath.shown` formats them."""
+    table = Table(title=title)
+    for column in shown.columns:
+        table.add_column(column, justify="right" if "(USD)" in column else "left")
+    for row in shown.itertuples(index=False):
+        table.add_row(*(Text(str(cell)) for cell in row))
+    return unbroken(table)

@@ -1,0 +1,47 @@
+"""`fleetopt evaluate --explain`: the scenario it picks, printed and written to path.csv, and bad
+input refused before any work."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+from test_evaluate_cli import _multi_plan_file
+
+import fleetopt.api as fo
+
+
+def test_evaluate_explain_writes_the_path_and_refuses_bad_input(solve_run, tmp_path):
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "40", "--seed", "3",
+                             "--explain", "40", "--out", str(tmp_path / "bad"))  # fmt: skip
+    assert code == 2 and "--explain, a scenario of 40" in out + err
+    assert not (tmp_path / "bad").exists()
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "40", "--seed", "3",
+                             "--explain", "worst", "--out", str(tmp_path / "ok"))  # fmt: skip
+    assert code == 0, out + err
+    result, _, _ = fo.evaluate(solve_run, scenarios=40, seed=3, keep_matrix=True, backend="numpy")
+    worst = int(np.argmin(result.npv_matrix[0]))
+    assert f"Scenario {worst} of seed 3 (the lowest NPV" in out
+    assert (tmp_path / "ok" / "path.csv").exists()
+
+
+def test_explain_of_a_file_of_several_plans_needs_its_plan(here):
+    labels = _multi_plan_file(here / "plans.npz")
+    code, out, err = run_cli("evaluate", "tiny", "--plans", "plans.npz", "--scenarios", "20", "--explain",
+                             "median", "--out", "A")  # fmt: skip
+    assert code == 2 and "plan (--plan)" in out + err and "holds 4 plans" in out + err
+    assert not (here / "A").exists()
+    code, out, err = run_cli("evaluate", "tiny", "--plans", "plans.npz", "--scenarios", "20", "--explain",
+                             "median", "--plan", labels[2], "--out", "B")  # fmt: skip
+    assert code == 0, out + err
+    frame = pd.read_csv(here / "B" / "path.csv")
+    assert len(frame) == 8 and f"plan {labels[2]!r}" in out
+
+
+@pytest.mark.parametrize("args, said", [
+    (("--explain", "bogus"), "--explain must be worst, median, first-default or a scenario number"),
+    (("--plan", "milp"), "--plan applies only with --explain"),
+    (("--deterministic", "--explain", "worst"), "--explain cannot apply with --deterministic"),
+])  # fmt: skip
+def test_explain_options_that_cannot_apply_are_refused_before_any_work(solve_run, tmp_path, args, said):
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), *args, "--out", str(tmp_path / "X"))
+    assert code == 2 and said in out + err and not (tmp_path / "X").exists()
