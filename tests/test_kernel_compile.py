@@ -35,7 +35,9 @@ MAX_STACK_BYTES = 64
 # with the short path reading the shares of the short sites only (72-144 bytes otherwise); giving
 # their MW to the GPUs left (2026-12-05) to 56 / 48 bytes of stores / loads (32-byte frame), with the
 # MW taken out read where each share is made and the GPUs taken out removed before the revenue
-# (136 / 144 bytes and a 160-byte frame with them kept in an array)
+# (136 / 144 bytes and a 160-byte frame with them kept in an array). The balance a cancelled order's
+# draws leave undrawn (one double of state, 2026-12-06) took it to 112 / 128 bytes; with the deferred
+# capex summed in its output slot instead of a register, 48 / 48 bytes (32-byte frame)
 MAX_SPILL_BYTES = 64
 MODELS = ["neocloud", "lab", "tiny"]
 

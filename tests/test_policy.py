@@ -834,6 +834,97 @@ def test_a_draw_in_the_last_quarter_of_its_window_is_not_deferred(kernel):
     np.testing.assert_allclose(out["cash_usd"][0, 0, :3], [1.0e6, 1.0e6, want_2], rtol=1e-12)
 
 
+# A cancelled order's draws (docs/evaluation.md, policy rule 0, "A cancelled order's draws"): the
+# deferral instance above with $967,000 of opening cash defers half the order (372,000 - 33,000 short,
+# over the saving 810,000: f = 0.5); quarter 0 earns nothing and quarter 1 earns 40 % of its prices
+# on its 700 GPUs: 0.4 x 700 x 2,190 = 613,200, so it ends at 967,000 + 613,200 - 0.5 x 3,000,000 =
+# 80,200. Quarter 2 projects 80,200 + 2,628,000 - 20,000 - 250,000 - 2,000,000 + 500,000 = 938,200,
+# 61,800 short of the buffer. Cancelling all of the deferred half saves its price less its deposit,
+# 1,600,000, less what its 500 GPUs earn, 1,095,000, less the 500,000 draw that does not come less
+# the 125,000 of it the plan repays in quarter 2 (a quarter of its balance): 130,000; c = 61,800 /
+# 130,000. (Until 0.4.21 the draw came all the same: 505,000, c = 12.24 %.)
+
+
+def cancel_model(repayment: str) -> dict:
+    d = draw_model("2026Q3")
+    d["finance"]["opening_cash_usd"] = 967_000.0
+    if repayment == "bullet":  # repaid whole at the maturity in quarter 3, floating at 0 + 8 %
+        loan = d["finance"]["facilities"]["gpu-loan"]
+        del loan["amortization_quarters"], loan["fixed_rate_annual"]
+        loan.update(repayment="bullet", maturity="2026Q4", spread_over_reference_annual=0.08)
+    return d
+
+
+def cancel_scenario(data, price_1: float = 0.4, rate_shift: float = 0.0):
+    scen = price_drop(data, [0])
+    scen.factors["price_factor"][0, 0, 1] = price_1
+    scen.factors["rate_shift"][0, 3] = rate_shift
+    return scen
+
+
+def cancel_run(data, scen, kernel: bool, **policy) -> dict:
+    policy = Policy(liquidity_buffer_usd=1.0e6, **policy)
+    run(data, draw_plan(data), policy, scen, kernel)  # the C build agrees
+    consts = SimulationConstants.from_data(data).with_policy(policy)
+    lines = ("cash_usd", "interest_usd", "principal_usd", "draws_usd", "debt_usd")
+    return simulate(consts, batch(data, [draw_plan(data)]), scen, record=lines)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_cancelled_order_cancels_the_gpu_backed_draws_deferred_with_it(kernel):
+    data = data_of(cancel_model("amortizing"))
+    out = cancel_run(data, cancel_scenario(data), kernel)
+    c = 61_800.0 / 130_000.0
+    forgone = c * 500_000.0  # X: the draw never drawn
+    assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], c * 400_000.0, rtol=1e-12)  # c x the deposit
+    # quarter 2: the half of the draw not cancelled arrives; interest 2 % on quarter 1's 500,000;
+    # principal 250,000 less X's quarter, X / 4; cash 80,200 + (1,200 - 500 c) x 2,190 - (2,000,000 -
+    # 1,600,000 c) + 500,000 (1 - c) - 10,000 - (250,000 - X / 4) = 948,200 + 130,000 c: the buffer
+    # plus the 10,000 of interest the deferred draw saves (the projection does not count it)
+    cash_2 = 1_010_000.0
+    np.testing.assert_allclose(out["draws_usd"][0, 0, 2], (1.0 - c) * 500_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["principal_usd"][0, 0, 2], 250_000.0 - forgone / 4, rtol=1e-12)
+    np.testing.assert_allclose(out["debt_usd"][0, 0, 2], 0.75 * (1.0e6 - forgone), rtol=1e-12)
+    # quarter 3: the pair owes 0.75 X less: it saves 2 % of it in interest and a third of it (the share
+    # of its balance the plan repays) in principal
+    np.testing.assert_allclose(out["interest_usd"][0, 0, 3], 0.02 * 0.75 * (1.0e6 - forgone), rtol=1e-12)
+    np.testing.assert_allclose(out["principal_usd"][0, 0, 3], 250_000.0 - forgone / 4, rtol=1e-12)
+    cash_3 = cash_2 + (1200.0 - 500.0 * c) * MARKET - (15_000.0 - 0.015 * forgone) - (250_000.0 - forgone / 4)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 2:], [cash_2, cash_3], rtol=1e-12)
+    np.testing.assert_allclose(out["debt_usd"][0, 0, 3], 0.5 * (1.0e6 - forgone), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_cancellation_sized_to_close_the_gap_ends_on_the_buffer(kernel):
+    """The instance above at a 0 % rate: quarter 2 projects 958,200 (no interest), 41,800 short;
+    c = 41,800 / 130,000 and quarter 2 ends on the buffer."""
+    d = cancel_model("amortizing")
+    d["finance"]["facilities"]["gpu-loan"]["fixed_rate_annual"] = 0.0
+    data = data_of(d)
+    out = cancel_run(data, cancel_scenario(data), kernel)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 2], 1.0e6, rtol=1e-12)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 41_800.0 / 130_000.0 * 400_000.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+@pytest.mark.parametrize("rate_shift", [0.0, 0.04])
+def test_a_cancelled_bullets_draw_is_not_repaid_at_its_maturity(kernel, rate_shift):
+    """The instance above on a floating bullet (0 % + 8 %, maturing in quarter 3) with quarter 1
+    earning nothing, without distress sales: the plan repays nothing in quarter 2, so cancelling
+    saves 1,600,000 - 1,095,000 - 500,000 = 5,000, short of the 425,000 gap: all of it is cancelled
+    (a default: quarter 1 already ended at -533,000). Quarter 3 charges (8 % + shift) / 4 on the
+    500,000 drawn, not on 1,000,000, and repays 500,000 at the maturity."""
+    data = data_of(cancel_model("bullet"))
+    out = cancel_run(data, cancel_scenario(data, 0.0, rate_shift), kernel, distress_sales=False)
+    assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
+    np.testing.assert_allclose(out["draws_usd"][0, 0, 2], 0.0, atol=1e-6)
+    np.testing.assert_allclose(out["debt_usd"][0, 0, 2], 500_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["interest_usd"][0, 0, 3], (0.08 + rate_shift) / 4 * 500_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["principal_usd"][0, 0, 3], 500_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["debt_usd"][0, 0, 3], 0.0, atol=1e-6)
+
+
 # ---------------------------------------------------------------- prepayments cut to what cash can pay
 #
 # No contract: 200 GPUs on the training market earn 438,000 USD a quarter; opening cash 100,000,

@@ -322,6 +322,11 @@ class FinanceState:
     # none yet): it is on top of ``balance`` and is repaid only by the plan's scheduled principal
     kept: Any = None
     owed: Any = None  # (...,) USD of planned draws deferred to the next quarter (None: none)
+    # (..., L) USD per GPU-backed facility (``ForgoneRepaid.facilities``) never drawn because the
+    # policy cancelled a deferred order those draws funded (None: none yet): ``balance`` less it is
+    # the pair's; repaid pro rata with it
+    forgone: Any = None
+    forgone_facilities: tuple[int, ...] = ()  # the facility of each entry of ``forgone``
 
     @classmethod
     def opening(
@@ -339,6 +344,36 @@ class FinanceState:
         )
 
 
+def repaid_shares(fin: Financing, draws: np.ndarray, prepay: np.ndarray,
+                  scheduled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(P, F, T) twice: the share of each facility's balance at the start of quarter t plus t's draws
+    that the plans (``draws``, ``prepay``, ``scheduled`` (P, F, T)) repay in t by scheduled principal
+    (at a bullet's maturity, all of it), and by prepayment, as :func:`finance_step` repays them (0
+    where nothing is owed): the shares a pair's forgone balance is repaid by (``FinanceState.forgone``)."""
+    balance = np.broadcast_to(fin.opening_balance, draws.shape[:-1]).copy()
+    principal_share, prepaid_share = np.zeros(draws.shape), np.zeros(draws.shape)
+    for t in range(draws.shape[-1]):
+        available = balance + draws[..., t]
+        principal = np.minimum(scheduled[..., t], available)
+        pay_early = np.minimum(prepay[..., t], available - principal)
+        balance = available - principal - pay_early
+        owed = available > 0
+        divisor = np.where(owed, available, 1.0)
+        principal_share[..., t] = np.where(owed, principal / divisor, 0.0)
+        prepaid_share[..., t] = np.where(owed, pay_early / divisor, 0.0)
+    return principal_share, prepaid_share
+
+
+@dataclass(frozen=True)
+class ForgoneRepaid:
+    """A quarter's shares of :func:`repaid_shares` for the GPU-backed ``facilities`` a pair's
+    balances never drawn are on (``FinanceState.forgone``), each (..., L)."""
+
+    facilities: tuple[int, ...]
+    principal_share: Any
+    prepaid_share: Any
+
+
 def scheduled_principal(fin: Financing, draws: Any, xp: Any = np) -> Any:
     """(..., F, T) scheduled principal: the opening balances' schedule plus each draw's instalments."""
     return xp.asarray(fin.opening_principal) + xp.einsum(
@@ -350,12 +385,16 @@ def scheduled_principal(fin: Financing, draws: Any, xp: Any = np) -> Any:
 class DrawsMoved:
     """Planned draws the policy moved by one quarter with a deferred GPU order (docs/evaluation.md,
     "Policy"), each (...,) USD: drawn this quarter beyond the plan (deferred into it, less deferred
-    out of it), the interest not charged this quarter on the draws deferred into it (the balance
-    was lower by them in the previous quarter), and the draws deferred to the next quarter."""
+    out of it and less those of its cancelled share), the interest not charged this quarter on the
+    draws deferred into it (the balance was lower by them in the previous quarter), and the draws
+    deferred to the next quarter; ``forgone`` (..., L) (None: none): by GPU-backed facility
+    (``ForgoneRepaid.facilities``), the draws deferred
+    into this quarter never drawn because their order was cancelled (``FinanceState.forgone``)."""
 
     draws: Any
     interest_saved: Any
     owed: Any
+    forgone: Any = None
 
 
 @dataclass
@@ -420,6 +459,7 @@ def finance_step(
     prepay_floor: Any = None,
     moved: DrawsMoved | None = None,
     spread_shift: Any = 0.0,
+    repaid: ForgoneRepaid | None = None,
 ) -> QuarterFinance:
     """One quarter of financing: interest, principal, tax, cash and the revolver. Updates ``state``.
 
@@ -435,7 +475,9 @@ def finance_step(
     ``prepay_floor`` ((...,), None: prepayments as planned) is the policy's prepayment rule: the
     quarter's planned prepayments are cut so that cash stays at the floor plus the revolver drawn
     (:func:`_cut_prepayment`); what is cut stays outstanding in ``state.kept``. ``moved``: draws the
-    policy moved with a deferred order (:class:`DrawsMoved`).
+    policy moved with a deferred order (:class:`DrawsMoved`). ``repaid``: the quarter's shares of
+    :func:`repaid_shares` (:class:`ForgoneRepaid`), by which the balances the pair never drew
+    (``state.forgone``, with ``moved.forgone``) are repaid: the pair pays that much less.
     """
     interest = quarter_interest(fin, state, t, rate_shift, spread_shift, moved, xp)
     kept = state.kept
@@ -451,6 +493,17 @@ def finance_step(
     at_maturity = xp.asarray(fin.repaid_at_maturity[:, t]) if matures else None
     repaid_at_maturity = (principal * at_maturity).sum(axis=-1) if matures else 0.0
     pay_early_total = pay_early.sum(axis=-1)
+    forgone = state.forgone if moved is None or moved.forgone is None else _plus(state.forgone, moved.forgone)
+    forgone_prepaid = None
+    if forgone is not None:  # the pair repays less by the forgone balances' shares
+        state.forgone_facilities = repaid.facilities
+        forgone_principal = forgone * repaid.principal_share
+        forgone_prepaid = forgone * repaid.prepaid_share
+        state.forgone = (forgone - forgone_principal) - forgone_prepaid
+        principal_total = principal_total - _facility_sum(forgone_principal, xp)
+        for slot in np.flatnonzero(fin.repaid_at_maturity[list(repaid.facilities), t]):
+            repaid_at_maturity = repaid_at_maturity - forgone_principal[..., slot]
+        pay_early_total = pay_early_total - _facility_sum(forgone_prepaid, xp)
     draws_total = draws.sum(axis=-1)
     # cash paid out besides operations, interest and tax: investing net of the debt flows
     other_outflow = investing + (principal_total + pay_early_total - draws_total)
@@ -467,7 +520,8 @@ def finance_step(
     cash = state.cash + ebitda - tax - interest - other_outflow
     cut = 0.0
     if prepay_floor is not None:
-        cash, cut, kept = _cut_prepayment(state, cash, pay_early, pay_early_total, prepay_floor, kept, xp)
+        cash, cut, kept = _cut_prepayment(state, cash, pay_early, pay_early_total, prepay_floor, kept, xp,
+                                          forgone_prepaid)  # fmt: skip
         pay_early_total = pay_early_total - cut
     state.kept = kept
     rev_draw = _draw_or_repay_revolver(fin, state, cash, xp)
@@ -512,6 +566,9 @@ def quarter_interest(
         interest = interest + kept_interest(fin, state.kept, t, rate_shift, xp, spread_shift)
     if moved is not None:
         interest = interest - moved.interest_saved
+    if state.forgone is not None:  # the balances never drawn bear no interest
+        interest = interest - kept_interest(fin, state.forgone, t, rate_shift, xp, spread_shift,
+                                            state.forgone_facilities)  # fmt: skip
     return interest
 
 
@@ -554,6 +611,20 @@ def kept_due(fin: Financing, state: FinanceState, t: int, draws: Any, scheduled:
     return kept_interest(fin, state.kept, t, rate_shift, xp, spread_shift) + paid
 
 
+def forgone_due(fin: Financing, state: FinanceState, t: int, repaid: ForgoneRepaid, rate_shift: Any,
+                spread_shift: Any, xp: Any = np) -> Any:
+    """(...,) what :func:`finance_step` will not pay in quarter ``t`` on the balances the pair never
+    drew (``state.forgone``, not None): their interest and their share of the plan's principal and
+    prepayments (``repaid``, as there), known at the start of the quarter (policy rule 0's projection)."""
+    saved = kept_interest(fin, state.forgone, t, rate_shift, xp, spread_shift, repaid.facilities)
+    return saved + _facility_sum(state.forgone * (repaid.principal_share + repaid.prepaid_share), xp)
+
+
+def _plus(total: Any, x: Any) -> Any:
+    """``total + x``, None meaning nothing yet."""
+    return x if total is None else total + x
+
+
 def _draw_or_repay_revolver(fin: Financing, state: FinanceState, cash: Any, xp: Any) -> Any:
     """The revolver covers a shortfall below the minimum cash and is repaid from any excess; sets
     ``state.revolver`` and ``state.cash`` and returns the draw (negative: a repayment)."""
@@ -566,17 +637,21 @@ def _draw_or_repay_revolver(fin: Financing, state: FinanceState, cash: Any, xp: 
 
 
 def kept_interest(
-    fin: Financing, kept: Any, t: int, rate_shift: Any, xp: Any = np, spread_shift: Any = 0.0
+    fin: Financing, kept: Any, t: int, rate_shift: Any, xp: Any = np, spread_shift: Any = 0.0,
+    facilities: tuple[int, ...] | None = None,
 ) -> Any:
-    """Quarter ``t``'s interest on the balances ``kept`` (..., F) by cut prepayments: each facility's
+    """Quarter ``t``'s interest on the balances ``kept`` (..., F) by cut prepayments (or never drawn,
+    ``FinanceState.forgone``): each facility's
     forecast rate, plus ``rate_shift`` / 4 where it floats and ``spread_shift`` / 4 where it is a
-    refinanced bullet's, summed over facilities in order."""
+    refinanced bullet's, summed over facilities in order (``facilities``: the facility of each
+    entry of the last axis; None: every facility)."""
     total = 0.0
-    for f in range(kept.shape[-1]):
+    for j in range(kept.shape[-1]):
+        f = j if facilities is None else facilities[j]
         rate = fin.rate_quarterly[f, t] + per_quarter(rate_shift) * fin.floating[f, t]
         if fin.refinanced[f, t]:
             rate = rate + per_quarter(spread_shift)
-        total = total + rate * kept[..., f]
+        total = total + rate * kept[..., j]
     return total
 
 
@@ -589,9 +664,10 @@ def _facility_sum(x: Any, xp: Any) -> Any:
 
 
 def _cut_prepayment(state: FinanceState, cash: Any, pay_early: Any, planned: Any, floor: Any, kept: Any,
-                    xp: Any) -> tuple[Any, Any, Any]:  # fmt: skip
+                    xp: Any, forgone_prepaid: Any = None) -> tuple[Any, Any, Any]:  # fmt: skip
     """The policy's prepayment rule (docs/evaluation.md, "Policy"): where ``cash`` after the planned
-    prepayments ``planned`` (..., their split by facility ``pay_early`` (..., F)) would end more than
+    prepayments ``planned`` (..., their split by facility ``pay_early`` (..., F), less
+    ``forgone_prepaid`` (..., L) on ``state.forgone_facilities``: the pair's) would end more than
     LIQUIDITY_TOLERANCE_USD below ``floor`` plus the revolver drawn, the prepayments are cut, every facility's
     by the same share, by that shortfall (at most all of them). Returns the cash, the USD cut and the
     balances kept ((..., F), or None while nothing has been cut)."""
@@ -602,6 +678,10 @@ def _cut_prepayment(state: FinanceState, cash: Any, pay_early: Any, planned: Any
     cut = xp.minimum(xp.maximum(shortfall, 0.0), planned) * short
     share = cut / xp.where(planned > 0, planned, 1.0)
     added = share[..., None] * pay_early
+    if forgone_prepaid is not None:  # the pair does not prepay the balances it never drew
+        added = xp.broadcast_to(added, (*share.shape, pay_early.shape[-1])).copy()
+        for slot, f in enumerate(state.forgone_facilities):
+            added[..., f] = added[..., f] - share * forgone_prepaid[..., slot]
     kept = added if kept is None else kept + added
     return cash + cut, cut, kept
 
@@ -614,10 +694,12 @@ def collateral_required(fin: Financing, balance: Any, xp: Any = np) -> Any:
 
 def term_debt(state: FinanceState, xp: Any = np) -> Any:
     """(...,) term debt outstanding: the plan's balances plus those kept by cut prepayments, less
-    the draws deferred to the next quarter."""
+    those the pair never drew (cancelled orders' draws) and the draws deferred to the next quarter."""
     debt = state.balance.sum(axis=-1)
     if state.kept is not None:
         debt = debt + _facility_sum(state.kept, xp)
+    if state.forgone is not None:
+        debt = debt - _facility_sum(state.forgone, xp)
     return debt if state.owed is None else debt - state.owed
 
 

@@ -387,19 +387,29 @@ def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan, deferrab
     """The ``ltv_*`` fields of :class:`PlanBatch`: the part of each quarter's draws on GPU-backed
     facilities that can still draw the next quarter and that funds the deferrable order (its
     ``deferrable`` share of the quarter's GPU purchases): the order rule defers a share of it with
-    the order."""
-    P, _, T = stack.draws.shape
-    names = ("ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
+    the order; and the shares of each facility the plans repay each quarter
+    (:func:`fleetopt.core.economics.repaid_shares`), by which a cancelled order's draws never drawn
+    are repaid."""
+    P, F, T = stack.draws.shape
+    names = ("ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral", "ltv_outstanding")
     out = {name: np.zeros((P, T)) for name in names}
+    out["ltv_facility_draws"] = np.zeros((P, F, T))
+    scheduled = econ.scheduled_principal(fin, stack.draws)
+    shares = econ.repaid_shares(fin, stack.draws, stack.prepay, scheduled)
+    out["principal_share"], out["prepaid_share"] = shares
     for f, facility in enumerate(data.facilities):
         if facility.max_ltv is None:
             continue
         movable = np.array([t + 1 in facility.draw_quarters for t in range(T)])
         draws = stack.draws[:, f] * movable * deferrable
+        out["ltv_facility_draws"][:, f] = draws
         out["ltv_draws"] += draws
         out["ltv_collateral"] += draws * facility.collateral_weight
         out["ltv_draw_rate"] += draws * np.append(fin.rate_quarterly[f, 1:], 0.0)
         out["ltv_draw_floating"] += draws * np.append(fin.floating[f, 1:], 0.0)
+        # what of them the plan still owes after the next quarter's repayment (a cancellation's sizing)
+        repaid_next = out["principal_share"][:, f, 1:] + out["prepaid_share"][:, f, 1:]
+        out["ltv_outstanding"][:, :-1] += draws[:, :-1] * (1.0 - repaid_next)
     return out
 
 

@@ -180,12 +180,15 @@ typedef struct {
     // the liquidity rules (evaluate/liquidity.py): GPUs gone for good by generation, the order
     // deferred into the next quarter (its price, deposit and GPUs), a sale's gain taxed next quarter
     double missing[FO_G > 0 ? FO_G : 1], due_gpus[FO_G > 0 ? FO_G : 1];
-    double due, due_deposit, carried_gain, deferred_usd;
+    double due, due_deposit, carried_gain;
     double draws_due;  // share of last quarter's GPU-backed draws deferred into this quarter
     // the prepayment rule (core.economics.finance_step): USD kept outstanding per prepaid facility
     // slot (KernelShape.prepaid) because a planned prepayment was cut; what the last quarter keeps
     // is added to slot 0 (only its sum matters: the debt at the end)
     double kept_debt[FO_FP > 0 ? FO_FP : 1];
+    // the order rule (core.economics.FinanceState.forgone): USD per GPU-backed facility slot
+    // (KernelShape.forgone) never drawn because the order those draws funded was cancelled
+    double forgone[FO_FL > 0 ? FO_FL : 1];
     fo_bits late[FO_LATE_PLANES];  // late quarters of each contract (policy), as bit planes: fo_late_add
 #if FO_R > 0 && FO_W > 1
     // EBITDA, debt service, interest (and EBITDA less tax where a test reads it: FO_CFADS) of the last
@@ -229,7 +232,9 @@ typedef struct {
     double market[FO_G > 0 ? FO_G : 1], held[FO_G > 0 ? FO_G : 1];
     double capex;
     // the share of the previous quarter's GPU-backed draws deferred into this one (Adjustments.draws_in;
-    // this quarter's deferred to the next: fo_state.draws_due)
+    // this quarter's deferred to the next: fo_state.draws_due), less the part of it whose order this
+    // quarter cancels (Adjustments.draws_cancelled): never drawn, it is in fo_state.forgone already,
+    // whose interest (fo_forgone_interest) stands for the interest the deferral saves on it
     double draws_in;
 } fo_taken;
 
@@ -265,6 +270,31 @@ FO_DEVICE double fo_kept_due(FO_PARAMS, const double* q, int t, double shift, do
     return fo_kept_interest(FO_ARGS, t, shift, spread, st) + paid;
 }
 
+// the order rule's balances never drawn (core.economics.FinanceState.forgone): the interest on them
+// in quarter t at each facility's rate (as fo_kept_interest), in slot (= facility) order
+FO_DEVICE double fo_forgone_interest(const double* q, double shift, double spread, const fo_state* st)
+{
+    double total = 0.0;
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l) {
+        double rate = FO_Q(FO_Q_FORGONE_RATE + l) + (shift / FO_QUARTERS_PER_YEAR) * FO_Q(FO_Q_FORGONE_FLOATING + l);
+        if (FO_Q(FO_Q_FORGONE_REFINANCED + l) != 0.0) rate = rate + spread / FO_QUARTERS_PER_YEAR;
+        total = total + rate * st->forgone[l];
+    }
+    return total;
+}
+
+// what quarter t does not pay on the balances never drawn (core.economics.forgone_due): their interest
+// and their shares of the plan's principal and prepayments, known at the start of the quarter
+FO_DEVICE double fo_forgone_due(const double* q, double shift, double spread, const fo_state* st)
+{
+    double repaid = 0.0;
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l)
+        repaid = repaid + st->forgone[l] * (FO_Q(FO_Q_FORGONE_PRINCIPAL + l) + FO_Q(FO_Q_FORGONE_PREPAID + l));
+    return fo_forgone_interest(q, shift, spread, st) + repaid;
+}
+
 // what the scenario's rate shift (where quarter t floats) and spread shift (where a refinanced
 // bullet's does) add to the forecast interest on the plan's own balances
 // (core.economics.shifted_interest; fo_quarter charges the same)
@@ -289,7 +319,7 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) next_gpus[g] = 0.0;
     const double draws_in = st->draws_due;
-    double draws_out = 0.0;
+    double draws_out = 0.0, draws_cancelled = 0.0;  // shares of the GPU-backed draws
     if (defer_orders) {
         double need = FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due;
         if (draws_in > 0) need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);  // they arrive now
@@ -302,13 +332,19 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
         // the interest and instalments of prepayments cut before, due now (core.economics.kept_due)
         need = need - fo_kept_due(FO_ARGS, q, t, FO_SQ(rate, rate_shift, t), spread, st);
 #endif
+#if FO_FL > 0
+        // what the draws of orders cancelled before would have cost now (core.economics.forgone_due)
+        need = need + fo_forgone_due(q, FO_SQ(rate, rate_shift, t), spread, st);
+#endif
         double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + room + need);
         const double saving = FO_Q(FO_Q_ORDER_SAVING);
         if (gap > FO_LIQUIDITY_TOLERANCE_USD) {
             const double share = fo_min(gap / fo_positive(saving), 1.0) * (saving > 0 ? 1.0 : 0.0);
             const double deferred = share * FO_Q(FO_Q_ORDER_CAPEX);
             capex = capex + (-deferred);
-            st->deferred_usd = st->deferred_usd + deferred;
+            // the capex deferred: added in its output slot (as the deposits forfeited below), so
+            // that the state's registers keep the balances never drawn (fo_state.forgone)
+            out_deferred_usd[p * S + s] = out_deferred_usd[p * S + s] + deferred;
             if (share > 0) st->reacted |= FO_REACTED_DEFERRED;
             next_due = share * FO_Q(FO_Q_ORDER_CAPEX_NEXT);
             draws_out = share;
@@ -321,13 +357,20 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
             gap = gap - share * saving;
         }
         // deferring all of it was not enough: cancel, where that saves cash (the price due above the
-        // deposit and what its GPUs would earn now; draws_in is the share deferred last quarter)
+        // deposit and what its GPUs would earn now, and the GPU-backed draws funding it, not drawn,
+        // less their repayment now; draws_in is the share deferred last quarter)
         const double price_less_deposit = st->due - st->due_deposit;
-        const double saved = st->due > 0 && gap > FO_LIQUIDITY_TOLERANCE_USD
-                                 ? price_less_deposit - draws_in * FO_LOAD(q - FO_NQ + FO_Q_ORDER_EBITDA_NEXT)
-                                 : 0.0;
+        double saved = 0.0;
+        if (st->due > 0 && gap > FO_LIQUIDITY_TOLERANCE_USD) {
+            saved = price_less_deposit - draws_in * FO_LOAD(q - FO_NQ + FO_Q_ORDER_EBITDA_NEXT);
+            if (draws_in > 0) saved = saved - draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_OUTSTANDING);
+        }
         if (saved > 0) {
             const double cancel = fo_min(gap / saved, 1.0);
+            draws_cancelled = draws_in * cancel;
+#pragma unroll
+            for (int l = 0; l < FO_FL; ++l)
+                st->forgone[l] = st->forgone[l] + draws_cancelled * FO_LOAD(q - FO_NQ + FO_Q_FORGONE_DRAWS + l);
             capex = capex - cancel * price_less_deposit;
             // the deposit forfeited: added in its output slot (rare; no register of state for it)
             out_forfeited_usd[p * S + s] = out_forfeited_usd[p * S + s] + cancel * st->due_deposit;
@@ -346,7 +389,7 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
         for (int g = 0; g < FO_G; ++g) st->due_gpus[g] = next_gpus[g];
     }
     tk.capex = capex;
-    tk.draws_in = draws_in;
+    tk.draws_in = draws_in - draws_cancelled;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         tk.market[g] = fo_min(now[g] * FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g), 1.0);  // fo_taken_share
@@ -941,7 +984,10 @@ FO_DEVICE double fo_term_debt(const double* q, const fo_state* st)
     double kept = 0.0;
 #pragma unroll
     for (int j = 0; j < (FO_FP > 0 ? FO_FP : 1); ++j) kept = kept + st->kept_debt[j];
-    return FO_Q(FO_Q_TERM_DEBT) + kept;
+    double debt = FO_Q(FO_Q_TERM_DEBT) + kept;
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l) debt = debt - st->forgone[l];  // never drawn (economics.term_debt)
+    return debt;
 }
 
 // the debt owed at the end of the quarter (QuarterFinance.debt): the term debt less the GPU-backed draws
@@ -976,9 +1022,12 @@ FO_DEVICE double fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, 
 // cut the quarter's planned prepayments (every facility's by the same share) to keep cash at the
 // minimum plus the plan's buffer plus the revolver drawn (at the start of the quarter); returns the cash
 FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* q, double cash, double revolver,
-                                   fo_state* st, double* cut_share)
+                                   fo_state* st, const double* forgone_prepaid, double* cut_share)
 {
-    const double planned = FO_Q(FO_Q_PREPAID_TOTAL);
+    // the pair's prepayments: the plan's less those of the balances it never drew (forgone_prepaid, by slot)
+    double planned = FO_Q(FO_Q_PREPAID_TOTAL);
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l) planned = planned - forgone_prepaid[l];
     const double shortfall = ((min_cash_floor + FO_LOAD(lbuf + p)) + revolver) - cash;
     if (!(shortfall > FO_LIQUIDITY_TOLERANCE_USD && planned > 0)) return cash;
     const double cut = fo_min(fo_max(shortfall, 0.0), planned);
@@ -988,7 +1037,13 @@ FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* 
         st->kept_debt[0] = st->kept_debt[0] + cut;
     } else {
 #pragma unroll
-        for (int j = 0; j < FO_FP; ++j) st->kept_debt[j] = st->kept_debt[j] + share * FO_Q(FO_Q_PREPAID + j);
+        for (int j = 0; j < FO_FP; ++j) {
+            double prepaid = FO_Q(FO_Q_PREPAID + j);
+#pragma unroll
+            for (int l = 0; l < FO_FL; ++l)
+                if (FO_FORGONE_PREPAID_SLOT(l) == j) prepaid = prepaid - forgone_prepaid[l];
+            st->kept_debt[j] = st->kept_debt[j] + share * prepaid;
+        }
     }
     if (cut > 0) st->reacted |= FO_REACTED_PREPAYMENT_CUT;
     return cash + cut;
@@ -1017,17 +1072,20 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     st->short_quarters = short_quarters;
     st->live = FO_LOAD(plan_accepted + p);
     out_demand_served[p * S + s] = out_forfeited_usd[p * S + s] = out_distress_sold_usd[p * S + s] = 0.0;
+    out_deferred_usd[p * S + s] = 0.0;
     st->cash = st->prev_cash = opening_cash;
     st->revolver = st->npv = st->taxable = 0.0;
     st->loss_pool = opening_loss_pool;  // 0 without loss carry-forward (the schema's rule)
     FO_UTIL(st) = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
     st->breach = st->reacted = st->before = 0;
-    st->due = st->due_deposit = st->carried_gain = st->deferred_usd = st->draws_due = 0.0;
+    st->due = st->due_deposit = st->carried_gain = st->draws_due = 0.0;
 #pragma unroll
     for (int g = 0; g < (FO_G > 0 ? FO_G : 1); ++g) st->missing[g] = st->due_gpus[g] = 0.0;
 #pragma unroll
     for (int j = 0; j < (FO_FP > 0 ? FO_FP : 1); ++j) st->kept_debt[j] = 0.0;
+#pragma unroll
+    for (int l = 0; l < (FO_FL > 0 ? FO_FL : 1); ++l) st->forgone[l] = 0.0;
 #pragma unroll
     for (int j = 0; j < FO_LATE_PLANES; ++j) st->late[j] = 0ULL;
 #if FO_R > 0 && FO_W > 1
@@ -1212,6 +1270,11 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #endif
     interest = interest - saved;
     other_outflow = other_outflow - moved;
+    // the balances never drawn (core.economics.finance_step), this quarter's cancelled draws included
+    // (their interest of this quarter is what the deferral saves on them: tk.draws_in leaves them out)
+#if FO_FL > 0
+    interest = interest - fo_forgone_interest(q, FO_SQ(rate, rate_shift, t), spread, st);
+#endif
     const double ebt = ebitda - interest - depreciation_less_gain;
     // tax on income less the losses not yet used (core.economics.taxable_income, tax_on)
     double taxable = ebt;
@@ -1222,22 +1285,42 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     const double tax = tax_rate * fo_max(taxable, 0.0);
     st->taxable = taxable;
     double cash = st->cash + ebitda - tax - interest - other_outflow;
+    // and the pair repays that much less of the plan's principal and prepayments (computed here, next
+    // to the prepayment rule that reads them, to keep them out of registers across the tax)
+    double forgone_prepaid[FO_FL > 0 ? FO_FL : 1];
+    forgone_prepaid[0] = 0.0;
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l) {
+        const double forgone = st->forgone[l];
+        const double by_principal = forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l);
+        forgone_prepaid[l] = forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+        st->forgone[l] = (forgone - by_principal) - forgone_prepaid[l];
+        principal = principal - by_principal;
+        repaid_at_maturity = repaid_at_maturity - by_principal * FO_Q(FO_Q_FORGONE_MATURES + l);
+        cash = cash + (by_principal + forgone_prepaid[l]);
+    }
     // the borrowing base: the collateral the GPU-secured balances need at the end of the quarter
     // (simulate._borrowing_base): the plan's, those kept before this quarter's cut, the cut's (in
     // the last quarter slot 0 takes every facility's cut: its share of the planned prepayments'
-    // collateral is added instead), less the GPU-backed draws deferred to the next quarter
+    // collateral is added instead), less those never drawn and the GPU-backed draws deferred to the
+    // next quarter
     double base_need = 0.0;
 #if FO_BASE
     base_need = FO_Q(FO_Q_COLLATERAL_REQUIRED);
 #if FO_CUT
     base_need = base_need + fo_kept_collateral(FO_ARGS, st);
 #endif
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l) base_need = base_need - FO_Q(FO_Q_FORGONE_WEIGHT + l) * st->forgone[l];  // never drawn
 #endif
 #if FO_CUT
     double cut_share = 0.0;
-    cash = fo_cut_prepayment(FO_ARGS, p, t, q, cash, revolver, st, &cut_share);
+    cash = fo_cut_prepayment(FO_ARGS, p, t, q, cash, revolver, st, forgone_prepaid, &cut_share);
 #if FO_BASE
-    base_need = base_need + cut_share * FO_Q(FO_Q_PREPAID_COLLATERAL);
+    double released = FO_Q(FO_Q_PREPAID_COLLATERAL);  // by the pair's prepayments
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l) released = released - FO_Q(FO_Q_FORGONE_WEIGHT + l) * forgone_prepaid[l];
+    base_need = base_need + cut_share * released;
 #endif
 #endif
     const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
@@ -1387,7 +1470,6 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_order_cancelled[idx] = (st->reacted & FO_REACTED_ORDER_CANCELLED) != 0;
     out_sold[idx] = (st->reacted & FO_REACTED_SOLD) != 0;
     out_prepayment_cut[idx] = (st->reacted & FO_REACTED_PREPAYMENT_CUT) != 0;
-    out_deferred_usd[idx] = st->deferred_usd;
     out_quarters_before_breach[idx] = st->before & FO_BEFORE_MASK;
     out_quarters_before_default[idx] = (st->before >> FO_BEFORE_BITS) & FO_BEFORE_MASK;
     out_quarters_before_uncured[idx] = st->before >> (2 * FO_BEFORE_BITS);

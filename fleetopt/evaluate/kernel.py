@@ -57,6 +57,9 @@ MAX_LATE_QUARTERS = 7  # late quarters a contract's count holds (FO_LATE_PLANES 
 # facilities whose prepayments before the last quarter the prepayment rule tracks per pair (each a
 # register: more spill on sm_90 with the default model; tests/test_kernel_compile.py)
 MAX_PREPAID_FACILITIES = 1
+# GPU-backed facilities whose draws a cancelled order leaves undrawn the order rule tracks per pair
+# (FinanceState.forgone; each a register, as MAX_PREPAID_FACILITIES; every bundled model has one)
+MAX_FORGONE_FACILITIES = 1
 THREADS_PER_BLOCK = 128
 PLANS_PER_THREAD = 1  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
 # nvcc / NVRTC options: no contraction of multiply-adds, so the GPU rounds as the C build and NumPy do
@@ -100,10 +103,17 @@ class KernelShape:
     # holds idle GPUs (without it the kernel is the rule-off one, registers and all:
     # tests/test_kernel_compile.py)
     idle: bool = False
+    # GPU-backed facilities whose draws the order rule may defer, and so leave undrawn where it
+    # cancels the order (PlanBatch.ltv_facility_draws; FinanceState.forgone), in facility order
+    forgone: tuple[int, ...] = ()
 
     @property
     def FP(self) -> int:
         return len(self.prepaid)
+
+    @property
+    def FL(self) -> int:
+        return len(self.forgone)
 
     @classmethod
     def of(cls, consts: SimulationConstants, plans: PlanBatch, scenario_major: bool = False) -> KernelShape:
@@ -114,7 +124,9 @@ class KernelShape:
         prepaid = tuple(int(f) for f in np.flatnonzero(before_last)) if cuts else ()
         rows = _covenant_rows(consts)
         idle = consts.policy.idle_gpus_to_market and bool((plans.idle_gpus > 0).any())
-        return cls(consts.T, I, K, B, G, consts.covenant_window, rows, scenario_major, cuts, prepaid, idle)
+        forgone = _forgone_facilities(consts, plans)
+        return cls(consts.T, I, K, B, G, consts.covenant_window, rows, scenario_major, cuts, prepaid, idle,
+                   forgone)  # fmt: skip
 
     @classmethod
     def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False) -> KernelShape:
@@ -125,9 +137,12 @@ class KernelShape:
         # the prepayment rule at its largest: as many facilities prepaid as the kernel tracks
         cuts = consts.policy.cut_prepayments and bool(data.facilities)
         prepaid = tuple(range(min(len(data.facilities), MAX_PREPAID_FACILITIES))) if cuts else ()
+        # the order rule at its largest: as many GPU-backed facilities as the kernel tracks
+        backed = [f for f, facility in enumerate(data.facilities) if facility.max_ltv is not None]
+        forgone = tuple(backed[:MAX_FORGONE_FACILITIES]) if consts.policy.defer_orders else ()
         return cls(
             data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major,
-            cuts, prepaid, consts.policy.idle_gpus_to_market,
+            cuts, prepaid, consts.policy.idle_gpus_to_market, forgone,
         )
 
     def scenario_rows(self) -> dict[str, int]:
@@ -152,6 +167,7 @@ class KernelShape:
             "FO_LATE_PLANES": MAX_LATE_QUARTERS.bit_length(), "FO_QUARTERS_PER_YEAR": QUARTERS_PER_YEAR,
             "FO_T": self.T, "FO_I": self.I, "FO_K": self.K, "FO_B": self.B, "FO_G": self.G,
             "FO_W": self.W, "FO_R": len(self.covenants), "FO_CUT": int(self.cuts), "FO_FP": self.FP,
+            "FO_FL": self.FL,
             "FO_IDLE_RULE": int(self.idle),
             # a borrowing base test (its quantities, QUANTITIES 5 and 6, are made only then)
             "FO_BASE": int(any(row[ROW_BIT] == kind_bit(BORROWING_BASE) for row in self.covenants)),
@@ -177,6 +193,10 @@ class KernelShape:
         lines = [f"#define {name} {value}" for name, value in self.defines().items()]
         rows = " ".join(f"ROW({r}, {', '.join(map(str, row))})" for r, row in enumerate(self.covenants))
         lines.append(f"#define FO_COVENANT_ROWS(ROW) {rows}")
+        # the prepaid slot of each forgone slot's facility (-1: none), as a chain the compiler folds
+        slot = "".join(f"(l) == {l} ? {self.prepaid.index(f) if f in self.prepaid else -1} : "
+                       for l, f in enumerate(self.forgone))  # fmt: skip
+        lines.append(f"#define FO_FORGONE_PREPAID_SLOT(l) ({slot}-1)")
         return "\n".join(lines) + "\n"
 
 
@@ -257,6 +277,18 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("ltv_draw_rate", lambda s: 1),
     ("ltv_draw_floating", lambda s: 1),
     ("ltv_collateral", lambda s: 1),  # the collateral those draws need
+    ("ltv_outstanding", lambda s: 1),  # what of them the plan owes after t + 1's repayment
+    # per forgone slot (KernelShape.forgone): its facility's ltv_draws, the shares of its balance the
+    # plan repays by principal and by prepayment (economics.repaid_shares), 1.0 where it is a bullet
+    # repaid at maturity, its forecast rate, floating and refinanced quarters, and collateral weight
+    ("forgone_draws", lambda s: s.FL),
+    ("forgone_principal", lambda s: s.FL),
+    ("forgone_prepaid", lambda s: s.FL),
+    ("forgone_matures", lambda s: s.FL),
+    ("forgone_rate", lambda s: s.FL),
+    ("forgone_floating", lambda s: s.FL),
+    ("forgone_refinanced", lambda s: s.FL),
+    ("forgone_weight", lambda s: s.FL),
 )
 
 
@@ -318,7 +350,34 @@ _BY_GENERATION = (
     "gen_collateral", "gen_retired_gpus",
 )  # fmt: skip
 _ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "order_ebitda_next",
-           "forecast_cash_flow", "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
+           "forecast_cash_flow", "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral",
+           "ltv_outstanding")
+
+
+def _forgone_facilities(consts: SimulationConstants, plans: PlanBatch) -> tuple[int, ...]:
+    """The facilities whose draws the order rule may defer with an order (KernelShape.forgone)."""
+    if not consts.policy.defer_orders:
+        return ()
+    return plans.forgone_facilities()
+
+
+def _forgone_columns(consts: SimulationConstants, plans: PlanBatch, shape: KernelShape) -> dict:
+    """The quarter table's ``forgone_*`` columns, (P, T, FL) each."""
+    fin, slots, P = consts.financing, list(shape.forgone), plans.P
+
+    def every_plan(arr):  # (FL, T) -> (P, T, FL)
+        return np.broadcast_to(arr.T.astype(np.float64), (P, *arr.T.shape))
+
+    return {
+        "forgone_draws": plans.ltv_facility_draws[:, slots].transpose(0, 2, 1),
+        "forgone_principal": plans.principal_share[:, slots].transpose(0, 2, 1),
+        "forgone_prepaid": plans.prepaid_share[:, slots].transpose(0, 2, 1),
+        "forgone_matures": every_plan(fin.repaid_at_maturity[slots]),
+        "forgone_rate": every_plan(fin.rate_quarterly[slots]),
+        "forgone_floating": every_plan(fin.floating[slots]),
+        "forgone_refinanced": every_plan(fin.refinanced[slots]),
+        "forgone_weight": every_plan(np.repeat(fin.collateral_weight[slots][:, None], consts.T, axis=1)),
+    }
 
 
 def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.ndarray]:
@@ -404,6 +463,7 @@ def _quarter_table(
         "gen_market_supply": plans.gen_market_supply.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
         **{name: getattr(plans, name) for name in _ORDERS},
         **loans,
+        **_forgone_columns(consts, plans, shape),
     }
     columns = [
         np.asarray(per_quarter[name], dtype=np.float64).reshape(P, T, width) for name, width in shape.fields()
@@ -431,9 +491,12 @@ def _quarter_flags(
     # the policy changes (prepayments cut, draws deferred with an order)
     floats = loans["floating_balance"] != 0
     floats = floats | _kept_floats(consts, shape, plans) | _moved_floats(consts, plans)
+    floats = floats | _forgone_floats(consts, shape, plans)
     # quarters whose interest may follow the spread shift: refinanced balances, the plan's or kept
-    # by a cut prepayment (draws moved with an order are never refinanced: they come before maturity)
+    # by a cut prepayment or forgone (draws moved with an order are never refinanced: they come
+    # before maturity)
     refinanced = (loans["refinanced_balance"] != 0) | _kept_floats(consts, shape, plans, "refinanced")
+    refinanced = refinanced | _forgone_floats(consts, shape, plans, "refinanced")
     return np.concatenate(
         [
             sold.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
@@ -467,6 +530,21 @@ def _kept_floats(consts: SimulationConstants, shape: KernelShape, plans: PlanBat
     return out
 
 
+def _forgone_floats(consts: SimulationConstants, shape: KernelShape, plans: PlanBatch,
+                    which: str = "floating") -> np.ndarray:  # fmt: skip
+    """(P, T) quarters in which a balance a cancelled order left undrawn may follow the rate shift
+    (``which`` "refinanced": the spread shift): its facility floats then, and the plan's first
+    deferrable draws on it came a quarter before or earlier (deferred, then cancelled: the kernel
+    charges the quarter of the cancellation's interest on them there too)."""
+    out = np.zeros((plans.P, consts.T), dtype=bool)
+    for f in shape.forgone:
+        drawn = np.cumsum(plans.ltv_facility_draws[:, f] > 0, axis=1) > 0  # (P, T): by t
+        after = np.zeros_like(drawn)
+        after[:, 1:] = drawn[:, :-1]
+        out |= after & (getattr(consts.financing, which)[f] > 0)[None, :]
+    return out
+
+
 def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
     """Why the fused kernel cannot take these plans under ``consts`` (its fixed-size state: the
     model's delay allowances and the plans' prepaid facilities count too), or None."""
@@ -485,6 +563,13 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
                 f"{'facility' if MAX_PREPAID_FACILITIES == 1 else 'facilities'} "
                 f"prepaid before the last quarter (these plans: {prepaid})"
             )
+    forgone = len(_forgone_facilities(consts, plans))
+    if forgone > MAX_FORGONE_FACILITIES:
+        return (
+            f"the fused kernel tracks the draws of cancelled orders on at most {MAX_FORGONE_FACILITIES} "
+            f"GPU-backed {'facility' if MAX_FORGONE_FACILITIES == 1 else 'facilities'} "
+            f"(these plans: {forgone})"
+        )
     if any(not t.tested[t.first_quarter : t.last_quarter + 1].all() for t in consts.covenants):
         return "the fused kernel tests a covenant in each quarter from its first to its last (these skip one)"
     allowance = int(consts.delay_allowance.max(initial=0))

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.economics import ForgoneRepaid
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.liquidity import inverse
 from fleetopt.evaluate.pairs import Pairs
@@ -113,6 +114,15 @@ class PlanColumns:
             per_facility(plans.prepay),
             per_facility(plans.scheduled),
         )
+        # the GPU-backed facilities a cancelled order may leave undrawn: their deferrable draws, and
+        # the shares of their balances each plan repays (T, P, 1, L)
+        slots = list(plans.forgone_facilities())
+        self.ltv_facility_draws = per_facility(plans.ltv_facility_draws[:, slots])
+        self.repaid = [
+            ForgoneRepaid(tuple(slots), principal, prepaid)
+            for principal, prepaid in zip(per_facility(plans.principal_share[:, slots]),
+                                          per_facility(plans.prepaid_share[:, slots]), strict=True)
+        ]  # fmt: skip
         held = plans.held
         self.inv_held = _columns(np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0), xp)
         self.terminal_fleet = xp.asarray(plans.terminal_fleet[:, None])
@@ -206,7 +216,8 @@ class PlanColumns:
         self.gen_terminal = xp.asarray(np.ascontiguousarray(plans.gen_terminal.T)[..., None])  # (G, P, 1)
         self.gen_terminal_book = xp.asarray(np.ascontiguousarray(plans.gen_terminal_book.T)[..., None])
         orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "order_ebitda_next",
-                  "forecast_cash_flow", "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
+                  "forecast_cash_flow", "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral",
+                  "ltv_outstanding")
         for name in orders:
             setattr(self, name, _columns(getattr(plans, name), xp))  # (T, P, 1)
         self.any_order = (plans.order_capex > 0).any(axis=0)  # (T,)

@@ -12,7 +12,8 @@ cancels the share of the order deferred into this quarter that closes the rest (
 instead of its price; sized likewise on its price less its deposit, less what its GPUs would earn on
 the forecast: ``PlanBatch.order_ebitda_next``). The same
 share of the GPU-backed draws that fund the deferrable order (batch.py, ``ltv_*``) is deferred with
-it, and drawn the next quarter (:class:`Adjustments`).
+it, and drawn the next quarter (:class:`Adjustments`), but for the share whose order is then
+cancelled: never drawn (``FinanceState.forgone``), and the cancellation is sized net of it.
 After the quarter's financing (:meth:`Liquidity.sell`), cash still below the default level
 (`finance.default_cash_usd`) sells market GPUs, oldest generation first, in lots, at the scenario's
 resale value; the gain or loss is taxed the next quarter. The prepayment rule
@@ -36,7 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, FinanceState, kept_due, shifted_interest
+from fleetopt.core.economics import (
+    LIQUIDITY_TOLERANCE_USD,
+    FinanceState,
+    forgone_due,
+    kept_due,
+    shifted_interest,
+)
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.schema.policy import Policy
 
@@ -70,6 +77,7 @@ class Adjustments:
     capex: Any = None  # USD added to the quarter's capex (deferred payments due, less what is deferred)
     draws_in: Any = None  # share of the previous quarter's GPU-backed draws deferred into this one
     draws_out: Any = None  # share of this quarter's GPU-backed draws deferred to the next
+    draws_cancelled: Any = None  # the part of draws_in whose order is cancelled: never drawn
 
 
 class Liquidity:
@@ -98,6 +106,7 @@ class Liquidity:
         cols, cash, revolver = self.cols, state.cash, state.revolver
         now = list(self.missing)
         capex, due_next, draws_in = self.due, (None, None, None, [None] * self.G), self.draws_due
+        cancelled = None
         self.draws_due = None
         if self.policy.defer_orders and (cols.any_order[t] or self.due is not None):
             need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
@@ -110,18 +119,23 @@ class Liquidity:
             if state.kept is not None:  # the interest and instalments of prepayments cut before, due now
                 need = need - kept_due(self.fin, state, t, cols.draws[t], cols.scheduled[t],
                                        sc.rate_shift[t], sc.spread_shift[t], self.xp)  # fmt: skip
+            if state.forgone is not None:  # what the draws of cancelled orders would have cost now
+                need = need + forgone_due(self.fin, state, t, cols.repaid[t], sc.rate_shift[t],
+                                          sc.spread_shift[t], self.xp)  # fmt: skip
             gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + room + need)
-            capex, now, due_next = self._defer(t, gap, capex, now)
+            capex, now, due_next, cancelled = self._defer(t, gap, capex, now, draws_in)
         self.due, self.due_deposit, self.due_ebitda, self.due_gpus = due_next
         taken = self._taken(t, now, capex)
         taken.draws_in, taken.draws_out = draws_in, self.draws_due
+        taken.draws_cancelled = cancelled
         return taken
 
-    def _defer(self, t: int, gap: Any, capex: Any, now: list) -> tuple[Any, list, tuple]:
+    def _defer(self, t: int, gap: Any, capex: Any, now: list, draws_in: Any) -> tuple[Any, list, tuple, Any]:
         """Defer the quarter's order, or cancel the one due (the module docstring): the quarter's
-        capex change, the GPUs missing this quarter, and (payment, deposit, what its GPUs would earn
-        then, GPUs) due next quarter."""
-        xp, cols = self.xp, self.cols
+        capex change, the GPUs missing this quarter, (payment, deposit, what its GPUs would earn
+        then, GPUs) due next quarter, and the share of last quarter's GPU-backed draws cancelled with
+        the order they fund (None: none; ``draws_in``: the share deferred into this quarter)."""
+        xp, cols, cancelled = self.xp, self.cols, None
         saving = cols.order_saving[t]
         if cols.any_order[t] and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
             # a gap within the tolerance is round-off (a plan whose forecast cash sits on the minimum)
@@ -150,8 +164,12 @@ class Liquidity:
             # (a price at or below that: cancelling would only lose GPUs)
             price_less_deposit = self.due - self.due_deposit
             saved = price_less_deposit - self.due_ebitda
+            if draws_in is not None:  # the draws that fund it are not drawn either, nor repaid now
+                saved = saved - draws_in * cols.ltv_outstanding[t - 1]
             cancel = xp.minimum(xp.maximum(gap, 0.0) / _positive(saved, xp), 1.0)
             cancel = cancel * ((gap > LIQUIDITY_TOLERANCE_USD) & (saved > 0))
+            if draws_in is not None:
+                cancelled = draws_in * cancel
             capex = capex - cancel * price_less_deposit
             self.usd["forfeited_usd"] += cancel * self.due_deposit
             self.flags["order_cancelled"] |= cancel > 0
@@ -160,7 +178,7 @@ class Liquidity:
                     gone = cancel * self.due_gpus[g]
                     self.missing[g] = plus(self.missing[g], gone)
                     now[g] = plus(now[g], gone)
-        return capex, now, (next_due, next_deposit, next_ebitda, next_gpus)
+        return capex, now, (next_due, next_deposit, next_ebitda, next_gpus), cancelled
 
     def _taken(self, t: int, now: list, capex: Any) -> Adjustments:
         """The shares of each generation's market GPUs and GPUs held that are missing (None where

@@ -81,6 +81,14 @@ class PlanBatch:
     ltv_draws: np.ndarray  # (P, T)
     ltv_draw_rate: np.ndarray  # (P, T)
     ltv_draw_floating: np.ndarray  # (P, T)
+    ltv_facility_draws: np.ndarray  # (P, F, T) ltv_draws by facility
+    # (P, T) what of ltv_draws the plan still owes after its repayment of t + 1 (0 in the last quarter):
+    # the draws a cancellation in t + 1 of the order deferred in t leaves undrawn (policy rule 0)
+    ltv_outstanding: np.ndarray
+    # (P, F, T) the share of each facility's balance (at the start of t, plus t's draws) the plan repays
+    # in t by scheduled principal and by prepayment (economics.repaid_shares): the forgone balances'
+    principal_share: np.ndarray
+    prepaid_share: np.ndarray
     # (P, T) change in cash each quarter on the forecast as the evaluator runs the plan, without the
     # revolver or the liquidity rules: policy rule 0's projection (simulate.forecast_cash_flow)
     forecast_cash_flow: np.ndarray
@@ -109,6 +117,11 @@ class PlanBatch:
     # delivery slip d -> the same plans with the slipping SKUs' deliveries d quarters late (each
     # a batch without slips of its own; empty without risk.delivery_slip: fleetopt.evaluate.slip)
     slipped: dict = field(default_factory=dict)
+
+    def forgone_facilities(self) -> tuple[int, ...]:
+        """The GPU-backed facilities on which the order rule may defer draws with an order, and so
+        leave them undrawn where it cancels the order (``ltv_facility_draws`` not 0 in some plan)."""
+        return tuple(int(f) for f in np.flatnonzero((self.ltv_facility_draws > 0).any(axis=(0, 2))))
 
     @property
     def P(self) -> int:

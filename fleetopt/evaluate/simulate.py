@@ -419,7 +419,7 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
     moved = None if taken is None else _moved_draws(pl, sc, t, taken)
     step = finance_step(
         fin, state, t, ebitda, depreciation, gain, investing, pl.draws[t], pl.prepay[t],
-        pl.scheduled[t], sc.rate_shift[t], xp, floor, moved, sc.spread_shift[t],
+        pl.scheduled[t], sc.rate_shift[t], xp, floor, moved, sc.spread_shift[t], pl.repaid[t],
     )  # fmt: skip
     if floor is not None:
         liquidity.count_cut(step.prepayment_cut)
@@ -431,14 +431,19 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
     if taken.draws_in is None and taken.draws_out is None:
         return None
     draws = saved = owed = 0.0
+    forgone = None
     if taken.draws_in is not None:
-        draws = taken.draws_in * pl.ltv_draws[t - 1]
+        drawn = taken.draws_in
+        if taken.draws_cancelled is not None:  # a cancelled order's draws are never drawn
+            drawn = drawn - taken.draws_cancelled
+            forgone = taken.draws_cancelled[..., None] * pl.ltv_facility_draws[t - 1]
+        draws = drawn * pl.ltv_draws[t - 1]
         shift = per_quarter(sc.rate_shift[t])
         saved = taken.draws_in * (pl.ltv_draw_rate[t - 1] + shift * pl.ltv_draw_floating[t - 1])
     if taken.draws_out is not None:
         owed = taken.draws_out * pl.ltv_draws[t]
         draws = draws - owed
-    return DrawsMoved(draws, saved, owed)
+    return DrawsMoved(draws, saved, owed, forgone)
 
 
 def _operations(consts, pl, sc, book: ContractBook, power: PowerShortfall, short: Shortfall | None,
@@ -489,8 +494,9 @@ def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, ta
                     t: int, xp: Any) -> dict | None:  # fmt: skip
     """The borrowing base's quantities at the end of quarter ``t`` (None: not tested then): the
     collateral the GPU-secured balances need, the plan's and those kept by cut prepayments, less
-    the GPU-backed draws deferred to the next quarter; and the GPUs' gross resale value at the
-    scenario's resale values, less the GPUs taken out (docs/evaluation.md, "Covenants")."""
+    those the pair never drew and the GPU-backed draws deferred to the next quarter; and the GPUs'
+    gross resale value at the scenario's resale values, less the GPUs taken out (docs/evaluation.md,
+    "Covenants")."""
     if not any(test.kind.facility_test and test.tested[t] for test in consts.covenants):
         return None
     fin = consts.financing
@@ -498,6 +504,9 @@ def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, ta
     if state.kept is not None:
         for f in np.flatnonzero(fin.collateral_weight):
             required = required + fin.collateral_weight[f] * state.kept[..., f]
+    if state.forgone is not None:  # the draws of cancelled orders, never drawn
+        for slot, f in enumerate(state.forgone_facilities):
+            required = required - fin.collateral_weight[f] * state.forgone[..., slot]
     value = pl.collateral[t]
     if taken is not None:
         if taken.draws_out is not None:
