@@ -501,14 +501,15 @@ def test_a_solve_keeps_its_plan_where_a_slip_would_push_its_deliveries_past_the_
 def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     """The plans compiled again for each slip and the results a slipped block holds twice more were
     outside --max-memory: a budget was exceeded by them. 10 plans of this model on 100 scenarios,
-    one slip (CERTAIN): each plan's variant 6,608 bytes (66,080 in all), a pair 816 bytes of working
-    memory and 2 x 216 more with a slip (27 results of 8 bytes), a scenario 1,632, a plan's row of
-    results 21,600. Budget 2,000,000: without the slip (2,000,000 - 21,600) // (816 + 1,632) = 808
-    pairs, 8 plans a chunk of the 100 scenarios; with it, 1,933,920 left, (1,933,920 - 21,600) //
-    (1,248 + 1,632) = 664 pairs, 6 plans. Budget 80,000: without the slip one plan needs 21,600 +
-    816 + 1,632 = 24,048 and it runs ((80,000 - 21,600) // 2,448 = 23 pairs: blocks of 23 // 10 = 2
-    scenarios, (80,000 - 2 x 1,632) // (21,600 + 2 x 816) = 3 plans); with it 13,920 are left,
-    short of 24,480: refused, asking for 66,080 + 24,480 = 90,560 bytes."""
+    one slip (CERTAIN): each plan's variant 6,608 bytes (66,080 in all), as each plan compiled, so its
+    tables on NumPy 2 x 6,608 = 13,216; a pair 816 bytes of working memory and 2 x 216 more with a
+    slip (27 results of 8 bytes), a scenario 1,632, a plan's row of results 21,600, so a plan 34,816
+    with its tables. Budget 2,000,000: without the slip (2,000,000 - 34,816) // (816 + 1,632) = 802
+    pairs, 8 plans a chunk of the 100 scenarios; with it, 1,933,920 left, (1,933,920 - 34,816) //
+    (1,248 + 1,632) = 659 pairs, 6 plans. Budget 80,000: without the slip one plan needs 34,816 +
+    816 + 1,632 = 37,264 and it runs ((80,000 - 34,816) // 2,448 = 18 pairs: blocks of 18 // 10 = 1
+    scenario, (80,000 - 1,632) // (34,816 + 816) = 2 plans); with it 13,920 are left, short of
+    37,696: refused, asking for 66,080 + 37,696 = 103,776 bytes, 104 KB."""
     from fleetopt.evaluate.engine import MemoryBudgetError, slip_variant_bytes, worker_chunk_sizes
 
     slipped = data_of(model(CERTAIN))
@@ -521,15 +522,15 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
         return worker_chunk_sizes(data, plans[data is on_time], 100, "numpy", 1, 10**12, budget)
 
     assert sizes(on_time, 2_000_000) == (8, 100) and sizes(slipped, 2_000_000) == (6, 100)
-    assert sizes(on_time, 80_000) == (3, 2)
+    assert sizes(on_time, 80_000) == (2, 1)
     with pytest.raises(MemoryBudgetError) as refused:
         sizes(slipped, 80_000)
     assert str(refused.value) == (
         "risk.delivery_slip: the 10 plans compiled again for the 1 slip a scenario may draw take "
         "66.1 KB, which the memory budget of 80 KB counts, leaving too little for the simulation of one "
-        "plan (24.5 KB): give a max_memory (fleetopt evaluate --max-memory) of at least 90.6 KB (the "
+        "plan (37.7 KB): give a max_memory (fleetopt evaluate --max-memory) of at least 104 KB (the "
         "variants and one plan), or evaluate fewer plans at a time"
     )
     # the default budget, half the memory free once the variants were made, has left them out already:
-    # 2,000,000 of 4,000,000 free, (2,000,000 - 21,600) // 2,880 = 686 pairs, 6 plans
+    # 2,000,000 of 4,000,000 free, (2,000,000 - 34,816) // 2,880 = 682 pairs, 6 plans
     assert worker_chunk_sizes(slipped, plans[0], 100, "numpy", 1, 4_000_000) == (6, 100)

@@ -68,7 +68,7 @@ def test_an_empty_batch_of_plans_is_refused_by_name(setup):
 def test_a_small_memory_budget_forces_chunks_and_gives_the_same_result(setup):
     data, plans = setup
     whole = run(data, plans, N, seed=2, plan_chunk=plans.P, scenario_chunk=N)
-    budget = 40_000  # bytes: a few dozen (plan, scenario) pairs at a time
+    budget = 150_000  # bytes: a few plans' tables and results, a few (plan, scenario) pairs at a time
     pc, sc = chunk_sizes(data, plans, N, budget)
     assert pc < plans.P and sc < N
     small = run(data, plans, N, seed=2, max_memory=budget)

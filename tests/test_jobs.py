@@ -1249,12 +1249,14 @@ def test_plan_chunks_keep_the_stored_ranges_and_cut_the_plans_between_them():
 
 
 # tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 4,320 bytes (27 fields
-# of 8 bytes per scenario), a pair 928 and a scenario's factor paths 2,544 (106 words, the delivery
-# slip's among them, x3), so 100 KB holds one plan a chunk with every scenario in one block
-# (4,320 + 20 x (928 + 2,544) = 73,760 bytes), and 14 KB two plans on blocks of one
-# scenario (2 x 4,320 + 2 x 928 + 2,544 = 13,040 bytes; three plans would take 18,288, two plans on
-# blocks of two scenarios 17,440)
-_ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 14_000
+# of 8 bytes per scenario) and its tables 19,520 (twice its 9,760 bytes compiled), a pair 928 and a
+# scenario's factor paths 2,544 (106 words, the delivery slip's among them, x3), so 100 KB holds one
+# plan a chunk with every scenario in one block (4,320 + 19,520 + 20 x (928 + 2,544) = 93,280 bytes;
+# two plans 135,680), and 60 KB two plans on blocks of one scenario (2 x (4,320 + 19,520 + 928) +
+# 2,544 = 52,080 bytes; three plans would take 76,848, two plans on blocks of two scenarios 56,480,
+# above the 60,000 - 23,840 = 36,160 left for one plan's pairs and scenarios, 10 of 3,472 bytes,
+# which 6 plans share: blocks of one)
+_ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 60_000
 
 
 @pytest.mark.parametrize("budget, plan_chunk, scenario_chunk", [
@@ -1283,14 +1285,14 @@ def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_th
 
 
 def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
-    """One plan over tiny's 20 scenarios needs 4,320 + 928 + 2,544 = 7,792 bytes (above): a resume
-    with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is told
-    the budget to give, and the folder is left to resume."""
+    """One plan over tiny's 20 scenarios needs 4,320 + 19,520 + 928 + 2,544 = 27,312 bytes (above): a
+    resume with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is
+    told the budget to give (rounded up: 27.3 KB would be short), and the folder is left to resume."""
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
     text = " ".join(err.split())
     assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
-    assert "resume with a larger --max-memory, at least 7.79 KB" in text and "--scenarios" not in text
+    assert "resume with a larger --max-memory, at least 27.4 KB" in text and "--scenarios" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
@@ -1313,10 +1315,10 @@ def test_a_resume_keeps_the_memory_budget_the_job_started_with(tmp_path):
 
 
 def test_cli_resume_takes_max_memory(tmp_path):
-    """`fleetopt evaluate --resume FOLDER --max-memory 14KB` (refused before: a resume could not
+    """`fleetopt evaluate --resume FOLDER --max-memory 60KB` (refused before: a resume could not
     change its memory) finishes the job on blocks of one scenario, saying they are slow."""
     folder = _interrupted_job(tmp_path, seed=7)
-    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "14KB")
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "60KB")
     assert code == 0, err
     assert "room for 1 scenario(s) at a time (of 20)" in " ".join(err.split())
     summary = json.loads((folder / "summary.json").read_text())

@@ -33,7 +33,8 @@ MaxMemoryOption = Annotated[
     typer.Option(
         "--max-memory",
         help="Working-memory budget of the simulation, e.g. 2GB (default: half the free GPU memory or "
-        "RAM): scenario blocks, their temporaries and each chunk's results; with risk.delivery_slip, the "
+        "RAM): scenario blocks, their temporaries, each chunk's results and its plans laid out for the "
+        "simulation (about 265 KB a plan on neocloud); with risk.delivery_slip, the "
         "plans compiled again for each slip (about 130 KB a plan and slip on neocloud) on the CPU. Not in "
         "it: fleetopt itself (~120 MB), the compiled plans and, with --keep-matrix, the plans x scenarios "
         "NPV matrix (8 bytes per pair). A budget above the physical memory of the GPU (CuPy) or of this "

@@ -315,8 +315,25 @@ def slip_variant_bytes(plans: PlanBatch) -> int:
     """Bytes of the plans compiled again for each delivery slip a scenario may draw
     (``PlanBatch.slipped``), held throughout the run; a budget given counts them
     (:func:`worker_chunk_sizes`)."""
-    return sum(value.nbytes for variant in plans.slipped.values() for value in vars(variant).values()
-               if isinstance(value, np.ndarray))  # fmt: skip
+    return sum(variant.nbytes for variant in plans.slipped.values())
+
+
+def table_sets(plans: PlanBatch, backend_name: str) -> int:
+    """How many times a chunk holds its plans laid out for the simulation while it runs: once on
+    NumPy (layout.PlanColumns, each slip's made in turn); with the fused kernel, the plans' tables
+    and each delivery slip's, kept for all the chunk's blocks, and on a GPU the next chunk's too,
+    uploaded while this one runs (:class:`GpuPrefetch`)."""
+    if backend_name == "numpy":
+        return 1
+    return 1 + len(plans.slipped) + (backend_name == "cupy")
+
+
+def table_bytes_per_plan(plans: PlanBatch, backend_name: str) -> int:
+    """Working memory a chunk takes per plan whatever its scenarios, bytes: :func:`table_sets`
+    of :data:`_SAFETY` times the plan's compiled bytes (measured: NumPy's columns 0.9-1.0 of them,
+    the kernel's tables 1.1-1.3 on a GPU, at most 1.6 while made on the CPU)."""
+    compiled = -(-plans.nbytes // max(1, plans.P))
+    return int(_SAFETY * compiled) * table_sets(plans, backend_name)
 
 
 def default_budget(backend: Backend) -> int:
@@ -368,7 +385,9 @@ def worker_chunk_sizes(
     variants = -(-slip_variant_bytes(plans) // workers) if counted_here else 0
     block = MAX_PAIRS[backend_name] * (threads if backend_name == "numpy" else 1)
     try:
-        plan_chunk, scenario_chunk = chunk_sizes(data, plans, n_scenarios, budget - variants, record, block)
+        plan_chunk, scenario_chunk = chunk_sizes(
+            data, plans, n_scenarios, budget - variants, record, block, backend_name
+        )
     except MemoryBudgetError as exc:
         raise (_slip_variants_refused(exc, plans, variants, workers) if variants else exc) from None
     if workers > 1:
@@ -376,7 +395,7 @@ def worker_chunk_sizes(
     return plan_chunk, scenario_chunk
 
 
-def _rounded_up(n: int) -> int:
+def rounded_up(n: int) -> int:
     """``n`` rounded up to its first three digits, as :func:`format_bytes` shows them: a size said
     to be enough is never shown below what is needed."""
     step = 10 ** max(0, len(str(int(n))) - 3)
@@ -388,7 +407,7 @@ def _slip_variants_refused(exc: MemoryBudgetError, plans: PlanBatch, variants: i
     """The budget ``exc`` found too small once each worker's share ``variants`` (bytes) of the plans'
     delivery-slip variants was taken from it: said with them, and the budget that would do."""
     budget = exc.budget_bytes + variants
-    enough = _rounded_up((variants + exc.need_bytes) * workers)
+    enough = rounded_up((variants + exc.need_bytes) * workers)
     return MemoryBudgetError(
         f"risk.delivery_slip: the {counted(plans.P, 'plan')} compiled again for the "
         f"{counted(len(plans.slipped), 'slip')} a scenario may draw take {format_bytes(variants * workers)}, "
@@ -429,13 +448,17 @@ _FEWER = "give fewer scenarios (--scenarios)"
 _FEWER_OR_MORE_MEMORY = f"{_FEWER}, or for an evaluation a larger max_memory (fleetopt evaluate --max-memory)"
 
 
-def _check_fits(n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: str) -> None:
+def _check_fits(
+    n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: str, plan_bytes: int = 0
+) -> None:
+    """Refuse scenarios whose results for one plan (``need_bytes``) exceed the budget; the error's
+    ``need_bytes`` adds ``plan_bytes``, what one plan needs besides (its tables)."""
     if need_bytes > budget_bytes:
         raise MemoryBudgetError(
             f"{n_scenarios:,} scenarios need {format_bytes(need_bytes)} of working "
             f"memory for each plan's results, more than the budget of {format_bytes(budget_bytes)}: "
             f"{remedy}",
-            need_bytes, budget_bytes,
+            need_bytes + plan_bytes, budget_bytes,
         )  # fmt: skip
 
 
@@ -446,22 +469,39 @@ def chunk_sizes(
     budget_bytes: int,
     record: tuple[str, ...] = (),
     max_pairs: int = MAX_PAIRS["numpy"],
+    backend_name: str = "numpy",
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) whose working set fits ``budget_bytes``: the
     simulation's (plan, scenario) pairs (and their delivery slips' copies of their results,
-    :func:`slip_bytes_per_pair`), the scenario block and the chunk's rows of results over
-    every scenario. Raises :class:`MemoryBudgetError` when one plan's results do not fit."""
-    row = result_bytes_per_plan(n_scenarios)
+    :func:`slip_bytes_per_pair`), the scenario block, and per plan of the chunk its row of results
+    over every scenario and its tables on ``backend_name`` (:func:`table_bytes_per_plan`). Raises
+    :class:`MemoryBudgetError` when one plan does not fit."""
+    row, tables = result_bytes_per_plan(n_scenarios), table_bytes_per_plan(plans, backend_name)
+    per_plan = row + tables
     pair_bytes = int(8 * words_per_pair(data, plans, record)) + slip_bytes_per_pair(plans)
     scenario_bytes = 8 * _SCENARIO_COPIES * words_per_scenario(data)
-    need = row + pair_bytes + scenario_bytes
-    _check_fits(n_scenarios, need, budget_bytes, _FEWER_OR_MORE_MEMORY)
-    pairs = int(max(1, min(max_pairs, (budget_bytes - row) // (pair_bytes + scenario_bytes))))
+    results = row + pair_bytes + scenario_bytes
+    _check_fits(n_scenarios, results, budget_bytes, _FEWER_OR_MORE_MEMORY, tables)
+    _check_one_plan_fits(n_scenarios, results + tables, budget_bytes)
+    pairs = int(max(1, min(max_pairs, (budget_bytes - per_plan) // (pair_bytes + scenario_bytes))))
     scenario_chunk = split_scenarios(n_scenarios, pairs, plans.P)
     room = budget_bytes - scenario_chunk * scenario_bytes
-    by_room = room // (row + scenario_chunk * pair_bytes)
+    by_room = room // (per_plan + scenario_chunk * pair_bytes)
     plan_chunk = int(max(1, min(plans.P, pairs // scenario_chunk, by_room)))
     return plan_chunk, scenario_chunk
+
+
+def _check_one_plan_fits(n_scenarios: int, need_bytes: int, budget_bytes: int) -> None:
+    """Refuse a budget too small for one plan, its tables and its results, on one scenario at a
+    time (:func:`chunk_sizes`), saying the budget that would do."""
+    if need_bytes > budget_bytes:
+        raise MemoryBudgetError(
+            f"one plan on {counted(n_scenarios, 'scenario')} needs {format_bytes(need_bytes)} of working "
+            f"memory (its tables and its results), more than the budget of {format_bytes(budget_bytes)}: "
+            f"give a max_memory (fleetopt evaluate --max-memory) of at least "
+            f"{format_bytes(rounded_up(need_bytes))}",
+            need_bytes, budget_bytes,
+        )  # fmt: skip
 
 
 # Scenarios split into blocks are made again for every chunk of plans (one block is made once for

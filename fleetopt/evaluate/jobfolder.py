@@ -27,6 +27,7 @@ from fleetopt.evaluate.engine import (
     choose_backend,
     evaluate,
     format_bytes,
+    rounded_up,
     worker_chunk_sizes,
 )
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
@@ -400,9 +401,9 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
         given = "--max-memory" if "max_memory" in how else kept
         need, budget = format_bytes(exc.need_bytes), format_bytes(exc.budget_bytes)
         raise MemoryBudgetError(
-            f"{run.path}: its {settings['n_scenarios']:,} scenarios need {need} of working memory for "
-            f"each plan's results, more than the budget of {budget} ({given}): resume with a larger "
-            f"--max-memory, at least {need}",
+            f"{run.path}: one plan on its {settings['n_scenarios']:,} scenarios needs {need} of working "
+            f"memory (its tables and its results), more than the budget of {budget} ({given}): resume "
+            f"with a larger --max-memory, at least {format_bytes(rounded_up(exc.need_bytes))}",
             exc.need_bytes, exc.budget_bytes,
         ) from None
     # the chunks stored before are kept as they are (ChunkStore.ranges); the rest are sized for

@@ -127,6 +127,11 @@ class PlanBatch:
     def P(self) -> int:
         return len(self.labels)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the plans' arrays, without their delivery-slip variants (``slipped``)."""
+        return sum(value.nbytes for value in vars(self).values() if isinstance(value, np.ndarray))
+
     @classmethod
     def concatenate(cls, parts: Iterable[PlanBatch], total: int | None = None) -> PlanBatch:
         """The plans of ``parts`` one after the other (power-build groups padded to the widest).

@@ -1,0 +1,97 @@
+"""`fleetopt evaluate --max-memory`: the chunk sizing counts what a chunk holds per plan (its plans
+laid out for the simulation), not only its (plan, scenario) pairs. 1,000 plans of the default
+model x 10 scenarios within 50 MB peaked at 123 MB (benchmarks/README.md, "--max-memory holds").
+
+tiny, 6 copies of its MILP plan on 2 scenarios, NumPy: a plan compiled takes 9,760 bytes
+(PlanBatch.nbytes), its tables are counted at twice that, 19,520; its row of results over the 2
+scenarios 2 x 216 = 432 (27 results of 8 bytes); a pair 928 bytes of working memory (116 words);
+a scenario's factor paths 2,544 (106 words, held 3 times)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import run_cli
+from evaluate_builders import MODELS, solved
+from milp_builders import data_of
+from test_delivery_slip import model, plan
+
+from fleetopt.evaluate import compile_plans, engine
+from fleetopt.evaluate.engine import MemoryBudgetError, chunk_sizes, table_bytes_per_plan, worker_chunk_sizes
+
+SLIP = {"probability": 0.5, "min_quarters": 1, "max_quarters": 2}
+
+
+def tiny(slip: dict | None = None):
+    d = MODELS["tiny"]()
+    if slip:
+        d["risk"]["delivery_slip"] = slip
+    data = data_of(d)
+    return data, compile_plans(data, [solved("tiny").plan] * 6, [f"p{i}" for i in range(6)])
+
+
+def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
+    """Budget 100,000 on 2 scenarios: one plan takes 432 + 19,520 = 19,952 with its tables, so a
+    block of (100,000 - 19,952) // (928 + 2,544) = 23 pairs holds both scenarios, and
+    (100,000 - 2 x 2,544) // (19,952 + 2 x 928) = 94,912 // 21,808 = 4 plans a chunk (4 take
+    92,320 bytes, 5 114,128). Without the tables 41 plans would fit: all 6, 135,936 bytes."""
+    data, plans = tiny()
+    assert plans.nbytes == 6 * 9_760 and table_bytes_per_plan(plans, "numpy") == 19_520
+    assert engine.result_bytes_per_plan(2) == 432 and 8 * engine.words_per_pair(data, plans) == 928
+    assert 8 * 3 * engine.words_per_scenario(data) == 2_544
+    assert chunk_sizes(data, plans, 2, 100_000) == (4, 2)
+
+
+def slipping() -> tuple:
+    """test_delivery_slip's model, its SKU A late by 1 or 2 quarters with probability 0.5, and 6
+    copies of its plan: each compiled in 6,608 bytes, and again for each slip (2 x 6 x 6,608 = 79,296)."""
+    data = data_of(model(SLIP))
+    return data, compile_plans(data, [plan(data)] * 6, [f"p{i}" for i in range(6)])
+
+
+def test_the_kernel_counts_each_slips_tables_and_a_gpu_the_next_chunks_too():
+    """NumPy lays out each slip's plans in turn: 2 x 6,608 = 13,216 a plan. The fused kernel keeps
+    the plans' tables and each slip's for every block: 3 x 13,216 = 39,648; on a GPU the next
+    chunk's are uploaded meanwhile: 4 x 13,216 = 52,864, of which the GPU budget counted none. CuPy,
+    budget 250,000 on 2 scenarios: a pair 816 + 2 x 216 (a slip's copies of its results) = 1,248, a
+    scenario 1,632, one plan 432 + 52,864 = 53,296, so (250,000 - 2 x 1,632) // (53,296 + 2 x 1,248)
+    = 246,736 // 55,792 = 4 plans a chunk (without the tables all 6; the variants, in this
+    machine's memory, are not in the GPU's budget)."""
+    data, plans = slipping()
+    assert sorted(plans.slipped) == [1, 2] and plans.nbytes == 6 * 6_608
+    assert engine.slip_variant_bytes(plans) == 79_296
+    assert [table_bytes_per_plan(plans, name) for name in ("numpy", "cpu-kernel", "cupy")] == [
+        13_216, 39_648, 52_864]  # fmt: skip
+    assert 8 * engine.words_per_pair(data, plans) + engine.slip_bytes_per_pair(plans) == 1_248
+    assert worker_chunk_sizes(data, plans, 2, "cupy", 1, 10**12, 250_000) == (4, 2)
+
+
+def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, solve_run):
+    """Budget 20,000 on 2 scenarios: one plan needs 19,952 + 928 + 2,544 = 23,424 bytes. Refused
+    naming --max-memory and a size that is enough (23.4 KB would be short), before any work."""
+    data, plans = tiny()
+    with pytest.raises(MemoryBudgetError) as refused:
+        chunk_sizes(data, plans, 2, 20_000)
+    assert refused.value.need_bytes == 23_424
+    assert str(refused.value) == (
+        "one plan on 2 scenarios needs 23.4 KB of working memory (its tables and its results), more than "
+        "the budget of 20 KB: give a max_memory (fleetopt evaluate --max-memory) of at least 23.5 KB"
+    )
+    # solve_run's plan, one plan of tiny on 2 scenarios, as above
+    args = ("--plans", str(solve_run), "--scenarios", "2", "--max-memory", "20KB", "--out", "B")
+    code, out, err = run_cli("evaluate", *args)
+    assert code == 2 and "--max-memory) of at least" in " ".join(err.split()), out + err
+    assert not (here / "B").exists()
+
+
+def test_a_tight_budget_splits_the_plans_with_the_same_figures(monkeypatch):
+    """400,000 bytes on 40 scenarios, NumPy: 320,704 left beside the variants; a plan 40 x 216 +
+    13,216 = 21,856, so (320,704 - 40 x 1,632) // (21,856 + 40 x 1,248) = 3 plans, and 2 by the
+    pairs a block may hold ((320,704 - 21,856) // 2,880 = 103, 103 // 40): chunks of 2, the same
+    metrics to the bit as one chunk, a slip drawn in 45 % of the scenarios."""
+    data, plans = slipping()
+    whole = engine.evaluate(data, plans, 40, 3, backend="numpy", plan_chunk=6, scenario_chunk=40)
+    tight = engine.evaluate(data, plans, 40, 3, backend="numpy", max_memory=400_000)
+    assert (tight.plan_chunk, tight.scenario_chunk) == (2, 40)
+    assert whole.metrics["slipped_share"].tolist() == [0.45] * 6
+    pd.testing.assert_frame_equal(tight.metrics, whole.metrics, check_exact=True)
