@@ -84,14 +84,24 @@ def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, sol
     assert not (here / "B").exists()
 
 
-def test_a_tight_budget_splits_the_plans_with_the_same_figures(monkeypatch):
+def test_a_tight_budget_splits_the_plans_the_same_figures_and_the_forecast_check_within_it(monkeypatch):
     """400,000 bytes on 40 scenarios, NumPy: 320,704 left beside the variants; a plan 40 x 216 +
     13,216 = 21,856, so (320,704 - 40 x 1,632) // (21,856 + 40 x 1,248) = 3 plans, and 2 by the
     pairs a block may hold ((320,704 - 21,856) // 2,880 = 103, 103 // 40): chunks of 2, the same
-    metrics to the bit as one chunk, a slip drawn in 45 % of the scenarios."""
+    metrics to the bit as one chunk, a slip drawn in 45 % of the scenarios. The forecast check (each
+    plan run on the forecast) is an evaluation of its own: it ran every plan at once, unbudgeted."""
     data, plans = slipping()
     whole = engine.evaluate(data, plans, 40, 3, backend="numpy", plan_chunk=6, scenario_chunk=40)
+    budgets = []
+    sizes = engine.backend_chunk_sizes
+
+    def sized(*args, **kw):
+        budgets.append(args[4])  # max_memory
+        return sizes(*args, **kw)
+
+    monkeypatch.setattr(engine, "backend_chunk_sizes", sized)
     tight = engine.evaluate(data, plans, 40, 3, backend="numpy", max_memory=400_000)
     assert (tight.plan_chunk, tight.scenario_chunk) == (2, 40)
+    assert budgets == [400_000, 400_000]  # the run's, then the forecast check's
     assert whole.metrics["slipped_share"].tolist() == [0.45] * 6
     pd.testing.assert_frame_equal(tight.metrics, whole.metrics, check_exact=True)

@@ -958,8 +958,8 @@ def evaluate(
         ok = within_limits(metrics)
     elif all(r.get("forecast_ok") is not None for r in results):
         ok = np.concatenate([r["forecast_ok"] for r in results])
-    else:  # NumPy, or chunks an earlier attempt stored
-        ok = forecast_within_limits(data, plans)
+    else:  # NumPy, or chunks an earlier attempt stored: within the run's budget too
+        ok = forecast_within_limits(data, plans, max_memory)
     metrics.insert(1, FORECAST_OK, ok)
     return EvaluationResult(
         metrics=metrics,
@@ -1014,13 +1014,18 @@ def sample_runs(
     return by_slip(lambda p, scen, _slip: simulate(consts, p, scen, record=record), plans, scenarios)
 
 
-def forecast_runs(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> EvaluationResult:
+def forecast_runs(
+    data: ModelData, plans: PlanBatch, record: tuple[str, ...] = (), max_memory: int | None = None
+) -> EvaluationResult:
     """Each plan on the forecast as the company would run it: its deterministic evaluation with its
-    policy (the batch's liquidity buffers), with the quarterly lines ``record`` names. Its figures
+    policy (the batch's liquidity buffers), with the quarterly lines ``record`` names, within
+    ``max_memory`` bytes (None: :func:`default_budget`). Its figures
     equal the plan's statements (to 1e-6) unless it offers more GPUs than the forecast demand or
     reacts on the forecast: with a positive buffer, or serving a contract with fewer GPUs than it
     has (docs/evaluation.md, "Nothing reacts on the forecast")."""
-    return evaluate(data, plans, 1, 0, backend="numpy", deterministic=True, record=record)
+    return evaluate(
+        data, plans, 1, 0, backend="numpy", deterministic=True, record=record, max_memory=max_memory
+    )
 
 
 def forecast_npvs(data: ModelData, plans: PlanBatch) -> np.ndarray:
@@ -1028,12 +1033,13 @@ def forecast_npvs(data: ModelData, plans: PlanBatch) -> np.ndarray:
     return forecast_runs(data, plans).metrics["npv_mean_usd"].to_numpy(dtype=float)
 
 
-def forecast_within_limits(data: ModelData, plans: PlanBatch) -> np.ndarray:
-    """(P,) whether each plan, run on the forecast with its policy, breaches no covenant (the
+def forecast_within_limits(data: ModelData, plans: PlanBatch, max_memory: int | None = None) -> np.ndarray:
+    """(P,) whether each plan, run on the forecast with its policy (within ``max_memory`` bytes, as
+    :func:`forecast_runs`), breaches no covenant (the
     borrowing base included) and keeps its cash above the default level: a plan a lender would sign.
     The MILP's plans do by construction; a policy buffer that cuts the prepayments keeping the
     borrowing base may not (docs/evaluation.md, policy rule 3)."""
-    return forecast_runs(data, plans).metrics[FORECAST_OK].to_numpy(dtype=bool)
+    return forecast_runs(data, plans, max_memory=max_memory).metrics[FORECAST_OK].to_numpy(dtype=bool)
 
 
 def forecast_npv(data: ModelData, plan: Plan, buffer: float | None = None) -> float:
