@@ -503,13 +503,14 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     outside --max-memory: a budget was exceeded by them. 10 plans of this model on 100 scenarios,
     one slip (CERTAIN): each plan's variant 6,608 bytes (66,080 in all), as each plan compiled, so its
     tables on NumPy 2 x 6,608 = 13,216; a pair 816 bytes of working memory and 2 x 216 more with a
-    slip (27 results of 8 bytes), a scenario 1,632, a plan's row of results 21,600, so a plan 34,816
-    with its tables. Budget 2,000,000: without the slip (2,000,000 - 34,816) // (816 + 1,632) = 802
-    pairs, 8 plans a chunk of the 100 scenarios; with it, 1,933,920 left, (1,933,920 - 34,816) //
-    (1,248 + 1,632) = 659 pairs, 6 plans. Budget 80,000: without the slip one plan needs 34,816 +
-    816 + 1,632 = 37,264 and it runs ((80,000 - 34,816) // 2,448 = 18 pairs: blocks of 18 // 10 = 1
-    scenario, (80,000 - 1,632) // (34,816 + 816) = 2 plans); with it 13,920 are left, short of
-    37,696: refused, asking for 66,080 + 37,696 = 103,776 bytes, 104 KB."""
+    slip (27 results of 8 bytes), a scenario 1,632, a plan's row of results and their metrics'
+    temporaries 100 x (216 + 32) = 24,800, so a plan 38,016 with its tables. Budget 2,000,000:
+    without the slip (2,000,000 - 38,016) // (816 + 1,632) = 801 pairs, 8 plans a chunk of the 100
+    scenarios; with it, 1,933,920 left, (1,933,920 - 38,016) // (1,248 + 1,632) = 658 pairs, 6
+    plans. Budget 80,000: without the slip one plan needs 38,016 + 816 + 1,632 = 40,464 and it runs
+    ((80,000 - 38,016) // 2,448 = 17 pairs: blocks of 17 // 10 = 1 scenario, (80,000 - 1,632) //
+    (38,016 + 816) = 2 plans); with it 13,920 are left, short of 40,896: refused, asking for
+    66,080 + 40,896 = 106,976 bytes, 107 KB."""
     from fleetopt.evaluate.engine import MemoryBudgetError, slip_variant_bytes, worker_chunk_sizes
 
     slipped = data_of(model(CERTAIN))
@@ -528,9 +529,9 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     assert str(refused.value) == (
         "risk.delivery_slip: the 10 plans compiled again for the 1 slip a scenario may draw take "
         "66.1 KB, which the memory budget of 80 KB counts, leaving too little for the simulation of one "
-        "plan (37.7 KB): give a max_memory (fleetopt evaluate --max-memory) of at least 104 KB (the "
+        "plan (40.9 KB): give a max_memory (fleetopt evaluate --max-memory) of at least 107 KB (the "
         "variants and one plan), or evaluate fewer plans at a time"
     )
     # the default budget, half the memory free once the variants were made, has left them out already:
-    # 2,000,000 of 4,000,000 free, (2,000,000 - 34,816) // 2,880 = 682 pairs, 6 plans
+    # 2,000,000 of 4,000,000 free, (2,000,000 - 38,016) // 2,880 = 681 pairs, 6 plans
     assert worker_chunk_sizes(slipped, plans[0], 100, "numpy", 1, 4_000_000) == (6, 100)

@@ -1248,14 +1248,14 @@ def test_plan_chunks_keep_the_stored_ranges_and_cut_the_plans_between_them():
     assert plan_chunks(10, 3, [(0, 4), (2, 5)]) == [(0, 4), (4, 7), (7, 10)]
 
 
-# tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 4,320 bytes (27 fields
-# of 8 bytes per scenario) and its tables 19,520 (twice its 9,760 bytes compiled), a pair 928 and a
-# scenario's factor paths 2,544 (106 words, the delivery slip's among them, x3), so 100 KB holds one
-# plan a chunk with every scenario in one block (4,320 + 19,520 + 20 x (928 + 2,544) = 93,280 bytes;
-# two plans 135,680), and 60 KB two plans on blocks of one scenario (2 x (4,320 + 19,520 + 928) +
-# 2,544 = 52,080 bytes; three plans would take 76,848, two plans on blocks of two scenarios 56,480,
-# above the 60,000 - 23,840 = 36,160 left for one plan's pairs and scenarios, 10 of 3,472 bytes,
-# which 6 plans share: blocks of one)
+# tiny, 6 plans x 20 scenarios: one plan's results over the scenarios and their metrics' temporaries
+# take 4,960 bytes (27 fields and 4 words of 8 bytes per scenario) and its tables 19,520 (twice its
+# 9,760 bytes compiled), a pair 928 and a scenario's factor paths 2,544 (106 words, the delivery
+# slip's among them, x3), so 100 KB holds one plan a chunk with every scenario in one block
+# (4,960 + 19,520 + 20 x (928 + 2,544) = 93,920 bytes; two plans 136,960), and 60 KB two plans on
+# blocks of one scenario (2 x (4,960 + 19,520 + 928) + 2,544 = 53,360 bytes; three plans would take
+# 78,768; the 60,000 - 24,480 = 35,520 left for one plan's pairs and scenarios hold 10 of 3,472
+# bytes, which 6 plans share: blocks of one)
 _ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 60_000
 
 
@@ -1285,14 +1285,14 @@ def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_th
 
 
 def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
-    """One plan over tiny's 20 scenarios needs 4,320 + 19,520 + 928 + 2,544 = 27,312 bytes (above): a
+    """One plan over tiny's 20 scenarios needs 4,960 + 19,520 + 928 + 2,544 = 27,952 bytes (above): a
     resume with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is
-    told the budget to give (rounded up: 27.3 KB would be short), and the folder is left to resume."""
+    told the budget to give (rounded up, to 28 KB), and the folder is left to resume."""
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
     text = " ".join(err.split())
     assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
-    assert "resume with a larger --max-memory, at least 27.4 KB" in text and "--scenarios" not in text
+    assert "resume with a larger --max-memory, at least 28 KB" in text and "--scenarios" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 

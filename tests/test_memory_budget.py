@@ -4,7 +4,8 @@ model x 10 scenarios within 50 MB peaked at 123 MB (benchmarks/README.md, "--max
 
 tiny, 6 copies of its MILP plan on 2 scenarios, NumPy: a plan compiled takes 9,760 bytes
 (PlanBatch.nbytes), its tables are counted at twice that, 19,520; its row of results over the 2
-scenarios 2 x 216 = 432 (27 results of 8 bytes); a pair 928 bytes of working memory (116 words);
+scenarios and their metrics' temporaries 2 x (216 + 32) = 496 (27 results and 4 words of 8 bytes);
+a pair 928 bytes of working memory (116 words);
 a scenario's factor paths 2,544 (106 words, held 3 times)."""
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ def tiny(slip: dict | None = None):
 
 
 def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
-    """Budget 100,000 on 2 scenarios: one plan takes 432 + 19,520 = 19,952 with its tables, so a
-    block of (100,000 - 19,952) // (928 + 2,544) = 23 pairs holds both scenarios, and
-    (100,000 - 2 x 2,544) // (19,952 + 2 x 928) = 94,912 // 21,808 = 4 plans a chunk (4 take
-    92,320 bytes, 5 114,128). Without the tables 41 plans would fit: all 6, 135,936 bytes."""
+    """Budget 100,000 on 2 scenarios: one plan takes 496 + 19,520 = 20,016 with its tables, so a
+    block of (100,000 - 20,016) // (928 + 2,544) = 23 pairs holds both scenarios, and
+    (100,000 - 2 x 2,544) // (20,016 + 2 x 928) = 94,912 // 21,872 = 4 plans a chunk (4 take
+    92,576 bytes, 5 114,448). Without the tables 40 plans would fit: all 6, 136,320 bytes."""
     data, plans = tiny()
     assert plans.nbytes == 6 * 9_760 and table_bytes_per_plan(plans, "numpy") == 19_520
-    assert engine.result_bytes_per_plan(2) == 432 and 8 * engine.words_per_pair(data, plans) == 928
+    assert engine.row_bytes_per_plan(2) == 496 and 8 * engine.words_per_pair(data, plans) == 928
     assert 8 * 3 * engine.words_per_scenario(data) == 2_544
     assert chunk_sizes(data, plans, 2, 100_000) == (4, 2)
 
@@ -54,8 +55,8 @@ def test_the_kernel_counts_each_slips_tables_and_a_gpu_the_next_chunks_too():
     the plans' tables and each slip's for every block: 3 x 13,216 = 39,648; on a GPU the next
     chunk's are uploaded meanwhile: 4 x 13,216 = 52,864, of which the GPU budget counted none. CuPy,
     budget 250,000 on 2 scenarios: a pair 816 + 2 x 216 (a slip's copies of its results) = 1,248, a
-    scenario 1,632, one plan 432 + 52,864 = 53,296, so (250,000 - 2 x 1,632) // (53,296 + 2 x 1,248)
-    = 246,736 // 55,792 = 4 plans a chunk (without the tables all 6; the variants, in this
+    scenario 1,632, one plan 496 + 52,864 = 53,360, so (250,000 - 2 x 1,632) // (53,360 + 2 x 1,248)
+    = 246,736 // 55,856 = 4 plans a chunk (without the tables all 6; the variants, in this
     machine's memory, are not in the GPU's budget)."""
     data, plans = slipping()
     assert sorted(plans.slipped) == [1, 2] and plans.nbytes == 6 * 6_608
@@ -67,14 +68,14 @@ def test_the_kernel_counts_each_slips_tables_and_a_gpu_the_next_chunks_too():
 
 
 def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, solve_run):
-    """Budget 20,000 on 2 scenarios: one plan needs 19,952 + 928 + 2,544 = 23,424 bytes. Refused
-    naming --max-memory and a size that is enough (23.4 KB would be short), before any work."""
+    """Budget 20,000 on 2 scenarios: one plan needs 20,016 + 928 + 2,544 = 23,488 bytes. Refused
+    naming --max-memory and a size that is enough, 23.5 KB, before any work."""
     data, plans = tiny()
     with pytest.raises(MemoryBudgetError) as refused:
         chunk_sizes(data, plans, 2, 20_000)
-    assert refused.value.need_bytes == 23_424
+    assert refused.value.need_bytes == 23_488
     assert str(refused.value) == (
-        "one plan on 2 scenarios needs 23.4 KB of working memory (its tables and its results), more than "
+        "one plan on 2 scenarios needs 23.5 KB of working memory (its tables and its results), more than "
         "the budget of 20 KB: give a max_memory (fleetopt evaluate --max-memory) of at least 23.5 KB"
     )
     # solve_run's plan, one plan of tiny on 2 scenarios, as above
@@ -85,9 +86,9 @@ def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, sol
 
 
 def test_a_tight_budget_splits_the_plans_the_same_figures_and_the_forecast_check_within_it(monkeypatch):
-    """400,000 bytes on 40 scenarios, NumPy: 320,704 left beside the variants; a plan 40 x 216 +
-    13,216 = 21,856, so (320,704 - 40 x 1,632) // (21,856 + 40 x 1,248) = 3 plans, and 2 by the
-    pairs a block may hold ((320,704 - 21,856) // 2,880 = 103, 103 // 40): chunks of 2, the same
+    """400,000 bytes on 40 scenarios, NumPy: 320,704 left beside the variants; a plan 40 x 248 +
+    13,216 = 23,136, so (320,704 - 40 x 1,632) // (23,136 + 40 x 1,248) = 3 plans, and 2 by the
+    pairs a block may hold ((320,704 - 23,136) // 2,880 = 103, 103 // 40): chunks of 2, the same
     metrics to the bit as one chunk, a slip drawn in 45 % of the scenarios. The forecast check (each
     plan run on the forecast) is an evaluation of its own: it ran every plan at once, unbudgeted."""
     data, plans = slipping()
