@@ -46,7 +46,7 @@ from fleetopt.runs.registry import (
     Registry,
     RunRecord,
 )
-from fleetopt.schema.edit import sets_field
+from fleetopt.schema.edit import ChangeError, sets_field
 from fleetopt.schema.loading import (
     LoadedModel,
     ModelError,
@@ -225,6 +225,11 @@ def _what_if_editable(loaded: LoadedModel | None) -> None:
                          "model's name or a LoadedModel, not ModelData alone")  # fmt: skip
 
 
+def _pairs(what_if) -> list[tuple]:
+    """A what-if's changes as (path, value) pairs, in order."""
+    return list(what_if.items()) if isinstance(what_if, Mapping) else what_if
+
+
 def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, used) -> Comparison:
     """:func:`compare`'s ``what_if``: the one plan given under the model and under it changed."""
     if len(given.plans) != 1:
@@ -236,8 +241,10 @@ def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, 
     try:
         changed = edit(loaded, what_if)
     except ModelError as exc:  # named as the change asked, not as the model it would have made
-        asked = change_words(list(what_if.items()) if isinstance(what_if, Mapping) else what_if)
-        raise ModelError(f"what_if (--what-if) {asked}", exc.issues) from None
+        raise ModelError(f"what_if (--what-if) {change_words(_pairs(what_if))}", exc.issues) from None
+    except ChangeError as exc:  # a field that does not exist: named by its change, as a problem is
+        asked = change_words([_pairs(what_if)[exc.position]])
+        raise InputError(f"what_if (--what-if) {asked}: {exc}") from None
     pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names
     if len(pair) != 2:
         raise InputError(f"{LABELS}: {len(pair)} given for a what-if, which compares two: the plan and the "

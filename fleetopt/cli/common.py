@@ -66,6 +66,7 @@ from fleetopt.runs.folder import (
     resume_command,
 )
 from fleetopt.runs.registry import Registry
+from fleetopt.schema.edit import ChangeError, changes_behind
 from fleetopt.schema.loading import (
     DEFAULT_MODEL,
     LoadedModel,
@@ -542,7 +543,13 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
         loaded = load_model(model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FleetoptWarning)
-        edited = api.edit(loaded, fields)
+        try:
+            edited = api.edit(loaded, fields)
+        except ChangeError as exc:
+            raise InputError(f"--set {changes[exc.position]!r}: {exc}") from None
+        except ModelError as exc:  # named by the --set options behind it, not the model they made
+            behind = changes_behind(fields, (issue.path for issue in exc.issues))
+            raise ModelError(" ".join(f"--set {changes[i]!r}" for i in behind), exc.issues) from None
     _warn_naming_once(edited.source, caught)
     return edited
 

@@ -52,10 +52,7 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     _check_pairs(pairs)
     data = _unshared(load_yaml(loaded.text, loaded.source))
     try:
-        made = [(where, _plain(where, value)) for where, value in pairs]
-        for where, value in made:
-            # a copy: a later change to its fields leaves the record as given
-            _set(data, _path(where), _unshared(value))
+        made = [_made(data, position, where, value) for position, (where, value) in enumerate(pairs)]
         text = dump_yaml(data)
     except RecursionError:  # a value hundreds of levels deep, or a list that holds itself
         raise InputError("changes: a value is nested too deeply to read, or contains itself (a model "
@@ -91,6 +88,46 @@ def _say_shock_kept_in_forecast(model: PlanningModel, made: list[tuple]) -> None
                  "forecast's: the change moves when and how far prices fall around it, not their level; to "
                  "put the shock on top of the forecast (a price war below it), also set risk.mean_one=false "
                  "(which does so for both price shocks, self_competition and new_generation_price_step)")
+
+
+class ChangeError(InputError):
+    """A change :func:`edited_model` cannot make (a field that does not exist, a value YAML cannot
+    hold): ``position``, its place in the changes as given, by which the command line names its
+    ``--set``."""
+
+    def __init__(self, message: str, position: int | None = None):
+        super().__init__(message)
+        self.position = position
+
+
+def _made(data: Any, position: int, where: str | tuple, value: Any) -> tuple:
+    """The change (``where``, ``value``) made in the YAML ``data``, as the run records it."""
+    try:
+        value = _plain(where, value)
+        _set(data, _path(where), _unshared(value))  # a copy: a later change to its fields leaves the record
+    except ChangeError:
+        raise
+    except InputError as exc:
+        raise ChangeError(str(exc), position) from None
+    return where, value
+
+
+def changes_behind(changes: list[tuple], fields: typing.Iterable[tuple]) -> list[int]:
+    """The positions of the ``changes`` ((path, value) pairs) that set one of ``fields`` (issue paths
+    of the model as changed), a block above one or a field within one; all of them where none does
+    (a change that breaks a rule between fields: a shorter horizon, a contract starting after it);
+    a field set twice by its last change only."""
+    fields = [tuple(map(str, field)) for field in fields]
+    paths = [tuple(map(str, _path(where))) for where, _ in changes]
+    last = [i for i, path in enumerate(paths) if path not in paths[i + 1 :]]  # a field set twice: its last
+    behind = [i for i in last if any(_nested(paths[i], field) for field in fields)]
+    return behind or last
+
+
+def _nested(one: tuple, other: tuple) -> bool:
+    """Whether one of two paths lies within the other (or they are one)."""
+    shorter = min(len(one), len(other))
+    return one[:shorter] == other[:shorter]
 
 
 def sets_field(changes: typing.Iterable[tuple], field: FieldPath) -> bool:

@@ -1,0 +1,51 @@
+"""Bad input through each command, one more round: a clear message naming the option or field, exit
+code 2, no traceback, nothing half-written."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_cli
+
+from fleetopt import api
+from fleetopt.errors import InputError
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        ("horizon.discount_rate_annual=-3",
+         "horizon.discount_rate_annual: Input should be greater than or equal to 0 (got -3)"),
+        ("finance.facilities=[]", "finance.facilities: Input should be a valid dictionary"),
+        ("nosuch.field=3", "nosuch: no such field (the model has name, description, horizon, skus"),
+        ("fleet.7.gpus=1", "fleet.7: no such field (fleet is a list of 1 item, numbered from 0)"),
+    ],
+)
+def test_a_set_that_breaks_the_model_is_named_not_the_model_file(change, said):
+    """`validate --set horizon.discount_rate_annual=-3` said '/…/models/tiny.yaml, edited
+    (horizon.discount_rate_annual): ...', and a field that does not exist said 'nosuch: no such
+    field' with no word of --set: each names the --set option as given."""
+    code, out, err = run_cli("validate", "tiny", "--set", "horizon.discount_rate_annual=0.1", "--set", change)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: --set {change!r}: {said}"), err
+    assert "tiny.yaml" not in err and len(err.splitlines()) == 1
+
+
+def test_a_set_breaking_a_rule_between_fields_names_every_set():
+    """A shorter horizon that a contract now starts after: no --set names the contract's field."""
+    code, _, err = run_cli("validate", "tiny", "--set", "horizon.discount_rate_annual=0.1", "--set",
+                           "horizon.quarters=2")  # fmt: skip
+    assert code == 2 and err == (
+        "error: --set 'horizon.discount_rate_annual=0.1' --set 'horizon.quarters=2': contracts.enterprise-"
+        "inference.start: quarter 2027Q1 is outside the horizon 2026Q3..2026Q4\n")
+
+
+def test_a_set_that_breaks_the_model_writes_no_run(tmp_path):
+    code, _, err = run_cli("solve", "tiny", "--set", "finance.facilities=[]", "--out", str(tmp_path / "r"))
+    assert code == 2 and err.startswith("error: --set 'finance.facilities=[]': finance.facilities: ")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_what_if_naming_no_field_names_the_what_if(solve_run):
+    """compare --what-if nosuch.x=3 said 'nosuch: no such field' alone, where its bad values name it."""
+    with pytest.raises(InputError, match=r"^what_if \(--what-if\) nosuch.x = 3: nosuch: no such field"):
+        api.compare([solve_run], "tiny", what_if=[("horizon.quarters", 8), ("nosuch.x", 3)])
