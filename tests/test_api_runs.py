@@ -278,11 +278,14 @@ def test_a_solves_npv_is_its_plans_to_a_dollar(here, tiny_solved, off_by, record
     [
         ({"npv_usd": "lots"}, r"npv_usd must be a finite number \(got 'lots'\): the file was damaged"),
         ({"npv_usd": None}, r"npv_usd None: not a finite number"),
+        # a list or an object was dropped as no figure and said "npv_usd None", a value not in the file
+        ({"npv_usd": [1]}, r"npv_usd \[1\]: not a finite number"),
+        ({"npv_usd": {"usd": 1}}, r"npv_usd \{'usd': 1\}: not a finite number"),
         ({"kind": "evaluate"}, r"says the run is an evaluation, but the folder has no metrics\.csv: not an "
                                r"evaluation's folder"),
         ({"kind": "sweep"}, r"has no plans\.npz or candidates\.json: not a sweep's folder"),
     ],
-    ids=["npv-text", "npv-null", "solve-as-evaluate", "solve-as-sweep"],
+    ids=["npv-text", "npv-null", "npv-list", "npv-object", "solve-as-evaluate", "solve-as-sweep"],
 )
 def test_recording_afterwards_refuses_figures_or_a_kind_its_folder_lacks(here, tiny_solved, edit, refused):
     """A figure edited into text or null skipped the NPV check and was recorded, and `fleetopt runs`

@@ -213,8 +213,10 @@ def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
         kept = [k for k in FIRST_PLAN_FIGURES if lab or k not in LAB_FIGURES]
         summary = {**{k: summary.get(k) for k in EVALUATION_FIGURES if k in summary},
                    **{k: first[k] for k in kept if k in first}}  # fmt: skip (an older run lacks some)
-    # when it was written is the record's created_utc, not a figure
-    scalars = {k: v for k, v in summary.items() if _scalar(v) and k != WRITTEN_KEY}
+    # when it was written is the record's created_utc, not a figure; the headline kept as written,
+    # for check_key_figures to refuse by its value (a list read as missing: "npv_usd None")
+    headline = HEADLINE_OF_KIND.get(kind)
+    scalars = {k: v for k, v in summary.items() if (_scalar(v) or k == headline) and k != WRITTEN_KEY}
     if kind == "solve" and isinstance(summary.get("purchases"), dict):  # the plan of a purchases file
         scalars[PURCHASES_FILE] = summary["purchases"].get("file")
     if kind == "stochastic":
