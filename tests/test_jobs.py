@@ -1296,6 +1296,21 @@ def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
+def test_a_job_whose_scenarios_no_machine_holds_is_not_told_to_raise_its_budget(tmp_path):
+    """job.json's n_scenarios edited to 10**18 needs 2.16e+05 PB for one plan: the resume was told
+    to give --max-memory 2.16e+05 PB, which is capped to this machine's memory. It is told that the
+    machine has not that much, and that job.json may have been edited; the folder is left as it was."""
+    folder = _interrupted_job(tmp_path, seed=7)
+    job = json.loads((folder / "job.json").read_text())
+    (folder / "job.json").write_text(json.dumps({**job, "n_scenarios": 10**18}))
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    text = " ".join(err.split())
+    assert code == 2 and "its 1,000,000,000,000,000,000 scenarios need 2.16e+05 PB" in text, err
+    assert ": resume it where there is 2.16e+05 PB, or, if job.json's n_scenarios was edited, restore the " \
+           "file" in text and "--max-memory" not in text
+    assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
+
+
 def test_a_resume_keeps_the_memory_budget_the_job_started_with(tmp_path):
     """A job started with max_memory 100 KB (one plan a chunk), stopped in its second chunk, then
     resumed without one: the rest in chunks of one plan too, not sized to half the free RAM."""

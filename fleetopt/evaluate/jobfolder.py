@@ -37,6 +37,7 @@ from fleetopt.evaluate.resources import (
     capped_threads,
     capped_workers,
     physical_ram_bytes,
+    simulation_memory,
 )
 from fleetopt.evaluate.sources import (
     PLANS_RELATIVE,
@@ -397,19 +398,31 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
     except BackendError as exc:
         raise started_elsewhere(exc, how, runs["backend"], resume_command("evaluate", run.path)) from None
     except MemoryBudgetError as exc:  # its scenarios are the job's: only the budget can change
-        kept = "job.json's max_memory" if settings.get("max_memory") else "half of this machine's free memory"
-        given = "--max-memory" if "max_memory" in how else kept
-        need, budget = format_bytes(exc.need_bytes), format_bytes(exc.budget_bytes)
-        raise MemoryBudgetError(
-            f"{run.path}: one plan on its {settings['n_scenarios']:,} scenarios needs {need} of working "
-            f"memory (its tables and its results), more than the budget of {budget} ({given}): resume "
-            f"with a larger --max-memory, at least {format_bytes(rounded_up(exc.need_bytes))}",
-            exc.need_bytes, exc.budget_bytes,
-        ) from None
+        raise _resume_over_budget(run, settings, how, runs, exc) from None
     # the chunks stored before are kept as they are (ChunkStore.ranges); the rest are sized for
     # this machine and budget, so that a job stopped for memory resumes with a smaller --max-memory
     job.settings.update(plans_source=str(plans_file))
     return job
+
+
+def _resume_over_budget(run, settings: dict, how: dict, runs: dict, exc) -> MemoryBudgetError:
+    """The refusal of a resume whose job's scenarios need more memory than its budget: a larger
+    --max-memory, where this machine has the memory; where it has not (a budget is capped to it), a
+    machine that has, or job.json restored (an n_scenarios edited to 10**18 was told to resume
+    with --max-memory 2.16e+05 PB)."""
+    kept = "job.json's max_memory" if settings.get("max_memory") else "half of this machine's free memory"
+    given = "--max-memory" if "max_memory" in how else kept
+    need, budget = format_bytes(exc.need_bytes), format_bytes(exc.budget_bytes)
+    memory = simulation_memory(runs["backend"], runs["executor"], runs["workers"])
+    advice = f": resume with a larger --max-memory, at least {format_bytes(rounded_up(exc.need_bytes))}"
+    if memory is not None and exc.need_bytes > memory.size:
+        advice = (f" and than the {format_bytes(memory.size)} of {memory.what}: resume it where there is "
+                  f"{need}, or, if {RunFolder.JOB}'s n_scenarios was edited, restore the file")
+    return MemoryBudgetError(
+        f"{run.path}: one plan on its {settings['n_scenarios']:,} scenarios needs {need} of working "
+        f"memory (its tables and its results), more than the budget of {budget} ({given}){advice}",
+        exc.need_bytes, exc.budget_bytes,
+    )
 
 
 # worker processes run on this machine; Ray runs a task on each CPU (or GPU) of its cluster
