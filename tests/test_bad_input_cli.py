@@ -49,3 +49,15 @@ def test_a_what_if_naming_no_field_names_the_what_if(solve_run):
     """compare --what-if nosuch.x=3 said 'nosuch: no such field' alone, where its bad values name it."""
     with pytest.raises(InputError, match=r"^what_if \(--what-if\) nosuch.x = 3: nosuch: no such field"):
         api.compare([solve_run], "tiny", what_if=[("horizon.quarters", 8), ("nosuch.x", 3)])
+
+
+@pytest.mark.parametrize("option", ["--set", "--what-if"])
+def test_a_value_that_holds_itself_is_refused_naming_its_option(option, solve_run):
+    """`--set 'horizon.quarters=&a [*a]'` (a YAML alias of its own anchor: a list that holds itself)
+    ended in a RecursionError traceback, walked for a key with a colon in it."""
+    change = "horizon.quarters=&a [*a]"
+    command = ("validate", "tiny") if option == "--set" else ("compare", str(solve_run))
+    code, out, err = run_cli(*command, option, change)
+    assert (code, out) == (2, "")
+    said = "horizon.quarters: the value is nested too deeply to read, or contains itself"
+    assert said in err and err.startswith("error: ") and len(err.splitlines()) == 1, err

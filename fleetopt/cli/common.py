@@ -565,14 +565,17 @@ def _refuse_colon_without_space(change: str, value: object, option: str = "--set
                          f"takes a space after it ({name}: {given})")  # fmt: skip
 
 
-def _fused_key(value: object) -> str | None:
-    """The first key of the YAML ``value`` (mappings within lists too) that holds a colon and no value."""
+def _fused_key(value: object, above: tuple[int, ...] = ()) -> str | None:
+    """The first key of the YAML ``value`` (mappings within lists too) that holds a colon and no value;
+    a list or mapping within itself (``&a [*a]``) is not walked again (``above``: those it is in)."""
+    if id(value) in above or not isinstance(value, (dict, list)):
+        return None
+    inner = [*value.values()] if isinstance(value, dict) else value
     if isinstance(value, dict):
         fused = (key for key, item in value.items() if isinstance(key, str) and ":" in key and item is None)
-        return next(fused, None) or next(filter(None, map(_fused_key, value.values())), None)
-    if isinstance(value, list):
-        return next(filter(None, map(_fused_key, value)), None)
-    return None
+        if (key := next(fused, None)) is not None:
+            return key
+    return next(filter(None, (_fused_key(item, (*above, id(value))) for item in inner)), None)
 
 
 def parsed_changes(changes: list[str], option: str = "--set") -> list[tuple[str, object]]:

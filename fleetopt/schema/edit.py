@@ -32,6 +32,8 @@ from fleetopt.schema.loading import (
 )
 
 FieldPath = tuple[str | int, ...]  # a field of the model file, part by part
+NESTED_OR_HELD = ("the value is nested too deeply to read, or contains itself (a model file needs a few "
+                  "levels)")
 
 
 def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[tuple]) -> LoadedModel:
@@ -54,9 +56,8 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     try:
         made = [_made(data, position, where, value) for position, (where, value) in enumerate(pairs)]
         text = dump_yaml(data)
-    except RecursionError:  # a value hundreds of levels deep, or a list that holds itself
-        raise InputError("changes: a value is nested too deeply to read, or contains itself (a model "
-                         "file needs a few levels)") from None  # fmt: skip
+    except RecursionError:  # the model as changed written as YAML
+        raise InputError(f"changes: {NESTED_OR_HELD}") from None
     source = f"{loaded.source}, edited ({', '.join(dict.fromkeys(typed_path(_path(w)) for w, _ in pairs))})"
     try:
         model = parse_model_text(text, source, lines_shown=False)
@@ -109,6 +110,8 @@ def _made(data: Any, position: int, where: str | tuple, value: Any) -> tuple:
         raise
     except InputError as exc:
         raise ChangeError(str(exc), position) from None
+    except RecursionError:  # a value hundreds of levels deep, or a list that holds itself (&a [*a])
+        raise ChangeError(f"{typed_path(_path(where))}: {NESTED_OR_HELD}", position) from None
     return where, value
 
 
