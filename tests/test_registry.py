@@ -542,6 +542,19 @@ def test_runs_says_a_runs_folder_that_is_a_file_is_not_a_folder(tmp_path, monkey
     )
 
 
+@pytest.mark.parametrize("command", [("runs",), ("solve", "tiny")])
+def test_a_registry_that_is_a_folder_is_named_so(tmp_path, monkeypatch, command):
+    """runs/registry.sqlite a folder: the user was told to make the runs folder writable, which it
+    is; a solve was refused before the work, as it still is."""
+    (tmp_path / "runs" / "registry.sqlite").mkdir(parents=True)
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, err = run_cli(*command, *(("--out", str(tmp_path / "S")) if command[0] == "solve" else ()))
+    assert code == 2 and "writable" not in err, err
+    said = f"the run registry {tmp_path / 'runs' / 'registry.sqlite'} is a folder, not the registry's file"
+    assert f"{said}: move it away" in " ".join(err.split())
+    assert not (tmp_path / "S").exists()
+
+
 def test_a_registry_that_lost_a_column_is_refused_by_name(tmp_path, monkeypatch):
     """A registry edited by hand (its figures column dropped): `fleetopt runs` gave an IndexError
     traceback (the fuzz audit); it is refused as a registry that cannot be read, exit 2."""

@@ -334,6 +334,11 @@ class Registry:
             return RegistryError(
                 f"the run registry {self.path} is read-only ({exc}): make it writable, {elsewhere}"
             )
+        if "unable to open" in str(exc) and self.path.is_dir():  # the folder was told to make it writable
+            return RegistryError(
+                f"the run registry {self.path} is a folder, not the registry's file: move it away, "
+                f"{elsewhere}"
+            )
         if "unable to open" in str(exc):  # the folder cannot be written, or the file cannot be opened
             return RegistryError(
                 f"the run registry {self.path} cannot be opened or created ({exc}): make the runs folder "
