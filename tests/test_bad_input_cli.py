@@ -3,6 +3,11 @@ code 2, no traceback, nothing half-written."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from conftest import run_cli
 
@@ -61,3 +66,38 @@ def test_a_value_that_holds_itself_is_refused_naming_its_option(option, solve_ru
     assert (code, out) == (2, "")
     said = "horizon.quarters: the value is nested too deeply to read, or contains itself"
     assert said in err and err.startswith("error: ") and len(err.splitlines()) == 1, err
+
+
+def _laughs(depth: int) -> list[str]:
+    """Lists of 9 aliases of the list before, ``depth`` deep: 9 ** (depth + 1) values from a few lines."""
+    lists = ["&l0 [x, x, x, x, x, x, x, x, x]"]
+    lists += [f"&l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, depth + 1)]
+    return lists
+
+
+def _fleetopt_in_a_child(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`fleetopt ARGS` in a process of its own, which a hang would not take down."""
+    return subprocess.run([sys.executable, "-m", "fleetopt", *args], capture_output=True, text=True,
+                          timeout=120, check=False, cwd=cwd)  # fmt: skip
+
+
+def test_a_yaml_alias_bomb_in_a_model_file_is_refused_not_walked(tmp_path, tiny_text):
+    """A model file whose fleet is 9 lists of 9 aliases (387 million values in 11 lines) ran for
+    minutes, its memory growing, before any message: refused at once, naming the counts."""
+    anchors = "".join(f"  l{i}: {text}\n" for i, text in enumerate(_laughs(8)))
+    bomb = tiny_text.replace("\nfleet:", "\nfleet: *l8\nx:")
+    (tmp_path / "bomb.yaml").write_text(f"aliases:\n{anchors}{bomb}")
+    done = _fleetopt_in_a_child("validate", "bomb.yaml", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    said = re.search(r"bomb.yaml: its aliases \(\*name\) expand its ([\d,]+) values written to ([\d,]+), "
+                     "more than any model needs", done.stderr)
+    assert said is not None, done.stderr
+    written, expanded = (int(n.replace(",", "")) for n in said.groups())
+    assert written < 1_000 and expanded > 9**9  # fleet's leaves alone are 9 ** 9
+
+
+def test_a_yaml_alias_bomb_in_a_set_is_refused_naming_it(tmp_path):
+    bomb = "[" + ", ".join(_laughs(8)) + "]"
+    done = _fleetopt_in_a_child("validate", "tiny", "--set", f"description={bomb}", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.startswith("error: --set 'description=[&l0"), done.stderr
+    assert "its aliases (*name) expand its" in done.stderr

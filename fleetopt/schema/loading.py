@@ -375,7 +375,33 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, object]:
         raise ModelError(source, [ModelIssue((), message, line)]) from None
     except _VALUE_ERRORS as exc:  # a value PyYAML parses but cannot make: 2024-02-30, !!float abc
         raise ModelError(source, [_unreadable_value(node, exc)]) from None
+    _refuse_alias_bomb(node, source)
     return node, data
+
+
+# values a model file's aliases may repeat beyond the file's own: a few blocks reused, never millions
+MAX_ALIASED_VALUES = 1_000_000
+
+
+def _refuse_alias_bomb(root: yaml.Node | None, source: str) -> None:
+    """Refuse YAML whose aliases, each naming a list that names another many times, expand to far
+    more values than the file holds (a "billion laughs": 9 lists of 9 aliases are 387 million values,
+    which the validation walked for minutes, its memory growing, as an edit's copy did)."""
+    expanded: dict[int, int] = {}
+
+    def count(node: yaml.Node) -> int:
+        if id(node) not in expanded:
+            expanded[id(node)] = 1  # a node within itself (&a [*a]) counts once
+            inner = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else (
+                node.value if isinstance(node, yaml.SequenceNode) else [])  # fmt: skip
+            expanded[id(node)] = 1 + sum(map(count, inner))
+        return expanded[id(node)]
+
+    total = count(root) if root is not None else 0
+    if total > len(expanded) + MAX_ALIASED_VALUES:
+        words = (f"its aliases (*name) expand its {len(expanded):,} values written to {total:,}, more than "
+                 "any model needs: write the values out, or alias fewer")
+        raise ModelError(source, [ModelIssue((), words)])
 
 
 # what PyYAML's words for the commonest slips mean: a tab, and a line indented to no level of the lines
