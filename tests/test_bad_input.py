@@ -546,6 +546,11 @@ def test_a_quoted_number_or_a_count_written_as_a_decimal_says_how_to_write_it(tm
     text = tiny_text.replace("opening_cash_usd: 150000000", "opening_cash_usd: nan")
     _, code, out, err = validate_text(tmp_path, text)
     assert code == 2 and "finance.opening_cash_usd" in err and "without quotes" not in err, err
+    # full-width digits, unquoted: read as text by YAML, as a number by Python; told to drop quotes it had not
+    text = tiny_text.replace("opening_cash_usd: 150000000", "opening_cash_usd: １５０")
+    _, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, "finance.opening_cash_usd: must be a number in the digits 0-9, not "
+                     "text: retype it (got '１５０')")  # fmt: skip
 
 
 def test_yaml_nested_hundreds_deep_is_one_line(tmp_path):

@@ -690,6 +690,8 @@ def _number_slip(value: object) -> str | None:
             return None
         if not math.isfinite(number):
             return None
+        if not value.isascii():  # '０' (full-width): a number to float(), text to YAML, no quotes to drop
+            return f"must be a number in the digits 0-9, not text: retype it (got {shown_value(value)})"
         unquoted = f"write it without quotes, {value.strip()}"
         return f"must be a number, not text: {unquoted} (got {shown_value(value)})"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
