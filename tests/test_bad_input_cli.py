@@ -3,6 +3,7 @@ code 2, no traceback, nothing half-written."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from conftest import run_cli
 
 from fleetopt import api
 from fleetopt.errors import InputError
+from fleetopt.runs.registry import Registry
 
 
 @pytest.mark.parametrize(
@@ -101,3 +103,20 @@ def test_a_yaml_alias_bomb_in_a_set_is_refused_naming_it(tmp_path):
     done = _fleetopt_in_a_child("validate", "tiny", "--set", f"description={bomb}", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.startswith("error: --set 'description=[&l0"), done.stderr
     assert "its aliases (*name) expand its" in done.stderr
+
+
+@pytest.mark.parametrize("field, value", [("n_scenarios", 10**18), ("seed", 7)])
+def test_runs_add_refuses_a_job_json_that_is_not_its_summary_s(solve_run, tmp_path, field, value):
+    """A finished evaluation whose job.json was edited to 10**18 scenarios (its summary.json says 5)
+    was recorded: refused naming both, and nothing recorded."""
+    folder = tmp_path / "E"
+    assert run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "5", "--out", str(folder))[0] == 0
+    Registry().path.unlink()
+    job = json.loads((folder / "job.json").read_text())
+    (folder / "job.json").write_text(json.dumps({**job, field: value}))
+    code, _, err = run_cli("runs", "add", str(folder))
+    recorded = {"n_scenarios": 5, "seed": 0}[field]
+    assert code == 2 and " ".join(err.split()) == (
+        f"error: {folder / 'job.json'}: {field} {value}, where summary.json, written with it, has {field} "
+        f"{recorded}: the file was damaged or edited; restore it, or run anew")
+    assert Registry().list() == []

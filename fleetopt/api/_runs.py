@@ -22,6 +22,7 @@ from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
     METRICS_TABLES,
     RUN_KINDS,
+    SUMMARY_DAMAGED,
     RunData,
     RunDirError,
     RunFolder,
@@ -42,6 +43,7 @@ from fleetopt.schema.loading import (
     LoadedModel,
     load_yaml,
     recorded_changes,
+    shown_value,
 )
 
 
@@ -132,7 +134,7 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
     check_results_of_kind(run, kind)
     summary = run.summary()
     if (run / RunFolder.JOB).exists():  # report and compare read it: a damaged one is refused here too
-        run.job()
+        _check_job_of_summary(run, summary)
     if kind == "sweep":  # its picks among its candidates, as the report reads them
         candidates = run.table(RunFolder.CANDIDATES_CSV, ("plan",), text=("plan",))
         run.sweep_picks(list(candidates["plan"]), RunFolder.CANDIDATES_CSV)
@@ -160,6 +162,19 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
         )
     command = command if command is not None else "unknown (recorded afterwards by fleetopt runs add)"
     return _register_run(kind, loaded, run.path, _key_figures(summary), command, written_at(run))
+
+
+def _check_job_of_summary(run: RunFolder, summary: dict) -> None:
+    """A finished run's job.json (which a sweep's in-sample check reads) says the scenarios and seed
+    its summary.json, written with it, says: one edited to 10**18 scenarios was recorded."""
+    job = run.job()
+    both = [name for name in ("n_scenarios", "seed") if None not in (job.get(name), summary.get(name))]
+    differs = [name for name in both if job[name] != summary[name]]
+    if differs:
+        words = ", ".join(f"{name} {shown_value(job[name])}" for name in differs)
+        theirs = ", ".join(f"{name} {shown_value(summary[name])}" for name in differs)
+        raise RunDirError(f"{run.path / RunFolder.JOB}: {words}, where summary.json, written with it, has "
+                          f"{theirs}: {SUMMARY_DAMAGED}")  # fmt: skip
 
 
 def _npv_differs(own: float, figure: float) -> bool:

@@ -338,8 +338,9 @@ def runs_add(
 ) -> None:
     """Record finished run folders that are not in the registry: each one's kind, model and key
     figures come from its summary.json, checked against the folder (the files its kind writes,
-    figures that are numbers, a solve's NPV against its plan) and its model.yaml. A folder refused
-    is named with why; the others are recorded all the same (exit code 2 if any was refused)."""
+    figures that are numbers, a solve's NPV against its plan, a job.json's scenarios and seed) and
+    its model.yaml. A folder refused is named with why; the others are recorded all the same (exit
+    code 2 if any was refused)."""
     refused = None
     for folder in folders:
         try:
