@@ -1285,28 +1285,28 @@ def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_th
 
 
 def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
-    """One plan over tiny's 20 scenarios needs 4,960 + 19,520 + 928 + 2,544 = 27,952 bytes (above): a
+    """One plan over tiny's 20 scenarios needs 4,960 + 20,416 + 928 + 2,544 = 28,848 bytes (above): a
     resume with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is
-    told the budget to give (rounded up, to 28 KB), and the folder is left to resume."""
+    told the budget to give (rounded up, to 28.9 KB), and the folder is left to resume."""
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
     text = " ".join(err.split())
     assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
-    assert "resume with a larger --max-memory, at least 28 KB" in text and "--scenarios" not in text
+    assert "resume with a larger --max-memory, at least 28.9 KB" in text and "--scenarios" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
 def test_a_job_whose_scenarios_no_machine_holds_is_not_told_to_raise_its_budget(tmp_path):
-    """job.json's n_scenarios edited to 10**18 needs 2.16e+05 PB for one plan: the resume was told
-    to give --max-memory 2.16e+05 PB, which is capped to this machine's memory. It is told that the
+    """job.json's n_scenarios edited to 10**18 needs 2.48e+05 PB for one plan: the resume was told
+    to give --max-memory that much, which is capped to this machine's memory. It is told that the
     machine has not that much, and that job.json may have been edited; the folder is left as it was."""
     folder = _interrupted_job(tmp_path, seed=7)
     job = json.loads((folder / "job.json").read_text())
     (folder / "job.json").write_text(json.dumps({**job, "n_scenarios": 10**18}))
     code, _, err = run_cli("evaluate", "--resume", str(folder))
     text = " ".join(err.split())
-    assert code == 2 and "its 1,000,000,000,000,000,000 scenarios need 2.16e+05 PB" in text, err
-    assert ": resume it where there is 2.16e+05 PB, or, if job.json's n_scenarios was edited, restore the " \
+    assert code == 2 and "its 1,000,000,000,000,000,000 scenarios needs 2.48e+05 PB" in text, err
+    assert ": resume it where there is 2.48e+05 PB, or, if job.json's n_scenarios was edited, restore the " \
            "file" in text and "--max-memory" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
