@@ -501,37 +501,37 @@ def test_a_solve_keeps_its_plan_where_a_slip_would_push_its_deliveries_past_the_
 def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     """The plans compiled again for each slip and the results a slipped block holds twice more were
     outside --max-memory: a budget was exceeded by them. 10 plans of this model on 100 scenarios,
-    one slip (CERTAIN): each plan's variant 6,608 bytes (66,080 in all), as each plan compiled, so its
-    tables on NumPy 2 x 6,608 = 13,216; a pair 816 bytes of working memory and 2 x 216 more with a
+    one slip (CERTAIN): each plan's variant 6,800 bytes (68,000 in all), as each plan compiled, so its
+    tables on NumPy 2 x 6,800 = 13,600; a pair 816 bytes of working memory and 2 x 216 more with a
     slip (27 results of 8 bytes), a scenario 1,632, a plan's row of results and their metrics'
-    temporaries 100 x (216 + 32) = 24,800, so a plan 38,016 with its tables. Budget 2,000,000:
-    without the slip (2,000,000 - 38,016) // (816 + 1,632) = 801 pairs, 8 plans a chunk of the 100
-    scenarios; with it, 1,933,920 left, (1,933,920 - 38,016) // (1,248 + 1,632) = 658 pairs, 6
-    plans. Budget 80,000: without the slip one plan needs 38,016 + 816 + 1,632 = 40,464 and it runs
-    ((80,000 - 38,016) // 2,448 = 17 pairs: blocks of 17 // 10 = 1 scenario, (80,000 - 1,632) //
-    (38,016 + 816) = 2 plans); with it 13,920 are left, short of 40,896: refused, asking for
-    66,080 + 40,896 = 106,976 bytes, 107 KB."""
+    temporaries 100 x (216 + 32) = 24,800, so a plan 38,400 with its tables. Budget 2,000,000:
+    without the slip (2,000,000 - 38,400) // (816 + 1,632) = 801 pairs, 8 plans a chunk of the 100
+    scenarios; with it, 1,932,000 left, (1,932,000 - 38,400) // (1,248 + 1,632) = 657 pairs, 6
+    plans. Budget 80,000: without the slip one plan needs 38,400 + 816 + 1,632 = 40,848 and it runs
+    ((80,000 - 38,400) // 2,448 = 16 pairs: blocks of 16 // 10 = 1 scenario, (80,000 - 1,632) //
+    (38,400 + 816) = 1 plan); with it 12,000 are left, short of 41,280: refused, asking for
+    68,000 + 41,280 = 109,280 bytes, 110 KB (rounded up)."""
     from fleetopt.evaluate.engine import MemoryBudgetError, slip_variant_bytes, worker_chunk_sizes
 
     slipped = data_of(model(CERTAIN))
     on_time = data_of(model())
     labels = [f"p{i}" for i in range(10)]
     plans = [compile_plans(data, [plan(data)] * 10, labels) for data in (slipped, on_time)]
-    assert slip_variant_bytes(plans[0]) == 66_080 and slip_variant_bytes(plans[1]) == 0
+    assert slip_variant_bytes(plans[0]) == 68_000 and slip_variant_bytes(plans[1]) == 0
 
     def sizes(data, budget):
         return worker_chunk_sizes(data, plans[data is on_time], 100, "numpy", 1, 10**12, budget)
 
     assert sizes(on_time, 2_000_000) == (8, 100) and sizes(slipped, 2_000_000) == (6, 100)
-    assert sizes(on_time, 80_000) == (2, 1)
+    assert sizes(on_time, 80_000) == (1, 1)
     with pytest.raises(MemoryBudgetError) as refused:
         sizes(slipped, 80_000)
     assert str(refused.value) == (
         "risk.delivery_slip: the 10 plans compiled again for the 1 slip a scenario may draw take "
-        "66.1 KB, which the memory budget of 80 KB counts, leaving too little for the simulation of one "
-        "plan (40.9 KB): give a max_memory (fleetopt evaluate --max-memory) of at least 107 KB (the "
+        "68 KB, which the memory budget of 80 KB counts, leaving too little for the simulation of one "
+        "plan (41.3 KB): give a max_memory (fleetopt evaluate --max-memory) of at least 110 KB (the "
         "variants and one plan), or evaluate fewer plans at a time"
     )
     # the default budget, half the memory free once the variants were made, has left them out already:
-    # 2,000,000 of 4,000,000 free, (2,000,000 - 38,016) // 2,880 = 681 pairs, 6 plans
+    # 2,000,000 of 4,000,000 free, (2,000,000 - 38,400) // 2,880 = 681 pairs, 6 plans
     assert worker_chunk_sizes(slipped, plans[0], 100, "numpy", 1, 4_000_000) == (6, 100)
