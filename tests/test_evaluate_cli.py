@@ -689,6 +689,24 @@ def test_the_evaluation_table_gives_both_kinds_of_default():
     assert said in table.caption
 
 
+def test_the_mean_npv_without_a_default_is_named_for_the_liquidity_default_alone():
+    """The terminal headed the mean NPV of the futures with no liquidity default "mean NPV, no
+    default", where the report says "no liq. default": a reader of P(any default) 62.7 % took it for
+    the futures with no default of either kind. Both name the liquidity default."""
+    from fleetopt.cli.render.evaluate import evaluation_table
+    from fleetopt.report.candidates import CANDIDATE_HEADERS
+
+    row = {"plan": "p", "npv_mean_usd": 1e9, "npv_mean_se_usd": 1e8, "npv_mean_no_default_usd": 2e9,
+           "npv_p5_usd": -1e9, "npv_cvar5_usd": -2e9, "loss_probability": 0.4, "breach_probability": 0.7,
+           "default_probability": 0.3, "any_default_probability": 0.627, "expected_min_cash_usd": 1e8,
+           "mean_utilisation": 0.8}  # fmt: skip
+    table = evaluation_table(pd.DataFrame([row]), "t")
+    heading = str(table.columns[3].header)
+    assert heading == CANDIDATE_HEADERS["npv_mean_no_default_usd"] == "mean NPV, no liq. default"
+    assert list(table.columns[3].cells) == ["$2.00B"]
+    assert f"{heading}: over the scenarios with no liquidity default" in table.caption
+
+
 def test_the_lenders_table_names_a_liquidity_default_as_the_evaluation_table_does():
     """The lenders' table under the evaluation table headed the liquidity default 'P(default)' (29.9 %
     on the default model) where the table above says 'P(liq. default)' and P(any default) is 62.7 %:

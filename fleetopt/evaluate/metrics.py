@@ -30,6 +30,10 @@ def demand_in_short(n: int, row) -> str | None:
             f"in {short} of them.")  # fmt: skip
 
 
+# the mean NPV over the futures with no liquidity default (npv_mean_no_default_usd), as a table heads it:
+# "no default" alone read as no default of either kind, which P(any default) counts
+MEAN_NO_DEFAULT_HEADER = "mean NPV, no liq. default"
+
 # the figures a notebook shows first of each plan (key_figures_frame), by their headers, with units
 FORECAST_EVENT = "yes or no"  # an event of the one scenario, the forecast: happened or not
 KEY_FIGURES = {

@@ -15,6 +15,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_MARK_MEANS,
     FORECAST_OK,
     LIMITED_LIABILITY,
+    MEAN_NO_DEFAULT_HEADER,
     RANK_WORDS,
     REACTION_LABELS,
     REACTION_USD_LABELS,
@@ -182,7 +183,7 @@ CANDIDATE_HEADERS = {
     "default_probability": "P(liquidity default)",
     "forecast_npv_usd": "forecast NPV",
     "npv_mean_se_usd": "SE of mean NPV",
-    "npv_mean_no_default_usd": "mean NPV, no liq. default",
+    "npv_mean_no_default_usd": MEAN_NO_DEFAULT_HEADER,
     "npv_p5_usd": "P5 NPV",
     # the shareholders' tail (docs/evaluation.md), where it differs from the NPV's (candidates_section)
     "npv_limited_cvar5_usd": "CVaR5 NPV, limited",

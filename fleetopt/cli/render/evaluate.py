@@ -22,6 +22,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     LENDERS_SHARE,
     LIMITED_LIABILITY,
+    MEAN_NO_DEFAULT_HEADER,
     MEDIAN_QUARTER_OF,
     MEDIAN_QUARTER_WORDS,
     REACTION_LABELS,
@@ -46,7 +47,7 @@ def evaluation_table(metrics, title: str) -> Table:
         "plan",
         "mean NPV",
         "s.e.",
-        "mean NPV, no default",
+        MEAN_NO_DEFAULT_HEADER,
         "P5 NPV",
         "CVaR5 NPV",
         "P(NPV<0)",
@@ -146,8 +147,8 @@ ACCELERATED_MEANS = ("the lenders accelerate at the first event of default of ei
 
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
-UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over the scenarios that never "
-              "default (no liquidity default), a share 1 - P(liq. default) of them; "
+UTIL_MEANS = (f"s.e.: the mean NPV's standard error; {MEAN_NO_DEFAULT_HEADER}: over the scenarios with no "
+              "liquidity default, a share 1 - P(liq. default) of them; "
               "P5 NPV: the k-th worst NPV, k = ceil(5 % of the scenarios); CVaR5 NPV: the mean "
               "NPV of those k worst; P(breach): a covenant missed in a quarter it is tested; "
               "P(liq. default): a liquidity default, cash below the model's default level after the "
