@@ -868,7 +868,7 @@ def test_a_new_sweeps_rule_options_choose_its_pick(here):
                            "--out", "S")  # fmt: skip
     assert code == 0, err
     summary = json.loads(Path("S/summary.json").read_text())
-    assert summary["rule"] == "best mean NPV among plans with default probability <= 0%"
+    assert summary["rule"] == "best mean NPV among plans with liquidity default probability <= 0%"
     candidates = pd.read_csv("S/candidates.csv")
     within = candidates[candidates["default_probability"] <= 0]
     assert summary["recommended"] == within.loc[within["npv_mean_usd"].idxmax(), "plan"]

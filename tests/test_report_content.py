@@ -654,7 +654,7 @@ def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
     pick = metrics[metrics["plan"] == summary["recommended"]].iloc[0]
     # the rule once: in the sweep's why, not again in the report's words (a review of the report)
     assert f"Chosen by the rule ({summary['rule']})" in text and "Rule: the candidate" not in text
-    assert summary["rule"] == "best CVaR5 NPV, with no limit on the breach or default probability"
+    assert summary["rule"] == "best CVaR5 NPV, with no limit on the breach or liquidity default probability"
     assert "No limit was set on P(covenant breach) (--max-breach-prob) or P(liquidity default)" in text
     assert f"Its P(liquidity default) is {pick['default_probability']:.1%}, P(covenant breach) " \
            f"{pick['breach_probability']:.1%}" in text  # fmt: skip

@@ -419,12 +419,12 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
     assert recommend(metrics, Rule(no_riskier_than_optimum=False)) == 1
     assert recommend(metrics, Rule(prefer="mean")) == 0  # the optimum itself always qualifies
     described = Rule().describe()
-    assert "breach and default probabilities no higher than the forecast optimum's" in described
+    assert "breach and liquidity default probabilities no higher than the forecast optimum's" in described
     assert "no limit" not in described
     why = SweepResult(None, None, None, metrics, None, Rule(), 2).why()
     # "best CVaR5 among plans with ..." read as the best CVaR5 of all: the better ones are named
     assert ("Better on CVaR5 NPV but outside the rule: A (P(breach) 70.0% above the forecast optimum's "
-            "60.0%); C (P(default) 30.1% above the forecast optimum's 30.0%).") in why  # fmt: skip
+            "60.0%); C (P(liquidity default) 30.1% above the forecast optimum's 30.0%).") in why  # fmt: skip
     capped = SweepResult(None, None, None, metrics, None, Rule(max_breach_prob=0.65), 2).why()
     assert "A (P(breach) 70.0% above 65.0%, P(breach) 70.0% above the forecast optimum's 60.0%)" in capped
     # a pick that still breaches in most futures says so (a report recommended one at 83.7 % unmarked)
@@ -432,18 +432,19 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
     still += " (C)."
     assert why.endswith(still)
     # an equal figure said "from 60.0% to 60.0%" (tiny's defaults: "from 0.0% to 0.0%")
-    assert "breach probability unchanged at 60.0%, default probability from 30.0% to 20.0% (each" in why
+    assert "breach probability unchanged at 60.0%, liquidity default probability from 30.0% to 20.0% (" in why
     # with --allow-riskier a pick cut its liquidity defaults while lenders' defaults rose 27 points
     # (docs/cli.md's sweep): the sentence gives the default of either kind too, where metrics have it
     either = metrics.assign(any_default_probability=[0.621, 0.6, 0.893, 0.5])
     riskier = SweepResult(None, None, None, either, None, Rule(), 2).why()
-    assert ("default probability from 30.0% to 20.0% and the probability of a default of either kind, as "
-            "lenders count them (a liquidity default or an uncured covenant breach), from 62.1% to 89.3% "
-            "(each change") in riskier  # fmt: skip
+    assert ("liquidity default probability from 30.0% to 20.0% and the probability of any default (a "
+            "liquidity default or an uncured covenant breach, as lenders count defaults) from 62.1% to "
+            "89.3% (each change") in riskier  # fmt: skip
     assert "P5" not in why and "of the unrounded figures" in why
     by_p5 = SweepResult(None, None, None, metrics, None, Rule(prefer="p5"), 2).why()
     assert "CVaR5 by +$3.00B, P5 NPV (the rule's figure) by +$1.00B, breach probability" in by_p5
-    closest = "the forecast optimum's breach probability is 60.0% and its default probability 30.0%; the "
+    closest = "the forecast optimum's breach probability is 60.0% and its liquidity default probability "
+    closest += "30.0%; the "
     # among the plans no riskier than the optimum (C's 55.0% comes with a default probability above it)
     closest += "lowest breach probability is 60.0% (milp: forecast)"
     with pytest.raises(RuleNotMet, match=re.escape(closest)):
@@ -454,7 +455,7 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
         recommend(metrics, Rule(min_cvar5_usd=-16e9))
     assert caught.value.loosen == (["--min-cvar"], "B")
     assert str(caught.value).endswith("; A keeps the limits you set, and --allow-riskier admits it as well "
-                                      "(P(breach) 70.0%, P(default) 25.0%)")
+                                      "(P(breach) 70.0%, P(liquidity default) 25.0%)")
 
 
 def test_the_recommendation_is_a_point_a_topic_and_the_terminal_prints_one_a_line(tmp_path):
@@ -745,8 +746,8 @@ def test_the_explanation_points_out_a_risk_the_rule_left_unlimited():
     riskier = Rule(no_riskier_than_optimum=False)
     assert recommend(metrics, riskier) == 1 and recommend(metrics, Rule()) == 0
     unlimited = SweepResult(None, None, None, metrics, None, riskier, 1).why()
-    assert "with no limit on the breach or default probability" in unlimited
-    assert "default probability from 30.0% to 32.0%" in unlimited
+    assert "with no limit on the breach or liquidity default probability" in unlimited
+    assert "liquidity default probability from 30.0% to 32.0%" in unlimited
     said = (
         "No limit was set on the breach probability (--allow-riskier), which it raises by 28.0 pp: "
         "--max-breach-prob"
@@ -1259,6 +1260,33 @@ def test_a_rerank_no_candidate_meets_says_how_to_rerank_not_to_sweep_again(finis
     code, _, err = run_cli("sweep", "--rerank", str(folder), "--max-breach-prob", "0.0001",
                            "--out", str(tmp_path / "R"))  # fmt: skip
     assert code == 2 and "Nothing was kept" not in err and "Rank it by a looser rule" in err
+
+
+def test_a_limit_on_any_default_picks_what_a_lender_would_count_safer(finished_sweep, tmp_path):
+    """A treasurer limits the defaults lenders count (a liquidity default or an uncured breach). On
+    the tiny sweep no candidate has a liquidity default (0 % each), so --max-default-prob 0.9 keeps
+    the best CVaR5 of all, the price-shock optimum with a $60.0M buffer (P(any default) 100 %); with
+    --max-any-default-prob 0.9 that plan, its $30.0M twin (96.5 %) and the forecast optimum's two
+    buffers (99.5 %) are out, and the best CVaR5 left is the price-shock optimum's own (64.0 %)."""
+    folder, _ = finished_sweep
+    figures = pd.read_csv(folder / "candidates.csv")  # the rerank's candidates: the same plans
+    assert (figures["default_probability"] == 0).all()
+    open_rule = ("--allow-forecast-breach", "--allow-riskier")
+    picks = {}
+    for option in ("--max-default-prob", "--max-any-default-prob"):
+        out = tmp_path / option
+        code, _, err = run_cli("sweep", "--rerank", str(folder), *open_rule, option, "0.9", "--out", str(out))
+        assert code == 0, err
+        picks[option] = json.loads((out / "summary.json").read_text())
+    best_of_all = figures.loc[figures["npv_cvar5_usd"].idxmax(), "plan"]
+    assert picks["--max-default-prob"]["recommended"] == best_of_all
+    summary = picks["--max-any-default-prob"]
+    within = figures[figures["any_default_probability"] <= 0.9]
+    best_within = within.loc[within["npv_cvar5_usd"].idxmax(), "plan"]
+    assert summary["recommended"] == best_within == "milp: price shock"
+    assert summary["rule_settings"]["max_any_default_prob"] == 0.9
+    assert "probability of any default <= 90%" in summary["rule"]
+    assert "P(any default) 100.0% above 90.0%" in summary["why"]
 
 
 def test_rerank_names_what_it_cannot_use(finished_sweep, tmp_path):

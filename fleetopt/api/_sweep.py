@@ -76,13 +76,15 @@ def sweep(
     every limit:
 
     - ``prefer``: "cvar5" (default), "mean" or "p5": the NPV figure to maximise (USD);
-    - ``max_breach_prob``, ``max_default_prob``: the highest covenant-breach and liquidity-default
-      probability allowed, in [0, 1] (None: no limit);
+    - ``max_breach_prob``, ``max_default_prob``, ``max_any_default_prob``: the highest covenant-breach,
+      liquidity-default and any-default (a liquidity default or an uncured covenant breach, as lenders
+      count defaults) probability allowed, in [0, 1] (None: no limit);
     - ``min_cvar5_usd``: the lowest CVaR5 NPV allowed, USD (None: no limit);
     - ``forecast_within_limits`` (default True): only plans that breach no covenant and do not
       default on the forecast itself (False: as ``--allow-forecast-breach``);
-    - ``no_riskier_than_optimum`` (default True): only plans whose breach and default probabilities
-      are no higher than the forecast optimum's on the same scenarios (False: as ``--allow-riskier``).
+    - ``no_riskier_than_optimum`` (default True): only plans whose breach and liquidity default
+      probabilities are no higher than the forecast optimum's on the same scenarios (False: as
+      ``--allow-riskier``).
 
     e.g. ``fo.sweep("tiny", rule=fo.Rule(prefer="mean", max_breach_prob=0.05))``. When no candidate
     meets it, :class:`~fleetopt.sweep.candidates.RuleNotMet` (an InputError) says how close they came.

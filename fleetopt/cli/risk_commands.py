@@ -496,6 +496,14 @@ def sweep(
             help="Only plans with at most this liquidity-default probability, in [0, 1].",
         ),
     ] = None,
+    max_any_default_prob: Annotated[
+        float | None,
+        typer.Option(
+            callback=ProbabilityLimit,
+            help="Only plans with at most this probability of any default, in [0, 1]: a liquidity default "
+            "or an uncured covenant breach, either event of default as lenders count them.",
+        ),
+    ] = None,
     min_cvar: Annotated[
         str | None,  # made a float by the callback, said of the option, not of the rule's field
         typer.Option(
@@ -517,9 +525,10 @@ def sweep(
         bool,
         typer.Option(
             "--allow-riskier/--no-allow-riskier",
-            help="Also recommend plans with a higher breach or default probability than the forecast "
-            "optimum's on the same scenarios (by default they are not considered: the evaluator does not "
-            "price a covenant breach, so a better tail could otherwise buy a breach in nearly every future). "
+            help="Also recommend plans with a higher breach or liquidity default probability than the "
+            "forecast optimum's on the same scenarios (by default they are not considered: the evaluator "
+            "does not price a covenant breach, so a better tail could otherwise buy a breach in nearly every "
+            "future). "
             "--no-allow-riskier puts the check back in a rule --rerank or --resume keeps.",
         ),
     ] = False,
@@ -576,6 +585,7 @@ def sweep(
     rule_options = {"prefer": ("prefer", prefer.value),
                     "max_breach_prob": ("max_breach_prob", max_breach_prob),
                     "max_default_prob": ("max_default_prob", max_default_prob),
+                    "max_any_default_prob": ("max_any_default_prob", max_any_default_prob),
                     "min_cvar": ("min_cvar5_usd", min_cvar),
                     "allow_forecast_breach": ("forecast_within_limits", not allow_forecast_breach),
                     "allow_riskier": ("no_riskier_than_optimum", not allow_riskier)}  # fmt: skip
@@ -604,7 +614,8 @@ def sweep(
     RunFolder.check_new(out)  # before the model is even read
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar,
                 forecast_within_limits=not allow_forecast_breach,
-                no_riskier_than_optimum=not allow_riskier)  # fmt: skip
+                no_riskier_than_optimum=not allow_riskier,
+                max_any_default_prob=max_any_default_prob)  # fmt: skip
     threads = capped_threads(threads)
     registry_checked()
     settings = {"candidates": candidates, "scenarios": scenarios, "seed": seed, "rule": rule,

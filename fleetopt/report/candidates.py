@@ -49,6 +49,9 @@ def _rule_text(run: ReportRun) -> str:
             unset.append(f"{what} ({flag})")
         else:
             limits.append(f"{what} at most {rule[key]:.4g} ({format_rate(rule[key])})")
+    if rule.get("max_any_default_prob") is not None:
+        limit = rule["max_any_default_prob"]
+        limits.append(f"P(any default) at most {limit:.4g} ({format_rate(limit)})")
     if rule.get("min_cvar5_usd") is not None:
         limits.append(f"CVaR5 NPV at least {format_usd(rule['min_cvar5_usd'])}")
     # a sweep resumed after the rule gained this limit applied it even where its job.json lacks it

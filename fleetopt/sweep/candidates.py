@@ -75,7 +75,7 @@ class RuleNotMet(RuleError):
         options, nearest = self.loosen
         if not options:
             return ""
-        limits = {"--max-breach-prob", "--max-default-prob", "--min-cvar"} & set(options)
+        limits = set(_LOOSENED_BY.values()) & set(options)
         how = " (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
         given = [f"{option} {self.values[option]}" if option in self.values else option for option in options]
         loosened = " and ".join(given) + (how if limits else "")
@@ -739,6 +739,10 @@ class Rule:
     # the same scenarios: the evaluator does not price a breach, so a rule that ignored it could trade
     # a covenant breached in nearly every future for a better tail
     no_riskier_than_optimum: bool = True
+    # the highest probability of any default, as lenders count them (a liquidity default or an uncured
+    # covenant breach: metrics any_default_probability); last, so that a rule made by position keeps
+    # its meaning
+    max_any_default_prob: float | None = None
 
     def __new__(cls, *args, **kwargs):  # an unknown field: InputError naming it, not a TypeError
         unknown = sorted(set(kwargs) - {f.name for f in fields(cls)})
@@ -775,20 +779,23 @@ class Rule:
         """The rule in words: 'best CVaR5 NPV among plans with ...'."""
         conditions = [FORECAST_CONDITION] if self.forecast_within_limits else []
         if self.no_riskier_than_optimum:
-            conditions.append("breach and default probabilities no higher than the forecast optimum's")
+            conditions.append("breach and liquidity default probabilities no higher than the forecast "
+                              "optimum's")
         if self.max_breach_prob is not None:
             conditions.append(f"breach probability <= {format_rate(self.max_breach_prob)}")
         if self.max_default_prob is not None:
-            conditions.append(f"default probability <= {format_rate(self.max_default_prob)}")
+            conditions.append(f"liquidity default probability <= {format_rate(self.max_default_prob)}")
+        if self.max_any_default_prob is not None:
+            conditions.append(f"probability of any default <= {format_rate(self.max_any_default_prob)}")
         if self.min_cvar5_usd is not None:
             conditions.append(f"CVaR5 >= {format_usd(self.min_cvar5_usd)}")
         head = f"best {RANK_WORDS[self.prefer]}"
         if not conditions:
-            return head + ", with no limit on the breach or default probability"
+            return head + ", with no limit on the breach or liquidity default probability"
         text = head + " among plans with " + " and ".join(conditions)
-        unlimited = self.max_breach_prob is None and self.max_default_prob is None
+        unlimited = all(getattr(self, name) is None for name in PROBABILITY_LIMITS)
         if self.forecast_within_limits and unlimited and not self.no_riskier_than_optimum:
-            text += ", with no limit on the breach or default probability in the scenarios"
+            text += ", with no limit on the breach or liquidity default probability in the scenarios"
         return text
 
     def check(self) -> Rule:
@@ -796,7 +803,7 @@ class Rule:
         (a NaN limit would be met by no plan, found only after every candidate was evaluated)."""
         if self.prefer not in RANK_COLUMNS:
             raise InputError(f"prefer must be one of {', '.join(RANK_COLUMNS)} (got {self.prefer!r})")
-        for name in ("max_breach_prob", "max_default_prob"):
+        for name in PROBABILITY_LIMITS:
             if getattr(self, name) is not None:
                 limits.number(name, getattr(self, name), 0.0, 1.0)
         if self.min_cvar5_usd is not None:
@@ -806,6 +813,9 @@ class Rule:
         limits.flag("no_riskier_than_optimum", self.no_riskier_than_optimum)
         return self
 
+
+# the rule's limits on a probability, each in [0, 1]
+PROBABILITY_LIMITS = ("max_breach_prob", "max_default_prob", "max_any_default_prob")
 
 # the risks the rule keeps at the forecast optimum's (Rule.no_riskier_than_optimum)
 OPTIMUM_RISKS = ("breach_probability", "default_probability")
@@ -831,7 +841,7 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
     if optimum is not None:
         parts.append(
             f"the forecast optimum's breach probability is {format_percent(optimum['breach_probability'])} "
-            f"and its default probability {format_percent(optimum['default_probability'])}"
+            f"and its liquidity default probability {format_percent(optimum['default_probability'])}"
         )
     conditions = rule_conditions(metrics, rule)
     for column, bound, _ in rule_limits(rule):
@@ -852,7 +862,8 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
 # each limited figure in words: (as a table names it, as a sentence does)
 LIMIT_WORDS = {
     "breach_probability": ("P(breach)", "breach probability"),
-    "default_probability": ("P(default)", "default probability"),
+    "default_probability": ("P(liquidity default)", "liquidity default probability"),
+    "any_default_probability": ("P(any default)", "probability of any default"),
     "npv_cvar5_usd": ("CVaR5", "CVaR5"),
 }
 
@@ -866,6 +877,7 @@ def rule_limits(rule: Rule) -> list[tuple[str, str, float]]:
     """The limits a user set on the rule, as (metrics column, "max" or "min", value)."""
     limits_set = [("breach_probability", "max", rule.max_breach_prob),
                   ("default_probability", "max", rule.max_default_prob),
+                  ("any_default_probability", "max", rule.max_any_default_prob),
                   ("npv_cvar5_usd", "min", rule.min_cvar5_usd)]  # fmt: skip
     return [(column, bound, value) for column, bound, value in limits_set if value is not None]
 
@@ -889,7 +901,7 @@ def _missed_words(column: str, bound: str, limit: float, value: float) -> str:
 
 def conditions_missed(metrics: pd.DataFrame, rule: Rule, at: int) -> list[str]:
     """Every condition of ``rule`` (:func:`rule_conditions`) the candidate in row ``at`` misses, in
-    words: 'P(breach) 96.0% above the forecast optimum's 67.0%', 'P(default) 31.0% above 30.0%'."""
+    words: 'P(breach) 96.0% above the forecast optimum's 67.0%', 'P(liquidity default) 31.0% above 30.0%'."""
     row, words = metrics.iloc[at], []
     limit_of = {_LOOSENED_BY[column]: (column, bound, limit) for column, bound, limit in rule_limits(rule)}
     for option, meets in rule_conditions(metrics, rule):
@@ -910,10 +922,12 @@ def conditions_missed(metrics: pd.DataFrame, rule: Rule, at: int) -> list[str]:
 
 # each option of _LOOSENED_BY as the Rule field that does the same from Python (rule_changes)
 _RULE_FIELD = {"--max-breach-prob": "max_breach_prob", "--max-default-prob": "max_default_prob",
+               "--max-any-default-prob": "max_any_default_prob",
                "--min-cvar": "min_cvar5_usd", "--allow-riskier": "no_riskier_than_optimum=False",
                "--allow-forecast-breach": "forecast_within_limits=False"}  # fmt: skip
 # the command-line option that loosens each condition of a rule (docs: fleetopt sweep --help)
 _LOOSENED_BY = {"breach_probability": "--max-breach-prob", "default_probability": "--max-default-prob",
+                "any_default_probability": "--max-any-default-prob",
                 "npv_cvar5_usd": "--min-cvar"}  # fmt: skip
 
 
@@ -923,6 +937,9 @@ def rule_conditions(metrics: pd.DataFrame, rule: Rule) -> list[tuple[str, np.nda
     if rule.forecast_within_limits and FORECAST_OK in metrics:
         conditions.append(("--allow-forecast-breach", metrics[FORECAST_OK].to_numpy(dtype=bool)))
     for column, bound, limit in rule_limits(rule):
+        if column not in metrics:  # a sweep from before the figure was measured, re-ranked
+            raise InputError(f"{_LOOSENED_BY[column]} cannot apply: these candidates' figures have no "
+                             f"{column} (a sweep by an earlier fleetopt); sweep again to limit it")
         conditions.append((_LOOSENED_BY[column], within_limit(metrics[column].to_numpy(), bound, limit)))
     optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
     if optimum is not None:  # on the same scenarios: the comparison is paired, not sampled twice
@@ -999,7 +1016,7 @@ def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -
     missed = [option for option, meets in rule_conditions(metrics, rule) if not meets[best]]
     row = metrics.iloc[best]
     risk = (f"P(breach) {format_percent(row['breach_probability'])}, "
-            f"P(default) {format_percent(row['default_probability'])}")
+            f"P(liquidity default) {format_percent(row['default_probability'])}")
     return (f"; {row['plan']} keeps the limits you set, and {' and '.join(missed)} admits it as well "
             f"({risk})")
 

@@ -54,6 +54,7 @@ from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
 from fleetopt.stochastic.run import screened_count
 from fleetopt.sweep.candidates import (
+    LIMIT_WORDS,
     ORIGINS,
     WITHOUT_PLAN,
     Candidate,
@@ -305,7 +306,8 @@ def _resumed_sweep(
         raise PlanFileError(
             f"{run.path}: this sweep already finished. Its candidates ranked by another rule, into a new "
             f"run folder: fleetopt sweep --rerank {run.path} with the rule's options (--prefer, "
-            "--max-breach-prob, --max-default-prob, --min-cvar, --allow-forecast-breach, --allow-riskier)"
+            "--max-breach-prob, --max-default-prob, --max-any-default-prob, --min-cvar, "
+            "--allow-forecast-breach, --allow-riskier)"
         )
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
@@ -414,7 +416,7 @@ def rule_chosen_by(summary: dict, job: dict) -> dict | None:
     if not isinstance(started, dict):
         return None
     try:
-        return started if Rule(**started).describe() == summary.get("rule") else None
+        return started if _same_words(Rule(**started).describe(), summary.get("rule")) else None
     except (InputError, TypeError):  # a damaged or hand-edited job.json
         return None
 
@@ -676,6 +678,13 @@ def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int
     return Lead(str(metrics["plan"].iloc[other]), usd, paired_lead_error(data, both, column, scenarios))
 
 
+def _same_words(rule_words: str, stated) -> bool:
+    """Whether a rule's words are those ``stated`` in a summary.json, which an earlier fleetopt
+    wrote with 'default probability' where it meant the liquidity default's."""
+    return isinstance(stated, str) and rule_words.replace("liquidity default", "default") == stated.replace(
+        "liquidity default", "default")
+
+
 def _either_default_moved(optimum: pd.Series, pick: pd.Series) -> str:
     """' and the probability of a default of either kind, as lenders count them (a liquidity default
     or an uncured covenant breach), from 62.1% to 89.3%' where the metrics have it (a pick with
@@ -684,8 +693,8 @@ def _either_default_moved(optimum: pd.Series, pick: pd.Series) -> str:
     column = "any_default_probability"
     if column not in optimum or column not in pick:
         return ""
-    words = "probability of a default of either kind, as lenders count them (a liquidity default or an " \
-        "uncured covenant breach),"  # fmt: skip
+    words = "probability of any default (a liquidity default or an uncured covenant breach, as lenders " \
+        "count defaults)"  # fmt: skip
     return f" and the {_moved(words, optimum[column], pick[column])}"
 
 
@@ -927,12 +936,13 @@ class SweepResult:
         rec, opt = self.recommended, self.forecast_optimum
         p5 = (f"P5 NPV (the rule's figure) by {format_usd_change(rec['npv_p5_usd'] - opt['npv_p5_usd'])}, "
               if self.rule.prefer == "p5" else "")  # fmt: skip
+        liquidity = LIMIT_WORDS["default_probability"][1]
         return (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
             f"mean NPV by {format_usd_change(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
             f"{format_usd_change(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, {p5}"
             f"{_moved('breach probability', opt['breach_probability'], rec['breach_probability'])}, "
-            f"{_moved('default probability', opt['default_probability'], rec['default_probability'])}"
+            f"{_moved(liquidity, opt['default_probability'], rec['default_probability'])}"
             f"{_either_default_moved(opt, rec)} (each change of the unrounded figures, so it may differ "
             "from the table's rounded ones by a unit)."
         )
@@ -949,7 +959,8 @@ class SweepResult:
             rise = rec[f"{name}_probability"] - opt[f"{name}_probability"]
             if rise > RISE_WORTH_SAYING and getattr(self.rule, f"max_{name}_prob") is None:
                 out.append(
-                    f"No limit was set on the {name} probability (--allow-riskier), which it raises by "
+                    f"No limit was set on the {LIMIT_WORDS[f'{name}_probability'][1]} (--allow-riskier), "
+                    "which it raises by "
                     f"{format_difference(rise, 'share').removeprefix('+')}: --max-{name}-prob would cap it."
                 )
         return out
@@ -1001,7 +1012,7 @@ class SweepResult:
         a pick must not read as safe; and that its mean NPV is negative where it is (a pick must not
         read as worth doing: none of the candidates is "do nothing")."""
         out = self._loss_left()
-        for name, what in (("breach", "breaches a covenant"), ("default", "defaults")):
+        for name, what in (("breach", "breaches a covenant"), ("default", "has a liquidity default")):
             column = self._metrics[f"{name}_probability"]
             p = float(self.recommended[f"{name}_probability"])
             if p < RISK_WORTH_SAYING:
