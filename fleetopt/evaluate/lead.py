@@ -81,4 +81,10 @@ def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[st
             f"tell the two apart (about {need:,} would, were the lead as measured){then(need)}.")  # fmt: skip
 
 
+def lead_starts(whom: str) -> tuple[str, ...]:
+    """How each sentence of :func:`lead_sentence` naming ``whom`` begins: where a page gives the lead
+    once, what finds it in a paragraph that ends with it."""
+    return (f"It ties with {whom}", f"Its lead over {whom}", f"It leads {whom}")
+
+
 # the most scenarios a sweep's lead words suggest evaluating its candidates on: beyond, a lead too

@@ -26,7 +26,7 @@ from fleetopt.report import svg
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
 from fleetopt.sweep.candidates import FORECAST_CONDITION
-from fleetopt.sweep.run import rule_chosen_by
+from fleetopt.sweep.run import rule_chosen_by, why_without_lead
 
 
 def _rule_text(run: ReportRun) -> str:
@@ -81,10 +81,13 @@ def _why_states_rule(summary: dict) -> bool:
 
 
 def recommendation_section(run: ReportRun) -> str:
+    """The pick, its risk and why the rule chose it (how sure it is: "In short", above)."""
     summary, row = run.summary, run.main_metrics
     pick = ""
     if row is not None:
-        pick = (f" Its P(liquidity default) is {format_percent(row['default_probability'])}, P(covenant "
+        either = (f", P(any default) {format_percent(row['any_default_probability'])}"
+                  if "any_default_probability" in row else "")  # a sweep before fleetopt 0.4.14: none
+        pick = (f" Its P(liquidity default) is {format_percent(row['default_probability'])}{either}, P(covenant "
                 f"breach) {format_percent(row['breach_probability'])}, mean NPV "
                 f"{format_usd(row['npv_mean_usd'])} and CVaR5 {format_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
     rule = _rule_text(run)
@@ -94,7 +97,7 @@ def recommendation_section(run: ReportRun) -> str:
              "its scenarios by this rule (no solve).") if source else ""  # fmt: skip
     return (
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
-        f"{escape(summary['why'])}{rule_line}{again}</p>" + _dropped_list(summary)
+        f"{escape(why_without_lead(summary))}{rule_line}{again}</p>" + _dropped_list(summary)
     )
 
 

@@ -217,8 +217,8 @@ def _forecast_cash_kpis(run: ReportRun) -> list[Kpi]:
 
 
 def _forecast_covenant_kpis(run: ReportRun) -> list[Kpi]:
-    """The lowest DSCR, breaches before testing starts, whether the plan breaches or defaults with
-    its policy, and each covenant's tightest quarter."""
+    """The lowest DSCR, breaches before testing starts and each covenant's tightest quarter (whether
+    the plan breaches or defaults on the forecast, and what it breaks first: "In short" says it, once)."""
     first = first_tested_quarter(run.data) if run.data.covenants else None
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
     dscr = covenant_test(run.data, "dscr")
@@ -228,11 +228,6 @@ def _forecast_covenant_kpis(run: ReportRun) -> list[Kpi]:
         # named by its cash flow, as the terminal names it: "lowest DSCR ((EBITDA - tax) / debt service)"
         _milp_kpi(run, f"lowest {dscr_name(run.data)} on the forecast, {dscr_scope}", dscr_words(run.figures)),
         *_untested_kpis(run, first),
-        # "none": the page's first lines say it ("In short": it keeps every covenant and its cash
-        # above the default level); what it breaks, here too, beside the covenants' figures
-        *([] if run.forecast.within_limits else [Kpi(
-            "covenant breach or default on the forecast, with its policy" + _grace_words(run, first),
-            run.forecast.limits_words())]),
         *(_headroom_kpis(run, run.figures, first) if first else []),
     ]  # fmt: skip
 

@@ -34,7 +34,14 @@ from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import check_backend_runs, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
-from fleetopt.evaluate.lead import SETTLE_MOST, Lead, lead_sentence, paired_lead_error, tie_margin
+from fleetopt.evaluate.lead import (
+    SETTLE_MOST,
+    Lead,
+    lead_sentence,
+    lead_starts,
+    paired_lead_error,
+    tie_margin,
+)
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     FORECAST_OK,
@@ -749,6 +756,10 @@ RISK_WORTH_SAYING = 0.5
 RISE_WORTH_SAYING = 0.05
 
 
+# what the lead's sentence says where no other plan meets the rule
+NO_OTHER_PLAN = "No other plan meets the rule."
+
+
 def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed: int | None = None,
                folder: str | Path | None = None, breach_limit: float | None = None) -> str:
     """How sure a pick is, from its :class:`Lead` on the rule's figure (``prefer``; the pick's is
@@ -758,7 +769,7 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed:
     other plan (of ``others``) meets the rule. Read by the recommendation's sentence and the sweep
     report's "In short" (:func:`lead_in_short`)."""
     if lead.runner_up is None:  # a buffer that never acted is the same plan: no other plan
-        return " No other plan meets the rule." if others else ""
+        return f" {NO_OTHER_PLAN}" if others else ""
     return lead_sentence(lead, prefer, n, pick, (f"the runner-up, {lead.runner_up}", SWEEP_TIE),
                          lambda need: settle_command(need, seed, prefer, folder, breach_limit))  # fmt: skip
 
@@ -812,6 +823,18 @@ def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
     pick = summary.get(RANK_COLUMNS[prefer]) or 0.0  # no P5 in the summary: a tie's margin of 1e-9
     return lead_words(lead, prefer, summary["n_scenarios"], pick, summary["candidates_feasible"] > 1,
                       summary.get("seed"), folder, summary.get("rule_breach_limit")).strip()  # fmt: skip
+
+
+def why_without_lead(summary: dict) -> str:
+    """A finished sweep's ``why`` without its last point, how sure the pick is, where
+    :func:`lead_in_short` gives that point (the report's "In short"; its Recommendation said it again)."""
+    why = summary.get("why", "")
+    if not lead_in_short(summary):
+        return why
+    runner_up = summary.get("runner_up")
+    starts = lead_starts(f"the runner-up, {runner_up}") if runner_up else (NO_OTHER_PLAN,)
+    at = max(why.rfind(f" {start}") for start in starts)
+    return why[:at] if at > 0 else why
 
 
 def _points(parts: list[str]) -> list[str]:
