@@ -124,6 +124,26 @@ def test_a_comparison_s_figure_names_take_the_room_the_terminal_has():
     assert not any(name in line for line in narrow.splitlines()) and "NPV with cash held" in narrow
 
 
+def test_a_comparison_of_three_plans_reads_at_100_columns():
+    """Three plans and two differences at 100 columns: the tables took four figure columns and one,
+    and the first folded each figure name at 31 characters, over 3 to 7 lines ("P(any default: a
+    liquidity" / "default or an uncured covenant" / "breach)"). The columns are now shared out
+    three and two, and the names take 44 characters a line: that one reads in two."""
+    from fleetopt.cli.render.compare import ColumnGroups
+
+    name = "P(any default: a liquidity default or an uncured covenant breach)"
+    labels = ["sw-tiny: milp: forecast", "sw-tiny: milp: price shock", "solve: milp",
+              "sw-tiny: milp: price shock − sw-tiny: milp: forecast", "solve: milp − sw-tiny: milp: forecast"]
+    groups = ColumnGroups("3 plans", "", "figure", labels,
+                          [(name, ["73.2%", "63.1%", "73.2%", "-10.1 pp", "0.0 pp"], "lower")], "better")
+    assert groups.groups(100) == [[0, 1, 2], [3, 4]]
+    text = plain_text([groups], width=100)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    first_lines = [line for line in text.splitlines() if "P(any default: a liquidity default or an" in line]
+    assert len(first_lines) == 2, text  # one a table
+    assert "73.2%" in text and "-10.1 pp" in text
+
+
 def test_a_wrote_line_piped_is_one_line_whatever_its_length(here):
     """Output piped or redirected is 120 columns wide: the "wrote FOLDER (files...): run N" line
     wrapped there, "run N" alone on the next line, and a script grepping it missed it; a sweep's

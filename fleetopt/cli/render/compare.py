@@ -19,6 +19,9 @@ class ColumnGroups:
     caption, at the console's width."""
 
     LABEL_WIDTH = 18  # the label column's least width (figure names fold within it)
+    # the label column's width where the console has room for it beside a figure column: at 100
+    # columns a comparison's figure names, folded at 31, ran over 3 to 7 lines
+    LABEL_READABLE = 44
 
     def __init__(self, title: str, caption: str, label: str, columns: list, rows: list, last: str):
         self.title, self.caption, self.label, self.last = title, caption, label, last
@@ -29,8 +32,10 @@ class ColumnGroups:
         return max([*words, *(len(row[1][n]) for row in self.rows), 1])
 
     def groups(self, room: int) -> list[list[int]]:
-        """The figure columns in groups, each a table at most ``room`` wide (at least one a group)."""
-        fixed = self.LABEL_WIDTH + self._frame()
+        """The figure columns in groups, each a table at most ``room`` wide with its label column at
+        least :meth:`_label_least` wide (at least one a group), as few groups as that allows, their
+        columns shared out evenly (4 and 1 left the first table's names folded tightest)."""
+        fixed = self._label_least(room) + self._frame()
         groups, used = [[]], fixed
         for n in range(len(self.columns)):
             need = self._width(n) + 3
@@ -39,7 +44,18 @@ class ColumnGroups:
                 used = fixed
             groups[-1].append(n)
             used += need
-        return groups
+        per = -(-len(self.columns) // len(groups))
+        even = [list(range(k, min(k + per, len(self.columns)))) for k in range(0, len(self.columns), per)]
+        fits = all(fixed + sum(self._width(n) + 3 for n in group) <= room for group in even)
+        return even if fits and len(even) == len(groups) else groups
+
+    def _label_least(self, room: int) -> int:
+        """The label column's least width: :attr:`LABEL_READABLE` (or the longest label, if shorter)
+        where ``room`` has it beside the widest figure column, else :attr:`LABEL_WIDTH`."""
+        longest = max([len(str(label)) for label, _, _ in self.rows] or [self.LABEL_WIDTH])
+        readable = max(self.LABEL_WIDTH, min(self.LABEL_READABLE, longest))
+        widest = max([self._width(n) + 3 for n in range(len(self.columns))] or [0])
+        return readable if readable + self._frame() + widest <= room else self.LABEL_WIDTH
 
     def _last_width(self) -> int:
         return max([len(self.last), *(len(row[2]) for row in self.rows)])
