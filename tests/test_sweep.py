@@ -1285,6 +1285,8 @@ def test_a_limit_on_any_default_picks_what_a_lender_would_count_safer(finished_s
     best_within = within.loc[within["npv_cvar5_usd"].idxmax(), "plan"]
     assert summary["recommended"] == best_within == "milp: price shock"
     assert summary["rule_settings"]["max_any_default_prob"] == 0.9
+    # the pick's P(any default) beside its P(liquidity default), for `fleetopt runs show`
+    assert (summary["default_probability"], summary["any_default_probability"]) == (0.0, 0.64)
     assert "probability of any default <= 90%" in summary["rule"]
     assert "P(any default) 100.0% above 90.0%" in summary["why"]
 

@@ -1131,6 +1131,10 @@ class SweepResult:
             "npv_cvar5_usd": float(rec["npv_cvar5_usd"]),
             "breach_probability": float(rec["breach_probability"]),
             "default_probability": float(rec["default_probability"]),
+            # beside the liquidity default, the defaults lenders count (`runs show` gave the first
+            # alone); a re-ranked sweep before fleetopt 0.4.14 has none
+            **({"any_default_probability": float(rec["any_default_probability"])}
+               if "any_default_probability" in rec else {}),
             "front": self._metrics[self._metrics["on_front"]]["plan"].tolist(),
             # the rule's first pick run with larger cash buffers, made after it was picked
             "second_round": [c.label for c in self.candidates.feasible if c.second_round],
