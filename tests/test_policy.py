@@ -646,6 +646,26 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_order_rule_projects_without_what_the_gpus_sold_before_would_earn(kernel):
+    """The sale above (70 of the 200 installed GPUs sold in quarter 0, cash 105,000, minimum
+    100,000), then the plan's order of quarter 1: the forecast cash flow, +2,628,000 - 4,000,000,
+    counts the 70 GPUs sold, which would earn 70 / 1,200 of the 1,200 market GPUs' 2,628,000,
+    153,300. Quarter 1 projects 105,000 - 1,372,000 - 153,300 = -1,420,300, 1,520,300 short, and
+    defers 1,520,300 / 1,810,000 = 84.0 % of the order; the 1,130 - 840 GPUs left earn 290 x 2,190
+    and quarter 1 ends at exactly the minimum. Before, it projected 153,300 too high, deferred
+    1,367,000 / 1,810,000 = 75.5 %, ended at -53,300 and sold 9 more lots of 10 in distress."""
+    d = order_model(sale_block_gpus=10)
+    d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
+    data = data_of(d)
+    out = run_cash(data, order_plan(data), Policy(sale_block_gpus=10), price_drop(data, [0]), kernel)
+    share = 1_520_300.0 / 1_810_000.0
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
+    cash_1 = 70 * 1500.0 + (1130.0 - share * ORDER_GPUS) * MARKET - (1.0 - share) * ORDER
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :2], [70 * 1500.0, 100_000.0], rtol=1e-12)
+    assert cash_1 == pytest.approx(100_000.0, abs=1e-6) and out["default"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_distress_sale_cannot_sell_the_gpus_of_an_order_deferred_in_its_quarter(kernel):
     """The shortfall of the deferral case above, with quarter 1 earning nothing too: a share
     372,000 / 1,810,000 of the order is deferred (205.52 of its 1,000 GPUs), and quarter 1 ends at
@@ -666,6 +686,26 @@ def test_a_distress_sale_cannot_sell_the_gpus_of_an_order_deferred_in_its_quarte
     assert cash_1 == pytest.approx(-354_696.13, abs=0.01)
     assert out["deferred"][0, 0] == 1.0 and out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
     assert out["quarters_before_default"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_after_a_distress_sale_the_order_rule_projects_the_gpus_left(kernel):
+    """The case above into quarter 2: the pair has only the 205.52 deferred GPUs (994.48 sold), so
+    quarter 2 projects -354,696 + 2,628,000 - the 822,099 due - 994.48 / 1,200 x 2,628,000 =
+    -726,696 (before: +1,451,204, cancelling nothing). Cancelling the whole deferred order saves
+    its price less the 20 % deposit less its GPUs' 450,099, 207,580, less than the gap: it is all
+    cancelled and quarter 2 ends at -354,696 - 164,420 (the deposit), as projected plus the saving."""
+    data = data_of(order_model(sale_block_gpus=10))
+    out = run_cash(data, order_plan(data), Policy(sale_block_gpus=10), price_drop(data, [0, 1]), kernel)
+    due = 372_000.0 / 1_810_000.0 * ORDER
+    sold = 1200.0 - due / 4000.0  # all but the deferred GPUs
+    cash_1 = 1.0e6 - (ORDER - due) + sold * (200 * 1000.0 + ORDER_GPUS * 2000.0) / 1200.0
+    projected = cash_1 + QUARTER_1 - due - sold / 1200.0 * QUARTER_1
+    assert projected == pytest.approx(-726_696.13, abs=0.01)
+    saved = 0.8 * due - due / 4000.0 * MARKET
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 2], projected + saved, rtol=1e-12)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 0.2 * due, rtol=1e-12)
+    assert out["order_cancelled"][0, 0] == 1.0
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

@@ -161,7 +161,8 @@ def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: boo
         **_idle_tables(data, stack, rev_per_gpu),
         **orders,
         **ltv,
-        # both set below, from the plans' own run on the forecast
+        # set below, from the plans' own run on the forecast
+        gen_market_earned=np.zeros_like(by_generation["gen_market_gpus"]),
         order_saving=np.zeros((P, data.T)),
         order_ebitda_next=np.zeros((P, data.T)),
         forecast_cash_flow=np.zeros((P, data.T)),
@@ -171,7 +172,8 @@ def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: boo
         build_online=build[2].astype(np.int32),
         build_mw=build[3],
     )
-    batch.forecast_cash_flow, earned = forecast_cash_flow(data, batch)
+    batch.forecast_cash_flow, batch.gen_market_earned = forecast_cash_flow(data, batch)
+    earned = batch.gen_market_earned
     # deferring the order defers the same share of the GPU-backed draws: they save nothing now
     batch.order_saving = orders["order_capex"] - _ebitda_taken(by_generation, orders["order_gpus"], earned)
     batch.order_saving -= ltv["ltv_draws"]

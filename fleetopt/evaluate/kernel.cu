@@ -322,6 +322,15 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
     double draws_out = 0.0, draws_cancelled = 0.0;  // shares of the GPU-backed draws
     if (defer_orders) {
         double need = FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due;
+        // less what the GPUs gone for good would earn now on the forecast (Liquidity._less_missing_earnings)
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) {
+            if (st->missing[g] > 0) {
+                const double market = fo_min(st->missing[g] * FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g), 1.0);
+                const double held = fo_min(st->missing[g] * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0);
+                need = need - (market * FO_Q(FO_Q_GEN_MARKET_EARNED + g) - held * FO_Q(FO_Q_GEN_OPEX + g));
+            }
+        }
         if (draws_in > 0) need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);  // they arrive now
         // the undrawn revolver, less its interest on what is drawn, due now (Liquidity.orders)
         const double room = revolver_limit - st->revolver - revolver_rate_q * st->revolver;

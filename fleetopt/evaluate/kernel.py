@@ -257,6 +257,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("gen_market_electricity", lambda s: s.G),
     ("gen_held", lambda s: s.G),
     ("gen_opex", lambda s: s.G),
+    ("gen_market_earned", lambda s: s.G),  # what the market GPUs earn on the forecast (order rule)
     ("gen_depreciation", lambda s: s.G),
     ("gen_sale_value", lambda s: s.G),
     ("gen_book", lambda s: s.G),
@@ -347,7 +348,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
 _BY_GENERATION = (
     "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
     "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "gen_sellable", "order_gpus",
-    "gen_collateral", "gen_retired_gpus",
+    "gen_collateral", "gen_retired_gpus", "gen_market_earned",
 )  # fmt: skip
 _ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "order_ebitda_next",
            "forecast_cash_flow", "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral",

@@ -190,7 +190,7 @@ class PlanColumns:
         for name in ("gen_market_gpus", "gen_market_count", "gen_market_supply", "gen_market_electricity",
                      "gen_held", "gen_opex", "gen_depreciation", "gen_sale_value", "gen_book",
                      "gen_retired_proceeds", "gen_retired_book", "gen_retired_gpus", "gen_sellable",
-                     "order_gpus"):  # fmt: skip
+                     "gen_market_earned", "order_gpus"):  # fmt: skip
             setattr(self, name, _columns(getattr(plans, name), xp))  # (..., T, P, 1)
         # (..., T) whether any plan's figure is not 0 (else taking a share of it out changes nothing)
         adjusted = ("gen_market_supply", "gen_market_count", "gen_market_electricity", "gen_opex",

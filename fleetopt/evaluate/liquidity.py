@@ -3,9 +3,11 @@
 At the start of quarter t (:meth:`Liquidity.orders`), the policy projects the quarter's end cash as
 cash plus the undrawn revolver less the interest due on the drawn part, plus the plan's own change
 in cash that quarter as the evaluator runs it on the forecast (``PlanBatch.forecast_cash_flow``),
-less the deferred payments falling due, what the scenario's rate and spread changes add to the
-interest on the plan's own debt (``economics.shifted_interest``), and the interest and instalments
-due on prepayments cut in earlier quarters (``economics.kept_due``);
+less what the GPUs gone for good (sold, or cancelled before) would earn in it on that forecast
+(valued as below, of ``PlanBatch.gen_market_earned``), less the deferred payments falling due,
+what the scenario's rate and spread changes add to the interest on the plan's own debt
+(``economics.shifted_interest``), and the interest and instalments due on prepayments cut in
+earlier quarters (``economics.kept_due``);
 below the minimum cash plus the buffer it defers the share of the quarter's deferrable order that
 closes the gap (sized on the forecast's net saving), and when deferring all of it is not enough it
 cancels the share of the order deferred into this quarter that closes the rest (paying its deposit
@@ -110,6 +112,7 @@ class Liquidity:
         self.draws_due = None
         if self.policy.defer_orders and (cols.any_order[t] or self.due is not None):
             need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
+            need = self._less_missing_earnings(t, need)
             if draws_in is not None:  # the GPU-backed draws deferred with last quarter's order arrive
                 need = need + draws_in * cols.ltv_draws[t - 1]
             # the revolver lends what is undrawn, and its interest on what is drawn falls due now
@@ -129,6 +132,18 @@ class Liquidity:
         taken.draws_in, taken.draws_out = draws_in, self.draws_due
         taken.draws_cancelled = cancelled
         return taken
+
+    def _less_missing_earnings(self, t: int, need: Any) -> Any:
+        """``need`` less what the GPUs gone for good before quarter ``t`` (sold, or cancelled in an
+        earlier quarter) would earn in ``t`` on the forecast, valued as GPUs taken out: the forecast
+        cash flow counts them, the pair has them no more (docs/evaluation.md, policy rule 0)."""
+        xp, cols = self.xp, self.cols
+        for g, m in enumerate(self.missing):
+            if m is not None:
+                market = taken_share(m, cols.gen_market_inverse[g, t], xp)
+                held = taken_share(m, cols.gen_held_inverse[g, t], xp)
+                need = need - (market * cols.gen_market_earned[g, t] - held * cols.gen_opex[g, t])
+        return need
 
     def _defer(self, t: int, gap: Any, capex: Any, now: list, draws_in: Any) -> tuple[Any, list, tuple, Any]:
         """Defer the quarter's order, or cancel the one due (the module docstring): the quarter's

@@ -53,6 +53,10 @@ class PlanBatch:
     idle_electricity: np.ndarray
     gen_held: np.ndarray  # (P, G, T) GPUs held
     gen_opex: np.ndarray  # (P, G, T) GPU opex of the GPUs held
+    # (P, G, T) what the market GPUs earn in the plan's run on the forecast (revenue within the demand
+    # and the power online, less their electricity; simulate.forecast_cash_flow): the value of the GPUs
+    # the order rule takes out, defers, cancels or finds missing (batch._ebitda_taken, policy rule 0)
+    gen_market_earned: np.ndarray
     gen_depreciation: np.ndarray  # (P, G, T)
     gen_sale_value: np.ndarray  # (P, G, T) what the GPUs held would fetch if sold in t (forecast resale)
     gen_book: np.ndarray  # (P, G, T) their book value

@@ -298,7 +298,7 @@ def forecast_cash_flow(data: ModelData, plans: PlanBatch) -> tuple[np.ndarray, n
     them on the forecast (a contract served short is late, then cancelled, with its penalties, under
     the model's contract rules), with the plan's own draws and prepayments, without the revolver and
     without the liquidity rules (policy rules 0, 3 and 4: the order rule is what reads this).
-    ``plans``' own ``forecast_cash_flow`` and ``order_saving`` are not read."""
+    ``plans``' own ``forecast_cash_flow``, ``gen_market_earned`` and ``order_saving`` are not read."""
     policy = data.policy.model_copy(update={"defer_orders": False, "distress_sales": False,
                                             "cut_prepayments": False})  # fmt: skip
     consts = replace(SimulationConstants.from_data(data), policy=policy,
