@@ -162,12 +162,36 @@ def test_an_evaluation_off_a_terminal_says_where_it_stands_each_minute_without_t
     with bar as advance:
         advance.read_back(2270, 3000)  # the saved chunks
         now[0] = 30.0
-        advance(100, 3000)  # before the minute: no line
-        assert log.getvalue() == ""
+        advance(100, 3000)  # before the minute: no line of where it stands
+        resuming = "  resuming: 1 chunk saved earlier, 2,270 of 3,000 plan-scenario pairs (76%)\n"
+        assert log.getvalue() == resuming
         now[0] = 60.0
         advance(200, 3000)
     said = "  evaluating: 257 of 300 plans (86%), 0:01:00, 0.5 plans/s, about 0:01:26 left\n"
+    assert log.getvalue() == resuming + said
+
+
+def test_a_resume_off_a_terminal_says_at_its_start_what_was_saved_earlier():
+    """A resumed evaluation under a batch log said nothing of the chunks saved earlier until its first
+    minute's line or its end. 3 chunks of 80,000 pairs, 2 read back: one line as the third's first
+    pairs come, not again; a resume with nothing saved says none."""
+    log = io.StringIO()
+    with progress_bar(Console(file=io.StringIO()), 1000, lines=Console(file=log, width=200)) as advance:
+        advance.read_back(80_000, 240_000)
+        advance.read_back(80_000, 240_000)
+        assert log.getvalue() == ""  # more may come
+        advance(1000, 240_000)
+        advance(1000, 240_000)
+    said = "  resuming: 2 chunks saved earlier, 160,000 of 240,000 plan-scenario pairs (67%)\n"
     assert log.getvalue() == said
+    log = io.StringIO()
+    with progress_bar(Console(file=io.StringIO()), 1000, lines=Console(file=log, width=200)) as advance:
+        advance.read_back(240_000, 240_000)  # all saved: said at the end
+    assert "resuming: 1 chunk saved earlier, 240,000 of 240,000" in log.getvalue()
+    log = io.StringIO()
+    with progress_bar(Console(file=io.StringIO()), 1000, lines=Console(file=log, width=200)) as advance:
+        advance(1000, 240_000)
+    assert log.getvalue() == ""
 
 
 def test_an_evaluation_on_a_terminal_gets_the_bar_not_the_lines():

@@ -27,7 +27,9 @@ class progress_bar:
     time left leave out (a resume with 227 of 300 chunks saved read "232.1 plans/s" for about 27),
     as the executor reads them: a saved chunk found corrupt is computed again, and counted so (a
     count of the chunk files, before, took 90 corrupt chunks of 104 as read back: "no block of
-    scenarios done yet" while it computed them, then 16.5 plans/s for about 125).
+    scenarios done yet" while it computed them, then 16.5 plans/s for about 125). Off a terminal,
+    the chunks read back before the first pairs computed (or the end) are said once, then: a resume
+    under a batch log said nothing of them until its first minute's line.
 
     Used as ``with progress_bar(console, n_scenarios) as advance: ... advance(done, total)``. Timed
     from the first pairs done, so that a sweep's candidates, solved before, print as they come;
@@ -41,6 +43,7 @@ class progress_bar:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.n_scenarios, self.kept, self.every, self.clock = n_scenarios, 0, every, clock
+        self.kept_chunks, self.resume_said = 0, False
         self.lines = None if console.is_terminal else lines
         self.progress = Progress(
             TextColumn("evaluating"),
@@ -84,6 +87,9 @@ class progress_bar:
     def advance(self, pairs: int, total_pairs: int, read_back: bool = False) -> None:
         with self.lock:
             self.kept += pairs if read_back else 0
+            self.kept_chunks += 1 if read_back else 0
+            if not read_back:
+                self._say_resuming(total_pairs)
             now = self.clock()
             if self.task is None:
                 self.progress.start()
@@ -98,9 +104,22 @@ class progress_bar:
             if self.lines is not None and now - self.last >= self.every:
                 self._say(now, total_pairs)
 
+    def _say_resuming(self, total_pairs: int) -> None:
+        """Off a terminal, once: 'resuming: 1 chunk saved earlier, 80,000 of 240,000 plan-scenario
+        pairs (33%)', where chunks were read back (under ``self.lock``)."""
+        if self.lines is None or self.resume_said or not self.kept_chunks:
+            return
+        self.resume_said = True
+        chunks = f"{self.kept_chunks:,} chunk{'s' if self.kept_chunks != 1 else ''}"
+        pairs = f"{self.kept:,} of {total_pairs:,} plan-scenario pairs"
+        share = format_percent(self.kept / total_pairs, 0)
+        said = f"  resuming: {chunks} saved earlier, {pairs} ({share})"
+        self.lines.print(said, soft_wrap=True, highlight=False)
+
     def _say(self, now: float, total_pairs: int) -> None:
         """Print the progress :meth:`line` off a terminal, and note when (under ``self.lock``)."""
         self.last = now
+        self._say_resuming(total_pairs)
         self.lines.print(f"  {self.line(now, total_pairs)}", soft_wrap=True, highlight=False)
 
     def _rate(self, now: float) -> float:
@@ -124,6 +143,9 @@ class progress_bar:
         self.stop.set()
         if self.timer is not None:
             self.timer.join()
+        with self.lock:
+            if self.total:
+                self._say_resuming(self.total)
         if self.task is not None:
             self.progress.stop()
         return False
