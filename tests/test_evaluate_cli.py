@@ -343,7 +343,9 @@ MALFORMED = {
     # fix in fleetopt/evaluate/batch.py
     "zero-plans": (lambda a: a.update(_stacked(a, 0)), "no plans"),
     "list-meta": (_set("__meta__", np.array("[1, 2]")), "not a fleetopt plan file"),
-    "text-values": (_set("draws", lambda v: np.full(v.shape, "x")), "draws holds"),
+    "text-values": (_set("draws", lambda v: np.full(v.shape, "x")), "draws must hold numbers, not text"),
+    # was refused as "buy_blocks has shape ()", though its shape is (1,)
+    "text-buys": (_set("buy_blocks", np.array(["a"])), "buy_blocks must hold numbers, not text"),
     "scalar-buys": (_set("buy_blocks", np.array(1.0)), "buy_blocks has shape ()"),
     "half-taken": (_set("accepted", lambda v: v * 0.0 + 0.5), "taken (1) or not (0)"),
     # issue 15: these were evaluated (a mean NPV of $5.97B for negated purchases; minus five

@@ -210,6 +210,9 @@ class PlanFileReader:
         for name, template in self.expected.items():
             shape, _, dtype = self.headers[name]
             shape = tuple(shape)
+            if dtype.kind not in "biuf":  # before its shape, which a text array's would be refused by
+                held = "text" if dtype.kind in "US" else f"{dtype} values"
+                raise PlanFileError(f"{self.path}: {name} must hold numbers, not {held}")
             if not self.single and shape[:1] != (self.count,):
                 why = (
                     f"{shape[0]} plan(s) where buy_blocks has {self.count}"
@@ -223,8 +226,6 @@ class PlanFileReader:
                     f"{self.path}: {name} has shape {tuple(shape)}, model {model!r} needs "
                     f"{template.shape} (plans for another version of the model?)"
                 )
-            if dtype.kind not in "biuf":
-                raise PlanFileError(f"{self.path}: {name} holds {dtype} values, not numbers")
         if self.count == 0:
             raise PlanFileError(f"{self.path}: the file holds no plans")
 
