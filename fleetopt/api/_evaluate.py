@@ -280,7 +280,7 @@ def write_evaluate_run(
     loaded = _loaded_of(loaded, "loaded")
     _check_evaluated_under(result, loaded)
     limits.instance("source", source, PlanSource, "the plans fleetopt.api.evaluate returns third")
-    limits.path("out", out)
+    limits.out_path("out", out)
     if ranking is not None:
         ranking = _checked_ranking(ranking)
     write = partial(_write_evaluate_folder, result, loaded, source, out, ranking)

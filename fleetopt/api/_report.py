@@ -20,7 +20,7 @@ def report(run: str | Path | int, out: str | Path | None = None) -> Path:
     (:class:`~fleetopt.errors.InputError`), and so is an existing file that is not a report
     fleetopt wrote (a model, notes). A file of a finished run folder (its plan.npz, summary.json)
     names that run, as it does for the other commands. Returns the report's path."""
-    limits.path("out", out)
+    limits.out_path("out", out)
     if out is not None:  # a folder that is a file read "File exists", from the folders made for it
         refuse_unwritable_file(out, "out")
     path = resolve_run(run, "run")

@@ -118,7 +118,7 @@ def sweep(
     limits.callback("candidate_progress", candidate_progress)
     limits.callback("on_folder", on_folder)
     if folder is not True:
-        limits.path("folder", folder)
+        limits.out_path("folder", folder)
         RunFolder.check_new(folder)  # before the model is even read
     prepared = _prepare_sweep(
         _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
@@ -213,6 +213,6 @@ def write_sweep_run(
     limits.instance("result", result, SweepResult, "what fleetopt.api.sweep returns")
     limits.text("command", command, optional=True)
     _check_plans_unchanged(result)
-    limits.path("out", out)
+    limits.out_path("out", out)
     out = result.job_folder if out is None else out
     return _recorded(result.loaded, lambda: _write_sweep_folder(result, out), result.summary, command)

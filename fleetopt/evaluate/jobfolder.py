@@ -90,7 +90,7 @@ class EvaluationJob:
         """Create the run folder with the job description and the model, before any chunk runs;
         ``resume_options``: what its resume command is to be given again (the CLI's --report, a
         ranking: :data:`~fleetopt.runs.folder.RESUME_OPTIONS`)."""
-        run = RunFolder(limits.path("folder", folder, optional=False))
+        run = RunFolder(limits.out_path("folder", folder, optional=False))
         seen = plans_seen_from(self.settings["plans_source"], run.path)
         kept = {RESUME_OPTIONS: list(resume_options)} if resume_options else {}
         run.start_job({RunFolder.MODEL: self.loaded.text}, {**self.settings, PLANS_RELATIVE: seen, **kept})

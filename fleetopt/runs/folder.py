@@ -392,7 +392,7 @@ class RunFolder:
         its files with another's. None (a default folder, claimed later) passes."""
         if path is None:
             return
-        limits.path("out", path)  # a name the registry could not record is refused before the run
+        limits.out_path("out", path)  # a name the registry could not record is refused before the run
         path = user_path(path)
         if path.exists() and not path.is_dir():
             raise RunDirError(f"{path} is a file, not a folder: choose a new or empty folder")

@@ -11,6 +11,7 @@ import inspect
 import math
 import os
 import re
+import unicodedata
 from numbers import Integral, Real
 from pathlib import PurePath
 
@@ -103,6 +104,17 @@ def path(name: str, value, optional: bool = True):
     if isinstance(value, str):  # it is a string: say what is wrong with it
         raise InputError(f"{name} is empty: give a path")
     raise InputError(f"{name} must be a path, a string or a pathlib.Path (got {shown_value(value)})")
+
+
+def out_path(name: str, value, optional: bool = True):
+    """A path a run writes (:func:`path`), without a control character: a folder named with a newline
+    was written and recorded under that name, splitting each line that shows it."""
+    value = path(name, value, optional)
+    control = next((c for c in str(value or "") if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise InputError(f"{name} holds a control character ({control!r}), which a run's folder or file "
+                         f"name cannot (got {shown_value(str(value))}): give a name of printable characters")
+    return value
 
 
 def _usable(name: str, value):
