@@ -18,15 +18,17 @@ from fleetopt.cli.render.tables import plain_text
 from fleetopt.core.plan import Plan
 
 
-def test_warnings_of_an_edited_model_name_it_once():
+def test_warnings_of_an_edited_model_name_the_set_options_once():
     """Each of three warnings began 'models/tiny.yaml, edited (horizon.quarters, market.demand_gpus.
-    training.annual_growth, market.demand_gpus.inference.annual_growth): '."""
+    training.annual_growth, market.demand_gpus.inference.annual_growth): '; then once, where errors
+    named the --set options as given: warnings name them so too."""
     growth = ("market.demand_gpus.training.annual_growth=3", "market.demand_gpus.inference.annual_growth=4")
     changes = ("--set", "horizon.quarters=4", "--set", growth[0], "--set", growth[1])
     code, _, err = run_cli("validate", "tiny", *changes)
     assert code == 0, err
     lines = err.splitlines()
-    assert err.count("edited (") == 1 and lines[0].startswith("warning: ") and lines[0].endswith(":")
+    assert "edited (" not in err and lines[0] == (
+        f"warning: --set 'horizon.quarters=4' --set '{growth[0]}' --set '{growth[1]}':")
     assert [line.split(":")[0] for line in lines[1:4]] == [
         "  contracts.enterprise-inference.term_quarters",
         "  market.demand_gpus.training.annual_growth",
@@ -35,7 +37,8 @@ def test_warnings_of_an_edited_model_name_it_once():
     # one warning: on its line, as before
     code, _, err = run_cli("validate", "tiny", "--set", "horizon.quarters=4")
     assert code == 0 and len(err.splitlines()) == 1
-    assert err.startswith("warning: ") and "edited (horizon.quarters): contracts.enterprise-inference" in err
+    warned = "contracts.enterprise-inference.term_quarters"
+    assert err.startswith(f"warning: --set 'horizon.quarters=4': {warned}: ")
 
 
 def test_errors_of_an_edited_model_name_the_set_options_once():

@@ -550,7 +550,9 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
         except ModelError as exc:  # named by the --set options behind it, not the model they made
             behind = changes_behind(fields, (issue.path for issue in exc.issues))
             raise ModelError(" ".join(f"--set {changes[i]!r}" for i in behind), exc.issues) from None
-    _warn_naming_once(edited.source, caught)
+    # a warning's field is seldom the one set (a shorter horizon, a contract's term): all are named
+    named = " ".join(f"--set {changes[i]!r}" for i in changes_behind(fields, ()))
+    _warn_naming_once(edited.source, named, caught)
     return edited
 
 
@@ -600,16 +602,19 @@ def parsed_changes(changes: list[str], option: str = "--set") -> list[tuple[str,
     return fields
 
 
-def _warn_naming_once(source: str, caught: list[warnings.WarningMessage]) -> None:
+def _warn_naming_once(source: str, named: str, caught: list[warnings.WarningMessage]) -> None:
     """The warnings ``caught`` emitted again, those of the model ``source`` (an edited model's
-    long name, "tiny.yaml, edited (horizon.quarters, ...)", which began each of them) as one, its
-    name said once and each note on a line of its own below it."""
+    long name, "tiny.yaml, edited (horizon.quarters, ...)", which began each of them) named by
+    ``named`` (the --set options as given, as its errors are), once, each note on a line of its own
+    below it where there are several."""
     prefix = f"{source}: "
     own = [str(w.message)[len(prefix) :] for w in caught if str(w.message).startswith(prefix)]
     if len(own) > 1:
-        warnings.warn(FleetoptWarning(f"{source}:" + "".join(f"\n  {note}" for note in own)), stacklevel=2)
+        warnings.warn(FleetoptWarning(f"{named}:" + "".join(f"\n  {note}" for note in own)), stacklevel=2)
+    elif own:
+        warnings.warn(FleetoptWarning(f"{named}: {own[0]}"), stacklevel=2)
     for w in caught:
-        if len(own) <= 1 or not str(w.message).startswith(prefix):
+        if not str(w.message).startswith(prefix):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
