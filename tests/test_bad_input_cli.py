@@ -68,6 +68,17 @@ def test_a_value_that_holds_itself_is_refused_naming_its_option(option, solve_ru
     assert (code, out) == (2, "")
     said = "horizon.quarters: the value is nested too deeply to read, or contains itself"
     assert said in err and err.startswith("error: ") and len(err.splitlines()) == 1, err
+    if option == "--what-if":  # the change was shown as `&id001 [*id001]`, PyYAML's anchor names
+        assert "what_if (--what-if) horizon.quarters = a value that holds itself: " in err, err
+    assert "id001" not in err
+
+
+def test_a_change_with_a_value_given_twice_by_an_alias_is_shown_as_written_out():
+    """`{a: &x [1], b: *x}` was shown `{a: &id001 [1], b: *id001}`, anchor names never typed."""
+    from fleetopt.schema.loading import change_words, load_yaml
+
+    value = load_yaml("{a: &x [1], b: *x}", "--what-if")
+    assert change_words([("horizon.quarters", value)]) == "horizon.quarters = {a: [1], b: [1]}"
 
 
 def _laughs(depth: int) -> list[str]:

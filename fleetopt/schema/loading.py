@@ -192,6 +192,24 @@ def dump_yaml(data: object) -> str:
     return yaml.dump(data, Dumper=_ModelDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
+class _WordsDumper(_ModelDumper):
+    """One value written out whole where it appears twice (`{a: &x [1], b: *x}` as `{a: [1], b: [1]}`),
+    not as PyYAML's anchor names (&id001, *id001), which the user never typed."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def _holds_itself(value: object, above: tuple[int, ...] = ()) -> bool:
+    """Whether the list or mapping ``value`` is within itself (``above``: the ids of those it is in)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    if id(value) in above:
+        return True
+    inner = value.values() if isinstance(value, dict) else value
+    return any(_holds_itself(item, (*above, id(value))) for item in inner)
+
+
 def typed_path(path: typing.Iterable[str | int]) -> str:
     """A field's path as `--set` takes it: dotted, a name with a dot in it in double quotes."""
     return ".".join(f'"{p}"' if "." in str(p) else str(p) for p in path)
@@ -215,7 +233,10 @@ def change_words(changes: typing.Iterable[ModelChange]) -> str:
         if value is None:  # `--set PATH=`: the field's default applies
             words.append(f"{field} removed")
             continue
-        inline = yaml.dump(value, Dumper=_ModelDumper, default_flow_style=True, width=math.inf,
+        if _holds_itself(value):  # `&a [*a]`: no text but PyYAML's anchor names (&id001 [*id001])
+            words.append(f"{field} = a value that holds itself")
+            continue
+        inline = yaml.dump(value, Dumper=_WordsDumper, default_flow_style=True, width=math.inf,
                            allow_unicode=True, sort_keys=False)  # fmt: skip
         inline = inline.removesuffix("...\n").strip()  # the end mark YAML writes after a lone scalar
         words.append(f"{field} = {inline}")
