@@ -1825,6 +1825,27 @@ def test_a_buffer_is_idle_against_its_own_plan_not_the_forecast_optimum():
     assert idle_note("stress") == " (in these scenarios the buffer never acted: every figure is stress's)"
 
 
+def test_the_settle_command_names_the_rule_s_default_limits_evaluate_cannot_apply():
+    """A sweep run with --max-default-prob 0.05 --max-any-default-prob 0.1 suggested an evaluation
+    ranking by P(breach) alone, saying nothing of those limits, which `fleetopt evaluate` has no
+    option for: the suggestion names them for the reader; without them it says nothing more."""
+    from fleetopt.sweep.run import lead_words as words
+
+    lead = Lead("milp: half leverage", 284.7e6, 288.4e6)
+    rule = vars(Rule(max_default_prob=0.05, max_any_default_prob=0.1))
+    near = words(lead, "cvar5", 1000, -18e9, True, 0, "runs/sweep", 0.725, rule)
+    assert near.endswith("the rule's limit; it does not apply the rule's limits on P(liquidity default) "
+                         "(at most 5%) and P(any default) (at most 10%): read those beside each plan it "
+                         "ranks.")  # fmt: skip
+    assert "--max-any-default-prob" not in near  # no such option of evaluate
+    any_only = vars(Rule(max_any_default_prob=0.2))
+    only = words(lead, "cvar5", 1000, -18e9, True, 0, "runs/sweep", None, any_only)
+    assert only.endswith("without solving again; it does not apply the rule's limits on P(any default) "
+                         "(at most 20%): read those beside each plan it ranks.")  # fmt: skip
+    plain = words(lead, "cvar5", 1000, -18e9, True, 0, "runs/sweep", 0.725, vars(Rule()))
+    assert plain.endswith("the rule's limit.")
+
+
 def test_the_settle_command_ranks_only_plans_within_the_rule_s_breach_limit():
     """The default sweep's settle command ranked every candidate, so the five it printed were price-
     shock plans breaching in 96-97 % of the futures, which the rule had passed over, and neither

@@ -761,17 +761,20 @@ NO_OTHER_PLAN = "No other plan meets the rule."
 
 
 def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed: int | None = None,
-               folder: str | Path | None = None, breach_limit: float | None = None) -> str:
+               folder: str | Path | None = None, breach_limit: float | None = None,
+               rule_settings: dict | None = None) -> str:
     """How sure a pick is, from its :class:`Lead` on the rule's figure (``prefer``; the pick's is
     ``pick``, USD) over ``n`` scenarios (:func:`lead_sentence`), with the command that measures the
     candidates on more fresh scenarios where the lead is within noise and ``seed``, the sweep's, is
     given (:func:`settle_command`, printing those within the rule's ``breach_limit``), or that no
-    other plan (of ``others``) meets the rule. Read by the recommendation's sentence and the sweep
+    other plan (of ``others``) meets the rule (``rule_settings``: the rule's fields, whose limits the
+    command cannot apply it names). Read by the recommendation's sentence and the sweep
     report's "In short" (:func:`lead_in_short`)."""
     if lead.runner_up is None:  # a buffer that never acted is the same plan: no other plan
         return f" {NO_OTHER_PLAN}" if others else ""
     return lead_sentence(lead, prefer, n, pick, (f"the runner-up, {lead.runner_up}", SWEEP_TIE),
-                         lambda need: settle_command(need, seed, prefer, folder, breach_limit))  # fmt: skip
+                         lambda need: settle_command(need, seed, prefer, folder, breach_limit,
+                                                     left_to_reader(rule_settings or {})))  # fmt: skip
 
 
 # how the sweep's rule breaks a tie on its figure (candidates._best); an evaluation's ranking
@@ -779,8 +782,16 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed:
 SWEEP_TIE = "the tie goes to the lower breach probability, then the higher mean NPV"
 
 
+def left_to_reader(rule_settings: dict) -> list[tuple[str, float]]:
+    """The (metrics column, limit) of each probability limit of a sweep's rule (its ``rule_settings``)
+    that `fleetopt evaluate` has no option for: P(liquidity default) and P(any default)."""
+    names = ("default", "any_default")
+    given = [(f"{name}_probability", rule_settings.get(f"max_{name}_prob")) for name in names]
+    return [(column, limit) for column, limit in given if limit is not None and limit < 1.0]
+
+
 def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path | None,
-                   breach_limit: float | None = None) -> str:
+                   breach_limit: float | None = None, left: Sequence[tuple[str, float]] = ()) -> str:
     """'; `fleetopt evaluate --plans RUN --scenarios 4100 --seed 2 --rank-by cvar5 --max-breach-prob
     0.725` measures every candidate on that many fresh scenarios (:func:`settle_seed`), without
     solving again, and ranks those whose P(breach) is within the rule's limit (72.5%)': the next step
@@ -788,7 +799,8 @@ def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path 
     ``seed``, or where more than :data:`SETTLE_MOST` would be needed). ``breach_limit``: the rule's
     limit on P(breach) in force (:meth:`SweepResult.breach_limit`; None: none, every candidate
     ranked): without it the ranking printed led with plans the rule had passed over (96 % breaching
-    on the default model)."""
+    on the default model). ``left``: the rule's limits it cannot apply (:func:`left_to_reader`), named
+    for the reader to apply, where a sweep's --max-default-prob went unsaid."""
     if seed is None or need > SETTLE_MOST:
         return ""
     run = "RUN" if folder is None else str(folder)
@@ -799,6 +811,10 @@ def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path 
         command += ["--max-breach-prob", f"{breach_limit:.4g}"]
         within = (f", and ranks those breaching in at most {format_rate(breach_limit)} of them, the "
                   "rule's limit")
+    if left:
+        named = " and ".join(f"{LIMIT_WORDS[column][0]} (at most {format_rate(limit)})"
+                             for column, limit in left)  # fmt: skip
+        within += f"; it does not apply the rule's limits on {named}: read those beside each plan it ranks"
     # a path with spaces quoted
     return (f"; `{shlex.join(command)}` measures every candidate on that many fresh scenarios, without "
             f"solving again{within}")
@@ -822,7 +838,8 @@ def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
     prefer = (summary.get("rule_settings") or {}).get("prefer", DEFAULT_RANK)
     pick = summary.get(RANK_COLUMNS[prefer]) or 0.0  # no P5 in the summary: a tie's margin of 1e-9
     return lead_words(lead, prefer, summary["n_scenarios"], pick, summary["candidates_feasible"] > 1,
-                      summary.get("seed"), folder, summary.get("rule_breach_limit")).strip()  # fmt: skip
+                      summary.get("seed"), folder, summary.get("rule_breach_limit"),
+                      summary.get("rule_settings")).strip()  # fmt: skip
 
 
 def why_without_lead(summary: dict) -> str:
@@ -997,7 +1014,7 @@ class SweepResult:
         n = self.evaluation.n_scenarios
         folder = self.job_folder if folder is None else folder
         return lead_words(self.lead, self.rule.prefer, n, pick, len(self._metrics) > 1, self.evaluation.seed,
-                          folder, self.breach_limit())  # fmt: skip
+                          folder, self.breach_limit(), vars(self.rule))  # fmt: skip
 
     def breach_limit(self) -> float | None:
         """The rule's limit on P(breach) in force: the lower of the user's --max-breach-prob and, where
