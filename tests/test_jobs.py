@@ -2051,10 +2051,13 @@ def test_the_memory_budget_is_shared_by_the_workers(tmp_path, monkeypatch):
         assert resources.budget_within_memory(150_000_000, "numpy", "local", 2) == 100_000_000
 
 
-def test_a_full_disk_as_the_job_starts_names_its_folder(tmp_path, monkeypatch):
+def test_a_full_disk_as_the_job_starts_names_its_folder_and_file(tmp_path, monkeypatch):
     """`error: No space left on device` named nothing where the job's first files could not be
-    written (from an operator's review): the folder it was to start in is named, and none is left."""
+    written (from an operator's review); then "cannot use runs/f1: File too large" named neither the
+    file nor what was left: the file is named, and that nothing was written (none is left)."""
     import errno
+
+    import fleetopt.runs.folder as folder_module
 
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0
@@ -2066,5 +2069,21 @@ def test_a_full_disk_as_the_job_starts_names_its_folder(tmp_path, monkeypatch):
     out = tmp_path / "E"
     plans = str(tmp_path / "plan")
     code, _, err = run_cli("evaluate", "--plans", plans, "--scenarios", "20", "--out", str(out))
-    assert code == 2 and f"error: cannot use {out}: No space left on device" in " ".join(err.split()), err
+    said = (f"error: cannot start the run in {out}: {out / 'job.json'} could not be written (No space left "
+            "on device); nothing was written")
+    assert code == 2 and said in " ".join(err.split()), err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".E")]
+    monkeypatch.undo()
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    atomic = folder_module.write_bytes_atomic
+
+    def too_large(path, data, *args, **kwargs):  # as under `ulimit -f 40` with the default model
+        if path.name == "model.yaml":
+            raise OSError(errno.EFBIG, "File too large")
+        return atomic(path, data, *args, **kwargs)
+
+    monkeypatch.setattr(folder_module, "write_bytes_atomic", too_large)
+    code, _, err = run_cli("evaluate", "--plans", plans, "--scenarios", "20", "--out", str(out))
+    said = f"{out / 'model.yaml'} could not be written (File too large); nothing was written"
+    assert code == 2 and said in " ".join(err.split()), err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".E")]

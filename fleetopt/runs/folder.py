@@ -859,10 +859,14 @@ class RunFolder:
         run's and, once finished, replace its summary."""
         self.check_new(self.path)
         partial = RunFolder(_partial_folder(self.path))
+        writing = None  # the file being written, named where it fails
         try:
             partial.hold_lock(keep=True)
-            partial.write_files(files)
+            for writing, content in files.items():
+                partial.write_files({writing: content})
+            writing = self.JOB
             partial.write_job(settings)
+            writing = None
             try:
                 _rename_onto(partial.path, self.path)
             except OSError:  # another run took the folder after check_new: not this job's to resume
@@ -870,11 +874,14 @@ class RunFolder:
                                   "new or empty folder") from None  # fmt: skip
             # the lock moved with it
             _HELD_LOCKS[self.path.resolve()] = _HELD_LOCKS.pop(partial.path.resolve())
-        except OSError as exc:  # a disk full: the folder the job was to start in
+        except OSError as exc:  # a disk full, a file-size limit: the folder the job was to start in
             partial.release_lock()
             shutil.rmtree(partial.path, ignore_errors=True)
             # named by the folder the job was to start in, not a file of the temporary one removed
-            raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from None
+            what = f"{self.path / writing} could not be written" if writing else "it could not be made"
+            raise RunDirError(f"cannot start the run in {self.path}: {what} ({exc.strerror or exc}); nothing "
+                              "was written: free space on its disk (or raise the file-size limit, ulimit -f) "
+                              "and run it again") from None  # fmt: skip
         except BaseException:
             partial.release_lock()
             shutil.rmtree(partial.path, ignore_errors=True)  # gone already where renamed
