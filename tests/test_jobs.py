@@ -1373,6 +1373,41 @@ def test_a_stored_chunk_of_other_plans_or_another_range_or_corrupt_is_recomputed
     pd.testing.assert_frame_equal(again.metrics, resumed.metrics, check_exact=True)
 
 
+def _stored_as(folder: Path, first: int, stop: int, data: bytes) -> None:
+    """``data`` stored as chunk ``first .. stop - 1`` under its own hash, as a finished save names
+    it: the file passes the name's checksum and is read."""
+    for old in folder.glob(f"chunk-{first}-{stop}-*.npz"):
+        old.unlink()
+    (folder / f"chunk-{first}-{stop}-{hashlib.sha256(data).hexdigest()}.npz").write_bytes(data)
+
+
+def test_a_stored_chunk_that_is_not_a_whole_npz_is_recomputed_and_a_memory_error_is_not(
+    tiny, tmp_path, monkeypatch
+):
+    """A chunk cut short and one of garbage, each named by its own hash (so read, not refused by
+    the checksum): both computed again with the warning. A MemoryError while reading a chunk read
+    as "no chunk" and was silently recomputed: it now stops the run."""
+    data, batch = tiny
+    folder = tmp_path / "chunks"
+    reference = run(data, batch, store=ChunkStore(folder))  # 4 chunks of 3 plans
+    (first,) = folder.glob("chunk-0-3-*.npz")
+    _stored_as(folder, 0, 3, first.read_bytes()[:-40])
+    _stored_as(folder, 3, 6, b"not an npz archive" * 10)
+    said = "2 stored chunks corrupt or truncated: removed, and computed again"
+    with pytest.warns(FleetoptWarning, match=said):
+        again = run(data, batch, store=ChunkStore(folder))
+    assert again.pairs_stored == 2 * 3 * 300  # chunks 6-8 and 9-11
+    pd.testing.assert_frame_equal(again.metrics, reference.metrics, check_exact=True)
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(np, "load", out_of_memory)
+    with pytest.raises(MemoryError):
+        run(data, batch, store=ChunkStore(folder))
+    assert ChunkStore(folder).count() == 4  # nothing removed as damaged
+
+
 def test_a_resume_refuses_a_model_yaml_that_is_not_the_jobs_model(tmp_path):
     """model.yaml edited after the start (its hash no longer job.json's model_hash): the resume
     evaluated the edited model and mixed it with chunks of the old one. Refused, naming both files."""

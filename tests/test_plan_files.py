@@ -509,3 +509,25 @@ def test_a_plan_file_for_another_version_names_only_what_differs():
     assert axes_mismatch({"contracts": both[::-1]}, data) == (
         "its contracts are those of model 'tiny' in another order (enterprise-inference, lab-a-training)"
     )
+
+
+def test_a_plan_files_metadata_of_a_damaged_file_is_none_and_a_memory_error_is_not(tmp_path, monkeypatch):
+    """plan_file_meta: a file cut short, garbage or without metadata has none ({}); a MemoryError
+    while reading it read as "no metadata" too, and now stops the caller."""
+    from fleetopt.evaluate.planfile import plan_file_meta
+
+    whole = io.BytesIO()
+    np.savez(whole, __meta__=np.array(json.dumps({"model_name": "tiny"})))
+    cases = {"whole": whole.getvalue(), "cut": whole.getvalue()[:-30], "garbage": b"not an npz" * 20}
+    for name, data in cases.items():
+        (tmp_path / f"{name}.npz").write_bytes(data)
+    assert plan_file_meta(tmp_path / "whole.npz") == {"model_name": "tiny"}
+    assert plan_file_meta(tmp_path / "cut.npz") == plan_file_meta(tmp_path / "garbage.npz") == {}
+    assert plan_file_meta(tmp_path / "missing.npz") == {}
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(np, "load", out_of_memory)
+    with pytest.raises(MemoryError):
+        plan_file_meta(tmp_path / "whole.npz")

@@ -35,7 +35,7 @@ from fleetopt.evaluate.engine import choose_backend, evaluate_chunk, report_read
 from fleetopt.evaluate.kernel import KernelBuildError, found_c_compiler
 from fleetopt.evaluate.metrics import SLIP_COLUMNS
 from fleetopt.runs import folder as run_folder
-from fleetopt.runs.files import signals_deferred, write_bytes_atomic
+from fleetopt.runs.files import DAMAGED_NPZ_ERRORS, signals_deferred, write_bytes_atomic
 
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
 
@@ -185,7 +185,7 @@ class ChunkStore:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files if k != "__meta__"}
-        except Exception:
+        except DAMAGED_NPZ_ERRORS:
             return None
         metrics = {k[len("metric:") :]: v for k, v in arrays.items() if k.startswith("metric:")}
         npv = arrays.get("npv")
@@ -248,7 +248,7 @@ def _meta(data: bytes) -> dict | None:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             meta = json.loads(str(npz["__meta__"]))
         bool(meta["kernel"])
-    except Exception:
+    except DAMAGED_NPZ_ERRORS:
         return None
     return meta
 

@@ -25,7 +25,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan, axes_mismatch
 from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.batch import PlanFileError
-from fleetopt.runs.files import read_json, write_bytes_atomic
+from fleetopt.runs.files import DAMAGED_NPZ_ERRORS, read_json, write_bytes_atomic
 from fleetopt.schema.base import MAX_USD
 
 PLAN_FILE_FORMAT = 1
@@ -89,7 +89,7 @@ def plan_file_meta(path: str | Path) -> dict:
     try:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz[_META]))
-    except Exception:
+    except DAMAGED_NPZ_ERRORS:
         return {}
     return meta if isinstance(meta, dict) else {}
 

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import signal
 import sys
 import tempfile
 import threading
 import time
+import tokenize
+import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+# What reading a damaged or foreign .npz (np.load, then its __meta__ JSON) raises: a cut-short or
+# garbage archive, a bad CRC, a damaged compressed stream (zlib, LZMA), an encrypted or unknown zip
+# member (RuntimeError, NotImplementedError), a damaged .npy header (ValueError, SyntaxError,
+# TokenError), a missing member (KeyError), metadata that is not a JSON object (TypeError). Not
+# MemoryError or KeyboardInterrupt: those are not a damaged file and must not read as one.
+DAMAGED_NPZ_ERRORS = (
+    OSError, EOFError, ValueError, KeyError, TypeError, RuntimeError, SyntaxError,
+    zipfile.BadZipFile, zlib.error, lzma.LZMAError, tokenize.TokenError,
+)  # fmt: skip
 
 
 @contextmanager
