@@ -155,7 +155,7 @@ def test_a_report_never_replaces_a_file_it_did_not_write(two_runs, here):
     assert model.read_text(encoding="utf-8") == "name: mine\n"
     written = api.report(a, out=here / "r.html")
     assert api.report(a, out=written) == written  # its own report may be written again
-    with pytest.raises(InputError, match=r"out must be a path"):
+    with pytest.raises(InputError, match=r"out \(--out\) must be a path"):
         api.report(a, out=5)
     with pytest.raises(InputError, match=r"out .*rep\.pdf: a report is one HTML file; give a name ending in"):
         api.report(a, out=here / "rep.pdf")  # HTML in a .pdf was written without a word
@@ -165,13 +165,15 @@ def test_a_report_never_replaces_a_file_it_did_not_write(two_runs, here):
 
 
 def test_a_report_onto_another_runs_file_names_the_argument_out(two_runs):
-    """fo.report(A, out=B/summary.json) named the CLI's option, "--out B/summary.json is a file of the
-    run folder B", where every other refusal of ``out`` names the argument, "out"; B is left whole."""
+    """fo.report(A, out=B/summary.json) named the CLI's option alone, "--out B/summary.json is a file
+    of the run folder B"; every refusal of ``out`` names the argument and the option, "out (--out)",
+    as the API's other errors do ("seed (--seed)"); B is left whole."""
     a, b = two_runs
     kept = (b / "summary.json").read_bytes()
     with pytest.raises(InputError) as refused:
         api.report(a, out=b / "summary.json")
-    assert str(refused.value).startswith(f"out {b / 'summary.json'} is a file of the run folder {b}: ")
+    said = f"out (--out) {b / 'summary.json'} is a file of the run folder {b}: "
+    assert str(refused.value).startswith(said)
     assert (b / "summary.json").read_bytes() == kept
 
 

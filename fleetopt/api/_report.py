@@ -7,10 +7,9 @@ from pathlib import Path
 from fleetopt.api._runs import resolve_run
 from fleetopt.report import write_report
 from fleetopt.runs import limits
-from fleetopt.runs.folder import (
-    RunFolder,
-    refuse_unwritable_file,
-)
+from fleetopt.runs.folder import RunFolder
+
+OUT = "out (--out)"  # the report file, as the API and the CLI name it
 
 
 def report(run: str | Path | int, out: str | Path | None = None) -> Path:
@@ -20,9 +19,7 @@ def report(run: str | Path | int, out: str | Path | None = None) -> Path:
     (:class:`~fleetopt.errors.InputError`), and so is an existing file that is not a report
     fleetopt wrote (a model, notes). A file of a finished run folder (its plan.npz, summary.json)
     names that run, as it does for the other commands. Returns the report's path."""
-    limits.out_path("out", out)
-    if out is not None:  # a folder that is a file read "File exists", from the folders made for it
-        refuse_unwritable_file(out, "out")
+    limits.out_path(OUT, out)
     path = resolve_run(run, "run")
     owner = RunFolder.owning(path) if path.is_file() else None
-    return write_report(owner.path if owner is not None and owner.is_finished else path, out).resolve()
+    return write_report(owner.path if owner is not None and owner.is_finished else path, out, OUT).resolve()

@@ -32,16 +32,11 @@ from fleetopt.cli.render.compare import comparison_tables
 from fleetopt.cli.render.runs import run_detail, runs_table
 from fleetopt.cli.render.tables import plain_text
 from fleetopt.errors import FleetoptError, InputError
-from fleetopt.evaluate.sources import refuse_unfinished
-from fleetopt.report.page import ReportError, refuse_other_suffix, report_file_in
 from fleetopt.runs import limits
 from fleetopt.runs.folder import (
     RunFolder,
     abandoned_partials,
-    refuse_foreign_file,
     refuse_output_file,
-    refuse_run_file,
-    refuse_unwritable_file,
     resume_command,
 )
 
@@ -183,26 +178,8 @@ def report_command(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report of a run (charts inline; works offline)."""
-    folder = api.resolve_run(run)
-    refuse_unfinished(folder, "report it")
-    if out is not None and out.is_dir():
-        raise InputError(f"--out {out} is a folder: give a file name such as {report_file_in(out, folder)}")
-    if out is not None:  # as the report refuses them, naming --out
-        refuse_run_file(out, allowed=RunFolder(folder) / RunFolder.REPORT)
-        refuse_foreign_file(out, "report")
-        refuse_unwritable_file(out)
-        _refuse_other_suffix(out)
-    path = api.report(folder, out)
+    path = api.report(run, out)  # its refusals of --out come before the report is built
     console.print(marked("wrote ", (str(path), "bold")), soft_wrap=True)
-
-
-def _refuse_other_suffix(out: Path) -> None:
-    """The report's refusal of a file named for another format (x.pdf), naming the option: it named
-    the Python API's argument ("error: out x.pdf: ...")."""
-    try:
-        refuse_other_suffix(out)
-    except ReportError as exc:
-        raise ReportError(f"--{exc}") from None
 
 
 def _models_recorded(model: str | None, kind: RunKind | None, what: str) -> str:

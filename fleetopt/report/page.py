@@ -38,7 +38,7 @@ from fleetopt.report.reading import (
 from fleetopt.report.statements import purchases_and_statements_sections
 from fleetopt.report.two_stage import stochastic_section
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
+from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file, refuse_unwritable_file
 from fleetopt.schema.loading import MODEL_CHANGES, model_words, recorded_changes
 
 # the names other modules and tests import from here, those defined in the report's other modules too
@@ -105,11 +105,11 @@ def build_report(folder: str | Path) -> str:
 """
 
 
-def refuse_other_suffix(out: Path) -> None:
+def refuse_other_suffix(out: Path, option: str = "out") -> None:
     """Refuse a report file named for another format (HTML written into rep.pdf opens as nothing);
     a name without a suffix is taken as given."""
     if out.suffix and out.suffix.lower() not in (".html", ".htm"):
-        raise ReportError(f"out {out}: a report is one HTML file; give a name ending in .html")
+        raise ReportError(f"{option} {out}: a report is one HTML file; give a name ending in .html")
 
 
 def report_file_in(out: Path, folder: Path) -> Path:
@@ -122,17 +122,23 @@ def report_file_in(out: Path, folder: Path) -> Path:
     return out.parent / f"{out.name}-{Path(folder).name}-report.html"
 
 
-def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
+def write_report(folder: str | Path, out: str | Path | None = None, option: str = "out") -> Path:
     """Write the report of a run folder (default: report.html inside it, the one file of a run
-    folder another run's report or a comparison may not replace)."""
-    refuse_unfinished(Path(folder), "report it")  # as `fleetopt report` does: how to finish it, first
+    folder another run's report or a comparison may not replace). Every refusal of ``out`` comes
+    before the report is built, and names it as ``option`` (the API's "out (--out)")."""
+    refuse_unfinished(Path(folder), "report it")  # how to finish it, first
     own = RunFolder(folder) / RunFolder.REPORT
-    out = user_path(out) if out is not None else own
+    given = out is not None  # the run's own report.html: a folder not a run's is refused by the reading
+    out = user_path(out) if given else own
     if out.is_dir():
-        raise ReportError(f"out {out} is a folder: give a file name such as {report_file_in(out, folder)}")
-    refuse_run_file(out, "out", allowed=own)  # the argument named, as the refusals around it do
-    refuse_foreign_file(out, "report", option="out")  # a model, notes: never replaced by a report
-    refuse_other_suffix(out)
+        raise ReportError(
+            f"{option} {out} is a folder: give a file name such as {report_file_in(out, folder)}"
+        )
+    refuse_run_file(out, option, allowed=own)
+    refuse_foreign_file(out, "report", option)  # a model, notes: never replaced by a report
+    if given:  # a file as a folder on the way read "File exists" at the end
+        refuse_unwritable_file(out, option)
+    refuse_other_suffix(out, option)
     html = build_report(folder)
     try:
         write_text_atomic(out, html, user_file=out != own)  # the run's own report.html: by name
