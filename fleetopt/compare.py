@@ -18,6 +18,8 @@ from fleetopt.core.plan import COHORT_DECISIONS, Plan, rounded_decision
 from fleetopt.core.results import (
     CUSHION_MEANS,
     LAB_FIGURES,
+    NPV_LIMITED_CVAR5_LABEL,
+    PEAK_DEBT_FORECAST_LABEL,
     POWER_BUILT_LABEL,
     TRAILING_WHAT_IF,
     cash_timing_credit,
@@ -183,7 +185,7 @@ FIGURES = [
     ("npv_p5_paired_se_usd", "NPV P5 minus the first plan's: standard error (bootstrap)", "USD"),
     ("npv_cvar5_usd", "NPV CVaR5", "USD"),
     ("npv_cvar5_paired_se_usd", "NPV CVaR5 minus the first plan's: standard error", "USD"),
-    ("npv_limited_cvar5_usd", "NPV CVaR5 with limited liability", "USD"),
+    ("npv_limited_cvar5_usd", NPV_LIMITED_CVAR5_LABEL, "USD"),
     ("npv_accelerated_cvar5_usd", "NPV CVaR5 if lenders accelerate at the first event of default", "USD"),
     ("npv_median_usd", "NPV median", "USD"),
     ("npv_p95_usd", "NPV P95", "USD"),
@@ -220,7 +222,7 @@ FIGURES = [
     # a risk the plans met, not a reaction (only where the model's risk.delivery_slip is on): a plan
     # that buys no slipping SKU early is not slipped
     ("slipped_share", "P(GPUs it bought delivered late: risk.delivery_slip)", "share"),
-    ("peak_debt_forecast_usd", "peak debt on the forecast (at a quarter's end)", "USD"),
+    ("peak_debt_forecast_usd", PEAK_DEBT_FORECAST_LABEL, "USD"),
     # what the plan spends and earns, which GPU counts alone do not show
     ("capex_gpu_total_usd", "GPU capex over the horizon (MILP statements)", "USD"),
     ("capex_power_total_usd", "power capex over the horizon (MILP statements)", "USD"),

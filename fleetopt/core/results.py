@@ -358,6 +358,8 @@ def contract_rows(data: ModelData, fig: dict) -> list[tuple[str, str]]:
 
 
 CAPEX_LABEL = "capex over the horizon, undiscounted (GPUs / power)"
+PEAK_DEBT_FORECAST_LABEL = "peak debt on the forecast (at a quarter's end)"  # compare's and the report's
+NPV_LIMITED_CVAR5_LABEL = "NPV CVaR5 with limited liability"  # npv_limited_cvar5_usd: compare's, the report's
 REVENUE_LABEL = "revenue over the horizon, undiscounted"
 # what customer_words lists, as the terminal and the report name it
 CUSTOMERS_LABEL = ("contract revenue by customer, share of all revenue over the horizon (credit rating, "

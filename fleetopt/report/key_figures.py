@@ -20,7 +20,9 @@ from fleetopt.core.results import (
     FORECAST_DEMAND_LABEL,
     LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
+    NPV_LIMITED_CVAR5_LABEL,
     OTHER_RATES_LABEL,
+    PEAK_DEBT_FORECAST_LABEL,
     POWER_BUILT_LABEL,
     RATE_STEP,
     REVENUE_LABEL,
@@ -200,7 +202,7 @@ def _forecast_cash_kpis(run: ReportRun) -> list[Kpi]:
     fig, fc, cost = run.figures, run.forecast, run.solved_for_cost
     lowest = run.data.quarter_labels[lowest_quarter(fc.lines["cash_usd"])]
     kpis = [
-        Kpi("peak debt on the forecast (at a quarter's end)", format_usd(fc.peak_debt_usd)),
+        Kpi(PEAK_DEBT_FORECAST_LABEL, format_usd(fc.peak_debt_usd)),
         # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
         # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
         Kpi(f"lowest cash on the forecast ({lowest})" + _market_valued(run), format_usd(fc.lowest_cash_usd)),
@@ -457,7 +459,7 @@ def _tail_kpis(row: pd.Series) -> list[Kpi]:
         kpis += [
             Kpi("mean NPV with limited liability (a default ends the shareholders' claim)",
                 _row_usd(row, "npv_limited_mean_usd")),
-            Kpi("NPV CVaR5 with limited liability", _row_usd(row, "npv_limited_cvar5_usd")),
+            Kpi(NPV_LIMITED_CVAR5_LABEL, _row_usd(row, "npv_limited_cvar5_usd")),
         ]
     if limited_liability_differs(row.to_frame().T, ACCELERATED):  # none in a run written before it
         kpis += [
