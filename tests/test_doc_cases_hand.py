@@ -124,8 +124,9 @@ def test_in_short_of_five_futures_by_hand(crash):
         "Plan “hand”: mean NPV $6.1M over 5 futures against $10.1M on the forecast; the worst 5 % average "
         "-$2.1M, counting a defaulted future's shortfall as the owners' loss (-$785.5k to shareholders with "
         "limited liability); 20.0% end with a negative NPV. A liquidity default in 20.0% of the futures, a "
-        "covenant breach in 60.0%, one the owners could not cure (an event of default) in 40.0%; a default "
-        "of either kind, as lenders count them, in 40.0%. Sampling error, one standard error over 5 "
+        "covenant breach in 60.0%, one the owners could not cure (an event of default) in 40.0%; any "
+        "default (a liquidity default or an uncured covenant breach, as lenders count defaults) in 40.0%. "
+        "Sampling error, one standard error over 5 "
         "futures: $2.0M on the mean NPV, at most 21.9 pp on each probability. Its policy had to sell GPUs "
         "in distress in 40.0% of the futures."
     )

@@ -208,7 +208,8 @@ def test_a_report_opens_with_its_answer_in_short(runs):
     assert worst in said
     assert (f"A liquidity default in {row['default_probability']:.1%} of the futures, a covenant breach in "
             f"{row['breach_probability']:.1%}, one the owners could not cure (an event of default) in "
-            f"{row['uncured_breach_probability']:.1%}; a default of either kind, as lenders count them, in "
+            f"{row['uncured_breach_probability']:.1%}; any default (a liquidity default or an uncured "
+            "covenant breach, as lenders count defaults) in "
             f"{row['any_default_probability']:.1%}.") in said  # fmt: skip
     solve = text_of(runs["solve"])
     fig = summary_of(runs["solve"])

@@ -520,6 +520,11 @@ def lowest_quarter(cash: np.ndarray) -> int:
     return int(np.flatnonzero(cash <= cash.min() + TOLERANCE_USD)[0])
 
 
+# what any_default_probability counts, in the words "In short" and a sweep's pick give it
+ANY_DEFAULT_WORDS = ("any default (a liquidity default or an uncured covenant breach, as lenders count "
+                     "defaults)")  # fmt: skip
+
+
 def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) -> list[str]:
     """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
     of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
@@ -534,7 +539,7 @@ def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) ->
     event = "" if uncured is None else f"{cure}{format_percent(uncured)}"
     either = row.get("any_default_probability")  # not in a run written before fleetopt 0.4.14
     if either is not None:
-        event += f"; a default of either kind, as lenders count them, in {format_percent(either)}"
+        event += f"; {ANY_DEFAULT_WORDS} in {format_percent(either)}"
     said = [
         f"{label}: mean NPV {format_usd(float(row['npv_mean_usd']))} over {counted(n, 'future')}{against}; "
         f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{_limited_tail(row)}{loss}.",

@@ -19,7 +19,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
-from fleetopt.core.results import debt_frame, headline, headline_frame, plan_frame
+from fleetopt.core.results import ANY_DEFAULT_WORDS, debt_frame, headline, headline_frame, plan_frame
 from fleetopt.core.units import (
     counted,
     format_difference,
@@ -700,9 +700,7 @@ def _either_default_moved(optimum: pd.Series, pick: pd.Series) -> str:
     column = "any_default_probability"
     if column not in optimum or column not in pick:
         return ""
-    words = "probability of any default (a liquidity default or an uncured covenant breach, as lenders " \
-        "count defaults)"  # fmt: skip
-    return f" and the {_moved(words, optimum[column], pick[column])}"
+    return f" and the {_moved(f'probability of {ANY_DEFAULT_WORDS}', optimum[column], pick[column])}"
 
 
 def _moved(name: str, before: float, after: float) -> str:
