@@ -361,24 +361,7 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
         plans_file, plans_sha256 = evaluated_plans_file(settings, run.path, settings["plans_sha256"])
     if plans_sha256 != settings["plans_sha256"]:
         raise PlanFileError(_plans_gone(plans_file, plans_sha256, settings["plans_sha256"], run.path))
-    runs = {"backend": settings["backend"], "executor": settings["executor"],
-            "ray_address": settings.get("ray_address"), "workers": settings.get("workers", 1),
-            "threads": settings.get("threads"), "max_memory": settings.get("max_memory"), **how}  # fmt: skip
-    if "executor" in how and "ray_address" not in how and how["executor"] != "ray":
-        runs["ray_address"] = None  # the cluster of a Ray job left for this machine
-    if how.get("backend") == "cupy" and "workers" not in how:
-        runs["workers"] = 1  # the job's CPU worker processes: a GPU runs in this process
-    if runs["ray_address"] is not None and runs["executor"] != "ray":
-        raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
-    if "threads" in how:
-        _refuse_threads_with_the_jobs_workers(runs, how)
-    if "workers" in how:
-        refuse_workers_with_ray(runs["workers"], runs["executor"])
-    runs["threads"] = resumed_threads(runs["threads"])
-    budget_name = "max_memory (job.json's or --max-memory)"
-    runs["max_memory"] = budget_within_memory(
-        runs["max_memory"], runs["backend"], runs["executor"], runs["workers"], budget_name
-    )
+    runs = _resumed_settings(settings, how)
     try:
         job = prepare_evaluation(
             plans_file,
@@ -403,6 +386,30 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
     # this machine and budget, so that a job stopped for memory resumes with a smaller --max-memory
     job.settings.update(plans_source=str(plans_file))
     return job
+
+
+def _resumed_settings(settings: dict, how: dict) -> dict:
+    """How a resumed evaluation runs: job.json's backend, executor, Ray cluster, workers, threads
+    and memory budget, with those the resume gives (``how``) in their place, checked together."""
+    runs = {"backend": settings["backend"], "executor": settings["executor"],
+            "ray_address": settings.get("ray_address"), "workers": settings.get("workers", 1),
+            "threads": settings.get("threads"), "max_memory": settings.get("max_memory"), **how}  # fmt: skip
+    if "executor" in how and "ray_address" not in how and how["executor"] != "ray":
+        runs["ray_address"] = None  # the cluster of a Ray job left for this machine
+    if how.get("backend") == "cupy" and "workers" not in how:
+        runs["workers"] = 1  # the job's CPU worker processes: a GPU runs in this process
+    if runs["ray_address"] is not None and runs["executor"] != "ray":
+        raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
+    if "threads" in how:
+        _refuse_threads_with_the_jobs_workers(runs, how)
+    if "workers" in how:
+        refuse_workers_with_ray(runs["workers"], runs["executor"])
+    runs["threads"] = resumed_threads(runs["threads"])
+    budget_name = "max_memory (job.json's or --max-memory)"
+    runs["max_memory"] = budget_within_memory(
+        runs["max_memory"], runs["backend"], runs["executor"], runs["workers"], budget_name
+    )
+    return runs
 
 
 def _resume_over_budget(run, settings: dict, how: dict, runs: dict, exc) -> MemoryBudgetError:
