@@ -1154,6 +1154,16 @@ def _interrupted_job(tmp_path, seed: int = 7, keep_matrix: bool = False, model="
     return folder
 
 
+def test_the_api_says_what_an_interrupted_evaluation_saved(tmp_path):
+    """fleetopt.api.saved_work: the words a stopped run's message gives its saved work, from Python."""
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path)
+    assert api.saved_work(folder) == api.saved_work(str(folder)) == "1 evaluation chunk"
+    with pytest.raises(InputError, match="folder is empty: give a path"):
+        api.saved_work("")
+
+
 def _tiny_plans_file(tmp_path) -> Path:
     plans_file = tmp_path / "plans.npz"
     if not plans_file.exists():

@@ -42,6 +42,7 @@ from fleetopt.api._runs import (
     run,
     run_id,
     runs,
+    saved_work,
     unfinished_runs,
     unrecorded_runs,
 )
@@ -189,6 +190,7 @@ __all__ = [
     "run",
     "run_id",
     "runs",
+    "saved_work",
     "scenario_path",
     "schema",
     "solve",

@@ -12,8 +12,9 @@ from pathlib import Path
 from fleetopt.api._models import load
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import InputError, StoppedAfterWriting, user_path
+from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans
 from fleetopt.report import checked_metrics_table
@@ -45,6 +46,8 @@ from fleetopt.schema.loading import (
     recorded_changes,
     shown_value,
 )
+from fleetopt.sweep.candidates import WITHOUT_PLAN
+from fleetopt.sweep.run import saved_candidates
 
 
 def _register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dict, command: str | None = None,
@@ -266,6 +269,21 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
     if model is not None:
         jobs = [run for run in jobs if _model_name_in(run) == model]
     return [(run.path, run.interrupted_kind(), run.running_pid()) for run in jobs]
+
+
+def saved_work(folder: str | Path) -> str:
+    """What the unfinished (interrupted) evaluation or sweep in ``folder`` has saved, in words, as
+    the CLI says it when a run stops: a sweep's candidates while it makes them ("3 candidates made
+    (2 plans to evaluate)"), else its finished evaluation chunks ("4 evaluation chunks")."""
+    run = RunFolder(limits.path("folder", folder, optional=False))
+    if run.making_candidates:
+        made = saved_candidates(run)
+        if not made:
+            return "no candidate yet; the sweep's model and settings"
+        plans = sum(c.status not in WITHOUT_PLAN for c in made)
+        return f"{counted(len(made), 'candidate')} made ({counted(plans, 'plan')} to evaluate)"
+    stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
+    return counted(stored, "evaluation chunk")
 
 
 def unrecorded_runs(model: str | None = None, kind: str | None = None) -> list[Path]:

@@ -32,7 +32,6 @@ except ImportError:  # pragma: no cover
 
 from fleetopt import __version__, api
 from fleetopt.cli.render.tables import text_console
-from fleetopt.core.units import counted
 from fleetopt.errors import (
     EXIT_BAD_INPUT,
     EXIT_INFEASIBLE,
@@ -48,7 +47,7 @@ from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.engine import AUTO_C_BUILD_PAIR_QUARTERS
 from fleetopt.evaluate.jobfolder import EXECUTORS
-from fleetopt.evaluate.jobs import ChunkStore, WorkerLost
+from fleetopt.evaluate.jobs import WorkerLost
 from fleetopt.evaluate.metrics import RANK_COLUMNS
 from fleetopt.milp.build import OBJECTIVES
 from fleetopt.milp.diagnose import format_diagnosis
@@ -77,8 +76,6 @@ from fleetopt.schema.loading import (
     model_words,
     shown_value,
 )
-from fleetopt.sweep.candidates import WITHOUT_PLAN
-from fleetopt.sweep.run import saved_candidates
 
 
 def forget_unreadable_sizes() -> None:
@@ -967,19 +964,6 @@ def write_output(out: Path, text: str) -> None:
     console.print(f"wrote {out}", soft_wrap=True, highlight=False)
 
 
-def saved_work(run: RunFolder) -> str:
-    """What an interrupted job has saved: a sweep's candidates while it makes them, else the
-    finished evaluation chunks."""
-    if run.making_candidates:
-        made = saved_candidates(run)
-        if not made:
-            return "no candidate yet; the sweep's model and settings"
-        plans = sum(c.status not in WITHOUT_PLAN for c in made)
-        return f"{counted(len(made), 'candidate')} made ({counted(plans, 'plan')} to evaluate)"
-    stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
-    return counted(stored, "evaluation chunk")
-
-
 def stopped_after_writing(path: Path) -> str:
     """What a stop once the run is written and recorded says: the run is kept, and where."""
     return f"interrupted after the run was written to {path} and recorded (fleetopt runs)"
@@ -1056,7 +1040,7 @@ def stopped_message(run: RunFolder, command: str, again: tuple[str, ...] = ()) -
         return stopped_after_writing(run.path)
     if run.is_job:
         finish = _finish_command(run, command, again)
-        return f"interrupted: {saved_work(run)} saved in {run.path}; finish with: {finish}"
+        return f"interrupted: {api.saved_work(run.path)} saved in {run.path}; finish with: {finish}"
     return "interrupted before anything was saved: run it again"
 
 
@@ -1079,9 +1063,9 @@ def interruptible(folder: Path | Callable[[], Path | None], command: str, again:
     except WorkerLost as exc:  # a worker killed (out of memory): what was saved can still be finished
         if (run := _run_in(folder)) is None or not run.is_job or run.is_finished:
             raise
-        finish = _finish_command(run, command, again)
+        finish, saved = _finish_command(run, command, again), api.saved_work(run.path)
         err_console.print(
-            f"error: {exc}: {saved_work(run)} saved in {run.path}; finish with: {finish} ({exc.remedy})",
+            f"error: {exc}: {saved} saved in {run.path}; finish with: {finish} ({exc.remedy})",
             soft_wrap=True,
         )
         raise typer.Exit(exc.exit_code) from None
@@ -1090,9 +1074,9 @@ def interruptible(folder: Path | Callable[[], Path | None], command: str, again:
         if run is None or not run.is_job or run.is_finished:  # a finished run's report: errors_reported
             raise  # names the file
         where = f" ({exc.filename})" if exc.filename else ""
-        finish = _finish_command(run, command, again)
+        finish, saved = _finish_command(run, command, again), api.saved_work(run.path)
         err_console.print(
-            f"error: {exc.strerror or exc}{where} while the run wrote to {run.path}: {saved_work(run)} saved "
+            f"error: {exc.strerror or exc}{where} while the run wrote to {run.path}: {saved} saved "
             f"there; once that is fixed, finish with: {finish}",
             soft_wrap=True,
         )

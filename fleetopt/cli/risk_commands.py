@@ -53,7 +53,6 @@ from fleetopt.cli.common import (
     refuse_unless,
     refuse_with_resume,
     registry_checked,
-    saved_work,
     say_model_changes,
     say_written,
     stochastic_gap,
@@ -372,7 +371,7 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...]
             result = job.run(folder, progress=advance)
     except KernelBuildError as exc:  # on a Ray node (this machine built it before the run)
         raise InputError(
-            f"{exc}. The run is kept in {folder} ({saved_work(RunFolder(folder))} saved): once every "
+            f"{exc}. The run is kept in {folder} ({api.saved_work(folder)} saved): once every "
             f"node builds it, finish with: {resume_command('evaluate', folder)}, or now with "
             f"{resume_command('evaluate', folder, '--backend', 'numpy')}"
         ) from None
