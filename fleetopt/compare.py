@@ -366,7 +366,7 @@ def _written(text: str, path: str | Path | None) -> str | None:
     write as a comparison)."""
     if path is None:
         return text
-    path = user_path(limits.path("path", path))
+    path = user_path(limits.out_path("path", path))
     refuse_output_file(path, "comparison", "path")
     try:
         write_text_atomic(path, text, user_file=True)

@@ -119,3 +119,14 @@ def test_an_out_folder_with_a_control_character_is_refused_before_the_run(here, 
     with pytest.raises(InputError, match=r"^folder holds a control character"):
         api.sweep("tiny", candidates=1, scenarios=5, folder=here / bad)
     assert not any(here.iterdir()) and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("command", [("schema",), ("compare", "tiny.npz", "tiny.npz")])
+def test_an_out_file_with_a_control_character_is_refused(here, command):
+    """`fleetopt compare A B --out "$(printf 'c\\n.html')"` wrote its page under a name holding a
+    newline (the run folders' --out refused it, the files' did not): refused, exit 2, nothing written."""
+    from conftest import run_cli
+
+    code, _, err = run_cli(*command, "--out", str(here / "c\n.html"))
+    assert code == 2 and "holds a control character ('\\n')" in err and "Traceback" not in err, err
+    assert not any(here.iterdir())

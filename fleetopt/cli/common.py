@@ -491,6 +491,11 @@ def path_given(what: str, file: bool = False):
             raise typer.BadParameter(f"give a {what}, not an empty one")
         if file and value.endswith(("/", os.sep)):
             raise typer.BadParameter(f"{value} ends in a slash, as a folder's name does: give a {what}")
+        if file:  # a file written: compare's page was written under a name holding a newline
+            try:
+                limits.out_path(what, value)
+            except InputError as exc:
+                raise typer.BadParameter(str(exc)) from None
         return Path(value)
 
     return callback
