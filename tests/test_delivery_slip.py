@@ -501,37 +501,49 @@ def test_a_solve_keeps_its_plan_where_a_slip_would_push_its_deliveries_past_the_
 def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     """The plans compiled again for each slip and the results a slipped block holds twice more were
     outside --max-memory: a budget was exceeded by them. 10 plans of this model on 100 scenarios,
-    one slip (CERTAIN): each plan's variant 6,800 bytes (68,000 in all), as each plan compiled, so its
-    tables on NumPy 2 x 6,800 = 13,600; a pair 816 bytes of working memory and 2 x 216 more with a
-    slip (27 results of 8 bytes), a scenario 1,632, a plan's row of results and their metrics'
-    temporaries 100 x (216 + 32) = 24,800, so a plan 38,400 with its tables. Budget 2,000,000:
-    without the slip (2,000,000 - 38,400) // (816 + 1,632) = 801 pairs, 8 plans a chunk of the 100
-    scenarios; with it, 1,932,000 left, (1,932,000 - 38,400) // (1,248 + 1,632) = 657 pairs, 6
-    plans. Budget 80,000: without the slip one plan needs 38,400 + 816 + 1,632 = 40,848 and it runs
-    ((80,000 - 38,400) // 2,448 = 16 pairs: blocks of 16 // 10 = 1 scenario, (80,000 - 1,632) //
-    (38,400 + 816) = 1 plan); with it 12,000 are left, short of 41,280: refused, asking for
-    68,000 + 41,280 = 109,280 bytes, 110 KB (rounded up)."""
-    from fleetopt.evaluate.engine import MemoryBudgetError, slip_variant_bytes, worker_chunk_sizes
+    one slip (CERTAIN): each plan's variant B bytes, as each plan compiled (6,944 in 0.4.23; B grows
+    with every column a plan gains, so the test reads it), 10B in all, so its tables on NumPy 2B; a
+    pair 816 bytes of working memory and 2 x 216 more with a slip (27 results of 8 bytes), a
+    scenario 1,632, a plan's row of results and their metrics' temporaries 100 x (216 + 32) =
+    24,800, so a plan 24,800 + 2B with its tables (38,688). Budget 2,000,000: without the slip
+    (2,000,000 - 38,688) // (816 + 1,632) = 801 pairs, 8 plans a chunk of the 100 scenarios; with
+    it, 2,000,000 - 10B = 1,930,560 left, (1,930,560 - 38,688) // (1,248 + 1,632) = 656 pairs, 6
+    plans. Budget 80,000: without the slip one plan needs 38,688 + 816 + 1,632 = 41,136 and it runs
+    ((80,000 - 38,688) // 2,448 = 16 pairs: blocks of 1 scenario, (80,000 - 1,632) // (38,688 + 816)
+    = 1 plan); with it 10,560 are left, short of 38,688 + 1,248 + 1,632 = 41,568: refused, asking
+    for 69,440 + 41,568 = 111,008 bytes, 112 KB (rounded up to three digits)."""
+    from fleetopt.evaluate.engine import (
+        MemoryBudgetError,
+        format_bytes,
+        rounded_up,
+        slip_variant_bytes,
+        worker_chunk_sizes,
+    )
 
     slipped = data_of(model(CERTAIN))
     on_time = data_of(model())
     labels = [f"p{i}" for i in range(10)]
     plans = [compile_plans(data, [plan(data)] * 10, labels) for data in (slipped, on_time)]
-    assert slip_variant_bytes(plans[0]) == 68_000 and slip_variant_bytes(plans[1]) == 0
+    b = plans[0].nbytes // 10
+    assert slip_variant_bytes(plans[0]) == 10 * b and slip_variant_bytes(plans[1]) == 0
 
     def sizes(data, budget):
         return worker_chunk_sizes(data, plans[data is on_time], 100, "numpy", 1, 10**12, budget)
 
-    assert sizes(on_time, 2_000_000) == (8, 100) and sizes(slipped, 2_000_000) == (6, 100)
+    one = 24_800 + 2 * b  # a plan's results and its tables
+    assert sizes(on_time, 2_000_000) == (min(10, (2_000_000 - one) // 2_448 // 100), 100) == (8, 100)
+    assert sizes(slipped, 2_000_000) == (min(10, (2_000_000 - 10 * b - one) // 2_880 // 100), 100) == (6, 100)
     assert sizes(on_time, 80_000) == (1, 1)
     with pytest.raises(MemoryBudgetError) as refused:
         sizes(slipped, 80_000)
+    need = one + 1_248 + 1_632
     assert str(refused.value) == (
-        "risk.delivery_slip: the 10 plans compiled again for the 1 slip a scenario may draw take "
-        "68 KB, which the memory budget of 80 KB counts, leaving too little for the simulation of one "
-        "plan (41.3 KB): give a max_memory (fleetopt evaluate --max-memory) of at least 110 KB (the "
-        "variants and one plan), or evaluate fewer plans at a time"
+        f"risk.delivery_slip: the 10 plans compiled again for the 1 slip a scenario may draw take "
+        f"{format_bytes(10 * b)}, which the memory budget of 80 KB counts, leaving too little for the "
+        f"simulation of one plan ({format_bytes(need)}): give a max_memory (fleetopt evaluate "
+        f"--max-memory) of at least {format_bytes(rounded_up(10 * b + need))} (the variants and one "
+        "plan), or evaluate fewer plans at a time"
     )
     # the default budget, half the memory free once the variants were made, has left them out already:
-    # 2,000,000 of 4,000,000 free, (2,000,000 - 38,400) // 2,880 = 681 pairs, 6 plans
+    # 2,000,000 of 4,000,000 free, (2,000,000 - 38,688) // 2,880 = 681 pairs, 6 plans
     assert worker_chunk_sizes(slipped, plans[0], 100, "numpy", 1, 4_000_000) == (6, 100)

@@ -1295,14 +1295,19 @@ def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_th
 
 
 def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
-    """One plan over tiny's 20 scenarios needs 4,960 + 20,416 + 928 + 2,544 = 28,848 bytes (above): a
-    resume with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is
-    told the budget to give (rounded up, to 28.9 KB), and the folder is left to resume."""
+    """One plan over tiny's 20 scenarios needs 4,960 + 2B + 928 + 2,544 bytes, B its compiled plan's
+    bytes (above; 10,400 in 0.4.23: 29,232): a resume with --max-memory 1KB was told to give fewer
+    scenarios, which a resume refuses. Now it is told the budget to give (rounded up to three digits,
+    29.3 KB), and the folder is left to resume."""
+    from fleetopt.evaluate.engine import format_bytes, rounded_up
+
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
     text = " ".join(err.split())
     assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
-    assert "resume with a larger --max-memory, at least 28.9 KB" in text and "--scenarios" not in text
+    b = compile_plans(build_data(load_model("tiny")), [solved("tiny").plan], ["p"]).nbytes
+    enough = format_bytes(rounded_up(4_960 + 2 * b + 928 + 2_544))
+    assert f"resume with a larger --max-memory, at least {enough}" in text and "--scenarios" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
