@@ -45,3 +45,18 @@ def test_explain_of_a_file_of_several_plans_needs_its_plan(here):
 def test_explain_options_that_cannot_apply_are_refused_before_any_work(solve_run, tmp_path, args, said):
     code, out, err = run_cli("evaluate", "--plans", str(solve_run), *args, "--out", str(tmp_path / "X"))
     assert code == 2 and said in out + err and not (tmp_path / "X").exists()
+
+
+def test_first_default_names_the_liquidity_default_it_looks_for():
+    """Scenarios of a 4-quarter plan whose liquidity defaults come after 4 (none), 3, 1 and 1 quarters:
+    `first-default` picks scenario 2, the first of the two in quarter 1, and counts 3 with one; with
+    none, it says no scenario has a liquidity default, not that none defaults (P(any default) may
+    count uncured covenant breaches in the same run)."""
+    from fleetopt.evaluate.path import pick_scenario
+
+    outcomes = {"npv": np.zeros(4), "quarters_before_default": np.array([4.0, 3.0, 1.0, 1.0])}
+    assert pick_scenario(outcomes, "first-default", 4) == (
+        2, "the earliest liquidity default; 3 of 4 scenarios have one")
+    outcomes["quarters_before_default"][:] = 4.0
+    scenario, why = pick_scenario(outcomes, "first-default", 4)
+    assert scenario is None and why.startswith("no scenario of 4 has a liquidity default")

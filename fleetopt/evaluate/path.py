@@ -302,10 +302,12 @@ def pick_scenario(outcomes: dict[str, np.ndarray], rule: str, T: int) -> tuple[i
         return i, f"the median NPV of {len(npv):,} scenarios"
     before = outcomes["quarters_before_default"]
     if not (before < T).any():
-        return None, f"no scenario of {len(npv):,} defaults"
+        # P(any default) counts uncured covenant breaches too: say which default is missing
+        return None, (f"no scenario of {len(npv):,} has a liquidity default (an uncured covenant breach "
+                      "is not one; --explain N shows any scenario)")
     i = int(np.argmin(before))
     defaults = int((before < T).sum())
-    return i, f"the earliest liquidity default; {defaults:,} of {len(npv):,} scenarios default"
+    return i, f"the earliest liquidity default; {defaults:,} of {len(npv):,} scenarios have one"
 
 
 def chosen_plan(batch: PlanBatch, plan: str | int | None, path: Path) -> PlanBatch:
