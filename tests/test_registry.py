@@ -362,8 +362,8 @@ def test_a_stochastic_run_is_listed_by_its_out_of_sample_comparison():
     assert "out_of_sample_seed" not in shown and "out_of_sample_npv" not in shown
     assert ("out of sample on 1,000 fresh scenarios (seed 8), stochastic plan less forecast optimum (paired "
             "standard error): mean -$1.4M ($60.7k), CVaR5 +$200.0k ($180.0k), P(breach) +0.60 pp (0.40 "
-            "pp), P(default) 0.00 pp (0.00 pp); worse: keep the forecast optimum's first stage, or solve "
-            "again with more scenarios") in shown  # fmt: skip
+            "pp), P(liq. default) 0.00 pp (0.00 pp); worse: keep the forecast optimum's first stage, or "
+            "solve again with more scenarios") in shown  # fmt: skip
     # a run without the comparison (skipped, or recorded before records kept it): its in-sample value
     del summary["out_of_sample"]
     assert key_figure("stochastic", key_figures(summary)).startswith("stochastic plan's in-sample value")

@@ -1302,7 +1302,7 @@ def test_the_paired_differences_write_money_as_the_stochastic_table_does():
          "breach_probability_diff_se": 0.0019, "default_probability_diff": 0.0,
          "default_probability_diff_se": 0.0}
     assert paired_words(d) == ("mean +$197.1k ($25.0k), CVaR5 -$3.40B ($1.3M), P(breach) +1.35 pp "
-                               "(0.19 pp), P(default) 0.00 pp (0.00 pp)")
+                               "(0.19 pp), P(liq. default) 0.00 pp (0.00 pp)")
 
 
 def test_the_paired_differences_round_points_half_up_as_compare_does():
@@ -1316,7 +1316,7 @@ def test_the_paired_differences_round_points_half_up_as_compare_does():
          "npv_cvar_usd_diff_se": 0.0, "breach_probability_diff": 1 / 800,
          "breach_probability_diff_se": 1 / 800, "default_probability_diff": -5 / 800,
          "default_probability_diff_se": 0.0}  # fmt: skip
-    assert paired_words(d).endswith("P(breach) +0.13 pp (0.13 pp), P(default) -0.63 pp (0.00 pp)")
+    assert paired_words(d).endswith("P(breach) +0.13 pp (0.13 pp), P(liq. default) -0.63 pp (0.00 pp)")
 
 
 @pytest.mark.parametrize(
@@ -1382,8 +1382,8 @@ def test_the_out_of_sample_verdict_reads_breach_and_default_too():
               "breach_probability_diff": 0.006, "breach_probability_diff_se": 0.004,
               "default_probability_diff": -0.021, "default_probability_diff_se": 0.005}  # fmt: skip
     assert out_of_sample_verdict(paired, 5) == (
-        "a trade against the forecast optimum: better CVaR5 and P(default), worse mean NPV, each beyond 2 "
-        "standard errors (in the plan completed on the forecast, not re-planned in each future: "
+        "a trade against the forecast optimum: better CVaR5 and P(liq. default), worse mean NPV, each beyond "
+        "2 standard errors (in the plan completed on the forecast, not re-planned in each future: "
         "formulation §7b)"
     )
     paired["breach_probability_diff_se"] = 0.002  # +0.6 pp at 3 standard errors: worse too
@@ -1413,10 +1413,11 @@ def test_the_out_of_sample_verdict_judges_the_default_as_lenders_count_it():
     assert out_of_sample_verdict(row, 3).startswith(
         "worse than the forecast optimum in P(breach) and P(any default), beyond 2 standard errors"
     )
-    assert paired_words(row).endswith("P(default) 0.00 pp (0.00 pp), P(any default) +75.00 pp (25.00 pp)")
+    assert paired_words(row).endswith(
+        "P(liq. default) 0.00 pp (0.00 pp), P(any default) +75.00 pp (25.00 pp)")
     quiet = {key: 0.0 for key in row if key.endswith(("_diff", "_diff_se"))}
     assert out_of_sample_verdict(quiet, 3) == (
-        "no better and no worse than the forecast optimum in mean NPV, CVaR5, P(breach), P(default) or "
+        "no better and no worse than the forecast optimum in mean NPV, CVaR5, P(breach), P(liq. default) or "
         "P(any default) (within 2 standard errors)"
     )
 
@@ -1437,7 +1438,7 @@ def test_a_cvar5_without_a_standard_error_is_not_called_within_two_of_them():
     [_, row] = paired_comparison(outcomes, "forecast")
     assert row["npv_cvar_usd_diff"] == -2.0 and np.isnan(row["npv_cvar_usd_diff_se"])
     assert out_of_sample_verdict(row, 10) == (
-        "no better and no worse than the forecast optimum in mean NPV, P(breach), P(default) or P(any "
+        "no better and no worse than the forecast optimum in mean NPV, P(breach), P(liq. default) or P(any "
         "default) (within 2 standard errors); CVaR5: no standard error, not judged"
     )
 

@@ -107,7 +107,8 @@ def paired_comparison(outcomes: dict, reference: str, alpha: float = TAIL) -> li
 
 # the out-of-sample figures the verdict reads: (words, key, higher is better)
 VERDICT_FIGURES = (("mean NPV", "npv_mean_usd", True), ("CVaR5", "npv_cvar_usd", True),
-                   ("P(breach)", "breach_probability", False), ("P(default)", "default_probability", False),
+                   ("P(breach)", "breach_probability", False),
+                   ("P(liq. default)", "default_probability", False),
                    ("P(any default)", "any_default_probability", False))  # fmt: skip
 
 
@@ -253,7 +254,7 @@ def paired_cells(d: dict) -> list[tuple[str, str]]:
 
 def paired_words(d: dict) -> str:
     """The paired differences of :func:`paired_cells` in words: 'mean +$43.7M ($29.8M), CVaR5
-    +$3.40B ($92.3M), P(breach) +1.35 pp (0.19 pp), P(default) ...'."""
+    +$3.40B ($92.3M), P(breach) +1.35 pp (0.19 pp), P(liq. default) ...'."""
     return ", ".join(f"{what} {text}" for what, text in paired_cells(d))
 
 
@@ -261,7 +262,7 @@ def paired_words(d: dict) -> str:
 OUT_OF_SAMPLE_COLUMNS = (
     ("npv_mean_usd", "mean", "mean NPV"), ("npv_cvar5_usd", "CVaR5", "CVaR5: mean NPV of the worst 5%"),
     ("breach_probability", "P(breach)", "P(covenant breach)"),
-    ("default_probability", "P(default)", "P(liquidity default)"),
+    ("default_probability", "P(liq. default)", "P(liquidity default)"),
     ("any_default_probability", "P(any default)", "P(any default: liquidity or uncured breach)"),
 )  # fmt: skip
 OUT_OF_SAMPLE_PLANS = {"stochastic": "stochastic plan", "forecast": "forecast optimum"}
