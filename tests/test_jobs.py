@@ -28,7 +28,7 @@ from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
 from fleetopt.evaluate.engine import LocalExecutor, plan_chunks
 from fleetopt.evaluate.jobs import ChunkStore
-from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.folder import RunDirError, RunFolder
 from fleetopt.schema.loading import LoadedModel, load_model
 
 
@@ -1162,6 +1162,11 @@ def test_the_api_says_what_an_interrupted_evaluation_saved(tmp_path):
     assert api.saved_work(folder) == api.saved_work(str(folder)) == "1 evaluation chunk"
     with pytest.raises(InputError, match="folder is empty: give a path"):
         api.saved_work("")
+    # a mistyped folder was said to have saved "0 evaluation chunks": it is refused by name
+    with pytest.raises(RunDirError, match="nosuch: no such run folder"):
+        api.saved_work(tmp_path / "nosuch")
+    with pytest.raises(RunDirError, match="a file, not a run folder"):
+        api.saved_work(folder / "job.json")
 
 
 def _tiny_plans_file(tmp_path) -> Path:

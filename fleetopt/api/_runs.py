@@ -203,12 +203,18 @@ def _check_solve_npv(run: RunFolder, data: ModelData, summary: dict) -> None:
         )
 
 
-def _finished_run(folder: str | Path) -> RunFolder:
-    """The finished run folder ``folder``, or a refusal saying what it is instead."""
+def _existing_run(folder: str | Path) -> RunFolder:
+    """The run folder ``folder`` (``~`` expanded), or a refusal where it is no folder."""
     run = RunFolder(user_path(limits.path("folder", folder, optional=False)).resolve())
     if not run.path.is_dir():
         what = "a file, not a run folder" if run.path.exists() else "no such run folder"
         raise RunDirError(f"{folder}: {what}")
+    return run
+
+
+def _finished_run(folder: str | Path) -> RunFolder:
+    """The finished run folder ``folder``, or a refusal saying what it is instead."""
+    run = _existing_run(folder)
     if not run.is_finished:
         what = "an unfinished job: finish it with --resume" if run.is_job else "not a fleetopt run folder"
         raise RunDirError(f"{run.path} has no {RunFolder.SUMMARY}: {what}")
@@ -274,8 +280,9 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
 def saved_work(folder: str | Path) -> str:
     """What the unfinished (interrupted) evaluation or sweep in ``folder`` has saved, in words, as
     the CLI says it when a run stops: a sweep's candidates while it makes them ("3 candidates made
-    (2 plans to evaluate)"), else its finished evaluation chunks ("4 evaluation chunks")."""
-    run = RunFolder(limits.path("folder", folder, optional=False))
+    (2 plans to evaluate)"), else its finished evaluation chunks ("4 evaluation chunks"). A folder
+    that does not exist is refused (:class:`RunDirError`), not said to have saved nothing."""
+    run = _existing_run(folder)
     if run.making_candidates:
         made = saved_candidates(run)
         if not made:
