@@ -18,7 +18,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import allocated_words, over_allocation
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
-from fleetopt.evaluate.liquidity import inverse, taken_share
+from fleetopt.evaluate.liquidity import inverse, taken_ebitda
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.simulate import forecast_cash_flow
 from fleetopt.evaluate.slip import gpu_prices, slipped_variants
@@ -371,9 +371,9 @@ def _ebitda_taken(gen: dict, gpus: np.ndarray, earned: np.ndarray) -> np.ndarray
     saving is its price less this), and cancelling it the next quarter."""
     lost = 0.0
     for g in range(earned.shape[1]):
-        market = taken_share(gpus[:, g], inverse(gen["gen_market_gpus"][:, g]), np)
-        held = taken_share(gpus[:, g], inverse(gen["gen_held"][:, g]), np)
-        lost = lost + market * earned[:, g] - held * gen["gen_opex"][:, g]
+        market_inverse, held_inverse = inverse(gen["gen_market_gpus"][:, g]), inverse(gen["gen_held"][:, g])
+        opex = gen["gen_opex"][:, g]
+        lost = lost + taken_ebitda(gpus[:, g], market_inverse, held_inverse, earned[:, g], opex, np)
     return lost
 
 

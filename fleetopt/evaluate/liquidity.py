@@ -64,6 +64,13 @@ def taken_share(missing: Any, inverse: Any, xp: Any) -> Any:
     return xp.minimum(missing * inverse, 1.0)
 
 
+def taken_ebitda(gpus: Any, market_inverse: Any, held_inverse: Any, earned: Any, opex: Any, xp: Any) -> Any:
+    """The EBITDA ``gpus`` of one generation contribute, valued as GPUs taken out (the module
+    docstring): their share of what its market GPUs earn (``earned``) less their share of its opex
+    (``market_inverse``, ``held_inverse``: 1 / its market GPUs, 1 / its GPUs held, as :func:`inverse`)."""
+    return taken_share(gpus, market_inverse, xp) * earned - taken_share(gpus, held_inverse, xp) * opex
+
+
 def inverse(of: Any, xp: Any = None) -> Any:
     """1 / ``of`` where it is positive, else 0 (the divisor of :func:`taken_share`)."""
     xp = np if xp is None else xp
@@ -140,9 +147,8 @@ class Liquidity:
         xp, cols = self.xp, self.cols
         for g, m in enumerate(self.missing):
             if m is not None:
-                market = taken_share(m, cols.gen_market_inverse[g, t], xp)
-                held = taken_share(m, cols.gen_held_inverse[g, t], xp)
-                need = need - (market * cols.gen_market_earned[g, t] - held * cols.gen_opex[g, t])
+                need = need - taken_ebitda(m, cols.gen_market_inverse[g, t], cols.gen_held_inverse[g, t],
+                                           cols.gen_market_earned[g, t], cols.gen_opex[g, t], xp)  # fmt: skip
         return need
 
     def _defer(self, t: int, gap: Any, capex: Any, now: list, draws_in: Any) -> tuple[Any, list, tuple, Any]:
