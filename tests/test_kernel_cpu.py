@@ -290,6 +290,36 @@ def test_an_order_deferred_in_the_quarter_of_the_plan_s_own_sale_agrees_in_both_
     assert (want["deferred"] > 0).all() and (want["order_cancelled"] > 0).any()
 
 
+def test_a_cancelled_order_s_draws_with_cut_prepayments_and_a_borrowing_base_agree_in_both_builds(gpu_code):
+    """tests/test_policy.py's cancelled order's draws (a GPU-backed loan at a 30 % loan-to-value, so
+    the borrowing base binds) with the plan prepaying 300,000 and 100,000 in quarters 2 and 3 and a
+    DSCR and leverage covenant, under random prices, resale values and rates: pairs that cancel part
+    of the order and cut a prepayment in the same run repay the balance never drawn by the plan's
+    shares, cut only their own prepayments and release only their own collateral (fo_cut_prepayment
+    with forgone_prepaid, the kernel's base_need): both builds agree with NumPy."""
+    from test_policy import cancel_model, draw_plan
+
+    from fleetopt.schema.policy import Policy
+
+    d = cancel_model("amortizing")
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.2, "max_debt_to_ebitda": 3.0}
+    d["finance"]["facilities"]["gpu-loan"]["max_ltv"] = 0.3
+    data = data_of(d)
+    plan = draw_plan(data)
+    plan.prepay[0, 2], plan.prepay[0, 3] = 300_000.0, 100_000.0
+    scen = deterministic_scenarios(data, 200)
+    rng = np.random.default_rng(0)
+    ranges = (("price_factor", 0.0, 1.2), ("resale_factor", 0.3, 1.5), ("rate_shift", -0.02, 0.05))
+    for name, low, high in ranges:
+        scen.factors[name][:] = rng.uniform(low, high, scen.factors[name].shape)
+    scen.factors["price_factor"][:, :, 0] = 0.0  # quarter 0 earns nothing: every pair defers
+    consts = SimulationConstants.from_data(data).with_policy(Policy(liquidity_buffer_usd=1.0e6))
+    for kernel in (cpu_kernel(1), gpu_code):
+        want = assert_agree(consts, batch(data, [plan]), scen, kernel)
+    both = (want["order_cancelled"] > 0) & (want["prepayment_cut"] > 0)
+    assert both.any() and (want["breach"] > 0).any()
+
+
 @pytest.mark.parametrize("allowance", [6, 7])
 def test_a_delay_allowance_beyond_the_kernel_s_count_runs_on_the_array_code(allowance):
     """1,000 GPUs on a signed contract with 0.5 MW of the 1 MW they need, late every quarter of
