@@ -440,6 +440,10 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
     assert ("liquidity default probability from 30.0% to 20.0% and the probability of any default (a "
             "liquidity default or an uncured covenant breach, as lenders count defaults) from 62.1% to "
             "89.3% (each change") in riskier  # fmt: skip
+    # and that it still defaults as lenders count it in most futures (P(any default), their figure)
+    assert riskier.endswith(" It still has a default of either kind (a liquidity default or an uncured "
+                            "covenant breach, as lenders count defaults) in 89.3% of the scenarios; the "
+                            "lowest of any candidate is 50.0% (C).")  # fmt: skip
     assert "P5" not in why and "of the unrounded figures" in why
     by_p5 = SweepResult(None, None, None, metrics, None, Rule(prefer="p5"), 2).why()
     assert "CVaR5 by +$3.00B, P5 NPV (the rule's figure) by +$1.00B, breach probability" in by_p5

@@ -749,6 +749,13 @@ def _unbuffered_words(metrics: pd.DataFrame, parent: str | None) -> str:
 
 # a breach or default probability of the pick from which its explanation says it is still likely
 RISK_WORTH_SAYING = 0.5
+# the pick's risks said where one reaches RISK_WORTH_SAYING: P(any default) is the figure lenders count
+_RISKS_LEFT = (
+    ("breach", "breaches a covenant"),
+    ("default", "has a liquidity default"),
+    ("any_default", "has a default of either kind (a liquidity default or an uncured covenant breach, as "
+                    "lenders count defaults)"),
+)
 # a rise in breach or default probability (against the forecast optimum) that the explanation of a
 # recommendation points out when the rule set no limit on it
 RISE_WORTH_SAYING = 0.05
@@ -1046,11 +1053,14 @@ class SweepResult:
 
     def _risk_left(self) -> str:
         """' It still breaches a covenant in 83.7% of the scenarios; the lowest of any candidate is
-        61.2% (milp: half leverage).' where the pick breaches or defaults in half the futures or more:
+        61.2% (milp: half leverage).' where the pick breaches or defaults (either kind) in half the
+        futures or more:
         a pick must not read as safe; and that its mean NPV is negative where it is (a pick must not
         read as worth doing: none of the candidates is "do nothing")."""
         out = self._loss_left()
-        for name, what in (("breach", "breaches a covenant"), ("default", "has a liquidity default")):
+        for name, what in _RISKS_LEFT:
+            if f"{name}_probability" not in self._metrics:
+                continue  # a sweep's older metrics without P(any default)
             column = self._metrics[f"{name}_probability"]
             p = float(self.recommended[f"{name}_probability"])
             if p < RISK_WORTH_SAYING:
