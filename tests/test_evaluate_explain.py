@@ -38,7 +38,8 @@ def test_explain_of_a_file_of_several_plans_needs_its_plan(here):
 
 
 @pytest.mark.parametrize("args, said", [
-    (("--explain", "bogus"), "--explain must be worst, median, first-default or a scenario number"),
+    (("--explain", "bogus"),
+     "--explain must be worst, median, first-default, first-any-default or a scenario number"),
     (("--plan", "milp"), "--plan applies only with --explain"),
     (("--deterministic", "--explain", "worst"), "--explain cannot apply with --deterministic"),
 ])  # fmt: skip
@@ -60,3 +61,40 @@ def test_first_default_names_the_liquidity_default_it_looks_for():
     outcomes["quarters_before_default"][:] = 4.0
     scenario, why = pick_scenario(outcomes, "first-default", 4)
     assert scenario is None and why.startswith("no scenario of 4 has a liquidity default")
+
+
+def test_first_any_default_picks_the_earliest_uncured_breach_where_no_liquidity_default_comes(solve_run,
+                                                                                             tmp_path):
+    """tiny's plan over 20 scenarios of seed 1 has no liquidity default, so `first-default` has nothing
+    to show, yet P(any default) counts its uncured covenant breaches: `first-any-default` shows the
+    lowest-numbered scenario whose uncured breach comes first, as each scenario's own path reads it."""
+    args = ("evaluate", "--plans", str(solve_run), "--scenarios", "20", "--seed", "1", "--explain")
+    code, out, err = run_cli(*args, "first-any-default", "--out", str(tmp_path / "any"))
+    assert code == 0, out + err
+    out = " ".join(out.split())  # as wrapped at the terminal's width
+    uncured = {}  # scenario: index of the quarter of its uncured breach
+    for scenario in range(20):
+        frame = fo.scenario_path(tmp_path / "any", scenario, plan="milp").frame
+        assert not frame["liquidity_default"].any()
+        at = np.flatnonzero(frame["breach"].astype(str).str.startswith("uncured"))
+        if at.size:
+            uncured[scenario] = int(at[0])
+    earliest = min(uncured, key=lambda s: (uncured[s], s))
+    assert f"Scenario {earliest} of seed 1 (the earliest default as lenders count them" in out
+    assert f"{len(uncured)} of 20 scenarios have one" in out
+    shown = pd.read_csv(tmp_path / "any" / "path.csv")
+    assert shown["breach"].iloc[uncured[earliest]] == "uncured: event of default"
+    code, out, err = run_cli(*args, "first-default", "--out", str(tmp_path / "liquidity"))
+    assert "no scenario of 20 has a liquidity default" in out + err
+
+
+def test_first_any_default_takes_the_earlier_of_either_default():
+    """Scenarios of a 4-quarter plan: liquidity defaults after 4 (none), 3, 4 and 2 quarters, uncured
+    breaches after 4, 4, 1 and 3: scenario 2's uncured breach in quarter 1 comes first; 3 have one."""
+    from fleetopt.evaluate.path import pick_scenario
+
+    outcomes = {"npv": np.zeros(4), "quarters_before_default": np.array([4.0, 3.0, 4.0, 2.0]),
+                "quarters_before_uncured": np.array([4.0, 4.0, 1.0, 3.0])}  # fmt: skip
+    scenario, why = pick_scenario(outcomes, "first-any-default", 4)
+    assert scenario == 2 and why.endswith("; 3 of 4 scenarios have one")
+    assert pick_scenario(outcomes, "first-default", 4)[0] == 3

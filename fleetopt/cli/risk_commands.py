@@ -169,9 +169,9 @@ def evaluate(
     explain: Annotated[
         str | None,
         typer.Option(
-            help="Print one scenario's quarterly path of a plan after the tables and write it to "
-            "path.csv: worst (lowest NPV), median, first-default (the earliest liquidity default) or a "
-            "scenario number.",
+            help="Print one scenario's quarterly path of a plan after the tables and write it to path.csv: "
+            "worst (lowest NPV), median, first-default (the earliest liquidity default), first-any-default "
+            "(the earliest liquidity default or uncured covenant breach) or a scenario number.",
         ),
     ] = None,
     plan: Annotated[

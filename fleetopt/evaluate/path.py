@@ -23,6 +23,7 @@ from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import counted, format_usd, listed
 from fleetopt.errors import InputError
 from fleetopt.evaluate.liquidity import REACTION_USD
+from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -30,12 +31,16 @@ from fleetopt.evaluate.slip import by_slip
 from fleetopt.runs import limits
 
 # how `fleetopt evaluate --explain` picks its scenario (or a scenario number)
-EXPLAIN_RULES = ("worst", "median", "first-default")
+# first-default: the earliest liquidity default; first-any-default: the earliest default as P(any default)
+# counts them (a liquidity default or an uncured covenant breach, metrics.ANY_DEFAULT_EVENTS)
+EXPLAIN_RULES = ("worst", "median", "first-default", "first-any-default")
 # the plan's lines read each quarter, USD (core.economics.QuarterFinance.lines, the EBITDA and the
 # capex paid: the plan's, with the payments the policy deferred out of or into the quarter)
 LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd",
          "net_income_usd", "revolver_draw_usd", "revolver_balance_usd", "cash_usd", "debt_usd",
          "debt_service_usd")  # fmt: skip
+# the quarters before each event of ANY_DEFAULT_EVENTS (simulate's TIMING_FIELDS; T: none in the horizon)
+_BEFORE = {"default": "quarters_before_default", "uncured_breach": "quarters_before_uncured"}
 # scenarios simulated at once while a scenario is picked: one plan, so a block is small
 _PICK_BLOCK = 4096
 
@@ -278,21 +283,24 @@ def _risk_events(data: ModelData, plan: PlanBatch, scen) -> list[str]:
 
 
 def scenario_outcomes(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: int) -> dict:
-    """(S,) each scenario's NPV (USD) and quarters before its liquidity default (T: none) for one plan,
-    simulated a block at a time (what :func:`pick_scenario` chooses from)."""
+    """(S,) each scenario's NPV (USD) and quarters before its liquidity default and before its uncured
+    covenant breach (T: none) for one plan, simulated a block at a time (what :func:`pick_scenario`
+    chooses from)."""
     consts = SimulationConstants.from_data(data)
-    npv, before = np.empty(n_scenarios), np.empty(n_scenarios)
+    fields = ("npv", *_BEFORE.values())
+    outcomes = {field: np.empty(n_scenarios) for field in fields}
     for s0 in range(0, n_scenarios, _PICK_BLOCK):
         s1 = min(n_scenarios, s0 + _PICK_BLOCK)
         block = generate_scenarios(data, seed, s0, s1)
         out = by_slip(lambda p, s, _slip: simulate(consts, p, s), plan, block)
-        npv[s0:s1], before[s0:s1] = out["npv"][0], out["quarters_before_default"][0]
-    return {"npv": npv, "quarters_before_default": before}
+        for field in fields:
+            outcomes[field][s0:s1] = out[field][0]
+    return outcomes
 
 
 def pick_scenario(outcomes: dict[str, np.ndarray], rule: str, T: int) -> tuple[int | None, str]:
     """The scenario ``rule`` (of :data:`EXPLAIN_RULES`) picks, and why in words; None where
-    "first-default" finds no default."""
+    "first-default" or "first-any-default" finds no default."""
     npv = outcomes["npv"]
     if rule == "worst":
         i = int(np.argmin(npv))
@@ -300,14 +308,19 @@ def pick_scenario(outcomes: dict[str, np.ndarray], rule: str, T: int) -> tuple[i
     if rule == "median":
         i = int(np.argsort(npv, kind="stable")[(len(npv) - 1) // 2])
         return i, f"the median NPV of {len(npv):,} scenarios"
-    before = outcomes["quarters_before_default"]
+    if rule == "first-default":
+        before = outcomes["quarters_before_default"]
+        what = "liquidity default"
+        missing = " (an uncured covenant breach is not one: first-any-default finds either)"
+    else:
+        before = np.minimum(*(outcomes[_BEFORE[event]] for event in ANY_DEFAULT_EVENTS))
+        what, missing = "default as lenders count them, a liquidity default or an uncured covenant breach", ""
     if not (before < T).any():
         # P(any default) counts uncured covenant breaches too: say which default is missing
-        return None, (f"no scenario of {len(npv):,} has a liquidity default (an uncured covenant breach "
-                      "is not one; --explain N shows any scenario)")
+        return None, f"no scenario of {len(npv):,} has a {what}{missing}; --explain N shows any scenario"
     i = int(np.argmin(before))
     defaults = int((before < T).sum())
-    return i, f"the earliest liquidity default; {defaults:,} of {len(npv):,} scenarios have one"
+    return i, f"the earliest {what}; {defaults:,} of {len(npv):,} scenarios have one"
 
 
 def chosen_plan(batch: PlanBatch, plan: str | int | None, path: Path) -> PlanBatch:
