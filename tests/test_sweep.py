@@ -404,6 +404,30 @@ def test_a_rule_no_plan_can_meet_is_refused_where_it_is_made(settings, named):
     assert recommend(tie, Rule()) == 1  # equal CVaR5 and breach: the higher mean wins
 
 
+def test_a_pick_whose_buffer_is_kept_by_cancelling_orders_says_so():
+    """The pick B runs with a $30.0M cash buffer (the model's is $20.0M) and its policy defers an order
+    in 90 % of the scenarios ($12.0M of capex on average) and cancels one in 60 %, forfeiting $1.5M of
+    deposits on average: a reader took its "cash buffer" for cash kept, not GPUs not bought. At
+    exactly half the scenarios cancelling (not more than half) nothing is said."""
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", "B"], "origin": ["forecast", "buffer"],
+        "npv_mean_usd": [10e6, 12e6], "npv_cvar5_usd": [-9e6, -5e6], "npv_p5_usd": [-4e6, -2e6],
+        "breach_probability": [0.2, 0.1], "default_probability": [0.1, 0.05],
+        "deferred_share": [0.0, 0.9], "order_cancelled_share": [0.0, 0.6],
+        "deferred_capex_mean_usd": [0.0, 12e6], "forfeited_deposits_mean_usd": [0.0, 1.5e6],
+    })  # fmt: skip
+    candidates = SimpleNamespace(feasible=[SimpleNamespace(label="milp: forecast", liquidity_buffer_usd=None),
+                                           SimpleNamespace(label="B", liquidity_buffer_usd=30e6)])
+    data = SimpleNamespace(policy=SimpleNamespace(liquidity_buffer_usd=20e6))
+    points = SweepResult(None, data, candidates, metrics, None, Rule(), 1).why_points()
+    said = ("Run with its $30.0M cash buffer it defers an order in 90.0% of the scenarios ($12.0M of GPU "
+            "capex on average, at the prices planned) and cancels one in 60.0%, forfeiting $1.5M of deposits "
+            "on average: the buffer is kept by buying fewer GPUs than the plan orders.")  # fmt: skip
+    assert said in points
+    half = metrics.assign(order_cancelled_share=[0.0, 0.5])
+    assert "cash buffer" not in SweepResult(None, data, candidates, half, None, Rule(), 1).why()
+
+
 def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum():
     """On the same scenarios the forecast optimum breaches in 60 % and defaults in 30 %. A has the
     best CVaR5 but breaches in 70 %; C the second best but defaults in 30.1 %; B breaches exactly as

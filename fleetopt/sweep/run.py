@@ -747,6 +747,9 @@ def _unbuffered_words(metrics: pd.DataFrame, parent: str | None) -> str:
     return parent
 
 
+# the share of the scenarios above which the pick's explanation says its policy cancels GPU orders
+# to keep its cash buffer (its "cash buffer" is then GPUs not bought, not cash kept)
+CANCELLING_WORTH_SAYING = 0.5
 # a breach or default probability of the pick from which its explanation says it is still likely
 RISK_WORTH_SAYING = 0.5
 # the pick's risks said where one reaches RISK_WORTH_SAYING: P(any default) is the figure lenders count
@@ -974,7 +977,8 @@ class SweepResult:
         points = [chosen, self._outside_forecast_limits(), self._better_but_excluded()]
         if not same:
             points += self._optimum_missed_and_rises()
-        return _points([*points, self._risk_left(), self._lead_words(folder)])
+        points += [self._buffer_kept_by_cancelling(), self._risk_left(), self._lead_words(folder)]
+        return _points(points)
 
     def _changes_from_optimum(self) -> str:
         """'Chosen by the rule (...): against the forecast optimum it changes mean NPV by ...'."""
@@ -1050,6 +1054,23 @@ class SweepResult:
         named = [f"{metrics['plan'].iloc[at]} ({', '.join(conditions_missed(metrics, self.rule, at))})"
                  for at in better]  # fmt: skip
         return f" Better on {RANK_WORDS[self.rule.prefer]} but outside the rule: {'; '.join(named)}."
+
+    def _buffer_kept_by_cancelling(self) -> str:
+        """' Run with its $3.49B cash buffer it defers an order in 100.0% of the scenarios ...' where
+        the pick's policy cancels orders in more than CANCELLING_WORTH_SAYING of them: a reader takes
+        "cash buffer" for cash kept, where a buffer the plan's own forecast never keeps is kept by
+        deferring and cancelling the plan's GPU orders (docs/evaluation.md, "Policy")."""
+        rec = self.recommended
+        if float(rec.get("order_cancelled_share", 0.0)) <= CANCELLING_WORTH_SAYING:
+            return ""
+        return (
+            f" Run with its {format_usd(self._buffer(rec['plan']))} cash buffer it defers an order in "
+            f"{format_percent(float(rec['deferred_share']))} of the scenarios "
+            f"({format_usd(float(rec['deferred_capex_mean_usd']))} of GPU capex on average, at the prices "
+            f"planned) and cancels one in {format_percent(float(rec['order_cancelled_share']))}, forfeiting "
+            f"{format_usd(float(rec['forfeited_deposits_mean_usd']))} of deposits on average: the buffer is "
+            "kept by buying fewer GPUs than the plan orders."
+        )
 
     def _risk_left(self) -> str:
         """' It still breaches a covenant in 83.7% of the scenarios; the lowest of any candidate is
