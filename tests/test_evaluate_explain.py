@@ -84,6 +84,10 @@ def test_first_any_default_picks_the_earliest_uncured_breach_where_no_liquidity_
     assert f"{len(uncured)} of 20 scenarios have one" in out
     shown = pd.read_csv(tmp_path / "any" / "path.csv")
     assert shown["breach"].iloc[uncured[earliest]] == "uncured: event of default"
+    # its headline names the quarter of the uncured breach that picked it (it named the liquidity
+    # default's alone: "none")
+    quarter = shown["quarter"].iloc[uncured[earliest]]
+    assert f"uncured (an event of default) {quarter}; liquidity default none" in out
     code, out, err = run_cli(*args, "first-default", "--out", str(tmp_path / "liquidity"))
     assert "no scenario of 20 has a liquidity default" in out + err
 

@@ -41,6 +41,7 @@ LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment
          "debt_service_usd")  # fmt: skip
 # the quarters before each event of ANY_DEFAULT_EVENTS (simulate's TIMING_FIELDS; T: none in the horizon)
 _BEFORE = {"default": "quarters_before_default", "uncured_breach": "quarters_before_uncured"}
+UNCURED = "uncured"  # how the breach column begins in the quarter of an uncured breach
 # scenarios simulated at once while a scenario is picked: one plan, so a block is small
 _PICK_BLOCK = 4096
 
@@ -67,6 +68,11 @@ class ScenarioPath:
         """The first quarter a covenant was breached (None: none)."""
         return _first(self.frame, "covenants_breached", lambda v: v != "")
 
+    @property
+    def uncured_breach_quarter(self) -> str | None:
+        """The quarter of the breach the owners could not cure, an event of default (None: none)."""
+        return _first(self.frame, "breach", lambda v: str(v).startswith(UNCURED))
+
     def to_csv(self, path: str | Path) -> Path:
         """Write ``frame`` as CSV (money in USD, factors as multipliers, shifts as annual rates)."""
         path = Path(path)
@@ -75,9 +81,12 @@ class ScenarioPath:
 
     def headline(self) -> str:
         """The scenario in a sentence: "Plan 'milp', scenario 41 of seed 7: NPV -$1.2B; first covenant
-        breach 2030Q2; liquidity default 2031Q1." """
+        breach 2030Q2; uncured (an event of default) 2030Q4; liquidity default 2031Q1." (the uncured
+        breach only where there is one)"""
         said = [f"NPV {format_usd(self.npv_usd)}"]
         said.append(f"first covenant breach {self.first_breach_quarter or 'none'}")
+        if self.uncured_breach_quarter is not None:  # the event of default P(any default) counts
+            said.append(f"uncured (an event of default) {self.uncured_breach_quarter}")
         said.append(f"liquidity default {self.default_quarter or 'none'}")
         if self.delivery_slip_quarters:
             said.append(f"deliveries slipped {counted(self.delivery_slip_quarters, 'quarter')}")
@@ -226,7 +235,7 @@ def _covenant_columns(data: ModelData, frame: pd.DataFrame, lines: dict, seen: l
 def _breach_words(q: dict, breached: bool) -> str:
     """A quarter's breach: cured (an equity cure), uncured (the event of default), or after one."""
     if q["uncured_now"]:
-        return "uncured: event of default"
+        return f"{UNCURED}: event of default"
     if q["cured"]:
         return "cured"
     return "after the event of default" if breached else ""
