@@ -521,8 +521,8 @@ def lowest_quarter(cash: np.ndarray) -> int:
 
 
 # what any_default_probability counts, in the words "In short" and a sweep's pick give it
-ANY_DEFAULT_WORDS = ("any default (a liquidity default or an uncured covenant breach, as lenders count "
-                     "defaults)")  # fmt: skip
+ANY_DEFAULT_MEANS = "(a liquidity default or an uncured covenant breach, as lenders count defaults)"
+ANY_DEFAULT_WORDS = f"any default {ANY_DEFAULT_MEANS}"
 
 
 def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) -> list[str]:

@@ -19,7 +19,14 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
-from fleetopt.core.results import ANY_DEFAULT_WORDS, debt_frame, headline, headline_frame, plan_frame
+from fleetopt.core.results import (
+    ANY_DEFAULT_MEANS,
+    ANY_DEFAULT_WORDS,
+    debt_frame,
+    headline,
+    headline_frame,
+    plan_frame,
+)
 from fleetopt.core.units import (
     counted,
     format_difference,
@@ -756,8 +763,7 @@ RISK_WORTH_SAYING = 0.5
 _RISKS_LEFT = (
     ("breach", "breaches a covenant"),
     ("default", "has a liquidity default"),
-    ("any_default", "has a default of either kind (a liquidity default or an uncured covenant breach, as "
-                    "lenders count defaults)"),
+    ("any_default", f"has a default of either kind {ANY_DEFAULT_MEANS}"),
 )
 # a rise in breach or default probability (against the forecast optimum) that the explanation of a
 # recommendation points out when the rule set no limit on it
