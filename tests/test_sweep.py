@@ -428,17 +428,24 @@ def test_a_pick_whose_buffer_is_kept_by_cancelling_orders_says_so():
     assert "cash buffer" not in SweepResult(None, data, candidates, half, None, Rule(), 1).why()
 
 
-def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum():
-    """On the same scenarios the forecast optimum breaches in 60 % and defaults in 30 %. A has the
-    best CVaR5 but breaches in 70 %; C the second best but defaults in 30.1 %; B breaches exactly as
-    often (the optimum's own figure qualifies) and defaults less: the default rule picks B, and a rule
-    with --allow-riskier picks A."""
-    metrics = pd.DataFrame({
+def rule_plans() -> pd.DataFrame:
+    """The forecast optimum and three candidates of the rule tests below: on the same scenarios the
+    optimum breaches in 60 % and defaults in 30 %; A has the best CVaR5 but breaches in 70 %, B
+    breaches as often as the optimum and defaults less, C defaults in 30.1 %."""
+    return pd.DataFrame({
         "plan": ["milp: forecast", "A", "B", "C"], "origin": ["forecast", "stress", "stress", "variation"],
         "npv_mean_usd": [13e9, 9e9, 11e9, 10e9], "npv_cvar5_usd": [-23e9, -15e9, -20e9, -18e9],
         "npv_p5_usd": [-10e9, -8e9, -9e9, -9e9],
         "breach_probability": [0.60, 0.70, 0.60, 0.55], "default_probability": [0.30, 0.25, 0.20, 0.301],
     })  # fmt: skip
+
+
+def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum():
+    """On the same scenarios the forecast optimum breaches in 60 % and defaults in 30 %. A has the
+    best CVaR5 but breaches in 70 %; C the second best but defaults in 30.1 %; B breaches exactly as
+    often (the optimum's own figure qualifies) and defaults less: the default rule picks B, and a rule
+    with --allow-riskier picks A."""
+    metrics = rule_plans()
     assert recommend(metrics, Rule()) == 2
     assert recommend(metrics, Rule(no_riskier_than_optimum=False)) == 1
     assert recommend(metrics, Rule(prefer="mean")) == 0  # the optimum itself always qualifies
@@ -492,12 +499,7 @@ def test_the_recommendation_is_a_point_a_topic_and_the_terminal_prints_one_a_lin
     each on a line of its own; summary.json's `why` is the same points as one paragraph. The plans
     of the rule test above: B picked, A and C better on CVaR5 but outside the rule, B breaching in
     60 % of the scenarios where C breaches in 55 %."""
-    metrics = pd.DataFrame({
-        "plan": ["milp: forecast", "A", "B", "C"], "origin": ["forecast", "stress", "stress", "variation"],
-        "npv_mean_usd": [13e9, 9e9, 11e9, 10e9], "npv_cvar5_usd": [-23e9, -15e9, -20e9, -18e9],
-        "npv_p5_usd": [-10e9, -8e9, -9e9, -9e9],
-        "breach_probability": [0.60, 0.70, 0.60, 0.55], "default_probability": [0.30, 0.25, 0.20, 0.301],
-    })  # fmt: skip
+    metrics = rule_plans()
     result = SweepResult(None, None, None, metrics, None, Rule(), 2)
     points = result.why_points()
     assert [point.split(" ")[0] for point in points] == ["Chosen", "Better", "It"]  # its 3 topics
