@@ -1,6 +1,8 @@
 """`fleetopt evaluate --explain`: the scenario it picks, printed and written to path.csv, and bad
 input refused before any work."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +10,7 @@ from conftest import run_cli
 from test_evaluate_cli import _multi_plan_file
 
 import fleetopt.api as fo
+from fleetopt.core.units import format_usd
 
 
 def test_evaluate_explain_writes_the_path_and_refuses_bad_input(solve_run, tmp_path):
@@ -21,7 +24,12 @@ def test_evaluate_explain_writes_the_path_and_refuses_bad_input(solve_run, tmp_p
     result, _, _ = fo.evaluate(solve_run, scenarios=40, seed=3, keep_matrix=True, backend="numpy")
     worst = int(np.argmin(result.npv_matrix[0]))
     assert f"Scenario {worst} of seed 3 (the lowest NPV" in out
-    assert (tmp_path / "ok" / "path.csv").exists()
+    frame = pd.read_csv(tmp_path / "ok" / "path.csv")
+    assert {"revenue_usd", "revenue_contracted_usd", "revenue_market_usd"} <= set(frame.columns)
+    # the table's first row, with the quarter's revenue and its contracted part (its header wraps)
+    names = ("revenue_usd", "revenue_contracted_usd", "ebitda_usd")
+    first = [format_usd(frame[name].iloc[0]) for name in names]
+    assert re.search(r"2026Q3 +│ +" + r" +│ +".join(map(re.escape, first)), out)
 
 
 def test_explain_of_a_file_of_several_plans_needs_its_plan(here):

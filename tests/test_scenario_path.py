@@ -9,7 +9,16 @@ from milp_builders import data_of
 from test_delivery_slip import CERTAIN as SLIP_CERTAIN
 from test_delivery_slip import model as slip_model
 from test_delivery_slip import plan as slip_plan
-from test_policy import ORDER, order_model, order_plan, price_drop
+from test_policy import (
+    CONTRACT,
+    MARKET,
+    ORDER,
+    late_block,
+    late_block_model,
+    order_model,
+    order_plan,
+    price_drop,
+)
 
 import fleetopt.api as fo
 from fleetopt.evaluate import compile_plans, evaluate
@@ -107,3 +116,49 @@ def test_an_evaluations_folder_gives_its_seed_and_scenarios_to_scenario_path(sol
     assert [fo.scenario_path(tmp_path / "E", i).npv_usd for i in (0, 29)] == [npv[0, 0], npv[0, 29]]
     with pytest.raises(fo.InputError, match=r"\(--explain\), of 30 scenarios must be between 0 and 29"):
         fo.scenario_path(tmp_path / "E", 30)
+
+
+def late_block_path(**changes):
+    """tests/test_policy.py's 1 MW block two quarters late for the 100-GPU contract (allowance 1),
+    with electricity at $100/MWh and $1,000 of overhead a quarter (``changes``: to its site)."""
+    d = late_block_model(delay_allowance=1)
+    d["sites"]["s1"].update(electricity_price_usd_per_mwh=100.0, **changes)
+    d["finance"]["overhead_usd_per_quarter"] = 1000.0
+    data = data_of(d)
+    plan, scen = late_block(data, delay=2)
+    return path_in(data, batch(data, [plan]), scen, seed=0)
+
+
+def test_the_path_has_revenue_contracted_and_market_and_the_costs_that_make_its_ebitda():
+    """Quarter 1: 50 of the contract's 100 GPUs powered (0.05 MW online) earn 50 x $2 x 2,190 h and
+    draw 0.05 MW x 2,190 h x $100/MWh = $10,950; the $10,000 delay penalty. Quarter 2: cancelled
+    ($50,000), its 50 powered GPUs on the market at $1. Quarter 3: the block on, 100 GPUs on the
+    market, 0.1 MW. Revenue - electricity - opex - penalties is the EBITDA the evaluation ran."""
+    f = late_block_path().frame
+    np.testing.assert_allclose(f["revenue_contracted_usd"], [0.0, 50 * CONTRACT, 0.0, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(f["revenue_market_usd"], [0.0, 0.0, 50 * MARKET, 100 * MARKET], rtol=1e-12)
+    np.testing.assert_allclose(f["revenue_usd"], f["revenue_contracted_usd"] + f["revenue_market_usd"],
+                               rtol=1e-15)  # fmt: skip
+    np.testing.assert_allclose(f["electricity_usd"], [0.0, 10950.0, 10950.0, 21900.0], rtol=1e-12)
+    np.testing.assert_allclose(f["opex_usd"], [1000.0] * 4, rtol=1e-12)
+    np.testing.assert_allclose(f["contract_penalties_usd"], [0.0, 10000.0, 50000.0, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(f["ebitda_usd"], [-1000.0, 197050.0, 47550.0, 196100.0], rtol=1e-12)
+    reconciled = f["revenue_usd"] - f["electricity_usd"] - f["opex_usd"] - f["contract_penalties_usd"]
+    np.testing.assert_allclose(reconciled, f["ebitda_usd"], rtol=0.0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_the_default_models_path_reconciles_revenue_to_ebitda(neocloud_solved):
+    """The bundled default model's MILP plan, in scenarios of seed 7 with the policy at work (late
+    contracts paying penalties among them), to 1e-6 USD: revenue - electricity - opex - penalties is
+    the quarter's EBITDA, and the contracted and market revenue add up to the revenue."""
+    r = neocloud_solved
+    plans = compile_plans(r.data, [r.plan], ["milp"])
+    frames = [scenario_path(r.data, plans, 7, i).frame for i in range(12)]
+    assert any((f["contract_penalties_usd"] > 0).any() for f in frames)
+    for f in frames:
+        assert (f["revenue_contracted_usd"] > 0).any() and (f["revenue_market_usd"] > 0).any()
+        reconciled = f["revenue_usd"] - f["electricity_usd"] - f["opex_usd"] - f["contract_penalties_usd"]
+        np.testing.assert_allclose(reconciled, f["ebitda_usd"], rtol=0.0, atol=1e-6)
+        split = f["revenue_contracted_usd"] + f["revenue_market_usd"]
+        np.testing.assert_allclose(split, f["revenue_usd"], rtol=0.0, atol=1e-6)

@@ -39,6 +39,12 @@ EXPLAIN_RULES = ("worst", "median", "first-default", "first-any-default")
 LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd",
          "net_income_usd", "revolver_draw_usd", "revolver_balance_usd", "cash_usd", "debt_usd",
          "debt_service_usd")  # fmt: skip
+# the quarter's operations, USD (simulate's ``parts``): revenue, contracted and market (the market's with
+# the GPUs freed by ended contracts and, under policy rule 5, the idle ones); electricity; the other
+# operating costs (GPU opex, site fixed costs on the MW online, redeployment, overhead); the contracts'
+# delay and cancellation penalties. EBITDA = revenue - electricity - opex - penalties
+OPERATIONS = ("revenue_usd", "revenue_contracted_usd", "revenue_market_usd", "electricity_usd", "opex_usd",
+              "contract_penalties_usd")  # fmt: skip
 # the quarters before each event of ANY_DEFAULT_EVENTS (simulate's TIMING_FIELDS; T: none in the horizon)
 _BEFORE = {"default": "quarters_before_default", "uncured_breach": "quarters_before_uncured"}
 UNCURED = "uncured"  # how the breach column begins in the quarter of an uncured breach
@@ -93,12 +99,15 @@ class ScenarioPath:
         return f"Plan {self.plan!r}, scenario {self.scenario} of seed {self.seed}: {'; '.join(said)}."
 
     def shown(self) -> pd.DataFrame:
-        """The quarters' figures a reader looks at first, formatted: EBITDA, cash, debt and revolver
-        (USD), the covenants breached and the liquidity default (:meth:`events` says what happened)."""
+        """The quarters' figures a reader looks at first, formatted: revenue (and of it contracted),
+        EBITDA, cash, debt and revolver (USD), the covenants breached and the liquidity default
+        (:meth:`events` says what happened)."""
         f = self.frame
         out = pd.DataFrame({"quarter": f["quarter"]})
-        for name in ("ebitda_usd", "cash_usd", "debt_usd", "revolver_balance_usd"):
-            out[name.removesuffix("_usd").replace("_", " ") + " (USD)"] = f[name].map(format_usd)
+        for name, title in (("revenue_usd", "revenue"), ("revenue_contracted_usd", "of it contracted"),
+                            ("ebitda_usd", "ebitda"), ("cash_usd", "cash"), ("debt_usd", "debt"),
+                            ("revolver_balance_usd", "revolver balance")):  # fmt: skip
+            out[f"{title} (USD)"] = f[name].map(format_usd)
         breach = np.where(f["breach"] != "", " (" + f["breach"] + ")", "")
         out["covenants breached"] = f["covenants_breached"].str.replace("_", " ") + breach
         out["liquidity default"] = np.where(f["liquidity_default"], "DEFAULT", "")
@@ -165,7 +174,15 @@ def _quarter(v: dict) -> dict:
     if taken is not None and taken.capex is not None:
         capex = capex + taken.capex
     accelerated = v.get("accelerated")
+    parts = v["parts"]
+    contracted, market = _at(parts["contract_revenue"]), _at(parts["market_revenue"])
     return {
+        "revenue_usd": contracted + market,
+        "revenue_contracted_usd": contracted,
+        "revenue_market_usd": market,
+        "electricity_usd": _at(parts["electricity"]),
+        "opex_usd": _at(parts["fixed"]),
+        "contract_penalties_usd": _at(parts["penalty"]),
         **{name: _at(value) for name, value in step.lines().items()},
         "ebitda_usd": _at(v["ebitda"]),
         "capex_usd": _at(capex),
@@ -184,8 +201,8 @@ def _quarter(v: dict) -> dict:
 
 def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataFrame:
     T = data.T
-    lines = {name: np.array([q[name] for q in seen]) for name in (*LINES, "collateral_required_usd",
-                                                                   "collateral_value_usd")}  # fmt: skip
+    names = (*OPERATIONS, *LINES, "collateral_required_usd", "collateral_value_usd")
+    lines = {name: np.array([q[name] for q in seen]) for name in names}
     frame = pd.DataFrame({"quarter": data.quarter_labels[:T]})
     for g, gen in enumerate(GENERATIONS):
         frame[f"price_factor_{gen}"] = scen.price_factor[0, g]

@@ -177,7 +177,8 @@ def simulate(
     ``market_earned``: also return ``MARKET_EARNED``, (P, S, G, T) what each generation's own market
     GPUs earn (:func:`_market`, :func:`_less_market_electricity`; the forecast run's, for policy
     rule 0's saving). ``watch(t, state)``: called at the end of each quarter with this function's
-    local variables (:mod:`fleetopt.evaluate.path` reads one scenario's quarter from them).
+    local variables (:mod:`fleetopt.evaluate.path` reads one scenario's quarter from them, with the
+    quarter's revenue and costs in ``parts``, :func:`_operations`'s; kept only with ``watch``).
     """
     T = consts.T
     P, S = plans.P, scen.S
@@ -212,13 +213,14 @@ def simulate(
     paths = {name: xp.zeros((P, S, T)) for name in record}
     earned = xp.zeros((P, S, pl.gen_market_gpus.shape[0], T)) if market_earned else None
     prev_cash = state.cash.copy()
+    parts = None if watch is None else {}
 
     for t in range(T):
         taken = liquidity.orders(t, state, sc)
         paid = contract_payments(consts.contract_payments, pl, sc, book.status, t)  # before this quarter's
         short = _power_left(power, pl, power.quarter(t), taken, t)
         ebitda, gpus_used = _operations(consts, pl, sc, book, power, short, taken, t, demand_served, xp,
-                                        earned)
+                                        earned, parts)
         step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
@@ -448,17 +450,22 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
 
 def _operations(consts, pl, sc, book: ContractBook, power: PowerShortfall, short: Shortfall | None,
                 taken: Adjustments | None, t: int, served: Any, xp: Any,
-                earned: Any = None) -> tuple:  # fmt: skip
+                earned: Any = None, parts: dict | None = None) -> tuple:  # fmt: skip
     """EBITDA and GPUs in use (sold or delivered) in quarter ``t``; adds the market demand served
     (H100-equivalent GPUs) to ``served``, and (``earned``, None: not kept) what each generation's own
     market GPUs earn, less their electricity, to ``earned[:, :, g, t]``; updates the contract book.
+    ``parts`` (None: not kept): filled with the quarter's ``contract_revenue``, ``market_revenue``
+    (rule 5's idle GPUs' included), ``electricity``, ``fixed`` costs, contract ``penalty`` (USD, (P, S)
+    or 0.0) and ``served``, each contract's GPUs delivered; EBITDA is revenue less the three costs.
 
     With ``short`` None every pair is fully powered; otherwise each site's planned draw is scaled
     by its powered share, and each use's GPUs by theirs. Both give the same bits for a pair whose
     every share is 1, so whether a quarter takes the short path (which depends on the other pairs
     simulated with it) cannot change a pair's result.
     """
-    contract_revenue, delivered_gpus, penalty, freed = _contracts(consts, pl, sc, book, short, t, xp)
+    if parts is not None:
+        parts["served"] = {}
+    contract_revenue, delivered_gpus, penalty, freed = _contracts(consts, pl, sc, book, short, t, xp, parts)
     shares = None if short is None else short.market
     idle = book.policy.idle_gpus_to_market and bool(pl.idle.groups[t])
     safe = book.policy.freed_gpus_to_market or taken is not None or book.policy.idle_gpus_to_market
@@ -484,8 +491,11 @@ def _operations(consts, pl, sc, book: ContractBook, power: PowerShortfall, short
     if penalty is not None:
         ebitda = ebitda - penalty
     used = sold_gpus + delivered_gpus
+    if parts is not None:
+        parts.update(contract_revenue=contract_revenue, market_revenue=market_revenue,
+                     electricity=electricity, fixed=fixed, penalty=_zero(penalty))  # fmt: skip
     if idle:  # policy rule 5: what the idle GPUs put to work earn, less their electricity at full draw
-        net, idle_gpus = _idle_market(pl, sc, power, short, taken, excess, t, served, xp)
+        net, idle_gpus = _idle_market(pl, sc, power, short, taken, excess, t, served, xp, parts)
         ebitda, used = ebitda + net, used + idle_gpus
     return ebitda, used
 
@@ -615,9 +625,10 @@ class FreedCapacity:
             table[key] = pairs.added(table[key], x)
 
 
-def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: int, xp: Any) -> tuple:
+def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: int, xp: Any,
+               parts: dict | None = None) -> tuple:  # fmt: skip
     """Revenue, GPUs delivered, penalties (None: none) and freed capacity of the contracts in
-    quarter ``t``; updates the ``book``.
+    quarter ``t``; updates the ``book`` (and ``parts["served"]``, each contract's GPUs delivered).
 
     A contract no plan serves or owes GPUs this quarter adds nothing and is skipped (adding 0.0
     changes no bits, so the skipping cannot make a pair's result depend on the other plans in its
@@ -649,6 +660,8 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
             pairs.put(served, delivered * pairs.take(status[k]))
         revenue = plus(revenue, consts.contract_revenue_per_gpu[k] * served)
         gpus = plus(gpus, served)
+        if parts is not None:
+            parts["served"][int(k)] = served
         if book.policy.freed_gpus_to_market and book.may_have_ended(k, t):
             _free(consts, pl, book, k, short, t, freed, xp)
     return _zero(revenue), _zero(gpus), penalty, freed
@@ -821,15 +834,17 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
 
 
 def _idle_market(pl, sc, power: PowerShortfall, short: Shortfall | None, taken: Adjustments | None,
-                 excess: list, t: int, served: Any, xp: Any) -> tuple[Any, Any]:  # fmt: skip
+                 excess: list, t: int, served: Any, xp: Any,
+                 parts: dict | None = None) -> tuple[Any, Any]:  # fmt: skip
     """Policy rule 5 (``idle_gpus_to_market``, docs/evaluation.md): the GPUs the plans hold idle in
     quarter ``t``, offered group by group (``pl.idle.groups``: site, use, generation) to the demand
     their use's market GPUs leave (``excess``, drawn down), within the MW each site has online
     beyond its planned draw (drawn down); a group sells the share x = min(1, excess / its supply,
     MW left / its added MW), none where its generation has GPUs taken out by the policy or the
     scenario's price does not cover its added electricity. Adds the demand served to ``served``;
-    returns what they earn less that electricity (at the scenario's prices), and the GPUs sold. The
-    kernel's fo_idle_market, operation for operation."""
+    returns what they earn less that electricity (at the scenario's prices), and the GPUs sold (the
+    two added to ``parts``' market revenue and electricity, :func:`_operations`). The kernel's
+    fo_idle_market, operation for operation."""
     revenue = gpus = extra = None
     left = {}  # each site's MW online beyond its planned draw, as it is used
     idle = pl.idle
@@ -853,6 +868,9 @@ def _idle_market(pl, sc, power: PowerShortfall, short: Shortfall | None, taken: 
         revenue = plus(revenue, (base * x) * sc.price_factor[g, t])
         gpus = plus(gpus, count * x)
         extra = plus(extra, bill * x)
+    if parts is not None:
+        parts["market_revenue"] = parts["market_revenue"] + _zero(revenue)
+        parts["electricity"] = parts["electricity"] + _zero(extra) * sc.electricity_factor[t]
     return _zero(revenue) - _zero(extra) * sc.electricity_factor[t], _zero(gpus)
 
 
