@@ -15,9 +15,12 @@ from test_policy import (
     ORDER,
     late_block,
     late_block_model,
+    model,
     order_model,
     order_plan,
+    plan_of,
     price_drop,
+    under_served,
 )
 
 import fleetopt.api as fo
@@ -26,6 +29,7 @@ from fleetopt.evaluate.engine import sample_runs
 from fleetopt.evaluate.path import path_in, scenario_path
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.sources import read_plans
+from fleetopt.schema.policy import Policy
 
 
 def test_a_scenario_path_has_the_npv_the_evaluation_gave_that_scenario(solve_run):
@@ -162,3 +166,43 @@ def test_the_default_models_path_reconciles_revenue_to_ebitda(neocloud_solved):
         np.testing.assert_allclose(reconciled, f["ebitda_usd"], rtol=0.0, atol=1e-6)
         split = f["revenue_contracted_usd"] + f["revenue_market_usd"]
         np.testing.assert_allclose(split, f["revenue_usd"], rtol=0.0, atol=1e-6)
+
+
+def test_contracts_late_and_cancelled_for_lateness_are_events_with_their_gpus_and_penalties():
+    """The late block: quarter 1 late (50 of 100 GPUs powered, the $10,000 delay penalty), quarter 2
+    still short past the 1-quarter allowance: cancelled with its $50,000 penalty; the events say so
+    and their penalties are the quarter's contract_penalties_usd."""
+    path = late_block_path()
+    assert path.events() == [
+        "2026Q2: 1 MW at s1 online 2 quarters late; contract anchor late: 50 of 100 GPUs delivered, "
+        "delay penalty $10.0k",
+        "2026Q3: contract anchor cancelled for lateness: 100 GPUs due, cancellation penalty $50.0k",
+    ]
+    assert list(path.frame["contract_penalties_usd"]) == [0.0, 10000.0, 50000.0, 0.0]
+
+
+def test_a_contract_cancelled_in_the_first_quarter_is_an_event():
+    """Open loop, the plan serving the 100-GPU contract with 60: short at its deadline, quarter 0, so
+    cancelled there with its $50,000 penalty (the first quarter has no quarter before it to compare)."""
+    d = model(delay_allowance_quarters=1, delay_penalty_usd_per_quarter=10000.0)
+    d["policy"] = Policy.off().model_dump()
+    data = data_of(d)
+    path = path_in(data, batch(data, [under_served(data, 60.0)]), deterministic_scenarios(data, 1), seed=0)
+    assert path.events() == ["2026Q1: contract anchor cancelled for lateness: 100 GPUs due, cancellation "
+                             "penalty $50.0k"]  # fmt: skip
+    assert list(path.frame["contract_penalties_usd"]) == [50000.0, 0.0, 0.0, 0.0]
+
+
+def test_a_late_step_of_contracted_capacity_is_a_risk_event_and_the_contract_it_delays_a_reaction():
+    """tests/test_policy.py's site whose contracted capacity rises from 0.05 to 1 MW in 2026Q2, one
+    quarter late: 50 of the contract's 100 GPUs powered there, the $10,000 delay penalty."""
+    d = model(capacity_mw={"start": 0.05, "steps": {"2026Q2": 1.0}}, start="2026Q2", term_quarters=3,
+              delay_penalty_usd_per_quarter=10000.0)  # fmt: skip
+    d["risk"] = {"power_delay": {"probability": 0.0, "max_extra_quarters": 0, "contracted_probability": 0.1,
+                                 "contracted_max_extra_quarters": 2}}  # fmt: skip
+    data = data_of(d)
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["step_delay"][0, 0, 1] = 1
+    path = path_in(data, batch(data, [plan_of(data, contract_from=1, market=0.0)]), scen, seed=0)
+    assert path.events() == ["2026Q2: contracted capacity at s1 +0.95 MW online 1 quarter late; contract "
+                             "anchor late: 50 of 100 GPUs delivered, delay penalty $10.0k"]  # fmt: skip

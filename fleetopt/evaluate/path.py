@@ -26,7 +26,7 @@ from fleetopt.evaluate.liquidity import REACTION_USD
 from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
-from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.evaluate.simulate import SimulationConstants, late_capacity_steps, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.runs import limits
 
@@ -194,9 +194,18 @@ def _quarter(v: dict) -> dict:
         "solvent": bool(_at(v["solvent"])),
         "prepayment_cut_usd": _at(step.prepayment_cut),
         "reaction_usd": {name: _at(liquidity.reactions()[name]) for name in REACTION_USD},
+        "served": _served(parts["served"], len(book.status)),
         "live": np.asarray(book.status)[:, 0, 0].copy(),
         "late": None if book.late is None else np.asarray(book.late)[:, 0, 0].copy(),
     }
+
+
+def _served(served: dict, K: int) -> np.ndarray:
+    """(K,) each contract's GPUs delivered in the quarter (0: not served)."""
+    out = np.zeros(K)
+    for k, gpus in served.items():
+        out[k] = _at(gpus)
+    return out
 
 
 def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataFrame:
@@ -221,7 +230,7 @@ def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataF
     frame["prepayment_cut_usd"] = [q["prepayment_cut_usd"] for q in seen]
     for name in REACTION_USD:  # the policy's totals so far, each quarter's part
         frame[name] = np.diff([0.0, *(q["reaction_usd"].get(name, 0.0) for q in seen)])
-    frame["reactions"] = _reaction_words(data, frame, seen, np.asarray(scen.contract_alive[0]))
+    frame["reactions"] = _reaction_words(data, plan, frame, seen, np.asarray(scen.contract_alive[0]))
     frame["risk_events"] = _risk_events(data, plan, scen)
     return frame
 
@@ -258,13 +267,12 @@ def _breach_words(q: dict, breached: bool) -> str:
     return "after the event of default" if breached else ""
 
 
-def _reaction_words(data: ModelData, frame: pd.DataFrame, seen: list[dict], alive: np.ndarray) -> list[str]:
+def _reaction_words(data: ModelData, plan: PlanBatch, frame: pd.DataFrame, seen: list[dict],
+                    alive: np.ndarray) -> list[str]:  # fmt: skip
     """Each quarter's reactions in words: orders deferred or cancelled, GPUs sold in distress, the
     prepayment cut, contracts late or cancelled for lateness (``alive``: (K, T) whether each
     contract's customer has not defaulted; a contract ended by its customer's default is a risk event)."""
-    names = [c.name for c in data.contracts]
     words = []
-    previous = seen[0]["live"] if seen else None
     for t, q in enumerate(seen):
         said = []
         for column, what in (("deferred_usd", "orders deferred"), ("forfeited_usd", "deposits forfeited "
@@ -272,21 +280,39 @@ def _reaction_words(data: ModelData, frame: pd.DataFrame, seen: list[dict], aliv
                              ("prepayment_cut_usd", "prepayment cut")):  # fmt: skip
             if frame[column].iloc[t] > 0:
                 said.append(f"{what} {format_usd(frame[column].iloc[t])}")
-        late = q["late"]  # late quarters so far: a quarter late adds one, if not cancelled in it
-        if late is not None:
-            more = (late > (seen[t - 1]["late"] if t else 0)) & (q["live"] > 0)
-            if more.any():
-                said.append("delivered late: " + listed([names[k] for k in np.flatnonzero(more)]))
-        ended = (previous > 0) & (q["live"] == 0) & alive[:, t] if t else np.zeros(len(names), dtype=bool)
-        if ended.any():
-            said.append("cancelled for lateness: " + listed([names[k] for k in np.flatnonzero(ended)]))
-        previous = q["live"]
+        said += _late_contract_words(data, plan, t, q, seen[t - 1] if t else None, alive[:, t])
         words.append("; ".join(said))
     return words
 
 
+def _late_contract_words(data: ModelData, plan: PlanBatch, t: int, q: dict, before: dict | None,
+                         alive: np.ndarray) -> list[str]:  # fmt: skip
+    """Quarter ``t``'s contracts late (policy rule 2: the GPUs delivered of those due, the delay
+    penalty) and cancelled for lateness (the GPUs due, the cancellation penalty), as simulate charges
+    them; ``before``: the quarter before's (None in the first: the contracts the plan took, live, none
+    late), ``alive``: (K,) each contract's customer still live (a contract its customer's default
+    ends is neither)."""
+    said = []
+    live_before = plan.accepted[0] if before is None else before["live"]
+    owed, total = plan.contract_owed[0, :, t], plan.contract_gpus[0, :, :, t].sum(axis=1)
+    due = np.where(owed > 0, owed, total)  # what simulate's contract must get not to be short
+    late = q["late"]  # late quarters so far: a quarter late adds one, if not cancelled in it
+    if late is not None:
+        more = (late > (0.0 if before is None else before["late"])) & (q["live"] > 0)
+        for k in np.flatnonzero(more):
+            c = data.contracts[k]
+            said.append(f"contract {c.name} late: {q['served'][k]:,.0f} of {due[k]:,.0f} GPUs delivered, "
+                        f"delay penalty {format_usd(c.delay_penalty_usd)}")  # fmt: skip
+    for k in np.flatnonzero((live_before > 0) & (q["live"] == 0) & alive):
+        c = data.contracts[k]
+        said.append(f"contract {c.name} cancelled for lateness: {due[k]:,.0f} GPUs due, cancellation "
+                    f"penalty {format_usd(c.penalty_usd)}")  # fmt: skip
+    return said
+
+
 def _risk_events(data: ModelData, plan: PlanBatch, scen) -> list[str]:
-    """Each quarter's risk events in words: customers defaulting, power blocks late, deliveries slipped."""
+    """Each quarter's risk events in words: customers defaulting, power blocks and increases of a
+    site's contracted capacity late (in the quarter due), deliveries slipped."""
     T = data.T
     events: list[list[str]] = [[] for _ in range(T)]
     alive = np.asarray(scen.contract_alive[0])  # (K, T)
@@ -301,7 +327,13 @@ def _risk_events(data: ModelData, plan: PlanBatch, scen) -> list[str]:
                                    int(plan.build_online[0, b]), float(plan.build_mw[0, b]))  # fmt: skip
         delay = int(scen.delay[0, site, start]) if mw > 0 else 0
         if delay > 0 and online < T:
-            events[online].append(f"{mw:g} MW at {sites[site]} online {delay} quarters late")
+            events[online].append(f"{mw:g} MW at {sites[site]} online {counted(delay, 'quarter')} late")
+    steps = late_capacity_steps(data)
+    for i, t in zip(*np.nonzero(steps), strict=True):
+        delay = int(scen.step_delay[0, i, t])
+        if delay > 0:
+            events[t].append(f"contracted capacity at {sites[i]} +{steps[i, t]:g} MW online "
+                             f"{counted(delay, 'quarter')} late")  # fmt: skip
     slip = int(np.asarray(scen.delivery_slip)[0])
     if slip:
         events[0].append(f"deliveries slip {counted(slip, 'quarter')}")
