@@ -206,3 +206,34 @@ def test_a_late_step_of_contracted_capacity_is_a_risk_event_and_the_contract_it_
     path = path_in(data, batch(data, [plan_of(data, contract_from=1, market=0.0)]), scen, seed=0)
     assert path.events() == ["2026Q2: contracted capacity at s1 +0.95 MW online 1 quarter late; contract "
                              "anchor late: 50 of 100 GPUs delivered, delay penalty $10.0k"]  # fmt: skip
+
+
+def test_a_customer_default_names_the_contracts_it_ends_with_their_gpus_and_termination_payment():
+    """The 100-GPU contract (4 quarters at $2, a termination payment of half the value left) of a
+    customer that defaults in 2026Q3: the contract ends there, paying 0.5 x 100 x $4,380 x 2 quarters
+    = $438,000, and its 100 GPUs go to the market at $1 (revenue contracted $438,000 -> 0, market
+    $219,000 -> $438,000). A plan without the contract reads that none of it was running."""
+    data = data_of(model(termination_payment_share=0.5))
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["contract_alive"][0, 0, 2:] = False
+    path = path_in(data, batch(data, [plan_of(data)]), scen, seed=0)
+    assert path.events() == ["2026Q3: customer big defaults: contract anchor ends (100 GPUs, termination "
+                             "payment $438.0k), its GPUs offered on the market"]  # fmt: skip
+    f = path.frame
+    np.testing.assert_allclose(f["revenue_contracted_usd"], [100 * CONTRACT] * 2 + [0.0] * 2, rtol=1e-12)
+    np.testing.assert_allclose(f["revenue_market_usd"], [100 * MARKET] * 2 + [200 * MARKET] * 2, rtol=1e-12)
+    without = plan_of(data, market=200.0)
+    without.accepted[0], without.contract_gpus[...] = 0.0, 0.0
+    path = path_in(data, batch(data, [without]), scen, seed=0)
+    assert path.events() == ["2026Q3: customer big defaults: no contract of it in the plan is running"]
+
+
+def test_a_contract_the_default_stops_before_its_start_will_not_start():
+    """The contract from 2026Q2 (tests/test_policy.py's late block's) of a customer that defaults in
+    2026Q1: it never starts."""
+    data = data_of(late_block_model())
+    plan, scen = late_block(data, delay=0)
+    scen.factors["contract_alive"][0, 0, :] = False
+    path = path_in(data, batch(data, [plan]), scen, seed=0)
+    assert path.events() == ["2026Q1: customer big defaults: contract anchor will not start (100 GPUs from "
+                             "2026Q2), its GPUs offered on the market"]  # fmt: skip

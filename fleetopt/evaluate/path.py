@@ -231,7 +231,7 @@ def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataF
     for name in REACTION_USD:  # the policy's totals so far, each quarter's part
         frame[name] = np.diff([0.0, *(q["reaction_usd"].get(name, 0.0) for q in seen)])
     frame["reactions"] = _reaction_words(data, plan, frame, seen, np.asarray(scen.contract_alive[0]))
-    frame["risk_events"] = _risk_events(data, plan, scen)
+    frame["risk_events"] = _risk_events(data, plan, scen, seen)
     return frame
 
 
@@ -310,9 +310,10 @@ def _late_contract_words(data: ModelData, plan: PlanBatch, t: int, q: dict, befo
     return said
 
 
-def _risk_events(data: ModelData, plan: PlanBatch, scen) -> list[str]:
-    """Each quarter's risk events in words: customers defaulting, power blocks and increases of a
-    site's contracted capacity late (in the quarter due), deliveries slipped."""
+def _risk_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> list[str]:
+    """Each quarter's risk events in words: customers defaulting (with the contracts it ends),
+    power blocks and increases of a site's contracted capacity late (in the quarter due),
+    deliveries slipped."""
     T = data.T
     events: list[list[str]] = [[] for _ in range(T)]
     alive = np.asarray(scen.contract_alive[0])  # (K, T)
@@ -320,7 +321,9 @@ def _risk_events(data: ModelData, plan: PlanBatch, scen) -> list[str]:
         rows = [k for k, c in enumerate(data.contracts) if c.customer == customer]
         down = ~alive[rows].all(axis=0)
         if down.any():
-            events[int(np.argmax(down))].append(f"customer {customer} defaults")
+            t = int(np.argmax(down))
+            live = plan.accepted[0] if t == 0 else seen[t - 1]["live"]
+            events[t].append(f"customer {customer} defaults: " + _ended_words(data, rows, live, t))
     sites = [s.name for s in data.sites]
     for b in range(plan.build_mw.shape[1]):
         site, start, online, mw = (int(plan.build_site[0, b]), int(plan.build_start[0, b]),
@@ -338,6 +341,26 @@ def _risk_events(data: ModelData, plan: PlanBatch, scen) -> list[str]:
     if slip:
         events[0].append(f"deliveries slip {counted(slip, 'quarter')}")
     return ["; ".join(e) for e in events]
+
+
+def _ended_words(data: ModelData, rows: list[int], live: np.ndarray, t: int) -> str:
+    """What a customer's default in quarter ``t`` ends of its contracts ``rows`` still ``live`` (K,)
+    at the end of the quarter before: each one's GPUs and termination payment (docs/evaluation.md,
+    "Contract payments"), and whether its GPUs go to the market (policy rule freed_gpus_to_market)."""
+    said = []
+    for k in rows:
+        c = data.contracts[k]
+        if live[k] <= 0 or t > c.end:  # not taken, ended before (late) or its term over
+            continue
+        what = (f"contract {c.name} ends ({c.gpus:,.0f} GPUs" if t >= c.start else
+                f"contract {c.name} will not start ({c.gpus:,.0f} GPUs from {data.quarter_labels[c.start]}")
+        paid = data.contract_payments.ended[k, t]
+        said.append(what + (f", termination payment {format_usd(paid)})" if paid > 0 else ")"))
+    if not said:
+        return "no contract of it in the plan is running"
+    their = "its" if len(said) == 1 else "their"
+    return listed(said) + f", {their} GPUs " + ("offered on the market" if data.policy.freed_gpus_to_market
+                                                 else "idle")  # fmt: skip
 
 
 def scenario_outcomes(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: int) -> dict:
