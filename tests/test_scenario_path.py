@@ -24,6 +24,7 @@ from test_policy import (
 )
 
 import fleetopt.api as fo
+from fleetopt.core.units import format_usd
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.engine import sample_runs
 from fleetopt.evaluate.path import path_in, scenario_path
@@ -237,3 +238,34 @@ def test_a_contract_the_default_stops_before_its_start_will_not_start():
     path = path_in(data, batch(data, [plan]), scen, seed=0)
     assert path.events() == ["2026Q1: customer big defaults: contract anchor will not start (100 GPUs from "
                              "2026Q2), its GPUs offered on the market"]  # fmt: skip
+
+
+@pytest.mark.parametrize("sales", [False, True], ids=["no-sales", "distress-sales"])
+def test_the_liquidity_default_is_an_event_after_the_sales_that_did_not_avert_it(sales):
+    """The hand-built default above: without sales cash ends 2026Q2 at 1,000,000 - (1 - share) x
+    4,000,000 = -$2.18M; with distress sales, their proceeds come in and still leave cash short, so
+    the default stays in 2026Q2 and the events say what was sold for how much, then the default."""
+    data = data_of(order_model(distress_sales=sales))
+    path = path_in(data, batch(data, [order_plan(data)]), price_drop(data, [0, 1]), seed=0)
+    f = path.frame
+    share = 372_000.0 / 1_810_000.0
+    sold = f["distress_sold_usd"].iloc[1]
+    assert (sold > 0) == sales and path.default_quarter == "2026Q2"
+    np.testing.assert_allclose(f["cash_usd"].iloc[1], 1.0e6 - (1.0 - share) * ORDER + sold, rtol=1e-12)
+    sale = f"GPUs sold in distress for {format_usd(sold)}; " if sales else ""
+    assert path.events()[0] == (f"2026Q2: orders deferred $822.1k; {sale}liquidity default: cash ends the "
+                                f"quarter at {format_usd(f['cash_usd'].iloc[1])} (revolver balance $0)")
+
+
+def test_the_uncured_breach_is_an_event_in_the_quarter_the_evaluation_counted(solve_run):
+    _, data = fo.load(solve_run / "model.yaml")
+    runs = sample_runs(data, read_plans(solve_run, data).compile(data), 40, 3)
+    uncured = np.flatnonzero(runs["quarters_before_uncured"][0] < data.T)
+    assert uncured.size  # tiny's plan has uncured breaches in some scenarios of seed 3
+    s = int(uncured[0])
+    path = fo.scenario_path(solve_run, s, seed=3)
+    quarter = data.quarter_labels[int(runs["quarters_before_uncured"][0, s])]
+    said = [line for line in path.events() if "uncured covenant breach" in line]
+    breached = path.frame.set_index("quarter").loc[quarter, "covenants_breached"].replace("_", " ")
+    assert len(said) == 1 and said[0].startswith(f"{quarter}: ")
+    assert f"uncured covenant breach ({breached}): an event of default" in said[0]

@@ -114,14 +114,14 @@ class ScenarioPath:
         return out
 
     def events(self) -> list[str]:
-        """'2026Q4: customer lab-a defaults; GPUs sold in distress $920.8M', a line for each quarter
-        with a risk event or a reaction of the policy."""
-        f = self.frame
+        """'2026Q4: customer lab-a defaults: ...; GPUs sold in distress for $920.8M; liquidity
+        default: ...', a line for each quarter with a risk event, a reaction of the policy, the
+        liquidity default or the uncured covenant breach."""
         lines = []
-        for quarter, risk, reactions in zip(f["quarter"], f["risk_events"], f["reactions"], strict=True):
-            said = "; ".join(words for words in (risk, reactions) if words)
+        for _, row in self.frame.iterrows():
+            said = [words for words in (row["risk_events"], row["reactions"], *_default_words(row)) if words]
             if said:
-                lines.append(f"{quarter}: {said}")
+                lines.append(f"{row['quarter']}: {'; '.join(said)}")
         return lines
 
     def _repr_markdown_(self) -> str:
@@ -135,6 +135,18 @@ class ScenarioPath:
         events = "".join(f"<li>{html_text(line)}</li>" for line in self.events())
         return (f"<p><b>{html_text(self.headline())}</b></p>" + shown.to_html(index=False, escape=False)
                 + (f"<ul>{events}</ul>" if events else ""))
+
+
+def _default_words(row: pd.Series) -> list[str]:
+    """A quarter's liquidity default (its cash and revolver, USD) and uncured covenant breach, in words."""
+    said = []
+    if row["liquidity_default"]:
+        said.append(f"liquidity default: cash ends the quarter at {format_usd(row['cash_usd'])} (revolver "
+                    f"balance {format_usd(row['revolver_balance_usd'])})")  # fmt: skip
+    if str(row["breach"]).startswith(UNCURED):
+        breached = row["covenants_breached"].replace("_", " ")
+        said.append(f"uncured covenant breach ({breached}): an event of default")
+    return said
 
 
 def _first(frame: pd.DataFrame, column: str, test=bool) -> str | None:
@@ -276,7 +288,7 @@ def _reaction_words(data: ModelData, plan: PlanBatch, frame: pd.DataFrame, seen:
     for t, q in enumerate(seen):
         said = []
         for column, what in (("deferred_usd", "orders deferred"), ("forfeited_usd", "deposits forfeited "
-                             "on cancelled orders"), ("distress_sold_usd", "GPUs sold in distress"),
+                             "on cancelled orders"), ("distress_sold_usd", "GPUs sold in distress for"),
                              ("prepayment_cut_usd", "prepayment cut")):  # fmt: skip
             if frame[column].iloc[t] > 0:
                 said.append(f"{what} {format_usd(frame[column].iloc[t])}")
