@@ -9,6 +9,9 @@ from milp_builders import data_of
 from test_delivery_slip import CERTAIN as SLIP_CERTAIN
 from test_delivery_slip import model as slip_model
 from test_delivery_slip import plan as slip_plan
+from test_idle_gpus import EXTRA_BILL, GPU_QUARTER, PLANNED_BILL
+from test_idle_gpus import model as idle_model
+from test_idle_gpus import plan_of as idle_plan
 from test_policy import (
     CONTRACT,
     MARKET,
@@ -269,3 +272,21 @@ def test_the_uncured_breach_is_an_event_in_the_quarter_the_evaluation_counted(so
     breached = path.frame.set_index("quarter").loc[quarter, "covenants_breached"].replace("_", " ")
     assert len(said) == 1 and said[0].startswith(f"{quarter}: ")
     assert f"uncured covenant breach ({breached}): an event of default" in said[0]
+
+
+def test_idle_gpus_put_to_work_count_in_the_market_revenue_and_the_electricity():
+    """tests/test_idle_gpus.py's instance under policy rule 5: 100 GPUs on the training market and 80
+    of the 100 idle ones put to work for the 180 GPUs of demand, each earning $2,190 and drawing 0.8
+    kW more ($175.20 a quarter) on top of the plan's $26,280: market revenue 180 x $2,190 = $394,200,
+    electricity $26,280 + 80 x $175.20 = $40,296, EBITDA $353,904."""
+    d = idle_model()
+    d["policy"] = {"idle_gpus_to_market": True}
+    data = data_of(d)
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["demand"][0, 0, :] = 180.0
+    f = path_in(data, batch(data, [idle_plan(data)]), scen, seed=0).frame
+    np.testing.assert_allclose(f["revenue_market_usd"], [180 * GPU_QUARTER] * 4, rtol=1e-12)
+    np.testing.assert_allclose(f["electricity_usd"], [PLANNED_BILL + 80 * EXTRA_BILL] * 4, rtol=1e-12)
+    np.testing.assert_allclose(f["ebitda_usd"], [353_904.0] * 4, rtol=1e-12)
+    reconciled = f["revenue_usd"] - f["electricity_usd"] - f["opex_usd"] - f["contract_penalties_usd"]
+    np.testing.assert_allclose(reconciled, f["ebitda_usd"], rtol=0.0, atol=1e-6)
