@@ -36,8 +36,10 @@ def scenario_path(
     any scenario number).
 
     Returns a :class:`~fleetopt.evaluate.path.ScenarioPath`: ``.frame`` one row per quarter (risk
-    factors as multipliers or annual shifts, lines in USD, each covenant's ratio and limit, the
-    breach, the liquidity default, the policy's reactions), ``.npv_usd``, ``.to_csv(path)``."""
+    factors as multipliers or annual shifts; revenue, contracted and market, the costs down to
+    EBITDA and the financing lines in USD; each covenant's ratio and limit, the breach, the
+    liquidity default, the policy's reactions), ``.events()`` (what happened each quarter, in
+    words), ``.npv_usd``, ``.to_csv(path)``."""
     path = resolve_run(plans, "plans").resolve()
     evaluated = _evaluation_job(path)
     seed = evaluated.get("seed", 0) if seed is None else limits.seed("seed (--seed)", seed)
