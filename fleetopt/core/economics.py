@@ -354,9 +354,7 @@ def repaid_shares(fin: Financing, draws: np.ndarray, prepay: np.ndarray,
     principal_share, prepaid_share = np.zeros(draws.shape), np.zeros(draws.shape)
     for t in range(draws.shape[-1]):
         available = balance + draws[..., t]
-        principal = np.minimum(scheduled[..., t], available)
-        pay_early = np.minimum(prepay[..., t], available - principal)
-        balance = available - principal - pay_early
+        principal, pay_early, balance = repaid_from(available, scheduled[..., t], prepay[..., t])
         owed = available > 0
         divisor = np.where(owed, available, 1.0)
         principal_share[..., t] = np.where(owed, principal / divisor, 0.0)
@@ -461,7 +459,7 @@ def finance_step(
     spread_shift: Any = 0.0,
     repaid: ForgoneRepaid | None = None,
 ) -> QuarterFinance:
-    """One quarter of financing: interest, principal, tax, cash and the revolver. Updates ``state``.
+    r"""One quarter of financing: interest, principal, tax, cash and the revolver. Updates ``state``.
 
     ``ebitda``, ``depreciation``, ``gain``, ``investing`` (capex less disposal proceeds) and
     ``rate_shift`` (change of the floating reference rate, annual) and ``spread_shift`` (change of
@@ -478,58 +476,31 @@ def finance_step(
     policy moved with a deferred order (:class:`DrawsMoved`). ``repaid``: the quarter's shares of
     :func:`repaid_shares` (:class:`ForgoneRepaid`), by which the balances the pair never drew
     (``state.forgone``, with ``moved.forgone``) are repaid: the pair pays that much less.
+
+    The steps (docs/evaluation.md, quarter step 5; formulation §5.9-§5.10), each a function:
+    interest (:func:`quarter_interest`), repayment of the plan's balances (:func:`repaid_from`),
+    tax (:func:`_tax_step`), the term debt's cash flows (:func:`_term_debt_paid`), cash
+    :math:`C_t = C_{t-1} + \mathrm{EBITDA}_t - X_t - \mathrm{Int}_t - O_t` with :math:`O_t` the
+    investing and debt outflow (:meth:`_TermDebtPaid.outflow`), the policy's prepayment cut
+    (:func:`_cut_prepayment`) and the revolver (:func:`_draw_or_repay_revolver`).
     """
     interest = quarter_interest(fin, state, t, rate_shift, spread_shift, moved, xp)
-    kept = state.kept
-    available = state.balance + draws
-    principal = xp.minimum(scheduled, available)
-    pay_early = xp.minimum(prepay, available - principal)
-    state.balance = available - principal - pay_early
-    ebt = ebitda - interest - (depreciation - gain)
-    taxable, state.loss_pool = taxable_income(ebt, state.loss_pool, xp)
-    tax = tax_on(taxable, fin.tax_rate, xp)
-    principal_total = principal.sum(axis=-1)
-    matures = bool(fin.repaid_at_maturity[:, t].any())
-    at_maturity = xp.asarray(fin.repaid_at_maturity[:, t]) if matures else None
-    repaid_at_maturity = (principal * at_maturity).sum(axis=-1) if matures else 0.0
-    pay_early_total = pay_early.sum(axis=-1)
-    forgone = state.forgone if moved is None or moved.forgone is None else _plus(state.forgone, moved.forgone)
-    forgone_prepaid = None
-    if forgone is not None:  # the pair repays less by the forgone balances' shares
-        state.forgone_facilities = repaid.facilities
-        forgone_principal = forgone * repaid.principal_share
-        forgone_prepaid = forgone * repaid.prepaid_share
-        state.forgone = (forgone - forgone_principal) - forgone_prepaid
-        principal_total = principal_total - _facility_sum(forgone_principal, xp)
-        for slot in np.flatnonzero(fin.repaid_at_maturity[list(repaid.facilities), t]):
-            repaid_at_maturity = repaid_at_maturity - forgone_principal[..., slot]
-        pay_early_total = pay_early_total - _facility_sum(forgone_prepaid, xp)
-    draws_total = draws.sum(axis=-1)
-    # cash paid out besides operations, interest and tax: investing net of the debt flows
-    other_outflow = investing + (principal_total + pay_early_total - draws_total)
-    if kept is not None:
-        kept, kept_paid, kept_principal = _repay_kept(kept, scheduled, principal, xp)
-        principal_total = principal_total + kept_paid
-        other_outflow = other_outflow + kept_paid
-        if matures:  # a bullet's balance kept by a cut prepayment is repaid at its maturity too
-            repaid_at_maturity = repaid_at_maturity + _facility_sum(kept_principal * at_maturity, xp)
-    if moved is not None:
-        other_outflow = other_outflow - moved.draws
-        draws_total = draws_total + moved.draws
-    state.owed = None if moved is None else moved.owed
-    cash = state.cash + ebitda - tax - interest - other_outflow
+    principal, pay_early, state.balance = repaid_from(state.balance + draws, scheduled, prepay, xp)
+    ebt, taxable, tax = _tax_step(fin, state, ebitda, interest, depreciation, gain, xp)
+    paid = _term_debt_paid(fin, state, t, principal, pay_early, draws, scheduled, moved, repaid, xp)
+    cash = state.cash + ebitda - tax - interest - paid.outflow(investing)
     cut = 0.0
     if prepay_floor is not None:
-        cash, cut, kept = _cut_prepayment(state, cash, pay_early, pay_early_total, prepay_floor, kept, xp,
-                                          forgone_prepaid)  # fmt: skip
-        pay_early_total = pay_early_total - cut
-    state.kept = kept
+        cash, cut, paid.kept = _cut_prepayment(state, cash, pay_early, paid.prepayment, prepay_floor,
+                                               paid.kept, xp, paid.forgone_prepaid)  # fmt: skip
+        paid.prepayment = paid.prepayment - cut
+    state.kept = paid.kept
     rev_draw = _draw_or_repay_revolver(fin, state, cash, xp)
     return QuarterFinance(
         interest=interest,
-        principal=principal_total,
-        prepayment=pay_early_total,
-        draws=draws_total,
+        principal=paid.principal_total,
+        prepayment=paid.prepayment,
+        draws=paid.draws_total,
         ebt=ebt,
         tax=tax,
         taxable=taxable,
@@ -538,8 +509,118 @@ def finance_step(
         cash=state.cash,
         term_debt=term_debt(state, xp),
         prepayment_cut=cut,
-        repaid_at_maturity=repaid_at_maturity,
+        repaid_at_maturity=paid.repaid_at_maturity,
     )
+
+
+def repaid_from(available: Any, scheduled: Any, prepay: Any, xp: Any = np) -> tuple[Any, Any, Any]:
+    r"""Repayment of the plan's balances (:func:`finance_step`; formulation §5.9), each (..., F): the
+    scheduled principal and the prepayment paid out of ``available`` (the balance at the start of the
+    quarter plus its draws), and the balance left,
+
+    .. math::
+        P_f = \min(S_f, A_f), \qquad E_f = \min(p_f, A_f - P_f), \qquad D_f = A_f - P_f - E_f,
+
+    with :math:`S_f` ``scheduled`` and :math:`p_f` ``prepay`` as planned: neither repays more than is owed."""
+    principal = xp.minimum(scheduled, available)
+    pay_early = xp.minimum(prepay, available - principal)
+    return principal, pay_early, available - principal - pay_early
+
+
+def _tax_step(fin: Financing, state: FinanceState, ebitda: Any, interest: Any, depreciation: Any, gain: Any,
+              xp: Any) -> tuple[Any, Any, Any]:  # fmt: skip
+    r"""Pre-tax income, taxable income before the floor at 0, and tax (:func:`finance_step`;
+    formulation §5.10); updates ``state.loss_pool``:
+
+    .. math::
+        \mathrm{EBT}_t = \mathrm{EBITDA}_t - \mathrm{Int}_t - (\mathrm{Dep}_t - \mathrm{Gain}_t), \qquad
+        X_t = \tau_x \max(0, \mathrm{EBT}_t - U_{t-1}),
+
+    :math:`U` the pool of unused losses (:func:`taxable_income`; none without loss carry-forward)."""
+    ebt = ebitda - interest - (depreciation - gain)
+    taxable, state.loss_pool = taxable_income(ebt, state.loss_pool, xp)
+    return ebt, taxable, tax_on(taxable, fin.tax_rate, xp)
+
+
+@dataclass
+class _TermDebtPaid:
+    """A quarter's term-debt cash flows summed over facilities, (...,) USD each (:func:`_term_debt_paid`),
+    in the pieces the cash adds up in order, so that NumPy's cash is the kernel's bit for bit."""
+
+    principal: Any  # the plan's scheduled principal, less the forgone balances' share
+    prepayment: Any  # the plan's prepayments, less the forgone balances' share (then less the cut)
+    draws: Any  # the plan's draws
+    repaid_at_maturity: Any  # the part of the principal (kept balances' included) repaying bullets
+    kept: Any = None  # (..., F) balances kept by cut prepayments, after this quarter's repayment
+    kept_paid: Any = None  # scheduled principal paid on the kept balances (None: none kept)
+    moved_draws: Any = None  # draws moved by a deferred order (None: none moved)
+    forgone_prepaid: Any = None  # (..., L) the forgone balances' share of the prepayments (None: none)
+
+    @property
+    def principal_total(self) -> Any:
+        return self.principal if self.kept_paid is None else self.principal + self.kept_paid
+
+    @property
+    def draws_total(self) -> Any:
+        return self.draws if self.moved_draws is None else self.draws + self.moved_draws
+
+    def outflow(self, investing: Any) -> Any:
+        r"""Cash paid out besides operations, interest and tax: ``investing`` net of the debt flows,
+        :math:`O_t = I_t + \sum_f (S_{f,t} + p_{f,t} - d_{f,t})` (formulation §5.10's cash row)."""
+        out = investing + (self.principal + self.prepayment - self.draws)
+        if self.kept_paid is not None:
+            out = out + self.kept_paid
+        if self.moved_draws is not None:
+            out = out - self.moved_draws
+        return out
+
+
+def _term_debt_paid(fin: Financing, state: FinanceState, t: int, principal: Any, pay_early: Any, draws: Any,
+                    scheduled: Any, moved: DrawsMoved | None, repaid: ForgoneRepaid | None,
+                    xp: Any) -> _TermDebtPaid:  # fmt: skip
+    """The term debt's cash flows of quarter ``t`` (:func:`finance_step`): the plan's ``principal``,
+    ``pay_early`` (..., F) and ``draws`` (..., F), less what the balances the pair never drew would
+    have repaid (:func:`_less_forgone`), plus the scheduled principal on the balances kept by cut
+    prepayments (:func:`_repay_kept`; a bullet's kept balance is repaid at its maturity too) and the
+    draws the policy moved (``moved``). Updates ``state.forgone`` and ``state.owed``."""
+    matures = bool(fin.repaid_at_maturity[:, t].any())
+    at_maturity = xp.asarray(fin.repaid_at_maturity[:, t]) if matures else None
+    paid = _TermDebtPaid(
+        principal=principal.sum(axis=-1),
+        prepayment=pay_early.sum(axis=-1),
+        draws=draws.sum(axis=-1),
+        repaid_at_maturity=(principal * at_maturity).sum(axis=-1) if matures else 0.0,
+    )
+    _less_forgone(fin, state, t, paid, moved, repaid, xp)
+    if state.kept is not None:
+        paid.kept, paid.kept_paid, kept_principal = _repay_kept(state.kept, scheduled, principal, xp)
+        if matures:  # a bullet's balance kept by a cut prepayment is repaid at its maturity too
+            kept_matured = _facility_sum(kept_principal * at_maturity, xp)
+            paid.repaid_at_maturity = paid.repaid_at_maturity + kept_matured
+    if moved is not None:
+        paid.moved_draws = moved.draws
+    state.owed = None if moved is None else moved.owed
+    return paid
+
+
+def _less_forgone(fin: Financing, state: FinanceState, t: int, paid: _TermDebtPaid, moved: DrawsMoved | None,
+                  repaid: ForgoneRepaid | None, xp: Any) -> None:  # fmt: skip
+    r"""The pair repays less by the balances it never drew (``state.forgone``, with ``moved.forgone``;
+    docs/evaluation.md, policy rule 0, "A cancelled order's draws"): each forgone balance :math:`X_l`
+    is repaid by the plan's shares of ``repaid``, :math:`X_l \leftarrow X_l - X_l\,\pi^S_l - X_l\,\pi^E_l`,
+    and ``paid``'s principal (at a bullet's maturity, its repayment there too) and prepayment fall by
+    those parts. Nothing where there is none."""
+    forgone = state.forgone if moved is None or moved.forgone is None else _plus(state.forgone, moved.forgone)
+    if forgone is None:
+        return
+    state.forgone_facilities = repaid.facilities
+    forgone_principal = forgone * repaid.principal_share
+    paid.forgone_prepaid = forgone * repaid.prepaid_share
+    state.forgone = (forgone - forgone_principal) - paid.forgone_prepaid
+    paid.principal = paid.principal - _facility_sum(forgone_principal, xp)
+    for slot in np.flatnonzero(fin.repaid_at_maturity[list(repaid.facilities), t]):
+        paid.repaid_at_maturity = paid.repaid_at_maturity - forgone_principal[..., slot]
+    paid.prepayment = paid.prepayment - _facility_sum(paid.forgone_prepaid, xp)
 
 
 def quarter_interest(
@@ -551,9 +632,17 @@ def quarter_interest(
     moved: DrawsMoved | None,
     xp: Any = np,
 ) -> Any:
-    """Quarter ``t``'s interest on the balances at the end of the previous quarter (see
+    r"""Quarter ``t``'s interest on the balances at the end of the previous quarter (see
     :func:`finance_step`), the revolver's and the kept balances' included, less the interest the
-    draws moved by a deferred order save."""
+    draws moved by a deferred order save (docs/evaluation.md, quarter step 5; formulation §5.9):
+
+    .. math::
+        \mathrm{Int}_t = \sum_f \big(r_{f,t} + \phi_{f,t}\,\Delta\rho_t/4 + \psi_{f,t}\,\Delta s_t/4\big)
+        (D_{f,t-1} + K_{f,t-1} - X_{f,t-1}) + r^R R_{t-1} - \mathrm{saved}_t,
+
+    :math:`\phi` 1 on floating quarters, :math:`\psi` 1 on a refinanced bullet's, :math:`\Delta\rho`
+    ``rate_shift``, :math:`\Delta s` ``spread_shift``, :math:`K` the balances kept by cut prepayments,
+    :math:`X` those never drawn, :math:`R` the revolver."""
     # forecast interest plus the floating facilities' share of the rate shift; balances may have a
     # smaller batch shape than cash (they do not depend on the scenario), so reduce them first
     forecast = (xp.asarray(fin.rate_quarterly[:, t]) * state.balance).sum(axis=-1)
@@ -626,8 +715,13 @@ def _plus(total: Any, x: Any) -> Any:
 
 
 def _draw_or_repay_revolver(fin: Financing, state: FinanceState, cash: Any, xp: Any) -> Any:
-    """The revolver covers a shortfall below the minimum cash and is repaid from any excess; sets
-    ``state.revolver`` and ``state.cash`` and returns the draw (negative: a repayment)."""
+    r"""The revolver covers a shortfall below the minimum cash and is repaid from any excess; sets
+    ``state.revolver`` and ``state.cash`` and returns the draw (negative: a repayment),
+
+    .. math::
+        \Delta R_t = \min\big(\max(C^{\min} - C_t, -R_{t-1}),\; Z^R - R_{t-1}\big),
+
+    :math:`C_t` the cash before it, :math:`Z^R` the revolver's size (docs/evaluation.md, quarter step 5)."""
     # max then min rather than clip: the same numbers, and much faster on NumPy arrays
     repay_at_most = -state.revolver
     rev_draw = xp.minimum(xp.maximum(fin.min_cash - cash, repay_at_most), fin.revolver_limit - state.revolver)
