@@ -352,7 +352,6 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
     """Resolve a validated model into arrays."""
     m = loaded.model if isinstance(loaded, LoadedModel) else loaded
     h = _Horizon(m)
-    T = h.T
     sku_names = list(m.skus)
     skus = [m.skus[n] for n in sku_names]
     on_sale, eligible = _sale_and_eligibility(h, skus)
@@ -360,75 +359,121 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
     cohorts, capex_path = _cohorts(h, m, sku_names, sites, on_sale)
     contracts = _contracts(h, m, sku_names)
     facilities = _facilities(h, m)
-    cov = m.finance.covenants
-    test_from = h.t_of(cov.test_from) if cov else T
     customers = tuple(sorted({c.customer for c in contracts}))
     return ModelData(
-        model=m,
-        name=m.name,
-        description=m.description,
-        fingerprint=model_fingerprint(m),
-        risk=m.risk,
-        robustness=m.robustness,
-        policy=m.policy,
-        T=T,
-        quarter_labels=m.quarter_labels,
-        hours=HOURS_PER_QUARTER,
-        discount=discount_factors(m.horizon.discount_rate_annual, T),
-        discount_rate_annual=float(m.horizon.discount_rate_annual),
-        sku_names=sku_names,
-        sku_generation=np.array([s.generation.rank for s in skus]),
-        sku_release=np.array([h.t_of(s.available_from) for s in skus], dtype=np.int64),
-        slipping_skus=tuple(sku_names.index(name) for name in slipping_sku_names(m)),
-        block_size=np.array([s.block_size_gpus for s in skus], dtype=np.float64),
-        install_quarters=np.array([s.install_quarters for s in skus], dtype=np.int64),
-        utilisation_ramp=tuple(tuple(s.utilisation_ramp) for s in skus),
-        order_deposit_share=np.array([s.order_deposit_share for s in skus]),
-        kw_per_gpu=np.array([s.power_kw_per_gpu for s in skus]),
-        idle_fraction=np.array([s.idle_power_fraction for s in skus]),
-        throughput=np.array([[s.training_throughput for s in skus], [s.inference_throughput for s in skus]]),
-        opex_per_gpu_quarter=np.array([s.opex_per_gpu_quarter_usd for s in skus]),
+        **_model_fields(h, m),
+        **_sku_fields(h, m, sku_names, skus),
         on_sale=on_sale,
         training_eligible=eligible,
         capex_path=capex_path,
-        market_price=_market_prices(h, m, sku_names),
-        demand=np.array([h.series(m.market.demand_gpus.training), h.series(m.market.demand_gpus.inference)]),
-        billed_utilization=m.market.billed_utilization,
+        **_market_fields(h, m, sku_names),
         sites=sites,
         cohorts=cohorts,
         contracts=contracts,
-        contract_payments=contract_payments(contracts, T),
+        contract_payments=contract_payments(contracts, h.T),
         facilities=facilities,
-        reference_rate_annual=h.series(m.finance.reference_rate_annual),
-        overhead=h.series(m.finance.overhead_usd_per_quarter),
-        tax_rate=m.finance.tax_rate,
-        tax_loss_carry_forward=m.finance.tax_loss_carry_forward,
-        opening_tax_losses=m.finance.opening_tax_losses_usd,
-        opening_cash=m.finance.opening_cash_usd,
-        min_cash=m.finance.min_cash_usd,
-        default_cash=_default_cash(m),
+        **_finance_fields(h, m),
         redeploy_cost=m.redeployment.cost_per_gpu_usd,
-        max_customer_share=m.limits.max_customer_revenue_share,
-        max_customer_share_per_year=m.limits.max_customer_revenue_share_per_year,
-        max_non_investment_grade_share_per_year=m.limits.max_non_investment_grade_share_per_year,
-        non_investment_grade=_non_investment_grade(m, customers),
-        new_gpu_allocation=_allocation(h, m),
-        revolver_usd=m.finance.revolver.size_usd if m.finance.revolver else 0.0,
-        revolver_rate_annual=m.finance.revolver.annual_rate if m.finance.revolver else 0.0,
-        covenants=covenant_tests(
-            cov, T, test_from, debt_quantity_quarters(facilities, T), any(f.max_ltv for f in facilities),
-            {f.name: facility_owed(f, T) for f in facilities},
-        ),
-        covenant_kinds=model_kinds(cov),
-        covenant_tested=h.ts >= test_from,
-        covenant_window=ebitda_window(cov),
-        equity_cures=equity_cures(cov),
+        **_limit_fields(h, m, customers),
+        **_covenant_fields(h, m, facilities),
         customers=customers,
         customer_hazard=_customer_hazards(m, customers),
-        site_schedules=tuple(_site_schedules(site, T) for site in sites),
+        site_schedules=tuple(_site_schedules(site, h.T) for site in sites),
         cohorts_by_sku_site=_cohorts_by_sku_site(cohorts),
-        **_cohort_values(m, T, cohorts, skus),
+        **_cohort_values(m, h.T, cohorts, skus),
     )
+
+
+def _model_fields(h: _Horizon, m: PlanningModel) -> dict:
+    """:class:`ModelData`'s fields of the model as a whole: its name, settings and horizon."""
+    return {
+        "model": m,
+        "name": m.name,
+        "description": m.description,
+        "fingerprint": model_fingerprint(m),
+        "risk": m.risk,
+        "robustness": m.robustness,
+        "policy": m.policy,
+        "T": h.T,
+        "quarter_labels": m.quarter_labels,
+        "hours": HOURS_PER_QUARTER,
+        "discount": discount_factors(m.horizon.discount_rate_annual, h.T),
+        "discount_rate_annual": float(m.horizon.discount_rate_annual),
+    }
+
+
+def _sku_fields(h: _Horizon, m: PlanningModel, sku_names: list[str], skus: list) -> dict:
+    """:class:`ModelData`'s fields by SKU, (S,) or (2, S) arrays."""
+    return {
+        "sku_names": sku_names,
+        "sku_generation": np.array([s.generation.rank for s in skus]),
+        "sku_release": np.array([h.t_of(s.available_from) for s in skus], dtype=np.int64),
+        "slipping_skus": tuple(sku_names.index(name) for name in slipping_sku_names(m)),
+        "block_size": np.array([s.block_size_gpus for s in skus], dtype=np.float64),
+        "install_quarters": np.array([s.install_quarters for s in skus], dtype=np.int64),
+        "utilisation_ramp": tuple(tuple(s.utilisation_ramp) for s in skus),
+        "order_deposit_share": np.array([s.order_deposit_share for s in skus]),
+        "kw_per_gpu": np.array([s.power_kw_per_gpu for s in skus]),
+        "idle_fraction": np.array([s.idle_power_fraction for s in skus]),
+        "throughput": np.array(
+            [[s.training_throughput for s in skus], [s.inference_throughput for s in skus]]
+        ),
+        "opex_per_gpu_quarter": np.array([s.opex_per_gpu_quarter_usd for s in skus]),
+    }
+
+
+def _market_fields(h: _Horizon, m: PlanningModel, sku_names: list[str]) -> dict:
+    """:class:`ModelData`'s fields of the market: prices, demand and the share of hours billed."""
+    demand = m.market.demand_gpus
+    return {
+        "market_price": _market_prices(h, m, sku_names),
+        "demand": np.array([h.series(demand.training), h.series(demand.inference)]),
+        "billed_utilization": m.market.billed_utilization,
+    }
+
+
+def _finance_fields(h: _Horizon, m: PlanningModel) -> dict:
+    """:class:`ModelData`'s fields of ``finance`` besides the facilities and covenants."""
+    finance = m.finance
+    return {
+        "reference_rate_annual": h.series(finance.reference_rate_annual),
+        "overhead": h.series(finance.overhead_usd_per_quarter),
+        "tax_rate": finance.tax_rate,
+        "tax_loss_carry_forward": finance.tax_loss_carry_forward,
+        "opening_tax_losses": finance.opening_tax_losses_usd,
+        "opening_cash": finance.opening_cash_usd,
+        "min_cash": finance.min_cash_usd,
+        "default_cash": _default_cash(m),
+        "revolver_usd": finance.revolver.size_usd if finance.revolver else 0.0,
+        "revolver_rate_annual": finance.revolver.annual_rate if finance.revolver else 0.0,
+    }
+
+
+def _limit_fields(h: _Horizon, m: PlanningModel, customers: tuple[str, ...]) -> dict:
+    """:class:`ModelData`'s fields of ``limits``: customer concentration and the GPU allocation."""
+    return {
+        "max_customer_share": m.limits.max_customer_revenue_share,
+        "max_customer_share_per_year": m.limits.max_customer_revenue_share_per_year,
+        "max_non_investment_grade_share_per_year": m.limits.max_non_investment_grade_share_per_year,
+        "non_investment_grade": _non_investment_grade(m, customers),
+        "new_gpu_allocation": _allocation(h, m),
+    }
+
+
+def _covenant_fields(h: _Horizon, m: PlanningModel, facilities: list[FacilityData]) -> dict:
+    """:class:`ModelData`'s fields of ``finance.covenants`` (none tested without the block)."""
+    cov = m.finance.covenants
+    test_from = h.t_of(cov.test_from) if cov else h.T
+    return {
+        "covenants": covenant_tests(
+            cov, h.T, test_from, debt_quantity_quarters(facilities, h.T), any(f.max_ltv for f in facilities),
+            {f.name: facility_owed(f, h.T) for f in facilities},
+        ),
+        "covenant_kinds": model_kinds(cov),
+        "covenant_tested": h.ts >= test_from,
+        "covenant_window": ebitda_window(cov),
+        "equity_cures": equity_cures(cov),
+    }
 
 
 def _default_cash(m: PlanningModel) -> float:
