@@ -114,13 +114,7 @@ def solve(
     floor), complete them anyway with the rescue model (status "rescued", formulation §4) so that
     their risk can be evaluated. An infeasible model raises :class:`InfeasibleModel`; no plan
     within the time limit :class:`NoPlanFound`."""
-    limits.text("objective", objective, ("npv", "cost"))
-    limits.solver_settings(mip_gap, time_limit, threads)
-    limits.flag("rescue", rescue)
-    if rescue and (purchases is None or objective != "npv"):
-        raise InputError("rescue completes fixed purchases (purchases=, --purchases) that break a "
-                         "hard limit, for the npv objective: give purchases, and leave the objective "
-                         "at npv")  # fmt: skip
+    _check_solve_settings(objective, time_limit, mip_gap, threads, purchases, rescue)
     loaded, data = _loaded_and_data(model)
     if objective == "cost":
         _warn_offers_declined(data)
@@ -128,35 +122,64 @@ def solve(
         warn(broken)
     fixed = None if purchases is None else _one_purchases(purchases, data)
     threads = resources.capped_threads(threads)
+    result = _solved_or_rescued(data, objective, time_limit, mip_gap, threads, fixed, rescue)
+    result.loaded = loaded
+    result.on_forecast = _policy_on_forecast(result)
+    _warn_if_the_policy_reacts(result)
+    return result
+
+
+def _check_solve_settings(objective: str, time_limit: float | None, mip_gap: float, threads: int | None,
+                          purchases, rescue: bool) -> None:  # fmt: skip
+    """:func:`solve`'s settings checked before the model is read."""
+    limits.text("objective", objective, ("npv", "cost"))
+    limits.solver_settings(mip_gap, time_limit, threads)
+    limits.flag("rescue", rescue)
+    if rescue and (purchases is None or objective != "npv"):
+        raise InputError("rescue completes fixed purchases (purchases=, --purchases) that break a "
+                         "hard limit, for the npv objective: give purchases, and leave the objective "
+                         "at npv")  # fmt: skip
+
+
+def _solved_or_rescued(data: ModelData, objective: str, time_limit: float | None, mip_gap: float,
+                       threads: int | None, fixed: FixedPurchases | None,
+                       rescue: bool) -> SolveResult:  # fmt: skip
+    """The MILP's best plan (:func:`solve`); where the ``fixed`` purchases make it infeasible, the
+    rescue's (:func:`_rescued`)."""
     started = time.perf_counter()
     try:
-        result = _solve_data(
+        return _solve_data(
             data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
         )
     except InfeasibleModel as exc:
         # a rescue cures finance limits only: purchases short of power or a contract stay infeasible
         if fixed is None or objective != "npv":
             raise
-        exc.rescuable = offered = names_finance_limit(exc.diagnosis)
-        exc.rescue_certain = offered and rescuable(exc.diagnosis)
-        if not rescue:
-            if offered:  # in Python, said in the message; the CLI says it with the command given
-                exc.args = (f"{exc}; solve(..., rescue=True) {RESCUE_WORDS[exc.rescue_certain]}",)
-            raise
-        # tried where a finance limit is in the conflict, as a sweep's proposal is: power or a contract
-        # beside it may be only the diagnosis's cheapest way around it, and the rescue holds those
-        left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
-        result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads) if offered else None
-        if result is None:
-            exc.hint = ("the rescue found no plan either: a limit it does not cure is broken too" if offered
-                        else "the rescue cures finance limits only (cash, covenants, the borrowing base), "
-                        "and these purchases break others")  # fmt: skip
-            exc.args = (f"{exc}; {exc.hint}",)
-            raise
-        result.completion = rescued_completion(data, result.plan, result.rescue)
-    result.loaded = loaded
-    result.on_forecast = _policy_on_forecast(result)
-    _warn_if_the_policy_reacts(result)
+        return _rescued(exc, data, fixed, rescue, mip_gap, time_limit, started, threads)
+
+
+def _rescued(exc: InfeasibleModel, data: ModelData, fixed: FixedPurchases, rescue: bool, mip_gap: float,
+             time_limit: float | None, started: float, threads: int | None) -> SolveResult:  # fmt: skip
+    """Fixed purchases the MILP found infeasible (``exc``) completed by the rescue model, where
+    ``rescue`` and the conflict names a finance limit (formulation §4); else ``exc`` raised, saying
+    whether a rescue would help. ``started``: when the solve started (``time_limit`` covers both)."""
+    exc.rescuable = offered = names_finance_limit(exc.diagnosis)
+    exc.rescue_certain = offered and rescuable(exc.diagnosis)
+    if not rescue:
+        if offered:  # in Python, said in the message; the CLI says it with the command given
+            exc.args = (f"{exc}; solve(..., rescue=True) {RESCUE_WORDS[exc.rescue_certain]}",)
+        raise exc
+    # tried where a finance limit is in the conflict, as a sweep's proposal is: power or a contract
+    # beside it may be only the diagnosis's cheapest way around it, and the rescue holds those
+    left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
+    result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads) if offered else None
+    if result is None:
+        exc.hint = ("the rescue found no plan either: a limit it does not cure is broken too" if offered
+                    else "the rescue cures finance limits only (cash, covenants, the borrowing base), "
+                    "and these purchases break others")  # fmt: skip
+        exc.args = (f"{exc}; {exc.hint}",)
+        raise exc
+    result.completion = rescued_completion(data, result.plan, result.rescue)
     return result
 
 
