@@ -109,6 +109,19 @@ def sweep(
     marks the Pareto front), ``recommended`` (the rule's pick: its row of ``metrics``),
     ``forecast_optimum`` (the forecast optimum's row) and ``why()`` (one sentence).
     """
+    _check_sweep_call(rule, folder, progress, candidate_progress, on_folder)
+    prepared = _prepare_sweep(
+        _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
+        mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=stochastic,
+        stochastic_mip_gap=stochastic_mip_gap, purchases=_purchases_list(purchases),
+        resume_options=_tokens("resume_options", resume_options),
+    )  # fmt: skip
+    return _swept(prepared, folder, progress, candidate_progress, on_folder)
+
+
+def _check_sweep_call(rule, folder, progress, candidate_progress, on_folder) -> None:
+    """:func:`sweep`'s ``rule``, callbacks and ``folder`` checked first (its other settings are
+    :func:`~fleetopt.sweep.run.prepare_sweep`'s to check)."""
     if rule is not None and not isinstance(rule, Rule):
         raise InputError(
             f"rule must be a fleetopt.api.Rule, e.g. Rule(prefer='cvar5', max_breach_prob=0.05), or None "
@@ -120,12 +133,10 @@ def sweep(
     if folder is not True:
         limits.out_path("folder", folder)
         RunFolder.check_new(folder)  # before the model is even read
-    prepared = _prepare_sweep(
-        _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
-        mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=stochastic,
-        stochastic_mip_gap=stochastic_mip_gap, purchases=_purchases_list(purchases),
-        resume_options=_tokens("resume_options", resume_options),
-    )  # fmt: skip
+
+
+def _swept(prepared, folder, progress, candidate_progress, on_folder) -> SweepResult:
+    """Run a prepared sweep (:func:`sweep`), saving it in ``folder`` where given."""
     if folder is None:
         return _with_plans_key(_run_sweep(prepared, None, progress, candidate_progress))
     # claimed as the CLI's --out is (refused now if not new or empty); a sweep that fails or is stopped
