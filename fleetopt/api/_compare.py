@@ -98,38 +98,49 @@ def compare(
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
     given = _runs_given(runs)
+    _check_compare_settings(what_if, scenarios, seed, backend)
+    names = _checked_labels(labels)
+    if any(isinstance(r, (SolveResult, StochasticResult)) for r in given):
+        return _compare_results(given, model, scenarios, seed, backend, names, what_if)
+    return _compare_runs([resolve_run(r, "runs") for r in given], model, scenarios, seed, backend, names,
+                         what_if)  # fmt: skip
+
+
+def _check_compare_settings(what_if, scenarios: int | None, seed: int | None, backend: str) -> None:
+    """:func:`compare`'s ``what_if``, ``scenarios``, ``seed`` and ``backend``, checked before the plans
+    are read (a bad one was refused only after the plans' warnings were given)."""
     if what_if is not None and (not isinstance(what_if, (Mapping, list)) or not what_if):
         raise InputError("what_if must be the changes to the model, a mapping of PATH to value or a list of "
                          f"(PATH, value) pairs as fleetopt.api.edit takes them, not empty (got {what_if!r})")
-    # the settings first: a bad one was refused only after the plans' warnings were given
     if scenarios is not None:
         limits.scenarios("scenarios", scenarios)
     if seed is not None:
         limits.seed("seed", seed)
     limits.text("backend", backend, BACKENDS)
-    names = _checked_labels(labels)
+
+
+def _compare_results(given: list, model, scenarios, seed, backend: str, names, what_if) -> Comparison:
+    """:func:`compare` of results in memory (every one of ``given``, else refused), on the
+    out-of-sample futures of a stochastic result given alone unless ``scenarios`` or ``seed``."""
     solved = [r for r in given if isinstance(r, (SolveResult, StochasticResult))]
-    if solved:
-        for ref in given:  # what is neither (a SweepResult) refused as such, not as "both"
-            if not isinstance(ref, (SolveResult, StochasticResult)):
-                Registry.id_given(ref, "runs")
-        if len(solved) != len(given):
-            raise InputError("runs must be run folders, run ids or plan files, or solve results, "
-                             "not both: write the solves first (write_solve_run, write_stochastic_run) "
-                             "to compare them with runs")  # fmt: skip
-        own = [r.out_of_sample for r in solved if isinstance(r, StochasticResult) and r.out_of_sample]
-        if len(solved) == 1 and own:  # its out-of-sample futures, as for its run folder
-            scenarios = own[0]["scenarios"] if scenarios is None else scenarios
-            seed = own[0]["seed"] if seed is None else seed
-        plans = _in_memory(solved)
-        if what_if is not None:
-            return _what_if_of_solved(plans, model, scenarios, seed, backend, names, what_if)
-        if len(plans) < 2:  # as for one run folder: a comparison of one plan says nothing
-            raise CompareError(f"{TWO_PLANS_NEEDED}: give two solve results (a stochastic solve's result "
-                               "alone gives two: its plan and its forecast optimum)")  # fmt: skip
-        return _compare_solved(plans, model, scenarios, seed, backend, names)
-    return _compare_runs([resolve_run(r, "runs") for r in given], model, scenarios, seed, backend, names,
-                         what_if)  # fmt: skip
+    for ref in given:  # what is neither (a SweepResult) refused as such, not as "both"
+        if not isinstance(ref, (SolveResult, StochasticResult)):
+            Registry.id_given(ref, "runs")
+    if len(solved) != len(given):
+        raise InputError("runs must be run folders, run ids or plan files, or solve results, "
+                         "not both: write the solves first (write_solve_run, write_stochastic_run) "
+                         "to compare them with runs")  # fmt: skip
+    own = [r.out_of_sample for r in solved if isinstance(r, StochasticResult) and r.out_of_sample]
+    if len(solved) == 1 and own:  # its out-of-sample futures, as for its run folder
+        scenarios = own[0]["scenarios"] if scenarios is None else scenarios
+        seed = own[0]["seed"] if seed is None else seed
+    plans = _in_memory(solved)
+    if what_if is not None:
+        return _what_if_of_solved(plans, model, scenarios, seed, backend, names, what_if)
+    if len(plans) < 2:  # as for one run folder: a comparison of one plan says nothing
+        raise CompareError(f"{TWO_PLANS_NEEDED}: give two solve results (a stochastic solve's result "
+                           "alone gives two: its plan and its forecast optimum)")  # fmt: skip
+    return _compare_solved(plans, model, scenarios, seed, backend, names)
 
 
 def comparison_html(comparison: Comparison) -> str:
