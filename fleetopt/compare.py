@@ -13,6 +13,7 @@ import pandas as pd
 from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL, UNCURED_LABEL
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import COHORT_DECISIONS, Plan, rounded_decision
 from fleetopt.core.results import (
@@ -190,15 +191,16 @@ FIGURES = [
     ("npv_median_usd", "NPV median", "USD"),
     ("npv_p95_usd", "NPV P95", "USD"),
     ("loss_probability", "P(NPV < 0)", "share"),
-    ("breach_probability", "P(covenant breach)", "share"),
-    ("breach_probability_paired_se", "P(covenant breach) minus the first plan's: standard error", "share"),
+    ("breach_probability", BREACH_LABEL, "share"),
+    ("breach_probability_paired_se", f"{BREACH_LABEL} minus the first plan's: standard error", "share"),
     ("uncured_breach_probability", "P(uncured covenant breach: an event of default)", "share"),
-    ("uncured_breach_probability_paired_se", "P(uncured covenant breach) minus the first plan's: standard "
+    ("uncured_breach_probability_paired_se", f"{UNCURED_LABEL} minus the first plan's: standard "
                                              "error", "share"),
-    ("default_probability", "P(liquidity default)", "share"),
-    ("default_probability_paired_se", "P(liquidity default) minus the first plan's: standard error", "share"),
+    ("default_probability", DEFAULT_LABEL, "share"),
+    ("default_probability_paired_se", f"{DEFAULT_LABEL} minus the first plan's: standard error", "share"),
     ("any_default_probability", "P(any default: a liquidity default or an uncured covenant breach)", "share"),
-    ("any_default_probability_paired_se", "P(any default) minus the first plan's: standard error", "share"),
+    ("any_default_probability_paired_se", f"{ANY_DEFAULT_LABEL} minus the first plan's: standard error",
+     "share"),
     # the lenders' side of a default (docs/evaluation.md, "The debt at a default"), undiscounted USD of
     # the default's quarter; the share covered has no better direction (fewer defaults can leave the
     # ones left less covered), the debt left uncovered, over all scenarios, has
@@ -285,14 +287,14 @@ NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to 
 # the whole); with a plan solved for least cost, what the plans cost and serve (a lab's NPV values its
 # GPUs' own use at market prices)
 VERDICT = {
-    "npv_mean_usd": "NPV mean", "npv_cvar5_usd": "NPV CVaR5", "breach_probability": "P(covenant breach)",
-    "default_probability": "P(liquidity default)",
+    "npv_mean_usd": "NPV mean", "npv_cvar5_usd": "NPV CVaR5", "breach_probability": BREACH_LABEL,
+    "default_probability": DEFAULT_LABEL,
     # either default, as lenders count them (a run before 0.4.14 has none: left out)
-    "any_default_probability": "P(any default)",
+    "any_default_probability": ANY_DEFAULT_LABEL,
 }  # fmt: skip
 COST_VERDICT = {
     "present_cost_usd": "present cost", "present_cost_per_h100_hour_usd": "cost per H100-hour",
-    "market_demand_served": "demand served on the forecast", "default_probability": "P(liquidity default)",
+    "market_demand_served": "demand served on the forecast", "default_probability": DEFAULT_LABEL,
     # every cost plan serves all of the forecast's demand: the scenarios' demand is what tells them apart
     "demand_served_share": "demand served over the scenarios",
     "shortfall_probability": f"P(more than {SHORTFALL_SHARE * 100:g} % short)",

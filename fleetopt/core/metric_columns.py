@@ -12,6 +12,14 @@ def first_breach_column(kind) -> str:
     return f"first_breach_{kind.name}_share"
 
 
+# each event's probability as every table and sentence names it: long where there is room (reports,
+# notebooks, comparisons), short in a terminal's columns and in lists of several
+BREACH_LABEL, BREACH_SHORT = "P(covenant breach)", "P(breach)"  # breach_probability
+UNCURED_LABEL, UNCURED_SHORT = "P(uncured covenant breach)", "P(uncured breach)"  # uncured_breach_probability
+DEFAULT_LABEL, DEFAULT_SHORT = "P(liquidity default)", "P(liq. default)"  # default_probability
+ANY_DEFAULT_LABEL = "P(any default)"  # any_default_probability: short enough for a terminal's column
+
+
 # a scenario is short when more than this share of its market demand over the horizon is not served
 SHORTFALL_SHARE = 0.01
 

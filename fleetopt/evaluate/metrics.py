@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
-from fleetopt.core.metric_columns import SHORTFALL_SHARE, first_breach_column
+from fleetopt.core.metric_columns import (
+    ANY_DEFAULT_LABEL,
+    BREACH_LABEL,
+    DEFAULT_LABEL,
+    SHORTFALL_SHARE,
+    UNCURED_SHORT,
+    first_breach_column,
+)
 from fleetopt.core.notebook import html_text
 from fleetopt.core.tail import TAIL, cvar_of_worst, tail_count, worst_k
 from fleetopt.core.units import counted, format_figure, format_rate
@@ -41,10 +48,10 @@ KEY_FIGURES = {
     "npv_mean_se_usd": ("s.e. of mean NPV", "USD"),  # its standard error, as the terminal's "s.e."
     "npv_cvar5_usd": ("CVaR5 NPV", "USD"),
     "loss_probability": ("P(NPV < 0)", "share"),
-    "breach_probability": ("P(covenant breach)", "share"),
-    "uncured_breach_probability": ("P(uncured breach)", "share"),
-    "default_probability": ("P(liquidity default)", "share"),
-    "any_default_probability": ("P(any default)", "share"),
+    "breach_probability": (BREACH_LABEL, "share"),
+    "uncured_breach_probability": (UNCURED_SHORT, "share"),
+    "default_probability": (DEFAULT_LABEL, "share"),
+    "any_default_probability": (ANY_DEFAULT_LABEL, "share"),
 }
 # those of an evaluation on the forecast alone: the plan's own NPV and each event a yes or no, as the
 # terminal's table of it (no mean, tail or probability over one scenario)
@@ -198,7 +205,7 @@ def ranking_words(rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = N
     0.001%, never 0.00%)."""
     words = f"the highest {RANK_WORDS[rank_by]}"
     if max_breach_prob is not None:
-        words += f" among plans with P(covenant breach) at most {format_rate(max_breach_prob)}"
+        words += f" among plans with {BREACH_LABEL} at most {format_rate(max_breach_prob)}"
     return words
 
 

@@ -9,6 +9,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL
 from fleetopt.core.units import counted, format_percent, format_rate, format_usd
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
@@ -38,20 +39,20 @@ def _rule_text(run: ReportRun) -> str:
             ""
             if "among plans with" in stated
             else (
-                " No limit on P(covenant breach) or P(liquidity default) was set: the pick may carry any such risk."
+                f" No limit on {BREACH_LABEL} or {DEFAULT_LABEL} was set: the pick may carry any such risk."
             )
         )
         return f"Rule: {stated}.{missing}"  # fmt: skip
     limits, unset = [], []
-    for key, what, flag in (("max_breach_prob", "P(covenant breach)", "--max-breach-prob"),
-                            ("max_default_prob", "P(liquidity default)", "--max-default-prob")):  # fmt: skip
+    for key, what, flag in (("max_breach_prob", BREACH_LABEL, "--max-breach-prob"),
+                            ("max_default_prob", DEFAULT_LABEL, "--max-default-prob")):  # fmt: skip
         if rule.get(key) is None:
             unset.append(f"{what} ({flag})")
         else:
             limits.append(f"{what} at most {rule[key]:.4g} ({format_rate(rule[key])})")
     if rule.get("max_any_default_prob") is not None:
         limit = rule["max_any_default_prob"]
-        limits.append(f"P(any default) at most {limit:.4g} ({format_rate(limit)})")
+        limits.append(f"{ANY_DEFAULT_LABEL} at most {limit:.4g} ({format_rate(limit)})")
     if rule.get("min_cvar5_usd") is not None:
         limits.append(f"CVaR5 NPV at least {format_usd(rule['min_cvar5_usd'])}")
     # a sweep resumed after the rule gained this limit applied it even where its job.json lacks it
@@ -59,7 +60,7 @@ def _rule_text(run: ReportRun) -> str:
     if rule.get("forecast_within_limits", applied):
         limits.insert(0, "no covenant breach or liquidity default on the forecast itself")
     if rule.get("no_riskier_than_optimum", False):  # sweeps before this limit lack it: they had none
-        limits.append("P(covenant breach) and P(liquidity default) no higher than the forecast optimum's")
+        limits.append(f"{BREACH_LABEL} and {DEFAULT_LABEL} no higher than the forecast optimum's")
         unset = []  # the optimum's figures bound them
     prefer = rule.get("prefer")
     best = f"highest {RANK_WORDS[prefer]}" if prefer in RANK_WORDS else prefer
@@ -85,10 +86,10 @@ def recommendation_section(run: ReportRun) -> str:
     summary, row = run.summary, run.main_metrics
     pick = ""
     if row is not None:
-        either = (f", P(any default) {format_percent(row['any_default_probability'])}"
+        either = (f", {ANY_DEFAULT_LABEL} {format_percent(row['any_default_probability'])}"
                   if "any_default_probability" in row else "")  # a sweep before fleetopt 0.4.14: none
-        pick = (f" Its P(liquidity default) is {format_percent(row['default_probability'])}{either}, P(covenant "
-                f"breach) {format_percent(row['breach_probability'])}, mean NPV "
+        pick = (f" Its {DEFAULT_LABEL} is {format_percent(row['default_probability'])}{either}, "
+                f"{BREACH_LABEL} {format_percent(row['breach_probability'])}, mean NPV "
                 f"{format_usd(row['npv_mean_usd'])} and CVaR5 {format_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
     rule = _rule_text(run)
     rule_line = f"<br>{escape(rule)}" if rule else ""
@@ -126,7 +127,7 @@ def _dropped_list(summary: dict) -> str:
 
 PARETO_WORDS = (
     "The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and "
-    "P(covenant breach) (lower is better); a candidate is on it when no other is at least "
+    f"{BREACH_LABEL} (lower is better); a candidate is on it when no other is at least "
     "as good in all three and better in one."
 )
 
@@ -144,7 +145,7 @@ def front_section(metrics: pd.DataFrame) -> str:
         svg.scatter, "Candidates: CVaR5 against mean NPV", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
     )
     caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
-               "can be on the front for its lower P(covenant breach), given in the key. Numbers are the # "
+               f"can be on the front for its lower {BREACH_LABEL}, given in the key. Numbers are the # "
                "column of the candidates table; a grey point is numbered only where its number fits beside "
                "it (hover over a point for its name).")  # fmt: skip
     return (f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}"
@@ -159,7 +160,7 @@ def _front_key(metrics: pd.DataFrame) -> str:
         cls = f" class='{_front_class(r)}'" if _front_class(r) else ""
         rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(str(r['plan']))}</td>"
                     f"<td>{escape(format_percent(r['breach_probability']))}</td></tr>")  # fmt: skip
-    head = "<th>#</th><th class='text'>plan</th><th>P(covenant breach)</th>"
+    head = f"<th>#</th><th class='text'>plan</th><th>{BREACH_LABEL}</th>"
     # named for a screen reader: a table in a card with no heading of its own had no name
     return (f"<table class='key' aria-label='Key to the Pareto chart'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
@@ -185,8 +186,8 @@ CANDIDATE_HEADERS = {
     # what the rule weighs first, so that a screen shows it before the table scrolls
     "npv_mean_usd": "mean NPV",
     "npv_cvar5_usd": "CVaR5 NPV",
-    "breach_probability": "P(covenant breach)",
-    "default_probability": "P(liquidity default)",
+    "breach_probability": BREACH_LABEL,
+    "default_probability": DEFAULT_LABEL,
     "forecast_npv_usd": "forecast NPV",
     "npv_mean_se_usd": "SE of mean NPV",
     "npv_mean_no_default_usd": MEAN_NO_DEFAULT_HEADER,
@@ -249,8 +250,7 @@ def candidates_section(run: ReportRun) -> str:
     if run.kind == "sweep":
         classes = [_front_class(r) for _, r in metrics.iterrows()]
         title = f"Candidates and their risk over {n:,} scenarios (seed {seed})"
-        notes.insert(0, "green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and "
-                        "P(covenant breach)")  # fmt: skip
+        notes.insert(0, f"green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and {BREACH_LABEL}")
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
     elif run.summary.get("deterministic"):  # one scenario: no error, no tail, shares are 0 or 100 %

@@ -7,6 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL, UNCURED_LABEL
 from fleetopt.core.results import dscr_kind, first_tested_quarter
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_rate, format_usd
@@ -39,12 +40,12 @@ PLAN_ASSUMPTIONS = (
 
 
 SCENARIO_ASSUMPTIONS = (
-    "P(liquidity default) counts cash below the default level after the revolver and distress sales; a "
-    "covenant breach is counted in P(covenant breach), and one the owners could not cure (at most "
-    "covenants.equity_cures, never two quarters in a row) in P(uncured covenant breach), but neither is "
+    f"{DEFAULT_LABEL} counts cash below the default level after the revolver and distress sales; a "
+    f"covenant breach is counted in {BREACH_LABEL}, and one the owners could not cure (at most "
+    f"covenants.equity_cures, never two quarters in a row) in {UNCURED_LABEL}, but neither is "
     "simulated: a cure brings in no cash and no debt is accelerated.",
     "A distress sale's proceeds stay with the company (no release price to the GPU-backed loans), at "
-    "resale value less policy.distress_sale_discount: P(liquidity default) is a lower bound; with "
+    f"resale value less policy.distress_sale_discount: {DEFAULT_LABEL} is a lower bound; with "
     "policy.distress_sales false it is an upper one.",
     "A future that defaults runs on to the horizon's end with its cash below zero where it falls there "
     "(no interest on the shortfall; in the NPV it is equity's money, at the discount rate): the NPV itself "
@@ -206,13 +207,13 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                            "in use (serving the scenario's demand, the model's market: no contracts)")
                         + " over the GPUs the plan holds (GPUs deferred, cancelled or sold still count as "
                         "held)."),
-        ("P(liquidity default)", f"share of scenarios in which, in some quarter, cash after the revolver "
+        (DEFAULT_LABEL, f"share of scenarios in which, in some quarter, cash after the revolver "
                                  f"and any distress sale is below the default level of {level}. "
                                  + _floor_text(data)),
         ("after a default", "a defaulted scenario is not stopped: it runs on to the horizon with negative "
                             "cash (an unpriced loan at 0 % that later income pays back), so its NPV is the "
                             "depth of the hole, not what shareholders would lose (docs/evaluation.md). "
-                            "Read NPV figures with P(liquidity default) beside them; the mean NPV with no "
+                            f"Read NPV figures with {DEFAULT_LABEL} beside them; the mean NPV with no "
                             "liquidity default averages only the scenarios that never have one (n/a when "
                             "all do)."),
         ("NPV with limited liability", "the shareholders' NPV when their claim cannot be worth less than "
@@ -237,16 +238,16 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                               "rest, averaged over all scenarios (0 where none defaults): what lenders "
                               "would have to recover from contracts and sites, or lose. Shown where some "
                               "scenario defaults."),
-        ("P(covenant breach)", "share of scenarios in which any covenant is missed (by more than $1) in a "
+        (BREACH_LABEL, "share of scenarios in which any covenant is missed (by more than $1) in a "
                                "quarter it is tested in" + (": " + _covenant_text(data, first)
                                                             if data.covenants else "; the model sets none.")),
-        ("P(uncured covenant breach)", "share of scenarios with a breach the owners could not cure "
+        (UNCURED_LABEL, "share of scenarios with a breach the owners could not cure "
                                        "(covenants.equity_cures): an event of default, on which lenders may "
-                                       "accelerate the debt. P(any default): share with a liquidity default "
+                                       f"accelerate the debt. {ANY_DEFAULT_LABEL}: share with a liquidity default "
                                        "or an uncured breach, or both."),
         ("first breach", "share of scenarios whose first breach breaks that covenant. Two covenants can "
                          "fail in the same quarter, so these shares can add up to more than "
-                         "P(covenant breach)."),
+                         f"{BREACH_LABEL}."),
         ("mean lowest cash", "mean over the scenarios of each scenario's lowest quarterly cash (below the "
                              "liquidity default level in a scenario that defaults)."),
         ("policy reactions", "shares of scenarios in which the policy of docs/evaluation.md "

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.covenants import tested_kinds
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL, UNCURED_LABEL
 from fleetopt.core.results import (
     CAPEX_LABEL,
     CASH_HELD_LABEL,
@@ -475,15 +476,15 @@ def _default_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """P(liquidity default), P(covenant breach), P(uncured covenant breach), P(any default) and the
     mean lowest cash (older runs have some of them not)."""
     kpis = [
-        Kpi(f"P(liquidity default): cash below {format_usd(run.data.default_cash)} in any of the "
+        Kpi(f"{DEFAULT_LABEL}: cash below {format_usd(run.data.default_cash)} in any of the "
             f"{run.data.T} quarters", format_percent(row["default_probability"])),
-        Kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", format_percent(row["breach_probability"])),
+        Kpi(f"{BREACH_LABEL} in {_breach_quarters(run.data)}", format_percent(row["breach_probability"])),
     ]  # fmt: skip
     if "uncured_breach_probability" in row:  # not in a run written before fleetopt 0.4.11
-        kpis.append(Kpi("P(uncured covenant breach): a breach the owners could not cure, an event of "
+        kpis.append(Kpi(f"{UNCURED_LABEL}: a breach the owners could not cure, an event of "
                         "default on which lenders may accelerate", format_percent(row["uncured_breach_probability"])))
     if "any_default_probability" in row:  # not in a run written before fleetopt 0.4.14
-        kpis.append(Kpi("P(any default): a liquidity default or an uncured covenant breach, either event of "
+        kpis.append(Kpi(f"{ANY_DEFAULT_LABEL}: a liquidity default or an uncured covenant breach, either event of "
                         "default as lenders count them", format_percent(row["any_default_probability"])))
     if "expected_min_cash_usd" in row:
         kpis.append(Kpi("mean over scenarios of the lowest cash", _row_usd(row, "expected_min_cash_usd")))

@@ -14,6 +14,7 @@ import pandas as pd
 
 from fleetopt.core.data import ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
+from fleetopt.core.metric_columns import BREACH_LABEL
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import TrailingYear, headline, trailing_year_headroom
 from fleetopt.core.units import counted, format_rate, format_usd
@@ -355,6 +356,6 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
         )
     words += marked_last_words(ranked, marked)
     if not met:  # the terminal printed no best plan: the report shows the best of all
-        words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked, marked)}: none has P(covenant breach) at most "
+        words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked, marked)}: none has {BREACH_LABEL} at most "
                  f"{format_rate(limit)} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
     return [labels.index(ranked.iloc[0]["plan"])], words

@@ -22,6 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.metric_columns import (
+    ANY_DEFAULT_LABEL,
+    BREACH_LABEL,
+    BREACH_SHORT,
+    DEFAULT_LABEL,
+    DEFAULT_SHORT,
+)
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import (
     counted,
@@ -107,9 +114,9 @@ def paired_comparison(outcomes: dict, reference: str, alpha: float = TAIL) -> li
 
 # the out-of-sample figures the verdict reads: (words, key, higher is better)
 VERDICT_FIGURES = (("mean NPV", "npv_mean_usd", True), ("CVaR5", "npv_cvar_usd", True),
-                   ("P(breach)", "breach_probability", False),
-                   ("P(liq. default)", "default_probability", False),
-                   ("P(any default)", "any_default_probability", False))  # fmt: skip
+                   (BREACH_SHORT, "breach_probability", False),
+                   (DEFAULT_SHORT, "default_probability", False),
+                   (ANY_DEFAULT_LABEL, "any_default_probability", False))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -261,9 +268,9 @@ def paired_words(d: dict) -> str:
 # the out-of-sample figures, each as its column reads it: (metrics key, paired_cells' name, header)
 OUT_OF_SAMPLE_COLUMNS = (
     ("npv_mean_usd", "mean", "mean NPV"), ("npv_cvar5_usd", "CVaR5", "CVaR5: mean NPV of the worst 5%"),
-    ("breach_probability", "P(breach)", "P(covenant breach)"),
-    ("default_probability", "P(liq. default)", "P(liquidity default)"),
-    ("any_default_probability", "P(any default)", "P(any default: liquidity or uncured breach)"),
+    ("breach_probability", BREACH_SHORT, BREACH_LABEL),
+    ("default_probability", DEFAULT_SHORT, DEFAULT_LABEL),
+    ("any_default_probability", ANY_DEFAULT_LABEL, "P(any default: liquidity or uncured breach)"),
 )  # fmt: skip
 OUT_OF_SAMPLE_PLANS = {"stochastic": "stochastic plan", "forecast": "forecast optimum"}
 DIFFERENCE_ROW = "stochastic less forecast (paired standard error)"

@@ -27,6 +27,7 @@ import pandas as pd
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import operating_lines
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_SHORT, DEFAULT_LABEL
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
@@ -861,9 +862,9 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
 
 # each limited figure in words: (as a table names it, as a sentence does)
 LIMIT_WORDS = {
-    "breach_probability": ("P(breach)", "breach probability"),
-    "default_probability": ("P(liquidity default)", "liquidity default probability"),
-    "any_default_probability": ("P(any default)", "probability of any default"),
+    "breach_probability": (BREACH_SHORT, "breach probability"),
+    "default_probability": (DEFAULT_LABEL, "liquidity default probability"),
+    "any_default_probability": (ANY_DEFAULT_LABEL, "probability of any default"),
     "npv_cvar5_usd": ("CVaR5", "CVaR5"),
 }
 
@@ -1015,8 +1016,8 @@ def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -
     best = int(np.argmax(score))
     missed = [option for option, meets in rule_conditions(metrics, rule) if not meets[best]]
     row = metrics.iloc[best]
-    risk = (f"P(breach) {format_percent(row['breach_probability'])}, "
-            f"P(liquidity default) {format_percent(row['default_probability'])}")
+    risk = (f"{BREACH_SHORT} {format_percent(row['breach_probability'])}, "
+            f"{DEFAULT_LABEL} {format_percent(row['default_probability'])}")
     return (f"; {row['plan']} keeps the limits you set, and {' and '.join(missed)} admits it as well "
             f"({risk})")
 

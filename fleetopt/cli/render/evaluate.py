@@ -8,6 +8,7 @@ from rich.text import Text
 
 from fleetopt.cli.render.tables import unbroken
 from fleetopt.core.covenants import BORROWING_BASE
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_SHORT, DEFAULT_SHORT
 from fleetopt.core.units import (
     format_figure,
     format_percent,
@@ -51,9 +52,9 @@ def evaluation_table(metrics, title: str) -> Table:
         "P5 NPV",
         "CVaR5 NPV",
         "P(NPV<0)",
-        "P(breach)",
-        "P(liq. default)",
-        *(["P(any default)"] if "any_default_probability" in metrics else []),  # a run before 0.4.14: none
+        BREACH_SHORT,
+        DEFAULT_SHORT,
+        *([ANY_DEFAULT_LABEL] if "any_default_probability" in metrics else []),  # a run before 0.4.14: none
         "mean lowest cash",
         "util.",
     ):
@@ -90,8 +91,8 @@ def limited_liability_table(metrics, title: str) -> Table | None:
         return None
     caption = LIMITED_MEANS + (f"; accelerated: {ACCELERATED_MEANS}" if accelerated else "")
     table = Table(title=title, caption=caption)
-    more = ("P(any default)", "mean, accelerated", "CVaR5, accelerated") if accelerated else ()
-    for name in ("plan", "P(liq. default)", "mean NPV", "CVaR5 NPV", *more):  # as the evaluation table
+    more = (ANY_DEFAULT_LABEL, "mean, accelerated", "CVaR5, accelerated") if accelerated else ()
+    for name in ("plan", DEFAULT_SHORT, "mean NPV", "CVaR5 NPV", *more):  # as the evaluation table
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
         limited = [format_usd(row[column]) for column in LIMITED_LIABILITY]
@@ -112,7 +113,7 @@ def debt_at_default_table(metrics, title: str, uncured: bool = False) -> Table |
     # in a credit analyst's terms: exposure at default, recovery rate, expected loss (USD averaged over
     # every scenario, those without a default at 0)
     exposure = "debt at the breach (exposure)" if uncured else "debt at default (exposure)"
-    event = ("P(uncured)" if uncured else "P(liq. default)", exposure)
+    event = ("P(uncured)" if uncured else DEFAULT_SHORT, exposure)
     for name in ("plan", *event, "covered by GPUs and cash (recovery)", "uncovered, mean (expected loss)"):
         table.add_column(name, justify="left" if name == "plan" else "right")
     probability = LENDERS_SHARE[figures]
@@ -148,11 +149,11 @@ ACCELERATED_MEANS = ("the lenders accelerate at the first event of default of ei
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
 UTIL_MEANS = (f"s.e.: the mean NPV's standard error; {MEAN_NO_DEFAULT_HEADER}: over the scenarios with no "
-              "liquidity default, a share 1 - P(liq. default) of them; "
+              f"liquidity default, a share 1 - {DEFAULT_SHORT} of them; "
               "P5 NPV: the k-th worst NPV, k = ceil(5 % of the scenarios); CVaR5 NPV: the mean "
-              "NPV of those k worst; P(breach): a covenant missed in a quarter it is tested; "
-              "P(liq. default): a liquidity default, cash below the model's default level after the "
-              "revolver and sales in some quarter; P(any default): a liquidity default or a covenant "
+              f"NPV of those k worst; {BREACH_SHORT}: a covenant missed in a quarter it is tested; "
+              f"{DEFAULT_SHORT}: a liquidity default, cash below the model's default level after the "
+              f"revolver and sales in some quarter; {ANY_DEFAULT_LABEL}: a liquidity default or a covenant "
               "breach the owners could not cure, either event of default, as lenders and credit default "
               "swaps count defaults; mean lowest cash: each scenario's lowest quarter-end cash, "
               "averaged (below zero where a default's shortfall is carried as negative cash); "

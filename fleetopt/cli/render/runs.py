@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.core.metric_columns import METRIC_COLUMNS
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, METRIC_COLUMNS
 from fleetopt.core.results import (
     figure_text,
 )
@@ -60,7 +60,7 @@ def key_figure(kind: str, fig: dict) -> str:
         cvar5 = format_usd(fig["npv_cvar5_usd"])
         # the default risk a treasurer lists runs for: as lenders count defaults, where the record keeps it
         anyhow = fig.get("any_default_probability")
-        lenders = f", P(any default) {format_percent(anyhow)}" if isinstance(anyhow, float) else ""
+        lenders = f", {ANY_DEFAULT_LABEL} {format_percent(anyhow)}" if isinstance(anyhow, float) else ""
         return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{lenders}{over}"
     if kind == "stochastic" and (oos := recorded_out_of_sample(fig)) is not None:
         return _out_of_sample_headline(oos, keeps_rp(fig))

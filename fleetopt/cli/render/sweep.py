@@ -10,6 +10,7 @@ from rich.text import Text
 
 from fleetopt.cli.render.evaluate import LIMITED_MEANS
 from fleetopt.cli.render.tables import unbroken
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_SHORT, DEFAULT_SHORT
 from fleetopt.core.units import (
     format_percent,
     format_usd,
@@ -22,8 +23,8 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.sweep.run import IDLE_BUFFER
 
 # what the first column's marks mean
-MARKS = ("* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or defaults on the "
-         "forecast itself; = a cash buffer that never acted here: its plan's figures without the buffer")
+MARKS = (f"* Pareto front of mean NPV, CVaR5 and {BREACH_SHORT}; > recommended; ! breaches or defaults on "
+         "the forecast itself; = a cash buffer that never acted here: its plan's figures without the buffer")
 
 
 def sweep_table(metrics, title: str) -> Table:
@@ -34,7 +35,7 @@ def sweep_table(metrics, title: str) -> Table:
     either = "any_default_probability" in metrics
     table = Table(title=title)
     names = ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", *(("CVaR5, limited",) if limited else ()),
-             "P(breach)", "P(liq. default)", *(("P(any default)",) if either else ()))  # fmt: skip
+             BREACH_SHORT, DEFAULT_SHORT, *((ANY_DEFAULT_LABEL,) if either else ()))  # fmt: skip
     for name in names:
         table.add_column(name, justify="left" if name in ("", "plan") else "right")
     for _, r in metrics.iterrows():
@@ -61,9 +62,9 @@ def sweep_table(metrics, title: str) -> Table:
     table.caption = (
         f"{MARKS}. CVaR5: the mean NPV of the worst 5 % of scenarios"
         + (f"; CVaR5, limited: {LIMITED_MEANS}" if limited else "")
-        + "; P(liq. default): a liquidity default"
-        + ("; P(any default): it or an uncured covenant breach, either event of default as lenders count them"
-           if either else "")
+        + f"; {DEFAULT_SHORT}: a liquidity default"
+        + (f"; {ANY_DEFAULT_LABEL}: it or an uncured covenant breach, either event of default as lenders "
+           "count them" if either else "")
     )
     table.columns[0].min_width = 4  # the four marks, before the plan that gives way
     return unbroken(table, text_columns=2)
