@@ -629,13 +629,39 @@ def test_the_candidates_tables_fit_a_1280_px_page(reports, tmp_path):
         candidates = [(over, hint) for head, over, hint in boxes if head.startswith(("#!plan", "#plan"))]
         assert len(candidates) == 2, boxes
         assert all(over <= 0 for over, _ in candidates) == (width == WIDTH), boxes
-        # each hint says to scroll its table where it is wider than its box (the quarterly statements
-        # at least), else only that a header sorts it
-        assert any(over > 0 for _, over, _ in boxes), boxes
+        # each hint says to scroll its table where it is wider than its box (in the narrower window the
+        # quarterly statements at least), else only that a header sorts it
+        assert any(over > 0 for _, over, _ in boxes) == (width != WIDTH), boxes
         for _, over, hint in boxes:
             says_scroll = "scroll the table sideways" in hint
             assert says_scroll == (over > 0), boxes
         assert all(hint == "Click a header to sort." for over, hint in candidates if over <= 0), boxes
+
+
+@needs_chromium
+def test_a_solve_report_s_statements_and_debt_fit_a_1280_px_page(reports, tmp_path):
+    """At 1280 px the quarterly statements (16 columns) and the debt by facility (its terms and a
+    balance per year's end, 11 columns) scrolled sideways, cash, debt and the later years' balances
+    out of view. The statements are set smaller, a header on two lines where longer than its
+    figures, and the debt's terms and balances are two tables: at 1280 px no table scrolls and no
+    hint says to. In a narrower window the statements scroll, and their hint says so."""
+    html = reports["solve"].read_text(encoding="utf-8")
+    probed = tmp_path / "fit.html"
+    probed.write_text(html.replace("</body>", f"<script>{SCROLLED_PROBE}</script></body>"), encoding="utf-8")
+    for width in (WIDTH, NARROW_DESKTOP_WIDTH):
+        dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={width},900").stdout
+        found = re.search(r'data-scrolled="([^"]*)"', dom)
+        assert found is not None, "the probe did not run"
+        boxes = json.loads(unescape(found.group(1)))
+        debt = [(over, hint) for head, over, hint in boxes if head.startswith("facility")]  # terms, balances
+        statements = [(over, hint) for head, over, hint in boxes if head.startswith("quarterrevenue")]
+        assert len(debt) == 2 and len(statements) == 1, boxes
+        if width == WIDTH:
+            assert all(hint == "Click a header to sort." for _, hint in debt + statements), boxes
+            assert not any(over > 0 or "scroll" in hint for _, over, hint in boxes), boxes
+        else:
+            over, hint = statements[0]
+            assert over > 0 and hint.startswith("16 columns: scroll the table sideways"), boxes
 
 
 @needs_chromium
@@ -648,9 +674,8 @@ def test_a_wide_table_keeps_its_row_names_in_view_when_scrolled_sideways(reports
     probed = tmp_path / "sticky.html"
     html = reports[kind].read_text(encoding="utf-8")
     probed.write_text(html.replace("</body>", f"<script>{STICKY_PROBE}</script></body>"), encoding="utf-8")
-    # the candidates table fits 1280 px: a narrower desktop's window scrolls it
-    desktop = NARROW_DESKTOP_WIDTH if kind == "sweep" else WIDTH
-    for width, sticky in ((desktop, True), (PHONE_WIDTH, False)):
+    # every table fits 1280 px: a narrower desktop's window scrolls them
+    for width, sticky in ((NARROW_DESKTOP_WIDTH, True), (PHONE_WIDTH, False)):
         dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={width},900").stdout
         found = re.search(r'data-sticky="([^"]*)"', dom)
         assert found is not None, "the probe did not run"

@@ -312,12 +312,14 @@ def test_a_solve_report_says_its_figures_are_of_the_forecast_and_how_to_test_oth
 
 def test_a_solve_report_gives_each_facility_s_terms_and_balances(runs):
     """A finance review found no debt schedule in the report (the notes' maturities and whether they
-    are refinanced were nowhere): a table per facility, its balances the statements' own."""
+    are refinanced were nowhere): a row per facility, its terms in one table and its balances, the
+    statements' own, in USD as the second table's title says, in the next."""
     html = html_of(runs["solve"])
-    table = html[html.index("Debt by facility of"):]
-    table = table[: table.index("</table>")]
-    assert "amortizing over 20 quarters" in table and "8.10% floating" in table
-    assert ">2027Q4 (USD)<" in table  # the balance at the end of 2027Q4, said so by the caption
+    terms = html[html.index("Debt by facility of"):]
+    terms, table = terms.split("</table>", 2)[:2]
+    assert "amortizing over 20 quarters" in terms and "8.10% floating" in terms
+    assert "<h3>Balance of each facility (USD)</h3>" in table
+    assert ">2027Q4<" in table  # the balance at the end of 2027Q4, said so by the caption
     said = " ".join(text_of(runs["solve"]).split())
     assert "The revolver, which the scenarios draw when cash runs short, is not a facility here." in said
     assert "assumed refinanced at the spread shown" not in said  # tiny refinances no bullet
@@ -2598,13 +2600,13 @@ def test_a_long_header_is_cut_into_two_lines_at_the_space_that_keeps_them_shorte
 def test_the_debt_by_facility_table_s_headers_are_short_over_its_figures(runs):
     """The debt-by-facility table's header row was six lines tall, mostly empty: 'peak at a quarter's
     end (USD)' and 'end of 2026Q4 (USD)' over columns as narrow as '$1.13B' wrapped a word a line.
-    Its figures' headers are a word and the unit ('peak (USD)', '2026Q4 (USD)'); the caption says
-    what they are."""
+    The balances' headers are a word or a quarter ('peak', '2026Q4'), their unit their table's title
+    ('Balance of each facility (USD)'); the caption says what they are."""
     html = html_of(runs["solve"])
-    headers = table_headers(html, "<h2>Debt by facility of")
-    assert "peak (USD)" in headers and "2026Q4 (USD)" in headers, headers
-    assert all(len(h) <= len("opening (USD)") for h in headers if h.endswith("(USD)")), headers
-    said = "its peak at a quarter's end, then its balance at the end of each quarter named"
+    assert table_headers(html, "<h2>Debt by facility of")[-1] == "size (USD)"  # the terms' one figure
+    headers = table_headers(html, "<h3>Balance of each facility (USD)</h3>")
+    assert headers == ["facility", "opening", "peak", "2026Q4", "2027Q4", "2028Q2"], headers
+    said = "at the horizon's start, its peak at a quarter's end, then at the end of each quarter named"
     assert said in text_of(runs["solve"])
 
 

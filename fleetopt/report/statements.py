@@ -11,6 +11,7 @@ import pandas as pd
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
+    DEBT_TERMS,
     POWER_BUILT_LABEL,
     contract_rows,
     debt_frame,
@@ -95,7 +96,7 @@ def purchases_and_statements_sections(run: ReportRun) -> list[str]:
                f"{_debt_over_fleet_words(run)}")  # fmt: skip
     out.append(
         f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>{scroll_hint(len(frame.columns))}"
-        + sortable_table(frame, money_cols=set(columns[1:]), headers=STATEMENT_HEADERS)
+        + sortable_table(frame, money_cols=set(columns[1:]), headers=STATEMENT_HEADERS, fit=True)
     )
     return out
 
@@ -117,26 +118,39 @@ def _debt_over_fleet_words(run: ReportRun) -> str:
 
 
 def _debt_section(run: ReportRun) -> str:
-    """Each facility's terms, maturity and balance at each year's end (core/results.debt_frame)."""
+    """Each facility's terms and maturity, then its balance at each year's end (core/results.debt_frame):
+    in one table, 16 columns with the default model's 7 years, the balances were out of view at 1280 px."""
     frame = debt_frame(run.data, run.statements)
     title = f"<h2>Debt by facility of {escape(run.main_label)} (MILP statements)</h2>"
     if frame.empty:
         return title + "<p class='cap'>The model has no debt facilities.</p>"
-    money = {c for c in frame.columns if c.endswith("_usd")}
-    # short headers over narrow columns of figures: "peak at a quarter's end (USD)" wrapped a word a
-    # line and made the header row six lines tall; the caption says what they are
-    headers = {"at_maturity": "at maturity", "size_usd": "size (USD)", "opening_usd": "opening (USD)",
-               "peak_usd": "peak (USD)", **{c: f"{c[4:-4]} (USD)" for c in money if c.startswith("end_")}}
-    cap = ("Each facility's balance in the MILP's statements (rate: annual, in the horizon's first quarter; a "
-           "floating rate follows the reference rate): its peak at a quarter's end, then its balance at the end "
-           "of each quarter named (each year's last, and the horizon's). The revolver, which the scenarios "
-           "draw when cash runs short, is not a facility here.")
+    terms = frame[[*DEBT_TERMS, "size_usd"]]
+    balances = frame.drop(columns=[*DEBT_TERMS[1:], "size_usd"])
+    cap = ("Rate: annual, in the horizon's first quarter; a floating rate follows the reference rate. The "
+           "revolver, which the scenarios draw when cash runs short, is not a facility here.")
     if any(f.refinanced for f in run.data.facilities):
         cap += (" A bullet the model refinances at maturity is assumed refinanced at the spread shown: no "
                 "lender has promised it, and the plan's figures hold only if it is.")
+    balance_cap = ("Each facility's balance in the MILP's statements: at the horizon's start, its peak at a "
+                   "quarter's end, then at the end of each quarter named (each year's last, and the horizon's).")
     # each balance in its own scale: a $3.9M tail beside billions read "$0" in one scale per column
-    return (title + f"<p class='cap'>{escape(cap)}</p>{scroll_hint(len(frame.columns))}"
-            + sortable_table(frame, usd_cols=money, headers=headers))  # fmt: skip
+    return (title + f"<p class='cap'>{escape(cap)}</p>{scroll_hint(len(terms.columns))}"
+            + sortable_table(terms, usd_cols={"size_usd"}, headers=DEBT_TERM_HEADERS, wrap_cols={"at_maturity"})
+            + f"<h3>{BALANCES_TITLE}</h3><p class='cap'>{escape(balance_cap)}</p>"
+            + scroll_hint(len(balances.columns))
+            + sortable_table(balances, usd_cols=set(balances.columns[1:]), headers=_balance_headers(balances)))  # fmt: skip
+
+
+DEBT_TERM_HEADERS = {"at_maturity": "at maturity", "size_usd": "size (USD)"}
+BALANCES_TITLE = "Balance of each facility (USD)"  # its columns' unit: the year ends' headers are quarters alone
+
+
+def _balance_headers(balances: pd.DataFrame) -> dict[str, str]:
+    """Short headers over the balances' narrow columns ("peak at a quarter's end (USD)" wrapped a word
+    a line and made the header row six lines tall; the caption says what they are): the unit is the
+    table's title's."""
+    ends = {c: c[4:-4] for c in balances.columns if c.startswith("end_")}  # 'end_2027Q4_usd': '2027Q4'
+    return {"opening_usd": "opening", "peak_usd": "peak", **ends}
 
 
 def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
@@ -225,7 +239,7 @@ def _forecast_run_table(run: ReportRun) -> str:
            "statements.")  # fmt: skip
     return (f"<h2>Quarterly figures of {label} on the forecast, run with its policy (USD)</h2>"
             f"<p class='cap'>{escape(cap)}</p>"
-            + sortable_table(frame, money_cols=set(RUN_COLUMNS[1:]), headers=STATEMENT_HEADERS))  # fmt: skip
+            + sortable_table(frame, money_cols=set(RUN_COLUMNS[1:]), headers=STATEMENT_HEADERS, fit=True))  # fmt: skip
 
 
 STATEMENT_HEADERS = {  # in USD, as the tables' titles say: the unit not again over each column
