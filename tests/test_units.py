@@ -164,7 +164,8 @@ def test_a_year_with_a_sliver_of_contracted_revenue_is_not_written_as_none():
     """Contracts earning $3 of 2026's $1,000 of revenue (0.3 %) read '2026 0%' in the report's share of
     each year's revenue under contract, and '(0% under contract)' beside the revenue, as if none
     were; a customer's share of revenue, written beside them, reads '<1%'. 2027: $50 of $100, 50 %;
-    2028 earns nothing and is left out."""
+    2028 earns nothing and is left out. A year the horizon covers in part is named with its quarters,
+    2026's two and 2027's one: "2026 92%" read as the whole year's share."""
     from types import SimpleNamespace
 
     import numpy as np
@@ -174,7 +175,7 @@ def test_a_year_with_a_sliver_of_contracted_revenue_is_not_written_as_none():
     data = SimpleNamespace(quarter_labels=["2026Q3", "2026Q4", "2027Q1", "2028Q1"])
     lines = {"revenue_contracts_usd": np.array([1.0, 2.0, 50.0, 0.0]),
              "revenue_usd": np.array([600.0, 400.0, 100.0, 0.0])}  # fmt: skip
-    assert contracted_by_year(data, SimpleNamespace(lines=lines)) == "2026 <1%, 2027 50%"
+    assert contracted_by_year(data, SimpleNamespace(lines=lines)) == "2026 (Q3-Q4) <1%, 2027 (Q1) 50%"
     assert revenue_words({"revenue_total_usd": 1000.0, "revenue_contracts_total_usd": 3.0}) == (
         "$1.0k (<1% under contract)"
     )
@@ -193,7 +194,7 @@ def test_a_customer_s_share_and_a_covenant_s_share_are_rounded_half_up():
 
     data = SimpleNamespace(quarter_labels=["2026Q1"])
     lines = {"revenue_contracts_usd": np.array([125.0]), "revenue_usd": np.array([1000.0])}
-    assert contracted_by_year(data, SimpleNamespace(lines=lines)) == "2026 13%"
+    assert contracted_by_year(data, SimpleNamespace(lines=lines)) == "2026 (Q1) 13%"
     assert revenue_words({"revenue_total_usd": 1000.0, "revenue_contracts_total_usd": 125.0}) == (
         "$1.0k (13% under contract)"
     )

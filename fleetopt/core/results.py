@@ -425,17 +425,19 @@ def _percent_of(share: float) -> str:
 
 
 def contracted_by_year(data: ModelData, st: Statements) -> str:
-    """The share of each calendar year's revenue its contracts earn, in words: "2026 92%, 2027 88%,
-    ..." (a year's quarters in the horizon only; a year without revenue is left out; a sliver, <1%,
-    as a customer's share is written): the run-off of the contracts behind a plan's debt, which the
-    horizon's total hides."""
+    """The share of each calendar year's revenue its contracts earn, in words: "2026 (Q3-Q4) 92%,
+    2027 88%, ..." (a year's quarters in the horizon only, named as the GPUs bought's columns name
+    them, so a part year does not read as a whole; a year without revenue is left out; a sliver,
+    <1%, as a customer's share is written): the run-off of the contracts behind a plan's debt,
+    which the horizon's total hides."""
     years: dict[str, list[float]] = {}
     for t, label in enumerate(data.quarter_labels):
         total = years.setdefault(calendar_year(label), [0.0, 0.0])
         total[0] += st.lines["revenue_contracts_usd"][t]
         total[1] += st.lines["revenue_usd"][t]
     shares = {year: contracted / revenue for year, (contracted, revenue) in years.items() if revenue > 0}
-    return ", ".join(f"{year} {_percent_of(share)}" for year, share in shares.items())
+    columns = _year_columns(data)
+    return ", ".join(f"{columns[year]} {_percent_of(share)}" for year, share in shares.items())
 
 
 def lowest_cushion(data: ModelData, headroom: dict[str, float | str | None]) -> Cushion:
