@@ -306,6 +306,15 @@ FO_DEVICE double fo_shifted_interest(const double* q, fo_bits flags, double shif
     return added;
 }
 
+// the interest quarter t does not charge on the share draws_in of quarter t - 1's GPU-backed draws
+// deferred into it, at the rate of t (shift: the scenario's, annual) (liquidity.deferred_draws_interest)
+FO_DEVICE double fo_deferred_draws_interest(const double* q, double draws_in, double shift)
+{
+    const double* prev = q - FO_NQ;
+    return draws_in * (FO_LOAD(prev + FO_Q_LTV_DRAW_RATE)
+                       + (shift / FO_QUARTERS_PER_YEAR) * FO_LOAD(prev + FO_Q_LTV_DRAW_FLOATING));
+}
+
 // the start of quarter t (Liquidity.orders): defer the order, or cancel the one deferred into t
 FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
                              const fo_scenario_quarter* sq, fo_state* st)
@@ -331,7 +340,10 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
                 need = need - (market * FO_Q(FO_Q_GEN_MARKET_EARNED + g) - held * FO_Q(FO_Q_GEN_OPEX + g));
             }
         }
-        if (draws_in > 0) need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);  // they arrive now
+        if (draws_in > 0) {  // they arrive now, and last quarter's balance did not bear their interest
+            need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);
+            need = need + fo_deferred_draws_interest(q, draws_in, FO_SQ(rate, rate_shift, t));
+        }
         // the undrawn revolver, less its interest on what is drawn, due now (Liquidity.orders)
         const double room = revolver_limit - st->revolver - revolver_rate_q * st->revolver;
         // the scenario's change of the rates on the plan's own debt (core.economics.shifted_interest)
@@ -1263,8 +1275,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     if (tk.draws_in > 0) {
         const double* prev = q - FO_NQ;
         moved = tk.draws_in * FO_LOAD(prev + FO_Q_LTV_DRAWS);
-        saved = tk.draws_in * (FO_LOAD(prev + FO_Q_LTV_DRAW_RATE)
-                               + (FO_SQ(rate, rate_shift, t) / FO_QUARTERS_PER_YEAR) * FO_LOAD(prev + FO_Q_LTV_DRAW_FLOATING));
+        saved = fo_deferred_draws_interest(q, tk.draws_in, FO_SQ(rate, rate_shift, t));
     }
     moved = moved - st->draws_due * FO_Q(FO_Q_LTV_DRAWS);
 #if FO_FP > 0

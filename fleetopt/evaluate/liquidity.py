@@ -4,7 +4,9 @@ At the start of quarter t (:meth:`Liquidity.orders`), the policy projects the qu
 cash plus the undrawn revolver less the interest due on the drawn part, plus the plan's own change
 in cash that quarter as the evaluator runs it on the forecast (``PlanBatch.forecast_cash_flow``),
 less what the GPUs gone for good (sold, or cancelled before) would earn in it on that forecast
-(valued as below, of ``PlanBatch.gen_market_earned``), less the deferred payments falling due,
+(valued as below, of ``PlanBatch.gen_market_earned``), less the deferred payments falling due, plus
+the GPU-backed draws deferred into the quarter and the interest they did not bear
+(:func:`deferred_draws_interest`),
 what the scenario's rate and spread changes add to the interest on the plan's own debt
 (``economics.shifted_interest``), and the interest and instalments due on prepayments cut in
 earlier quarters (``economics.kept_due``);
@@ -46,6 +48,7 @@ from fleetopt.core.economics import (
     kept_due,
     shifted_interest,
 )
+from fleetopt.core.quarters import per_quarter
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.schema.policy import Policy
 
@@ -69,6 +72,14 @@ def taken_ebitda(gpus: Any, market_inverse: Any, held_inverse: Any, earned: Any,
     docstring): their share of what its market GPUs earn (``earned``) less their share of its opex
     (``market_inverse``, ``held_inverse``: 1 / its market GPUs, 1 / its GPUs held, as :func:`inverse`)."""
     return taken_share(gpus, market_inverse, xp) * earned - taken_share(gpus, held_inverse, xp) * opex
+
+
+def deferred_draws_interest(cols, t: int, draws_in: Any, rate_shift: Any) -> Any:
+    """The interest quarter ``t`` does not charge on the share ``draws_in`` of quarter t - 1's
+    GPU-backed draws deferred into it (the balance was lower by them in t - 1): at the facility's
+    rate in ``t``, the scenario's (``rate_shift``, annual) where it floats."""
+    shift = per_quarter(rate_shift)
+    return draws_in * (cols.ltv_draw_rate[t - 1] + shift * cols.ltv_draw_floating[t - 1])
 
 
 def inverse(of: Any, xp: Any = None) -> Any:
@@ -120,8 +131,10 @@ class Liquidity:
         if self.policy.defer_orders and (cols.any_order[t] or self.due is not None):
             need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
             need = self._less_missing_earnings(t, need)
-            if draws_in is not None:  # the GPU-backed draws deferred with last quarter's order arrive
+            if draws_in is not None:  # the GPU-backed draws deferred with last quarter's order arrive,
+                # and the interest the forecast charges on them last quarter's balance did not bear
                 need = need + draws_in * cols.ltv_draws[t - 1]
+                need = need + deferred_draws_interest(cols, t, draws_in, sc.rate_shift[t])
             # the revolver lends what is undrawn, and its interest on what is drawn falls due now
             room = self.fin.revolver_limit - revolver - self.fin.revolver_rate_quarterly * revolver
             # the scenario's change of the rates on the plan's own floating and refinanced debt

@@ -39,7 +39,6 @@ from fleetopt.core.economics import (
     site_fixed_cost_per_mw,
     term_debt,
 )
-from fleetopt.core.quarters import per_quarter
 from fleetopt.evaluate.layout import (
     REL,
     PlanColumns,
@@ -56,6 +55,7 @@ from fleetopt.evaluate.liquidity import (
     REACTION_USD,
     Adjustments,
     Liquidity,
+    deferred_draws_interest,
     plus,
     taken_share,
 )
@@ -440,8 +440,7 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
             drawn = drawn - taken.draws_cancelled
             forgone = taken.draws_cancelled[..., None] * pl.ltv_facility_draws[t - 1]
         draws = drawn * pl.ltv_draws[t - 1]
-        shift = per_quarter(sc.rate_shift[t])
-        saved = taken.draws_in * (pl.ltv_draw_rate[t - 1] + shift * pl.ltv_draw_floating[t - 1])
+        saved = deferred_draws_interest(pl, t, taken.draws_in, sc.rate_shift[t])
     if taken.draws_out is not None:
         owed = taken.draws_out * pl.ltv_draws[t]
         draws = draws - owed
