@@ -173,23 +173,29 @@ def test_the_cap_of_a_sale_in_the_quarter_an_order_is_cancelled(kernel):
     nothing in quarters 0-2. Quarter 1 projects 1,000,000 - 1,372,000, 1,810,000 short of the
     minimum: the whole order is deferred (saving 1,810,000), cash stays 1,000,000. Quarter 2
     projects 1,000,000 + 2,628,000 - 4,000,000, 1,810,000 short again; cancelling the order saves
-    4,000,000 - 800,000 - 2,190,000 (what its GPUs would earn) = 1,010,000, so all of it is
-    cancelled, forfeiting 800,000: cash 200,000, 800,000 below the default level. A GPU is worth
-    (200 x 500 + 1,000 x 1,500) / 1,200 = 1,333.33: 60 lots would cover the gap, but only the 200
-    GPUs left may go, 266,666.67: cash 466,666.67, a default in quarter 2, and nothing left to earn
-    in quarter 3."""
+    4,000,000 - 800,000 - 2,190,000 (what its GPUs would earn) = 1,010,000, but its GPUs would fetch
+    more in a distress sale, (200 x 500 + 1,000 x 1,500) / 1,200 = 1,333.33 each: the cancellation
+    closes only the 438,000 above the default level, c = 438,000 / 1,010,000 = 43.37 % (433.66 GPUs,
+    346,930.69 forfeited), and the rest of the order is paid (2,265,346.53): cash -1,612,277.23. 196
+    lots would cover the gap to the default level, but only the 766.34 GPUs left may go (not the
+    cancelled ones), 1,021,782.18: cash -590,495.05, a default in quarter 2, and nothing left to earn
+    in quarter 3. (In 0.4.23 and before all of it was cancelled and the 200 GPUs left sold: cash
+    466,666.67, a default too; here the GPUs paid for earn nothing of the 2,190 each the comparison
+    counts, the forecast's.)"""
     d = order_model(sale_block_gpus=10)
     d["finance"].update(min_cash_usd=1_438_000.0, default_cash_usd=1_000_000.0)
     data = data_of(d)
     out = run(data, order_plan(data), Policy(sale_block_gpus=10), price_drop(data, [0, 1, 2]), kernel,
               line="cash_usd")  # fmt: skip
     value = (200 * 500.0 + 1_000 * 1_500.0) / 1_200
-    sold = 200 * value
-    assert sold == pytest.approx(266_666.67, abs=0.01)
-    cash_2 = 200_000.0 + sold
+    cancel = 438_000.0 / 1_010_000.0
+    sold = (1_200 - cancel * ORDER_GPUS) * value
+    assert sold == pytest.approx(1_021_782.18, abs=0.01)
+    cash_2 = 1.0e6 - (1.0 - cancel) * ORDER - cancel * 800_000.0 + sold
+    assert cash_2 == pytest.approx(-590_495.05, abs=0.01)
     np.testing.assert_allclose(out["cash_usd"][0, 0], [1.0e6, 1.0e6, cash_2, cash_2])
     np.testing.assert_allclose(out["deferred_usd"][0, 0], ORDER, rtol=1e-12)
-    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 800_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], cancel * 800_000.0, rtol=1e-12)
     np.testing.assert_allclose(out["distress_sold_usd"][0, 0], sold, rtol=1e-12)
     assert out["default"][0, 0] == 1.0 and out["quarters_before_default"][0, 0] == 2.0
 
@@ -225,6 +231,58 @@ def test_a_cancellation_counts_what_the_cancelled_gpus_would_earn(kernel):
     assert (f * 1_010_000.0, cancel * f * 1_000) == pytest.approx((765_591.16, 400.04), abs=5e-3)
     np.testing.assert_allclose(out["cash_usd"][0, 0], [0.0, 0.0, 0.0, 1_751_904.16], atol=0.01)
     np.testing.assert_allclose(out["forfeited_usd"][0, 0], cancel * 0.2 * f * ORDER, rtol=1e-12)
+    assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+
+
+def selling_order(min_cash: float, default_cash: float) -> dict:
+    """"A cancellation"'s instance with distress sales in lots of 10, opening cash at the minimum."""
+    d = order_model(sale_block_gpus=10)
+    d["finance"].update(opening_cash_usd=min_cash, min_cash_usd=min_cash, default_cash_usd=default_cash)
+    return d
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_an_order_whose_gpus_sell_for_more_than_cancelling_saves_is_paid_and_they_are_sold(kernel):
+    """docs/evaluation.md, "A cancellation", with distress sales (lots of 10): quarter 2 projects
+    -404,044.20 as there, and cancelling all of the deferred order would save f x 1,010,000 =
+    765,591.16; but its 758.01 GPUs would fetch 1,333.33 each in a distress sale ((200 x 500 + 1,000
+    x 1,500) / 1,200, the cohorts' net resale values in quarter 2), 1,010,681.77, more. The minimum
+    is the default level, so none of the gap is left to a cancellation: the order is paid and
+    ceil(404,044.20 / 13,333.33) = 31 lots are sold (413,333.33); quarter 2 ends at 9,289.13, and
+    quarter 3's 890 GPUs earn 1,949,100: 1,958,389.13. In 0.4.23 and before it cancelled 52.78 %
+    (forfeiting 320,035.01) as without sales, and quarter 3 ended at 1,751,904.16, the NPV lower."""
+    data = data_of(selling_order(0.0, 0.0))
+    policy, drop = Policy(sale_block_gpus=10), price_drop(data, [0])
+    out = run(data, order_plan(data), policy, drop, kernel, line="cash_usd")
+    f = 1_372_000.0 / 1_810_000.0
+    value = (200 * 500.0 + 1_000 * 1_500.0) / 1_200
+    assert f * 1_000 * value > f * 1_010_000.0
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 2:], [9_289.13, 1_958_389.13], atol=0.01)
+    np.testing.assert_allclose(out["distress_sold_usd"][0, 0], 310 * value, rtol=1e-12)
+    assert out["order_cancelled"][0, 0] == 0.0 and out["forfeited_usd"][0, 0] == 0.0
+    assert out["default"][0, 0] == 0.0
+    cancelled = run(data, order_plan(data), Policy(distress_sales=False), drop, line="cash_usd")
+    np.testing.assert_allclose(cancelled["cash_usd"][0, 0, 3], 1_751_904.16, atol=0.01)
+    assert out["npv"][0, 0] > cancelled["npv"][0, 0] + 200_000.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_cancellation_closes_only_the_gap_above_the_default_level_when_a_sale_raises_more(kernel):
+    """The case above with a 100,000 minimum (and opening cash) but a default level of 0: a sale
+    would not lift cash above 0, so the cancellation closes the gap's 100,000 above it, c = 100,000 /
+    765,591.16 = 13.06 % (99.01 GPUs, 79,207.92 of deposit forfeited), and the sale the rest: quarter 2
+    ends at 100,000 - 404,044.20 + 100,000 = -204,044.20 before it, sells ceil(204,044.20 / 13,333.33)
+    = 16 lots (213,333.33) and ends at 9,289.13, below the minimum but no default; quarter 3's
+    940.99 GPUs earn 2,060,768.32."""
+    data = data_of(selling_order(100_000.0, 0.0))
+    out = run(data, order_plan(data), Policy(sale_block_gpus=10), price_drop(data, [0]), kernel,
+              line="cash_usd")  # fmt: skip
+    cancel = 100_000.0 / (1_372_000.0 / 1_810_000.0 * 1_010_000.0)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], cancel * 0.2 * 1_372_000.0 / 1_810_000.0 * ORDER,
+                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 79_207.92, atol=0.01)
+    np.testing.assert_allclose(out["distress_sold_usd"][0, 0], 160 * 4_000.0 / 3, rtol=1e-12)
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [1.0e5, 1.0e5, 9_289.13, 2_070_057.45], atol=0.01)
     assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
 
 

@@ -154,24 +154,30 @@ def test_the_late_order_is_deferred_then_partly_cancelled_by_policy_rule_0():
     583,900; f = 291,950 / 583,900 = 1/2. The 50 GPUs left earn, are paid and depreciate (the
     deferred ones' depreciation is removed): flow -642,120 / 2 = -321,060, cash 129,110.
     Quarter 3: the deferred 500,000 falls due (at quarter 3's price, the same $10,000): projection
-    129,110 + 357,880 - 500,000 = -13,010, a gap of 113,010; there is no order to defer, so the
-    deferred one is cancelled by c = 113,010 / (500,000 - 20 % of it - the 208,050 its 50 GPUs
-    would earn, 416,100 / 2) = 0.588747: 29.44 GPUs never arrive (their deposit, 2,000 each, is
-    capex), 20.56 are paid. The 70.56 GPUs held earn and depreciate: EBT 0.705626 x 291,100, tax
-    41,081.57; flow 0.705626 x 416,100 - 41,081.57 - 205,626.46 - 58,874.71 = -11,971.57, cash
-    117,138.43 (above the minimum: the projection counts the EBITDA lost before tax, and the tax
-    falls with it). At the end the GPUs held, the cohort of quarter 2, are worth 0.705626 x 750,000
-    = 529,219.85, their book value (no liquidation tax). NPV = -321,060 DF_2 + (-11,971.57 +
-    529,219.85) DF_3 = 171,314.85. (In 0.4.20 and before c left out what the GPUs would earn,
-    113,010 / 400,000 = 0.282525, and quarter 3 ended at 49,444.98, below the minimum.)"""
+    129,110 + 357,880 - 500,000 = -13,010, a gap of 113,010; there is no order to defer, so the deferred
+    one is cancelled. Cancelling it all saves 500,000 - 20 % of it - the 208,050 its 50 GPUs would earn
+    (416,100 / 2) = 191,950, less than a distress sale of them would raise (50 x 8,750, the quarter-2
+    cohort's net resale value in quarter 3), so the cancellation closes only the 100,000 of the gap
+    above the default level, 0, and leaves the rest to a sale: c = 100,000 / 191,950 = 0.520969: 26.05
+    GPUs never arrive (their deposit, 2,000 each, is capex), 23.95 are paid. The 73.95 GPUs held earn
+    and depreciate: EBT 0.739515 x 291,100, tax 43,054.59; flow 0.739515 x 416,100 - 43,054.59 -
+    239,515.50 - 52,096.90 = -26,954.59, cash 102,155.41 (above the projection: it counts the EBITDA
+    lost before tax, and the tax falls with it; so no sale). At the end the GPUs held, the cohort of
+    quarter 2, are worth 0.739515 x 750,000 = 554,636.62, their book value (no liquidation tax). NPV =
+    -321,060 DF_2 + (-26,954.59 + 554,636.62) DF_3 = 180,800.08. (In 0.4.20 and before c left out what
+    the GPUs would earn, 113,010 / 400,000 = 0.282525, and quarter 3 ended at 49,444.98, below the
+    minimum; in 0.4.23 and before it closed the whole gap, c = 0.588747, NPV 171,314.85.)"""
     out, path = evaluated(deferral_model(10_000.0, 450_170.0), served=False, draw=0.0)
-    c = 113_010 / (400_000 - 416_100 / 2)
+    saved = 400_000 - 416_100 / 2
+    cohort = next(c.index for c in data_of(deferral_model(10_000.0, 450_170.0)).cohorts if c.bought == 2)
+    assert saved < 50 * 8_750.0 == 50 * data_of(deferral_model(10_000.0, 450_170.0)).proceeds[cohort, 3]
+    c = 100_000 / saved
     fc = 0.5 * c
     flow3 = (1 - fc) * 416_100 - 0.2 * (1 - fc) * 291_100 - 0.5 * (1 - c) * 1e6 - 0.5 * c * 2e5
-    assert flow3 == pytest.approx(-11_971.57, abs=0.01)
+    assert flow3 == pytest.approx(-26_954.59, abs=0.01)
     assert path["cash_usd"] == pytest.approx([450_170.0, 450_170.0, 129_110.0, 129_110.0 + flow3], abs=0.01)
     hand = -321_060 * DF[2] + (flow3 + (1 - fc) * 750_000) * DF[3]
-    assert hand == pytest.approx(171_314.85, abs=0.01)
+    assert hand == pytest.approx(180_800.08, abs=0.01)
     assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
     row = out.metrics.iloc[0]
     reactions = row["deferred_share"], row["order_cancelled_share"], row["default_probability"]
@@ -220,11 +226,13 @@ def test_a_late_order_merged_with_the_delivery_quarter_s_own_is_deferred_at_thei
     = 1/2, flow -594,620, cash 160,720. Quarter 3: 100 GPUs due at quarter 3's $9,000 (900,000):
     projection 160,720 + 710,760 - 900,000 = -28,520, gap 128,520; the deposit is 20 % of the
     average signed price, 100 x 1,900 = 190,000, and the 100 GPUs would earn half of 832,200:
-    c = 128,520 / (900,000 - 190,000 - 416,100) = 0.437292. Flow (1 - c/2) x 710,760 - (1 - c) x
-    900,000 - c x 190,000 = -34,167.65; the GPUs held worth (1 - c/2) x 200 x 6,750 at the end.
-    NPV = -594,620 DF_2 + (-34,167.65 + (1 - c/2) x 1,350,000) DF_3 = 374,274.58.
-    `deferred_capex_mean_usd` half the order's 1,900,000, `forfeited_deposits_mean_usd` c x
-    190,000 = 83,085.40."""
+    cancelling all saves 900,000 - 190,000 - 416,100 = 293,900, less than their distress sale would
+    raise, so it closes only the 100,000 above the default level: c = 100,000 / 293,900 = 0.340252.
+    Flow (1 - c/2) x 710,760 - (1 - c) x 900,000 - c x 190,000 = -68,579.91; the GPUs held worth
+    (1 - c/2) x 200 x 6,750 at the end. NPV = -594,620 DF_2 + (-68,579.91 + (1 - c/2) x 1,350,000)
+    DF_3 = 402,537.86. `deferred_capex_mean_usd` half the order's 1,900,000,
+    `forfeited_deposits_mean_usd` c x 190,000 = 64,647.84 (0.4.23, closing the whole gap: c =
+    0.437292, 83,085.40, NPV 374,274.58)."""
     data = data_of(deferral_model({"start": 10_000.0, "steps": {"2026Q3": 9_000.0}}, 755_340.0))
     p = slip_plan(data, served=False, draw=0.0)
     own = next(c.index for c in data.cohorts if c.is_purchase and c.sku == 0 and c.bought == 2)
@@ -234,17 +242,17 @@ def test_a_late_order_merged_with_the_delivery_quarter_s_own_is_deferred_at_thei
     out = evaluate(
         data, compile_plans(data, [p], ["p"]), 1, 0, backend="numpy", keep_matrix=True, record=RECORD
     )
-    c = 128_520 / (710_000 - 832_200 / 2)
+    c = 100_000 / (710_000 - 832_200 / 2)
     flow3 = (1 - c / 2) * 710_760 - (1 - c) * 900_000 - c * 190_000
     assert out.paths["cash_usd"][0, 0] == pytest.approx(
         [755_340.0, 755_340.0, 160_720.0, 160_720.0 + flow3], abs=0.01
     )
     hand = -594_620 * DF[2] + (flow3 + (1 - c / 2) * 1_350_000) * DF[3]
-    assert round(hand, 2) == 374_274.58
+    assert round(hand, 2) == 402_537.86
     assert float(out.npv_matrix[0, 0]) == pytest.approx(hand, abs=0.01)
     row = out.metrics.iloc[0]
     assert row["deferred_capex_mean_usd"] == pytest.approx(950_000.0, abs=0.01)
-    assert row["forfeited_deposits_mean_usd"] == pytest.approx(83_085.40, abs=0.01)
+    assert row["forfeited_deposits_mean_usd"] == pytest.approx(64_647.84, abs=0.01)
 
 
 F_LAST = 41_950 / 583_900  # the share deferred where the draw cannot be
@@ -363,7 +371,7 @@ def test_the_prepayment_of_a_contract_a_slip_makes_late_or_cancels_follows_the_c
     ("d", "plan_kw", "npv"),
     [
         (slip_model(CERTAIN), {}, 396_173.54),
-        (deferral_model(10_000.0, 450_170.0), {"served": False, "draw": 0.0}, 171_314.85),
+        (deferral_model(10_000.0, 450_170.0), {"served": False, "draw": 0.0}, 180_800.08),
         (deferral_model({"start": 10_000.0, "steps": {"2026Q3": 9_000.0}}, 452_670.0),
          {"served": False, "draw": 0.0}, 159_561.18),
     ],

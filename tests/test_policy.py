@@ -692,9 +692,12 @@ def test_a_distress_sale_cannot_sell_the_gpus_of_an_order_deferred_in_its_quarte
 def test_after_a_distress_sale_the_order_rule_projects_the_gpus_left(kernel):
     """The case above into quarter 2: the pair has only the 205.52 deferred GPUs (994.48 sold), so
     quarter 2 projects -354,696 + 2,628,000 - the 822,099 due - 994.48 / 1,200 x 2,628,000 =
-    -726,696 (before: +1,451,204, cancelling nothing). Cancelling the whole deferred order saves
-    its price less the 20 % deposit less its GPUs' 450,099, 207,580, less than the gap: it is all
-    cancelled and quarter 2 ends at -354,696 - 164,420 (the deposit), as projected plus the saving."""
+    -726,696 (before: +1,451,204, cancelling nothing). Cancelling the whole deferred order would
+    save its price less the 20 % deposit less its GPUs' 450,099, 207,580; a distress sale of its
+    205.52 GPUs raises more, 1,333.33 each ((200 x 500 + 1,000 x 1,500) / 1,200), 274,033, and the
+    minimum is the default level: nothing is cancelled, the order is paid and its GPUs, the pair's
+    last, are sold: quarter 2 ends at -726,696 + 274,033 = -452,663 (0.4.23 cancelled it all and
+    ended at -519,116, the deposit lost with the GPUs)."""
     data = data_of(order_model(sale_block_gpus=10))
     out = run_cash(data, order_plan(data), Policy(sale_block_gpus=10), price_drop(data, [0, 1]), kernel)
     due = 372_000.0 / 1_810_000.0 * ORDER
@@ -703,9 +706,11 @@ def test_after_a_distress_sale_the_order_rule_projects_the_gpus_left(kernel):
     projected = cash_1 + QUARTER_1 - due - sold / 1200.0 * QUARTER_1
     assert projected == pytest.approx(-726_696.13, abs=0.01)
     saved = 0.8 * due - due / 4000.0 * MARKET
-    np.testing.assert_allclose(out["cash_usd"][0, 0, 2], projected + saved, rtol=1e-12)
-    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 0.2 * due, rtol=1e-12)
-    assert out["order_cancelled"][0, 0] == 1.0
+    sale = due / 4000.0 * (200 * 500.0 + ORDER_GPUS * 1500.0) / 1200.0
+    assert sale > saved
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 2], projected + sale, rtol=1e-12)
+    assert out["cash_usd"][0, 0, 2] == pytest.approx(-452_662.98, abs=0.01)
+    assert out["order_cancelled"][0, 0] == 0.0 and out["forfeited_usd"][0, 0] == 0.0
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

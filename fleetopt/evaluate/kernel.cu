@@ -387,7 +387,18 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
             if (draws_in > 0) saved = saved - draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_OUTSTANDING);
         }
         if (saved > 0) {
-            const double cancel = fo_min(gap / saved, 1.0);
+            // where a distress sale of its GPUs raises at least that, the cancellation closes only the
+            // gap above the default level, which no sale covers (Liquidity._not_left_to_sales)
+            double cover = gap;
+            if (distress_sales) {
+                const double resale = FO_SCEN(resale_factor, t, s) * sale_share;  // rare: not in sq
+                double value = 0.0;
+#pragma unroll
+                for (int g = 0; g < FO_G; ++g)
+                    value = value + st->due_gpus[g] * (FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(FO_Q(FO_Q_GEN_HELD + g)) * resale);
+                if (value >= saved) cover = fo_min(gap, (min_cash_floor + FO_LOAD(lbuf + p)) - default_cash);
+            }
+            const double cancel = fo_min(fo_max(cover, 0.0) / saved, 1.0);
             draws_cancelled = draws_in * cancel;
 #pragma unroll
             for (int l = 0; l < FO_FL; ++l)

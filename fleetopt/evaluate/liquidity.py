@@ -146,7 +146,8 @@ class Liquidity:
                 need = need + forgone_due(self.fin, state, t, cols.repaid[t], sc.rate_shift[t],
                                           sc.spread_shift[t], self.xp)  # fmt: skip
             gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + room + need)
-            capex, now, due_next, cancelled = self._defer(t, gap, capex, now, draws_in)
+            resale = sc.resale_factor[t] * self.policy.sale_share if self.policy.distress_sales else None
+            capex, now, due_next, cancelled = self._defer(t, gap, capex, now, draws_in, resale)
         self.due, self.due_deposit, self.due_ebitda, self.due_gpus = due_next
         taken = self._taken(t, now, capex)
         taken.draws_in, taken.draws_out = draws_in, self.draws_due
@@ -164,11 +165,13 @@ class Liquidity:
                                            cols.gen_market_earned[g, t], cols.gen_opex[g, t], xp)  # fmt: skip
         return need
 
-    def _defer(self, t: int, gap: Any, capex: Any, now: list, draws_in: Any) -> tuple[Any, list, tuple, Any]:
+    def _defer(self, t: int, gap: Any, capex: Any, now: list, draws_in: Any,
+               resale: Any) -> tuple[Any, list, tuple, Any]:  # fmt: skip
         """Defer the quarter's order, or cancel the one due (the module docstring): the quarter's
         capex change, the GPUs missing this quarter, (payment, deposit, what its GPUs would earn
         then, GPUs) due next quarter, and the share of last quarter's GPU-backed draws cancelled with
-        the order they fund (None: none; ``draws_in``: the share deferred into this quarter)."""
+        the order they fund (None: none; ``draws_in``: the share deferred into this quarter).
+        ``resale``: the scenario's resale factor times the distress sale's share (None: no sales)."""
         xp, cols, cancelled = self.xp, self.cols, None
         saving = cols.order_saving[t]
         if cols.any_order[t] and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
@@ -200,7 +203,8 @@ class Liquidity:
             saved = price_less_deposit - self.due_ebitda
             if draws_in is not None:  # the draws that fund it are not drawn either, nor repaid now
                 saved = saved - draws_in * cols.ltv_outstanding[t - 1]
-            cancel = xp.minimum(xp.maximum(gap, 0.0) / _positive(saved, xp), 1.0)
+            cover = self._not_left_to_sales(t, gap, saved, resale)
+            cancel = xp.minimum(xp.maximum(cover, 0.0) / _positive(saved, xp), 1.0)
             cancel = cancel * ((gap > LIQUIDITY_TOLERANCE_USD) & (saved > 0))
             if draws_in is not None:
                 cancelled = draws_in * cancel
@@ -213,6 +217,22 @@ class Liquidity:
                     self.missing[g] = plus(self.missing[g], gone)
                     now[g] = plus(now[g], gone)
         return capex, now, (next_due, next_deposit, next_ebitda, next_gpus), cancelled
+
+    def _not_left_to_sales(self, t: int, gap: Any, saved: Any, resale: Any) -> Any:
+        """The part of ``gap`` a cancellation of the order due closes (``saved``: what cancelling
+        all of it saves): all of it, but where a distress sale (rule 4; ``resale`` None: off) of its
+        GPUs would raise at least that, only the part above the default level, which no sale
+        covers; the rest is left to the sale, which keeps the GPUs' price for the company
+        (docs/evaluation.md, policy rule 0)."""
+        if resale is None:
+            return gap
+        xp, cols, value = self.xp, self.cols, 0.0
+        for g, gpus in enumerate(self.due_gpus):
+            if gpus is not None:
+                value = value + gpus * sale_value_per_gpu(cols.gen_sale_value[g, t], cols.gen_held[g, t],
+                                                          resale, xp)  # fmt: skip
+        above_default = (self.fin.min_cash + cols.liquidity_buffer) - self.fin.default_cash
+        return xp.where(value >= saved, xp.minimum(gap, above_default), gap)
 
     def _taken(self, t: int, now: list, capex: Any) -> Adjustments:
         """The shares of each generation's market GPUs and GPUs held that are missing (None where
@@ -246,7 +266,7 @@ class Liquidity:
         lot = float(self.policy.sale_block_gpus)
         for g in np.flatnonzero(cols.gen_on_market[:, t]):  # the others have no GPUs to sell
             held = pairs.take(cols.gen_held[g, t])
-            value = pairs.take(cols.gen_sale_value[g, t]) / _positive(held, xp) * resale  # per GPU
+            value = sale_value_per_gpu(pairs.take(cols.gen_sale_value[g, t]), held, resale, xp)
             book = pairs.take(cols.gen_book[g, t]) / _positive(held, xp)
             gone = self.not_held(g)
             gone = 0.0 if gone is None else pairs.take(gone)
@@ -323,6 +343,13 @@ class Liquidity:
         if not self.flags:
             return {**{name: zero for name in LIQUIDITY_REACTIONS}, **usd}
         return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, **usd}
+
+
+def sale_value_per_gpu(sale_value: Any, held: Any, resale: Any, xp: Any) -> Any:
+    """What a distress sale (rule 4) raises per GPU of a generation: the plan's net resale value of
+    its ``held`` GPUs (``sale_value``) per GPU, times ``resale`` (the scenario's factor times the
+    sale's share, 1 - the discount)."""
+    return sale_value / _positive(held, xp) * resale
 
 
 def _positive(x: Any, xp: Any) -> Any:
