@@ -973,6 +973,41 @@ def test_a_cancelled_bullets_draw_is_not_repaid_at_its_maturity(kernel, rate_shi
     np.testing.assert_allclose(out["debt_usd"][0, 0, 3], 0.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_draw_the_plan_prepays_in_its_own_quarter_moves_with_the_order_only_as_far_as_it_is_owed(kernel):
+    """The cancelled-draws instance with the plan prepaying 600,000 of its 1,000,000 draw in quarter
+    1 itself (no prepayment cut): it owes 400,000 at the end of quarter 1, so only that funds the
+    order past the quarter and moves with it. Quarter 1 earns its forecast: 967,000 + 2,628,000 -
+    4,000,000 + 1,000,000 - 600,000 projects 1,005,000 short of the buffer; deferring the order saves
+    1,810,000 - 400,000, f = 1,005,000 / 1,410,000 = 71.28 %, and quarter 1 ends on the buffer owing
+    (1 - f) x 400,000. Quarter 2 projects 1,000,000 + 2,628,000 - 8,000 (2 % of 400,000) - 250,000 -
+    f x 4,000,000 + f x 400,000 + f x 8,000 = 809,744.68, 190,255.32 short; cancelling all of the
+    deferred order saves f x (3,200,000 - 2,190,000 - 150,000: the 400,000 not drawn less the 250,000
+    of it the plan repays now), so c = 31.04 % and the pair never draws X = c f 400,000: it repays
+    250,000 - 0.625 X and owes 150,000 - 0.375 X, 116,815.93, repaid in quarter 3. (In 0.4.23 and
+    before the whole 1,000,000 moved with the order: all of it was deferred, and the pair, having
+    prepaid 600,000 it had not drawn, owed -600,000 at the end of quarter 1, earning interest on it.)"""
+    data = data_of(cancel_model("amortizing"))
+    plan = draw_plan(data)
+    plan.prepay[0, 1] = 600_000.0
+    policy = Policy(liquidity_buffer_usd=1.0e6, cut_prepayments=False)
+    run(data, plan, policy, price_drop(data, [0]), kernel)  # the C build agrees
+    consts = SimulationConstants.from_data(data).with_policy(policy)
+    lines = ("cash_usd", "interest_usd", "principal_usd", "debt_usd")
+    out = simulate(consts, batch(data, [plan]), price_drop(data, [0]), record=lines)
+    f = 1_005_000.0 / 1_410_000.0
+    c = (1.0e6 - (3_370_000.0 - f * 3_592_000.0)) / (f * 860_000.0)
+    forgone = c * f * 400_000.0
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], f * ORDER, rtol=1e-12)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], c * f * 800_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :3], [967_000.0, 1.0e6, 1.0e6], rtol=1e-12)
+    np.testing.assert_allclose(out["interest_usd"][0, 0, 2], 0.02 * (1.0 - f) * 400_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["principal_usd"][0, 0, 2], 250_000.0 - 0.625 * forgone, rtol=1e-12)
+    owed = [0.0, (1.0 - f) * 400_000.0, 150_000.0 - 0.375 * forgone, 0.0]
+    np.testing.assert_allclose(out["debt_usd"][0, 0], owed, rtol=1e-12, atol=1e-6)
+    assert owed[2] == pytest.approx(116_815.93, abs=0.01) and out["order_cancelled"][0, 0] == 1.0
+
+
 # ---------------------------------------------------------------- prepayments cut to what cash can pay
 #
 # No contract: 200 GPUs on the training market earn 438,000 USD a quarter; opening cash 100,000,
