@@ -1159,8 +1159,7 @@ def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_ru
             ["report", "sweep", "--out", "sweep/model.yaml"],
         ):
             code, out, err = run_cli(*args)
-            named = "out (--out)" if args[0] == "report" else "--out"  # as fleetopt.api.report names it
-            said = f"{named} {args[-1]} is a file of the run folder"
+            said = f"out (--out) {args[-1]} is a file of the run folder"  # as fleetopt.api.report names it
             assert_one_error(code, out, err, said, "would destroy")
         # another run's folder: the file named is one that may be written (it named run/report.html)
         code, out, err = run_cli("report", "sweep", "--out", "run")
@@ -1577,7 +1576,7 @@ def test_out_never_replaces_a_file_fleetopt_did_not_write_of_that_kind(here, sol
     model = here / "tiny.yaml"
     model.write_text(TINY_PATH.read_text(encoding="utf-8"))
     code, out, err = run_cli(*args, "--out", str(model))
-    option = "out (--out)" if command[0] == "report" else "--out"  # as fleetopt.api.report names it
+    option = "--out" if command[0] == "schema" else "out (--out)"  # as fleetopt.api.report names it
     assert_one_error(code, out, err, f"{option} {model} is a file that is not {kind} fleetopt wrote")
     assert model.read_text(encoding="utf-8") == TINY_PATH.read_text(encoding="utf-8")
     (here / "empty").write_text("")

@@ -7,9 +7,7 @@ from pathlib import Path
 from fleetopt.api._runs import resolve_run
 from fleetopt.report import write_report
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder
-
-OUT = "out (--out)"  # the report file, as the API and the CLI name it
+from fleetopt.runs.folder import OUT_OPTION, RunFolder
 
 
 def report(run: str | Path | int, out: str | Path | None = None) -> Path:
@@ -19,7 +17,8 @@ def report(run: str | Path | int, out: str | Path | None = None) -> Path:
     (:class:`~fleetopt.errors.InputError`), and so is an existing file that is not a report
     fleetopt wrote (a model, notes). A file of a finished run folder (its plan.npz, summary.json)
     names that run, as it does for the other commands. Returns the report's path."""
-    limits.out_path(OUT, out)
+    limits.out_path(OUT_OPTION, out)
     path = resolve_run(run, "run")
     owner = RunFolder.owning(path) if path.is_file() else None
-    return write_report(owner.path if owner is not None and owner.is_finished else path, out, OUT).resolve()
+    folder = owner.path if owner is not None and owner.is_finished else path
+    return write_report(folder, out, OUT_OPTION).resolve()

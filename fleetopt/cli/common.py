@@ -957,9 +957,10 @@ def finish_report(path: Path, wanted: bool) -> None:
         console.print(marked("wrote ", (str(api.report(path)), "bold")), soft_wrap=True)
 
 
-def write_output(out: Path, text: str) -> None:
-    """Write a command's output file (schema, comparison) whole, or say why it cannot be written."""
-    refuse_unwritable_file(out)  # a file on the path said "File exists": named, as --out's check says
+def write_output(out: Path, text: str, option: str = "--out") -> None:
+    """Write a command's output file (schema, comparison) whole, or say why it cannot be written
+    (naming it as ``option``)."""
+    refuse_unwritable_file(out, option)  # a file on the path said "File exists": named, as --out's check says
     try:
         write_text_atomic(out, text, user_file=True)
     except BrokenPipeError:  # `--out /dev/stdout | head`: its reader has what it wanted, as a printout's

@@ -34,6 +34,7 @@ from fleetopt.cli.render.tables import plain_text
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.runs import limits
 from fleetopt.runs.folder import (
+    OUT_OPTION,
     RunFolder,
     abandoned_partials,
     refuse_output_file,
@@ -126,19 +127,20 @@ def compare(
     are of other scenarios than those used."""
     implied = SUFFIX_FORMATS.get(out.suffix.lower()) if out is not None else None
     if format is not None and implied is not None and format != implied:
-        raise InputError(f"--format {format.value} cannot apply with --out {out}, a .{implied.value} "
+        raise InputError(f"--format {format.value} cannot apply with {OUT_OPTION} {out}, a .{implied.value} "
                          f"name: drop --format, or name the file for {format.value}")  # fmt: skip
     asked, format = format, format or implied or Format.table
     if out is not None and out.is_dir():  # before the work, as report refuses it
         suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
-        raise InputError(f"--out {out} is a folder: give a file name such as {out / f'comparison.{suffix}'}")
+        example = out / f"comparison.{suffix}"
+        raise InputError(f"{OUT_OPTION} {out} is a folder: give a file name such as {example}")
     if out is not None:
-        refuse_output_file(out, "comparison")  # before the evaluation: a run's file, a model ...
+        refuse_output_file(out, "comparison", OUT_OPTION)  # before the evaluation: a run's file, a model ...
     if out is not None and asked is None and implied is None and out.suffix.lower() not in TABLE_SUFFIXES:
         # a spreadsheet's name (c.xlsx) got the terminal's table, box drawing and all
         known = ", ".join([*SUFFIX_FORMATS, ".txt"])
-        raise InputError(f"--out {out}: a comparison is written as {known} (the plain-text tables), by its "
-                         "name's suffix; name the file so, or give --format")  # fmt: skip
+        raise InputError(f"{OUT_OPTION} {out}: a comparison is written as {known} (the plain-text tables), "
+                         "by its name's suffix; name the file so, or give --format")  # fmt: skip
     named = label or None  # typer gives [] where the option is not given
     changes = parsed_changes(what_if, "--what-if") if what_if else None
     result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value, labels=named,
@@ -155,7 +157,7 @@ def compare(
     if out is None:
         sys.stdout.write(text)
     else:
-        write_output(out, text)
+        write_output(out, text, OUT_OPTION)
 
 
 # the format an --out file's suffix asks for, when --format is not given

@@ -1003,6 +1003,10 @@ def written_at(run: RunFolder) -> datetime:
         return datetime.fromtimestamp((run.path / RunFolder.SUMMARY).stat().st_mtime, UTC)
 
 
+# an output file (a report, a comparison) as the API's argument and the CLI's option name it in a refusal
+OUT_OPTION = "out (--out)"
+
+
 def refuse_run_file(out: str | Path, option: str = "--out", allowed: Path | None = None) -> None:
     """Refuse to write a command's output ``out`` onto a file of a run folder (it would destroy the
     run), except ``allowed`` (a report's own report.html); other files may be overwritten."""
