@@ -1167,6 +1167,14 @@ def test_the_api_says_what_an_interrupted_evaluation_saved(tmp_path):
         api.saved_work(tmp_path / "nosuch")
     with pytest.raises(RunDirError, match="a file, not a run folder"):
         api.saved_work(folder / "job.json")
+    # a folder with no job in it (a solve's, an empty one) was said to have saved "0 evaluation chunks"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunDirError, match=r"has no job\.json: not an evaluation or sweep, so nothing to"):
+        api.saved_work(tmp_path / "empty")
+    # a finished run (its chunks removed when it was recorded) was said to have saved "0 evaluation chunks"
+    job = api.resume_evaluation(folder)
+    api.write_evaluate_run(job.run(folder), job.loaded, job.source, folder)
+    assert api.saved_work(folder) == "nothing left to resume: the run finished (its summary.json is written)"
 
 
 def _tiny_plans_file(tmp_path) -> Path:

@@ -280,9 +280,16 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
 def saved_work(folder: str | Path) -> str:
     """What the unfinished (interrupted) evaluation or sweep in ``folder`` has saved, in words, as
     the CLI says it when a run stops: a sweep's candidates while it makes them ("3 candidates made
-    (2 plans to evaluate)"), else its finished evaluation chunks ("4 evaluation chunks"). A folder
-    that does not exist is refused (:class:`RunDirError`), not said to have saved nothing."""
+    (2 plans to evaluate)"), else its finished evaluation chunks ("4 evaluation chunks"); of a
+    finished run, that nothing is left to resume (its finished chunks are gone, not unsaved). A
+    folder that does not exist, or holds no evaluation or sweep, is refused (:class:`RunDirError`),
+    not said to have saved nothing."""
     run = _existing_run(folder)
+    if run.is_finished:
+        return f"nothing left to resume: the run finished (its {RunFolder.SUMMARY} is written)"
+    if not run.is_job:
+        why = "not an evaluation or sweep, so nothing to resume"
+        raise RunDirError(f"{run.path} has no {RunFolder.JOB}: {why}")
     if run.making_candidates:
         made = saved_candidates(run)
         if not made:
