@@ -645,7 +645,7 @@ def test_a_plain_resume_ends_as_the_run_started(solve_run, here):
     job.start(here / "F", ("--rank-by", "mean", "--report"))
     code, out, err = run_cli("evaluate", "--resume", str(here / "F"), "--rank-by", "p5")
     assert code == 0, err
-    assert "best plans by p5 NPV" in " ".join(out.split()) and (here / "F" / "report.html").exists()
+    assert "best plans by P5 NPV" in " ".join(out.split()) and (here / "F" / "report.html").exists()
     job.start(here / "G", ("--report",))
     assert run_cli("evaluate", "--resume", str(here / "G"), "--no-report")[0] == 0
     assert not (here / "G" / "report.html").exists()

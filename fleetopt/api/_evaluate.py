@@ -18,7 +18,7 @@ from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
 from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
-from fleetopt.evaluate.metrics import DEFAULT_RANK, RANK_COLUMNS
+from fleetopt.evaluate.metrics import DEFAULT_RANK, EVALUATION_RANK_COLUMNS, LEAD_ERROR_KEYS, lead_error_key
 from fleetopt.evaluate.sources import (
     PlanSource,
     fitted_note,
@@ -271,10 +271,11 @@ def write_evaluate_run(
     folder; and record it in the run registry with the figures of the plan it shows first (by
     ``ranking``).
     ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result.
-    ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5", "max_breach_prob":
-    share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in summary.json for
-    the report (None: CVaR5); with ``"lead_se_usd"``, the paired standard error of the first plan's
-    lead over the second (None: none known), its report's In short says how sure that first place is."""
+    ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5"|"any-default",
+    "max_breach_prob": share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in
+    summary.json for the report (None: CVaR5); with ``"lead_se_usd"`` (``"lead_se_share"`` by
+    any-default), the paired standard error of the first plan's lead over the second (None: none
+    known), its report's In short says how sure that first place is."""
     limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded, "loaded")
@@ -289,14 +290,18 @@ def write_evaluate_run(
 
 def _checked_ranking(ranking: dict) -> dict:
     """``ranking`` of :func:`write_evaluate_run`, each field checked."""
-    if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob", "lead_se_usd"}:
+    if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob", *LEAD_ERROR_KEYS}:
         raise InputError(f"ranking must be a dict of rank_by and max_breach_prob (got {ranking!r})")
-    rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", DEFAULT_RANK), tuple(RANK_COLUMNS))
+    ranks = tuple(EVALUATION_RANK_COLUMNS)
+    rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", DEFAULT_RANK), ranks)
     share = ranking.get("max_breach_prob")
     if share is not None:
         share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)
     checked = {"rank_by": rank_by, "max_breach_prob": share}
-    if "lead_se_usd" in ranking:  # the CLI's: the first plan's lead's paired error (None: none known)
-        se = ranking["lead_se_usd"]
-        checked["lead_se_usd"] = None if se is None else limits.number("ranking's lead_se_usd", se, 0.0)
+    key = lead_error_key(rank_by)  # the CLI's: the first plan's lead's paired error (None: none known)
+    if other := set(ranking) & set(LEAD_ERROR_KEYS) - {key}:
+        raise InputError(f"ranking's {other.pop()} is not the error of a lead by {rank_by}: give {key}")
+    if key in ranking:
+        se = ranking[key]
+        checked[key] = None if se is None else limits.number(f"ranking's {key}", se, 0.0)
     return checked

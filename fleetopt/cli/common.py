@@ -48,7 +48,7 @@ from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.engine import AUTO_C_BUILD_PAIR_QUARTERS
 from fleetopt.evaluate.jobfolder import EXECUTORS
 from fleetopt.evaluate.jobs import WorkerLost
-from fleetopt.evaluate.metrics import RANK_COLUMNS
+from fleetopt.evaluate.metrics import EVALUATION_RANK_COLUMNS, RANK_COLUMNS
 from fleetopt.milp.build import OBJECTIVES
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.highs import STOCHASTIC_MIP_GAP
@@ -458,7 +458,10 @@ def main_callback(
 Objective = StrEnum("Objective", {name: name for name in OBJECTIVES})
 BackendName = StrEnum("BackendName", {name.replace("-", "_"): name for name in BACKENDS})
 RunKind = StrEnum("RunKind", {kind: kind for kind in RUN_KINDS})  # fleetopt runs --kind
-RankBy = StrEnum("RankBy", {name: name for name in RANK_COLUMNS})
+RankBy = StrEnum("RankBy", {name: name for name in RANK_COLUMNS})  # the sweep's --prefer: NPV figures
+# fleetopt evaluate --rank-by: those and P(any default)
+EvaluationRankBy = StrEnum("EvaluationRankBy",
+                           {name.replace("-", "_"): name for name in EVALUATION_RANK_COLUMNS})
 ExecutorName = StrEnum("ExecutorName", {name: name for name in EXECUTORS})
 
 

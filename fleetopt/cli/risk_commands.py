@@ -18,6 +18,7 @@ from fleetopt.cli.common import (
     BackendOption,
     ChangesOption,
     EvaluateThreadsOption,
+    EvaluationRankBy,
     ExecutorName,
     MaxBreachProbOption,
     MipGapOption,
@@ -75,7 +76,7 @@ from fleetopt.cli.render.progress import progress_bar, solve_lines
 from fleetopt.cli.render.sweep import bulleted_lines, sweep_table
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
-from fleetopt.core.results import cost_plans_note, risk_in_short
+from fleetopt.core.results import ANY_DEFAULT_MEANS, cost_plans_note, risk_in_short
 from fleetopt.core.units import counted, format_percent, format_rate
 from fleetopt.errors import InputError
 from fleetopt.evaluate.first_place import first_place_error, first_place_words
@@ -84,8 +85,10 @@ from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     FORECAST_MARK,
+    RANK_WORDS,
     best_plan_label,
     demand_in_short,
+    lead_error_key,
     marked_last_words,
     shown_plans,
 )
@@ -131,8 +134,10 @@ def evaluate(
         bool, typer.Option(help="Also write the plan x scenario NPV matrix (npv_matrix.npy).")
     ] = False,
     rank_by: Annotated[
-        RankBy, typer.Option(help="Rule for the best plans printed: mean, cvar5 or p5 NPV.")
-    ] = RankBy(DEFAULT_RANK),
+        EvaluationRankBy,
+        typer.Option(help="Rule for the best plans printed: the highest mean, cvar5 or p5 NPV, or "
+                     f"any-default, the lowest P(any default) {ANY_DEFAULT_MEANS}."),
+    ] = EvaluationRankBy(DEFAULT_RANK),
     max_breach_prob: Annotated[
         float | None,
         typer.Option(
@@ -250,7 +255,7 @@ def evaluate(
         se = _first_place_error(job, result, ranking)  # how sure its first place is: said, then kept
         _print_best(result, ranking, top, job.data, solve_objective(job.source.path) == "cost", se)
         lost = folder.lost_while_running  # written again whole, with a warning
-        kept = {} if se is None else {"lead_se_usd": se if math.isfinite(se) else None}  # JSON: no NaN
+        kept = {} if se is None else {lead_error_key(rank_by.value): se if math.isfinite(se) else None}
         path = api.write_evaluate_run(
             result, job.loaded, job.source, folder.path, command=command_line(), ranking={**ranking, **kept}
         )
@@ -430,7 +435,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
         console.print(forecast_table(ranked, title, data.quarter_labels, data.covenant_kinds))
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
-    title = f"best plans by {ranking['rank_by']} NPV{shown}{last}"
+    title = f"best plans by {RANK_WORDS[ranking['rank_by']]}{shown}{last}"
     title = title if several else "the plan over the scenarios"
     console.print(evaluation_table(ranked, f"{title} ({npv_words(data)})"))
     limited = limited_liability_table(ranked, "with limited liability: the shareholders' NPV")

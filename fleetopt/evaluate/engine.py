@@ -42,8 +42,8 @@ from fleetopt.evaluate.kernel import (
 from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
+    EVALUATION_RANK_COLUMNS,
     FORECAST_OK,
-    RANK_COLUMNS,
     RANK_WORDS,
     best_plan_label,
     demand_per_pair,
@@ -170,12 +170,13 @@ class EvaluationResult:
         return ["In short: " + " ".join(said)]
 
     def ranked(self, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> pd.DataFrame:
-        """The plans' computed metrics best first by ``rank_by`` ("cvar5", "mean" or "p5"), only those
+        """The plans' computed metrics best first by ``rank_by`` ("cvar5", "mean", "p5": the highest NPV
+        figure; "any-default": the lowest P(any default)), only those
         with P(covenant breach) at most ``max_breach_prob`` where it is given: the table `fleetopt
         evaluate --rank-by --max-breach-prob` prints (a plan that breaks a limit on its own forecast
         comes after every one that keeps them; ties in the plans' order). A bad argument raises
         InputError naming it."""
-        rank_by = limits.text("rank_by", rank_by, tuple(RANK_COLUMNS))
+        rank_by = limits.text("rank_by", rank_by, tuple(EVALUATION_RANK_COLUMNS))
         if max_breach_prob is not None:
             max_breach_prob = limits.number("max_breach_prob", max_breach_prob, 0.0, 1.0)
         return ranked_plans(self._computed, rank_by, max_breach_prob)

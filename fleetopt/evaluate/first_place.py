@@ -8,13 +8,20 @@ import math
 
 import pandas as pd
 
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.lead import SETTLE_MOST, Lead, lead_sentence, paired_lead_error
 from fleetopt.evaluate.metrics import (
+    ANY_DEFAULT_EVENTS,
     DEFAULT_RANK,
+    EVALUATION_RANK_COLUMNS,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
-    RANK_COLUMNS,
+    LOWER_RANK_COLUMNS,
+    either_happened,
+    lead_error_key,
+    paired_error,
     paired_npv_error,
+    rank_lead,
     shown_plans,
 )
 
@@ -38,8 +45,8 @@ def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se_usd: float 
     if _first_by_the_forecast(ranked):
         return (f" It is the only plan ranked that keeps its limits on the forecast: {whom}, and any after "
                 f"it, come after it whatever their figures, as each {FORECAST_MARK_MEANS}.")  # fmt: skip
-    column = RANK_COLUMNS[rank_by]
-    lead = Lead(str(second["plan"]), float(first[column] - second[column]), se_usd)
+    column = EVALUATION_RANK_COLUMNS[rank_by]
+    lead = Lead(str(second["plan"]), rank_lead(rank_by, float(first[column]), float(second[column])), se_usd)
     return lead_sentence(lead, rank_by, n, float(first[column]), (whom, EVALUATION_TIE), _evaluate_again)
 
 
@@ -63,29 +70,43 @@ def first_place_error(data, batch, result, ranked: pd.DataFrame, rank_by: str,
     figure (``rank_by``; ``ranked``: its plans best first, rows by their place in ``batch``, the
     plans evaluated, and ``result``, the evaluation): from its NPV matrix where it kept one, else
     from the two evaluated again alone on the same scenarios (:func:`paired_lead_error`, as a
-    sweep's pick). None where there is nothing to measure (a deterministic evaluation, one plan
-    ranked); NaN where the ranking puts the first ahead by its forecast, not by the figure."""
+    sweep's pick; P(any default): always, as it keeps no scenario's defaults). None where there is
+    nothing to measure (a deterministic evaluation, one plan ranked); NaN where the ranking puts the
+    first ahead by its forecast, not by the figure."""
     if result.seed is None or len(ranked) < 2:
         return None
     if _first_by_the_forecast(ranked):
         return math.nan
-    rows, column = [int(row) for row in ranked.index[:2]], RANK_COLUMNS[rank_by]
+    rows, column = [int(row) for row in ranked.index[:2]], EVALUATION_RANK_COLUMNS[rank_by]
+    scenarios = (result.n_scenarios, result.seed, result.backend)
+    if rank_by in LOWER_RANK_COLUMNS:  # P(any default): of the two plans' defaults, scenario by scenario
+        return _paired_default_error(data, batch.take(rows), scenarios, max_memory)
     if result.npv_matrix is not None:
         npv = result.npv_matrix[rows]
         return paired_npv_error(column, npv[1], npv[0])
-    scenarios = (result.n_scenarios, result.seed, result.backend)
     return paired_lead_error(data, batch.take(rows), column, scenarios, max_memory)
+
+
+def _paired_default_error(data, both, scenarios: tuple[int, int, str], max_memory=None) -> float:
+    """The standard error of the second plan's P(any default) less the first's (``both``, a batch of
+    the two) on the same scenarios (their count, seed and the backend): the two evaluated again,
+    alone, keeping each scenario's defaults, as `fleetopt compare`'s paired error of it."""
+    n, seed, backend = scenarios
+    result = evaluate(data, both, n, seed, backend=backend, max_memory=max_memory, keep_outcomes=True)
+    defaulted = either_happened(result.outcomes, ANY_DEFAULT_EVENTS).astype(float)
+    return paired_error(defaulted[1] - defaulted[0])
 
 
 def first_place_in_short(summary: dict, metrics: pd.DataFrame | None) -> str:
     """:func:`first_place_words` of a finished evaluation's summary.json and metrics ('' where it
     kept no ranking, or no lead: written before it did, deterministic, one plan ranked): its report's
     "In short" says how sure its first plan is, as its terminal does."""
-    ranking = summary.get("ranking")
-    if metrics is None or not isinstance(ranking, dict) or "lead_se_usd" not in ranking:
+    ranking = summary.get("ranking") if isinstance(summary.get("ranking"), dict) else {}
+    rank_by = ranking.get("rank_by", DEFAULT_RANK)
+    if metrics is None or lead_error_key(rank_by) not in ranking:
         return ""
-    se = ranking["lead_se_usd"]
+    se = ranking[lead_error_key(rank_by)]
     ranked = shown_plans(metrics, ranking)[0]
-    words = first_place_words(ranked, ranking.get("rank_by", DEFAULT_RANK), summary["n_scenarios"],
+    words = first_place_words(ranked, rank_by, summary["n_scenarios"],
                               math.nan if se is None else float(se))  # fmt: skip
     return words.strip()

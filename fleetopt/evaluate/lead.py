@@ -8,9 +8,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from fleetopt.core.units import counted, format_usd
+from fleetopt.core.units import counted, format_figure, format_usd
 from fleetopt.evaluate.engine import evaluate
-from fleetopt.evaluate.metrics import NOISE_USD, RANK_WORDS, SIGNIFICANT, beyond_chance, paired_npv_error
+from fleetopt.evaluate.metrics import (
+    LOWER_RANK_COLUMNS,
+    NOISE_USD,
+    RANK_WORDS,
+    SIGNIFICANT,
+    beyond_chance,
+    paired_npv_error,
+)
 
 # the most scenarios the lead words suggest measuring the plans on: beyond, a lead too small against
 # its error to be worth measuring (and an evaluation of hours on a laptop)
@@ -23,7 +30,8 @@ class Lead:
     rule would pick without it), an evaluation's first plan over its second, on the ranking's
     figure: ``usd`` the pick's figure less the runner-up's (the metrics'), ``se_usd`` the standard
     error of that difference from the two plans' NPVs on the same scenarios (NaN with one
-    scenario). ``runner_up`` None: no other candidate meets the rule."""
+    scenario). ``runner_up`` None: no other candidate meets the rule. On a figure lower is better
+    (an evaluation's P(any default)), both are shares: the runner-up's figure less the first's."""
 
     runner_up: str | None
     usd: float = 0.0
@@ -54,31 +62,39 @@ def scenarios_to_tell(n: int, lead: Lead) -> int:
 def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[str, str],
                   then=lambda need: "") -> str:
     """How sure a first place is, from its :class:`Lead` on the figure ``prefer`` (the first plan's
-    is ``first``, USD) over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV
-    ...: beyond two standard errors ...', or within them (the scenarios do not tell the two apart,
-    and about how many would, then ``then(need)``: the next step), a tie (``other``: the words
+    is ``first``, USD, or a share for P(any default), whose lead is in points: 'by 3.00 pp of P(any
+    default)') over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV ...: beyond
+    two standard errors ...', or within them (the scenarios do not tell the two apart, and about
+    how many would, then ``then(need)``: the next step), a tie (``other``: the words
     naming the plan led, 'the runner-up, X', which the sentence follows with a comma, and how a tie
     is broken), round-off, or a lead with no error. A sweep's pick
     (:func:`~fleetopt.sweep.run.lead_words`) and an evaluation's first plan
     (:func:`~fleetopt.evaluate.first_place.first_place_words`) read it."""
-    what = RANK_WORDS[prefer]
+    what, amount = RANK_WORDS[prefer], _amount_of(prefer)
+    noise = 0.0 if prefer in LOWER_RANK_COLUMNS else NOISE_USD  # a share differs by a scenario or more
     whom, tie = other
     if abs(lead.usd) <= tie_margin(first):
         return f" It ties with {whom}, on {what}: {tie}."
-    if abs(lead.usd) <= NOISE_USD:  # beyond the tie's margin, within a dollar: round-off
-        return (f" Its lead over {whom}, is {format_usd(lead.usd)} of {what}, round-off: the two are not "
+    if abs(lead.usd) <= noise:  # beyond the tie's margin, within a dollar: round-off
+        return (f" Its lead over {whom}, is {amount(lead.usd)} of {what}, round-off: the two are not "
                 "told apart.")  # fmt: skip
     if not math.isfinite(lead.se_usd):  # one scenario, or a CVaR5 whose tail is one scenario
         why = "one scenario gives" if n < 2 else f"a tail of one scenario (the worst of {n:,}) gives"
-        return f" It leads {whom}, by {format_usd(lead.usd)} of {what}; {why} that lead no standard error."
-    said = (f"{format_usd(lead.usd)} of {what}, against a standard error of the paired difference of "
-            f"{format_usd(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
-    if beyond_chance(lead.usd, lead.se_usd, NOISE_USD):
+        return f" It leads {whom}, by {amount(lead.usd)} of {what}; {why} that lead no standard error."
+    said = (f"{amount(lead.usd)} of {what}, against a standard error of the paired difference of "
+            f"{amount(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
+    if beyond_chance(lead.usd, lead.se_usd, noise):
         return (f" It leads {whom}, by {said}: beyond two standard errors, so these scenarios tell the two "
                 "apart.")  # fmt: skip
     need = scenarios_to_tell(n, lead)
     return (f" Its lead over {whom}, is {said}: within two standard errors, so these scenarios do not "
             f"tell the two apart (about {need:,} would, were the lead as measured){then(need)}.")  # fmt: skip
+
+
+def _amount_of(prefer: str):
+    """How a lead on the figure ``prefer`` and its error are written: USD, or for a probability
+    (:data:`LOWER_RANK_COLUMNS`) percentage points, as `fleetopt compare` writes their differences."""
+    return (lambda share: format_figure(share, "pp")) if prefer in LOWER_RANK_COLUMNS else format_usd
 
 
 def lead_starts(whom: str) -> tuple[str, ...]:

@@ -136,11 +136,31 @@ def within_limits(metrics: pd.DataFrame) -> np.ndarray:
     return (metrics["breach_probability"].to_numpy() == 0) & (metrics["default_probability"].to_numpy() == 0)
 
 
-# `fleetopt evaluate --rank-by` and the sweep rule's `prefer`: the column each ranks plans by
-# (higher is better), and its words
+# `fleetopt evaluate --rank-by` and the sweep rule's `prefer`: the NPV column each ranks plans by
+# (higher is better)
 RANK_COLUMNS = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
-RANK_WORDS = {"cvar5": "CVaR5 NPV", "mean": "mean NPV", "p5": "P5 NPV"}
+# the figures `fleetopt evaluate --rank-by` ranks by besides, lower is better (shares): not the sweep's
+# `prefer`, which maximises an NPV figure within its probability limits
+LOWER_RANK_COLUMNS = {"any-default": "any_default_probability"}
+EVALUATION_RANK_COLUMNS = {**RANK_COLUMNS, **LOWER_RANK_COLUMNS}
+# each ranking's figure in words
+RANK_WORDS = {"cvar5": "CVaR5 NPV", "mean": "mean NPV", "p5": "P5 NPV", "any-default": ANY_DEFAULT_LABEL}
 DEFAULT_RANK = "cvar5"  # the figure plans are ranked by where no ranking is given
+
+
+LEAD_ERROR_KEYS = ("lead_se_usd", "lead_se_share")  # lead_error_key's names
+
+
+def lead_error_key(rank_by: str) -> str:
+    """summary.json's ``ranking`` name of the paired standard error of the first plan's lead by
+    ``rank_by``, in the figure's unit: USD for an NPV figure, a share for P(any default)."""
+    return "lead_se_share" if rank_by in LOWER_RANK_COLUMNS else "lead_se_usd"
+
+
+def rank_lead(rank_by: str, first: float, second: float) -> float:
+    """How far a figure ``first`` is ahead of ``second`` by ``rank_by`` (positive: better): the
+    difference, the other way round for a figure lower is better (:data:`LOWER_RANK_COLUMNS`)."""
+    return second - first if rank_by in LOWER_RANK_COLUMNS else first - second
 
 
 def best_plan_label(plan: str, rank_by: str, several: bool) -> str:
@@ -166,12 +186,12 @@ def ranked_plans(metrics, rank_by: str = DEFAULT_RANK, max_breach_prob: float | 
     base does not allow)."""
     if max_breach_prob is not None:
         metrics = metrics[metrics["breach_probability"] <= max_breach_prob]
-    by = RANK_COLUMNS[rank_by]
+    by, lower = EVALUATION_RANK_COLUMNS[rank_by], rank_by in LOWER_RANK_COLUMNS
     if FORECAST_OK not in metrics.columns:  # an evaluation written before the column existed
-        return metrics.sort_values(by, ascending=False, kind="stable")
+        return metrics.sort_values(by, ascending=lower, kind="stable")
     kept = metrics[FORECAST_OK].astype(bool)
     parts = (metrics[kept], metrics[~kept])
-    return pd.concat([part.sort_values(by, ascending=False, kind="stable") for part in parts])
+    return pd.concat([part.sort_values(by, ascending=lower, kind="stable") for part in parts])
 
 
 def shown_plans(metrics: pd.DataFrame, ranking: dict | None) -> tuple[pd.DataFrame, bool]:
@@ -201,9 +221,9 @@ def shown_first(summary: dict) -> dict:
 
 def ranking_words(rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> str:
     """The rule of :func:`ranked_plans` in words: 'the highest mean NPV among plans with
-    P(covenant breach) at most 60%'; the limit as it was given (:func:`format_rate`: 0.00001 is
-    0.001%, never 0.00%)."""
-    words = f"the highest {RANK_WORDS[rank_by]}"
+    P(covenant breach) at most 60%' ('the lowest P(any default)'); the limit as it was given
+    (:func:`format_rate`: 0.00001 is 0.001%, never 0.00%)."""
+    words = f"the {'lowest' if rank_by in LOWER_RANK_COLUMNS else 'highest'} {RANK_WORDS[rank_by]}"
     if max_breach_prob is not None:
         words += f" among plans with {BREACH_LABEL} at most {format_rate(max_breach_prob)}"
     return words
