@@ -280,7 +280,8 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
 def saved_work(folder: str | Path) -> str:
     """What the unfinished (interrupted) evaluation or sweep in ``folder`` has saved, in words, as
     the CLI says it when a run stops: a sweep's candidates while it makes them ("3 candidates made
-    (2 plans to evaluate)"), else its finished evaluation chunks ("4 evaluation chunks"); of a
+    (2 plans to evaluate)"), else its finished evaluation chunks ("4 evaluation chunks"; before the
+    first, what a resume starts from: "no evaluation chunk yet; the run's model and settings"); of a
     finished run, that nothing is left to resume (its finished chunks are gone, not unsaved). A
     folder that does not exist, or holds no evaluation or sweep, is refused (:class:`RunDirError`),
     not said to have saved nothing."""
@@ -297,6 +298,8 @@ def saved_work(folder: str | Path) -> str:
         plans = sum(c.status not in WITHOUT_PLAN for c in made)
         return f"{counted(len(made), 'candidate')} made ({counted(plans, 'plan')} to evaluate)"
     stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
+    if not stored:  # what a resume starts from, not "0 evaluation chunks"
+        return "no evaluation chunk yet; the run's model and settings"
     return counted(stored, "evaluation chunk")
 
 
