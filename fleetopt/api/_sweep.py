@@ -68,9 +68,12 @@ def sweep(
     or tables ``purchases`` (as :func:`solve` reads them) a procurement plan written by people, "yours:
     FILE", its purchases fixed and the rest the forecast's best; a dict {name: file or table} names
     each "yours: name"; tables in a list are "purchases table 1", "2" ...), on ``scenarios`` common futures of
-    ``seed``; find the Pareto front and recommend one by ``rule``. Where the rule's pick is neither
-    the forecast optimum nor a cash-buffer run, its two cash-buffer runs are evaluated on the same
-    scenarios and the rule picks again (a second round, on top of ``candidates``).
+    ``seed``; find the Pareto front and recommend one by ``rule``. The forecast optimum's two
+    larger cash buffers are candidates, each run with it and planned from the start (its MILP
+    solved again with the minimum cash raised by it). Where the rule's pick is neither the forecast
+    optimum nor a cash-buffer candidate, its two cash-buffer runs (and, for a stress optimum, its
+    buffers planned) are evaluated on the same scenarios and the rule picks again (a second round,
+    on top of ``candidates``).
 
     ``rule``: a :class:`Rule` (None: ``Rule()``), the best plan by ``prefer`` among those meeting
     every limit:

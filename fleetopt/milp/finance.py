@@ -236,9 +236,10 @@ def imputed_revenue(b: Builder, t: int):
 
 
 def min_cash_rule(b: Builder, t: int):
-    r"""C_t >= C^{min}; under the cost objective C_t - \sum_{τ<=t} Rev^{mkt}_τ >= C^{min}: the floor
-    is a lab's budget on its real cash (`imputed_revenue`)."""
-    return b.m.cash[t] - imputed_revenue(b, t) + b.slack(t) >= b.coef.min_cash
+    r"""C_t >= C^{min} + B; under the cost objective C_t - \sum_{τ<=t} Rev^{mkt}_τ >= C^{min} + B: the
+    floor is a lab's budget on its real cash (`imputed_revenue`). B (`min_cash_raise`) is 0 but in
+    a sweep's solve planned with a cash buffer (§7a)."""
+    return b.m.cash[t] - imputed_revenue(b, t) + b.slack(t) >= b.coef.min_cash + b.m.min_cash_raise
 
 
 # ----------------------------------------------------------------------------- robustness (§5.13)

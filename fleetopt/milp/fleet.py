@@ -68,6 +68,8 @@ def add_stress_parameters(b: Builder) -> None:
     m.demand_scale = pyo.Param([0, 1], m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
     # multiplier on the GPUs' value as the borrowing base's collateral (a lender's haircut)
     m.collateral_scale = pyo.Param(m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
+    # MUSD of cash held above the minimum cash every quarter: a cash buffer planned from the start
+    m.min_cash_raise = pyo.Param(initialize=0.0, mutable=True, within=pyo.NonNegativeReals)
     m.capacity_mw = pyo.Param(
         range(I), m.T, initialize=lambda m, i, t: float(data.sites[i].capacity_mw[t]), mutable=True
     )

@@ -20,7 +20,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, WatchedHighs, relative_gap
 from fleetopt.milp.solve import extract_plan, solve_settled
-from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
+from fleetopt.milp.units import VARIABLE_UNITS, from_model_units, to_model_units
 from fleetopt.schema import Robustness
 
 
@@ -35,6 +35,7 @@ class Stress:
     contracts_lost: tuple[int, ...] = ()  # contracts whose customer is gone
     leverage_scale: float = 1.0  # share of each facility's undrawn size that may be drawn
     collateral_scale: float = 1.0  # multiplier on the GPUs' value as the borrowing base's collateral
+    min_cash_raise_usd: float = 0.0  # cash held above finance.min_cash_usd each quarter: a planned buffer
     description: str = ""
 
 
@@ -95,6 +96,7 @@ class PersistentPlanner:
             p.set_value(self._base_limits[f] * stress.leverage_scale)
         for p in m.collateral_scale.values():
             p.set_value(stress.collateral_scale)
+        m.min_cash_raise.set_value(to_model_units(stress.min_cash_raise_usd))
 
     def fix(self, plan: Plan | None, contracts: bool = False) -> None:
         """Fix purchases and power blocks (and contract choices when ``contracts``) to ``plan``;
@@ -144,11 +146,11 @@ class PersistentPlanner:
         finally:
             self.fix(None)
 
-    def complete(self, plan: Plan, contracts: bool = False) -> PlannerResult:
+    def complete(self, plan: Plan, contracts: bool = False, forecast: Stress | None = None) -> PlannerResult:
         """The best operation of ``plan``'s purchases and power blocks under the forecast (contracts
-        re-chosen unless ``contracts``). Infeasible when they break a hard limit (power, cash,
-        covenants, signed contracts)."""
-        self.apply(None)
+        re-chosen unless ``contracts``; ``forecast``: the forecast with a raised minimum cash, else
+        None). Infeasible when they break a hard limit (power, cash, covenants, signed contracts)."""
+        self.apply(forecast)
         self.fix(plan, contracts)
         try:
             return self.solve()

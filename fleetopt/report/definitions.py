@@ -188,7 +188,8 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                    "(your purchases from a --purchases file, the rest the MILP's on the forecast), stochastic "
                    "(the two-stage solve), stress (the MILP on a stressed forecast), robust (the MILP "
                    "with robustness limits), policy (the forecast optimum, or the rule's first pick, run "
-                   "with a policy cash buffer), "
+                   "with a policy cash buffer), planned (that buffer planned from the start: the forecast's, "
+                   "or the first pick's stress, MILP solved again with its minimum cash raised by it), "
                    "variation (the forecast or a stress optimum varied: purchases earlier or later, "
                    "volumes scaled, the GPU mix swapped, a power block more or fewer, lower leverage, "
                    "completed by the MILP)."),

@@ -9,9 +9,11 @@ Blackwell/Rubin mix swapped, one power block more or fewer, lower leverage. Ever
 completed by the same model with its strategic decisions fixed, so a candidate that breaks a
 hard limit (GPUs it can never power, cash, covenants, contracts) is dropped, not evaluated. All
 candidates are then evaluated on the same seeded scenarios, and the Pareto front of mean NPV,
-CVaR5 and breach probability is reported with the plan a rule recommends. A pick that is neither
-the forecast optimum nor a cash-buffer candidate is then run with its own cash buffers as well
-(:func:`second_round`), and the rule picks again over them all, once.
+CVaR5 and breach probability is reported with the plan a rule recommends. A cash buffer is tried
+two ways: the same decisions run with it (the policy keeps it by deferring orders and cutting
+prepayments), and planned from the start (the MILP solved again with its minimum cash raised by
+it). A pick that is neither the forecast optimum nor a cash-buffer candidate is then given its own
+cash buffers as well (:func:`second_round`), and the rule picks again over them all, once.
 """
 
 from __future__ import annotations
@@ -266,7 +268,7 @@ def power_changed(data: ModelData, plan: Plan, delta: int) -> Plan | None:
 # a plan met before); every other status ("optimal", "time_limit" ...) comes with a plan
 WITHOUT_PLAN = ("infeasible", "no_plan", "duplicate")
 # how a sweep makes its candidates (Candidate.origin); the first is always the forecast optimum
-ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "variation")
+ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "planned", "variation")
 
 
 def signed_short(data: ModelData, plan: Plan) -> list[str]:
@@ -289,6 +291,8 @@ def why_dropped(status: str, origin: str, same_as: str | None = None, completed:
             return "breaks a hard limit once completed by the MILP (fleetopt solve --purchases FILE names it)"
         if origin == "variation" or completed:
             return "breaks a hard limit once completed by the MILP"
+        if origin == "planned":
+            return "no plan holds that much cash above finance.min_cash_usd every quarter"
         return "no plan keeps the hard limits under its stress or requirement"
     return status.replace("_", " ")
 
@@ -304,7 +308,7 @@ def dropped_words(candidate: Candidate) -> str:
 @dataclass
 class Candidate:
     label: str
-    origin: str  # forecast | proposal | stochastic | stress | robust | policy | variation
+    origin: str  # forecast | proposal | stochastic | stress | robust | policy | planned | variation
     status: str
     plan: Plan | None = None
     forecast_npv_usd: float | None = None
@@ -312,7 +316,10 @@ class Candidate:
     liquidity_buffer_usd: float | None = None  # the policy's buffer this plan runs with (None: the model's)
     gap: float | None = None  # its solve's relative gap (None: not solved, or not known)
     same_as: str | None = None  # a duplicate's earlier candidate (its label)
-    buffer_of: str | None = None  # a policy candidate's plan run without its buffer (its label)
+    # a policy candidate's plan run without its buffer, or the optimum a planned one re-solves (its label)
+    buffer_of: str | None = None
+    # a planned candidate's cash held above finance.min_cash_usd every quarter by its MILP (None: none)
+    planned_buffer_usd: float | None = None
     # made after the rule's first pick: that pick's own buffers (:func:`second_round`), which a
     # resume or a re-ranking makes again from its own pick
     second_round: bool = False
@@ -336,45 +343,115 @@ BUFFER_SHARES = (0.25, 0.5)
 BUFFER_ACTS = {"defer_orders": "orders deferred", "cut_prepayments": "prepayments cut"}
 
 
+@dataclass(frozen=True)
+class CashBuffer:
+    """A larger cash buffer for a plan: the model's plus ``share`` of its largest quarterly GPU order."""
+
+    share: float
+    usd: float
+    shown: str  # as a candidate's label gives it
+    largest_order_usd: float
+
+
+def cash_buffers(data: ModelData, plan: Plan) -> list[CashBuffer]:
+    """The larger buffers of :data:`BUFFER_SHARES` for ``plan``, where a rule that reads the buffer is
+    on (the order rule or the prepayment rule) and the plan orders GPUs; none beyond the largest
+    amount a model or a plan file takes."""
+    largest_order = float(operating_lines(data, plan)["capex_gpu_usd"].max())
+    if not buffer_acts(data) or largest_order <= 0:
+        return []
+    each = {share: data.policy.liquidity_buffer_usd + share * largest_order for share in BUFFER_SHARES}
+    buffers = {share: usd for share, usd in each.items() if usd <= MAX_USD}
+    shown = [format_usd(usd) for usd in buffers.values()]
+    if len(set(shown)) < len(shown):  # a large base buffer and small orders: to the dollar
+        shown = [f"${usd:,.0f}" for usd in buffers.values()]
+    return [CashBuffer(share, usd, text, largest_order)
+            for (share, usd), text in zip(buffers.items(), shown, strict=True)]  # fmt: skip
+
+
+def buffer_acts(data: ModelData) -> list[str]:
+    """What the policy's buffer does, by each rule on that reads it (:data:`BUFFER_ACTS`)."""
+    return [words for rule, words in BUFFER_ACTS.items() if getattr(data.policy, rule)]
+
+
+def buffer_words(data: ModelData, buffer: CashBuffer) -> str:
+    """How ``buffer`` is sized: 'the model's $1.0B plus 25% of the largest quarterly GPU order ($X)'."""
+    base = data.policy.liquidity_buffer_usd
+    model_buffer = f"the model's {format_usd(base)} plus " if base else ""
+    return (f"{model_buffer}{format_rate(buffer.share)} of the largest quarterly GPU order "
+            f"({format_usd(buffer.largest_order_usd)})")  # fmt: skip
+
+
 def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candidate]:
     """The plan run with larger liquidity buffers (same decisions, another policy), where a rule that
     reads the buffer is on: the order rule or the prepayment rule (either alone acts on it)."""
-    largest_order = float(operating_lines(data, plan)["capex_gpu_usd"].max())
-    acts = [words for rule, words in BUFFER_ACTS.items() if getattr(data.policy, rule)]
-    if not acts or largest_order <= 0:
-        return
-    each = {share: data.policy.liquidity_buffer_usd + share * largest_order for share in BUFFER_SHARES}
-    # none beyond the largest amount a model or a plan file takes
-    shares = [share for share, buffer in each.items() if buffer <= MAX_USD]
-    buffers = [each[share] for share in shares]
-    shown = [format_usd(b) for b in buffers]
-    if len(set(shown)) < len(shown):  # a large base buffer and small orders: to the dollar
-        shown = [f"${b:,.0f}" for b in buffers]
-    base = data.policy.liquidity_buffer_usd
-    model_buffer = f"the model's {format_usd(base)} plus " if base else ""
-    for share, buffer, text in zip(shares, buffers, shown, strict=True):
+    acts = " and ".join(buffer_acts(data))
+    for buffer in cash_buffers(data, plan):
         yield Candidate(
-            f"{label}, cash buffer {text}", "policy", "optimal", plan,
-            note=(f"the same decisions, run with a cash buffer of {model_buffer}{format_rate(share)} of the "
-                  f"largest quarterly GPU order ({format_usd(largest_order)}): {' and '.join(acts)} where "
-                  "cash would fall below it"),
-            liquidity_buffer_usd=buffer, buffer_of=label,
+            f"{label}, cash buffer {buffer.shown}", "policy", "optimal", plan,
+            note=(f"the same decisions, run with a cash buffer of {buffer_words(data, buffer)}: {acts} "
+                  "where cash would fall below it"),
+            liquidity_buffer_usd=buffer.usd, buffer_of=label,
         )  # fmt: skip
 
 
-def second_round(data: ModelData, first: Candidate) -> list[Candidate]:
+@dataclass(frozen=True)
+class PlannedBuffer:
+    """A plan's cash buffer planned from the start: the optimum ``of`` re-solved under ``forecast``
+    (its own stress, or the forecast) with the minimum cash raised by the buffer."""
+
+    label: str
+    of: str  # the optimum whose buffer it plans (its label)
+    forecast: Stress  # its stress, or the forecast, with min_cash_raise_usd set
+    note: str
+    made_when: str = ""  # '; made after the rule first picked ...' in the second round
+
+
+def planned_buffers(data: ModelData, label: str, plan: Plan, stress: Stress | None) -> list[PlannedBuffer]:
+    """For each of ``plan``'s :func:`cash_buffers`, the MILP of the forecast (``stress``: of that
+    stress) whose cash must stay above finance.min_cash_usd plus that buffer every quarter: "what if
+    we plan for the buffer from the start", beside the same decisions run with it."""
+    forecast = stress or Stress("forecast")
+    where = f" ({stress.description})" if stress is not None and stress.description else ""
+    out = []
+    for buffer in cash_buffers(data, plan):
+        floor = format_usd(data.min_cash + buffer.usd)
+        note = (f"{label} re-solved{where} holding its cash at least {floor} every quarter: "
+                f"finance.min_cash_usd ({format_usd(data.min_cash)}) plus a cash buffer of "
+                f"{buffer_words(data, buffer)}, planned from the start (run with the model's policy)")
+        out.append(PlannedBuffer(f"{label}, planned with cash buffer {buffer.shown}", label,
+                                 replace(forecast, min_cash_raise_usd=buffer.usd), note))  # fmt: skip
+    return out
+
+
+def second_round(
+    data: ModelData, first: Candidate, made: Sequence[Candidate], settings: dict,
+    saved: Sequence[Candidate] = (), progress: Callable[[str], None] | None = None,
+) -> list[Candidate]:
     """The cash buffers of :func:`policy_variations` for the rule's first pick ``first``, each run on
     its forecast, where the pick is neither the forecast optimum (whose buffers the first round
-    has) nor a buffer variation itself: "this plan, run with a buffer" tried for the plan the rule
-    actually picked. None where no policy rule reads the buffer."""
-    if first.origin in ("forecast", "policy"):
+    has) nor a buffer candidate itself: "this plan, run with a buffer" tried for the plan the rule
+    actually picked; and, where the pick is a stress optimum, that optimum re-solved with each
+    buffer planned (:func:`planned_buffers`), solved with ``settings`` (mip_gap, time_limit,
+    threads), a plan met among ``made`` marked a duplicate, one ``saved`` by an earlier finish
+    taken as it was. None where no policy rule reads the buffer."""
+    if first.origin in ("forecast", "policy", "planned"):
         return []
-    made = []
+    after = f"made after the rule first picked {first.label} (the sweep's second round)"
+    out = []
     for c in policy_variations(data, first.label, first.plan):
-        note = f"{c.note}; made after the rule first picked {first.label} (the sweep's second round)"
         npv = forecast_npv(data, c.plan, c.liquidity_buffer_usd)
-        made.append(replace(c, note=note, forecast_npv_usd=npv, second_round=True))
-    return made
+        out.append(replace(c, note=f"{c.note}; {after}", forecast_npv_usd=npv, second_round=True))
+    stress = next((s for s in all_stresses(data) if stress_label(s) == first.label), None)
+    if first.origin != "stress" or stress is None:
+        return out
+    making = _Making(data, None, settings, saved, progress, None)
+    making.met(made)
+    for planned in planned_buffers(data, first.label, first.plan, stress):
+        planned = replace(planned, made_when=f"; {after}")
+        made_now = making.make(planned.label, lambda p=planned: making.planned(p))
+        out.append(replace(made_now, second_round=True))
+    return out
 
 
 def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, Plan | None, str]]:
@@ -499,7 +576,10 @@ def generate_candidates(
     for candidate in policy_variations(data, base.label, base.plan):
         if not making.full:
             making.make(candidate.label, lambda c=candidate: c)
-    for stress in [*default_stresses(data), HALF_LEVERAGE]:
+    for planned in planned_buffers(data, base.label, base.plan, None):
+        if not making.full:
+            making.make(planned.label, lambda p=planned: making.planned(p))
+    for stress in all_stresses(data):
         if making.full:
             break
         made = making.make(stress_label(stress), lambda s=stress: making.stress_optimum(s))
@@ -523,6 +603,11 @@ def generate_candidates(
 HALF_LEVERAGE = Stress(
     "stress: half leverage", leverage_scale=0.5, description="half of each facility's undrawn size"
 )
+
+
+def all_stresses(data: ModelData) -> list[Stress]:
+    """The stresses whose optima are candidates, in the order they are made."""
+    return [*default_stresses(data), HALF_LEVERAGE]
 
 
 def proposal_label(fixed: FixedPurchases) -> str:
@@ -560,7 +645,7 @@ class _Making:
     counting those with a plan, which the sweep makes n of at most; "<label>: <status>" for one
     without) and handed to ``on_made``."""
 
-    def __init__(self, data: ModelData, n: int, settings: dict, saved, progress, on_made):
+    def __init__(self, data: ModelData, n: int | None, settings: dict, saved, progress, on_made):
         self.data, self.n, self.settings = data, n, settings
         self.saved: dict[str, Candidate] = {c.label: c for c in saved or ()}
         self.progress: Callable[[str], None] | None = progress
@@ -570,7 +655,20 @@ class _Making:
 
     @property
     def full(self) -> bool:
-        return len(self.out.feasible) >= self.n
+        return self.n is not None and len(self.out.feasible) >= self.n
+
+    def met(self, made: Sequence[Candidate]) -> None:
+        """Candidates made before (the first round's), so that a plan among them is a duplicate."""
+        for c in made:
+            if c.plan is not None:
+                self.seen.setdefault(self._key(c), c.label)
+
+    @staticmethod
+    def _key(candidate: Candidate) -> bytes:
+        """A plan as the sweep tells plans apart: every decision, and the buffer it is run with."""
+        # every decision: a stress optimum with the forecast's purchases but its own retirements,
+        # moves or prepayments is another plan (it ran $5M apart in CVaR5 on tiny)
+        return candidate.plan.decisions_key() + str(candidate.liquidity_buffer_usd).encode()
 
     @cached_property
     def probe(self) -> CompletionProbe:
@@ -592,13 +690,12 @@ class _Making:
         saved = self.saved.get(label)
         candidate = self.honouring(solve()) if saved is None else saved
         if candidate.plan is not None:
-            # every decision: a stress optimum with the forecast's purchases but its own retirements,
-            # moves or prepayments is another plan (it ran $5M apart in CVaR5 on tiny)
-            key = candidate.plan.decisions_key() + str(candidate.liquidity_buffer_usd).encode()
+            key = self._key(candidate)
             if key in self.seen:
                 earlier = self.seen[key]
                 candidate = Candidate(
-                    candidate.label, candidate.origin, "duplicate", note=candidate.note, same_as=earlier
+                    candidate.label, candidate.origin, "duplicate", note=candidate.note, same_as=earlier,
+                    buffer_of=candidate.buffer_of, planned_buffer_usd=candidate.planned_buffer_usd,
                 )
             else:
                 self.seen[key] = candidate.label
@@ -617,8 +714,9 @@ class _Making:
                 if candidate.status == "time_limit":  # its words leave the gap to the line beside them
                     status += f", gap {format_gap(candidate.gap)}"
                 status += f" of {candidate.same_as}" if candidate.same_as else ""
-            # counted among the n asked for: those with a plan to evaluate
-            counted = f" ({len(self.out.feasible)} of {self.n})" if candidate.plan is not None else ""
+            # counted among the n asked for: those with a plan to evaluate (none in the second round)
+            counts = candidate.plan is not None and self.n is not None
+            counted = f" ({len(self.out.feasible)} of {self.n})" if counts else ""
             self.progress(f"{candidate.label}: {status}{counted}" + (" (saved earlier)" if saved else ""))
         return candidate
 
@@ -631,7 +729,8 @@ class _Making:
         short = signed_short(self.data, candidate.plan) if candidate.plan is not None else []
         if not short:
             return candidate
-        plan, r = candidate.plan, self.planner.complete(candidate.plan)
+        raised = Stress("forecast", min_cash_raise_usd=candidate.planned_buffer_usd or 0.0)
+        plan, r = candidate.plan, self.planner.complete(candidate.plan, forecast=raised)
         note = (f"{candidate.note}; its plan served signed {', '.join(short)} short, so its purchases and "
                 "power blocks were completed on the forecast, every signed contract served")
         broken = ""
@@ -654,6 +753,14 @@ class _Making:
         r = self.planner.solve_stress(stress)
         note = stress.description + within_gap(r.gap)
         return Candidate(stress_label(stress), "stress", r.status, r.plan, note=note, gap=r.gap)
+
+    def planned(self, planned: PlannedBuffer) -> Candidate:
+        """A cash buffer planned from the start (:func:`planned_buffers`): its optimum re-solved."""
+        r = self.planner.solve_stress(planned.forecast)
+        note = planned.note + within_gap(r.gap) + planned.made_when
+        return Candidate(planned.label, "planned", r.status, r.plan, note=note,
+                         gap=r.gap, buffer_of=planned.of,
+                         planned_buffer_usd=planned.forecast.min_cash_raise_usd)  # fmt: skip
 
     def robust_optimum(self, robust: tuple[str, Robustness, str]) -> Candidate:
         label, requirement, what = robust

@@ -165,9 +165,10 @@ def run_sweep(
 ):
     """Generate the candidate plans of a :func:`prepare_sweep`, evaluate them on common scenarios,
     find the front and the rule's pick; where that pick is neither the forecast optimum nor a
-    cash-buffer candidate, evaluate it run with its own two larger buffers too
-    (:func:`~fleetopt.sweep.candidates.second_round`, beyond ``candidates``) and pick again over them
-    all, once.
+    cash-buffer candidate, evaluate it run with its own two larger buffers too, and, for a stress
+    optimum, those buffers planned (:func:`~fleetopt.sweep.candidates.second_round`, beyond
+    ``candidates``, each solve announced to ``candidate_progress``) and pick again over them all,
+    once.
 
     With ``folder`` (new or empty), each candidate as it is made and every finished evaluation chunk
     are saved there, so :func:`resume_sweep` can finish an interrupted sweep without solving or
@@ -189,7 +190,7 @@ def run_sweep(
             RunFolder(folder).discard()  # else `fleetopt runs` listed it as an interrupted sweep
         raise
     try:
-        return _finish_sweep(loaded, data, cands, settings, progress, folder)
+        return _finish_sweep(loaded, data, cands, settings, progress, folder, candidate_progress)
     except RuleNotMet as exc:
         if folder is not None:  # said how to finish it from its folder
             raise
@@ -254,7 +255,7 @@ def _candidate_list(cands: CandidateSet) -> str:
 # what candidates.json keeps of each candidate (its plan is in plans.npz), in the file's order
 LISTED_FIELDS = (
     "label", "origin", "status", "note", "forecast_npv_usd", "liquidity_buffer_usd", "gap", "same_as",
-    "buffer_of", "second_round", "broken",
+    "buffer_of", "second_round", "broken", "planned_buffer_usd",
 )  # fmt: skip
 
 
@@ -348,7 +349,8 @@ def _resumed_sweep(
     else:
         proposals = _kept_proposals(settings, data)
         cands = _make_candidates(loaded, data, settings, run.path, saved, candidate_progress, proposals)
-    return _finish_sweep(loaded, data, cands, {**settings, "rule": rule}, progress, run.path)
+    settings = {**settings, "rule": rule}
+    return _finish_sweep(loaded, data, cands, settings, progress, run.path, candidate_progress)
 
 
 def rerank_sweep(
@@ -524,8 +526,10 @@ def _check_origins(path, made: list[Candidate]) -> None:
 
 def _listed_candidate(c: dict) -> Candidate:
     npv, buffer, gap = c["forecast_npv_usd"], c.get("liquidity_buffer_usd"), c.get("gap")
-    if buffer is not None and not 0 <= float(buffer) <= MAX_USD:  # NaN fails too
-        raise ValueError(f"candidate {c['label']!r}: liquidity_buffer_usd {buffer!r} is not 0 to {MAX_USD:g}")
+    planned = c.get("planned_buffer_usd")  # a sweep written before it was kept: none
+    for name, usd in (("liquidity_buffer_usd", buffer), ("planned_buffer_usd", planned)):
+        if usd is not None and not 0 <= float(usd) <= MAX_USD:  # NaN fails too
+            raise ValueError(f"candidate {c['label']!r}: {name} {usd!r} is not 0 to {MAX_USD:g}")
     if npv is not None and not math.isfinite(float(npv)):
         raise ValueError(f"candidate {c['label']!r}: forecast_npv_usd {npv!r} is not a number of USD")
     same_as, buffer_of = c.get("same_as"), c.get("buffer_of")  # a sweep written before they were kept
@@ -534,6 +538,7 @@ def _listed_candidate(c: dict) -> Candidate:
         forecast_npv_usd=_optional(npv, float), liquidity_buffer_usd=_optional(buffer, float),
         gap=_optional(gap, float), same_as=_optional(same_as, str), buffer_of=_optional(buffer_of, str),
         second_round=c.get("second_round") is True, broken=str(c.get("broken") or ""),
+        planned_buffer_usd=_optional(planned, float),
     )
 
 
@@ -604,9 +609,11 @@ def _checked_purchases(name: str, files) -> list:
     return files
 
 
-def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
+def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candidate_progress=None):
     rule = Rule(**settings["rule"])
-    # a second round saved by a stopped finish or the sweep re-ranked followed its pick: made again
+    # a second round saved by a stopped finish or the sweep re-ranked followed its pick: made again,
+    # a planned buffer's solve taken as saved where the pick is the same
+    saved = [c for c in cands.candidates if c.second_round]
     cands = CandidateSet([c for c in cands.candidates if not c.second_round])
     feasible = cands.feasible
     batch = _batch(data, feasible)
@@ -618,10 +625,13 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     figures = evaluation.metrics.select_dtypes("number").columns
     table = _candidate_table(evaluation.metrics, feasible)
     metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
-    more = second_round(data, feasible[pick])
+    solve = {name: settings.get(name) for name in ("time_limit", "threads")}
+    solve["mip_gap"] = settings.get("mip_gap", DEFAULT_MIP_GAP)  # a rerank's summary.json has none
+    more = second_round(data, feasible[pick], feasible, solve, saved, candidate_progress)
+    cands.candidates.extend(more)
+    more = [c for c in more if c.plan is not None]
     if more:  # evaluated alone on the same scenarios: a plan's figures do not depend on those beside it
         added = evaluate(data, _batch(data, more), n, settings["seed"], backend=backend)
-        cands.candidates.extend(more)
         feasible = cands.feasible
         table = pd.concat([table, _candidate_table(added.metrics, more)], ignore_index=True)
         metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)

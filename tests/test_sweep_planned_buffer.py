@@ -1,0 +1,128 @@
+"""`fleetopt sweep`: a cash buffer planned from the start, beside the same decisions run with it.
+
+tiny's forecast optimum orders $120M of GPUs in its largest quarter: its cash buffers are 25 % and
+50 % of that, $30M and $60M, and `finance.min_cash_usd` is $25M. Its own cash is $30.3M at the end
+of its first quarter, so it keeps neither buffer on its forecast."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+
+from fleetopt import api
+from fleetopt.core.economics import plan_statements
+from fleetopt.milp.persistent import PersistentPlanner
+from fleetopt.sweep.candidates import (
+    Candidate,
+    default_stresses,
+    generate_candidates,
+    planned_buffers,
+    second_round,
+    stress_label,
+)
+
+MIN_CASH = 25e6
+
+
+@pytest.fixture(scope="module")
+def tiny_candidates():
+    _, data = api.load("tiny")
+    return data, {c.label: c for c in generate_candidates(data, 5).candidates}
+
+
+def test_the_forecast_optimum_s_buffer_is_also_planned_from_the_start(tiny_candidates):
+    """"What if we plan for that buffer from the start?": the MILP of the forecast solved again with
+    its cash at least $25M + $30M = $55M every quarter. Its plan's own statements hold that (the
+    lowest quarter at $55.0M, where the forecast optimum's first is $30.3M), it is run with the
+    model's policy (no buffer of its own), and its forecast NPV is its statements' (nothing reacts)."""
+    data, made = tiny_candidates
+    optimum = made["milp: forecast"]
+    planned = made["milp: forecast, planned with cash buffer $30.0M"]
+    assert (planned.origin, planned.status, planned.buffer_of) == ("planned", "optimal", "milp: forecast")
+    assert planned.planned_buffer_usd == 30e6 and planned.liquidity_buffer_usd is None
+    cash = plan_statements(data, planned.plan).lines["cash_usd"]
+    assert cash.min() >= MIN_CASH + 30e6 - 1.0
+    assert plan_statements(data, optimum.plan).lines["cash_usd"][0] < MIN_CASH + 30e6
+    assert planned.forecast_npv_usd == pytest.approx(plan_statements(data, planned.plan).npv_usd, rel=1e-9)
+    assert planned.forecast_npv_usd < optimum.forecast_npv_usd  # the cash held costs NPV
+    assert "finance.min_cash_usd ($25.0M) plus a cash buffer of 25% of the largest quarterly GPU order " \
+           "($120.0M), planned from the start" in planned.note  # fmt: skip
+    # beside it, the same decisions run with the buffer: the sweep compares the two
+    run_with = made["milp: forecast, cash buffer $30.0M"]
+    assert run_with.origin == "policy" and np.array_equal(run_with.plan.buy_blocks, optimum.plan.buy_blocks)
+
+
+def test_a_buffer_no_plan_can_hold_is_dropped_saying_so(tiny_candidates):
+    """$25M + $60M = $85M every quarter is more than tiny's forecast can keep: dropped, in words."""
+    _, made = tiny_candidates
+    dropped = made["milp: forecast, planned with cash buffer $60.0M"]
+    assert dropped.plan is None and dropped.status == "infeasible"
+    assert dropped.dropped_reason == "no plan holds that much cash above finance.min_cash_usd every quarter"
+
+
+def test_no_buffer_is_planned_where_no_rule_reads_it():
+    """With the order and prepayment rules off no buffer is run, and none is planned beside it."""
+    loaded = api.edit("tiny", {"policy.defer_orders": False, "policy.cut_prepayments": False})
+    result = api.solve(loaded)
+    assert planned_buffers(result.data, "p", result.plan, None) == []
+    made = generate_candidates(result.data, 3).candidates
+    assert not [c for c in made if c.origin in ("policy", "planned")]
+
+
+SETTINGS = {"mip_gap": 0.005, "time_limit": None, "threads": None}
+
+
+def _stress(data, label: str):
+    return next(s for s in default_stresses(data) if stress_label(s) == label)
+
+
+def test_the_second_round_plans_the_pick_s_buffers_under_its_stress(tiny_candidates):
+    """The rule's first pick a stress optimum, "milp: price shock" (its largest order $120M too):
+    its buffers are run with it, as before, and planned: its MILP solved again under the same
+    stress with the minimum cash raised, so that its cash, as that MILP plans it, is at least
+    $25M + $30M every quarter; $60M more is dropped, as the forecast's is."""
+    data, made = tiny_candidates
+    pick = made["milp: price shock"]
+    more = second_round(data, pick, list(made.values()), SETTINGS)
+    assert [(c.label, c.origin, c.status) for c in more] == [
+        ("milp: price shock, cash buffer $30.0M", "policy", "optimal"),
+        ("milp: price shock, cash buffer $60.0M", "policy", "optimal"),
+        ("milp: price shock, planned with cash buffer $30.0M", "planned", "optimal"),
+        ("milp: price shock, planned with cash buffer $60.0M", "planned", "infeasible"),
+    ]
+    planned = more[2]
+    assert planned.second_round and planned.buffer_of == "milp: price shock"
+    assert "(market prices -30% from quarter 3)" in planned.note
+    assert planned.note.endswith("relative gap); made after the rule first picked milp: price shock (the "
+                                 "sweep's second round)")
+    planner = PersistentPlanner(data)
+    alone = planner.solve_stress(replace(_stress(data, "milp: price shock"), min_cash_raise_usd=30e6))
+    assert alone.plan.decisions_key() == planned.plan.decisions_key()
+    cash_musd = [pyo.value(planner.m.cash[t]) for t in range(data.T)]
+    assert min(cash_musd) >= (MIN_CASH + 30e6) / 1e6 - 1e-6
+    assert planned.forecast_npv_usd == pytest.approx(plan_statements(data, planned.plan).npv_usd, rel=1e-9)
+
+
+def test_a_planned_buffer_met_before_is_a_duplicate(tiny_candidates):
+    """On tiny the demand slump binds nothing once $55M is held: its planned $30M buffer is the
+    forecast's own, marked a duplicate of it and not evaluated twice."""
+    data, made = tiny_candidates
+    slump = PersistentPlanner(data).solve_stress(_stress(data, "milp: demand slump"))
+    pick = Candidate("milp: demand slump", "stress", slump.status, slump.plan)
+    more = second_round(data, pick, list(made.values()), SETTINGS)
+    planned = more[2]
+    assert planned.label == "milp: demand slump, planned with cash buffer $30.0M"
+    assert (planned.status, planned.plan) == ("duplicate", None)
+    assert planned.same_as == "milp: forecast, planned with cash buffer $30.0M" and planned.second_round
+
+
+def test_a_pick_that_is_not_an_optimum_of_a_forecast_has_no_buffer_planned(tiny_candidates):
+    """A variation's or proposal's purchases are fixed by what it is: the second round runs its
+    buffers, and plans none (there is no forecast of its own to solve again)."""
+    data, made = tiny_candidates
+    pick = replace(made["milp: price shock"], label="milp: price shock, buy 1q later", origin="variation")
+    more = second_round(data, pick, list(made.values()), SETTINGS)
+    assert [c.origin for c in more] == ["policy", "policy"]
