@@ -1221,6 +1221,21 @@ def test_a_finished_sweep_reranked_picks_by_the_new_rule_from_its_own_figures(fi
     assert again.recommended["plan"] == result.recommended["plan"]
 
 
+def test_the_report_s_recommendation_is_the_why_without_its_last_point(finished_sweep):
+    """The report says how sure the pick is in its "In short", so its Recommendation gives the
+    points before that: summary.json keeps them apart, not found again by searching the paragraph's
+    words. A summary written before it kept them gives its whole why."""
+    from fleetopt.sweep.run import why_without_lead
+
+    summary = json.loads(finished_sweep[1]["summary.json"])
+    before = " ".join(summary["why_before_lead"])
+    assert why_without_lead(summary) == before and len(summary["why_before_lead"]) >= 2
+    last = summary["why"].removeprefix(before + " ")
+    assert last != summary["why"] and last.startswith(("It leads", "Its lead", "It ties", "No other plan"))
+    older = {k: v for k, v in summary.items() if k != "why_before_lead"}
+    assert why_without_lead(older) == summary["why"]
+
+
 def test_an_older_sweep_is_reranked_from_the_rule_it_started_with(finished_sweep, tmp_path):
     """summary.json without rule_settings: job.json's rule where the summary describes it, else
     refused (a sweep resumed with a looser rule finished with another one)."""

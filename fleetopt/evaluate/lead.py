@@ -97,10 +97,4 @@ def _amount_of(prefer: str):
     return (lambda share: format_figure(share, "pp")) if prefer in LOWER_RANK_COLUMNS else format_usd
 
 
-def lead_starts(whom: str) -> tuple[str, ...]:
-    """How each sentence of :func:`lead_sentence` naming ``whom`` begins: where a page gives the lead
-    once, what finds it in a paragraph that ends with it."""
-    return (f"It ties with {whom}", f"Its lead over {whom}", f"It leads {whom}")
-
-
 # the most scenarios a sweep's lead words suggest evaluating its candidates on: beyond, a lead too

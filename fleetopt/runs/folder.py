@@ -251,6 +251,7 @@ SUMMARY_FIELDS = {
     "why": (limits.text,),
     "rule_settings": (limits.instance, dict, "a JSON object"),
     "dropped": (limits.instance, list, "a JSON list"),
+    "why_before_lead": (limits.instance, list, "a JSON list"),
 }  # fmt: skip
 # names of figures that are numbers in every summary.json fleetopt writes (a top-level one that is
 # not a list or an object of them, as revenue_by_customer_usd is, is a number or null)

@@ -45,7 +45,6 @@ from fleetopt.evaluate.lead import (
     SETTLE_MOST,
     Lead,
     lead_sentence,
-    lead_starts,
     paired_lead_error,
     tie_margin,
 )
@@ -868,14 +867,12 @@ def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
 
 def why_without_lead(summary: dict) -> str:
     """A finished sweep's ``why`` without its last point, how sure the pick is, where
-    :func:`lead_in_short` gives that point (the report's "In short"; its Recommendation said it again)."""
-    why = summary.get("why", "")
-    if not lead_in_short(summary):
-        return why
-    runner_up = summary.get("runner_up")
-    starts = lead_starts(f"the runner-up, {runner_up}") if runner_up else (NO_OTHER_PLAN,)
-    at = max(why.rfind(f" {start}") for start in starts)
-    return why[:at] if at > 0 else why
+    :func:`lead_in_short` gives that point (the report's "In short"; its Recommendation said it again):
+    its ``why_before_lead``, the points before it. A summary written before it kept them (or with
+    them damaged) gives its whole ``why``."""
+    points = summary.get("why_before_lead")
+    kept = isinstance(points, list) and all(isinstance(point, str) for point in points)
+    return " ".join(points) if kept and lead_in_short(summary) else summary.get("why", "")
 
 
 def _points(parts: list[str]) -> list[str]:
@@ -986,6 +983,11 @@ class SweepResult:
         terminal prints one a line: as one paragraph they ran to 1,500 characters); ``folder``:
         where it is written, which a close lead's settle command names (None: its job folder; a
         re-ranking has none)."""
+        return [*self.why_before_lead(), *_points([self._lead_words(folder)])]
+
+    def why_before_lead(self) -> list[str]:
+        """The points of :meth:`why_points` before the last, how sure the pick is (summary.json's
+        ``why_before_lead``: the report gives that last point in its "In short")."""
         rec, opt = self.recommended, self.forecast_optimum
         same = rec["plan"] == opt["plan"]
         chosen = (f"The forecast optimum is also the rule's pick ({self.rule.describe()})." if same
@@ -993,7 +995,7 @@ class SweepResult:
         points = [chosen, self._outside_forecast_limits(), self._better_but_excluded()]
         if not same:
             points += self._optimum_missed_and_rises()
-        points += [self._buffer_kept_by_cancelling(), self._risk_left(), self._lead_words(folder)]
+        points += [self._buffer_kept_by_cancelling(), self._risk_left()]
         return _points(points)
 
     def _changes_from_optimum(self) -> str:
@@ -1187,6 +1189,7 @@ class SweepResult:
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
             "forecast_optimum": self.forecast_optimum["plan"],
             "why": self.why(None if folder is None else Path(folder).absolute()),
+            "why_before_lead": self.why_before_lead(),  # the report's Recommendation: "In short" has the lead
             **self._lead_fields(),
             "npv_usd": float(rec["forecast_npv_usd"]),
             "npv_mean_usd": float(rec["npv_mean_usd"]),
