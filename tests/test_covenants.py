@@ -685,11 +685,13 @@ def test_a_bullet_balance_kept_by_a_cut_prepayment_is_not_debt_service_at_maturi
 # ---------------------------------------------------------------- cure rights
 
 
-def cures_after(quarters: list[list[bool]], allowed: int) -> list[bool]:
-    """Each sequence's uncured breach after its quarters' breaches (True: breached)."""
+def cures_after(quarters: list[list[bool]], allowed: int, default_from: int | None = None) -> list[bool]:
+    """Each sequence's uncured breach after its quarters' breaches (True: breached), with a
+    liquidity default from quarter ``default_from`` on (None: none)."""
     rights = CureRights(allowed, (len(quarters),), np)
     for t in range(len(quarters[0])):
-        rights.quarter(np.array([q[t] for q in quarters]))
+        defaulted = np.full(len(quarters), default_from is not None and t >= default_from)
+        rights.quarter(np.array([q[t] for q in quarters]), defaulted)
     return rights.uncured.tolist()
 
 
@@ -701,6 +703,18 @@ def test_a_breach_is_cured_unless_the_quarter_before_was_or_the_cures_are_spent(
     assert cures_after(quarters, 5) == [False, True, False, False, False, False]
     assert cures_after(quarters, 3) == [False, True, True, False, False, False]
     assert cures_after(quarters, 0) == [True, True, True, True, False, True]
+
+
+def test_no_breach_is_cured_in_or_after_the_quarter_of_a_liquidity_default():
+    """By hand (x breached, . not; quarters numbered from 0), five cures: with a liquidity default
+    in quarter 3, x..x's breach there is uncured though cures are left, and x.x., x... and .... have
+    none there; with the default from quarter 2 on, x.x.'s second breach is uncured too (its first
+    was cured) and x..x's breach in quarter 3, after the default; with none, every breach is cured."""
+    seqs = ["x.x.", "x...", "....", "x..x"]
+    quarters = [[c == "x" for c in q] for q in seqs]
+    assert cures_after(quarters, 5, default_from=3) == [False, False, False, True]
+    assert cures_after(quarters, 5, default_from=2) == [True, False, False, True]
+    assert cures_after(quarters, 5) == [False, False, False, False]
 
 
 @pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "cpu-kernel"])
@@ -733,6 +747,58 @@ def test_an_uncured_breach_is_a_second_quarter_in_a_row_or_one_past_the_cures(ke
         assert shares["uncured_breach_probability"][0] == float(uncured)
         median = shares["uncured_breach_median_quarter"][0]
         assert median == before + 1 if uncured else np.isnan(median), (prices, cures)
+
+
+@pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "cpu-kernel"])
+def test_a_breach_in_the_quarter_of_a_liquidity_default_is_uncured(kernel, request):
+    """Prices [1, 0.5, 1, 0.5] breach the 2.0x interest cover in quarters 1 and 3 (from 0), five
+    cures left. The cash changes by EBITDA less interest less the 100,000 repaid: +39,000, -68,500,
+    +43,000, -64,500. From 40,000 it ends 79,000, 10,500, 53,500, -11,000: a liquidity default in
+    quarter 3 (below the 0 floor), where its breach cannot be cured: the uncured breach, 3 quarters
+    before it, owing the 3,600,000 left of the loan. From 20,000 it is -9,500 in quarter 1, the
+    default and the uncured breach both there. Either way P(any default) is 1, as the default alone
+    made it; with 1e9 no default comes and both breaches are cured."""
+    sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
+    for opening_cash, uncured, before in ((40_000.0, True, 3), (20_000.0, True, 1), (1e9, False, 4)):
+        d = coverage_model()
+        d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 0.5, 1.0, 0.5]}
+        d["finance"]["opening_cash_usd"] = opening_cash
+        data = data_of(d)
+        consts, plans = SimulationConstants.from_data(data), batch(data, [keep_everything(data)])
+        assert kernel_fits(plans, consts) is None  # the kernel runs it, not the array code
+        got = sim(consts, plans, deterministic_scenarios(data))
+        assert bool(got["default"][0, 0]) is uncured, opening_cash
+        assert bool(got["uncured_breach"][0, 0]) is uncured, opening_cash
+        assert got["quarters_before_uncured"][0, 0] == before == got["quarters_before_default"][0, 0]
+        owed = 4.0e6 - 100_000.0 * (before + 1) if uncured else 0.0  # 0: no uncured breach
+        assert got["debt_at_uncured_breach"][0, 0] == pytest.approx(owed)
+        # the default came first (the same quarter): lenders accelerate at it, as without the breach
+        assert got["npv_accelerated"][0, 0] == got["npv_limited"][0, 0]
+        shares = plan_metrics(got, quarters=data.T)
+        assert shares["any_default_probability"][0] == float(uncured)
+        assert shares["uncured_breach_probability"][0] == float(uncured)
+
+
+@pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "cpu-kernel"])
+def test_a_breach_after_a_liquidity_default_is_uncured_though_the_cash_came_back(kernel, request):
+    """Six quarters (GPUs kept 3 years), interest 80,000 less 2,000 a quarter: at price 1 the cash
+    rises 39,000 + 2,000 t, at 0.8 it falls 4,800 - 2,000 t with the 2.0x cover kept (175,200 against
+    2 x 78,000), at 0.5 it falls 70,500 - 2,000 t, a breach. Prices [1, 0.8, 1, 1, 1, 0.5] from
+    1,000,000 end quarters 0-5 at +39,000, +36,200, +79,200, +124,200, +171,200, +110,700: below the
+    1,037,000 floor in quarter 1 only, the liquidity default. Quarter 5's breach, the only one, is
+    uncured (five cures left), though cash is back above the floor by then."""
+    sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
+    d = coverage_model()
+    d["horizon"]["quarters"] = 6
+    d["skus"]["A"]["useful_life_years"] = 3.0
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 0.8, 1.0, 1.0, 1.0, 0.5]}
+    d["finance"].update(opening_cash_usd=1.0e6, min_cash_usd=1_037_000.0)
+    data = data_of(d)
+    consts, plans = SimulationConstants.from_data(data), batch(data, [keep_everything(data)])
+    assert kernel_fits(plans, consts) is None  # the kernel runs it, not the array code
+    got = sim(consts, plans, deterministic_scenarios(data))
+    assert (got["quarters_before_default"][0, 0], got["quarters_before_breach"][0, 0]) == (1, 5)
+    assert got["uncured_breach"][0, 0] and got["quarters_before_uncured"][0, 0] == 5
 
 
 def test_more_cures_than_any_horizon_has_quarters_are_refused_by_name():

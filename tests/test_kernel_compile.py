@@ -114,9 +114,10 @@ def test_kernel_keeps_its_state_in_registers(model, tmp_path):
 def test_kernel_with_idle_gpus_to_market_compiles(model, tmp_path):
     """Policy rule 5 (`idle_gpus_to_market`, off by default) is compiled in only where it is on and a
     plan holds idle GPUs (KernelShape.idle), so the kernel above is the rule-off one. With it compiled
-    in the kernel builds for every bundled model; it spills on sm_90 for the default model only (140 /
-    156 bytes of stores / loads, an 88-byte frame, nvcc 13.0.88, 2026-12-05; none on sm_100, none for
-    lab and tiny): the demand each use's sales leave and the idle step add to the pair's live values."""
+    in the kernel builds for every bundled model; it spills on sm_90 for the default model only (144 /
+    168 bytes of stores / loads, an 88-byte frame, nvcc 13.0.88, 2026-12-06 with no cure in a liquidity
+    default, 140 / 148 before; none on sm_100, none for lab and tiny): the demand each use's sales
+    leave and the idle step add to the pair's live values."""
     _, data = api.load(model)
     shape = dataclasses.replace(KernelShape.of_model(data), idle=True)
     for arch in architectures():

@@ -274,6 +274,23 @@ def test_the_uncured_breach_is_an_event_in_the_quarter_the_evaluation_counted(so
     assert f"uncured covenant breach ({breached}): an event of default" in said[0]
 
 
+def test_a_breach_in_the_quarter_of_the_liquidity_default_is_not_said_to_be_cured():
+    """tests/test_covenants.py's interest cover breached in quarters 1 and 3 (from 0), with cash
+    from 40,000 ending at -11,000 in quarter 3: the first breach cured, the second, in the
+    liquidity default's quarter, the uncured breach though four cures are left."""
+    from test_covenants import coverage_model, keep_everything
+
+    d = coverage_model()
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 0.5, 1.0, 0.5]}
+    d["finance"]["opening_cash_usd"] = 40_000.0
+    data = data_of(d)
+    path = path_in(data, batch(data, [keep_everything(data)]), deterministic_scenarios(data), seed=0)
+    assert list(path.frame["breach"]) == [
+        "", "cured", "", "uncured (liquidity default): event of default"
+    ]
+    assert path.default_quarter == path.uncured_breach_quarter == "2026Q4"
+
+
 def test_idle_gpus_put_to_work_count_in_the_market_revenue_and_the_electricity():
     """tests/test_idle_gpus.py's instance under policy rule 5: 100 GPUs on the training market and 80
     of the 100 idle ones put to work for the 180 GPUs of demand, each earning $2,190 and drawing 0.8

@@ -421,9 +421,11 @@ def equity_cures(covenants: Any) -> int:
 class CureRights:
     """Each pair's cure rights, quarter by quarter (docs/evaluation.md, quarter step 6): a breached quarter
     is cured while cures are left and the quarter before was not cured too (credit agreements
-    allow no cures in consecutive quarters, a few over the term); the first breach that cannot be
-    cured is an **uncured breach**, an event of default on which lenders may accelerate. Only
-    counted: the cash is as it was (no equity comes in, no debt is accelerated)."""
+    allow no cures in consecutive quarters, a few over the term), and never in or after the quarter
+    of the pair's liquidity default (no owner cures, no lender waives, for a company out of cash);
+    the first breach that cannot be cured is an **uncured breach**, an event of default on which
+    lenders may accelerate. Only counted: the cash is as it was (no equity comes in, no debt is
+    accelerated)."""
 
     def __init__(self, allowed: int, shape: tuple[int, ...], xp: Any):
         self.allowed = allowed
@@ -431,13 +433,14 @@ class CureRights:
         self.cured_last = xp.zeros(shape, dtype=bool)  # the quarter before was a cured breach
         self.uncured = xp.zeros(shape, dtype=bool)
 
-    def quarter(self, breached: Any) -> Any:
-        """Take a quarter's tests: ``breached`` (bool per pair), None where nothing was tested.
+    def quarter(self, breached: Any, defaulted: Any) -> Any:
+        """Take a quarter's tests: ``breached`` (bool per pair), None where nothing was tested, and
+        ``defaulted`` (bool per pair): a liquidity default in this quarter or before.
         Returns the pairs whose uncured breach is this quarter's (None where nothing was tested)."""
         if breached is None:
             self.cured_last[...] = False
             return None
-        cannot = self.cured_last | (self.used >= self.allowed)
+        cannot = self.cured_last | (self.used >= self.allowed) | defaulted
         now = breached & cannot & ~self.uncured
         self.uncured |= now
         cured = breached & ~self.uncured

@@ -49,7 +49,8 @@ METRIC_COLUMNS = {
     "breach_probability": "share of scenarios with any covenant breach",
     # a lender's event of default (docs/evaluation.md, quarter step 6): a breach the owners could not cure
     "uncured_breach_probability": "share of scenarios with an uncured covenant breach: a breached quarter "
-    "the owners could not cure (never two quarters in a row, at most covenants.equity_cures), an event "
+    "the owners could not cure (never two quarters in a row, at most covenants.equity_cures, none in or "
+    "after a liquidity default's quarter), an event "
     "of default on which lenders may accelerate",
     "default_probability": "share of scenarios with a liquidity default",
     # the lenders' definition: either event of default, what a CDS prices (docs/calibration.md)

@@ -954,13 +954,15 @@ FO_DEVICE double fo_sell(FO_PARAMS, long long p, long long s, const double* q, d
 }
 
 // fo_state.breach after a quarter whose tests miss the covenants ``missed`` (kind_bit mask, 0: none):
-// the first breach kept, and a breach cured while cures are left and the quarter before was not
-// cured too, else an uncured breach (core.covenants.CureRights)
-FO_DEVICE int fo_cure(int breach, int missed, int allowed)
+// the first breach kept, and a breach cured while cures are left, the quarter before was not cured
+// too and no liquidity default came (``defaulted``: in this quarter or before), else an uncured
+// breach (core.covenants.CureRights)
+FO_DEVICE int fo_cure(int breach, int missed, int allowed, int defaulted)
 {
     if (!missed) return breach & ~FO_CURED_LAST;
     if (!(breach & FO_FIRST_BREACH)) breach |= missed;
-    if ((breach & FO_CURED_LAST) || (breach & FO_CURES_USED) >= allowed * FO_CURE_ONE) return breach | FO_UNCURED;
+    if (defaulted || (breach & FO_CURED_LAST) || (breach & FO_CURES_USED) >= allowed * FO_CURE_ONE)
+        return breach | FO_UNCURED;
     return (breach + FO_CURE_ONE) | FO_CURED_LAST;
 }
 
@@ -1428,7 +1430,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #endif
             int missed = 0;
             FO_COVENANT_ROWS(FO_TEST)
-            st->breach = fo_cure(st->breach, missed, equity_cures);
+            st->breach = fo_cure(st->breach, missed, equity_cures, st->min_cash < default_below);
             if (st->breach & FO_UNCURED) {  // this quarter's: the block is not run after it
                 const double left = fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st, out_debt_at_uncured_breach,
                                                        out_uncovered_debt_at_uncured_breach);

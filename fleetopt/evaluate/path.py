@@ -271,9 +271,10 @@ def _covenant_columns(data: ModelData, frame: pd.DataFrame, lines: dict, seen: l
 
 
 def _breach_words(q: dict, breached: bool) -> str:
-    """A quarter's breach: cured (an equity cure), uncured (the event of default), or after one."""
+    """A quarter's breach: cured (an equity cure), uncured (the event of default; in or after a
+    liquidity default's quarter though cures are left: no cure then), or after one."""
     if q["uncured_now"]:
-        return f"{UNCURED}: event of default"
+        return f"{UNCURED}{'' if q['solvent'] else ' (liquidity default)'}: event of default"
     if q["cured"]:
         return "cured"
     return "after the event of default" if breached else ""

@@ -241,7 +241,7 @@ def simulate(
             missed = _covenants(consts, t, flows, ebitda, step, base, xp)
             if missed is not None:
                 first_breach = first_breach + (first_breach == 0) * missed
-            accelerated = cures.quarter(None if missed is None else missed > 0)
+            accelerated = cures.quarter(None if missed is None else missed > 0, ~solvent)
             if accelerated is not None and accelerated.any():  # the lenders' side of the event of default
                 owed = owed or _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
                 _keep(at_default, DEBT_AT_UNCURED, owed, accelerated, xp)

@@ -149,7 +149,8 @@ class Covenants(StrictModel):
     """Smallest cash balance as a fraction of total debt."""
     equity_cures: int = Field(DEFAULT_EQUITY_CURES, ge=0, le=MAX_HORIZON_QUARTERS)
     """Breached quarters the owners may cure over the horizon (an equity cure: cash put in, or a
-    waiver), never two quarters in a row; a breach that cannot be cured is an uncured breach, on
+    waiver), never two quarters in a row nor in or after the quarter of a liquidity default; a
+    breach that cannot be cured is an uncured breach, on
     which lenders may accelerate (the scenario evaluator's `uncured_breach_probability`). At most
     the longest horizon's quarters, 80: more could never all be used."""
     tested_while_owed: dict[CovenantField, Name] = Field(default_factory=dict)
