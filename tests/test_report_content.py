@@ -2136,9 +2136,9 @@ def test_the_assumptions_agree_with_the_uncured_breach_figure():
     data = api.load("neocloud")[1]
     said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=object(), summary={})))
     assert "never cured" not in said
-    assert ("and one the owners could not cure (at most covenants.equity_cures, never two quarters in a "
-            "row) in P(uncured covenant breach), but neither is simulated: a cure brings in no cash and no "
-            "debt is accelerated.") in said
+    assert ("and one the owners could not cure (never two quarters in a row, at most covenants.equity_cures, "
+            "none in or after a liquidity default's quarter) in P(uncured covenant breach), but neither "
+            "is simulated: a cure brings in no cash and no debt is accelerated.") in said
 
 
 def test_the_in_short_of_a_cost_plans_evaluation_says_the_demand_it_serves(tmp_path, monkeypatch):

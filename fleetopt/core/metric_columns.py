@@ -24,6 +24,10 @@ ANY_DEFAULT_LABEL = "P(any default)"  # any_default_probability: short enough fo
 SHORTFALL_SHARE = 0.01
 
 
+# when a breached quarter is cured (docs/evaluation.md, quarter step 6, "Cure rights")
+CURE_LIMITS = ("never two quarters in a row, at most covenants.equity_cures, none in or after a liquidity "
+               "default's quarter")
+
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",
@@ -49,9 +53,7 @@ METRIC_COLUMNS = {
     "breach_probability": "share of scenarios with any covenant breach",
     # a lender's event of default (docs/evaluation.md, quarter step 6): a breach the owners could not cure
     "uncured_breach_probability": "share of scenarios with an uncured covenant breach: a breached quarter "
-    "the owners could not cure (never two quarters in a row, at most covenants.equity_cures, none in or "
-    "after a liquidity default's quarter), an event "
-    "of default on which lenders may accelerate",
+    f"the owners could not cure ({CURE_LIMITS}), an event of default on which lenders may accelerate",
     "default_probability": "share of scenarios with a liquidity default",
     # the lenders' definition: either event of default, what a CDS prices (docs/calibration.md)
     "any_default_probability": "share of scenarios with a liquidity default or an uncured covenant "

@@ -7,7 +7,13 @@ from __future__ import annotations
 from html import escape
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL, UNCURED_LABEL
+from fleetopt.core.metric_columns import (
+    ANY_DEFAULT_LABEL,
+    BREACH_LABEL,
+    CURE_LIMITS,
+    DEFAULT_LABEL,
+    UNCURED_LABEL,
+)
 from fleetopt.core.results import dscr_kind, first_tested_quarter
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_rate, format_usd
@@ -41,8 +47,8 @@ PLAN_ASSUMPTIONS = (
 
 SCENARIO_ASSUMPTIONS = (
     f"{DEFAULT_LABEL} counts cash below the default level after the revolver and distress sales; a "
-    f"covenant breach is counted in {BREACH_LABEL}, and one the owners could not cure (at most "
-    f"covenants.equity_cures, never two quarters in a row) in {UNCURED_LABEL}, but neither is "
+    f"covenant breach is counted in {BREACH_LABEL}, and one the owners could not cure ({CURE_LIMITS}) "
+    f"in {UNCURED_LABEL}, but neither is "
     "simulated: a cure brings in no cash and no debt is accelerated.",
     "A distress sale's proceeds stay with the company (no release price to the GPU-backed loans), at "
     f"resale value less policy.distress_sale_discount: {DEFAULT_LABEL} is a lower bound; with "

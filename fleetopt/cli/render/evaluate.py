@@ -8,7 +8,7 @@ from rich.text import Text
 
 from fleetopt.cli.render.tables import unbroken
 from fleetopt.core.covenants import BORROWING_BASE
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_SHORT, DEFAULT_SHORT
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_SHORT, CURE_LIMITS, DEFAULT_SHORT
 from fleetopt.core.units import (
     format_figure,
     format_percent,
@@ -245,8 +245,8 @@ def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
     )
     if uncured:
         table.caption += (
-            "; uncured: a breached quarter the owners could not cure (never two quarters in a row, at "
-            "most covenants.equity_cures), an event of default on which lenders may accelerate"
+            f"; uncured: a breached quarter the owners could not cure ({CURE_LIMITS}), an event of "
+            "default on which lenders may accelerate"
         )
     if BORROWING_BASE in kinds:
         table.caption += (
