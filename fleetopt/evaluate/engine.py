@@ -24,7 +24,14 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.results import risk_in_short
 from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import InputError
-from fleetopt.evaluate.backend import Backend, c_compiler, gpu_with_cupy, resolve_backend, usable_cores
+from fleetopt.evaluate.backend import (
+    Backend,
+    available_ram_bytes,
+    c_compiler,
+    gpu_with_cupy,
+    resolve_backend,
+    usable_cores,
+)
 from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.kernel import (
@@ -370,6 +377,18 @@ def backend_chunk_sizes(
     (:func:`worker_chunk_sizes` with the backend's threads and free memory)."""
     name, threads, free = backend.name, backend.threads, backend.free_memory_bytes()
     return worker_chunk_sizes(data, plans, n_scenarios, name, threads, free, max_memory, record)
+
+
+def worker_process_sizes(
+    data: ModelData, plans: PlanBatch, n_scenarios: int, backend_name: str, max_memory: int | None,
+    workers: int,
+) -> tuple[int, int]:  # fmt: skip
+    """(plans per chunk, scenarios per block) of ``workers`` worker processes of one thread each on
+    this machine (``fleetopt evaluate --workers``): the budget ``max_memory`` (None: half of what is
+    free) is the run's, shared by its workers as the machine's memory is."""
+    per_worker = None if max_memory is None else max(1, max_memory // workers)
+    free = available_ram_bytes() // workers
+    return worker_chunk_sizes(data, plans, n_scenarios, backend_name, 1, free, per_worker, workers=workers)
 
 
 def worker_chunk_sizes(

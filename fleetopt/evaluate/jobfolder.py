@@ -19,16 +19,18 @@ from fleetopt.core.data import load
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
-from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes
+from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import (
     LocalExecutor,
     MemoryBudgetError,
+    backend_chunk_sizes,
     choose_backend,
     evaluate,
     format_bytes,
     rounded_up,
     worker_chunk_sizes,
+    worker_process_sizes,
 )
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
 from fleetopt.evaluate.planfile import plan_file_meta
@@ -215,12 +217,12 @@ def prepare_evaluation(
     n = 1 if deterministic else scenarios
     if keep_matrix:
         check_matrix_fits(batch.P, n)
-    per_worker = max_memory  # each task's or this process's: a Ray task runs on a node of its own
     if executor == "ray":
         runner = RayExecutor(ray_address)
         runner.choose(backend, data, batch, n)
-        # one thread per task; the memory of the cluster's nodes is not known here
-        be_name, be_threads, free = runner.backend_name, 1, _RAY_NODE_FREE_BYTES
+        # one thread per task, each its budget (on a node of its own); the nodes' memory is not known here
+        sizes = (runner.backend_name, 1, _RAY_NODE_FREE_BYTES, max_memory)
+        plan_chunk, scenario_chunk = worker_chunk_sizes(data, batch, n, *sizes, workers=runner.parallelism)
     elif workers > 1:
         if backend == "cupy":
             raise BackendError(
@@ -229,18 +231,12 @@ def prepare_evaluation(
         # each worker one thread: NumPy, or the C build where auto (on the CPU) or cpu-kernel takes it
         be = choose_backend(backend, 1, data, batch, n, gpu=False)
         runner = ProcessExecutor(workers, be.name, be.note)
-        be_name, be_threads, free = be.name, 1, available_ram_bytes() // workers
-        # the budget is the run's, shared by its workers as the machine's memory is (each took the
-        # whole of it before: N workers, N times the budget)
-        per_worker = None if max_memory is None else max(1, max_memory // workers)
+        plan_chunk, scenario_chunk = worker_process_sizes(data, batch, n, be.name, max_memory, workers)
     else:
         be = choose_backend(backend, threads, data, batch, n)
         runner = LocalExecutor(be)
-        be_name, be_threads, free = be.name, be.threads, be.free_memory_bytes()
-    # (``threads`` stays the user's setting, which job.json keeps for a resume on another machine)
-    plan_chunk, scenario_chunk = worker_chunk_sizes(
-        data, batch, n, be_name, be_threads, free, per_worker, workers=getattr(runner, "parallelism", 1)
-    )
+        # (``threads`` stays the user's setting, which job.json keeps for a resume on another machine)
+        plan_chunk, scenario_chunk = backend_chunk_sizes(data, batch, n, be, max_memory)
     settings = {
         "kind": "evaluate",
         "plans_source": str(Path(source.path).resolve()),
