@@ -799,6 +799,21 @@ def simulate_tiles(
     return out
 
 
+def read_back_stored(chunks, store, progress, n_scenarios: int, total: int) -> dict[int, dict]:
+    """The chunks ``store`` holds intact, by their index in ``chunks``, each reported to ``progress``
+    as read back (:func:`report_read_back`): all of them before any chunk is computed, so that a
+    resume says every chunk saved earlier, a saved chunk after an unsaved one too (worker
+    processes finish theirs out of order)."""
+    found = {}
+    for index, (first, stop) in enumerate(chunks):
+        done = store.load(first, stop) if store is not None else None
+        if done is not None:
+            found[index] = done
+            if progress:
+                report_read_back(progress, (stop - first) * n_scenarios, total)
+    return found
+
+
 def report_read_back(progress: Callable[[int, int], None], pairs: int, total: int) -> None:
     """Report ``pairs`` (plan, scenario) pairs of ``total`` read back from a run's saved chunks, not
     computed: to ``progress.read_back(pairs, total)`` where the callback has one (the CLI's progress
@@ -822,29 +837,25 @@ class LocalExecutor:
             else None
         )
         rows = scenario_layout(shared, self.backend, spec, data, plans) if shared is not None else None
-        results = []
-        todo = [i for i, (first, stop) in enumerate(chunks) if store is None or not store.has(first, stop)]
+        results = read_back_stored(chunks, store, progress, spec.n_scenarios, total)
+        todo = [index for index in range(len(chunks)) if index not in results]
         ahead = self._prefetcher(data, plans, spec, chunks, todo)
         try:
-            for index, (first, stop) in enumerate(chunks):
-                done = store.load(first, stop) if store is not None else None
-                if done is None:
-                    tick = (lambda n: progress(n, total)) if progress else None
-                    chunk, tables = ahead.take(index) if ahead else (None, None)
-                    done = evaluate_chunk(
-                        data, chunk or plans.take(slice(first, stop)), spec, self.backend, tick, shared,
-                        scenario_rows=rows, device_tables=tables,
-                        while_running=(lambda i=index: ahead.prepare_after(i)) if ahead else None,
-                    )  # fmt: skip
-                    if store is not None:
-                        store.save(first, stop, done)
-                elif progress:
-                    report_read_back(progress, (stop - first) * spec.n_scenarios, total)
-                results.append(done)
+            for index in todo:
+                first, stop = chunks[index]
+                tick = (lambda n: progress(n, total)) if progress else None
+                chunk, tables = ahead.take(index) if ahead else (None, None)
+                results[index] = evaluate_chunk(
+                    data, chunk or plans.take(slice(first, stop)), spec, self.backend, tick, shared,
+                    scenario_rows=rows, device_tables=tables,
+                    while_running=(lambda i=index: ahead.prepare_after(i)) if ahead else None,
+                )  # fmt: skip
+                if store is not None:
+                    store.save(first, stop, results[index])
         finally:
             if ahead:
                 ahead.close()
-        return results
+        return [results[index] for index in range(len(chunks))]
 
     def _prefetcher(self, data, plans, spec, chunks, todo) -> GpuPrefetch | None:
         """On a GPU running the fused kernel on several chunks: their plan tables made ahead

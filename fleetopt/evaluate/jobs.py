@@ -31,7 +31,7 @@ from fleetopt.core.units import counted
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
-from fleetopt.evaluate.engine import choose_backend, evaluate_chunk, report_read_back
+from fleetopt.evaluate.engine import choose_backend, evaluate_chunk, read_back_stored
 from fleetopt.evaluate.kernel import KernelBuildError, found_c_compiler
 from fleetopt.evaluate.metrics import SLIP_COLUMNS
 from fleetopt.runs import folder as run_folder
@@ -211,10 +211,6 @@ class ChunkStore:
         return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": bool(meta["kernel"]), "stored": True,
                 "device": meta.get("device") or "not recorded (an earlier fleetopt)",
                 "forecast_ok": forecast_ok}  # fmt: skip
-
-    def has(self, first: int, stop: int) -> bool:
-        """Whether a file for the chunk exists (cheap: not read or checked; :meth:`load` checks it)."""
-        return any(_CHUNK_NAME.match(p.name) for p in self.folder.glob(f"chunk-{first}-{stop}-*.npz"))
 
     def save(self, first: int, stop: int, result: dict) -> None:
         arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}
@@ -502,16 +498,8 @@ def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done,
     stops the loop, before it propagates, with the handles submitted that ``next_done`` has not
     returned (the one whose error it raised among them)."""
     total = plans.P * spec.n_scenarios
-    results: dict[int, dict] = {}
-    to_run = []
-    for n, (first, stop) in enumerate(chunks):
-        done = store.load(first, stop) if store is not None else None
-        if done is None:
-            to_run.append(n)
-            continue
-        results[n] = done
-        if progress:
-            report_read_back(progress, (stop - first) * spec.n_scenarios, total)
+    results = read_back_stored(chunks, store, progress, spec.n_scenarios, total)
+    to_run = [n for n in range(len(chunks)) if n not in results]
     queue, pending = iter(to_run), {}
 
     def top_up():
