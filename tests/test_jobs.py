@@ -2094,18 +2094,25 @@ def test_a_full_disk_at_the_stop_gives_the_options_once(tmp_path, monkeypatch):
 def test_the_memory_budget_is_shared_by_the_workers(tmp_path, monkeypatch):
     """`--workers 2 --max-memory 50MB` sized each worker's chunks to 50 MB (100 MB in all), against
     the help's "shared by --workers" and the advice to resume a job killed for memory with a smaller
-    budget (from an operator's review): each worker now takes half, as one process with 25 MB does."""
+    budget (from an operator's review): each worker now takes half, as one process with 50 MB does
+    that holds the chunk sent to it (engine.sent_bytes_per_plan: test_memory_budget.py)."""
     from fleetopt import api
+    from fleetopt.evaluate.engine import worker_chunk_sizes
 
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0
 
-    def blocks(workers, budget):
-        job = api.prepare_evaluation(tmp_path / "plan", scenarios=200_000, backend="numpy",
-                                     max_memory=budget, workers=workers)  # fmt: skip
-        return job.settings["plan_chunk"], job.settings["scenario_chunk"]
+    def job(workers, budget):
+        return api.prepare_evaluation(tmp_path / "plan", scenarios=200_000, backend="numpy",
+                                      max_memory=budget, workers=workers)  # fmt: skip
 
-    assert blocks(2, 100_000_000) == blocks(1, 50_000_000) != blocks(1, 100_000_000)
+    def blocks(run):
+        return run.settings["plan_chunk"], run.settings["scenario_chunk"]
+
+    two = job(2, 100_000_000)
+    shared = ("numpy", 1, 10**12, 50_000_000)
+    half = worker_chunk_sizes(two.data, two.batch, 200_000, *shared, workers=2, sent=True)
+    assert blocks(two) == half != blocks(job(1, 100_000_000))
     # capped, where it is, to the whole machine's memory (not to a worker's share, then halved again)
     from fleetopt.evaluate import resources
 

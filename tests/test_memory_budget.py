@@ -25,18 +25,19 @@ from fleetopt.evaluate.engine import (
     rounded_up,
     table_bytes_per_plan,
     worker_chunk_sizes,
+    worker_process_sizes,
 )
 
 SLIP = {"probability": 0.5, "min_quarters": 1, "max_quarters": 2}
 ROW, PAIR, SCENARIO = 496, 928, 2_544  # tiny on 2 scenarios (the module docstring)
 
 
-def tiny(slip: dict | None = None):
+def tiny(slip: dict | None = None, n: int = 6):
     d = MODELS["tiny"]()
     if slip:
         d["risk"]["delivery_slip"] = slip
     data = data_of(d)
-    return data, compile_plans(data, [solved("tiny").plan] * 6, [f"p{i}" for i in range(6)])
+    return data, compile_plans(data, [solved("tiny").plan] * n, [f"p{i}" for i in range(n)])
 
 
 def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
@@ -53,6 +54,20 @@ def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
     by_room = (100_000 - 2 * SCENARIO) // (ROW + 2 * b + 2 * PAIR)
     assert chunk_sizes(data, plans, 2, 100_000) == (min(6, pairs // 2, by_room), 2)
     assert by_room < 6 <= (100_000 - 2 * SCENARIO) // (ROW + 2 * PAIR)  # the tables make the difference
+
+
+def test_each_worker_process_counts_the_chunk_sent_to_it():
+    """`--workers 2` with a budget of 200,000: each worker's share is 100,000, in which this process
+    sizes chunks of 4 plans (above: 94,912 // 23,152). A worker process also holds the chunk sent to
+    it three times as it arrives (the message, its copy and the plans unpickled): 3B more a plan,
+    (100,000 - 2 x 2,544) // (496 + 5B + 2 x 928) = 94,912 // 54,352 = 1 plan a chunk at B = 10,400.
+    Uncounted, 2 workers within 50 MB held 88 MB beside the model (benchmarks/README.md). 40 plans,
+    so that the quarter of each worker's share (5) does not bind."""
+    data, plans = tiny(n=40)
+    b = plans.nbytes // 40
+    assert b == 10_400 and engine.sent_bytes_per_plan(plans) == 3 * b
+    assert chunk_sizes(data, plans, 2, 100_000) == (4, 2)
+    assert worker_process_sizes(data, plans, 2, "numpy", 200_000, workers=2) == (1, 2)
 
 
 def slipping() -> tuple:

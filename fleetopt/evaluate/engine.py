@@ -354,6 +354,20 @@ def table_bytes_per_plan(plans: PlanBatch, backend_name: str) -> int:
     return int(_SAFETY * compiled) * table_sets(plans, backend_name)
 
 
+# A chunk sent to a worker process is held there three times as it arrives: the message read into a
+# buffer, copied out of it, and the plans (with their delivery-slip variants) unpickled from it
+# (measured with bench_memory_budget --workers 2: 3.9 times a plan's compiled bytes a worker, 1.1 in
+# this process, where a chunk's plans are views of the run's)
+_SENT_COPIES = 3
+
+
+def sent_bytes_per_plan(plans: PlanBatch) -> int:
+    """Working memory a worker process takes per plan of the chunk sent to it, bytes:
+    :data:`_SENT_COPIES` times the plan's compiled bytes and its delivery-slip variants'."""
+    compiled = plans.nbytes + slip_variant_bytes(plans)
+    return _SENT_COPIES * -(-compiled // max(1, plans.P))
+
+
 def default_budget(backend: Backend) -> int:
     """The working memory a run may use unless told (``--max-memory``): half of what is free, bytes."""
     return budget_of(backend.free_memory_bytes())
@@ -388,7 +402,9 @@ def worker_process_sizes(
     free) is the run's, shared by its workers as the machine's memory is."""
     per_worker = None if max_memory is None else max(1, max_memory // workers)
     free = available_ram_bytes() // workers
-    return worker_chunk_sizes(data, plans, n_scenarios, backend_name, 1, free, per_worker, workers=workers)
+    return worker_chunk_sizes(
+        data, plans, n_scenarios, backend_name, 1, free, per_worker, workers=workers, sent=workers > 1
+    )
 
 
 def worker_chunk_sizes(
@@ -401,6 +417,7 @@ def worker_chunk_sizes(
     max_memory: int | None = None,
     record: tuple[str, ...] = (),
     workers: int = 1,
+    sent: bool = False,
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) of an evaluation run by ``workers`` workers, each on
     ``backend_name`` with ``threads`` threads and ``free_bytes`` of memory: :func:`chunk_sizes`
@@ -408,7 +425,8 @@ def worker_chunk_sizes(
     variants, made before, have left; given, on the CPU, less each worker's share of those
     variants, :func:`slip_variant_bytes`) and the backend's block
     (``MAX_PAIRS``, per thread on NumPy); with several workers, at most a quarter of each one's
-    share of the plans per chunk, so that every worker has work until the end."""
+    share of the plans per chunk, so that every worker has work until the end. ``sent``: each
+    chunk is sent to a worker process, which holds its own copies (:func:`sent_bytes_per_plan`)."""
     budget = budget_of(free_bytes, max_memory)
     # a budget given counts them, in the memory they are in (this machine's, not a GPU's)
     counted_here = max_memory is not None and backend_name != "cupy"
@@ -416,7 +434,7 @@ def worker_chunk_sizes(
     block = MAX_PAIRS[backend_name] * (threads if backend_name == "numpy" else 1)
     try:
         plan_chunk, scenario_chunk = chunk_sizes(
-            data, plans, n_scenarios, budget - variants, record, block, backend_name
+            data, plans, n_scenarios, budget - variants, record, block, backend_name, sent
         )
     except MemoryBudgetError as exc:
         raise (_slip_variants_refused(exc, plans, variants, workers) if variants else exc) from None
@@ -500,13 +518,17 @@ def chunk_sizes(
     record: tuple[str, ...] = (),
     max_pairs: int = MAX_PAIRS["numpy"],
     backend_name: str = "numpy",
+    sent: bool = False,
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) whose working set fits ``budget_bytes``: the
     simulation's (plan, scenario) pairs (and their delivery slips' copies of their results,
     :func:`slip_bytes_per_pair`), the scenario block, and per plan of the chunk its row of results
     over every scenario (:func:`row_bytes_per_plan`) and its tables on ``backend_name``
-    (:func:`table_bytes_per_plan`). Raises :class:`MemoryBudgetError` when one plan does not fit."""
+    (:func:`table_bytes_per_plan`), and where the chunk is ``sent`` to a worker process, the copies
+    it holds there (:func:`sent_bytes_per_plan`). Raises :class:`MemoryBudgetError` when one plan
+    does not fit."""
     row, tables = row_bytes_per_plan(n_scenarios), table_bytes_per_plan(plans, backend_name)
+    tables += sent_bytes_per_plan(plans) if sent else 0
     per_plan = row + tables
     pair_bytes = int(8 * words_per_pair(data, plans, record)) + slip_bytes_per_pair(plans)
     scenario_bytes = 8 * _SCENARIO_COPIES * words_per_scenario(data)
