@@ -505,10 +505,11 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     with every column a plan gains, so the test reads it), 10B in all, so its tables on NumPy 2B; a
     pair 816 bytes of working memory and 2 x 216 more with a slip (27 results of 8 bytes), a
     scenario 1,632, a plan's row of results and their metrics' temporaries 100 x (216 + 32) =
-    24,800, so a plan 24,800 + 2B with its tables (38,688). Budget 2,000,000: without the slip
-    (2,000,000 - 38,688) // (816 + 1,632) = 801 pairs, 8 plans a chunk of the 100 scenarios; with
-    it, 2,000,000 - 10B = 1,930,560 left, (1,930,560 - 38,688) // (1,248 + 1,632) = 656 pairs, 6
-    plans. Budget 80,000: without the slip one plan needs 38,688 + 816 + 1,632 = 41,136 and it runs
+    24,800, so a plan 24,800 + 2B with its tables (38,688), and its pairs on the block of all 100
+    scenarios, whose factor paths (163,200) its chunk's plans share. Budget 1,500,000: without the
+    slip (1,500,000 - 163,200) // (38,688 + 100 x 816) = 11 plans, all 10 a chunk; with it,
+    1,500,000 - 10B = 1,430,560 left, (1,430,560 - 163,200) // (38,688 + 100 x 1,248) = 7 plans.
+    Budget 80,000: without the slip one plan needs 38,688 + 816 + 1,632 = 41,136 and it runs
     ((80,000 - 38,688) // 2,448 = 16 pairs: blocks of 1 scenario, (80,000 - 1,632) // (38,688 + 816)
     = 1 plan); with it 10,560 are left, short of 38,688 + 1,248 + 1,632 = 41,568: refused, asking
     for 69,440 + 41,568 = 111,008 bytes, 112 KB (rounded up to three digits)."""
@@ -531,8 +532,9 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
         return worker_chunk_sizes(data, plans[data is on_time], 100, "numpy", 1, 10**12, budget)
 
     one = 24_800 + 2 * b  # a plan's results and its tables
-    assert sizes(on_time, 2_000_000) == (min(10, (2_000_000 - one) // 2_448 // 100), 100) == (8, 100)
-    assert sizes(slipped, 2_000_000) == (min(10, (2_000_000 - 10 * b - one) // 2_880 // 100), 100) == (6, 100)
+    block = 100 * 1_632  # the factor paths of the 100 scenarios
+    assert (1_500_000 - block) // (one + 100 * 816) == 11 and sizes(on_time, 1_500_000) == (10, 100)
+    assert sizes(slipped, 1_500_000) == ((1_500_000 - 10 * b - block) // (one + 100 * 1_248), 100) == (7, 100)
     assert sizes(on_time, 80_000) == (1, 1)
     with pytest.raises(MemoryBudgetError) as refused:
         sizes(slipped, 80_000)
@@ -545,5 +547,5 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
         "plan), or evaluate fewer plans at a time"
     )
     # the default budget, half the memory free once the variants were made, has left them out already:
-    # 2,000,000 of 4,000,000 free, (2,000,000 - 38,688) // 2,880 = 681 pairs, 6 plans
-    assert worker_chunk_sizes(slipped, plans[0], 100, "numpy", 1, 4_000_000) == (6, 100)
+    # 1,500,000 of 3,000,000 free, (1,500,000 - 163,200) // 163,488 = 8 plans
+    assert worker_chunk_sizes(slipped, plans[0], 100, "numpy", 1, 3_000_000) == (8, 100)

@@ -41,9 +41,9 @@ def tiny(slip: dict | None = None, n: int = 6):
 
 
 def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
-    """Budget 100,000 on 2 scenarios: one plan takes 496 + 2B with its tables, so a block holds
-    (100,000 - 496 - 2B) // (928 + 2,544) pairs, and (100,000 - 2 x 2,544) // (496 + 2B + 2 x 928)
-    plans a chunk: at B = 10,400, 22 pairs (11 plans of both scenarios) and 94,912 // 23,152 = 4
+    """Budget 100,000 on 2 scenarios: one plan takes 496 + 2B with its tables, so a block of one
+    plan holds (100,000 - 496 - 2B) // (928 + 2,544) pairs, both scenarios, and a chunk
+    (100,000 - 2 x 2,544) // (496 + 2B + 2 x 928) plans: at B = 10,400, 94,912 // 23,152 = 4
     plans. Without the tables (94,912 // 2,352) 40 plans would fit: all 6."""
     data, plans = tiny()
     b = plans.nbytes // 6
@@ -52,8 +52,19 @@ def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
     assert 8 * 3 * engine.words_per_scenario(data) == SCENARIO
     pairs = (100_000 - ROW - 2 * b) // (PAIR + SCENARIO)
     by_room = (100_000 - 2 * SCENARIO) // (ROW + 2 * b + 2 * PAIR)
-    assert chunk_sizes(data, plans, 2, 100_000) == (min(6, pairs // 2, by_room), 2)
+    assert pairs >= 2 and chunk_sizes(data, plans, 2, 100_000) == (min(6, by_room), 2)
     assert by_room < 6 <= (100_000 - 2 * SCENARIO) // (ROW + 2 * PAIR)  # the tables make the difference
+
+
+def test_a_chunks_plans_share_its_scenario_blocks_factor_paths():
+    """Budget 1,000,000 on 100 scenarios: one plan takes 100 x 248 + 2B = 45,600 bytes with its row
+    of results and its tables (B = 10,400) and 100 x 928 = 92,800 for its pairs; the block's factor
+    paths, 100 x 2,544 = 254,400, are the scenarios', shared by every plan of the chunk:
+    (1,000,000 - 254,400) // (45,600 + 92,800) = 5 plans a chunk (946,400 bytes). The factor paths
+    counted again with each pair, (1,000,000 - 45,600) // (928 + 2,544) = 274 pairs, made it 2."""
+    data, plans = tiny()
+    assert engine.row_bytes_per_plan(100) == 24_800 and plans.nbytes // 6 == 10_400
+    assert chunk_sizes(data, plans, 100, 1_000_000) == (5, 100)
 
 
 def test_each_worker_process_counts_the_chunk_sent_to_it():
@@ -118,9 +129,9 @@ def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, sol
 
 def test_a_tight_budget_splits_the_plans_the_same_figures_and_the_forecast_check_within_it(monkeypatch):
     """400,000 bytes on 40 scenarios, NumPy, at B = 6,944: 316,672 left beside the variants (12B); a
-    plan 40 x 248 + 2B = 23,808, so (316,672 - 40 x 1,632) // (23,808 + 40 x 1,248) = 3 plans, and 2
-    by the pairs a block may hold ((316,672 - 23,808) // 2,880 = 101, 101 // 40): chunks of 2, the same
-    metrics to the bit as one chunk, a slip drawn in 45 % of the scenarios. The forecast check (each
+    plan 40 x 248 + 2B = 23,808, so (316,672 - 40 x 1,632) // (23,808 + 40 x 1,248) = 3 plans a chunk
+    (the block's factor paths once: counted with each pair, 2), the same metrics to the bit as one
+    chunk, a slip drawn in 45 % of the scenarios. The forecast check (each
     plan run on the forecast) is an evaluation of its own: it ran every plan at once, unbudgeted."""
     data, plans = slipping()
     whole = engine.evaluate(data, plans, 40, 3, backend="numpy", plan_chunk=6, scenario_chunk=40)
@@ -133,7 +144,7 @@ def test_a_tight_budget_splits_the_plans_the_same_figures_and_the_forecast_check
 
     monkeypatch.setattr(engine, "backend_chunk_sizes", sized)
     tight = engine.evaluate(data, plans, 40, 3, backend="numpy", max_memory=400_000)
-    assert (tight.plan_chunk, tight.scenario_chunk) == (2, 40)
+    assert (tight.plan_chunk, tight.scenario_chunk) == (3, 40)
     assert budgets == [400_000, 400_000]  # the run's, then the forecast check's
     assert whole.metrics["slipped_share"].tolist() == [0.45] * 6
     pd.testing.assert_frame_equal(tight.metrics, whole.metrics, check_exact=True)

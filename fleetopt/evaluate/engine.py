@@ -522,7 +522,8 @@ def chunk_sizes(
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) whose working set fits ``budget_bytes``: the
     simulation's (plan, scenario) pairs (and their delivery slips' copies of their results,
-    :func:`slip_bytes_per_pair`), the scenario block, and per plan of the chunk its row of results
+    :func:`slip_bytes_per_pair`), at most ``max_pairs`` a block, the scenario block (its factor
+    paths once, shared by the chunk's plans), and per plan of the chunk its row of results
     over every scenario (:func:`row_bytes_per_plan`) and its tables on ``backend_name``
     (:func:`table_bytes_per_plan`), and where the chunk is ``sent`` to a worker process, the copies
     it holds there (:func:`sent_bytes_per_plan`). Raises :class:`MemoryBudgetError` when one plan
@@ -535,11 +536,12 @@ def chunk_sizes(
     results = row + pair_bytes + scenario_bytes
     _check_fits(n_scenarios, results, budget_bytes, _FEWER_OR_MORE_MEMORY, tables)
     _check_one_plan_fits(n_scenarios, results + tables, budget_bytes)
+    # the scenarios a block of one plan may hold; a chunk's plans share its block's factor paths
     pairs = int(max(1, min(max_pairs, (budget_bytes - per_plan) // (pair_bytes + scenario_bytes))))
     scenario_chunk = split_scenarios(n_scenarios, pairs, plans.P)
     room = budget_bytes - scenario_chunk * scenario_bytes
     by_room = room // (per_plan + scenario_chunk * pair_bytes)
-    plan_chunk = int(max(1, min(plans.P, pairs // scenario_chunk, by_room)))
+    plan_chunk = int(max(1, min(plans.P, max_pairs // scenario_chunk, by_room)))
     return plan_chunk, scenario_chunk
 
 
