@@ -84,11 +84,15 @@ def test_a_sweep_counts_its_candidates_with_a_plan_as_they_are_made():
         "milp: forecast: optimal (1 of 5)",
         "milp: forecast, cash buffer $30.0M: optimal (2 of 5)",
         "milp: forecast, cash buffer $60.0M: optimal (3 of 5)",
-        "milp: price shock: optimal (4 of 5)",
-        "milp: late power: duplicate of milp: forecast",  # no plan of its own: not counted
-        # its optimum served the signed lab-a-training with none: completed serving it, the optimum's
-        "milp: lost anchor customer: duplicate of milp: forecast",
-        "milp: demand slump: optimal (5 of 5)",
+        "milp: forecast, planned with cash buffer $30.0M: optimal within 0.14% (relative gap) (4 of 5)",
+        # no plan holds $60M above tiny's minimum every quarter: not counted
+        "milp: forecast, planned with cash buffer $60.0M: dropped: no plan holds that much cash above "
+        "finance.min_cash_usd every quarter",
+        "milp: price shock: optimal (5 of 5)",
+        # the second round: the pick's own buffer planned, beyond the five
+        "milp: price shock, planned with cash buffer $30.0M: optimal within 0.18% (relative gap)",
+        "milp: price shock, planned with cash buffer $60.0M: dropped: no plan holds that much cash above "
+        "finance.min_cash_usd every quarter",
     ]
 
 
