@@ -214,7 +214,7 @@ def test_a_model_saved_with_windows_line_ends_is_the_same_model(tmp_path, tiny_t
 
 def test_directory_instead_of_file(tmp_path):
     code, out, err = run_cli("validate", str(tmp_path))
-    assert_bad_input(code, out, err, f"error: {tmp_path}: is a directory")
+    assert_bad_input(code, out, err, f"error: {tmp_path}: is a folder, not a model file")
 
 
 def test_yaml_syntax_error_gives_its_line(tmp_path, tiny_text):
@@ -415,9 +415,11 @@ def test_schema_out_writes_the_schema(tmp_path):
     assert [p.name for p in out_file.parent.iterdir()] == ["schema.json"]  # no temporary file left
 
 
-def test_schema_out_to_a_directory_is_bad_input(tmp_path):
+def test_schema_out_to_a_folder_is_bad_input_worded_as_compare_and_report_say_it(tmp_path):
+    """`schema --out DIR` said "--out DIR is a directory" where compare and report say "out (--out)
+    DIR is a folder"."""
     code, out, err = run_cli("schema", "--out", str(tmp_path))
-    assert_bad_input(code, out, err, f"error: --out {tmp_path} is a directory")
+    assert_bad_input(code, out, err, f"error: out (--out) {tmp_path} is a folder: give a file name such as")
     assert list(tmp_path.iterdir()) == []
 
 

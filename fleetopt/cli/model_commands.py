@@ -53,7 +53,14 @@ from fleetopt.errors import InputError, warn
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_bytes_atomic, write_text_atomic
-from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file, run_name
+from fleetopt.runs.folder import (
+    OUT_OPTION,
+    RunDirError,
+    RunFolder,
+    refuse_foreign_file,
+    refuse_run_file,
+    run_name,
+)
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS, MAX_TAIL
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
 
@@ -104,7 +111,7 @@ def schema(
         sys.stdout.write(text)
         return
     if out.is_dir():
-        raise InputError(f"--out {out} is a directory: give a file name such as fleetopt-schema.json")
+        raise InputError(f"{OUT_OPTION} {out} is a folder: give a file name such as fleetopt-schema.json")
     refuse_run_file(out)
     refuse_foreign_file(out, "schema")
     write_output(out, text)

@@ -576,7 +576,7 @@ def load_model(model: str | Path | None = None) -> LoadedModel:
     except FileNotFoundError:
         raise ModelError(source, [ModelIssue((), f"no such file{_missing_model_hint(path)}")]) from None
     except IsADirectoryError:
-        raise ModelError(source, [ModelIssue((), "is a directory, not a model file")]) from None
+        raise ModelError(source, [ModelIssue((), "is a folder, not a model file")]) from None
     except UnicodeDecodeError as exc:  # e.g. saved as Windows-1252: say where, and what to do
         line = exc.object[: exc.start].count(b"\n") + 1
         byte = exc.object[exc.start : exc.start + 1].hex()
