@@ -422,6 +422,16 @@ def test_evaluate_help_describes_evaluate(here):
     assert "Default: the run folder's model.yaml, or the bundled model a plan file names" in text
 
 
+def test_max_memory_help_says_what_each_worker_holds_outside_the_budget():
+    """--max-memory's help said "Not in it: fleetopt itself (~120 MB)" and nothing of the fleetopt and
+    model each --workers process holds outside the budget (docs/cli.md: about 90 MB each)."""
+    code, out, _ = run_cli("evaluate", "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "~120 MB" not in text
+    assert "each --workers process's own fleetopt and model (about 90 MB each on neocloud)" in text
+    assert "With --workers N each worker keeps to a 1/N share of the budget" in text
+
+
 def test_a_bare_plan_file_of_a_bundled_model_is_evaluated_with_it(solve_run, here):
     """A plan.npz copied out of its run folder failed: "plans are for model 'tiny', not 'neocloud'"."""
     shutil.copy(solve_run / "plan.npz", here / "tiny-plan.npz")

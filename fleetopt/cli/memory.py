@@ -36,8 +36,10 @@ MaxMemoryOption = Annotated[
         "RAM): scenario blocks, their temporaries, each chunk's results and its plans laid out for the "
         "simulation (about 265 KB a plan on neocloud); with risk.delivery_slip, the "
         "plans compiled again for each slip (about 130 KB a plan and slip on neocloud) on the CPU. Not in "
-        "it: fleetopt itself (~120 MB), the compiled plans and, with --keep-matrix, the plans x scenarios "
-        "NPV matrix (8 bytes per pair). A budget above the physical memory of the GPU (CuPy) or of this "
+        "it: fleetopt, the model and the compiled plans (about 300 MB for 1,000 plans of neocloud); each "
+        "--workers process's own fleetopt and model (about 90 MB each on neocloud); with --keep-matrix, "
+        "the plans x scenarios NPV matrix (8 bytes per pair). With --workers N each worker keeps to a 1/N "
+        "share of the budget. A budget above the physical memory of the GPU (CuPy) or of this "
         "machine (NumPy, shared by --workers) is capped to it, with a warning. A budget too small for "
         "every scenario in one block costs time: the blocks are made again for each chunk of plans.",
     ),
