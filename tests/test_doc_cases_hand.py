@@ -110,7 +110,7 @@ def test_in_short_of_five_futures_by_hand(crash):
     """docs/cli.md, "In short", on tests/test_doc_cases_metrics.py's five scenarios A, B, C, A, E:
     mean NPV (2A + B + C + E) / 5 = 6,061,563.44; the worst 5 % is k = ceil(0.25) = 1 future, C
     (-2,106,034.41), and with limited liability C's -785,538.95; P(NPV < 0) 1/5, P(liquidity
-    default) 1/5, P(breach) 3/5, P(uncured) 2/5, P(any default) 2/5, a distress sale in 2/5. The
+    default) 1/5, P(breach) 3/5, P(uncured breach) 2/5, P(any default) 2/5, a distress sale in 2/5. The
     mean's standard error is the population standard deviation, 4,566,125, over sqrt(5): $2.0M;
     the largest share's error sqrt(p (1 - p) / S) is sqrt(0.6 x 0.4 / 5) = 21.9 pp (P(breach), and
     the 0.4s alike)."""

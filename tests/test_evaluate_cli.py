@@ -722,6 +722,19 @@ def test_the_lenders_table_names_a_liquidity_default_as_the_evaluation_table_doe
     assert list(table.columns[1].cells) == ["29.9%"]
 
 
+def test_the_lenders_table_at_an_uncured_breach_names_it_as_every_other_table_does():
+    """The lenders' table at an uncured breach headed its probability 'P(uncured)', a third name beside
+    'P(uncured covenant breach)' and 'P(uncured breach)' elsewhere: it now says the short one."""
+    from fleetopt.cli.render.evaluate import debt_at_default_table
+
+    row = {"plan": "p", "uncured_breach_probability": 0.4, "debt_at_uncured_breach_mean_usd": 2e9,
+           "debt_covered_at_uncured_breach": 0.5,
+           "uncovered_debt_at_uncured_breach_mean_usd": 4e8}  # fmt: skip
+    table = debt_at_default_table(pd.DataFrame([row]), "t", uncured=True)
+    assert [str(c.header) for c in table.columns][:2] == ["plan", "P(uncured breach)"]
+    assert list(table.columns[1].cells) == ["40.0%"]
+
+
 def test_the_sweep_table_names_a_liquidity_default_as_the_evaluation_table_does():
     """The sweep's candidates table headed the liquidity default 'P(default)' beside 'P(any
     default)', where `fleetopt evaluate` of the same plan says 'P(liq. default)': a reader of both

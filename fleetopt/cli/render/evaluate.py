@@ -8,7 +8,13 @@ from rich.text import Text
 
 from fleetopt.cli.render.tables import unbroken
 from fleetopt.core.covenants import BORROWING_BASE
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_SHORT, CURE_LIMITS, DEFAULT_SHORT
+from fleetopt.core.metric_columns import (
+    ANY_DEFAULT_LABEL,
+    BREACH_SHORT,
+    CURE_LIMITS,
+    DEFAULT_SHORT,
+    UNCURED_SHORT,
+)
 from fleetopt.core.units import (
     format_figure,
     format_percent,
@@ -113,7 +119,7 @@ def debt_at_default_table(metrics, title: str, uncured: bool = False) -> Table |
     # in a credit analyst's terms: exposure at default, recovery rate, expected loss (USD averaged over
     # every scenario, those without a default at 0)
     exposure = "debt at the breach (exposure)" if uncured else "debt at default (exposure)"
-    event = ("P(uncured)" if uncured else DEFAULT_SHORT, exposure)
+    event = (UNCURED_SHORT if uncured else DEFAULT_SHORT, exposure)
     for name in ("plan", *event, "covered by GPUs and cash (recovery)", "uncovered, mean (expected loss)"):
         table.add_column(name, justify="left" if name == "plan" else "right")
     probability = LENDERS_SHARE[figures]
