@@ -455,10 +455,13 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
     assert "no limit" not in described
     why = SweepResult(None, None, None, metrics, None, Rule(), 2).why()
     # "best CVaR5 among plans with ..." read as the best CVaR5 of all: the better ones are named
-    assert ("Better on CVaR5 NPV but outside the rule: A (P(breach) 70.0% above the forecast optimum's "
-            "60.0%); C (P(liquidity default) 30.1% above the forecast optimum's 30.0%).") in why  # fmt: skip
+    assert ("Better on CVaR5 NPV but outside the rule: A (P(covenant breach) 70.0% above the forecast "
+            "optimum's 60.0%); C (P(liquidity default) 30.1% above the forecast optimum's "
+            "30.0%).") in why  # fmt: skip
+    assert "P(breach)" not in why  # prose names a breach as the report's tiles do, not as a narrow column
     capped = SweepResult(None, None, None, metrics, None, Rule(max_breach_prob=0.65), 2).why()
-    assert "A (P(breach) 70.0% above 65.0%, P(breach) 70.0% above the forecast optimum's 60.0%)" in capped
+    assert ("A (P(covenant breach) 70.0% above 65.0%, P(covenant breach) 70.0% above the forecast optimum's "
+            "60.0%)") in capped
     # a pick that still breaches in most futures says so (a report recommended one at 83.7 % unmarked)
     still = " It still breaches a covenant in 60.0% of the scenarios; the lowest of any candidate is 55.0%"
     still += " (C)."
@@ -491,7 +494,7 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
         recommend(metrics, Rule(min_cvar5_usd=-16e9))
     assert caught.value.loosen == (["--min-cvar"], "B")
     assert str(caught.value).endswith("; A keeps the limits you set, and --allow-riskier admits it as well "
-                                      "(P(breach) 70.0%, P(liquidity default) 25.0%)")
+                                      "(P(covenant breach) 70.0%, P(liquidity default) 25.0%)")
 
 
 def test_the_recommendation_is_a_point_a_topic_and_the_terminal_prints_one_a_line(tmp_path):
@@ -834,7 +837,7 @@ def test_a_plan_that_breaches_on_its_own_forecast_is_not_recommended_unless_allo
     # read as if it did: a re-rank with it alone picked the optimum again, B not named)
     assert (
         "Not considered, as they breach a covenant or default on the forecast itself: milp: forecast, "
-        "cash buffer $60.0M (also P(breach) 100.0% above the forecast optimum's 50.0%) "
+        "cash buffer $60.0M (also P(covenant breach) 100.0% above the forecast optimum's 50.0%) "
         "(--allow-forecast-breach considers them)" in why
     )
     alone = metrics.assign(breach_probability=[0.5, 0.5])  # B misses nothing else: named alone
@@ -1106,7 +1109,8 @@ def test_the_why_says_when_the_forecast_optimum_itself_misses_the_rule():
     result = api.sweep("tiny", candidates=8, scenarios=200, rule=Rule(max_breach_prob=0.6))
     breach = result.forecast_optimum["breach_probability"]
     assert breach > 0.6
-    assert f"The forecast optimum itself misses the rule: P(breach) {breach:.1%} above 60.0%." in result.why()
+    said = f"The forecast optimum itself misses the rule: P(covenant breach) {breach:.1%} above 60.0%."
+    assert said in result.why()
 
 
 def test_the_limits_a_row_misses_in_words():
@@ -1116,7 +1120,7 @@ def test_the_limits_a_row_misses_in_words():
 
     row = pd.Series({"breach_probability": 0.875, "default_probability": 0.0, "npv_cvar5_usd": -90e6})
     rule = Rule(max_breach_prob=0.6, min_cvar5_usd=-85e6)
-    assert limits_missed(row, rule) == ["P(breach) 87.5% above 60.0%", "CVaR5 -$90.0M below -$85.0M"]
+    assert limits_missed(row, rule) == ["P(covenant breach) 87.5% above 60.0%", "CVaR5 -$90.0M below -$85.0M"]
     assert limits_missed(row, Rule(max_breach_prob=0.9)) == []
 
 
@@ -1797,8 +1801,8 @@ def test_the_pick_s_buffered_runs_lose_where_they_breach_above_the_limit(loose_s
     assert result.recommended["plan"] == "milp: price shock"
     assert result.summary()["second_round"] == [*SHOCK_BUFFERS, SHOCK_PLANNED[0]]
     assert list(result.metrics["breach_probability"].iloc[-3:-1]) == [1.0, 1.0]
-    assert (f"Better on CVaR5 NPV but outside the rule: {SHOCK_BUFFERS[0]} (P(breach) 100.0% above 90.0%); "
-            f"{SHOCK_BUFFERS[1]} (P(breach) 100.0% above 90.0%).") in result.why()
+    assert (f"Better on CVaR5 NPV but outside the rule: {SHOCK_BUFFERS[0]} (P(covenant breach) 100.0% above "
+            f"90.0%); {SHOCK_BUFFERS[1]} (P(covenant breach) 100.0% above 90.0%).") in result.why()
 
 
 def test_a_rerank_by_another_rule_makes_the_second_round_of_its_own_pick(loose_sweep, tmp_path):

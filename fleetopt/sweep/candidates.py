@@ -29,7 +29,7 @@ import pandas as pd
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import operating_lines
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_SHORT, DEFAULT_LABEL
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
@@ -967,9 +967,10 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
     return "; ".join(parts)
 
 
-# each limited figure in words: (as a table names it, as a sentence does)
+# each limited figure in words: (its label, as a sentence names it); the long label, as these are
+# prose (a terminal's narrow columns alone take the short one)
 LIMIT_WORDS = {
-    "breach_probability": (BREACH_SHORT, "breach probability"),
+    "breach_probability": (BREACH_LABEL, "breach probability"),
     "default_probability": (DEFAULT_LABEL, "liquidity default probability"),
     "any_default_probability": (ANY_DEFAULT_LABEL, "probability of any default"),
     "npv_cvar5_usd": ("CVaR5", "CVaR5"),
@@ -996,20 +997,21 @@ def within_limit(values, bound: str, limit: float):
 
 
 def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
-    """The rule's own limits a plan's metrics row misses, in words: 'P(breach) 87.5% above 60.0%'."""
+    """The rule's own limits a plan's metrics row misses, in words: 'P(covenant breach) 87.5% above 60.0%'."""
     return [_missed_words(column, bound, limit, row[column]) for column, bound, limit in rule_limits(rule)
             if not within_limit(row[column], bound, limit)]  # fmt: skip
 
 
 def _missed_words(column: str, bound: str, limit: float, value: float) -> str:
-    """A limit missed, in words: 'P(breach) 87.5% above 60.0%'."""
+    """A limit missed, in words: 'P(covenant breach) 87.5% above 60.0%'."""
     side = "above" if bound == "max" else "below"
     return f"{LIMIT_WORDS[column][0]} {_limit_value(column, value)} {side} {_limit_value(column, limit)}"
 
 
 def conditions_missed(metrics: pd.DataFrame, rule: Rule, at: int) -> list[str]:
     """Every condition of ``rule`` (:func:`rule_conditions`) the candidate in row ``at`` misses, in
-    words: 'P(breach) 96.0% above the forecast optimum's 67.0%', 'P(liquidity default) 31.0% above 30.0%'."""
+    words: 'P(covenant breach) 96.0% above the forecast optimum's 67.0%', 'P(liquidity default) 31.0%
+    above 30.0%'."""
     row, words = metrics.iloc[at], []
     limit_of = {_LOOSENED_BY[column]: (column, bound, limit) for column, bound, limit in rule_limits(rule)}
     for option, meets in rule_conditions(metrics, rule):
@@ -1112,7 +1114,7 @@ def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -
     """Where the loosening suggested (``suggested``, :func:`loosening_options`) moves a limit the user
     set, the best candidate (by the rule's figure) that keeps every such limit and misses only the
     rule's other conditions, with the options that admit it: '; milp: price shock keeps the limits
-    you set, and --allow-riskier admits it (P(breach) 97.0%)'; '' where there is none."""
+    you set, and --allow-riskier admits it (P(covenant breach) 97.0%)'; '' where there is none."""
     limits = rule_limits(rule)
     if not limits or not {_LOOSENED_BY[column] for column, _, _ in limits} & set(suggested):
         return ""
@@ -1123,7 +1125,7 @@ def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -
     best = int(np.argmax(score))
     missed = [option for option, meets in rule_conditions(metrics, rule) if not meets[best]]
     row = metrics.iloc[best]
-    risk = (f"{BREACH_SHORT} {format_percent(row['breach_probability'])}, "
+    risk = (f"{BREACH_LABEL} {format_percent(row['breach_probability'])}, "
             f"{DEFAULT_LABEL} {format_percent(row['default_probability'])}")
     return (f"; {row['plan']} keeps the limits you set, and {' and '.join(missed)} admits it as well "
             f"({risk})")
