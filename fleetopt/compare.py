@@ -13,7 +13,15 @@ import pandas as pd
 from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL, UNCURED_LABEL
+from fleetopt.core.metric_columns import (
+    ANY_DEFAULT_LABEL,
+    BREACH_LABEL,
+    CVAR5_NPV_LABEL,
+    DEFAULT_LABEL,
+    MEAN_NPV_LABEL,
+    P5_NPV_LABEL,
+    UNCURED_LABEL,
+)
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import COHORT_DECISIONS, Plan, rounded_decision
 from fleetopt.core.results import (
@@ -170,35 +178,38 @@ FIGURES = [
      "statements)", "share"),
     # each covenant's: a smallest fall of EBITDA and one of the GPUs' resale value are not equally likely
     *((cushion_figure(k), _CATALOGUE_NAMES[cushion_figure(k)], "share") for k in CATALOGUE),
-    ("npv_mean_usd", "NPV mean", "USD"),
-    ("npv_mean_se_usd", "NPV mean: standard error", "USD"),
+    ("npv_mean_usd", MEAN_NPV_LABEL, "USD"),
+    ("npv_mean_se_usd", f"{MEAN_NPV_LABEL}: standard error", "USD"),
     # the difference to the first plan on the same scenarios: far more precise than the two errors
-    ("npv_mean_paired_se_usd", "NPV mean minus the first plan's: standard error", "USD"),
-    ("npv_mean_no_default_usd", "NPV mean without a liquidity default", "USD"),
+    ("npv_mean_paired_se_usd", f"{MEAN_NPV_LABEL} minus the first plan's: standard error", "USD"),
+    ("npv_mean_no_default_usd", f"{MEAN_NPV_LABEL} without a liquidity default", "USD"),
     # the shareholders' NPV: a default ends their claim (docs/evaluation.md, metrics.csv)
-    ("npv_limited_mean_usd", "NPV mean with limited liability", "USD"),
+    ("npv_limited_mean_usd", f"{MEAN_NPV_LABEL} with limited liability", "USD"),
     # and had lenders accelerated at the first event of default of either kind ("The NPV if lenders
     # accelerate"): the shareholders' NPV at an uncured breach too
-    ("npv_accelerated_mean_usd", "NPV mean if lenders accelerate at the first event of default", "USD"),
-    ("npv_std_usd", "NPV std", "USD"),
-    ("npv_p5_usd", "NPV P5", "USD"),
+    ("npv_accelerated_mean_usd", f"{MEAN_NPV_LABEL} if lenders accelerate at the first event of default",
+     "USD"),
+    ("npv_std_usd", "standard deviation of NPV", "USD"),
+    ("npv_p5_usd", P5_NPV_LABEL, "USD"),
     # the tail figures' differences are noisy: their errors (P5's by resampling the scenarios)
-    ("npv_p5_paired_se_usd", "NPV P5 minus the first plan's: standard error (bootstrap)", "USD"),
-    ("npv_cvar5_usd", "NPV CVaR5", "USD"),
-    ("npv_cvar5_paired_se_usd", "NPV CVaR5 minus the first plan's: standard error", "USD"),
+    ("npv_p5_paired_se_usd", f"{P5_NPV_LABEL} minus the first plan's: standard error (bootstrap)", "USD"),
+    ("npv_cvar5_usd", CVAR5_NPV_LABEL, "USD"),
+    ("npv_cvar5_paired_se_usd", f"{CVAR5_NPV_LABEL} minus the first plan's: standard error", "USD"),
     ("npv_limited_cvar5_usd", NPV_LIMITED_CVAR5_LABEL, "USD"),
-    ("npv_accelerated_cvar5_usd", "NPV CVaR5 if lenders accelerate at the first event of default", "USD"),
-    ("npv_median_usd", "NPV median", "USD"),
-    ("npv_p95_usd", "NPV P95", "USD"),
+    ("npv_accelerated_cvar5_usd", f"{CVAR5_NPV_LABEL} if lenders accelerate at the first event of default",
+     "USD"),
+    ("npv_median_usd", "median NPV", "USD"),
+    ("npv_p95_usd", "P95 NPV", "USD"),
     ("loss_probability", "P(NPV < 0)", "share"),
     ("breach_probability", BREACH_LABEL, "share"),
     ("breach_probability_paired_se", f"{BREACH_LABEL} minus the first plan's: standard error", "share"),
-    ("uncured_breach_probability", "P(uncured covenant breach: an event of default)", "share"),
+    ("uncured_breach_probability", f"{UNCURED_LABEL}: an event of default", "share"),
     ("uncured_breach_probability_paired_se", f"{UNCURED_LABEL} minus the first plan's: standard "
                                              "error", "share"),
     ("default_probability", DEFAULT_LABEL, "share"),
     ("default_probability_paired_se", f"{DEFAULT_LABEL} minus the first plan's: standard error", "share"),
-    ("any_default_probability", "P(any default: a liquidity default or an uncured covenant breach)", "share"),
+    ("any_default_probability", f"{ANY_DEFAULT_LABEL}: a liquidity default or an uncured covenant breach",
+     "share"),
     ("any_default_probability_paired_se", f"{ANY_DEFAULT_LABEL} minus the first plan's: standard error",
      "share"),
     # the lenders' side of a default (docs/evaluation.md, "The debt at a default"), undiscounted USD of
@@ -287,7 +298,7 @@ NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to 
 # the whole); with a plan solved for least cost, what the plans cost and serve (a lab's NPV values its
 # GPUs' own use at market prices)
 VERDICT = {
-    "npv_mean_usd": "NPV mean", "npv_cvar5_usd": "NPV CVaR5", "breach_probability": BREACH_LABEL,
+    "npv_mean_usd": MEAN_NPV_LABEL, "npv_cvar5_usd": CVAR5_NPV_LABEL, "breach_probability": BREACH_LABEL,
     "default_probability": DEFAULT_LABEL,
     # either default, as lenders count them (a run before 0.4.14 has none: left out)
     "any_default_probability": ANY_DEFAULT_LABEL,
@@ -492,8 +503,8 @@ class Comparison:
     def verdict(self, n: int) -> str:
         """Plan ``n`` against the first on the figures a finance reader asks for first (:data:`VERDICT`):
         each difference with two paired standard errors where it has them (how sure it is), and
-        which are better, worse or within them ('"B" against "A" (± two paired standard errors): NPV
-        mean +$559.6M ± $210.0M, NPV CVaR5 +$2.25B ± $0.61B, P(covenant breach) -3.8 pp ± 1.2 pp,
+        which are better, worse or within them ('"B" against "A" (± two paired standard errors): mean
+        NPV +$559.6M ± $210.0M, CVaR5 NPV +$2.25B ± $0.61B, P(covenant breach) -3.8 pp ± 1.2 pp,
         P(liquidity default) -3.1 pp ± 1.0 pp; better in all four')."""
         short = COST_VERDICT if self.cost_plans else VERDICT
         # in the table's order (a lab's: what the plans cost and serve first)
@@ -608,7 +619,7 @@ class Comparison:
         out += [self._same_plan_words(a, b) for a, b in self.same]
         out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
         out += [self._contract_words(*row) for row in self.contract_differences]
-        out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
+        out.append(f"'{MEAN_NPV_LABEL} minus the first plan's': standard error of each plan's mean NPV less "
                    f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
                    f"'… − {self.labels[0]}' columns, each a difference of the unrounded figures, so "
                    "it may differ by one in the last digit from the difference of the rounded ones); "

@@ -356,7 +356,7 @@ def test_a_comparison_writes_to_a_path_as_pandas_does_and_shows_its_figures_in_a
     assert (here / "home" / "c.md").is_file() and not (here / "~").exists()
     shown = comparison._repr_markdown_()
     assert shown.startswith("**Plan comparison** (20 common scenarios, seed 0)")
-    assert "| NPV mean | " in shown and "better" in shown
+    assert "| mean NPV | " in shown and "better" in shown
     # each note its own list item (lines in a row ran together as one paragraph)
     notes = [line for line in shown.splitlines() if line.startswith("- ")]
     assert len(notes) >= 2 and any("another version of model" in line for line in notes), shown

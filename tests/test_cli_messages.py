@@ -134,7 +134,7 @@ def test_a_comparison_of_three_plans_reads_at_100_columns():
     three and two, and the names take 44 characters a line: that one reads in two."""
     from fleetopt.cli.render.compare import ColumnGroups
 
-    name = "P(any default: a liquidity default or an uncured covenant breach)"
+    name = "P(any default): a liquidity default or an uncured covenant breach"
     labels = ["sw-tiny: milp: forecast", "sw-tiny: milp: price shock", "solve: milp",
               "sw-tiny: milp: price shock − sw-tiny: milp: forecast", "solve: milp − sw-tiny: milp: forecast"]
     groups = ColumnGroups("3 plans", "", "figure", labels,
@@ -142,7 +142,7 @@ def test_a_comparison_of_three_plans_reads_at_100_columns():
     assert groups.groups(100) == [[0, 1, 2], [3, 4]]
     text = plain_text([groups], width=100)
     assert max(len(line) for line in text.splitlines()) <= 100
-    first_lines = [line for line in text.splitlines() if "P(any default: a liquidity default or an" in line]
+    first_lines = [line for line in text.splitlines() if "P(any default): a liquidity default or an" in line]
     assert len(first_lines) == 2, text  # one a table
     assert "73.2%" in text and "-10.1 pp" in text
 

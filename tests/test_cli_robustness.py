@@ -1184,7 +1184,7 @@ def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_ru
         code, out, err = run_cli(*args)
         assert code == 0, err
     assert Path("sweep/extra.html").read_text().startswith("<!doctype html>")
-    assert "NPV CVaR5" in Path("mine.txt").read_text() and not Path("mine.txt").read_text().startswith("<")
+    assert "CVaR5 NPV" in Path("mine.txt").read_text() and not Path("mine.txt").read_text().startswith("<")
 
 
 def test_a_file_of_an_unfinished_jobs_chunks_belongs_to_the_run(solve_run, tmp_path):

@@ -321,7 +321,7 @@ def test_table_format_with_out_writes_the_tables_as_text(tiny_run, tmp_path):
     assert stdout.strip() == f"wrote {out}"
     text = out.read_text()
     _, printed, _ = run_cli("compare", str(folder), str(folder), "--scenarios", "50")
-    assert "NPV mean" in text and "\x1b[" not in text  # no colour codes in a file
+    assert "mean NPV" in text and "\x1b[" not in text  # no colour codes in a file
     assert [line.split() for line in text.splitlines()] == [line.split() for line in printed.splitlines()]
 
 
@@ -509,7 +509,7 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
     text = comp.to_markdown()
     assert not re.search(r"\de[+-]\d", text)  # no raw floats such as 2.02658e+10
     figures = text.split("## Figures")[1].split("##")[0]
-    npv = next(line for line in figures.splitlines() if line.startswith("| NPV mean |"))
+    npv = next(line for line in figures.splitlines() if line.startswith("| mean NPV |"))
     assert npv.count("$") == 3  # both plans and their difference, with a scale suffix
     assert "%" in next(line for line in figures.splitlines() if "P(covenant breach)" in line)
     assert "| forecast\\_optimum |" in figures and "a\\|b\\*" in figures
@@ -618,7 +618,7 @@ def test_three_plans_show_each_difference_and_which_way_is_better(buffer_sweep):
     assert head.count(" − ") == 5 and head.rstrip(" |").endswith("better")
     paired = next(line for line in table.splitlines() if "first plan's: standard error" in line)
     assert paired.split("|")[2].strip() == "—"
-    npv = next(line for line in table.splitlines() if line.startswith("| NPV mean |"))
+    npv = next(line for line in table.splitlines() if line.startswith("| mean NPV |"))
     assert npv.rstrip(" |").endswith("higher")
     breach = next(line for line in table.splitlines() if line.startswith("| P(covenant breach) |"))
     assert breach.rstrip(" |").endswith("lower")
@@ -1312,7 +1312,7 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
         figures.loc[key, "mine<b>"] = figures.loc[key, "optimum"] + times * figures.loc[error, "mine<b>"]
     page = api.comparison_html(comp)
     cells = {re.sub("<[^>]+>", "|", row).split("|")[1]: row for row in page.split("<tr>")[1:]}
-    mean, cvar = cells["NPV mean"], cells["NPV CVaR5"]
+    mean, cvar = cells["mean NPV"], cells["CVaR5 NPV"]
     assert "(within 2 s.e.)" in mean and "class='good'" not in mean and "class='bad'" not in mean
     assert "(within 2 s.e.)" not in cvar and "class='good'" in cvar
     # without a standard error (NaN: a CVaR5 on 20 scenarios or fewer, whose tail is one scenario) a
@@ -1320,9 +1320,9 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     # page coloured it green, "better", the one scenario deciding it
     comp.figures.loc["npv_cvar5_paired_se_usd", "mine<b>"] = np.nan
     cvar = {re.sub("<[^>]+>", "|", row).split("|")[1]: row
-            for row in api.comparison_html(comp).split("<tr>")[1:]}["NPV CVaR5"]  # fmt: skip
+            for row in api.comparison_html(comp).split("<tr>")[1:]}["CVaR5 NPV"]  # fmt: skip
     assert "class='good'" not in cvar and "class='bad'" not in cvar, cvar
-    assert "without a standard error: NPV CVaR5" in comp.verdict(1)
+    assert "without a standard error: CVaR5 NPV" in comp.verdict(1)
     # a plan the same as the first in every scenario: said, not a histogram of zeros scaled to 125 %
     same = api.comparison_html(compare_plans(data, [result.plan, result.plan], ["optimum", "again"], 50, 3))
     assert same.count('<svg class="chart wide"') == 1  # each chart is drawn wide and narrow
@@ -1514,10 +1514,10 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
     comp = Comparison(["A", "B", "C"], figures, empty, empty, empty, 100, 0)
     # each difference with two paired errors, how sure it is (the first screen had no error in it)
     assert comp.verdict(1) == (
-        "“B” against “A” (± two paired standard errors): NPV mean +$600.0k ± $200.0k, NPV CVaR5 "
+        "“B” against “A” (± two paired standard errors): mean NPV +$600.0k ± $200.0k, CVaR5 NPV "
         "-$50.0k ± $80.0k, P(covenant breach) +3.0 pp ± 1.0 pp, P(liquidity default) -2.0 pp ± 1.0 pp; "
-        "better in NPV mean, P(liquidity default); worse in P(covenant breach); within two standard "
-        "errors: NPV CVaR5"
+        "better in mean NPV, P(liquidity default); worse in P(covenant breach); within two standard "
+        "errors: CVaR5 NPV"
     )
     assert comp.verdict(2).endswith("; better in all four")
     # since 0.4.14 P(any default) too, the default as lenders count it: C 10 points lower with 0.5
@@ -1525,7 +1525,7 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
                           index=["any_default_probability", "any_default_probability_paired_se"])  # fmt: skip
     comp = Comparison(["A", "B", "C"], pd.concat([figures, either]), empty, empty, empty, 100, 0)
     assert comp.verdict(2) == (
-        "“C” against “A” (± two paired standard errors): NPV mean +$1.0M ± $200.0k, NPV CVaR5 +$1.0M "
+        "“C” against “A” (± two paired standard errors): mean NPV +$1.0M ± $200.0k, CVaR5 NPV +$1.0M "
         "± $80.0k, P(covenant breach) -10.0 pp ± 1.0 pp, P(liquidity default) -10.0 pp ± 1.0 pp, "
         "P(any default) -10.0 pp ± 1.0 pp; better in all five"
     )
@@ -1536,7 +1536,7 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
                          index=["any_default_probability", "any_default_probability_paired_se"])  # fmt: skip
     comp = Comparison(["A", "B", "C"], pd.concat([figures, noisy]), empty, empty, empty, 100, 0)
     assert "P(any default) 0.0 pp ± 0.6 pp" in comp.verdict(1)
-    assert comp.verdict(1).endswith("; within two standard errors: NPV CVaR5, P(any default)")
+    assert comp.verdict(1).endswith("; within two standard errors: CVaR5 NPV, P(any default)")
 
 
 def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
@@ -1554,7 +1554,7 @@ def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
     empty = pd.DataFrame()
     comp = Comparison(["A", "B"], figures, empty, empty, empty, 1, 0)
     said = comp.verdict(1)
-    assert said.endswith("; without a standard error: NPV mean; not measured: NPV CVaR5"), said
+    assert said.endswith("; without a standard error: mean NPV; not measured: CVaR5 NPV"), said
     comp.cost_plans = ["A"]
     said = comp.verdict(1)
     assert said == ("“B” against “A”: present cost -$100.0M, cost per H100-hour -$0.10, demand served on "
@@ -1656,7 +1656,7 @@ def two_dollars_apart(result, scenarios: int):
 
 def test_a_money_difference_within_a_dollar_is_round_off_not_better(tiny_run):
     """Two plans that differ by $2 of prepayment in the first quarter differ by $0.21 of mean NPV in
-    every scenario alike (paired standard error about 0): compare called that "better in NPV mean"
+    every scenario alike (paired standard error about 0): compare called that "better in mean NPV"
     and coloured it, where the stochastic verdict and the sweep's lead call a difference within $1
     (`NOISE_USD`) round-off. Now compare judges money the same way: within chance, not coloured."""
     comparison = two_dollars_apart(tiny_run[1], scenarios=200)
@@ -1664,8 +1664,8 @@ def test_a_money_difference_within_a_dollar_is_round_off_not_better(tiny_run):
     diff = float(npv["B"]) - float(npv["A"])
     assert 0 < abs(diff) < 1.0
     assert comparison.within_noise("npv_mean_usd", 1) and not comparison.judged("npv_mean_usd", 1)
-    assert "better in NPV mean" not in comparison.verdict(1)
-    assert "within two standard errors: NPV mean" in comparison.verdict(1)
+    assert "better in mean NPV" not in comparison.verdict(1)
+    assert "within two standard errors: mean NPV" in comparison.verdict(1)
 
 
 def test_a_money_figure_without_an_error_within_a_dollar_is_the_same(tiny_run):

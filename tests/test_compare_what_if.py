@@ -52,7 +52,7 @@ def test_a_what_if_is_the_plan_against_itself_under_the_changed_model(plan_file)
     assert fig.loc["slipped_share", first] == 0.0 and fig.loc["slipped_share", late] == 1.0
     # the forecast never slips: its figures are the plan's, whatever the risk block
     assert fig.loc["npv_forecast_usd", first] == fig.loc["npv_forecast_usd", late]
-    assert "worse in NPV mean" in c.verdict(1)
+    assert "worse in mean NPV" in c.verdict(1)
     changed = "(the model with risk.delivery_slip = {probability: 1.0"
     assert c.verdict(1).startswith(f"\u201c{late}\u201d {changed}")
     assert "one plan under two models on 5 common scenarios" in api.comparison_html(c)
@@ -281,7 +281,7 @@ def test_npvs_at_two_discount_rates_are_not_called_better_or_worse(plan_file):
     assert c.figures.loc["npv_mean_usd", later] < c.figures.loc["npv_mean_usd", first] == 785_500.0
     assert c.better("npv_mean_usd") == "" and c.better("npv_forecast_usd") == ""
     assert c.better("mean_utilisation") == "higher"
-    assert "worse in" not in c.verdict(1) and "no better direction: NPV mean" in c.verdict(1)
+    assert "worse in" not in c.verdict(1) and "no better direction: mean NPV" in c.verdict(1)
     said = "The two sides discount at different rates (0% and 10% a year)"
     assert any(note.startswith(said) for note in c.notes())
     assert json.loads(c.to_json())["discount_rates"] == [0.0, 0.1]

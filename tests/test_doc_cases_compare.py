@@ -17,7 +17,7 @@ no scenario breaches or defaults, so the probabilities differ by 0 with errors 0
 **The verdict.** A money difference is better or worse only beyond two paired standard errors and
 beyond $1 of round-off (`metrics.NOISE_USD`); a difference of 0 with an error of 0 is the same:
 
-* Y = 58: -$0.99473, within the dollar: "within two standard errors" for the NPV mean and CVaR5
+* Y = 58: -$0.99473, within the dollar: "within two standard errors" for the mean NPV and CVaR5
   (round-off, though their errors are 0);
 * Y = 59: -$1.01188, just beyond it: worse in both;
 * either way the same in P(covenant breach), P(liquidity default) and P(any default).
@@ -69,7 +69,7 @@ def test_a_dollar_of_npv_is_round_off_and_a_cent_more_is_worse(solved, less_draw
         assert fig.loc[figure, "B"] - fig.loc[figure, "A"] == pytest.approx(-less_drawn * W, abs=1e-6)
         assert fig.loc[figure.replace("_usd", "_paired_se_usd"), "B"] == pytest.approx(0.0, abs=1e-9)
     verdict = c.verdict(1)
-    assert f"; {side} NPV mean, NPV CVaR5; {SAME}" in verdict
+    assert f"; {side} mean NPV, CVaR5 NPV; {SAME}" in verdict
     assert c.judged("npv_mean_usd", 1) == (less_drawn == 59.0)  # coloured only beyond the dollar
 
 

@@ -735,6 +735,33 @@ def test_the_lenders_table_at_an_uncured_breach_names_it_as_every_other_table_do
     assert list(table.columns[1].cells) == ["40.0%"]
 
 
+def test_the_npv_s_tail_and_the_defaults_have_one_name_in_every_table():
+    """The evaluation and sweep tables said "CVaR5 NPV" and "P5 NPV" where compare and the report's
+    key figures said "NPV CVaR5" and "NPV P5", and compare's rows "P(any default: a liquidity default
+    or ...)": a finance reader took them for different figures. Each reads the same now, what it
+    means beside the name, not inside it."""
+    from fleetopt.cli.render.evaluate import evaluation_table
+    from fleetopt.cli.render.sweep import sweep_table
+    from fleetopt.compare import FIGURES
+    from fleetopt.report.key_figures import _tail_kpis
+
+    row = {"plan": "p", "recommended": True, "on_front": True, "forecast_npv_usd": 2e9, "npv_mean_usd": 1e9,
+           "npv_mean_se_usd": 1e7, "npv_mean_no_default_usd": 1e9, "npv_p5_usd": -1e9, "npv_cvar5_usd": -2e9,
+           "loss_probability": 0.3, "breach_probability": 0.5, "default_probability": 0.1,
+           "any_default_probability": 0.4, "expected_min_cash_usd": 1e8, "mean_utilisation": 0.8}  # fmt: skip
+    frame = pd.DataFrame([row])
+    evaluated = [str(c.header) for c in evaluation_table(frame, "t").columns]
+    swept = [str(c.header) for c in sweep_table(frame, "t").columns]
+    compared = {key: label for key, label, _ in FIGURES}
+    tiles = [kpi.label for kpi in _tail_kpis(pd.Series(row))]
+    assert {"mean NPV", "P5 NPV", "CVaR5 NPV"} <= set(evaluated) and {"mean NPV", "CVaR5 NPV"} <= set(swept)
+    assert [compared[k] for k in ("npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd")] == [
+        "mean NPV", "P5 NPV", "CVaR5 NPV"]  # fmt: skip
+    assert tiles[:2] == ["CVaR5 NPV: the mean of the worst 5 %", "P5 NPV"]
+    assert compared["uncured_breach_probability"] == "P(uncured covenant breach): an event of default"
+    assert compared["any_default_probability"].startswith("P(any default): a liquidity default")
+
+
 def test_the_sweep_table_names_a_liquidity_default_as_the_evaluation_table_does():
     """The sweep's candidates table headed the liquidity default 'P(default)' beside 'P(any
     default)', where `fleetopt evaluate` of the same plan says 'P(liq. default)': a reader of both

@@ -1220,7 +1220,7 @@ def test_a_deterministic_evaluation_shows_no_error_tail_or_shares(runs):
     assert "no liquidity default (cash below" not in text and "no covenant breach (covenants" not in text
     assert "covenant breach or default on the forecast" not in text
     assert "(deterministic)" not in text  # its section, every figure of which the forecast's says: gone
-    for gone in ("± ", "NPV P5", "CVaR5", "scenarios with:", "standard error", "SE of mean NPV"):
+    for gone in ("± ", "P5 NPV", "CVaR5", "scenarios with:", "standard error", "SE of mean NPV"):
         assert gone not in text, gone
     assert "NPV on the forecast" in table_headers(html_of(runs["deterministic"]), "The plan on the forecast")
 
@@ -1522,7 +1522,7 @@ def test_the_terminal_shows_the_npv_with_limited_liability_only_where_it_differs
     assert "limited" not in plain_text([sweep_table(swept, "t")], width=250)
     # CVaR5 itself defined under the candidates, as under evaluate's table (a walkthrough)
     caption = plain_text([sweep_table(swept, "t")], width=250)
-    assert "CVaR5: the mean NPV of the worst 5 % of scenarios" in caption
+    assert "CVaR5 NPV: the mean NPV of the worst 5 % of scenarios" in caption
     swept["npv_limited_cvar5_usd"] = -2.3e9
     assert "CVaR5, limited" in plain_text([sweep_table(swept, "t")], width=250)
 
@@ -1583,7 +1583,7 @@ def test_the_npv_if_lenders_accelerate_is_a_key_figure_and_a_run_without_it_is_s
     assert row["npv_accelerated_mean_usd"] != row["npv_limited_mean_usd"]
     text = text_of(runs["evaluate"])
     assert f"{format_usd(row['npv_accelerated_mean_usd'])} mean NPV if lenders accelerate" in text
-    assert f"{format_usd(row['npv_accelerated_cvar5_usd'])} NPV CVaR5 if lenders accelerate" in text
+    assert f"{format_usd(row['npv_accelerated_cvar5_usd'])} CVaR5 NPV if lenders accelerate" in text
     folder = tmp_path / "E"
     shutil.copytree(runs["evaluate"], folder)
     (folder / "report.html").unlink()
@@ -2376,7 +2376,7 @@ def test_a_sweep_of_one_candidate_says_it_has_no_front(tmp_path, monkeypatch):
     assert code == 0, err
     html, text = html_of(tmp_path / "one"), text_of(tmp_path / "one")
     assert "Pareto front One candidate was evaluated (milp: forecast): no other to weigh it against" in text
-    assert 'aria-label="Candidates: CVaR5 against mean NPV"' not in html
+    assert 'aria-label="Candidates: CVaR5 NPV against mean NPV"' not in html
 
 
 def test_a_sweep_report_s_green_means_recommended_only(runs):
@@ -2388,7 +2388,7 @@ def test_a_sweep_report_s_green_means_recommended_only(runs):
     charts = dict(re.findall(drawn, html, re.S))
     breaks = next(svg_ for name, svg_ in charts.items() if name.startswith("When "))
     assert svg.RECOMMENDED not in breaks and svg.OKABE_ITO["vermillion"] in breaks
-    assert svg.RECOMMENDED in charts["Candidates: CVaR5 against mean NPV"]
+    assert svg.RECOMMENDED in charts["Candidates: CVaR5 NPV against mean NPV"]
 
 
 def test_the_candidates_table_s_heading_names_it_and_its_caption_says_how_to_read_it(runs):
@@ -2488,7 +2488,7 @@ def test_the_key_figures_over_the_scenarios_are_grouped_under_headings(runs, kin
     assert {"Value", "The tail and the shareholders", "Defaults and breaches", "What the policy had to do",
             "Which covenant breaks first"} <= set(headings)  # fmt: skip
     assert "mean NPV ± standard error" in groups["Value"] and "median NPV" in groups["Value"]
-    assert "NPV CVaR5 (mean of the worst 5 %)" in groups["The tail and the shareholders"]
+    assert "CVaR5 NPV: the mean of the worst 5 %" in groups["The tail and the shareholders"]
     assert "P(NPV < 0)" in groups["The tail and the shareholders"]
     assert "P(liquidity default): cash below" in groups["Defaults and breaches"]
     assert "mean over scenarios of the lowest cash" in groups["Defaults and breaches"]

@@ -873,7 +873,7 @@ def test_solve_on_a_horizon_shorter_than_the_default_first_stage(tmp_path):
     table = shown(summary)  # the terminal's table, unwrapped
     assert "first stage the whole horizon (3 quarters)" in table
     assert "expected NPV over the 2 reduced scenarios (in sample: fitted to them, not a forecast of" in table
-    assert "CVaR5 of NPV (the mean of its worst 5%) over the 2 reduced scenarios (in sample: fitted" in table
+    assert "CVaR5 NPV: the mean of its worst 5% over the 2 reduced scenarios (in sample: fitted" in table
     wrote = " ".join(text[text.index("wrote ") :].split())
     assert "(model.yaml, plan.csv, plan.npz with the forecast optimum, statements.csv, summary.json)" in wrote
     assert sorted(path.name for path in out.iterdir()) == [
@@ -896,10 +896,10 @@ def test_the_in_sample_cvar_names_a_tail_share_between_whole_per_cents():
     """--cvar-alpha 0.025 labelled the in-sample CVaR "the mean of its worst 2%" (a share written
     to a whole per cent, half to even): it is the worst 2.5 %."""
     label = in_sample_labels({"cvar_alpha": 0.025, "scenarios": 40})["cvar_npv_usd"]
-    assert label == ("CVaR2.5 of NPV (the mean of its worst 2.5%) over the 40 reduced scenarios (in sample: "
+    assert label == ("CVaR2.5 NPV: the mean of its worst 2.5% over the 40 reduced scenarios (in sample: "
                      "fitted to them, not a forecast of value)")
     label = in_sample_labels({"cvar_alpha": 0.05, "scenarios": 40})["cvar_npv_usd"]
-    assert "(the mean of its worst 5%)" in label
+    assert label.startswith("CVaR5 NPV: the mean of its worst 5% over")
 
 
 def test_table_names_the_first_stage_quarter_and_a_single_scenario():
@@ -916,10 +916,10 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     text = shown(summary)
     assert "1 scenario of 200" in text and "1 scenarios" not in text
     assert "first stage before 2027Q3 (4 quarters)" in text
-    assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample: fitted" in text
+    assert "CVaR10 NPV: the mean of its worst 10% over the 1 reduced scenario (in sample: fitted" in text
     html = stochastic_section(type("Run", (), {"summary": summary, "data": TINY_DATA})())
     assert "1 scenario reduced from 200" in html and "first stage before 2027Q3 (4 quarters)" in html
-    assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample: fitted" in html
+    assert "CVaR10 NPV: the mean of its worst 10% over the 1 reduced scenario (in sample: fitted" in html
     assert "n/a (time limit, gap 50.00%)" in html
     # a run stopped by the time limit says so in words, not as HiGHS's 'time_limit' (a review)
     stopped = {**summary, "status": "time_limit", "gap": 0.7378}
@@ -1279,6 +1279,11 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     assert code == 0, report
     text = " ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split())
     assert "stochastic less forecast (paired standard error) -$8.0M ($155.7k)" in text
+    # the table's heads are the labels every other table gives (they read "CVaR5: mean NPV of the worst
+    # 5%" and "P(any default: liquidity or uncured breach)"), what they mean beside it
+    means = ("CVaR5 NPV: the mean NPV of the worst 5 % of the scenarios; P(any default): a liquidity "
+             "default or an uncured covenant breach.")
+    assert means in said and means in text and "P(any default:" not in text and "CVaR5:" not in text
     # -3.70 pp of breaches at 6 standard errors: the verdict reads the probabilities too
     # each scenario's rescue, a sentence, wraps in its cell: on one line it pushed the table past the page
     html = (out / "report.html").read_text()

@@ -591,9 +591,9 @@ def test_a_huge_cvar_limit_is_described_in_a_few_characters():
     """$1e300 printed as 300 digits before; money below a quadrillion as the tables show it."""
     unlimited = Rule(forecast_within_limits=False, no_riskier_than_optimum=False)
     described = replace(unlimited, min_cvar5_usd=1e300).describe()
-    assert described == "best CVaR5 NPV among plans with CVaR5 >= $1e+300"
+    assert described == "best CVaR5 NPV among plans with CVaR5 NPV >= $1e+300"
     described = replace(unlimited, min_cvar5_usd=-2.5e6).describe()
-    assert described == "best CVaR5 NPV among plans with CVaR5 >= -$2.5M"
+    assert described == "best CVaR5 NPV among plans with CVaR5 NPV >= -$2.5M"
 
 
 def test_the_looser_rule_gives_the_value_the_nearest_candidate_meets():
@@ -1120,7 +1120,8 @@ def test_the_limits_a_row_misses_in_words():
 
     row = pd.Series({"breach_probability": 0.875, "default_probability": 0.0, "npv_cvar5_usd": -90e6})
     rule = Rule(max_breach_prob=0.6, min_cvar5_usd=-85e6)
-    assert limits_missed(row, rule) == ["P(covenant breach) 87.5% above 60.0%", "CVaR5 -$90.0M below -$85.0M"]
+    assert limits_missed(row, rule) == ["P(covenant breach) 87.5% above 60.0%",
+                                        "CVaR5 NPV -$90.0M below -$85.0M"]
     assert limits_missed(row, Rule(max_breach_prob=0.9)) == []
 
 
@@ -1135,7 +1136,7 @@ def test_the_closest_hint_names_only_plans_the_rule_would_consider():
         "npv_cvar5_usd": [-88e6, -85e6],
     })  # fmt: skip
     hint = closest(metrics, Rule(min_cvar5_usd=-80e6, no_riskier_than_optimum=False))
-    assert hint == "the highest CVaR5 is -$88.0M (milp: forecast)"
+    assert hint == "the highest CVaR5 NPV is -$88.0M (milp: forecast)"
 
 
 def test_the_planners_stresses_print_nothing_from_highs(capfd):

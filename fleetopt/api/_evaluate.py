@@ -67,7 +67,7 @@ def evaluate(
     scenarios) in all.
 
     Returns ``(EvaluationResult, LoadedModel, PlanSource)``: the result (``result.metrics``: one
-    row per plan, NPV mean/P5/CVaR5 in USD, breach and default probabilities in [0, 1]), the model
+    row per plan, mean, P5 and CVaR5 NPV in USD, breach and default probabilities in [0, 1]), the model
     it was evaluated with and the plans. Plans made from another version of the model give a
     :class:`FleetoptWarning`.
     """

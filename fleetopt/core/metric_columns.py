@@ -18,6 +18,11 @@ BREACH_LABEL, BREACH_SHORT = "P(covenant breach)", "P(breach)"  # breach_probabi
 UNCURED_LABEL, UNCURED_SHORT = "P(uncured covenant breach)", "P(uncured breach)"  # uncured_breach_probability
 DEFAULT_LABEL, DEFAULT_SHORT = "P(liquidity default)", "P(liq. default)"  # default_probability
 ANY_DEFAULT_LABEL = "P(any default)"  # any_default_probability: short enough for a terminal's column
+# the NPV's statistics, the statistic first as in "mean NPV", the name most tables and docs gave them;
+# what one means goes beside it ("CVaR5 NPV: the mean NPV of the worst 5 %"), never inside it
+MEAN_NPV_LABEL = "mean NPV"  # npv_mean_usd
+P5_NPV_LABEL = "P5 NPV"  # npv_p5_usd
+CVAR5_NPV_LABEL = "CVaR5 NPV"  # npv_cvar5_usd
 
 
 # a scenario is short when more than this share of its market demand over the horizon is not served

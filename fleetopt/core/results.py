@@ -9,6 +9,7 @@ from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, CovenantKind, Cove
 from fleetopt.core.credit import default_probability
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
+from fleetopt.core.metric_columns import CVAR5_NPV_LABEL
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import (
     HOURS_PER_QUARTER,
@@ -359,7 +360,8 @@ def contract_rows(data: ModelData, fig: dict) -> list[tuple[str, str]]:
 
 CAPEX_LABEL = "capex over the horizon, undiscounted (GPUs / power)"
 PEAK_DEBT_FORECAST_LABEL = "peak debt on the forecast (at a quarter's end)"  # compare's and the report's
-NPV_LIMITED_CVAR5_LABEL = "NPV CVaR5 with limited liability"  # npv_limited_cvar5_usd: compare's, the report's
+# npv_limited_cvar5_usd: compare's, the report's
+NPV_LIMITED_CVAR5_LABEL = f"{CVAR5_NPV_LABEL} with limited liability"
 REVENUE_LABEL = "revenue over the horizon, undiscounted"
 # what customer_words lists, as the terminal and the report name it
 CUSTOMERS_LABEL = ("contract revenue by customer, share of all revenue over the horizon (credit rating, "

@@ -12,7 +12,10 @@ from fleetopt.core.covenants import CATALOGUE, kind_bit
 from fleetopt.core.metric_columns import (
     ANY_DEFAULT_LABEL,
     BREACH_LABEL,
+    CVAR5_NPV_LABEL,
     DEFAULT_LABEL,
+    MEAN_NPV_LABEL,
+    P5_NPV_LABEL,
     SHORTFALL_SHARE,
     UNCURED_SHORT,
     first_breach_column,
@@ -44,9 +47,9 @@ MEAN_NO_DEFAULT_HEADER = "mean NPV, no liq. default"
 # the figures a notebook shows first of each plan (key_figures_frame), by their headers, with units
 FORECAST_EVENT = "yes or no"  # an event of the one scenario, the forecast: happened or not
 KEY_FIGURES = {
-    "npv_mean_usd": ("mean NPV", "USD"),
+    "npv_mean_usd": (MEAN_NPV_LABEL, "USD"),
     "npv_mean_se_usd": ("s.e. of mean NPV", "USD"),  # its standard error, as the terminal's "s.e."
-    "npv_cvar5_usd": ("CVaR5 NPV", "USD"),
+    "npv_cvar5_usd": (CVAR5_NPV_LABEL, "USD"),
     "loss_probability": ("P(NPV < 0)", "share"),
     "breach_probability": (BREACH_LABEL, "share"),
     "uncured_breach_probability": (UNCURED_SHORT, "share"),
@@ -144,7 +147,8 @@ RANK_COLUMNS = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_
 LOWER_RANK_COLUMNS = {"any-default": "any_default_probability"}
 EVALUATION_RANK_COLUMNS = {**RANK_COLUMNS, **LOWER_RANK_COLUMNS}
 # each ranking's figure in words
-RANK_WORDS = {"cvar5": "CVaR5 NPV", "mean": "mean NPV", "p5": "P5 NPV", "any-default": ANY_DEFAULT_LABEL}
+RANK_WORDS = {"cvar5": CVAR5_NPV_LABEL, "mean": MEAN_NPV_LABEL, "p5": P5_NPV_LABEL,
+              "any-default": ANY_DEFAULT_LABEL}
 DEFAULT_RANK = "cvar5"  # the figure plans are ranked by where no ranking is given
 
 

@@ -9,7 +9,14 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL
+from fleetopt.core.metric_columns import (
+    ANY_DEFAULT_LABEL,
+    BREACH_LABEL,
+    CVAR5_NPV_LABEL,
+    DEFAULT_LABEL,
+    MEAN_NPV_LABEL,
+    P5_NPV_LABEL,
+)
 from fleetopt.core.units import counted, format_percent, format_rate, format_usd
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
@@ -54,7 +61,7 @@ def _rule_text(run: ReportRun) -> str:
         limit = rule["max_any_default_prob"]
         limits.append(f"{ANY_DEFAULT_LABEL} at most {limit:.4g} ({format_rate(limit)})")
     if rule.get("min_cvar5_usd") is not None:
-        limits.append(f"CVaR5 NPV at least {format_usd(rule['min_cvar5_usd'])}")
+        limits.append(f"{CVAR5_NPV_LABEL} at least {format_usd(rule['min_cvar5_usd'])}")
     # a sweep resumed after the rule gained this limit applied it even where its job.json lacks it
     applied = FORECAST_CONDITION in run.summary.get("rule", "")
     if rule.get("forecast_within_limits", applied):
@@ -142,7 +149,8 @@ def front_section(metrics: pd.DataFrame) -> str:
         for n, (_, r) in enumerate(metrics.iterrows())
     ]  # fmt: skip
     front = svg.both(
-        svg.scatter, "Candidates: CVaR5 against mean NPV", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
+        svg.scatter, f"Candidates: {CVAR5_NPV_LABEL} against {MEAN_NPV_LABEL}", points, "x", "y",
+        f"{MEAN_NPV_LABEL}, USD", f"{CVAR5_NPV_LABEL}, USD"
     )
     caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
                f"can be on the front for its lower {BREACH_LABEL}, given in the key. Numbers are the # "
@@ -184,16 +192,16 @@ CANDIDATE_HEADERS = {
     "plan": "plan",
     "origin": "origin",
     # what the rule weighs first, so that a screen shows it before the table scrolls
-    "npv_mean_usd": "mean NPV",
-    "npv_cvar5_usd": "CVaR5 NPV",
+    "npv_mean_usd": MEAN_NPV_LABEL,
+    "npv_cvar5_usd": CVAR5_NPV_LABEL,
     "breach_probability": BREACH_LABEL,
     "default_probability": DEFAULT_LABEL,
     "forecast_npv_usd": "forecast NPV",
     "npv_mean_se_usd": "SE of mean NPV",
     "npv_mean_no_default_usd": MEAN_NO_DEFAULT_HEADER,
-    "npv_p5_usd": "P5 NPV",
+    "npv_p5_usd": P5_NPV_LABEL,
     # the shareholders' tail (docs/evaluation.md), where it differs from the NPV's (candidates_section)
-    "npv_limited_cvar5_usd": "CVaR5 NPV, limited",
+    "npv_limited_cvar5_usd": f"{CVAR5_NPV_LABEL}, limited",
     "loss_probability": "P(NPV < 0)",
     "expected_min_cash_usd": "mean lowest cash",
     "mean_utilisation": "utilisation",

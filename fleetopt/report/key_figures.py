@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.covenants import tested_kinds
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL, UNCURED_LABEL
+from fleetopt.core.metric_columns import (
+    ANY_DEFAULT_LABEL,
+    BREACH_LABEL,
+    CVAR5_NPV_LABEL,
+    DEFAULT_LABEL,
+    P5_NPV_LABEL,
+    UNCURED_LABEL,
+)
 from fleetopt.core.results import (
     CAPEX_LABEL,
     CASH_HELD_LABEL,
@@ -452,8 +459,8 @@ def _value_kpis(row: pd.Series) -> list[Kpi]:
 def _tail_kpis(row: pd.Series) -> list[Kpi]:
     """The NPV's tail: CVaR5, P5, P(NPV < 0), and the shareholders' NPV with limited liability and
     if lenders accelerate (where they differ from the NPV)."""
-    kpis = [Kpi("NPV CVaR5 (mean of the worst 5 %)", _row_usd(row, "npv_cvar5_usd")),
-            Kpi("NPV P5", _row_usd(row, "npv_p5_usd"))]  # fmt: skip
+    kpis = [Kpi(f"{CVAR5_NPV_LABEL}: the mean of the worst 5 %", _row_usd(row, "npv_cvar5_usd")),
+            Kpi(P5_NPV_LABEL, _row_usd(row, "npv_p5_usd"))]  # fmt: skip
     if "loss_probability" in row:
         kpis.append(Kpi("P(NPV < 0)", format_percent(row["loss_probability"])))
     if limited_liability_differs(row.to_frame().T):
@@ -467,7 +474,7 @@ def _tail_kpis(row: pd.Series) -> list[Kpi]:
             Kpi("mean NPV if lenders accelerate at the first event of default (at an uncured breach the "
                 "shareholders keep what the GPUs and cash leave after the debt)",
                 _row_usd(row, "npv_accelerated_mean_usd")),
-            Kpi("NPV CVaR5 if lenders accelerate", _row_usd(row, "npv_accelerated_cvar5_usd")),
+            Kpi(f"{CVAR5_NPV_LABEL} if lenders accelerate", _row_usd(row, "npv_accelerated_cvar5_usd")),
         ]
     return kpis
 

@@ -13,7 +13,12 @@ from fleetopt.core.units import counted, format_solver_status
 from fleetopt.evaluate.slip import slips
 from fleetopt.report.markup import sortable_table
 from fleetopt.report.reading import ReportRun
-from fleetopt.stochastic.paired import OUT_OF_SAMPLE_COLUMNS, out_of_sample_lines, out_of_sample_words
+from fleetopt.stochastic.paired import (
+    OUT_OF_SAMPLE_COLUMNS,
+    OUT_OF_SAMPLE_MEANS,
+    out_of_sample_lines,
+    out_of_sample_words,
+)
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
     NO_SLIP_WORDS,
@@ -133,5 +138,6 @@ def _out_of_sample_paragraph(summary: dict) -> str:
     return (f"<h2>How to judge it: out of sample</h2><p class='why'>On {oos['scenarios']:,} fresh scenarios "
             f"(seed {oos['seed']}), not those the plan was fitted to: the stochastic plan, the forecast "
             f"optimum and the first less the second, with its paired standard errors in brackets, in the "
-            f"table below. {escape(out_of_sample_words(oos, summary['settings']['scenarios']))}</p>"
+            f"table below. {escape(out_of_sample_words(oos, summary['settings']['scenarios']))} "
+            f"{escape(OUT_OF_SAMPLE_MEANS)}</p>"
             + sortable_table(frame, figure_cols=frame.columns[1:], wrap_cols={"plan"}))  # fmt: skip

@@ -26,8 +26,10 @@ from fleetopt.core.metric_columns import (
     ANY_DEFAULT_LABEL,
     BREACH_LABEL,
     BREACH_SHORT,
+    CVAR5_NPV_LABEL,
     DEFAULT_LABEL,
     DEFAULT_SHORT,
+    MEAN_NPV_LABEL,
 )
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import (
@@ -267,11 +269,14 @@ def paired_words(d: dict) -> str:
 
 # the out-of-sample figures, each as its column reads it: (metrics key, paired_cells' name, header)
 OUT_OF_SAMPLE_COLUMNS = (
-    ("npv_mean_usd", "mean", "mean NPV"), ("npv_cvar5_usd", "CVaR5", "CVaR5: mean NPV of the worst 5%"),
+    ("npv_mean_usd", "mean", MEAN_NPV_LABEL), ("npv_cvar5_usd", "CVaR5", CVAR5_NPV_LABEL),
     ("breach_probability", BREACH_SHORT, BREACH_LABEL),
     ("default_probability", DEFAULT_SHORT, DEFAULT_LABEL),
-    ("any_default_probability", ANY_DEFAULT_LABEL, "P(any default: liquidity or uncured breach)"),
+    ("any_default_probability", ANY_DEFAULT_LABEL, ANY_DEFAULT_LABEL),
 )  # fmt: skip
+# what those headers mean, beside the table (the evaluator's CVaR is of 5 %, whatever tail the solve took)
+OUT_OF_SAMPLE_MEANS = (f"{CVAR5_NPV_LABEL}: the mean NPV of the worst 5 % of the scenarios; "
+                       f"{ANY_DEFAULT_LABEL}: a liquidity default or an uncured covenant breach.")
 OUT_OF_SAMPLE_PLANS = {"stochastic": "stochastic plan", "forecast": "forecast optimum"}
 DIFFERENCE_ROW = "stochastic less forecast (paired standard error)"
 

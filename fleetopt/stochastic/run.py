@@ -912,7 +912,7 @@ def in_sample_labels(settings: dict) -> dict:
     return {
         "expected_npv_usd": f"expected NPV {over}",
         "eev_expected_npv_usd": f"expected NPV of the forecast optimum's first stage {over}",
-        "cvar_npv_usd": f"{cvar_name(alpha)} of NPV (the mean of its worst {format_rate(alpha)}) {over}",
+        "cvar_npv_usd": f"{cvar_name(alpha)} NPV: the mean of its worst {format_rate(alpha)} {over}",
     }
 
 

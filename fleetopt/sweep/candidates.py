@@ -29,7 +29,7 @@ import pandas as pd
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import operating_lines
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, DEFAULT_LABEL
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, CVAR5_NPV_LABEL, DEFAULT_LABEL
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
@@ -896,7 +896,7 @@ class Rule:
         if self.max_any_default_prob is not None:
             conditions.append(f"probability of any default <= {format_rate(self.max_any_default_prob)}")
         if self.min_cvar5_usd is not None:
-            conditions.append(f"CVaR5 >= {format_usd(self.min_cvar5_usd)}")
+            conditions.append(f"{CVAR5_NPV_LABEL} >= {format_usd(self.min_cvar5_usd)}")
         head = f"best {RANK_WORDS[self.prefer]}"
         if not conditions:
             return head + ", with no limit on the breach or liquidity default probability"
@@ -973,12 +973,12 @@ LIMIT_WORDS = {
     "breach_probability": (BREACH_LABEL, "breach probability"),
     "default_probability": (DEFAULT_LABEL, "liquidity default probability"),
     "any_default_probability": (ANY_DEFAULT_LABEL, "probability of any default"),
-    "npv_cvar5_usd": ("CVaR5", "CVaR5"),
+    "npv_cvar5_usd": (CVAR5_NPV_LABEL, CVAR5_NPV_LABEL),
 }
 
 
 def _limit_value(column: str, value: float) -> str:
-    """A limited figure as written: USD for CVaR5, a percentage for a probability."""
+    """A limited figure as written: USD for CVaR5 NPV, a percentage for a probability."""
     return format_usd(value) if column == "npv_cvar5_usd" else format_percent(value)
 
 

@@ -12,7 +12,10 @@ from fleetopt.core.metric_columns import (
     ANY_DEFAULT_LABEL,
     BREACH_SHORT,
     CURE_LIMITS,
+    CVAR5_NPV_LABEL,
     DEFAULT_SHORT,
+    MEAN_NPV_LABEL,
+    P5_NPV_LABEL,
     UNCURED_SHORT,
 )
 from fleetopt.core.units import (
@@ -52,11 +55,11 @@ def evaluation_table(metrics, title: str) -> Table:
     table = Table(title=title)
     for name in (
         "plan",
-        "mean NPV",
+        MEAN_NPV_LABEL,
         "s.e.",
         MEAN_NO_DEFAULT_HEADER,
-        "P5 NPV",
-        "CVaR5 NPV",
+        P5_NPV_LABEL,
+        CVAR5_NPV_LABEL,
         "P(NPV<0)",
         BREACH_SHORT,
         DEFAULT_SHORT,
@@ -98,7 +101,7 @@ def limited_liability_table(metrics, title: str) -> Table | None:
     caption = LIMITED_MEANS + (f"; accelerated: {ACCELERATED_MEANS}" if accelerated else "")
     table = Table(title=title, caption=caption)
     more = (ANY_DEFAULT_LABEL, "mean, accelerated", "CVaR5, accelerated") if accelerated else ()
-    for name in ("plan", DEFAULT_SHORT, "mean NPV", "CVaR5 NPV", *more):  # as the evaluation table
+    for name in ("plan", DEFAULT_SHORT, MEAN_NPV_LABEL, CVAR5_NPV_LABEL, *more):  # as the evaluation table
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
         limited = [format_usd(row[column]) for column in LIMITED_LIABILITY]
@@ -156,8 +159,8 @@ ACCELERATED_MEANS = ("the lenders accelerate at the first event of default of ei
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
 UTIL_MEANS = (f"s.e.: the mean NPV's standard error; {MEAN_NO_DEFAULT_HEADER}: over the scenarios with no "
               f"liquidity default, a share 1 - {DEFAULT_SHORT} of them; "
-              "P5 NPV: the k-th worst NPV, k = ceil(5 % of the scenarios); CVaR5 NPV: the mean "
-              f"NPV of those k worst; {BREACH_SHORT}: a covenant missed in a quarter it is tested; "
+              f"{P5_NPV_LABEL}: the k-th worst NPV, k = ceil(5 % of the scenarios); {CVAR5_NPV_LABEL}: the "
+              f"mean NPV of those k worst; {BREACH_SHORT}: a covenant missed in a quarter it is tested; "
               f"{DEFAULT_SHORT}: a liquidity default, cash below the model's default level after the "
               f"revolver and sales in some quarter; {ANY_DEFAULT_LABEL}: a liquidity default or a covenant "
               "breach the owners could not cure, either event of default, as lenders and credit default "

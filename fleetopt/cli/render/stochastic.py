@@ -14,6 +14,7 @@ from fleetopt.core.units import (
 )
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
+    OUT_OF_SAMPLE_MEANS,
     out_of_sample_action,
     out_of_sample_lines,
     out_of_sample_words,
@@ -94,7 +95,7 @@ def out_of_sample_table(summary: dict) -> Table | None:
     alpha = s["cvar_alpha"]  # the evaluator's CVaR is of the worst 5 %, whatever tail the solve optimised
     optimised = "" if alpha == TAIL else f" (the solve optimised {cvar_name(alpha)})"
     title = f"how to judge it: both plans on {oos['scenarios']:,} fresh scenarios (seed {oos['seed']})"
-    words = out_of_sample_words(oos, s["scenarios"])
+    words = f"{out_of_sample_words(oos, s['scenarios'])} {OUT_OF_SAMPLE_MEANS}"
     table = Table(title=f"{title}, out of sample{optimised}", caption=words, caption_justify="left")
     table.add_column("plan", style="bold")
     for _, _, header in OUT_OF_SAMPLE_COLUMNS:

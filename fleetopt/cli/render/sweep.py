@@ -10,7 +10,13 @@ from rich.text import Text
 
 from fleetopt.cli.render.evaluate import LIMITED_MEANS
 from fleetopt.cli.render.tables import unbroken
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_SHORT, DEFAULT_SHORT
+from fleetopt.core.metric_columns import (
+    ANY_DEFAULT_LABEL,
+    BREACH_SHORT,
+    CVAR5_NPV_LABEL,
+    DEFAULT_SHORT,
+    MEAN_NPV_LABEL,
+)
 from fleetopt.core.units import (
     format_percent,
     format_usd,
@@ -34,8 +40,9 @@ def sweep_table(metrics, title: str) -> Table:
     limited = limited_liability_differs(metrics, ("npv_limited_cvar5_usd",))
     either = "any_default_probability" in metrics
     table = Table(title=title)
-    names = ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", *(("CVaR5, limited",) if limited else ()),
-             BREACH_SHORT, DEFAULT_SHORT, *((ANY_DEFAULT_LABEL,) if either else ()))  # fmt: skip
+    names = ("", "plan", "forecast NPV", MEAN_NPV_LABEL, CVAR5_NPV_LABEL,
+             *(("CVaR5, limited",) if limited else ()), BREACH_SHORT, DEFAULT_SHORT,
+             *((ANY_DEFAULT_LABEL,) if either else ()))  # fmt: skip
     for name in names:
         table.add_column(name, justify="left" if name in ("", "plan") else "right")
     for _, r in metrics.iterrows():
@@ -60,7 +67,7 @@ def sweep_table(metrics, title: str) -> Table:
     # the evaluate table defines CVaR5 in its caption, and so does this one (a walkthrough found it not);
     # the marks first, below the table (as its title, centred over it, they ran three ragged lines)
     table.caption = (
-        f"{MARKS}. CVaR5: the mean NPV of the worst 5 % of scenarios"
+        f"{MARKS}. {CVAR5_NPV_LABEL}: the mean NPV of the worst 5 % of scenarios"
         + (f"; CVaR5, limited: {LIMITED_MEANS}" if limited else "")
         + f"; {DEFAULT_SHORT}: a liquidity default"
         + (f"; {ANY_DEFAULT_LABEL}: it or an uncured covenant breach, either event of default as lenders "
