@@ -121,7 +121,9 @@ def run(tmp_path_factory, solved):
 
 def test_an_evaluation_shows_each_plans_figures_and_then_in_short(run):
     """Mean NPV with its standard error, CVaR5 and the probabilities, as the terminal's table writes
-    them, and the terminal's "In short" after it, in Markdown and in the HTML a notebook prefers."""
+    them, and the terminal's "In short" after it, in Markdown and in the HTML a notebook prefers. Each
+    probability by its long label, as a notebook has room for (the uncured breach read the terminal's
+    short "P(uncured breach)" among the long ones)."""
     result, _, _ = api.evaluate(run, scenarios=20, seed=1, backend="numpy")
     said = r"EvaluationResult\(1 plan x 20 scenarios \(seed 1\), numpy: 'milp' mean NPV -\$\d+\.\dM, "
     assert re.fullmatch(said + r"CVaR5 -\$\d+\.\dM; \.metrics, \.ranked\(\)\)", short(result))
@@ -130,7 +132,8 @@ def test_an_evaluation_shows_each_plans_figures_and_then_in_short(run):
     lines = shown.splitlines()
     assert lines[0] == "**Evaluation** of 1 plan on 20 scenarios, seed 1 (numpy)"
     assert lines[2] == ("| plan | mean NPV | s.e. of mean NPV | CVaR5 NPV | P(NPV \\< 0) "
-                        "| P(covenant breach) | P(uncured breach) | P(liquidity default) | P(any default) |")
+                        "| P(covenant breach) | P(uncured covenant breach) | P(liquidity default) "
+                        "| P(any default) |")
     cells = lines[4].strip("| ").split(" | ")
     money = r"-?\\\$\d+\.\dM"
     assert cells[0] == "milp" and all(re.fullmatch(money, c) for c in cells[1:4]), cells

@@ -17,7 +17,7 @@ from fleetopt.core.metric_columns import (
     MEAN_NPV_LABEL,
     P5_NPV_LABEL,
     SHORTFALL_SHARE,
-    UNCURED_SHORT,
+    UNCURED_LABEL,
     first_breach_column,
 )
 from fleetopt.core.notebook import html_text
@@ -52,7 +52,7 @@ KEY_FIGURES = {
     "npv_cvar5_usd": (CVAR5_NPV_LABEL, "USD"),
     "loss_probability": ("P(NPV < 0)", "share"),
     "breach_probability": (BREACH_LABEL, "share"),
-    "uncured_breach_probability": (UNCURED_SHORT, "share"),
+    "uncured_breach_probability": (UNCURED_LABEL, "share"),
     "default_probability": (DEFAULT_LABEL, "share"),
     "any_default_probability": (ANY_DEFAULT_LABEL, "share"),
 }
