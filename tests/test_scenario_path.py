@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import run_cli
 from evaluate_builders import batch
-from milp_builders import data_of
+from milp_builders import base_model, data_of, sku
 from test_delivery_slip import CERTAIN as SLIP_CERTAIN
 from test_delivery_slip import model as slip_model
 from test_delivery_slip import plan as slip_plan
@@ -27,6 +27,7 @@ from test_policy import (
 )
 
 import fleetopt.api as fo
+from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.engine import sample_runs
@@ -255,9 +256,38 @@ def test_the_liquidity_default_is_an_event_after_the_sales_that_did_not_avert_it
     sold = f["distress_sold_usd"].iloc[1]
     assert (sold > 0) == sales and path.default_quarter == "2026Q2"
     np.testing.assert_allclose(f["cash_usd"].iloc[1], 1.0e6 - (1.0 - share) * ORDER + sold, rtol=1e-12)
-    sale = f"GPUs sold in distress for {format_usd(sold)}; " if sales else ""
+    # the market GPUs not deferred, 1,200 - 1,000 x share = 994.48, all sold: not enough
+    value = (200 * 1_000 + 1_000 * 2_000) / 1_200  # a GPU of either cohort, on average
+    np.testing.assert_allclose(sold, (1_200 - 1_000 * share) * value if sales else 0.0, rtol=1e-12)
+    sale = f"GPUs sold in distress: 994 hopper for {format_usd(sold)}; " if sales else ""
     assert path.events()[0] == (f"2026Q2: orders deferred $822.1k; {sale}liquidity default: cash ends the "
                                 f"quarter at {format_usd(f['cash_usd'].iloc[1])} (revolver balance $0)")
+
+
+def test_a_distress_sale_says_how_many_gpus_of_each_generation_it_sold():
+    """200 hopper GPUs (bought at $4,000 in 2025Q4) and 1,000 blackwell ($8,000), no cash, $400,000 of
+    overhead a quarter and a market that pays nothing in 2026Q1: cash -400,000, sold in lots of 10,
+    oldest generation first, at half the value left after a quarter of a one-year life: the 200 hopper
+    for 1,500 each (300,000), then ceil(100,000 / 30,000) = 4 lots of blackwell at 3,000 (120,000).
+    2026Q1 ends at 20,000, and 2026Q2's 960 GPUs earn 2,102,400 less the overhead: 1,722,400."""
+    d = base_model()
+    d["skus"] = {"H": sku(available_from="2025Q1"), "B": sku(generation="blackwell", available_from="2025Q1")}
+    fleet = (("H", 200, 4000.0), ("B", 1000, 8000.0))
+    d["fleet"] = [{"sku": name, "site": "s1", "purchased": "2025Q4", "gpus": gpus, "use": "training",
+                   "capex_per_gpu_usd": price} for name, gpus, price in fleet]
+    d["finance"].update(opening_cash_usd=0.0, overhead_usd_per_quarter=400_000.0)
+    d["policy"] = {"sale_block_gpus": 10}
+    data = data_of(d)
+    plan = Plan.empty(data)
+    for c in data.cohorts:
+        plan.held_training[c.index, :] = c.initial_training
+        plan.active[0, c.sku, 0, :] += c.initial_training
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["price_factor"][0, :, 0] = 0.0  # every generation
+    path = path_in(data, batch(data, [plan]), scen, seed=0)
+    np.testing.assert_allclose(path.frame["distress_sold_usd"].iloc[0], 420_000.0, rtol=1e-12)
+    np.testing.assert_allclose(path.frame["cash_usd"].iloc[:2], [20_000.0, 1_722_400.0], rtol=1e-12)
+    assert path.events() == ["2026Q1: GPUs sold in distress: 200 hopper and 40 blackwell for $420.0k"]
 
 
 def test_the_uncured_breach_is_an_event_in_the_quarter_the_evaluation_counted(solve_run):

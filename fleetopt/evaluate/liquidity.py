@@ -114,6 +114,10 @@ class Liquidity:
         self.due_gpus = [None] * self.G
         self.draws_due = None  # share of last quarter's GPU-backed draws deferred into this quarter
         self.carried_gain = None  # distress-sale gain or loss taxed next quarter
+        # the GPUs each generation's distress sale sold this quarter ((P, S) or None), kept only for
+        # the path of one scenario (evaluate/path.py; ``missing`` mixes them with cancelled ones)
+        self.keep_sold = False
+        self.sold_now = [None] * self.G
         self.usd = {name: xp.zeros(shape) for name in REACTION_USD} if self.on else {}
         flags = self.on or self.cuts
         self.flags = {name: xp.zeros(shape, dtype=bool) for name in LIQUIDITY_REACTIONS} if flags else {}
@@ -250,6 +254,8 @@ class Liquidity:
         few, else on the whole block with the others' sales set to 0 (the same numbers either way)."""
         if not (self.on and self.policy.distress_sales):
             return
+        if self.keep_sold:
+            self.sold_now = [None] * self.G
         xp, cols = self.xp, self.cols
         gap = self.fin.default_cash - state.cash
         short = gap > LIQUIDITY_TOLERANCE_USD
@@ -282,6 +288,8 @@ class Liquidity:
             sales = sold > 0
             if bool(sales.any()):  # else every term below adds exactly nothing
                 self.missing[g] = pairs.added(self.missing[g], sold)
+                if self.keep_sold:
+                    self.sold_now[g] = pairs.added(None, sold)
                 self.carried_gain = pairs.added(self.carried_gain, sold * (value - book))
                 pairs.flag(self.flags["sold"], sales)
 

@@ -114,7 +114,7 @@ class ScenarioPath:
         return out
 
     def events(self) -> list[str]:
-        """'2026Q4: customer lab-a defaults: ...; GPUs sold in distress for $920.8M; liquidity
+        """'2026Q4: customer lab-a defaults: ...; GPUs sold in distress: 1,200 hopper for $920.8M; liquidity
         default: ...', a line for each quarter with a risk event, a reaction of the policy, the
         liquidity default or the uncured covenant breach."""
         lines = []
@@ -206,6 +206,7 @@ def _quarter(v: dict) -> dict:
         "solvent": bool(_at(v["solvent"])),
         "prepayment_cut_usd": _at(step.prepayment_cut),
         "reaction_usd": {name: _at(liquidity.reactions()[name]) for name in REACTION_USD},
+        "distress_sold_gpus": [0.0 if sold is None else _at(sold) for sold in liquidity.sold_now],
         "served": _served(parts["served"], len(book.status)),
         "live": np.asarray(book.status)[:, 0, 0].copy(),
         "late": None if book.late is None else np.asarray(book.late)[:, 0, 0].copy(),
@@ -289,13 +290,20 @@ def _reaction_words(data: ModelData, plan: PlanBatch, frame: pd.DataFrame, seen:
     for t, q in enumerate(seen):
         said = []
         for column, what in (("deferred_usd", "orders deferred"), ("forfeited_usd", "deposits forfeited "
-                             "on cancelled orders"), ("distress_sold_usd", "GPUs sold in distress for"),
+                             "on cancelled orders"), ("distress_sold_usd", None),
                              ("prepayment_cut_usd", "prepayment cut")):  # fmt: skip
             if frame[column].iloc[t] > 0:
+                what = what or f"GPUs sold in distress: {_gpus_sold_words(q['distress_sold_gpus'])} for"
                 said.append(f"{what} {format_usd(frame[column].iloc[t])}")
         said += _late_contract_words(data, plan, t, q, seen[t - 1] if t else None, alive[:, t])
         words.append("; ".join(said))
     return words
+
+
+def _gpus_sold_words(sold: list[float]) -> str:
+    """'1,200 hopper and 310 blackwell': the GPUs of each generation a quarter's distress sale sold
+    (whole GPUs: a sale capped at the GPUs left may sell a fraction of one)."""
+    return listed(f"{gpus:,.0f} {GENERATIONS[g]}" for g, gpus in enumerate(sold) if gpus > 0)
 
 
 def _late_contract_words(data: ModelData, plan: PlanBatch, t: int, q: dict, before: dict | None,

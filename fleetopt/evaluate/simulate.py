@@ -192,6 +192,7 @@ def simulate(
     )
     book = ContractBook.opening(pl, scen, (P, S), policy, xp)
     liquidity = Liquidity(policy, pl, fin, (P, S), T, xp)
+    liquidity.keep_sold = watch is not None  # the path says which GPUs a distress sale sold
 
     npv = xp.zeros((P, S))
     min_cash = xp.full((P, S), xp.inf)
