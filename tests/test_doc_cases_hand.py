@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import test_doc_cases_metrics as metrics_cases
-from milp_builders import data_of
+from milp_builders import data_of, sku
 from test_doc_cases import hand_model, simulated
 from test_doc_cases_tax import COVENANTS
 from test_policy import BACKENDS, MARKET, ORDER, ORDER_GPUS, order_model, order_plan, price_drop, run
@@ -284,6 +284,44 @@ def test_a_cancellation_closes_only_the_gap_above_the_default_level_when_a_sale_
     np.testing.assert_allclose(out["distress_sold_usd"][0, 0], 160 * 4_000.0 / 3, rtol=1e-12)
     np.testing.assert_allclose(out["cash_usd"][0, 0], [1.0e5, 1.0e5, 9_289.13, 2_070_057.45], atol=0.01)
     assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+
+
+def two_generations() -> tuple:
+    """The case above (minimum and default level 0) with the 200 installed GPUs an older generation
+    (hopper, SKU O) than the order's (SKU A made blackwell); the plan and the drop."""
+    d = selling_order(0.0, 0.0)
+    d["skus"]["O"] = sku(available_from="2025Q1")
+    d["skus"]["A"]["generation"] = "blackwell"
+    d["fleet"][0]["sku"] = "O"
+    data = data_of(d)
+    plan = order_plan(data)
+    installed = data.sku_names.index("O")
+    plan.active[0, 0, 0, :] = [0.0] + [ORDER_GPUS] * (data.T - 1)
+    plan.active[0, installed, 0, :] = 200.0
+    drop = price_drop(data, [0])
+    drop.factors["price_factor"][0, :, 0] = 0.0  # both generations
+    return data, plan, drop
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_cancel_or_sell_values_the_orders_gpus_though_the_sale_sells_an_older_generation_first(kernel):
+    """docs/evaluation.md, "Cancel or sell", with several generations: the case above with the 200
+    installed GPUs hopper and the order blackwell. Quarter 2 projects -404,044.20 and cancelling would
+    save 765,591.16, as there; V values the 758.01 GPUs of the order at blackwell's 1,500 each
+    (1,137,015.47), more: the order is paid. The sale sells the oldest generation first: the 200
+    hopper at 500 each (20 lots, 100,000), then ceil(304,044.20 / 15,000) = 21 lots of blackwell
+    (315,000): quarter 2 ends at 10,955.80, and quarter 3's 790 GPUs earn 1,730,100: 1,741,055.80,
+    against 1,751,904.16 cancelling (the old GPUs, worth nothing at the end, went for less than the
+    cancellation saves a GPU; the NPV, counting the 190 more blackwell GPUs held at the end, is
+    higher)."""
+    data, plan, drop = two_generations()
+    out = run(data, plan, Policy(sale_block_gpus=10), drop, kernel, line="cash_usd")
+    np.testing.assert_allclose(out["distress_sold_usd"][0, 0], 200 * 500.0 + 210 * 1_500.0, rtol=1e-12)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 2:], [10_955.80, 1_741_055.80], atol=0.01)
+    assert out["order_cancelled"][0, 0] == 0.0
+    cancelled = run(data, plan, Policy(distress_sales=False), drop, line="cash_usd")
+    np.testing.assert_allclose(cancelled["cash_usd"][0, 0, 3], 1_751_904.16, atol=0.01)
+    assert out["npv"][0, 0] > cancelled["npv"][0, 0]
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
