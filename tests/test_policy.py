@@ -1008,6 +1008,46 @@ def test_a_draw_the_plan_prepays_in_its_own_quarter_moves_with_the_order_only_as
     assert owed[2] == pytest.approx(116_815.93, abs=0.01) and out["order_cancelled"][0, 0] == 1.0
 
 
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_second_cancelled_order_s_draws_never_leave_the_pair_owing_less_than_nothing(kernel):
+    """The cancelled-draws instance over 5 quarters on a $2,000,000 loan, with a second order of
+    1,000 GPUs and a second $1,000,000 draw in quarter 2, the plan prepaying $900,000 then; the market
+    pays nothing from quarter 0 to 3. Quarter 1 defers half the order and its draw (as above): the
+    pair draws 500,000. Quarter 2 cancels all of that half (X = 500,000 never drawn) and defers all of
+    the second order. The plan owes 2,000,000, repays 250,000 (12.5 %) and prepays 900,000 (45 %):
+    it owes 850,000, all of which moves with the order (the second draw is owed that far), so the
+    pair draws 150,000. X repaid in the plan's shares leaves 42.5 % X = 212,500, above the 850,000 -
+    850,000 the pair owes: that too is repaid in the shares, 12.5 / 57.5 of it by principal: the pair
+    repays 250,000 - 62,500 - 46,195.65 = 141,304.35 and prepays 900,000 - 225,000 - 166,304.35 =
+    508,695.65, all it drew (650,000), and owes 0, then nothing more. (In 0.4.25 and before it repaid
+    862,500 of the 650,000 and owed -212,500, earning interest on it.)"""
+    d = cancel_model("amortizing")
+    d["horizon"]["quarters"] = 5
+    d["finance"]["facilities"]["gpu-loan"].update(size_usd=2.0e6, draw_until="2026Q4")
+    data = data_of(d)
+    plan = draw_plan(data)
+    second = next(c.index for c in data.cohorts if c.bought == 2)
+    plan.buy_blocks[0, 0, 2] = ORDER_GPUS
+    plan.held_training[second, 2:] = ORDER_GPUS
+    plan.active[0, 0, 0, 2:] += ORDER_GPUS
+    plan.draws[0, 2] = 1.0e6
+    plan.prepay[0, 2] = 900_000.0
+    scen = price_drop(data, [0, 1, 2, 3])
+    policy = Policy(liquidity_buffer_usd=1.0e6, cut_prepayments=False, distress_sales=False)
+    run(data, plan, policy, scen, kernel)  # the C build agrees
+    consts = SimulationConstants.from_data(data).with_policy(policy)
+    lines = ("draws_usd", "principal_usd", "prepayment_usd", "interest_usd", "debt_usd")
+    out = simulate(consts, batch(data, [plan]), scen, record=lines)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 0.5 * 800_000.0 + 800_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["draws_usd"][0, 0, :3], [0.0, 500_000.0, 150_000.0], atol=1e-6)
+    over = 0.425 * 500_000.0
+    np.testing.assert_allclose(out["principal_usd"][0, 0, 2], 187_500.0 - over * 0.125 / 0.575, rtol=1e-12)
+    np.testing.assert_allclose(out["prepayment_usd"][0, 0, 2], 675_000.0 - over * 0.45 / 0.575, rtol=1e-12)
+    assert out["principal_usd"][0, 0, 2] + out["prepayment_usd"][0, 0, 2] == pytest.approx(650_000.0)
+    np.testing.assert_allclose(out["debt_usd"][0, 0], [0.0, 500_000.0, 0.0, 0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(out["interest_usd"][0, 0, 3:], 0.0, atol=1e-6)
+
+
 # ---------------------------------------------------------------- prepayments cut to what cash can pay
 #
 # No contract: 200 GPUs on the training market earn 438,000 USD a quarter; opening cash 100,000,

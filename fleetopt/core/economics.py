@@ -362,6 +362,18 @@ def repaid_shares(fin: Financing, draws: np.ndarray, prepay: np.ndarray,
     return principal_share, prepaid_share
 
 
+def owed_after(fin: Financing, draws: np.ndarray, shares: tuple) -> np.ndarray:
+    """(P, F, T) what the plans owe each facility at the end of each quarter, from their ``draws``
+    and the shares of :func:`repaid_shares` they repay."""
+    principal_share, prepaid_share = shares
+    owed = np.zeros(draws.shape)
+    balance = np.broadcast_to(fin.opening_balance, draws.shape[:-1])
+    for t in range(draws.shape[-1]):
+        balance = (balance + draws[..., t]) * (1.0 - principal_share[..., t] - prepaid_share[..., t])
+        owed[..., t] = balance
+    return owed
+
+
 @dataclass(frozen=True)
 class ForgoneRepaid:
     """A quarter's shares of :func:`repaid_shares` for the GPU-backed ``facilities`` a pair's
@@ -393,6 +405,7 @@ class DrawsMoved:
     interest_saved: Any
     owed: Any
     forgone: Any = None
+    owed_forgone: Any = None  # (..., L) ``owed`` on the facilities of ``forgone``'s entries (None: none)
 
 
 @dataclass
@@ -609,7 +622,9 @@ def _less_forgone(fin: Financing, state: FinanceState, t: int, paid: _TermDebtPa
     docs/evaluation.md, policy rule 0, "A cancelled order's draws"): each forgone balance :math:`X_l`
     is repaid by the plan's shares of ``repaid``, :math:`X_l \leftarrow X_l - X_l\,\pi^S_l - X_l\,\pi^E_l`,
     and ``paid``'s principal (at a bullet's maturity, its repayment there too) and prepayment fall by
-    those parts. Nothing where there is none."""
+    those parts; what of :math:`X_l` then exceeds the plan's balance less the draws moved out of the
+    quarter is repaid too, in the same shares (:func:`_forgone_over_balance`). Nothing where there
+    is none."""
     forgone = state.forgone if moved is None or moved.forgone is None else _plus(state.forgone, moved.forgone)
     if forgone is None:
         return
@@ -617,10 +632,33 @@ def _less_forgone(fin: Financing, state: FinanceState, t: int, paid: _TermDebtPa
     forgone_principal = forgone * repaid.principal_share
     paid.forgone_prepaid = forgone * repaid.prepaid_share
     state.forgone = (forgone - forgone_principal) - paid.forgone_prepaid
+    over = _forgone_over_balance(state, moved, xp)
+    if over is not None:  # repaid by the plan's repayment too, in its shares
+        repaid_share = repaid.principal_share + repaid.prepaid_share
+        divisor = xp.maximum(repaid_share, repaid_share <= 0)
+        forgone_principal = forgone_principal + over * repaid.principal_share / divisor
+        paid.forgone_prepaid = paid.forgone_prepaid + over * repaid.prepaid_share / divisor
+        state.forgone = state.forgone - over
     paid.principal = paid.principal - _facility_sum(forgone_principal, xp)
     for slot in np.flatnonzero(fin.repaid_at_maturity[list(repaid.facilities), t]):
         paid.repaid_at_maturity = paid.repaid_at_maturity - forgone_principal[..., slot]
     paid.prepayment = paid.prepayment - _facility_sum(paid.forgone_prepaid, xp)
+
+
+def _forgone_over_balance(state: FinanceState, moved: DrawsMoved | None, xp: Any) -> Any:
+    """(..., L) what of the balances never drawn (``state.forgone``, repaid this quarter) exceeds the
+    plan's balance at the quarter's end (``state.balance``) less the draws deferred out of it, floored
+    at 0 (None: nowhere): the pair never owes less than nothing. Each draw moves at most as far as
+    the plan owes at the end of its quarter (batch.py), which counts the part of the balance an
+    earlier cancelled order's draws left undrawn; a plan prepaying the facility then leaves both
+    above its balance (docs/evaluation.md, policy rule 0, "A cancelled order's draws")."""
+    room = state.balance[..., list(state.forgone_facilities)]
+    if moved is not None and moved.owed_forgone is not None:
+        room = room - moved.owed_forgone
+    over = state.forgone - xp.maximum(room, 0.0)
+    if not bool((over > 0).any()):
+        return None
+    return xp.maximum(over, 0.0)
 
 
 def quarter_interest(

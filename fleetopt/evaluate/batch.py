@@ -400,7 +400,7 @@ def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan, deferrab
     shares = econ.repaid_shares(fin, stack.draws, stack.prepay, scheduled)
     out["principal_share"], out["prepaid_share"] = shares
     # a draw the plan repays in its own quarter funds nothing after it: only what it still owes moves
-    net_draws = np.minimum(stack.draws, _owed_after(fin, stack.draws, shares))
+    net_draws = np.minimum(stack.draws, econ.owed_after(fin, stack.draws, shares))
     for f, facility in enumerate(data.facilities):
         if facility.max_ltv is None:
             continue
@@ -415,18 +415,6 @@ def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan, deferrab
         repaid_next = out["principal_share"][:, f, 1:] + out["prepaid_share"][:, f, 1:]
         out["ltv_outstanding"][:, :-1] += draws[:, :-1] * (1.0 - repaid_next)
     return out
-
-
-def _owed_after(fin: econ.Financing, draws: np.ndarray, shares: tuple) -> np.ndarray:
-    """(P, F, T) what the plans owe each facility at the end of each quarter, from their ``draws``
-    and the shares of :func:`fleetopt.core.economics.repaid_shares` they repay."""
-    principal_share, prepaid_share = shares
-    owed = np.zeros(draws.shape)
-    balance = np.broadcast_to(fin.opening_balance, draws.shape[:-1])
-    for t in range(draws.shape[-1]):
-        balance = (balance + draws[..., t]) * (1.0 - principal_share[..., t] - prepaid_share[..., t])
-        owed[..., t] = balance
-    return owed
 
 
 # Slack for the float noise of a solver's solution: counts and MW absolutely, money relatively.

@@ -1325,9 +1325,20 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) {
         const double forgone = st->forgone[l];
-        const double by_principal = forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l);
+        double by_principal = forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l);
         forgone_prepaid[l] = forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
         st->forgone[l] = (forgone - by_principal) - forgone_prepaid[l];
+        // never above the plan's balance less the draws deferred out of t (economics._forgone_over_balance):
+        // the excess is repaid by the plan's repayment too, in its shares (rare: a plan prepaying)
+        const double room = FO_Q(FO_Q_FORGONE_OWED + l) - st->draws_due * FO_Q(FO_Q_FORGONE_DRAWS + l);
+        const double over = st->forgone[l] - fo_max(room, 0.0);
+        if (over > 0) {
+            const double shares = FO_Q(FO_Q_FORGONE_PRINCIPAL + l) + FO_Q(FO_Q_FORGONE_PREPAID + l);
+            const double divisor = fo_max(shares, shares <= 0 ? 1.0 : 0.0);
+            by_principal = by_principal + over * FO_Q(FO_Q_FORGONE_PRINCIPAL + l) / divisor;
+            forgone_prepaid[l] = forgone_prepaid[l] + over * FO_Q(FO_Q_FORGONE_PREPAID + l) / divisor;
+            st->forgone[l] = st->forgone[l] - over;
+        }
         principal = principal - by_principal;
         repaid_at_maturity = repaid_at_maturity - by_principal * FO_Q(FO_Q_FORGONE_MATURES + l);
         cash = cash + (by_principal + forgone_prepaid[l]);

@@ -39,7 +39,13 @@ from fleetopt.core.covenants import (
     coefficient_table,
     kind_bit,
 )
-from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, FinanceState, Financing, collateral_required
+from fleetopt.core.economics import (
+    LIQUIDITY_TOLERANCE_USD,
+    FinanceState,
+    Financing,
+    collateral_required,
+    owed_after,
+)
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.batch import PlanBatch
@@ -290,6 +296,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("forgone_floating", lambda s: s.FL),
     ("forgone_refinanced", lambda s: s.FL),
     ("forgone_weight", lambda s: s.FL),
+    ("forgone_owed", lambda s: s.FL),  # the plan's balance at the end of t (economics.owed_after)
 )
 
 
@@ -378,6 +385,8 @@ def _forgone_columns(consts: SimulationConstants, plans: PlanBatch, shape: Kerne
         "forgone_floating": every_plan(fin.floating[slots]),
         "forgone_refinanced": every_plan(fin.refinanced[slots]),
         "forgone_weight": every_plan(np.repeat(fin.collateral_weight[slots][:, None], consts.T, axis=1)),
+        "forgone_owed": owed_after(fin, plans.draws, (plans.principal_share, plans.prepaid_share))[:, slots]
+        .transpose(0, 2, 1),
     }
 
 

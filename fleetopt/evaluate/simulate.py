@@ -442,10 +442,12 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
             forgone = taken.draws_cancelled[..., None] * pl.ltv_facility_draws[t - 1]
         draws = drawn * pl.ltv_draws[t - 1]
         saved = deferred_draws_interest(pl, t, taken.draws_in, sc.rate_shift[t])
+    owed_forgone = None
     if taken.draws_out is not None:
         owed = taken.draws_out * pl.ltv_draws[t]
         draws = draws - owed
-    return DrawsMoved(draws, saved, owed, forgone)
+        owed_forgone = taken.draws_out[..., None] * pl.ltv_facility_draws[t]
+    return DrawsMoved(draws, saved, owed, forgone, owed_forgone)
 
 
 def _operations(consts, pl, sc, book: ContractBook, power: PowerShortfall, short: Shortfall | None,
