@@ -964,6 +964,9 @@ DAMAGED_SUMMARY_FIELDS = [
     *[("sweep", field, "x") for field in ("candidates_feasible", "rule_settings", "dropped", "npv_cvar5_usd",
                                           "runner_up_lead_usd", "runner_up_lead_se_usd")],
     ("solve", "npv_usd", True),  # a figure named as a number: true read as 1
+    # the solve a sweep's re-ranking solves its planned buffers with
+    ("sweep", "mip_gap", "x"),
+    ("sweep", "time_limit_seconds", 0.0),
 ]
 
 

@@ -6,6 +6,7 @@ of its first quarter, so it keeps neither buffer on its forecast."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -14,7 +15,9 @@ import pytest
 
 from fleetopt import api
 from fleetopt.core.economics import plan_statements
+from fleetopt.errors import FleetoptWarning
 from fleetopt.milp.persistent import PersistentPlanner
+from fleetopt.sweep import run as run_module
 from fleetopt.sweep.candidates import (
     Candidate,
     default_stresses,
@@ -126,3 +129,39 @@ def test_a_pick_that_is_not_an_optimum_of_a_forecast_has_no_buffer_planned(tiny_
     pick = replace(made["milp: price shock"], label="milp: price shock, buy 1q later", origin="variation")
     more = second_round(data, pick, list(made.values()), SETTINGS)
     assert [c.origin for c in more] == ["policy", "policy"]
+
+
+def test_a_rerank_solves_its_planned_buffers_as_the_sweep_solved_its_candidates(tmp_path, monkeypatch):
+    """A sweep solved to a 1 % gap within 60 s re-ranked with P(breach) at most 60 %: its pick moves
+    from the price shock's optimum to the collateral haircut's (54.5 % on these 200 scenarios), whose
+    planned buffers the rerank solves. They were solved to the default 0.5 % with no time limit;
+    they are now solved to the sweep's 1 % within 60 s, which the rerank's summary.json keeps in
+    turn. A summary.json without them (an earlier sweep's) falls back to the default, saying so."""
+    folder = tmp_path / "S"
+    result = api.sweep("tiny", candidates=7, scenarios=200, mip_gap=0.01, time_limit=60.0, folder=folder)
+    api.write_sweep_run(result)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert (summary["mip_gap"], summary["time_limit_seconds"]) == (0.01, 60.0)
+    seen = []
+
+    def recording(data, first, made, settings, *rest):
+        seen.append((first.label, settings["mip_gap"], settings["time_limit"]))
+        return second_round(data, first, made, settings, *rest)
+
+    monkeypatch.setattr(run_module, "second_round", recording)
+    reranked = api.rerank_sweep(folder, {"max_breach_prob": 0.6})
+    haircut = "milp: collateral haircut"
+    assert result.recommended["plan"] != haircut and reranked.recommended["plan"] == haircut
+    assert seen == [(haircut, 0.01, 60.0)]
+    assert any(c.origin == "planned" for c in reranked.candidates.feasible if c.second_round)
+    out = api.write_sweep_run(reranked, tmp_path / "R")
+    again = json.loads((out / "summary.json").read_text())
+    assert (again["mip_gap"], again["time_limit_seconds"]) == (0.01, 60.0)
+    for name in ("mip_gap", "time_limit_seconds"):
+        del summary[name]
+    (folder / "summary.json").write_text(json.dumps(summary))
+    with pytest.warns(FleetoptWarning, match=r"do not keep the --mip-gap and --time-limit .*"
+                      r"planned buffers were solved to the default gap of 0.50%, with no time limit "
+                      r"\(milp: collateral haircut, planned with cash buffer \$12.1M; "):
+        api.rerank_sweep(folder, {"max_breach_prob": 0.6})
+    assert seen[-1] == (haircut, 0.005, None)

@@ -250,6 +250,8 @@ SUMMARY_FIELDS = {
     **dict.fromkeys(("candidates_feasible", "candidates_tried"), (limits.whole, 0)),  # a sweep's
     "why": (limits.text,),
     "rule_settings": (limits.instance, dict, "a JSON object"),
+    "mip_gap": (limits.mip_gap,),  # a sweep's, which its re-ranking solves with
+    "time_limit_seconds": (limits.time_limit,),  # its --time-limit, null: none
     "dropped": (limits.instance, list, "a JSON list"),
     "why_before_lead": (limits.instance, list, "a JSON list"),
 }  # fmt: skip

@@ -30,6 +30,7 @@ from fleetopt.core.results import (
 from fleetopt.core.units import (
     counted,
     format_difference,
+    format_gap,
     format_percent,
     format_rate,
     format_usd,
@@ -87,6 +88,9 @@ from fleetopt.sweep.candidates import (
     runner_up,
     second_round,
 )
+
+# summary.json's name for the sweep's --time-limit (job.json's time_limit), in seconds; null: none
+TIME_LIMIT_KEPT = "time_limit_seconds"
 
 
 @dataclass(frozen=True)
@@ -373,7 +377,9 @@ def rerank_sweep(
     if made_by != __version__:  # the plans are kept; their figures are this version's
         warn(f"{run.path} was written by fleetopt {made_by}, this is {__version__}: its candidates "
              "are evaluated again by this version, whose figures may differ from the sweep's")  # fmt: skip
-    settings = {**summary, "backend": backend, "threads": threads, "rule": rule}
+    # its planned buffers solved as the sweep's candidates were, on this machine's threads
+    solve = {"mip_gap": summary.get("mip_gap"), "time_limit": summary.get(TIME_LIMIT_KEPT)}
+    settings = {**summary, **solve, "backend": backend, "threads": threads, "rule": rule}
     try:
         result = _finish_sweep(loaded, data, cands, settings, progress, None)
     except RuleNotMet as exc:  # said how to loosen it, as a sweep's resume says
@@ -624,9 +630,9 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     figures = evaluation.metrics.select_dtypes("number").columns
     table = _candidate_table(evaluation.metrics, feasible)
     metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
-    solve = {name: settings.get(name) for name in ("time_limit", "threads")}
-    solve["mip_gap"] = settings.get("mip_gap", DEFAULT_MIP_GAP)  # a rerank's summary.json has none
+    solve = {**solve_settings(settings), "threads": settings.get("threads")}
     more = second_round(data, feasible[pick], feasible, solve, saved, candidate_progress)
+    _warn_default_solve(settings, more, saved)
     cands.candidates.extend(more)
     more = [c for c in more if c.plan is not None]
     if more:  # evaluated alone on the same scenarios: a plan's figures do not depend on those beside it
@@ -637,7 +643,29 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     lead = pick_lead(data, feasible, metrics, rule, pick, idle, (n, settings["seed"], backend))
     result = SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
     result.job_folder = None if folder is None else Path(folder)
+    result.solve_settings = solve_settings(settings)
     return result
+
+
+def solve_settings(settings: dict) -> dict:
+    """The MILP settings a sweep's candidates were solved with (its job.json's, or, re-ranked, its
+    summary.json's), which its second round solves with too: the default gap and no time limit
+    where its files do not say (a sweep written by an earlier fleetopt)."""
+    gap = settings.get("mip_gap")
+    return {"mip_gap": DEFAULT_MIP_GAP if gap is None else gap, "time_limit": settings.get("time_limit")}
+
+
+def _warn_default_solve(settings: dict, second: list[Candidate], saved: list[Candidate]) -> None:
+    """Say so where a planned buffer was solved to the default gap because the sweep's files do not
+    keep the gap it was solved to: its figures are not quite those the sweep would have given."""
+    if settings.get("mip_gap") is not None:
+        return
+    kept = {c.label for c in saved}
+    solved = [c.label for c in second if c.origin == "planned" and c.label not in kept]
+    if solved:
+        warn(f"the sweep's files do not keep the --mip-gap and --time-limit its candidates were solved "
+             f"with (it was written by an earlier fleetopt): the pick's planned buffers were solved to the "
+             f"default gap of {format_gap(DEFAULT_MIP_GAP)}, with no time limit ({'; '.join(solved)})")
 
 
 def _batch(data, feasible: list[Candidate]):
@@ -895,6 +923,8 @@ class SweepResult:
         # the folder the sweep saved its candidates and chunks in (None: none), which writing the
         # result finishes where no other folder is given
         self.job_folder: Path | None = None
+        # the candidates' MILP settings (:func:`solve_settings`), which summary.json keeps
+        self.solve_settings = solve_settings({})
 
     def __repr__(self) -> str:
         rec, prefer = self.recommended, self.rule.prefer
@@ -1184,6 +1214,9 @@ class SweepResult:
             "candidates_feasible": len(self._metrics),
             "rule": self.rule.describe(),
             "rule_settings": vars(self.rule),  # what a re-ranking starts from (rerank_sweep)
+            # and the solve its second round's planned buffers are solved with
+            "mip_gap": self.solve_settings["mip_gap"],
+            TIME_LIMIT_KEPT: self.solve_settings["time_limit"],
             **({} if self.reranked_from is None else {"reranked_from": str(self.reranked_from)}),
             "recommended": rec["plan"],
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
