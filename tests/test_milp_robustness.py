@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from milp_builders import HOURS, base_model, data_of, late_demand_model, load, sku
 
+from fleetopt.core.economics import plan_statements
 from fleetopt.core.results import shocked_cash
+from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve
 from fleetopt.schema.loading import ModelError
 
@@ -53,6 +55,24 @@ def test_price_drop_keeps_a_cash_buffer_net_of_the_tax_it_saves():
     (shocked,) = shocked_cash(r.data, r.plan, r.statements)
     assert shocked["case"] == "market prices -50%"
     assert (shocked["lowest_cash_usd"], shocked["quarter"]) == (pytest.approx(1617.5), "2026Q1")
+
+
+def test_a_cash_buffer_planned_under_a_price_drop_is_held_under_the_drop_too():
+    # The instance above with its minimum cash raised by a planned buffer of 5,000 (a sweep's
+    # "planned with cash buffer" candidate). Unshocked: 40,000 - 2,405 n >= 5,000  =>  n <= 14.5;
+    # shocked: 40,000 - 2,952.5 n >= 5,000  =>  n <= 11.9: 11 GPUs. The shocked floor was not
+    # raised (40,000 - 2,952.5 n >= 0: 13), so the buffer was held only unshocked.
+    d = _cash_bound_instance()
+    d["robustness"] = {"market_price_drop": 0.5}
+    data = data_of(d)
+    planner = PersistentPlanner(data, mip_gap=1e-9)
+    r = planner.solve_stress(Stress("forecast", min_cash_raise_usd=5000.0))
+    assert r.plan.buy_blocks.sum(axis=(0, 1)).tolist() == [11, 0, 0, 0]
+    statements = plan_statements(data, r.plan)
+    assert statements.lines["cash_usd"].min() == pytest.approx(40000.0 - 2405.0 * 11)
+    (shocked,) = shocked_cash(data, r.plan, statements)
+    # 40,000 - 2,952.5 x 11 = 7,522.5 >= the floor, 0, plus the buffer
+    assert shocked["lowest_cash_usd"] == pytest.approx(7522.5)
 
 
 def _one_contract_instance(**terms) -> dict:
@@ -324,6 +344,25 @@ def test_a_labs_liquidity_covenant_reads_the_shocked_cash_as_the_statements_do(f
         assert dict(group["items"]) == {"2026Q1 (floor with c lost)": pytest.approx(100.0)}
         return
     assert bought(run(d, objective="cost")) == [15, 0, 0, 0]
+
+
+@pytest.mark.parametrize(("opening_cash", "floor", "status"),
+                         [(61_000.0, None, "optimal"), (60_000.0, None, "infeasible"),
+                          (61_000.0, 22_000.0, "infeasible")])  # fmt: skip
+def test_a_lab_s_planned_cash_buffer_raises_both_shocked_floors(opening_cash, floor, status):
+    # The lab above with a cash buffer of 1,000 planned (min_cash_raise). With c lost its real cash
+    # is opening - 60,000 every quarter: 1,000 from 61,000 holds the raised budget exactly; 0 from
+    # 60,000 is 1,000 short (unshocked, 60,000 - 49,050 = 10,950 holds it). The covenant's shocked
+    # row reads 61,000 - 60,000 + 21,900 = 22,900, short of a 22,000 floor plus the 1,000. Neither
+    # shocked floor was raised before: all three solved.
+    d = _lab_with_a_customer(opening_cash)
+    if floor is not None:
+        d["finance"]["covenants"] = {"test_from": "2026Q1", "min_liquidity_usd": floor}
+    planner = PersistentPlanner(data_of(d), objective="cost", mip_gap=1e-9)
+    r = planner.solve_stress(Stress("forecast", min_cash_raise_usd=1000.0))
+    assert r.status == status
+    if status == "optimal":
+        assert r.plan.buy_blocks.sum(axis=(0, 1)).tolist() == [15, 0, 0, 0]
 
 
 def test_a_market_price_drop_costs_a_lab_no_real_cash():

@@ -270,13 +270,14 @@ def stress_gap_flow_rule(b: Builder, case: str, t: int):
     )
 
 
-def stress_cash_floor(b: Builder, t: int) -> float:
-    """max(C^min, \\underline L [t >= t^cov]): the cash a shocked plan must keep in ``t``."""
+def stress_cash_floor(b: Builder, t: int):
+    """max(C^min, \\underline L [t >= t^cov]) + B: the cash a shocked plan must keep in ``t``, raised
+    by a planned cash buffer B as `min_cash_rule`'s floor is (else the buffer held only unshocked)."""
     floor = b.coef.min_cash
     liquidity = _liquidity_test(b, "floor")
-    if liquidity is None:
-        return floor
-    return max(floor, to_model_units(liquidity.threshold) if liquidity.tested[t] else 0.0)
+    if liquidity is not None and liquidity.tested[t]:
+        floor = max(floor, to_model_units(liquidity.threshold))
+    return floor + b.m.min_cash_raise
 
 
 def _liquidity_test(b: Builder, part: str) -> CovenantTest | None:
@@ -286,18 +287,18 @@ def _liquidity_test(b: Builder, part: str) -> CovenantTest | None:
 
 
 def stress_cash_rule(b: Builder, case: str, t: int, part: str | None = None):
-    r"""C_t - G_{σ,t} >= max(C^{min}, \underline L [t >= t^{cov}]). Under the cost objective a row per
-    ``part``: the "budget" on real cash, C_t - \sum_{τ<=t} (1 - π) Rev^{mkt}_τ - G_{σ,t} >= C^{min}
+    r"""C_t - G_{σ,t} >= max(C^{min}, \underline L [t >= t^{cov}]) + B. Under the cost objective a row
+    per ``part``: the "budget" on real cash, C_t - \sum_{τ<=t} (1 - π) Rev^{mkt}_τ - G_{σ,t} >= C^{min} + B
     (real cash less the case's cash lost: the price drop's share of the market revenue, in G_{σ,t},
     was never cash), and the liquidity "floor" on cash as §5.11 reads it, C_t - G_{σ,t} >= \underline L
-    (t >= t^{cov})."""
+    + B (t >= t^{cov}). B (`min_cash_raise`, §7a) is 0 but in a solve planned with a cash buffer."""
     m = b.m
     shocked = m.cash[t] - m.stress_gap[case, t] + b.slack(t, case, part or "cash")
     if part is None:
         return shocked >= stress_cash_floor(b, t)
     if part == "floor":
-        return shocked >= to_model_units(_liquidity_test(b, "floor").threshold)
-    return shocked - (1.0 - m.stress_price_drop) * imputed_revenue(b, t) >= b.coef.min_cash
+        return shocked >= to_model_units(_liquidity_test(b, "floor").threshold) + m.min_cash_raise
+    return shocked - (1.0 - m.stress_price_drop) * imputed_revenue(b, t) >= b.coef.min_cash + m.min_cash_raise
 
 
 def stress_cash_rows(b: Builder) -> list[tuple]:
