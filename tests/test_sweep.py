@@ -198,8 +198,8 @@ def test_cash_buffer_labels_stay_distinct_when_the_base_buffer_dwarfs_the_orders
 
 @pytest.mark.parametrize(
     ("off", "buffers", "acts"),
-    [({"defer_orders": False}, [30e6, 60e6], "): prepayments cut where"),
-     ({"cut_prepayments": False}, [30e6, 60e6], "): orders deferred where"),
+    [({"defer_orders": False}, [30e6, 60e6], "): in each scenario, prepayments cut where"),
+     ({"cut_prepayments": False}, [30e6, 60e6], "): in each scenario, orders deferred where"),
      ({"defer_orders": False, "cut_prepayments": False}, [], "")],
 )  # fmt: skip
 def test_the_cash_buffer_is_varied_wherever_a_rule_that_reads_it_is_on(off, buffers, acts):

@@ -10,13 +10,16 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 import pytest
 
 from fleetopt import api
+from fleetopt.cli.render.sweep import sweep_table
 from fleetopt.core.economics import plan_statements
 from fleetopt.errors import FleetoptWarning
 from fleetopt.milp.persistent import PersistentPlanner
+from fleetopt.report import page
 from fleetopt.sweep import run as run_module
 from fleetopt.sweep.candidates import (
     Candidate,
@@ -165,3 +168,38 @@ def test_a_rerank_solves_its_planned_buffers_as_the_sweep_solved_its_candidates(
                       r"\(milp: collateral haircut, planned with cash buffer \$12.1M; "):
         api.rerank_sweep(folder, {"max_breach_prob": 0.6})
     assert seen[-1] == (haircut, 0.005, None)
+
+
+def test_the_two_kinds_of_cash_buffer_candidate_are_told_apart(tiny_candidates):
+    """"milp: forecast, cash buffer $30.0M" and "milp: forecast, planned with cash buffer $30.0M" read
+    as one plan run twice. The run buffer's note says what its policy does in each scenario below
+    $25M + $30M = $55M; the planned one's that it holds $55M on the forecast with other decisions
+    and runs in the scenarios without the buffer. The terminal's table says what each kind is
+    below it (only where it has one), and so does the report's definition of each origin."""
+    data, made = tiny_candidates
+    assert made["milp: forecast, cash buffer $30.0M"].note.endswith(
+        ": in each scenario, orders deferred and prepayments cut where cash would fall below "
+        "finance.min_cash_usd plus it ($55.0M)")  # fmt: skip
+    planned = made["milp: forecast, planned with cash buffer $30.0M"].note
+    assert planned.startswith("milp: forecast re-solved so that its cash stays at least $55.0M every quarter "
+                              "of the forecast: ")  # fmt: skip
+    assert ("planned from the start (other decisions than its own; in the scenarios it runs with the "
+            "model's policy, not with this buffer)") in planned
+    run_words = ("\"..., cash buffer $X\": the plan's own decisions run with a larger cash buffer: in each "
+                 "scenario")
+    planned_words = ("\"..., planned with cash buffer $X\": that buffer planned from the start instead: the "
+                     "plan's MILP solved again on its own forecast")
+    labels = ["milp: forecast", "milp: forecast, cash buffer $30.0M",
+              "milp: forecast, planned with cash buffer $30.0M"]  # fmt: skip
+    figures = ["forecast_npv_usd", "npv_mean_usd", "npv_cvar5_usd", "breach_probability",
+               "default_probability"]
+    rows = pd.DataFrame({"plan": labels, "origin": ["forecast", "policy", "planned"], "recommended": False,
+                         "on_front": False, **dict.fromkeys(figures, 0.0)})  # fmt: skip
+    caption = sweep_table(rows, "t").caption
+    assert run_words in caption and planned_words in caption
+    caption = sweep_table(rows[:2], "t").caption
+    assert run_words in caption and "planned with" not in caption
+    assert "cash buffer $X" not in sweep_table(rows[:1], "t").caption
+    origin = dict(page.glossary(data, labels, 200, "sweep"))["origin"]
+    assert f"policy (the forecast optimum, or the rule's first pick, {run_words}" in origin
+    assert f"planned ({planned_words}" in origin

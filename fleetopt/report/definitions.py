@@ -18,6 +18,7 @@ from fleetopt.core.results import dscr_kind, first_tested_quarter
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_rate, format_usd
 from fleetopt.report.reading import ReportRun
+from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
 
 # what the report's figures assume that a lender would question (docs/calibration.md, "What these figures
 # assume that a lender would question", measures the largest on the default model): of every plan, then
@@ -193,9 +194,9 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
         ("origin", "how the sweep made the candidate: forecast (the MILP on the forecast), proposal "
                    "(your purchases from a --purchases file, the rest the MILP's on the forecast), stochastic "
                    "(the two-stage solve), stress (the MILP on a stressed forecast), robust (the MILP "
-                   "with robustness limits), policy (the forecast optimum, or the rule's first pick, run "
-                   "with a policy cash buffer), planned (that buffer planned from the start: the forecast's, "
-                   "or the first pick's stress, MILP solved again with its minimum cash raised by it), "
+                   f"with robustness limits), policy (the forecast optimum, or the rule's first pick, \"..., "
+                   f"cash buffer $X\": {RUN_WITH_BUFFER}), planned (\"..., planned with cash buffer $X\": "
+                   f"{PLANNED_WITH_BUFFER}), "
                    "variation (the forecast or a stress optimum varied: purchases earlier or later, "
                    "volumes scaled, the GPU mix swapped, a power block more or fewer, lower leverage, "
                    "completed by the MILP)."),

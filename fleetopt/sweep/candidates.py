@@ -342,6 +342,17 @@ BUFFER_SHARES = (0.25, 0.5)
 # what a buffer does, by the policy rule that reads it: the order rule (0) and the prepayment rule (3)
 BUFFER_ACTS = {"defer_orders": "orders deferred", "cut_prepayments": "prepayments cut"}
 
+# the two kinds of cash-buffer candidate ("policy" and "planned"), as the terminal's caption and the
+# report's definitions tell them apart: "cash buffer $30.0M" and "planned with cash buffer $30.0M"
+# read as one thing run twice
+RUN_WITH_BUFFER = ("the plan's own decisions run with a larger cash buffer: in each scenario its orders "
+                   "are deferred (or cancelled) and its prepayments cut, as the model's policy rules do, "
+                   "where cash would fall below finance.min_cash_usd plus the buffer")
+PLANNED_WITH_BUFFER = ("that buffer planned from the start instead: the plan's MILP solved again on its own "
+                       "forecast (a stress optimum's stressed one) with its cash held at least "
+                       "finance.min_cash_usd plus the buffer every quarter there, which gives other "
+                       "decisions; in the scenarios it runs with the model's policy, not with that buffer")
+
 
 @dataclass(frozen=True)
 class CashBuffer:
@@ -389,8 +400,9 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
     for buffer in cash_buffers(data, plan):
         yield Candidate(
             f"{label}, cash buffer {buffer.shown}", "policy", "optimal", plan,
-            note=(f"the same decisions, run with a cash buffer of {buffer_words(data, buffer)}: {acts} "
-                  "where cash would fall below it"),
+            note=(f"the same decisions, run with a cash buffer of {buffer_words(data, buffer)}: in each "
+                  f"scenario, {acts} where cash would fall below finance.min_cash_usd plus it "
+                  f"({format_usd(data.min_cash + buffer.usd)})"),
             liquidity_buffer_usd=buffer.usd, buffer_of=label,
         )  # fmt: skip
 
@@ -416,9 +428,11 @@ def planned_buffers(data: ModelData, label: str, plan: Plan, stress: Stress | No
     out = []
     for buffer in cash_buffers(data, plan):
         floor = format_usd(data.min_cash + buffer.usd)
-        note = (f"{label} re-solved{where} holding its cash at least {floor} every quarter: "
-                f"finance.min_cash_usd ({format_usd(data.min_cash)}) plus a cash buffer of "
-                f"{buffer_words(data, buffer)}, planned from the start (run with the model's policy)")
+        note = (f"{label} re-solved{where} so that its cash stays at least {floor} every quarter of "
+                f"{'that' if stress is not None else 'the'} forecast: finance.min_cash_usd "
+                f"({format_usd(data.min_cash)}) plus a cash buffer of {buffer_words(data, buffer)}, "
+                "planned from the start (other decisions than its own; in the scenarios it runs with the "
+                "model's policy, not with this buffer)")
         out.append(PlannedBuffer(f"{label}, planned with cash buffer {buffer.shown}", label,
                                  replace(forecast, min_cash_raise_usd=buffer.usd), note))  # fmt: skip
     return out

@@ -26,6 +26,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     limited_liability_differs,
 )
+from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
 from fleetopt.sweep.run import IDLE_BUFFER
 
 # what the first column's marks mean
@@ -67,7 +68,7 @@ def sweep_table(metrics, title: str) -> Table:
     # the evaluate table defines CVaR5 in its caption, and so does this one (a walkthrough found it not);
     # the marks first, below the table (as its title, centred over it, they ran three ragged lines)
     table.caption = (
-        f"{MARKS}. {CVAR5_NPV_LABEL}: the mean NPV of the worst 5 % of scenarios"
+        f"{MARKS}. {_buffer_kinds(metrics)}{CVAR5_NPV_LABEL}: the mean NPV of the worst 5 % of scenarios"
         + (f"; CVaR5, limited: {LIMITED_MEANS}" if limited else "")
         + f"; {DEFAULT_SHORT}: a liquidity default"
         + (f"; {ANY_DEFAULT_LABEL}: it or an uncured covenant breach, either event of default as lenders "
@@ -75,6 +76,15 @@ def sweep_table(metrics, title: str) -> Table:
     )
     table.columns[0].min_width = 4  # the four marks, before the plan that gives way
     return unbroken(table, text_columns=2)
+
+
+def _buffer_kinds(metrics) -> str:
+    """What "cash buffer $X" and "planned with cash buffer $X" mean, where the table has either: the
+    labels alone read as one plan run twice."""
+    origins = set(metrics["origin"]) if "origin" in metrics else set()
+    kinds = {"policy": f'"..., cash buffer $X": {RUN_WITH_BUFFER}. ',
+             "planned": f'"..., planned with cash buffer $X": {PLANNED_WITH_BUFFER}. '}  # fmt: skip
+    return "".join(words for origin, words in kinds.items() if origin in origins)
 
 
 # a command quoted in a point (`fleetopt evaluate --plans RUN ...`): pasted whole, so never broken
