@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 import pytest
+from conftest import run_cli
 
 from fleetopt import api
 from fleetopt.cli.render.sweep import sweep_table
@@ -157,6 +158,12 @@ def test_a_rerank_solves_its_planned_buffers_as_the_sweep_solved_its_candidates(
     assert result.recommended["plan"] != haircut and reranked.recommended["plan"] == haircut
     assert seen == [(haircut, 0.01, 60.0)]
     assert any(c.origin == "planned" for c in reranked.candidates.feasible if c.second_round)
+    assert reranked.solved_now == [f"{haircut}, planned with cash buffer $12.1M",
+                                   f"{haircut}, planned with cash buffer $24.1M"]  # fmt: skip
+    code, said, err = run_cli("sweep", "--rerank", str(folder), "--max-breach-prob", "0.6", "--out",
+                              str(tmp_path / "R2"))  # fmt: skip
+    assert code == 0, err
+    assert "(seed 0), solving only the new pick's 2 planned buffers" in " ".join(said.split())
     out = api.write_sweep_run(reranked, tmp_path / "R")
     again = json.loads((out / "summary.json").read_text())
     assert (again["mip_gap"], again["time_limit_seconds"]) == (0.01, 60.0)

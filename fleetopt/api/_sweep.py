@@ -200,7 +200,8 @@ def rerank_sweep(
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
-    """A finished sweep (its folder or run id) ranked by another rule, with no solve: the rule it
+    """A finished sweep (its folder or run id) ranked by another rule, with no solve but a new stress
+    pick's planned cash buffers (``.solved_now``, solved with the sweep's mip_gap and time limit): the rule it
     finished with, with ``rule_changes`` (fields of :class:`Rule`, e.g.
     ``{"no_riskier_than_optimum": False}`` for ``--allow-riskier``). Its candidates are evaluated
     again on its scenarios (seconds: the solves were the sweep's minutes), so the figures are the

@@ -575,8 +575,9 @@ def sweep(
             "--rerank",
             callback=path_given("run folder or run id"),
             help="Rank the candidates of this finished sweep (run folder or run id) by its rule with the "
-            "rule's options given now replacing their parts, into a new run folder (--out): no solve, its "
-            "plans evaluated again on its own scenarios (seconds). The sweep's folder is only read.",
+            "rule's options given now replacing their parts, into a new run folder (--out): its plans "
+            "evaluated again on its own scenarios (seconds), no solve but a new stress pick's planned cash "
+            "buffers, with the sweep's --mip-gap and --time-limit. The sweep's folder is only read.",
         ),
     ] = None,
 ) -> None:
@@ -686,9 +687,11 @@ def _rerank(source: Path, changes: dict, out: str | None, report: bool, backend:
     result = api.rerank_sweep(folder, changes, backend=backend.value, threads=capped_threads(threads))
     scenarios = counted(result.evaluation.n_scenarios, "scenario")
     say_model_changes(result.loaded)
+    solved = result.solved_now  # a new stress pick's planned buffers
+    solves = f"solving only the new pick's {counted(len(solved), 'planned buffer')}" if solved else "no solve"
     console.print(
         f"re-ranked {folder}: its {counted(len(result.metrics), 'candidate')} evaluated again on its "
-        f"{scenarios} (seed {result.evaluation.seed}), no solve", soft_wrap=True, highlight=False,
+        f"{scenarios} (seed {result.evaluation.seed}), {solves}", soft_wrap=True, highlight=False,
     )  # fmt: skip
     _sweep_done(result, out, report)
 

@@ -360,7 +360,8 @@ def rerank_sweep(
     folder: str | Path, rule_changes: dict | None = None, backend: str = "auto", threads: int | None = None,
     progress=None,
 ) -> SweepResult:
-    """A finished sweep's candidates ranked by another rule, with no solve: the rule it finished
+    """A finished sweep's candidates ranked by another rule, with no solve but a new stress pick's
+    planned buffers (its second round, solved as the sweep solved its candidates): the rule it finished
     with, ``rule_changes`` (fields of :class:`Rule`) replacing its fields. Its plans are evaluated
     again on its scenarios (the same seeded futures, so the same figures on a version of fleetopt
     that simulates as its did) to give the front and the pick. The folder is only read: write the
@@ -632,7 +633,8 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
     solve = {**solve_settings(settings), "threads": settings.get("threads")}
     more = second_round(data, feasible[pick], feasible, solve, saved, candidate_progress)
-    _warn_default_solve(settings, more, saved)
+    solved = _solved_now(more, saved)
+    _warn_default_solve(settings, solved)
     cands.candidates.extend(more)
     more = [c for c in more if c.plan is not None]
     if more:  # evaluated alone on the same scenarios: a plan's figures do not depend on those beside it
@@ -644,6 +646,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     result = SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
     result.job_folder = None if folder is None else Path(folder)
     result.solve_settings = solve_settings(settings)
+    result.solved_now = solved
     return result
 
 
@@ -655,14 +658,16 @@ def solve_settings(settings: dict) -> dict:
     return {"mip_gap": DEFAULT_MIP_GAP if gap is None else gap, "time_limit": settings.get("time_limit")}
 
 
-def _warn_default_solve(settings: dict, second: list[Candidate], saved: list[Candidate]) -> None:
+def _solved_now(second: list[Candidate], saved: list[Candidate]) -> list[str]:
+    """The labels of the second round's planned buffers solved now, not taken as ``saved``."""
+    kept = {c.label for c in saved}
+    return [c.label for c in second if c.origin == "planned" and c.label not in kept]
+
+
+def _warn_default_solve(settings: dict, solved: list[str]) -> None:
     """Say so where a planned buffer was solved to the default gap because the sweep's files do not
     keep the gap it was solved to: its figures are not quite those the sweep would have given."""
-    if settings.get("mip_gap") is not None:
-        return
-    kept = {c.label for c in saved}
-    solved = [c.label for c in second if c.origin == "planned" and c.label not in kept]
-    if solved:
+    if solved and settings.get("mip_gap") is None:
         warn(f"the sweep's files do not keep the --mip-gap and --time-limit its candidates were solved "
              f"with (it was written by an earlier fleetopt): the pick's planned buffers were solved to the "
              f"default gap of {format_gap(DEFAULT_MIP_GAP)}, with no time limit ({'; '.join(solved)})")
@@ -925,6 +930,8 @@ class SweepResult:
         self.job_folder: Path | None = None
         # the candidates' MILP settings (:func:`solve_settings`), which summary.json keeps
         self.solve_settings = solve_settings({})
+        # the labels of the second round's planned buffers this run solved (a rerank's only solves)
+        self.solved_now: list[str] = []
 
     def __repr__(self) -> str:
         rec, prefer = self.recommended, self.rule.prefer
