@@ -603,6 +603,21 @@ def test_a_damaged_sweep_job_file_is_named_with_its_field(stopped_sweep, here, t
     assert_one_error(code, out, err, "job.json: rule", "min_cvar5_usd")
 
 
+@pytest.mark.parametrize(("field", "value"), [("mip_gap", "x"), ("time_limit", 0.0)])
+def test_a_sweep_with_all_its_candidates_names_a_damaged_solve_setting(stopped_sweep, tmp_path, field, value):
+    """Its second round solves the pick's planned buffers with them: a gap of "x" reached HiGHS as a
+    ValueError traceback (they were checked only while candidates were still to be made)."""
+    folder = tmp_path / "copy"
+    shutil.copytree(stopped_sweep, folder)
+    job = json.loads((folder / "job.json").read_text())
+    assert job["candidates_complete"]
+    job[field] = value
+    (folder / "job.json").write_text(json.dumps(job))
+    code, out, err = run_cli("sweep", "--resume", str(folder))
+    assert_one_error(code, out, err, f"job.json: {field} must be ")
+    assert not (folder / "summary.json").exists()
+
+
 @pytest.mark.parametrize(
     "args, named",
     [

@@ -565,12 +565,13 @@ def _checked_sweep_job(run: RunFolder) -> dict:
         "backend": lambda name, v: limits.text(name, v, BACKENDS),
         "threads": limits.threads,
         "rule": Rule.checked_fields,
+        # the second round's planned buffers are solved with them, all candidates made or not
+        "mip_gap": limits.mip_gap,
+        "time_limit": limits.time_limit,
     }
     if not complete:
         wanted |= {
             "candidates": limits.candidates,
-            "mip_gap": limits.mip_gap,
-            "time_limit": limits.time_limit,
             "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0, limits.MAX_STOCHASTIC_SCENARIOS),
             "stochastic_mip_gap": limits.mip_gap,
             "purchases": _checked_purchases,
@@ -580,7 +581,7 @@ def _checked_sweep_job(run: RunFolder) -> dict:
         # older sweeps: no purchases, no model hash or source kept
         optional = name in (
             "threads", "time_limit", "purchases", "model_hash", "model_source", "stochastic_mip_gap"
-        )
+        ) or (complete and name == "mip_gap")  # a sweep's second round: the default, with a warning
         settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
     settings[RunFolder.CANDIDATES_COMPLETE] = complete
     return settings
