@@ -18,6 +18,7 @@ from conftest import run_cli
 from fleetopt import api
 from fleetopt.cli.render.sweep import sweep_table
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.results import figure_text
 from fleetopt.errors import FleetoptWarning
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.report import page
@@ -210,3 +211,11 @@ def test_the_two_kinds_of_cash_buffer_candidate_are_told_apart(tiny_candidates):
     origin = dict(page.glossary(data, labels, 200, "sweep"))["origin"]
     assert f"policy (the forecast optimum, or the rule's first pick, {run_words}" in origin
     assert f"planned ({planned_words}" in origin
+
+
+def test_runs_show_gives_a_sweep_s_solve_settings_in_their_units():
+    """summary.json's mip_gap and time_limit_seconds as `runs show` prints them: 0.005 and "n/a" (a
+    sweep with no time limit read as one whose limit is unknown) before."""
+    assert figure_text("mip_gap", 0.005) == "0.50%"
+    assert figure_text("time_limit_seconds", None) == "none (no time limit)"
+    assert figure_text("time_limit_seconds", 60.0) == "60.00 s"

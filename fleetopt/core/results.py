@@ -1151,6 +1151,7 @@ NONE_MEANS = {
     # a horizon of four quarters or fewer has no quarter with a whole year after it (a hand check)
     "min_liquidity_cover": ("n/a: no debt service is due in a whole year ahead inside the horizon "
                             "(none in a horizon of four quarters or fewer)"),
+    "time_limit_seconds": "none (no time limit)",  # a sweep's --time-limit
 }  # fmt: skip
 
 
@@ -1263,7 +1264,7 @@ def figure_text(key: str, value) -> str:
         return f"{format_percent(value, 2)} ({_HEADROOM_MEASURE})"
     if key == "lowest_covenant_cushion":
         return f"{format_percent(value, 2)} ({CUSHION_MEANS})"
-    if key == "gap":
+    if key in ("gap", "mip_gap"):  # the gap a solve reached, and the one it was asked for
         return format_gap(value)
     if "headroom" in key:  # a covenant's margin: to the hundredth, as the gap
         return format_percent(value, 2)
