@@ -151,6 +151,16 @@ def test_definitions_give_the_models_levels_and_covenants(runs):
     assert "P(uncured covenant breach) share of scenarios with a breach the owners could not cure" in text
 
 
+def test_the_definition_of_an_uncured_breach_says_no_breach_is_cured_after_a_liquidity_default():
+    """Since 0.4.25 a breach in or after a liquidity default's quarter is never cured; the report's
+    definition of P(uncured covenant breach) named only the cures' count (covenants.equity_cures)."""
+    data = load(TINY_PATH)[1]
+    uncured = dict(page.glossary(data, ["milp"], 200, "evaluate"))["P(uncured covenant breach)"]
+    assert uncured.startswith("share of scenarios with a breach the owners could not cure (never two "
+                              "quarters in a row, at most covenants.equity_cures, none in or after a "
+                              "liquidity default's quarter): an event of default")  # fmt: skip
+
+
 def test_the_definitions_write_the_discount_rate_as_the_key_figures_do():
     """A discount rate of 8.125 % was "8.12%" in the NPV's definition (and the provenance: "15.00%"
     for tiny's 15 %) beside "8.125%" in the key figures: one rate, written one way

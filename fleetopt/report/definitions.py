@@ -250,7 +250,7 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                                "quarter it is tested in" + (": " + _covenant_text(data, first)
                                                             if data.covenants else "; the model sets none.")),
         (UNCURED_LABEL, "share of scenarios with a breach the owners could not cure "
-                                       "(covenants.equity_cures): an event of default, on which lenders may "
+                                       f"({CURE_LIMITS}): an event of default, on which lenders may "
                                        f"accelerate the debt. {ANY_DEFAULT_LABEL}: share with a liquidity default "
                                        "or an uncured breach, or both."),
         ("first breach", "share of scenarios whose first breach breaks that covenant. Two covenants can "
