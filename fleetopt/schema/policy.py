@@ -39,14 +39,17 @@ class Policy(StrictModel):
     revolver drawn, what the scenario's rate and spread changes add to the interest on the plan's own
     debt (a fall saves), the interest and instalments due on prepayments cut before, the quarter's cash
     need on the plan's forecast (without what the GPUs sold or cancelled before would have earned) and
-    the deferred payments falling due, plus the GPU-backed draws deferred into it, would end below the
-    minimum cash plus `liquidity_buffer_usd`, defer just enough of the quarter's GPU order by one
-    quarter (only GPUs no contract uses that quarter or needs later, of an SKU still on sale the next
-    quarter), at the next quarter's price, with the same share of the quarter's draws on facilities
-    with `max_ltv` (drawn the next quarter; not in the last quarter of a facility's draw window); when
-    deferring all of it is not enough, cancel as much of the order deferred from the quarter before as
-    closes the gap, forfeiting its deposit, counting what its GPUs would earn that quarter (off: every
-    order is paid as planned)."""
+    the deferred payments falling due, plus the GPU-backed draws deferred into it and the interest
+    they did not bear, would end below the minimum cash plus `liquidity_buffer_usd`, defer just
+    enough of the quarter's GPU order by one quarter (only GPUs no contract uses that quarter or
+    needs later, of an SKU still on sale the next quarter), at the next quarter's price, with the
+    same share of the quarter's draws on facilities with `max_ltv` (drawn the next quarter; not in
+    the last quarter of a facility's draw window); when deferring all of it is not enough, cancel as
+    much of the order deferred from the quarter before as closes the gap, forfeiting its deposit,
+    counting what its GPUs would earn that quarter; where `distress_sales` would sell its GPUs for at
+    least what cancelling saves, only the part of the gap above the default level, the rest left to
+    the sale (docs/evaluation.md, policy rule 0, "Cancel or sell") (off: every order is paid as
+    planned)."""
     distress_sales: bool = True
     """When cash is still below the default level (`finance.default_cash_usd`) after the revolver,
     sell market GPUs, oldest generation first, in blocks of `sale_block_gpus`, at the scenario's resale
