@@ -508,11 +508,12 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     24,800, so a plan 24,800 + 2B with its tables (38,688), and its pairs on the block of all 100
     scenarios, whose factor paths (163,200) its chunk's plans share. Budget 1,500,000: without the
     slip (1,500,000 - 163,200) // (38,688 + 100 x 816) = 11 plans, all 10 a chunk; with it,
-    1,500,000 - 10B = 1,430,560 left, (1,430,560 - 163,200) // (38,688 + 100 x 1,248) = 7 plans.
-    Budget 80,000: without the slip one plan needs 38,688 + 816 + 1,632 = 41,136 and it runs
-    ((80,000 - 38,688) // 2,448 = 16 pairs: blocks of 1 scenario, (80,000 - 1,632) // (38,688 + 816)
-    = 1 plan); with it 10,560 are left, short of 38,688 + 1,248 + 1,632 = 41,568: refused, asking
-    for 69,440 + 41,568 = 111,008 bytes, 112 KB (rounded up to three digits)."""
+    1,500,000 - 10B = 1,430,560 left, (1,430,560 - 163,200) // (38,688 + 100 x 1,248) = 7 plans,
+    so 2 chunks of 5. Budget 80,000: without the slip one plan needs 38,688 + 816 + 1,632 = 41,136
+    and it runs, one plan a chunk ((80,000 - 1,632) // (38,688 + 816) = 1) on blocks of what that
+    plan leaves ((80,000 - 38,688) // 2,448 = 16 scenarios: 7 blocks of 15); with it 10,560 are
+    left, short of 38,688 + 1,248 + 1,632 = 41,568: refused, asking for 69,440 + 41,568 = 111,008
+    bytes, 112 KB (rounded up to three digits)."""
     from fleetopt.evaluate.engine import (
         MemoryBudgetError,
         format_bytes,
@@ -534,8 +535,10 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     one = 24_800 + 2 * b  # a plan's results and its tables
     block = 100 * 1_632  # the factor paths of the 100 scenarios
     assert (1_500_000 - block) // (one + 100 * 816) == 11 and sizes(on_time, 1_500_000) == (10, 100)
-    assert sizes(slipped, 1_500_000) == ((1_500_000 - 10 * b - block) // (one + 100 * 1_248), 100) == (7, 100)
-    assert sizes(on_time, 80_000) == (1, 1)
+    assert (1_500_000 - 10 * b - block) // (one + 100 * 1_248) == 7  # plans that fit: 2 chunks, of 5
+    assert sizes(slipped, 1_500_000) == (5, 100)
+    # one plan a chunk, on blocks as large as the budget leaves it: 16 scenarios, so 7 even blocks of 15
+    assert (80_000 - one) // (1_632 + 816) == 16 and sizes(on_time, 80_000) == (1, 15)
     with pytest.raises(MemoryBudgetError) as refused:
         sizes(slipped, 80_000)
     need = one + 1_248 + 1_632
@@ -547,5 +550,5 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
         "plan), or evaluate fewer plans at a time"
     )
     # the default budget, half the memory free once the variants were made, has left them out already:
-    # 1,500,000 of 3,000,000 free, (1,500,000 - 163,200) // 163,488 = 8 plans
-    assert worker_chunk_sizes(slipped, plans[0], 100, "numpy", 1, 3_000_000) == (8, 100)
+    # 1,500,000 of 3,000,000 free, (1,500,000 - 163,200) // 163,488 = 8 plans: 2 chunks, of 5
+    assert worker_chunk_sizes(slipped, plans[0], 100, "numpy", 1, 3_000_000) == (5, 100)

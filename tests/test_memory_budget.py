@@ -44,7 +44,8 @@ def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
     """Budget 100,000 on 2 scenarios: one plan takes 496 + 2B with its tables, so a block of one
     plan holds (100,000 - 496 - 2B) // (928 + 2,544) pairs, both scenarios, and a chunk
     (100,000 - 2 x 2,544) // (496 + 2B + 2 x 928) plans: at B = 10,400, 94,912 // 23,152 = 4
-    plans. Without the tables (94,912 // 2,352) 40 plans would fit: all 6."""
+    plans, so 2 chunks, of 3 plans each. Without the tables (94,912 // 2,352) 40 plans would fit:
+    all 6."""
     data, plans = tiny()
     b = plans.nbytes // 6
     assert table_bytes_per_plan(plans, "numpy") == 2 * b
@@ -52,7 +53,8 @@ def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
     assert 8 * 3 * engine.words_per_scenario(data) == SCENARIO
     pairs = (100_000 - ROW - 2 * b) // (PAIR + SCENARIO)
     by_room = (100_000 - 2 * SCENARIO) // (ROW + 2 * b + 2 * PAIR)
-    assert pairs >= 2 and chunk_sizes(data, plans, 2, 100_000) == (min(6, by_room), 2)
+    even = -(-6 // -(-6 // by_room))  # as many chunks as by_room plans a chunk make, even
+    assert pairs >= 2 and chunk_sizes(data, plans, 2, 100_000) == (even, 2)
     assert by_room < 6 <= (100_000 - 2 * SCENARIO) // (ROW + 2 * PAIR)  # the tables make the difference
 
 
@@ -60,11 +62,28 @@ def test_a_chunks_plans_share_its_scenario_blocks_factor_paths():
     """Budget 1,000,000 on 100 scenarios: one plan takes 100 x 248 + 2B = 45,600 bytes with its row
     of results and its tables (B = 10,400) and 100 x 928 = 92,800 for its pairs; the block's factor
     paths, 100 x 2,544 = 254,400, are the scenarios', shared by every plan of the chunk:
-    (1,000,000 - 254,400) // (45,600 + 92,800) = 5 plans a chunk (946,400 bytes). The factor paths
-    counted again with each pair, (1,000,000 - 45,600) // (928 + 2,544) = 274 pairs, made it 2."""
+    (1,000,000 - 254,400) // (45,600 + 92,800) = 5 plans fit a chunk (946,400 bytes): 2 chunks, of
+    3. The factor paths counted again with each pair, (1,000,000 - 45,600) // (928 + 2,544) = 274
+    pairs, made it 2."""
     data, plans = tiny()
     assert engine.row_bytes_per_plan(100) == 24_800 and plans.nbytes // 6 == 10_400
-    assert chunk_sizes(data, plans, 100, 1_000_000) == (5, 100)
+    assert chunk_sizes(data, plans, 100, 1_000_000) == (3, 100)
+
+
+def test_a_split_blocks_scenarios_are_as_many_as_the_chunks_plans_leave_room_for():
+    """Budget 1,500,000 on 1,000 scenarios, 6 plans, B = 10,400: one plan takes 1,000 x 248 + 2B =
+    268,800 with its row of results and its tables, so a block of one plan may hold
+    (1,500,000 - 268,800) // (928 + 2,544) = 354 scenarios, cut for the 6 plans into 17 blocks of
+    59; with them (1,500,000 - 59 x 2,544) // (268,800 + 59 x 928) = 4 plans fit a chunk, so 2
+    chunks of 3. Their block may hold (1,500,000 - 3 x 268,800) // (2,544 + 3 x 928) = 130
+    scenarios: 8 blocks of 125 a chunk, not 17 of 59 cut for plans the rows leave no room for
+    (10 plans x 10,000 scenarios within 20 MB ran in 234 blocks of 86, ~25 ms of CPU each whatever
+    their size: benchmarks/README.md). The chunk, 3 x 268,800 + 125 x 2,544 + 3 x 125 x 928 =
+    1,472,400 bytes, keeps within the budget."""
+    data, plans = tiny()
+    assert engine.row_bytes_per_plan(1000) + table_bytes_per_plan(plans, "numpy") == 268_800
+    assert chunk_sizes(data, plans, 1000, 1_500_000) == (3, 125)
+    assert 3 * 268_800 + 125 * SCENARIO + 3 * 125 * PAIR <= 1_500_000
 
 
 def test_each_worker_process_counts_the_chunk_sent_to_it():
@@ -104,7 +123,8 @@ def test_the_kernel_counts_each_slips_tables_and_a_gpu_the_next_chunks_too():
         2 * b, 6 * b, 8 * b]  # fmt: skip
     assert 8 * engine.words_per_pair(data, plans) + engine.slip_bytes_per_pair(plans) == 1_248
     per_chunk = (250_000 - 2 * 1_632) // (496 + 8 * b + 2 * 1_248)
-    assert per_chunk < 6 and worker_chunk_sizes(data, plans, 2, "cupy", 1, 10**12, 250_000) == (per_chunk, 2)
+    even = -(-6 // -(-6 // per_chunk))  # 4 fit: 2 chunks, of 3
+    assert per_chunk < 6 and worker_chunk_sizes(data, plans, 2, "cupy", 1, 10**12, 250_000) == (even, 2)
 
 
 def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, solve_run):

@@ -433,14 +433,12 @@ def worker_chunk_sizes(
     variants = -(-slip_variant_bytes(plans) // workers) if counted_here else 0
     block = MAX_PAIRS[backend_name] * (threads if backend_name == "numpy" else 1)
     try:
-        plan_chunk, scenario_chunk = chunk_sizes(
-            data, plans, n_scenarios, budget - variants, record, block, backend_name, sent
-        )
+        return chunk_sizes(
+            data, plans, n_scenarios, budget - variants, record, block, backend_name, sent,
+            most_plans=-(-plans.P // (4 * workers)) if workers > 1 else None,
+        )  # fmt: skip
     except MemoryBudgetError as exc:
         raise (_slip_variants_refused(exc, plans, variants, workers) if variants else exc) from None
-    if workers > 1:
-        plan_chunk = max(1, min(plan_chunk, -(-plans.P // (4 * workers))))
-    return plan_chunk, scenario_chunk
 
 
 def rounded_up(n: int) -> int:
@@ -519,6 +517,7 @@ def chunk_sizes(
     max_pairs: int = MAX_PAIRS["numpy"],
     backend_name: str = "numpy",
     sent: bool = False,
+    most_plans: int | None = None,
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) whose working set fits ``budget_bytes``: the
     simulation's (plan, scenario) pairs (and their delivery slips' copies of their results,
@@ -526,8 +525,9 @@ def chunk_sizes(
     paths once, shared by the chunk's plans), and per plan of the chunk its row of results
     over every scenario (:func:`row_bytes_per_plan`) and its tables on ``backend_name``
     (:func:`table_bytes_per_plan`), and where the chunk is ``sent`` to a worker process, the copies
-    it holds there (:func:`sent_bytes_per_plan`). Raises :class:`MemoryBudgetError` when one plan
-    does not fit."""
+    it holds there (:func:`sent_bytes_per_plan`). At most ``most_plans`` plans a chunk, the chunks
+    as even as their number allows, and the blocks as large as the chunk's plans leave room for
+    (:func:`even_blocks`). Raises :class:`MemoryBudgetError` when one plan does not fit."""
     row, tables = row_bytes_per_plan(n_scenarios), table_bytes_per_plan(plans, backend_name)
     tables += sent_bytes_per_plan(plans) if sent else 0
     per_plan = row + tables
@@ -541,8 +541,12 @@ def chunk_sizes(
     scenario_chunk = split_scenarios(n_scenarios, pairs, plans.P)
     room = budget_bytes - scenario_chunk * scenario_bytes
     by_room = room // (per_plan + scenario_chunk * pair_bytes)
-    plan_chunk = int(max(1, min(plans.P, max_pairs // scenario_chunk, by_room)))
-    return plan_chunk, scenario_chunk
+    plan_chunk = int(max(1, min(plans.P, most_plans or plans.P, max_pairs // scenario_chunk, by_room)))
+    plan_chunk = -(-plans.P // -(-plans.P // plan_chunk))  # as many chunks, none larger than needed
+    # the block was cut for more plans than the budget may leave a chunk: grown for the chunk's own
+    free = budget_bytes - plan_chunk * per_plan
+    largest = min(max_pairs // plan_chunk, free // (scenario_bytes + plan_chunk * pair_bytes))
+    return plan_chunk, max(scenario_chunk, even_blocks(n_scenarios, largest))
 
 
 def _check_one_plan_fits(n_scenarios: int, need_bytes: int, budget_bytes: int) -> None:
@@ -570,8 +574,12 @@ def split_scenarios(n_scenarios: int, pairs: int, n_plans: int) -> int:
     block where they fit, else even blocks of room for :data:`PLANS_PER_SPLIT_CHUNK` plans."""
     if n_scenarios <= pairs:
         return max(1, n_scenarios)
-    largest = max(1, pairs // min(n_plans, PLANS_PER_SPLIT_CHUNK))
-    blocks = -(-n_scenarios // largest)
+    return even_blocks(n_scenarios, pairs // min(n_plans, PLANS_PER_SPLIT_CHUNK))
+
+
+def even_blocks(n_scenarios: int, largest: int) -> int:
+    """Scenarios per block of the fewest even blocks of at most ``largest`` scenarios (at least 1)."""
+    blocks = -(-n_scenarios // max(1, largest))
     return -(-n_scenarios // blocks)
 
 
