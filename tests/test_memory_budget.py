@@ -168,3 +168,24 @@ def test_a_tight_budget_splits_the_plans_the_same_figures_and_the_forecast_check
     assert budgets == [400_000, 400_000]  # the run's, then the forecast check's
     assert whole.metrics["slipped_share"].tolist() == [0.45] * 6
     pd.testing.assert_frame_equal(tight.metrics, whole.metrics, check_exact=True)
+
+
+def test_a_workers_job_is_not_sized_again_against_this_machines_gpu(here, solve_run, monkeypatch):
+    """`--workers 2` runs CPU processes, each sizing its chunks for its share of this machine's
+    memory; the run then sized its chunks again for 'auto' in this process, a GPU where CuPy finds
+    one, within half the GPU's free memory, and refused a run the workers hold: one plan of tiny on
+    5,000 scenarios needs 5,000 x 248 = 1,240,000 bytes for its row of results, more than half of a
+    GPU with 1 MB free."""
+    from fleetopt import api
+
+    class SmallGpu(engine.Backend):
+        def free_memory_bytes(self) -> int:
+            return 1_000_000
+
+    real = engine.resolve_backend
+    gpu = SmallGpu("cupy", None, "a GPU with 1 MB free")
+    monkeypatch.setattr(engine, "resolve_backend", lambda name="auto", threads=None: (
+        gpu if name == "auto" else real(name, threads)))  # fmt: skip
+    job = api.prepare_evaluation(solve_run, scenarios=5_000, backend="numpy", workers=2)
+    assert engine.row_bytes_per_plan(5_000) == 1_240_000
+    assert job.run().metrics.shape[0] == 1

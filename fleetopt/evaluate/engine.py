@@ -993,28 +993,35 @@ def evaluate(
     run can resume. ``keep_outcomes``: also keep each pair's covenant breach and liquidity default
     (:attr:`EvaluationResult.outcomes`; not kept by a store). ``progress(pairs, total)``: after each
     block, the pairs it finished; those read back from ``store`` as :func:`report_read_back` says.
+    ``plan_chunk`` and ``scenario_chunk`` both given are taken as they are (a job's, sized for its
+    workers); ``max_memory`` then bounds only the check of each plan on the forecast.
     """
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
     if plans.P == 0:
         raise ValueError("there are no plans to evaluate (the plan batch is empty)")
+    # sizes given are taken as they are: a --workers or Ray job's, each sized for a worker's share of
+    # the budget on the worker's backend, not this process's (a GPU's memory, with --workers)
+    sized = bool(plan_chunk) and bool(scenario_chunk)
+    be = None
     if isinstance(backend, Backend):
         be = backend
     elif executor is None:
         be = choose_backend(backend, None, data, plans, n_scenarios)
-    else:  # the executor's backend was chosen with it: here only the chunks are sized
+    elif not sized:  # the executor's backend was chosen with it: here only the chunks are sized
         be = getattr(executor, "backend", None) or resolve_backend(backend)
-    auto_plans, auto_scen = backend_chunk_sizes(data, plans, n_scenarios, be, max_memory, record)
+    if not sized:
+        auto_plans, auto_scen = backend_chunk_sizes(data, plans, n_scenarios, be, max_memory, record)
+        plan_chunk, scenario_chunk = plan_chunk or auto_plans, scenario_chunk or auto_scen
     spec = ChunkSpec(
-        n_scenarios, seed, scenario_chunk or auto_scen, deterministic, keep_matrix, tuple(record), kernel,
-        keep_outcomes,
+        n_scenarios, seed, scenario_chunk, deterministic, keep_matrix, tuple(record), kernel, keep_outcomes
     )
     executor = executor or LocalExecutor(be)
     if store is not None:  # only chunks computed from these plans, model and spec are used
         store.expect(data, plans, spec)
         store.device = f"{executor.backend_name}: {executor.device}"
     # the plans an earlier attempt did not store, in chunks sized for this attempt's machine
-    chunks = plan_chunks(plans.P, plan_chunk or auto_plans, store.ranges() if store is not None else ())
+    chunks = plan_chunks(plans.P, plan_chunk, store.ranges() if store is not None else ())
     started = time.perf_counter()
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
@@ -1042,7 +1049,7 @@ def evaluate(
         n_scenarios=S,
         seed=None if deterministic else seed,
         seconds=seconds,
-        plan_chunk=min(plans.P, plan_chunk or auto_plans),
+        plan_chunk=min(plans.P, plan_chunk),
         scenario_chunk=spec.scenario_chunk,
         npv_matrix=np.concatenate([r["npv"] for r in results]) if keep_matrix else None,
         outcomes=_joined_outcomes(results) if keep_outcomes else None,
