@@ -189,3 +189,19 @@ def test_a_workers_job_is_not_sized_again_against_this_machines_gpu(here, solve_
     job = api.prepare_evaluation(solve_run, scenarios=5_000, backend="numpy", workers=2)
     assert engine.row_bytes_per_plan(5_000) == 1_240_000
     assert job.run().metrics.shape[0] == 1
+
+
+def test_a_ray_task_counts_the_chunk_sent_to_it():
+    """Ray, 2 tasks, each its own budget of 100,000 on 2 scenarios, 40 plans of tiny: a task holds
+    its chunk three times in its node's memory (the object store's copy, the next chunk queued
+    beside it, the plans deserialised), 3B more a plan, as a worker process: (100,000 - 2 x 2,544)
+    // (496 + 5B + 2 x 928) = 94,912 // 54,352 = 1 plan a chunk at B = 10,400, not 4 (94,912 //
+    23,152). On CuPy, whose budget is the GPU's, the copies are in the node's memory: 200,000 on the
+    GPU, its tables twice (this chunk's and the next's, 4B): (200,000 - 5,088) // (496 + 4B +
+    1,856) = 4 plans a chunk (the sent copies counted, 2)."""
+    from fleetopt.evaluate.jobfolder import ray_task_sizes
+
+    data, plans = tiny(n=40)
+    assert plans.nbytes // 40 == 10_400
+    assert ray_task_sizes(data, plans, 2, "numpy", 100_000, tasks=2) == (1, 2)
+    assert ray_task_sizes(data, plans, 2, "cupy", 200_000, tasks=2) == (4, 2)

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from fleetopt import __version__
-from fleetopt.core.data import load
+from fleetopt.core.data import ModelData, load
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, BackendError
-from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.evaluate.batch import PlanBatch, PlanFileError
 from fleetopt.evaluate.engine import (
     LocalExecutor,
     MemoryBudgetError,
@@ -66,6 +66,18 @@ EXECUTORS = ("local", "ray")
 # the memory a Ray task's node is taken to have free, whose half its chunks may use (unless
 # --max-memory): the nodes are not known before the tasks run
 _RAY_NODE_FREE_BYTES = 8 * 1024**3
+
+
+def ray_task_sizes(
+    data: ModelData, plans: PlanBatch, n_scenarios: int, backend_name: str, max_memory: int | None, tasks: int
+) -> tuple[int, int]:
+    """(plans per chunk, scenarios per block) of ``tasks`` Ray tasks at once, one thread each, each
+    within ``max_memory`` on a node of its own (None: half of :data:`_RAY_NODE_FREE_BYTES`). A task
+    holds its chunk as a worker process does, three times in its node's memory (the object store's
+    copy, the next chunk's queued beside it, the plans deserialised: ``engine.sent_bytes_per_plan``),
+    counted on the CPU; on CuPy the budget is the GPU's, which those copies are not in."""
+    return worker_chunk_sizes(data, plans, n_scenarios, backend_name, 1, _RAY_NODE_FREE_BYTES, max_memory,
+                              workers=tasks, sent=backend_name != "cupy")  # fmt: skip
 
 
 class EvaluationJob:
@@ -220,9 +232,8 @@ def prepare_evaluation(
     if executor == "ray":
         runner = RayExecutor(ray_address)
         runner.choose(backend, data, batch, n)
-        # one thread per task, each its budget (on a node of its own); the nodes' memory is not known here
-        sizes = (runner.backend_name, 1, _RAY_NODE_FREE_BYTES, max_memory)
-        plan_chunk, scenario_chunk = worker_chunk_sizes(data, batch, n, *sizes, workers=runner.parallelism)
+        plan_chunk, scenario_chunk = ray_task_sizes(data, batch, n, runner.backend_name, max_memory,
+                                                    runner.parallelism)  # fmt: skip
     elif workers > 1:
         if backend == "cupy":
             raise BackendError(
