@@ -14,7 +14,10 @@ below the minimum cash plus the buffer it defers the share of the quarter's defe
 closes the gap (sized on the forecast's net saving), and when deferring all of it is not enough it
 cancels the share of the order deferred into this quarter that closes the rest (paying its deposit
 instead of its price; sized likewise on its price less its deposit, less what its GPUs would earn on
-the forecast: ``PlanBatch.order_ebitda_next``). The same
+the forecast: ``PlanBatch.order_ebitda_next``), but where distress sales are on and the order's GPUs
+would sell for at least what cancelling saves, only the part of the gap above the default level: a
+distress sale after the financing closes the rest (docs/evaluation.md, policy rule 0, "Cancel or
+sell"). The same
 share of the GPU-backed draws that fund the deferrable order (batch.py, ``ltv_*``) is deferred with
 it, and drawn the next quarter (:class:`Adjustments`), but for the share whose order is then
 cancelled: never drawn (``FinanceState.forgone``), and the cancellation is sized net of it.
