@@ -1626,7 +1626,7 @@ def test_the_paired_error_of_two_plans_mean_npvs_by_hand():
 
 
 def lead_words(lead: Lead, n: int = 50, folder: str = "runs/sweep") -> str:
-    metrics = frame([(1.0, -94.7e6, 0.94, 0.0), (2.0, -94.7e6 - lead.usd, 0.94, 0.0)]).assign(
+    metrics = frame([(1.0, -94.7e6, 0.94, 0.0), (2.0, -94.7e6 - lead.amount, 0.94, 0.0)]).assign(
         plan=["buy 2q later", "buy 1q later"], origin=["variation", "variation"]
     )
     result = SweepResult(None, None, None, metrics, SimpleNamespace(n_scenarios=n, seed=7), Rule(), 0, lead)
@@ -1779,7 +1779,7 @@ def test_the_rule_s_pick_is_run_with_its_own_buffers_and_its_buffered_run_can_wi
     cvar = alone["npv_cvar5_usd"].to_numpy()
     assert cvar[1] > cvar[0] > m.set_index("plan").loc["milp: price shock", "npv_cvar5_usd"]
     assert result.recommended["plan"] == SHOCK_BUFFERS[1] and result.lead.runner_up == SHOCK_BUFFERS[0]
-    assert result.lead.usd == cvar[1] - cvar[0]
+    assert result.lead.amount == cvar[1] - cvar[0]
     first = [c for c in result.candidates.feasible if not c.second_round]
     before = _alone(result.data, [c.plan for c in first], [c.liquidity_buffer_usd for c in first])
     labels = [c.label for c in first]

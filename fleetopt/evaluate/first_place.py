@@ -30,15 +30,15 @@ from fleetopt.evaluate.metrics import (
 EVALUATION_TIE = "the two are not told apart (exactly equal figures are ranked in the plans' order)"
 
 
-def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se_usd: float | None) -> str:
+def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | None) -> str:
     """How sure an evaluation's first place is, its plans ``ranked`` best first by ``rank_by``
     (:func:`~fleetopt.evaluate.metrics.ranked_plans`) over ``n`` scenarios: :func:`lead_sentence`
-    of the first plan's lead over the second on that figure, ``se_usd`` the lead's paired standard
-    error (:func:`first_place_error`; NaN: none known). '' with one plan ranked, or ``se_usd`` None
+    of the first plan's lead over the second on that figure, ``se`` the lead's paired standard
+    error (:func:`first_place_error`; NaN: none known). '' with one plan ranked, or ``se`` None
     (nothing measured: a deterministic evaluation, or one written before it was). A first plan that
     keeps its limits on the forecast ranked ahead of one that does not leads by the ranking's rule,
     whatever the figures: said so."""
-    if se_usd is None or len(ranked) < 2:
+    if se is None or len(ranked) < 2:
         return ""
     first, second = ranked.iloc[0], ranked.iloc[1]
     whom = f"the second plan, \u201c{second['plan']}\u201d"
@@ -46,7 +46,7 @@ def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se_usd: float 
         return (f" It is the only plan ranked that keeps its limits on the forecast: {whom}, and any after "
                 f"it, come after it whatever their figures, as each {FORECAST_MARK_MEANS}.")  # fmt: skip
     column = EVALUATION_RANK_COLUMNS[rank_by]
-    lead = Lead(str(second["plan"]), rank_lead(rank_by, float(first[column]), float(second[column])), se_usd)
+    lead = Lead(str(second["plan"]), rank_lead(rank_by, float(first[column]), float(second[column])), se)
     return lead_sentence(lead, rank_by, n, float(first[column]), (whom, EVALUATION_TIE), _evaluate_again)
 
 

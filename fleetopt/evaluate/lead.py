@@ -28,14 +28,15 @@ SETTLE_MOST = 200_000
 class Lead:
     """A first place's lead over the plan after it: a sweep's pick over the runner-up (the plan the
     rule would pick without it), an evaluation's first plan over its second, on the ranking's
-    figure: ``usd`` the pick's figure less the runner-up's (the metrics'), ``se_usd`` the standard
-    error of that difference from the two plans' NPVs on the same scenarios (NaN with one
-    scenario). ``runner_up`` None: no other candidate meets the rule. On a figure lower is better
-    (an evaluation's P(any default)), both are shares: the runner-up's figure less the first's."""
+    figure, in that figure's unit (USD; a share for an evaluation's P(any default)): ``amount`` the
+    pick's figure less the runner-up's (the metrics'; on a figure lower is better, the runner-up's
+    less the first's), ``se`` the standard error of that difference from the two plans' outcomes on
+    the same scenarios (NaN with one scenario). ``runner_up`` None: no other candidate meets the
+    rule."""
 
     runner_up: str | None
-    usd: float = 0.0
-    se_usd: float = float("nan")
+    amount: float = 0.0
+    se: float = float("nan")
 
 
 def tie_margin(score: float) -> float:
@@ -55,7 +56,7 @@ def paired_lead_error(data, both, column: str, scenarios: tuple[int, int, str], 
 def scenarios_to_tell(n: int, lead: Lead) -> int:
     """About how many scenarios would put ``lead`` beyond :data:`SIGNIFICANT` standard errors, were
     it as measured (the error falls as one over the square root of the count), to two figures."""
-    need = n * (SIGNIFICANT * lead.se_usd / abs(lead.usd)) ** 2
+    need = n * (SIGNIFICANT * lead.se / abs(lead.amount)) ** 2
     return int(float(f"{need:.2g}")) if need < 10 else max(n + 1, int(float(f"{math.ceil(need):.2g}")))
 
 
@@ -70,20 +71,20 @@ def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[st
     is broken), round-off, or a lead with no error. A sweep's pick
     (:func:`~fleetopt.sweep.run.lead_words`) and an evaluation's first plan
     (:func:`~fleetopt.evaluate.first_place.first_place_words`) read it."""
-    what, amount = RANK_WORDS[prefer], _amount_of(prefer)
+    what, write = RANK_WORDS[prefer], _amount_of(prefer)
     noise = 0.0 if prefer in LOWER_RANK_COLUMNS else NOISE_USD  # a share differs by a scenario or more
     whom, tie = other
-    if abs(lead.usd) <= tie_margin(first):
+    if abs(lead.amount) <= tie_margin(first):
         return f" It ties with {whom}, on {what}: {tie}."
-    if abs(lead.usd) <= noise:  # beyond the tie's margin, within a dollar: round-off
-        return (f" Its lead over {whom}, is {amount(lead.usd)} of {what}, round-off: the two are not "
+    if abs(lead.amount) <= noise:  # beyond the tie's margin, within a dollar: round-off
+        return (f" Its lead over {whom}, is {write(lead.amount)} of {what}, round-off: the two are not "
                 "told apart.")  # fmt: skip
-    if not math.isfinite(lead.se_usd):  # one scenario, or a CVaR5 whose tail is one scenario
+    if not math.isfinite(lead.se):  # one scenario, or a CVaR5 whose tail is one scenario
         why = "one scenario gives" if n < 2 else f"a tail of one scenario (the worst of {n:,}) gives"
-        return f" It leads {whom}, by {amount(lead.usd)} of {what}; {why} that lead no standard error."
-    said = (f"{amount(lead.usd)} of {what}, against a standard error of the paired difference of "
-            f"{amount(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
-    if beyond_chance(lead.usd, lead.se_usd, noise):
+        return f" It leads {whom}, by {write(lead.amount)} of {what}; {why} that lead no standard error."
+    said = (f"{write(lead.amount)} of {what}, against a standard error of the paired difference of "
+            f"{write(lead.se)} on the same {counted(n, 'scenario')}")  # fmt: skip
+    if beyond_chance(lead.amount, lead.se, noise):
         return (f" It leads {whom}, by {said}: beyond two standard errors, so these scenarios tell the two "
                 "apart.")  # fmt: skip
     need = scenarios_to_tell(n, lead)

@@ -730,9 +730,9 @@ def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int
     if other is None:
         return Lead(None)
     column = RANK_COLUMNS[rule.prefer]
-    usd = float(metrics[column].iloc[pick] - metrics[column].iloc[other])
+    amount = float(metrics[column].iloc[pick] - metrics[column].iloc[other])
     both = _batch(data, [feasible[pick], feasible[other]])
-    return Lead(str(metrics["plan"].iloc[other]), usd, paired_lead_error(data, both, column, scenarios))
+    return Lead(str(metrics["plan"].iloc[other]), amount, paired_lead_error(data, both, column, scenarios))
 
 
 def _same_words(rule_words: str, stated) -> bool:
@@ -1194,8 +1194,8 @@ class SweepResult:
         error; null where there is none)."""
         lead = self.lead or Lead(None)
         known = lead.runner_up is not None
-        return {"runner_up": lead.runner_up, "runner_up_lead_usd": lead.usd if known else None,
-                "runner_up_lead_se_usd": lead.se_usd if known else None,
+        return {"runner_up": lead.runner_up, "runner_up_lead_usd": lead.amount if known else None,
+                "runner_up_lead_se_usd": lead.se if known else None,
                 "rule_breach_limit": self.breach_limit()}  # fmt: skip
 
     def _buffer(self, label: str) -> float:
