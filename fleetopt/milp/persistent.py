@@ -146,11 +146,11 @@ class PersistentPlanner:
         finally:
             self.fix(None)
 
-    def complete(self, plan: Plan, contracts: bool = False, forecast: Stress | None = None) -> PlannerResult:
+    def complete(self, plan: Plan, contracts: bool = False, stress: Stress | None = None) -> PlannerResult:
         """The best operation of ``plan``'s purchases and power blocks under the forecast (contracts
-        re-chosen unless ``contracts``; ``forecast``: the forecast with a raised minimum cash, else
+        re-chosen unless ``contracts``; ``stress``: the forecast with a raised minimum cash, else
         None). Infeasible when they break a hard limit (power, cash, covenants, signed contracts)."""
-        self.apply(forecast)
+        self.apply(stress)
         self.fix(plan, contracts)
         try:
             return self.solve()

@@ -409,12 +409,12 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
 
 @dataclass(frozen=True)
 class PlannedBuffer:
-    """A plan's cash buffer planned from the start: the optimum ``of`` re-solved under ``forecast``
+    """A plan's cash buffer planned from the start: the optimum ``of`` re-solved under ``stress``
     (its own stress, or the forecast) with the minimum cash raised by the buffer."""
 
     label: str
     of: str  # the optimum whose buffer it plans (its label)
-    forecast: Stress  # its stress, or the forecast, with min_cash_raise_usd set
+    stress: Stress  # its stress, or the forecast, with min_cash_raise_usd set
     note: str
     made_when: str = ""  # '; made after the rule first picked ...' in the second round
 
@@ -423,7 +423,7 @@ def planned_buffers(data: ModelData, label: str, plan: Plan, stress: Stress | No
     """For each of ``plan``'s :func:`cash_buffers`, the MILP of the forecast (``stress``: of that
     stress) whose cash must stay above finance.min_cash_usd plus that buffer every quarter: "what if
     we plan for the buffer from the start", beside the same decisions run with it."""
-    forecast = stress or Stress("forecast")
+    solved_under = stress or Stress("forecast")
     where = f" ({stress.description})" if stress is not None and stress.description else ""
     out = []
     for buffer in cash_buffers(data, plan):
@@ -434,7 +434,7 @@ def planned_buffers(data: ModelData, label: str, plan: Plan, stress: Stress | No
                 "planned from the start (other decisions than its own; in the scenarios it runs with the "
                 "model's policy, not with this buffer)")
         out.append(PlannedBuffer(f"{label}, planned with cash buffer {buffer.shown}", label,
-                                 replace(forecast, min_cash_raise_usd=buffer.usd), note))  # fmt: skip
+                                 replace(solved_under, min_cash_raise_usd=buffer.usd), note))  # fmt: skip
     return out
 
 
@@ -744,7 +744,7 @@ class _Making:
         if not short:
             return candidate
         raised = Stress("forecast", min_cash_raise_usd=candidate.planned_buffer_usd or 0.0)
-        plan, r = candidate.plan, self.planner.complete(candidate.plan, forecast=raised)
+        plan, r = candidate.plan, self.planner.complete(candidate.plan, stress=raised)
         note = (f"{candidate.note}; its plan served signed {', '.join(short)} short, so its purchases and "
                 "power blocks were completed on the forecast, every signed contract served")
         broken = ""
@@ -770,11 +770,11 @@ class _Making:
 
     def planned(self, planned: PlannedBuffer) -> Candidate:
         """A cash buffer planned from the start (:func:`planned_buffers`): its optimum re-solved."""
-        r = self.planner.solve_stress(planned.forecast)
+        r = self.planner.solve_stress(planned.stress)
         note = planned.note + within_gap(r.gap) + planned.made_when
         return Candidate(planned.label, "planned", r.status, r.plan, note=note,
                          gap=r.gap, buffer_of=planned.of,
-                         planned_buffer_usd=planned.forecast.min_cash_raise_usd)  # fmt: skip
+                         planned_buffer_usd=planned.stress.min_cash_raise_usd)  # fmt: skip
 
     def robust_optimum(self, robust: tuple[str, Robustness, str]) -> Candidate:
         label, requirement, what = robust
