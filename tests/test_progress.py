@@ -90,12 +90,12 @@ def test_a_sweep_counts_its_candidates_with_a_plan_as_they_are_made():
         "milp: forecast, planned with cash buffer $30.0M: optimal within GAP (relative gap) (4 of 5)",
         # no plan holds $60M above tiny's minimum every quarter: not counted
         "milp: forecast, planned with cash buffer $60.0M: dropped: no plan holds that much cash above "
-        "finance.min_cash_usd every quarter",
+        "finance.min_cash_usd every quarter on the forecast",
         "milp: price shock: optimal (5 of 5)",
         # the second round: the pick's own buffer planned, beyond the five
         "milp: price shock, planned with cash buffer $30.0M: optimal within GAP (relative gap)",
         "milp: price shock, planned with cash buffer $60.0M: dropped: no plan holds that much cash above "
-        "finance.min_cash_usd every quarter",
+        "finance.min_cash_usd every quarter under milp: price shock's stress",
     ]
 
 

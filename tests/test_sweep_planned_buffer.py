@@ -68,7 +68,8 @@ def test_a_buffer_no_plan_can_hold_is_dropped_saying_so(tiny_candidates):
     _, made = tiny_candidates
     dropped = made["milp: forecast, planned with cash buffer $60.0M"]
     assert dropped.plan is None and dropped.status == "infeasible"
-    assert dropped.dropped_reason == "no plan holds that much cash above finance.min_cash_usd every quarter"
+    assert dropped.dropped_reason == ("no plan holds that much cash above finance.min_cash_usd every quarter "
+                                      "on the forecast")
 
 
 def test_no_buffer_is_planned_where_no_rule_reads_it():
@@ -112,6 +113,9 @@ def test_the_second_round_plans_the_pick_s_buffers_under_its_stress(tiny_candida
     cash_musd = [pyo.value(planner.m.cash[t]) for t in range(data.T)]
     assert min(cash_musd) >= (MIN_CASH + 30e6) / 1e6 - 1e-6
     assert planned.forecast_npv_usd == pytest.approx(plan_statements(data, planned.plan).npv_usd, rel=1e-9)
+    # the $60M it cannot hold under the price shock, not on the forecast
+    assert more[3].dropped_reason == ("no plan holds that much cash above finance.min_cash_usd every quarter "
+                                      "under milp: price shock's stress")
 
 
 def test_a_planned_buffer_met_before_is_a_duplicate(tiny_candidates):

@@ -267,6 +267,8 @@ def power_changed(data: ModelData, plan: Plan, delta: int) -> Plan | None:
 # the statuses of candidates without a plan to evaluate (a solve's "infeasible" and "no_plan", and
 # a plan met before); every other status ("optimal", "time_limit" ...) comes with a plan
 WITHOUT_PLAN = ("infeasible", "no_plan", "duplicate")
+# the forecast optimum's label: a sweep's first candidate
+FORECAST_OPTIMUM = "milp: forecast"
 # how a sweep makes its candidates (Candidate.origin); the first is always the forecast optimum
 ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "planned", "variation")
 
@@ -279,11 +281,13 @@ def signed_short(data: ModelData, plan: Plan) -> list[str]:
     return [con.name for k, con in enumerate(data.contracts) if con.signed and owed[k].any()]
 
 
-def why_dropped(status: str, origin: str, same_as: str | None = None, completed: bool = False) -> str:
+def why_dropped(status: str, origin: str, same_as: str | None = None, completed: bool = False,
+                stress_of: str | None = None) -> str:
     """Why a candidate of ``origin`` with ``status`` has no plan to evaluate, in words (a duplicate
     names the candidate it repeats, ``same_as``, where known; ``completed``: a stress optimum whose
-    completion on the forecast failed, :meth:`_Making.honouring`); :func:`dropped_words` adds the
-    limit a completion breaks."""
+    completion on the forecast failed, :meth:`_Making.honouring`; ``stress_of``: a planned buffer's
+    stress optimum, whose stress it was solved under, None for the forecast optimum's);
+    :func:`dropped_words` adds the limit a completion breaks."""
     if status == "duplicate":
         return f"the same plan as {same_as}" if same_as else "the same plan as an earlier candidate"
     if status == "infeasible":  # a variation or proposal is completed; a stress or robust optimum solved
@@ -292,7 +296,8 @@ def why_dropped(status: str, origin: str, same_as: str | None = None, completed:
         if origin == "variation" or completed:
             return "breaks a hard limit once completed by the MILP"
         if origin == "planned":
-            return "no plan holds that much cash above finance.min_cash_usd every quarter"
+            where = f"under {stress_of}'s stress" if stress_of else "on the forecast"
+            return f"no plan holds that much cash above finance.min_cash_usd every quarter {where}"
         return "no plan keeps the hard limits under its stress or requirement"
     return status.replace("_", " ")
 
@@ -331,7 +336,10 @@ class Candidate:
     def dropped_reason(self) -> str:
         """Why it has no plan, in words (:func:`why_dropped`), without the limit it breaks; a limit
         is named only where its completion on the forecast was infeasible."""
-        return why_dropped(self.status, self.origin, self.same_as, completed=bool(self.broken))
+        # a planned buffer is of the forecast optimum (the first round) or of a stress optimum picked
+        # (:func:`second_round`)
+        stress_of = self.buffer_of if self.buffer_of != FORECAST_OPTIMUM else None
+        return why_dropped(self.status, self.origin, self.same_as, bool(self.broken), stress_of)
 
 
 # the policy candidates: the forecast optimum run with a cash buffer of these shares of its largest
@@ -580,7 +588,7 @@ def generate_candidates(
     sweep can save them as they come."""
     settings = dict(mip_gap=mip_gap, time_limit=time_limit, threads=threads)
     making = _Making(data, n, settings, saved, progress, on_made)
-    base = making.make("milp: forecast", making.forecast_optimum)
+    base = making.make(FORECAST_OPTIMUM, making.forecast_optimum)
     parents = [(base.label, base.plan)]
     if stochastic is not None and not making.full:
         making.make(stochastic.label, lambda: stochastic_candidate(data, stochastic, time_limit, threads))
@@ -761,7 +769,7 @@ class _Making:
             diagnosis = {"time_limit": options["time_limit"], "threads": options["threads"]}
             raise_without_plan(self.data, r.status, r.results, r.seconds, diagnosis)
         note = "MILP optimum of the forecast" + within_gap(r.gap)
-        return Candidate("milp: forecast", "forecast", r.status, r.plan, note=note, gap=r.gap)
+        return Candidate(FORECAST_OPTIMUM, "forecast", r.status, r.plan, note=note, gap=r.gap)
 
     def stress_optimum(self, stress: Stress) -> Candidate:
         r = self.planner.solve_stress(stress)
