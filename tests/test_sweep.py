@@ -3,6 +3,7 @@ and the power limit of every candidate."""
 
 from __future__ import annotations
 
+import html
 import io
 import itertools
 import json
@@ -30,6 +31,7 @@ from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.metrics import paired_npv_error
 from fleetopt.milp.persistent import PersistentPlanner
+from fleetopt.report import page
 from fleetopt.sweep.candidates import (
     FORECAST_OK,
     FRONT_FIGURES,
@@ -1801,6 +1803,7 @@ def test_the_pick_s_buffered_runs_lose_where_they_breach_above_the_limit(loose_s
     result = api.rerank_sweep(loose_sweep[1], {"max_breach_prob": 0.9})
     assert result.recommended["plan"] == "milp: price shock"
     assert result.summary()["second_round"] == [*SHOCK_BUFFERS, SHOCK_PLANNED[0]]
+    assert result.summary()["rerank_solved"] == []
     assert list(result.metrics["breach_probability"].iloc[-3:-1]) == [1.0, 1.0]
     assert (f"Better on CVaR5 NPV but outside the rule: {SHOCK_BUFFERS[0]} (P(covenant breach) 100.0% above "
             f"90.0%); {SHOCK_BUFFERS[1]} (P(covenant breach) 100.0% above 90.0%).") in result.why()
@@ -1824,6 +1827,11 @@ def test_a_rerank_by_another_rule_makes_the_second_round_of_its_own_pick(loose_s
     dropped = "milp: collateral haircut, planned with cash buffer $24.1M"
     assert [c["label"] for c in listed if c["second_round"]] == [*haircut[:2], haircut[2], dropped]
     assert json.loads((out / "summary.json").read_text())["candidates_tried"] == len(listed) == 17
+    # the report says what the re-ranking solved: the new pick's two planned buffers, not "no solve"
+    said = html.unescape(page.build_report(out))
+    assert (f"Re-ranked from the sweep in {folder.resolve()}: its candidates, evaluated again on its "
+            f"scenarios by this rule, solving only the new pick's 2 planned buffers: {haircut[2]}; "
+            f"{dropped}.") in said
     plan = result.plan("milp: collateral haircut")
     assert np.array_equal(result.plan(haircut[1]).buy_blocks, plan.buy_blocks)
     code, _, err = run_cli("compare", str(out))

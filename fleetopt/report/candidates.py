@@ -102,11 +102,22 @@ def recommendation_section(run: ReportRun) -> str:
     rule_line = f"<br>{escape(rule)}" if rule else ""
     source = summary.get("reranked_from")
     again = (f"<br>Re-ranked from the sweep in {escape(str(source))}: its candidates, evaluated again on "
-             "its scenarios by this rule (no solve).") if source else ""  # fmt: skip
+             f"its scenarios by this rule{escape(_rerank_solves(summary))}.") if source else ""  # fmt: skip
     return (
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
         f"{escape(why_without_lead(summary))}{rule_line}{again}</p>" + _dropped_list(summary)
     )
+
+
+def _rerank_solves(summary: dict) -> str:
+    """What a re-ranking solved: the new pick's planned buffers, by label, or nothing ('' where its
+    summary.json, written before it kept them, does not say)."""
+    if "rerank_solved" not in summary:
+        return ""
+    solved = summary["rerank_solved"] or []
+    if not solved:
+        return " (no solve)"
+    return f", solving only the new pick's {counted(len(solved), 'planned buffer')}: {'; '.join(solved)}"
 
 
 DROPPED_WHY = {

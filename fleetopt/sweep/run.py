@@ -1225,7 +1225,9 @@ class SweepResult:
             # and the solve its second round's planned buffers are solved with
             "mip_gap": self.solve_settings["mip_gap"],
             TIME_LIMIT_KEPT: self.solve_settings["time_limit"],
-            **({} if self.reranked_from is None else {"reranked_from": str(self.reranked_from)}),
+            # a re-ranking: the sweep it re-ranked, and the new pick's planned buffers it solved
+            **({} if self.reranked_from is None else {"reranked_from": str(self.reranked_from),
+                                                      "rerank_solved": self.solved_now}),
             "recommended": rec["plan"],
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
             "forecast_optimum": self.forecast_optimum["plan"],
