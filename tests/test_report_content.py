@@ -679,7 +679,8 @@ def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
     assert "No limit was set on P(covenant breach) (--max-breach-prob) or P(liquidity default)" in text
     # beside the liquidity default, the defaults lenders count (a treasurer read the first as those)
     said = (f"Its P(liquidity default) is {pick['default_probability']:.1%}, P(any default) "
-            f"{pick['any_default_probability']:.1%}, P(covenant breach) {pick['breach_probability']:.1%}")
+            f"{pick['any_default_probability']:.1%}, P(covenant breach) {pick['breach_probability']:.1%}, "
+            f"mean NPV {format_usd(pick['npv_mean_usd'])} and CVaR5 NPV {format_usd(pick['npv_cvar5_usd'])}.")
     assert said in text
     for dropped in summary["dropped"]:
         assert f"{dropped['plan']}: {dropped['status']}" in text
@@ -694,16 +695,16 @@ def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
     listed 22 candidates as one run-on paragraph."""
     text = text_of(runs["sweep"])
     metrics = pd.read_csv(runs["sweep"] / "candidates.csv")
-    assert "The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and " \
+    assert "The Pareto front is of three figures: mean NPV and CVaR5 NPV (higher is better) and " \
            "P(covenant breach) (lower is better)" in text  # fmt: skip
     key = re.search(r"<table class='key'[^>]*>(.*?)</table>", html_of(runs["sweep"]), re.S).group(1)
     rows = [[unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>.*?</td>", r)]
             for r in re.findall(r"<tr[^>]*>(.*?)</tr>", key) if "<td" in r]  # fmt: skip
     assert rows == [[str(n + 1), r["plan"], f"{r['breach_probability']:.1%}"] for n, r in metrics.iterrows()]
-    assert "a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach);" in text
+    assert "a bold blue number: Pareto front of mean NPV, CVaR5 NPV and P(covenant breach);" in text
     code, out, _ = run_cli("sweep", "tiny", "--candidates", "1", "--scenarios", "10", "--out",
                            str(runs["sweep"].parent / "one"))  # fmt: skip
-    assert code == 0 and "* Pareto front of mean NPV, CVaR5 and P(breach); > recommended" in out
+    assert code == 0 and "* Pareto front of mean NPV, CVaR5 NPV and P(breach); > recommended" in out
 
 
 def test_rule_text_names_set_and_missing_limits():
@@ -2412,7 +2413,8 @@ def test_the_candidates_table_s_heading_names_it_and_its_caption_says_how_to_rea
     assert heading is not None
     assert heading.group(1) == "Candidates and their risk over 100 scenarios (seed 0)"
     assert unescape(heading.group(2)) == (
-        f"Green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach); "
+        "Green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 NPV and P(covenant "
+        f"breach); "
         f"{page.FORECAST_MARK_WORDS}; money in USD; no liq. default: of the scenarios with no liquidity "
         "default.")
 

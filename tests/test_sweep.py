@@ -483,7 +483,7 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
                             "lowest of any candidate is 50.0% (C).")  # fmt: skip
     assert "P5" not in why and "of the unrounded figures" in why
     by_p5 = SweepResult(None, None, None, metrics, None, Rule(prefer="p5"), 2).why()
-    assert "CVaR5 by +$3.00B, P5 NPV (the rule's figure) by +$1.00B, breach probability" in by_p5
+    assert "CVaR5 NPV by +$3.00B, P5 NPV (the rule's figure) by +$1.00B, breach probability" in by_p5
     closest = "the forecast optimum's breach probability is 60.0% and its liquidity default probability "
     closest += "30.0%; the "
     # among the plans no riskier than the optimum (C's 55.0% comes with a default probability above it)
@@ -544,7 +544,7 @@ def test_the_recommendation_points_fit_the_terminal_and_keep_a_command_whole(wid
     under its first word (one 600-character line a point broke mid-word at the terminal's edge);
     the settle command in one stays on one line, whole, to be pasted; every word is there once."""
     points = ["Chosen by the rule (best CVaR5 NPV among plans with no breach or default on the forecast): "
-              "against the forecast optimum it changes mean NPV by -$4.6M, CVaR5 by +$5.6M.",
+              "against the forecast optimum it changes mean NPV by -$4.6M, CVaR5 NPV by +$5.6M.",
               f"It leads the runner-up, milp: demand slump, by $0.2M of CVaR5 NPV, within noise; {SETTLE} "
               "measures every candidate on that many fresh scenarios, without solving again."]
     lines = bulleted_lines(points, width)

@@ -96,8 +96,9 @@ def recommendation_section(run: ReportRun) -> str:
         either = (f", {ANY_DEFAULT_LABEL} {format_percent(row['any_default_probability'])}"
                   if "any_default_probability" in row else "")  # a sweep before fleetopt 0.4.14: none
         pick = (f" Its {DEFAULT_LABEL} is {format_percent(row['default_probability'])}{either}, "
-                f"{BREACH_LABEL} {format_percent(row['breach_probability'])}, mean NPV "
-                f"{format_usd(row['npv_mean_usd'])} and CVaR5 {format_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
+                f"{BREACH_LABEL} {format_percent(row['breach_probability'])}, {MEAN_NPV_LABEL} "
+                f"{format_usd(row['npv_mean_usd'])} and {CVAR5_NPV_LABEL} "
+                f"{format_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
     rule = _rule_text(run)
     rule_line = f"<br>{escape(rule)}" if rule else ""
     source = summary.get("reranked_from")
@@ -144,7 +145,7 @@ def _dropped_list(summary: dict) -> str:
 
 
 PARETO_WORDS = (
-    "The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and "
+    f"The Pareto front is of three figures: {MEAN_NPV_LABEL} and {CVAR5_NPV_LABEL} (higher is better) and "
     f"{BREACH_LABEL} (lower is better); a candidate is on it when no other is at least "
     "as good in all three and better in one."
 )
@@ -269,7 +270,8 @@ def candidates_section(run: ReportRun) -> str:
     if run.kind == "sweep":
         classes = [_front_class(r) for _, r in metrics.iterrows()]
         title = f"Candidates and their risk over {n:,} scenarios (seed {seed})"
-        notes.insert(0, f"green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and {BREACH_LABEL}")
+        notes.insert(0, f"green: recommended, a bold blue number: Pareto front of {MEAN_NPV_LABEL}, "
+                        f"{CVAR5_NPV_LABEL} and {BREACH_LABEL}")
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
     elif run.summary.get("deterministic"):  # one scenario: no error, no tail, shares are 0 or 100 %

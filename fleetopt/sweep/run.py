@@ -16,6 +16,7 @@ import pandas as pd
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.metric_columns import CVAR5_NPV_LABEL, MEAN_NPV_LABEL
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
@@ -1044,7 +1045,8 @@ class SweepResult:
         liquidity = LIMIT_WORDS["default_probability"][1]
         return (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
-            f"mean NPV by {format_usd_change(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
+            f"{MEAN_NPV_LABEL} by {format_usd_change(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, "
+            f"{CVAR5_NPV_LABEL} by "
             f"{format_usd_change(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, {p5}"
             f"{_moved('breach probability', opt['breach_probability'], rec['breach_probability'])}, "
             f"{_moved(liquidity, opt['default_probability'], rec['default_probability'])}"
@@ -1093,7 +1095,7 @@ class SweepResult:
         return min(known) if known else None
 
     def _better_but_excluded(self) -> str:
-        """' Better on CVaR5 but outside the rule: yours: orders.csv (P(breach) 96.0% above the
+        """' Better on CVaR5 NPV but outside the rule: yours: orders.csv (P(covenant breach) 96.0% above the
         forecast optimum's 67.0%).' where the rule's conditions, not its figure, made the pick: "best
         CVaR5 among plans with ..." read as the best CVaR5 of all (from a capacity planner's review)."""
         metrics, column = self._metrics, RANK_COLUMNS[self.rule.prefer]
@@ -1183,7 +1185,7 @@ class SweepResult:
 
     def _also_missed(self, at: int) -> str:
         """The label of the candidate in row ``at`` (one breaching on its own forecast), with the rule's
-        other conditions it misses: 'milp: forecast, cash buffer $60.0M (also P(breach) 100.0% above
+        other conditions it misses: 'milp: forecast, cash buffer $60.0M (also P(covenant breach) 100.0% above
         the forecast optimum's 87.5%)'. Unsaid, --allow-forecast-breach read as enough to admit it."""
         label = str(self._metrics["plan"].iloc[at])
         others = conditions_missed(self._metrics, self.rule, at)[1:]  # the forecast's breach comes first

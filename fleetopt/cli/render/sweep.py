@@ -30,8 +30,9 @@ from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
 from fleetopt.sweep.run import IDLE_BUFFER
 
 # what the first column's marks mean
-MARKS = (f"* Pareto front of mean NPV, CVaR5 and {BREACH_SHORT}; > recommended; ! breaches or defaults on "
-         "the forecast itself; = a cash buffer that never acted here: its plan's figures without the buffer")
+MARKS = (f"* Pareto front of {MEAN_NPV_LABEL}, {CVAR5_NPV_LABEL} and {BREACH_SHORT}; > recommended; "
+         "! breaches or defaults on the forecast itself; = a cash buffer that never acted here: its plan's "
+         "figures without the buffer")
 
 
 def sweep_table(metrics, title: str) -> Table:
