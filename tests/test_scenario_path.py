@@ -316,9 +316,56 @@ def test_a_breach_in_the_quarter_of_the_liquidity_default_is_not_said_to_be_cure
     data = data_of(d)
     path = path_in(data, batch(data, [keep_everything(data)]), deterministic_scenarios(data), seed=0)
     assert list(path.frame["breach"]) == [
-        "", "cured", "", "uncured (liquidity default): event of default"
+        "", "cured", "", "uncured (in the liquidity default's quarter): event of default"
     ]
     assert path.default_quarter == path.uncured_breach_quarter == "2026Q4"
+
+
+UNCURED_BECAUSE = (  # prices, equity cures, opening cash (None: the model's), each quarter's breach words
+    ([1.0, 0.5, 1.0, 0.5], 1, None, ["", "cured", "", "uncured (its 1 cure spent): event of default"]),
+    ([1.0, 0.5, 0.5, 1.0], 5, None,
+     ["", "cured", "uncured (the quarter before was cured): event of default", ""]),
+    ([1.0, 0.5, 1.0, 1.0], 0, None, ["", "uncured (covenants.equity_cures is 0): event of default", "", ""]),
+    ([1.0, 0.5, 1.0, 0.5], 1, 40_000.0,
+     ["", "cured", "", "uncured (in the liquidity default's quarter; its 1 cure spent): event of default"]),
+)
+
+
+@pytest.mark.parametrize(("prices", "cures", "cash", "words"), UNCURED_BECAUSE)
+def test_an_uncured_breach_says_why_no_cure_covered_it(prices, cures, cash, words):
+    """tests/test_covenants.py's interest cover, breached where the price is 0.5 (quarters from 0):
+    with one cure, quarter 1's breach is cured and quarter 3's is past the cures; with five, a
+    breach in quarters 1 and 2 in a row, the second uncured as the quarter before was cured; with
+    none, quarter 1's. From 40,000 of cash, quarter 3 is also the liquidity default's (cash -11,000):
+    both reasons. Each said, where every one read "(liquidity default)" or nothing."""
+    from test_covenants import coverage_model, keep_everything
+
+    d = coverage_model()
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": prices}
+    d["finance"]["covenants"]["equity_cures"] = cures
+    if cash is not None:
+        d["finance"]["opening_cash_usd"] = cash
+    data = data_of(d)
+    path = path_in(data, batch(data, [keep_everything(data)]), deterministic_scenarios(data), seed=0)
+    assert list(path.frame["breach"]) == words
+    assert (path.default_quarter is not None) == (cash is not None)
+
+
+def test_a_breach_after_the_liquidity_default_says_so():
+    """tests/test_covenants.py's six quarters: the liquidity default in quarter 1 (cash below the
+    1,037,000 floor), the only breach in quarter 5, uncured with five cures left, cash back by then."""
+    from test_covenants import coverage_model, keep_everything
+
+    d = coverage_model()
+    d["horizon"]["quarters"] = 6
+    d["skus"]["A"]["useful_life_years"] = 3.0
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 0.8, 1.0, 1.0, 1.0, 0.5]}
+    d["finance"].update(opening_cash_usd=1.0e6, min_cash_usd=1_037_000.0)
+    data = data_of(d)
+    path = path_in(data, batch(data, [keep_everything(data)]), deterministic_scenarios(data), seed=0)
+    after = "uncured (after the liquidity default): event of default"
+    assert list(path.frame["breach"]) == ["", "", "", "", "", after]
+    assert path.default_quarter == "2026Q2"
 
 
 def test_idle_gpus_put_to_work_count_in_the_market_revenue_and_the_electricity():

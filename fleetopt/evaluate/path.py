@@ -203,6 +203,8 @@ def _quarter(v: dict) -> dict:
         "missed": 0 if missed is None else int(_at(missed)),
         "uncured_now": accelerated is not None and bool(_at(accelerated)),
         "cured": bool(_at(v["cures"].cured_last)),
+        "cures_used": int(_at(v["cures"].used)),
+        "cures_allowed": int(v["cures"].allowed),
         "solvent": bool(_at(v["solvent"])),
         "prepayment_cut_usd": _at(step.prepayment_cut),
         "reaction_usd": {name: _at(liquidity.reactions()[name]) for name in REACTION_USD},
@@ -268,17 +270,36 @@ def _covenant_columns(data: ModelData, frame: pd.DataFrame, lines: dict, seen: l
         for t in np.flatnonzero(test.tested & test.breached(values)):
             breached[t].append(test.kind.name)
     frame["covenants_breached"] = [", ".join(names) for names in breached]
-    frame["breach"] = [_breach_words(q, bool(names)) for q, names in zip(seen, breached, strict=True)]
+    frame["breach"] = [_breach_words(q, seen[t - 1] if t else None, bool(names))
+                       for t, (q, names) in enumerate(zip(seen, breached, strict=True))]  # fmt: skip
 
 
-def _breach_words(q: dict, breached: bool) -> str:
-    """A quarter's breach: cured (an equity cure), uncured (the event of default; in or after a
-    liquidity default's quarter though cures are left: no cure then), or after one."""
+def _breach_words(q: dict, before: dict | None, breached: bool) -> str:
+    """A quarter's breach: cured (an equity cure), uncured (the event of default, with why no cure
+    covers it: :func:`_uncured_because`), or after one. ``before``: the quarter before's (None in
+    the first)."""
     if q["uncured_now"]:
-        return f"{UNCURED}{'' if q['solvent'] else ' (liquidity default)'}: event of default"
+        return f"{UNCURED} ({_uncured_because(q, before)}): event of default"
     if q["cured"]:
         return "cured"
     return "after the event of default" if breached else ""
+
+
+def _uncured_because(q: dict, before: dict | None) -> str:
+    """Why an uncured breach's quarter had no cure (core.covenants.CureRights), each reason that
+    applies: 'in the liquidity default's quarter' (or 'after the liquidity default'), 'its 2 cures
+    spent' ('covenants.equity_cures is 0' where none are allowed), 'the quarter before was cured'."""
+    reasons = []
+    if not q["solvent"]:
+        earlier = before is not None and not before["solvent"]
+        reasons.append("after the liquidity default" if earlier else "in the liquidity default's quarter")
+    if q["cures_allowed"] == 0:
+        reasons.append("covenants.equity_cures is 0")
+    elif q["cures_used"] >= q["cures_allowed"]:
+        reasons.append(f"its {counted(q['cures_allowed'], 'cure')} spent")
+    if before is not None and before["cured"]:
+        reasons.append("the quarter before was cured")
+    return "; ".join(reasons)
 
 
 def _reaction_words(data: ModelData, plan: PlanBatch, frame: pd.DataFrame, seen: list[dict],
