@@ -779,6 +779,17 @@ def test_a_breach_in_the_quarter_of_a_liquidity_default_is_uncured(kernel, reque
         assert shares["uncured_breach_probability"][0] == float(uncured)
 
 
+def default_then_breach_model() -> dict:
+    """coverage_model over six quarters whose prices [1, 0.8, 1, 1, 1, 0.5] put cash below the
+    1,037,000 floor in quarter 1 (the liquidity default) and breach the cover in quarter 5 only."""
+    d = coverage_model()
+    d["horizon"]["quarters"] = 6
+    d["skus"]["A"]["useful_life_years"] = 3.0
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 0.8, 1.0, 1.0, 1.0, 0.5]}
+    d["finance"].update(opening_cash_usd=1.0e6, min_cash_usd=1_037_000.0)
+    return d
+
+
 @pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "cpu-kernel"])
 def test_a_breach_after_a_liquidity_default_is_uncured_though_the_cash_came_back(kernel, request):
     """Six quarters (GPUs kept 3 years), interest 80,000 less 2,000 a quarter: at price 1 the cash
@@ -788,12 +799,7 @@ def test_a_breach_after_a_liquidity_default_is_uncured_though_the_cash_came_back
     1,037,000 floor in quarter 1 only, the liquidity default. Quarter 5's breach, the only one, is
     uncured (five cures left), though cash is back above the floor by then."""
     sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
-    d = coverage_model()
-    d["horizon"]["quarters"] = 6
-    d["skus"]["A"]["useful_life_years"] = 3.0
-    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 0.8, 1.0, 1.0, 1.0, 0.5]}
-    d["finance"].update(opening_cash_usd=1.0e6, min_cash_usd=1_037_000.0)
-    data = data_of(d)
+    data = data_of(default_then_breach_model())
     consts, plans = SimulationConstants.from_data(data), batch(data, [keep_everything(data)])
     assert kernel_fits(plans, consts) is None  # the kernel runs it, not the array code
     got = sim(consts, plans, deterministic_scenarios(data))

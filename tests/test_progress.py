@@ -238,17 +238,14 @@ class _Counted:
         self.read += pairs
 
 
-def test_a_resume_counts_a_corrupt_chunk_it_computes_again_as_computed_not_read_back(tmp_path):
-    """A resume took every chunk file for pairs read back, the corrupt ones it computes again too:
-    with 90 of 104 saved chunks corrupt its line said "no block of scenarios done yet" while it
-    computed them, then 16.5 plans/s for about 125. 12 plans in 4 chunks of 3 plans, 300 scenarios
-    (3,600 pairs), one chunk damaged: 2,700 pairs read back, 900 computed, by either executor's loop."""
+def twelve_plans_in_four_saved_chunks(tmp_path):
+    """12 plans of tiny evaluated on 300 scenarios (seed 5) in 4 chunks of 3 plans, each saved in a
+    chunk store: the batch, the store and the evaluation to run again (with a progress callback)."""
     from evaluate_builders import solved
 
     from fleetopt.evaluate.batch import compile_plans
     from fleetopt.evaluate.engine import evaluate
-    from fleetopt.evaluate.jobs import ChunkStore, _gather
-
+    from fleetopt.evaluate.jobs import ChunkStore
 
     result = solved("tiny")
     batch = compile_plans(result.data, [result.plan] * 12, [f"p{i}" for i in range(12)])
@@ -259,6 +256,17 @@ def test_a_resume_counts_a_corrupt_chunk_it_computes_again_as_computed_not_read_
                         store=store, progress=progress)  # fmt: skip
 
     run(None)
+    return batch, store, run
+
+
+def test_a_resume_counts_a_corrupt_chunk_it_computes_again_as_computed_not_read_back(tmp_path):
+    """A resume took every chunk file for pairs read back, the corrupt ones it computes again too:
+    with 90 of 104 saved chunks corrupt its line said "no block of scenarios done yet" while it
+    computed them, then 16.5 plans/s for about 125. 12 plans in 4 chunks of 3 plans, 300 scenarios
+    (3,600 pairs), one chunk damaged: 2,700 pairs read back, 900 computed, by either executor's loop."""
+    from fleetopt.evaluate.jobs import _gather
+
+    batch, store, run = twelve_plans_in_four_saved_chunks(tmp_path)
     (damaged,) = store.folder.glob("chunk-3-6-*.npz")
     damaged.write_bytes(damaged.read_bytes()[:-10])
     counted = _Counted()
@@ -302,21 +310,7 @@ def test_a_resume_in_this_process_says_every_saved_chunk_though_an_unsaved_one_c
     in this process (--workers 1), said 'resuming: 1 chunk saved earlier, 900 of 3,600 plan-scenario
     pairs (25%)', since it read chunk 3 back only after computing chunk 2. 12 plans of tiny in 4
     chunks of 3, 300 scenarios: 2 chunks of 900 pairs saved, 1,800 of 3,600 (50%)."""
-    from evaluate_builders import solved
-
-    from fleetopt.evaluate.batch import compile_plans
-    from fleetopt.evaluate.engine import evaluate
-    from fleetopt.evaluate.jobs import ChunkStore
-
-    result = solved("tiny")
-    batch = compile_plans(result.data, [result.plan] * 12, [f"p{i}" for i in range(12)])
-    store = ChunkStore(tmp_path / "chunks")
-
-    def run(progress):
-        return evaluate(result.data, batch, 300, seed=5, backend="numpy", plan_chunk=3, scenario_chunk=128,
-                        store=store, progress=progress)  # fmt: skip
-
-    run(None)
+    _, store, run = twelve_plans_in_four_saved_chunks(tmp_path)
     for unsaved in ("chunk-3-6-*.npz", "chunk-9-12-*.npz"):
         (path,) = store.folder.glob(unsaved)
         path.unlink()

@@ -612,20 +612,26 @@ document.body.dataset.scrolled = JSON.stringify(Array.prototype.map.call(
 """
 
 
+def scrolled_boxes(report: Path, tmp_path: Path, width: int) -> list:
+    """Each table box of ``report`` at ``width`` px: its head's text, how far it is wider than its box
+    (px) and its hint, as SCROLLED_PROBE reads them in Chromium."""
+    probed = tmp_path / "fit.html"
+    html = report.read_text(encoding="utf-8")
+    probed.write_text(html.replace("</body>", f"<script>{SCROLLED_PROBE}</script></body>"), encoding="utf-8")
+    dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={width},900").stdout
+    found = re.search(r'data-scrolled="([^"]*)"', dom)
+    assert found is not None, "the probe did not run"
+    return json.loads(unescape(found.group(1)))
+
+
 @needs_chromium
 def test_the_candidates_tables_fit_a_1280_px_page(reports, tmp_path):
     """At 1280 px the candidates table (24 columns) scrolled sideways, 10 of its columns in view. Its
     figures and the policy's reactions, in two tables, each fit the page: neither scrolls, and the
     hint above each says only that a header sorts it. In a narrower window they scroll, and their
     hints say so."""
-    html = reports["sweep"].read_text(encoding="utf-8")
-    probed = tmp_path / "fit.html"
-    probed.write_text(html.replace("</body>", f"<script>{SCROLLED_PROBE}</script></body>"), encoding="utf-8")
     for width in (WIDTH, NARROW_DESKTOP_WIDTH):
-        dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={width},900").stdout
-        found = re.search(r'data-scrolled="([^"]*)"', dom)
-        assert found is not None, "the probe did not run"
-        boxes = json.loads(unescape(found.group(1)))
+        boxes = scrolled_boxes(reports["sweep"], tmp_path, width)
         candidates = [(over, hint) for head, over, hint in boxes if head.startswith(("#!plan", "#plan"))]
         assert len(candidates) == 2, boxes
         assert all(over <= 0 for over, _ in candidates) == (width == WIDTH), boxes
@@ -645,14 +651,8 @@ def test_a_solve_report_s_statements_and_debt_fit_a_1280_px_page(reports, tmp_pa
     out of view. The statements are set smaller, a header on two lines where longer than its
     figures, and the debt's terms and balances are two tables: at 1280 px no table scrolls and no
     hint says to. In a narrower window the statements scroll, and their hint says so."""
-    html = reports["solve"].read_text(encoding="utf-8")
-    probed = tmp_path / "fit.html"
-    probed.write_text(html.replace("</body>", f"<script>{SCROLLED_PROBE}</script></body>"), encoding="utf-8")
     for width in (WIDTH, NARROW_DESKTOP_WIDTH):
-        dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={width},900").stdout
-        found = re.search(r'data-scrolled="([^"]*)"', dom)
-        assert found is not None, "the probe did not run"
-        boxes = json.loads(unescape(found.group(1)))
+        boxes = scrolled_boxes(reports["solve"], tmp_path, width)
         debt = [(over, hint) for head, over, hint in boxes if head.startswith("facility")]  # terms, balances
         statements = [(over, hint) for head, over, hint in boxes if head.startswith("quarterrevenue")]
         assert len(debt) == 2 and len(statements) == 1, boxes

@@ -354,14 +354,9 @@ def test_an_uncured_breach_says_why_no_cure_covered_it(prices, cures, cash, word
 def test_a_breach_after_the_liquidity_default_says_so():
     """tests/test_covenants.py's six quarters: the liquidity default in quarter 1 (cash below the
     1,037,000 floor), the only breach in quarter 5, uncured with five cures left, cash back by then."""
-    from test_covenants import coverage_model, keep_everything
+    from test_covenants import default_then_breach_model, keep_everything
 
-    d = coverage_model()
-    d["horizon"]["quarters"] = 6
-    d["skus"]["A"]["useful_life_years"] = 3.0
-    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 0.8, 1.0, 1.0, 1.0, 0.5]}
-    d["finance"].update(opening_cash_usd=1.0e6, min_cash_usd=1_037_000.0)
-    data = data_of(d)
+    data = data_of(default_then_breach_model())
     path = path_in(data, batch(data, [keep_everything(data)]), deterministic_scenarios(data), seed=0)
     after = "uncured (after the liquidity default): event of default"
     assert list(path.frame["breach"]) == ["", "", "", "", "", after]
