@@ -13,11 +13,13 @@ import pytest
 from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, rel_err, run, solved, with_risk
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from milp_builders import data_of
+from milp_builders import data_of, sku
 
+from fleetopt.core.plan import Plan
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios, liquidity
 from fleetopt.evaluate.engine import chunk_sizes, split_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.milp.solve import solve
 
 N = 150
 
@@ -141,6 +143,43 @@ def test_distress_sales_give_the_same_bits_on_the_pairs_short_of_cash_or_the_who
     assert 0 < out[0]["sold"].mean() < 1  # some pairs sold GPUs, others did not
     for name in RESULT_FIELDS:
         np.testing.assert_array_equal(out[0][name], out[1][name], err_msg=name)
+
+
+# ---------------------------------------------------------------- the other plans of a batch
+
+
+def assert_alone_as_with_others(data, plan, others: list, takes_out: str) -> None:
+    """``plan`` simulated alone and first of a batch with ``others`` gives the same bits in every
+    result (a sweep, ``evaluate`` and ``--workers`` batch plans differently); ``others[0]`` has GPUs
+    taken out by the policy (``takes_out``: the reaction that does it) in some pairs."""
+    consts = SimulationConstants.from_data(data)
+    scen = generate_scenarios(data, 5, 0, N)
+    alone = simulate(consts, batch(data, [plan]), scen)
+    together = simulate(consts, batch(data, [plan, *others]), scen)
+    assert together[takes_out][1].any()  # the batch takes GPUs out where the plan alone does not
+    for name in RESULT_FIELDS:
+        np.testing.assert_array_equal(alone[name][0], together[name][0], err_msg=name)
+
+
+def test_a_generations_revenue_negative_by_round_off_counts_the_same_with_plans_that_sell_it():
+    """A plan selling 100 Hopper GPUs on the inference market and -1e-9 Blackwell GPUs (solver
+    round-off), evaluated with a plan whose Blackwell GPUs the policy sells in distress: the
+    -1e-9 GPUs' revenue was floored at 0 only in the batch, so the plan's NPV and lowest cash
+    moved with the plans evaluated beside it. Now floored wherever it is offered."""
+    d = with_risk(MODELS["two_sites"](), **ALL_RISK)
+    d["skus"]["A"]["available_from"] = "2025Q1"
+    d["skus"]["B"] = sku(generation="blackwell", available_from="2025Q1", useful_life_years=3.0,
+                         resale_fraction_by_age_years=[1.0, 0.5, 0.2, 0.0])  # fmt: skip
+    d["fleet"] = [{"sku": name, "site": "s1", "purchased": "2025Q1", "gpus": 100, "use": "inference",
+                   "capex_per_gpu_usd": 4000.0} for name in ("A", "B")]  # fmt: skip
+    data = data_of(d)
+    hopper = next(c for c, cohort in enumerate(data.cohorts) if cohort.existing and cohort.sku == 0)
+    plan = Plan.empty(data)
+    plan.accepted[:] = [1.0 if c.signed else 0.0 for c in data.contracts]
+    plan.held_inference[hopper] = 100.0
+    plan.active[1, 0, 0] = 100.0  # (use, SKU, site, quarter)
+    plan.active[1, 1, 0, 2:] = -1e-9
+    assert_alone_as_with_others(data, plan, [solve(data).plan], takes_out="sold")
 
 
 def test_a_scenario_block_goes_to_the_gpu_once_and_is_let_go_with_the_block():

@@ -793,11 +793,8 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
                 if powered
                 else over_sites(pl.market_revenue[u, g, :, t], phi, used[g])
             )
-            if taken is not None and taken.market[g] is not None:  # of the plan's own market GPUs
-                # their share of g's powered revenue (the use's shares are those of the GPUs left),
-                # as their supply and GPUs below, floored at 0, so revenue follows the GPUs sold; where
-                # every share is 1, base is the forecast's to the bit
-                base = xp.maximum(base - taken.market[g] * base, 0.0)
+            if safe:  # less the plan's own market GPUs taken out, floored at 0 (:func:`_offered_revenue`)
+                base = _offered_revenue(base, None if taken is None else taken.market[g], xp)
             if earned is not None:
                 own.append((g, base * sc.price_factor[g, t]))
             if (u, g) in freed.revenue:  # freed GPUs are never taken out
@@ -833,6 +830,16 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
         if excess is not None:
             excess[u] = xp.maximum(cap - sold, 0.0)
     return _zero(revenue_total), _zero(sold_total)
+
+
+def _offered_revenue(base: Any, taken: Any, xp: Any) -> Any:
+    """A generation's powered market revenue ``base`` at forecast prices less the share ``taken``
+    out of its market GPUs (None: none in any pair; the use's shares are those of the GPUs left),
+    as their supply and GPUs in :func:`_market`, floored at 0 so revenue follows the GPUs sold.
+    Floored in every pair, taken out or not, as the kernel's fo_market_revenue: a plan's revenue
+    negative by round-off must not count only where some plan simulated with it has GPUs taken
+    out. Where nothing is taken out, ``base - 0.0 * base`` is ``base`` to the bit."""
+    return xp.maximum(base if taken is None else base - taken * base, 0.0)
 
 
 def _idle_market(pl, sc, power: PowerShortfall, short: Shortfall | None, taken: Adjustments | None,
