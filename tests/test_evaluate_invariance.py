@@ -182,6 +182,26 @@ def test_a_generations_revenue_negative_by_round_off_counts_the_same_with_plans_
     assert_alone_as_with_others(data, plan, [solve(data).plan], takes_out="sold")
 
 
+def test_gpus_taken_out_of_a_supply_negative_by_round_off_remove_nothing_on_either_power_path():
+    """A generation offering -1e-9 GPUs' supply (solver round-off) to a use, half of them taken out
+    by the policy: on the fast path (no site of the batch short of power) it removed 0.5 x -1e-9,
+    on the short path (some other plan short, this pair's shares all 1) max(-1e-9, 0) x 0.5, so the
+    pair's supply and demand served moved with the plans beside it. Now 0 on both."""
+    from fleetopt.evaluate.layout import PlanColumns
+    from fleetopt.evaluate.simulate import _taken_out
+
+    data = data_of(risky("two_sites"))
+    plans = batch(data, [solved("two_sites").plan])
+    plans.gen_market_supply[0, 1, 1, 3] = -1e-9  # (plan, use, generation, quarter): Blackwell inference
+    pl = PlanColumns(plans, np)
+    half = np.full((1, 4), 0.5)  # (plans, scenarios)
+    all_powered = [np.ones((1, 4))] * data.I
+    fast = _taken_out(pl, half, "supply", 1, 1, None, True, 3, np)
+    short = _taken_out(pl, half, "supply", 1, 1, all_powered, False, 3, np)
+    np.testing.assert_array_equal(fast, np.zeros((1, 4)))
+    np.testing.assert_array_equal(short, np.zeros((1, 4)))
+
+
 def test_a_scenario_block_goes_to_the_gpu_once_and_is_let_go_with_the_block():
     # every chunk of a run is simulated on the same block; its device copy must be reused, and
     # freed when the block is (checked with NumPy standing in for CuPy)

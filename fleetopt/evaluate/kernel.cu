@@ -851,8 +851,9 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
             double supply = FO_Q(FO_Q_SUPPLY + u), gpus = FO_Q(FO_Q_MARKET_GPUS + u);
 #pragma unroll
             for (int g = 0; g < FO_G; ++g) {
-                supply = supply - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g);
-                gpus = gpus - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g);
+                // the forecast floored at 0, as fo_taken_out's (simulate._taken_out): round-off removes nothing
+                supply = supply - tk->market[g] * fo_max(FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g), 0.0);
+                gpus = gpus - tk->market[g] * fo_max(FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g), 0.0);
             }
             const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk);
             market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, &sold_gpus,

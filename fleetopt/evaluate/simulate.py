@@ -902,18 +902,19 @@ def _taken_out(pl, share: Any, name: str, u: int, g: int, phi: list | None, powe
     """The market ``name`` ("supply" or "count") of use ``u`` the GPUs of generation ``g`` taken out
     remove: ``share`` of what of the forecast's is powered (``phi``, the use's site shares, those of
     the GPUs left; ``powered``: every used site's share is 1), so that one generation's removal
-    never takes another's; ``share`` x the forecast's, to the bit, wherever nothing lacks power."""
+    never takes another's; ``share`` x the forecast's floored at 0, to the bit, wherever nothing
+    lacks power (so whether other pairs of the batch lack it changes nothing)."""
     forecast = getattr(pl, f"gen_market_{name}")[u, g, t]
     if powered:
-        return share * forecast
+        return share * xp.maximum(forecast, 0.0)
     lost = unpowered(pl.gen_site_market[name][u, g, :, t], phi, pl.used["gen_site_market"][u, g, :, t])
     return share * _less(forecast, lost, xp)
 
 
 def _less(forecast: Any, lost: Any, xp: Any) -> Any:
     """What of a ``forecast`` quantity is powered, less what of it lacks power (``lost``; None:
-    nothing), floored at 0: ``forecast`` to the bit where ``lost`` is None or 0.0."""
-    return forecast if lost is None else xp.maximum(forecast - lost, 0.0)
+    nothing), floored at 0 (a forecast negative by round-off counts as nothing, lost or not)."""
+    return xp.maximum(forecast if lost is None else forecast - lost, 0.0)
 
 
 def _power_left(power: PowerShortfall, pl, short: Shortfall | None, taken: Adjustments | None,
