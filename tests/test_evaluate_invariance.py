@@ -182,6 +182,20 @@ def test_a_generations_revenue_negative_by_round_off_counts_the_same_with_plans_
     assert_alone_as_with_others(data, plan, [solve(data).plan], takes_out="sold")
 
 
+def test_a_markets_power_need_negative_by_round_off_counts_the_same_with_plans_short_of_power():
+    """Half the two-site plan, selling nothing on the inference market but -1e-9 GPUs at the first
+    site (solver round-off), with the full plan, whose orders the policy defers: the
+    inference market's MW need at a short site was floored at 0 only where some plan of the batch
+    had inference GPUs taken out there, so the half plan's power shares, NPV and demand served
+    moved with the full plan beside it. Now floored wherever the policy may take GPUs out."""
+    data = data_of(risky("two_sites"))
+    full, half = (solved("two_sites").plan, plan_variants(data, solved("two_sites").plan)[0][3])
+    inference_contracts = sum(half.contract_gpus[k] for k, c in enumerate(data.contracts) if c.use == 1)
+    half.active[1] = inference_contracts  # (use, SKU, site, quarter)
+    half.active[1, 0, 0, 2:] -= 1e-9
+    assert_alone_as_with_others(data, half, [full], takes_out="deferred")
+
+
 def test_gpus_taken_out_of_a_supply_negative_by_round_off_remove_nothing_on_either_power_path():
     """A generation offering -1e-9 GPUs' supply (solver round-off) to a use, half of them taken out
     by the policy: on the fast path (no site of the batch short of power) it removed 0.5 x -1e-9,

@@ -294,9 +294,10 @@ class PowerShortfall:
     """
 
     def __init__(self, fixed_cost_per_mw, capacity_step_mw: np.ndarray, plans: PlanBatch, scen: ScenarioSet,
-                 T: int, xp: Any, contracts_first: bool = False):  # fmt: skip
+                 T: int, xp: Any, contracts_first: bool = False, takes_out: bool = False):  # fmt: skip
         self.xp, self.plans, self.S = xp, plans, scen.S
         self.contracts_first = contracts_first
+        self.takes_out = takes_out  # the policy may take GPUs out (liquidity.Liquidity.on)
         self.fixed_cost_per_mw = fixed_cost_per_mw
         self.over_drawn = plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL  # (P, I, T)
         # quarters in which some pair may lack power: an over-drawn site, or a block group late
@@ -401,14 +402,17 @@ class PowerShortfall:
         """Powered shares of the contracted, inference-market and training-market GPUs of site
         ``i`` when its ``left`` MW (an array this function may overwrite) go to them in that
         order (1 where the site is ``powered``); ``taken``: the (training, inference) market MW
-        the policy took out (None: none), which need no power."""
+        the policy took out (None: none), which need no power. Where the policy may take GPUs out,
+        a market's need is floored at 0 whether or not any is taken out at the site (as the
+        kernel's fo_site_shares), so that a need negative by round-off counts the same whatever the
+        other plans simulated with it."""
         xp, plans = self.xp, self.plans
         shares = []
         needs = (plans.contract_mw[:, i, t], plans.market_mw[:, 1, i, t], plans.market_mw[:, 0, i, t])
-        for need, mw in zip(needs, (None, taken[1], taken[0]), strict=True):
+        for j, (need, mw) in enumerate(zip(needs, (None, taken[1], taken[0]), strict=True)):
             need = xp.asarray(need[:, None])
-            if mw is not None:
-                need = xp.maximum(need - mw, 0.0)
+            if j > 0 and self.takes_out:
+                need = xp.maximum(need if mw is None else need - mw, 0.0)
             share = left / xp.where(need > 0, need, 1.0)
             xp.minimum(share, 1.0, out=share)
             shares.append(xp.maximum(share, powered, out=share))

@@ -187,11 +187,10 @@ def simulate(
     sc = rows if rows is not None else ScenarioRows(scen, xp)
     pl = PlanColumns(plans, xp)
     policy = consts.policy
-    power = PowerShortfall(
-        consts.fixed_cost_per_mw, consts.capacity_step_mw, plans, scen, T, xp, policy.power_to_contracts_first
-    )
-    book = ContractBook.opening(pl, scen, (P, S), policy, xp)
     liquidity = Liquidity(policy, pl, fin, (P, S), T, xp)
+    power = PowerShortfall(consts.fixed_cost_per_mw, consts.capacity_step_mw, plans, scen, T, xp,
+                           policy.power_to_contracts_first, takes_out=liquidity.on)  # fmt: skip
+    book = ContractBook.opening(pl, scen, (P, S), policy, xp)
     liquidity.keep_sold = watch is not None  # the path says which GPUs a distress sale sold
 
     npv = xp.zeros((P, S))
