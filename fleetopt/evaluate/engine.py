@@ -46,7 +46,7 @@ from fleetopt.evaluate.kernel import (
     simulate_cuda,
     upload_tables,
 )
-from fleetopt.evaluate.layout import ScenarioRows
+from fleetopt.evaluate.layout import PlanColumns, ScenarioRows
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     EVALUATION_RANK_COLUMNS,
@@ -679,6 +679,7 @@ def evaluate_chunk(
     # uploaded here, as the device holds one chunk of plans, which alternating slips would copy again)
     slip_tables: dict[int, Any] = {}
     S, xp = spec.n_scenarios, be.xp
+    layouts = PlanLayouts(xp)  # the array simulation's, kept for the next block
     # the (plans x scenarios) results stay on the backend's device; only the metrics come back
     buffers = None
     demand = np.empty(S)  # each scenario's market demand over the horizon, H100-equivalent GPU-quarters
@@ -702,7 +703,7 @@ def evaluate_chunk(
             if use_kernel:
                 return simulate_cuda(consts, plans, scen, tables=slip_tables[slip] if slip else device_tables)
             numpy_rows = rows if isinstance(rows, ScenarioRows) else None
-            return simulate_tiles(consts, plans, scen, be, spec.record, numpy_rows)
+            return simulate_tiles(consts, plans, scen, be, spec.record, numpy_rows, layouts, slip)
 
         out = by_slip(run, chunk, block, xp)
         if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
@@ -795,6 +796,27 @@ def scenario_layout(
     return scenario_arguments(block, np, scenario_major=True)
 
 
+class PlanLayouts:
+    """A chunk's plans laid out for the array simulation (:class:`~fleetopt.evaluate.layout.PlanColumns`),
+    one per tile of plans: kept from one scenario block to the next while the same plans and tiles
+    come (they depend on the plans only), made again for another delivery slip's plans, so that one
+    set is held at a time, as the memory budget counts (:func:`table_sets`)."""
+
+    def __init__(self, xp: Any):
+        self.xp, self.key, self.made = xp, None, {}
+
+    def of(self, chunk: PlanBatch, slip: int | None, plan_tiles: list[slice]) -> dict:
+        """{(first, stop): (plans, their columns)} for each tile of ``chunk``'s plans (``slip``: the
+        delivery slip that made ``chunk``; None or 0: the chunk's own plans)."""
+        key = (id(chunk), slip or 0, tuple((p.start, p.stop) for p in plan_tiles))
+        if key != self.key:
+            self.key, self.made = key, {}  # the last set let go before the next is made
+            for p in plan_tiles:
+                plans = chunk if (p.start, p.stop) == (0, chunk.P) else chunk.take(p)
+                self.made[p.start, p.stop] = (plans, PlanColumns(plans, self.xp))
+        return self.made
+
+
 def simulate_tiles(
     consts: SimulationConstants,
     chunk: PlanBatch,
@@ -802,23 +824,29 @@ def simulate_tiles(
     be: Backend,
     record: tuple[str, ...],
     rows: ScenarioRows | None = None,
+    layouts: PlanLayouts | None = None,
+    slip: int | None = None,
 ) -> dict:
     """:func:`simulate` on a block, split into tiles run on ``be.threads`` threads (NumPy releases
     the GIL in its array loops). Every pair is computed alone, so the tiling cannot change a bit.
-    ``rows``: the block already laid out (NumPy)."""
+    ``rows``: the block already laid out (NumPy); ``layouts``: the chunk's plans laid out by an
+    earlier block (:class:`PlanLayouts`; ``slip``: the delivery slip ``chunk`` is made for)."""
     parts = tiles(chunk.P, block.S, be.threads if be.name in ("numpy", "cpu-kernel") else 1)
+    layouts = layouts if layouts is not None else PlanLayouts(be.xp)
     if len(parts) == 1:
-        return simulate(
-            consts, chunk, block, xp=be.xp, record=record, rows=rows if be.name == "numpy" else None
-        )
+        columns = layouts.of(chunk, slip, [slice(0, chunk.P)])[0, chunk.P][1]
+        return simulate(consts, chunk, block, xp=be.xp, record=record,
+                        rows=rows if be.name == "numpy" else None, columns=columns)  # fmt: skip
     if parts[0][1] == slice(0, block.S):  # split by plans: every tile has the whole block
         shared = rows if rows is not None else ScenarioRows(block, np)
     else:
         shared = None
+    made = layouts.of(chunk, slip, list({(p.start, p.stop): p for p, _ in parts}.values()))
 
     def run(tile):
         plans, scenarios = tile
-        return simulate(consts, chunk.take(plans), block.rows(scenarios), np, record, shared)
+        tile_plans, columns = made[plans.start, plans.stop]
+        return simulate(consts, tile_plans, block.rows(scenarios), np, record, shared, columns=columns)
 
     with ThreadPoolExecutor(len(parts)) as pool:
         results = list(pool.map(run, parts))

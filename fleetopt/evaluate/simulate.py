@@ -168,6 +168,7 @@ def simulate(
     rows: ScenarioRows | None = None,
     market_earned: bool = False,
     watch: Any = None,
+    columns: PlanColumns | None = None,
 ) -> dict[str, Any]:
     """Simulate every plan under every scenario; returns (P, S) arrays of ``RESULT_FIELDS``.
 
@@ -179,13 +180,14 @@ def simulate(
     rule 0's saving). ``watch(t, state)``: called at the end of each quarter with this function's
     local variables (:mod:`fleetopt.evaluate.path` reads one scenario's quarter from them, with the
     quarter's revenue and costs in ``parts``, :func:`_operations`'s; kept only with ``watch``).
+    ``columns``: ``plans`` already laid out (callers simulating them on several scenario blocks).
     """
     T = consts.T
     P, S = plans.P, scen.S
     fin = consts.financing
     state = FinanceState.opening(fin, (P, S), xp, balance_batch=(P, 1))
     sc = rows if rows is not None else ScenarioRows(scen, xp)
-    pl = PlanColumns(plans, xp)
+    pl = columns if columns is not None else PlanColumns(plans, xp)
     policy = consts.policy
     liquidity = Liquidity(policy, pl, fin, (P, S), T, xp)
     power = PowerShortfall(consts.fixed_cost_per_mw, consts.capacity_step_mw, plans, scen, T, xp,
