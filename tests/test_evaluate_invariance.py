@@ -238,6 +238,36 @@ def test_gpus_taken_out_of_a_supply_negative_by_round_off_remove_nothing_on_eith
     np.testing.assert_array_equal(short, np.zeros((1, 4)))
 
 
+def test_market_earnings_less_electricity_are_the_same_bits_on_either_power_path():
+    """What each generation's market GPUs earn less their electricity (``PlanBatch.gen_market_earned``,
+    policy rule 0's value of a GPU deferred, made on the forecast for a batch of plans at once): the
+    plan's total on the fast path, each use's sites then the uses on the short path, which the whole
+    batch takes when any plan over-draws a site. Summed in different orders, a plan compiled beside
+    an over-drawn one was valued in other bits (the default model's plans, by up to 1e-6 USD). Now
+    the fast path sums as the short one does."""
+    from types import SimpleNamespace
+
+    from fleetopt.evaluate.layout import PlanColumns, Shortfall
+    from fleetopt.evaluate.simulate import _less_market_electricity
+
+    d = with_risk(MODELS["two_sites"](), **ALL_RISK)
+    d["sites"]["s1"]["electricity_price_usd_per_mwh"] = 61.3
+    d["sites"]["s2"]["electricity_price_usd_per_mwh"] = 43.7
+    data = data_of(d)
+    plan = solved("two_sites").plan
+    plan = Plan(**{**vars(plan), "active": plan.active * 0.85})
+    pl = PlanColumns(batch(data, [plan]), np)
+    G, T, none = pl.gen_market_gpus.shape[0], data.T, [None] * data.I
+    prices = SimpleNamespace(electricity_factor=np.ones((T, 1)))
+    every_share_one = Shortfall(phi=none, fixed_saved=0.0, contract=none, market=(none, none))
+    fast, short = np.zeros((1, 1, G, T)), np.zeros((1, 1, G, T))
+    for t in range(T):
+        _less_market_electricity(fast, pl, prices, None, t)
+        _less_market_electricity(short, pl, prices, every_share_one, t)
+    assert (fast < 0).any()
+    np.testing.assert_array_equal(fast, short)
+
+
 def test_a_scenario_block_goes_to_the_gpu_once_and_is_let_go_with_the_block():
     # every chunk of a run is simulated on the same block; its device copy must be reused, and
     # freed when the block is (checked with NumPy standing in for CuPy)

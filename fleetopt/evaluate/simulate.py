@@ -889,8 +889,8 @@ def _less_market_electricity(earned: Any, pl, sc, short: Shortfall | None, t: in
     ``t`` at the scenario's price: of those powered, each use's share at each site (``short``; None:
     all of them)."""
     for g in np.flatnonzero(pl.gen_any["gen_market_electricity"][:, t]):
-        if short is None:
-            bill = pl.gen_market_electricity[g, t]
+        if short is None:  # the plan's total, summed as below with every share 1
+            bill = pl.gen_market_bill[g, t]
         else:
             site = pl.gen_site_market["electricity"]
             used = pl.used["gen_site_market"]
