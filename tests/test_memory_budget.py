@@ -100,6 +100,29 @@ def test_each_worker_process_counts_the_chunk_sent_to_it():
     assert worker_process_sizes(data, plans, 2, "numpy", 200_000, workers=2) == (1, 2)
 
 
+
+def test_a_workers_budget_too_small_says_the_runs_budget_that_would_do(here, solve_run):
+    """`--workers 2` with 40,000 bytes: each worker's share is 20,000, and one plan of tiny on 2
+    scenarios needs 496 + 5B + 928 + 2,544 = 55,968 there at B = 10,400 (its tables 2B, the chunk
+    sent 3B). The refusal named the share as 'the budget of 20 KB' beside the 40 KB given: it says
+    the share of what was given, and the run's budget that would do, 2 x 55,968 rounded up."""
+    data, plans = tiny(n=1)
+    need = ROW + 5 * plans.nbytes + PAIR + SCENARIO
+    assert need == 55_968
+    with pytest.raises(MemoryBudgetError) as refused:
+        worker_process_sizes(data, plans, 2, "numpy", 40_000, workers=2)
+    assert str(refused.value) == (
+        f"one plan on 2 scenarios needs {format_bytes(need)} of working memory (its tables and its "
+        f"results) in each of the 2 worker processes (--workers), more than each one's share of the "
+        f"budget, 20 KB of 40 KB: give a max_memory (fleetopt evaluate --max-memory) of at least "
+        f"{format_bytes(112_000)}, or fewer workers"
+    )
+    args = ("--plans", str(solve_run), "--scenarios", "2", "--workers", "2", "--max-memory", "40KB",
+            "--out", "W")  # fmt: skip
+    code, out, err = run_cli("evaluate", *args)
+    assert code == 2 and "20 KB of 40 KB" in " ".join(err.split()), out + err
+    assert not (here / "W").exists()
+
 def slipping() -> tuple:
     """test_delivery_slip's model, its SKU A late by 1 or 2 quarters with probability 0.5, and 6
     copies of its plan: each compiled in B bytes (6,944 in 0.4.23), and again for each slip (2 x 6 x

@@ -438,7 +438,11 @@ def worker_chunk_sizes(
             most_plans=-(-plans.P // (4 * workers)) if workers > 1 else None,
         )  # fmt: skip
     except MemoryBudgetError as exc:
-        raise (_slip_variants_refused(exc, plans, variants, workers) if variants else exc) from None
+        if variants:
+            raise _slip_variants_refused(exc, plans, variants, workers) from None
+        if workers > 1 and max_memory is not None:
+            raise _worker_share_refused(exc, n_scenarios, workers) from None
+        raise
 
 
 def rounded_up(n: int) -> int:
@@ -446,6 +450,21 @@ def rounded_up(n: int) -> int:
     to be enough is never shown below what is needed."""
     step = 10 ** max(0, len(str(int(n))) - 3)
     return -(-int(n) // step) * step
+
+
+def _worker_share_refused(exc: MemoryBudgetError, n_scenarios: int, workers: int) -> MemoryBudgetError:
+    """The refusal ``exc`` of one worker's share of the budget said as the run's budget, which
+    --max-memory gives (a run given 64 KB over 2 workers was told its budget was 32 KB), with the
+    run's budget that would do."""
+    need, share = exc.need_bytes, exc.budget_bytes
+    enough = format_bytes(rounded_up(need * workers))
+    return MemoryBudgetError(
+        f"one plan on {counted(n_scenarios, 'scenario')} needs {format_bytes(need)} of working memory "
+        f"(its tables and its results) in each of the {workers} worker processes (--workers), more than "
+        f"each one's share of the budget, {format_bytes(share)} of {format_bytes(share * workers)}: give "
+        f"a max_memory (fleetopt evaluate --max-memory) of at least {enough}, or fewer workers",
+        need * workers, share * workers,
+    )  # fmt: skip
 
 
 def _slip_variants_refused(exc: MemoryBudgetError, plans: PlanBatch, variants: int, workers: int
