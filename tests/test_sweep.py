@@ -1842,6 +1842,26 @@ def test_a_rerank_by_another_rule_makes_the_second_round_of_its_own_pick(loose_s
     assert not any(", cash buffer" in p and not p.startswith("milp: forecast,") for p in mean.metrics.plan)
 
 
+
+def test_cli_rerank_says_which_rows_of_the_old_pick_left_the_table(loose_sweep, tmp_path):
+    """Re-ranked at most 60 % breaches, the pick is "milp: collateral haircut": its second round
+    replaces the price shock's four (two run, two planned, one of them dropped). The terminal said
+    "its 11 candidates evaluated again", as if the table held the sweep's own: it names the rows left
+    out. Re-ranked by the same pick's rule, nothing is left out and it says so as before."""
+    _, folder = loose_sweep
+    code, out, err = run_cli("sweep", "--rerank", str(folder), "--max-breach-prob", "0.6",
+                             "--out", str(tmp_path / "R"))  # fmt: skip
+    assert code == 0, err
+    said = " ".join(out.split())
+    old = "; ".join(SHOCK_BUFFERS + SHOCK_PLANNED)
+    assert (f"re-ranked {folder}: 11 candidates evaluated on its 200 scenarios (seed 0): its own but the "
+            f"old pick's second round ({old}), which the new pick's replaces, solving only the new pick's "
+            "2 planned buffers") in said, said
+    code, out, err = run_cli("sweep", "--rerank", str(folder), "--out", str(tmp_path / "S"))
+    assert code == 0, err
+    assert f"re-ranked {folder}: 11 candidates evaluated again on its 200 scenarios (seed 0), no solve" in (
+        " ".join(out.split()))
+
 def test_a_resumed_sweep_makes_the_second_round_of_its_own_pick(loose_sweep, tmp_path, monkeypatch):
     """Stopped in its evaluation, the sweep resumes to the uninterrupted one's table, second round
     included. Stopped again once candidates.json listed that second round, before summary.json, and

@@ -168,7 +168,8 @@ def test_a_rerank_solves_its_planned_buffers_as_the_sweep_solved_its_candidates(
     code, said, err = run_cli("sweep", "--rerank", str(folder), "--max-breach-prob", "0.6", "--out",
                               str(tmp_path / "R2"))  # fmt: skip
     assert code == 0, err
-    assert "(seed 0), solving only the new pick's 2 planned buffers" in " ".join(said.split())
+    said = " ".join(said.split())
+    assert "which the new pick's replaces, solving only the new pick's 2 planned buffers" in said
     out = api.write_sweep_run(reranked, tmp_path / "R")
     again = json.loads((out / "summary.json").read_text())
     assert (again["mip_gap"], again["time_limit_seconds"]) == (0.01, 60.0)

@@ -689,9 +689,13 @@ def _rerank(source: Path, changes: dict, out: str | None, report: bool, backend:
     say_model_changes(result.loaded)
     solved = result.solved_now  # a new stress pick's planned buffers
     solves = f"solving only the new pick's {counted(len(solved), 'planned buffer')}" if solved else "no solve"
+    # a new pick's second round replaces the old pick's: those rows leave the table
+    whose = (f": its own but the old pick's second round ({'; '.join(result.left_out)}), which the new "
+             "pick's replaces" if result.left_out else "")  # fmt: skip
+    again = "" if result.left_out else " again"
     console.print(
-        f"re-ranked {folder}: its {counted(len(result.metrics), 'candidate')} evaluated again on its "
-        f"{scenarios} (seed {result.evaluation.seed}), {solves}", soft_wrap=True, highlight=False,
+        f"re-ranked {folder}: {counted(len(result.metrics), 'candidate')} evaluated{again} on its "
+        f"{scenarios} (seed {result.evaluation.seed}){whose}, {solves}", soft_wrap=True, highlight=False,
     )  # fmt: skip
     _sweep_done(result, out, report)
 

@@ -636,6 +636,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     solve = {**solve_settings(settings), "threads": settings.get("threads")}
     more = second_round(data, feasible[pick], feasible, solve, saved, candidate_progress)
     solved = _solved_now(more, saved)
+    made = {c.label for c in more}
     _warn_default_solve(settings, solved)
     cands.candidates.extend(more)
     more = [c for c in more if c.plan is not None]
@@ -649,6 +650,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     result.job_folder = None if folder is None else Path(folder)
     result.solve_settings = solve_settings(settings)
     result.solved_now = solved
+    result.left_out = [c.label for c in saved if c.label not in made]
     return result
 
 
@@ -934,6 +936,9 @@ class SweepResult:
         self.solve_settings = solve_settings({})
         # the labels of the second round's planned buffers this run solved (a rerank's only solves)
         self.solved_now: list[str] = []
+        # the labels of a second round saved for another pick (a rerank's or a resume's old pick), not
+        # carried over
+        self.left_out: list[str] = []
 
     def __repr__(self) -> str:
         rec, prefer = self.recommended, self.rule.prefer
