@@ -157,7 +157,7 @@ def test_the_definition_of_an_uncured_breach_says_no_breach_is_cured_after_a_liq
     data = load(TINY_PATH)[1]
     uncured = dict(page.glossary(data, ["milp"], 200, "evaluate"))["P(uncured covenant breach)"]
     assert uncured.startswith("share of scenarios with a breach the owners could not cure (never two "
-                              "quarters in a row, at most covenants.equity_cures, none in or after a "
+                              "quarters in a row, at most finance.covenants.equity_cures, none in or after a "
                               "liquidity default's quarter): an event of default")  # fmt: skip
 
 
@@ -2147,9 +2147,10 @@ def test_the_assumptions_agree_with_the_uncured_breach_figure():
     data = api.load("neocloud")[1]
     said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=object(), summary={})))
     assert "never cured" not in said
-    assert ("and one the owners could not cure (never two quarters in a row, at most covenants.equity_cures, "
-            "none in or after a liquidity default's quarter) in P(uncured covenant breach), but neither "
-            "is simulated: a cure brings in no cash and no debt is accelerated.") in said
+    assert ("and one the owners could not cure (never two quarters in a row, at most "
+            "finance.covenants.equity_cures, none in or after a liquidity default's quarter) in P(uncured "
+            "covenant breach), but neither is simulated: a cure brings in no cash and no debt is "
+            "accelerated.") in said
 
 
 def test_the_in_short_of_a_cost_plans_evaluation_says_the_demand_it_serves(tmp_path, monkeypatch):

@@ -1,6 +1,8 @@
 """One scenario's quarterly path (fleetopt.api.scenario_path, `fleetopt evaluate --explain`): the
 scenario the evaluation ran, with its NPV and first breach, and bad input refused by name."""
 
+import re
+
 import numpy as np
 import pytest
 from conftest import run_cli
@@ -325,7 +327,8 @@ UNCURED_BECAUSE = (  # prices, equity cures, opening cash (None: the model's), e
     ([1.0, 0.5, 1.0, 0.5], 1, None, ["", "cured", "", "uncured (its 1 cure spent): event of default"]),
     ([1.0, 0.5, 0.5, 1.0], 5, None,
      ["", "cured", "uncured (the quarter before was cured): event of default", ""]),
-    ([1.0, 0.5, 1.0, 1.0], 0, None, ["", "uncured (covenants.equity_cures is 0): event of default", "", ""]),
+    ([1.0, 0.5, 1.0, 1.0], 0, None,
+     ["", "uncured (finance.covenants.equity_cures is 0): event of default", "", ""]),
     ([1.0, 0.5, 1.0, 0.5], 1, 40_000.0,
      ["", "cured", "", "uncured (in the liquidity default's quarter; its 1 cure spent): event of default"]),
 )
@@ -350,6 +353,19 @@ def test_an_uncured_breach_says_why_no_cure_covered_it(prices, cures, cash, word
     assert list(path.frame["breach"]) == words
     assert (path.default_quarter is not None) == (cash is not None)
 
+
+
+def test_the_cure_field_the_breach_words_name_is_the_one_set_takes():
+    """The path's "covenants.equity_cures is 0" and the evaluation's note "at most
+    covenants.equity_cures" named a field --set refused ("covenants: no such field"): the block is
+    finance's. Each names the field as `--set` and fo.edit take it."""
+    from fleetopt.core.metric_columns import CURE_LIMITS
+
+    named = [re.search(r"\((\S+) is 0\)", UNCURED_BECAUSE[2][3][1]).group(1),
+             re.search(r"at most (\S+),", CURE_LIMITS).group(1)]  # fmt: skip
+    for field in named:
+        edited = fo.edit("tiny", {field: 0})
+        assert edited.model.finance.covenants.equity_cures == 0, field
 
 def test_a_breach_after_the_liquidity_default_says_so():
     """tests/test_covenants.py's six quarters: the liquidity default in quarter 1 (cash below the

@@ -30,8 +30,8 @@ SHORTFALL_SHARE = 0.01
 
 
 # when a breached quarter is cured (docs/evaluation.md, quarter step 6, "Cure rights")
-CURE_LIMITS = ("never two quarters in a row, at most covenants.equity_cures, none in or after a liquidity "
-               "default's quarter")
+CURE_LIMITS = ("never two quarters in a row, at most finance.covenants.equity_cures, none in or after a "
+               "liquidity default's quarter")
 
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",

@@ -288,13 +288,13 @@ def _breach_words(q: dict, before: dict | None, breached: bool) -> str:
 def _uncured_because(q: dict, before: dict | None) -> str:
     """Why an uncured breach's quarter had no cure (core.covenants.CureRights), each reason that
     applies: 'in the liquidity default's quarter' (or 'after the liquidity default'), 'its 2 cures
-    spent' ('covenants.equity_cures is 0' where none are allowed), 'the quarter before was cured'."""
+    spent' ('finance.covenants.equity_cures is 0' where none are allowed), 'the quarter before was cured'."""
     reasons = []
     if not q["solvent"]:
         earlier = before is not None and not before["solvent"]
         reasons.append("after the liquidity default" if earlier else "in the liquidity default's quarter")
     if q["cures_allowed"] == 0:
-        reasons.append("covenants.equity_cures is 0")
+        reasons.append("finance.covenants.equity_cures is 0")
     elif q["cures_used"] >= q["cures_allowed"]:
         reasons.append(f"its {counted(q['cures_allowed'], 'cure')} spent")
     if before is not None and before["cured"]:
