@@ -292,6 +292,18 @@ def test_a_distress_sale_says_how_many_gpus_of_each_generation_it_sold():
     assert path.events() == ["2026Q1: GPUs sold in distress: 200 hopper and 40 blackwell for $420.0k"]
 
 
+
+def test_round_off_in_a_distress_sale_is_not_said_as_gpus_sold():
+    """The default model's worst scenario of seed 7 said "GPUs sold in distress: 0 blackwell and
+    69,120 rubin for $1.57B" (blackwell: round-off of the GPUs left) and, in 2031Q3, "0 rubin for
+    $0" on $3.8e-6 of proceeds (that quarter, below LIQUIDITY_TOLERANCE_USD, now says no sale).
+    Only generations sold a GPU or more (rounded) are named."""
+    from fleetopt.evaluate.path import _gpus_sold_words
+
+    assert _gpus_sold_words([0.0, 1e-9, 69_120.0]) == "69,120 rubin"
+    assert _gpus_sold_words([107_287.0, 0.0, 15_991.0]) == "107,287 hopper and 15,991 rubin"
+    assert _gpus_sold_words([0.0, 0.0, 0.3]) == "less than one GPU"
+
 def test_the_uncured_breach_is_an_event_in_the_quarter_the_evaluation_counted(solve_run):
     _, data = fo.load(solve_run / "model.yaml")
     runs = sample_runs(data, read_plans(solve_run, data).compile(data), 40, 3)

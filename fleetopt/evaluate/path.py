@@ -19,6 +19,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
+from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import counted, format_usd, listed
 from fleetopt.errors import InputError
@@ -313,7 +314,7 @@ def _reaction_words(data: ModelData, plan: PlanBatch, frame: pd.DataFrame, seen:
         for column, what in (("deferred_usd", "orders deferred"), ("forfeited_usd", "deposits forfeited "
                              "on cancelled orders"), ("distress_sold_usd", None),
                              ("prepayment_cut_usd", "prepayment cut")):  # fmt: skip
-            if frame[column].iloc[t] > 0:
+            if frame[column].iloc[t] >= LIQUIDITY_TOLERANCE_USD:  # below: round-off, nothing done
                 what = what or f"GPUs sold in distress: {_gpus_sold_words(q['distress_sold_gpus'])} for"
                 said.append(f"{what} {format_usd(frame[column].iloc[t])}")
         said += _late_contract_words(data, plan, t, q, seen[t - 1] if t else None, alive[:, t])
@@ -323,8 +324,10 @@ def _reaction_words(data: ModelData, plan: PlanBatch, frame: pd.DataFrame, seen:
 
 def _gpus_sold_words(sold: list[float]) -> str:
     """'1,200 hopper and 310 blackwell': the GPUs of each generation a quarter's distress sale sold
-    (whole GPUs: a sale capped at the GPUs left may sell a fraction of one)."""
-    return listed(f"{gpus:,.0f} {GENERATIONS[g]}" for g, gpus in enumerate(sold) if gpus > 0)
+    (whole GPUs: a sale capped at the GPUs left may sell a fraction of one; a generation sold less
+    than half a GPU, round-off of GPUs left, is not named)."""
+    said = [f"{gpus:,.0f} {GENERATIONS[g]}" for g, gpus in enumerate(sold) if gpus >= 0.5]
+    return listed(said) if said else "less than one GPU"
 
 
 def _late_contract_words(data: ModelData, plan: PlanBatch, t: int, q: dict, before: dict | None,
