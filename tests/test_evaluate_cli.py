@@ -269,9 +269,11 @@ def test_a_multi_plan_file_gives_one_row_per_plan(here):
 
 def test_max_breach_prob_filters_the_ranking_only(solve_run, here):
     code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "50", "--seed", "1",
-                                    "--max-breach-prob", "0", "--out", "B")  # fmt: skip
+                                    "--max-breach-prob", "0.05", "--out", "B")  # fmt: skip
     assert code == 0, stdout + stderr
-    assert "no plan has a breach probability at or below 0" in stderr
+    # the limit in the lowest's unit (it read "at or below 0.05 (--max-breach-prob): the lowest is N%")
+    said = " ".join(stderr.split())
+    assert "no plan has a breach probability at or below 5.0% (--max-breach-prob 0.05)" in said
     metrics = pd.read_csv(here / "B" / "metrics.csv")
     assert metrics["plan"].tolist() == ["milp"]
     # where none meets the limit, every plan is printed with its figures (it printed none)

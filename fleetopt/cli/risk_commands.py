@@ -419,10 +419,10 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     short" says how sure the first place is (:func:`first_place_words`; None: nothing said)."""
     ranked, met = shown_plans(result.metrics, ranking)  # none met the limit: every plan, as the report
     if not met:
-        lowest = result.metrics["breach_probability"].min()
-        err_console.print(
-            f"no plan has a breach probability at or below {ranking['max_breach_prob']:g} "
-            f"(--max-breach-prob): the lowest is {format_percent(lowest)}; every plan is ranked",
+        lowest, limit = result.metrics["breach_probability"].min(), ranking["max_breach_prob"]
+        err_console.print(  # the limit as a percent, as the lowest is: not "at or below 0.5 ... 52.0%"
+            f"no plan has a breach probability at or below {format_percent(limit)} "
+            f"(--max-breach-prob {limit:g}): the lowest is {format_percent(lowest)}; every plan is ranked",
             soft_wrap=True,
         )
     last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
