@@ -148,6 +148,28 @@ def test_a_quarterly_covenant_is_also_given_on_the_trailing_year_with_its_tighte
 
 
 
+
+def test_the_reports_in_short_names_the_covenant_the_trailing_year_would_breach():
+    """Prices a quarter of the forecast's in 2026Q1, untested: EBITDA 54,750 then 219,000, interest
+    80,000 then 78,000, so no tested quarter breaches the 2.0x interest cover; on the trailing
+    year's averages 2026Q2 reads (54,750 + 219,000) / 2 over (80,000 + 78,000) / 2 = 1.733x, EBITDA
+    1 - 2.0 / 1.733 = 15.4 % short. "In short" said "a covenant would be breached (15.4% short)":
+    it names the covenant, what is short and the quarter."""
+    from types import SimpleNamespace
+
+    from fleetopt.core.results import TRAILING_WHAT_IF, trailing_year_headroom
+    from fleetopt.report.in_short import trailing_breach_words
+
+    d = coverage_model()
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [0.25, 1.0, 1.0, 1.0]}
+    data = data_of(d)
+    plan = keep_everything(data)
+    assert not forecast_breach(data, plan)
+    run = SimpleNamespace(data=data, trailing_year=trailing_year_headroom(data, plan_statements(data, plan)))
+    assert trailing_breach_words(run) == (f"; {TRAILING_WHAT_IF}, EBITDA / interest would be breached "
+                                          "(EBITDA 15.4% short), tightest in 2026Q2")  # fmt: skip
+    assert trailing_breach_words(SimpleNamespace(data=data, trailing_year={})) == ""
+
 def test_the_solves_covenant_line_sets_the_trailing_year_what_if_apart():
     """The solve printed "EBITDA may fall 13.5% before a breach (the tightest), if tested on the
     trailing four quarters' averages (...), breached (EBITDA 3.8% short)": the what-if read as the

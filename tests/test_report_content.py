@@ -244,17 +244,18 @@ def test_a_report_in_short_says_what_the_plan_buys_by_year(runs):
             "($120.0M); each order, by quarter, SKU and site, below.") in said
 
 
-def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
+def test_a_report_in_short_names_a_breach_on_the_trailing_year():
     """tiny tests each quarter's own EBITDA; where its covenants on flows would breach on the trailing
-    year's averages the summary says so with the shortfall (here a stand-in cushion of -3.8 %)."""
-    monkeypatch.setattr(in_short, "lowest_trailing_cushion", lambda data, yearly: -0.038)
-
+    year's averages the summary says so, with the covenant, the shortfall and the quarter (here a
+    stand-in headroom of tiny's DSCR, -3.8 % of 1.4x: EBITDA 1 - 1 / 0.962 = 4.0 % short; the words
+    by hand: tests/test_covenants.py)."""
     forecast = SimpleNamespace(within_limits=True, lines={"revolver_balance_usd": np.zeros(8)})
-    run = SimpleNamespace(forecast=forecast, trailing_year={}, data=load("tiny")[1], statements=None)
+    run = SimpleNamespace(forecast=forecast, trailing_year={"dscr": (-0.038, "2027Q1")}, data=load("tiny")[1],
+                          statements=None)  # fmt: skip
     assert in_short._on_the_forecast(run) == (
         "On the forecast it keeps every covenant and its cash above the default level; if tested on the "
-        "trailing four quarters' averages (the model tests each quarter's own), a covenant would be "
-        "breached (3.8% short)."
+        "trailing four quarters' averages (the model tests each quarter's own), EBITDA / debt service "
+        "would be breached (EBITDA 4.0% short), tightest in 2027Q1."
     )
     # a forecast run that keeps its cash by drawing the revolver (never the MILP's statements) says so
     forecast.lines["revolver_balance_usd"][1:3] = (1.9e6, 0.4e6)
@@ -264,7 +265,7 @@ def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
     )
 
 
-def test_a_report_in_short_names_the_breaches_of_the_assumed_grace(monkeypatch):
+def test_a_report_in_short_names_the_breaches_of_the_assumed_grace():
     """The default model's "In short" said "keeps every covenant" while its 2026Q3 DSCR was 0.94x,
     before testing starts in 2027Q1 (a grace the model assumes): a lender reading the first screen
     would take it as compliant. By hand on tiny's optimum (DSCR 2.993x in 2026Q3, 2.950x in 2026Q4)
@@ -272,7 +273,6 @@ def test_a_report_in_short_names_the_breaches_of_the_assumed_grace(monkeypatch):
     from fleetopt import api
     from fleetopt.core.economics import plan_statements
 
-    monkeypatch.setattr(in_short, "lowest_trailing_cushion", lambda data, yearly: None)
     plan = api.solve("tiny").plan
     strict = api.edit("tiny", {"finance.covenants.min_dscr": 3.0, "finance.covenants.test_from": "2027Q1"})
     data = api.load(strict)[1]

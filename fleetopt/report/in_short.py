@@ -12,12 +12,12 @@ from fleetopt.core.results import (
     TRAILING_WHAT_IF,
     first_tested_quarter,
     gpu_capex_by_year,
-    lowest_trailing_cushion,
+    lowest_cushion,
     purchases_by_generation_year,
     risk_in_short,
     untested_breaches,
 )
-from fleetopt.core.units import format_percent, format_usd, format_usd_per_hour
+from fleetopt.core.units import format_usd, format_usd_per_hour
 from fleetopt.evaluate.first_place import first_place_in_short
 from fleetopt.evaluate.forecast import SAME_USD
 from fleetopt.evaluate.metrics import demand_in_short
@@ -105,11 +105,22 @@ def _on_the_forecast(run: ReportRun) -> str:
     forecast = "On the forecast (deliveries on time)" if slips(run.data) else "On the forecast"
     text = (f"{forecast} it keeps {kept} above the default level"
             if fc.within_limits else f"{forecast} it {fc.limits_words()}")  # fmt: skip
-    text += _revolver_words(run) + grace
-    trailing = lowest_trailing_cushion(run.data, run.trailing_year)
-    if trailing is not None and trailing < 0:
-        text += f"; {TRAILING_WHAT_IF}, a covenant would be breached ({format_percent(-trailing)} short)"
-    return text + "."
+    return text + _revolver_words(run) + grace + trailing_breach_words(run) + "."
+
+
+def trailing_breach_words(run: ReportRun) -> str:
+    """'; if tested on the trailing four quarters' averages (...), EBITDA / debt service would be
+    breached (EBITDA 3.8% short), tightest in 2027Q1': the covenant of the lowest cushion on that
+    basis where it is breached ("a covenant would be breached (3.8% short)" named neither the
+    covenant, nor what is short, nor when); '' where none is."""
+    rooms = {name: room for name, (room, _) in run.trailing_year.items()}
+    share, name = lowest_cushion(run.data, rooms) if rooms else (None, None)
+    if share is None or share >= 0:
+        return ""
+    test = next(t for t in run.data.covenants if t.kind.name == name)
+    quarter = run.trailing_year[name][1]
+    breached = test.cushion_words(rooms[name])
+    return f"; {TRAILING_WHAT_IF}, {test.kind.label} would be {breached}, tightest in {quarter}"
 
 
 def _grace_breach_words(run: ReportRun) -> str:
