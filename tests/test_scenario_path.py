@@ -304,6 +304,25 @@ def test_round_off_in_a_distress_sale_is_not_said_as_gpus_sold():
     assert _gpus_sold_words([107_287.0, 0.0, 15_991.0]) == "107,287 hopper and 15,991 rubin"
     assert _gpus_sold_words([0.0, 0.0, 0.3]) == "less than one GPU"
 
+
+def test_the_headline_gives_the_npv_a_default_leaves_the_shareholders(solve_run):
+    """The default model's earliest liquidity default (2026Q4, scenario 608 of seed 7) read "NPV
+    $11.95B" alone: the NPV runs on past the default with the shortfall as negative cash. Where a
+    default ends the shareholders' claim the headline adds the evaluation's own figures for that
+    scenario, with limited liability and if lenders accelerate (tiny: an uncured breach, no
+    liquidity default, so only the latter differs); a scenario with no default adds nothing."""
+    _, data = fo.load(solve_run / "model.yaml")
+    runs = sample_runs(data, read_plans(solve_run, data).compile(data), 40, 3)
+    uncured = runs["quarters_before_uncured"][0] < data.T
+    s, calm = int(np.flatnonzero(uncured)[0]), int(np.flatnonzero(~uncured)[0])
+    path = fo.scenario_path(solve_run, s, seed=3)
+    assert (path.npv_limited_usd, path.npv_accelerated_usd) == (runs["npv_limited"][0, s],
+                                                                runs["npv_accelerated"][0, s])  # fmt: skip
+    assert path.npv_limited_usd == path.npv_usd != path.npv_accelerated_usd  # no liquidity default
+    assert (f"NPV {format_usd(path.npv_usd)} ({format_usd(path.npv_accelerated_usd)} if lenders accelerate "
+            "at the first event of default); ") in path.headline()
+    assert f"NPV {format_usd(runs['npv'][0, calm])}; " in fo.scenario_path(solve_run, calm, seed=3).headline()
+
 def test_the_uncured_breach_is_an_event_in_the_quarter_the_evaluation_counted(solve_run):
     _, data = fo.load(solve_run / "model.yaml")
     runs = sample_runs(data, read_plans(solve_run, data).compile(data), 40, 3)

@@ -11,6 +11,7 @@ the policy's reactions. :func:`scenario_outcomes` finds a scenario worth looking
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,10 @@ class ScenarioPath:
     seed: int
     npv_usd: float
     delivery_slip_quarters: int
+    # the scenario's NPV to shareholders with limited liability (their claim ended by a liquidity
+    # default) and if lenders accelerate at the first event of default, USD (docs/evaluation.md)
+    npv_limited_usd: float = math.nan
+    npv_accelerated_usd: float = math.nan
 
     @property
     def default_quarter(self) -> str | None:
@@ -90,7 +95,7 @@ class ScenarioPath:
         """The scenario in a sentence: "Plan 'milp', scenario 41 of seed 7: NPV -$1.2B; first covenant
         breach 2030Q2; uncured (an event of default) 2030Q4; liquidity default 2031Q1." (the uncured
         breach only where there is one)"""
-        said = [f"NPV {format_usd(self.npv_usd)}"]
+        said = [f"NPV {format_usd(self.npv_usd)}{self._limited_words()}"]
         said.append(f"first covenant breach {self.first_breach_quarter or 'none'}")
         if self.uncured_breach_quarter is not None:  # the event of default P(any default) counts
             said.append(f"uncured (an event of default) {self.uncured_breach_quarter}")
@@ -98,6 +103,16 @@ class ScenarioPath:
         if self.delivery_slip_quarters:
             said.append(f"deliveries slipped {counted(self.delivery_slip_quarters, 'quarter')}")
         return f"Plan {self.plan!r}, scenario {self.scenario} of seed {self.seed}: {'; '.join(said)}."
+
+    def _limited_words(self) -> str:
+        """' (-$2.40B to shareholders with limited liability, -$2.40B if lenders accelerate ...)' where a
+        default ends their claim: the NPV runs on after it with the shortfall as negative cash (a
+        scenario that ran out of cash in its second quarter read 'NPV $11.95B' alone); '' where none."""
+        said = [f"{format_usd(npv)} {what}" for npv, what in (
+            (self.npv_limited_usd, "to shareholders with limited liability"),
+            (self.npv_accelerated_usd, "if lenders accelerate at the first event of default"))
+            if math.isfinite(npv) and npv != self.npv_usd]  # fmt: skip
+        return f" ({', '.join(said)})" if said else ""
 
     def shown(self) -> pd.DataFrame:
         """The quarters' figures a reader looks at first, formatted: revenue (and of it contracted),
@@ -169,7 +184,8 @@ def path_in(data: ModelData, plan: PlanBatch, scen: ScenarioSet, seed: int) -> S
                   plan, scen)  # fmt: skip
     slip = int(np.asarray(scen.delivery_slip)[0])
     frame = _frame(data, plan.slipped[slip] if slip else plan, scen, seen)
-    return ScenarioPath(frame, plan.labels[0], int(scen.index[0]), seed, float(out["npv"][0, 0]), slip)
+    return ScenarioPath(frame, plan.labels[0], int(scen.index[0]), seed, float(out["npv"][0, 0]), slip,
+                        float(out["npv_limited"][0, 0]), float(out["npv_accelerated"][0, 0]))  # fmt: skip
 
 
 def _at(x) -> float:
