@@ -1829,9 +1829,12 @@ def test_a_rerank_by_another_rule_makes_the_second_round_of_its_own_pick(loose_s
     assert json.loads((out / "summary.json").read_text())["candidates_tried"] == len(listed) == 17
     # the report says what the re-ranking solved: the new pick's two planned buffers, not "no solve"
     said = html.unescape(page.build_report(out))
-    assert (f"Re-ranked from the sweep in {folder.resolve()}: its candidates, evaluated again on its "
-            f"scenarios by this rule, solving only the new pick's 2 planned buffers: {haircut[2]}; "
-            f"{dropped}.") in said
+    # the price shock's rows are left out: said by label, as the terminal says them
+    old = "; ".join(SHOCK_BUFFERS + SHOCK_PLANNED)
+    assert json.loads((out / "summary.json").read_text())["rerank_left_out"] == SHOCK_BUFFERS + SHOCK_PLANNED
+    assert (f"Re-ranked from the sweep in {folder.resolve()}: its candidates but the old pick's second round "
+            f"({old}), which the new pick's replaces, evaluated again on its scenarios by this rule, solving "
+            f"only the new pick's 2 planned buffers: {haircut[2]}; {dropped}.") in said
     plan = result.plan("milp: collateral haircut")
     assert np.array_equal(result.plan(haircut[1]).buy_blocks, plan.buy_blocks)
     code, _, err = run_cli("compare", str(out))

@@ -102,12 +102,20 @@ def recommendation_section(run: ReportRun) -> str:
     rule = _rule_text(run)
     rule_line = f"<br>{escape(rule)}" if rule else ""
     source = summary.get("reranked_from")
-    again = (f"<br>Re-ranked from the sweep in {escape(str(source))}: its candidates, evaluated again on "
-             f"its scenarios by this rule{escape(_rerank_solves(summary))}.") if source else ""  # fmt: skip
+    again = (f"<br>Re-ranked from the sweep in {escape(str(source))}: its candidates"
+             f"{escape(_rerank_left_out(summary))}, evaluated again on its scenarios by this rule"
+             f"{escape(_rerank_solves(summary))}.") if source else ""  # fmt: skip
     return (
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
         f"{escape(why_without_lead(summary))}{rule_line}{again}</p>" + _dropped_list(summary)
     )
+
+
+def _rerank_left_out(summary: dict) -> str:
+    """The old pick's second round a re-ranking left out for its new pick's, by label ('' where none
+    was, or its summary.json, written before it kept them, does not say)."""
+    left = summary.get("rerank_left_out") or []
+    return f" but the old pick's second round ({'; '.join(left)}), which the new pick's replaces" if left else ""
 
 
 def _rerank_solves(summary: dict) -> str:

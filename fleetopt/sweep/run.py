@@ -1234,7 +1234,8 @@ class SweepResult:
             TIME_LIMIT_KEPT: self.solve_settings["time_limit"],
             # a re-ranking: the sweep it re-ranked, and the new pick's planned buffers it solved
             **({} if self.reranked_from is None else {"reranked_from": str(self.reranked_from),
-                                                      "rerank_solved": self.solved_now}),
+                                                      "rerank_solved": self.solved_now,
+                                                      "rerank_left_out": self.left_out}),
             "recommended": rec["plan"],
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
             "forecast_optimum": self.forecast_optimum["plan"],
