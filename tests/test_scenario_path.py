@@ -323,6 +323,14 @@ def test_the_headline_gives_the_npv_a_default_leaves_the_shareholders(solve_run)
             "at the first event of default); ") in path.headline()
     assert f"NPV {format_usd(runs['npv'][0, calm])}; " in fo.scenario_path(solve_run, calm, seed=3).headline()
 
+
+def test_the_printed_table_heads_each_figure_with_its_unit_as_the_other_tables_write_it(solve_run):
+    """--explain's table headed its EBITDA "ebitda (USD)", where every other table says EBITDA."""
+    shown = fo.scenario_path(solve_run, 0, seed=3).shown()
+    assert list(shown.columns) == ["quarter", "revenue (USD)", "of it contracted (USD)", "EBITDA (USD)",
+                                   "cash (USD)", "debt (USD)", "revolver balance (USD)", "covenants breached",
+                                   "liquidity default"]  # fmt: skip
+
 def test_the_uncured_breach_is_an_event_in_the_quarter_the_evaluation_counted(solve_run):
     _, data = fo.load(solve_run / "model.yaml")
     runs = sample_runs(data, read_plans(solve_run, data).compile(data), 40, 3)

@@ -121,7 +121,7 @@ class ScenarioPath:
         f = self.frame
         out = pd.DataFrame({"quarter": f["quarter"]})
         for name, title in (("revenue_usd", "revenue"), ("revenue_contracted_usd", "of it contracted"),
-                            ("ebitda_usd", "ebitda"), ("cash_usd", "cash"), ("debt_usd", "debt"),
+                            ("ebitda_usd", "EBITDA"), ("cash_usd", "cash"), ("debt_usd", "debt"),
                             ("revolver_balance_usd", "revolver balance")):  # fmt: skip
             out[f"{title} (USD)"] = f[name].map(format_usd)
         breach = np.where(f["breach"] != "", " (" + f["breach"] + ")", "")
