@@ -170,6 +170,39 @@ def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, sol
     assert not (here / "B").exists()
 
 
+def test_a_budget_too_small_for_one_plans_results_says_the_budget_that_would_do():
+    """Budget 3,000 on 2 scenarios: one plan's results alone take 496 + 928 + 2,544 = 3,968 bytes.
+    The refusal said "a larger max_memory" without a size; it names what one plan needs with its
+    tables, 3,968 + 2B, which runs."""
+    data, plans = tiny(n=1)
+    need = ROW + PAIR + SCENARIO + 2 * plans.nbytes
+    results = r"3\.97 KB of working memory for each plan's results"
+    with pytest.raises(MemoryBudgetError, match=results) as refused:
+        chunk_sizes(data, plans, 2, 3_000)
+    assert str(refused.value).endswith(
+        f"larger max_memory (fleetopt evaluate --max-memory), at least {format_bytes(rounded_up(need))}"
+    )
+    assert chunk_sizes(data, plans, 2, rounded_up(need)) == (1, 1)  # a scenario at a time
+
+
+def test_workers_refused_a_budget_name_the_runs_budget_that_would_do():
+    """--workers 2 --max-memory M: each worker keeps to M // 2. One plan of tiny on 2 scenarios in a
+    worker process takes 496 + 2B + 3B (the copies of its chunk the process holds) + 928 + 2,544
+    bytes. At M two bytes short of twice that, the refusal told to give "at least" one plan's need,
+    half the M given; it now says the share is too small and names twice the need, which runs."""
+    data, plans = tiny(n=1)
+    need = ROW + 5 * plans.nbytes + PAIR + SCENARIO
+    with pytest.raises(MemoryBudgetError) as refused:
+        worker_process_sizes(data, plans, 2, "numpy", 2 * need - 2, 2)
+    assert str(refused.value) == (
+        f"one plan on 2 scenarios needs {format_bytes(need)} of working memory (its tables and its "
+        f"results) in each of the 2 worker processes (--workers), more than each one's share of the budget, "
+        f"{format_bytes(need - 1)} of {format_bytes(2 * need - 2)}: give a max_memory (fleetopt evaluate "
+        f"--max-memory) of at least {format_bytes(rounded_up(2 * need))}, or fewer workers"
+    )
+    assert worker_process_sizes(data, plans, 2, "numpy", rounded_up(2 * need), 2) == (1, 1)
+
+
 def test_a_tight_budget_splits_the_plans_the_same_figures_and_the_forecast_check_within_it(monkeypatch):
     """400,000 bytes on 40 scenarios, NumPy, at B = 6,944: 316,672 left beside the variants (12B); a
     plan 40 x 248 + 2B = 23,808, so (316,672 - 40 x 1,632) // (23,808 + 40 x 1,248) = 3 plans a chunk

@@ -509,8 +509,13 @@ def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> 
 
 # the remedies, naming the Python API's arguments and the CLI's options
 _FEWER = "give fewer scenarios (--scenarios)"
-# compare and the sweep have no memory setting: the larger budget is an evaluation's alone
-_FEWER_OR_MORE_MEMORY = f"{_FEWER}, or for an evaluation a larger max_memory (fleetopt evaluate --max-memory)"
+
+
+def _fewer_or_more_memory(enough_bytes: int) -> str:
+    """The remedies of scenarios too many for a budget: fewer, or the budget that would do (compare
+    and the sweep have no memory setting: the larger budget is an evaluation's alone)."""
+    return (f"{_FEWER}, or for an evaluation a larger max_memory (fleetopt evaluate --max-memory), "
+            f"at least {format_bytes(rounded_up(enough_bytes))}")  # fmt: skip
 
 
 def _check_fits(
@@ -553,7 +558,7 @@ def chunk_sizes(
     pair_bytes = int(8 * words_per_pair(data, plans, record)) + slip_bytes_per_pair(plans)
     scenario_bytes = 8 * _SCENARIO_COPIES * words_per_scenario(data)
     results = row + pair_bytes + scenario_bytes
-    _check_fits(n_scenarios, results, budget_bytes, _FEWER_OR_MORE_MEMORY, tables)
+    _check_fits(n_scenarios, results, budget_bytes, _fewer_or_more_memory(results + tables), tables)
     _check_one_plan_fits(n_scenarios, results + tables, budget_bytes)
     # the scenarios a block of one plan may hold; a chunk's plans share its block's factor paths
     pairs = int(max(1, min(max_pairs, (budget_bytes - per_plan) // (pair_bytes + scenario_bytes))))
