@@ -1324,6 +1324,26 @@ def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
+def test_a_resume_with_workers_too_small_for_one_plan_names_the_runs_budget(tmp_path, monkeypatch):
+    """--workers 2 --max-memory 40KB: each worker keeps to 20 KB, and one plan over tiny's 20
+    scenarios in a worker process needs 4,960 + 2B + 3B (the copies of its chunk it holds) + 928 +
+    2,544 bytes. The resume said "more than the budget of 20 KB (--max-memory)", the 40KB given, and
+    to give at least one plan's need, which 2 workers halve again: it names the share and twice the
+    need. Nothing is computed."""
+    from fleetopt.evaluate import resources
+    from fleetopt.evaluate.engine import format_bytes, rounded_up
+
+    monkeypatch.setattr(resources, "usable_cores", lambda: 2)
+    folder = _interrupted_job(tmp_path, seed=7)
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "40KB", "--workers", "2")
+    text = " ".join(err.split())
+    assert code == 2 and "more than each of the 2 workers' share (20 KB) of the budget (--max-memory)" in text
+    b = compile_plans(build_data(load_model("tiny")), [solved("tiny").plan], ["p"]).nbytes
+    enough = format_bytes(rounded_up(2 * (4_960 + 5 * b + 928 + 2_544)))
+    assert text.endswith(f"resume with a larger --max-memory, at least {enough}"), text
+    assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
+
+
 def test_a_job_whose_scenarios_no_machine_holds_is_not_told_to_raise_its_budget(tmp_path):
     """job.json's n_scenarios edited to 10**18 needs 2.48e+05 PB for one plan: the resume was told
     to give --max-memory that much, which is capped to this machine's memory. It is told that the

@@ -426,15 +426,21 @@ def _resume_over_budget(run, settings: dict, how: dict, runs: dict, exc) -> Memo
     with --max-memory 2.16e+05 PB)."""
     kept = "job.json's max_memory" if settings.get("max_memory") else "half of this machine's free memory"
     given = "--max-memory" if "max_memory" in how else kept
-    need, budget = format_bytes(exc.need_bytes), format_bytes(exc.budget_bytes)
+    # worker processes share the budget (engine.worker_process_sizes); Ray tasks each have it whole
+    shares = runs["workers"] if runs["executor"] != "ray" and runs["workers"] > 1 else 1
+    need, share = format_bytes(exc.need_bytes), format_bytes(exc.budget_bytes)
+    budget = f"the budget of {share}"
+    if shares > 1:
+        budget = f"each of the {shares} workers' share ({share}) of the budget"
     memory = simulation_memory(runs["backend"], runs["executor"], runs["workers"])
-    advice = f": resume with a larger --max-memory, at least {format_bytes(rounded_up(exc.need_bytes))}"
-    if memory is not None and exc.need_bytes > memory.size:
+    enough = exc.need_bytes * shares
+    advice = f": resume with a larger --max-memory, at least {format_bytes(rounded_up(enough))}"
+    if memory is not None and enough > memory.size:
         advice = (f" and than the {format_bytes(memory.size)} of {memory.what}: resume it where there is "
                   f"{need}, or, if {RunFolder.JOB}'s n_scenarios was edited, restore the file")
     return MemoryBudgetError(
         f"{run.path}: one plan on its {settings['n_scenarios']:,} scenarios needs {need} of working "
-        f"memory (its tables and its results), more than the budget of {budget} ({given}){advice}",
+        f"memory (its tables and its results), more than {budget} ({given}){advice}",
         exc.need_bytes, exc.budget_bytes,
     )
 
