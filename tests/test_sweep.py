@@ -1387,6 +1387,11 @@ def _without_the_second_plan(listed: list) -> list:
     return listed
 
 
+def _second_round(listed: list, n: int, value) -> list:
+    listed[n]["second_round"] = value
+    return listed
+
+
 def _origin(listed: list, n: int, origin: str) -> list:
     listed[n]["origin"] = origin
     return listed
@@ -1400,13 +1405,20 @@ def _origin(listed: list, n: int, origin: str) -> list:
     (lambda listed: _origin(listed, 0, "stress"), "its first candidate, and only that one, is the forecast"),
     (lambda listed: _origin(listed, 1, "forecast"), "(origin 'forecast'; here: 'milp: forecast', "),
     (lambda listed: _origin(listed, 1, "banana"), "has origin 'banana', not one of forecast, stress"),
+    (lambda listed: _second_round(listed, 0, True), "candidate 'milp: forecast' has second_round true, which "
+                                                    "only a cash buffer's may have"),
+    (lambda listed: _second_round(listed, 0, "yes"), "candidate 'milp: forecast': second_round 'yes' is not "
+                                                     "true or false"),
 ], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted", "no-forecast", "two-forecasts",
-        "unknown-origin"])  # fmt: skip
+        "unknown-origin", "forecast-second-round", "second-round-not-a-bool"])  # fmt: skip
 def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit, message):
     """A fuzz audit: candidates.json cut to 2 of its candidates was re-ranked over those 2 with exit
     0 (another pick, summary.json still counting them all); a NaN buffer raised StopIteration; a
     negative one was written into the new plans.npz; a candidate marked infeasible dropped its plan
     without a word; an origin edited so that no candidate was the forecast optimum gave a traceback.
+    The forecast optimum marked second_round (made after the pick, so left out of the first round)
+    gave a TypeError traceback (every candidate so marked: "no plans to evaluate"); a second_round
+    of "yes" was read as false in silence.
     A finished sweep lists every candidate it made, each within the model's range, the forecast
     optimum first."""
     copy = _edited_candidates(finished_sweep, tmp_path, edit)

@@ -271,6 +271,8 @@ WITHOUT_PLAN = ("infeasible", "no_plan", "duplicate")
 FORECAST_OPTIMUM = "milp: forecast"
 # how a sweep makes its candidates (Candidate.origin); the first is always the forecast optimum
 ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "planned", "variation")
+# the origins of the cash-buffer candidates, the only ones a sweep's second round makes
+BUFFER_ORIGINS = ("policy", "planned")
 
 
 def signed_short(data: ModelData, plan: Plan) -> list[str]:
@@ -457,7 +459,7 @@ def second_round(
     buffer planned (:func:`planned_buffers`), solved with ``settings`` (mip_gap, time_limit,
     threads), a plan met among ``made`` marked a duplicate, one ``saved`` by an earlier finish
     taken as it was. None where no policy rule reads the buffer."""
-    if first.origin in ("forecast", "policy", "planned"):
+    if first.origin in ("forecast", *BUFFER_ORIGINS):
         return []
     after = f"made after the rule first picked {first.label} (the sweep's second round)"
     out = []

@@ -69,6 +69,7 @@ from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
 from fleetopt.stochastic.run import screened_count
 from fleetopt.sweep.candidates import (
+    BUFFER_ORIGINS,
     LIMIT_WORDS,
     ORIGINS,
     WITHOUT_PLAN,
@@ -524,6 +525,11 @@ def _check_origins(path, made: list[Candidate]) -> None:
     if strange is not None:
         raise PlanFileError(f"{path}: candidate {strange.label!r} has origin {strange.origin!r}, not one of "
                             f"{', '.join(ORIGINS)}: the file was damaged or edited")  # fmt: skip
+    later = next((c for c in made if c.second_round and c.origin not in BUFFER_ORIGINS), None)
+    if later is not None:  # set on the forecast optimum, it left nothing to evaluate: a traceback
+        raise PlanFileError(f"{path}: candidate {later.label!r} has second_round true, which only a cash "
+                            f"buffer's may have (origin {' or '.join(map(repr, BUFFER_ORIGINS))}; its "
+                            f"origin: {later.origin!r}): the file was damaged or edited")  # fmt: skip
     forecast = [c.label for c in made if c.origin == "forecast"]
     if made and (made[0].origin != "forecast" or len(forecast) != 1):
         which = ", ".join(map(repr, forecast)) or "none"
@@ -544,9 +550,20 @@ def _listed_candidate(c: dict) -> Candidate:
         label=str(c["label"]), origin=str(c["origin"]), status=str(c["status"]), note=str(c["note"]),
         forecast_npv_usd=_optional(npv, float), liquidity_buffer_usd=_optional(buffer, float),
         gap=_optional(gap, float), same_as=_optional(same_as, str), buffer_of=_optional(buffer_of, str),
-        second_round=c.get("second_round") is True, broken=str(c.get("broken") or ""),
+        second_round=_second_round(c), broken=str(c.get("broken") or ""),
         planned_buffer_usd=_optional(planned, float),
     )
+
+
+def _second_round(c: dict) -> bool:
+    """A listed candidate's ``second_round``: true or false (absent or null: false, a sweep written
+    before it was kept); anything else was read as false in silence."""
+    made_later = c.get("second_round")
+    if made_later is None:
+        return False
+    if not isinstance(made_later, bool):
+        raise ValueError(f"candidate {c['label']!r}: second_round {made_later!r} is not true or false")
+    return made_later
 
 
 def _optional(value, kind):
