@@ -1243,6 +1243,22 @@ def test_the_report_s_recommendation_is_the_why_without_its_last_point(finished_
     assert why_without_lead(older) == summary["why"]
 
 
+@pytest.mark.parametrize("solved", [5, [1, 2], "abc"], ids=["a-number", "numbers", "a-string"])
+def test_a_report_of_a_reranked_sweep_refuses_a_damaged_rerank_solved(finished_sweep, tmp_path, solved):
+    """summary.json's rerank_solved, the labels of the planned buffers a re-ranking solved, which the
+    report joins: 5 or [1, 2] gave a TypeError traceback, "abc" was read as three labels. Refused
+    by name (exit 2), no report written."""
+    out = tmp_path / "R"
+    code, _, err = run_cli("sweep", "--rerank", str(finished_sweep[0]), "--prefer", "mean", "--out", str(out))
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    (out / "summary.json").write_text(json.dumps({**summary, "rerank_solved": solved}))
+    code, _, err = run_cli("report", str(out), "--out", str(tmp_path / "r.html"))
+    assert code == 2 and "Traceback" not in err, err
+    assert f"rerank_solved must be a list of strings (got {solved!r})" in " ".join(err.split())
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_an_older_sweep_is_reranked_from_the_rule_it_started_with(finished_sweep, tmp_path):
     """summary.json without rule_settings: job.json's rule where the summary describes it, else
     refused (a sweep resumed with a looser rule finished with another one)."""

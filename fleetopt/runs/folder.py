@@ -253,7 +253,8 @@ SUMMARY_FIELDS = {
     "mip_gap": (limits.mip_gap,),  # a sweep's, which its re-ranking solves with
     "time_limit_seconds": (limits.time_limit,),  # its --time-limit, null: none
     "dropped": (limits.instance, list, "a JSON list"),
-    "why_before_lead": (limits.instance, list, "a JSON list"),
+    # a re-ranked sweep's: the report joins them as they are
+    **dict.fromkeys(("why_before_lead", "rerank_solved"), (limits.texts,)),
 }  # fmt: skip
 # names of figures that are numbers in every summary.json fleetopt writes (a top-level one that is
 # not a list or an object of them, as revenue_by_customer_usd is, is a number or null)

@@ -83,6 +83,13 @@ def text(name: str, value, choices: tuple[str, ...] = (), optional: bool = False
     return value
 
 
+def texts(name: str, value) -> list[str]:
+    """A list of strings (a run's labels, sentences)."""
+    if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        raise InputError(f"{name} must be a list of strings (got {shown_value(value)})")
+    return value
+
+
 def model_name(name: str, value, optional: bool = True) -> str | None:
     """A model's name as its file's ``name:`` gives it and the registry records it ("tiny"); a file
     path ("models/tiny.yaml"), which no name can be, is refused rather than matching no run."""
