@@ -1930,6 +1930,33 @@ def test_a_resumed_sweep_makes_the_second_round_of_its_own_pick(loose_sweep, tmp
     assert not set(SHOCK_BUFFERS + SHOCK_PLANNED) & set(again.metrics.plan)
 
 
+def test_a_sweep_stopped_while_planning_its_pick_s_buffers_keeps_those_solved(loose_sweep, tmp_path,
+                                                                             monkeypatch):
+    """Stopped (Ctrl-C) in the solve of the price shock's second planned buffer, the sweep had saved
+    nothing of its second round: the resume solved the first one again (minutes on a large model).
+    It is saved as solved: the resume solves only the second, to the uninterrupted sweep's table."""
+    from fleetopt.sweep import candidates
+
+    real_planned, solved = candidates._Making.planned, []
+
+    def planned(self, buffer):
+        solved.append(buffer.label)
+        if buffer.label == SHOCK_PLANNED[1] and not stopped:
+            raise KeyboardInterrupt
+        return real_planned(self, buffer)
+
+    monkeypatch.setattr(candidates._Making, "planned", planned)
+    folder, stopped = tmp_path / "S", False
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=8, scenarios=200, rule=Rule(**LOOSE), backend="numpy", folder=folder)
+    assert solved[-2:] == SHOCK_PLANNED
+    solved.clear()
+    stopped = True
+    resumed = api.resume_sweep(folder)
+    assert solved == SHOCK_PLANNED[1:]
+    pd.testing.assert_frame_equal(resumed.metrics, loose_sweep[0].metrics, check_exact=True)
+
+
 def test_a_buffer_is_idle_against_its_own_plan_not_the_forecast_optimum():
     """The second round's buffer of "stress" whose figures are the forecast optimum's acted (it is
     not the stress plan run the same way); one with the stress plan's own figures never did."""

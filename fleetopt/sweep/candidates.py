@@ -451,6 +451,7 @@ def planned_buffers(data: ModelData, label: str, plan: Plan, stress: Stress | No
 def second_round(
     data: ModelData, first: Candidate, made: Sequence[Candidate], settings: dict,
     saved: Sequence[Candidate] = (), progress: Callable[[str], None] | None = None,
+    on_planned: Callable[[list[Candidate]], None] | None = None,
 ) -> list[Candidate]:
     """The cash buffers of :func:`policy_variations` for the rule's first pick ``first``, each run on
     its forecast, where the pick is neither the forecast optimum (whose buffers the first round
@@ -458,7 +459,9 @@ def second_round(
     actually picked; and, where the pick is a stress optimum, that optimum re-solved with each
     buffer planned (:func:`planned_buffers`), solved with ``settings`` (mip_gap, time_limit,
     threads), a plan met among ``made`` marked a duplicate, one ``saved`` by an earlier finish
-    taken as it was. None where no policy rule reads the buffer."""
+    taken as it was, and ``on_planned`` given the round made so far after each planned buffer (for a
+    stopped sweep to save it: a solve lost to a stop took minutes on a large model). None where no
+    policy rule reads the buffer."""
     if first.origin in ("forecast", *BUFFER_ORIGINS):
         return []
     after = f"made after the rule first picked {first.label} (the sweep's second round)"
@@ -475,6 +478,8 @@ def second_round(
         planned = replace(planned, made_when=f"; {after}")
         made_now = making.make(planned.label, lambda p=planned: making.planned(p))
         out.append(replace(made_now, second_round=True))
+        if on_planned is not None and planned.label not in making.saved:
+            on_planned(out)
     return out
 
 

@@ -651,7 +651,10 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     table = _candidate_table(evaluation.metrics, feasible)
     metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
     solve = {**solve_settings(settings), "threads": settings.get("threads")}
-    more = second_round(data, feasible[pick], feasible, solve, saved, candidate_progress)
+    first = list(cands.candidates)
+    on_planned = None if folder is None else (  # each solved saved, for a stopped sweep to resume with
+        lambda made: _save_candidates(RunFolder(folder), loaded, data, CandidateSet([*first, *made])))
+    more = second_round(data, feasible[pick], feasible, solve, saved, candidate_progress, on_planned)
     solved = _solved_now(more, saved)
     made = {c.label for c in more}
     _warn_default_solve(settings, solved)
