@@ -1425,8 +1425,14 @@ def _origin(listed: list, n: int, origin: str) -> list:
                                                     "only a cash buffer's may have"),
     (lambda listed: _second_round(listed, 0, "yes"), "candidate 'milp: forecast': second_round 'yes' is not "
                                                      "true or false"),
+    (lambda listed: _with_buffer(listed, "abc"), "liquidity_buffer_usd 'abc' is not 0 to 1e+15"),
+    (lambda listed: _with_buffer(listed, [1]), "liquidity_buffer_usd [1] is not 0 to 1e+15"),
+    (lambda listed: [{**listed[0], "gap": -1}, *listed[1:]], "'milp: forecast': gap -1 is not a gap of 0 or"),
+    (lambda listed: [{k: v for k, v in listed[0].items() if k != "label"}, *listed[1:]],
+     "candidates.json: a candidate has no field 'label'"),
 ], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted", "no-forecast", "two-forecasts",
-        "unknown-origin", "forecast-second-round", "second-round-not-a-bool"])  # fmt: skip
+        "unknown-origin", "forecast-second-round", "second-round-not-a-bool", "text-buffer", "list-buffer",
+        "negative-gap", "no-label"])  # fmt: skip
 def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit, message):
     """A fuzz audit: candidates.json cut to 2 of its candidates was re-ranked over those 2 with exit
     0 (another pick, summary.json still counting them all); a NaN buffer raised StopIteration; a
@@ -1434,7 +1440,8 @@ def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit,
     without a word; an origin edited so that no candidate was the forecast optimum gave a traceback.
     The forecast optimum marked second_round (made after the pick, so left out of the first round)
     gave a TypeError traceback (every candidate so marked: "no plans to evaluate"); a second_round
-    of "yes" was read as false in silence.
+    of "yes" was read as false in silence. A buffer "abc" or [1] was refused in Python's words
+    ("could not convert string to float"), without the field; a gap of -1 was taken.
     A finished sweep lists every candidate it made, each within the model's range, the forecast
     optimum first."""
     copy = _edited_candidates(finished_sweep, tmp_path, edit)

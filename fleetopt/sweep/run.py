@@ -453,9 +453,13 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
         return []
     try:
         made = [_listed_candidate(c) for c in read_json(path.read_text(encoding="utf-8"))]
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+    except KeyError as exc:
+        missing = exc.args[0]
+        raise PlanFileError(f"{path}: a candidate has no field {missing!r}: the file was damaged or edited"
+                            ) from None  # fmt: skip
+    except (OSError, ValueError, TypeError) as exc:
         raise PlanFileError(
-            f"{path} cannot be read as a sweep's candidates ({exc!r}): the file was damaged or edited"
+            f"{path} cannot be read as a sweep's candidates ({exc}): the file was damaged or edited"
         ) from None
     _check_origins(path, made)
     tried = run.summary().get("candidates_tried") if run.is_finished else None
@@ -538,21 +542,32 @@ def _check_origins(path, made: list[Candidate]) -> None:
 
 
 def _listed_candidate(c: dict) -> Candidate:
-    npv, buffer, gap = c["forecast_npv_usd"], c.get("liquidity_buffer_usd"), c.get("gap")
-    planned = c.get("planned_buffer_usd")  # a sweep written before it was kept: none
-    for name, usd in (("liquidity_buffer_usd", buffer), ("planned_buffer_usd", planned)):
-        if usd is not None and not 0 <= float(usd) <= MAX_USD:  # NaN fails too
-            raise ValueError(f"candidate {c['label']!r}: {name} {usd!r} is not 0 to {MAX_USD:g}")
-    if npv is not None and not math.isfinite(float(npv)):
-        raise ValueError(f"candidate {c['label']!r}: forecast_npv_usd {npv!r} is not a number of USD")
+    if "forecast_npv_usd" not in c:
+        raise KeyError("forecast_npv_usd")
+    usd = f"0 to {MAX_USD:g}"
     same_as, buffer_of = c.get("same_as"), c.get("buffer_of")  # a sweep written before they were kept
     return Candidate(
         label=str(c["label"]), origin=str(c["origin"]), status=str(c["status"]), note=str(c["note"]),
-        forecast_npv_usd=_optional(npv, float), liquidity_buffer_usd=_optional(buffer, float),
-        gap=_optional(gap, float), same_as=_optional(same_as, str), buffer_of=_optional(buffer_of, str),
-        second_round=_second_round(c), broken=str(c.get("broken") or ""),
-        planned_buffer_usd=_optional(planned, float),
+        forecast_npv_usd=_listed_number(c, "forecast_npv_usd", "a number of USD"),
+        liquidity_buffer_usd=_listed_number(c, "liquidity_buffer_usd", usd, 0, MAX_USD),
+        gap=_listed_number(c, "gap", "a gap of 0 or more", 0), same_as=_optional(same_as, str),
+        buffer_of=_optional(buffer_of, str), second_round=_second_round(c), broken=str(c.get("broken") or ""),
+        # a sweep written before it was kept: none
+        planned_buffer_usd=_listed_number(c, "planned_buffer_usd", usd, 0, MAX_USD),
     )
+
+
+def _listed_number(c: dict, name: str, what: str, low: float = -math.inf, high: float = math.inf):
+    """A listed candidate's number ``name`` (absent or null: None), finite and from ``low`` to
+    ``high`` (``what``, in words), else refused naming it: a list or a string there was refused as
+    Python's words for the conversion, without the field ("could not convert string to float")."""
+    value = c.get(name)
+    if value is None:
+        return None
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if not (number and math.isfinite(value) and low <= value <= high):  # NaN fails too
+        raise ValueError(f"candidate {c.get('label')!r}: {name} {value!r} is not {what}")
+    return float(value)
 
 
 def _second_round(c: dict) -> bool:
