@@ -1337,7 +1337,8 @@ def test_a_resume_with_workers_too_small_for_one_plan_names_the_runs_budget(tmp_
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "40KB", "--workers", "2")
     text = " ".join(err.split())
-    assert code == 2 and "more than each of the 2 workers' share (20 KB) of the budget (--max-memory)" in text
+    assert code == 2 and ("in each of the 2 worker processes (--workers), more than each one's share of the "
+                          "budget, 20 KB of 40 KB (--max-memory)") in text, text
     b = compile_plans(build_data(load_model("tiny")), [solved("tiny").plan], ["p"]).nbytes
     enough = format_bytes(rounded_up(2 * (4_960 + 5 * b + 928 + 2_544)))
     assert text.endswith(f"resume with a larger --max-memory, at least {enough}"), text

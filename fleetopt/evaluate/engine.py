@@ -285,11 +285,12 @@ def choose_backend(
 
 class MemoryBudgetError(InputError):
     """A run that cannot keep within its working-memory budget, even one plan at a time:
-    ``need_bytes`` for one plan, ``budget_bytes`` the budget."""
+    ``need_bytes`` for one plan, ``budget_bytes`` the budget; with ``workers`` worker processes
+    sharing the run's budget, both are the run's, ``workers`` times one worker's."""
 
-    def __init__(self, message: str, need_bytes: int = 0, budget_bytes: int = 0):
+    def __init__(self, message: str, need_bytes: int = 0, budget_bytes: int = 0, workers: int = 1):
         super().__init__(message)
-        self.need_bytes, self.budget_bytes = need_bytes, budget_bytes
+        self.need_bytes, self.budget_bytes, self.workers = need_bytes, budget_bytes, workers
 
 
 # A scenario's factor paths are held about three times while a block is simulated: as generated,
@@ -463,7 +464,7 @@ def _worker_share_refused(exc: MemoryBudgetError, n_scenarios: int, workers: int
         f"(its tables and its results) in each of the {workers} worker processes (--workers), more than "
         f"each one's share of the budget, {format_bytes(share)} of {format_bytes(share * workers)}: give "
         f"a max_memory (fleetopt evaluate --max-memory) of at least {enough}, or fewer workers",
-        need * workers, share * workers,
+        need * workers, share * workers, workers,
     )  # fmt: skip
 
 
