@@ -48,15 +48,20 @@ MaxMemoryOption = Annotated[
 
 def memory_budget(text: str | None) -> int | None:
     """--max-memory in bytes (None: the default). Only plain decimal numbers with a unit pass:
-    'nanGB', '1e400GB' or '-1GB' are refused with what is accepted."""
+    'nanGB', '1e400GB' or '-1GB' are refused with what is accepted, and '20' (bytes, megabytes?)
+    is asked for its unit."""
     if text is None:
         return None
     shown = shortened(text.strip()) or "''"
     match = _MEMORY_TEXT.match(text)
     unit = match.group(2).upper() if match else None
-    if match is None or (unit or "B") not in _MEMORY_UNITS:
+    if match is None or (unit and unit not in _MEMORY_UNITS):
         raise InputError(f"--max-memory {shown}: expected {_MEMORY_ACCEPTED}")
-    size = float(match.group(1)) * _MEMORY_UNITS[unit or "B"]
+    if not unit:
+        number = shortened(match.group(1))
+        raise InputError(f"--max-memory {shown} has no unit: write one, e.g. {number}MB or {number}GB; "
+                         f"expected {_MEMORY_ACCEPTED}")
+    size = float(match.group(1)) * _MEMORY_UNITS[unit]
     if not _MIN_BUDGET <= size <= _MAX_BUDGET:
         raise InputError(f"--max-memory {shown} is out of range: expected {_MEMORY_ACCEPTED}")
     return int(size)
