@@ -129,10 +129,12 @@ def test_an_evaluations_folder_gives_its_seed_and_scenarios_to_scenario_path(sol
         fo.scenario_path(tmp_path / "E", 30)
 
 
-def late_block_path(**changes):
+def late_block_path(delay_penalty: float = 10000.0, cancellation_penalty: float | None = None, **changes):
     """tests/test_policy.py's 1 MW block two quarters late for the 100-GPU contract (allowance 1),
     with electricity at $100/MWh and $1,000 of overhead a quarter (``changes``: to its site)."""
-    d = late_block_model(delay_allowance=1)
+    d = late_block_model(delay_allowance=1, delay_penalty=delay_penalty)
+    if cancellation_penalty is not None:
+        d["contracts"]["anchor"]["cancellation_penalty_usd"] = cancellation_penalty
     d["sites"]["s1"].update(electricity_price_usd_per_mwh=100.0, **changes)
     d["finance"]["overhead_usd_per_quarter"] = 1000.0
     data = data_of(d)
@@ -186,6 +188,17 @@ def test_contracts_late_and_cancelled_for_lateness_are_events_with_their_gpus_an
         "2026Q3: contract anchor cancelled for lateness: 100 GPUs due, cancellation penalty $50.0k",
     ]
     assert list(path.frame["contract_penalties_usd"]) == [0.0, 10000.0, 50000.0, 0.0]
+
+
+def test_a_contract_without_penalties_is_late_and_cancelled_with_no_penalty_said():
+    """The late block with no delay or cancellation penalty: 'delay penalty $0' was said for each
+    late quarter of each such contract (four times in a quarter of the default model)."""
+    path = late_block_path(delay_penalty=0.0, cancellation_penalty=0.0)
+    assert path.events() == [
+        "2026Q2: 1 MW at s1 online 2 quarters late; contract anchor late: 50 of 100 GPUs delivered",
+        "2026Q3: contract anchor cancelled for lateness: 100 GPUs due",
+    ]
+    assert list(path.frame["contract_penalties_usd"]) == [0.0, 0.0, 0.0, 0.0]
 
 
 def test_a_contract_cancelled_in_the_first_quarter_is_an_event():

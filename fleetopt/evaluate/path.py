@@ -362,13 +362,19 @@ def _late_contract_words(data: ModelData, plan: PlanBatch, t: int, q: dict, befo
         more = (late > (0.0 if before is None else before["late"])) & (q["live"] > 0)
         for k in np.flatnonzero(more):
             c = data.contracts[k]
-            said.append(f"contract {c.name} late: {q['served'][k]:,.0f} of {due[k]:,.0f} GPUs delivered, "
-                        f"delay penalty {format_usd(c.delay_penalty_usd)}")  # fmt: skip
+            said.append(f"contract {c.name} late: {q['served'][k]:,.0f} of {due[k]:,.0f} GPUs delivered"
+                        + _penalty_words("delay", c.delay_penalty_usd))  # fmt: skip
     for k in np.flatnonzero((live_before > 0) & (q["live"] == 0) & alive):
         c = data.contracts[k]
-        said.append(f"contract {c.name} cancelled for lateness: {due[k]:,.0f} GPUs due, cancellation "
-                    f"penalty {format_usd(c.penalty_usd)}")  # fmt: skip
+        said.append(f"contract {c.name} cancelled for lateness: {due[k]:,.0f} GPUs due"
+                    + _penalty_words("cancellation", c.penalty_usd))  # fmt: skip
     return said
+
+
+def _penalty_words(what: str, usd: float) -> str:
+    """', delay penalty $10.0k'; '' for a contract without one ('delay penalty $0' repeated for each
+    late quarter of each such contract said nothing)."""
+    return f", {what} penalty {format_usd(usd)}" if usd > 0 else ""
 
 
 def _risk_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> list[str]:
