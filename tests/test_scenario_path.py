@@ -353,7 +353,7 @@ def test_the_uncured_breach_is_an_event_in_the_quarter_the_evaluation_counted(so
     path = fo.scenario_path(solve_run, s, seed=3)
     quarter = data.quarter_labels[int(runs["quarters_before_uncured"][0, s])]
     said = [line for line in path.events() if "uncured covenant breach" in line]
-    breached = path.frame.set_index("quarter").loc[quarter, "covenants_breached"].replace("_", " ")
+    breached = path.frame.set_index("quarter").loc[quarter, "covenants_breached"]
     assert len(said) == 1 and said[0].startswith(f"{quarter}: ")
     assert f"uncured covenant breach ({breached}): an event of default" in said[0]
 
@@ -405,6 +405,23 @@ def test_an_uncured_breach_says_why_no_cure_covered_it(prices, cures, cash, word
     assert list(path.frame["breach"]) == words
     assert (path.default_quarter is not None) == (cash is not None)
 
+
+
+def test_the_covenants_breached_are_named_as_the_evaluate_tables_name_them():
+    """The first case above (interest cover breached in quarters 1 and 3, one cure): the table and the
+    event read "interest_coverage", a code, where the evaluate tables say "EBITDA / interest"."""
+    from test_covenants import coverage_model, keep_everything
+
+    d = coverage_model()
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 0.5, 1.0, 0.5]}
+    d["finance"]["covenants"]["equity_cures"] = 1
+    data = data_of(d)
+    path = path_in(data, batch(data, [keep_everything(data)]), deterministic_scenarios(data), seed=0)
+    assert list(path.shown()["covenants breached"]) == [
+        "", "EBITDA / interest (cured)", "",
+        "EBITDA / interest (uncured (its 1 cure spent): event of default)",
+    ]
+    assert path.events() == ["2026Q4: uncured covenant breach (EBITDA / interest): an event of default"]
 
 
 def test_the_cure_field_the_breach_words_name_is_the_one_set_takes():

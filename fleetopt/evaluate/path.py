@@ -125,7 +125,7 @@ class ScenarioPath:
                             ("revolver_balance_usd", "revolver balance")):  # fmt: skip
             out[f"{title} (USD)"] = f[name].map(format_usd)
         breach = np.where(f["breach"] != "", " (" + f["breach"] + ")", "")
-        out["covenants breached"] = f["covenants_breached"].str.replace("_", " ") + breach
+        out["covenants breached"] = f["covenants_breached"] + breach
         out["liquidity default"] = np.where(f["liquidity_default"], "DEFAULT", "")
         return out
 
@@ -160,8 +160,7 @@ def _default_words(row: pd.Series) -> list[str]:
         said.append(f"liquidity default: cash ends the quarter at {format_usd(row['cash_usd'])} (revolver "
                     f"balance {format_usd(row['revolver_balance_usd'])})")  # fmt: skip
     if str(row["breach"]).startswith(UNCURED):
-        breached = row["covenants_breached"].replace("_", " ")
-        said.append(f"uncured covenant breach ({breached}): an event of default")
+        said.append(f"uncured covenant breach ({row['covenants_breached']}): an event of default")
     return said
 
 
@@ -276,8 +275,9 @@ def _first_of(flags: np.ndarray) -> np.ndarray:
 
 
 def _covenant_columns(data: ModelData, frame: pd.DataFrame, lines: dict, seen: list[dict]) -> None:
-    """Each covenant's ratio where tested (NaN elsewhere) and its limit; the covenants breached and
-    whether the breach was cured (an equity cure) or not (an event of default)."""
+    """Each covenant's ratio where tested (NaN elsewhere) and its limit; the covenants breached (by
+    their labels, "EBITDA / debt service", as the evaluate tables name them) and whether the breach
+    was cured (an equity cure) or not (an event of default)."""
     values = statement_quantities(lines, data.covenant_window)
     breached = [[] for _ in seen]
     for test in data.covenants:
@@ -285,7 +285,7 @@ def _covenant_columns(data: ModelData, frame: pd.DataFrame, lines: dict, seen: l
         frame[f"{test.kind.name}_ratio"] = ratio
         frame[f"{test.kind.name}_limit"] = test.describe()
         for t in np.flatnonzero(test.tested & test.breached(values)):
-            breached[t].append(test.kind.name)
+            breached[t].append(test.kind.label)  # as the evaluate tables name it
     frame["covenants_breached"] = [", ".join(names) for names in breached]
     frame["breach"] = [_breach_words(q, seen[t - 1] if t else None, bool(names))
                        for t, (q, names) in enumerate(zip(seen, breached, strict=True))]  # fmt: skip
