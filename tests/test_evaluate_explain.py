@@ -2,6 +2,7 @@
 input refused before any work."""
 
 import re
+from html import escape
 
 import numpy as np
 import pandas as pd
@@ -112,3 +113,45 @@ def test_first_any_default_takes_the_earlier_of_either_default():
     scenario, why = pick_scenario(outcomes, "first-any-default", 4)
     assert scenario == 2 and why.endswith("; 3 of 4 scenarios have one")
     assert pick_scenario(outcomes, "first-default", 4)[0] == 3
+
+
+def test_the_report_shows_the_explained_scenario_and_the_run_lists_its_path(solve_run, tmp_path):
+    """`--explain worst --report`: report.html never named the scenario it wrote path.csv for, and the
+    "wrote" line of the run's files left path.csv out. The report's "One scenario's path" gives the
+    scenario, why it was chosen, the headline, its quarters and its events as the terminal shows them."""
+    folder = tmp_path / "risk"
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "40", "--seed", "3",
+                             "--explain", "worst", "--report", "--out", str(folder))  # fmt: skip
+    assert code == 0, out + err
+    assert re.search(r"wrote \S+ \(job\.json, metrics\.csv, model\.yaml, path\.csv, path\.json, summary", out)
+    result, _, _ = fo.evaluate(solve_run, scenarios=40, seed=3, keep_matrix=True, backend="numpy")
+    worst = int(np.argmin(result.npv_matrix[0]))
+    path = fo.scenario_path(folder, worst)
+    page = (folder / "report.html").read_text()
+    start = page.index("<h2 id=\"scenario-path\">One scenario's path</h2>")
+    section = page[start:page.find("<h2", start + 1)]
+    assert f"Scenario {worst} of seed 3, plan &#x27;milp&#x27;: the lowest NPV of 40 scenarios" in section
+    assert escape(path.headline()) in section
+    first = path.shown().iloc[0]  # 2026Q3's revenue and EBITDA, as the terminal's table writes them
+    assert re.search(rf"<td[^>]*>2026Q3</td><td[^>]*>{re.escape(first['revenue (USD)'])}</td>", section)
+    assert all(f"<li>{escape(line)}</li>" in section for line in path.events()) and path.events()
+
+
+@pytest.mark.parametrize("text, said", [("{", "unreadable"), ('{"plan": "milp"}', "no scenario, seed")])
+def test_a_broken_path_json_is_named_by_the_report(solve_run, tmp_path, text, said):
+    folder = tmp_path / "risk"
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "20", "--explain", "0",
+                             "--out", str(folder))  # fmt: skip
+    assert code == 0, out + err
+    (folder / "path.json").write_text(text)
+    code, out, err = run_cli("report", str(folder))
+    assert code != 0 and f"{folder / 'path.json'}: " in out + err and said in out + err
+    assert "Traceback" not in out + err and not (folder / "report.html").exists()
+
+
+def test_a_report_without_explain_has_no_scenario_path(solve_run, tmp_path):
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "20", "--report",
+                             "--out", str(tmp_path / "risk"))  # fmt: skip
+    assert code == 0, out + err
+    assert "One scenario" not in (tmp_path / "risk" / "report.html").read_text()
+    assert "path.csv" not in out

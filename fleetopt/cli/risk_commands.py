@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import shlex
 from contextlib import contextmanager, nullcontext
@@ -92,10 +93,18 @@ from fleetopt.evaluate.metrics import (
     marked_last_words,
     shown_plans,
 )
-from fleetopt.evaluate.path import EXPLAIN_RULES, chosen_plan, pick_scenario, scenario_outcomes, scenario_path
+from fleetopt.evaluate.path import (
+    EXPLAIN_RULES,
+    ScenarioPath,
+    chosen_plan,
+    pick_scenario,
+    scenario_outcomes,
+    scenario_path,
+)
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
+from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunDirError, RunFolder, kept_options, resume_command, run_name
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
@@ -259,9 +268,10 @@ def evaluate(
         path = api.write_evaluate_run(
             result, job.loaded, job.source, folder.path, command=command_line(), ranking={**ranking, **kept}
         )
-        say_written(path)
-        if explained is not None:
-            _explain(job, explained, path)
+        picked = None if explained is None else _explained_path(job, explained, path)
+        say_written(path)  # path.csv and path.json among its files
+        if picked is not None:
+            _print_explained(job, *picked, path)
         finish_report(path, report)
     if lost:  # a batch system sees that something removed the job's folder under it
         raise typer.Exit(InputError.exit_code)
@@ -282,8 +292,9 @@ def _explained(explain: str | None, plan: str | None, job: api.EvaluationJob, sc
     return explain, chosen_plan(job.batch, plan, job.source.path)
 
 
-def _explain(job: api.EvaluationJob, explained: tuple, folder: Path) -> None:
-    """The scenario --explain picks, its quarters printed and written to path.csv in ``folder``."""
+def _explained_path(job: api.EvaluationJob, explained: tuple, folder: Path):
+    """(the path, why it was chosen) of the scenario --explain picks, written to path.csv and
+    path.json in ``folder`` (the report's "One scenario's path"); None where its rule finds none."""
     rule, one = explained
     seed, n = job.settings["seed"], job.settings["n_scenarios"]
     if isinstance(rule, int):
@@ -292,13 +303,21 @@ def _explain(job: api.EvaluationJob, explained: tuple, folder: Path) -> None:
         scenario, why = pick_scenario(scenario_outcomes(job.data, one, seed, n), rule, job.data.T)
     if scenario is None:
         console.print(f"--explain {rule}: {why}; nothing to explain.", highlight=False)
-        return
+        return None
     path = scenario_path(job.data, one, seed, scenario)
+    path.to_csv(folder / RunFolder.PATH_CSV)
+    write_text_atomic(folder / RunFolder.PATH_JSON, json.dumps(path.explained(why), indent=1))
+    return path, why
+
+
+def _print_explained(job: api.EvaluationJob, path: ScenarioPath, why: str, folder: Path) -> None:
+    """The path --explain picked, its quarters and events printed, and how to see it again."""
+    scenario, seed, n = path.scenario, path.seed, job.settings["n_scenarios"]
     console.print(f"Scenario {scenario} of seed {seed} ({why}), plan {path.plan!r}:", highlight=False)
     console.print(scenario_path_table(path.shown(), path.headline()))
     for line in path.events():
         console.print(line, highlight=False, soft_wrap=True)
-    written = path.to_csv(folder / "path.csv")
+    written = folder / RunFolder.PATH_CSV
     again = shlex.join(["fleetopt", "evaluate", str(folder / "model.yaml"), "--plans", str(job.source.path),
                         "--scenarios", str(n), "--seed", str(seed), "--explain", str(scenario),
                         "--plan", path.plan])  # fmt: skip

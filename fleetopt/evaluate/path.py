@@ -104,6 +104,15 @@ class ScenarioPath:
             said.append(f"deliveries slipped {counted(self.delivery_slip_quarters, 'quarter')}")
         return f"Plan {self.plan!r}, scenario {self.scenario} of seed {self.seed}: {'; '.join(said)}."
 
+    def explained(self, why: str) -> dict:
+        """What ``fleetopt evaluate --explain`` shows of the path, as the run's report shows it
+        (path.json): the scenario, ``why`` it was chosen, the headline, :meth:`shown`'s quarters as
+        text and :meth:`events`."""
+        shown = self.shown()
+        return {"plan": self.plan, "scenario": self.scenario, "seed": self.seed, "why": why,
+                "headline": self.headline(), "columns": list(shown.columns),
+                "rows": shown.astype(str).to_numpy().tolist(), "events": self.events()}  # fmt: skip
+
     def _limited_words(self) -> str:
         """' (-$2.40B to shareholders with limited liability, -$2.40B if lenders accelerate ...)' where a
         default ends their claim: the NPV runs on after it with the shortfall as negative cash (a

@@ -24,6 +24,7 @@ from fleetopt.report.definitions import (
     glossary,
     glossary_section,
 )
+from fleetopt.report.explained import explained_section
 from fleetopt.report.in_short import summary_section
 from fleetopt.report.key_figures import key_figures_section
 from fleetopt.report.markup import SCRIPT, STYLE, css_string, page_context_style, scroll_hint
@@ -76,6 +77,7 @@ def _sections(run: ReportRun) -> list[str]:
         sections.append(front_section(run.metrics))
     if run.metrics is not None:
         sections.append(candidates_section(run))
+    sections.append(explained_section(run))  # evaluate --explain's scenario ('' without one)
     if run.focus:
         sections += purchases_and_statements_sections(run)
     return sections

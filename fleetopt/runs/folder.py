@@ -357,6 +357,8 @@ class RunFolder:
     RULE_NOT_MET = "rule_not_met"
     CANDIDATES_CSV = "candidates.csv"
     FRONT = "front.csv"
+    PATH_CSV = "path.csv"  # evaluate --explain: the scenario's quarters, every column
+    PATH_JSON = "path.json"  # evaluate --explain: what it showed (ScenarioPath.explained), for the report
     REPORT = "report.html"
     # a job's lock, held by the process running it (flock: the system releases it when that process
     # ends, however it ends); removed when the run finishes. Not a run file: nothing reads it but the lock
@@ -365,7 +367,7 @@ class RunFolder:
     # the files a run writes: no other command's output may replace one (see refuse_run_file)
     TABLES = (PLAN_CSV, STATEMENTS, METRICS, CANDIDATES_CSV, FRONT, PURCHASES)  # RunData's, in order
     FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, METRICS, NPV_MATRIX,
-             CANDIDATES, CANDIDATES_CSV, FRONT, REPORT)  # fmt: skip
+             CANDIDATES, CANDIDATES_CSV, FRONT, PATH_CSV, PATH_JSON, REPORT)  # fmt: skip
     # the files each kind of finished run writes besides summary.json and model.yaml (a summary.json
     # edited to another kind was recorded, and `fleetopt runs` then failed on its figures)
     RESULTS_OF_KIND: ClassVar[dict[str, tuple[str, ...]]] = {
