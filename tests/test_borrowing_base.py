@@ -102,20 +102,44 @@ def test_a_cut_prepayment_keeps_debt_that_counts_against_the_borrowing_base_unti
     assert shut["breach"][0, 0] == 0.0 and shut["default"][0, 0] == 1.0
 
 
-def test_a_cash_buffer_that_cuts_the_prepayment_the_base_needs_breaches_it_on_the_forecast():
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_prepayment_rule_never_cuts_the_part_of_a_prepayment_the_base_needs(kernel):
+    """The cut above with a $100,000 minimum (and $200,000 of opening cash, the default level 0):
+    cash can pay 268,000 of the 500,000 prepayment, so the rule would cut 232,000. At a resale
+    factor of 0.9 in quarter 0 the fleet is worth 630,000; the plan's own 250,000 needs 250,000 /
+    0.7 = 357,142.86 of it, so the base has room for 272,857.14 x 0.7 = 191,000 of debt kept:
+    the cut is 191,000, the other 41,000 is prepaid and cash ends at 100,000 - 41,000 = 59,000,
+    with the base met exactly ((250,000 + 191,000) / 0.7 = 630,000). At a factor of 1 the room
+    is 240,000 and the whole 232,000 is cut, cash at the minimum."""
+    d = base_model(1.0e6)
+    d["finance"].update(opening_cash_usd=2.0e5, min_cash_usd=1.0e5, default_cash_usd=0.0)
+    d["finance"]["facilities"]["gpu-loan"]["fixed_rate_annual"] = 0.08
+    data = data_of(d)
+    plan = prepay_plan(data, 500_000.0)
+    out = run(data, plan, Policy(), resale(data, {0: 0.9}), kernel, line="debt_usd")
+    np.testing.assert_allclose(out["debt_usd"][0, 0, 0], 250_000.0 + 191_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["min_cash"][0, 0], 59_000.0, rtol=1e-9)
+    assert out["prepayment_cut"][0, 0] == 1.0
+    assert out["breach"][0, 0] == 0.0 and out["default"][0, 0] == 0.0
+    free = run(data, plan, Policy(), resale(data, {}), kernel, line="debt_usd")
+    np.testing.assert_allclose(free["debt_usd"][0, 0, 0], 250_000.0 + 232_000.0, rtol=1e-12)
+    np.testing.assert_allclose(free["min_cash"][0, 0], 100_000.0, rtol=1e-9)
+
+
+def test_a_cash_buffer_never_cuts_the_prepayment_the_base_needs_on_the_forecast():
     """`tiny`'s forecast optimum prepays $48.7M to keep its loan within 70 % of the fleet's resale
-    value (the base is used in full in most quarters). Run with a $30M buffer it keeps that debt:
-    its NPV on the forecast is higher (-$11.60M against -$14.11M), and it breaches the borrowing
-    base; with no buffer nothing reacts and nothing breaches."""
+    value (the base is used in full in most quarters): the base needs all of it, so a $30M or $60M
+    buffer cuts none (policy rule 3; the base's room is rounding, not a dollar) and the plan runs
+    as it does with no buffer: the same NPV (-$14.11M), no breach."""
     result = solved("tiny")
     data = result.data
     assert np.isclose(result.statements.lines["borrowing_base_used"].max(), 1.0)
     consts = SimulationConstants.from_data(data)
-    plans = with_buffers(batch(data, [result.plan, result.plan]), [0.0, 30.0e6])
+    plans = with_buffers(batch(data, [result.plan] * 3), [0.0, 30.0e6, 60.0e6])
     out = simulate(consts, plans, deterministic_scenarios(data, 1))
-    np.testing.assert_allclose(out["npv"][:, 0], [-14.11e6, -11.60e6], atol=0.01e6)
-    assert list(out["first_breach"][:, 0]) == [0.0, BASE_BIT]
-    assert list(out["prepayment_cut"][:, 0]) == [0.0, 1.0]
+    np.testing.assert_allclose(out["npv"][:, 0], [-14.11e6] * 3, atol=0.01e6)
+    assert list(out["first_breach"][:, 0]) == [0.0] * 3
+    assert list(out["prepayment_cut"][:, 0]) == [0.0] * 3
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

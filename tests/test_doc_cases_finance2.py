@@ -56,18 +56,20 @@ and full draw; the sold GPUs neither) + 200,000: EBITDA -620,643.75; interest 55
 (the revolver, 3 %), principal 500,000: cash -169,188.75, the revolver full, so 6 lots at 21,375
 (1,282,500): cash 1,113,311.25; the base (370 x 22,500 against 2.5M) holds. No breach at all.
 
-**A prepayment made for the base, cut** (policy rule 3, "The borrowing base"). ``hand`` with
+**A prepayment made for the base is not cut** (policy rule 3, "The borrowing base"). ``hand`` with
 `max_ltv` 0.125: the base allows 1.5M, 1.375M, 1.25M, 1.125M, and the opening 2M amortising
 250,000 a quarter owes 1.75M after 2026Q1: the MILP prepays 250,000 then (prepaying more loses:
 8 % against 10 %; a draw cannot fit) and owes 1.5M, 1.25M, 1M, 750,000. Interest 40,000, 30,000,
 25,000, 20,000; tax 72,770, 74,770, 75,770, 76,770; cash flows 791,080, 1,049,080, 1,053,080,
 1,057,080; at the end 7.6M + 76,770 - 750,000: NPV 10,011,187.87. Evaluated with a
-`liquidity_buffer_usd` of 4.9M: after the prepayment cash would be 5,791,080, below 1M + 4.9M, so
-108,920 of it is cut and kept. Its instalment falls after the horizon (the plan's own 1.5M needs
-every instalment inside it), so it stays owed to the end: the base needs 1,608,920 / 0.125 =
-12,871,360 against 12M in 2026Q1, a breach (cured; 2026Q2 needs 1,358,920 / 0.125 = 10,871,360 <=
-11M). Cash 5.9M; interest 2% x 108,920 = 2,178.40 more a quarter (less 20 % tax, the last quarter's
-back at the end): NPV + 108,920 DF_0 - 1,742.72 (DF_1 + DF_2) - (2,178.40 + 108,920) DF_3.
+`liquidity_buffer_usd` of 4.9M: after the prepayment cash would be 5,791,080, 108,920 below 1M +
+4.9M, but the base is used in full in 2026Q1 (1.5M / 0.125 = 12M against 12M): its room is 0, so
+nothing is cut; cash 5,791,080, no breach, the NPV the MILP's. With the resale factor at 1.01 in
+2026Q1 the fleet is worth 12.12M: room 120,000, for 120,000 x 0.125 = 15,000 of debt kept, so
+15,000 is cut (not 108,920) and the base is met exactly (1,515,000 / 0.125 = 12.12M). Its
+instalment falls after the horizon (the plan's own 1.5M needs every instalment inside it), so it
+stays owed to the end. Cash 5,806,080; interest 2 % x 15,000 = 300 more a quarter (less 20 % tax,
+the last quarter's back at the end): NPV + 15,000 DF_0 - 240 (DF_1 + DF_2) - (300 + 15,000) DF_3.
 
 The same with the 400 H100 in two cohorts of 200, bought 2025Q1 and 2025Q3 (ages 6 and 4 quarters
 in 2026Q3: net values 23,750 and 28,500, the plan's average GPU 26,125; the same EBITDA, interest and
@@ -278,7 +280,7 @@ def test_gpus_sold_in_distress_count_in_the_base_until_the_end_of_their_quarter(
     assert not out["breach"] and not out["default"]
 
 
-def test_a_prepayment_made_for_the_base_and_cut_by_the_buffer_breaches_it():
+def test_a_buffer_never_cuts_the_prepayment_the_base_needs():
     d = hand_model()
     d["finance"]["facilities"]["term-loan"]["max_ltv"] = 0.125
     data = data_of(d)
@@ -291,17 +293,23 @@ def test_a_prepayment_made_for_the_base_and_cut_by_the_buffer_breaches_it():
     assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
     d["policy"] = {"liquidity_buffer_usd": 4_900_000}
     data = data_of(d)
-    out = simulated(
-        data, result.plan, deterministic_scenarios(data), record=("cash_usd", "debt_usd", "interest_usd")
-    )
-    kept = 108_920.0
-    assert out["cash_usd"][0] == pytest.approx(5_900_000.0, abs=0.01)
+    record = ("cash_usd", "debt_usd", "interest_usd")
+    out = simulated(data, result.plan, deterministic_scenarios(data), record=record)
+    assert out["cash_usd"][0] == pytest.approx(5_791_080.0, abs=0.01)  # the base needs it all: no cut
+    assert out["debt_usd"] == pytest.approx([1_500_000, 1_250_000, 1_000_000, 750_000])
+    assert (out["prepayment_cut"], out["first_breach"]) == (0.0, 0.0)
+    assert out["npv"] == pytest.approx(npv, abs=0.01)
+    scen = deterministic_scenarios(data)
+    scen.resale_factor[0, 0] = 1.01  # room for 15,000 of debt kept
+    out = simulated(data, result.plan, scen, record=record)
+    kept = 15_000.0
+    assert out["cash_usd"][0] == pytest.approx(5_791_080.0 + kept, abs=0.01)
     assert out["debt_usd"] == pytest.approx(
         [1_500_000 + kept, 1_250_000 + kept, 1_000_000 + kept, 750_000 + kept]
     )
-    assert out["interest_usd"] == pytest.approx([40_000.0, 32_178.4, 27_178.4, 22_178.4], abs=0.01)
-    assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (32, 0, 4)
-    lost = -kept * DF[0] + 1_742.72 * (DF[1] + DF[2]) + (2_178.4 + kept) * DF[3]
+    assert out["interest_usd"] == pytest.approx([40_000.0, 30_300.0, 25_300.0, 20_300.0], abs=0.01)
+    assert (out["prepayment_cut"], out["first_breach"]) == (1.0, 0.0)
+    lost = -kept * DF[0] + 240.0 * (DF[1] + DF[2]) + (300.0 + kept) * DF[3]
     assert out["npv"] == pytest.approx(npv - lost, abs=0.01)
 
 

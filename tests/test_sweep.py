@@ -122,14 +122,15 @@ def test_a_stress_optimum_with_the_forecasts_purchases_but_its_own_operations_is
     """tiny, 8 candidates on 200 scenarios: the price-shock optimum buys what the forecast optimum
     buys but retires, moves and prepays otherwise (its forecast NPV -$19.3M against -$14.1M). It
     was dropped as "the same plan", though by hand on the sweep's scenarios its CVaR5 is $5.2M
-    better at the same default risk and fewer breaches: the rule's pick."""
+    better at the same default risk and fewer breaches: the rule's first pick, whose second round
+    (it run with a cash buffer) is the recommendation."""
     sweep = api.sweep("tiny", candidates=8, scenarios=200)
     made = {c.label: c for c in sweep.candidates.candidates}
     shock, base = made["milp: price shock"], made["milp: forecast"]
     assert shock.status != "duplicate" and np.array_equal(shock.plan.buy_blocks, base.plan.buy_blocks)
     assert not np.array_equal(shock.plan.retire, base.plan.retire)
     assert shock.plan.decisions_key() != base.plan.decisions_key()
-    assert sweep.recommended["plan"] == "milp: price shock"
+    assert sweep.recommended["plan"].startswith("milp: price shock")
 
 
 def test_a_plans_decisions_key_ignores_round_off_only():
@@ -214,20 +215,17 @@ def test_the_cash_buffer_is_varied_wherever_a_rule_that_reads_it_is_on(off, buff
     made = list(policy_variations(result.data, "p", result.plan))
     assert [c.liquidity_buffer_usd for c in made] == pytest.approx(buffers)
     assert all(acts in c.note for c in made)
-    if off == {"defer_orders": False}:  # the $30M buffer cuts the prepayments in every scenario
+    if off == {"defer_orders": False}:  # the $30M buffer cuts prepayments, within the base's room
         batch = with_buffers(compile_plans(result.data, [result.plan] * 2, ["none", "$30M"]), [0.0, 30e6])
         cut = evaluate(result.data, batch, 20, 0, backend="numpy").metrics["prepayment_cut_share"]
-        assert cut[1] == 1.0 and cut[0] < cut[1]
+        assert cut[0] < cut[1]
 
 
 def test_a_cash_buffer_s_note_adds_the_share_of_the_order_to_the_model_s_buffer():
     """tiny run with a $30M buffer: its forecast optimum's largest quarterly order is $120M, so its
     cash-buffer candidates run with $30M + $30M and $30M + $60M. Their labels said $60.0M and $90.0M
     while their notes said "a cash buffer of 25 % of the largest quarterly GPU order" ($30M)."""
-    from fleetopt.errors import FleetoptWarning
-
-    with pytest.warns(FleetoptWarning, match="the plan reacts on the forecast itself"):
-        result = api.solve(api.edit("tiny", {"policy.liquidity_buffer_usd": 30e6}))
+    result = api.solve(api.edit("tiny", {"policy.liquidity_buffer_usd": 30e6}))
     made = list(policy_variations(result.data, "p", result.plan))
     assert [c.label for c in made] == ["p, cash buffer $60.0M", "p, cash buffer $90.0M"]
     assert "a cash buffer of the model's $30.0M plus 25% of the largest quarterly GPU order ($120.0M)" in (
@@ -239,10 +237,11 @@ def test_a_cash_buffer_s_note_adds_the_share_of_the_order_to_the_model_s_buffer(
 
 
 def test_a_candidate_s_forecast_npv_is_the_forecast_run_with_its_own_buffer(tiny_sweep):
-    """The forecast optimum run with a cash buffer reacts on the forecast itself (on tiny it cuts
-    the plan's debt prepayments to keep the buffer; on neocloud it defers orders): its NPV on the
-    forecast is its deterministic evaluation with that buffer, not the MILP's, which the sweep used
-    to show for every buffer. Without a buffer the two agree (docs/evaluation.md)."""
+    """The forecast optimum run with a cash buffer may react on the forecast itself (on neocloud it
+    defers orders): its NPV on the forecast is its deterministic evaluation with that buffer, not
+    the MILP's, which the sweep used to show for every buffer. On tiny the borrowing base needs
+    every prepayment its forecast optimum makes, which a buffer never cuts (policy rule 3): those
+    buffered runs' forecast NPV is the optimum's. Without a buffer the two agree (docs/evaluation.md)."""
     _, data = api.load("tiny")
     by_label = {c.label: c for c in tiny_sweep.candidates.feasible}
     base = by_label["milp: forecast"]
@@ -251,8 +250,8 @@ def test_a_candidate_s_forecast_npv_is_the_forecast_run_with_its_own_buffer(tiny
         batch = with_buffers(compile_plans(data, [c.plan], ["p"]), [c.liquidity_buffer_usd])
         run = evaluate(data, batch, 1, 0, backend="numpy", deterministic=True)
         assert c.forecast_npv_usd == run.metrics["npv_mean_usd"].iloc[0]
-        assert run.metrics["prepayment_cut_share"].iloc[0] == 1.0
-        assert abs(c.forecast_npv_usd - base.forecast_npv_usd) > 1e5
+        if c.label.startswith("milp: forecast, "):  # the optimum's base is used in full: nothing cut
+            assert c.forecast_npv_usd == pytest.approx(base.forecast_npv_usd, abs=0.01)
 
 
 # ---------------------------------------------------------------- the stochastic plan as a candidate
@@ -858,24 +857,19 @@ def test_a_plan_that_breaches_on_its_own_forecast_is_not_recommended_unless_allo
         recommend(metrics.assign(**{FORECAST_OK: [False, False]}), Rule())
 
 
-def test_tiny_s_sweep_leaves_out_the_cash_buffer_plans_that_breach_their_borrowing_base(tmp_path):
+def test_tiny_s_cash_buffer_plans_keep_their_borrowing_base_on_the_forecast(tmp_path):
     """`tiny`'s forecast optimum prepays its loan to stay within 70 % of the fleet's resale value;
-    run with a $30M or $60M cash buffer it keeps that debt and breaches the borrowing base on the
-    forecast itself (docs/evaluation.md, policy rule 3). Their CVaR5 is the best, yet the sweep recommends
-    the forecast optimum and marks them with '!'."""
+    run with a $30M or $60M cash buffer it used to keep that debt and breach the borrowing base on
+    the forecast itself. A buffer never cuts a prepayment the base needs (docs/evaluation.md,
+    policy rule 3): every candidate keeps its limits on the forecast and none is marked '!'."""
     folder = tmp_path / "S"
     code, out, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "150", "--out", str(folder))
     assert code == 0, err
     table = pd.read_csv(folder / "candidates.csv").set_index("plan")
     buffered = [p for p in table.index if "cash buffer" in p]
-    assert buffered and not table.loc[buffered, FORECAST_OK].any()
-    assert table.loc["milp: forecast", FORECAST_OK]
-    assert table.loc[buffered, "npv_cvar5_usd"].max() > table.loc["milp: forecast", "npv_cvar5_usd"]
-    assert json.loads((folder / "summary.json").read_text())["recommended"] == "milp: forecast"
-    assert "! breaches or defaults on the forecast itself" in " ".join(out.split())  # the legend
-    # and the rows: the marks are in the table's first cell, on a row's first line however its name wraps
+    assert buffered and table[FORECAST_OK].all()
     marked = [line for line in out.splitlines() if line.startswith("│") and "!" in line.split("│")[1]]
-    assert len(marked) == len(buffered)
+    assert marked == []
 
 
 def test_the_dropped_candidates_are_told_apart_by_why_they_have_no_plan():

@@ -16,6 +16,7 @@ end of ``t - 1``; a draw in ``t`` is repaid in equal instalments from ``t + 1``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -471,6 +472,7 @@ def finance_step(
     moved: DrawsMoved | None = None,
     spread_shift: Any = 0.0,
     repaid: ForgoneRepaid | None = None,
+    base_room: Callable[[FinanceState], Any] | None = None,
 ) -> QuarterFinance:
     r"""One quarter of financing: interest, principal, tax, cash and the revolver. Updates ``state``.
 
@@ -485,7 +487,9 @@ def finance_step(
 
     ``prepay_floor`` ((...,), None: prepayments as planned) is the policy's prepayment rule: the
     quarter's planned prepayments are cut so that cash stays at the floor plus the revolver drawn
-    (:func:`_cut_prepayment`); what is cut stays outstanding in ``state.kept``. ``moved``: draws the
+    (:func:`_cut_prepayment`), but never below what the borrowing base needs: ``base_room`` (None: no
+    borrowing base tested in ``t``) gives, from ``state`` before the cut, the GPUs' collateral value
+    less the collateral required (USD); what is cut stays outstanding in ``state.kept``. ``moved``: draws the
     policy moved with a deferred order (:class:`DrawsMoved`). ``repaid``: the quarter's shares of
     :func:`repaid_shares` (:class:`ForgoneRepaid`), by which the balances the pair never drew
     (``state.forgone``, with ``moved.forgone``) are repaid: the pair pays that much less.
@@ -504,8 +508,10 @@ def finance_step(
     cash = state.cash + ebitda - tax - interest - paid.outflow(investing)
     cut = 0.0
     if prepay_floor is not None:
+        state.kept = paid.kept  # the borrowing base before the cut: the kept balances after this quarter's
+        cut_limit = None if base_room is None else _base_cut_limit(fin, state, pay_early, paid, base_room, xp)
         cash, cut, paid.kept = _cut_prepayment(state, cash, pay_early, paid.prepayment, prepay_floor,
-                                               paid.kept, xp, paid.forgone_prepaid)  # fmt: skip
+                                               paid.kept, xp, paid.forgone_prepaid, cut_limit)  # fmt: skip
         paid.prepayment = paid.prepayment - cut
     state.kept = paid.kept
     rev_draw = _draw_or_repay_revolver(fin, state, cash, xp)
@@ -795,19 +801,24 @@ def _facility_sum(x: Any, xp: Any) -> Any:
     return total
 
 
-def _cut_prepayment(state: FinanceState, cash: Any, pay_early: Any, planned: Any, floor: Any, kept: Any,
-                    xp: Any, forgone_prepaid: Any = None) -> tuple[Any, Any, Any]:  # fmt: skip
+def _cut_prepayment(
+    state: FinanceState, cash: Any, pay_early: Any, planned: Any, floor: Any, kept: Any, xp: Any,
+    forgone_prepaid: Any = None, limit: Any = None,
+) -> tuple[Any, Any, Any]:  # fmt: skip
     """The policy's prepayment rule (docs/evaluation.md, "Policy"): where ``cash`` after the planned
     prepayments ``planned`` (..., their split by facility ``pay_early`` (..., F), less
     ``forgone_prepaid`` (..., L) on ``state.forgone_facilities``: the pair's) would end more than
     LIQUIDITY_TOLERANCE_USD below ``floor`` plus the revolver drawn, the prepayments are cut, every facility's
-    by the same share, by that shortfall (at most all of them). Returns the cash, the USD cut and the
-    balances kept ((..., F), or None while nothing has been cut)."""
+    by the same share, by that shortfall (at most all of them, and at most ``limit`` (...,) USD where
+    given: :func:`_base_cut_limit`). Returns the cash, the USD cut and the balances kept ((..., F), or
+    None while nothing has been cut)."""
     shortfall = (floor + state.revolver) - cash
     short = (shortfall > LIQUIDITY_TOLERANCE_USD) & (planned > 0)
     if not bool(xp.any(short)):
         return cash, xp.zeros(cash.shape), kept
     cut = xp.minimum(xp.maximum(shortfall, 0.0), planned) * short
+    if limit is not None:
+        cut = xp.minimum(cut, limit)
     share = cut / xp.where(planned > 0, planned, 1.0)
     added = share[..., None] * pay_early
     if forgone_prepaid is not None:  # the pair does not prepay the balances it never drew
@@ -816,6 +827,25 @@ def _cut_prepayment(state: FinanceState, cash: Any, pay_early: Any, planned: Any
             added[..., f] = added[..., f] - share * forgone_prepaid[..., slot]
     kept = added if kept is None else kept + added
     return cash + cut, cut, kept
+
+
+def _base_cut_limit(fin: Financing, state: FinanceState, pay_early: Any, paid: _TermDebtPaid,
+                    base_room: Callable[[FinanceState], Any], xp: Any) -> Any:  # fmt: skip
+    """(...,) USD of the pair's planned prepayments (``paid.prepayment``) the prepayment rule may cut
+    with the borrowing base still met at the quarter's end (docs/evaluation.md, policy rule 3): the
+    share of them whose collateral, every facility cut by the same share, the base's room before the
+    cut (``base_room(state)``, USD, none where negative) can take, none where that is
+    LIQUIDITY_TOLERANCE_USD or less; all of them where they free no collateral. The kernel's
+    fo_cut_prepayment computes it in the same order."""
+    released = collateral_required(fin, pay_early, xp)  # the collateral the pair's prepayments free
+    if paid.forgone_prepaid is not None:  # less the balances it never drew
+        for slot, f in enumerate(state.forgone_facilities):
+            released = released - fin.collateral_weight[f] * paid.forgone_prepaid[..., slot]
+    frees = released > 0
+    room = xp.maximum(base_room(state), 0.0)
+    limit = paid.prepayment * (room / xp.where(frees, released, 1.0))
+    # room for a dollar or less is rounding in a base used in full: no cut
+    return xp.where(frees, xp.where(limit > LIQUIDITY_TOLERANCE_USD, limit, 0.0), paid.prepayment)
 
 
 def collateral_required(fin: Financing, balance: Any, xp: Any = np) -> Any:

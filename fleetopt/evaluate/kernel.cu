@@ -1055,9 +1055,12 @@ FO_DEVICE double fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, 
 }
 
 // cut the quarter's planned prepayments (every facility's by the same share) to keep cash at the
-// minimum plus the plan's buffer plus the revolver drawn (at the start of the quarter); returns the cash
+// minimum plus the plan's buffer plus the revolver drawn (at the start of the quarter), but never the
+// part the borrowing base needs (core.economics._base_cut_limit: base_room, its room before the cut,
+// USD; released, the collateral the pair's prepayments free, 0 where no base is tested); returns the cash
 FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* q, double cash, double revolver,
-                                   fo_state* st, const double* forgone_prepaid, double* cut_share)
+                                   fo_state* st, const double* forgone_prepaid, double base_room, double released,
+                                   double* cut_share)
 {
     // the pair's prepayments: the plan's less those of the balances it never drew (forgone_prepaid, by slot)
     double planned = FO_Q(FO_Q_PREPAID_TOTAL);
@@ -1065,7 +1068,11 @@ FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* 
     for (int l = 0; l < FO_FL; ++l) planned = planned - forgone_prepaid[l];
     const double shortfall = ((min_cash_floor + FO_LOAD(lbuf + p)) + revolver) - cash;
     if (!(shortfall > FO_LIQUIDITY_TOLERANCE_USD && planned > 0)) return cash;
-    const double cut = fo_min(fo_max(shortfall, 0.0), planned);
+    double cut = fo_min(fo_max(shortfall, 0.0), planned);
+    if (released > 0) {
+        const double limit = planned * (fo_max(base_room, 0.0) / released);
+        cut = fo_min(cut, limit > FO_LIQUIDITY_TOLERANCE_USD ? limit : 0.0);
+    }
     const double share = cut / planned;
     *cut_share = share;
     if (t == FO_T - 1) {
@@ -1359,12 +1366,15 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     for (int l = 0; l < FO_FL; ++l) base_need = base_need - FO_Q(FO_Q_FORGONE_WEIGHT + l) * st->forgone[l];  // never drawn
 #endif
 #if FO_CUT
-    double cut_share = 0.0;
-    cash = fo_cut_prepayment(FO_ARGS, p, t, q, cash, revolver, st, forgone_prepaid, &cut_share);
-#if FO_BASE
-    double released = FO_Q(FO_Q_PREPAID_COLLATERAL);  // by the pair's prepayments
+    double cut_share = 0.0, released = 0.0, base_room = 0.0;
+#if FO_BASE  // the borrowing base is tested in every quarter (core.covenants.covenant_tests)
+    released = FO_Q(FO_Q_PREPAID_COLLATERAL);  // by the pair's prepayments
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) released = released - FO_Q(FO_Q_FORGONE_WEIGHT + l) * forgone_prepaid[l];
+    base_room = fo_collateral(q, &tk) * FO_SCEN(resale_factor, t, s) - (base_need - st->draws_due * FO_Q(FO_Q_LTV_COLLATERAL));
+#endif
+    cash = fo_cut_prepayment(FO_ARGS, p, t, q, cash, revolver, st, forgone_prepaid, base_room, released, &cut_share);
+#if FO_BASE
     base_need = base_need + cut_share * released;
 #endif
 #endif

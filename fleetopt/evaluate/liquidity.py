@@ -25,7 +25,8 @@ After the quarter's financing (:meth:`Liquidity.sell`), cash still below the def
 (`finance.default_cash_usd`) sells market GPUs, oldest generation first, in lots, at the scenario's
 resale value; the gain or loss is taxed the next quarter. The prepayment rule
 (:meth:`Liquidity.prepayment_floor`, acting in core.economics.finance_step) cuts a quarter's planned
-debt prepayments to what cash above the minimum plus the buffer (and the revolver drawn) can pay.
+debt prepayments to what cash above the minimum plus the buffer (and the revolver drawn) can pay,
+but never the part the borrowing base needs at the quarter's end (simulate._base_room).
 
 GPUs taken out of the plan (deferred for their purchase quarter, cancelled, or sold) are valued at
 the plan's average GPU of their generation each quarter: a share ``min(1, missing / market GPUs)``
@@ -323,7 +324,8 @@ class Liquidity:
     def prepayment_floor(self, t: int) -> Any:
         """The cash quarter ``t``'s planned prepayments may not take cash below (plus the revolver
         drawn): the minimum cash plus the plan's buffer; None without the prepayment rule, or when no
-        plan prepays in ``t``."""
+        plan prepays in ``t``. The part the borrowing base needs is paid whatever the floor
+        (core.economics._base_cut_limit)."""
         if not (self.cuts and self.cols.any_prepay[t]):
             return None
         return self.fin.min_cash + self.cols.liquidity_buffer

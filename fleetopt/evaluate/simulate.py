@@ -223,7 +223,7 @@ def simulate(
         short = _power_left(power, pl, power.quarter(t), taken, t)
         ebitda, gpus_used = _operations(consts, pl, sc, book, power, short, taken, t, demand_served, xp,
                                         earned, parts)
-        step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
+        step = _financing(consts, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
         owed = None  # the debt at the quarter's end and what of it is not covered, made where needed
@@ -389,12 +389,15 @@ def deferred_revenue_end(payments: ContractPayments, pl, sc, T: int) -> Any:
     return total
 
 
-def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any, taken: Adjustments | None,
-               liquidity: Liquidity, paid: Any, xp: Any) -> QuarterFinance:  # fmt: skip
+def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int, ebitda: Any,
+               taken: Adjustments | None, liquidity: Liquidity, paid: Any,
+               xp: Any) -> QuarterFinance:  # fmt: skip
     """Quarter ``t``'s financing (:func:`finance_step`), disposals at the scenario's resale value,
-    with the policy's changes (``taken``: GPUs taken out, deferred payments). ``paid``: the
-    customers' payments besides revenue (:func:`contract_payments`; None: none), cash that is not
-    income: it enters with the investing flows, as their negative."""
+    with the policy's changes (``taken``: GPUs taken out, deferred payments; the prepayment rule
+    within the borrowing base's room, :func:`_base_room`). ``paid``: the customers' payments besides
+    revenue (:func:`contract_payments`; None: none), cash that is not income: it enters with the
+    investing flows, as their negative."""
+    fin = consts.financing
     proceeds, book, capex, depreciation = pl.proceeds[t], pl.book[t], pl.capex[t], pl.depreciation[t]
     any_proceeds = pl.any_proceeds[t]
     if taken is not None:
@@ -424,6 +427,7 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
     step = finance_step(
         fin, state, t, ebitda, depreciation, gain, investing, pl.draws[t], pl.prepay[t],
         pl.scheduled[t], sc.rate_shift[t], xp, floor, moved, sc.spread_shift[t], pl.repaid[t],
+        None if floor is None else _base_room(consts, pl, sc, taken, t, xp),
     )  # fmt: skip
     if floor is not None:
         liquidity.count_cut(step.prepayment_cut)
@@ -528,6 +532,19 @@ def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, ta
             if share is not None:
                 value = value - share * pl.gen_collateral[g, t]
     return {"collateral_required": required, "collateral": value * sc.resale_factor[t]}
+
+
+def _base_room(consts: SimulationConstants, pl, sc, taken: Adjustments | None, t: int, xp: Any):
+    """The borrowing base's room in quarter ``t`` as its test computes it (:func:`_borrowing_base`),
+    a function of the finance state: the GPUs' collateral value less the collateral required, USD
+    (P, S); None where the base is not tested in ``t`` (the prepayment rule may then cut it all)."""
+
+    def room(state: FinanceState) -> Any:
+        base = _borrowing_base(consts, pl, sc, state, taken, t, xp)
+        return base["collateral"] - base["collateral_required"]
+
+    tested = any(test.kind.facility_test and test.tested[t] for test in consts.covenants)
+    return room if tested else None
 
 
 def _covenants(consts: SimulationConstants, t: int, flows: dict, ebitda: Any, step: QuarterFinance,

@@ -61,7 +61,8 @@ class Policy(StrictModel):
     plus `liquidity_buffer_usd` and the revolver drawn: where they would take cash below that by more
     than 1 USD, every facility's prepayment is cut by the same share to what cash can pay; the part
     cut is not prepaid, stays outstanding at the facility's rate and is repaid by its scheduled
-    principal (off: every prepayment is paid as planned)."""
+    principal. The part the borrowing base needs at the quarter's end is never cut (docs/evaluation.md,
+    policy rule 3) (off: every prepayment is paid as planned)."""
     liquidity_buffer_usd: Money = 0.0
     """Cash the order rule keeps above `finance.min_cash_usd` in its projection, and the prepayment
     rule after its prepayments, USD; a larger buffer defers earlier and prepays less. Above 0 it acts
