@@ -2,7 +2,7 @@
 
 import importlib
 
-__version__ = "0.4.26"
+__version__ = "0.4.27"
 
 __all__ = ["LoadedModel", "ModelError", "__version__", "load_model"]
 

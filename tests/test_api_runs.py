@@ -738,3 +738,17 @@ def test_comparing_a_stochastic_result_in_memory_on_the_scenarios_it_was_solved_
         assert said[0].endswith("its solve's out-of-sample check's: seed=1 (--seed 1)")
     else:
         assert said == []
+
+
+
+def test_a_figure_with_no_value_is_recorded_null_as_summary_json_keeps_it(here):
+    """A sweep's lead over a CVaR5 tail of one scenario has no standard error (NaN): summary.json
+    keeps it null, but the registry recorded NaN when the run was written and null when the folder
+    was recorded again, so the two records of one run differed. Both are null."""
+    from fleetopt.runs.registry import Registry
+
+    folder = api.write_sweep_run(api.sweep("tiny", candidates=2, scenarios=SCENARIOS))
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["runner_up"] is not None and summary["runner_up_lead_se_usd"] is None
+    (record,) = Registry().list()
+    assert record.figures["runner_up_lead_se_usd"] is None

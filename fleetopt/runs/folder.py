@@ -162,7 +162,7 @@ def kept_options(folder: Path) -> list[str]:
 def json_text(obj) -> str:
     """``obj`` as strict JSON (what jq and other languages read): NumPy numbers as numbers, and a
     figure that is not finite (NaN: no scenario to average; an infinite ratio) as null."""
-    return json.dumps(_finite(obj), indent=2, allow_nan=False) + "\n"
+    return json.dumps(finite_json(obj), indent=2, allow_nan=False) + "\n"
 
 
 def csv_text(frame: pd.DataFrame) -> str:
@@ -174,13 +174,15 @@ def csv_text(frame: pd.DataFrame) -> str:
     return cleaned.to_csv(index=False, float_format="%.6f")
 
 
-def _finite(o):
+def finite_json(o):
+    """``o`` with NumPy numbers as Python's and every figure that is not finite as None: what strict
+    JSON can hold (a summary.json, a registry record)."""
     if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
+        return {k: finite_json(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
+        return [finite_json(v) for v in o]
     if isinstance(o, np.ndarray):
-        return _finite(o.tolist())
+        return finite_json(o.tolist())
     if isinstance(o, (np.floating, np.integer, np.bool_)):
         o = o.item()
     if isinstance(o, float) and not math.isfinite(o):

@@ -35,6 +35,7 @@ from fleetopt.runs.folder import (
     WRITTEN_KEY,
     RunDirError,
     RunFolder,
+    finite_json,
     runs_dir,
     unwritable_ancestor,
 )
@@ -404,7 +405,8 @@ class Registry:
             command,
             model_name,
             model_hash,
-            json.dumps(figures, default=float),
+            # as summary.json keeps them: a figure that is not finite (no error: NaN) is null
+            json.dumps(finite_json(figures), allow_nan=False),
         )
         try:
             with self._connection() as con:
