@@ -305,7 +305,7 @@ def test_a_sweep_of_hand_without_gpu_orders(tmp_path):
     assert result.recommended["plan"] == "milp: demand slump"
     assert all(signed_short(data, c.plan) == [] for c in result.candidates.feasible)
     assert "policy" not in set(m["origin"])
-    assert np.isnan(result.lead.se_usd)  # a tail of one scenario: no error (it was 0, "beyond doubt")
+    assert np.isnan(result.lead.se)  # a tail of one scenario: no error (it was 0, "beyond doubt")
     assert "a tail of one scenario (the worst of 20) gives that lead no standard error" in result.why()
 
 
