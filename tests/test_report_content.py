@@ -38,24 +38,34 @@ TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;=
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """Run folders of tiny: a solve, an evaluation of its plan on 200 scenarios, a sweep of 3
-    candidates on 100 scenarios and a deterministic evaluation, each with its report.html."""
+    candidates on 100 scenarios, a deterministic evaluation and a sweep whose pick breaches on its own
+    forecast ("breach"), each with its report.html."""
     root = tmp_path_factory.mktemp("content")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FLEETOPT_RUNS_DIR", str(root / "runs"))
         folders = [str(root / name) for name in "SEW"]
+        # 1,000 B200 in 2026Q4 miss tiny's 1.4x DSCR on the forecast, even completed with the rescue
+        orders = _purchases(root, "2026Q4,B200,texas,1000")
         for args in (
             ("solve", "tiny", "--out", folders[0]),
             ("evaluate", "tiny", "--plans", folders[0], "--scenarios", "200", "--out", folders[1]),
-            # its pick, a cash-buffer plan, reacts on the forecast (where it breaches its borrowing base)
+            # its pick, a cash-buffer plan, keeps every covenant on the forecast: its buffer cuts nothing
             ("sweep", "tiny", "--candidates", "3", "--scenarios", "100", "--allow-forecast-breach",
              "--allow-riskier", "--out", folders[2]),
             ("evaluate", "tiny", "--plans", folders[0], "--deterministic", "--out", str(root / "D")),
+            # the forecast optimum, those purchases, the optimum with a $30M buffer and the purchases
+            # with $14.6M and $29.2M: only the purchases breach in at most 80 % of the scenarios, and the
+            # pick, with its $29.2M buffer, cuts prepayments on the forecast, where it misses the DSCR
+            ("sweep", "tiny", "--candidates", "3", "--scenarios", "100", "--purchases", str(orders),
+             "--max-breach-prob", "0.8", "--allow-forecast-breach", "--allow-riskier", "--out",
+             str(root / "B")),
         ):
             code, _, err = run_cli(*args)
             assert code == 0, err
             code, _, err = run_cli("report", args[-1])
             assert code == 0, err
-    return {"solve": root / "S", "evaluate": root / "E", "sweep": root / "W", "deterministic": root / "D"}
+    return {"solve": root / "S", "evaluate": root / "E", "sweep": root / "W", "deterministic": root / "D",
+            "breach": root / "B"}
 
 
 def html_of(folder: Path) -> str:
@@ -491,24 +501,31 @@ def test_a_solve_report_gives_the_npv_with_cash_held_as_the_terminal_does(runs):
 
 
 def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
-    """The sweep's pick on tiny is "milp: forecast, cash buffer $60.0M": run on the forecast with
-    its $60M buffer, the policy cuts the prepayments the MILP made to stay within the borrowing base
-    (docs/evaluation.md, policy rule 3), so it keeps its $190.0M opening debt (the MILP's statements: peak
-    $164.0M after prepaying) and its NPV is -$11.1M, not the statements' -$14.1M. The key figures,
-    the cash chart and the candidates table all say -$11.1M (candidates.csv, forecast_npvs); the
-    figures only the MILP's statements have are marked as such."""
-    folder = runs["sweep"]
+    """The pick of tiny's sweep with 1,000 B200 of yours is "yours: purchases.csv, cash buffer $29.2M":
+    run on the forecast with its $29.2M buffer, the policy cuts 2027Q4's planned $27.4M prepayment to
+    $20.6M (docs/evaluation.md, policy rule 3), so it owes $26.9M after that quarter (the MILP's
+    statements: $20.0M) and its NPV is -$36.4M, not the statements' -$36.6M (figures read from the
+    run). The key figures, the table of the run's quarters and the candidates table all say -$36.4M
+    (candidates.csv, forecast_npvs); the figures only the MILP's statements have are marked as such."""
+    folder = runs["breach"]
     pick = summary_of(folder)["recommended"]
-    assert "cash buffer" in pick  # the test needs a pick whose policy reacts on the forecast
+    assert pick == "yours: purchases.csv, cash buffer $29.2M"  # a pick whose policy reacts on the forecast
     forecast_npv = pd.read_csv(folder / "candidates.csv").set_index("plan").loc[pick, "forecast_npv_usd"]
     run = reading.read_report_run(folder)
     assert run.forecast.npv_usd == pytest.approx(forecast_npv, abs=0.01)
-    assert run.forecast.reacts and run.forecast.npv_usd > run.statements.npv_usd + 1e6
-    assert run.forecast.peak_debt_usd == pytest.approx(190e6, abs=1.0)
+    assert run.forecast.reacts and run.forecast.npv_usd > run.statements.npv_usd + 1e5
+    assert (format_usd(forecast_npv), format_usd(run.statements.npv_usd)) == ("-$36.4M", "-$36.6M")
+    assert run.forecast.lines["prepayment_usd"][5] == pytest.approx(20_561_469.6, abs=1.0)
+    assert run.statements.lines["prepayment_usd"][5] == pytest.approx(27_440_000.0, abs=1.0)
+    assert run.forecast.lines["debt_usd"][5] == pytest.approx(26_878_530.4, abs=1.0)
+    assert run.statements.lines["debt_usd"][5] == pytest.approx(20e6, abs=1.0)
     text = text_of(folder)
     assert f"{format_usd(forecast_npv)} NPV on the forecast" in text
     assert f"{format_usd(run.statements.npv_usd)} NPV on the forecast" not in text
-    assert "$190.0M peak debt on the forecast" in text
+    # the run's quarters, not the statements': 2027Q4 prepays $20.6M and ends owing $26.9M
+    quarters = text.split(f"Quarterly figures of {pick} on the forecast, run with its policy", 1)[1]
+    row = quarters.split(" 2027Q4 ", 1)[1].split(" 2028Q1 ", 1)[0].split()  # EBITDA, ..., debt prepaid, ...
+    assert (row[3], row[-1]) == ("$20.6M", "$26.9M")  # its debt prepaid and its debt at quarter end
     marked = "(the plan's statements, as planned)"
     assert f"lowest DSCR on the forecast, quarters tested from 2026Q4 {marked}" in text
     # the end part shown is of the MILP's NPV, not of the -$11.1M above: named with its own value
@@ -518,7 +535,7 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     assert f"MILP statements of {pick}, as planned (USD)" in text
     assert "'the plan's statements, as planned': a figure of the plan's statements under this model, its " \
            "decisions as planned with no reaction of its policy (the MILP's own statements under the model " \
-           "it was solved with). On the forecast with its policy cash buffer of $60.0M the policy defers " \
+           "it was solved with). On the forecast with its policy cash buffer of $29.2M the policy defers " \
            "orders or cuts prepayments" in text  # fmt: skip
 
 
@@ -684,7 +701,9 @@ def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
     assert said in text
     for dropped in summary["dropped"]:
         assert f"{dropped['plan']}: {dropped['status']}" in text
-    assert f"Quarterly figures of {summary['recommended']} on the forecast, run with its policy" in text
+    # its buffer cuts nothing on the forecast: its quarters there are its statements
+    assert f"Quarterly statements of {summary['recommended']} on the forecast (USD)" in text
+    assert "run with its policy" not in text
 
 
 def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
@@ -772,9 +791,10 @@ POLICY_TABLE = "What the policy had to do in each candidate's scenarios</h3>"
 def test_the_candidates_policy_reactions_are_a_table_of_their_own_and_no_column_is_lost(runs):
     """The candidates table had 24 columns, of which a 1280 px page showed 10. What the policy had to
     do is now a table of its own below it, each row named by its # and plan as above; between them
-    the two tables keep every column, each once; their short headers are said in the caption."""
-    html = html_of(runs["sweep"])
-    plans = pd.read_csv(runs["sweep"] / "candidates.csv")["plan"]
+    the two tables keep every column, each once; their short headers are said in the caption. (The
+    sweep with your purchases: they breach on the forecast, so its table has the '!' column.)"""
+    html = html_of(runs["breach"])
+    plans = pd.read_csv(runs["breach"] / "candidates.csv")["plan"]
     figures = table_headers(html, "Candidates and their risk")
     policy = table_headers(html, POLICY_TABLE)
     assert policy[:2] == ["#", "plan"] and figures[:3] == ["#", "!", "plan"]
@@ -1750,18 +1770,19 @@ def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_na
     pick breaks on its forecast: its candidates table has the '!' column and legend, and "In short"
     says what the plan shown breaks on the forecast, once (a key figure below said it again); the
     MILP's plan breaks nothing, said once too. The pick's lead over the runner-up, said in short
-    and again under Recommendation, is said once, in short."""
-    candidates = pd.read_csv(runs["sweep"] / "candidates.csv")
-    html, text = html_of(runs["sweep"]), text_of(runs["sweep"])
+    and again under Recommendation, is said once, in short. (The sweep with your purchases, 1,000
+    B200 that miss the DSCR on the forecast: 3 of its 5 candidates, the pick among them.)"""
+    candidates = pd.read_csv(runs["breach"] / "candidates.csv")
+    html, text = html_of(runs["breach"]), text_of(runs["breach"])
     assert "!: breaches a covenant or defaults on the forecast itself" in text
     marks = len(re.findall(r'<td class="text(?: stick)?">!</td>', html))  # stick: in view when scrolled
-    assert marks == int((~candidates["forecast_within_limits"]).sum()) > 0
-    pick = summary_of(runs["sweep"])["recommended"]
+    assert marks == int((~candidates["forecast_within_limits"]).sum()) == 3
+    pick = summary_of(runs["breach"])["recommended"]
     assert not candidates.set_index("plan").loc[pick, "forecast_within_limits"]
-    assert text.count("first misses borrowing base") == 1
-    in_short = in_short_of(runs["sweep"])
-    assert "On the forecast it breaches a covenant (first misses borrowing base)" in in_short
-    runner_up = summary_of(runs["sweep"])["runner_up"]
+    assert text.count("first misses EBITDA / debt service") == 1
+    in_short = in_short_of(runs["breach"])
+    assert "On the forecast it breaches a covenant (first misses EBITDA / debt service)" in in_short
+    runner_up = summary_of(runs["breach"])["runner_up"]
     assert text.count(f"the runner-up, {runner_up}") == 1
     assert f"the runner-up, {runner_up}" in in_short
     # the MILP's plan breaks nothing: said once, in short (a card of "none" below said it again)
@@ -1802,23 +1823,22 @@ def test_the_recommended_plan_on_the_front_is_marked_both(runs):
 
 
 def test_an_evaluation_marks_the_plans_that_break_their_limits_on_their_own_forecast(runs, tmp_path):
-    """The sweep's plans evaluated again: the cash-buffer plan breaches its borrowing base on its own
-    forecast (the sweep marks it `!`). An evaluation said nothing of it, and its report featured it.
-    Now metrics.csv has the sweep's own column, the terminal and the report mark the plan, and say
-    what the mark means."""
+    """The sweep's plans evaluated again: your purchases, with and without cash buffers, miss the DSCR
+    on their own forecast (the sweep marks them `!`). An evaluation said nothing of it, and its report
+    featured them. Now metrics.csv has the sweep's own column, the terminal and the report mark the
+    plans, and say what the mark means."""
     out = tmp_path / "again"
-    code, stdout, err = run_cli("evaluate", "--plans", str(runs["sweep"]), "--scenarios", "20",
+    code, stdout, err = run_cli("evaluate", "--plans", str(runs["breach"]), "--scenarios", "20",
                                 "--out", str(out), "--report")  # fmt: skip
     assert code == 0, err
-    swept = pd.read_csv(runs["sweep"] / "candidates.csv").set_index("plan")["forecast_within_limits"]
+    swept = pd.read_csv(runs["breach"] / "candidates.csv").set_index("plan")["forecast_within_limits"]
     again = pd.read_csv(out / "metrics.csv").set_index("plan")["forecast_within_limits"]
     assert again.to_dict() == swept.to_dict() and not again.all() and again.any()
-    # the plan's cell of each row, framed or not, or its columns apart by spaces (a table too wide for
-    # its frame is printed without it, one whose plans' names would fold more without its rules)
-    cells = [line.split("│")[1 if line.startswith("│") else 0].strip() if "│" in line else line
-             for line in stdout.splitlines()]  # fmt: skip
-    assert sum(cell.startswith("! milp") for cell in cells) == (~again).sum()  # a plan's first line, wrapped
+    # the first table, up to its legend: each marked plan's name (a row's or, five plans being more
+    # than a row table shows, a column's header) once with its mark, the others' without
     said = "! breaches a covenant or defaults on the forecast itself (run with its policy)"
+    first = stdout.split("\n! breaches a covenant", 1)[0]
+    assert first.count("! yours") == (~again).sum() == 3 and "! milp" not in first
     assert said in " ".join(stdout.split())
     assert page.FORECAST_MARK_WORDS in text_of(out)
     assert re.search(r'<th class="text(?: stick)?">!</th>', html_of(out))
@@ -2408,16 +2428,18 @@ def test_the_candidates_table_s_heading_names_it_and_its_caption_says_how_to_rea
     recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach); !:
     breaches a covenant or defaults on the forecast itself); policy columns: share of scenarios', a
     heading of seven lines on a phone. The heading names the table; how to read it is its caption
-    (the policy's shares now a table of their own, below)."""
-    html = html_of(runs["sweep"])
-    heading = re.search(r"<h2>(Candidates and their risk[^<]*)</h2><p class='cap'>([^<]*)</p>", html)
-    assert heading is not None
-    assert heading.group(1) == "Candidates and their risk over 100 scenarios (seed 0)"
-    assert unescape(heading.group(2)) == (
-        "Green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 NPV and P(covenant "
-        f"breach); "
-        f"{page.FORECAST_MARK_WORDS}; money in USD; no liq. default: of the scenarios with no liquidity "
-        "default.")
+    (the policy's shares now a table of their own, below). The '!' is explained where a candidate
+    is marked (the sweep with your purchases), and only there."""
+    for folder, marks in ((runs["breach"], f"{page.FORECAST_MARK_WORDS}; "), (runs["sweep"], "")):
+        html = html_of(folder)
+        heading = re.search(r"<h2>(Candidates and their risk[^<]*)</h2><p class='cap'>([^<]*)</p>", html)
+        assert heading is not None
+        assert heading.group(1) == "Candidates and their risk over 100 scenarios (seed 0)"
+        limited = "CVaR5 NPV, limited" in table_headers(html, "Candidates and their risk")
+        assert unescape(heading.group(2)) == (
+            "Green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 NPV and P(covenant "
+            f"breach); {marks}money in USD; no liq. default: of the scenarios with no liquidity default"
+            + ("; limited: with limited liability." if limited else "."))
 
 
 @pytest.mark.parametrize("layout", ["WIDE", "NARROW"])
