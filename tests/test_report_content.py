@@ -1710,14 +1710,22 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     """`evaluate --rank-by mean --max-breach-prob X --report`: the report showed the best plan by
     CVaR5 while the terminal printed another. It shows the terminal's first plan, naming the rule;
     the rule is kept in summary.json, and a run without one (older) is ranked by CVaR5. tiny's
-    sweep: the cash-buffer plans have the best mean NPV only by keeping debt their borrowing base
-    does not allow on the forecast (marked `!`), so they come after the forecast optimum, and the
-    sentence says so."""
+    forecast optimum beside its optimum under a what-if max_ltv of 0.8 instead of tiny's 0.7: the
+    latter has the better mean NPV only by keeping debt tiny's borrowing base does not allow on the
+    forecast (marked `!`), so it comes after the forecast optimum, and the sentence says so."""
+    from fleetopt.evaluate import load_plans, save_plans
     from fleetopt.evaluate.metrics import FORECAST_OK
 
+    looser = tmp_path / "L"
+    code, _, err = run_cli("solve", "tiny", "--set", "finance.facilities.gpu-term-loan.max_ltv=0.8", "--out",
+                           str(looser))  # fmt: skip
+    assert code == 0, err
+    loaded, data = load(runs["solve"] / "model.yaml")
+    plans = [load_plans(folder / "plan.npz", data)[0][0] for folder in (runs["solve"], looser)]
+    both = tmp_path / "plans.npz"
+    save_plans(both, plans, ["milp: forecast", "milp: max_ltv 0.8"], "tiny", loaded.content_hash)
     probe = tmp_path / "probe"
-    code, _, err = run_cli("evaluate", "tiny", "--plans", str(runs["sweep"]), "--scenarios", "50", "--out",
-                           str(probe))  # fmt: skip
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(both), "--scenarios", "50", "--out", str(probe))
     assert code == 0, err
     metrics = pd.read_csv(probe / "metrics.csv")
     marked = metrics[~metrics[FORECAST_OK]]
@@ -1727,7 +1735,7 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     assert bool(metrics[metrics["plan"] == shown][FORECAST_OK].iloc[0])
     limit = 1.0
     folder = tmp_path / "E"
-    args = ("--plans", str(runs["sweep"]), "--scenarios", "50", "--rank-by", "mean",
+    args = ("--plans", str(both), "--scenarios", "50", "--rank-by", "mean",
             "--max-breach-prob", f"{limit!r}", "--report", "--out", str(folder))  # fmt: skip
     code, out, err = run_cli("evaluate", "tiny", *args)
     assert code == 0, err
