@@ -457,15 +457,26 @@ def _worker_share_refused(exc: MemoryBudgetError, n_scenarios: int, workers: int
     """The refusal ``exc`` of one worker's share of the budget said as the run's budget, which
     --max-memory gives (a run given 64 KB over 2 workers was told its budget was 32 KB), with the
     run's budget that would do."""
-    need, share = exc.need_bytes, exc.budget_bytes
-    enough = format_bytes(rounded_up(need * workers))
+    shared = MemoryBudgetError(str(exc), exc.need_bytes * workers, exc.budget_bytes * workers, workers)
+    enough = format_bytes(rounded_up(shared.need_bytes))
     return MemoryBudgetError(
-        f"one plan on {counted(n_scenarios, 'scenario')} needs {format_bytes(need)} of working memory "
-        f"(its tables and its results) in each of the {workers} worker processes (--workers), more than "
-        f"each one's share of the budget, {format_bytes(share)} of {format_bytes(share * workers)}: give "
-        f"a max_memory (fleetopt evaluate --max-memory) of at least {enough}, or fewer workers",
-        need * workers, share * workers, workers,
+        f"one plan on {counted(n_scenarios, 'scenario')} {needs_more_than(shared)}: give a max_memory "
+        f"(fleetopt evaluate --max-memory) of at least {enough}, or fewer workers",
+        shared.need_bytes, shared.budget_bytes, workers,
     )  # fmt: skip
+
+
+def needs_more_than(exc: MemoryBudgetError) -> str:
+    """'needs 60.4 KB of working memory (its tables and its results) in each of the 2 worker
+    processes (--workers), more than each one's share of the budget, 20 KB of 40 KB': what one plan
+    of the refusal ``exc`` needs against its budget, a worker's share of it where workers share it."""
+    workers = exc.workers
+    need, budget = format_bytes(exc.need_bytes // workers), f"the budget of {format_bytes(exc.budget_bytes)}"
+    where = f" in each of the {workers} worker processes (--workers)" if workers > 1 else ""
+    if workers > 1:
+        budget = (f"each one's share of the budget, {format_bytes(exc.budget_bytes // workers)} of "
+                  f"{format_bytes(exc.budget_bytes)}")
+    return f"needs {need} of working memory (its tables and its results){where}, more than {budget}"
 
 
 def _slip_variants_refused(exc: MemoryBudgetError, plans: PlanBatch, variants: int, workers: int

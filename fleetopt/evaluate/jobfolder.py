@@ -28,6 +28,7 @@ from fleetopt.evaluate.engine import (
     choose_backend,
     evaluate,
     format_bytes,
+    needs_more_than,
     rounded_up,
     worker_chunk_sizes,
     worker_process_sizes,
@@ -426,14 +427,6 @@ def _resume_over_budget(run, settings: dict, how: dict, runs: dict, exc) -> Memo
     with --max-memory 2.16e+05 PB)."""
     kept = "job.json's max_memory" if settings.get("max_memory") else "half of this machine's free memory"
     given = "--max-memory" if "max_memory" in how else kept
-    # worker processes share the budget (engine.worker_process_sizes): the refusal gives the run's
-    # figures, each worker's a share of them; Ray tasks each have the budget whole
-    shares = exc.workers
-    need, budget = format_bytes(exc.need_bytes // shares), f"the budget of {format_bytes(exc.budget_bytes)}"
-    where = f" in each of the {shares} worker processes (--workers)" if shares > 1 else ""
-    if shares > 1:
-        budget = (f"each one's share of the budget, {format_bytes(exc.budget_bytes // shares)} of "
-                  f"{format_bytes(exc.budget_bytes)}")
     memory = simulation_memory(runs["backend"], runs["executor"], runs["workers"])
     enough = exc.need_bytes
     advice = f": resume with a larger --max-memory, at least {format_bytes(rounded_up(enough))}"
@@ -441,9 +434,10 @@ def _resume_over_budget(run, settings: dict, how: dict, runs: dict, exc) -> Memo
         advice = (f" and than the {format_bytes(memory.size)} of {memory.what}: resume it where there "
                   f"is {format_bytes(enough)}, or, if {RunFolder.JOB}'s n_scenarios was edited, restore "
                   "the file")
+    # worker processes share the budget (engine.worker_process_sizes); Ray tasks each have it whole
     return MemoryBudgetError(
-        f"{run.path}: one plan on its {settings['n_scenarios']:,} scenarios needs {need} of working "
-        f"memory (its tables and its results){where}, more than {budget} ({given}){advice}",
+        f"{run.path}: one plan on its {settings['n_scenarios']:,} scenarios {needs_more_than(exc)} "
+        f"({given}){advice}",
         exc.need_bytes, exc.budget_bytes, exc.workers,
     )
 
