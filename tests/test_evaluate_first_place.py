@@ -177,7 +177,6 @@ def test_ranking_by_any_default_puts_the_lowest_probability_first_and_says_its_l
     6 points, within them: (2 x 6 / 10)^2 x 400 = 576, about 580 scenarios would tell them apart."""
     ranked = ranked_plans(_three_by_default(), "any-default")
     assert ranked["plan"].tolist() == ["b", "c", "a"]
-    assert ranking_words("any-default") == "the lowest P(any default)"
     assert first_place_words(ranked, "any-default", 400, 0.03) == (
         " It leads the second plan, “c”, by 10.00 pp of P(any default), against a standard error of the "
         "paired difference of 3.00 pp on the same 400 scenarios: beyond two standard errors, so these "
@@ -195,8 +194,21 @@ def test_two_plans_that_never_default_tie_on_any_default():
     assert ranked["plan"].tolist() == ["a", "b", "c"]
     assert first_place_words(ranked, "any-default", 400, 0.0) == (
         " It ties with the second plan, “b”, on P(any default): the two are not told apart (exactly equal "
-        "figures are ranked in the plans' order)."
+        "figures are ranked by mean NPV, higher first)."
     )
+
+
+def test_plans_tied_on_any_default_are_ranked_by_mean_npv_higher_first():
+    """A deterministic evaluation puts every plan that does not default at 0% of P(any default): the
+    ranking kept the plan file's order ("a" first at -$5M). Ties now go to the higher mean NPV, the
+    figure a finance team reads next: "b" ($3M), "c" ($1M), "a" (-$5M), then "d", which defaults;
+    and "e", which keeps its limits only off the forecast, last whatever its figures."""
+    frame = pd.DataFrame({"plan": list("abcde"), FORECAST_OK: [True] * 4 + [False],
+                          "npv_mean_usd": [-5e6, 3e6, 1e6, 9e6, 20e6], "breach_probability": [0.0] * 5,
+                          "any_default_probability": [0.0, 0.0, 0.0, 1.0, 0.0]})  # fmt: skip
+    assert ranked_plans(frame, "any-default")["plan"].tolist() == ["b", "c", "a", "d", "e"]
+    assert ranking_words("any-default") == "the lowest P(any default), then the highest mean NPV"
+    assert ranked_plans(frame, "mean")["plan"].tolist() == ["d", "b", "c", "a", "e"]  # no tie break
 
 
 def test_the_terminal_ranks_by_any_default_with_compare_s_paired_error(plan_files, here):
@@ -209,7 +221,7 @@ def test_the_terminal_ranks_by_any_default_with_compare_s_paired_error(plan_file
                                    "--scenarios", "60", "--seed", "3", "--rank-by", "any-default",
                                    "--out", "A")  # fmt: skip
     assert code == 0, stdout + stderr
-    assert "best plans by P(any default)" in stdout
+    assert "best plans by P(any default), then mean NPV" in stdout
     metrics = pd.read_csv(here / "A" / "metrics.csv")
     ranked = ranked_plans(metrics, "any-default")
     assert ranked["any_default_probability"].is_monotonic_increasing

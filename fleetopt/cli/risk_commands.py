@@ -86,11 +86,12 @@ from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     FORECAST_MARK,
-    RANK_WORDS,
+    TIE_BREAKS,
     best_plan_label,
     demand_in_short,
     lead_error_key,
     marked_last_words,
+    rank_words,
     shown_plans,
 )
 from fleetopt.evaluate.path import (
@@ -450,11 +451,12 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     everyone, ranked = ranked, ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
         first = "; breaches and defaults last" if last else ""
-        title = f"plans on the forecast (deterministic evaluation{first}; {npv_words(data)})"
+        by = f" by {rank_words(ranking['rank_by'])}" if ranking["rank_by"] in TIE_BREAKS and several else ""
+        title = f"plans on the forecast{by} (deterministic evaluation{first}; {npv_words(data)})"
         console.print(forecast_table(ranked, title, data.quarter_labels, data.covenant_kinds))
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
-    title = f"best plans by {RANK_WORDS[ranking['rank_by']]}{shown}{last}"
+    title = f"best plans by {rank_words(ranking['rank_by'])}{shown}{last}"
     title = title if several else "the plan over the scenarios"
     console.print(evaluation_table(ranked, f"{title} ({npv_words(data)})"))
     limited = limited_liability_table(ranked, "with limited liability: the shareholders' NPV")

@@ -17,6 +17,8 @@ from fleetopt.evaluate.metrics import (
     FORECAST_MARK_MEANS,
     FORECAST_OK,
     LOWER_RANK_COLUMNS,
+    RANK_WORDS,
+    TIE_BREAKS,
     either_happened,
     lead_error_key,
     paired_error,
@@ -25,9 +27,14 @@ from fleetopt.evaluate.metrics import (
     shown_plans,
 )
 
-# how an evaluation's ranking (metrics.ranked_plans) breaks a tie: it sorts by the figure itself, so a
-# tie within round-off may go either way
-EVALUATION_TIE = "the two are not told apart (exactly equal figures are ranked in the plans' order)"
+
+def evaluation_tie(rank_by: str) -> str:
+    """How an evaluation's ranking (metrics.ranked_plans) breaks a tie on ``rank_by``'s figure: it sorts
+    by the figure itself, so a tie within round-off may go either way; exactly equal figures by its
+    :data:`TIE_BREAKS` figure where it has one, else in the plans' order."""
+    tie = TIE_BREAKS.get(rank_by)
+    order = f"by {RANK_WORDS[tie]}, higher first" if tie else "in the plans' order"
+    return f"the two are not told apart (exactly equal figures are ranked {order})"
 
 
 def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | None) -> str:
@@ -47,7 +54,8 @@ def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | No
                 f"it, come after it whatever their figures, as each {FORECAST_MARK_MEANS}.")  # fmt: skip
     column = EVALUATION_RANK_COLUMNS[rank_by]
     lead = Lead(str(second["plan"]), rank_lead(rank_by, float(first[column]), float(second[column])), se)
-    return lead_sentence(lead, rank_by, n, float(first[column]), (whom, EVALUATION_TIE), _evaluate_again)
+    tie = (whom, evaluation_tie(rank_by))
+    return lead_sentence(lead, rank_by, n, float(first[column]), tie, _evaluate_again)
 
 
 def _first_by_the_forecast(ranked: pd.DataFrame) -> bool:

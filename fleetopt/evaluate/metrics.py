@@ -150,6 +150,15 @@ EVALUATION_RANK_COLUMNS = {**RANK_COLUMNS, **LOWER_RANK_COLUMNS}
 RANK_WORDS = {"cvar5": CVAR5_NPV_LABEL, "mean": MEAN_NPV_LABEL, "p5": P5_NPV_LABEL,
               "any-default": ANY_DEFAULT_LABEL}
 DEFAULT_RANK = "cvar5"  # the figure plans are ranked by where no ranking is given
+# the NPV figure that orders plans tied on a ranking's own figure: on a deterministic evaluation every
+# plan that does not default ties at 0% of P(any default), and a finance team looks at mean NPV next
+TIE_BREAKS = {"any-default": "mean"}
+
+
+def rank_words(rank_by: str) -> str:
+    """A ranking's figure, and its tie break where it has one: 'P(any default), then mean NPV'."""
+    tie = TIE_BREAKS.get(rank_by)
+    return RANK_WORDS[rank_by] + (f", then {RANK_WORDS[tie]}" if tie else "")
 
 
 LEAD_ERROR_KEYS = ("lead_se_usd", "lead_se_share")  # lead_error_key's names
@@ -182,7 +191,8 @@ def ranking_of(ranking: dict | None) -> tuple[str, float | None]:
 
 
 def ranked_plans(metrics, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None):
-    """An evaluation's plans best first by ``rank_by`` (ties in the file's order), only those
+    """An evaluation's plans best first by ``rank_by`` (ties by its :data:`TIE_BREAKS` figure, higher
+    first, where it has one, else in the file's order), only those
     with a breach probability of at most ``max_breach_prob`` when it is given. A plan that breaks
     a limit on its own forecast (``FORECAST_OK`` false, marked ``FORECAST_MARK``) comes after every
     plan that keeps them, whatever its figures: a lender would not sign it, and the sweep's rule
@@ -190,12 +200,14 @@ def ranked_plans(metrics, rank_by: str = DEFAULT_RANK, max_breach_prob: float | 
     base does not allow)."""
     if max_breach_prob is not None:
         metrics = metrics[metrics["breach_probability"] <= max_breach_prob]
-    by, lower = EVALUATION_RANK_COLUMNS[rank_by], rank_by in LOWER_RANK_COLUMNS
+    by, ascending = [EVALUATION_RANK_COLUMNS[rank_by]], [rank_by in LOWER_RANK_COLUMNS]
+    if rank_by in TIE_BREAKS:  # an NPV figure: higher is better
+        by, ascending = [*by, RANK_COLUMNS[TIE_BREAKS[rank_by]]], [*ascending, False]
     if FORECAST_OK not in metrics.columns:  # an evaluation written before the column existed
-        return metrics.sort_values(by, ascending=lower, kind="stable")
+        return metrics.sort_values(by, ascending=ascending, kind="stable")
     kept = metrics[FORECAST_OK].astype(bool)
     parts = (metrics[kept], metrics[~kept])
-    return pd.concat([part.sort_values(by, ascending=lower, kind="stable") for part in parts])
+    return pd.concat([part.sort_values(by, ascending=ascending, kind="stable") for part in parts])
 
 
 def shown_plans(metrics: pd.DataFrame, ranking: dict | None) -> tuple[pd.DataFrame, bool]:
@@ -225,9 +237,11 @@ def shown_first(summary: dict) -> dict:
 
 def ranking_words(rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> str:
     """The rule of :func:`ranked_plans` in words: 'the highest mean NPV among plans with
-    P(covenant breach) at most 60%' ('the lowest P(any default)'); the limit as it was given
-    (:func:`format_rate`: 0.00001 is 0.001%, never 0.00%)."""
+    P(covenant breach) at most 60%' ('the lowest P(any default), then the highest mean NPV'); the limit
+    as it was given (:func:`format_rate`: 0.00001 is 0.001%, never 0.00%)."""
     words = f"the {'lowest' if rank_by in LOWER_RANK_COLUMNS else 'highest'} {RANK_WORDS[rank_by]}"
+    if rank_by in TIE_BREAKS:
+        words += f", then the highest {RANK_WORDS[TIE_BREAKS[rank_by]]}"
     if max_breach_prob is not None:
         words += f" among plans with {BREACH_LABEL} at most {format_rate(max_breach_prob)}"
     return words

@@ -873,7 +873,7 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed:
 
 
 # how the sweep's rule breaks a tie on its figure (candidates._best); an evaluation's ranking
-# (metrics.ranked_plans) sorts by the figure itself (first_place.EVALUATION_TIE)
+# (metrics.ranked_plans) sorts by the figure itself (first_place.evaluation_tie)
 SWEEP_TIE = "the tie goes to the lower breach probability, then the higher mean NPV"
 
 
