@@ -129,6 +129,27 @@ def test_an_evaluations_folder_gives_its_seed_and_scenarios_to_scenario_path(sol
         fo.scenario_path(tmp_path / "E", 30)
 
 
+def test_an_evaluation_s_folder_refuses_another_count_and_a_deterministic_one_refuses_a_scenario(
+        solve_run, tmp_path):  # fmt: skip
+    """scenario_path of an evaluation of 30 scenarios took scenarios=100 and scenario 50, a scenario
+    the evaluation never ran; of a deterministic evaluation it gave seeded scenario 0, not the forecast
+    the evaluation ran (`evaluate --explain --deterministic` is refused). Both are refused by name; a
+    seed given follows the deterministic evaluation's plan in that seed's scenario, as the solve's."""
+    for how in (("--scenarios", "30", "--seed", "11"), ("--deterministic",)):
+        code, out, err = run_cli("evaluate", "--plans", str(solve_run), *how, "--out", str(tmp_path / how[0]))
+        assert code == 0, out + err
+    with pytest.raises(fo.InputError, match=r"scenarios \(--scenarios\) must be 30, the number the "
+                       r"evaluation .* ran \(scenarios 0 to 29\), or left out \(got 100\)"):  # fmt: skip
+        fo.scenario_path(tmp_path / "--scenarios", 50, scenarios=100)
+    assert fo.scenario_path(tmp_path / "--scenarios", 29, scenarios=30).seed == 11
+    deterministic = tmp_path / "--deterministic"
+    refused = r"cannot apply to .*, a deterministic evaluation .* its quarters are the plan's statements"
+    with pytest.raises(fo.InputError, match=refused + "; give seed="):
+        fo.scenario_path(deterministic, 0)
+    seeded = fo.scenario_path(deterministic, 4, seed=3)
+    assert seeded.npv_usd == fo.scenario_path(solve_run, 4, seed=3).npv_usd
+
+
 def late_block_path(delay_penalty: float = 10000.0, cancellation_penalty: float | None = None, **changes):
     """tests/test_policy.py's 1 MW block two quarters late for the 100-GPU contract (allowance 1),
     with electricity at $100/MWh and $1,000 of overhead a quarter (``changes``: to its site)."""

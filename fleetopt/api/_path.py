@@ -8,6 +8,7 @@ from typing import Any
 
 from fleetopt.api._models import ModelArg, _loadable, edit, load
 from fleetopt.api._runs import resolve_run
+from fleetopt.errors import InputError
 from fleetopt.evaluate.jobfolder import model_of_plans
 from fleetopt.evaluate.path import ScenarioPath, chosen_plan
 from fleetopt.evaluate.path import scenario_path as _scenario_path
@@ -29,11 +30,13 @@ def scenario_path(
     """Scenario ``scenario`` of ``seed`` for one plan of ``plans`` (a run folder, run id or plan
     file), quarter by quarter, simulated as `fleetopt evaluate --seed SEED` simulated it: its NPV is
     that scenario's in the evaluation. An evaluation's run folder stands for the plans it evaluated,
-    its seed and its number of scenarios. ``seed``: None, the evaluation's, else 0. ``plan``: its
-    label or index in the file (None: the only one). ``model``: as :func:`evaluate`'s (None: the
-    run's own); ``what_if``: changes to it, as :func:`edit` takes them. ``scenarios``: the
-    evaluation's number of scenarios, which ``scenario`` must be below (None: the evaluation's, else
-    any scenario number).
+    its seed and its number of scenarios; a deterministic evaluation's (one future, the forecast, whose
+    quarters are the plan's statements) is refused without a ``seed``, as `evaluate --explain
+    --deterministic` is. ``seed``: None, the evaluation's, else 0. ``plan``: its label or index in the
+    file (None: the only one). ``model``: as :func:`evaluate`'s (None: the run's own); ``what_if``:
+    changes to it, as :func:`edit` takes them. ``scenarios``: the evaluation's number of scenarios,
+    which ``scenario`` must be below (None: the evaluation's, else any scenario number; one other than
+    an evaluation folder's own is refused).
 
     Returns a :class:`~fleetopt.evaluate.path.ScenarioPath`: ``.frame`` one row per quarter (risk
     factors as multipliers or annual shifts; revenue, contracted and market, the costs down to
@@ -41,10 +44,10 @@ def scenario_path(
     liquidity default, the policy's reactions), ``.events()`` (what happened each quarter, in
     words), ``.npv_usd``, ``.to_csv(path)``."""
     path = resolve_run(plans, "plans").resolve()
-    evaluated = _evaluation_job(path)
+    evaluated = _evaluation_job(path, seed)
     seed = evaluated.get("seed", 0) if seed is None else limits.seed("seed (--seed)", seed)
-    scenarios = evaluated.get("n_scenarios") if scenarios is None else scenarios
-    high = None if scenarios is None else limits.scenarios("scenarios (--scenarios)", scenarios) - 1
+    scenarios = _scenarios_of(path, evaluated, scenarios)
+    high = None if scenarios is None else scenarios - 1
     of = "" if high is None else f", of {scenarios:,} scenarios"
     scenario = limits.whole(f"scenario (--explain){of}", scenario, 0, high)
     given = _loadable(model)
@@ -55,11 +58,32 @@ def scenario_path(
     return _scenario_path(data, chosen_plan(batch, plan, path), seed, scenario)
 
 
-def _evaluation_job(path: Path) -> dict:
+def _evaluation_job(path: Path, seed: int | None) -> dict:
     """The settings of the evaluation run at ``path`` (job.json), on scenarios; {} for anything else
-    (plans, a solve, an evaluation on the forecast)."""
+    (plans, a solve, an evaluation on the forecast given a ``seed``: its plans in that seed's
+    scenarios). An evaluation on the forecast without a ``seed`` is refused: its one future is the
+    forecast, not seeded scenario 0."""
     run = RunFolder(path)
     if not (path.is_dir() and run.is_job and run.kind == "evaluate"):
         return {}
     job = run.job()
+    if job.get("deterministic") and seed is None:
+        raise InputError(f"scenario_path cannot apply to {path}, a deterministic evaluation (as `fleetopt "
+                         "evaluate --explain` cannot with --deterministic): the forecast is one future, its "
+                         "quarters are the plan's statements; give seed= to follow one of its plans in a "
+                         "seeded scenario")  # fmt: skip
     return {} if job.get("deterministic") else job
+
+
+def _scenarios_of(path: Path, evaluated: dict, scenarios: int | None) -> int | None:
+    """How many scenarios a path's scenario number must be below: ``scenarios``, checked, or the
+    evaluation's (``evaluated``, its job.json; a ``scenarios`` other than its own refused); None:
+    any."""
+    own = evaluated.get("n_scenarios")
+    if scenarios is None:
+        return own
+    scenarios = limits.scenarios("scenarios (--scenarios)", scenarios)
+    if own is not None and scenarios != own:
+        raise InputError(f"scenarios (--scenarios) must be {own:,}, the number the evaluation {path} ran "
+                         f"(scenarios 0 to {own - 1:,}), or left out (got {scenarios:,})")  # fmt: skip
+    return scenarios
