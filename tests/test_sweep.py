@@ -1404,6 +1404,11 @@ def _second_round(listed: list, n: int, value) -> list:
     return listed
 
 
+def _field(listed: list, n: int, name: str, value) -> list:
+    listed[n][name] = value
+    return listed
+
+
 def _origin(listed: list, n: int, origin: str) -> list:
     listed[n]["origin"] = origin
     return listed
@@ -1426,9 +1431,14 @@ def _origin(listed: list, n: int, origin: str) -> list:
     (lambda listed: [{**listed[0], "gap": -1}, *listed[1:]], "'milp: forecast': gap -1 is not a gap of 0 or"),
     (lambda listed: [{k: v for k, v in listed[0].items() if k != "label"}, *listed[1:]],
      "candidates.json: a candidate has no field 'label'"),
+    (lambda listed: _field(listed, 0, "same_as", 3), "candidate 'milp: forecast': same_as 3 is not a "
+                                                     "candidate's label (text) or null"),
+    (lambda listed: _field(listed, 1, "buffer_of", ["milp: forecast"]), "buffer_of ['milp: forecast'] is "
+                                                                        "not a candidate's label"),
+    (lambda listed: _field(listed, 1, "buffer_of", {"a": 1}), "buffer_of {'a': 1} is not a candidate's"),
 ], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted", "no-forecast", "two-forecasts",
         "unknown-origin", "forecast-second-round", "second-round-not-a-bool", "text-buffer", "list-buffer",
-        "negative-gap", "no-label"])  # fmt: skip
+        "negative-gap", "no-label", "number-same-as", "list-buffer-of", "dict-buffer-of"])  # fmt: skip
 def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit, message):
     """A fuzz audit: candidates.json cut to 2 of its candidates was re-ranked over those 2 with exit
     0 (another pick, summary.json still counting them all); a NaN buffer raised StopIteration; a
@@ -1437,7 +1447,8 @@ def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit,
     The forecast optimum marked second_round (made after the pick, so left out of the first round)
     gave a TypeError traceback (every candidate so marked: "no plans to evaluate"); a second_round
     of "yes" was read as false in silence. A buffer "abc" or [1] was refused in Python's words
-    ("could not convert string to float"), without the field; a gap of -1 was taken.
+    ("could not convert string to float"), without the field; a gap of -1 was taken; a same_as or
+    buffer_of of 3, a list or a dict was taken as its text.
     A finished sweep lists every candidate it made, each within the model's range, the forecast
     optimum first."""
     copy = _edited_candidates(finished_sweep, tmp_path, edit)

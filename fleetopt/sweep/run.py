@@ -545,13 +545,13 @@ def _listed_candidate(c: dict) -> Candidate:
     if "forecast_npv_usd" not in c:
         raise KeyError("forecast_npv_usd")
     usd = f"0 to {MAX_USD:g}"
-    same_as, buffer_of = c.get("same_as"), c.get("buffer_of")  # a sweep written before they were kept
     return Candidate(
         label=str(c["label"]), origin=str(c["origin"]), status=str(c["status"]), note=str(c["note"]),
         forecast_npv_usd=_listed_number(c, "forecast_npv_usd", "a number of USD"),
         liquidity_buffer_usd=_listed_number(c, "liquidity_buffer_usd", usd, 0, MAX_USD),
-        gap=_listed_number(c, "gap", "a gap of 0 or more", 0), same_as=_optional(same_as, str),
-        buffer_of=_optional(buffer_of, str), second_round=_second_round(c), broken=str(c.get("broken") or ""),
+        gap=_listed_number(c, "gap", "a gap of 0 or more", 0),
+        same_as=_listed_label(c, "same_as"), buffer_of=_listed_label(c, "buffer_of"),
+        second_round=_second_round(c), broken=str(c.get("broken") or ""),
         # a sweep written before it was kept: none
         planned_buffer_usd=_listed_number(c, "planned_buffer_usd", usd, 0, MAX_USD),
     )
@@ -581,8 +581,14 @@ def _second_round(c: dict) -> bool:
     return made_later
 
 
-def _optional(value, kind):
-    return None if value is None else kind(value)
+def _listed_label(c: dict, name: str) -> str | None:
+    """A listed candidate's ``name``, another candidate's label (absent or null: None, a sweep written
+    before it was kept); a number, a list or a dict was taken as its text in silence."""
+    label = c.get(name)
+    if label is not None and not isinstance(label, str):
+        raise ValueError(f"candidate {c.get('label')!r}: {name} {label!r} is not a candidate's label "
+                         "(text) or null")  # fmt: skip
+    return label
 
 
 def _checked_sweep_job(run: RunFolder) -> dict:
