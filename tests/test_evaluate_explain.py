@@ -1,6 +1,7 @@
 """`fleetopt evaluate --explain`: the scenario it picks, printed and written to path.csv, and bad
 input refused before any work."""
 
+import json
 import re
 from html import escape
 
@@ -155,3 +156,33 @@ def test_a_report_without_explain_has_no_scenario_path(solve_run, tmp_path):
     assert code == 0, out + err
     assert "One scenario" not in (tmp_path / "risk" / "report.html").read_text()
     assert "path.csv" not in out
+
+
+def test_the_report_s_path_table_sorts_money_by_its_exact_figures(solve_run, tmp_path):
+    """The report's "One scenario's path" had its money only as words: three quarters of revenue
+    $883,040,000, $882,960,000 and $883,010,000 all read '$883.0M', so a click on the header left
+    them in the quarters' order. Each money cell now carries its exact USD (data-v, by which every
+    report table sorts), from path.json's ``usd``, which --explain writes as path.csv has them; a
+    ``usd`` that is not figures is named."""
+    folder = tmp_path / "risk"
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "20", "--explain", "0",
+                             "--out", str(folder))  # fmt: skip
+    assert code == 0, out + err
+    written = json.loads((folder / "path.json").read_text())
+    written_csv = pd.read_csv(folder / "path.csv")
+    assert written["usd"]["cash (USD)"] == written_csv["cash_usd"].tolist()
+    revenue = [883_040_000.0, 882_960_000.0, 883_010_000.0]
+    record = {**written, "columns": ["quarter", "revenue (USD)"], "usd": {"revenue (USD)": revenue},
+              "rows": [[q, "$883.0M"] for q in ("2026Q3", "2026Q4", "2027Q1")]}
+    (folder / "path.json").write_text(json.dumps(record))
+    code, out, err = run_cli("report", str(folder))
+    assert code == 0, out + err
+    page = (folder / "report.html").read_text()
+    section = page[page.index('<h2 id="scenario-path">'):]
+    cells = re.findall(r'<td class="text">(\d{4}Q\d)</td><td data-v="([^"]+)">\$883\.0M</td>', section)
+    quarters = ("2026Q3", "2026Q4", "2027Q1")
+    assert [(q, float(v)) for q, v in cells] == list(zip(quarters, revenue, strict=True))
+    (folder / "path.json").write_text(json.dumps({**record, "usd": {"revenue (USD)": ["$883.0M"] * 3}}))
+    code, out, err = run_cli("report", str(folder))
+    assert code != 0 and "path.json: not what --explain writes (usd is not a list of figures" in out + err
+    assert "Traceback" not in out + err

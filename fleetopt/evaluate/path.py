@@ -50,6 +50,7 @@ OPERATIONS = ("revenue_usd", "revenue_contracted_usd", "revenue_market_usd", "el
 # the quarters before each event of ANY_DEFAULT_EVENTS (simulate's TIMING_FIELDS; T: none in the horizon)
 _BEFORE = {"default": "quarters_before_default", "uncured_breach": "quarters_before_uncured"}
 UNCURED = "uncured"  # how the breach column begins in the quarter of an uncured breach
+SHOWN_USD = " (USD)"  # how the money columns of ScenarioPath.shown (path.json's, the report's) end
 # scenarios simulated at once while a scenario is picked: one plan, so a block is small
 _PICK_BLOCK = 4096
 
@@ -108,10 +109,13 @@ class ScenarioPath:
         """What ``fleetopt evaluate --explain`` shows of the path, as the run's report shows it
         (path.json): the scenario, ``why`` it was chosen, the headline, :meth:`shown`'s quarters as
         text and :meth:`events`."""
-        shown = self.shown()
+        shown, figures = self.shown(), self._shown_figures()
+        usd = {column: [v if math.isfinite(v) else None for v in figures[column]]
+               for column in figures.columns if column.endswith(SHOWN_USD)}  # fmt: skip
         return {"plan": self.plan, "scenario": self.scenario, "seed": self.seed, "why": why,
                 "headline": self.headline(), "columns": list(shown.columns),
-                "rows": shown.astype(str).to_numpy().tolist(), "events": self.events()}  # fmt: skip
+                "rows": shown.astype(str).to_numpy().tolist(), "usd": usd,
+                "events": self.events()}  # fmt: skip
 
     def _limited_words(self) -> str:
         """' (-$2.40B to shareholders with limited liability, -$2.40B if lenders accelerate ...)' where a
@@ -127,12 +131,20 @@ class ScenarioPath:
         """The quarters' figures a reader looks at first, formatted: revenue (and of it contracted),
         EBITDA, cash, debt and revolver (USD), the covenants breached and the liquidity default
         (:meth:`events` says what happened)."""
+        out = self._shown_figures()
+        for column in out.columns[out.columns.str.endswith(SHOWN_USD)]:
+            out[column] = out[column].map(format_usd)
+        return out
+
+    def _shown_figures(self) -> pd.DataFrame:
+        """:meth:`shown`'s table with its money unformatted: USD, each figure exact (the report sorts
+        by them: '$883.0M' may be three quarters' different figures)."""
         f = self.frame
         out = pd.DataFrame({"quarter": f["quarter"]})
         for name, title in (("revenue_usd", "revenue"), ("revenue_contracted_usd", "of it contracted"),
                             ("ebitda_usd", "EBITDA"), ("cash_usd", "cash"), ("debt_usd", "debt"),
                             ("revolver_balance_usd", "revolver balance")):  # fmt: skip
-            out[f"{title} (USD)"] = f[name].map(format_usd)
+            out[f"{title}{SHOWN_USD}"] = f[name].astype(float)
         breach = np.where(f["breach"] != "", " (" + f["breach"] + ")", "")
         out["covenants breached"] = f["covenants_breached"] + breach
         out["liquidity default"] = np.where(f["liquidity_default"], "DEFAULT", "")
