@@ -111,140 +111,110 @@ from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
 from fleetopt.sweep.candidates import Rule, RuleNotMet, dropped_words
 
+# the options of `evaluate` of its own (those it shares with other commands are in cli/common.py)
+EvaluateModelArg = Annotated[
+    str | None,
+    typer.Argument(
+        callback=model_given,
+        help="Model file or bundled model name (neocloud, tiny, lab). Default: the run folder's "
+        "model.yaml, or the bundled model a plan file names, else neocloud."
+    ),
+]
+PlansOption = Annotated[
+    str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
+    typer.Option(
+        callback=path_given("run folder, run id or plan file"),
+        help="A run folder (solve or sweep), a run id, or a plan file (.npz, one plan or many). With "
+        "--resume: where the job's plans file is now, if it moved (the same file, by its SHA-256).",
+    ),
+]
+DeterministicFlag = Annotated[bool, typer.Option(help="Evaluate on the forecast itself (one scenario).")]
+KeepMatrixFlag = Annotated[
+    bool, typer.Option(help="Also write the plan x scenario NPV matrix (npv_matrix.npy).")
+]
+EvaluationRankByOption = Annotated[
+    EvaluationRankBy,
+    typer.Option(help="Rule for the best plans printed: the highest mean, cvar5 or p5 NPV, or "
+                 f"any-default, the lowest P(any default) {ANY_DEFAULT_MEANS}."),
+]
+PrintedBreachProbOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-breach-prob",
+        callback=ProbabilityLimit,
+        help="Print only plans with at most this covenant-breach probability, in [0, 1] (where none "
+        "has, every plan, saying so); metrics.csv keeps every plan.",
+    ),
+]
+TopOption = Annotated[
+    int,
+    typer.Option(parser=whole_number, callback=checked(limits.whole, 1), help="How many plans to print."),
+]
+ExecutorOption = Annotated[
+    ExecutorName,
+    typer.Option(help="local: this process. ray: chunks as Ray tasks (pip install fleetopt[ray])."),
+]
+RayAddressOption = Annotated[
+    str | None, typer.Option(help="Address of an existing Ray cluster (default: start a local one).")
+]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        parser=whole_number,
+        callback=checked(limits.whole, 1),
+        help="Worker processes on this machine, one thread each, on NumPy or the C build as --backend "
+        "chooses (default 1: in this process; capped to its usable cores, with a warning); not with "
+        "--executor ray, whose tasks take the cluster's CPUs.",
+    ),
+]
+ExplainOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Print one scenario's quarterly path of a plan after the tables and write it to path.csv: "
+        "worst (lowest NPV), median, first-default (the earliest liquidity default), first-any-default "
+        "(the earliest liquidity default or uncured covenant breach) or a scenario number.",
+    ),
+]
+ExplainedPlanOption = Annotated[
+    str | None,
+    typer.Option(help="The plan --explain shows, by its label (needed where there are several)."),
+]
+
 
 @app.command()
 def evaluate(
     ctx: typer.Context,
-    model: Annotated[
-        str | None,
-        typer.Argument(
-            callback=model_given,
-            help="Model file or bundled model name (neocloud, tiny, lab). Default: the run folder's "
-            "model.yaml, or the bundled model a plan file names, else neocloud."
-        ),
-    ] = None,
+    model: EvaluateModelArg = None,
     field_changes: ChangesOption = None,
-    plans: Annotated[
-        str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
-        typer.Option(
-            callback=path_given("run folder, run id or plan file"),
-            help="A run folder (solve or sweep), a run id, or a plan file (.npz, one plan or many). With "
-            "--resume: where the job's plans file is now, if it moved (the same file, by its SHA-256).",
-        ),
-    ] = None,
+    plans: PlansOption = None,
     scenarios: ScenariosOption = limits.DEFAULT_SCENARIOS,
     seed: SeedOption = 0,
     out: OutFolderOption = None,
     backend: BackendOption = BackendName.auto,
     max_memory: MaxMemoryOption = None,
-    deterministic: Annotated[
-        bool, typer.Option(help="Evaluate on the forecast itself (one scenario).")
-    ] = False,
-    keep_matrix: Annotated[
-        bool, typer.Option(help="Also write the plan x scenario NPV matrix (npv_matrix.npy).")
-    ] = False,
-    rank_by: Annotated[
-        EvaluationRankBy,
-        typer.Option(help="Rule for the best plans printed: the highest mean, cvar5 or p5 NPV, or "
-                     f"any-default, the lowest P(any default) {ANY_DEFAULT_MEANS}."),
-    ] = EvaluationRankBy(DEFAULT_RANK),
-    max_breach_prob: Annotated[
-        float | None,
-        typer.Option(
-            "--max-breach-prob",
-            callback=ProbabilityLimit,
-            help="Print only plans with at most this covenant-breach probability, in [0, 1] (where none "
-            "has, every plan, saying so); metrics.csv keeps every plan.",
-        ),
-    ] = None,
-    top: Annotated[
-        int,
-        typer.Option(parser=whole_number, callback=checked(limits.whole, 1), help="How many plans to print."),
-    ] = 5,
-    executor: Annotated[
-        ExecutorName,
-        typer.Option(help="local: this process. ray: chunks as Ray tasks (pip install fleetopt[ray])."),
-    ] = ExecutorName.local,
-    ray_address: Annotated[
-        str | None, typer.Option(help="Address of an existing Ray cluster (default: start a local one).")
-    ] = None,
+    deterministic: DeterministicFlag = False,
+    keep_matrix: KeepMatrixFlag = False,
+    rank_by: EvaluationRankByOption = EvaluationRankBy(DEFAULT_RANK),
+    max_breach_prob: PrintedBreachProbOption = None,
+    top: TopOption = 5,
+    executor: ExecutorOption = ExecutorName.local,
+    ray_address: RayAddressOption = None,
     resume: ResumeOption = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            parser=whole_number,
-            callback=checked(limits.whole, 1),
-            help="Worker processes on this machine, one thread each, on NumPy or the C build as --backend "
-            "chooses (default 1: in this process; capped to its usable cores, with a warning); not with "
-            "--executor ray, whose tasks take the cluster's CPUs.",
-        ),
-    ] = 1,
+    workers: WorkersOption = 1,
     threads: EvaluateThreadsOption = None,
     report: ResumableReportFlag = False,
-    explain: Annotated[
-        str | None,
-        typer.Option(
-            help="Print one scenario's quarterly path of a plan after the tables and write it to path.csv: "
-            "worst (lowest NPV), median, first-default (the earliest liquidity default), first-any-default "
-            "(the earliest liquidity default or uncured covenant breach) or a scenario number.",
-        ),
-    ] = None,
-    plan: Annotated[
-        str | None,
-        typer.Option(help="The plan --explain shows, by its label (needed where there are several)."),
-    ] = None,
+    explain: ExplainOption = None,
+    plan: ExplainedPlanOption = None,
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
+    # each step reads the options it needs from ctx.params, where a resume puts back those it started with
     if resume is not None:
-        refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS, "plans"))  # --plans: where they moved
-        registry_checked()  # before the work: a registry that cannot record the run refuses it now
-        folder = RunFolder(api.resolve_run(resume))
-        explained = None  # refused with --resume
-        refuse_new_ranking_of_finished(ctx, folder)
-        apply_kept_options(ctx, folder, EVALUATE_AGAIN)  # --report, the ranking it started with
-        if finished_already(folder, "evaluate", ctx.params["report"]):
+        resumed = _resumed_evaluation(ctx)
+        if resumed is None:  # it had finished
             return
-        rank_by, max_breach_prob, top, report = (ctx.params[name] for name in EVALUATE_AGAIN)
-        given_how = {"backend": backend.value, "threads": threads, "workers": workers,
-                     "executor": executor.value, "ray_address": ray_address,
-                     "max_memory": memory_budget(max_memory)}  # fmt: skip
-        moved = None if plans is None else api.resolve_run(plans)
-        job = api.resume_evaluation(folder.path, plans=moved,
-                                    **{k: v for k, v in given_how.items() if given(ctx, k)})  # fmt: skip
+        (job, folder), explained = resumed, None  # --explain is refused with --resume
     else:
-        if plans is None:
-            raise _no_plans(model)
-        refuse_unless(
-            ctx, ("scenarios", "seed"), not deterministic, "cannot apply with --deterministic (one scenario: "
-            "the forecast itself)"
-        )
-        refuse_unless(
-            ctx, ("threads",), workers == 1 and executor == ExecutorName.local,
-            "cannot apply with --workers above 1 or --executor ray: each worker process (or Ray task) runs "
-            "one thread",
-        )  # fmt: skip
-        refuse_unless(
-            ctx, ("ray_address",), executor == ExecutorName.ray, "cannot apply without --executor ray"
-        )
-        refuse_unless(ctx, ("explain",), not deterministic, "cannot apply with --deterministic: the forecast "
-                      "is one future, its quarters are the plan's statements")
-        refuse_unless(ctx, ("plan",), explain is not None, "applies only with --explain, whose plan it names")
-        RunFolder.check_new(out)  # before any work
-        workers = capped_workers(workers, executor.value)
-        budget = budget_within_memory(memory_budget(max_memory), backend.value, executor.value, workers)
-        threads = capped_threads(threads)
-        registry_checked()
-        plans = api.resolve_run(plans)
-        model = model if model is not None else api.model_of_plans(plans)
-        loaded = load_changed(model, field_changes)
-        job = api.prepare_evaluation(
-            plans, loaded, scenarios=None if deterministic else scenarios, seed=seed,
-            backend=backend.value, max_memory=budget, deterministic=deterministic,
-            keep_matrix=keep_matrix, executor=executor.value,
-            ray_address=ray_address, workers=workers, threads=threads,
-        )  # fmt: skip
-        explained = _explained(explain, plan, job, scenarios)  # refused before the run folder is made
-        folder = RunFolder.claim(out, run_name("evaluate", loaded.model.name))
+        job, folder, explained = _new_evaluation(ctx)
     say_model_changes(job.loaded)  # a resumed job's too: its job.json keeps them
     warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
     again = tuple(options_again(ctx, EVALUATE_AGAIN))
@@ -255,27 +225,107 @@ def evaluate(
         if resume is None:
             job.start(folder.path, again)  # kept for its resume command, even after a kill
         result = _run_evaluation(job, folder.path, again)
-        ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
-        shown = shown_plans(result.metrics, ranking)[0].head(top)
-        # a lab's plans: the demand they serve first, what it buys, then the company's finances
-        if solve_objective(job.source.path) == "cost" and not shown.empty:
-            title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
-            console.print(demand_served_table(shown, title, job.data.T, one=result.seed is None))
-            console.print(f"Note: {cost_plans_note(result.n_plans)}.", highlight=False)
-        se = _first_place_error(job, result, ranking)  # how sure its first place is: said, then kept
-        _print_best(result, ranking, top, job.data, solve_objective(job.source.path) == "cost", se)
-        lost = folder.lost_while_running  # written again whole, with a warning
-        kept = {} if se is None else {lead_error_key(rank_by.value): se if math.isfinite(se) else None}
-        path = api.write_evaluate_run(
-            result, job.loaded, job.source, folder.path, command=command_line(), ranking={**ranking, **kept}
-        )
-        picked = None if explained is None else _explained_path(job, explained, path)
-        say_written(path)  # path.csv and path.json among its files
-        if picked is not None:
-            _print_explained(job, *picked, path)
-        finish_report(path, report)
+        lost = _show_and_write(ctx, job, result, folder, explained)
     if lost:  # a batch system sees that something removed the job's folder under it
         raise typer.Exit(InputError.exit_code)
+
+
+def _resumed_evaluation(ctx: typer.Context):
+    """`evaluate --resume` (its options ``ctx.params``): (the job, its run folder), its ranking and
+    --report put back in ``ctx.params`` as it started but for those given now; None where it had
+    finished (said so)."""
+    p = ctx.params
+    refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS, "plans"))  # --plans: where they moved
+    registry_checked()  # before the work: a registry that cannot record the run refuses it now
+    folder = RunFolder(api.resolve_run(p["resume"]))
+    refuse_new_ranking_of_finished(ctx, folder)
+    apply_kept_options(ctx, folder, EVALUATE_AGAIN)  # --report, the ranking it started with
+    if finished_already(folder, "evaluate", p["report"]):
+        return None
+    given_how = {"backend": p["backend"].value, "threads": p["threads"], "workers": p["workers"],
+                 "executor": p["executor"].value, "ray_address": p["ray_address"],
+                 "max_memory": memory_budget(p["max_memory"])}  # fmt: skip
+    moved = None if p["plans"] is None else api.resolve_run(p["plans"])
+    job = api.resume_evaluation(folder.path, plans=moved,
+                                **{k: v for k, v in given_how.items() if given(ctx, k)})  # fmt: skip
+    return job, folder
+
+
+def _new_evaluation(ctx: typer.Context):
+    """A new evaluation (its options ``ctx.params``): (the job, its run folder, what --explain shows:
+    :func:`_explained`), every option checked before any work, the folder claimed last."""
+    p = ctx.params
+    model, plans, out = p["model"], p["plans"], p["out"]
+    if plans is None:
+        raise _no_plans(model)
+    _refuse_what_cannot_apply(ctx)
+    deterministic, executor, workers = p["deterministic"], p["executor"], p["workers"]
+    RunFolder.check_new(out)  # before any work
+    workers = capped_workers(workers, executor.value)
+    budget = budget_within_memory(memory_budget(p["max_memory"]), p["backend"].value, executor.value, workers)
+    threads = capped_threads(p["threads"])
+    registry_checked()
+    plans = api.resolve_run(plans)
+    model = model if model is not None else api.model_of_plans(plans)
+    loaded = load_changed(model, p["field_changes"])
+    job = api.prepare_evaluation(
+        plans, loaded, scenarios=None if deterministic else p["scenarios"], seed=p["seed"],
+        backend=p["backend"].value, max_memory=budget, deterministic=deterministic,
+        keep_matrix=p["keep_matrix"], executor=executor.value,
+        ray_address=p["ray_address"], workers=workers, threads=threads,
+    )  # fmt: skip
+    explained = _explained(p["explain"], p["plan"], job, p["scenarios"])  # refused before the folder is made
+    return job, RunFolder.claim(out, run_name("evaluate", loaded.model.name)), explained
+
+
+def _refuse_what_cannot_apply(ctx: typer.Context) -> None:
+    """A new evaluation's options (``ctx.params``) given where they cannot apply, refused by name."""
+    deterministic, executor, workers = (ctx.params[name] for name in ("deterministic", "executor", "workers"))
+    refuse_unless(
+        ctx, ("scenarios", "seed"), not deterministic, "cannot apply with --deterministic (one scenario: "
+        "the forecast itself)"
+    )
+    refuse_unless(
+        ctx, ("threads",), workers == 1 and executor == ExecutorName.local,
+        "cannot apply with --workers above 1 or --executor ray: each worker process (or Ray task) runs "
+        "one thread",
+    )  # fmt: skip
+    refuse_unless(
+        ctx, ("ray_address",), executor == ExecutorName.ray, "cannot apply without --executor ray"
+    )
+    refuse_unless(ctx, ("explain",), not deterministic, "cannot apply with --deterministic: the forecast "
+                  "is one future, its quarters are the plan's statements")
+    refuse_unless(ctx, ("plan",), ctx.params["explain"] is not None,
+                  "applies only with --explain, whose plan it names")
+
+
+def _show_and_write(ctx: typer.Context, job: api.EvaluationJob, result, folder: RunFolder,
+                    explained: tuple | None) -> bool:  # fmt: skip
+    """A finished evaluation's best plans printed by its ranking (``ctx.params``: --rank-by,
+    --max-breach-prob, --top), written to ``folder`` with the path --explain picks (``explained``)
+    and the report (--report); whether the folder was lost while it ran (written again whole)."""
+    rank_by, max_breach_prob, top, report = (ctx.params[name] for name in EVALUATE_AGAIN)
+    ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
+    cost = solve_objective(job.source.path) == "cost"
+    shown = shown_plans(result.metrics, ranking)[0].head(top)
+    # a lab's plans: the demand they serve first, what it buys, then the company's finances
+    if cost and not shown.empty:
+        title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
+        console.print(demand_served_table(shown, title, job.data.T, one=result.seed is None))
+        console.print(f"Note: {cost_plans_note(result.n_plans)}.", highlight=False)
+    se = _first_place_error(job, result, ranking)  # how sure its first place is: said, then kept
+    _print_best(result, ranking, top, job.data, cost, se)
+    lost = folder.lost_while_running  # written again whole, with a warning
+    kept = {} if se is None else {lead_error_key(rank_by.value): se if math.isfinite(se) else None}
+    path = api.write_evaluate_run(
+        result, job.loaded, job.source, folder.path, command=command_line(), ranking={**ranking, **kept}
+    )
+    picked = None if explained is None else _explained_path(job, explained, path)
+    say_written(path)  # path.csv and path.json among its files
+    if picked is not None:
+        _print_explained(job, *picked, path)
+    finish_report(path, report)
+    return lost
 
 
 def _explained(explain: str | None, plan: str | None, job: api.EvaluationJob, scenarios: int):
