@@ -4,6 +4,7 @@ scenario the evaluation ran, with its NPV and first breach, and bad input refuse
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import run_cli
 from evaluate_builders import batch
@@ -139,7 +140,7 @@ def test_an_evaluation_s_folder_refuses_another_count_and_a_deterministic_one_re
         code, out, err = run_cli("evaluate", "--plans", str(solve_run), *how, "--out", str(tmp_path / how[0]))
         assert code == 0, out + err
     with pytest.raises(fo.InputError, match=r"scenarios \(--scenarios\) must be 30, the number the "
-                       r"evaluation .* ran \(scenarios 0 to 29\), or left out \(got 100\)"):  # fmt: skip
+                       r"run .* evaluated \(scenarios 0 to 29\), or left out \(got 100\)"):  # fmt: skip
         fo.scenario_path(tmp_path / "--scenarios", 50, scenarios=100)
     assert fo.scenario_path(tmp_path / "--scenarios", 29, scenarios=30).seed == 11
     deterministic = tmp_path / "--deterministic"
@@ -148,6 +149,23 @@ def test_an_evaluation_s_folder_refuses_another_count_and_a_deterministic_one_re
         fo.scenario_path(deterministic, 0)
     seeded = fo.scenario_path(deterministic, 4, seed=3)
     assert seeded.npv_usd == fo.scenario_path(solve_run, 4, seed=3).npv_usd
+
+
+def test_a_sweep_s_folder_gives_its_seed_and_scenarios_to_scenario_path(tmp_path):
+    """scenario_path of a sweep's folder followed seed 0's scenarios, not the sweep's seed 5, and took
+    any scenario number. Its 4 scenarios' NPVs average to the sweep's mean NPV of that candidate
+    (candidates.csv); a fifth scenario is refused with the sweep's range."""
+    folder = tmp_path / "S"
+    code, out, err = run_cli("sweep", "tiny", "--candidates", "2", "--scenarios", "4", "--seed", "5",
+                             "--out", str(folder))  # fmt: skip
+    assert code == 0, out + err
+    paths = [fo.scenario_path(folder, i, plan="milp: forecast") for i in range(4)]
+    assert {path.seed for path in paths} == {5}
+    listed = pd.read_csv(folder / "candidates.csv").set_index("plan")
+    mean = listed.loc["milp: forecast", "npv_mean_usd"]
+    assert np.mean([path.npv_usd for path in paths]) == pytest.approx(mean, rel=1e-9)
+    with pytest.raises(fo.InputError, match=r"of 4 scenarios must be between 0 and 3 \(got 4\)"):
+        fo.scenario_path(folder, 4, plan="milp: forecast")
 
 
 def late_block_path(delay_penalty: float = 10000.0, cancellation_penalty: float | None = None, **changes):

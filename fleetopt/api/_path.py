@@ -29,14 +29,14 @@ def scenario_path(
 ) -> ScenarioPath:
     """Scenario ``scenario`` of ``seed`` for one plan of ``plans`` (a run folder, run id or plan
     file), quarter by quarter, simulated as `fleetopt evaluate --seed SEED` simulated it: its NPV is
-    that scenario's in the evaluation. An evaluation's run folder stands for the plans it evaluated,
-    its seed and its number of scenarios; a deterministic evaluation's (one future, the forecast, whose
-    quarters are the plan's statements) is refused without a ``seed``, as `evaluate --explain
-    --deterministic` is. ``seed``: None, the evaluation's, else 0. ``plan``: its label or index in the
-    file (None: the only one). ``model``: as :func:`evaluate`'s (None: the run's own); ``what_if``:
-    changes to it, as :func:`edit` takes them. ``scenarios``: the evaluation's number of scenarios,
-    which ``scenario`` must be below (None: the evaluation's, else any scenario number; one other than
-    an evaluation folder's own is refused).
+    that scenario's in the evaluation. An evaluation's or a sweep's run folder stands for the plans
+    it evaluated, its seed and its number of scenarios; a deterministic evaluation's (one future, the
+    forecast, whose quarters are the plan's statements) is refused without a ``seed``, as `evaluate
+    --explain --deterministic` is. ``seed``: None, the run's, else 0. ``plan``: its label or index in
+    the file (None: the only one). ``model``: as :func:`evaluate`'s (None: the run's own);
+    ``what_if``: changes to it, as :func:`edit` takes them. ``scenarios``: the evaluation's number of
+    scenarios, which ``scenario`` must be below (None: the run's, else any scenario number; one other
+    than a run folder's own is refused).
 
     Returns a :class:`~fleetopt.evaluate.path.ScenarioPath`: ``.frame`` one row per quarter (risk
     factors as multipliers or annual shifts; revenue, contracted and market, the costs down to
@@ -59,12 +59,12 @@ def scenario_path(
 
 
 def _evaluation_job(path: Path, seed: int | None) -> dict:
-    """The settings of the evaluation run at ``path`` (job.json), on scenarios; {} for anything else
-    (plans, a solve, an evaluation on the forecast given a ``seed``: its plans in that seed's
-    scenarios). An evaluation on the forecast without a ``seed`` is refused: its one future is the
-    forecast, not seeded scenario 0."""
+    """The settings of the evaluation or sweep run at ``path`` (job.json: its seed and number of
+    scenarios); {} for anything else (plans, a solve, an evaluation on the forecast given a
+    ``seed``: its plans in that seed's scenarios). An evaluation on the forecast without a ``seed``
+    is refused: its one future is the forecast, not seeded scenario 0."""
     run = RunFolder(path)
-    if not (path.is_dir() and run.is_job and run.kind == "evaluate"):
+    if not (path.is_dir() and run.is_job and run.kind in ("evaluate", "sweep")):
         return {}
     job = run.job()
     if job.get("deterministic") and seed is None:
@@ -84,6 +84,6 @@ def _scenarios_of(path: Path, evaluated: dict, scenarios: int | None) -> int | N
         return own
     scenarios = limits.scenarios("scenarios (--scenarios)", scenarios)
     if own is not None and scenarios != own:
-        raise InputError(f"scenarios (--scenarios) must be {own:,}, the number the evaluation {path} ran "
+        raise InputError(f"scenarios (--scenarios) must be {own:,}, the number the run {path} evaluated "
                          f"(scenarios 0 to {own - 1:,}), or left out (got {scenarios:,})")  # fmt: skip
     return scenarios
