@@ -421,13 +421,14 @@ def test_a_pick_whose_buffer_is_kept_by_cancelling_orders_says_so():
     candidates = SimpleNamespace(feasible=[SimpleNamespace(label="milp: forecast", liquidity_buffer_usd=None),
                                            SimpleNamespace(label="B", liquidity_buffer_usd=30e6)])
     data = SimpleNamespace(policy=SimpleNamespace(liquidity_buffer_usd=20e6))
-    points = SweepResult(None, data, candidates, metrics, None, Rule(), 1).why_points()
+    evaluation = SimpleNamespace(seed=None)  # on the forecast alone: no scenarios to find its orders in
+    points = SweepResult(None, data, candidates, metrics, evaluation, Rule(), 1).why_points()
     said = ("Run with its $30.0M cash buffer it defers an order in 90.0% of the scenarios ($12.0M of GPU "
             "capex on average, at the prices planned) and cancels one in 60.0%, forfeiting $1.5M of deposits "
             "on average: the buffer is kept by buying fewer GPUs than the plan orders.")  # fmt: skip
     assert said in points
     half = metrics.assign(order_cancelled_share=[0.0, 0.5])
-    assert "cash buffer" not in SweepResult(None, data, candidates, half, None, Rule(), 1).why()
+    assert "cash buffer" not in SweepResult(None, data, candidates, half, evaluation, Rule(), 1).why()
 
 
 def rule_plans() -> pd.DataFrame:

@@ -8,6 +8,7 @@ import math
 import shlex
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,7 @@ from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
 from fleetopt.stochastic.run import screened_count
+from fleetopt.sweep.cancelled import CancelledOrders, cancelled_orders_words, nearly_always_cancelled
 from fleetopt.sweep.candidates import (
     BUFFER_ORIGINS,
     LIMIT_WORDS,
@@ -1173,8 +1175,24 @@ class SweepResult:
             f"({format_usd(float(rec['deferred_capex_mean_usd']))} of GPU capex on average, at the prices "
             f"planned) and cancels one in {format_percent(float(rec['order_cancelled_share']))}, forfeiting "
             f"{format_usd(float(rec['forfeited_deposits_mean_usd']))} of deposits on average: the buffer is "
-            "kept by buying fewer GPUs than the plan orders."
+            "kept by buying fewer GPUs than the plan orders." + self._orders_nearly_always_cancelled()
         )
+
+    def _orders_nearly_always_cancelled(self) -> str:
+        """' It cancels 2 of its orders in at least 95% of the scenarios, on the forecast too: ...' (the
+        orders :func:`nearly_always_cancelled` finds): a lender asks why the plan commits to orders,
+        and deposits, it almost never takes."""
+        return "" if self._cancelled is None else cancelled_orders_words(self._cancelled)
+
+    @cached_property
+    def _cancelled(self) -> CancelledOrders | None:
+        """The pick's orders cancelled in nearly every scenario (None: evaluated on the forecast alone),
+        found once: the terminal, summary.json and the report each read :meth:`why_points`."""
+        if self.evaluation.seed is None:
+            return None
+        label = self.recommended["plan"]
+        return nearly_always_cancelled(self.data, self.plan(label), self._buffer(label),
+                                       self.evaluation.seed, self.evaluation.n_scenarios)  # fmt: skip
 
     def _risk_left(self) -> str:
         """' It still breaches a covenant in 83.7% of the scenarios; the lowest of any candidate is
