@@ -72,7 +72,8 @@ def test_the_words_name_each_order_its_share_and_the_forecast():
 
 def test_the_pick_s_explanation_names_the_orders_it_cancels(tiny_with_spare_order):
     """The pick B, run with a $1,000B buffer, cancels an order in every scenario: its explanation says
-    which one, after how often it cancels any."""
+    which one, after how often it cancels any, and summary.json lists it (``orders_cancelled``).
+    Where the pick cancels an order in no more than half the scenarios, its orders are not looked at."""
     data, plan = tiny_with_spare_order
     metrics = pd.DataFrame({
         "plan": ["milp: forecast", "B"], "origin": ["forecast", "policy"],
@@ -85,7 +86,12 @@ def test_the_pick_s_explanation_names_the_orders_it_cancels(tiny_with_spare_orde
                 SimpleNamespace(label="B", liquidity_buffer_usd=1e12, plan=plan)]
     candidates = SimpleNamespace(feasible=feasible, candidates=feasible)
     evaluation = SimpleNamespace(seed=0, n_scenarios=20)
-    why = SweepResult(None, data, candidates, metrics, evaluation, Rule(), 1).why()
+    result = SweepResult(None, data, candidates, metrics, evaluation, Rule(), 1)
+    why = result.why()
     assert ("forfeiting $960.0k of deposits on average: the buffer is kept by buying fewer GPUs than the "
             "plan orders. It cancels 1 of its GPU orders in at least 95% of the scenarios, and on the "
             "forecast too: 2026Q3's ($4.8M, 80 GPUs, in 100.0%)") in why
+    assert [(order.quarter, order.scenario_share) for order in result.orders_cancelled] == [("2026Q3", 1.0)]
+    seldom = SweepResult(None, data, candidates, metrics.assign(order_cancelled_share=[0.0, 0.5]), evaluation,
+                         Rule(), 1)  # fmt: skip
+    assert seldom.orders_cancelled == () and "It cancels" not in seldom.why()

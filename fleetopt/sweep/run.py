@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import shlex
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -69,7 +69,12 @@ from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
 from fleetopt.stochastic.run import screened_count
-from fleetopt.sweep.cancelled import CancelledOrders, cancelled_orders_words, nearly_always_cancelled
+from fleetopt.sweep.cancelled import (
+    CancelledOrder,
+    CancelledOrders,
+    cancelled_orders_words,
+    nearly_always_cancelled,
+)
 from fleetopt.sweep.candidates import (
     BUFFER_ORIGINS,
     LIMIT_WORDS,
@@ -1165,30 +1170,39 @@ class SweepResult:
         """' Run with its $3.49B cash buffer it defers an order in 100.0% of the scenarios ...' where
         the pick's policy cancels orders in more than CANCELLING_WORTH_SAYING of them: a reader takes
         "cash buffer" for cash kept, where a buffer the plan's own forecast never keeps is kept by
-        deferring and cancelling the plan's GPU orders (docs/evaluation.md, "Policy")."""
+        deferring and cancelling the plan's GPU orders (docs/evaluation.md, "Policy"); then the orders
+        it cancels in nearly every scenario (:attr:`orders_cancelled`)."""
         rec = self.recommended
-        if float(rec.get("order_cancelled_share", 0.0)) <= CANCELLING_WORTH_SAYING:
+        if not self._cancels_often():
             return ""
+        said = "" if self._cancelled is None else cancelled_orders_words(self._cancelled)
         return (
             f" Run with its {format_usd(self._buffer(rec['plan']))} cash buffer it defers an order in "
             f"{format_percent(float(rec['deferred_share']))} of the scenarios "
             f"({format_usd(float(rec['deferred_capex_mean_usd']))} of GPU capex on average, at the prices "
             f"planned) and cancels one in {format_percent(float(rec['order_cancelled_share']))}, forfeiting "
             f"{format_usd(float(rec['forfeited_deposits_mean_usd']))} of deposits on average: the buffer is "
-            "kept by buying fewer GPUs than the plan orders." + self._orders_nearly_always_cancelled()
+            "kept by buying fewer GPUs than the plan orders." + said
         )
 
-    def _orders_nearly_always_cancelled(self) -> str:
-        """' It cancels 2 of its orders in at least 95% of the scenarios, on the forecast too: ...' (the
-        orders :func:`nearly_always_cancelled` finds): a lender asks why the plan commits to orders,
-        and deposits, it almost never takes."""
-        return "" if self._cancelled is None else cancelled_orders_words(self._cancelled)
+    def _cancels_often(self) -> bool:
+        """Whether the pick's policy cancels an order in more than CANCELLING_WORTH_SAYING of the
+        scenarios."""
+        return float(self.recommended.get("order_cancelled_share", 0.0)) > CANCELLING_WORTH_SAYING
+
+    @property
+    def orders_cancelled(self) -> tuple[CancelledOrder, ...]:
+        """The pick's GPU orders its policy cancels in at least 95 % of the scenarios (the first 10,000
+        at most; :func:`~fleetopt.sweep.cancelled.nearly_always_cancelled`): summary.json's
+        ``recommended_orders_cancelled``. Empty where it cancels an order in at most half of them (not
+        looked for) or the sweep ran on the forecast alone."""
+        return () if self._cancelled is None else self._cancelled.orders
 
     @cached_property
     def _cancelled(self) -> CancelledOrders | None:
-        """The pick's orders cancelled in nearly every scenario (None: evaluated on the forecast alone),
-        found once: the terminal, summary.json and the report each read :meth:`why_points`."""
-        if self.evaluation.seed is None:
+        """The pick's orders cancelled in nearly every scenario (None: not looked for), found once: the
+        terminal, summary.json and the report each read :meth:`why_points`."""
+        if not self._cancels_often() or self.evaluation.seed is None:
             return None
         label = self.recommended["plan"]
         return nearly_always_cancelled(self.data, self.plan(label), self._buffer(label),
@@ -1297,6 +1311,7 @@ class SweepResult:
                                                       "rerank_left_out": self.left_out}),
             "recommended": rec["plan"],
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
+            "recommended_orders_cancelled": [asdict(order) for order in self.orders_cancelled],
             "forecast_optimum": self.forecast_optimum["plan"],
             "why": self.why(None if folder is None else Path(folder).absolute()),
             "why_before_lead": self.why_before_lead(),  # the report's Recommendation: "In short" has the lead
