@@ -5,7 +5,8 @@ A cash buffer the plan's own forecast does not keep is kept by deferring an orde
 is not enough, cancelling it the next quarter. The sweep's figures say how often any order is
 cancelled; a lender reading the pick asks which orders, and whether they are ever taken. The pick is
 run again, one quarter at a time, by the evaluation's own NumPy simulation on the sweep's scenarios
-(and on the forecast), reading the deposits each quarter forfeits.
+(and on the forecast), reading the deposits each quarter forfeits from its local variables at the
+end of each quarter, as evaluate/path.py reads one scenario's quarter.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ NEARLY_ALWAYS = 0.95
 # all of it, but for round-off
 WHOLE = 0.99
 # the most scenarios the pick is run on again (in blocks of BLOCK): a sweep on a GPU may have far more,
-# and the NumPy simulation of one plan takes about a millisecond a scenario on the default model
+# and the NumPy simulation of one plan took 2 s for 10,000 on the default model (2 cores)
 MOST_SCENARIOS = 10_000
 BLOCK = 2_000
 
