@@ -476,7 +476,11 @@ def pick_scenario(outcomes: dict[str, np.ndarray], rule: str, T: int) -> tuple[i
         return i, f"the lowest NPV of {len(npv):,} scenarios"
     if rule == "median":
         i = int(np.argsort(npv, kind="stable")[(len(npv) - 1) // 2])
-        return i, f"the median NPV of {len(npv):,} scenarios"
+        if len(npv) % 2:
+            return i, f"the median NPV of {len(npv):,} scenarios"
+        # an even count's median NPV (metrics.csv's, the report's) is no scenario's: say which is shown
+        return i, (f"the lower of the two middle NPVs of {len(npv):,} scenarios; the median NPV, "
+                   f"{format_usd(float(np.median(npv)))}, is their mean")
     if rule == "first-default":
         before = outcomes["quarters_before_default"]
         what = "liquidity default"
