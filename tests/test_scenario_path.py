@@ -448,7 +448,9 @@ def test_an_uncured_breach_says_why_no_cure_covered_it(prices, cures, cash, word
 
 def test_the_covenants_breached_are_named_as_the_evaluate_tables_name_them():
     """The first case above (interest cover breached in quarters 1 and 3, one cure): the table and the
-    event read "interest_coverage", a code, where the evaluate tables say "EBITDA / interest"."""
+    event read "interest_coverage", a code, where the evaluate tables say "EBITDA / interest". The
+    table's cell read "EBITDA / interest (uncured (its 1 cure spent): event of default)", parentheses
+    within parentheses: the breach's words now follow the covenants after "; "."""
     from test_covenants import coverage_model, keep_everything
 
     d = coverage_model()
@@ -457,8 +459,8 @@ def test_the_covenants_breached_are_named_as_the_evaluate_tables_name_them():
     data = data_of(d)
     path = path_in(data, batch(data, [keep_everything(data)]), deterministic_scenarios(data), seed=0)
     assert list(path.shown()["covenants breached"]) == [
-        "", "EBITDA / interest (cured)", "",
-        "EBITDA / interest (uncured (its 1 cure spent): event of default)",
+        "", "EBITDA / interest; cured", "",
+        "EBITDA / interest; uncured (its 1 cure spent): event of default",
     ]
     assert path.events() == ["2026Q4: uncured covenant breach (EBITDA / interest): an event of default"]
 

@@ -145,7 +145,8 @@ class ScenarioPath:
                             ("ebitda_usd", "EBITDA"), ("cash_usd", "cash"), ("debt_usd", "debt"),
                             ("revolver_balance_usd", "revolver balance")):  # fmt: skip
             out[f"{title}{SHOWN_USD}"] = f[name].astype(float)
-        breach = np.where(f["breach"] != "", " (" + f["breach"] + ")", "")
+        # "; ", not parentheses: an uncured breach's words hold their own ("uncured (WHY): ...")
+        breach = np.where(f["breach"] != "", "; " + f["breach"], "")
         out["covenants breached"] = f["covenants_breached"] + breach
         out["liquidity default"] = np.where(f["liquidity_default"], "DEFAULT", "")
         return out
