@@ -294,9 +294,11 @@ def test_the_run_records_the_file(here, tiny):
         (["2026Q4,B200,Texs,8"], None, "site 'Texs' is none of the sites of model 'tiny' (texas): did you "
                                        "mean 'texas'?"),
         (["2026Q4,B200,texas,1001"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
-        # the whole counts around it, to pick from (40,000 of a 576-GPU pod left the arithmetic to them)
-        (["2026Q4,B200,texas,1001"], None, "0 or more (got '1001': 1,000 or 1,008)"),
-        (["2026Q4,B200,texas,3"], None, "0 or more (got '3': 8)"),
+        # the whole counts around it, to pick from (40,000 of a 576-GPU pod left the arithmetic to them),
+        # said as such: "(got '3': 8)" read as a value and a second one, unexplained
+        (["2026Q4,B200,texas,1001"], None,
+         "0 or more (got '1001'; nearest whole blocks: 1,000 or 1,008 GPUs)"),
+        (["2026Q4,B200,texas,3"], None, "0 or more (got '3'; nearest whole blocks: 8 GPUs)"),
         (["2026Q4,B200,texas,-8"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
         (["2026Q4,B200,texas,nan"], None, "line 2: gpus must be a whole number"),
         (["2026Q4,B200,texas,"], None, "line 2: gpus must be a number of GPUs (got '')"),

@@ -410,7 +410,8 @@ def _blocks(
         nearest = ""
         if math.isfinite(blocks) and blocks > 0 and unit == "GPUs":  # the two whole counts around it
             below, above = math.floor(blocks) * size, math.ceil(blocks) * size
-            nearest = f": {below:,.0f} or {above:,.0f}" if below > 0 else f": {above:,.0f}"
+            nearest = f"{below:,.0f} or {above:,.0f}" if below > 0 else f"{above:,.0f}"
+            nearest = f"; nearest whole blocks: {nearest} GPUs"
         raise InputError(
             f"{where}: {field} must be a whole number of {data.sku_names[key[0]]} blocks of "
             f"{size:,.0f} GPUs, 0 or more (got {shown_value(text)}{nearest})"
