@@ -263,8 +263,10 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                                 "allowance), had one cancelled for late delivery, offered the GPUs of an "
                                 "ended contract on the market, " if data.contracts else "")
                              + "deferred a GPU order, cancelled a deferred order (deposit lost), "
-                             "sold GPUs in distress or cut a debt prepayment; mean capex deferred is the "
-                             "mean over scenarios of the GPU capex pushed later, USD."),
+                             "sold GPUs in distress or cut a debt prepayment; mean capex deferred, mean "
+                             "deposits forfeited and mean distress-sale proceeds are means over all the "
+                             "scenarios, 0 in those where the policy did not act, USD (the capex deferred "
+                             "at the prices planned)."),
         *sweep,
     ]  # fmt: skip
 
