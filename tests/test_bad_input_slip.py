@@ -64,7 +64,7 @@ def test_validate_names_the_skus_that_slip_and_says_where_none_does():
     code, out, err = run_cli("validate", "tiny", "--set", "skus.B200.available_from=2026Q4", "--set", slip)
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0, err
-    assert "deliveries of SKUs not yet shipping (B200) late 50%, by 1 to 2 quarters" in flat
+    assert "deliveries of SKUs not yet shipping (B200) late (chance 50%, by 1 to 2 quarters)" in flat
     # an SKU first on sale after the horizon's last quarter (tiny's ends 2028Q2) never slips either
     code, out, err = run_cli("validate", "tiny", "--set", "skus.B200.available_from=2029Q1", "--set", slip)
     flat = " ".join(out.replace("│", " ").split())

@@ -392,7 +392,7 @@ def test_validate_names_the_slip_among_the_risk_factors(tmp_path):
     code, out, err = run_cli("validate", str(path))
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0, err
-    assert "deliveries of SKUs not yet shipping (A) late 50%, by 1 to 2 quarters" in flat
+    assert "deliveries of SKUs not yet shipping (A) late (chance 50%, by 1 to 2 quarters)" in flat
     assert "every scenario is the forecast" not in flat
 
 

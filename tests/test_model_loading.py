@@ -230,15 +230,19 @@ def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_tex
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0, err
     assert ("risk prices 25%/sqrt(year) (correlation across generations 1); demand 20%/sqrt(year); "
-            "prices step down 25% at a newer generation's release; hyperscaler capacity sold 5%/quarter "
-            "(prices -10% to -30%); customer defaults 1%/quarter") in flat
+            "prices step down 25% at a newer generation's release; hyperscalers' spare capacity sold (chance "
+            "5% a quarter, once at most; prices -10% to -30%); customer defaults 1%/quarter") in flat
+    # a chance, said so: "hyperscaler capacity sold 5%/quarter" and "late power (new blocks 30%" read
+    # as 5 % of the capacity sold each quarter and 30 % of the blocks
+    assert ("late power (chance 30% per block started, up to 4 quarters late; contracted capacity: chance "
+            "0% per increase)") in flat
     # a share as the model gives it, as the other shares are: 0.0025 read "0.2%" (a review)
     edits = ("--set", "risk.customer_default_hazard_per_quarter=0.0025",
              "--set", "risk.self_competition.probability_per_quarter=0.0125")  # fmt: skip
     code, out, err = run_cli("validate", str(TINY_PATH), *edits)
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0, err
-    assert "capacity sold 1.25%/quarter" in flat and "customer defaults 0.25%/quarter" in flat
+    assert "capacity sold (chance 1.25% a quarter" in flat and "customer defaults 0.25%/quarter" in flat
     assert ("policy power to contracts first, late contracts rescheduled, freed GPUs to the market, orders "
             "deferred or cancelled when cash runs short, distress sales, prepayments cut (off: idle GPUs to "
             "the market); cash buffer $0 above the minimum, distress sales in lots of 1,000 GPUs") in flat

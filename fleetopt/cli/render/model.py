@@ -127,7 +127,8 @@ def _slip_text(slip, slipping: list[str]) -> str:
     which = f" ({', '.join(slipping)})"
     low, high = slip.min_quarters, slip.max_quarters
     by = counted(high, "quarter") if low == high else f"{low} to {high} quarters"
-    return f"deliveries of SKUs not yet shipping{which} late {format_rate(slip.probability)}, by {by}"
+    chance = format_rate(slip.probability)
+    return f"deliveries of SKUs not yet shipping{which} late (chance {chance}, by {by})"
 
 
 def _risk_text(risk, customers: set[str], data) -> str:
@@ -146,7 +147,8 @@ def _risk_text(risk, customers: set[str], data) -> str:
         shock = risk.self_competition
         drops = f"prices -{format_rate(shock.price_drop_min)} to -{format_rate(shock.price_drop_max)}"
         sold = format_rate(shock.probability_per_quarter)
-        parts.append(f"hyperscaler capacity sold {sold}/quarter ({drops})")
+        # a chance, not a share of capacity: "sold 8%/quarter" read as 8 % of it sold each quarter
+        parts.append(f"hyperscalers' spare capacity sold (chance {sold} a quarter, once at most; {drops})")
     hazard = f"{format_rate(risk.customer_default_hazard_per_quarter)}/quarter"
     if risk.customer_ratings:
         rated = counted(len(risk.customer_ratings), "customer")
@@ -157,8 +159,9 @@ def _risk_text(risk, customers: set[str], data) -> str:
     if risk.power_delay and (risk.power_delay.probability or risk.power_delay.contracted_probability):
         delay = risk.power_delay
         late = counted(delay.max_extra_quarters, "quarter")
-        parts.append(f"late power (new blocks {format_rate(delay.probability)}, up to {late}; contracted "
-                     f"capacity {format_rate(delay.contracted_probability)})")  # fmt: skip
+        parts.append(f"late power (chance {format_rate(delay.probability)} per block started, up to {late} "
+                     f"late; contracted capacity: chance {format_rate(delay.contracted_probability)} "
+                     "per increase)")  # fmt: skip
     for name, value, bp in (("reference rate", risk.reference_rate_volatility_annual, True),
                             ("electricity", risk.electricity_price_volatility_annual, False),
                             ("resale values", risk.resale_value_volatility_annual, False)):  # fmt: skip
