@@ -1110,6 +1110,24 @@ def test_a_prepayment_keeps_the_buffer_and_one_cash_can_pay_is_not_cut(kernel):
     np.testing.assert_array_equal(out["npv"], shut["npv"])
 
 
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_prepayment_of_round_off_is_neither_cut_nor_counted(kernel):
+    """With a 300,000 buffer quarter 0's 268,000 before the prepayment is 32,000 short: a planned
+    prepayment of $0.10 (a MILP's 1e-7 MUSD) is paid as planned, no cut counted, the same bits as
+    open loop; one of $2, above the $1 of round-off, is cut whole and cash ends at 268,000."""
+    data = data_of(prepay_model(liquidity_buffer_usd=300_000.0))
+    buffered = Policy(liquidity_buffer_usd=300_000.0)
+    out = run_cash(data, prepay_plan(data, 0.1), buffered, None, kernel)
+    assert out["prepayment_cut"][0, 0] == 0.0
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 268_000.0 - 0.1, rtol=1e-15)
+    shut = run_cash(data, prepay_plan(data, 0.1), OPEN_LOOP, None, kernel)
+    np.testing.assert_array_equal(out["cash_usd"], shut["cash_usd"])
+    np.testing.assert_array_equal(out["npv"], shut["npv"])
+    out = run_cash(data, prepay_plan(data, 2.0), buffered, None, kernel)
+    assert out["prepayment_cut"][0, 0] == 1.0
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 268_000.0, rtol=1e-15)
+
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_the_debt_at_a_default_is_set_against_the_gpus_sale_value_then(kernel):
     """The open loop of the prepayment above: quarter 0 ends at -232,000, a default, owing

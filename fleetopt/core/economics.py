@@ -29,7 +29,8 @@ from fleetopt.core.quarters import horizon_years, per_quarter, span_label
 from fleetopt.core.units import counted, format_percent, format_rate, format_usd
 
 # a projected or actual cash shortfall this small is round-off, not a reason for the policy to act
-# (the prepayment rule here, the order and sale rules in evaluate/liquidity.py)
+# (the prepayment rule here, the order and sale rules in evaluate/liquidity.py); so is a planned
+# prepayment this small (a MILP's round-off, 1e-7 MUSD): the prepayment rule neither cuts nor counts it
 LIQUIDITY_TOLERANCE_USD = 1.0
 
 # ---------------------------------------------------------------- unit coefficients
@@ -808,12 +809,13 @@ def _cut_prepayment(
     """The policy's prepayment rule (docs/evaluation.md, "Policy"): where ``cash`` after the planned
     prepayments ``planned`` (..., their split by facility ``pay_early`` (..., F), less
     ``forgone_prepaid`` (..., L) on ``state.forgone_facilities``: the pair's) would end more than
-    LIQUIDITY_TOLERANCE_USD below ``floor`` plus the revolver drawn, the prepayments are cut, every facility's
+    LIQUIDITY_TOLERANCE_USD below ``floor`` plus the revolver drawn, and they are more than that (less
+    is a MILP's round-off), the prepayments are cut, every facility's
     by the same share, by that shortfall (at most all of them, and at most ``limit`` (...,) USD where
     given: :func:`_base_cut_limit`). Returns the cash, the USD cut and the balances kept ((..., F), or
     None while nothing has been cut)."""
     shortfall = (floor + state.revolver) - cash
-    short = (shortfall > LIQUIDITY_TOLERANCE_USD) & (planned > 0)
+    short = (shortfall > LIQUIDITY_TOLERANCE_USD) & (planned > LIQUIDITY_TOLERANCE_USD)
     if not bool(xp.any(short)):
         return cash, xp.zeros(cash.shape), kept
     cut = xp.minimum(xp.maximum(shortfall, 0.0), planned) * short

@@ -1067,7 +1067,7 @@ FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* 
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) planned = planned - forgone_prepaid[l];
     const double shortfall = ((min_cash_floor + FO_LOAD(lbuf + p)) + revolver) - cash;
-    if (!(shortfall > FO_LIQUIDITY_TOLERANCE_USD && planned > 0)) return cash;
+    if (!(shortfall > FO_LIQUIDITY_TOLERANCE_USD && planned > FO_LIQUIDITY_TOLERANCE_USD)) return cash;
     double cut = fo_min(fo_max(shortfall, 0.0), planned);
     if (released > 0) {
         const double limit = planned * (fo_max(base_room, 0.0) / released);
