@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -346,34 +346,31 @@ class FinanceState:
         )
 
 
-def repaid_shares(fin: Financing, draws: np.ndarray, prepay: np.ndarray,
-                  scheduled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """(P, F, T) twice: the share of each facility's balance at the start of quarter t plus t's draws
-    that the plans (``draws``, ``prepay``, ``scheduled`` (P, F, T)) repay in t by scheduled principal
-    (at a bullet's maturity, all of it), and by prepayment, as :func:`finance_step` repays them (0
-    where nothing is owed): the shares a pair's forgone balance is repaid by (``FinanceState.forgone``)."""
+class Repayments(NamedTuple):
+    """What plans repay and owe each facility, each (P, F, T) (:func:`repaid_shares`)."""
+
+    principal_share: np.ndarray
+    prepaid_share: np.ndarray
+    owed: np.ndarray  # what the plans owe at the end of each quarter, finance_step's balances
+
+
+def repaid_shares(fin: Financing, draws: np.ndarray, prepay: np.ndarray, scheduled: np.ndarray) -> Repayments:
+    """The share of each facility's balance at the start of quarter t plus t's draws that the plans
+    (``draws``, ``prepay``, ``scheduled`` (P, F, T)) repay in t by scheduled principal (at a bullet's
+    maturity, all of it), and by prepayment, as :func:`finance_step` repays them (0 where nothing is
+    owed): the shares a pair's forgone balance is repaid by (``FinanceState.forgone``); and the
+    balances left, what the plans owe at the end of t (``Repayments.owed``)."""
     balance = np.broadcast_to(fin.opening_balance, draws.shape[:-1]).copy()
-    principal_share, prepaid_share = np.zeros(draws.shape), np.zeros(draws.shape)
+    principal_share, prepaid_share, owed = np.zeros(draws.shape), np.zeros(draws.shape), np.zeros(draws.shape)
     for t in range(draws.shape[-1]):
         available = balance + draws[..., t]
         principal, pay_early, balance = repaid_from(available, scheduled[..., t], prepay[..., t])
-        owed = available > 0
-        divisor = np.where(owed, available, 1.0)
-        principal_share[..., t] = np.where(owed, principal / divisor, 0.0)
-        prepaid_share[..., t] = np.where(owed, pay_early / divisor, 0.0)
-    return principal_share, prepaid_share
-
-
-def owed_after(fin: Financing, draws: np.ndarray, shares: tuple) -> np.ndarray:
-    """(P, F, T) what the plans owe each facility at the end of each quarter, from their ``draws``
-    and the shares of :func:`repaid_shares` they repay."""
-    principal_share, prepaid_share = shares
-    owed = np.zeros(draws.shape)
-    balance = np.broadcast_to(fin.opening_balance, draws.shape[:-1])
-    for t in range(draws.shape[-1]):
-        balance = (balance + draws[..., t]) * (1.0 - principal_share[..., t] - prepaid_share[..., t])
+        is_owed = available > 0
+        divisor = np.where(is_owed, available, 1.0)
+        principal_share[..., t] = np.where(is_owed, principal / divisor, 0.0)
+        prepaid_share[..., t] = np.where(is_owed, pay_early / divisor, 0.0)
         owed[..., t] = balance
-    return owed
+    return Repayments(principal_share, prepaid_share, owed)
 
 
 @dataclass(frozen=True)

@@ -397,10 +397,10 @@ def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan, deferrab
     out = {name: np.zeros((P, T)) for name in names}
     out["ltv_facility_draws"] = np.zeros((P, F, T))
     scheduled = econ.scheduled_principal(fin, stack.draws)
-    shares = econ.repaid_shares(fin, stack.draws, stack.prepay, scheduled)
-    out["principal_share"], out["prepaid_share"] = shares
+    repaid = econ.repaid_shares(fin, stack.draws, stack.prepay, scheduled)
+    out["principal_share"], out["prepaid_share"] = repaid.principal_share, repaid.prepaid_share
     # a draw the plan repays in its own quarter funds nothing after it: only what it still owes moves
-    net_draws = np.minimum(stack.draws, econ.owed_after(fin, stack.draws, shares))
+    net_draws = np.minimum(stack.draws, repaid.owed)
     for f, facility in enumerate(data.facilities):
         if facility.max_ltv is None:
             continue

@@ -44,7 +44,6 @@ from fleetopt.core.economics import (
     FinanceState,
     Financing,
     collateral_required,
-    owed_after,
 )
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.evaluate.backend import BackendError, c_compiler
@@ -296,7 +295,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("forgone_floating", lambda s: s.FL),
     ("forgone_refinanced", lambda s: s.FL),
     ("forgone_weight", lambda s: s.FL),
-    ("forgone_owed", lambda s: s.FL),  # the plan's balance at the end of t (economics.owed_after)
+    ("forgone_owed", lambda s: s.FL),  # the plan's balance at the end of t (_term_loans)
 )
 
 
@@ -327,7 +326,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
                                                "prepaid_total", "refinanced_balance", "collateral_required",
                                                "prepaid_collateral")}  # fmt: skip
     F = draws.shape[-1]
-    out["prepaid"], out["unpaid"] = np.empty((P, T, F)), np.empty((P, T, F))
+    out["prepaid"], out["unpaid"], out["owed"] = np.empty((P, T, F)), np.empty((P, T, F)), np.empty((P, T, F))
     for t in range(T):
         balance = state.balance
         out["forecast_interest"][:, t] = (np.asarray(fin.rate_quarterly[:, t]) * balance).sum(axis=-1)[:, 0]
@@ -338,6 +337,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
         pay_early = np.minimum(prepay[t], available - principal)
         state.balance = available - principal - pay_early
         out["prepaid"][:, t], out["unpaid"][:, t] = pay_early[:, 0], (scheduled[t] - principal)[:, 0]
+        out["owed"][:, t] = state.balance[:, 0]
         out["prepaid_total"][:, t] = pay_early.sum(axis=-1)[:, 0]
         out["prepaid_collateral"][:, t] = collateral_required(fin, pay_early)[:, 0]
         principal_total = principal.sum(axis=-1)
@@ -369,8 +369,10 @@ def _forgone_facilities(consts: SimulationConstants, plans: PlanBatch) -> tuple[
     return plans.forgone_facilities()
 
 
-def _forgone_columns(consts: SimulationConstants, plans: PlanBatch, shape: KernelShape) -> dict:
-    """The quarter table's ``forgone_*`` columns, (P, T, FL) each."""
+def _forgone_columns(consts: SimulationConstants, plans: PlanBatch, shape: KernelShape,
+                     owed: np.ndarray) -> dict:
+    """The quarter table's ``forgone_*`` columns, (P, T, FL) each; ``owed`` (P, T, F): what each plan
+    owes each facility at the end of each quarter (:func:`_term_loans`)."""
     fin, slots, P = consts.financing, list(shape.forgone), plans.P
 
     def every_plan(arr):  # (FL, T) -> (P, T, FL)
@@ -385,8 +387,7 @@ def _forgone_columns(consts: SimulationConstants, plans: PlanBatch, shape: Kerne
         "forgone_floating": every_plan(fin.floating[slots]),
         "forgone_refinanced": every_plan(fin.refinanced[slots]),
         "forgone_weight": every_plan(np.repeat(fin.collateral_weight[slots][:, None], consts.T, axis=1)),
-        "forgone_owed": owed_after(fin, plans.draws, (plans.principal_share, plans.prepaid_share))[:, slots]
-        .transpose(0, 2, 1),
+        "forgone_owed": owed[:, :, slots],
     }
 
 
@@ -473,7 +474,7 @@ def _quarter_table(
         "gen_market_supply": plans.gen_market_supply.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
         **{name: getattr(plans, name) for name in _ORDERS},
         **loans,
-        **_forgone_columns(consts, plans, shape),
+        **_forgone_columns(consts, plans, shape, loans["owed"]),
     }
     columns = [
         np.asarray(per_quarter[name], dtype=np.float64).reshape(P, T, width) for name, width in shape.fields()

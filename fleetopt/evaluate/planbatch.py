@@ -81,7 +81,7 @@ class PlanBatch:
     order_ebitda_next: np.ndarray
     # GPU-backed draws (facilities with max_ltv) deferred with the order, by the quarter t they are
     # planned in (0 where the facility cannot draw in t + 1; each at most what the plan owes the
-    # facility at the end of t, economics.owed_after): USD, and times each facility's forecast
+    # facility at the end of t, economics.repaid_shares): USD, and times each facility's forecast
     # rate of t + 1 and its floating flag of t + 1 (the interest the deferral saves in t + 1)
     ltv_draws: np.ndarray  # (P, T)
     ltv_draw_rate: np.ndarray  # (P, T)
