@@ -1048,6 +1048,41 @@ def test_a_second_cancelled_order_s_draws_never_leave_the_pair_owing_less_than_n
     np.testing.assert_allclose(out["interest_usd"][0, 0, 3:], 0.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_deferral_counts_the_balance_never_drawn_it_leaves_above_the_plans(kernel):
+    """The cancelled-draws instance over 6 quarters (3 MW, a $2,000,000 loan drawable to quarter 4):
+    quarters 0-2 as docs/evaluation.md works them (quarter 2 cancels c = 39.85 % and ends at the
+    $1,000,000 buffer, the pair owing X = 149,423.08 less from quarter 3). Quarter 3 buys a second
+    order of 1,000 GPUs ($4,000,000; 700 of the 2,200 GPUs held idle that quarter) with a
+    $1,000,000 draw, and prepays $900,000: the plan repays 1,150,000 / 1,750,000 of its balance and owes R =
+    600,000, all of it movable with the order. On the forecast: 1,500 x 2,190 - 4,000,000 +
+    1,000,000 - 250,000 - 900,000 - 15,000 = -880,000, less the 199.23 GPUs cancelled (436,315.38),
+    plus X's interest and shares (2,988.46 + 98,192.31): gap G = 1,215,134.62; deferring all the
+    order saves S = 4,000,000 - 2,190,000 - 600,000 = 1,210,000. X left after the shares, 51,230.77,
+    exceeds R - f x 600,000 for f above 0.9146 and the excess is repaid: the share closing G is
+    f = (G + 600,000 - 51,230.77) / (S + 600,000) = 97.45 %, and quarter 3 ends on the buffer. Left
+    out (0.4.27 and before), the whole order was deferred and quarter 3 ended $46,096.15 above it."""
+    d = cancel_model("amortizing")
+    d["horizon"]["quarters"] = 6
+    d["sites"]["s1"]["power_capacity_mw"] = 3.0
+    d["finance"]["facilities"]["gpu-loan"].update(size_usd=2.0e6, draw_until="2027Q1")
+    data = data_of(d)
+    plan = draw_plan(data)
+    second = next(c.index for c in data.cohorts if c.bought == 3)
+    plan.buy_blocks[0, 0, 3] = ORDER_GPUS
+    plan.held_training[second, 3:] = ORDER_GPUS
+    plan.active[0, 0, 0, 3:] += ORDER_GPUS
+    plan.active[0, 0, 0, 3] -= 700.0
+    plan.draws[0, 3], plan.prepay[0, 3] = 1.0e6, 900_000.0
+    policy = Policy(liquidity_buffer_usd=1.0e6, cut_prepayments=False, distress_sales=False)
+    out = run(data, plan, policy, cancel_scenario(data), kernel, line="cash_usd")
+    gap = 1_000_000.0 - (1_000_000.0 - 880_000.0 - 436_315.38 + 2_988.46 + 98_192.31)
+    f = (gap + 600_000.0 - 51_230.77) / (1_210_000.0 + 600_000.0)
+    assert f == pytest.approx(0.97453, abs=1e-5)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 2:4], [1.0e6, 1.0e6], rtol=1e-12)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], 0.5 * ORDER + f * ORDER, rtol=1e-8)
+
+
 # ---------------------------------------------------------------- prepayments cut to what cash can pay
 #
 # No contract: 200 GPUs on the training market earn 438,000 USD a quarter; opening cash 100,000,

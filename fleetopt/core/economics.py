@@ -751,6 +751,48 @@ def forgone_due(fin: Financing, state: FinanceState, t: int, repaid: ForgoneRepa
     return saved + _facility_sum(state.forgone * (repaid.principal_share + repaid.prepaid_share), xp)
 
 
+@dataclass
+class ForgoneExcess:
+    """What of the balances the pair never drew (``state.forgone``) quarter ``t`` would leave above
+    the plan's balance less the draws the order rule defers out of ``t`` (:func:`_forgone_over_balance`
+    repays that excess, so the pair pays that much less), as a function of the share deferred, each
+    (..., L): ``left``, the balances left after the plan's shares of ``t``; ``owed``, the plan's balance
+    at the end of ``t``; ``movable``, its draws a deferral moves (by the share deferred)."""
+
+    left: Any
+    owed: Any
+    movable: Any
+
+    def at(self, share: Any, xp: Any = np) -> Any:
+        """(...,) USD the pair repays less with ``share`` (...,) of the quarter's order deferred."""
+        room = xp.maximum(self.owed - share[..., None] * self.movable, 0.0)
+        return _facility_sum(xp.maximum(self.left - room, 0.0), xp)
+
+    def deferred_share(self, share: Any, gap: Any, saving: Any, xp: Any = np) -> Any:
+        """(...,) the share of the order that closes ``gap`` (...,), USD, counting the excess:
+        the least f with f x ``saving`` + :meth:`at` (f) = ``gap`` where ``share`` (gap / saving, at
+        most 1) is positive, found from ``share`` down one linear piece of the excess at a time
+        (it grows with f, so it is at most one piece per facility, and never more than ``share``)."""
+        for _ in range(self.left.shape[-1] + 1):
+            gone = self.left - self.owed + share[..., None] * self.movable > 0  # the pieces in excess
+            offset = _facility_sum(xp.where(gone, self.left - self.owed, 0.0), xp)
+            slope = saving + _facility_sum(xp.where(gone, self.movable, 0.0), xp)
+            closing = (gap - offset) / xp.where(slope > 0, slope, 1.0)
+            share = xp.where(share > 0, xp.minimum(share, xp.maximum(closing, 0.0)), share)
+        return share
+
+
+def forgone_excess(state: FinanceState, repaid: ForgoneRepaid, draws: Any, scheduled: Any, prepay: Any,
+                   movable: Any, xp: Any = np) -> ForgoneExcess:  # fmt: skip
+    """:class:`ForgoneExcess` of a quarter at its start (``state.forgone`` not None), as
+    :func:`_less_forgone` will compute it: ``repaid`` its shares, ``draws``, ``scheduled`` and
+    ``prepay`` (..., F) its planned, ``movable`` (..., L) the draws the order rule may defer."""
+    forgone = state.forgone
+    left = (forgone - forgone * repaid.principal_share) - forgone * repaid.prepaid_share
+    owed = repaid_from(state.balance + draws, scheduled, prepay, xp)[2][..., list(repaid.facilities)]
+    return ForgoneExcess(left, owed, movable)
+
+
 def _plus(total: Any, x: Any) -> Any:
     """``total + x``, None meaning nothing yet."""
     return x if total is None else total + x

@@ -295,6 +295,47 @@ FO_DEVICE double fo_forgone_due(const double* q, double shift, double spread, co
     return fo_forgone_interest(q, shift, spread, st) + repaid;
 }
 
+#if FO_FL > 0
+// what of the balances never drawn quarter t leaves above the plan's balance less the draws
+// deferred out of t, with share of the order deferred: repaid too, so the pair pays that much less
+// (core.economics.ForgoneExcess.at; fo_quarter repays it)
+FO_DEVICE double fo_forgone_excess(const double* q, const fo_state* st, double share)
+{
+    double total = 0.0;
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l) {
+        const double forgone = st->forgone[l];
+        const double left = (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+        const double room = fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - share * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
+        total = total + fo_max(left - room, 0.0);
+    }
+    return total;
+}
+
+// the share of the order that closes gap counting that excess, from share (gap / saving, at most 1)
+// down one linear piece of the excess at a time (core.economics.ForgoneExcess.deferred_share)
+FO_DEVICE double fo_deferred_share(const double* q, const fo_state* st, double gap, double saving, double share)
+{
+    for (int k = 0; k <= FO_FL; ++k) {
+        double offset = 0.0, movable = 0.0;
+#pragma unroll
+        for (int l = 0; l < FO_FL; ++l) {
+            const double forgone = st->forgone[l];
+            const double left = (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+            const double base = left - FO_Q(FO_Q_FORGONE_OWED + l);
+            const double draws = FO_Q(FO_Q_FORGONE_DRAWS + l);
+            const int gone = base + share * draws > 0;
+            offset = offset + (gone ? base : 0.0);
+            movable = movable + (gone ? draws : 0.0);
+        }
+        const double slope = saving + movable;
+        const double closing = (gap - offset) / (slope > 0 ? slope : 1.0);
+        share = fo_min(share, fo_max(closing, 0.0));
+    }
+    return share;
+}
+#endif
+
 // what the scenario's rate shift (where quarter t floats) and spread shift (where a refinanced
 // bullet's does) add to the forecast interest on the plan's own balances
 // (core.economics.shifted_interest; fo_quarter charges the same)
@@ -360,7 +401,10 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
         double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + room + need);
         const double saving = FO_Q(FO_Q_ORDER_SAVING);
         if (gap > FO_LIQUIDITY_TOLERANCE_USD) {
-            const double share = fo_min(gap / fo_positive(saving), 1.0) * (saving > 0 ? 1.0 : 0.0);
+            double share = fo_min(gap / fo_positive(saving), 1.0) * (saving > 0 ? 1.0 : 0.0);
+#if FO_FL > 0
+            if (share > 0) share = fo_deferred_share(q, st, gap, saving, share);
+#endif
             const double deferred = share * FO_Q(FO_Q_ORDER_CAPEX);
             capex = capex + (-deferred);
             // the capex deferred: added in its output slot (as the deposits forfeited below), so
@@ -376,6 +420,9 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
                 now[g] = now[g] + next_gpus[g];
             }
             gap = gap - share * saving;
+#if FO_FL > 0
+            if (share > 0) gap = gap - fo_forgone_excess(q, st, share);
+#endif
         }
         // deferring all of it was not enough: cancel, where that saves cash (the price due above the
         // deposit and what its GPUs would earn now, and the GPU-backed draws funding it, not drawn,

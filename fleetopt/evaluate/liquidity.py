@@ -49,6 +49,7 @@ from fleetopt.core.economics import (
     LIQUIDITY_TOLERANCE_USD,
     FinanceState,
     forgone_due,
+    forgone_excess,
     kept_due,
     shifted_interest,
 )
@@ -134,7 +135,7 @@ class Liquidity:
         cols, cash, revolver = self.cols, state.cash, state.revolver
         now = list(self.missing)
         capex, due_next, draws_in = self.due, (None, None, None, [None] * self.G), self.draws_due
-        cancelled = None
+        cancelled = excess = None
         self.draws_due = None
         if self.policy.defer_orders and (cols.any_order[t] or self.due is not None):
             need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
@@ -153,9 +154,11 @@ class Liquidity:
             if state.forgone is not None:  # what the draws of cancelled orders would have cost now
                 need = need + forgone_due(self.fin, state, t, cols.repaid[t], sc.rate_shift[t],
                                           sc.spread_shift[t], self.xp)  # fmt: skip
+                excess = forgone_excess(state, cols.repaid[t], cols.draws[t], cols.scheduled[t],
+                                        cols.prepay[t], cols.ltv_facility_draws[t], self.xp)  # fmt: skip
             gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + room + need)
             resale = sc.resale_factor[t] * self.policy.sale_share if self.policy.distress_sales else None
-            capex, now, due_next, cancelled = self._defer(t, gap, capex, now, draws_in, resale)
+            capex, now, due_next, cancelled = self._defer(t, gap, capex, now, draws_in, resale, excess)
         self.due, self.due_deposit, self.due_ebitda, self.due_gpus = due_next
         taken = self._taken(t, now, capex)
         taken.draws_in, taken.draws_out = draws_in, self.draws_due
@@ -173,19 +176,23 @@ class Liquidity:
                                            cols.gen_market_earned[g, t], cols.gen_opex[g, t], xp)  # fmt: skip
         return need
 
-    def _defer(self, t: int, gap: Any, capex: Any, now: list, draws_in: Any,
-               resale: Any) -> tuple[Any, list, tuple, Any]:  # fmt: skip
+    def _defer(self, t: int, gap: Any, capex: Any, now: list, draws_in: Any, resale: Any,
+               excess: Any = None) -> tuple[Any, list, tuple, Any]:  # fmt: skip
         """Defer the quarter's order, or cancel the one due (the module docstring): the quarter's
         capex change, the GPUs missing this quarter, (payment, deposit, what its GPUs would earn
         then, GPUs) due next quarter, and the share of last quarter's GPU-backed draws cancelled with
         the order they fund (None: none; ``draws_in``: the share deferred into this quarter).
-        ``resale``: the scenario's resale factor times the distress sale's share (None: no sales)."""
+        ``resale``: the scenario's resale factor times the distress sale's share (None: no sales).
+        ``excess``: what a deferral leaves of the balances never drawn above the plan's
+        (``economics.ForgoneExcess``; None: none), repaid, so the pair pays that much less."""
         xp, cols, cancelled = self.xp, self.cols, None
         saving = cols.order_saving[t]
         if cols.any_order[t] and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
             # a gap within the tolerance is round-off (a plan whose forecast cash sits on the minimum)
             short = (gap > LIQUIDITY_TOLERANCE_USD) * (saving > 0)
             share = xp.minimum(xp.maximum(gap, 0.0) / _positive(saving, xp), 1.0) * short
+            if excess is not None:
+                share = excess.deferred_share(share, gap, saving, xp)
             deferred = share * cols.order_capex[t]
             capex = plus(capex, -deferred)
             self.usd["deferred_usd"] += deferred
@@ -200,6 +207,8 @@ class Liquidity:
                 self.draws_due = share
             now = [now[g] if next_gpus[g] is None else plus(now[g], next_gpus[g]) for g in range(self.G)]
             gap = gap - share * saving
+            if excess is not None:
+                gap = gap - xp.where(share > 0, excess.at(share, xp), 0.0)
         else:
             next_due = next_deposit = next_ebitda = None
             next_gpus = [None] * self.G
