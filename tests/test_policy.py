@@ -1048,6 +1048,38 @@ def test_a_second_cancelled_order_s_draws_never_leave_the_pair_owing_less_than_n
     np.testing.assert_allclose(out["interest_usd"][0, 0, 3:], 0.0, atol=1e-6)
 
 
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_cancellation_counts_the_balance_never_drawn_it_leaves_above_the_plans(kernel):
+    """The second-cancelled-order instance (3 MW) with quarter 1 earning 90 % of its prices: it
+    defers half the order and its draw, and ends at 967,000 + 0.9 x 700 x 2,190 - 2,000,000 +
+    500,000 = 846,700. Quarter 2 projects 2,200 x 2,190 - 4,000,000 + 1,000,000 - 250,000 - 900,000
+    - 20,000 - 2,000,000 (the half due) + 500,000 (its draw) + 10,000 (the interest not charged on
+    it) = -842,000: gap 995,300. Deferring all of the second order saves 4,000,000 - 2,190,000 -
+    850,000 (its draw, as far as the plan owes) = 960,000, 35,300 short; cancelling the half due
+    saves 1,600,000 - 1,095,000 - 212,500 (its draw less the 57.5 % the plan repays now) = 292,500
+    per unit c. Its draw never drawn, c x 500,000, leaves 42.5 % of it, c x 212,500, above the
+    pair's balance (the plan's 850,000 all deferred): repaid too, so c x 505,000 = 35,300, c =
+    6.99 %, and quarter 2 ends on the buffer. Left out (0.4.27 and before), c = 35,300 / 292,500 =
+    12.07 % and quarter 2 ended $25,645.30 above it."""
+    d = cancel_model("amortizing")
+    d["horizon"]["quarters"] = 5
+    d["sites"]["s1"]["power_capacity_mw"] = 3.0
+    d["finance"]["facilities"]["gpu-loan"].update(size_usd=2.0e6, draw_until="2026Q4")
+    data = data_of(d)
+    plan = draw_plan(data)
+    second = next(c.index for c in data.cohorts if c.bought == 2)
+    plan.buy_blocks[0, 0, 2] = ORDER_GPUS
+    plan.held_training[second, 2:] = ORDER_GPUS
+    plan.active[0, 0, 0, 2:] += ORDER_GPUS
+    plan.draws[0, 2], plan.prepay[0, 2] = 1.0e6, 900_000.0
+    policy = Policy(liquidity_buffer_usd=1.0e6, cut_prepayments=False, distress_sales=False)
+    out = run(data, plan, policy, cancel_scenario(data, price_1=0.9), kernel, line="cash_usd")
+    c = 35_300.0 / (292_500.0 + 212_500.0)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 1:3], [846_700.0, 1.0e6], rtol=1e-12)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], c * 400_000.0, rtol=1e-9)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], 0.5 * ORDER + ORDER, rtol=1e-12)
+
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_deferral_counts_the_balance_never_drawn_it_leaves_above_the_plans(kernel):
     """The cancelled-draws instance over 6 quarters (3 MW, a $2,000,000 loan drawable to quarter 4):

@@ -751,46 +751,70 @@ def forgone_due(fin: Financing, state: FinanceState, t: int, repaid: ForgoneRepa
     return saved + _facility_sum(state.forgone * (repaid.principal_share + repaid.prepaid_share), xp)
 
 
+def _left_after(forgone: Any, repaid: ForgoneRepaid) -> Any:
+    """(..., L) what of balances never drawn ``forgone`` the plan's shares ``repaid`` leave, as
+    :func:`_less_forgone` repays them."""
+    return (forgone - forgone * repaid.principal_share) - forgone * repaid.prepaid_share
+
+
+def _closing_share(share: Any, gap: Any, saving: Any, base: Any, per_share: Any, xp: Any) -> Any:
+    """(...,) the least f with f x ``saving`` + sum over l of max(``base`` + f x ``per_share``, 0) =
+    ``gap`` (each (..., L)), where ``share`` (gap / saving, at most 1) is positive: from ``share``
+    down one linear piece at a time (the sum grows with f, so at most one piece per facility, and
+    never above ``share``)."""
+    for _ in range(base.shape[-1] + 1):
+        gone = base + share[..., None] * per_share > 0  # the pieces above 0
+        offset = _facility_sum(xp.where(gone, base, 0.0), xp)
+        slope = saving + _facility_sum(xp.where(gone, per_share, 0.0), xp)
+        closing = (gap - offset) / xp.where(slope > 0, slope, 1.0)
+        share = xp.where(share > 0, xp.minimum(share, xp.maximum(closing, 0.0)), share)
+    return share
+
+
 @dataclass
 class ForgoneExcess:
-    """What of the balances the pair never drew (``state.forgone``) quarter ``t`` would leave above
-    the plan's balance less the draws the order rule defers out of ``t`` (:func:`_forgone_over_balance`
-    repays that excess, so the pair pays that much less), as a function of the share deferred, each
-    (..., L): ``left``, the balances left after the plan's shares of ``t``; ``owed``, the plan's balance
-    at the end of ``t``; ``movable``, its draws a deferral moves (by the share deferred)."""
+    """What of the balances the pair never drew a quarter leaves above the plan's balance less the
+    draws the order rule defers out of it: :func:`_forgone_over_balance` repays that excess, so the
+    pair pays that much less (docs/evaluation.md, policy rule 0, "A cancelled order's draws"). Each
+    (..., L): ``left``, the balances never drawn left after the quarter's shares ``repaid``;
+    ``owed``, the plan's balance at the quarter's end; ``movable``, its draws a deferral moves."""
 
     left: Any
     owed: Any
     movable: Any
+    repaid: ForgoneRepaid
 
-    def at(self, share: Any, xp: Any = np) -> Any:
-        """(...,) USD the pair repays less with ``share`` (...,) of the quarter's order deferred."""
-        room = xp.maximum(self.owed - share[..., None] * self.movable, 0.0)
-        return _facility_sum(xp.maximum(self.left - room, 0.0), xp)
+    def _over(self, deferred: Any, xp: Any) -> Any:
+        """(..., L) the balances left less the plan's, ``deferred`` (...,) of the order deferred."""
+        return self.left - xp.maximum(self.owed - deferred[..., None] * self.movable, 0.0)
+
+    def at(self, deferred: Any, xp: Any = np) -> Any:
+        """(...,) USD the pair repays less with ``deferred`` (...,) of the quarter's order deferred."""
+        return _facility_sum(xp.maximum(self._over(deferred, xp), 0.0), xp)
 
     def deferred_share(self, share: Any, gap: Any, saving: Any, xp: Any = np) -> Any:
-        """(...,) the share of the order that closes ``gap`` (...,), USD, counting the excess:
-        the least f with f x ``saving`` + :meth:`at` (f) = ``gap`` where ``share`` (gap / saving, at
-        most 1) is positive, found from ``share`` down one linear piece of the excess at a time
-        (it grows with f, so it is at most one piece per facility, and never more than ``share``)."""
-        for _ in range(self.left.shape[-1] + 1):
-            gone = self.left - self.owed + share[..., None] * self.movable > 0  # the pieces in excess
-            offset = _facility_sum(xp.where(gone, self.left - self.owed, 0.0), xp)
-            slope = saving + _facility_sum(xp.where(gone, self.movable, 0.0), xp)
-            closing = (gap - offset) / xp.where(slope > 0, slope, 1.0)
-            share = xp.where(share > 0, xp.minimum(share, xp.maximum(closing, 0.0)), share)
-        return share
+        """(...,) the share of the order deferred that closes ``gap`` (USD) with the excess, from
+        ``share``, gap / ``saving`` (at most 1)."""
+        return _closing_share(share, gap, saving, self.left - self.owed, self.movable, xp)
+
+    def cancelled_share(self, cancel: Any, cover: Any, saved: Any, deferred: Any, draws: Any,
+                        xp: Any = np) -> Any:  # fmt: skip
+        """(...,) the share of the order due cancelled that closes ``cover`` (USD) with what its
+        ``draws`` (..., L) never drawn add to the excess, from ``cancel``, cover / ``saved`` (at
+        most 1); ``deferred`` (...,) of the quarter's order deferred."""
+        over = self._over(deferred, xp)
+        before = _facility_sum(xp.maximum(over, 0.0), xp)
+        return _closing_share(cancel, cover + before, saved, over, _left_after(draws, self.repaid), xp)
 
 
 def forgone_excess(state: FinanceState, repaid: ForgoneRepaid, draws: Any, scheduled: Any, prepay: Any,
                    movable: Any, xp: Any = np) -> ForgoneExcess:  # fmt: skip
-    """:class:`ForgoneExcess` of a quarter at its start (``state.forgone`` not None), as
-    :func:`_less_forgone` will compute it: ``repaid`` its shares, ``draws``, ``scheduled`` and
-    ``prepay`` (..., F) its planned, ``movable`` (..., L) the draws the order rule may defer."""
-    forgone = state.forgone
-    left = (forgone - forgone * repaid.principal_share) - forgone * repaid.prepaid_share
+    """:class:`ForgoneExcess` of a quarter at its start, as :func:`_less_forgone` will compute it:
+    ``repaid`` its shares, ``draws``, ``scheduled`` and ``prepay`` (..., F) its planned, ``movable``
+    (..., L) the draws the order rule may defer (``state.forgone`` None: none never drawn yet)."""
+    left = xp.zeros(movable.shape) if state.forgone is None else _left_after(state.forgone, repaid)
     owed = repaid_from(state.balance + draws, scheduled, prepay, xp)[2][..., list(repaid.facilities)]
-    return ForgoneExcess(left, owed, movable)
+    return ForgoneExcess(left, owed, movable, repaid)
 
 
 def _plus(total: Any, x: Any) -> Any:

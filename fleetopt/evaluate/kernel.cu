@@ -334,6 +334,40 @@ FO_DEVICE double fo_deferred_share(const double* q, const fo_state* st, double g
     }
     return share;
 }
+
+// the share of the order due cancelled that closes cover counting what its draws never drawn
+// (draws_in of last quarter's) add to that excess, deferred of this quarter's order deferred, from
+// cancel (cover / saved, at most 1; core.economics.ForgoneExcess.cancelled_share)
+FO_DEVICE double fo_cancelled_share(const double* q, const fo_state* st, double deferred, double draws_in,
+                                    double cover, double saved, double cancel)
+{
+    double before = 0.0;
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l) {
+        const double forgone = st->forgone[l];
+        const double left = (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+        before = before + fo_max(left - fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - deferred * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0), 0.0);
+    }
+    const double gap = cover + before;
+    for (int k = 0; k <= FO_FL; ++k) {
+        double offset = 0.0, added = 0.0;
+#pragma unroll
+        for (int l = 0; l < FO_FL; ++l) {
+            const double forgone = st->forgone[l];
+            const double left = (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+            const double base = left - fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - deferred * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
+            const double draws = draws_in * FO_LOAD(q - FO_NQ + FO_Q_FORGONE_DRAWS + l);
+            const double per_cancel = (draws - draws * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - draws * FO_Q(FO_Q_FORGONE_PREPAID + l);
+            const int gone = base + cancel * per_cancel > 0;
+            offset = offset + (gone ? base : 0.0);
+            added = added + (gone ? per_cancel : 0.0);
+        }
+        const double slope = saved + added;
+        const double closing = (gap - offset) / (slope > 0 ? slope : 1.0);
+        cancel = fo_min(cancel, fo_max(closing, 0.0));
+    }
+    return cancel;
+}
 #endif
 
 // what the scenario's rate shift (where quarter t floats) and spread shift (where a refinanced
@@ -445,7 +479,11 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
                     value = value + st->due_gpus[g] * (FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(FO_Q(FO_Q_GEN_HELD + g)) * resale);
                 if (value >= saved) cover = fo_min(gap, (min_cash_floor + FO_LOAD(lbuf + p)) - default_cash);
             }
-            const double cancel = fo_min(fo_max(cover, 0.0) / saved, 1.0);
+            double cancel = fo_min(fo_max(cover, 0.0) / saved, 1.0);
+#if FO_FL > 0
+            // its draws never drawn add to what the balances never drawn leave above the plan's
+            if (draws_in > 0 && cancel > 0) cancel = fo_cancelled_share(q, st, draws_out, draws_in, cover, saved, cancel);
+#endif
             draws_cancelled = draws_in * cancel;
 #pragma unroll
             for (int l = 0; l < FO_FL; ++l)

@@ -20,7 +20,9 @@ distress sale after the financing closes the rest (docs/evaluation.md, policy ru
 sell"). The same
 share of the GPU-backed draws that fund the deferrable order (batch.py, ``ltv_*``) is deferred with
 it, and drawn the next quarter (:class:`Adjustments`), but for the share whose order is then
-cancelled: never drawn (``FinanceState.forgone``), and the cancellation is sized net of it.
+cancelled: never drawn (``FinanceState.forgone``), and the cancellation is sized net of it; where
+such balances never drawn end above what the plan owes less the draws deferred, the excess is
+repaid, and both shares count it (``economics.ForgoneExcess``).
 After the quarter's financing (:meth:`Liquidity.sell`), cash still below the default level
 (`finance.default_cash_usd`) sells market GPUs, oldest generation first, in lots, at the scenario's
 resale value; the gain or loss is taxed the next quarter. The prepayment rule
@@ -154,6 +156,7 @@ class Liquidity:
             if state.forgone is not None:  # what the draws of cancelled orders would have cost now
                 need = need + forgone_due(self.fin, state, t, cols.repaid[t], sc.rate_shift[t],
                                           sc.spread_shift[t], self.xp)  # fmt: skip
+            if cols.repaid[t].facilities and (state.forgone is not None or draws_in is not None):
                 excess = forgone_excess(state, cols.repaid[t], cols.draws[t], cols.scheduled[t],
                                         cols.prepay[t], cols.ltv_facility_draws[t], self.xp)  # fmt: skip
             gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + room + need)
@@ -222,6 +225,11 @@ class Liquidity:
                 saved = saved - draws_in * cols.ltv_outstanding[t - 1]
             cover = self._not_left_to_sales(t, gap, saved, resale)
             cancel = xp.minimum(xp.maximum(cover, 0.0) / _positive(saved, xp), 1.0)
+            if excess is not None and draws_in is not None:  # its draws never drawn add to the excess
+                deferred = 0.0 if self.draws_due is None else self.draws_due
+                with_draws = excess.cancelled_share(cancel, cover, saved, deferred + xp.zeros(gap.shape),
+                                                    draws_in[..., None] * cols.ltv_facility_draws[t - 1], xp)
+                cancel = xp.where(draws_in > 0, with_draws, cancel)
             cancel = cancel * ((gap > LIQUIDITY_TOLERANCE_USD) & (saved > 0))
             if draws_in is not None:
                 cancelled = draws_in * cancel
