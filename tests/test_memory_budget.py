@@ -150,6 +150,22 @@ def test_the_kernel_counts_each_slips_tables_and_a_gpu_the_next_chunks_too():
     assert per_chunk < 6 and worker_chunk_sizes(data, plans, 2, "cupy", 1, 10**12, 250_000) == (even, 2)
 
 
+def test_the_c_builds_chunks_hold_no_more_pairs_than_run_faster_however_much_memory_is_free():
+    """64 GB free (a default budget of 32 GB, room for 269 of tiny's plans on 100,000 scenarios):
+    the C build's chunks hold at most 262,144 pairs a thread (``MAX_PAIRS``), beyond which they ran
+    no faster, so on 2 threads 524,288 // 100,000 = 5 plans fit a chunk: 12 plans in 3 chunks of 4
+    (sized by the budget alone, all 12 in one, 4 times the memory). One thread: 2 plans a chunk.
+    A --max-memory of 500 MB stays the limit: one plan takes 100,000 x 248 + 2B = 24,820,800 bytes
+    with its row of results and its tables (B = 10,400) and 100,000 x 928 for its pairs, the
+    block's factor paths 100,000 x 2,544, so (500 MB - 254.4 MB) // 117,620,800 = 2 plans."""
+    data, plans = tiny(n=12)
+    assert engine.MAX_PAIRS["cpu-kernel"] == 262_144 and plans.nbytes // 12 == 10_400
+    free = 64 * 10**9
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free) == (4, 100_000)
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 1, free) == (2, 100_000)
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free, 500 * 10**6) == (2, 100_000)
+
+
 def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, solve_run):
     """Budget 20,000 on 2 scenarios: one plan needs 496 + 2B + 928 + 2,544 bytes (24,768 at
     B = 10,400). Refused naming --max-memory and a size that is enough, before any work."""

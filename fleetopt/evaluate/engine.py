@@ -206,10 +206,14 @@ def words_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = 
     return (_BASE_WORDS_PER_PAIR + 3 * I + 2 * K + 3 * F + 3 * B + len(record) * data.T) * _SAFETY
 
 
-# Largest (plan, scenario) block per simulate call (per thread on NumPy). NumPy runs fastest on
-# blocks whose arrays stay near the CPU caches (measured: ~1e5 pairs beat ~1e6 by 1.5x); a GPU
-# wants blocks large enough to fill every multiprocessor.
-MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24, "cpu-kernel": 1 << 22}
+# Largest (plan, scenario) block per simulate call, per thread on the CPU backends; it also caps the
+# pairs of a chunk whose scenarios fit one block, so that a run without --max-memory holds what runs
+# fastest, not half the machine's memory. NumPy runs fastest on blocks whose arrays stay near the CPU
+# caches (measured: ~1e5 pairs beat ~1e6 by 1.5x). The C build ran no faster on larger chunks (1,000
+# x 10,000 on 2 threads: the same CPU time from 16 plans a chunk to 334), each holding ~250 bytes of
+# results a pair: 334 plans a chunk peaked at 1,070 MB, 50 at 445 (benchmarks/README.md). 16
+# threads get the C build's 4,194,304 of before. A GPU wants blocks that fill every multiprocessor.
+MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24, "cpu-kernel": 1 << 18}
 
 
 # `auto` on a machine without a usable GPU runs the C build of the kernel (the same results as
@@ -425,14 +429,14 @@ def worker_chunk_sizes(
     within ``max_memory`` bytes (None: half of ``free_bytes``, which the plans' delivery-slip
     variants, made before, have left; given, on the CPU, less each worker's share of those
     variants, :func:`slip_variant_bytes`) and the backend's block
-    (``MAX_PAIRS``, per thread on NumPy); with several workers, at most a quarter of each one's
+    (``MAX_PAIRS``, per thread on the CPU); with several workers, at most a quarter of each one's
     share of the plans per chunk, so that every worker has work until the end. ``sent``: each
     chunk is sent to a worker process, which holds its own copies (:func:`sent_bytes_per_plan`)."""
     budget = budget_of(free_bytes, max_memory)
     # a budget given counts them, in the memory they are in (this machine's, not a GPU's)
     counted_here = max_memory is not None and backend_name != "cupy"
     variants = -(-slip_variant_bytes(plans) // workers) if counted_here else 0
-    block = MAX_PAIRS[backend_name] * (threads if backend_name == "numpy" else 1)
+    block = MAX_PAIRS[backend_name] * (1 if backend_name == "cupy" else threads)
     try:
         return chunk_sizes(
             data, plans, n_scenarios, budget - variants, record, block, backend_name, sent,
