@@ -33,7 +33,8 @@ MaxMemoryOption = Annotated[
     typer.Option(
         "--max-memory",
         help="Working-memory budget of the simulation, e.g. 2GB (default: half the free GPU memory or "
-        "RAM): scenario blocks, their temporaries, each chunk's results and its plans laid out for the "
+        "RAM, a chunk on the CPU holding no more pairs than run fastest): scenario blocks, their "
+        "temporaries, each chunk's results and its plans laid out for the "
         "simulation (about 282 KB a plan on neocloud); with risk.delivery_slip, the "
         "plans compiled again for each slip (about 130 KB a plan and slip on neocloud) on the CPU. Not in "
         "it: fleetopt, the model and the compiled plans (about 300 MB for 1,000 plans of neocloud); each "
