@@ -293,6 +293,11 @@ BETTER = {
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
     **dict.fromkeys((cushion_figure(k) for k in CATALOGUE), "higher"),
 }  # fmt: skip
+# the figures whose better direction is the lenders', not the company's: the debt a default leaves
+# uncovered is theirs to lose (the shareholders' NPV ends at the default either way)
+LENDERS_VIEW = ("uncovered_debt_mean_usd", "uncovered_debt_at_uncured_breach_mean_usd")
+BETTER_MEANS = ("'better': which way a figure is better for the company, or for its lenders where it "
+                "says 'for lenders'")
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
 # the figures a comparison's verdict reads (Comparison.verdict), each by a short name (FIGURES gives
 # the whole); with a plan solved for least cost, what the plans cost and serve (a lab's NPV values its
@@ -544,6 +549,16 @@ class Comparison:
             return ""
         return BETTER.get(key, "")
 
+    def better_words(self, key: str) -> str:
+        """:meth:`better` as a table for people says it (:data:`BETTER_MEANS`): a yes/no figure's
+        better answer ("no"), none where every plan gives the same; a lenders' figure
+        (:data:`LENDERS_VIEW`) "lower, for lenders"."""
+        better = self.better(key)
+        if better and FIGURE_UNITS[key] == YES_NO:
+            answers = {bool(self.figures.loc[key, label]) for label in self.labels}
+            return "" if len(answers) == 1 else {"lower": "no", "higher": "yes"}[better]
+        return f"{better}, for lenders" if better and key in LENDERS_VIEW else better
+
     def discount_rates(self) -> tuple[float, float] | None:
         """A what-if's two discount rates (a year), where they differ; else None."""
         if self.data is None or self.what_if_data is None:
@@ -626,8 +641,7 @@ class Comparison:
                    f"P5's: the standard deviation of that difference over {BOOTSTRAP_DRAWS} resamples "
                    "of the scenarios; CVaR5's: that of the two plans' tail influence values; the "
                    "probabilities': that of the per-scenario 0/1 differences, in points "
-                   "(docs/evaluation.md); 'better': which way a figure is better for the "
-                   "company.")  # fmt: skip
+                   f"(docs/evaluation.md); {BETTER_MEANS}.")  # fmt: skip
         return out
 
     def what_if_words(self) -> str:
@@ -805,7 +819,7 @@ class Comparison:
             }
             for n, header in enumerate(self.difference_headers(), start=1):
                 row[header] = self.difference_shown(key, values, unit, n)
-            row["better"] = self.better(key)
+            row["better"] = self.better_words(key)
             rows.append(row)
         return pd.DataFrame(rows)
 

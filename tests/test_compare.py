@@ -137,6 +137,39 @@ def test_a_cushion_already_breached_reads_as_breached_not_as_a_negative_fall():
     assert cell("breach_probability", [0.0], "share", 0) == "0.0%"
 
 
+def _two_plans(figures: dict[str, tuple[float, float]]) -> Comparison:
+    """Plans "a" and "b" with ``figures`` (key: (a's, b's)) and no other table."""
+    frame = pd.DataFrame.from_dict(figures, orient="index", columns=["a", "b"])
+    empty = {name: pd.DataFrame(columns=columns) for name, columns in (
+        ("mw_used", ["plan", "site", "quarter", "mw_used", "mw_available"]),
+        ("gpus", ["plan", "quarter", "generation", "gpus"]),
+        ("purchase_diff", ["plan", "quarter", "sku", "site", "gpus_vs_first_plan"]))}  # fmt: skip
+    return Comparison(["a", "b"], frame, n_scenarios=10, seed=0, **empty)
+
+
+def test_better_says_a_yes_no_figure_s_better_answer_and_whose_view_a_lenders_figure_is():
+    """A finance walkthrough read "breaches a covenant ... on the forecast: no / no" with "lower" in
+    the 'better' column, and the lenders' uncovered debt "lower" under a note saying "better for the
+    company". A yes/no row says the better answer ("no"), nothing where the plans agree; the
+    uncovered debt says "lower, for lenders", as the note explains; the JSON keeps its directions."""
+    from fleetopt.cli.render.compare import comparison_tables
+    from fleetopt.report.comparison import comparison_html
+
+    breach = "breaches a covenant in the quarters tested, or defaults, on the forecast"
+    uncovered = "debt a default leaves uncovered by the GPUs and cash (mean over all scenarios; undiscounted)"
+    differ = _two_plans({"forecast_breach": (0.0, 1.0), "uncovered_debt_mean_usd": (1e6, 4e5)})
+    agree = _two_plans({"forecast_breach": (0.0, 0.0)})
+    assert f"| {breach} | no | yes |  | no |" in differ.to_markdown()
+    assert f"| {uncovered} | \\$1.0M | \\$400.0k | -\\$600.0k | lower, for lenders |" in differ.to_markdown()
+    assert f"| {breach} | no | no |  |  |" in agree.to_markdown()
+    assert [row[2] for row in comparison_tables(differ)[0].rows] == ["no", "lower, for lenders"]
+    assert [row[2] for row in comparison_tables(agree)[0].rows] == [""]
+    assert "<td class='text'>lower, for lenders</td>" in comparison_html(differ)
+    assert "better for the company, or for its lenders where it says 'for lenders'" in differ.notes()[-1]
+    records = json.loads(differ.to_json())["figures"]
+    assert [r["better"] for r in records] == ["lower", "lower"]
+
+
 def test_plan_against_itself_cli_by_folder_and_id(tiny_run):
     folder, _, _ = tiny_run
     run_id = api.record_run(folder)
@@ -605,7 +638,7 @@ def test_a_plan_that_breaches_on_its_own_forecast_gets_a_row_and_a_note(buffer_s
     assert (row[what_if], row[plan], row["unit"], row["better"]) == (1.0, 0.0, "1 yes, 0 no", "lower")
     assert doc["forecast_breaches"] == {what_if: "breaches a covenant (first misses borrowing base)"}
     markdown = run_cli("compare", str(tiny_run[0]), *lower, "markdown")[1]
-    row = "| breaches a covenant in the quarters tested, or defaults, on the forecast | no | yes |  | lower |"
+    row = "| breaches a covenant in the quarters tested, or defaults, on the forecast | no | yes |  | no |"
     assert row in markdown
     assert "on the forecast, with its policy: breaches a covenant (first misses borrowing base)." in markdown
 

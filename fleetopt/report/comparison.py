@@ -76,7 +76,8 @@ def _definitions(comp: Comparison) -> str:
                           "neither better nor worse and not coloured."),
         # a mailed page read red "+0.1 pp" of a first-breach share, which has no paired error, as a
         # difference beyond chance (the line above says only what is not coloured)
-        ("green, red", "better, worse for the company, by the 'better' column. The mean, P5, CVaR5 and "
+        ("green, red", "better, worse for the company (for its lenders where the 'better' column says "
+                       "'for lenders'), by the 'better' column. The mean, P5, CVaR5 and "
                        "the probabilities with a 'minus the first plan's: standard error' row are coloured "
                        "only beyond two of those errors (not where it is n/a); the other figures over the scenarios (the "
                        "median, P95, P(NPV < 0), the first breaches, ...) have no paired error here, so "
@@ -109,8 +110,8 @@ def _plans_section(comp: Comparison) -> str:
 
 def _figures_section(comp: Comparison) -> str:
     """Every figure of every plan, each later plan's difference to the first (green where it is
-    better for the company, red where worse, neither where it is within two paired standard errors)
-    and which way is better; then the notes."""
+    better by the 'better' column, red where worse, neither where it is within two paired standard
+    errors) and which way is better (:meth:`Comparison.better_words`); then the notes."""
     headers = [*comp.labels, *comp.difference_headers()]
     head = "<th class='text'>figure</th>" + "".join(f"<th>{escape(h)}</th>" for h in headers)
     head += "<th class='text'>better</th>"
@@ -126,7 +127,7 @@ def _figures_section(comp: Comparison) -> str:
             judged = comp.judged(key, n)  # not coloured: the scenarios could give it by chance
             text = comp.difference_shown(key, values, unit, n)
             cells.append(_difference_cell(text, values[n] - values[0], better if judged else ""))
-        cells.append(f"<td class='text'>{escape(better)}</td>")
+        cells.append(f"<td class='text'>{escape(comp.better_words(key))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     notes = "".join(f"<li>{escape(note)}</li>" for note in comp.notes())
     hint = scroll_hint(len(headers) + 2, sortable=False) if len(comp.labels) > PLANS_SHOWN_WHOLE else ""

@@ -100,7 +100,7 @@ def comparison_tables(result) -> list:
         values = [float(result.figures.loc[key, label]) for label in labels]
         row = [result.cell(key, values, unit, n) for n in range(len(labels))]
         row += [result.difference_shown(key, values, unit, n) for n in range(1, len(labels))]
-        rows.append((name, row, result.better(key)))
+        rows.append((name, row, result.better_words(key)))
     figures = ColumnGroups(
         result.title(),
         " ".join(result.notes()),
