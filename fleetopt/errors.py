@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 EXIT_INTERNAL = 1
@@ -80,6 +81,17 @@ def warn(message: str) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
     warnings.warn(FleetoptWarning(message), stacklevel=level)
+
+
+@contextmanager
+def warnings_held():
+    """Hold back the warnings of the block until it ends, emitting them then, none where it raises:
+    work that may yet be refused (a what-if the plan cannot run under) warns of nothing first."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FleetoptWarning)
+        yield
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def user_path(path: str | os.PathLike, given_by: str = "") -> Path:

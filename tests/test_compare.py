@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import warnings
 from html import escape
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import LAB_FIGURES
 from fleetopt.core.units import format_figure
-from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.errors import FleetoptWarning, InputError, warn, warnings_held
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
 from fleetopt.milp.persistent import PersistentPlanner
 
@@ -641,6 +642,31 @@ def test_a_plan_that_breaches_on_its_own_forecast_gets_a_row_and_a_note(buffer_s
     row = "| breaches a covenant in the quarters tested, or defaults, on the forecast | no | yes |  | no |"
     assert row in markdown
     assert "on the forecast, with its policy: breaches a covenant (first misses borrowing base)." in markdown
+
+
+def test_a_what_if_over_another_horizon_is_refused_before_the_changed_model_s_warnings(tiny_run):
+    """tiny's plan under a horizon of 6 quarters, not its 8, cannot run (a what-if changes what the
+    plan runs under, not the quarters its decisions are over), yet the changed model's warning that
+    enterprise-inference's last 2 quarters fall after 2027Q4 came first (three such before the
+    refusal on the default model). The refusal now comes alone; a what-if that runs keeps them."""
+    folder = str(tiny_run[0])
+    code, out, err = run_cli("compare", folder, "--scenarios", "5", "--what-if", "horizon.quarters=6")
+    assert code == 2 and out == "", (out, err)
+    assert err.startswith("error: what_if (--what-if) horizon.quarters = 6: the plan"), err
+    assert "warning" not in err and "fall after the horizon ends" not in err
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with pytest.raises(CompareError, match="does not fit the model so changed"):
+            api.compare(folder, scenarios=5, what_if={"horizon.quarters": 6})
+    assert [str(w.message) for w in said] == []
+
+
+def test_held_warnings_are_given_once_the_work_goes_on():
+    """What :func:`warnings_held` holds back comes out, in order, where its block does not raise."""
+    with pytest.warns(FleetoptWarning) as said, warnings_held():
+        warn("first")
+        warn("second")
+    assert [str(w.message) for w in said] == ["first", "second"]
 
 
 def test_three_plans_show_each_difference_and_which_way_is_better(buffer_sweep):

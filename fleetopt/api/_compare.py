@@ -33,7 +33,7 @@ from fleetopt.compare import (
 )
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan, plan_axes
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import InputError, warn, warnings_held
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.planfile import load_plans, save_plans
@@ -176,16 +176,17 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
     plans, labels, buffers, runs = plans_from_refs(refs, data, sources, least=1 if what_if is not None else 2)
     if what_if is not None:
         _what_if_editable(loaded)
-        versions = [_warn_if_other_model_version(loaded, source, f"the plans of {ref}")
-                    for ref, source in dict(zip(refs, sources, strict=True)).items()]  # fmt: skip
-        settings = _compare_settings(refs, scenarios, seed)
-        if _gives_a_pick(refs):  # its pick (or stochastic plan), what the run recommends, not its optimum
-            plans, labels, buffers, runs = plans[1:], labels[1:], buffers[1:], runs[1:]
-        if len(plans) == 1:  # more are refused (_what_if): no warning before that
-            _warn_if_in_sample(sources, settings[1], settings[0], plans)
-        given = _WhatIfPlan(plans, labels, buffers[:1], runs[:1], tuple(v for v in versions if v))
-        return _what_if(loaded, data, given, what_if, names, (*settings, backend),
-                        _model_used(loaded, chosen))  # fmt: skip
+        with warnings_held():  # a what-if the plan cannot run under is refused before any warning
+            versions = [_warn_if_other_model_version(loaded, source, f"the plans of {ref}")
+                        for ref, source in dict(zip(refs, sources, strict=True)).items()]  # fmt: skip
+            settings = _compare_settings(refs, scenarios, seed)
+            if _gives_a_pick(refs):  # its pick (or stochastic plan), what the run recommends, not its optimum
+                plans, labels, buffers, runs = plans[1:], labels[1:], buffers[1:], runs[1:]
+            if len(plans) == 1:  # more are refused (_what_if_change): no warning before that
+                _warn_if_in_sample(sources, settings[1], settings[0], plans)
+            given = _WhatIfPlan(plans, labels, buffers[:1], runs[:1], tuple(v for v in versions if v))
+            change = _what_if_change(loaded, given, what_if, names)
+        return _what_if(loaded, data, given, change, (*settings, backend), _model_used(loaded, chosen))
     labels = _named(labels, names)
     used, versions, policies = None, [], []
     if loaded is not None:
@@ -241,35 +242,57 @@ def _pairs(what_if) -> list[tuple]:
     return list(what_if.items()) if isinstance(what_if, Mapping) else what_if
 
 
-def _what_if(loaded, data, given: _WhatIfPlan, what_if, names, settings: tuple, used) -> Comparison:
-    """:func:`compare`'s ``what_if``: the one plan given under the model and under it changed."""
+@dataclass(frozen=True)
+class _WhatIfChange:
+    """A what-if's change, made: the model so changed and its data, the changes it made and in
+    words, and the two sides' labels."""
+
+    changed: LoadedModel
+    data: ModelData
+    made: tuple
+    words: str
+    pair: list[str]
+
+
+def _what_if_change(loaded, given: _WhatIfPlan, what_if, names) -> _WhatIfChange:
+    """The model with ``what_if`` made, refused where there is not one plan, not two labels, or the
+    plan cannot run under the change (its warnings, a contract past a shorter horizon's end, held
+    until it is not: the refusal comes first, alone)."""
     if len(given.plans) != 1:
         raise CompareError(f"what_if (--what-if) compares one plan with itself under the model changed: "
                            f"{len(given.plans)} given ({', '.join(given.labels)}); give one run or plan file "
                            "of one plan (a solve's folder gives its plan, a sweep's its pick, a stochastic "
                            "solve's its stochastic plan; a plan file, every plan it holds)")  # fmt: skip
     _what_if_editable(loaded)
-    try:
-        changed = edit(loaded, what_if)
-    except ModelError as exc:  # named as the change asked, not as the model it would have made
-        raise ModelError(f"what_if (--what-if) {change_words(_pairs(what_if))}", exc.issues) from None
-    except ChangeError as exc:  # a field that does not exist: named by its change, as a problem is
-        asked = change_words([_pairs(what_if)[exc.position]])
-        raise InputError(f"what_if (--what-if) {asked}: {exc}") from None
     pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names
     if len(pair) != 2:
         raise InputError(f"{LABELS}: {len(pair)} given for a what-if, which compares two: the plan and the "
                          "plan under the model changed")  # fmt: skip
-    made = changed.changes[len(loaded.changes):]
-    words = change_words(made)
-    changed_data = _loaded_and_data(changed)[1]
-    buffers = (given.buffers[0], _what_if_buffer(changed, made, given.buffers[0]))
-    _check_what_if(loaded, (changed, changed_data), given, words, buffers)
+    with warnings_held():
+        try:
+            changed = edit(loaded, what_if)
+        except ModelError as exc:  # named as the change asked, not as the model it would have made
+            raise ModelError(f"what_if (--what-if) {change_words(_pairs(what_if))}", exc.issues) from None
+        except ChangeError as exc:  # a field that does not exist: named by its change, as a problem is
+            asked = change_words([_pairs(what_if)[exc.position]])
+            raise InputError(f"what_if (--what-if) {asked}: {exc}") from None
+        made = changed.changes[len(loaded.changes):]
+        change = _WhatIfChange(changed, _loaded_and_data(changed)[1], made, change_words(made), pair)
+        _refuse_misfit(given, change)
+    return change
+
+
+def _what_if(loaded, data, given: _WhatIfPlan, change: _WhatIfChange, settings: tuple, used) -> Comparison:
+    """:func:`compare`'s ``what_if``: the one plan given under the model and under it changed."""
+    buffers = (given.buffers[0], _what_if_buffer(change.changed, change.made, given.buffers[0]))
+    _warn_if_unchanged(loaded, change, buffers)
     scenarios, seed, backend = settings
-    comparison = compare_what_if(data, changed_data, given.plans[0], pair, words, scenarios, seed, backend,
-                                 buffers, used, given.runs[0], given.versions, given.objective,
-                                 _model_used(changed, f"the first side's model with {words}"))  # fmt: skip
-    if changed.model != loaded.model and not comparison.differs():  # a change the model already has: said
+    words = change.words
+    changed_used = _model_used(change.changed, f"the first side's model with {words}")
+    comparison = compare_what_if(data, change.data, given.plans[0], change.pair, words, scenarios, seed,
+                                 backend, buffers, used, given.runs[0], given.versions, given.objective,
+                                 changed_used)  # fmt: skip
+    if change.changed.model != loaded.model and not comparison.differs():  # a change the model already has
         warn(f"what_if (--what-if) {words}: every figure of the plan is the same under the model so changed: "
              "the change touches nothing this plan does or risks (a delivery slip, for one, delays only "
              "the SKUs not yet on sale when the horizon starts)")
@@ -282,21 +305,24 @@ def _gives_a_pick(refs: list[Path]) -> bool:
     return len(refs) == 1 and refs[0].is_dir() and RunFolder(refs[0]).kind in ("sweep", "stochastic")
 
 
-def _check_what_if(loaded: LoadedModel, changed: tuple, given: _WhatIfPlan, words: str,
-                   buffers: tuple) -> None:  # fmt: skip
-    """Refuse a what-if the plan cannot run under (its arrays do not fit the changed model, ``changed``:
-    it and its data), and warn of one that leaves the model and the plan's cash buffer (``buffers``: on
-    each side, USD; None: the model's) as they were (every difference would be 0)."""
-    if problems := given.plans[0].shape_problems(changed[1]):
-        raise CompareError(f"what_if (--what-if) {words}: the plan {given.labels[0]!r} does not fit the "
-                           f"model so changed ({problems[0]}): a what-if may change what the plan runs under "
-                           "(prices, risks, finance, policy), not what its decisions are over (the horizon, "
-                           "the SKUs and when they are on sale, the sites, the contracts); solve the changed "
-                           "model (fleetopt solve --set PATH=VALUE) and compare the two runs")  # fmt: skip
+def _refuse_misfit(given: _WhatIfPlan, change: _WhatIfChange) -> None:
+    """Refuse a what-if the plan cannot run under: its arrays do not fit the changed model."""
+    if problems := given.plans[0].shape_problems(change.data):
+        raise CompareError(f"what_if (--what-if) {change.words}: the plan {given.labels[0]!r} does not fit "
+                           f"the model so changed ({problems[0]}): a what-if may change what the plan "
+                           "runs under (prices, risks, finance, policy), not what its decisions are over "
+                           "(the horizon, the SKUs and when they are on sale, the sites, the contracts); "
+                           "solve the changed model (fleetopt solve --set PATH=VALUE) and compare the two "
+                           "runs")  # fmt: skip
+
+
+def _warn_if_unchanged(loaded: LoadedModel, change: _WhatIfChange, buffers: tuple) -> None:
+    """Warn of a what-if that leaves the model and the plan's cash buffer (``buffers``: on each side,
+    USD; None: the model's) as they were (every difference would be 0)."""
     own = loaded.model.policy.liquidity_buffer_usd
-    if changed[0].model == loaded.model and len({own if b is None else b for b in buffers}) == 1:
-        warn(f"what_if (--what-if) {words}: the model already has that, so the what-if is the plan under "
-             "the same model again and every difference is 0: give a value other than the model's")
+    if change.changed.model == loaded.model and len({own if b is None else b for b in buffers}) == 1:
+        warn(f"what_if (--what-if) {change.words}: the model already has that, so the what-if is the plan "
+             "under the same model again and every difference is 0: give a value other than the model's")
 
 
 def _what_if_buffer(changed: LoadedModel, made: tuple, buffer: float | None) -> float | None:
@@ -321,7 +347,7 @@ def _what_if_of_solved(results: list, model, scenarios, seed, backend, names, wh
     used = _model_used(loaded, "the solve's own model" if model is None else "the model given")
     given = _WhatIfPlan(plans, labels, buffers[:1], ["(in memory: not written)"],
                         objective=results[0].objective if results else None)  # fmt: skip
-    return _what_if(loaded, data, given, what_if, names, settings, used)
+    return _what_if(loaded, data, given, _what_if_change(loaded, given, what_if, names), settings, used)
 
 
 def _model_used(loaded: LoadedModel | None, why: str) -> ModelUsed | None:
