@@ -86,6 +86,7 @@ from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     FORECAST_MARK,
+    REACTION_MEANS,
     TIE_BREAKS,
     best_plan_label,
     demand_in_short,
@@ -516,7 +517,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     for table in (limited, lenders, accelerated):
         if table is not None:
             console.print(table)
-    title = "what the policy had to do (share of scenarios; means in USD)"
+    title = f"what the policy had to do (shares of scenarios; the USD columns: {REACTION_MEANS})"
     console.print(reactions_table(ranked, title, bool(data.contracts)))
     tested = tested_kinds(data.covenants)
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)

@@ -124,6 +124,8 @@ REACTION_USD_LABELS = {
     "forfeited_deposits_mean_usd": "mean deposits forfeited",
     "distress_sale_proceeds_mean_usd": "mean distress-sale proceeds",
 }
+# what each of them is a mean over: every scenario, not only those where the policy acted
+REACTION_MEANS = "means over all the scenarios, 0 in those where the policy did not act"
 
 
 # the metrics column: the plan, run on its own forecast with its policy, breaches no covenant and

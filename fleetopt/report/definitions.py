@@ -17,6 +17,7 @@ from fleetopt.core.metric_columns import (
 from fleetopt.core.results import dscr_kind, first_tested_quarter
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_rate, format_usd
+from fleetopt.evaluate.metrics import REACTION_MEANS
 from fleetopt.report.reading import ReportRun
 from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
 
@@ -264,9 +265,8 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                                 "ended contract on the market, " if data.contracts else "")
                              + "deferred a GPU order, cancelled a deferred order (deposit lost), "
                              "sold GPUs in distress or cut a debt prepayment; mean capex deferred, mean "
-                             "deposits forfeited and mean distress-sale proceeds are means over all the "
-                             "scenarios, 0 in those where the policy did not act, USD (the capex deferred "
-                             "at the prices planned)."),
+                             f"deposits forfeited and mean distress-sale proceeds are {REACTION_MEANS}, "
+                             "USD (the capex deferred at the prices planned)."),
         *sweep,
     ]  # fmt: skip
 
