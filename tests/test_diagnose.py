@@ -47,8 +47,19 @@ def test_a_contract_beyond_the_supplier_allocation_names_the_allocation():
     (instead,) = found.otherwise
     assert instead["group"] == "contract_delivery"
     assert [amount for _, amount in instead["items"]] == pytest.approx([200.0, 100.0])
-    said = "allocation in 2026Q3: hopper GPUs (A) in 2026Q3 (100 allocable) short by 200.0 GPUs"
+    said = "allocation in 2026Q3: hopper GPUs (A) in 2026Q3 (100 allocable) short by 200 GPUs"
     assert format_diagnosis(found)[0].startswith(said)
+
+
+def test_whole_gpu_shortfalls_are_written_without_a_tenth():
+    """A dropped sweep candidate read "short by 61,440.0 GPUs": a whole count is written whole, as
+    every other GPU count is; a part of a GPU (a relaxation's) keeps its tenth."""
+    found = [{"group": "contract_delivery", "unit": "GPUs", "quarters": ["2027Q1", "2029Q1"],
+              "items": [("contract a in 2029Q1", 61_440.0), ("contract b in 2027Q1", 584.4),
+                        ("contract c in 2028Q1", 0.96)]}]  # fmt: skip
+    assert format_diagnosis(found) == ["contract_delivery in 2027Q1..2029Q1: contract a in 2029Q1 short by "
+                                       "61,440 GPUs, contract b in 2027Q1 short by 584.4 GPUs, contract c "
+                                       "in 2028Q1 short by 1 GPU"]  # fmt: skip
 
 
 def test_a_contract_beyond_the_power_names_the_site_and_its_fields():

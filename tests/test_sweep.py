@@ -978,7 +978,7 @@ def test_a_stress_optimum_whose_purchases_cannot_serve_a_signed_contract_is_drop
     (lost,) = [c for c in made.candidates if c.label == "milp: lost anchor customer"]
     assert lost.plan is None and dropped_words(lost) == (
         "breaks a hard limit once completed by the MILP: contract_delivery: contract anchor in 2026Q1 short "
-        "by 100.0 GPUs (in 2026Q1..2026Q4)"
+        "by 100 GPUs (in 2026Q1..2026Q4)"
     )
 
 

@@ -508,8 +508,11 @@ def _lines(diagnosis: list[dict]) -> list[str]:
 
 def _amount(amount: float, unit: str) -> str:
     """A shortfall for people: money and power as every other figure is written ($180.8M, 2.5 MW),
-    GPU counts to a tenth (a relaxation can be short by part of a GPU)."""
-    return format_figure(amount, unit) if unit in ("USD", "MW") else f"{amount:,.1f} {unit}"
+    GPU counts whole where they are to a tenth (61,440 GPUs, not 61,440.0), else to a tenth (a
+    relaxation can be short by part of a GPU: 584.4 GPUs)."""
+    if unit in ("USD", "MW") or float(round(amount, 1)).is_integer():
+        return format_figure(amount, unit)
+    return f"{amount:,.1f} {unit}"
 
 
 # ---------------------------------------------------------------- a completion's broken limit, cheaply
