@@ -1437,9 +1437,18 @@ def _origin(listed: list, n: int, origin: str) -> list:
     (lambda listed: _field(listed, 1, "buffer_of", ["milp: forecast"]), "buffer_of ['milp: forecast'] is "
                                                                         "not a candidate's label"),
     (lambda listed: _field(listed, 1, "buffer_of", {"a": 1}), "buffer_of {'a': 1} is not a candidate's"),
+    (lambda listed: _field(listed, 1, "label", 3), "candidates.json cannot be read as a sweep's candidates "
+                                                   "(a candidate: label 3 is not text)"),
+    (lambda listed: _field(listed, 0, "status", ["ok"]), "candidate 'milp: forecast': status ['ok'] is not "
+                                                         "text"),
+    (lambda listed: _field(listed, 0, "note", 5), "candidate 'milp: forecast': note 5 is not text"),
+    (lambda listed: _field(listed, 0, "same_as", "nope"), "candidate 'milp: forecast' has same_as 'nope', "
+                                                          "which is not the label of a candidate it lists"),
+    (lambda listed: _field(listed, 1, "buffer_of", "nope"), "has buffer_of 'nope', which is not the label"),
 ], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted", "no-forecast", "two-forecasts",
         "unknown-origin", "forecast-second-round", "second-round-not-a-bool", "text-buffer", "list-buffer",
-        "negative-gap", "no-label", "number-same-as", "list-buffer-of", "dict-buffer-of"])  # fmt: skip
+        "negative-gap", "no-label", "number-same-as", "list-buffer-of", "dict-buffer-of", "number-label",
+        "list-status", "number-note", "unknown-same-as", "unknown-buffer-of"])  # fmt: skip
 def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit, message):
     """A fuzz audit: candidates.json cut to 2 of its candidates was re-ranked over those 2 with exit
     0 (another pick, summary.json still counting them all); a NaN buffer raised StopIteration; a
@@ -1449,7 +1458,8 @@ def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit,
     gave a TypeError traceback (every candidate so marked: "no plans to evaluate"); a second_round
     of "yes" was read as false in silence. A buffer "abc" or [1] was refused in Python's words
     ("could not convert string to float"), without the field; a gap of -1 was taken; a same_as or
-    buffer_of of 3, a list or a dict was taken as its text.
+    buffer_of of 3, a list or a dict was taken as its text, and so were a label, status or note of
+    3 or a list (a label of 3 became '3'); a same_as or buffer_of naming no candidate listed was taken.
     A finished sweep lists every candidate it made, each within the model's range, the forecast
     optimum first."""
     copy = _edited_candidates(finished_sweep, tmp_path, edit)

@@ -469,6 +469,7 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
             f"{path} cannot be read as a sweep's candidates ({exc}): the file was damaged or edited"
         ) from None
     _check_origins(path, made)
+    _check_references(path, made)
     tried = run.summary().get("candidates_tried") if run.is_finished else None
     if isinstance(tried, int) and tried != len(made):  # a finished sweep lists every candidate it made
         raise PlanFileError(
@@ -548,20 +549,46 @@ def _check_origins(path, made: list[Candidate]) -> None:
                             f"(origin 'forecast'; here: {which}): the file was damaged or edited")
 
 
+def _check_references(path, made: list[Candidate]) -> None:
+    """Every ``same_as`` and ``buffer_of`` the label of a candidate listed: one naming none was taken,
+    and the candidate said to duplicate or buffer a plan the sweep never made."""
+    labels = {c.label for c in made}
+    for c in made:
+        for name in ("same_as", "buffer_of"):
+            other = getattr(c, name)
+            if other is not None and other not in labels:
+                raise PlanFileError(f"{path}: candidate {c.label!r} has {name} {other!r}, which is not the "
+                                    "label of a candidate it lists: the file was damaged or edited")
+
+
 def _listed_candidate(c: dict) -> Candidate:
     if "forecast_npv_usd" not in c:
         raise KeyError("forecast_npv_usd")
     usd = f"0 to {MAX_USD:g}"
     return Candidate(
-        label=str(c["label"]), origin=str(c["origin"]), status=str(c["status"]), note=str(c["note"]),
+        label=_listed_text(c, "label"), origin=_listed_text(c, "origin"), status=_listed_text(c, "status"),
+        note=_listed_text(c, "note"),
         forecast_npv_usd=_listed_number(c, "forecast_npv_usd", "a number of USD"),
         liquidity_buffer_usd=_listed_number(c, "liquidity_buffer_usd", usd, 0, MAX_USD),
         gap=_listed_number(c, "gap", "a gap of 0 or more", 0),
         same_as=_listed_label(c, "same_as"), buffer_of=_listed_label(c, "buffer_of"),
-        second_round=_second_round(c), broken=str(c.get("broken") or ""),
+        second_round=_second_round(c), broken=_listed_text(c, "broken", optional=True),
         # a sweep written before it was kept: none
         planned_buffer_usd=_listed_number(c, "planned_buffer_usd", usd, 0, MAX_USD),
     )
+
+
+def _listed_text(c: dict, name: str, optional: bool = False) -> str:
+    """A listed candidate's text ``name`` (absent: KeyError, a field it must have; ``optional``: absent
+    or null is ''); a number, a list or a dict was taken as its text in silence (a label of 3 was '3')."""
+    value = c.get(name) if optional else c[name]
+    if optional and value is None:
+        return ""
+    if not isinstance(value, str):
+        label = c.get("label")
+        which = f"candidate {label!r}" if isinstance(label, str) else "a candidate"
+        raise ValueError(f"{which}: {name} {value!r} is not text")
+    return value
 
 
 def _listed_number(c: dict, name: str, what: str, low: float = -math.inf, high: float = math.inf):
