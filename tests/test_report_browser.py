@@ -17,6 +17,7 @@ import pytest
 from conftest import run_cli
 
 from fleetopt import api
+from fleetopt.report.markup import SCRIPT
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
@@ -347,7 +348,9 @@ function values(table, col) {
 function ordered(v, sign) {
   for (var i = 1; i < v.length; i++) {
     var x = figure(v[i - 1]), y = figure(v[i]);  // as the page reads a cell ('$4.6M')
-    var c = (!isNaN(x) && !isNaN(y)) ? x - y : v[i - 1].textContent.localeCompare(v[i].textContent);
+    if (isNaN(x) && !isNaN(y)) return false;  // a cell with no figure ('n/a') after every figure
+    if (isNaN(x) !== isNaN(y)) continue;
+    var c = isNaN(x) ? v[i - 1].textContent.localeCompare(v[i].textContent) : x - y;
     if (sign * c > 0) return false;
   }
   return true;
@@ -387,6 +390,40 @@ def test_every_sortable_table_sorts_by_its_own_columns(reports, kind, tmp_path):
     unsorted = re.search(r'data-unsorted="([^"]*)"', dom)
     assert unsorted is not None, "the probe did not finish"
     assert unsorted.group(1) == "[]", unescape(unsorted.group(1))[:2000]
+
+
+# a column of figures and cells with none, sorted up by a click and down by Enter, each order noted
+MIXED_SORT_PROBE = """
+var th = document.querySelector('table.sortable th'), orders = [];
+function order() {
+  var rows = th.closest('table').tBodies[0].rows;
+  return Array.prototype.map.call(rows, function (r) { return r.cells[0].textContent; }).join(' ');
+}
+th.click();
+orders.push(order());
+th.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+orders.push(order());
+document.body.dataset.orders = JSON.stringify(orders.concat(window.__errors));
+"""
+
+
+@needs_chromium
+def test_a_column_with_cells_of_no_figure_sorts_them_last_either_way(tmp_path):
+    """A cell with no figure ('n/a', or data-v 'nan') was compared with the figures as words, so a
+    column holding both sorted in a mixed order ('-$3.0M n/a $10.0M ...'). The figures now sort up
+    (-$3.0M, $5.0M, $10.0M) or down, and the cells without one come after them both ways."""
+    cells = ["$5.0M", "<td data-v='nan'>n/a</td>", "-$3.0M", "n/a", "$10.0M"]
+    rows = "".join(f"<tr>{c if c.startswith('<td') else f'<td>{c}</td>'}</tr>" for c in cells)
+    page = tmp_path / "mixed.html"
+    page.write_text(f"<!doctype html><html><body><pre id='script-errors' hidden></pre>"
+                    "<table class='sortable'><thead><tr><th>NPV</th></tr></thead>"
+                    f"<tbody>{rows}</tbody></table>"
+                    f"<script>{SCRIPT}</script><script>{MIXED_SORT_PROBE}</script></body></html>",
+                    encoding="utf-8")  # fmt: skip
+    orders = re.search(r'data-orders="([^"]*)"', chromium(tmp_path, page, "--dump-dom").stdout)
+    assert orders is not None, "the probe did not finish"
+    up, down = "-$3.0M $5.0M $10.0M n/a n/a", "$10.0M $5.0M -$3.0M n/a n/a"
+    assert json.loads(unescape(orders.group(1))) == [up, down]
 
 
 @needs_chromium

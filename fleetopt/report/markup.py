@@ -137,7 +137,10 @@ document.querySelectorAll('table.sortable th').forEach(function (th) {
     rows.sort(function (a, b) {
       var x = a.cells[col].dataset.v || a.cells[col].textContent, y = b.cells[col].dataset.v || b.cells[col].textContent;
       var nx = figure(a.cells[col]), ny = figure(b.cells[col]);
-      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      // a cell with no figure ('n/a', data-v 'nan') after the figures, either way: compared as words
+      // with them it scattered a column's figures ('n/a' between '$5.0M' and '-$3.0M')
+      if (isNaN(nx) !== isNaN(ny)) return isNaN(nx) ? 1 : -1;
+      var c = isNaN(nx) ? x.localeCompare(y) : nx - ny;
       return asc ? c : -c;
     });
     rows.forEach(function (r) { body.appendChild(r); });
