@@ -71,7 +71,10 @@ DENSE_SALES_SHARE = 0.5
 
 def taken_share(missing: Any, inverse: Any, xp: Any) -> Any:
     """``min(1, missing / of)`` given ``inverse`` = 1 / of (0 where ``of`` is not positive)."""
-    return xp.minimum(missing * inverse, 1.0)
+    share = missing * inverse
+    if isinstance(share, xp.ndarray):  # a fresh array: capped in place, one temporary fewer
+        return xp.minimum(share, 1.0, out=share)
+    return xp.minimum(share, 1.0)
 
 
 def taken_ebitda(gpus: Any, market_inverse: Any, held_inverse: Any, earned: Any, opex: Any, xp: Any) -> Any:
