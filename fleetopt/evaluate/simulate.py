@@ -226,13 +226,13 @@ def simulate(
         step = _financing(consts, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
-        owed = None  # the debt at the quarter's end and what of it is not covered, made where needed
         defaulted_now = solvent & (cash < default_below)
         if defaulted_now.any():  # the shareholders' claim ends: the cash the company held is lost to them
-            xp.copyto(npv_limited, npv - consts.discount[t] * prev_cash, where=defaulted_now)
-            xp.copyto(npv_accelerated, npv_limited, where=defaulted_now & no_event)
-            owed = _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
-            _keep(at_default, DEBT_AT_DEFAULT, owed, defaulted_now, xp)
+            now = Pairs.where(defaulted_now, (P, S), xp)  # few pairs: each step on them alone
+            now.put(npv_limited, now.take(npv) - consts.discount[t] * now.take(prev_cash))
+            _keep_where(npv_accelerated, now.take(npv_limited), now.take(no_event), now, xp)
+            owed = _debt_at_default(consts, pl, sc, step, liquidity, t, now, xp)
+            _keep(at_default, DEBT_AT_DEFAULT, owed, now)
             solvent &= ~defaulted_now
             no_event &= ~defaulted_now
         npv += consts.discount[t] * (cash - prev_cash)
@@ -245,13 +245,14 @@ def simulate(
                 first_breach = first_breach + (first_breach == 0) * missed
             accelerated = cures.quarter(None if missed is None else missed > 0, ~solvent)
             if accelerated is not None and accelerated.any():  # the lenders' side of the event of default
-                owed = owed or _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
-                _keep(at_default, DEBT_AT_UNCURED, owed, accelerated, xp)
-                xp.copyto(before_uncured, float(t), where=accelerated)
+                now = Pairs.where(accelerated, (P, S), xp)
+                owed = _debt_at_default(consts, pl, sc, step, liquidity, t, now, xp)
+                _keep(at_default, DEBT_AT_UNCURED, owed, now)
+                now.put(before_uncured, float(t))
                 # the first event of default: the lenders take the GPUs and the cash, the shareholders
                 # keep what is left after the debt
-                ended = (npv - consts.discount[t] * cash) + consts.discount[t] * owed[2]
-                xp.copyto(npv_accelerated, ended, where=accelerated & no_event)
+                ended = (now.take(npv) - consts.discount[t] * now.take(cash)) + consts.discount[t] * owed[2]
+                _keep_where(npv_accelerated, ended, now.take(no_event), now, xp)
                 no_event &= ~accelerated
         # quarters counted while none has broken yet: a breach and the lowest cash are for good
         before_breach += first_breach == 0
@@ -334,17 +335,22 @@ def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: Qu
     return terminal - owed
 
 
-def _keep(kept: dict, names: tuple[str, str], values: tuple, where: Any, xp: Any) -> None:
-    """Copy ``values`` into the arrays ``kept[name]`` of ``names`` in the pairs ``where`` is true
-    (the first of ``values`` where there are more)."""
+def _keep(kept: dict, names: tuple[str, str], values: tuple, pairs: Pairs) -> None:
+    """Write ``values`` (taken at ``pairs``) into the arrays ``kept[name]`` of ``names`` at the
+    ``pairs`` (the first of ``values`` where there are more)."""
     for name, value in zip(names, values[: len(names)], strict=True):
-        xp.copyto(kept[name], value, where=where)
+        pairs.put(kept[name], value)
+
+
+def _keep_where(kept: Any, value: Any, where: Any, pairs: Pairs, xp: Any) -> None:
+    """Write ``value`` into ``kept`` at those of ``pairs`` where ``where`` (both taken at them) holds."""
+    pairs.put(kept, xp.where(where, value, pairs.take(kept)))
 
 
 def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, liquidity: Liquidity,
-                     t: int, xp: Any) -> tuple[Any, Any, Any]:  # fmt: skip
-    """(P, S) ``DEBT_AT_DEFAULT`` at the end of quarter ``t`` (kept where a pair defaults in it, and
-    as ``DEBT_AT_UNCURED`` where its uncured covenant breach comes in it): the debt owed B
+                     t: int, pairs: Pairs, xp: Any) -> tuple[Any, Any, Any]:  # fmt: skip
+    """``DEBT_AT_DEFAULT`` at ``pairs`` at the end of quarter ``t`` (kept where a pair defaults in it,
+    and as ``DEBT_AT_UNCURED`` where its uncured covenant breach comes in it): the debt owed B
     (``step.debt``: term loans, balances kept by cut prepayments, the revolver; a distress sale
     repays none), and what of it the GPUs held (less those the policy sold, cancelled or deferred),
     sold at the scenario's resale value less selling costs and the policy's distress discount, V,
@@ -353,16 +359,17 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, 
     V + max(C, 0) - B), the shareholders' at an acceleration ("The NPV if lenders accelerate")."""
     fleet = None  # net sale value at forecast resale values, the GPUs taken out excepted
     for g in np.flatnonzero(pl.gen_is_held[:, t]):  # the others hold no GPUs in any plan
-        value = pl.gen_sale_value[g, t]
+        value = pairs.take(pl.gen_sale_value[g, t])
         gone = liquidity.not_held(g)
         if gone is not None:
-            value = value - taken_share(gone, pl.gen_held_inverse[g, t], xp) * value
+            value = value - taken_share(pairs.take(gone), pairs.take(pl.gen_held_inverse[g, t]), xp) * value
         fleet = plus(fleet, value)
-    recovered = xp.maximum(step.cash, 0.0)
+    debt = pairs.take(step.debt)
+    recovered = xp.maximum(pairs.take(step.cash), 0.0)
     if fleet is not None:
-        resale = sc.resale_factor[t] * consts.policy.sale_share
+        resale = pairs.take(sc.resale_factor[t]) * consts.policy.sale_share
         recovered = fleet * resale + recovered
-    return step.debt, xp.maximum(step.debt - recovered, 0.0), xp.maximum(recovered - step.debt, 0.0)
+    return debt, xp.maximum(debt - recovered, 0.0), xp.maximum(recovered - debt, 0.0)
 
 
 def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -> Any:
