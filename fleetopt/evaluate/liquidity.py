@@ -294,6 +294,10 @@ class Liquidity:
         # a discount of 0 multiplies by 1.0: the same bits as without it
         resale = pairs.take(resale_factor) * self.policy.sale_share
         lot = float(self.policy.sale_block_gpus)
+        # the cash and the proceeds at the pairs, added to generation by generation and written back
+        # once (on the whole block: the arrays themselves): the same sums in the same order
+        cash, sold_usd = pairs.take(state.cash), pairs.take(self.usd["distress_sold_usd"])
+        gains = None if self.carried_gain is None else pairs.take(self.carried_gain)  # to tax next quarter
         for g in np.flatnonzero(cols.gen_on_market[:, t]):  # the others have no GPUs to sell
             held = pairs.take(cols.gen_held[g, t])
             value = sale_value_per_gpu(pairs.take(cols.gen_sale_value[g, t]), held, resale, xp)
@@ -306,16 +310,24 @@ class Liquidity:
             if only is not None:  # the whole block: nothing sold where cash is not short
                 sold = sold * only
             proceeds = sold * value
-            pairs.add(state.cash, proceeds)
-            pairs.add(self.usd["distress_sold_usd"], proceeds)
+            cash += proceeds
+            sold_usd += proceeds
             gap = gap - proceeds
             sales = sold > 0
             if bool(sales.any()):  # else every term below adds exactly nothing
                 self.missing[g] = pairs.added(self.missing[g], sold)
                 if self.keep_sold:
                     self.sold_now[g] = pairs.added(None, sold)
-                self.carried_gain = pairs.added(self.carried_gain, sold * (value - book))
+                gain = sold * (value - book)
+                gains = gain if gains is None else gains + gain
                 pairs.flag(self.flags["sold"], sales)
+        if pairs.at is not None:
+            pairs.put(state.cash, cash)
+            pairs.put(self.usd["distress_sold_usd"], sold_usd)
+        if self.carried_gain is not None:
+            pairs.put(self.carried_gain, gains)
+        elif gains is not None:
+            self.carried_gain = pairs.added(None, gains)
 
     def not_held(self, g: int) -> Any:
         """(P, S) GPUs of generation ``g`` the plan holds in this quarter that the pair does not (None:
