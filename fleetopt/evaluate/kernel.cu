@@ -92,7 +92,7 @@ typedef unsigned long long fo_bits;
 FO_DEVICE double fo_min(double a, double b) { return a < b ? a : b; }
 FO_DEVICE double fo_max(double a, double b) { return a > b ? a : b; }
 FO_DEVICE double fo_clip(double x, double lo, double hi) { return fo_min(fo_max(x, lo), hi); }
-// x where it is positive, else 1 (a divisor whose quotient is then masked or 0: liquidity.py _positive)
+// x where it is positive, else 1 (a divisor whose quotient is then masked or 0: liquidity.py positive_divisor)
 FO_DEVICE double fo_positive(double x) { return x > 0 ? x : 1.0; }
 
 // quarters from .. until - 1 (clipped to the horizon) as bits

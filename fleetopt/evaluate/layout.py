@@ -23,7 +23,7 @@ import numpy as np
 
 from fleetopt.core.economics import ForgoneRepaid
 from fleetopt.evaluate.factors import FACTORS
-from fleetopt.evaluate.liquidity import inverse
+from fleetopt.evaluate.liquidity import inverse, positive_divisor
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet
@@ -417,7 +417,7 @@ class PowerShortfall:
             need = xp.asarray(need[:, None])
             if j > 0 and self.takes_out:
                 need = xp.maximum(need if mw is None else need - mw, 0.0)
-            share = left / xp.where(need > 0, need, 1.0)
+            share = left / positive_divisor(need, xp)
             xp.minimum(share, 1.0, out=share)
             shares.append(xp.maximum(share, powered, out=share))
             left = xp.subtract(left, need, out=left)
@@ -429,7 +429,7 @@ def _draw_share(online: Any, drawn: Any, powered: Any, xp: Any) -> Any:
     """The share of a site's ``drawn`` MW its ``online`` MW power, in [0, 1]; 1 where it is
     ``powered``. ``maximum(share, powered)`` is ``where(short, share, 1)`` for shares in [0, 1], in
     one cheap pass (a ``where`` costs about ten)."""
-    share = online / xp.where(drawn > 0, drawn, 1.0)
+    share = online / positive_divisor(drawn, xp)
     xp.maximum(share, 0.0, out=share)
     xp.minimum(share, 1.0, out=share)
     return xp.maximum(share, powered, out=share)

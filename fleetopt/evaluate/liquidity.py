@@ -196,7 +196,7 @@ class Liquidity:
         if cols.any_order[t] and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
             # a gap within the tolerance is round-off (a plan whose forecast cash sits on the minimum)
             short = (gap > LIQUIDITY_TOLERANCE_USD) * (saving > 0)
-            share = xp.minimum(xp.maximum(gap, 0.0) / _positive(saving, xp), 1.0) * short
+            share = xp.minimum(xp.maximum(gap, 0.0) / positive_divisor(saving, xp), 1.0) * short
             if excess is not None:
                 share = excess.deferred_share(share, gap, saving, xp)
             deferred = share * cols.order_capex[t]
@@ -227,7 +227,7 @@ class Liquidity:
             if draws_in is not None:  # the draws that fund it are not drawn either, nor repaid now
                 saved = saved - draws_in * cols.ltv_outstanding[t - 1]
             cover = self._not_left_to_sales(t, gap, saved, resale)
-            cancel = xp.minimum(xp.maximum(cover, 0.0) / _positive(saved, xp), 1.0)
+            cancel = xp.minimum(xp.maximum(cover, 0.0) / positive_divisor(saved, xp), 1.0)
             if excess is not None and draws_in is not None:  # its draws never drawn add to the excess
                 deferred = 0.0 if self.draws_due is None else self.draws_due
                 with_draws = excess.cancelled_share(cancel, cover, saved, deferred + xp.zeros(gap.shape),
@@ -301,11 +301,11 @@ class Liquidity:
         for g in np.flatnonzero(cols.gen_on_market[:, t]):  # the others have no GPUs to sell
             held = pairs.take(cols.gen_held[g, t])
             value = sale_value_per_gpu(pairs.take(cols.gen_sale_value[g, t]), held, resale, xp)
-            book = pairs.take(cols.gen_book[g, t]) / _positive(held, xp)
+            book = pairs.take(cols.gen_book[g, t]) / positive_divisor(held, xp)
             gone = self.not_held(g)
             gone = 0.0 if gone is None else pairs.take(gone)
             available = xp.maximum(pairs.take(cols.gen_sellable[g, t]) - gone, 0.0)  # none needed later
-            lots = xp.ceil(xp.maximum(gap, 0.0) / _positive(lot * value, xp))
+            lots = xp.ceil(xp.maximum(gap, 0.0) / positive_divisor(lot * value, xp))
             sold = xp.minimum(lots * lot, available) * (value > 0)
             if only is not None:  # the whole block: nothing sold where cash is not short
                 sold = sold * only
@@ -348,10 +348,12 @@ class Liquidity:
             return None
         xp, held, sold = self.xp, self.cols.gen_held[g, t], self.cols.gen_retired_gpus[g, t]
         cut = xp.minimum(gone, held + sold) - xp.minimum(gone, held)
-        if self.missing[g] is not None:
+        selling = sold > 0  # (P, 1): the plans that dispose of some (a `where` only where some do not)
+        if self.missing[g] is not None and bool(selling.any()):
             kept = held if self.due_gpus[g] is None else xp.maximum(held - self.due_gpus[g], 0.0)
-            self.missing[g] = xp.where(sold > 0, xp.minimum(self.missing[g], kept), self.missing[g])
-        return cut / _positive(sold, xp)
+            capped = xp.minimum(self.missing[g], kept)
+            self.missing[g] = capped if bool(selling.all()) else xp.where(selling, capped, self.missing[g])
+        return cut / positive_divisor(sold, xp)
 
     def prepayment_floor(self, t: int) -> Any:
         """The cash quarter ``t``'s planned prepayments may not take cash below (plus the revolver
@@ -394,10 +396,10 @@ def sale_value_per_gpu(sale_value: Any, held: Any, resale: Any, xp: Any) -> Any:
     """What a distress sale (rule 4) raises per GPU of a generation: the plan's net resale value of
     its ``held`` GPUs (``sale_value``) per GPU, times ``resale`` (the scenario's factor times the
     sale's share, 1 - the discount)."""
-    return sale_value / _positive(held, xp) * resale
+    return sale_value / positive_divisor(held, xp) * resale
 
 
-def _positive(x: Any, xp: Any) -> Any:
+def positive_divisor(x: Any, xp: Any) -> Any:
     """``x`` where it is positive, else 1 (a divisor whose quotient is then masked or 0): the
     larger of ``x`` and ``x <= 0`` (1 where it is not positive), as ``where`` would give for any
     number (the divisors here are never NaN), in two cheap passes (a ``where`` costs about ten)."""
