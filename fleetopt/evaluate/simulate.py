@@ -56,7 +56,10 @@ from fleetopt.evaluate.liquidity import (
     Adjustments,
     Liquidity,
     deferred_draws_interest,
+    less_product,
     plus,
+    plus_over,
+    reusing,
     taken_share,
 )
 from fleetopt.evaluate.pairs import Pairs
@@ -495,22 +498,24 @@ def _operations(consts, pl, sc, book: ContractBook, power: PowerShortfall, short
     if taken is not None:  # GPUs taken out draw no power and cost no opex
         for g in range(len(taken.market)):
             if taken.market[g] is not None and pl.gen_any["gen_market_electricity"][g, t]:
-                planned = planned - taken.market[g] * pl.gen_market_electricity[g, t]
+                planned = less_product(planned, taken.market[g], pl.gen_market_electricity[g, t], xp)
             if taken.held[g] is not None and pl.gen_any["gen_opex"][g, t]:
-                fixed = fixed - taken.held[g] * pl.gen_opex[g, t]
+                fixed = less_product(fixed, taken.held[g], pl.gen_opex[g, t], xp)
         if short is not None:
             planned = _unpowered_taken(pl, short, taken.market, planned, t, xp)
     electricity = planned * sc.electricity_factor[t]
-    ebitda = market_revenue + contract_revenue - electricity - fixed
+    ebitda = market_revenue + contract_revenue  # then the costs, in place: the parts are kept as they are
+    ebitda = reusing(ebitda, xp.subtract, ebitda, electricity)
+    ebitda = reusing(ebitda, xp.subtract, ebitda, fixed)
     if penalty is not None:
-        ebitda = ebitda - penalty
+        ebitda = reusing(ebitda, xp.subtract, ebitda, penalty)
     used = sold_gpus + delivered_gpus
     if parts is not None:
         parts.update(contract_revenue=contract_revenue, market_revenue=market_revenue,
                      electricity=electricity, fixed=fixed, penalty=_zero(penalty))  # fmt: skip
     if idle:  # policy rule 5: what the idle GPUs put to work earn, less their electricity at full draw
         net, idle_gpus = _idle_market(pl, sc, power, short, taken, excess, t, served, xp, parts)
-        ebitda, used = ebitda + net, used + idle_gpus
+        ebitda, used = reusing(ebitda, xp.add, ebitda, net), reusing(used, xp.add, used, idle_gpus)
     return ebitda, used
 
 
@@ -685,10 +690,10 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
                 paid = _late_contract(consts, pl, sc, book, k, t, pairs, before, delivered)
                 penalty = pairs.added(penalty, paid)
             pairs.put(served, delivered * pairs.take(status[k]))
-        revenue = plus(revenue, consts.contract_revenue_per_gpu[k] * served)
-        gpus = plus(gpus, served)
+        revenue = plus_over(revenue, consts.contract_revenue_per_gpu[k] * served, xp)
         if parts is not None:
-            parts["served"][int(k)] = served
+            parts["served"][int(k)] = served.copy()
+        gpus = plus_over(gpus, served, xp)  # the first contract's served, added to in place
         if book.policy.freed_gpus_to_market and book.may_have_ended(k, t):
             _free(consts, pl, book, k, short, t, freed, xp)
     return _zero(revenue), _zero(gpus), penalty, freed
@@ -824,33 +829,40 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
                 own.append((g, base * sc.price_factor[g, t]))
             if (u, g) in freed.revenue:  # freed GPUs are never taken out
                 base = base + freed.revenue[u, g]
-            revenue = plus(revenue, base * sc.price_factor[g, t])
+            revenue = plus_over(revenue, base * sc.price_factor[g, t], xp)
         revenue = _zero(revenue)
         cap = sc.demand[u, t]
         if taken is not None:
             for g, share in enumerate(taken.market):
                 if share is not None:
                     if pl.gen_any["gen_market_supply"][u, g, t]:
-                        supply = supply - _taken_out(pl, share, "supply", u, g, phi, powered, t, xp)
+                        out = _taken_out(pl, share, "supply", u, g, phi, powered, t, xp)
+                        supply = reusing(out, xp.subtract, supply, out)
                     if pl.gen_any["gen_market_count"][u, g, t]:
-                        gpus = gpus - _taken_out(pl, share, "count", u, g, phi, powered, t, xp)
+                        out = _taken_out(pl, share, "count", u, g, phi, powered, t, xp)
+                        gpus = reusing(out, xp.subtract, gpus, out)
         if safe:
             # cap / supply where demand binds, else exactly 1 (0 where nothing is offered; a plan's
             # supply that is negative by round-off counts as nothing)
             if freed.supply[u] is not None:
                 supply, gpus = supply + freed.supply[u], gpus + freed.gpus[u]
             supply, gpus = xp.maximum(supply, 0.0), xp.maximum(gpus, 0.0)
-            scale = xp.minimum(cap, supply) / xp.maximum(supply, TINY)
+            bound = xp.minimum(cap, supply)
+            scale = reusing(bound, xp.divide, bound, xp.maximum(supply, TINY))
         elif powered and pl.supply_positive_or_idle[u, t]:
             # cap / supply where demand binds, else exactly 1 (supply / supply)
             scale = xp.minimum(cap, supply) / pl.supply_safe[u, t]
         else:
             scale = xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0)
-        revenue_total = plus(revenue_total, revenue * scale)
+        revenue_total = plus_over(revenue_total, reusing(revenue, xp.multiply, revenue, scale), xp)
         for g, value in own:
             earned[:, :, g, t] += value * scale
-        sold_total = plus(sold_total, gpus * scale)
-        sold = supply * scale
+        if safe:  # supply and gpus are this quarter's own arrays (else they may be the plans' columns)
+            gpus = reusing(gpus, xp.multiply, gpus, scale)
+            supply = reusing(supply, xp.multiply, supply, scale)
+        else:
+            gpus, supply = gpus * scale, supply * scale
+        sold_total, sold = plus_over(sold_total, gpus, xp), supply
         served += sold  # each use straight into the pair's total, as the kernel adds it
         if excess is not None:
             excess[u] = xp.maximum(cap - sold, 0.0)
@@ -864,7 +876,10 @@ def _offered_revenue(base: Any, taken: Any, xp: Any) -> Any:
     Floored in every pair, taken out or not, as the kernel's fo_market_revenue: a plan's revenue
     negative by round-off must not count only where some plan simulated with it has GPUs taken
     out. Where nothing is taken out, ``base - 0.0 * base`` is ``base`` to the bit."""
-    return xp.maximum(base if taken is None else base - taken * base, 0.0)
+    if taken is None:
+        return xp.maximum(base, 0.0)
+    offered = less_product(base, taken, base, xp)
+    return reusing(offered, xp.maximum, offered, 0.0)
 
 
 def _idle_market(pl, sc, power: PowerShortfall, short: Shortfall | None, taken: Adjustments | None,
