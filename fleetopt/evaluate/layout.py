@@ -23,7 +23,7 @@ import numpy as np
 
 from fleetopt.core.economics import ForgoneRepaid
 from fleetopt.evaluate.factors import FACTORS
-from fleetopt.evaluate.liquidity import inverse, positive_divisor
+from fleetopt.evaluate.liquidity import fits, inverse, positive_divisor
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet
@@ -442,10 +442,19 @@ def over_sites(values: Any, phi: list, used: np.ndarray) -> Any:
     skipped: adding 0.0 or multiplying by 1.0 changes no bits, so this is the plain site total
     wherever every weight is 1.
     """
-    total = None
+    total, made = None, False  # made: ``total`` is an array made here, so added to in place
     for i in np.flatnonzero(used):
-        term = values[i] if phi[i] is None else values[i] * phi[i]
-        total = term if total is None else total + term
+        weighted = phi[i] is not None
+        term = values[i] * phi[i] if weighted else values[i]
+        if total is None:
+            total, made = term, weighted
+        elif made and fits(term.shape, total):
+            total += term
+        elif weighted and fits(total.shape, term):  # the sum written over the product (a + b is b + a)
+            term += total
+            total, made = term, True
+        else:
+            total, made = total + term, True
     return 0.0 if total is None else total
 
 

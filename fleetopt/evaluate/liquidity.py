@@ -411,7 +411,7 @@ def reusing(fresh: Any, ufunc: Any, a: Any, b: Any) -> Any:
     and needs no more, where the result has its shape; else a new array. The same bits, one
     temporary fewer (a fresh block-sized array costs about as much as a pass over it)."""
     other = b if fresh is a else a
-    if getattr(fresh, "ndim", 0) and fresh.dtype.kind == "f" and _fits(getattr(other, "shape", ()), fresh):
+    if getattr(fresh, "ndim", 0) and fresh.dtype.kind == "f" and fits(getattr(other, "shape", ()), fresh):
         return ufunc(a, b, out=fresh)
     return ufunc(a, b)
 
@@ -428,7 +428,7 @@ def plus_over(total: Any, x: Any, xp: Any) -> Any:
     return x if total is None else reusing(total, xp.add, total, x)
 
 
-def _fits(shape: tuple, into: Any) -> bool:
+def fits(shape: tuple, into: Any) -> bool:
     """Whether an operand of ``shape`` broadcasts onto the array ``into`` without growing it."""
     last = into.shape[into.ndim - len(shape) :]
     return len(shape) <= into.ndim and all(s in (1, n) for s, n in zip(shape, last, strict=True))
