@@ -147,8 +147,10 @@ class Liquidity:
             need = self._less_missing_earnings(t, need)
             if draws_in is not None:  # the GPU-backed draws deferred with last quarter's order arrive,
                 # and the interest the forecast charges on them last quarter's balance did not bear
-                need = need + draws_in * cols.ltv_draws[t - 1]
-                need = need + deferred_draws_interest(cols, t, draws_in, sc.rate_shift[t])
+                drawn = draws_in * cols.ltv_draws[t - 1]
+                need = reusing(drawn, self.xp.add, need, drawn)
+                saved = deferred_draws_interest(cols, t, draws_in, sc.rate_shift[t])
+                need = reusing(saved, self.xp.add, need, saved)
             # the revolver lends what is undrawn, and its interest on what is drawn falls due now
             room = self.fin.revolver_limit - revolver - self.fin.revolver_rate_quarterly * revolver
             # the scenario's change of the rates on the plan's own floating and refinanced debt
@@ -162,7 +164,9 @@ class Liquidity:
             if cols.repaid[t].facilities and (state.forgone is not None or draws_in is not None):
                 excess = forgone_excess(state, cols.repaid[t], cols.draws[t], cols.scheduled[t],
                                         cols.prepay[t], cols.ltv_facility_draws[t], self.xp)  # fmt: skip
-            gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + room + need)
+            ahead = cash + room  # the cash the quarter may end with, summed in one array
+            ahead = reusing(ahead, self.xp.add, ahead, need)
+            gap = reusing(ahead, self.xp.subtract, self.fin.min_cash + cols.liquidity_buffer, ahead)
             resale = sc.resale_factor[t] * self.policy.sale_share if self.policy.distress_sales else None
             capex, now, due_next, cancelled = self._defer(t, gap, capex, now, draws_in, resale, excess)
         self.due, self.due_deposit, self.due_ebitda, self.due_gpus = due_next
@@ -178,8 +182,9 @@ class Liquidity:
         xp, cols = self.xp, self.cols
         for g, m in enumerate(self.missing):
             if m is not None:
-                need = need - taken_ebitda(m, cols.gen_market_inverse[g, t], cols.gen_held_inverse[g, t],
-                                           cols.gen_market_earned[g, t], cols.gen_opex[g, t], xp)  # fmt: skip
+                gone = taken_ebitda(m, cols.gen_market_inverse[g, t], cols.gen_held_inverse[g, t],
+                                    cols.gen_market_earned[g, t], cols.gen_opex[g, t], xp)  # fmt: skip
+                need = reusing(gone, xp.subtract, need, gone)
         return need
 
     def _defer(self, t: int, gap: Any, capex: Any, now: list, draws_in: Any, resale: Any,

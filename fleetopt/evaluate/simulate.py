@@ -238,14 +238,16 @@ def simulate(
             _keep(at_default, DEBT_AT_DEFAULT, owed, now)
             solvent &= ~defaulted_now
             no_event &= ~defaulted_now
-        npv += consts.discount[t] * (cash - prev_cash)
+        change = cash - prev_cash
+        change *= consts.discount[t]  # the discounted change in cash, made in one array
+        npv += change
         prev_cash = cash
         xp.minimum(min_cash, cash, out=min_cash)
         if consts.covenants:
             base = _borrowing_base(consts, pl, sc, state, taken, t, xp)
             missed = _covenants(consts, t, flows, ebitda, step, base, xp)
             if missed is not None:
-                first_breach = first_breach + (first_breach == 0) * missed
+                first_breach += (first_breach == 0) * missed
             accelerated = cures.quarter(None if missed is None else missed > 0, ~solvent)
             if accelerated is not None and accelerated.any():  # the lenders' side of the event of default
                 now = Pairs.where(accelerated, (P, S), xp)
@@ -413,12 +415,12 @@ def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int,
     if taken is not None:
         for g, share in enumerate(taken.held):
             if share is not None and pl.gen_any["gen_depreciation"][g, t]:
-                depreciation = depreciation - share * pl.gen_depreciation[g, t]
+                depreciation = less_product(depreciation, share, pl.gen_depreciation[g, t], xp)
         for g in np.flatnonzero(pl.gen_retires[:, t]):  # the plan disposes of GPUs of g: some may be gone
             cut = liquidity.planned_sales_cut(g, t)
             if cut is not None:
-                proceeds = proceeds - cut * pl.gen_retired_proceeds[g, t]
-                book = book - cut * pl.gen_retired_book[g, t]
+                proceeds = less_product(proceeds, cut, pl.gen_retired_proceeds[g, t], xp)
+                book = less_product(book, cut, pl.gen_retired_book[g, t], xp)
         if taken.capex is not None:
             capex = capex + taken.capex
     if any_proceeds:
@@ -429,7 +431,7 @@ def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int,
     if taken is not None:
         sale_gain = liquidity.gain()
         if sale_gain is not None:  # last quarter's distress sales, taxed now
-            gain = gain + sale_gain
+            gain = reusing(gain, xp.add, gain, sale_gain)  # a difference made above
     if paid is not None:
         investing = investing - paid
     floor = liquidity.prepayment_floor(t)
@@ -535,14 +537,14 @@ def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, ta
             required = required + fin.collateral_weight[f] * state.kept[..., f]
     if state.forgone is not None:  # the draws of cancelled orders, never drawn
         for slot, f in enumerate(state.forgone_facilities):
-            required = required - fin.collateral_weight[f] * state.forgone[..., slot]
+            required = less_product(required, fin.collateral_weight[f], state.forgone[..., slot], xp)
     value = pl.collateral[t]
     if taken is not None:
         if taken.draws_out is not None:
-            required = required - taken.draws_out * pl.ltv_collateral[t]
+            required = less_product(required, taken.draws_out, pl.ltv_collateral[t], xp)
         for g, share in enumerate(taken.held):
             if share is not None:
-                value = value - share * pl.gen_collateral[g, t]
+                value = less_product(value, share, pl.gen_collateral[g, t], xp)
     return {"collateral_required": required, "collateral": value * sc.resale_factor[t]}
 
 
