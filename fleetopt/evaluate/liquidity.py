@@ -205,7 +205,8 @@ class Liquidity:
             if excess is not None:
                 share = excess.deferred_share(share, gap, saving, xp)
             deferred = share * cols.order_capex[t]
-            capex = plus(capex, -deferred)
+            less = -deferred
+            capex = less if capex is None else reusing(less, xp.add, capex, less)
             self.usd["deferred_usd"] += deferred
             self.flags["deferred"] |= share > 0
             next_due = share * cols.order_capex_next[t]
@@ -217,7 +218,7 @@ class Liquidity:
             if cols.any_ltv_draws[t]:
                 self.draws_due = share
             now = [now[g] if next_gpus[g] is None else plus(now[g], next_gpus[g]) for g in range(self.G)]
-            gap = gap - share * saving
+            gap = less_product(gap, share, saving, xp)
             if excess is not None:
                 gap = gap - xp.where(share > 0, excess.at(share, xp), 0.0)
         else:
@@ -241,7 +242,7 @@ class Liquidity:
             cancel = cancel * ((gap > LIQUIDITY_TOLERANCE_USD) & (saved > 0))
             if draws_in is not None:
                 cancelled = draws_in * cancel
-            capex = capex - cancel * price_less_deposit
+            capex = less_product(capex, cancel, price_less_deposit, xp)
             self.usd["forfeited_usd"] += cancel * self.due_deposit
             self.flags["order_cancelled"] |= cancel > 0
             for g in range(self.G):
@@ -307,8 +308,8 @@ class Liquidity:
             held = pairs.take(cols.gen_held[g, t])
             value = sale_value_per_gpu(pairs.take(cols.gen_sale_value[g, t]), held, resale, xp)
             book = pairs.take(cols.gen_book[g, t]) / positive_divisor(held, xp)
-            gone = self.not_held(g)
-            gone = 0.0 if gone is None else pairs.take(gone)
+            gone = self.not_held(g, pairs)
+            gone = 0.0 if gone is None else gone
             available = xp.maximum(pairs.take(cols.gen_sellable[g, t]) - gone, 0.0)  # none needed later
             lots = xp.ceil(xp.maximum(gap, 0.0) / positive_divisor(lot * value, xp))
             sold = xp.minimum(lots * lot, available) * (value > 0)
@@ -334,13 +335,17 @@ class Liquidity:
         elif gains is not None:
             self.carried_gain = pairs.added(None, gains)
 
-    def not_held(self, g: int) -> Any:
+    def not_held(self, g: int, pairs: Pairs | None = None) -> Any:
         """(P, S) GPUs of generation ``g`` the plan holds in this quarter that the pair does not (None:
         none): sold or cancelled for good, or deferred to the next quarter by this quarter's order
-        rule. A distress sale cannot sell them, nor a default's lenders recover them."""
+        rule. A distress sale cannot sell them, nor a default's lenders recover them. ``pairs``:
+        only at those pairs (None: every pair)."""
         if not self.on:
             return None
-        return plus(self.missing[g], self.due_gpus[g]) if self.due_gpus[g] is not None else self.missing[g]
+        missing, due = self.missing[g], self.due_gpus[g]
+        if pairs is not None:  # taken before they are added: the same sums on fewer pairs
+            missing, due = (None if x is None else pairs.take(x) for x in (missing, due))
+        return missing if due is None else plus(missing, due)
 
     def planned_sales_cut(self, g: int, t: int) -> Any:
         """(P, S) share of the plan's own sale of generation ``g`` in quarter ``t`` that the pair

@@ -365,9 +365,9 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, 
     fleet = None  # net sale value at forecast resale values, the GPUs taken out excepted
     for g in np.flatnonzero(pl.gen_is_held[:, t]):  # the others hold no GPUs in any plan
         value = pairs.take(pl.gen_sale_value[g, t])
-        gone = liquidity.not_held(g)
+        gone = liquidity.not_held(g, pairs)
         if gone is not None:
-            value = value - taken_share(pairs.take(gone), pairs.take(pl.gen_held_inverse[g, t]), xp) * value
+            value = value - taken_share(gone, pairs.take(pl.gen_held_inverse[g, t]), xp) * value
         fleet = plus(fleet, value)
     debt = pairs.take(step.debt)
     recovered = xp.maximum(pairs.take(step.cash), 0.0)
@@ -385,10 +385,10 @@ def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -
     S)). Contracts in order, each term added only where it is not 0 (the kernel's order)."""
     total = None
     for k in np.flatnonzero(payments.live[:, t] != 0.0):
-        total = plus(total, pl.accepted[k] * (sc.alive_row(k, t) * payments.live[k, t]))
+        total = plus_over(total, pl.accepted[k] * (sc.alive_row(k, t) * payments.live[k, t]), sc.xp)
     for k in np.flatnonzero(payments.ended[:, t] != 0.0):  # never in quarter 0 (after a term's first)
         ended = sc.alive_row(k, t - 1) - sc.alive_row(k, t)
-        total = plus(total, status[k] * (ended * payments.ended[k, t]))
+        total = plus_over(total, status[k] * (ended * payments.ended[k, t]), sc.xp)
     return total
 
 
@@ -834,21 +834,25 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
             revenue = plus_over(revenue, base * sc.price_factor[g, t], xp)
         revenue = _zero(revenue)
         cap = sc.demand[u, t]
+        made = {"supply": False, "gpus": False}  # made here (so written over), or the plans' own columns
         if taken is not None:
             for g, share in enumerate(taken.market):
                 if share is not None:
                     if pl.gen_any["gen_market_supply"][u, g, t]:
                         out = _taken_out(pl, share, "supply", u, g, phi, powered, t, xp)
-                        supply = reusing(out, xp.subtract, supply, out)
+                        supply, made["supply"] = reusing(out, xp.subtract, supply, out), True
                     if pl.gen_any["gen_market_count"][u, g, t]:
                         out = _taken_out(pl, share, "count", u, g, phi, powered, t, xp)
-                        gpus = reusing(out, xp.subtract, gpus, out)
+                        gpus, made["gpus"] = reusing(out, xp.subtract, gpus, out), True
         if safe:
             # cap / supply where demand binds, else exactly 1 (0 where nothing is offered; a plan's
             # supply that is negative by round-off counts as nothing)
             if freed.supply[u] is not None:
-                supply, gpus = supply + freed.supply[u], gpus + freed.gpus[u]
-            supply, gpus = xp.maximum(supply, 0.0), xp.maximum(gpus, 0.0)
+                supply = _over_if(made["supply"], xp.add, supply, freed.supply[u])
+                gpus = _over_if(made["gpus"], xp.add, gpus, freed.gpus[u])
+                made = {"supply": True, "gpus": True}
+            supply = _over_if(made["supply"], xp.maximum, supply, 0.0)
+            gpus = _over_if(made["gpus"], xp.maximum, gpus, 0.0)
             bound = xp.minimum(cap, supply)
             scale = reusing(bound, xp.divide, bound, xp.maximum(supply, TINY))
         elif powered and pl.supply_positive_or_idle[u, t]:
@@ -869,6 +873,11 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
         if excess is not None:
             excess[u] = xp.maximum(cap - sold, 0.0)
     return _zero(revenue_total), _zero(sold_total)
+
+
+def _over_if(made: bool, ufunc: Any, a: Any, b: Any) -> Any:
+    """``ufunc(a, b)``, written over ``a`` where it was ``made`` by this step (:func:`reusing`)."""
+    return reusing(a, ufunc, a, b) if made else ufunc(a, b)
 
 
 def _offered_revenue(base: Any, taken: Any, xp: Any) -> Any:
