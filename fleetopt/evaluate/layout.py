@@ -393,7 +393,9 @@ class PowerShortfall:
         xp, plans = self.xp, self.plans
         online = xp.asarray(plans.online_mw[:, i, t][:, None]) - late_i
         drawn = xp.asarray(plans.drawn_mw[:, i, t][:, None])
-        short = drawn > online * (1.0 + REL) + REL
+        tolerated = online * (1.0 + REL)
+        tolerated += REL
+        short = drawn > tolerated
         if not bool(short.any()):
             return None
         powered = ~short

@@ -262,7 +262,7 @@ def simulate(
         # quarters counted while none has broken yet: a breach and the lowest cash are for good
         before_breach += first_breach == 0
         before_default += solvent
-        util += gpus_used * pl.inv_held[t]
+        util += reusing(gpus_used, xp.multiply, gpus_used, pl.inv_held[t])  # a sum _operations made
         if watch is not None:
             watch(t, locals())
         if record:
@@ -829,9 +829,10 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
                 base = _offered_revenue(base, None if taken is None else taken.market[g], xp)
             if earned is not None:
                 own.append((g, base * sc.price_factor[g, t]))
+            made = safe  # _offered_revenue's array, written over from here on
             if (u, g) in freed.revenue:  # freed GPUs are never taken out
-                base = base + freed.revenue[u, g]
-            revenue = plus_over(revenue, base * sc.price_factor[g, t], xp)
+                base, made = _over_if(made, xp.add, base, freed.revenue[u, g]), True
+            revenue = plus_over(revenue, _over_if(made, xp.multiply, base, sc.price_factor[g, t]), xp)
         revenue = _zero(revenue)
         cap = sc.demand[u, t]
         made = {"supply": False, "gpus": False}  # made here (so written over), or the plans' own columns
