@@ -627,9 +627,9 @@ class ContractBook:
             pairs.flag(self.flags[name], happened)
 
     def count_freed(self, freed: FreedCapacity) -> None:
-        for gpus in freed.gpus:
+        for gpus in freed.gpus:  # the quarter's own arrays, read by the market before: added to in place
             if gpus is not None:
-                self.freed_gpus = plus(self.freed_gpus, gpus)
+                self.freed_gpus = plus_over(self.freed_gpus, gpus, self.xp)
 
     def reactions(self) -> dict[str, Any]:
         xp = self.xp
