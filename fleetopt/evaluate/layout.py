@@ -468,9 +468,23 @@ def unpowered(values: Any, phi: list, used: np.ndarray) -> Any:
     total = None
     for i in np.flatnonzero(used):
         if phi[i] is not None:
-            term = (1.0 - phi[i]) * values[i]
-            total = term if total is None else total + term
+            term = 1.0 - phi[i]  # then weighted and summed in place: the same operations in order
+            term = _times(term, values[i])
+            if total is None:
+                total = term
+            elif fits(term.shape, total):
+                total += term
+            else:
+                total = total + term
     return total
+
+
+def _times(made: Any, x: Any) -> Any:
+    """``made * x``, written over ``made`` (an array made by the caller) where it has the product's shape."""
+    if fits(getattr(x, "shape", ()), made):
+        made *= x
+        return made
+    return made * x
 
 
 def over_sites_at(pairs: Pairs, values: Any, phi: list, used: np.ndarray) -> Any:

@@ -960,13 +960,18 @@ def _taken_out(pl, share: Any, name: str, u: int, g: int, phi: list | None, powe
     if powered:
         return share * xp.maximum(forecast, 0.0)
     lost = unpowered(pl.gen_site_market[name][u, g, :, t], phi, pl.used["gen_site_market"][u, g, :, t])
-    return share * _less(forecast, lost, xp)
+    left = _less(forecast, lost, xp)
+    return reusing(left, xp.multiply, share, left)
 
 
 def _less(forecast: Any, lost: Any, xp: Any) -> Any:
-    """What of a ``forecast`` quantity is powered, less what of it lacks power (``lost``; None:
-    nothing), floored at 0 (a forecast negative by round-off counts as nothing, lost or not)."""
-    return xp.maximum(forecast if lost is None else forecast - lost, 0.0)
+    """What of a ``forecast`` quantity is powered, less what of it lacks power (``lost``, an array
+    :func:`unpowered` made, written over; None: nothing), floored at 0 (a forecast negative by
+    round-off counts as nothing, lost or not)."""
+    if lost is None:
+        return xp.maximum(forecast, 0.0)
+    left = reusing(lost, xp.subtract, forecast, lost)
+    return reusing(left, xp.maximum, left, 0.0)
 
 
 def _power_left(power: PowerShortfall, pl, short: Shortfall | None, taken: Adjustments | None,
