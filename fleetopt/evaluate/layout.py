@@ -23,7 +23,7 @@ import numpy as np
 
 from fleetopt.core.economics import ForgoneRepaid
 from fleetopt.evaluate.factors import FACTORS
-from fleetopt.evaluate.liquidity import fits, inverse, positive_divisor
+from fleetopt.evaluate.liquidity import fits, inverse, positive_divisor, reusing
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet
@@ -418,7 +418,8 @@ class PowerShortfall:
         for j, (need, mw) in enumerate(zip(needs, (None, taken[1], taken[0]), strict=True)):
             need = xp.asarray(need[:, None])
             if j > 0 and self.takes_out:
-                need = xp.maximum(need if mw is None else need - mw, 0.0)
+                need = need if mw is None else need - mw  # (an array made here: floored in place)
+                need = xp.maximum(need, 0.0) if mw is None else reusing(need, xp.maximum, need, 0.0)
             share = left / positive_divisor(need, xp)
             xp.minimum(share, 1.0, out=share)
             shares.append(xp.maximum(share, powered, out=share))
