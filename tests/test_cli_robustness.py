@@ -2043,7 +2043,7 @@ def test_validate_purchases_says_a_plan_csv_s_other_rows_are_not_read(here):
 @pytest.mark.parametrize("value", ["off", "FALSE", "No", "0"])
 def test_the_memory_check_is_turned_off_by_any_word_for_off(here, monkeypatch, value):
     """FLEETOPT_STOCHASTIC_MEMORY_CHECK turned the check off only for exactly "0": "false" or "off"
-    left it on with no word. A 1 GB machine refuses 200 scenarios of tiny (about 1.31 GB) unless it
+    left it on with no word. A 1 GB machine refuses 200 scenarios of tiny (about 1.33 GB) unless it
     is off."""
     from fleetopt.stochastic import run
 

@@ -401,3 +401,43 @@ def test_with_tax_a_scenario_s_value_is_its_npv_less_the_tie_breaks():
     assert row["scenario"] == "scenario 0"
     assert row["npv_usd"] == pytest.approx(9_750_434.28, abs=0.01)
     assert row["npv_usd"] - row["value_usd"] == pytest.approx(151_432.50e-6, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("covenant", "rows"),
+    [({"max_debt_to_ebitda": 6.0}, 4), ({"min_dscr": 1.2}, 3), ({"min_interest_coverage": 2.0}, 3)],
+)
+def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows):
+    """§7b "Recourse", §9: ``rescue_model`` with $10M of opening cash, $1.5M of overhead a quarter and
+    a $1M standby loan at 20 % (dearer than the 10 % discount rate: never drawn) drawable in every
+    quarter, so leverage (6x) is tested in each. Scenarios as in the equity test above: scenario 15
+    (lab-a gone from 2026Q1, p = 0.05), EBITDA -368,368.75 a quarter, and scenario 0 (p = 0.95),
+    103,850. Scenario 15 owes nothing, so no lender tests its leverage; the row read 0 <= 24 x
+    EBITDA there, up to 24 x 368,368.75 = 8,840,850 a quarter short at 11 per USD (before: a $32.8M
+    cure in all, V_15 -$362.6M, and RP scrapped 25.2 idle GPUs in 2026Q1 to cut it). Untested, an idle
+    GPU scrapped saves scenario 15 1,041.0625 x 3.770020 = 3,924.78 against 15,529.18 in scenario 0,
+    so none is; scenario 15 keeps its cash above the minimum and pays no cure: NPV_15 = V_15 =
+    -368,368.75 x 3.770020 = -1,388,757.57, EV = V_0 = 103,850 x 3.770020 = 391,516.58, RP = EEV =
+    0.95 x 391,516.58 + 0.05 x -1,388,757.57 = 302,502.87. So too for DSCR and interest coverage,
+    tested in 2026Q2-Q4, where debt service and interest could be due (on a draw of the quarter
+    before): their rows read EBITDA >= 0 where nothing is owed."""
+    d = rescue_model(overhead_usd_per_quarter=1_500_000)
+    d["finance"]["opening_cash_usd"] = 10_000_000
+    d["finance"]["facilities"] = {"standby": {
+        "size_usd": 1_000_000, "fixed_rate_annual": 0.20, "amortization_quarters": 8,
+        "draw_from": "2026Q1", "draw_until": "2026Q4",
+    }}  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", **covenant}
+    data = data_of(d)
+    s = api.solve_stochastic(data, 2, scenario_seed=28, out_of_sample=0, threads=1, mip_gap=1e-6).summary()
+    row = s["scenarios"][0]
+    assert (row["scenario"], row["probability"]) == ("scenario 15", pytest.approx(0.05))
+    assert (row["slacks"], row["covenant_cure"], row["emergency_equity_usd"]) == ({}, False, 0.0)
+    assert row["npv_usd"] == row["value_usd"] == pytest.approx(-1_388_757.57, abs=0.01)
+    assert s["commitments"] == []  # nothing scrapped, nothing drawn
+    lifted = f"LP, then again with {rows} covenant rows untested where a copy owes nothing"
+    assert s["settings"]["solve_method"] == lifted  # one row a tested quarter
+    assert (s["ev_usd"], s["rp_usd"], s["eev_usd"]) == (
+        pytest.approx(391_516.58, abs=0.01), pytest.approx(302_502.87, abs=0.01),
+        pytest.approx(302_502.87, abs=0.01),
+    )  # fmt: skip

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
-from fleetopt.core.covenants import CATALOGUE
+from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import mw_per_gpu, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import per_quarter
 from fleetopt.core.tail import TAIL
+from fleetopt.core.units import counted
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
 from fleetopt.milp.finance import equity_npv, tie_breaks
@@ -67,6 +68,9 @@ RESCUE_TOLERANCE_USD = 1.0
 POWER_SLACKS = ("power", "late_power")
 # the limits a rescue of fixed purchases may cure: finance only (no MW or GPU that does not exist)
 FINANCE_CURED = CASH_CURED + COVENANT_CURED
+# the covenant groups on debt, by the quantity whose absence means no lender tests them (§5.11):
+# where a scenario copy owes none of it, its row is not charged (:meth:`ExtensiveForm.solve`)
+OWED_QUANTITY = {k.group: k.applies_when for k in CATALOGUE if k.needs_debt}
 
 
 def rescuable(diagnosis: list[dict]) -> bool:
@@ -179,6 +183,7 @@ def scenario_model(
         if idx[0] in CASH_CURED:
             m.slack[idx].fix(0.0)
     _add_rescue(m, data)
+    _add_owing_nothing(m, data)
     mw = mw_per_gpu(data)  # (S, I), once for every row
     m.in_service_power = pyo.Constraint(
         range(data.I), m.T, rule=lambda m, i, t: _in_service_power_rule(m, mw, i, t)
@@ -215,6 +220,56 @@ def _add_rescue(m: pyo.ConcreteModel, data: ModelData) -> None:
         lhs, rhs = row.expr.args
         extra = m.rescue_equity[t] + m.revolver_draw[t] - m.revolver_repay[t] - rate * before(t)
         row.set_value(lhs == rhs + extra)
+
+
+def _add_owing_nothing(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """``untested`` (MUSD, >= 0, no cost), a column of every covenant row on debt, fixed at 0: freed
+    where the copy is held to owe nothing (:func:`owe_nothing`), it takes the row's place, so that a
+    copy that owes no debt (no debt service, no interest) is not charged for a covenant no lender
+    tests (§7b): there the row would read EBITDA >= 0."""
+    rows = [(group, idx) for group in OWED_QUANTITY if hasattr(m, group) for idx in getattr(m, group)]
+    m.UNTESTED = pyo.Set(initialize=rows, dimen=None, ordered=True)
+    m.untested = pyo.Var(m.UNTESTED, domain=pyo.NonNegativeReals)
+    for group, idx in rows:
+        m.untested[group, idx].fix(0.0)
+        row = getattr(m, group)[idx]
+        lhs, rhs = row.expr.args  # lesser <= greater + slack, as Pyomo holds either sense
+        row.set_value(lhs <= rhs + m.untested[group, idx])
+
+
+def owed_balances(m: pyo.Block, data: ModelData, group: str, t: int) -> list | None:
+    """The balances that must be nil for the copy to owe nothing that ``group``'s row of quarter ``t``
+    tests: the debt at the end of ``t`` (leverage), or the balances at the start of every quarter
+    of its EBITDA period (debt service, interest: paid on them); None where an opening balance is
+    owed then, which no copy can repay."""
+    if OWED_QUANTITY[group] == "debt":
+        return [m.balance[f, t] for f in m.F]
+    starts = range(max(0, t - data.covenant_window + 1), t + 1)
+    if 0 in starts and any(fac.opening_usd > 0 for fac in data.facilities):
+        return None
+    return [m.balance[f, q - 1] for q in starts if q > 0 for f in m.F]
+
+
+def owe_nothing(m: pyo.Block, data: ModelData) -> tuple[list, list]:
+    """Where a solved copy paid a cure of a covenant on debt while owing nothing that the row tests
+    (within TOLERANCE_USD), hold it to owe nothing there (the balances fixed at 0) and free the
+    row's ``untested`` column: the row no longer stands. Returns (the balances fixed, the columns
+    freed)."""
+    fixed, freed = [], []
+    tolerance = to_model_units(TOLERANCE_USD)
+    for group, t in m.UNTESTED:  # each group on debt is tested once a quarter (no part)
+        balances = owed_balances(m, data, group, t)
+        cured = (m.slack[group, t].value or 0.0) > tolerance
+        if balances is None or not cured or not m.untested[group, t].fixed:
+            continue
+        if all(abs(var.value or 0.0) <= tolerance for var in balances):
+            for var in balances:
+                if not var.fixed:
+                    var.fix(0.0)
+                    fixed.append(var)
+            m.untested[group, t].unfix()
+            freed.append(m.untested[group, t])
+    return fixed, freed
 
 
 def _add_scenario_value(m: pyo.ConcreteModel, data: ModelData, equity_cost: float) -> None:
@@ -302,6 +357,8 @@ class ExtensiveForm:
     alpha: float
     build_seconds: float
     _fixed: list = field(default_factory=list, repr=False)
+    _held: list = field(default_factory=list, repr=False)  # balances owe_nothing fixed at 0
+    _freed: list = field(default_factory=list, repr=False)  # untested columns it freed
     _highs: BlockSolver | None = field(default=None, repr=False)
     load_seconds: float = 0.0  # the Pyomo model compiled for HiGHS (once, by the first solve)
 
@@ -322,7 +379,49 @@ class ExtensiveForm:
 
     def solve(self, mip_gap: float, time_limit: float | None, threads: int | None) -> EFSolution:
         """The extensive form as it stands (first stage fixed or not, non-anticipativity active or
-        not) solved to ``mip_gap`` by :class:`~fleetopt.milp.ef_highs.BlockSolver`."""
+        not) solved to ``mip_gap`` by :class:`~fleetopt.milp.ef_highs.BlockSolver`, every covenant
+        on debt tested where a copy can owe; then, while a copy paid a cure of one where it owes
+        nothing, solved again with that copy held to owe nothing there and the row untested
+        (:func:`owe_nothing`, §7b). A solve again without a plan leaves the last plan."""
+        started = time.perf_counter()
+        self._test_where_owed()
+        solution = self._solve_as_held(mip_gap, time_limit, threads)
+        while solution.objective_usd is not None:
+            if not self._owe_nothing():
+                break
+            kept = [var.value for var in self._highs.vars]
+            left = None if time_limit is None else time_limit - (time.perf_counter() - started)
+            again = self._solve_as_held(mip_gap, left, threads)
+            if again.objective_usd is None:
+                for var, value in zip(self._highs.vars, kept, strict=True):
+                    var.set_value(value, skip_validation=True)
+                break
+            rows = counted(len(self._freed), "covenant row")
+            again.method = f"{again.method}, then again with {rows} untested where a copy owes nothing"
+            solution = again
+        solution.seconds = time.perf_counter() - started
+        return solution
+
+    def _owe_nothing(self) -> int:
+        """:func:`owe_nothing` in every copy, remembered so that the next solve can undo it; the
+        number of rows it untested."""
+        freed = 0
+        for n in range(len(self.scenarios)):
+            fixed, untested = owe_nothing(self.block(n), self.data)
+            self._held += fixed
+            self._freed += untested
+            freed += len(untested)
+        return freed
+
+    def _test_where_owed(self) -> None:
+        """Undo :func:`owe_nothing`: every covenant row on debt stands again, no balance held at 0."""
+        for var in self._held:
+            var.unfix()
+        for var in self._freed:
+            var.fix(0.0)
+        self._held, self._freed = [], []
+
+    def _solve_as_held(self, mip_gap: float, time_limit: float | None, threads: int | None) -> EFSolution:
         started = time.perf_counter()
         if self._highs is None:
             blocks = [self.block(n) for n in range(len(self.scenarios))]
