@@ -142,6 +142,29 @@ def test_a_cash_buffer_never_cuts_the_prepayment_the_base_needs_on_the_forecast(
     assert list(out["prepayment_cut"][:, 0]) == [0.0] * 3
 
 
+def test_a_prepayment_left_by_netting_a_draw_is_voluntary_and_cut_where_the_base_leaves_room():
+    """`tiny`'s forecast optimum draws nothing once netted (formulation §5.9): its statements'
+    principal is the opening loan's schedule alone, $200M over 20 quarters, $10M a quarter, and the
+    $1,582,090 it prepays in each of its last three quarters (the instalments of a 2027Q3 draw it
+    prepaid at once) are beyond it. With a $300M buffer cash is below the floor in every quarter, so
+    the rule cuts every prepayment the base does not need (policy rule 3): on the forecast only
+    2028Q2's, which stays owed at the end."""
+    result = solved("tiny")
+    data, plan = result.data, result.plan
+    assert plan.draws.sum() == 0.0
+    np.testing.assert_allclose(result.statements.lines["principal_usd"], [10.0e6] * data.T, rtol=1e-9)
+    np.testing.assert_allclose(plan.prepay[0, -3:], [1_582_090.05] * 3, rtol=1e-6)
+    plans = with_buffers(batch(data, [plan] * 2), [0.0, 300.0e6])
+    lines = ("prepayment_usd", "debt_usd")
+    out = simulate(SimulationConstants.from_data(data), plans, deterministic_scenarios(data, 1), record=lines)
+    assert list(out["prepayment_cut"][:, 0]) == [0.0, 1.0]
+    paid = out["prepayment_usd"][:, 0]
+    np.testing.assert_allclose(paid[0], plan.prepay[0], rtol=1e-9)
+    np.testing.assert_allclose(paid[1], [*plan.prepay[0, :-1], 0.0], rtol=1e-9, atol=1e-6)
+    debt_end = out["debt_usd"][:, 0, -1]
+    np.testing.assert_allclose(debt_end[1] - debt_end[0], plan.prepay[0, -1], rtol=1e-9)
+
+
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_gpus_sold_in_distress_no_longer_count_as_collateral(kernel):
     """The instance with no opening cash, a $100,000 minimum, lots of 10 GPUs and a quarter 0 that
