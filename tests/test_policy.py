@@ -420,7 +420,9 @@ def test_gpus_deferred_in_a_quarter_short_of_power_leave_their_power_to_the_gpus
     MW, which power 600 of them (docs/evaluation.md, "GPUs taken out"): all 600 sell with ample
     demand, 300 (657,000 USD) where demand is 300 GPUs. The deferred GPUs' power used to go unused:
     600 - 1,000 f offered; before that, revenue was taken out in proportion, 600 x (1 - 1,000 f /
-    1,200) GPUs earning."""
+    1,200) GPUs earning. With ample demand the GPUs deferred lost nothing, so quarter 1 ends
+    4,000,000 f - 372,000 = 140,220.31 above the minimum, where f = 9.30 % would have ended it there
+    (the saving is linear in f: docs/evaluation.md, policy rule 0)."""
     d = order_model(distress_sales=False)
     d["sites"]["s1"]["power_capacity_mw"] = 0.6
     d["market"]["demand_gpus"] = {"training": demand, "inference": 0.0}
@@ -433,6 +435,9 @@ def test_gpus_deferred_in_a_quarter_short_of_power_leave_their_power_to_the_gpus
     np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], sold * MARKET, rtol=1e-12)
     later = min(600.0, demand)  # quarters 2-3: the order delivered, 600 of 1,200 powered
     np.testing.assert_allclose(out["demand_served"][0, 0], 200.0 + sold + 2 * later, rtol=1e-12)
+    if demand > 600.0:  # the GPUs deferred lost nothing: 4,000,000 f - 372,000 above the minimum
+        cash = run_cash(data, order_plan(data), Policy(distress_sales=False), None, kernel)["cash_usd"]
+        np.testing.assert_allclose(cash[0, 0, 1], 140_220.31, atol=0.01)
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
