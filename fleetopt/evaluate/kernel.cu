@@ -296,6 +296,13 @@ FO_DEVICE double fo_forgone_due(const double* q, double shift, double spread, co
 }
 
 #if FO_FL > 0
+// what of a balance never drawn on facility l the plan's principal and prepayment shares of quarter
+// t leave, as fo_quarter repays it (core.economics._left_after)
+FO_DEVICE double fo_left_after(const double* q, double forgone, int l)
+{
+    return (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+}
+
 // what of the balances never drawn quarter t leaves above the plan's balance less the draws
 // deferred out of t, with share of the order deferred: repaid too, so the pair pays that much less
 // (core.economics.ForgoneExcess.at; fo_quarter repays it)
@@ -305,7 +312,7 @@ FO_DEVICE double fo_forgone_excess(const double* q, const fo_state* st, double s
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) {
         const double forgone = st->forgone[l];
-        const double left = (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+        const double left = fo_left_after(q, forgone, l);
         const double room = fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - share * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
         total = total + fo_max(left - room, 0.0);
     }
@@ -321,7 +328,7 @@ FO_DEVICE double fo_deferred_share(const double* q, const fo_state* st, double g
 #pragma unroll
         for (int l = 0; l < FO_FL; ++l) {
             const double forgone = st->forgone[l];
-            const double left = (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+            const double left = fo_left_after(q, forgone, l);
             const double base = left - FO_Q(FO_Q_FORGONE_OWED + l);
             const double draws = FO_Q(FO_Q_FORGONE_DRAWS + l);
             const int gone = base + share * draws > 0;
@@ -345,7 +352,7 @@ FO_DEVICE double fo_cancelled_share(const double* q, const fo_state* st, double 
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) {
         const double forgone = st->forgone[l];
-        const double left = (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+        const double left = fo_left_after(q, forgone, l);
         before = before + fo_max(left - fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - deferred * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0), 0.0);
     }
     const double gap = cover + before;
@@ -354,10 +361,10 @@ FO_DEVICE double fo_cancelled_share(const double* q, const fo_state* st, double 
 #pragma unroll
         for (int l = 0; l < FO_FL; ++l) {
             const double forgone = st->forgone[l];
-            const double left = (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
+            const double left = fo_left_after(q, forgone, l);
             const double base = left - fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - deferred * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
             const double draws = draws_in * FO_LOAD(q - FO_NQ + FO_Q_FORGONE_DRAWS + l);
-            const double per_cancel = (draws - draws * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - draws * FO_Q(FO_Q_FORGONE_PREPAID + l);
+            const double per_cancel = fo_left_after(q, draws, l);
             const int gone = base + cancel * per_cancel > 0;
             offset = offset + (gone ? base : 0.0);
             added = added + (gone ? per_cancel : 0.0);
