@@ -1054,6 +1054,24 @@ def test_a_second_cancelled_order_s_draws_never_leave_the_pair_owing_less_than_n
 
 
 
+def second_order_with_prepayment(order_quarter: int, draw_until: str):
+    """The cancelled-draws instance (3 MW, a $2,000,000 loan drawable to ``draw_until``, the
+    horizon two quarters beyond the order) with a second order of ORDER_GPUS in
+    ``order_quarter``, a $1,000,000 draw and a $900,000 prepayment that quarter: (data, plan)."""
+    d = cancel_model("amortizing")
+    d["horizon"]["quarters"] = order_quarter + 3
+    d["sites"]["s1"]["power_capacity_mw"] = 3.0
+    d["finance"]["facilities"]["gpu-loan"].update(size_usd=2.0e6, draw_until=draw_until)
+    data = data_of(d)
+    plan = draw_plan(data)
+    second = next(c.index for c in data.cohorts if c.bought == order_quarter)
+    plan.buy_blocks[0, 0, order_quarter] = ORDER_GPUS
+    plan.held_training[second, order_quarter:] = ORDER_GPUS
+    plan.active[0, 0, 0, order_quarter:] += ORDER_GPUS
+    plan.draws[0, order_quarter], plan.prepay[0, order_quarter] = 1.0e6, 900_000.0
+    return data, plan
+
+
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_cancellation_counts_the_balance_never_drawn_it_leaves_above_the_plans(kernel):
     """The second-cancelled-order instance (3 MW) with quarter 1 earning 90 % of its prices: it
@@ -1067,23 +1085,14 @@ def test_a_cancellation_counts_the_balance_never_drawn_it_leaves_above_the_plans
     pair's balance (the plan's 850,000 all deferred): repaid too, so c x 505,000 = 35,300, c =
     6.99 %, and quarter 2 ends on the buffer. Left out (0.4.27 and before), c = 35,300 / 292,500 =
     12.07 % and quarter 2 ended $25,645.30 above it."""
-    d = cancel_model("amortizing")
-    d["horizon"]["quarters"] = 5
-    d["sites"]["s1"]["power_capacity_mw"] = 3.0
-    d["finance"]["facilities"]["gpu-loan"].update(size_usd=2.0e6, draw_until="2026Q4")
-    data = data_of(d)
-    plan = draw_plan(data)
-    second = next(c.index for c in data.cohorts if c.bought == 2)
-    plan.buy_blocks[0, 0, 2] = ORDER_GPUS
-    plan.held_training[second, 2:] = ORDER_GPUS
-    plan.active[0, 0, 0, 2:] += ORDER_GPUS
-    plan.draws[0, 2], plan.prepay[0, 2] = 1.0e6, 900_000.0
+    data, plan = second_order_with_prepayment(2, draw_until="2026Q4")
     policy = Policy(liquidity_buffer_usd=1.0e6, cut_prepayments=False, distress_sales=False)
     out = run(data, plan, policy, cancel_scenario(data, price_1=0.9), kernel, line="cash_usd")
     c = 35_300.0 / (292_500.0 + 212_500.0)
     np.testing.assert_allclose(out["cash_usd"][0, 0, 1:3], [846_700.0, 1.0e6], rtol=1e-12)
     np.testing.assert_allclose(out["forfeited_usd"][0, 0], c * 400_000.0, rtol=1e-9)
     np.testing.assert_allclose(out["deferred_usd"][0, 0], 0.5 * ORDER + ORDER, rtol=1e-12)
+
 
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_deferral_counts_the_balance_never_drawn_it_leaves_above_the_plans(kernel):
@@ -1099,18 +1108,8 @@ def test_a_deferral_counts_the_balance_never_drawn_it_leaves_above_the_plans(ker
     exceeds R - f x 600,000 for f above 0.9146 and the excess is repaid: the share closing G is
     f = (G + 600,000 - 51,230.77) / (S + 600,000) = 97.45 %, and quarter 3 ends on the buffer. Left
     out (0.4.27 and before), the whole order was deferred and quarter 3 ended $46,096.15 above it."""
-    d = cancel_model("amortizing")
-    d["horizon"]["quarters"] = 6
-    d["sites"]["s1"]["power_capacity_mw"] = 3.0
-    d["finance"]["facilities"]["gpu-loan"].update(size_usd=2.0e6, draw_until="2027Q1")
-    data = data_of(d)
-    plan = draw_plan(data)
-    second = next(c.index for c in data.cohorts if c.bought == 3)
-    plan.buy_blocks[0, 0, 3] = ORDER_GPUS
-    plan.held_training[second, 3:] = ORDER_GPUS
-    plan.active[0, 0, 0, 3:] += ORDER_GPUS
+    data, plan = second_order_with_prepayment(3, draw_until="2027Q1")
     plan.active[0, 0, 0, 3] -= 700.0
-    plan.draws[0, 3], plan.prepay[0, 3] = 1.0e6, 900_000.0
     policy = Policy(liquidity_buffer_usd=1.0e6, cut_prepayments=False, distress_sales=False)
     out = run(data, plan, policy, cancel_scenario(data), kernel, line="cash_usd")
     gap = 1_000_000.0 - (1_000_000.0 - 880_000.0 - 436_315.38 + 2_988.46 + 98_192.31)
