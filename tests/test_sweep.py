@@ -1445,10 +1445,15 @@ def _origin(listed: list, n: int, origin: str) -> list:
     (lambda listed: _field(listed, 0, "same_as", "nope"), "candidate 'milp: forecast' has same_as 'nope', "
                                                           "which is not the label of a candidate it lists"),
     (lambda listed: _field(listed, 1, "buffer_of", "nope"), "has buffer_of 'nope', which is not the label"),
+    (lambda listed: ["x"], "candidates.json: entry 1 of its list is 'x', not an object of a candidate's"),
+    (lambda listed: [*listed[:2], 3], "candidates.json: entry 3 of its list is 3, not an object of a"),
+    (lambda listed: {"candidates": listed}, "candidates.json holds a JSON object, not a sweep's list of"),
+    (lambda listed: 3, "candidates.json holds a JSON number, not a sweep's list of candidates"),
 ], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted", "no-forecast", "two-forecasts",
         "unknown-origin", "forecast-second-round", "second-round-not-a-bool", "text-buffer", "list-buffer",
         "negative-gap", "no-label", "number-same-as", "list-buffer-of", "dict-buffer-of", "number-label",
-        "list-status", "number-note", "unknown-same-as", "unknown-buffer-of"])  # fmt: skip
+        "list-status", "number-note", "unknown-same-as", "unknown-buffer-of", "text-entry", "number-entry",
+        "an-object", "a-number"])  # fmt: skip
 def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit, message):
     """A fuzz audit: candidates.json cut to 2 of its candidates was re-ranked over those 2 with exit
     0 (another pick, summary.json still counting them all); a NaN buffer raised StopIteration; a
@@ -1460,6 +1465,9 @@ def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit,
     ("could not convert string to float"), without the field; a gap of -1 was taken; a same_as or
     buffer_of of 3, a list or a dict was taken as its text, and so were a label, status or note of
     3 or a list (a label of 3 became '3'); a same_as or buffer_of naming no candidate listed was taken.
+    An entry "x" was refused as a candidate with no field forecast_npv_usd, and one of 3, or a file
+    holding a number, in Python's words ("argument of type 'int' is not iterable"); an object holding
+    the list, as a candidate with no field forecast_npv_usd.
     A finished sweep lists every candidate it made, each within the model's range, the forecast
     optimum first."""
     copy = _edited_candidates(finished_sweep, tmp_path, edit)

@@ -157,6 +157,13 @@ def read_json(text: str | bytes) -> object:
         raise ValueError("nested too deeply to read") from None
 
 
+def json_kind(value: object) -> str:
+    """JSON's name for the kind of a value :func:`read_json` gave (Python's, 'dict' or 'NoneType',
+    is not what the file says)."""
+    kinds = {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number")
+
+
 def utf8_text(text: str) -> str:
     """``text`` writable as UTF-8: a path whose bytes were not UTF-8 (a folder named in Latin-1,
     which Python keeps as surrogates) written with its bytes escaped, 'caf\\xe9'."""

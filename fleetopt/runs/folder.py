@@ -34,7 +34,14 @@ from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError, user_path, warn
 from fleetopt.runs import limits
-from fleetopt.runs.files import current_umask, file_sha256, read_json, write_bytes_atomic, written_through
+from fleetopt.runs.files import (
+    current_umask,
+    file_sha256,
+    json_kind,
+    read_json,
+    write_bytes_atomic,
+    written_through,
+)
 
 if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
@@ -706,7 +713,7 @@ class RunFolder:
             raise RunDirError(f"{path} cannot be read as JSON ({exc}): damaged (a write cut short), edited, "
                               "or not a fleetopt run's") from None
         if not isinstance(value, dict):
-            raise RunDirError(f"{path} holds a JSON {type(value).__name__}, not a run's {name}")
+            raise RunDirError(f"{path} holds a JSON {json_kind(value)}, not a run's {name}")
         return value
 
     @property

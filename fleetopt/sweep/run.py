@@ -64,10 +64,10 @@ from fleetopt.evaluate.resources import capped_threads
 from fleetopt.evaluate.sources import fitted_note
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
-from fleetopt.runs.files import read_json, signals_deferred
+from fleetopt.runs.files import json_kind, read_json, signals_deferred
 from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
-from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
+from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, shown_value
 from fleetopt.stochastic.run import screened_count
 from fleetopt.sweep.cancelled import (
     CancelledOrder,
@@ -459,7 +459,7 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
     if not path.exists():
         return []
     try:
-        made = [_listed_candidate(c) for c in read_json(path.read_text(encoding="utf-8"))]
+        made = [_listed_candidate(c) for c in _listed_entries(path)]
     except KeyError as exc:
         missing = exc.args[0]
         raise PlanFileError(f"{path}: a candidate has no field {missing!r}: the file was damaged or edited"
@@ -559,6 +559,20 @@ def _check_references(path, made: list[Candidate]) -> None:
             if other is not None and other not in labels:
                 raise PlanFileError(f"{path}: candidate {c.label!r} has {name} {other!r}, which is not the "
                                     "label of a candidate it lists: the file was damaged or edited")
+
+
+def _listed_entries(path: Path) -> list[dict]:
+    """candidates.json's list of objects, one a candidate; anything else refused as not that: an entry
+    "x" was refused as a candidate with no field forecast_npv_usd, a number as Python's words."""
+    listed = read_json(path.read_text(encoding="utf-8"))
+    if not isinstance(listed, list):
+        raise PlanFileError(f"{path} holds a JSON {json_kind(listed)}, not a sweep's list of candidates: "
+                            "the file was damaged or edited")  # fmt: skip
+    for n, entry in enumerate(listed, 1):
+        if not isinstance(entry, dict):
+            raise PlanFileError(f"{path}: entry {n} of its list is {shown_value(entry)}, not an object of a "
+                                "candidate's fields: the file was damaged or edited")  # fmt: skip
+    return listed
 
 
 def _listed_candidate(c: dict) -> Candidate:
