@@ -27,7 +27,7 @@ from fleetopt.core.units import (
     format_usd_per_hour,
     usd_column_formatter,
 )
-from fleetopt.evaluate.metrics import REACTION_LABELS
+from fleetopt.evaluate.metrics import REACTION_LABELS, REACTION_MEANS
 from fleetopt.report import in_short, page, provenance, reading, svg, two_stage
 from fleetopt.report.candidates import _rule_text
 from fleetopt.report.statements import _by_quarter, _decisions_section, _power_built
@@ -822,6 +822,15 @@ def test_the_candidates_policy_reactions_are_a_table_of_their_own_and_no_column_
     caption = unescape(html.split("Candidates and their risk", 1)[1].split("</p>", 1)[0])
     assert "money in USD; no liq. default: of the scenarios with no liquidity default" in caption
     assert ("limited: with limited liability" in caption) == limited
+
+
+def test_the_policy_table_says_its_capex_deferred_is_a_mean_over_every_scenario(runs):
+    """The policy table's caption said 'mean capex deferred: over the scenarios', which a reader
+    took for the mean of the scenarios where the policy deferred; it is over all of them, 0 where the
+    policy did not act, as the terminal's policy table says."""
+    html = html_of(runs["breach"])
+    caption = unescape(html.split(POLICY_TABLE, 1)[1].split("</p>", 1)[0])
+    assert f"mean capex deferred, in USD: {REACTION_MEANS}." in caption
 
 
 def test_every_table_that_can_be_wider_than_the_page_says_to_scroll_it(runs):

@@ -26,6 +26,7 @@ from fleetopt.evaluate.metrics import (
     MEAN_NO_DEFAULT_HEADER,
     RANK_WORDS,
     REACTION_LABELS,
+    REACTION_MEANS,
     REACTION_USD_LABELS,
     limited_liability_differs,
     reaction_labels,
@@ -304,7 +305,8 @@ def _policy_section(run: ReportRun, metrics: pd.DataFrame, cols: list[str], head
     """What the policy had to do in each plan's scenarios, a row per plan named by # and plan."""
     deterministic = run.summary.get("deterministic")
     shares = "shares of the scenarios with each reaction" if not deterministic else ""
-    usd = "mean capex deferred: over the scenarios, USD" if not deterministic else "USD"
+    capex = REACTION_USD_LABELS["deferred_capex_mean_usd"]
+    usd = f"{capex}, in USD: {REACTION_MEANS}" if not deterministic else "USD"
     named = [c for c in cols if c in ("#", "plan")]
     policy = [c for c in cols if c in POLICY_COLUMNS]
     whose = "each candidate" if run.kind == "sweep" else ("each plan" if len(metrics) > 1 else "the plan")
