@@ -1477,6 +1477,32 @@ def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit,
     assert not out.exists()
 
 
+def _edited_summary(finished_sweep, tmp_path, **fields) -> Path:
+    """A copy of the finished sweep whose summary.json has ``fields`` (None: the field removed)."""
+    copy = tmp_path / "edited"
+    copy.mkdir()
+    for name, content in finished_sweep[1].items():
+        (copy / name).write_bytes(content)
+    summary = json.loads((copy / "summary.json").read_text())
+    summary |= fields
+    (copy / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if v is not None}))
+    return copy
+
+
+@pytest.mark.parametrize(("n", "said"), [(10**12, "1,000,000,000,000"), (10**400, "(401 characters)")])
+def test_rerank_of_more_scenarios_than_memory_holds_names_summary_s_count(finished_sweep, tmp_path, n, said):
+    """A summary.json's n_scenarios of 10**400 (an int past a float's range) gave an OverflowError
+    traceback from sizing its memory, and one of 10**12 said to give fewer scenarios (--scenarios),
+    which a re-ranking refuses: both name summary.json's n_scenarios, and what would do."""
+    copy = _edited_summary(finished_sweep, tmp_path, n_scenarios=n)
+    out = tmp_path / "R"
+    code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(out))
+    assert code == 2 and "Traceback" not in err, err
+    assert "summary.json: its n_scenarios, " in err and said in err
+    assert "re-rank it on a machine with more memory" in err
+    assert "--scenarios" not in err and not out.exists()
+
+
 def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):
     folder = tmp_path / "U"
     code, _, _ = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--max-breach-prob",

@@ -9,6 +9,7 @@ reduced in one fixed order, results do not depend on chunk sizes or on the order
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -541,7 +542,7 @@ def _check_fits(
     ``need_bytes`` adds ``plan_bytes``, what one plan needs besides (its tables)."""
     if need_bytes > budget_bytes:
         raise MemoryBudgetError(
-            f"{n_scenarios:,} scenarios need {format_bytes(need_bytes)} of working "
+            f"{limits.shown_whole(n_scenarios)} scenarios need {format_bytes(need_bytes)} of working "
             f"memory for each plan's results, more than the budget of {format_bytes(budget_bytes)}: "
             f"{remedy}",
             need_bytes + plan_bytes, budget_bytes,
@@ -624,7 +625,10 @@ def even_blocks(n_scenarios: int, largest: int) -> int:
 
 
 def format_bytes(n: float) -> str:
-    """A size in bytes for people: 512 MB, 7.28 TB."""
+    """A size in bytes for people: 512 MB, 7.28 TB; past a float's range (the results of 1e400
+    scenarios, an int), 'more than' the largest float, where dividing it raised OverflowError."""
+    if n > sys.float_info.max:
+        return f"more than {format_bytes(sys.float_info.max)}"
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if abs(n) < 1000 or unit == "PB":
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.3g} {unit}"

@@ -41,7 +41,13 @@ from fleetopt.core.units import (
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import check_backend_runs, choose_backend, evaluate
+from fleetopt.evaluate.engine import (
+    MemoryBudgetError,
+    check_backend_runs,
+    choose_backend,
+    evaluate,
+    format_bytes,
+)
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.lead import (
@@ -382,7 +388,10 @@ def rerank_sweep(
     cands = CandidateSet(saved_candidates(run, data))
     if not cands.feasible:
         raise PlanFileError(f"{run / RunFolder.CANDIDATES} lists no candidate with a plan: nothing to rank")
-    check_backend_runs(data, summary["n_scenarios"], backend, threads, n_plans=len(cands.feasible))
+    try:
+        check_backend_runs(data, summary["n_scenarios"], backend, threads, n_plans=len(cands.feasible))
+    except MemoryBudgetError as exc:  # its remedy, fewer --scenarios, is no option of a re-ranking
+        raise _too_many_to_rerank(run, summary["n_scenarios"], exc) from None
     made_by = summary.get("fleetopt_version")
     if made_by != __version__:  # the plans are kept; their figures are this version's
         warn(f"{run.path} was written by fleetopt {made_by}, this is {__version__}: its candidates "
@@ -398,6 +407,17 @@ def rerank_sweep(
         raise RuleNotMet(said, exc.loosen, exc.values) from None
     result.reranked_from = run.path.resolve()
     return result
+
+
+def _too_many_to_rerank(run: RunFolder, n_scenarios: int, exc: MemoryBudgetError) -> MemoryBudgetError:
+    """A finished sweep whose scenarios are too many for this machine's memory: re-ranked on them
+    alone, so on a machine with more (or its summary.json's n_scenarios was damaged)."""
+    return MemoryBudgetError(
+        f"{run / RunFolder.SUMMARY}: its n_scenarios, {limits.shown_whole(n_scenarios)}, need "
+        f"{format_bytes(exc.need_bytes)} of working memory for each plan's results, more than this "
+        f"machine's budget of {format_bytes(exc.budget_bytes)}: a sweep is re-ranked on its own scenarios, "
+        "so re-rank it on a machine with more memory", exc.need_bytes, exc.budget_bytes,
+    )  # fmt: skip
 
 
 def _finished_sweep_summary(run: RunFolder) -> dict:
