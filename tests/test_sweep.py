@@ -1503,6 +1503,14 @@ def test_rerank_of_more_scenarios_than_memory_holds_names_summary_s_count(finish
     assert "--scenarios" not in err and not out.exists()
 
 
+def test_rerank_of_a_summary_without_its_kind_names_the_field(finished_sweep, tmp_path):
+    """A summary.json without its kind was refused as "None folder, not a sweep's"."""
+    copy = _edited_summary(finished_sweep, tmp_path, kind=None)
+    code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(tmp_path / "R"))
+    assert code == 2 and "summary.json has no field 'kind' (a sweep's is 'sweep')" in err, err
+    assert "None" not in err and not (tmp_path / "R").exists()
+
+
 def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):
     folder = tmp_path / "U"
     code, _, _ = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--max-breach-prob",

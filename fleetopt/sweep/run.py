@@ -423,9 +423,11 @@ def _too_many_to_rerank(run: RunFolder, n_scenarios: int, exc: MemoryBudgetError
 def _finished_sweep_summary(run: RunFolder) -> dict:
     """A finished sweep's summary.json, with what a re-ranking reads checked (each field named)."""
     if not run.is_finished or run.kind != "sweep":
-        if run.is_finished:
-            whose = f"{KIND_NOUNS[run.kind]}'s" if run.kind in KIND_NOUNS else repr(run.kind)
-            what = f"{whose} folder, not a sweep's"
+        if run.is_finished and run.kind is None:  # fleetopt writes it in every summary.json
+            what = (f"its {RunFolder.SUMMARY} has no field 'kind' (a sweep's is 'sweep'): the file was "
+                    "damaged or edited")  # fmt: skip
+        elif run.is_finished:  # a kind not of KIND_NOUNS is refused as summary.json is read
+            what = f"{KIND_NOUNS[run.kind]}'s folder, not a sweep's"
         elif run.is_job and run.job().get("kind") == "sweep":
             what = f"an unfinished sweep: finish it with {resume_command('sweep', run.path)}"
         else:
