@@ -1511,6 +1511,15 @@ def test_rerank_of_a_summary_without_its_kind_names_the_field(finished_sweep, tm
     assert "None" not in err and not (tmp_path / "R").exists()
 
 
+def test_rerank_of_a_summary_without_its_version_says_so(finished_sweep, tmp_path):
+    """A summary.json without fleetopt_version was "written by fleetopt None"."""
+    copy = _edited_summary(finished_sweep, tmp_path, fleetopt_version=None)
+    code, _, err = run_cli("sweep", "--rerank", str(copy), "--allow-riskier", "--out", str(tmp_path / "R"))
+    assert code == 0, err
+    assert "was written by a fleetopt that kept no fleetopt_version, this is" in " ".join(err.split())
+    assert "fleetopt None" not in err
+
+
 def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):
     folder = tmp_path / "U"
     code, _, _ = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--max-breach-prob",

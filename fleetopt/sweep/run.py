@@ -394,8 +394,9 @@ def rerank_sweep(
         raise _too_many_to_rerank(run, summary["n_scenarios"], exc) from None
     made_by = summary.get("fleetopt_version")
     if made_by != __version__:  # the plans are kept; their figures are this version's
-        warn(f"{run.path} was written by fleetopt {made_by}, this is {__version__}: its candidates "
-             "are evaluated again by this version, whose figures may differ from the sweep's")  # fmt: skip
+        by = f"fleetopt {made_by}" if made_by is not None else "a fleetopt that kept no fleetopt_version"
+        warn(f"{run.path} was written by {by}, this is {__version__}: its candidates are evaluated again "
+             "by this version, whose figures may differ from the sweep's")  # fmt: skip
     # its planned buffers solved as the sweep's candidates were, on this machine's threads
     solve = {"mip_gap": summary.get("mip_gap"), "time_limit": summary.get(TIME_LIMIT_KEPT)}
     settings = {**summary, **solve, "backend": backend, "threads": threads, "rule": rule}
