@@ -1545,6 +1545,27 @@ def test_resume_of_a_finished_run_whose_results_are_gone_says_so(finished_runs, 
     assert "already finished" not in out + err
 
 
+@pytest.mark.parametrize("command", ["evaluate", "sweep"])
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda summary: "{", "summary.json cannot be read as JSON"),
+    (lambda summary: {**summary, "seed": -1}, "summary.json: seed must be between 0 and"),
+    (lambda summary: {k: v for k, v in summary.items() if k != "n_scenarios"}, "n_scenarios is missing"),
+], ids=["not-json", "negative-seed", "no-n-scenarios"])  # fmt: skip
+def test_resume_of_a_finished_run_whose_summary_is_damaged_names_its_field(
+    finished_runs, tmp_path, command, edit, said
+):
+    """`sweep --resume` of a finished sweep (`evaluate --resume`, an evaluation) whose summary.json
+    was cut short or lost a field said "already finished ... nothing to resume" and exited 0,
+    pointing to `fleetopt runs add`, which refuses it."""
+    run = copied(finished_runs[command], tmp_path)
+    edited = edit(json.loads((run / "summary.json").read_text()))
+    (run / "summary.json").write_text(edited if isinstance(edited, str) else json.dumps(edited))
+    code, out, err = run_cli(command, "--resume", str(run))
+    what = "evaluation" if command == "evaluate" else command
+    assert_one_error(code, out, err, f"{run}: this {what} finished, but ", said)
+    assert "already finished" not in out + err
+
+
 def test_a_run_folder_given_as_the_model_to_evaluate_is_named_a_run_folder(finished_runs, stopped_sweep):
     """`fleetopt evaluate runs/mylab` said only "give --plans ..." (a new user's review); an
     unfinished job's folder is given its resume command."""

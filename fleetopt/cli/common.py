@@ -933,6 +933,10 @@ def finished_already(run: RunFolder, kind: str, report: bool) -> bool:
         raise RunDirError(f"{run.path}: this {what} finished, but its {' and '.join(gone)} "
                           f"{'is' if len(gone) == 1 else 'are'} gone (removed or moved since): nothing to "
                           f"resume; run the {what} again into a new folder")  # fmt: skip
+    try:  # a damaged one was "already finished", exit 0, pointing to `runs add`, which refuses it
+        run.summary()
+    except RunDirError as exc:
+        raise RunDirError(f"{run.path}: this {what} finished, but {exc}") from None
     number = api.recorded_run_id(run.path)
     if number is None and run.left_untidy:  # killed while it was being recorded: as `runs add` does
         number = api.record_run(run.path, f"unknown (recorded afterwards by {command_line()})")
