@@ -1520,6 +1520,24 @@ def test_rerank_of_a_summary_without_its_version_says_so(finished_sweep, tmp_pat
     assert "fleetopt None" not in err
 
 
+def _rule_settings(finished_sweep, **fields) -> dict:
+    return json.loads(finished_sweep[1]["summary.json"])["rule_settings"] | fields
+
+
+@pytest.mark.parametrize(("field", "said"), [
+    ("npv_mean_usd", "summary.json: npv_mean_usd must be at most 1.79769e+308 in size (got 1000"),
+    ("rule_settings", "summary.json: rule_settings: max_breach_prob must be between 0.0 and 1.0 (got 1000"),
+], ids=["a-figure", "a-rule-limit"])  # fmt: skip
+def test_rerank_of_a_summary_number_past_a_float_s_range_names_it(finished_sweep, tmp_path, field, said):
+    """An int past a float's range (10**400) where summary.json keeps a number, a figure or a
+    limit of its rule, raised OverflowError ("int too large to convert to float") from its check."""
+    value = 10**400 if field != "rule_settings" else _rule_settings(finished_sweep, max_breach_prob=10**400)
+    copy = _edited_summary(finished_sweep, tmp_path, **{field: value})
+    code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(tmp_path / "R"))
+    assert code == 2 and said in err and "(401 characters)" in err, err
+    assert not (tmp_path / "R").exists()
+
+
 def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):
     folder = tmp_path / "U"
     code, _, _ = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--max-breach-prob",

@@ -11,6 +11,7 @@ import inspect
 import math
 import os
 import re
+import sys
 import unicodedata
 from numbers import Integral, Real
 from pathlib import PurePath
@@ -59,7 +60,12 @@ def shown_whole(value: int) -> str:
 
 
 def number(name: str, value, low: float | None = None, high: float | None = None) -> float:
-    """``value`` as a finite float in [low, high]."""
+    """``value`` as a finite float in [low, high]; an int past a float's range (10**400, which
+    raised OverflowError) is refused as out of range."""
+    if isinstance(value, Integral) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+        largest = f"at most {sys.float_info.max:g} in size"
+        within = _range(low, high) if (low, high) != (None, None) else largest
+        raise InputError(f"{name} must be {within} (got {shown_value(value)})")
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise InputError(f"{name} must be a finite number (got {shown_value(value)})")
     if (low is not None and value < low) or (high is not None and value > high):
