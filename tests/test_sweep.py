@@ -1538,6 +1538,19 @@ def test_rerank_of_a_summary_number_past_a_float_s_range_names_it(finished_sweep
     assert not (tmp_path / "R").exists()
 
 
+@pytest.mark.parametrize("prefer", [["mean"], {"mean": 1}])
+def test_a_rule_preferring_a_list_or_an_object_is_refused_by_name(finished_sweep, tmp_path, prefer):
+    """A prefer of ["mean"] in summary.json's rule_settings, or given to api.rerank_sweep, raised
+    TypeError (unhashable type: 'list')."""
+    rule = _rule_settings(finished_sweep, prefer=prefer)
+    copy = _edited_summary(finished_sweep, tmp_path, rule_settings=rule)
+    code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(tmp_path / "R"))
+    said = f"summary.json: rule_settings: prefer must be one of cvar5, mean, p5 (got {prefer!r})"
+    assert code == 2 and said in err, err
+    with pytest.raises(InputError, match=r"^rule_changes: prefer must be one of cvar5, mean, p5 \(got "):
+        api.rerank_sweep(finished_sweep[0], {"prefer": prefer})
+
+
 def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):
     folder = tmp_path / "U"
     code, _, _ = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--max-breach-prob",

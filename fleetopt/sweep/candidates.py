@@ -938,8 +938,7 @@ class Rule:
     def check(self) -> Rule:
         """The rule, or InputError naming the setting that no plan's figures can be compared with
         (a NaN limit would be met by no plan, found only after every candidate was evaluated)."""
-        if self.prefer not in RANK_COLUMNS:
-            raise InputError(f"prefer must be one of {', '.join(RANK_COLUMNS)} (got {self.prefer!r})")
+        limits.text("prefer", self.prefer, tuple(RANK_COLUMNS))  # a list there: TypeError, unhashable
         for name in PROBABILITY_LIMITS:
             if getattr(self, name) is not None:
                 limits.number(name, getattr(self, name), 0.0, 1.0)
