@@ -1551,6 +1551,16 @@ def test_a_rule_preferring_a_list_or_an_object_is_refused_by_name(finished_sweep
         api.rerank_sweep(finished_sweep[0], {"prefer": prefer})
 
 
+def test_rerank_of_a_summary_counting_10_to_the_400_candidates_quotes_the_count_cut_short(
+    finished_sweep, tmp_path
+):
+    """summary.json's candidates_tried of 10**400 was quoted in all its 401 digits."""
+    copy = _edited_summary(finished_sweep, tmp_path, candidates_tried=10**400)
+    code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(tmp_path / "R"))
+    said = f"candidates where summary.json counts 1{'0' * 59}... (401 characters)"
+    assert code == 2 and said in " ".join(err.split()) and "0" * 100 not in err, err
+
+
 def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):
     folder = tmp_path / "U"
     code, _, _ = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--max-breach-prob",

@@ -496,8 +496,8 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
     tried = run.summary().get("candidates_tried") if run.is_finished else None
     if isinstance(tried, int) and tried != len(made):  # a finished sweep lists every candidate it made
         raise PlanFileError(
-            f"{path} lists {len(made)} candidates where {RunFolder.SUMMARY} counts {tried}: the files were "
-            "damaged or edited"
+            f"{path} lists {len(made)} candidates where {RunFolder.SUMMARY} counts "
+            f"{limits.shown_whole(tried)}: the files were damaged or edited"
         )
     planned = [c for c in made if c.status not in WITHOUT_PLAN]
     if data is not None and planned:
