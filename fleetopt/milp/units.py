@@ -44,6 +44,7 @@ VARIABLE_UNITS = {
     "revolver_repay": "MUSD",
     "revolver_balance": "MUSD",
     "idle_unpowered": "MW",
+    "untested": "MUSD",  # a covenant row on debt lifted where a copy owes nothing: its rows are MUSD
     "eta": "MUSD",
     "shortfall": "MUSD",
     "objective": "MUSD",
