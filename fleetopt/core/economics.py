@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from fleetopt.core.arrays import plus
 from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import FacilityData, ModelData
 from fleetopt.core.plan import Plan
@@ -629,7 +630,7 @@ def _less_forgone(fin: Financing, state: FinanceState, t: int, paid: _TermDebtPa
     those parts; what of :math:`X_l` then exceeds the plan's balance less the draws moved out of the
     quarter is repaid too, in the same shares (:func:`_forgone_over_balance`). Nothing where there
     is none."""
-    forgone = state.forgone if moved is None or moved.forgone is None else _plus(state.forgone, moved.forgone)
+    forgone = state.forgone if moved is None or moved.forgone is None else plus(state.forgone, moved.forgone)
     if forgone is None:
         return
     state.forgone_facilities = repaid.facilities
@@ -815,11 +816,6 @@ def forgone_excess(state: FinanceState, repaid: ForgoneRepaid, draws: Any, sched
     left = xp.zeros(movable.shape) if state.forgone is None else _left_after(state.forgone, repaid)
     owed = repaid_from(state.balance + draws, scheduled, prepay, xp)[2][..., list(repaid.facilities)]
     return ForgoneExcess(left, owed, movable, repaid)
-
-
-def _plus(total: Any, x: Any) -> Any:
-    """``total + x``, None meaning nothing yet."""
-    return x if total is None else total + x
 
 
 def _draw_or_repay_revolver(fin: Financing, state: FinanceState, cash: Any, xp: Any) -> Any:

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.arrays import fits, reusing
 from fleetopt.core.economics import ForgoneRepaid
 from fleetopt.evaluate.factors import FACTORS
-from fleetopt.evaluate.liquidity import fits, inverse, positive_divisor, reusing
+from fleetopt.evaluate.liquidity import inverse, positive_divisor
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet

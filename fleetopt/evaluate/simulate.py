@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.arrays import less_product, plus, plus_over, reusing
 from fleetopt.core.covenants import FLOWS, CovenantTest, CureRights, kind_bit, window_mean
 from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
 from fleetopt.core.economics import (
@@ -56,10 +57,6 @@ from fleetopt.evaluate.liquidity import (
     Adjustments,
     Liquidity,
     deferred_draws_interest,
-    less_product,
-    plus,
-    plus_over,
-    reusing,
     taken_share,
 )
 from fleetopt.evaluate.pairs import Pairs
