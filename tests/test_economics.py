@@ -334,3 +334,26 @@ def test_the_statements_the_milp_and_the_evaluator_read_one_site_fixed_cost():
     assert plan_statements(data, Plan.empty(data)).lines["site_fixed_usd"].tolist() == [21500.0] * data.T
     assert Coefficients.of(data).site_fixed_cost == [0.01, 0.003]
     assert SimulationConstants.from_data(data).fixed_cost_per_mw.tolist() == [10000.0, 3000.0]
+
+
+def test_a_quarter_s_financing_leaves_the_last_quarter_s_lines_and_its_inputs_as_they_were():
+    """finance_step writes some results over temporaries it made (core/arrays.py ``reusing``); the
+    arrays it was given, and the lines of the quarter before (which the state still holds), stay as
+    they were. A (2, 3) batch with a revolver drawn and repaid and tax losses carried forward."""
+    from fleetopt.core.economics import FinanceState, finance_step
+
+    fin = hand_financing(2, np.array([0.01]), revolver_limit=80.0, revolver_rate_quarterly=0.02,
+                         min_cash=50.0, tax_rate=0.25)  # fmt: skip
+    state = FinanceState(cash=np.full((2, 3), 100.0), balance=np.full((2, 1, 1), 1000.0),
+                         revolver=np.full((2, 3), 10.0), loss_pool=np.full((2, 3), 5.0))  # fmt: skip
+    ebitda = np.array([[-120.0, 0.0, 40.0], [300.0, -90.0, 10.0]])
+    given = [ebitda, np.full((2, 1), 3.0), np.zeros((2, 3)), np.full((2, 3), 7.0)]
+    none = np.zeros((2, 1, 1))
+    first = finance_step(fin, state, 0, *given, none, none, none, np.zeros(3))
+    kept = {name: np.copy(value) for name, value in first.lines().items()}
+    inputs = [np.copy(x) for x in given]
+    finance_step(fin, state, 1, *given, none, none, none, np.zeros(3))
+    for name, value in first.lines().items():
+        np.testing.assert_array_equal(value, kept[name], err_msg=name)
+    for x, copy in zip(given, inputs, strict=True):
+        np.testing.assert_array_equal(x, copy)

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fleetopt.core.arrays import plus
+from fleetopt.core.arrays import plus, reusing
 from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import FacilityData, ModelData
 from fleetopt.core.plan import Plan
@@ -768,7 +768,8 @@ def _closing_share(share: Any, gap: Any, saving: Any, base: Any, per_share: Any,
         offset = _facility_sum(xp.where(gone, base, 0.0), xp)
         slope = saving + _facility_sum(xp.where(gone, per_share, 0.0), xp)
         closing = (gap - offset) / xp.where(slope > 0, slope, 1.0)
-        share = xp.where(share > 0, xp.minimum(share, xp.maximum(closing, 0.0)), share)
+        closing = reusing(closing, xp.maximum, closing, 0.0)
+        share = xp.where(share > 0, reusing(closing, xp.minimum, share, closing), share)
     return share
 
 
@@ -826,11 +827,15 @@ def _draw_or_repay_revolver(fin: Financing, state: FinanceState, cash: Any, xp: 
         \Delta R_t = \min\big(\max(C^{\min} - C_t, -R_{t-1}),\; Z^R - R_{t-1}\big),
 
     :math:`C_t` the cash before it, :math:`Z^R` the revolver's size (docs/evaluation.md, quarter step 5)."""
-    # max then min rather than clip: the same numbers, and much faster on NumPy arrays
+    # max then min rather than clip: the same numbers, and much faster on NumPy arrays; each result
+    # written over a temporary made here (limit + -R is limit - R, bit for bit)
     repay_at_most = -state.revolver
-    rev_draw = xp.minimum(xp.maximum(fin.min_cash - cash, repay_at_most), fin.revolver_limit - state.revolver)
+    short = fin.min_cash - cash
+    rev_draw = reusing(short, xp.maximum, short, repay_at_most)
+    room = reusing(repay_at_most, xp.add, fin.revolver_limit, repay_at_most)
+    rev_draw = reusing(rev_draw, xp.minimum, rev_draw, room)
     state.revolver = state.revolver + rev_draw
-    state.cash = cash + rev_draw
+    state.cash = reusing(cash, xp.add, cash, rev_draw)  # cash: finance_step's own
     return rev_draw
 
 
@@ -933,12 +938,14 @@ def taxable_income(ebt: Any, loss_pool: Any, xp: Any = np) -> tuple[Any, Any]:
     if loss_pool is None:
         return ebt, None
     taxable = ebt - loss_pool
-    return taxable, xp.maximum(-taxable, 0.0)
+    losses = -taxable
+    return taxable, reusing(losses, xp.maximum, losses, 0.0)
 
 
 def tax_on(taxable: Any, rate: float, xp: Any = np) -> Any:
     """The tax on a quarter's taxable income (:func:`taxable_income`): the rate on its positive part."""
-    return rate * xp.maximum(taxable, 0.0)
+    positive = xp.maximum(taxable, 0.0)
+    return reusing(positive, xp.multiply, rate, positive)
 
 
 def taxable_incomes(ebt: np.ndarray, carry_forward: bool, opening_pool: float = 0.0) -> np.ndarray:
