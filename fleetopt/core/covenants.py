@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.arrays import reusing
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.units import format_percent, format_rate, format_usd
 from fleetopt.schema.finance import DEFAULT_EQUITY_CURES
@@ -176,6 +177,22 @@ def model_kinds(covenants: Any) -> tuple[CovenantKind, ...]:
     return tuple(kind.tested_on(covenants) for kind in CATALOGUE)
 
 
+def _scaled(coefficient: float, quantity: str | None, values: dict[str, Any]) -> Any:
+    """``coefficient`` times the quantity's ``values`` (the coefficient alone for None)."""
+    if quantity is None:
+        return coefficient
+    return values[quantity] if coefficient == 1.0 else coefficient * values[quantity]
+
+
+def _scaled_plus(coefficient: float, quantity: str | None, values: dict[str, Any], added: float,
+                 xp: Any) -> Any:  # fmt: skip
+    """:func:`_scaled` plus ``added``, the sum written over the product where there is one."""
+    if quantity is None or coefficient == 1.0:
+        return _scaled(coefficient, quantity, values) + added
+    product = coefficient * values[quantity]
+    return reusing(product, xp.add, product, added)
+
+
 def kind_bit(kind: CovenantKind) -> int:
     """The kind's bit in the evaluator's ``first_breach`` mask: 1 << its place in :data:`CATALOGUE`."""
     return 1 << CATALOGUE.index(kind)
@@ -235,12 +252,10 @@ class CovenantTest:
         quantity to an array (flows already averaged over the window)."""
         a, x = self.greater
         b, y = self.lesser
-        greater = a * values[x] if a != 1.0 else values[x]
-        lesser = b if y is None else (b * values[y] if b != 1.0 else values[y])
         if self.kind.bound == "max":
-            missed = lesser > greater + TOLERANCE_USD
-        else:
-            missed = greater < lesser - TOLERANCE_USD
+            missed = _scaled(b, y, values) > _scaled_plus(a, x, values, TOLERANCE_USD, xp)
+        else:  # less TOLERANCE_USD: plus its negative, bit for bit
+            missed = _scaled(a, x, values) < _scaled_plus(b, y, values, -TOLERANCE_USD, xp)
         when = self.kind.applies_when
         return missed & (values[when] > TOLERANCE_USD) if when else missed
 

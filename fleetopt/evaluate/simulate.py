@@ -578,7 +578,7 @@ def _covenants(consts: SimulationConstants, t: int, flows: dict, ebitda: Any, st
     missed = None  # one kind per test, so the sum of their bits is the mask
     for test in tests:
         bits = test.breached(values, xp) * float(kind_bit(test.kind))
-        missed = bits if missed is None else missed + bits
+        missed = plus_over(missed, bits, xp)
     return missed
 
 
