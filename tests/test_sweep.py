@@ -1511,6 +1511,19 @@ def test_rerank_of_a_summary_without_its_kind_names_the_field(finished_sweep, tm
     assert "None" not in err and not (tmp_path / "R").exists()
 
 
+@pytest.mark.parametrize("name", ["n_scenarios", "seed", "model_source", "rule"])
+def test_rerank_of_a_summary_field_set_to_null_says_the_file_was_damaged(finished_sweep, tmp_path, name):
+    """A null n_scenarios, seed, model_source or rule was refused by name but, unlike every other
+    damaged field, without saying the file was damaged or edited."""
+    copy = _edited_summary(finished_sweep, tmp_path)
+    summary = json.loads((copy / "summary.json").read_text())
+    (copy / "summary.json").write_text(json.dumps({**summary, name: None}))
+    code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(tmp_path / "R"))
+    said = f"summary.json: {name} must be "
+    assert code == 2 and said in err and "(got None): the file was damaged or edited" in err, err
+    assert not (tmp_path / "R").exists()
+
+
 def test_rerank_of_a_summary_without_its_version_says_so(finished_sweep, tmp_path):
     """A summary.json without fleetopt_version was "written by fleetopt None"."""
     copy = _edited_summary(finished_sweep, tmp_path, fleetopt_version=None)

@@ -38,6 +38,9 @@ MAX_SCREENED = 20_000
 # the largest CVaR tail share: a CVaR over more than half the scenarios is nearly their mean, and
 # 0.95 is a confidence level (PyPSA's and most texts' alpha) typed where the tail share goes
 MAX_TAIL = 0.5
+# why a run's file holds a value fleetopt never writes there (its settings or figures are checked as
+# written)
+DAMAGED = "the file was damaged or edited"
 # candidate plans a sweep evaluates at most when no count is given (`--candidates`)
 DEFAULT_CANDIDATES = 20
 
@@ -247,9 +250,13 @@ def solver_settings(gap, limit, n_threads) -> None:
 def job_setting(settings: dict, path, name: str, check, *args, optional: bool = False, default=None):
     """Setting ``name`` of a run's job.json at ``path``, checked by ``check`` (a check of this
     module, with ``args``) and named on failure; a missing one is refused (the file was damaged or
-    edited) unless ``optional``, when it is ``default``."""
+    edited) unless ``optional``, when it is ``default``; one its check refuses (a null too) is
+    refused as damaged as well: fleetopt wrote it checked."""
     if name not in settings:
         if optional:
             return default
-        raise InputError(f"{path}: the field {name!r} is missing: the file was damaged or edited")
-    return check(f"{path}: {name}", settings[name], *args)
+        raise InputError(f"{path}: the field {name!r} is missing: {DAMAGED}")
+    try:
+        return check(f"{path}: {name}", settings[name], *args)
+    except InputError as exc:
+        raise InputError(f"{exc}: {DAMAGED}") from None
