@@ -744,7 +744,7 @@ def test_rule_text_names_set_and_missing_limits():
     unlimited = {"forecast_within_limits": False, "no_riskier_than_optimum": False}
 
     def of(**fields):  # a sweep as written now: its rule's fields in summary.json
-        return SimpleNamespace(job={}, summary={"rule_settings": vars(Rule(**fields))})
+        return SimpleNamespace(folder=Path("S"), job={}, summary={"rule_settings": vars(Rule(**fields))})
 
     text = _rule_text(of(prefer="mean", max_breach_prob=0.1, **unlimited))
     assert text.startswith(
@@ -754,7 +754,7 @@ def test_rule_text_names_set_and_missing_limits():
     assert "No limit was set on P(liquidity default) (--max-default-prob)" in text
     both = of(prefer="p5", max_breach_prob=0.1, max_default_prob=0.02, **unlimited)
     assert "No limit" not in _rule_text(both)
-    older = SimpleNamespace(job={}, summary={"rule": "best CVaR5 NPV"})
+    older = SimpleNamespace(folder=Path("S"), job={}, summary={"rule": "best CVaR5 NPV"})
     assert "No limit on P(covenant breach) or P(liquidity default) was set" in _rule_text(older)
     assert _rule_text(of(no_riskier_than_optimum=False)).startswith(
         "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "
@@ -768,10 +768,11 @@ def test_rule_text_names_set_and_missing_limits():
     # a sweep written before summary.json kept the fields: job.json's rule where the summary's words
     # are its, else those words (it was resumed with a looser rule)
     started = vars(Rule(max_breach_prob=0.0001))
-    kept = SimpleNamespace(job={"rule": started}, summary={"rule": Rule(**started).describe()})
+    said = Rule(**started).describe()
+    kept = SimpleNamespace(folder=Path("S"), job={"rule": started}, summary={"rule": said})
     assert "P(covenant breach) at most 0.0001 (0.01%)" in _rule_text(kept)
     loosened = Rule(max_breach_prob=1.0).describe()
-    resumed = SimpleNamespace(job={"rule": started}, summary={"rule": loosened})
+    resumed = SimpleNamespace(folder=Path("S"), job={"rule": started}, summary={"rule": loosened})
     assert _rule_text(resumed) == f"Rule: {loosened}."
 
 
@@ -783,7 +784,7 @@ def test_a_breach_limit_the_user_gave_is_written_as_given():
 
     for limit, words in ((1e-5, "0.001%"), (0.125, "12.5%")):
         rule = Rule(max_breach_prob=limit)
-        kept = SimpleNamespace(job={"rule": vars(rule)}, summary={"rule": rule.describe()})
+        kept = SimpleNamespace(folder=Path("S"), job={"rule": vars(rule)}, summary={"rule": rule.describe()})
         assert f"P(covenant breach) at most {limit:.4g} ({words})" in _rule_text(kept)
         assert ranking_words("mean", limit).endswith(f"among plans with P(covenant breach) at most {words}")
 

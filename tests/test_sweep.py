@@ -1551,6 +1551,32 @@ def test_rerank_of_a_summary_number_past_a_float_s_range_names_it(finished_sweep
     assert not (tmp_path / "R").exists()
 
 
+@pytest.mark.parametrize("drop", [None, "max_breach_prob"], ids=["empty", "one-field"])
+def test_a_summary_whose_rule_settings_lack_a_field_is_refused_by_rerank_and_report(
+    finished_sweep, tmp_path, drop
+):
+    """"rule_settings": {} was re-ranked by the default rule, whatever rule the sweep chose by, and
+    the report stated the default rule as the sweep's. Every field fleetopt always wrote there is
+    needed; the one added since (max_any_default_prob) may be missing: the older sweep had no such limit."""
+    kept = _rule_settings(finished_sweep, max_breach_prob=0.9)
+    rule = {name: value for name, value in kept.items() if drop is not None and name != drop}
+    copy = _edited_summary(finished_sweep, tmp_path, rule_settings=rule)
+    missing = drop or ", ".join(name for name in kept if name != "max_any_default_prob")
+    said = f"summary.json: rule_settings has no {missing}, which fleetopt writes with the rule's other"
+    for command in (["sweep", "--rerank", str(copy), "--out", str(tmp_path / "R")], ["report", str(copy)]):
+        code, _, err = run_cli(*command)
+        assert code == 2 and said in " ".join(err.split()), err
+        assert "the file was damaged or edited" in " ".join(err.split())
+    assert not (tmp_path / "R").exists() and not (copy / "report.html").exists()
+
+
+def test_a_sweep_that_kept_its_rule_before_max_any_default_prob_is_reranked_by_it(finished_sweep, tmp_path):
+    kept = _rule_settings(finished_sweep, max_breach_prob=0.9)
+    del kept["max_any_default_prob"]
+    copy = _edited_summary(finished_sweep, tmp_path, rule_settings=kept)
+    assert vars(api.rerank_sweep(copy).rule) == {**kept, "max_any_default_prob": None}
+
+
 @pytest.mark.parametrize("prefer", [["mean"], {"mean": 1}])
 def test_a_rule_preferring_a_list_or_an_object_is_refused_by_name(finished_sweep, tmp_path, prefer):
     """A prefer of ["mean"] in summary.json's rule_settings, or given to api.rerank_sweep, raised

@@ -40,7 +40,7 @@ from fleetopt.sweep.run import rule_chosen_by, why_without_lead
 
 def _rule_text(run: ReportRun) -> str:
     """The sweep's rule in words, saying plainly which risk limits were not set."""
-    rule = rule_chosen_by(run.summary, run.job)
+    rule = rule_chosen_by(run.summary, run.job, run.folder)
     if rule is None:  # an older sweep resumed with another rule: only the rule's description
         stated = run.summary.get("rule", "?")
         missing = (

@@ -450,7 +450,7 @@ def _finished_sweep_summary(run: RunFolder) -> dict:
 def finished_rule(run: RunFolder, summary: dict) -> dict:
     """The fields of the rule a finished sweep chose by (:func:`rule_chosen_by`), checked; refused
     where its files do not say."""
-    rule = rule_chosen_by(summary, run.job() if run.is_job else {})
+    rule = rule_chosen_by(summary, run.job() if run.is_job else {}, run.path)
     if rule is None:
         raise PlanFileError(
             f"{run / RunFolder.SUMMARY} does not keep the fields of its rule ({summary['rule']}), which was "
@@ -459,12 +459,14 @@ def finished_rule(run: RunFolder, summary: dict) -> dict:
     return Rule.checked_fields(f"{run / RunFolder.SUMMARY}: rule_settings", rule)
 
 
-def rule_chosen_by(summary: dict, job: dict) -> dict | None:
+def rule_chosen_by(summary: dict, job: dict, folder: Path) -> dict | None:
     """The fields of the rule a finished sweep chose by: its summary.json's ``rule_settings``, or,
     for a sweep written before it kept them, its job.json's rule where the summary's ``rule``
     describes it (a sweep resumed with a looser rule finished with another); None where neither
-    says (the report then quotes the summary's words)."""
+    says (the report then quotes the summary's words). ``rule_settings`` without a field that every
+    sweep keeping them wrote is refused, naming ``folder``'s summary.json and the fields."""
     if isinstance(summary.get("rule_settings"), dict):
+        _check_rule_kept(summary["rule_settings"], folder)
         return summary["rule_settings"]
     started = job.get("rule")
     if not isinstance(started, dict):
@@ -473,6 +475,22 @@ def rule_chosen_by(summary: dict, job: dict) -> dict | None:
         return started if _same_words(Rule(**started).describe(), summary.get("rule")) else None
     except (InputError, TypeError):  # a damaged or hand-edited job.json
         return None
+
+
+# the rule's fields a summary.json's rule_settings lacks where a fleetopt written before the rule had
+# them kept it: that sweep had no such limit, which is the field's default
+RULE_FIELDS_ADDED = ("max_any_default_prob",)
+
+
+def _check_rule_kept(kept: dict, folder: Path) -> None:
+    """Refuse rule_settings lacking a field fleetopt always wrote there ({} too): taken as its
+    default, the rule re-ranked by or reported would not be the one the sweep chose by."""
+    missing = [name for name in vars(Rule()) if name not in kept and name not in RULE_FIELDS_ADDED]
+    if missing:
+        raise PlanFileError(
+            f"{folder / RunFolder.SUMMARY}: rule_settings has no {', '.join(missing)}, which fleetopt "
+            f"writes with the rule's other fields: {limits.DAMAGED}"
+        )
 
 
 def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
