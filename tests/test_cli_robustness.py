@@ -1007,6 +1007,39 @@ def test_a_summary_field_of_the_wrong_type_is_named_by_report_and_compare(
         assert_one_error(code, out, err, f"{run}/summary.json: {field} must be ")
 
 
+# figures no run can hold, each with the range it is refused as outside of
+IMPOSSIBLE_SUMMARY_FIGURES = [
+    ("sweep", "breach_probability", -1, "between 0 and 1"),
+    ("sweep", "any_default_probability", 1.5, "between 0 and 1"),
+    ("sweep", "recommended_liquidity_buffer_usd", -1, "at least 0"),
+    ("sweep", "runner_up_lead_se_usd", -5.0, "at least 0"),
+    ("solve", "largest_customer_revenue_share", 2.0, "between 0 and 1"),
+    ("solve", "solve_seconds", -3.0, "at least 0"),
+]
+
+
+@pytest.mark.parametrize(
+    "kind, field, value, bounds", IMPOSSIBLE_SUMMARY_FIGURES,
+    ids=[f"{k}-{f}-{v!r}" for k, f, v, _ in IMPOSSIBLE_SUMMARY_FIGURES],
+)  # fmt: skip
+def test_an_impossible_summary_figure_is_refused_by_report_and_runs_add(
+    finished_runs, here, kind, field, value, bounds
+):
+    """A breach probability of -1 or a cash buffer of -$1 in summary.json was recorded by `runs
+    add` (`runs show`: -100.0%), written into the report and passed by a re-ranking."""
+    run = copied(finished_runs[kind], here)
+    edit_summary(run, **{field: value})
+    said = f"{run}/summary.json: {field} must be {bounds} (got {value}): the file was damaged or edited"
+    commands = [["report", str(run)], ["runs", "add", str(run)]]
+    if kind == "sweep":
+        commands.append(["sweep", "--rerank", str(run), "--out", str(here / "R")])
+    for command in commands:
+        code, out, err = run_cli(*command)
+        assert_one_error(code, out, err, said)
+    assert not (run / "report.html").exists() and not (here / "R").exists()
+    assert api.runs() == []  # nothing recorded
+
+
 def one_cell_damaged(text: str, column: str) -> str:
     """The CSV ``text`` with its first row's ``column`` made "12x5" (a figure that is not a number:
     the report read it with float() and failed with a traceback, for 24 columns of 27)."""

@@ -268,6 +268,14 @@ SUMMARY_FIELDS = {
 # names of figures that are numbers in every summary.json fleetopt writes (a top-level one that is
 # not a list or an object of them, as revenue_by_customer_usd is, is a number or null)
 NUMBER_NAMES = ("_usd", "_probability", "_seconds", "_share", "_mw")
+# the bounds (low, high) of those figures no run can hold outside them, by the end of their names: a
+# probability or a share in [0, 1], a time or a power not negative
+NUMBER_BOUNDS = {"_probability": (0, 1), "_share": (0, 1), "_seconds": (0, None), "_mw": (0, None)}
+# the USD figures of a summary.json that are never negative: a cash buffer, a standard error, capex, debt
+NON_NEGATIVE_USD = ("recommended_liquidity_buffer_usd", "runner_up_lead_se_usd", "capex_gpu_total_usd",
+                    "capex_power_total_usd", "peak_debt_usd")  # fmt: skip
+# the round-off a bound allows: a stochastic solve's probability is a sum of its scenarios' weights
+BOUND_SLACK = 1e-9
 # the fields inside a stochastic solve's summary.json objects its readers take as written (its
 # settings and out-of-sample figures, read by the report and compare), checked as SUMMARY_FIELDS
 # are: (object, field) -> (check, *args, required)
@@ -300,6 +308,16 @@ def _summary_field(label: str, value, check, args) -> None:
         check(label, value, *args)
     except InputError as exc:
         raise RunDirError(f"{exc}: {SUMMARY_DAMAGED}") from None
+
+
+def _figure(label: str, value, name: str) -> None:
+    """A summary.json figure named as a number (:data:`NUMBER_NAMES`): a finite number, within its
+    bounds (:data:`NUMBER_BOUNDS`, :data:`NON_NEGATIVE_USD`) give or take round-off."""
+    limits.number(label, value)
+    low, high = (0, None) if name in NON_NEGATIVE_USD else next(
+        (bounds for end, bounds in NUMBER_BOUNDS.items() if name.endswith(end)), (None, None))
+    if (low is not None and value < low - BOUND_SLACK) or (high is not None and value > high + BOUND_SLACK):
+        limits.number(label, value, low, high)  # refused in its words
 
 
 def _check_complete(summary: dict, path: Path) -> None:
@@ -688,9 +706,10 @@ class RunFolder:
         for name, (check, *args) in SUMMARY_FIELDS.items():
             if name in summary and not (summary[name] is None and name in SUMMARY_NULLABLE):
                 _summary_field(f"{path}: {name}", summary[name], check, args)
-        for name, value in summary.items():  # text there met the report as a traceback
+        # text there met the report as a traceback; a probability of -1 was shown as -100.0%
+        for name, value in summary.items():
             if name.endswith(NUMBER_NAMES) and not isinstance(value, (dict, list, type(None))):
-                _summary_field(f"{path}: {name}", value, limits.number, ())
+                _summary_field(f"{path}: {name}", value, _figure, (name,))
         for (block, name), (check, *args, required) in NESTED_SUMMARY_FIELDS.items():
             inside = summary.get(block)
             # none, or {} (written where the out-of-sample check was skipped): nothing to check
