@@ -1013,6 +1013,7 @@ IMPOSSIBLE_SUMMARY_FIGURES = [
     ("sweep", "any_default_probability", 1.5, "between 0 and 1"),
     ("sweep", "recommended_liquidity_buffer_usd", -1, "at least 0"),
     ("sweep", "runner_up_lead_se_usd", -5.0, "at least 0"),
+    ("sweep", "rule_breach_limit", -1, "between 0 and 1"),  # the report's "In short" quoted it
     ("solve", "largest_customer_revenue_share", 2.0, "between 0 and 1"),
     ("solve", "solve_seconds", -3.0, "at least 0"),
 ]

@@ -260,6 +260,7 @@ SUMMARY_FIELDS = {
     "why": (limits.text,),
     "rule_settings": (limits.instance, dict, "a JSON object"),
     "mip_gap": (limits.mip_gap,),  # a sweep's, which its re-ranking solves with
+    "rule_breach_limit": (limits.number, 0, 1),  # a sweep's P(breach) limit, the report's "In short"
     "time_limit_seconds": (limits.time_limit,),  # its --time-limit, null: none
     "dropped": (limits.instance, list, "a JSON list"),
     # a re-ranked sweep's: the report joins them as they are
@@ -339,6 +340,7 @@ SUMMARY_NULLABLE = {
     "model_source", "plans_sha256", "plans_model_hash", "plan_sha256", "plans_objective", "seed",
     "n_scenarios", "objective_usd", "bound_usd", "gap", "build_seconds", "solve_seconds", "rp_usd",
     "rp_bound_usd", "present_cost_opening_fleet_usd", "out_of_sample", "ranking", "completion",
+    "rule_breach_limit",
 }  # fmt: skip
 
 
