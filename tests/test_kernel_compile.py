@@ -41,7 +41,8 @@ MAX_STACK_BYTES = 64
 # leaving out the missing GPUs' earnings (0.4.23) kept sm_90 there and took sm_100 from 0 to 8 / 8 bytes;
 # 0.4.24's order rule (cancel or sell, the deferred draws' interest) kept both (48 / 48 and 8 / 8);
 # the deferral and cancellation counting the balance never drawn left above the plan's (2026-12-06)
-# kept sm_90 at 48 / 48 and took sm_100 to 0 / 0
+# kept sm_90 at 48 / 48 and took sm_100 to 0 / 0; its two closing-share loops written as one
+# (fo_closing_share) keep sm_90 at 48 / 48 and put sm_100 back at 8 / 8
 MAX_SPILL_BYTES = 64
 MODELS = ["neocloud", "lab", "tiny"]
 

@@ -319,27 +319,36 @@ FO_DEVICE double fo_forgone_excess(const double* q, const fo_state* st, double s
     return total;
 }
 
-// the share of the order that closes gap counting that excess, from share (gap / saving, at most 1)
-// down one linear piece of the excess at a time (core.economics.ForgoneExcess.deferred_share)
-FO_DEVICE double fo_deferred_share(const double* q, const fo_state* st, double gap, double saving, double share)
+// the least share f (from share, gap / saving, at most 1, down one linear piece at a time) with
+// f x saving + the sum over l of max(base[l] + f x per_share[l], 0) = gap (core.economics._closing_share)
+FO_DEVICE double fo_closing_share(double share, double gap, double saving, const double* base, const double* per_share)
 {
     for (int k = 0; k <= FO_FL; ++k) {
-        double offset = 0.0, movable = 0.0;
+        double offset = 0.0, added = 0.0;
 #pragma unroll
         for (int l = 0; l < FO_FL; ++l) {
-            const double forgone = st->forgone[l];
-            const double left = fo_left_after(q, forgone, l);
-            const double base = left - FO_Q(FO_Q_FORGONE_OWED + l);
-            const double draws = FO_Q(FO_Q_FORGONE_DRAWS + l);
-            const int gone = base + share * draws > 0;
-            offset = offset + (gone ? base : 0.0);
-            movable = movable + (gone ? draws : 0.0);
+            const int gone = base[l] + share * per_share[l] > 0;
+            offset = offset + (gone ? base[l] : 0.0);
+            added = added + (gone ? per_share[l] : 0.0);
         }
-        const double slope = saving + movable;
+        const double slope = saving + added;
         const double closing = (gap - offset) / (slope > 0 ? slope : 1.0);
         share = fo_min(share, fo_max(closing, 0.0));
     }
     return share;
+}
+
+// the share of the order that closes gap counting that excess, from share (gap / saving, at most 1;
+// core.economics.ForgoneExcess.deferred_share)
+FO_DEVICE double fo_deferred_share(const double* q, const fo_state* st, double gap, double saving, double share)
+{
+    double base[FO_FL], draws[FO_FL];
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l) {
+        base[l] = fo_left_after(q, st->forgone[l], l) - FO_Q(FO_Q_FORGONE_OWED + l);
+        draws[l] = FO_Q(FO_Q_FORGONE_DRAWS + l);
+    }
+    return fo_closing_share(share, gap, saving, base, draws);
 }
 
 // the share of the order due cancelled that closes cover counting what its draws never drawn
@@ -348,32 +357,14 @@ FO_DEVICE double fo_deferred_share(const double* q, const fo_state* st, double g
 FO_DEVICE double fo_cancelled_share(const double* q, const fo_state* st, double deferred, double draws_in,
                                     double cover, double saved, double cancel)
 {
-    double before = 0.0;
+    double over[FO_FL], per_cancel[FO_FL];
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) {
-        const double forgone = st->forgone[l];
-        const double left = fo_left_after(q, forgone, l);
-        before = before + fo_max(left - fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - deferred * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0), 0.0);
+        const double room = fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - deferred * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
+        over[l] = fo_left_after(q, st->forgone[l], l) - room;
+        per_cancel[l] = fo_left_after(q, draws_in * FO_LOAD(q - FO_NQ + FO_Q_FORGONE_DRAWS + l), l);
     }
-    const double gap = cover + before;
-    for (int k = 0; k <= FO_FL; ++k) {
-        double offset = 0.0, added = 0.0;
-#pragma unroll
-        for (int l = 0; l < FO_FL; ++l) {
-            const double forgone = st->forgone[l];
-            const double left = fo_left_after(q, forgone, l);
-            const double base = left - fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - deferred * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
-            const double draws = draws_in * FO_LOAD(q - FO_NQ + FO_Q_FORGONE_DRAWS + l);
-            const double per_cancel = fo_left_after(q, draws, l);
-            const int gone = base + cancel * per_cancel > 0;
-            offset = offset + (gone ? base : 0.0);
-            added = added + (gone ? per_cancel : 0.0);
-        }
-        const double slope = saved + added;
-        const double closing = (gap - offset) / (slope > 0 ? slope : 1.0);
-        cancel = fo_min(cancel, fo_max(closing, 0.0));
-    }
-    return cancel;
+    return fo_closing_share(cancel, cover + fo_forgone_excess(q, st, deferred), saved, over, per_cancel);
 }
 #endif
 
