@@ -121,3 +121,65 @@ def test_each_older_generation_steps_once_at_its_own_draw():
     scen = three_generations("2025Q4", "2026Q3")
     assert scen.price_factor[:, 0, :] == pytest.approx(np.ones((N, 4)))
     assert scen.price_factor[:, 1, :].min() < 0.9
+
+
+# "The hash, exactly" (docs/evaluation.md, "Scenarios are reproducible"), written from the document
+# in plain Python integers: it must give fleetopt's draws, and with the walks' formulas, tiny's factors.
+_M64 = 2**64
+
+
+def _mix(x: int) -> int:
+    x = (x + 0x9E3779B97F4A7C15) % _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) % _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) % _M64
+    return x ^ (x >> 31)
+
+
+def _documented_uniform(seed: int, i: int, source: int, sub: int, variate: int, t: int) -> float:
+    x = _mix(seed ^ 0x5851F42D4C957F2D)
+    x = _mix(x ^ _mix(i * 0x100000001B3 % _M64))
+    for part in (source, sub, variate):
+        x = _mix(x ^ _mix(part))
+    x = _mix(x ^ (t * 0xD6E8FEB86659FD93 % _M64))
+    return (x >> 11) / 2.0**53
+
+
+def _documented_walk(seed: int, i: int, source: int, sub: int, sigma: float, quarters: int) -> list[float]:
+    total, walk = 0.0, [1.0]
+    for t in range(1, quarters):
+        u1, u2 = (_documented_uniform(seed, i, source, sub, v, t) for v in (1, 2))
+        z = np.sqrt(-2 * np.log(1 - u1)) * np.cos(2 * np.pi * u2)
+        total += sigma * z / 2 - sigma**2 / 8
+        walk.append(np.exp(total))
+    return walk
+
+
+def test_the_documented_hash_gives_the_draws():
+    for source, sub in ((Stream.PRICE, 0), (Stream.CUSTOMER, 1), (Stream.SLIP_SIZE, 0)):
+        got = uniforms(SEED, np.array([0, 7]), (source, sub), 3)
+        assert got.tolist() == [[_documented_uniform(SEED, i, int(source), sub, 0, t) for t in range(3)]
+                                for i in (0, 7)]  # fmt: skip
+
+
+def test_tiny_scenario_made_from_the_documented_hash():
+    from conftest import TINY_PATH
+
+    from fleetopt.core.data import load
+
+    _, data = load(TINY_PATH)
+    scen = generate_scenarios(data, SEED, 2, 3)
+    T = data.T
+    for use in (0, 1):
+        walk = _documented_walk(SEED, 2, 2, use, 0.2, T)
+        assert scen.demand[0, use] / data.demand[use] == pytest.approx(walk, rel=1e-14)
+    assert scen.resale_factor[0] == pytest.approx(_documented_walk(SEED, 2, 11, 0, 0.2, T), rel=1e-14)
+    assert scen.electricity_factor[0] == pytest.approx(_documented_walk(SEED, 2, 10, 0, 0.15, T), rel=1e-14)
+    # no self-competition arrives in this scenario: the price walk divided by the shock's mean multiplier
+    mean_multiplier = 1 - (1 - 0.95 ** np.arange(T)) * 0.2
+    price = np.array(_documented_walk(SEED, 2, 1, 0, 0.25, T)) / mean_multiplier
+    assert scen.price_factor[0, 0] == pytest.approx(price, rel=1e-14)
+    # customers sorted by name: enterprise-b (j = 0) defaults in quarter 3, lab-a (j = 1) in quarter 5
+    first = [next(t for t in range(T) if _documented_uniform(SEED, 2, 6, j, 0, t) < 0.01) for j in (0, 1)]
+    assert first == [3, 5]
+    alive = {c.name: scen.contract_alive[0, k] for k, c in enumerate(data.contracts)}
+    assert alive["enterprise-inference"].tolist() == [True] * 3 + [False] * 5
