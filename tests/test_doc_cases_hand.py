@@ -246,7 +246,7 @@ def test_an_order_whose_gpus_sell_for_more_than_cancelling_saves_is_paid_and_the
     """docs/evaluation.md, "A cancellation", with distress sales (lots of 10): quarter 2 projects
     -404,044.20 as there, and cancelling all of the deferred order would save f x 1,010,000 =
     765,591.16; but its 758.01 GPUs would fetch 1,333.33 each in a distress sale ((200 x 500 + 1,000
-    x 1,500) / 1,200, the cohorts' net resale values in quarter 2), 1,010,681.77, more. The minimum
+    x 1,500) / 1,200, the cohorts' net resale values in quarter 2), 1,010,681.40, more. The minimum
     is the default level, so none of the gap is left to a cancellation: the order is paid and
     ceil(404,044.20 / 13,333.33) = 31 lots are sold (413,333.33); quarter 2 ends at 9,289.13, and
     quarter 3's 890 GPUs earn 1,949,100: 1,958,389.13. In 0.4.23 and before it cancelled 52.78 %
