@@ -33,6 +33,7 @@ from fleetopt.evaluate import evaluate, generate_scenarios
 from fleetopt.evaluate.engine import horizon_demand
 from fleetopt.evaluate.kernel import (
     CUDA_OPTIONS,
+    KERNEL_NAME,
     PLANS_PER_THREAD,
     THREADS_PER_BLOCK,
     KernelShape,
@@ -95,7 +96,7 @@ class Launch:
             source = source.replace(old, new, 1)
         started = time.perf_counter()
         options = CUDA_OPTIONS + (("-lineinfo",) if lineinfo else ())  # source lines for a profiler
-        self.kernel = cp.RawKernel(source, "fleetopt_evaluate", options=options)
+        self.kernel = cp.RawKernel(source, KERNEL_NAME, options=options)
         self.kernel.compile()
         self.compile_seconds = time.perf_counter() - started
         self.outputs = _outputs(batch.P, scen.S, cp)

@@ -69,6 +69,8 @@ THREADS_PER_BLOCK = 128
 PLANS_PER_THREAD = 1  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
 # nvcc / NVRTC options: no contraction of multiply-adds, so the GPU rounds as the C build and NumPy do
 CUDA_OPTIONS = ("--std=c++14", "--fmad=false")
+# kernel.cu's entry point: extern "C", as CuPy looks it up by this name (tests/test_kernel_compile.py)
+KERNEL_NAME = "fleetopt_evaluate"
 
 # the factors the kernel reads, in FACTORS' order (a delivery slip acts on the plans: factors.RiskFactor)
 KERNEL_FACTORS = tuple(f for f in FACTORS if f.kernel)
@@ -860,7 +862,7 @@ _CUDA_KERNELS: dict[KernelShape, Any] = {}
 def cuda_kernel(shape: KernelShape, cp: Any) -> Any:
     """The kernel compiled by NVRTC for ``shape`` (once per shape and process)."""
     if shape not in _CUDA_KERNELS:
-        _CUDA_KERNELS[shape] = cp.RawKernel(kernel_source(shape), "fleetopt_evaluate", options=CUDA_OPTIONS)
+        _CUDA_KERNELS[shape] = cp.RawKernel(kernel_source(shape), KERNEL_NAME, options=CUDA_OPTIONS)
     return _CUDA_KERNELS[shape]
 
 
