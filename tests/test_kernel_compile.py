@@ -1,27 +1,39 @@
 """The fused CUDA kernel compiles for Hopper (and Blackwell, where the compiler knows it) with no
-spills and a small stack frame: a compile check with nvcc, no GPU needed.
+spills and a small stack frame: a compile check with nvcc and with NVRTC, no GPU needed.
+
+On a GPU, CuPy compiles the kernel with NVRTC (kernel.cuda_kernel): the NVRTC tests call libnvrtc
+through ctypes with the options CuPy adds (CUPY_NVRTC_OPTIONS) and check that the cubin exports the
+kernel under the name CuPy looks up; NVRTC's front end differs from nvcc's (no host headers,
+``__CUDACC_RTC__``), and so, slightly, does its machine code (the default model's sm_100 kernel
+spills 8 bytes with nvcc, none with NVRTC 13.0.88). The nvcc tests keep the ptxas report of the
+kernel built as a standalone CUDA file.
 
 nvcc comes from $FLEETOPT_NVCC, the PATH, or the pip wheels CI installs into its environment
 (nvidia-cuda-nvcc, nvidia-nvvm, nvidia-cuda-crt, nvidia-cuda-runtime, all of one version: their
-binaries land in site-packages/nvidia/cu13/bin). Skipped, with the reason, only where none is found.
-Each bundled model's shape is compiled, with the options CuPy uses (no multiply-add contraction).
+binaries land in site-packages/nvidia/cu13/bin); libnvrtc from $FLEETOPT_NVRTC or the wheel
+nvidia-cuda-nvrtc of that version (site-packages/nvidia/cu13/lib). Each test is skipped, with the
+reason, only where its compiler is not found. Each bundled model's shape is compiled.
 Run with ``-s -n 0`` to see the register counts (pytest-xdist's workers keep a test's printout).
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import functools
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fleetopt import api
-from fleetopt.evaluate.kernel import KernelShape, kernel_source
+from fleetopt.evaluate.kernel import CUDA_OPTIONS, KERNEL_NAME, KernelShape, kernel_source
 
 # The pair's state lives in registers: any stack frame beyond this would mean per-pair arrays
 # moved to local memory (the kernel before this bound had a 1,152-byte frame).
@@ -45,6 +57,7 @@ MAX_STACK_BYTES = 64
 # (fo_closing_share) keep sm_90 at 48 / 48 and put sm_100 back at 8 / 8
 MAX_SPILL_BYTES = 64
 MODELS = ["neocloud", "lab", "tiny"]
+NVRTC_MAJOR = 13  # CuPy's cupy-cuda13x, as on the lent GPU machines, loads libnvrtc.so.13
 
 
 def find_nvcc() -> str | None:
@@ -57,37 +70,29 @@ def find_nvcc() -> str | None:
     return None
 
 
+def find_nvrtc() -> Path | None:
+    candidates = [os.environ.get("FLEETOPT_NVRTC")]
+    for site in map(Path, sys.path):
+        candidates.append(str(site / "nvidia" / "cu13" / "lib" / f"libnvrtc.so.{NVRTC_MAJOR}"))
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
 NVCC = find_nvcc()
-pytestmark = pytest.mark.skipif(
+NVRTC = find_nvrtc()
+needs_nvcc = pytest.mark.skipif(
     NVCC is None,
     reason="no nvcc: set FLEETOPT_NVCC, put nvcc on PATH, or pip install nvidia-cuda-nvcc==13.0.88 "
     "nvidia-nvvm==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-cuda-runtime==13.0.88 (.ci/run does)",
 )
+needs_nvrtc = pytest.mark.skipif(
+    NVRTC is None,
+    reason="no libnvrtc: set FLEETOPT_NVRTC to a libnvrtc.so.13, or pip install nvidia-cuda-nvrtc==13.0.88 "
+    "(.ci/run does)",
+)
 
 
-def architectures() -> list[str]:
-    listed = subprocess.run([NVCC, "--list-gpu-arch"], capture_output=True, text=True).stdout
-    return ["sm_90"] + (["sm_100"] if "compute_100" in listed else [])
-
-
-def compile_report(source: str, arch: str, folder: Path) -> dict:
-    """ptxas's report of the kernel compiled for ``arch``: registers, stack frame, spills."""
-    path = folder / f"kernel-{arch}.cu"
-    path.write_text(source)
-    command = [
-        NVCC,
-        "-std=c++14",
-        "-fmad=false",
-        f"-arch={arch}",
-        "-cubin",
-        "-o",
-        str(path.with_suffix(".cubin")),
-    ]
-    result = subprocess.run(
-        [*command, str(path), "-Xptxas", "-v"], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    text = result.stderr
+def ptxas_report(text: str) -> dict:
+    """ptxas's verbose report of the kernel: registers, stack frame, spills."""
     frame = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", text)
     registers = re.search(r"Used (\d+) registers", text)
     assert frame and registers, text
@@ -100,19 +105,52 @@ def compile_report(source: str, arch: str, folder: Path) -> dict:
     }
 
 
+def check_bounds(model: str, arch: str, report: dict, idle: bool) -> None:
+    """The pair's state in registers. With the idle GPUs' rule compiled in, the default model spills
+    on sm_90 (test_kernel_with_idle_gpus_to_market_compiles says why); it must still compile."""
+    if idle and model == "neocloud" and arch == "sm_90":
+        return
+    assert report["spill_stores"] <= MAX_SPILL_BYTES, (model, arch, report)
+    assert report["spill_loads"] <= MAX_SPILL_BYTES, (model, arch, report)
+    assert report["stack"] <= MAX_STACK_BYTES, (model, arch, report)
+
+
+def model_source(model: str, idle: bool = False) -> str:
+    _, data = api.load(model)
+    return kernel_source(dataclasses.replace(KernelShape.of_model(data), idle=idle))
+
+
+# ---------------------------------------------------------------- nvcc
+
+
+def architectures() -> list[str]:
+    listed = subprocess.run([NVCC, "--list-gpu-arch"], capture_output=True, text=True).stdout
+    return ["sm_90"] + (["sm_100"] if "compute_100" in listed else [])
+
+
+def compile_report(source: str, arch: str, folder: Path) -> dict:
+    """ptxas's report of the kernel compiled by nvcc for ``arch``, with the options CuPy is given."""
+    path = folder / f"kernel-{arch}.cu"
+    path.write_text(source)
+    command = [NVCC, *CUDA_OPTIONS, f"-arch={arch}", "-cubin", "-o", str(path.with_suffix(".cubin"))]
+    result = subprocess.run(
+        [*command, str(path), "-Xptxas", "-v"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return ptxas_report(result.stderr)
+
+
+@needs_nvcc
 @pytest.mark.parametrize("model", MODELS)
 def test_kernel_keeps_its_state_in_registers(model, tmp_path):
-    _, data = api.load(model)
-    source = kernel_source(KernelShape.of_model(data))
     for arch in architectures():
-        report = compile_report(source, arch, tmp_path)
+        report = compile_report(model_source(model), arch, tmp_path)
         print(f"\n{model} {arch}: {report['registers']} registers, {report['stack']} bytes stack frame, "
               f"{report['spill_stores']} / {report['spill_loads']} bytes spill stores / loads")  # fmt: skip
-        assert report["spill_stores"] <= MAX_SPILL_BYTES, (model, arch, report)
-        assert report["spill_loads"] <= MAX_SPILL_BYTES, (model, arch, report)
-        assert report["stack"] <= MAX_STACK_BYTES, (model, arch, report)
+        check_bounds(model, arch, report, idle=False)
 
 
+@needs_nvcc
 @pytest.mark.parametrize("model", MODELS)
 def test_kernel_with_idle_gpus_to_market_compiles(model, tmp_path):
     """Policy rule 5 (`idle_gpus_to_market`, off by default) is compiled in only where it is on and a
@@ -121,11 +159,113 @@ def test_kernel_with_idle_gpus_to_market_compiles(model, tmp_path):
     168 bytes of stores / loads, an 88-byte frame, nvcc 13.0.88, 2026-12-06 with no cure in a liquidity
     default, 140 / 148 before; none on sm_100, none for lab and tiny): the demand each use's sales
     leave and the idle step add to the pair's live values."""
-    _, data = api.load(model)
-    shape = dataclasses.replace(KernelShape.of_model(data), idle=True)
     for arch in architectures():
-        report = compile_report(kernel_source(shape), arch, tmp_path)
+        report = compile_report(model_source(model, idle=True), arch, tmp_path)
         print(f"\n{model} {arch} with idle GPUs to market: {report}")
-        if model != "neocloud" or arch != "sm_90":
-            assert report["spill_stores"] <= MAX_SPILL_BYTES, (model, arch, report)
-            assert report["stack"] <= MAX_STACK_BYTES, (model, arch, report)
+        check_bounds(model, arch, report, idle=True)
+
+
+# ---------------------------------------------------------------- NVRTC, as CuPy calls it on a GPU
+
+# What CuPy 14.2.0 (cupy-cuda13x on the lent GPU machines) adds to RawKernel's options before
+# nvrtcCompileProgram, read from its source (tag v14.2.0): cupy/_core/core.pyx
+# assemble_cupy_compiler_options adds --std=c++17 only where no -std is given (CUDA_OPTIONS gives
+# one) and -I paths of its CCCL, its headers and CUDA's (left out here: the kernel includes nothing
+# under NVRTC, so any #include fails this test); cupy/cuda/compiler.py _compile_with_cache_cuda adds
+# -ftz=true (single precision only: the kernel's arithmetic is float64), _get_arch_for_options_for_nvrtc
+# -arch=sm_<the device's compute capability> (a cubin), and _compile_using_nvrtc_no_warning
+# --device-as-default-execution-space (RawKernel's jitify is off). --ptxas-options=-v only reports.
+CUPY_NVRTC_OPTIONS = (*CUDA_OPTIONS, "-ftz=true", "--device-as-default-execution-space")
+
+
+class Nvrtc:
+    """libnvrtc through ctypes: its version, its architectures, and a program compiled to a cubin."""
+
+    def __init__(self, path: Path) -> None:
+        # libnvrtc dlopens its builtins by name: loaded first, from the same folder, the name resolves
+        for builtins in sorted(path.parent.glob(f"libnvrtc-builtins.so.{NVRTC_MAJOR}.*")):
+            ctypes.CDLL(str(builtins), mode=ctypes.RTLD_GLOBAL)
+        self.lib = ctypes.CDLL(str(path))
+        self.lib.nvrtcGetErrorString.restype = ctypes.c_char_p
+
+    def version(self) -> str:
+        major, minor = ctypes.c_int(), ctypes.c_int()
+        self.lib.nvrtcVersion(ctypes.byref(major), ctypes.byref(minor))
+        return f"{major.value}.{minor.value}"
+
+    def architectures(self) -> list[str]:
+        count = ctypes.c_int()
+        self.lib.nvrtcGetNumSupportedArchs(ctypes.byref(count))
+        archs = (ctypes.c_int * count.value)()
+        self.lib.nvrtcGetSupportedArchs(archs)
+        return ["sm_90"] + (["sm_100"] if 100 in list(archs) else [])
+
+    def compile(self, source: str, options: tuple[str, ...]) -> tuple[bytes | None, str]:
+        """(the cubin or None where compiling failed, NVRTC's log). The program is named kernel.cu, as
+        kernel_source's #line names kernel.cu's lines: NVRTC reports no warning on lines it puts in
+        another file than the program's (CuPy names it after a temporary file, so its log has none)."""
+        program = ctypes.c_void_p()
+        status = self.lib.nvrtcCreateProgram(
+            ctypes.byref(program), source.encode(), b"kernel.cu", 0, None, None
+        )
+        assert status == 0, self.lib.nvrtcGetErrorString(status)
+        try:
+            encoded = (ctypes.c_char_p * len(options))(*(o.encode() for o in options))
+            status = self.lib.nvrtcCompileProgram(program, len(options), encoded)
+            log = self._read(program, self.lib.nvrtcGetProgramLogSize, self.lib.nvrtcGetProgramLog)
+            log = log.rstrip(b"\0").decode()
+            if status != 0:
+                return None, f"{self.lib.nvrtcGetErrorString(status).decode()}\n{log}"
+            return self._read(program, self.lib.nvrtcGetCUBINSize, self.lib.nvrtcGetCUBIN), log
+        finally:
+            self.lib.nvrtcDestroyProgram(ctypes.byref(program))
+
+    @staticmethod
+    def _read(program: ctypes.c_void_p, size_of: Any, read: Any) -> bytes:
+        size = ctypes.c_size_t()
+        assert size_of(program, ctypes.byref(size)) == 0
+        buffer = ctypes.create_string_buffer(size.value)
+        assert read(program, buffer) == 0
+        return buffer.raw
+
+
+@functools.cache
+def nvrtc() -> Nvrtc:
+    return Nvrtc(NVRTC)
+
+
+def global_functions(cubin: bytes) -> set[str]:
+    """The names of the global functions an ELF64 cubin exports: what cuModuleGetFunction looks up."""
+    (section_offset,) = struct.unpack_from("<Q", cubin, 0x28)
+    entry_size, count = struct.unpack_from("<HH", cubin, 0x3A)
+    sections = [
+        struct.unpack_from("<IIQQQQIIQQ", cubin, section_offset + i * entry_size) for i in range(count)
+    ]
+    names = set()
+    for _, kind, _, _, offset, size, link, _, _, symbol_size in sections:
+        if kind != 2:  # SHT_SYMTAB
+            continue
+        strings = sections[link][4]
+        for at in range(offset, offset + size, symbol_size):
+            name_at, info = struct.unpack_from("<IB", cubin, at)
+            if info == 0x12:  # STB_GLOBAL, STT_FUNC
+                names.add(cubin[strings + name_at : cubin.index(b"\0", strings + name_at)].decode())
+    return names
+
+
+@needs_nvrtc
+@pytest.mark.parametrize("idle", [False, True], ids=["rule-off", "idle-gpus-to-market"])
+@pytest.mark.parametrize("model", MODELS)
+def test_nvrtc_compiles_the_kernel_cupy_launches(model, idle):
+    """NVRTC compiles each bundled model's kernel, with the idle GPUs' rule compiled in and without,
+    as CuPy does on a GPU: no error and no warning in its log, the kernel exported unmangled under
+    KERNEL_NAME, and the pair's state in registers as with nvcc."""
+    source = model_source(model, idle)
+    for arch in nvrtc().architectures():
+        cubin, log = nvrtc().compile(source, (*CUPY_NVRTC_OPTIONS, f"-arch={arch}", "--ptxas-options=-v"))
+        assert cubin is not None, f"NVRTC {nvrtc().version()} {arch}: {log[-4000:]}"
+        assert "warning" not in log, log
+        assert KERNEL_NAME in global_functions(cubin), (arch, sorted(global_functions(cubin)))
+        report = ptxas_report(log)
+        print(f"\n{model} {arch}{' with idle GPUs to market' * idle}, NVRTC {nvrtc().version()}: {report}")
+        check_bounds(model, arch, report, idle)

@@ -981,6 +981,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
     return out;
 }
 
+#if FO_W > 1  // a one-quarter window tests the quarter's own flows (unreferenced, NVRTC warns)
 // the mean of a window of flows kept oldest first, the quarters not yet seen held as +0.0 at the
 // front (adding them changes no bits): the same sum and division as core.covenants.window_mean
 FO_DEVICE double fo_window_mean(const double* kept, int n)
@@ -991,6 +992,7 @@ FO_DEVICE double fo_window_mean(const double* kept, int n)
     // x / n is x * (1 / n) exactly when n is a power of two
     return n == 1 ? total : n == 2 ? total * 0.5 : n == 4 ? total * 0.25 : total / (double)n;
 }
+#endif
 
 // the share of the plan's own sale of generation g this quarter the pair cannot make: the GPUs it
 // lacks are those the plan keeps, first; after the sale it lacks at most those kept less the GPUs
