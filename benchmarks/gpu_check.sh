@@ -10,7 +10,8 @@
 # carried wheels go to a scratch folder, and the repository is staged there with the bundled models
 # inside the package (fleetopt.models), so nothing needs `pip install -e`.
 #
-# Wheels for the lent machine (Python 3.12, x86_64; pyomo, highspy and pydantic are missing there):
+# Wheels for the lent machine (Python 3.12, x86_64; pyomo, highspy and pydantic are missing there).
+# Git ignores .wheels/, so a device call sends it only where its `carry` names it (".wheels"):
 #
 #     pip download -d .wheels --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #         --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
@@ -110,13 +111,21 @@ stage() {
         if [ -d "$WHEELS" ]; then  # every carried wheel, without resolving dependencies (they were pinned)
             "$PY" -m pip install -q --no-index --no-deps --target "$WORK/site" "$WHEELS"/*.whl
         else
+            echo "no wheels in $WHEELS: trying the package registry"
             "$PY" -m pip install -q --target "$WORK/site" "${missing[@]}"
         fi
     fi
     cd "$WORK/repo" && PYTHONPATH="$WORK/repo:$WORK/site${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c \
         "import fleetopt, fleetopt.models, pyomo, highspy, pydantic, pandas, typer, rich, pytest; print('fleetopt', fleetopt.__version__)"
 }
-step environment 90 stage
+# without fleetopt's packages no step below can run: stop, saying so (not as CuPy failing to import)
+if ! step environment 90 stage; then
+    echo "FATAL: the environment could not be staged ($(grep -m1 '^missing:' "$LOG" || echo 'see the log');" \
+        "$LOG): what $PY lacks comes as the wheels this script's header lists, in $WHEELS" \
+        "(a device call's carry names .wheels)"
+    summary
+    exit 1
+fi
 export PYTHONPATH="$WORK/repo:$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
 cd "$WORK/repo" || { echo "FATAL: the repository could not be staged (see $LOG)"; summary; exit 1; }
 
