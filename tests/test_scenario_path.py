@@ -130,6 +130,22 @@ def test_an_evaluations_folder_gives_its_seed_and_scenarios_to_scenario_path(sol
         fo.scenario_path(tmp_path / "E", 30)
 
 
+def test_an_evaluation_written_from_python_gives_its_seed_and_scenarios_to_scenario_path(solve_run, tmp_path):
+    """An evaluation written by fo.write_evaluate_run has no job.json: scenario_path of its folder
+    followed seed 0's scenario 5, not the evaluation's seed 11 (another NPV than its npv_matrix's),
+    and took scenario 30 of its 30; a deterministic one gave seeded scenario 0, not refused."""
+    result, loaded, plans = fo.evaluate(solve_run, scenarios=30, seed=11, keep_matrix=True, backend="numpy")
+    folder = fo.write_evaluate_run(result, loaded, plans, tmp_path / "E")
+    assert not (folder / "job.json").exists()
+    npv = np.load(folder / "npv_matrix.npy")
+    assert [fo.scenario_path(folder, i).npv_usd for i in (5, 29)] == [npv[0, 5], npv[0, 29]]
+    with pytest.raises(fo.InputError, match=r"\(--explain\), of 30 scenarios must be between 0 and 29"):
+        fo.scenario_path(folder, 30)
+    deterministic = fo.write_evaluate_run(*fo.evaluate(solve_run, deterministic=True), tmp_path / "D")
+    with pytest.raises(fo.InputError, match=r"cannot apply to .*, a deterministic evaluation"):
+        fo.scenario_path(deterministic, 0)
+
+
 def test_an_evaluation_s_folder_refuses_another_count_and_a_deterministic_one_refuses_a_scenario(
         solve_run, tmp_path):  # fmt: skip
     """scenario_path of an evaluation of 30 scenarios took scenarios=100 and scenario 50, a scenario

@@ -59,20 +59,21 @@ def scenario_path(
 
 
 def _evaluation_job(path: Path, seed: int | None) -> dict:
-    """The settings of the evaluation or sweep run at ``path`` (job.json: its seed and number of
-    scenarios); {} for anything else (plans, a solve, an evaluation on the forecast given a
-    ``seed``: its plans in that seed's scenarios). An evaluation on the forecast without a ``seed``
-    is refused: its one future is the forecast, not seeded scenario 0."""
+    """The settings of the finished evaluation or sweep run at ``path`` (its summary.json: its seed
+    and number of scenarios; a run written from Python by ``write_*_run`` has no job.json); {} for
+    anything else (plans, a solve, an evaluation on the forecast given a ``seed``: its plans in that
+    seed's scenarios). An evaluation on the forecast without a ``seed`` is refused: its one future
+    is the forecast, not seeded scenario 0."""
     run = RunFolder(path)
-    if not (path.is_dir() and run.is_job and run.kind in ("evaluate", "sweep")):
+    if not (path.is_dir() and run.kind in ("evaluate", "sweep")):
         return {}
-    job = run.job()
-    if job.get("deterministic") and seed is None:
+    summary = run.summary()
+    if summary.get("deterministic") and seed is None:
         raise InputError(f"scenario_path cannot apply to {path}, a deterministic evaluation (as `fleetopt "
                          "evaluate --explain` cannot with --deterministic): the forecast is one future, its "
                          "quarters are the plan's statements; give seed= to follow one of its plans in a "
                          "seeded scenario")  # fmt: skip
-    return {} if job.get("deterministic") else job
+    return {} if summary.get("deterministic") else summary
 
 
 def _scenarios_of(path: Path, evaluated: dict, scenarios: int | None) -> int | None:
