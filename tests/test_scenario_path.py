@@ -146,6 +146,24 @@ def test_an_evaluation_written_from_python_gives_its_seed_and_scenarios_to_scena
         fo.scenario_path(deterministic, 0)
 
 
+def test_a_path_s_csv_is_written_whole_and_never_over_a_run_s_file(solve_run, tmp_path):
+    """ScenarioPath.to_csv replaced a run's plan.csv with the path's quarters (the run then read back
+    as a broken solve), and a path in a folder not yet made was pandas' OSError: a run's file is
+    refused by name and left as it was; a new folder is made, as Comparison.to_csv makes one."""
+    path = fo.scenario_path(solve_run, 2, seed=3)
+    plan_csv = solve_run / "plan.csv"
+    before = plan_csv.read_bytes()
+    with pytest.raises(fo.InputError, match=r"path .*plan\.csv is a file of the run folder"):
+        path.to_csv(plan_csv)
+    assert plan_csv.read_bytes() == before
+    written = path.to_csv(tmp_path / "new" / "p.csv")
+    back = pd.read_csv(written)
+    assert list(back["quarter"]) == list(path.frame["quarter"])
+    assert back["cash_usd"].to_numpy() == pytest.approx(path.frame["cash_usd"].to_numpy(), rel=1e-12)
+    with pytest.raises(fo.InputError, match="path is empty"):
+        path.to_csv("")
+
+
 def test_an_evaluation_s_folder_refuses_another_count_and_a_deterministic_one_refuses_a_scenario(
         solve_run, tmp_path):  # fmt: skip
     """scenario_path of an evaluation of 30 scenarios took scenarios=100 and scenario 50, a scenario

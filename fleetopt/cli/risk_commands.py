@@ -357,7 +357,7 @@ def _explained_path(job: api.EvaluationJob, explained: tuple, folder: Path):
         console.print(f"--explain {rule}: {why}; nothing to explain.", highlight=False)
         return None
     path = scenario_path(job.data, one, seed, scenario)
-    path.to_csv(folder / RunFolder.PATH_CSV)
+    write_text_atomic(folder / RunFolder.PATH_CSV, path.csv_text())  # the run's own file: to_csv refuses it
     write_text_atomic(folder / RunFolder.PATH_JSON, json.dumps(path.explained(why), indent=1))
     return path, why
 

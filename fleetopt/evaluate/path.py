@@ -23,7 +23,7 @@ from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import counted, format_usd, listed
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.liquidity import REACTION_USD
 from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS
 from fleetopt.evaluate.planbatch import PlanBatch
@@ -31,6 +31,8 @@ from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, late_capacity_steps, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.runs import limits
+from fleetopt.runs.files import write_text_atomic
+from fleetopt.runs.folder import refuse_run_file, refuse_unwritable_file
 
 # how `fleetopt evaluate --explain` picks its scenario (or a scenario number)
 # first-default: the earliest liquidity default; first-any-default: the earliest default as P(any default)
@@ -86,10 +88,21 @@ class ScenarioPath:
         """The quarter of the breach the owners could not cure, an event of default (None: none)."""
         return _first(self.frame, "breach", lambda v: str(v).startswith(UNCURED))
 
+    def csv_text(self) -> str:
+        """``frame`` as CSV (money in USD, factors as multipliers, shifts as annual rates)."""
+        return self.frame.to_csv(index=False)
+
     def to_csv(self, path: str | Path) -> Path:
-        """Write ``frame`` as CSV (money in USD, factors as multipliers, shifts as annual rates)."""
-        path = Path(path)
-        self.frame.to_csv(path, index=False)
+        """Write :meth:`csv_text` to ``path``, whole or not at all; a file of a run folder (its
+        plan.csv, metrics.csv, path.csv ...) is refused, as a folder that cannot take it is
+        (:class:`~fleetopt.errors.InputError` naming ``path``). Returns the path written."""
+        path = user_path(limits.out_path("path", path, optional=False))
+        refuse_run_file(path, "path")
+        refuse_unwritable_file(path, "path")
+        try:
+            write_text_atomic(path, self.csv_text(), user_file=True)
+        except OSError as exc:
+            raise InputError(f"cannot write path {path}: {exc.strerror or exc}") from None
         return path
 
     def headline(self) -> str:
