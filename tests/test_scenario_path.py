@@ -164,6 +164,16 @@ def test_a_path_s_csv_is_written_whole_and_never_over_a_run_s_file(solve_run, tm
         path.to_csv("")
 
 
+def test_a_path_prints_as_one_line_of_its_headline(solve_run):
+    """repr of a ScenarioPath was the dataclass's, its whole frame over dozens of lines, where every
+    other result prints as one line of its key figures and what to read next."""
+    path = fo.scenario_path(solve_run, 2, seed=3)
+    shown = repr(path)
+    assert "\n" not in shown
+    assert shown == f"ScenarioPath({path.headline()[:-1]}; .frame, .events(), .to_csv(path))"
+    assert f"scenario 2 of seed 3: NPV {format_usd(path.npv_usd)}" in shown
+
+
 def test_an_evaluation_s_folder_refuses_another_count_and_a_deterministic_one_refuses_a_scenario(
         solve_run, tmp_path):  # fmt: skip
     """scenario_path of an evaluation of 30 scenarios took scenarios=100 and scenario 50, a scenario

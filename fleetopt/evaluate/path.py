@@ -175,6 +175,9 @@ class ScenarioPath:
                 lines.append(f"{row['quarter']}: {'; '.join(said)}")
         return lines
 
+    def __repr__(self) -> str:  # one line, as every result's: the dataclass's printed the whole frame
+        return f"ScenarioPath({self.headline().removesuffix('.')}; .frame, .events(), .to_csv(path))"
+
     def _repr_markdown_(self) -> str:
         events = [f"- {markdown_text(line)}" for line in self.events()]
         after = "Next: .frame (every column: USD, multipliers, annual shifts), .to_csv(path)"
