@@ -206,6 +206,22 @@ def test_a_what_if_of_a_sweep_is_of_its_pick(tmp_path, monkeypatch):
     assert c.labels == [pick, f"{pick}, what if"]
 
 
+def test_a_what_if_of_a_sweep_that_picked_its_forecast_optimum_is_of_that_plan(tmp_path, monkeypatch):
+    """tiny's sweep of 2 candidates on 20 scenarios of seed 2 recommends its forecast optimum, one
+    plan where the folder gives two; the what-if dropped it as the optimum and was refused as "0
+    given": it is of that plan."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    folder = tmp_path / "W"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "2", "--scenarios", "20", "--seed", "2",
+                           "--prefer", "mean", "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["recommended"] == summary["forecast_optimum"] == "milp: forecast"
+    c = api.compare(folder, scenarios=5, seed=1, what_if={"risk.price_volatility_annual": 0.5})
+    assert c.labels == ["W: milp: forecast", "W: milp: forecast, what if"]
+    assert c.figures.loc["npv_forecast_usd"].iloc[0] == c.figures.loc["npv_forecast_usd"].iloc[1]
+
+
 def test_a_what_if_whose_model_forbids_the_plan_names_the_change(plan_file, tmp_path):
     """The plan draws 100 GPUs x 1 kW x PUE 1 = 0.1 MW from 2026Q2; with the site's power cut to 0.05 MW
     the changed model forbids it: the refusal names the --what-if change, as a change of the horizon's

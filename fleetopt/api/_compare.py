@@ -180,8 +180,8 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
             versions = [_warn_if_other_model_version(loaded, source, f"the plans of {ref}")
                         for ref, source in dict(zip(refs, sources, strict=True)).items()]  # fmt: skip
             settings = _compare_settings(refs, scenarios, seed)
-            if _gives_a_pick(refs):  # its pick (or stochastic plan), what the run recommends, not its optimum
-                plans, labels, buffers, runs = plans[1:], labels[1:], buffers[1:], runs[1:]
+            if _gives_a_pick(refs):  # the pick (or stochastic plan), last: not the optimum, unless the same
+                plans, labels, buffers, runs = plans[-1:], labels[-1:], buffers[-1:], runs[-1:]
             if len(plans) == 1:  # more are refused (_what_if_change): no warning before that
                 _warn_if_in_sample(sources, settings[1], settings[0], plans)
             given = _WhatIfPlan(plans, labels, buffers[:1], runs[:1], tuple(v for v in versions if v))
