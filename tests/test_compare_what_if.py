@@ -86,8 +86,22 @@ def test_a_what_if_of_two_plans_or_of_no_change_is_refused(plan_file, tmp_path):
     # the refusal says what gives one plan: a solve's folder, a sweep's (its pick), a stochastic solve's
     with pytest.raises(CompareError, match=r"a sweep's its pick, a stochastic solve's its stochastic plan"):
         api.compare(two, loaded, scenarios=3, what_if=SLIP)
-    with pytest.raises(InputError, match=r"what_if must be the changes to the model"):
+    with pytest.raises(InputError, match=r"what_if must be a non-empty mapping .* \(got an empty one\)"):
         api.compare(path, loaded, scenarios=3, what_if={})
+
+
+def test_a_what_if_written_as_the_command_line_writes_it_is_refused_as_text(plan_file):
+    """what_if="PATH=VALUE" (as --what-if takes it) was refused as "not empty (got ...)", and
+    scenario_path's what_if, empty or text, as "changes must be ...", an argument it has not: each
+    names what_if and says what it was given."""
+    path, loaded = plan_file
+    text = "risk.price_volatility_annual=0.5"
+    refused = r"^what_if must be a non-empty mapping .* \(got a value of type str\)"
+    with pytest.raises(InputError, match=refused):
+        api.compare(path, loaded, scenarios=3, what_if=text)
+    for what_if, got in ((text, "a value of type str"), ({}, "an empty one")):
+        with pytest.raises(InputError, match=rf"^what_if must be a non-empty mapping .* \(got {got}\)"):
+            api.scenario_path(path, 0, model=loaded, what_if=what_if)
 
 
 def test_the_command_line_takes_what_if_as_set_does(plan_file, tmp_path):

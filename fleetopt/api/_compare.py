@@ -46,7 +46,7 @@ from fleetopt.runs.registry import (
     Registry,
     RunRecord,
 )
-from fleetopt.schema.edit import ChangeError, sets_field
+from fleetopt.schema.edit import ChangeError, check_changes, sets_field
 from fleetopt.schema.loading import (
     LoadedModel,
     ModelError,
@@ -109,9 +109,8 @@ def compare(
 def _check_compare_settings(what_if, scenarios: int | None, seed: int | None, backend: str) -> None:
     """:func:`compare`'s ``what_if``, ``scenarios``, ``seed`` and ``backend``, checked before the plans
     are read (a bad one was refused only after the plans' warnings were given)."""
-    if what_if is not None and (not isinstance(what_if, (Mapping, list)) or not what_if):
-        raise InputError("what_if must be the changes to the model, a mapping of PATH to value or a list of "
-                         f"(PATH, value) pairs as fleetopt.api.edit takes them, not empty (got {what_if!r})")
+    if what_if is not None:
+        check_changes(what_if, "what_if")
     if scenarios is not None:
         limits.scenarios("scenarios", scenarios)
     if seed is not None:

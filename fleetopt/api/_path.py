@@ -15,6 +15,7 @@ from fleetopt.evaluate.path import scenario_path as _scenario_path
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
+from fleetopt.schema.edit import check_changes
 
 
 def scenario_path(
@@ -43,6 +44,8 @@ def scenario_path(
     EBITDA and the financing lines in USD; each covenant's ratio and limit, the breach, the
     liquidity default, the policy's reactions), ``.events()`` (what happened each quarter, in
     words), ``.npv_usd``, ``.to_csv(path)``."""
+    if what_if is not None:
+        check_changes(what_if, "what_if")
     path = resolve_run(plans, "plans").resolve()
     evaluated = _evaluation_job(path, seed)
     seed = evaluated.get("seed", 0) if seed is None else limits.seed("seed (--seed)", seed)

@@ -50,8 +50,7 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
 
     The copy keeps the changes, in order, after any ``loaded`` had (:attr:`LoadedModel.changes`): a
     run made from it records them."""
-    pairs = list(changes.items()) if isinstance(changes, Mapping) else changes
-    _check_pairs(pairs)
+    pairs = check_changes(changes)
     data = _unshared(load_yaml(loaded.text, loaded.source))
     try:
         made = [_made(data, position, where, value) for position, (where, value) in enumerate(pairs)]
@@ -155,17 +154,19 @@ def _names(value: Any, rest: FieldPath) -> bool:
     return True
 
 
-def _check_pairs(pairs) -> None:
-    """``changes`` as (path, value) pairs, or refused saying what it was given (a list of pairs is
-    taken as well as a mapping: the message said a mapping only)."""
+def check_changes(changes, name: str = "changes") -> list:
+    """``changes`` (a mapping, or a list of (path, value) pairs) as a list of pairs, or refused by
+    ``name`` saying what it was given (a list of pairs is taken as well as a mapping: the message
+    said a mapping only; a string, ``"risk.x=1"`` as the command line writes it, is neither)."""
+    pairs = list(changes.items()) if isinstance(changes, Mapping) else changes
     if isinstance(pairs, list) and pairs:
         wrong = next((p for p in pairs if not (isinstance(p, tuple) and len(p) == 2)), None)
         if wrong is None:
-            return
+            return pairs
         got = f"an item {shown_value(wrong)}, not a (path, value) tuple"
     else:
         got = "an empty one" if isinstance(pairs, list) else f"a value of type {type(pairs).__name__}"
-    raise InputError("changes must be a non-empty mapping of field paths to values, e.g. "
+    raise InputError(f"{name} must be a non-empty mapping of field paths to values, e.g. "
                      '{"finance.opening_cash_usd": 2e9}, or a list of (path, value) tuples made in '
                      f"order (got {got})")
 
