@@ -174,6 +174,19 @@ def test_a_path_prints_as_one_line_of_its_headline(solve_run):
     assert f"scenario 2 of seed 3: NPV {format_usd(path.npv_usd)}" in shown
 
 
+def test_a_scenario_number_past_64_bits_is_refused_by_name(solve_run):
+    """Scenarios are numbered by a signed 64-bit int, as seeds are: scenario 2**63 of a solve's plan
+    (no count to be below) was numpy's OverflowError from the scenario streams."""
+    last = 2**63 - 1
+    assert np.isfinite(fo.scenario_path(solve_run, last, seed=1).npv_usd)
+    with pytest.raises(fo.InputError, match=r"scenario \(--explain\) must be between 0 and "
+                       r"9,223,372,036,854,775,807 \(got 9,223,372,036,854,775,808\)"):  # fmt: skip
+        fo.scenario_path(solve_run, last + 1, seed=1)
+    with pytest.raises(fo.InputError, match=r"of 100,000,000,000,000,000,000 scenarios must be between 0 "
+                       r"and 9,223,372,036,854,775,807"):  # fmt: skip
+        fo.scenario_path(solve_run, 10**19, seed=1, scenarios=10**20)
+
+
 def test_an_evaluation_s_folder_refuses_another_count_and_a_deterministic_one_refuses_a_scenario(
         solve_run, tmp_path):  # fmt: skip
     """scenario_path of an evaluation of 30 scenarios took scenarios=100 and scenario 50, a scenario

@@ -50,8 +50,8 @@ def scenario_path(
     evaluated = _evaluation_job(path, seed)
     seed = evaluated.get("seed", 0) if seed is None else limits.seed("seed (--seed)", seed)
     scenarios = _scenarios_of(path, evaluated, scenarios)
-    high = None if scenarios is None else scenarios - 1
-    of = "" if high is None else f", of {scenarios:,} scenarios"
+    high = limits.MAX_SCENARIO if scenarios is None else min(scenarios - 1, limits.MAX_SCENARIO)
+    of = "" if scenarios is None else f", of {scenarios:,} scenarios"
     scenario = limits.whole(f"scenario (--explain){of}", scenario, 0, high)
     given = _loadable(model)
     loaded, data = load(given if given is not None else model_of_plans(path))

@@ -21,6 +21,7 @@ from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
 from fleetopt.schema.loading import shown_value
 
 MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
+MAX_SCENARIO = 2**63 - 1  # and number each scenario by a signed 64-bit int
 MAX_MIP_GAP = 0.999  # a relative gap of 1 or more accepts any plan
 MIN_TIME_LIMIT = 0.001  # seconds: HiGHS needs some time to find any plan
 # scenarios an evaluation, a comparison, a sweep and a stochastic plan's out-of-sample check run
