@@ -15,7 +15,7 @@ from conftest import TINY_PATH
 
 from fleetopt import api
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.notebook import html_text
+from fleetopt.core.notebook import html_text, markdown_text
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.schema.loading import LoadedModel, ModelError, parse_model_text
@@ -475,6 +475,18 @@ def test_an_evaluation_and_a_sweep_show_their_key_figures_as_a_table_in_a_notebo
     assert f"<td>{swept.recommended['plan']} (recommended)</td>" in swept._repr_html_()
     result.metrics = result.metrics.iloc[:0]
     assert "<tbody>\n  </tbody>" in result._repr_html_()
+
+
+def test_metrics_indexed_by_plan_still_show_in_a_notebook():
+    """metrics set_index("plan"), to look a plan up with .loc, made the cell's display
+    a KeyError traceback ('plan'): each plan is shown by its index, with its figures; the sweep's
+    pick still marked."""
+    swept = api.sweep("tiny", candidates=2, scenarios=10)
+    pick = swept.recommended["plan"]
+    swept.metrics = swept.metrics.set_index("plan")
+    mean = format_usd(swept.metrics.loc[pick, "npv_mean_usd"])
+    assert f"<td>{pick} (recommended)</td><td>{mean}</td>" in swept._repr_html_().replace("\n      ", "")
+    assert f"| {markdown_text(pick)} (recommended) | {markdown_text(mean)} |" in swept._repr_markdown_()
 
 
 def test_a_notebook_marks_a_plan_that_breaches_on_the_forecast_as_the_terminal_does():

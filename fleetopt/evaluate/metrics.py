@@ -73,7 +73,9 @@ def key_figures_frame(metrics: pd.DataFrame, forecast: bool = False) -> pd.DataF
     pick "(recommended)", one that breaks a limit on its own forecast): what a notebook shows of an
     evaluation or a sweep; the whole figures stay in ``.metrics``. ``forecast``: of the forecast
     alone, its :data:`FORECAST_KEY_FIGURES`. Columns an older run lacks are left out."""
-    shown = pd.DataFrame({"plan": metrics["plan"].astype(str)})
+    # the plans by their index where a notebook made it of them (metrics.set_index("plan"))
+    plans = metrics["plan"] if "plan" in metrics else metrics.index.to_series()
+    shown = pd.DataFrame({"plan": plans.astype(str)})
     if "recommended" in metrics:  # a sweep's
         shown["plan"] += np.where(metrics["recommended"].astype(bool), " (recommended)", "")
     if FORECAST_OK in metrics:  # the terminal's and the report's "!", in words
