@@ -1447,13 +1447,14 @@ def _origin(listed: list, n: int, origin: str) -> list:
     (lambda listed: _field(listed, 1, "buffer_of", "nope"), "has buffer_of 'nope', which is not the label"),
     (lambda listed: ["x"], "candidates.json: entry 1 of its list is 'x', not an object of a candidate's"),
     (lambda listed: [*listed[:2], 3], "candidates.json: entry 3 of its list is 3, not an object of a"),
+    (lambda listed: [*listed[:2], None], "candidates.json: entry 3 of its list is null, not an object of"),
     (lambda listed: {"candidates": listed}, "candidates.json holds a JSON object, not a sweep's list of"),
     (lambda listed: 3, "candidates.json holds a JSON number, not a sweep's list of candidates"),
 ], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted", "no-forecast", "two-forecasts",
         "unknown-origin", "forecast-second-round", "second-round-not-a-bool", "text-buffer", "list-buffer",
         "negative-gap", "no-label", "number-same-as", "list-buffer-of", "dict-buffer-of", "number-label",
         "list-status", "number-note", "unknown-same-as", "unknown-buffer-of", "text-entry", "number-entry",
-        "an-object", "a-number"])  # fmt: skip
+        "null-entry", "an-object", "a-number"])  # fmt: skip
 def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit, message):
     """A fuzz audit: candidates.json cut to 2 of its candidates was re-ranked over those 2 with exit
     0 (another pick, summary.json still counting them all); a NaN buffer raised StopIteration; a
@@ -1514,13 +1515,14 @@ def test_rerank_of_a_summary_without_its_kind_names_the_field(finished_sweep, tm
 @pytest.mark.parametrize("name", ["n_scenarios", "seed", "model_source", "rule"])
 def test_rerank_of_a_summary_field_set_to_null_says_the_file_was_damaged(finished_sweep, tmp_path, name):
     """A null n_scenarios, seed, model_source or rule was refused by name but, unlike every other
-    damaged field, without saying the file was damaged or edited."""
+    damaged field, without saying the file was damaged or edited; the null is quoted in JSON's word,
+    as the file has it (it was "got None", Python's)."""
     copy = _edited_summary(finished_sweep, tmp_path)
     summary = json.loads((copy / "summary.json").read_text())
     (copy / "summary.json").write_text(json.dumps({**summary, name: None}))
     code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(tmp_path / "R"))
     said = f"summary.json: {name} must be "
-    assert code == 2 and said in err and "(got None): the file was damaged or edited" in err, err
+    assert code == 2 and said in err and "(got null): the file was damaged or edited" in err, err
     assert not (tmp_path / "R").exists()
 
 
@@ -1549,6 +1551,21 @@ def test_rerank_of_a_summary_number_past_a_float_s_range_names_it(finished_sweep
     code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(tmp_path / "R"))
     assert code == 2 and said in err and "(401 characters)" in err, err
     assert not (tmp_path / "R").exists()
+
+
+@pytest.mark.parametrize(("field", "said"), [
+    ("npv_mean_usd", "summary.json: npv_mean_usd must be a finite number (got true)"),
+    ("rule_settings", "summary.json: rule_settings: max_breach_prob must be a finite number (got true)"),
+], ids=["a-figure", "a-rule-limit"])  # fmt: skip
+def test_a_summary_s_true_is_quoted_in_json_s_word(finished_sweep, tmp_path, field, said):
+    """A summary.json figure, or a limit of its rule, written true was quoted "(got True)", Python's
+    word, to a user who reads and writes JSON; the same value given from Python keeps Python's."""
+    value = True if field != "rule_settings" else _rule_settings(finished_sweep, max_breach_prob=True)
+    copy = _edited_summary(finished_sweep, tmp_path, **{field: value})
+    code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(tmp_path / "R"))
+    assert code == 2 and said in err, err
+    with pytest.raises(InputError, match=r"max_breach_prob must be a finite number \(got True\)"):
+        api.rerank_sweep(finished_sweep[0], {"max_breach_prob": True})
 
 
 @pytest.mark.parametrize("drop", [None, "max_breach_prob"], ids=["empty", "one-field"])

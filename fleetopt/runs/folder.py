@@ -42,6 +42,7 @@ from fleetopt.runs.files import (
     write_bytes_atomic,
     written_through,
 )
+from fleetopt.schema.loading import quoting_json
 
 if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
@@ -304,9 +305,11 @@ SUMMARY_DAMAGED = "the file was damaged or edited; restore it, or run anew"
 
 
 def _summary_field(label: str, value, check, args) -> None:
-    """``check(label, value, *args)`` of a summary.json field, its refusal a damaged run folder's."""
+    """``check(label, value, *args)`` of a summary.json field, its refusal a damaged run folder's
+    (quoting the value in JSON's words)."""
     try:
-        check(label, value, *args)
+        with quoting_json():
+            check(label, value, *args)
     except InputError as exc:
         raise RunDirError(f"{exc}: {SUMMARY_DAMAGED}") from None
 

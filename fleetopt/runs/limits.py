@@ -18,7 +18,7 @@ from pathlib import PurePath
 
 from fleetopt.errors import InputError, user_path
 from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
-from fleetopt.schema.loading import shown_value
+from fleetopt.schema.loading import quoting_json, shown_value
 
 MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
 MAX_SCENARIO = 2**63 - 1  # and number each scenario by a signed 64-bit int
@@ -249,15 +249,18 @@ def solver_settings(gap, limit, n_threads) -> None:
 
 
 def job_setting(settings: dict, path, name: str, check, *args, optional: bool = False, default=None):
-    """Setting ``name`` of a run's job.json at ``path``, checked by ``check`` (a check of this
-    module, with ``args``) and named on failure; a missing one is refused (the file was damaged or
-    edited) unless ``optional``, when it is ``default``; one its check refuses (a null too) is
-    refused as damaged as well: fleetopt wrote it checked."""
+    """Setting ``name`` of a run's JSON file (job.json, summary.json; ``path``: the file, or where in
+    it ``settings`` is, an entry of candidates.json), checked by ``check`` (a check of this module,
+    with ``args``) and named on failure, the value quoted in JSON's words (null, true, false); a
+    missing one is refused (the file was damaged or edited) unless ``optional``, when it is
+    ``default``; one its check refuses (a null too) is refused as damaged as well: fleetopt wrote it
+    checked."""
     if name not in settings:
         if optional:
             return default
         raise InputError(f"{path}: the field {name!r} is missing: {DAMAGED}")
     try:
-        return check(f"{path}: {name}", settings[name], *args)
+        with quoting_json():
+            return check(f"{path}: {name}", settings[name], *args)
     except InputError as exc:
         raise InputError(f"{exc}: {DAMAGED}") from None

@@ -73,7 +73,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import json_kind, read_json, signals_deferred
 from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
-from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, shown_value
+from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, quoting_json, shown_value
 from fleetopt.stochastic.run import screened_count
 from fleetopt.sweep.cancelled import (
     CancelledOrder,
@@ -456,7 +456,8 @@ def finished_rule(run: RunFolder, summary: dict) -> dict:
             f"{run / RunFolder.SUMMARY} does not keep the fields of its rule ({summary['rule']}), which was "
             "not the one it started with (job.json's): sweep again to re-rank it"
         )
-    return Rule.checked_fields(f"{run / RunFolder.SUMMARY}: rule_settings", rule)
+    with quoting_json():
+        return Rule.checked_fields(f"{run / RunFolder.SUMMARY}: rule_settings", rule)
 
 
 def rule_chosen_by(summary: dict, job: dict, folder: Path) -> dict | None:
@@ -611,7 +612,9 @@ def _listed_entries(path: Path) -> list[dict]:
                             "the file was damaged or edited")  # fmt: skip
     for n, entry in enumerate(listed, 1):
         if not isinstance(entry, dict):
-            raise PlanFileError(f"{path}: entry {n} of its list is {shown_value(entry)}, not an object of a "
+            with quoting_json():
+                shown = shown_value(entry)
+            raise PlanFileError(f"{path}: entry {n} of its list is {shown}, not an object of a "
                                 "candidate's fields: the file was damaged or edited")  # fmt: skip
     return listed
 
