@@ -928,7 +928,7 @@ def test_a_dropped_variation_names_the_limit_it_breaks_with_its_quarter_and_amou
     counts = candidate_counts(SimpleNamespace(candidates=made, metrics=[None] * len(made.feasible)))
     assert f"  - milp: forecast, volumes x1.25: {why}" in counts.splitlines()
     listed = {name: getattr(dropped, name) for name in LISTED_FIELDS}
-    assert _listed_candidate(listed) == dropped
+    assert _listed_candidate(listed, "candidates.json") == dropped
     result = api.sweep(load(_power_bound_model()), candidates=7, scenarios=20, seed=1)
     assert {"plan": "milp: forecast, volumes x1.25", "status": "infeasible", "why": why} in (
         result.summary()["dropped"]
@@ -1162,9 +1162,9 @@ def test_a_candidate_says_the_gap_its_solve_stopped_at():
     listed = {"label": "milp: forecast", "origin": "forecast", "status": "optimal", "note": "n",
               "forecast_npv_usd": 1.0, "liquidity_buffer_usd": None, "gap": 0.0041}  # fmt: skip
     expected = Candidate("milp: forecast", "forecast", "optimal", None, 1.0, "n", gap=0.0041)
-    assert _listed_candidate(listed) == expected
+    assert _listed_candidate(listed, "candidates.json") == expected
     del listed["gap"]  # a sweep saved before candidates kept their gap
-    assert _listed_candidate(listed).gap is None
+    assert _listed_candidate(listed, "candidates.json").gap is None
 
 
 def test_a_buffer_that_never_acts_is_not_another_point_of_the_front():
@@ -1417,44 +1417,49 @@ def _origin(listed: list, n: int, origin: str) -> list:
 
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda listed: listed[:2], "lists 2 candidates where summary.json counts"),
-    (lambda listed: _with_buffer(listed, float("nan")), "liquidity_buffer_usd nan is not 0 to 1e+15"),
-    (lambda listed: _with_buffer(listed, -5.0), "liquidity_buffer_usd -5.0 is not 0 to 1e+15"),
+    (lambda listed: _with_buffer(listed, float("nan")), "buffer_usd must be a finite number (got nan)"),
+    (lambda listed: _with_buffer(listed, -5.0), "buffer_usd must be between 0 and "
+                                                "1,000,000,000,000,000 (got -5.0)"),
     (_without_the_second_plan, "does not list"),
     (lambda listed: _origin(listed, 0, "stress"), "its first candidate, and only that one, is the forecast"),
     (lambda listed: _origin(listed, 1, "forecast"), "(origin 'forecast'; here: 'milp: forecast', "),
     (lambda listed: _origin(listed, 1, "banana"), "has origin 'banana', not one of forecast, stress"),
     (lambda listed: _second_round(listed, 0, True), "candidate 'milp: forecast' has second_round true, which "
                                                     "only a cash buffer's may have"),
-    (lambda listed: _second_round(listed, 0, "yes"), "candidate 'milp: forecast': second_round 'yes' is not "
-                                                     "true or false"),
-    (lambda listed: _with_buffer(listed, "abc"), "liquidity_buffer_usd 'abc' is not 0 to 1e+15"),
-    (lambda listed: _with_buffer(listed, [1]), "liquidity_buffer_usd [1] is not 0 to 1e+15"),
-    (lambda listed: [{**listed[0], "gap": -1}, *listed[1:]], "'milp: forecast': gap -1 is not a gap of 0 or"),
+    (lambda listed: _second_round(listed, 0, "yes"), "candidate 'milp: forecast': second_round must be "
+                                                     "true or false (got 'yes')"),
+    (lambda listed: _with_buffer(listed, "abc"), "liquidity_buffer_usd must be a finite number (got 'abc')"),
+    (lambda listed: _with_buffer(listed, [1]), "liquidity_buffer_usd must be a finite number (got [1])"),
+    (lambda listed: [{**listed[0], "gap": -1}, *listed[1:]], "gap must be at least 0 (got -1)"),
     (lambda listed: [{k: v for k, v in listed[0].items() if k != "label"}, *listed[1:]],
-     "candidates.json: a candidate has no field 'label'"),
-    (lambda listed: _field(listed, 0, "same_as", 3), "candidate 'milp: forecast': same_as 3 is not a "
-                                                     "candidate's label (text) or null"),
-    (lambda listed: _field(listed, 1, "buffer_of", ["milp: forecast"]), "buffer_of ['milp: forecast'] is "
-                                                                        "not a candidate's label"),
-    (lambda listed: _field(listed, 1, "buffer_of", {"a": 1}), "buffer_of {'a': 1} is not a candidate's"),
-    (lambda listed: _field(listed, 1, "label", 3), "candidates.json cannot be read as a sweep's candidates "
-                                                   "(a candidate: label 3 is not text)"),
-    (lambda listed: _field(listed, 0, "status", ["ok"]), "candidate 'milp: forecast': status ['ok'] is not "
-                                                         "text"),
-    (lambda listed: _field(listed, 0, "note", 5), "candidate 'milp: forecast': note 5 is not text"),
+     "candidates.json: entry 1: the field 'label' is missing: the file was damaged or edited"),
+    (lambda listed: _field(listed, 0, "same_as", 3), "candidate 'milp: forecast': same_as must be a "
+                                                     "string (got 3)"),
+    (lambda listed: _field(listed, 1, "buffer_of", ["milp: forecast"]), "buffer_of must be a string (got "
+                                                                        "['milp: forecast'])"),
+    (lambda listed: _field(listed, 1, "buffer_of", {"a": 1}), "buffer_of must be a string (got {'a': 1})"),
+    (lambda listed: _field(listed, 1, "label", 3), "candidates.json: entry 2: label must be a string "
+                                                   "(got 3)"),
+    (lambda listed: _field(listed, 0, "status", ["ok"]), "candidate 'milp: forecast': status must be a "
+                                                         "string (got ['ok'])"),
+    (lambda listed: _field(listed, 0, "note", 5), "'milp: forecast': note must be a string (got 5)"),
     (lambda listed: _field(listed, 0, "same_as", "nope"), "candidate 'milp: forecast' has same_as 'nope', "
                                                           "which is not the label of a candidate it lists"),
     (lambda listed: _field(listed, 1, "buffer_of", "nope"), "has buffer_of 'nope', which is not the label"),
     (lambda listed: ["x"], "candidates.json: entry 1 of its list is 'x', not an object of a candidate's"),
     (lambda listed: [*listed[:2], 3], "candidates.json: entry 3 of its list is 3, not an object of a"),
     (lambda listed: [*listed[:2], None], "candidates.json: entry 3 of its list is null, not an object of"),
+    (lambda listed: _field(listed, 0, "label", None), "candidates.json: entry 1: label must be a string (got "
+                                                      "null)"),
+    (lambda listed: _field(listed, 0, "gap", True), "'milp: forecast': gap must be a finite number (got "
+                                                    "true)"),
     (lambda listed: {"candidates": listed}, "candidates.json holds a JSON object, not a sweep's list of"),
     (lambda listed: 3, "candidates.json holds a JSON number, not a sweep's list of candidates"),
 ], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted", "no-forecast", "two-forecasts",
         "unknown-origin", "forecast-second-round", "second-round-not-a-bool", "text-buffer", "list-buffer",
         "negative-gap", "no-label", "number-same-as", "list-buffer-of", "dict-buffer-of", "number-label",
         "list-status", "number-note", "unknown-same-as", "unknown-buffer-of", "text-entry", "number-entry",
-        "null-entry", "an-object", "a-number"])  # fmt: skip
+        "null-entry", "null-label", "bool-gap", "an-object", "a-number"])  # fmt: skip
 def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit, message):
     """A fuzz audit: candidates.json cut to 2 of its candidates was re-ranked over those 2 with exit
     0 (another pick, summary.json still counting them all); a NaN buffer raised StopIteration; a

@@ -63,9 +63,12 @@ def shown_whole(value: int) -> str:
     return f"{int(value):,}" if abs(value) < 10**30 else shown_value(value)
 
 
-def number(name: str, value, low: float | None = None, high: float | None = None) -> float:
+def number(name: str, value, low: float | None = None, high: float | None = None,
+           optional: bool = False) -> float | None:
     """``value`` as a finite float in [low, high]; an int past a float's range (10**400, which
-    raised OverflowError) is refused as out of range."""
+    raised OverflowError) is refused as out of range. None too when ``optional``."""
+    if value is None and optional:
+        return None
     if isinstance(value, Integral) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
         largest = f"at most {sys.float_info.max:g} in size"
         within = _range(low, high) if (low, high) != (None, None) else largest

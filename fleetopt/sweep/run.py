@@ -4,6 +4,7 @@ front and the rule's pick, written to a run folder. The candidates and the choic
 
 from __future__ import annotations
 
+import functools
 import math
 import shlex
 from collections.abc import Collection, Sequence
@@ -501,15 +502,14 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
     if not path.exists():
         return []
     try:
-        made = [_listed_candidate(c) for c in _listed_entries(path)]
-    except KeyError as exc:
-        missing = exc.args[0]
-        raise PlanFileError(f"{path}: a candidate has no field {missing!r}: the file was damaged or edited"
-                            ) from None  # fmt: skip
-    except (OSError, ValueError, TypeError) as exc:
+        entries = enumerate(_listed_entries(path), 1)
+        made = [_listed_candidate(c, f"{path}: {_entry_name(n, c)}") for n, c in entries]
+    except (OSError, ValueError) as exc:
         raise PlanFileError(
             f"{path} cannot be read as a sweep's candidates ({exc}): the file was damaged or edited"
         ) from None
+    except InputError as exc:  # PlanFileError: what its readers catch
+        raise PlanFileError(str(exc)) from None
     _check_origins(path, made)
     _check_references(path, made)
     tried = run.summary().get("candidates_tried") if run.is_finished else None
@@ -619,68 +619,43 @@ def _listed_entries(path: Path) -> list[dict]:
     return listed
 
 
-def _listed_candidate(c: dict) -> Candidate:
-    if "forecast_npv_usd" not in c:
-        raise KeyError("forecast_npv_usd")
-    usd = f"0 to {MAX_USD:g}"
+def _entry_name(n: int, c: dict) -> str:
+    """An entry of candidates.json as its refusals name it: by its label, else by its place."""
+    label = c.get("label")
+    return f"candidate {label!r}" if isinstance(label, str) else f"entry {n}"
+
+
+def _listed_candidate(c: dict, where: str) -> Candidate:
+    """A candidate of candidates.json (``where``: the file and the entry, as refusals name them),
+    each field checked as job.json's settings are: a field of the wrong type (a label of 3, a buffer
+    "abc") was taken in silence or refused in Python's words, without the field."""
+    def field(name: str, check, *args, optional: bool = False):
+        return limits.job_setting(c, where, name, check, *args, optional=optional)
+
+    def number_or_null(name: str, low: float | None = None, high: float | None = None, optional=True):
+        check = functools.partial(limits.number, low=low, high=high, optional=True)
+        return field(name, check, optional=optional)
+
+    def text_or_null(name: str):  # absent or null: None, a sweep written before it was kept
+        return field(name, functools.partial(limits.text, optional=True), optional=True)
+
     return Candidate(
-        label=_listed_text(c, "label"), origin=_listed_text(c, "origin"), status=_listed_text(c, "status"),
-        note=_listed_text(c, "note"),
-        forecast_npv_usd=_listed_number(c, "forecast_npv_usd", "a number of USD"),
-        liquidity_buffer_usd=_listed_number(c, "liquidity_buffer_usd", usd, 0, MAX_USD),
-        gap=_listed_number(c, "gap", "a gap of 0 or more", 0),
-        same_as=_listed_label(c, "same_as"), buffer_of=_listed_label(c, "buffer_of"),
-        second_round=_second_round(c), broken=_listed_text(c, "broken", optional=True),
-        # a sweep written before it was kept: none
-        planned_buffer_usd=_listed_number(c, "planned_buffer_usd", usd, 0, MAX_USD),
+        label=field("label", limits.text), origin=field("origin", limits.text),
+        status=field("status", limits.text), note=field("note", limits.text),
+        forecast_npv_usd=number_or_null("forecast_npv_usd", optional=False),
+        liquidity_buffer_usd=number_or_null("liquidity_buffer_usd", 0, int(MAX_USD)),  # said without ".0"
+        gap=number_or_null("gap", 0),
+        same_as=text_or_null("same_as"), buffer_of=text_or_null("buffer_of"),
+        second_round=bool(field("second_round", _flag_or_null, optional=True)),  # absent or null: false
+        broken=text_or_null("broken") or "",
+        planned_buffer_usd=number_or_null("planned_buffer_usd", 0, int(MAX_USD)),
     )
 
 
-def _listed_text(c: dict, name: str, optional: bool = False) -> str:
-    """A listed candidate's text ``name`` (absent: KeyError, a field it must have; ``optional``: absent
-    or null is ''); a number, a list or a dict was taken as its text in silence (a label of 3 was '3')."""
-    value = c.get(name) if optional else c[name]
-    if optional and value is None:
-        return ""
-    if not isinstance(value, str):
-        label = c.get("label")
-        which = f"candidate {label!r}" if isinstance(label, str) else "a candidate"
-        raise ValueError(f"{which}: {name} {value!r} is not text")
-    return value
-
-
-def _listed_number(c: dict, name: str, what: str, low: float = -math.inf, high: float = math.inf):
-    """A listed candidate's number ``name`` (absent or null: None), finite and from ``low`` to
-    ``high`` (``what``, in words), else refused naming it: a list or a string there was refused as
-    Python's words for the conversion, without the field ("could not convert string to float")."""
-    value = c.get(name)
-    if value is None:
-        return None
-    number = not isinstance(value, bool) and isinstance(value, (int, float))
-    if not (number and math.isfinite(value) and low <= value <= high):  # NaN fails too
-        raise ValueError(f"candidate {c.get('label')!r}: {name} {value!r} is not {what}")
-    return float(value)
-
-
-def _second_round(c: dict) -> bool:
-    """A listed candidate's ``second_round``: true or false (absent or null: false, a sweep written
-    before it was kept); anything else was read as false in silence."""
-    made_later = c.get("second_round")
-    if made_later is None:
-        return False
-    if not isinstance(made_later, bool):
-        raise ValueError(f"candidate {c['label']!r}: second_round {made_later!r} is not true or false")
-    return made_later
-
-
-def _listed_label(c: dict, name: str) -> str | None:
-    """A listed candidate's ``name``, another candidate's label (absent or null: None, a sweep written
-    before it was kept); a number, a list or a dict was taken as its text in silence."""
-    label = c.get(name)
-    if label is not None and not isinstance(label, str):
-        raise ValueError(f"candidate {c.get('label')!r}: {name} {label!r} is not a candidate's label "
-                         "(text) or null")  # fmt: skip
-    return label
+def _flag_or_null(name: str, value) -> bool | None:
+    """:func:`~fleetopt.runs.limits.flag`, or None for null (a sweep written before the field was
+    kept)."""
+    return None if value is None else limits.flag(name, value)
 
 
 def _checked_sweep_job(run: RunFolder) -> dict:
