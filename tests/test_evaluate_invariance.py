@@ -80,6 +80,24 @@ def test_a_chunks_plans_are_laid_out_once_for_all_its_scenario_blocks(setup, mon
     np.testing.assert_array_equal(blocks.npv_matrix, whole.npv_matrix)
 
 
+def test_plan_layouts_of_a_chunk_given_a_freed_chunk_s_id_are_its_own(setup, monkeypatch):
+    """engine.PlanLayouts kept a chunk's layout by id(chunk): a chunk freed while it lived could
+    leave its id to the next, which was given the freed chunk's plans and columns. Here every id is
+    the same, as a reused one would be: each chunk still gets its own plans."""
+    from fleetopt.evaluate import engine
+
+    _, plans = setup
+    first, second = plans.take(slice(0, 2)), plans.take(slice(2, 4))
+    assert not np.array_equal(first.capex, second.capex)  # two different pairs of plans
+    monkeypatch.setattr(engine, "id", lambda obj: 1, raising=False)
+    layouts = engine.PlanLayouts(np)
+    tiles = [slice(0, 1), slice(1, 2)]
+    layouts.of(first, None, tiles)
+    made = layouts.of(second, None, tiles)
+    for (start, stop), (tile_plans, _) in made.items():
+        np.testing.assert_array_equal(tile_plans.capex, second.take(slice(start, stop)).capex)
+
+
 def test_an_empty_batch_of_plans_is_refused_by_name(setup):
     """`evaluate` of no plans (a notebook's filter that kept none) ended in IndexError."""
     from fleetopt.evaluate import evaluate

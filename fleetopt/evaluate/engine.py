@@ -847,14 +847,16 @@ class PlanLayouts:
     set is held at a time, as the memory budget counts (:func:`table_sets`)."""
 
     def __init__(self, xp: Any):
-        self.xp, self.key, self.made = xp, None, {}
+        self.xp, self.chunk, self.key, self.made = xp, None, None, {}
 
     def of(self, chunk: PlanBatch, slip: int | None, plan_tiles: list[slice]) -> dict:
         """{(first, stop): (plans, their columns)} for each tile of ``chunk``'s plans (``slip``: the
         delivery slip that made ``chunk``; None or 0: the chunk's own plans)."""
-        key = (id(chunk), slip or 0, tuple((p.start, p.stop) for p in plan_tiles))
-        if key != self.key:
-            self.key, self.made = key, {}  # the last set let go before the next is made
+        key = (slip or 0, tuple((p.start, p.stop) for p in plan_tiles))
+        # the chunk itself is held, not its id: a chunk freed while the layouts live could leave its id
+        # to another, which would get the freed one's layout
+        if chunk is not self.chunk or key != self.key:
+            self.chunk, self.key, self.made = chunk, key, {}  # the last set let go before the next is made
             for p in plan_tiles:
                 plans = chunk if (p.start, p.stop) == (0, chunk.P) else chunk.take(p)
                 self.made[p.start, p.stop] = (plans, PlanColumns(plans, self.xp))
