@@ -415,6 +415,19 @@ def test_schema_out_writes_the_schema(tmp_path):
     assert [p.name for p in out_file.parent.iterdir()] == ["schema.json"]  # no temporary file left
 
 
+@pytest.mark.parametrize("command", [
+    lambda run, out: ["report", str(run), "--out", str(out)],
+    lambda run, out: ["compare", str(run), str(run), "--scenarios", "20", "--out", str(out)],
+], ids=["report", "compare"])  # fmt: skip
+def test_report_and_compare_out_make_the_folders_it_names_as_schema_out_does(solve_run, tmp_path, command):
+    """docs/cli.md: the --out of report, compare and schema makes the folders on its path that do not
+    exist yet, as solve --out does a run folder's."""
+    out = tmp_path / "new" / "deeper" / "page.html"
+    code, _, err = run_cli(*command(solve_run, out))
+    assert code == 0, err
+    assert [p.name for p in out.parent.iterdir()] == ["page.html"]  # no temporary file left
+
+
 def test_schema_out_to_a_folder_is_bad_input_worded_as_compare_and_report_say_it(tmp_path):
     """`schema --out DIR` said "--out DIR is a directory" where compare and report say "out (--out)
     DIR is a folder"."""
