@@ -545,165 +545,184 @@ SWEEP_FOR_COST = (
 )
 
 
+# the options of `sweep` of its own (those it shares with other commands are in cli/common.py)
+CandidatesOption = Annotated[
+    int,
+    typer.Option(
+        parser=whole_number,
+        callback=checked(limits.whole, 1),
+        help="Most candidate plans to evaluate (the pick's two cash-buffer runs come on top).",
+    ),
+]
+PreferOption = Annotated[
+    RankBy, typer.Option(help="Pick the best plan by this NPV figure among those meeting the limits.")
+]
+MaxDefaultProbOption = Annotated[
+    float | None,
+    typer.Option(
+        callback=ProbabilityLimit,
+        help="Only plans with at most this liquidity-default probability, in [0, 1].",
+    ),
+]
+MaxAnyDefaultProbOption = Annotated[
+    float | None,
+    typer.Option(
+        callback=ProbabilityLimit,
+        help="Only plans with at most this probability of any default, in [0, 1]: a liquidity default "
+        "or an uncured covenant breach, either event of default as lenders count them.",
+    ),
+]
+MinCvarOption = Annotated[
+    str | None,  # made a float by the callback, said of the option, not of the rule's field
+    typer.Option(
+        callback=usd_amount,
+        help="Only plans whose CVaR5 NPV is at least this, USD (-50000000, -5e7 or -50M).",
+    ),
+]
+AllowForecastBreachFlag = Annotated[
+    bool,
+    typer.Option(
+        "--allow-forecast-breach/--no-allow-forecast-breach",
+        help="Also recommend plans that breach a covenant or default on the forecast itself (by "
+        "default they are not considered: a policy buffer that cuts the prepayments keeping the "
+        "borrowing base breaches it even on the forecast). --no-allow-forecast-breach puts the "
+        "check back in a rule --rerank or --resume keeps.",
+    ),
+]
+AllowRiskierFlag = Annotated[
+    bool,
+    typer.Option(
+        "--allow-riskier/--no-allow-riskier",
+        help="Also recommend plans with a higher breach or liquidity default probability than the "
+        "forecast optimum's on the same scenarios (by default they are not considered: the evaluator "
+        "does not price a covenant breach, so a better tail could otherwise buy a breach in nearly every "
+        "future). "
+        "--no-allow-riskier puts the check back in a rule --rerank or --resume keeps.",
+    ),
+]
+StochasticCandidateOption = Annotated[
+    int | None,
+    typer.Option(
+        parser=whole_number,
+        callback=checked(limits.whole, 1),
+        help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, N at most "
+        f"{MAX_STOCHASTIC_SCENARIOS:,}; first stage quarters 0-{FIRST_STAGE_QUARTERS - 1}, or the whole "
+        "of a shorter horizon) as the second candidate (--candidates at least 2); its scenarios are "
+        "reduced from seed SEED + 1. Off by default (minutes on a large model).",
+    ),
+]
+PurchasesCandidatesOption = Annotated[
+    list[str] | None,  # made Paths by the callback: typer reads "" as Path("."), the current folder
+    typer.Option(
+        callback=path_given("purchases file"),
+        help="A CSV file of a procurement plan of yours (as `solve --purchases` reads it): a candidate "
+        "'yours: FILE' with those purchases fixed and the rest the forecast's best, made right after the "
+        "forecast optimum (and the stochastic plan). Repeat for several.",
+    ),
+]
+SweepObjectiveOption = Annotated[
+    Objective,
+    typer.Option(
+        help="npv: every candidate maximises NPV (the only choice: cost is refused with what a lab "
+        "does instead)."
+    ),
+]
+RerankOption = Annotated[
+    str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
+    typer.Option(
+        "--rerank",
+        callback=path_given("run folder or run id"),
+        help="Rank the candidates of this finished sweep (run folder or run id) by its rule with the "
+        "rule's options given now replacing their parts, into a new run folder (--out): its plans "
+        "evaluated again on its own scenarios (seconds), no solve but a new stress pick's planned cash "
+        "buffers, with the sweep's --mip-gap and --time-limit. The sweep's folder is only read.",
+    ),
+]
+
+
 @app.command()
 def sweep(
     ctx: typer.Context,
     model: ModelArg = None,
     field_changes: ChangesOption = None,
-    candidates: Annotated[
-        int,
-        typer.Option(
-            parser=whole_number,
-            callback=checked(limits.whole, 1),
-            help="Most candidate plans to evaluate (the pick's two cash-buffer runs come on top).",
-        ),
-    ] = limits.DEFAULT_CANDIDATES,
+    candidates: CandidatesOption = limits.DEFAULT_CANDIDATES,
     scenarios: ScenariosOption = limits.DEFAULT_SCENARIOS,
     seed: SeedOption = 0,
     out: OutFolderOption = None,
-    prefer: Annotated[
-        RankBy, typer.Option(help="Pick the best plan by this NPV figure among those meeting the limits.")
-    ] = RankBy(DEFAULT_RANK),
+    prefer: PreferOption = RankBy(DEFAULT_RANK),
     max_breach_prob: MaxBreachProbOption = None,
-    max_default_prob: Annotated[
-        float | None,
-        typer.Option(
-            callback=ProbabilityLimit,
-            help="Only plans with at most this liquidity-default probability, in [0, 1].",
-        ),
-    ] = None,
-    max_any_default_prob: Annotated[
-        float | None,
-        typer.Option(
-            callback=ProbabilityLimit,
-            help="Only plans with at most this probability of any default, in [0, 1]: a liquidity default "
-            "or an uncured covenant breach, either event of default as lenders count them.",
-        ),
-    ] = None,
-    min_cvar: Annotated[
-        str | None,  # made a float by the callback, said of the option, not of the rule's field
-        typer.Option(
-            callback=usd_amount,
-            help="Only plans whose CVaR5 NPV is at least this, USD (-50000000, -5e7 or -50M).",
-        ),
-    ] = None,
-    allow_forecast_breach: Annotated[
-        bool,
-        typer.Option(
-            "--allow-forecast-breach/--no-allow-forecast-breach",
-            help="Also recommend plans that breach a covenant or default on the forecast itself (by "
-            "default they are not considered: a policy buffer that cuts the prepayments keeping the "
-            "borrowing base breaches it even on the forecast). --no-allow-forecast-breach puts the "
-            "check back in a rule --rerank or --resume keeps.",
-        ),
-    ] = False,
-    allow_riskier: Annotated[
-        bool,
-        typer.Option(
-            "--allow-riskier/--no-allow-riskier",
-            help="Also recommend plans with a higher breach or liquidity default probability than the "
-            "forecast optimum's on the same scenarios (by default they are not considered: the evaluator "
-            "does not price a covenant breach, so a better tail could otherwise buy a breach in nearly every "
-            "future). "
-            "--no-allow-riskier puts the check back in a rule --rerank or --resume keeps.",
-        ),
-    ] = False,
+    max_default_prob: MaxDefaultProbOption = None,
+    max_any_default_prob: MaxAnyDefaultProbOption = None,
+    min_cvar: MinCvarOption = None,
+    allow_forecast_breach: AllowForecastBreachFlag = False,
+    allow_riskier: AllowRiskierFlag = False,
     backend: BackendOption = BackendName.auto,
     mip_gap: MipGapOption = DEFAULT_MIP_GAP,
     time_limit: TimeLimitOption = None,
     threads: ThreadsOption = None,
     resume: ResumeOption = None,
     report: ResumableReportFlag = False,
-    stochastic: Annotated[
-        int | None,
-        typer.Option(
-            parser=whole_number,
-            callback=checked(limits.whole, 1),
-            help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, N at most "
-            f"{MAX_STOCHASTIC_SCENARIOS:,}; first stage quarters 0-{FIRST_STAGE_QUARTERS - 1}, or the whole "
-            "of a shorter horizon) as the second candidate (--candidates at least 2); its scenarios are "
-            "reduced from seed SEED + 1. Off by default (minutes on a large model).",
-        ),
-    ] = None,
-    purchases: Annotated[
-        list[str] | None,  # made Paths by the callback: typer reads "" as Path("."), the current folder
-        typer.Option(
-            callback=path_given("purchases file"),
-            help="A CSV file of a procurement plan of yours (as `solve --purchases` reads it): a candidate "
-            "'yours: FILE' with those purchases fixed and the rest the forecast's best, made right after the "
-            "forecast optimum (and the stochastic plan). Repeat for several.",
-        ),
-    ] = None,
-    objective: Annotated[
-        Objective,
-        typer.Option(
-            help="npv: every candidate maximises NPV (the only choice: cost is refused with what a lab "
-            "does instead)."
-        ),
-    ] = Objective.npv,
-    rerank: Annotated[
-        str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
-        typer.Option(
-            "--rerank",
-            callback=path_given("run folder or run id"),
-            help="Rank the candidates of this finished sweep (run folder or run id) by its rule with the "
-            "rule's options given now replacing their parts, into a new run folder (--out): its plans "
-            "evaluated again on its own scenarios (seconds), no solve but a new stress pick's planned cash "
-            "buffers, with the sweep's --mip-gap and --time-limit. The sweep's folder is only read.",
-        ),
-    ] = None,
+    stochastic: StochasticCandidateOption = None,
+    purchases: PurchasesCandidatesOption = None,
+    objective: SweepObjectiveOption = Objective.npv,
+    rerank: RerankOption = None,
 ) -> None:
     """Generate candidate plans (forecast and stress optima, variations; with --stochastic, the
     two-stage stochastic plan; with --purchases, yours), evaluate them on common scenarios, and
     recommend one by a rule; prints the Pareto front. Every candidate maximises NPV (a lab planning
     for its own demand compares `fleetopt solve --objective cost --purchases FILE` runs instead)."""
-    # the rule may change on resume (a sweep whose rule no candidate met finishes with a looser one)
-    # and on a re-ranking: option -> (Rule field, value)
-    rule_options = {"prefer": ("prefer", prefer.value),
-                    "max_breach_prob": ("max_breach_prob", max_breach_prob),
-                    "max_default_prob": ("max_default_prob", max_default_prob),
-                    "max_any_default_prob": ("max_any_default_prob", max_any_default_prob),
-                    "min_cvar": ("min_cvar5_usd", min_cvar),
-                    "allow_forecast_breach": ("forecast_within_limits", not allow_forecast_breach),
-                    "allow_riskier": ("no_riskier_than_optimum", not allow_riskier)}  # fmt: skip
-    changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
-    # what a resume is to be given again: --report (job.json keeps the rule; a resume's rule changes
-    # are not kept, so that a looser rule's command is not given two limits)
-    again = tuple(options_again(ctx, ("report",)))
+    # each step reads the options it needs from ctx.params, where a resume puts back --report
     if objective != Objective.npv:
         raise InputError(SWEEP_FOR_COST)
     if rerank is not None:
-        others = [p.name for p in ctx.command.params if p.name not in (*RERANK_OPTIONS, *rule_options)]
-        refuse_unless(ctx, others, False, "cannot apply with --rerank, which ranks a finished sweep's "
-                      "candidates on its own scenarios: drop them")  # fmt: skip
-        return _rerank(rerank, changes, out, report, backend, threads)
+        return _rerank(ctx)
     if resume is not None:
-        refuse_with_resume(ctx, ("report", "backend", "threads", *rule_options))
-        how = {"backend": backend.value if given(ctx, "backend") else None,
-               "threads": threads if given(ctx, "threads") else None}  # fmt: skip (capped by the resume)
-        registry_checked()  # before the work: a registry that cannot record the run refuses it now
-        folder = api.resolve_run(resume)
-        apply_kept_options(ctx, RunFolder(folder), ("report",))  # --report, if it started with it
-        if not changes and finished_already(RunFolder(folder), "sweep", ctx.params["report"]):
-            return  # with a rule's option, a re-ranking was meant: refused below, naming --rerank
-        again = tuple(options_again(ctx, ("report",)))
-        return _resume_sweep(folder, changes, ctx.params["report"], how, again)
-    RunFolder.check_new(out)  # before the model is even read
-    rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar,
-                forecast_within_limits=not allow_forecast_breach,
-                no_riskier_than_optimum=not allow_riskier,
-                max_any_default_prob=max_any_default_prob)  # fmt: skip
-    threads = capped_threads(threads)
+        return _resume_sweep(ctx)
+    _new_sweep(ctx)
+
+
+# the options that set the rule's fields, by the field each sets (the allow flags its negation): a
+# resume (a sweep whose rule no candidate met finishes with a looser one) and a re-ranking change
+# the rule by those given
+RULE_OPTIONS = {"prefer": "prefer", "max_breach_prob": "max_breach_prob",
+                "max_default_prob": "max_default_prob", "max_any_default_prob": "max_any_default_prob",
+                "min_cvar": "min_cvar5_usd", "allow_forecast_breach": "forecast_within_limits",
+                "allow_riskier": "no_riskier_than_optimum"}  # fmt: skip
+
+
+def _rule_fields(ctx: typer.Context) -> dict:
+    """The rule's fields as the options (``ctx.params``) set them."""
+    p = ctx.params
+    values = {**p, "prefer": p["prefer"].value, "allow_forecast_breach": not p["allow_forecast_breach"],
+              "allow_riskier": not p["allow_riskier"]}  # fmt: skip
+    return {field: values[name] for name, field in RULE_OPTIONS.items()}
+
+
+def _rule_changes(ctx: typer.Context) -> dict:
+    """The rule's fields set by the options given (a resume's or a re-ranking's changes to the rule)."""
+    fields = _rule_fields(ctx)
+    return {field: fields[field] for name, field in RULE_OPTIONS.items() if given(ctx, name)}
+
+
+def _new_sweep(ctx: typer.Context) -> None:
+    """A new sweep (its options ``ctx.params``): every option checked before the model is read."""
+    p = ctx.params
+    RunFolder.check_new(p["out"])  # before the model is even read
+    rule = Rule(**_rule_fields(ctx))
+    threads = capped_threads(p["threads"])
     registry_checked()
-    settings = {"candidates": candidates, "scenarios": scenarios, "seed": seed, "rule": rule,
-                "backend": backend.value, "mip_gap": mip_gap, "time_limit": time_limit, "threads": threads,
-                "stochastic": stochastic or 0, "purchases": purchases or [],
-                "stochastic_mip_gap": stochastic_gap(ctx, mip_gap)}  # fmt: skip
-    _new_sweep(load_changed(model, field_changes), settings, out, report, again)
+    settings = {"candidates": p["candidates"], "scenarios": p["scenarios"], "seed": p["seed"], "rule": rule,
+                "backend": p["backend"].value, "mip_gap": p["mip_gap"], "time_limit": p["time_limit"],
+                "threads": threads, "stochastic": p["stochastic"] or 0, "purchases": p["purchases"] or [],
+                "stochastic_mip_gap": stochastic_gap(ctx, p["mip_gap"])}  # fmt: skip
+    # what a resume is to be given again: --report (job.json keeps the rule; a resume's rule changes
+    # are not kept, so that a looser rule's command is not given two limits)
+    again = tuple(options_again(ctx, ("report",)))
+    _run_new_sweep(load_changed(p["model"], p["field_changes"]), settings, p["out"], p["report"], again)
 
 
-def _new_sweep(loaded: api.LoadedModel, settings: dict, out: str | None, report: bool,
-               again: tuple[str, ...]) -> None:  # fmt: skip
+def _run_new_sweep(loaded: api.LoadedModel, settings: dict, out: str | None, report: bool,
+                   again: tuple[str, ...]) -> None:  # fmt: skip
     """`sweep` of ``loaded`` with ``settings`` (:func:`fleetopt.api.sweep`'s) into ``out`` (None: a new
     folder in the runs folder), which the API claims once it has checked them: it says what it
     sweeps then, and a stop names the folder."""
@@ -735,30 +754,54 @@ def _new_sweep(loaded: api.LoadedModel, settings: dict, out: str | None, report:
     _sweep_done(result, folder(), report, again)
 
 
-def _resume_sweep(folder: Path, changes: dict, report: bool, how: dict, again: tuple[str, ...]) -> None:
-    """`sweep --resume`: an interrupted sweep finished, by its rule with ``changes``, its evaluation
-    run as ``how`` says (backend, threads; None: as it started)."""
+def _resume_sweep(ctx: typer.Context) -> None:
+    """`sweep --resume` (its options ``ctx.params``): an interrupted sweep finished, by its rule with
+    the rule's options given now, its evaluation run on the --backend and --threads given now (else
+    as it started)."""
+    p = ctx.params
+    refuse_with_resume(ctx, ("report", "backend", "threads", *RULE_OPTIONS))
+    how = {"backend": p["backend"].value if given(ctx, "backend") else None,
+           "threads": p["threads"] if given(ctx, "threads") else None}  # fmt: skip (capped by the resume)
+    changes = _rule_changes(ctx)
+    registry_checked()  # before the work: a registry that cannot record the run refuses it now
+    folder = api.resolve_run(p["resume"])
+    apply_kept_options(ctx, RunFolder(folder), ("report",))  # --report, if it started with it
+    if not changes and finished_already(RunFolder(folder), "sweep", p["report"]):
+        return  # with a rule's option, a re-ranking was meant: refused below, naming --rerank
+    again = tuple(options_again(ctx, ("report",)))
     with interruptible(folder, "sweep", again), _resumed_sweeping(folder) as bar:
         result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate,
                                   progress=bar, **how)  # fmt: skip
     say_model_changes(result.loaded)  # its model is read only by the resume: before its results
-    _sweep_done(result, folder, report, again)
+    _sweep_done(result, folder, p["report"], again)
 
 
 # what applies to a re-ranking besides the rule's options
 RERANK_OPTIONS = ("rerank", "out", "report", "backend", "threads")
 
 
-def _rerank(source: Path, changes: dict, out: str | None, report: bool, backend: BackendName,
-            threads: int | None) -> None:  # fmt: skip
-    """`sweep --rerank`: a finished sweep's candidates ranked by the rule given now, written to a
-    new run folder."""
+def _rerank(ctx: typer.Context) -> None:
+    """`sweep --rerank` (its options ``ctx.params``): a finished sweep's candidates ranked by its rule
+    with the rule's options given now, written to a new run folder."""
+    p = ctx.params
+    others = [o.name for o in ctx.command.params if o.name not in (*RERANK_OPTIONS, *RULE_OPTIONS)]
+    refuse_unless(ctx, others, False, "cannot apply with --rerank, which ranks a finished sweep's "
+                  "candidates on its own scenarios: drop them")  # fmt: skip
+    out = p["out"]
     RunFolder.check_new(out)
     registry_checked()
-    folder = api.resolve_run(source, "--rerank")
-    result = api.rerank_sweep(folder, changes, backend=backend.value, threads=capped_threads(threads))
-    scenarios = counted(result.evaluation.n_scenarios, "scenario")
+    folder = api.resolve_run(p["rerank"], "--rerank")
+    changes = _rule_changes(ctx)
+    threads = capped_threads(p["threads"])
+    result = api.rerank_sweep(folder, changes, backend=p["backend"].value, threads=threads)
     say_model_changes(result.loaded)
+    _say_reranked(folder, result)
+    _sweep_done(result, out, p["report"])
+
+
+def _say_reranked(folder: Path, result) -> None:
+    """What a re-ranking of the sweep ``folder`` evaluated again, and what it solved."""
+    scenarios = counted(result.evaluation.n_scenarios, "scenario")
     solved = result.solved_now  # a new stress pick's planned buffers
     solves = f"solving only the new pick's {counted(len(solved), 'planned buffer')}" if solved else "no solve"
     # a new pick's second round replaces the old pick's: those rows leave the table
@@ -769,7 +812,6 @@ def _rerank(source: Path, changes: dict, out: str | None, report: bool, backend:
         f"re-ranked {folder}: {counted(len(result.metrics), 'candidate')} evaluated{again} on its "
         f"{scenarios} (seed {result.evaluation.seed}){whose}, {solves}", soft_wrap=True, highlight=False,
     )  # fmt: skip
-    _sweep_done(result, out, report)
 
 
 def _what_is_kept(folder: Path, exc: Exception) -> str:
