@@ -947,8 +947,9 @@ def edit_summary(run: Path, **changes) -> None:
         ({"recommended": "nope"}, "'recommended' names no candidate of candidates.csv ('nope')"),
         ({"forecast_optimum": "nope"}, "'forecast_optimum' names no candidate of candidates.csv ('nope')"),
         ({"recommended": None}, "'recommended' is missing (the sweep's recommended candidate)"),
+        ({"recommended": False}, "'recommended' names no candidate of candidates.csv (false)"),
     ],
-    ids=["unknown-recommended", "unknown-forecast-optimum", "no-recommended"],
+    ids=["unknown-recommended", "unknown-forecast-optimum", "no-recommended", "false-recommended"],
 )
 def test_a_sweep_summary_naming_no_candidate_is_named_by_report_and_compare(
     finished_runs, here, changes, fragment

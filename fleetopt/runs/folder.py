@@ -42,7 +42,7 @@ from fleetopt.runs.files import (
     write_bytes_atomic,
     written_through,
 )
-from fleetopt.schema.loading import quoting_json
+from fleetopt.schema.loading import quoting_json, shown_json_value
 
 if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
@@ -664,7 +664,8 @@ class RunFolder:
         except RunDirError:
             return f"{self.path / self.JOB} cannot be read as a job's settings (cut short, edited or damaged)"
         if kind not in JOB_KINDS:
-            return f"{self.path / self.JOB}: 'kind' is {kind!r}, not one of {', '.join(JOB_KINDS)}"
+            kinds = ", ".join(JOB_KINDS)
+            return f"{self.path / self.JOB}: 'kind' is {shown_json_value(kind)}, not one of {kinds}"
         return None
 
     @property
@@ -830,7 +831,8 @@ class RunFolder:
             if key not in summary:
                 raise RunDirError(f"{path}: {key!r} is missing ({self.SWEEP_PICKS[key]})")
             if not isinstance(summary[key], str) or summary[key] not in labels:
-                raise RunDirError(f"{path}: {key!r} names no candidate of {listed_in} ({summary[key]!r})")
+                raise RunDirError(f"{path}: {key!r} names no candidate of {listed_in} "
+                                  f"({shown_json_value(summary[key])})")
         return list(dict.fromkeys(summary[key] for key in self.SWEEP_PICKS))
 
     def check_model_copy(self, loaded: LoadedModel) -> None:

@@ -877,6 +877,12 @@ def shown_value(value: object, at: int = 60) -> str:
     return text if len(text) <= at else f"{text[:at]}... ({length:,} characters)"
 
 
+def shown_json_value(value: object, at: int = 60) -> str:
+    """:func:`shown_value` of a value a run's JSON file holds: null, true and false in JSON's words."""
+    with quoting_json():
+        return shown_value(value, at)
+
+
 def _json_words(value: object) -> str:
     """``value``'s repr with JSON's words for None, True and False, in a list or object too."""
     if value is None or isinstance(value, bool):

@@ -74,7 +74,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import json_kind, read_json, signals_deferred
 from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
-from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, quoting_json, shown_value
+from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, quoting_json, shown_json_value
 from fleetopt.stochastic.run import screened_count
 from fleetopt.sweep.cancelled import (
     CancelledOrder,
@@ -612,10 +612,8 @@ def _listed_entries(path: Path) -> list[dict]:
                             "the file was damaged or edited")  # fmt: skip
     for n, entry in enumerate(listed, 1):
         if not isinstance(entry, dict):
-            with quoting_json():
-                shown = shown_value(entry)
-            raise PlanFileError(f"{path}: entry {n} of its list is {shown}, not an object of a "
-                                "candidate's fields: the file was damaged or edited")  # fmt: skip
+            raise PlanFileError(f"{path}: entry {n} of its list is {shown_json_value(entry)}, not an object "
+                                "of a candidate's fields: the file was damaged or edited")  # fmt: skip
     return listed
 
 
