@@ -8,9 +8,10 @@ below, row by row, with what each rests on (docs/sources.md §9):
   1 - (1 - 0.0034)^(7/5) = 0.48 % over seven years.
 - AA 1 %, A 1.2 %, BBB 3 %: the order of magnitude read from the S&P tables (A/AA about 1 %,
   BBB a few %; grade C).
-- B 27.5 %: the tables' single-B 25-30 % (grade C), the midpoint; S&P's long-run speculative-grade
-  annual rate, about 4 % (grade A), gives 1 - 0.96^7 = 25 % over seven years for the average
-  speculative-grade issuer.
+- B 27.5 %: the tables' single-B 25-30 % (grade C), the midpoint; S&P's own seven-year single-B
+  rate is 20.36 % (1981-2019, docs/calibration.md). S&P's long-run speculative-grade annual rate,
+  about 4 % (grade A), is a pool's rate, not a cohort's: compounding it (1 - 0.96^7 = 25 %) is no
+  seven-year rate.
 - BB 10 %, CCC 50 %: estimates without a source row (grade C), between and beyond the rows above;
   no customer of the bundled models has either rating.
 

@@ -60,7 +60,8 @@ METRIC_COLUMNS = {
     "uncured_breach_probability": "share of scenarios with an uncured covenant breach: a breached quarter "
     f"the owners could not cure ({CURE_LIMITS}), an event of default on which lenders may accelerate",
     "default_probability": "share of scenarios with a liquidity default",
-    # the lenders' definition: either event of default, what a CDS prices (docs/calibration.md)
+    # the lenders' definition: either event of default (a CDS pays on bankruptcy or a failure to pay
+    # only, so it prices the liquidity default: docs/calibration.md)
     "any_default_probability": "share of scenarios with a liquidity default or an uncured covenant "
     "breach (either event of default): at least the larger of the two shares, at most their sum",
     # the lenders' side of a default (docs/evaluation.md, "The debt at a default"): what the company
