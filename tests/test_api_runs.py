@@ -17,6 +17,7 @@ from conftest import listed_ids, run_cli
 
 from fleetopt import api
 from fleetopt.errors import FleetoptError, FleetoptWarning, InputError
+from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.runs.folder import _HELD_LOCKS, RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.stochastic.run import StochasticResult
@@ -92,6 +93,22 @@ def test_a_registry_that_fails_after_the_write_keeps_the_run_and_says_where(here
     with pytest.raises(RegistryError, match=saved):
         api.write_solve_run(solved, loaded, here / "A")
     assert (here / "A" / "summary.json").exists()
+
+
+def test_resuming_an_evaluation_written_from_python_says_it_finished(here, tiny_solved):
+    """fo.resume_evaluation of an evaluation written by fo.write_evaluate_run (a finished run with no
+    job.json) said "not a resumable evaluation (evaluate's folder) (no job.json)", as if it were
+    another kind of folder: it says the evaluation finished, as a finished job's resume does."""
+    loaded, solved = tiny_solved
+    solve = api.write_solve_run(solved, loaded, here / "A")
+    evaluated = api.write_evaluate_run(*api.evaluate(solve, scenarios=5), here / "E")
+    finished = f"{evaluated}: this evaluation already finished (its summary.json is written); nothing to "
+    with pytest.raises(PlanFileError, match=re.escape(finished + "resume")):
+        api.resume_evaluation(evaluated)
+    code, _, err = run_cli("evaluate", "--resume", str(evaluated))  # never a job: not a batch job's retry
+    assert code == 2 and finished + "resume" in " ".join(err.split()), err
+    with pytest.raises(PlanFileError, match=r"not a resumable evaluation \(solve's folder\)"):
+        api.resume_evaluation(solve)  # another kind's folder: named as such
 
 
 def test_run_id_of_a_folder_never_recorded(here):

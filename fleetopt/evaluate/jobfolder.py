@@ -290,6 +290,8 @@ def resume_evaluation(
     changed plans, an unusable backend) lets go of it, so that a corrected resume, in this process
     or another, may take it."""
     run = RunFolder(folder)
+    if not run.is_job and run.kind == "evaluate":  # written from Python (write_evaluate_run): no job
+        raise _already_finished(run)
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
@@ -346,17 +348,22 @@ def _moved_plans(plans: str | Path, then: str) -> tuple[Path, str]:
     return found, now
 
 
+def _already_finished(run: RunFolder) -> PlanFileError:
+    """The refusal to resume a finished evaluation, as `evaluate --resume` says it."""
+    return PlanFileError(
+        f"{run.path}: this evaluation already finished (its {RunFolder.SUMMARY} is written); nothing to "
+        f"resume; if `fleetopt runs` does not list it (a run killed while it was being recorded), "
+        f"`fleetopt runs add {run.path}` records it"
+    )
+
+
 def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> EvaluationJob:
     if run.is_finished:
         if run.job().get("kind") == "sweep":
             raise PlanFileError(
                 f"{run.path} is a sweep's folder, not an evaluation's, and finished: nothing to resume"
             )
-        raise PlanFileError(
-            f"{run.path}: this evaluation already finished (its summary.json is written); if `fleetopt "
-            f"runs` does not list it (a run killed while it was being recorded), `fleetopt runs add "
-            f"{run.path}` records it"
-        )
+        raise _already_finished(run)
     settings = checked_job(run)
     run.check_job_version()
     # found again where the runs were moved or copied; read once: a plan file may be gigabytes, and
