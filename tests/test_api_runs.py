@@ -626,6 +626,20 @@ def test_runs_of_a_model_given_as_its_file_are_refused_not_listed_as_none(here):
     assert code == 2 and "must be a model's name" in err and "letters, digits" in err and "a file" not in err
 
 
+def test_runs_of_a_model_with_none_where_others_have_runs_warns_naming_them(here, tiny_solved):
+    """fo.runs(model="tinyy"), a typo, returned [] silently beside tiny's runs, read as no run made
+    yet; `fleetopt runs --model tinyy` said which models have runs."""
+    loaded, solved = tiny_solved
+    api.write_solve_run(solved, loaded, here / "A")
+    with pytest.warns(FleetoptWarning, match=r"^no runs of model 'tinyy' are recorded \(the registry's runs "
+                                             r"are of model tiny\)$"):  # fmt: skip
+        assert api.runs(model="tinyy") == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert api.runs(model="tiny", kind="sweep") == []  # no sweep at all: nothing to name
+        assert [r.model_name for r in api.runs(model="tiny")] == ["tiny"]
+
+
 @pytest.mark.parametrize("command", ["evaluate", "compare", "what-if"])
 @pytest.mark.parametrize("seed, in_sample", [(3, True), (4, False)])
 def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warned_of(

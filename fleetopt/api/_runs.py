@@ -13,7 +13,7 @@ from fleetopt.api._models import load
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.units import counted, format_usd
-from fleetopt.errors import InputError, StoppedAfterWriting, user_path
+from fleetopt.errors import InputError, StoppedAfterWriting, user_path, warn
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans
@@ -253,12 +253,27 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     folder), ``exists`` and ``figures`` (its summary.json's key figures by name: ``_usd`` in USD,
     ``_probability`` in [0, 1], ``_seconds`` in seconds, with the run's counts, status and texts
     as written there). As a table:
-    ``pandas.DataFrame([r.as_dict() for r in fo.runs(limit=None)])`` (every run)."""
+    ``pandas.DataFrame([r.as_dict() for r in fo.runs(limit=None)])`` (every run). None of
+    ``model`` where the registry has runs (of ``kind``) of other models, as a typo's would be, is
+    warned of, naming them (:class:`~fleetopt.errors.FleetoptWarning`)."""
     limits.model_name("model (--model)", model)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     if limit is not None:
         limit = limits.whole("limit", limit, 1)  # an int: SQLite refuses a numpy integer
-    return Registry().list(model=model, limit=limit, kind=kind)
+    records = Registry().list(model=model, limit=limit, kind=kind)
+    if model is not None and not records:
+        _warn_of_other_models(model, kind)
+    return records
+
+
+def _warn_of_other_models(model: str, kind: str | None) -> None:
+    """'no runs of model 'tinyy' are recorded (the registry's sweep runs are of models neocloud,
+    tiny)', where other models have runs (of ``kind``): a typo is not read as no run made yet."""
+    names = sorted({record.model_name for record in Registry().list(kind=kind)})
+    if names:
+        what = f"{kind} runs" if kind else "runs"
+        warn(f"no {what} of model {model!r} are recorded (the registry's {what} are of "
+             f"{'model' if len(names) == 1 else 'models'} {', '.join(names)})")  # fmt: skip
 
 
 def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | None]]:

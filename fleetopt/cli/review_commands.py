@@ -184,17 +184,6 @@ def report_command(
     console.print(marked("wrote ", (str(path), "bold")), soft_wrap=True)
 
 
-def _models_recorded(model: str | None, kind: RunKind | None, what: str) -> str:
-    """' (the registry's sweep runs are of models neocloud, tiny)' after an empty list for a model
-    that has none where others do: `--model tinyy`, a typo, read as no run made yet."""
-    if model is None:
-        return ""
-    names = sorted({record.model_name for record in api.runs(limit=None, kind=kind.value if kind else None)})
-    if not names:
-        return ""
-    return f" (the registry's {what} are of {'model' if len(names) == 1 else 'models'} {', '.join(names)})"
-
-
 runs_app = typer.Typer(help="The run registry: every solve, evaluate and sweep.", no_args_is_help=False)
 app.add_typer(runs_app, name="runs")
 
@@ -217,8 +206,8 @@ def runs_list(
     records = recorded[:limit]
     if not records:
         what = f"{kind.value} runs" if kind else "runs"
-        console.print(f"no {what} recorded yet" + (f" for model {model!r}" if model else "")
-                      + _models_recorded(model, kind, what), highlight=False)  # fmt: skip
+        # of a model where others have runs: the API's warning names them
+        console.print(f"no {what} recorded yet" + (f" for model {model!r}" if model else ""), highlight=False)
     else:
         console.print(runs_table(records), crop=False)  # a folder longer than the width: whole
     if len(recorded) > limit:  # not shown: said, so a list is never read as every run
