@@ -130,6 +130,22 @@ def test_a_table_of_purchases_is_read_as_its_csv(tiny, free):
     assert len(_purchases_list(plain)) == 1
 
 
+def test_a_table_whose_columns_are_its_index_is_read_as_if_reset(tiny):
+    """A table indexed by quarter (``set_index("quarter")``), or a groupby's sum (quarter, sku and
+    site its index), was refused as "missing: quarter": its index is read as its columns. 1,000 and
+    then 1,000 more B200 at texas in 2026Q4, summed: 2,000 GPUs, 250 blocks of 8."""
+    data = tiny[1]
+    rows = pd.DataFrame({"quarter": ["2026Q4"] * 2, "sku": ["B200"] * 2, "site": ["texas"] * 2,
+                         "gpus": [1000] * 2})
+    flat = rows.iloc[:1].assign(gpus=2000)
+    expected = purchases_for(flat, data)
+    assert expected.gpus(data) == 2000 and expected.blocks.sum() == 250
+    summed = rows.groupby(["quarter", "sku", "site"]).agg(gpus=("gpus", "sum"))
+    kept = flat.set_index("quarter", drop=False)  # the index a copy of a column: not read twice
+    for table in (flat.set_index("quarter"), summed, kept):
+        np.testing.assert_array_equal(purchases_for(table, data).blocks, expected.blocks)
+
+
 def test_a_plan_csvs_blocks_and_gpus_rows_must_agree(tiny, free, tmp_path):
     """plan.csv gives each purchase twice, in blocks (buy) and in GPUs (buy_gpus): an edit of the
     blocks row alone was ignored; now the two must agree, and either alone is read."""

@@ -94,12 +94,13 @@ def purchases_for(given, data: ModelData) -> FixedPurchases:
     """A purchases file (a path, read against ``data``), a table with a purchases file's columns
     (a pandas DataFrame: quarter, sku, site, gpus, or a plan's ``plan_frame()`` rows, read as the
     CSV it writes), or what :func:`read_purchases` read (for ``data``'s model); anything else is
-    refused by name."""
+    refused by name. A table's index named like a column (after ``set_index("quarter")``, or a
+    groupby's keys) is read as its columns, as ``reset_index()`` would make them."""
     if isinstance(given, FixedPurchases):
         return given.for_model(data)
     if is_purchase_table(given):
         try:
-            return parse_purchases(given.to_csv(index=False), TABLE_SOURCE, data)
+            return parse_purchases(given.to_csv(index=_index_is_columns(given)), TABLE_SOURCE, data)
         except InputError as exc:  # its lines are those of the CSV the table writes
             raise InputError(f"{exc} (the table as CSV: line 1 its header, line 2 its first row)") from None
     if not isinstance(given, (str, Path)):
@@ -108,6 +109,13 @@ def purchases_for(given, data: ModelData) -> FixedPurchases:
     if not str(given).strip():  # a Path of "" would be ".", the current folder, read as a CSV file
         raise InputError("purchases is empty: give a CSV file's path")
     return read_purchases(given, data)
+
+
+def _index_is_columns(table) -> bool:
+    """Whether ``table``'s index holds columns (each level named, none a column's name): a
+    RangeIndex, or ``set_index("quarter", drop=False)``'s copy of a column, does not."""
+    names = list(table.index.names)
+    return all(isinstance(name, str) for name in names) and not set(names) & set(table.columns)
 
 
 def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
