@@ -68,6 +68,21 @@ def test_edit_names_what_it_cannot_change():
         api.edit("tiny", {})
 
 
+def test_a_loaded_model_s_field_set_in_place_is_refused_pointing_to_edit():
+    """`loaded.model.finance.opening_cash_usd = 1` raised pydantic's "Instance is frozen" (a
+    ValidationError, not fleetopt's InputError), saying neither why nor how to change the model."""
+    loaded, _ = api.load("tiny")
+    cash = loaded.model.finance.opening_cash_usd
+    edit = re.escape("change a model with fleetopt.api.edit(model, {field: value})")
+    with pytest.raises(InputError, match=rf"^Finance.opening_cash_usd cannot be set: a loaded model is "
+                                         rf"read-only .*{edit}"):  # fmt: skip
+        loaded.model.finance.opening_cash_usd = 1
+    with pytest.raises(InputError, match=r"^PlanningModel.description cannot be deleted: .* read-only"):
+        del loaded.model.description
+    assert loaded.model.finance.opening_cash_usd == cash
+    assert api.edit(loaded, {"finance.opening_cash_usd": 1}).model.finance.opening_cash_usd == 1
+
+
 def test_changes_in_a_shape_edit_cannot_read_are_named():
     """A list of pairs is taken (the docstring says so), but a malformed one was refused as "must be
     a non-empty mapping", which said neither that a list may do nor what was wrong with it."""

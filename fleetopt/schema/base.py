@@ -6,10 +6,19 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 from fleetopt.core.quarters import QUARTER_PATTERN, QUARTERS_PER_YEAR
+from fleetopt.errors import InputError
 
 
 class StrictModel(BaseModel):
@@ -22,6 +31,31 @@ class StrictModel(BaseModel):
         frozen=True,
         use_attribute_docstrings=True,
         str_strip_whitespace=True,
+    )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:  # pydantic's "Instance is frozen" says neither why nor what to do
+            raise _read_only(exc, self, name, "set") from None
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            super().__delattr__(name)
+        except ValidationError as exc:
+            raise _read_only(exc, self, name, "deleted") from None
+
+
+def _read_only(exc: ValidationError, block: StrictModel, name: str, verb: str) -> Exception:
+    """A field of a loaded model set or deleted (``verb``): refused as read-only, pointing to
+    ``fleetopt.api.edit``; any other error of pydantic's as it is."""
+    if not any(error["type"] == "frozen_instance" for error in exc.errors()):
+        return exc
+    return InputError(
+        f"{type(block).__name__}.{name} cannot be {verb}: a loaded model is read-only (a run keeps its "
+        "text, model.yaml, beside its figures); change a model with fleetopt.api.edit(model, {field: "
+        "value}), the field named by its path as `fleetopt validate` names it (finance.opening_cash_usd, "
+        "contracts.NAME.price_usd_per_gpu_hour; None removes it), which writes the text and validates it"
     )
 
 
