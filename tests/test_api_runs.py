@@ -317,6 +317,27 @@ def test_recording_afterwards_refuses_figures_or_a_kind_its_folder_lacks(here, t
     assert Registry().list() == []
 
 
+def test_recording_afterwards_names_a_kind_that_is_missing_or_not_a_run_s(here, tiny_solved):
+    """A summary.json without kind was refused as "'kind' is None", a value the file does not hold;
+    a kind of null is quoted as JSON writes it."""
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "A")
+    Registry().path.unlink()
+    summary = json.loads((path / "summary.json").read_text())
+    kinds = "solve, stochastic, evaluate, sweep"
+    for written, refused in [
+        ({k: v for k, v in summary.items() if k != "kind"},
+         f"summary.json: kind is missing, which fleetopt writes for every run ({kinds}): the file was "),
+        ({**summary, "kind": None}, f"summary.json: kind must be one of {kinds} (got null): the file was "),
+    ]:  # fmt: skip
+        (path / "summary.json").write_text(json.dumps(written))
+        with pytest.raises(InputError, match=re.escape(refused)):
+            api.record_run(path)
+        code, _, err = run_cli("runs", "add", str(path))
+        assert code == 2 and refused in " ".join(err.split()) and "None" not in err, err
+    assert Registry().list() == []
+
+
 def test_a_damaged_record_is_listed_as_such_and_the_others_still_are(here, tiny_solved):
     """A registry row whose figures were not JSON (or a figure edited into text) stopped `runs`,
     `runs show`, `runs forget --missing` and `report ID` for every run: it is listed as damaged."""

@@ -129,11 +129,11 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
 
 def _record_finished_run(run: RunFolder, command: str | None) -> int:
     """:func:`record_run` of the finished run folder ``run``."""
-    kind = run.summary(complete=False).get("kind")  # the kind first: a folder of another kind is named so
-    if kind not in RUN_KINDS:
-        raise RunDirError(
-            f"{run.path / RunFolder.SUMMARY}: 'kind' is {kind!r}, not one of {', '.join(RUN_KINDS)}"
-        )
+    # the kind first: a folder of another kind is named so (RunFolder.summary refuses another value)
+    kind = run.summary(complete=False).get("kind")
+    if kind is None:  # as a field its kind needs is named (RunFolder.summary)
+        raise RunDirError(f"{run.path / RunFolder.SUMMARY}: kind is missing, which fleetopt writes for "
+                          f"every run ({', '.join(RUN_KINDS)}): {SUMMARY_DAMAGED}")  # fmt: skip
     check_results_of_kind(run, kind)
     summary = run.summary()
     if (run / RunFolder.JOB).exists():  # report and compare read it: a damaged one is refused here too
