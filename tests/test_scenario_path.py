@@ -164,6 +164,29 @@ def test_a_path_s_csv_is_written_whole_and_never_over_a_run_s_file(solve_run, tm
         path.to_csv("")
 
 
+def test_a_path_s_csv_replaces_its_own_earlier_csv_but_never_another_file(solve_run, tmp_path):
+    """ScenarioPath.to_csv replaced any file, a model file included, with the path's quarters:
+    it replaces a scenario path it wrote before (or an empty file) and refuses another, as
+    Comparison.to_csv does, leaving it as it was."""
+    path = fo.scenario_path(solve_run, 2, seed=3)
+    model = tmp_path / "tiny.yaml"
+    model.write_text("name: tiny\n")
+    with pytest.raises(fo.InputError, match=r"^path .*tiny\.yaml is a file that is not a scenario's path "
+                                            r"CSV fleetopt wrote: it would be replaced"):  # fmt: skip
+        path.to_csv(model)
+    assert model.read_text() == "name: tiny\n"
+    comparison = tmp_path / "c.csv"
+    comparison.write_text("# about\nitem,value\n")
+    with pytest.raises(fo.InputError, match=r"is a comparison fleetopt wrote, not a scenario's path CSV"):
+        path.to_csv(comparison)
+    earlier = path.to_csv(tmp_path / "p.csv")
+    later = fo.scenario_path(solve_run, 5, seed=3)
+    assert later.to_csv(earlier) == earlier  # its own: replaced
+    cash = pd.read_csv(earlier)["cash_usd"].to_numpy()
+    assert cash == pytest.approx(later.frame["cash_usd"].to_numpy(), rel=1e-12)
+    assert cash != pytest.approx(path.frame["cash_usd"].to_numpy(), rel=1e-6)
+
+
 def test_a_path_prints_as_one_line_of_its_headline(solve_run):
     """repr of a ScenarioPath was the dataclass's, its whole frame over dozens of lines, where every
     other result prints as one line of its key figures and what to read next."""

@@ -32,7 +32,7 @@ from fleetopt.evaluate.simulate import SimulationConstants, late_capacity_steps,
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import refuse_run_file, refuse_unwritable_file
+from fleetopt.runs.folder import refuse_output_file
 
 # how `fleetopt evaluate --explain` picks its scenario (or a scenario number)
 # first-default: the earliest liquidity default; first-any-default: the earliest default as P(any default)
@@ -94,11 +94,11 @@ class ScenarioPath:
 
     def to_csv(self, path: str | Path) -> Path:
         """Write :meth:`csv_text` to ``path``, whole or not at all; a file of a run folder (its
-        plan.csv, metrics.csv, path.csv ...) is refused, as a folder that cannot take it is
-        (:class:`~fleetopt.errors.InputError` naming ``path``). Returns the path written."""
+        plan.csv, metrics.csv, path.csv ...) or one fleetopt did not write as a scenario's path (a
+        model, notes) is refused, as a folder that cannot take it is, as `Comparison.to_csv` refuses
+        them (:class:`~fleetopt.errors.InputError` naming ``path``). Returns the path written."""
         path = user_path(limits.out_path("path", path, optional=False))
-        refuse_run_file(path, "path")
-        refuse_unwritable_file(path, "path")
+        refuse_output_file(path, "scenario path", "path")
         try:
             write_text_atomic(path, self.csv_text(), user_file=True)
         except OSError as exc:

@@ -1129,6 +1129,9 @@ COMMON_SCENARIO = "common scenario"
 COMPARISON_TITLE = re.compile(
     rf"\s*(?:[\d,]+ plans |plans |{re.escape(WHAT_IF_SUBJECT)} )on [\d,]+ {re.escape(COMMON_SCENARIO)}s?\b"
 )
+# how a scenario's path CSV opens (evaluate/path.py ScenarioPath.to_csv: the quarter, then each
+# generation's price factor)
+SCENARIO_PATH_HEADER = "quarter,price_factor_"
 # how each kind of output file fleetopt writes looks (its first and last 4 KiB): `--out` may replace
 # such a file (a report, schema or comparison written before), never another file (a model, say)
 OWN_OUTPUT = {
@@ -1143,8 +1146,10 @@ OWN_OUTPUT = {
         or COMPARISON_TITLE.match(ends) is not None
         or (ends.lower().startswith("<!doctype html>") and f"<title>{COMPARISON_PAGE_TITLE}" in ends)
     ),
+    "scenario path": lambda ends: ends.startswith(SCENARIO_PATH_HEADER),
 }
-OWN_OUTPUT_NAMES = {"report": "an HTML report", "schema": "a model schema", "comparison": "a comparison"}
+OWN_OUTPUT_NAMES = {"report": "an HTML report", "schema": "a model schema", "comparison": "a comparison",
+                    "scenario path": "a scenario's path CSV"}  # fmt: skip
 
 
 def refuse_foreign_file(out: str | Path, kind: str, option: str = "--out") -> None:
