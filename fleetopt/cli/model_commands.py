@@ -117,9 +117,86 @@ def schema(
     write_output(out, text)
 
 
-STOCHASTIC_ONLY = (
-    "first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "stochastic_solver", "integer_later"
-)
+# the options of `solve` of its own (those it shares with other commands are in cli/common.py)
+SolveObjectiveOption = Annotated[
+    Objective,
+    typer.Option(help="npv: maximise equity NPV. cost: minimise the present cost of serving demand."),
+]
+StochasticOption = Annotated[
+    int | None,
+    typer.Option(
+        parser=whole_number,
+        help=f"Two-stage stochastic solve over N scenarios (1 to {MAX_STOCHASTIC_SCENARIOS:,}) reduced "
+        f"from the evaluator's (§7b), to a gap of {STOCHASTIC_MIP_GAP:g} unless --mip-gap is given (at "
+        f"{DEFAULT_MIP_GAP:g} the default model's search found "
+        "no plan in 15 minutes)."
+    ),
+]
+FirstStageQuartersOption = Annotated[
+    int | None,
+    typer.Option(
+        parser=whole_number,
+        help="With --stochastic: decisions before this quarter are shared by all scenarios "
+        f"(default {FIRST_STAGE_QUARTERS}, or the whole horizon when it is shorter).",
+        show_default=False,
+    ),
+]
+RiskWeightOption = Annotated[
+    float,
+    typer.Option(
+        help="With --stochastic: L in (1 - L) E[V] + L CVaR(V), V a scenario's NPV less its recourse "
+        "penalties (docs/formulation.md §7b), in [0, 1]."
+    ),
+]
+CvarAlphaOption = Annotated[
+    float,
+    typer.Option(
+        help="With --stochastic: the CVaR tail share, the worst scenarios' share it averages (0.05: "
+        f"the worst 5 %; not a confidence level), in (0, {MAX_TAIL:g}]."
+    ),
+]
+ScenarioSeedOption = Annotated[
+    int,
+    typer.Option(
+        parser=whole_number,
+        callback=checked(limits.seed),
+        help="With --stochastic: seed of the scenarios reduced.",
+    ),
+]
+StochasticSolverOption = Annotated[
+    str,
+    typer.Option(
+        help="With --stochastic: blocks (fleetopt's extensive form) or mpisppy-ef (mpi-sppy's, "
+        "pip install 'fleetopt[stochastic]'; risk weight 0; no EEV/WS)."
+    ),
+]
+IntegerLaterFlag = Annotated[
+    bool,
+    typer.Option(
+        "--integer-later",
+        help="With --stochastic: the scenarios' purchases and power blocks after the first stage in "
+        "whole blocks too (default: continuous, which solves faster and values their recourse a little "
+        "above its worth; formulation §7b)."
+    ),
+]
+FixedPurchasesOption = Annotated[
+    str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
+    typer.Option(
+        callback=path_given("purchases file"),
+        help="A CSV file of the GPU purchases the plan must make (columns quarter, sku, site, gpus; "
+        "or a solve's plan.csv, edited): every purchase is fixed to the file's, none elsewhere, and "
+        "the solver chooses the rest. Compare the run with the free solve's: `fleetopt compare A B`.",
+    ),
+]
+RescueFlag = Annotated[
+    bool,
+    typer.Option(
+        help="With --purchases: where they break a hard limit on the forecast (a covenant, the cash "
+        "floor), complete them anyway with the rescue model (revolver, covenant cures and emergency "
+        "equity at their penalties, formulation §4) and write the plan, marked rescued with the "
+        "limits it breaks, so that `fleetopt evaluate` and `compare` can give its risk.",
+    ),
+]
 
 
 @app.command()
@@ -131,119 +208,65 @@ def solve(
     time_limit: TimeLimitOption = None,
     mip_gap: MipGapOption = DEFAULT_MIP_GAP,
     threads: ThreadsOption = None,
-    objective: Annotated[
-        Objective,
-        typer.Option(help="npv: maximise equity NPV. cost: minimise the present cost of serving demand."),
-    ] = Objective.npv,
+    objective: SolveObjectiveOption = Objective.npv,
     report: ReportFlag = False,
-    stochastic: Annotated[
-        int | None,
-        typer.Option(
-            parser=whole_number,
-            help=f"Two-stage stochastic solve over N scenarios (1 to {MAX_STOCHASTIC_SCENARIOS:,}) reduced "
-            f"from the evaluator's (§7b), to a gap of {STOCHASTIC_MIP_GAP:g} unless --mip-gap is given (at "
-            f"{DEFAULT_MIP_GAP:g} the default model's search found "
-            "no plan in 15 minutes)."
-        ),
-    ] = None,
-    first_stage_quarters: Annotated[
-        int | None,
-        typer.Option(
-            parser=whole_number,
-            help="With --stochastic: decisions before this quarter are shared by all scenarios "
-            f"(default {FIRST_STAGE_QUARTERS}, or the whole horizon when it is shorter).",
-            show_default=False,
-        ),
-    ] = None,
-    risk_weight: Annotated[
-        float,
-        typer.Option(
-            help="With --stochastic: L in (1 - L) E[V] + L CVaR(V), V a scenario's NPV less its recourse "
-            "penalties (docs/formulation.md §7b), in [0, 1]."
-        ),
-    ] = 0.0,
-    cvar_alpha: Annotated[
-        float,
-        typer.Option(
-            help="With --stochastic: the CVaR tail share, the worst scenarios' share it averages (0.05: "
-            f"the worst 5 %; not a confidence level), in (0, {MAX_TAIL:g}]."
-        ),
-    ] = TAIL,
-    scenario_seed: Annotated[
-        int,
-        typer.Option(
-            parser=whole_number,
-            callback=checked(limits.seed),
-            help="With --stochastic: seed of the scenarios reduced.",
-        ),
-    ] = 0,
-    stochastic_solver: Annotated[
-        str,
-        typer.Option(
-            help="With --stochastic: blocks (fleetopt's extensive form) or mpisppy-ef (mpi-sppy's, "
-            "pip install 'fleetopt[stochastic]'; risk weight 0; no EEV/WS)."
-        ),
-    ] = "blocks",
-    integer_later: Annotated[
-        bool,
-        typer.Option(
-            "--integer-later",
-            help="With --stochastic: the scenarios' purchases and power blocks after the first stage in "
-            "whole blocks too (default: continuous, which solves faster and values their recourse a little "
-            "above its worth; formulation §7b)."
-        ),
-    ] = False,
-    purchases: Annotated[
-        str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
-        typer.Option(
-            callback=path_given("purchases file"),
-            help="A CSV file of the GPU purchases the plan must make (columns quarter, sku, site, gpus; "
-            "or a solve's plan.csv, edited): every purchase is fixed to the file's, none elsewhere, and "
-            "the solver chooses the rest. Compare the run with the free solve's: `fleetopt compare A B`.",
-        ),
-    ] = None,
-    rescue: Annotated[
-        bool,
-        typer.Option(
-            help="With --purchases: where they break a hard limit on the forecast (a covenant, the cash "
-            "floor), complete them anyway with the rescue model (revolver, covenant cures and emergency "
-            "equity at their penalties, formulation §4) and write the plan, marked rescued with the "
-            "limits it breaks, so that `fleetopt evaluate` and `compare` can give its risk.",
-        ),
-    ] = False,
+    stochastic: StochasticOption = None,
+    first_stage_quarters: FirstStageQuartersOption = None,
+    risk_weight: RiskWeightOption = 0.0,
+    cvar_alpha: CvarAlphaOption = TAIL,
+    scenario_seed: ScenarioSeedOption = 0,
+    stochastic_solver: StochasticSolverOption = "blocks",
+    integer_later: IntegerLaterFlag = False,
+    purchases: FixedPurchasesOption = None,
+    rescue: RescueFlag = False,
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
-    refuse_unless(ctx, STOCHASTIC_ONLY, stochastic is not None, "cannot apply without --stochastic N")
-    refuse_unless(ctx, ("purchases",), stochastic is None, "cannot apply with --stochastic N")
-    refuse_unless(ctx, ("rescue",), purchases is not None, "cannot apply without --purchases")
-    refuse_unless(ctx, ("rescue",), objective == Objective.npv, "cannot apply with --objective cost")
+    # each step reads the options it needs from ctx.params
+    _refuse_what_cannot_apply(ctx)
     loaded = load_changed(model, field_changes)
     threads = capped_threads(threads)
     registry_checked()
     if stochastic is not None:
-        if objective != Objective.npv:
-            raise InputError("--stochastic maximises NPV: leave --objective at npv")
-        _solve_stochastic(
-            loaded, out, stochastic, first_stage_quarters, risk_weight, cvar_alpha, scenario_seed,
-            time_limit, stochastic_gap(ctx, mip_gap), threads, report, stochastic_solver, integer_later,
-        )  # fmt: skip
-        return
+        return _solve_stochastic(ctx, loaded, threads)
+    _solve_deterministic(ctx, loaded, threads)
+
+
+# the options that apply only to a two-stage solve
+STOCHASTIC_ONLY = (
+    "first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "stochastic_solver", "integer_later"
+)
+
+
+def _refuse_what_cannot_apply(ctx: typer.Context) -> None:
+    """A solve's options (``ctx.params``) given where they cannot apply, refused by name."""
+    stochastic, purchases, objective = (ctx.params[name] for name in ("stochastic", "purchases", "objective"))
+    refuse_unless(ctx, STOCHASTIC_ONLY, stochastic is not None, "cannot apply without --stochastic N")
+    refuse_unless(ctx, ("purchases",), stochastic is None, "cannot apply with --stochastic N")
+    refuse_unless(ctx, ("rescue",), purchases is not None, "cannot apply without --purchases")
+    refuse_unless(ctx, ("rescue",), objective == Objective.npv, "cannot apply with --objective cost")
+
+
+def _solve_deterministic(ctx: typer.Context, loaded: api.LoadedModel, threads: int | None) -> None:
+    """`fleetopt solve` on the forecast (its options ``ctx.params``; ``threads`` capped): the MILP,
+    its purchases fixed where --purchases gives them, and its run folder."""
+    p = ctx.params
+    objective = p["objective"].value
     pair = api.load(loaded)
-    fixed = None if purchases is None else api.read_purchases(purchases, pair)  # before any folder
+    fixed = None if p["purchases"] is None else api.read_purchases(p["purchases"], pair)  # before any folder
     # claimed before the solve: a concurrent run can never take the folder a finished solve needs
-    with RunFolder.claim(out, run_name("solve", loaded.model.name)).released_on_failure() as folder:
+    with RunFolder.claim(p["out"], run_name("solve", loaded.model.name)).released_on_failure() as folder:
         say_model_changes(loaded)
-        console.print(marked("solving ", (loaded.model.name, "bold"), f" ({objective.value}) ..."))
-        with _solving(objective.value, pair[1]):
+        console.print(marked("solving ", (loaded.model.name, "bold"), f" ({objective}) ..."))
+        with _solving(objective, pair[1]):
             result = api.solve(
-                pair, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                purchases=fixed, rescue=rescue,
+                pair, objective=objective, time_limit=p["time_limit"], mip_gap=p["mip_gap"], threads=threads,
+                purchases=fixed, rescue=p["rescue"],
             )  # fmt: skip
         # written before it is printed: a stop while the tables print keeps the finished solve
         path = _written_or_kept(api.write_solve_run, result, loaded, folder.path, _print_solve)
     _print_solve(result)
     say_written(path)
-    finish_report(path, report)
+    finish_report(path, p["report"])
 
 
 def _solving(objective: str, data) -> solve_lines:
@@ -289,23 +312,26 @@ def _written_or_kept(write, result, loaded, folder: Path, show) -> Path:
                           "compare) reads them") from None  # fmt: skip
 
 
-def _solve_stochastic(
-    loaded, out, n, quarters, risk_weight, alpha, seed, time_limit, mip_gap, threads, report, solver,
-    integer_later,
-):
-    """`fleetopt solve --stochastic N`: the two-stage solve, its measures and its run folder."""
+def _solve_stochastic(ctx: typer.Context, loaded: api.LoadedModel, threads: int | None) -> None:
+    """`fleetopt solve --stochastic N` (its options ``ctx.params``; ``threads`` capped): the two-stage
+    solve, its measures and its run folder."""
+    p = ctx.params
+    if p["objective"] != Objective.npv:
+        raise InputError("--stochastic maximises NPV: leave --objective at npv")
+    n, quarters, solver = p["stochastic"], p["first_stage_quarters"], p["stochastic_solver"]
     _, data = api.load(loaded)
-    api.check_settings(data, n, quarters, risk_weight, alpha, solver)  # exit 2 before a folder is claimed
-    with RunFolder.claim(out, run_name("stochastic", loaded.model.name)).released_on_failure() as folder:
+    api.check_settings(data, n, quarters, p["risk_weight"], p["cvar_alpha"], solver)  # before the folder
+    with RunFolder.claim(p["out"], run_name("stochastic", loaded.model.name)).released_on_failure() as folder:
         say_model_changes(loaded)
         console.print(marked("solving ", (loaded.model.name, "bold"), f" over {n} scenarios (two-stage) ..."))
         with solve_lines(err_console, "objective"):  # (1 - L) E[V] + L CVaR(V), less penalties
             result = api.solve_stochastic(
-                loaded, n, first_stage_quarters=quarters, risk_weight=risk_weight, cvar_alpha=alpha,
-                scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads, solver=solver,
-                integer_later=integer_later,
+                loaded, n, first_stage_quarters=quarters, risk_weight=p["risk_weight"],
+                cvar_alpha=p["cvar_alpha"], scenario_seed=p["scenario_seed"], time_limit=p["time_limit"],
+                mip_gap=stochastic_gap(ctx, p["mip_gap"]), threads=threads, solver=solver,
+                integer_later=p["integer_later"],
             )  # fmt: skip
         path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path, _print_stochastic)
     _print_stochastic(result)
     say_written(path, {RunFolder.PLAN: "with the forecast optimum"})
-    finish_report(path, report)
+    finish_report(path, p["report"])
