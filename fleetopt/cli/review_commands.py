@@ -41,83 +41,93 @@ from fleetopt.runs.folder import (
     resume_command,
 )
 
+# the options of `compare` of its own (those it shares with other commands are in cli/common.py)
+ComparedRunsArg = Annotated[
+    list[str],  # made Paths by the callback: typer reads "" as Path("."), the current folder
+    typer.Argument(
+        callback=path_given("run folder, run id or plan file"),
+        help="Run folders, run ids or plan files (a sweep gives its forecast optimum and its pick, a "
+        "stochastic solve its forecast optimum and its stochastic plan)."
+    ),
+]
+ComparisonModelOption = Annotated[
+    str | None,
+    typer.Option(
+        callback=model_given,
+        help="Model file or bundled model name every plan is evaluated under, named in the output "
+        "(default: the model.yaml of the first run folder, or of the run folder of the first run's plan "
+        "file given, so the order of the runs matters; plans made from "
+        "another version of it are compared with a warning naming their run and the blocks that differ)."
+    ),
+]
+CommonScenariosOption = Annotated[
+    int | None,
+    typer.Option(
+        "--scenarios",
+        parser=whole_number,
+        callback=checked(limits.whole, 1),
+        help="Common futures (default: those of the first sweep, evaluation or stochastic solve "
+        f"given, else {limits.DEFAULT_SCENARIOS:,}).",
+    ),
+]
+CommonSeedOption = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        parser=whole_number,
+        callback=checked(limits.seed),
+        help="Scenario seed (default: that of the first sweep, evaluation or stochastic solve given, "
+        "else 0).",
+    ),
+]
+ComparisonFormatOption = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        help="table (terminal), csv, json, markdown or html (a self-contained page with charts; default: "
+        "from --out's suffix, .csv, .json, .md or .html; .txt or none: table; another is refused).",
+    ),
+]
+ComparisonOutOption = Annotated[
+    str | None,  # made a Path by the callback: typer reads "" as Path(".")
+    typer.Option(
+        callback=out_file,
+        help="Write the comparison here (the tables as plain text, or the --format) instead.",
+    ),
+]
+LabelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label",
+        help="A name for each plan compared, in order, the option once per plan (a sweep's folder "
+        "gives two; default: each run's name and its plan's label; with --what-if, the plan's and the "
+        "what-if's).",
+    ),
+]
+WhatIfOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--what-if",
+        metavar="PATH=VALUE",
+        help="Compare one plan with itself run under the model with this change (as --set takes it; "
+        "repeat it for several, made in order), on the same scenarios: each difference is what the "
+        "change does to the plan, with its paired error. Example: --what-if "
+        "'risk.delivery_slip={probability: 1, min_quarters: 2, max_quarters: 2}'.",
+    ),
+]
+
 
 @app.command()
 def compare(
-    runs: Annotated[
-        list[str],  # made Paths by the callback: typer reads "" as Path("."), the current folder
-        typer.Argument(
-            callback=path_given("run folder, run id or plan file"),
-            help="Run folders, run ids or plan files (a sweep gives its forecast optimum and its pick, a "
-            "stochastic solve its forecast optimum and its stochastic plan)."
-        ),
-    ],
-    model: Annotated[
-        str | None,
-        typer.Option(
-            callback=model_given,
-            help="Model file or bundled model name every plan is evaluated under, named in the output "
-            "(default: the model.yaml of the first run folder, or of the run folder of the first run's plan "
-            "file given, so the order of the runs matters; plans made from "
-            "another version of it are compared with a warning naming their run and the blocks that differ)."
-        ),
-    ] = None,
-    scenarios: Annotated[
-        int | None,
-        typer.Option(
-            "--scenarios",
-            parser=whole_number,
-            callback=checked(limits.whole, 1),
-            help="Common futures (default: those of the first sweep, evaluation or stochastic solve "
-            f"given, else {limits.DEFAULT_SCENARIOS:,}).",
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed",
-            parser=whole_number,
-            callback=checked(limits.seed),
-            help="Scenario seed (default: that of the first sweep, evaluation or stochastic solve given, "
-            "else 0).",
-        ),
-    ] = None,
-    format: Annotated[
-        Format | None,
-        typer.Option(
-            "--format",
-            help="table (terminal), csv, json, markdown or html (a self-contained page with charts; default: "
-            "from --out's suffix, .csv, .json, .md or .html; .txt or none: table; another is refused).",
-        ),
-    ] = None,
-    out: Annotated[
-        str | None,  # made a Path by the callback: typer reads "" as Path(".")
-        typer.Option(
-            callback=out_file,
-            help="Write the comparison here (the tables as plain text, or the --format) instead.",
-        ),
-    ] = None,
+    runs: ComparedRunsArg,
+    model: ComparisonModelOption = None,
+    scenarios: CommonScenariosOption = None,
+    seed: CommonSeedOption = None,
+    format: ComparisonFormatOption = None,
+    out: ComparisonOutOption = None,
     backend: BackendOption = BackendName.auto,
-    label: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--label",
-            help="A name for each plan compared, in order, the option once per plan (a sweep's folder "
-            "gives two; default: each run's name and its plan's label; with --what-if, the plan's and the "
-            "what-if's).",
-        ),
-    ] = None,
-    what_if: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--what-if",
-            metavar="PATH=VALUE",
-            help="Compare one plan with itself run under the model with this change (as --set takes it; "
-            "repeat it for several, made in order), on the same scenarios: each difference is what the "
-            "change does to the plan, with its paired error. Example: --what-if "
-            "'risk.delivery_slip={probability: 1, min_quarters: 2, max_quarters: 2}'.",
-        ),
-    ] = None,
+    label: LabelOption = None,
+    what_if: WhatIfOption = None,
 ) -> None:
     """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases.
     Without --scenarios or --seed, those of the first sweep, evaluation or stochastic solve given are used, so
@@ -125,26 +135,54 @@ def compare(
 
     A stochastic solve's are its out-of-sample scenarios; a warning names any run whose own figures
     are of other scenarios than those used."""
-    implied = SUFFIX_FORMATS.get(out.suffix.lower()) if out is not None else None
-    if format is not None and implied is not None and format != implied:
-        raise InputError(f"--format {format.value} cannot apply with {OUT_OPTION} {out}, a .{implied.value} "
-                         f"name: drop --format, or name the file for {format.value}")  # fmt: skip
-    asked, format = format, format or implied or Format.table
-    if out is not None and out.is_dir():  # before the work, as report refuses it
-        suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
-        example = out / f"comparison.{suffix}"
-        raise InputError(f"{OUT_OPTION} {out} is a folder: give a file name such as {example}")
-    if out is not None:
-        refuse_output_file(out, "comparison", OUT_OPTION)  # before the evaluation: a run's file, a model ...
-    if out is not None and asked is None and implied is None and out.suffix.lower() not in TABLE_SUFFIXES:
-        # a spreadsheet's name (c.xlsx) got the terminal's table, box drawing and all
-        known = ", ".join([*SUFFIX_FORMATS, ".txt"])
-        raise InputError(f"{OUT_OPTION} {out}: a comparison is written as {known} (the plain-text tables), "
-                         "by its name's suffix; name the file so, or give --format")  # fmt: skip
+    format = _comparison_format(format, out)  # --out refused before the work
     named = label or None  # typer gives [] where the option is not given
     changes = parsed_changes(what_if, "--what-if") if what_if else None
     result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value, labels=named,
                          what_if=changes)  # fmt: skip
+    _show_comparison(result, format, out)
+
+
+# the format an --out file's suffix asks for, when --format is not given
+SUFFIX_FORMATS = {
+    ".csv": Format.csv, ".json": Format.json, ".md": Format.markdown, ".markdown": Format.markdown,
+    ".html": Format.html, ".htm": Format.html,
+}  # fmt: skip
+TABLE_SUFFIXES = (".txt", "")  # the plain-text tables: .txt, or a name without a suffix
+
+
+def _comparison_format(asked: Format | None, out: Path | None) -> Format:
+    """The format of a comparison: --format (``asked``), else the one --out's suffix implies, else
+    the tables; --out refused where it cannot take it (before the work, as report refuses it)."""
+    implied = SUFFIX_FORMATS.get(out.suffix.lower()) if out is not None else None
+    if asked is not None and implied is not None and asked != implied:
+        raise InputError(f"--format {asked.value} cannot apply with {OUT_OPTION} {out}, a .{implied.value} "
+                         f"name: drop --format, or name the file for {asked.value}")  # fmt: skip
+    format = asked or implied or Format.table
+    if out is not None:
+        _refuse_comparison_out(out, format, by_suffix=asked is None and implied is None)
+    return format
+
+
+def _refuse_comparison_out(out: Path, format: Format, by_suffix: bool) -> None:
+    """--out refused where a comparison cannot be written in ``format``: a folder, a run's own file
+    or a model, or (``by_suffix``: no --format, nor a suffix that implies one) a name whose suffix
+    is not the plain-text tables'."""
+    if out.is_dir():
+        suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
+        example = out / f"comparison.{suffix}"
+        raise InputError(f"{OUT_OPTION} {out} is a folder: give a file name such as {example}")
+    refuse_output_file(out, "comparison", OUT_OPTION)
+    if by_suffix and out.suffix.lower() not in TABLE_SUFFIXES:
+        # a spreadsheet's name (c.xlsx) got the terminal's table, box drawing and all
+        known = ", ".join([*SUFFIX_FORMATS, ".txt"])
+        raise InputError(f"{OUT_OPTION} {out}: a comparison is written as {known} (the plain-text tables), "
+                         "by its name's suffix; name the file so, or give --format")  # fmt: skip
+
+
+def _show_comparison(result, format: Format, out: Path | None) -> None:
+    """A comparison printed as the terminal's tables, or its text in ``format`` written to stdout or
+    to ``out``."""
     if format == Format.table and out is None:
         for table in comparison_tables(result):
             console.print(table)
@@ -158,14 +196,6 @@ def compare(
         sys.stdout.write(text)
     else:
         write_output(out, text, OUT_OPTION)
-
-
-# the format an --out file's suffix asks for, when --format is not given
-SUFFIX_FORMATS = {
-    ".csv": Format.csv, ".json": Format.json, ".md": Format.markdown, ".markdown": Format.markdown,
-    ".html": Format.html, ".htm": Format.html,
-}  # fmt: skip
-TABLE_SUFFIXES = (".txt", "")  # the plain-text tables: .txt, or a name without a suffix
 
 
 @app.command("report")
