@@ -490,26 +490,45 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     short" says how sure the first place is (:func:`first_place_words`; None: nothing said)."""
     ranked, met = shown_plans(result.metrics, ranking)  # none met the limit: every plan, as the report
     if not met:
-        lowest, limit = result.metrics["breach_probability"].min(), ranking["max_breach_prob"]
-        err_console.print(  # the limit as a percent, as the lowest is: not "at or below 0.5 ... 52.0%"
-            f"no plan has a breach probability at or below {format_percent(limit)} "
-            f"(--max-breach-prob {limit:g}): the lowest is {format_percent(lowest)}; every plan is ranked",
-            soft_wrap=True,
-        )
+        _say_none_met(result, ranking["max_breach_prob"])
     last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
     shown = f", the first {top} of {len(ranked)} (--top)" if len(ranked) > top else ""
     several = len(ranked) > 1  # a ranking, even where --top shows one
     everyone, ranked = ranked, ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
-        first = "; breaches and defaults last" if last else ""
-        by = f" by {rank_words(ranking['rank_by'])}" if ranking["rank_by"] in TIE_BREAKS and several else ""
-        title = f"plans on the forecast{by} (deterministic evaluation{first}; {npv_words(data)})"
-        console.print(forecast_table(ranked, title, data.quarter_labels, data.covenant_kinds))
+        _print_on_the_forecast(ranked, ranking["rank_by"], data, last, several)
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {rank_words(ranking['rank_by'])}{shown}{last}"
     title = title if several else "the plan over the scenarios"
     console.print(evaluation_table(ranked, f"{title} ({npv_words(data)})"))
+    _print_risk_tables(ranked, data)
+    # last, where a terminal leaves the reader: the first plan's value and risk, as its report opens
+    console.print(_in_short(result, everyone, ranking["rank_by"], cost, lead_se))
+
+
+def _say_none_met(result, limit: float) -> None:
+    """No plan within --max-breach-prob ``limit``: said, with the lowest, as every plan is ranked."""
+    lowest = result.metrics["breach_probability"].min()
+    err_console.print(  # the limit as a percent, as the lowest is: not "at or below 0.5 ... 52.0%"
+        f"no plan has a breach probability at or below {format_percent(limit)} "
+        f"(--max-breach-prob {limit:g}): the lowest is {format_percent(lowest)}; every plan is ranked",
+        soft_wrap=True,
+    )
+
+
+def _print_on_the_forecast(ranked, rank_by: str, data: ModelData, last: bool, several: bool) -> None:
+    """A deterministic evaluation's plans (``ranked``, those shown) on the forecast, its one scenario;
+    ``last``: the ranking puts breaches and defaults last; ``several``: more than one plan ranked."""
+    first = "; breaches and defaults last" if last else ""
+    by = f" by {rank_words(rank_by)}" if rank_by in TIE_BREAKS and several else ""
+    title = f"plans on the forecast{by} (deterministic evaluation{first}; {npv_words(data)})"
+    console.print(forecast_table(ranked, title, data.quarter_labels, data.covenant_kinds))
+
+
+def _print_risk_tables(ranked, data: ModelData) -> None:
+    """The plans shown (``ranked``) over the scenarios beyond their NPV: limited liability, the
+    lenders at a default, the policy's reactions and the covenant breaches (each table that has rows)."""
     limited = limited_liability_table(ranked, "with limited liability: the shareholders' NPV")
     lenders = debt_at_default_table(ranked, "the lenders at a liquidity default (USD of its quarter)")
     title = "the lenders at an uncured covenant breach, had they accelerated (USD of its quarter)"
@@ -526,14 +545,18 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     for table in (breaches, when):
         if table is not None:
             console.print(table)
-    # last, where a terminal leaves the reader: the first plan's value and risk, as its report opens
+
+
+def _in_short(result, ranked, rank_by: str, cost: bool, lead_se: float | None) -> Text:
+    """The "In short" of the first plan of ``ranked`` (every plan ranked): its value and risk,
+    the demand it serves (``cost``: plans solved for least cost) and how sure its first place is."""
     first = ranked.iloc[0]
-    label = best_plan_label(first["plan"], ranking["rank_by"], several)
+    label = best_plan_label(first["plan"], rank_by, len(ranked) > 1)
     said = risk_in_short(label, result.n_scenarios, first)
     served = demand_in_short(result.n_scenarios, first) if cost else None
     said = " ".join(said[:1] + ([served] if served else []) + said[1:])
-    said += first_place_words(everyone, ranking["rank_by"], result.n_scenarios, lead_se)
-    console.print(Text(f"In short: {said}", style="bold"))
+    said += first_place_words(ranked, rank_by, result.n_scenarios, lead_se)
+    return Text(f"In short: {said}", style="bold")
 
 
 # a sweep's candidates maximise NPV: what a lab planning for its own demand does instead
