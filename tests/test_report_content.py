@@ -266,6 +266,27 @@ def test_a_report_in_short_says_what_the_plan_buys_by_year(runs):
             "($120.0M); each order, by quarter, SKU and site, below.") in said
 
 
+def test_a_report_in_short_says_the_plan_buys_nothing_and_a_solve_says_why(tmp_path, monkeypatch):
+    """A plan buying no GPU said nothing of purchases in "In short" (its tables all zeros, its tile
+    a bare 0), where the terminal says 'GPUs bought: none: at the forecast's prices ...'. tiny with
+    B200 at $2M a GPU (33x its $60k) and no covenants: the optimum keeps the installed H100s and
+    buys nothing. Its solve's report says so with the terminal's reason; an evaluation of the same
+    plan, not the optimiser's own run, says only that it buys none."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    solve, evaluation = tmp_path / "S", tmp_path / "D"
+    sets = ("--set", "skus.B200.capex_per_gpu_usd.start=2000000", "--set", "finance.covenants=null")
+    for args in (("solve", "tiny", *sets, "--out", str(solve)),
+                 ("evaluate", "--plans", str(solve), "--deterministic", "--out", str(evaluation))):
+        code, out, err = run_cli(*args, "--report")
+        assert code == 0, out + err
+    said = in_short_of(solve)
+    assert ("It buys no GPUs: at the forecast's prices, costs, power and financing no purchase raises the "
+            "NPV; to see what one would cost, fix it with --purchases (docs/cli.md, \"Your own purchases\") "
+            "and compare the two runs' NPV.") in said
+    said = in_short_of(evaluation)
+    assert "It buys no GPUs. On the forecast" in said and "no purchase raises" not in said
+
+
 def test_a_report_in_short_names_a_breach_on_the_trailing_year():
     """tiny tests each quarter's own EBITDA; where its covenants on flows would breach on the trailing
     year's averages the summary says so, with the covenant, the shortfall and the quarter (here a

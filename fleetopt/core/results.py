@@ -1100,11 +1100,12 @@ def gpus_bought(data: ModelData, plan: Plan) -> float:
 
 
 # a solve for NPV that buys nothing: why, and how a planner sees what a purchase would cost it
-NOTHING_BOUGHT = (
-    "none: at the forecast's prices, costs, power and financing no purchase raises the NPV; to see what "
+WHY_NOTHING_BOUGHT = (
+    "at the forecast's prices, costs, power and financing no purchase raises the NPV; to see what "
     "one would cost, fix it with --purchases (docs/cli.md, \"Your own purchases\") and compare the two "
     "runs' NPV"
 )
+NOTHING_BOUGHT = f"none: {WHY_NOTHING_BOUGHT}"
 
 
 def bought_nothing(data: ModelData, plan: Plan, objective_kind: str) -> bool:

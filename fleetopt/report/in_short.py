@@ -10,6 +10,8 @@ import pandas as pd
 
 from fleetopt.core.results import (
     TRAILING_WHAT_IF,
+    WHY_NOTHING_BOUGHT,
+    bought_nothing,
     first_tested_quarter,
     gpu_capex_by_year,
     lowest_cushion,
@@ -48,7 +50,7 @@ def summary_section(run: ReportRun) -> str:
         others = ("fleetopt evaluate gives its risk over others" if run.kind != "evaluate" else
                   "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
         said = [f"{label}: NPV {format_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
-    said += [words for words in (_what_it_buys(run),) if words]
+    said.append(_what_it_buys(run))
     said.append(_on_the_forecast(run))
     if run.kind == "sweep" and (lead := lead_in_short(run.summary, run.folder)):  # how sure the pick is
         said.append(lead)
@@ -67,12 +69,14 @@ def summary_section(run: ReportRun) -> str:
 
 def _what_it_buys(run: ReportRun) -> str:
     """The plan's GPUs bought and their capex, by year: a capacity planner asking what to order next
-    year found it some twenty sections down ('' where it buys none)."""
-    blocks = run.plans[run.focus[0]].buy_blocks
-    by_year = purchases_by_generation_year(run.data, blocks).sum(axis=0)
+    year found it some twenty sections down. A plan that buys none says so (it said nothing, its
+    tables all zeros), and a solve for NPV why, as the terminal does (:data:`NOTHING_BOUGHT`)."""
+    plan = run.plans[run.focus[0]]
+    by_year = purchases_by_generation_year(run.data, plan.buy_blocks).sum(axis=0)
     if not by_year.any():
-        return ""
-    capex = gpu_capex_by_year(run.data, blocks)
+        why = run.kind == "solve" and bought_nothing(run.data, plan, "cost" if run.solved_for_cost else "npv")
+        return f"It buys no GPUs: {WHY_NOTHING_BOUGHT}." if why else "It buys no GPUs."
+    capex = gpu_capex_by_year(run.data, plan.buy_blocks)
     years = "; ".join(f"{year} {gpus:,.0f} ({format_usd(capex[year])})" for year, gpus in by_year.items() if gpus)
     return (f"It buys {by_year.sum():,.0f} GPUs for {format_usd(capex.sum())} of GPU capex (undiscounted), "
             f"by year: {years}; each order, by quarter, SKU and site, below.")  # fmt: skip
