@@ -1266,6 +1266,13 @@ def test_kpi_money_rounds_before_its_scale():
     assert format_usd(30_307_340.4) == "$30.3M" and format_usd(-850_123.0) == "-$850.1k"
 
 
+def test_the_gpus_bought_tile_gives_its_unit(runs):
+    """Every other tile's figure carries its unit ($120.0M, 0 MW, $0.61/GPU-hour); the GPUs bought
+    read a bare '2,000', where compare writes '2,000 GPUs'. tiny's optimum: 250 blocks of 8 B200."""
+    tile = '<b>2,000 GPUs</b><span>GPUs bought (the plan&#x27;s orders)</span>'
+    assert tile in html_of(runs["solve"]) and tile in html_of(runs["evaluate"])
+
+
 def test_deterministic_evaluation_draws_no_scenario_charts(runs):
     """Its one scenario is the forecast: no histogram or bands of random scenarios, and its table
     says so; its table of one plan is 'The plan on the forecast', not 'Plans on the forecast'."""
@@ -2620,7 +2627,7 @@ def test_the_key_figures_on_the_forecast_are_grouped_as_those_over_the_scenarios
     assert "lowest DSCR on the forecast" in groups["Covenants and defaults"]
     assert "liquidity covenant on the forecast" in groups["Covenants and defaults"]
     assert "contract revenue by customer" in groups["Revenue and customers"]
-    assert "2,000 GPUs bought" in groups["Fleet, power and capex"]
+    assert "2,000 GPUs GPUs bought" in groups["Fleet, power and capex"]
     assert "0 MW power built" in groups["Fleet, power and capex"]
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     code, _, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "C"), "--report")

@@ -64,6 +64,7 @@ from fleetopt.core.results import (
 )
 from fleetopt.core.units import (
     counted,
+    format_figure,
     format_mw,
     format_percent,
     format_rate,
@@ -258,7 +259,7 @@ def _forecast_fleet_kpis(run: ReportRun) -> list[Kpi]:
     """GPUs bought (and those retired soon after), capex and power built."""
     fig = run.figures
     return [
-        Kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
+        Kpi("GPUs bought (the plan's orders)", format_figure(fig["gpus_bought"], "GPUs")),  # as compare
         *_soon_retired_kpis(run),
         _milp_kpi(run, CAPEX_LABEL,
                   f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}"),
