@@ -1174,6 +1174,19 @@ def test_a_band_hidden_by_its_line_is_left_out_of_the_legend_and_its_line_says_s
     assert chart.count('opacity="0.15"/>') == 1  # one band's swatch: the cash's
 
 
+def test_a_one_quarter_horizon_draws_its_lines_and_areas_across_the_plot():
+    """A path or polygon of one point draws nothing: a one-quarter report's fleet, power, cash and
+    borrowing base charts were empty frames. Its value is now held across the plot, its quarter
+    labelled in the middle. The wide chart's plot spans x 84 to 692 (720 - 28), y 46 (top) to 254
+    (46 + 320 - 46 - 66); 5 MW is the top tick of 0-5; 9,600 GPUs on ticks 0-10k lie at
+    46 + 208 x (1 - 0.96) = 54.3."""
+    chart = svg.lines("Power", ["2026Q3"], {"MW drawn": np.array([5.0])}, "MW", y_fmt=svg.mw_tick)
+    assert 'd="M84.0,46.0 L692.0,46.0"' in chart
+    assert '<text x="388.0" y="' in chart and ">2026Q3</text>" in chart  # (84 + 692) / 2
+    area = svg.stacked_area("Fleet", ["2026Q3"], {"hopper": np.array([9600.0])}, {"hopper": "#999"}, "GPUs")
+    assert 'points="84.0,54.3 692.0,54.3 692.0,254.0 84.0,254.0"' in area
+
+
 def test_axis_unit_sits_below_the_title():
     """Title baseline at y=18 (14 px font); the unit label's 11 px glyphs start at its baseline - 11."""
     chart = svg.lines("t", ["a", "b"], {"x": np.array([1.0, 2.0])}, "USD")

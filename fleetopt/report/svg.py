@@ -171,8 +171,9 @@ class Frame:
         self.parts: list[str] = []
 
     def x(self, i: float) -> float:
-        n = max(1, len(self.x_labels) - 1)
-        return self.left + (self.right - self.left) * i / n
+        if len(self.x_labels) == 1:  # a one-quarter horizon: its label in the middle (see _across)
+            return (self.left + self.right) / 2
+        return self.left + (self.right - self.left) * i / (len(self.x_labels) - 1)
 
     def y(self, v: float) -> float:
         return self.top + (self.bottom - self.top) * (1 - (v - self.y0) / (self.y1 - self.y0))
@@ -329,10 +330,23 @@ def _swatch(x: float, y: float, colour: str, style: str) -> str:
     )
 
 
-def _path(frame: Frame, ys, offset: int = 0) -> str:
-    return " ".join(
-        f"{'M' if i == 0 else 'L'}{frame.x(i + offset):.1f},{frame.y(v):.1f}" for i, v in enumerate(ys)
-    )
+def _across(frame: Frame, ys) -> list[str]:
+    """A series' points, quarter by quarter, as "x,y" pixels; of a one-quarter horizon its value held
+    across the plot (a path or an area of one point drew nothing: a one-quarter report's fleet, power,
+    cash and borrowing base charts were empty)."""
+    if len(ys) == 1:
+        y = frame.y(ys[0])
+        return [f"{frame.left:.1f},{y:.1f}", f"{frame.right:.1f},{y:.1f}"]
+    return [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(ys)]
+
+
+def _area(frame: Frame, high, low) -> str:
+    """The points of a polygon between two series (an area's top and base, a band's ends)."""
+    return " ".join(_across(frame, high) + _across(frame, low)[::-1])
+
+
+def _path(frame: Frame, ys) -> str:
+    return "M" + " L".join(_across(frame, ys))
 
 
 def stacked_area(
@@ -346,10 +360,8 @@ def stacked_area(
     for name, values in series.items():
         top = base + values
         if values.any():
-            pts = [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(top)]
-            pts += [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in reversed(list(enumerate(base)))]
             frame.add(
-                f'<polygon points="{" ".join(pts)}" fill="{colours[name]}" opacity="0.85"><title>{escape(name)}</title></polygon>'
+                f'<polygon points="{_area(frame, top, base)}" fill="{colours[name]}" opacity="0.85"><title>{escape(name)}</title></polygon>'
             )
             legend.append((name, colours[name]))
         base = top
@@ -381,11 +393,9 @@ def lines(
         colour = (colours or {}).get(name, PALETTE[n % len(PALETTE)])
         hidden = []  # the bands under the line: not in the legend, whose swatch promised what no eye finds
         for low, high, opacity, what in (bands or {}).get(name, []):
-            pts = [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(high)]
-            pts += [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in reversed(list(enumerate(low)))]
             thin = _thin_band(frame, low, high)
             label = f"{name} {what}" + (f" (thinner than the line: {name} barely varies)" if thin else "")
-            frame.add(f'<polygon points="{" ".join(pts)}" fill="{colour}" opacity="{opacity}">'
+            frame.add(f'<polygon points="{_area(frame, high, low)}" fill="{colour}" opacity="{opacity}">'
                       f"<title>{escape(label)}</title></polygon>")  # fmt: skip
             if thin:
                 hidden.append(what)
