@@ -308,6 +308,23 @@ def test_a_report_in_short_names_a_breach_on_the_trailing_year():
     )
 
 
+def test_a_report_in_short_names_only_a_covenant_on_flows_as_breached_on_the_trailing_year():
+    """tiny's liquidity covenant (cash >= $25M) reads the same on the trailing year as on each
+    quarter, yet a forecast short of cash said 'if tested on the trailing four quarters' averages
+    ..., liquidity would be breached (cash at or below zero)', as if that basis brought the breach.
+    Stand-in headrooms: liquidity -0.2 (cash 0.2 / 0.8 = 25.0% short), leverage 0.5 and DSCR 0.25
+    (EBITDA 0.25 / 1.25 = 20% above a breach): nothing on flows breaches, so nothing is said; with
+    the DSCR at -0.038 it is the DSCR that is named (EBITDA 0.038 / 0.962 = 4.0% short)."""
+    yearly = {"leverage": (0.5, "2027Q1"), "dscr": (0.25, "2027Q2"), "liquidity": (-0.2, "2026Q4")}
+    run = SimpleNamespace(trailing_year=yearly, data=load("tiny")[1])
+    assert in_short.trailing_breach_words(run) == ""
+    yearly["dscr"] = (-0.038, "2027Q1")
+    assert in_short.trailing_breach_words(run) == (
+        "; if tested on the trailing four quarters' averages (the model tests each quarter's own), "
+        "EBITDA / debt service would be breached (EBITDA 4.0% short), tightest in 2027Q1"
+    )
+
+
 def test_a_report_in_short_names_the_breaches_of_the_assumed_grace():
     """The default model's "In short" said "keeps every covenant" while its 2026Q3 DSCR was 0.94x,
     before testing starts in 2027Q1 (a grace the model assumes): a lender reading the first screen

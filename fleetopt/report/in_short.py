@@ -116,8 +116,11 @@ def trailing_breach_words(run: ReportRun) -> str:
     """'; if tested on the trailing four quarters' averages (...), EBITDA / debt service would be
     breached (EBITDA 3.8% short), tightest in 2027Q1': the covenant of the lowest cushion on that
     basis where it is breached ("a covenant would be breached (3.8% short)" named neither the
-    covenant, nor what is short, nor when); '' where none is."""
-    rooms = {name: room for name, (room, _) in run.trailing_year.items()}
+    covenant, nor what is short, nor when); '' where none is. Only a covenant on flows counts, as the
+    key figures' (trailing_year_words): one on cash, debt or collateral reads the same on either basis,
+    and named here ('liquidity would be breached') it read as a breach the yearly basis brings."""
+    flows = {test.kind.name for test in run.data.covenants if test.kind.on_flows}
+    rooms = {name: room for name, (room, _) in run.trailing_year.items() if name in flows}
     share, name = lowest_cushion(run.data, rooms) if rooms else (None, None)
     if share is None or share >= 0:
         return ""
