@@ -266,6 +266,25 @@ def test_a_report_in_short_says_what_the_plan_buys_by_year(runs):
             "($120.0M); each order, by quarter, SKU and site, below.") in said
 
 
+def test_an_evaluation_of_several_plans_says_its_plan_is_the_best_by_its_ranking(runs, tmp_path, monkeypatch):
+    """The terminal's "In short" of an evaluation of several plans says 'The best plan by mean NPV,
+    “A”'; its report said 'Plan “A”', read as the only plan evaluated. The sweep's plans on 50
+    scenarios, ranked by mean NPV: the plan with the highest mean NPV among those keeping their
+    limits on the forecast, as metrics.csv holds them."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    folder = tmp_path / "E"
+    code, out, err = run_cli("evaluate", "--plans", str(runs["sweep"]), "--scenarios", "50",
+                             "--rank-by", "mean", "--out", str(folder), "--report")  # fmt: skip
+    assert code == 0, out + err
+    metrics = pd.read_csv(folder / "metrics.csv")
+    assert len(metrics) > 1
+    best = metrics[metrics["forecast_within_limits"]].sort_values("npv_mean_usd").iloc[-1]
+    said = (f"The best plan by mean NPV, “{best['plan']}”: mean NPV {format_usd(best['npv_mean_usd'])} "
+            "over 50 futures")
+    assert in_short_of(folder).strip().startswith(said)
+    assert said in " ".join(out.split())  # the terminal's words
+
+
 def test_a_report_in_short_says_the_plan_buys_nothing_and_a_solve_says_why(tmp_path, monkeypatch):
     """A plan buying no GPU said nothing of purchases in "In short" (its tables all zeros, its tile
     a bare 0), where the terminal says 'GPUs bought: none: at the forecast's prices ...'. tiny with

@@ -22,7 +22,7 @@ from fleetopt.core.results import (
 from fleetopt.core.units import format_usd, format_usd_per_hour
 from fleetopt.evaluate.first_place import first_place_in_short
 from fleetopt.evaluate.forecast import SAME_USD
-from fleetopt.evaluate.metrics import demand_in_short
+from fleetopt.evaluate.metrics import best_plan_label, demand_in_short, ranking_of, shown_plans
 from fleetopt.evaluate.slip import slips
 from fleetopt.report.reading import ReportRun
 from fleetopt.stochastic.paired import out_of_sample_advice, out_of_sample_verdict
@@ -36,7 +36,7 @@ def summary_section(run: ReportRun) -> str:
     if not run.focus or run.forecast is None:
         return ""
     fc, row = run.forecast, run.main_metrics
-    label = f"{'Recommended plan' if run.kind == 'sweep' else 'Plan'} \u201c{run.main_label}\u201d"
+    label = _plan_label(run)
     over = None if row is None or run.summary.get("deterministic") else _over_the_futures(run, row, label)
     if run.solved_for_cost:  # a lab's plan: what serving its demand costs (its NPV is market-valued)
         fig = run.figures
@@ -65,6 +65,19 @@ def summary_section(run: ReportRun) -> str:
                     f"the same ones. On the same futures the stochastic plan is "
                     f"{out_of_sample_verdict(oos['paired'], n)}."] + ([f"What it means: {advice}."] if advice else [])
     return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>'
+
+
+def _plan_label(run: ReportRun) -> str:
+    """Whose figures "In short" gives: a sweep's 'Recommended plan “A”'; of an evaluation of several
+    plans over scenarios, the terminal's 'The best plan by CVaR5 NPV, “A”' (:func:`best_plan_label`:
+    'Plan “A”' read as the only plan evaluated); else 'Plan “A”'."""
+    if run.kind == "sweep":
+        return f"Recommended plan \u201c{run.main_label}\u201d"
+    if run.kind != "evaluate" or run.summary.get("deterministic") or run.metrics is None:
+        return f"Plan \u201c{run.main_label}\u201d"
+    ranking = run.summary.get("ranking")
+    several = len(shown_plans(run.metrics, ranking)[0]) > 1  # as the terminal counts them
+    return best_plan_label(run.main_label, ranking_of(ranking)[0], several)
 
 
 def _what_it_buys(run: ReportRun) -> str:
