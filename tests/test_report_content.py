@@ -1322,6 +1322,19 @@ def test_the_gpus_bought_tile_gives_its_unit(runs):
     assert tile in html_of(runs["solve"]) and tile in html_of(runs["evaluate"])
 
 
+def test_the_demand_short_tile_of_a_cost_plan_gives_its_unit():
+    """A lab's 'H100-eq. GPUs short in an average quarter' tile read a bare '7,685' beside 89.0 %
+    and 80.0 %. 4,000 H100-eq. GPU-quarters unserved over a 4-quarter horizon: 1,000 a quarter."""
+    from fleetopt.report.key_figures import _demand_kpis
+
+    row = pd.Series({"demand_served_share": 0.9, "unserved_demand_mean_gpu_quarters": 4000.0,
+                     "shortfall_probability": 0.8})  # fmt: skip
+    for deterministic in (False, True):
+        run = SimpleNamespace(solved_for_cost=True, data=SimpleNamespace(T=4),
+                              summary={"deterministic": deterministic})  # fmt: skip
+        assert _demand_kpis(run, row)[1].value == "1,000 H100-eq. GPUs"
+
+
 def test_deterministic_evaluation_draws_no_scenario_charts(runs):
     """Its one scenario is the forecast: no histogram or bands of random scenarios, and its table
     says so; its table of one plan is 'The plan on the forecast', not 'Plans on the forecast'."""

@@ -352,6 +352,9 @@ def _deterministic_event_kpis(run: ReportRun, row: pd.Series, first_breaks: list
             *(Kpi(f"first breach breaks {label}", "yes") for label in first_breaks)]  # fmt: skip
 
 
+SHORT_UNIT = "H100-eq. GPUs"  # the demand a cost plan leaves unserved, in its tile's figure
+
+
 def _demand_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """The demand a plan solved for least cost serves over the scenarios (none for other plans, and
     runs before 0.4.3 have no such columns); the demand not served as GPUs short in an average
@@ -363,12 +366,12 @@ def _demand_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     if run.summary.get("deterministic"):  # one scenario, the forecast: no mean, no probability
         return [
             Kpi("market demand served on the forecast (evaluator)", format_percent(row["demand_served_share"])),
-            Kpi("H100-eq. GPUs short in an average quarter on the forecast", f"{short:,.0f}"),
+            Kpi("H100-eq. GPUs short in an average quarter on the forecast", format_figure(short, SHORT_UNIT)),
             Kpi(words + " on the forecast", event_words(row["shortfall_probability"])),
         ]
     return [
         Kpi("market demand served (mean over scenarios)", format_percent(row["demand_served_share"])),
-        Kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", f"{short:,.0f}"),
+        Kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", format_figure(short, SHORT_UNIT)),
         Kpi(f"P({words})", format_percent(row["shortfall_probability"])),
     ]
 
