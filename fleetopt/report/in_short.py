@@ -37,13 +37,14 @@ def summary_section(run: ReportRun) -> str:
         return ""
     fc, row = run.forecast, run.main_metrics
     label = _plan_label(run)
-    over = None if row is None or run.summary.get("deterministic") else _over_the_futures(run, row, label)
-    if run.solved_for_cost:  # a lab's plan: what serving its demand costs (its NPV is market-valued)
+    cost = run.solved_for_cost  # a lab's plan: what serving its demand costs (its NPV is market-valued)
+    over = None if row is None or run.summary.get("deterministic") else _over_the_futures(run, row, label, cost)
+    if cost:
         fig = run.figures
         said = [f"{label}: present cost {format_usd(fig['present_cost_usd'])} on the forecast "
                 f"({format_usd_per_hour(fig['present_cost_per_h100_hour_usd'])} per H100-equivalent GPU-hour)."]
         served = demand_in_short(run.scenario_source[1], row) if over else None
-        said += ([served] if served else []) + (over[1:] if over else [])
+        said += ([served] if served else []) + (over or [])
     elif over:
         said = over
     else:
@@ -95,9 +96,10 @@ def _what_it_buys(run: ReportRun) -> str:
             f"by year: {years}; each order, by quarter, SKU and site, below.")  # fmt: skip
 
 
-def _over_the_futures(run: ReportRun, row: pd.Series, label: str) -> list[str]:
-    """The plan's value and risk over the scenarios against the forecast, in two sentences."""
-    return risk_in_short(label, run.scenario_source[1], row, run.forecast.npv_usd)
+def _over_the_futures(run: ReportRun, row: pd.Series, label: str, cost: bool) -> list[str]:
+    """The plan's value and risk over the scenarios against the forecast, in two sentences; a cost
+    plan's risk alone (its NPV values the GPUs' own use: its mean and its error are not said)."""
+    return risk_in_short(label, run.scenario_source[1], row, run.forecast.npv_usd, cost)
 
 
 def _covenants_tested(run: ReportRun) -> bool:
