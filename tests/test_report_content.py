@@ -1005,6 +1005,21 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     assert terminal[rp] == report[rp] == "$2.35B"
 
 
+def test_the_commitments_say_a_difference_is_of_the_unrounded_figures():
+    """tiny's stochastic plan on 5 scenarios retires 327.38 H100s in 2026Q3, the forecast optimum
+    61.54: the table read 327 GPUs, 62 GPUs, +266 GPUs (265.85), a unit off what a planner subtracts,
+    with nothing said of it; its caption now says so."""
+    settings = {"first_stage_quarters": 4, "first_stage_before": "2027Q3"}
+    retire = {"quarter": "2026Q3", "decision": "retire", "item": "H100@texas installed cohort 0",
+              "stochastic": 327.3846153846148, "forecast_optimum": 61.538461538459885,
+              "unit": "GPUs"}  # fmt: skip
+    html = two_stage._commitments({"commitments": [retire], "settings": settings})
+    text = unescape(re.sub(r"<[^>]+>", " ", html))
+    assert re.search(r"327 GPUs\s+62 GPUs\s+\+266 GPUs", text)
+    assert ("Each figure is rounded on its own and each difference is taken of the unrounded figures, so a "
+            "difference may be one off the difference of the rounded ones.") in text
+
+
 def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does():
     """Whose first stage the plan keeps, the scenarios the solve rescued, how the plan was completed
     and each forecast limit it breaks: the terminal said them, the report left them out, so nothing

@@ -111,6 +111,12 @@ def _reduced_scenarios(summary: dict) -> pd.DataFrame:
     )
 
 
+# a planner read 327 GPUs retired against 62 as +266 GPUs, a unit off: the solve's figures are not
+# whole (327.4 and 61.5 GPUs retired), and each difference is of those
+DIFFERENCE_NOTE = ("Each figure is rounded on its own and each difference is taken of the unrounded figures, "
+                   "so a difference may be one off the difference of the rounded ones.")
+
+
 def _commitments(summary: dict) -> str:
     """What the stochastic plan commits to now beside the forecast optimum, as the terminal's table
     ('' for a summary without them, or where neither commits to anything)."""
@@ -123,7 +129,7 @@ def _commitments(summary: dict) -> str:
             "stochastic plan's beside the forecast optimum's: purchases, GPUs retired (sold) and moved "
             "to inference, power, draws and prepayments, and the contracts the two plans decide "
             "differently." + (f" {escape(gap)}" if gap else "") + "</p>"
-            + sortable_table(frame, figure_cols=COMMITMENT_COLUMNS[3:]))
+            + sortable_table(frame, figure_cols=COMMITMENT_COLUMNS[3:]) + f"<p class='cap'>{DIFFERENCE_NOTE}</p>")
 
 
 def _out_of_sample_paragraph(summary: dict) -> str:
