@@ -1225,6 +1225,24 @@ def test_a_band_hidden_by_its_line_is_left_out_of_the_legend_and_its_line_says_s
     assert chart.count('opacity="0.15"/>') == 1  # one band's swatch: the cash's
 
 
+def test_a_one_quarter_report_counts_its_quarter_in_the_singular(tmp_path, monkeypatch):
+    """tiny cut to its first quarter, 2026Q3 (its optional contract, starting 2027Q1, removed and its
+    covenants tested from 2026Q3): its report read 'horizon 2026Q3 to 2026Q3 (1 quarters)' and
+    'cash below $25.0M in any of the 1 quarters'."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    solve, evaluation = tmp_path / "S", tmp_path / "E"
+    sets = ("--set", "horizon.quarters=1", "--set", "contracts.enterprise-inference=null",
+            "--set", "finance.covenants.test_from=2026Q3")  # fmt: skip
+    for args in (("solve", "tiny", *sets, "--out", str(solve)),
+                 ("evaluate", "--plans", str(solve), "--scenarios", "20", "--out", str(evaluation))):
+        code, out, err = run_cli(*args, "--report")
+        assert code == 0, out + err
+    text = text_of(evaluation)
+    assert "2026Q3 to 2026Q3 (1 quarter)" in text and "1 quarters" not in text
+    assert "P(liquidity default): cash below $25.0M in its one quarter" in text
+    assert "P(covenant breach) in its one quarter" in text
+
+
 def test_a_one_quarter_horizon_draws_its_lines_and_areas_across_the_plot():
     """A path or polygon of one point draws nothing: a one-quarter report's fleet, power, cash and
     borrowing base charts were empty frames. Its value is now held across the plot, its quarter

@@ -90,6 +90,11 @@ from fleetopt.report.markup import Kpi, kpi_block
 from fleetopt.report.reading import ReportRun
 
 
+def _any_quarter(quarters: int) -> str:
+    """'any of the 8 quarters'; of a one-quarter horizon 'its one quarter' (it read 'any of the 1 quarters')."""
+    return f"any of the {quarters} quarters" if quarters > 1 else "its one quarter"
+
+
 def _breach_quarters(data) -> str:
     """The quarters a breach is counted in, in words: "any of the 28 quarters" where every covenant
     is tested in each; "any quarter tested: the 26 from 2027Q1 (the borrowing base: all 28)" where
@@ -100,7 +105,7 @@ def _breach_quarters(data) -> str:
     if not base and (tested == 0 or not data.covenants):
         return "no quarter (the model tests no covenant in its horizon)"
     if tested in (0, data.T):  # none of the block's (the borrowing base alone), or all quarters
-        return f"any of the {data.T} quarters"
+        return _any_quarter(data.T)
     every = f" (the borrowing base: all {data.T})" if base else ""
     return f"any quarter tested: the {tested} from {first_tested_quarter(data)}{every}"
 
@@ -487,8 +492,8 @@ def _default_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     """P(liquidity default), P(covenant breach), P(uncured covenant breach), P(any default) and the
     mean lowest cash (older runs have some of them not)."""
     kpis = [
-        Kpi(f"{DEFAULT_LABEL}: cash below {format_usd(run.data.default_cash)} in any of the "
-            f"{run.data.T} quarters", format_percent(row["default_probability"])),
+        Kpi(f"{DEFAULT_LABEL}: cash below {format_usd(run.data.default_cash)} in {_any_quarter(run.data.T)}",
+            format_percent(row["default_probability"])),
         Kpi(f"{BREACH_LABEL} in {_breach_quarters(run.data)}", format_percent(row["breach_probability"])),
     ]  # fmt: skip
     if "uncured_breach_probability" in row:  # not in a run written before fleetopt 0.4.11

@@ -23,7 +23,7 @@ def provenance_section(run: ReportRun) -> str:
         ("run", f"{run.kind}, written by fleetopt {s.get('fleetopt_version', '?')}{_recorded(run.folder)}"),
         ("model", _model_fact(run)),
         ("discount rate", f"{format_rate(run.data.discount_rate_annual)} a year (NPV factor (1 + r)^(-(t+1)/4) at the end of quarter t)"),
-        ("horizon", f"{run.data.quarter_labels[0]} to {run.data.quarter_labels[-1]} ({run.data.T} quarters)"),
+        ("horizon", f"{run.data.quarter_labels[0]} to {run.data.quarter_labels[-1]} ({counted(run.data.T, 'quarter')})"),
     ]  # fmt: skip
     facts += _solver_facts(s)
     facts += _scenario_facts(run)

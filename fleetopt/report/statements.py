@@ -19,7 +19,7 @@ from fleetopt.core.results import (
     power_built_mw_by_site,
     purchases_and_capex_words,
 )
-from fleetopt.core.units import format_mw, format_rate, format_times, format_usd
+from fleetopt.core.units import counted, format_mw, format_rate, format_times, format_usd
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun, buffer_words
 
@@ -113,7 +113,7 @@ def _debt_over_fleet_words(run: ReportRun) -> str:
     over = int((debt > fleet).sum())
     highest = "with no GPUs held" if not np.isfinite(ratio[top]) else f"{format_times(ratio[top])} their value"
     return (f"The debt exceeds the GPUs' gross resale value (before selling costs) in {over} of the "
-            f"{len(debt)} quarters (highest {highest}, {run.data.quarter_labels[top]}): what the GPUs would "
+            f"{counted(len(debt), 'quarter')} (highest {highest}, {run.data.quarter_labels[top]}): what the GPUs would "
             "not repay if sold is owed against the contracts, the sites and the cash.")
 
 
