@@ -1225,6 +1225,18 @@ def test_a_band_hidden_by_its_line_is_left_out_of_the_legend_and_its_line_says_s
     assert chart.count('opacity="0.15"/>') == 1  # one band's swatch: the cash's
 
 
+def test_the_npv_at_other_rates_says_where_the_lower_rate_is_floored(runs, tmp_path, monkeypatch):
+    """tiny at a 3 % discount rate: the rate 5 points below is floored at 0 %, and the figure read
+    '$7.9M at 0% a year' under words saying '5 points a year below and above the model's 3%'."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, out, err = run_cli("solve", "tiny", "--set", "horizon.discount_rate_annual=0.03", "--out",
+                             str(tmp_path / "S"), "--report")  # fmt: skip
+    assert code == 0, out + err
+    words = "terminal equity discounted 5 points a year below{} and above the model's {}"
+    assert words.format(" (not under 0%)", "3%") in text_of(tmp_path / "S")
+    assert words.format("", "15%") in text_of(runs["solve"])  # tiny's 15 %: 10 % and 20 %
+
+
 def test_a_one_quarter_report_counts_its_quarter_in_the_singular(tmp_path, monkeypatch):
     """tiny cut to its first quarter, 2026Q3 (its optional contract, starting 2027Q1, removed and its
     covenants tested from 2026Q3): its report read 'horizon 2026Q3 to 2026Q3 (1 quarters)' and

@@ -205,9 +205,15 @@ def _forecast_value_kpis(run: ReportRun) -> list[Kpi]:
         _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig)}",
                   format_usd(fig["npv_cash_held_usd"])),
         _milp_kpi(run, f"{OTHER_RATES_LABEL}: its equity cash flows and terminal equity discounted "
-                  f"{RATE_STEP * 100:.0f} points a year below and above the model's "
+                  f"{RATE_STEP * 100:.0f} points a year below{_not_under_zero(run)} and above the model's "
                   f"{format_rate(run.data.discount_rate_annual)} (formulation §6)", other_rates_words(fig)),
     ]  # fmt: skip
+
+
+def _not_under_zero(run: ReportRun) -> str:
+    """' (not under 0%)' where the rate below the model's is floored (core/results.py npv_at_other_rates):
+    '5 points below the model's 3%' read beside 'at 0% a year'."""
+    return " (not under 0%)" if run.data.discount_rate_annual < RATE_STEP else ""
 
 
 def _forecast_cash_kpis(run: ReportRun) -> list[Kpi]:
