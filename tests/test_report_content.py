@@ -795,6 +795,21 @@ def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
     assert code == 0 and "* Pareto front of mean NPV, CVaR5 NPV and P(breach); > recommended" in out
 
 
+def test_the_pareto_key_marks_a_plan_that_breaks_its_forecast(runs):
+    """The candidates table marks '!' a plan that breaches or defaults on its own forecast; the
+    Pareto chart's key beside it did not, so a reader picking from the chart saw no sign of it. The
+    "breach" sweep: its fixed purchases (1,000 B200 in 2026Q4) miss tiny's DSCR on the forecast."""
+    metrics = pd.read_csv(runs["breach"] / "candidates.csv")
+    broken = ~metrics["forecast_within_limits"].astype(bool)
+    assert broken.any() and not broken.all()
+    html = html_of(runs["breach"])
+    key = re.search(r"<table class='key'[^>]*>(.*?)</table>\s*<p class='cap'>(.*?)</p>", html, re.S)
+    rows = (re.findall(r"<td[^>]*>.*?</td>", r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", key.group(1)))
+    plans = [unescape(re.sub(r"<[^>]+>", "", cells[1])) for cells in rows if cells]
+    assert plans == [("! " if b else "") + p for p, b in zip(metrics["plan"], broken, strict=True)]
+    assert "!: breaches a covenant or defaults on the forecast itself." in unescape(key.group(2))
+
+
 def test_rule_text_names_set_and_missing_limits():
     from fleetopt.sweep.candidates import Rule
 

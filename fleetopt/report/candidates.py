@@ -185,15 +185,20 @@ def _front_key(metrics: pd.DataFrame) -> str:
     """The Pareto chart's key, beside it: each point's number, plan and P(covenant breach), its row
     marked as in the candidates table (a sentence of 22 candidates read as one run-on paragraph)."""
     rows = []
-    for n, (_, r) in enumerate(metrics.iterrows()):
+    # a plan that breaks a limit on its own forecast, marked as the candidates table marks it: a reader
+    # picking from the chart and its key saw no sign of it
+    broken = ~metrics[FORECAST_OK].astype(bool) if FORECAST_OK in metrics else pd.Series(False, metrics.index)
+    for n, (at, r) in enumerate(metrics.iterrows()):
         cls = f" class='{_front_class(r)}'" if _front_class(r) else ""
-        rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(str(r['plan']))}</td>"
+        mark = f"{FORECAST_MARK} " if broken[at] else ""
+        rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(mark + str(r['plan']))}</td>"
                     f"<td>{escape(format_percent(r['breach_probability']))}</td></tr>")  # fmt: skip
     head = f"<th>#</th><th class='text'>plan</th><th>{BREACH_LABEL}</th>"
+    marks = f"; {FORECAST_MARK_WORDS}" if broken.any() else ""
     # named for a screen reader: a table in a card with no heading of its own had no name
     return (f"<table class='key' aria-label='Key to the Pareto chart'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
-            "<p class='cap'>Green: recommended; a bold blue number: on the Pareto front.</p>")  # fmt: skip
+            f"<p class='cap'>Green: recommended; a bold blue number: on the Pareto front{escape(marks)}.</p>")  # fmt: skip
 
 
 def _front_class(row) -> str:
