@@ -115,6 +115,19 @@ def _walk(z: np.ndarray, vol: float) -> np.ndarray:
     return np.exp(np.cumsum(steps, axis=1))
 
 
+def _reverting_walk(z: np.ndarray, vol: float, half_life: float) -> np.ndarray:
+    """Mean-one multiplicative factor from 1 in quarter 0 whose log x reverts to 0 (the forecast),
+    driven by shocks ``z``: x_t = phi x_(t-1) + vol sqrt(dt) z_t, phi = 0.5 ** (1 / ``half_life``
+    quarters); the factor is exp(x_t - Var(x_t) / 2). The variance by its recursion, not its closed
+    form vol^2 dt (1 - phi^2t) / (1 - phi^2): a half-life so long that phi rounds to 1 gives the walk."""
+    phi = 0.5 ** (1.0 / half_life)
+    x, var = np.zeros_like(z), np.zeros(z.shape[1])
+    for t in range(1, z.shape[1]):
+        x[:, t] = phi * x[:, t - 1] + vol * np.sqrt(_DT) * z[:, t]
+        var[t] = phi * phi * var[t - 1] + vol * vol * _DT
+    return np.exp(x - 0.5 * var)
+
+
 def _lognormal_walk(seed, idx, stream, T, vol, cycle=None, loading: float = 0.0) -> np.ndarray:
     """Mean-one multiplicative random walk starting at 1 in quarter 0."""
     if vol == 0:
@@ -162,17 +175,29 @@ def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
 
 def _price_walks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """(n, G, T) price walks: a common walk for every generation (correlation 1), or per generation
-    sqrt(rho) x the common shock + sqrt(1 - rho) x its own."""
+    sqrt(rho) x the common shock + sqrt(1 - rho) x its own; each reverting to the forecast with
+    ``price_mean_reversion_half_life_quarters``."""
     risk, T, G = data.risk, data.T, len(GENERATIONS)
     vol, rho = risk.price_volatility_annual, risk.price_correlation_across_generations
     if vol == 0:
         return np.ones((len(idx), G, T))
-    loading = _loading(data, "price_loading")
-    common = _shocks(seed, idx, (Stream.PRICE, 0), T, _cycle(data, seed, idx, loading), loading)
+    half_life = risk.price_mean_reversion_half_life_quarters
+
+    def walk(z: np.ndarray) -> np.ndarray:
+        return _walk(z, vol) if half_life is None else _reverting_walk(z, vol, half_life)
+
+    common = _common_price_shocks(data, seed, idx)
     if rho == 1.0:
-        return np.repeat(_walk(common, vol)[:, None, :], G, axis=1)
+        return np.repeat(walk(common)[:, None, :], G, axis=1)
     own = [_shocks(seed, idx, (Stream.PRICE, 1 + g), T) for g in range(G)]
-    return np.stack([_walk(np.sqrt(rho) * common + np.sqrt(1.0 - rho) * z, vol) for z in own], axis=1)
+    return np.stack([walk(np.sqrt(rho) * common + np.sqrt(1.0 - rho) * z) for z in own], axis=1)
+
+
+def _common_price_shocks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, T) the shock every generation's price walk shares, loaded on the AI cycle by its
+    ``price_loading``."""
+    loading = _loading(data, "price_loading")
+    return _shocks(seed, idx, (Stream.PRICE, 0), data.T, _cycle(data, seed, idx, loading), loading)
 
 
 def _self_competition(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:

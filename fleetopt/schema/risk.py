@@ -16,6 +16,7 @@ from fleetopt.schema.base import (
     Fraction,
     Loading,
     NameList,
+    Positive,
     PositiveQuarterCount,
     QuarterCount,
     ShareBelowOne,
@@ -175,6 +176,10 @@ class Risk(StrictModel):
     """Volatility of market prices (lognormal random walk per generation), per sqrt(year)."""
     price_correlation_across_generations: Fraction = 1.0
     """Correlation of the price shocks of different generations (1: one shared walk)."""
+    price_mean_reversion_half_life_quarters: Positive | None = None
+    """Quarters in which a market price's expected (log) deviation from the forecast halves: each
+    generation's price factor reverts to the forecast (a log AR(1), each quarter's factor still mean
+    one) on the random walk's own shocks; none: the random walk, which never reverts."""
     demand_volatility_annual: Volatility = 0.0
     """Volatility of market demand (lognormal random walk), per sqrt(year)."""
     new_generation_price_step: Fraction = 0.0
