@@ -1,6 +1,7 @@
-"""Market prices reverting to the forecast (`price_mean_reversion_half_life_quarters`;
-fleetopt/evaluate/factors.py, docs/evaluation.md "From the draws to the factors"): on the shocks
-of today's walks, so a scenario's shocks are the same with and without it."""
+"""Two options of the risk model (fleetopt/evaluate/factors.py, docs/evaluation.md "From the draws to
+the factors"): market prices reverting to the forecast (`price_mean_reversion_half_life_quarters`)
+and resale values loading on the market price walks (`resale_price_loading`). Both take the shocks
+of today's walks, so a scenario's shocks are the same with and without them."""
 
 from __future__ import annotations
 
@@ -102,26 +103,56 @@ def test_reversion_narrows_the_spread_of_prices_around_the_forecast():
     assert reverting.std() == pytest.approx(math.sqrt(0.01 * (1 - phi**14) / (1 - phi**2)), rel=0.03)
 
 
+# ---------------------------------------------------------------- resale values loading on prices
+
+
+def test_resale_values_loading_fully_on_prices_follow_the_common_price_walk():
+    """Loading 1 and equal volatilities: the resale factor is the price walk every generation
+    shares (correlation 1), the AI cycle's loading included."""
+    d = prices_only(resale_price_loading=1.0, ai_cycle={"price_loading": 0.7})
+    scen = scenarios(d)
+    np.testing.assert_allclose(scen.resale_factor, scen.price_factor[:, 0, :], rtol=1e-12)
+
+
+def test_the_resale_shock_is_the_loading_times_the_common_price_shock_plus_its_own():
+    """Loading 0.8: resale shock = 0.8 x the common price shock + sqrt(1 - 0.64) = 0.6 x its own,
+    its own being the shock of the independent walk (loading 0) of the same seed."""
+    common = walk_shocks(scenarios(prices_only()).price_factor[:, 0, :], 0.2)
+    own = walk_shocks(scenarios(prices_only()).resale_factor, 0.2)
+    loaded = walk_shocks(scenarios(prices_only(resale_price_loading=0.8)).resale_factor, 0.2)
+    np.testing.assert_allclose(loaded, 0.8 * common + 0.6 * own, rtol=1e-9, atol=1e-9)
+
+
+def test_resale_values_move_with_prices_by_the_loading():
+    """Quarter-on-quarter moves of log resale and log price correlate by the loading (0.8), the
+    generations' common walk taken where they are correlated 1."""
+    scen = scenarios(prices_only(resale_price_loading=0.8), n=N)
+    resale, price = np.diff(np.log(scen.resale_factor)), np.diff(np.log(scen.price_factor[:, 0, :]))
+    assert np.corrcoef(resale[:, 3], price[:, 3])[0, 1] == pytest.approx(0.8, abs=0.02)
+
+
 # ---------------------------------------------------------------- both: mean one, nothing else moves
 
 
-def test_reverting_prices_average_to_the_forecast():
+def test_with_both_options_every_price_and_resale_factor_averages_to_the_forecast():
     """Half-life 1 quarter, volatility 0.5 (a variance correction the walk's, sigma^2 t dt, would
-    put the last quarter's mean at 0.84; none at 1.04), generations correlated 0.5 under the AI
-    cycle: each quarter's mean is 1 within four standard errors."""
+    put the last quarter's mean at 0.84; none at 1.04), resale loading 0.8, generations correlated
+    0.5 under the AI cycle: each quarter's mean is 1 within four standard errors."""
     d = prices_only(price_volatility_annual=0.5, price_correlation_across_generations=0.5,
-                    price_mean_reversion_half_life_quarters=1, ai_cycle={"price_loading": 0.7})  # fmt: skip
+                    price_mean_reversion_half_life_quarters=1, resale_price_loading=0.8,
+                    ai_cycle={"price_loading": 0.7})  # fmt: skip
     scen = scenarios(d, seed=11, n=N)
-    for g in range(3):
-        paths = scen.price_factor[:, g, :]
+    for name, paths in [*((f"price_factor[{g}]", scen.price_factor[:, g, :]) for g in range(3)),
+                        ("resale_factor", scen.resale_factor)]:  # fmt: skip
         mean, error = paths.mean(axis=0), paths.std(axis=0, ddof=1) / math.sqrt(N)
         off = np.abs(mean - 1.0) > 4.0 * error + 1e-12
-        assert not off.any(), f"generation {g}: mean {mean[off]} in quarters {np.flatnonzero(off)}"
+        assert not off.any(), f"{name}: mean {mean[off]} in quarters {np.flatnonzero(off)}"
 
 
 @pytest.mark.parametrize(
     ("option", "moved"),
-    [({"price_mean_reversion_half_life_quarters": 4}, "price_factor")],
+    [({"price_mean_reversion_half_life_quarters": 4}, "price_factor"),
+     ({"resale_price_loading": 0.8}, "resale_factor")],
 )
 def test_each_option_moves_its_own_factor_only(option, moved):
     """tiny's whole risk block (self-competition, release steps, defaults, delays, rates,
@@ -147,6 +178,9 @@ def test_each_option_moves_its_own_factor_only(option, moved):
         ("price_mean_reversion_half_life_quarters", float("inf"), "finite"),
         ("price_mean_reversion_half_life_quarters", float("nan"), "finite"),
         ("price_mean_reversion_half_life_quarters", "two years", "number"),
+        ("resale_price_loading", 1.5, "at most 1"),
+        ("resale_price_loading", -0.8, "greater than or equal to 0"),
+        ("resale_price_loading", float("nan"), "finite"),
     ],
 )
 def test_a_bad_value_is_refused_by_name(field, value, said):

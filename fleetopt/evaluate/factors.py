@@ -98,13 +98,14 @@ def normals(seed: int, scenarios: np.ndarray, stream: tuple[Stream, int], n: int
     return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
 
 
-def _shocks(seed, idx, stream, T, cycle: np.ndarray | None = None, loading: float = 0.0) -> np.ndarray:
-    """(n, T) standard normal shocks of a walk, 0 in quarter 0 (today is known); with a cycle
-    ``loading``, correlated with the AI cycle's shocks ``cycle`` by that much (still unit variance)."""
+def _shocks(seed, idx, stream, T, common: np.ndarray | None = None, loading: float = 0.0) -> np.ndarray:
+    """(n, T) standard normal shocks of a walk, 0 in quarter 0 (today is known); with a ``loading``,
+    correlated by that much with the ``common`` shocks it loads on (the AI cycle's, or the price
+    walks' for resale values): loading x common + sqrt(1 - loading^2) x its own, still unit variance."""
     z = normals(seed, idx, stream, T)
     z[:, 0] = 0.0
     if loading:
-        z = loading * cycle + np.sqrt(1.0 - loading * loading) * z
+        z = loading * common + np.sqrt(1.0 - loading * loading) * z
     return z
 
 
@@ -128,11 +129,11 @@ def _reverting_walk(z: np.ndarray, vol: float, half_life: float) -> np.ndarray:
     return np.exp(x - 0.5 * var)
 
 
-def _lognormal_walk(seed, idx, stream, T, vol, cycle=None, loading: float = 0.0) -> np.ndarray:
-    """Mean-one multiplicative random walk starting at 1 in quarter 0."""
+def _lognormal_walk(seed, idx, stream, T, vol, common=None, loading: float = 0.0) -> np.ndarray:
+    """Mean-one multiplicative random walk starting at 1 in quarter 0 (its shocks loading on ``common``)."""
     if vol == 0:
         return np.ones((len(idx), T))
-    return _walk(_shocks(seed, idx, stream, T, cycle, loading), vol)
+    return _walk(_shocks(seed, idx, stream, T, common, loading), vol)
 
 
 def _cycle(data: ModelData, seed: int, idx: np.ndarray, loading: float) -> np.ndarray | None:
@@ -195,7 +196,7 @@ def _price_walks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
 
 def _common_price_shocks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """(n, T) the shock every generation's price walk shares, loaded on the AI cycle by its
-    ``price_loading``."""
+    ``price_loading`` (drawn whatever the prices' volatility: resale values may load on it)."""
     loading = _loading(data, "price_loading")
     return _shocks(seed, idx, (Stream.PRICE, 0), data.T, _cycle(data, seed, idx, loading), loading)
 
@@ -380,9 +381,11 @@ def draw_electricity_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.n
 
 def draw_resale_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Multiplier on GPU resale values (disposal proceeds, terminal value, the borrowing base's
-    collateral): a mean-one lognormal walk."""
-    vol = data.risk.resale_value_volatility_annual
-    return _lognormal_walk(seed, idx, (Stream.RESALE, 0), data.T, vol)
+    collateral): a mean-one lognormal walk, its shocks loading ``resale_price_loading`` on the
+    market price walks' common shock."""
+    vol, loading = data.risk.resale_value_volatility_annual, data.risk.resale_price_loading
+    common = _common_price_shocks(data, seed, idx) if vol and loading else None
+    return _lognormal_walk(seed, idx, (Stream.RESALE, 0), data.T, vol, common, loading)
 
 
 # ---------------------------------------------------------------- the declarations

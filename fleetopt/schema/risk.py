@@ -205,6 +205,9 @@ class Risk(StrictModel):
     """Volatility of electricity prices (lognormal random walk), per sqrt(year)."""
     resale_value_volatility_annual: Volatility = 0.0
     """Volatility of secondary-market GPU values (lognormal random walk), per sqrt(year)."""
+    resale_price_loading: Fraction = 0.0
+    """Correlation of the resale walk's shocks with the market price walks' common shock (0.8: used
+    GPUs lose value when rents fall); 0: resale values move on shocks of their own."""
     ai_cycle: AICycle | None = None
     """A common factor moving prices, demand, defaults and the credit spread of new borrowing together;
     none when omitted."""
