@@ -223,6 +223,19 @@ def test_validate_says_how_a_site_s_power_changes(tmp_path, tiny_text, capacity,
     assert said in " ".join(out.replace("│", " ").split())
 
 
+def test_validate_says_prices_revert_and_resale_values_load_on_them():
+    """With a price half-life and a resale loading set, the summary still read "prices
+    25%/sqrt(year)" and "resale values 20%/sqrt(year)", as for independent random walks."""
+    edits = ("--set", "risk.price_mean_reversion_half_life_quarters=8",
+             "--set", "risk.resale_price_loading=0.8")  # fmt: skip
+    code, out, err = run_cli("validate", str(TINY_PATH), *edits)
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert ("prices 25%/sqrt(year) (correlation across generations 1; reverting to the forecast, half-life "
+            "8 quarters)") in flat
+    assert "resale values 20%/sqrt(year) (loading 0.8 on the prices' common shock)" in flat
+
+
 def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_text):
     """The summary left out `risk` and `policy`: a planner could not see that an edit of the policy
     was read. tiny's risk as in its file; its policy with a buffer and one rule off; no risk at all."""

@@ -137,6 +137,9 @@ def _risk_text(risk, customers: set[str], data) -> str:
     parts = []
     if risk.price_volatility_annual:
         across = f"correlation across generations {risk.price_correlation_across_generations:g}"
+        if (half_life := risk.price_mean_reversion_half_life_quarters) is not None:
+            quarters = f"{half_life:g} quarter{'' if half_life == 1 else 's'}"
+            across += f"; reverting to the forecast, half-life {quarters}"
         parts.append(f"prices {format_rate(risk.price_volatility_annual)}/sqrt(year) ({across})")
     if risk.demand_volatility_annual:
         parts.append(f"demand {format_rate(risk.demand_volatility_annual)}/sqrt(year)")
@@ -162,11 +165,14 @@ def _risk_text(risk, customers: set[str], data) -> str:
         parts.append(f"late power (chance {format_rate(delay.probability)} per block started, up to {late} "
                      f"late; contracted capacity: chance {format_rate(delay.contracted_probability)} "
                      "per increase)")  # fmt: skip
-    for name, value, bp in (("reference rate", risk.reference_rate_volatility_annual, True),
-                            ("electricity", risk.electricity_price_volatility_annual, False),
-                            ("resale values", risk.resale_value_volatility_annual, False)):  # fmt: skip
+    loading = risk.resale_price_loading
+    with_prices = f" (loading {loading:g} on the prices' common shock)" if loading else ""
+    resale = risk.resale_value_volatility_annual
+    for name, value, bp, note in (("reference rate", risk.reference_rate_volatility_annual, True, ""),
+                                  ("electricity", risk.electricity_price_volatility_annual, False, ""),
+                                  ("resale values", resale, False, with_prices)):  # fmt: skip
         if value:
-            parts.append(f"{name} {f'{value * 1e4:.0f}bp' if bp else format_rate(value)}/sqrt(year)")
+            parts.append(f"{name} {f'{value * 1e4:.0f}bp' if bp else format_rate(value)}/sqrt(year){note}")
     if risk.ai_cycle:
         parts.append("a common AI-cycle factor")
     if risk.delivery_slip and risk.delivery_slip.probability:
