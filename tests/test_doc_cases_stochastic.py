@@ -441,3 +441,56 @@ def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows):
         pytest.approx(391_516.58, abs=0.01), pytest.approx(302_502.87, abs=0.01),
         pytest.approx(302_502.87, abs=0.01),
     )  # fmt: skip
+
+
+def owing_with_ebitda_below_zero(covenant: dict, solver: str) -> dict:
+    """The test below's case solved by ``solver``: its summary."""
+    d = rescue_model(overhead_usd_per_quarter=1_500_000)
+    d["finance"]["opening_cash_usd"] = 10_000_000
+    d["finance"]["facilities"] = {"owed": {
+        "size_usd": 100_000, "opening_balance_usd": 100_000, "fixed_rate_annual": 0.0,
+        "amortization_quarters": 8, "draw_from": "2026Q1", "draw_until": "2026Q1",
+    }}  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", **covenant}
+    return api.solve_stochastic(
+        data_of(d), 2, scenario_seed=28, out_of_sample=0, threads=1, mip_gap=1e-6, solver=solver
+    ).summary()
+
+
+@pytest.mark.parametrize(
+    ("covenant", "cure", "value", "rp"),
+    [
+        ({"max_debt_to_ebitda": 6.0}, 75_000.0, -2_309_705.52, 165_304.92),
+        ({"min_dscr": 1.2}, 458_368.75, -6_526_761.77, -45_547.89),
+    ],
+)
+def test_a_copy_that_owes_debt_with_ebitda_below_zero_cures_at_most_the_debt(covenant, cure, value, rp):
+    """§7b "A covenant cure costs at most the debt": the test above with a $100,000 opening balance
+    at 0 % repaid over 8 quarters ($12,500 a quarter; no more can be drawn). Scenario 15 (p = 0.05)
+    earns EBITDA -368,368.75 a quarter; its leverage row read D_t <= 24 x EBITDA_t, a cure of D_t +
+    8,840,850 a quarter at 11 per USD (before: $24.7M in all, V_15 -$273.4M, and RP scrapped 25 GPUs
+    to cut it). Repaying the debt the row tests cures it, so the cure is at most that debt. A
+    prepayment shortens no instalment (§5.9), so the balance stays at least the instalments left in
+    the horizon: RP prepays the $50,000 due after it in 2026Q1 (each USD owed at a quarter's end
+    costs 0.05 x 11 = 0.55, the forecast 0.976454 - 0.909091 = 0.067 a USD repaid early), owing
+    37,500, 25,000, 12,500 and 0 at the quarters' ends. NPV_15 = -368,368.75 x 3.770020 - (62,500 x
+    0.976454 + 12,500 x (0.953463 + 0.931012 + 0.909091)) = -1,484,705.52; NPV_0 = V_0 = 103,850 x
+    3.770020 - 96,074.58 = 295,568.63. Leverage: the cures are those balances, 75,000 at 11 per USD,
+    V_15 = NPV_15 - 825,000 = -2,309,705.52, RP = 0.95 V_0 + 0.05 V_15 = 165,304.92. DSCR (1.2 x
+    12,500 + 368,368.75 = 383,368.75 short a quarter) tests the balance at the quarter's start: in
+    2026Q1 the opening balance, which no copy can repay (uncut), then 37,500, 25,000 and 12,500:
+    458,368.75, V_15 = NPV_15 - 5,042,056.25 = -6,526,761.77, RP = -45,547.89."""
+    s = owing_with_ebitda_below_zero(covenant, "blocks")
+    row = s["scenarios"][0]
+    assert (row["scenario"], row["probability"]) == ("scenario 15", pytest.approx(0.05))
+    ((group, cured),) = row["slacks"].items()
+    assert group.endswith("_covenant") and cured["amount"] == pytest.approx(cure, abs=0.01)
+    assert (row["npv_usd"], row["value_usd"]) == (
+        pytest.approx(-1_484_705.52, abs=0.01), pytest.approx(value, abs=0.01),
+    )  # fmt: skip
+    assert [(c["quarter"], c["decision"], c["stochastic"]) for c in s["commitments"]] == [
+        ("2026Q1", "prepay_debt", pytest.approx(50_000.0, abs=0.01)),
+    ]  # nothing scrapped
+    assert s["rp_usd"] == pytest.approx(rp, abs=0.01)
+    assert "cut to the debt owed" in s["settings"]["solve_method"]
+

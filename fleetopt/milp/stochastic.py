@@ -226,15 +226,30 @@ def _add_owing_nothing(m: pyo.ConcreteModel, data: ModelData) -> None:
     """``untested`` (MUSD, >= 0, no cost), a column of every covenant row on debt, fixed at 0: freed
     where the copy is held to owe nothing (:func:`owe_nothing`), it takes the row's place, so that a
     copy that owes no debt (no debt service, no interest) is not charged for a covenant no lender
-    tests (§7b): there the row would read EBITDA >= 0."""
+    tests (§7b): there the row would read EBITDA >= 0.
+
+    ``repayment_cure``, beside each such row: the balances the row tests (:func:`owed_balances`)
+    <= its slack + ``ratio_cured`` (MUSD, >= 0, no cost), free while the row stands; where the copy is
+    held to repay instead (:func:`cure_by_repaying`) the row is untested and ``ratio_cured`` fixed at
+    0, so that the cure is what repaying that debt costs, no more (with EBITDA below 0 the row's own
+    cure exceeds it). No such row where an opening balance is tested, which no copy can repay."""
     rows = [(group, idx) for group in OWED_QUANTITY if hasattr(m, group) for idx in getattr(m, group)]
     m.UNTESTED = pyo.Set(initialize=rows, dimen=None, ordered=True)
     m.untested = pyo.Var(m.UNTESTED, domain=pyo.NonNegativeReals)
+    m.ratio_cured = pyo.Var(m.UNTESTED, domain=pyo.NonNegativeReals)
     for group, idx in rows:
         m.untested[group, idx].fix(0.0)
         row = getattr(m, group)[idx]
         lhs, rhs = row.expr.args  # lesser <= greater + slack, as Pyomo holds either sense
         row.set_value(lhs <= rhs + m.untested[group, idx])
+
+    def repayment_cure(m, group, t):
+        balances = owed_balances(m, data, group, t)
+        if not balances:
+            return pyo.Constraint.Skip
+        return sum(balances) <= m.slack[group, t] + m.ratio_cured[group, t]
+
+    m.repayment_cure = pyo.Constraint(m.UNTESTED, rule=repayment_cure)
 
 
 def owed_balances(m: pyo.Block, data: ModelData, group: str, t: int) -> list | None:
@@ -270,6 +285,39 @@ def owe_nothing(m: pyo.Block, data: ModelData) -> tuple[list, list]:
             m.untested[group, t].unfix()
             freed.append(m.untested[group, t])
     return fixed, freed
+
+
+def cure_by_repaying(m: pyo.Block, let_go: set) -> tuple[list, list]:
+    """Where a solved copy's cure of a covenant on debt exceeds what repaying the debt the row tests
+    costs (``repayment_cure``; by more than TOLERANCE_USD: EBITDA below 0, say, where leverage's cure
+    is the debt plus 4 x the limit x the EBITDA short), hold the copy to cure by repaying: the row
+    untested, its cure that debt. Where one so held would cure the row itself for less (by more than
+    TOLERANCE_USD), the row stands again, once (``let_go``: the rows so let go, added to). Returns
+    (the rows now held to repay, those let go), as (group, quarter)."""
+    held, released = [], []
+    tolerance = to_model_units(TOLERANCE_USD)
+    for key in m.repayment_cure:
+        cure, ratio_cured, untested = m.slack[key].value or 0.0, m.ratio_cured[key], m.untested[key]
+        if cure <= tolerance:
+            continue
+        owed = pyo.value(m.repayment_cure[key].expr.args[0])  # the balances the row tests
+        if not ratio_cured.fixed and untested.fixed and cure > owed + tolerance:
+            untested.unfix()
+            ratio_cured.fix(0.0)
+            held.append(key)
+        elif ratio_cured.fixed and key not in let_go and _row_cure(m, key) < cure - tolerance:
+            untested.fix(0.0)
+            ratio_cured.unfix()
+            let_go.add(key)
+            released.append(key)
+    return held, released
+
+
+def _row_cure(m: pyo.Block, key: tuple) -> float:
+    """The cure the covenant row ``key`` itself would need at the solved values (MUSD)."""
+    lhs, rhs = getattr(m, key[0])[key[1]].expr.args
+    slack = (m.slack[key].value or 0.0) + (m.untested[key].value or 0.0)
+    return max(0.0, pyo.value(lhs) - pyo.value(rhs) + slack)
 
 
 def _add_scenario_value(m: pyo.ConcreteModel, data: ModelData, equity_cost: float) -> None:
@@ -359,6 +407,8 @@ class ExtensiveForm:
     _fixed: list = field(default_factory=list, repr=False)
     _held: list = field(default_factory=list, repr=False)  # balances owe_nothing fixed at 0
     _freed: list = field(default_factory=list, repr=False)  # untested columns it freed
+    _repaying: list = field(default_factory=list, repr=False)  # (block, row) cure_by_repaying held
+    _let_go: dict = field(default_factory=dict, repr=False)  # rows it let stand again, by scenario
     _highs: BlockSolver | None = field(default=None, repr=False)
     load_seconds: float = 0.0  # the Pyomo model compiled for HiGHS (once, by the first solve)
 
@@ -387,7 +437,8 @@ class ExtensiveForm:
         self._test_where_owed()
         solution = self._solve_as_held(mip_gap, time_limit, threads)
         while solution.objective_usd is not None:
-            if not self._owe_nothing():
+            lifted, repaying = self._owe_nothing(), self._cure_by_repaying()
+            if not (lifted or repaying):
                 break
             kept = [var.value for var in self._highs.vars]
             left = None if time_limit is None else time_limit - (time.perf_counter() - started)
@@ -396,8 +447,7 @@ class ExtensiveForm:
                 for var, value in zip(self._highs.vars, kept, strict=True):
                     var.set_value(value, skip_validation=True)
                 break
-            rows = counted(len(self._freed), "covenant row")
-            again.method = f"{again.method}, then again with {rows} untested where a copy owes nothing"
+            again.method = f"{again.method}, then again with {self._lifted_words()}"
             solution = again
         solution.seconds = time.perf_counter() - started
         return solution
@@ -413,13 +463,38 @@ class ExtensiveForm:
             freed += len(untested)
         return freed
 
+    def _cure_by_repaying(self) -> int:
+        """:func:`cure_by_repaying` in every copy, remembered so that the next solve can undo it; the
+        number of rows whose cure it changed."""
+        changed = 0
+        for n in range(len(self.scenarios)):
+            blk, let_go = self.block(n), self._let_go.setdefault(n, set())
+            held, released = cure_by_repaying(blk, let_go)
+            self._repaying += [(blk, key) for key in held]
+            changed += len(held) + len(released)
+        return changed
+
+    def _lifted_words(self) -> str:
+        """The rows lifted so far, for ``solve_method``."""
+        repaying = len({(blk.name, key) for blk, key in self._repaying if blk.ratio_cured[key].fixed})
+        parts = []
+        if self._freed or not repaying:
+            parts.append(f"{counted(len(self._freed), 'covenant row')} untested where a copy owes nothing")
+        if repaying:
+            parts.append(f"{counted(repaying, 'covenant cure')} cut to the debt owed")
+        return ", ".join(parts)
+
     def _test_where_owed(self) -> None:
-        """Undo :func:`owe_nothing`: every covenant row on debt stands again, no balance held at 0."""
+        """Undo :func:`owe_nothing` and :func:`cure_by_repaying`: every covenant row on debt stands
+        again, no balance held at 0, every cure the row's own."""
         for var in self._held:
             var.unfix()
         for var in self._freed:
             var.fix(0.0)
-        self._held, self._freed = [], []
+        for blk, key in self._repaying:
+            blk.untested[key].fix(0.0)
+            blk.ratio_cured[key].unfix()
+        self._held, self._freed, self._repaying, self._let_go = [], [], [], {}
 
     def _solve_as_held(self, mip_gap: float, time_limit: float | None, threads: int | None) -> EFSolution:
         started = time.perf_counter()

@@ -45,6 +45,7 @@ VARIABLE_UNITS = {
     "revolver_balance": "MUSD",
     "idle_unpowered": "MW",
     "untested": "MUSD",  # a covenant row on debt lifted where a copy owes nothing: its rows are MUSD
+    "ratio_cured": "MUSD",  # frees a copy's cure from the debt it tests (repayment_cure): MUSD rows
     "eta": "MUSD",
     "shortfall": "MUSD",
     "objective": "MUSD",

@@ -155,7 +155,7 @@ def check_memory(data: ModelData, n: int, quarters: int, n_name: str = "scenario
     """Refuse, before any solve, an extensive form of ``n`` scenarios whose estimated peak memory
     (:data:`BASE_BYTES` + n x (:data:`SCENARIO_BYTES` + :data:`BYTES_PER_ELEMENT` x
     :func:`scenario_elements`)) exceeds this machine's physical memory or its container's limit:
-    the OS would kill the solve with no message (neocloud at N = 1,000: about 127 GB).
+    the OS would kill the solve with no message (neocloud at N = 1,000: about 128 GB).
     ``FLEETOPT_STOCHASTIC_MEMORY_CHECK=0`` skips the check (:func:`memory_check_on`)."""
     if not memory_check_on():
         return
