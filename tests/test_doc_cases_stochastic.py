@@ -494,3 +494,14 @@ def test_a_copy_that_owes_debt_with_ebitda_below_zero_cures_at_most_the_debt(cov
     assert s["rp_usd"] == pytest.approx(rp, abs=0.01)
     assert "cut to the debt owed" in s["settings"]["solve_method"]
 
+
+def test_the_mpisppy_route_cures_at_most_the_debt_too():
+    """The test above by mpi-sppy's extensive form (§7b, "The mpi-sppy route"), which lifted no row
+    before: scenario 15 charged a $32.9M leverage cure, V_15 -$363.7M, RP -$18.27M. Now as the block
+    solver: the cures are the debt owed, 75,000 in all, V_15 -2,309,705.52, RP 165,304.92."""
+    pytest.importorskip("mpisppy", reason="mpi-sppy not installed: pip install 'fleetopt[stochastic]'")
+    s = owing_with_ebitda_below_zero({"max_debt_to_ebitda": 6.0}, "mpisppy-ef")
+    row = s["scenarios"][0]
+    assert row["slacks"]["leverage_covenant"]["amount"] == pytest.approx(75_000.0, abs=0.01)
+    assert row["value_usd"] == pytest.approx(-2_309_705.52, abs=0.01)
+    assert s["rp_usd"] == pytest.approx(165_304.92, abs=0.01)

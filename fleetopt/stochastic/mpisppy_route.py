@@ -137,13 +137,17 @@ def solve_by_mpisppy(
     with mpisppy_notes_on_stderr():
         ef = ExtensiveForm({"solver": SOLVER}, names, creator)
     built = time.perf_counter()
-    # appsi_highs handles Ctrl-C in HiGHS's callback: the stop would be lost
-    with stops_kept(), mpisppy_notes_on_stderr():
-        results = ef.solve_extensive_form(solver_options={"mip_rel_gap": mip_gap})
-    if sputils.not_good_enough_results(results):
-        raise NoPlanError(
-            f"mpi-sppy's extensive form stopped without a plan ({results.solver.termination_condition})"
-        )
+    let_go = {name: set() for name in names}
+    while True:  # as ExtensiveForm.solve: no cure where nothing is owed, none above the debt (§7b)
+        # appsi_highs handles Ctrl-C in HiGHS's callback: the stop would be lost
+        with stops_kept(), mpisppy_notes_on_stderr():
+            results = ef.solve_extensive_form(solver_options={"mip_rel_gap": mip_gap})
+        if sputils.not_good_enough_results(results):
+            raise NoPlanError(
+                f"mpi-sppy's extensive form stopped without a plan ({results.solver.termination_condition})"
+            )
+        if not any([_cures_changed(ef.local_scenarios[name], data, let_go[name]) for name in names]):
+            break
     objective = pyo.value(ef.ef.EF_Obj) / scale
     bound = None if results.problem.upper_bound is None else results.problem.upper_bound / scale
     gap = gap_to_bound(objective, bound)
@@ -157,3 +161,12 @@ def solve_by_mpisppy(
         time.perf_counter() - built,
         gap,
     )
+
+
+def _cures_changed(m: pyo.Block, data: ModelData, let_go: set) -> bool:
+    """Whether a solved scenario's covenant rows on debt changed: lifted where it owes nothing
+    (:func:`~fleetopt.milp.stochastic.owe_nothing`), or its cure cut to the debt owed
+    (:func:`~fleetopt.milp.stochastic.cure_by_repaying`), so that it is solved again."""
+    _, lifted = sto.owe_nothing(m, data)
+    held, released = sto.cure_by_repaying(m, let_go)
+    return bool(lifted or held or released)
