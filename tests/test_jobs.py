@@ -1741,6 +1741,45 @@ def test_a_full_disk_during_an_evaluation_says_what_is_saved_and_how_to_finish(t
     assert code == 0 and (out / "metrics.csv").exists(), err
 
 
+def test_a_full_disk_while_a_chunk_is_written_names_the_chunk_file(tmp_path, monkeypatch):
+    """A disk that filled while a chunk was written said "No space left on device while the run wrote
+    to FOLDER", naming no file: the write and fsync of an open file raise an OSError without one. The
+    chunk meant is named now, its temporary file removed; a resume finishes the run."""
+    import errno
+
+    import fleetopt.evaluate.jobs as jobs
+    import fleetopt.runs.files as files
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0
+    real_fsync, real_write = os.fsync, jobs.write_bytes_atomic
+    writing_a_chunk = []
+
+    def fsync(fd):  # the disk full as the chunk's bytes reach it, as a file system reports it
+        if writing_a_chunk:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    def write_chunk(path, data):
+        writing_a_chunk.append(path)
+        real_write(path, data)
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    monkeypatch.setattr(jobs, "write_bytes_atomic", write_chunk)
+    out = tmp_path / "E"
+    args = ("evaluate", "--plans", str(tmp_path / "plan"), "--scenarios", "20", "--backend", "numpy")
+    code, _, err = run_cli(*args, "--out", str(out))
+    chunk = writing_a_chunk[0]
+    assert chunk.parent == out / "chunks" and chunk.name.startswith("chunk-0-1-")
+    said = f"No space left on device ({chunk}) while the run wrote to {out}"
+    assert code == 2 and said in " ".join(err.split()), err
+    assert list((out / "chunks").iterdir()) == []  # nothing half-written: no temporary file left
+    monkeypatch.undo()
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, err = run_cli("evaluate", "--resume", str(out))
+    assert code == 0 and (out / "metrics.csv").exists(), err
+
+
 @pytest.mark.parametrize("killed", ["while it works", "while it starts"])
 def test_a_worker_ends_when_its_parent_is_killed(tmp_path, killed):
     """A parent killed outright (SIGKILL: out of memory, a pre-empted instance's last signal) left

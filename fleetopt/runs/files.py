@@ -142,6 +142,12 @@ def write_bytes_atomic(path: str | Path, data: bytes, user_file: bool = False) -
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600: as a plain open() would
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is not None:
+            raise
+        # a write or fsync that failed (a full disk, a file-size limit) names no file: the one meant
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
