@@ -1780,6 +1780,32 @@ def test_a_full_disk_while_a_chunk_is_written_names_the_chunk_file(tmp_path, mon
     assert code == 0 and (out / "metrics.csv").exists(), err
 
 
+def test_a_run_whose_record_failed_is_not_listed_as_stopped(tmp_path, monkeypatch):
+    """An evaluation that finished but could not be recorded (the registry held past its minute, or on
+    a full disk: exit 2, "record it with fleetopt runs add") was listed by `fleetopt runs` as "stopped
+    while it was being recorded", though nothing stopped it: the list now says either may be why."""
+    from fleetopt.runs.registry import Registry, RegistryError
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0
+
+    def held(*args, **kwargs):
+        raise RegistryError("the run registry stayed locked by another process for 60 s")
+
+    monkeypatch.setattr(Registry, "record", held)
+    out = tmp_path / "runs" / "E"
+    args = ("evaluate", "--plans", str(tmp_path / "plan"), "--scenarios", "20", "--out", str(out))
+    code, _, err = run_cli(*args)
+    assert code == 2 and f"record it with fleetopt runs add {out}" in " ".join(err.split()), err
+    monkeypatch.undo()
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, listed, err = run_cli("runs")
+    said = " ".join(listed.split())
+    header = "finished but not recorded (its record failed, or it was stopped while being recorded):"
+    assert code == 0 and header in said, listed
+    assert f"{out}: fleetopt runs add {out}" in said
+
+
 @pytest.mark.parametrize("killed", ["while it works", "while it starts"])
 def test_a_worker_ends_when_its_parent_is_killed(tmp_path, killed):
     """A parent killed outright (SIGKILL: out of memory, a pre-empted instance's last signal) left
@@ -1959,7 +1985,8 @@ def test_fleetopt_runs_lists_a_job_killed_while_it_was_recorded(tmp_path, monkey
     folder = _killed_while_recorded(tmp_path)
     code, out, err = run_cli("runs")
     said = " ".join(out.split())
-    assert code == 0 and "finished but not recorded (stopped while it was being recorded):" in said, err
+    header = "finished but not recorded (its record failed, or it was stopped while being recorded):"
+    assert code == 0 and header in said, err
     assert f"{folder}: fleetopt runs add {folder}" in said
     assert run_cli("runs", "--kind", "sweep")[1].count("runs add") == 0  # an evaluation's
     assert run_cli("runs", "add", str(folder))[0] == 0

@@ -252,8 +252,9 @@ def runs_list(
         console.print(f"  {folder} ({job_kind or 'kind unknown'}): {job_state(folder, job_kind, pid)}",
                       soft_wrap=True, highlight=False)  # fmt: skip
     unrecorded = api.unrecorded_runs(model, None if kind is None else kind.value)
-    if unrecorded:  # killed while it was being recorded: finished, yet in no list before
-        console.print("finished but not recorded (stopped while it was being recorded):")
+    if unrecorded:  # its record failed (a held or full registry) or was killed: finished, in no list before
+        console.print("finished but not recorded (its record failed, or it was stopped while being "
+                      "recorded):")
     for folder in unrecorded:
         console.print(f"  {folder}: {shlex.join(['fleetopt', 'runs', 'add', str(folder)])}",
                       soft_wrap=True, highlight=False)  # fmt: skip
