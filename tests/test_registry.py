@@ -530,14 +530,21 @@ def test_a_resume_is_refused_before_the_work_when_the_registry_cannot_record_it(
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
-@pytest.mark.parametrize("command", [("runs",), ("runs", "show", "1")])
+@pytest.mark.parametrize(
+    "command", [("runs",), ("runs", "show", "1"), ("runs", "forget", "--missing"), ("runs", "add", "A")]
+)
 def test_runs_says_a_runs_folder_that_is_a_file_is_not_a_folder(tmp_path, monkeypatch, command):
     """FLEETOPT_RUNS_DIR set to a file: `fleetopt runs` said "no runs recorded yet", `runs show 1`
-    "no run with id 1 in FILE/registry.sqlite"."""
+    "no run with id 1 in FILE/registry.sqlite", `runs forget --missing` "no run to forget" (exit 0),
+    `runs add` of a finished run "cannot be used: File exists"."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("solve", "tiny", "--out", "A")[0] == 0  # recorded elsewhere: `runs add` has a run to add
     (tmp_path / "runs-file").write_text("not a folder\n")
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs-file"))
     code, out, err = run_cli(*command)
     assert code == 2 and "no runs recorded" not in out and "no run with id" not in err
+    assert "no run to forget" not in out and "File exists" not in err
     assert f"the runs folder {tmp_path / 'runs-file'} ($FLEETOPT_RUNS_DIR or ./runs) is not a folder" in (
         " ".join(err.split())
     )

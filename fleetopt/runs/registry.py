@@ -267,6 +267,7 @@ class Registry:
         process's lock; a runs folder or database that cannot be used is bad input (a folder that is
         a file or cannot be written, a read-only, corrupt or foreign file), named with what to do."""
         wait = self.BUSY_SECONDS if wait is None else wait
+        self._check_folder()  # a file there: named so, not as mkdir's "File exists"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -504,6 +505,7 @@ class Registry:
         run whose folder is gone or holds a later run. One transaction, in which the ids are checked:
         another process sees all of it or none."""
         run_ids = sorted(set(run_ids))
+        self._check_folder()  # a runs folder that is a file holds no run: said so, not "nothing to forget"
         if not self.path.exists():
             if run_ids:
                 self.get(run_ids[0])  # no registry: no such run
