@@ -1178,6 +1178,24 @@ def test_the_api_says_what_an_interrupted_evaluation_saved(tmp_path):
     assert api.saved_work(folder) == "nothing left to resume: the run finished (its summary.json is written)"
 
 
+def test_a_sweep_stopped_in_its_evaluation_says_its_candidates_are_saved(tmp_path):
+    """A sweep stopped once its candidates were made (their MILPs solved: hours on a large model), in
+    its evaluation, said "no evaluation chunk yet; the run's model and settings saved", as though
+    its candidates were lost, or "2 evaluation chunks saved", not naming them: both are named now."""
+    from fleetopt import api
+
+    folder = tmp_path / "S"
+    with pytest.raises(KeyboardInterrupt):  # stopped as its evaluation starts, before any chunk
+        api.sweep("tiny", candidates=3, scenarios=50, folder=folder, progress=interrupt_at(1))
+    assert api.saved_work(folder) == "3 candidates made (3 plans to evaluate; none evaluated yet)"
+    folder = tmp_path / "S2"
+    with pytest.raises(KeyboardInterrupt):  # after its first chunk (a plan: one thread's 131,072 pairs)
+        api.sweep("tiny", candidates=3, scenarios=100_000, folder=folder, backend="numpy", threads=1,
+                  progress=interrupt_at(2))  # fmt: skip
+    assert ChunkStore(folder / "chunks").count() == 1
+    assert api.saved_work(folder) == "3 candidates made (3 plans to evaluate) and 1 evaluation chunk"
+
+
 def _tiny_plans_file(tmp_path) -> Path:
     plans_file = tmp_path / "plans.npz"
     if not plans_file.exists():

@@ -295,8 +295,10 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
 def saved_work(folder: str | Path) -> str:
     """What the unfinished (interrupted) evaluation or sweep in ``folder`` has saved, in words, as
     the CLI says it when a run stops: a sweep's candidates while it makes them ("3 candidates made
-    (2 plans to evaluate)"), else its finished evaluation chunks ("4 evaluation chunks"; before the
-    first, what a resume starts from: "no evaluation chunk yet; the run's model and settings"); of a
+    (2 plans to evaluate)"), then with its finished evaluation chunks ("... and 2 evaluation chunks";
+    before the first, "(2 plans to evaluate; none evaluated yet)"); an evaluation's finished chunks
+    ("4 evaluation chunks"; before the first, what a resume starts from: "no evaluation chunk yet;
+    the run's model and settings"); of a
     finished run, that nothing is left to resume (its finished chunks are gone, not unsaved). A
     folder that does not exist, or holds no evaluation or sweep, is refused (:class:`RunDirError`),
     not said to have saved nothing."""
@@ -308,14 +310,23 @@ def saved_work(folder: str | Path) -> str:
         raise RunDirError(f"{run.path} has no {RunFolder.JOB}: {why}")
     if run.making_candidates:
         made = saved_candidates(run)
-        if not made:
-            return "no candidate yet; the sweep's model and settings"
-        plans = sum(c.status not in WITHOUT_PLAN for c in made)
-        return f"{counted(len(made), 'candidate')} made ({counted(plans, 'plan')} to evaluate)"
+        return _candidates_made(made) if made else "no candidate yet; the sweep's model and settings"
     stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
+    if run.job().get("kind") == "sweep":  # its candidates, all made (solved), are saved work too
+        made = saved_candidates(run)
+        if not stored:
+            return _candidates_made(made, "; none evaluated yet")
+        return f"{_candidates_made(made)} and {counted(stored, 'evaluation chunk')}"
     if not stored:  # what a resume starts from, not "0 evaluation chunks"
         return "no evaluation chunk yet; the run's model and settings"
     return counted(stored, "evaluation chunk")
+
+
+def _candidates_made(made: list, evaluated: str = "") -> str:
+    """A stopped sweep's saved candidates in words: "3 candidates made (2 plans to evaluate)";
+    ``evaluated``: added inside the brackets."""
+    plans = sum(c.status not in WITHOUT_PLAN for c in made)
+    return f"{counted(len(made), 'candidate')} made ({counted(plans, 'plan')} to evaluate{evaluated})"
 
 
 def unrecorded_runs(model: str | None = None, kind: str | None = None) -> list[Path]:
