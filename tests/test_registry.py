@@ -550,6 +550,18 @@ def test_runs_says_a_runs_folder_that_is_a_file_is_not_a_folder(tmp_path, monkey
     )
 
 
+@pytest.mark.parametrize("command", [("runs",), ("runs", "show", "1"), ("runs", "forget", "--missing")])
+def test_runs_says_a_runs_folder_under_a_file_cannot_be_made(tmp_path, monkeypatch, command):
+    """FLEETOPT_RUNS_DIR set to a folder under a file (FILE/runs): `fleetopt runs` said "no runs
+    recorded yet" and `runs forget --missing` "no run to forget" (exit 0), as for a runs folder not
+    made yet, though none can be made there."""
+    (tmp_path / "runs-file").write_text("not a folder\n")
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs-file" / "runs"))
+    code, out, err = run_cli(*command)
+    said = f"cannot be made: {tmp_path / 'runs-file'} is a file, not a folder"
+    assert code == 2 and said in " ".join(err.split()), out + err
+
+
 @pytest.mark.parametrize("command", [("runs",), ("solve", "tiny")])
 def test_a_registry_that_is_a_folder_is_named_so(tmp_path, monkeypatch, command):
     """runs/registry.sqlite a folder: the user was told to make the runs folder writable, which it

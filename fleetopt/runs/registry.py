@@ -426,10 +426,17 @@ class Registry:
             ) from None
 
     def _check_folder(self) -> None:
-        """Refuse a runs folder that is a file (it holds no registry, but is no empty one either)."""
+        """Refuse a runs folder that is a file, or lies under one (it holds no registry, but is no
+        empty one either: none can be made there)."""
         if self.folder.exists() and not self.folder.is_dir():
             raise RegistryError(
                 f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) is not a folder"
+            )
+        nearest = next((p for p in self.folder.parents if p.exists()), None)
+        if nearest is not None and not self.folder.exists() and not nearest.is_dir():
+            raise RegistryError(
+                f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) cannot be made: "
+                f"{nearest} is a file, not a folder"
             )
 
     @contextmanager
