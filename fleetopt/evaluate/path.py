@@ -231,7 +231,7 @@ def _at(x) -> float:
 
 
 def _quarter(v: dict) -> dict:
-    """What one quarter of :func:`simulate` (its local variables ``v``) did to the one pair."""
+    """What one quarter of :func:`simulate` (``v``, what it shows its ``watch``) did to the one pair."""
     step, book, liquidity = v["step"], v["book"], v["liquidity"]
     base = v.get("base") or {}
     missed = v.get("missed")

@@ -20,7 +20,7 @@ follow the scenario; orders are deferred or cancelled and GPUs sold to stay liqu
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -177,123 +177,222 @@ def simulate(
     ``scen`` already laid out (callers simulating several plan batches on one block).
     ``market_earned``: also return ``MARKET_EARNED``, (P, S, G, T) what each generation's own market
     GPUs earn (:func:`_market`, :func:`_less_market_electricity`; the forecast run's, for policy
-    rule 0's saving). ``watch(t, state)``: called at the end of each quarter with this function's
-    local variables (:mod:`fleetopt.evaluate.path` reads one scenario's quarter from them, with the
-    quarter's revenue and costs in ``parts``, :func:`_operations`'s; kept only with ``watch``).
+    rule 0's saving). ``watch(t, seen)``: called at the end of each quarter with what it did,
+    ``seen`` the dict :func:`_watched` names (:mod:`fleetopt.evaluate.path` reads one scenario's
+    quarter from it, :mod:`fleetopt.sweep.cancelled` the deposits forfeited).
     ``columns``: ``plans`` already laid out (callers simulating them on several scenario blocks).
     """
-    T = consts.T
-    P, S = plans.P, scen.S
-    fin = consts.financing
-    state = FinanceState.opening(fin, (P, S), xp, balance_batch=(P, 1))
-    sc = rows if rows is not None else ScenarioRows(scen, xp)
-    pl = columns if columns is not None else PlanColumns(plans, xp)
-    policy = consts.policy
-    liquidity = Liquidity(policy, pl, fin, (P, S), T, xp)
-    power = PowerShortfall(consts.fixed_cost_per_mw, consts.capacity_step_mw, plans, scen, T, xp,
-                           policy.power_to_contracts_first, takes_out=liquidity.on)  # fmt: skip
-    book = ContractBook.opening(pl, scen, (P, S), policy, xp)
-    liquidity.keep_sold = watch is not None  # the path says which GPUs a distress sale sold
-
-    npv = xp.zeros((P, S))
-    min_cash = xp.full((P, S), xp.inf)
-    first_breach = xp.zeros((P, S))  # the covenants missed in the first quarter any is (kind_bit mask)
-    cures = CureRights(consts.equity_cures, (P, S), xp)
-    flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing tests)
-    util = xp.zeros((P, S))
-    demand_served = xp.zeros((P, S))  # H100-equivalent GPU-quarters of market demand served
-    before_breach, before_default = xp.zeros((P, S)), xp.zeros((P, S))
-    before_uncured = xp.full((P, S), float(T))  # an uncured breach's quarter, set when one comes
-    # more than the tolerance below the default level after the revolver (and the policy's distress
-    # sales, which start at the same tolerance) is a default
-    default_below = fin.default_cash - LIQUIDITY_TOLERANCE_USD
-    solvent = xp.ones((P, S), dtype=bool)  # no liquidity default yet
-    npv_limited = xp.zeros((P, S))  # the NPV with limited liability where the pair has defaulted
-    npv_accelerated = xp.zeros((P, S))  # the NPV if lenders accelerate, where an event of default came
-    no_event = xp.ones((P, S), dtype=bool)  # no event of default of either kind yet
-    at_default = {name: xp.zeros((P, S)) for name in (*DEBT_AT_DEFAULT, *DEBT_AT_UNCURED)}
+    P, S, T = plans.P, scen.S, consts.T
+    run = _Simulation(consts, plans, scen, xp, rows, columns, keep_sold=watch is not None)
+    totals = _Totals(consts, (P, S), run.state.cash, xp)
     paths = {name: xp.zeros((P, S, T)) for name in record}
-    earned = xp.zeros((P, S, pl.gen_market_gpus.shape[0], T)) if market_earned else None
-    prev_cash = state.cash.copy()
+    earned = xp.zeros((P, S, run.pl.gen_market_gpus.shape[0], T)) if market_earned else None
     parts = None if watch is None else {}
-
     for t in range(T):
-        taken = liquidity.orders(t, state, sc)
-        paid = contract_payments(consts.contract_payments, pl, sc, book.status, t)  # before this quarter's
-        short = _power_left(power, pl, power.quarter(t), taken, t)
-        ebitda, gpus_used = _operations(consts, pl, sc, book, power, short, taken, t, demand_served, xp,
-                                        earned, parts)
-        step = _financing(consts, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
-        liquidity.sell(t, state, sc.resale_factor[t])
-        step.cash = cash = state.cash
-        defaulted_now = solvent & (cash < default_below)
-        if defaulted_now.any():  # the shareholders' claim ends: the cash the company held is lost to them
-            now = Pairs.where(defaulted_now, (P, S), xp)  # few pairs: each step on them alone
-            now.put(npv_limited, now.take(npv) - consts.discount[t] * now.take(prev_cash))
-            _keep_where(npv_accelerated, now.take(npv_limited), now.take(no_event), now, xp)
-            owed = _debt_at_default(consts, pl, sc, step, liquidity, t, now, xp)
-            _keep(at_default, DEBT_AT_DEFAULT, owed, now)
-            solvent &= ~defaulted_now
-            no_event &= ~defaulted_now
-        change = cash - prev_cash
-        change *= consts.discount[t]  # the discounted change in cash, made in one array
-        npv += change
-        prev_cash = cash
-        xp.minimum(min_cash, cash, out=min_cash)
-        if consts.covenants:
-            base = _borrowing_base(consts, pl, sc, state, taken, t, xp)
-            missed = _covenants(consts, t, flows, ebitda, step, base, xp)
-            if missed is not None:
-                first_breach += (first_breach == 0) * missed
-            accelerated = cures.quarter(None if missed is None else missed > 0, ~solvent)
-            if accelerated is not None and accelerated.any():  # the lenders' side of the event of default
-                now = Pairs.where(accelerated, (P, S), xp)
-                owed = _debt_at_default(consts, pl, sc, step, liquidity, t, now, xp)
-                _keep(at_default, DEBT_AT_UNCURED, owed, now)
-                now.put(before_uncured, float(t))
-                # the first event of default: the lenders take the GPUs and the cash, the shareholders
-                # keep what is left after the debt
-                ended = (now.take(npv) - consts.discount[t] * now.take(cash)) + consts.discount[t] * owed[2]
-                _keep_where(npv_accelerated, ended, now.take(no_event), now, xp)
-                no_event &= ~accelerated
-        # quarters counted while none has broken yet: a breach and the lowest cash are for good
-        before_breach += first_breach == 0
-        before_default += solvent
-        util += reusing(gpus_used, xp.multiply, gpus_used, pl.inv_held[t])  # a sum _operations made
+        quarter = run.quarter(t, totals.demand_served, earned, parts)  # quarter steps 1-5
+        totals.liquidity_default(run, quarter.step, t)
+        totals.add_discounted_cash(quarter.step.cash, t)
+        tested = totals.covenants(run, quarter, t) if consts.covenants else _UNTESTED  # quarter step 6
+        totals.count_quarter(quarter.gpus_used, run.pl.inv_held[t])
         if watch is not None:
-            watch(t, locals())
+            watch(t, _watched(run, totals, quarter, tested, parts, t))
         if record:
-            lines = {**step.lines(), "ebitda_usd": ebitda}
-            for name in record:  # + 0.0: a repayment of nothing is 0, not -0
-                paths[name][:, :, t] = lines[name] + 0.0
-
-    end = _end_term(consts, pl, sc, state, step, liquidity, xp)
-    # limited liability at the end: a company worth less than nothing is worth nothing to its shareholders
-    limited_end = npv + consts.discount[T - 1] * xp.maximum(end, -prev_cash)
-    npv += consts.discount[T - 1] * end
+            _record(paths, quarter, t)
     return {
-        "npv": npv,
-        "npv_limited": xp.where(solvent, limited_end, npv_limited),
-        "npv_accelerated": xp.where(no_event, limited_end, npv_accelerated),
-        **at_default,
-        "min_cash": min_cash,
-        "breach": first_breach > 0,
-        "first_breach": first_breach,
-        "uncured_breach": cures.uncured,
-        # cash below the default level after the revolver and sales in any quarter
-        "default": ~solvent,
-        "quarters_before_breach": before_breach,
-        "quarters_before_default": before_default,
-        "quarters_before_uncured": before_uncured,
-        "utilisation": util / T,
-        # the market demand the plan served over the horizon, H100-equivalent GPU-quarters (a lab's
-        # own demand where the plan serves it: metrics.demand_metrics)
-        "demand_served": demand_served,
-        **book.reactions(),
-        **liquidity.reactions(),
+        **totals.results(run, quarter.step),
+        **run.book.reactions(),
+        **run.liquidity.reactions(),
         **paths,
         **({} if earned is None else {MARKET_EARNED: earned}),
     }
+
+
+class _Quarter(NamedTuple):
+    """What quarter steps 1-5 of a quarter leave for the rest of it, each (P, S) or None."""
+
+    taken: Adjustments | None  # the GPUs and payments the policy took out (None: nothing)
+    ebitda: Any
+    gpus_used: Any  # GPUs sold or delivered (_operations)
+    step: QuarterFinance  # its financing, with the cash after the revolver and the distress sales
+
+
+# the covenants of a quarter, as _Totals.covenants returns them: the borrowing base's quantities,
+# the covenants missed (kind_bit mask) and the pairs whose breach is uncured now (None: not tested)
+_UNTESTED = (None, None, None)
+
+
+class _Simulation:
+    """A (P, S) block's layout and running state: the plans' columns and the scenarios' rows, the
+    finance state, the policy's liquidity rules, the power shortfall and the contract book."""
+
+    def __init__(self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet, xp: Any,
+                 rows: ScenarioRows | None, columns: PlanColumns | None, keep_sold: bool):  # fmt: skip
+        shape, policy, fin = (plans.P, scen.S), consts.policy, consts.financing
+        self.consts, self.xp = consts, xp
+        self.state = FinanceState.opening(fin, shape, xp, balance_batch=(plans.P, 1))
+        self.sc = rows if rows is not None else ScenarioRows(scen, xp)
+        self.pl = columns if columns is not None else PlanColumns(plans, xp)
+        self.liquidity = Liquidity(policy, self.pl, fin, shape, consts.T, xp)
+        self.power = PowerShortfall(consts.fixed_cost_per_mw, consts.capacity_step_mw, plans, scen,
+                                    consts.T, xp, policy.power_to_contracts_first,
+                                    takes_out=self.liquidity.on)  # fmt: skip
+        self.book = ContractBook.opening(self.pl, scen, shape, policy, xp)
+        self.liquidity.keep_sold = keep_sold  # the path says which GPUs a distress sale sold
+
+    def quarter(self, t: int, served: Any, earned: Any, parts: dict | None) -> _Quarter:
+        """Quarter ``t``'s steps 1-5 (docs/evaluation.md) with the policy's reactions: the orders
+        deferred or cancelled (rule 0), the customers' payments besides revenue, the power (1), the
+        contracts, market and costs (2-4, :func:`_operations`; ``served``, ``earned``, ``parts`` as
+        it takes them), the financing (5) and the distress sales (rule 4)."""
+        consts, pl, sc, xp = self.consts, self.pl, self.sc, self.xp
+        taken = self.liquidity.orders(t, self.state, sc)
+        # the contracts' status before this quarter's
+        paid = contract_payments(consts.contract_payments, pl, sc, self.book.status, t)
+        short = _power_left(self.power, pl, self.power.quarter(t), taken, t)
+        ebitda, gpus_used = _operations(consts, pl, sc, self.book, self.power, short, taken, t, served, xp,
+                                        earned, parts)  # fmt: skip
+        step = _financing(consts, self.state, pl, sc, t, ebitda, taken, self.liquidity, paid, xp)
+        self.liquidity.sell(t, self.state, sc.resale_factor[t])
+        step.cash = self.state.cash
+        return _Quarter(taken, ebitda, gpus_used, step)
+
+    def debt_at_default(self, step: QuarterFinance, t: int, pairs: Pairs) -> tuple[Any, Any, Any]:
+        """:func:`_debt_at_default` at ``pairs`` at the end of quarter ``t``."""
+        return _debt_at_default(self.consts, self.pl, self.sc, step, self.liquidity, t, pairs, self.xp)
+
+
+class _Totals:
+    """Each pair's figures as the quarters add them up: the NPV (and its limited-liability and
+    acceleration variants, fixed at the default that ends them), the lowest cash, the covenant
+    breaches and cures, the debt at a default, utilisation, demand served and the quarters before
+    each kind of break (``TIMING_FIELDS``)."""
+
+    def __init__(self, consts: SimulationConstants, shape: tuple[int, int], opening_cash: Any, xp: Any):
+        self.consts, self.xp, self.shape = consts, xp, shape
+        self.npv = xp.zeros(shape)
+        self.min_cash = xp.full(shape, xp.inf)
+        self.first_breach = xp.zeros(shape)  # the covenants missed in the first quarter any is (kind_bit)
+        self.cures = CureRights(consts.equity_cures, shape, xp)
+        self.flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing)
+        self.util = xp.zeros(shape)
+        self.demand_served = xp.zeros(shape)  # H100-equivalent GPU-quarters of market demand served
+        self.before_breach, self.before_default = xp.zeros(shape), xp.zeros(shape)
+        self.before_uncured = xp.full(shape, float(consts.T))  # an uncured breach's quarter, when one comes
+        # more than the tolerance below the default level after the revolver (and the policy's distress
+        # sales, which start at the same tolerance) is a default
+        self.default_below = consts.financing.default_cash - LIQUIDITY_TOLERANCE_USD
+        self.solvent = xp.ones(shape, dtype=bool)  # no liquidity default yet
+        self.npv_limited = xp.zeros(shape)  # the NPV with limited liability where the pair has defaulted
+        # the NPV if lenders accelerate, where an event of default came
+        self.npv_accelerated = xp.zeros(shape)
+        self.no_event = xp.ones(shape, dtype=bool)  # no event of default of either kind yet
+        self.at_default = {name: xp.zeros(shape) for name in (*DEBT_AT_DEFAULT, *DEBT_AT_UNCURED)}
+        self.prev_cash = opening_cash.copy()
+
+    def liquidity_default(self, run: _Simulation, step: QuarterFinance, t: int) -> None:
+        """Where a pair first defaults in quarter ``t``, the shareholders' claim ends: the cash the
+        company held is lost to them (``npv_limited``, and ``npv_accelerated`` where no event of
+        default came before); the lenders' side of it (``DEBT_AT_DEFAULT``)."""
+        defaulted_now = self.solvent & (step.cash < self.default_below)
+        if not defaulted_now.any():
+            return
+        xp = self.xp
+        now = Pairs.where(defaulted_now, self.shape, xp)  # few pairs: each step on them alone
+        now.put(self.npv_limited, now.take(self.npv) - self.consts.discount[t] * now.take(self.prev_cash))
+        _keep_where(self.npv_accelerated, now.take(self.npv_limited), now.take(self.no_event), now, xp)
+        _keep(self.at_default, DEBT_AT_DEFAULT, run.debt_at_default(step, t, now), now)
+        self.solvent &= ~defaulted_now
+        self.no_event &= ~defaulted_now
+
+    def add_discounted_cash(self, cash: Any, t: int) -> None:
+        """Add quarter ``t``'s discounted change in ``cash`` to the NPV; keep the lowest cash."""
+        change = cash - self.prev_cash
+        change *= self.consts.discount[t]  # the discounted change in cash, made in one array
+        self.npv += change
+        self.prev_cash = cash
+        self.xp.minimum(self.min_cash, cash, out=self.min_cash)
+
+    def covenants(self, run: _Simulation, quarter: _Quarter, t: int) -> tuple:
+        """Quarter step 6: the covenants tested in ``t``, the equity cures, and at an uncured breach
+        the lenders' side of the event of default. Returns as ``_UNTESTED`` names."""
+        consts, xp = self.consts, self.xp
+        base = _borrowing_base(consts, run.pl, run.sc, run.state, quarter.taken, t, xp)
+        missed = _covenants(consts, t, self.flows, quarter.ebitda, quarter.step, base, xp)
+        if missed is not None:
+            self.first_breach += (self.first_breach == 0) * missed
+        accelerated = self.cures.quarter(None if missed is None else missed > 0, ~self.solvent)
+        if accelerated is not None and accelerated.any():
+            self._uncured_breach(run, quarter.step, accelerated, t)
+        return base, missed, accelerated
+
+    def _uncured_breach(self, run: _Simulation, step: QuarterFinance, accelerated: Any, t: int) -> None:
+        """The lenders' side of the event of default at the pairs ``accelerated`` in quarter ``t``
+        (``DEBT_AT_UNCURED``) and, where it is the first event of default, ``npv_accelerated``: the
+        lenders take the GPUs and the cash, the shareholders keep what is left after the debt."""
+        xp, discount = self.xp, self.consts.discount[t]
+        now = Pairs.where(accelerated, self.shape, xp)
+        owed = run.debt_at_default(step, t, now)
+        _keep(self.at_default, DEBT_AT_UNCURED, owed, now)
+        now.put(self.before_uncured, float(t))
+        ended = (now.take(self.npv) - discount * now.take(step.cash)) + discount * owed[2]
+        _keep_where(self.npv_accelerated, ended, now.take(self.no_event), now, xp)
+        self.no_event &= ~accelerated
+
+    def count_quarter(self, gpus_used: Any, inv_held: Any) -> None:
+        """Count the quarter in the quarters before a break, while none has come (a breach and the
+        lowest cash are for good), and its GPUs used (a sum _operations made) per GPU held."""
+        self.before_breach += self.first_breach == 0
+        self.before_default += self.solvent
+        self.util += reusing(gpus_used, self.xp.multiply, gpus_used, inv_held)
+
+    def results(self, run: _Simulation, last: QuarterFinance) -> dict[str, Any]:
+        """The pairs' figures after the last quarter (``last``: its financing), with the NPV's end
+        term (:func:`_end_term`), as ``RESULT_FIELDS`` names them (the reactions apart)."""
+        consts, xp = self.consts, self.xp
+        discount = consts.discount[consts.T - 1]
+        end = _end_term(consts, run.pl, run.sc, run.state, last, run.liquidity, xp)
+        # limited liability at the end: a company worth less than nothing is worth nothing to its shareholders
+        limited_end = self.npv + discount * xp.maximum(end, -self.prev_cash)
+        self.npv += discount * end
+        return {
+            "npv": self.npv,
+            "npv_limited": xp.where(self.solvent, limited_end, self.npv_limited),
+            "npv_accelerated": xp.where(self.no_event, limited_end, self.npv_accelerated),
+            **self.at_default,
+            "min_cash": self.min_cash,
+            "breach": self.first_breach > 0,
+            "first_breach": self.first_breach,
+            "uncured_breach": self.cures.uncured,
+            # cash below the default level after the revolver and sales in any quarter
+            "default": ~self.solvent,
+            "quarters_before_breach": self.before_breach,
+            "quarters_before_default": self.before_default,
+            "quarters_before_uncured": self.before_uncured,
+            "utilisation": self.util / consts.T,
+            # the market demand the plan served over the horizon, H100-equivalent GPU-quarters (a lab's
+            # own demand where the plan serves it: metrics.demand_metrics)
+            "demand_served": self.demand_served,
+        }
+
+
+def _watched(run: _Simulation, totals: _Totals, quarter: _Quarter, tested: tuple, parts: dict | None,
+             t: int) -> dict:  # fmt: skip
+    """What ``simulate(watch=...)`` is shown of quarter ``t``: the quarter's own values
+    (``parts``: its revenue and costs, :func:`_operations`'s; ``tested``: its covenants, as
+    ``_UNTESTED`` names them) and the running state after it."""
+    base, missed, accelerated = tested
+    return {
+        "t": t, "pl": run.pl, "taken": quarter.taken, "parts": parts, "ebitda": quarter.ebitda,
+        "step": quarter.step, "book": run.book, "liquidity": run.liquidity, "base": base, "missed": missed,
+        "accelerated": accelerated, "cures": totals.cures, "solvent": totals.solvent,
+    }  # fmt: skip
+
+
+def _record(paths: dict, quarter: _Quarter, t: int) -> None:
+    """Quarter ``t``'s lines named in ``paths`` (``QuarterFinance.lines`` and ``ebitda_usd``)."""
+    lines = {**quarter.step.lines(), "ebitda_usd": quarter.ebitda}
+    for name, path in paths.items():  # + 0.0: a repayment of nothing is 0, not -0
+        path[:, :, t] = lines[name] + 0.0
 
 
 def forecast_cash_flow(data: ModelData, plans: PlanBatch) -> tuple[np.ndarray, np.ndarray]:

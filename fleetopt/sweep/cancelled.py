@@ -5,8 +5,8 @@ A cash buffer the plan's own forecast does not keep is kept by deferring an orde
 is not enough, cancelling it the next quarter. The sweep's figures say how often any order is
 cancelled; a lender reading the pick asks which orders, and whether they are ever taken. The pick is
 run again, one quarter at a time, by the evaluation's own NumPy simulation on the sweep's scenarios
-(and on the forecast), reading the deposits each quarter forfeits from its local variables at the
-end of each quarter, as evaluate/path.py reads one scenario's quarter.
+(and on the forecast), reading the deposits each quarter forfeits from what it shows of each quarter
+(``simulate(watch=...)``), as evaluate/path.py reads one scenario's quarter.
 """
 
 from __future__ import annotations
