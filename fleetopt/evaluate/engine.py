@@ -8,6 +8,7 @@ reduced in one fixed order, results do not depend on chunk sizes or on the order
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 import time
@@ -713,89 +714,136 @@ def evaluate_chunk(
     waited for (the caller prepares the next chunk meanwhile).
     """
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
-    consts = SimulationConstants.from_data(data)
-    fused = be.name in ("cupy", "cpu-kernel")
-    use_kernel = fused and spec.kernel and not spec.record and kernel_fits(chunk, consts) is None
-    on_cpu = be.name == "cpu-kernel"
-    # the plans' tables, made once for all scenario blocks (on a GPU: uploaded once, by simulate_cuda)
-    tables = plan_tables(consts, chunk) if use_kernel and on_cpu else None
-    # each delivery slip's plans' tables, made at its first block and kept for the others (on a GPU:
-    # uploaded here, as the device holds one chunk of plans, which alternating slips would copy again)
-    slip_tables: dict[int, Any] = {}
-    S, xp = spec.n_scenarios, be.xp
-    layouts = PlanLayouts(xp)  # the array simulation's, kept for the next block
-    # the (plans x scenarios) results stay on the backend's device; only the metrics come back
-    buffers = None
-    demand = np.empty(S)  # each scenario's market demand over the horizon, H100-equivalent GPU-quarters
-    paths = {name: np.empty((chunk.P, S, data.T)) for name in spec.record}
-    slipped = np.zeros(chunk.P)  # scenarios in which a delivery slip moved the plan's GPUs
-    for s0 in range(0, S, spec.scenario_chunk):
-        s1 = min(S, s0 + spec.scenario_chunk)
+    simulator = BlockSimulator(SimulationConstants.from_data(data), chunk, spec, be, device_tables)
+    kept = ChunkResults(chunk, spec, data.T, be)
+    S = spec.n_scenarios
+    for s0, s1 in scenario_blocks(S, spec.scenario_chunk):
         whole = scenarios is not None and s1 - s0 == S
         block = scenarios if whole else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
-        laid_out = scenario_rows if whole else None
-
-        def run(plans: PlanBatch, scen: ScenarioSet, slip: int | None, laid_out=laid_out) -> dict:
-            rows = laid_out if slip is None else None  # laid out for the whole block only
-            if use_kernel and slip and slip not in slip_tables:
-                made = plan_tables(consts, plans)
-                slip_tables[slip] = made if on_cpu else upload_tables(made, xp)
-            if use_kernel and on_cpu:
-                kernel_rows = rows if isinstance(rows, dict) else None
-                plan_rows = slip_tables[slip] if slip else tables
-                return cpu_kernel(be.threads).simulate(consts, plans, scen, plan_rows, kernel_rows)
-            if use_kernel:
-                return simulate_cuda(consts, plans, scen, tables=slip_tables[slip] if slip else device_tables)
-            numpy_rows = rows if isinstance(rows, ScenarioRows) else None
-            return simulate_tiles(consts, plans, scen, be, spec.record, numpy_rows, layouts, slip)
-
-        out = by_slip(run, chunk, block, xp)
-        if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
-            buffers = {name: out[name] for name in RESULT_FIELDS}
-        else:
-            if buffers is None:
-                buffers = {name: xp.empty((chunk.P, S), dtype=out[name].dtype) for name in RESULT_FIELDS}
-            for name in RESULT_FIELDS:
-                buffers[name][:, s0:s1] = out[name]
-        demand[s0:s1] = horizon_demand(block)
-        if chunk.slipped:
-            slipped += slipped_pairs(chunk, block).sum(axis=1)
-        for name in spec.record:
-            paths[name][:, s0:s1] = be.to_host(out[name])
+        run = functools.partial(simulator.run, rows=scenario_rows if whole else None)
+        kept.add(by_slip(run, chunk, block, be.xp), block, s0, s1)
         if progress is not None:
             progress(chunk.P * (s1 - s0))
-    checked = use_kernel and not spec.deterministic  # a deterministic run is the forecast itself
-    forecast_ok = _fused_forecast_check(data, consts, chunk, be, tables, device_tables) if checked else None
+    checked = simulator.kernel and not spec.deterministic  # a deterministic run is the forecast itself
+    forecast_ok = simulator.forecast_ok(data, chunk) if checked else None
     # before the metrics, whose median quarters wait for the kernels (CuPy's bincount reads a size)
     if while_running is not None:
         while_running()
-    on_device = plan_metrics(buffers, xp, data.T, xp.asarray(demand))
-    metrics = {name: be.to_host(value) for name, value in on_device.items()}
-    if chunk.slipped:
-        metrics["slipped_share"] = slipped / S
+    metrics = kept.metrics()
     be.synchronize()
     return {
         "metrics": metrics,
         # each plan on the forecast within its limits (fused kernel only; else evaluate checks them)
         "forecast_ok": None if forecast_ok is None else be.to_host(forecast_ok),
-        "npv": be.to_host(buffers["npv"]) if spec.keep_matrix else None,
+        "npv": be.to_host(kept.buffers["npv"]) if spec.keep_matrix else None,
         # each pair's 0/1 covenant breach and liquidity default (a chunk store does not keep them)
-        "outcomes": _outcomes(buffers, demand, be, xp) if spec.keep_outcomes else None,
-        "paths": paths,
-        "kernel": use_kernel,
+        "outcomes": _outcomes(kept.buffers, kept.demand, be, be.xp) if spec.keep_outcomes else None,
+        "paths": kept.paths,
+        "kernel": simulator.kernel,
     }  # fmt: skip
 
 
-def _fused_forecast_check(data, consts, chunk, be, tables, device_tables) -> Any:
-    """(P,) whether each plan of ``chunk`` keeps its limits on the forecast (no breach, no default),
-    by the fused kernel on the plan tables the chunk's run already made, on the backend's device:
-    what :func:`forecast_within_limits` finds in NumPy, without making them again."""
-    forecast = forecast_scenario(data)
-    if be.name == "cpu-kernel":
-        out = cpu_kernel(be.threads).simulate(consts, chunk, forecast, tables)
-    else:
-        out = simulate_cuda(consts, chunk, forecast, tables=device_tables, forecast=True)
-    return ~(out["breach"] | out["default"])[:, 0]
+def scenario_blocks(n_scenarios: int, scenario_chunk: int) -> list[tuple[int, int]]:
+    """(first, stop) scenario index of every block of at most ``scenario_chunk``, in order."""
+    return [(s0, min(n_scenarios, s0 + scenario_chunk)) for s0 in range(0, n_scenarios, scenario_chunk)]
+
+
+class BlockSimulator:
+    """Runs a chunk's scenario blocks on its backend (docs/evaluation.md, "Backends and chunking"):
+    the fused kernel, built in C (cpu-kernel) or on the GPU (cupy), where the chunk fits it and no
+    quarterly line is recorded; else the array simulation, in tiles (:func:`simulate_tiles`)."""
+
+    def __init__(self, consts: SimulationConstants, chunk: PlanBatch, spec: ChunkSpec, be: Backend,
+                 device_tables: DevicePlans | None = None):  # fmt: skip
+        self.consts, self.record, self.be = consts, spec.record, be
+        fused = be.name in ("cupy", "cpu-kernel")
+        self.kernel = fused and spec.kernel and not spec.record and kernel_fits(chunk, consts) is None
+        self.on_cpu = be.name == "cpu-kernel"
+        # the plans' tables, made once for all scenario blocks (on a GPU: the caller's, uploaded ahead,
+        # else uploaded by simulate_cuda)
+        self.tables = plan_tables(consts, chunk) if self.kernel and self.on_cpu else device_tables
+        self.slip_tables: dict[int, Any] = {}  # each delivery slip's plans' (_tables_for)
+        self.layouts = PlanLayouts(be.xp)  # the array simulation's, kept for the next block
+
+    def run(self, plans: PlanBatch, scen: ScenarioSet, slip: int | None,
+            rows: ScenarioRows | dict | None = None) -> dict:  # fmt: skip
+        """(P, S) results of ``plans`` (made for delivery ``slip``; None where no scenario of the
+        block slips) on ``scen``, as :func:`by_slip` asks for them. ``rows``: the whole block laid
+        out (:func:`scenario_layout`), used where ``scen`` is that block (``slip`` None)."""
+        rows = rows if slip is None else None
+        if not self.kernel:
+            numpy_rows = rows if isinstance(rows, ScenarioRows) else None
+            return simulate_tiles(self.consts, plans, scen, self.be, self.record, numpy_rows, self.layouts,
+                                  slip)  # fmt: skip
+        tables = self._tables_for(plans, slip)
+        if self.on_cpu:
+            kernel_rows = rows if isinstance(rows, dict) else None
+            return cpu_kernel(self.be.threads).simulate(self.consts, plans, scen, tables, kernel_rows)
+        return simulate_cuda(self.consts, plans, scen, tables=tables)
+
+    def _tables_for(self, plans: PlanBatch, slip: int | None) -> Any:
+        """The kernel's tables of ``plans``: the chunk's own (``slip`` None or 0), else the slip's
+        plans', made at its first block and kept for the others (on a GPU: uploaded here, as the
+        device holds one chunk of plans, which alternating slips would copy again)."""
+        if not slip:
+            return self.tables
+        if slip not in self.slip_tables:
+            made = plan_tables(self.consts, plans)
+            self.slip_tables[slip] = made if self.on_cpu else upload_tables(made, self.be.xp)
+        return self.slip_tables[slip]
+
+    def forecast_ok(self, data: ModelData, chunk: PlanBatch) -> Any:
+        """(P,) whether each plan of ``chunk`` keeps its limits on the forecast (no breach, no
+        default), by the fused kernel on the plan tables the chunk's run already made, on the
+        backend's device: what :func:`forecast_within_limits` finds in NumPy, without making them
+        again."""
+        forecast = forecast_scenario(data)
+        if self.on_cpu:
+            out = cpu_kernel(self.be.threads).simulate(self.consts, chunk, forecast, self.tables)
+        else:
+            out = simulate_cuda(self.consts, chunk, forecast, tables=self.tables, forecast=True)
+        return ~(out["breach"] | out["default"])[:, 0]
+
+
+class ChunkResults:
+    """A chunk's results as its scenario blocks come: the (plans x scenarios) ``buffers`` of
+    ``RESULT_FIELDS``, which stay on the backend's device (only the metrics come back), each
+    scenario's market demand over the horizon, the recorded ``paths`` (on the host) and the
+    scenarios in which a delivery slip moved each plan's GPUs."""
+
+    def __init__(self, chunk: PlanBatch, spec: ChunkSpec, quarters: int, be: Backend):
+        self.chunk, self.spec, self.quarters, self.be = chunk, spec, quarters, be
+        S = spec.n_scenarios
+        self.buffers: dict | None = None
+        self.demand = np.empty(S)  # H100-equivalent GPU-quarters (horizon_demand)
+        self.paths = {name: np.empty((chunk.P, S, quarters)) for name in spec.record}
+        self.slipped = np.zeros(chunk.P)  # scenarios in which a delivery slip moved the plan's GPUs
+
+    def add(self, out: dict, block: ScenarioSet, s0: int, s1: int) -> None:
+        """Keep ``out``, the results of scenarios ``s0 .. s1 - 1`` (``block``)."""
+        S, xp = self.spec.n_scenarios, self.be.xp
+        if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
+            self.buffers = {name: out[name] for name in RESULT_FIELDS}
+        else:
+            if self.buffers is None:
+                shape = (self.chunk.P, S)
+                self.buffers = {name: xp.empty(shape, dtype=out[name].dtype) for name in RESULT_FIELDS}
+            for name in RESULT_FIELDS:
+                self.buffers[name][:, s0:s1] = out[name]
+        self.demand[s0:s1] = horizon_demand(block)
+        if self.chunk.slipped:
+            self.slipped += slipped_pairs(self.chunk, block).sum(axis=1)
+        for name in self.spec.record:
+            self.paths[name][:, s0:s1] = self.be.to_host(out[name])
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        """(P,) each metric of the chunk's plans, on the host (computed on the backend's device)."""
+        xp = self.be.xp
+        on_device = plan_metrics(self.buffers, xp, self.quarters, xp.asarray(self.demand))
+        metrics = {name: self.be.to_host(value) for name, value in on_device.items()}
+        if self.chunk.slipped:
+            metrics["slipped_share"] = self.slipped / self.spec.n_scenarios
+        return metrics
 
 
 def horizon_demand(scenarios: ScenarioSet) -> np.ndarray:
@@ -1074,19 +1122,9 @@ def evaluate(
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
     if plans.P == 0:
         raise ValueError("there are no plans to evaluate (the plan batch is empty)")
-    # sizes given are taken as they are: a --workers or Ray job's, each sized for a worker's share of
-    # the budget on the worker's backend, not this process's (a GPU's memory, with --workers)
-    sized = bool(plan_chunk) and bool(scenario_chunk)
-    be = None
-    if isinstance(backend, Backend):
-        be = backend
-    elif executor is None:
-        be = choose_backend(backend, None, data, plans, n_scenarios)
-    elif not sized:  # the executor's backend was chosen with it: here only the chunks are sized
-        be = getattr(executor, "backend", None) or resolve_backend(backend)
-    if not sized:
-        auto_plans, auto_scen = backend_chunk_sizes(data, plans, n_scenarios, be, max_memory, record)
-        plan_chunk, scenario_chunk = plan_chunk or auto_plans, scenario_chunk or auto_scen
+    be, plan_chunk, scenario_chunk = _backend_and_chunk_sizes(
+        data, plans, n_scenarios, backend, executor, max_memory, plan_chunk, scenario_chunk, record
+    )
     spec = ChunkSpec(
         n_scenarios, seed, scenario_chunk, deterministic, keep_matrix, tuple(record), kernel, keep_outcomes
     )
@@ -1099,28 +1137,13 @@ def evaluate(
     started = time.perf_counter()
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
-    P, S = plans.P, n_scenarios
-    earlier: dict[str, int] = {}  # pairs an earlier attempt computed, by where it computed them
-    for (first, stop), r in zip(chunks, results, strict=True):
-        if r.get("stored"):
-            earlier[r["device"]] = earlier.get(r["device"], 0) + (stop - first) * n_scenarios
-    table = {name: np.concatenate([r["metrics"][name] for r in results]) for name in results[0]["metrics"]}
-    metrics = pd.DataFrame({"plan": plans.labels, **table})
-    # each plan on its own forecast (a deterministic evaluation is that run; the fused kernel runs it
-    # with each chunk, on the chunk's plan tables)
-    if deterministic:
-        ok = within_limits(metrics)
-    elif all(r.get("forecast_ok") is not None for r in results):
-        ok = np.concatenate([r["forecast_ok"] for r in results])
-    else:  # NumPy, or chunks an earlier attempt stored: within the run's budget too
-        ok = forecast_within_limits(data, plans, max_memory)
-    metrics.insert(1, FORECAST_OK, ok)
+    earlier = _pairs_stored(chunks, results, n_scenarios)
     return EvaluationResult(
-        metrics=metrics,
+        metrics=_metrics_frame(data, plans, results, deterministic, max_memory),
         backend=executor.backend_name,
         device=executor.device,
-        n_plans=P,
-        n_scenarios=S,
+        n_plans=plans.P,
+        n_scenarios=n_scenarios,
         seed=None if deterministic else seed,
         seconds=seconds,
         plan_chunk=min(plans.P, plan_chunk),
@@ -1134,6 +1157,57 @@ def evaluate(
         pairs_stored=sum(earlier.values()),
         earlier_devices=earlier,
     )
+
+
+def _backend_and_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, backend: str | Backend,
+                             executor, max_memory: int | None, plan_chunk: int | None,
+                             scenario_chunk: int | None, record: tuple[str, ...],
+                             ) -> tuple[Backend | None, int, int]:  # fmt: skip
+    """:func:`evaluate`'s backend and its plans per chunk and scenarios per block. Sizes given both
+    are taken as they are: a --workers or Ray job's, each sized for a worker's share of the budget
+    on the worker's backend, not this process's (a GPU's memory, with --workers); the backend is
+    then None where ``executor`` brings its own. Else the backend is chosen (``executor``'s where
+    it has one) and the sizes not given fit it within ``max_memory``."""
+    sized = bool(plan_chunk) and bool(scenario_chunk)
+    be = None
+    if isinstance(backend, Backend):
+        be = backend
+    elif executor is None:
+        be = choose_backend(backend, None, data, plans, n_scenarios)
+    elif not sized:  # the executor's backend was chosen with it: here only the chunks are sized
+        be = getattr(executor, "backend", None) or resolve_backend(backend)
+    if not sized:
+        auto_plans, auto_scen = backend_chunk_sizes(data, plans, n_scenarios, be, max_memory, record)
+        plan_chunk, scenario_chunk = plan_chunk or auto_plans, scenario_chunk or auto_scen
+    return be, plan_chunk, scenario_chunk
+
+
+def _pairs_stored(chunks: list[tuple[int, int]], results: list[dict], n_scenarios: int) -> dict[str, int]:
+    """The (plan, scenario) pairs an earlier attempt computed and stored, by the device that
+    computed them (a chunk read back says which)."""
+    earlier: dict[str, int] = {}
+    for (first, stop), r in zip(chunks, results, strict=True):
+        if r.get("stored"):
+            earlier[r["device"]] = earlier.get(r["device"], 0) + (stop - first) * n_scenarios
+    return earlier
+
+
+def _metrics_frame(data: ModelData, plans: PlanBatch, results: list[dict], deterministic: bool,
+                   max_memory: int | None) -> pd.DataFrame:  # fmt: skip
+    """The chunks' metrics, one row a plan, with whether each plan keeps its limits on its own
+    forecast (``FORECAST_OK``): a deterministic evaluation is that run; the fused kernel runs it
+    with each chunk, on the chunk's plan tables; else (NumPy, or chunks an earlier attempt stored)
+    a NumPy run of every plan, within the run's budget too."""
+    table = {name: np.concatenate([r["metrics"][name] for r in results]) for name in results[0]["metrics"]}
+    metrics = pd.DataFrame({"plan": plans.labels, **table})
+    if deterministic:
+        ok = within_limits(metrics)
+    elif all(r.get("forecast_ok") is not None for r in results):
+        ok = np.concatenate([r["forecast_ok"] for r in results])
+    else:
+        ok = forecast_within_limits(data, plans, max_memory)
+    metrics.insert(1, FORECAST_OK, ok)
+    return metrics
 
 
 def _outcomes(buffers: dict, demand: np.ndarray, be: Backend, xp: Any) -> dict[str, np.ndarray]:
