@@ -296,6 +296,26 @@ def test_the_default_models_path_reconciles_revenue_to_ebitda(neocloud_solved):
         np.testing.assert_allclose(split, f["revenue_usd"], rtol=0.0, atol=1e-6)
 
 
+def test_the_default_models_path_ties_out_its_cash_quarter_by_quarter(neocloud_solved):
+    """The default model's MILP plan, 12 scenarios of seed 7: each quarter's change of cash_usd is
+    EBITDA - capex - interest - principal - prepayment + draws - tax + revolver draw + distress sales
+    + the customers' payments besides revenue + the plan's disposal proceeds (docs/evaluation.md,
+    "One scenario's path"), to a hundredth of a cent. Before the last two were columns, the cash did not tie out
+    (the plan's $2.38B Rubin prepayment in 2026Q4, its retirements' proceeds)."""
+    r = neocloud_solved
+    plans = compile_plans(r.data, [r.plan], ["milp"])
+    frames = [scenario_path(r.data, plans, 7, i).frame for i in range(12)]
+    assert any((f["contract_payments_usd"] > 1e9).any() for f in frames)
+    assert any((f["disposal_proceeds_usd"] > 0).any() for f in frames)
+    opening = r.data.opening_cash
+    for f in frames:
+        change = np.diff(np.r_[opening, f["cash_usd"].to_numpy()])
+        flows = (f["ebitda_usd"] - f["capex_usd"] - f["interest_usd"] - f["principal_usd"] - f["prepayment_usd"]
+                 + f["draws_usd"] - f["tax_usd"] + f["revolver_draw_usd"] + f["distress_sold_usd"]
+                 + f["contract_payments_usd"] + f["disposal_proceeds_usd"])  # fmt: skip
+        np.testing.assert_allclose(change, flows.to_numpy(), rtol=0.0, atol=1e-4)  # round-off of $B sums
+
+
 def test_contracts_late_and_cancelled_for_lateness_are_events_with_their_gpus_and_penalties():
     """The late block: quarter 1 late (50 of 100 GPUs powered, the $10,000 delay penalty), quarter 2
     still short past the 1-quarter allowance: cancelled with its $50,000 penalty; the events say so
@@ -361,6 +381,8 @@ def test_a_customer_default_names_the_contracts_it_ends_with_their_gpus_and_term
     f = path.frame
     np.testing.assert_allclose(f["revenue_contracted_usd"], [100 * CONTRACT] * 2 + [0.0] * 2, rtol=1e-12)
     np.testing.assert_allclose(f["revenue_market_usd"], [100 * MARKET] * 2 + [200 * MARKET] * 2, rtol=1e-12)
+    # the termination payment is cash, not revenue: path.csv's contract_payments_usd in its quarter
+    np.testing.assert_allclose(f["contract_payments_usd"], [0.0, 0.0, 438_000.0, 0.0], rtol=1e-12)
     without = plan_of(data, market=200.0)
     without.accepted[0], without.contract_gpus[...] = 0.0, 0.0
     path = path_in(data, batch(data, [without]), scen, seed=0)

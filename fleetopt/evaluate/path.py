@@ -43,6 +43,12 @@ EXPLAIN_RULES = ("worst", "median", "first-default", "first-any-default")
 LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd",
          "net_income_usd", "revolver_draw_usd", "revolver_balance_usd", "cash_usd", "debt_usd",
          "debt_service_usd")  # fmt: skip
+# the quarter's cash that is neither income nor a statement line above, USD: the customers' payments
+# besides revenue (prepayments received less the part revenue unwinds, termination payments:
+# simulate.contract_payments) and the proceeds of the plan's own disposals at the scenario's resale
+# value. The change in cash_usd is ebitda - capex - interest - principal - prepayment + draws - tax +
+# revolver_draw + distress_sold + these two (docs/evaluation.md, "One scenario's path")
+CASH_FLOWS = ("contract_payments_usd", "disposal_proceeds_usd")
 # the quarter's operations, USD (simulate's ``parts``): revenue, contracted and market (the market's with
 # the GPUs freed by ended contracts and, under policy rule 5, the idle ones); electricity; the other
 # operating costs (GPU opex, site fixed costs on the MW online, redeployment, overhead); the contracts'
@@ -249,6 +255,8 @@ def _quarter(v: dict) -> dict:
         "electricity_usd": _at(parts["electricity"]),
         "opex_usd": _at(parts["fixed"]),
         "contract_penalties_usd": _at(parts["penalty"]),
+        "contract_payments_usd": _at(parts["contract_payments"]),
+        "disposal_proceeds_usd": _at(parts["disposal_proceeds"]),
         **{name: _at(value) for name, value in step.lines().items()},
         "ebitda_usd": _at(v["ebitda"]),
         "capex_usd": _at(capex),
@@ -279,7 +287,7 @@ def _served(served: dict, K: int) -> np.ndarray:
 
 def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataFrame:
     T = data.T
-    names = (*OPERATIONS, *LINES, "collateral_required_usd", "collateral_value_usd")
+    names = (*OPERATIONS, *LINES, *CASH_FLOWS, "collateral_required_usd", "collateral_value_usd")
     lines = {name: np.array([q[name] for q in seen]) for name in names}
     frame = pd.DataFrame({"quarter": data.quarter_labels[:T]})
     for g, gen in enumerate(GENERATIONS):

@@ -251,7 +251,7 @@ class _Simulation:
         short = _power_left(self.power, pl, self.power.quarter(t), taken, t)
         ebitda, gpus_used = _operations(consts, pl, sc, self.book, self.power, short, taken, t, served, xp,
                                         earned, parts)  # fmt: skip
-        step = _financing(consts, self.state, pl, sc, t, ebitda, taken, self.liquidity, paid, xp)
+        step = _financing(consts, self.state, pl, sc, t, ebitda, taken, self.liquidity, paid, xp, parts)
         self.liquidity.sell(t, self.state, sc.resale_factor[t])
         step.cash = self.state.cash
         return _Quarter(taken, ebitda, gpus_used, step)
@@ -499,12 +499,13 @@ def deferred_revenue_end(payments: ContractPayments, pl, sc, T: int) -> Any:
 
 def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int, ebitda: Any,
                taken: Adjustments | None, liquidity: Liquidity, paid: Any,
-               xp: Any) -> QuarterFinance:  # fmt: skip
+               xp: Any, parts: dict | None = None) -> QuarterFinance:  # fmt: skip
     """Quarter ``t``'s financing (:func:`finance_step`), disposals at the scenario's resale value,
     with the policy's changes (``taken``: GPUs taken out, deferred payments; the prepayment rule
     within the borrowing base's room, :func:`_base_room`). ``paid``: the customers' payments besides
     revenue (:func:`contract_payments`; None: none), cash that is not income: it enters with the
-    investing flows, as their negative."""
+    investing flows, as their negative. ``parts`` (a watched path's): given those two cash flows,
+    ``disposal_proceeds`` and ``contract_payments``, which no statement line shows."""
     fin = consts.financing
     proceeds, book, capex, depreciation = pl.proceeds[t], pl.book[t], pl.capex[t], pl.depreciation[t]
     any_proceeds = pl.any_proceeds[t]
@@ -530,6 +531,9 @@ def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int,
             gain = reusing(gain, xp.add, gain, sale_gain)  # a difference made above
     if paid is not None:
         investing = investing - paid
+    if parts is not None:
+        parts["disposal_proceeds"] = cash_proceeds if any_proceeds else 0.0
+        parts["contract_payments"] = 0.0 if paid is None else paid
     floor = liquidity.prepayment_floor(t)
     moved = None if taken is None else _moved_draws(pl, sc, t, taken)
     step = finance_step(
