@@ -431,6 +431,28 @@ def test_a_pick_whose_buffer_is_kept_by_cancelling_orders_says_so():
     assert "cash buffer" not in SweepResult(None, data, candidates, half, evaluation, Rule(), 1).why()
 
 
+def test_a_pick_with_no_cash_buffer_that_cancels_orders_names_no_buffer():
+    """The same pick B run with no buffer (a $0 one of its own, the model's $20.0M aside) read "Run with
+    its $0 cash buffer it defers ...: the buffer is kept by buying fewer GPUs": there is no buffer to
+    keep, the policy defers to keep cash above the treasury minimum."""
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", "B"], "origin": ["forecast", "buffer"],
+        "npv_mean_usd": [10e6, 12e6], "npv_cvar5_usd": [-9e6, -5e6], "npv_p5_usd": [-4e6, -2e6],
+        "breach_probability": [0.2, 0.1], "default_probability": [0.1, 0.05],
+        "deferred_share": [0.0, 0.74], "order_cancelled_share": [0.0, 0.6],
+        "deferred_capex_mean_usd": [0.0, 12e6], "forfeited_deposits_mean_usd": [0.0, 1.5e6],
+    })  # fmt: skip
+    candidates = SimpleNamespace(feasible=[SimpleNamespace(label="milp: forecast", liquidity_buffer_usd=None),
+                                           SimpleNamespace(label="B", liquidity_buffer_usd=0.0)])
+    data = SimpleNamespace(policy=SimpleNamespace(liquidity_buffer_usd=20e6))
+    evaluation = SimpleNamespace(seed=None)
+    why = SweepResult(None, data, candidates, metrics, evaluation, Rule(), 1).why()
+    assert ("Its policy defers an order in 74.0% of the scenarios ($12.0M of GPU capex on average, at the "
+            "prices planned) and cancels one in 60.0%, forfeiting $1.5M of deposits on average: it keeps "
+            "cash above the treasury minimum by buying fewer GPUs than the plan orders.") in why
+    assert "buffer" not in why
+
+
 def rule_plans() -> pd.DataFrame:
     """The forecast optimum and three candidates of the rule tests below: on the same scenarios the
     optimum breaches in 60 % and defaults in 30 %; A has the best CVaR5 but breaches in 70 %, B

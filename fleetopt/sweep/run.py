@@ -1229,18 +1229,24 @@ class SweepResult:
         the pick's policy cancels orders in more than CANCELLING_WORTH_SAYING of them: a reader takes
         "cash buffer" for cash kept, where a buffer the plan's own forecast never keeps is kept by
         deferring and cancelling the plan's GPU orders (docs/evaluation.md, "Policy"); then the orders
-        it cancels in nearly every scenario (:attr:`orders_cancelled`)."""
+        it cancels in nearly every scenario (:attr:`orders_cancelled`). With no buffer ("Its policy
+        defers ...") it says what the policy did without a buffer to keep: "its $0 cash buffer" read
+        as a buffer kept."""
         rec = self.recommended
         if not self._cancels_often():
             return ""
         said = "" if self._cancelled is None else cancelled_orders_words(self._cancelled)
+        buffer = self._buffer(rec["plan"])
+        if buffer > 0:
+            who, why = f"Run with its {format_usd(buffer)} cash buffer it", "the buffer is kept by buying"
+        else:  # no buffer to keep: policy rule 0 defers where cash would fall below the minimum
+            who, why = "Its policy", "it keeps cash above the treasury minimum by buying"
         return (
-            f" Run with its {format_usd(self._buffer(rec['plan']))} cash buffer it defers an order in "
-            f"{format_percent(float(rec['deferred_share']))} of the scenarios "
+            f" {who} defers an order in {format_percent(float(rec['deferred_share']))} of the scenarios "
             f"({format_usd(float(rec['deferred_capex_mean_usd']))} of GPU capex on average, at the prices "
             f"planned) and cancels one in {format_percent(float(rec['order_cancelled_share']))}, forfeiting "
-            f"{format_usd(float(rec['forfeited_deposits_mean_usd']))} of deposits on average: the buffer is "
-            "kept by buying fewer GPUs than the plan orders." + said
+            f"{format_usd(float(rec['forfeited_deposits_mean_usd']))} of deposits on average: {why} "
+            "fewer GPUs than the plan orders." + said
         )
 
     def _cancels_often(self) -> bool:
