@@ -552,9 +552,8 @@ def _in_short(result, ranked, rank_by: str, cost: bool, lead_se: float | None) -
     the demand it serves (``cost``: plans solved for least cost) and how sure its first place is."""
     first = ranked.iloc[0]
     label = best_plan_label(first["plan"], rank_by, len(ranked) > 1)
-    said = risk_in_short(label, result.n_scenarios, first)
     served = demand_in_short(result.n_scenarios, first) if cost else None
-    said = " ".join(said[:1] + ([served] if served else []) + said[1:])
+    said = " ".join(risk_in_short(label, result.n_scenarios, first, served=served))
     said += first_place_words(ranked, rank_by, result.n_scenarios, lead_se)
     return Text(f"In short: {said}", style="bold")
 

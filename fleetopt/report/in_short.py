@@ -43,8 +43,7 @@ def summary_section(run: ReportRun) -> str:
         fig = run.figures
         said = [f"{label}: present cost {format_usd(fig['present_cost_usd'])} on the forecast "
                 f"({format_usd_per_hour(fig['present_cost_per_h100_hour_usd'])} per H100-equivalent GPU-hour)."]
-        served = demand_in_short(run.scenario_source[1], row) if over else None
-        said += ([served] if served else []) + (over or [])
+        said += over or []
     elif over:
         said = over
     else:
@@ -98,8 +97,11 @@ def _what_it_buys(run: ReportRun) -> str:
 
 def _over_the_futures(run: ReportRun, row: pd.Series, label: str, cost: bool) -> list[str]:
     """The plan's value and risk over the scenarios against the forecast, in two sentences; a cost
-    plan's risk alone (its NPV values the GPUs' own use: its mean and its error are not said)."""
-    return risk_in_short(label, run.scenario_source[1], row, run.forecast.npv_usd, cost)
+    plan's demand served and risk alone (its NPV values the GPUs' own use: its mean and its error are
+    not said)."""
+    n = run.scenario_source[1]
+    served = demand_in_short(n, row) if cost else None
+    return risk_in_short(label, n, row, run.forecast.npv_usd, cost, served)
 
 
 def _covenants_tested(run: ReportRun) -> bool:
