@@ -434,6 +434,8 @@ class Comparison:
     # known), and its data (the HTML page's definitions give the levels of both)
     what_if_model: ModelUsed | None = None
     what_if_data: ModelData | None = field(default=None, repr=False)
+    # why a what-if's changed model gives the plan the same figures (""; none, or not a what-if)
+    what_if_inert: str = ""
 
     def __repr__(self) -> str:  # a notebook shows this, not every frame
         return (
@@ -618,6 +620,8 @@ class Comparison:
         out = [] if self.model is None else [self.model.sentence(whom)]
         if self.what_if:
             out.append(self.what_if_words())
+        if self.what_if_inert:
+            out.append(f"Note: {self.what_if_inert}.")
         out += [f"Note: {note}; they are evaluated under the model above." for note in self.versions]
         out += [f"Note: {note}." for note in self.policies]
         out += [f"Note: {note}." for note in self.scenario_notes]

@@ -388,6 +388,8 @@ def test_a_what_if_that_changes_no_figure_is_said(plan_file):
     with pytest.warns(FleetoptWarning, match=r"discount = 0.5: every figure of the plan is the same"):
         c = api.compare(path, loaded, scenarios=3, seed=1, what_if={"policy.distress_sale_discount": 0.5})
     assert c.figures.loc["npv_mean_usd"].tolist() == [785_500.0, 785_500.0] and not c.differs()
+    # the page and the notes say why, not the warning alone: the page read 'the same in all five' only
+    assert "the change touches nothing this plan does or risks" in html.unescape(api.comparison_html(c))
     with warnings.catch_warnings():
         warnings.simplefilter("error", FleetoptWarning)
         assert api.compare(path, loaded, scenarios=3, seed=1, what_if=SLIP).differs()

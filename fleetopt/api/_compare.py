@@ -292,9 +292,11 @@ def _what_if(loaded, data, given: _WhatIfPlan, change: _WhatIfChange, settings: 
                                  backend, buffers, used, given.runs[0], given.versions, given.objective,
                                  changed_used)  # fmt: skip
     if change.changed.model != loaded.model and not comparison.differs():  # a change the model already has
-        warn(f"what_if (--what-if) {words}: every figure of the plan is the same under the model so changed: "
-             "the change touches nothing this plan does or risks (a delivery slip, for one, delays only "
-             "the SKUs not yet on sale when the horizon starts)")
+        comparison.what_if_inert = (  # the page and the notes say it too, not the terminal's warning alone
+            "every figure of the plan is the same under the model so changed: the change touches nothing "
+            "this plan does or risks (a delivery slip, for one, delays only the SKUs not yet on sale when "
+            "the horizon starts)")  # fmt: skip
+        warn(f"what_if (--what-if) {words}: {comparison.what_if_inert}")
     return comparison
 
 
