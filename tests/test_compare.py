@@ -1705,6 +1705,9 @@ def test_a_comparison_on_one_scenario_says_one_common_scenario(tiny_run):
     code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "1")
     assert code == 0, err
     assert "plans on 1 common scenario (seed 0)" in " ".join(out.split())
+    # no histogram of one NPV a plan: the page said nothing of its missing Distributions section
+    page = api.comparison_html(comp)
+    assert "<h2>Distributions</h2><p class='cap'>None drawn: over one scenario" in page and "<svg" not in page
 
 
 def two_dollars_apart(result, scenarios: int):

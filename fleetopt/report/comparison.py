@@ -145,10 +145,14 @@ def _difference_cell(text: str, change: float, better: str) -> str:
 
 def _charts_section(comp: Comparison) -> str:
     """The plans' NPV distributions over the common scenarios, and each later plan's NPV less the
-    first's scenario by scenario (what the paired standard error measures)."""
+    first's scenario by scenario (what the paired standard error measures); over one scenario, a line
+    that says why there are none (the page left the section out without a word)."""
     npv = comp.npv_matrix
-    if npv is None or npv.shape[1] < 2:
+    if npv is None:
         return ""
+    if npv.shape[1] < 2:
+        return ("<h2>Distributions</h2><p class='cap'>None drawn: over one scenario each plan's NPV is the "
+                "one figure in the table above (compare over more, --scenarios N, to see it spread).</p>")
     first = comp.labels[0]
     samples = {label: npv[n] for n, label in enumerate(comp.labels)}
     markers = {label: {"mean": float(np.mean(v))} for label, v in samples.items()}
