@@ -780,7 +780,8 @@ def test_fleetopt_runs_lists_the_jobs_not_finished_and_how_to_finish_them(tmp_pa
     (lambda text: text[: len(text) // 2], "job.json cannot be read as a job's settings"),
     (lambda text: text.replace('"kind": "evaluate"', '"kind": "evaluation"'), "'kind' is 'evaluation'"),
     (lambda text: text.replace('"kind": "evaluate"', '"kind": null'), "'kind' is null, not one of"),
-], ids=["cut short", "kind edited", "kind null"])  # fmt: skip
+    (lambda text: text.replace('"kind": "evaluate",', ''), "'kind' is missing (one of evaluate, sweep)"),
+], ids=["cut short", "kind edited", "kind null", "kind missing"])  # fmt: skip
 def test_fleetopt_runs_lists_a_job_whose_job_json_is_damaged(tmp_path, monkeypatch, damage, said):
     """A job folder whose job.json was cut short (a full disk, a bad copy) or edited was left out of
     `fleetopt runs` without a word: its finished chunks were forgotten. It is listed as damaged,

@@ -660,12 +660,14 @@ class RunFolder:
         if not self.is_job or self.is_finished:
             return None
         try:
-            kind = self.job().get("kind")
+            job = self.job()
         except RunDirError:
             return f"{self.path / self.JOB} cannot be read as a job's settings (cut short, edited or damaged)"
-        if kind not in JOB_KINDS:
-            kinds = ", ".join(JOB_KINDS)
-            return f"{self.path / self.JOB}: 'kind' is {shown_json_value(kind)}, not one of {kinds}"
+        kinds = ", ".join(JOB_KINDS)
+        if "kind" not in job:  # not "'kind' is null": a value the file does not hold
+            return f"{self.path / self.JOB}: 'kind' is missing (one of {kinds})"
+        if job["kind"] not in JOB_KINDS:
+            return f"{self.path / self.JOB}: 'kind' is {shown_json_value(job['kind'])}, not one of {kinds}"
         return None
 
     @property
