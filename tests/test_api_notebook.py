@@ -83,6 +83,20 @@ def test_a_loaded_model_s_field_set_in_place_is_refused_pointing_to_edit():
     assert api.edit(loaded, {"finance.opening_cash_usd": 1}).model.finance.opening_cash_usd == 1
 
 
+def test_a_loaded_models_own_attributes_set_in_place_are_refused_pointing_to_edit():
+    """`loaded.model = other` raised dataclasses' FrozenInstanceError, where a field of the model says
+    it is read-only and to use fleetopt.api.edit: the LoadedModel's attributes say the same."""
+    loaded, _ = api.load("tiny")
+    other = api.edit(loaded, {"finance.opening_cash_usd": 1}).model
+    edit = re.escape("change a model with fleetopt.api.edit(model, {field: value})")
+    refused = rf"^LoadedModel.model cannot be set: a loaded model is read-only .*{edit}"
+    with pytest.raises(InputError, match=refused):
+        loaded.model = other
+    with pytest.raises(InputError, match=r"^LoadedModel.text cannot be deleted: a loaded model is read-only"):
+        del loaded.text
+    assert loaded.model.finance.opening_cash_usd != 1 and loaded.text
+
+
 def test_changes_in_a_shape_edit_cannot_read_are_named():
     """A list of pairs is taken (the docstring says so), but a malformed one was refused as "must be
     a non-empty mapping", which said neither that a list may do nor what was wrong with it."""

@@ -51,8 +51,14 @@ def _read_only(exc: ValidationError, block: StrictModel, name: str, verb: str) -
     ``fleetopt.api.edit``; any other error of pydantic's as it is."""
     if not any(error["type"] == "frozen_instance" for error in exc.errors()):
         return exc
+    return read_only_error(f"{type(block).__name__}.{name}", verb)
+
+
+def read_only_error(attribute: str, verb: str) -> InputError:
+    """``attribute`` ('Finance.opening_cash_usd', 'LoadedModel.model') of a loaded model set or
+    deleted (``verb``): refused as read-only, pointing to ``fleetopt.api.edit``."""
     return InputError(
-        f"{type(block).__name__}.{name} cannot be {verb}: a loaded model is read-only (a run keeps its "
+        f"{attribute} cannot be {verb}: a loaded model is read-only (a run keeps its "
         "text, model.yaml, beside its figures); change a model with fleetopt.api.edit(model, {field: "
         "value}), the field named by its path as `fleetopt validate` names it (finance.opening_cash_usd, "
         "contracts.NAME.price_usd_per_gpu_hour; None removes it), which writes the text and validates it"

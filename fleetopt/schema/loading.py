@@ -27,7 +27,13 @@ from pydantic import BaseModel, ValidationError
 from fleetopt.core.quarters import quarter_problem
 from fleetopt.errors import InputError, user_path, warn
 from fleetopt.schema import PlanningModel, cross_checks
-from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, NAME_TYPE_ERROR, QUARTER_TYPE_ERROR
+from fleetopt.schema.base import (
+    NAME_PATTERN,
+    NAME_RULE,
+    NAME_TYPE_ERROR,
+    QUARTER_TYPE_ERROR,
+    read_only_error,
+)
 from fleetopt.schema.model import horizon_notes
 
 DEFAULT_MODEL = "neocloud"
@@ -74,6 +80,22 @@ a tuple of parts) and its value as the model's YAML writes it."""
 MODEL_CHANGES = "model_changes"  # summary.json's and job.json's key: LoadedModel.changes_record
 
 
+def _read_only(cls: type) -> type:
+    """A frozen dataclass whose attributes, set or deleted, raise the InputError a loaded model's
+    fields raise (schema.base.read_only_error), not dataclasses' FrozenInstanceError, which says
+    neither why nor what to do (a frozen dataclass may not define these itself)."""
+
+    def refuse_set(self, name: str, value: typing.Any) -> None:
+        raise read_only_error(f"{cls.__name__}.{name}", "set")
+
+    def refuse_delete(self, name: str) -> None:
+        raise read_only_error(f"{cls.__name__}.{name}", "deleted")
+
+    cls.__setattr__, cls.__delattr__ = refuse_set, refuse_delete
+    return cls
+
+
+@_read_only
 @dataclass(frozen=True)
 class LoadedModel:
     """A validated model with where it came from."""
