@@ -300,8 +300,8 @@ def test_the_default_models_path_ties_out_its_cash_quarter_by_quarter(neocloud_s
     """The default model's MILP plan, 12 scenarios of seed 7: each quarter's change of cash_usd is
     EBITDA - capex - interest - principal - prepayment + draws - tax + revolver draw + distress sales
     + the customers' payments besides revenue + the plan's disposal proceeds (docs/evaluation.md,
-    "One scenario's path"), to a hundredth of a cent. Before the last two were columns, the cash did not tie out
-    (the plan's $2.38B Rubin prepayment in 2026Q4, its retirements' proceeds)."""
+    "One scenario's path"), to a hundredth of a cent. Before the last two were columns, the cash did
+    not tie out (the plan's $2.38B Rubin prepayment in 2026Q4, its retirements' proceeds)."""
     r = neocloud_solved
     plans = compile_plans(r.data, [r.plan], ["milp"])
     frames = [scenario_path(r.data, plans, 7, i).frame for i in range(12)]
@@ -310,8 +310,9 @@ def test_the_default_models_path_ties_out_its_cash_quarter_by_quarter(neocloud_s
     opening = r.data.opening_cash
     for f in frames:
         change = np.diff(np.r_[opening, f["cash_usd"].to_numpy()])
-        flows = (f["ebitda_usd"] - f["capex_usd"] - f["interest_usd"] - f["principal_usd"] - f["prepayment_usd"]
-                 + f["draws_usd"] - f["tax_usd"] + f["revolver_draw_usd"] + f["distress_sold_usd"]
+        flows = (f["ebitda_usd"] - f["capex_usd"] - f["interest_usd"] - f["principal_usd"]
+                 - f["prepayment_usd"] + f["draws_usd"] - f["tax_usd"] + f["revolver_draw_usd"]
+                 + f["distress_sold_usd"]
                  + f["contract_payments_usd"] + f["disposal_proceeds_usd"])  # fmt: skip
         np.testing.assert_allclose(change, flows.to_numpy(), rtol=0.0, atol=1e-4)  # round-off of $B sums
 
