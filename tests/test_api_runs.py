@@ -90,8 +90,9 @@ def test_a_registry_that_fails_after_the_write_keeps_the_run_and_says_where(here
 
     monkeypatch.setattr(Registry, "record", broken)
     saved = r"the run is saved in .*A, but it could not be recorded: disk full"
-    with pytest.raises(RegistryError, match=saved):
+    with pytest.raises(RegistryError, match=saved) as info:
         api.write_solve_run(solved, loaded, here / "A")
+    assert "The folder is complete: give its path where a run id is asked for" in str(info.value)
     assert (here / "A" / "summary.json").exists()
 
 

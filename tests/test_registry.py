@@ -500,13 +500,28 @@ def test_a_registry_missing_at_the_check_is_not_created_by_it(tmp_path):
 
 
 def test_a_run_not_recorded_for_a_lock_says_its_folder_is_usable_by_path(tmp_path, monkeypatch):
-    folder = tmp_path / "runs"
-    registry = Registry(folder)
-    registry.record("solve", "tiny", "h", tmp_path / "a", {}, command="fleetopt solve tiny")
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    loaded, _ = api.load("tiny")
+    solved = api.solve(loaded)
+    api.write_solve_run(solved, loaded, tmp_path / "a")  # the registry made, to be locked
     monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.2)
-    with held(registry, "IMMEDIATE"), pytest.raises(RegistryError, match="stayed locked") as info:
-        registry.record("solve", "tiny", "h", tmp_path / "b", {}, command="fleetopt solve tiny")
-    assert f"The folder {tmp_path / 'b'} is complete: give its path" in str(info.value)
+    with held(Registry(), "IMMEDIATE"), pytest.raises(RegistryError, match="stayed locked") as info:
+        api.write_solve_run(solved, loaded, tmp_path / "b")
+    said = " ".join(str(info.value).split())
+    assert f"the run is saved in {tmp_path / 'b'}" in said
+    assert "The folder is complete: give its path where a run id is asked for" in said
+
+
+def test_runs_add_refused_by_the_registry_does_not_call_the_folder_complete(tmp_path, monkeypatch):
+    """`runs add` of a folder the registry could not take ended "The folder X is complete: give its
+    path where a run id is asked for", a sentence for a run that has just finished: said only there."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "A"))[0] == 0
+    (tmp_path / "runs-file").write_text("not a folder\n")
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs-file"))
+    code, _, err = run_cli("runs", "add", str(tmp_path / "A"))
+    assert code == 2 and "is not a folder" in err
+    assert "complete" not in err and "run id is asked" not in err
 
 
 def test_a_resume_is_refused_before_the_work_when_the_registry_cannot_record_it(tmp_path, monkeypatch):

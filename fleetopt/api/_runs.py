@@ -95,8 +95,9 @@ def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Ca
             except RegistryError as exc:
                 run.release_lock()  # untidy, unlocked: `fleetopt runs` lists it to be recorded
                 raise RegistryError(
-                    f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry "
-                    f"can be written, record it with fleetopt runs add {path}"
+                    f"the run is saved in {path}, but it could not be recorded: {exc}. The folder is "
+                    "complete: give its path where a run id is asked for; once the registry can be "
+                    f"written, record it with fleetopt runs add {path}"
                 ) from None
             except BaseException:  # any other failure: the lock let go too (a notebook lives on)
                 run.release_lock()

@@ -409,21 +409,16 @@ class Registry:
             # as summary.json keeps them: a figure that is not finite (no error: NaN) is null
             json.dumps(finite_json(figures), allow_nan=False),
         )
-        try:
-            with self._connection() as con:
-                con.execute("BEGIN IMMEDIATE")
-                stored = self._stored(path, self._former_place(con, keep=True))
-                cur = con.execute(
-                    "INSERT INTO runs (created_utc, kind, command, model_name, model_hash, figures, path) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*row, stored),
-                )
-                con.execute("COMMIT")
-                return int(cur.lastrowid)
-        except RegistryError as exc:  # the run's folder is written: it is used by its path meanwhile
-            raise RegistryError(
-                f"{exc}. The folder {path} is complete: give its path where a run id is asked for"
-            ) from None
+        with self._connection() as con:
+            con.execute("BEGIN IMMEDIATE")
+            stored = self._stored(path, self._former_place(con, keep=True))
+            cur = con.execute(
+                "INSERT INTO runs (created_utc, kind, command, model_name, model_hash, figures, path) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*row, stored),
+            )
+            con.execute("COMMIT")
+            return int(cur.lastrowid)
 
     def _check_folder(self) -> None:
         """Refuse a runs folder that is a file, or lies under one (it holds no registry, but is no
