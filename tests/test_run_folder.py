@@ -3,7 +3,9 @@ run), released when a run fails before writing anything, written whole, read bac
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -94,6 +96,32 @@ def test_a_link_in_a_run_folder_never_redirects_its_writes(tmp_path):
     mine.symlink_to(victim)
     write_text_atomic(mine, "<html>", user_file=True)
     assert mine.is_symlink() and victim.read_text() == "<html>"
+
+
+def test_a_renamed_file_survives_a_power_loss_its_folder_synced(tmp_path, monkeypatch):
+    """The file was fsynced but not its folder after the rename: after a power loss a chunk or
+    summary.json just renamed into place could vanish. A folder the platform cannot sync is skipped."""
+    real_fsync = os.fsync
+    synced = []
+
+    def recording(fd):
+        info = os.fstat(fd)
+        synced.append((info.st_dev, info.st_ino))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    write_text_atomic(tmp_path / "run" / "summary.json", "{}")
+    folder = os.stat(tmp_path / "run")
+    assert (folder.st_dev, folder.st_ino) in synced
+
+    def refused_for_folders(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):  # as some file systems do
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", refused_for_folders)
+    write_text_atomic(tmp_path / "run" / "summary.json", '{"kind": "solve"}')
+    assert (tmp_path / "run" / "summary.json").read_text() == '{"kind": "solve"}'
 
 
 def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks_once_tidied(tmp_path):

@@ -151,6 +151,23 @@ def write_bytes_atomic(path: str | Path, data: bytes, user_file: bool = False) -
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    sync_folder(path.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync ``folder``, so that a file just renamed into it (a chunk, summary.json) is still there
+    after a power loss: the file's own fsync does not keep its name. Skipped where the platform
+    refuses it (Windows opens no folder; some file systems cannot sync one): the write is done."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read_json(text: str | bytes) -> object:
