@@ -111,6 +111,22 @@ def test_a_dry_run_forgets_nothing(three_runs):
     assert ids(registry.list()) == [3, 2, 1]
 
 
+def test_a_dry_run_reads_past_another_process_s_write_lock(three_runs, monkeypatch):
+    """`runs forget --dry-run` took the write lock though it writes nothing: behind another process's
+    transaction it waited up to a minute, then failed. It only reads now, so it answers meanwhile."""
+    from test_registry import held
+
+    registry, folders = three_runs
+    shutil.rmtree(folders["y"])
+    monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.1)  # a dry run waiting for the lock fails, not hangs
+    with held(registry, "IMMEDIATE"):
+        assert ids(api.forget_runs([3], dry_run=True)) == [1, 3]
+        code, stdout, err = run_cli("runs", "forget", "--missing", "--dry-run")
+    assert code == 0, err
+    assert f"would forget run 2 (evaluate, tiny; folder missing: {folders['y']})" in stdout.splitlines()
+    assert ids(registry.list()) == [3, 2, 1]
+
+
 @pytest.mark.usefixtures("three_runs")
 def test_an_id_forgotten_meanwhile_by_another_process_is_refused_not_passed_over(monkeypatch):
     """The ids are checked in the transaction that removes them: a run another process removed

@@ -505,30 +505,37 @@ class Registry:
         of their folders (runs whose files a later run in the same folder replaced: kept alone, they
         would name that later run's files); an unknown id removes nothing. ``missing``: also every
         run whose folder is gone or holds a later run. One transaction, in which the ids are checked:
-        another process sees all of it or none."""
+        another process sees all of it or none. A dry run only reads: it never waits for a write lock."""
         run_ids = sorted(set(run_ids))
         self._check_folder()  # a runs folder that is a file holds no run: said so, not "nothing to forget"
         if not self.path.exists():
             if run_ids:
                 self.get(run_ids[0])  # no registry: no such run
             return []
+        if dry_run:
+            with self._reading() as (con, place):
+                return self._to_forget(con, place, run_ids, missing)
         with self._connection() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
-                place = self._former_place(con, keep=True)
-                records = [self._record(r, place) for r in con.execute(_SELECT + " ORDER BY id")]
-                unknown = sorted(set(run_ids) - {r.id for r in records})
-                if unknown:
-                    raise RegistryError(f"no run with id {unknown[0]} in {self.path} (see `fleetopt runs`)")
-                newest = {r.path: r.id for r in records if r.id in run_ids}  # per folder, the newest asked
-                gone = [r for r in records if r.id <= newest.get(r.path, 0) or (missing and not r.exists)]
-                if not dry_run:
-                    con.executemany("DELETE FROM runs WHERE id = ?", [(r.id,) for r in gone])
+                gone = self._to_forget(con, self._former_place(con, keep=True), run_ids, missing)
+                con.executemany("DELETE FROM runs WHERE id = ?", [(r.id,) for r in gone])
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
         return gone
+
+    def _to_forget(
+        self, con: sqlite3.Connection, place: Path, run_ids: list[int], missing: bool
+    ) -> list[RunRecord]:
+        """The records :meth:`forget` removes, oldest first; an unknown id refused."""
+        records = [self._record(r, place) for r in con.execute(_SELECT + " ORDER BY id")]
+        unknown = sorted(set(run_ids) - {r.id for r in records})
+        if unknown:
+            raise RegistryError(f"no run with id {unknown[0]} in {self.path} (see `fleetopt runs`)")
+        newest = {r.path: r.id for r in records if r.id in run_ids}  # per folder, the newest asked
+        return [r for r in records if r.id <= newest.get(r.path, 0) or (missing and not r.exists)]
 
     def id_of(self, path: str | Path) -> int:
         """The id of the latest record of the run folder ``path``; a run's own file (its plan.npz,
