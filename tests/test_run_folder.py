@@ -98,18 +98,26 @@ def test_a_link_in_a_run_folder_never_redirects_its_writes(tmp_path):
     assert mine.is_symlink() and victim.read_text() == "<html>"
 
 
-def test_a_renamed_file_survives_a_power_loss_its_folder_synced(tmp_path, monkeypatch):
-    """The file was fsynced but not its folder after the rename: after a power loss a chunk or
-    summary.json just renamed into place could vanish. A folder the platform cannot sync is skipped."""
-    real_fsync = os.fsync
-    synced = []
+REAL_FSYNC = os.fsync
+
+
+@pytest.fixture
+def synced(monkeypatch) -> set[tuple[int, int]]:
+    """The files and folders (device, inode) os.fsync is given while the test runs."""
+    seen = set()
 
     def recording(fd):
         info = os.fstat(fd)
-        synced.append((info.st_dev, info.st_ino))
-        real_fsync(fd)
+        seen.add((info.st_dev, info.st_ino))
+        REAL_FSYNC(fd)
 
     monkeypatch.setattr(os, "fsync", recording)
+    return seen
+
+
+def test_a_renamed_file_survives_a_power_loss_its_folder_synced(tmp_path, monkeypatch, synced):
+    """The file was fsynced but not its folder after the rename: after a power loss a chunk or
+    summary.json just renamed into place could vanish. A folder the platform cannot sync is skipped."""
     write_text_atomic(tmp_path / "run" / "summary.json", "{}")
     folder = os.stat(tmp_path / "run")
     assert (folder.st_dev, folder.st_ino) in synced
@@ -117,11 +125,22 @@ def test_a_renamed_file_survives_a_power_loss_its_folder_synced(tmp_path, monkey
     def refused_for_folders(fd):
         if stat.S_ISDIR(os.fstat(fd).st_mode):  # as some file systems do
             raise OSError(errno.EINVAL, "Invalid argument")
-        real_fsync(fd)
+        REAL_FSYNC(fd)
 
     monkeypatch.setattr(os, "fsync", refused_for_folders)
     write_text_atomic(tmp_path / "run" / "summary.json", '{"kind": "solve"}')
     assert (tmp_path / "run" / "summary.json").read_text() == '{"kind": "solve"}'
+
+
+def test_a_finished_run_folder_is_synced_file_by_file_then_renamed_and_synced(tmp_path, synced):
+    """A solve's folder was written with unsynced files, then renamed: after a power loss it could
+    hold an empty summary.json or plan.npz, or be gone. Every file, and the folder holding the run's
+    new name, is synced now."""
+    files = {RunFolder.SUMMARY: "{}\n", RunFolder.MODEL: "name: x\n"}
+    out = RunFolder(tmp_path / "runs" / "run").write(files)
+    for path in (out / RunFolder.SUMMARY, out / RunFolder.MODEL, tmp_path / "runs"):
+        info = os.stat(path)
+        assert (info.st_dev, info.st_ino) in synced, path
 
 
 def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks_once_tidied(tmp_path):

@@ -39,6 +39,7 @@ from fleetopt.runs.files import (
     file_sha256,
     json_kind,
     read_json,
+    sync_folder,
     write_bytes_atomic,
     written_through,
 )
@@ -879,8 +880,8 @@ class RunFolder:
         files = _stamped(files)
         tmp = _partial_folder(out)
         try:
-            for name, content in files.items():
-                (tmp / name).write_bytes(_bytes(content))
+            for name, content in files.items():  # synced: the folder renamed below never holds a cut file
+                write_bytes_atomic(tmp / name, _bytes(content))
             _rename_onto(tmp, out)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -1108,7 +1109,8 @@ def _partial_folder(out: Path) -> Path:
 
 
 def _rename_onto(tmp: Path, out: Path) -> None:
-    """``tmp`` renamed to ``out``, onto an empty folder too (POSIX): a claimed name is never free."""
+    """``tmp`` renamed to ``out``, onto an empty folder too (POSIX): a claimed name is never free.
+    The parent synced after it, so the new name survives a power loss."""
     try:
         os.replace(tmp, out)
     except OSError:
@@ -1116,6 +1118,7 @@ def _rename_onto(tmp: Path, out: Path) -> None:
             raise
         out.rmdir()
         os.replace(tmp, out)
+    sync_folder(out.parent)
 
 
 def _bytes(content: bytes | str) -> bytes:
