@@ -2265,3 +2265,26 @@ def test_a_full_disk_as_the_job_starts_names_its_folder_and_file(tmp_path, monke
     said = f"{out / 'model.yaml'} could not be written (File too large); nothing was written"
     assert code == 2 and said in " ".join(err.split()), err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".E")]
+
+
+def test_a_new_chunk_folder_is_synced_into_its_run_folder(tmp_path, monkeypatch):
+    """Each chunk and its folder are synced after a rename, but the chunks/ folder's own name was not:
+    after a power loss the run folder could lose chunks/ and every chunk in it. Making the folder now
+    syncs the run folder holding its name; an existing one is left as it is."""
+    synced = set()
+    real_fsync = os.fsync
+
+    def recording(fd):
+        info = os.fstat(fd)
+        synced.add((info.st_dev, info.st_ino))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    run = tmp_path / "run"
+    run.mkdir()
+    ChunkStore(run / "chunks")
+    info = os.stat(run)
+    assert (info.st_dev, info.st_ino) in synced
+    synced.clear()
+    ChunkStore(run / "chunks")  # already there: nothing to sync
+    assert (info.st_dev, info.st_ino) not in synced

@@ -35,7 +35,7 @@ from fleetopt.evaluate.engine import choose_backend, evaluate_chunk, read_back_s
 from fleetopt.evaluate.kernel import KernelBuildError, found_c_compiler
 from fleetopt.evaluate.metrics import SLIP_COLUMNS
 from fleetopt.runs import folder as run_folder
-from fleetopt.runs.files import DAMAGED_NPZ_ERRORS, signals_deferred, write_bytes_atomic
+from fleetopt.runs.files import DAMAGED_NPZ_ERRORS, signals_deferred, sync_folder, write_bytes_atomic
 
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
 
@@ -99,7 +99,9 @@ class ChunkStore:
                  refuse_other_runs: bool = False):  # fmt: skip
         self.folder = Path(folder)
         self.refuse_other_runs = refuse_other_runs
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.folder.is_dir():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            sync_folder(self.folder.parent)  # the new folder's name kept, as its chunks' are
         # what a chunk of this run must hold, where known: a file with the right checksum but other
         # contents (another version, a hand-made file) is recomputed, never trusted
         self.n_scenarios = n_scenarios
