@@ -106,66 +106,93 @@ def _status_table(result) -> Table:
 
 def _plan_table(result) -> Table:
     """The plan's key figures on the forecast, the objective's first."""
-    data, plan = result.data, result.plan
-    fig = headline(data, plan, result.statements, result.objective_kind)
+    fig = headline(result.data, result.plan, result.statements, result.objective_kind)
     key = Table(show_header=False, title="plan")
     key.add_column("", style="bold")
     key.add_column("")
+    for rows in (_value_rows, _fleet_rows, _finance_rows, _warning_rows):
+        for label, value in rows(result, fig):
+            key.add_row(label, value)
+    return key
+
+
+def _value_rows(result, fig: dict) -> list[tuple[str, str]]:
+    """What the plan is worth and earns (its present cost first where it was solved for least cost)."""
+    data = result.data
     cost = result.objective_kind == "cost"
+    rows = []
     if cost:  # the objective first; the NPV then values the plan's own compute at market prices
-        key.add_row(COST_LABEL, present_cost_words(fig))
-        key.add_row(COST_PER_H100_HOUR, cost_per_h100_hour_words(fig))
-        key.add_row(FORECAST_DEMAND_LABEL, forecast_demand_words(fig))
-    key.add_row("NPV of equity cash flows" + (MARKET_VALUED if cost else ""), format_usd(fig["npv_usd"]))
-    key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
-    key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
-    key.add_row(CASH_HELD_LABEL, cash_held_words(fig))
-    key.add_row(OTHER_RATES_LABEL, other_rates_words(fig))
-    key.add_row(CAPEX_LABEL,
-                f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
+        rows += [(COST_LABEL, present_cost_words(fig)), (COST_PER_H100_HOUR, cost_per_h100_hour_words(fig)),
+                 (FORECAST_DEMAND_LABEL, forecast_demand_words(fig))]  # fmt: skip
     valued = MARKET_VALUED if cost else ""
-    key.add_row(REVENUE_LABEL + valued, revenue_words(fig, bool(data.contracts)))
+    rows += [
+        ("NPV of equity cash flows" + valued, format_usd(fig["npv_usd"])),
+        (NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"])),
+        (NPV_TERMINAL_LABEL, npv_terminal_words(fig)),
+        (CASH_HELD_LABEL, cash_held_words(fig)),
+        (OTHER_RATES_LABEL, other_rates_words(fig)),
+        (CAPEX_LABEL, f"{format_usd(fig['capex_gpu_total_usd'])} / "
+                      f"{format_usd(fig['capex_power_total_usd'])}"),
+        (REVENUE_LABEL + valued, revenue_words(fig, bool(data.contracts))),
+    ]
     if data.contracts:  # a lab planning its own demand may have none: rows of "none" say nothing
-        key.add_row(CUSTOMERS_LABEL, customer_words(data, fig))
+        rows.append((CUSTOMERS_LABEL, customer_words(data, fig)))
+    return rows
+
+
+def _fleet_rows(result, fig: dict) -> list[tuple[str, str]]:
+    """What the plan does with the fleet and the power, and the contracts it serves."""
+    data, plan = result.data, result.plan
+    rows = []
     if bought_nothing(data, plan, result.objective_kind):  # said, not left to a table of zeros
-        key.add_row("GPUs bought", NOTHING_BOUGHT)
-    key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
+        rows.append(("GPUs bought", NOTHING_BOUGHT))
+    rows.append(("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}"))
     by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
     built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)
-    key.add_row(POWER_BUILT_LABEL, built or "none")
-    for label, names in contract_rows(data, fig):
-        key.add_row(label, names)
+    rows.append((POWER_BUILT_LABEL, built or "none"))
+    return rows + list(contract_rows(data, fig))
+
+
+def _finance_rows(result, fig: dict) -> list[tuple[str, str]]:
+    """The plan's debt, cash, cover ratios and covenant headroom on the forecast."""
+    data, cost = result.data, result.objective_kind == "cost"
     # a plan that never borrows (a lab's) has no debt service to cover: its two "n/a" rows said nothing
     debt_free = fig["min_dscr"] is None and fig["min_liquidity_cover"] is None and fig["peak_debt_usd"] == 0
-    key.add_row("peak debt (at a quarter's end)",
-                format_usd(fig["peak_debt_usd"]) + (NO_DEBT_SERVICE if debt_free else ""))
     lowest_at = data.quarter_labels[lowest_quarter(result.statements.lines["cash_usd"])]
-    key.add_row("lowest cash" + (MARKET_VALUED if cost else ""),
-                f"{format_usd(fig['min_liquidity_usd'])} ({lowest_at})")
+    peak = format_usd(fig["peak_debt_usd"]) + (NO_DEBT_SERVICE if debt_free else "")
+    lowest = f"{format_usd(fig['min_liquidity_usd'])} ({lowest_at})"
+    rows = [("peak debt (at a quarter's end)", peak),
+            ("lowest cash" + (MARKET_VALUED if cost else ""), lowest)]
     if not debt_free:
-        key.add_row(LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig))
+        rows.append((LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig)))
     if cost:  # what a lab's budget floor really faces (formulation §6, "Cost")
         real = fig["min_cash_without_market_revenue_usd"]
-        key.add_row(WITHOUT_MARKET_REVENUE, f"{format_usd(real)} ({budget_words(data, real)})")
+        rows.append((WITHOUT_MARKET_REVENUE, f"{format_usd(real)} ({budget_words(data, real)})"))
     tested = tested_from(data)
     if not debt_free:
-        key.add_row(f"lowest {dscr_name(data)}{tested_from(data, 'dscr')}", dscr_words(fig))
+        rows.append((f"lowest {dscr_name(data)}{tested_from(data, 'dscr')}", dscr_words(fig)))
     yearly = trailing_year_headroom(data, result.statements)
     headroom = covenant_headroom_text(data, fig, yearly) or "no covenants"
-    key.add_row(f"covenant headroom, each in its tightest quarter{tested}", headroom)
+    rows.append((f"covenant headroom, each in its tightest quarter{tested}", headroom))
+    return rows
+
+
+def _warning_rows(result, fig: dict) -> list[tuple[str, str]]:
+    """What holds only by an assumption, or could go wrong: a breach before testing starts, GPUs
+    retired soon after they are bought, the cash of the worst shock case."""
+    data, plan = result.data, result.plan
+    rows = []
     early = untested_breaches(data, result.statements)
     if early is not None:  # "no breach" holds only by the grace the model assumes
-        key.add_row("breached before testing starts (an assumed grace: finance.covenants.test_from)", early)
+        rows.append(("breached before testing starts (an assumed grace: finance.covenants.test_from)", early))
     soon = soon_retired(data, plan, result.statements)
     if soon is not None:
-        key.add_row(SOON_RETIRED_LABEL, soon)
+        rows.append((SOON_RETIRED_LABEL, soon))
     worst = worst_shock(fig)
     if worst is not None:
-        key.add_row(
-            shocked_cash_label(cost),
-            f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
-        )
-    return key
+        cash = f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})"
+        rows.append((shocked_cash_label(result.objective_kind == "cost"), cash))
+    return rows
 
 
 def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation and year") -> Table:
