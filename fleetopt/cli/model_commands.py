@@ -81,22 +81,34 @@ def validate(
 ) -> None:
     """Check a model file and summarise what it describes (or list every problem found)."""
     loaded = load_changed(model, field_changes)
-    if purchases is not None:  # its error before the model's summary, which would bury it
-        data = api.load(loaded)[1]
-        fixed = api.read_purchases(purchases, data)
     if purchases is None:
         console.print(model_summary_table(loaded))
-    else:  # an orders file is checked at each edit: the model in a line, not its summary
-        console.print(model_line(loaded), soft_wrap=True, highlight=False)
-    broken = signed_book_beyond_grade_limit(api.load(loaded)[1])
+        _warn_if_no_plan_keeps_the_grade_limit(api.load(loaded)[1])
+    else:
+        _validate_purchases(loaded, purchases)
+    console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"), soft_wrap=True)
+
+
+def _validate_purchases(loaded: api.LoadedModel, purchases: Path) -> None:
+    """`validate --purchases`: the file read against the model, its error before anything is printed
+    (the model's summary would bury it); then the model in a line (an orders file is checked at each
+    edit), and the purchases by generation and year."""
+    data = api.load(loaded)[1]
+    fixed = api.read_purchases(purchases, data)
+    console.print(model_line(loaded), soft_wrap=True, highlight=False)
+    _warn_if_no_plan_keeps_the_grade_limit(data)
+    console.print(purchases_table(data, fixed.blocks, f"GPUs {purchases} buys by generation and year"))
+    read = f"{counted(fixed.rows, 'row')}, {fixed.gpus(data):,.0f} GPUs{unread_rows(fixed)}"
+    console.print(marked(("ok", "green"), f": {purchases} is a valid purchases file for the model: "
+                         f"{read}"), soft_wrap=True)  # fmt: skip
+
+
+def _warn_if_no_plan_keeps_the_grade_limit(data) -> None:
+    """The signed contracts that break the limit on non-investment-grade revenue by themselves: a
+    warning (a solve would find the model infeasible)."""
+    broken = signed_book_beyond_grade_limit(data)
     if broken:
         warn(broken)
-    if purchases is not None:
-        console.print(purchases_table(data, fixed.blocks, f"GPUs {purchases} buys by generation and year"))
-        read = f"{counted(fixed.rows, 'row')}, {fixed.gpus(data):,.0f} GPUs{unread_rows(fixed)}"
-        console.print(marked(("ok", "green"), f": {purchases} is a valid purchases file for the model: "
-                             f"{read}"), soft_wrap=True)  # fmt: skip
-    console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"), soft_wrap=True)
 
 
 @app.command()
