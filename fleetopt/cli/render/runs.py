@@ -41,38 +41,61 @@ def key_figure(kind: str, fig: dict) -> str:
     plan against the forecast optimum out of sample (its in-sample RP where the record keeps no
     such comparison), each with its number of scenarios where the record keeps it (a CVaR5 over 20 is
     one scenario's NPV); a deterministic evaluation's one scenario is the forecast: its NPV there."""
-    count = fig.get("n_scenarios", fig.get("scenarios")) if kind != "solve" else None
-    whole = isinstance(count, int) and not isinstance(count, bool)
-    seed = fig.get("seed", fig.get("scenario_seed"))  # two runs on other scenarios are told apart
-    of_seed = f" (seed {seed})" if isinstance(seed, int) and not isinstance(seed, bool) else ""
-    over = f" over {counted(count, 'scenario')}{of_seed}" if whole else ""
+    over = _over_scenarios(kind, fig)
     if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig:
-        # the plan by its label (a purchases file's name), so two evaluations are told apart
-        several = fig.get("n_plans", 1) > 1
-        shown = f"{fig['plan']}: " if fig.get("plan") else ("first plan: " if several else "")
-        pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
-        whose = {"sweep": pick, "evaluate": shown}[kind]
-        served = fig.get("demand_served_share")
-        if fig.get("plans_objective") == "cost" and isinstance(served, float) and math.isfinite(served):
-            return f"{whose}{_service_words(fig, served, over)}"  # a lab's service level, not its NPV
-        if fig.get("deterministic"):  # worded as a solve's
-            return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
-        cvar5 = format_usd(fig["npv_cvar5_usd"])
-        # the default risk a treasurer lists runs for: as lenders count defaults, where the record keeps it
-        anyhow = fig.get("any_default_probability")
-        lenders = f", {ANY_DEFAULT_LABEL} {format_percent(anyhow)}" if isinstance(anyhow, float) else ""
-        return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{lenders}{over}"
+        return _scenario_headline(kind, fig, over)
     if kind == "stochastic" and (oos := recorded_out_of_sample(fig)) is not None:
         return _out_of_sample_headline(oos, keeps_rp(fig))
     if kind == "stochastic" and "rp_usd" in fig:
-        # RP named by what it is: a new user read "RP $12.96B" as nothing (stochastic/run.py's words)
-        rp = format_usd(fig["rp_usd"])
-        if fig.get("plan_value_usd") is not None and not keeps_rp(fig):  # RP's plan is not the plan
-            kept = format_usd(fig["plan_value_usd"])
-            return f"plan kept (the forecast's first stage) {kept}, the stochastic plan's (RP) {rp}{over}"
-        weight = fig.get("risk_weight") or 0  # --risk-weight L: RP is (1 - L) E[V] + L CVaR(V)
-        what = f"risk-weighted objective, L {weight:g}" if weight else "expected NPV less rescue penalties"
-        return f"stochastic plan's in-sample value (RP: {what}) {rp}{over}"
+        return _in_sample_headline(fig, over)
+    return _forecast_headline(fig)
+
+
+def _over_scenarios(kind: str, fig: dict) -> str:
+    """' over 1,000 scenarios (seed 7)' of a run's record that keeps its scenarios ('' otherwise, and
+    of a solve): two runs on other scenarios are told apart."""
+    count = fig.get("n_scenarios", fig.get("scenarios")) if kind != "solve" else None
+    whole = isinstance(count, int) and not isinstance(count, bool)
+    seed = fig.get("seed", fig.get("scenario_seed"))
+    of_seed = f" (seed {seed})" if isinstance(seed, int) and not isinstance(seed, bool) else ""
+    return f" over {counted(count, 'scenario')}{of_seed}" if whole else ""
+
+
+def _scenario_headline(kind: str, fig: dict, over: str) -> str:
+    """An evaluation's first plan, or a sweep's pick, by its figures over the scenarios (``over``)."""
+    # the plan by its label (a purchases file's name), so two evaluations are told apart
+    several = fig.get("n_plans", 1) > 1
+    shown = f"{fig['plan']}: " if fig.get("plan") else ("first plan: " if several else "")
+    pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
+    whose = {"sweep": pick, "evaluate": shown}[kind]
+    served = fig.get("demand_served_share")
+    if fig.get("plans_objective") == "cost" and isinstance(served, float) and math.isfinite(served):
+        return f"{whose}{_service_words(fig, served, over)}"  # a lab's service level, not its NPV
+    if fig.get("deterministic"):  # worded as a solve's
+        return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
+    cvar5 = format_usd(fig["npv_cvar5_usd"])
+    # the default risk a treasurer lists runs for: as lenders count defaults, where the record keeps it
+    anyhow = fig.get("any_default_probability")
+    lenders = f", {ANY_DEFAULT_LABEL} {format_percent(anyhow)}" if isinstance(anyhow, float) else ""
+    return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{lenders}{over}"
+
+
+def _in_sample_headline(fig: dict, over: str) -> str:
+    """A stochastic run whose record keeps no out-of-sample comparison: its in-sample value (RP) over
+    its scenarios (``over``), or the plan it kept where that is the forecast's first stage."""
+    # RP named by what it is: a new user read "RP $12.96B" as nothing (stochastic/run.py's words)
+    rp = format_usd(fig["rp_usd"])
+    if fig.get("plan_value_usd") is not None and not keeps_rp(fig):  # RP's plan is not the plan
+        kept = format_usd(fig["plan_value_usd"])
+        return f"plan kept (the forecast's first stage) {kept}, the stochastic plan's (RP) {rp}{over}"
+    weight = fig.get("risk_weight") or 0  # --risk-weight L: RP is (1 - L) E[V] + L CVaR(V)
+    what = f"risk-weighted objective, L {weight:g}" if weight else "expected NPV less rescue penalties"
+    return f"stochastic plan's in-sample value (RP: {what}) {rp}{over}"
+
+
+def _forecast_headline(fig: dict) -> str:
+    """A solve's plan on the forecast: its present cost (solved for least cost), else its NPV, with
+    its policy where the policy reacts, marked where a rescue completed it ('' without either)."""
     if fig.get("objective") == "cost" and "present_cost_usd" in fig:
         # its levelized cost (absent in a record written before it, None where no GPU is in service)
         per_hour = fig.get("present_cost_per_h100_hour_usd")
