@@ -232,6 +232,18 @@ def runs_list(
     finished (the registry records a run when it finishes), with how to finish each."""
     if ctx.invoked_subcommand is not None:
         return
+    kind_name = kind.value if kind else None
+    _print_recorded(model, kind, limit)
+    # a damaged job's kind is unknown: listed whatever --kind asks for
+    unfinished = [job for job in api.unfinished_runs(model) if kind is None or job[1] in (kind_name, None)]
+    _print_unfinished(unfinished)
+    _print_unrecorded(api.unrecorded_runs(model, kind_name))
+    _print_abandoned(abandoned_partials())
+
+
+def _print_recorded(model: str | None, kind: RunKind | None, limit: int) -> None:
+    """The registry's runs of ``model`` and ``kind`` (None: any), the newest ``limit``, and how many
+    older ones are not shown."""
     recorded = api.runs(model=model, limit=None, kind=kind.value if kind else None)
     records = recorded[:limit]
     if not records:
@@ -244,22 +256,31 @@ def runs_list(
         older = len(recorded) - limit
         console.print(f"{older:,} older {'run' if older == 1 else 'runs'} not shown: --limit {len(recorded)} "
                       "shows every one", highlight=False)  # fmt: skip
-    # a damaged job's kind is unknown: listed whatever --kind asks for
-    unfinished = [job for job in api.unfinished_runs(model) if kind is None or job[1] in (kind.value, None)]
+
+
+def _print_unfinished(unfinished: list[tuple[Path, str | None, str | None]]) -> None:
+    """The jobs in the runs folder that have not finished, each with its state (:func:`job_state`)."""
     if unfinished:
         console.print("not finished, so not recorded yet:")
     for folder, job_kind, pid in unfinished:
         console.print(f"  {folder} ({job_kind or 'kind unknown'}): {job_state(folder, job_kind, pid)}",
                       soft_wrap=True, highlight=False)  # fmt: skip
-    unrecorded = api.unrecorded_runs(model, None if kind is None else kind.value)
+
+
+def _print_unrecorded(unrecorded: list[Path]) -> None:
+    """The finished runs the registry lacks, each with the command that records it."""
     if unrecorded:  # its record failed (a held or full registry) or was killed: finished, in no list before
         console.print("finished but not recorded (its record failed, or it was stopped while being "
                       "recorded):")
     for folder in unrecorded:
         console.print(f"  {folder}: {shlex.join(['fleetopt', 'runs', 'add', str(folder)])}",
                       soft_wrap=True, highlight=False)  # fmt: skip
-    abandoned = abandoned_partials()
-    if abandoned:  # a run killed while its folder was written: hidden, never removed by fleetopt
+
+
+def _print_abandoned(abandoned: list[Path]) -> None:
+    """The hidden folders of runs killed while their folders were written (never removed by
+    fleetopt), each with the command that removes it."""
+    if abandoned:
         console.print("left by runs killed while their folders were being written (nothing in them "
                       "finished; an hour untouched):")
     for folder in abandoned:
