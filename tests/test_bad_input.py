@@ -439,8 +439,9 @@ def test_schema_out_to_a_folder_is_bad_input_worded_as_compare_and_report_say_it
 def test_schema_out_under_a_file_is_bad_input(tmp_path):
     (tmp_path / "plain").write_text("x", encoding="utf-8")
     code, out, err = run_cli("schema", "--out", str(tmp_path / "plain" / "schema.json"))
-    # it said "File exists"; it names the file in the way, as every --out does (a fuzz audit)
-    assert_bad_input(code, out, err, f"error: cannot write --out {tmp_path / 'plain' / 'schema.json'}: "
+    # it said "File exists"; it names the file in the way, as every --out does (a fuzz audit), and
+    # its option as compare and report do
+    assert_bad_input(code, out, err, f"error: cannot write out (--out) {tmp_path / 'plain' / 'schema.json'}: "
                      f"{tmp_path / 'plain'} is not a folder")  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
 

@@ -1660,13 +1660,13 @@ def test_an_empty_path_argument_is_refused_by_name(here, args, said):
 )
 def test_out_never_replaces_a_file_fleetopt_did_not_write_of_that_kind(here, solve_run, command, kind):
     """`fleetopt report s1 --out models/tiny.yaml` replaced a model file with HTML. The same
-    command's own earlier output, an empty file and a new name are written."""
+    command's own earlier output, an empty file and a new name are written. Each names its --out as
+    fleetopt.api.report does (schema's said "--out" here, "out (--out)" of a folder)."""
     args = [str(solve_run) if a == "RUN" else a for a in command]
     model = here / "tiny.yaml"
     model.write_text(TINY_PATH.read_text(encoding="utf-8"))
     code, out, err = run_cli(*args, "--out", str(model))
-    option = "--out" if command[0] == "schema" else "out (--out)"  # as fleetopt.api.report names it
-    assert_one_error(code, out, err, f"{option} {model} is a file that is not {kind} fleetopt wrote")
+    assert_one_error(code, out, err, f"out (--out) {model} is a file that is not {kind} fleetopt wrote")
     assert model.read_text(encoding="utf-8") == TINY_PATH.read_text(encoding="utf-8")
     (here / "empty").write_text("")
     for name in ("new", "new", "empty"):  # "new" twice: its own output is replaced

@@ -56,11 +56,13 @@ from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import (
+    OUT_OPTION,
     RESUME_OPTIONS,
     RUN_KINDS,
     RunDirError,
     RunFolder,
     kept_options,
+    refuse_output_file,
     refuse_unwritable_file,
     resume_command,
 )
@@ -962,6 +964,15 @@ def registry_checked() -> None:
 def finish_report(path: Path, wanted: bool) -> None:
     if wanted:
         console.print(marked("wrote ", (str(api.report(path)), "bold")), soft_wrap=True)
+
+
+def refuse_out_file(out: Path, kind: str, example: Path | str) -> None:
+    """--out of a ``kind`` file (runs/folder.py :data:`OWN_OUTPUT`) refused before any work where it
+    cannot take one: a folder, with ``example``, a file name to give instead; a run's own file, a file
+    fleetopt did not write as one, or one that cannot be written (:func:`refuse_output_file`)."""
+    if out.is_dir():
+        raise InputError(f"{OUT_OPTION} {out} is a folder: give a file name such as {example}")
+    refuse_output_file(out, kind, OUT_OPTION)
 
 
 def write_output(out: Path, text: str, option: str = "--out") -> None:

@@ -34,6 +34,7 @@ from fleetopt.cli.common import (
     marked,
     out_file,
     path_given,
+    refuse_out_file,
     refuse_unless,
     registry_checked,
     say_model_changes,
@@ -57,8 +58,6 @@ from fleetopt.runs.folder import (
     OUT_OPTION,
     RunDirError,
     RunFolder,
-    refuse_foreign_file,
-    refuse_run_file,
     run_name,
 )
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS, MAX_TAIL
@@ -122,11 +121,8 @@ def schema(
     if out is None:
         sys.stdout.write(text)
         return
-    if out.is_dir():
-        raise InputError(f"{OUT_OPTION} {out} is a folder: give a file name such as fleetopt-schema.json")
-    refuse_run_file(out)
-    refuse_foreign_file(out, "schema")
-    write_output(out, text)
+    refuse_out_file(out, "schema", "fleetopt-schema.json")
+    write_output(out, text, OUT_OPTION)
 
 
 # the options of `solve` of its own (those it shares with other commands are in cli/common.py)

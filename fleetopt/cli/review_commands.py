@@ -25,6 +25,7 @@ from fleetopt.cli.common import (
     out_file,
     parsed_changes,
     path_given,
+    refuse_out_file,
     whole_number,
     write_output,
 )
@@ -37,7 +38,6 @@ from fleetopt.runs.folder import (
     OUT_OPTION,
     RunFolder,
     abandoned_partials,
-    refuse_output_file,
     resume_command,
 )
 
@@ -168,11 +168,8 @@ def _refuse_comparison_out(out: Path, format: Format, by_suffix: bool) -> None:
     """--out refused where a comparison cannot be written in ``format``: a folder, a run's own file
     or a model, or (``by_suffix``: no --format, nor a suffix that implies one) a name whose suffix
     is not the plain-text tables'."""
-    if out.is_dir():
-        suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
-        example = out / f"comparison.{suffix}"
-        raise InputError(f"{OUT_OPTION} {out} is a folder: give a file name such as {example}")
-    refuse_output_file(out, "comparison", OUT_OPTION)
+    suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
+    refuse_out_file(out, "comparison", out / f"comparison.{suffix}")
     if by_suffix and out.suffix.lower() not in TABLE_SUFFIXES:
         # a spreadsheet's name (c.xlsx) got the terminal's table, box drawing and all
         known = ", ".join([*SUFFIX_FORMATS, ".txt"])
