@@ -5,8 +5,8 @@
 #     bash benchmarks/gpu_check.sh          # table on stdout; 5 files in $OUT (default gpu-check-out/)
 #
 # Every step runs under its own timeout and reports its status; a failing step does not stop the
-# others, except that the check stops at once with a FATAL line when CuPy cannot use the device
-# (then no GPU test can run, and none may skip silently). Nothing is installed into the system: the
+# others, except that the check stops at once with a FATAL line when no NVIDIA driver / GPU is visible
+# or CuPy cannot use the device (then no GPU test can run, and none may skip silently). Nothing is installed into the system: the
 # carried wheels go to a scratch folder, and the repository is staged there with the bundled models
 # inside the package (fleetopt.models), so nothing needs `pip install -e`.
 #
@@ -91,8 +91,18 @@ for r in rows:
 PYEOF
 }
 
-# 1. the device
-step device 30 bash -o pipefail -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee '$OUT/device.txt'"
+# 1. the device: where nvidia-smi sees no NVIDIA driver and GPU, no GPU step can run: stop, saying so
+if ! step device 30 bash -o pipefail -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee '$OUT/device.txt'"; then
+    if ! command -v nvidia-smi >/dev/null 2>&1; then
+        why="nvidia-smi is not on PATH"
+    else  # its last line of output: between the step's first and last lines in the log
+        said=$(sed -n '/^== device/,/^-- device/p' "$LOG" | sed '1d;$d' | tail -n 1)
+        why="nvidia-smi: ${said:-no answer}"
+    fi
+    echo "FATAL: no NVIDIA driver / GPU is visible ($why; $LOG): the check needs a machine with an NVIDIA GPU"
+    summary
+    exit 1
+fi
 
 # 2. what the machine lacks, from the carried wheels (or the registry where there is one), into $WORK/site;
 #    the repository staged in $WORK/repo with the bundled models inside the package
