@@ -5,8 +5,8 @@ On a GPU, CuPy compiles the kernel with NVRTC (kernel.cuda_kernel): the NVRTC te
 through ctypes with the options CuPy adds (CUPY_NVRTC_OPTIONS) and check that the cubin exports the
 kernel under the name CuPy looks up; NVRTC's front end differs from nvcc's (no host headers,
 ``__CUDACC_RTC__``), and so, slightly, does its machine code (the default model's sm_100 kernel
-spills 8 bytes with nvcc, none with NVRTC 13.0.88). The nvcc tests keep the ptxas report of the
-kernel built as a standalone CUDA file.
+spilled 8 bytes with nvcc, none with NVRTC 13.0.88, until the quarter was split into its steps).
+The nvcc tests keep the ptxas report of the kernel built as a standalone CUDA file.
 
 nvcc comes from $FLEETOPT_NVCC, the PATH, or the pip wheels CI installs into its environment
 (nvidia-cuda-nvcc, nvidia-nvvm, nvidia-cuda-crt, nvidia-cuda-runtime, all of one version: their
@@ -54,7 +54,8 @@ MAX_STACK_BYTES = 64
 # 0.4.24's order rule (cancel or sell, the deferred draws' interest) kept both (48 / 48 and 8 / 8);
 # the deferral and cancellation counting the balance never drawn left above the plan's (2026-12-06)
 # kept sm_90 at 48 / 48 and took sm_100 to 0 / 0; its two closing-share loops written as one
-# (fo_closing_share) keep sm_90 at 48 / 48 and put sm_100 back at 8 / 8
+# (fo_closing_share) keep sm_90 at 48 / 48 and put sm_100 back at 8 / 8; fo_quarter split into its steps
+# (2026-12-06) keeps sm_90 at 48 / 48 and takes sm_100 to 0 / 0
 MAX_SPILL_BYTES = 64
 MODELS = ["neocloud", "lab", "tiny"]
 NVRTC_MAJOR = 13  # CuPy's cupy-cuda13x, as on the lent GPU machines, loads libnvrtc.so.13

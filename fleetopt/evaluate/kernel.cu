@@ -1294,50 +1294,62 @@ FO_DEVICE void fo_idle_market(FO_PARAMS, long long p, long long s, int t, int ma
     *used = *used + gpus;
 }
 
-// quarter t of a pair
-FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const fo_scenario_quarter* sq,
-                          fo_state* st)
+// policy rule 0 off: no GPU taken out of the plan, its capex as planned
+FO_DEVICE fo_taken fo_nothing_taken(void)
 {
-    const double* q = plan_quarter + (p * FO_T + t) * (long long)FO_NQ;
-    const fo_bits before = st->live;
-#if FO_GPU_CODE
-    const fo_bits live_ = before & sq->alive;  // customers that defaulted end their contracts
-#else
-    const fo_bits live_ = before ? before & FO_SCEN(alive_bits, t, s) : 0ULL;
-#endif
-    fo_bits live = live_;
     fo_taken tk;
-    if (FO_LIQUIDITY) {
-        tk = fo_orders(FO_ARGS, p, s, t, flags, q, sq, st);
-    } else {
-        tk.capex = tk.draws_in = 0.0;
+    tk.capex = tk.draws_in = 0.0;
 #pragma unroll
-        for (int g = 0; g < FO_G; ++g) tk.market[g] = tk.held[g] = 0.0;
-    }
-    fo_operations ops = ((st->short_quarters >> t) & 1ULL)
-                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, &live, st, &tk, sq)
-                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live_, st, &tk, sq);
-    st->live = live;
-    if (FO_IDLE(p, t)) fo_idle_market(FO_ARGS, p, s, t, (int)((st->short_quarters >> t) & 1ULL), &tk, sq, &ops.ebitda,
-                                      &ops.gpus_used);
-    const double ebitda = ops.ebitda;
+    for (int g = 0; g < FO_G; ++g) tk.market[g] = tk.held[g] = 0.0;
+    return tk;
+}
 
-    // financing (core.economics.finance_step): the term loans' flows are the plan's; the customers'
-    // payments besides revenue enter with the investing flows, as their negative (simulate._financing)
+// quarter steps 1-4 (simulate._operations): the quarter's EBITDA and GPUs in use, on the per-site path
+// where some site of the pair may be short of power, else on the plan's totals; then the idle GPUs (policy
+// rule 5). `alive`: the contracts taken whose customer is live; st->live: those still served after it
+FO_DEVICE fo_operations fo_quarter_operations(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                              fo_bits flags, fo_bits alive, fo_state* st, const fo_taken* tk,
+                                              const fo_scenario_quarter* sq)
+{
+    fo_bits live = alive;
+    fo_operations ops = ((st->short_quarters >> t) & 1ULL)
+                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, &live, st, tk, sq)
+                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, alive, st, tk, sq);
+    st->live = live;
+    if (FO_IDLE(p, t)) fo_idle_market(FO_ARGS, p, s, t, (int)((st->short_quarters >> t) & 1ULL), tk, sq, &ops.ebitda,
+                                      &ops.gpus_used);
+    return ops;
+}
+
+// quarter step 5's figures that the rest of the quarter reads (core.economics.QuarterFinance)
+typedef struct {
+    double interest, principal;
+    double repaid_at_maturity;  // the part of the principal that repays bullets at maturity: not debt service
+    double tax, cash, revolver;
+    double base_need;  // the collateral the GPU-secured balances need at the end of the quarter (FO_BASE)
+} fo_finance;
+
+// the investing and debt flows of quarter t (simulate._financing): disposals at the scenario's resale value,
+// with the GPUs the policy took out and its deferred payments (tk), and the customers' payments besides revenue
+// (for the contracts live before t: `before`), cash that is not income, entering with the investing flows as
+// their negative (simulate.contract_payments); the depreciation less the disposals' gain into *depreciation_less_gain
+FO_DEVICE double fo_investing_flows(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
+                                    const fo_scenario_quarter* sq, fo_bits before, const fo_taken* tk,
+                                    fo_state* st, double* depreciation_less_gain)
+{
     const fo_bits accepted = FO_LOAD(plan_accepted + p);
     const int paying = ((FO_LOAD(pay_live_bits + t) | FO_LOAD(pay_ended_bits + t)) & accepted) != 0ULL;
     const double paid = paying ? fo_contract_payments(FO_ARGS, s, t, accepted, before) : 0.0;
-    double depreciation_less_gain, other_outflow;
     if (FO_LIQUIDITY) {  // simulate._financing with the GPUs taken out and the deferred payments
         double depreciation = FO_Q(FO_Q_DEPRECIATION), proceeds = FO_Q(FO_Q_PROCEEDS), book = FO_Q(FO_Q_BOOK);
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) {
-            depreciation = depreciation - tk.held[g] * FO_Q(FO_Q_GEN_DEPRECIATION + g);
+            depreciation = depreciation - tk->held[g] * FO_Q(FO_Q_GEN_DEPRECIATION + g);
             const double cut = fo_planned_sales_cut(q, g, st);
             proceeds = proceeds - cut * FO_Q(FO_Q_GEN_RETIRED_PROCEEDS + g);
             book = book - cut * FO_Q(FO_Q_GEN_RETIRED_BOOK + g);
         }
-        const double capex = FO_Q(FO_Q_CAPEX) + tk.capex;
+        const double capex = FO_Q(FO_Q_CAPEX) + tk->capex;
         double gain, investing;
         if ((flags >> FO_F_PROCEEDS) & 1ULL) {
             const double cash_proceeds = proceeds * FO_SQ(resale, resale_factor, t);
@@ -1349,71 +1361,93 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         }
         gain = gain + st->carried_gain;  // last quarter's distress sales, taxed now
         st->carried_gain = 0.0;
-        depreciation_less_gain = depreciation - gain;
+        *depreciation_less_gain = depreciation - gain;
         if (paying) investing = investing - paid;
-        other_outflow = investing + FO_Q(FO_Q_DEBT_FLOW);
-    } else if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
+        return investing + FO_Q(FO_Q_DEBT_FLOW);
+    }
+    if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
         const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * FO_SQ(resale, resale_factor, t);
         const double gain = cash_proceeds - FO_Q(FO_Q_BOOK);
-        depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
+        *depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
         double investing = FO_Q(FO_Q_CAPEX) - cash_proceeds;
         if (paying) investing = investing - paid;
-        other_outflow = investing + FO_Q(FO_Q_DEBT_FLOW);
-    } else {
-        depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION_NET);
-        other_outflow = paying ? (FO_Q(FO_Q_CAPEX) - paid) + FO_Q(FO_Q_DEBT_FLOW) : FO_Q(FO_Q_OUTFLOW_FIXED);
+        return investing + FO_Q(FO_Q_DEBT_FLOW);
     }
+    *depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION_NET);
+    return paying ? (FO_Q(FO_Q_CAPEX) - paid) + FO_Q(FO_Q_DEBT_FLOW) : FO_Q(FO_Q_OUTFLOW_FIXED);
+}
+
+// the interest of quarter t (core.economics.quarter_interest): the plan's forecast, with the scenario's rate
+// shift where it floats and spread shift where a refinanced bullet's does (spread), the revolver's, the
+// balances kept by cut prepayments', less the interest on the share draws_in of last quarter's GPU-backed
+// draws deferred into t (which last quarter's balance did not bear) and on the balances never drawn (this
+// quarter's cancelled draws included: their interest is what the deferral saves on them)
+FO_DEVICE double fo_quarter_interest(FO_PARAMS, long long s, int t, fo_bits flags, const double* q,
+                                     const fo_scenario_quarter* sq, double spread, double draws_in,
+                                     const fo_state* st)
+{
     double interest = FO_Q(FO_Q_FORECAST_INTEREST);
     if ((flags >> FO_F_FLOATING) & 1ULL)
         interest = interest + (FO_SQ(rate, rate_shift, t) / FO_QUARTERS_PER_YEAR) * FO_Q(FO_Q_FLOATING_BALANCE);
-    // refinanced bullets: the spread of new borrowing too (read here, by the pairs that need it:
-    // few quarters do, and a field of the scenario quarter would hold a register in every one)
-    const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
     if ((flags >> FO_F_REFINANCED) & 1ULL)
         interest = interest + (spread / FO_QUARTERS_PER_YEAR) * FO_Q(FO_Q_REFINANCED_BALANCE);
-    double revolver = st->revolver;
-    interest = interest + revolver_rate_q * revolver;
-    double principal = FO_Q(FO_Q_PRINCIPAL);
-    double repaid_at_maturity = FO_Q(FO_Q_REPAID_AT_MATURITY);  // bullets' repayments: not debt service
-    // GPU-backed draws moved with a deferred order (simulate._moved_draws): drawn now beyond the plan,
-    // the interest they did not bear, and this quarter's deferred to the next
-    double moved = 0.0, saved = 0.0;
-    if (tk.draws_in > 0) {
-        const double* prev = q - FO_NQ;
-        moved = tk.draws_in * FO_LOAD(prev + FO_Q_LTV_DRAWS);
-        saved = fo_deferred_draws_interest(q, tk.draws_in, FO_SQ(rate, rate_shift, t));
-    }
-    moved = moved - st->draws_due * FO_Q(FO_Q_LTV_DRAWS);
+    interest = interest + revolver_rate_q * st->revolver;
 #if FO_FP > 0
-    {  // the balances kept by cut prepayments: interest, and scheduled principal
-        interest = interest + fo_kept_interest(FO_ARGS, t, FO_SQ(rate, rate_shift, t), spread, st);
-        double kept_matured = 0.0;
-        const double kept_paid = fo_kept_principal(q, st, &kept_matured);
-        principal = principal + kept_paid;
-        repaid_at_maturity = repaid_at_maturity + kept_matured;  // economics.finance_step's order
-        other_outflow = other_outflow + kept_paid;
-    }
+    interest = interest + fo_kept_interest(FO_ARGS, t, FO_SQ(rate, rate_shift, t), spread, st);
 #endif
+    const double saved = draws_in > 0 ? fo_deferred_draws_interest(q, draws_in, FO_SQ(rate, rate_shift, t)) : 0.0;
     interest = interest - saved;
-    other_outflow = other_outflow - moved;
-    // the balances never drawn (core.economics.finance_step), this quarter's cancelled draws included
-    // (their interest of this quarter is what the deferral saves on them: tk.draws_in leaves them out)
 #if FO_FL > 0
     interest = interest - fo_forgone_interest(q, FO_SQ(rate, rate_shift, t), spread, st);
 #endif
+    return interest;
+}
+
+// the term debt's repayments (core.economics._term_debt_paid): the plan's principal, and the scheduled
+// instalments the plan's own balance no longer covers, repaid from the balances kept by cut prepayments
+// (st->kept_debt), into fin->principal and fin->repaid_at_maturity; returns the quarter's investing and
+// debt outflow (`outflow`, fo_investing_flows) with those instalments, less the GPU-backed draws moved
+// with a deferred order (simulate._moved_draws): drawn now beyond the plan (the share draws_in of last
+// quarter's), less this quarter's deferred to the next
+FO_DEVICE double fo_term_debt_paid(const double* q, double draws_in, double outflow, fo_state* st, fo_finance* fin)
+{
+    fin->principal = FO_Q(FO_Q_PRINCIPAL);
+    fin->repaid_at_maturity = FO_Q(FO_Q_REPAID_AT_MATURITY);
+    double moved = draws_in > 0 ? draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS) : 0.0;
+    moved = moved - st->draws_due * FO_Q(FO_Q_LTV_DRAWS);
+#if FO_FP > 0
+    double kept_matured = 0.0;
+    const double kept_paid = fo_kept_principal(q, st, &kept_matured);
+    fin->principal = fin->principal + kept_paid;
+    fin->repaid_at_maturity = fin->repaid_at_maturity + kept_matured;  // economics.finance_step's order
+    outflow = outflow + kept_paid;
+#endif
+    return outflow - moved;
+}
+
+// the tax on the quarter's income less the losses not yet used (core.economics._tax_step: taxable_income,
+// tax_on); keeps the taxable income before the floor at 0 in st->taxable (for the liquidation's tax)
+FO_DEVICE double fo_tax(FO_PARAMS, double ebitda, double interest, double depreciation_less_gain, fo_state* st)
+{
     const double ebt = ebitda - interest - depreciation_less_gain;
-    // tax on income less the losses not yet used (core.economics.taxable_income, tax_on)
     double taxable = ebt;
     if (loss_carry_forward) {
         taxable = ebt - st->loss_pool;
         st->loss_pool = fo_max(-taxable, 0.0);
     }
-    const double tax = tax_rate * fo_max(taxable, 0.0);
     st->taxable = taxable;
-    double cash = st->cash + ebitda - tax - interest - other_outflow;
-    // and the pair repays that much less of the plan's principal and prepayments (computed here, next
-    // to the prepayment rule that reads them, to keep them out of registers across the tax)
-    double forgone_prepaid[FO_FL > 0 ? FO_FL : 1];
+    return tax_rate * fo_max(taxable, 0.0);
+}
+
+// the balances never drawn repaid by the plan's principal and prepayment shares of the quarter
+// (core.economics._less_forgone), and what of them then exceeds the plan's balance less the draws deferred
+// out of t (economics._forgone_over_balance: repaid by the plan's repayment too, in its shares; rare, a
+// plan prepaying): the pair repays that much less, so fin->principal and fin->repaid_at_maturity fall and
+// the cash rises by it; each balance's prepaid part into forgone_prepaid (read by the prepayment rule).
+// Returns the cash. Done after the tax, next to the prepayment rule, to keep those parts out of registers
+// across the tax
+FO_DEVICE double fo_less_forgone(const double* q, double cash, fo_state* st, fo_finance* fin, double* forgone_prepaid)
+{
     forgone_prepaid[0] = 0.0;
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) {
@@ -1421,8 +1455,6 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         double by_principal = forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l);
         forgone_prepaid[l] = forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
         st->forgone[l] = (forgone - by_principal) - forgone_prepaid[l];
-        // never above the plan's balance less the draws deferred out of t (economics._forgone_over_balance):
-        // the excess is repaid by the plan's repayment too, in its shares (rare: a plan prepaying)
         const double room = FO_Q(FO_Q_FORGONE_OWED + l) - st->draws_due * FO_Q(FO_Q_FORGONE_DRAWS + l);
         const double over = st->forgone[l] - fo_max(room, 0.0);
         if (over > 0) {
@@ -1432,15 +1464,19 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
             forgone_prepaid[l] = forgone_prepaid[l] + over * FO_Q(FO_Q_FORGONE_PREPAID + l) / divisor;
             st->forgone[l] = st->forgone[l] - over;
         }
-        principal = principal - by_principal;
-        repaid_at_maturity = repaid_at_maturity - by_principal * FO_Q(FO_Q_FORGONE_MATURES + l);
+        fin->principal = fin->principal - by_principal;
+        fin->repaid_at_maturity = fin->repaid_at_maturity - by_principal * FO_Q(FO_Q_FORGONE_MATURES + l);
         cash = cash + (by_principal + forgone_prepaid[l]);
     }
-    // the borrowing base: the collateral the GPU-secured balances need at the end of the quarter
-    // (simulate._borrowing_base): the plan's, those kept before this quarter's cut, the cut's (in
-    // the last quarter slot 0 takes every facility's cut: its share of the planned prepayments'
-    // collateral is added instead), less those never drawn and the GPU-backed draws deferred to the
-    // next quarter
+    return cash;
+}
+
+// the borrowing base before the prepayment rule (simulate._borrowing_base): the collateral the GPU-secured
+// balances need at the end of the quarter, the plan's and those kept before this quarter's cut, less those
+// never drawn (the GPU-backed draws deferred to the next quarter are left out where it is tested); 0 where
+// no base is tested (FO_BASE)
+FO_DEVICE double fo_base_need(FO_PARAMS, const double* q, const fo_state* st)
+{
     double base_need = 0.0;
 #if FO_BASE
     base_need = FO_Q(FO_Q_COLLATERAL_REQUIRED);
@@ -1448,110 +1484,215 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     base_need = base_need + fo_kept_collateral(FO_ARGS, st);
 #endif
 #pragma unroll
-    for (int l = 0; l < FO_FL; ++l) base_need = base_need - FO_Q(FO_Q_FORGONE_WEIGHT + l) * st->forgone[l];  // never drawn
+    for (int l = 0; l < FO_FL; ++l) base_need = base_need - FO_Q(FO_Q_FORGONE_WEIGHT + l) * st->forgone[l];
 #endif
+    return base_need;
+}
+
 #if FO_CUT
+// policy rule 3 (core.economics._cut_prepayment, within _base_cut_limit's room): fo_cut_prepayment with the
+// borrowing base's room before the cut and the collateral the pair's prepayments free, then the cut's
+// collateral added to fin->base_need (in the last quarter slot 0 takes every facility's cut: its share of
+// the planned prepayments' collateral is added instead)
+FO_DEVICE void fo_prepayment_rule(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                  const fo_taken* tk, const double* forgone_prepaid, fo_state* st, fo_finance* fin)
+{
     double cut_share = 0.0, released = 0.0, base_room = 0.0;
 #if FO_BASE  // the borrowing base is tested in every quarter (core.covenants.covenant_tests)
     released = FO_Q(FO_Q_PREPAID_COLLATERAL);  // by the pair's prepayments
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) released = released - FO_Q(FO_Q_FORGONE_WEIGHT + l) * forgone_prepaid[l];
-    base_room = fo_collateral(q, &tk) * FO_SCEN(resale_factor, t, s) - (base_need - st->draws_due * FO_Q(FO_Q_LTV_COLLATERAL));
+    base_room = fo_collateral(q, tk) * FO_SCEN(resale_factor, t, s) - (fin->base_need - st->draws_due * FO_Q(FO_Q_LTV_COLLATERAL));
 #endif
-    cash = fo_cut_prepayment(FO_ARGS, p, t, q, cash, revolver, st, forgone_prepaid, base_room, released, &cut_share);
+    fin->cash = fo_cut_prepayment(FO_ARGS, p, t, q, fin->cash, st->revolver, st, forgone_prepaid, base_room, released,
+                                  &cut_share);
 #if FO_BASE
-    base_need = base_need + cut_share * released;
+    fin->base_need = fin->base_need + cut_share * released;
 #endif
+}
 #endif
-    const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
-    revolver = revolver + rev_draw;
-    cash = cash + rev_draw;
-    if (distress_sales && default_cash - cash > FO_LIQUIDITY_TOLERANCE_USD)
-        cash = fo_sell(FO_ARGS, p, s, q, cash, FO_SCEN(resale_factor, t, s) * sale_share, st);  // rare: not in sq
-    st->revolver = revolver;
-    st->cash = cash;
 
-    // the first default ends the shareholders' claim: the cash the company held is lost to them (npv_limited,
-    // and npv_accelerated where no uncured breach came before); the lenders' side of it (fo_debt_at_default).
-    // "Not yet" as the negation of fo_finish's test, so that the slots are written on every path, NaN cash too
+// the revolver drawn where cash is below min_cash_floor, repaid from cash above it, within its limit
+// (core.economics._draw_or_repay_revolver): fin->cash and fin->revolver after it
+FO_DEVICE void fo_draw_or_repay_revolver(FO_PARAMS, fo_finance* fin)
+{
+    const double rev_draw = fo_min(fo_max(min_cash_floor - fin->cash, -fin->revolver), revolver_limit - fin->revolver);
+    fin->revolver = fin->revolver + rev_draw;
+    fin->cash = fin->cash + rev_draw;
+}
+
+// quarter step 5 (simulate._financing, core.economics.finance_step) and policy rule 4's distress sales:
+// interest, repayments, tax, cash, the prepayment rule, the revolver; updates the pair's cash, revolver,
+// tax losses and balances
+FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
+                                  const fo_scenario_quarter* sq, fo_bits before, double ebitda, const fo_taken* tk,
+                                  fo_state* st)
+{
+    fo_finance fin;
+    double depreciation_less_gain;
+    double outflow = fo_investing_flows(FO_ARGS, p, s, t, flags, q, sq, before, tk, st, &depreciation_less_gain);
+    // refinanced bullets: the spread of new borrowing too (read here, by the pairs that need it:
+    // few quarters do, and a field of the scenario quarter would hold a register in every one)
+    const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
+    fin.interest = fo_quarter_interest(FO_ARGS, s, t, flags, q, sq, spread, tk->draws_in, st);
+    outflow = fo_term_debt_paid(q, tk->draws_in, outflow, st, &fin);
+    fin.tax = fo_tax(FO_ARGS, ebitda, fin.interest, depreciation_less_gain, st);
+    fin.cash = st->cash + ebitda - fin.tax - fin.interest - outflow;
+    double forgone_prepaid[FO_FL > 0 ? FO_FL : 1];
+    fin.cash = fo_less_forgone(q, fin.cash, st, &fin, forgone_prepaid);
+    fin.base_need = fo_base_need(FO_ARGS, q, st);
+#if FO_CUT
+    fo_prepayment_rule(FO_ARGS, p, s, t, q, tk, forgone_prepaid, st, &fin);
+#endif
+    fin.revolver = st->revolver;
+    fo_draw_or_repay_revolver(FO_ARGS, &fin);
+    if (distress_sales && default_cash - fin.cash > FO_LIQUIDITY_TOLERANCE_USD)
+        fin.cash = fo_sell(FO_ARGS, p, s, q, fin.cash, FO_SCEN(resale_factor, t, s) * sale_share, st);  // rare: not in sq
+    st->revolver = fin.revolver;
+    st->cash = fin.cash;
+    return fin;
+}
+
+// the first liquidity default ends the shareholders' claim: the cash the company held is lost to them
+// (npv_limited, and npv_accelerated where no uncured breach came before); the lenders' side of it
+// (fo_debt_at_default). "Not yet" as the negation of fo_finish's test, so that the slots are written on
+// every path, NaN cash too. Then the discounted change in cash is added to the NPV, and the lowest cash kept
+FO_DEVICE void fo_count_cash(FO_PARAMS, long long p, long long s, int t, const double* q, fo_state* st)
+{
+    const double cash = st->cash;
     if (cash < default_below && !(st->min_cash < default_below)) {
         out_npv_limited[p * S + s] = st->npv - FO_LOAD(discount + t) * st->prev_cash;
         if (!(st->breach & FO_UNCURED)) out_npv_accelerated[p * S + s] = out_npv_limited[p * S + s];
-        fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st, out_debt_at_default, out_uncovered_debt);
+        fo_debt_at_default(FO_ARGS, p, s, t, q, cash, st->revolver, st, out_debt_at_default, out_uncovered_debt);
     }
     st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
     st->prev_cash = cash;
     st->min_cash = fo_min(st->min_cash, cash);
-    FO_UTIL(st) = FO_UTIL(st) + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
+}
 
 #if FO_R > 0
-    if (!(st->breach & FO_UNCURED)) {  // the flows and tests matter until a breach cannot be cured
-        // the DSCR's debt service: a bullet's repayment at maturity is not in it (economics.QuarterFinance)
-        const double service = interest + principal - repaid_at_maturity;
 #if FO_W > 1
-        // the flows are kept from the first quarter (a trailing test looks back before it is tested)
+// the covenants' flows of the last FO_W quarters, oldest first, kept from the first quarter (a trailing
+// test looks back before it is tested): EBITDA, debt service, interest and, where a test reads it, EBITDA
+// less tax (FO_CFADS)
+FO_DEVICE void fo_keep_flows(fo_state* st, double ebitda, double service, double interest, double tax)
+{
 #pragma unroll
-        for (int j = 1; j < FO_W; ++j) {
-            st->kept[0][j - 1] = st->kept[0][j];
-            st->kept[1][j - 1] = st->kept[1][j];
-            st->kept[2][j - 1] = st->kept[2][j];
+    for (int j = 1; j < FO_W; ++j) {
+        st->kept[0][j - 1] = st->kept[0][j];
+        st->kept[1][j - 1] = st->kept[1][j];
+        st->kept[2][j - 1] = st->kept[2][j];
 #if FO_CFADS
-            st->kept[3][j - 1] = st->kept[3][j];
+        st->kept[3][j - 1] = st->kept[3][j];
 #endif
-        }
-        st->kept[0][FO_W - 1] = ebitda;
-        st->kept[1][FO_W - 1] = service;
-        st->kept[2][FO_W - 1] = interest;
+    }
+    st->kept[0][FO_W - 1] = ebitda;
+    st->kept[1][FO_W - 1] = service;
+    st->kept[2][FO_W - 1] = interest;
 #if FO_CFADS
-        st->kept[3][FO_W - 1] = ebitda - tax;
+    st->kept[3][FO_W - 1] = ebitda - tax;
 #endif
+}
 #endif
-        if (t >= covenant_from) {
-            double value[8];  // the quantities of core.covenants.QUANTITIES
+
+// the quantities the covenants test in quarter t (core.covenants.QUANTITIES) into value[8]: the flows
+// (their window's means with a trailing test), the debt and cash at the end of the quarter, the
+// borrowing base's collateral needed and the GPUs' value at the scenario's resale level
+FO_DEVICE void fo_covenant_quantities(FO_PARAMS, long long s, int t, const double* q, double ebitda, double service,
+                                      const fo_finance* fin, const fo_taken* tk, const fo_state* st, double* value)
+{
 #if FO_W > 1
-            const int n = t + 1 < FO_W ? t + 1 : FO_W;
-            value[0] = fo_window_mean(st->kept[0], n);
-            value[2] = fo_window_mean(st->kept[1], n);
-            value[3] = fo_window_mean(st->kept[2], n);
+    const int n = t + 1 < FO_W ? t + 1 : FO_W;
+    value[0] = fo_window_mean(st->kept[0], n);
+    value[2] = fo_window_mean(st->kept[1], n);
+    value[3] = fo_window_mean(st->kept[2], n);
 #if FO_CFADS
-            value[7] = fo_window_mean(st->kept[3], n);
+    value[7] = fo_window_mean(st->kept[3], n);
 #endif
 #else
-            value[0] = ebitda;
-            value[2] = service;
-            value[3] = interest;
+    value[0] = ebitda;
+    value[2] = service;
+    value[3] = fin->interest;
 #if FO_CFADS
-            value[7] = ebitda - tax;  // the cash flow available for debt service (dscr_cash_flow)
+    value[7] = ebitda - fin->tax;  // the cash flow available for debt service (dscr_cash_flow)
 #endif
 #endif
 #if !FO_CFADS
-            value[7] = 0.0;  // read by no test
+    value[7] = 0.0;  // read by no test
 #endif
-            value[1] = fo_debt(q, st, revolver);
-            value[4] = cash;
+    value[1] = fo_debt(q, st, fin->revolver);
+    value[4] = fin->cash;
 #if FO_BASE
-            value[5] = base_need - st->draws_due * FO_Q(FO_Q_LTV_COLLATERAL);
-            value[6] = fo_collateral(q, &tk) * FO_SCEN(resale_factor, t, s);
+    value[5] = fin->base_need - st->draws_due * FO_Q(FO_Q_LTV_COLLATERAL);
+    value[6] = fo_collateral(q, tk) * FO_SCEN(resale_factor, t, s);
 #else
-            value[5] = value[6] = 0.0;
+    value[5] = value[6] = 0.0;
 #endif
-            int missed = 0;
-            FO_COVENANT_ROWS(FO_TEST)
-            st->breach = fo_cure(st->breach, missed, equity_cures, st->min_cash < default_below);
-            if (st->breach & FO_UNCURED) {  // this quarter's: the block is not run after it
-                const double left = fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st, out_debt_at_uncured_breach,
-                                                       out_uncovered_debt_at_uncured_breach);
-                // the first event of default where no liquidity default came before (nor in this quarter):
-                // the lenders take the GPUs and the cash, the shareholders keep what is left after the debt
-                const double d = FO_LOAD(discount + t);
-                if (!(st->min_cash < default_below)) out_npv_accelerated[p * S + s] = (st->npv - d * cash) + d * left;
-            }
-        }
-    }
+}
+
+// the covenants quarter t's quantities miss (a core.covenants.kind_bit mask; 0: none), each test a row of
+// FO_COVENANT_ROWS
+FO_DEVICE int fo_missed_covenants(FO_PARAMS, int t, const double* value)
+{
+    int missed = 0;
+    FO_COVENANT_ROWS(FO_TEST)
+    return missed;
+}
+
+// quarter step 6 (simulate._covenants, core.covenants.CureRights): the flows kept and the covenants
+// tested, the breach cured or not; at the pair's uncured breach, the lenders' side of it
+// (fo_debt_at_default) and, where no liquidity default came before (nor in this quarter), the first event
+// of default: the lenders take the GPUs and the cash, the shareholders keep what is left after the debt.
+// The flows and tests matter until a breach cannot be cured
+FO_DEVICE void fo_covenants(FO_PARAMS, long long p, long long s, int t, const double* q, double ebitda,
+                            const fo_finance* fin, const fo_taken* tk, fo_state* st)
+{
+    if (st->breach & FO_UNCURED) return;
+    // the DSCR's debt service: a bullet's repayment at maturity is not in it (economics.QuarterFinance)
+    const double service = fin->interest + fin->principal - fin->repaid_at_maturity;
+#if FO_W > 1
+    fo_keep_flows(st, ebitda, service, fin->interest, fin->tax);
 #endif
-    // quarters counted while none has broken yet (simulate's TIMING_FIELDS)
+    if (t < covenant_from) return;
+    double value[8];
+    fo_covenant_quantities(FO_ARGS, s, t, q, ebitda, service, fin, tk, st, value);
+    st->breach = fo_cure(st->breach, fo_missed_covenants(FO_ARGS, t, value), equity_cures, st->min_cash < default_below);
+    if (!(st->breach & FO_UNCURED)) return;  // this quarter's: the step is not run after it
+    const double left = fo_debt_at_default(FO_ARGS, p, s, t, q, fin->cash, fin->revolver, st, out_debt_at_uncured_breach,
+                                           out_uncovered_debt_at_uncured_breach);
+    const double d = FO_LOAD(discount + t);
+    if (!(st->min_cash < default_below)) out_npv_accelerated[p * S + s] = (st->npv - d * fin->cash) + d * left;
+}
+#endif
+
+// quarters counted while none has broken yet (simulate's TIMING_FIELDS)
+FO_DEVICE void fo_count_quarters_before(FO_PARAMS, fo_state* st)
+{
     st->before += ((st->breach & FO_FIRST_BREACH) == 0) + ((st->min_cash >= default_below) << FO_BEFORE_BITS)
                   + (((st->breach & FO_UNCURED) == 0) << (2 * FO_BEFORE_BITS));
+}
+
+// quarter t of a pair: policy rule 0 at its start, then the quarter steps of docs/evaluation.md ("One
+// quarter of one (plan, scenario) pair") in their order, as simulate.simulate runs them
+FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const fo_scenario_quarter* sq,
+                          fo_state* st)
+{
+    const double* q = plan_quarter + (p * FO_T + t) * (long long)FO_NQ;
+    const fo_bits before = st->live;
+#if FO_GPU_CODE
+    const fo_bits alive = before & sq->alive;  // customers that defaulted end their contracts
+#else
+    const fo_bits alive = before ? before & FO_SCEN(alive_bits, t, s) : 0ULL;
+#endif
+    const fo_taken tk = FO_LIQUIDITY ? fo_orders(FO_ARGS, p, s, t, flags, q, sq, st) : fo_nothing_taken();
+    const fo_operations ops = fo_quarter_operations(FO_ARGS, p, s, t, q, flags, alive, st, &tk, sq);
+    const fo_finance fin = fo_financing(FO_ARGS, p, s, t, flags, q, sq, before, ops.ebitda, &tk, st);
+    fo_count_cash(FO_ARGS, p, s, t, q, st);
+    FO_UTIL(st) = FO_UTIL(st) + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
+#if FO_R > 0
+    fo_covenants(FO_ARGS, p, s, t, q, ops.ebitda, &fin, &tk, st);
+#endif
+    fo_count_quarters_before(FO_ARGS, st);
 }
 
 FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
