@@ -388,129 +388,184 @@ FO_DEVICE double fo_deferred_draws_interest(const double* q, double draws_in, do
                        + (shift / FO_QUARTERS_PER_YEAR) * FO_LOAD(prev + FO_Q_LTV_DRAW_FLOATING));
 }
 
-// the start of quarter t (Liquidity.orders): defer the order, or cancel the one deferred into t
-FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
-                             const fo_scenario_quarter* sq, fo_state* st)
+// what the GPUs gone for good before quarter t (sold, or cancelled in an earlier quarter) would earn in t
+// on the forecast, valued as GPUs taken out, taken from `need` (Liquidity._less_missing_earnings)
+FO_DEVICE double fo_less_missing_earnings(const double* q, const fo_state* st, double need)
+{
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        if (st->missing[g] > 0) {
+            const double market = fo_min(st->missing[g] * FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g), 1.0);
+            const double held = fo_min(st->missing[g] * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0);
+            need = need - (market * FO_Q(FO_Q_GEN_MARKET_EARNED + g) - held * FO_Q(FO_Q_GEN_OPEX + g));
+        }
+    }
+    return need;
+}
+
+// the cash quarter t would end below the minimum plus the plan's buffer, on the plan's forecast cash flow
+// corrected for the pair (Liquidity.orders: gap): less the order due (paid from capex), the missing GPUs'
+// earnings and the scenario's change of the rates on the plan's own debt, the last quarter's draws deferred
+// into t and the interest they did not bear, what cut prepayments and cancelled orders' draws change, with
+// the undrawn revolver (less its interest on what is drawn, due now) as cash
+FO_DEVICE double fo_order_gap(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
+                              const fo_scenario_quarter* sq, const fo_state* st)
+{
+    double need = fo_less_missing_earnings(q, st, FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due);
+    const double draws_in = st->draws_due;
+    if (draws_in > 0) {  // they arrive now, and last quarter's balance did not bear their interest
+        need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);
+        need = need + fo_deferred_draws_interest(q, draws_in, FO_SQ(rate, rate_shift, t));
+    }
+    const double room = revolver_limit - st->revolver - revolver_rate_q * st->revolver;
+    // the scenario's change of the rates on the plan's own debt (core.economics.shifted_interest)
+    const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
+    need = need - fo_shifted_interest(q, flags, FO_SQ(rate, rate_shift, t), spread);
+#if FO_FP > 0
+    // the interest and instalments of prepayments cut before, due now (core.economics.kept_due)
+    need = need - fo_kept_due(FO_ARGS, q, t, FO_SQ(rate, rate_shift, t), spread, st);
+#endif
+#if FO_FL > 0
+    // what the draws of orders cancelled before would have cost now (core.economics.forgone_due)
+    need = need + fo_forgone_due(q, FO_SQ(rate, rate_shift, t), spread, st);
+#endif
+    return (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + room + need);
+}
+
+// what an order deferred from quarter t falls due in t + 1 (fo_state.due, due_deposit, due_gpus)
+typedef struct {
+    double price, deposit;
+    double gpus[FO_G > 0 ? FO_G : 1];
+} fo_order_due;
+
+// Liquidity._defer, the deferral: where cash falls short by more than the tolerance, the share of quarter
+// t's order that closes the gap (at most all of it; the excess of the balances never drawn counted) is
+// deferred: its capex leaves this quarter (*capex, the pair's out_deferred_usd), its GPUs are missing now
+// (now[g]) and fall due next quarter (*next), and *gap falls by what the deferral saves. Returns the share
+// deferred (that of the quarter's GPU-backed draws; 0: none)
+FO_DEVICE double fo_defer_order(FO_PARAMS, long long p, long long s, const double* q, fo_state* st, double* gap,
+                                double* capex, double* now, fo_order_due* next)
+{
+    const double saving = FO_Q(FO_Q_ORDER_SAVING);
+    if (!(*gap > FO_LIQUIDITY_TOLERANCE_USD)) return 0.0;
+    double share = fo_min(*gap / fo_positive(saving), 1.0) * (saving > 0 ? 1.0 : 0.0);
+#if FO_FL > 0
+    if (share > 0) share = fo_deferred_share(q, st, *gap, saving, share);
+#endif
+    const double deferred = share * FO_Q(FO_Q_ORDER_CAPEX);
+    *capex = *capex + (-deferred);
+    // the capex deferred: added in its output slot (as the deposits forfeited: fo_cancel_order), so
+    // that the state's registers keep the balances never drawn (fo_state.forgone)
+    out_deferred_usd[p * S + s] = out_deferred_usd[p * S + s] + deferred;
+    if (share > 0) st->reacted |= FO_REACTED_DEFERRED;
+    next->price = share * FO_Q(FO_Q_ORDER_CAPEX_NEXT);
+    next->deposit = share * FO_Q(FO_Q_ORDER_DEPOSIT);
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        next->gpus[g] = share * FO_Q(FO_Q_ORDER_GPUS + g);
+        now[g] = now[g] + next->gpus[g];
+    }
+    *gap = *gap - share * saving;
+#if FO_FL > 0
+    if (share > 0) *gap = *gap - fo_forgone_excess(q, st, share);
+#endif
+    return share;
+}
+
+// the part of `gap` a cancellation of the order due closes (`saved`: what cancelling all of it saves):
+// all of it, but where a distress sale of its GPUs raises at least that, only the gap above the default
+// level, which no sale covers (Liquidity._not_left_to_sales)
+FO_DEVICE double fo_not_left_to_sales(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                      const fo_state* st, double gap, double saved)
+{
+    if (!distress_sales) return gap;
+    const double resale = FO_SCEN(resale_factor, t, s) * sale_share;  // rare: not in sq
+    double value = 0.0;
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g)
+        value = value + st->due_gpus[g] * (FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(FO_Q(FO_Q_GEN_HELD + g)) * resale);
+    return value >= saved ? fo_min(gap, (min_cash_floor + FO_LOAD(lbuf + p)) - default_cash) : gap;
+}
+
+// Liquidity._defer, the cancellation: deferring all of it was not enough (gap), so the order deferred into
+// quarter t is cancelled where that saves cash (the price due above the deposit and what its GPUs would
+// earn now, and the GPU-backed draws funding it, not drawn, less their repayment now; draws_in is the share
+// deferred last quarter, draws_out this quarter's): the capex it saves (*capex), its deposit forfeited (the
+// pair's out_forfeited_usd), its GPUs gone for good (now[g], st->missing), its draws never drawn
+// (st->forgone). Returns the share of draws_in cancelled
+FO_DEVICE double fo_cancel_order(FO_PARAMS, long long p, long long s, int t, const double* q, fo_state* st,
+                                 double gap, double draws_in, double draws_out, double* capex, double* now)
+{
+    const double price_less_deposit = st->due - st->due_deposit;
+    double saved = 0.0;
+    if (st->due > 0 && gap > FO_LIQUIDITY_TOLERANCE_USD) {
+        saved = price_less_deposit - draws_in * FO_LOAD(q - FO_NQ + FO_Q_ORDER_EBITDA_NEXT);
+        if (draws_in > 0) saved = saved - draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_OUTSTANDING);
+    }
+    if (!(saved > 0)) return 0.0;
+    const double cover = fo_not_left_to_sales(FO_ARGS, p, s, t, q, st, gap, saved);
+    double cancel = fo_min(fo_max(cover, 0.0) / saved, 1.0);
+#if FO_FL > 0
+    // its draws never drawn add to what the balances never drawn leave above the plan's
+    if (draws_in > 0 && cancel > 0) cancel = fo_cancelled_share(q, st, draws_out, draws_in, cover, saved, cancel);
+#endif
+    const double draws_cancelled = draws_in * cancel;
+#pragma unroll
+    for (int l = 0; l < FO_FL; ++l)
+        st->forgone[l] = st->forgone[l] + draws_cancelled * FO_LOAD(q - FO_NQ + FO_Q_FORGONE_DRAWS + l);
+    *capex = *capex - cancel * price_less_deposit;
+    // the deposit forfeited: added in its output slot (rare; no register of state for it)
+    out_forfeited_usd[p * S + s] = out_forfeited_usd[p * S + s] + cancel * st->due_deposit;
+    if (cancel > 0) st->reacted |= FO_REACTED_ORDER_CANCELLED;
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        const double gone = cancel * st->due_gpus[g];
+        st->missing[g] = st->missing[g] + gone;
+        now[g] = now[g] + gone;
+    }
+    return draws_cancelled;
+}
+
+// the shares of each generation's market GPUs and GPUs held missing now (Liquidity._taken: taken_share), with
+// the quarter's capex change and the share of last quarter's GPU-backed draws that arrive now
+FO_DEVICE fo_taken fo_taken_now(const double* q, const double* now, double capex, double draws_in)
 {
     fo_taken tk;
-    double now[FO_G > 0 ? FO_G : 1];
-#pragma unroll
-    for (int g = 0; g < FO_G; ++g) now[g] = st->missing[g];
-    double capex = st->due;
-    double next_due = 0.0, next_deposit = 0.0, next_gpus[FO_G > 0 ? FO_G : 1];
-#pragma unroll
-    for (int g = 0; g < FO_G; ++g) next_gpus[g] = 0.0;
-    const double draws_in = st->draws_due;
-    double draws_out = 0.0, draws_cancelled = 0.0;  // shares of the GPU-backed draws
-    if (defer_orders) {
-        double need = FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due;
-        // less what the GPUs gone for good would earn now on the forecast (Liquidity._less_missing_earnings)
-#pragma unroll
-        for (int g = 0; g < FO_G; ++g) {
-            if (st->missing[g] > 0) {
-                const double market = fo_min(st->missing[g] * FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g), 1.0);
-                const double held = fo_min(st->missing[g] * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0);
-                need = need - (market * FO_Q(FO_Q_GEN_MARKET_EARNED + g) - held * FO_Q(FO_Q_GEN_OPEX + g));
-            }
-        }
-        if (draws_in > 0) {  // they arrive now, and last quarter's balance did not bear their interest
-            need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);
-            need = need + fo_deferred_draws_interest(q, draws_in, FO_SQ(rate, rate_shift, t));
-        }
-        // the undrawn revolver, less its interest on what is drawn, due now (Liquidity.orders)
-        const double room = revolver_limit - st->revolver - revolver_rate_q * st->revolver;
-        // the scenario's change of the rates on the plan's own debt (core.economics.shifted_interest)
-        const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
-        need = need - fo_shifted_interest(q, flags, FO_SQ(rate, rate_shift, t), spread);
-#if FO_FP > 0
-        // the interest and instalments of prepayments cut before, due now (core.economics.kept_due)
-        need = need - fo_kept_due(FO_ARGS, q, t, FO_SQ(rate, rate_shift, t), spread, st);
-#endif
-#if FO_FL > 0
-        // what the draws of orders cancelled before would have cost now (core.economics.forgone_due)
-        need = need + fo_forgone_due(q, FO_SQ(rate, rate_shift, t), spread, st);
-#endif
-        double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + room + need);
-        const double saving = FO_Q(FO_Q_ORDER_SAVING);
-        if (gap > FO_LIQUIDITY_TOLERANCE_USD) {
-            double share = fo_min(gap / fo_positive(saving), 1.0) * (saving > 0 ? 1.0 : 0.0);
-#if FO_FL > 0
-            if (share > 0) share = fo_deferred_share(q, st, gap, saving, share);
-#endif
-            const double deferred = share * FO_Q(FO_Q_ORDER_CAPEX);
-            capex = capex + (-deferred);
-            // the capex deferred: added in its output slot (as the deposits forfeited below), so
-            // that the state's registers keep the balances never drawn (fo_state.forgone)
-            out_deferred_usd[p * S + s] = out_deferred_usd[p * S + s] + deferred;
-            if (share > 0) st->reacted |= FO_REACTED_DEFERRED;
-            next_due = share * FO_Q(FO_Q_ORDER_CAPEX_NEXT);
-            draws_out = share;
-            next_deposit = share * FO_Q(FO_Q_ORDER_DEPOSIT);
-#pragma unroll
-            for (int g = 0; g < FO_G; ++g) {
-                next_gpus[g] = share * FO_Q(FO_Q_ORDER_GPUS + g);
-                now[g] = now[g] + next_gpus[g];
-            }
-            gap = gap - share * saving;
-#if FO_FL > 0
-            if (share > 0) gap = gap - fo_forgone_excess(q, st, share);
-#endif
-        }
-        // deferring all of it was not enough: cancel, where that saves cash (the price due above the
-        // deposit and what its GPUs would earn now, and the GPU-backed draws funding it, not drawn,
-        // less their repayment now; draws_in is the share deferred last quarter)
-        const double price_less_deposit = st->due - st->due_deposit;
-        double saved = 0.0;
-        if (st->due > 0 && gap > FO_LIQUIDITY_TOLERANCE_USD) {
-            saved = price_less_deposit - draws_in * FO_LOAD(q - FO_NQ + FO_Q_ORDER_EBITDA_NEXT);
-            if (draws_in > 0) saved = saved - draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_OUTSTANDING);
-        }
-        if (saved > 0) {
-            // where a distress sale of its GPUs raises at least that, the cancellation closes only the
-            // gap above the default level, which no sale covers (Liquidity._not_left_to_sales)
-            double cover = gap;
-            if (distress_sales) {
-                const double resale = FO_SCEN(resale_factor, t, s) * sale_share;  // rare: not in sq
-                double value = 0.0;
-#pragma unroll
-                for (int g = 0; g < FO_G; ++g)
-                    value = value + st->due_gpus[g] * (FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(FO_Q(FO_Q_GEN_HELD + g)) * resale);
-                if (value >= saved) cover = fo_min(gap, (min_cash_floor + FO_LOAD(lbuf + p)) - default_cash);
-            }
-            double cancel = fo_min(fo_max(cover, 0.0) / saved, 1.0);
-#if FO_FL > 0
-            // its draws never drawn add to what the balances never drawn leave above the plan's
-            if (draws_in > 0 && cancel > 0) cancel = fo_cancelled_share(q, st, draws_out, draws_in, cover, saved, cancel);
-#endif
-            draws_cancelled = draws_in * cancel;
-#pragma unroll
-            for (int l = 0; l < FO_FL; ++l)
-                st->forgone[l] = st->forgone[l] + draws_cancelled * FO_LOAD(q - FO_NQ + FO_Q_FORGONE_DRAWS + l);
-            capex = capex - cancel * price_less_deposit;
-            // the deposit forfeited: added in its output slot (rare; no register of state for it)
-            out_forfeited_usd[p * S + s] = out_forfeited_usd[p * S + s] + cancel * st->due_deposit;
-            if (cancel > 0) st->reacted |= FO_REACTED_ORDER_CANCELLED;
-#pragma unroll
-            for (int g = 0; g < FO_G; ++g) {
-                const double gone = cancel * st->due_gpus[g];
-                st->missing[g] = st->missing[g] + gone;
-                now[g] = now[g] + gone;
-            }
-        }
-        st->due = next_due;
-        st->due_deposit = next_deposit;
-        st->draws_due = draws_out;
-#pragma unroll
-        for (int g = 0; g < FO_G; ++g) st->due_gpus[g] = next_gpus[g];
-    }
     tk.capex = capex;
-    tk.draws_in = draws_in - draws_cancelled;
+    tk.draws_in = draws_in;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         tk.market[g] = fo_min(now[g] * FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g), 1.0);  // fo_taken_share
         tk.held[g] = fo_min(now[g] * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0);
     }
     return tk;
+}
+
+// policy rule 0 at the start of quarter t (Liquidity.orders): defer the order, or cancel the one deferred into t
+FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
+                             const fo_scenario_quarter* sq, fo_state* st)
+{
+    double now[FO_G > 0 ? FO_G : 1];
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) now[g] = st->missing[g];
+    double capex = st->due;
+    const double draws_in = st->draws_due;
+    double draws_cancelled = 0.0;
+    if (defer_orders) {
+        fo_order_due next;
+        next.price = next.deposit = 0.0;
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) next.gpus[g] = 0.0;
+        double gap = fo_order_gap(FO_ARGS, p, s, t, flags, q, sq, st);
+        const double draws_out = fo_defer_order(FO_ARGS, p, s, q, st, &gap, &capex, now, &next);
+        draws_cancelled = fo_cancel_order(FO_ARGS, p, s, t, q, st, gap, draws_in, draws_out, &capex, now);
+        st->due = next.price;
+        st->due_deposit = next.deposit;
+        st->draws_due = draws_out;
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) st->due_gpus[g] = next.gpus[g];
+    }
+    return fo_taken_now(q, now, capex, draws_in - draws_cancelled);
 }
 
 // GPUs of contracts that ended early, offered on their use's market this quarter (the policy's
