@@ -740,106 +740,143 @@ FO_DEVICE void fo_late_mw(FO_PARAMS, long long p, long long s, int t, int at, do
     }
 }
 
-// the quarter of a pair for which some site may be short of power (a block late in this scenario,
-// or the plan drawing more than it planned online): each site's draw is scaled by its powered
-// share phi; with the policy's contracts-first rule the powered MW go to the contracted GPUs, then
-// the inference market's, then the training market's (phc, phu), otherwise every use gets phi.
-// A contract short of its plan at or after its deadline is cancelled (open loop) or late (policy).
-// Updates `live` (contracts still served) and the pair's policy state. The same numbers as
-// simulate.py's per-site path.
-FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
-                                         fo_bits flags, fo_bits* live, fo_state* st,
-                                         const fo_taken* tk, const fo_scenario_quarter* sq)
+// a quantity's sites (row x, a site every FO_T) each times its share, summed in site order
+// (layout.over_sites)
+FO_DEVICE double fo_over_sites(const double* x, const double* share)
 {
-    // per site: the MW online (planned less late) and whether the site is short; the shares are
-    // made from them when needed (fo_site_shares), to keep few values live
-    double online[FO_I > 0 ? FO_I : 1], phc[FO_I > 0 ? FO_I : 1];
+    double total = FO_LOAD(x) * share[0];
+#pragma unroll
+    for (int i = 1; i < FO_I; ++i) total = total + FO_LOAD(x + i * FO_T) * share[i];
+    return total;
+}
+
+// quarter step 1 on a short quarter (layout.PowerShortfall): each site's MW online, the plan's less those
+// late in this scenario, into online[i], and the fixed site cost of the late MW into *fixed_saved. Returns
+// the sites short of power: those drawing more than is online
+FO_DEVICE fo_bits fo_power_online(FO_PARAMS, long long p, long long s, int t, double* online, double* fixed_saved)
+{
     fo_bits short_sites = 0ULL;
 #pragma unroll
     for (int i = 0; i < FO_I; ++i) online[i] = 0.0;
     fo_late_mw(FO_ARGS, p, s, t, -1, online);
-    double fixed_saved = 0.0;
+    double saved = 0.0;
 #pragma unroll
     for (int i = 0; i < FO_I; ++i) {
         const long long pit = (p * FO_I + i) * FO_T + t;
-        fixed_saved += FO_LOAD(fixed_cost_per_mw + i) * online[i];  // online[i] holds the late MW here
+        saved += FO_LOAD(fixed_cost_per_mw + i) * online[i];  // online[i] holds the late MW here
         online[i] = FO_LOAD(online_plan + pit) - online[i];
         const double d = FO_LOAD(drawn + pit);
         if (d > online[i] * (1.0 + FO_REL) + FO_REL) short_sites |= 1ULL << i;
     }
-    fo_site_shares(FO_ARGS, p, t, FO_SHARE_CONTRACTS, online, short_sites, tk, phc);
+    *fixed_saved = saved;
+    return short_sites;
+}
 
-    // contracts: delivered = planned GPUs times the site's share; short after the deadline: late or
-    // cancelled. Short of the plan's GPUs, or of the contract's where the plan serves it with fewer (owed)
-    double contract_revenue = 0.0, penalty = 0.0, delivered_gpus = 0.0;
+// what a quarter's contracts earn, pay in penalties and deliver (GPUs) (simulate._contracts)
+typedef struct {
+    double revenue, penalty, gpus;
+} fo_delivered;
+
+// contract k delivered short at or after its deadline (simulate._late_delivery): late (policy rule 2,
+// reschedule_late_contracts: it earns on what is delivered) while its late quarters are within its delay
+// allowance, else cancelled (it leaves *live). Returns the penalty it pays this quarter
+FO_DEVICE double fo_late_delivery(FO_PARAMS, int k, fo_bits* live, fo_state* st)
+{
+    if (reschedule && !(fo_late_add(st->late, k) > FO_LOAD(delay_allowance + k))) {
+        st->reacted |= FO_REACTED_RESCHEDULED;
+        return FO_LOAD(delay_penalty + k);
+    }
+    *live &= ~(1ULL << k);
+    st->reacted |= FO_REACTED_CANCELLED;
+    return FO_LOAD(contract_penalty + k);
+}
+
+// quarter step 2 on a short quarter (simulate._contracts): each contract still live is delivered its planned
+// GPUs at each site times the site's contract share (phc); short after its deadline (of the plan's GPUs, or
+// of the contract's where the plan serves it with fewer: plan_owed) it is late or cancelled
+FO_DEVICE fo_delivered fo_short_contracts(FO_PARAMS, long long p, int t, const double* q, const double* phc,
+                                          fo_bits* live, fo_state* st)
+{
+    fo_delivered out;
+    out.revenue = out.penalty = out.gpus = 0.0;
     const fo_bits owed = FO_LOAD(plan_owed + p * FO_T + t);
     // the contracts still live: a customer that defaults this quarter ends its contracts without penalty
     fo_bits serving = *live & (FO_LOAD(plan_served + p * FO_T + t) | owed);
     while (serving) {
         const int k = FO_CTZ(serving);
         serving &= serving - 1ULL;
-        const double* c = cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t;
-        double delivered = FO_LOAD(c) * phc[0];
-#pragma unroll
-        for (int i = 1; i < FO_I; ++i) delivered = delivered + FO_LOAD(c + i * FO_T) * phc[i];
+        const double delivered = fo_over_sites(cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t, phc);
         if (t >= FO_LOAD(contract_deadline + k)) {
             const double planned = ((owed >> k) & 1ULL) ? FO_LOAD(contract_size + k) : FO_Q(FO_Q_CONTRACT_TOTAL + k);
-            if (delivered < planned * (1.0 - FO_REL) - FO_REL) {
-                int cancel = 1;
-                if (reschedule) {  // late: it earns on what is delivered
-                    cancel = fo_late_add(st->late, k) > FO_LOAD(delay_allowance + k);
-                    if (!cancel) {
-                        penalty += FO_LOAD(delay_penalty + k);
-                        st->reacted |= FO_REACTED_RESCHEDULED;
-                    }
-                }
-                if (cancel) {
-                    penalty += FO_LOAD(contract_penalty + k);
-                    *live &= ~(1ULL << k);
-                    st->reacted |= FO_REACTED_CANCELLED;
-                }
-            }
+            if (delivered < planned * (1.0 - FO_REL) - FO_REL) out.penalty += fo_late_delivery(FO_ARGS, k, live, st);
         }
         if ((*live >> k) & 1ULL) {
-            contract_revenue += FO_LOAD(contract_revenue_per_gpu + k) * delivered;
-            delivered_gpus += delivered;
+            out.revenue += FO_LOAD(contract_revenue_per_gpu + k) * delivered;
+            out.gpus += delivered;
         }
     }
+    return out;
+}
 
-    // freed capacity (policy): the planned GPUs of contracts that have ended, at the contract's power share
-    fo_freed fr;
-    fo_freed_clear(&fr);
-    if (freed_to_market) {
-        fo_bits ended = FO_LOAD(plan_served + p * FO_T + t) & ~*live;
-        while (ended) {
-            const int k = FO_CTZ(ended);
-            ended &= ended - 1ULL;
-            const int u = FO_LOAD(contract_use + k);
-            const double* c = cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t;
-            const double* f = fsup + (p * FO_K + k) * (long long)FO_I * FO_T + t;
-            double gpus = FO_LOAD(c) * phc[0], supply = FO_LOAD(f) * phc[0];
+// freed capacity on a short quarter (policy rule 2, freed_gpus_to_market; simulate._free): the planned GPUs
+// of each contract the plan serves this quarter that has ended, at the contracts' power share (phc)
+FO_DEVICE void fo_short_freed(FO_PARAMS, long long p, int t, const double* phc, fo_bits live, fo_freed* fr,
+                              fo_state* st)
+{
+    fo_bits ended = FO_LOAD(plan_served + p * FO_T + t) & ~live;
+    while (ended) {
+        const int k = FO_CTZ(ended);
+        ended &= ended - 1ULL;
+        const int u = FO_LOAD(contract_use + k);
+        // each pointer made apart: one offset for both keeps a 64-bit value live (spills on sm_100)
+        FO_ADD_USE(fr->gpus, u, fo_over_sites(cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t, phc));
+        FO_ADD_USE(fr->supply, u, fo_over_sites(fsup + (p * FO_K + k) * (long long)FO_I * FO_T + t, phc));
 #pragma unroll
-            for (int i = 1; i < FO_I; ++i) {
-                gpus = gpus + FO_LOAD(c + i * FO_T) * phc[i];
-                supply = supply + FO_LOAD(f + i * FO_T) * phc[i];
-            }
-            FO_ADD_USE(fr.gpus, u, gpus);
-            FO_ADD_USE(fr.supply, u, supply);
-#pragma unroll
-            for (int g = 0; g < FO_G; ++g) {
-                const double* r = frev + ((p * FO_K + k) * FO_G + g) * (long long)FO_I * FO_T + t;
-                double base = FO_LOAD(r) * phc[0];
-#pragma unroll
-                for (int i = 1; i < FO_I; ++i) base = base + FO_LOAD(r + i * FO_T) * phc[i];
-                FO_ADD_USE(fr.revenue[g], u, base);
-            }
-        }
-        if (fr.gpus[0] + fr.gpus[1] > 0.0) st->reacted |= FO_REACTED_FREED;
+        for (int g = 0; g < FO_G; ++g)
+            FO_ADD_USE(fr->revenue[g], u, fo_over_sites(frev + ((p * FO_K + k) * FO_G + g) * (long long)FO_I * FO_T + t, phc));
     }
+    if (fr->gpus[0] + fr->gpus[1] > 0.0) st->reacted |= FO_REACTED_FREED;
+}
 
-    // market: planned sales scaled by power, with the freed capacity, capped by realised demand
-    double market_revenue = 0.0, sold_gpus = 0.0;
-    // the demand served, added up where it is written: carried as state it would spill
+// the offer of use u on a short quarter less the GPUs the policy took out: their share of what of each
+// generation is powered (simulate._taken_out), taken from *supply (H100-equivalent) and *gpus
+FO_DEVICE void fo_less_taken_out(FO_PARAMS, long long p, int t, int u, const double* q, const double* phu,
+                                 fo_bits short_sites, const fo_taken* tk, double* supply, double* gpus)
+{
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        const long long at = ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
+        *supply = *supply - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g), phu,
+                                         gmsup + at, short_sites);
+        *gpus = *gpus - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g), phu,
+                                     gmcnt + at, short_sites);
+    }
+}
+
+// each generation's revenue of use u at forecast prices on a short quarter (its sites' each times the use's
+// share there, phu) into base[g], and the scenario's price factor into price[g]; 0 for a generation the
+// plan does not sell in u
+FO_DEVICE void fo_short_offered_revenue(FO_PARAMS, long long p, long long s, int t, int u, fo_bits flags,
+                                        const double* phu, const fo_scenario_quarter* sq, double* base, double* price)
+{
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        base[g] = price[g] = 0.0;
+        if (!((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)) continue;
+        base[g] = fo_over_sites(mrev + ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t, phu);
+        price[g] = FO_SQ(price[g], price_factor, g * FO_T + t);
+    }
+}
+
+// quarter step 3 on a short quarter (simulate._market): each use's offer at its power share, with the freed
+// capacity (fr), capped by the scenario's demand (fo_market_with_freed where the policy changes the offer per
+// pair, else scaled down to the demand). Returns the revenue; adds the GPUs sold to *sold_gpus and the
+// demand served to the pair's (added up where it is written: carried as state it would spill)
+FO_DEVICE double fo_short_market(FO_PARAMS, long long p, long long s, int t, const double* q, fo_bits flags,
+                                 const double* online, fo_bits short_sites, const fo_taken* tk, const fo_freed* fr,
+                                 const fo_scenario_quarter* sq, double* sold_gpus)
+{
+    double market_revenue = 0.0;
     double* served = out_demand_served + p * S + s;
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
@@ -849,38 +886,19 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
                        phu);
         const double* su = msup + (p * 2 + u) * (long long)FO_I * FO_T + t;
         const double* gu = mgpu + (p * 2 + u) * (long long)FO_I * FO_T + t;
-        double supply = FO_LOAD(su) * phu[0];
-        double gpus = FO_LOAD(gu) * phu[0];
+        double supply = FO_LOAD(su) * phu[0], gpus = FO_LOAD(gu) * phu[0];
 #pragma unroll
-        for (int i = 1; i < FO_I; ++i) {
+        for (int i = 1; i < FO_I; ++i) {  // fo_over_sites twice in one loop: two calls spill on sm_100
             supply = supply + FO_LOAD(su + i * FO_T) * phu[i];
             gpus = gpus + FO_LOAD(gu + i * FO_T) * phu[i];
         }
-        if (FO_LIQUIDITY) {  // less the GPUs taken out: their share of what of each generation is powered
-#pragma unroll
-            for (int g = 0; g < FO_G; ++g) {
-                const long long row = ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
-                supply = supply - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g), phu,
-                                               gmsup + row, short_sites);
-                gpus = gpus - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g), phu,
-                                           gmcnt + row, short_sites);
-            }
-        }
+        if (FO_LIQUIDITY) fo_less_taken_out(FO_ARGS, p, t, u, q, phu, short_sites, tk, &supply, &gpus);
         double base[FO_G > 0 ? FO_G : 1], price[FO_G > 0 ? FO_G : 1];
-#pragma unroll
-        for (int g = 0; g < FO_G; ++g) {
-            base[g] = price[g] = 0.0;
-            if (!((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)) continue;
-            const double* r = mrev + ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
-            base[g] = FO_LOAD(r) * phu[0];
-#pragma unroll
-            for (int i = 1; i < FO_I; ++i) base[g] = base[g] + FO_LOAD(r + i * FO_T) * phu[i];
-            price[g] = FO_SQ(price[g], price_factor, g * FO_T + t);
-        }
+        fo_short_offered_revenue(FO_ARGS, p, s, t, u, flags, phu, sq, base, price);
         const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
         if (FO_SAFE_CAP) {
-            const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk);
-            market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, &sold_gpus,
+            const double revenue = fo_market_revenue(base, fr, u, flags, price, tk);
+            market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, fr, u, cap, sold_gpus,
                                                                    served, FO_EXCESS(u));
             continue;
         }
@@ -890,38 +908,76 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
             if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL) revenue = revenue + base[g] * price[g];
         const double scale = supply > cap ? cap / (supply > 0 ? supply : 1.0) : 1.0;
         market_revenue = market_revenue + revenue * scale;
-        sold_gpus = sold_gpus + gpus * scale;
+        *sold_gpus = *sold_gpus + gpus * scale;
         *served = *served + supply * scale;
     }
+    return market_revenue;
+}
 
+// the electricity of the GPUs taken out that had no power, at most each short site's unpowered draw, added
+// to `electricity` (MWh at forecast prices, e: the plan's row of them by site): a site draws its MW online,
+// or its draw less the GPUs taken out where that is less (simulate._unpowered_taken)
+FO_DEVICE double fo_unpowered_taken(FO_PARAMS, long long p, int t, const double* e, const double* phi,
+                                    fo_bits short_sites, const fo_taken* tk, double electricity)
+{
+#pragma unroll
+    for (int i = 0; i < FO_I; ++i) {
+        if (!((short_sites >> i) & 1ULL)) continue;
+        double out_mwh = 0.0;
+#pragma unroll
+        for (int u = 0; u < 2; ++u)
+#pragma unroll
+            for (int g = 0; g < FO_G; ++g)
+                out_mwh = out_mwh + tk->market[g] * FO_LOAD(gmelec + (((p * 2 + u) * FO_G + g) * FO_I + i) * FO_T + t);
+        electricity = electricity + fo_min(out_mwh, (1.0 - phi[i]) * FO_LOAD(e + i * FO_T));
+    }
+    return electricity;
+}
 
+// quarter step 4 on a short quarter: the electricity (returned) of each site's draw times its powered share,
+// less that of the GPUs taken out, at the scenario's price; the fixed costs less the late MW's (fixed_saved)
+// and the GPUs taken out's opex into *fixed
+FO_DEVICE double fo_short_costs(FO_PARAMS, long long p, long long s, int t, const double* q, const double* online,
+                                fo_bits short_sites, double fixed_saved, const fo_taken* tk,
+                                const fo_scenario_quarter* sq, double* fixed)
+{
     double phi[FO_I > 0 ? FO_I : 1];
     fo_site_shares(FO_ARGS, p, t, FO_SHARE_DRAW, online, short_sites, tk, phi);
     const double* e = elec + p * FO_I * (long long)FO_T + t;
-    double electricity = FO_LOAD(e) * phi[0];
-#pragma unroll
-    for (int i = 1; i < FO_I; ++i) electricity = electricity + FO_LOAD(e + i * FO_T) * phi[i];
-    double fixed = FO_Q(FO_Q_FIXED_COSTS) - fixed_saved;
-    fo_take_costs(tk, q, &electricity, &fixed);
-    if (FO_LIQUIDITY) {  // the electricity of the GPUs taken out that had no power, at most each short
-        // site's unpowered draw: a site draws its MW online, or its draw less the GPUs taken out where
-        // that is less (simulate._unpowered_taken)
-#pragma unroll
-        for (int i = 0; i < FO_I; ++i) {
-            if (!((short_sites >> i) & 1ULL)) continue;
-            double out_mwh = 0.0;
-#pragma unroll
-            for (int u = 0; u < 2; ++u)
-#pragma unroll
-                for (int g = 0; g < FO_G; ++g)
-                    out_mwh = out_mwh + tk->market[g] * FO_LOAD(gmelec + (((p * 2 + u) * FO_G + g) * FO_I + i) * FO_T + t);
-            electricity = electricity + fo_min(out_mwh, (1.0 - phi[i]) * FO_LOAD(e + i * FO_T));
-        }
-    }
-    electricity = electricity * FO_SQ(ef, electricity_factor, t);
+    double electricity = fo_over_sites(e, phi);
+    *fixed = FO_Q(FO_Q_FIXED_COSTS) - fixed_saved;
+    fo_take_costs(tk, q, &electricity, fixed);
+    if (FO_LIQUIDITY) electricity = fo_unpowered_taken(FO_ARGS, p, t, e, phi, short_sites, tk, electricity);
+    return electricity * FO_SQ(ef, electricity_factor, t);
+}
+
+// the quarter of a pair for which some site may be short of power (a block late in this scenario,
+// or the plan drawing more than it planned online): each site's draw is scaled by its powered
+// share phi; with the policy's contracts-first rule the powered MW go to the contracted GPUs, then
+// the inference market's, then the training market's (phc, phu), otherwise every use gets phi.
+// A contract short of its plan at or after its deadline is cancelled (open loop) or late (policy).
+// Updates `live` (contracts still served) and the pair's policy state. The same numbers as
+// simulate.py's per-site path, quarter steps 1-4 in their order. The shares are made from the MW online
+// where needed (fo_site_shares), to keep few values live
+FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                         fo_bits flags, fo_bits* live, fo_state* st,
+                                         const fo_taken* tk, const fo_scenario_quarter* sq)
+{
+    double online[FO_I > 0 ? FO_I : 1], phc[FO_I > 0 ? FO_I : 1], fixed_saved;
+    const fo_bits short_sites = fo_power_online(FO_ARGS, p, s, t, online, &fixed_saved);
+    fo_site_shares(FO_ARGS, p, t, FO_SHARE_CONTRACTS, online, short_sites, tk, phc);
+    const fo_delivered contracts = fo_short_contracts(FO_ARGS, p, t, q, phc, live, st);
+    fo_freed fr;
+    fo_freed_clear(&fr);
+    if (freed_to_market) fo_short_freed(FO_ARGS, p, t, phc, *live, &fr, st);
+    double sold_gpus = 0.0;
+    const double market_revenue = fo_short_market(FO_ARGS, p, s, t, q, flags, online, short_sites, tk, &fr, sq,
+                                                  &sold_gpus);
+    double fixed;
+    const double electricity = fo_short_costs(FO_ARGS, p, s, t, q, online, short_sites, fixed_saved, tk, sq, &fixed);
     fo_operations out;
-    out.ebitda = market_revenue + contract_revenue - electricity - fixed - penalty;
-    out.gpus_used = sold_gpus + delivered_gpus;
+    out.ebitda = market_revenue + contracts.revenue - electricity - fixed - contracts.penalty;
+    out.gpus_used = sold_gpus + contracts.gpus;
     return out;
 }
 
