@@ -999,61 +999,80 @@ FO_DEVICE void fo_powered_freed(FO_PARAMS, long long p, int t, const double* q, 
     if (fr->gpus[0] + fr->gpus[1] > 0.0) st->reacted |= FO_REACTED_FREED;
 }
 
-// a fully powered quarter: the plan's site totals, no cancellation (every contract is delivered)
-FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
-                                           fo_bits flags, fo_bits live, fo_state* st, const fo_taken* tk,
-                                           const fo_scenario_quarter* sq)
+// quarter step 2 on a fully powered quarter: each contract still live is delivered the plan's GPUs and earns
+// its revenue at full delivery (none is late or cancelled); no penalty
+FO_DEVICE fo_delivered fo_powered_contracts(FO_PARAMS, long long p, int t, const double* q, fo_bits live)
 {
-    double contract_revenue = 0.0, delivered_gpus = 0.0;
+    fo_delivered out;
+    out.revenue = out.penalty = out.gpus = 0.0;
     const fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
 #if FO_GPU_CODE
     fo_bits left = serving;
     while (left) {
         const int k = FO_CTZ(left);
         left &= left - 1ULL;
-        contract_revenue += FO_Q(FO_Q_CONTRACT_REVENUE + k);
-        delivered_gpus += FO_Q(FO_Q_CONTRACT_TOTAL + k);
+        out.revenue += FO_Q(FO_Q_CONTRACT_REVENUE + k);
+        out.gpus += FO_Q(FO_Q_CONTRACT_TOTAL + k);
     }
 #else
     // without branches (a contract's end is unpredictable): adding 0.0 for the others changes no bits
     if (serving) {
         for (int k = 0; k < FO_K; ++k) {
             const int on = (int)((serving >> k) & 1ULL);
-            contract_revenue += on ? FO_Q(FO_Q_CONTRACT_REVENUE + k) : 0.0;
-            delivered_gpus += on ? FO_Q(FO_Q_CONTRACT_TOTAL + k) : 0.0;
+            out.revenue += on ? FO_Q(FO_Q_CONTRACT_REVENUE + k) : 0.0;
+            out.gpus += on ? FO_Q(FO_Q_CONTRACT_TOTAL + k) : 0.0;
         }
     }
 #endif
-    double market_revenue = 0.0, sold_gpus = 0.0;
-    // the demand served, added up where it is written: carried as state it would spill
+    return out;
+}
+
+// quarter step 3 on a fully powered quarter where the policy changes the offer per pair (FO_SAFE_CAP): the
+// plan's offer less the GPUs taken out, with the freed capacity (policy rule 2), capped by the scenario's
+// demand (fo_market_with_freed). Returns the revenue; adds the GPUs sold to *sold_gpus and the demand
+// served to the pair's
+FO_DEVICE double fo_powered_market_per_pair(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                            fo_bits flags, fo_bits live, fo_state* st, const fo_taken* tk,
+                                            const fo_scenario_quarter* sq, double* sold_gpus)
+{
+    double market_revenue = 0.0;
     double* served = out_demand_served + p * S + s;
-    if (FO_SAFE_CAP) {
-        fo_freed fr;
-        fo_freed_clear(&fr);
-        if (freed_to_market) fo_powered_freed(FO_ARGS, p, t, q, live, &fr, st);
+    fo_freed fr;
+    fo_freed_clear(&fr);
+    if (freed_to_market) fo_powered_freed(FO_ARGS, p, t, q, live, &fr, st);
 #pragma unroll
-        for (int u = 0; u < 2; ++u) {
-            if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
-            double base[FO_G > 0 ? FO_G : 1], price[FO_G > 0 ? FO_G : 1];
+    for (int u = 0; u < 2; ++u) {
+        if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
+        double base[FO_G > 0 ? FO_G : 1], price[FO_G > 0 ? FO_G : 1];
 #pragma unroll
-            for (int g = 0; g < FO_G; ++g) {
-                const int sold = (int)((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL);
-                base[g] = sold ? FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) : 0.0;
-                price[g] = sold ? FO_SQ(price[g], price_factor, g * FO_T + t) : 0.0;
-            }
-            const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
-            double supply = FO_Q(FO_Q_SUPPLY + u), gpus = FO_Q(FO_Q_MARKET_GPUS + u);
-#pragma unroll
-            for (int g = 0; g < FO_G; ++g) {
-                // the forecast floored at 0, as fo_taken_out's (simulate._taken_out): round-off removes nothing
-                supply = supply - tk->market[g] * fo_max(FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g), 0.0);
-                gpus = gpus - tk->market[g] * fo_max(FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g), 0.0);
-            }
-            const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk);
-            market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, &sold_gpus,
-                                                                   served, FO_EXCESS(u));
+        for (int g = 0; g < FO_G; ++g) {
+            const int sold = (int)((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL);
+            base[g] = sold ? FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) : 0.0;
+            price[g] = sold ? FO_SQ(price[g], price_factor, g * FO_T + t) : 0.0;
         }
-    } else {
+        const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
+        double supply = FO_Q(FO_Q_SUPPLY + u), gpus = FO_Q(FO_Q_MARKET_GPUS + u);
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) {
+            // the forecast floored at 0, as fo_taken_out's (simulate._taken_out): round-off removes nothing
+            supply = supply - tk->market[g] * fo_max(FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g), 0.0);
+            gpus = gpus - tk->market[g] * fo_max(FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g), 0.0);
+        }
+        const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk);
+        market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, sold_gpus,
+                                                               served, FO_EXCESS(u));
+    }
+    return market_revenue;
+}
+
+// quarter step 3 on a fully powered quarter of the open loop (every pair offers the plan's): the plan's
+// offer, scaled down to the scenario's demand where that binds. Returns the revenue; adds the GPUs sold to
+// *sold_gpus and the demand served to the pair's
+FO_DEVICE double fo_powered_market_planned(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                           fo_bits flags, const fo_scenario_quarter* sq, double* sold_gpus)
+{
+    double market_revenue = 0.0;
+    double* served = out_demand_served + p * S + s;
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
         if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
@@ -1080,15 +1099,28 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
         supply = supply * scale;
 #endif
         market_revenue = market_revenue + revenue;
-        sold_gpus = sold_gpus + gpus;
+        *sold_gpus = *sold_gpus + gpus;
         *served = *served + supply;
     }
-    }
+    return market_revenue;
+}
+
+// a fully powered quarter: the plan's site totals, no cancellation (every contract is delivered); quarter
+// steps 2-4 in their order (step 1 has nothing to do)
+FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                           fo_bits flags, fo_bits live, fo_state* st, const fo_taken* tk,
+                                           const fo_scenario_quarter* sq)
+{
+    const fo_delivered contracts = fo_powered_contracts(FO_ARGS, p, t, q, live);
+    double sold_gpus = 0.0;
+    const double market_revenue =
+        FO_SAFE_CAP ? fo_powered_market_per_pair(FO_ARGS, p, s, t, q, flags, live, st, tk, sq, &sold_gpus)
+                    : fo_powered_market_planned(FO_ARGS, p, s, t, q, flags, sq, &sold_gpus);
     double electricity = FO_Q(FO_Q_ELECTRICITY), fixed = FO_Q(FO_Q_FIXED_COSTS);
     fo_take_costs(tk, q, &electricity, &fixed);
     fo_operations out;
-    out.ebitda = market_revenue + contract_revenue - electricity * FO_SQ(ef, electricity_factor, t) - fixed;
-    out.gpus_used = sold_gpus + delivered_gpus;
+    out.ebitda = market_revenue + contracts.revenue - electricity * FO_SQ(ef, electricity_factor, t) - fixed;
+    out.gpus_used = sold_gpus + contracts.gpus;
     return out;
 }
 
