@@ -238,9 +238,26 @@ typedef struct {
     double draws_in;
 } fo_taken;
 
-FO_DEVICE double fo_taken_share(double missing, double of)
+// 1 / of where it is positive, else 0 (liquidity.inverse; kernel.py sends the plan's as FO_Q_*_INV)
+FO_DEVICE double fo_inverse(double of) { return of > 0 ? 1.0 / of : 0.0; }
+
+// the share `missing` GPUs are of a quantity given its inverse (fo_inverse), at most 1 (liquidity.taken_share)
+FO_DEVICE double fo_taken_share(double missing, double inverse) { return fo_min(missing * inverse, 1.0); }
+
+// the EBITDA `gpus` of generation g contribute in the quarter of row q, valued as GPUs taken out: their share
+// of what its market GPUs earn less their share of its opex (liquidity.taken_ebitda)
+FO_DEVICE double fo_taken_ebitda(const double* q, int g, double gpus)
 {
-    return fo_min(missing * (of > 0 ? 1.0 / of : 0.0), 1.0);
+    return fo_taken_share(gpus, FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g)) * FO_Q(FO_Q_GEN_MARKET_EARNED + g)
+           - fo_taken_share(gpus, FO_Q(FO_Q_GEN_HELD_INV + g)) * FO_Q(FO_Q_GEN_OPEX + g);
+}
+
+// what a distress sale (policy rule 4) raises per GPU of generation g in the quarter of row q: the plan's net
+// resale value of its GPUs held per GPU, times `resale` (the scenario's factor times the sale's share)
+// (liquidity.sale_value_per_gpu)
+FO_DEVICE double fo_sale_value_per_gpu(const double* q, int g, double resale)
+{
+    return FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(FO_Q(FO_Q_GEN_HELD + g)) * resale;
 }
 
 // the prepayment rule (core.economics.finance_step, _cut_prepayment): the balances a pair keeps
@@ -394,11 +411,7 @@ FO_DEVICE double fo_less_missing_earnings(const double* q, const fo_state* st, d
 {
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
-        if (st->missing[g] > 0) {
-            const double market = fo_min(st->missing[g] * FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g), 1.0);
-            const double held = fo_min(st->missing[g] * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0);
-            need = need - (market * FO_Q(FO_Q_GEN_MARKET_EARNED + g) - held * FO_Q(FO_Q_GEN_OPEX + g));
-        }
+        if (st->missing[g] > 0) need = need - fo_taken_ebitda(q, g, st->missing[g]);
     }
     return need;
 }
@@ -483,7 +496,7 @@ FO_DEVICE double fo_not_left_to_sales(FO_PARAMS, long long p, long long s, int t
     double value = 0.0;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g)
-        value = value + st->due_gpus[g] * (FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(FO_Q(FO_Q_GEN_HELD + g)) * resale);
+        value = value + st->due_gpus[g] * fo_sale_value_per_gpu(q, g, resale);
     return value >= saved ? fo_min(gap, (min_cash_floor + FO_LOAD(lbuf + p)) - default_cash) : gap;
 }
 
@@ -535,8 +548,8 @@ FO_DEVICE fo_taken fo_taken_now(const double* q, const double* now, double capex
     tk.draws_in = draws_in;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
-        tk.market[g] = fo_min(now[g] * FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g), 1.0);  // fo_taken_share
-        tk.held[g] = fo_min(now[g] * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0);
+        tk.market[g] = fo_taken_share(now[g], FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g));
+        tk.held[g] = fo_taken_share(now[g], FO_Q(FO_Q_GEN_HELD_INV + g));
     }
     return tk;
 }
@@ -1167,7 +1180,7 @@ FO_DEVICE double fo_sell(FO_PARAMS, long long p, long long s, const double* q, d
         // none left to sell (a pair in default asks every quarter): adding the 0 sold changes nothing
         if (!(available > 0.0)) continue;
         const double held = FO_Q(FO_Q_GEN_HELD + g);
-        const double value = FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(held) * resale;
+        const double value = fo_sale_value_per_gpu(q, g, resale);
         const double book = FO_Q(FO_Q_GEN_BOOK + g) / fo_positive(held);
         const double lots = ceil(fo_max(gap, 0.0) / fo_positive(sale_lot * value));
         const double sold = fo_min(lots * sale_lot, available) * (value > 0 ? 1.0 : 0.0);
@@ -1274,7 +1287,7 @@ FO_DEVICE double fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, 
     for (int g = 0; g < FO_G; ++g) {
         const double value = FO_Q(FO_Q_GEN_SALE_VALUE + g);
         const double gone = st->missing[g] + st->due_gpus[g];  // sold, cancelled, or deferred to t + 1
-        fleet = fleet + (value - fo_min(gone * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0) * value);
+        fleet = fleet + (value - fo_taken_share(gone, FO_Q(FO_Q_GEN_HELD_INV + g)) * value);
     }
     const double recovered = fleet * (FO_SCEN(resale_factor, t, s) * sale_share) + fo_max(cash, 0.0);
     debt_out[p * S + s] = debt;
@@ -1848,7 +1861,7 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
         double gone = 0.0, gone_book = 0.0;
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) {
-            const double share = fo_taken_share(st->missing[g], FO_LOAD(last + FO_Q_GEN_HELD + g));
+            const double share = fo_taken_share(st->missing[g], fo_inverse(FO_LOAD(last + FO_Q_GEN_HELD + g)));
             gone = gone + share * FO_LOAD(gterm + p * FO_G + g);
             gone_book = gone_book + share * FO_LOAD(gtbook + p * FO_G + g);
         }

@@ -465,7 +465,7 @@ def _quarter_table(
         "proceeds": plans.proceeds,
         "capex": plans.capex,
         "collateral": plans.collateral,
-        # 1 / x where positive, else 0: kernel.cu's `of > 0 ? 1.0 / of : 0.0`, to the bit
+        # 1 / x where positive, else 0: kernel.cu's fo_inverse, to the bit
         "inv_held": inverse(held),
         "gen_market_gpus_inv": inverse(plans.gen_market_gpus).transpose(0, 2, 1),
         "gen_held_inv": inverse(plans.gen_held).transpose(0, 2, 1),
