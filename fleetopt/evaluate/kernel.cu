@@ -2,6 +2,10 @@
 // quarter by one thread (one loop iteration in C), its state (cash, revolver, contract status,
 // covenant flows) in registers. It implements the same quarter as fleetopt/evaluate/simulate.py
 // (the oracle it is tested against), in the same order of operations. Money is float64.
+// fo_quarter runs the quarter steps of docs/evaluation.md ("One quarter of one (plan, scenario) pair")
+// in their order, one function each, named after the NumPy step it mirrors (fo_orders:
+// Liquidity.orders, fo_quarter_operations: simulate._operations, fo_financing: simulate._financing,
+// fo_covenants: simulate._covenants; their helpers likewise), fo_finish the end term (_end_term).
 //
 // The same source compiles three ways: by NVRTC through CuPy (RawKernel), by nvcc, and as plain
 // C (gcc/clang, with OpenMP where available) for the CPU backend `cpu-kernel` and the CPU tests.
@@ -1851,12 +1855,13 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     fo_count_quarters_before(FO_ARGS, st);
 }
 
-FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
+// the plan's fleet value at the end (returned) and its book value (*book), less those of the GPUs the policy
+// took out, which are not there at the end (Liquidity.terminal)
+FO_DEVICE double fo_terminal_fleet(FO_PARAMS, long long p, const fo_state* st, double* book)
 {
-    const double debt_end = fo_term_debt(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ, st) + st->revolver;
     double fleet = FO_LOAD(terminal_fleet + p);
-    double book = FO_LOAD(terminal_book + p);
-    if (FO_LIQUIDITY) {  // the GPUs the policy took out are not there at the end (Liquidity.terminal)
+    *book = FO_LOAD(terminal_book + p);
+    if (FO_LIQUIDITY) {
         const double* last = plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ;
         double gone = 0.0, gone_book = 0.0;
 #pragma unroll
@@ -1866,25 +1871,59 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
             gone_book = gone_book + share * FO_LOAD(gtbook + p * FO_G + g);
         }
         fleet = fleet - gone;
-        book = book - gone_book;
+        *book = *book - gone_book;
     }
-    // after the tax on the fleet's sale at the end, taxed with the last quarter (economics.liquidation_tax),
-    // the last quarter's distress sales included
+    return fleet;
+}
+
+// what is owed at the end: the debt (debt_end) and the prepayments not yet earned after the last quarter,
+// for the contracts taken whose customer is live in it (simulate.deferred_revenue_end)
+FO_DEVICE double fo_owed_at_end(FO_PARAMS, long long p, long long s, double debt_end)
+{
+    fo_bits owing = FO_LOAD(deferred_bits) & FO_LOAD(plan_accepted + p);
+    if (!owing) return debt_end;
+    owing &= FO_SCEN(alive_bits, FO_T - 1, s);
+    double deferred = 0.0;
+    for (; owing; owing &= owing - 1ULL) deferred = deferred + FO_LOAD(deferred_end + FO_CTZ(owing));
+    return debt_end + deferred;
+}
+
+// the NPV's end term, undiscounted (simulate._end_term): the fleet at the scenario's last resale value and
+// the power plant at book, less the tax on their sale (taxed with the last quarter, its distress sales
+// included: economics.liquidation_tax), less what is owed at the end
+FO_DEVICE double fo_end_term(FO_PARAMS, long long p, long long s, const fo_state* st)
+{
+    const double debt_end = fo_term_debt(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ, st) + st->revolver;
+    double book;
+    const double fleet = fo_terminal_fleet(FO_ARGS, p, st, &book);
     const double value = fleet * FO_SCEN(resale_factor, FO_T - 1, s);
     const double gain = (value - book) + st->carried_gain;
     const double liquidation_tax = tax_rate * fo_max(st->taxable + gain, 0.0) - tax_rate * fo_max(st->taxable, 0.0);
     const double terminal = value + FO_LOAD(terminal_power + p) - liquidation_tax;
-    // prepayments not yet earned after the last quarter are owed with the debt (simulate.deferred_revenue_end)
-    double owed = debt_end;
-    fo_bits owing = FO_LOAD(deferred_bits) & FO_LOAD(plan_accepted + p);
-    if (owing) {
-        owing &= FO_SCEN(alive_bits, FO_T - 1, s);
-        double deferred = 0.0;
-        for (; owing; owing &= owing - 1ULL) deferred = deferred + FO_LOAD(deferred_end + FO_CTZ(owing));
-        owed = debt_end + deferred;
-    }
+    return terminal - fo_owed_at_end(FO_ARGS, p, s, debt_end);
+}
+
+// the policy's reactions (a flag each: simulate's ContractBook and Liquidity reactions) and the quarters
+// before the first breach, the liquidity default and the uncured breach, into the pair's slots (idx)
+FO_DEVICE void fo_write_reactions(FO_PARAMS, long long idx, const fo_state* st)
+{
+    out_rescheduled[idx] = (st->reacted & FO_REACTED_RESCHEDULED) != 0;
+    out_cancelled[idx] = (st->reacted & FO_REACTED_CANCELLED) != 0;
+    out_freed[idx] = (st->reacted & FO_REACTED_FREED) != 0;
+    out_deferred[idx] = (st->reacted & FO_REACTED_DEFERRED) != 0;
+    out_order_cancelled[idx] = (st->reacted & FO_REACTED_ORDER_CANCELLED) != 0;
+    out_sold[idx] = (st->reacted & FO_REACTED_SOLD) != 0;
+    out_prepayment_cut[idx] = (st->reacted & FO_REACTED_PREPAYMENT_CUT) != 0;
+    out_quarters_before_breach[idx] = st->before & FO_BEFORE_MASK;
+    out_quarters_before_default[idx] = (st->before >> FO_BEFORE_BITS) & FO_BEFORE_MASK;
+    out_quarters_before_uncured[idx] = st->before >> (2 * FO_BEFORE_BITS);
+}
+
+// the pair's results after its last quarter, into its output slots (simulate's RESULT_FIELDS)
+FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
+{
     const long long idx = p * S + s;
-    const double end = terminal - owed;
+    const double end = fo_end_term(FO_ARGS, p, s, st);
     out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * end;
     // else written in the default's quarter; limited liability at the end: worth nothing, not less
     if (!(st->min_cash < default_below)) {
@@ -1900,16 +1939,7 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     if (!(st->breach & FO_UNCURED)) out_debt_at_uncured_breach[idx] = out_uncovered_debt_at_uncured_breach[idx] = 0.0;
     out_default[idx] = st->min_cash < default_below;
     out_utilisation[idx] = FO_UTIL(st) / FO_T;
-    out_rescheduled[idx] = (st->reacted & FO_REACTED_RESCHEDULED) != 0;
-    out_cancelled[idx] = (st->reacted & FO_REACTED_CANCELLED) != 0;
-    out_freed[idx] = (st->reacted & FO_REACTED_FREED) != 0;
-    out_deferred[idx] = (st->reacted & FO_REACTED_DEFERRED) != 0;
-    out_order_cancelled[idx] = (st->reacted & FO_REACTED_ORDER_CANCELLED) != 0;
-    out_sold[idx] = (st->reacted & FO_REACTED_SOLD) != 0;
-    out_prepayment_cut[idx] = (st->reacted & FO_REACTED_PREPAYMENT_CUT) != 0;
-    out_quarters_before_breach[idx] = st->before & FO_BEFORE_MASK;
-    out_quarters_before_default[idx] = (st->before >> FO_BEFORE_BITS) & FO_BEFORE_MASK;
-    out_quarters_before_uncured[idx] = st->before >> (2 * FO_BEFORE_BITS);
+    fo_write_reactions(FO_ARGS, idx, st);
 }
 
 #if FO_GPU
