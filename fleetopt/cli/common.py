@@ -62,6 +62,7 @@ from fleetopt.runs.folder import (
     RunDirError,
     RunFolder,
     kept_options,
+    refuse_folder_as_file,
     refuse_output_file,
     refuse_unwritable_file,
     resume_command,
@@ -970,8 +971,7 @@ def refuse_out_file(out: Path, kind: str, example: Path | str) -> None:
     """--out of a ``kind`` file (runs/folder.py :data:`OWN_OUTPUT`) refused before any work where it
     cannot take one: a folder, with ``example``, a file name to give instead; a run's own file, a file
     fleetopt did not write as one, or one that cannot be written (:func:`refuse_output_file`)."""
-    if out.is_dir():
-        raise InputError(f"{OUT_OPTION} {out} is a folder: give a file name such as {example}")
+    refuse_folder_as_file(out, OUT_OPTION, example)
     refuse_output_file(out, kind, OUT_OPTION)
 
 

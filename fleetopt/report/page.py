@@ -39,7 +39,13 @@ from fleetopt.report.reading import (
 from fleetopt.report.statements import purchases_and_statements_sections
 from fleetopt.report.two_stage import stochastic_section
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file, refuse_unwritable_file
+from fleetopt.runs.folder import (
+    RunFolder,
+    refuse_folder_as_file,
+    refuse_foreign_file,
+    refuse_run_file,
+    refuse_unwritable_file,
+)
 from fleetopt.schema.loading import MODEL_CHANGES, model_words, recorded_changes
 
 # the names other modules and tests import from here, those defined in the report's other modules too
@@ -132,10 +138,8 @@ def write_report(folder: str | Path, out: str | Path | None = None, option: str 
     own = RunFolder(folder) / RunFolder.REPORT
     given = out is not None  # the run's own report.html: a folder not a run's is refused by the reading
     out = user_path(out) if given else own
-    if out.is_dir():
-        raise ReportError(
-            f"{option} {out} is a folder: give a file name such as {report_file_in(out, folder)}"
-        )
+    if out.is_dir():  # the file name it gives is worked out only for a folder
+        refuse_folder_as_file(out, option, report_file_in(out, folder))
     refuse_run_file(out, option, allowed=own)
     refuse_foreign_file(out, "report", option)  # a model, notes: never replaced by a report
     if given:  # a file as a folder on the way read "File exists" at the end

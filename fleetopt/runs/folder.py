@@ -1064,6 +1064,13 @@ def refuse_run_file(out: str | Path, option: str = "--out", allowed: Path | None
         )
 
 
+def refuse_folder_as_file(out: Path, option: str, example: Path | str) -> None:
+    """Refuse, before any work, an output file ``out`` that is a folder, naming ``example``, a file
+    name to give instead (its report.html, a comparison's file ...)."""
+    if out.is_dir():
+        raise RunDirError(f"{option} {out} is a folder: give a file name such as {example}")
+
+
 def refuse_output_file(out: str | Path, kind: str, option: str = "--out") -> None:
     """Refuse, before any work, an output file ``out`` of ``kind`` (:data:`OWN_OUTPUT`) that would
     replace a run's own file (:func:`refuse_run_file`) or a file fleetopt did not write as one
