@@ -1,6 +1,7 @@
 """One scenario's quarterly path (fleetopt.api.scenario_path, `fleetopt evaluate --explain`): the
 scenario the evaluation ran, with its NPV and first breach, and bad input refused by name."""
 
+import json
 import re
 
 import numpy as np
@@ -608,3 +609,30 @@ def test_idle_gpus_put_to_work_count_in_the_market_revenue_and_the_electricity()
     np.testing.assert_allclose(f["ebitda_usd"], [353_904.0] * 4, rtol=1e-12)
     reconciled = f["revenue_usd"] - f["electricity_usd"] - f["opex_usd"] - f["contract_penalties_usd"]
     np.testing.assert_allclose(reconciled, f["ebitda_usd"], rtol=0.0, atol=1e-6)
+
+
+def test_scenario_path_picks_by_the_rules_of_explain_and_says_why_as_the_cli_does(solve_run, tmp_path):
+    """`fo.scenario_path(run, "worst")` was refused (scenario must be a whole number): only `evaluate
+    --explain` picked by a rule. Of an evaluation's 30 scenarios of seed 11, "worst" is the lowest NPV
+    of its matrix, "median" the 15th lowest (30 is even: the lower of the two middle ones), each with
+    the CLI's scenario and why (its path.json); a rule that finds no default is refused, saying so."""
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "30", "--seed", "11",
+                             "--keep-matrix", "--explain", "median", "--out", str(tmp_path / "E"))
+    assert code == 0, out + err
+    npv = np.load(tmp_path / "E" / "npv_matrix.npy")[0]
+    worst = fo.scenario_path(tmp_path / "E", "worst")
+    assert (worst.scenario, worst.npv_usd, worst.why) == (int(np.argmin(npv)), npv.min(),
+                                                           "the lowest NPV of 30 scenarios")  # fmt: skip
+    median = fo.scenario_path(tmp_path / "E", "median")
+    assert median.scenario == int(np.argsort(npv, kind="stable")[14])
+    assert median.why.startswith("the lower of the two middle NPVs of 30 scenarios")
+    cli = json.loads((tmp_path / "E" / "path.json").read_text())
+    assert (cli["scenario"], cli["why"]) == (median.scenario, median.why)
+    assert fo.scenario_path(tmp_path / "E", "7").scenario == 7
+    assert fo.scenario_path(tmp_path / "E", 7).why == "as asked"
+    with pytest.raises(fo.InputError, match=r"scenario \(--explain\) must be worst, median, first-default"):
+        fo.scenario_path(tmp_path / "E", "best")
+    said = "'first-default': no scenario of 30 has a liquidity default"  # tiny's defaults: uncured breaches
+    with pytest.raises(fo.InputError, match=re.escape(said)):
+        fo.scenario_path(tmp_path / "E", "first-default")
+    assert fo.scenario_path(tmp_path / "E", "first-any-default").why.endswith("23 of 30 scenarios have one")

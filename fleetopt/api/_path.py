@@ -10,8 +10,7 @@ from fleetopt.api._models import ModelArg, _loadable, edit, load
 from fleetopt.api._runs import resolve_run
 from fleetopt.errors import InputError
 from fleetopt.evaluate.jobfolder import model_of_plans
-from fleetopt.evaluate.path import ScenarioPath, chosen_plan
-from fleetopt.evaluate.path import scenario_path as _scenario_path
+from fleetopt.evaluate.path import ScenarioPath, chosen_plan, explain_choice, explained_path
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
@@ -20,7 +19,7 @@ from fleetopt.schema.edit import check_changes
 
 def scenario_path(
     plans: str | Path | int,
-    scenario: int,
+    scenario: int | str,
     seed: int | None = None,
     *,
     plan: str | int | None = None,
@@ -28,37 +27,41 @@ def scenario_path(
     what_if: Mapping[str | tuple, Any] | list[tuple] | None = None,
     scenarios: int | None = None,
 ) -> ScenarioPath:
-    """Scenario ``scenario`` of ``seed`` for one plan of ``plans`` (a run folder, run id or plan
-    file), quarter by quarter, simulated as `fleetopt evaluate --seed SEED` simulated it: its NPV is
-    that scenario's in the evaluation. An evaluation's or a sweep's run folder stands for the plans
+    """Scenario ``scenario`` of ``seed`` for one plan of ``plans`` (a run folder, run id or plan file),
+    quarter by quarter, simulated as `fleetopt evaluate --seed SEED` simulated it: its NPV is that
+    scenario's in the evaluation. ``scenario``: its number, or the rule `evaluate --explain` picks one by,
+    "worst", "median", "first-default" or "first-any-default", among the evaluation's scenarios (a rule
+    that finds none is refused, saying why). An evaluation's or a sweep's run folder stands for the plans
     it evaluated, its seed and its number of scenarios; a deterministic evaluation's (one future, the
     forecast, whose quarters are the plan's statements) is refused without a ``seed``, as `evaluate
-    --explain --deterministic` is. ``seed``: None, the run's, else 0. ``plan``: its label or index in
-    the file (None: the only one). ``model``: as :func:`evaluate`'s (None: the run's own);
-    ``what_if``: changes to it, as :func:`edit` takes them. ``scenarios``: the evaluation's number of
-    scenarios, which ``scenario`` must be below (None: the run's, else any scenario number; one other
-    than a run folder's own is refused).
+    --explain --deterministic` is. ``seed``: None, the run's, else 0. ``plan``: its label or index in the
+    file (None: the only one). ``model``: as :func:`evaluate`'s (None: the run's own); ``what_if``:
+    changes to it, as :func:`edit` takes them. ``scenarios``: the evaluation's number of scenarios, which
+    ``scenario`` must be below and a rule picks among (None: the run's, else any scenario number, and a
+    rule's among 1,000, `evaluate`'s default; one other than a run folder's own is refused).
 
-    Returns a :class:`~fleetopt.evaluate.path.ScenarioPath`: ``.frame`` one row per quarter (risk
-    factors as multipliers or annual shifts; revenue, contracted and market, the costs down to
-    EBITDA and the financing lines in USD; each covenant's ratio and limit, the breach, the
-    liquidity default, the policy's reactions), ``.events()`` (what happened each quarter, in
-    words), ``.npv_usd``, ``.to_csv(path)``."""
+    Returns a :class:`~fleetopt.evaluate.path.ScenarioPath`: ``.frame`` one row per quarter (risk factors
+    as multipliers or annual shifts; revenue, contracted and market, the costs down to EBITDA and the
+    financing lines in USD; each covenant's ratio and limit, the breach, the liquidity default, the
+    policy's reactions), ``.events()`` (what happened each quarter, in words), ``.why`` (why it was
+    chosen, as `--explain` says it), ``.npv_usd``, ``.to_csv(path)``."""
     if what_if is not None:
         check_changes(what_if, "what_if")
     path = resolve_run(plans, "plans").resolve()
     evaluated = _evaluation_job(path, seed)
     seed = evaluated.get("seed", 0) if seed is None else limits.seed("seed (--seed)", seed)
     scenarios = _scenarios_of(path, evaluated, scenarios)
-    high = limits.MAX_SCENARIO if scenarios is None else min(scenarios - 1, limits.MAX_SCENARIO)
-    of = "" if scenarios is None else f", of {scenarios:,} scenarios"
-    scenario = limits.whole(f"scenario (--explain){of}", scenario, 0, high)
+    choice = explain_choice("scenario (--explain)", scenario, scenarios)
     given = _loadable(model)
     loaded, data = load(given if given is not None else model_of_plans(path))
     if what_if is not None:
         loaded, data = load(edit(loaded, what_if))
     batch = read_plans(path, data).compile(data)
-    return _scenario_path(data, chosen_plan(batch, plan, path), seed, scenario)
+    among = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios  # a rule's, as evaluate's
+    picked, why = explained_path(data, chosen_plan(batch, plan, path), seed, among, choice)
+    if picked is None:
+        raise InputError(f"scenario (--explain) {choice!r}: {why}; nothing to explain")
+    return picked
 
 
 def _evaluation_job(path: Path, seed: int | None) -> dict:

@@ -95,14 +95,7 @@ from fleetopt.evaluate.metrics import (
     rank_words,
     shown_plans,
 )
-from fleetopt.evaluate.path import (
-    EXPLAIN_RULES,
-    ScenarioPath,
-    chosen_plan,
-    pick_scenario,
-    scenario_outcomes,
-    scenario_path,
-)
+from fleetopt.evaluate.path import ScenarioPath, chosen_plan, explain_choice, explained_path
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
@@ -334,31 +327,19 @@ def _explained(explain: str | None, plan: str | None, job: api.EvaluationJob, sc
     without --explain."""
     if explain is None:
         return None
-    if explain not in EXPLAIN_RULES:
-        try:
-            number = int(explain)
-        except ValueError:
-            raise InputError(f"--explain must be {', '.join(EXPLAIN_RULES)} or a scenario number "
-                             f"(got {explain!r})") from None  # fmt: skip
-        explain = limits.whole(f"--explain, a scenario of {scenarios:,}", number, 0, scenarios - 1)
-    return explain, chosen_plan(job.batch, plan, job.source.path)
+    return explain_choice("--explain", explain, scenarios), chosen_plan(job.batch, plan, job.source.path)
 
 
 def _explained_path(job: api.EvaluationJob, explained: tuple, folder: Path):
     """(the path, why it was chosen) of the scenario --explain picks, written to path.csv and
     path.json in ``folder`` (the report's "One scenario's path"); None where its rule finds none."""
     rule, one = explained
-    seed, n = job.settings["seed"], job.settings["n_scenarios"]
-    if isinstance(rule, int):
-        scenario, why = rule, "as asked"
-    else:  # the plan alone again, a block of scenarios at a time: its NPV and default quarter each
-        scenario, why = pick_scenario(scenario_outcomes(job.data, one, seed, n), rule, job.data.T)
-    if scenario is None:
+    path, why = explained_path(job.data, one, job.settings["seed"], job.settings["n_scenarios"], rule)
+    if path is None:
         console.print(f"--explain {rule}: {why}; nothing to explain.", highlight=False)
         return None
-    path = scenario_path(job.data, one, seed, scenario)
     write_text_atomic(folder / RunFolder.PATH_CSV, path.csv_text())  # the run's own file: to_csv refuses it
-    write_text_atomic(folder / RunFolder.PATH_JSON, json.dumps(path.explained(why), indent=1))
+    write_text_atomic(folder / RunFolder.PATH_JSON, json.dumps(path.explained(), indent=1))
     return path, why
 
 

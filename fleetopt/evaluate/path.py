@@ -38,6 +38,7 @@ from fleetopt.runs.folder import refuse_output_file
 # first-default: the earliest liquidity default; first-any-default: the earliest default as P(any default)
 # counts them (a liquidity default or an uncured covenant breach, metrics.ANY_DEFAULT_EVENTS)
 EXPLAIN_RULES = ("worst", "median", "first-default", "first-any-default")
+AS_ASKED = "as asked"  # why a scenario given by its number is shown
 # the plan's lines read each quarter, USD (core.economics.QuarterFinance.lines, the EBITDA and the
 # capex paid: the plan's, with the payments the policy deferred out of or into the quarter)
 LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd",
@@ -78,6 +79,8 @@ class ScenarioPath:
     # default) and if lenders accelerate at the first event of default, USD (docs/evaluation.md)
     npv_limited_usd: float = math.nan
     npv_accelerated_usd: float = math.nan
+    # why this scenario: "as asked" (a number), else the words of the rule that picked it (pick_scenario)
+    why: str = AS_ASKED
 
     @property
     def default_quarter(self) -> str | None:
@@ -124,14 +127,14 @@ class ScenarioPath:
             said.append(f"deliveries slipped {counted(self.delivery_slip_quarters, 'quarter')}")
         return f"Plan {self.plan!r}, scenario {self.scenario} of seed {self.seed}: {'; '.join(said)}."
 
-    def explained(self, why: str) -> dict:
+    def explained(self) -> dict:
         """What ``fleetopt evaluate --explain`` shows of the path, as the run's report shows it
-        (path.json): the scenario, ``why`` it was chosen, the headline, :meth:`shown`'s quarters as
+        (path.json): the scenario, why it was chosen, the headline, :meth:`shown`'s quarters as
         text and :meth:`events`."""
         shown, figures = self.shown(), self._shown_figures()
         usd = {column: [v if math.isfinite(v) else None for v in figures[column]]
                for column in figures.columns if column.endswith(SHOWN_USD)}  # fmt: skip
-        return {"plan": self.plan, "scenario": self.scenario, "seed": self.seed, "why": why,
+        return {"plan": self.plan, "scenario": self.scenario, "seed": self.seed, "why": self.why,
                 "headline": self.headline(), "columns": list(shown.columns),
                 "rows": shown.astype(str).to_numpy().tolist(), "usd": usd,
                 "events": self.events()}  # fmt: skip
@@ -519,6 +522,38 @@ def pick_scenario(outcomes: dict[str, np.ndarray], rule: str, T: int) -> tuple[i
     i = int(np.argmin(before))
     defaults = int((before < T).sum())
     return i, f"the earliest {what}; {defaults:,} of {len(npv):,} scenarios have one"
+
+
+def explain_choice(name: str, value: int | str, scenarios: int | None) -> int | str:
+    """What ``--explain`` (``name``) takes, checked: a rule of :data:`EXPLAIN_RULES`, or a scenario
+    number (an int, or its digits as typed) below ``scenarios`` (None: any a seed has)."""
+    if isinstance(value, str) and value not in EXPLAIN_RULES:
+        try:
+            value = int(value)
+        except ValueError:
+            raise InputError(f"{name} must be {', '.join(EXPLAIN_RULES)} or a scenario number "
+                             f"(got {value!r})") from None  # fmt: skip
+    if isinstance(value, str):
+        return value
+    high = limits.MAX_SCENARIO if scenarios is None else min(scenarios - 1, limits.MAX_SCENARIO)
+    of = "" if scenarios is None else f", of {scenarios:,} scenarios"
+    return limits.whole(f"{name}{of}", value, 0, high)
+
+
+def explained_path(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: int,
+                   choice: int | str) -> tuple[ScenarioPath | None, str]:  # fmt: skip
+    """(the path, why it was chosen) of the scenario ``choice`` (:func:`explain_choice`'s) picks
+    for ``plan`` (a batch of one) among ``n_scenarios`` of ``seed``: a number itself, a rule by
+    :func:`pick_scenario` over the plan simulated again; the path None where the rule finds none."""
+    if isinstance(choice, int):
+        scenario, why = choice, AS_ASKED
+    else:  # the plan alone again, a block of scenarios at a time: its NPV and default quarter each
+        scenario, why = pick_scenario(scenario_outcomes(data, plan, seed, n_scenarios), choice, data.T)
+    if scenario is None:
+        return None, why
+    path = scenario_path(data, plan, seed, scenario)
+    path.why = why
+    return path, why
 
 
 def chosen_plan(batch: PlanBatch, plan: str | int | None, path: Path) -> PlanBatch:
