@@ -240,15 +240,32 @@ def test_the_terminal_ranks_by_any_default_with_compare_s_paired_error(plan_file
     assert expected in _report_in_short(here / "A")
 
 
-def test_a_lead_s_error_is_kept_in_the_unit_of_the_ranking_s_figure(plan_files, here):
-    """By P(any default) the lead's error is a share, kept as ranking.lead_se_share; a share given
-    as lead_se_usd (or dollars as lead_se_share) is refused by name, and nothing is written."""
-    result, loaded, source = api.evaluate(plan_files / "plans.npz", "tiny", scenarios=20, backend="numpy")
-    for ranking, key in (({"rank_by": "any-default", "lead_se_usd": 0.05}, "lead_se_usd"),
-                         ({"rank_by": "mean", "lead_se_share": 0.05}, "lead_se_share")):  # fmt: skip
-        with pytest.raises(InputError, match=f"ranking's {key} is not the error of a lead by"):
-            api.write_evaluate_run(result, loaded, source, here / "E", ranking=ranking)
+def test_a_run_written_from_python_keeps_its_first_place_s_lead_in_the_unit_of_its_ranking(plan_files, here):
+    """`api.write_evaluate_run(..., ranking={"rank_by": "mean"})` kept no lead_se_usd (only the CLI
+    measured it), so its report's In short left out how sure its first place is, as a notebook's
+    display of the result did. The writer measures it: by mean NPV, compare's paired error of the
+    NPV matrix's rows of the first two plans; by P(any default), a share (lead_se_share). A lead
+    given is refused by name, and nothing is written."""
+    result, loaded, source = api.evaluate(plan_files / "plans.npz", "tiny", scenarios=60, seed=3,
+                                          keep_matrix=True, backend="numpy")  # fmt: skip
+    first, second = (int(row) for row in result.ranked("mean").index[:2])
+    se = paired_npv_error("npv_mean_usd", result.npv_matrix[second], result.npv_matrix[first])
+    path = api.write_evaluate_run(result, loaded, source, here / "M", ranking={"rank_by": "mean"})
+    ranking = json.loads((path / "summary.json").read_text())["ranking"]
+    assert ranking == {"rank_by": "mean", "max_breach_prob": None, "lead_se_usd": pytest.approx(se)}
+    measured = f"a standard error of the paired difference of {format_usd(se)} on the same 60 scenarios"
+    assert measured in _report_in_short(path)
+    first, second = (int(row) for row in result.ranked().index[:2])  # the display's: by CVaR5
+    se = paired_npv_error("npv_cvar5_usd", result.npv_matrix[second], result.npv_matrix[first])
+    said = f"the paired difference of {format_usd(se)} on the same 60 scenarios"
+    assert said in result._in_short()[0]
+    assert "on the same 60 scenarios: beyond two standard errors" in result._repr_html_()  # its $ in spans
+    by_default = api.write_evaluate_run(result, loaded, source, here / "A",
+                                        ranking={"rank_by": "any-default"})  # fmt: skip
+    ranking = json.loads((by_default / "summary.json").read_text())["ranking"]
+    assert set(ranking) == {"rank_by", "max_breach_prob", "lead_se_share"}
+    assert 0 < ranking["lead_se_share"] < 1  # a share, not USD
+    for key in ("lead_se_usd", "lead_se_share"):
+        with pytest.raises(InputError, match=f"ranking's {key} is measured from the result"):
+            api.write_evaluate_run(result, loaded, source, here / "E", ranking={"rank_by": "mean", key: 0.05})
         assert not (here / "E").exists()
-    ranking = {"rank_by": "any-default", "max_breach_prob": None, "lead_se_share": 0.05}
-    path = api.write_evaluate_run(result, loaded, source, here / "E", ranking=ranking)
-    assert json.loads((path / "summary.json").read_text())["ranking"] == ranking

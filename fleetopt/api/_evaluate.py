@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection
 from functools import partial
 from pathlib import Path
@@ -273,35 +274,40 @@ def write_evaluate_run(
     ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result.
     ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5"|"any-default",
     "max_breach_prob": share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in
-    summary.json for the report (None: CVaR5); with ``"lead_se_usd"`` (``"lead_se_share"`` by
-    any-default), the paired standard error of the first plan's lead over the second (None: none
-    known), its report's In short says how sure that first place is."""
+    summary.json for the report (None: CVaR5), with how sure its first place is
+    (:meth:`EvaluationResult.first_place_error`, measured here unless the result knows it already:
+    ``"lead_se_usd"``, ``"lead_se_share"`` by any-default, None where none is known) for the
+    report's In short, as `fleetopt evaluate` prints it."""
     limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded, "loaded")
     _check_evaluated_under(result, loaded)
     limits.instance("source", source, PlanSource, "the plans fleetopt.api.evaluate returns third")
     limits.out_path("out", out)
-    if ranking is not None:
-        ranking = _checked_ranking(ranking)
+    ranking = _ranking_with_lead(result, {} if ranking is None else ranking)
     write = partial(_write_evaluate_folder, result, loaded, source, out, ranking)
     return _recorded(loaded, write, lambda path: RunFolder(path).summary(), command)
 
 
+def _ranking_with_lead(result: EvaluationResult, ranking: dict) -> dict:
+    """``ranking`` of :func:`write_evaluate_run`, checked, with the paired standard error of the
+    first plan's lead over the second by it (where there is one to measure; None: none known)."""
+    ranking = _checked_ranking(ranking)
+    se = result.first_place_error(ranking["rank_by"], ranking["max_breach_prob"])
+    if se is not None:
+        ranking[lead_error_key(ranking["rank_by"])] = se if math.isfinite(se) else None
+    return ranking
+
+
 def _checked_ranking(ranking: dict) -> dict:
     """``ranking`` of :func:`write_evaluate_run`, each field checked."""
-    if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob", *LEAD_ERROR_KEYS}:
+    if isinstance(ranking, dict) and (given := set(ranking) & set(LEAD_ERROR_KEYS)):
+        raise InputError(f"ranking's {given.pop()} is measured from the result, by its rank_by: leave it out")
+    if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob"}:
         raise InputError(f"ranking must be a dict of rank_by and max_breach_prob (got {ranking!r})")
     ranks = tuple(EVALUATION_RANK_COLUMNS)
     rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", DEFAULT_RANK), ranks)
     share = ranking.get("max_breach_prob")
     if share is not None:
         share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)
-    checked = {"rank_by": rank_by, "max_breach_prob": share}
-    key = lead_error_key(rank_by)  # the CLI's: the first plan's lead's paired error (None: none known)
-    if other := set(ranking) & set(LEAD_ERROR_KEYS) - {key}:
-        raise InputError(f"ranking's {other.pop()} is not the error of a lead by {rank_by}: give {key}")
-    if key in ranking:
-        se = ranking[key]
-        checked[key] = None if se is None else limits.number(f"ranking's {key}", se, 0.0)
-    return checked
+    return {"rank_by": rank_by, "max_breach_prob": share}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import shlex
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -80,7 +79,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.results import ANY_DEFAULT_MEANS, cost_plans_note, risk_in_short
 from fleetopt.core.units import counted, format_percent, format_rate
 from fleetopt.errors import InputError
-from fleetopt.evaluate.first_place import first_place_error, first_place_words
+from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import (
@@ -90,7 +89,6 @@ from fleetopt.evaluate.metrics import (
     TIE_BREAKS,
     best_plan_label,
     demand_in_short,
-    lead_error_key,
     marked_last_words,
     rank_words,
     shown_plans,
@@ -307,13 +305,11 @@ def _show_and_write(ctx: typer.Context, job: api.EvaluationJob, result, folder: 
         title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
         console.print(demand_served_table(shown, title, job.data.T, one=result.seed is None))
         console.print(f"Note: {cost_plans_note(result.n_plans)}.", highlight=False)
-    se = _first_place_error(job, result, ranking)  # how sure its first place is: said, then kept
+    se = result.first_place_error(**ranking)  # how sure its first place is: said, and kept by the writer
     _print_best(result, ranking, top, job.data, cost, se)
     lost = folder.lost_while_running  # written again whole, with a warning
-    kept = {} if se is None else {lead_error_key(rank_by.value): se if math.isfinite(se) else None}
-    path = api.write_evaluate_run(
-        result, job.loaded, job.source, folder.path, command=command_line(), ranking={**ranking, **kept}
-    )
+    path = api.write_evaluate_run(result, job.loaded, job.source, folder.path, command=command_line(),
+                                  ranking=ranking)  # fmt: skip
     picked = None if explained is None else _explained_path(job, explained, path)
     say_written(path)  # path.csv and path.json among its files
     if picked is not None:
@@ -453,14 +449,6 @@ def run_speed(result) -> str:
 def npv_words(data: ModelData) -> str:
     """'NPV: equity cash flows at 15% a year, USD': which NPV every table of an evaluation reads."""
     return f"NPV: equity cash flows at {format_rate(data.discount_rate_annual)} a year, USD"
-
-
-def _first_place_error(job: api.EvaluationJob, result, ranking: dict) -> float | None:
-    """The paired standard error of the first plan's lead over the second in ``ranking``
-    (:func:`first_place_error`: None, nothing to measure; NaN, none known)."""
-    ranked = shown_plans(result.computed_metrics_frame, ranking)[0]
-    return first_place_error(job.data, job.batch, result, ranked, ranking["rank_by"],
-                             job.settings.get("max_memory"))  # fmt: skip
 
 
 def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = False,

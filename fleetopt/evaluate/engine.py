@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from fleetopt.evaluate.backend import (
 )
 from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
 from fleetopt.evaluate.factors import FACTORS
+from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.kernel import (
     DevicePlans,
     KernelBuildError,
@@ -50,16 +52,23 @@ from fleetopt.evaluate.kernel import (
 )
 from fleetopt.evaluate.layout import PlanColumns, ScenarioRows
 from fleetopt.evaluate.metrics import (
+    ANY_DEFAULT_EVENTS,
     DEFAULT_RANK,
     EVALUATION_RANK_COLUMNS,
     FORECAST_OK,
+    LOWER_RANK_COLUMNS,
     RANK_WORDS,
     best_plan_label,
     demand_per_pair,
+    either_happened,
+    first_by_the_forecast,
     key_figures_frame,
     key_figures_html,
+    paired_error,
+    paired_npv_error,
     plan_metrics,
     ranked_plans,
+    shown_plans,
     within_limits,
 )
 from fleetopt.evaluate.scenarios import (
@@ -111,6 +120,11 @@ class EvaluationResult:
     model_fingerprint: str = ""  # the model evaluated under (ModelData.fingerprint): a run is written with it
     # of pairs_stored, how many each earlier attempt's backend and device computed ("numpy: CPU (2 threads)")
     earlier_devices: dict[str, int] = field(default_factory=dict)
+    # (model, plans, memory budget) it was evaluated with (evaluate's), to measure the first place's
+    # lead again on the same scenarios; None: a result built by hand, whose lead is not known
+    _evaluated: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    # first_place_error's, by ranking: the two plans are evaluated again only once
+    _lead_errors: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # what was computed, apart from ``metrics``, which a notebook may change (a column put in
@@ -175,8 +189,9 @@ class EvaluationResult:
         if self.seed is None or ranked.empty:
             return []
         label = best_plan_label(ranked.iloc[0]["plan"], DEFAULT_RANK, len(ranked) > 1)
-        said = risk_in_short(label, self.n_scenarios, ranked.iloc[0])
-        return ["In short: " + " ".join(said)]
+        said = " ".join(risk_in_short(label, self.n_scenarios, ranked.iloc[0]))
+        said += first_place_words(ranked, DEFAULT_RANK, self.n_scenarios, self.first_place_error())
+        return ["In short: " + said]
 
     def ranked(self, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> pd.DataFrame:
         """The plans' computed metrics best first by ``rank_by`` ("cvar5", "mean", "p5": the highest NPV
@@ -185,10 +200,41 @@ class EvaluationResult:
         evaluate --rank-by --max-breach-prob` prints (a plan that breaks a limit on its own forecast
         comes after every one that keeps them; ties in the plans' order). A bad argument raises
         InputError naming it."""
-        rank_by = limits.text("rank_by", rank_by, tuple(EVALUATION_RANK_COLUMNS))
-        if max_breach_prob is not None:
-            max_breach_prob = limits.number("max_breach_prob", max_breach_prob, 0.0, 1.0)
-        return ranked_plans(self._computed, rank_by, max_breach_prob)
+        return ranked_plans(self._computed, *_checked_ranking(rank_by, max_breach_prob).values())
+
+    def first_place_error(self, rank_by: str = DEFAULT_RANK,
+                          max_breach_prob: float | None = None) -> float | None:  # fmt: skip
+        """How sure the first place of :meth:`ranked` is (every plan where none meets
+        ``max_breach_prob``, as `fleetopt evaluate` and the report rank them): the paired standard
+        error of the first plan's lead over the second on ``rank_by``'s figure (USD; a share by
+        "any-default"), from the NPV matrix where the result kept one, else from the two plans
+        evaluated again alone on the same scenarios (once: it is kept). None where there is nothing
+        to measure (on the forecast, one plan, a result built by hand); NaN where the ranking puts
+        the first ahead by its forecast, not by the figure. `fleetopt evaluate`'s "In short" says
+        it, and :func:`fleetopt.api.write_evaluate_run` keeps it for the report (summary.json's
+        ``ranking.lead_se_usd``; ``lead_se_share`` by "any-default")."""
+        ranking = _checked_ranking(rank_by, max_breach_prob)
+        key = tuple(ranking.values())
+        if key not in self._lead_errors:
+            ranked = shown_plans(self._computed, ranking)[0]
+            self._lead_errors[key] = self._measured_lead_error(ranked, ranking["rank_by"])
+        return self._lead_errors[key]
+
+    def _measured_lead_error(self, ranked: pd.DataFrame, rank_by: str) -> float | None:
+        """:meth:`first_place_error` of ``ranked`` (rows by their place in the plans), measured."""
+        if self.seed is None or len(ranked) < 2 or self._evaluated is None:
+            return None
+        if first_by_the_forecast(ranked):
+            return math.nan
+        rows, column = [int(row) for row in ranked.index[:2]], EVALUATION_RANK_COLUMNS[rank_by]
+        data, plans, max_memory = self._evaluated
+        scenarios = (self.n_scenarios, self.seed, self.backend)
+        if rank_by in LOWER_RANK_COLUMNS:  # P(any default): of the two plans' defaults, scenario by scenario
+            return paired_default_error(data, plans.take(rows), scenarios, max_memory)
+        if self.npv_matrix is not None:
+            npv = self.npv_matrix[rows]
+            return paired_npv_error(column, npv[1], npv[0])
+        return paired_lead_error(data, plans.take(rows), column, scenarios, max_memory)
 
     @property
     def pairs_computed(self) -> int:
@@ -200,6 +246,14 @@ class EvaluationResult:
         """Plan-scenario-quarters simulated per second, in this attempt (a resumed run's stored
         chunks took no time now and are not counted)."""
         return self.pairs_computed * self.quarters / max(self.seconds, 1e-12)
+
+
+def _checked_ranking(rank_by: str, max_breach_prob: float | None) -> dict:
+    """{"rank_by", "max_breach_prob"} of :meth:`EvaluationResult.ranked`, each checked by name."""
+    rank_by = limits.text("rank_by", rank_by, tuple(EVALUATION_RANK_COLUMNS))
+    if max_breach_prob is not None:
+        max_breach_prob = limits.number("max_breach_prob", max_breach_prob, 0.0, 1.0)
+    return {"rank_by": rank_by, "max_breach_prob": max_breach_prob}
 
 
 def words_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> float:
@@ -1138,7 +1192,7 @@ def evaluate(
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
     earlier = _pairs_stored(chunks, results, n_scenarios)
-    return EvaluationResult(
+    result = EvaluationResult(
         metrics=_metrics_frame(data, plans, results, deterministic, max_memory),
         backend=executor.backend_name,
         device=executor.device,
@@ -1157,6 +1211,27 @@ def evaluate(
         pairs_stored=sum(earlier.values()),
         earlier_devices=earlier,
     )
+    result._evaluated = (data, plans, max_memory)
+    return result
+
+
+def paired_lead_error(data, both, column: str, scenarios: tuple[int, int, str], max_memory=None) -> float:
+    """The standard error of the first plan's figure ``column`` less the second's (``both``, a batch
+    of the two) on the same scenarios (their count, seed and the backend): the two evaluated again,
+    alone, keeping each scenario's NPV (:func:`~fleetopt.evaluate.metrics.paired_npv_error`, compare's)."""
+    n, seed, backend = scenarios
+    npv = evaluate(data, both, n, seed, backend=backend, max_memory=max_memory, keep_matrix=True).npv_matrix
+    return paired_npv_error(column, npv[1], npv[0])
+
+
+def paired_default_error(data, both, scenarios: tuple[int, int, str], max_memory=None) -> float:
+    """The standard error of the second plan's P(any default) less the first's (``both``, a batch of
+    the two) on the same scenarios (their count, seed and the backend): the two evaluated again,
+    alone, keeping each scenario's defaults, as `fleetopt compare`'s paired error of it."""
+    n, seed, backend = scenarios
+    result = evaluate(data, both, n, seed, backend=backend, max_memory=max_memory, keep_outcomes=True)
+    defaulted = either_happened(result.outcomes, ANY_DEFAULT_EVENTS).astype(float)
+    return paired_error(defaulted[1] - defaulted[0])
 
 
 def _backend_and_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, backend: str | Backend,

@@ -9,14 +9,12 @@ import math
 from dataclasses import dataclass
 
 from fleetopt.core.units import counted, format_figure, format_usd
-from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.metrics import (
     LOWER_RANK_COLUMNS,
     NOISE_USD,
     RANK_WORDS,
     SIGNIFICANT,
     beyond_chance,
-    paired_npv_error,
 )
 
 # the most scenarios the lead words suggest measuring the plans on: beyond, a lead too small against
@@ -42,15 +40,6 @@ class Lead:
 def tie_margin(score: float) -> float:
     """How close two plans' figures of the rule are to be tied (solver and sampling round-off)."""
     return 1e-9 * max(1.0, abs(score))
-
-
-def paired_lead_error(data, both, column: str, scenarios: tuple[int, int, str], max_memory=None) -> float:
-    """The standard error of the first plan's figure ``column`` less the second's (``both``, a batch
-    of the two) on the same scenarios (their count, seed and the backend): the two evaluated again,
-    alone, keeping each scenario's NPV (:func:`~fleetopt.evaluate.metrics.paired_npv_error`, compare's)."""
-    n, seed, backend = scenarios
-    npv = evaluate(data, both, n, seed, backend=backend, max_memory=max_memory, keep_matrix=True).npv_matrix
-    return paired_npv_error(column, npv[1], npv[0])
 
 
 def scenarios_to_tell(n: int, lead: Lead) -> int:

@@ -174,6 +174,13 @@ def lead_error_key(rank_by: str) -> str:
     return "lead_se_share" if rank_by in LOWER_RANK_COLUMNS else "lead_se_usd"
 
 
+def first_by_the_forecast(ranked: pd.DataFrame) -> bool:
+    """Whether the first of ``ranked`` (:func:`ranked_plans`) keeps its limits on its own forecast and
+    the second does not: the ranking puts it first by that rule, whatever the figures."""
+    kept = ranked[FORECAST_OK].astype(bool).tolist() if FORECAST_OK in ranked else []
+    return len(kept) > 1 and kept[0] and not kept[1]
+
+
 def rank_lead(rank_by: str, first: float, second: float) -> float:
     """How far a figure ``first`` is ahead of ``second`` by ``rank_by`` (positive: better): the
     difference, the other way round for a figure lower is better (:data:`LOWER_RANK_COLUMNS`)."""
@@ -373,7 +380,7 @@ def paired_npv_error(figure: str, first: np.ndarray, npv: np.ndarray) -> float:
     """The standard error of a plan's NPV figure (``npv_mean_usd``, ``npv_cvar5_usd`` or
     ``npv_p5_usd``) less the first plan's, on the same scenarios (``first``, ``npv``: their NPVs,
     USD), as compare's paired rows give it; NaN with one scenario. A first place's lead reads it
-    (:func:`~fleetopt.evaluate.lead.paired_lead_error`)."""
+    (:func:`~fleetopt.evaluate.engine.paired_lead_error`)."""
     if figure == "npv_mean_usd":
         return paired_error(npv - first)
     return paired_tail_errors(first, npv, 1)[TAIL_PAIRED_ERROR[figure]]

@@ -48,6 +48,7 @@ from fleetopt.evaluate.engine import (
     choose_backend,
     evaluate,
     format_bytes,
+    paired_lead_error,
 )
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
@@ -55,7 +56,6 @@ from fleetopt.evaluate.lead import (
     SETTLE_MOST,
     Lead,
     lead_sentence,
-    paired_lead_error,
     tie_margin,
 )
 from fleetopt.evaluate.metrics import (
