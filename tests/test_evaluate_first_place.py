@@ -269,3 +269,20 @@ def test_a_run_written_from_python_keeps_its_first_place_s_lead_in_the_unit_of_i
         with pytest.raises(InputError, match=f"ranking's {key} is measured from the result"):
             api.write_evaluate_run(result, loaded, source, here / "E", ranking={"rank_by": "mean", key: 0.05})
         assert not (here / "E").exists()
+
+
+def test_the_command_and_the_api_write_the_same_summary_apart_from_timings(plan_files, here):
+    """`fleetopt evaluate --rank-by mean` and fo.evaluate + fo.write_evaluate_run with that ranking,
+    on the same scenarios, write the same summary.json (its lead's error included), but for how
+    long each took and when it was written."""
+    plans = str(plan_files / "plans.npz")
+    code, out, err = run_cli("evaluate", "tiny", "--plans", plans, "--scenarios", "60", "--seed", "3",
+                             "--rank-by", "mean", "--backend", "numpy", "--out", "C")  # fmt: skip
+    assert code == 0, out + err
+    result, loaded, source = api.evaluate(plans, "tiny", scenarios=60, seed=3, backend="numpy")
+    api.write_evaluate_run(result, loaded, source, here / "P", ranking={"rank_by": "mean"})
+    timings = ("seconds", "plan_scenario_quarters_per_second", "written_utc")
+    command, python = (json.loads((here / f / "summary.json").read_text()) for f in ("C", "P"))
+    assert "lead_se_usd" in command["ranking"]
+    assert {k: v for k, v in command.items() if k not in timings} == {
+        k: v for k, v in python.items() if k not in timings}
