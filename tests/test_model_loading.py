@@ -236,6 +236,17 @@ def test_validate_says_prices_revert_and_resale_values_load_on_them():
     assert "resale values 20%/sqrt(year) (loading 0.8 on the prices' common shock)" in flat
 
 
+def test_validate_says_the_price_slope_is_uncertain():
+    """A price slope alone (every volatility 0) was summed up as "none: every scenario is the
+    forecast", though each scenario's prices fall faster or slower than the forecast's."""
+    code, out, err = run_cli("validate", str(TINY_PATH), "--set", "risk={}",
+                             "--set", "risk.price_trend_volatility_annual=0.05")  # fmt: skip
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert "prices' slope uncertain (5%/year faster or slower per standard deviation)" in flat
+    assert "every scenario is the forecast" not in flat
+
+
 def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_text):
     """The summary left out `risk` and `policy`: a planner could not see that an edit of the policy
     was read. tiny's risk as in its file; its policy with a buffer and one rule off; no risk at all."""

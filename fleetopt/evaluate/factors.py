@@ -54,6 +54,7 @@ class Stream(IntEnum):
     STEP_SIZE = 14
     SLIP_LATE = 15
     SLIP_SIZE = 16
+    PRICE_TREND = 17
 
 
 # which variate of a stream a uniform feeds: a plain uniform, or one of Box-Muller's two inputs
@@ -160,10 +161,13 @@ def _loading(data: ModelData, name: str) -> float:
 
 def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Market price multiplier by generation: a lognormal walk per generation (correlated across
-    generations and with the AI cycle), the self-competition shock and the step down of an older
-    generation when a newer one ships; mean one unless ``risk.mean_one`` is off."""
+    generations and with the AI cycle), an uncertain slope common to them, the self-competition shock
+    and the step down of an older generation when a newer one ships; mean one unless ``risk.mean_one``
+    is off."""
     risk = data.risk
     price = _price_walks(data, seed, idx)
+    if risk.price_trend_volatility_annual > 0:
+        price *= _price_trend(data, seed, idx)[:, None, :]
     if risk.self_competition is not None and risk.self_competition.probability_per_quarter > 0:
         price *= _self_competition(data, seed, idx)[:, None, :]
     if risk.new_generation_price_step > 0:
@@ -192,6 +196,16 @@ def _price_walks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
         return np.repeat(walk(common)[:, None, :], G, axis=1)
     own = [_shocks(seed, idx, (Stream.PRICE, 1 + g), T) for g in range(G)]
     return np.stack([walk(np.sqrt(rho) * common + np.sqrt(1.0 - rho) * z) for z in own], axis=1)
+
+
+def _price_trend(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, T) multiplier tilting every generation's price by an uncertain slope: exp(d sigma t -
+    (sigma t)^2 / 2), t in years from today, d one normal per scenario (its own stream, apart from the
+    AI cycle), sigma ``price_trend_volatility_annual``; mean one in each quarter, 1 in quarter 0."""
+    sigma = data.risk.price_trend_volatility_annual
+    d = normals(seed, idx, (Stream.PRICE_TREND, 0), 1)
+    tilt = sigma * quarters_to_years(np.arange(data.T))[None, :]
+    return np.exp(d * tilt - 0.5 * tilt * tilt)
 
 
 def _common_price_shocks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:

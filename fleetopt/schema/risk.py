@@ -35,6 +35,9 @@ prices' 0.25 of docs/calibration.md. Far larger values are percentages written a
 MAX_RATE_VOLATILITY = 0.2
 """Largest volatility of the reference rate's normal walk, absolute per sqrt(year) (20 percentage
 points a year): twenty times docs/calibration.md's 0.01 (100 bp)."""
+MAX_TREND_VOLATILITY = 1.0
+"""Largest standard deviation of the market prices' slope, per year (100 % a year): twenty times the
+0.05 of docs/calibration.md. Far larger values are percentages written as numbers (5 for 5 %)."""
 
 
 def _volatility_limit(limit: float, unit: str, example: str):
@@ -47,6 +50,13 @@ Volatility = Annotated[
     AfterValidator(_volatility_limit(MAX_VOLATILITY, "500 % a year", "0.25 means 25 % a year")),
 ]
 """Volatility of a lognormal walk, per sqrt(year): 0 to ``MAX_VOLATILITY``."""
+TrendVolatility = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_TREND_VOLATILITY}),
+    AfterValidator(at_most(MAX_TREND_VOLATILITY, f"must be at most {MAX_TREND_VOLATILITY:g} a year (100 % a "
+                           "year of price slope): 0.05 means 5 % a year")),
+]
+"""Standard deviation of a price trend's slope, per year: 0 to ``MAX_TREND_VOLATILITY``."""
 RateVolatility = Annotated[
     float,
     Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_RATE_VOLATILITY}),
@@ -180,6 +190,10 @@ class Risk(StrictModel):
     """Quarters in which a market price's expected (log) deviation from the forecast halves: each
     generation's price factor reverts to the forecast (a log AR(1), each quarter's factor still mean
     one) on the random walk's own shocks; none: the random walk, which never reverts."""
+    price_trend_volatility_annual: TrendVolatility = 0.0
+    """Standard deviation of the market prices' slope, per year: each scenario's prices fall or rise
+    this much faster than the forecast's per standard deviation, one draw for every generation (each
+    quarter's factor still mean one); 0: the forecast's slope is known."""
     demand_volatility_annual: Volatility = 0.0
     """Volatility of market demand (lognormal random walk), per sqrt(year)."""
     new_generation_price_step: Fraction = 0.0

@@ -141,6 +141,9 @@ def _risk_text(risk, customers: set[str], data) -> str:
             quarters = f"{half_life:g} quarter{'' if half_life == 1 else 's'}"
             across += f"; reverting to the forecast, half-life {quarters}"
         parts.append(f"prices {format_rate(risk.price_volatility_annual)}/sqrt(year) ({across})")
+    if risk.price_trend_volatility_annual:
+        slope = format_rate(risk.price_trend_volatility_annual)
+        parts.append(f"prices' slope uncertain ({slope}/year faster or slower per standard deviation)")
     if risk.demand_volatility_annual:
         parts.append(f"demand {format_rate(risk.demand_volatility_annual)}/sqrt(year)")
     if risk.new_generation_price_step:
