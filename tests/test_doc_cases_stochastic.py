@@ -404,10 +404,16 @@ def test_with_tax_a_scenario_s_value_is_its_npv_less_the_tie_breaks():
 
 
 @pytest.mark.parametrize(
-    ("covenant", "rows"),
-    [({"max_debt_to_ebitda": 6.0}, 4), ({"min_dscr": 1.2}, 3), ({"min_interest_coverage": 2.0}, 3)],
+    ("covenant", "rows", "robustness"),
+    [
+        ({"max_debt_to_ebitda": 6.0}, 4, None),
+        ({"min_dscr": 1.2}, 3, None),
+        ({"min_interest_coverage": 2.0}, 3, None),
+        ({"max_debt_to_ebitda": 6.0}, 8, {"market_price_drop": 0.05}),
+        ({"min_dscr": 1.2}, 6, {"market_price_drop": 0.05}),
+    ],
 )
-def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows):
+def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows, robustness):
     """§7b "Recourse", §9: ``rescue_model`` with $10M of opening cash, $1.5M of overhead a quarter and
     a $1M standby loan at 20 % (dearer than the 10 % discount rate: never drawn) drawable in every
     quarter, so leverage (6x) is tested in each. Scenarios as in the equity test above: scenario 15
@@ -420,7 +426,9 @@ def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows):
     -368,368.75 x 3.770020 = -1,388,757.57, EV = V_0 = 103,850 x 3.770020 = 391,516.58, RP = EEV =
     0.95 x 391,516.58 + 0.05 x -1,388,757.57 = 302,502.87. So too for DSCR and interest coverage,
     tested in 2026Q2-Q4, where debt service and interest could be due (on a draw of the quarter
-    before): their rows read EBITDA >= 0 where nothing is owed."""
+    before): their rows read EBITDA >= 0 where nothing is owed. So too for the stress rows of
+    `robustness: {market_price_drop: 0.05}` (§5.13), which read EBITDA - 78,840 >= 0 there (before:
+    charged, a lifted row's stress copy standing): one more row lifted a tested quarter."""
     d = rescue_model(overhead_usd_per_quarter=1_500_000)
     d["finance"]["opening_cash_usd"] = 10_000_000
     d["finance"]["facilities"] = {"standby": {
@@ -428,6 +436,8 @@ def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows):
         "draw_from": "2026Q1", "draw_until": "2026Q4",
     }}  # fmt: skip
     d["finance"]["covenants"] = {"test_from": "2026Q1", **covenant}
+    if robustness is not None:
+        d["robustness"] = robustness
     data = data_of(d)
     s = api.solve_stochastic(data, 2, scenario_seed=28, out_of_sample=0, threads=1, mip_gap=1e-6).summary()
     row = s["scenarios"][0]
@@ -443,8 +453,8 @@ def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows):
     )  # fmt: skip
 
 
-def owing_with_ebitda_below_zero(covenant: dict, solver: str) -> dict:
-    """The test below's case solved by ``solver``: its summary."""
+def owing_with_ebitda_below_zero(covenant: dict, solver: str, robustness: dict | None = None) -> dict:
+    """The test below's case solved by ``solver`` (with a ``robustness`` block if given): its summary."""
     d = rescue_model(overhead_usd_per_quarter=1_500_000)
     d["finance"]["opening_cash_usd"] = 10_000_000
     d["finance"]["facilities"] = {"owed": {
@@ -452,6 +462,8 @@ def owing_with_ebitda_below_zero(covenant: dict, solver: str) -> dict:
         "amortization_quarters": 8, "draw_from": "2026Q1", "draw_until": "2026Q1",
     }}  # fmt: skip
     d["finance"]["covenants"] = {"test_from": "2026Q1", **covenant}
+    if robustness is not None:
+        d["robustness"] = robustness
     return api.solve_stochastic(
         data_of(d), 2, scenario_seed=28, out_of_sample=0, threads=1, mip_gap=1e-6, solver=solver
     ).summary()
@@ -505,3 +517,38 @@ def test_the_mpisppy_route_cures_at_most_the_debt_too():
     assert row["slacks"]["leverage_covenant"]["amount"] == pytest.approx(75_000.0, abs=0.01)
     assert row["value_usd"] == pytest.approx(-2_309_705.52, abs=0.01)
     assert s["rp_usd"] == pytest.approx(165_304.92, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("covenant", "cures", "value", "rp"),
+    [
+        ({"max_debt_to_ebitda": 6.0}, (75_000.0, 75_000.0), -3_134_705.52, 124_054.92),
+        ({"min_dscr": 1.2}, (458_368.75, 537_208.75), -12_436_058.02, -341_012.71),
+    ],
+)
+@pytest.mark.parametrize("solver", ["blocks", "mpisppy-ef"])
+def test_a_stress_covenant_cure_costs_at_most_the_debt_too(covenant, cures, value, rp, solver):
+    """§7b "The robustness block's stress rows": ``owing_with_ebitda_below_zero``'s case (§7b "A
+    covenant cure costs at most the debt") with `robustness: {market_price_drop: 0.05}`, which takes
+    L = 0.05 x 1,576,800 = 78,840 a quarter of market revenue off EBITDA. Scenario 15's shocked
+    EBITDA, -368,368.75 - 78,840 = -447,208.75, made its stress leverage cure D_t + 24 x 447,208.75 a
+    quarter (before: $42.4M in all, RP -$23.23M); now the debt its row tests, 37,500 + 25,000 +
+    12,500 (2026Q4's row, nothing owed, lifted) = 75,000 as its own row's: V_15 = -1,484,705.52 -
+    11 x 150,000 = -3,134,705.52. Scenario 0's shocked EBITDA 103,850 - 78,840 = 25,010 keeps both
+    stress rows (24 x 25,010 >= 37,500; 25,010 >= 1.2 x 12,500): V_0 = 295,568.63, RP = 0.95 V_0 +
+    0.05 V_15 = 124,054.92. DSCR: the stress row of 2026Q1 tests the opening balance (uncut: 1.2 x
+    12,500 + 447,208.75 = 462,208.75), then 37,500, 25,000 and 12,500: 537,208.75 (before: 4 x
+    462,208.75, RP -$1.06M); V_15 = -1,484,705.52 - 11 x (458,368.75 + 537,208.75) = -12,436,058.02,
+    RP = -341,012.71. The mpi-sppy route the same."""
+    if solver == "mpisppy-ef":
+        pytest.importorskip("mpisppy", reason="mpi-sppy not installed: pip install 'fleetopt[stochastic]'")
+    s = owing_with_ebitda_below_zero(covenant, solver, {"market_price_drop": 0.05})
+    row = s["scenarios"][0]
+    assert (row["scenario"], row["probability"]) == ("scenario 15", pytest.approx(0.05))
+    ((group, cured), (stress, stress_cured)) = row["slacks"].items()
+    assert group.endswith("_covenant") and stress == "robustness"
+    assert (cured["amount"], stress_cured["amount"]) == pytest.approx(cures, abs=0.01)
+    assert row["value_usd"] == pytest.approx(value, abs=0.01)
+    assert s["scenarios"][1]["slacks"] == {}
+    assert [c["decision"] for c in s["commitments"]] == ["prepay_debt"]  # nothing scrapped
+    assert s["rp_usd"] == pytest.approx(rp, abs=0.01)

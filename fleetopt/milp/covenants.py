@@ -92,7 +92,22 @@ def stress_covenant_rule(b: Builder, case: str, t: int):
     r"""The covenant on the shocked EBITDA: EBITDA_t - L_{σ,t} in place of EBITDA_t, e.g.
     \sum_f D_{f,t} <= 4 Γ^{max} (EBITDA_t - L_{σ,t})."""
     kind = next(k for k in CATALOGUE if f"stress_{k.name}" == b.group.name)
-    return covenant_row(b, _test(b, kind), t, (t, case, kind.name), case)
+    return covenant_row(b, _test(b, kind), t, _stress_slack_key(kind, case, t), case)
+
+
+def _stress_slack_key(kind: CovenantKind, case: str, t: int) -> tuple:
+    """The key of the ``robustness`` slack of ``kind``'s stress row under ``case`` in quarter ``t``."""
+    return (t, case, kind.name)
+
+
+def slack_index(group: str, index) -> tuple:
+    """The index into ``m.slack`` of row ``index`` of the covenant group ``group`` without parts: the
+    quarter t, (group, t); a stress row's (case, t), ('robustness', t, case, test)."""
+    kind = STRESS_KINDS.get(group)
+    if kind is None:
+        return (group, index)
+    case, t = index
+    return (ROBUSTNESS.name, *_stress_slack_key(kind, case, t))
 
 
 def _shocked_quarter(data, key) -> tuple[str, int]:
@@ -143,6 +158,8 @@ STRESS_COVENANT_GROUPS = {
     for kind in CATALOGUE
     if _on_ebitda(kind)
 }
+# the kind each stress group tests, by the group's name (stress_leverage: leverage)
+STRESS_KINDS = {STRESS_COVENANT_GROUPS[k.name].name: k for k in CATALOGUE if k.name in STRESS_COVENANT_GROUPS}
 
 
 def add_covenants(b: Builder) -> None:

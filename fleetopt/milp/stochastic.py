@@ -28,6 +28,7 @@ from fleetopt.core.quarters import per_quarter
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted
 from fleetopt.milp.build import SLACKS, build_model
+from fleetopt.milp.covenants import STRESS_KINDS, slack_index
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
 from fleetopt.milp.finance import equity_npv, tie_breaks
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, gap_to_bound, model_size, stops_kept
@@ -68,9 +69,12 @@ RESCUE_TOLERANCE_USD = 1.0
 POWER_SLACKS = ("power", "late_power")
 # the limits a rescue of fixed purchases may cure: finance only (no MW or GPU that does not exist)
 FINANCE_CURED = CASH_CURED + COVENANT_CURED
-# the covenant groups on debt, by the quantity whose absence means no lender tests them (§5.11):
-# where a scenario copy owes none of it, its row is not charged (:meth:`ExtensiveForm.solve`)
-OWED_QUANTITY = {k.group: k.applies_when for k in CATALOGUE if k.needs_debt}
+# the covenant groups on debt, and their stress rows (§5.13), by the quantity whose absence means no
+# lender tests them (§5.11): where a scenario copy owes none of it, its row is not charged
+# (:meth:`ExtensiveForm.solve`)
+OWED_QUANTITY = {k.group: k.applies_when for k in CATALOGUE if k.needs_debt} | {
+    group: k.applies_when for group, k in STRESS_KINDS.items() if k.needs_debt
+}
 
 
 def rescuable(diagnosis: list[dict]) -> bool:
@@ -232,24 +236,45 @@ def _add_owing_nothing(m: pyo.ConcreteModel, data: ModelData) -> None:
     <= its slack + ``ratio_cured`` (MUSD, >= 0, no cost), free while the row stands; where the copy is
     held to repay instead (:func:`cure_by_repaying`) the row is untested and ``ratio_cured`` fixed at
     0, so that the cure is what repaying that debt costs, no more (with EBITDA below 0 the row's own
-    cure exceeds it). No such row where an opening balance is tested, which no copy can repay."""
-    rows = [(group, idx) for group in OWED_QUANTITY if hasattr(m, group) for idx in getattr(m, group)]
+    cure exceeds it). No such row where an opening balance is tested, which no copy can repay.
+
+    Each row is keyed (group, quarter), or (group, case, quarter) for a stress row (§5.13)."""
+    rows = [(group, *_flat(idx)) for group in OWED_QUANTITY if hasattr(m, group) for idx in getattr(m, group)]
     m.UNTESTED = pyo.Set(initialize=rows, dimen=None, ordered=True)
     m.untested = pyo.Var(m.UNTESTED, domain=pyo.NonNegativeReals)
     m.ratio_cured = pyo.Var(m.UNTESTED, domain=pyo.NonNegativeReals)
-    for group, idx in rows:
-        m.untested[group, idx].fix(0.0)
-        row = getattr(m, group)[idx]
+    for key in rows:
+        m.untested[key].fix(0.0)
+        row = _debt_row(m, key)
         lhs, rhs = row.expr.args  # lesser <= greater + slack, as Pyomo holds either sense
-        row.set_value(lhs <= rhs + m.untested[group, idx])
+        row.set_value(lhs <= rhs + m.untested[key])
 
-    def repayment_cure(m, group, t):
-        balances = owed_balances(m, data, group, t)
+    def repayment_cure(m, *key):
+        balances = owed_balances(m, data, key[0], key[-1])
         if not balances:
             return pyo.Constraint.Skip
-        return sum(balances) <= m.slack[group, t] + m.ratio_cured[group, t]
+        return sum(balances) <= _cure(m, key) + m.ratio_cured[key]
 
     m.repayment_cure = pyo.Constraint(m.UNTESTED, rule=repayment_cure)
+
+
+def _flat(idx) -> tuple:
+    """A row's index in its group (the quarter, or (case, quarter)) as a tuple."""
+    return idx if isinstance(idx, tuple) else (idx,)
+
+
+def _row_index(key: tuple):
+    """The index in its group of the covenant row on debt ``key`` (a key of ``m.UNTESTED``)."""
+    return key[1] if len(key) == 2 else key[1:]
+
+
+def _debt_row(m: pyo.Block, key: tuple) -> pyo.Constraint:
+    return getattr(m, key[0])[_row_index(key)]
+
+
+def _cure(m: pyo.Block, key: tuple) -> pyo.Var:
+    """The slack (cure) of the covenant row on debt ``key``: its own, or a stress row's ``robustness``."""
+    return m.slack[slack_index(key[0], _row_index(key))]
 
 
 def owed_balances(m: pyo.Block, data: ModelData, group: str, t: int) -> list | None:
@@ -272,18 +297,18 @@ def owe_nothing(m: pyo.Block, data: ModelData) -> tuple[list, list]:
     freed)."""
     fixed, freed = [], []
     tolerance = to_model_units(TOLERANCE_USD)
-    for group, t in m.UNTESTED:  # each group on debt is tested once a quarter (no part)
-        balances = owed_balances(m, data, group, t)
-        cured = (m.slack[group, t].value or 0.0) > tolerance
-        if balances is None or not cured or not m.untested[group, t].fixed:
+    for key in m.UNTESTED:  # each group on debt is tested once a quarter (no part), by case if stressed
+        balances = owed_balances(m, data, key[0], key[-1])
+        cured = (_cure(m, key).value or 0.0) > tolerance
+        if balances is None or not cured or not m.untested[key].fixed:
             continue
         if all(abs(var.value or 0.0) <= tolerance for var in balances):
             for var in balances:
                 if not var.fixed:
                     var.fix(0.0)
                     fixed.append(var)
-            m.untested[group, t].unfix()
-            freed.append(m.untested[group, t])
+            m.untested[key].unfix()
+            freed.append(m.untested[key])
     return fixed, freed
 
 
@@ -293,11 +318,11 @@ def cure_by_repaying(m: pyo.Block, let_go: set) -> tuple[list, list]:
     is the debt plus 4 x the limit x the EBITDA short), hold the copy to cure by repaying: the row
     untested, its cure that debt. Where one so held would cure the row itself for less (by more than
     TOLERANCE_USD), the row stands again, once (``let_go``: the rows so let go, added to). Returns
-    (the rows now held to repay, those let go), as (group, quarter)."""
+    (the rows now held to repay, those let go), as keys of ``m.UNTESTED``."""
     held, released = [], []
     tolerance = to_model_units(TOLERANCE_USD)
     for key in m.repayment_cure:
-        cure, ratio_cured, untested = m.slack[key].value or 0.0, m.ratio_cured[key], m.untested[key]
+        cure, ratio_cured, untested = _cure(m, key).value or 0.0, m.ratio_cured[key], m.untested[key]
         if cure <= tolerance:
             continue
         owed = pyo.value(m.repayment_cure[key].expr.args[0])  # the balances the row tests
@@ -315,8 +340,8 @@ def cure_by_repaying(m: pyo.Block, let_go: set) -> tuple[list, list]:
 
 def _row_cure(m: pyo.Block, key: tuple) -> float:
     """The cure the covenant row ``key`` itself would need at the solved values (MUSD)."""
-    lhs, rhs = getattr(m, key[0])[key[1]].expr.args
-    slack = (m.slack[key].value or 0.0) + (m.untested[key].value or 0.0)
+    lhs, rhs = _debt_row(m, key).expr.args
+    slack = (_cure(m, key).value or 0.0) + (m.untested[key].value or 0.0)
     return max(0.0, pyo.value(lhs) - pyo.value(rhs) + slack)
 
 
