@@ -11,6 +11,7 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 from test_milp_cli import NOTHING_PAYS
 
 from fleetopt import api
@@ -150,6 +151,23 @@ def test_an_evaluation_shows_each_plans_figures_and_then_in_short(run):
     assert html.startswith(f"<p>{html_text(repr(result))}</p>")  # the caption's $ too
     in_short = html[html.index("<p>In short"):]
     assert "<span>$</span>" in in_short and "$" not in in_short.replace("<span>$</span>", "")
+
+
+def test_a_cost_plans_evaluation_says_the_demand_it_serves_as_the_terminal_does(tmp_path):
+    """A lab's plan solved for least cost: the display's "In short" says the share of the demand it
+    serves and how often it falls short, the sentence `fleetopt evaluate`'s "In short" gives (the
+    display left it out)."""
+    solved = api.write_solve_run(api.solve("lab", objective="cost"), out=tmp_path / "lab")
+    result, _, _ = api.evaluate(solved, scenarios=20, seed=1, backend="numpy")
+    row = result.metrics.iloc[0]
+    served = (f"It serves {row['demand_served_share']:.1%} of the demand on average over 20 futures, as "
+              f"bought; more than 1% of it goes unserved in {row['shortfall_probability']:.1%} of them.")
+    shown = [line for line in result._repr_markdown_().splitlines() if line.startswith("In short")]
+    assert len(shown) == 1 and served in shown[0].replace("\\", ""), shown
+    code, stdout, _ = run_cli("evaluate", "--plans", str(solved), "--scenarios", "20", "--seed", "1",
+                              "--backend", "numpy", "--out", str(tmp_path / "evaluated"))
+    said = " ".join(stdout.split())
+    assert code == 0 and said[said.index("In short"):].startswith(shown[0].replace("\\", "")), said
 
 
 def test_an_evaluation_on_the_forecast_shows_its_events_as_yes_or_no(run):

@@ -94,7 +94,6 @@ from fleetopt.evaluate.metrics import (
     shown_plans,
 )
 from fleetopt.evaluate.path import ScenarioPath, chosen_plan, explain_choice, explained_path
-from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
@@ -298,7 +297,7 @@ def _show_and_write(ctx: typer.Context, job: api.EvaluationJob, result, folder: 
     and the report (--report); whether the folder was lost while it ran (written again whole)."""
     rank_by, max_breach_prob, top, report = (ctx.params[name] for name in EVALUATE_AGAIN)
     ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
-    cost = solve_objective(job.source.path) == "cost"
+    cost = result.plans_objective == "cost"  # as its display says: the demand served first
     shown = shown_plans(result.metrics, ranking)[0].head(top)
     # a lab's plans: the demand they serve first, what it buys, then the company's finances
     if cost and not shown.empty:

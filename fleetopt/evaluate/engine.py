@@ -59,6 +59,7 @@ from fleetopt.evaluate.metrics import (
     LOWER_RANK_COLUMNS,
     RANK_WORDS,
     best_plan_label,
+    demand_in_short,
     demand_per_pair,
     either_happened,
     first_by_the_forecast,
@@ -120,6 +121,9 @@ class EvaluationResult:
     model_fingerprint: str = ""  # the model evaluated under (ModelData.fingerprint): a run is written with it
     # of pairs_stored, how many each earlier attempt's backend and device computed ("numpy: CPU (2 threads)")
     earlier_devices: dict[str, int] = field(default_factory=dict)
+    # the plans' objective (evaluate.sources.solve_objective), set by the job that ran them: "cost",
+    # plans solved for least cost, whose "In short" says the demand they serve; None: not known
+    plans_objective: str | None = None
     # (model, plans, memory budget) it was evaluated with (evaluate's), to measure the first place's
     # lead again on the same scenarios; None: a result built by hand, whose lead is not known
     _evaluated: tuple | None = field(default=None, init=False, repr=False, compare=False)
@@ -184,12 +188,15 @@ class EvaluationResult:
     def _in_short(self) -> list[str]:
         """The best plan's value and risk by CVaR5 NPV (the plan's, where it is the only one), in
         the sentences of the terminal's "In short" (:func:`fleetopt.core.results.risk_in_short`), as
-        computed; none on the forecast alone (no risk over one future) or without plans."""
+        computed, with the demand it serves where the plans were solved for least cost; none on the
+        forecast alone (no risk over one future) or without plans."""
         ranked = self.ranked()
         if self.seed is None or ranked.empty:
             return []
-        label = best_plan_label(ranked.iloc[0]["plan"], DEFAULT_RANK, len(ranked) > 1)
-        said = " ".join(risk_in_short(label, self.n_scenarios, ranked.iloc[0]))
+        first = ranked.iloc[0]
+        label = best_plan_label(first["plan"], DEFAULT_RANK, len(ranked) > 1)
+        served = demand_in_short(self.n_scenarios, first) if self.plans_objective == "cost" else None
+        said = " ".join(risk_in_short(label, self.n_scenarios, first, served=served))
         said += first_place_words(ranked, DEFAULT_RANK, self.n_scenarios, self.first_place_error())
         return ["In short: " + said]
 

@@ -126,7 +126,7 @@ class EvaluationJob:
 
     def _evaluate(self, folder: str | Path | None, progress):
         s = self.settings
-        return evaluate(
+        result = evaluate(
             self.data,
             self.batch,
             s["n_scenarios"],
@@ -140,6 +140,8 @@ class EvaluationJob:
             executor=self.executor,
             store=self._store(folder),
         )
+        result.plans_objective = solve_objective(self.source.path)  # what its "In short" says
+        return result
 
     def _store(self, folder: str | Path | None) -> ChunkStore | None:
         if folder is None:
