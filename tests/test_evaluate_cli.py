@@ -44,6 +44,28 @@ def test_a_run_folder_without_its_model_copy_is_evaluated_under_the_bundled_mode
     assert json.loads((here / "B" / "summary.json").read_text())["model_name"] == "tiny"
 
 
+def test_summary_names_the_model_read_in_full_from_the_command_and_from_python(solve_run, here):
+    """summary.json's model_source was "A/model.yaml" from `fleetopt evaluate --plans A` (relative to
+    a folder a later reader may not know) but in full from fleetopt.api.evaluate: both name the file
+    read in full, as a solve from a model given by a relative path does, from the command and Python."""
+    shutil.copytree(solve_run, here / "A")
+    read = str((here / "A" / "model.yaml").resolve())
+    code, _, err = evaluate("--plans", "A", "--scenarios", "20", "--seed", "7", "--out", "cli")
+    assert code == 0, err
+    api.write_evaluate_run(*api.evaluate("A", scenarios=20, seed=7), here / "python")
+    assert [summary_of(here / run)["model_source"] for run in ("cli", "python")] == [read, read]
+    shutil.copy(TINY_PATH, here / "mine.yaml")
+    code, _, err = run_cli("solve", "mine.yaml", "--out", "solved")
+    assert code == 0, err
+    api.write_solve_run(api.solve("mine.yaml"), out=here / "solved-in-python")
+    mine = str((here / "mine.yaml").resolve())
+    assert [summary_of(here / run)["model_source"] for run in ("solved", "solved-in-python")] == [mine, mine]
+
+
+def summary_of(folder: Path) -> dict:
+    return json.loads((folder / "summary.json").read_text())
+
+
 def test_the_evaluation_table_defines_util_and_p5_as_metrics_csv_does(solve_run, here):
     """The table's caption defined util. as "the GPUs in service over the GPUs held" and P5 as "the
     NPV that 5 % of the scenarios fall below", where metrics.csv, docs/evaluation.md and the report

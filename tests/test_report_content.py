@@ -109,7 +109,8 @@ def test_provenance_names_model_folder_and_discount_rate(runs, kind):
 
 def test_provenance_names_the_model_where_a_reader_finds_it(runs, tmp_path, monkeypatch):
     """A model given as a relative path (`evaluate tiny.yaml`) was shown only as typed: the report
-    names the run folder's copy, an absolute path, and the path as given."""
+    names the run folder's copy, an absolute path, and the file the model was read from, in full (it
+    was the path as typed, relative to a folder the reader may not know)."""
     monkeypatch.chdir(tmp_path)
     shutil.copy(runs["solve"] / "model.yaml", "tiny.yaml")
     code, _, err = run_cli("evaluate", "tiny.yaml", "--plans", str(runs["solve"]), "--scenarios", "20",
@@ -118,10 +119,11 @@ def test_provenance_names_the_model_where_a_reader_finds_it(runs, tmp_path, monk
     assert run_cli("report", "E")[0] == 0
     run = tmp_path / "E"
     copy, hash_ = (run / "model.yaml").resolve(), summary_of(run)["model_hash"]
-    assert f"model tiny (hash {hash_}): {copy}, the run's copy of tiny.yaml as given to it" in text_of(run)
+    read = (tmp_path / "tiny.yaml").resolve()
+    assert f"model tiny (hash {hash_}): {copy}, the run's copy of {read}" in text_of(run)
     # the solve of the bundled tiny: its copy, and the bundled file it read
     solve, source = runs["solve"].resolve(), summary_of(runs["solve"])["model_source"]
-    assert f"{solve / 'model.yaml'}, the run's copy of {source} as given to it" in text_of(runs["solve"])
+    assert f"{solve / 'model.yaml'}, the run's copy of {source}" in text_of(runs["solve"])
 
 
 def test_solve_provenance_has_milp_status_gap_and_bound(runs):

@@ -256,7 +256,7 @@ def prepare_evaluation(
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": source.sha256,
         "model_hash": loaded.content_hash,
-        "model_source": loaded.source,  # as given when the run started: a resume reads the folder's copy
+        "model_source": loaded.model_source,  # read from at the start: a resume reads the folder's copy
         MODEL_CHANGES: loaded.changes_record,  # and these, which its model.yaml does not say
         "n_scenarios": n,
         "seed": seed,
@@ -522,7 +522,7 @@ def job_model(run: RunFolder, settings: dict, kept_in: str = RunFolder.JOB) -> L
         )
     source = settings.get("model_source") or str((run / RunFolder.MODEL).resolve())
     changes = recorded_changes(settings.get(MODEL_CHANGES), str(run / kept_in))
-    return replace(loaded, source=source, changes=changes)
+    return replace(loaded, source=source, changes=changes, read_from=source)
 
 
 def _model_copy_missing(run: RunFolder, settings: dict, kept_in: str) -> str:
@@ -581,7 +581,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "fleetopt_version": __version__,
         "kind": "evaluate",
         "model_name": loaded.model.name,
-        "model_source": loaded.source,
+        "model_source": loaded.model_source,
         "model_hash": loaded.content_hash,
         MODEL_CHANGES: loaded.changes_record,
         "plans_source": str(Path(source.path).resolve()),

@@ -58,12 +58,12 @@ def _recorded(folder: Path) -> str:
 
 def _model_fact(run: ReportRun) -> str:
     """The model and where a reader finds it later: the run folder's copy (the file the report read,
-    checked against the run's hash), and the path given to the run, which may be relative to a
-    folder the run was started in."""
+    checked against the run's hash), and the file the run read it from (in full; an older run kept it as
+    typed, which may be relative to the folder it was started in)."""
     s, copy = run.summary, run.folder / RunFolder.MODEL
     text = f"{s.get('model_name', run.data.name)} (hash {s.get('model_hash', '?')}): {copy}"
     given = s.get("model_source")
-    return text + (f", the run's copy of {given} as given to it" if given and Path(given) != copy else "")
+    return text + (f", the run's copy of {given}" if given and Path(given) != copy else "")
 
 
 def _solver_facts(s: dict) -> list[tuple[str, str]]:

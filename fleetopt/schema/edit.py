@@ -64,7 +64,8 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
         raise ModelError(source, [replace(issue, line=None) for issue in exc.issues]) from None
     validated_json(text, source, model)
     _say_shock_kept_in_forecast(model, made)
-    return LoadedModel(model, source, text, changes=(*(loaded.changes or ()), *made))
+    changes = (*(loaded.changes or ()), *made)
+    return LoadedModel(model, source, text, changes=changes, read_from=loaded.read_from)
 
 
 # price shocks that risk.mean_one takes to be in the forecast's prices already (docs/evaluation.md)

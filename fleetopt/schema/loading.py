@@ -107,6 +107,16 @@ class LoadedModel:
     # changed, which does not say what differs from the file it was read from; a run records them.
     # None: not known (the model of a job started before fleetopt kept them, resumed or re-ranked now)
     changes: tuple[ModelChange, ...] | None = ()
+    # the file it was read from, in full (absolute, taken where it was given: a notebook that moves
+    # later must not name a file of its new folder); None: not read from a file (made by hand)
+    read_from: str | None = None
+
+    @property
+    def model_source(self) -> str:
+        """Where the model was read from, as a run's summary.json and job.json keep it
+        (``model_source``): the file in full, as they keep ``plans_source``, so that it names the same
+        file wherever the run is read; :attr:`source` (as given, for messages) where none was read."""
+        return self.read_from or self.source
 
     @property
     def changes_record(self) -> list[dict] | None:
@@ -611,7 +621,7 @@ def load_model(model: str | Path | None = None) -> LoadedModel:
         raise ModelError(source, [ModelIssue((), f"cannot read: {exc}")]) from None
     model = parse_model_text(text, source)
     validated_json(text, source, model)
-    return LoadedModel(model, source, text)
+    return LoadedModel(model, source, text, read_from=str(path.resolve()))
 
 
 _SERIES_BRANCH = {dict: "CompactSeries", list: "list[float]"}

@@ -160,7 +160,7 @@ def prepare_sweep(
     settings = {
         "kind": "sweep",
         "model_hash": loaded.content_hash,
-        "model_source": loaded.source,  # as given when the sweep started: a resume reads the folder's copy
+        "model_source": loaded.model_source,  # read from at the start: a resume reads the folder's copy
         MODEL_CHANGES: loaded.changes_record,  # and these, which its model.yaml does not say
         "candidates": candidates,
         "mip_gap": mip_gap,
@@ -1355,7 +1355,7 @@ class SweepResult:
             "fleetopt_version": __version__,
             "kind": "sweep",
             "model_name": self.loaded.model.name,
-            "model_source": self.loaded.source,
+            "model_source": self.loaded.model_source,
             "model_hash": self.loaded.content_hash,
             MODEL_CHANGES: self.loaded.changes_record,
             "n_scenarios": self.evaluation.n_scenarios,
