@@ -746,6 +746,21 @@ def test_the_lenders_table_names_a_liquidity_default_as_the_evaluation_table_doe
     assert list(table.columns[1].cells) == ["29.9%"]
 
 
+def test_the_lenders_table_heads_the_collaterals_cover_as_what_it_is_not_a_recovery_rate():
+    """The lenders' table headed the share of a defaulted company's debt that the GPUs left after the
+    distress sales and the cash would repay "covered by GPUs and cash (recovery)": a credit analyst
+    read it as a recovery rate (an agency's, on the defaulted debt's market value or its ultimate
+    recovery). Debt $2B, 50 % covered: the header says what covers it, nothing of recovery."""
+    from fleetopt.cli.render.evaluate import debt_at_default_table
+
+    row = {"plan": "p", "default_probability": 0.25, "debt_at_default_mean_usd": 2e9,
+           "debt_covered_at_default": 0.5, "uncovered_debt_mean_usd": 2.5e8}  # fmt: skip
+    table = debt_at_default_table(pd.DataFrame([row]), "t")
+    cells = {str(column.header): list(column.cells) for column in table.columns}
+    assert cells["covered by the GPUs' and cash's value"] == ["50.0%"]
+    assert not [header for header in cells if "recovery" in header], cells
+
+
 def test_the_lenders_table_at_an_uncured_breach_names_it_as_every_other_table_does():
     """The lenders' table at an uncured breach headed its probability 'P(uncured)', a third name beside
     'P(uncured covenant breach)' and 'P(uncured breach)' elsewhere: it now says the short one."""

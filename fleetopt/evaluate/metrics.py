@@ -551,6 +551,11 @@ DEBT_AT_UNCURED_METRICS = (
     "debt_covered_at_uncured_breach",
     "uncovered_debt_at_uncured_breach_mean_usd",
 )
+# the share of the debt at such an event that the GPUs still held (sold at the scenario's resale value,
+# after the policy's distress sales) and the cash would repay, as the lenders' tables head it: the
+# collateral left, not a recovery rate (an agency's is on defaulted debt's market value or its ultimate
+# recovery, contracts and sites included)
+DEBT_COVERED_HEADER = "covered by the GPUs' and cash's value"
 # each set of figures: the per-pair results it is made from (simulate's) and the event's indicator
 LENDERS_AT = {
     DEBT_AT_DEFAULT_METRICS: (DEBT_AT_DEFAULT, "default"),

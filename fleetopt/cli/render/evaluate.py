@@ -27,6 +27,7 @@ from fleetopt.evaluate.metrics import (
     ACCELERATED,
     DEBT_AT_DEFAULT_METRICS,
     DEBT_AT_UNCURED_METRICS,
+    DEBT_COVERED_HEADER,
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
@@ -119,11 +120,11 @@ def debt_at_default_table(metrics, title: str, uncured: bool = False) -> Table |
     if not (figures[0] in metrics and metrics[figures[0]].notna().any()):
         return None
     table = Table(title=title, caption=DEBT_AT_UNCURED_MEANS if uncured else DEBT_AT_DEFAULT_MEANS)
-    # in a credit analyst's terms: exposure at default, recovery rate, expected loss (USD averaged over
-    # every scenario, those without a default at 0)
+    # in a credit analyst's terms: exposure at default, the collateral's cover of it, expected loss (USD
+    # averaged over every scenario, those without a default at 0)
     exposure = "debt at the breach (exposure)" if uncured else "debt at default (exposure)"
     event = (UNCURED_SHORT if uncured else DEFAULT_SHORT, exposure)
-    for name in ("plan", *event, "covered by GPUs and cash (recovery)", "uncovered, mean (expected loss)"):
+    for name in ("plan", *event, DEBT_COVERED_HEADER, "uncovered, mean (expected loss)"):
         table.add_column(name, justify="left" if name == "plan" else "right")
     probability = LENDERS_SHARE[figures]
     for _, row in metrics.iterrows():
