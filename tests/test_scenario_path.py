@@ -611,6 +611,24 @@ def test_idle_gpus_put_to_work_count_in_the_market_revenue_and_the_electricity()
     np.testing.assert_allclose(reconciled, f["ebitda_usd"], rtol=0.0, atol=1e-6)
 
 
+def test_a_rule_that_finds_no_default_says_what_to_give_instead_from_python_and_the_cli(solve_run, tmp_path):
+    """`fo.scenario_path(run, "first-default")` where no scenario of tiny's 30 of seed 11 has a
+    liquidity default (its defaults are uncured breaches) ended "--explain N shows any scenario", the
+    command's option, in Python: it names both ways to give a scenario's number."""
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "30", "--seed", "11",
+                             "--explain", "first-default", "--out", str(tmp_path / "E"))
+    instead = ("a scenario's number in the rule's place shows any scenario (--explain 0; "
+               "scenario_path(run, 0) from Python)")
+    said = " ".join(out.split())
+    assert code == 0, err
+    assert (f"--explain first-default: no scenario of 30 has a liquidity default (an uncured "
+                          f"covenant breach is not one: first-any-default finds either); {instead}; nothing "
+                          "to explain.") in said, said
+    with pytest.raises(fo.InputError) as refused:
+        fo.scenario_path(tmp_path / "E", "first-default")
+    assert str(refused.value).endswith(f"; {instead}; nothing to explain"), refused.value
+
+
 def test_scenario_path_picks_by_the_rules_of_explain_and_says_why_as_the_cli_does(solve_run, tmp_path):
     """`fo.scenario_path(run, "worst")` was refused (scenario must be a whole number): only `evaluate
     --explain` picked by a rule. Of an evaluation's 30 scenarios of seed 11, "worst" is the lowest NPV

@@ -518,7 +518,8 @@ def pick_scenario(outcomes: dict[str, np.ndarray], rule: str, T: int) -> tuple[i
         what, missing = "default as lenders count them, a liquidity default or an uncured covenant breach", ""
     if not (before < T).any():
         # P(any default) counts uncured covenant breaches too: say which default is missing
-        return None, f"no scenario of {len(npv):,} has a {what}{missing}; --explain N shows any scenario"
+        return None, (f"no scenario of {len(npv):,} has a {what}{missing}; a scenario's number in the rule's "
+                      "place shows any scenario (--explain 0; scenario_path(run, 0) from Python)")
     i = int(np.argmin(before))
     defaults = int((before < T).sum())
     return i, f"the earliest {what}; {defaults:,} of {len(npv):,} scenarios have one"
