@@ -185,7 +185,9 @@ typedef struct {
     // deferred into the next quarter (its price, deposit and GPUs), a sale's gain taxed next quarter
     double missing[FO_G > 0 ? FO_G : 1], due_gpus[FO_G > 0 ? FO_G : 1];
     double due, due_deposit, carried_gain;
-    double draws_due;  // share of last quarter's GPU-backed draws deferred into this quarter
+    // share of last quarter's order deferred into this quarter: of its price, its earnings now and its
+    // GPU-backed draws alike (liquidity.py keeps it as due_ebitda's share, and draws_due where it draws)
+    double order_share_due;
     // the prepayment rule (core.economics.finance_step): USD kept outstanding per prepaid facility
     // slot (KernelShape.prepaid) because a planned prepayment was cut; what the last quarter keeps
     // is added to slot 0 (only its sum matters: the debt at the end)
@@ -236,7 +238,7 @@ typedef struct {
     double market[FO_G > 0 ? FO_G : 1], held[FO_G > 0 ? FO_G : 1];
     double capex;
     // the share of the previous quarter's GPU-backed draws deferred into this one (Adjustments.draws_in;
-    // this quarter's deferred to the next: fo_state.draws_due), less the part of it whose order this
+    // this quarter's deferred to the next: fo_state.order_share_due), less the part of it whose order this
     // quarter cancels (Adjustments.draws_cancelled): never drawn, it is in fo_state.forgone already,
     // whose interest (fo_forgone_interest) stands for the interest the deferral saves on it
     double draws_in;
@@ -429,10 +431,10 @@ FO_DEVICE double fo_order_gap(FO_PARAMS, long long p, long long s, int t, fo_bit
                               const fo_scenario_quarter* sq, const fo_state* st)
 {
     double need = fo_less_missing_earnings(q, st, FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due);
-    const double draws_in = st->draws_due;
-    if (draws_in > 0) {  // they arrive now, and last quarter's balance did not bear their interest
-        need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);
-        need = need + fo_deferred_draws_interest(q, draws_in, FO_SQ(rate, rate_shift, t));
+    const double share_in = st->order_share_due;  // of last quarter's order: its GPU-backed draws with it
+    if (share_in > 0) {  // they arrive now, and last quarter's balance did not bear their interest
+        need = need + share_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);
+        need = need + fo_deferred_draws_interest(q, share_in, FO_SQ(rate, rate_shift, t));
     }
     const double room = revolver_limit - st->revolver - revolver_rate_q * st->revolver;
     // the scenario's change of the rates on the plan's own debt (core.economics.shifted_interest)
@@ -459,7 +461,7 @@ typedef struct {
 // t's order that closes the gap (at most all of it; the excess of the balances never drawn counted) is
 // deferred: its capex leaves this quarter (*capex, the pair's out_deferred_usd), its GPUs are missing now
 // (now[g]) and fall due next quarter (*next), and *gap falls by what the deferral saves. Returns the share
-// deferred (that of the quarter's GPU-backed draws; 0: none)
+// deferred (of the order's price, earnings and GPU-backed draws alike; 0: none)
 FO_DEVICE double fo_defer_order(FO_PARAMS, long long p, long long s, const double* q, fo_state* st, double* gap,
                                 double* capex, double* now, fo_order_due* next)
 {
@@ -506,27 +508,28 @@ FO_DEVICE double fo_not_left_to_sales(FO_PARAMS, long long p, long long s, int t
 
 // Liquidity._defer, the cancellation: deferring all of it was not enough (gap), so the order deferred into
 // quarter t is cancelled where that saves cash (the price due above the deposit and what its GPUs would
-// earn now, and the GPU-backed draws funding it, not drawn, less their repayment now; draws_in is the share
-// deferred last quarter, draws_out this quarter's): the capex it saves (*capex), its deposit forfeited (the
+// earn now, and the GPU-backed draws funding it, not drawn, less their repayment now; share_in is the
+// share of last quarter's order deferred into this one, of its earnings and its draws alike, share_out the
+// share of this quarter's deferred to the next): the capex it saves (*capex), its deposit forfeited (the
 // pair's out_forfeited_usd), its GPUs gone for good (now[g], st->missing), its draws never drawn
-// (st->forgone). Returns the share of draws_in cancelled
+// (st->forgone). Returns the share of share_in cancelled (of its draws: 0 where the plan draws none then)
 FO_DEVICE double fo_cancel_order(FO_PARAMS, long long p, long long s, int t, const double* q, fo_state* st,
-                                 double gap, double draws_in, double draws_out, double* capex, double* now)
+                                 double gap, double share_in, double share_out, double* capex, double* now)
 {
     const double price_less_deposit = st->due - st->due_deposit;
     double saved = 0.0;
     if (st->due > 0 && gap > FO_LIQUIDITY_TOLERANCE_USD) {
-        saved = price_less_deposit - draws_in * FO_LOAD(q - FO_NQ + FO_Q_ORDER_EBITDA_NEXT);
-        if (draws_in > 0) saved = saved - draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_OUTSTANDING);
+        saved = price_less_deposit - share_in * FO_LOAD(q - FO_NQ + FO_Q_ORDER_EBITDA_NEXT);
+        if (share_in > 0) saved = saved - share_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_OUTSTANDING);
     }
     if (!(saved > 0)) return 0.0;
     const double cover = fo_not_left_to_sales(FO_ARGS, p, s, t, q, st, gap, saved);
     double cancel = fo_min(fo_max(cover, 0.0) / saved, 1.0);
 #if FO_FL > 0
     // its draws never drawn add to what the balances never drawn leave above the plan's
-    if (draws_in > 0 && cancel > 0) cancel = fo_cancelled_share(q, st, draws_out, draws_in, cover, saved, cancel);
+    if (share_in > 0 && cancel > 0) cancel = fo_cancelled_share(q, st, share_out, share_in, cover, saved, cancel);
 #endif
-    const double draws_cancelled = draws_in * cancel;
+    const double draws_cancelled = share_in * cancel;
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l)
         st->forgone[l] = st->forgone[l] + draws_cancelled * FO_LOAD(q - FO_NQ + FO_Q_FORGONE_DRAWS + l);
@@ -566,7 +569,7 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) now[g] = st->missing[g];
     double capex = st->due;
-    const double draws_in = st->draws_due;
+    const double share_in = st->order_share_due;
     double draws_cancelled = 0.0;
     if (defer_orders) {
         fo_order_due next;
@@ -574,15 +577,15 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, int t, fo_bits
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) next.gpus[g] = 0.0;
         double gap = fo_order_gap(FO_ARGS, p, s, t, flags, q, sq, st);
-        const double draws_out = fo_defer_order(FO_ARGS, p, s, q, st, &gap, &capex, now, &next);
-        draws_cancelled = fo_cancel_order(FO_ARGS, p, s, t, q, st, gap, draws_in, draws_out, &capex, now);
+        const double share_out = fo_defer_order(FO_ARGS, p, s, q, st, &gap, &capex, now, &next);
+        draws_cancelled = fo_cancel_order(FO_ARGS, p, s, t, q, st, gap, share_in, share_out, &capex, now);
         st->due = next.price;
         st->due_deposit = next.deposit;
-        st->draws_due = draws_out;
+        st->order_share_due = share_out;
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) st->due_gpus[g] = next.gpus[g];
     }
-    return fo_taken_now(q, now, capex, draws_in - draws_cancelled);
+    return fo_taken_now(q, now, capex, share_in - draws_cancelled);
 }
 
 // GPUs of contracts that ended early, offered on their use's market this quarter (the policy's
@@ -1274,7 +1277,7 @@ FO_DEVICE double fo_term_debt(const double* q, const fo_state* st)
 // deferred to the next quarter (not yet owed), plus the revolver
 FO_DEVICE double fo_debt(const double* q, const fo_state* st, double revolver)
 {
-    return (fo_term_debt(q, st) - st->draws_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
+    return (fo_term_debt(q, st) - st->order_share_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
 }
 
 // at the pair's first liquidity default (or its uncured breach: debt_out and uncovered_out say which), the
@@ -1366,7 +1369,7 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     FO_UTIL(st) = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
     st->breach = st->reacted = st->before = 0;
-    st->due = st->due_deposit = st->carried_gain = st->draws_due = 0.0;
+    st->due = st->due_deposit = st->carried_gain = st->order_share_due = 0.0;
 #pragma unroll
     for (int g = 0; g < (FO_G > 0 ? FO_G : 1); ++g) st->missing[g] = st->due_gpus[g] = 0.0;
 #pragma unroll
@@ -1574,7 +1577,7 @@ FO_DEVICE double fo_term_debt_paid(const double* q, double draws_in, double outf
     fin->principal = FO_Q(FO_Q_PRINCIPAL);
     fin->repaid_at_maturity = FO_Q(FO_Q_REPAID_AT_MATURITY);
     double moved = draws_in > 0 ? draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS) : 0.0;
-    moved = moved - st->draws_due * FO_Q(FO_Q_LTV_DRAWS);
+    moved = moved - st->order_share_due * FO_Q(FO_Q_LTV_DRAWS);
 #if FO_FP > 0
     double kept_matured = 0.0;
     const double kept_paid = fo_kept_principal(q, st, &kept_matured);
@@ -1615,7 +1618,7 @@ FO_DEVICE double fo_less_forgone(const double* q, double cash, fo_state* st, fo_
         double by_principal = forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l);
         forgone_prepaid[l] = forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
         st->forgone[l] = (forgone - by_principal) - forgone_prepaid[l];
-        const double room = FO_Q(FO_Q_FORGONE_OWED + l) - st->draws_due * FO_Q(FO_Q_FORGONE_DRAWS + l);
+        const double room = FO_Q(FO_Q_FORGONE_OWED + l) - st->order_share_due * FO_Q(FO_Q_FORGONE_DRAWS + l);
         const double over = st->forgone[l] - fo_max(room, 0.0);
         if (over > 0) {
             const double shares = FO_Q(FO_Q_FORGONE_PRINCIPAL + l) + FO_Q(FO_Q_FORGONE_PREPAID + l);
@@ -1662,7 +1665,7 @@ FO_DEVICE void fo_prepayment_rule(FO_PARAMS, long long p, long long s, int t, co
     released = FO_Q(FO_Q_PREPAID_COLLATERAL);  // by the pair's prepayments
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) released = released - FO_Q(FO_Q_FORGONE_WEIGHT + l) * forgone_prepaid[l];
-    base_room = fo_collateral(q, tk) * FO_SCEN(resale_factor, t, s) - (fin->base_need - st->draws_due * FO_Q(FO_Q_LTV_COLLATERAL));
+    base_room = fo_collateral(q, tk) * FO_SCEN(resale_factor, t, s) - (fin->base_need - st->order_share_due * FO_Q(FO_Q_LTV_COLLATERAL));
 #endif
     fin->cash = fo_cut_prepayment(FO_ARGS, p, t, q, fin->cash, st->revolver, st, forgone_prepaid, base_room, released,
                                   &cut_share);
@@ -1783,7 +1786,7 @@ FO_DEVICE void fo_covenant_quantities(FO_PARAMS, long long s, int t, const doubl
     value[1] = fo_debt(q, st, fin->revolver);
     value[4] = fin->cash;
 #if FO_BASE
-    value[5] = fin->base_need - st->draws_due * FO_Q(FO_Q_LTV_COLLATERAL);
+    value[5] = fin->base_need - st->order_share_due * FO_Q(FO_Q_LTV_COLLATERAL);
     value[6] = fo_collateral(q, tk) * FO_SCEN(resale_factor, t, s);
 #else
     value[5] = value[6] = 0.0;
