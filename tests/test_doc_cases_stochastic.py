@@ -453,9 +453,11 @@ def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows, robustne
     )  # fmt: skip
 
 
-def owing_with_ebitda_below_zero(covenant: dict, solver: str, robustness: dict | None = None) -> dict:
+def owing_with_ebitda_below_zero(
+    covenant: dict, solver: str, robustness: dict | None = None, overhead_usd: float = 1_500_000
+) -> dict:
     """The test below's case solved by ``solver`` (with a ``robustness`` block if given): its summary."""
-    d = rescue_model(overhead_usd_per_quarter=1_500_000)
+    d = rescue_model(overhead_usd_per_quarter=overhead_usd)
     d["finance"]["opening_cash_usd"] = 10_000_000
     d["finance"]["facilities"] = {"owed": {
         "size_usd": 100_000, "opening_balance_usd": 100_000, "fixed_rate_annual": 0.0,
@@ -552,3 +554,23 @@ def test_a_stress_covenant_cure_costs_at_most_the_debt_too(covenant, cures, valu
     assert s["scenarios"][1]["slacks"] == {}
     assert [c["decision"] for c in s["commitments"]] == ["prepay_debt"]  # nothing scrapped
     assert s["rp_usd"] == pytest.approx(rp, abs=0.01)
+
+
+@pytest.mark.parametrize("solver", ["blocks", "mpisppy-ef"])
+def test_a_stress_covenant_cure_counts_as_a_covenant_cure(solver):
+    """§7b "Each reduced scenario's row": ``owing_with_ebitda_below_zero``'s case with $1.1M of
+    overhead ($400,000 a quarter more EBITDA: scenario 15's, -368,368.75 there, turns positive and
+    its own leverage rows hold) and `robustness: {market_price_drop: 0.05}`, L = 78,840 a quarter
+    off EBITDA, which breaks their stress rows. Scenario 15's one slack is its stress leverage cure
+    (`robustness`): a covenant cure, not another slack, so 1 scenario (5 %) with a covenant cure and
+    none with other slacks (before: 0 and 1)."""
+    if solver == "mpisppy-ef":
+        pytest.importorskip("mpisppy", reason="mpi-sppy not installed: pip install 'fleetopt[stochastic]'")
+    s = owing_with_ebitda_below_zero(
+        {"max_debt_to_ebitda": 6.0}, solver, {"market_price_drop": 0.05}, overhead_usd=1_100_000
+    )
+    row = s["scenarios"][0]
+    assert (row["scenario"], list(row["slacks"])) == ("scenario 15", ["robustness"])
+    assert (row["covenant_cure"], row["relaxed"]) == (True, False)
+    assert (s["covenant_cured_scenarios"], s["relaxed_scenarios"]) == (1, 0)
+    assert s["covenant_cured_probability"] == pytest.approx(0.05)

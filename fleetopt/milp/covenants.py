@@ -110,6 +110,15 @@ def slack_index(group: str, index) -> tuple:
     return (ROBUSTNESS.name, *_stress_slack_key(kind, case, t))
 
 
+def cures_stress_covenant(idx: tuple) -> bool:
+    """Whether ``m.slack[idx]`` is a stress covenant row's ``robustness`` slack (:func:`slack_index`),
+    not a stress cash or liquidity row's."""
+    if idx[0] != ROBUSTNESS.name:
+        return False
+    t, case, _ = idx[1:]
+    return any(_stress_slack_key(kind, case, t) == idx[1:] for kind in STRESS_KINDS.values())
+
+
 def _shocked_quarter(data, key) -> tuple[str, int]:
     t, case, test = key
     q = data.quarter_labels[t]

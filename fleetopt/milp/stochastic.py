@@ -28,7 +28,7 @@ from fleetopt.core.quarters import per_quarter
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted
 from fleetopt.milp.build import SLACKS, build_model
-from fleetopt.milp.covenants import STRESS_KINDS, slack_index
+from fleetopt.milp.covenants import STRESS_KINDS, cures_stress_covenant, slack_index
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
 from fleetopt.milp.finance import equity_npv, tie_breaks
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, gap_to_bound, model_size, stops_kept
@@ -75,6 +75,12 @@ FINANCE_CURED = CASH_CURED + COVENANT_CURED
 OWED_QUANTITY = {k.group: k.applies_when for k in CATALOGUE if k.needs_debt} | {
     group: k.applies_when for group, k in STRESS_KINDS.items() if k.needs_debt
 }
+
+
+def cures_covenant(idx: tuple) -> bool:
+    """Whether the slack ``m.slack[idx]`` cures a covenant or the borrowing base (COVENANT_CURED), or
+    a stress covenant row (§5.13, the groups of STRESS_KINDS, cured by the ``robustness`` slack)."""
+    return idx[0] in COVENANT_CURED or cures_stress_covenant(idx)
 
 
 def rescuable(diagnosis: list[dict]) -> bool:
@@ -560,16 +566,19 @@ def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
     each group it relaxed, summed over the group's quarters: USD, MW-quarters or GPU-quarters,
     :func:`summed_unit`) and what kind: ``cash_rescue``
     (emergency equity: cash short after the revolver, the evaluator's liquidity default),
-    ``covenant_cure`` (a covenant or borrowing-base slack: the evaluator's breach), ``relaxed``
-    (any other slack: power, contract delivery, demand floor, customer share, robustness) and
+    ``covenant_cure`` (a covenant or borrowing-base slack, or a stress covenant row's: the evaluator's
+    breach, :func:`cures_covenant`), ``relaxed`` (any other slack: power, contract delivery, demand
+    floor, customer share, the robustness block's stress cash and liquidity rows) and
     ``rescued``, any of the three."""
     T = data.T
     equity = sum(pyo.value(blk.rescue_equity[t]) for t in range(T)) * MUSD
     revolver = max(pyo.value(blk.revolver_balance[t]) for t in range(T)) * MUSD
     slacks = {}  # group -> {"amount", "unit"}: the group's relaxation summed over its quarters
+    cures = set()  # whether each slack used cures a covenant (cures_covenant)
     for idx in blk.SLACK:
         value = blk.slack[idx].value or 0.0
         if value > 1e-6:
+            cures.add(cures_covenant(idx))
             unit = SLACKS[idx[0]].unit
             entry = slacks.setdefault(idx[0], {"amount": 0.0, "unit": summed_unit(unit)})
             entry["amount"] += from_model_units(value, unit)
@@ -582,8 +591,8 @@ def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
         "revolver_peak_usd": revolver,
         "slacks": slacks,
         "cash_rescue": equity > RESCUE_TOLERANCE_USD,
-        "covenant_cure": any(group in COVENANT_CURED for group in slacks),
-        "relaxed": any(group not in COVENANT_CURED for group in slacks),
+        "covenant_cure": True in cures,
+        "relaxed": False in cures,
         "rescued": equity > RESCUE_TOLERANCE_USD or bool(slacks),
     }
 
