@@ -53,6 +53,10 @@ in 2026Q2 on its own: RP = EEV = WS = 12,113,400.78.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from milp_builders import data_of
@@ -519,6 +523,23 @@ def test_the_mpisppy_route_cures_at_most_the_debt_too():
     assert row["slacks"]["leverage_covenant"]["amount"] == pytest.approx(75_000.0, abs=0.01)
     assert row["value_usd"] == pytest.approx(-2_309_705.52, abs=0.01)
     assert s["rp_usd"] == pytest.approx(165_304.92, abs=0.01)
+
+
+def test_the_mpisppy_route_leaves_highs_silent():
+    """The test above's re-solves (a row lifted, cures cut to the debt) print nothing of HiGHS: before,
+    16 lines on stdout, "WARNING: |Value| of 0 supplied to Highs::changeCoeff ...", one for each
+    resale coefficient at 0 (`retirement.resale: false`) resent to HiGHS by each re-solve. In a
+    process of its own: HiGHS writes to the C stdout, which pytest does not capture."""
+    pytest.importorskip("mpisppy", reason="mpi-sppy not installed: pip install 'fleetopt[stochastic]'")
+    code = (
+        "from test_doc_cases_stochastic import owing_with_ebitda_below_zero as solve\n"
+        "solve({'max_debt_to_ebitda': 6.0}, 'mpisppy-ef')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parent, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Highs" not in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize(

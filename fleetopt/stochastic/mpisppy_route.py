@@ -136,6 +136,10 @@ def solve_by_mpisppy(
     started = time.perf_counter()
     with mpisppy_notes_on_stderr():
         ef = ExtensiveForm({"solver": SOLVER}, names, creator)
+    # the re-solves below only fix and free variables, which HiGHS gets anew; resending every
+    # parameter's coefficient made it warn on stdout of each one at 0 ("|Value| of 0 supplied to
+    # Highs::changeCoeff ... ignored": the resale scale's, with `retirement.resale: false`)
+    ef.solver.update_config.update_params = False
     built = time.perf_counter()
     let_go = {name: set() for name in names}
     while True:  # as ExtensiveForm.solve: no cure where nothing is owed, none above the debt (§7b)
