@@ -493,11 +493,11 @@ def test_a_copy_that_owes_debt_with_ebitda_below_zero_cures_at_most_the_debt(cov
     costs 0.05 x 11 = 0.55, the forecast 0.976454 - 0.909091 = 0.067 a USD repaid early), owing
     37,500, 25,000, 12,500 and 0 at the quarters' ends. NPV_15 = -368,368.75 x 3.770020 - (62,500 x
     0.976454 + 12,500 x (0.953463 + 0.931012 + 0.909091)) = -1,484,705.52; NPV_0 = V_0 = 103,850 x
-    3.770020 - 96,074.58 = 295,568.63. Leverage: the cures are those balances, 75,000 at 11 per USD,
-    V_15 = NPV_15 - 825,000 = -2,309,705.52, RP = 0.95 V_0 + 0.05 V_15 = 165,304.92. DSCR (1.2 x
-    12,500 + 368,368.75 = 383,368.75 short a quarter) tests the balance at the quarter's start: in
-    2026Q1 the opening balance, which no copy can repay (uncut), then 37,500, 25,000 and 12,500:
-    458,368.75, V_15 = NPV_15 - 5,042,056.25 = -6,526,761.77, RP = -45,547.89."""
+    3.770020 - 95,947.95 (the same payments) = 295,568.63. Leverage: the cures are those balances,
+    75,000 at 11 per USD, V_15 = NPV_15 - 825,000 = -2,309,705.52, RP = 0.95 V_0 + 0.05 V_15 =
+    165,304.92. DSCR (1.2 x 12,500 + 368,368.75 = 383,368.75 short a quarter) tests the balance at
+    the quarter's start: in 2026Q1 the opening balance, which no copy can repay (uncut), then
+    37,500, 25,000 and 12,500: 458,368.75, V_15 = NPV_15 - 5,042,056.25 = -6,526,761.77, RP = -45,547.89."""
     s = owing_with_ebitda_below_zero(covenant, "blocks")
     row = s["scenarios"][0]
     assert (row["scenario"], row["probability"]) == ("scenario 15", pytest.approx(0.05))
