@@ -64,6 +64,7 @@ from test_doc_cases import hand_model
 
 from fleetopt import api
 from fleetopt.evaluate.scenarios import generate_scenarios
+from fleetopt.stochastic import run
 
 EV = 12_201_633.53
 
@@ -595,3 +596,55 @@ def test_a_stress_covenant_cure_counts_as_a_covenant_cure(solver):
     assert (row["covenant_cure"], row["relaxed"]) == (True, False)
     assert (s["covenant_cured_scenarios"], s["relaxed_scenarios"]) == (1, 0)
     assert s["covenant_cured_probability"] == pytest.approx(0.05)
+
+
+def test_rp_is_never_below_eev():
+    """§7b "RP at least EEV": the test above's case (block solver). RP's solve scrapped 46.3 idle GPUs
+    in 2026Q1 to keep scenario 15's shocked EBITDA (31,631.25 - 78,840 = -47,208.75 a quarter) from
+    a stress leverage cure of D_t + 24 x 47,208.75, and ended there at $1,033,034.51: no cure above
+    the debt was left to cut. EEV (the forecast's first stage: nothing scrapped, nothing prepaid)
+    paid that cure, which its loop cut to the debt owed, 87,500 + 75,000 + 62,500 + 50,000 =
+    275,000: NPV_15 = 31,631.25 x 3.770020 - 12,500 x 3.770020 - 50,000 x 0.909091 = 26,670.65,
+    V_15 = NPV_15 - 11 x 275,000 = -2,998,329.35, V_0 = EV = 503,850 x 3.770020 - 47,125.25 -
+    45,454.55 = 1,806,944.80, EEV = 0.95 V_0 + 0.05 V_15 = 1,566,681.09 (before: RP below it, VSS
+    -$533,646.58). RP solved again under EEV's cures prepays the $50,000 due after the horizon in
+    2026Q1 (each copy pays 50,000 x (0.9764541 - 0.9090909) = 3,368.16 for it): scenario 15's cures
+    are 37,500 + 25,000 + 12,500 = 75,000, V_15 = 26,670.65 - 3,368.16 - 825,000 = -801,697.51, V_0 =
+    1,803,576.64, RP = 1,673,312.93, VSS = 106,631.84."""
+    s = owing_with_ebitda_below_zero(
+        {"max_debt_to_ebitda": 6.0}, "blocks", {"market_price_drop": 0.05}, overhead_usd=1_100_000
+    )
+    assert s["eev_usd"] == pytest.approx(1_566_681.09, abs=0.01)
+    assert (s["rp_usd"], s["vss_usd"]) == (
+        pytest.approx(1_673_312.93, abs=0.01), pytest.approx(106_631.84, abs=0.01),
+    )  # fmt: skip
+    assert s["rp_own_usd"] == pytest.approx(1_033_034.51, abs=1.0)
+    assert s["first_stage"] == "RP's"
+    assert [(c["quarter"], c["decision"], c["stochastic"]) for c in s["commitments"]] == [
+        ("2026Q1", "prepay_debt", pytest.approx(50_000.0, abs=0.01)),
+    ]  # nothing scrapped
+    assert "below EEV, so again under EEV's covenant cures" in s["settings"]["solve_method"]
+    (row15, row0) = s["scenarios"]
+    assert (row15["value_usd"], row0["value_usd"]) == (
+        pytest.approx(-801_697.51, abs=0.01), pytest.approx(1_803_576.64, abs=0.01),
+    )  # fmt: skip
+
+
+def test_where_rp_solved_again_is_still_below_eev_rp_is_eev(monkeypatch):
+    """§7b "RP at least EEV": the test above with RP's solve again giving back its own plan
+    ($1,033,034.51, as a solve again stopped by a time limit might): EEV's solution is then the best
+    plan of RP found, RP = EEV = 1,566,681.09, VSS 0, and the plan keeps the forecast's first stage
+    (nothing prepaid), the table's RP row saying so."""
+    monkeypatch.setattr(run, "solve_again_under_eev_rules", lambda ef, rp, eev, solver: rp)
+    s = owing_with_ebitda_below_zero(
+        {"max_debt_to_ebitda": 6.0}, "blocks", {"market_price_drop": 0.05}, overhead_usd=1_100_000
+    )
+    assert (s["rp_usd"], s["eev_usd"], s["vss_usd"]) == (
+        pytest.approx(1_566_681.09, abs=0.01), pytest.approx(1_566_681.09, abs=0.01), 0.0,
+    )  # fmt: skip
+    assert s["rp_own_usd"] == pytest.approx(1_033_034.51, abs=1.0)
+    assert s["first_stage"] == f"the forecast optimum's ({run.FORECAST_ABOVE_RP})" and s["commitments"] == []
+    assert s["settings"]["solve_method"].endswith("below EEV: RP is the forecast's first stage's")
+    assert s["scenarios"][0]["value_usd"] == pytest.approx(-2_998_329.35, abs=0.01)
+    (rp_label,) = [label for key, label in run.measure_rows(s) if key == "rp_usd"]
+    assert "the forecast optimum's first stage's (EEV; its own plan, $1.0M" in rp_label

@@ -458,15 +458,23 @@ class ExtensiveForm:
         for n in range(len(self.scenarios) if values is not None else 0):
             self._fixed += fix_first_stage(self.block(n), values)
 
-    def solve(self, mip_gap: float, time_limit: float | None, threads: int | None) -> EFSolution:
+    def solve(
+        self, mip_gap: float, time_limit: float | None, threads: int | None, rules: tuple | None = None
+    ) -> EFSolution:
         """The extensive form as it stands (first stage fixed or not, non-anticipativity active or
         not) solved to ``mip_gap`` by :class:`~fleetopt.milp.ef_highs.BlockSolver`, every covenant
-        on debt tested where a copy can owe; then, while a copy paid a cure of one where it owes
-        nothing, solved again with that copy held to owe nothing there and the row untested
-        (:func:`owe_nothing`, §7b). A solve again without a plan leaves the last plan."""
+        on debt tested where a copy can owe (or as another solve's ``rules`` left them, its
+        :attr:`EFSolution.rules`); then, while a copy paid a cure of one where it owes nothing, or
+        one above the debt, solved again with that copy held to owe nothing there and the row
+        untested (:func:`owe_nothing`, :func:`cure_by_repaying`, §7b). A solve again without a plan
+        leaves the last plan."""
         started = time.perf_counter()
         self._test_where_owed()
+        if rules is not None:
+            self._hold(rules)
         solution = self._solve_as_held(mip_gap, time_limit, threads)
+        if rules is not None and solution.objective_usd is not None:
+            solution.method = f"{solution.method} with {self._lifted_words()}"
         while solution.objective_usd is not None:
             lifted, repaying = self._owe_nothing(), self._cure_by_repaying()
             if not (lifted or repaying):
@@ -481,7 +489,28 @@ class ExtensiveForm:
             again.method = f"{again.method}, then again with {self._lifted_words()}"
             solution = again
         solution.seconds = time.perf_counter() - started
+        solution.rules = self._rules()
         return solution
+
+    def _rules(self) -> tuple:
+        """Which rows the last solve left lifted and which cures held to the debt (for :meth:`solve`'s
+        ``rules``): the balances held at 0, the columns freed, the rows held to repay, those let go."""
+        held = {(blk.name, key): (blk, key) for blk, key in self._repaying if blk.ratio_cured[key].fixed}
+        let_go = {n: set(keys) for n, keys in self._let_go.items()}
+        return list(self._held), list(self._freed), list(held.values()), let_go
+
+    def _hold(self, rules: tuple) -> None:
+        """The rows lifted and the cures held to the debt as ``rules`` (:meth:`_rules`) have them."""
+        held, freed, repaying, let_go = rules
+        for var in held:
+            var.fix(0.0)
+        for var in freed:
+            var.unfix()
+        for blk, key in repaying:
+            blk.untested[key].unfix()
+            blk.ratio_cured[key].fix(0.0)
+        self._held, self._freed, self._repaying = list(held), list(freed), list(repaying)
+        self._let_go = {n: set(keys) for n, keys in let_go.items()}
 
     def _owe_nothing(self) -> int:
         """:func:`owe_nothing` in every copy, remembered so that the next solve can undo it; the
@@ -607,6 +636,7 @@ class EFSolution:
     scenarios: list[dict]
     method: str = ""  # how the plan was found: LP, LP and rounding, branch and bound
     steps: dict = field(default_factory=dict)  # seconds by step of the block solver
+    rules: tuple | None = None  # the rows it lifted and cures it held to the debt (ExtensiveForm._rules)
 
     def values(self) -> np.ndarray:
         return np.array([row["value_usd"] for row in self.scenarios])

@@ -7,7 +7,7 @@ import os
 import resource
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -540,8 +540,17 @@ def by_blocks(
     figures = recourse_figures(ef, rp, forecast)
     if measures:
         extra, eev = _timed(timings, "measures_seconds", eev_and_ws, ef, forecast, rp, solver)
+        own, eev_is_rp = rp, False
+        if below_eev(rp, eev, solver.mip_gap):
+            rp = _timed(timings, "resolve_seconds", solve_again_under_eev_rules, ef, rp, eev, solver)
+            first_stage, chosen = sto.first_stage_values(ef.block(0), quarters), rp
+            eev_is_rp = rp.status != "optimal" or below_eev(rp, eev, solver.mip_gap)
+            if eev_is_rp:  # EEV's solution is one of RP's: the best found
+                rp = replace(eev, method=f"{rp.method}; below EEV: RP is the forecast's first stage's")
+            figures = recourse_figures(ef, rp, forecast) | extra | {"rp_own_usd": own.objective_usd}
+            extra = measure_differences(figures, solver.mip_gap)
         figures.update(extra)
-        why = forecast_kept(figures, rp, solver.mip_gap)
+        why = FORECAST_ABOVE_RP if eev_is_rp else forecast_kept(figures, rp, solver.mip_gap)
         if why:
             first_stage, chosen = forecast.first_stage, eev
             figures.update(plan_figures(ef, eev))
@@ -561,6 +570,42 @@ def by_blocks(
             figures.update(eev_in_sample(ef, eev_apart))
             timings["measures_seconds"] += time.perf_counter() - started
     return Recourse(first_stage, figures, rows, rp.method, model_size(ef.m), timings)
+
+
+# why the plan keeps the forecast optimum's first stage where RP's solve, and its solve again under
+# EEV's covenant cures, both ended below EEV (by_blocks)
+FORECAST_ABOVE_RP = "above RP's plans, its own and solved again under EEV's covenant cures"
+
+
+def below_eev(rp: sto.EFSolution, eev: sto.EFSolution, mip_gap: float) -> bool:
+    """Whether both reached the gap and EEV is above RP by more than the gap (VSS below 0,
+    :func:`measure_difference`), which an exact solve cannot give: the forecast optimum's first stage
+    is a solution of RP, EEV its value, but each solve decides which covenant cures to cut to the debt
+    from its own last plan (§7b, "A covenant cure costs at most the debt"), so RP's can end below."""
+    rp_usd, eev_usd = solved_to_gap(rp), solved_to_gap(eev)
+    return rp_usd is not None and eev_usd is not None and measure_difference(rp_usd, eev_usd, mip_gap) < 0
+
+
+def solve_again_under_eev_rules(
+    ef: sto.ExtensiveForm, rp: sto.EFSolution, eev: sto.EFSolution, solver: SolverSettings
+) -> sto.EFSolution:
+    """RP solved again, its first stage free, from the rows EEV's solve lifted and the cures it held
+    to the debt (EEV's solution is a plan of it), and on as :meth:`~fleetopt.milp.stochastic.
+    ExtensiveForm.solve` goes (§7b, "RP at least EEV")."""
+    with stage("RP again, under EEV's covenant cures"):
+        again = ef.solve(solver.mip_gap, solver.time_limit, solver.threads, rules=eev.rules)
+    again.method = (f"{rp.method}; its plan ({format_usd(rp.objective_usd)}) below EEV, so again under "
+                    f"EEV's covenant cures: {again.method}")  # fmt: skip
+    return again
+
+
+def measure_differences(figures: dict, mip_gap: float) -> dict:
+    """VSS = RP - EEV and EVPI = WS - RP of ``figures`` (:func:`_difference`)."""
+    rp = figures["rp_usd"] if figures.get("status") == "optimal" else None
+    return {
+        "vss_usd": _difference(rp, figures.get("eev_usd"), mip_gap),
+        "evpi_usd": _difference(figures.get("ws_usd"), rp, mip_gap),
+    }
 
 
 def kept_plan_figures(chosen: sto.EFSolution, rp: sto.EFSolution) -> dict:
@@ -708,12 +753,12 @@ def eev_and_ws(
     with stage("WS (each scenario on its own)"):
         ws = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     ef.m.nonanticipativity.activate()
-    eev_usd, ws_usd, rp_usd = solved_to_gap(eev), solved_to_gap(ws), solved_to_gap(rp)
+    eev_usd, ws_usd = solved_to_gap(eev), solved_to_gap(ws)
+    solved = {"status": rp.status, "rp_usd": rp.objective_usd, "eev_usd": eev_usd, "ws_usd": ws_usd}
     return {
         "eev_usd": eev_usd,
         "ws_usd": ws_usd,
-        "vss_usd": _difference(rp_usd, eev_usd, solver.mip_gap),
-        "evpi_usd": _difference(ws_usd, rp_usd, solver.mip_gap),
+        **measure_differences(solved, solver.mip_gap),
         "eev_status": eev.status, "eev_gap": eev.gap, "ws_status": ws.status, "ws_gap": ws.gap,
         **eev_in_sample(ef, eev, solved=eev_usd is not None),
     }, eev  # fmt: skip
@@ -855,10 +900,19 @@ def measure_rows(summary: dict) -> list[tuple[str, str]]:
     optimum's first stage (``first_stage``), RP's plan is not the plan: RP is labelled as the best
     value the stochastic solve found (a time limit stopped it below EEV) or its plan's value (EEV within
     the gap of its bound), the plan kept's value follows it (``plan_value_usd``), and VSS and EVPI say
-    that they are RP's, not the plan kept's (§7b, "Which first stage the plan keeps")."""
+    that they are RP's, not the plan kept's (§7b, "Which first stage the plan keeps"); where RP's own
+    plan ended below EEV, and so did its solve again (:data:`FORECAST_ABOVE_RP`), RP is EEV's and the
+    plan kept, and says so."""
     if keeps_rp(summary):
         return list(MEASURES)
     labels = dict(MEASURES)
+    if FORECAST_ABOVE_RP in summary.get("first_stage", ""):  # RP is the forecast's first stage's
+        labels["rp_usd"] = (
+            "RP, recourse problem: the best plan the stochastic solve found, the forecast optimum's first "
+            f"stage's (EEV; its own plan, {format_usd(summary['rp_own_usd'])}, and its plan solved again "
+            "under EEV's covenant cures are below it)"
+        )
+        return list(labels.items())
     status = summary.get("status")
     labels["rp_usd"] = (
         "RP, recourse problem: the value of the stochastic solve's plan (not kept: EEV is within the "

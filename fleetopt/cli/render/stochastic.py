@@ -44,6 +44,7 @@ def _stochastic_times(t: dict) -> str:
     steps = [
         ("forecast", "forecast_seconds"), ("screening", "screening_seconds"), ("build", "build_seconds"),
         ("load", "load_seconds"), ("RP", "solve_seconds"), ("EEV and WS", "measures_seconds"),
+        ("RP again", "resolve_seconds"),
         ("completion", "completion_seconds"), ("out of sample", "out_of_sample_seconds"),
     ]  # fmt: skip
     parts = ", ".join(f"{name} {t[key]:.1f}" for name, key in steps if t.get(key) is not None)
