@@ -244,10 +244,6 @@ def _quarter(v: dict) -> dict:
     step, book, liquidity = v["step"], v["book"], v["liquidity"]
     base = v.get("base") or {}
     missed = v.get("missed")
-    taken = v["taken"]
-    capex = v["pl"].capex[v["t"]]  # as the quarter's financing (simulate._financing) pays it
-    if taken is not None and taken.capex is not None:
-        capex = capex + taken.capex
     accelerated = v.get("accelerated")
     parts = v["parts"]
     contracted, market = _at(parts["contract_revenue"]), _at(parts["market_revenue"])
@@ -262,7 +258,7 @@ def _quarter(v: dict) -> dict:
         "disposal_proceeds_usd": _at(parts["disposal_proceeds"]),
         **{name: _at(value) for name, value in step.lines().items()},
         "ebitda_usd": _at(v["ebitda"]),
-        "capex_usd": _at(capex),
+        "capex_usd": _at(parts["capex"]),  # as the quarter's financing (simulate._financing) paid it
         "collateral_required_usd": _at(base.get("collateral_required", 0.0)),
         "collateral_value_usd": _at(base.get("collateral", 0.0)),
         "missed": 0 if missed is None else int(_at(missed)),

@@ -195,7 +195,7 @@ def simulate(
         tested = totals.covenants(run, quarter, t) if consts.covenants else _UNTESTED  # quarter step 6
         totals.count_quarter(quarter.gpus_used, run.pl.inv_held[t])
         if watch is not None:
-            watch(t, _watched(run, totals, quarter, tested, parts, t))
+            watch(t, _watched(run, totals, quarter, tested, parts))
         if record:
             _record(paths, quarter, t)
     return {
@@ -375,14 +375,13 @@ class _Totals:
         }
 
 
-def _watched(run: _Simulation, totals: _Totals, quarter: _Quarter, tested: tuple, parts: dict | None,
-             t: int) -> dict:  # fmt: skip
-    """What ``simulate(watch=...)`` is shown of quarter ``t``: the quarter's own values
-    (``parts``: its revenue and costs, :func:`_operations`'s; ``tested``: its covenants, as
-    ``_UNTESTED`` names them) and the running state after it."""
+def _watched(run: _Simulation, totals: _Totals, quarter: _Quarter, tested: tuple, parts: dict | None) -> dict:
+    """What ``simulate(watch=...)`` is shown of a quarter: its own values (``parts``: its revenue
+    and costs, :func:`_operations`'s, and the cash flows :func:`_financing` records; ``tested``: its
+    covenants, as ``_UNTESTED`` names them) and the running state after it."""
     base, missed, accelerated = tested
     return {
-        "t": t, "pl": run.pl, "taken": quarter.taken, "parts": parts, "ebitda": quarter.ebitda,
+        "parts": parts, "ebitda": quarter.ebitda,
         "step": quarter.step, "book": run.book, "liquidity": run.liquidity, "base": base, "missed": missed,
         "accelerated": accelerated, "cures": totals.cures, "solvent": totals.solvent,
     }  # fmt: skip
@@ -504,8 +503,8 @@ def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int,
     with the policy's changes (``taken``: GPUs taken out, deferred payments; the prepayment rule
     within the borrowing base's room, :func:`_base_room`). ``paid``: the customers' payments besides
     revenue (:func:`contract_payments`; None: none), cash that is not income: it enters with the
-    investing flows, as their negative. ``parts`` (a watched path's): given those two cash flows,
-    ``disposal_proceeds`` and ``contract_payments``, which no statement line shows."""
+    investing flows, as their negative. ``parts`` (a watched path's): given the capex paid and those
+    two cash flows, ``disposal_proceeds`` and ``contract_payments``, which no statement line shows."""
     fin = consts.financing
     proceeds, book, capex, depreciation = pl.proceeds[t], pl.book[t], pl.capex[t], pl.depreciation[t]
     any_proceeds = pl.any_proceeds[t]
@@ -532,6 +531,7 @@ def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int,
     if paid is not None:
         investing = investing - paid
     if parts is not None:
+        parts["capex"] = capex
         parts["disposal_proceeds"] = cash_proceeds if any_proceeds else 0.0
         parts["contract_payments"] = 0.0 if paid is None else paid
     floor = liquidity.prepayment_floor(t)
