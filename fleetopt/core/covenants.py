@@ -18,7 +18,10 @@ service (interest plus scheduled principal), interest, cash (end of quarter), th
 GPU-secured balances require (each balance / its facility's ``max_ltv``, end of quarter), the
 collateral: the GPUs' gross resale value (formulation §5.9; the scenario's, in the evaluator), and
 EBITDA less the quarter's tax (after the losses carried: the cash flow available for debt service,
-which ``dscr_cash_flow: ebitda_less_tax`` makes the DSCR's numerator). With
+which ``dscr_cash_flow: ebitda_less_tax`` makes the DSCR's numerator), and net debt: debt less cash,
+end of quarter, not below zero (``leverage_numerator: net_debt`` makes it leverage's numerator; a
+test that applies by its numerator lapses with it, so net leverage is not tested where cash covers
+the debt: the MILP's linear row, debt - cash <= L x 4 x EBITDA, is held there too). With
 ``ebitda_period: trailing_four_quarters`` the flows (EBITDA, debt service, interest, EBITDA less
 tax) are the average of the quarter and the three before it (of those inside the horizon).
 
@@ -39,7 +42,7 @@ from fleetopt.core.units import format_percent, format_rate, format_usd
 from fleetopt.schema.finance import DEFAULT_EQUITY_CURES
 
 QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_required", "collateral",
-              "ebitda_less_tax")  # fmt: skip
+              "ebitda_less_tax", "net_debt")  # fmt: skip
 FLOWS = ("ebitda", "debt_service", "interest", "ebitda_less_tax")  # averaged over the EBITDA period
 # the quantities an income shock lowers: the tests on them have `robustness` copies (formulation §5.13)
 INCOME = ("ebitda", "ebitda_less_tax")
@@ -93,7 +96,9 @@ class CovenantKind:
         chosen = getattr(covenants, self.numerator_field, self.numerator)
         if chosen == self.numerator:
             return self
-        return replace(self, numerator=chosen, label=dict(self.numerator_labels)[chosen])
+        # a test that applies by its numerator (no debt, no leverage) applies by the one chosen
+        when = chosen if self.applies_when == self.numerator else self.applies_when
+        return replace(self, numerator=chosen, applies_when=when, label=dict(self.numerator_labels)[chosen])
 
     @property
     def on_flows(self) -> bool:
@@ -126,7 +131,8 @@ CATALOGUE: tuple[CovenantKind, ...] = (
     CovenantKind(
         "leverage", "max_debt_to_ebitda", "max", "debt", "ebitda", scale=QUARTERS_PER_YEAR,
         applies_when="debt", needs_debt=True, ratio_line="debt_to_ebitda", group="leverage_covenant",
-        label="debt / annualised EBITDA",
+        label="debt / annualised EBITDA", numerator_field="leverage_numerator",
+        numerator_labels=(("net_debt", "net debt / annualised EBITDA"),),
     ),
     CovenantKind(
         "dscr", "min_dscr", "min", "ebitda", "debt_service", applies_when="debt_service",
@@ -159,7 +165,8 @@ BORROWING_BASE = CATALOGUE[-1]
 CUSHION_WORDS = {"ebitda": "EBITDA", "cash": "cash", "collateral": "the GPUs' resale value",
                  "ebitda_less_tax": "EBITDA less tax"}  # fmt: skip
 # a test's quantity absent, in words (see CovenantTest.idle)
-ABSENT_WORDS = {"debt": "no debt", "debt_service": "no debt service", "interest": "no interest",
+ABSENT_WORDS = {"debt": "no debt", "net_debt": "no net debt (cash covers the debt)",
+                "debt_service": "no debt service", "interest": "no interest",
                 "collateral_required": "no GPU-secured debt"}  # fmt: skip
 
 
@@ -473,6 +480,7 @@ def statement_quantities(lines: dict[str, np.ndarray], window: int) -> dict[str,
         "debt_service": lines["debt_service_usd"],
         "interest": lines["interest_usd"],
         "cash": lines["cash_usd"],
+        "net_debt": net_debt(lines["debt_usd"], lines["cash_usd"]),
         "collateral_required": lines["collateral_required_usd"],
         "collateral": lines["collateral_value_usd"],
     }
@@ -484,6 +492,13 @@ def statement_quantities(lines: dict[str, np.ndarray], window: int) -> dict[str,
         for q in FLOWS
     }
     return {**raw, **trailing}
+
+
+def net_debt(debt: Any, cash: Any, xp: Any = np) -> Any:
+    """Debt less cash, end of quarter, not below zero (USD): net leverage's numerator
+    (``leverage_numerator: net_debt``). The floor only shows: a test on it applies where it is
+    positive (its ``applies_when``), so that a company whose cash covers its debt has no net leverage."""
+    return xp.maximum(debt - cash, 0.0)
 
 
 def window_mean(history: list, window: int) -> Any:

@@ -656,9 +656,10 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
 
 
 def debt_quantity_quarters(facilities: list[FacilityData], T: int) -> dict[str, np.ndarray]:
-    """(T,) bool per covenant quantity of the debt (``debt``, ``interest``, ``debt_service``): the
-    quarters in which it can be positive on the forecast, whatever the plan draws (docs/formulation.md
-    §5.11). The schedules are those of ``economics.principal_schedule``:
+    """(T,) bool per covenant quantity of the debt (``debt``, ``net_debt``, ``interest``,
+    ``debt_service``): the quarters in which it can be positive on the forecast, whatever the plan
+    draws (net debt: where debt can; docs/formulation.md §5.11). The schedules are those of
+    ``economics.principal_schedule``:
 
     * a balance (end of quarter) is outstanding from its draw (the opening balance: from quarter 0)
       until the quarter before its last scheduled instalment: amortizing over N quarters, a draw in
@@ -674,7 +675,7 @@ def debt_quantity_quarters(facilities: list[FacilityData], T: int) -> dict[str, 
     owed = np.zeros(T, dtype=bool)  # a balance outstanding at the start of the quarter
     owed[0] = any(fac.opening_usd > 0 for fac in facilities)
     owed[1:] = debt[:-1]
-    return {"debt": debt, "interest": owed, "debt_service": owed.copy()}
+    return {"debt": debt, "net_debt": debt.copy(), "interest": owed, "debt_service": owed.copy()}
 
 
 def facility_owed(fac: FacilityData, T: int) -> np.ndarray:

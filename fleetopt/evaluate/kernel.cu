@@ -1758,9 +1758,9 @@ FO_DEVICE void fo_keep_flows(fo_state* st, double ebitda, double service, double
 }
 #endif
 
-// the quantities the covenants test in quarter t (core.covenants.QUANTITIES) into value[8]: the flows
+// the quantities the covenants test in quarter t (core.covenants.QUANTITIES) into value[9]: the flows
 // (their window's means with a trailing test), the debt and cash at the end of the quarter, the
-// borrowing base's collateral needed and the GPUs' value at the scenario's resale level
+// borrowing base's collateral needed and the GPUs' value at the scenario's resale level, net debt
 FO_DEVICE void fo_covenant_quantities(FO_PARAMS, long long s, int t, const double* q, double ebitda, double service,
                                       const fo_finance* fin, const fo_taken* tk, const fo_state* st, double* value)
 {
@@ -1791,6 +1791,11 @@ FO_DEVICE void fo_covenant_quantities(FO_PARAMS, long long s, int t, const doubl
 #else
     value[5] = value[6] = 0.0;
 #endif
+#if FO_NET_DEBT
+    value[8] = fo_max(value[1] - value[4], 0.0);  // net leverage's numerator (leverage_numerator)
+#else
+    value[8] = 0.0;  // read by no test
+#endif
 }
 
 // the covenants quarter t's quantities miss (a core.covenants.kind_bit mask; 0: none), each test a row of
@@ -1817,7 +1822,7 @@ FO_DEVICE void fo_covenants(FO_PARAMS, long long p, long long s, int t, const do
     fo_keep_flows(st, ebitda, service, fin->interest, fin->tax);
 #endif
     if (t < covenant_from) return;
-    double value[8];
+    double value[9];
     fo_covenant_quantities(FO_ARGS, s, t, q, ebitda, service, fin, tk, st, value);
     st->breach = fo_cure(st->breach, fo_missed_covenants(FO_ARGS, t, value), equity_cures, st->min_cash < default_below);
     if (!(st->breach & FO_UNCURED)) return;  // this quarter's: the step is not run after it

@@ -180,6 +180,8 @@ class KernelShape:
             "FO_BASE": int(any(row[ROW_BIT] == kind_bit(BORROWING_BASE) for row in self.covenants)),
             # a test on EBITDA less tax (the DSCR with dscr_cash_flow: ebitda_less_tax): its flow is kept
             "FO_CFADS": int(any(QUANTITIES.index("ebitda_less_tax") in row[:3] for row in self.covenants)),
+            # a test on net debt (leverage with leverage_numerator: net_debt): made only then
+            "FO_NET_DEBT": int(any(QUANTITIES.index("net_debt") in row[:3] for row in self.covenants)),
             "FO_THREADS": THREADS_PER_BLOCK,
             "FO_PLANS": PLANS_PER_THREAD,
         }  # fmt: skip

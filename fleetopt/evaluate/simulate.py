@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fleetopt.core.arrays import less_product, plus, plus_over, reusing
-from fleetopt.core.covenants import FLOWS, CovenantTest, CureRights, kind_bit, window_mean
+from fleetopt.core.covenants import FLOWS, CovenantTest, CureRights, kind_bit, net_debt, window_mean
 from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
 from fleetopt.core.economics import (
     LIQUIDITY_TOLERANCE_USD,
@@ -676,6 +676,8 @@ def _covenants(consts: SimulationConstants, t: int, flows: dict, ebitda: Any, st
     if not tests:
         return None
     values = {"debt": step.debt, "cash": step.cash, **(base or {})}
+    if any(test.kind.numerator == "net_debt" for test in tests):
+        values["net_debt"] = net_debt(step.debt, step.cash, xp)
     for name in FLOWS:
         values[name] = window_mean(flows[name], window) if window > 1 else quarter[name]
     missed = None  # one kind per test, so the sum of their bits is the mask

@@ -5,7 +5,7 @@ constraint group per catalogue group (§5.11) and, for the tests on EBITDA, thei
 Each test is the catalogue's linear form in model units, in the quarters the MILP tests it
 (``CovenantTest.milp_tested``):
 
-    max test:  lesser_t <= a x greater_t + slack      (leverage: D_t <= 4 Γ EBITDA_t)
+    max test:  lesser_t <= a x greater_t + slack      (leverage: D_t <= 4 Γ EBITDA_t; net: D_t - C_t)
     min test:  a x greater_t + slack >= lesser_t      (DSCR: EBITDA_t >= δ (Int_t + S^{am}_t))
 
 with the flows (EBITDA, debt service, interest, EBITDA less tax) averaged over the covenants' EBITDA
@@ -44,6 +44,8 @@ def quantity(b: Builder, name: str, t: int, case: str | None = None):
         return total_debt(b, t)
     if name == "cash":
         return m.cash[t] if case is None else m.cash[t] - m.stress_gap[case, t]
+    if name == "net_debt":  # not floored at 0: linear, and where cash covers the debt a tighter row
+        return total_debt(b, t) - quantity(b, "cash", t, case)
     quarters = range(max(0, t - b.data.covenant_window + 1), t + 1)
     values = [_flow(b, name, q, case) for q in quarters]
     return values[0] if len(values) == 1 else sum(values) / len(values)
@@ -134,7 +136,8 @@ def _on_ebitda(kind: CovenantKind) -> bool:
 
 
 # where a test on debt is held although the plan may owe nothing (formulation §5.11, §9)
-_POSSIBLE = {"debt": "debt could be outstanding", "debt_service": "debt service could be due",
+_POSSIBLE = {"debt": "debt could be outstanding", "net_debt": "debt could be outstanding",
+             "debt_service": "debt service could be due",
              "interest": "interest could be due"}  # fmt: skip
 
 
@@ -148,9 +151,11 @@ def covenant_note(kind: CovenantKind) -> str:
     if not kind.needs_debt:
         return ""
     income = _AT_LEAST_ZERO[kind.numerator if kind.bound == "min" else kind.denominator]
+    # net of cash the row reads -C_t <= 4 x limit x EBITDA: it bounds EBITDA below 0 by the cash
+    floor = "-cash / (4 x the limit)" if kind.numerator == "net_debt" else "0"
     return (
         f"the {kind.label} row holds in every tested quarter where {_POSSIBLE[kind.applies_when]}, also "
-        f"where the plan owes nothing: there it reads {income} >= 0 (docs/formulation.md §9)"
+        f"where the plan owes nothing: there it reads {income} >= {floor} (docs/formulation.md §9)"
     )
 
 

@@ -131,8 +131,13 @@ class Covenants(StrictModel):
     the last four quarters (the trailing twelve months most facilities test; fewer quarters at the
     start of the horizon)."""
     max_debt_to_ebitda: CovenantRatio | None = None
-    """Largest total debt / annualised EBITDA (4 x the quarter's EBITDA, or 4 x its four-quarter average;
-    at most 100)."""
+    """Largest total debt (or net debt: `leverage_numerator`) / annualised EBITDA (4 x the quarter's
+    EBITDA, or 4 x its four-quarter average; at most 100)."""
+    leverage_numerator: Literal["debt", "net_debt"] = "debt"
+    """The debt `max_debt_to_ebitda` divides by annualised EBITDA: total debt (term loans and revolver,
+    end of quarter; gross leverage), or net debt: that debt less cash, end of quarter, not below zero
+    (net leverage, which many credit agreements test): the test lapses in a quarter whose cash covers
+    the debt."""
     min_dscr: CovenantRatio | None = None
     """Smallest EBITDA (or EBITDA less tax: `dscr_cash_flow`) / debt service (interest + scheduled
     principal; a bullet's repayment at maturity is not debt service, as credit agreements define it;
