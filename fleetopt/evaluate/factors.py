@@ -162,8 +162,9 @@ def _loading(data: ModelData, name: str) -> float:
 def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Market price multiplier by generation: a lognormal walk per generation (correlated across
     generations and with the AI cycle), an uncertain slope common to them, the self-competition shock
-    and the step down of an older generation when a newer one ships; mean one unless ``risk.mean_one``
-    is off."""
+    and the step down of an older generation when a newer one ships, mean one unless ``risk.mean_one``
+    is off; then the fall after a customer's default (``risk.customer_default_price_impact``), a
+    stress on top."""
     risk = data.risk
     price = _price_walks(data, seed, idx)
     if risk.price_trend_volatility_annual > 0:
@@ -175,7 +176,24 @@ def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
             step = _generation_step(data, seed, idx, g)
             if step is not None:
                 price[:, g, :] *= step
+    if any(risk.customer_default_price_impact.values()):
+        price *= _customer_default_price_impact(data, seed, idx)[:, None, :]
     return price
+
+
+def _customer_default_price_impact(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, T) multiplier of every market price: the product over the customers of
+    ``risk.customer_default_price_impact`` of 1 - its fraction from the quarter it defaults in
+    (:func:`customer_default_quarters`, the quarter its contracts end), 1 before. A stress, not
+    renormalised by ``mean_one``: the forecast's prices are not an average over these defaults."""
+    impact = data.risk.customer_default_price_impact
+    first = customer_default_quarters(data, seed, idx)
+    quarters = np.arange(data.T)[None, :]
+    multiplier = np.ones((len(idx), data.T))
+    for j, name in enumerate(data.customers):
+        if impact.get(name):
+            multiplier *= np.where(quarters >= first[:, j : j + 1], 1.0 - impact[name], 1.0)
+    return multiplier
 
 
 def _price_walks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
@@ -281,22 +299,18 @@ def draw_demand(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     return np.stack([data.demand[u][None, :] * walk for u, walk in enumerate(walks)], axis=1)
 
 
-def draw_contract_alive(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
-    """Whether each contract's customer has not defaulted yet; a default is permanent and ends
-    every contract of that customer. A customer defaults in a quarter with its hazard
+def customer_default_quarters(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, len(data.customers)) the quarter each customer defaults in, ``data.T`` where it does not
+    default in the horizon; a default is permanent. A customer defaults in a quarter with its hazard
     (``data.customer_hazard``). Under the AI cycle with ``default_correlation`` rho, it defaults
     when rho x the cycle's shock + sqrt(1 - rho^2) x its own normal shock falls below the normal
     quantile of its hazard: the same probability every quarter, more often in a downturn."""
     T, n = data.T, len(idx)
-    if not data.contracts:
-        return np.ones((n, 0, T), dtype=bool)
+    first = np.full((n, len(data.customers)), T, dtype=np.int64)
     rho = _loading(data, "default_correlation")
     cycle = _cycle(data, seed, idx, rho)
-    alive_of = {}  # customer -> (n, T) True until its default, False from then on
-    for j, name in enumerate(data.customers):
-        hazard = data.customer_hazard[j]
+    for j, hazard in enumerate(data.customer_hazard):
         if hazard <= 0:
-            alive_of[name] = np.ones((n, T), dtype=bool)
             continue
         if cycle is None:
             hit = uniforms(seed, idx, (Stream.CUSTOMER, j), T) < hazard
@@ -305,9 +319,19 @@ def draw_contract_alive(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarr
             latent = rho * cycle + np.sqrt(1.0 - rho * rho) * own
             latent[:, 0] = own[:, 0]  # the cycle has no shock in quarter 0 (today is known)
             hit = latent < (NormalDist().inv_cdf(hazard) if hazard < 1 else np.inf)
-        first = np.where(hit.any(axis=1), hit.argmax(axis=1), T)
-        alive_of[name] = np.arange(T)[None, :] < first[:, None]
-    return np.stack([alive_of[con.customer] for con in data.contracts], axis=1)
+        first[:, j] = np.where(hit.any(axis=1), hit.argmax(axis=1), T)
+    return first
+
+
+def draw_contract_alive(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Whether each contract's customer has not defaulted yet (:func:`customer_default_quarters`):
+    every contract of a customer ends from the quarter it defaults in."""
+    T, n = data.T, len(idx)
+    if not data.contracts:
+        return np.ones((n, 0, T), dtype=bool)
+    column = {name: j for j, name in enumerate(data.customers)}
+    first = customer_default_quarters(data, seed, idx)[:, [column[con.customer] for con in data.contracts]]
+    return np.arange(T)[None, None, :] < first[:, :, None]
 
 
 def draw_delay(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:

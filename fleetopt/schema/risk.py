@@ -181,7 +181,8 @@ class Risk(StrictModel):
     """Every multiplicative factor (prices by generation, demand, electricity, resale) averages to
     the forecast: the self-competition shock and the timing of a newer generation's release are
     risks around the forecast, which already expects them. False: they are a downside on top of
-    the forecast (a deliberate bias; how fleetopt's first releases drew them)."""
+    the forecast (a deliberate bias; how fleetopt's first releases drew them). The price fall after
+    a customer's default (`customer_default_price_impact`) is a stress on top either way."""
     price_volatility_annual: Volatility = 0.0
     """Volatility of market prices (lognormal random walk per generation), per sqrt(year)."""
     price_correlation_across_generations: Fraction = 1.0
@@ -209,6 +210,11 @@ class Risk(StrictModel):
     (fleetopt/core/credit.py, docs/sources.md) instead of `customer_default_hazard_per_quarter`."""
     customer_hazard_overrides: dict[str, Fraction] = Field(default_factory=dict)
     """Per-customer hazards that replace the rating's and `customer_default_hazard_per_quarter`."""
+    customer_default_price_impact: dict[str, ShareBelowOne] = Field(default_factory=dict)
+    """Fraction by which every generation's market price falls, for good, from the quarter a customer
+    defaults in (0.1: 10 % lower; several customers' defaults multiply): the capacity a large customer
+    leaves returns to every provider at once. A stress on top of the forecast, not renormalised by
+    `mean_one`."""
     power_delay: PowerDelay | None = None
     """Random delay of power-expansion blocks and of contracted capacity; none when omitted."""
     delivery_slip: DeliverySlip | None = None
