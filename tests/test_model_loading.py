@@ -247,6 +247,15 @@ def test_validate_says_the_price_slope_is_uncertain():
     assert "every scenario is the forecast" not in flat
 
 
+def test_validate_says_prices_fall_at_a_customer_s_default():
+    """The fall of every market price after lab-a's default was not in the summary of the risk."""
+    code, out, err = run_cli("validate", str(TINY_PATH),
+                             "--set", "risk.customer_default_price_impact={lab-a: 0.15}")  # fmt: skip
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert "market prices fall for good at a customer's default (lab-a -15%)" in flat
+
+
 def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_text):
     """The summary left out `risk` and `policy`: a planner could not see that an edit of the policy
     was read. tiny's risk as in its file; its policy with a buffer and one rule off; no risk at all."""
