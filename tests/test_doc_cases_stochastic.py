@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -459,13 +460,15 @@ def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows, robustne
 
 
 def owing_with_ebitda_below_zero(
-    covenant: dict, solver: str, robustness: dict | None = None, overhead_usd: float = 1_500_000
+    covenant: dict, solver: str, robustness: dict | None = None, overhead_usd: float = 1_500_000,
+    owed_usd: float = 100_000,
 ) -> dict:
-    """The test below's case solved by ``solver`` (with a ``robustness`` block if given): its summary."""
+    """The test below's case solved by ``solver`` (with a ``robustness`` block if given, and ``owed_usd``
+    of opening balance): its summary."""
     d = rescue_model(overhead_usd_per_quarter=overhead_usd)
     d["finance"]["opening_cash_usd"] = 10_000_000
     d["finance"]["facilities"] = {"owed": {
-        "size_usd": 100_000, "opening_balance_usd": 100_000, "fixed_rate_annual": 0.0,
+        "size_usd": owed_usd, "opening_balance_usd": owed_usd, "fixed_rate_annual": 0.0,
         "amortization_quarters": 8, "draw_from": "2026Q1", "draw_until": "2026Q1",
     }}  # fmt: skip
     d["finance"]["covenants"] = {"test_from": "2026Q1", **covenant}
@@ -648,3 +651,53 @@ def test_where_rp_solved_again_is_still_below_eev_rp_is_eev(monkeypatch):
     assert s["scenarios"][0]["value_usd"] == pytest.approx(-2_998_329.35, abs=0.01)
     (rp_label,) = [label for key, label in run.measure_rows(s) if key == "rp_usd"]
     assert "the forecast optimum's first stage's (EEV; its own plan, $1.0M" in rp_label
+
+
+def test_ws_is_never_below_rp():
+    """§7b "WS at least RP": ``owing_with_ebitda_below_zero``'s case with DSCR (1.2x) and $500,000 owed
+    at 0 % over 8 quarters (62,500 a quarter: the rows ask EBITDA >= 75,000; 250,000 due after the
+    horizon). Scenario 15 (p = 0.05) earns -368,368.75 a quarter, a cure of 75,000 + 368,368.75 =
+    443,368.75; scenario 0 (p = 0.95) 103,850, none. RP keeps every GPU (one scrapped saves scenario
+    15 1,041.0625 a quarter but costs scenario 0 4,119.125), so its cures of 2026Q2-Q4 exceed the
+    balances at their starts (437,500, 375,000, 312,500) and are cut to them; it then prepays the
+    250,000 in 2026Q1 (250,000 x (0.976454 - 0.909091) = 16,840.79 a copy, against 0.05 x 11 x
+    750,000 of cures), owing 187,500, 125,000, 62,500: NPV_15 = -368,368.75 x 3.770020 - 479,739.77
+    (312,500 x DF_0 + 62,500 x (DF_1 + DF_2 + DF_3)) = -1,868,497.34, V_15 = NPV_15 - 11 x 818,368.75 =
+    -10,870,553.59, V_0 = 391,516.58 - 479,739.77 = -88,223.19, RP = -627,339.71. WS's own solve:
+    scenario 15 alone scraps its 100 idle GPUs (EBITDA -264,262.50, cure 339,262.50 a quarter), which
+    exceeds only 2026Q4's 312,500 owed; cut there, it prepays the 250,000 in 2026Q3 and stops: V_15 =
+    -13,347,816.78, WS -735,204.12, EVPI -107,864.40 (before). Under RP's cures (2026Q2-Q4 cut to
+    the debt), scenario 15 alone scraps its 100 and prepays in 2026Q1: NPV_15 = -264,262.50 x 3.770020
+    - 479,739.77 = -1,476,014.72, cures 339,262.50 + 375,000, V_15 = NPV_15 - 11 x 714,262.50 =
+    -9,332,902.22; scenario 0 alone prepays nothing: V_0 = EV = 391,516.58 - 62,500 x 3.770020 -
+    250,000 x DF_3 = -71,382.40; WS = 0.95 V_0 + 0.05 V_15 = -534,458.39, EVPI 92,881.32. EEV (nothing
+    prepaid): cures 443,368.75 + 437,500 + 375,000 + 312,500, NPV_15 = -1,388,757.57 - 462,898.98 =
+    -1,851,656.55, V_15 = -19,103,712.80, EEV = 0.95 V_0 + 0.05 V_15 = -1,022,998.92."""
+    s = owing_with_ebitda_below_zero({"min_dscr": 1.2}, "blocks", owed_usd=500_000)
+    assert (s["ev_usd"], s["rp_usd"], s["eev_usd"]) == (
+        pytest.approx(-71_382.40, abs=0.01), pytest.approx(-627_339.71, abs=0.01),
+        pytest.approx(-1_022_998.92, abs=0.01),
+    )  # fmt: skip
+    assert (s["ws_usd"], s["evpi_usd"]) == (
+        pytest.approx(-534_458.39, abs=0.01), pytest.approx(92_881.32, abs=0.01),
+    )  # fmt: skip
+    assert s["ws_own_usd"] == pytest.approx(-735_204.12, abs=0.01)
+    assert "WS (-$735.2k) below RP, so again under RP's covenant cures" in s["settings"]["solve_method"]
+
+
+def test_where_ws_solved_again_is_still_below_rp_ws_is_rp(monkeypatch):
+    """§7b "WS at least RP": the test above with WS's solve again stopped short of the gap (a time
+    limit): RP's solution is the best plan of WS found, WS = RP = -627,339.71, EVPI 0."""
+    own = run.wait_and_see
+
+    def stopped_again(ef, solver, rules=None, stage_name="WS"):
+        solution = own(ef, solver, rules, stage_name)
+        return solution if rules is None else replace(solution, status="time_limit")
+
+    monkeypatch.setattr(run, "wait_and_see", stopped_again)
+    s = owing_with_ebitda_below_zero({"min_dscr": 1.2}, "blocks", owed_usd=500_000)
+    assert (s["ws_usd"], s["rp_usd"], s["evpi_usd"]) == (
+        pytest.approx(-627_339.71, abs=0.01), pytest.approx(-627_339.71, abs=0.01), 0.0,
+    )  # fmt: skip
+    assert s["ws_own_usd"] == pytest.approx(-735_204.12, abs=0.01)
+    assert s["settings"]["solve_method"].endswith("below RP too: WS is RP's value")

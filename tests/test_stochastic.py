@@ -807,7 +807,7 @@ class _StoppedMeasures:
     def fix_first_stage(self, values):
         pass
 
-    def solve(self, mip_gap, time_limit, threads):
+    def solve(self, mip_gap, time_limit, threads, rules=None):
         return self.solutions.pop(0)
 
 

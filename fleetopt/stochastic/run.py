@@ -538,18 +538,26 @@ def by_blocks(
     }  # fmt: skip
     first_stage, chosen, why = sto.first_stage_values(ef.block(0), quarters), rp, None
     figures = recourse_figures(ef, rp, forecast)
+    method = None  # RP's, and where WS was solved again, how
     if measures:
         extra, eev = _timed(timings, "measures_seconds", eev_and_ws, ef, forecast, rp, solver)
         own, eev_is_rp = rp, False
-        if below_eev(rp, eev, solver.mip_gap):
+        if ends_below(rp, eev, solver.mip_gap):
             rp = _timed(timings, "resolve_seconds", solve_again_under_eev_rules, ef, rp, eev, solver)
             first_stage, chosen = sto.first_stage_values(ef.block(0), quarters), rp
-            eev_is_rp = rp.status != "optimal" or below_eev(rp, eev, solver.mip_gap)
+            eev_is_rp = rp.status != "optimal" or ends_below(rp, eev, solver.mip_gap)
             if eev_is_rp:  # EEV's solution is one of RP's: the best found
                 rp = replace(eev, method=f"{rp.method}; below EEV: RP is the forecast's first stage's")
             figures = recourse_figures(ef, rp, forecast) | extra | {"rp_own_usd": own.objective_usd}
             extra = measure_differences(figures, solver.mip_gap)
         figures.update(extra)
+        if (figures["evpi_usd"] or 0.0) < 0:  # WS below RP by more than the gap (measure_difference)
+            started = time.perf_counter()
+            again, note = ws_again_under_rp_rules(ef, figures["ws_usd"], rp, solver)
+            figures.update(again)
+            figures.update(measure_differences(figures, solver.mip_gap))
+            timings["measures_seconds"] += time.perf_counter() - started
+            method = f"{rp.method}; {note}"
         why = FORECAST_ABOVE_RP if eev_is_rp else forecast_kept(figures, rp, solver.mip_gap)
         if why:
             first_stage, chosen = forecast.first_stage, eev
@@ -569,7 +577,7 @@ def by_blocks(
             )
             figures.update(eev_in_sample(ef, eev_apart))
             timings["measures_seconds"] += time.perf_counter() - started
-    return Recourse(first_stage, figures, rows, rp.method, model_size(ef.m), timings)
+    return Recourse(first_stage, figures, rows, method or rp.method, model_size(ef.m), timings)
 
 
 # why the plan keeps the forecast optimum's first stage where RP's solve, and its solve again under
@@ -577,13 +585,16 @@ def by_blocks(
 FORECAST_ABOVE_RP = "above RP's plans, its own and solved again under EEV's covenant cures"
 
 
-def below_eev(rp: sto.EFSolution, eev: sto.EFSolution, mip_gap: float) -> bool:
-    """Whether both reached the gap and EEV is above RP by more than the gap (VSS below 0,
-    :func:`measure_difference`), which an exact solve cannot give: the forecast optimum's first stage
-    is a solution of RP, EEV its value, but each solve decides which covenant cures to cut to the debt
-    from its own last plan (§7b, "A covenant cure costs at most the debt"), so RP's can end below."""
-    rp_usd, eev_usd = solved_to_gap(rp), solved_to_gap(eev)
-    return rp_usd is not None and eev_usd is not None and measure_difference(rp_usd, eev_usd, mip_gap) < 0
+def ends_below(solution: sto.EFSolution, floor: sto.EFSolution, mip_gap: float) -> bool:
+    """Whether both reached the gap and ``floor`` is above ``solution`` by more than the gap (RP below
+    EEV: VSS below 0; WS below RP: EVPI below 0; :func:`measure_difference`), which an exact solve
+    cannot give: ``floor``'s solution is one of ``solution``'s problem, but each solve decides which
+    covenant cures to cut to the debt from its own last plan (§7b, "A covenant cure costs at most the
+    debt"), so one can end below."""
+    value, floor_value = solved_to_gap(solution), solved_to_gap(floor)
+    if value is None or floor_value is None:
+        return False
+    return measure_difference(value, floor_value, mip_gap) < 0
 
 
 def solve_again_under_eev_rules(
@@ -597,6 +608,36 @@ def solve_again_under_eev_rules(
     again.method = (f"{rp.method}; its plan ({format_usd(rp.objective_usd)}) below EEV, so again under "
                     f"EEV's covenant cures: {again.method}")  # fmt: skip
     return again
+
+
+def ws_again_under_rp_rules(
+    ef: sto.ExtensiveForm, ws_usd: float, rp: sto.EFSolution, solver: SolverSettings
+) -> tuple[dict, str]:
+    """WS solved again from the rows RP's solve lifted and the cures it held to the debt, where its own
+    solve ended below RP (``ws_usd``): RP's solution, its non-anticipativity dropped, is a plan of it,
+    so WS is at least RP; where that solve too ends below RP (a time limit), RP's solution is the best
+    plan of WS found, and WS is RP (§7b, "WS at least RP"). Returns ``ws_usd`` and ``ws_own_usd`` (the
+    own solve's value), and the words for ``solve_method``."""
+    again = wait_and_see(ef, solver, rules=rp.rules, stage_name="WS again, under RP's covenant cures")
+    below = f"WS ({format_usd(ws_usd)}) below RP, so again under RP's covenant cures"
+    if again.status != "optimal" or ends_below(again, rp, solver.mip_gap):
+        return {"ws_usd": rp.objective_usd, "ws_own_usd": ws_usd}, f"{below}: below RP too: WS is RP's value"
+    return {"ws_usd": again.objective_usd, "ws_own_usd": ws_usd}, f"{below}: {again.method}"
+
+
+def wait_and_see(
+    ef: sto.ExtensiveForm, solver: SolverSettings, rules: tuple | None = None,
+    stage_name: str = "WS (each scenario on its own)",
+) -> sto.EFSolution:
+    """WS: the extensive form without non-anticipativity, each scenario on its own, its covenant rows
+    on debt as another solve's ``rules`` left them where given (:meth:`~fleetopt.milp.stochastic.
+    ExtensiveForm.solve`)."""
+    ef.m.nonanticipativity.deactivate()
+    try:
+        with stage(stage_name):
+            return ef.solve(solver.mip_gap, solver.time_limit, solver.threads, rules=rules)
+    finally:
+        ef.m.nonanticipativity.activate()
 
 
 def measure_differences(figures: dict, mip_gap: float) -> dict:
@@ -749,10 +790,7 @@ def eev_and_ws(
     with stage("EEV (the forecast's first stage in the scenarios)"):
         eev = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     ef.fix_first_stage(None)
-    ef.m.nonanticipativity.deactivate()
-    with stage("WS (each scenario on its own)"):
-        ws = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
-    ef.m.nonanticipativity.activate()
+    ws = wait_and_see(ef, solver)
     eev_usd, ws_usd = solved_to_gap(eev), solved_to_gap(ws)
     solved = {"status": rp.status, "rp_usd": rp.objective_usd, "eev_usd": eev_usd, "ws_usd": ws_usd}
     return {
