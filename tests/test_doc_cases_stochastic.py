@@ -683,6 +683,10 @@ def test_ws_is_never_below_rp():
     )  # fmt: skip
     assert s["ws_own_usd"] == pytest.approx(-735_204.12, abs=0.01)
     assert "WS (-$735.2k) below RP, so again under RP's covenant cures" in s["settings"]["solve_method"]
+    (ws_label,) = [label for key, label in run.measure_rows(s) if key == "ws_usd"]
+    assert ws_label.endswith(
+        "(its own solve, -$735.2k, was below RP: solved again under RP's covenant cures, at least RP)"
+    )
 
 
 def test_where_ws_solved_again_is_still_below_rp_ws_is_rp(monkeypatch):

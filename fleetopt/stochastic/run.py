@@ -940,10 +940,14 @@ def measure_rows(summary: dict) -> list[tuple[str, str]]:
     the gap of its bound), the plan kept's value follows it (``plan_value_usd``), and VSS and EVPI say
     that they are RP's, not the plan kept's (§7b, "Which first stage the plan keeps"); where RP's own
     plan ended below EEV, and so did its solve again (:data:`FORECAST_ABOVE_RP`), RP is EEV's and the
-    plan kept, and says so."""
-    if keeps_rp(summary):
-        return list(MEASURES)
+    plan kept, and says so. Where WS's own solve ended below RP (``ws_own_usd``), WS says it was solved
+    again (§7b, "WS at least RP")."""
     labels = dict(MEASURES)
+    if summary.get("ws_own_usd") is not None:
+        labels["ws_usd"] += (f" (its own solve, {format_usd(summary['ws_own_usd'])}, was below RP: solved "
+                             "again under RP's covenant cures, at least RP)")  # fmt: skip
+    if keeps_rp(summary):
+        return list(labels.items())
     if FORECAST_ABOVE_RP in summary.get("first_stage", ""):  # RP is the forecast's first stage's
         labels["rp_usd"] = (
             "RP, recourse problem: the best plan the stochastic solve found, the forecast optimum's first "
