@@ -114,6 +114,7 @@ NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chan
 PAIRED_ERROR = {
     "npv_mean_usd": "npv_mean_paired_se_usd",
     **TAIL_PAIRED_ERROR,
+    "loss_probability": "loss_probability_paired_se",
     "breach_probability": "breach_probability_paired_se",
     "uncured_breach_probability": "uncured_breach_probability_paired_se",
     "default_probability": "default_probability_paired_se",
@@ -201,6 +202,7 @@ FIGURES = [
     ("npv_median_usd", "median NPV", "USD"),
     ("npv_p95_usd", "P95 NPV", "USD"),
     ("loss_probability", "P(NPV < 0)", "share"),
+    ("loss_probability_paired_se", "P(NPV < 0) minus the first plan's: standard error", "share"),
     ("breach_probability", BREACH_LABEL, "share"),
     ("breach_probability_paired_se", f"{BREACH_LABEL} minus the first plan's: standard error", "share"),
     ("uncured_breach_probability", f"{UNCURED_LABEL}: an event of default", "share"),
@@ -1335,6 +1337,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
         "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
         **paired_tail_errors(npv[0], npv[n], n),
+        "loss_probability_paired_se": paired_loss_error(npv, n),
         # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
@@ -1349,6 +1352,15 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         "gpus_retired": float(plan.retire.sum()),
         "debt_drawn_usd": float(plan.draws.sum()),
     }
+
+
+def paired_loss_error(npv: np.ndarray, n: int) -> float:
+    """The paired error of plan ``n``'s P(NPV < 0) less the first plan's (``npv``: (plans,
+    scenarios), USD): :func:`paired_error` of the per-scenario 0/1 differences, as the other
+    probabilities' (:func:`paired_share_errors`); NaN for the first plan itself."""
+    if n == 0:
+        return np.nan
+    return paired_error((npv[n] < 0).astype(np.float64) - (npv[0] < 0).astype(np.float64))
 
 
 def paired_share_errors(outcomes: dict, n: int) -> dict[str, float]:

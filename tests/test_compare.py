@@ -26,6 +26,7 @@ from fleetopt.compare import (
     Comparison,
     compare_plans,
     contracts_against_first,
+    paired_loss_error,
     paired_share_errors,
     paired_tail_errors,
     plans_from_refs,
@@ -271,9 +272,9 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 41 figures (P(any default), its and P(uncured breach)'s paired errors, the lowest cushion
-        # on the trailing year's averages among them, as tiny tests each quarter's own EBITDA; a
-        # lab's present costs and demand share left out, and the NPV with limited liability, the
+        # 44 figures (P(any default), its, P(uncured breach)'s and P(NPV < 0)'s paired errors, the
+        # lowest cushion on the trailing year's averages among them, as tiny tests each quarter's
+        # own EBITDA; a lab's present costs and demand share left out, and the NPV with limited liability, the
         # NPV's own figures where no scenario defaults, and the debt at a liquidity default; the
         # debt at an uncured breach is in: some scenarios have one), and which covenant breaks first
         # for each of tiny's four tests (leverage, DSCR, liquidity, and the borrowing base of its
@@ -288,7 +289,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert "lowest_covenant_cushion_trailing" in set(figures["figure"])
         # and the NPV if lenders accelerate, which differs from the NPV with limited liability: an
         # uncured breach ends the shareholders' claim in some scenarios
-        assert len(figures) == 43 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 44 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
         assert "npv_limited_mean_usd" not in set(figures["figure"])
         assert {"npv_accelerated_mean_usd", "npv_accelerated_cvar5_usd"} <= set(figures["figure"])
         assert "debt_at_default_mean_usd" not in set(figures["figure"])
@@ -1516,6 +1517,34 @@ def test_the_probabilities_differences_have_paired_errors():
     assert errors["any_default_probability_paired_se"] == pytest.approx((11 / 12 / 4) ** 0.5, rel=1e-12)
     assert all(np.isnan(v) for v in paired_share_errors(outcomes, 0).values())
     assert format_figure(errors["breach_probability_paired_se"], "pp") == "40.82 pp"
+
+
+def test_p_npv_below_zero_has_a_paired_error_as_the_other_probabilities():
+    """P(NPV < 0) was coloured green or red with no error (the default model's 3/4-Rubin plan read
+    "-0.6 pp" green): losses in scenarios 1 and 3 for the first plan, 3 and 4 for the other:
+    differences (-1, 0, 0, 1), mean 0, sample variance 2/3, error sqrt(2/3 / 4) = 40.82 pp, within
+    two errors of the 0 difference; none for the first plan."""
+    npv = np.array([[-1.0, 2.0, -3.0, 4.0], [1.0, 2.0, -3.0, -4.0]])
+    assert np.isnan(paired_loss_error(npv, 0))
+    assert paired_loss_error(npv, 1) == pytest.approx((2 / 3 / 4) ** 0.5, rel=1e-12)
+    figures = pd.DataFrame({"A": [0.5, np.nan], "B": [0.5, paired_loss_error(npv, 1)]},
+                           index=["loss_probability", "loss_probability_paired_se"])  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B"], figures, empty, empty, empty, 4, 0)
+    assert comp.difference_shown("loss_probability", [0.5, 0.5], "share", 1) == "0.0 pp (within 2 s.e.)"
+    assert not comp.judged("loss_probability", 1)
+
+
+def test_the_loss_probability_error_is_that_of_the_scenarios_npvs(tiny_run):
+    """compare's row of P(NPV < 0)'s paired error is that of its own NPV matrix's 0/1 losses."""
+    _, result, _ = tiny_run
+    data = result.data
+    comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["a", "b"], 200, 3)
+    loss = (comp.npv_matrix < 0).astype(float)
+    expected = (loss[1] - loss[0]).std(ddof=1) / np.sqrt(200)
+    assert comp.figures.loc["loss_probability_paired_se", "b"] == pytest.approx(expected, rel=1e-12)
+    assert np.isnan(comp.figures.loc["loss_probability_paired_se", "a"])
+    assert comp.figures.loc["loss_probability", "b"] == pytest.approx(loss[1].mean(), rel=1e-12)
 
 
 def test_the_probabilities_errors_are_shares_in_the_files_and_points_in_the_tables(tiny_run):

@@ -80,7 +80,7 @@ def _definitions(comp: Comparison) -> str:
                        "'for lenders'), by the 'better' column. The mean, P5, CVaR5 and "
                        "the probabilities with a 'minus the first plan's: standard error' row are coloured "
                        "only beyond two of those errors (not where it is n/a); the other figures over the scenarios (the "
-                       "median, P95, P(NPV < 0), the first breaches, ...) have no paired error here, so "
+                       "median, P95, the first breaches, ...) have no paired error here, so "
                        "their colour gives the direction alone, not that the difference is beyond "
                        "chance; a figure on the forecast is one path, with no chance in it."),
     ]  # fmt: skip
