@@ -24,8 +24,10 @@ from fleetopt.core.metric_columns import (
 )
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import COHORT_DECISIONS, Plan, rounded_decision
+from fleetopt.core.quarters import span_label
 from fleetopt.core.results import (
     CUSHION_MEANS,
+    FIRST_YEAR,
     LAB_FIGURES,
     NPV_LIMITED_CVAR5_LABEL,
     PEAK_DEBT_FORECAST_LABEL,
@@ -240,7 +242,13 @@ FIGURES = [
     ("peak_debt_forecast_usd", PEAK_DEBT_FORECAST_LABEL, "USD"),
     # what the plan spends and earns, which GPU counts alone do not show
     ("capex_gpu_total_usd", "GPU capex over the horizon (MILP statements)", "USD"),
+    # what a plan commits to before the next annual review, and so what it spends later: a plan that
+    # defers its orders looks like one that buys less in the horizon's totals (first_year_names)
+    ("capex_gpu_first_year_usd", "of which in the horizon's first year (MILP statements)", "USD"),
     ("capex_power_total_usd", "power capex over the horizon (MILP statements)", "USD"),
+    # a block is paid over its lead time: what one started in the first year commits is its whole cost
+    ("power_committed_first_year_usd", "capex of the power blocks started in the horizon's first year "
+     "(whole blocks, paid over their lead time)", "USD"),
     ("revenue_total_usd", "revenue over the horizon (MILP statements)", "USD"),
     # of it, the contracts': the rest is the market's, whose volume and price nothing holds
     ("revenue_contracts_total_usd", "of which under contract (MILP statements)", "USD"),
@@ -685,11 +693,12 @@ class Comparison:
     def rows(self) -> list[tuple[str, str, str]]:
         """The (key, name, unit) of :data:`FIGURES` this comparison has, in its figures' order (a
         comparison with a plan solved for least cost has :data:`COST_FIRST` first), each covenant's
-        named as the model tests it (:func:`covenant_figure_names`; a what-if's, as each side's does)."""
+        named as the model tests it (:func:`covenant_figure_names`; a what-if's, as each side's does)
+        and the first-year capex's with its quarters (:func:`first_year_names`)."""
         by_key = {figure[0]: figure for figure in FIGURES}
-        names = {} if self.data is None else covenant_figure_names(self.data.covenant_kinds)
+        names = {} if self.data is None else _model_row_names(self.data)
         if names and self.what_if_data is not None:  # a what-if's covenant tested on another numerator
-            theirs = covenant_figure_names(self.what_if_data.covenant_kinds)
+            theirs = _model_row_names(self.what_if_data)
             sides = [f"\u201c{label}\u201d" for label in self.labels]
             names = {key: both_sides(name, theirs[key], *sides) for key, name in names.items()}
         rows = [by_key[key] for key in self.figures.index]
@@ -1342,6 +1351,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
         **horizon_totals(st.lines),
+        **first_year_capex(data, plan, st.lines),
         "largest_customer_revenue_share": np.nan if largest is None else largest,
         "present_cost_usd": cost,
         "present_cost_per_h100_hour_usd": per_hour if per_hour is not None else np.nan,
@@ -1352,6 +1362,34 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         "gpus_retired": float(plan.retire.sum()),
         "debt_drawn_usd": float(plan.draws.sum()),
     }
+
+
+def first_year_capex(data: ModelData, plan: Plan, lines: dict) -> dict[str, float]:
+    """What a plan commits to in the horizon's first year (:data:`FIRST_YEAR`), USD: its GPU capex
+    there (``lines``: its statement lines; a GPU is paid in the quarter bought) and the whole capex
+    of the power blocks it starts there, which it pays over their lead time, partly later."""
+    started = plan.build_blocks[:, FIRST_YEAR].sum(axis=1)  # (I,) blocks
+    return {
+        "capex_gpu_first_year_usd": float(lines["capex_gpu_usd"][FIRST_YEAR].sum()),
+        "power_committed_first_year_usd": float(sum(n * site.block_capex_usd
+                                                    for n, site in zip(started, data.sites, strict=True))),
+    }  # fmt: skip
+
+
+def first_year_names(data: ModelData) -> dict[str, str]:
+    """The first-year rows' names with the quarters of that year ("of which in the first year,
+    2026Q3..2027Q2 (MILP statements)")."""
+    year = span_label(data.quarter_labels, range(min(FIRST_YEAR.stop, data.T)))
+    return {
+        "capex_gpu_first_year_usd": f"of which in the first year, {year} (MILP statements)",
+        "power_committed_first_year_usd": f"capex of the power blocks started in the first year, {year} "
+                                          "(whole blocks, paid over their lead time)",
+    }  # fmt: skip
+
+
+def _model_row_names(data: ModelData) -> dict[str, str]:
+    """The rows whose names depend on the model: its covenants' and its first year's."""
+    return covenant_figure_names(data.covenant_kinds) | first_year_names(data)
 
 
 def paired_loss_error(npv: np.ndarray, n: int) -> float:

@@ -128,6 +128,44 @@ def test_plan_against_itself_api(tiny_run):
     np.testing.assert_array_equal(mw[a].to_numpy(), mw[b].to_numpy())
 
 
+def test_the_capex_of_the_first_year_is_shown_beside_the_horizons(tiny_run):
+    """What each plan spends now and later: tiny's optimum buys its 2,000 B200 in 2026Q3 at $60,000
+    each, $120.0M, all of it in the first year (2026Q3..2027Q2); the altered plan's first year is its
+    purchases of quarters 0 to 3 (blocks x block size x price), the rest of its capex later."""
+    _, result, _ = tiny_run
+    data = result.data
+    other = altered(data, result.plan)
+    comp = compare_plans(data, [result.plan, other], ["a", "b"], 20, 0)
+    figures = comp.figures
+    assert figures.loc["capex_gpu_first_year_usd", "a"] == 120e6 == figures.loc["capex_gpu_total_usd", "a"]
+    bought = other.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]
+    assert figures.loc["capex_gpu_first_year_usd", "b"] == pytest.approx(bought[:, :, :4].sum(), rel=1e-12)
+    assert figures.loc["capex_gpu_first_year_usd", "b"] < figures.loc["capex_gpu_total_usd", "b"]
+    assert figures.loc["power_committed_first_year_usd", "a"] == 0.0
+    text = comp.to_markdown()
+    assert "| of which in the first year, 2026Q3..2027Q2 (MILP statements) | \\$120.0M |" in text
+    assert ("| capex of the power blocks started in the first year, 2026Q3..2027Q2 (whole blocks, paid "
+            "over their lead time) | \\$0 |") in text
+
+
+def test_a_power_block_started_in_the_first_year_commits_its_whole_capex(tiny_run):
+    """tiny's block: 10 MW at $9.36M per MW, $93.6M, paid over its 4-quarter lead time ($23.4M a
+    quarter). One started in 2027Q1 (quarter 2) pays $46.8M in the first year (2026Q3..2027Q2) and
+    $46.8M after, but the plan commits all $93.6M there; one started in 2028Q1 commits nothing
+    in the first year."""
+    from fleetopt.compare import first_year_capex
+    from fleetopt.core.economics import plan_statements
+
+    data = tiny_run[1].data
+    plan = Plan.empty(data)
+    plan.build_blocks[0, 2] = 1
+    plan.build_blocks[0, 6] = 1
+    lines = plan_statements(data, plan).lines
+    assert lines["capex_power_usd"][:4].sum() == pytest.approx(46.8e6, rel=1e-12)
+    figures = first_year_capex(data, plan, lines)
+    assert figures == {"capex_gpu_first_year_usd": 0.0, "power_committed_first_year_usd": 93.6e6}
+
+
 def test_a_cushion_already_breached_reads_as_breached_not_as_a_negative_fall():
     """tiny with its optional contract at $3.00 breaches DSCR on the forecast: the comparison showed
     "the fall of EBITDA that breaches it: -1.1%". A negative cushion is a breach by that much; the
@@ -272,13 +310,13 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 44 figures (P(any default), its, P(uncured breach)'s and P(NPV < 0)'s paired errors, the
-        # lowest cushion on the trailing year's averages among them, as tiny tests each quarter's
-        # own EBITDA; a lab's present costs and demand share left out, and the NPV with limited liability, the
-        # NPV's own figures where no scenario defaults, and the debt at a liquidity default; the
-        # debt at an uncured breach is in: some scenarios have one), and which covenant breaks first
-        # for each of tiny's four tests (leverage, DSCR, liquidity, and the borrowing base of its
-        # GPU-secured loan)
+        # 46 figures (P(any default), its, P(uncured breach)'s and P(NPV < 0)'s paired errors, the
+        # first year's capex, the lowest cushion on the trailing year's averages among them, as tiny
+        # tests each quarter's own EBITDA; a lab's present costs and demand share left out, and the
+        # NPV with limited liability, the NPV's own figures where no scenario defaults, and the debt
+        # at a liquidity default; the debt at an uncured breach is in: some scenarios have one), and
+        # which covenant breaks first for each of tiny's four tests (leverage, DSCR, liquidity, and
+        # the borrowing base of its GPU-secured loan)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
@@ -289,7 +327,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert "lowest_covenant_cushion_trailing" in set(figures["figure"])
         # and the NPV if lenders accelerate, which differs from the NPV with limited liability: an
         # uncured breach ends the shareholders' claim in some scenarios
-        assert len(figures) == 44 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 46 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
         assert "npv_limited_mean_usd" not in set(figures["figure"])
         assert {"npv_accelerated_mean_usd", "npv_accelerated_cvar5_usd"} <= set(figures["figure"])
         assert "debt_at_default_mean_usd" not in set(figures["figure"])
