@@ -685,6 +685,11 @@ class Comparison:
                 f"differ only in {'; '.join(what)}: their differences come from those, not from what they "
                 "buy.")  # fmt: skip
 
+    def purchases_by_generation(self) -> pd.DataFrame | None:
+        """:func:`purchases_by_generation` of :attr:`purchase_diff`: what each later plan buys more or
+        less of, the sites summed; None where the model is not known (its SKUs' generations)."""
+        return None if self.data is None else purchases_by_generation(self.data, self.purchase_diff)
+
     def peak_mw_by_site(self) -> pd.DataFrame:
         """The most MW each plan draws at each site in any quarter (plan x site), for the terminal's
         table and the HTML page."""
@@ -1458,6 +1463,17 @@ def purchases_against_first(data: ModelData, plans: list[Plan], labels: list[str
         for s, i, t in sorted(zip(*np.nonzero(delta), strict=True), key=lambda sit: (sit[2], sit[0], sit[1])):
             rows.append((label, data.quarter_labels[t], data.sku_names[s], sites[i], float(delta[s, i, t])))
     return pd.DataFrame(rows, columns=list(PURCHASE_DIFF_COLUMNS))
+
+
+def purchases_by_generation(data: ModelData, purchase_diff: pd.DataFrame) -> pd.DataFrame:
+    """:func:`purchases_against_first`'s differences summed over the sites and the SKUs of a
+    generation (plan, quarter, generation, gpus_vs_first_plan), where the sum is not 0: what a plan
+    buys more or less of, without the blocks it only moves to another site."""
+    generation = [GENERATIONS[data.sku_generation[data.sku_names.index(sku)]] for sku in purchase_diff["sku"]]
+    summed = (purchase_diff.assign(generation=generation)
+              .groupby(["plan", "quarter", "generation"], sort=False)["gpus_vs_first_plan"].sum()
+              .reset_index())  # fmt: skip
+    return summed[summed["gpus_vs_first_plan"] != 0].reset_index(drop=True)
 
 
 def contracts_against_first(data: ModelData, plans: list[Plan], labels: list[str]) -> list:

@@ -166,6 +166,40 @@ def test_a_power_block_started_in_the_first_year_commits_its_whole_capex(tiny_ru
     assert figures == {"capex_gpu_first_year_usd": 0.0, "power_committed_first_year_usd": 93.6e6}
 
 
+def test_purchases_are_summed_by_generation_and_quarter_without_site_moves(tiny_run):
+    """A decision meeting reads what a plan buys more or less of: 16 more H100 in 2026Q3 are 16 more
+    Hopper; 8 B200 fewer in texas and 8 more at another site that quarter are no Blackwell
+    difference; 24 more B200 in 2028Q2 are 24 more Blackwell. The page showed only the rows by SKU
+    and site, where a block moved between sites reads as two changes."""
+    from fleetopt.compare import purchases_by_generation
+    from fleetopt.report.comparison import comparison_html
+
+    _, result, _ = tiny_run
+    data = result.data
+    diff = pd.DataFrame([("b", "2026Q3", "H100", "texas", 16.0), ("b", "2026Q3", "B200", "texas", -8.0),
+                         ("b", "2026Q3", "B200", "ohio", 8.0), ("b", "2028Q2", "B200", "texas", 24.0)],
+                        columns=["plan", "quarter", "sku", "site", "gpus_vs_first_plan"])  # fmt: skip
+    summed = purchases_by_generation(data, diff)
+    assert summed.values.tolist() == [["b", "2026Q3", "hopper", 16.0], ["b", "2028Q2", "blackwell", 24.0]]
+    assert purchases_by_generation(data, diff.iloc[1:3]).empty  # a move between sites alone: no row
+    # the altered plan: 16 more H100 and 8 fewer B200 in 2026Q3, 24 more B200 in 2028Q2 (one site)
+    comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["a", "b"], 20, 0)
+    page = comparison_html(comp)
+    assert "Purchases against a by generation, sites summed (GPUs: + more, - fewer)" in page
+    for quarter, generation, gpus in (("2026Q3", "hopper", "+16"), ("2026Q3", "blackwell", "-8"),
+                                      ("2028Q2", "blackwell", "+24")):  # fmt: skip
+        row = f"<td class='text'>{quarter}</td><td class='text'>{generation}</td><td>{gpus}</td>"
+        assert row in page, row
+    # the terminal's table too, before the one by SKU and site
+    from fleetopt.cli.render.compare import comparison_tables
+    from fleetopt.cli.render.tables import plain_text
+
+    text = plain_text(comparison_tables(comp))
+    summed = text.split("purchases against a by generation")[1].split("purchases against a by SKU")[0]
+    assert re.search(r"│ b +│ 2026Q3 +│ hopper +│ +\+16 │", summed), summed
+    assert re.search(r"│ b +│ 2028Q2 +│ blackwell +│ +\+24 │", summed), summed
+
+
 def test_a_cushion_already_breached_reads_as_breached_not_as_a_negative_fall():
     """tiny with its optional contract at $3.00 breaches DSCR on the forecast: the comparison showed
     "the fall of EBITDA that breaches it: -1.1%". A negative cushion is a breach by that much; the

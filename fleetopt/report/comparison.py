@@ -1,6 +1,7 @@
 """A plan comparison as one self-contained HTML page (`fleetopt compare A B --out comparison.html`):
 the figures side by side with each difference and its error, the notes, the NPV distributions and
-the per-scenario differences, purchases against the first plan and the peak power by site.
+the per-scenario differences, purchases against the first plan (by generation, then by SKU and
+site) and the peak power by site.
 
 Every figure and sentence is the :class:`~fleetopt.compare.Comparison`'s own (its Markdown's cells
 and notes): the page only lays them out and draws the charts from its NPV matrix.
@@ -190,8 +191,33 @@ def _hidden_plans(comp: Comparison) -> dict[str, str]:
 
 
 def _purchases_section(comp: Comparison) -> str:
+    """Each later plan's purchases less the first's: by generation and quarter, the sites summed
+    (what it buys more or less of), then by SKU and site (where)."""
     if comp.what_if:  # one plan on both sides: the same purchases by construction
         return ""
+    return _by_generation(comp) + _by_sku_and_site(comp)
+
+
+def _by_generation(comp: Comparison) -> str:
+    summed = comp.purchases_by_generation()
+    if summed is None or comp.purchase_diff.empty:  # nothing to sum: the next table says so
+        return ""
+    keys = ("plan", "quarter", "generation")
+    head = "".join(f"<th class=text>{escape(COLUMN_HEADERS[k])}</th>" for k in keys) + "<th>GPUs</th>"
+    rows = [
+        "<tr>" + "".join(f"<td class='text'>{escape(str(r[k]))}</td>" for k in keys)
+        + f"<td>{r['gpus_vs_first_plan']:+,.0f}</td></tr>"
+        for _, r in summed.iterrows()
+    ]
+    if not rows:
+        rows = [f"<tr><td class='text' colspan='{len(keys) + 1}'>no differences: the plans buy as many "
+                "GPUs of each generation each quarter, at other sites (below)</td></tr>"]
+    title = f"Purchases against {comp.labels[0]} by generation, sites summed (GPUs: + more, - fewer)"
+    return (f"<h2>{escape(title)}</h2><div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")  # fmt: skip
+
+
+def _by_sku_and_site(comp: Comparison) -> str:
     diffs = comp.purchase_diff
     keys = PURCHASE_DIFF_COLUMNS
     head = "".join(f"<th{' class=text' if k != 'gpus_vs_first_plan' else ''}>{escape(COLUMN_HEADERS[k])}</th>"
@@ -203,7 +229,7 @@ def _purchases_section(comp: Comparison) -> str:
     ]
     if not rows:
         rows = [f"<tr><td class='text' colspan='{len(keys)}'>no differences</td></tr>"]
-    title = f"Purchases against {comp.labels[0]} (GPUs: + more, - fewer)"
+    title = f"Purchases against {comp.labels[0]} by SKU and site (GPUs: + more, - fewer)"
     return (f"<h2>{escape(title)}</h2><div class='scroll'><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>")  # fmt: skip
 

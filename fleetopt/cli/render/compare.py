@@ -107,8 +107,11 @@ def comparison_tables(result) -> list:
         "figure", [*labels, *result.difference_headers()], rows, "better",
     )  # fmt: skip
     out = [figures]
+    summed = result.purchases_by_generation()
+    if summed is not None and not result.purchase_diff.empty and not result.what_if:
+        out.append(_purchases_by_generation(labels[0], summed))
     diffs = result.purchase_diff
-    purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")
+    purchases = Table(title=f"purchases against {labels[0]} by SKU and site (GPUs, + more / - fewer)")
     for key in PURCHASE_DIFF_COLUMNS:
         purchases.add_column(COLUMN_HEADERS[key], justify="right" if key.startswith("gpus") else "left")
     for _, r in diffs.iterrows():
@@ -136,3 +139,17 @@ def comparison_tables(result) -> list:
     # last, where a terminal leaves the reader: each plan against the first on the figures read first
     out += [Text(f"In short: {result.verdict(n)}.", style="bold") for n in range(1, len(labels))]
     return out
+
+
+def _purchases_by_generation(first: str, summed) -> Table:
+    """What each later plan buys more or less of than ``first``, by generation and quarter, the
+    sites summed (:meth:`Comparison.purchases_by_generation`): a block only moved is no row."""
+    table = Table(title=f"purchases against {first} by generation, sites summed (GPUs, + more / - fewer)")
+    for key in ("plan", "quarter", "generation"):
+        table.add_column(COLUMN_HEADERS[key])
+    table.add_column("GPUs", justify="right")
+    for _, r in summed.iterrows():
+        table.add_row(Text(r["plan"]), r["quarter"], r["generation"], f"{r['gpus_vs_first_plan']:+,.0f}")
+    if summed.empty:
+        table.add_row("(none: the same GPUs of each generation each quarter, at other sites)", "", "", "")
+    return table
