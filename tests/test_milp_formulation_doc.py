@@ -142,3 +142,14 @@ def test_every_output_of_a_solve_is_explained():
     unexplained = [c for c in columns if patterns.get(c, c) not in named]
     unexplained += [key for key in api.solve_summary(result, loaded) if key not in named]
     assert not unexplained, f"outputs of a solve that docs/formulation.md §7 does not explain: {unexplained}"
+
+
+def test_every_headroom_phrase_is_explained():
+    """A covenant whose quantity is absent in every tested quarter gets a phrase instead of a
+    headroom (`CovenantTest.idle`, from `ABSENT_WORDS`): §7 lists each one a reader may see in
+    `covenant_headroom`, net leverage's "no net debt (cash covers the debt)" too."""
+    from fleetopt.core.covenants import ABSENT_WORDS
+
+    section = DOC.read_text(encoding="utf-8").split("### What a solve writes")[1].split("\n## ")[0]
+    missing = [words for words in ABSENT_WORDS.values() if f'`"not tested: {words}"`' not in section]
+    assert not missing, f"headroom phrases docs/formulation.md §7 does not list: {missing}"
