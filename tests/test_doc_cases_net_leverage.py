@@ -131,6 +131,8 @@ def test_a_customers_default_breaks_net_leverage_in_the_explained_path(tmp_path,
     assert [r["breach"] for r in rows] == [
         "", "", "cured", "uncured (the quarter before was cured): event of default"]
     assert rows[2]["covenants_breached"] == "net debt / annualised EBITDA"
+    assert rows[2]["risk_events"] == ("customer lab-a defaults: contract lab-a-training ends (100 GPUs), "
+                                      "its GPUs offered on the market, and market prices 20% lower for good")
     flows = [-2_076_150.0, -2_016_150.0, -2_753_310.0, -2_693_310.0]
     hand_npv = sum(d * f for d, f in zip(DF, flows, strict=True)) + DF[3] * (7_600_000 - 12e6)
     assert hand_npv == pytest.approx(-12_961_418.27, abs=0.01)

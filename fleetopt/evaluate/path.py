@@ -22,7 +22,7 @@ from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
-from fleetopt.core.units import counted, format_usd, listed
+from fleetopt.core.units import counted, format_rate, format_usd, listed
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.liquidity import REACTION_USD
 from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS
@@ -435,7 +435,8 @@ def _risk_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> li
         if down.any():
             t = int(np.argmax(down))
             live = plan.accepted[0] if t == 0 else seen[t - 1]["live"]
-            events[t].append(f"customer {customer} defaults: " + _ended_words(data, rows, live, t))
+            events[t].append(f"customer {customer} defaults: " + _ended_words(data, rows, live, t)
+                             + _price_fall_words(data, customer))  # fmt: skip
     sites = [s.name for s in data.sites]
     for b in range(plan.build_mw.shape[1]):
         site, start, online, mw = (int(plan.build_site[0, b]), int(plan.build_start[0, b]),
@@ -453,6 +454,13 @@ def _risk_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> li
     if slip:
         events[0].append(f"deliveries slip {counted(slip, 'quarter')}")
     return ["; ".join(e) for e in events]
+
+
+def _price_fall_words(data: ModelData, customer: str) -> str:
+    """', and market prices 25% lower for good' where the customer's default lowers every market price
+    (``risk.customer_default_price_impact``): the path's price factors show the fall, this its cause."""
+    fall = data.risk.customer_default_price_impact.get(customer, 0.0)
+    return f", and market prices {format_rate(fall)} lower for good" if fall else ""
 
 
 def _ended_words(data: ModelData, rows: list[int], live: np.ndarray, t: int) -> str:
