@@ -46,8 +46,12 @@ from milp_builders import data_of
 from test_doc_cases import DF, hand_model
 
 from fleetopt.api import scenario_path
+from fleetopt.core.covenants import kind_bit, net_debt
 from fleetopt.core.results import covenant_headroom
+from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.factors import Stream, uniforms
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import InfeasibleModel, solve
 
 CASH = [9_923_850.0, 7_907_700.0, 5_942_780.0, 4_025_860.0]
@@ -137,3 +141,24 @@ def test_a_customers_default_breaks_net_leverage_in_the_explained_path(tmp_path,
     hand_npv = sum(d * f for d, f in zip(DF, flows, strict=True)) + DF[3] * (7_600_000 - 12e6)
     assert hand_npv == pytest.approx(-12_961_418.27, abs=0.01)
     assert scenario_path(tmp_path / "ev", 1).npv_usd == pytest.approx(hand_npv, abs=0.01)
+
+
+def test_net_debt_over_negative_ebitda_is_a_breach_not_a_negative_ratio():
+    """The solved plan with no market price from 2026Q2 (lab-a's contract still paid): EBITDA
+    481,800 - 54,750 - 400,000 - 200,000 = -172,950, cash 9,923,850 - 172,950 - 420,000 - 3M =
+    6,330,900 against 18M of debt. Net debt over annualised EBITDA would be -16.9x, below the 2x
+    maximum: the ratio reads inf instead, and the quarter breaches (the first breach, leverage's bit)."""
+    data = data_of(net_leverage_model())
+    plan = solve(data, mip_gap=0.0).plan
+    scen = deterministic_scenarios(data)
+    scen.price_factor[0, :, 1:] = 0.0
+    out = simulate(SimulationConstants.from_data(data), compile_plans(data, [plan], ["net"]), scen,
+                   record=("cash_usd", "debt_usd", "ebitda_usd"))  # fmt: skip
+    lines = {k: out[k][0, 0] for k in ("cash_usd", "debt_usd", "ebitda_usd")}
+    assert lines["ebitda_usd"][1] == pytest.approx(-172_950.0, abs=0.01)
+    assert lines["cash_usd"][1] == pytest.approx(6_330_900.0, abs=0.01)
+    [test] = data.covenants
+    quantities = {"net_debt": net_debt(lines["debt_usd"], lines["cash_usd"]), "ebitda": lines["ebitda_usd"]}
+    assert test.kind.ratio(quantities)[:2].tolist() == [pytest.approx(1.972460, abs=1e-6), np.inf]
+    assert out["quarters_before_breach"][0, 0] == 1
+    assert out["first_breach"][0, 0] == kind_bit(test.kind)
