@@ -10,6 +10,8 @@ The hand case is test_doc_cases.py's model ``hand`` (its docstring works the for
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import run_cli
@@ -17,6 +19,7 @@ from evaluate_builders import TINY_PATH, tiny_model
 from milp_builders import data_of
 from test_doc_cases import hand_model, npv_of, simulated
 
+from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
@@ -149,3 +152,20 @@ def test_the_command_line_refuses_an_unknown_customer():
                              "--set", "risk.customer_default_price_impact={lab-z: 0.1}")  # fmt: skip
     assert code != 0
     assert "unknown customer 'lab-z'" in " ".join((out + err).replace("│", " ").split())
+
+
+def test_a_fall_at_a_customer_that_never_defaults_is_said():
+    """With every hazard 0 no customer defaults, so the summary's "market prices fall for good at a
+    customer's default (lab-a -20%)" would describe a stress the futures never draw: the model loads
+    with a warning naming the entry. A rating or a hazard of its own makes the fall possible, and
+    silent."""
+    d = tiny_model()
+    d["risk"] = {"customer_default_price_impact": {"lab-a": 0.2}}
+    with pytest.warns(FleetoptWarning, match=r"customer_default_price_impact\.lab-a: lab-a never defaults "
+                                             r"\(its default hazard is 0.*the 20% price fall never comes"):
+        data_of(d)
+    for rated in ({"customer_ratings": {"lab-a": "BB"}}, {"customer_hazard_overrides": {"lab-a": 0.01}}):
+        d["risk"] = {"customer_default_price_impact": {"lab-a": 0.2}, **rated}
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FleetoptWarning)
+            data_of(d)

@@ -20,7 +20,7 @@ from fleetopt.core.covenants import (
     equity_cures,
     model_kinds,
 )
-from fleetopt.core.credit import INVESTMENT_GRADE, hazard_per_quarter
+from fleetopt.core.credit import INVESTMENT_GRADE
 from fleetopt.core.quarters import (
     HOURS_PER_QUARTER,
     discount_factors,
@@ -497,17 +497,8 @@ def _non_investment_grade(m: PlanningModel, customers: tuple[str, ...]) -> tuple
 
 
 def _customer_hazards(m: PlanningModel, customers: tuple[str, ...]) -> np.ndarray:
-    """Each customer's default hazard per quarter: its override, else its rating's, else the default."""
-    risk = m.risk
-
-    def hazard(name: str) -> float:
-        if name in risk.customer_hazard_overrides:
-            return risk.customer_hazard_overrides[name]
-        if name in risk.customer_ratings:
-            return hazard_per_quarter(risk.customer_ratings[name])
-        return risk.customer_default_hazard_per_quarter
-
-    return np.array([hazard(name) for name in customers], dtype=np.float64)
+    """Each customer's default hazard per quarter (``Risk.customer_hazard``)."""
+    return np.array([m.risk.customer_hazard(name) for name in customers], dtype=np.float64)
 
 
 def _sale_and_eligibility(h: _Horizon, skus: list) -> tuple[np.ndarray, np.ndarray]:

@@ -243,6 +243,27 @@ class Risk(StrictModel):
             )
         return self
 
+    def customer_hazard(self, name: str) -> float:
+        """A customer's default hazard per quarter: its override, else its rating's, else the default."""
+        if name in self.customer_hazard_overrides:
+            return self.customer_hazard_overrides[name]
+        if name in self.customer_ratings:
+            return hazard_per_quarter(self.customer_ratings[name])
+        return self.customer_default_hazard_per_quarter
+
+    def price_impact_notes(self) -> list[tuple[tuple[str, ...], str]]:
+        """Each price fall of ``customer_default_price_impact`` that never comes, its customer's
+        hazard being 0: the model summary would still say that prices fall at its default."""
+        return [
+            (("risk", "customer_default_price_impact", name), (
+                f"{name} never defaults (its default hazard is 0: customer_default_hazard_per_quarter, or "
+                f"its customer_hazard_overrides entry), so the {fall:.0%} price fall never comes; give it "
+                "a hazard or a rating in risk.customer_ratings"
+            ))
+            for name, fall in self.customer_default_price_impact.items()
+            if fall > 0 and self.customer_hazard(name) == 0
+        ]  # fmt: skip
+
     def hazard_notes(self) -> list[tuple[tuple[str, ...], str]]:
         """Each hazard past any rating's, with its path: a hazard of 1 (meant as 1 %) validated in
         silence, every customer gone in the first quarter (said with the file and line, as the
