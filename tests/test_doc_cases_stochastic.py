@@ -461,12 +461,12 @@ def test_a_copy_that_owes_nothing_pays_no_covenant_cure(covenant, rows, robustne
 
 def owing_with_ebitda_below_zero(
     covenant: dict, solver: str, robustness: dict | None = None, overhead_usd: float = 1_500_000,
-    owed_usd: float = 100_000,
+    owed_usd: float = 100_000, opening_cash_usd: float = 10_000_000,
 ) -> dict:
-    """The test below's case solved by ``solver`` (with a ``robustness`` block if given, and ``owed_usd``
-    of opening balance): its summary."""
+    """The test below's case solved by ``solver`` (with a ``robustness`` block if given, ``owed_usd``
+    of opening balance and ``opening_cash_usd``): its summary."""
     d = rescue_model(overhead_usd_per_quarter=overhead_usd)
-    d["finance"]["opening_cash_usd"] = 10_000_000
+    d["finance"]["opening_cash_usd"] = opening_cash_usd
     d["finance"]["facilities"] = {"owed": {
         "size_usd": owed_usd, "opening_balance_usd": owed_usd, "fixed_rate_annual": 0.0,
         "amortization_quarters": 8, "draw_from": "2026Q1", "draw_until": "2026Q1",
@@ -515,6 +515,42 @@ def test_a_copy_that_owes_debt_with_ebitda_below_zero_cures_at_most_the_debt(cov
     ]  # nothing scrapped
     assert s["rp_usd"] == pytest.approx(rp, abs=0.01)
     assert "cut to the debt owed" in s["settings"]["solve_method"]
+
+
+@pytest.mark.parametrize(("robustness", "rows"), [(None, 4), ({"market_price_drop": 0.05}, 8)])
+@pytest.mark.parametrize("solver", ["blocks", "mpisppy-ef"])
+def test_a_copy_whose_cash_covers_its_debt_pays_no_net_leverage_cure(solver, robustness, rows):
+    """§7b "Net leverage": the test above with `leverage_numerator: net_debt` and $5M of opening cash.
+    Scenario 15 (p = 0.05) pays 368,368.75 + 12,500 a quarter: its cash, 5,000,000 - 380,868.75 x
+    (t + 1) at the end of quarter t (down to 3,476,525), stays above its debt (87,500 down to 50,000)
+    and the $1M minimum, so its net debt is nil and no lender tests its net leverage (§5.11). Its
+    rows read D_t - C_t <= 24 x -368,368.75: cash of D_t + 8,840,850 asked. Before, it was charged
+    for them: no slack, but $4.31M of emergency equity raised its cash (at 11 per USD) and RP scrapped
+    40.8 GPUs in 2026Q2-Q4 to cut it: V_15 -$43.48M, RP -$2,188,940.65 (with the shock's stress
+    rows, RP -$3.21M). Now each row is lifted (cash above the debt, the row binding): no cure, no
+    rescue, nothing scrapped, nothing prepaid (a prepayment lowers no net debt). NPV_15 = V_15 =
+    -368,368.75 x 3.770020 - 12,500 x 3.770020 - 50,000 x 0.909091 (owed after the horizon) =
+    -1,481,337.37; V_0 = EV = 103,850 x 3.770020 - 47,125.25 - 45,454.55 = 298,936.78; RP = EEV =
+    0.95 V_0 + 0.05 V_15 = 209,923.08. With `robustness: {market_price_drop: 0.05}` the stress rows
+    are lifted too: scenario 15's shocked cash, less 78,840 a quarter lost, still covers its debt
+    (scenario 0's shocked rows hold: D_t - C_t + 78,840 (t + 1) < 0 <= 24 x 25,010)."""
+    if solver == "mpisppy-ef":
+        pytest.importorskip("mpisppy", reason="mpi-sppy not installed: pip install 'fleetopt[stochastic]'")
+    covenant = {"max_debt_to_ebitda": 6.0, "leverage_numerator": "net_debt"}
+    s = owing_with_ebitda_below_zero(covenant, solver, robustness, opening_cash_usd=5_000_000)
+    (row15, row0) = s["scenarios"]
+    assert (row15["scenario"], row15["probability"]) == ("scenario 15", pytest.approx(0.05))
+    assert (row15["slacks"], row15["emergency_equity_usd"], row0["slacks"]) == ({}, 0.0, {})
+    assert row15["npv_usd"] == row15["value_usd"] == pytest.approx(-1_481_337.37, abs=0.01)
+    assert row0["value_usd"] == pytest.approx(298_936.78, abs=0.01)
+    assert s["commitments"] == []
+    assert (s["ev_usd"], s["rp_usd"]) == (
+        pytest.approx(298_936.78, abs=0.01), pytest.approx(209_923.08, abs=0.01),
+    )  # fmt: skip
+    if solver == "blocks":
+        assert s["eev_usd"] == pytest.approx(209_923.08, abs=0.01)
+        lifted = f"LP, then again with {rows} covenant rows untested where a copy owes nothing"
+        assert s["settings"]["solve_method"] == lifted
 
 
 def test_the_mpisppy_route_cures_at_most_the_debt_too():

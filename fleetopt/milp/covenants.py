@@ -15,7 +15,9 @@ ebitda_less_tax``), is linear: X_t is the tax variable of §5.10, which nothing 
 
 from __future__ import annotations
 
-from fleetopt.core.covenants import CATALOGUE, INCOME, CovenantKind, CovenantTest
+import pyomo.environ as pyo
+
+from fleetopt.core.covenants import CATALOGUE, FLOWS, INCOME, CovenantKind, CovenantTest
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.groups import ConstraintGroup, Slack
 from fleetopt.milp.units import to_model_units
@@ -23,7 +25,12 @@ from fleetopt.milp.units import to_model_units
 
 def total_debt(b: Builder, t: int):
     """\\sum_f D_{f,t}."""
-    return sum(b.m.balance[f, t] for f in range(len(b.data.facilities)))
+    return debt_at(b.m, t)
+
+
+def debt_at(m: pyo.Block, t: int):
+    """\\sum_f D_{f,t} of a built model (or scenario copy) ``m``."""
+    return sum(m.balance[f, t] for f in range(len(m.data.facilities)))
 
 
 def debt_service(b: Builder, t: int):
@@ -35,20 +42,28 @@ def debt_service(b: Builder, t: int):
 
 
 def quantity(b: Builder, name: str, t: int, case: str | None = None):
-    """A covenant quantity of quarter ``t`` (MUSD): debt and cash at the end of ``t``, the flows
-    averaged over the EBITDA period; under the income shock ``case``, EBITDA less the income it
-    loses (EBITDA less tax: less the tax then due, X^σ_t, too) and cash less the cash it has lost so
-    far."""
-    m = b.m
-    if name == "debt":
-        return total_debt(b, t)
-    if name == "cash":
-        return m.cash[t] if case is None else m.cash[t] - m.stress_gap[case, t]
-    if name == "net_debt":  # not floored at 0: linear, and where cash covers the debt a tighter row
-        return total_debt(b, t) - quantity(b, "cash", t, case)
+    """A covenant quantity of quarter ``t`` (MUSD): debt, cash and net debt at the end of ``t``
+    (:func:`end_of_quarter`), the flows averaged over the EBITDA period; under the income shock
+    ``case``, EBITDA less the income it loses (EBITDA less tax: less the tax then due, X^σ_t, too)
+    and cash less the cash it has lost so far."""
+    if name not in FLOWS:
+        return end_of_quarter(b.m, name, t, case)
     quarters = range(max(0, t - b.data.covenant_window + 1), t + 1)
     values = [_flow(b, name, q, case) for q in quarters]
     return values[0] if len(values) == 1 else sum(values) / len(values)
+
+
+def end_of_quarter(m: pyo.Block, name: str, t: int, case: str | None = None):
+    """A covenant quantity held at the end of quarter ``t``, not a flow (MUSD): the debt, the cash
+    (under the income shock ``case``, less the cash it has lost so far) or the net debt, of a built
+    model (or scenario copy) ``m``."""
+    if name == "debt":
+        return debt_at(m, t)
+    if name == "cash":
+        return m.cash[t] if case is None else m.cash[t] - m.stress_gap[case, t]
+    if name == "net_debt":  # not floored at 0: linear, and where cash covers the debt a tighter row
+        return debt_at(m, t) - end_of_quarter(m, "cash", t, case)
+    raise ValueError(f"{name!r} is no covenant quantity of a quarter's end the MILP holds")
 
 
 def _flow(b: Builder, name: str, t: int, case: str | None):

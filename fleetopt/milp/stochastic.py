@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
-from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD
+from fleetopt.core.covenants import CATALOGUE, FLOWS, TOLERANCE_USD
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import mw_per_gpu, plan_statements
 from fleetopt.core.plan import Plan
@@ -28,7 +28,7 @@ from fleetopt.core.quarters import per_quarter
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted
 from fleetopt.milp.build import SLACKS, build_model
-from fleetopt.milp.covenants import STRESS_KINDS, cures_stress_covenant, slack_index
+from fleetopt.milp.covenants import STRESS_KINDS, cures_stress_covenant, end_of_quarter, slack_index
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
 from fleetopt.milp.finance import equity_npv, tie_breaks
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, gap_to_bound, model_size, stops_kept
@@ -69,11 +69,11 @@ RESCUE_TOLERANCE_USD = 1.0
 POWER_SLACKS = ("power", "late_power")
 # the limits a rescue of fixed purchases may cure: finance only (no MW or GPU that does not exist)
 FINANCE_CURED = CASH_CURED + COVENANT_CURED
-# the covenant groups on debt, and their stress rows (§5.13), by the quantity whose absence means no
-# lender tests them (§5.11): where a scenario copy owes none of it, its row is not charged
-# (:meth:`ExtensiveForm.solve`)
-OWED_QUANTITY = {k.group: k.applies_when for k in CATALOGUE if k.needs_debt} | {
-    group: k.applies_when for group, k in STRESS_KINDS.items() if k.needs_debt
+# the covenant groups on debt, and their stress rows (§5.13), by their kind: where a scenario copy owes
+# none of the quantity whose absence means no lender tests the kind (§5.11: its `applies_when`, as the
+# model tests it, :func:`owed`), its row is not charged (:meth:`ExtensiveForm.solve`)
+DEBT_KINDS = {k.group: k for k in CATALOGUE if k.needs_debt} | {
+    group: k for group, k in STRESS_KINDS.items() if k.needs_debt
 }
 
 
@@ -238,14 +238,16 @@ def _add_owing_nothing(m: pyo.ConcreteModel, data: ModelData) -> None:
     copy that owes no debt (no debt service, no interest) is not charged for a covenant no lender
     tests (§7b): there the row would read EBITDA >= 0.
 
-    ``repayment_cure``, beside each such row: the balances the row tests (:func:`owed_balances`)
+    ``repayment_cure``, beside each such row: what the copy owes that the row tests (:func:`owed`)
     <= its slack + ``ratio_cured`` (MUSD, >= 0, no cost), free while the row stands; where the copy is
     held to repay instead (:func:`cure_by_repaying`) the row is untested and ``ratio_cured`` fixed at
     0, so that the cure is what repaying that debt costs, no more (with EBITDA below 0 the row's own
-    cure exceeds it). No such row where an opening balance is tested, which no copy can repay.
+    cure exceeds it); where it is held to owe nothing (:func:`owe_nothing`) the slack is fixed at 0
+    too: the row reads owed <= 0. No such row where an opening balance is tested, which no copy can
+    repay, nor where nothing can be owed.
 
     Each row is keyed (group, quarter), or (group, case, quarter) for a stress row (§5.13)."""
-    rows = [(group, *_flat(idx)) for group in OWED_QUANTITY if hasattr(m, group) for idx in getattr(m, group)]
+    rows = [(group, *_flat(idx)) for group in DEBT_KINDS if hasattr(m, group) for idx in getattr(m, group)]
     m.UNTESTED = pyo.Set(initialize=rows, dimen=None, ordered=True)
     m.untested = pyo.Var(m.UNTESTED, domain=pyo.NonNegativeReals)
     m.ratio_cured = pyo.Var(m.UNTESTED, domain=pyo.NonNegativeReals)
@@ -256,10 +258,10 @@ def _add_owing_nothing(m: pyo.ConcreteModel, data: ModelData) -> None:
         row.set_value(lhs <= rhs + m.untested[key])
 
     def repayment_cure(m, *key):
-        balances = owed_balances(m, data, key[0], key[-1])
-        if not balances:
+        owes = owed(m, data, key)
+        if owes is None or isinstance(owes, int):
             return pyo.Constraint.Skip
-        return sum(balances) <= _cure(m, key) + m.ratio_cured[key]
+        return owes <= _cure(m, key) + m.ratio_cured[key]
 
     m.repayment_cure = pyo.Constraint(m.UNTESTED, rule=repayment_cure)
 
@@ -283,33 +285,43 @@ def _cure(m: pyo.Block, key: tuple) -> pyo.Var:
     return m.slack[slack_index(key[0], _row_index(key))]
 
 
-def owed_balances(m: pyo.Block, data: ModelData, group: str, t: int) -> list | None:
-    """The balances that must be nil for the copy to owe nothing that ``group``'s row of quarter ``t``
-    tests: the debt at the end of ``t`` (leverage), or the balances at the start of every quarter
-    of its EBITDA period (debt service, interest: paid on them); None where an opening balance is
-    owed then, which no copy can repay."""
-    if OWED_QUANTITY[group] == "debt":
-        return [m.balance[f, t] for f in m.F]
+def owed(m: pyo.Block, data: ModelData, key: tuple):
+    """What a copy owes that the covenant row on debt ``key`` (a key of ``m.UNTESTED``) tests (MUSD):
+    the quantity whose absence means no lender tests the row's kind, as the model tests it (its
+    ``applies_when``, §5.11). One held at the end of the row's quarter is that quantity: the debt, or
+    with ``leverage_numerator: net_debt`` the debt less the cash (a stress row's: less the cash its
+    income shock leaves, §5.13). Debt service and interest, flows, are paid on the balances at the
+    start of every quarter of the EBITDA period: their sum (0 where none can be owed); None where an
+    opening balance is owed then, which no copy can repay."""
+    group, t = key[0], key[-1]
+    when = data.covenant_kinds[CATALOGUE.index(DEBT_KINDS[group])].applies_when
+    if when not in FLOWS:
+        return end_of_quarter(m, when, t, key[1] if len(key) == 3 else None)
     starts = range(max(0, t - data.covenant_window + 1), t + 1)
     if 0 in starts and any(fac.opening_usd > 0 for fac in data.facilities):
         return None
-    return [m.balance[f, q - 1] for q in starts if q > 0 for f in m.F]
+    return sum(m.balance[f, q - 1] for q in starts if q > 0 for f in m.F)
 
 
 def owe_nothing(m: pyo.Block, data: ModelData) -> tuple[list, list]:
     """Where a solved copy paid a cure of a covenant on debt while owing nothing that the row tests
-    (within TOLERANCE_USD), hold it to owe nothing there (the balances fixed at 0) and free the
-    row's ``untested`` column: the row no longer stands. Returns (the balances fixed, the columns
-    freed)."""
+    (:func:`owed`, within TOLERANCE_USD), hold it to owe nothing there and free the row's
+    ``untested`` column: the row no longer stands. Held by its ``repayment_cure`` row with the cure
+    and ``ratio_cured`` fixed at 0 (owed <= 0: the balances at 0, or, net of cash, cash covering the
+    debt). A row net of cash is cured by cash too: where the copy's cash exceeds its debt (by more
+    than TOLERANCE_USD) and the row binds (:func:`_shortfall`), the cash meets it, that emergency
+    equity or the revolver may have raised for it at their penalties. Returns (the variables fixed,
+    the columns freed)."""
     fixed, freed = [], []
     tolerance = to_model_units(TOLERANCE_USD)
     for key in m.UNTESTED:  # each group on debt is tested once a quarter (no part), by case if stressed
-        balances = owed_balances(m, data, key[0], key[-1])
-        cured = (_cure(m, key).value or 0.0) > tolerance
-        if balances is None or not cured or not m.untested[key].fixed:
+        owes, cure = owed(m, data, key), _cure(m, key)
+        if owes is None or not m.untested[key].fixed:
             continue
-        if all(abs(var.value or 0.0) <= tolerance for var in balances):
-            for var in balances:
+        owes = pyo.value(owes)
+        met_by_cash = owes < -tolerance and _shortfall(m, key) >= -tolerance
+        if owes <= tolerance and ((cure.value or 0.0) > tolerance or met_by_cash):
+            for var in (cure, m.ratio_cured[key]):
                 if not var.fixed:
                     var.fix(0.0)
                     fixed.append(var)
@@ -331,8 +343,8 @@ def cure_by_repaying(m: pyo.Block, let_go: set) -> tuple[list, list]:
         cure, ratio_cured, untested = _cure(m, key).value or 0.0, m.ratio_cured[key], m.untested[key]
         if cure <= tolerance:
             continue
-        owed = pyo.value(m.repayment_cure[key].expr.args[0])  # the balances the row tests
-        if not ratio_cured.fixed and untested.fixed and cure > owed + tolerance:
+        owes = pyo.value(m.repayment_cure[key].expr.args[0])  # what the copy owes that the row tests
+        if not ratio_cured.fixed and untested.fixed and cure > owes + tolerance:
             untested.unfix()
             ratio_cured.fix(0.0)
             held.append(key)
@@ -346,9 +358,16 @@ def cure_by_repaying(m: pyo.Block, let_go: set) -> tuple[list, list]:
 
 def _row_cure(m: pyo.Block, key: tuple) -> float:
     """The cure the covenant row ``key`` itself would need at the solved values (MUSD)."""
+    return max(0.0, _shortfall(m, key))
+
+
+def _shortfall(m: pyo.Block, key: tuple) -> float:
+    """By how much the covenant row ``key``'s test, without its cure, is missed at the solved values
+    (MUSD; below 0: met with that much room)."""
     lhs, rhs = _debt_row(m, key).expr.args
     slack = (_cure(m, key).value or 0.0) + (m.untested[key].value or 0.0)
-    return max(0.0, pyo.value(lhs) - pyo.value(rhs) + slack)
+    return pyo.value(lhs) - pyo.value(rhs) + slack
+
 
 
 def _add_scenario_value(m: pyo.ConcreteModel, data: ModelData, equity_cost: float) -> None:
@@ -436,7 +455,7 @@ class ExtensiveForm:
     alpha: float
     build_seconds: float
     _fixed: list = field(default_factory=list, repr=False)
-    _held: list = field(default_factory=list, repr=False)  # balances owe_nothing fixed at 0
+    _held: list = field(default_factory=list, repr=False)  # cures and ratio_cured owe_nothing fixed at 0
     _freed: list = field(default_factory=list, repr=False)  # untested columns it freed
     _repaying: list = field(default_factory=list, repr=False)  # (block, row) cure_by_repaying held
     _let_go: dict = field(default_factory=dict, repr=False)  # rows it let stand again, by scenario
@@ -494,7 +513,8 @@ class ExtensiveForm:
 
     def _rules(self) -> tuple:
         """Which rows the last solve left lifted and which cures held to the debt (for :meth:`solve`'s
-        ``rules``): the balances held at 0, the columns freed, the rows held to repay, those let go."""
+        ``rules``): the variables owe_nothing fixed at 0, the columns freed, the rows held to repay,
+        those let go."""
         held = {(blk.name, key): (blk, key) for blk, key in self._repaying if blk.ratio_cured[key].fixed}
         let_go = {n: set(keys) for n, keys in self._let_go.items()}
         return list(self._held), list(self._freed), list(held.values()), let_go
@@ -546,7 +566,7 @@ class ExtensiveForm:
 
     def _test_where_owed(self) -> None:
         """Undo :func:`owe_nothing` and :func:`cure_by_repaying`: every covenant row on debt stands
-        again, no balance held at 0, every cure the row's own."""
+        again, no copy held to owe nothing, every cure the row's own."""
         for var in self._held:
             var.unfix()
         for var in self._freed:
