@@ -553,6 +553,41 @@ def test_a_copy_whose_cash_covers_its_debt_pays_no_net_leverage_cure(solver, rob
         assert s["settings"]["solve_method"] == lifted
 
 
+@pytest.mark.parametrize("solver", ["blocks", "mpisppy-ef"])
+def test_a_net_leverage_cure_costs_at_most_the_net_debt(solver):
+    """§7b "Net leverage": the test above with $12M owed (1,500,000 repaid a quarter) and $10M of
+    opening cash. Scenario 15 (p = 0.05) pays 368,368.75 + 1,500,000 a quarter: its net debt at the
+    end of quarter t is 2,000,000 + 368,368.75 (t + 1), 2,368,368.75 up to 3,473,475. Its rows asked
+    cash of D_t + 8,840,850, which emergency equity raised (10 per USD beside the NPV, below a cure's
+    11, and it stays): before, $12.08M of it, 8.8 GPUs scrapped in 2026Q4, V_15 -$130.15M, RP
+    -$16,720,901.58. Met by cash beyond the debt, the rows are lifted and the copy held to owe
+    nothing: the equity is the net debt, raised as late as it can be (at 10 DF_t a USD), 2,368,368.75
+    in 2026Q1 and 368,368.75 in each quarter after, 3,473,475 in all. NPV_15 = -1,868,368.75 x
+    3.770020 - 6,000,000 x 0.909091 (owed after the horizon) = -12,498,333.07; V_15 = NPV_15 - 10 x
+    3,341,665.75 (the equity discounted) = -45,914,990.53; V_0 = EV = -1,396,150 x 3.770020 -
+    5,454,545.45 = -10,718,058.92; RP = EEV = 0.95 V_0 + 0.05 V_15 = -12,477,905.50. Nothing is
+    scrapped: an idle GPU scrapped in 2026Q1 gains scenario 15 (1 + 10) x 1,041.0625 x 3.770020 =
+    43,172.61 (its EBITDA, and as much less equity), 0.05 x that 2,158.63, against 0.95 x 15,529.18
+    lost in scenario 0."""
+    if solver == "mpisppy-ef":
+        pytest.importorskip("mpisppy", reason="mpi-sppy not installed: pip install 'fleetopt[stochastic]'")
+    covenant = {"max_debt_to_ebitda": 6.0, "leverage_numerator": "net_debt"}
+    s = owing_with_ebitda_below_zero(covenant, solver, owed_usd=12_000_000)
+    (row15, row0) = s["scenarios"]
+    assert (row15["scenario"], row15["slacks"], row0["slacks"]) == ("scenario 15", {}, {})
+    assert row15["emergency_equity_usd"] == pytest.approx(3_473_475.0, abs=0.01)
+    assert (row15["npv_usd"], row15["value_usd"], row0["value_usd"]) == (
+        pytest.approx(-12_498_333.07, abs=0.01), pytest.approx(-45_914_990.53, abs=0.01),
+        pytest.approx(-10_718_058.92, abs=0.01),
+    )  # fmt: skip
+    assert s["commitments"] == []
+    assert (s["ev_usd"], s["rp_usd"]) == (
+        pytest.approx(-10_718_058.92, abs=0.01), pytest.approx(-12_477_905.50, abs=0.01),
+    )  # fmt: skip
+    if solver == "blocks":
+        assert s["eev_usd"] == pytest.approx(-12_477_905.50, abs=0.01)
+
+
 def test_the_mpisppy_route_cures_at_most_the_debt_too():
     """The test above by mpi-sppy's extensive form (§7b, "The mpi-sppy route"), which lifted no row
     before: scenario 15 charged a $32.9M leverage cure, V_15 -$363.7M, RP -$18.27M. Now as the block
