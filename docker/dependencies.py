@@ -52,8 +52,11 @@ def resolve(lines: list[str], python: str) -> list[str]:
         wanted, report = Path(folder) / "requirements.txt", Path(folder) / "report.json"
         wanted.write_text("\n".join(lines) + "\n")
         platforms = [arg for tag in PLATFORMS for arg in ("--platform", tag)]
+        # --target, though --dry-run writes nothing there: an older pip (23.2, a Python 3.11 venv's own)
+        # refuses --platform without it, even on a dry run
+        target = ["--target", str(Path(folder) / "target")]
         command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                   "--report", str(report), "--only-binary=:all:", "--python-version", python,
+                   *target, "--report", str(report), "--only-binary=:all:", "--python-version", python,
                    "--implementation", "cp", *platforms, "-r", str(wanted)]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:

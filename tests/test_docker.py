@@ -242,3 +242,22 @@ def test_the_gpu_images_kernel_cache_is_writable_by_any_user():
     cache = re.search(r"CUPY_CACHE_DIR=(\S+)", env).group(1)
     runs = " ".join(args for word, args in steps if word == "RUN")
     assert f"chmod 1777 {cache}" in runs
+
+
+def test_resolve_works_with_a_pip_that_refuses_platform_options_without_a_target(monkeypatch):
+    """pip 23.2, a fresh Python 3.11 venv's own, refused `--platform` without `--target` even on a dry
+    run: `python docker/dependencies.py --lock`, and the lock tests, failed ("pip could not resolve")
+    until pip was upgraded. A pip that refuses so, answering with a report of numpy 2.4.6, resolves."""
+    deps = _dependencies_module()
+
+    def old_pip(command, **kwargs):
+        if "--platform" in command and "--target" not in command:
+            message = "ERROR: Can not use any platform or abi specific options unless installing via"
+            message += " '--target'"
+            return subprocess.CompletedProcess(command, 1, "", message)
+        report = Path(command[command.index("--report") + 1])
+        report.write_text('{"install": [{"metadata": {"name": "NumPy", "version": "2.4.6"}}]}')
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(deps.subprocess, "run", old_pip)
+    assert deps.resolve(["numpy==2.4.6"], deps.IMAGE_PYTHON) == ["numpy==2.4.6"]
