@@ -3,13 +3,15 @@ tables that stay readable on an 80-column terminal."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import TINY_PATH, run_cli
 
 import fleetopt
 from fleetopt import api
@@ -202,7 +204,7 @@ def test_a_run_of_an_edited_model_is_marked_in_the_runs_list(here):
     code, out, err = run_cli("runs")
     assert code == 0, err
     models = dict(re.findall(r"^│ (\d) .*?│ .*?│ .*?│ (\S[^│]*?) +│", out, re.M))
-    assert models == {"2": "tiny (edited)", "1": "tiny"}, out
+    assert models == {"2": "tiny (edited: horizon.discount_rate_annual)", "1": "tiny"}, out
 
 
 def test_a_comparison_csv_writes_a_label_that_reads_as_a_formula_as_text(here):
@@ -238,3 +240,45 @@ def test_a_mapping_without_a_space_after_its_colon_is_told_so(here):
     assert code == 2 and "'max_quarters:2' reads as one name with no value" in err
     code, _, err = run_cli("validate", "tiny", "--set", slip.replace(":", ": "))
     assert code == 0, err
+
+
+def shown_row(out: str, key: str) -> str:
+    """The second cell of `runs show`'s row ``key``, its wrapped lines joined, without spaces (a line
+    may break within a word or before a comma)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(rf"│ {key} +│", line))
+    wrapped = itertools.takewhile(lambda line: re.match(r"│ +│", line), lines[start + 1 :])
+    cells = [lines[start], *wrapped]
+    return "".join(line.split("│")[2].replace(" ", "") for line in cells)
+
+
+def test_a_run_of_an_edited_model_names_the_file_and_the_changes_wherever_it_is_shown(here):
+    """A solve with --set showed "model_source /…/tiny.yaml" in `runs show`, the file as is, and
+    "model 'tiny'" in a notebook's list of runs: each says what the run changed in the file."""
+    (here / "tiny.yaml").write_text(TINY_PATH.read_text())
+    assert run_cli("solve", "tiny.yaml", "--set", "horizon.discount_rate_annual=0.1", "--out", "B")[0] == 0
+    code, out, err = run_cli("runs", "show", "1")
+    assert code == 0, err
+    edited = api.run(1).model_hash  # the model as changed
+    read = here.resolve() / "tiny.yaml"
+    said = f"tiny (hash {edited}) read from {read}, changed for this run: horizon.discount_rate_annual = 0.1"
+    assert shown_row(out, "model") == said.replace(" ", ""), out
+    assert not re.search(r"^│ model_source", out, re.M), out  # said once, in the model's row
+    listed = f"model 'tiny' (edited: horizon.discount_rate_annual), '{here.resolve() / 'B'}'"
+    assert listed in repr(api.run(1))
+
+
+def test_runs_show_names_an_older_runs_model_as_it_kept_it(here):
+    """A run written before model_source was kept in full kept it as typed, its edits named after it
+    ('tiny.yaml, edited (…)', relative to a folder the reader may not know): shown as kept."""
+    assert run_cli("solve", "tiny", "--set", "horizon.discount_rate_annual=0.1", "--out", "B")[0] == 0
+    summary = json.loads((here / "B" / "summary.json").read_text())
+    summary["model_source"] = "tiny.yaml, edited (horizon.discount_rate_annual)"
+    del summary["model_changes"]  # older still: not kept
+    (here / "B" / "summary.json").write_text(json.dumps(summary))
+    assert run_cli("runs", "forget", "1")[0] == 0
+    assert run_cli("runs", "add", "B")[0] == 0
+    code, out, err = run_cli("runs", "show", "2")
+    assert code == 0, err
+    kept = f"tiny (hash {summary['model_hash']}) read from tiny.yaml, edited (horizon.discount_rate_annual)"
+    assert shown_row(out, "model") == kept.replace(" ", ""), out

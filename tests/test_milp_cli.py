@@ -112,7 +112,8 @@ def test_set_changes_a_field_for_one_run_and_its_model_yaml_is_the_model_changed
     assert stdout.startswith(said) and stdout.count("changed for this run") == 1, stdout
     assert f"<p class=\"sub\">Model: {said.removeprefix('model: ')}.</p>" in (out / "report.html").read_text()
     shown = plain_text([run_detail(api.run(out))], width=300)  # `runs show`, on one line
-    assert f"tiny (hash {summary['model_hash']}), {said.removeprefix('model: tiny, ')}" in shown
+    read = f"read from {summary['model_source']}"  # the file, then what the run changed in it
+    assert f"tiny (hash {summary['model_hash']}) {read}, {said.removeprefix('model: tiny, ')}" in shown
     edited = api.edit("tiny", {rate: 0.10, cash: 200000000})
     assert summary["npv_usd"] == pytest.approx(api.solve(edited).headline()["npv_usd"], rel=1e-9)
     for bad, said in ((rate, f"--set '{rate}': give PATH=VALUE"), (f"{rate}=2", f"{rate}: must be at most 1"),

@@ -126,6 +126,20 @@ def test_provenance_names_the_model_where_a_reader_finds_it(runs, tmp_path, monk
     assert f"{solve / 'model.yaml'}, the run's copy of {source}" in text_of(runs["solve"])
 
 
+def test_provenance_names_what_the_run_changed_in_the_file_it_read(tmp_path, monkeypatch):
+    """A solve with --set named its model.yaml "the run's copy of /…/tiny.yaml", the file as is:
+    the copy is the file as changed for the run, and the provenance says how."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(TINY_PATH, "tiny.yaml")
+    code, _, err = run_cli("solve", "tiny.yaml", "--set", "horizon.discount_rate_annual=0.1", "--out", "S",
+                           "--report")  # fmt: skip
+    assert code == 0, err
+    run, read = tmp_path / "S", (tmp_path / "tiny.yaml").resolve()
+    said = (f"{(run / 'model.yaml').resolve()}, the run's copy of {read}, changed for this run: "
+            "horizon.discount_rate_annual = 0.1 ")
+    assert said in text_of(run)
+
+
 def test_solve_provenance_has_milp_status_gap_and_bound(runs):
     summary, text = summary_of(runs["solve"]), text_of(runs["solve"])
     status = format_solver_status(summary["status"], None)  # its gap once ("optimal within 0.20%" twice)

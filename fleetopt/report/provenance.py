@@ -13,6 +13,7 @@ from fleetopt.milp.completion import completion_facts
 from fleetopt.report.reading import ReportRun
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
+from fleetopt.schema.loading import MODEL_CHANGES, model_words, recorded_changes
 
 
 def provenance_section(run: ReportRun) -> str:
@@ -58,12 +59,14 @@ def _recorded(folder: Path) -> str:
 
 def _model_fact(run: ReportRun) -> str:
     """The model and where a reader finds it later: the run folder's copy (the file the report read,
-    checked against the run's hash), and the file the run read it from (in full; an older run kept it as
-    typed, which may be relative to the folder it was started in)."""
+    checked against the run's hash), the file the run read it from (in full; an older run kept it as
+    typed, which may be relative to the folder it was started in) and the fields the run changed in it
+    (the copy is the model as changed: without them it read as a copy of the file as is)."""
     s, copy = run.summary, run.folder / RunFolder.MODEL
     text = f"{s.get('model_name', run.data.name)} (hash {s.get('model_hash', '?')}): {copy}"
     given = s.get("model_source")
-    return text + (f", the run's copy of {given}" if given and Path(given) != copy else "")
+    text += f", the run's copy of {given}" if given and Path(given) != copy else ""
+    return model_words(text, recorded_changes(s.get(MODEL_CHANGES), str(run.folder / RunFolder.SUMMARY)))
 
 
 def _solver_facts(s: dict) -> list[tuple[str, str]]:

@@ -40,7 +40,7 @@ from fleetopt.runs.folder import (
     unwritable_ancestor,
 )
 from fleetopt.runs.limits import utf8
-from fleetopt.schema.loading import MODEL_CHANGES
+from fleetopt.schema.loading import MODEL_CHANGES, ModelChange, edited_name, recorded_changes
 
 DB_NAME = "registry.sqlite"
 MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: no run can have a larger id
@@ -112,11 +112,26 @@ class RunRecord:
         """Whether its folder is there and still holds this run."""
         return self.replaced_by is None and self.path.is_dir()
 
+    @property
+    def model_changes(self) -> tuple[ModelChange, ...] | None:
+        """The fields changed for the run (``--set``, fleetopt.api.edit), as its record keeps them;
+        None where not known (a run written before they were kept). A damaged record is refused."""
+        return recorded_changes(self.figures.get(MODEL_CHANGES), f"run {self.id}'s record")
+
+    def model_shown(self, name: str | None = None) -> str:
+        """Its model in one short line (:func:`edited_name`): 'tiny (edited: horizon.quarters)';
+        ``name`` for the model's name as the caller writes it."""
+        name = self.model_name if name is None else name
+        try:
+            return edited_name(name, self.model_changes)
+        except InputError:  # a record damaged by hand: edited, how not known (`runs show` says why)
+            return f"{name} (edited)"
+
     def __repr__(self) -> str:  # a notebook's list of runs, one short line each (figures: .figures)
         gone = "" if self.exists else ", folder gone"
         if self.replaced_by is not None:
             gone = f", replaced by run {self.replaced_by}"
-        where = f"model {self.model_name!r}, {str(self.path)!r}, {self.created_utc}"
+        where = f"model {self.model_shown(repr(self.model_name))}, {str(self.path)!r}, {self.created_utc}"
         return f"RunRecord({self.id}, {self.kind}, {where}{gone})"
 
     def as_dict(self) -> dict:

@@ -259,6 +259,14 @@ def model_words(name: str, changes: typing.Iterable[ModelChange] | None) -> str:
     return f"{name}, changed for this run: {words}" if words else name
 
 
+def edited_name(name: str, changes: typing.Iterable[ModelChange] | None) -> str:
+    """A run's model in one short line (`fleetopt runs`, a notebook's list of runs): ``name``, and the
+    fields changed for the run where there are any, by path ('tiny (edited: horizon.quarters)');
+    :func:`model_words` gives their values too."""
+    paths = dict.fromkeys(path if isinstance(path, str) else typed_path(path) for path, _ in changes or ())
+    return f"{name} (edited: {', '.join(paths)})" if paths else name
+
+
 def change_words(changes: typing.Iterable[ModelChange]) -> str:
     """Changes to a model, each value in YAML on one line as ``--set`` takes it
     ('horizon.discount_rate_annual = 0.1; risk removed'); '' for none."""

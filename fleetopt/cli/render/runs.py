@@ -23,7 +23,7 @@ from fleetopt.evaluate.metrics import (
     SHORTFALL_SHARE,
 )
 from fleetopt.runs.registry import DAMAGED, OUT_OF_SAMPLE, PURCHASES_FILE, recorded_out_of_sample
-from fleetopt.schema.loading import MODEL_CHANGES, model_words, recorded_changes
+from fleetopt.schema.loading import MODEL_CHANGES, model_words
 from fleetopt.stochastic.paired import (
     out_of_sample_action,
     out_of_sample_verdict_word,
@@ -198,7 +198,7 @@ def runs_table(records) -> RunsListing:
 
 def _run_row(r) -> tuple[str, str, str, Text, str, Text]:
     """A run's row in the list: its id, when it was written (to the minute; UTC, as the header says),
-    its kind, its model ("neocloud (edited)" where --set changed it), key figure and folder
+    its kind, its model ("neocloud (edited: horizon.quarters)" where --set changed it), key figure and folder
     (:func:`shown_folder`)."""
     try:
         key = "damaged record" if DAMAGED in r.figures else key_figure(r.kind, r.figures)
@@ -206,8 +206,7 @@ def _run_row(r) -> tuple[str, str, str, Text, str, Text]:
         key = "unreadable figures"
     missing = "" if r.exists else _gone(r, " (missing)", " (now run {})")
     folder = Text(shown_folder(r.path) + missing, style=None if r.exists else "red")
-    edited = " (edited)" if r.figures.get(MODEL_CHANGES) else ""  # by --set: `runs show` says how
-    return str(r.id), _minute(r.created_utc), r.kind, Text(r.model_name + edited), key, folder
+    return str(r.id), _minute(r.created_utc), r.kind, Text(r.model_shown()), key, folder
 
 
 def _minute(stamp: str) -> str:
@@ -233,8 +232,7 @@ def run_detail(record) -> Table:
     table.add_row("when (UTC)", record.created_utc)
     table.add_row("kind", record.kind)
     table.add_row("command", Text(record.command, overflow="fold"))
-    changes = recorded_changes(record.figures.get(MODEL_CHANGES), f"run {record.id}'s record")
-    table.add_row("model", Text(model_words(f"{record.model_name} (hash {record.model_hash})", changes)))
+    table.add_row("model", Text(_model_of(record), overflow="fold"))
     missing = "" if record.exists else _gone(
         record, "  MISSING: deleted or moved", "  REPLACED: the folder now holds run {}, written there since"
     )
@@ -255,6 +253,15 @@ def run_detail(record) -> Table:
         table.add_row("out_of_sample", Text(f"{what}: {paired_words(oos['paired'])}{advice}"))
     table.caption = _FIGURES_MEAN.get(record.kind, "") + (_COSTS_LEFT_OUT if costs else "")
     return table
+
+
+def _model_of(record) -> str:
+    """'tiny (hash 61052955670881cf) read from /runs/tiny.yaml, changed for this run: horizon.quarters = 8':
+    the file read (as an older run kept it: perhaps relative, or with its edits named) and what the
+    run changed in it, in one row: the file alone would read as the model used."""
+    source = record.figures.get("model_source")
+    read = f" read from {source}" if isinstance(source, str) and source else ""
+    return model_words(f"{record.model_name} (hash {record.model_hash}){read}", record.model_changes)
 
 
 _COST_FIGURES = "present_cost_"  # summary.json's figures of the cost objective (formulation §6, "Cost")
@@ -283,4 +290,4 @@ def _gone(record, missing: str, replaced: str) -> str:
 
 
 # figures of a run's record that `runs show` already gives in its own rows
-_SHOWN_ABOVE = {"kind", "model_name", "model_hash", MODEL_CHANGES}
+_SHOWN_ABOVE = {"kind", "model_name", "model_hash", "model_source", MODEL_CHANGES}
