@@ -530,14 +530,14 @@ ANY_DEFAULT_WORDS = f"any default {ANY_DEFAULT_MEANS}"
 
 
 def risk_in_short(
-    label: str, n: int, row, forecast_npv: float | None = None, cost: bool = False, served: str | None = None
+    label: str, n: int, row, forecast_npv: float | None = None, served: str | None = None
 ) -> list[str]:
     """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
     of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
     (against ``forecast_npv`` where given), CVaR5 and share with a negative NPV; its liquidity default,
     covenant breach and uncured breach probabilities, and either default's, the lenders' count (those
-    an older run lacks left out). ``cost``: a cost plan's, as its report gives it: its risk alone, the
-    value sentence and the mean NPV's sampling error left out (its NPV values the GPUs' own use).
+    an older run lacks left out): the terminal's, a notebook's and a report's, of a cost plan too (its
+    NPV values the GPUs' own use at market prices, which each says beside it: cost_plans_note).
     ``served``: the sentence of the demand a cost plan serves (evaluate.metrics.demand_in_short), said
     before its risk, whose share of futures short of demand the sampling error then counts."""
     against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
@@ -555,8 +555,8 @@ def risk_in_short(
         f"A liquidity default in {format_percent(float(row['default_probability']))} of the futures, a "
         f"covenant breach in {format_percent(float(row['breach_probability']))}{event}.",
     ]  # fmt: skip
-    said = ([] if cost else said[:1]) + ([served] if served else []) + said[1:]
-    sampling = sampling_in_short(n, row, npv=not cost, shortfall=served is not None)
+    said = said[:1] + ([served] if served else []) + said[1:]
+    sampling = sampling_in_short(n, row, shortfall=served is not None)
     return said + sampling + slip_in_short(row) + survival_in_short(row)
 
 
@@ -576,23 +576,21 @@ IN_SHORT_PROBABILITIES = ("loss_probability", "default_probability", "breach_pro
                           "uncured_breach_probability", "any_default_probability")  # fmt: skip
 
 
-def sampling_in_short(n: int, row, npv: bool = True, shortfall: bool = False) -> list[str]:
+def sampling_in_short(n: int, row, shortfall: bool = False) -> list[str]:
     """How far sampling ``n`` futures may move the figures of "In short": one standard error of the
     mean NPV and the largest of its probabilities' and shares' (:func:`probability_error`: every
     share it states, P(NPV < 0) and the policy's reactions too, so that "at most" holds for each);
-    none with one future. ``npv``: whether it states the mean NPV and P(NPV < 0) (a cost plan's
-    report does not); ``shortfall``: whether it states the share of futures short of demand
+    none with one future. ``shortfall``: whether it states the share of futures short of demand
     (evaluate.metrics.demand_in_short)."""
     se = float(row.get("npv_mean_se_usd", float("nan")))
-    said = [c for c in IN_SHORT_PROBABILITIES if npv or c != "loss_probability"]
-    stated = (*said, *(["shortfall_probability"] if shortfall else []), "slipped_share", *SURVIVAL_WORDS)
+    stated = (*IN_SHORT_PROBABILITIES, *(["shortfall_probability"] if shortfall else []), "slipped_share",
+              *SURVIVAL_WORDS)
     errors = [probability_error(float(row[c]), n) for c in stated if c in row]
     largest = max((e for e in errors if np.isfinite(e)), default=float("nan"))
     if not (np.isfinite(se) and np.isfinite(largest)):
         return []
-    mean = f"{format_usd(se)} on the mean NPV, " if npv else ""
-    return [f"Sampling error, one standard error over {counted(n, 'future')}: {mean}at most "
-            f"{format_difference(largest, 'share').lstrip('+')} on each probability."]
+    return [f"Sampling error, one standard error over {counted(n, 'future')}: {format_usd(se)} on the mean "
+            f"NPV, at most {format_difference(largest, 'share').lstrip('+')} on each probability."]
 
 
 # what the policy does to get through a future, in a sentence's words, by its metrics column (the

@@ -96,12 +96,11 @@ def _what_it_buys(run: ReportRun) -> str:
 
 
 def _over_the_futures(run: ReportRun, row: pd.Series, label: str, cost: bool) -> list[str]:
-    """The plan's value and risk over the scenarios against the forecast, in two sentences; a cost
-    plan's demand served and risk alone (its NPV values the GPUs' own use: its mean and its error are
-    not said)."""
+    """The plan's value and risk over the scenarios against the forecast, in two sentences, as the
+    terminal and a notebook give them; a cost plan's demand served too."""
     n = run.scenario_source[1]
     served = demand_in_short(n, row) if cost else None
-    return risk_in_short(label, n, row, run.forecast.npv_usd, cost, served)
+    return risk_in_short(label, n, row, run.forecast.npv_usd, served)
 
 
 def _covenants_tested(run: ReportRun) -> bool:
