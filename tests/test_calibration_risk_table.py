@@ -137,3 +137,25 @@ def test_policy_estimates_state_the_model_values():
         values = {getattr(item, field) for item in owners[owner]}
         assert len(values) == 1, f"{row['parameter']}: the model's values differ ({values})"
         assert same(row["value"], values.pop()), f"{row['parameter']}: the row says {row['value']}"
+
+
+RATING = r"(AAA|AA|A|BBB|BB|B|CCC)"
+# "B 27.5 % (S&P 20.36 %)": the model's seven-year rate of a rating, and S&P's
+RATE_BESIDE_S_AND_PS = re.compile(rf"\b{RATING} ([0-9.]+) % \((?:S&P )?(?:CCC/C )?([0-9.]+) %")
+
+
+def test_the_credit_rates_stand_beside_s_and_ps_as_the_docs_give_them():
+    """fleetopt/core/credit.py's docstring derived the seven-year B rate by compounding S&P's annual
+    speculative-grade 4 % (1 - 0.96^7 = 25 %, a pool's rate, not a cohort's) and gave BB and CCC
+    without a source, where docs/sources.md §9 has S&P's seven-year rate of each rating: it gives each
+    of the model's rates beside S&P's, as docs/calibration.md does (B 27.5 % against 20.36 %)."""
+    import fleetopt.core.credit as credit
+
+    said = RATE_BESIDE_S_AND_PS.findall(credit.__doc__)
+    calibration = RATE_BESIDE_S_AND_PS.findall(DOC.read_text(encoding="utf-8"))
+    assert sorted(said) == sorted(calibration) and len(said) == len(credit.SEVEN_YEAR_DEFAULT_RATE)
+    assert {r: float(p) / 100 for r, p, _ in said} == pytest.approx(credit.SEVEN_YEAR_DEFAULT_RATE)
+    row = next(line for line in (REPO / "docs" / "sources.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| Seven-year cumulative default rate by rating"))
+    s_and_p = dict(re.findall(rf"\b{RATING}(?:/C)? ([0-9.]+) %", row.split("|")[2].split("(five-year")[0]))
+    assert {r: sp for r, _, sp in said} == s_and_p

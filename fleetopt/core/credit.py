@@ -2,18 +2,20 @@
 
 Rating agencies publish average cumulative default rates by rating and horizon (S&P's annual
 global corporate default and rating transition studies, 1981 onwards). The seven-year rates P
-below, row by row, with what each rests on (docs/sources.md §9):
+below are estimates (grade C) at or above S&P's own seven-year rates over 1981-2019 (grade B; AAA's
+rounded), given beside each in brackets, as docs/sources.md §9 and docs/calibration.md give them:
 
-- AAA 0.5 %: S&P's five-year AAA rate, 0.34 % (1981-2021, grade A), at a constant hazard is
-  1 - (1 - 0.0034)^(7/5) = 0.48 % over seven years.
-- AA 1 %, A 1.2 %, BBB 3 %: the order of magnitude read from the S&P tables (A/AA about 1 %,
-  BBB a few %; grade C).
-- B 27.5 %: the tables' single-B 25-30 % (grade C), the midpoint; S&P's own seven-year single-B
-  rate is 20.36 % (1981-2019, docs/calibration.md). S&P's long-run speculative-grade annual rate,
-  about 4 % (grade A), is a pool's rate, not a cohort's: compounding it (1 - 0.96^7 = 25 %) is no
-  seven-year rate.
-- BB 10 %, CCC 50 %: estimates without a source row (grade C), between and beyond the rows above;
-  no customer of the bundled models has either rating.
+- AAA 0.5 % (S&P 0.51 %); S&P's five-year AAA rate, 0.34 % (1981-2021, grade A), at a constant
+  hazard is 1 - (1 - 0.0034)^(7/5) = 0.48 % over seven years.
+- AA 1 % (S&P 0.50 %), A 1.2 % (0.79 %), BBB 3 % (2.33 %): the order of magnitude read from the
+  S&P tables (A/AA about 1 %, BBB a few %; grade C), above S&P's rates.
+- BB 10 % (S&P 9.01 %), CCC 50 % (CCC/C 48.26 %): S&P's rates rounded up; no customer of the
+  bundled models has either rating.
+- B 27.5 % (S&P 20.36 %): a judgement above S&P's rate, the midpoint of the tables' single-B
+  25-30 % (grade C). S&P's long-run speculative-grade annual rate, about 4 % (grade A), gives no
+  seven-year rate: it is the rate of each year's speculative-grade pool, whose members change as
+  issuers are upgraded, downgraded and default, not a cohort's, so compounding it
+  (1 - 0.96^7 = 25 %) says nothing of a single-B issuer's seven years.
 
 The constant quarterly hazard h that gives a seven-year rate P is h = 1 - (1 - P)^(1/28). AI labs
 funded by equity are mostly unrated; a model can rate them as speculative grade (B) or give their
