@@ -282,3 +282,19 @@ def test_runs_show_names_an_older_runs_model_as_it_kept_it(here):
     assert code == 0, err
     kept = f"tiny (hash {summary['model_hash']}) read from tiny.yaml, edited (horizon.discount_rate_annual)"
     assert shown_row(out, "model") == kept.replace(" ", ""), out
+
+
+def test_runs_show_of_a_sweep_says_what_its_figures_are_and_its_breach_limit_in_percent(tmp_path):
+    """`runs show` of a sweep gave its rule's P(breach) limit as a bare 0.92 beside breach_probability
+    92.0%, and npv_usd beside npv_mean_usd without saying whose or over what: the limit reads 92.0%,
+    and the caption says npv_usd is the recommended plan's NPV on the forecast."""
+    from fleetopt.cli.render.runs import run_detail
+    from fleetopt.runs.registry import RunRecord
+
+    figures = {"rule_breach_limit": 0.92, "npv_usd": -16.2e6, "npv_mean_usd": -21.6e6,
+               "breach_probability": 0.92}  # fmt: skip
+    record = RunRecord(7, "2026-12-06T13:48:27+00:00", "sweep", "fleetopt sweep tiny", "tiny", "0" * 16,
+                       tmp_path, figures)  # fmt: skip
+    shown = " ".join(plain_text([run_detail(record)], width=400).split())
+    assert "│ rule_breach_limit │ 92.0% │" in shown, shown
+    assert "npv_usd and those after it the recommended plan's, npv_usd on the forecast" in shown, shown

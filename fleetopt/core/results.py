@@ -1248,7 +1248,8 @@ def _highest(values: np.ndarray) -> float | None:
 _RATIOS = {"min_dscr", "max_debt_to_ebitda", "min_liquidity_cover"}  # x: a coverage or leverage ratio
 # the measure of `lowest_covenant_headroom`, which runs recorded until 2026-12-03 (fleetopt 0.4.5)
 _HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
-_SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
+# %: shares of scenarios (a sweep's rule_breach_limit, the P(breach) its rule admits) or of a covenant's limit
+_SHARES = ("probability", "_share", "headroom", "breach_limit")
 
 
 def figure_text(key: str, value) -> str:

@@ -281,6 +281,11 @@ _FIGURES_MEAN = {
                 # a treasurer read default_probability (cash run out) as the lenders' count of defaults
                 f"default_probability: {METRIC_COLUMNS['default_probability']}; any_default_probability: "
                 f"{METRIC_COLUMNS['any_default_probability']}",
+    # npv_usd stood unexplained beside npv_mean_usd: which plan's, and over what
+    "sweep": "figures as the run's summary.json names them (docs/evaluation.md, 'What a sweep writes'): "
+             "npv_usd and those after it the recommended plan's, npv_usd on the forecast, the others over "
+             "the scenarios; runner_up_lead_usd its lead over the runner-up on the rule's figure; "
+             "rule_breach_limit the highest P(breach) the rule admits",
 }  # fmt: skip
 
 
