@@ -70,11 +70,17 @@ TEXT_CASES = [
      "sites.texas.discount_rate", "spelling); the format has horizon.discount_rate_annual"),
     ("wrong-type", "gpus: 9600", 'gpus: "many"', "fleet.0.gpus", "valid integer"),
     ("negative-power", "power_capacity_mw: 20", "power_capacity_mw: -20",
-     "sites.texas.power_capacity_mw", "must not be negative (got -20.0)"),
+     "sites.texas.power_capacity_mw", "must not be negative (got -20)"),
     ("negative-contract-price", "price_usd_per_gpu_hour: 2.30", "price_usd_per_gpu_hour: -2.30",
      "contracts.lab-a-training.price_usd_per_gpu_hour", "greater than or equal to 0"),
     ("negative-market-price", "hopper: {start: 2.35", "hopper: {start: -2.35",
-     "market.price_usd_per_gpu_hour.training.hopper", "must not be negative"),
+     "market.price_usd_per_gpu_hour.training.hopper", "start (-2.35) must not be negative"),
+    # the series alone was named: which of its values, its start, a step or a list's item, was not
+    ("negative-step", "power_capacity_mw: 20", "power_capacity_mw: {start: 20, steps: {2027Q1: -5}}",
+     "sites.texas.power_capacity_mw", "steps.2027Q1 (-5) must not be negative"),
+    ("step-too-large", "capex_per_gpu_usd: 50000",
+     "capex_per_gpu_usd: {start: 50000, steps: {2027Q1: 5.0e9}}", "skus.H100.capex_per_gpu_usd",
+     "steps.2027Q1 (5e+09) must be at most 100,000,000 USD per GPU"),
     ("quarter-outside-horizon", "start: 2027Q1", "start: 2031Q1",
      "contracts.enterprise-inference.start", "quarter 2031Q1 is outside the horizon 2026Q3..2028Q2"),
     # a bullet due before the horizon was kept as debt throughout (a review): refused
@@ -766,17 +772,18 @@ RATE_MESSAGE = "must be at most 1 (100 % a year): rates are fractions, 0.036 mea
 
 
 @pytest.mark.parametrize(
-    ("rate", "got"),
-    [(3.6, " (got 3.6)"), ([0.036, 0.036, 0.036, 3.6, 0.036, 0.036, 0.036, 0.036], " (got 3.6)"),
-     ({"start": 0.036, "steps": {"2027Q3": 4.0}}, " (got 4)")],
+    ("rate", "said"),
+    [(3.6, f"{RATE_MESSAGE} (got 3.6)"),
+     ([0.036, 0.036, 0.036, 3.6, 0.036, 0.036, 0.036, 0.036], f"list item 3 (3.6) {RATE_MESSAGE}"),
+     ({"start": 0.036, "steps": {"2027Q3": 4.0}}, f"steps.2027Q3 (4) {RATE_MESSAGE}")],
     ids=["number", "list", "step"],
 )  # fmt: skip
-def test_a_reference_rate_written_as_a_percentage_is_refused(tmp_path, tiny_text, rate, got):
+def test_a_reference_rate_written_as_a_percentage_is_refused(tmp_path, tiny_text, rate, said):
     """reference_rate_annual: 3.6 (meant 3.6 %) validated, and the solve was infeasible with a
-    diagnosis that never named the rate."""
+    diagnosis that never named the rate; a series names the value, its list item or step."""
     data = with_value(tiny_text, ("finance", "reference_rate_annual"), rate)
     _, code, out, err = validate_data(tmp_path, data)
-    assert_bad_input(code, out, err, f"finance.reference_rate_annual: {RATE_MESSAGE}{got}")
+    assert_bad_input(code, out, err, f"finance.reference_rate_annual: {said}")
 
 
 def test_a_facility_spread_written_as_a_percentage_gets_the_same_message(tmp_path, tiny_text):

@@ -51,18 +51,28 @@ class CompactSeries(StrictModel):
 SeriesSpec = float | list[float] | CompactSeries
 
 
-def _written_numbers(value: SeriesSpec) -> list[float]:
+def _written_numbers(value: SeriesSpec) -> list[tuple[str, float]]:
+    """Each number a series writes, with where it is written ('start', 'steps.2027Q1', 'list item 2',
+    positions from 0 as `--set` names them; '' for a lone number): a message about one names it (the
+    series alone left a user who set one of its steps to find which)."""
     if isinstance(value, CompactSeries):
-        return [value.start, *value.steps.values()]
-    return value if isinstance(value, list) else [value]
+        return [("start", value.start), *((f"steps.{q}", v) for q, v in value.steps.items())]
+    if isinstance(value, list):
+        return [(f"list item {i}", v) for i, v in enumerate(value)]
+    return [("", value)]
+
+
+def _refused(where: str, number: float, problem: str) -> ValueError:
+    """``problem`` ('must not be negative') of the ``number`` written at ``where`` in a series."""
+    return ValueError(f"{where} ({number:g}) {problem}" if where else f"{problem} (got {number:g})")
 
 
 def _check_non_negative(value: SeriesSpec) -> SeriesSpec:
-    for number in _written_numbers(value):
+    for where, number in _written_numbers(value):
         if not np.isfinite(number):
-            raise ValueError("values must be finite numbers")
+            raise _refused(where, number, "must be a finite number")
         if number < 0:
-            raise ValueError(f"must not be negative (got {number})")
+            raise _refused(where, number, "must not be negative")
     return value
 
 
@@ -79,8 +89,11 @@ def _each_written(check: Callable[[float], float]) -> AfterValidator:
     start, its steps, each listed value."""
 
     def check_each(value: SeriesSpec) -> SeriesSpec:
-        for number in _written_numbers(value):
-            check(number)
+        for where, number in _written_numbers(value):
+            try:
+                check(number)
+            except ValueError as exc:
+                raise _refused(where, number, str(exc)) from None
         return value
 
     return AfterValidator(check_each)
@@ -102,9 +115,9 @@ ElectricityPriceSeries = Annotated[
 
 
 def _check_rate_series(value: SeriesSpec) -> SeriesSpec:
-    for number in _written_numbers(value):
+    for where, number in _written_numbers(value):
         if number > MAX_RATE_ANNUAL:
-            raise ValueError(f"{RATE_LIMIT_MESSAGE} (got {number:g})")
+            raise _refused(where, number, RATE_LIMIT_MESSAGE)
     return value
 
 
