@@ -266,6 +266,15 @@ def test_a_run_of_an_edited_model_names_the_file_and_the_changes_wherever_it_is_
     assert not re.search(r"^│ model_source", out, re.M), out  # said once, in the model's row
     listed = f"model 'tiny' (edited: horizon.discount_rate_annual), '{here.resolve() / 'B'}'"
     assert listed in repr(api.run(1))
+    # an evaluation's record kept no model_source: its `runs show` named no file
+    code, _, err = run_cli("evaluate", "tiny.yaml", "--plans", "B", "--set",
+                           "risk.price_volatility_annual=0.4", "--scenarios", "10", "--out", "E")  # fmt: skip
+    assert code == 0, err
+    code, out, err = run_cli("runs", "show", "2")
+    assert code == 0, err
+    said = (f"tiny (hash {api.run(2).model_hash}) read from {read}, changed for this run: "
+            "risk.price_volatility_annual = 0.4")
+    assert shown_row(out, "model") == said.replace(" ", ""), out
 
 
 def test_runs_show_names_an_older_runs_model_as_it_kept_it(here):

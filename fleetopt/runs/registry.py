@@ -211,10 +211,10 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
     breach and default probabilities of ``shown`` (and, for a cost solve's plans, its demand served
     and shortfall), the metrics of the plan its report shows
     (``fleetopt.evaluate.metrics.shown_first``; None: its first plan). And of every kind, the
-    changes made to its model for the run (``model_changes``), which its model name and hash do
-    not say."""
-    changes = {MODEL_CHANGES: summary[MODEL_CHANGES]} if MODEL_CHANGES in summary else {}
-    return {**_figures_of_kind(summary, shown), **changes}
+    file its model was read from (``model_source``) and the changes made to it for the run
+    (``model_changes``), which its model name and hash do not say: `runs show` names both."""
+    model = {k: summary[k] for k in ("model_source", MODEL_CHANGES) if k in summary}
+    return {**_figures_of_kind(summary, shown), **model}
 
 
 def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
