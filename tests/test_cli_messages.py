@@ -307,3 +307,12 @@ def test_runs_show_of_a_sweep_says_what_its_figures_are_and_its_breach_limit_in_
     shown = " ".join(plain_text([run_detail(record)], width=400).split())
     assert "│ rule_breach_limit │ 92.0% │" in shown, shown
     assert "npv_usd and those after it the recommended plan's, npv_usd on the forecast" in shown, shown
+
+
+def test_a_time_limit_refused_says_its_unit(here):
+    """`--time-limit 0` said 'must be at least 0.001 (got 0.0)': 0.001 of what (a planner typing
+    minutes reads it as minutes). The refusal says the limit is in seconds."""
+    code, out, err = run_cli("solve", "tiny", "--time-limit", "0")
+    assert code == 2 and out == "", out
+    assert "must be at least 0.001 (got 0.0): a time limit is in seconds" in err, err
+    assert not (here / "runs").exists()  # nothing written

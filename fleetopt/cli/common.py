@@ -649,11 +649,12 @@ OutFolderOption = Annotated[
 ]
 
 
-def checked(check, *bounds, share: bool = False):
+def checked(check, *bounds, share: bool = False, unit: str = ""):
     """A callback applying one of :mod:`fleetopt.runs.limits`' checks to a number option, so that
     the CLI refuses what the Python API refuses, with the same words (typer's own range check
     refuses NaN as if it were too large and lets inf past a minimum). ``share``: the option is a
-    fraction, which a refusal of a value above 1 says (5 read as 5 %)."""
+    fraction, which a refusal of a value above 1 says (5 read as 5 %); ``unit``: the unit of its number,
+    which a refusal names ('must be at least 0.001 (got 0.0)' gave a time limit none)."""
 
     def callback(value):
         if value is not None:
@@ -662,7 +663,8 @@ def checked(check, *bounds, share: bool = False):
             except InputError as exc:
                 percent = share and math.isfinite(value) and value >= 1  # 5 for 5 %
                 fraction = f": a share is a fraction, {value / 100:g} for {value:g} %" if percent else ""
-                raise typer.BadParameter(str(exc).strip() + fraction) from None
+                counts = f": {unit}" if unit else ""
+                raise typer.BadParameter(str(exc).strip() + fraction + counts) from None
         return value
 
     return callback
@@ -785,7 +787,7 @@ TimeLimitOption = Annotated[
     float | None,
     typer.Option(
         "--time-limit",
-        callback=checked(limits.number, limits.MIN_TIME_LIMIT),
+        callback=checked(limits.number, limits.MIN_TIME_LIMIT, unit="a time limit is in seconds"),
         help=f"Stop each MILP's search (HiGHS) after this many seconds (at least {limits.MIN_TIME_LIMIT}) "
         "and keep the best plan found; building the model, handing it to HiGHS and the LP that settles the "
         "plan's operations (docs/formulation.md §6a) come on top.",
