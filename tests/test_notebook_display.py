@@ -229,3 +229,15 @@ def test_markdown_cells_show_as_written():
         "| plan | NPV |", "|---|---|", r"| a \| b | -\$1.0M |", r"| \*c\* | \$2.0M |"]  # fmt: skip
     assert markdown_table(frame.iloc[:0]) == "(none)"
     assert html_text("<$1 and $2>") == "&lt;<span>$</span>1 and <span>$</span>2&gt;"
+
+
+def test_a_result_of_a_model_changed_for_it_says_what_was_changed():
+    """A solve and a sweep of `api.edit("tiny", ...)` showed "**Solve of tiny**", as the file's own:
+    under the title, the fields changed and their values, as the terminal and the report say them."""
+    edited = api.edit("tiny", {"horizon.discount_rate_annual": 0.12})
+    said = r"Model: tiny, changed for this run: horizon.discount\_rate\_annual = 0.12."
+    lines = api.solve(edited)._repr_markdown_().splitlines()
+    assert lines[:4] == ["**Solve of tiny** (npv objective): optimal, gap 0.00%", "", said, ""]
+    swept = api.sweep(edited, candidates=1, scenarios=5)
+    assert swept._repr_markdown_().splitlines()[2] == said
+    assert swept._repr_html_().startswith(f"<p>{html_text(said.replace(chr(92), ''))}</p>")

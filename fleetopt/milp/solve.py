@@ -52,7 +52,7 @@ from fleetopt.milp.highs import (
     unwatched,
 )
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel, changed_model_line
 
 
 class InfeasibleModel(InfeasibleError):
@@ -120,16 +120,19 @@ class SolveResult:
         )
 
     def _repr_markdown_(self) -> str:
-        """What a notebook cell shows: the NPV on the forecast (a cost solve's present cost first), the
+        """What a notebook cell shows: the fields changed in the model for the run (a line of
+        :func:`changed_model_line`), the NPV on the forecast (a cost solve's present cost first), the
         status and gap, the GPUs bought by generation and year and their capex, the debt and covenant
         headroom as the terminal writes them; every figure: :meth:`headline` and the frames."""
         fig = self.headline()
         status = format_solver_status(self.status, self.gap)
         status += "" if format_gap(self.gap) in status else f", gap {format_gap(self.gap)}"
         title = f"**Solve of {markdown_text(self.data.name)}** ({self.objective_kind} objective): {status}"
+        changed = changed_model_line(self.data.name, self.loaded.changes if self.loaded else None)
         after = ("Next: .headline_frame() (every figure, with its unit), .plan_frame(), .statements_frame(), "
                  ".debt_frame()")
-        return "\n".join([title, "", *self._answer_lines(fig), *self._given_lines(), "",
+        changed_lines = [markdown_text(changed), ""] if changed else []  # a paragraph of its own
+        return "\n".join([title, "", *changed_lines, *self._answer_lines(fig), *self._given_lines(), "",
                           *self._bought_lines(), "", *self._covenant_lines(fig), "", after])  # fmt: skip
 
     def _bought_lines(self) -> list[str]:

@@ -259,6 +259,12 @@ def model_words(name: str, changes: typing.Iterable[ModelChange] | None) -> str:
     return f"{name}, changed for this run: {words}" if words else name
 
 
+def changed_model_line(name: str, changes: tuple[ModelChange, ...] | None) -> str:
+    """'Model: tiny, changed for this run: horizon.quarters = 8.', under the title of a report or of a
+    result in a notebook (whose title names the model alone); '' for a model run as its file has it."""
+    return f"Model: {model_words(name, changes)}." if changes else ""
+
+
 def edited_name(name: str, changes: typing.Iterable[ModelChange] | None) -> str:
     """A run's model in one short line (`fleetopt runs`, a notebook's list of runs): ``name``, and the
     fields changed for the run where there are any, by path ('tiny (edited: horizon.quarters)');

@@ -74,7 +74,13 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import json_kind, read_json, signals_deferred
 from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
-from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, quoting_json, shown_json_value
+from fleetopt.schema.loading import (
+    MODEL_CHANGES,
+    LoadedModel,
+    changed_model_line,
+    quoting_json,
+    shown_json_value,
+)
 from fleetopt.stochastic.run import screened_count
 from fleetopt.sweep.cancelled import (
     CancelledOrder,
@@ -1055,20 +1061,25 @@ class SweepResult:
             f"{rec['plan']!r} ({figure}); .metrics, .why(), .plan_frame(label))"
         )
 
-    def _repr_html_(self) -> str:  # a notebook's cell: the candidates' key figures, then why the pick
-        return key_figures_html(self.metrics, repr(self)) + f"<p>{html_text(self.why())}</p>"
+    def _repr_html_(self) -> str:  # a notebook's cell: the fields changed, the candidates, why the pick
+        changed = changed_model_line(self.data.name, self.loaded.changes)
+        said = f"<p>{html_text(changed)}</p>" if changed else ""
+        return said + key_figures_html(self.metrics, repr(self)) + f"<p>{html_text(self.why())}</p>"
 
     def _repr_markdown_(self) -> str:
-        """What a notebook cell shows where it shows Markdown: the pick and :meth:`why`, then each
-        candidate's :func:`key_figures_frame` (its ``metrics`` as they now are) and what to read next."""
+        """What a notebook cell shows where it shows Markdown: the fields changed in the model for the run
+        (:func:`changed_model_line`), the pick and :meth:`why`, then each candidate's
+        :func:`key_figures_frame` (its ``metrics`` as they now are) and what to read next."""
         n = f"{counted(self.evaluation.n_scenarios, 'scenario')}, seed {self.evaluation.seed}"
         title = (f"**Sweep of {markdown_text(self.data.name)}**: {counted(len(self._metrics), 'candidate')} "
                  f"evaluated on {n}")  # fmt: skip
+        changed = changed_model_line(self.data.name, self.loaded.changes)
         pick = f"**Recommended: {markdown_text(self.recommended['plan'])}.** {markdown_text(self.why())}"
         table = markdown_table(key_figures_frame(self.metrics))
         after = ("Next: .metrics, .why(); a candidate's .plan_frame(label), .statements_frame(label), "
                  ".headline(label), .debt_frame(label)")
-        return "\n".join([title, "", pick, "", table, "", after])
+        changed_lines = [markdown_text(changed), ""] if changed else []
+        return "\n".join([title, "", *changed_lines, pick, "", table, "", after])
 
     @property
     def computed_metrics(self) -> pd.DataFrame:
