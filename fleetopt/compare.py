@@ -106,7 +106,7 @@ from fleetopt.runs.folder import (
     refuse_output_file,
     resume_command,
 )
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel, ModelChange, change_words, model_words
 from fleetopt.schema.model import fields_changed
 from fleetopt.stochastic.run import PLAN_LABELS
 
@@ -375,17 +375,20 @@ class ModelUsed:
 
     name: str
     hash: str
-    source: str
+    source: str  # the file it was read from, in full, as a run's model_source
     chosen: str  # why this model: "the model given", "the first run folder's copy, ..."
+    # the fields changed in it (fleetopt.api.edit), which the file does not say: a run's model_changes
+    changes: tuple[ModelChange, ...] = ()
 
     def sentence(self, whom: str = "Every plan") -> str:
         """The model in a sentence; ``whom``: the plans evaluated under it (a what-if's first side
         alone: its second runs under the model changed)."""
-        return (f"{whom} is evaluated under model '{self.name}' (hash {self.hash}, from {self.source}): "
-                f"{self.chosen}.")  # fmt: skip
+        where = model_words(f"from {self.source}", self.changes)
+        return f"{whom} is evaluated under model '{self.name}' (hash {self.hash}, {where}): {self.chosen}."
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "hash": self.hash, "source": self.source, "chosen": self.chosen}
+        changed = {"changes": change_words(self.changes)} if self.changes else {}
+        return {"name": self.name, "hash": self.hash, "source": self.source, **changed, "chosen": self.chosen}
 
 
 def _written(text: str, path: str | Path | None) -> str | None:

@@ -902,6 +902,23 @@ def test_the_model_given_is_named_and_warned_of_once_per_run(versions):
     assert f"Every plan is evaluated under model 'tiny' (hash {doc['model']['hash']}, from" in out
 
 
+def test_the_model_used_is_named_in_full_with_the_fields_changed_in_it(tiny_run, tmp_path, monkeypatch):
+    """A comparison named its model as typed ("A/model.yaml", relative to a folder a later reader may
+    not know), where a run's model_source is the file in full; and a model given edited by
+    fleetopt.api.edit as the file alone. It names the file in full and what was changed."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_run[0], "A")
+    doc, _ = compared("A", "A")
+    assert doc["model"]["source"] == str((tmp_path / "A" / "model.yaml").resolve())
+    edited = api.edit("A/model.yaml", {"horizon.discount_rate_annual": 0.12})
+    with pytest.warns(api.FleetoptWarning, match="made from another version"):  # A's plan: at 15 %
+        comparison = api.compare(["A", "A"], edited, scenarios=5)
+    assert comparison.model.as_dict()["changes"] == "horizon.discount_rate_annual = 0.12"
+    read = tmp_path / "A" / "model.yaml"
+    said = f"from {read}, changed for this run: horizon.discount_rate_annual = 0.12): the model given."
+    assert said in comparison.notes()[0]
+
+
 @pytest.mark.parametrize("version", ["risk", "comment"])
 def test_no_warning_where_only_blocks_plans_do_not_depend_on_differ(versions, version):
     a, _, files = versions

@@ -353,7 +353,9 @@ def _what_if_of_solved(results: list, model, scenarios, seed, backend, names, wh
 
 def _model_used(loaded: LoadedModel | None, why: str) -> ModelUsed | None:
     """The model a comparison evaluates under, as its output names it (None: given as ModelData)."""
-    return None if loaded is None else ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, why)
+    if loaded is None:
+        return None
+    return ModelUsed(loaded.model.name, loaded.content_hash, loaded.model_source, why, loaded.changes or ())
 
 
 @dataclass(frozen=True)
