@@ -529,7 +529,20 @@ def test_a_list_that_differs_is_named_by_its_index_and_the_description_not_at_al
     assert found[1] == (f"skus.H100.resale_fraction_by_age_years[{last}]", resale[-1], resale[-1] / 2)
     note = version_note(base.content_hash, base, "solve", [], edited)
     field = f"skus.H100.resale_fraction_by_age_years[{last}]"
-    assert f"blocks that differ: description, skus: {field} was" in note
+    assert f"blocks that differ: skus: {field} was" in note
+    assert note.endswith("; and description, which the plans do not depend on)")
+
+
+def test_a_block_the_plans_do_not_read_is_not_listed_before_the_fields_they_do():
+    """A solve's plan evaluated under its model with the discount rate and the price volatility
+    changed warned 'blocks that differ: horizon, risk: horizon.discount_rate_annual was 0.15, now 0.12',
+    as if the rate were the risk block's field: the blocks the plans read come with their fields,
+    then risk, which a solve's plan does not read."""
+    base = load_model(TINY_PATH)
+    edited = edited_model(base, {"horizon.discount_rate_annual": 0.12, "risk.price_volatility_annual": 0.4})
+    note = version_note(base.content_hash, base, "solve", [], edited)
+    assert note.endswith("blocks that differ: horizon: horizon.discount_rate_annual was 0.15, now 0.12; "
+                         "and risk, which the plans do not depend on)"), note
 
 
 def test_in_short_says_a_negative_npv_not_money_lost():

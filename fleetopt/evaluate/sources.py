@@ -280,13 +280,18 @@ def version_note(
     buffer = _own_buffer_note(made_from, loaded, whose, kept, len(recorded)) if made_from and kept else None
     if changed is not None and set(changed) <= set(plan_free_blocks(made_by)):
         return buffer
-    which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
-    if made_from is not None and changed:
+    # the blocks the plans read, then their fields, then those they do not read: "blocks that differ:
+    # horizon, risk: horizon.discount_rate_annual ..." read as if the field were the risk block's
+    unread = [b for b in changed or () if b in plan_free_blocks(made_by)]
+    read = [b for b in changed or () if b not in unread]
+    which = f"; blocks that differ: {', '.join(read)}" if read else ""
+    if made_from is not None and read:
         # the fields the plans depend on: not the description, nor a block they do not read
-        skipped = {"name", "description", *plan_free_blocks(made_by)}
+        skipped = {"name", *unread}
         changes = fields_changed(made_from.model, loaded.model)
         fields = [f for f in changes if f[0].split(".")[0] not in skipped]
         which += f": {fields_changed_words(fields)}" if fields else ""
+    which += f"; and {', '.join(unread)}, which the plans do not depend on" if read and unread else ""
     note = (f"{whose} were made from another version of model {loaded.model.name!r} "
             f"(hash {plans_model_hash}, now {loaded.content_hash}{which})")  # fmt: skip
     if changed is not None and set(changed) <= {"risk", *plan_free_blocks(made_by)}:
