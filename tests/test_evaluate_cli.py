@@ -545,6 +545,27 @@ def test_a_block_the_plans_do_not_read_is_not_listed_before_the_fields_they_do()
                          "and risk, which the plans do not depend on)"), note
 
 
+def test_a_block_one_model_lacks_is_named_by_the_fields_its_file_sets():
+    """Plans solved with robustness.power_delay_quarters=2 compared under a model without a
+    robustness block read 'robustness was {"market_price_drop": 0.0, "lose_any_..., now unset':
+    the change was cut off. Each field the block's file sets is named, unset on the other side."""
+    base = load_model(TINY_PATH)
+    robust = edited_model(base, {"robustness.power_delay_quarters": 2})
+    assert fields_changed(robust.model, base.model) == [("robustness.power_delay_quarters", 2, None)]
+    assert fields_changed(base.model, robust.model) == [("robustness.power_delay_quarters", None, 2)]
+    note = version_note(robust.content_hash, robust, "solve", [], base)
+    assert "blocks that differ: robustness: robustness.power_delay_quarters was 2, now unset)" in note
+    # a nested block removed: its six fields in tiny.yaml, three named, the rest counted
+    without = edited_model(base, {"sites.texas.expansion": None})
+    found = fields_changed(base.model, without.model)
+    assert [path for path, _, ours in found if ours is None] == [
+        f"sites.texas.expansion.{name}" for name in ("block_mw", "capex_per_mw_usd", "lead_time_quarters",
+                                                     "earliest_start", "max_blocks", "useful_life_years")
+    ]
+    assert fields_changed_words(found).startswith("sites.texas.expansion.block_mw was 10.0, now unset; ")
+    assert fields_changed_words(found).endswith("; and 3 more fields")
+
+
 def test_in_short_says_a_negative_npv_not_money_lost():
     """"39.9% lose money" read P(NPV < 0) as a nominal loss (a finance review): the NPV is at the
     model's discount rate, so a negative one is a return below it, not money lost."""

@@ -630,23 +630,56 @@ def fields_changed(made_from: PlanningModel, now: PlanningModel) -> list[tuple[s
     """(dotted path, value in ``made_from``, value in ``now``) of each field whose value differs
     between two models, in file order: ``("horizon.discount_rate_annual", 0.2, 0.15)``; into lists
     of the same length by index (``skus.H100.resale_fraction_by_age_years[7]``), a list whose length
-    differs as one field; a field one model lacks is None there."""
+    differs as one field; a field one model lacks is None there. A block one model lacks (no
+    ``robustness``, a SKU added) is stepped into too: each field its model file sets, None in the
+    other (``("robustness.power_delay_quarters", 2, None)``), so that a note names the change."""
     out: list[tuple[str, Any, Any]] = []
 
-    def walk(path: str, a: Any, b: Any) -> None:
+    def walk(path: str, a: Any, b: Any, set_a: Any, set_b: Any) -> None:
         if a == b:
             return
         if isinstance(a, dict) and isinstance(b, dict):
             for key in [*a, *(k for k in b if k not in a)]:
-                walk(f"{path}.{key}" if path else key, a.get(key), b.get(key))
+                walk(_joined(path, key), a.get(key), b.get(key), _child(set_a, key), _child(set_b, key))
         elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
             for index, (x, y) in enumerate(zip(a, b, strict=True)):
-                walk(f"{path}[{index}]", x, y)
+                walk(f"{path}[{index}]", x, y, _child(set_a, index), _child(set_b, index))
+        elif isinstance(a, dict) and b is None:
+            out.extend((name, value, None) for name, value in _set_fields(path, a, set_a))
+        elif isinstance(b, dict) and a is None:
+            out.extend((name, None, value) for name, value in _set_fields(path, b, set_b))
         else:
             out.append((path, a, b))
 
-    walk("", made_from.model_dump(mode="json"), now.model_dump(mode="json"))
+    dumps = [model.model_dump(mode="json", exclude_unset=unset) for unset in (False, True)
+             for model in (made_from, now)]  # fmt: skip
+    walk("", *dumps)
     return out
+
+
+def _joined(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _child(node: Any, key: str | int) -> Any:
+    """``node[key]`` in a dump of the fields set, None where it is not set there."""
+    if isinstance(node, dict):
+        return node.get(key)
+    return node[key] if isinstance(node, list) and key < len(node) else None
+
+
+def _set_fields(path: str, block: dict, set_block: Any) -> list[tuple[str, Any]]:
+    """(dotted path, value) of each field of ``block`` (a model's dump) that its file sets
+    (``set_block``: the dump of the fields set), a block within it stepped into; every field where
+    none is set (a block made whole by default), so that the block is never left unnamed."""
+    shown = set_block if isinstance(set_block, dict) and set_block else block
+    fields: list[tuple[str, Any]] = []
+    for key, value in shown.items():
+        if isinstance(value, dict) and value:
+            fields += _set_fields(_joined(path, key), block.get(key, value), value)
+        else:
+            fields.append((_joined(path, key), block.get(key, value)))
+    return fields
 
 
 def _keys_only_by_pattern(node):
