@@ -113,7 +113,7 @@ def test_the_metrics_of_five_scenarios_by_hand(crash):
     hand = {
         "npv_mean_usd": npv.mean(),
         "npv_std_usd": npv.std(),  # the population's
-        "npv_mean_se_usd": npv.std() / np.sqrt(5),
+        "npv_mean_se_usd": npv.std(ddof=1) / np.sqrt(5),  # the sample's
         "npv_mean_no_default_usd": (2 * A + B + E) / 4,
         "npv_median_usd": E,
         "loss_probability": 0.2,

@@ -33,12 +33,13 @@ from milp_builders import data_of
 
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.metric_columns import METRIC_COLUMNS
-from fleetopt.core.tail import tail_count
+from fleetopt.core.tail import probability_error, standard_error, tail_count
 from fleetopt.core.units import format_usd, format_usd_change, format_usd_compact
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.metrics import (
     DEBT_AT_DEFAULT_METRICS,
     DEBT_AT_UNCURED_METRICS,
+    paired_error,
     plan_metrics,
 )
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -297,16 +298,30 @@ def test_tail_count_has_no_round_off_surprises():
     assert [tail_count(s) for s in range(1, 5001)] == [max(1, -(-s // 20)) for s in range(1, 5001)]
 
 
+def test_every_standard_error_of_a_mean_over_scenarios_has_the_divisor_s_minus_1():
+    """The page put a mean NPV's error (divisor S) beside paired errors (divisor S - 1). Of NPVs
+    -1, 2, 3, 4 USD: mean 2, squares about it 9 + 0 + 1 + 4 = 14, error sqrt(14 / 3) / 2 = 1.0801 for
+    the mean NPV and for the paired difference against a plan of NPV 0 in every scenario; a
+    probability of 1 in 4: sqrt(0.25 x 0.75 / 3) = 0.25, the error of the 0/1 outcomes 1, 0, 0, 0."""
+    npv = np.array([-1.0, 2.0, 3.0, 4.0])
+    hand = math.sqrt(14 / 3) / 2
+    assert plan_metrics({"npv": npv[None, :]})["npv_mean_se_usd"][0] == pytest.approx(hand, rel=1e-15)
+    assert paired_error(npv - np.zeros(4)) == pytest.approx(hand, rel=1e-15)
+    assert probability_error(0.25, 4) == pytest.approx(0.25, rel=1e-15)
+    assert standard_error(np.array([1.0, 0.0, 0.0, 0.0])) == pytest.approx(0.25, rel=1e-15)
+
+
 def test_mean_error_loss_and_no_default_figures_by_hand():
-    """Four scenarios of NPV -1, 2, 3, 4 USD, the first and last in default: mean 2, population
-    standard deviation sqrt((9 + 0 + 1 + 4) / 4) = 1.8708, its standard error 1.8708 / sqrt(4) =
-    0.9354; the two that never default average (2 + 3) / 2 = 2.5; one in four loses money. A plan
+    """Four scenarios of NPV -1, 2, 3, 4 USD, the first and last in default: mean 2, sample
+    standard deviation sqrt((9 + 0 + 1 + 4) / 3) = 2.1602 (divisor 3, as the paired errors'), its
+    standard error 2.1602 / sqrt(4) = 1.0801 (it read 0.9354, the population's divisor 4); the two
+    that never default average (2 + 3) / 2 = 2.5; one in four loses money. A plan
     that defaults everywhere has no mean without a default (NaN, shown as n/a)."""
     npv = np.array([[-1.0, 2.0, 3.0, 4.0], [-1.0, 2.0, 3.0, 4.0]])
     default = np.array([[True, False, False, True], [True, True, True, True]])
     m = plan_metrics({"npv": npv, "default": default})
     assert m["npv_mean_usd"][0] == 2.0
-    assert m["npv_mean_se_usd"][0] == pytest.approx(math.sqrt(14 / 4) / 2, rel=1e-15)
+    assert m["npv_mean_se_usd"][0] == pytest.approx(math.sqrt(14 / 3) / 2, rel=1e-15)
     assert m["npv_mean_no_default_usd"][0] == 2.5
     assert math.isnan(m["npv_mean_no_default_usd"][1])
     assert list(m["loss_probability"]) == [0.25, 0.25]

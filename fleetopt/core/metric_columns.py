@@ -36,7 +36,8 @@ CURE_LIMITS = ("never two quarters in a row, at most finance.covenants.equity_cu
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",
-    "npv_mean_se_usd": "standard error of the mean NPV (standard deviation / sqrt(scenarios); n/a: one), USD",
+    "npv_mean_se_usd": "standard error of the mean NPV (sample standard deviation, divisor scenarios - 1, "
+                       "/ sqrt(scenarios); n/a: one), USD",
     "npv_mean_no_default_usd": "mean NPV of the scenarios with no liquidity default (NaN: all default), USD",
     "npv_median_usd": "median NPV over scenarios (the mean of the two middle ones for an even count), USD",
     "loss_probability": "share of scenarios with a negative NPV",

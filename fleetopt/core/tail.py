@@ -43,10 +43,21 @@ def cvar_of_worst(worst: Any, xp: Any = np) -> Any:
     return xp.minimum(worst.mean(axis=-1), worst[..., -1])
 
 
+def standard_error(values: Any, xp: Any = np) -> Any:
+    """The standard error of the mean over the scenarios (the last axis of ``values``): their sample
+    standard deviation (divisor S - 1, the unbiased variance's) over sqrt(S); NaN with one scenario
+    (it measures no spread). The one definition every standard error of a mean over scenarios
+    printed or written reads: the mean NPV's, a paired difference's, a probability's."""
+    n = values.shape[-1]
+    if n < 2:
+        return xp.full(values.shape[:-1], xp.nan) if values.ndim > 1 else float("nan")
+    return values.std(axis=-1, ddof=1) / math.sqrt(n)
+
+
 def probability_error(share: float, n_scenarios: int) -> float:
     """The standard error of a probability measured as the ``share`` of ``n_scenarios`` scenarios in
-    which an event happens: sqrt(p (1 - p) / S), the standard deviation of the 0/1 outcome (divisor S,
-    as the mean NPV's error) over sqrt(S); NaN with one scenario (it measures no spread)."""
+    which an event happens: :func:`standard_error` of the 0/1 outcomes in closed form,
+    sqrt(p (1 - p) / (S - 1)); NaN with one scenario (it measures no spread)."""
     if n_scenarios <= 1 or not math.isfinite(share):
         return float("nan")
-    return math.sqrt(share * (1.0 - share) / n_scenarios)
+    return math.sqrt(share * (1.0 - share) / (n_scenarios - 1))

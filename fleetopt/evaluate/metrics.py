@@ -21,7 +21,7 @@ from fleetopt.core.metric_columns import (
     first_breach_column,
 )
 from fleetopt.core.notebook import html_text
-from fleetopt.core.tail import TAIL, cvar_of_worst, tail_count, worst_k
+from fleetopt.core.tail import TAIL, cvar_of_worst, standard_error, tail_count, worst_k
 from fleetopt.core.units import counted, format_figure, format_rate
 from fleetopt.evaluate.simulate import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
 
@@ -273,11 +273,11 @@ def marked_last_words(ranked, marked: bool = True) -> str:
 
 
 def paired_error(differences: np.ndarray) -> float:
-    """The standard error of a mean difference of two plans on the same scenarios (USD): the sample
-    standard deviation of the per-scenario differences (divisor S - 1) over sqrt(S); NaN with one
-    scenario. compare's paired row and the stochastic plan's out-of-sample check both read it."""
-    d = np.asarray(differences, dtype=np.float64)
-    return float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    """The standard error of a mean difference of two plans on the same scenarios (USD): the
+    :func:`standard_error` of the per-scenario differences (sample standard deviation, divisor
+    S - 1, over sqrt(S)); NaN with one scenario. compare's paired row and the stochastic plan's
+    out-of-sample check both read it."""
+    return float(standard_error(np.asarray(differences, dtype=np.float64)))
 
 
 # the resamples of the scenarios behind the P5 and CVaR5 differences' errors, from a fixed seed (the
@@ -432,12 +432,11 @@ def plan_metrics(
             return xp.zeros(npv.shape[0])
         return xp.asarray(results[name]).astype(xp.float64, copy=False).mean(axis=1)
 
-    std = npv.std(axis=1)
     return {
         "npv_mean_usd": npv.mean(axis=1),
-        "npv_std_usd": std,
+        "npv_std_usd": npv.std(axis=1),
         # one scenario measures no spread: NaN ("n/a"), not an error of 0 that would look exact
-        "npv_mean_se_usd": std / math.sqrt(npv.shape[1]) if npv.shape[1] > 1 else xp.full(len(std), xp.nan),
+        "npv_mean_se_usd": standard_error(npv, xp),
         "npv_mean_no_default_usd": mean_without_default(npv, results.get("default"), xp),
         # a long right tail lifts the mean far above most futures (the default model at 2,000
         # scenarios of seed 7: mean $13.5B, median $6.1B): a finance reader needs both

@@ -203,8 +203,8 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                    "completed by the MILP)."),
     ] if kind == "sweep" else []  # fmt: skip
     return [
-        ("mean NPV ± SE", "mean of the scenarios' NPVs ± its standard error (standard deviation / "
-                          "sqrt(scenarios)): how far the mean could move with other scenarios. Plans "
+        ("mean NPV ± SE", "mean of the scenarios' NPVs ± its standard error (sample standard "
+                          "deviation, divisor scenarios - 1, / sqrt(scenarios)): how far the mean could move with other scenarios. Plans "
                           "evaluated on the same scenarios differ by far less noise: fleetopt compare "
                           "gives the standard error of their difference."),
         ("P5 and CVaR5", f"P5 is the k-th worst NPV and CVaR5 the mean NPV of the k worst scenarios, "
