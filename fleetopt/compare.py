@@ -68,6 +68,7 @@ from fleetopt.evaluate.metrics import (
     BOOTSTRAP_DRAWS,
     LENDERS_SHARE,
     LIMITED_LIABILITY,
+    MEAN_OF_PAIRS,
     NO_DIRECTION,
     NO_ERROR,
     NOISE_USD,
@@ -123,7 +124,15 @@ PAIRED_ERROR = {
     "any_default_probability": "any_default_probability_paired_se",
     "demand_served_share": "demand_served_share_paired_se",
     "shortfall_probability": "shortfall_probability_paired_se",
+    # the other means over the scenarios: npv_limited_mean_paired_se_usd, mean_utilisation_paired_se
+    **{figure: f"{figure.removesuffix('_usd')}_paired_se{'_usd' if figure.endswith('_usd') else ''}"
+       for figure in MEAN_OF_PAIRS},
 }
+# the figures over the scenarios with a better direction and no paired error (quantiles, a mean over
+# the scenarios without a default, which are not the same for two plans, shares of the first
+# breaches): never coloured better or worse, whose difference may be chance (Comparison.judged)
+NO_PAIRED_ERROR = ("npv_mean_no_default_usd", "npv_limited_cvar5_usd", "npv_accelerated_cvar5_usd",
+                   "npv_median_usd", "npv_p95_usd", *(first_breach_column(k) for k in CATALOGUE))
 # each pair's outcome (EvaluationResult.outcomes; "any_default" made from ANY_DEFAULT_EVENTS) and the
 # figure whose difference's paired error it gives
 OUTCOME_FIGURES = {
@@ -188,10 +197,14 @@ FIGURES = [
     ("npv_mean_no_default_usd", f"{MEAN_NPV_LABEL} without a liquidity default", "USD"),
     # the shareholders' NPV: a default ends their claim (docs/evaluation.md, metrics.csv)
     ("npv_limited_mean_usd", f"{MEAN_NPV_LABEL} with limited liability", "USD"),
+    ("npv_limited_mean_paired_se_usd", f"{MEAN_NPV_LABEL} with limited liability minus the first plan's: "
+     "standard error", "USD"),
     # and had lenders accelerated at the first event of default of either kind ("The NPV if lenders
     # accelerate"): the shareholders' NPV at an uncured breach too
     ("npv_accelerated_mean_usd", f"{MEAN_NPV_LABEL} if lenders accelerate at the first event of default",
      "USD"),
+    ("npv_accelerated_mean_paired_se_usd", f"{MEAN_NPV_LABEL} if lenders accelerate minus the first plan's: "
+     "standard error", "USD"),
     ("npv_std_usd", "standard deviation of NPV", "USD"),
     ("npv_p5_usd", P5_NPV_LABEL, "USD"),
     # the tail figures' differences are noisy: their errors (P5's by resampling the scenarios)
@@ -225,6 +238,8 @@ FIGURES = [
      "share"),
     ("uncovered_debt_mean_usd", "debt a default leaves uncovered by the GPUs and cash (mean over all "
      "scenarios; undiscounted)", "USD"),
+    ("uncovered_debt_mean_paired_se_usd", "debt a default leaves uncovered minus the first plan's: standard "
+     "error", "USD"),
     # the same at an uncured covenant breach, had lenders accelerated then ("The debt at an uncured breach")
     ("debt_at_uncured_breach_mean_usd", "debt owed at an uncured covenant breach (mean over the scenarios "
      "with one; undiscounted)", "USD"),
@@ -232,10 +247,14 @@ FIGURES = [
      "would repay", "share"),
     ("uncovered_debt_at_uncured_breach_mean_usd", "debt an uncured breach leaves uncovered by the GPUs and "
      "cash, had lenders accelerated (mean over all scenarios; undiscounted)", "USD"),
+    ("uncovered_debt_at_uncured_breach_mean_paired_se_usd", "debt an uncured breach leaves uncovered minus "
+     "the first plan's: standard error", "USD"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
     *((first_breach_column(k), _CATALOGUE_NAMES[first_breach_column(k)], "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
+    ("expected_min_cash_paired_se_usd", "mean lowest cash minus the first plan's: standard error", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
+    ("mean_utilisation_paired_se", "mean utilisation minus the first plan's: standard error", "share"),
     # a risk the plans met, not a reaction (only where the model's risk.delivery_slip is on): a plan
     # that buys no slipping SKU early is not slipped
     ("slipped_share", "P(GPUs it bought delivered late: risk.delivery_slip)", "share"),
@@ -491,7 +510,7 @@ class Comparison:
     def within_noise(self, key: str, n: int) -> bool:
         """Whether plan ``n``'s difference to the first in figure ``key`` is within two of its paired
         standard errors (the figures with one, :data:`PAIRED_ERROR`: mean, P5, CVaR5, the breach,
-        uncured breach, default and any default probabilities):
+        uncured breach, default and any default probabilities, the other means over the scenarios):
         a difference the scenarios could give by chance, which a page must not call better or worse.
         An error of 0 is the same difference in every scenario, none of it chance (two plans that never
         default were "0.0 pp (within 2 s.e.)")."""
@@ -501,7 +520,10 @@ class Comparison:
         """Whether plan ``n``'s difference to the first in figure ``key`` may be called better or worse
         (coloured): not within two paired standard errors (:meth:`within_noise`), nor without one where
         the figure has one (NaN: one scenario, or a CVaR5's tail of one scenario), nor the same (a money
-        figure without an error within $1 of round-off)."""
+        figure without an error within $1 of round-off), nor without a paired error where the figure is
+        over the scenarios (:data:`NO_PAIRED_ERROR`: its difference may be chance)."""
+        if key in NO_PAIRED_ERROR:
+            return False
         return self._judged_side(key, n, needs_error=True) not in (WITHIN, NO_ERROR, SAME)
 
     def _judged_side(self, key: str, n: int, needs_error: bool = False) -> str:
@@ -657,8 +679,10 @@ class Comparison:
                    "it may differ by one in the last digit from the difference of the rounded ones); "
                    f"P5's: the standard deviation of that difference over {BOOTSTRAP_DRAWS} resamples "
                    "of the scenarios; CVaR5's: that of the two plans' tail influence values; the "
-                   "probabilities': that of the per-scenario 0/1 differences, in points "
-                   f"(docs/evaluation.md); {BETTER_MEANS}.")  # fmt: skip
+                   "probabilities': that of the per-scenario 0/1 differences, in points; the other "
+                   "means' (lowest cash, debt left uncovered, ...): that of the per-scenario "
+                   "differences; the median, P95 and the other figures over the scenarios without "
+                   f"such a row have no paired error (docs/evaluation.md); {BETTER_MEANS}.")  # fmt: skip
         return out
 
     def what_if_words(self) -> str:
@@ -1323,6 +1347,7 @@ def _figure_order(models: list[ModelData], metrics: pd.DataFrame, figures: dict,
         left_out.add("slipped_share")
     # a covenant no plan's forecast tests (a lab's GPU loan never drawn): rows of n/a say nothing
     left_out |= {k for k, _, _ in FIGURES if _is_cushion(k) and _none_measured(figures, k)}
+    left_out |= {PAIRED_ERROR[k] for k in left_out if k in PAIRED_ERROR}  # a figure's error goes with it
     order = [k for k, _, _ in FIGURES if k not in left_out]
     if cost:  # a lab reads what its plans cost and serve before their NPVs
         order = [*COST_FIRST, *(k for k in order if k not in COST_FIRST)]
@@ -1355,6 +1380,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
         **paired_tail_errors(npv[0], npv[n], n),
         "loss_probability_paired_se": paired_loss_error(npv, n),
+        **paired_mean_errors(result.outcomes, n),
         # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
@@ -1407,6 +1433,16 @@ def paired_loss_error(npv: np.ndarray, n: int) -> float:
     if n == 0:
         return np.nan
     return paired_error((npv[n] < 0).astype(np.float64) - (npv[0] < 0).astype(np.float64))
+
+
+def paired_mean_errors(outcomes: dict, n: int) -> dict[str, float]:
+    """The paired errors of plan ``n``'s means over the scenarios of :data:`MEAN_OF_PAIRS` (the NPV
+    with limited liability and if lenders accelerate, the debt left uncovered, the lowest cash,
+    utilisation) less the first plan's on the same scenarios: :func:`paired_error` of the
+    per-scenario differences of ``outcomes`` (:attr:`EvaluationResult.outcomes`). NaN for the
+    first plan itself (``n`` 0)."""
+    return {PAIRED_ERROR[figure]: paired_error(outcomes[name][n] - outcomes[name][0]) if n else np.nan
+            for figure, name in MEAN_OF_PAIRS.items()}  # fmt: skip
 
 
 def paired_share_errors(outcomes: dict, n: int) -> dict[str, float]:

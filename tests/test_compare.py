@@ -27,6 +27,7 @@ from fleetopt.compare import (
     compare_plans,
     contracts_against_first,
     paired_loss_error,
+    paired_mean_errors,
     paired_share_errors,
     paired_tail_errors,
     plans_from_refs,
@@ -105,7 +106,9 @@ def test_plan_against_itself_api(tiny_run):
     assert len(plans) == 2 and len(set(labels)) == 2
     comp = compare_plans(result.data, plans, labels, 200, 0)
     a, b = labels
-    paired = PAIRED
+    # a figure's error is left out with it (the NPV with limited liability where it repeats the NPV's)
+    paired = [error for error in PAIRED if error in comp.figures.index]
+    assert "npv_limited_mean_paired_se_usd" not in paired and "expected_min_cash_paired_se_usd" in paired
     same = comp.figures.drop(paired)  # none for the first plan, 0 for the second
     np.testing.assert_array_equal(same[a].to_numpy(), same[b].to_numpy())
     assert np.isnan(comp.figures.loc[paired, a]).all()
@@ -344,7 +347,9 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 46 figures (P(any default), its, P(uncured breach)'s and P(NPV < 0)'s paired errors, the
+        # 50 figures (P(any default), its, P(uncured breach)'s and P(NPV < 0)'s paired errors, those
+        # of the NPV if lenders accelerate, the debt an uncured breach leaves uncovered, the lowest
+        # cash and utilisation, the
         # first year's capex, the lowest cushion on the trailing year's averages among them, as tiny
         # tests each quarter's own EBITDA; a lab's present costs and demand share left out, and the
         # NPV with limited liability, the NPV's own figures where no scenario defaults, and the debt
@@ -361,7 +366,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert "lowest_covenant_cushion_trailing" in set(figures["figure"])
         # and the NPV if lenders accelerate, which differs from the NPV with limited liability: an
         # uncured breach ends the shareholders' claim in some scenarios
-        assert len(figures) == 46 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 50 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
         assert "npv_limited_mean_usd" not in set(figures["figure"])
         assert {"npv_accelerated_mean_usd", "npv_accelerated_cvar5_usd"} <= set(figures["figure"])
         assert "debt_at_default_mean_usd" not in set(figures["figure"])
@@ -1260,9 +1265,9 @@ def test_each_solve_is_compared_with_its_own_policy_buffer(tmp_path):
     b20 = api.write_solve_run(api.solve(buffered), out=tmp_path / "b20")
     assert PlanFileReader(b20 / "plan.npz", api.load("tiny")[1]).buffers == [20e6]
     with pytest.warns(FleetoptWarning, match="b20 keep the policy cash buffer recorded with them"):
-        one = api.compare([b0, b20], scenarios=100, seed=1).figures.drop(index=PAIRED)
+        one = api.compare([b0, b20], scenarios=100, seed=1).figures.drop(index=PAIRED, errors="ignore")
     with pytest.warns(FleetoptWarning, match="b0 keep the policy cash buffer recorded with them"):
-        other = api.compare([b20, b0], scenarios=100, seed=1).figures.drop(index=PAIRED)
+        other = api.compare([b20, b0], scenarios=100, seed=1).figures.drop(index=PAIRED, errors="ignore")
     pd.testing.assert_frame_equal(one, other[one.columns])
     # the buffer never cuts the prepayments the borrowing base needs, all of them on the forecast:
     # the same forecast run, no breach
@@ -1445,7 +1450,8 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     assert "<h2>Definitions</h2>" in html and "<dt>P5 and CVaR5</dt>" in html and "<dt>pp</dt>" in html
     # what a colour claims: beyond two paired errors only where the figure has one (a red first-breach
     # share of +0.1 pp, with no error, was read as a difference beyond chance)
-    assert "<dt>green, red</dt>" in html and "their colour gives the direction alone" in html
+    assert "<dt>green, red</dt>" in html and "one with no paired error is not coloured" in html
+    assert "<dt>no paired error</dt>" in html and "median NPV; P95 NPV;" in html
     for _, name, _ in comp.rows():
         assert f"<td class='text'>{escape(name)}</td>" in html, name
     rows = {re.sub("<[^>]+>", "|", row).split("|")[1]: row for row in html.split("<tr>")[1:] if "<td" in row}
@@ -1622,6 +1628,53 @@ def test_p_npv_below_zero_has_a_paired_error_as_the_other_probabilities():
     comp = Comparison(["A", "B"], figures, empty, empty, empty, 4, 0)
     assert comp.difference_shown("loss_probability", [0.5, 0.5], "share", 1) == "0.0 pp (within 2 s.e.)"
     assert not comp.judged("loss_probability", 1)
+
+
+def test_the_other_means_over_the_scenarios_have_paired_errors_by_hand():
+    """compare coloured the mean lowest cash, the NPV with limited liability and the debt left
+    uncovered by direction alone, with no error behind them. Four scenarios: lowest cash 10, 20, 30,
+    40 against 12, 18, 35, 40: differences (2, -2, 5, 0), mean 1.25, squares about it 0.5625 +
+    10.5625 + 14.0625 + 1.5625 = 26.75, error sqrt(26.75 / 3 / 4) = 1.4930; the NPV with limited
+    liability -1, 2, 3, 4 against 0, 2, 3, 4: (1, 0, 0, 0), error sqrt(0.75 / 3 / 4) = 0.25; debt
+    left uncovered 100 in the third scenario against none: (0, 0, -100, 0), error sqrt(7,500 / 3 /
+    4) = 25; utilisation 0.5 throughout against 0.6, 0.4, 0.6, 0.4: sqrt(0.04 / 3 / 4) = 5.77 pp;
+    the same NPV if lenders accelerate and uncovered debt at an uncured breach: 0; none for the
+    first plan."""
+    hand = {"min_cash": ([10, 20, 30, 40], [12, 18, 35, 40]), "npv_limited": ([-1, 2, 3, 4], [0, 2, 3, 4]),
+            "npv_accelerated": ([1, 2, 3, 4], [1, 2, 3, 4]), "uncovered_debt": ([0, 0, 100, 0], [0, 0, 0, 0]),
+            "uncovered_debt_at_uncured_breach": ([0] * 4, [0] * 4),
+            "utilisation": ([0.5] * 4, [0.6, 0.4, 0.6, 0.4])}  # fmt: skip
+    outcomes = {name: np.array(rows, dtype=np.float64) for name, rows in hand.items()}
+    errors = paired_mean_errors(outcomes, 1)
+    assert errors == pytest.approx({
+        "expected_min_cash_paired_se_usd": (26.75 / 12) ** 0.5, "npv_limited_mean_paired_se_usd": 0.25,
+        "npv_accelerated_mean_paired_se_usd": 0.0, "uncovered_debt_mean_paired_se_usd": 25.0,
+        "uncovered_debt_at_uncured_breach_mean_paired_se_usd": 0.0,
+        "mean_utilisation_paired_se": (0.04 / 12) ** 0.5}, rel=1e-12)  # fmt: skip
+    assert all(np.isnan(e) for e in paired_mean_errors(outcomes, 0).values())
+    # the lowest cash up 1.25 with an error of 1.49: within two errors, not coloured; up 4: beyond
+    # them, green; the median, which has no paired error, up 4 too: never coloured
+    rows = ["expected_min_cash_usd", "expected_min_cash_paired_se_usd", "npv_median_usd"]
+    figures = pd.DataFrame({"A": [25.0, np.nan, 2.5], "B": [26.25, errors[rows[1]], 6.5]}, index=rows)
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B"], figures, empty, empty, empty, 4, 0)
+    assert comp.difference_shown(rows[0], [25.0, 26.25], "USD", 1).endswith(" (within 2 s.e.)")
+    assert not comp.judged(rows[0], 1) and not comp.judged("npv_median_usd", 1)
+    comp.figures.loc[rows[0], "B"] = 29.0
+    assert comp.judged(rows[0], 1) and "s.e." not in comp.difference_shown(rows[0], [25.0, 29.0], "USD", 1)
+
+
+def test_the_means_errors_are_those_of_the_scenarios_values(tiny_run):
+    """compare's paired error of the mean lowest cash is that of its evaluation's own per-pair
+    values, whose means are the figures."""
+    _, result, _ = tiny_run
+    data = result.data
+    comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["a", "b"], 200, 3)
+    again = evaluate(data, compile_plans(data, [result.plan, altered(data, result.plan)], ["a", "b"]), 200, 3,
+                     keep_outcomes=True).outcomes["min_cash"]  # fmt: skip
+    assert comp.figures.loc["expected_min_cash_usd", "b"] == pytest.approx(again[1].mean(), rel=1e-12)
+    expected = (again[1] - again[0]).std(ddof=1) / np.sqrt(200)
+    assert comp.figures.loc["expected_min_cash_paired_se_usd", "b"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_the_loss_probability_error_is_that_of_the_scenarios_npvs(tiny_run):

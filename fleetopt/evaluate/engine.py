@@ -57,6 +57,7 @@ from fleetopt.evaluate.metrics import (
     EVALUATION_RANK_COLUMNS,
     FORECAST_OK,
     LOWER_RANK_COLUMNS,
+    MEAN_OF_PAIRS,
     RANK_WORDS,
     best_plan_label,
     demand_in_short,
@@ -86,6 +87,9 @@ from fleetopt.runs import limits
 OUTCOMES = ("breach", "uncured_breach", "default")
 # and each pair's share of its scenario's demand served and whether it is short (metrics.demand_per_pair)
 DEMAND_OUTCOMES = ("demand_share", "demand_short")
+# and each pair's value of the results whose means compare pairs (metrics.MEAN_OF_PAIRS), float64:
+# 48 bytes a pair more, 67 in all with the above (the NPV matrix another 8)
+MEAN_OUTCOMES = tuple(MEAN_OF_PAIRS.values())
 
 # Working memory per (plan, scenario) pair, in float64 words, beyond the per-quarter paths:
 # state, accumulators and the temporaries of one quarter.
@@ -111,7 +115,8 @@ class EvaluationResult:
     kernel: bool  # whether the fused kernel ran (cupy, cpu-kernel) rather than the NumPy reference
     npv_matrix: np.ndarray | None = None  # (plans, scenarios) NPV, USD, when keep_matrix
     # with keep_outcomes: each (plan, scenario)'s covenant breach and liquidity default, (P, S) bool
-    # arrays by OUTCOMES' names (None where chunks came from a store, which does not keep them)
+    # arrays by OUTCOMES' names, its demand served and the values MEAN_OUTCOMES names (None where
+    # chunks came from a store, which does not keep them)
     outcomes: dict[str, np.ndarray] | None = None
     # the quarterly lines asked for by evaluate(record=...) (cash_usd, debt_usd, ebitda_usd: USD at
     # each quarter's end), each a (plans, scenarios, quarters) array; empty unless asked for (the
@@ -1173,8 +1178,9 @@ def evaluate(
     the other). ``executor`` runs the chunks (default: in this process; see
     :mod:`fleetopt.evaluate.jobs` for worker processes and Ray); ``store`` (a
     :class:`~fleetopt.evaluate.jobs.ChunkStore`) keeps finished chunks on disk so an interrupted
-    run can resume. ``keep_outcomes``: also keep each pair's covenant breach and liquidity default
-    (:attr:`EvaluationResult.outcomes`; not kept by a store). ``progress(pairs, total)``: after each
+    run can resume. ``keep_outcomes``: also keep each pair's covenant breach and liquidity default,
+    demand served and :data:`MEAN_OUTCOMES` (:attr:`EvaluationResult.outcomes`, 67 bytes a pair;
+    not kept by a store). ``progress(pairs, total)``: after each
     block, the pairs it finished; those read back from ``store`` as :func:`report_read_back` says.
     ``plan_chunk`` and ``scenario_chunk`` both given are taken as they are (a job's, sized for its
     workers); ``max_memory`` then bounds only the check of each plan on the forecast.
@@ -1293,10 +1299,11 @@ def _metrics_frame(data: ModelData, plans: PlanBatch, results: list[dict], deter
 
 
 def _outcomes(buffers: dict, demand: np.ndarray, be: Backend, xp: Any) -> dict[str, np.ndarray]:
-    """Each pair's :data:`OUTCOMES` (bool) and :data:`DEMAND_OUTCOMES` (its share of the scenario's
+    """Each pair's :data:`OUTCOMES` (bool), :data:`DEMAND_OUTCOMES` (its share of the scenario's
     market demand served, and 1 where short by more than metrics.SHORTFALL_SHARE; NaN throughout
-    where the model has no demand), (plans, scenarios) on the host."""
+    where the model has no demand) and :data:`MEAN_OUTCOMES` (float64), (plans, scenarios) on the host."""
     kept = {name: be.to_host(buffers[name]).astype(bool) for name in OUTCOMES}
+    kept |= {name: be.to_host(buffers[name]).astype(np.float64, copy=False) for name in MEAN_OUTCOMES}
     share, short, _, some = demand_per_pair(buffers["demand_served"], xp.asarray(demand), xp)
     none = not bool(some.any())
     for name, values in zip(DEMAND_OUTCOMES, (share, short), strict=True):
@@ -1308,7 +1315,7 @@ def _joined_outcomes(results: list[dict]) -> dict[str, np.ndarray] | None:
     """The chunks' (plans, scenarios) outcomes joined; None where a chunk was read from a store."""
     if any(r.get("outcomes") is None for r in results):
         return None
-    kept = (*OUTCOMES, *DEMAND_OUTCOMES)
+    kept = (*OUTCOMES, *DEMAND_OUTCOMES, *MEAN_OUTCOMES)
     return {name: np.concatenate([r["outcomes"][name] for r in results]) for name in kept}
 
 

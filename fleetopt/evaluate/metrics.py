@@ -589,6 +589,19 @@ def debt_at_default(results: dict, xp: Any = np) -> dict:
     return out
 
 
+# each mean over the scenarios whose difference between two plans fleetopt compare gives a paired
+# error, and the per-pair result (simulate's) it is the mean of: the other figures over the
+# scenarios are quantiles, conditional means or shares without one
+MEAN_OF_PAIRS = {
+    "npv_limited_mean_usd": "npv_limited",
+    "npv_accelerated_mean_usd": "npv_accelerated",
+    "uncovered_debt_mean_usd": DEBT_AT_DEFAULT[1],
+    "uncovered_debt_at_uncured_breach_mean_usd": DEBT_AT_UNCURED[1],
+    "expected_min_cash_usd": "min_cash",
+    "mean_utilisation": "utilisation",
+}
+
+
 def _quotient(numerator: Any, denominator: Any, xp: Any) -> Any:
     """``numerator / denominator`` where the denominator is positive, else NaN."""
     some = denominator > 0

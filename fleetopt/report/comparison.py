@@ -15,7 +15,7 @@ from html import escape
 import numpy as np
 
 from fleetopt import __version__
-from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS, Comparison, both_sides
+from fleetopt.compare import COLUMN_HEADERS, NO_PAIRED_ERROR, PURCHASE_DIFF_COLUMNS, Comparison, both_sides
 from fleetopt.core.units import format_mw
 from fleetopt.report import svg
 from fleetopt.report.definitions import definitions_section, glossary
@@ -78,16 +78,28 @@ def _definitions(comp: Comparison) -> str:
         # a mailed page read red "+0.1 pp" of a first-breach share, which has no paired error, as a
         # difference beyond chance (the line above says only what is not coloured)
         ("green, red", "better, worse for the company (for its lenders where the 'better' column says "
-                       "'for lenders'), by the 'better' column. The mean, P5, CVaR5 and "
-                       "the probabilities with a 'minus the first plan's: standard error' row are coloured "
-                       "only beyond two of those errors (not where it is n/a); the other figures over the scenarios (the "
-                       "median, P95, the first breaches, ...) have no paired error here, so "
-                       "their colour gives the direction alone, not that the difference is beyond "
-                       "chance; a figure on the forecast is one path, with no chance in it."),
+                       "'for lenders'), by the 'better' column. A figure over the scenarios is coloured only "
+                       "where it has a 'minus the first plan's: standard error' row and its difference is "
+                       "beyond two of those errors (not where it is n/a); one with no paired error is "
+                       "not coloured; a figure on the forecast is one path, with no chance in it, and is "
+                       "coloured by its direction."),
+        *_without_paired_error(comp),
     ]  # fmt: skip
     terms = [glossary(data, comp.labels, comp.n_scenarios, "compare", cost=bool(comp.cost_plans))
              for data in (comp.data, comp.what_if_data) if data is not None]  # fmt: skip
     return definitions_section((terms[0] if len(terms) == 1 else _each_side(comp.labels, *terms)) + own)
+
+
+def _without_paired_error(comp: Comparison) -> list[tuple[str, str]]:
+    """The definition naming the figures over the scenarios on the page that have no paired error,
+    and so are never coloured (:data:`~fleetopt.compare.NO_PAIRED_ERROR`); none where it has none."""
+    names = [name for key, name, _ in comp.rows() if key in NO_PAIRED_ERROR]
+    if not names:
+        return []
+    return [("no paired error", f"{'; '.join(names)}: no standard error of their difference here "
+                                "(quantiles, tail means, a mean over each plan's own scenarios without a "
+                                "default, shares of the first breaches), so their differences are not "
+                                "coloured: the scenarios could give them by chance.")]  # fmt: skip
 
 
 def _each_side(labels: list[str], first: list, second: list) -> list[tuple[str, str]]:
