@@ -84,8 +84,11 @@ def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
         )
 
 
-def out_of_sample(model: str, n: int, scenarios: int, seed: int, sweep: Path | None) -> None:
-    """The stochastic plan, the forecast optimum and the sweep's pick on the same fresh scenarios."""
+def out_of_sample(
+    model: str, n: int, scenarios: int, seed: int, sweep: Path | None, json_path: Path | None = None
+) -> None:
+    """The stochastic plan, the forecast optimum and the sweep's pick on the same fresh scenarios; with
+    ``json_path``, the table's rows unrounded there too (benchmarks/readme_figures.py reads them)."""
     _, data = load(model)
     started = time.perf_counter()
     result = solve_stochastic(data, n, oos_scenarios=0)
@@ -126,6 +129,8 @@ def out_of_sample(model: str, n: int, scenarios: int, seed: int, sweep: Path | N
             f"| {format_usd(r['npv_cvar_usd_diff'])} ({format_usd(r['npv_cvar_usd_diff_se'])}) "
             f"| {points(r, 'breach_probability')} | {points(r, 'default_probability')} |"
         )
+    if json_path is not None:
+        json_path.write_text(json.dumps(rows, indent=1) + "\n")
 
 
 def points(row: dict, share: str) -> str:
@@ -168,8 +173,9 @@ if __name__ == "__main__":
     parser.add_argument("--scenarios", type=int, default=10, help="N of the stochastic plan of the table")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the table's fresh scenarios")
     parser.add_argument("--sweep", type=Path, help="a sweep run folder: its recommended plan joins the table")
+    parser.add_argument("--json", type=Path, help="also write the table's rows, unrounded, to this file")
     args = parser.parse_args()
     if args.out_of_sample:
-        out_of_sample(args.model, args.scenarios, args.out_of_sample, args.seed, args.sweep)
+        out_of_sample(args.model, args.scenarios, args.out_of_sample, args.seed, args.sweep, args.json)
     else:
         main(args.model, tuple(args.sizes) or (5, 10))

@@ -1,0 +1,101 @@
+"""benchmarks/readme_figures.py, without solving: its list of README's figures still quotes README, and
+its helpers write a known metrics row as README writes it (the figures worked out by hand)."""
+
+import json
+
+import pytest
+
+from benchmarks.readme_figures import (
+    FIGURES,
+    README,
+    RUNS,
+    UNTIED,
+    billions,
+    compared,
+    every_or_percent,
+    metric,
+    percent,
+    points,
+    runs_needed,
+)
+
+
+def readme_text() -> str:
+    """README.md with each run of white space as one space: a phrase may be wrapped over lines."""
+    return " ".join(README.read_text().split())
+
+
+@pytest.mark.parametrize("fig", FIGURES, ids=lambda fig: f"{fig.run}: {fig.phrase}")
+def test_each_phrase_is_in_readme_and_holds_its_figure(fig):
+    assert fig.quoted in fig.phrase
+    assert fig.phrase in readme_text(), "README.md changed: change benchmarks/readme_figures.py's FIGURES too"
+    assert fig.run in RUNS
+
+
+@pytest.mark.parametrize("text", [text for text, _ in UNTIED])
+def test_each_untied_figure_is_in_readme(text):
+    assert text in readme_text()
+
+
+METRICS_ROW = {  # one plan's metrics.csv, the figures README's risk bullet quotes (values chosen by hand)
+    "npv_mean_usd": 13_988_193_606.77,  # $13.99B, or $14.0B to one decimal
+    "npv_cvar5_usd": -19_499_735_165.73,  # -$19.5B, -$19.50B
+    "loss_probability": 0.385,  # 38.5 %
+    "default_probability": 0.2795,  # 28 % (27.95 rounds half up to 28.0, then to 28), 72 % never default
+    "first_breach_borrowing_base_share": 0.3025,  # 30 %
+    "breach_probability": 1.0,  # every future
+    "npv_hazard_usd": -330_400_000.0,  # -$0.33B: billions however small
+}
+
+
+@pytest.fixture
+def metrics_run(tmp_path):
+    (tmp_path / "metrics.csv").write_text(
+        "plan," + ",".join(METRICS_ROW) + "\nmilp," + ",".join(repr(v) for v in METRICS_ROW.values()) + "\n"
+    )
+    return tmp_path
+
+
+def test_a_metrics_row_is_written_as_readme_writes_it(metrics_run):
+    def written(column, fmt, of=lambda v: v):
+        return fmt(metric(column, of)(metrics_run))
+
+    assert written("npv_mean_usd", billions(1)) == "$14.0B"
+    assert written("npv_mean_usd", billions(2)) == "$13.99B"
+    assert written("npv_cvar5_usd", billions(1)) == "-$19.5B"
+    assert written("npv_cvar5_usd", billions(2)) == "-$19.50B"
+    assert written("npv_hazard_usd", billions(2)) == "-$0.33B"
+    assert written("loss_probability", percent(1)) == "38.5 %"
+    assert written("default_probability", percent(0)) == "28 %"
+    assert written("default_probability", percent(0), lambda p: 1 - p) == "72 %"
+    assert written("first_breach_borrowing_base_share", percent(0)) == "30 %"
+    assert written("breach_probability", every_or_percent) == "every"
+    assert every_or_percent(0.713) == "71.3 %"
+
+
+def test_a_loss_that_rounds_to_nothing_has_no_sign():
+    assert billions(2)(-1e6) == "$0.00B"
+    assert points(True)(-0.0004) == "0.0"
+
+
+def test_a_what_if_comparison_gives_its_difference_and_twice_its_paired_error(tmp_path):
+    path = tmp_path / "c.json"
+    planned, what_if = "base: milp", "base: milp, what if"
+    diff = f"{what_if} \u2212 {planned}"  # the difference's column, as `fleetopt compare --out` names it
+    path.write_text(json.dumps({"plans": [planned, what_if], "figures": [
+        {"figure": "npv_mean_usd", planned: 13.99e9, what_if: 8.94e9, diff: -5.052e9},
+        {"figure": "npv_mean_paired_se_usd", planned: None, what_if: 0.1013e9},
+        {"figure": "breach_probability", planned: 0.713, what_if: 1.0, diff: 0.287},
+        {"figure": "breach_probability_paired_se", planned: None, what_if: 0.0101},
+    ]}))  # fmt: skip
+    assert billions(2)(compared("npv_mean_usd", "difference")(path)) == "-$5.05B"
+    assert billions(2)(compared("npv_mean_usd", "two errors")(path)) == "$0.20B"  # 2 x 0.1013 = 0.2026
+    assert points(True)(compared("breach_probability", "difference")(path)) == "+28.7"
+    assert points(False)(compared("breach_probability", "two errors")(path)) == "2.0"  # 2 x 1.01 = 2.02
+
+
+def test_quick_runs_the_solve_first_and_leaves_the_slow_ones_out():
+    quick = runs_needed([fig for fig in FIGURES if not RUNS[fig.run].slow])
+    assert quick[0].name == "solve"
+    assert not any(run.slow for run in quick)
+    assert {"sweep", "stochastic"} <= {run.name for run in runs_needed(FIGURES)}
