@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetopt.core.data import load
-from fleetopt.core.units import format_percent, format_usd, rounded
+from fleetopt.core.units import format_percent, format_usd, format_usd_change, rounded
 from fleetopt.evaluate.metrics import median_quarter_label
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -122,6 +122,12 @@ def every_or_percent(share: float) -> str:
     return "every" if share == 1.0 else percent(1)(share)
 
 
+def in_words(count: float) -> str:
+    """A count as README writes a small one: 5 -> 'five'."""
+    words = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[int(count)] if count == int(count) and 0 <= count <= 10 else f"{count:,g}"
+
+
 def exit_words(code: float) -> str:
     """A solve's exit status as README words it."""
     return "no plan meets the covenants" if code == 3 else f"exit {code:g}"
@@ -129,7 +135,7 @@ def exit_words(code: float) -> str:
 
 # --- reading: a figure from a run's files -----------------------------------------------------------
 
-Reader = Callable[[Path], float]
+Reader = Callable[[Path], float | str]
 
 
 def summary(*keys: str) -> Reader:
@@ -143,6 +149,38 @@ def metric(column: str, of: Callable[[float], float] = lambda v: v) -> Reader:
     def read(output: Path) -> float:
         with (output / "metrics.csv").open(newline="") as f:
             return of(float(next(csv.DictReader(f))[column]))
+
+    return read
+
+
+def candidate(column: str, of: str = "recommended") -> Reader:
+    """A column of a sweep's candidates.csv for its pick (``of`` 'recommended') or its
+    'forecast_optimum', each named by summary.json."""
+
+    def read(output: Path) -> float:
+        label = _json(output / "summary.json")[of]
+        with (output / "candidates.csv").open(newline="") as f:
+            return float(next(row for row in csv.DictReader(f) if row["plan"] == label)[column])
+
+    return read
+
+
+def candidate_change(column: str) -> Reader:
+    """A sweep's pick's ``column`` less the forecast optimum's."""
+    return lambda output: candidate(column)(output) - candidate(column, "forecast_optimum")(output)
+
+
+def orders_cancelled(what: str) -> Reader:
+    """Of the sweep's pick's orders cancelled in nearly every future (summary.json's
+    ``recommended_orders_cancelled``): 'count', 'quarters' (first-last), or a field summed over them."""
+
+    def read(output: Path) -> float | str:
+        orders = _json(output / "summary.json")["recommended_orders_cancelled"]
+        if what == "count":
+            return len(orders)
+        if what == "quarters":
+            return f"{orders[0]['quarter']}-{orders[-1]['quarter']}"
+        return sum(order[what] for order in orders)
 
     return read
 
@@ -306,6 +344,30 @@ FIGURES = (
     f("(any breach in 71.3 %)", "71.3 %", "risk", metric("breach_probability"), P1),
     f("comes in 62.4 % too", "62.4 %", "risk", metric("any_default_probability"), P1),
     f("a range for the 28 % that run out of cash", "28 %", "risk", metric("default_probability"), P0),
+    # Sweep recommendation (its 1,000 scenarios of seed 0)
+    f('recommends "milp: demand slump, cash buffer $3.49B"', "milp: demand slump, cash buffer $3.49B", "sweep",
+      summary("recommended"), str),
+    f("mean NPV -$1.56B, CVaR5", "-$1.56B", "sweep", candidate_change("npv_mean_usd"), format_usd_change),
+    f("-$1.56B, CVaR5 +$2.68B", "+$2.68B", "sweep", candidate_change("npv_cvar5_usd"), format_usd_change),
+    f("breach probability 72.5 % to", "72.5 %", "sweep", candidate("breach_probability", "forecast_optimum"), P1),
+    f("72.5 % to 69.8 %", "69.8 %", "sweep", candidate("breach_probability"), P1),
+    f("default probability 29.5 % to", "29.5 %", "sweep", candidate("default_probability", "forecast_optimum"), P1),
+    f("29.5 % to 24.0 %", "24.0 %", "sweep", candidate("default_probability"), P1),
+    f("count them, 61.9 % to", "61.9 %", "sweep", candidate("any_default_probability", "forecast_optimum"), P1),
+    f("61.9 % to 60.9 %", "60.9 %", "sweep", candidate("any_default_probability"), P1),
+    f("the same plan without the buffer, $159.5M", "$159.5M", "sweep", summary("runner_up_lead_usd")),
+    f("a paired standard error of $36.6M", "$36.6M", "sweep", summary("runner_up_lead_se_usd")),
+    f("defers an order in every future", "every", "sweep", candidate("deferred_share"), every_or_percent),
+    f("($15.90B of GPU capex on average)", "$15.90B", "sweep", candidate("deferred_capex_mean_usd"), B2),
+    f("cancels one in every future", "every", "sweep", candidate("order_cancelled_share"), every_or_percent),
+    f("forfeiting $2.63B of deposits", "$2.63B", "sweep", candidate("forfeited_deposits_mean_usd"), B2),
+    f("(the forecast optimum: 75 % and", "75 %", "sweep", candidate("deferred_share", "forecast_optimum"), P0),
+    f("75 % and 67 %, $1.07B)", "67 %", "sweep", candidate("order_cancelled_share", "forecast_optimum"), P0),
+    f("67 %, $1.07B)", "$1.07B", "sweep", candidate("forfeited_deposits_mean_usd", "forecast_optimum"), B2),
+    f("almost never takes: five (", "five", "sweep", orders_cancelled("count"), in_words),
+    f("five (2026Q4-2028Q2,", "2026Q4-2028Q2", "sweep", orders_cancelled("quarters"), str),
+    f("$4.10B of GPUs", "$4.10B", "sweep", orders_cancelled("capex_usd")),
+    f("$820.9M of deposits", "$820.9M", "sweep", orders_cancelled("deposit_usd")),
     # Stochastic solve
     f("gains $0.23B of the forecast", "$0.23B", "stochastic", out_of_sample("npv_mean_usd_diff", "stochastic"),
       B2),
@@ -328,7 +390,6 @@ UNTIED = (
     ("the median future ends 20 % below it", "a property of the random walk (docs/calibration.md), no "
      "run writes it"),
     ("35-53 %", "the market's price of CoreWeave's default (docs/calibration.md), not fleetopt's"),
-    ("Sweep recommendation", "not yet tied: the sweep's figures (candidates.csv) are left to a later entry"),
     ("2.9e9 plan-scenario-quarters/s", "a GPU timing: benchmarks/gpu_check.sh on a GPU machine"),
 )
 
@@ -376,7 +437,8 @@ def measure(fig: Figure, runs_dir: Path, failed: dict[str, str]) -> str:
 def table(rows: list[tuple[Figure, str]]) -> str:
     lines = ["| README text | run | README | measured | match |", "|---|---|---|---|---|"]
     for fig, got in rows:
-        lines.append(f"| {fig.phrase} | {fig.run} | {fig.quoted} | {got} | {'yes' if got == fig.quoted else 'NO'} |")
+        cells = (fig.phrase, fig.run, fig.quoted, got, "yes" if got == fig.quoted else "NO")
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
 

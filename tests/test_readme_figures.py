@@ -11,13 +11,18 @@ from benchmarks.readme_figures import (
     RUNS,
     UNTIED,
     billions,
+    candidate,
+    candidate_change,
     compared,
     every_or_percent,
+    in_words,
     metric,
+    orders_cancelled,
     percent,
     points,
     runs_needed,
 )
+from fleetopt.core.units import format_usd, format_usd_change
 
 
 def readme_text() -> str:
@@ -99,3 +104,26 @@ def test_quick_runs_the_solve_first_and_leaves_the_slow_ones_out():
     assert quick[0].name == "solve"
     assert not any(run.slow for run in quick)
     assert {"sweep", "stochastic"} <= {run.name for run in runs_needed(FIGURES)}
+
+
+def test_a_sweep_gives_its_pick_against_the_forecast_optimum_and_its_cancelled_orders(tmp_path):
+    (tmp_path / "summary.json").write_text(json.dumps({
+        "recommended": "milp: demand slump, cash buffer $3.49B", "forecast_optimum": "milp: forecast",
+        "recommended_orders_cancelled": [
+            {"quarter": "2026Q4", "capex_usd": 1.5e9, "deposit_usd": 300.0e6},
+            {"quarter": "2028Q2", "capex_usd": 2.6e9, "deposit_usd": 520.94e6},
+        ],
+    }))  # fmt: skip
+    (tmp_path / "candidates.csv").write_text(
+        "plan,npv_mean_usd,breach_probability\n"
+        "milp: forecast,13.0e9,0.725\n"
+        '"milp: demand slump, cash buffer $3.49B",11.44e9,0.698\n'
+    )
+    assert format_usd_change(candidate_change("npv_mean_usd")(tmp_path)) == "-$1.56B"  # 11.44 - 13.00
+    assert percent(1)(candidate("breach_probability", "forecast_optimum")(tmp_path)) == "72.5 %"
+    assert percent(1)(candidate("breach_probability")(tmp_path)) == "69.8 %"
+    assert in_words(orders_cancelled("count")(tmp_path)) == "two"
+    assert orders_cancelled("quarters")(tmp_path) == "2026Q4-2028Q2"
+    assert format_usd(orders_cancelled("capex_usd")(tmp_path)) == "$4.10B"  # 1.5 + 2.6
+    assert format_usd(orders_cancelled("deposit_usd")(tmp_path)) == "$820.9M"  # 300.0 + 520.94
+
