@@ -10,7 +10,8 @@ sweep` and `benchmarks.bench_stochastic`'s out-of-sample table. Each figure is r
 files (summary.json, metrics.csv, the comparison's .json), formatted as README writes it, and
 printed beside README's text; the exit status is 1 when any figure differs, or a command failed.
 The run folders stay in DIR (default: a new folder under the system's temporary one), each command's
-output in <run>.log; a run this tool finished in DIR before is not run again (said as "reused").
+output in <run>.log; a run this tool finished in DIR before, from the same fleetopt figure code and
+default model, is not run again (said as "reused"); one from other code or another model is replaced.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
+import hashlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +35,7 @@ from pathlib import Path
 from fleetopt.core.data import load
 from fleetopt.core.units import format_percent, format_usd, format_usd_change, rounded
 from fleetopt.evaluate.metrics import median_quarter_label
+from fleetopt.runs.folder import figures_code
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 FLEETOPT = (sys.executable, "-m", "fleetopt")
@@ -229,7 +233,7 @@ def _quarter_labels(run_folder: Path) -> list[str]:
 
 def exit_code(output: Path) -> float:
     """The exit status the runner recorded beside a run's output."""
-    return float(output.with_name(f"{output.name}.exit").read_text())
+    return float(recorded(output.with_name(f"{output.name}.exit"))[0])
 
 
 # --- the figures -------------------------------------------------------------------------------------
@@ -404,19 +408,43 @@ def runs_needed(figures) -> list[Run]:
     return [RUNS["solve"]] + [r for r in RUNS.values() if r.name in names and r.name != "solve"]
 
 
+@functools.cache
+def code_stamp() -> str:
+    """What a run's figures come from: fleetopt's figure code (:func:`figures_code`) and the default
+    model's file."""
+    model = hashlib.sha256((README.parent / "models" / "neocloud.yaml").read_bytes()).hexdigest()[:16]
+    return f"{figures_code()}-{model}"
+
+
+def recorded(status_file: Path) -> tuple[int | None, str]:
+    """The exit status and code stamp :func:`execute` wrote for a run (None, '': none written)."""
+    if not status_file.exists():
+        return None, ""
+    code, _, stamp = status_file.read_text().strip().partition(" ")
+    return int(code), stamp
+
+
 def execute(run: Run, runs_dir: Path) -> str | None:
-    """Run ``run`` unless an earlier call left its output in ``runs_dir``; why it failed, if it did."""
-    status_file = runs_dir / f"{run.output}.exit"
-    if status_file.exists() and int(status_file.read_text()) in run.exit_codes:
-        print(f"{run.name}: reused {runs_dir / run.output}", flush=True)
+    """Run ``run`` unless an earlier call left its output in ``runs_dir`` from the same code and model
+    (a stale one is replaced); why it failed, if it did."""
+    output, status_file = runs_dir / run.output, runs_dir / f"{run.output}.exit"
+    code, stamp = recorded(status_file)
+    if code in run.exit_codes and stamp == code_stamp():
+        print(f"{run.name}: reused {output}", flush=True)
         return None
+    if code is not None:  # this tool's own output, from other code or another model: made again
+        if output.is_dir():
+            shutil.rmtree(output)
+        else:
+            output.unlink(missing_ok=True)
+        status_file.unlink()
     argv = [a.replace("{runs}", str(runs_dir)) for a in run.argv]
     print(f"$ {shlex.join(argv)}", flush=True)
     started = time.perf_counter()
     env = {**os.environ, "FLEETOPT_RUNS_DIR": str(runs_dir)}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=README.parent)
     (runs_dir / f"{run.name}.log").write_text(done.stdout + done.stderr)
-    status_file.write_text(str(done.returncode))
+    status_file.write_text(f"{done.returncode} {code_stamp()}")
     print(f"  exit {done.returncode} in {time.perf_counter() - started:.0f} s", flush=True)
     if done.returncode not in run.exit_codes:
         print("\n".join((done.stdout + done.stderr).splitlines()[-15:]), file=sys.stderr)
@@ -457,7 +485,10 @@ def main(argv: list[str] | None = None) -> int:
     if runs_dir.exists() and not runs_dir.is_dir():
         parser.error(f"--runs-dir {runs_dir}: not a folder")
     runs_dir = runs_dir.resolve()
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        parser.error(f"--runs-dir {runs_dir}: {e.strerror}")
     figures = [fig for fig in FIGURES if args.all or not RUNS[fig.run].slow]
     print(f"runs in {runs_dir}", flush=True)
     failed = {}

@@ -2,6 +2,7 @@
 its helpers write a known metrics row as README writes it (the figures worked out by hand)."""
 
 import json
+import sys
 
 import pytest
 
@@ -10,11 +11,16 @@ from benchmarks.readme_figures import (
     README,
     RUNS,
     UNTIED,
+    Run,
     billions,
     candidate,
     candidate_change,
+    code_stamp,
     compared,
     every_or_percent,
+    execute,
+    exit_code,
+    exit_words,
     in_words,
     metric,
     orders_cancelled,
@@ -127,3 +133,26 @@ def test_a_sweep_gives_its_pick_against_the_forecast_optimum_and_its_cancelled_o
     assert format_usd(orders_cancelled("capex_usd")(tmp_path)) == "$4.10B"  # 1.5 + 2.6
     assert format_usd(orders_cancelled("deposit_usd")(tmp_path)) == "$820.9M"  # 300.0 + 520.94
 
+
+WRITE_NEW = "import pathlib; pathlib.Path('{runs}/out').write_text('new')"
+WRITES_NEW = Run("new", (sys.executable, "-c", WRITE_NEW), "out")
+
+
+def test_a_run_from_the_same_code_is_reused_and_one_from_other_code_made_again(tmp_path):
+    (tmp_path / "out").write_text("old")
+    (tmp_path / "out.exit").write_text(f"0 {code_stamp()}")
+    assert execute(WRITES_NEW, tmp_path) is None
+    assert (tmp_path / "out").read_text() == "old"  # reused
+    (tmp_path / "out.exit").write_text("0 other-code")
+    assert execute(WRITES_NEW, tmp_path) is None
+    assert (tmp_path / "out").read_text() == "new"
+    assert (tmp_path / "out.exit").read_text() == f"0 {code_stamp()}"
+
+
+def test_a_failed_command_is_said_with_its_log_and_not_reused(tmp_path):
+    fails = Run("fails", (sys.executable, "-c", "raise SystemExit(3)"), "out")
+    assert execute(fails, tmp_path) == f"failed (exit 3, {tmp_path / 'fails.log'})"
+    assert "exit 3" in execute(fails, tmp_path)  # run again, not reused
+    infeasible_is_the_answer = Run("ok", fails.argv, "out", exit_codes=(0, 3))
+    assert execute(infeasible_is_the_answer, tmp_path) is None
+    assert exit_words(exit_code(tmp_path / "out")) == "no plan meets the covenants"
