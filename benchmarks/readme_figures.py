@@ -157,6 +157,11 @@ def metric(column: str, of: Callable[[float], float] = lambda v: v) -> Reader:
     return read
 
 
+def median_quarter(column: str) -> Reader:
+    """A median quarter of metrics.csv (numbered from 1) as its label in the run's model: '2028Q3'."""
+    return lambda output: median_quarter_label(metric(column)(output), _quarter_labels(output))
+
+
 def candidate(column: str, of: str = "recommended") -> Reader:
     """A column of a sweep's candidates.csv for its pick (``of`` 'recommended') or its
     'forecast_optimum', each named by summary.json."""
@@ -249,14 +254,10 @@ class Figure:
     quoted: str
     run: str
     read: Reader
-    fmt: Callable[[float], str]
-    quarter: bool = False  # a quarter numbered from 1, written as its label (the run's model's)
+    fmt: Callable[[float | str], str]
 
     def measured(self, output: Path) -> str:
-        value = self.read(output)
-        if self.quarter:
-            return median_quarter_label(value, _quarter_labels(output))
-        return self.fmt(value)
+        return self.fmt(self.read(output))
 
 
 B1, B2, P0, P1 = billions(1), billions(2), percent(0), percent(1)
@@ -267,7 +268,7 @@ def f(phrase: str, quoted: str, run: str, read: Reader, fmt: Callable[[float], s
 
 
 def q(phrase: str, quoted: str, run: str, column: str) -> Figure:
-    return Figure(phrase, quoted, run, metric(column), str, quarter=True)
+    return Figure(phrase, quoted, run, median_quarter(column), str)
 
 
 FIGURES = (

@@ -2,6 +2,7 @@
 its helpers write a known metrics row as README writes it (the figures worked out by hand)."""
 
 import json
+import shutil
 import sys
 
 import pytest
@@ -22,6 +23,7 @@ from benchmarks.readme_figures import (
     exit_code,
     exit_words,
     in_words,
+    median_quarter,
     metric,
     orders_cancelled,
     percent,
@@ -156,3 +158,10 @@ def test_a_failed_command_is_said_with_its_log_and_not_reused(tmp_path):
     infeasible_is_the_answer = Run("ok", fails.argv, "out", exit_codes=(0, 3))
     assert execute(infeasible_is_the_answer, tmp_path) is None
     assert exit_words(exit_code(tmp_path / "out")) == "no plan meets the covenants"
+
+
+def test_a_median_quarter_is_written_as_the_run_models_quarter(tmp_path):
+    shutil.copy(README.parent / "models" / "tiny.yaml", tmp_path / "model.yaml")  # from 2026Q3
+    (tmp_path / "metrics.csv").write_text("plan,breach_median_quarter,default_median_quarter\nmilp,6.0,nan\n")
+    assert median_quarter("breach_median_quarter")(tmp_path) == "2027Q4"  # the 6th quarter from 2026Q3
+    assert median_quarter("default_median_quarter")(tmp_path) == "none"  # no scenario defaults
