@@ -294,13 +294,13 @@ FIGURES = (
     f("$12.9B (CVaR5 -$2.3B)", "-$2.3B", "risk", metric("npv_accelerated_cvar5_usd"), B1),
     f("owing $18.4B on average", "$18.4B", "risk", metric("debt_at_default_mean_usd"), B1),
     f("would repay 25 %", "25 %", "risk", metric("debt_covered_at_default"), P0),
-    f("leaving $3.9B uncovered", "$3.9B", "risk", metric("uncovered_debt_mean_usd"), B1),
+    f("leaving $3.8B uncovered", "$3.8B", "risk", metric("uncovered_debt_mean_usd"), B1),
     f("claimed $24.7B on average", "$24.7B", "risk", metric("debt_at_uncured_breach_mean_usd"), B1),
     f("average, 63 % of it covered", "63 %", "risk", metric("debt_covered_at_uncured_breach"), P0),
     f("leaving $5.7B uncovered", "$5.7B", "risk", metric("uncovered_debt_at_uncured_breach_mean_usd"), B1),
     f("a deferred order in 74 %", "74 %", "risk", metric("deferred_share"), P0),
     f("deposit lost in 67 %", "67 %", "risk", metric("order_cancelled_share"), P0),
-    f("a distress sale in 63 %", "63 %", "risk", metric("sold_share"), P0),
+    f("a distress sale in 64 %", "64 %", "risk", metric("sold_share"), P0),
     f("a late contract in 50 %", "50 %", "risk", metric("rescheduled_share"), P0),
     f("late power in 6 %", "6 %", "risk", metric("cancelled_share"), P0),
     f("a covenant is breached in 71.3 %", "71.3 %", "risk", metric("breach_probability"), P1),
@@ -390,8 +390,8 @@ UNTIED = (
     ("the $63M minimum liquidity", "an input: finance.covenants, not a run's output"),
     ("about -$2.4B (the $2.5B of opening cash lost, discounted a quarter)",
      "a bound worked from the model's opening cash, not a run's figure"),
-    ("cash ~$15B short in 2028Q4", "`lose_any_customer: true` is infeasible after 2-24 minutes of HiGHS; "
-     "the shortfall is only in the terminal's diagnosis, no file"),
+    ("cash $15.13B short in 2028Q4", "`lose_any_customer: true` is infeasible: the shortfall is only in "
+     "the terminal's diagnosis, no file"),
     ("the median future ends 20 % below it", "a property of the random walk (docs/calibration.md), no "
      "run writes it"),
     ("35-53 %", "the market's price of CoreWeave's default (docs/calibration.md), not fleetopt's"),
