@@ -78,6 +78,10 @@ RUNS = {
         Run("reversion", (*EVALUATE, "--set", REVERSION, "--out", "{runs}/reversion"), "reversion"),
         Run("trend", (*EVALUATE, "--set", REVERSION, "--set", "risk.price_trend_volatility_annual=0.05",
                       "--out", "{runs}/trend"), "trend"),
+        Run("price-impact", (*EVALUATE, "--set", "risk.customer_default_price_impact={lab-b: 0.2}",
+                             "--out", "{runs}/price-impact"), "price-impact"),
+        Run("net-leverage", (*EVALUATE, "--set", "finance.covenants.leverage_numerator=net_debt",
+                             "--out", "{runs}/net-leverage"), "net-leverage"),
         Run("rubin-13", (*FLEETOPT, "solve", *rubin_falling("-0.13"), "--out", "{runs}/rubin-13"), "rubin-13"),
         Run("rubin-18", (*FLEETOPT, "solve", *rubin_falling("-0.18"), "--out", "{runs}/rubin-18"), "rubin-18",
             slow=True, exit_codes=(0, 3)),
@@ -236,6 +240,22 @@ def _quarter_labels(run_folder: Path) -> list[str]:
     return load(run_folder / "model.yaml")[1].quarter_labels
 
 
+# the headline figures a what-if README says "moves none of" is compared on, as README writes them
+HEADLINE = {"breach_probability": percent(1), "uncured_breach_probability": percent(1),
+            "any_default_probability": percent(1), "default_probability": percent(1), "npv_mean_usd": billions(2)}
+
+
+def figures_moved(than: str) -> Reader:
+    """'none' where the run's :data:`HEADLINE` figures read as README writes them are those of the run
+    ``than`` (a folder beside it), else the columns that moved."""
+
+    def read(output: Path) -> str:
+        moved = [c for c, fmt in HEADLINE.items() if fmt(metric(c)(output)) != fmt(metric(c)(output.parent / than))]
+        return ", ".join(moved) or "none"
+
+    return read
+
+
 def exit_code(output: Path) -> float:
     """The exit status the runner recorded beside a run's output."""
     return float(recorded(output.with_name(f"{output.name}.exit"))[0])
@@ -345,6 +365,12 @@ FIGURES = (
     f("the mean NPV $13.03B", "$13.03B", "reversion", metric("npv_mean_usd"), B2),
     f("17.7 % and 56.5 %", "17.7 %", "trend", metric("default_probability"), P1),
     f("17.7 % and 56.5 %", "56.5 %", "trend", metric("any_default_probability"), P1),
+    f("gives P(liquidity default) 29.9 % against", "29.9 %", "price-impact", metric("default_probability"), P1),
+    f("29.9 % against 27.9 %", "27.9 %", "risk", metric("default_probability"), P1),
+    f("a mean NPV of $12.33B against", "$12.33B", "price-impact", metric("npv_mean_usd"), B2),
+    f("$12.33B against $13.99B", "$13.99B", "risk", metric("npv_mean_usd"), B2),
+    f("`--set finance.covenants.leverage_numerator=net_debt`) moves none of these figures", "none", "net-leverage",
+      figures_moved("base-risk"), str),
     f("comes in 62.4 % of the futures (any breach", "62.4 %", "risk", metric("uncured_breach_probability"), P1),
     f("(any breach in 71.3 %)", "71.3 %", "risk", metric("breach_probability"), P1),
     f("comes in 62.4 % too", "62.4 %", "risk", metric("any_default_probability"), P1),
