@@ -284,3 +284,16 @@ def test_delivery_slips_run_on_the_stand_in_as_on_numpy(fake_cupy):
     want = evaluate(data, plans, 200, seed=3, backend="numpy", keep_matrix=True)
     assert 0.3 < want.metrics["slipped_share"].iloc[0] < 0.7 and want.metrics["cancelled_share"].iloc[0] > 0
     assert_cupy_gives(want, data, plans)
+
+
+def test_plans_prepaying_three_facilities_run_fused_on_the_stand_in_as_on_numpy(fake_cupy):
+    """test_kernel_cpu's three loans (one fixed, one floating, one bullet) under every risk factor,
+    prepaid on all three, cut in many scenarios: the kernel launched by CuPy, with a kept balance per
+    facility (it ran the array code beyond one), gives NumPy's figures."""
+    from test_kernel_cpu import three_prepayments, varied_loans_model
+
+    data = data_of(varied_loans_model())
+    plans = batch(data, [three_prepayments(data), three_prepayments(data, quarter=1)], ["q0", "q1"])
+    want = evaluate(data, plans, 200, seed=3, backend="numpy", keep_matrix=True)
+    assert want.metrics["prepayment_cut_share"].iloc[0] > 0.5
+    assert_cupy_gives(want, data, plans)

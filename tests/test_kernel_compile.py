@@ -41,8 +41,9 @@ MAX_STACK_BYTES = 64
 # a few spilled temporaries (L1-cached local memory) are tolerated; a pair's state spilling is not:
 # the default model's kernel spills 64 bytes on sm_90 at the 168-register limit of 3 blocks of 128
 # threads (nvcc 13.0.88, 2026-12-02; 0 on sm_100), and 0 bytes with 2 blocks (204 registers) at two
-# thirds of the warps (benchmarks/README.md). Tracking the cut prepayments of 2 facilities instead of
-# 1 (kernel.MAX_PREPAID_FACILITIES) spills 72 bytes, 3 facilities 84. Capping what the GPUs taken out of
+# thirds of the warps (benchmarks/README.md). (The kernel is compiled with a slot per facility the plans
+# prepay before the last quarter: the shapes here have one; more spill more,
+# test_kernel_for_plans_prepaying_three_facilities_compiles.) Capping what the GPUs taken out of
 # a short quarter remove by their powered quantity (2026-12-05) took it to 24 bytes (16-byte frame),
 # with the short path reading the shares of the short sites only (72-144 bytes otherwise); giving
 # their MW to the GPUs left (2026-12-05) to 56 / 48 bytes of stores / loads (32-byte frame), with the
@@ -116,9 +117,9 @@ def check_bounds(model: str, arch: str, report: dict, idle: bool) -> None:
     assert report["stack"] <= MAX_STACK_BYTES, (model, arch, report)
 
 
-def model_source(model: str, idle: bool = False) -> str:
+def model_source(model: str, idle: bool = False, prepaid: int = 1) -> str:
     _, data = api.load(model)
-    return kernel_source(dataclasses.replace(KernelShape.of_model(data), idle=idle))
+    return kernel_source(dataclasses.replace(KernelShape.of_model(data, prepaid=prepaid), idle=idle))
 
 
 # ---------------------------------------------------------------- nvcc
@@ -164,6 +165,20 @@ def test_kernel_with_idle_gpus_to_market_compiles(model, tmp_path):
         report = compile_report(model_source(model, idle=True), arch, tmp_path)
         print(f"\n{model} {arch} with idle GPUs to market: {report}")
         check_bounds(model, arch, report, idle=True)
+
+
+@needs_nvcc
+def test_kernel_for_plans_prepaying_three_facilities_compiles(tmp_path):
+    """The default sweep's price-shock optimum and its cash-buffer runs prepay 3 of the default model's
+    facilities before the last quarter: the kernel for them tracks a balance kept by a cut prepayment
+    on each, 2 doubles of state more than the shapes above. It compiles with the pair's state still
+    in registers (the frame within MAX_STACK_BYTES), and spills more temporaries: on sm_90 168
+    registers, a 64-byte frame, 104 / 128 bytes of spill stores / loads (48 / 48 with one facility),
+    on sm_100 168 registers, 16 bytes, 20 / 28 (0 / 0), nvcc 13.0.88, 2026-12-06."""
+    for arch in architectures():
+        report = compile_report(model_source("neocloud", prepaid=3), arch, tmp_path)
+        print(f"\nneocloud {arch}, 3 facilities prepaid: {report}")
+        assert report["stack"] <= MAX_STACK_BYTES, (arch, report)
 
 
 # ---------------------------------------------------------------- NVRTC, as CuPy calls it on a GPU
@@ -270,3 +285,18 @@ def test_nvrtc_compiles_the_kernel_cupy_launches(model, idle):
         report = ptxas_report(log)
         print(f"\n{model} {arch}{' with idle GPUs to market' * idle}, NVRTC {nvrtc().version()}: {report}")
         check_bounds(model, arch, report, idle)
+
+
+@needs_nvrtc
+def test_nvrtc_compiles_the_kernel_for_plans_prepaying_three_facilities():
+    """NVRTC, as CuPy calls it, compiles the default model's kernel for plans prepaying 3 facilities
+    (test_kernel_for_plans_prepaying_three_facilities_compiles) with no warning, exported under
+    KERNEL_NAME, its frame within MAX_STACK_BYTES."""
+    source = model_source("neocloud", prepaid=3)
+    for arch in nvrtc().architectures():
+        cubin, log = nvrtc().compile(source, (*CUPY_NVRTC_OPTIONS, f"-arch={arch}", "--ptxas-options=-v"))
+        assert cubin is not None and "warning" not in log, f"NVRTC {nvrtc().version()} {arch}: {log[-4000:]}"
+        assert KERNEL_NAME in global_functions(cubin)
+        report = ptxas_report(log)
+        print(f"\nneocloud {arch}, 3 facilities prepaid, NVRTC {nvrtc().version()}: {report}")
+        assert report["stack"] <= MAX_STACK_BYTES, (arch, report)

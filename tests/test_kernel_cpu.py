@@ -31,12 +31,13 @@ from fleetopt.evaluate import evaluate, generate_scenarios, resolve_backend
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.factors import slipping_skus
-from fleetopt.evaluate.kernel import CpuKernel, KernelShape, cpu_kernel, plan_tables
+from fleetopt.evaluate.kernel import CpuKernel, KernelShape, cpu_kernel, kernel_fits, plan_tables
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.milp.solve import solve
 from fleetopt.schema.loading import bundled_model_path
+from fleetopt.schema.policy import Policy
 
 pytestmark = pytest.mark.skipif(
     c_compiler() is None, reason="no C compiler: the kernel's C build cannot be made"
@@ -476,3 +477,180 @@ def test_gpus_left_still_short_of_power_share_it_by_use_in_both_builds(gpu_code,
     np.testing.assert_allclose(ebitda, want, rtol=1e-12)
     for kernel in (None, gpu_code):
         assert assert_agree(consts, plans, forecast, kernel)["deferred"][0, 0] == 1.0
+
+
+# ---------------------------------------------------------------- prepayments cut on several facilities
+
+
+def three_loans_model() -> dict:
+    """`test_policy.prepay_model` (200 GPUs earning 438,000 USD a quarter, 100,000 of opening cash, a
+    minimum of 0, no tax) with three loans of 400,000 each over 4 quarters (100,000 of principal a
+    quarter each) instead of one: `a` at 8 % (2 % a quarter), `b` at 4 %, `c` at 0 %."""
+    from test_policy import prepay_model
+
+    d = prepay_model()
+    loan = {"size_usd": 4.0e5, "opening_balance_usd": 4.0e5, "amortization_quarters": 4,
+            "draw_from": "2026Q1", "draw_until": "2026Q1"}  # fmt: skip
+    d["finance"]["facilities"] = {
+        "a": {**loan, "fixed_rate_annual": 0.08}, "b": {**loan, "fixed_rate_annual": 0.04},
+        "c": {**loan, "fixed_rate_annual": 0.0},
+    }  # fmt: skip
+    return d
+
+
+def varied_loans_model() -> dict:
+    """The three loans with `b` floating (reference + 4 %) and `c` a bullet maturing in quarter 2,
+    under every risk factor."""
+    d = three_loans_model()
+    floating, bullet = d["finance"]["facilities"]["b"], d["finance"]["facilities"]["c"]
+    del floating["fixed_rate_annual"], bullet["amortization_quarters"]
+    floating["spread_over_reference_annual"] = 0.04
+    bullet.update(repayment="bullet", maturity="2026Q3")
+    return with_risk(d, **ALL_RISK)
+
+
+def three_prepayments(data, quarter: int = 0):
+    """The 200 GPUs on the market, prepaying 100,000 of `a`, 100,000 of `b` and 200,000 of `c` in
+    ``quarter``."""
+    from test_policy import prepay_plan
+
+    plan = prepay_plan(data, 0.0)
+    plan.prepay[:, quarter] = [1.0e5, 1.0e5, 2.0e5]
+    return plan
+
+
+def test_a_cut_on_three_facilities_is_kept_on_each_and_the_cpu_kernel_runs_it_fused(gpu_code):
+    """Quarter 0: interest 8,000 + 4,000, principal 300,000: 100,000 + 438,000 - 312,000 = 226,000 for
+    the 400,000 of prepayments, so 174,000 is cut, 43.5 % of each: 43,500 kept on `a`, 43,500 on `b`,
+    87,000 on `c`, and cash ends at the minimum, 0. The plan's own balances are then 200,000,
+    200,000 and 100,000. Quarter 1: interest 4,000 + 2,000 on them and 870 + 435 on the kept
+    balances, principal 300,000: cash 438,000 - 307,305 = 130,695. Quarter 2: the plan's `a` and `b`
+    pay their last 100,000; `c`'s instalment, which the plan prepaid, repays the 87,000 kept on it;
+    interest 2,000 + 1,000 + 1,305: cash 130,695 + 438,000 - 291,305 = 277,390. Quarter 3: the
+    instalments of `a` and `b` repay their 43,500 kept, interest 1,305: cash 627,085. Kept on one
+    facility, at its rate and repaid on its schedule, every figure would differ. The kernel tracks
+    the three (it tracked one, and the cpu-kernel backend ran NumPy) and agrees with NumPy."""
+    from test_policy import run_cash
+
+    data = data_of(three_loans_model())
+    plan = three_prepayments(data)
+    out = run_cash(data, plan, Policy(), None, kernel=True)
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [0.0, 130_695.0, 277_390.0, 627_085.0], rtol=1e-12)
+    assert out["prepayment_cut"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    consts, plans = SimulationConstants.from_data(data), batch(data, [plan])
+    assert KernelShape.of(consts, plans).prepaid == (0, 1, 2) and kernel_fits(plans, consts) is None
+    assert_agree(consts, plans, deterministic_scenarios(data, 1), gpu_code)
+    fused = evaluate(data, plans, 1, 0, backend="cpu-kernel", keep_matrix=True, deterministic=True)
+    assert fused.kernel and "prepayments" not in fused.device
+    np.testing.assert_allclose(fused.npv_matrix, out["npv"], rtol=1e-12)
+
+
+def test_cuts_on_a_fixed_a_floating_and_a_bullet_facility_agree_in_both_builds_under_risk(gpu_code):
+    """The three loans with `b` floating (reference + 4 %) and `c` a bullet maturing in quarter 2, under
+    every risk factor: one plan prepays all three in quarters 0 and 1 (cut in every scenario), one in
+    quarter 1 only (cut in a few). Each kept balance bears its own facility's rate, shift and schedule:
+    both builds of the kernel agree with NumPy pair by pair (to 1e-12)."""
+    data = data_of(varied_loans_model())
+    early = three_prepayments(data)
+    early.prepay[:, 1] = [5.0e4, 5.0e4, 1.0e5]
+    plans = batch(data, [early, three_prepayments(data, quarter=1)])
+    consts = SimulationConstants.from_data(data)
+    assert KernelShape.of(consts, plans).prepaid == (0, 1, 2) and kernel_fits(plans, consts) is None
+    for kernel in (cpu_kernel(1), gpu_code):
+        want = assert_agree(consts, plans, generate_scenarios(data, 3, 0, 300), kernel)
+    cut = want["prepayment_cut"].mean(axis=1)
+    assert cut[0] == 1.0 and 0.0 < cut[1] < 0.5
+
+
+def test_plans_prepaying_more_facilities_than_the_kernel_tracks_run_numpy_and_say_why(monkeypatch):
+    """With the kernel's bound lowered to 2 facilities, the three prepayments above are beyond it: the
+    cpu-kernel backend runs NumPy's simulation, its run line says why, and the NPV is the one worked
+    out by hand there (627,085 - 100,000 of opening cash, no discounting, nothing left at the end)."""
+    import fleetopt.evaluate.kernel as kernel
+
+    monkeypatch.setattr(kernel, "MAX_PREPAID_FACILITIES", 2)
+    data = data_of(three_loans_model())
+    plans = batch(data, [three_prepayments(data)])
+    why = "the fused kernel tracks cut prepayments on at most 2 facilities prepaid before the last quarter"
+    assert kernel_fits(plans, SimulationConstants.from_data(data)) == f"{why} (these plans: 3)"
+    result = evaluate(data, plans, 1, 0, backend="cpu-kernel", keep_matrix=True, deterministic=True)
+    assert not result.kernel and why in result.device
+    np.testing.assert_allclose(result.npv_matrix, [[527_085.0]], rtol=1e-12)
+
+
+# ---------------------------------------------------------------- cancelled orders' draws, several facilities
+
+
+def split_loan(d: dict, **facilities: dict) -> dict:
+    """``d`` with its GPU-backed `gpu-loan` split into loans of 500,000 each, one per name in
+    ``facilities``, with the terms given there changed."""
+    loan = d["finance"]["facilities"].pop("gpu-loan")
+    d["finance"]["facilities"] = {
+        name: {**loan, "size_usd": 5.0e5, **terms} for name, terms in facilities.items()
+    }
+    return d
+
+
+def test_a_cancelled_order_s_draws_on_two_gpu_backed_facilities_are_forgone_on_each_as_on_one():
+    """`test_policy`'s cancelled order (worked there by hand) with its 1,000,000 GPU-backed draw made
+    as 500,000 on each of two like loans: the cancelled share c = 51,800 / 130,000 of the draws
+    deferred with the order is never drawn, X = c x 500,000 in all, half on each; quarter 2 pays
+    250,000 - X / 4 of principal and ends on the 1,000,000 buffer, and the debt is 0.75 x (1,000,000
+    - X), as with one loan. The kernel tracks both balances (it tracked one, and the cpu-kernel
+    backend ran NumPy) and agrees with NumPy."""
+    from test_policy import cancel_model, cancel_scenario, draw_plan
+
+    data = data_of(split_loan(cancel_model("amortizing"), **{"gpu-a": {}, "gpu-b": {}}))
+    plan = draw_plan(data)
+    plan.draws[:, 1] = [5.0e5, 5.0e5]
+    consts = SimulationConstants.from_data(data).with_policy(Policy(liquidity_buffer_usd=1.0e6))
+    plans, scen = batch(data, [plan]), cancel_scenario(data)
+    out = simulate(consts, plans, scen, record=("cash_usd", "principal_usd", "debt_usd"))
+    c = 51_800.0 / 130_000.0
+    forgone = c * 500_000.0
+    assert out["order_cancelled"][0, 0] == 1.0
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], c * 400_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 2], 1.0e6, rtol=1e-12)
+    np.testing.assert_allclose(out["principal_usd"][0, 0, 2], 250_000.0 - forgone / 4, rtol=1e-12)
+    np.testing.assert_allclose(out["debt_usd"][0, 0, 2], 0.75 * (1.0e6 - forgone), rtol=1e-12)
+    assert KernelShape.of(consts, plans).forgone == (0, 1) and kernel_fits(plans, consts) is None
+    assert_agree(consts, plans, scen)
+
+
+def test_two_gpu_backed_facilities_one_prepaid_and_a_term_loan_prepaid_agree_in_both_builds(gpu_code):
+    """A term loan (200,000 at 4 %) and two GPU-backed loans, `gpu-a` (8 %, 30 % loan-to-value) and
+    `gpu-b` (reference + 5 %, 50 %), drawn 500,000 each with the order; the plan prepays the term
+    loan and `gpu-b` in quarter 2 and `gpu-b` again in quarter 3, with a DSCR and leverage covenant
+    and a 1,000,000 buffer, under random prices, resale values and rates. The prepaid slots are the
+    term loan and `gpu-b`, the forgone ones `gpu-a` and `gpu-b`: a cancellation's balance never drawn
+    on `gpu-b` lowers its own prepayments only (FO_FORGONE_PREPAID_SLOT). Pairs that cancel and cut
+    in the same run agree with NumPy in both builds."""
+    from test_policy import cancel_model, draw_plan
+
+    d = split_loan(cancel_model("amortizing"), **{"gpu-a": {"max_ltv": 0.3}, "gpu-b": {"max_ltv": 0.5}})
+    floating = d["finance"]["facilities"]["gpu-b"]
+    del floating["fixed_rate_annual"]
+    floating["spread_over_reference_annual"] = 0.05
+    d["finance"]["facilities"] = {
+        "term": {"size_usd": 2.0e5, "opening_balance_usd": 2.0e5, "fixed_rate_annual": 0.04,
+                 "amortization_quarters": 4, "draw_from": "2026Q1", "draw_until": "2026Q1"},
+        **d["finance"]["facilities"],
+    }  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.2, "max_debt_to_ebitda": 3.0}
+    data = data_of(d)
+    plan = draw_plan(data)
+    plan.draws[:, 1] = [0.0, 5.0e5, 5.0e5]
+    plan.prepay[0, 2], plan.prepay[2, 2], plan.prepay[2, 3] = 1.0e5, 2.0e5, 1.0e5
+    scen = deterministic_scenarios(data, 200)
+    rng = np.random.default_rng(0)
+    ranges = (("price_factor", 0.0, 1.2), ("resale_factor", 0.3, 1.5), ("rate_shift", -0.02, 0.05))
+    for name, low, high in ranges:
+        scen.factors[name][:] = rng.uniform(low, high, scen.factors[name].shape)
+    scen.factors["price_factor"][:, :, 0] = 0.0  # quarter 0 earns nothing: every pair defers
+    consts = SimulationConstants.from_data(data).with_policy(Policy(liquidity_buffer_usd=1.0e6))
+    plans = batch(data, [plan])
+    shape = KernelShape.of(consts, plans)
+    assert (shape.prepaid, shape.forgone) == ((0, 2), (1, 2)) and kernel_fits(plans, consts) is None
+    for kernel in (cpu_kernel(1), gpu_code):
+        want = assert_agree(consts, plans, scen, kernel)
+    assert ((want["order_cancelled"] > 0) & (want["prepayment_cut"] > 0)).mean() > 0.2

@@ -59,12 +59,13 @@ from fleetopt.evaluate.simulate import RESULT_FIELDS, TINY, SimulationConstants
 # masks of one 64-bit word, the sites' power shares registers. Larger models run the array code.
 MAX_SITES, MAX_CONTRACTS, MAX_QUARTERS = 32, 64, 64
 MAX_LATE_QUARTERS = 7  # late quarters a contract's count holds (FO_LATE_PLANES bit planes)
-# facilities whose prepayments before the last quarter the prepayment rule tracks per pair (each a
-# register: more spill on sm_90 with the default model; tests/test_kernel_compile.py)
-MAX_PREPAID_FACILITIES = 1
-# GPU-backed facilities whose draws a cancelled order leaves undrawn the order rule tracks per pair
-# (FinanceState.forgone; each a register, as MAX_PREPAID_FACILITIES; every bundled model has one)
-MAX_FORGONE_FACILITIES = 1
+# The kernel is compiled with one double of state per facility a chunk's plans prepay before the last
+# quarter (KernelShape.prepaid), which the prepayment rule tracks per pair, and one per GPU-backed
+# facility whose draws a cancelled order may leave undrawn (KernelShape.forgone): plans prepaying one
+# facility compile as before; each more spills more on a GPU (tests/test_kernel_compile.py). Beyond
+# these counts (above every bundled model's facilities) the array code runs.
+MAX_PREPAID_FACILITIES = 16
+MAX_FORGONE_FACILITIES = 16
 THREADS_PER_BLOCK = 128
 PLANS_PER_THREAD = 1  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
 # nvcc / NVRTC options: no contraction of multiply-adds, so the GPU rounds as the C build and NumPy do
@@ -136,20 +137,20 @@ class KernelShape:
                    forgone)  # fmt: skip
 
     @classmethod
-    def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False) -> KernelShape:
-        """The shape of ``data`` (a ModelData) for plans with ``B`` power-block groups: for
-        compile checks, which need no plans."""
+    def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False, prepaid: int = 1) -> KernelShape:
+        """The shape of ``data`` (a ModelData) for plans with ``B`` power-block groups that prepay
+        its first ``prepaid`` facilities before the last quarter: for compile checks, which need
+        no plans."""
         consts = SimulationConstants.from_data(data)
         K = len(data.contracts)
-        # the prepayment rule at its largest: as many facilities prepaid as the kernel tracks
         cuts = consts.policy.cut_prepayments and bool(data.facilities)
-        prepaid = tuple(range(min(len(data.facilities), MAX_PREPAID_FACILITIES))) if cuts else ()
+        slots = tuple(range(min(len(data.facilities), prepaid))) if cuts else ()
         # the order rule at its largest: as many GPU-backed facilities as the kernel tracks
         backed = [f for f, facility in enumerate(data.facilities) if facility.max_ltv is not None]
         forgone = tuple(backed[:MAX_FORGONE_FACILITIES]) if consts.policy.defer_orders else ()
         return cls(
             data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major,
-            cuts, prepaid, consts.policy.idle_gpus_to_market, forgone,
+            cuts, slots, consts.policy.idle_gpus_to_market, forgone,
         )
 
     def scenario_rows(self) -> dict[str, int]:
