@@ -829,6 +829,71 @@ def test_a_breach_after_a_liquidity_default_is_uncured_though_the_cash_came_back
     assert got["uncured_breach"][0, 0] and got["quarters_before_uncured"][0, 0] == 5
 
 
+def covered_cures_after(seqs: list[str], allowed: int, cash_covers: bool) -> list[bool]:
+    """Each sequence's uncured breach (x breached, c breached where the cash covers the debt, .
+    not), with ``cash_covering_debt_cures`` on or off."""
+    rights = CureRights(allowed, (len(seqs),), np, cash_covers=cash_covers)
+    for t in range(len(seqs[0])):
+        rights.quarter(np.array([q[t] in "xc" for q in seqs]), np.zeros(len(seqs), dtype=bool),
+                       np.array([q[t] == "c" for q in seqs]))  # fmt: skip
+    return rights.uncured.tolist()
+
+
+def test_a_breach_whose_cash_covers_the_debt_is_no_default_and_uses_no_cure():
+    """By hand, five cures: xc.. is x cured, c (the second in a row) uncured without the option,
+    repaid with it; xcx. cures quarters 0 and 2 with it (quarter 1, repaid, is no cured quarter
+    before quarter 2); cccc (uncured in quarter 1 without it) has no default with it, even with 0
+    cures; xcx. with 1 cure: quarter 2 is uncured (the one cure spent in quarter 0); xx.. is
+    uncured either way."""
+    seqs = ["xc..", "xcx.", "cccc", "xx..", "...."]
+    assert covered_cures_after(seqs, 5, cash_covers=False) == [True, True, True, True, False]
+    assert covered_cures_after(seqs, 5, cash_covers=True) == [False, False, False, True, False]
+    assert covered_cures_after(seqs, 0, cash_covers=True) == [True, True, False, True, False]
+    assert covered_cures_after(seqs, 1, cash_covers=True) == [False, True, False, True, False]
+    assert covered_cures_after(seqs, 0, cash_covers=False) == [True, True, True, True, False]
+
+
+@pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "cpu-kernel"])
+def test_an_uncured_breach_whose_cash_covers_the_debt_is_no_default_with_the_option(kernel, request):
+    """The 2.0x interest cover of coverage_model, cash moving by EBITDA less interest (80,000, 78,000,
+    76,000, 74,000) less 100,000 repaid, the loan owing 3,900,000, 3,800,000, 3,700,000, 3,600,000
+    after quarters 0-3. EBITDA is 219,000 at price 1, 109,500 at 0.5 and 21,900 at 0.1 (breaches).
+    [1, 0.5, 0.5, 1] breaches in quarters 1 and 2, the second in a row: from $5,000,000 the cash
+    (4,970,500 and 4,900,000) covers the debt, so with the option no default (none uncured); from
+    $100,000 (cash 70,500 and 4,000) quarter 2 is uncured either way, owing 3,700,000. [1, 0.5, 0.1, 1]
+    from $3,850,000 ends quarter 1 with 3,820,500 >= 3,800,000 (repaid, no cure used) and quarter 2
+    with 3,666,400 < 3,700,000: without the option quarter 1 is cured and quarter 2 uncured (in a
+    row); with it quarter 2 is cured (the quarter before was no cured one), and with 0 cures quarter
+    2, not 1, is uncured. The first breach is quarter 1 in every case: a breach is still a breach."""
+    sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
+    cases = (  # prices, opening cash, equity cures, option: the quarter uncured (None: none), its debt
+        ([1.0, 0.5, 0.5, 1.0], 5.0e6, 5, False, 2, 3.7e6),
+        ([1.0, 0.5, 0.5, 1.0], 5.0e6, 5, True, None, 0.0),
+        ([1.0, 0.5, 0.5, 1.0], 1.0e5, 5, True, 2, 3.7e6),
+        ([1.0, 0.5, 0.1, 1.0], 3.85e6, 5, False, 2, 3.7e6),
+        ([1.0, 0.5, 0.1, 1.0], 3.85e6, 5, True, None, 0.0),
+        ([1.0, 0.5, 0.1, 1.0], 3.85e6, 0, False, 1, 3.8e6),
+        ([1.0, 0.5, 0.1, 1.0], 3.85e6, 0, True, 2, 3.7e6),
+    )
+    for prices, cash, cures, option, uncured, debt in cases:
+        d = coverage_model()
+        d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": prices}
+        d["finance"]["opening_cash_usd"] = cash
+        d["finance"]["covenants"].update(equity_cures=cures, cash_covering_debt_cures=option)
+        data = data_of(d)
+        consts, plans = SimulationConstants.from_data(data), batch(data, [keep_everything(data)])
+        assert kernel_fits(plans, consts) is None  # the kernel runs it, not the array code
+        got = sim(consts, plans, deterministic_scenarios(data))
+        case = (prices, cash, cures, option)
+        assert got["quarters_before_breach"][0, 0] == 1 and not got["default"][0, 0], case
+        assert bool(got["uncured_breach"][0, 0]) is (uncured is not None), case
+        assert got["quarters_before_uncured"][0, 0] == (data.T if uncured is None else uncured), case
+        assert got["debt_at_uncured_breach"][0, 0] == pytest.approx(debt, rel=1e-12), case
+        shares = plan_metrics(got, quarters=data.T)
+        assert shares["any_default_probability"][0] == float(uncured is not None), case
+        assert shares["breach_probability"][0] == 1.0, case
+
+
 def test_more_cures_than_any_horizon_has_quarters_are_refused_by_name():
     """A C int held 256 x the cures allowed in the kernel: 10,000,000 overflowed it and every breach
     read uncured there while NumPy cured it (a review). More than 80 could never all be used."""

@@ -549,6 +549,25 @@ def test_an_uncured_breach_says_why_no_cure_covered_it(prices, cures, cash, word
     assert (path.default_quarter is not None) == (cash is not None)
 
 
+def test_a_breach_whose_cash_covers_the_debt_is_said_to_be_no_default():
+    """tests/test_covenants.py's case with finance.covenants.cash_covering_debt_cures: prices
+    [1, 0.5, 0.1, 1] from $3,850,000 breach in quarters 1 and 2 (from 0); quarter 1's cash, 3,820,500,
+    covers its 3,800,000 of debt, quarter 2's 3,666,400 not its 3,700,000: quarter 1 is no default
+    and uses no cure, quarter 2 is cured. Without the option quarter 2 is uncured, in a row."""
+    from test_covenants import coverage_model, keep_everything
+
+    in_a_row = "uncured (the quarter before was cured): event of default"
+    for option, words in ((True, ["", "cash covers the debt: not a default", "cured", ""]),
+                          (False, ["", "cured", in_a_row, ""])):  # fmt: skip
+        d = coverage_model()
+        d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 0.5, 0.1, 1.0]}
+        d["finance"]["opening_cash_usd"] = 3.85e6
+        d["finance"]["covenants"]["cash_covering_debt_cures"] = option
+        data = data_of(d)
+        path = path_in(data, batch(data, [keep_everything(data)]), deterministic_scenarios(data), seed=0)
+        assert list(path.frame["breach"]) == words, option
+        assert (path.uncured_breach_quarter is None) is option
+
 
 def test_the_covenants_breached_are_named_as_the_evaluate_tables_name_them():
     """The first case above (interest cover breached in quarters 1 and 3, one cure): the table and the

@@ -446,22 +446,30 @@ class CureRights:
     allow no cures in consecutive quarters, a few over the term), and never in or after the quarter
     of the pair's liquidity default (no owner cures, no lender waives, for a company out of cash);
     the first breach that cannot be cured is an **uncured breach**, an event of default on which
-    lenders may accelerate. Only counted: the cash is as it was (no equity comes in, no debt is
-    accelerated)."""
+    lenders may accelerate. With ``cash_covers`` (``covenants.cash_covering_debt_cures``) a breached
+    quarter whose cash covers its debt (:func:`cash_covers_debt`) is **repaid**: a quarter without a
+    breach to the cure rights. Only counted: the cash is as it was (no equity comes in, no debt is
+    accelerated or repaid)."""
 
-    def __init__(self, allowed: int, shape: tuple[int, ...], xp: Any):
-        self.allowed = allowed
+    def __init__(self, allowed: int, shape: tuple[int, ...], xp: Any, cash_covers: bool = False):
+        self.allowed, self.cash_covers = allowed, cash_covers
         self.used = xp.zeros(shape)  # cures used so far
         self.cured_last = xp.zeros(shape, dtype=bool)  # the quarter before was a cured breach
+        self.repaid = xp.zeros(shape, dtype=bool)  # the quarter before was a breach its cash covered
         self.uncured = xp.zeros(shape, dtype=bool)
 
-    def quarter(self, breached: Any, defaulted: Any) -> Any:
-        """Take a quarter's tests: ``breached`` (bool per pair), None where nothing was tested, and
-        ``defaulted`` (bool per pair): a liquidity default in this quarter or before.
+    def quarter(self, breached: Any, defaulted: Any, covered: Any = None) -> Any:
+        """Take a quarter's tests: ``breached`` (bool per pair), None where nothing was tested,
+        ``defaulted`` (bool per pair): a liquidity default in this quarter or before, and ``covered``
+        (bool per pair, read with ``cash_covers``): the quarter's cash covers its debt.
         Returns the pairs whose uncured breach is this quarter's (None where nothing was tested)."""
         if breached is None:
             self.cured_last[...] = False
+            self.repaid[...] = False
             return None
+        if self.cash_covers:
+            self.repaid = breached & covered & ~self.uncured
+            breached = breached & ~covered
         cannot = self.cured_last | (self.used >= self.allowed) | defaulted
         now = breached & cannot & ~self.uncured
         self.uncured |= now
@@ -469,6 +477,13 @@ class CureRights:
         self.used += cured
         self.cured_last = cured
         return now
+
+
+def cash_covers_debt(debt: Any, cash: Any, xp: Any = np) -> Any:
+    """Where the cash at a quarter's end covers the debt then owed (bool): net debt
+    (:func:`net_debt`) not above TOLERANCE_USD, where net leverage lapses. No floor is kept back: once
+    every lender is repaid no covenant is left to break."""
+    return net_debt(debt, cash, xp) <= TOLERANCE_USD
 
 
 def statement_quantities(lines: dict[str, np.ndarray], window: int) -> dict[str, np.ndarray]:

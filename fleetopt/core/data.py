@@ -269,6 +269,7 @@ class ModelData:
     covenant_tested: np.ndarray  # (T,) bool: quarters the covenants are tested (none without covenants)
     covenant_window: int  # quarters of EBITDA (and debt service, interest) the tests average
     equity_cures: int  # breached quarters the owners may cure (core.covenants.CureRights)
+    cash_covering_debt_cures: bool  # a breached quarter whose cash covers its debt is no default (CureRights)
     customers: tuple[str, ...]  # the contracts' customers, sorted
     customer_hazard: np.ndarray  # (len(customers),) default hazard per quarter (override, rating or default)
     site_schedules: tuple[SiteSchedules, ...]  # per site
@@ -473,6 +474,7 @@ def _covenant_fields(h: _Horizon, m: PlanningModel, facilities: list[FacilityDat
         "covenant_tested": h.ts >= test_from,
         "covenant_window": ebitda_window(cov),
         "equity_cures": equity_cures(cov),
+        "cash_covering_debt_cures": cov is not None and cov.cash_covering_debt_cures,
     }
 
 

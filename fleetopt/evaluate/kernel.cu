@@ -1205,11 +1205,15 @@ FO_DEVICE double fo_sell(FO_PARAMS, long long p, long long s, const double* q, d
 // fo_state.breach after a quarter whose tests miss the covenants ``missed`` (kind_bit mask, 0: none):
 // the first breach kept, and a breach cured while cures are left, the quarter before was not cured
 // too and no liquidity default came (``defaulted``: in this quarter or before), else an uncured
-// breach (core.covenants.CureRights)
-FO_DEVICE int fo_cure(int breach, int missed, int allowed, int defaulted)
+// breach (core.covenants.CureRights); with FO_CASH_COVERS a breach whose quarter's cash covers its debt
+// (``covered``) is repaid: to the cure rights a quarter without one
+FO_DEVICE int fo_cure(int breach, int missed, int allowed, int defaulted, int covered)
 {
     if (!missed) return breach & ~FO_CURED_LAST;
     if (!(breach & FO_FIRST_BREACH)) breach |= missed;
+#if FO_CASH_COVERS
+    if (covered) return breach & ~FO_CURED_LAST;
+#endif
     if (defaulted || (breach & FO_CURED_LAST) || (breach & FO_CURES_USED) >= allowed * FO_CURE_ONE)
         return breach | FO_UNCURED;
     return (breach + FO_CURE_ONE) | FO_CURED_LAST;
@@ -1824,7 +1828,14 @@ FO_DEVICE void fo_covenants(FO_PARAMS, long long p, long long s, int t, const do
     if (t < covenant_from) return;
     double value[9];
     fo_covenant_quantities(FO_ARGS, s, t, q, ebitda, service, fin, tk, st, value);
-    st->breach = fo_cure(st->breach, fo_missed_covenants(FO_ARGS, t, value), equity_cures, st->min_cash < default_below);
+#if FO_CASH_COVERS
+    // core.covenants.cash_covers_debt: net debt not above the tolerance
+    const int covered = fo_max(value[1] - value[4], 0.0) <= FO_COVENANT_TOLERANCE_USD;
+#else
+    const int covered = 0;
+#endif
+    st->breach = fo_cure(st->breach, fo_missed_covenants(FO_ARGS, t, value), equity_cures, st->min_cash < default_below,
+                         covered);
     if (!(st->breach & FO_UNCURED)) return;  // this quarter's: the step is not run after it
     const double left = fo_debt_at_default(FO_ARGS, p, s, t, q, fin->cash, fin->revolver, st, out_debt_at_uncured_breach,
                                            out_uncovered_debt_at_uncured_breach);

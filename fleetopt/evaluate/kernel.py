@@ -114,6 +114,9 @@ class KernelShape:
     # GPU-backed facilities whose draws the order rule may defer, and so leave undrawn where it
     # cancels the order (PlanBatch.ltv_facility_draws; FinanceState.forgone), in facility order
     forgone: tuple[int, ...] = ()
+    # a breach whose cash covers the debt is repaid, not uncured (covenants.cash_covering_debt_cures),
+    # compiled in only then: off, the kernel is the one without it, registers and all
+    cash_covers: bool = False
 
     @property
     def FP(self) -> int:
@@ -134,7 +137,7 @@ class KernelShape:
         idle = consts.policy.idle_gpus_to_market and bool((plans.idle_gpus > 0).any())
         forgone = _forgone_facilities(consts, plans)
         return cls(consts.T, I, K, B, G, consts.covenant_window, rows, scenario_major, cuts, prepaid, idle,
-                   forgone)  # fmt: skip
+                   forgone, consts.cash_covering_debt_cures)  # fmt: skip
 
     @classmethod
     def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False, prepaid: int = 1) -> KernelShape:
@@ -150,7 +153,7 @@ class KernelShape:
         forgone = tuple(backed[:MAX_FORGONE_FACILITIES]) if consts.policy.defer_orders else ()
         return cls(
             data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major,
-            cuts, slots, consts.policy.idle_gpus_to_market, forgone,
+            cuts, slots, consts.policy.idle_gpus_to_market, forgone, consts.cash_covering_debt_cures,
         )
 
     def scenario_rows(self) -> dict[str, int]:
@@ -183,6 +186,7 @@ class KernelShape:
             "FO_CFADS": int(any(QUANTITIES.index("ebitda_less_tax") in row[:3] for row in self.covenants)),
             # a test on net debt (leverage with leverage_numerator: net_debt): made only then
             "FO_NET_DEBT": int(any(QUANTITIES.index("net_debt") in row[:3] for row in self.covenants)),
+            "FO_CASH_COVERS": int(self.cash_covers),
             "FO_THREADS": THREADS_PER_BLOCK,
             "FO_PLANS": PLANS_PER_THREAD,
         }  # fmt: skip

@@ -264,6 +264,7 @@ def _quarter(v: dict) -> dict:
         "missed": 0 if missed is None else int(_at(missed)),
         "uncured_now": accelerated is not None and bool(_at(accelerated)),
         "cured": bool(_at(v["cures"].cured_last)),
+        "repaid": bool(_at(v["cures"].repaid)),  # cash covered the debt (cash_covering_debt_cures)
         "cures_used": int(_at(v["cures"].used)),
         "cures_allowed": int(v["cures"].allowed),
         "solvent": bool(_at(v["solvent"])),
@@ -337,13 +338,16 @@ def _covenant_columns(data: ModelData, frame: pd.DataFrame, lines: dict, seen: l
 
 
 def _breach_words(q: dict, before: dict | None, breached: bool) -> str:
-    """A quarter's breach: cured (an equity cure), uncured (the event of default, with why no cure
+    """A quarter's breach: cured (an equity cure), covered by its cash (finance.covenants.
+    cash_covering_debt_cures), uncured (the event of default, with why no cure
     covers it: :func:`_uncured_because`), or after one. ``before``: the quarter before's (None in
     the first)."""
     if q["uncured_now"]:
         return f"{UNCURED} ({_uncured_because(q, before)}): event of default"
     if q["cured"]:
         return "cured"
+    if q["repaid"]:
+        return "cash covers the debt: not a default"
     return "after the event of default" if breached else ""
 
 

@@ -25,7 +25,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fleetopt.core.arrays import less_product, plus, plus_over, reusing
-from fleetopt.core.covenants import FLOWS, CovenantTest, CureRights, kind_bit, net_debt, window_mean
+from fleetopt.core.covenants import (
+    FLOWS,
+    CovenantTest,
+    CureRights,
+    cash_covers_debt,
+    kind_bit,
+    net_debt,
+    window_mean,
+)
 from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
 from fleetopt.core.economics import (
     LIQUIDITY_TOLERANCE_USD,
@@ -86,6 +94,7 @@ class SimulationConstants:
     covenant_window: int  # quarters of flows the covenant tests average
     covenant_from: int  # first quarter any covenant is tested in (T without covenants)
     equity_cures: int  # breached quarters the owners may cure (core.covenants.CureRights)
+    cash_covering_debt_cures: bool  # a breached quarter whose cash covers its debt is no default (CureRights)
     policy: Policy  # the recourse rules (fleetopt/schema/policy.py; every rule off: open loop)
     contract_use: np.ndarray  # (K,) 0 training, 1 inference
     delay_allowance: np.ndarray  # (K,) late quarters before a late contract is cancelled
@@ -108,6 +117,7 @@ class SimulationConstants:
             covenant_window=data.covenant_window,
             covenant_from=first_tested(data),
             equity_cures=data.equity_cures,
+            cash_covering_debt_cures=data.cash_covering_debt_cures,
             policy=data.policy,
             contract_use=np.array([c.use for c in data.contracts], dtype=np.int64),
             delay_allowance=np.array([c.delay_allowance for c in data.contracts], dtype=np.int64),
@@ -272,7 +282,7 @@ class _Totals:
         self.npv = xp.zeros(shape)
         self.min_cash = xp.full(shape, xp.inf)
         self.first_breach = xp.zeros(shape)  # the covenants missed in the first quarter any is (kind_bit)
-        self.cures = CureRights(consts.equity_cures, shape, xp)
+        self.cures = CureRights(consts.equity_cures, shape, xp, consts.cash_covering_debt_cures)
         self.flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing)
         self.util = xp.zeros(shape)
         self.demand_served = xp.zeros(shape)  # H100-equivalent GPU-quarters of market demand served
@@ -320,7 +330,10 @@ class _Totals:
         missed = _covenants(consts, t, self.flows, quarter.ebitda, quarter.step, base, xp)
         if missed is not None:
             self.first_breach += (self.first_breach == 0) * missed
-        accelerated = self.cures.quarter(None if missed is None else missed > 0, ~self.solvent)
+        covered = None  # read only with cash_covering_debt_cures
+        if missed is not None and self.cures.cash_covers:
+            covered = cash_covers_debt(quarter.step.debt, quarter.step.cash, xp)
+        accelerated = self.cures.quarter(None if missed is None else missed > 0, ~self.solvent, covered)
         if accelerated is not None and accelerated.any():
             self._uncured_breach(run, quarter.step, accelerated, t)
         return base, missed, accelerated

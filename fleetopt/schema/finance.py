@@ -158,6 +158,13 @@ class Covenants(StrictModel):
     breach that cannot be cured is an uncured breach, on
     which lenders may accelerate (the scenario evaluator's `uncured_breach_probability`). At most
     the longest horizon's quarters, 80: more could never all be used."""
+    cash_covering_debt_cures: bool = False
+    """A breached quarter whose cash at its end covers the debt then owed (net debt at most 1 USD, where
+    net leverage lapses; no cash is kept back for a floor) is not an event of default: the company
+    could repay every lender from its cash. To the cure rights such a quarter is one without a
+    breach: it uses no cure, and the quarter after it may be cured. It is still a breach (the
+    scenario evaluator's `breach_probability`), and the cash goes on as before (nothing is repaid).
+    False: a breach that cannot be cured is an uncured breach, whatever the cash."""
     tested_while_owed: dict[CovenantField, Name] = Field(default_factory=dict)
     """Covenants set by one facility's credit agreement, each mapped to that facility: the test
     lapses once the facility is repaid, tested only in the quarters (from `test_from`) at whose end
