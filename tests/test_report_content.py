@@ -187,6 +187,19 @@ def test_the_definition_of_an_uncured_breach_says_no_breach_is_cured_after_a_liq
                               "liquidity default's quarter): an event of default")  # fmt: skip
 
 
+def test_the_definition_of_an_uncured_breach_names_a_breach_the_cash_covers_where_the_model_does():
+    """With finance.covenants.cash_covering_debt_cures a breach whose quarter's cash covers the debt
+    is no uncured breach: the report's definition of P(uncured covenant breach) says so, and only then."""
+    from fleetopt.api import edit
+
+    model = load(TINY_PATH)[0]
+    for on in (False, True):
+        data = load(edit(model, {"finance.covenants.cash_covering_debt_cures": on}))[1]
+        uncured = dict(page.glossary(data, ["milp"], 200, "evaluate"))["P(uncured covenant breach)"]
+        said = "none where the quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)"
+        assert (said in uncured) is on
+
+
 def test_the_policy_reactions_definition_says_each_mean_in_usd_is_over_all_scenarios():
     """The key figures "mean deposits forfeited" and "mean distress-sale proceeds" were left undefined
     (only mean capex deferred was): the default model's $1.06B of deposits forfeited, beside 67.1 % of

@@ -33,6 +33,13 @@ SHORTFALL_SHARE = 0.01
 CURE_LIMITS = ("never two quarters in a row, at most finance.covenants.equity_cures, none in or after a "
                "liquidity default's quarter")
 
+
+def cure_limits(cash_covers: bool) -> str:
+    """When a breached quarter is no uncured breach: CURE_LIMITS, and with
+    ``finance.covenants.cash_covering_debt_cures`` a quarter whose cash covers its debt."""
+    covered = ", none where the quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)"
+    return CURE_LIMITS + (covered if cash_covers else "")
+
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",

@@ -13,6 +13,7 @@ from fleetopt.core.metric_columns import (
     CURE_LIMITS,
     DEFAULT_LABEL,
     UNCURED_LABEL,
+    cure_limits,
 )
 from fleetopt.core.results import dscr_kind, first_tested_quarter
 from fleetopt.core.tail import tail_count
@@ -251,7 +252,8 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                                "quarter it is tested in" + (": " + _covenant_text(data, first)
                                                             if data.covenants else "; the model sets none.")),
         (UNCURED_LABEL, "share of scenarios with a breach the owners could not cure "
-                                       f"({CURE_LIMITS}): an event of default, on which lenders may "
+                                       f"({cure_limits(data.cash_covering_debt_cures)}): an event of "
+                                       "default, on which lenders may "
                                        f"accelerate the debt. {ANY_DEFAULT_LABEL}: share with a liquidity default "
                                        "or an uncured breach, or both."),
         ("first breach", "share of scenarios whose first breach breaks that covenant. Two covenants can "
