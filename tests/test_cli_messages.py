@@ -207,6 +207,26 @@ def test_a_run_of_an_edited_model_is_marked_in_the_runs_list(here):
     assert models == {"2": "tiny (edited: horizon.discount_rate_annual)", "1": "tiny"}, out
 
 
+def test_an_evaluation_of_an_edited_solve_says_its_model_was_edited(here):
+    """An evaluation of a --set solve's plans reads the solve's model.yaml (the model as changed) and
+    changes nothing itself: it was listed as plain "tiny", and `runs show` named the copy alone."""
+    assert run_cli("solve", "tiny", "--set", "horizon.discount_rate_annual=0.12", "--out", "S")[0] == 0
+    code, out, err = run_cli("evaluate", "--plans", "S", "--scenarios", "4", "--out", "E")
+    assert code == 0, err
+    copied = "as changed for the run it was copied from: horizon.discount_rate_annual = 0.12"
+    assert f"model: tiny, {copied}" in out, out
+    summary = json.loads((here / "E" / "summary.json").read_text())
+    assert summary["model_changes"] == [], summary  # nothing changed for the evaluation itself
+    assert summary["model_source"] == str((here / "S" / "model.yaml").resolve())  # the restore hint's file
+    assert summary["model_source_changes"] == [{"path": "horizon.discount_rate_annual", "value": 0.12}]
+    shown = {record.id: record.model_shown() for record in api.runs()}  # `fleetopt runs`' model column
+    assert shown == {1: "tiny (edited: horizon.discount_rate_annual)",
+                     2: "tiny (edited: horizon.discount_rate_annual, as the run it was copied from)"}, shown
+    code, out, err = run_cli("runs", "show", "2")
+    assert code == 0, err
+    assert copied.replace(" ", "") in shown_row(out, "model"), out
+
+
 def test_a_comparison_csv_writes_a_label_that_reads_as_a_formula_as_text(here):
     """`compare --format csv` wrote labels and folders as given: a plan labelled "=cmd|x" or
     "@SUM(1)" ran as a formula when a finance team opened the file in Excel. A text cell beginning

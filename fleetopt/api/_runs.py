@@ -41,13 +41,16 @@ from fleetopt.runs.registry import (
 )
 from fleetopt.schema.loading import (
     MODEL_CHANGES,
+    MODEL_SOURCE_CHANGES,
     LoadedModel,
     load_yaml,
-    recorded_changes,
+    recorded_model_changes,
     shown_value,
 )
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
+
+CHANGE_RECORDS = (MODEL_CHANGES, MODEL_SOURCE_CHANGES)
 
 
 def _register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dict, command: str | None = None,
@@ -55,9 +58,9 @@ def _register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dic
     """Record a written run folder in the registry of the runs folder; returns the run id.
     ``command``: what `fleetopt runs show` gives as the command that made the run (default: the
     Python program that called the API); ``created``: when it was written (None: now)."""
-    # the one list kept: the model's changes, which `runs show` gives beside the model
+    # the lists kept: the model's changes, which `runs show` gives beside the model
     keep = {k: v for k, v in figures.items()
-            if isinstance(v, (int, float, str, bool)) or v is None or k == MODEL_CHANGES}  # fmt: skip
+            if isinstance(v, (int, float, str, bool)) or v is None or k in CHANGE_RECORDS}  # fmt: skip
     command = command if command is not None else _python_command(kind)
     return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep, command, created)
 
@@ -144,7 +147,7 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
         run.sweep_picks(list(candidates["plan"]), RunFolder.CANDIDATES_CSV)
     check_key_figures(run.path / RunFolder.SUMMARY, kind, _key_figures(summary))
     # refused now, not when `runs show` reads them from the record
-    recorded_changes(summary.get(MODEL_CHANGES), str(run / RunFolder.SUMMARY))
+    recorded_model_changes(summary, str(run / RunFolder.SUMMARY))
     if run.model_file is None:
         raise RunDirError(
             f"{run.path} has no {RunFolder.MODEL}: the model its figures were made from is unknown"

@@ -629,8 +629,9 @@ def _warn_naming_once(source: str, named: str, caught: list[warnings.WarningMess
 def say_model_changes(loaded: LoadedModel) -> None:
     """Where the run's model was changed for it (``--set``, kept by a resumed job), say what was
     changed, once, before its results: model.yaml holds the model as changed, not what differs."""
-    if loaded.changes:
-        console.print(Text(f"model: {model_words(loaded.model.name, loaded.changes)}"), soft_wrap=True)
+    if loaded.changes or loaded.source_changes:
+        words = model_words(loaded.model.name, loaded.changes, loaded.source_changes)
+        console.print(Text(f"model: {words}"), soft_wrap=True)
 
 
 _out_folder = path_given("folder name")

@@ -51,16 +51,18 @@ from fleetopt.evaluate.sources import (
     read_plans,
     sha_change,
     solve_objective,
+    with_run_changes,
 )
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.loading import (
     MODEL_CHANGES,
+    MODEL_SOURCE_CHANGES,
     LoadedModel,
     bundled_model_names,
     load_model,
-    recorded_changes,
+    recorded_model_changes,
 )
 
 EXECUTORS = ("local", "ray")
@@ -225,6 +227,7 @@ def prepare_evaluation(
     if max_memory is not None:
         limits.whole("max_memory", max_memory, 1)
     loaded, data = load(model if model is not None else model_of_plans(plans))
+    loaded = with_run_changes(loaded)  # a solve's model.yaml: the model as that solve changed it
     source = read_plans(plans, data)
     if plans_sha256 is not None:
         source.sha256 = plans_sha256  # the file's hash, computed once (PlanSource.sha256 caches it)
@@ -258,6 +261,7 @@ def prepare_evaluation(
         "model_hash": loaded.content_hash,
         "model_source": loaded.model_source,  # read from at the start: a resume reads the folder's copy
         MODEL_CHANGES: loaded.changes_record,  # and these, which its model.yaml does not say
+        MODEL_SOURCE_CHANGES: loaded.source_changes_record,
         "n_scenarios": n,
         "seed": seed,
         "deterministic": deterministic,
@@ -521,8 +525,8 @@ def job_model(run: RunFolder, settings: dict, kept_in: str = RunFolder.JOB) -> L
             "was edited; restore it, or start the run anew"
         )
     source = settings.get("model_source") or str((run / RunFolder.MODEL).resolve())
-    changes = recorded_changes(settings.get(MODEL_CHANGES), str(run / kept_in))
-    return replace(loaded, source=source, changes=changes, read_from=source)
+    changes, before = recorded_model_changes(settings, str(run / kept_in))
+    return replace(loaded, source=source, changes=changes, read_from=source, source_changes=before)
 
 
 def _model_copy_missing(run: RunFolder, settings: dict, kept_in: str) -> str:
@@ -584,6 +588,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "model_source": loaded.model_source,
         "model_hash": loaded.content_hash,
         MODEL_CHANGES: loaded.changes_record,
+        MODEL_SOURCE_CHANGES: loaded.source_changes_record,
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": source.sha256,  # the report checks the plans it shows are these
         "plans_model_hash": source.model_hash,

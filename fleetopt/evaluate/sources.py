@@ -6,7 +6,7 @@ import json
 import os
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder, resume_command
-from fleetopt.schema.loading import LoadedModel, load_model
+from fleetopt.schema.loading import LoadedModel, load_model, recorded_model_changes
 from fleetopt.schema.model import blocks_changed, fields_changed, plan_free_blocks
 
 
@@ -103,6 +103,25 @@ def model_copy_of(ref: str | Path) -> Path | None:
     (:func:`run_folder_of`); None where there is none."""
     ref = run_folder_of(ref)
     return RunFolder(ref).model_file if ref.is_dir() else None
+
+
+def with_run_changes(loaded: LoadedModel) -> LoadedModel:
+    """``loaded`` with the changes made by the run whose model.yaml it was read from
+    (:attr:`LoadedModel.source_changes`: that run's own, after those made before it): a run of a
+    solve's edited model is of the model as edited, which its file's text does not say. Taken only
+    from a finished run whose summary.json names this very text (its ``model_hash``); a record
+    that does not say them (older, or damaged) adds none."""
+    if loaded.read_from is None or Path(loaded.read_from).name != RunFolder.MODEL or loaded.source_changes:
+        return loaded
+    run = RunFolder(Path(loaded.read_from).parent)
+    try:
+        summary = run.summary(complete=False) if run.is_finished else {}
+        own, before = recorded_model_changes(summary, str(run.path / RunFolder.SUMMARY))
+    except FleetoptError:  # its run's record damaged: the model is still the file's text
+        return loaded
+    if summary.get("model_hash") != loaded.content_hash or not (before or own):
+        return loaded
+    return replace(loaded, source_changes=(*before, *(own or ())))
 
 
 def plan_file_of(path: Path) -> Path:

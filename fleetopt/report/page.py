@@ -46,7 +46,7 @@ from fleetopt.runs.folder import (
     refuse_run_file,
     refuse_unwritable_file,
 )
-from fleetopt.schema.loading import MODEL_CHANGES, changed_model_line, recorded_changes
+from fleetopt.schema.loading import changed_model_line, recorded_model_changes
 
 # the names other modules and tests import from here, those defined in the report's other modules too
 __all__ = [
@@ -97,9 +97,9 @@ def build_report(folder: str | Path) -> str:
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = f"fleetopt {run.kind}: {data.name}"
     context = f"{title}, run folder {run.folder.name}, report written {created}"
-    changes = recorded_changes(run.summary.get(MODEL_CHANGES), str(run.folder / RunFolder.SUMMARY))
+    changes, before = recorded_model_changes(run.summary, str(run.folder / RunFolder.SUMMARY))
     # under the title that names the model: a reader of the report sees first that it is not the file's
-    line = changed_model_line(data.name, changes)
+    line = changed_model_line(data.name, changes, before)
     changed = f'<p class="sub">{escape(line)}</p>' if line else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

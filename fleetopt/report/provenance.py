@@ -13,7 +13,7 @@ from fleetopt.milp.completion import completion_facts
 from fleetopt.report.reading import ReportRun
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
-from fleetopt.schema.loading import MODEL_CHANGES, model_words, recorded_changes
+from fleetopt.schema.loading import model_words, recorded_model_changes
 
 
 def provenance_section(run: ReportRun) -> str:
@@ -66,7 +66,7 @@ def _model_fact(run: ReportRun) -> str:
     text = f"{s.get('model_name', run.data.name)} (hash {s.get('model_hash', '?')}): {copy}"
     given = s.get("model_source")
     text += f", the run's copy of {given}" if given and Path(given) != copy else ""
-    return model_words(text, recorded_changes(s.get(MODEL_CHANGES), str(run.folder / RunFolder.SUMMARY)))
+    return model_words(text, *recorded_model_changes(s, str(run.folder / RunFolder.SUMMARY)))
 
 
 def _solver_facts(s: dict) -> list[tuple[str, str]]:

@@ -40,7 +40,14 @@ from fleetopt.runs.folder import (
     unwritable_ancestor,
 )
 from fleetopt.runs.limits import utf8
-from fleetopt.schema.loading import MODEL_CHANGES, ModelChange, edited_name, recorded_changes
+from fleetopt.schema.loading import (
+    MODEL_CHANGES,
+    MODEL_SOURCE_CHANGES,
+    ModelChange,
+    edited_name,
+    recorded_changes,
+    recorded_model_changes,
+)
 
 DB_NAME = "registry.sqlite"
 MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: no run can have a larger id
@@ -118,12 +125,18 @@ class RunRecord:
         None where not known (a run written before they were kept). A damaged record is refused."""
         return recorded_changes(self.figures.get(MODEL_CHANGES), f"run {self.id}'s record")
 
+    @property
+    def model_source_changes(self) -> tuple[ModelChange, ...]:
+        """The fields changed by the run whose model.yaml this run read (LoadedModel.source_changes),
+        as its record keeps them; none where it keeps none. A damaged record is refused."""
+        return recorded_model_changes(self.figures, f"run {self.id}'s record")[1]
+
     def model_shown(self, name: str | None = None) -> str:
         """Its model in one short line (:func:`edited_name`): 'tiny (edited: horizon.quarters)';
         ``name`` for the model's name as the caller writes it."""
         name = self.model_name if name is None else name
         try:
-            return edited_name(name, self.model_changes)
+            return edited_name(name, self.model_changes, self.model_source_changes)
         except InputError:  # a record damaged by hand: edited, how not known (`runs show` says why)
             return f"{name} (edited)"
 
@@ -211,9 +224,10 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
     breach and default probabilities of ``shown`` (and, for a cost solve's plans, its demand served
     and shortfall), the metrics of the plan its report shows
     (``fleetopt.evaluate.metrics.shown_first``; None: its first plan). And of every kind, the
-    file its model was read from (``model_source``) and the changes made to it for the run
-    (``model_changes``), which its model name and hash do not say: `runs show` names both."""
-    model = {k: summary[k] for k in ("model_source", MODEL_CHANGES) if k in summary}
+    file its model was read from (``model_source``), the changes made to it for the run
+    (``model_changes``) and those the run whose model.yaml it read had made (``model_source_changes``),
+    which its model name and hash do not say: `runs show` names them."""
+    model = {k: summary[k] for k in ("model_source", MODEL_CHANGES, MODEL_SOURCE_CHANGES) if k in summary}
     return {**_figures_of_kind(summary, shown), **model}
 
 

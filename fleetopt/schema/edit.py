@@ -65,7 +65,8 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     validated_json(text, source, model)
     _say_shock_kept_in_forecast(model, made)
     changes = (*(loaded.changes or ()), *made)
-    return LoadedModel(model, source, text, changes=changes, read_from=loaded.read_from)
+    return LoadedModel(model, source, text, changes=changes, read_from=loaded.read_from,
+                       source_changes=loaded.source_changes)
 
 
 # price shocks that risk.mean_one takes to be in the forecast's prices already (docs/evaluation.md)

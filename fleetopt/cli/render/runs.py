@@ -23,7 +23,7 @@ from fleetopt.evaluate.metrics import (
     SHORTFALL_SHARE,
 )
 from fleetopt.runs.registry import DAMAGED, OUT_OF_SAMPLE, PURCHASES_FILE, recorded_out_of_sample
-from fleetopt.schema.loading import MODEL_CHANGES, model_words
+from fleetopt.schema.loading import MODEL_CHANGES, MODEL_SOURCE_CHANGES, model_words
 from fleetopt.stochastic.paired import (
     out_of_sample_action,
     out_of_sample_verdict_word,
@@ -261,7 +261,8 @@ def _model_of(record) -> str:
     run changed in it, in one row: the file alone would read as the model used."""
     source = record.figures.get("model_source")
     read = f" read from {source}" if isinstance(source, str) and source else ""
-    return model_words(f"{record.model_name} (hash {record.model_hash}){read}", record.model_changes)
+    return model_words(f"{record.model_name} (hash {record.model_hash}){read}", record.model_changes,
+                       record.model_source_changes)
 
 
 _COST_FIGURES = "present_cost_"  # summary.json's figures of the cost objective (formulation §6, "Cost")
@@ -295,4 +296,4 @@ def _gone(record, missing: str, replaced: str) -> str:
 
 
 # figures of a run's record that `runs show` already gives in its own rows
-_SHOWN_ABOVE = {"kind", "model_name", "model_hash", "model_source", MODEL_CHANGES}
+_SHOWN_ABOVE = {"kind", "model_name", "model_hash", "model_source", MODEL_CHANGES, MODEL_SOURCE_CHANGES}
