@@ -37,13 +37,19 @@ def test_a_set_that_breaks_the_model_is_named_not_the_model_file(change, said):
     assert "tiny.yaml" not in err and len(err.splitlines()) == 1
 
 
-def test_a_set_breaking_a_rule_between_fields_names_every_set():
-    """A shorter horizon that a contract now starts after: no --set names the contract's field."""
+def test_a_set_breaking_a_rule_between_fields_names_the_sets_behind_it():
+    """A shorter horizon that a contract now starts after: no --set names the contract's field, and
+    every --set was named, the discount rate's too; now those without which the rule holds."""
     code, _, err = run_cli("validate", "tiny", "--set", "horizon.discount_rate_annual=0.1", "--set",
                            "horizon.quarters=2")  # fmt: skip
     assert code == 2 and err == (
-        "error: --set 'horizon.discount_rate_annual=0.1' --set 'horizon.quarters=2': contracts.enterprise-"
-        "inference.start: quarter 2027Q1 is outside the horizon 2026Q3..2026Q4\n")
+        "error: --set 'horizon.quarters=2': contracts.enterprise-inference.start: quarter 2027Q1 is outside "
+        "the horizon 2026Q3..2026Q4\n")
+    # the contract moved to a quarter the horizon, as shortened, ends before: both are behind it
+    code, _, err = run_cli("validate", "tiny", "--set", "horizon.quarters=2", "--set",
+                           "contracts.enterprise-inference.start=2027Q2")  # fmt: skip
+    assert code == 2 and err.startswith(
+        "error: --set 'horizon.quarters=2' --set 'contracts.enterprise-inference.start=2027Q2': "), err
 
 
 def test_a_set_that_breaks_the_model_writes_no_run(tmp_path):

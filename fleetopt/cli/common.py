@@ -68,7 +68,7 @@ from fleetopt.runs.folder import (
     resume_command,
 )
 from fleetopt.runs.registry import Registry
-from fleetopt.schema.edit import ChangeError, changes_behind
+from fleetopt.schema.edit import ChangeError, changes_behind, last_changes
 from fleetopt.schema.loading import (
     DEFAULT_MODEL,
     LoadedModel,
@@ -556,10 +556,12 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
         except ChangeError as exc:
             raise InputError(f"--set {changes[exc.position]!r}: {exc}") from None
         except ModelError as exc:  # named by the --set options behind it, not the model they made
-            behind = changes_behind(fields, (issue.path for issue in exc.issues))
-            raise ModelError(" ".join(f"--set {changes[i]!r}" for i in behind), exc.issues) from None
+            behind = changes_behind(loaded, fields, [issue.path for issue in exc.issues])
+            named = " ".join(f"--set {changes[i]!r}" for i in behind)
+            named = named or f"{loaded.source} with the --set options together"  # none behind it alone
+            raise ModelError(named, exc.issues) from None
     # a warning's field is seldom the one set (a shorter horizon, a contract's term): all are named
-    named = " ".join(f"--set {changes[i]!r}" for i in changes_behind(fields, ()))
+    named = " ".join(f"--set {changes[i]!r}" for i in last_changes(fields))
     _warn_naming_once(edited.source, named, caught)
     return edited
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import typing
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from numbers import Integral, Real
@@ -116,16 +117,38 @@ def _made(data: Any, position: int, where: str | tuple, value: Any) -> tuple:
     return where, value
 
 
-def changes_behind(changes: list[tuple], fields: typing.Iterable[tuple]) -> list[int]:
-    """The positions of the ``changes`` ((path, value) pairs) that set one of ``fields`` (issue paths
-    of the model as changed), a block above one or a field within one; all of them where none does
-    (a change that breaks a rule between fields: a shorter horizon, a contract starting after it);
+def changes_behind(loaded: LoadedModel, changes: list[tuple], fields: typing.Iterable[tuple]) -> list[int]:
+    """The positions of the ``changes`` ((path, value) pairs) made to ``loaded`` that set one of
+    ``fields`` (issue paths of the model as changed), a block above one or a field within one, or
+    without which one of ``fields`` breaks no rule (a rule between fields: a contract starting after
+    a shortened horizon); none where no single one is behind (two changes, each enough on its own);
     a field set twice by its last change only."""
     fields = [tuple(map(str, field)) for field in fields]
     paths = [tuple(map(str, _path(where))) for where, _ in changes]
-    last = [i for i, path in enumerate(paths) if path not in paths[i + 1 :]]  # a field set twice: its last
-    behind = [i for i in last if any(_nested(paths[i], field) for field in fields)]
-    return behind or last
+    last = last_changes(changes)
+    return [i for i in last if any(_nested(paths[i], field) for field in fields)
+            or set(fields) - _failing_without(loaded, changes, i)]  # fmt: skip
+
+
+def last_changes(changes: list[tuple]) -> list[int]:
+    """The positions of ``changes`` that stand in the model as changed: a field set twice, its last."""
+    paths = [tuple(map(str, _path(where))) for where, _ in changes]
+    return [i for i, path in enumerate(paths) if path not in paths[i + 1 :]]
+
+
+def _failing_without(loaded: LoadedModel, changes: list[tuple], left_out: int) -> set[tuple]:
+    """The issue paths of ``loaded`` with every change but the one at ``left_out`` made; none where
+    they cannot be made without it (a field of a block it set): it may be behind every issue."""
+    others = [change for i, change in enumerate(changes) if i != left_out]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a trial: its warnings are not the run's
+        try:
+            edited_model(loaded, others)
+        except ModelError as exc:
+            return {tuple(map(str, issue.path)) for issue in exc.issues}
+        except InputError:
+            return set()
+    return set()
 
 
 def _nested(one: tuple, other: tuple) -> bool:
