@@ -14,7 +14,15 @@ import pytest
 from milp_builders import base_model, data_of
 
 from fleetopt.milp.build import SLACKS, build_model
-from fleetopt.milp.diagnose import DIAGNOSED, diagnose, fields_to_edit, format_diagnosis
+from fleetopt.milp.completion import slack_words
+from fleetopt.milp.diagnose import (
+    DIAGNOSED,
+    Diagnosis,
+    broken_words,
+    diagnose,
+    fields_to_edit,
+    format_diagnosis,
+)
 
 
 def contract(gpus: int, start: str, quarters: int, price: float = 1.0) -> dict:
@@ -265,3 +273,17 @@ def test_a_contract_short_of_gpus_sold_at_their_maximum_age_names_the_age():
     assert entry["items"] == [("contract lab-a-training in 2026Q1", pytest.approx(100.0))]
     assert "sold at retirement.max_age_years (H100 from 2026Q1)" in entry["note"]
     assert entry["note"].endswith("or retirement.max_age_years")
+
+
+def test_a_broken_limit_is_named_as_users_know_it():
+    """A sweep's dropped candidate read 'dscr_covenant: 2028Q2 short by $71.2k; otherwise min_cash:
+    ...', the MILP's group names: a covenant is named by its ratio (the evaluation's label), the
+    cash floor as the minimum cash; the rescue's words alike."""
+    dscr = {"group": "dscr_covenant", "unit": "USD", "items": [("2028Q2", 71_200.0)], "quarters": ["2028Q2"]}
+    cash = {"group": "min_cash", "unit": "USD", "items": [("2026Q3", 1.5e6), ("2026Q4", 15.1e6)],
+            "quarters": ["2026Q3", "2026Q4"]}
+    said = broken_words(Diagnosis([dscr], otherwise=[cash]))
+    assert said == ("EBITDA / debt service covenant: 2028Q2 short by $71.2k; otherwise minimum cash: "
+                    "2026Q4 short by $15.1M (in 2026Q3..2026Q4)"), said
+    relaxed = {"liquidity_covenant": {"amount": 2e6, "unit": "USD"}, "power": {"amount": 2.0, "unit": "MW"}}
+    assert slack_words(relaxed) == ["liquidity covenant $2.0M short", "power 2 MW short"]

@@ -1094,7 +1094,7 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     for label, bad, text in facts:
         assert unescape(text) in terminal and (bad == "bad") == (label == "warning")
     # money as every other figure (format_usd), the group in words with its ratio (it read dscr_covenant)
-    assert "dscr covenant (EBITDA / debt service) $1.8M short" in unescape(facts[2][2])
+    assert "EBITDA / debt service covenant $1.8M short" in unescape(facts[2][2])
     rows = [{"scenario": "scenario 7", "probability": 0.2, "value_usd": -9e6, "npv_usd": -8e6,
              "emergency_equity_usd": 0.0, "revolver_peak_usd": 0.0, "cash_rescue": False, "rescued": True,
              "slacks": {"dscr_covenant": {"amount": 876_000.0, "unit": "USD"}}},
@@ -1105,7 +1105,7 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     section = two_stage.stochastic_section(run)
     text = unescape(re.sub(r"<[^>]+>", " ", section))
     # a rescue with no emergency equity said only "rescued: yes": it names what was relaxed now
-    said = r"scenario 7 .*dscr covenant \(EBITDA / debt service\) \$876.0k short .*scenario 9 .* none"
+    said = r"scenario 7 .*EBITDA / debt service covenant \$876.0k short .*scenario 9 .* none"
     assert re.search(said, " ".join(text.split()))
 
 

@@ -1290,7 +1290,8 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     # -3.70 pp of breaches at 6 standard errors: the verdict reads the probabilities too
     # each scenario's rescue, a sentence, wraps in its cell: on one line it pushed the table past the page
     html = (out / "report.html").read_text()
-    assert '<td class="text wrap">dscr covenant' in html and "td.wrap{white-space:normal" in html
+    assert '<td class="text wrap">EBITDA / debt service covenant' in html
+    assert "td.wrap{white-space:normal" in html
     # its forecast run keeps the cash by drawing the revolver, which the MILP's statements (and their
     # warnings, "without the revolver") never do: the summary says so, not only that it keeps it
     assert ("keeps every covenant and its cash above the default level, drawing the revolver (up to "

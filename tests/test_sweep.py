@@ -999,7 +999,7 @@ def test_a_stress_optimum_whose_purchases_cannot_serve_a_signed_contract_is_drop
     made = generate_candidates(data_of(_anchor_model("B")), 6)
     (lost,) = [c for c in made.candidates if c.label == "milp: lost anchor customer"]
     assert lost.plan is None and dropped_words(lost) == (
-        "breaks a hard limit once completed by the MILP: contract_delivery: contract anchor in 2026Q1 short "
+        "breaks a hard limit once completed by the MILP: contract delivery: contract anchor in 2026Q1 short "
         "by 100 GPUs (in 2026Q1..2026Q4)"
     )
 

@@ -6,24 +6,15 @@ report."""
 
 from __future__ import annotations
 
-from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.units import format_usd
-
-# a covenant's slack group in words, with its ratio: "dscr covenant (EBITDA / debt service)"
-_GROUP_WORDS = {
-    kind.group: f"{kind.name.replace('_', ' ')} covenant ({kind.label})"
-    for kind in CATALOGUE
-    if kind.group.endswith("_covenant")
-}
+from fleetopt.milp.diagnose import limit_words
 
 
 def slack_words(slacks: dict) -> list[str]:
-    """Each relaxed group in words with its amount in its unit: 'dscr covenant (EBITDA / debt
-    service) $876,000 short', 'power 2 MW short'."""
-    return [
-        f"{_GROUP_WORDS.get(group, group.replace('_', ' '))} {_amount(entry['amount'], entry['unit'])} short"
-        for group, entry in slacks.items()
-    ]
+    """Each relaxed group in words (:func:`limit_words`) with its amount in its unit: 'EBITDA / debt
+    service covenant $876,000 short', 'power 2 MW short'."""
+    return [f"{limit_words(group)} {_amount(entry['amount'], entry['unit'])} short"
+            for group, entry in slacks.items()]  # fmt: skip
 
 
 def _amount(value: float, unit: str) -> str:

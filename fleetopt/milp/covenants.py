@@ -179,7 +179,8 @@ for _kind in CATALOGUE:
     if not _kind.facility_test:
         _FIRST_OF_GROUP.setdefault(_kind.group, _kind)
 COVENANT_GROUPS = {
-    name: ConstraintGroup(name, "§5.11", covenant_rule, Slack(name, "MUSD", note=covenant_note(kind)))
+    name: ConstraintGroup(name, "§5.11", covenant_rule,
+                          Slack(name, "MUSD", note=covenant_note(kind), words=f"{kind.label} covenant"))
     for name, kind in _FIRST_OF_GROUP.items()
 }
 STRESS_COVENANT_GROUPS = {

@@ -249,6 +249,12 @@ ALLOCATION = Slack("allocation", "GPUs", _generation_in_quarter)
 DIAGNOSED: dict[str, Slack] = {**SLACKS, ALLOCATION.name: ALLOCATION}
 
 
+def limit_words(group: str) -> str:
+    """A diagnosed group as a reader knows the limit (:attr:`Slack.shown`): 'minimum cash' for
+    min_cash, the catalogue's label for a covenant's ('EBITDA / debt service covenant')."""
+    return DIAGNOSED[group].shown if group in DIAGNOSED else group.replace("_", " ")
+
+
 # an allocation slack weighs up to this share less than a GPU-quarter of any other slack, and the
 # less the later its quarter: of a conflict between a supplier's allocation and a contract short
 # for one quarter (as many GPUs, the same weight), the diagnosis names the allocation, the contract
@@ -615,8 +621,9 @@ class CompletionProbe:
 
 def broken_words(entries: list[dict]) -> str:
     """The largest shortfalls of a probe (:meth:`CompletionProbe.broken`) in a phrase, with the other
-    side where it found one: 'contract_delivery: contract lab-a in 2026Q3 short by 584.4 GPUs;
-    otherwise min_cash: 2026Q3 short by $1.3M'; '' for none."""
+    side where it found one, each limit as a reader knows it (:func:`limit_words`): 'contract delivery:
+    contract lab-a in 2026Q3 short by 584.4 GPUs; otherwise minimum cash: 2026Q3 short by $1.3M'; ''
+    for none."""
     words = "; ".join(_largest(d) for d in entries[:NAMED_GROUPS])
     otherwise = getattr(entries, "otherwise", [])
     return f"{words}; otherwise {_largest(otherwise[0])}" if words and otherwise else words
@@ -627,4 +634,4 @@ def _largest(entry: dict) -> str:
     label, amount = max(entry["items"], key=lambda item: item[1])
     quarters = entry["quarters"]
     span = f" (in {quarters[0]}..{quarters[-1]})" if len(quarters) > 1 else ""
-    return f"{entry['group']}: {label} short by {_amount(amount, entry['unit'])}{span}"
+    return f"{limit_words(entry['group'])}: {label} short by {_amount(amount, entry['unit'])}{span}"

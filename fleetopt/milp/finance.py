@@ -408,7 +408,9 @@ LIQUIDATION_TAXABLE_INCOME = ConstraintGroup(
     "liquidation_taxable_income", "§5.10", liquidation_taxable_income_rule
 )
 CASH_FLOW = ConstraintGroup("cash_flow", "§5.10", cash_flow_rule)
-MIN_CASH = ConstraintGroup("min_cash", "§5.10", min_cash_rule, Slack("min_cash", "MUSD"))
+MIN_CASH = ConstraintGroup(
+    "min_cash", "§5.10", min_cash_rule, Slack("min_cash", "MUSD", words="minimum cash")
+)
 CUSTOMER_SHARE = ConstraintGroup(
     "customer_share", "§5.12", customer_share_rule, Slack("customer_share", "MUSD", _customer)
 )

@@ -44,6 +44,13 @@ class Slack:
     relaxed_first: bool = False
     # what a reader of the diagnosis must know about the rows, said after the group's line ("" none)
     note: str = ""
+    # the limit as a reader knows it, where its name does not say it ("minimum cash" for min_cash)
+    words: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The limit in words: 'minimum cash', 'EBITDA / debt service covenant', 'power'."""
+        return self.words or self.name.replace("_", " ")
 
     @property
     def weight(self) -> float:
