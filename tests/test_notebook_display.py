@@ -17,6 +17,7 @@ from test_milp_cli import NOTHING_PAYS
 from fleetopt import api
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import format_usd
+from fleetopt.errors import FleetoptWarning
 from fleetopt.stochastic.paired import out_of_sample_verdict_word
 
 SHORT = 200  # characters: a repr is one line of what it is, its key figures and what to read next
@@ -241,3 +242,24 @@ def test_a_result_of_a_model_changed_for_it_says_what_was_changed():
     swept = api.sweep(edited, candidates=1, scenarios=5)
     assert swept._repr_markdown_().splitlines()[2] == said
     assert swept._repr_html_().startswith(f"<p>{html_text(said.replace(chr(92), ''))}</p>")
+
+
+def test_a_stochastic_solve_and_an_evaluation_of_a_changed_model_say_what_was_changed(tmp_path):
+    """A stochastic solve of `api.edit("tiny", ...)` showed "**Stochastic solve of tiny**", and an
+    evaluation under it "**Evaluation** ...", as of the file's own model: each says under its title
+    the fields changed, as a solve does; an evaluation of a solve's folder (its model.yaml, the model
+    as that solve changed it), those of that solve."""
+    edited = api.edit("tiny", {"horizon.discount_rate_annual": 0.12})
+    said = r"Model: tiny, changed for this run: horizon.discount\_rate\_annual = 0.12."
+    stochastic = api.solve_stochastic(edited, 2, out_of_sample=0)
+    assert stochastic._repr_markdown_().splitlines()[1:4] == ["", said, ""]
+    solve = api.write_solve_run(api.solve(edited), out=tmp_path / "S")
+    evaluated, loaded, _ = api.evaluate(solve, scenarios=4)  # its model read from the solve's folder
+    assert loaded.changes == () and loaded.source_changes == (("horizon.discount_rate_annual", 0.12),)
+    copied = (r"Model: tiny, as changed for the run it was copied from: horizon.discount\_rate\_annual "
+              "= 0.12.")  # fmt: skip
+    assert evaluated._repr_markdown_().splitlines()[1:4] == ["", copied, ""]
+    assert evaluated._repr_html_().startswith(f"<p>{html_text(copied.replace(chr(92), ''))}</p>")
+    with pytest.warns(FleetoptWarning, match="another version of model 'tiny'"):  # the file's own: no line
+        plain = api.evaluate(solve, "tiny", scenarios=4)[0]
+    assert plain._repr_markdown_().splitlines()[2].startswith("| plan |")

@@ -129,6 +129,9 @@ class EvaluationResult:
     # the plans' objective (evaluate.sources.solve_objective), set by the job that ran them: "cost",
     # plans solved for least cost, whose "In short" says the demand they serve; None: not known
     plans_objective: str | None = None
+    # the model as changed for the run (schema.loading.changed_model_line), set by the job that ran it,
+    # which the result, holding no model, cannot say itself; '' for a file as it is, or not known
+    changed_model: str = ""
     # (model, plans, memory budget) it was evaluated with (evaluate's), to measure the first place's
     # lead again on the same scenarios; None: a result built by hand, whose lead is not known
     _evaluated: tuple | None = field(default=None, init=False, repr=False, compare=False)
@@ -174,7 +177,8 @@ class EvaluationResult:
 
     def _repr_html_(self) -> str:  # a notebook's cell: the key figures of each plan, then .metrics
         in_short = "".join(f"<p>{html_text(line)}</p>" for line in self._in_short())
-        return key_figures_html(self.metrics, repr(self), forecast=self.seed is None) + in_short
+        changed = f"<p>{html_text(self.changed_model)}</p>" if self.changed_model else ""
+        return changed + key_figures_html(self.metrics, repr(self), forecast=self.seed is None) + in_short
 
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows where it shows Markdown, as :meth:`_repr_html_`: each plan's
@@ -188,7 +192,8 @@ class EvaluationResult:
         table = markdown_table(key_figures_frame(self.metrics, forecast=self.seed is None))
         said = [markdown_text(line) for line in self._in_short()]
         after = "Next: .metrics (every figure: USD, shares in [0, 1]), .ranked(rank_by)"
-        return "\n".join([title, "", table, "", *said, *([""] if said else []), after])
+        changed = [markdown_text(self.changed_model), ""] if self.changed_model else []
+        return "\n".join([title, "", *changed, table, "", *said, *([""] if said else []), after])
 
     def _in_short(self) -> list[str]:
         """The best plan's value and risk by CVaR5 NPV (the plan's, where it is the only one), in

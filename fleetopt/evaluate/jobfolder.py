@@ -61,6 +61,7 @@ from fleetopt.schema.loading import (
     MODEL_SOURCE_CHANGES,
     LoadedModel,
     bundled_model_names,
+    changed_model_line,
     load_model,
     recorded_model_changes,
 )
@@ -143,6 +144,8 @@ class EvaluationJob:
             store=self._store(folder),
         )
         result.plans_objective = solve_objective(self.source.path)  # what its "In short" says
+        loaded = self.loaded
+        result.changed_model = changed_model_line(loaded.model.name, loaded.changes, loaded.source_changes)
         return result
 
     def _store(self, folder: str | Path | None) -> ChunkStore | None:
