@@ -534,10 +534,12 @@ def risk_in_short(
 ) -> list[str]:
     """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
     of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
-    (against ``forecast_npv`` where given), CVaR5 and share with a negative NPV; its liquidity default,
-    covenant breach and uncured breach probabilities, and either default's, the lenders' count (those
-    an older run lacks left out): the terminal's, a notebook's and a report's, of a cost plan too (its
-    NPV values the GPUs' own use at market prices, which each says beside it: cost_plans_note).
+    (against ``forecast_npv`` where given: a report's, which runs the plan on the forecast for its
+    statements; an evaluation simulates the scenarios only), CVaR5 and share with a negative NPV;
+    its liquidity default, covenant breach and uncured breach probabilities, and either default's,
+    the lenders' count (those an older run lacks left out): the terminal's, a notebook's and a
+    report's, of a cost plan too (its NPV values the GPUs' own use at market prices, which each says
+    beside it: cost_plans_note).
     ``served``: the sentence of the demand a cost plan serves (evaluate.metrics.demand_in_short), said
     before its risk, whose share of futures short of demand the sampling error then counts."""
     against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
