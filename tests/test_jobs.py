@@ -1619,7 +1619,8 @@ def test_a_job_whose_plans_file_is_gone_says_it_cannot_be_finished_and_what_to_d
         api.resume_evaluation(folder, plans=tmp_path / "other.npz")
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--plans", str(tmp_path / "other.npz"))
     assert code == 2 and "is not the plans file this evaluation started from" in " ".join(err.split()), err
-    api.resume_evaluation(folder, plans=tmp_path / "moved.npz")  # kept in job.json: found again
+    # given as a string, as a notebook types it: it raised AttributeError ('str' has no 'exists')
+    api.resume_evaluation(folder, plans=str(tmp_path / "moved.npz"))  # kept in job.json: found again
     assert json.loads((folder / "job.json").read_text())["plans_source"] == str(tmp_path / "moved.npz")
     code, _, err = run_cli("evaluate", "--resume", str(folder))
     assert code == 0, err

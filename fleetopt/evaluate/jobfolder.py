@@ -18,7 +18,7 @@ from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError
 from fleetopt.evaluate.engine import (
@@ -344,7 +344,7 @@ def _plans_gone(plans_file: Path, now: str | None, then: str, folder: Path) -> s
 def _moved_plans(plans: str | Path, then: str) -> tuple[Path, str]:
     """The plans file given for a resume (or its run folder's) and its SHA-256, which must be the
     job's: other plans would be finished under the job's chunks of these."""
-    path = limits.path("plans", plans, optional=False)
+    path = user_path(limits.path("plans", plans, optional=False))  # a string from Python too
     if not path.exists():
         raise PlanFileError(f"{path}: no such run folder or plan file")
     found = plan_file_of(path)
