@@ -2289,3 +2289,20 @@ def test_a_new_chunk_folder_is_synced_into_its_run_folder(tmp_path, monkeypatch)
     synced.clear()
     ChunkStore(run / "chunks")  # already there: nothing to sync
     assert (info.st_dev, info.st_ino) not in synced
+
+
+def test_a_resumed_evaluation_of_an_edited_solve_keeps_the_changes_its_model_was_made_with(tmp_path):
+    """An evaluation of a --set solve's folder reads its model.yaml, the model as that solve changed
+    it: job.json keeps those changes, so a resume says them though the solve's folder has moved."""
+    from fleetopt import api
+
+    edited = api.edit("tiny", {"horizon.discount_rate_annual": 0.12})
+    solve = api.write_solve_run(api.solve(edited), out=tmp_path / "S")
+    api.prepare_evaluation(solve, scenarios=4).start(tmp_path / "E")
+    (tmp_path / "S").rename(tmp_path / "moved")
+    job = api.resume_evaluation(tmp_path / "E", plans=tmp_path / "moved")
+    assert job.loaded.changes == () and job.loaded.source_changes == (("horizon.discount_rate_annual", 0.12),)
+    summary = api.evaluation_summary(job.run(tmp_path / "E"), job.loaded, job.source)
+    assert summary["model_changes"] == [], summary
+    assert summary["model_source_changes"] == [{"path": "horizon.discount_rate_annual", "value": 0.12}]
+    assert summary["model_source"] == str((tmp_path / "S" / "model.yaml").resolve())  # where it was read
