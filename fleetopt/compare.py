@@ -398,15 +398,20 @@ class ModelUsed:
     chosen: str  # why this model: "the model given", "the first run folder's copy, ..."
     # the fields changed in it (fleetopt.api.edit), which the file does not say: a run's model_changes
     changes: tuple[ModelChange, ...] = ()
+    # those the run whose model.yaml it is had made (LoadedModel.source_changes): the file is its model
+    # as changed, which the file does not say either
+    source_changes: tuple[ModelChange, ...] = ()
 
     def sentence(self, whom: str = "Every plan") -> str:
         """The model in a sentence; ``whom``: the plans evaluated under it (a what-if's first side
         alone: its second runs under the model changed)."""
-        where = model_words(f"from {self.source}", self.changes)
+        where = model_words(f"from {self.source}", self.changes, self.source_changes)
         return f"{whom} is evaluated under model '{self.name}' (hash {self.hash}, {where}): {self.chosen}."
 
     def as_dict(self) -> dict:
         changed = {"changes": change_words(self.changes)} if self.changes else {}
+        if self.source_changes:
+            changed["source_changes"] = change_words(self.source_changes)
         return {"name": self.name, "hash": self.hash, "source": self.source, **changed, "chosen": self.chosen}
 
 

@@ -924,6 +924,21 @@ def test_the_model_used_is_named_in_full_with_the_fields_changed_in_it(tiny_run,
     assert said in comparison.notes()[0]
 
 
+def test_the_copy_of_an_edited_solves_model_is_named_as_changed(tmp_path):
+    """A comparison of a --set solve, under its folder's copy of the model (the model as the solve
+    changed it), named the copy alone, as a file's own model; a what-if on it too."""
+    edited = api.edit("tiny", {"horizon.discount_rate_annual": 0.12})
+    solve = api.write_solve_run(api.solve(edited), out=tmp_path / "S")
+    comparison = api.compare([solve, solve], scenarios=5)
+    copied = "as changed for the run it was copied from: horizon.discount_rate_annual = 0.12"
+    assert f"from {solve / 'model.yaml'}, {copied}): the first run folder's copy" in comparison.notes()[0]
+    assert comparison.model.as_dict()["source_changes"] == "horizon.discount_rate_annual = 0.12"
+    assert "changes" not in comparison.model.as_dict()  # nothing changed for the comparison itself
+    what_if = api.compare([solve], what_if={"risk.price_volatility_annual": 0.5}, scenarios=5)
+    assert what_if.what_if_model.as_dict()["source_changes"] == "horizon.discount_rate_annual = 0.12"
+    assert what_if.what_if_model.as_dict()["changes"] == "risk.price_volatility_annual = 0.5"
+
+
 @pytest.mark.parametrize("version", ["risk", "comment"])
 def test_no_warning_where_only_blocks_plans_do_not_depend_on_differ(versions, version):
     a, _, files = versions

@@ -37,7 +37,7 @@ from fleetopt.errors import InputError, warn, warnings_held
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.planfile import load_plans, save_plans
-from fleetopt.evaluate.sources import fitted_note, model_copy_of, version_note
+from fleetopt.evaluate.sources import fitted_note, model_copy_of, version_note, with_run_changes
 from fleetopt.milp.solve import SolveResult
 from fleetopt.report import comparison_html as _comparison_html
 from fleetopt.runs import limits
@@ -171,6 +171,8 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
         model, chosen = _model_of_comparison(refs)
         copy_used = model is not None
     loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
+    if loaded is not None:  # a run's model.yaml: the model as that run changed it, which it says
+        loaded = with_run_changes(loaded)
     sources = plan_sources(refs, data, chosen)
     plans, labels, buffers, runs = plans_from_refs(refs, data, sources, least=1 if what_if is not None else 2)
     if what_if is not None:
@@ -355,7 +357,8 @@ def _model_used(loaded: LoadedModel | None, why: str) -> ModelUsed | None:
     """The model a comparison evaluates under, as its output names it (None: given as ModelData)."""
     if loaded is None:
         return None
-    return ModelUsed(loaded.model.name, loaded.content_hash, loaded.model_source, why, loaded.changes or ())
+    return ModelUsed(loaded.model.name, loaded.content_hash, loaded.model_source, why, loaded.changes or (),
+                     loaded.source_changes)
 
 
 @dataclass(frozen=True)
