@@ -137,6 +137,20 @@ def test_the_first_breach_table_lists_every_covenant_the_model_tests(solve_run, 
     assert line.split()[3:6] == shares
 
 
+def test_the_uncured_legend_names_cash_covering_the_debt_where_the_model_counts_it(solve_run, here):
+    """With finance.covenants.cash_covering_debt_cures a breach whose quarter's cash covers the debt
+    is no uncured breach; the first-breach table's legend gave the cure limits without it, so a reader
+    of the terminal could not tell which count the "uncured" column is."""
+    said = "none where the quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)"
+    for option, out in ((False, "L0"), (True, "L1")):
+        setting = f"finance.covenants.cash_covering_debt_cures={str(option).lower()}"
+        code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "300", "--out", out,
+                                        "--set", setting)
+        assert code == 0, stdout + stderr
+        legend = " ".join(stdout[stdout.index("which covenant breaks first"):].split())
+        assert (said in legend) == option
+
+
 def test_when_it_breaks_names_the_median_quarter_of_the_metrics(solve_run, here):
     """tiny's plan breaches in most of 300 scenarios and never defaults: the table "when it breaks"
     gives metrics.csv's median quarter of the first breach as its label, with the share, and

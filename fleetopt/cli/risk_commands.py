@@ -507,7 +507,8 @@ def _print_risk_tables(ranked, data: ModelData) -> None:
     title = f"what the policy had to do (shares of scenarios; the USD columns: {REACTION_MEANS})"
     console.print(reactions_table(ranked, title, bool(data.contracts)))
     tested = tested_kinds(data.covenants)
-    breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)
+    breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested,
+                                  data.cash_covering_debt_cures)
     when_title = "when it breaks: the median quarter among the scenarios that break (their share of all)"
     when = when_it_breaks_table(ranked, when_title, data.quarter_labels)
     for table in (breaches, when):

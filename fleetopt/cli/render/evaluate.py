@@ -11,12 +11,12 @@ from fleetopt.core.covenants import BORROWING_BASE
 from fleetopt.core.metric_columns import (
     ANY_DEFAULT_LABEL,
     BREACH_SHORT,
-    CURE_LIMITS,
     CVAR5_NPV_LABEL,
     DEFAULT_SHORT,
     MEAN_NPV_LABEL,
     P5_NPV_LABEL,
     UNCURED_SHORT,
+    cure_limits,
 )
 from fleetopt.core.units import (
     format_figure,
@@ -229,10 +229,11 @@ def reactions_table(metrics, title: str, contracts: bool = True) -> Table:
 UNCURED = "uncured_breach_probability"
 
 
-def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
+def first_breach_table(metrics, title: str, tested: tuple, cash_covers: bool = False) -> Table | None:
     """Which covenant breaks first, for the given plans: the share of scenarios whose first breach
     misses each kind of covenant the model tests (``tested``: core.covenants.tested_kinds), at 0 %
-    too; None when no plan breaches (or the metrics predate the columns)."""
+    too; ``cash_covers``: the model's ``finance.covenants.cash_covering_debt_cures``, which the
+    uncured column's legend names; None when no plan breaches (or the metrics predate the columns)."""
     columns = {k: first_breach_column(k) for k in tested if first_breach_column(k) in metrics.columns}
     kinds = list(columns)
     if not kinds or not any((metrics[column] > 0).any() for column in columns.values()):
@@ -256,8 +257,8 @@ def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
     )
     if uncured:
         table.caption += (
-            f"; uncured: a breached quarter the owners could not cure ({CURE_LIMITS}), an event of "
-            "default on which lenders may accelerate"
+            f"; uncured: a breached quarter the owners could not cure ({cure_limits(cash_covers)}), an "
+            "event of default on which lenders may accelerate"
         )
     if BORROWING_BASE in kinds:
         table.caption += (
