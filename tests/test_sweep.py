@@ -1447,7 +1447,7 @@ def _origin(listed: list, n: int, origin: str) -> list:
     (lambda listed: _origin(listed, 1, "forecast"), "(origin 'forecast'; here: 'milp: forecast', "),
     (lambda listed: _origin(listed, 1, "banana"), "has origin 'banana', not one of forecast, stress"),
     (lambda listed: _second_round(listed, 0, True), "candidate 'milp: forecast' has second_round true, which "
-                                                    "only a cash buffer's may have"),
+                                                    "only a candidate made from the rule's pick may have"),
     (lambda listed: _second_round(listed, 0, "yes"), "candidate 'milp: forecast': second_round must be "
                                                      "true or false (got 'yes')"),
     (lambda listed: _with_buffer(listed, "abc"), "liquidity_buffer_usd must be a finite number (got 'abc')"),

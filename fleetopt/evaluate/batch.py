@@ -328,25 +328,35 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
 
 def _order_tables(data: ModelData, stack: Plan, price: np.ndarray) -> dict[str, np.ndarray]:
     """The ``order_*`` fields of :class:`PlanBatch`: the part of each quarter's GPU purchases the
-    policy may defer (GPUs not serving contracts in their SKU and site that quarter, and spare in
-    every later quarter, so that cancelling them leaves every contract its GPUs; of a SKU still on
-    sale the next quarter), its price now (``price`` (P, S, I, T) a GPU) and next quarter, its
-    deposit and its GPUs."""
+    policy may defer (:func:`deferrable_gpus`), its price now (``price`` (P, S, I, T) a GPU) and next
+    quarter, its deposit and its GPUs."""
     P, T, G = stack.held.shape[0], data.T, data.G
     out = {name: np.zeros((P, T)) for name in ("order_capex", "order_capex_next", "order_deposit")}
     out["order_gpus"] = np.zeros((P, G, T))
+    deferrable = deferrable_gpus(data, stack)
+    for s, i in data.cohorts_by_sku_site:
+        gpus = deferrable[:, s, i]
+        price_next = np.append(data.capex_path[s, 1:], 0.0)
+        out["order_capex"] += price[:, s, i] * gpus
+        out["order_capex_next"] += price_next * gpus
+        out["order_deposit"] += data.order_deposit_share[s] * price[:, s, i] * gpus
+        out["order_gpus"][:, data.sku_generation[s]] += gpus
+    return out
+
+
+def deferrable_gpus(data: ModelData, stack: Plan) -> np.ndarray:
+    """(P, S, I, T) the GPUs of each quarter's purchase of an SKU at a site that the order rule may
+    defer (policy rule 0): those not serving contracts in their SKU and site that quarter, and spare
+    in every later quarter, so that cancelling them leaves every contract its GPUs; of an SKU still on
+    sale the next quarter."""
+    out = np.zeros(stack.buy_blocks.shape)
     contracted = stack.contract_gpus.sum(axis=1)  # (P, S, I, T)
     for (s, i), cohorts in data.cohorts_by_sku_site.items():
         pool = stack.held[:, cohorts].sum(axis=1)  # (P, T)
         free = np.clip(1.0 - contracted[:, s, i] / np.where(pool > 0, pool, 1.0), 0.0, 1.0)
         bought = stack.buy_blocks[:, s, i] * data.block_size[s]  # (P, T)
         next_on_sale = np.append(data.on_sale[s, 1:], False)  # deferrable into the horizon only
-        gpus = np.minimum(bought * free * next_on_sale, spare_after(pool, contracted[:, s, i]))
-        price_next = np.append(data.capex_path[s, 1:], 0.0)
-        out["order_capex"] += price[:, s, i] * gpus
-        out["order_capex_next"] += price_next * gpus
-        out["order_deposit"] += data.order_deposit_share[s] * price[:, s, i] * gpus
-        out["order_gpus"][:, data.sku_generation[s]] += gpus
+        out[:, s, i] = np.minimum(bought * free * next_on_sale, spare_after(pool, contracted[:, s, i]))
     return out
 
 

@@ -146,13 +146,22 @@ class PersistentPlanner:
         finally:
             self.fix(None)
 
-    def complete(self, plan: Plan, contracts: bool = False, stress: Stress | None = None) -> PlannerResult:
+    def complete(self, plan: Plan, contracts: bool = False, stress: Stress | None = None,
+                 draws_at_most: np.ndarray | None = None) -> PlannerResult:  # fmt: skip
         """The best operation of ``plan``'s purchases and power blocks under the forecast (contracts
         re-chosen unless ``contracts``; ``stress``: the forecast with a raised minimum cash, else
-        None). Infeasible when they break a hard limit (power, cash, covenants, signed contracts)."""
+        None; ``draws_at_most``: (F, T) USD, each facility's draw in each quarter capped). Infeasible
+        when they break a hard limit (power, cash, covenants, signed contracts)."""
         self.apply(stress)
         self.fix(plan, contracts)
+        self._cap_draws(draws_at_most)
         try:
             return self.solve()
         finally:
             self.fix(None)
+            self._cap_draws(None)
+
+    def _cap_draws(self, caps: np.ndarray | None) -> None:
+        """Each draw at most ``caps[f, t]`` USD (None: uncapped, its own bound)."""
+        for (f, t), var in self.m.draw.items():
+            var.upper = None if caps is None else float(to_model_units(max(caps[f, t], 0.0)))

@@ -20,7 +20,7 @@ from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_rate, format_usd
 from fleetopt.evaluate.metrics import REACTION_MEANS
 from fleetopt.report.reading import ReportRun
-from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
+from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER, WITHOUT_ORDERS_MEANS
 
 # what the report's figures assume that a lender would question (docs/calibration.md, "What these figures
 # assume that a lender would question", measures the largest on the default model): of every plan, then
@@ -201,7 +201,8 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                    f"{PLANNED_WITH_BUFFER}), "
                    "variation (the forecast or a stress optimum varied: purchases earlier or later, "
                    "volumes scaled, the GPU mix swapped, a power block more or fewer, lower leverage, "
-                   "completed by the MILP)."),
+                   "completed by the MILP), without_orders (\"..., without the orders it almost never "
+                   f"takes\": {WITHOUT_ORDERS_MEANS})."),
     ] if kind == "sweep" else []  # fmt: skip
     return [
         ("mean NPV ± SE", "mean of the scenarios' NPVs ± its standard error (sample standard "

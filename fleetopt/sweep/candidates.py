@@ -35,7 +35,7 @@ from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_gap, format_percent, format_rate, format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
-from fleetopt.evaluate.batch import contract_owed
+from fleetopt.evaluate.batch import compile_plans, contract_owed, deferrable_gpus
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.lead import tie_margin
 from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
@@ -270,9 +270,14 @@ WITHOUT_PLAN = ("infeasible", "no_plan", "duplicate")
 # the forecast optimum's label: a sweep's first candidate
 FORECAST_OPTIMUM = "milp: forecast"
 # how a sweep makes its candidates (Candidate.origin); the first is always the forecast optimum
-ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "planned", "variation")
-# the origins of the cash-buffer candidates, the only ones a sweep's second round makes
+ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "planned", "variation",
+           "without_orders")
+# the origins of the cash-buffer candidates, which a sweep's second round makes
 BUFFER_ORIGINS = ("policy", "planned")
+# the pick without the GPU orders its policy almost never takes (:func:`without_orders`), made after it
+WITHOUT_ORDERS = "without_orders"
+# the candidates made after the rule's first pick, from it: made again from a resume's or rerank's own pick
+AFTER_PICK_ORIGINS = (*BUFFER_ORIGINS, WITHOUT_ORDERS)
 
 
 def signed_short(data: ModelData, plan: Plan) -> list[str]:
@@ -295,7 +300,7 @@ def why_dropped(status: str, origin: str, same_as: str | None = None, completed:
     if status == "infeasible":  # a variation or proposal is completed; a stress or robust optimum solved
         if origin == "proposal":  # the solve names the constraint in conflict
             return "breaks a hard limit once completed by the MILP (fleetopt solve --purchases FILE names it)"
-        if origin == "variation" or completed:
+        if origin in ("variation", WITHOUT_ORDERS) or completed:
             return "breaks a hard limit once completed by the MILP"
         if origin == "planned":
             where = f"under {stress_of}'s stress" if stress_of else "on the forecast"
@@ -481,6 +486,94 @@ def second_round(
         if on_planned is not None and planned.label not in making.saved:
             on_planned(out)
     return out
+
+
+# the most completions :meth:`_Making.without_orders` makes (each 2-4 s on the default model)
+MOST_ROUNDS = 8
+
+
+def orders_not_bought(data: ModelData, plan: Plan, quarters: Sequence[int]) -> Plan:
+    """``plan`` without the part of its GPU orders of ``quarters`` that the order rule may defer and
+    cancel (:func:`~fleetopt.evaluate.batch.deferrable_gpus`): each SKU's purchase at each site in those
+    quarters cut to the GPUs left, rounded up to whole blocks (what contracts need, and any part of
+    a block). Its other decisions are the plan's, to be completed again (:func:`without_orders`)."""
+    out = _copy(plan)
+    size = data.block_size[:, None, None]
+    left = plan.buy_blocks * size - deferrable_gpus(data, Plan.stack([plan]))[0]
+    kept = np.ceil(np.maximum(left, 0.0) / size - 1e-9)  # 1e-9 blocks: round-off, not a block
+    out.buy_blocks[..., list(quarters)] = kept[..., list(quarters)]
+    return out
+
+
+def draws_not_moved(data: ModelData, plan: Plan, quarters: Sequence[int]) -> np.ndarray:
+    """(F, T) ``plan``'s draws, USD, less in ``quarters`` the GPU-backed draws that fund the part of
+    the orders the order rule may defer, which a cancellation leaves undrawn (policy rule 0, "GPU-backed
+    draws go with the order"; ``PlanBatch.ltv_facility_draws``)."""
+    moved = compile_plans(data, [plan], ["plan"], slips=False).ltv_facility_draws[0]
+    out = plan.draws.copy()
+    out[:, list(quarters)] -= moved[:, list(quarters)]
+    return out
+
+
+def solved_under(data: ModelData, candidate: Candidate, made: Sequence[Candidate]) -> Stress | None:
+    """The forecast ``candidate``'s decisions were made on: its stress optimum's stress (a run
+    buffer's plan's, found among ``made``; a planned buffer's with its cash floor raised); None: the
+    forecast itself (the forecast optimum, a variation, your purchases, and the stochastic and robust
+    plans, whose scenarios and requirement a completion does not keep)."""
+    if candidate.origin == "policy":
+        parent = next((c for c in made if c.label == candidate.buffer_of), None)
+        return None if parent is None else solved_under(data, parent, made)
+    of = candidate.buffer_of if candidate.origin == "planned" else candidate.label
+    stress = next((s for s in all_stresses(data) if stress_label(s) == of), None)
+    if candidate.origin == "planned":
+        stress = replace(stress or Stress("forecast"), min_cash_raise_usd=candidate.planned_buffer_usd or 0.0)
+    elif candidate.origin != "stress":
+        return None
+    return stress
+
+
+# the candidate without_orders makes, as the report's definitions say it
+WITHOUT_ORDERS_MEANS = ("the rule's first pick without the part of its GPU orders no contract needs that its "
+                        "policy cancels in at least 95% of the scenarios, nor the GPU-backed draws that fund "
+                        "it, the rest completed by the MILP on the pick's own forecast, run with the same "
+                        "cash buffer")
+# what a pick's label is given for the plan without the orders it almost never takes
+WITHOUT_ORDERS_WORDS = ", without the orders it almost never takes"
+
+
+def without_orders_label(label: str) -> str:
+    """'milp: demand slump, cash buffer $3.49B, without the orders it almost never takes'."""
+    return f"{label}{WITHOUT_ORDERS_WORDS}"
+
+
+def without_orders(
+    data: ModelData, pick: Candidate, made: Sequence[Candidate], quarters: Sequence[str], settings: dict,
+    saved: Sequence[Candidate] = (), progress: Callable[[str], None] | None = None,
+) -> Candidate | None:
+    """The rule's pick without the GPU orders of ``quarters`` (labels), those its policy cancels whole
+    in nearly every scenario: :func:`orders_not_bought`, its other purchases and power blocks and its
+    contracts held and the rest (draws, prepayments, moves, retirements) made again by the MILP on
+    the forecast the pick was made on (:func:`solved_under`), so that its financing funds the GPUs it
+    buys, and run with the pick's cash buffer. Solved with ``settings`` (mip_gap, time_limit,
+    threads); one ``saved`` by an earlier finish taken as it was; a plan met among ``made`` a
+    duplicate. None for a pick that is itself one (it is made once) or where no quarter is given."""
+    if pick.origin == WITHOUT_ORDERS or not quarters:
+        return None
+    at = [data.quarter_labels.index(quarter) for quarter in quarters]
+    stress = solved_under(data, pick, made)
+    where = f"under its stress ({stress.description})" if stress is not None and stress.description else (
+        "on the forecast")
+    floor = (f" with its cash held {format_usd(stress.min_cash_raise_usd)} above finance.min_cash_usd"
+             if stress is not None and stress.min_cash_raise_usd else "")
+    note = (f"{pick.label} without the part of its GPU orders of {', '.join(quarters)} that no contract "
+            "needs, which its policy cancels in nearly every scenario: its other purchases, power blocks "
+            f"and contracts held and the rest completed by the MILP {where}{floor}, run with the same "
+            "cash buffer; made after the rule picked it")
+    making = _Making(data, None, settings, saved, progress, None)
+    making.met(made)
+    label = without_orders_label(pick.label)
+    made_now = making.make(label, lambda: making.without_orders(label, pick, at, stress, note))
+    return replace(made_now, second_round=True)
 
 
 def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, Plan | None, str]]:
@@ -790,6 +883,29 @@ class _Making:
         return Candidate(planned.label, "planned", r.status, r.plan, note=note,
                          gap=r.gap, buffer_of=planned.of,
                          planned_buffer_usd=planned.stress.min_cash_raise_usd)  # fmt: skip
+
+    def without_orders(self, label: str, pick: Candidate, quarters: Sequence[int], stress: Stress | None,
+                       note: str) -> Candidate:  # fmt: skip
+        """:func:`without_orders`'s plan: ``pick``'s without its orders of ``quarters``
+        (:func:`orders_not_bought`), completed under ``stress`` (None: the forecast), its purchases,
+        power blocks and contracts fixed, and again until no whole block of them is left that the
+        order rule may cancel (a completion holds, retires and moves GPUs anew, which leaves spare
+        some the rule may then cancel: on the default model 4 rounds); run with ``pick``'s buffer."""
+        plan, r = pick.plan, None
+        for _ in range(MOST_ROUNDS):
+            fewer = orders_not_bought(self.data, plan, quarters)
+            if r is not None and np.array_equal(fewer.buy_blocks, plan.buy_blocks):
+                break
+            r = self.planner.complete(fewer, contracts=True, stress=stress,
+                                      draws_at_most=draws_not_moved(self.data, plan, quarters))
+            if r.plan is None:
+                break
+            plan = r.plan
+        # the probe relaxes the forecast's model: it names what breaks there, not under a stress
+        named = r.status == "infeasible" and stress is None
+        broken = self.broken(fewer.buy_blocks, fewer.build_blocks) if named else ""
+        return Candidate(label, WITHOUT_ORDERS, r.status, r.plan, note=note + within_gap(r.gap), gap=r.gap,
+                         liquidity_buffer_usd=pick.liquidity_buffer_usd, broken=broken)
 
     def robust_optimum(self, robust: tuple[str, Robustness, str]) -> Candidate:
         label, requirement, what = robust

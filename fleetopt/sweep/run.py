@@ -89,9 +89,12 @@ from fleetopt.sweep.cancelled import (
     nearly_always_cancelled,
 )
 from fleetopt.sweep.candidates import (
+    AFTER_PICK_ORIGINS,
     BUFFER_ORIGINS,
     LIMIT_WORDS,
     ORIGINS,
+    WITHOUT_ORDERS,
+    WITHOUT_ORDERS_WORDS,
     WITHOUT_PLAN,
     Candidate,
     CandidateSet,
@@ -109,6 +112,7 @@ from fleetopt.sweep.candidates import (
     recommend,
     runner_up,
     second_round,
+    without_orders,
 )
 
 # summary.json's name for the sweep's --time-limit (job.json's time_limit), in seconds; null: none
@@ -585,10 +589,11 @@ def _check_origins(path, made: list[Candidate]) -> None:
     if strange is not None:
         raise PlanFileError(f"{path}: candidate {strange.label!r} has origin {strange.origin!r}, not one of "
                             f"{', '.join(ORIGINS)}: the file was damaged or edited")  # fmt: skip
-    later = next((c for c in made if c.second_round and c.origin not in BUFFER_ORIGINS), None)
+    later = next((c for c in made if c.second_round and c.origin not in AFTER_PICK_ORIGINS), None)
     if later is not None:  # set on the forecast optimum, it left nothing to evaluate: a traceback
-        raise PlanFileError(f"{path}: candidate {later.label!r} has second_round true, which only a cash "
-                            f"buffer's may have (origin {' or '.join(map(repr, BUFFER_ORIGINS))}; its "
+        raise PlanFileError(f"{path}: candidate {later.label!r} has second_round true, which only a "
+                            "candidate made from the rule's pick may have (origin "
+                            f"{' or '.join(map(repr, AFTER_PICK_ORIGINS))}; its "
                             f"origin: {later.origin!r}): the file was damaged or edited")  # fmt: skip
     forecast = [c.label for c in made if c.origin == "forecast"]
     if made and (made[0].origin != "forecast" or len(forecast) != 1):
@@ -757,13 +762,46 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
         feasible = cands.feasible
         table = pd.concat([table, _candidate_table(added.metrics, more)], ignore_index=True)
         metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
+    found = _cancelled_by(data, feasible[pick], metrics.iloc[pick], settings)
+    found_of = feasible[pick].label
+    without = _without_orders(data, feasible, pick, found, solve, saved, candidate_progress)
+    if without is not None:
+        cands.candidates.append(without)
+        if folder is not None:
+            _save_candidates(RunFolder(folder), loaded, data, cands)
+    if without is not None and without.plan is not None:  # evaluated alone, as the second round is
+        added = evaluate(data, _batch(data, [without]), n, settings["seed"], backend=backend)
+        feasible = cands.feasible
+        table = pd.concat([table, _candidate_table(added.metrics, [without])], ignore_index=True)
+        metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
     lead = pick_lead(data, feasible, metrics, rule, pick, idle, (n, settings["seed"], backend))
     result = SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
+    result.found_cancelled = None if found is None else (found_of, found)
     result.job_folder = None if folder is None else Path(folder)
     result.solve_settings = solve_settings(settings)
     result.solved_now = solved
     result.left_out = [c.label for c in saved if c.label not in made]
     return result
+
+
+def _cancelled_by(data, candidate: Candidate, row: pd.Series, settings: dict) -> CancelledOrders | None:
+    """The orders ``candidate`` (its metrics ``row``) cancels in nearly every scenario of the sweep's
+    (:func:`~fleetopt.sweep.cancelled.nearly_always_cancelled`); None where it cancels one in at most
+    :data:`CANCELLING_WORTH_SAYING` of them (then none is cancelled in nearly all)."""
+    if not cancels_often(row):
+        return None
+    return nearly_always_cancelled(data, candidate.plan, candidate.liquidity_buffer_usd, settings["seed"],
+                                   settings["n_scenarios"])  # fmt: skip
+
+
+def _without_orders(data, feasible: list[Candidate], pick: int, found: CancelledOrders | None,
+                    solve: dict, saved: list[Candidate], progress) -> Candidate | None:  # fmt: skip
+    """The pick without the orders it almost never takes (:func:`without_orders`), where it has any
+    (``found``); the one ``saved`` by an earlier finish taken where the pick is the same."""
+    if found is None or not found.orders:
+        return None
+    quarters = [order.quarter for order in found.orders]
+    return without_orders(data, feasible[pick], feasible, quarters, solve, saved, progress)
 
 
 def solve_settings(settings: dict) -> dict:
@@ -857,6 +895,22 @@ def _same_words(rule_words: str, stated) -> bool:
         "liquidity default", "default")
 
 
+def _changes_against(before: pd.Series, after: pd.Series) -> str:
+    """'mean NPV +$1.0M, CVaR5 NPV +$2.0M, breach probability from 70.0% to 65.0%, ...': the figures a
+    plan (``after``'s metrics) changes against another (``before``'s), the deposits forfeited last."""
+    mean = format_usd_change(after["npv_mean_usd"] - before["npv_mean_usd"])
+    cvar = format_usd_change(after["npv_cvar5_usd"] - before["npv_cvar5_usd"])
+    liquidity = LIMIT_WORDS["default_probability"][1]
+    deposits = [format_usd(row["forfeited_deposits_mean_usd"]) for row in (before, after)]
+    return (
+        f"{MEAN_NPV_LABEL} {mean}, {CVAR5_NPV_LABEL} {cvar}, "
+        f"{_moved('breach probability', before['breach_probability'], after['breach_probability'])}, "
+        f"{_moved(liquidity, before['default_probability'], after['default_probability'])}"
+        f"{_either_default_moved(before, after)}, and the deposits forfeited on average from "
+        f"{deposits[0]} to {deposits[1]}"
+    )
+
+
 def _either_default_moved(optimum: pd.Series, pick: pd.Series) -> str:
     """' and the probability of a default of either kind, as lenders count them (a liquidity default
     or an uncured covenant breach), from 62.1% to 89.3%' where the metrics have it (a pick with
@@ -915,6 +969,12 @@ def _unbuffered_words(metrics: pd.DataFrame, parent: str | None) -> str:
 # the share of the scenarios above which the pick's explanation says its policy cancels GPU orders
 # to keep its cash buffer (its "cash buffer" is then GPUs not bought, not cash kept)
 CANCELLING_WORTH_SAYING = 0.5
+def cancels_often(row: pd.Series) -> bool:
+    """Whether a plan (its metrics ``row``) cancels an order in more than CANCELLING_WORTH_SAYING of
+    the scenarios."""
+    return float(row.get("order_cancelled_share", 0.0)) > CANCELLING_WORTH_SAYING
+
+
 # a breach or default probability of the pick from which its explanation says it is still likely
 RISK_WORTH_SAYING = 0.5
 # the pick's risks said where one reaches RISK_WORTH_SAYING: P(any default) is the figure lenders count
@@ -1051,6 +1111,8 @@ class SweepResult:
         # the labels of a second round saved for another pick (a rerank's or a resume's old pick), not
         # carried over
         self.left_out: list[str] = []
+        # a pick's orders cancelled in nearly every scenario, found as the sweep ran: (its label, them)
+        self.found_cancelled: tuple[str, CancelledOrders] | None = None
 
     def __repr__(self) -> str:
         rec, prefer = self.recommended, self.rule.prefer
@@ -1153,10 +1215,13 @@ class SweepResult:
         same = rec["plan"] == opt["plan"]
         chosen = (f"The forecast optimum is also the rule's pick ({self.rule.describe()})." if same
                   else self._changes_from_optimum())  # fmt: skip
-        points = [chosen, self._outside_forecast_limits(), self._better_but_excluded()]
+        # the pick without its first pick's orders says what it is first; passed over, after those orders
+        without, picked = self._without_orders_words(), self.recommended.get("origin") == WITHOUT_ORDERS
+        points = [chosen, without if picked else ""]
+        points += [self._outside_forecast_limits(), self._better_but_excluded()]
         if not same:
             points += self._optimum_missed_and_rises()
-        points += [self._buffer_kept_by_cancelling(), self._risk_left()]
+        points += [self._buffer_kept_by_cancelling(), "" if picked else without, self._risk_left()]
         return _points(points)
 
     def _changes_from_optimum(self) -> str:
@@ -1260,10 +1325,33 @@ class SweepResult:
             "fewer GPUs than the plan orders." + said
         )
 
+    def _without_orders_words(self) -> str:
+        """What the plan without the orders the first pick almost never takes gives against that pick
+        (:func:`~fleetopt.sweep.candidates.without_orders`): why the rule picked it, or passed it over;
+        '' where the sweep evaluated none."""
+        made = self._metrics[self._metrics["origin"] == WITHOUT_ORDERS]["plan"]
+        if made.empty:  # none made, or dropped: the list of candidates dropped says why
+            return ""
+        label = str(made.iloc[0])
+        of = label.removesuffix(WITHOUT_ORDERS_WORDS)
+        rows = self._metrics.set_index("plan")
+        it, pick = rows.loc[label], rows.loc[of]
+        changes = _changes_against(pick, it)
+        if self.recommended["plan"] == label:
+            return (f" It is {of}, the rule's first pick, without the GPU orders that plan's policy cancels "
+                    f"whole in nearly every scenario, run with the same buffer: against it, {changes}.")
+        at = int(np.flatnonzero(self._metrics["plan"] == label)[0])
+        missed = conditions_missed(self._metrics, self.rule, at)
+        column = RANK_COLUMNS[self.rule.prefer]
+        why = ", ".join(missed) if missed else (
+            f"its {RANK_WORDS[self.rule.prefer]} is lower ({format_usd(it[column])})")
+        return (f" The same plan without those orders ({label}), run with the same buffer, changes "
+                f"{changes}; the rule passed it over: {why}.")
+
     def _cancels_often(self) -> bool:
         """Whether the pick's policy cancels an order in more than CANCELLING_WORTH_SAYING of the
         scenarios."""
-        return float(self.recommended.get("order_cancelled_share", 0.0)) > CANCELLING_WORTH_SAYING
+        return cancels_often(self.recommended)
 
     @property
     def orders_cancelled(self) -> tuple[CancelledOrder, ...]:
@@ -1280,6 +1368,8 @@ class SweepResult:
         if not self._cancels_often() or self.evaluation.seed is None:
             return None
         label = self.recommended["plan"]
+        if self.found_cancelled is not None and self.found_cancelled[0] == label:  # found as it was made
+            return self.found_cancelled[1]
         return nearly_always_cancelled(self.data, self.plan(label), self._buffer(label),
                                        self.evaluation.seed, self.evaluation.n_scenarios)  # fmt: skip
 
@@ -1402,7 +1492,12 @@ class SweepResult:
                if "any_default_probability" in rec else {}),
             "front": self._metrics[self._metrics["on_front"]]["plan"].tolist(),
             # the rule's first pick run with larger cash buffers, made after it was picked
-            "second_round": [c.label for c in self.candidates.feasible if c.second_round],
+            "second_round": [c.label for c in self.candidates.feasible
+                             if c.second_round and c.origin in BUFFER_ORIGINS],
+            # the first pick without the orders it almost never takes (None: not made)
+            "without_orders": next(
+                (c.label for c in self.candidates.candidates if c.origin == WITHOUT_ORDERS), None
+            ),
             "dropped": [
                 {"plan": c.label, "status": c.status, "why": dropped_words(c)}
                 for c in self.candidates.candidates
