@@ -36,6 +36,7 @@ from fleetopt.core.data import load
 from fleetopt.core.units import format_percent, format_usd, format_usd_change, rounded
 from fleetopt.evaluate.metrics import median_quarter_label
 from fleetopt.runs.folder import figures_code
+from fleetopt.sweep.candidates import WITHOUT_ORDERS_WORDS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 FLEETOPT = (sys.executable, "-m", "fleetopt")
@@ -178,6 +179,15 @@ def candidate(column: str, of: str = "recommended") -> Reader:
             return float(next(row for row in csv.DictReader(f) if row["plan"] == label)[column])
 
     return read
+
+
+def runner_up_words(output: Path) -> str:
+    """The sweep's runner-up as README words it where it is the pick with the orders the pick leaves
+    out (the pick: "<runner-up>, without the orders it almost never takes"), else its label."""
+    sweep = _json(output / "summary.json")
+    if sweep["recommended"] == f"{sweep['runner_up']}{WITHOUT_ORDERS_WORDS}":
+        return "the same plan with those orders"
+    return sweep["runner_up"]
 
 
 def candidate_change(column: str) -> Reader:
@@ -400,29 +410,33 @@ FIGURES = (
     f("P(any default) is 57.0 %", "57.0 %", "cash-covers", metric("any_default_probability"), P1),
     f("a range for the 28 % that run out of cash", "28 %", "risk", metric("default_probability"), P0),
     # Sweep recommendation (its 1,000 scenarios of seed 0)
-    f('recommends "milp: demand slump, cash buffer $3.49B"', "milp: demand slump, cash buffer $3.49B", "sweep",
+    f('recommends "milp: demand slump, cash buffer $3.49B, without the orders it almost never takes"',
+      "milp: demand slump, cash buffer $3.49B, without the orders it almost never takes", "sweep",
       summary("recommended"), str),
-    f("mean NPV -$1.56B, CVaR5", "-$1.56B", "sweep", candidate_change("npv_mean_usd"), format_usd_change),
-    f("-$1.56B, CVaR5 +$2.68B", "+$2.68B", "sweep", candidate_change("npv_cvar5_usd"), format_usd_change),
+    f("mean NPV -$1.62B, CVaR5", "-$1.62B", "sweep", candidate_change("npv_mean_usd"), format_usd_change),
+    f("-$1.62B, CVaR5 +$3.05B", "+$3.05B", "sweep", candidate_change("npv_cvar5_usd"), format_usd_change),
     f("breach probability 72.5 % to", "72.5 %", "sweep", candidate("breach_probability", "forecast_optimum"), P1),
-    f("72.5 % to 69.8 %", "69.8 %", "sweep", candidate("breach_probability"), P1),
+    f("72.5 % to 65.2 %", "65.2 %", "sweep", candidate("breach_probability"), P1),
     f("default probability 29.5 % to", "29.5 %", "sweep", candidate("default_probability", "forecast_optimum"), P1),
-    f("29.5 % to 24.0 %", "24.0 %", "sweep", candidate("default_probability"), P1),
-    f("count them, 61.9 % to", "61.9 %", "sweep", candidate("any_default_probability", "forecast_optimum"), P1),
-    f("61.9 % to 60.9 %", "60.9 %", "sweep", candidate("any_default_probability"), P1),
-    f("the same plan without the buffer, $159.5M", "$159.5M", "sweep", summary("runner_up_lead_usd")),
-    f("a paired standard error of $36.6M", "$36.6M", "sweep", summary("runner_up_lead_se_usd")),
+    f("29.5 % to 23.0 %", "23.0 %", "sweep", candidate("default_probability"), P1),
+    f("them, 61.9 % to", "61.9 %", "sweep", candidate("any_default_probability", "forecast_optimum"), P1),
+    f("61.9 % to 56.7 %", "56.7 %", "sweep", candidate("any_default_probability"), P1),
+    f("the runner-up, the same plan with those orders,", "the same plan with those orders", "sweep",
+      runner_up_words, str),
+    f("$376.0M with a paired standard error", "$376.0M", "sweep", summary("runner_up_lead_usd")),
+    f("a paired standard error of $56.8M", "$56.8M", "sweep", summary("runner_up_lead_se_usd")),
     f("defers an order in every future", "every", "sweep", candidate("deferred_share"), every_or_percent),
-    f("($15.90B of GPU capex on average)", "$15.90B", "sweep", candidate("deferred_capex_mean_usd"), B2),
+    f("($9.29B of GPU capex on average)", "$9.29B", "sweep", candidate("deferred_capex_mean_usd"), B2),
     f("cancels one in every future", "every", "sweep", candidate("order_cancelled_share"), every_or_percent),
-    f("forfeiting $2.63B of deposits", "$2.63B", "sweep", candidate("forfeited_deposits_mean_usd"), B2),
-    f("(the forecast optimum: 75 % and", "75 %", "sweep", candidate("deferred_share", "forecast_optimum"), P0),
+    f("forfeiting $1.45B of deposits", "$1.45B", "sweep", candidate("forfeited_deposits_mean_usd"), B2),
+    f("(the runner-up: $2.63B;", "$2.63B", "sweep", candidate("forfeited_deposits_mean_usd", "runner_up"), B2),
+    f("the forecast optimum: 75 % and", "75 %", "sweep", candidate("deferred_share", "forecast_optimum"), P0),
     f("75 % and 67 %, $1.07B)", "67 %", "sweep", candidate("order_cancelled_share", "forecast_optimum"), P0),
     f("67 %, $1.07B)", "$1.07B", "sweep", candidate("forfeited_deposits_mean_usd", "forecast_optimum"), B2),
-    f("almost never takes: five (", "five", "sweep", orders_cancelled("count"), in_words),
-    f("five (2026Q4-2028Q2,", "2026Q4-2028Q2", "sweep", orders_cancelled("quarters"), str),
-    f("$4.10B of GPUs", "$4.10B", "sweep", orders_cancelled("capex_usd")),
-    f("$820.9M of deposits", "$820.9M", "sweep", orders_cancelled("deposit_usd")),
+    f("almost never takes: four (", "four", "sweep", orders_cancelled("count"), in_words),
+    f("four (2026Q4-2028Q1,", "2026Q4-2028Q1", "sweep", orders_cancelled("quarters"), str),
+    f("$0.36B of GPUs", "$0.36B", "sweep", orders_cancelled("capex_usd"), B2),
+    f("$71.6M of deposits", "$71.6M", "sweep", orders_cancelled("deposit_usd")),
     # Stochastic solve
     f("gains $0.23B of the forecast", "$0.23B", "stochastic", out_of_sample("npv_mean_usd_diff", "stochastic"),
       B2),
