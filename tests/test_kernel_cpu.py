@@ -291,6 +291,18 @@ def test_an_order_deferred_in_the_quarter_of_the_plan_s_own_sale_agrees_in_both_
     assert (want["deferred"] > 0).all() and (want["order_cancelled"] > 0).any()
 
 
+def deferring_scenarios(data):
+    """200 scenarios of random prices, resale values and rate shifts whose quarter 0 earns nothing,
+    so that every pair defers: the policy's rarely taken paths."""
+    scen = deterministic_scenarios(data, 200)
+    rng = np.random.default_rng(0)
+    ranges = (("price_factor", 0.0, 1.2), ("resale_factor", 0.3, 1.5), ("rate_shift", -0.02, 0.05))
+    for name, low, high in ranges:
+        scen.factors[name][:] = rng.uniform(low, high, scen.factors[name].shape)
+    scen.factors["price_factor"][:, :, 0] = 0.0
+    return scen
+
+
 def test_a_cancelled_order_s_draws_with_cut_prepayments_and_a_borrowing_base_agree_in_both_builds(gpu_code):
     """tests/test_policy.py's cancelled order's draws (a GPU-backed loan at a 30 % loan-to-value, so
     the borrowing base binds) with the plan prepaying 300,000 and 100,000 in quarters 2 and 3 and a
@@ -308,12 +320,7 @@ def test_a_cancelled_order_s_draws_with_cut_prepayments_and_a_borrowing_base_agr
     data = data_of(d)
     plan = draw_plan(data)
     plan.prepay[0, 2], plan.prepay[0, 3] = 300_000.0, 100_000.0
-    scen = deterministic_scenarios(data, 200)
-    rng = np.random.default_rng(0)
-    ranges = (("price_factor", 0.0, 1.2), ("resale_factor", 0.3, 1.5), ("rate_shift", -0.02, 0.05))
-    for name, low, high in ranges:
-        scen.factors[name][:] = rng.uniform(low, high, scen.factors[name].shape)
-    scen.factors["price_factor"][:, :, 0] = 0.0  # quarter 0 earns nothing: every pair defers
+    scen = deferring_scenarios(data)
     consts = SimulationConstants.from_data(data).with_policy(Policy(liquidity_buffer_usd=1.0e6))
     for kernel in (cpu_kernel(1), gpu_code):
         want = assert_agree(consts, batch(data, [plan]), scen, kernel)
@@ -641,12 +648,7 @@ def test_two_gpu_backed_facilities_one_prepaid_and_a_term_loan_prepaid_agree_in_
     plan = draw_plan(data)
     plan.draws[:, 1] = [0.0, 5.0e5, 5.0e5]
     plan.prepay[0, 2], plan.prepay[2, 2], plan.prepay[2, 3] = 1.0e5, 2.0e5, 1.0e5
-    scen = deterministic_scenarios(data, 200)
-    rng = np.random.default_rng(0)
-    ranges = (("price_factor", 0.0, 1.2), ("resale_factor", 0.3, 1.5), ("rate_shift", -0.02, 0.05))
-    for name, low, high in ranges:
-        scen.factors[name][:] = rng.uniform(low, high, scen.factors[name].shape)
-    scen.factors["price_factor"][:, :, 0] = 0.0  # quarter 0 earns nothing: every pair defers
+    scen = deferring_scenarios(data)
     consts = SimulationConstants.from_data(data).with_policy(Policy(liquidity_buffer_usd=1.0e6))
     plans = batch(data, [plan])
     shape = KernelShape.of(consts, plans)
