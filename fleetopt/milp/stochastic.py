@@ -369,7 +369,6 @@ def _shortfall(m: pyo.Block, key: tuple) -> float:
     return pyo.value(lhs) - pyo.value(rhs) + slack
 
 
-
 def _add_scenario_value(m: pyo.ConcreteModel, data: ModelData, equity_cost: float) -> None:
     """``owner_npv``, ``tie_break``, ``penalty`` and ``scenario_value`` (:func:`scenario_model`)."""
     T, df = data.T, data.discount
