@@ -169,3 +169,17 @@ def test_a_fall_at_a_customer_that_never_defaults_is_said():
         with warnings.catch_warnings():
             warnings.simplefilter("error", FleetoptWarning)
             data_of(d)
+
+
+def test_a_fall_at_a_customer_whose_override_is_zero_asks_for_the_override_not_a_rating():
+    """lab-a rated BB with a hazard override of 0: the override wins (Risk.customer_hazard), so the
+    price fall never comes, and a rating, which lab-a already has, would not bring it: the warning
+    names the override as the hazard to change."""
+    d = tiny_model()
+    d["risk"] = {"customer_default_price_impact": {"lab-a": 0.2}, "customer_ratings": {"lab-a": "BB"},
+                 "customer_hazard_overrides": {"lab-a": 0.0}}  # fmt: skip
+    with pytest.warns(FleetoptWarning) as caught:
+        data_of(d)
+    said = " ".join(str(w.message) for w in caught)
+    assert "risk.customer_hazard_overrides.lab-a is 0, and replaces any rating's hazard" in said
+    assert "give it a rating" not in said

@@ -254,15 +254,22 @@ class Risk(StrictModel):
     def price_impact_notes(self) -> list[tuple[tuple[str, ...], str]]:
         """Each price fall of ``customer_default_price_impact`` that never comes, its customer's
         hazard being 0: the model summary would still say that prices fall at its default."""
-        return [
-            (("risk", "customer_default_price_impact", name), (
-                f"{name} never defaults (its default hazard is 0: customer_default_hazard_per_quarter, or "
-                f"its customer_hazard_overrides entry), so the {fall:.0%} price fall never comes; give it "
-                "a hazard or a rating in risk.customer_ratings"
-            ))
-            for name, fall in self.customer_default_price_impact.items()
-            if fall > 0 and self.customer_hazard(name) == 0
-        ]  # fmt: skip
+        notes = []
+        for name, fall in self.customer_default_price_impact.items():
+            if fall > 0 and self.customer_hazard(name) == 0:
+                cause, remedy = self._zero_hazard_words(name)
+                words = f"{name} never defaults ({cause}), so the {fall:.0%} price fall never comes; {remedy}"
+                notes.append((("risk", "customer_default_price_impact", name), words))
+        return notes
+
+    def _zero_hazard_words(self, name: str) -> tuple[str, str]:
+        """Where a customer's hazard of 0 comes from (:meth:`customer_hazard`) and what would change it:
+        an override, which a rating does not replace, or the default hazard."""
+        if name in self.customer_hazard_overrides:
+            return (f"risk.customer_hazard_overrides.{name} is 0, and replaces any rating's hazard",
+                    "give it a positive hazard there or remove it")  # fmt: skip
+        return ("its default hazard is 0: customer_default_hazard_per_quarter, as it has no rating",
+                "give it a rating in risk.customer_ratings or a hazard in risk.customer_hazard_overrides")
 
     def hazard_notes(self) -> list[tuple[tuple[str, ...], str]]:
         """Each hazard past any rating's, with its path: a hazard of 1 (meant as 1 %) validated in
