@@ -368,6 +368,8 @@ class CompareError(InputError):
 MARKDOWN_TITLES = {
     "mw_by_site": "MW used and available (facility MW: IT load x PUE), by site and quarter",
     "gpus_by_generation": "GPUs held, by generation and quarter",
+    "purchases_by_generation": "Purchases against the first plan by generation, sites summed (GPUs: + more, "
+    "- fewer)",
     "purchase_differences": "Purchases against the first plan (GPUs: + more, - fewer)",
 }
 
@@ -744,7 +746,8 @@ class Comparison:
     def tables(self) -> dict[str, pd.DataFrame]:
         """The comparison's tables by name: ``plan_runs`` (each plan's run), ``figures`` (a row per
         figure with its unit, which way is better, each plan's value and each difference from the
-        first plan), ``mw_by_site``, ``gpus_by_generation`` and ``purchase_differences``."""
+        first plan), ``mw_by_site``, ``gpus_by_generation``, ``purchases_by_generation`` (empty where
+        the model is not known) and ``purchase_differences``."""
         figures = self.figures.copy()
         # each plan's figure less the first's, as numbers (the CSV's and the JSON's), where the tables
         # show a difference
@@ -754,11 +757,15 @@ class Comparison:
             figures[header] = np.where(shown, figures[label].to_numpy(dtype=float) - first, np.nan)
         figures.insert(0, "unit", [FIGURE_UNITS[k] for k in figures.index])
         figures.insert(1, "better", [self.better(k) for k in figures.index])
+        by_generation = self.purchases_by_generation()
+        if by_generation is None:  # the SKUs' generations not known: the table, empty
+            by_generation = pd.DataFrame(columns=list(BY_GENERATION_COLUMNS))
         return {
             "plan_runs": pd.DataFrame({"plan": self.labels, "run": self.runs or [""] * len(self.labels)}),
             "figures": figures.reset_index(names="figure"),
             "mw_by_site": self.mw_used,
             "gpus_by_generation": self.gpus,
+            "purchases_by_generation": by_generation,
             "purchase_differences": self.purchase_diff,
         }
 
@@ -849,10 +856,11 @@ class Comparison:
         columns = {
             "mw_by_site": {"mw_used": format_mw, "mw_available": format_mw},
             "gpus_by_generation": {"gpus": "{:,.0f} GPUs".format},
+            "purchases_by_generation": {"gpus_vs_first_plan": "{:+,.0f} GPUs".format},
             "purchase_differences": {"gpus_vs_first_plan": "{:+,.0f} GPUs".format},
         }
         if self.what_if:  # one plan on both sides: the same purchases by construction
-            del columns["purchase_differences"]
+            del columns["purchases_by_generation"], columns["purchase_differences"]
         for name, frame in self.tables().items():
             if name in columns:
                 formatted = frame.copy()
@@ -1495,6 +1503,8 @@ def gpus_held(data: ModelData, plans: list[Plan], labels: list[str]) -> pd.DataF
 
 # the columns of Comparison.purchase_diff, in the order its tables show them
 PURCHASE_DIFF_COLUMNS = ("plan", "quarter", "sku", "site", "gpus_vs_first_plan")
+# and of those differences by generation (purchases_by_generation)
+BY_GENERATION_COLUMNS = ("plan", "quarter", "generation", "gpus_vs_first_plan")
 
 
 def purchases_against_first(data: ModelData, plans: list[Plan], labels: list[str]) -> pd.DataFrame:

@@ -203,6 +203,31 @@ def test_purchases_are_summed_by_generation_and_quarter_without_site_moves(tiny_
     assert re.search(r"│ b +│ 2028Q2 +│ blackwell +│ +\+24 │", summed), summed
 
 
+def test_the_files_give_the_purchases_by_generation_as_the_page_does(tiny_run):
+    """The altered plan (16 more H100 and 8 fewer B200 in 2026Q3, 24 more B200 in 2028Q2): the CSV,
+    JSON and Markdown, which a finance team reads, gave the purchases by SKU and site only; they now
+    have the page's table by generation too. The plan against itself has none (an empty table with
+    its columns)."""
+    _, result, _ = tiny_run
+    data = result.data
+    comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["a", "b"], 20, 0)
+    want = [["b", "2026Q3", "hopper", 16.0], ["b", "2026Q3", "blackwell", -8.0],
+            ["b", "2028Q2", "blackwell", 24.0]]  # fmt: skip
+    assert comp.tables()["purchases_by_generation"].values.tolist() == want
+    doc = json.loads(comp.to_json())
+    assert [[r[k] for k in ("plan", "quarter", "generation", "gpus_vs_first_plan")]
+            for r in doc["purchases_by_generation"]] == want  # fmt: skip
+    assert "# purchases_by_generation\nplan,quarter,generation,gpus_vs_first_plan\nb,2026Q3,hopper,16" in (
+        comp.to_csv())
+    markdown = comp.to_markdown()
+    assert "## Purchases against the first plan by generation, sites summed" in markdown
+    assert "| b | 2028Q2 | blackwell | +24 GPUs |" in markdown
+    same = compare_plans(data, [result.plan, result.plan], ["a", "b"], 20, 0).tables()
+    assert same["purchases_by_generation"].empty
+    assert list(same["purchases_by_generation"].columns) == ["plan", "quarter", "generation",
+                                                             "gpus_vs_first_plan"]  # fmt: skip
+
+
 def test_a_cushion_already_breached_reads_as_breached_not_as_a_negative_fall():
     """tiny with its optional contract at $3.00 breaches DSCR on the forecast: the comparison showed
     "the fall of EBITDA that breaches it: -1.1%". A negative cushion is a breach by that much; the
@@ -631,6 +656,7 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
     assert heads == ["| plan | run folder or plan file |",
                      "| plan | site | quarter | MW used | MW available |",
                      "| plan | quarter | generation | GPUs held |",
+                     "| plan | quarter | generation | GPUs |",
                      "| plan | quarter | SKU | site | GPUs |"]  # fmt: skip
 
 
