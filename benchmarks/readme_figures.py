@@ -406,7 +406,7 @@ FIGURES = (
     f("comes in 62.4 % of the futures (any breach", "62.4 %", "risk", metric("uncured_breach_probability"), P1),
     f("(any breach in 71.3 %)", "71.3 %", "risk", metric("breach_probability"), P1),
     f("comes in 62.4 % too", "62.4 %", "risk", metric("any_default_probability"), P1),
-    f("In 109 of those futures", "109", "cash-covers", defaults_repaid("base-risk"), in_count),
+    f("109 of those futures no longer default", "109", "cash-covers", defaults_repaid("base-risk"), in_count),
     f("P(any default) is 57.0 %", "57.0 %", "cash-covers", metric("any_default_probability"), P1),
     f("a range for the 28 % that run out of cash", "28 %", "risk", metric("default_probability"), P0),
     # Sweep recommendation (its 1,000 scenarios of seed 0)
