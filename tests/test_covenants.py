@@ -1049,9 +1049,10 @@ def test_the_liquidity_pair_holds_each_part_over_its_own_quarters():
 def test_an_infeasible_diagnosis_names_only_the_liquidity_test_the_model_sets():
     """No cash, $1M of overhead a quarter and no revenue, a liquidity floor of $1 from the first
     quarter: cash ends quarters 0-3 at -1M, -2M, -3M, -4M, each $1 short of the floor. The
-    diagnosis names the floor ("2026Q1 (floor)" ... short by $1M + $1 ...) and nothing else of the
-    group (a review: it also named "(fraction)" rows, a cash / debt test the model never set,
-    which doubled the group's total)."""
+    diagnosis names the floor ("2026Q1 (liquidity)" ... short by $1M + $1 ...) and nothing else of
+    the group (a review: it also named "(fraction)" rows, a cash / debt test the model never set,
+    which doubled the group's total); as the model file names the test (it said "liquidity_covenant
+    ... 2026Q1 (floor)")."""
     from fleetopt.milp.build import build_model
 
     d = base_model()
@@ -1063,9 +1064,10 @@ def test_an_infeasible_diagnosis_names_only_the_liquidity_test_the_model_sets():
     with pytest.raises(InfeasibleModel) as err:
         solve(data, mip_gap=1e-9)
     (group,) = [g for g in err.value.diagnosis if g["group"] == "liquidity_covenant"]
-    expected = [(f"2026Q{q} (floor)", pytest.approx(q * 1.0e6 + 1.0, rel=1e-6)) for q in (1, 2, 3, 4)]
+    expected = [(f"2026Q{q} (liquidity)", pytest.approx(q * 1.0e6 + 1.0, rel=1e-6)) for q in (1, 2, 3, 4)]
     assert group["items"] == expected
-    assert "(fraction)" not in str(err.value)
+    assert "liquidity covenant in 2026Q1..2026Q4: 2026Q4 (liquidity) short by $4.0M, " in str(err.value)
+    assert "cash / debt" not in str(err.value)
 
 
 def test_a_tied_covenant_s_lapsed_quarters_are_neither_its_lowest_ratio_nor_its_grace():

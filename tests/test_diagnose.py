@@ -18,6 +18,7 @@ from fleetopt.milp.completion import slack_words
 from fleetopt.milp.diagnose import (
     DIAGNOSED,
     Diagnosis,
+    _group_entry,
     broken_words,
     diagnose,
     fields_to_edit,
@@ -55,7 +56,7 @@ def test_a_contract_beyond_the_supplier_allocation_names_the_allocation():
     (instead,) = found.otherwise
     assert instead["group"] == "contract_delivery"
     assert [amount for _, amount in instead["items"]] == pytest.approx([200.0, 100.0])
-    said = "allocation in 2026Q3: hopper GPUs (A) in 2026Q3 (100 allocable) short by 200 GPUs"
+    said = "supplier allocation in 2026Q3: hopper GPUs (A) in 2026Q3 (100 allocable) short by 200 GPUs"
     assert format_diagnosis(found)[0].startswith(said)
 
 
@@ -65,7 +66,7 @@ def test_whole_gpu_shortfalls_are_written_without_a_tenth():
     found = [{"group": "contract_delivery", "unit": "GPUs", "quarters": ["2027Q1", "2029Q1"],
               "items": [("contract a in 2029Q1", 61_440.0), ("contract b in 2027Q1", 584.4),
                         ("contract c in 2028Q1", 0.96)]}]  # fmt: skip
-    assert format_diagnosis(found) == ["contract_delivery in 2027Q1..2029Q1: contract a in 2029Q1 short by "
+    assert format_diagnosis(found) == ["contract delivery in 2027Q1..2029Q1: contract a in 2029Q1 short by "
                                        "61,440 GPUs, contract b in 2027Q1 short by 584.4 GPUs, contract c "
                                        "in 2028Q1 short by 1 GPU"]  # fmt: skip
 
@@ -92,6 +93,9 @@ def test_cash_short_of_the_overhead_names_the_cash_floor():
     assert entry["group"] == "min_cash"
     assert sorted(amount for _, amount in entry["items"]) == pytest.approx([1e6, 3e6, 5e6, 7e6])
     assert entry["note"] == "edit finance.min_cash_usd or finance.opening_cash_usd"
+    said = ("minimum cash in 2026Q1..2026Q4: 2026Q4 short by $7.0M, 2026Q3 short by $5.0M, 2026Q2 short "
+            "by $3.0M ... (edit finance.min_cash_usd or finance.opening_cash_usd)")
+    assert format_diagnosis([entry]) == [said]
 
 
 def test_a_customer_over_its_share_names_the_limit():
@@ -106,12 +110,17 @@ def test_a_customer_over_its_share_names_the_limit():
     (entry,) = found
     assert entry["group"] == "customer_share" and entry["total"] == pytest.approx(438.0)
     assert entry["note"] == "edit limits.max_customer_revenue_share"
+    said = "customer revenue share: customer c1 short by $438 (edit limits.max_customer_revenue_share)"
+    assert format_diagnosis([entry]) == [said]
 
 
-def test_a_covenant_too_tight_names_its_field():
+@pytest.mark.parametrize(("cash_flow", "label"),
+                         [("ebitda", "EBITDA"), ("ebitda_less_tax", "(EBITDA - tax)")])
+def test_a_covenant_too_tight_names_its_field(cash_flow, label):
     """100 installed GPUs on a $1/h contract (markets paying nothing) earn EBITDA 219,000 a quarter;
     a $4M loan at 8 % over 40 quarters costs 180,000 of debt service in 2026Q1: a DSCR of 1.5 asks
-    270,000, short by 51,000 there (the $1bn of cash repays the loan after it)."""
+    270,000, short by 51,000 there (the $1bn of cash repays the loan after it; no tax is due). The
+    line names the covenant by its ratio as the model tests it (it said 'dscr_covenant')."""
     d = base_model()
     d["skus"]["A"]["available_from"] = "2025Q1"
     d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2025Q4", "gpus": 100, "use": "inference",
@@ -121,10 +130,13 @@ def test_a_covenant_too_tight_names_its_field():
     d["finance"]["facilities"] = {"loan": {"size_usd": 4.0e6, "opening_balance_usd": 4.0e6,
                                            "fixed_rate_annual": 0.08, "amortization_quarters": 40,
                                            "draw_from": "2026Q1", "draw_until": "2026Q1"}}  # fmt: skip
-    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.5}
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.5, "dscr_cash_flow": cash_flow}
     (entry,) = diagnose(data_of(d))
     assert entry["group"] == "dscr_covenant" and entry["items"] == [("2026Q1", pytest.approx(51_000.0))]
-    assert entry["note"].endswith("; edit finance.covenants.min_dscr")
+    assert entry["note"].endswith("; edit finance.covenants.min_dscr" + (
+        "" if cash_flow == "ebitda" else " or finance.covenants.dscr_cash_flow"))
+    line = format_diagnosis([entry])[0]
+    assert line.startswith(f"{label} / debt service covenant in 2026Q1: 2026Q1 short by $51.0k ("), line
 
 
 def test_every_group_a_diagnosis_may_name_has_a_field_to_edit():
@@ -287,3 +299,15 @@ def test_a_broken_limit_is_named_as_users_know_it():
                     "2026Q4 short by $15.1M (in 2026Q3..2026Q4)"), said
     relaxed = {"liquidity_covenant": {"amount": 2e6, "unit": "USD"}, "power": {"amount": 2.0, "unit": "MW"}}
     assert slack_words(relaxed) == ["liquidity covenant $2.0M short", "power 2 MW short"]
+
+
+def test_a_liquidity_covenant_row_is_named_by_the_test_the_model_file_sets():
+    """The liquidity covenant's two tests share one group: a row of its fraction of debt, $2M short
+    (2 MUSD of slack), read 'liquidity_covenant in 2026Q1: 2026Q1 (fraction) ...'. It is named as
+    the model file sets it, the cash / debt test of min_liquidity_fraction_of_debt."""
+    d = base_model()
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_liquidity_fraction_of_debt": 0.5}
+    entry = _group_entry(data_of(d), "liquidity_covenant", [((0, "fraction"), 2.0)], "npv")
+    said = ("cash / debt covenant in 2026Q1: 2026Q1 (cash / debt) short by $2.0M "
+            "(edit finance.covenants.min_liquidity_fraction_of_debt)")
+    assert format_diagnosis([entry]) == [said]

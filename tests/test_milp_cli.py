@@ -201,7 +201,7 @@ def test_the_diagnosis_says_what_gives_way_where_the_groups_it_names_are_held():
     assert instead["group"] == "contract_delivery" and instead["quarters"] == ["2026Q2", "2026Q3", "2026Q4"]
     np.testing.assert_allclose([amount for _, amount in instead["items"]], [99_900.0] * 3, rtol=1e-9)
     lines = format_diagnosis(found)
-    assert lines[1].startswith("otherwise (holding that): contract_delivery in 2026Q2..2026Q4: contract huge")
+    assert lines[1].startswith("otherwise (holding that): contract delivery in 2026Q2..2026Q4: contract huge")
 
 
 def test_a_diagnosis_stopped_by_the_time_limit_is_not_blamed_on_the_hard_constraints(monkeypatch):
@@ -258,9 +258,9 @@ def test_the_cost_objective_on_a_market_model_says_what_it_serves(tmp_path):
     whole of market.demand_gpus (tiny's market: 6,400 H100-eq GPUs short in its first quarter)."""
     code, stdout, stderr = cli("solve", "tiny", "--objective", "cost", "--out", str(tmp_path / "run"))
     assert code == 3, stdout + stderr
-    floor = next(line for line in stderr.splitlines() if line.strip().startswith("demand_floor"))
+    floor = next(line for line in stderr.splitlines() if line.strip().startswith("market demand"))
     # every quarter short: tiny's market, on a budget that counts only its contracts' revenue as cash
-    assert floor.strip().startswith("demand_floor in 2026Q3..2028Q2: ") and "H100-eq GPUs" in floor
+    assert floor.strip().startswith("market demand in 2026Q3..2028Q2: ") and "H100-eq GPUs" in floor
     assert "the cost objective serves all of market.demand_gpus at least cost" in floor
     assert not (tmp_path / "run").exists()
 
@@ -659,7 +659,7 @@ def test_a_cost_solve_over_its_budget_is_infeasible_and_names_the_budget(tmp_pat
     code, _, err = run_cli("solve", str(model), "--objective", "cost", "--out", str(tmp_path / "c"))
     said = " ".join(err.split())
     assert code == 3 and "Traceback" not in said, said
-    assert "min_cash in" in said and "the budget: cash less the market revenue to date" in said
+    assert "minimum cash in" in said and "the budget: cash less the market revenue to date" in said
     assert "finance.opening_cash_usd or a facility in finance.facilities funds it" in said
     assert not (tmp_path / "c").exists()
 

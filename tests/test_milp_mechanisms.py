@@ -880,7 +880,7 @@ def test_signed_contracts_over_the_non_investment_grade_share_are_diagnosed_nami
     d["contracts"] = {"ig-deal": {"customer": "ig", **common}, "spec-deal": {"customer": "spec", **common}}
     d["limits"] = {"max_non_investment_grade_share_per_year": 0.4}
     d["risk"] = {"customer_ratings": {"ig": "A", "spec": "B"}}
-    words = (r"non_investment_grade_share in 2026Q4: the book in 2026Q1..2026Q4 short by .* "
+    words = (r"non-investment-grade revenue share per year in 2026Q4: the book in 2026Q1..2026Q4 short by .* "
              r"\(edit limits\.max_non_investment_grade_share_per_year\)")
     with pytest.raises(InfeasibleModel, match=words):
         run(d)

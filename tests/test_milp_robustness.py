@@ -13,6 +13,7 @@ from milp_builders import HOURS, base_model, data_of, late_demand_model, load, s
 
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.results import shocked_cash
+from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve
 from fleetopt.schema.loading import ModelError
@@ -232,7 +233,12 @@ def test_shocked_covenants_hold_or_are_named_by_the_diagnosis():
         run(d)
     groups = {g["group"]: g for g in err.value.diagnosis}
     assert set(groups) == {"robustness"}
-    assert all("dscr" in label for label, _ in groups["robustness"]["items"])
+    # 1.5 x 100,000 of debt service asks 150,000 of EBITDA a quarter: 18,600 short of 131,400
+    short = {f"2026Q{q} (EBITDA / debt service)": pytest.approx(18_600.0) for q in range(1, 5)}
+    assert dict(groups["robustness"]["items"]) == short
+    line = format_diagnosis(err.value.diagnosis)[0]
+    assert line.startswith("cash and covenants under the robustness shocks in 2026Q1..2026Q4: 2026Q1 "
+                           "(EBITDA / debt service) short by $18.6k, "), line
     d["robustness"]["covenants"] = False
     r = run(d)
     assert r.plan is not None
@@ -341,7 +347,7 @@ def test_a_labs_liquidity_covenant_reads_the_shocked_cash_as_the_statements_do(f
         with pytest.raises(InfeasibleModel) as err:
             run(d, objective="cost")
         (group,) = err.value.diagnosis
-        assert dict(group["items"]) == {"2026Q1 (floor with c lost)": pytest.approx(100.0)}
+        assert dict(group["items"]) == {"2026Q1 (liquidity with c lost)": pytest.approx(100.0)}
         return
     assert bought(run(d, objective="cost")) == [15, 0, 0, 0]
 

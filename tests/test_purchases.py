@@ -210,7 +210,8 @@ def test_buying_nothing_on_tiny_is_infeasible_and_says_what_was_fixed(here):
     write(here / "none.csv", "2026Q3,B200,texas,0")
     code, out, err = run_cli("solve", "tiny", "--purchases", "none.csv", "--out", "R")
     assert code == 3, out + err
-    assert "infeasible with the purchases of none.csv fixed" in err and "dscr_covenant" in err
+    assert "infeasible with the purchases of none.csv fixed" in err
+    assert "EBITDA / debt service covenant in" in err
     assert leftovers(here) == ["none.csv"]
 
 
@@ -434,7 +435,7 @@ def test_purchases_that_break_a_covenant_are_refused_with_the_way_to_complete_th
     code, _, err = run_cli(*command)
     assert code == 3, err
     text = " ".join(err.split())
-    assert "dscr_covenant in 2028Q1..2028Q2" in text
+    assert "EBITDA / debt service covenant in 2028Q1..2028Q2" in text
     assert "evaluate their risk: fleetopt solve tiny --purchases p.csv --out R --rescue" in text
     assert leftovers(here) == ["p.csv"]
     # a file name with a space is quoted, so that the command can be pasted back
@@ -474,7 +475,7 @@ def test_a_covenant_the_diagnosis_sidesteps_by_a_contract_short_is_still_rescued
                                            "draw_from": "2026Q1", "draw_until": "2026Q1"}}  # fmt: skip
     d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.5}
     loaded, orders = load(d), pd.DataFrame([{"quarter": "2026Q1", "sku": "A", "site": "s1", "gpus": 1}])
-    named = r"contract_delivery .* dscr_covenant .* rescue=True\) tries"
+    named = r"contract delivery .* EBITDA / debt service covenant .* rescue=True\) tries"
     with pytest.raises(api.InfeasibleModel, match=named):
         api.solve(loaded, purchases=orders)
     rescued = api.solve(loaded, purchases=orders, rescue=True)

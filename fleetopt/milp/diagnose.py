@@ -244,7 +244,7 @@ def _skus_on_sale(data: ModelData, g: int, t: int) -> str:
 
 # the supplier's allocation (formulation §5.14): a hard row of the plan, which only the diagnosis
 # relaxes (a stochastic scenario, also in diagnosis form, may never buy beyond it)
-ALLOCATION = Slack("allocation", "GPUs", _generation_in_quarter)
+ALLOCATION = Slack("allocation", "GPUs", _generation_in_quarter, words="supplier allocation")
 # every slack a diagnosis may name, by name
 DIAGNOSED: dict[str, Slack] = {**SLACKS, ALLOCATION.name: ALLOCATION}
 
@@ -253,6 +253,26 @@ def limit_words(group: str) -> str:
     """A diagnosed group as a reader knows the limit (:attr:`Slack.shown`): 'minimum cash' for
     min_cash, the catalogue's label for a covenant's ('EBITDA / debt service covenant')."""
     return DIAGNOSED[group].shown if group in DIAGNOSED else group.replace("_", " ")
+
+
+def entry_words(entry: dict) -> str:
+    """A diagnosis entry's limit as a reader knows it: its ``limit`` (the model's own covenant, as
+    :func:`_group_entry` names it), else its group's :func:`limit_words`."""
+    return entry.get("limit") or limit_words(entry["group"])
+
+
+def _model_limit_words(data: ModelData, group: str, keys: list[tuple]) -> str:
+    """A covenant group's tests as the model sets them, of the parts its rows ``keys`` are of
+    ('(EBITDA - tax) / debt service covenant', 'cash / debt covenant'); else :func:`limit_words`."""
+    parts = _parts(keys)
+    labels = [k.label for k in data.covenant_kinds
+              if k.group == group and not k.facility_test and (not parts or k.part in parts)]
+    return f"{' and '.join(labels)} covenant" if labels else limit_words(group)
+
+
+def _parts(keys: list[tuple]) -> set:
+    """The parts of a shared group's rows ``keys`` (liquidity's floor, fraction); empty: no parts."""
+    return {key[1] for key in keys if len(key) > 1}
 
 
 # an allocation slack weighs up to this share less than a GPU-quarter of any other slack, and the
@@ -359,6 +379,7 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
         items.append((label, amount))
     entry = {
         "group": group,
+        "limit": _model_limit_words(data, group, [key for key, _ in entries]),
         "unit": output_unit(slack.unit),
         "total": from_model_units(sum(a for _, a in items), slack.unit),
         "items": [(lbl, from_model_units(a, slack.unit)) for lbl, a in items],
@@ -408,7 +429,7 @@ def fields_to_edit(data: ModelData, group: str, keys: list[tuple]) -> str:
     """The model fields (as `fleetopt validate` and --set name them) a user edits to give a group's
     rows ``keys`` room, with the names of the sites, contracts or generations they are of."""
     if group in _COVENANT_FIELDS:
-        parts = {key[1] for key in keys if len(key) > 1}
+        parts = _parts(keys)
         fields = [field for part, field in _COVENANT_FIELDS[group] if not parts or part in parts]
         # a test on another numerator than the catalogue's (the DSCR on EBITDA less tax) has room on it too
         fields += [k.numerator_field for k, c in zip(data.covenant_kinds, CATALOGUE, strict=True)
@@ -508,7 +529,7 @@ def _lines(diagnosis: list[dict]) -> list[str]:
         span = "" if first is None else f" in {first}" if first == last else f" in {first}..{last}"
         more = " ..." if len(d["items"]) > 3 else ""
         note = f" ({d['note']})" if d.get("note") else ""
-        lines.append(f"{d['group']}{span}: {detail}{more}{note}")
+        lines.append(f"{entry_words(d)}{span}: {detail}{more}{note}")
     return lines
 
 
@@ -621,7 +642,7 @@ class CompletionProbe:
 
 def broken_words(entries: list[dict]) -> str:
     """The largest shortfalls of a probe (:meth:`CompletionProbe.broken`) in a phrase, with the other
-    side where it found one, each limit as a reader knows it (:func:`limit_words`): 'contract delivery:
+    side where it found one, each limit as a reader knows it (:func:`entry_words`): 'contract delivery:
     contract lab-a in 2026Q3 short by 584.4 GPUs; otherwise minimum cash: 2026Q3 short by $1.3M'; ''
     for none."""
     words = "; ".join(_largest(d) for d in entries[:NAMED_GROUPS])
@@ -634,4 +655,4 @@ def _largest(entry: dict) -> str:
     label, amount = max(entry["items"], key=lambda item: item[1])
     quarters = entry["quarters"]
     span = f" (in {quarters[0]}..{quarters[-1]})" if len(quarters) > 1 else ""
-    return f"{limit_words(entry['group'])}: {label} short by {_amount(amount, entry['unit'])}{span}"
+    return f"{entry_words(entry)}: {label} short by {_amount(amount, entry['unit'])}{span}"

@@ -412,15 +412,16 @@ MIN_CASH = ConstraintGroup(
     "min_cash", "§5.10", min_cash_rule, Slack("min_cash", "MUSD", words="minimum cash")
 )
 CUSTOMER_SHARE = ConstraintGroup(
-    "customer_share", "§5.12", customer_share_rule, Slack("customer_share", "MUSD", _customer)
-)
+    "customer_share", "§5.12", customer_share_rule,
+    Slack("customer_share", "MUSD", _customer, words="customer revenue share"),
+)  # fmt: skip
 CUSTOMER_YEAR_SHARE = ConstraintGroup(
     "customer_year_share", "§5.12", customer_year_share_rule,
-    Slack("customer_year_share", "MUSD", _customer_year),
+    Slack("customer_year_share", "MUSD", _customer_year, words="customer revenue share per year"),
 )  # fmt: skip
 NON_INVESTMENT_GRADE_SHARE = ConstraintGroup(
     "non_investment_grade_share", "§5.12", non_investment_grade_share_rule,
-    Slack("non_investment_grade_share", "MUSD", _year),
+    Slack("non_investment_grade_share", "MUSD", _year, words="non-investment-grade revenue share per year"),
 )  # fmt: skip
 STRESS_TAX_FLOOR = ConstraintGroup("stress_tax_floor", "§5.13", stress_tax_floor_rule)
 STRESS_TAXABLE_INCOME = ConstraintGroup("stress_taxable_income", "§5.13", stress_taxable_income_rule)

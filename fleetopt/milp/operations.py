@@ -114,7 +114,8 @@ MARKET_DEMAND = ConstraintGroup(
     "market_demand",
     "§5.5",
     market_demand_rule,
-    Slack("demand_floor", "H100-eq GPUs", _demand_in_quarter, note=DEMAND_FLOOR_NOTE),
+    Slack("demand_floor", "H100-eq GPUs", _demand_in_quarter, note=DEMAND_FLOOR_NOTE,
+          words="market demand"),
 )
 POWER = ConstraintGroup("power", "§5.6", power_rule, Slack("power", "MW", _site_in_quarter))
 BUILD_LIMIT = ConstraintGroup("build_limit", "§5.6", build_limit_rule)
@@ -122,7 +123,8 @@ LATE_POWER = ConstraintGroup(
     "late_power",
     "§5.13",
     late_power_rule,
-    Slack("late_power", "MW", _site_in_quarter_late, relaxed_first=True),
+    Slack("late_power", "MW", _site_in_quarter_late, relaxed_first=True,
+          words="power with expansion blocks late"),
 )
 GROUPS = (CONTRACT_DELIVERY, MARKET_DEMAND, POWER, BUILD_LIMIT, LATE_POWER)
 
