@@ -236,6 +236,8 @@ def test_shocked_covenants_hold_or_are_named_by_the_diagnosis():
     # 1.5 x 100,000 of debt service asks 150,000 of EBITDA a quarter: 18,600 short of 131,400
     short = {f"2026Q{q} (EBITDA / debt service)": pytest.approx(18_600.0) for q in range(1, 5)}
     assert dict(groups["robustness"]["items"]) == short
+    # its field is the requirement's, and robustness.covenants, which lets the shocked DSCR go
+    assert groups["robustness"]["note"] == "edit robustness.market_price_drop or robustness.covenants"
     line = format_diagnosis(err.value.diagnosis)[0]
     assert line.startswith("cash and covenants under the robustness shocks in 2026Q1..2026Q4: 2026Q1 "
                            "(EBITDA / debt service) short by $18.6k, "), line

@@ -19,7 +19,7 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.units import format_figure, format_gap
 from fleetopt.milp.build import SLACKS, build_model
-from fleetopt.milp.covenants import covenant_note
+from fleetopt.milp.covenants import ROBUSTNESS, covenant_note, cures_stress_covenant
 from fleetopt.milp.ef_highs import compile_model
 from fleetopt.milp.groups import Slack
 from fleetopt.milp.highs import WatchedHighs, run_highs, run_stoppable, stage
@@ -469,7 +469,8 @@ _FIELDS = {
     "customer_year_share": (None, "limits.max_customer_revenue_share_per_year"),
     "non_investment_grade_share": (None, "limits.max_non_investment_grade_share_per_year"),
     "robustness": (
-        lambda d, key: ["market_price_drop" if key[1] == "market prices" else "lose_any_customer"],
+        lambda d, key: ["market_price_drop" if key[1] == "market prices" else "lose_any_customer"]
+        + (["covenants"] if cures_stress_covenant((ROBUSTNESS.name, *key)) else []),  # a shocked covenant's
         "robustness.{0}",
     ),
     ALLOCATION.name: (lambda d, key: [GENERATIONS[key[0]]], "limits.new_gpus_per_quarter.{0}"),
