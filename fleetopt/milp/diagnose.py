@@ -55,8 +55,9 @@ class Diagnosis(list):
 def diagnose(
     data: ModelData, objective: str = "npv", time_limit=None, threads=None, purchases=None
 ) -> Diagnosis:
-    """Groups in conflict, each ``{group, unit, total, items: [(label, amount)], quarters}``,
-    with the groups relaxed instead where those are held (:class:`Diagnosis`).
+    """Groups in conflict, each ``{group, limit, unit, total, items: [(label, amount)], quarters,
+    note}`` (``limit``: the group in words, :func:`entry_words`), with the groups relaxed instead
+    where those are held (:class:`Diagnosis`).
 
     Where the relaxed model is infeasible too, the conflict lies in a hard group (cohort balances,
     facility sizes, build limits): one "hard constraints" entry says so. Where it stopped without a
