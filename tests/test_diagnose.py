@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pyomo.environ as pyo
 import pytest
-from milp_builders import base_model, data_of
+from milp_builders import base_model, data_of, late_demand_model
 
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.completion import slack_words
@@ -311,3 +311,19 @@ def test_a_liquidity_covenant_row_is_named_by_the_test_the_model_file_sets():
     said = ("cash / debt covenant in 2026Q1: 2026Q1 (cash / debt) short by $2.0M "
             "(edit finance.covenants.min_liquidity_fraction_of_debt)")
     assert format_diagnosis([entry]) == [said]
+
+
+def test_power_short_were_every_block_late_names_the_delay_and_the_site():
+    """No power online, one 1 MW block with a lead time of 2 (milp_builders.late_demand_model), a
+    signed contract for 720 GPUs of 1 kW (0.9 MW at PUE 1.25) in 2026Q3: a block started in 2026Q1
+    is online then, but planned one quarter late (robustness.power_delay_quarters: 1) in 2026Q4, so
+    2026Q3 is 0.9 MW short. The line said 'late_power in 2026Q3: site s1 in 2026Q3 (were every
+    block `robustness.power_delay_quarters` late)' and never named the site's own power."""
+    d = late_demand_model()
+    d["contracts"] = {"k": {**contract(720, "2026Q3", 1), "price_usd_per_gpu_hour": 1.0}}
+    d["robustness"] = {"power_delay_quarters": 1}
+    found = diagnose(data_of(d))
+    assert format_diagnosis(found)[0] == (
+        "power with expansion blocks late in 2026Q3: site s1 in 2026Q3 short by 0.9 MW (edit "
+        "robustness.power_delay_quarters or sites.s1.power_capacity_mw or "
+        "sites.s1.expansion.lead_time_quarters)")

@@ -454,7 +454,8 @@ _FIELDS = {
     "power": (lambda d, key: [d.sites[key[0]].name], "sites.{0}.power_capacity_mw or sites.{0}.expansion"),
     "late_power": (
         lambda d, key: [d.sites[key[0]].name],
-        "robustness.power_delay_quarters or sites.{0}.expansion.lead_time_quarters",
+        "robustness.power_delay_quarters or sites.{0}.power_capacity_mw or "
+        "sites.{0}.expansion.lead_time_quarters",
     ),
     "contract_delivery": (
         lambda d, key: [d.contracts[key[0]].name],
