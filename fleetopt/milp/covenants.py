@@ -154,6 +154,12 @@ def _test_words(data, test: str) -> str:
     return labels.get(_STRESS_TEST_KINDS.get(test, test), test)
 
 
+def covenant_words(labels: list[str]) -> str:
+    """Covenant tests, by their catalogue labels, as a reader knows the limit: 'EBITDA / debt service
+    covenant', 'liquidity and cash / debt covenant'."""
+    return f"{' and '.join(labels)} covenant"
+
+
 def _covenant_quarter(data, key) -> tuple[str, int]:
     """'2027Q3' for a covenant row ``(t,)``; '2027Q3 (cash / debt)' for a row of a shared group's part."""
     t, *part = key
@@ -201,7 +207,7 @@ for _kind in CATALOGUE:
 COVENANT_GROUPS = {
     name: ConstraintGroup(name, "§5.11", covenant_rule,
                           Slack(name, "MUSD", _covenant_quarter, note=covenant_note(kind),
-                                words=f"{kind.label} covenant"))
+                                words=covenant_words([kind.label])))
     for name, kind in _FIRST_OF_GROUP.items()
 }
 STRESS_COVENANT_GROUPS = {

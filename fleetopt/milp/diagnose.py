@@ -19,7 +19,7 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.units import format_figure, format_gap
 from fleetopt.milp.build import SLACKS, build_model
-from fleetopt.milp.covenants import ROBUSTNESS, covenant_note, cures_stress_covenant
+from fleetopt.milp.covenants import ROBUSTNESS, covenant_note, covenant_words, cures_stress_covenant
 from fleetopt.milp.ef_highs import compile_model
 from fleetopt.milp.groups import Slack
 from fleetopt.milp.highs import WatchedHighs, run_highs, run_stoppable, stage
@@ -268,7 +268,7 @@ def _model_limit_words(data: ModelData, group: str, keys: list[tuple]) -> str:
     parts = _parts(keys)
     labels = [k.label for k in data.covenant_kinds
               if k.group == group and not k.facility_test and (not parts or k.part in parts)]
-    return f"{' and '.join(labels)} covenant" if labels else limit_words(group)
+    return covenant_words(labels) if labels else limit_words(group)
 
 
 def _parts(keys: list[tuple]) -> set:
