@@ -724,6 +724,14 @@ class Comparison:
         less of, the sites summed; None where the model is not known (its SKUs' generations)."""
         return None if self.data is None else purchases_by_generation(self.data, self.purchase_diff)
 
+    def purchases_by_generation_shown(self) -> pd.DataFrame | None:
+        """:meth:`purchases_by_generation` where the terminal and the HTML report show it; None where
+        they do not: a what-if (one plan on both sides), no purchase differences (the table by SKU
+        and site says so) or the SKUs' generations not known."""
+        if self.what_if or self.purchase_diff.empty:
+            return None
+        return self.purchases_by_generation()
+
     def peak_mw_by_site(self) -> pd.DataFrame:
         """The most MW each plan draws at each site in any quarter (plan x site), for the terminal's
         table and the HTML page."""

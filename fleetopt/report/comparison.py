@@ -211,8 +211,8 @@ def _purchases_section(comp: Comparison) -> str:
 
 
 def _by_generation(comp: Comparison) -> str:
-    summed = comp.purchases_by_generation()
-    if summed is None or comp.purchase_diff.empty:  # nothing to sum: the next table says so
+    summed = comp.purchases_by_generation_shown()
+    if summed is None:
         return ""
     keys = ("plan", "quarter", "generation")
     head = "".join(f"<th class=text>{escape(COLUMN_HEADERS[k])}</th>" for k in keys) + "<th>GPUs</th>"

@@ -107,8 +107,8 @@ def comparison_tables(result) -> list:
         "figure", [*labels, *result.difference_headers()], rows, "better",
     )  # fmt: skip
     out = [figures]
-    summed = result.purchases_by_generation()
-    if summed is not None and not result.purchase_diff.empty and not result.what_if:
+    summed = result.purchases_by_generation_shown()
+    if summed is not None:
         out.append(_purchases_by_generation(labels[0], summed))
     diffs = result.purchase_diff
     purchases = Table(title=f"purchases against {labels[0]} by SKU and site (GPUs, + more / - fewer)")
