@@ -117,9 +117,10 @@ def check_bounds(model: str, arch: str, report: dict, idle: bool) -> None:
     assert report["stack"] <= MAX_STACK_BYTES, (model, arch, report)
 
 
-def model_source(model: str, idle: bool = False, prepaid: int = 1) -> str:
+def model_source(model: str, idle: bool = False, prepaid_count: int = 1) -> str:
     _, data = api.load(model)
-    return kernel_source(dataclasses.replace(KernelShape.of_model(data, prepaid=prepaid), idle=idle))
+    shape = KernelShape.of_model(data, prepaid_count=prepaid_count)
+    return kernel_source(dataclasses.replace(shape, idle=idle))
 
 
 # ---------------------------------------------------------------- nvcc
@@ -176,7 +177,7 @@ def test_kernel_for_plans_prepaying_three_facilities_compiles(tmp_path):
     registers, a 64-byte frame, 104 / 128 bytes of spill stores / loads (48 / 48 with one facility),
     on sm_100 168 registers, 16 bytes, 20 / 28 (0 / 0), nvcc 13.0.88, 2026-12-06."""
     for arch in architectures():
-        report = compile_report(model_source("neocloud", prepaid=3), arch, tmp_path)
+        report = compile_report(model_source("neocloud", prepaid_count=3), arch, tmp_path)
         print(f"\nneocloud {arch}, 3 facilities prepaid: {report}")
         assert report["stack"] <= MAX_STACK_BYTES, (arch, report)
 
@@ -292,7 +293,7 @@ def test_nvrtc_compiles_the_kernel_for_plans_prepaying_three_facilities():
     """NVRTC, as CuPy calls it, compiles the default model's kernel for plans prepaying 3 facilities
     (test_kernel_for_plans_prepaying_three_facilities_compiles) with no warning, exported under
     KERNEL_NAME, its frame within MAX_STACK_BYTES."""
-    source = model_source("neocloud", prepaid=3)
+    source = model_source("neocloud", prepaid_count=3)
     for arch in nvrtc().architectures():
         cubin, log = nvrtc().compile(source, (*CUPY_NVRTC_OPTIONS, f"-arch={arch}", "--ptxas-options=-v"))
         assert cubin is not None and "warning" not in log, f"NVRTC {nvrtc().version()} {arch}: {log[-4000:]}"

@@ -140,14 +140,15 @@ class KernelShape:
                    forgone, consts.cash_covering_debt_cures)  # fmt: skip
 
     @classmethod
-    def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False, prepaid: int = 1) -> KernelShape:
+    def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False,
+                 prepaid_count: int = 1) -> KernelShape:
         """The shape of ``data`` (a ModelData) for plans with ``B`` power-block groups that prepay
-        its first ``prepaid`` facilities before the last quarter: for compile checks, which need
-        no plans."""
+        its first ``prepaid_count`` facilities before the last quarter (:attr:`prepaid`, those
+        facilities): for compile checks, which need no plans."""
         consts = SimulationConstants.from_data(data)
         K = len(data.contracts)
         cuts = consts.policy.cut_prepayments and bool(data.facilities)
-        slots = tuple(range(min(len(data.facilities), prepaid))) if cuts else ()
+        slots = tuple(range(min(len(data.facilities), prepaid_count))) if cuts else ()
         # the order rule at its largest: as many GPU-backed facilities as the kernel tracks
         backed = [f for f, facility in enumerate(data.facilities) if facility.max_ltv is not None]
         forgone = tuple(backed[:MAX_FORGONE_FACILITIES]) if consts.policy.defer_orders else ()
