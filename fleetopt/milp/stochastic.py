@@ -14,6 +14,7 @@ maps the evaluator's scenarios onto them).
 
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass, field
 
@@ -259,7 +260,7 @@ def _add_owing_nothing(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     def repayment_cure(m, *key):
         owes = owed(m, data, key)
-        if owes is None or isinstance(owes, int):
+        if isinstance(owes, Unowed):  # nothing a copy could repay
             return pyo.Constraint.Skip
         return owes <= _cure(m, key) + m.ratio_cured[key]
 
@@ -285,22 +286,32 @@ def _cure(m: pyo.Block, key: tuple) -> pyo.Var:
     return m.slack[slack_index(key[0], _row_index(key))]
 
 
+class Unowed(enum.Enum):
+    """:func:`owed` where it is no quantity of the copy's: where nothing can be owed, or where an
+    opening balance is, which no copy can repay."""
+
+    NOTHING = "nothing can be owed"
+    OPENING_BALANCE = "an opening balance is owed"
+
+
 def owed(m: pyo.Block, data: ModelData, key: tuple):
     """What a copy owes that the covenant row on debt ``key`` (a key of ``m.UNTESTED``) tests (MUSD):
     the quantity whose absence means no lender tests the row's kind, as the model tests it (its
     ``applies_when``, §5.11). One held at the end of the row's quarter is that quantity: the debt, or
     with ``leverage_numerator: net_debt`` the debt less the cash (a stress row's: less the cash its
     income shock leaves, §5.13). Debt service and interest, flows, are paid on the balances at the
-    start of every quarter of the EBITDA period: their sum (0 where none can be owed); None where an
-    opening balance is owed then, which no copy can repay."""
+    start of every quarter of the EBITDA period: their sum; :attr:`Unowed.NOTHING` where none can be
+    owed (no facility, or no quarter before), :attr:`Unowed.OPENING_BALANCE` where an opening balance
+    is owed then."""
     group, t = key[0], key[-1]
     when = data.covenant_kinds[CATALOGUE.index(DEBT_KINDS[group])].applies_when
     if when not in FLOWS:
         return end_of_quarter(m, when, t, key[1] if len(key) == 3 else None)
     starts = range(max(0, t - data.covenant_window + 1), t + 1)
     if 0 in starts and any(fac.opening_usd > 0 for fac in data.facilities):
-        return None
-    return sum(m.balance[f, q - 1] for q in starts if q > 0 for f in m.F)
+        return Unowed.OPENING_BALANCE
+    balances = [m.balance[f, q - 1] for q in starts if q > 0 for f in m.F]
+    return sum(balances) if balances else Unowed.NOTHING
 
 
 def owe_nothing(m: pyo.Block, data: ModelData) -> tuple[list, list]:
@@ -316,9 +327,9 @@ def owe_nothing(m: pyo.Block, data: ModelData) -> tuple[list, list]:
     tolerance = to_model_units(TOLERANCE_USD)
     for key in m.UNTESTED:  # each group on debt is tested once a quarter (no part), by case if stressed
         owes, cure = owed(m, data, key), _cure(m, key)
-        if owes is None or not m.untested[key].fixed:
+        if owes is Unowed.OPENING_BALANCE or not m.untested[key].fixed:
             continue
-        owes = pyo.value(owes)
+        owes = 0.0 if owes is Unowed.NOTHING else pyo.value(owes)
         met_by_cash = owes < -tolerance and _shortfall(m, key) >= -tolerance
         if owes <= tolerance and ((cure.value or 0.0) > tolerance or met_by_cash):
             for var in (cure, m.ratio_cured[key]):
