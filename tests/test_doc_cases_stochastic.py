@@ -344,7 +344,8 @@ def test_a_covenant_cure_costs_eleven_per_usd_short_undiscounted():
     ]
     row = s["scenarios"][0]
     assert row["slacks"] == {
-        "dscr_covenant": {"amount": pytest.approx(1_451_868.83, abs=0.01), "unit": "USD"}
+        "dscr_covenant": {"amount": pytest.approx(1_451_868.83, abs=0.01), "unit": "USD",
+                          "limit": "EBITDA / debt service covenant"}
     }
     assert (row["covenant_cure"], row["cash_rescue"], row["emergency_equity_usd"]) == (True, False, 0.0)
     assert (row["npv_usd"], row["value_usd"]) == (

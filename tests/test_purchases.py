@@ -543,6 +543,31 @@ def test_rescue_completes_purchases_that_break_a_covenant_and_says_what_they_bre
     assert not evaluation.metrics["forecast_within_limits"].iloc[0]
 
 
+def test_a_rescue_names_the_models_own_covenant_as_the_diagnosis_does(here):
+    """tiny's DSCR tested on EBITDA less tax (finance.covenants.dscr_cash_flow): the same 1,000 B200
+    break it, and the rescue's cure read "EBITDA / debt service covenant $3.0M short", the
+    catalogue's words, where the statements' warning and the diagnosis say "(EBITDA - tax) / debt
+    service". summary.json keeps each relaxed group's words (``limit``) beside its amount, and the
+    terminal reads them; a summary written before, with none, reads the group's words."""
+    from fleetopt.milp.completion import completion_facts
+
+    write(here / "p.csv", "2026Q3,B200,texas,1000")
+    less_tax = ["--set", "finance.covenants.dscr_cash_flow=ebitda_less_tax"]
+    code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--rescue", *less_tax, "--out", "R")
+    assert code == 0, err
+    rescue = json.loads((here / "R" / "summary.json").read_text())["completion"]["rescue"]
+    ((group, cure),) = rescue["slacks"].items()
+    assert (group, cure["limit"]) == ("dscr_covenant", "(EBITDA - tax) / debt service covenant")
+
+    def completed_by() -> str:  # the terminal's and the report's row
+        facts = completion_facts({"method": "rescue", "rescue": rescue})
+        return next(words for label, words, _ in facts if label == "plan completed by")
+
+    assert "emergency equity $0, (EBITDA - tax) / debt service covenant $" in completed_by()
+    del cure["limit"]  # a summary.json written before the words were kept
+    assert "emergency equity $0, EBITDA / debt service covenant $" in completed_by()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [(["--rescue"], "--rescue cannot apply without --purchases"),

@@ -7,13 +7,14 @@ report."""
 from __future__ import annotations
 
 from fleetopt.core.units import format_usd
-from fleetopt.milp.diagnose import limit_words
+from fleetopt.milp.diagnose import entry_words
 
 
 def slack_words(slacks: dict) -> list[str]:
-    """Each relaxed group in words (:func:`limit_words`) with its amount in its unit: 'EBITDA / debt
-    service covenant $876,000 short', 'power 2 MW short'."""
-    return [f"{limit_words(group)} {_amount(entry['amount'], entry['unit'])} short"
+    """Each relaxed group in words, the model's own covenant as its ``limit`` names it
+    (:func:`entry_words`; a run written before it kept one: the group's words), with its amount in
+    its unit: '(EBITDA - tax) / debt service covenant $876,000 short', 'power 2 MW short'."""
+    return [f"{entry_words({**entry, 'group': group})} {_amount(entry['amount'], entry['unit'])} short"
             for group, entry in slacks.items()]  # fmt: skip
 
 

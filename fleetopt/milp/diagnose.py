@@ -262,7 +262,7 @@ def entry_words(entry: dict) -> str:
     return entry.get("limit") or limit_words(entry["group"])
 
 
-def _model_limit_words(data: ModelData, group: str, keys: list[tuple]) -> str:
+def model_limit_words(data: ModelData, group: str, keys: list[tuple]) -> str:
     """A covenant group's tests as the model sets them, of the parts its rows ``keys`` are of
     ('(EBITDA - tax) / debt service covenant', 'cash / debt covenant'); else :func:`limit_words`."""
     parts = _parts(keys)
@@ -380,7 +380,7 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
         items.append((label, amount))
     entry = {
         "group": group,
-        "limit": _model_limit_words(data, group, [key for key, _ in entries]),
+        "limit": model_limit_words(data, group, [key for key, _ in entries]),
         "unit": output_unit(slack.unit),
         "total": from_model_units(sum(a for _, a in items), slack.unit),
         "items": [(lbl, from_model_units(a, slack.unit)) for lbl, a in items],

@@ -30,6 +30,7 @@ from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.covenants import STRESS_KINDS, cures_stress_covenant, end_of_quarter, slack_index
+from fleetopt.milp.diagnose import model_limit_words
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
 from fleetopt.milp.finance import equity_npv, tie_breaks
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, gap_to_bound, model_size, stops_kept
@@ -623,7 +624,8 @@ def summed_unit(unit: str) -> str:
 def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
     """A solved scenario model's figures (USD): its value, NPV, the rescue it needed (the slacks of
     each group it relaxed, summed over the group's quarters: USD, MW-quarters or GPU-quarters,
-    :func:`summed_unit`) and what kind: ``cash_rescue``
+    :func:`summed_unit`, with the limit's words as the diagnosis gives them, the model's own
+    covenant: :func:`~fleetopt.milp.diagnose.model_limit_words`) and what kind: ``cash_rescue``
     (emergency equity: cash short after the revolver, the evaluator's liquidity default),
     ``covenant_cure`` (a covenant or borrowing-base slack, or a stress covenant row's: the evaluator's
     breach, :func:`cures_covenant`), ``relaxed`` (any other slack: power, contract delivery, demand
@@ -632,7 +634,8 @@ def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
     T = data.T
     equity = sum(pyo.value(blk.rescue_equity[t]) for t in range(T)) * MUSD
     revolver = max(pyo.value(blk.revolver_balance[t]) for t in range(T)) * MUSD
-    slacks = {}  # group -> {"amount", "unit"}: the group's relaxation summed over its quarters
+    slacks = {}  # group -> {"amount", "unit", "limit"}: the group's relaxation summed over its quarters
+    keys = {}  # group -> its rows relaxed, whose parts the limit's words name
     cures = set()  # whether each slack used cures a covenant (cures_covenant)
     for idx in blk.SLACK:
         value = blk.slack[idx].value or 0.0
@@ -641,6 +644,9 @@ def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
             unit = SLACKS[idx[0]].unit
             entry = slacks.setdefault(idx[0], {"amount": 0.0, "unit": summed_unit(unit)})
             entry["amount"] += from_model_units(value, unit)
+            keys.setdefault(idx[0], []).append(idx[1:])
+    for group, entry in slacks.items():  # as the diagnosis names it: the model's own covenant
+        entry["limit"] = model_limit_words(data, group, keys[group])
     return {
         "scenario": sc.name,
         "probability": sc.probability,
