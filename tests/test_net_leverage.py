@@ -166,4 +166,4 @@ def test_the_robustness_row_nets_the_shocked_cash():
         solve(data_of(d), mip_gap=1e-9)
     [group] = err.value.diagnosis
     assert group["group"] == "robustness"
-    assert group["items"] == [("2026Q1 (leverage)", pytest.approx(10_300.0))]
+    assert group["items"] == [("2026Q1 (net debt / annualised EBITDA)", pytest.approx(10_300.0))]

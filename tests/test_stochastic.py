@@ -1598,7 +1598,8 @@ def test_a_scenario_whose_block_is_late_delivers_short_rather_than_run_on_power_
     (row,) = solve(ef).scenarios
     assert row["npv_usd"] == pytest.approx(npv, abs=1e-4)
     assert row["value_usd"] == pytest.approx(value, abs=1e-3)
-    assert row["slacks"] == {"contract_delivery": {"amount": pytest.approx(1.0), "unit": "GPU-quarters"}}
+    delivery = {"amount": pytest.approx(1.0), "unit": "GPU-quarters", "limit": "contract delivery"}
+    assert row["slacks"] == {"contract_delivery": delivery}
     block = ef.block(0)
     assert pyo_value(block.in_service[1, 0, 0, 0]) == pytest.approx(0.0, abs=1e-9)
     assert [pyo_value(block.idle_unpowered[0, t]) for t in (0, 1)] == pytest.approx([idle * 0.001, 0.0])
