@@ -1143,3 +1143,44 @@ def test_a_covenants_limit_is_written_in_the_same_words_wherever_it_is_shown():
     assert tests["liquidity_fraction"].describe() == "cash / debt >= 12.5%"
     assert limit_words(tests["liquidity_fraction"]) == "minimum 12.5%"
     assert tests["liquidity"].describe() == "liquidity >= $25.0M"
+
+
+def _notes_of(d: dict) -> list[str]:
+    """The warnings loading model ``d`` gives, without their "source:line: " start."""
+    import warnings
+
+    from fleetopt.errors import FleetoptWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FleetoptWarning)
+        data_of(d)
+    return [str(w.message).split(": ", 1)[1] for w in caught if issubclass(w.category, FleetoptWarning)]
+
+
+@pytest.mark.parametrize(("choice", "chosen", "threshold"), [
+    ("leverage_numerator", "net_debt", "max_debt_to_ebitda"),
+    ("dscr_cash_flow", "ebitda_less_tax", "min_dscr"),
+])  # fmt: skip
+def test_a_numerator_chosen_for_a_threshold_not_set_is_said(choice, chosen, threshold):
+    """Net leverage or the DSCR on EBITDA less tax chosen without its threshold tests nothing: the
+    model loads with a note naming the setting and the threshold it needs; with the threshold, none."""
+    d = tiny_model()
+    d["finance"]["covenants"] |= {choice: chosen, threshold: None}
+    notes = [n for n in _notes_of(d) if n.startswith("finance.covenants")]
+    assert notes == [f"finance.covenants.{choice}: {chosen} is the numerator of {threshold}, which this "
+                     f"block does not set, so it changes nothing; set {threshold} or drop {choice}"]
+    d["finance"]["covenants"][threshold] = 2.0
+    assert not [n for n in _notes_of(d) if n.startswith("finance.covenants")]
+
+
+def test_cash_covering_debt_with_no_covenant_to_breach_is_said():
+    """cash_covering_debt_cures cures breaches: with no threshold set and no facility's borrowing base
+    there is none, and the model says so; a facility's max_ltv gives it a test to act on."""
+    d = tiny_model()
+    d["finance"]["covenants"] = {"test_from": "2026Q4", "cash_covering_debt_cures": True}
+    d["finance"]["facilities"]["gpu-term-loan"].pop("max_ltv")
+    notes = [n for n in _notes_of(d) if n.startswith("finance.covenants")]
+    assert len(notes) == 1 and notes[0].startswith(
+        "finance.covenants.cash_covering_debt_cures: true changes nothing: the model tests no covenant")
+    d["finance"]["facilities"]["gpu-term-loan"]["max_ltv"] = 0.7
+    assert not [n for n in _notes_of(d) if n.startswith("finance.covenants")]

@@ -39,7 +39,7 @@ import numpy as np
 from fleetopt.core.arrays import reusing
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.units import format_percent, format_rate, format_usd
-from fleetopt.schema.finance import DEFAULT_EQUITY_CURES
+from fleetopt.schema.finance import DEFAULT_EQUITY_CURES, NUMERATOR_CHOICES
 
 QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_required", "collateral",
               "ebitda_less_tax", "net_debt")  # fmt: skip
@@ -76,9 +76,7 @@ class CovenantKind:
     # the borrowing base: set by the facilities' `max_ltv` (threshold 1, tested in every quarter),
     # held in the MILP by its own rule (formulation §5.9), not by the covenant rows
     facility_test: bool = False
-    # the field of `finance.covenants` that chooses the numerator, a quantity (None: the numerator is
-    # fixed), and the label the kind has on each other numerator it may choose
-    numerator_field: str | None = None
+    # the label the kind has on each other numerator its `numerator_field` may choose
     numerator_labels: tuple[tuple[str, str], ...] = ()
 
     def __eq__(self, other: object) -> bool:
@@ -86,6 +84,12 @@ class CovenantKind:
 
     def __hash__(self) -> int:
         return hash(self.name)
+
+    @property
+    def numerator_field(self) -> str | None:
+        """The field of ``finance.covenants`` that chooses the numerator, a quantity (None: the
+        numerator is fixed): the schema's ``NUMERATOR_CHOICES``, which its notes read too."""
+        return NUMERATOR_CHOICES.get(self.field) if self.field else None
 
     def tested_on(self, covenants: Any) -> CovenantKind:
         """The kind as a model's ``finance.covenants`` block tests it: on the numerator its
@@ -131,13 +135,12 @@ CATALOGUE: tuple[CovenantKind, ...] = (
     CovenantKind(
         "leverage", "max_debt_to_ebitda", "max", "debt", "ebitda", scale=QUARTERS_PER_YEAR,
         applies_when="debt", needs_debt=True, ratio_line="debt_to_ebitda", group="leverage_covenant",
-        label="debt / annualised EBITDA", numerator_field="leverage_numerator",
+        label="debt / annualised EBITDA",
         numerator_labels=(("net_debt", "net debt / annualised EBITDA"),),
     ),
     CovenantKind(
         "dscr", "min_dscr", "min", "ebitda", "debt_service", applies_when="debt_service",
         needs_debt=True, ratio_line="dscr", group="dscr_covenant", label="EBITDA / debt service",
-        numerator_field="dscr_cash_flow",
         numerator_labels=(("ebitda_less_tax", "(EBITDA - tax) / debt service"),),
     ),
     CovenantKind(

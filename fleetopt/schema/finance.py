@@ -114,6 +114,9 @@ COVENANT_THRESHOLDS = (
     "min_liquidity_fraction_of_debt",
 )
 CovenantField = Literal[COVENANT_THRESHOLDS]
+# the field of `Covenants` that chooses a threshold's numerator, by that threshold
+# (core.covenants.CovenantKind.numerator_field reads it): with the threshold unset it chooses nothing
+NUMERATOR_CHOICES = {"max_debt_to_ebitda": "leverage_numerator", "min_dscr": "dscr_cash_flow"}
 
 # the owners' cure rights where a model sets none (its borrowing base tested without a covenants
 # block too): five over the term, as the credit agreements docs/calibration.md quotes allow
@@ -182,6 +185,27 @@ class Covenants(StrictModel):
             )
         return self
 
+    def idle_setting_notes(self, secured: bool) -> list[tuple[tuple[str, ...], str]]:
+        """Each setting changed from its default that has no test to act on: a numerator chosen for a
+        threshold the block does not set, and cash covering debt curing a breach where nothing is
+        tested (no threshold and, ``secured`` false, no facility's borrowing base)."""
+        notes = []
+        for threshold, choice in NUMERATOR_CHOICES.items():
+            chosen = getattr(self, choice)
+            if getattr(self, threshold) is None and chosen != Covenants.model_fields[choice].default:
+                notes.append((("finance", "covenants", choice), (
+                    f"{chosen} is the numerator of {threshold}, which this block does not set, so it "
+                    f"changes nothing; set {threshold} or drop {choice}"
+                )))
+        tests_nothing = not secured and all(getattr(self, t) is None for t in COVENANT_THRESHOLDS)
+        if self.cash_covering_debt_cures and tests_nothing:
+            notes.append((("finance", "covenants", "cash_covering_debt_cures"), (
+                "true changes nothing: the model tests no covenant (no threshold in this block, no "
+                "facility with a max_ltv), so there is no breach to cure; set a threshold such as "
+                "min_dscr or drop cash_covering_debt_cures"
+            )))
+        return notes
+
 
 class Revolver(StrictModel):
     """An emergency revolving facility drawn only when cash would fall below the minimum.
@@ -231,6 +255,12 @@ class Finance(StrictModel):
     the first profits are offset against them (needs `tax_loss_carry_forward: true`). Default 0."""
     revolver: Revolver | None = None
     """Emergency liquidity used by the scenario evaluator."""
+
+    def covenant_notes(self) -> list[tuple[tuple[str, ...], str]]:
+        """The covenants block's settings that act on nothing (:meth:`Covenants.idle_setting_notes`)."""
+        if self.covenants is None:
+            return []
+        return self.covenants.idle_setting_notes(any(f.max_ltv for f in self.facilities.values()))
 
     @model_validator(mode="after")
     def _opening_losses_carried(self) -> Finance:

@@ -399,7 +399,8 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                     f"quarter {label} is after the horizon ends ({quarter_label(last)}): the step is not used"
                 )))  # fmt: skip
     return (notes + fleet_power_notes(model) + magnitude_notes(model) + allocation_notes(model)
-            + customer_case_notes(model) + slip_notes(model) + model.risk.price_impact_notes())
+            + customer_case_notes(model) + slip_notes(model) + model.risk.price_impact_notes()
+            + model.finance.covenant_notes())
 
 
 def never_slipping(model: PlanningModel) -> list[str]:
