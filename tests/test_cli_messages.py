@@ -227,6 +227,31 @@ def test_an_evaluation_of_an_edited_solve_says_its_model_was_edited(here):
     assert copied.replace(" ", "") in shown_row(out, "model"), out
 
 
+def test_a_solve_and_a_sweep_of_an_edited_solves_model_say_it_was_edited(here):
+    """A solve or sweep whose model file is a --set solve's model.yaml (the model as that solve changed
+    it) was listed as plain "tiny", as the unedited model's runs are: each records the changes its
+    copy carries, as an evaluation does, its own --set after them; a notebook's load carries them too."""
+    assert run_cli("solve", "tiny", "--set", "horizon.discount_rate_annual=0.12", "--out", "S")[0] == 0
+    copy = str(here / "S" / "model.yaml")
+    for out, more in (("S2", ()), ("S3", ("--set", "horizon.quarters=6"))):
+        code, said, err = run_cli("solve", copy, *more, "--out", out)
+        assert code == 0, err
+        assert "horizon.discount_rate_annual = 0.12" in said.splitlines()[0], said
+    code, _, err = run_cli("sweep", copy, "--candidates", "1", "--scenarios", "4", "--out", "W")
+    assert code == 0, err
+    before = [{"path": "horizon.discount_rate_annual", "value": 0.12}]
+    for out in ("S2", "S3", "W"):
+        summary = json.loads((here / out / "summary.json").read_text())
+        assert summary["model_source_changes"] == before, (out, summary)
+    copied = "tiny (edited: horizon.discount_rate_annual, as the run it was copied from"
+    shown = {record.id: record.model_shown() for record in api.runs()}  # `fleetopt runs`' model column
+    assert shown == {1: "tiny (edited: horizon.discount_rate_annual)", 2: f"{copied})",
+                     3: f"{copied}; horizon.quarters, for this run)", 4: f"{copied})"}, shown
+    assert api.load(copy)[0].source_changes == (("horizon.discount_rate_annual", 0.12),)
+    # a notebook's cell: "Model: tiny, as changed for the run it was copied from: ..."
+    assert "Model: tiny, as changed for the run it was copied from: " in api.solve(copy)._repr_markdown_()
+
+
 def test_a_comparison_csv_writes_a_label_that_reads_as_a_formula_as_text(here):
     """`compare --format csv` wrote labels and folders as given: a plan labelled "=cmd|x" or
     "@SUM(1)" ran as a formula when a finance team opened the file in Excel. A text cell beginning

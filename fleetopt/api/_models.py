@@ -9,9 +9,10 @@ from typing import Any
 from fleetopt.core.data import ModelData
 from fleetopt.core.data import load as _load
 from fleetopt.errors import InputError
+from fleetopt.evaluate.sources import with_run_changes
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.edit import edited_model
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel, load_model
 
 ModelArg = str | Path | LoadedModel | tuple | None
 """A model: a model file's path, a bundled model's name ("tiny", "lab", "neocloud"), None (the
@@ -25,15 +26,21 @@ def _is_loaded_pair(model) -> bool:
 
 
 def _loadable(model):
-    """``model`` as :func:`load` takes it (see :data:`ModelArg`); anything else is refused by name."""
+    """``model`` as :func:`load` takes it (see :data:`ModelArg`), a file read (None stays None: the
+    default model, or the plans' own); anything else is refused by name. A run's model.yaml is the
+    model as that run changed it, which its text does not say: it carries those changes
+    (:func:`with_run_changes`), which the runs made from it record."""
     if _is_loaded_pair(model):
         model[0].check_text()
         return model[0]
     if isinstance(model, LoadedModel):
         model.check_text()
+        return with_run_changes(model)
     if isinstance(model, (str, Path)) and not str(model).strip():
         raise InputError("model is empty: give a model file path, a bundled model name or None (the default)")
-    if model is None or isinstance(model, (str, Path, LoadedModel)):
+    if isinstance(model, (str, Path)):
+        return with_run_changes(load_model(model))
+    if model is None:
         return model
     raise InputError(
         "model must be a model file path, a bundled model name, None (the default model), a LoadedModel "

@@ -38,7 +38,6 @@ from fleetopt.runs.folder import (
 )
 from fleetopt.runs.limits import DEFAULT_SCREEN
 from fleetopt.schema.loading import (
-    MODEL_CHANGES,
     LoadedModel,
 )
 from fleetopt.stochastic.run import (
@@ -223,9 +222,8 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         "fleetopt_version": __version__,
         "kind": "solve",
         "model_name": loaded.model.name,
-        "model_source": loaded.model_source,
+        **loaded.origin_record,
         "model_hash": loaded.content_hash,
-        MODEL_CHANGES: loaded.changes_record,
         "status": result.status,
         "objective": result.objective_kind,
         "objective_usd": result.objective_usd,
@@ -443,9 +441,8 @@ def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
         "fleetopt_version": __version__,
         "kind": "stochastic",
         "model_name": loaded.model.name,
-        "model_source": loaded.model_source,
+        **loaded.origin_record,
         "model_hash": loaded.content_hash,
-        MODEL_CHANGES: loaded.changes_record,
         **result.summary(),
         "plan": _written_headline(result.headline(), "npv"),
     }

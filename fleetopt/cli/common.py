@@ -49,6 +49,7 @@ from fleetopt.evaluate.engine import AUTO_C_BUILD_PAIR_QUARTERS
 from fleetopt.evaluate.jobfolder import EXECUTORS
 from fleetopt.evaluate.jobs import WorkerLost
 from fleetopt.evaluate.metrics import EVALUATION_RANK_COLUMNS, RANK_COLUMNS
+from fleetopt.evaluate.sources import with_run_changes
 from fleetopt.milp.build import OBJECTIVES
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.highs import STOCHASTIC_MIP_GAP
@@ -542,13 +543,14 @@ ChangesOption = Annotated[
 def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedModel:
     """The model ``model`` with each ``--set PATH=VALUE`` of ``changes`` made in order
     (:func:`fleetopt.api.edit`); the file's own warnings are those of the model as changed (a field
-    the changes mend is not warned of, and none twice)."""
+    the changes mend is not warned of, and none twice). A run's model.yaml carries the changes that run
+    made (:func:`with_run_changes`), before those of ``changes``."""
     if not changes:
-        return load_model(model)
+        return with_run_changes(load_model(model))
     fields = parsed_changes(changes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FleetoptWarning)
-        loaded = load_model(model)
+        loaded = with_run_changes(load_model(model))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FleetoptWarning)
         try:

@@ -57,8 +57,6 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.loading import (
-    MODEL_CHANGES,
-    MODEL_SOURCE_CHANGES,
     LoadedModel,
     bundled_model_names,
     changed_model_line,
@@ -262,9 +260,7 @@ def prepare_evaluation(
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": source.sha256,
         "model_hash": loaded.content_hash,
-        "model_source": loaded.model_source,  # read from at the start: a resume reads the folder's copy
-        MODEL_CHANGES: loaded.changes_record,  # and these, which its model.yaml does not say
-        MODEL_SOURCE_CHANGES: loaded.source_changes_record,
+        **loaded.origin_record,  # read at the start: a resume reads the folder's copy, and these
         "n_scenarios": n,
         "seed": seed,
         "deterministic": deterministic,
@@ -588,10 +584,8 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "fleetopt_version": __version__,
         "kind": "evaluate",
         "model_name": loaded.model.name,
-        "model_source": loaded.model_source,
+        **loaded.origin_record,
         "model_hash": loaded.content_hash,
-        MODEL_CHANGES: loaded.changes_record,
-        MODEL_SOURCE_CHANGES: loaded.source_changes_record,
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": source.sha256,  # the report checks the plans it shows are these
         "plans_model_hash": source.model_hash,

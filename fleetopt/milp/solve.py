@@ -128,7 +128,8 @@ class SolveResult:
         status = format_solver_status(self.status, self.gap)
         status += "" if format_gap(self.gap) in status else f", gap {format_gap(self.gap)}"
         title = f"**Solve of {markdown_text(self.data.name)}** ({self.objective_kind} objective): {status}"
-        changed = changed_model_line(self.data.name, self.loaded.changes if self.loaded else None)
+        loaded = self.loaded
+        changed = changed_model_line(self.data.name, loaded.changes, loaded.source_changes) if loaded else ""
         after = ("Next: .headline_frame() (every figure, with its unit), .plan_frame(), .statements_frame(), "
                  ".debt_frame()")
         changed_lines = [markdown_text(changed), ""] if changed else []  # a paragraph of its own

@@ -141,6 +141,14 @@ class LoadedModel:
         return _changes_record(self.source_changes)
 
     @property
+    def origin_record(self) -> dict:
+        """Where the model came from, as a run's summary.json and job.json keep it: ``model_source``
+        (:attr:`model_source`), ``model_changes`` (:attr:`changes_record`) and
+        ``model_source_changes`` (:attr:`source_changes_record`), which its model.yaml does not say."""
+        return {"model_source": self.model_source, MODEL_CHANGES: self.changes_record,
+                MODEL_SOURCE_CHANGES: self.source_changes_record}  # fmt: skip
+
+    @property
     def content_hash(self) -> str:
         """The first 16 hex digits of the SHA-256 of the model's text, by which run folders, plan
         files and the registry name the model a run used."""

@@ -75,7 +75,6 @@ from fleetopt.runs.files import json_kind, read_json, signals_deferred
 from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import (
-    MODEL_CHANGES,
     LoadedModel,
     changed_model_line,
     quoting_json,
@@ -170,8 +169,7 @@ def prepare_sweep(
     settings = {
         "kind": "sweep",
         "model_hash": loaded.content_hash,
-        "model_source": loaded.model_source,  # read from at the start: a resume reads the folder's copy
-        MODEL_CHANGES: loaded.changes_record,  # and these, which its model.yaml does not say
+        **loaded.origin_record,  # read at the start: a resume reads the folder's copy, and these
         "candidates": candidates,
         "mip_gap": mip_gap,
         "time_limit": time_limit,
@@ -1124,7 +1122,7 @@ class SweepResult:
         )
 
     def _repr_html_(self) -> str:  # a notebook's cell: the fields changed, the candidates, why the pick
-        changed = changed_model_line(self.data.name, self.loaded.changes)
+        changed = changed_model_line(self.data.name, self.loaded.changes, self.loaded.source_changes)
         said = f"<p>{html_text(changed)}</p>" if changed else ""
         return said + key_figures_html(self.metrics, repr(self)) + f"<p>{html_text(self.why())}</p>"
 
@@ -1135,7 +1133,7 @@ class SweepResult:
         n = f"{counted(self.evaluation.n_scenarios, 'scenario')}, seed {self.evaluation.seed}"
         title = (f"**Sweep of {markdown_text(self.data.name)}**: {counted(len(self._metrics), 'candidate')} "
                  f"evaluated on {n}")  # fmt: skip
-        changed = changed_model_line(self.data.name, self.loaded.changes)
+        changed = changed_model_line(self.data.name, self.loaded.changes, self.loaded.source_changes)
         pick = f"**Recommended: {markdown_text(self.recommended['plan'])}.** {markdown_text(self.why())}"
         table = markdown_table(key_figures_frame(self.metrics))
         after = ("Next: .metrics, .why(); a candidate's .plan_frame(label), .statements_frame(label), "
@@ -1456,9 +1454,8 @@ class SweepResult:
             "fleetopt_version": __version__,
             "kind": "sweep",
             "model_name": self.loaded.model.name,
-            "model_source": self.loaded.model_source,
+            **self.loaded.origin_record,
             "model_hash": self.loaded.content_hash,
-            MODEL_CHANGES: self.loaded.changes_record,
             "n_scenarios": self.evaluation.n_scenarios,
             "seed": self.evaluation.seed,
             "backend": self.evaluation.backend,
