@@ -1173,6 +1173,25 @@ def test_a_numerator_chosen_for_a_threshold_not_set_is_said(choice, chosen, thre
     assert not [n for n in _notes_of(d) if n.startswith("finance.covenants")]
 
 
+@pytest.mark.parametrize(("name", "value", "shown"), [
+    ("equity_cures", 2, "2"),
+    ("ebitda_period", "trailing_four_quarters", "trailing_four_quarters"),
+])  # fmt: skip
+def test_how_covenants_are_tested_with_no_covenant_to_test_is_said(name, value, shown):
+    """The cures allowed and the EBITDA period act only on a covenant tested: with no threshold set
+    and no facility's borrowing base, a change to either says it changes nothing; at its default, or
+    with a threshold set, nothing is said."""
+    d = tiny_model()
+    d["finance"]["covenants"] = {"test_from": "2026Q4", name: value}
+    d["finance"]["facilities"]["gpu-term-loan"].pop("max_ltv")
+    notes = [n for n in _notes_of(d) if n.startswith("finance.covenants")]
+    assert notes == [f"finance.covenants.{name}: {shown} changes nothing: the model tests no covenant (no "
+                     "threshold in this block, no facility with a max_ltv), so there is no breach for it to "
+                     f"act on; set a threshold such as min_dscr or drop {name}"]
+    d["finance"]["covenants"]["min_dscr"] = 1.2
+    assert not [n for n in _notes_of(d) if n.startswith("finance.covenants")]
+
+
 def test_cash_covering_debt_with_no_covenant_to_breach_is_said():
     """cash_covering_debt_cures cures breaches: with no threshold set and no facility's borrowing base
     there is none, and the model says so; a facility's max_ltv gives it a test to act on."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticUndefined
 
 from fleetopt.schema.base import (
     MAX_HORIZON_QUARTERS,
@@ -197,14 +198,26 @@ class Covenants(StrictModel):
                     f"{chosen} is the numerator of {threshold}, which this block does not set, so it "
                     f"changes nothing; set {threshold} or drop {choice}"
                 )))
-        tests_nothing = not secured and all(getattr(self, t) is None for t in COVENANT_THRESHOLDS)
-        if self.cash_covering_debt_cures and tests_nothing:
-            notes.append((("finance", "covenants", "cash_covering_debt_cures"), (
-                "true changes nothing: the model tests no covenant (no threshold in this block, no "
-                "facility with a max_ltv), so there is no breach to cure; set a threshold such as "
-                "min_dscr or drop cash_covering_debt_cures"
-            )))
+        if not secured and all(getattr(self, t) is None for t in COVENANT_THRESHOLDS):
+            notes += [((("finance", "covenants", name)), (
+                f"{_shown(getattr(self, name))} changes nothing: the model tests no covenant (no "
+                "threshold in this block, no facility with a max_ltv), so there is no breach for it to "
+                f"act on; set a threshold such as min_dscr or drop {name}"
+            )) for name in self._changed_test_settings()]
         return notes
+
+    def _changed_test_settings(self) -> list[str]:
+        """The settings of how covenants are tested (not a threshold, not a numerator choice, which
+        are said above) changed from their defaults: the EBITDA period, the cures."""
+        passed = set(COVENANT_THRESHOLDS) | set(NUMERATOR_CHOICES.values())
+        return [name for name, field in Covenants.model_fields.items()
+                if name not in passed and field.default is not PydanticUndefined
+                and getattr(self, name) != field.default]  # fmt: skip
+
+
+def _shown(value: object) -> str:
+    """A setting's value as the model file writes it: true, 2, trailing_four_quarters."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class Revolver(StrictModel):
