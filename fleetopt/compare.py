@@ -869,6 +869,8 @@ class Comparison:
         }
         if self.what_if:  # one plan on both sides: the same purchases by construction
             del columns["purchases_by_generation"], columns["purchase_differences"]
+        elif self.purchases_by_generation_shown() is None:  # as the terminal and the page: no rows
+            del columns["purchases_by_generation"]
         for name, frame in self.tables().items():
             if name in columns:
                 formatted = frame.copy()

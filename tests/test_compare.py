@@ -660,6 +660,23 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
                      "| plan | quarter | SKU | site | GPUs |"]  # fmt: skip
 
 
+def test_markdown_of_plans_buying_the_same_says_so_as_the_terminal_does(tiny_run):
+    """Two plans that buy the same GPUs: the terminal shows no by-generation table and reads '(no
+    differences)' under the SKU-and-site one; the Markdown wrote a by-generation section too, an
+    empty one, beside the SKU-and-site one's "(none)"."""
+    from fleetopt.cli.render.compare import comparison_tables
+    from fleetopt.cli.render.tables import plain_text
+
+    _, result, _ = tiny_run
+    comp = compare_plans(result.data, [result.plan, result.plan], ["a", "b"], 5, 0)
+    terminal = plain_text(comparison_tables(comp))
+    assert "by generation" not in terminal and "(no differences)" in terminal
+    text = comp.to_markdown()
+    assert "Purchases against the first plan by generation" not in text
+    by_sku = text.split("## Purchases against the first plan")[1]
+    assert by_sku.split("\n\n")[1].strip() == "(none)"
+
+
 def test_peak_mw_keeps_its_decimal_in_the_terminal_and_markdown(tiny_run):
     """'peak MW needed by site' showed 3.61 MW as "4 MW"; the figures are format_mw's (3.6 MW)."""
     from fleetopt.cli.render.compare import comparison_tables
