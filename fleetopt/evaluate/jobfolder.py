@@ -59,7 +59,6 @@ from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text,
 from fleetopt.schema.loading import (
     LoadedModel,
     bundled_model_names,
-    changed_model_line,
     load_model,
     recorded_model_changes,
 )
@@ -142,8 +141,7 @@ class EvaluationJob:
             store=self._store(folder),
         )
         result.plans_objective = solve_objective(self.source.path)  # what its "In short" says
-        loaded = self.loaded
-        result.changed_model = changed_model_line(loaded.model.name, loaded.changes, loaded.source_changes)
+        result.changed_model = self.loaded.changed_line
         return result
 
     def _store(self, folder: str | Path | None) -> ChunkStore | None:

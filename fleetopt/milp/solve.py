@@ -52,7 +52,7 @@ from fleetopt.milp.highs import (
     unwatched,
 )
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
-from fleetopt.schema.loading import LoadedModel, changed_model_line
+from fleetopt.schema.loading import LoadedModel
 
 
 class InfeasibleModel(InfeasibleError):
@@ -129,7 +129,7 @@ class SolveResult:
         status += "" if format_gap(self.gap) in status else f", gap {format_gap(self.gap)}"
         title = f"**Solve of {markdown_text(self.data.name)}** ({self.objective_kind} objective): {status}"
         loaded = self.loaded
-        changed = changed_model_line(self.data.name, loaded.changes, loaded.source_changes) if loaded else ""
+        changed = loaded.changed_line if loaded else ""
         after = ("Next: .headline_frame() (every figure, with its unit), .plan_frame(), .statements_frame(), "
                  ".debt_frame()")
         changed_lines = [markdown_text(changed), ""] if changed else []  # a paragraph of its own

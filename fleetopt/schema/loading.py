@@ -141,6 +141,12 @@ class LoadedModel:
         return _changes_record(self.source_changes)
 
     @property
+    def changed_line(self) -> str:
+        """:func:`changed_model_line` of this model: 'Model: tiny, changed for this run: ...'; '' for
+        a model run as its file has it."""
+        return changed_model_line(self.model.name, self.changes, self.source_changes)
+
+    @property
     def origin_record(self) -> dict:
         """Where the model came from, as a run's summary.json and job.json keep it: ``model_source``
         (:attr:`model_source`), ``model_changes`` (:attr:`changes_record`) and

@@ -40,7 +40,7 @@ from fleetopt.milp import stochastic as sto
 from fleetopt.milp.completion import completion_facts, slack_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP, gap_to_bound, model_size, stage
 from fleetopt.runs import limits
-from fleetopt.schema.loading import LoadedModel, changed_model_line
+from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
 from fleetopt.stochastic.mpisppy_route import check_route, solve_by_mpisppy
 from fleetopt.stochastic.paired import (
@@ -260,9 +260,8 @@ class StochasticResult:
                     ("EVPI", "evpi_usd"))]  # fmt: skip
         in_sample = f"In sample, over its reduced scenarios (not forecasts of value): {', '.join(measures)}"
         after = "Next: .summary(), .headline_frame(), .plan_frame(), .statements_frame(), .debt_frame()"
-        loaded = self.loaded  # None: solved from data alone, whose changes are not known
-        changes = (loaded.changes, loaded.source_changes) if loaded else (None, ())
-        changed = changed_model_line(self.data.name, *changes)
+        # None: solved from data alone, whose changes are not known
+        changed = self.loaded.changed_line if self.loaded else ""
         changed_lines = [markdown_text(changed), ""] if changed else []  # a paragraph of its own
         return "\n".join([title, "", *changed_lines, *self._out_of_sample_lines(), "What to commit to now:",
                           "", markdown_table(commit), "", markdown_text(in_sample), "", after])  # fmt: skip

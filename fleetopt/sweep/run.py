@@ -76,7 +76,6 @@ from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import (
     LoadedModel,
-    changed_model_line,
     quoting_json,
     shown_json_value,
 )
@@ -1122,7 +1121,7 @@ class SweepResult:
         )
 
     def _repr_html_(self) -> str:  # a notebook's cell: the fields changed, the candidates, why the pick
-        changed = changed_model_line(self.data.name, self.loaded.changes, self.loaded.source_changes)
+        changed = self.loaded.changed_line
         said = f"<p>{html_text(changed)}</p>" if changed else ""
         return said + key_figures_html(self.metrics, repr(self)) + f"<p>{html_text(self.why())}</p>"
 
@@ -1133,7 +1132,7 @@ class SweepResult:
         n = f"{counted(self.evaluation.n_scenarios, 'scenario')}, seed {self.evaluation.seed}"
         title = (f"**Sweep of {markdown_text(self.data.name)}**: {counted(len(self._metrics), 'candidate')} "
                  f"evaluated on {n}")  # fmt: skip
-        changed = changed_model_line(self.data.name, self.loaded.changes, self.loaded.source_changes)
+        changed = self.loaded.changed_line
         pick = f"**Recommended: {markdown_text(self.recommended['plan'])}.** {markdown_text(self.why())}"
         table = markdown_table(key_figures_frame(self.metrics))
         after = ("Next: .metrics, .why(); a candidate's .plan_frame(label), .statements_frame(label), "
