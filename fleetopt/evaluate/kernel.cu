@@ -1795,8 +1795,9 @@ FO_DEVICE void fo_covenant_quantities(FO_PARAMS, long long s, int t, const doubl
 #else
     value[5] = value[6] = 0.0;
 #endif
-#if FO_NET_DEBT
-    value[8] = fo_max(value[1] - value[4], 0.0);  // net leverage's numerator (leverage_numerator)
+#if FO_NET_DEBT || FO_CASH_COVERS
+    // net leverage's numerator (leverage_numerator), and whether the cash covers the debt (FO_CASH_COVERS)
+    value[8] = fo_max(value[1] - value[4], 0.0);
 #else
     value[8] = 0.0;  // read by no test
 #endif
@@ -1829,8 +1830,7 @@ FO_DEVICE void fo_covenants(FO_PARAMS, long long p, long long s, int t, const do
     double value[9];
     fo_covenant_quantities(FO_ARGS, s, t, q, ebitda, service, fin, tk, st, value);
 #if FO_CASH_COVERS
-    // core.covenants.cash_covers_debt: net debt not above the tolerance
-    const int covered = fo_max(value[1] - value[4], 0.0) <= FO_COVENANT_TOLERANCE_USD;
+    const int covered = value[8] <= FO_COVENANT_TOLERANCE_USD;  // core.covenants.cash_covers_debt
 #else
     const int covered = 0;
 #endif
