@@ -23,11 +23,6 @@ from fleetopt.milp.groups import ConstraintGroup, Slack
 from fleetopt.milp.units import to_model_units
 
 
-def total_debt(b: Builder, t: int):
-    """\\sum_f D_{f,t}."""
-    return debt_at(b.m, t)
-
-
 def debt_at(m: pyo.Block, t: int):
     """\\sum_f D_{f,t} of a built model (or scenario copy) ``m``."""
     return sum(m.balance[f, t] for f in range(len(m.data.facilities)))

@@ -15,7 +15,7 @@ from fleetopt.core.covenants import CovenantTest
 from fleetopt.core.quarters import horizon_years, per_quarter, span_label
 from fleetopt.milp import covenants
 from fleetopt.milp.builder import Builder
-from fleetopt.milp.covenants import ROBUSTNESS, total_debt
+from fleetopt.milp.covenants import ROBUSTNESS, debt_at
 from fleetopt.milp.groups import ConstraintGroup, Slack
 from fleetopt.milp.operations import (
     add_late_power,
@@ -318,7 +318,7 @@ def stress_liquidity_rule(b: Builder, case: str, t: int):
     r"""C_t - G_{σ,t} >= ψ \sum_f D_{f,t}  (t >= t^{cov})."""
     m = b.m
     frac = _liquidity_test(b, "fraction").threshold
-    return m.cash[t] - m.stress_gap[case, t] + b.slack(t, case, "liquidity") >= frac * total_debt(b, t)
+    return m.cash[t] - m.stress_gap[case, t] + b.slack(t, case, "liquidity") >= frac * debt_at(m, t)
 
 
 def stress_lost_rule(b: Builder, case: str, t: int):
