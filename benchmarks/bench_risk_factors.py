@@ -21,6 +21,7 @@ from fleetopt.evaluate import compile_plans, evaluate
 
 NEUTRAL = {  # each factor's settings at their neutral values
     "market price volatility": {"price_volatility_annual": 0.0},
+    "price slope": {"price_trend_volatility_annual": 0.0},
     "demand volatility": {"demand_volatility_annual": 0.0},
     "generation step": {"new_generation_price_step": 0.0},
     "self-competition": {"self_competition": None},
@@ -31,13 +32,20 @@ NEUTRAL = {  # each factor's settings at their neutral values
     "electricity price": {"electricity_price_volatility_annual": 0.0},
     "resale value": {"resale_value_volatility_annual": 0.0},
 }
+EVERY_FACTOR_NEUTRAL = {key: value for settings in NEUTRAL.values() for key, value in settings.items()}
 
 
-def run(data, batch, risk, label: str, scenarios: int, seed: int) -> None:
+def with_risk(data, risk):
+    """``data`` with the ``risk`` block ``risk``: without ratings and the unrated hazard, no customer
+    defaults."""
     d = replace(data, risk=risk)
     if not risk.customer_ratings and not risk.customer_default_hazard_per_quarter:
         d = replace(d, customer_hazard=np.zeros_like(data.customer_hazard))
-    m = evaluate(d, batch, scenarios, seed).metrics.iloc[0]
+    return d
+
+
+def run(data, batch, risk, label: str, scenarios: int, seed: int) -> None:
+    m = evaluate(with_risk(data, risk), batch, scenarios, seed).metrics.iloc[0]
     print(
         f"| {label} | {format_usd(m['npv_mean_usd'])} | {format_usd(m['npv_cvar5_usd'])} | "
         f"{format_percent(m['breach_probability'])} | {format_percent(m['default_probability'])} | "
@@ -55,16 +63,15 @@ def main() -> None:
     loaded, data = api.load(args.model)
     batch = compile_plans(data, [api.solve(loaded).plan], ["forecast optimum"])
     risk = data.risk
-    every = {key: value for settings in NEUTRAL.values() for key, value in settings.items()}
     print(f"{args.model}: forecast optimum with the policy, {args.scenarios:,} scenarios, seed {args.seed}")
     print("| factors | mean NPV | CVaR5 | P(breach) | P(default) | distress sale |")
     print("|---|---|---|---|---|---|")
     run(data, batch, risk, "all", args.scenarios, args.seed)
-    run(data, batch, risk.model_copy(update=every), "none", args.scenarios, args.seed)
+    run(data, batch, risk.model_copy(update=EVERY_FACTOR_NEUTRAL), "none", args.scenarios, args.seed)
     for name, settings in NEUTRAL.items():
         run(data, batch, risk.model_copy(update=settings), f"without {name}", args.scenarios, args.seed)
     for name, settings in NEUTRAL.items():
-        others = {key: value for key, value in every.items() if key not in settings}
+        others = {key: value for key, value in EVERY_FACTOR_NEUTRAL.items() if key not in settings}
         run(data, batch, risk.model_copy(update=others), f"only {name}", args.scenarios, args.seed)
 
 
