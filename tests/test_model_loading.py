@@ -247,6 +247,24 @@ def test_validate_says_the_price_slope_is_uncertain():
     assert "every scenario is the forecast" not in flat
 
 
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [((), "borrowing base: GPU-secured debt / max LTV <= GPU resale value; 5 equity cures, never two "
+          "quarters in a row (evaluator)"),
+     (("finance.covenants.equity_cures=1", "finance.covenants.cash_covering_debt_cures=true"),
+      "GPU resale value; 1 equity cure; a breach in a quarter whose cash covers all the debt is no event of "
+      "default (evaluator)"),
+     (("finance.covenants.equity_cures=0",), "GPU resale value; no equity cures (evaluator)")],
+    ids=["tiny", "one-cure-cash-covers", "none"],
+)  # fmt: skip
+def test_validate_says_what_a_breach_costs(changes, said):
+    """The covenants' row named the tests but not the cure rights nor the cash-covered breach that
+    decide which breach is an event of default, the figure a lender reads first."""
+    code, out, err = run_cli("validate", str(TINY_PATH), *(arg for c in changes for arg in ("--set", c)))
+    assert code == 0, err
+    assert said in " ".join(out.replace("│", " ").split())
+
+
 def test_validate_says_prices_fall_at_a_customer_s_default():
     """The fall of every market price after lab-a's default was not in the summary of the risk."""
     code, out, err = run_cli("validate", str(TINY_PATH),

@@ -52,7 +52,8 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     if f.covenants:
         period = " (trailing four quarters)" if f.covenants.ebitda_period == "trailing_four_quarters" else ""
         tests = [test.describe() for test in data.covenants]
-        table.add_row("covenants", ", ".join([f"from {f.covenants.test_from}{period}", *tests]))
+        terms = ", ".join([f"from {f.covenants.test_from}{period}", *tests])
+        table.add_row("covenants", terms + _cures_text(data))
     limits_text = _limits_text(m, data)
     if limits_text:
         table.add_row("limits", limits_text)
@@ -251,6 +252,18 @@ def _capacity_words(mw, labels: list[str], most: int = 4) -> str:
     if len(changes) > most:
         return f"{start}, {format_mw(mw[-1])} by {labels[-1]}"
     return ", ".join([start, *(f"{format_difference(change, 'MW')} in {q}" for q, change in changes)])
+
+
+def _cures_text(data) -> str:
+    """What a breach costs the owners (the evaluator's cure rights, core/covenants.py CureRights)."""
+    if not data.covenants:
+        return ""
+    n = data.equity_cures
+    cures = {0: "no equity cures", 1: "1 equity cure"}.get(n, f"{n} equity cures")
+    text = f"; {cures}" + (", never two quarters in a row" if n > 1 else "")
+    if data.cash_covering_debt_cures:
+        text += "; a breach in a quarter whose cash covers all the debt is no event of default"
+    return text + " (evaluator)"
 
 
 def _debt_text(m) -> str:
