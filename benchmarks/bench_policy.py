@@ -30,7 +30,7 @@ RULES = (
     "power_to_contracts_first", "reschedule_late_contracts", "freed_gpus_to_market", "defer_orders",
     "distress_sales", "cut_prepayments", "idle_gpus_to_market",
 )  # fmt: skip
-FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
+FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability", "any_default_probability",
            "npv_limited_mean_usd", "npv_limited_cvar5_usd", "debt_covered_at_default", "uncovered_debt_mean_usd")
 
 
@@ -65,20 +65,22 @@ def main() -> None:
         for p, label in enumerate(labels):
             rows.append((label, name, {k: float(result.metrics[k][p]) for k in FIGURES}))
     print(f"default model, {args.scenarios:,} scenarios, seed {args.seed}; changes against the open loop")
-    print("| plan | evaluation | mean NPV | CVaR5 | P(breach) | P(default) | change in mean NPV | change in CVaR5 "
-          "| change in P(default) | mean NPV, limited liability | CVaR5, limited liability "
-          "| debt at default covered | debt uncovered, mean |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| plan | evaluation | mean NPV | CVaR5 | P(breach) | P(liquidity default) | P(any default) "
+          "| change in mean NPV | change in CVaR5 | change in P(liquidity default) | change in P(any default) "
+          "| mean NPV, limited liability | CVaR5, limited liability | debt at default covered | debt uncovered, mean |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, name, m in rows:
         base = next(r[2] for r in rows if r[0] == label and r[1] == "open loop")
-        change = "| | |" if name == "open loop" else (
+        change = "| | | |" if name == "open loop" else (
             f"| {format_usd(m['npv_mean_usd'] - base['npv_mean_usd'])} "
             f"| {format_usd(m['npv_cvar5_usd'] - base['npv_cvar5_usd'])} "
-            f"| {format_difference(m['default_probability'] - base['default_probability'], 'share')}"
+            f"| {format_difference(m['default_probability'] - base['default_probability'], 'share')} "
+            f"| {format_difference(m['any_default_probability'] - base['any_default_probability'], 'share')}"
         )
         print(
             f"| {label} | {name} | {format_usd(m['npv_mean_usd'])} | {format_usd(m['npv_cvar5_usd'])} | "
-            f"{format_percent(m['breach_probability'])} | {format_percent(m['default_probability'])} {change} | "
+            f"{format_percent(m['breach_probability'])} | {format_percent(m['default_probability'])} | "
+            f"{format_percent(m['any_default_probability'])} {change} | "
             f"{format_usd(m['npv_limited_mean_usd'])} | {format_usd(m['npv_limited_cvar5_usd'])} | "
             f"{format_figure(m['debt_covered_at_default'], 'share')} | {format_usd(m['uncovered_debt_mean_usd'])} |"
         )
