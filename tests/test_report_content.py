@@ -200,6 +200,24 @@ def test_the_definition_of_an_uncured_breach_names_a_breach_the_cash_covers_wher
         assert (said in uncured) is on
 
 
+def test_the_assumptions_state_the_cure_rule_the_uncured_breaches_were_counted_by():
+    """The default model counts a breach whose quarter's cash covers its debt as no event of default
+    (finance.covenants.cash_covering_debt_cures: true since 0.4.31), and its report's definition said
+    so, while "What these figures assume" gave the rule without that clause: a lender read two rules
+    for one P(uncured covenant breach). Both now give the model's."""
+    from fleetopt.api import edit
+    from fleetopt.report.definitions import _assumptions
+
+    model = load(TINY_PATH)[0]
+    said = "none where the quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)"
+    for on in (False, True):
+        data = load(edit(model, {"finance.covenants.cash_covering_debt_cures": on}))[1]
+        run = SimpleNamespace(data=data, metrics=pd.DataFrame({"plan": ["milp"]}), summary={})
+        assumed = " ".join(_assumptions(run))
+        assert "one the owners could not cure (never two quarters in a row" in assumed
+        assert (said in assumed) is on
+
+
 def test_the_policy_reactions_definition_says_each_mean_in_usd_is_over_all_scenarios():
     """The key figures "mean deposits forfeited" and "mean distress-sale proceeds" were left undefined
     (only mean capex deferred was): the default model's $1.06B of deposits forfeited, beside 67.1 % of

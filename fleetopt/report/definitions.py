@@ -10,7 +10,6 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.metric_columns import (
     ANY_DEFAULT_LABEL,
     BREACH_LABEL,
-    CURE_LIMITS,
     DEFAULT_LABEL,
     UNCURED_LABEL,
     cure_limits,
@@ -48,11 +47,18 @@ PLAN_ASSUMPTIONS = (
 )
 
 
+def counted_not_simulated(cash_covers: bool) -> str:
+    """What the scenarios count of defaults and breaches but do not simulate, with the cure rule the
+    model's ``finance.covenants.cash_covering_debt_cures`` (``cash_covers``) gives: the default
+    model's report left that clause out while its P(uncured covenant breach) followed it."""
+    return (f"{DEFAULT_LABEL} counts cash below the default level after the revolver and distress sales; a "
+            f"covenant breach is counted in {BREACH_LABEL}, and one the owners could not cure "
+            f"({cure_limits(cash_covers)}) in {UNCURED_LABEL}, but neither is simulated: a cure brings in "
+            "no cash and no debt is accelerated.")
+
+
+# of every evaluation, after counted_not_simulated
 SCENARIO_ASSUMPTIONS = (
-    f"{DEFAULT_LABEL} counts cash below the default level after the revolver and distress sales; a "
-    f"covenant breach is counted in {BREACH_LABEL}, and one the owners could not cure ({CURE_LIMITS}) "
-    f"in {UNCURED_LABEL}, but neither is "
-    "simulated: a cure brings in no cash and no debt is accelerated.",
     "A distress sale's proceeds stay with the company (no release price to the GPU-backed loans), at "
     f"resale value less policy.distress_sale_discount: {DEFAULT_LABEL} is a lower bound; with "
     "policy.distress_sales false it is an upper one.",
@@ -94,7 +100,7 @@ def _assumptions(run: ReportRun) -> list[str]:
                      f"{format_rate(data.revolver_rate_annual)} a year on the balance drawn) is assumed available "
                      "in every quarter of the horizon (renewed at any maturity).")
     if run.metrics is not None and not run.summary.get("deterministic"):  # one scenario: the forecast
-        items += SCENARIO_ASSUMPTIONS
+        items += [counted_not_simulated(data.cash_covering_debt_cures), *SCENARIO_ASSUMPTIONS]
     return items
 
 
