@@ -99,9 +99,9 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     limited = format_usd(row["npv_limited_cvar5_usd"])
     assert (f"In short: Plan “milp”: mean NPV {mean} over 50 futures; the worst 5 % average {cvar5}, "
             f"counting a defaulted future's shortfall as the owners' loss ({limited} to shareholders with "
-            f"limited liability); {row['loss_probability']:.1%} end with a negative NPV. A liquidity default "
-            f"in {row['default_probability']:.1%} of the futures, a covenant breach in "
-            f"{row['breach_probability']:.1%}") in said  # fmt: skip
+            f"limited liability); {row['loss_probability']:.1%} end with a negative NPV. Over the "
+            f"horizon's 8 quarters, a liquidity default in {row['default_probability']:.1%} of the futures, "
+            f"a covenant breach in {row['breach_probability']:.1%}") in said  # fmt: skip
     summary = json.loads((here / "B" / "summary.json").read_text())
     # no model argument: the run folder's own copy of its model is used
     assert summary["model_name"] == "tiny" and Path(summary["model_source"]) == solve_run / "model.yaml"
@@ -611,6 +611,19 @@ def test_in_short_gives_the_shareholders_tail_and_the_sampling_error():
             "1.1 pp on each probability.") in said
     one = " ".join(risk_in_short("p", 1, {**row, "npv_mean_se_usd": float("nan")}))
     assert "Sampling error" not in one  # one future measures no spread
+
+
+def test_in_short_says_the_horizon_its_default_probabilities_are_counted_over():
+    """"A liquidity default in 17.7% of the futures" gave no period: a credit analyst set it beside
+    a rating's one-year default rate, where it is the default model's over its 28 quarters (set
+    beside S&P's seven-year cumulative rates in docs/calibration.md). It now says so."""
+    from fleetopt.core.results import risk_in_short
+
+    row = {"npv_mean_usd": 13.26e9, "npv_cvar5_usd": -18.11e9, "default_probability": 0.177,
+           "breach_probability": 0.679}  # fmt: skip
+    said = risk_in_short("Plan “milp”", 2000, row, quarters=28)
+    assert said[1] == ("Over the horizon's 28 quarters, a liquidity default in 17.7% of the futures, a "
+                       "covenant breach in 67.9%.")
 
 
 def test_in_short_s_sampling_error_bounds_every_share_it_states():

@@ -144,6 +144,7 @@ def test_an_evaluation_shows_each_plans_figures_and_then_in_short(run):
     mean = float(cells[1].replace("\\$", "").rstrip("M")) * 1e6
     assert mean == pytest.approx(row["npv_mean_usd"], abs=0.05e6)
     assert lines[6].startswith("In short: Plan “milp”: mean NPV -\\$") and "over 20 futures" in lines[6]
+    assert "Over the horizon's 8 quarters, a liquidity default in" in lines[6]  # not a yearly rate
     assert lines[-1].startswith("Next: .metrics")
     assert not bare_dollars(shown)
     # the HTML a notebook shows first: the same table, then "In short", each $ its own element

@@ -285,7 +285,8 @@ def test_a_report_opens_with_its_answer_in_short(runs):
     worst = (f"the worst 5 % average {cvar5}, counting a defaulted future's shortfall as the owners' loss "
              f"({limited} to shareholders with limited liability); {loss:.1%} end with a negative NPV")
     assert worst in said
-    assert (f"A liquidity default in {row['default_probability']:.1%} of the futures, a covenant breach in "
+    assert (f"Over the horizon's 8 quarters, a liquidity default in {row['default_probability']:.1%} of the "
+            "futures, a covenant breach in "
             f"{row['breach_probability']:.1%}, one the owners could not cure (an event of default) in "
             f"{row['uncured_breach_probability']:.1%}; any default (a liquidity default or an uncured "
             "covenant breach, as lenders count defaults) in "
@@ -2401,7 +2402,8 @@ def test_the_assumptions_agree_with_the_uncured_breach_figure():
     said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=object(), summary={})))
     assert "never cured" not in said
     assert ("and one the owners could not cure (never two quarters in a row, at most "
-            "finance.covenants.equity_cures, none in or after a liquidity default's quarter) in P(uncured "
+            "finance.covenants.equity_cures, none in or after a liquidity default's quarter, none where the "
+            "quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)) in P(uncured "
             "covenant breach), but neither is simulated: a cure brings in no cash and no debt is "
             "accelerated.") in said
 
@@ -2429,7 +2431,8 @@ def test_the_in_short_of_a_cost_plans_evaluation_says_the_demand_it_serves(tmp_p
         report = text_of(out)
         report = report[report.index("In short"):report.index("Provenance")]
         assert (said in terminal, said in report) == ((True, True) if objective == "cost" else (False, False))
-        assert "A liquidity default in" in terminal and "A liquidity default in" in report
+        over = "Over the horizon's 12 quarters, a liquidity default in"  # lab's
+        assert over in terminal and over in report
         # its mean NPV (market-valued, as the note beside each says) in the same words: a cost plan's
         # report left it out, and its error, which the terminal and a notebook give
         mean = f"Plan “milp”: mean NPV {format_usd(row['npv_mean_usd'])} over 40 futures"
@@ -2469,7 +2472,7 @@ def test_the_terminals_in_short_of_a_cost_plan_gives_the_error_of_the_share_shor
                             "npv_cvar5_usd": -221.2e6, "loss_probability": 0.21, "default_probability": 0.0,
                             "breach_probability": 0.0, "demand_served_share": 0.89,
                             "shortfall_probability": 0.5}])  # fmt: skip
-    said = _in_short(SimpleNamespace(n_scenarios=100), ranked, "cvar5", True, None).plain
+    said = _in_short(SimpleNamespace(n_scenarios=100, quarters=12), ranked, "cvar5", True, None).plain
     assert "more than 1% of it goes unserved in 50.0% of them." in said
     assert said.endswith("Sampling error, one standard error over 100 futures: $25.6M on the mean NPV, "
                          "at most 5.0 pp on each probability.")  # fmt: skip

@@ -522,7 +522,7 @@ def _in_short(result, ranked, rank_by: str, cost: bool, lead_se: float | None) -
     first = ranked.iloc[0]
     label = best_plan_label(first["plan"], rank_by, len(ranked) > 1)
     served = demand_in_short(result.n_scenarios, first) if cost else None
-    said = " ".join(risk_in_short(label, result.n_scenarios, first, served=served))
+    said = " ".join(risk_in_short(label, result.n_scenarios, first, served=served, quarters=result.quarters))
     said += first_place_words(ranked, rank_by, result.n_scenarios, lead_se)
     return Text(f"In short: {said}", style="bold")
 

@@ -530,7 +530,8 @@ ANY_DEFAULT_WORDS = f"any default {ANY_DEFAULT_MEANS}"
 
 
 def risk_in_short(
-    label: str, n: int, row, forecast_npv: float | None = None, served: str | None = None
+    label: str, n: int, row, forecast_npv: float | None = None, served: str | None = None,
+    quarters: int | None = None,
 ) -> list[str]:
     """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
     of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
@@ -541,7 +542,9 @@ def risk_in_short(
     report's, of a cost plan too (its NPV values the GPUs' own use at market prices, which each says
     beside it: cost_plans_note).
     ``served``: the sentence of the demand a cost plan serves (evaluate.metrics.demand_in_short), said
-    before its risk, whose share of futures short of demand the sampling error then counts."""
+    before its risk, whose share of futures short of demand the sampling error then counts.
+    ``quarters``: the horizon's, over which each probability is counted (a credit reader took a
+    share of futures for a yearly rate where none was said; None: not said)."""
     against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
     loss = (f"; {format_percent(float(row['loss_probability']))} end with a negative NPV"
             if "loss_probability" in row else "")
@@ -554,12 +557,20 @@ def risk_in_short(
     said = [
         f"{label}: mean NPV {format_usd(float(row['npv_mean_usd']))} over {counted(n, 'future')}{against}; "
         f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{_limited_tail(row)}{loss}.",
-        f"A liquidity default in {format_percent(float(row['default_probability']))} of the futures, a "
-        f"covenant breach in {format_percent(float(row['breach_probability']))}{event}.",
+        f"{_over_the_horizon(quarters)} in {format_percent(float(row['default_probability']))} of the "
+        f"futures, a covenant breach in {format_percent(float(row['breach_probability']))}{event}.",
     ]  # fmt: skip
     said = said[:1] + ([served] if served else []) + said[1:]
     sampling = sampling_in_short(n, row, shortfall=served is not None)
     return said + sampling + slip_in_short(row) + survival_in_short(row)
+
+
+def _over_the_horizon(quarters: int | None) -> str:
+    """The opening of the sentence of the default and breach probabilities, with the horizon they
+    are counted over where it is known."""
+    if quarters is None:
+        return "A liquidity default"
+    return f"Over the horizon's {counted(quarters, 'quarter')}, a liquidity default"
 
 
 def _limited_tail(row) -> str:

@@ -206,7 +206,7 @@ class EvaluationResult:
         first = ranked.iloc[0]
         label = best_plan_label(first["plan"], DEFAULT_RANK, len(ranked) > 1)
         served = demand_in_short(self.n_scenarios, first) if self.plans_objective == "cost" else None
-        said = " ".join(risk_in_short(label, self.n_scenarios, first, served=served))
+        said = " ".join(risk_in_short(label, self.n_scenarios, first, served=served, quarters=self.quarters))
         said += first_place_words(ranked, DEFAULT_RANK, self.n_scenarios, self.first_place_error())
         return ["In short: " + said]
 

@@ -100,7 +100,7 @@ def _over_the_futures(run: ReportRun, row: pd.Series, label: str, cost: bool) ->
     terminal and a notebook give them; a cost plan's demand served too."""
     n = run.scenario_source[1]
     served = demand_in_short(n, row) if cost else None
-    return risk_in_short(label, n, row, run.forecast.npv_usd, served)
+    return risk_in_short(label, n, row, run.forecast.npv_usd, served, run.data.T)
 
 
 def _covenants_tested(run: ReportRun) -> bool:
