@@ -1829,6 +1829,11 @@ def test_the_lenders_at_an_uncured_breach_are_in_the_report_with_no_liquidity_de
     owed = format_usd(row["debt_at_uncured_breach_mean_usd"])
     assert f"{owed} debt owed at an uncured covenant breach, had the lenders accelerated" in text
     assert "debt owed at a liquidity default" not in text
+    # undiscounted, as the liquidity default's: the default model's $5.20B, written by its -$18.11B of
+    # CVaR5 (present values), read as a present value where it alone had no period
+    uncovered = format_usd(row["uncovered_debt_at_uncured_breach_mean_usd"])
+    assert (f"{uncovered} debt an uncured breach leaves uncovered by the GPUs and cash (mean over all "
+            "scenarios, USD of the breach's quarter)") in text
 
 
 def test_the_npv_if_lenders_accelerate_is_a_key_figure_and_a_run_without_it_is_still_reported(runs, tmp_path):

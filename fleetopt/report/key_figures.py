@@ -410,7 +410,8 @@ LENDERS_KPIS = {
         "debt owed at an uncured covenant breach, had the lenders accelerated (mean over the scenarios with "
         "one, USD of its quarter)",
         "share of it that selling the GPUs then held and the cash would repay",
-        "debt an uncured breach leaves uncovered by the GPUs and cash (mean over all scenarios)",
+        "debt an uncured breach leaves uncovered by the GPUs and cash (mean over all scenarios, USD of the "
+        "breach's quarter)",
     ),
 }
 
