@@ -222,6 +222,10 @@ CANDIDATE_HEADERS = {
     "npv_cvar5_usd": CVAR5_NPV_LABEL,
     "breach_probability": BREACH_LABEL,
     "default_probability": DEFAULT_LABEL,
+    # either event of default, as lenders count them: the terminal's tables give it, and a candidate
+    # with the fewer liquidity defaults can have far more uncured breaches (the default model's price
+    # shock stress: 16.1 % against 48.8 % of any default)
+    "any_default_probability": ANY_DEFAULT_LABEL,
     "forecast_npv_usd": "forecast NPV",
     "npv_mean_se_usd": "SE of mean NPV",
     "npv_mean_no_default_usd": MEAN_NO_DEFAULT_HEADER,

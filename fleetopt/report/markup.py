@@ -57,7 +57,7 @@ STYLE += svg.line_dash_style() + svg.layout_style()
 # a table of many figure columns made to fit the page (the candidates'): each header on two lines
 # where longer than its figures, its rows' names wrapped, its text a pixel smaller, its cells padded less
 # (on a screen: print sets every table smaller still)
-STYLE += ("@media screen{table.fit{font-size:12px}table.fit th{min-width:0}table.fit th,table.fit td{padding:4px}"
+STYLE += ("@media screen{table.fit{font-size:12px}table.fit th{min-width:0}table.fit th,table.fit td{padding:4px 3px}"
           "table.fit td.wrap{min-width:9em}}")
 
 
