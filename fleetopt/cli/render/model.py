@@ -17,7 +17,7 @@ from fleetopt.core.units import (
     format_usd,
     format_usd_per_hour,
 )
-from fleetopt.evaluate.factors import slipping_skus
+from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.schema.loading import LoadedModel, model_words
 from fleetopt.schema.series import resolve_series
 
@@ -59,7 +59,7 @@ def model_summary_table(loaded: LoadedModel) -> Table:
         table.add_row("limits", limits_text)
     if m.robustness:
         table.add_row("robustness", describe_robustness(m.robustness))
-    table.add_row("risk", _risk_text(m.risk, {c.customer for c in m.contracts.values()}, data))
+    table.add_row("risk", risk_words(data))
     table.add_row("policy", _policy_text(m.policy))
     return table
 
@@ -114,78 +114,6 @@ def _limits_text(m, data) -> str:
         span = f"{low:,.0f}" if low == high else f"{low:,.0f} to {high:,.0f}"
         parts.append(f"new {generation.value} GPUs at most {span} a quarter")
     return "; ".join(parts)
-
-
-def _slip_text(slip, slipping: list[str]) -> str:
-    """'deliveries of SKUs not yet shipping (VR-NVL72, RU-NVL576) late 100%, by 2 quarters': the SKUs
-    that slip (``slipping``, docs/evaluation.md, "Delivery slips"), named or by default; where none
-    does (every one on sale when the horizon starts, installed, or first on sale after its last
-    quarter: schema/model.py ``never_slipping``), that the slip moves nothing."""
-    if not slipping:
-        return ("no delivery slips: risk.delivery_slip moves no SKU of this model (each it would slip is on "
-                "sale when the horizon starts, installed, or first on sale after its last "
-                "quarter)")  # fmt: skip
-    which = f" ({', '.join(slipping)})"
-    low, high = slip.min_quarters, slip.max_quarters
-    by = counted(high, "quarter") if low == high else f"{low} to {high} quarters"
-    chance = format_rate(slip.probability)
-    return f"deliveries of SKUs not yet shipping{which} late (chance {chance}, by {by})"
-
-
-def _risk_text(risk, customers: set[str], data) -> str:
-    """The scenario generator's factors that move (docs/evaluation.md), each in a few words
-    (``customers``: the contracts' customers, rated or not; ``data``: the model's, for the SKUs that slip)."""
-    parts = []
-    if risk.price_volatility_annual:
-        across = f"correlation across generations {risk.price_correlation_across_generations:g}"
-        if (half_life := risk.price_mean_reversion_half_life_quarters) is not None:
-            quarters = f"{half_life:g} quarter{'' if half_life == 1 else 's'}"
-            across += f"; reverting to the forecast, half-life {quarters}"
-        parts.append(f"prices {format_rate(risk.price_volatility_annual)}/sqrt(year) ({across})")
-    if risk.price_trend_volatility_annual:
-        slope = format_rate(risk.price_trend_volatility_annual)
-        parts.append(f"prices' slope uncertain ({slope}/year faster or slower per standard deviation)")
-    if risk.demand_volatility_annual:
-        parts.append(f"demand {format_rate(risk.demand_volatility_annual)}/sqrt(year)")
-    if risk.new_generation_price_step:
-        step = format_rate(risk.new_generation_price_step)
-        parts.append(f"prices step down {step} at a newer generation's release")
-    if risk.self_competition and risk.self_competition.probability_per_quarter:
-        shock = risk.self_competition
-        drops = f"prices -{format_rate(shock.price_drop_min)} to -{format_rate(shock.price_drop_max)}"
-        sold = format_rate(shock.probability_per_quarter)
-        # a chance, not a share of capacity: "sold 8%/quarter" read as 8 % of it sold each quarter
-        parts.append(f"hyperscalers' spare capacity sold (chance {sold} a quarter, once at most; {drops})")
-    hazard = f"{format_rate(risk.customer_default_hazard_per_quarter)}/quarter"
-    if risk.customer_ratings:
-        rated = counted(len(risk.customer_ratings), "customer")
-        others = f", {hazard} for the others" if customers - set(risk.customer_ratings) else ""
-        parts.append(f"customer defaults by credit rating for {rated}{others}")
-    elif risk.customer_default_hazard_per_quarter:
-        parts.append(f"customer defaults {hazard}")
-    if falls := [f"{name} -{format_rate(f)}" for name, f in risk.customer_default_price_impact.items() if f]:
-        parts.append(f"market prices fall for good at a customer's default ({', '.join(falls)})")
-    if risk.power_delay and (risk.power_delay.probability or risk.power_delay.contracted_probability):
-        delay = risk.power_delay
-        late = counted(delay.max_extra_quarters, "quarter")
-        parts.append(f"late power (chance {format_rate(delay.probability)} per block started, up to {late} "
-                     f"late; contracted capacity: chance {format_rate(delay.contracted_probability)} "
-                     "per increase)")  # fmt: skip
-    loading = risk.resale_price_loading
-    with_prices = f" (loading {loading:g} on the prices' common shock)" if loading else ""
-    resale = risk.resale_value_volatility_annual
-    for name, value, bp, note in (("reference rate", risk.reference_rate_volatility_annual, True, ""),
-                                  ("electricity", risk.electricity_price_volatility_annual, False, ""),
-                                  ("resale values", resale, False, with_prices)):  # fmt: skip
-        if value:
-            parts.append(f"{name} {f'{value * 1e4:.0f}bp' if bp else format_rate(value)}/sqrt(year){note}")
-    if risk.ai_cycle:
-        parts.append("a common AI-cycle factor")
-    if risk.delivery_slip and risk.delivery_slip.probability:
-        parts.append(_slip_text(risk.delivery_slip, [data.sku_names[s] for s in slipping_skus(data)]))
-    if not parts:
-        return "none: every scenario is the forecast"
-    return "; ".join(parts) + ("" if risk.mean_one else "; shocks on top of the forecast (mean_one: false)")
 
 
 def _policy_text(policy) -> str:
