@@ -107,6 +107,30 @@ def test_provenance_names_model_folder_and_discount_rate(runs, kind):
     assert "discount rate 15% a year (NPV factor" in text  # tiny: discount_rate_annual 0.15
 
 
+def test_provenance_says_what_the_scenarios_draw():
+    """0.4.31 made the default model's prices revert to the forecast: over 2,000 futures (seed 7) its
+    forecast optimum's P(any default) is 49.8 %, 57.0 % with the old random walk, and its report said
+    of its scenarios only "2,000 (seed 7)" either way, so two reports side by side read as one risk. The
+    Provenance now says what the scenarios draw (as `fleetopt validate` says it); the forecast alone
+    draws nothing."""
+    from fleetopt.api import edit
+    from fleetopt.report.provenance import _scenario_facts
+
+    model = load(TINY_PATH)[0]
+    reverting = {"risk.price_mean_reversion_half_life_quarters": 8,
+                 "risk.price_trend_volatility_annual": 0.05}  # fmt: skip
+    for changes, deterministic in (({}, False), (reverting, False), (reverting, True)):
+        data = load(edit(model, changes) if changes else model)[1]
+        run = SimpleNamespace(data=data, metrics=pd.DataFrame({"plan": ["milp"]}),
+                              summary={"deterministic": deterministic}, kind="evaluate",
+                              scenario_source=(7, 2000))  # fmt: skip
+        drawn = dict(_scenario_facts(run)).get("the scenarios draw", "")
+        said = bool(changes) and not deterministic
+        assert ("reverting to the forecast, half-life 8 quarters" in drawn) == said
+        assert ("prices' slope uncertain (5%/year" in drawn) == said
+        assert drawn.startswith("prices 25%/sqrt(year)") != deterministic
+
+
 def test_provenance_names_the_model_where_a_reader_finds_it(runs, tmp_path, monkeypatch):
     """A model given as a relative path (`evaluate tiny.yaml`) was shown only as typed: the report
     names the run folder's copy, an absolute path, and the file the model was read from, in full (it

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fleetopt.core.results import cost_plans_note
 from fleetopt.core.units import counted, format_gap, format_rate, format_solver_status, format_usd
+from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.milp.completion import completion_facts
 from fleetopt.report.reading import ReportRun
 from fleetopt.runs.folder import RunFolder
@@ -115,6 +116,8 @@ def _scenario_facts(run: ReportRun) -> list[tuple[str, str]]:
         facts.append(("scenarios", f"{n:,} out of sample (seed {seed}){fitted}"))
     else:
         facts.append(("scenarios", f"{n:,} (seed {seed})"))
+    if not s.get("deterministic"):  # reports of the old random walk and of reverting prices read alike
+        facts.append(("the scenarios draw", risk_words(run.data)))
     backend = s.get("backend") or (s.get("out_of_sample") or {}).get("backend")
     device = s.get("device") or (s.get("out_of_sample") or {}).get("device")
     if backend:
