@@ -151,6 +151,16 @@ def test_the_uncured_legend_names_cash_covering_the_debt_where_the_model_counts_
         assert (said in legend) == option
 
 
+def test_the_uncured_column_s_description_names_cash_covering_the_debt():
+    """metrics.csv's description of uncured_breach_probability (fleetopt.evaluate.METRIC_COLUMNS, a
+    notebook's reference) gave the cure limits without the cash-covered clause, which the default
+    model counts by since 0.4.31: a reader could not tell a breach repaid from cash from a cured one."""
+    said = METRIC_COLUMNS["uncured_breach_probability"]
+    assert "at most finance.covenants.equity_cures" in said
+    assert ("with finance.covenants.cash_covering_debt_cures, none where the quarter's cash covers its "
+            "debt") in said
+
+
 def test_when_it_breaks_names_the_median_quarter_of_the_metrics(solve_run, here):
     """tiny's plan breaches in most of 300 scenarios and never defaults: the table "when it breaks"
     gives metrics.csv's median quarter of the first breach as its label, with the share, and

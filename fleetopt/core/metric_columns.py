@@ -66,7 +66,8 @@ METRIC_COLUMNS = {
     "breach_probability": "share of scenarios with any covenant breach",
     # a lender's event of default (docs/evaluation.md, quarter step 6): a breach the owners could not cure
     "uncured_breach_probability": "share of scenarios with an uncured covenant breach: a breached quarter "
-    f"the owners could not cure ({CURE_LIMITS}), an event of default on which lenders may accelerate",
+    f"the owners could not cure ({CURE_LIMITS}; with finance.covenants.cash_covering_debt_cures, none where "
+    "the quarter's cash covers its debt), an event of default on which lenders may accelerate",
     "default_probability": "share of scenarios with a liquidity default",
     # the lenders' definition: either event of default (a CDS pays on bankruptcy or a failure to pay
     # only, so it prices the liquidity default: docs/calibration.md)
