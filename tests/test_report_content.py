@@ -2968,6 +2968,25 @@ def test_a_long_header_is_cut_into_two_lines_at_the_space_that_keeps_them_shorte
     assert "<th>mean NPV, no liquidity <br>default (USD)</th>" in table, table  # read as one: a space
 
 
+def test_the_candidates_table_cuts_a_long_header_into_three_lines():
+    """The default model's sweep table (16 columns) was 58 px wider than a 1280 px page, its headers
+    on two lines each: 'mean NPV, no liq. default' cut after 'no' is 12 characters over figures of 7
+    ('$18.39B'); on three lines, 'mean NPV,' / 'no liq.' / 'default', 9. A fit table cuts a third
+    line only where it shortens the longest; other tables keep two (the statements' header rows)."""
+    from fleetopt.report.markup import header_lines, sortable_table
+
+    header = "mean NPV, no liq. default"
+    assert header_lines(header, 7, 0) == ["mean NPV, no", "liq. default"]
+    assert header_lines(header, 7, 0, 3) == ["mean NPV,", "no liq.", "default"]
+    assert header_lines("P(covenant breach)", 5, 0, 3) == ["P(covenant", "breach)"]  # one cut only
+    assert header_lines("CVaR5 NPV", 7, 0, 3) == ["CVaR5", "NPV"]  # two lines already as narrow
+    frame = pd.DataFrame({"npv": [1.839e10]})
+    tall = sortable_table(frame, money_cols={"npv"}, headers={"npv": header}, fit=True, tall_headers=True)
+    assert "<th>mean NPV, <br>no liq. <br>default</th>" in tall, tall
+    fit = sortable_table(frame, money_cols={"npv"}, headers={"npv": header}, fit=True)
+    assert "<th>mean NPV, no <br>liq. default</th>" in fit, fit
+
+
 def test_the_debt_by_facility_table_s_headers_are_short_over_its_figures(runs):
     """The debt-by-facility table's header row was six lines tall, mostly empty: 'peak at a quarter's
     end (USD)' and 'end of 2026Q4 (USD)' over columns as narrow as '$1.13B' wrapped a word a line.

@@ -335,5 +335,5 @@ def _candidates_table(metrics: pd.DataFrame, cols: list[str], headers: dict, cla
     return scroll_hint(len(cols)) + sortable_table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
         headers=headers, count_cols={"#"}, sticky=cols.index("plan") + 1 if "plan" in cols else 1,
-        wrap_cols={"plan"}, fit=True,
+        wrap_cols={"plan"}, fit=True, tall_headers=True,  # the default model's sweep: 16 columns at 1280 px
     )  # fmt: skip

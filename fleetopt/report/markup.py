@@ -3,6 +3,7 @@ printed page's margin words, key-figure tiles, sortable tables and figures writt
 
 from __future__ import annotations
 
+import itertools
 import re
 from html import escape
 
@@ -249,10 +250,10 @@ def scroll_hint(columns: int, sortable: bool = True) -> str:
 
 def sortable_table(
     frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=(),
-    wrap_cols=(), sticky: int = 1, figure_cols=(), fit: bool = False,
+    wrap_cols=(), sticky: int = 1, figure_cols=(), fit: bool = False, tall_headers: bool = False,
 ) -> str:
     """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people,
-    each on at most two lines (:func:`header_lines`). USD of ``money_cols`` is in one scale per
+    each on at most two lines (three with ``tall_headers``: :func:`header_lines`). USD of ``money_cols`` is in one scale per
     column, of ``usd_cols`` in each figure's own scale (a column of unlike figures, such as RP and
     VSS); the text of ``wrap_cols`` wraps (sentences, which on one line pushed the table past the
     page); its first ``sticky`` columns, which name its rows, stay in view when it is scrolled
@@ -280,11 +281,12 @@ def sortable_table(
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     head = "".join(
         f'<th class="{" ".join(k for k, on in (("text", c in text), ("wrap", c in wrap_cols), ("stick", c in stick)) if on)}">'
-        f"{_header_html(str(headers.get(c, c)), widest[c], c in wrap_cols, 0 if fit else HEADER_LINE_CHARS)}</th>"
+        f"{_header_html(str(headers.get(c, c)), widest[c], c in wrap_cols, fit, tall_headers)}</th>"
         for c in frame.columns
     ).replace(' class=""', "")
     return (
-        f'<div class="scroll"><table class="sortable{" fit" if fit else ""}"><thead><tr>{head}</tr></thead>'
+        f'<div class="scroll"><table class="sortable{" fit" if fit else ""}{" tall" if tall_headers else ""}">'
+        f"<thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
@@ -293,22 +295,31 @@ def sortable_table(
 HEADER_LINE_CHARS = 14
 
 
-def header_lines(header: str, widest: int, one_line: int = HEADER_LINE_CHARS) -> list[str]:
-    """``header`` on one line, or on two where it is longer than both its column's widest figure
-    (``widest`` characters) and :data:`HEADER_LINE_CHARS`: cut at the space that makes the longer
-    line shortest, never beside a symbol alone ('P(NPV < 0)' stays whole). Over figures
-    as narrow as '$2.8M' a browser wrapped a header at every space, 'mean NPV, no liquidity default
-    (USD)' five lines tall."""
+def header_lines(header: str, widest: int, one_line: int = HEADER_LINE_CHARS, most: int = 2) -> list[str]:
+    """``header`` on one line, or on up to ``most`` where it is longer than both its column's widest
+    figure (``widest`` characters) and :data:`HEADER_LINE_CHARS`: cut at the spaces that make the
+    longest line shortest (a third line only where it makes it shorter still), never beside a symbol
+    alone ('P(NPV < 0)' stays whole). Over figures as narrow as '$2.8M' a browser wrapped a header at
+    every space, 'mean NPV, no liquidity default (USD)' five lines tall."""
     words = header.split(" ")
-    cuts = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))
-            if re.search("[A-Za-z0-9]", words[i - 1]) and re.search("[A-Za-z0-9]", words[i])]  # fmt: skip
-    if len(header) <= max(widest, one_line) or not cuts:
-        return [header]
-    return list(min(cuts, key=lambda lines: max(map(len, lines))))
+    cut_at = [i for i in range(1, len(words))
+              if re.search("[A-Za-z0-9]", words[i - 1]) and re.search("[A-Za-z0-9]", words[i])]  # fmt: skip
+    best = [header]
+    if len(header) <= max(widest, one_line):
+        return best
+    for count in range(1, most):
+        for cuts in itertools.combinations(cut_at, count):
+            lines = [" ".join(words[a:b]) for a, b in zip((0, *cuts), (*cuts, len(words)), strict=True)]
+            if max(map(len, lines)) < max(map(len, best)):
+                best = lines
+        if max(map(len, best)) <= widest:  # as narrow as its figures: no more lines
+            break
+    return best
 
 
-def _header_html(header: str, widest: int, wraps: bool, one_line: int = HEADER_LINE_CHARS) -> str:
+def _header_html(header: str, widest: int, wraps: bool, fit: bool, tall: bool) -> str:
     """A column's header, its lines apart (the space kept, for a screen reader and a copy); a
-    column of sentences' header wraps as its cells do."""
-    lines = header_lines(header, widest, one_line)
+    column of sentences' header wraps as its cells do; in a table made to fit the page, on two lines
+    wherever longer than its figures, on three in a ``tall`` one."""
+    lines = header_lines(header, widest, 0 if fit else HEADER_LINE_CHARS, 3 if tall else 2)
     return escape(header) if wraps else " <br>".join(escape(line) for line in lines)
