@@ -68,6 +68,9 @@ def test_the_words_name_each_order_its_share_and_the_forecast():
         "the prices planned): the plan commits to these orders, and to $322.0M of deposits on them, but "
         "almost never takes them.")
     assert cancelled_orders_words(CancelledOrders((), 1000, 1000)) == ""
+    # the sweep's plan without the orders its first pick almost never took, which cancels others still
+    assert cancelled_orders_words(one_capped, again=True).startswith(
+        " It still cancels 1 of its GPU orders in at least 95% of the first 10,000 scenarios: 2027Q4's")
 
 
 def test_the_pick_s_explanation_names_the_orders_it_cancels(tiny_with_spare_order):

@@ -102,9 +102,11 @@ def nearly_always_cancelled(data: ModelData, plan: Plan, buffer: float | None, s
     return CancelledOrders(orders, n, n_scenarios)
 
 
-def cancelled_orders_words(found: CancelledOrders) -> str:
+def cancelled_orders_words(found: CancelledOrders, again: bool = False) -> str:
     """' It cancels 2 of its GPU orders in at least 95% of the scenarios, and on the forecast too:
-    2027Q4's ($1.61B, 20,422 GPUs, in 100.0%) and ...' ('' where none is)."""
+    2027Q4's ($1.61B, 20,422 GPUs, in 100.0%) and ...' ('' where none is); ``again``: the plan is
+    already one without the orders its first pick almost never took, so 'It still cancels ...' (a
+    plan named "..., without the orders it almost never takes" read as if it cancelled none)."""
     if not found.orders:
         return ""
     everywhere = all(o.on_forecast for o in found.orders)
@@ -112,7 +114,8 @@ def cancelled_orders_words(found: CancelledOrders) -> str:
                  else f"the first {found.n_scenarios:,} scenarios")  # fmt: skip
     deposits = sum(o.deposit_usd for o in found.orders)
     return (
-        f" It cancels {len(found.orders):,} of its GPU orders in at least {format_percent(NEARLY_ALWAYS, 0)} "
+        f" It {'still cancels' if again else 'cancels'} {len(found.orders):,} of its GPU orders in at least "
+        f"{format_percent(NEARLY_ALWAYS, 0)} "
         f"of {scenarios}{', and on the forecast too' if everywhere else ''}: "
         f"{listed(_order_words(o, everywhere) for o in found.orders)} (the part of each quarter's order no "
         f"contract needs, at the prices planned): the plan commits to these orders, and to "

@@ -1308,7 +1308,8 @@ class SweepResult:
         rec = self.recommended
         if not self._cancels_often():
             return ""
-        said = "" if self._cancelled is None else cancelled_orders_words(self._cancelled)
+        again = rec["plan"].endswith(WITHOUT_ORDERS_WORDS)
+        said = "" if self._cancelled is None else cancelled_orders_words(self._cancelled, again)
         buffer = self._buffer(rec["plan"])
         if buffer > 0:
             who, why = f"Run with its {format_usd(buffer)} cash buffer it", "the buffer is kept by buying"
