@@ -280,7 +280,8 @@ def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_tex
     code, out, err = run_cli("validate", str(TINY_PATH))
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0, err
-    assert ("risk prices 25%/sqrt(year) (correlation across generations 1); demand 20%/sqrt(year); "
+    assert ("risk prices 25%/sqrt(year) (correlation across generations 1; a random walk, never reverting); "
+            "demand 20%/sqrt(year); "
             "prices step down 25% at a newer generation's release; hyperscalers' spare capacity sold (chance "
             "5% a quarter, once at most; prices -10% to -30%); customer defaults 1%/quarter") in flat
     # a chance, said so: "hyperscaler capacity sold 5%/quarter" and "late power (new blocks 30%" read

@@ -128,6 +128,8 @@ def test_provenance_says_what_the_scenarios_draw():
         said = bool(changes) and not deterministic
         assert ("reverting to the forecast, half-life 8 quarters" in drawn) == said
         assert ("prices' slope uncertain (5%/year" in drawn) == said
+        # the walk said so too: its absent clause alone told a reader nothing (a review, 0.4.31)
+        assert ("a random walk, never reverting" in drawn) == (not changes and not deterministic)
         assert drawn.startswith("prices 25%/sqrt(year)") != deterministic
 
 

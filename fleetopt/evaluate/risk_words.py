@@ -34,6 +34,8 @@ def risk_words(data: ModelData) -> str:
         if (half_life := risk.price_mean_reversion_half_life_quarters) is not None:
             quarters = f"{half_life:g} quarter{'' if half_life == 1 else 's'}"
             across += f"; reverting to the forecast, half-life {quarters}"
+        else:  # said, not left to the missing clause: a walk's report read as the default model's
+            across += "; a random walk, never reverting"
         parts.append(f"prices {format_rate(risk.price_volatility_annual)}/sqrt(year) ({across})")
     if risk.price_trend_volatility_annual:
         slope = format_rate(risk.price_trend_volatility_annual)
