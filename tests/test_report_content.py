@@ -2997,9 +2997,24 @@ def test_the_debt_by_facility_table_s_headers_are_short_over_its_figures(runs):
     html = html_of(runs["solve"])
     assert table_headers(html, "<h2>Debt by facility of")[-1] == "size (USD)"  # the terms' one figure
     headers = table_headers(html, "<h3>Balance of each facility (USD)</h3>")
-    assert headers == ["facility", "opening", "peak", "2026Q4", "2027Q4", "2028Q2"], headers
-    said = "at the horizon's start, its peak at a quarter's end, then at the end of each quarter named"
+    assert headers == ["facility", "opening", "quarter-end peak", "2026Q4", "2027Q4", "2028Q2"], headers
+    said = "at the horizon's start (opening), its quarter-end peak (the highest at a quarter's end"
     assert said in text_of(runs["solve"])
+
+
+def test_a_loan_that_only_repays_shows_its_quarter_end_peak_as_such_below_its_opening(runs):
+    """A finance reader read 'peak $968.6M' beside 'opening $1.13B' (the default model's ddtl-1) as
+    an error: the peak is of the quarters' ends, as peak debt is everywhere (the terminal's 'peak
+    debt (at a quarter's end)'). tiny's term loan opens at $200.0M and draws nothing: its highest
+    quarter-end balance is its first, after that quarter's instalment and prepayment, below $200.0M;
+    header and caption say it is a quarter's end's, and why it is below the opening."""
+    html = html_of(runs["solve"])
+    table = html.split("<h3>Balance of each facility (USD)</h3>", 1)[1].split("</table>", 1)[0]
+    row = re.findall(r'data-v="([^"]+)"', table)[:2]  # opening, quarter-end peak
+    first = pd.read_csv(runs["solve"] / "statements.csv")["debt_facility_gpu-term-loan_usd"].iloc[0]
+    assert [float(v) for v in row] == [200e6, pytest.approx(first, rel=1e-9)] and first < 200e6
+    assert table_headers(html, "<h3>Balance of each facility (USD)</h3>")[2] == "quarter-end peak"
+    assert "below the opening where the first quarter repays more than it draws" in text_of(runs["solve"])
 
 
 @pytest.mark.parametrize("layout", ["WIDE", "NARROW"])

@@ -131,8 +131,10 @@ def _debt_section(run: ReportRun) -> str:
     if any(f.refinanced for f in run.data.facilities):
         cap += (" A bullet the model refinances at maturity is assumed refinanced at the spread shown: no "
                 "lender has promised it, and the plan's figures hold only if it is.")
-    balance_cap = ("Each facility's balance in the MILP's statements: at the horizon's start, its peak at a "
-                   "quarter's end, then at the end of each quarter named (each year's last, and the horizon's).")
+    balance_cap = ("Each facility's balance in the MILP's statements: at the horizon's start (opening), its "
+                   "quarter-end peak (the highest at a quarter's end, as peak debt is throughout; below the "
+                   "opening where the first quarter repays more than it draws), then at the end of each "
+                   "quarter named (each year's last, and the horizon's).")
     # each balance in its own scale: a $3.9M tail beside billions read "$0" in one scale per column
     return (title + f"<p class='cap'>{escape(cap)}</p>{scroll_hint(len(terms.columns))}"
             + sortable_table(terms, usd_cols={"size_usd"}, headers=DEBT_TERM_HEADERS, wrap_cols={"at_maturity"})
@@ -148,9 +150,10 @@ BALANCES_TITLE = "Balance of each facility (USD)"  # its columns' unit: the year
 def _balance_headers(balances: pd.DataFrame) -> dict[str, str]:
     """Short headers over the balances' narrow columns ("peak at a quarter's end (USD)" wrapped a word
     a line and made the header row six lines tall; the caption says what they are): the unit is the
-    table's title's."""
+    table's title's. The peak's says it is a quarter's end's: "peak" alone read as an error beside an
+    amortising loan's higher opening balance."""
     ends = {c: c[4:-4] for c in balances.columns if c.startswith("end_")}  # 'end_2027Q4_usd': '2027Q4'
-    return {"opening_usd": "opening", "peak_usd": "peak", **ends}
+    return {"opening_usd": "opening", "peak_usd": "quarter-end peak", **ends}
 
 
 def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
