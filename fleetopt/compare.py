@@ -42,8 +42,10 @@ from fleetopt.core.results import (
     gpus_bought,
     h100_hours_in_service,
     horizon_totals,
+    horizon_words,
     lowest_cushion,
     lowest_trailing_cushion,
+    npv_words,
     power_built_mw,
     present_cost,
     trailing_year_headroom,
@@ -652,6 +654,15 @@ class Comparison:
         (seed 0)" (a file compare wrote is known by it: :data:`~fleetopt.runs.folder.COMPARISON_TITLE`)."""
         return f"{self.subject()} on {counted(self.n_scenarios, COMMON_SCENARIO)} (seed {self.seed})"
 
+    def basis(self) -> str:
+        """' over the horizon's 28 quarters (NPV: equity cash flows at 15% a year, USD)': what every
+        figure is counted over and the NPVs' discount rate (a what-if's two, where they differ), said
+        once beside the title (the terminal gave neither); '' where the model is not known."""
+        if self.data is None:
+            return ""
+        rates = self.discount_rates() or (self.data.discount_rate_annual,)
+        return f" over {horizon_words(self.data.T)} ({npv_words(*rates)})"
+
     def difference_headers(self) -> list[str]:
         """'B − A' for every plan after the first A."""
         return [f"{label}{DIFFERENCE_SEPARATOR}{self.labels[0]}" for label in self.labels[1:]]
@@ -780,7 +791,7 @@ class Comparison:
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the figures and the notes (the long tables: :meth:`tables`)."""
         common = counted(self.n_scenarios, COMMON_SCENARIO)
-        lines = [f"**Plan comparison** ({common}, seed {self.seed})", ""]
+        lines = [f"**Plan comparison** ({common}, seed {self.seed}){self.basis()}", ""]
         return "\n".join([*lines, *self._verdict_lines(), markdown_table(self._figure_rows()), "",
                           *_markdown_notes(self.notes())])  # fmt: skip
 
@@ -855,7 +866,8 @@ class Comparison:
         """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,
         shares in per cent, counts rounded, with units) and labels escaped; written whole to
         ``path`` where given, else returned."""
-        lines = [f"# Plan comparison ({counted(self.n_scenarios, COMMON_SCENARIO)}, seed {self.seed})", ""]
+        common = counted(self.n_scenarios, COMMON_SCENARIO)
+        lines = [f"# Plan comparison ({common}, seed {self.seed}){self.basis()}", ""]
         lines += self._verdict_lines()
         runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
         lines += ["## Where each plan comes from", "", markdown_table(runs), ""]

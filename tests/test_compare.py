@@ -845,6 +845,23 @@ def test_a_sweep_that_recommends_its_forecast_optimum_is_compared_with_another_r
     assert "plans on 50 common scenarios (seed 0)" in " ".join(out.split())
 
 
+def test_a_comparison_says_its_horizon_and_discount_rate_once_where_its_figures_are(tiny_run):
+    """`fleetopt compare` gave NPVs and probabilities of default over a horizon and at a rate it did
+    not state (the page only under Definitions). tiny runs 8 quarters at 15 % a year: the terminal
+    says so under the figures' first title, once; the Markdown's and the page's headings too."""
+    folder = str(tiny_run[0])
+    said = "over the horizon's 8 quarters (NPV: equity cash flows at 15% a year, USD)"
+    code, out, err = run_cli("compare", folder, folder, "--scenarios", "20")
+    assert code == 0, err
+    assert " ".join(out.split()).count(said) == 1, out
+    code, out, err = run_cli("compare", folder, folder, "--scenarios", "20", "--format", "markdown")
+    assert code == 0, err
+    assert out.startswith(f"# Plan comparison (20 common scenarios, seed 0) {said}\n"), out[:200]
+    code, out, err = run_cli("compare", folder, folder, "--scenarios", "20", "--format", "html")
+    assert code == 0, err
+    assert f'<p class="sub">2 plans on 20 common scenarios (seed 0) {escape(said)}; written' in out
+
+
 # ---------------------------------------------------------------- plans of another version of the model
 
 

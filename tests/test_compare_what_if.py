@@ -346,6 +346,8 @@ def test_the_terminal_titles_a_what_if_as_the_page_does(plan_file, tmp_path):
                              "--what-if", "horizon.discount_rate_annual=0.1")  # fmt: skip
     assert code == 0, err
     assert "one plan under two models on 3 common scenarios (seed 0)" in " ".join(out.split())
+    # the two sides' rates where they differ (the note below says why neither NPV is called better)
+    assert "over the horizon's 6 quarters (NPV: equity cash flows at 0% and 10% a year, USD)" in out
 
 
 def test_a_what_if_the_plan_cannot_run_under_names_the_change_it_made(plan_file, tmp_path):

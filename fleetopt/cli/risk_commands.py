@@ -76,8 +76,8 @@ from fleetopt.cli.render.progress import progress_bar, solve_lines
 from fleetopt.cli.render.sweep import bulleted_lines, sweep_table
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
-from fleetopt.core.results import ANY_DEFAULT_MEANS, cost_plans_note, risk_in_short
-from fleetopt.core.units import counted, format_percent, format_rate
+from fleetopt.core.results import ANY_DEFAULT_MEANS, cost_plans_note, npv_words, risk_in_short
+from fleetopt.core.units import counted, format_percent
 from fleetopt.errors import InputError
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
@@ -445,11 +445,6 @@ def run_speed(result) -> str:
     return f"{line}: {result.pair_quarters_per_second:,.3g} plan-scenario-quarters/s"
 
 
-def npv_words(data: ModelData) -> str:
-    """'NPV: equity cash flows at 15% a year, USD': which NPV every table of an evaluation reads."""
-    return f"NPV: equity cash flows at {format_rate(data.discount_rate_annual)} a year, USD"
-
-
 def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = False,
                 lead_se: float | None = None) -> None:
     """The best ``top`` plans by ``ranking`` (``shown_plans``'): figures, reactions, breaches; ``cost``:
@@ -469,7 +464,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {rank_words(ranking['rank_by'])}{shown}{last}"
     title = title if several else "the plan over the scenarios"
-    console.print(evaluation_table(ranked, f"{title} ({npv_words(data)})"))
+    console.print(evaluation_table(ranked, f"{title} ({npv_words(data.discount_rate_annual)})"))
     _print_risk_tables(ranked, data)
     # last, where a terminal leaves the reader: the first plan's value and risk, as its report opens
     console.print(_in_short(result, everyone, ranking["rank_by"], cost, lead_se))
@@ -490,7 +485,8 @@ def _print_on_the_forecast(ranked, rank_by: str, data: ModelData, last: bool, se
     ``last``: the ranking puts breaches and defaults last; ``several``: more than one plan ranked."""
     first = "; breaches and defaults last" if last else ""
     by = f" by {rank_words(rank_by)}" if rank_by in TIE_BREAKS and several else ""
-    title = f"plans on the forecast{by} (deterministic evaluation{first}; {npv_words(data)})"
+    npv = npv_words(data.discount_rate_annual)
+    title = f"plans on the forecast{by} (deterministic evaluation{first}; {npv})"
     console.print(forecast_table(ranked, title, data.quarter_labels, data.covenant_kinds))
 
 

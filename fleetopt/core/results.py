@@ -570,7 +570,19 @@ def _over_the_horizon(quarters: int | None) -> str:
     are counted over where it is known."""
     if quarters is None:
         return "A liquidity default"
-    return f"Over the horizon's {counted(quarters, 'quarter')}, a liquidity default"
+    return f"Over {horizon_words(quarters)}, a liquidity default"
+
+
+def horizon_words(quarters: int) -> str:
+    """"the horizon's 28 quarters": what the NPVs and the probabilities of default and breach are
+    counted over (a reader asked over how long a 17.7 % default probability was)."""
+    return f"the horizon's {counted(quarters, 'quarter')}"
+
+
+def npv_words(*rates_annual: float) -> str:
+    """'NPV: equity cash flows at 15% a year, USD': which NPV a table reads; of two models with
+    different rates (a what-if), '... at 15% and 20% a year, USD'."""
+    return f"NPV: equity cash flows at {' and '.join(map(format_rate, rates_annual))} a year, USD"
 
 
 def _limited_tail(row) -> str:

@@ -46,7 +46,7 @@ def comparison_html(comp: Comparison) -> str:
 <title>{escape(title)}</title><style>{STYLE}{_EXTRA_STYLE}{page_context_style(context)}</style></head>
 <body><main>
 <h1>{escape(title)}</h1>
-<p class="sub">{scenarios}; written
+<p class="sub">{scenarios}{escape(comp.basis())}; written
 {created} by fleetopt {__version__}.</p>
 <pre id="script-errors" hidden></pre>
 {"".join(sections)}

@@ -23,9 +23,11 @@ class ColumnGroups:
     # columns a comparison's figure names, folded at 31, ran over 3 to 7 lines
     LABEL_READABLE = 44
 
-    def __init__(self, title: str, caption: str, label: str, columns: list, rows: list, last: str):
+    def __init__(self, title: str, caption: str, label: str, columns: list, rows: list, last: str,
+                 basis: str = ""):
         self.title, self.caption, self.label, self.last = title, caption, label, last
         self.columns, self.rows = columns, rows  # columns: header texts; rows: (label, cells, last)
+        self.basis = basis  # a line under the first table's title: what its figures are counted over
 
     def _width(self, n: int) -> int:
         words = [len(w) for w in str(self.columns[n]).split()]
@@ -86,6 +88,7 @@ class ColumnGroups:
         groups = self.groups(options.max_width)
         for k, group in enumerate(groups, start=1):
             part = f" ({k} of {len(groups)})" if len(groups) > 1 else ""
+            part += f"\n{self.basis}" if self.basis and k == 1 else ""
             yield self.table(group, part, options.max_width)
         if self.caption:  # the notes once, at the console's width (a narrow table's caption folded them)
             yield Text(self.caption, style="italic")
@@ -104,7 +107,7 @@ def comparison_tables(result) -> list:
     figures = ColumnGroups(
         result.title(),
         " ".join(result.notes()),
-        "figure", [*labels, *result.difference_headers()], rows, "better",
+        "figure", [*labels, *result.difference_headers()], rows, "better", result.basis().strip(),
     )  # fmt: skip
     out = [figures]
     summed = result.purchases_by_generation_shown()
