@@ -33,6 +33,7 @@ from fleetopt.core.results import (
     PEAK_DEBT_FORECAST_LABEL,
     POWER_BUILT_LABEL,
     TRAILING_WHAT_IF,
+    basis_words,
     cash_timing_credit,
     cost_per_h100_hour,
     cost_plans_note,
@@ -42,10 +43,8 @@ from fleetopt.core.results import (
     gpus_bought,
     h100_hours_in_service,
     horizon_totals,
-    horizon_words,
     lowest_cushion,
     lowest_trailing_cushion,
-    npv_words,
     power_built_mw,
     present_cost,
     trailing_year_headroom,
@@ -661,7 +660,7 @@ class Comparison:
         if self.data is None:
             return ""
         rates = self.discount_rates() or (self.data.discount_rate_annual,)
-        return f" over {horizon_words(self.data.T)} ({npv_words(*rates)})"
+        return f" {basis_words(self.data.T, *rates)}"
 
     def difference_headers(self) -> list[str]:
         """'B − A' for every plan after the first A."""

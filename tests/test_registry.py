@@ -431,6 +431,25 @@ def test_runs_show_of_an_evaluation_says_which_default_each_probability_counts(t
     assert "any_default_probability: share of scenarios with a liquidity default or an uncured" in said
 
 
+def test_runs_show_says_the_horizon_and_discount_rate_its_figures_are_of(tmp_path):
+    """`runs show` gave NPVs and default probabilities of no stated rate or horizon. tiny solved at
+    20 % a year (--set; its file says 15 %) on its 8 quarters: the row says the run's own, from its
+    folder's model.yaml; where that file was changed after the run, or the folder is gone, it says
+    they are not known rather than another model's."""
+    folder = tmp_path / "S"
+    ok("solve", "tiny", "--set", "horizon.discount_rate_annual=0.2", "--out", str(folder))
+
+    def said() -> str:
+        return re.search(r"^│ horizon and discount rate\s*│ (.*?)\s*│$", ok("runs", "show", "1"), re.M)[1]
+
+    assert said() == "over the horizon's 8 quarters (NPV: equity cash flows at 20% a year, USD)"
+    model = folder / "model.yaml"
+    model.write_text(model.read_text(encoding="utf-8").replace("0.2", "0.1", 1), encoding="utf-8")
+    assert said() == "not known: the run's model.yaml was changed after the run"
+    shutil.rmtree(folder)
+    assert said() == "not known: the run's folder, whose model.yaml says them, is gone"
+
+
 def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_path, monkeypatch):
     """Another process holds an exclusive lock longer than a command waits to record a run: the
     message says to retry, since moving the registry away would lose every run's record for a

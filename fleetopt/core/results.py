@@ -579,6 +579,12 @@ def horizon_words(quarters: int) -> str:
     return f"the horizon's {counted(quarters, 'quarter')}"
 
 
+def basis_words(quarters: int, *rates_annual: float) -> str:
+    """"over the horizon's 28 quarters (NPV: equity cash flows at 15% a year, USD)": what a run's or
+    a comparison's figures are counted over and at what rate their NPVs discount."""
+    return f"over {horizon_words(quarters)} ({npv_words(*rates_annual)})"
+
+
 def npv_words(*rates_annual: float) -> str:
     """'NPV: equity cash flows at 15% a year, USD': which NPV a table reads; of two models with
     different rates (a what-if), '... at 15% and 20% a year, USD'."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from rich.text import Text
 
 from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, METRIC_COLUMNS
 from fleetopt.core.results import (
+    basis_words,
     figure_text,
 )
 from fleetopt.core.units import (
@@ -19,11 +21,13 @@ from fleetopt.core.units import (
     format_usd,
     format_usd_per_hour,
 )
+from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.metrics import (
     SHORTFALL_SHARE,
 )
+from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import DAMAGED, OUT_OF_SAMPLE, PURCHASES_FILE, recorded_out_of_sample
-from fleetopt.schema.loading import MODEL_CHANGES, MODEL_SOURCE_CHANGES, model_words
+from fleetopt.schema.loading import MODEL_CHANGES, MODEL_SOURCE_CHANGES, ModelError, load_model, model_words
 from fleetopt.stochastic.paired import (
     out_of_sample_action,
     out_of_sample_verdict_word,
@@ -237,6 +241,7 @@ def run_detail(record) -> Table:
         record, "  MISSING: deleted or moved", "  REPLACED: the folder now holds run {}, written there since"
     )
     table.add_row("folder", Text(str(record.path) + missing, overflow="fold"))
+    table.add_row(BASIS_ROW, Text(_basis(record)))
     # the cost objective's figures of a plan solved for NPV rank nothing (compare leaves them out too:
     # "$0.38 per H100-hour" was read as a neocloud plan's cost); its record keeps them
     costs = record.kind == "solve" and record.figures.get("objective", "npv") != "cost"
@@ -253,6 +258,29 @@ def run_detail(record) -> Table:
         table.add_row("out_of_sample", Text(f"{what}: {paired_words(oos['paired'])}{advice}"))
     table.caption = _FIGURES_MEAN.get(record.kind, "") + (_COSTS_LEFT_OUT if costs else "")
     return table
+
+
+BASIS_ROW = "horizon and discount rate"
+
+
+def _basis(record) -> str:
+    """What the run's figures are counted over and at what rate its NPVs discount ("over the horizon's
+    28 quarters (NPV: equity cash flows at 15% a year, USD)", as compare says them), from its folder's
+    model.yaml (the record keeps neither): a reader had NPVs and default probabilities of no stated
+    rate or horizon. Not known where that file is gone, unreadable or not the run's model."""
+    model_file = RunFolder(record.path).model_file if record.exists else None
+    if model_file is None:
+        return f"not known: the run's folder, whose {RunFolder.MODEL} says them, is gone"
+    try:
+        with warnings.catch_warnings():  # its warnings were the run's to give, when it was made
+            warnings.simplefilter("ignore", FleetoptWarning)
+            loaded = load_model(model_file)
+    except ModelError:
+        return f"not known: the run's {RunFolder.MODEL} cannot be read"
+    if loaded.content_hash != record.model_hash:
+        return f"not known: the run's {RunFolder.MODEL} was changed after the run"
+    horizon = loaded.model.horizon
+    return basis_words(horizon.quarters, horizon.discount_rate_annual)
 
 
 def _model_of(record) -> str:
