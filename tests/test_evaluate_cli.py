@@ -141,7 +141,8 @@ def test_the_uncured_legend_names_cash_covering_the_debt_where_the_model_counts_
     """With finance.covenants.cash_covering_debt_cures a breach whose quarter's cash covers the debt
     is no uncured breach; the first-breach table's legend gave the cure limits without it, so a reader
     of the terminal could not tell which count the "uncured" column is."""
-    said = "none where the quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)"
+    said = ("no event of default where the quarter's cash covers its debt "
+                "(finance.covenants.cash_covering_debt_cures)")
     for option, out in ((False, "L0"), (True, "L1")):
         setting = f"finance.covenants.cash_covering_debt_cures={str(option).lower()}"
         code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "300", "--out", out,
@@ -157,8 +158,8 @@ def test_the_uncured_column_s_description_names_cash_covering_the_debt():
     model counts by since 0.4.31: a reader could not tell a breach repaid from cash from a cured one."""
     said = METRIC_COLUMNS["uncured_breach_probability"]
     assert "at most finance.covenants.equity_cures" in said
-    assert ("with finance.covenants.cash_covering_debt_cures, none where the quarter's cash covers its "
-            "debt") in said
+    assert ("with finance.covenants.cash_covering_debt_cures, no event of default where the quarter's cash "
+            "covers its debt") in said
 
 
 def test_when_it_breaks_names_the_median_quarter_of_the_metrics(solve_run, here):

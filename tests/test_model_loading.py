@@ -252,8 +252,8 @@ def test_validate_says_the_price_slope_is_uncertain():
     [((), "borrowing base: GPU-secured debt / max LTV <= GPU resale value; 5 equity cures, never two "
           "quarters in a row (evaluator)"),
      (("finance.covenants.equity_cures=1", "finance.covenants.cash_covering_debt_cures=true"),
-      "GPU resale value; 1 equity cure; a breach in a quarter whose cash covers all the debt is no event of "
-      "default (evaluator)"),
+      "GPU resale value; 1 equity cure; no event of default where the quarter's cash covers its debt "
+      "(evaluator)"),
      (("finance.covenants.equity_cures=0",), "GPU resale value; no equity cures (evaluator)")],
     ids=["tiny", "one-cure-cash-covers", "none"],
 )  # fmt: skip

@@ -222,7 +222,8 @@ def test_the_definition_of_an_uncured_breach_names_a_breach_the_cash_covers_wher
     for on in (False, True):
         data = load(edit(model, {"finance.covenants.cash_covering_debt_cures": on}))[1]
         uncured = dict(page.glossary(data, ["milp"], 200, "evaluate"))["P(uncured covenant breach)"]
-        said = "none where the quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)"
+        said = ("no event of default where the quarter's cash covers its debt "
+                "(finance.covenants.cash_covering_debt_cures)")
         assert (said in uncured) is on
 
 
@@ -235,7 +236,8 @@ def test_the_assumptions_state_the_cure_rule_the_uncured_breaches_were_counted_b
     from fleetopt.report.definitions import _assumptions
 
     model = load(TINY_PATH)[0]
-    said = "none where the quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)"
+    said = ("no event of default where the quarter's cash covers its debt "
+                "(finance.covenants.cash_covering_debt_cures)")
     for on in (False, True):
         data = load(edit(model, {"finance.covenants.cash_covering_debt_cures": on}))[1]
         run = SimpleNamespace(data=data, metrics=pd.DataFrame({"plan": ["milp"]}), summary={})
@@ -2457,10 +2459,10 @@ def test_the_assumptions_agree_with_the_uncured_breach_figure():
     said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=object(), summary={})))
     assert "never cured" not in said
     assert ("and one the owners could not cure (never two quarters in a row, at most "
-            "finance.covenants.equity_cures, none in or after a liquidity default's quarter, none where the "
-            "quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)) in P(uncured "
-            "covenant breach), but neither is simulated: a cure brings in no cash and no debt is "
-            "accelerated.") in said
+            "finance.covenants.equity_cures, none in or after a liquidity default's quarter; no event of "
+            "default where the quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)) "
+            "in P(uncured covenant breach), but neither is simulated: a cure brings in no cash and no debt "
+            "is accelerated.") in said
 
 
 def test_the_in_short_of_a_cost_plans_evaluation_says_the_demand_it_serves(tmp_path, monkeypatch):

@@ -34,10 +34,15 @@ CURE_LIMITS = ("never two quarters in a row, at most finance.covenants.equity_cu
                "liquidity default's quarter")
 
 
+# a breached quarter with cash enough to repay every lender (finance.covenants.cash_covering_debt_cures);
+# "none where the quarter's cash covers its debt" after the cure limits read as no cure allowed there
+CASH_COVERED = "no event of default where the quarter's cash covers its debt"
+
+
 def cure_limits(cash_covers: bool) -> str:
     """When a breached quarter is no uncured breach: CURE_LIMITS, and with
     ``finance.covenants.cash_covering_debt_cures`` a quarter whose cash covers its debt."""
-    covered = ", none where the quarter's cash covers its debt (finance.covenants.cash_covering_debt_cures)"
+    covered = f"; {CASH_COVERED} (finance.covenants.cash_covering_debt_cures)"
     return CURE_LIMITS + (covered if cash_covers else "")
 
 METRIC_COLUMNS = {
@@ -66,8 +71,8 @@ METRIC_COLUMNS = {
     "breach_probability": "share of scenarios with any covenant breach",
     # a lender's event of default (docs/evaluation.md, quarter step 6): a breach the owners could not cure
     "uncured_breach_probability": "share of scenarios with an uncured covenant breach: a breached quarter "
-    f"the owners could not cure ({CURE_LIMITS}; with finance.covenants.cash_covering_debt_cures, none where "
-    "the quarter's cash covers its debt), an event of default on which lenders may accelerate",
+    f"the owners could not cure ({CURE_LIMITS}; with finance.covenants.cash_covering_debt_cures, "
+    f"{CASH_COVERED}), an event of default on which lenders may accelerate",
     "default_probability": "share of scenarios with a liquidity default",
     # the lenders' definition: either event of default (a CDS pays on bankruptcy or a failure to pay
     # only, so it prices the liquidity default: docs/calibration.md)

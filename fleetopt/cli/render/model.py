@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetopt.core.data import build_data
+from fleetopt.core.metric_columns import CASH_COVERED
 from fleetopt.core.units import (
     counted,
     format_difference,
@@ -190,7 +191,7 @@ def _cures_text(data) -> str:
     cures = {0: "no equity cures", 1: "1 equity cure"}.get(n, f"{n} equity cures")
     text = f"; {cures}" + (", never two quarters in a row" if n > 1 else "")
     if data.cash_covering_debt_cures:
-        text += "; a breach in a quarter whose cash covers all the debt is no event of default"
+        text += f"; {CASH_COVERED}"
     return text + " (evaluator)"
 
 
