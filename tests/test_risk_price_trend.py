@@ -8,9 +8,12 @@ import math
 
 import numpy as np
 import pytest
+from conftest import TINY_PATH, run_cli
 from evaluate_builders import tiny_model
 from milp_builders import data_of
 
+from fleetopt.errors import FleetoptWarning
+from fleetopt.evaluate.factors import Stream, normals
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.schema.loading import ModelError
 
@@ -81,4 +84,104 @@ def test_a_bad_value_is_refused_by_name(value, said):
     d = tiny_model()
     d["risk"]["price_trend_volatility_annual"] = value
     with pytest.raises(ModelError, match=rf"risk\.price_trend_volatility_annual(.|\n)*{said}"):
+        data_of(d)
+
+
+# ---- the slope tied to the AI cycle (`risk.ai_cycle.trend_loading`, factors.py `_slope_draw`): the slope's
+# normal is d = l Z + sqrt(1 - l^2) e, Z the cycle's level in the horizon's last quarter over its standard
+# deviation (its T - 1 shocks summed / sqrt(T - 1)), e the slope's own normal
+
+
+def tied(sigma: float, loading: float, quarters: int = 5) -> dict:
+    d = trend_only(sigma, quarters)
+    d["risk"]["ai_cycle"] = {"trend_loading": loading}
+    return d
+
+
+def slope_normals(price: np.ndarray, sigma: float) -> np.ndarray:
+    """Each scenario's d, read back from quarter 4 (one year): log S_4 = d sigma - sigma^2 / 2."""
+    return (np.log(price[:, 0, 4]) + 0.5 * sigma**2) / sigma
+
+
+def test_the_slope_s_normal_moves_by_the_loading_times_the_cycle_s_level_by_hand():
+    """tiny over 5 quarters, slope 0.05, trend_loading 0.6, seed 5. Scenario 0's cycle shocks are
+    (0, -1.2622, -0.1324, -1.0787, 0.0678): their sum -2.4055 over sqrt(4) is Z = -1.2028, the cycle's
+    level in quarter 4 in standard deviations; the slope's own normal is e = 1.7484. So d = 0.6 x -1.2028
+    + 0.8 x 1.7484 = 0.6771 instead of 1.7484, and quarter 4's factor exp(0.05 x 0.6771 - 0.00125) =
+    1.0331 instead of exp(0.05 x 1.7484 - 0.00125) = 1.0900: a future whose cycle turned down has its
+    prices rise less. Every scenario's d is exactly 0.6 Z + 0.8 e of its own streams; at loading 0
+    it is e, as without the cycle."""
+    idx = np.arange(200)
+    cycle = normals(5, idx, (Stream.CYCLE, 0), 5)
+    own = normals(5, idx, (Stream.PRICE_TREND, 0), 1)[:, 0]
+    z = cycle[:, 1:].sum(axis=1) / 2.0
+    assert cycle[0, 1:] == pytest.approx([-1.2622, -0.1324, -1.0787, 0.0678], abs=5e-5)
+    assert (z[0], own[0]) == pytest.approx((-1.2028, 1.7484), abs=5e-5)
+    price = scenarios(tied(0.05, 0.6)).price_factor
+    np.testing.assert_allclose(slope_normals(price, 0.05), 0.6 * z + 0.8 * own, rtol=0, atol=1e-9)
+    assert slope_normals(price, 0.05)[0] == pytest.approx(0.6771, abs=5e-5)
+    assert price[0, 0, 4] == pytest.approx(1.0331, abs=5e-5)
+    untied = scenarios(tied(0.05, 0.0)).price_factor
+    np.testing.assert_array_equal(untied, scenarios(trend_only(0.05, 5)).price_factor)
+    assert untied[0, 0, 4] == pytest.approx(1.0900, abs=5e-5)
+
+
+def test_a_tied_slope_keeps_every_quarter_s_mean_and_correlates_with_the_cycle_by_the_loading():
+    """sigma 0.3, trend_loading 0.8, 20,000 futures over 9 quarters: d is still a standard normal (so
+    each quarter's factor still averages to 1, within four standard errors) and correlates 0.8 with
+    the cycle's level in the last quarter (sampling error about 0.003)."""
+    price = scenarios(tied(0.3, 0.8, quarters=9), seed=11, n=N).price_factor
+    mean, error = price[:, 0, :].mean(axis=0), price[:, 0, :].std(axis=0, ddof=1) / math.sqrt(N)
+    off = np.abs(mean - 1.0) > 4.0 * error + 1e-12
+    assert not off.any(), f"mean {mean[off]} in quarters {np.flatnonzero(off)}"
+    d = slope_normals(price, 0.3)
+    level = normals(11, np.arange(N), (Stream.CYCLE, 0), 9)[:, 1:].sum(axis=1)
+    assert (d.mean(), d.std()) == pytest.approx((0.0, 1.0), abs=0.03)
+    assert np.corrcoef(d, level)[0, 1] == pytest.approx(0.8, abs=0.015)
+
+
+def test_the_tie_moves_only_the_price_factor_and_without_a_slope_nothing():
+    """tiny's whole risk block, the cycle loading prices, demand, defaults, slope 0.1: trend_loading 0.7
+    leaves every other factor bit for bit as at 0 (the cycle's shocks are the same draws), and divides
+    into the price factor a tilt common to the generations. Without a slope it moves nothing, bit for
+    bit, and the model loads with a warning naming it."""
+    cycle = {"price_loading": 0.6, "demand_loading": 0.5, "default_correlation": 0.4}
+    plain, loaded = tiny_model(), tiny_model()
+    for d, loading in ((plain, 0.0), (loaded, 0.7)):
+        d["risk"].update(price_trend_volatility_annual=0.1, ai_cycle={**cycle, "trend_loading": loading})
+    before, after = scenarios(plain).arrays(), scenarios(loaded).arrays()
+    for name, values in before.items():
+        if name != "price_factor":
+            np.testing.assert_array_equal(after[name], values, err_msg=name)
+    ratio = np.log(after["price_factor"] / before["price_factor"])
+    np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :1, :], ratio.shape), atol=1e-12)
+    assert np.abs(ratio).max() > 0.01
+    for d in (plain, loaded):
+        d["risk"]["price_trend_volatility_annual"] = 0.0
+    with pytest.warns(FleetoptWarning, match=r"risk\.ai_cycle\.trend_loading: 0\.7 ties the prices' slope to "
+                                             r"the AI cycle, but risk\.price_trend_volatility_annual is 0"):
+        moved = scenarios(loaded).arrays()
+    for name, values in scenarios(plain).arrays().items():
+        np.testing.assert_array_equal(moved[name], values, err_msg=name)
+
+
+def test_a_tied_slope_loads_in_silence_and_validate_says_the_tie():
+    code, out, err = run_cli("validate", str(TINY_PATH), "--set", "risk.price_trend_volatility_annual=0.05",
+                             "--set", "risk.ai_cycle={trend_loading: 0.4}")  # fmt: skip
+    assert code == 0, err
+    assert "warning" not in err
+    flat = " ".join(out.replace("│", " ").split())
+    assert ("prices' slope uncertain (5%/year faster or slower per standard deviation; correlation 0.4 "
+            "with the AI cycle's level at the horizon's end)") in flat
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [(1.5, "must be from -1 to 1"), (-1.2, "must be from -1 to 1"), (float("nan"), "finite"),
+     ("strong", "number")],
+)  # fmt: skip
+def test_a_bad_trend_loading_is_refused_by_name(value, said):
+    d = tied(0.05, 0.0)
+    d["risk"]["ai_cycle"]["trend_loading"] = value
+    with pytest.raises(ModelError, match=rf"risk\.ai_cycle\.trend_loading(.|\n)*{said}"):
         data_of(d)

@@ -161,10 +161,10 @@ def _loading(data: ModelData, name: str) -> float:
 
 def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Market price multiplier by generation: a lognormal walk per generation (correlated across
-    generations and with the AI cycle), an uncertain slope common to them, the self-competition shock
-    and the step down of an older generation when a newer one ships, mean one unless ``risk.mean_one``
-    is off; then the fall after a customer's default (``risk.customer_default_price_impact``), a
-    stress on top."""
+    generations and with the AI cycle), an uncertain slope common to them (tied to the cycle by
+    ``trend_loading``), the self-competition shock and the step down of an older generation when a
+    newer one ships, mean one unless ``risk.mean_one`` is off; then the fall after a customer's
+    default (``risk.customer_default_price_impact``), a stress on top."""
     risk = data.risk
     price = _price_walks(data, seed, idx)
     if risk.price_trend_volatility_annual > 0:
@@ -218,12 +218,25 @@ def _price_walks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
 
 def _price_trend(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """(n, T) multiplier tilting every generation's price by an uncertain slope: exp(d sigma t -
-    (sigma t)^2 / 2), t in years from today, d one normal per scenario (its own stream, apart from the
-    AI cycle), sigma ``price_trend_volatility_annual``; mean one in each quarter, 1 in quarter 0."""
+    (sigma t)^2 / 2), t in years from today, d one standard normal per scenario (:func:`_slope_draw`),
+    sigma ``price_trend_volatility_annual``; mean one in each quarter, 1 in quarter 0."""
     sigma = data.risk.price_trend_volatility_annual
-    d = normals(seed, idx, (Stream.PRICE_TREND, 0), 1)
+    d = _slope_draw(data, seed, idx)
     tilt = sigma * quarters_to_years(np.arange(data.T))[None, :]
     return np.exp(d * tilt - 0.5 * tilt * tilt)
+
+
+def _slope_draw(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, 1) the slope's standard normal d: its own stream's e, or with the AI cycle's ``trend_loading``
+    l, d = l Z + sqrt(1 - l^2) e, Z the cycle's level in the horizon's last quarter over its standard
+    deviation (the sum of its T - 1 shocks / sqrt(T - 1)): corr(d, Z) = l, d still standard normal."""
+    own = normals(seed, idx, (Stream.PRICE_TREND, 0), 1)
+    loading = _loading(data, "trend_loading")
+    if not loading or data.T < 2:  # T 1: no quarter after today, no cycle to load on nor slope to tilt
+        return own
+    cycle = _cycle(data, seed, idx, loading)
+    level = cycle[:, 1:].sum(axis=1, keepdims=True) / np.sqrt(data.T - 1)
+    return loading * level + np.sqrt(1.0 - loading * loading) * own
 
 
 def _common_price_shocks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:

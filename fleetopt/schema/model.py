@@ -400,7 +400,7 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                 )))  # fmt: skip
     return (notes + fleet_power_notes(model) + magnitude_notes(model) + allocation_notes(model)
             + customer_case_notes(model) + slip_notes(model) + model.risk.price_impact_notes()
-            + model.finance.covenant_notes())
+            + model.risk.trend_loading_notes() + model.finance.covenant_notes())
 
 
 def never_slipping(model: PlanningModel) -> list[str]:

@@ -143,11 +143,16 @@ CreditRating = Literal[tuple(SEVEN_YEAR_DEFAULT_RATE)]  # the ratings core/credi
 
 class AICycle(StrictModel):
     """A common AI-cycle factor: one normal random walk (standard deviation sqrt(years)) that moves
-    market prices, demand, customer defaults and the credit spread of new borrowing together. Zero
-    loadings leave every factor independent."""
+    market prices (their swings and, with `trend_loading`, their slope), demand, customer defaults and
+    the credit spread of new borrowing together. Zero loadings leave every factor independent."""
 
     price_loading: Loading = 0.0
     """Correlation of every generation's price shocks with the cycle's (0.7: prices fall in a downturn)."""
+    trend_loading: Loading = 0.0
+    """Correlation of the market prices' slope (the normal drawn for `price_trend_volatility_annual`)
+    with the cycle's level in the horizon's last quarter (0.6: prices fall faster for good in the
+    futures where the cycle turns down); each quarter's price factor stays mean one. Without a slope
+    (`price_trend_volatility_annual` 0) it moves nothing."""
     demand_loading: Loading = 0.0
     """Correlation of market demand shocks with the cycle's."""
     default_correlation: ShareBelowOne = 0.0
@@ -261,6 +266,17 @@ class Risk(StrictModel):
                 words = f"{name} never defaults ({cause}), so the {fall:.0%} price fall never comes; {remedy}"
                 notes.append((("risk", "customer_default_price_impact", name), words))
         return notes
+
+    def trend_loading_notes(self) -> list[tuple[tuple[str, ...], str]]:
+        """``ai_cycle.trend_loading`` set with no slope to load (``price_trend_volatility_annual`` 0): it
+        moves nothing, though the model reads as tying the prices' slope to the cycle."""
+        loading = self.ai_cycle.trend_loading if self.ai_cycle is not None else 0.0
+        if not loading or self.price_trend_volatility_annual:
+            return []
+        return [(("risk", "ai_cycle", "trend_loading"), (
+            f"{loading:g} ties the prices' slope to the AI cycle, but risk.price_trend_volatility_annual is "
+            "0 (the slope is known), so it moves nothing; set a slope there (0.05: 5 % a year at one "
+            "standard deviation) or remove trend_loading"))]  # fmt: skip
 
     def _zero_hazard_words(self, name: str) -> tuple[str, str]:
         """Where a customer's hazard of 0 comes from (:meth:`customer_hazard`) and what would change it:
