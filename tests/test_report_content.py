@@ -837,7 +837,8 @@ def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
     pick = metrics[metrics["plan"] == summary["recommended"]].iloc[0]
     # the rule once: in the sweep's why, not again in the report's words (a review of the report)
     assert f"Chosen by the rule ({summary['rule']})" in text and "Rule: the candidate" not in text
-    assert summary["rule"] == "best CVaR5 NPV, with no limit on the breach or liquidity default probability"
+    assert summary["rule"] == ("best CVaR5 NPV, with no limit on the breach probability, liquidity default "
+                               "probability or probability of any default")
     assert "No limit was set on P(covenant breach) (--max-breach-prob) or P(liquidity default)" in text
     # beside the liquidity default, the defaults lenders count (a treasurer read the first as those)
     said = (f"Its P(liquidity default) is {pick['default_probability']:.1%}, P(any default) "
@@ -910,9 +911,16 @@ def test_rule_text_names_set_and_missing_limits():
     )
     assert _rule_text(of()) == (
         "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "
-        "default on the forecast itself and P(covenant breach) and P(liquidity default) no higher than the "
-        "forecast optimum's."
+        "default on the forecast itself and P(covenant breach), P(liquidity default) and P(any default) no "
+        "higher than the forecast optimum's."
     )
+    # a sweep before P(any default) joined the optimum's risks: its report says the two its rule kept
+    before = of()
+    before.summary["rule"] = ("best CVaR5 NPV among plans with no breach or default on the forecast "
+                              "and breach and liquidity default probabilities no higher than the "
+                              "forecast optimum's")  # fmt: skip
+    assert _rule_text(before).endswith("P(covenant breach) and P(liquidity default) no higher than the "
+                                       "forecast optimum's.")
     # a sweep written before summary.json kept the fields: job.json's rule where the summary's words
     # are its, else those words (it was resumed with a looser rule)
     started = vars(Rule(max_breach_prob=0.0001))

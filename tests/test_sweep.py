@@ -40,6 +40,7 @@ from fleetopt.sweep.candidates import (
     RuleError,
     RuleNotMet,
     collateral_haircut,
+    conditions_missed,
     default_stresses,
     generate_candidates,
     loosening_options,
@@ -50,7 +51,7 @@ from fleetopt.sweep.candidates import (
     runner_up,
     scaled,
 )
-from fleetopt.sweep.run import Lead, SweepResult
+from fleetopt.sweep.run import Lead, SweepResult, rule_chosen_by
 
 BREACH_LIMIT = 0.6
 SWEEP_FILES = {"plans.npz", "candidates.csv", "front.csv", "summary.json", "model.yaml"}
@@ -475,7 +476,8 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
     assert recommend(metrics, Rule(no_riskier_than_optimum=False)) == 1
     assert recommend(metrics, Rule(prefer="mean")) == 0  # the optimum itself always qualifies
     described = Rule().describe()
-    assert "breach and liquidity default probabilities no higher than the forecast optimum's" in described
+    assert ("breach probability, liquidity default probability and probability of any default no higher "
+            "than the forecast optimum's") in described  # fmt: skip
     assert "no limit" not in described
     why = SweepResult(None, None, None, metrics, None, Rule(), 2).why()
     # "best CVaR5 among plans with ..." read as the best CVaR5 of all: the better ones are named
@@ -519,6 +521,42 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
     assert caught.value.loosen == (["--min-cvar"], "B")
     assert str(caught.value).endswith("; A keeps the limits you set, and --allow-riskier admits it as well "
                                       "(P(covenant breach) 70.0%, P(liquidity default) 25.0%)")
+
+
+def test_a_plan_with_more_defaults_as_lenders_count_them_is_riskier_than_the_forecast_optimum():
+    """On the same scenarios the forecast optimum breaches in 60 %, defaults on its cash in 30 % and
+    defaults as lenders count it (a liquidity default or an uncured breach) in 45 %. A breaches in
+    55 % and defaults on its cash in 25 %, both lower, but its breaches go uncured more often: a
+    default of either kind in 52 %. The rule compared the first two alone and picked A, the best
+    CVaR5: a plan with more events of default than the forecast optimum. It now picks B (58 %, 28 %,
+    40 %), names A as outside the rule for its P(any default), and --allow-riskier still admits A,
+    saying which rise it left unlimited (52 % - 45 % = 7 points)."""
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", "A", "B"], "origin": ["forecast", "stress", "variation"],
+        "npv_mean_usd": [13e9, 10e9, 11e9], "npv_cvar5_usd": [-23e9, -15e9, -18e9],
+        "breach_probability": [0.60, 0.55, 0.58], "default_probability": [0.30, 0.25, 0.28],
+        "any_default_probability": [0.45, 0.52, 0.40],
+    })  # fmt: skip
+    assert recommend(metrics, Rule()) == 2
+    missed = conditions_missed(metrics, Rule(), 1)
+    assert missed == ["P(any default) 52.0% above the forecast optimum's 45.0%"]
+    words = ("breach probability, liquidity default probability and probability of any default no higher "
+             "than the forecast optimum's")  # fmt: skip
+    assert words in Rule().describe()  # the terminal's, summary.json's rule and why, the report's
+    why = SweepResult(None, None, None, metrics, None, Rule(), 2).why()
+    assert ("Better on CVaR5 NPV but outside the rule: A (P(any default) 52.0% above the forecast "
+            "optimum's 45.0%).") in why  # fmt: skip
+    riskier = Rule(no_riskier_than_optimum=False)
+    assert recommend(metrics, riskier) == 1
+    assert ("No limit was set on the probability of any default (--allow-riskier), which it raises by "
+            "7.0 pp: --max-any-default-prob would cap it.") in SweepResult(
+        None, None, None, metrics, None, riskier, 1).why()  # fmt: skip
+    # a limit only A meets: the hint gives the optimum's P(any default) and A's, which --allow-riskier admits
+    with pytest.raises(RuleNotMet) as caught:
+        recommend(metrics, Rule(min_cvar5_usd=-16e9))
+    assert "its probability of any default 45.0%" in str(caught.value)
+    assert str(caught.value).endswith("(P(covenant breach) 55.0%, P(liquidity default) 25.0%, P(any default) "
+                                      "52.0%)")
 
 
 def test_the_recommendation_is_a_point_a_topic_and_the_terminal_prints_one_a_line(tmp_path):
@@ -805,7 +843,8 @@ def test_the_explanation_points_out_a_risk_the_rule_left_unlimited():
     riskier = Rule(no_riskier_than_optimum=False)
     assert recommend(metrics, riskier) == 1 and recommend(metrics, Rule()) == 0
     unlimited = SweepResult(None, None, None, metrics, None, riskier, 1).why()
-    assert "with no limit on the breach or liquidity default probability" in unlimited
+    assert ("with no limit on the breach probability, liquidity default probability or probability of any "
+            "default in the scenarios") in unlimited  # fmt: skip
     assert "liquidity default probability from 30.0% to 32.0%" in unlimited
     said = (
         "No limit was set on the breach probability (--allow-riskier), which it raises by 28.0 pp: "
@@ -1295,6 +1334,22 @@ def test_an_older_sweep_is_reranked_from_the_rule_it_started_with(finished_sweep
     # beside a pick that breached in 83 % of the scenarios
     assert run_cli("report", str(old))[0] == 0
     assert "Rule: best mean NPV among plans with ...." in (old / "report.html").read_text()
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({}, "best CVaR5 NPV among plans with no breach or default on the forecast and breach and liquidity "
+         "default probabilities no higher than the forecast optimum's"),
+    ({"no_riskier_than_optimum": False, "forecast_within_limits": False},
+     "best CVaR5 NPV, with no limit on the breach or liquidity default probability"),
+])  # fmt: skip
+def test_a_rule_is_read_by_the_words_a_sweep_wrote_before_p_any_default_joined_it(fields, words):
+    """A sweep that kept no rule_settings is read by job.json's rule where its summary's words describe
+    it; a sweep written before P(any default) joined the forecast optimum's risks (fleetopt 0.4.31)
+    wrote these words for the same fields, which the rule now words with P(any default) too: they are
+    still its rule, not one a resume changed."""
+    rule = {**vars(Rule()), **fields}
+    assert rule_chosen_by({"rule": words}, {"rule": rule}, Path("S")) == rule
+    assert rule_chosen_by({"rule": words + " and more"}, {"rule": rule}, Path("S")) is None
 
 
 def test_a_sweep_that_kept_no_model_changes_is_reranked_as_not_known_not_as_none(finished_sweep, tmp_path):

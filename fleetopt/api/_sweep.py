@@ -85,9 +85,9 @@ def sweep(
     - ``min_cvar5_usd``: the lowest CVaR5 NPV allowed, USD (None: no limit);
     - ``forecast_within_limits`` (default True): only plans that breach no covenant and do not
       default on the forecast itself (False: as ``--allow-forecast-breach``);
-    - ``no_riskier_than_optimum`` (default True): only plans whose breach and liquidity default
-      probabilities are no higher than the forecast optimum's on the same scenarios (False: as
-      ``--allow-riskier``).
+    - ``no_riskier_than_optimum`` (default True): only plans whose breach, liquidity default and
+      any-default probabilities are no higher than the forecast optimum's on the same scenarios
+      (False: as ``--allow-riskier``).
 
     e.g. ``fo.sweep("tiny", rule=fo.Rule(prefer="mean", max_breach_prob=0.05))``. When no candidate
     meets it, :class:`~fleetopt.sweep.candidates.RuleNotMet` (an InputError) says how close they came.

@@ -580,10 +580,10 @@ AllowRiskierFlag = Annotated[
     bool,
     typer.Option(
         "--allow-riskier/--no-allow-riskier",
-        help="Also recommend plans with a higher breach or liquidity default probability than the "
-        "forecast optimum's on the same scenarios (by default they are not considered: the evaluator "
-        "does not price a covenant breach, so a better tail could otherwise buy a breach in nearly every "
-        "future). "
+        help="Also recommend plans with a higher breach, liquidity default or any-default probability "
+        "(a liquidity default or an uncured breach) than the forecast optimum's on the same scenarios (by "
+        "default they are not considered: the evaluator does not price a covenant breach, so a better "
+        "tail could otherwise buy a breach in nearly every future). "
         "--no-allow-riskier puts the check back in a rule --rerank or --resume keeps.",
     ),
 ]

@@ -34,8 +34,8 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.report import svg
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
-from fleetopt.sweep.candidates import FORECAST_CONDITION
-from fleetopt.sweep.run import rule_chosen_by, why_without_lead
+from fleetopt.sweep.candidates import FORECAST_CONDITION, optimum_condition
+from fleetopt.sweep.run import optimum_risks_kept, rule_chosen_by, why_without_lead
 
 
 def _rule_text(run: ReportRun) -> str:
@@ -68,7 +68,7 @@ def _rule_text(run: ReportRun) -> str:
     if rule.get("forecast_within_limits", applied):
         limits.insert(0, "no covenant breach or liquidity default on the forecast itself")
     if rule.get("no_riskier_than_optimum", False):  # sweeps before this limit lack it: they had none
-        limits.append(f"{BREACH_LABEL} and {DEFAULT_LABEL} no higher than the forecast optimum's")
+        limits.append(optimum_condition(optimum_risks_kept(str(run.summary.get("rule", ""))), labels=True))
         unset = []  # the optimum's figures bound them
     prefer = rule.get("prefer")
     best = f"highest {RANK_WORDS[prefer]}" if prefer in RANK_WORDS else prefer

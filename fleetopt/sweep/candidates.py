@@ -976,6 +976,53 @@ def pareto_front(metrics: pd.DataFrame) -> np.ndarray:
 # report knows that a sweep whose job.json predates that setting applied it
 FORECAST_CONDITION = "no breach or default on the forecast"
 
+# each limited figure in words: (its label, as a sentence names it); the long label, as these are
+# prose (a terminal's narrow columns alone take the short one)
+LIMIT_WORDS = {
+    "breach_probability": (BREACH_LABEL, "breach probability"),
+    "default_probability": (DEFAULT_LABEL, "liquidity default probability"),
+    "any_default_probability": (ANY_DEFAULT_LABEL, "probability of any default"),
+    "npv_cvar5_usd": (CVAR5_NPV_LABEL, CVAR5_NPV_LABEL),
+}
+
+
+# the risks the rule keeps at the forecast optimum's (Rule.no_riskier_than_optimum): P(any default)
+# too, as a plan with fewer breaches and liquidity defaults can have more uncured breaches, the
+# defaults lenders count
+OPTIMUM_RISKS = ("breach_probability", "default_probability", "any_default_probability")
+# the condition's words in the summary.json of a sweep before P(any default) joined it (fleetopt 0.4.31
+# and earlier), whose rule kept the first two risks
+OPTIMUM_CONDITION_BEFORE = "breach and liquidity default probabilities no higher than the forecast optimum's"
+
+
+def optimum_condition(risks: Sequence[str] = OPTIMUM_RISKS, labels: bool = False) -> str:
+    """Rule.no_riskier_than_optimum in words, each of ``risks`` (metrics columns) named as a sentence
+    names it ('breach probability, ... no higher than the forecast optimum's'), or by its label
+    (``labels``: 'P(covenant breach), ...', as the report's rule line gives the limits)."""
+    return f"{risks_listed(risks, 'and', labels)} no higher than the forecast optimum's"
+
+
+def risks_listed(risks: Sequence[str], conjunction: str, labels: bool = False) -> str:
+    """'breach probability, liquidity default probability and probability of any default': ``risks``
+    (metrics columns) named as a sentence names them, or by their labels (``labels``)."""
+    return listed([LIMIT_WORDS[column][0 if labels else 1] for column in risks], conjunction)
+
+
+def listed(items: Sequence[str], conjunction: str) -> str:
+    """'a, b and c' (``conjunction`` 'and'), 'a or b', 'a'."""
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}" if len(items) > 1 else items[0]
+
+
+# Rule.describe's words where nothing limits the risks, and as fleetopt 0.4.31 and earlier wrote them
+NO_RISK_LIMIT = f"no limit on the {risks_listed(OPTIMUM_RISKS, 'or')}"
+NO_RISK_LIMIT_BEFORE = "no limit on the breach or liquidity default probability"
+
+
+def optimum_risks(metrics: pd.DataFrame) -> list[str]:
+    """The risks of OPTIMUM_RISKS the rule compares with the forecast optimum's in ``metrics``: each
+    they have (a frame made by hand in Python may lack P(any default); every sweep measures it)."""
+    return [column for column in OPTIMUM_RISKS if column in metrics]
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -988,9 +1035,9 @@ class Rule:
     # only plans that keep every covenant and their cash on the forecast itself (metrics column
     # FORECAST_OK): a plan that breaches on its own forecast is not one a lender would sign
     forecast_within_limits: bool = True
-    # only plans whose breach and default probabilities are no higher than the forecast optimum's on
-    # the same scenarios: the evaluator does not price a breach, so a rule that ignored it could trade
-    # a covenant breached in nearly every future for a better tail
+    # only plans whose breach, liquidity default and any-default probabilities (OPTIMUM_RISKS) are no
+    # higher than the forecast optimum's on the same scenarios: the evaluator does not price a breach,
+    # so a rule that ignored it could trade a covenant breached in nearly every future for a better tail
     no_riskier_than_optimum: bool = True
     # the highest probability of any default, as lenders count them (a liquidity default or an uncured
     # covenant breach: metrics any_default_probability); last, so that a rule made by position keeps
@@ -1032,8 +1079,7 @@ class Rule:
         """The rule in words: 'best CVaR5 NPV among plans with ...'."""
         conditions = [FORECAST_CONDITION] if self.forecast_within_limits else []
         if self.no_riskier_than_optimum:
-            conditions.append("breach and liquidity default probabilities no higher than the forecast "
-                              "optimum's")
+            conditions.append(optimum_condition())
         if self.max_breach_prob is not None:
             conditions.append(f"breach probability <= {format_rate(self.max_breach_prob)}")
         if self.max_default_prob is not None:
@@ -1043,12 +1089,13 @@ class Rule:
         if self.min_cvar5_usd is not None:
             conditions.append(f"{CVAR5_NPV_LABEL} >= {format_usd(self.min_cvar5_usd)}")
         head = f"best {RANK_WORDS[self.prefer]}"
+        no_limit = f", with {NO_RISK_LIMIT}"
         if not conditions:
-            return head + ", with no limit on the breach or liquidity default probability"
+            return head + no_limit
         text = head + " among plans with " + " and ".join(conditions)
         unlimited = all(getattr(self, name) is None for name in PROBABILITY_LIMITS)
         if self.forecast_within_limits and unlimited and not self.no_riskier_than_optimum:
-            text += ", with no limit on the breach or liquidity default probability in the scenarios"
+            text += no_limit + " in the scenarios"
         return text
 
     def check(self) -> Rule:
@@ -1069,9 +1116,6 @@ class Rule:
 # the rule's limits on a probability, each in [0, 1]
 PROBABILITY_LIMITS = ("max_breach_prob", "max_default_prob", "max_any_default_prob")
 
-# the risks the rule keeps at the forecast optimum's (Rule.no_riskier_than_optimum)
-OPTIMUM_RISKS = ("breach_probability", "default_probability")
-
 
 def forecast_optimum_row(metrics: pd.DataFrame) -> pd.Series | None:
     """The forecast optimum's metrics (origin "forecast"), None where the metrics name none."""
@@ -1091,10 +1135,9 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
         parts.append("every candidate breaches a covenant or defaults on the forecast itself")
     optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
     if optimum is not None:
-        parts.append(
-            f"the forecast optimum's breach probability is {format_percent(optimum['breach_probability'])} "
-            f"and its liquidity default probability {format_percent(optimum['default_probability'])}"
-        )
+        first, *rest = [(LIMIT_WORDS[c][1], format_percent(optimum[c])) for c in optimum_risks(metrics)]
+        said = [f"{first[0]} is {first[1]}", *(f"its {name} {value}" for name, value in rest)]
+        parts.append(f"the forecast optimum's {listed(said, 'and')}")
     conditions = rule_conditions(metrics, rule)
     for column, bound, _ in rule_limits(rule):
         others = np.ones(len(metrics), dtype=bool)
@@ -1109,16 +1152,6 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
         what = f"the {'lowest' if bound == 'max' else 'highest'} {LIMIT_WORDS[column][1]}"
         parts.append(f"{what} is {_limit_value(column, row[column])} ({row.get('plan', f'row {at}')})")
     return "; ".join(parts)
-
-
-# each limited figure in words: (its label, as a sentence names it); the long label, as these are
-# prose (a terminal's narrow columns alone take the short one)
-LIMIT_WORDS = {
-    "breach_probability": (BREACH_LABEL, "breach probability"),
-    "default_probability": (DEFAULT_LABEL, "liquidity default probability"),
-    "any_default_probability": (ANY_DEFAULT_LABEL, "probability of any default"),
-    "npv_cvar5_usd": (CVAR5_NPV_LABEL, CVAR5_NPV_LABEL),
-}
 
 
 def _limit_value(column: str, value: float) -> str:
@@ -1165,7 +1198,7 @@ def conditions_missed(metrics: pd.DataFrame, rule: Rule, at: int) -> list[str]:
             words.append("breaches a covenant or defaults on the forecast")
         elif option == "--allow-riskier":
             optimum = forecast_optimum_row(metrics)
-            above = [c for c in OPTIMUM_RISKS if row[c] > optimum[c]]
+            above = [c for c in optimum_risks(metrics) if row[c] > optimum[c]]
             words += [f"{LIMIT_WORDS[c][0]} {format_percent(row[c])} above the forecast optimum's "
                       f"{format_percent(optimum[c])}" for c in above]  # fmt: skip
         else:
@@ -1197,7 +1230,7 @@ def rule_conditions(metrics: pd.DataFrame, rule: Rule) -> list[tuple[str, np.nda
         conditions.append((_LOOSENED_BY[column], within_limit(metrics[column].to_numpy(), bound, limit)))
     optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
     if optimum is not None:  # on the same scenarios: the comparison is paired, not sampled twice
-        riskier = [metrics[column].to_numpy() <= optimum[column] + 1e-12 for column in OPTIMUM_RISKS]
+        riskier = [metrics[column].to_numpy() <= optimum[column] + 1e-12 for column in optimum_risks(metrics)]
         conditions.append(("--allow-riskier", np.logical_and.reduce(riskier)))
     return conditions
 
@@ -1269,8 +1302,7 @@ def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -
     best = int(np.argmax(score))
     missed = [option for option, meets in rule_conditions(metrics, rule) if not meets[best]]
     row = metrics.iloc[best]
-    risk = (f"{BREACH_LABEL} {format_percent(row['breach_probability'])}, "
-            f"{DEFAULT_LABEL} {format_percent(row['default_probability'])}")
+    risk = ", ".join(f"{LIMIT_WORDS[c][0]} {format_percent(row[c])}" for c in optimum_risks(metrics))
     return (f"; {row['plan']} keeps the limits you set, and {' and '.join(missed)} admits it as well "
             f"({risk})")
 

@@ -90,6 +90,10 @@ from fleetopt.sweep.candidates import (
     AFTER_PICK_ORIGINS,
     BUFFER_ORIGINS,
     LIMIT_WORDS,
+    NO_RISK_LIMIT,
+    NO_RISK_LIMIT_BEFORE,
+    OPTIMUM_CONDITION_BEFORE,
+    OPTIMUM_RISKS,
     ORIGINS,
     WITHOUT_ORDERS,
     WITHOUT_ORDERS_WORDS,
@@ -106,6 +110,8 @@ from fleetopt.sweep.candidates import (
     forecast_optimum_row,
     generate_candidates,
     limits_missed,
+    optimum_condition,
+    optimum_risks,
     pareto_front,
     recommend,
     runner_up,
@@ -887,9 +893,35 @@ def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int
 
 def _same_words(rule_words: str, stated) -> bool:
     """Whether a rule's words are those ``stated`` in a summary.json, which an earlier fleetopt
-    wrote with 'default probability' where it meant the liquidity default's."""
-    return isinstance(stated, str) and rule_words.replace("liquidity default", "default") == stated.replace(
-        "liquidity default", "default")
+    wrote with 'default probability' where it meant the liquidity default's, and, before P(any
+    default) joined the forecast optimum's risks, with two of them."""
+    return isinstance(stated, str) and _plain_words(rule_words) == _plain_words(stated)
+
+
+# each phrase of a rule's words as fleetopt 0.4.31 and earlier wrote it, and as it is written now
+_RULE_WORDS_BEFORE = ((OPTIMUM_CONDITION_BEFORE, optimum_condition()), (NO_RISK_LIMIT_BEFORE, NO_RISK_LIMIT))
+
+
+def _plain_words(words: str) -> str:
+    """A rule's words as any fleetopt's words for the same rule compare: 'default' for 'liquidity
+    default', each phrase of _RULE_WORDS_BEFORE as it is written now."""
+    words = _default_for_liquidity(words)
+    for before, now in _RULE_WORDS_BEFORE:
+        words = words.replace(_default_for_liquidity(before), _default_for_liquidity(now))
+    return words
+
+
+def _default_for_liquidity(words: str) -> str:
+    """``words`` with 'default' for 'liquidity default', as an earlier fleetopt wrote them."""
+    return words.replace("liquidity default", "default")
+
+
+def optimum_risks_kept(rule_words: str) -> tuple[str, ...]:
+    """The risks a finished sweep's rule kept at the forecast optimum's, by its summary.json's
+    ``rule_words``: OPTIMUM_RISKS, or the first two where those are a sweep's before P(any default)
+    joined them."""
+    before = _default_for_liquidity(OPTIMUM_CONDITION_BEFORE) in _default_for_liquidity(rule_words)
+    return OPTIMUM_RISKS[:2] if before else OPTIMUM_RISKS
 
 
 def _changes_against(before: pd.Series, after: pd.Series) -> str:
@@ -1246,13 +1278,14 @@ class SweepResult:
         missed = limits_missed(opt, self.rule)
         if missed:
             out.append(f"The forecast optimum itself misses the rule: {', '.join(missed)}.")
-        for name in ("breach", "default"):
-            rise = rec[f"{name}_probability"] - opt[f"{name}_probability"]
+        for column in optimum_risks(self._metrics):
+            name = column.removesuffix("_probability")
+            rise = rec[column] - opt[column]
             if rise > RISE_WORTH_SAYING and getattr(self.rule, f"max_{name}_prob") is None:
                 out.append(
-                    f"No limit was set on the {LIMIT_WORDS[f'{name}_probability'][1]} (--allow-riskier), "
-                    "which it raises by "
-                    f"{format_difference(rise, 'share').removeprefix('+')}: --max-{name}-prob would cap it."
+                    f"No limit was set on the {LIMIT_WORDS[column][1]} (--allow-riskier), which it raises "
+                    f"by {format_difference(rise, 'share').removeprefix('+')}: "
+                    f"--max-{name.replace('_', '-')}-prob would cap it."
                 )
         return out
 
