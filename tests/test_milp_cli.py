@@ -94,6 +94,20 @@ def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
     assert f"revenue over the horizon, undiscounted ${revenue:,.1f}M ({share:.0%} under contract)" in flat
 
 
+def test_a_solve_states_the_horizon_and_discount_rate_of_its_npv_once(tmp_path):
+    """The solve's NPV row stated no rate, though the row "NPV at other discount rates" gave two (5
+    points either side): the plan table's title now says the horizon and the model's own rate (tiny
+    over its 8 quarters, set here to 12 % a year), as compare and `runs show` say them (a notebook's:
+    test_notebook_display)."""
+    code, out, err = run_cli("solve", "tiny", "--set", "horizon.discount_rate_annual=0.12",
+                             "--out", str(tmp_path / "run"))  # fmt: skip
+    assert code == 0, err
+    text = " ".join(out.replace("│", " ").split())
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows at 12% a year, USD)"
+    assert f"plan, {basis}" in text and text.count("12% a year") == 1
+    assert "at 7% a year" in text and "at 17% a year" in text  # the other rates, 5 points either side
+
+
 def test_set_changes_a_field_for_one_run_and_its_model_yaml_is_the_model_changed(tmp_path):
     """A sensitivity (a finance review: the discount rate, by hand-edited copies of the model) is one
     option: --set PATH=VALUE, as fleetopt.api.edit; the run's model.yaml says what was solved, and

@@ -45,7 +45,9 @@ def test_a_solve_shows_its_npv_status_purchases_and_covenant_headroom(solved):
     shown = solved._repr_markdown_()
     lines = shown.splitlines()
     assert lines[0] == "**Solve of tiny** (npv objective): optimal, gap 0.00%"
-    assert lines[2] == r"- **NPV on the forecast: -\$14.1M** (of equity cash flows)"
+    # with its horizon and rate, as the terminal's title and `runs show` say them (it had neither)
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows at 15% a year, USD)"
+    assert lines[2] == rf"- **NPV on the forecast: -\$14.1M** {basis}"
     assert lines[3].startswith(r"- peak debt \$164.0M; lowest cash \$30.3M (2026Q3); lowest DSCR 1.95x")
     # the purchases by generation and year: tiny's horizon is 2026Q3 to 2028Q2
     assert "| generation | 2026 (Q3-Q4) | 2027 | 2028 (Q1-Q2) |" in lines
@@ -81,7 +83,8 @@ def test_a_cost_solve_shows_its_present_cost_first():
     assert lines[0].startswith("**Solve of lab** (cost objective): ")
     cost = api.solve("lab", objective="cost").headline()["present_cost_usd"]
     assert lines[2].startswith(rf"- **present cost of the plan (the objective): \${cost / 1e6:,.1f}M** = ")
-    assert lines[3].endswith("(the GPUs' own use valued at market prices, as revenue)")
+    assert lines[3].endswith("(the GPUs' own use valued at market prices, as revenue) over the horizon's 12 "
+                             "quarters (NPV: equity cash flows at 10% a year, USD)")
     assert lines[3].startswith(r"- NPV on the forecast: \$")
 
 

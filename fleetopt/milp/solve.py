@@ -21,6 +21,7 @@ from fleetopt.core.results import (
     COST_LABEL,
     MARKET_VALUED,
     NOTHING_BOUGHT,
+    basis_words,
     bought_nothing,
     covenant_headroom_text,
     debt_frame,
@@ -145,14 +146,17 @@ class SolveResult:
         return ["GPUs bought by generation and year:", "", markdown_table(bought)]
 
     def _answer_lines(self, fig: dict) -> list[str]:
-        """Markdown list items, the answer in bold: the NPV on the forecast (a cost solve's present
-        cost, then its market-valued NPV), then the peak debt, the lowest cash and the lowest DSCR."""
-        lowest_at = self.data.quarter_labels[lowest_quarter(self.statements.lines["cash_usd"])]
+        """Markdown list items, the answer in bold: the NPV on the forecast with its horizon and
+        discount rate (a cost solve's present cost, then its market-valued NPV), then the peak debt,
+        the lowest cash and the lowest DSCR."""
+        data = self.data
+        lowest_at = data.quarter_labels[lowest_quarter(self.statements.lines["cash_usd"])]
         npv = f"NPV on the forecast: {format_usd(fig['npv_usd'])}"
-        said = [(npv, " (of equity cash flows)")]
+        basis = f" {basis_words(data.T, data.discount_rate_annual)}"
+        said = [(npv, basis)]
         if self.objective_kind == "cost":
             said = [(f"{COST_LABEL}: {format_usd(fig['present_cost_usd'])}",
-                     f" = {present_cost_arithmetic(fig)}"), (npv + MARKET_VALUED, "")]  # fmt: skip
+                     f" = {present_cost_arithmetic(fig)}"), (npv + MARKET_VALUED + basis, "")]  # fmt: skip
         cash = f"lowest cash {format_usd(fig['min_liquidity_usd'])} ({lowest_at})"
         said += [(f"peak debt {format_usd(fig['peak_debt_usd'])}; {cash}; "
                   f"lowest {dscr_name(self.data)} {dscr_words(fig)}", "")]  # fmt: skip

@@ -24,6 +24,7 @@ from fleetopt.core.results import (
     REVENUE_LABEL,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
+    basis_words,
     bought_nothing,
     budget_words,
     cash_held_words,
@@ -105,9 +106,11 @@ def _status_table(result) -> Table:
 
 
 def _plan_table(result) -> Table:
-    """The plan's key figures on the forecast, the objective's first."""
-    fig = headline(result.data, result.plan, result.statements, result.objective_kind)
-    key = Table(show_header=False, title="plan")
+    """The plan's key figures on the forecast, the objective's first, under a title that says their
+    horizon and discount rate (its NPV row had none, though the row after it gives two other rates)."""
+    data = result.data
+    fig = headline(data, result.plan, result.statements, result.objective_kind)
+    key = Table(show_header=False, title=f"plan, {basis_words(data.T, data.discount_rate_annual)}")
     key.add_column("", style="bold")
     key.add_column("")
     for rows in (_value_rows, _fleet_rows, _finance_rows, _warning_rows):
