@@ -339,6 +339,28 @@ def test_recording_afterwards_names_a_kind_that_is_missing_or_not_a_run_s(here, 
     assert Registry().list() == []
 
 
+def test_recording_afterwards_refuses_a_horizon_or_rate_that_is_not_the_model_s(here, tiny_solved):
+    """`fleetopt runs` lists a run's figures over the horizon and rate its summary.json gives: one
+    edited to 30 % a year (tiny's model.yaml says 15 %), or into text, is refused by name, nothing
+    recorded; one without them (an older fleetopt's) is recorded."""
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "A")
+    Registry().path.unlink()
+    summary = json.loads((path / "summary.json").read_text())
+    for written, refused in [
+        ({**summary, "discount_rate_annual": 0.3},
+         "summary.json: discount_rate_annual 0.3, where its model.yaml has discount_rate_annual 0.15"),
+        ({**summary, "horizon_quarters": "8"}, "horizon_quarters must be a whole number (got '8')"),
+    ]:  # fmt: skip
+        (path / "summary.json").write_text(json.dumps(written))
+        code, _, err = run_cli("runs", "add", str(path))
+        assert code == 2 and refused in " ".join(err.split()), err
+    assert Registry().list() == []
+    older = {k: v for k, v in summary.items() if k not in ("horizon_quarters", "discount_rate_annual")}
+    (path / "summary.json").write_text(json.dumps(older))
+    assert run_cli("runs", "add", str(path))[0] == 0 and len(Registry().list()) == 1
+
+
 def test_a_damaged_record_is_listed_as_such_and_the_others_still_are(here, tiny_solved):
     """A registry row whose figures were not JSON (or a figure edited into text) stopped `runs`,
     `runs show`, `runs forget --missing` and `report ID` for every run: it is listed as damaged."""

@@ -433,21 +433,79 @@ def test_runs_show_of_an_evaluation_says_which_default_each_probability_counts(t
 
 def test_runs_show_says_the_horizon_and_discount_rate_its_figures_are_of(tmp_path):
     """`runs show` gave NPVs and default probabilities of no stated rate or horizon. tiny solved at
-    20 % a year (--set; its file says 15 %) on its 8 quarters: the row says the run's own, from its
-    folder's model.yaml; where that file was changed after the run, or the folder is gone, it says
-    they are not known rather than another model's."""
+    20 % a year (--set; its file says 15 %) on its 8 quarters: the row says the run's own, kept in
+    its record, whatever became of its folder since; a record of an older fleetopt, which keeps
+    neither, has them from the folder's model.yaml, and where that file was changed after the run,
+    or the folder is gone, they are not known rather than another model's."""
     folder = tmp_path / "S"
     ok("solve", "tiny", "--set", "horizon.discount_rate_annual=0.2", "--out", str(folder))
 
     def said() -> str:
         return re.search(r"^│ horizon and discount rate\s*│ (.*?)\s*│$", ok("runs", "show", "1"), re.M)[1]
 
-    assert said() == "over the horizon's 8 quarters (NPV: equity cash flows at 20% a year, USD)"
+    at_20 = "over the horizon's 8 quarters (NPV: equity cash flows at 20% a year, USD)"
+    assert said() == at_20
     model = folder / "model.yaml"
-    model.write_text(model.read_text(encoding="utf-8").replace("0.2", "0.1", 1), encoding="utf-8")
+    text = model.read_text(encoding="utf-8")
+    model.write_text(text.replace("0.2", "0.1", 1), encoding="utf-8")
+    assert said() == at_20  # the record's
+    _as_an_older_record(tmp_path)
     assert said() == "not known: the run's model.yaml was changed after the run"
+    model.write_text(text, encoding="utf-8")
+    assert said() == at_20  # the model.yaml's
     shutil.rmtree(folder)
     assert said() == "not known: the run's folder, whose model.yaml says them, is gone"
+
+
+def _as_an_older_record(tmp_path, run: int | None = None) -> None:
+    """Run ``run``'s record (every run's, None) as fleetopt 0.4.31 wrote it: no horizon or rate."""
+    with sqlite3.connect(tmp_path / "runs" / "registry.sqlite") as con:
+        con.execute("UPDATE runs SET figures = json_remove(figures, '$.horizon_quarters', "
+                    "'$.discount_rate_annual') WHERE ? IS NULL OR id = ?", (run, run))  # fmt: skip
+
+
+def test_every_kind_of_run_keeps_its_horizon_and_discount_rate_and_the_list_says_them(tmp_path):
+    """`fleetopt runs` gave NPVs and P(any default) of no stated rate or horizon: each kind's
+    summary.json and record keep them (tiny over its 8 quarters, at 12 % a year here), and the list
+    says them once, as its caption, where its runs share them."""
+    at = "--set", "horizon.discount_rate_annual=0.12"
+    ok("solve", "tiny", *at, "--out", str(tmp_path / "S"))
+    ok("evaluate", "--plans", str(tmp_path / "S"), "--scenarios", "5", "--out", str(tmp_path / "E"))
+    ok("sweep", "tiny", *at, "--candidates", "1", "--scenarios", "5", "--out", str(tmp_path / "W"))
+    ok("solve", "tiny", *at, "--stochastic", "2", "--out", str(tmp_path / "T"))
+    for name in "SEWT":
+        summary = json.loads((tmp_path / name / "summary.json").read_text(encoding="utf-8"))
+        assert (summary["horizon_quarters"], summary["discount_rate_annual"]) == (8, 0.12), name
+    records = api.runs()
+    assert sorted(r.kind for r in records) == ["evaluate", "solve", "stochastic", "sweep"]
+    kept = {(r.figures["horizon_quarters"], r.figures["discount_rate_annual"]) for r in records}
+    assert kept == {(8, 0.12)}
+    listed = " ".join(ok("runs").split())
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows at 12% a year, USD)"
+    assert listed.count(basis) == 1 and listed.endswith(f"key figures {basis}"), listed
+
+
+def test_runs_of_other_rates_are_listed_each_with_its_own_and_older_ones_as_not_recorded(tmp_path):
+    """Where the runs listed differ in horizon or rate, each key figure says its own; a run recorded
+    by an older fleetopt, which kept neither, says they are not recorded and where to find them, no
+    traceback."""
+    ok("solve", "tiny", "--out", str(tmp_path / "A"))
+    ok("solve", "tiny", "--set", "horizon.discount_rate_annual=0.2", "--out", str(tmp_path / "B"))
+    listed = squashed(ok("runs"))
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows at {}% a year, USD)"
+    at_15 = squashed(f"NPV -$14.1M on the forecast; {basis.format(15)}")
+    assert at_15 in listed and squashed(f"on the forecast; {basis.format(20)}") in listed
+    assert "keyfigures" not in listed  # no caption
+    _as_an_older_record(tmp_path, 2)
+    listed = squashed(ok("runs"))
+    assert at_15 in listed and squashed("on the forecast; horizon and discount rate not recorded") in listed
+    assert listed.endswith(squashed("horizon and discount rate not recorded: runs of an older fleetopt; "
+                                    "`fleetopt runs show ID` gives them"))  # fmt: skip
+    _as_an_older_record(tmp_path)
+    listed = " ".join(ok("runs").split())
+    assert "; horizon and discount rate" not in listed and listed.endswith(
+        "key figures' horizon and discount rate not recorded (runs of an older fleetopt; `fleetopt runs show "
+        "ID` gives them)")  # fmt: skip
 
 
 def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_path, monkeypatch):

@@ -154,6 +154,7 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
         )
     loaded, data = load(run.model_file)
     run.check_model_copy(loaded)
+    _check_basis_of_summary(run, summary, loaded)
     if run.plan_changed():
         raise RunDirError(f"{run.plan_changed_words()}: the registry would record this run's figures for "
                           "another plan; restore it, or solve again")  # fmt: skip
@@ -181,6 +182,18 @@ def _check_job_of_summary(run: RunFolder, summary: dict) -> None:
         words = ", ".join(f"{name} {shown_value(job[name])}" for name in differs)
         theirs = ", ".join(f"{name} {shown_value(summary[name])}" for name in differs)
         raise RunDirError(f"{run.path / RunFolder.JOB}: {words}, where summary.json, written with it, has "
+                          f"{theirs}: {SUMMARY_DAMAGED}")  # fmt: skip
+
+
+def _check_basis_of_summary(run: RunFolder, summary: dict, loaded: LoadedModel) -> None:
+    """A finished run's summary.json gives the horizon and discount rate of its model.yaml, where it
+    gives them (a run of an older fleetopt does not): `fleetopt runs` lists its figures over them."""
+    own = loaded.basis_record
+    differs = [name for name, value in own.items() if name in summary and summary[name] != value]
+    if differs:
+        words = ", ".join(f"{name} {shown_value(summary[name])}" for name in differs)
+        theirs = ", ".join(f"{name} {shown_value(own[name])}" for name in differs)
+        raise RunDirError(f"{run.path / RunFolder.SUMMARY}: {words}, where its {RunFolder.MODEL} has "
                           f"{theirs}: {SUMMARY_DAMAGED}")  # fmt: skip
 
 

@@ -224,6 +224,7 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         "model_name": loaded.model.name,
         **loaded.origin_record,
         "model_hash": loaded.content_hash,
+        **loaded.basis_record,
         "status": result.status,
         "objective": result.objective_kind,
         "objective_usd": result.objective_usd,
@@ -443,6 +444,7 @@ def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
         "model_name": loaded.model.name,
         **loaded.origin_record,
         "model_hash": loaded.content_hash,
+        **loaded.basis_record,
         **result.summary(),
         "plan": _written_headline(result.headline(), "npv"),
     }

@@ -584,6 +584,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "model_name": loaded.model.name,
         **loaded.origin_record,
         "model_hash": loaded.content_hash,
+        **loaded.basis_record,
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": source.sha256,  # the report checks the plans it shows are these
         "plans_model_hash": source.model_hash,

@@ -43,7 +43,7 @@ from fleetopt.runs.files import (
     write_bytes_atomic,
     written_through,
 )
-from fleetopt.schema.loading import quoting_json, shown_json_value
+from fleetopt.schema.loading import DISCOUNT_RATE, HORIZON_QUARTERS, quoting_json, shown_json_value
 
 if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
@@ -244,6 +244,8 @@ SUMMARY_FIELDS = {
         (limits.text,),
     ),
     "kind": (limits.text, RUN_KINDS),  # the report read a kind "banana" as a solve's
+    HORIZON_QUARTERS: (limits.whole, 1),  # what `fleetopt runs` lists the run's figures over
+    DISCOUNT_RATE: (limits.number, 0),
     **dict.fromkeys(("objective", "plans_objective"), (limits.text, ("npv", "cost"))),
     "n_plans": (limits.whole, 1),
     "n_scenarios": (limits.scenarios,),

@@ -41,6 +41,8 @@ from fleetopt.runs.folder import (
 )
 from fleetopt.runs.limits import utf8
 from fleetopt.schema.loading import (
+    DISCOUNT_RATE,
+    HORIZON_QUARTERS,
     MODEL_CHANGES,
     MODEL_SOURCE_CHANGES,
     ModelChange,
@@ -226,8 +228,10 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
     (``fleetopt.evaluate.metrics.shown_first``; None: its first plan). And of every kind, the
     file its model was read from (``model_source``), the changes made to it for the run
     (``model_changes``) and those the run whose model.yaml it read had made (``model_source_changes``),
-    which its model name and hash do not say: `runs show` names them."""
-    model = {k: summary[k] for k in ("model_source", MODEL_CHANGES, MODEL_SOURCE_CHANGES) if k in summary}
+    which its model name and hash do not say: `runs show` names them; and its horizon and discount
+    rate (:func:`recorded_basis`), which `fleetopt runs` lists."""
+    kept = ("model_source", MODEL_CHANGES, MODEL_SOURCE_CHANGES, HORIZON_QUARTERS, DISCOUNT_RATE)
+    model = {k: summary[k] for k in kept if k in summary}
     return {**_figures_of_kind(summary, shown), **model}
 
 
@@ -276,6 +280,15 @@ def recorded_out_of_sample(figures: dict) -> dict | None:
     if not paired:
         return None
     return {"scenarios": kept.get("scenarios"), "seed": kept.get("seed"), "paired": paired}
+
+
+def recorded_basis(figures: dict) -> tuple[int, float] | None:
+    """The horizon (quarters) and annual discount rate a run's record keeps (its summary.json's,
+    :meth:`LoadedModel.basis_record`); None for a record without them (written before fleetopt kept
+    them) or with one that is not a number (edited by hand)."""
+    quarters, rate = figures.get(HORIZON_QUARTERS), figures.get(DISCOUNT_RATE)
+    whole = isinstance(quarters, int) and not isinstance(quarters, bool) and quarters > 0
+    return (quarters, float(rate)) if whole and _finite_number(rate) and rate >= 0 else None
 
 
 def _scalar(value) -> bool:

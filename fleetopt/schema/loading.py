@@ -80,6 +80,9 @@ a tuple of parts) and its value as the model's YAML writes it."""
 MODEL_CHANGES = "model_changes"  # summary.json's and job.json's key: LoadedModel.changes_record
 # and theirs of the changes made before, by the run whose model.yaml it read: LoadedModel.source_changes
 MODEL_SOURCE_CHANGES = "model_source_changes"
+# every run's summary.json keys (and its record's) of the horizon its figures are counted over and the
+# rate its NPVs discount at (LoadedModel.basis_record): `fleetopt runs` lists them, reading no model.yaml
+HORIZON_QUARTERS, DISCOUNT_RATE = "horizon_quarters", "discount_rate_annual"
 
 
 def _read_only(cls: type) -> type:
@@ -153,6 +156,13 @@ class LoadedModel:
         ``model_source_changes`` (:attr:`source_changes_record`), which its model.yaml does not say."""
         return {"model_source": self.model_source, MODEL_CHANGES: self.changes_record,
                 MODEL_SOURCE_CHANGES: self.source_changes_record}  # fmt: skip
+
+    @property
+    def basis_record(self) -> dict:
+        """The horizon (quarters) and annual discount rate of the model, as every run's summary.json
+        keeps them (:data:`HORIZON_QUARTERS`, :data:`DISCOUNT_RATE`)."""
+        horizon = self.model.horizon
+        return {HORIZON_QUARTERS: horizon.quarters, DISCOUNT_RATE: float(horizon.discount_rate_annual)}
 
     @property
     def content_hash(self) -> str:

@@ -1489,6 +1489,7 @@ class SweepResult:
             "model_name": self.loaded.model.name,
             **self.loaded.origin_record,
             "model_hash": self.loaded.content_hash,
+            **self.loaded.basis_record,
             "n_scenarios": self.evaluation.n_scenarios,
             "seed": self.evaluation.seed,
             "backend": self.evaluation.backend,

@@ -26,8 +26,22 @@ from fleetopt.evaluate.metrics import (
     SHORTFALL_SHARE,
 )
 from fleetopt.runs.folder import RunFolder
-from fleetopt.runs.registry import DAMAGED, OUT_OF_SAMPLE, PURCHASES_FILE, recorded_out_of_sample
-from fleetopt.schema.loading import MODEL_CHANGES, MODEL_SOURCE_CHANGES, ModelError, load_model, model_words
+from fleetopt.runs.registry import (
+    DAMAGED,
+    OUT_OF_SAMPLE,
+    PURCHASES_FILE,
+    recorded_basis,
+    recorded_out_of_sample,
+)
+from fleetopt.schema.loading import (
+    DISCOUNT_RATE,
+    HORIZON_QUARTERS,
+    MODEL_CHANGES,
+    MODEL_SOURCE_CHANGES,
+    ModelError,
+    load_model,
+    model_words,
+)
 from fleetopt.stochastic.paired import (
     out_of_sample_action,
     out_of_sample_verdict_word,
@@ -157,16 +171,45 @@ def _service_words(fig: dict, served: float, over: str) -> str:
     return f"{words}, more than {SHORTFALL_SHARE:.0%} short in {format_percent(short)} of them"
 
 
+NOT_RECORDED = "horizon and discount rate not recorded"  # by a record written before records kept them
+# where: `runs show` reads them from the run's model.yaml
+OLDER_RUNS = "runs of an older fleetopt; `fleetopt runs show ID` gives them"
+
+
+def _listed_basis(records) -> tuple[str, list[str]]:
+    """What the listed runs' key figures are counted over and at what rate their NPVs discount, from
+    their records (:func:`recorded_basis`; a reader had NPVs and P(any default) of no stated rate or
+    horizon): once, as the caption, where every run shares them; else each run's, to its key figure
+    ('' for a damaged record, which has none), the caption saying where those not recorded are."""
+    readable = [r for r in records if DAMAGED not in r.figures]
+    bases = {recorded_basis(r.figures) for r in readable}
+    if len(bases) == 1:
+        (basis,) = bases
+        unknown = f"key figures' {NOT_RECORDED} ({OLDER_RUNS})"
+        return (f"key figures {basis_words(*basis)}" if basis else unknown), [""] * len(records)
+    shown = ["" if DAMAGED in r.figures else f"; {_basis_of(r.figures)}" for r in records]
+    return (f"{NOT_RECORDED}: {OLDER_RUNS}" if None in bases else ""), shown
+
+
+def _basis_of(figures: dict) -> str:
+    """:func:`basis_words` of a run's record, or :data:`NOT_RECORDED`."""
+    basis = recorded_basis(figures)
+    return basis_words(*basis) if basis else NOT_RECORDED
+
+
 class RunsListing:
     """`fleetopt runs`: a table of the runs, newest first, each folder whole (copied and pasted into
     the next command: it was folded mid-name, "/tmp/h-walk-us│er/runs/..."), the key figure wrapped
-    in what width is left; where even so the table does not fit the terminal, a block per run."""
+    in what width is left; where even so the table does not fit the terminal, a block per run. Their
+    horizon and discount rate as its caption, where all share them, else after each key figure."""
 
     HEADERS = ("id", "when (UTC)", "kind", "model", "key figure", "folder")
     KEY_WIDTH = 16  # the key figure's narrowest column, wrapped
 
     def __init__(self, records):
-        self.rows = [_run_row(r) for r in records]
+        records = list(records)
+        self.caption, bases = _listed_basis(records)
+        self.rows = [_run_row(r, basis) for r, basis in zip(records, bases, strict=True)]
 
     def _narrowest(self) -> int:
         """The width of the table with every cell but the key figure whole: each column's widest
@@ -177,7 +220,7 @@ class RunsListing:
         return sum(widths) + 3 * len(widths) + 1
 
     def __rich_console__(self, console, options):
-        table = Table(title="runs (newest first)")
+        table = Table(title="runs (newest first)", caption=self.caption or None)
         for name in self.HEADERS:
             wraps = name == "key figure"  # the others are kept whole
             table.add_column(name, no_wrap=not wraps, min_width=self.KEY_WIDTH if wraps else None)
@@ -193,6 +236,8 @@ class RunsListing:
                 yield Text.assemble("   ", line)
             # whole, the terminal wrapping it where it must: copied as one line
             yield Text.assemble("   ", folder, no_wrap=True, overflow="ignore")
+        if self.caption:
+            yield Text(self.caption)
 
 
 def runs_table(records) -> RunsListing:
@@ -200,12 +245,13 @@ def runs_table(records) -> RunsListing:
     return RunsListing(records)
 
 
-def _run_row(r) -> tuple[str, str, str, Text, str, Text]:
+def _run_row(r, basis: str = "") -> tuple[str, str, str, Text, str, Text]:
     """A run's row in the list: its id, when it was written (to the minute; UTC, as the header says),
-    its kind, its model ("neocloud (edited: horizon.quarters)" where --set changed it), key figure and folder
+    its kind, its model ("neocloud (edited: horizon.quarters)" where --set changed it), key figure
+    (followed by ``basis``, its horizon and rate where the runs listed do not share them) and folder
     (:func:`shown_folder`)."""
     try:
-        key = "damaged record" if DAMAGED in r.figures else key_figure(r.kind, r.figures)
+        key = "damaged record" if DAMAGED in r.figures else key_figure(r.kind, r.figures) + basis
     except (TypeError, ValueError, KeyError):  # a figure edited by hand into text: the rest is listed
         key = "unreadable figures"
     missing = "" if r.exists else _gone(r, " (missing)", " (now run {})")
@@ -265,9 +311,12 @@ BASIS_ROW = "horizon and discount rate"
 
 def _basis(record) -> str:
     """What the run's figures are counted over and at what rate its NPVs discount ("over the horizon's
-    28 quarters (NPV: equity cash flows at 15% a year, USD)", as compare says them), from its folder's
-    model.yaml (the record keeps neither): a reader had NPVs and default probabilities of no stated
-    rate or horizon. Not known where that file is gone, unreadable or not the run's model."""
+    28 quarters (NPV: equity cash flows at 15% a year, USD)", as compare says them), from its
+    record (:func:`recorded_basis`), else from its folder's model.yaml (a record of an older fleetopt
+    keeps neither): a reader had NPVs and default probabilities of no stated rate or horizon. Not
+    known where that file is gone, unreadable or not the run's model."""
+    if (recorded := recorded_basis(record.figures)) is not None:
+        return basis_words(*recorded)
     model_file = RunFolder(record.path).model_file if record.exists else None
     if model_file is None:
         return f"not known: the run's folder, whose {RunFolder.MODEL} says them, is gone"
@@ -324,4 +373,5 @@ def _gone(record, missing: str, replaced: str) -> str:
 
 
 # figures of a run's record that `runs show` already gives in its own rows
-_SHOWN_ABOVE = {"kind", "model_name", "model_hash", "model_source", MODEL_CHANGES, MODEL_SOURCE_CHANGES}
+_SHOWN_ABOVE = {"kind", "model_name", "model_hash", "model_source", MODEL_CHANGES, MODEL_SOURCE_CHANGES,
+                HORIZON_QUARTERS, DISCOUNT_RATE}  # fmt: skip
