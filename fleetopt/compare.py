@@ -108,7 +108,14 @@ from fleetopt.runs.folder import (
     refuse_output_file,
     resume_command,
 )
-from fleetopt.schema.loading import LoadedModel, ModelChange, change_words, model_words
+from fleetopt.schema.loading import (
+    DISCOUNT_RATE,
+    HORIZON_QUARTERS,
+    LoadedModel,
+    ModelChange,
+    change_words,
+    model_words,
+)
 from fleetopt.schema.model import fields_changed
 from fleetopt.stochastic.run import PLAN_LABELS
 
@@ -662,6 +669,17 @@ class Comparison:
         rates = self.discount_rates() or (self.data.discount_rate_annual,)
         return f" {basis_words(self.data.T, *rates)}"
 
+    def basis_record(self) -> dict:
+        """The horizon (quarters) and annual discount rate of the figures, as a run's summary.json
+        names them (and a what-if's own rate, ``what_if_discount_rate_annual``, null where not one):
+        the CSV's and JSON's "about" (which gave a rate only for a what-if's two, the horizon never);
+        nulls where the model is not known."""
+        known = self.data is not None
+        what_if = None if self.what_if_data is None else float(self.what_if_data.discount_rate_annual)
+        return {HORIZON_QUARTERS: self.data.T if known else None,
+                DISCOUNT_RATE: float(self.data.discount_rate_annual) if known else None,
+                f"what_if_{DISCOUNT_RATE}": what_if}  # fmt: skip
+
     def difference_headers(self) -> list[str]:
         """'B − A' for every plan after the first A."""
         return [f"{label}{DIFFERENCE_SEPARATOR}{self.labels[0]}" for label in self.labels[1:]]
@@ -825,7 +843,10 @@ class Comparison:
             other["what_if_note"] = self.what_if_words()
         if self.discount_rates() is not None:
             other["discount_rates_note"] = self._discount_words()
-        facts = {**model, **versions, **breaches, **same, **committed, **other,
+        # in words too, as the terminal's title says them (`runs show`'s row name)
+        basis = {k: v for k, v in self.basis_record().items() if v is not None}
+        basis |= {"horizon_and_discount_rate": self.basis().strip()} if basis else {}
+        facts = {**model, **basis, **versions, **breaches, **same, **committed, **other,
                  "scenarios": self.n_scenarios, "seed": self.seed}  # fmt: skip
         about = pd.DataFrame({"item": list(facts), "value": list(facts.values())})
         parts = ["# about\n" + _inert(about).to_csv(index=False)]
@@ -857,6 +878,7 @@ class Comparison:
         # the model so changed, which the second plan is evaluated under (None: not a what-if)
         out["what_if_model"] = None if self.what_if_model is None else self.what_if_model.as_dict()
         out["discount_rates"] = self.discount_rates()  # a what-if's two rates a year, where they differ
+        out |= self.basis_record()  # the horizon and the rate a year (a what-if's own), whether or not
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return _written(json_text(out), path)

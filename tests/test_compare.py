@@ -860,6 +860,17 @@ def test_a_comparison_says_its_horizon_and_discount_rate_once_where_its_figures_
     code, out, err = run_cli("compare", folder, folder, "--scenarios", "20", "--format", "html")
     assert code == 0, err
     assert f'<p class="sub">2 plans on 20 common scenarios (seed 0) {escape(said)}; written' in out
+    # the CSV's "about" and the JSON gave a rate only for a what-if's two, the horizon never
+    code, out, err = run_cli("compare", folder, folder, "--scenarios", "20", "--format", "csv")
+    assert code == 0, err
+    about = out.split("\n\n")[0].splitlines()
+    rows = {"horizon_quarters,8", "discount_rate_annual,0.15", f'horizon_and_discount_rate,"{said}"'}
+    assert rows <= set(about), about
+    code, out, err = run_cli("compare", folder, folder, "--scenarios", "20", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["horizon_quarters"], doc["discount_rate_annual"], doc["what_if_discount_rate_annual"]) == (
+        8, 0.15, None)  # fmt: skip
 
 
 # ---------------------------------------------------------------- plans of another version of the model

@@ -314,7 +314,15 @@ def test_npvs_at_two_discount_rates_are_not_called_better_or_worse(plan_file):
     assert "worse in" not in c.verdict(1) and "no better direction: mean NPV" in c.verdict(1)
     said = "The two sides discount at different rates (0% and 10% a year)"
     assert any(note.startswith(said) for note in c.notes())
-    assert json.loads(c.to_json())["discount_rates"] == [0.0, 0.1]
+    doc = json.loads(c.to_json())
+    assert doc["discount_rates"] == [0.0, 0.1]
+    # each side's rate and the horizon (the model's 6 quarters), in the JSON and the CSV's "about"
+    assert (doc["horizon_quarters"], doc["discount_rate_annual"], doc["what_if_discount_rate_annual"]) == (
+        6, 0.0, 0.1)  # fmt: skip
+    about = c.to_csv().split("\n\n")[0].splitlines()
+    basis = "over the horizon's 6 quarters (NPV: equity cash flows at 0% and 10% a year, USD)"
+    assert {"horizon_quarters,6", "discount_rate_annual,0.0", "what_if_discount_rate_annual,0.1",
+            f'horizon_and_discount_rate,"{basis}"'} <= set(about)  # fmt: skip
     assert "class='bad'" not in api.comparison_html(c)
 
 
