@@ -329,7 +329,7 @@ def q(phrase: str, quoted: str, run: str, column: str) -> Figure:
 
 FIGURES = (
     # Forecast NPV
-    f("`fleetopt solve`: $18.69B.", "$18.69B", "solve", summary("npv_usd")),
+    f("`fleetopt solve`: $18.69B (equity", "$18.69B", "solve", summary("npv_usd")),
     f("the cash held to the end, $14.91B", "$14.91B", "solve", summary("npv_cash_held_usd")),
     f("year: $23.76B and", "$23.76B", "solve", summary("npv_at_other_rates_usd", "10%")),
     f("$23.76B and $14.82B.", "$14.82B", "solve", summary("npv_at_other_rates_usd", "20%")),
