@@ -219,11 +219,32 @@ def _price_walks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
 def _price_trend(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """(n, T) multiplier tilting every generation's price by an uncertain slope: exp(d sigma t -
     (sigma t)^2 / 2), t in years from today, d one standard normal per scenario (:func:`_slope_draw`),
-    sigma ``price_trend_volatility_annual``; mean one in each quarter, 1 in quarter 0."""
+    sigma ``price_trend_volatility_annual``; mean one in each quarter with the price walks it multiplies
+    (:func:`_walk_slope_covariance`), 1 in quarter 0."""
     sigma = data.risk.price_trend_volatility_annual
     d = _slope_draw(data, seed, idx)
     tilt = sigma * quarters_to_years(np.arange(data.T))[None, :]
-    return np.exp(d * tilt - 0.5 * tilt * tilt)
+    return np.exp(d * tilt - 0.5 * tilt * tilt - _walk_slope_covariance(data)[None, :])
+
+
+def _walk_slope_covariance(data: ModelData) -> np.ndarray:
+    """(T,) each quarter's covariance of a generation's log price walk with the slope's log tilt, both
+    loading on the AI cycle (``price_loading``, ``trend_loading``): E[walk x tilt] = exp(it), which
+    :func:`_price_trend` divides out so the price factor stays mean one (+1.9 % in the default model's
+    last quarter at trend_loading 0.4 without it). The walk's log loads vol sqrt(dt) sqrt(rho)
+    price_loading phi^(t-s) on the cycle's shock s <= t (phi 1 without reversion), d loads
+    trend_loading / sqrt(T - 1) on each (:func:`_slope_draw`)."""
+    risk, T = data.risk, data.T
+    vol = risk.price_volatility_annual
+    loadings = _loading(data, "price_loading") * _loading(data, "trend_loading")
+    if not (vol and loadings) or T < 2:
+        return np.zeros(T)
+    half_life = risk.price_mean_reversion_half_life_quarters
+    phi = 1.0 if half_life is None else 0.5 ** (1.0 / half_life)
+    weights = np.array([sum(phi**k for k in range(t)) for t in range(T)])  # sum over s = 1..t of phi^(t-s)
+    walk = vol * np.sqrt(_DT) * np.sqrt(risk.price_correlation_across_generations) * weights
+    slope = risk.price_trend_volatility_annual * quarters_to_years(np.arange(T)) / np.sqrt(T - 1)
+    return loadings * walk * slope
 
 
 def _slope_draw(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
