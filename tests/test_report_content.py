@@ -839,7 +839,9 @@ def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
     assert f"Chosen by the rule ({summary['rule']})" in text and "Rule: the candidate" not in text
     assert summary["rule"] == ("best CVaR5 NPV, with no limit on the breach probability, liquidity default "
                                "probability or probability of any default")
-    assert "No limit was set on P(covenant breach) (--max-breach-prob) or P(liquidity default)" in text
+    # all three the rule left unlimited, as its words say (P(any default) was left out)
+    assert ("No limit was set on P(covenant breach) (--max-breach-prob), P(liquidity default) "
+            "(--max-default-prob) or P(any default) (--max-any-default-prob)") in text
     # beside the liquidity default, the defaults lenders count (a treasurer read the first as those)
     said = (f"Its P(liquidity default) is {pick['default_probability']:.1%}, P(any default) "
             f"{pick['any_default_probability']:.1%}, P(covenant breach) {pick['breach_probability']:.1%}, "
@@ -900,9 +902,13 @@ def test_rule_text_names_set_and_missing_limits():
         "Rule: the candidate with the highest mean NPV among those with P(covenant breach)"
     )
     assert "P(covenant breach) at most 0.1 (10%)" in text  # as --max-breach-prob gave it, not 10.00%
-    assert "No limit was set on P(liquidity default) (--max-default-prob)" in text
+    assert ("No limit was set on P(liquidity default) (--max-default-prob) or P(any default) "
+            "(--max-any-default-prob)") in text  # fmt: skip
     both = of(prefer="p5", max_breach_prob=0.1, max_default_prob=0.02, **unlimited)
-    assert "No limit" not in _rule_text(both)
+    assert _rule_text(both).endswith("No limit was set on P(any default) (--max-any-default-prob): the pick "
+                                     "can carry any such risk; set one to exclude risky candidates.")
+    every = of(prefer="p5", max_breach_prob=0.1, max_default_prob=0.02, max_any_default_prob=0.3, **unlimited)
+    assert "No limit" not in _rule_text(every) and "P(any default) at most 0.3 (30%)" in _rule_text(every)
     older = SimpleNamespace(folder=Path("S"), job={}, summary={"rule": "best CVaR5 NPV"})
     assert "No limit on P(covenant breach) or P(liquidity default) was set" in _rule_text(older)
     assert _rule_text(of(no_riskier_than_optimum=False)).startswith(

@@ -34,7 +34,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.report import svg
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
-from fleetopt.sweep.candidates import FORECAST_CONDITION, optimum_condition
+from fleetopt.sweep.candidates import FORECAST_CONDITION, listed, optimum_condition
 from fleetopt.sweep.run import optimum_risks_kept, rule_chosen_by, why_without_lead
 
 
@@ -53,14 +53,12 @@ def _rule_text(run: ReportRun) -> str:
         return f"Rule: {stated}.{missing}"  # fmt: skip
     limits, unset = [], []
     for key, what, flag in (("max_breach_prob", BREACH_LABEL, "--max-breach-prob"),
-                            ("max_default_prob", DEFAULT_LABEL, "--max-default-prob")):  # fmt: skip
+                            ("max_default_prob", DEFAULT_LABEL, "--max-default-prob"),
+                            ("max_any_default_prob", ANY_DEFAULT_LABEL, "--max-any-default-prob")):  # fmt: skip
         if rule.get(key) is None:
             unset.append(f"{what} ({flag})")
         else:
             limits.append(f"{what} at most {rule[key]:.4g} ({format_rate(rule[key])})")
-    if rule.get("max_any_default_prob") is not None:
-        limit = rule["max_any_default_prob"]
-        limits.append(f"{ANY_DEFAULT_LABEL} at most {limit:.4g} ({format_rate(limit)})")
     if rule.get("min_cvar5_usd") is not None:
         limits.append(f"{CVAR5_NPV_LABEL} at least {format_usd(rule['min_cvar5_usd'])}")
     # a sweep resumed after the rule gained this limit applied it even where its job.json lacks it
@@ -77,7 +75,7 @@ def _rule_text(run: ReportRun) -> str:
     if _why_states_rule(run.summary):
         text = ""
     if unset:
-        text += (" No limit was set on " + " or ".join(unset) +
+        text += (" No limit was set on " + listed(unset, "or") +
                  ": the pick can carry any such risk; set one to exclude risky candidates.")  # fmt: skip
     return text.strip()
 
