@@ -342,7 +342,9 @@ def test_recording_afterwards_names_a_kind_that_is_missing_or_not_a_run_s(here, 
 def test_recording_afterwards_refuses_a_horizon_or_rate_that_is_not_the_model_s(here, tiny_solved):
     """`fleetopt runs` lists a run's figures over the horizon and rate its summary.json gives: one
     edited to 30 % a year (tiny's model.yaml says 15 %), or into text, is refused by name, nothing
-    recorded; one without them (an older fleetopt's) is recorded."""
+    recorded; one without them (an older fleetopt's) is recorded with its model.yaml's (tiny's 8
+    quarters at 15 %, the model its hash says it ran), which the list says (it said 'not recorded'
+    for every run of an older fleetopt, added again or not)."""
     loaded, solved = tiny_solved
     path = api.write_solve_run(solved, loaded, here / "A")
     Registry().path.unlink()
@@ -359,6 +361,11 @@ def test_recording_afterwards_refuses_a_horizon_or_rate_that_is_not_the_model_s(
     older = {k: v for k, v in summary.items() if k not in ("horizon_quarters", "discount_rate_annual")}
     (path / "summary.json").write_text(json.dumps(older))
     assert run_cli("runs", "add", str(path))[0] == 0 and len(Registry().list()) == 1
+    (record,) = Registry().list()
+    assert (record.figures["horizon_quarters"], record.figures["discount_rate_annual"]) == (8, 0.15)
+    listed = " ".join(run_cli("runs")[1].split())
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows at 15% a year, USD)"
+    assert listed.endswith(f"key figures {basis}"), listed
 
 
 def test_a_damaged_record_is_listed_as_such_and_the_others_still_are(here, tiny_solved):

@@ -169,7 +169,9 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
             f"{run.path} is already recorded as run {recorded} (fleetopt runs show {recorded}): nothing added"
         )
     command = command if command is not None else "unknown (recorded afterwards by fleetopt runs add)"
-    return _register_run(kind, loaded, run.path, _key_figures(summary), command, written_at(run))
+    # a run of an older fleetopt, whose summary.json lacks its horizon and rate: its model.yaml's (checked)
+    figures = _key_figures({**loaded.basis_record, **summary})
+    return _register_run(kind, loaded, run.path, figures, command, written_at(run))
 
 
 def _check_job_of_summary(run: RunFolder, summary: dict) -> None:
