@@ -122,12 +122,17 @@ def _reverting_walk(z: np.ndarray, vol: float, half_life: float) -> np.ndarray:
     driven by shocks ``z``: x_t = phi x_(t-1) + vol sqrt(dt) z_t, phi = 0.5 ** (1 / ``half_life``
     quarters); the factor is exp(x_t - Var(x_t) / 2). The variance by its recursion, not its closed
     form vol^2 dt (1 - phi^2t) / (1 - phi^2): a half-life so long that phi rounds to 1 gives the walk."""
-    phi = 0.5 ** (1.0 / half_life)
+    phi = _persistence(half_life)
     x, var = np.zeros_like(z), np.zeros(z.shape[1])
     for t in range(1, z.shape[1]):
         x[:, t] = phi * x[:, t - 1] + vol * np.sqrt(_DT) * z[:, t]
         var[t] = phi * phi * var[t - 1] + vol * vol * _DT
     return np.exp(x - 0.5 * var)
+
+
+def _persistence(half_life: float) -> float:
+    """phi, the share of a reverting walk's log deviation left after a quarter: 0.5 ** (1 / half-life)."""
+    return 0.5 ** (1.0 / half_life)
 
 
 def _lognormal_walk(seed, idx, stream, T, vol, common=None, loading: float = 0.0) -> np.ndarray:
@@ -240,7 +245,7 @@ def _walk_slope_covariance(data: ModelData) -> np.ndarray:
     if not (vol and loadings) or T < 2:
         return np.zeros(T)
     half_life = risk.price_mean_reversion_half_life_quarters
-    phi = 1.0 if half_life is None else 0.5 ** (1.0 / half_life)
+    phi = 1.0 if half_life is None else _persistence(half_life)
     weights = np.array([sum(phi**k for k in range(t)) for t in range(T)])  # sum over s = 1..t of phi^(t-s)
     walk = vol * np.sqrt(_DT) * np.sqrt(risk.price_correlation_across_generations) * weights
     slope = risk.price_trend_volatility_annual * quarters_to_years(np.arange(T)) / np.sqrt(T - 1)
