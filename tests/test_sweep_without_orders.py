@@ -141,6 +141,11 @@ def test_a_sweep_whose_pick_cancels_an_order_everywhere_ranks_the_plan_without_i
     assert (" It is milp: forecast, the rule's first pick, without the GPU orders that plan's policy cancels "
             "whole in nearly every scenario") in result.why()
     assert "and the deposits forfeited on average from $960.0k to $0." in result.why()
+    # re-ranked by the same rule, the same pick makes it again: it is not the old pick's left out
+    saved = CandidateSet(list(result.candidates.candidates))
+    again = _finish_sweep(loaded, data, saved, settings, None, None)
+    assert again.recommended["plan"] == label
+    assert again.left_out == []
 
 
 def test_the_draws_that_fund_the_orders_not_bought_are_not_drawn(spare_order):

@@ -769,6 +769,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     found_of = feasible[pick].label
     without = _without_orders(data, feasible, pick, found, solve, saved, candidate_progress)
     if without is not None:
+        made.add(without.label)  # of this pick too: not left out where a re-ranking makes it again
         cands.candidates.append(without)
         if folder is not None:
             _save_candidates(RunFolder(folder), loaded, data, cands)
