@@ -661,9 +661,10 @@ class Comparison:
         return f"{self.subject()} on {counted(self.n_scenarios, COMMON_SCENARIO)} (seed {self.seed})"
 
     def basis(self) -> str:
-        """' over the horizon's 28 quarters (NPV: equity cash flows at 15% a year, USD)': what every
-        figure is counted over and the NPVs' discount rate (a what-if's two, where they differ), said
-        once beside the title (the terminal gave neither); '' where the model is not known."""
+        """' over the horizon's 28 quarters (NPV: equity cash flows and terminal equity at 15% a year,
+        USD)': what every figure is counted over and the NPVs' discount rate (a what-if's two, where
+        they differ), said once beside the title (the terminal gave neither); '' where the model is
+        not known."""
         if self.data is None:
             return ""
         rates = self.discount_rates() or (self.data.discount_rate_annual,)

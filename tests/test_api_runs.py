@@ -364,7 +364,7 @@ def test_recording_afterwards_refuses_a_horizon_or_rate_that_is_not_the_model_s(
     (record,) = Registry().list()
     assert (record.figures["horizon_quarters"], record.figures["discount_rate_annual"]) == (8, 0.15)
     listed = " ".join(run_cli("runs")[1].split())
-    basis = "over the horizon's 8 quarters (NPV: equity cash flows at 15% a year, USD)"
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 15% a year, USD)"
     assert listed.endswith(f"key figures {basis}"), listed
 
 

@@ -850,7 +850,7 @@ def test_a_comparison_says_its_horizon_and_discount_rate_once_where_its_figures_
     not state (the page only under Definitions). tiny runs 8 quarters at 15 % a year: the terminal
     says so under the figures' first title, once; the Markdown's and the page's headings too."""
     folder = str(tiny_run[0])
-    said = "over the horizon's 8 quarters (NPV: equity cash flows at 15% a year, USD)"
+    said = "over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 15% a year, USD)"
     code, out, err = run_cli("compare", folder, folder, "--scenarios", "20")
     assert code == 0, err
     assert " ".join(out.split()).count(said) == 1, out

@@ -320,7 +320,8 @@ def test_npvs_at_two_discount_rates_are_not_called_better_or_worse(plan_file):
     assert (doc["horizon_quarters"], doc["discount_rate_annual"], doc["what_if_discount_rate_annual"]) == (
         6, 0.0, 0.1)  # fmt: skip
     about = c.to_csv().split("\n\n")[0].splitlines()
-    basis = "over the horizon's 6 quarters (NPV: equity cash flows at 0% and 10% a year, USD)"
+    basis = ("over the horizon's 6 quarters (NPV: equity cash flows and terminal equity at 0% and 10% a "
+             "year, USD)")
     assert {"horizon_quarters,6", "discount_rate_annual,0.0", "what_if_discount_rate_annual,0.1",
             f'horizon_and_discount_rate,"{basis}"'} <= set(about)  # fmt: skip
     assert "class='bad'" not in api.comparison_html(c)
@@ -355,7 +356,8 @@ def test_the_terminal_titles_a_what_if_as_the_page_does(plan_file, tmp_path):
     assert code == 0, err
     assert "one plan under two models on 3 common scenarios (seed 0)" in " ".join(out.split())
     # the two sides' rates where they differ (the note below says why neither NPV is called better)
-    assert "over the horizon's 6 quarters (NPV: equity cash flows at 0% and 10% a year, USD)" in out
+    assert ("over the horizon's 6 quarters (NPV: equity cash flows and terminal equity at 0% and 10% a "
+            "year, USD)") in out
 
 
 def test_a_what_if_the_plan_cannot_run_under_names_the_change_it_made(plan_file, tmp_path):

@@ -86,7 +86,7 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     assert stdout.startswith("1 plan x 50 scenarios on "), stdout  # the progress bar left a blank line first
     assert "the plan over the scenarios" in stdout and "best plans" not in stdout  # one plan: no ranking
     # which NPV: tiny's discount rate, 15 % a year (a credit analyst read a bare "NPV")
-    assert "(NPV: equity cash flows at 15% a year, USD)" in " ".join(stdout.split())
+    assert "(NPV: equity cash flows and terminal equity at 15% a year, USD)" in " ".join(stdout.split())
     written = {p.name for p in (here / "B").iterdir()}
     assert written == {"metrics.csv", "summary.json", "model.yaml", "job.json"}
     metrics = pd.read_csv(here / "B" / "metrics.csv")

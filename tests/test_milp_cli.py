@@ -103,7 +103,7 @@ def test_a_solve_states_the_horizon_and_discount_rate_of_its_npv_once(tmp_path):
                              "--out", str(tmp_path / "run"))  # fmt: skip
     assert code == 0, err
     text = " ".join(out.replace("│", " ").split())
-    basis = "over the horizon's 8 quarters (NPV: equity cash flows at 12% a year, USD)"
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 12% a year, USD)"
     assert f"plan, {basis}" in text and text.count("12% a year") == 1
     assert "at 7% a year" in text and "at 17% a year" in text  # the other rates, 5 points either side
 

@@ -46,7 +46,7 @@ def test_a_solve_shows_its_npv_status_purchases_and_covenant_headroom(solved):
     lines = shown.splitlines()
     assert lines[0] == "**Solve of tiny** (npv objective): optimal, gap 0.00%"
     # with its horizon and rate, as the terminal's title and `runs show` say them (it had neither)
-    basis = "over the horizon's 8 quarters (NPV: equity cash flows at 15% a year, USD)"
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 15% a year, USD)"
     assert lines[2] == rf"- **NPV on the forecast: -\$14.1M** {basis}"
     assert lines[3].startswith(r"- peak debt \$164.0M; lowest cash \$30.3M (2026Q3); lowest DSCR 1.95x")
     # the purchases by generation and year: tiny's horizon is 2026Q3 to 2028Q2
@@ -84,7 +84,7 @@ def test_a_cost_solve_shows_its_present_cost_first():
     cost = api.solve("lab", objective="cost").headline()["present_cost_usd"]
     assert lines[2].startswith(rf"- **present cost of the plan (the objective): \${cost / 1e6:,.1f}M** = ")
     assert lines[3].endswith("(the GPUs' own use valued at market prices, as revenue) over the horizon's 12 "
-                             "quarters (NPV: equity cash flows at 10% a year, USD)")
+                             "quarters (NPV: equity cash flows and terminal equity at 10% a year, USD)")
     assert lines[3].startswith(r"- NPV on the forecast: \$")
 
 

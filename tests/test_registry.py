@@ -440,10 +440,17 @@ def test_runs_show_says_the_horizon_and_discount_rate_its_figures_are_of(tmp_pat
     folder = tmp_path / "S"
     ok("solve", "tiny", "--set", "horizon.discount_rate_annual=0.2", "--out", str(folder))
 
-    def said() -> str:
-        return re.search(r"^│ horizon and discount rate\s*│ (.*?)\s*│$", ok("runs", "show", "1"), re.M)[1]
+    def said() -> str:  # the row's cell, its lines folded at the console's width joined
+        lines = ok("runs", "show", "1").splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith("│ horizon and discount rate"))
+        cells = [lines[at].split("│")[2].strip()]
+        for line in lines[at + 1:]:
+            if not re.match(r"^│\s+│", line):  # the next row's name: the cell has ended
+                break
+            cells.append(line.split("│")[2].strip())
+        return " ".join(c for c in cells if c)
 
-    at_20 = "over the horizon's 8 quarters (NPV: equity cash flows at 20% a year, USD)"
+    at_20 = "over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 20% a year, USD)"
     assert said() == at_20
     model = folder / "model.yaml"
     text = model.read_text(encoding="utf-8")
@@ -481,7 +488,7 @@ def test_every_kind_of_run_keeps_its_horizon_and_discount_rate_and_the_list_says
     kept = {(r.figures["horizon_quarters"], r.figures["discount_rate_annual"]) for r in records}
     assert kept == {(8, 0.12)}
     listed = " ".join(ok("runs").split())
-    basis = "over the horizon's 8 quarters (NPV: equity cash flows at 12% a year, USD)"
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 12% a year, USD)"
     assert listed.count(basis) == 1 and listed.endswith(f"key figures {basis}"), listed
 
 
@@ -492,7 +499,7 @@ def test_runs_of_other_rates_are_listed_each_with_its_own_and_older_ones_as_not_
     ok("solve", "tiny", "--out", str(tmp_path / "A"))
     ok("solve", "tiny", "--set", "horizon.discount_rate_annual=0.2", "--out", str(tmp_path / "B"))
     listed = squashed(ok("runs"))
-    basis = "over the horizon's 8 quarters (NPV: equity cash flows at {}% a year, USD)"
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at {}% a year, USD)"
     at_15 = squashed(f"NPV -$14.1M on the forecast; {basis.format(15)}")
     assert at_15 in listed and squashed(f"on the forecast; {basis.format(20)}") in listed
     assert "keyfigures" not in listed  # no caption

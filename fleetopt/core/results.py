@@ -580,15 +580,18 @@ def horizon_words(quarters: int) -> str:
 
 
 def basis_words(quarters: int, *rates_annual: float) -> str:
-    """"over the horizon's 28 quarters (NPV: equity cash flows at 15% a year, USD)": what a run's or
-    a comparison's figures are counted over and at what rate their NPVs discount."""
+    """"over the horizon's 28 quarters (NPV: equity cash flows and terminal equity at 15% a year,
+    USD)": what a run's or a comparison's figures are counted over and at what rate their NPVs
+    discount."""
     return f"over {horizon_words(quarters)} ({npv_words(*rates_annual)})"
 
 
 def npv_words(*rates_annual: float) -> str:
-    """'NPV: equity cash flows at 15% a year, USD': which NPV a table reads; of two models with
-    different rates (a what-if), '... at 15% and 20% a year, USD'."""
-    return f"NPV: equity cash flows at {' and '.join(map(format_rate, rates_annual))} a year, USD"
+    """'NPV: equity cash flows and terminal equity at 15% a year, USD': which NPV a table reads (the
+    quarters' flows and the equity left at the end, formulation §6: "equity cash flows" alone read as
+    the first only); of two models with different rates (a what-if), '... at 15% and 20% a year, USD'."""
+    rates = " and ".join(map(format_rate, rates_annual))
+    return f"NPV: equity cash flows and terminal equity at {rates} a year, USD"
 
 
 def _limited_tail(row) -> str:

@@ -311,10 +311,10 @@ BASIS_ROW = "horizon and discount rate"
 
 def _basis(record) -> str:
     """What the run's figures are counted over and at what rate its NPVs discount ("over the horizon's
-    28 quarters (NPV: equity cash flows at 15% a year, USD)", as compare says them), from its
-    record (:func:`recorded_basis`), else from its folder's model.yaml (a record of an older fleetopt
-    keeps neither): a reader had NPVs and default probabilities of no stated rate or horizon. Not
-    known where that file is gone, unreadable or not the run's model."""
+    28 quarters (NPV: equity cash flows and terminal equity at 15% a year, USD)", as compare says
+    them), from its record (:func:`recorded_basis`), else from its folder's model.yaml (a record of
+    an older fleetopt keeps neither): a reader had NPVs and default probabilities of no stated rate
+    or horizon. Not known where that file is gone, unreadable or not the run's model."""
     if (recorded := recorded_basis(record.figures)) is not None:
         return basis_words(*recorded)
     model_file = RunFolder(record.path).model_file if record.exists else None
