@@ -737,8 +737,11 @@ def test_sweep_run_folder_files(tiny_sweep, tmp_path):
 
 def test_cli_sweep_run_folder(tmp_path):
     out = tmp_path / "C"
-    code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--out", str(out))
+    code, printed, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--out", str(out))
     assert code == 0, err
+    # the table's NPVs said no rate nor horizon (tiny: 8 quarters at 15 % a year)
+    assert ("candidates, over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 15% a "
+            "year, USD)") in " ".join(printed.split())
     assert {p.name for p in out.iterdir()} >= SWEEP_FILES
     assert not (out / "chunks").exists()
     summary = json.loads((out / "summary.json").read_text())

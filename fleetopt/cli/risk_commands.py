@@ -76,7 +76,7 @@ from fleetopt.cli.render.progress import progress_bar, solve_lines
 from fleetopt.cli.render.sweep import bulleted_lines, sweep_table
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
-from fleetopt.core.results import ANY_DEFAULT_MEANS, cost_plans_note, npv_words, risk_in_short
+from fleetopt.core.results import ANY_DEFAULT_MEANS, basis_words, cost_plans_note, npv_words, risk_in_short
 from fleetopt.core.units import counted, format_percent
 from fleetopt.errors import InputError
 from fleetopt.evaluate.first_place import first_place_words
@@ -862,7 +862,8 @@ def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ())
     """Print a sweep's candidates and pick, then write it (a stop meanwhile says what is saved)."""
     with interruptible(folder, "sweep", again) if folder is not None else nullcontext():
         console.print(candidate_counts(result, console.width), soft_wrap=True, highlight=False)
-        console.print(sweep_table(result.metrics, "candidates"))
+        basis = basis_words(result.data.T, result.data.discount_rate_annual)  # as evaluate's tables say it
+        console.print(sweep_table(result.metrics, f"candidates, {basis}"))
         lost = folder is not None and RunFolder(folder).lost_while_running  # written again whole, warned
         path = api.write_sweep_run(result, folder, command=command_line())
         why = result.why_points(path if folder is None else folder)  # a re-ranking's folder: made just now
