@@ -155,10 +155,6 @@ def _cycle_level(cycle: np.ndarray) -> np.ndarray:
     return np.cumsum(np.sqrt(_DT) * cycle, axis=1)
 
 
-def _loading(data: ModelData, name: str) -> float:
-    return getattr(data.risk.ai_cycle, name) if data.risk.ai_cycle is not None else 0.0
-
-
 # ---------------------------------------------------------------- one draw per factor
 # Each takes (model, seed, scenario numbers) and returns the factor for those scenarios,
 # (n, *shape) in the factor's dtype; each is neutral when its `risk` setting is zero.
@@ -241,7 +237,7 @@ def _walk_slope_covariance(data: ModelData) -> np.ndarray:
     trend_loading / sqrt(T - 1) on each (:func:`_slope_draw`)."""
     risk, T = data.risk, data.T
     vol = risk.price_volatility_annual
-    loadings = _loading(data, "price_loading") * _loading(data, "trend_loading")
+    loadings = data.risk.cycle_loading("price_loading") * data.risk.cycle_loading("trend_loading")
     if not (vol and loadings) or T < 2:
         return np.zeros(T)
     half_life = risk.price_mean_reversion_half_life_quarters
@@ -257,7 +253,7 @@ def _slope_draw(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     l, d = l Z + sqrt(1 - l^2) e, Z the cycle's level in the horizon's last quarter over its standard
     deviation (the sum of its T - 1 shocks / sqrt(T - 1)): corr(d, Z) = l, d still standard normal."""
     own = normals(seed, idx, (Stream.PRICE_TREND, 0), 1)
-    loading = _loading(data, "trend_loading")
+    loading = data.risk.cycle_loading("trend_loading")
     if not loading or data.T < 2:  # T 1: no quarter after today, no cycle to load on nor slope to tilt
         return own
     cycle = _cycle(data, seed, idx, loading)
@@ -268,7 +264,7 @@ def _slope_draw(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
 def _common_price_shocks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """(n, T) the shock every generation's price walk shares, loaded on the AI cycle by its
     ``price_loading`` (drawn whatever the prices' volatility: resale values may load on it)."""
-    loading = _loading(data, "price_loading")
+    loading = data.risk.cycle_loading("price_loading")
     return _shocks(seed, idx, (Stream.PRICE, 0), data.T, _cycle(data, seed, idx, loading), loading)
 
 
@@ -330,7 +326,7 @@ def _first_release_after(data: ModelData, generation: int) -> int | None:
 def draw_demand(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Realised market demand by use: the forecast times a lognormal walk per use (mean one),
     correlated with the AI cycle by its demand loading."""
-    vol, loading = data.risk.demand_volatility_annual, _loading(data, "demand_loading")
+    vol, loading = data.risk.demand_volatility_annual, data.risk.cycle_loading("demand_loading")
     cycle = _cycle(data, seed, idx, loading) if vol else None
     walks = [
         _lognormal_walk(seed, idx, (Stream.DEMAND, u), data.T, vol, cycle, loading) for u in range(len(USES))
@@ -346,7 +342,7 @@ def customer_default_quarters(data: ModelData, seed: int, idx: np.ndarray) -> np
     quantile of its hazard: the same probability every quarter, more often in a downturn."""
     T, n = data.T, len(idx)
     first = np.full((n, len(data.customers)), T, dtype=np.int64)
-    rho = _loading(data, "default_correlation")
+    rho = data.risk.cycle_loading("default_correlation")
     cycle = _cycle(data, seed, idx, rho)
     for j, hazard in enumerate(data.customer_hazard):
         if hazard <= 0:
@@ -442,7 +438,7 @@ def draw_spread_shift(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
     loading (spreads widen in a downturn), floored at minus the smallest spread of the model's
     refinanced bullets so no refinanced spread goes below zero. Zero without a loading or a
     refinanced bullet (nothing it would move)."""
-    loading = _loading(data, "spread_loading")
+    loading = data.risk.cycle_loading("spread_loading")
     spreads = [f.refinance_spread_annual for f in data.facilities if f.refinanced]
     if not loading or not spreads:
         return np.zeros((len(idx), data.T))

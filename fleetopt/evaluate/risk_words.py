@@ -39,7 +39,7 @@ def risk_words(data: ModelData) -> str:
         parts.append(f"prices {format_rate(risk.price_volatility_annual)}/sqrt(year) ({across})")
     if risk.price_trend_volatility_annual:
         slope = format_rate(risk.price_trend_volatility_annual)
-        loading = risk.ai_cycle.trend_loading if risk.ai_cycle is not None else 0.0
+        loading = risk.cycle_loading("trend_loading")
         tied = f"; correlation {loading:g} with the AI cycle's level at the horizon's end" if loading else ""
         parts.append(f"prices' slope uncertain ({slope}/year faster or slower per standard deviation{tied})")
     if risk.demand_volatility_annual:

@@ -256,6 +256,10 @@ class Risk(StrictModel):
             return hazard_per_quarter(self.customer_ratings[name])
         return self.customer_default_hazard_per_quarter
 
+    def cycle_loading(self, name: str) -> float:
+        """The AI cycle's loading ``name`` (``price_loading``, ``trend_loading``, ...); 0 without a cycle."""
+        return getattr(self.ai_cycle, name) if self.ai_cycle is not None else 0.0
+
     def price_impact_notes(self) -> list[tuple[tuple[str, ...], str]]:
         """Each price fall of ``customer_default_price_impact`` that never comes, its customer's
         hazard being 0: the model summary would still say that prices fall at its default."""
@@ -270,7 +274,7 @@ class Risk(StrictModel):
     def trend_loading_notes(self) -> list[tuple[tuple[str, ...], str]]:
         """``ai_cycle.trend_loading`` set with no slope to load (``price_trend_volatility_annual`` 0): it
         moves nothing, though the model reads as tying the prices' slope to the cycle."""
-        loading = self.ai_cycle.trend_loading if self.ai_cycle is not None else 0.0
+        loading = self.cycle_loading("trend_loading")
         if not loading or self.price_trend_volatility_annual:
             return []
         return [(("risk", "ai_cycle", "trend_loading"), (
