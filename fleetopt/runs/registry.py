@@ -32,6 +32,7 @@ from fleetopt.runs.folder import (
     KIND_NOUNS,
     NUMBER_NAMES,
     RUNS_DIR_VARIABLE,
+    SUMMARY_FIELDS,
     WRITTEN_KEY,
     RunDirError,
     RunFolder,
@@ -286,9 +287,15 @@ def recorded_basis(figures: dict) -> tuple[int, float] | None:
     """The horizon (quarters) and annual discount rate a run's record keeps (its summary.json's,
     :meth:`LoadedModel.basis_record`); None for a record without them (written before fleetopt kept
     them) or with one that is not a number (edited by hand)."""
-    quarters, rate = figures.get(HORIZON_QUARTERS), figures.get(DISCOUNT_RATE)
-    whole = isinstance(quarters, int) and not isinstance(quarters, bool) and quarters > 0
-    return (quarters, float(rate)) if whole and _finite_number(rate) and rate >= 0 else None
+
+    def checked(name: str):  # by the check its summary.json field passed when recorded
+        check, *args = SUMMARY_FIELDS[name]
+        return check(name, figures.get(name), *args)
+
+    try:
+        return checked(HORIZON_QUARTERS), float(checked(DISCOUNT_RATE))
+    except InputError:
+        return None
 
 
 def _scalar(value) -> bool:
