@@ -17,7 +17,7 @@ from fleetopt.core.metric_columns import (
     MEAN_NPV_LABEL,
     P5_NPV_LABEL,
 )
-from fleetopt.core.units import counted, format_percent, format_rate, format_usd
+from fleetopt.core.units import counted, format_percent, format_rate, format_usd, listed
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -34,7 +34,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.report import svg
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
-from fleetopt.sweep.candidates import FORECAST_CONDITION, listed, optimum_condition
+from fleetopt.sweep.candidates import FORECAST_CONDITION, optimum_condition
 from fleetopt.sweep.run import optimum_risks_kept, rule_chosen_by, why_without_lead
 
 

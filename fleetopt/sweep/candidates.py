@@ -33,7 +33,14 @@ from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, CVAR5_
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import format_gap, format_percent, format_rate, format_solver_status, format_usd
+from fleetopt.core.units import (
+    format_gap,
+    format_percent,
+    format_rate,
+    format_solver_status,
+    format_usd,
+    listed,
+)
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.batch import compile_plans, contract_owed, deferrable_gpus
 from fleetopt.evaluate.engine import forecast_npv
@@ -1006,11 +1013,6 @@ def risks_listed(risks: Sequence[str], conjunction: str, labels: bool = False) -
     """'breach probability, liquidity default probability and probability of any default': ``risks``
     (metrics columns) named as a sentence names them, or by their labels (``labels``)."""
     return listed([LIMIT_WORDS[column][0 if labels else 1] for column in risks], conjunction)
-
-
-def listed(items: Sequence[str], conjunction: str) -> str:
-    """'a, b and c' (``conjunction`` 'and'), 'a or b', 'a'."""
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}" if len(items) > 1 else items[0]
 
 
 # Rule.describe's words where nothing limits the risks, and as fleetopt 0.4.31 and earlier wrote them
