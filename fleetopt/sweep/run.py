@@ -1342,7 +1342,7 @@ class SweepResult:
         rec = self.recommended
         if not self._cancels_often():
             return ""
-        again = rec["plan"].endswith(WITHOUT_ORDERS_WORDS)
+        again = rec["origin"] == WITHOUT_ORDERS  # by its origin, as _without_orders_words finds it
         said = "" if self._cancelled is None else cancelled_orders_words(self._cancelled, again)
         buffer = self._buffer(rec["plan"])
         if buffer > 0:
