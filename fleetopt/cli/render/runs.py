@@ -328,8 +328,7 @@ def _basis(record) -> str:
         return f"not known: the run's {RunFolder.MODEL} cannot be read"
     if loaded.content_hash != record.model_hash:
         return f"not known: the run's {RunFolder.MODEL} was changed after the run"
-    horizon = loaded.model.horizon
-    return basis_words(horizon.quarters, horizon.discount_rate_annual)
+    return basis_words(*recorded_basis(loaded.basis_record))  # as the record of a run made today keeps it
 
 
 def _model_of(record) -> str:
