@@ -32,6 +32,18 @@ def scenarios(d: dict, seed: int = 5, n: int = 200):
     return generate_scenarios(data_of(d), seed, 0, n)
 
 
+def common_tilt(before_model: dict, after_model: dict) -> np.ndarray:
+    """The log of the price factor of ``after_model``'s scenarios over ``before_model``'s, checked to be
+    one tilt for every generation, with every other factor drawn bit for bit the same."""
+    before, after = scenarios(before_model).arrays(), scenarios(after_model).arrays()
+    for name, values in before.items():
+        if name != "price_factor":
+            np.testing.assert_array_equal(after[name], values, err_msg=name)
+    tilt = np.log(after["price_factor"] / before["price_factor"])
+    np.testing.assert_allclose(tilt, np.broadcast_to(tilt[:, :1, :], tilt.shape), atol=1e-12)
+    return tilt
+
+
 def test_the_factor_in_quarters_4_and_8_by_hand():
     """sigma 0.05. Quarter 4 is one year from today, quarter 8 two: the factor is exp(0.05 d - 0.00125)
     and exp(0.1 d - 0.005). A future with d = 1 is 1.04996 and 1.09966 (5 % a year above the forecast's
@@ -64,12 +76,7 @@ def test_the_slope_multiplies_the_other_price_risks_and_moves_nothing_else():
     d x 0.1 t - (0.1 t)^2 / 2."""
     plain, sloped = tiny_model(), tiny_model()
     sloped["risk"]["price_trend_volatility_annual"] = 0.1
-    before, after = scenarios(plain).arrays(), scenarios(sloped).arrays()
-    for name, values in before.items():
-        if name != "price_factor":
-            np.testing.assert_array_equal(after[name], values, err_msg=name)
-    tilt = np.log(after["price_factor"] / before["price_factor"])
-    np.testing.assert_allclose(tilt, np.broadcast_to(tilt[:, :1, :], tilt.shape), atol=1e-12)
+    tilt = common_tilt(plain, sloped)
     years = np.arange(tilt.shape[-1]) / 4
     d = (tilt[:, 0, 1] + 0.5 * 0.025**2) / 0.025
     np.testing.assert_allclose(tilt[:, 0, :], d[:, None] * 0.1 * years - 0.5 * (0.1 * years) ** 2, atol=1e-12)
@@ -149,12 +156,7 @@ def test_the_tie_moves_only_the_price_factor_and_without_a_slope_nothing():
     plain, loaded = tiny_model(), tiny_model()
     for d, loading in ((plain, 0.0), (loaded, 0.7)):
         d["risk"].update(price_trend_volatility_annual=0.1, ai_cycle={**cycle, "trend_loading": loading})
-    before, after = scenarios(plain).arrays(), scenarios(loaded).arrays()
-    for name, values in before.items():
-        if name != "price_factor":
-            np.testing.assert_array_equal(after[name], values, err_msg=name)
-    ratio = np.log(after["price_factor"] / before["price_factor"])
-    np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :1, :], ratio.shape), atol=1e-12)
+    ratio = common_tilt(plain, loaded)
     assert np.abs(ratio).max() > 0.01
     for d in (plain, loaded):
         d["risk"]["price_trend_volatility_annual"] = 0.0
