@@ -94,9 +94,9 @@ def test_a_bad_value_is_refused_by_name(value, said):
         data_of(d)
 
 
-# ---- the slope tied to the AI cycle (`risk.ai_cycle.trend_loading`, factors.py `_slope_draw`): the slope's
-# normal is d = l Z + sqrt(1 - l^2) e, Z the cycle's level in the horizon's last quarter over its standard
-# deviation (its T - 1 shocks summed / sqrt(T - 1)), e the slope's own normal
+# ---- the slope tied to the AI cycle (`risk.ai_cycle.trend_loading`, factors.py `_slope_normals`): in quarter
+# t the slope's normal is d_t = l Z_t + sqrt(1 - l^2) e, Z_t the cycle's level in quarter t over its standard
+# deviation (its shocks to quarter t summed / sqrt(t)), e the slope's own normal
 
 
 def tied(sigma: float, loading: float, quarters: int = 5) -> dict:
@@ -106,45 +106,51 @@ def tied(sigma: float, loading: float, quarters: int = 5) -> dict:
 
 
 def slope_normals(price: np.ndarray, sigma: float) -> np.ndarray:
-    """Each scenario's d, read back from quarter 4 (one year): log S_4 = d sigma - sigma^2 / 2."""
-    return (np.log(price[:, 0, 4]) + 0.5 * sigma**2) / sigma
+    """(n, T - 1) each scenario's d_t of quarters 1.., read back: log S_t = d_t s y_t - (s y_t)^2 / 2."""
+    tilt = sigma * np.arange(1, price.shape[2]) / 4.0
+    return (np.log(price[:, 0, 1:]) + 0.5 * tilt**2) / tilt
 
 
-def test_the_slope_s_normal_moves_by_the_loading_times_the_cycle_s_level_by_hand():
+def test_the_slope_s_normal_moves_by_the_loading_times_the_cycle_s_level_as_it_stands_by_hand():
     """tiny over 5 quarters, slope 0.05, trend_loading 0.6, seed 5. Scenario 0's cycle shocks are
-    (0, -1.2622, -0.1324, -1.0787, 0.0678): their sum -2.4055 over sqrt(4) is Z = -1.2028, the cycle's
-    level in quarter 4 in standard deviations; the slope's own normal is e = 1.7484. So d = 0.6 x -1.2028
-    + 0.8 x 1.7484 = 0.6771 instead of 1.7484, and quarter 4's factor exp(0.05 x 0.6771 - 0.00125) =
-    1.0331 instead of exp(0.05 x 1.7484 - 0.00125) = 1.0900: a future whose cycle turned down has its
-    prices rise less. Every scenario's d is exactly 0.6 Z + 0.8 e of its own streams; at loading 0
-    it is e, as without the cycle."""
+    (0, -1.2622, -0.1324, -1.0787, 0.0678) and the slope's own normal e = 1.7484. In quarter 2 the
+    cycle's level is -1.3946 over sqrt(2), Z_2 = -0.9861, so d_2 = 0.6 x -0.9861 + 0.8 x 1.7484 = 0.8071
+    and half a year's factor is exp(0.025 x 0.8071 - 0.0003125) = 1.0201 instead of exp(0.025 x 1.7484 -
+    0.0003125) = 1.0444; in quarter 4 the sum -2.4055 over sqrt(4), Z_4 = -1.2028, d_4 = 0.6771 and the
+    factor exp(0.05 x 0.6771 - 0.00125) = 1.0331 instead of 1.0900: a future whose cycle turned down has
+    its prices rise less. Every scenario's d_t is exactly 0.6 Z_t + 0.8 e of its own streams, in every
+    quarter; at loading 0 it is e, as without the cycle."""
     idx = np.arange(200)
     cycle = normals(5, idx, (Stream.CYCLE, 0), 5)
-    own = normals(5, idx, (Stream.PRICE_TREND, 0), 1)[:, 0]
-    z = cycle[:, 1:].sum(axis=1) / 2.0
+    own = normals(5, idx, (Stream.PRICE_TREND, 0), 1)
+    z = np.cumsum(cycle[:, 1:], axis=1) / np.sqrt(np.arange(1, 5))  # quarter 0's draw is not a shock
     assert cycle[0, 1:] == pytest.approx([-1.2622, -0.1324, -1.0787, 0.0678], abs=5e-5)
-    assert (z[0], own[0]) == pytest.approx((-1.2028, 1.7484), abs=5e-5)
+    assert (z[0, 1], z[0, 3], own[0, 0]) == pytest.approx((-0.9861, -1.2028, 1.7484), abs=5e-5)
     price = scenarios(tied(0.05, 0.6)).price_factor
     np.testing.assert_allclose(slope_normals(price, 0.05), 0.6 * z + 0.8 * own, rtol=0, atol=1e-9)
-    assert slope_normals(price, 0.05)[0] == pytest.approx(0.6771, abs=5e-5)
-    assert price[0, 0, 4] == pytest.approx(1.0331, abs=5e-5)
+    assert slope_normals(price, 0.05)[0, [1, 3]] == pytest.approx([0.8071, 0.6771], abs=5e-5)
+    assert price[0, 0, [2, 4]] == pytest.approx([1.0201, 1.0331], abs=5e-5)
     untied = scenarios(tied(0.05, 0.0)).price_factor
     np.testing.assert_array_equal(untied, scenarios(trend_only(0.05, 5)).price_factor)
-    assert untied[0, 0, 4] == pytest.approx(1.0900, abs=5e-5)
+    assert untied[0, 0, [2, 4]] == pytest.approx([1.0444, 1.0900], abs=5e-5)
 
 
-def test_a_tied_slope_keeps_every_quarter_s_mean_and_correlates_with_the_cycle_by_the_loading():
-    """sigma 0.3, trend_loading 0.8, 20,000 futures over 9 quarters: d is still a standard normal (so
-    each quarter's factor still averages to 1, within four standard errors) and correlates 0.8 with
-    the cycle's level in the last quarter (sampling error about 0.003)."""
+def test_a_tied_slope_keeps_every_quarter_s_mean_and_reads_no_later_shock_of_the_cycle():
+    """sigma 0.3, trend_loading 0.8, 20,000 futures over 9 quarters: each d_t is still a standard normal
+    (so each quarter's factor still averages to 1, within four standard errors), correlates 0.8 with the
+    cycle's level in its own quarter (sampling error about 0.003) and not at all with what the cycle does
+    after it (the level's later change, 0 within 0.03): a downturn moves the slope when it comes."""
     price = scenarios(tied(0.3, 0.8, quarters=9), seed=11, n=N).price_factor
     mean, error = price[:, 0, :].mean(axis=0), price[:, 0, :].std(axis=0, ddof=1) / math.sqrt(N)
     off = np.abs(mean - 1.0) > 4.0 * error + 1e-12
     assert not off.any(), f"mean {mean[off]} in quarters {np.flatnonzero(off)}"
     d = slope_normals(price, 0.3)
-    level = normals(11, np.arange(N), (Stream.CYCLE, 0), 9)[:, 1:].sum(axis=1)
-    assert (d.mean(), d.std()) == pytest.approx((0.0, 1.0), abs=0.03)
-    assert np.corrcoef(d, level)[0, 1] == pytest.approx(0.8, abs=0.015)
+    level = np.cumsum(normals(11, np.arange(N), (Stream.CYCLE, 0), 9)[:, 1:], axis=1)
+    for t in range(8):
+        assert (d[:, t].mean(), d[:, t].std()) == pytest.approx((0.0, 1.0), abs=0.03)
+        assert np.corrcoef(d[:, t], level[:, t])[0, 1] == pytest.approx(0.8, abs=0.015)
+        if t < 7:
+            assert np.corrcoef(d[:, t], level[:, 7] - level[:, t])[0, 1] == pytest.approx(0.0, abs=0.03)
 
 
 def test_the_tie_moves_only_the_price_factor_and_without_a_slope_nothing():
@@ -174,7 +180,7 @@ def test_a_tied_slope_loads_in_silence_and_validate_says_the_tie():
     assert "warning" not in err
     flat = " ".join(out.replace("│", " ").split())
     assert ("prices' slope uncertain (5%/year faster or slower per standard deviation; correlation 0.4 "
-            "with the AI cycle's level at the horizon's end)") in flat
+            "with the AI cycle's level as it stands each quarter)") in flat
 
 
 @pytest.mark.parametrize(
@@ -191,14 +197,15 @@ def test_a_bad_trend_loading_is_refused_by_name(value, said):
 
 def test_a_tied_slope_keeps_the_price_factor_mean_one_where_the_walks_load_on_the_cycle_too():
     """The walks (vol 0.3, one for every generation, no reversion) load 0.8 on the cycle's shocks and the
-    slope (sigma 0.3) 0.8 on their sum over 8 quarters: the two logs covary, by 0.3 x sqrt(1/4) x 0.8 x
-    0.8 / sqrt(8) x 0.3 x t/4 x t in quarter t, 0.163 in quarter 8, so the product of two mean-one factors
-    averaged e^0.163 = 1.177 there (1.042 in quarter 4). Each quarter's factor is now 1 within four
-    standard errors (20,000 futures)."""
+    slope (sigma 0.3) 0.8 on their sum to quarter t over sqrt(t): the two logs covary, by 0.3 x sqrt(1/4) x
+    0.8 x 0.8 / sqrt(t) x 0.3 x t/4 x t in quarter t, 0.163 in quarter 8, so the product of two mean-one
+    factors averaged e^0.163 = 1.177 there (e^0.0576 = 1.059 in quarter 4). Each quarter's factor is now 1
+    within four standard errors (20,000 futures)."""
     d = tied(0.3, 0.8, quarters=9)
     d["risk"].update(price_volatility_annual=0.3, price_correlation_across_generations=1.0)
     d["risk"]["ai_cycle"]["price_loading"] = 0.8
     assert 0.3 * 0.5 * 0.8 * 0.8 / math.sqrt(8) * 0.3 * 2 * 8 == pytest.approx(0.163, abs=5e-4)
+    assert 0.3 * 0.5 * 0.8 * 0.8 / math.sqrt(4) * 0.3 * 1 * 4 == pytest.approx(0.0576, abs=5e-5)
     price = scenarios(d, seed=11, n=N).price_factor[:, 0, :]
     mean, error = price.mean(axis=0), price.std(axis=0, ddof=1) / math.sqrt(N)
     off = np.abs(mean - 1.0) > 4.0 * error + 1e-12

@@ -162,7 +162,7 @@ def _cycle_level(cycle: np.ndarray) -> np.ndarray:
 
 def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Market price multiplier by generation: a lognormal walk per generation (correlated across
-    generations and with the AI cycle), an uncertain slope common to them (tied to the cycle by
+    generations and with the AI cycle), an uncertain slope common to them (moving with the cycle by
     ``trend_loading``), the self-competition shock and the step down of an older generation when a
     newer one ships, mean one unless ``risk.mean_one`` is off; then the fall after a customer's
     default (``risk.customer_default_price_impact``), a stress on top."""
@@ -218,13 +218,14 @@ def _price_walks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
 
 
 def _price_trend(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
-    """(n, T) multiplier tilting every generation's price by an uncertain slope: exp(d sigma t -
-    (sigma t)^2 / 2), t in years from today, d one standard normal per scenario (:func:`_slope_draw`),
-    sigma ``price_trend_volatility_annual``; mean one in each quarter with the price walks it multiplies
-    (:func:`_walk_slope_covariance`), 1 in quarter 0."""
+    """(n, T) multiplier tilting every generation's price by an uncertain slope: exp(d_t sigma t -
+    (sigma t)^2 / 2), t in years from today, d_t a standard normal per scenario and quarter
+    (:func:`_slope_normals`: one draw, moved as the AI cycle moves where ``trend_loading`` ties it),
+    sigma ``price_trend_volatility_annual``; mean one in each quarter with the price walks it
+    multiplies (:func:`_walk_slope_covariance`), 1 in quarter 0."""
     sigma = data.risk.price_trend_volatility_annual
-    d = _slope_draw(data, seed, idx)
     tilt = sigma * quarters_to_years(np.arange(data.T))[None, :]
+    d = _slope_normals(data, seed, idx)
     return np.exp(d * tilt - 0.5 * tilt * tilt - _walk_slope_covariance(data)[None, :])
 
 
@@ -233,8 +234,8 @@ def _walk_slope_covariance(data: ModelData) -> np.ndarray:
     loading on the AI cycle (``price_loading``, ``trend_loading``): E[walk x tilt] = exp(it), which
     :func:`_price_trend` divides out so the price factor stays mean one (+1.9 % in the default model's
     last quarter at trend_loading 0.4 without it). The walk's log loads vol sqrt(dt) sqrt(rho)
-    price_loading phi^(t-s) on the cycle's shock s <= t (phi 1 without reversion), d loads
-    trend_loading / sqrt(T - 1) on each (:func:`_slope_draw`)."""
+    price_loading phi^(t-s) on the cycle's shock s <= t (phi 1 without reversion), d_t loads
+    trend_loading / sqrt(t) on each (:func:`_slope_normals`)."""
     risk, T = data.risk, data.T
     vol = risk.price_volatility_annual
     loadings = data.risk.cycle_loading("price_loading") * data.risk.cycle_loading("trend_loading")
@@ -244,21 +245,28 @@ def _walk_slope_covariance(data: ModelData) -> np.ndarray:
     phi = 1.0 if half_life is None else _persistence(half_life)
     weights = np.array([sum(phi**k for k in range(t)) for t in range(T)])  # sum over s = 1..t of phi^(t-s)
     walk = vol * np.sqrt(_DT) * np.sqrt(risk.price_correlation_across_generations) * weights
-    slope = risk.price_trend_volatility_annual * quarters_to_years(np.arange(T)) / np.sqrt(T - 1)
+    slope = risk.price_trend_volatility_annual * quarters_to_years(np.arange(T)) / _level_sd_in_shocks(T)
     return loadings * walk * slope
 
 
-def _slope_draw(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
-    """(n, 1) the slope's standard normal d: its own stream's e, or with the AI cycle's ``trend_loading``
-    l, d = l Z + sqrt(1 - l^2) e, Z the cycle's level in the horizon's last quarter over its standard
-    deviation (the sum of its T - 1 shocks / sqrt(T - 1)): corr(d, Z) = l, d still standard normal."""
+def _slope_normals(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, T) or (n, 1) the slope's standard normal d_t: its own stream's e, the same every quarter, or
+    with the AI cycle's ``trend_loading`` l, d_t = l Z_t + sqrt(1 - l^2) e, Z_t the cycle's level in
+    quarter t over its standard deviation (its shocks to quarter t summed / sqrt(t)): corr(d_t, Z_t) = l
+    in every quarter, d_t still standard normal, and no quarter's d_t reads a later shock of the cycle."""
     own = normals(seed, idx, (Stream.PRICE_TREND, 0), 1)
     loading = data.risk.cycle_loading("trend_loading")
     if not loading or data.T < 2:  # T 1: no quarter after today, no cycle to load on nor slope to tilt
         return own
     cycle = _cycle(data, seed, idx, loading)
-    level = cycle[:, 1:].sum(axis=1, keepdims=True) / np.sqrt(data.T - 1)
+    level = np.cumsum(cycle, axis=1) / _level_sd_in_shocks(data.T)[None, :]
     return loading * level + np.sqrt(1.0 - loading * loading) * own
+
+
+def _level_sd_in_shocks(T: int) -> np.ndarray:
+    """(T,) sqrt(t), the standard deviation of the sum of a walk's t unit shocks to quarter t (1 in
+    quarter 0, where the sum is 0)."""
+    return np.sqrt(np.maximum(1, np.arange(T)))
 
 
 def _common_price_shocks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:

@@ -40,7 +40,8 @@ def risk_words(data: ModelData) -> str:
     if risk.price_trend_volatility_annual:
         slope = format_rate(risk.price_trend_volatility_annual)
         loading = risk.cycle_loading("trend_loading")
-        tied = f"; correlation {loading:g} with the AI cycle's level at the horizon's end" if loading else ""
+        tied = (f"; correlation {loading:g} with the AI cycle's level as it stands each quarter" if loading
+                else "")
         parts.append(f"prices' slope uncertain ({slope}/year faster or slower per standard deviation{tied})")
     if risk.demand_volatility_annual:
         parts.append(f"demand {format_rate(risk.demand_volatility_annual)}/sqrt(year)")

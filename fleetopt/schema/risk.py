@@ -150,8 +150,8 @@ class AICycle(StrictModel):
     """Correlation of every generation's price shocks with the cycle's (0.7: prices fall in a downturn)."""
     trend_loading: Loading = 0.0
     """Correlation of the market prices' slope (the normal drawn for `price_trend_volatility_annual`)
-    with the cycle's level in the horizon's last quarter (0.6: prices fall faster for good in the
-    futures where the cycle turns down); each quarter's price factor stays mean one. Without a slope
+    with the cycle's level as it stands, quarter by quarter (0.6: prices fall faster for good from the
+    quarter the cycle turns down); each quarter's price factor stays mean one. Without a slope
     (`price_trend_volatility_annual` 0) it moves nothing."""
     demand_loading: Loading = 0.0
     """Correlation of market demand shocks with the cycle's."""
