@@ -515,6 +515,25 @@ def test_runs_of_other_rates_are_listed_each_with_its_own_and_older_ones_as_not_
         "ID` gives them)")  # fmt: skip
 
 
+def test_a_cost_solves_present_cost_is_listed_as_a_present_cost_not_an_equity_npv(tmp_path):
+    """`fleetopt runs` captioned a cost solve's present cost "NPV: equity cash flows and terminal
+    equity": lab's present cost over its 12 quarters at 10 % a year is said as one, alone; beside an
+    NPV run at the same rate, the caption says both, each by what it is; `runs show` says the cost
+    solve's present cost, then the market-valued NPV its record keeps too."""
+    ok("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "C"))
+    cost = ("present cost: the fleet at the start and the quarters' costs less the value at the end at 10% a "
+            "year, USD")  # fmt: skip
+    npv = "NPV: equity cash flows and terminal equity at 10% a year, USD"
+    listed = " ".join(ok("runs").split())
+    assert listed.endswith(f"key figures over the horizon's 12 quarters ({cost})"), listed
+    assert "NPV" not in listed, listed
+    shown = squashed(ok("runs", "show", "1"))
+    assert squashed(f"over the horizon's 12 quarters ({cost}; {npv})") in shown, shown
+    ok("solve", "lab", "--out", str(tmp_path / "N"))
+    listed = " ".join(ok("runs").split())
+    assert listed.endswith(f"key figures over the horizon's 12 quarters ({npv}; {cost})"), listed
+
+
 def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_path, monkeypatch):
     """Another process holds an exclusive lock longer than a command waits to record a run: the
     message says to retry, since moving the registry away would lose every run's record for a

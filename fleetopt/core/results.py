@@ -579,19 +579,37 @@ def horizon_words(quarters: int) -> str:
     return f"the horizon's {counted(quarters, 'quarter')}"
 
 
-def basis_words(quarters: int, *rates_annual: float) -> str:
+def basis_words(quarters: int, *rates_annual: float, figures: tuple[str, ...] = ("npv",)) -> str:
     """"over the horizon's 28 quarters (NPV: equity cash flows and terminal equity at 15% a year,
-    USD)": what a run's or a comparison's figures are counted over and at what rate their NPVs
-    discount."""
-    return f"over {horizon_words(quarters)} ({npv_words(*rates_annual)})"
+    USD)": what a run's or a comparison's figures are counted over and at what rate they discount.
+    ``figures``: the objectives whose figures are said (milp/build.OBJECTIVES: "npv", :func:`npv_words`;
+    "cost", a cost solve's present cost, :func:`present_cost_basis_words`), each in its own words
+    (a cost solve's listed present cost was said to be an equity NPV); none: the horizon alone."""
+    said = "; ".join(_FIGURE_BASIS[figure](*rates_annual) for figure in figures)
+    return f"over {horizon_words(quarters)}" + (f" ({said})" if said else "")
 
 
 def npv_words(*rates_annual: float) -> str:
     """'NPV: equity cash flows and terminal equity at 15% a year, USD': which NPV a table reads (the
     quarters' flows and the equity left at the end, formulation §6: "equity cash flows" alone read as
     the first only); of two models with different rates (a what-if), '... at 15% and 20% a year, USD'."""
-    rates = " and ".join(map(format_rate, rates_annual))
-    return f"NPV: equity cash flows and terminal equity at {rates} a year, USD"
+    return f"NPV: equity cash flows and terminal equity at {_rates_words(rates_annual)} a year, USD"
+
+
+def present_cost_basis_words(*rates_annual: float) -> str:
+    """'present cost: the fleet at the start and the quarters' costs less the value at the end at 10% a
+    year, USD': what a cost solve's present cost counts and discounts (formulation §6, "Cost")."""
+    return (f"present cost: the fleet at the start and the quarters' costs less the value at the end at "
+            f"{_rates_words(rates_annual)} a year, USD")
+
+
+def _rates_words(rates_annual) -> str:
+    """'15%', or '15% and 20%' (a what-if's two models)."""
+    return " and ".join(map(format_rate, rates_annual))
+
+
+# the words of basis_words's figures, by the objective that gives them (milp/build.OBJECTIVES)
+_FIGURE_BASIS = {"npv": npv_words, "cost": present_cost_basis_words}
 
 
 def _limited_tail(row) -> str:

@@ -86,9 +86,8 @@ def _scenario_headline(kind: str, fig: dict, over: str) -> str:
     shown = f"{fig['plan']}: " if fig.get("plan") else ("first plan: " if several else "")
     pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
     whose = {"sweep": pick, "evaluate": shown}[kind]
-    served = fig.get("demand_served_share")
-    if fig.get("plans_objective") == "cost" and isinstance(served, float) and math.isfinite(served):
-        return f"{whose}{_service_words(fig, served, over)}"  # a lab's service level, not its NPV
+    if _serves_demand(fig):
+        return f"{whose}{_service_words(fig, fig['demand_served_share'], over)}"  # a lab's service level
     if fig.get("deterministic"):  # worded as a solve's
         return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
     cvar5 = format_usd(fig["npv_cvar5_usd"])
@@ -114,7 +113,7 @@ def _in_sample_headline(fig: dict, over: str) -> str:
 def _forecast_headline(fig: dict) -> str:
     """A solve's plan on the forecast: its present cost (solved for least cost), else its NPV, with
     its policy where the policy reacts, marked where a rescue completed it ('' without either)."""
-    if fig.get("objective") == "cost" and "present_cost_usd" in fig:
+    if _costs(fig):
         # its levelized cost (absent in a record written before it, None where no GPU is in service)
         per_hour = fig.get("present_cost_per_h100_hour_usd")
         hourly = "" if per_hour is None else f", {format_usd_per_hour(per_hour)} per H100-equivalent GPU-hour"
@@ -127,6 +126,27 @@ def _forecast_headline(fig: dict) -> str:
     if "npv_usd" in fig:
         return f"{rescued}NPV {format_usd(fig['npv_usd'])} on the forecast{_fixed(fig)}"
     return ""
+
+
+def _costs(fig: dict) -> bool:
+    """Whether a solve's key figure is its present cost (solved for least cost), not an NPV."""
+    return fig.get("objective") == "cost" and "present_cost_usd" in fig
+
+
+def _serves_demand(fig: dict) -> bool:
+    """Whether an evaluation's or a sweep's key figure is the share of demand its cost plan serves,
+    not an NPV."""
+    served = fig.get("demand_served_share")
+    return fig.get("plans_objective") == "cost" and isinstance(served, float) and math.isfinite(served)
+
+
+def key_figure_objectives(kind: str, fig: dict) -> tuple[str, ...]:
+    """What a run's :func:`key_figure` counts, as :func:`basis_words`'s ``figures``: ("cost",) for a
+    cost solve's present cost, () for a cost plan's demand served (a share, not discounted), else
+    ("npv",)."""
+    if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig and _serves_demand(fig):
+        return ()
+    return ("cost",) if kind == "solve" and _costs(fig) else ("npv",)
 
 
 def _out_of_sample_headline(oos: dict, rp_kept: bool = True) -> str:
@@ -177,24 +197,29 @@ OLDER_RUNS = "runs of an older fleetopt; `fleetopt runs show ID` gives them"
 
 
 def _listed_basis(records) -> tuple[str, list[str]]:
-    """What the listed runs' key figures are counted over and at what rate their NPVs discount, from
+    """What the listed runs' key figures are counted over and at what rate they discount, from
     their records (:func:`recorded_basis`; a reader had NPVs and P(any default) of no stated rate or
-    horizon): once, as the caption, where every run shares them; else each run's, to its key figure
-    ('' for a damaged record, which has none), the caption saying where those not recorded are."""
+    horizon), each figure by what it is (:func:`key_figure_objectives`: a cost solve's present cost
+    was said to be an equity NPV): once, as the caption, where every run shares horizon and rate;
+    else each run's, to its key figure ('' for a damaged record, which has none), the caption saying
+    where those not recorded are."""
     readable = [r for r in records if DAMAGED not in r.figures]
     bases = {recorded_basis(r.figures) for r in readable}
     if len(bases) == 1:
         (basis,) = bases
         unknown = f"key figures' {NOT_RECORDED} ({OLDER_RUNS})"
-        return (f"key figures {basis_words(*basis)}" if basis else unknown), [""] * len(records)
-    shown = ["" if DAMAGED in r.figures else f"; {_basis_of(r.figures)}" for r in records]
+        listed = {o for r in readable for o in key_figure_objectives(r.kind, r.figures)}
+        said = tuple(o for o in ("npv", "cost") if o in listed)  # in a fixed order
+        return (f"key figures {basis_words(*basis, figures=said)}" if basis else unknown), [""] * len(records)
+    shown = ["" if DAMAGED in r.figures else f"; {_basis_of(r)}" for r in records]
     return (f"{NOT_RECORDED}: {OLDER_RUNS}" if None in bases else ""), shown
 
 
-def _basis_of(figures: dict) -> str:
-    """:func:`basis_words` of a run's record, or :data:`NOT_RECORDED`."""
-    basis = recorded_basis(figures)
-    return basis_words(*basis) if basis else NOT_RECORDED
+def _basis_of(record) -> str:
+    """:func:`basis_words` of a run's record, for its key figure, or :data:`NOT_RECORDED`."""
+    basis = recorded_basis(record.figures)
+    said = key_figure_objectives(record.kind, record.figures)
+    return basis_words(*basis, figures=said) if basis else NOT_RECORDED
 
 
 class RunsListing:
@@ -314,9 +339,11 @@ def _basis(record) -> str:
     28 quarters (NPV: equity cash flows and terminal equity at 15% a year, USD)", as compare says
     them), from its record (:func:`recorded_basis`), else from its folder's model.yaml (a record of
     an older fleetopt keeps neither): a reader had NPVs and default probabilities of no stated rate
-    or horizon. Not known where that file is gone, unreadable or not the run's model."""
+    or horizon. Not known where that file is gone, unreadable or not the run's model. A cost solve's
+    present cost is said first, then its market-valued NPV: its record keeps both."""
+    said = ("cost", "npv") if record.kind == "solve" and _costs(record.figures) else ("npv",)
     if (recorded := recorded_basis(record.figures)) is not None:
-        return basis_words(*recorded)
+        return basis_words(*recorded, figures=said)
     model_file = RunFolder(record.path).model_file if record.exists else None
     if model_file is None:
         return f"not known: the run's folder, whose {RunFolder.MODEL} says them, is gone"
@@ -328,7 +355,8 @@ def _basis(record) -> str:
         return f"not known: the run's {RunFolder.MODEL} cannot be read"
     if loaded.content_hash != record.model_hash:
         return f"not known: the run's {RunFolder.MODEL} was changed after the run"
-    return basis_words(*recorded_basis(loaded.basis_record))  # as the record of a run made today keeps it
+    # as the record of a run made today keeps them
+    return basis_words(*recorded_basis(loaded.basis_record), figures=said)
 
 
 def _model_of(record) -> str:
