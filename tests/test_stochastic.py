@@ -1782,6 +1782,22 @@ def test_the_gap_of_the_plan_kept_is_measured_against_rps_bound(value, bound, ga
     assert kept_plan_figures(rp, rp) == {"plan_value_usd": 90.0, "plan_gap": 0.5}  # RP's own, as solved
 
 
+def test_the_terminal_says_over_what_horizon_and_at_what_rate_its_npvs_rp_vss_and_evpi_count(tmp_path):
+    """The stochastic solve printed mean NPVs, RP, VSS and EVPI with no horizon, rate or unit where
+    `fleetopt solve`'s plan table and the sweep's candidates say them: both its tables of figures
+    say tiny's 8 quarters and the rate the run was given (12 % a year), in the same words."""
+    code, stdout = cli("solve", "tiny", "--set", "horizon.discount_rate_annual=0.12", "--stochastic", "2",
+                       "--out", str(tmp_path / "sto"))  # fmt: skip
+    assert code == 0, stdout
+    said = " ".join(stdout.split())
+    basis = "over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 12% a year, USD)"
+    judge = said.index(f"how to judge it: both plans on 1,000 fresh scenarios (seed 1), out of sample, "
+                       f"{basis}")  # fmt: skip
+    diagnostics = said.index(f"diagnostics of the solve: the solver's figures over its 2 reduced scenarios, "
+                             f"{basis}; in sample")  # fmt: skip
+    assert judge < diagnostics < said.index("VSS = RP - EEV") < said.index("EVPI = WS - RP")
+
+
 def test_the_terminal_leads_with_what_to_commit_to_and_how_to_judge_it(tmp_path):
     """A new user met three "values" (in sample, RP, out of sample) and could not tell the plan's; on
     tiny the stochastic plan loses out of sample ($1.5M of mean NPV at 25 standard errors) and read

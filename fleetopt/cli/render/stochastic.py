@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from fleetopt.core.results import basis_words
 from fleetopt.core.tail import TAIL, cvar_name
 from fleetopt.core.units import (
     counted,
@@ -12,6 +13,7 @@ from fleetopt.core.units import (
     format_solver_status,
     format_usd,
 )
+from fleetopt.runs.registry import recorded_basis
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_MEANS,
@@ -50,6 +52,14 @@ def _stochastic_times(t: dict) -> str:
     parts = ", ".join(f"{name} {t[key]:.1f}" for name, key in steps if t.get(key) is not None)
     total = t.get("total_seconds")
     return f"{total:.1f} s ({parts})" if total is not None else f"{parts} s"
+
+
+def _basis(summary: dict) -> str:
+    """', over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 15% a year,
+    USD)': what the run's NPVs, RP, VSS and EVPI are counted over and discount at, from its summary
+    (:func:`recorded_basis`), as `fleetopt solve`'s plan table says them ('' where it keeps none)."""
+    basis = recorded_basis(summary)
+    return f", {basis_words(*basis)}" if basis else ""
 
 
 def stochastic_tables(summary: dict) -> list:
@@ -97,7 +107,8 @@ def out_of_sample_table(summary: dict) -> Table | None:
     optimised = "" if alpha == TAIL else f" (the solve optimised {cvar_name(alpha)})"
     title = f"how to judge it: both plans on {oos['scenarios']:,} fresh scenarios (seed {oos['seed']})"
     words = f"{out_of_sample_words(oos, s['scenarios'])} {OUT_OF_SAMPLE_MEANS}"
-    table = Table(title=f"{title}, out of sample{optimised}", caption=words, caption_justify="left")
+    table = Table(title=f"{title}, out of sample{optimised}{_basis(summary)}", caption=words,
+                  caption_justify="left")  # fmt: skip
     table.add_column("plan", style="bold")
     for _, _, header in OUT_OF_SAMPLE_COLUMNS:
         table.add_column(header, justify="right")
@@ -118,7 +129,8 @@ def stochastic_summary_table(summary: dict) -> Table:
     title = f"diagnostics of the solve: the solver's figures over its {solved}"
     checked = (summary.get("out_of_sample") or {}).get("metrics")
     judge = ": judge the plan by the table above" if checked else ""
-    table = Table(show_header=False, title=f"{title} (in sample, not forecasts of the plan's value{judge})")
+    said = f"in sample, not forecasts of the plan's value{judge}"
+    table = Table(show_header=False, title=f"{title}{_basis(summary)}; {said}")
     table.add_column("", style="bold")
     table.add_column("")
     distinct = s.get("distinct_scenarios", s["scenarios"])
