@@ -464,14 +464,16 @@ def test_the_debt_table_writes_a_rate_as_the_model_summary_does():
 def test_the_debt_table_gives_each_facility_s_terms_and_year_end_balance():
     """The $1M bullet note at 8 % maturing 2026Q2 of the model above: repaid there, so nothing at
     the end of 2026Q4; refinanced at reference (0 here) + 5 % instead, it stays at $1M (a lender
-    finance review asked for the debt schedule and which maturities are assumed refinanced)."""
+    finance review asked for the debt schedule and which maturities are assumed refinanced). Its
+    highest quarter-end balance is `quarter_end_peak_usd`, as the report heads it (`peak_usd` read as
+    the highest balance, which an amortizing loan's opening may exceed)."""
     from fleetopt.core.results import debt_frame
 
     result = solve(data_of(repaid_bullet_model()), mip_gap=1e-9)
     row = result.debt_frame().iloc[0].to_dict()
     assert row == {"facility": "note", "repayment": "bullet", "rate": "8.00% fixed", "maturity": "2026Q2",
                    "at_maturity": "repaid", "size_usd": 1e6, "opening_usd": 1e6,
-                   "peak_usd": pytest.approx(1e6), "end_2026Q4_usd": pytest.approx(0.0, abs=1e-6)}
+                   "quarter_end_peak_usd": pytest.approx(1e6), "end_2026Q4_usd": pytest.approx(0.0, abs=1e-6)}
     d = repaid_bullet_model()
     note = d["finance"]["facilities"]["note"]
     note.update(at_maturity="refinance", refinance_spread_over_reference_annual=0.05)

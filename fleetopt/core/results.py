@@ -200,7 +200,8 @@ def debt_frame(data: ModelData, st: Statements) -> pd.DataFrame:
     "refinanced at reference + 5.50% (assumed available)", which no lender has promised; "after the
     horizon"; an amortizing one's: "paid off in 2028Q2 (instalments and any prepayments)",
     "outstanding at the horizon's end", "never drawn"), ``size_usd``,
-    ``opening_usd``, ``peak_usd`` (at a quarter's end) and ``end_<quarter>_usd``, the balance at the
+    ``opening_usd``, ``quarter_end_peak_usd`` (the highest at a quarter's end: an amortizing loan's may
+    be below its opening balance) and ``end_<quarter>_usd``, the balance at the
     end of each year's last quarter in the horizon and of the horizon's last quarter (the
     statements' ``debt_facility_<name>_usd``, 0 where under a dollar: the solver's round-off)."""
     labels = data.quarter_labels
@@ -219,10 +220,11 @@ def debt_frame(data: ModelData, st: Statements) -> pd.DataFrame:
             **_maturity_words(data, fac, balance),
             "size_usd": fac.size_usd,
             "opening_usd": fac.opening_usd,
-            "peak_usd": float(balance.max()),
+            "quarter_end_peak_usd": float(balance.max()),
             **{f"end_{labels[t]}_usd": float(balance[t]) for t in ends},
         })  # fmt: skip
-    columns = [*DEBT_TERMS, "size_usd", "opening_usd", "peak_usd", *(f"end_{labels[t]}_usd" for t in ends)]
+    balances = ["opening_usd", "quarter_end_peak_usd", *(f"end_{labels[t]}_usd" for t in ends)]
+    columns = [*DEBT_TERMS, "size_usd", *balances]
     return pd.DataFrame(rows, columns=columns)
 
 

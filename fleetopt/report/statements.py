@@ -153,7 +153,7 @@ def _balance_headers(balances: pd.DataFrame) -> dict[str, str]:
     table's title's. The peak's says it is a quarter's end's: "peak" alone read as an error beside an
     amortising loan's higher opening balance."""
     ends = {c: c[4:-4] for c in balances.columns if c.startswith("end_")}  # 'end_2027Q4_usd': '2027Q4'
-    return {"opening_usd": "opening", "peak_usd": "quarter-end peak", **ends}
+    return {"opening_usd": "opening", "quarter_end_peak_usd": "quarter-end peak", **ends}
 
 
 def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
