@@ -108,6 +108,17 @@ def test_a_solve_states_the_horizon_and_discount_rate_of_its_npv_once(tmp_path):
     assert "at 7% a year" in text and "at 17% a year" in text  # the other rates, 5 points either side
 
 
+def test_a_cost_solves_plan_table_says_its_present_cost_by_what_it_is_then_its_npv(tmp_path):
+    """A cost solve's plan table, its present cost first, was titled as if every figure were an
+    equity NPV: lab's title (12 quarters at 10 % a year) says the present cost, then the NPV."""
+    code, out, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "run"))
+    assert code == 0, err
+    text = " ".join(out.replace("│", " ").split())
+    assert ("plan, over the horizon's 12 quarters (present cost: the fleet at the start and the quarters' "
+            "costs less the value at the end at 10% a year, USD; NPV: equity cash flows and terminal "
+            "equity at 10% a year, USD)") in text  # fmt: skip
+
+
 def test_set_changes_a_field_for_one_run_and_its_model_yaml_is_the_model_changed(tmp_path):
     """A sensitivity (a finance review: the discount rate, by hand-edited copies of the model) is one
     option: --set PATH=VALUE, as fleetopt.api.edit; the run's model.yaml says what was solved, and

@@ -591,6 +591,12 @@ def basis_words(quarters: int, *rates_annual: float, figures: tuple[str, ...] = 
     return f"over {horizon_words(quarters)}" + (f" ({said})" if said else "")
 
 
+def solve_figures(objective: str) -> tuple[str, ...]:
+    """:func:`basis_words`'s ``figures`` of a solve's figures: a cost solve's present cost, then the
+    NPV that values its GPUs' use at market prices; else the NPV alone."""
+    return ("cost", "npv") if objective == "cost" else ("npv",)
+
+
 def npv_words(*rates_annual: float) -> str:
     """'NPV: equity cash flows and terminal equity at 15% a year, USD': which NPV a table reads (the
     quarters' flows and the equity left at the end, formulation §6: "equity cash flows" alone read as

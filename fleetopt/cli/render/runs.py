@@ -14,6 +14,7 @@ from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, METRIC_COLUMNS
 from fleetopt.core.results import (
     basis_words,
     figure_text,
+    solve_figures,
 )
 from fleetopt.core.units import (
     counted,
@@ -341,7 +342,7 @@ def _basis(record) -> str:
     an older fleetopt keeps neither): a reader had NPVs and default probabilities of no stated rate
     or horizon. Not known where that file is gone, unreadable or not the run's model. A cost solve's
     present cost is said first, then its market-valued NPV: its record keeps both."""
-    said = ("cost", "npv") if record.kind == "solve" and _costs(record.figures) else ("npv",)
+    said = solve_figures("cost" if record.kind == "solve" and _costs(record.figures) else "npv")
     if (recorded := recorded_basis(record.figures)) is not None:
         return basis_words(*recorded, figures=said)
     model_file = RunFolder(record.path).model_file if record.exists else None

@@ -46,6 +46,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     revenue_words,
     shocked_cash_label,
+    solve_figures,
     soon_retired,
     tested_from,
     trailing_year_headroom,
@@ -107,10 +108,12 @@ def _status_table(result) -> Table:
 
 def _plan_table(result) -> Table:
     """The plan's key figures on the forecast, the objective's first, under a title that says their
-    horizon and discount rate (its NPV row had none, though the row after it gives two other rates)."""
+    horizon and discount rate (its NPV row had none, though the row after it gives two other rates),
+    a cost solve's present cost first, by what it is, then its NPV."""
     data = result.data
     fig = headline(data, result.plan, result.statements, result.objective_kind)
-    key = Table(show_header=False, title=f"plan, {basis_words(data.T, data.discount_rate_annual)}")
+    basis = basis_words(data.T, data.discount_rate_annual, figures=solve_figures(result.objective_kind))
+    key = Table(show_header=False, title=f"plan, {basis}")
     key.add_column("", style="bold")
     key.add_column("")
     for rows in (_value_rows, _fleet_rows, _finance_rows, _warning_rows):
