@@ -1183,30 +1183,101 @@ def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
 
 def _missed_words(column: str, bound: str, limit: float, value: float) -> str:
     """A limit missed, in words: 'P(covenant breach) 87.5% above 60.0%'."""
+    return _limit_missed(column, bound, limit, value).words
+
+
+def _limit_missed(column: str, bound: str, limit: float, value: float) -> Missed:
+    """A limit of the rule's own that ``value`` misses."""
     side = "above" if bound == "max" else "below"
-    return f"{LIMIT_WORDS[column][0]} {_limit_value(column, value)} {side} {_limit_value(column, limit)}"
+    return Missed(LIMIT_WORDS[column][0], _limit_value(column, value), side, _limit_value(column, limit))
+
+
+# the figure a risk is kept at by Rule.no_riskier_than_optimum, as a sentence names it
+OPTIMUM_FIGURE = "the forecast optimum's"
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A condition of the rule a candidate misses: the figure ('P(covenant breach)'; for a breach on the
+    forecast, the condition itself), the candidate's value of it ('96.0%'; '' for that breach), the
+    side of the limit it is on ('above') and the limit ('67.0%'), the forecast optimum's where
+    ``optimum``."""
+
+    figure: str
+    value: str = ""
+    side: str = ""
+    limit: str = ""
+    optimum: bool = False
+
+    @property
+    def bound(self) -> str:
+        """What the value is beyond: "above the forecast optimum's 67.0%", 'above 60.0%'."""
+        whose = OPTIMUM_FIGURE if self.optimum else ""
+        return " ".join(part for part in (self.side, whose, self.limit) if part)
+
+    @property
+    def words(self) -> str:
+        """'P(covenant breach) 96.0% above the forecast optimum's 67.0%'."""
+        return " ".join(part for part in (self.figure, self.value, self.bound) if part)
+
+    @property
+    def condition(self) -> str:
+        """The condition missed without the candidate's value: 'P(covenant breach) above 60.0%'."""
+        return " ".join(part for part in (self.figure, self.bound) if part)
+
+
+def rule_misses(metrics: pd.DataFrame, rule: Rule, at: int) -> list[Missed]:
+    """Every condition of ``rule`` (:func:`rule_conditions`) the candidate in row ``at`` misses."""
+    row, missed = metrics.iloc[at], []
+    limit_of = {_LOOSENED_BY[column]: (column, bound, limit) for column, bound, limit in rule_limits(rule)}
+    for option, meets in rule_conditions(metrics, rule):
+        if meets[at]:
+            continue
+        if option == "--allow-forecast-breach":
+            missed.append(Missed("breaches a covenant or defaults on the forecast"))
+        elif option == "--allow-riskier":
+            optimum = forecast_optimum_row(metrics)
+            missed += [Missed(LIMIT_WORDS[c][0], format_percent(row[c]), "above", format_percent(optimum[c]),
+                              optimum=True)
+                       for c in optimum_risks(metrics) if row[c] > optimum[c]]  # fmt: skip
+        else:
+            column, bound, limit = limit_of[option]
+            missed.append(_limit_missed(column, bound, limit, row[column]))
+    return missed
 
 
 def conditions_missed(metrics: pd.DataFrame, rule: Rule, at: int) -> list[str]:
     """Every condition of ``rule`` (:func:`rule_conditions`) the candidate in row ``at`` misses, in
     words: 'P(covenant breach) 96.0% above the forecast optimum's 67.0%', 'P(liquidity default) 31.0%
     above 30.0%'."""
-    row, words = metrics.iloc[at], []
-    limit_of = {_LOOSENED_BY[column]: (column, bound, limit) for column, bound, limit in rule_limits(rule)}
-    for option, meets in rule_conditions(metrics, rule):
-        if meets[at]:
-            continue
-        if option == "--allow-forecast-breach":
-            words.append("breaches a covenant or defaults on the forecast")
-        elif option == "--allow-riskier":
-            optimum = forecast_optimum_row(metrics)
-            above = [c for c in optimum_risks(metrics) if row[c] > optimum[c]]
-            words += [f"{LIMIT_WORDS[c][0]} {format_percent(row[c])} above the forecast optimum's "
-                      f"{format_percent(optimum[c])}" for c in above]  # fmt: skip
-        else:
-            column, bound, limit = limit_of[option]
-            words.append(_missed_words(column, bound, limit, row[column]))
-    return words
+    return [missed.words for missed in rule_misses(metrics, rule, at)]
+
+
+def conditions_words(missed: Sequence[Missed]) -> str:
+    """The conditions ``missed`` without a candidate's values, in their order, those against the
+    forecast optimum (listed together by :func:`rule_misses`) in one phrase: "P(covenant breach) and
+    P(any default) above the forecast optimum's 66.4% and 48.8%"."""
+    optimum = [m for m in missed if m.optimum]
+    phrases = [m.condition for m in missed if not m.optimum]
+    if optimum:  # where they stand among the others, as a candidate's values are given
+        together = (f"{listed([m.figure for m in optimum])} above {OPTIMUM_FIGURE} "
+                    f"{listed([m.limit for m in optimum])}")  # fmt: skip
+        phrases.insert(list(missed).index(optimum[0]), together)
+    return ", ".join(phrases)
+
+
+def missed_by_condition(metrics: pd.DataFrame, rule: Rule, rows: Sequence[int]) -> dict[str, list[str]]:
+    """The candidates in ``rows`` grouped by the conditions of ``rule`` they miss, each condition in
+    words once (:func:`conditions_words`) and each candidate with its values in their order:
+    {"P(covenant breach) and P(any default) above the forecast optimum's 66.4% and 48.8%":
+    ["milp: price shock (94.7%, 84.1%)", ...]} (the default sweep's six plans said "above the
+    forecast optimum's" twelve times)."""
+    groups: dict[str, list[str]] = {}
+    for at in rows:
+        missed = rule_misses(metrics, rule, at)
+        values = ", ".join(m.value for m in missed if m.value)
+        groups.setdefault(conditions_words(missed), []).append(f"{metrics['plan'].iloc[at]} ({values})")
+    return groups
 
 
 # each option of _LOOSENED_BY as the Rule field that does the same from Python (rule_changes)

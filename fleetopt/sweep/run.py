@@ -110,6 +110,7 @@ from fleetopt.sweep.candidates import (
     forecast_optimum_row,
     generate_candidates,
     limits_missed,
+    missed_by_condition,
     optimum_condition,
     optimum_risks,
     pareto_front,
@@ -1313,9 +1314,10 @@ class SweepResult:
         return min(known) if known else None
 
     def _better_but_excluded(self) -> str:
-        """' Better on CVaR5 NPV but outside the rule: yours: orders.csv (P(covenant breach) 96.0% above the
-        forecast optimum's 67.0%).' where the rule's conditions, not its figure, made the pick: "best
-        CVaR5 among plans with ..." read as the best CVaR5 of all (from a capacity planner's review)."""
+        """' Better on CVaR5 NPV but outside the rule, with P(covenant breach) above the forecast
+        optimum's 67.0%: yours: orders.csv (96.0%); with P(liquidity default) above 30.0%: B (31.0%).'
+        where the rule's conditions, not its figure, made the pick: "best CVaR5 among plans with ..."
+        read as the best CVaR5 of all (from a capacity planner's review)."""
         metrics, column = self._metrics, RANK_COLUMNS[self.rule.prefer]
         pick = float(self.recommended[column])
         better = metrics[column].to_numpy(dtype=float) > pick + tie_margin(pick)
@@ -1324,12 +1326,11 @@ class SweepResult:
             better &= metrics[FORECAST_OK].to_numpy(dtype=bool)
         if limits_missed(self.forecast_optimum, self.rule):
             better &= (metrics["plan"] != self.forecast_optimum["plan"]).to_numpy()
-        better = np.flatnonzero(better)
-        if not better.size:
+        groups = missed_by_condition(metrics, self.rule, np.flatnonzero(better))
+        if not groups:
             return ""
-        named = [f"{metrics['plan'].iloc[at]} ({', '.join(conditions_missed(metrics, self.rule, at))})"
-                 for at in better]  # fmt: skip
-        return f" Better on {RANK_WORDS[self.rule.prefer]} but outside the rule: {'; '.join(named)}."
+        said = "; ".join(f"with {conditions}: {'; '.join(plans)}" for conditions, plans in groups.items())
+        return f" Better on {RANK_WORDS[self.rule.prefer]} but outside the rule, {said}."
 
     def _buffer_kept_by_cancelling(self) -> str:
         """' Run with its $3.49B cash buffer it defers an order in 100.0% of the scenarios ...' where
