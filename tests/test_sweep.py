@@ -45,6 +45,7 @@ from fleetopt.sweep.candidates import (
     generate_candidates,
     loosening_options,
     meets_rule,
+    optimum_condition,
     pareto_front,
     policy_variations,
     recommend,
@@ -1381,6 +1382,80 @@ def test_a_rule_is_read_by_the_words_a_sweep_wrote_before_p_any_default_joined_i
     rule = {**vars(Rule()), **fields}
     assert rule_chosen_by({"rule": words}, {"rule": rule}, Path("S")) == rule
     assert rule_chosen_by({"rule": words + " and more"}, {"rule": rule}, Path("S")) is None
+
+
+def _made_by_0_4_31(finished_sweep, tmp_path) -> Path:
+    """A copy of the tiny sweep with its summary.json as fleetopt 0.4.31 wrote it (git show
+    05d2ff83:fleetopt/sweep/candidates.py, Rule.describe; run.py, SweepResult.summary): its version,
+    its rule's words keeping P(breach) and P(liquidity default) at the forecast optimum's, and no
+    horizon_quarters or discount_rate_annual (kept since)."""
+    summary = json.loads(finished_sweep[1]["summary.json"])
+    then = "breach and liquidity default probabilities no higher than the forecast optimum's"
+    assert optimum_condition() in summary["rule"]
+    words = {name: json.loads(json.dumps(summary[name]).replace(optimum_condition(), then))
+             for name in ("rule", "why", "why_before_lead")}  # fmt: skip
+    return _edited_summary(finished_sweep, tmp_path, fleetopt_version="0.4.31", horizon_quarters=None,
+                           discount_rate_annual=None, **words)  # fmt: skip
+
+
+def test_a_sweep_whose_rule_kept_two_risks_at_the_optimum_s_says_the_rule_changed_when_reranked(
+    finished_sweep, tmp_path
+):
+    """fleetopt 0.4.32 keeps P(any default) at the forecast optimum's too: a 0.4.31 sweep re-ranked
+    by its own rule was ranked by the new one without a word. On tiny the optimum breaches in 87.5 %,
+    never defaults on its cash and defaults as lenders count it in 75.5 %; of the plans within the
+    first two (the optimum, the price-shock optimum, its $30.0M buffer and its buffer planned), the
+    $30.0M buffer has the best CVaR5 (-$82.4M) and a P(any default) of 65.0 %, within the third: the
+    same pick by either rule, which the terminal and summary.json now say (and a rule no candidate
+    meets, before how to loosen it). Re-ranking a sweep made by this version says nothing of it."""
+    old = _made_by_0_4_31(finished_sweep, tmp_path)
+    out = tmp_path / "R"
+    code, said, err = run_cli("sweep", "--rerank", str(old), "--out", str(out))
+    assert code == 0, err
+    changed = ("The rule changed since this sweep was made (fleetopt 0.4.31: P(covenant breach) and "
+               "P(liquidity default) no higher than the forecast optimum's; now P(any default) too): the "
+               "pick is the same by that rule.")  # fmt: skip
+    assert changed in " ".join(said.split())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["recommended"] == "milp: price shock, cash buffer $30.0M"
+    assert summary["rule_before"] == {"fleetopt_version": "0.4.31", "recommended": summary["recommended"],
+                                      "optimum_risks": ["breach_probability", "default_probability"]}
+    assert changed in summary["why"]
+    # a rule no candidate meets says so too, before how to loosen it
+    code, _, err = run_cli("sweep", "--rerank", str(old), "--max-breach-prob", "0.0001",
+                           "--out", str(tmp_path / "none"))  # fmt: skip
+    assert code == 2 and "; now P(any default) too). Rank it by a looser rule: " in " ".join(err.split()), err
+    again = tmp_path / "again"
+    code, said, err = run_cli("sweep", "--rerank", str(finished_sweep[0]), "--out", str(again))
+    assert code == 0 and "rule changed" not in said, err
+    assert "rule_before" not in json.loads((again / "summary.json").read_text())
+
+
+def test_a_pick_the_rule_of_an_earlier_fleetopt_would_not_make_is_named_with_what_it_misses_now():
+    """The figures of the any-default test above, re-ranked from a 0.4.31 sweep: its rule (P(breach)
+    and P(liquidity default) at the optimum's) picks A, the best CVaR5; today's picks B, as A's
+    P(any default), 52 %, is above the optimum's 45 %. The why says the rule changed and that the
+    pick would be A by the old one, with what A misses now; a rule that lets the risks rise
+    (--allow-riskier) compares none, so nothing changed."""
+    from fleetopt.sweep.run import RuleThen, rule_then
+
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", "A", "B"], "origin": ["forecast", "stress", "variation"],
+        "npv_mean_usd": [13e9, 10e9, 11e9], "npv_cvar5_usd": [-23e9, -15e9, -18e9],
+        "breach_probability": [0.60, 0.55, 0.58], "default_probability": [0.30, 0.25, 0.28],
+        "any_default_probability": [0.45, 0.52, 0.40],
+    })  # fmt: skip
+    words_then = ("best CVaR5 NPV among plans with no breach or default on the forecast and breach and "
+                  "liquidity default probabilities no higher than the forecast optimum's")  # fmt: skip
+    then = rule_then({"rule": words_then, "fleetopt_version": "0.4.31"}, Rule())
+    assert then == RuleThen("0.4.31", ("breach_probability", "default_probability"))
+    assert rule_then({"rule": words_then}, Rule(no_riskier_than_optimum=False)) is None
+    assert rule_then({"rule": Rule().describe()}, Rule()) is None
+    result = SweepResult(None, None, None, metrics, None, Rule(), 2)
+    result.rule_then = then
+    assert ("The rule changed since this sweep was made (fleetopt 0.4.31: P(covenant breach) and P(liquidity "
+            "default) no higher than the forecast optimum's; now P(any default) too): by that rule the pick "
+            "would be A (P(any default) 52.0% above the forecast optimum's 45.0%).") in result.why()
 
 
 def test_a_sweep_that_kept_no_model_changes_is_reranked_as_not_known_not_as_none(finished_sweep, tmp_path):

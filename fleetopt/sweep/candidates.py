@@ -1291,8 +1291,11 @@ _LOOSENED_BY = {"breach_probability": "--max-breach-prob", "default_probability"
                 "npv_cvar5_usd": "--min-cvar"}  # fmt: skip
 
 
-def rule_conditions(metrics: pd.DataFrame, rule: Rule) -> list[tuple[str, np.ndarray]]:
-    """Each condition of ``rule`` as (the option that loosens it, which candidates meet it)."""
+def rule_conditions(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str] | None = None
+                    ) -> list[tuple[str, np.ndarray]]:  # fmt: skip
+    """Each condition of ``rule`` as (the option that loosens it, which candidates meet it); ``risks``:
+    those kept at the forecast optimum's where not all of :func:`optimum_risks` (an earlier
+    fleetopt's rule)."""
     conditions = []
     if rule.forecast_within_limits and FORECAST_OK in metrics:
         conditions.append(("--allow-forecast-breach", metrics[FORECAST_OK].to_numpy(dtype=bool)))
@@ -1303,7 +1306,8 @@ def rule_conditions(metrics: pd.DataFrame, rule: Rule) -> list[tuple[str, np.nda
         conditions.append((_LOOSENED_BY[column], within_limit(metrics[column].to_numpy(), bound, limit)))
     optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
     if optimum is not None:  # on the same scenarios: the comparison is paired, not sampled twice
-        riskier = [metrics[column].to_numpy() <= optimum[column] + 1e-12 for column in optimum_risks(metrics)]
+        kept = optimum_risks(metrics) if risks is None else risks
+        riskier = [metrics[column].to_numpy() <= optimum[column] + 1e-12 for column in kept]
         conditions.append(("--allow-riskier", np.logical_and.reduce(riskier)))
     return conditions
 
@@ -1402,12 +1406,19 @@ def runner_up(metrics: pd.DataFrame, rule: Rule, pick: int, left_out: np.ndarray
     return _best(metrics, rule, ok) if ok.any() else None
 
 
-def meets_rule(metrics: pd.DataFrame, rule: Rule) -> np.ndarray:
-    """(rows,) whether each plan meets every condition of the rule."""
+def meets_rule(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str] | None = None) -> np.ndarray:
+    """(rows,) whether each plan meets every condition of the rule (``risks``: :func:`rule_conditions`)."""
     ok = np.ones(len(metrics), dtype=bool)
-    for _, meets in rule_conditions(metrics, rule):
+    for _, meets in rule_conditions(metrics, rule, risks):
         ok &= meets
     return ok
+
+
+def pick_keeping(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str]) -> int | None:
+    """Row index of the plan ``rule`` would pick were ``risks`` alone kept at the forecast optimum's
+    (the rule of a sweep by an earlier fleetopt, re-ranked now); None where no plan meets it."""
+    ok = meets_rule(metrics, rule, risks)
+    return _best(metrics, rule, ok) if ok.any() else None
 
 
 def _best(metrics: pd.DataFrame, rule: Rule, ok: np.ndarray) -> int:

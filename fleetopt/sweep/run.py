@@ -114,7 +114,9 @@ from fleetopt.sweep.candidates import (
     optimum_condition,
     optimum_risks,
     pareto_front,
+    pick_keeping,
     recommend,
+    risks_listed,
     runner_up,
     second_round,
     without_orders,
@@ -415,14 +417,49 @@ def rerank_sweep(
     # its planned buffers solved as the sweep's candidates were, on this machine's threads
     solve = {"mip_gap": summary.get("mip_gap"), "time_limit": summary.get(TIME_LIMIT_KEPT)}
     settings = {**summary, **solve, "backend": backend, "threads": threads, "rule": rule}
+    then = rule_then(summary, Rule(**rule))
     try:
         result = _finish_sweep(loaded, data, cands, settings, progress, None)
     except RuleNotMet as exc:  # said how to loosen it, as a sweep's resume says
         looser = exc.looser(shlex.join(["fleetopt", "sweep", "--rerank", str(run.path)]))
-        said = f"{exc}. Rank it by a looser rule: {looser}" if looser else str(exc)
+        changed = "" if then is None else f". {then.words()}"
+        said = f"{exc}{changed}. Rank it by a looser rule: {looser}" if looser else f"{exc}{changed}"
         raise RuleNotMet(said, exc.loosen, exc.values) from None
     result.reranked_from = run.path.resolve()
+    result.rule_then = then
     return result
+
+
+@dataclass(frozen=True)
+class RuleThen:
+    """The check "no riskier than the forecast optimum" of a sweep made by an earlier fleetopt, whose
+    rule kept fewer risks at the optimum's than a re-ranking now does (:func:`rule_then`)."""
+
+    made_by: str | None  # its summary.json's fleetopt_version (None: it kept none)
+    risks: tuple[str, ...]  # the risks its rule kept at the forecast optimum's (of OPTIMUM_RISKS)
+
+    def words(self) -> str:
+        """'The rule changed since this sweep was made (fleetopt 0.4.31: P(covenant breach) and
+        P(liquidity default) no higher than the forecast optimum's; now P(any default) too)'."""
+        added = risks_listed([column for column in OPTIMUM_RISKS if column not in self.risks], "and", True)
+        then = optimum_condition(self.risks, labels=True)
+        return f"The rule changed since this sweep was made ({self.by}: {then}; now {added} too)"
+
+    @property
+    def by(self) -> str:
+        """The fleetopt that made the sweep: 'fleetopt 0.4.31'."""
+        return "an earlier fleetopt" if self.made_by is None else f"fleetopt {self.made_by}"
+
+
+def rule_then(summary: dict, rule: Rule) -> RuleThen | None:
+    """How a finished sweep's rule (its summary.json's words) kept fewer risks at the forecast
+    optimum's than ``rule``, which re-ranks it now: a pick could change with nothing saying why; None
+    where both keep the same (or ``rule`` keeps none, --allow-riskier)."""
+    kept = optimum_risks_kept(summary["rule"])
+    if not rule.no_riskier_than_optimum or kept == OPTIMUM_RISKS:
+        return None
+    made_by = summary.get("fleetopt_version")
+    return RuleThen(made_by if isinstance(made_by, str) else None, kept)
 
 
 def _too_many_to_rerank(run: RunFolder, n_scenarios: int, exc: MemoryBudgetError) -> MemoryBudgetError:
@@ -1144,6 +1181,8 @@ class SweepResult:
         self.left_out: list[str] = []
         # a pick's orders cancelled in nearly every scenario, found as the sweep ran: (its label, them)
         self.found_cancelled: tuple[str, CancelledOrders] | None = None
+        # a re-ranked sweep whose rule kept fewer risks at the forecast optimum's (:func:`rerank_sweep`)
+        self.rule_then: RuleThen | None = None
 
     def __repr__(self) -> str:
         rec, prefer = self.recommended, self.rule.prefer
@@ -1248,12 +1287,31 @@ class SweepResult:
                   else self._changes_from_optimum())  # fmt: skip
         # the pick without its first pick's orders says what it is first; passed over, after those orders
         without, picked = self._without_orders_words(), self.recommended.get("origin") == WITHOUT_ORDERS
-        points = [chosen, without if picked else ""]
+        points = [chosen, self._rule_changed(), without if picked else ""]
         points += [self._outside_forecast_limits(), self._better_but_excluded()]
         if not same:
             points += self._optimum_missed_and_rises()
         points += [self._buffer_kept_by_cancelling(), "" if picked else without, self._risk_left()]
         return _points(points)
+
+    def _rule_changed(self) -> str:
+        """'The rule changed since this sweep was made (...): the pick is the same by that rule.', or
+        the plan that rule would pick among these candidates and the condition it misses now; ''
+        where it did not change (:attr:`rule_then`)."""
+        then = self.rule_then
+        if then is None:
+            return ""
+        at = self._pick_then
+        if at is None or at == self.pick:  # None cannot be: that rule is the looser, met by the pick
+            return f"{then.words()}: the pick is the same by that rule."
+        missed = ", ".join(conditions_missed(self._metrics, self.rule, at))
+        return f"{then.words()}: by that rule the pick would be {self._metrics['plan'].iloc[at]} ({missed})."
+
+    @property
+    def _pick_then(self) -> int | None:
+        """The row the rule of :attr:`rule_then` picks among these candidates (None: no such rule)."""
+        then = self.rule_then
+        return None if then is None else pick_keeping(self._metrics, self.rule, then.risks)
 
     def _changes_from_optimum(self) -> str:
         """'Chosen by the rule (...): against the forecast optimum it changes mean NPV by ...'."""
@@ -1476,6 +1534,17 @@ class SweepResult:
                 "runner_up_lead_se_usd": lead.se if known else None,
                 "rule_breach_limit": self.breach_limit()}  # fmt: skip
 
+    def _rule_before(self) -> dict:
+        """summary.json's ``rule_before``, where the sweep re-ranked kept fewer risks at the forecast
+        optimum's (:attr:`rule_then`): the fleetopt that made it, those risks and the plan its rule
+        picks among these candidates; {} where its rule did not change."""
+        then, at = self.rule_then, self._pick_then
+        if then is None:
+            return {}
+        pick = None if at is None else str(self._metrics["plan"].iloc[at])
+        return {"rule_before": {"fleetopt_version": then.made_by, "optimum_risks": list(then.risks),
+                                "recommended": pick}}  # fmt: skip
+
     def _buffer(self, label: str) -> float:
         """The policy buffer a candidate runs with, USD (the model's unless the sweep set one)."""
         own = next(c.liquidity_buffer_usd for c in self.candidates.feasible if c.label == label)
@@ -1507,6 +1576,7 @@ class SweepResult:
             **({} if self.reranked_from is None else {"reranked_from": str(self.reranked_from),
                                                       "rerank_solved": self.solved_now,
                                                       "rerank_left_out": self.left_out}),
+            **self._rule_before(),
             "recommended": rec["plan"],
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
             "recommended_orders_cancelled": [asdict(order) for order in self.orders_cancelled],
