@@ -60,15 +60,21 @@ def test_a_contract_beyond_the_supplier_allocation_names_the_allocation():
     assert format_diagnosis(found)[0].startswith(said)
 
 
-def test_whole_gpu_shortfalls_are_written_without_a_tenth():
-    """A dropped sweep candidate read "short by 61,440.0 GPUs": a whole count is written whole, as
-    every other GPU count is; a part of a GPU (a relaxation's) keeps its tenth."""
+def test_gpu_shortfalls_are_written_in_whole_gpus_rounded_up():
+    """A dropped sweep candidate read "short by 61,440.0 GPUs", and an infeasible tiny "short by
+    16,890.1 GPUs": a shortfall is written in whole GPUs, rounded up (the GPUs still to find), so that
+    a part of a GPU (a relaxation's) never reads as less than it is: 584.4 is 585 GPUs, 0.04 is 1 GPU,
+    not 0; the solver's round-off above a whole count (61,440.0000001) is not a GPU more."""
     found = [{"group": "contract_delivery", "unit": "GPUs", "quarters": ["2027Q1", "2029Q1"],
-              "items": [("contract a in 2029Q1", 61_440.0), ("contract b in 2027Q1", 584.4),
-                        ("contract c in 2028Q1", 0.96)]}]  # fmt: skip
+              "items": [("contract a in 2029Q1", 61_440.0000001), ("contract b in 2027Q1", 584.4),
+                        ("contract c in 2028Q1", 0.04)]}]  # fmt: skip
     assert format_diagnosis(found) == ["contract delivery in 2027Q1..2029Q1: contract a in 2029Q1 short by "
-                                       "61,440 GPUs, contract b in 2027Q1 short by 584.4 GPUs, contract c "
+                                       "61,440 GPUs, contract b in 2027Q1 short by 585 GPUs, contract c "
                                        "in 2028Q1 short by 1 GPU"]  # fmt: skip
+    demand = {"group": "demand_floor", "unit": "H100-eq GPUs", "quarters": ["2027Q1"],
+              "items": [("training in 2027Q1", 9_982.6)]}  # fmt: skip
+    said = broken_words([demand])
+    assert said.endswith("training in 2027Q1 short by 9,983 H100-eq GPUs"), said
 
 
 def test_a_contract_beyond_the_power_names_the_site_and_its_fields():

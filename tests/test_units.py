@@ -8,6 +8,7 @@ import pytest
 
 from fleetopt.core.results import dscr_words, liquidity_cover_words
 from fleetopt.core.units import (
+    format_count,
     format_difference,
     format_figure,
     format_mw,
@@ -16,6 +17,7 @@ from fleetopt.core.units import (
     format_usd_change,
     format_usd_compact,
     usd_column_formatter,
+    whole_count,
 )
 from fleetopt.report.svg import _usd_decimals, usd_tick
 
@@ -125,6 +127,22 @@ def test_a_count_of_one_is_singular():
     assert format_figure(1, "contracts") == "1 contract" and format_figure(2, "contracts") == "2 contracts"
     assert format_figure(1, "GPUs") == "1 GPU" and format_difference(-1, "GPUs") == "-1 GPU"
     assert format_figure(1_000, "GPUs") == "1,000 GPUs" and format_figure(0, "contracts") == "0 contracts"
+
+
+@pytest.mark.parametrize(
+    ("count", "nearest", "up"),
+    [(16_890.1, "16,890", "16,891"), (16_890.5, "16,891", "16,891"), (16_890.4, "16,890", "16,891"),
+     (2.5, "3", "3"), (0.04, "0", "1"), (200.0000001, "200", "200"),
+     (0.0, "0", "0"), (-1_200.3, "-1,200", "-1,200"), (-0.3, "0", "0")],
+)  # fmt: skip
+def test_a_count_of_gpus_is_whole_and_a_shortfall_rounds_up(count, nearest, up):
+    """The MILP's holdings are continuous: an infeasible model read "short by 16,890.1 GPUs". A count
+    is written whole, to the nearest (a half away from zero, as every figure); a shortfall rounded up,
+    the GPUs still to find: never "0 GPUs" short where a part of one is, nor one more for round-off."""
+    assert whole_count(count) == nearest
+    assert whole_count(count, rounding="up") == up
+    assert format_count(count, "GPUs", rounding="up") == f"{up} {'GPU' if up == '1' else 'GPUs'}"
+    assert format_count(math.nan, "GPUs") == "n/a"
 
 
 def test_a_share_that_is_not_a_number_reads_n_a():

@@ -82,11 +82,6 @@ def _shows_digits(text: str) -> bool:
     return any(c in "123456789" for c in text)
 
 
-def _unsigned_zero(text: str) -> str:
-    """'-0.0 pp', '-0 GPUs' (a tiny negative rounded away) without the sign."""
-    return text[1:] if text.startswith("-") and not _shows_digits(text) else text
-
-
 # the unit of a price per H100-equivalent GPU-hour (a cost solve's levelized cost, formulation §6)
 USD_PER_H100_HOUR = "USD per H100-equivalent GPU-hour"
 
@@ -215,8 +210,29 @@ def format_figure(value: float, unit: str) -> str:
         return format_mw(value)
     if unit == "pp":  # a difference of shares (or its error), in percentage points
         return _points(value, 2)
-    text = _unsigned_zero(f"{value:,.0f}")
+    return format_count(value, unit)
+
+
+def format_count(count: float, unit: str, rounding: str = "nearest") -> str:
+    """A count in whole units with its unit, singular for one: '12,000 GPUs', '1 GPU', '-1,200 GPUs'
+    (:func:`whole_count`, ``rounding`` as it takes it); n/a where it is not finite."""
+    if not math.isfinite(count):
+        return "n/a"
+    text = whole_count(count, rounding)
     return f"{text} {_ONE.get(unit, unit) if text in ('1', '-1') else unit}"
+
+
+def whole_count(count: float, rounding: str = "nearest") -> str:
+    """A count (of GPUs: the MILP's holdings are continuous, so it may have a fraction) in whole
+    units: to the nearest, half away from zero (:func:`rounded`): 12,000.4 -> '12,000', no sign on
+    one that rounds to zero. "up" for a shortfall (the GPUs still to find), so that none reads less
+    than it is: 16,890.1 -> '16,891', 0.04 -> '1', never '0', round-off below a millionth dropped
+    first (200.0000001 -> '200')."""
+    if rounding not in ("nearest", "up"):
+        raise ValueError(f"rounding must be 'nearest' or 'up' (got {rounding!r})")
+    if rounding == "up" and count > 0:
+        count = max(math.ceil(round(count, 6)), 1)
+    return _signed(count, rounded(count, 0))
 
 
 # a count's unit for one of it: 1 GPU, 1 contract

@@ -17,7 +17,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
-from fleetopt.core.units import format_figure, format_gap
+from fleetopt.core.units import format_count, format_figure, format_gap, whole_count
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.covenants import ROBUSTNESS, covenant_note, covenant_words, cures_stress_covenant
 from fleetopt.milp.ef_highs import compile_model
@@ -233,7 +233,7 @@ HARD_MESSAGE = (
 
 def _generation_in_quarter(data: ModelData, key: tuple) -> tuple[str, int]:
     g, t = key
-    allocable = f"{data.new_gpu_allocation[g, t]:,.0f} allocable"
+    allocable = f"{whole_count(data.new_gpu_allocation[g, t])} allocable"
     return f"{GENERATIONS[g]} GPUs ({_skus_on_sale(data, g, t)}) in {data.quarter_labels[t]} ({allocable})", t
 
 
@@ -420,8 +420,8 @@ def _needed_and_allocable(data: ModelData, entries: list) -> str:
         needed = allocable + sum(amount for _, amount in rows)
         labels = data.quarter_labels
         said.append(
-            f"{GENERATIONS[g]} GPUs needed by {labels[last]}: {needed:,.0f}, allocable "
-            f"{labels[sold[0]]}..{labels[last]}: {allocable:,.0f}"
+            f"{GENERATIONS[g]} GPUs needed by {labels[last]}: {whole_count(needed, rounding='up')}, "
+            f"allocable {labels[sold[0]]}..{labels[last]}: {whole_count(allocable)}"
         )
     return "; ".join(said)
 
@@ -538,11 +538,11 @@ def _lines(diagnosis: list[dict]) -> list[str]:
 
 def _amount(amount: float, unit: str) -> str:
     """A shortfall for people: money and power as every other figure is written ($180.8M, 2.5 MW),
-    GPU counts whole where they are to a tenth (61,440 GPUs, not 61,440.0), else to a tenth (a
-    relaxation can be short by part of a GPU: 584.4 GPUs)."""
-    if unit in ("USD", "MW") or float(round(amount, 1)).is_integer():
+    GPUs in whole GPUs rounded up, the GPUs still to find (a relaxation can be short by part of a
+    GPU: 584.4 reads 585 GPUs, 0.04 reads 1 GPU)."""
+    if unit in ("USD", "MW"):
         return format_figure(amount, unit)
-    return f"{amount:,.1f} {unit}"
+    return format_count(amount, unit, rounding="up")
 
 
 # ---------------------------------------------------------------- a completion's broken limit, cheaply
@@ -646,7 +646,7 @@ class CompletionProbe:
 def broken_words(entries: list[dict]) -> str:
     """The largest shortfalls of a probe (:meth:`CompletionProbe.broken`) in a phrase, with the other
     side where it found one, each limit as a reader knows it (:func:`entry_words`): 'contract delivery:
-    contract lab-a in 2026Q3 short by 584.4 GPUs; otherwise minimum cash: 2026Q3 short by $1.3M'; ''
+    contract lab-a in 2026Q3 short by 585 GPUs; otherwise minimum cash: 2026Q3 short by $1.3M'; ''
     for none."""
     words = "; ".join(_largest(d) for d in entries[:NAMED_GROUPS])
     otherwise = getattr(entries, "otherwise", [])
