@@ -815,8 +815,7 @@ def test_histogram_caption_counts_the_resimulated_sample(runs, tmp_path, monkeyp
 def test_the_chart_markers_of_a_sample_say_so(runs, monkeypatch):
     """The charts re-simulate the first 500 scenarios, the key figures use all: the histogram's mean
     marker ($12.49B) stood beside a $13.53B mean NPV tile with only the caption below to explain it.
-    The markers' legend and tooltips name the sample, and the when-it-breaks chart's caption says
-    its shares are of the sample; with every scenario re-simulated nothing is said."""
+    The markers' legend and tooltips name the sample; with every scenario re-simulated nothing is said."""
     whole = html_of(runs["evaluate"])  # 200 scenarios, all re-simulated
     assert ">mean NPV</text>" in whole and "scenario sample" not in whole
     monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
@@ -824,7 +823,33 @@ def test_the_chart_markers_of_a_sample_say_so(runs, monkeypatch):
     for marker in ("mean NPV", "P5 NPV"):
         assert f">{marker} (50-scenario sample)</text>" in html, marker
     assert re.search(r"<title>milp mean \(50-scenario sample\): -?\$[0-9.]+[kMB]</title>", html)
-    assert "The 50 scenarios of the NPV chart; the key figures' shares are of all 200." in unescape(html)
+
+
+def _break_points(html: str) -> list[str]:
+    """The 'When ... breaks' chart's points, as its tooltips say them ('2028Q2: liquidity default 8.5%')."""
+    chart = html.split("breaks: share of scenarios by the end of each quarter", 1)[1].split("</svg>", 1)[0]
+    return re.findall(r"<title>([^<]*)</title>", chart)
+
+
+def test_when_it_breaks_ends_at_the_key_figures(runs, monkeypatch):
+    """The default model's report drew 'When it breaks' from the charts' 500 scenarios: it ended at
+    19.2 % liquidity defaults where the key figures said 17.7 % of all 2,000. It is drawn from every
+    scenario of the run: 200 here, with 50 re-simulated for the other charts and the rest simulated 60
+    at a time, the chart is the one drawn from all 200 at once, and its last quarter's shares are
+    metrics.csv's probabilities, as the key figures write them."""
+    whole = _break_points(html_of(runs["evaluate"]))  # FAN_SCENARIOS >= 200: all in one piece
+    monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
+    monkeypatch.setattr("fleetopt.report.charts.BREAK_BLOCK", 60)
+    html = page.build_report(runs["evaluate"])
+    assert _break_points(html) == whole
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    last = load(TINY_PATH)[1].quarter_labels[-1]
+    for line, figure in (("covenant breached", "breach_probability"), ("uncured breach",
+                         "uncured_breach_probability"), ("liquidity default", "default_probability")):
+        said = f"{last}: {line} {format_percent(metrics[figure])}"
+        assert said in whole, (said, whole[-3:])
+    assert "All 200 scenarios of the run (seed 0), re-simulated: the shares by the last quarter are the " \
+           "key figures' above." in unescape(html)
 
 
 # ---------------------------------------------------------------- the sweep

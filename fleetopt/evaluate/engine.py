@@ -1325,13 +1325,14 @@ def _joined_outcomes(results: list[dict]) -> dict[str, np.ndarray] | None:
 
 
 def sample_runs(
-    data: ModelData, plans: PlanBatch, n_scenarios: int, seed: int, record: tuple[str, ...] = ()
+    data: ModelData, plans: PlanBatch, n_scenarios: int, seed: int, record: tuple[str, ...] = (),
+    start: int = 0,
 ) -> dict:
     """Every per-pair result of the NumPy simulation (``RESULT_FIELDS``: NPV, breach, default, the
     quarters before each, the reactions) and the quarterly lines ``record`` names, on scenarios
-    ``0 .. n_scenarios - 1`` of ``seed``, as (plans, scenarios[, quarters]) arrays: for the charts
-    of a report's small sample, in one piece (the same figures :func:`evaluate` reduces)."""
-    scenarios = generate_scenarios(data, seed, 0, n_scenarios)
+    ``start .. start + n_scenarios - 1`` of ``seed``, as (plans, scenarios[, quarters]) arrays: for
+    the charts of a report, in one piece (the same figures :func:`evaluate` reduces)."""
+    scenarios = generate_scenarios(data, seed, start, start + n_scenarios)
     consts = SimulationConstants.from_data(data)
     return by_slip(lambda p, scen, _slip: simulate(consts, p, scen, record=record), plans, scenarios)
 

@@ -13,19 +13,44 @@ from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import gpus_by_generation
 from fleetopt.core.tail import tail_count, worst_k
-from fleetopt.core.units import counted, format_usd
+from fleetopt.core.units import format_usd
 from fleetopt.evaluate import compile_plans, sample_runs
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.metrics import broken_by_quarter
+from fleetopt.evaluate.simulate import TIMING_FIELDS
 from fleetopt.report import svg
 from fleetopt.report.reading import FAN_SCENARIOS, ReportRun
+
+# the scenarios simulated at once for "When it breaks" beyond the charts' sample: a run of a million
+# scenarios is drawn in blocks, its memory that of one block
+BREAK_BLOCK = 10_000
+
+
+def _batch(data: ModelData, plans: list[Plan], labels: list[str], buffers):
+    return with_buffers(compile_plans(data, plans, labels), buffers)
 
 
 def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int) -> dict:
     """Each pair's results on scenarios 0 .. n - 1 of ``seed``, with its cash and debt by quarter
     (USD) for the fan charts."""
-    batch = with_buffers(compile_plans(data, plans, labels), buffers)
-    return sample_runs(data, batch, n, seed, record=("cash_usd", "debt_usd"))
+    return sample_runs(data, _batch(data, plans, labels, buffers), n, seed, record=("cash_usd", "debt_usd"))
+
+
+def _break_timing(run: ReportRun, sim: dict) -> dict[str, np.ndarray]:
+    """The main plan's quarters before its first covenant breach, uncured breach and liquidity default
+    (simulate's TIMING_FIELDS) in each of the run's scenarios: the charts' sample ``sim`` (its first
+    scenarios) and the rest simulated without their quarterly lines, :data:`BREAK_BLOCK` at a time,
+    so that the chart ends at the key figures' shares."""
+    seed, total = run.scenario_source
+    timing = {field: [sim[field][0]] for field in TIMING_FIELDS}
+    main = run.focus[0]
+    buffers = None if run.buffers is None else [run.buffers[main]]
+    batch = _batch(run.data, [run.plans[main]], [run.labels[main]], buffers)
+    for start in range(run.sample["n"], total, BREAK_BLOCK):
+        block = sample_runs(run.data, batch, min(BREAK_BLOCK, total - start), seed, start=start)
+        for field in TIMING_FIELDS:
+            timing[field].append(block[field][0])
+    return {field: np.concatenate(parts) for field, parts in timing.items()}
 
 
 def _scenario_charts(run: ReportRun) -> tuple[list[str], dict]:
@@ -54,10 +79,7 @@ def _scenario_charts(run: ReportRun) -> tuple[list[str], dict]:
     words = _one_npv_words(title, samples)
     histogram = words or svg.both(svg.histogram, title, samples, markers, sample=sample)
     caption = f"<p class='cap'>{escape(_sample_caption(run.sample))}</p>"
-    same = f"The {counted(n, 'scenario')} of the NPV {'figure' if words else 'chart'}" + (
-        f"; the key figures' shares are of all {total:,}" if sample else "")  # fmt: skip
-    same = f"<p class='cap'>{escape(same)}.</p>"  # the sample's caption once, not twice
-    return [histogram + caption, _when_it_breaks(run, sim) + same], bands
+    return [histogram + caption, _when_it_breaks(run, _break_timing(run, sim))], bands
 
 
 def _one_npv_words(title: str, samples: dict[str, np.ndarray]) -> str:
@@ -72,21 +94,25 @@ def _one_npv_words(title: str, samples: dict[str, np.ndarray]) -> str:
             f"{escape(format_usd(float(values[0])))}: no distribution to draw.</p>")
 
 
-def _when_it_breaks(run: ReportRun, sim: dict) -> str:
+def _when_it_breaks(run: ReportRun, timing: dict[str, np.ndarray]) -> str:
     """The main plan's share of scenarios with a covenant breach, with an uncured covenant breach
-    and with a liquidity default, by the end of each quarter (cumulative: each is for good)."""
+    and with a liquidity default, by the end of each quarter (cumulative: each is for good), over
+    every scenario of the run (``timing``: :func:`_break_timing`)."""
     T = run.data.T
     series = {
-        "covenant breached": broken_by_quarter(sim["quarters_before_breach"][0], T),
-        "uncured breach": broken_by_quarter(sim["quarters_before_uncured"][0], T),
-        "liquidity default": broken_by_quarter(sim["quarters_before_default"][0], T),
+        "covenant breached": broken_by_quarter(timing["quarters_before_breach"], T),
+        "uncured breach": broken_by_quarter(timing["quarters_before_uncured"], T),
+        "liquidity default": broken_by_quarter(timing["quarters_before_default"], T),
     }
+    seed, total = run.scenario_source
     if not any(line.any() for line in series.values()):  # a chart flat at 0 would say nothing
-        return (f"<p><b>When {escape(run.main_label)} breaks</b></p><p>In none of the {run.sample['n']:,} "
+        return (f"<p><b>When {escape(run.main_label)} breaks</b></p><p>In none of the {total:,} "
                 "scenarios re-simulated does it breach a covenant or default.</p>")
+    scenarios = "The run's one scenario" if total == 1 else f"All {total:,} scenarios of the run"
+    caption = f"{scenarios} (seed {seed}), re-simulated: the shares by the last quarter are the key figures' above."
     return svg.both(svg.lines, f"When {run.main_label} breaks: share of scenarios by the end of each quarter",
                     run.data.quarter_labels, series, "share of scenarios", y_fmt=svg.share_tick,
-                    colours=BREAK_COLOURS)  # fmt: skip
+                    colours=BREAK_COLOURS) + f"<p class='cap'>{escape(caption)}</p>"  # fmt: skip
 
 
 # a default in vermillion, not the palette's third colour, green: the sweep's recommended plan is green
@@ -102,7 +128,8 @@ def _sample_caption(sample: dict) -> str:
     if n == total:
         return f"All {n:,} scenarios of the run (seed {seed}), re-simulated; mean and P5 of these scenarios."
     return (f"{n:,} of the run's {total:,} scenarios (the first {n:,} of seed {seed}), re-simulated for "
-            f"the charts; mean and P5 marked are of these {n:,}, the key figures above use all {total:,}.")  # fmt: skip
+            f"this chart and the cash and debt bands; mean and P5 marked are of these {n:,}, the key figures "
+            f"above use all {total:,}.")  # fmt: skip
 
 
 def plan_section(run: ReportRun) -> str:
