@@ -1534,6 +1534,21 @@ def test_the_demand_short_tile_of_a_cost_plan_gives_its_unit():
         assert _demand_kpis(run, row)[1].value == "1,000 H100-eq. GPUs"
 
 
+def test_a_demand_short_by_part_of_a_gpu_is_not_zero_gpus():
+    """1.2 H100-eq. GPU-quarters unserved over 4 quarters, 0.3 a quarter, read "0 H100-eq. GPUs" short
+    beside 99.9 % served: a shortfall is rounded up, in the tile and evaluate's table alike."""
+    from fleetopt.cli.render.evaluate import demand_served_table
+    from fleetopt.report.key_figures import _demand_kpis
+
+    row = pd.Series({"plan": "milp", "demand_served_share": 0.999, "unserved_demand_mean_gpu_quarters": 1.2,
+                     "shortfall_probability": 0.0})  # fmt: skip
+    run = SimpleNamespace(solved_for_cost=True, data=SimpleNamespace(T=4), summary={"deterministic": False})
+    assert _demand_kpis(run, row)[1].value == "1 H100-eq. GPU"
+    (cells,) = [list(cells) for cells in zip(*(c._cells for c in demand_served_table(
+        pd.DataFrame([row]), "t", 4).columns), strict=True)]  # fmt: skip
+    assert cells[2] == "1", cells
+
+
 def test_deterministic_evaluation_draws_no_scenario_charts(runs):
     """Its one scenario is the forecast: no histogram or bands of random scenarios, and its table
     says so; its table of one plan is 'The plan on the forecast', not 'Plans on the forecast'."""

@@ -331,6 +331,14 @@ def test_contracts_late_and_cancelled_for_lateness_are_events_with_their_gpus_an
     assert list(path.frame["contract_penalties_usd"]) == [0.0, 10000.0, 50000.0, 0.0]
 
 
+def test_a_contract_delivered_short_by_part_of_a_gpu_never_reads_delivered_in_full():
+    """The late block with 0.0997 MW online: 99.7 of the contract's 100 GPUs powered, late, read
+    "late: 100 of 100 GPUs delivered". What is delivered of more due is rounded down: 99 of 100."""
+    path = late_block_path(power_capacity_mw=0.0997)
+    said = "2026Q2: 1 MW at s1 online 2 quarters late; contract anchor late: 99 of 100 GPUs delivered"
+    assert path.events()[0] == said + ", delay penalty $10.0k"
+
+
 def test_a_contract_without_penalties_is_late_and_cancelled_with_no_penalty_said():
     """The late block with no delay or cancellation penalty: 'delay penalty $0' was said for each
     late quarter of each such contract (four times in a quarter of the default model)."""

@@ -145,6 +145,15 @@ def test_a_count_of_gpus_is_whole_and_a_shortfall_rounds_up(count, nearest, up):
     assert format_count(math.nan, "GPUs") == "n/a"
 
 
+def test_a_delivery_short_of_what_is_due_rounds_down():
+    """A contract 99.7 of 100 GPUs delivered, late, read "100 of 100 GPUs delivered": what is delivered
+    of more due is rounded down, round-off dropped first; a count that is not finite reads n/a."""
+    assert [whole_count(n, "down") for n in (99.7, 99.9999999, 100.0, 0.4)] == ["99", "100", "100", "0"]
+    assert whole_count(math.nan) == "n/a" and format_count(1.0, "H100-eq. GPUs") == "1 H100-eq. GPU"
+    with pytest.raises(ValueError, match="rounding must be"):
+        whole_count(1.0, "half")
+
+
 def test_a_share_that_is_not_a_number_reads_n_a():
     """compare printed "nan%" and "nan pp" for the demand served of a model without market demand."""
     from fleetopt.core.units import format_difference, format_figure

@@ -225,18 +225,23 @@ def format_count(count: float, unit: str, rounding: str = "nearest") -> str:
 def whole_count(count: float, rounding: str = "nearest") -> str:
     """A count (of GPUs: the MILP's holdings are continuous, so it may have a fraction) in whole
     units: to the nearest, half away from zero (:func:`rounded`): 12,000.4 -> '12,000', no sign on
-    one that rounds to zero. "up" for a shortfall (the GPUs still to find), so that none reads less
-    than it is: 16,890.1 -> '16,891', 0.04 -> '1', never '0', round-off below a millionth dropped
-    first (200.0000001 -> '200')."""
-    if rounding not in ("nearest", "up"):
-        raise ValueError(f"rounding must be 'nearest' or 'up' (got {rounding!r})")
+    one that rounds to zero; n/a where it is not finite. "up" for a shortfall (the GPUs still to
+    find), so that none reads less than it is: 16,890.1 -> '16,891', 0.04 -> '1', never '0'; "down"
+    for what was delivered of more due, so that a short delivery never reads whole: 99.7 of 100 ->
+    '99'. Either drops round-off below a millionth first (200.0000001 -> '200')."""
+    if rounding not in ("nearest", "up", "down"):
+        raise ValueError(f"rounding must be 'nearest', 'up' or 'down' (got {rounding!r})")
+    if not math.isfinite(count):
+        return "n/a"
     if rounding == "up" and count > 0:
         count = max(math.ceil(round(count, 6)), 1)
+    elif rounding == "down":
+        count = math.floor(round(count, 6))
     return _signed(count, rounded(count, 0))
 
 
-# a count's unit for one of it: 1 GPU, 1 contract
-_ONE = {"GPUs": "GPU", "contracts": "contract"}
+# a count's unit for one of it: 1 GPU, 1 contract, 1 H100-eq. GPU (short in an average quarter)
+_ONE = {unit: unit.removesuffix("s") for unit in ("GPUs", "contracts", "H100-eq. GPUs", "H100-eq GPUs")}
 
 
 def format_difference(value: float, unit: str) -> str:

@@ -22,7 +22,7 @@ from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
-from fleetopt.core.units import counted, format_rate, format_usd, listed
+from fleetopt.core.units import counted, format_count, format_rate, format_usd, listed, whole_count
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.liquidity import REACTION_USD
 from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS
@@ -391,7 +391,7 @@ def _gpus_sold_words(sold: list[float]) -> str:
     """'1,200 hopper and 310 blackwell': the GPUs of each generation a quarter's distress sale sold
     (whole GPUs: a sale capped at the GPUs left may sell a fraction of one; a generation sold less
     than half a GPU, round-off of GPUs left, is not named)."""
-    said = [f"{gpus:,.0f} {GENERATIONS[g]}" for g, gpus in enumerate(sold) if gpus >= 0.5]
+    said = [f"{whole_count(gpus)} {GENERATIONS[g]}" for g, gpus in enumerate(sold) if gpus >= 0.5]
     return listed(said) if said else "less than one GPU"
 
 
@@ -411,11 +411,12 @@ def _late_contract_words(data: ModelData, plan: PlanBatch, t: int, q: dict, befo
         more = (late > (0.0 if before is None else before["late"])) & (q["live"] > 0)
         for k in np.flatnonzero(more):
             c = data.contracts[k]
-            said.append(f"contract {c.name} late: {q['served'][k]:,.0f} of {due[k]:,.0f} GPUs delivered"
+            delivered = whole_count(q["served"][k], "down")  # 99.7 of 100 is short: not "100 of 100"
+            said.append(f"contract {c.name} late: {delivered} of {format_count(due[k], 'GPUs')} delivered"
                         + _penalty_words("delay", c.delay_penalty_usd))  # fmt: skip
     for k in np.flatnonzero((live_before > 0) & (q["live"] == 0) & alive):
         c = data.contracts[k]
-        said.append(f"contract {c.name} cancelled for lateness: {due[k]:,.0f} GPUs due"
+        said.append(f"contract {c.name} cancelled for lateness: {format_count(due[k], 'GPUs')} due"
                     + _penalty_words("cancellation", c.penalty_usd))  # fmt: skip
     return said
 
@@ -476,8 +477,9 @@ def _ended_words(data: ModelData, rows: list[int], live: np.ndarray, t: int) -> 
         c = data.contracts[k]
         if live[k] <= 0 or t > c.end:  # not taken, ended before (late) or its term over
             continue
-        what = (f"contract {c.name} ends ({c.gpus:,.0f} GPUs" if t >= c.start else
-                f"contract {c.name} will not start ({c.gpus:,.0f} GPUs from {data.quarter_labels[c.start]}")
+        gpus = format_count(c.gpus, "GPUs")
+        what = (f"contract {c.name} ends ({gpus}" if t >= c.start else
+                f"contract {c.name} will not start ({gpus} from {data.quarter_labels[c.start]}")
         paid = data.contract_payments.ended[k, t]
         said.append(what + (f", termination payment {format_usd(paid)})" if paid > 0 else ")"))
     if not said:

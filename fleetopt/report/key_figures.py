@@ -64,6 +64,7 @@ from fleetopt.core.results import (
 )
 from fleetopt.core.units import (
     counted,
+    format_count,
     format_figure,
     format_mw,
     format_percent,
@@ -377,12 +378,12 @@ def _demand_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     if run.summary.get("deterministic"):  # one scenario, the forecast: no mean, no probability
         return [
             Kpi("market demand served on the forecast (evaluator)", format_percent(row["demand_served_share"])),
-            Kpi("H100-eq. GPUs short in an average quarter on the forecast", format_figure(short, SHORT_UNIT)),
+            Kpi("H100-eq. GPUs short in an average quarter on the forecast", format_count(short, SHORT_UNIT, "up")),
             Kpi(words + " on the forecast", event_words(row["shortfall_probability"])),
         ]
     return [
         Kpi("market demand served (mean over scenarios)", format_percent(row["demand_served_share"])),
-        Kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", format_figure(short, SHORT_UNIT)),
+        Kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", format_count(short, SHORT_UNIT, "up")),
         Kpi(f"P({words})", format_percent(row["shortfall_probability"])),
     ]
 

@@ -22,6 +22,7 @@ from fleetopt.core.units import (
     format_figure,
     format_percent,
     format_usd,
+    whole_count,
 )
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
@@ -307,7 +308,7 @@ def demand_served_table(metrics, title: str, quarters: int, one: bool = False) -
         table.add_row(
             Text(str(row["plan"])),
             format_figure(row["demand_served_share"], "share"),  # n/a: the model has no market demand
-            f"{row['unserved_demand_mean_gpu_quarters'] / quarters:,.0f}",
+            whole_count(row["unserved_demand_mean_gpu_quarters"] / quarters, "up"),  # short: never 0 for 0.3
             event_words(shortfall) if one else format_percent(shortfall),
         )
     return unbroken(table)
