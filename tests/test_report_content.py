@@ -26,6 +26,7 @@ from fleetopt.core.units import (
     format_usd,
     format_usd_per_hour,
     usd_column_formatter,
+    whole_count,
 )
 from fleetopt.evaluate.metrics import REACTION_LABELS, REACTION_MEANS
 from fleetopt.report import in_short, page, provenance, reading, svg, two_stage
@@ -1114,16 +1115,31 @@ def test_money_column_uses_one_scale():
     assert [proceeds(84.8e3), proceeds(2_099.1e3), proceeds(-999.96e3)] == ["$84.8k", "$2.1M", "-$1.0M"]
 
 
+def test_half_a_gpu_reads_as_one_where_the_report_and_terminal_write_a_count():
+    """The MILP's holdings are continuous, and "{:,.0f}" rounds a half to even: 0.5 GPUs retired in a
+    quarter (listed, as it rounds to a GPU) read '0', 2.5 read '2'. Every count is written by
+    units.whole_count, a half away from zero as every other figure: 1 and 3."""
+    from fleetopt.report.markup import sortable_table
+
+    data = SimpleNamespace(quarter_labels=["2026Q3", "2026Q4", "2027Q1"])
+    assert _by_quarter(data, np.array([0.5, 2.5, 0.0]), whole_count) == "3 (2026Q3: 1, 2026Q4: 3)"
+    table = sortable_table(pd.DataFrame({"gpus": [0.5, 2.5]}), count_cols={"gpus"})
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", table) == ["1", "3"]
+    fleet = svg.lines("Fleet", ["2026Q3", "2026Q4"], {"hopper": np.array([0.5, 2.5])}, "GPUs")
+    assert re.findall(r"<title>(2026Q\d: hopper [^<]*)</title>", fleet) == ["2026Q3: hopper 1 GPU",
+                                                                            "2026Q4: hopper 3 GPUs"]
+
+
 def test_a_total_and_its_parts_are_each_rounded_on_their_own():
     """Each figure of the decisions rounded on its own: 61.6 and 141.6 GPUs retired (203.2) read
     '203 (62, 142)', $7.05M twice '$14.1M ($7.1M, $7.1M)', money each in its own scale; two sites of 2.5 MW
     '5 MW; a: 2.5 MW; b: 2.5 MW'. The section says so."""
     data = SimpleNamespace(quarter_labels=["2026Q3", "2026Q4", "2027Q1"])
-    assert _by_quarter(data, np.array([61.6, 0.2, 141.6]), "{:,.0f}") == "203 (2026Q3: 62, 2027Q1: 142)"
-    usd = _by_quarter(data, np.array([7.05e6, 7.05e6, 0.0]), None)
+    assert _by_quarter(data, np.array([61.6, 0.2, 141.6]), whole_count) == "203 (2026Q3: 62, 2027Q1: 142)"
+    usd = _by_quarter(data, np.array([7.05e6, 7.05e6, 0.0]))
     assert usd == "$14.1M (2026Q3: $7.1M, 2026Q4: $7.1M)"
     # a facility's small draw beside a large one: each in its own scale (one scale wrote "2027Q1: $0")
-    usd = _by_quarter(data, np.array([3.2e9, 0.0, 855_115.0]), None)
+    usd = _by_quarter(data, np.array([3.2e9, 0.0, 855_115.0]))
     assert usd == "$3.20B (2026Q3: $3.20B, 2027Q1: $855.1k)"
     sites = [SimpleNamespace(name="a", block_mw=2.5), SimpleNamespace(name="b", block_mw=2.5)]
     plan = SimpleNamespace(build_blocks=np.array([[1.0, 0.0], [0.0, 1.0]]))

@@ -49,7 +49,7 @@ from fleetopt.cli.render.solve import purchases_table, solve_summary_tables, unr
 from fleetopt.cli.render.stochastic import stochastic_tables
 from fleetopt.core.economics import opening_fleet_value, signed_book_beyond_grade_limit
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import counted
+from fleetopt.core.units import counted, format_count
 from fleetopt.errors import InputError, warn
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
@@ -97,7 +97,7 @@ def _validate_purchases(loaded: api.LoadedModel, purchases: Path) -> None:
     console.print(model_line(loaded), soft_wrap=True, highlight=False)
     _warn_if_no_plan_keeps_the_grade_limit(data)
     console.print(purchases_table(data, fixed.blocks, f"GPUs {purchases} buys by generation and year"))
-    read = f"{counted(fixed.rows, 'row')}, {fixed.gpus(data):,.0f} GPUs{unread_rows(fixed)}"
+    read = f"{counted(fixed.rows, 'row')}, {format_count(fixed.gpus(data), 'GPUs')}{unread_rows(fixed)}"
     console.print(marked(("ok", "green"), f": {purchases} is a valid purchases file for the model: "
                          f"{read}"), soft_wrap=True)  # fmt: skip
 

@@ -37,7 +37,7 @@ from fleetopt.core.results import (
     tested_breaches,
     trailing_year_headroom,
 )
-from fleetopt.core.units import format_gap, format_solver_status, format_usd
+from fleetopt.core.units import format_count, format_gap, format_solver_status, format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError, warn
 from fleetopt.milp.build import build_model
 from fleetopt.milp.completion import completion_facts
@@ -169,8 +169,8 @@ class SolveResult:
         (:func:`~fleetopt.milp.completion.completion_facts`)."""
         fixed, facts = self.purchases, completion_facts(self.completion or {})
         given = [] if fixed is None else [(f"purchases fixed from {fixed.source}: "
-                                           f"{fixed.gpus(self.data):,.0f} GPUs; the solver chose the rest",
-                                           False)]
+                                           f"{format_count(fixed.gpus(self.data), 'GPUs')}; the solver chose "
+                                           "the rest", False)]
         completed = [(f"{label}: {words}", bad) for label, words, bad in facts]
         return [f"- **{markdown_text(line)}**" if bad else f"- {markdown_text(line)}"
                 for line, bad in given + completed]  # fmt: skip

@@ -19,7 +19,7 @@ from fleetopt.core.results import (
     risk_in_short,
     untested_breaches,
 )
-from fleetopt.core.units import format_usd, format_usd_per_hour
+from fleetopt.core.units import format_count, format_usd, format_usd_per_hour, whole_count
 from fleetopt.evaluate.first_place import first_place_in_short
 from fleetopt.evaluate.forecast import SAME_USD
 from fleetopt.evaluate.metrics import best_plan_label, demand_in_short, ranking_of, shown_plans
@@ -90,8 +90,8 @@ def _what_it_buys(run: ReportRun) -> str:
         why = run.kind == "solve" and bought_nothing(run.data, plan, "cost" if run.solved_for_cost else "npv")
         return f"It buys no GPUs: {WHY_NOTHING_BOUGHT}." if why else "It buys no GPUs."
     capex = gpu_capex_by_year(run.data, plan.buy_blocks)
-    years = "; ".join(f"{year} {gpus:,.0f} ({format_usd(capex[year])})" for year, gpus in by_year.items() if gpus)
-    return (f"It buys {by_year.sum():,.0f} GPUs for {format_usd(capex.sum())} of GPU capex (undiscounted), "
+    years = "; ".join(f"{year} {whole_count(gpus)} ({format_usd(capex[year])})" for year, gpus in by_year.items() if gpus)
+    return (f"It buys {format_count(by_year.sum(), 'GPUs')} for {format_usd(capex.sum())} of GPU capex (undiscounted), "
             f"by year: {years}; each order, by quarter, SKU and site, below.")  # fmt: skip
 
 

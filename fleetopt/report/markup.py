@@ -10,7 +10,13 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.units import format_number_compact, format_percent, format_usd, usd_column_formatter
+from fleetopt.core.units import (
+    format_number_compact,
+    format_percent,
+    format_usd,
+    usd_column_formatter,
+    whole_count,
+)
 from fleetopt.report import svg
 
 # .grid{align-items:start}: a chart's box as tall as its own chart, not its neighbour's (the Pareto
@@ -236,7 +242,7 @@ def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols, usd_
         elif col in pct_cols:
             out[col] = format_percent
         elif col in count_cols:
-            out[col] = lambda v: f"{v:,.0f}"  # whole GPUs: a solver's 1e-9 is not a fraction of one
+            out[col] = whole_count  # whole GPUs: a solver's 1e-9 is not a fraction of one
         else:
             out[col] = format_number_compact
     return out

@@ -8,7 +8,14 @@ from html import escape
 from pathlib import Path
 
 from fleetopt.core.results import cost_plans_note
-from fleetopt.core.units import counted, format_gap, format_rate, format_solver_status, format_usd
+from fleetopt.core.units import (
+    counted,
+    format_count,
+    format_gap,
+    format_rate,
+    format_solver_status,
+    format_usd,
+)
 from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.milp.completion import completion_facts
 from fleetopt.report.reading import ReportRun
@@ -92,7 +99,7 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
         text += f"; solved in {s['solve_seconds']:.1f} s"
     facts = [("stochastic MILP (RP)" if s.get("kind") == "stochastic" else "MILP", text)]
     if fixed := s.get("purchases"):  # solve --purchases: a procurement plan written by people
-        facts.append(("purchases", f"fixed from {fixed['file']}: {fixed['gpus']:,.0f} GPUs in "
+        facts.append(("purchases", f"fixed from {fixed['file']}: {format_count(fixed['gpus'], 'GPUs')} in "
                                    f"{counted(fixed['rows'], 'row')}, none elsewhere; the solver chose "
                                    "the rest (docs/formulation.md §4, 'Fixed purchases')"))  # fmt: skip
     if s.get("kind") == "solve" and s.get("completion"):  # solve --rescue: how, and what the plan breaks

@@ -3,6 +3,7 @@ its debt by facility, the forecast run with its policy and its quarterly stateme
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 import numpy as np
@@ -19,7 +20,7 @@ from fleetopt.core.results import (
     power_built_mw_by_site,
     purchases_and_capex_words,
 )
-from fleetopt.core.units import counted, format_mw, format_rate, format_times, format_usd
+from fleetopt.core.units import counted, format_mw, format_rate, format_times, format_usd, whole_count
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun, buffer_words
 
@@ -181,8 +182,8 @@ def _decisions_section(run: ReportRun) -> str:
     fig = run.figures
     facts = [
         *contract_rows(data, fig),
-        ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
-        ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
+        ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), whole_count)),
+        ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), whole_count)),
         (POWER_BUILT_LABEL, _power_built(data, plan)),
     ]  # fmt: skip
     idle = []
@@ -191,7 +192,7 @@ def _decisions_section(run: ReportRun) -> str:
             idle.append(fac.name)
             continue
         flows = (("drawn", plan.draws[f]), ("prepaid", plan.prepay[f]))
-        facts.append((f"facility {fac.name}", "; ".join(f"{what} {_by_quarter(data, usd, None)}"
+        facts.append((f"facility {fac.name}", "; ".join(f"{what} {_by_quarter(data, usd)}"
                                                          for what, usd in flows if (np.abs(usd) >= 0.5).any())))  # fmt: skip
     if idle:
         facts.append(("facilities with no draw or prepayment", ", ".join(idle)))
@@ -211,14 +212,13 @@ def _power_built(data: ModelData, plan: Plan) -> str:
     return f"{format_mw(sum(mw))}{sites}"
 
 
-def _by_quarter(data: ModelData, values: np.ndarray, pattern: str | None) -> str:
-    """'none', or the total and each quarter's amount (USD each in its own scale where ``pattern`` is
-    None: a facility's $855.1k beside its $3.20B, which one scale for both wrote "$0"), each rounded
-    on its own: '203 (2026Q3: 62, 2027Q3: 142)' for 61.5 and 141.8 (ROUNDING_NOTE)."""
+def _by_quarter(data: ModelData, values: np.ndarray, shown: Callable[[float], str] = format_usd) -> str:
+    """'none', or the total and each quarter's amount written by ``shown`` (USD each in its own scale
+    by default: a facility's $855.1k beside its $3.20B, which one scale for both wrote "$0"), each
+    rounded on its own: '203 (2026Q3: 62, 2027Q3: 142)' for 61.5 and 141.8 (ROUNDING_NOTE)."""
     quarters = [(data.quarter_labels[t], float(v)) for t, v in enumerate(values) if abs(v) >= 0.5]
     if not quarters:
         return "none"
-    shown = (lambda v: pattern.format(v)) if pattern else format_usd
     return f"{shown(sum(v for _, v in quarters))} ({', '.join(f'{q}: {shown(v)}' for q, v in quarters)})"
 
 

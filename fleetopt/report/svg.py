@@ -9,7 +9,14 @@ from html import escape
 
 import numpy as np
 
-from fleetopt.core.units import format_mw, format_percent, format_usd, format_usd_compact, rounded
+from fleetopt.core.units import (
+    format_count,
+    format_mw,
+    format_percent,
+    format_usd,
+    format_usd_compact,
+    rounded,
+)
 
 # Okabe & Ito's colours, told apart with a red-green colour blindness (the old palette's blue and
 # purple, 1st and 5th plan of a comparison, were one colour to a deuteranope; its orange and green,
@@ -421,7 +428,7 @@ HIT_RADIUS = 6  # px about each point of a line that shows its value when hovere
 def _value_writer(y_fmt, unit: str):
     """How a line chart's tooltips write a value: by its axis (:data:`VALUE_WORDS`), else a count
     in the axis's unit (1,250 GPUs)."""
-    return VALUE_WORDS.get(y_fmt, lambda v: f"{v:,.0f} {unit}".strip())
+    return VALUE_WORDS.get(y_fmt, lambda v: format_count(v, unit).strip())
 
 
 def _point_tooltips(frame: Frame, name: str, ys, write) -> str:

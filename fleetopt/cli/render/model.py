@@ -17,6 +17,7 @@ from fleetopt.core.units import (
     format_rate,
     format_usd,
     format_usd_per_hour,
+    whole_count,
 )
 from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.schema.loading import LoadedModel, model_words
@@ -90,7 +91,8 @@ def _market_text(data) -> str:
         price = data.market_price[u, :, 0]
         prices = ", ".join(f"{name} {format_usd_per_hour(price[j])}"
                            for j, name in enumerate(data.sku_names) if price[j] > 0)  # fmt: skip
-        uses.append(f"{use}: demand {demand[0]:,.0f} H100-eq. GPUs in {first} to {demand[-1]:,.0f} in {last}"
+        span = f"{whole_count(demand[0])} H100-eq. GPUs in {first} to {whole_count(demand[-1])} in {last}"
+        uses.append(f"{use}: demand {span}"
                     + (f"; prices per GPU-hour in {first}: {prices}" if prices else ""))  # fmt: skip
     return "\n".join(uses) + f"\n{format_rate(data.billed_utilization)} of hours billed"
 
@@ -112,7 +114,7 @@ def _limits_text(m, data) -> str:
     for generation in m.limits.new_gpus_per_quarter:
         row = data.new_gpu_allocation[generation.rank]
         low, high = float(row.min()), float(row.max())
-        span = f"{low:,.0f}" if low == high else f"{low:,.0f} to {high:,.0f}"
+        span = whole_count(low) if low == high else f"{whole_count(low)} to {whole_count(high)}"
         parts.append(f"new {generation.value} GPUs at most {span} a quarter")
     return "; ".join(parts)
 

@@ -55,10 +55,12 @@ from fleetopt.core.results import (
 )
 from fleetopt.core.units import (
     counted,
+    format_count,
     format_gap,
     format_mw,
     format_solver_status,
     format_usd,
+    whole_count,
 )
 from fleetopt.milp.completion import completion_facts
 
@@ -90,8 +92,9 @@ def _status_table(result) -> Table:
         fixed = result.purchases
         status.add_row(
             "purchases",
-            Text(f"fixed from {fixed.source}: {fixed.gpus(data):,.0f} GPUs in {counted(fixed.rows, 'row')} "
-                 f"(none elsewhere); the solver chose the rest{unread_rows(fixed)}"),
+            Text(f"fixed from {fixed.source}: {format_count(fixed.gpus(data), 'GPUs')} in "
+                 f"{counted(fixed.rows, 'row')} (none elsewhere); the solver chose the rest"
+                 f"{unread_rows(fixed)}"),
         )  # fmt: skip
     if result.completion is not None:  # solve --rescue: how the purchases were completed, what they break
         for label, words, bad in completion_facts(result.completion):
@@ -152,7 +155,8 @@ def _fleet_rows(result, fig: dict) -> list[tuple[str, str]]:
     rows = []
     if bought_nothing(data, plan, result.objective_kind):  # said, not left to a table of zeros
         rows.append(("GPUs bought", NOTHING_BOUGHT))
-    rows.append(("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}"))
+    moved = f"{whole_count(fig['gpus_retired'])} / {whole_count(fig['gpus_redeployed'])}"
+    rows.append(("GPUs retired / redeployed", moved))
     by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
     built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)
     rows.append((POWER_BUILT_LABEL, built or "none"))
@@ -212,7 +216,7 @@ def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation an
     for year in buys.columns:
         purchases.add_column(year, justify="right")
     for gen, row in buys.iterrows():
-        purchases.add_row(gen, *(f"{v:,.0f}" for v in row))
+        purchases.add_row(gen, *(whole_count(v) for v in row))
     purchases.add_section()
     purchases.add_row(GPU_CAPEX_LABEL, *(format_usd(v) for v in gpu_capex_by_year(data, buy_blocks)))
     return unbroken(purchases)
