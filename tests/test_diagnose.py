@@ -71,10 +71,10 @@ def test_gpu_shortfalls_are_written_in_whole_gpus_rounded_up():
     assert format_diagnosis(found) == ["contract delivery in 2027Q1..2029Q1: contract a in 2029Q1 short by "
                                        "61,440 GPUs, contract b in 2027Q1 short by 585 GPUs, contract c "
                                        "in 2028Q1 short by 1 GPU"]  # fmt: skip
-    demand = {"group": "demand_floor", "unit": "H100-eq GPUs", "quarters": ["2027Q1"],
+    demand = {"group": "demand_floor", "unit": "H100-eq. GPUs", "quarters": ["2027Q1"],
               "items": [("training in 2027Q1", 9_982.6)]}  # fmt: skip
     said = broken_words([demand])
-    assert said.endswith("training in 2027Q1 short by 9,983 H100-eq GPUs"), said
+    assert said.endswith("training in 2027Q1 short by 9,983 H100-eq. GPUs"), said
 
 
 def test_a_contract_beyond_the_power_names_the_site_and_its_fields():

@@ -279,13 +279,13 @@ def test_a_diagnosis_from_a_relaxed_plan_cut_short_by_the_time_limit_says_it_may
 
 def test_the_cost_objective_on_a_market_model_says_what_it_serves(tmp_path):
     """`fleetopt solve --objective cost` on a neocloud's model ran, then blamed 'demand_floor ...
-    short by 84,007,552.3 H100-eq GPUs' with nothing saying that the cost objective must serve the
-    whole of market.demand_gpus (tiny's market: 6,400 H100-eq GPUs short in its first quarter)."""
+    short by 84,007,552.3 H100-eq. GPUs' with nothing saying that the cost objective must serve the
+    whole of market.demand_gpus (tiny's market: 6,400 H100-eq. GPUs short in its first quarter)."""
     code, stdout, stderr = cli("solve", "tiny", "--objective", "cost", "--out", str(tmp_path / "run"))
     assert code == 3, stdout + stderr
     floor = next(line for line in stderr.splitlines() if line.strip().startswith("market demand"))
     # every quarter short: tiny's market, on a budget that counts only its contracts' revenue as cash
-    assert floor.strip().startswith("market demand in 2026Q3..2028Q2: ") and "H100-eq GPUs" in floor
+    assert floor.strip().startswith("market demand in 2026Q3..2028Q2: ") and "H100-eq. GPUs" in floor
     assert "the cost objective serves all of market.demand_gpus at least cost" in floor
     assert not (tmp_path / "run").exists()
 

@@ -240,8 +240,10 @@ def whole_count(count: float, rounding: str = "nearest") -> str:
     return _signed(count, rounded(count, 0))
 
 
+# GPUs counted as H100s by their throughput (market demand, a cost plan's shortfall): one spelling everywhere
+H100_EQ_GPUS = "H100-eq. GPUs"
 # a count's unit for one of it: 1 GPU, 1 contract, 1 H100-eq. GPU (short in an average quarter)
-_ONE = {unit: unit.removesuffix("s") for unit in ("GPUs", "contracts", "H100-eq. GPUs", "H100-eq GPUs")}
+_ONE = {unit: unit.removesuffix("s") for unit in ("GPUs", "contracts", H100_EQ_GPUS)}
 
 
 def format_difference(value: float, unit: str) -> str:

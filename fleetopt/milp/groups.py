@@ -19,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fleetopt.core.units import H100_EQ_GPUS
+
 # Weight of one unit of slack in the diagnosis objective, by unit. Money slacks weigh most so that a
 # diagnosis points at the physical shortfall (power, contracts, demand) before the cash it would
 # take to fix it.
-SLACK_WEIGHTS = {"MW": 1.0, "GPUs": 1.0 / 500.0, "H100-eq GPUs": 1.0 / 500.0, "MUSD": 10.0}
+SLACK_WEIGHTS = {"MW": 1.0, "GPUs": 1.0 / 500.0, H100_EQ_GPUS: 1.0 / 500.0, "MUSD": 10.0}
 
 
 def describe_quarter(data, key: tuple) -> tuple[str, int | None]:

@@ -7,6 +7,7 @@ and the evaluator use those too); docs/formulation.md §5.4-5.8 states the const
 from __future__ import annotations
 
 from fleetopt.core.data import USES
+from fleetopt.core.units import H100_EQ_GPUS
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.fleet import held_use
 from fleetopt.milp.groups import ConstraintGroup, Slack
@@ -109,7 +110,7 @@ MARKET_DEMAND = ConstraintGroup(
     "market_demand",
     "§5.5",
     market_demand_rule,
-    Slack("demand_floor", "H100-eq GPUs", _demand_in_quarter, note=DEMAND_FLOOR_NOTE,
+    Slack("demand_floor", H100_EQ_GPUS, _demand_in_quarter, note=DEMAND_FLOOR_NOTE,
           words="market demand"),
 )
 POWER = ConstraintGroup("power", "§5.6", power_rule, Slack("power", "MW", _site_in_quarter))

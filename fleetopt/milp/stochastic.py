@@ -27,7 +27,7 @@ from fleetopt.core.economics import mw_per_gpu, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import per_quarter
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import counted
+from fleetopt.core.units import H100_EQ_GPUS, counted
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.covenants import STRESS_KINDS, cures_stress_covenant, end_of_quarter, slack_index
 from fleetopt.milp.diagnose import model_limit_words
@@ -52,7 +52,7 @@ EMERGENCY_EQUITY_COST = 10.0
 # penalty per unit of a physical slack, MUSD: a MW-quarter drawn beyond what is online (power), or
 # would be were every block late (late_power, the robustness test of §5.13), a GPU-quarter of a
 # contract delivered short after its deadline (both far above what they could earn)
-PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, "H100-eq GPUs": 0.05}
+PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, H100_EQ_GPUS: 0.05}
 # a scenario's GPUs in service never draw more than its sites have online (in_service_power); the
 # idle draw of GPUs held at a site whose block is late may go unpowered (idle_unpowered), up to the
 # MW that are late: GPUs waiting for their data hall, which cost nothing beyond the revenue they do

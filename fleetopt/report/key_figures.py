@@ -63,6 +63,7 @@ from fleetopt.core.results import (
     worst_shock,
 )
 from fleetopt.core.units import (
+    H100_EQ_GPUS,
     counted,
     format_count,
     format_figure,
@@ -364,7 +365,6 @@ def _deterministic_event_kpis(run: ReportRun, row: pd.Series, first_breaks: list
             *(Kpi(f"first breach breaks {label}", "yes") for label in first_breaks)]  # fmt: skip
 
 
-SHORT_UNIT = "H100-eq. GPUs"  # the demand a cost plan leaves unserved, in its tile's figure
 
 
 def _demand_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
@@ -378,12 +378,12 @@ def _demand_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     if run.summary.get("deterministic"):  # one scenario, the forecast: no mean, no probability
         return [
             Kpi("market demand served on the forecast (evaluator)", format_percent(row["demand_served_share"])),
-            Kpi("H100-eq. GPUs short in an average quarter on the forecast", format_count(short, SHORT_UNIT, "up")),
+            Kpi("H100-eq. GPUs short in an average quarter on the forecast", format_count(short, H100_EQ_GPUS, "up")),
             Kpi(words + " on the forecast", event_words(row["shortfall_probability"])),
         ]
     return [
         Kpi("market demand served (mean over scenarios)", format_percent(row["demand_served_share"])),
-        Kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", format_count(short, SHORT_UNIT, "up")),
+        Kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", format_count(short, H100_EQ_GPUS, "up")),
         Kpi(f"P({words})", format_percent(row["shortfall_probability"])),
     ]
 

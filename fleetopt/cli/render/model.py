@@ -10,6 +10,7 @@ from rich.text import Text
 from fleetopt.core.data import build_data
 from fleetopt.core.metric_columns import CASH_COVERED
 from fleetopt.core.units import (
+    H100_EQ_GPUS,
     counted,
     format_difference,
     format_mw,
@@ -91,7 +92,7 @@ def _market_text(data) -> str:
         price = data.market_price[u, :, 0]
         prices = ", ".join(f"{name} {format_usd_per_hour(price[j])}"
                            for j, name in enumerate(data.sku_names) if price[j] > 0)  # fmt: skip
-        span = f"{whole_count(demand[0])} H100-eq. GPUs in {first} to {whole_count(demand[-1])} in {last}"
+        span = f"{whole_count(demand[0])} {H100_EQ_GPUS} in {first} to {whole_count(demand[-1])} in {last}"
         uses.append(f"{use}: demand {span}"
                     + (f"; prices per GPU-hour in {first}: {prices}" if prices else ""))  # fmt: skip
     return "\n".join(uses) + f"\n{format_rate(data.billed_utilization)} of hours billed"
