@@ -1537,8 +1537,8 @@ def test_a_limit_on_any_default_picks_what_a_lender_would_count_safer(finished_s
     # the pick's P(any default) beside its P(liquidity default), for `fleetopt runs show`
     assert (summary["default_probability"], summary["any_default_probability"]) == (0.0, 0.64)
     assert "probability of any default <= 64.5%" in summary["rule"]
-    assert ("outside the rule, with P(any default) above 64.5%: milp: price shock, cash buffer $30.0M (65.0%); "
-            "milp: price shock, cash buffer $60.0M (74.0%)") in summary["why"]
+    assert ("outside the rule, with P(any default) above 64.5%: milp: price shock, cash buffer $30.0M "
+            "(65.0%); milp: price shock, cash buffer $60.0M (74.0%)") in summary["why"]
 
 
 def test_rerank_names_what_it_cannot_use(finished_sweep, tmp_path):

@@ -53,11 +53,13 @@ def test_an_order_only_deferred_or_never_touched_is_not_listed(tiny_with_spare_o
 
 
 def test_the_words_name_each_order_its_share_and_the_forecast():
+    """Each order's GPUs in whole GPUs, a half rounded away from zero as every count (24,848.5: 24,849,
+    where "{:,.0f}" wrote 24,848)."""
     both = CancelledOrders((CancelledOrder("2027Q4", 1.61e9, 0.322e9, 20422.2, 1.0, True),
-                            CancelledOrder("2028Q2", 1.86e9, 0.372e9, 24849.5, 0.968, True)), 1000, 1000)
+                            CancelledOrder("2028Q2", 1.86e9, 0.372e9, 24848.5, 0.968, True)), 1000, 1000)
     assert cancelled_orders_words(both) == (
         " It cancels 2 of its GPU orders in at least 95% of the scenarios, and on the forecast too: "
-        "2027Q4's ($1.61B, 20,422 GPUs, in 100.0%) and 2028Q2's ($1.86B, 24,850 GPUs, in 96.8%) (the part "
+        "2027Q4's ($1.61B, 20,422 GPUs, in 100.0%) and 2028Q2's ($1.86B, 24,849 GPUs, in 96.8%) (the part "
         "of each quarter's order no contract needs, at the prices planned): the plan commits to these "
         "orders, and to $694.0M of deposits on them, but almost never takes them.")
     late = CancelledOrder("2027Q4", 1.61e9, 0.322e9, 20422.2, 0.97, False)

@@ -17,7 +17,7 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
-from fleetopt.core.units import format_percent, format_usd, listed
+from fleetopt.core.units import format_count, format_percent, format_usd, listed
 from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet, forecast_scenario, generate_scenarios
@@ -128,5 +128,5 @@ def _order_words(order: CancelledOrder, everywhere: bool) -> str:
     the forecast does not cancel them all."""
     forecast = ", on the forecast too" if order.on_forecast else ", not on the forecast"
     forecast = "" if everywhere else forecast
-    return (f"{order.quarter}'s ({format_usd(order.capex_usd)}, {order.gpus:,.0f} GPUs, in "
+    return (f"{order.quarter}'s ({format_usd(order.capex_usd)}, {format_count(order.gpus, 'GPUs')}, in "
             f"{format_percent(order.scenario_share)}{forecast})")  # fmt: skip

@@ -34,6 +34,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import (
+    format_count,
     format_gap,
     format_percent,
     format_rate,
@@ -928,7 +929,8 @@ class _Making:
         so that its risk is evaluated beside the others (it breaches on its forecast: not
         recommended unless the rule allows that)."""
         r = self.planner.complete_purchases(fixed.blocks)
-        note = f"your purchases ({fixed.gpus(self.data):,.0f} GPUs from {fixed.source}), the rest the MILP's"
+        bought = format_count(fixed.gpus(self.data), "GPUs")
+        note = f"your purchases ({bought} from {fixed.source}), the rest the MILP's"
         if r.status != "infeasible":
             return Candidate(proposal_label(fixed), "proposal", r.status, r.plan, note=note)
         try:
