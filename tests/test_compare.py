@@ -37,7 +37,7 @@ from fleetopt.compare import (
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import LAB_FIGURES
-from fleetopt.core.units import format_figure
+from fleetopt.core.units import format_figure, whole_count
 from fleetopt.errors import FleetoptWarning, InputError, warn, warnings_held
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
 from fleetopt.milp.persistent import PersistentPlanner
@@ -1332,7 +1332,7 @@ def test_the_evaluator_serves_the_demand_compare_computes_on_the_forecast(lab_ru
                               "--out", str(tmp_path / "E"))  # fmt: skip
     assert code == 0, err
     short, served = (f"{numpy[c].iloc[0]:.1%}" for c in ("shortfall_probability", "demand_served_share"))
-    per_quarter = f"{numpy['unserved_demand_mean_gpu_quarters'].iloc[0] / data.T:,.0f}"  # GPUs short
+    per_quarter = whole_count(numpy["unserved_demand_mean_gpu_quarters"].iloc[0] / data.T, "up")  # GPUs short
     rows = [line for line in text.splitlines() if "milp" in line and short in line and served in line]
     assert rows and per_quarter in rows[0], text
     # a lab planner reads what the plan serves first, its NPV (its own use valued at market prices) after
