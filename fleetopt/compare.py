@@ -47,6 +47,7 @@ from fleetopt.core.results import (
     lowest_trailing_cushion,
     power_built_mw,
     present_cost,
+    solve_figures,
     trailing_year_headroom,
 )
 from fleetopt.core.tail import tail_count
@@ -663,12 +664,14 @@ class Comparison:
     def basis(self) -> str:
         """' over the horizon's 28 quarters (NPV: equity cash flows and terminal equity at 15% a year,
         USD)': what every figure is counted over and the NPVs' discount rate (a what-if's two, where
-        they differ), said once beside the title (the terminal gave neither); '' where the model is
-        not known."""
+        they differ), said once beside the title (the terminal gave neither), a present cost's first
+        where plans solved for least cost are compared (their rows lead: it was said to be an NPV);
+        '' where the model is not known."""
         if self.data is None:
             return ""
         rates = self.discount_rates() or (self.data.discount_rate_annual,)
-        return f" {basis_words(self.data.T, *rates)}"
+        figures = solve_figures("cost" if self.cost_plans else "npv")
+        return f" {basis_words(self.data.T, *rates, figures=figures)}"
 
     def basis_record(self) -> dict:
         """The horizon (quarters) and annual discount rate of the figures, as a run's summary.json

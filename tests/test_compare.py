@@ -1248,6 +1248,10 @@ def test_cost_solves_compared_in_memory_keep_a_lab_s_figures():
     assert list(comp.figures.index[:3]) == ["present_cost_usd", "present_cost_per_h100_hour_usd",
                                             "market_demand_served"]  # fmt: skip
     assert comp.figures.loc["present_cost_usd", "a"] == cost.headline()["present_cost_usd"]
+    # the figures' basis says the present cost, whose rows lead, by what it is, then the NPV's
+    assert comp.basis() == (" over the horizon's 12 quarters (present cost: the fleet at the start and the "
+                            "quarters' costs less the value at the end at 10% a year, USD; NPV: equity cash "
+                            "flows and terminal equity at 10% a year, USD)")
 
 
 def test_an_evaluation_of_a_cost_plan_is_compared_as_a_cost_plan(lab_runs, tmp_path):

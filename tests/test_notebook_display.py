@@ -83,6 +83,9 @@ def test_a_cost_solve_shows_its_present_cost_first():
     assert lines[0].startswith("**Solve of lab** (cost objective): ")
     cost = api.solve("lab", objective="cost").headline()["present_cost_usd"]
     assert lines[2].startswith(rf"- **present cost of the plan (the objective): \${cost / 1e6:,.1f}M** = ")
+    # its own basis: it had none, only the NPV's after it
+    assert lines[2].endswith(", over the horizon's 12 quarters (present cost: the fleet at the start and the "
+                             "quarters' costs less the value at the end at 10% a year, USD)")
     assert lines[3].endswith("(the GPUs' own use valued at market prices, as revenue) over the horizon's 12 "
                              "quarters (NPV: equity cash flows and terminal equity at 10% a year, USD)")
     assert lines[3].startswith(r"- NPV on the forecast: \$")

@@ -154,9 +154,11 @@ class SolveResult:
         npv = f"NPV on the forecast: {format_usd(fig['npv_usd'])}"
         basis = f" {basis_words(data.T, data.discount_rate_annual)}"
         said = [(npv, basis)]
-        if self.objective_kind == "cost":
+        if self.objective_kind == "cost":  # the present cost's basis too: it had none, the NPV's after it
+            cost_basis = basis_words(data.T, data.discount_rate_annual, figures=("cost",))
             said = [(f"{COST_LABEL}: {format_usd(fig['present_cost_usd'])}",
-                     f" = {present_cost_arithmetic(fig)}"), (npv + MARKET_VALUED + basis, "")]  # fmt: skip
+                     f" = {present_cost_arithmetic(fig)}, {cost_basis}"),
+                    (npv + MARKET_VALUED + basis, "")]  # fmt: skip
         cash = f"lowest cash {format_usd(fig['min_liquidity_usd'])} ({lowest_at})"
         said += [(f"peak debt {format_usd(fig['peak_debt_usd'])}; {cash}; "
                   f"lowest {dscr_name(self.data)} {dscr_words(fig)}", "")]  # fmt: skip
