@@ -524,6 +524,17 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
                                       "(P(covenant breach) 70.0%, P(liquidity default) 25.0%)")
 
 
+
+def more_events_of_default_case() -> pd.DataFrame:
+    """The forecast optimum and two plans, A lower on P(breach) and P(liquidity default) but higher on
+    P(any default) (52 % against 45 %), B lower on all three."""
+    return pd.DataFrame({
+        "plan": ["milp: forecast", "A", "B"], "origin": ["forecast", "stress", "variation"],
+        "npv_mean_usd": [13e9, 10e9, 11e9], "npv_cvar5_usd": [-23e9, -15e9, -18e9],
+        "breach_probability": [0.60, 0.55, 0.58], "default_probability": [0.30, 0.25, 0.28],
+        "any_default_probability": [0.45, 0.52, 0.40],
+    })  # fmt: skip
+
 def test_a_plan_with_more_defaults_as_lenders_count_them_is_riskier_than_the_forecast_optimum():
     """On the same scenarios the forecast optimum breaches in 60 %, defaults on its cash in 30 % and
     defaults as lenders count it (a liquidity default or an uncured breach) in 45 %. A breaches in
@@ -532,12 +543,7 @@ def test_a_plan_with_more_defaults_as_lenders_count_them_is_riskier_than_the_for
     CVaR5: a plan with more events of default than the forecast optimum. It now picks B (58 %, 28 %,
     40 %), names A as outside the rule for its P(any default), and --allow-riskier still admits A,
     saying which rise it left unlimited (52 % - 45 % = 7 points)."""
-    metrics = pd.DataFrame({
-        "plan": ["milp: forecast", "A", "B"], "origin": ["forecast", "stress", "variation"],
-        "npv_mean_usd": [13e9, 10e9, 11e9], "npv_cvar5_usd": [-23e9, -15e9, -18e9],
-        "breach_probability": [0.60, 0.55, 0.58], "default_probability": [0.30, 0.25, 0.28],
-        "any_default_probability": [0.45, 0.52, 0.40],
-    })  # fmt: skip
+    metrics = more_events_of_default_case()
     assert recommend(metrics, Rule()) == 2
     missed = conditions_missed(metrics, Rule(), 1)
     assert missed == ["P(any default) 52.0% above the forecast optimum's 45.0%"]
@@ -1439,12 +1445,7 @@ def test_a_pick_the_rule_of_an_earlier_fleetopt_would_not_make_is_named_with_wha
     (--allow-riskier) compares none, so nothing changed."""
     from fleetopt.sweep.run import RuleThen, rule_then
 
-    metrics = pd.DataFrame({
-        "plan": ["milp: forecast", "A", "B"], "origin": ["forecast", "stress", "variation"],
-        "npv_mean_usd": [13e9, 10e9, 11e9], "npv_cvar5_usd": [-23e9, -15e9, -18e9],
-        "breach_probability": [0.60, 0.55, 0.58], "default_probability": [0.30, 0.25, 0.28],
-        "any_default_probability": [0.45, 0.52, 0.40],
-    })  # fmt: skip
+    metrics = more_events_of_default_case()
     words_then = ("best CVaR5 NPV among plans with no breach or default on the forecast and breach and "
                   "liquidity default probabilities no higher than the forecast optimum's")  # fmt: skip
     then = rule_then({"rule": words_then, "fleetopt_version": "0.4.31"}, Rule())
