@@ -122,12 +122,18 @@ def _reverting_walk(z: np.ndarray, vol: float, half_life: float) -> np.ndarray:
     driven by shocks ``z``: x_t = phi x_(t-1) + vol sqrt(dt) z_t, phi = 0.5 ** (1 / ``half_life``
     quarters); the factor is exp(x_t - Var(x_t) / 2). The variance by its recursion, not its closed
     form vol^2 dt (1 - phi^2t) / (1 - phi^2): a half-life so long that phi rounds to 1 gives the walk."""
-    phi = _persistence(half_life)
+    x, var = _reverting_log_walk(z, vol, _persistence(half_life))
+    return np.exp(x - 0.5 * var)
+
+
+def _reverting_log_walk(z: np.ndarray, vol: float, phi: float) -> tuple[np.ndarray, np.ndarray]:
+    """(n, T) the log x of :func:`_reverting_walk` (persistence ``phi``; 1: the random walk's) and
+    (T,) its variance by quarter."""
     x, var = np.zeros_like(z), np.zeros(z.shape[1])
     for t in range(1, z.shape[1]):
         x[:, t] = phi * x[:, t - 1] + vol * np.sqrt(_DT) * z[:, t]
         var[t] = phi * phi * var[t - 1] + vol * vol * _DT
-    return np.exp(x - 0.5 * var)
+    return x, var
 
 
 def _persistence(half_life: float) -> float:
@@ -168,10 +174,8 @@ def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
     default (``risk.customer_default_price_impact``), a stress on top."""
     risk = data.risk
     price = _price_walks(data, seed, idx)
-    if risk.price_trend_volatility_annual > 0:
-        price *= _price_trend(data, seed, idx)[:, None, :]
-    if risk.self_competition is not None and risk.self_competition.probability_per_quarter > 0:
-        price *= _self_competition(data, seed, idx)[:, None, :]
+    for lasting in _lasting_common_price_parts(data, seed, idx):
+        price *= lasting[:, None, :]
     if risk.new_generation_price_step > 0:
         for g in range(len(GENERATIONS) - 1):
             step = _generation_step(data, seed, idx, g)
@@ -180,6 +184,17 @@ def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
     if any(risk.customer_default_price_impact.values()):
         price *= _customer_default_price_impact(data, seed, idx)[:, None, :]
     return price
+
+
+def _lasting_common_price_parts(data: ModelData, seed: int, idx: np.ndarray) -> list[np.ndarray]:
+    """The (n, T) multipliers of every generation's price that do not revert, those the model has:
+    the slope's tilt (:func:`_price_trend`) and the self-competition fall (:func:`_self_competition`)."""
+    risk, parts = data.risk, []
+    if risk.price_trend_volatility_annual > 0:
+        parts.append(_price_trend(data, seed, idx))
+    if risk.self_competition is not None and risk.self_competition.probability_per_quarter > 0:
+        parts.append(_self_competition(data, seed, idx))
+    return parts
 
 
 def _customer_default_price_impact(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
@@ -241,12 +256,17 @@ def _walk_slope_covariance(data: ModelData) -> np.ndarray:
     loadings = data.risk.cycle_loading("price_loading") * data.risk.cycle_loading("trend_loading")
     if not (vol and loadings) or T < 2:
         return np.zeros(T)
-    half_life = risk.price_mean_reversion_half_life_quarters
-    phi = 1.0 if half_life is None else _persistence(half_life)
+    phi = _price_persistence(data)
     weights = np.array([sum(phi**k for k in range(t)) for t in range(T)])  # sum over s = 1..t of phi^(t-s)
     walk = vol * np.sqrt(_DT) * np.sqrt(risk.price_correlation_across_generations) * weights
     slope = risk.price_trend_volatility_annual * quarters_to_years(np.arange(T)) / _level_sd_in_shocks(T)
     return loadings * walk * slope
+
+
+def _price_persistence(data: ModelData) -> float:
+    """phi of the price walks (:func:`_persistence` of their half-life; 1 for the random walk)."""
+    half_life = data.risk.price_mean_reversion_half_life_quarters
+    return 1.0 if half_life is None else _persistence(half_life)
 
 
 def _slope_normals(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
