@@ -269,6 +269,15 @@ def _price_persistence(data: ModelData) -> float:
     return 1.0 if half_life is None else _persistence(half_life)
 
 
+def _common_price_swing(data: ModelData, seed: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, T) the log price swing every generation shares (the price walks' part on their common
+    shock, volatility sqrt(rho) x ``price_volatility_annual``, reverting as they do) and (T,) its
+    variance by quarter."""
+    risk = data.risk
+    vol = risk.price_volatility_annual * np.sqrt(risk.price_correlation_across_generations)
+    return _reverting_log_walk(_common_price_shocks(data, seed, idx), vol, _price_persistence(data))
+
+
 def _slope_normals(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """(n, T) or (n, 1) the slope's standard normal d_t: its own stream's e, the same every quarter, or
     with the AI cycle's ``trend_loading`` l, d_t = l Z_t + sqrt(1 - l^2) e, Z_t the cycle's level in
@@ -483,10 +492,30 @@ def draw_electricity_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.n
 def draw_resale_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Multiplier on GPU resale values (disposal proceeds, terminal value, the borrowing base's
     collateral): a mean-one lognormal walk, its shocks loading ``resale_price_loading`` on the
-    market price walks' common shock."""
+    market price walks' common shock; with ``resale_swing_share``, the walk times
+    :func:`_resale_price_tie`."""
     vol, loading = data.risk.resale_value_volatility_annual, data.risk.resale_price_loading
     common = _common_price_shocks(data, seed, idx) if vol and loading else None
-    return _lognormal_walk(seed, idx, (Stream.RESALE, 0), data.T, vol, common, loading)
+    walk = _lognormal_walk(seed, idx, (Stream.RESALE, 0), data.T, vol, common, loading)
+    if data.risk.resale_swing_share is None:
+        return walk
+    return walk * _resale_price_tie(data, seed, idx)
+
+
+def _resale_price_tie(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, T) the part of resale values that follows rental prices, as the rents a used GPU has left
+    do: the prices' lasting parts common to every generation in full (:func:`_lasting_common_price_parts`)
+    and their common swing x_t (:func:`_common_price_swing`, variance V_t) to the power w =
+    ``resale_swing_share``: exp(w x_t - w^2 V_t / 2 + (1 - w) c_t) x the lasting parts. The slope's
+    tilt divides out exp(c_t), its covariance with a whole swing (:func:`_walk_slope_covariance`);
+    against w of a swing only exp(w c_t) is owed, so the (1 - w) c_t keeps each quarter mean one."""
+    w = data.risk.resale_swing_share
+    swing, variance = _common_price_swing(data, seed, idx)
+    covariance = _walk_slope_covariance(data)[None, :]
+    tie = np.exp(w * swing - 0.5 * w * w * variance[None, :] + (1.0 - w) * covariance)
+    for lasting in _lasting_common_price_parts(data, seed, idx):
+        tie *= lasting
+    return tie
 
 
 # ---------------------------------------------------------------- the declarations

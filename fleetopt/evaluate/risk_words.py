@@ -72,6 +72,10 @@ def risk_words(data: ModelData) -> str:
     loading = risk.resale_price_loading
     with_prices = f" (loading {loading:g} on the prices' common shock)" if loading else ""
     resale = risk.resale_value_volatility_annual
+    if (share := risk.resale_swing_share) is not None:  # docs/evaluation.md, "From the draws to the factors"
+        with_prices = " of their own on top"
+        parts.append("resale values follow rental prices as a used GPU's rents do (the prices' lasting "
+                     f"falls in full, their common swing to the power {share:g})")  # fmt: skip
     for name, value, bp, note in (("reference rate", risk.reference_rate_volatility_annual, True, ""),
                                   ("electricity", risk.electricity_price_volatility_annual, False, ""),
                                   ("resale values", resale, False, with_prices)):  # fmt: skip

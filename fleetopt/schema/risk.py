@@ -233,6 +233,13 @@ class Risk(StrictModel):
     resale_price_loading: Fraction = 0.0
     """Correlation of the resale walk's shocks with the market price walks' common shock (0.8: used
     GPUs lose value when rents fall); 0: resale values move on shocks of their own."""
+    resale_swing_share: Fraction | None = None
+    """Ties GPU resale values to rental prices as a used GPU's value, the rents it has left, follows
+    them: the resale walk (`resale_value_volatility_annual`, then the part of their own) times the
+    prices' lasting parts common to every generation (their slope and the self-competition fall) in
+    full and their common swing to this power w (0.6: the share of a swing the rents of a GPU with two
+    to five years left still reach); each quarter's factor still mean one. None: resale values move on
+    the resale walk alone. Not with `resale_price_loading` (two ties of one factor)."""
     ai_cycle: AICycle | None = None
     """A common factor moving prices, demand, defaults and the credit spread of new borrowing together;
     none when omitted."""
@@ -245,6 +252,16 @@ class Risk(StrictModel):
                 "self_competition: a certain 100 % price drop leaves no price whose average could be "
                 "the forecast's (mean_one): lower price_drop_min or probability_per_quarter, or set "
                 "mean_one: false"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_resale_tie(self) -> Risk:
+        if self.resale_swing_share is not None and self.resale_price_loading:
+            raise ValueError(
+                "resale_swing_share and resale_price_loading both tie resale values to rental prices: "
+                "set one of them (resale_swing_share follows the prices as a used GPU's rents do; "
+                "remove resale_price_loading or set it to 0)"
             )
         return self
 
