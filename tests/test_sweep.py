@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
+from evaluate_builders import tiny_model
 from milp_builders import base_model, data_of, load
 
 import fleetopt.milp.persistent as persistent
@@ -892,6 +893,22 @@ def test_the_explanation_points_out_a_risk_the_rule_left_unlimited():
     assert "--max-default-prob" not in unlimited
     limited = SweepResult(None, None, None, metrics, None, replace(riskier, max_breach_prob=0.9), 1).why()
     assert "No limit was set" not in limited and "breach probability <= 90%" in limited
+
+
+def test_the_collateral_haircut_follows_the_resale_values_tied_to_prices():
+    """Resale values tied to rental prices (`risk.resale_swing_share`) move with them, not only on
+    their own walk: the haircut is the drawn factor's 5 % quantile after a year. Tied in full (w 1)
+    to a price random walk of 0.20 a year (one for every generation, no slope, no self-competition)
+    with no walk of their own, resale values are that walk, lognormal: exp(-1.645 x 0.20 - 0.02) =
+    0.705, the 29.5 % haircut of an own walk of 0.20, within the draws' error; it read 0 before (the
+    own walk's volatility alone). Untied, the own walk's formula, exactly."""
+    d = tiny_model()  # its GPU-backed facility's max_ltv: a borrowing base to haircut
+    d["risk"] = {"price_volatility_annual": 0.2, "price_correlation_across_generations": 1.0,
+                 "resale_value_volatility_annual": 0.0, "resale_swing_share": 1.0}  # fmt: skip
+    lognormal = 1.0 - np.exp(-1.6448536 * 0.2 - 0.02)
+    assert collateral_haircut(data_of(d)) == pytest.approx(lognormal, abs=0.004)
+    d["risk"] = {"resale_value_volatility_annual": 0.2}
+    assert collateral_haircut(data_of(d)) == pytest.approx(lognormal, rel=1e-6)
 
 
 def test_the_collateral_haircut_stress_solves_for_a_loan_within_the_haircut_base():

@@ -32,6 +32,7 @@ from fleetopt.core.economics import operating_lines
 from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, CVAR5_NPV_LABEL, DEFAULT_LABEL
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
+from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import (
     format_count,
@@ -45,6 +46,7 @@ from fleetopt.core.units import (
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.batch import compile_plans, contract_owed, deferrable_gpus
 from fleetopt.evaluate.engine import forecast_npv
+from fleetopt.evaluate.factors import draw_resale_factor
 from fleetopt.evaluate.lead import tie_margin
 from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
 from fleetopt.milp.completion import broken_limit_words
@@ -155,13 +157,27 @@ def default_stresses(data: ModelData) -> list[Stress]:
 Z_95 = 1.6448536269514722
 
 
+# the draws of the resale factor whose 5 % quantile is the haircut where resale values follow prices
+# (a standard error of about 0.1 point at a year's log spread of 0.2), and their seed
+HAIRCUT_DRAWS, HAIRCUT_SEED = 100_000, 0
+
+
 def collateral_haircut(data: ModelData) -> float:
     """The fall of GPU resale values a plan's borrowing base should survive: one minus the 5 %
-    quantile after one year of the evaluator's mean-one lognormal resale factor,
-    exp(-z σ - σ² / 2) with σ = `risk.resale_value_volatility_annual` (0.20: 29.5 %); 0 without a
+    quantile after one year of the evaluator's mean-one resale factor. On the resale walk alone,
+    lognormal, exp(-z σ - σ² / 2) with σ = `risk.resale_value_volatility_annual` (0.20: 29.5 %);
+    tied to rental prices (`risk.resale_swing_share`), not lognormal (the self-competition fall), so
+    the quantile of :data:`HAIRCUT_DRAWS` of the factor itself, at the horizon's last quarter where
+    the horizon is shorter than a year (the walk's σ alone would miss the prices' part). 0 without a
     GPU-secured facility or resale risk."""
+    if not any(f.max_ltv for f in data.facilities):
+        return 0.0
+    if data.risk.resale_swing_share is not None:
+        year = min(QUARTERS_PER_YEAR, data.T - 1)
+        drawn = draw_resale_factor(data, HAIRCUT_SEED, np.arange(HAIRCUT_DRAWS))[:, year]
+        return float(max(0.0, 1.0 - np.quantile(drawn, 0.05)))
     vol = data.risk.resale_value_volatility_annual
-    if vol <= 0 or not any(f.max_ltv for f in data.facilities):
+    if vol <= 0:
         return 0.0
     return float(1.0 - np.exp(-Z_95 * vol - vol * vol / 2.0))
 
