@@ -30,7 +30,7 @@ NEUTRAL = {  # each factor's settings at their neutral values
     "late power": {"power_delay": None},
     "reference rate": {"reference_rate_volatility_annual": 0.0},
     "electricity price": {"electricity_price_volatility_annual": 0.0},
-    "resale value": {"resale_value_volatility_annual": 0.0},
+    "resale value": {"resale_value_volatility_annual": 0.0, "resale_swing_share": None},  # its tie to prices too
 }
 EVERY_FACTOR_NEUTRAL = {key: value for settings in NEUTRAL.values() for key, value in settings.items()}
 
