@@ -46,6 +46,8 @@ SLIP = "risk.delivery_slip={probability: 1, min_quarters: 2, max_quarters: 2}"
 # the random walk the default model's prices followed before 0.4.31 (docs/calibration.md, "The price process")
 WALK = ("--set", "risk.price_mean_reversion_half_life_quarters=null", "--set", "risk.price_trend_volatility_annual=0",
         "--set", "risk.ai_cycle.trend_loading=0")  # no slope to tie to the cycle
+# GPU resale values on their own walk, apart from rental prices, as the default model drew them before 0.4.33
+RESALE_APART = ("--set", "risk.resale_swing_share=null", "--set", "risk.resale_value_volatility_annual=0.2")
 RUBIN_GROWTH = "market.price_usd_per_gpu_hour.{use}.rubin.annual_growth={growth}"
 
 
@@ -81,11 +83,13 @@ RUNS = {
         Run("walk", (*EVALUATE, *WALK, "--out", "{runs}/walk"), "walk"),
         # the slope drawn apart from the AI cycle, as the default model drew it before 0.4.33
         Run("untied", (*EVALUATE, "--set", "risk.ai_cycle.trend_loading=0", "--out", "{runs}/untied"), "untied"),
+        Run("resale-apart", (*EVALUATE, *RESALE_APART, "--out", "{runs}/resale-apart"), "resale-apart"),
         Run("half-life-16", (*EVALUATE, "--set", "risk.price_mean_reversion_half_life_quarters=16",
                              "--out", "{runs}/half-life-16"), "half-life-16"),
-        # the default model as releases before 0.4.31 drew and counted it: the walk, every breach counted
-        Run("before-0.4.31", (*EVALUATE, *WALK, "--set", "finance.covenants.cash_covering_debt_cures=false",
-                              "--out", "{runs}/before-0.4.31"), "before-0.4.31"),
+        # the default model as releases before 0.4.31 drew and counted it: the walk, resale values apart, every breach
+        Run("before-0.4.31", (*EVALUATE, *WALK, *RESALE_APART, "--set",
+                              "finance.covenants.cash_covering_debt_cures=false", "--out", "{runs}/before-0.4.31"),
+            "before-0.4.31"),
         Run("price-impact", (*EVALUATE, "--set", "risk.customer_default_price_impact={lab-b: 0.2}",
                              "--out", "{runs}/price-impact"), "price-impact"),
         Run("net-leverage", (*EVALUATE, "--set", "finance.covenants.leverage_numerator=net_debt",
@@ -337,128 +341,135 @@ FIGURES = (
     f("year: $23.76B and", "$23.76B", "solve", summary("npv_at_other_rates_usd", "10%")),
     f("$23.76B and $14.82B.", "$14.82B", "solve", summary("npv_at_other_rates_usd", "20%")),
     # Risk over 2,000 futures
-    f("*NPV:* mean $13.6B (standard", "$13.6B", "risk", metric("npv_mean_usd"), B1),
+    f("*NPV:* mean $12.8B (standard", "$12.8B", "risk", metric("npv_mean_usd"), B1),
     f("(standard error $0.5B)", "$0.5B", "risk", metric("npv_mean_se_usd"), B1),
     f("against $18.7B forecast", "$18.7B", "solve", summary("npv_usd"), B1),
-    f("median $9.0B (a long right", "$9.0B", "risk", metric("npv_median_usd"), B1),
-    f("32.3 % of all futures end with a negative NPV", "32.3 %", "risk", metric("loss_probability"), P1),
-    f("in 21 % of the futures: it falls below", "21 %", "risk", metric("default_probability"), P0),
-    f("defaults in 52.6 % of the futures (60.5 %", "52.6 %", "risk", metric("any_default_probability"), P1),
-    f("futures (60.5 % if a breach is counted", "60.5 %", "every-breach", metric("any_default_probability"), P1),
-    f("79 % that never default", "79 %", "risk", metric("default_probability", lambda p: 1 - p), P0),
-    f("never default average $20.1B", "$20.1B", "risk", metric("npv_mean_no_default_usd"), B1),
-    f("the mean NPV is $15.5B and", "$15.5B", "risk", metric("npv_limited_mean_usd"), B1),
+    f("median $8.4B (a long right", "$8.4B", "risk", metric("npv_median_usd"), B1),
+    f("34.3 % of all futures end with a negative NPV", "34.3 %", "risk", metric("loss_probability"), P1),
+    f("in 25 % of the futures: it falls below", "25 %", "risk", metric("default_probability"), P0),
+    f("defaults in 48.3 % of the futures (56.1 %", "48.3 %", "risk", metric("any_default_probability"), P1),
+    f("futures (56.1 % if a breach is counted", "56.1 %", "every-breach", metric("any_default_probability"), P1),
+    f("75 % that never default", "75 %", "risk", metric("default_probability", lambda p: 1 - p), P0),
+    f("never default average $21.4B", "$21.4B", "risk", metric("npv_mean_no_default_usd"), B1),
+    f("the mean NPV is $15.6B and", "$15.6B", "risk", metric("npv_limited_mean_usd"), B1),
     f("the CVaR5 -$2.3B against", "-$2.3B", "risk", metric("npv_limited_cvar5_usd"), B1),
-    f("-$2.3B against -$18.8B", "-$18.8B", "risk", metric("npv_cvar5_usd"), B1),
-    f("the mean is $12.1B (CVaR5", "$12.1B", "risk", metric("npv_accelerated_mean_usd"), B1),
-    f("$12.1B (CVaR5 -$2.3B)", "-$2.3B", "risk", metric("npv_accelerated_cvar5_usd"), B1),
-    f("owing $19.2B on average", "$19.2B", "risk", metric("debt_at_default_mean_usd"), B1),
-    f("would repay 29 %", "29 %", "risk", metric("debt_covered_at_default"), P0),
-    f("leaving $2.9B uncovered", "$2.9B", "risk", metric("uncovered_debt_mean_usd"), B1),
-    f("claimed $26.4B on average", "$26.4B", "risk", metric("debt_at_uncured_breach_mean_usd"), B1),
-    f("average, 61 % of it covered", "61 %", "risk", metric("debt_covered_at_uncured_breach"), P0),
-    f("leaving $5.4B uncovered", "$5.4B", "risk", metric("uncovered_debt_at_uncured_breach_mean_usd"), B1),
+    f("-$2.3B against -$21.8B", "-$21.8B", "risk", metric("npv_cvar5_usd"), B1),
+    f("the mean is $14.0B (CVaR5", "$14.0B", "risk", metric("npv_accelerated_mean_usd"), B1),
+    f("$14.0B (CVaR5 -$2.3B)", "-$2.3B", "risk", metric("npv_accelerated_cvar5_usd"), B1),
+    f("owing $20.8B on average", "$20.8B", "risk", metric("debt_at_default_mean_usd"), B1),
+    f("would repay 25 %", "25 %", "risk", metric("debt_covered_at_default"), P0),
+    f("leaving $4.0B uncovered", "$4.0B", "risk", metric("uncovered_debt_mean_usd"), B1),
+    f("claimed $28.2B on average", "$28.2B", "risk", metric("debt_at_uncured_breach_mean_usd"), B1),
+    f("average, 53 % of it covered", "53 %", "risk", metric("debt_covered_at_uncured_breach"), P0),
+    f("leaving $6.4B uncovered", "$6.4B", "risk", metric("uncovered_debt_at_uncured_breach_mean_usd"), B1),
     f("a deferred order in 76 %", "76 %", "risk", metric("deferred_share"), P0),
-    f("deposit lost in 66 %", "66 %", "risk", metric("order_cancelled_share"), P0),
+    f("deposit lost in 67 %", "67 %", "risk", metric("order_cancelled_share"), P0),
     f("a distress sale in 63 %", "63 %", "risk", metric("sold_share"), P0),
     f("a late contract in 50 %", "50 %", "risk", metric("rescheduled_share"), P0),
     f("late power in 6 %", "6 %", "risk", metric("cancelled_share"), P0),
-    f("a covenant is breached in 70.9 %", "70.9 %", "risk", metric("breach_probability"), P1),
-    f("cover first in 39 %", "39 %", "risk", metric("first_breach_dscr_share"), P0),
-    f("the GPU-backed loan in 30 %", "30 %", "risk", metric("first_breach_borrowing_base_share"), P0),
-    q("have done so by 2028Q3", "2028Q3", "risk", "breach_median_quarter"),
-    q("(an event of default) by 2029Q1", "2029Q1", "risk", "uncured_breach_median_quarter"),
-    q("run out of cash by 2031Q3", "2031Q3", "risk", "default_median_quarter"),
+    f("a covenant is breached in 65.8 %", "65.8 %", "risk", metric("breach_probability"), P1),
+    f("cover first in 33 %", "33 %", "risk", metric("first_breach_dscr_share"), P0),
+    f("the GPU-backed loan in 32 %", "32 %", "risk", metric("first_breach_borrowing_base_share"), P0),
+    q("have done so by 2028Q1", "2028Q1", "risk", "breach_median_quarter"),
+    q("(an event of default) by 2028Q3", "2028Q3", "risk", "uncured_breach_median_quarter"),
+    q("run out of cash by 2030Q1", "2030Q1", "risk", "default_median_quarter"),
     # Robustness block
     f("(57 % of first-year revenue)", "57 %", "solve", summary("largest_customer_first_year_share"), P0),
-    f("gives a mean NPV of -$1.80B", "-$1.80B", "hazard", metric("npv_mean_usd"), B2),
-    f("default in 99.8 % of the futures", "99.8 %", "hazard", metric("default_probability"), P1),
+    f("gives a mean NPV of -$2.73B", "-$2.73B", "hazard", metric("npv_mean_usd"), B2),
+    f("default in 99.6 % of the futures", "99.6 %", "hazard", metric("default_probability"), P1),
     # What if Rubin slips
-    f("gives a mean NPV of $8.01B", "$8.01B", "slip", metric("npv_mean_usd"), B2),
-    f("against $13.56B as planned", "$13.56B", "risk", metric("npv_mean_usd"), B2),
-    f("CVaR5 -$20.70B against", "-$20.70B", "slip", metric("npv_cvar5_usd"), B2),
-    f("-$20.70B against -$18.85B", "-$18.85B", "risk", metric("npv_cvar5_usd"), B2),
+    f("gives a mean NPV of $7.13B", "$7.13B", "slip", metric("npv_mean_usd"), B2),
+    f("against $12.84B as planned", "$12.84B", "risk", metric("npv_mean_usd"), B2),
+    f("CVaR5 -$23.36B against", "-$23.36B", "slip", metric("npv_cvar5_usd"), B2),
+    f("-$23.36B against -$21.79B", "-$21.79B", "risk", metric("npv_cvar5_usd"), B2),
     f("a covenant breach in every future", "every", "slip", metric("breach_probability"), every_or_percent),
     q("(the debt-service cover, from 2027Q1)", "2027Q1", "slip", "breach_median_quarter"),
-    f("from 2027Q1) against 70.9 %", "70.9 %", "risk", metric("breach_probability"), P1),
-    f("a liquidity default in 31.5 %", "31.5 %", "slip", metric("default_probability"), P1),
-    f("31.5 % against 21.4 %", "21.4 %", "risk", metric("default_probability"), P1),
-    f("either event of default 65.0 %", "65.0 %", "slip", metric("any_default_probability"), P1),
-    f("65.0 % against 52.6 %)", "52.6 %", "risk", metric("any_default_probability"), P1),
+    f("from 2027Q1) against 65.8 %", "65.8 %", "risk", metric("breach_probability"), P1),
+    f("a liquidity default in 36.1 %", "36.1 %", "slip", metric("default_probability"), P1),
+    f("36.1 % against 25.4 %", "25.4 %", "risk", metric("default_probability"), P1),
+    f("either event of default 59.0 %", "59.0 %", "slip", metric("any_default_probability"), P1),
+    f("59.0 % against 48.3 %)", "48.3 %", "risk", metric("any_default_probability"), P1),
     f("every future starts a Rubin contract late", "every", "slip", metric("rescheduled_share"), every_or_percent),
     f("and 32 % lose one", "32 %", "slip", metric("cancelled_share"), P0),
-    f("mean NPV -$5.55B ±", "-$5.55B", "slip-compare", compared("npv_mean_usd", "difference"), B2),
-    f("-$5.55B ± $0.21B", "$0.21B", "slip-compare", compared("npv_mean_usd", "two errors"), B2),
-    f("P(breach) +29.2 ±", "+29.2", "slip-compare", compared("breach_probability", "difference"), points(True)),
-    f("+29.2 ± 2.0 points", "2.0", "slip-compare", compared("breach_probability", "two errors"), points(False)),
-    f("P(liquidity default) +10.1 ±", "+10.1", "slip-compare", compared("default_probability", "difference"),
+    f("mean NPV -$5.71B ±", "-$5.71B", "slip-compare", compared("npv_mean_usd", "difference"), B2),
+    f("-$5.71B ± $0.21B", "$0.21B", "slip-compare", compared("npv_mean_usd", "two errors"), B2),
+    f("P(breach) +34.3 ±", "+34.3", "slip-compare", compared("breach_probability", "difference"), points(True)),
+    f("+34.3 ± 2.1 points", "2.1", "slip-compare", compared("breach_probability", "two errors"), points(False)),
+    f("P(liquidity default) +10.8 ±", "+10.8", "slip-compare", compared("default_probability", "difference"),
       points(True)),
-    f("+10.1 ± 1.4 points", "1.4", "slip-compare", compared("default_probability", "two errors"), points(False)),
+    f("+10.8 ± 1.4 points", "1.4", "slip-compare", compared("default_probability", "two errors"), points(False)),
     # What a lender would question
     f("at 13 % the optimum's NPV is $8.31B", "$8.31B", "rubin-13", summary("npv_usd")),
     f("at Blackwell's 18 % no plan meets the covenants", "no plan meets the covenants", "rubin-18", exit_code,
       exit_words),
-    f("the mean NPV is $5.59B and", "$5.59B", "mean-one", metric("npv_mean_usd"), B2),
-    f("$5.59B and P(liquidity default) 31.6 %", "31.6 %", "mean-one", metric("default_probability"), P1),
-    f("P(liquidity default) is 25.5 % and", "25.5 %", "half-life-16", metric("default_probability"), P1),
-    f("P(any default) 55.4 %. The slope", "55.4 %", "half-life-16", metric("any_default_probability"), P1),
-    f("P(liquidity default) is 17.7 % and P(any default) 49.8 %. On", "17.7 %", "untied",
-      metric("default_probability"), P1),
-    f("is 17.7 % and P(any default) 49.8 %. On", "49.8 %", "untied", metric("any_default_probability"), P1),
-    f("P(liquidity default) is 27.9 % and", "27.9 %", "walk", metric("default_probability"), P1),
-    f("P(any default) 57.0 % (62.4 %", "57.0 %", "walk", metric("any_default_probability"), P1),
-    f("(62.4 % counting breaches as those releases did", "62.4 %", "before-0.4.31",
+    f("the mean NPV is $3.98B and", "$3.98B", "mean-one", metric("npv_mean_usd"), B2),
+    f("$3.98B and P(liquidity default) 38.8 %", "38.8 %", "mean-one", metric("default_probability"), P1),
+    f("P(liquidity default) is 30.6 % and", "30.6 %", "half-life-16", metric("default_probability"), P1),
+    f("P(any default) 51.6 %. The slope", "51.6 %", "half-life-16", metric("any_default_probability"), P1),
+    f("P(liquidity default) 22.3 %, P(any default) 44.1 %)", "22.3 %", "untied", metric("default_probability"),
+      P1),
+    f("P(liquidity default) 22.3 %, P(any default) 44.1 %)", "44.1 %", "untied",
       metric("any_default_probability"), P1),
-    f("the mean NPV $13.99B (higher", "$13.99B", "walk", metric("npv_mean_usd"), B2),
-    f("gives P(liquidity default) 23.9 % against", "23.9 %", "price-impact", metric("default_probability"), P1),
-    f("23.9 % against 21.4 %", "21.4 %", "risk", metric("default_probability"), P1),
-    f("a mean NPV of $11.92B against", "$11.92B", "price-impact", metric("npv_mean_usd"), B2),
-    f("$11.92B against $13.56B", "$13.56B", "risk", metric("npv_mean_usd"), B2),
+    f("default) is 21.4 % and P(any default) 52.6 % (apart", "21.4 %", "resale-apart",
+      metric("default_probability"), P1),
+    f("default) is 21.4 % and P(any default) 52.6 % (apart", "52.6 %", "resale-apart",
+      metric("any_default_probability"), P1),
+    f("a default's debt covered 29 % against", "29 %", "resale-apart", metric("debt_covered_at_default"), P0),
+    f("covered 29 % against 25 %", "25 %", "risk", metric("debt_covered_at_default"), P0),
+    f("P(liquidity default) is 31.0 % and", "31.0 %", "walk", metric("default_probability"), P1),
+    f("P(any default) 51.6 % (62.4 %", "51.6 %", "walk", metric("any_default_probability"), P1),
+    f("(62.4 % counting breaches and drawing resale values as those releases did", "62.4 %", "before-0.4.31",
+      metric("any_default_probability"), P1),
+    f("the mean NPV $13.43B (higher", "$13.43B", "walk", metric("npv_mean_usd"), B2),
+    f("gives P(liquidity default) 27.8 % against", "27.8 %", "price-impact", metric("default_probability"), P1),
+    f("27.8 % against 25.4 %", "25.4 %", "risk", metric("default_probability"), P1),
+    f("a mean NPV of $11.26B against", "$11.26B", "price-impact", metric("npv_mean_usd"), B2),
+    f("$11.26B against $12.84B", "$12.84B", "risk", metric("npv_mean_usd"), B2),
     f("`--set finance.covenants.leverage_numerator=net_debt`) moves none of these figures", "none", "net-leverage",
       figures_moved("base-risk"), str),
-    f("comes in 52.6 % of the futures (any breach", "52.6 %", "risk", metric("uncured_breach_probability"), P1),
-    f("(any breach in 70.9 %)", "70.9 %", "risk", metric("breach_probability"), P1),
-    f("comes in 52.6 % too", "52.6 %", "risk", metric("any_default_probability"), P1),
-    f("158 more futures default", "158", "every-breach", defaults_repaid("base-risk"), in_count),
-    f("P(any default) is 60.5 %", "60.5 %", "every-breach", metric("any_default_probability"), P1),
-    f("the 21 % that run out of cash sit below", "21 %", "risk", metric("default_probability"), P0),
+    f("comes in 48.3 % of the futures (any breach", "48.3 %", "risk", metric("uncured_breach_probability"), P1),
+    f("(any breach in 65.8 %)", "65.8 %", "risk", metric("breach_probability"), P1),
+    f("comes in 48.3 % too", "48.3 %", "risk", metric("any_default_probability"), P1),
+    f("156 more futures default", "156", "every-breach", defaults_repaid("base-risk"), in_count),
+    f("P(any default) is 56.1 %", "56.1 %", "every-breach", metric("any_default_probability"), P1),
+    f("the 25 % that run out of cash sit below", "25 %", "risk", metric("default_probability"), P0),
     # Sweep recommendation (its 1,000 scenarios of seed 0)
     f('recommends "milp: demand slump, cash buffer $3.49B, without the orders it almost never takes"',
       "milp: demand slump, cash buffer $3.49B, without the orders it almost never takes", "sweep",
       summary("recommended"), str),
-    f("mean NPV -$1.61B, CVaR5", "-$1.61B", "sweep", candidate_change("npv_mean_usd"), format_usd_change),
-    f("-$1.61B, CVaR5 +$2.90B", "+$2.90B", "sweep", candidate_change("npv_cvar5_usd"), format_usd_change),
-    f("breach probability 70.1 % to", "70.1 %", "sweep", candidate("breach_probability", "forecast_optimum"), P1),
-    f("70.1 % to 62.5 %", "62.5 %", "sweep", candidate("breach_probability"), P1),
-    f("default probability 21.4 % to", "21.4 %", "sweep", candidate("default_probability", "forecast_optimum"), P1),
-    f("21.4 % to 15.3 %", "15.3 %", "sweep", candidate("default_probability"), P1),
-    f("them, 50.4 % to", "50.4 %", "sweep", candidate("any_default_probability", "forecast_optimum"), P1),
-    f("50.4 % to 42.7 %", "42.7 %", "sweep", candidate("any_default_probability"), P1),
+    f("mean NPV -$1.32B, CVaR5", "-$1.32B", "sweep", candidate_change("npv_mean_usd"), format_usd_change),
+    f("-$1.32B, CVaR5 +$3.44B", "+$3.44B", "sweep", candidate_change("npv_cvar5_usd"), format_usd_change),
+    f("breach probability 64.1 % to", "64.1 %", "sweep", candidate("breach_probability", "forecast_optimum"), P1),
+    f("64.1 % to 60.1 %", "60.1 %", "sweep", candidate("breach_probability"), P1),
+    f("default probability 25.6 % to", "25.6 %", "sweep", candidate("default_probability", "forecast_optimum"), P1),
+    f("25.6 % to 19.1 %", "19.1 %", "sweep", candidate("default_probability"), P1),
+    f("them, 45.8 % to", "45.8 %", "sweep", candidate("any_default_probability", "forecast_optimum"), P1),
+    f("45.8 % to 40.1 %", "40.1 %", "sweep", candidate("any_default_probability"), P1),
     f("the runner-up, the same plan with those orders,", "the same plan with those orders", "sweep",
       runner_up_words, str),
-    f("$384.3M with a paired standard error", "$384.3M", "sweep", summary("runner_up_lead_usd")),
-    f("a paired standard error of $55.3M", "$55.3M", "sweep", summary("runner_up_lead_se_usd")),
+    f("$376.1M with a paired standard error", "$376.1M", "sweep", summary("runner_up_lead_usd")),
+    f("a paired standard error of $47.0M", "$47.0M", "sweep", summary("runner_up_lead_se_usd")),
     f("defers an order in every future", "every", "sweep", candidate("deferred_share"), every_or_percent),
-    f("($9.28B of GPU capex on average)", "$9.28B", "sweep", candidate("deferred_capex_mean_usd"), B2),
+    f("($9.27B of GPU capex on average)", "$9.27B", "sweep", candidate("deferred_capex_mean_usd"), B2),
     f("cancels one in every future", "every", "sweep", candidate("order_cancelled_share"), every_or_percent),
-    f("forfeiting $1.40B of deposits", "$1.40B", "sweep", candidate("forfeited_deposits_mean_usd"), B2),
+    f("forfeiting $1.41B of deposits", "$1.41B", "sweep", candidate("forfeited_deposits_mean_usd"), B2),
     f("(the runner-up: $2.59B;", "$2.59B", "sweep", candidate("forfeited_deposits_mean_usd", "runner_up"), B2),
     f("the forecast optimum: 75 % and", "75 %", "sweep", candidate("deferred_share", "forecast_optimum"), P0),
-    f("75 % and 66 %, $1.00B)", "66 %", "sweep", candidate("order_cancelled_share", "forecast_optimum"), P0),
-    f("66 %, $1.00B)", "$1.00B", "sweep", candidate("forfeited_deposits_mean_usd", "forecast_optimum"), B2),
+    f("75 % and 66 %, $1.03B)", "66 %", "sweep", candidate("order_cancelled_share", "forecast_optimum"), P0),
+    f("66 %, $1.03B)", "$1.03B", "sweep", candidate("forfeited_deposits_mean_usd", "forecast_optimum"), B2),
     f("almost never takes: three (", "three", "sweep", orders_cancelled("count"), in_words),
     f("three (2026Q4-2027Q4,", "2026Q4-2027Q4", "sweep", orders_cancelled("quarters"), str),
     f("$0.25B of GPUs", "$0.25B", "sweep", orders_cancelled("capex_usd"), B2),
     f("$49.5M of deposits", "$49.5M", "sweep", orders_cancelled("deposit_usd")),
     # Stochastic solve
-    f("gains $0.91B of mean NPV over", "$0.91B", "stochastic", out_of_sample("npv_mean_usd_diff", "stochastic"),
+    f("gains $0.70B of mean NPV over", "$0.70B", "stochastic", out_of_sample("npv_mean_usd_diff", "stochastic"),
       B2),
-    f("standard error $0.03B", "$0.03B", "stochastic", out_of_sample("npv_mean_usd_diff_se", "stochastic"), B2),
-    f("$3.49B more CVaR5", "$3.49B", "stochastic", out_of_sample("npv_cvar_usd_diff", "stochastic"), B2),
-    f("4.3 points fewer liquidity defaults", "4.3", "stochastic",
+    f("standard error $0.04B", "$0.04B", "stochastic", out_of_sample("npv_mean_usd_diff_se", "stochastic"), B2),
+    f("$4.39B more CVaR5", "$4.39B", "stochastic", out_of_sample("npv_cvar_usd_diff", "stochastic"), B2),
+    f("4.1 points fewer liquidity defaults", "4.1", "stochastic",
       out_of_sample("default_probability_diff", "stochastic", sign=-1), points(False)),
-    f("5.3 points fewer covenant breaches", "5.3", "stochastic",
-      out_of_sample("breach_probability_diff", "stochastic", sign=-1), points(False)),
+    f("3.5 points more covenant breaches", "3.5", "stochastic",
+      out_of_sample("breach_probability_diff", "stochastic"), points(False)),
 )
 
 # README's default-model figures this list does not re-measure, and why (printed by --list-untied)
@@ -497,6 +508,12 @@ def code_stamp() -> str:
     return f"{figures_code()}-{model}"
 
 
+def run_stamp(run: Run) -> str:
+    """:func:`code_stamp` and the run's own command: a command changed since (a what-if's --set) is
+    run again, not reused."""
+    return f"{code_stamp()}-{hashlib.sha256(repr(run.argv).encode()).hexdigest()[:16]}"
+
+
 def recorded(status_file: Path) -> tuple[int | None, str]:
     """The exit status and code stamp :func:`execute` wrote for a run (None, '': none written)."""
     if not status_file.exists():
@@ -506,11 +523,11 @@ def recorded(status_file: Path) -> tuple[int | None, str]:
 
 
 def execute(run: Run, runs_dir: Path) -> str | None:
-    """Run ``run`` unless an earlier call left its output in ``runs_dir`` from the same code and model
-    (a stale one is replaced); why it failed, if it did."""
+    """Run ``run`` unless an earlier call left its output in ``runs_dir`` from the same code, model and
+    command (a stale one is replaced); why it failed, if it did."""
     output, status_file = runs_dir / run.output, runs_dir / f"{run.output}.exit"
     code, stamp = recorded(status_file)
-    if code in run.exit_codes and stamp == code_stamp():
+    if code in run.exit_codes and stamp == run_stamp(run):
         print(f"{run.name}: reused {output}", flush=True)
         return None
     if code is not None:  # this tool's own output, from other code or another model: made again
@@ -525,7 +542,7 @@ def execute(run: Run, runs_dir: Path) -> str | None:
     env = {**os.environ, "FLEETOPT_RUNS_DIR": str(runs_dir)}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=README.parent)
     (runs_dir / f"{run.name}.log").write_text(done.stdout + done.stderr)
-    status_file.write_text(f"{done.returncode} {code_stamp()}")
+    status_file.write_text(f"{done.returncode} {run_stamp(run)}")
     print(f"  exit {done.returncode} in {time.perf_counter() - started:.0f} s", flush=True)
     if done.returncode not in run.exit_codes:
         print("\n".join((done.stdout + done.stderr).splitlines()[-15:]), file=sys.stderr)

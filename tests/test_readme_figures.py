@@ -28,6 +28,7 @@ from benchmarks.readme_figures import (
     orders_cancelled,
     percent,
     points,
+    run_stamp,
     runs_needed,
 )
 from fleetopt.core.units import format_usd, format_usd_change
@@ -142,13 +143,24 @@ WRITES_NEW = Run("new", (sys.executable, "-c", WRITE_NEW), "out")
 
 def test_a_run_from_the_same_code_is_reused_and_one_from_other_code_made_again(tmp_path):
     (tmp_path / "out").write_text("old")
-    (tmp_path / "out.exit").write_text(f"0 {code_stamp()}")
+    (tmp_path / "out.exit").write_text(f"0 {run_stamp(WRITES_NEW)}")
     assert execute(WRITES_NEW, tmp_path) is None
     assert (tmp_path / "out").read_text() == "old"  # reused
     (tmp_path / "out.exit").write_text("0 other-code")
     assert execute(WRITES_NEW, tmp_path) is None
     assert (tmp_path / "out").read_text() == "new"
-    assert (tmp_path / "out.exit").read_text() == f"0 {code_stamp()}"
+    assert (tmp_path / "out.exit").read_text() == f"0 {run_stamp(WRITES_NEW)}"
+
+
+def test_a_run_whose_command_changed_is_made_again_not_reused(tmp_path):
+    """A what-if's --set added to README's command (same code, same model): the run left by the old
+    command was reused, its figures those of the old command."""
+    (tmp_path / "out").write_text("old")
+    (tmp_path / "out.exit").write_text(f"0 {code_stamp()}")  # the stamp of code and model alone
+    assert execute(WRITES_NEW, tmp_path) is None
+    assert (tmp_path / "out").read_text() == "new"
+    changed = Run("new", (*WRITES_NEW.argv, "--set", "x=1"), "out")
+    assert run_stamp(changed) != run_stamp(WRITES_NEW) and run_stamp(changed).startswith(code_stamp())
 
 
 def test_a_failed_command_is_said_with_its_log_and_not_reused(tmp_path):
