@@ -853,6 +853,31 @@ def test_when_it_breaks_ends_at_the_key_figures(runs, monkeypatch):
            "key figures' above." in unescape(html)
 
 
+def test_when_it_breaks_of_a_large_run_is_drawn_from_its_first_scenarios_and_says_so(runs, monkeypatch,
+                                                                                      tmp_path):
+    """A GPU job's million scenarios would be re-simulated on the CPU for this one chart (two
+    minutes): at most BREAK_SCENARIOS_MAX are. With the cap at 120 of the run's 200, the chart is that
+    of the first 120, its last quarter the probabilities of an evaluation of those 120 scenarios (the
+    same seed's first), and the caption says the shares are within sampling error of the key figures'."""
+    monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
+    monkeypatch.setattr("fleetopt.report.charts.BREAK_BLOCK", 60)
+    monkeypatch.setattr("fleetopt.report.charts.BREAK_SCENARIOS_MAX", 120)
+    html = page.build_report(runs["evaluate"])
+    first = tmp_path / "first"
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(runs["solve"]), "--scenarios", "120", "--out",
+                           str(first))
+    assert code == 0, err
+    metrics = pd.read_csv(first / "metrics.csv").iloc[0]
+    last = load(TINY_PATH)[1].quarter_labels[-1]
+    points = _break_points(html)
+    for line, figure in (("covenant breached", "breach_probability"),
+                         ("liquidity default", "default_probability")):  # fmt: skip
+        said = f"{last}: {line} {format_percent(metrics[figure])}"
+        assert said in points, (said, points[-3:])
+    assert ("The first 120 of the run's 200 scenarios (seed 0), re-simulated: the shares by the last quarter "
+            "are within sampling error of the key figures' above, which are of all 200.") in unescape(html)
+
+
 # ---------------------------------------------------------------- the sweep
 
 
