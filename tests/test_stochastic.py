@@ -163,6 +163,32 @@ def test_hand_worked_customer_default_and_resale_factor_in_two_scenarios():
     assert not any(row["rescued"] for row in rp.scenarios)
 
 
+def test_no_gpu_bought_in_the_horizon_is_worth_more_than_its_price_in_a_scenario_copy():
+    """buy_now_or_later's GPU ($4,000; market value 4,000 - 1,000 a quarter of age; a sale keeps half)
+    in a scenario whose resale values are 4x the forecast's in quarter 1. A copy sees that from
+    quarter 0: uncapped, a GPU bought now and sold at the start of quarter 1 fetched 4 x 3,000 x 0.5
+    = 6,000 for its 4,000, so the copy bought as many as its limits allowed (an NPV of $500M). Each
+    cohort bought in the horizon is valued at most at its price: in quarter 1 at min(4, 4,000 /
+    3,000) = 4/3 (a sale keeps 0.5 x 4,000 = 2,000), at the end min(4, 4,000 / 2,000) = 2 (the GPU
+    two quarters old, 2 x 1,000 = 2,000 kept). The copy buys one GPU now and holds it: -4,000 +
+    1,095 + 2,190 + 2,000 = 1,285; one more now loses 2,000 (sold or held), one bought in quarter 1
+    earns 2,190 and ends at min(4, 4,000 / 3,000) x 1,500 = 2,000: -4,000 + 2,190 + 2,000 = 190
+    below buying now. On the forecast (None) every factor is 1."""
+    data = data_of(buy_now_or_later())
+    boom = np.array([1.0, 4.0])
+    during, end = sto.cohort_resale_scale(data, boom)
+    bought = {c.bought: c.index for c in data.cohorts}
+    assert during[bought[0]].tolist() == pytest.approx([1.0, 4 / 3])
+    assert (end[bought[0]], end[bought[1]]) == pytest.approx((2.0, 4 / 3))
+    assert [a.tolist() for a in sto.cohort_resale_scale(data, None)] == [[[1.0, 1.0]] * len(data.cohorts),
+                                                                       [1.0] * len(data.cohorts)]
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("boom", 1.0, resale=boom)], 1)
+    rp = solve(ef)
+    assert rp.objective_usd == pytest.approx(1285.0, abs=1e-4)
+    assert pyo_value(ef.block(0).buy[0, 0, 0]) == pytest.approx(1.0)
+    assert pyo_value(ef.block(0).buy[0, 0, 1]) == pytest.approx(0.0)
+
+
 def test_a_scenario_s_demand_scale_limits_what_the_market_takes():
     """§7b's `demand_scale` in a solved scenario copy, on buy_now_or_later: in a scenario where the
     inference market takes nothing in quarter 1, a GPU bought now earns 1,095 in quarter 0 and is
@@ -1263,7 +1289,8 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     -$8,217,463, s.e. $151,344; CVaR5 -$15,905,495, s.e. $541,104 on this run; since the terminal
     value is taxed with the last quarter, -$7,959,616, s.e. $155,712; CVaR5 -$15,930,309, s.e.
     $546,682; since a buffer no longer cuts what the borrowing base needs, 0.4.27, -$7,966,511, s.e.
-    $155,713; CVaR5 -$15,933,983, s.e. $550,103)."""
+    $155,713; CVaR5 -$15,933,983, s.e. $550,103; since a copy values no GPU bought in the horizon above
+    its price, 0.4.33, -$7,536,656, s.e. $156,770; CVaR5 -$15,704,495, s.e. $557,139)."""
     out = tmp_path / "sto"
     code, stdout = cli("solve", "tiny", "--stochastic", "3", "--first-stage-quarters", "2",
                        "--risk-weight", "0.5", "--cvar-alpha", "0.3", "--out", str(out))  # fmt: skip
@@ -1272,16 +1299,16 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     stochastic, forecast, paired = oos["metrics"]["stochastic"], oos["metrics"]["forecast"], oos["paired"]
     for key, metric in (("npv_mean_usd", "npv_mean_usd"), ("npv_cvar_usd", "npv_cvar5_usd")):
         assert paired[f"{key}_diff"] == pytest.approx(stochastic[metric] - forecast[metric], rel=1e-9)
-    assert paired["npv_mean_usd_diff"] == pytest.approx(-7_966_510.92, abs=1.0)
-    assert paired["npv_mean_usd_diff_se"] == pytest.approx(155_713.41, abs=1.0)
-    assert paired["npv_cvar_usd_diff_se"] == pytest.approx(550_103.37, abs=1.0)
+    assert paired["npv_mean_usd_diff"] == pytest.approx(-7_536_655.69, abs=1.0)
+    assert paired["npv_mean_usd_diff_se"] == pytest.approx(156_769.80, abs=1.0)
+    assert paired["npv_cvar_usd_diff_se"] == pytest.approx(557_139.42, abs=1.0)
     said = " ".join(stdout.split())
-    assert "stochastic less" in said and "│ -$8.0M ($155.7k) │" in said
+    assert "stochastic less" in said and "│ -$7.5M ($156.8k) │" in said
     # the report says the same, with the verdict
     code, report = cli("report", str(out))
     assert code == 0, report
     text = " ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split())
-    assert "stochastic less forecast (paired standard error) -$8.0M ($155.7k)" in text
+    assert "stochastic less forecast (paired standard error) -$7.5M ($156.8k)" in text
     # the table's heads are the labels every other table gives (they read "CVaR5: mean NPV of the worst
     # 5%" and "P(any default: liquidity or uncured breach)"), what they mean beside it
     means = ("CVaR5 NPV: the mean NPV of the worst 5 % of the scenarios; P(any default): a liquidity "
@@ -1295,7 +1322,7 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     # its forecast run keeps the cash by drawing the revolver, which the MILP's statements (and their
     # warnings, "without the revolver") never do: the summary says so, not only that it keeps it
     assert ("keeps every covenant and its cash above the default level, drawing the revolver (up to "
-            "$1.9M, in 2026Q4)") in text
+            "$1.7M, in 2026Q4)") in text
     # (and P(any default), -3.60 pp at 6 errors: the default as lenders count it, as compare judges it)
     assert ("The stochastic plan is a trade against the forecast optimum: better P(breach) and P(any "
             "default), worse mean NPV and CVaR5, each beyond 2 standard errors") in text

@@ -89,7 +89,11 @@ def add_stress_parameters(b: Builder) -> None:
     term = [(k, t) for k, con in enumerate(data.contracts) for t in range(con.start, con.end + 1)]
     m.contract_alive = pyo.Param(term, initialize=1.0, mutable=True, within=nonneg)
     m.electricity_scale = pyo.Param(m.T, initialize=1.0, mutable=True, within=nonneg)
-    m.resale_scale = pyo.Param(m.T, initialize=1.0, mutable=True, within=nonneg)
+    # by cohort: the scenario's resale factor, capped so that no GPU bought in the horizon is worth more
+    # than its price (stochastic.py cohort_resale_scale), on its sale in a quarter and at the end
+    cohorts = range(len(data.cohorts))
+    m.resale_scale = pyo.Param(cohorts, m.T, initialize=1.0, mutable=True, within=nonneg)
+    m.terminal_resale_scale = pyo.Param(cohorts, initialize=1.0, mutable=True, within=nonneg)
     m.rate_shift = pyo.Param(m.T, initialize=0.0, mutable=True)  # floating reference rate, annual
     m.spread_shift = pyo.Param(m.T, initialize=0.0, mutable=True)  # spread of refinanced bullets, annual
 

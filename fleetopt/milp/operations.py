@@ -280,16 +280,16 @@ def depreciation_rule(b: Builder, t: int):
 def gain_rule(b: Builder, t: int):
     r"""Gain_t = \sum_c (Pr_{c,t} - BV_{c,t}) Q_{c,t} (proceeds times the scenario parameter resale_scale:
     written as the gain plus (scale - 1) x proceeds, so that scale 1 gives the same coefficient)."""
-    coef, scale = b.coef, b.m.resale_scale[t]
+    coef, scale = b.coef, b.m.resale_scale
     return sum(
-        (coef.disposal_gain[c, t] + (scale - 1.0) * coef.proceeds[c, t]) * retired(b, c, t)
+        (coef.disposal_gain[c, t] + (scale[c, t] - 1.0) * coef.proceeds[c, t]) * retired(b, c, t)
         for c in retiring(b, t)
     )
 
 
 def proceeds_rule(b: Builder, t: int):
     r"""Proc_t = \sum_c Pr_{c,t} Q_{c,t}."""
-    return sum(b.coef.proceeds[c, t] * b.m.resale_scale[t] * retired(b, c, t) for c in retiring(b, t))
+    return sum(b.coef.proceeds[c, t] * b.m.resale_scale[c, t] * retired(b, c, t) for c in retiring(b, t))
 
 
 def capex_rule(b: Builder, t: int):

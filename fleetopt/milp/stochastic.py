@@ -132,8 +132,40 @@ def apply_scenario(m: pyo.Block, data: ModelData, sc: ScenarioInputs) -> None:
         p.set_value(0.0 if sc.spread_shift is None else float(sc.spread_shift[t]))
     for t, p in m.electricity_scale.items():
         p.set_value(1.0 if sc.electricity is None else float(sc.electricity[t]))
-    for t, p in m.resale_scale.items():
-        p.set_value(1.0 if sc.resale is None else float(sc.resale[t]))
+    during, end = cohort_resale_scale(data, sc.resale)
+    for (c, t), p in m.resale_scale.items():
+        p.set_value(float(during[c, t]))
+    for c, p in m.terminal_resale_scale.items():
+        p.set_value(float(end[c]))
+
+
+def cohort_resale_scale(data: ModelData, resale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(C, T) and (C,) each cohort's resale factor on a sale in quarter t and at the horizon's end: the
+    scenario's ``resale`` (the end: its last quarter's), capped for a cohort bought in the horizon at
+    the factor where its market value reaches its price (price / value in quarter t; at the end, price
+    / value then). A copy sees its scenario to the end: uncapped, where resale values rise above a new
+    GPU's price it bought GPUs at the forecast's price to sell or hold them at the scenario's (the
+    default model's reduced scenario ending at 2.73x bought GPUs no site could power). The opening
+    fleet is not capped: no recourse buys more of it. Ones where resale is None (the forecast)."""
+    C, T = len(data.cohorts), data.T
+    if resale is None:
+        return np.ones((C, T)), np.ones(C)
+    factor = np.asarray(resale, dtype=np.float64)
+    price = np.array([c.capex_per_gpu_usd for c in data.cohorts])[:, None]
+    bought = np.array([c.bought >= 0 for c in data.cohorts])[:, None]
+    value = np.hstack([data.resale_gross, _market_value_at_end(data)[:, None]])  # (C, T + 1), USD per GPU
+    cap = np.divide(price, value, out=np.full(value.shape, np.inf), where=value > 0)
+    scale = np.minimum(np.append(factor, factor[-1])[None, :], np.where(bought, cap, np.inf))
+    return scale[:, :T], scale[:, T]
+
+
+def _market_value_at_end(data: ModelData) -> np.ndarray:
+    """(C,) a GPU's market value at the horizon's end on the forecast: its terminal value over the share
+    a sale keeps (proceeds / market value, in a quarter the cohort is held; 0 where nothing is kept)."""
+    held = data.resale_gross > 0
+    gross = np.where(held, data.resale_gross, 0.0).max(axis=1)
+    kept = np.where(held, data.proceeds, 0.0).max(axis=1)
+    return np.divide(data.terminal_value * gross, kept, out=np.zeros(len(data.cohorts)), where=kept > 0)
 
 
 def first_stage_keys(m: pyo.Block, quarters: int) -> list[tuple[str, object]]:
