@@ -233,7 +233,7 @@ def whole_count(count: float, rounding: str = "nearest") -> str:
         raise ValueError(f"rounding must be 'nearest', 'up' or 'down' (got {rounding!r})")
     if not math.isfinite(count):
         return "n/a"
-    if rounding == "up" and count > 0:
+    if rounding == "up" and round(count, 6) > 0:
         count = max(math.ceil(round(count, 6)), 1)
     elif rounding == "down":
         count = math.floor(round(count, 6))
