@@ -280,6 +280,7 @@ class ModelData:
     proceeds: np.ndarray  # (C, T) cash per GPU retired in quarter t
     book_value: np.ndarray  # (C, T) book value per GPU at the start of t
     depreciation: np.ndarray  # (C, T) depreciation per GPU held in t
+    terminal_gross: np.ndarray  # (C,) market value per GPU at the end (before the selling cost)
     terminal_value: np.ndarray  # (C,) net realisable value per GPU at the end
     terminal_book: np.ndarray  # (C,) book value per GPU at the end (the liquidation's tax basis)
 
@@ -752,7 +753,7 @@ def _cohort_values(m: PlanningModel, T: int, cohorts: list[Cohort], skus: list) 
     proceeds = np.zeros((C, T))
     book = np.zeros((C, T))
     dep = np.zeros((C, T))
-    terminal = np.zeros(C)
+    terminal_gross, terminal = np.zeros(C), np.zeros(C)
     terminal_book = np.zeros(C)
     keep = (1.0 - m.retirement.selling_cost_fraction) if m.retirement.resale else 0.0
     max_age = m.retirement.max_age_years
@@ -772,12 +773,12 @@ def _cohort_values(m: PlanningModel, T: int, cohorts: list[Cohort], skus: list) 
         )
         # at the end of the horizon a GPU is worth what it would fetch if sold then
         end_age = quarters_to_years(T - c.bought)
-        terminal[c.index] = (
-            c.capex_per_gpu_usd
-            * resale_fraction(sku.resale_fraction_by_age_years, np.array([end_age]))[0]
-            * keep
+        terminal_gross[c.index] = (
+            c.capex_per_gpu_usd * resale_fraction(sku.resale_fraction_by_age_years, np.array([end_age]))[0]
         )
+        terminal[c.index] = terminal_gross[c.index] * keep
         terminal_book[c.index] = c.capex_per_gpu_usd * np.clip(1.0 - (T - c.bought) / life_q, 0.0, 1.0)
         resale[c.index] *= alive[c.index]
     return dict(alive=alive, resale_gross=resale, proceeds=proceeds, book_value=book, depreciation=dep,
-                terminal_value=terminal, terminal_book=terminal_book)  # fmt: skip
+                terminal_gross=terminal_gross, terminal_value=terminal,
+                terminal_book=terminal_book)  # fmt: skip

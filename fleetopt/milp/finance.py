@@ -186,12 +186,19 @@ def taxable_income_rule(b: Builder, t: int):
 
 
 def liquidation_gain(b: Builder):
-    r"""G = \sum_c (TV_c κ^{rs}_{T-1} - BV^{end}_c) h_{c,T-1}: the fleet's net realisable value at
-    the end less its book value (negative: a loss), were it sold then (power plant: at book, no gain)."""
-    m, coef, T = b.m, b.coef, b.data.T
-    scale, cohorts = m.terminal_resale_scale, b.ix.cohorts_by_t[T - 1]
-    gains = (coef.terminal_value[c] * scale[c] - coef.terminal_book[c] for c in cohorts)
-    return sum(gain * held(b, c, T - 1) for gain, c in zip(gains, cohorts, strict=True))
+    r"""G = \sum_c (TV_c κ^{te}_c - BV^{end}_c) h_{c,T-1}: the fleet's net realisable value at the
+    end less its book value (negative: a loss), were it sold then (power plant: at book, no gain)."""
+    end = b.data.T - 1
+    return sum(
+        (terminal_gpu_value(b, c) - b.coef.terminal_book[c]) * held(b, c, end)
+        for c in b.ix.cohorts_by_t[end]
+    )
+
+
+def terminal_gpu_value(b: Builder, c: int):
+    r"""TV_c κ^{te}_c: what a GPU of cohort ``c`` held at the end is worth (§6's terminal value, times
+    the scenario parameter terminal_resale_scale, 1 on the forecast)."""
+    return b.coef.terminal_value[c] * b.m.terminal_resale_scale[c]
 
 
 def liquidation_taxable(b: Builder, t: int):
@@ -560,8 +567,7 @@ def add_objective(b: Builder) -> None:
     m, data, ix, coef = b.m, b.data, b.ix, b.coef
     T, F = data.T, len(data.facilities)
     df = data.discount
-    resale_end = m.terminal_resale_scale
-    held_end = sum(coef.terminal_value[c] * resale_end[c] * held(b, c, T - 1) for c in ix.cohorts_by_t[T - 1])
+    held_end = sum(terminal_gpu_value(b, c) * held(b, c, T - 1) for c in ix.cohorts_by_t[T - 1])
     terminal_assets = held_end + sum(m.build[i, tau] * coef.power_book_end[i][tau] for (i, tau) in ix.build)
     m.terminal_assets = pyo.Expression(expr=terminal_assets)
     m.deferred_revenue_end = pyo.Expression(expr=deferred_revenue_end(b))  # owed with the debt at the end

@@ -153,19 +153,10 @@ def cohort_resale_scale(data: ModelData, resale: np.ndarray | None) -> tuple[np.
     factor = np.asarray(resale, dtype=np.float64)
     price = np.array([c.capex_per_gpu_usd for c in data.cohorts])[:, None]
     bought = np.array([c.bought >= 0 for c in data.cohorts])[:, None]
-    value = np.hstack([data.resale_gross, _market_value_at_end(data)[:, None]])  # (C, T + 1), USD per GPU
+    value = np.hstack([data.resale_gross, data.terminal_gross[:, None]])  # (C, T + 1), USD per GPU
     cap = np.divide(price, value, out=np.full(value.shape, np.inf), where=value > 0)
     scale = np.minimum(np.append(factor, factor[-1])[None, :], np.where(bought, cap, np.inf))
     return scale[:, :T], scale[:, T]
-
-
-def _market_value_at_end(data: ModelData) -> np.ndarray:
-    """(C,) a GPU's market value at the horizon's end on the forecast: its terminal value over the share
-    a sale keeps (proceeds / market value, in a quarter the cohort is held; 0 where nothing is kept)."""
-    held = data.resale_gross > 0
-    gross = np.where(held, data.resale_gross, 0.0).max(axis=1)
-    kept = np.where(held, data.proceeds, 0.0).max(axis=1)
-    return np.divide(data.terminal_value * gross, kept, out=np.zeros(len(data.cohorts)), where=kept > 0)
 
 
 def first_stage_keys(m: pyo.Block, quarters: int) -> list[tuple[str, object]]:
