@@ -42,9 +42,10 @@ def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed:
 
 def _break_timing(run: ReportRun, sim: dict) -> dict[str, np.ndarray]:
     """The main plan's quarters before its first covenant breach, uncured breach and liquidity default
-    (simulate's TIMING_FIELDS) in each of the run's scenarios: the charts' sample ``sim`` (its first
-    scenarios) and the rest simulated without their quarterly lines, :data:`BREAK_BLOCK` at a time,
-    so that the chart ends at the key figures' shares."""
+    (simulate's TIMING_FIELDS) in each of the run's scenarios, at most its first
+    :data:`BREAK_SCENARIOS_MAX`: the charts' sample ``sim`` (its first scenarios) and the rest
+    simulated without their quarterly lines, :data:`BREAK_BLOCK` at a time, so that the chart ends at
+    the key figures' shares."""
     seed, total = run.scenario_source
     total = min(total, max(BREAK_SCENARIOS_MAX, run.sample["n"]))
     timing = {field: [sim[field][0]] for field in TIMING_FIELDS}
@@ -102,7 +103,7 @@ def _one_npv_words(title: str, samples: dict[str, np.ndarray]) -> str:
 def _when_it_breaks(run: ReportRun, timing: dict[str, np.ndarray]) -> str:
     """The main plan's share of scenarios with a covenant breach, with an uncured covenant breach
     and with a liquidity default, by the end of each quarter (cumulative: each is for good), over
-    every scenario of the run (``timing``: :func:`_break_timing`)."""
+    the scenarios of ``timing`` (:func:`_break_timing`: every one of the run's, up to its cap)."""
     T = run.data.T
     series = {
         "covenant breached": broken_by_quarter(timing["quarters_before_breach"], T),

@@ -1195,17 +1195,14 @@ def within_limit(values, bound: str, limit: float):
 
 def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
     """The rule's own limits a plan's metrics row misses, in words: 'P(covenant breach) 87.5% above 60.0%'."""
-    return [_missed_words(column, bound, limit, row[column]) for column, bound, limit in rule_limits(rule)
+    return [_limit_missed(column, bound, limit, row[column]).words
+            for column, bound, limit in rule_limits(rule)
             if not within_limit(row[column], bound, limit)]  # fmt: skip
 
 
-def _missed_words(column: str, bound: str, limit: float, value: float) -> str:
-    """A limit missed, in words: 'P(covenant breach) 87.5% above 60.0%'."""
-    return _limit_missed(column, bound, limit, value).words
-
-
 def _limit_missed(column: str, bound: str, limit: float, value: float) -> Missed:
-    """A limit of the rule's own that ``value`` misses."""
+    """A limit of the rule's own that ``value`` misses ('P(covenant breach) 87.5% above 60.0%' in
+    words)."""
     side = "above" if bound == "max" else "below"
     return Missed(LIMIT_WORDS[column][0], _limit_value(column, value), side, _limit_value(column, limit))
 
