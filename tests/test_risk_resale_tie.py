@@ -52,6 +52,46 @@ def test_the_hand_case():
     np.testing.assert_allclose(factor, [1.0, 1.04996, 0.97379], atol=5e-6)
 
 
+def test_the_hand_case_with_a_customer_default_s_price_fall():
+    """The hand case, lab-a's default lowering every price by 20 % (`customer_default_price_impact`)
+    and coming in quarter 2: the fall lasts, so it passes in full, not to the power w: the factor is
+    (1, 1.04996, 0.8 x 0.97379 = 0.77903) where the price factor is (1, 1.0997, 0.8 x 0.9453)."""
+    d = tiny_with(3, price_volatility_annual=0.2, price_mean_reversion_half_life_quarters=1,
+                  resale_swing_share=0.5, customer_default_hazard_per_quarter=0.01,
+                  customer_default_price_impact={"lab-a": 0.2})  # fmt: skip
+    d["contracts"] = {"lab-a-training": {**tiny_model()["contracts"]["lab-a-training"], "term_quarters": 1}}
+    data = data_of(d)
+    defaults = np.array([[2 if name == "lab-a" else data.T for name in data.customers]])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(factors, "_common_price_shocks", lambda *_: np.array([[0.0, 1.0, -1.0]]))
+        patch.setattr(factors, "customer_default_quarters", lambda *_: defaults)
+        resale = draw_resale_factor(data, 7, np.arange(1))[0]
+        price = factors.draw_price_factor(data, 7, np.arange(1))[0, 0]
+    np.testing.assert_allclose(resale, [1.0, math.exp(0.04875), 0.8 * math.exp(-0.0265625)], rtol=1e-14)
+    np.testing.assert_allclose(resale, [1.0, 1.04996, 0.77903], atol=5e-6)
+    np.testing.assert_allclose(price, [1.0, math.exp(0.095), 0.8 * math.exp(-0.05625)], rtol=1e-14)
+
+
+def test_the_falls_after_customers_defaults_multiply_the_tied_values_and_nothing_else():
+    """The default model's price risks, tied, with tiny's customers defaulting 10 % a quarter: with
+    lab-a's default lowering prices by 10 % and enterprise-b's by 20 %, every future's resale factor
+    is the one without the falls times exactly the prices' fall (0.9, 0.8, 0.72 once both are gone):
+    the rest, the mean-one tie, is drawn as before. Every other array but the prices is the same."""
+    risk = {**DEFAULT_PRICES, "resale_value_volatility_annual": 0.12, "resale_swing_share": 0.6,
+            "customer_default_hazard_per_quarter": 0.1}  # fmt: skip
+    plain = tiny_with(12, **risk)
+    plain["contracts"] = tiny_model()["contracts"]
+    hit = {**plain, "risk": {**risk, "customer_default_price_impact": {"lab-a": 0.1, "enterprise-b": 0.2}}}
+    before, after = generate_scenarios(data_of(plain), 4, 0, 300), generate_scenarios(data_of(hit), 4, 0, 300)
+    fall = after.price_factor / before.price_factor
+    np.testing.assert_allclose(fall, fall[:, :1, :].repeat(fall.shape[1], axis=1), rtol=1e-14)
+    assert set(np.round(fall[:, 0, :], 12).ravel()) == {1.0, 0.9, 0.8, 0.72}  # some see both falls
+    np.testing.assert_allclose(after.resale_factor, before.resale_factor * fall[:, 0, :], rtol=1e-14)
+    for name in FACTOR_NAMES:
+        if name not in ("price_factor", "resale_factor"):
+            np.testing.assert_array_equal(getattr(after, name), getattr(before, name), err_msg=name)
+
+
 def test_the_scenarios_resale_values_are_their_prices_common_swing_to_the_power_w():
     """The same case on the drawn futures: with one walk for every generation the price factor is
     exp(x_t - V_t / 2), so the resale factor is the price factor to the power w, times exp((w - w^2) V_t
@@ -84,12 +124,15 @@ def test_each_quarter_s_resale_factor_is_mean_one(risk, share):
     assert np.all(np.abs(factor.mean(axis=0) - 1.0) <= 4 * error[:] + 1e-15), factor.mean(axis=0)
 
 
-def test_without_a_swing_share_the_futures_are_today_s_bit_for_bit():
+@pytest.mark.parametrize("impact", [{}, {"lab-b": 0.2}], ids=["plain", "customer-default-price-fall"])
+def test_without_a_swing_share_the_futures_are_today_s_bit_for_bit(impact):
     """Not set: the resale factor is the resale walk of its own stream, exp(cumsum(v sqrt(dt) z -
-    v^2 dt / 2)), as before the option; set, only the resale factor changes: every other array of the
-    default model's futures (without the option, then with it) is the same bit for bit."""
+    v^2 dt / 2)), as before the option, though a customer's default lowers prices (untied, values do
+    not follow them); set, only the resale factor changes: every other array of the default model's
+    futures (without the option, then with it) is the same bit for bit."""
     model = yaml.safe_load((REPO / "models" / "neocloud.yaml").read_text(encoding="utf-8"))
     model["risk"].pop("resale_swing_share", None)  # the default model sets it: its futures without it
+    model["risk"]["customer_default_price_impact"] = impact
     untied = generate_scenarios(data_of(model), 7, 0, 40)
     vol = model["risk"]["resale_value_volatility_annual"]
     z = factors.normals(7, np.arange(40), (factors.Stream.RESALE, 0), untied.resale_factor.shape[1])

@@ -181,8 +181,8 @@ def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
             step = _generation_step(data, seed, idx, g)
             if step is not None:
                 price[:, g, :] *= step
-    if any(risk.customer_default_price_impact.values()):
-        price *= _customer_default_price_impact(data, seed, idx)[:, None, :]
+    if (falls := _customer_default_price_impact(data, seed, idx)) is not None:
+        price *= falls[:, None, :]
     return price
 
 
@@ -197,12 +197,15 @@ def _lasting_common_price_parts(data: ModelData, seed: int, idx: np.ndarray) -> 
     return parts
 
 
-def _customer_default_price_impact(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+def _customer_default_price_impact(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray | None:
     """(n, T) multiplier of every market price: the product over the customers of
     ``risk.customer_default_price_impact`` of 1 - its fraction from the quarter it defaults in
-    (:func:`customer_default_quarters`, the quarter its contracts end), 1 before. A stress, not
-    renormalised by ``mean_one``: the forecast's prices are not an average over these defaults."""
+    (:func:`customer_default_quarters`, the quarter its contracts end), 1 before; None where no
+    customer's default lowers prices. A stress, not renormalised by ``mean_one``: the forecast's
+    prices are not an average over these defaults."""
     impact = data.risk.customer_default_price_impact
+    if not any(impact.values()):
+        return None
     first = customer_default_quarters(data, seed, idx)
     quarters = np.arange(data.T)[None, :]
     multiplier = np.ones((len(idx), data.T))
@@ -493,7 +496,7 @@ def draw_resale_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarra
     """Multiplier on GPU resale values (disposal proceeds, terminal value, the borrowing base's
     collateral): a mean-one lognormal walk, its shocks loading ``resale_price_loading`` on the
     market price walks' common shock; with ``resale_swing_share``, the walk times
-    :func:`_resale_price_tie`."""
+    :func:`_resale_price_tie` (which passes the price falls after customers' defaults too)."""
     vol, loading = data.risk.resale_value_volatility_annual, data.risk.resale_price_loading
     common = _common_price_shocks(data, seed, idx) if vol and loading else None
     walk = _lognormal_walk(seed, idx, (Stream.RESALE, 0), data.T, vol, common, loading)
@@ -508,13 +511,17 @@ def _resale_price_tie(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
     and their common swing x_t (:func:`_common_price_swing`, variance V_t) to the power w =
     ``resale_swing_share``: exp(w x_t - w^2 V_t / 2 + (1 - w) c_t) x the lasting parts. The slope's
     tilt divides out exp(c_t), its covariance with a whole swing (:func:`_walk_slope_covariance`);
-    against w of a swing only exp(w c_t) is owed, so the (1 - w) c_t keeps each quarter mean one."""
+    against w of a swing only exp(w c_t) is owed, so the (1 - w) c_t keeps each quarter mean one.
+    The falls after customers' defaults last too, so they pass in full: a stress on top, not mean one,
+    as in the prices."""
     w = data.risk.resale_swing_share
     swing, variance = _common_price_swing(data, seed, idx)
     covariance = _walk_slope_covariance(data)[None, :]
     tie = np.exp(w * swing - 0.5 * w * w * variance[None, :] + (1.0 - w) * covariance)
     for lasting in _lasting_common_price_parts(data, seed, idx):
         tie *= lasting
+    if (falls := _customer_default_price_impact(data, seed, idx)) is not None:
+        tie *= falls
     return tie
 
 

@@ -187,7 +187,8 @@ class Risk(StrictModel):
     the forecast: the self-competition shock and the timing of a newer generation's release are
     risks around the forecast, which already expects them. False: they are a downside on top of
     the forecast (a deliberate bias; how fleetopt's first releases drew them). The price fall after
-    a customer's default (`customer_default_price_impact`) is a stress on top either way."""
+    a customer's default (`customer_default_price_impact`; resale values' too where
+    `resale_swing_share` ties them) is a stress on top either way."""
     price_volatility_annual: Volatility = 0.0
     """Volatility of market prices (lognormal random walk per generation), per sqrt(year)."""
     price_correlation_across_generations: Fraction = 1.0
@@ -219,7 +220,7 @@ class Risk(StrictModel):
     """Fraction by which every generation's market price falls, for good, from the quarter a customer
     defaults in (0.1: 10 % lower; several customers' defaults multiply): the capacity a large customer
     leaves returns to every provider at once. A stress on top of the forecast, not renormalised by
-    `mean_one`."""
+    `mean_one`. Resale values fall with the prices where `resale_swing_share` ties them."""
     power_delay: PowerDelay | None = None
     """Random delay of power-expansion blocks and of contracted capacity; none when omitted."""
     delivery_slip: DeliverySlip | None = None
@@ -236,9 +237,10 @@ class Risk(StrictModel):
     resale_swing_share: Fraction | None = None
     """Ties GPU resale values to rental prices as a used GPU's value, the rents it has left, follows
     them: the resale walk (`resale_value_volatility_annual`, then the part of their own) times the
-    prices' lasting parts common to every generation (their slope and the self-competition fall) in
-    full and their common swing to this power w (0.6: the share of a swing the rents of a GPU with two
-    to five years left still reach); each quarter's factor still mean one. None: resale values move on
+    prices' lasting parts common to every generation (their slope, the self-competition fall and the
+    falls after customers' defaults of `customer_default_price_impact`) in full and their common swing
+    to this power w (0.6: the share of a swing the rents of a GPU with two to five years left still
+    reach); each quarter's factor still mean one but for those falls, a stress. None: resale values move on
     the resale walk alone. Not with `resale_price_loading` (two ties of one factor)."""
     ai_cycle: AICycle | None = None
     """A common factor moving prices, demand, defaults and the credit spread of new borrowing together;

@@ -164,9 +164,10 @@ HAIRCUT_DRAWS, HAIRCUT_SEED = 100_000, 0
 
 def collateral_haircut(data: ModelData) -> float:
     """The fall of GPU resale values a plan's borrowing base should survive: one minus the 5 %
-    quantile after one year of the evaluator's mean-one resale factor. On the resale walk alone,
+    quantile after one year of the evaluator's resale factor. On the resale walk alone,
     lognormal, exp(-z σ - σ² / 2) with σ = `risk.resale_value_volatility_annual` (0.20: 29.5 %);
-    tied to rental prices (`risk.resale_swing_share`), not lognormal (the self-competition fall), so
+    tied to rental prices (`risk.resale_swing_share`), not lognormal (the self-competition fall, and
+    the falls after customers' defaults where `customer_default_price_impact` sets them), so
     the quantile of :data:`HAIRCUT_DRAWS` of the factor itself, at the horizon's last quarter where
     the horizon is shorter than a year (the walk's σ alone would miss the prices' part). 0 without a
     GPU-secured facility or resale risk."""
