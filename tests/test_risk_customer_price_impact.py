@@ -22,6 +22,7 @@ from test_doc_cases import hand_model, npv_of, simulated
 from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.path import scenario_path
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
 from fleetopt.milp.solve import solve
 from fleetopt.schema.loading import ModelError
@@ -103,6 +104,19 @@ def test_tied_resale_values_fall_with_the_prices_and_the_gpus_fetch_less_at_the_
     hand_npv = npv_of([3_041_080.0, 763_080.0, 41_690.0, 51_690.0], 0.8 * 7_600_000 - 2_250_000)
     assert hand_npv == pytest.approx(7_264_666.24, abs=0.01)
     assert out["npv"] == pytest.approx(hand_npv, abs=0.01)
+
+
+@pytest.mark.parametrize(("share", "fallen"), [(None, "market prices"),
+                                               (0.6, "market prices and GPU resale values")])  # fmt: skip
+def test_the_explained_path_says_what_the_default_lowers(hand, share, fallen):
+    """Scenario 3's events name what falls with lab-a's default: the prices, and the resale values
+    where they are tied to them (the path's resale factor shows 0.8 from 2026Q3 then)."""
+    d = hand_with_impact()
+    d["risk"]["resale_swing_share"] = share
+    data = data_of(d)
+    path = scenario_path(data, compile_plans(data, [hand[1]], ["hand"]), SEED, DEFAULTS_IN_QUARTER_2)
+    assert path.events()[0] == ("2026Q3: customer lab-a defaults: contract lab-a-training ends (100 GPUs), "
+                                f"its GPUs offered on the market, and {fallen} 20% lower for good")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -463,9 +463,13 @@ def _risk_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> li
 
 def _price_fall_words(data: ModelData, customer: str) -> str:
     """', and market prices 25% lower for good' where the customer's default lowers every market price
-    (``risk.customer_default_price_impact``): the path's price factors show the fall, this its cause."""
+    (``risk.customer_default_price_impact``), 'market prices and GPU resale values' where these follow
+    (``risk.resale_swing_share``): the path's factors show the fall, this its cause."""
     fall = data.risk.customer_default_price_impact.get(customer, 0.0)
-    return f", and market prices {format_rate(fall)} lower for good" if fall else ""
+    if not fall:
+        return ""
+    values = " and GPU resale values" if data.risk.resale_swing_share is not None else ""
+    return f", and market prices{values} {format_rate(fall)} lower for good"
 
 
 def _ended_words(data: ModelData, rows: list[int], live: np.ndarray, t: int) -> str:
