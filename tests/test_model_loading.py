@@ -265,13 +265,17 @@ def test_validate_says_what_a_breach_costs(changes, said):
     assert said in " ".join(out.replace("│", " ").split())
 
 
-def test_validate_says_prices_fall_at_a_customer_s_default():
-    """The fall of every market price after lab-a's default was not in the summary of the risk."""
+@pytest.mark.parametrize(("tie", "fallen"), [((), "market prices"), (
+    ("--set", "risk.resale_swing_share=0.6"),
+    "market prices and resale values")])  # fmt: skip
+def test_validate_says_prices_fall_at_a_customer_s_default(tie, fallen):
+    """The fall of every market price after lab-a's default was not in the summary of the risk; with
+    resale values tied to the prices it lowers them too, and the summary says so."""
     code, out, err = run_cli("validate", str(TINY_PATH),
-                             "--set", "risk.customer_default_price_impact={lab-a: 0.15}")  # fmt: skip
+                             "--set", "risk.customer_default_price_impact={lab-a: 0.15}", *tie)  # fmt: skip
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0, err
-    assert "market prices fall for good at a customer's default (lab-a -15%)" in flat
+    assert f"{fallen} fall for good at a customer's default (lab-a -15%)" in flat
 
 
 def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_text):

@@ -62,7 +62,8 @@ def risk_words(data: ModelData) -> str:
     elif risk.customer_default_hazard_per_quarter:
         parts.append(f"customer defaults {hazard}")
     if falls := [f"{name} -{format_rate(f)}" for name, f in risk.customer_default_price_impact.items() if f]:
-        parts.append(f"market prices fall for good at a customer's default ({', '.join(falls)})")
+        fallen = "market prices and resale values" if risk.resale_swing_share is not None else "market prices"
+        parts.append(f"{fallen} fall for good at a customer's default ({', '.join(falls)})")
     if risk.power_delay and (risk.power_delay.probability or risk.power_delay.contracted_probability):
         delay = risk.power_delay
         late = counted(delay.max_extra_quarters, "quarter")
