@@ -89,15 +89,18 @@ def test_the_market_revenue_falls_by_the_fraction_after_the_default(hand):
 
 def test_tied_resale_values_fall_with_the_prices_and_the_gpus_fetch_less_at_the_end(hand):
     """With resale values tied to rental prices (`resale_swing_share`; no price swing here, so any w)
-    the fall lasts, so it passes to them in full: scenario 3's resale factor is its price factor, 1, 1,
-    0.8, 0.8. The GPUs fetch 0.8 x 7,600,000 = 6,080,000 at the end (the last EBT a loss: no
-    liquidation tax either way), so the NPV is 0.2 x 7,600,000 x DF_3 = $1,381,818.18 below the
-    untied $8,646,484.42: $7,264,666.24. Every other figure of the path is as untied."""
+    the fall lasts, so it passes to them in full: every scenario's resale factor is its price factor,
+    scenario 3's 1, 1, 0.8, 0.8 (4's 0.8 from quarter 0, today, as the prices). The GPUs fetch 0.8 x
+    7,600,000 = 6,080,000 at the end (the last EBT a loss: no liquidation tax either way), so the NPV
+    is 0.2 x 7,600,000 x DF_3 = $1,381,818.18 below the untied $8,646,484.42: $7,264,666.24. Every
+    other figure of the path is as untied."""
     d = hand_with_impact()
     d["risk"]["resale_swing_share"] = 0.6
     data, plan = data_of(d), hand[1]
+    every = generate_scenarios(data, SEED, 0, 8)  # lab-a defaults in quarter 0 in scenarios 4 and 6
+    np.testing.assert_array_equal(every.resale_factor, every.price_factor[:, 0, :])
+    np.testing.assert_array_equal(every.resale_factor[[3, 4]], [[1.0, 1.0, 0.8, 0.8], [0.8] * 4])
     scen = generate_scenarios(data, SEED, DEFAULTS_IN_QUARTER_2, DEFAULTS_IN_QUARTER_2 + 1)
-    np.testing.assert_array_equal(scen.resale_factor[0], [1.0, 1.0, 0.8, 0.8])
     out = simulated(data, plan, scen)
     assert out["ebitda_usd"] == pytest.approx(EBITDA, abs=0.01)
     assert out["cash_usd"] == pytest.approx([8_041_080.0, 8_804_160.0, 8_845_850.0, 8_897_540.0], abs=0.01)
