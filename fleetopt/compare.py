@@ -54,6 +54,7 @@ from fleetopt.core.tail import tail_count
 from fleetopt.core.units import (
     USD_PER_H100_HOUR,
     counted,
+    format_count,
     format_difference,
     format_figure,
     format_mw,
@@ -900,9 +901,9 @@ class Comparison:
         lines += [*_markdown_notes(self.notes()), ""]
         columns = {
             "mw_by_site": {"mw_used": format_mw, "mw_available": format_mw},
-            "gpus_by_generation": {"gpus": "{:,.0f} GPUs".format},
-            "purchases_by_generation": {"gpus_vs_first_plan": "{:+,.0f} GPUs".format},
-            "purchase_differences": {"gpus_vs_first_plan": "{:+,.0f} GPUs".format},
+            "gpus_by_generation": {"gpus": lambda gpus: format_count(gpus, "GPUs")},
+            "purchases_by_generation": {"gpus_vs_first_plan": lambda gpus: format_difference(gpus, "GPUs")},
+            "purchase_differences": {"gpus_vs_first_plan": lambda gpus: format_difference(gpus, "GPUs")},
         }
         if self.what_if:  # one plan on both sides: the same purchases by construction
             del columns["purchases_by_generation"], columns["purchase_differences"]

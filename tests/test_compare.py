@@ -228,6 +228,39 @@ def test_the_files_give_the_purchases_by_generation_as_the_page_does(tiny_run):
                                                              "gpus_vs_first_plan"]  # fmt: skip
 
 
+def test_a_purchase_difference_that_rounds_to_no_gpu_reads_0_as_the_figures_zeros_do(tiny_run):
+    """Plans whose purchases differ by 0.3 GPUs (a plan edited in a notebook) wrote "+0" and "-0" in
+    the purchase tables, where the figures table writes a zero difference "0 GPUs" and "$0": a
+    difference that rounds to no GPU has no sign; one of 8 GPUs is still "+8", one of -1 "-1 GPU"."""
+    from dataclasses import replace
+
+    from fleetopt.cli.render.compare import comparison_tables
+    from fleetopt.cli.render.tables import plain_text
+    from fleetopt.report.comparison import comparison_html
+
+    _, result, _ = tiny_run
+    diff = pd.DataFrame([("b", "2026Q3", "H100", "texas", -0.3), ("b", "2026Q3", "B200", "texas", 0.3),
+                         ("b", "2028Q2", "B200", "texas", 8.0), ("b", "2028Q3", "B200", "texas", -1.0)],
+                        columns=["plan", "quarter", "sku", "site", "gpus_vs_first_plan"])  # fmt: skip
+    comp = replace(compare_plans(result.data, [result.plan] * 2, ["a", "b"], 20, 0), purchase_diff=diff)
+    text = plain_text(comparison_tables(comp))
+    tables = text.split("purchases against a by generation")[1]
+    by_generation, by_sku = tables.split("purchases against a by SKU")
+    for table, item in ((by_generation, "hopper"), (by_generation, "blackwell"), (by_sku, "H100 │ texas")):
+        assert re.search(rf"│ b +│ 2026Q3 +│ {item} +│ +0 │", table), table
+    assert re.search(r"│ 2028Q2 +│ blackwell +│ +\+8 │", by_generation), by_generation
+    assert "+0" not in text and "-0 " not in text
+    page = comparison_html(comp)
+    for item in ("hopper", "blackwell", "H100</td><td class='text'>texas", "B200</td><td class='text'>texas"):
+        assert f"<td class='text'>2026Q3</td><td class='text'>{item}</td><td>0</td>" in page, item
+    assert "<td class='text'>blackwell</td><td>+8</td>" in page
+    markdown = comp.to_markdown()
+    assert "| b | 2026Q3 | H100 | texas | 0 GPUs |" in markdown
+    assert "| b | 2026Q3 | hopper | 0 GPUs |" in markdown
+    assert "| b | 2028Q2 | B200 | texas | +8 GPUs |" in markdown
+    assert "| b | 2028Q3 | B200 | texas | -1 GPU |" in markdown
+
+
 def test_a_cushion_already_breached_reads_as_breached_not_as_a_negative_fall():
     """tiny with its optional contract at $3.00 breaches DSCR on the forecast: the comparison showed
     "the fall of EBITDA that breaches it: -1.1%". A negative cushion is a breach by that much; the

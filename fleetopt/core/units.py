@@ -248,8 +248,20 @@ _ONE = {unit: unit.removesuffix("s") for unit in ("GPUs", "contracts", H100_EQ_G
 
 def format_difference(value: float, unit: str) -> str:
     """A difference of two figures, signed (a share in percentage points: +2.5 pp); a change that
-    rounds to nothing has no sign ($0, 0.0 pp)."""
-    text = _points(value, 1) if unit == "share" else format_figure(value, unit)
+    rounds to nothing has no sign ($0, 0.0 pp, 0 GPUs)."""
+    return _plus(value, _points(value, 1) if unit == "share" else format_figure(value, unit))
+
+
+def whole_difference(count: float) -> str:
+    """A difference of counts in whole units without its unit (a column's header names it), signed as
+    :func:`format_difference` signs one: +8, -1,200, and 0, not "+0" or "-0", for one that rounds
+    to no unit."""
+    return _plus(count, whole_count(count))
+
+
+def _plus(value: float, text: str) -> str:
+    """``text``, the figure ``value`` as written, with a + before it where it is above zero and
+    shows it (a minus is :func:`_signed`'s)."""
     return ("+" if value > 0 and _shows_digits(text) else "") + text
 
 

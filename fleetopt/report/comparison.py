@@ -16,7 +16,7 @@ import numpy as np
 
 from fleetopt import __version__
 from fleetopt.compare import COLUMN_HEADERS, NO_PAIRED_ERROR, PURCHASE_DIFF_COLUMNS, Comparison, both_sides
-from fleetopt.core.units import format_mw
+from fleetopt.core.units import format_mw, whole_difference
 from fleetopt.report import svg
 from fleetopt.report.definitions import definitions_section, glossary
 from fleetopt.report.markup import SCRIPT, STYLE, page_context_style, scroll_hint
@@ -218,7 +218,7 @@ def _by_generation(comp: Comparison) -> str:
     head = "".join(f"<th class=text>{escape(COLUMN_HEADERS[k])}</th>" for k in keys) + "<th>GPUs</th>"
     rows = [
         "<tr>" + "".join(f"<td class='text'>{escape(str(r[k]))}</td>" for k in keys)
-        + f"<td>{r['gpus_vs_first_plan']:+,.0f}</td></tr>"
+        + f"<td>{whole_difference(r['gpus_vs_first_plan'])}</td></tr>"
         for _, r in summed.iterrows()
     ]
     if not rows:
@@ -236,7 +236,7 @@ def _by_sku_and_site(comp: Comparison) -> str:
                    for k in keys)  # fmt: skip
     rows = [
         "<tr>" + "".join(f"<td class='text'>{escape(str(r[k]))}</td>" for k in keys[:-1])
-        + f"<td>{r['gpus_vs_first_plan']:+,.0f}</td></tr>"
+        + f"<td>{whole_difference(r['gpus_vs_first_plan'])}</td></tr>"
         for _, r in diffs.iterrows()
     ]
     if not rows:

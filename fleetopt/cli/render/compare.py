@@ -8,6 +8,7 @@ from rich.text import Text
 from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS
 from fleetopt.core.units import (
     format_mw,
+    whole_difference,
 )
 
 
@@ -118,7 +119,7 @@ def comparison_tables(result) -> list:
     for key in PURCHASE_DIFF_COLUMNS:
         purchases.add_column(COLUMN_HEADERS[key], justify="right" if key.startswith("gpus") else "left")
     for _, r in diffs.iterrows():
-        gpus = f"{r['gpus_vs_first_plan']:+,.0f}"
+        gpus = whole_difference(r["gpus_vs_first_plan"])
         purchases.add_row(Text(r["plan"]), r["quarter"], r["sku"], r["site"], gpus)
     if diffs.empty:
         purchases.add_row("(no differences)", "", "", "", "")
@@ -152,7 +153,8 @@ def _purchases_by_generation(first: str, summed) -> Table:
         table.add_column(COLUMN_HEADERS[key])
     table.add_column("GPUs", justify="right")
     for _, r in summed.iterrows():
-        table.add_row(Text(r["plan"]), r["quarter"], r["generation"], f"{r['gpus_vs_first_plan']:+,.0f}")
+        gpus = whole_difference(r["gpus_vs_first_plan"])
+        table.add_row(Text(r["plan"]), r["quarter"], r["generation"], gpus)
     if summed.empty:
         table.add_row("(none: the same GPUs of each generation each quarter, at other sites)", "", "", "")
     return table
