@@ -1476,6 +1476,41 @@ def test_a_pick_the_rule_of_an_earlier_fleetopt_would_not_make_is_named_with_wha
             "would be A (P(any default) 52.0% above the forecast optimum's 45.0%).") in result.why()
 
 
+def test_a_real_sweep_whose_pick_an_earlier_fleetopt_would_not_make_is_reranked_naming_that_pick(tmp_path):
+    """The test above on a real sweep, through the CLI: tiny, 5 candidates on 30 scenarios of seed 7.
+    The forecast optimum breaches in 90.0 % of them, never defaults on its cash and defaults as
+    lenders count it in 22 of 30 (73.3 %). The price-shock optimum run with a $60.0M buffer has the
+    best CVaR5 NPV of all, breaches in 83.3 % and never defaults on its cash: fleetopt 0.4.31's rule
+    (P(breach) and P(liquidity default) at the optimum's) picks it; its P(any default), 23 of 30
+    (76.7 %), is above the optimum's, so today's rule picks the $30.0M buffer (17 of 30). Re-ranked
+    as 0.4.31 wrote it, the sweep keeps today's pick and names the old rule's, with what it misses."""
+    folder = tmp_path / "S"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "5", "--scenarios", "30", "--seed", "7",
+                           "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    optimum, then, now = ("milp: forecast", "milp: price shock, cash buffer $60.0M",
+                          "milp: price shock, cash buffer $30.0M")  # fmt: skip
+    figures = pd.read_csv(folder / "candidates.csv").set_index("plan")
+    kept_then = ["breach_probability", "default_probability"]
+    at_optimum = (figures[kept_then] <= figures.loc[optimum, kept_then]).all(axis=1)
+    rule_then = figures["forecast_within_limits"] & at_optimum
+    any_default = figures["any_default_probability"]
+    rule_now = rule_then & (any_default <= any_default[optimum])
+    assert figures.loc[rule_then, "npv_cvar5_usd"].idxmax() == then  # this sweep's figures pick apart
+    assert figures.loc[rule_now, "npv_cvar5_usd"].idxmax() == now
+    assert any_default[[optimum, then, now]].tolist() == pytest.approx([22 / 30, 23 / 30, 17 / 30])
+    old = _made_by_0_4_31((folder, {p.name: p.read_bytes() for p in folder.iterdir()}), tmp_path)
+    code, said, err = run_cli("sweep", "--rerank", str(old), "--out", str(tmp_path / "R"))
+    assert code == 0, err
+    named = (f"now P(any default) too): by that rule the pick would be {then} (P(any default) 76.7% above "
+             "the forecast optimum's 73.3%).")  # fmt: skip
+    assert f"recommended: {now}" in said and named in " ".join(said.split())
+    summary = json.loads((tmp_path / "R" / "summary.json").read_text())
+    assert summary["recommended"] == now and named in summary["why"]
+    assert summary["rule_before"] == {"fleetopt_version": "0.4.31", "optimum_risks": kept_then,
+                                      "recommended": then}  # fmt: skip
+
+
 def test_a_sweep_that_kept_no_model_changes_is_reranked_as_not_known_not_as_none(finished_sweep, tmp_path):
     """A sweep made before fleetopt 0.4.6 kept its --set changes: its re-ranking cannot know them,
     and recorded [] ("the model as its file has it"); now null, and nothing said of them."""
