@@ -685,6 +685,25 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
            "orders or cuts prepayments" in text  # fmt: skip
 
 
+def test_the_cash_timing_and_other_rates_name_the_milp_npv_they_are_of(runs):
+    """Beside "NPV on the forecast" of a pick whose policy reacts there (-$36.4M on tiny's sweep
+    with 1,000 B200 of yours), the NPV with cash held and at other rates are the MILP's statements'
+    (-$36.6M): the part the cash's timing makes, -$36.6M less the NPV with cash held, and the NPVs at
+    10 % and 20 %, are of that NPV, which the report names, as it names it for the end part (the
+    default model's sweep: "$3.37B of the NPV" beside $13.64B, where it is $15.39B less $12.02B)."""
+    folder = runs["breach"]
+    run = reading.read_report_run(folder)
+    assert run.milp_only
+    fig, milp_npv = run.figures, format_usd(run.statements.npv_usd)
+    held = fig["npv_cash_held_usd"]
+    assert fig["cash_timing_credit_usd"] == pytest.approx(run.statements.npv_usd - held, abs=1.0)
+    text = text_of(folder)
+    timing = format_usd(fig["cash_timing_credit_usd"])
+    assert f"{timing} of the MILP plan's NPV {milp_npv} comes from that timing" in text
+    assert f"{timing} of the NPV comes from that timing" not in text
+    assert f"above the model's 15%, at which the MILP plan's NPV is {milp_npv} (formulation §6)" in text
+
+
 def test_a_plan_serving_a_contract_short_is_reported_with_that_reason(runs, tmp_path):
     """The sweep's lost-customer stress optimum serves its customer's signed contracts nothing: on
     the forecast they are delivered short (late, then cancelled), so the report marks the MILP's

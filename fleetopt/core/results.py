@@ -968,12 +968,12 @@ def npv_terminal_words(fig: dict) -> str:
 CASH_HELD_LABEL = "NPV with cash held to the end"
 
 
-def cash_timing_words(fig: dict) -> str:
+def cash_timing_words(fig: dict, whose_npv: str = "of the NPV") -> str:
     """How much of the NPV the timing of its cash makes: the NPV counts each quarter's change in
     cash as paid to equity then, which no treasurer does with cash built up to pay notes later
-    (formulation §6)."""
+    (formulation §6). ``whose_npv`` names the NPV it is part of where another is shown beside it."""
     return (f"the NPV counts each quarter's change in cash as paid out then; "
-            f"{format_usd(fig['cash_timing_credit_usd'])} of the NPV comes from that timing: formulation §6")
+            f"{format_usd(fig['cash_timing_credit_usd'])} {whose_npv} comes from that timing: formulation §6")
 
 
 # the same plan's NPV at the model's rate less and plus this many points a year (a sensitivity of

@@ -204,11 +204,12 @@ def _forecast_value_kpis(run: ReportRun) -> list[Kpi]:
         Kpi("NPV on the forecast" + _market_valued(run), format_usd(run.forecast.npv_usd)),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
                   format_usd(fig["npv_terminal_usd"])),
-        _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig)}",
+        _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig, _whose_npv(run, fig))}",
                   format_usd(fig["npv_cash_held_usd"])),
         _milp_kpi(run, f"{OTHER_RATES_LABEL}: its equity cash flows and terminal equity discounted "
                   f"{RATE_STEP * 100:.0f} points a year below{_not_under_zero(run)} and above the model's "
-                  f"{format_rate(run.data.discount_rate_annual)} (formulation §6)", other_rates_words(fig)),
+                  f"{format_rate(run.data.discount_rate_annual)}{_at_the_model_rate(run, fig)} (formulation §6)",
+                  other_rates_words(fig)),
     ]  # fmt: skip
 
 
@@ -316,6 +317,12 @@ def _whose_npv(run: ReportRun, fig: dict) -> str:
     """Whose NPV the end part is of: the NPV above, or where the plan's policy changes the forecast
     the MILP's own (another NPV, named with its value so that the parts can be added up)."""
     return f"of the MILP plan's NPV {format_usd(fig['npv_usd'])}" if run.milp_only else "of the NPV"
+
+
+def _at_the_model_rate(run: ReportRun, fig: dict) -> str:
+    """Where the NPV shown is the policy's run, the MILP plan's NPV at the model's rate, which the
+    other rates' NPVs are beside (they are the MILP's statements discounted otherwise)."""
+    return f", at which the MILP plan's NPV is {format_usd(fig['npv_usd'])}" if run.milp_only else ""
 
 
 def _milp_kpi(run: ReportRun, label: str, value: str) -> Kpi:
