@@ -322,8 +322,17 @@ def _self_competition(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
     multiplier = np.where(after, 1.0 - size[:, None], 1.0)
     if not data.risk.mean_one:
         return multiplier
-    arrived_by = 1.0 - (1.0 - p) ** np.arange(T)  # P(first arrival <= t), t >= 1
-    return multiplier / (1.0 - arrived_by * 0.5 * (low + high))
+    return multiplier / self_competition_mean(data)
+
+
+def self_competition_mean(data: ModelData) -> np.ndarray:
+    """(T,) the self-competition shock's mean price multiplier in each quarter, 1 - P(arrived by t)
+    x its mean drop: with ``mean_one`` a scenario's prices are divided by it, so those of a future the
+    shock never reaches are raised by 1 / it."""
+    shock = data.risk.self_competition
+    p = shock.probability_per_quarter
+    arrived_by = 1.0 - (1.0 - p) ** np.arange(data.T)  # P(first arrival <= t), t >= 1
+    return 1.0 - arrived_by * 0.5 * (shock.price_drop_min + shock.price_drop_max)
 
 
 # a newer generation ships up to a quarter early or two late, each with probability 1/4

@@ -17,6 +17,7 @@ from fleetopt.core.metric_columns import (
 from fleetopt.core.results import dscr_kind, first_tested_quarter
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_rate, format_usd
+from fleetopt.evaluate.factors import self_competition_mean
 from fleetopt.evaluate.metrics import REACTION_MEANS
 from fleetopt.report.reading import ReportRun
 from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER, WITHOUT_ORDERS_MEANS
@@ -100,8 +101,24 @@ def _assumptions(run: ReportRun) -> list[str]:
                      f"{format_rate(data.revolver_rate_annual)} a year on the balance drawn) is assumed available "
                      "in every quarter of the horizon (renewed at any maturity).")
     if run.metrics is not None and not run.summary.get("deterministic"):  # one scenario: the forecast
-        items += [counted_not_simulated(data.cash_covering_debt_cures), *SCENARIO_ASSUMPTIONS]
+        items += [counted_not_simulated(data.cash_covering_debt_cures), *SCENARIO_ASSUMPTIONS,
+                  *_shock_in_forecast(data)]
     return items
+
+
+def _shock_in_forecast(data: ModelData) -> list[str]:
+    """With ``risk.mean_one`` the scenarios' prices are divided by the self-competition shock's mean,
+    so the shock the provenance lists as a risk costs nothing on average: said, with how far above
+    the forecast a future it never reaches prices by the horizon's end (docs/calibration.md, item 7)."""
+    shock = data.risk.self_competition
+    if not (data.risk.mean_one and shock and shock.probability_per_quarter):
+        return []
+    above = 1.0 / self_competition_mean(data)[-1] - 1.0
+    return [f"The forecast's prices are taken to contain hyperscalers' spare capacity sold already "
+            f"(risk.mean_one): each scenario's prices are divided by that shock's mean, which raises them in "
+            f"the futures it never reaches (by {format_rate(above)} in {data.quarter_labels[-1]}), so the shock "
+            "costs nothing on average. `--set risk.mean_one=false` puts it, and every other factor, on top of "
+            "the forecast instead."]
 
 
 def assumptions_section(run: ReportRun) -> str:
