@@ -268,6 +268,32 @@ def test_the_assumptions_say_the_forecast_contains_the_self_competition_shock():
         assert (said in " ".join(_assumptions(run))) is shown, changes
 
 
+def test_an_uncured_breach_median_before_the_first_breach_s_says_why():
+    """The default sweep's pick read "2030Q4 median quarter of the first covenant breach, of the 60.1%
+    of scenarios with one" above "2030Q3 median quarter of the uncured covenant breach, of the 40.1%":
+    an event of default before the breach it follows, to a lender. Four scenarios of a horizon of
+    eight quarters: A breaches first in quarter 2 and uncured in 3, B in 3 and 4, C and D breach only
+    in 6 and cure it. The first breaches 2, 3, 6, 6 have the median 3 (the lower middle one), the
+    uncured 3, 4 the median 3: equal, nothing said. With B's first breach and uncured one in 3
+    and 4 moved to 5 and 6, the first breaches 2, 5, 6, 6 have the median 5, the uncured 3, 6 the
+    median 3: earlier, and the key figure says why."""
+    from fleetopt.evaluate.metrics import median_quarter
+    from fleetopt.report.key_figures import _median_quarter_kpis
+
+    labels = [f"2027Q{q}" for q in range(1, 5)] + [f"2028Q{q}" for q in range(1, 5)]
+    run = SimpleNamespace(data=SimpleNamespace(quarter_labels=labels))
+    why = "earlier than the first breach's median, which is over more scenarios"
+    for firsts, uncured, shown in (([1, 2, 5, 5], [2, 3, 8, 8], False), ([1, 4, 5, 5], [2, 5, 8, 8], True)):
+        # quarters before each event (8: never), as simulate counts them; the medians numbered from 1
+        breach_at, uncured_at = (median_quarter(np.array([q]), 8)[0] for q in (firsts, uncured))
+        row = pd.Series({"breach_median_quarter": breach_at, "breach_probability": 1.0,
+                         "uncured_breach_median_quarter": uncured_at, "uncured_breach_probability": 0.5})
+        kpis = {kpi.label: kpi.value for kpi in _median_quarter_kpis(run, row)}
+        uncured_label = next(label for label in kpis if "uncured" in label)
+        assert (why in uncured_label) is shown
+        assert kpis[uncured_label] == labels[int(uncured_at) - 1]
+
+
 def test_the_policy_reactions_definition_says_each_mean_in_usd_is_over_all_scenarios():
     """The key figures "mean deposits forfeited" and "mean distress-sale proceeds" were left undefined
     (only mean capex deferred was): the default model's $1.06B of deposits forfeited, beside 67.1 % of

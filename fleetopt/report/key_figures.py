@@ -401,9 +401,21 @@ def _median_quarter_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     out = []
     for name, (words, share) in MEDIAN_QUARTER_WORDS.items():
         if name in row and row.get(share, 0) > 0:
-            out.append(Kpi(f"median quarter of the {words}, of the {format_percent(row[share])} of scenarios with one",
-                            median_quarter_label(row[name], run.data.quarter_labels)))  # fmt: skip
+            out.append(Kpi(f"median quarter of the {words}, of the {format_percent(row[share])} of scenarios with one"
+                           f"{_before_the_first_breach(row, name)}",
+                           median_quarter_label(row[name], run.data.quarter_labels)))  # fmt: skip
     return out
+
+
+def _before_the_first_breach(row: pd.Series, name: str) -> str:
+    """Why an uncured breach's median can come before the first breach's (the default sweep's pick:
+    2030Q3 against 2030Q4): a scenario's first breach is at or before its uncured one, so the medians
+    part only where the scenarios whose breaches are all cured breach later."""
+    first = row.get("breach_median_quarter", math.nan)
+    if name != "uncured_breach_median_quarter" or not row[name] < first:
+        return ""
+    return (" (earlier than the first breach's median, which is over more scenarios: those whose breaches "
+            "were all cured first breach later)")
 
 
 # the key figures of the lenders' side of an event of default, by its metrics (debt, share covered, uncovered)
