@@ -579,7 +579,21 @@ def test_the_assumptions_name_the_model_s_refinanced_notes_and_grace_only_where_
     lab = api.load("lab")[1]  # no contracts: no customer to default (a lab team's review)
     said = " ".join(_assumptions(SimpleNamespace(data=lab, metrics=None, summary={})))
     assert "customer" not in said and "The forecast has no late power; in the scenarios" in said
+    assert "contract" not in said
     assert _breach_quarters(bare) == "no quarter (the model tests no covenant in its horizon)"
+
+
+def test_the_assumptions_say_no_contract_is_signed_beyond_the_model_s():
+    """The default model's contracts bring 92 % of 2026's revenue and none of 2033's: the book runs off and
+    nothing replaces it (docs/calibration.md, "The horizon's end"), which its report's assumptions did not
+    say. tiny, with contracts, says it; a model without contracts (a lab's) has none to renew."""
+    from fleetopt import api
+    from fleetopt.report.definitions import _assumptions
+
+    for name, said in (("tiny", True), ("neocloud", True), ("lab", False)):
+        data = api.load(name)[1]
+        assumed = " ".join(_assumptions(SimpleNamespace(data=data, metrics=None, summary={})))
+        assert ("never contracted again, though a company would sign new contracts" in assumed) is said, name
 
 
 def test_the_assumptions_write_the_revolver_rate_as_given():

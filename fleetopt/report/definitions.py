@@ -48,6 +48,14 @@ PLAN_ASSUMPTIONS = (
 )
 
 
+# of a model with contracts: its book runs off and nothing replaces it (docs/calibration.md, "The horizon's end")
+NO_NEW_CONTRACTS_ASSUMED = (
+    "Only the model's contracts are signed (contracts:): the GPUs they free as they end are rented on the "
+    "market at the forecast's or the scenario's price (or retired), never contracted again, though a company "
+    "would sign new contracts, at prices the model does not give."
+)
+
+
 def counted_not_simulated(cash_covers: bool) -> str:
     """What the scenarios count of defaults and breaches but do not simulate, with the cure rule the
     model's ``finance.covenants.cash_covering_debt_cures`` (``cash_covers``) gives: the default
@@ -78,6 +86,8 @@ def _assumptions(run: ReportRun) -> list[str]:
     data = run.data
     items = [LATE_POWER_ASSUMED if text == CUSTOMER_DEFAULTS_ASSUMED and not data.contracts else text
              for text in PLAN_ASSUMPTIONS]  # fmt: skip
+    if data.contracts:
+        items.append(NO_NEW_CONTRACTS_ASSUMED)
     refinanced = [f.name for f in data.facilities if f.refinanced and f.maturity < data.T]
     if refinanced:
         items.append(f"{', '.join(refinanced)} {'is' if len(refinanced) == 1 else 'are'} assumed refinanced "
