@@ -429,6 +429,26 @@ def test_a_plan_beyond_the_suppliers_allocation_is_refused(solve_run):
     assert compile_plans(enough, plans, labels, check_limits=True).P == 1  # on the allocation: kept
 
 
+def test_a_plan_a_fraction_of_a_gpu_beyond_the_allocation_is_refused_with_figures_that_differ(solve_run):
+    """tiny's optimum buys 250 blocks of 8 B200 (2,000 GPUs) in 2026Q3; a plan buying 0.01 block
+    more (and holding it) under 2,000 Blackwell GPUs allocated was refused as "buys 2,000 new
+    blackwell GPUs in 2026Q3, more than the 2,000 the supplier allocates"."""
+    from fleetopt.errors import InputError
+    from fleetopt.evaluate.batch import compile_plans
+    from fleetopt.evaluate.planfile import load_plans
+
+    _, allocated = api.load(api.edit("tiny", {"limits.new_gpus_per_quarter": {"blackwell": 2000}}))
+    plans, labels, _ = load_plans(solve_run / "plan.npz", allocated)
+    s, i, t = (int(x) for x in np.argwhere(plans[0].buy_blocks > 0)[0])
+    assert (allocated.sku_names[s], plans[0].buy_blocks[s, i, t] * allocated.block_size[s]) == ("B200", 2000)
+    cohort = next(c for c in allocated.cohorts if (c.sku, c.site, c.bought) == (s, i, t))
+    plans[0].buy_blocks[s, i, t] += 0.01
+    plans[0].held_training[cohort.index, t] += 0.08
+    said = "buys 2,000.08 new blackwell GPUs in 2026Q3, more than the 2,000.00 the supplier allocates"
+    with pytest.raises(InputError, match=said):
+        compile_plans(allocated, plans, labels, check_limits=True)
+
+
 def test_corrupt_missing_or_empty_plan_sources(solve_run, here):
     (here / "corrupt.npz").write_bytes((solve_run / "plan.npz").read_bytes()[:100])
     assert_refused(here, ["tiny", "--plans", "corrupt.npz"], "corrupt.npz", "not a fleetopt plan file")

@@ -297,10 +297,10 @@ def _signed_contract_declined(data, plan):
         (_held_beyond_purchases, "more than the"),
         (_power_never_built, "MW the plan has online"),
         (_debt_beyond_the_facility, "on facility 'loan'"),
-        (_retired_but_still_held, "holds 600.00 training GPUs of A at site 's1' in 2027Q1, more than the "
-                                  "500.00 its balance leaves (600.00 held before, 100.00 retired"),
-        (_retired_beyond_held, "retires or moves 700.00 training GPUs of A at site 's1' in 2027Q1, more "
-                               "than the 600.00 held before"),
+        (_retired_but_still_held, "holds 600 training GPUs of A at site 's1' in 2027Q1, more than the 500 "
+                                  "its balance leaves (600 held before, 100 retired or moved out, 0 moved"),
+        (_retired_beyond_held, "retires or moves 700 training GPUs of A at site 's1' in 2027Q1, more "
+                               "than the 600 held before"),
         (_held_before_bought, "holds 10 GPUs of A at site 's1' in 2026Q2, more than the 0 GPUs it has"),
         (_block_past_the_window, "starts 1 power blocks at site 's1' in 2027Q4, a quarter its expansion "
                                  "does not"),
@@ -322,6 +322,83 @@ def test_a_plan_file_breaking_a_hard_limit_is_refused_by_name(plans, tmp_path, m
     assert len(plans) == read_plans(path, data).compile(data).P  # plans within the limits pass
 
 
+# two_sites' optimum, by hand: cohort 2 (site s1, 2026Q3) buys 1,100 A GPUs (blocks of 1) and
+# holds 600 for training; s1 has 1,017 training GPUs installed and in service from 2026Q3, 200 of
+# them on contract 'anchor' (200 GPUs); s2 draws 1,083 GPUs x 0.0012 MW = 1.2996 MW of its 1.3 MW
+# online in 2026Q2 (0.3 MW and one 1 MW block, its max_blocks)
+def _bought_a_fraction_more(data, plan):
+    plan.buy_blocks[0, 0, 2] += 0.08
+
+
+def _held_a_fraction_more(data, plan):
+    plan.held_training[2, 3] += 0.3
+
+
+def _in_service_a_fraction_more(data, plan):
+    plan.active[0, 0, 0, 3] += 0.3
+
+
+def _contract_a_fraction_more(data, plan):
+    plan.contract_gpus[0, 0, 0, 3] += 0.3
+
+
+def _contract_a_fraction_beyond_service(data, plan):
+    plan.active[0, 0, 0, 3] = 199.7
+
+
+def _retired_a_thousandth_still_held(data, plan):
+    plan.retire_training[2, 4] += 0.003
+
+
+def _retired_a_thousandth_beyond_held(data, plan):
+    plan.retire_training[2, 4] = 600.003
+    plan.held_training[2, 4:] = 0.0
+
+
+def _held_a_millionth_before_bought(data, plan):
+    plan.held_training[2, 1] = 2e-6
+
+
+def _a_millionth_block_beyond_max(data, plan):
+    plan.build_blocks[1, 0] = 1.000002
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (_bought_a_fraction_more,
+         "buys 1,100.08 GPUs of A at site 's1' in 2026Q3 but holds 1,100.00 of them"),
+        (_held_a_fraction_more,
+         "holds 1,100.30 GPUs of A at site 's1' in 2026Q4, more than the 1,100.00 GPUs it has of that"),
+        (_in_service_a_fraction_more,
+         "has 1,017.30 A GPUs in training service at site 's1' in 2026Q4, more than the 1,017.00 it holds"),
+        (_contract_a_fraction_more,
+         "serves contract 'anchor' with 200.30 GPUs in 2026Q4, more than its 200.00"),
+        (_contract_a_fraction_beyond_service,
+         "serves training contracts with 200.00 A GPUs at site 's1' in 2026Q4, more than the 199.70 it has"),
+        (_retired_a_thousandth_still_held,
+         "holds 600.000 training GPUs of A at site 's1' in 2027Q1, more than the 599.997 its balance leaves "
+         "(600.000 held before, 0.003 retired or moved out, 0.000 moved in)"),
+        (_retired_a_thousandth_beyond_held,
+         "retires or moves 600.003 training GPUs of A at site 's1' in 2027Q1, more than the 600.000 held"),
+        (_held_a_millionth_before_bought,
+         "holds 0.000002 training GPUs of A at site 's1' in 2026Q2, outside that cohort's life"),
+        (_a_millionth_block_beyond_max,
+         "starts 1.000002 power blocks at site 's2', more than its expansion's max_blocks, 1.000000"),
+    ],
+    ids=["bought", "held", "in-service", "contract-size", "contract-service", "balance", "retired-beyond",
+         "outside-life", "blocks-max"],
+)
+def test_a_plan_a_hair_beyond_a_limit_is_refused_with_figures_that_differ(plans, tmp_path, mutate, message):
+    """A refusal compares two figures: rounded alike, a plan a fraction of a GPU beyond a limit read
+    "buys 1,100 GPUs ... but holds 1,100": each is written to the decimals at which the two differ."""
+    data, plans, _ = plans
+    bad = copy.deepcopy(plans[0])
+    mutate(data, bad)
+    with pytest.raises(PlanFileError, match=r"plan 'bad': " + re.escape(message)):
+        compile_plans(data, [plans[1], bad], ["fine", "bad"], check_limits=True)
+
+
 def test_gpus_held_past_their_maximum_age_are_refused(tmp_path):
     """tiny's 9,600 installed H100 were bought 10 quarters before the horizon: at a maximum age of
     3.5 years (14 quarters) they are all sold in its quarter 4 (2027Q3), which the MILP's plan does,
@@ -338,7 +415,7 @@ def test_gpus_held_past_their_maximum_age_are_refused(tmp_path):
     assert read_plans(path, data).compile(data).P == 1
     plan.held_training[0, 5] = 10.0
     save_plans(path, [plan], ["kept"], data.model.name, "h")
-    kept = "holds 10.00 training GPUs of H100 at site 'texas' in 2027Q4, outside that cohort's life"
+    kept = "holds 10 training GPUs of H100 at site 'texas' in 2027Q4, outside that cohort's life"
     with pytest.raises(PlanFileError, match=re.escape(kept)):
         read_plans(path, data).compile(data)
 

@@ -8,6 +8,8 @@ import pytest
 
 from fleetopt.core.results import dscr_words, liquidity_cover_words
 from fleetopt.core.units import (
+    counts_apart,
+    decimals_apart,
     format_count,
     format_difference,
     format_figure,
@@ -153,6 +155,23 @@ def test_a_delivery_short_of_what_is_due_rounds_down():
     assert whole_count(math.nan) == "n/a" and format_count(1.0, "H100-eq. GPUs") == "1 H100-eq. GPU"
     with pytest.raises(ValueError, match="rounding must be"):
         whole_count(1.0, "half")
+
+
+@pytest.mark.parametrize(
+    ("value", "other", "more", "texts"),
+    [(2_000.08, 2_000.0, (), ("2,000.08", "2,000.00")),  # a fraction of a GPU shows, to the hundredth
+     (2_000.6, 2_000.0, (), ("2,000.60", "2,000.00")),  # not "2,001 more than 2,000"
+     (2_000.0012, 2_000.0, (), ("2,000.001", "2,000.000")),
+     (2_000.0019, 1_999.999, (), ("2,000.002", "1,999.999")),  # both whole to a millionth, 0.0029 apart
+     (600.0, 500.0, (600.0, 100.0, 0.0), ("600", "500", "600", "100", "0")),  # whole stays whole
+     (600.0, 599.997, (-1e-12,), ("600.000", "599.997", "0.000")),  # round-off has no minus sign
+     (2e-6, 0.0, (), ("0.000002", "0.000000"))],
+)  # fmt: skip
+def test_counts_compared_in_a_sentence_read_differently(value, other, more, texts):
+    """A refusal "buys 2,000 GPUs ... but holds 2,000 of them" for 2,000.08 and 2,000: counts compared
+    are written alike, to the decimals at which the two differ."""
+    assert counts_apart(value, other, *more) == texts
+    assert decimals_apart(value, value, 2) == 14  # equal figures: no decimals tell them apart
 
 
 def test_a_share_that_is_not_a_number_reads_n_a():

@@ -23,7 +23,7 @@ import numpy as np
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.quarters import parse_quarter
 from fleetopt.core.results import PLAN_DECISIONS
-from fleetopt.core.units import counted
+from fleetopt.core.units import counted, counts_apart
 from fleetopt.errors import InputError, user_path
 from fleetopt.schema.base import MAX_GPUS
 from fleetopt.schema.loading import shown_value
@@ -276,11 +276,16 @@ def over_allocation(data: ModelData, blocks: np.ndarray) -> tuple[np.ndarray, np
     return bought, bought > data.new_gpu_allocation + 1e-6 * np.maximum(1.0, bought)
 
 
-def allocated_words(data: ModelData, g: int, t: int) -> str:
-    """'the 1,000 the supplier allocates that quarter (limits.new_gpus_per_quarter.blackwell)': whole
-    GPUs, as a series' growth gives the allocation fractions."""
+def allocated_words(data: ModelData, g: int, t: int, bought: float) -> tuple[str, str]:
+    """``bought`` new GPUs of generation ``g`` in quarter ``t``, more than the supplier allocates,
+    and the allocation: ('2,000', 'the 1,000 the supplier allocates that quarter
+    (limits.new_gpus_per_quarter.blackwell)'). The allocation in whole GPUs, as a series' growth gives
+    it fractions; both to the decimals at which they read differently (a plan file's 1,000.08 is not
+    '1,000, more than the 1,000')."""
     whole = math.floor(data.new_gpu_allocation[g, t] + 1e-6)
-    return f"the {whole:,} the supplier allocates that quarter (limits.new_gpus_per_quarter.{GENERATIONS[g]})"
+    bought_text, whole_text = counts_apart(bought, whole)
+    return bought_text, (f"the {whole_text} the supplier allocates that quarter "
+                         f"(limits.new_gpus_per_quarter.{GENERATIONS[g]})")  # fmt: skip
 
 
 def _check_allocation(path: str, given: dict, blocks: np.ndarray, data: ModelData) -> None:
@@ -294,9 +299,10 @@ def _check_allocation(path: str, given: dict, blocks: np.ndarray, data: ModelDat
     lines = sorted({line for rows in given.values() for (s, _, q), (line, _) in rows.items()
                     if q == t and data.sku_generation[s] == g})  # fmt: skip
     more = f" (and in {counted(int(over[g].sum()) - 1, 'other quarter')})" if over[g].sum() > 1 else ""
+    gpus, allocated = allocated_words(data, g, t, bought[g, t])
     raise InputError(
-        f"{path}, line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}: {bought[g, t]:,.0f} new "
-        f"{GENERATIONS[g]} GPUs bought in {data.quarter_labels[t]}, more than {allocated_words(data, g, t)} "
+        f"{path}, line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}: {gpus} new "
+        f"{GENERATIONS[g]} GPUs bought in {data.quarter_labels[t]}, more than {allocated} "
         f"of model {data.name!r}{more}: no plan can make these purchases"
     )
 

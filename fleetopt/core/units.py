@@ -240,6 +240,29 @@ def whole_count(count: float, rounding: str = "nearest") -> str:
     return _signed(count, rounded(count, 0))
 
 
+def counts_apart(value: float, other: float, *more: float) -> tuple[str, ...]:
+    """Counts (of GPUs, of blocks) a sentence compares, ``value`` with ``other`` (and ``more`` beside
+    them), written alike: whole where all are whole (to a millionth), as :func:`format_count` writes
+    them, else to the hundredth at least (a refusal about a fraction of a GPU shows it); either way to
+    the decimals at which ``value`` and ``other`` read differently (:func:`decimals_apart`)."""
+    counts = (value, other, *more)
+    whole = all(abs(c - round(c)) <= 1e-6 * max(1.0, abs(c)) for c in counts)
+    decimals = decimals_apart(value, other, 0 if whole else 2)
+    return tuple(_signed(c, rounded(c, decimals)) for c in counts)
+
+
+def decimals_apart(value: float, other: float, least: int = 0, exponent: int = 0) -> int:
+    """The fewest decimals, ``least`` or more, at which ``value`` and ``other`` (in units of
+    10**exponent, as :func:`rounded` takes them) read differently: a sentence saying one is more
+    than the other must not show them equal (2,000 GPUs 'more than' 2,000 for 2,000.08 and 2,000).
+    Figures that differ beyond :func:`rounded`'s 12 significant digits, or not at all, take
+    ``least`` + 12."""
+    def written(x: float, decimals: int) -> str:
+        return _signed(x, rounded(x, decimals, exponent))
+
+    return next((d for d in range(least, least + 12) if written(value, d) != written(other, d)), least + 12)
+
+
 # GPUs counted as H100s by their throughput (market demand, a cost plan's shortfall): one spelling everywhere
 H100_EQ_GPUS = "H100-eq. GPUs"
 # a count's unit for one of it: 1 GPU, 1 contract, 1 H100-eq. GPU (short in an average quarter)

@@ -16,7 +16,7 @@ from fleetopt.core import economics as econ
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import allocated_words, over_allocation
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import counts_apart, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.liquidity import inverse, taken_ebitda
 from fleetopt.evaluate.planbatch import PlanBatch
@@ -487,10 +487,11 @@ def _purchase_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
         short = np.abs(held - gpus) > _COUNT_TOLERANCE * np.maximum(1.0, gpus)
         if short.any():
             p = int(np.argmax(short))
+            bought_text, held_text = counts_apart(gpus[p], held[p])
             return (
-                f"plan {labels[p]!r}: buys {gpus[p]:,.0f} GPUs of {data.sku_names[c.sku]} at site "
+                f"plan {labels[p]!r}: buys {bought_text} GPUs of {data.sku_names[c.sku]} at site "
                 f"{data.sites[c.site].name!r} in {data.quarter_labels[c.bought]} but holds "
-                f"{held[p]:,.0f} of them that quarter"
+                f"{held_text} of them that quarter"
             )
     return None
 
@@ -502,8 +503,9 @@ def _allocation_problem(data: ModelData, stack: Plan, labels: list[str], lines: 
     if not over.any():
         return None
     p, g, t = (int(x) for x in np.argwhere(over)[0])
-    return (f"plan {labels[p]!r}: buys {bought[p, g, t]:,.0f} new {GENERATIONS[g]} GPUs in "
-            f"{data.quarter_labels[t]}, more than {allocated_words(data, g, t)}")  # fmt: skip
+    gpus, allocated = allocated_words(data, g, t, bought[p, g, t])
+    return (f"plan {labels[p]!r}: buys {gpus} new {GENERATIONS[g]} GPUs in {data.quarter_labels[t]}, "
+            f"more than {allocated}")  # fmt: skip
 
 
 def _holding_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
@@ -517,10 +519,11 @@ def _holding_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
         return None
     p, c, t = at
     cohort = data.cohorts[c]
+    held, has = counts_apart(stack.held[p, c, t], bought[p, c])
     return (
-        f"plan {labels[p]!r}: holds {stack.held[p, c, t]:,.0f} GPUs of {data.sku_names[cohort.sku]} at site "
+        f"plan {labels[p]!r}: holds {held} GPUs of {data.sku_names[cohort.sku]} at site "
         f"{data.sites[cohort.site].name!r} in {data.quarter_labels[t]}, more than the "
-        f"{bought[p, c]:,.0f} GPUs it has of that purchase"
+        f"{has} GPUs it has of that purchase"
     )
 
 
@@ -549,30 +552,28 @@ def _cohort_balance_problem(data: ModelData, stack: Plan, labels: list[str], c) 
     ):  # fmt: skip
         if (stray := (held > _COUNT_TOLERANCE) & ~data.alive[c.index]).any():
             p, t = (int(x) for x in np.argwhere(stray)[0])
-            return (f"plan {labels[p]!r}: holds {_gpus(held[p, t])} {use} GPUs of {where} in "
+            return (f"plan {labels[p]!r}: holds {counts_apart(held[p, t], 0.0)[0]} {use} GPUs of {where} in "
                     f"{data.quarter_labels[t]}, outside that cohort's life")  # fmt: skip
         before = np.concatenate([np.full((held.shape[0], 1), initial), held[:, :-1]], axis=1)
         out = retired + moved_out
         if (at := _first_above(out, before)) is not None:
             p, t = at
-            return (f"plan {labels[p]!r}: retires or moves {_gpus(out[p, t])} {use} GPUs of {where} in "
-                    f"{data.quarter_labels[t]}, more than the {_gpus(before[p, t])} held before")  # fmt: skip
+            gone, had = counts_apart(out[p, t], before[p, t])
+            return (f"plan {labels[p]!r}: retires or moves {gone} {use} GPUs of {where} in "
+                    f"{data.quarter_labels[t]}, more than the {had} held before")  # fmt: skip
         left = np.where(bought_now, np.inf, before - out + moved_in)
         if (at := _first_above(held, left)) is not None:
             p, t = at
+            moved_in_now = np.broadcast_to(moved_in, held.shape)[p, t]
+            kept, leaves, had, gone, came = counts_apart(held[p, t], left[p, t], before[p, t], out[p, t],
+                                                         moved_in_now)  # fmt: skip
             return (
-                f"plan {labels[p]!r}: holds {_gpus(held[p, t])} {use} GPUs of {where} in "
-                f"{data.quarter_labels[t]}, more than the {_gpus(left[p, t])} its balance leaves "
-                f"({_gpus(before[p, t])} held before, {_gpus(out[p, t])} retired or moved out, "
-                f"{_gpus(np.broadcast_to(moved_in, held.shape)[p, t])} moved in): GPUs leave a cohort only "
-                "by retirement and move only from training to inference (formulation §5.1)"
+                f"plan {labels[p]!r}: holds {kept} {use} GPUs of {where} in {data.quarter_labels[t]}, more "
+                f"than the {leaves} its balance leaves ({had} held before, {gone} retired or moved out, "
+                f"{came} moved in): GPUs leave a cohort only by retirement and move only from training to "
+                "inference (formulation §5.1)"
             )
     return None
-
-
-def _gpus(count: float) -> str:
-    """GPUs to two decimals, without a minus sign on round-off (-1e-12 reads 0.00)."""
-    return f"{round(float(count), 2) + 0.0:,.2f}"
 
 
 def _build_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
@@ -592,8 +593,9 @@ def _build_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict)
         total = blocks[:, i].sum(axis=1)
         if (over := total > site.max_blocks + _COUNT_TOLERANCE).any():
             p = int(np.argmax(over))
-            return (f"plan {labels[p]!r}: starts {total[p]:g} power blocks at site {site.name!r}, more than "
-                    f"its expansion's max_blocks, {site.max_blocks}")  # fmt: skip
+            started, most = counts_apart(total[p], site.max_blocks)
+            return (f"plan {labels[p]!r}: starts {started} power blocks at site {site.name!r}, more than "
+                    f"its expansion's max_blocks, {most}")  # fmt: skip
     return None
 
 
@@ -612,10 +614,11 @@ def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
     if at is None:
         return None
     p, u, sku, site, t = at
+    active, held = counts_apart(stack.active[p, u, sku, site, t], installed[p, u, sku, site, t])
     return (
-        f"plan {labels[p]!r}: has {stack.active[p, u, sku, site, t]:,.0f} {data.sku_names[sku]} GPUs in "
-        f"{USES[u]} service at site {data.sites[site].name!r} in {data.quarter_labels[t]}, more than the "
-        f"{installed[p, u, sku, site, t]:,.0f} it holds installed for {USES[u]}"
+        f"plan {labels[p]!r}: has {active} {data.sku_names[sku]} GPUs in {USES[u]} service at site "
+        f"{data.sites[site].name!r} in {data.quarter_labels[t]}, more than the {held} it holds installed "
+        f"for {USES[u]}"
     )
 
 
@@ -676,17 +679,19 @@ def _contract_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
         total = gpus.sum(axis=(1, 2))  # (P, T)
         if (at := _first_above(total, con.gpus)) is not None:
             p, t = at
-            return (f"plan {labels[p]!r}: serves {name} with {total[p, t]:,.0f} GPUs in "
-                    f"{data.quarter_labels[t]}, more than its {con.gpus:,.0f}")  # fmt: skip
+            served, size = counts_apart(total[p, t], con.gpus)
+            return (f"plan {labels[p]!r}: serves {name} with {served} GPUs in {data.quarter_labels[t]}, "
+                    f"more than its {size}")  # fmt: skip
         serving[:, con.use] += gpus
     at = _first_above(serving, stack.active)
     if at is None:
         return None
     p, u, sku, site, t = at
+    served, active = counts_apart(serving[p, u, sku, site, t], stack.active[p, u, sku, site, t])
     return (
-        f"plan {labels[p]!r}: serves {USES[u]} contracts with {serving[p, u, sku, site, t]:,.0f} "
-        f"{data.sku_names[sku]} GPUs at site {data.sites[site].name!r} in {data.quarter_labels[t]}, more "
-        f"than the {stack.active[p, u, sku, site, t]:,.0f} it has in {USES[u]} service there"
+        f"plan {labels[p]!r}: serves {USES[u]} contracts with {served} {data.sku_names[sku]} GPUs at site "
+        f"{data.sites[site].name!r} in {data.quarter_labels[t]}, more than the {active} it has in "
+        f"{USES[u]} service there"
     )
 
 
