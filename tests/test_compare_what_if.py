@@ -247,7 +247,7 @@ def test_a_what_if_whose_model_forbids_the_plan_names_the_change(plan_file, tmp_
                              "--what-if", "sites.s1.power_capacity_mw=0.05")  # fmt: skip
     assert code == 2 and out == "", (out, err)
     assert "--what-if) sites.s1.power_capacity_mw = 0.05: the model so changed forbids the plan" in err
-    assert "draws 0.10 MW at site 's1' in 2026Q2, more than the 0.05 MW the plan has online" in err
+    assert "draws 0.1 MW at site 's1' in 2026Q2, more than the 0.05 MW the plan has online" in err
     assert "solve the changed model" in err and "Traceback" not in err
 
 

@@ -359,6 +359,12 @@ def _held_a_millionth_before_bought(data, plan):
     plan.held_training[2, 1] = 2e-6
 
 
+def _one_gpu_more_in_service_at_s2(data, plan):  # cohort 9: bought at s2 in 2026Q2
+    plan.buy_blocks[0, 1, 1] += 1.0
+    plan.held_training[9, 1] += 1.0
+    plan.active[0, 0, 1, 1] += 1.0
+
+
 def _a_millionth_block_beyond_max(data, plan):
     plan.build_blocks[1, 0] = 1.000002
 
@@ -383,15 +389,18 @@ def _a_millionth_block_beyond_max(data, plan):
          "retires or moves 600.003 training GPUs of A at site 's1' in 2027Q1, more than the 600.000 held"),
         (_held_a_millionth_before_bought,
          "holds 0.000002 training GPUs of A at site 's1' in 2026Q2, outside that cohort's life"),
+        (_one_gpu_more_in_service_at_s2,
+         "draws 1.301 MW at site 's2' in 2026Q2, more than the 1.300 MW the plan has online"),
         (_a_millionth_block_beyond_max,
          "starts 1.000002 power blocks at site 's2', more than its expansion's max_blocks, 1.000000"),
     ],
     ids=["bought", "held", "in-service", "contract-size", "contract-service", "balance", "retired-beyond",
-         "outside-life", "blocks-max"],
+         "outside-life", "power", "blocks-max"],
 )
 def test_a_plan_a_hair_beyond_a_limit_is_refused_with_figures_that_differ(plans, tmp_path, mutate, message):
-    """A refusal compares two figures: rounded alike, a plan a fraction of a GPU beyond a limit read
-    "buys 1,100 GPUs ... but holds 1,100": each is written to the decimals at which the two differ."""
+    """A refusal compares two figures: rounded alike, a plan a fraction of a GPU (a thousandth of a
+    MW) beyond a limit read "buys 1,100 GPUs ... but holds 1,100": each is written to the
+    decimals at which the two differ."""
     data, plans, _ = plans
     bad = copy.deepcopy(plans[0])
     mutate(data, bad)

@@ -18,6 +18,7 @@ from fleetopt.core.units import (
     format_usd,
     format_usd_change,
     format_usd_compact,
+    mw_apart,
     usd_column_formatter,
     whole_count,
 )
@@ -172,6 +173,14 @@ def test_counts_compared_in_a_sentence_read_differently(value, other, more, text
     are written alike, to the decimals at which the two differ."""
     assert counts_apart(value, other, *more) == texts
     assert decimals_apart(value, value, 2) == 14  # equal figures: no decimals tell them apart
+
+
+def test_mw_compared_in_a_sentence_read_differently():
+    """"draws 20.00 MW ..., more than the 20.00 MW the plan has online": MW as format_mw writes them
+    where that tells them apart, else to the decimals that do."""
+    assert mw_apart(20.3, 20.0) == ("20.3 MW", "20 MW")
+    assert mw_apart(20.003, 20.0) == ("20.003 MW", "20.000 MW")
+    assert mw_apart(0.0431, 0.043) == ("0.0431 MW", "0.0430 MW")
 
 
 def test_a_share_that_is_not_a_number_reads_n_a():

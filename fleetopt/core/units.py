@@ -251,6 +251,17 @@ def counts_apart(value: float, other: float, *more: float) -> tuple[str, ...]:
     return tuple(_signed(c, rounded(c, decimals)) for c in counts)
 
 
+def mw_apart(value: float, other: float) -> tuple[str, str]:
+    """Two MW figures a sentence compares, as :func:`format_mw` writes them where they read
+    differently, else to the decimals at which they do (:func:`decimals_apart`): 20.003 MW against
+    20.000 MW, not 20 MW against 20 MW."""
+    texts = format_mw(value), format_mw(other)
+    if texts[0] != texts[1]:
+        return texts
+    decimals = decimals_apart(value, other, 2)
+    return _signed(value, f"{rounded(value, decimals)} MW"), _signed(other, f"{rounded(other, decimals)} MW")
+
+
 def decimals_apart(value: float, other: float, least: int = 0, exponent: int = 0) -> int:
     """The fewest decimals, ``least`` or more, at which ``value`` and ``other`` (in units of
     10**exponent, as :func:`rounded` takes them) read differently: a sentence saying one is more

@@ -16,7 +16,7 @@ from fleetopt.core import economics as econ
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import allocated_words, over_allocation
-from fleetopt.core.units import counts_apart, format_usd
+from fleetopt.core.units import counts_apart, format_usd, mw_apart
 from fleetopt.errors import InputError
 from fleetopt.evaluate.liquidity import inverse, taken_ebitda
 from fleetopt.evaluate.planbatch import PlanBatch
@@ -707,9 +707,10 @@ def _power_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict)
         used, online = lines[f"mw_used_{site.name}"], lines[f"mw_available_{site.name}"]
         if (at := _first_above(used, online)) is not None:
             p, t = at
+            drawn, has = mw_apart(used[p, t], online[p, t])
             return (
-                f"plan {labels[p]!r}: draws {used[p, t]:,.2f} MW at site {site.name!r} in "
-                f"{data.quarter_labels[t]}, more than the {online[p, t]:,.2f} MW the plan has online"
+                f"plan {labels[p]!r}: draws {drawn} at site {site.name!r} in "
+                f"{data.quarter_labels[t]}, more than the {has} the plan has online"
             )
     return None
 
