@@ -325,7 +325,7 @@ def test_a_plan_file_breaking_a_hard_limit_is_refused_by_name(plans, tmp_path, m
 # two_sites' optimum, by hand: cohort 2 (site s1, 2026Q3) buys 1,100 A GPUs (blocks of 1) and
 # holds 600 for training; s1 has 1,017 training GPUs installed and in service from 2026Q3, 200 of
 # them on contract 'anchor' (200 GPUs); s2 draws 1,083 GPUs x 0.0012 MW = 1.2996 MW of its 1.3 MW
-# online in 2026Q2 (0.3 MW and one 1 MW block, its max_blocks)
+# online in 2026Q2 (0.3 MW and one 1 MW block, its max_blocks); facility 'loan' ($6.0M) is drawn in full
 def _bought_a_fraction_more(data, plan):
     plan.buy_blocks[0, 0, 2] += 0.08
 
@@ -369,6 +369,10 @@ def _a_millionth_block_beyond_max(data, plan):
     plan.build_blocks[1, 0] = 1.000002
 
 
+def _ten_dollars_beyond_the_facility(data, plan):
+    plan.draws[0, 0] += 10.0
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -393,13 +397,15 @@ def _a_millionth_block_beyond_max(data, plan):
          "draws 1.301 MW at site 's2' in 2026Q2, more than the 1.300 MW the plan has online"),
         (_a_millionth_block_beyond_max,
          "starts 1.000002 power blocks at site 's2', more than its expansion's max_blocks, 1.000000"),
+        (_ten_dollars_beyond_the_facility,
+         "draws $6.00001M on facility 'loan', more than the $6.00000M left of its $6.0M"),
     ],
     ids=["bought", "held", "in-service", "contract-size", "contract-service", "balance", "retired-beyond",
-         "outside-life", "power", "blocks-max"],
+         "outside-life", "power", "blocks-max", "debt"],
 )
 def test_a_plan_a_hair_beyond_a_limit_is_refused_with_figures_that_differ(plans, tmp_path, mutate, message):
     """A refusal compares two figures: rounded alike, a plan a fraction of a GPU (a thousandth of a
-    MW) beyond a limit read "buys 1,100 GPUs ... but holds 1,100": each is written to the
+    MW, $10) beyond a limit read "buys 1,100 GPUs ... but holds 1,100": each is written to the
     decimals at which the two differ."""
     data, plans, _ = plans
     bad = copy.deepcopy(plans[0])

@@ -19,6 +19,7 @@ from fleetopt.core.units import (
     format_usd_change,
     format_usd_compact,
     mw_apart,
+    usd_apart,
     usd_column_formatter,
     whole_count,
 )
@@ -181,6 +182,15 @@ def test_mw_compared_in_a_sentence_read_differently():
     assert mw_apart(20.3, 20.0) == ("20.3 MW", "20 MW")
     assert mw_apart(20.003, 20.0) == ("20.003 MW", "20.000 MW")
     assert mw_apart(0.0431, 0.043) == ("0.0431 MW", "0.0430 MW")
+
+
+def test_usd_compared_in_a_sentence_read_differently():
+    """"draws $6.0M on facility 'loan', more than the $6.0M left": USD as format_usd writes it where
+    that tells the two apart, else in the larger's scale to the decimals that do."""
+    assert usd_apart(60e6, 50e6) == ("$60.0M", "$50.0M")
+    assert usd_apart(6_000_010.0, 6e6) == ("$6.00001M", "$6.00000M")
+    assert usd_apart(-5_000_003.0, -5e6) == ("-$5.000003M", "-$5.000000M")
+    assert usd_apart(1_200.4, 1_200.0) == ("$1.2004k", "$1.2000k")
 
 
 def test_a_share_that_is_not_a_number_reads_n_a():

@@ -262,6 +262,18 @@ def mw_apart(value: float, other: float) -> tuple[str, str]:
     return _signed(value, f"{rounded(value, decimals)} MW"), _signed(other, f"{rounded(other, decimals)} MW")
 
 
+def usd_apart(value: float, other: float) -> tuple[str, str]:
+    """Two USD figures a sentence compares, as :func:`format_usd` writes them where they read
+    differently, else in the scale of the larger to the decimals at which they do
+    (:func:`decimals_apart`): $50.0002M against $50.0000M, not $50.0M against $50.0M."""
+    texts = format_usd(value), format_usd(other)
+    if texts[0] != texts[1]:
+        return texts
+    exponent, suffix, least = usd_column_scale([max(abs(value), abs(other))])
+    decimals = decimals_apart(value, other, least, exponent)
+    return tuple(_signed(x, f"${rounded(x, decimals, exponent)}{suffix}") for x in (value, other))
+
+
 def decimals_apart(value: float, other: float, least: int = 0, exponent: int = 0) -> int:
     """The fewest decimals, ``least`` or more, at which ``value`` and ``other`` (in units of
     10**exponent, as :func:`rounded` takes them) read differently: a sentence saying one is more

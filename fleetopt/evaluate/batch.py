@@ -16,7 +16,7 @@ from fleetopt.core import economics as econ
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import allocated_words, over_allocation
-from fleetopt.core.units import counts_apart, format_usd, mw_apart
+from fleetopt.core.units import counts_apart, format_usd, mw_apart, usd_apart
 from fleetopt.errors import InputError
 from fleetopt.evaluate.liquidity import inverse, taken_ebitda
 from fleetopt.evaluate.planbatch import PlanBatch
@@ -732,9 +732,10 @@ def _debt_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) 
         over = total > headroom + _MONEY_TOLERANCE * max(1.0, fac.size_usd)
         if over.any():
             p = int(np.argmax(over))
+            drawn, left = usd_apart(total[p], headroom)
             return (
-                f"plan {labels[p]!r}: draws {format_usd(total[p])} on facility {fac.name!r}, more than "
-                f"the {format_usd(headroom)} left of its {format_usd(fac.size_usd)}"
+                f"plan {labels[p]!r}: draws {drawn} on facility {fac.name!r}, more than the {left} left "
+                f"of its {format_usd(fac.size_usd)}"
             )
     return None
 
