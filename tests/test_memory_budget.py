@@ -201,6 +201,25 @@ def test_a_budget_too_small_for_one_plans_results_says_the_budget_that_would_do(
     assert chunk_sizes(data, plans, 2, rounded_up(need)) == (1, 1)  # a scenario at a time
 
 
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(999, "999 B"), (999.6, "1 KB"), (999_499, "999 KB"), (999_500, "1 MB"), (999_999, "1 MB"),
+     (1_234_567, "1.23 MB"), (24_760, "24.8 KB"), (999.9e12, "1 PB")],
+)  # fmt: skip
+def test_a_size_that_rounds_to_a_thousand_of_its_unit_is_written_in_the_next(size, text):
+    """--max-memory 999.6KB was refused "more than the budget of 1e+03 KB": 999,600 bytes rounded
+    to three significant digits in KB is 1,000 KB, written in MB."""
+    assert format_bytes(size) == text
+
+
+def test_a_budget_written_in_the_next_unit_reads_as_a_size():
+    """100,000 scenarios of tiny need 24.8 MB for one plan's results; the budget 999,600 bytes read
+    "1e+03 KB"."""
+    data, plans = tiny(n=1)
+    with pytest.raises(MemoryBudgetError, match=r"for each plan's results, more than the budget of 1 MB: "):
+        chunk_sizes(data, plans, 100_000, 999_600)
+
+
 def test_workers_refused_a_budget_name_the_runs_budget_that_would_do():
     """--workers 2 --max-memory M: each worker keeps to M // 2. One plan of tiny on 2 scenarios in a
     worker process takes 496 + 2B + 3B (the copies of its chunk the process holds) + 928 + 2,544

@@ -696,16 +696,28 @@ def even_blocks(n_scenarios: int, largest: int) -> int:
     return -(-n_scenarios // blocks)
 
 
+_BYTE_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
+
+
 def format_bytes(n: float) -> str:
-    """A size in bytes for people: 512 MB, 7.28 TB; past a float's range (the results of 1e400
-    scenarios, an int), 'more than' the largest float, where dividing it raised OverflowError."""
+    """A size in bytes for people: 512 MB, 7.28 TB, whole bytes below 1 KB; past a float's range
+    (the results of 1e400 scenarios, an int), 'more than' the largest float, where dividing it
+    raised OverflowError."""
     if n > sys.float_info.max:
         return f"more than {format_bytes(sys.float_info.max)}"
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if abs(n) < 1000 or unit == "PB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.3g} {unit}"
-        n /= 1000
-    return f"{n:,.3g} PB"
+    k = _bytes_unit(n)
+    return f"{n:,.0f} B" if k == 0 else f"{n / 1000**k:,.3g} {_BYTE_UNITS[k]}"
+
+
+def _bytes_unit(n: float) -> int:
+    """The power of 1,000 of the unit :func:`format_bytes` writes ``n`` in: the largest unit up to PB
+    in which it has a digit before the point, once rounded as written (999,999 B is 1 MB, not
+    "1e+03 KB")."""
+    size = abs(float(n))
+    for k in range(len(_BYTE_UNITS) - 1):
+        if (round(size) if k == 0 else float(f"{size / 1000**k:.3g}")) < 1000:
+            return k
+    return len(_BYTE_UNITS) - 1
 
 
 @dataclass(frozen=True)
