@@ -10,6 +10,8 @@ working memory (116 words); a scenario's factor paths 2,544 (106 words, held 3 t
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from conftest import run_cli
@@ -220,6 +222,36 @@ def test_a_budget_written_in_the_next_unit_reads_as_a_size():
         chunk_sizes(data, plans, 100_000, 999_600)
 
 
+def test_a_budget_a_few_bytes_short_is_refused_with_sizes_that_differ(here, solve_run):
+    """One plan of tiny on 2 scenarios needs 496 + 2B + 928 + 2,544 = 24,768 bytes at B = 10,400:
+    --max-memory 24760B was refused as "needs 24.8 KB ..., more than the budget of 24.8 KB"."""
+    data, plans = tiny(n=1)
+    assert ROW + 2 * plans.nbytes + PAIR + SCENARIO == 24_768
+    said = ("needs 24.77 KB of working memory (its tables and its results), more than the budget of "
+            "24.76 KB: give a max_memory (fleetopt evaluate --max-memory) of at least 24.8 KB")  # fmt: skip
+    with pytest.raises(MemoryBudgetError, match=re.escape(said)):
+        chunk_sizes(data, plans, 2, 24_760)
+    args = ("--plans", str(solve_run), "--scenarios", "2", "--max-memory", "24760B", "--out", "B")
+    code, _, err = run_cli("evaluate", *args)
+    assert code == 2 and said in " ".join(err.split()), err
+    assert not (here / "B").exists()
+
+
+def test_a_matrix_or_a_budget_a_sliver_beyond_the_memory_is_named_with_sizes_that_differ(monkeypatch):
+    """The NPV matrix of 1 plan x 62,501 scenarios held twice is 16 x 62,501 = 1,000,016 bytes, and a
+    budget of 100,000,400 bytes is beyond 100 MB of RAM: they read "(1 MB), more than this machine's
+    memory (1 MB)" and "max_memory 100 MB is more than the 100 MB"."""
+    from fleetopt.errors import FleetoptWarning
+    from fleetopt.evaluate import jobfolder, resources
+
+    with pytest.raises(MemoryBudgetError, match=re.escape("(1.00002 MB), more than this machine's memory "
+                                                          "(1.00000 MB)")):  # fmt: skip
+        jobfolder.check_matrix_fits(1, 62_501, ram=1_000_000)
+    monkeypatch.setattr(resources, "physical_ram_bytes", lambda: 100_000_000)
+    with pytest.warns(FleetoptWarning, match=r"max_memory 100\.0004 MB is more than the 100\.0000 MB of"):
+        assert resources.budget_within_memory(100_000_400, "numpy", "local", 1) == 100_000_000
+
+
 def test_workers_refused_a_budget_name_the_runs_budget_that_would_do():
     """--workers 2 --max-memory M: each worker keeps to M // 2. One plan of tiny on 2 scenarios in a
     worker process takes 496 + 2B + 3B (the copies of its chunk the process holds) + 928 + 2,544
@@ -227,12 +259,13 @@ def test_workers_refused_a_budget_name_the_runs_budget_that_would_do():
     half the M given; it now says the share is too small and names twice the need, which runs."""
     data, plans = tiny(n=1)
     need = ROW + 5 * plans.nbytes + PAIR + SCENARIO
+    assert 10_000 < need < 99_999  # a whole number of bytes in KB to three decimals
     with pytest.raises(MemoryBudgetError) as refused:
         worker_process_sizes(data, plans, 2, "numpy", 2 * need - 2, 2)
-    assert str(refused.value) == (
-        f"one plan on 2 scenarios needs {format_bytes(need)} of working memory (its tables and its "
+    assert str(refused.value) == (  # the need and the share a byte apart: both to the byte
+        f"one plan on 2 scenarios needs {need / 1000:.3f} KB of working memory (its tables and its "
         f"results) in each of the 2 worker processes (--workers), more than each one's share of the budget, "
-        f"{format_bytes(need - 1)} of {format_bytes(2 * need - 2)}: give a max_memory (fleetopt evaluate "
+        f"{(need - 1) / 1000:.3f} KB of {format_bytes(2 * need - 2)}: give a max_memory (fleetopt evaluate "
         f"--max-memory) of at least {format_bytes(rounded_up(2 * need))}, or fewer workers"
     )
     assert worker_process_sizes(data, plans, 2, "numpy", rounded_up(2 * need), 2) == (1, 1)

@@ -25,7 +25,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import risk_in_short
-from fleetopt.core.units import counted, format_usd
+from fleetopt.core.units import counted, decimals_apart, format_usd, rounded
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import (
     Backend,
@@ -548,11 +548,11 @@ def needs_more_than(exc: MemoryBudgetError) -> str:
     processes (--workers), more than each one's share of the budget, 20 KB of 40 KB': what one plan
     of the refusal ``exc`` needs against its budget, a worker's share of it where workers share it."""
     workers = exc.workers
-    need, budget = format_bytes(exc.need_bytes // workers), f"the budget of {format_bytes(exc.budget_bytes)}"
+    need, share = sizes_apart(exc.need_bytes // workers, exc.budget_bytes // workers)
+    budget = f"the budget of {share}"
     where = f" in each of the {workers} worker processes (--workers)" if workers > 1 else ""
     if workers > 1:
-        budget = (f"each one's share of the budget, {format_bytes(exc.budget_bytes // workers)} of "
-                  f"{format_bytes(exc.budget_bytes)}")
+        budget = f"each one's share of the budget, {share} of {format_bytes(exc.budget_bytes)}"
     return f"needs {need} of working memory (its tables and its results){where}, more than {budget}"
 
 
@@ -613,10 +613,10 @@ def _check_fits(
     """Refuse scenarios whose results for one plan (``need_bytes``) exceed the budget; the error's
     ``need_bytes`` adds ``plan_bytes``, what one plan needs besides (its tables)."""
     if need_bytes > budget_bytes:
+        need, budget = sizes_apart(need_bytes, budget_bytes)
         raise MemoryBudgetError(
-            f"{limits.shown_whole(n_scenarios)} scenarios need {format_bytes(need_bytes)} of working "
-            f"memory for each plan's results, more than the budget of {format_bytes(budget_bytes)}: "
-            f"{remedy}",
+            f"{limits.shown_whole(n_scenarios)} scenarios need {need} of working memory for each plan's "
+            f"results, more than the budget of {budget}: {remedy}",
             need_bytes + plan_bytes, budget_bytes,
         )  # fmt: skip
 
@@ -666,11 +666,11 @@ def _check_one_plan_fits(n_scenarios: int, need_bytes: int, budget_bytes: int) -
     """Refuse a budget too small for one plan, its tables and its results, on one scenario at a
     time (:func:`chunk_sizes`), saying the budget that would do."""
     if need_bytes > budget_bytes:
+        need, budget = sizes_apart(need_bytes, budget_bytes)
         raise MemoryBudgetError(
-            f"one plan on {counted(n_scenarios, 'scenario')} needs {format_bytes(need_bytes)} of working "
-            f"memory (its tables and its results), more than the budget of {format_bytes(budget_bytes)}: "
-            f"give a max_memory (fleetopt evaluate --max-memory) of at least "
-            f"{format_bytes(rounded_up(need_bytes))}",
+            f"one plan on {counted(n_scenarios, 'scenario')} needs {need} of working memory (its tables "
+            f"and its results), more than the budget of {budget}: give a max_memory (fleetopt evaluate "
+            f"--max-memory) of at least {format_bytes(rounded_up(need_bytes))}",
             need_bytes, budget_bytes,
         )  # fmt: skip
 
@@ -707,6 +707,18 @@ def format_bytes(n: float) -> str:
         return f"more than {format_bytes(sys.float_info.max)}"
     k = _bytes_unit(n)
     return f"{n:,.0f} B" if k == 0 else f"{n / 1000**k:,.3g} {_BYTE_UNITS[k]}"
+
+
+def sizes_apart(size: float, other: float) -> tuple[str, str]:
+    """Two sizes a sentence compares, as :func:`format_bytes` writes them where they read differently,
+    else in the unit of the larger to the decimals at which they do (``decimals_apart``): 24.77 KB
+    beside 24.76 KB, not 24.8 KB beside 24.8 KB."""
+    texts = format_bytes(size), format_bytes(other)
+    if texts[0] != texts[1]:
+        return texts
+    k = _bytes_unit(max(size, other))
+    decimals = decimals_apart(size, other, 0, 3 * k)
+    return tuple(f"{rounded(n, decimals, 3 * k)} {_BYTE_UNITS[k]}" for n in (size, other))
 
 
 def _bytes_unit(n: float) -> int:

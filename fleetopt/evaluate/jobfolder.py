@@ -30,6 +30,7 @@ from fleetopt.evaluate.engine import (
     format_bytes,
     needs_more_than,
     rounded_up,
+    sizes_apart,
     worker_chunk_sizes,
     worker_process_sizes,
 )
@@ -185,11 +186,12 @@ def check_matrix_fits(n_plans: int, n_scenarios: int, ram: int | None = None) ->
     ram = physical_ram_bytes() if ram is None else ram
     need = 2 * 8 * n_plans * n_scenarios
     if ram is not None and need > ram:
+        held, ram_text = sizes_apart(need, ram)
         raise MemoryBudgetError(
             f"keep_matrix (--keep-matrix): the NPV matrix of {counted(n_plans, 'plan')} x "
             f"{counted(n_scenarios, 'scenario')} "
             f"is {format_bytes(need / 2)} (8 bytes a pair), held twice as its chunks are joined "
-            f"({format_bytes(need)}), more than this machine's memory ({format_bytes(ram)}): leave it "
+            f"({held}), more than this machine's memory ({ram_text}): leave it "
             "out (every metric is computed without it), or give fewer scenarios (--scenarios) or plans",
             need, ram,
         )

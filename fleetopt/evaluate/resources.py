@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fleetopt.errors import warn
 from fleetopt.evaluate import cgroups
 from fleetopt.evaluate.backend import cupy_device, usable_cores
-from fleetopt.evaluate.engine import format_bytes
+from fleetopt.evaluate.engine import sizes_apart
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,8 @@ def budget_within_memory(
     memory = simulation_memory(backend, executor, workers) if budget is not None else None
     if memory is None or budget <= memory.size:
         return budget
-    warn(
-        f"{name} {format_bytes(budget)} is more than the {format_bytes(memory.size)} of "
-        f"{memory.what}: the budget is capped to {format_bytes(memory.size)}"
-    )
+    given, size = sizes_apart(budget, memory.size)
+    warn(f"{name} {given} is more than the {size} of {memory.what}: the budget is capped to {size}")
     return memory.size
 
 
