@@ -414,6 +414,27 @@ def test_a_plan_a_hair_beyond_a_limit_is_refused_with_figures_that_differ(plans,
         compile_plans(data, [plans[1], bad], ["fine", "bad"], check_limits=True)
 
 
+def test_buffers_a_sliver_apart_are_named_with_figures_that_differ(tmp_path):
+    """Plans kept buffers of $30.00M and $30.04M, made under a model whose buffer was $30.00M and
+    evaluated under one of $30.04M: the warning read "($30.0M to $30.0M above ...; made under a model
+    whose buffer was $30.0M), not this model's $30.0M"."""
+    from fleetopt.core.plan import plan_axes
+    from fleetopt.errors import FleetoptWarning
+    from fleetopt.evaluate.planfile import plans_npz_bytes
+
+    solved = api.solve("tiny")
+    made = api.edit("tiny", {("policy", "liquidity_buffer_usd"): 30e6})
+    (tmp_path / "model.yaml").write_text(made.text)
+    (tmp_path / "plans.npz").write_bytes(plans_npz_bytes(
+        [solved.plan, solved.plan], ["a", "b"], "tiny", made.content_hash, [30e6, 30.04e6],
+        plan_axes(solved.data)))  # fmt: skip
+    said = ("the plans keep the policy cash buffer recorded with them ($30.00M to $30.04M above "
+            "finance.min_cash_usd; made under a model whose buffer was $30.00M), not this model's $30.04M")
+    now = api.edit("tiny", {("policy", "liquidity_buffer_usd"): 30.04e6})
+    with pytest.warns(FleetoptWarning, match=re.escape(said)):
+        api.prepare_evaluation(tmp_path / "plans.npz", now, scenarios=10)
+
+
 def test_gpus_held_past_their_maximum_age_are_refused(tmp_path):
     """tiny's 9,600 installed H100 were bought 10 quarters before the horizon: at a maximum age of
     3.5 years (14 quarters) they are all sold in its quarter 4 (2027Q3), which the MILP's plan does,

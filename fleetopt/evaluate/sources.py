@@ -13,7 +13,7 @@ from pathlib import Path
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import purchase_header
-from fleetopt.core.units import counted, format_usd
+from fleetopt.core.units import counted, format_usd, usd_apart
 from fleetopt.errors import FleetoptError, FleetoptWarning, user_path
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
@@ -357,13 +357,14 @@ def _own_buffer_note(
     if theirs == this:
         return None
     low, high = min(kept), max(kept)
-    values = format_usd(low) if low == high else f"{format_usd(low)} to {format_usd(high)}"
+    values = format_usd(low) if low == high else " to ".join(usd_apart(low, high))
     which = whose if len(kept) == plans else f"{len(kept)} of {plans} of {whose}"
     others = "" if len(kept) == plans else f"; the other {plans - len(kept)} run with this model's"
+    was, now = usd_apart(theirs, this)
     return (f"{which} keep the policy cash buffer recorded with them ({values} above "
-            f"finance.min_cash_usd; made under a model whose buffer was {format_usd(theirs)}), not this "
-            f"model's {format_usd(this)}{others}: a plan's buffer is part of the plan (this model's policy "
-            "rules apply to it; docs/evaluation.md, 'Plan files')")
+            f"finance.min_cash_usd; made under a model whose buffer was {was}), not this model's {now}"
+            f"{others}: a plan's buffer is part of the plan (this model's policy rules apply to it; "
+            "docs/evaluation.md, 'Plan files')")
 
 
 def model_made_from(plans_model_hash: str, plans_path: Path) -> LoadedModel | None:
