@@ -414,6 +414,23 @@ def test_a_plan_a_hair_beyond_a_limit_is_refused_with_figures_that_differ(plans,
         compile_plans(data, [plans[1], bad], ["fine", "bad"], check_limits=True)
 
 
+def test_a_fraction_of_a_gpu_in_training_where_its_sku_is_not_eligible_shows_the_fraction(plans):
+    """two_sites' A eligible for training 6 quarters after its release in 2026Q1 (to 2027Q2); a plan
+    with 0.3 of one in training service at s1 in 2027Q3 was refused as "has 0 A GPUs in training
+    service", as if it had none."""
+    _, plans, _ = plans
+    d = MODELS["two_sites"]()
+    d["skus"]["A"]["training_eligibility"] = {"quarters_after_release": 6}
+    ineligible = data_of(d)
+    assert ineligible.training_eligible[0].tolist() == [True] * 6 + [False] * 2
+    bad = copy.deepcopy(plans[0])
+    bad.active[0, 0, :, 6:] = 0.0
+    bad.active[0, 0, 0, 6] = 0.3
+    said = "plan 'bad': has 0.30 A GPUs in training service at site 's1' in 2027Q3, when that SKU is not"
+    with pytest.raises(PlanFileError, match=re.escape(said)):
+        compile_plans(ineligible, [bad], ["bad"], check_limits=True)
+
+
 def test_buffers_a_sliver_apart_are_named_with_figures_that_differ(tmp_path):
     """Plans kept buffers of $30.00M and $30.04M, made under a model whose buffer was $30.00M and
     evaluated under one of $30.04M: the warning read "($30.0M to $30.0M above ...; made under a model

@@ -552,7 +552,7 @@ def _cohort_balance_problem(data: ModelData, stack: Plan, labels: list[str], c) 
     ):  # fmt: skip
         if (stray := (held > _COUNT_TOLERANCE) & ~data.alive[c.index]).any():
             p, t = (int(x) for x in np.argwhere(stray)[0])
-            return (f"plan {labels[p]!r}: holds {counts_apart(held[p, t], 0.0)[0]} {use} GPUs of {where} in "
+            return (f"plan {labels[p]!r}: holds {_more_than_none(held[p, t])} {use} GPUs of {where} in "
                     f"{data.quarter_labels[t]}, outside that cohort's life")  # fmt: skip
         before = np.concatenate([np.full((held.shape[0], 1), initial), held[:, :-1]], axis=1)
         out = retired + moved_out
@@ -574,6 +574,12 @@ def _cohort_balance_problem(data: ModelData, stack: Plan, labels: list[str], c) 
                 "inference (formulation §5.1)"
             )
     return None
+
+
+def _more_than_none(count: float) -> str:
+    """A count refused for being more than none, written so that it shows (0.000002, not 0.00):
+    against none (:func:`counts_apart`)."""
+    return counts_apart(count, 0.0)[0]
 
 
 def _build_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
@@ -606,9 +612,10 @@ def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
     ineligible = (stack.active[:, 0] > _COUNT_TOLERANCE) & ~data.training_eligible[None, :, None, :]
     if ineligible.any():
         p, sku, site, t = (int(x) for x in np.argwhere(ineligible)[0])
-        return (f"plan {labels[p]!r}: has {stack.active[p, 0, sku, site, t]:,.0f} {data.sku_names[sku]} GPUs "
-                f"in training service at site {data.sites[site].name!r} in {data.quarter_labels[t]}, when "
-                "that SKU is not eligible for training")  # fmt: skip
+        active = _more_than_none(stack.active[p, 0, sku, site, t])
+        return (f"plan {labels[p]!r}: has {active} {data.sku_names[sku]} GPUs in training service at site "
+                f"{data.sites[site].name!r} in {data.quarter_labels[t]}, when that SKU is not eligible for "
+                "training")  # fmt: skip
     installed = installed_by_use(data, stack)
     at = _first_above(stack.active, installed)
     if at is None:
