@@ -173,7 +173,7 @@ def test_counts_compared_in_a_sentence_read_differently(value, other, more, text
     """A refusal "buys 2,000 GPUs ... but holds 2,000 of them" for 2,000.08 and 2,000: counts compared
     are written alike, to the decimals at which the two differ."""
     assert counts_apart(value, other, *more) == texts
-    assert decimals_apart(value, value, 2) == 14  # equal figures: no decimals tell them apart
+    assert decimals_apart(value, value, 2) == 2  # equal figures: no decimals tell them apart
 
 
 def test_mw_compared_in_a_sentence_read_differently():
@@ -265,6 +265,21 @@ def test_a_customer_s_share_and_a_covenant_s_share_are_rounded_half_up():
         "$1.0k (13% under contract)"
     )
     assert (share_words(0.125, 0.10), share_words(0.10125, 0.10)) == ("13%", "10.13%")
+
+
+def test_a_covenant_figure_a_sliver_off_its_limit_is_not_written_onto_it():
+    """A DSCR of 1.39996 against a 1.4x minimum read "1.400x" beside "minimum 1.4x", and cash at
+    9.9999 % of debt against a 10 % minimum "10.00%": written to the decimals that tell them apart
+    (up to five, or four of a per cent); one on its limit keeps three decimals (a ratio) or two (a
+    share), as before."""
+    from fleetopt.core.results import DSCR, ratio_words, share_words
+
+    assert (ratio_words(DSCR, 1.39996, 1.4), ratio_words(DSCR, 1.396, 1.4)) == ("1.39996x", "1.396x")
+    assert (ratio_words(DSCR, 1.4, 1.4), ratio_words(DSCR, 1.95, 1.4)) == ("1.400x", "1.95x")
+    assert (share_words(0.099999, 0.10), share_words(0.096, 0.10)) == ("9.9999%", "9.60%")
+    assert (share_words(0.10, 0.10), share_words(0.25, 0.10)) == ("10.00%", "25%")
+    # a solver's round-off by the limit is no breach, and is not written as one
+    assert (ratio_words(DSCR, 1.4 - 1e-9, 1.4), share_words(0.1 - 1e-9, 0.10)) == ("1.400x", "10.00%")
 
 
 def test_a_share_is_rounded_half_up_as_every_figure_is():

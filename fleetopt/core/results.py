@@ -24,6 +24,7 @@ from fleetopt.core.quarters import (
 from fleetopt.core.tail import probability_error
 from fleetopt.core.units import (
     counted,
+    decimals_apart,
     format_difference,
     format_gap,
     format_h100_hours,
@@ -846,19 +847,24 @@ def limit_words(test: CovenantTest) -> str:
 
 def ratio_words(kind, value: float, limit: float) -> str:
     """A covenant ratio beside its limit: a share of debt in per cent (:func:`share_words`), else
-    1.95x; to three decimals where two would round it onto the limit (1.396 is no "1.40x" beside 1.4x)."""
+    1.95x; to three decimals where two would round it onto the limit, up to five where three would
+    too (1.396 is no "1.40x" beside 1.4x, 1.39996 no "1.400x": 1.39996x; ``decimals_apart``); a
+    solver's round-off, 1.4 less 1e-9, stays 1.400x."""
     if kind.numerator == "cash":
         return share_words(value, limit)
     two = format_times(value)
-    return format_times(value, 3) if two == format_times(limit) else two
+    return format_times(value, decimals_apart(value, limit, 3, most=5)) if two == format_times(limit) else two
 
 
 def share_words(value: float, limit: float) -> str:
     """A covenant's share beside its limit in per cent: whole, or to the hundredth of a per cent where
-    a whole one would round it onto the limit (9.6 % is no "10%" beside 10 %); rounded half up
-    (:func:`format_percent`)."""
+    a whole one would round it onto the limit, up to the ten-thousandth where that would too (9.6 %
+    is no "10%" beside 10 %, but 9.60%; 9.9999 % no "10.00%"; a solver's round-off stays 10.00%);
+    rounded half up (:func:`format_percent`)."""
     whole = format_percent(value, 0)
-    return format_percent(value, 2) if whole == format_percent(limit, 0) else whole
+    if whole != format_percent(limit, 0):
+        return whole
+    return format_percent(value, decimals_apart(value, limit, 2, -2, most=4))
 
 
 def _headroom(test, quantities: dict) -> float | str | None:

@@ -274,16 +274,20 @@ def usd_apart(value: float, other: float) -> tuple[str, str]:
     return tuple(_signed(x, f"${rounded(x, decimals, exponent)}{suffix}") for x in (value, other))
 
 
-def decimals_apart(value: float, other: float, least: int = 0, exponent: int = 0) -> int:
+def decimals_apart(
+    value: float, other: float, least: int = 0, exponent: int = 0, most: int | None = None
+) -> int:
     """The fewest decimals, ``least`` or more, at which ``value`` and ``other`` (in units of
     10**exponent, as :func:`rounded` takes them) read differently: a sentence saying one is more
     than the other must not show them equal (2,000 GPUs 'more than' 2,000 for 2,000.08 and 2,000).
-    Figures that differ beyond :func:`rounded`'s 12 significant digits, or not at all, take
-    ``least`` + 12."""
+    Figures that differ beyond ``most`` decimals (where a caller's difference is round-off: a ratio
+    a solver left 1e-9 under its limit), beyond :func:`rounded`'s 12 significant digits, or not at
+    all, take ``least``: no decimals tell them apart."""
     def written(x: float, decimals: int) -> str:
         return _signed(x, rounded(x, decimals, exponent))
 
-    return next((d for d in range(least, least + 12) if written(value, d) != written(other, d)), least + 12)
+    last = least + 11 if most is None else most
+    return next((d for d in range(least, last + 1) if written(value, d) != written(other, d)), least)
 
 
 # GPUs counted as H100s by their throughput (market demand, a cost plan's shortfall): one spelling everywhere
