@@ -885,25 +885,56 @@ def test_evaluate_table_is_not_called_candidates(runs):
     assert "Candidates and their risk" not in text
 
 
-def test_histogram_caption_counts_the_resimulated_sample(runs, tmp_path, monkeypatch):
-    """200 scenarios, 50 re-simulated for the charts: the caption says 50 of 200."""
+def _histogram_markers(html: str) -> list[str]:
+    """The NPV histogram's marker tooltips ('milp mean: $1.2M')."""
+    chart = html.split("NPV distribution over scenarios", 1)[1].split("</svg>", 1)[0]
+    return re.findall(r"<title>([^<:]*(?:mean|P5)[^<:]*: [^<]*)</title>", chart)
+
+
+def test_the_npv_histogram_marks_the_key_figures(runs, monkeypatch):
+    """The default model's report drew its NPV histogram from the charts' first 500 scenarios and
+    marked their mean, $11.56B, and P5, -$17.65B, beside key figures of $12.84B and -$17.22B. With
+    50 re-simulated for the other charts, the histogram is of all 200 and marks metrics.csv's mean
+    and P5, written as the key figures write them; the caption says so."""
     monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
-    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page.build_report(runs["evaluate"]))))
-    assert "50 of the run's 200 scenarios (the first 50 of seed 0), re-simulated" in text
-    assert "the key figures above use all 200" in text
+    monkeypatch.setattr("fleetopt.report.charts.BREAK_BLOCK", 60)
+    html = page.build_report(runs["evaluate"])
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    assert _histogram_markers(html) == [f"milp mean: {format_usd(metrics['npv_mean_usd'])}",
+                                        f"milp P5: {format_usd(metrics['npv_p5_usd'])}"]
+    assert "scenario sample" not in html
+    assert ("All 200 scenarios of the run (seed 0), re-simulated; mean and P5 marked are the key figures' "
+            "above.") in unescape(html)
+    assert _histogram_markers(html) == _histogram_markers(html_of(runs["evaluate"]))
+
+
+def test_the_npv_histogram_of_a_large_run_marks_the_run_s_figures(runs, monkeypatch):
+    """A run of more than BREAK_SCENARIOS_MAX scenarios (a GPU job's million): the bars are of its
+    first ones, 120 of 200 here, and the mean and P5 marked still metrics.csv's, as the caption says."""
+    monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
+    monkeypatch.setattr("fleetopt.report.charts.BREAK_SCENARIOS_MAX", 120)
+    html = page.build_report(runs["evaluate"])
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    assert _histogram_markers(html) == [f"milp mean: {format_usd(metrics['npv_mean_usd'])}",
+                                        f"milp P5: {format_usd(metrics['npv_p5_usd'])}"]
+    assert ("The first 120 of the run's 200 scenarios (seed 0), re-simulated; mean and P5 marked are of "
+            "all 200, the key figures' above.") in unescape(html)
 
 
 def test_the_chart_markers_of_a_sample_say_so(runs, monkeypatch):
-    """The charts re-simulate the first 500 scenarios, the key figures use all: the histogram's mean
-    marker ($12.49B) stood beside a $13.53B mean NPV tile with only the caption below to explain it.
-    The markers' legend and tooltips name the sample; with every scenario re-simulated nothing is said."""
-    whole = html_of(runs["evaluate"])  # 200 scenarios, all re-simulated
+    """Where the run's metrics give no mean and P5 for a plan, the histogram marks those of the
+    scenarios drawn: of fewer than the run's, the markers' legend and tooltips name the sample."""
+    monkeypatch.setattr("fleetopt.report.charts._run_npv_figures", lambda run, label: None)
+    whole = page.build_report(runs["evaluate"])  # 200 scenarios, all re-simulated
     assert ">mean NPV</text>" in whole and "scenario sample" not in whole
+    monkeypatch.setattr("fleetopt.report.charts.BREAK_SCENARIOS_MAX", 50)
     monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
     html = page.build_report(runs["evaluate"])
     for marker in ("mean NPV", "P5 NPV"):
         assert f">{marker} (50-scenario sample)</text>" in html, marker
     assert re.search(r"<title>milp mean \(50-scenario sample\): -?\$[0-9.]+[kMB]</title>", html)
+    assert ("The first 50 of the run's 200 scenarios (seed 0), re-simulated; mean and P5 of these 50, the "
+            "key figures above use all 200.") in unescape(html)
 
 
 def _break_points(html: str) -> list[str]:
