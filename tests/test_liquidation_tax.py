@@ -94,6 +94,15 @@ def test_a_loss_beyond_the_last_quarter_s_profit_saves_only_that_quarter_s_tax()
     assert (lines["net_income_usd"] + lines["tax_usd"])[-1] == pytest.approx(117_350.0)
     assert result.statements.liquidation_tax_usd == pytest.approx(-24_643.5, rel=1e-9)
     assert result.objective_usd == pytest.approx(result.statements.npv_usd, rel=1e-6)
+    # the key figures' end of the NPV, 75,000 + 24,643.50, say that the saving is capped: the default
+    # model's "$301.4M" read as 21 % of its loss, where it is all of 2033Q2's tax
+    fig = headline(data_of(d), result.plan, result.statements)
+    assert fig["tax_last_quarter_usd"] == pytest.approx(24_643.5, rel=1e-9)
+    assert npv_terminal_words(fig) == (
+        "$99.6k = 1.000 (the last quarter's discount factor) x (GPUs at resale and power plant at book "
+        "$75.0k + tax saved by selling them below book $24.6k (all of the last quarter's own tax, the most "
+        "a loss can save) - debt $0)"
+    )
 
 
 @pytest.mark.parametrize("carry_forward", [False, True])

@@ -946,9 +946,10 @@ NPV_TERMINAL_LABEL = "  of which at the end (present value)"
 def npv_terminal_arithmetic(fig: dict) -> str:
     """How a :func:`headline`'s terminal part of the NPV is made (formulation §6): '0.376 (the last
     quarter's discount factor) x (GPUs at resale and power plant at book $6.56B + tax saved by
-    selling them below book $301.4M - debt $10.25B)'; a gain's tax is '- tax on the gain of their
-    sale' (no tax: '- tax on their sale $0'), and prepayments not yet earned, where there are any,
-    are subtracted by name."""
+    selling them below book $301.4M (all of the last quarter's own tax, the most a loss can save) -
+    debt $10.25B)', the parenthesis where the loss's tax is capped at that quarter's (§5.10); a gain's
+    tax is '- tax on the gain of their sale' (no tax: '- tax on their sale $0'), and prepayments not
+    yet earned, where there are any, are subtracted by name."""
     tax, debt = fig["liquidation_tax_usd"], fig["debt_end_usd"]
     # a loss saves tax: added, not a negative subtracted
     taxed = f"- tax on the gain of their sale {format_usd(tax)}"
@@ -956,6 +957,8 @@ def npv_terminal_arithmetic(fig: dict) -> str:
         taxed = "- tax on their sale $0"
     elif tax < 0:
         taxed = f"+ tax saved by selling them below book {format_usd(-tax)}"
+        if -tax >= fig["tax_last_quarter_usd"] - TOLERANCE_USD:  # the cap of §5.10 binds
+            taxed += " (all of the last quarter's own tax, the most a loss can save)"
     unearned = fig["owed_end_usd"] - debt
     owed = f"- debt {format_usd(debt)}" + (
         f" - prepayments not yet earned {format_usd(unearned)}" if unearned > 0.5 else ""
@@ -1396,6 +1399,7 @@ def headline(data: ModelData, plan: Plan, st: Statements, objective: str = "npv"
         "npv_terminal_usd": st.npv_terminal_usd,
         "terminal_assets_usd": st.terminal_assets_usd,
         "liquidation_tax_usd": st.liquidation_tax_usd,
+        "tax_last_quarter_usd": float(lines["tax_usd"][-1]),
         "owed_end_usd": st.owed_end_usd,
         "debt_end_usd": float(lines["debt_usd"][-1]),
         "terminal_discount_factor": float(data.discount[-1]),
