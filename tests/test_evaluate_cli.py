@@ -177,6 +177,38 @@ def test_when_it_breaks_names_the_median_quarter_of_the_metrics(solve_run, here)
     assert breach in line and "none (0.0%)" in line
 
 
+def test_when_it_breaks_says_why_an_uncured_median_comes_before_the_first_breach_s():
+    """The default sweep's pick: the terminal's table gave the uncured breach's median 2030Q3 beside
+    the first breach's 2030Q4 without the note its report gives. Four scenarios of eight quarters:
+    A breaches first in quarter 2 and uncured in 3, B in 5 and 6, C and D breach only in 6 and cure
+    it: the first breaches 2, 5, 6, 6 have the median 5 (the lower middle one), the uncured 3 and 6
+    the median 3. The plan "early" is marked and the caption says why; "alike" (medians 3 and 3) is not."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from fleetopt.cli.render.evaluate import when_it_breaks_table
+    from fleetopt.evaluate.metrics import median_quarter
+
+    rows = []
+    cases = (("early", [1, 4, 5, 5], [2, 5, 8, 8]), ("alike", [1, 2, 5, 5], [2, 3, 8, 8]))
+    for plan, firsts, uncured in cases:
+        # quarters before each event (8: never), as simulate counts them; the medians numbered from 1
+        breach_at, uncured_at = (median_quarter(np.array([q]), 8)[0] for q in (firsts, uncured))
+        rows.append({"plan": plan, "breach_median_quarter": breach_at, "breach_probability": 1.0,
+                     "uncured_breach_median_quarter": uncured_at, "uncured_breach_probability": 0.5,
+                     "default_median_quarter": np.nan, "default_probability": 0.0})
+    labels = [f"2027Q{q}" for q in range(1, 5)] + [f"2028Q{q}" for q in range(1, 5)]
+    out = StringIO()
+    Console(file=out, width=240).print(when_it_breaks_table(pd.DataFrame(rows), "when it breaks", labels))
+    lines = out.getvalue().splitlines()
+    early, alike = (next(line for line in lines if plan in line) for plan in ("early", "alike"))
+    assert "2028Q1 (100.0%)" in early and "2027Q3 (50.0%) *" in early
+    assert "2027Q3 (100.0%)" in alike and "2027Q3 (50.0%)" in alike and "*" not in alike
+    assert ("* earlier than the first breach's median, which is over more scenarios: those whose breaches "
+            "were all cured first breach later") in " ".join(" ".join(lines).split())
+
+
 def test_the_run_folders_model_copy_is_the_default_model(solve_run, here):
     # a copy of the run folder whose model.yaml has no risk block: every scenario is the forecast
     run = here / "A"

@@ -406,6 +406,21 @@ def median_quarter_label(number: float, quarter_labels: list[str]) -> str:
     return "none" if number != number else quarter_labels[int(number) - 1]
 
 
+# why an uncured breach's median quarter can come before the first breach's (the default sweep's
+# pick: 2030Q3 against 2030Q4), an event of default before the breach it follows to a lender: a
+# scenario's first breach is at or before its uncured one, so the medians part only where the
+# scenarios whose breaches are all cured breach later
+UNCURED_BEFORE_FIRST_WORDS = ("earlier than the first breach's median, which is over more scenarios: "
+                              "those whose breaches were all cured first breach later")
+
+
+def uncured_median_before_first(row) -> bool:
+    """Whether a metrics row's median quarter of the uncured breach comes before its first breach's
+    (:data:`UNCURED_BEFORE_FIRST_WORDS`); False where either has none."""
+    uncured = row.get("uncured_breach_median_quarter", math.nan)
+    return bool(uncured < row.get("breach_median_quarter", math.nan))
+
+
 # metrics.csv's columns besides METRIC_COLUMNS where the model has risk.delivery_slip on (absent
 # otherwise, so that a model without it writes the same file as before the factor existed)
 SLIP_COLUMNS = {

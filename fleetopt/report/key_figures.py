@@ -82,11 +82,13 @@ from fleetopt.evaluate.metrics import (
     REACTION_LABELS,
     REACTION_USD_LABELS,
     SHORTFALL_SHARE,
+    UNCURED_BEFORE_FIRST_WORDS,
     event_words,
     first_breach_column,
     limited_liability_differs,
     median_quarter_label,
     reaction_labels,
+    uncured_median_before_first,
 )
 from fleetopt.report.markup import Kpi, kpi_block
 from fleetopt.report.reading import ReportRun
@@ -408,14 +410,10 @@ def _median_quarter_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
 
 
 def _before_the_first_breach(row: pd.Series, name: str) -> str:
-    """Why an uncured breach's median can come before the first breach's (the default sweep's pick:
-    2030Q3 against 2030Q4): a scenario's first breach is at or before its uncured one, so the medians
-    part only where the scenarios whose breaches are all cured breach later."""
-    first = row.get("breach_median_quarter", math.nan)
-    if name != "uncured_breach_median_quarter" or not row[name] < first:
+    """Why the uncured breach's median quarter comes before the first breach's, where it does."""
+    if name != "uncured_breach_median_quarter" or not uncured_median_before_first(row):
         return ""
-    return (" (earlier than the first breach's median, which is over more scenarios: those whose breaches "
-            "were all cured first breach later)")
+    return f" ({UNCURED_BEFORE_FIRST_WORDS})"
 
 
 # the key figures of the lenders' side of an event of default, by its metrics (debt, share covered, uncovered)

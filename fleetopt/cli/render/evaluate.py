@@ -40,11 +40,13 @@ from fleetopt.evaluate.metrics import (
     REACTION_LABELS,
     REACTION_USD_LABELS,
     SHORTFALL_SHARE,
+    UNCURED_BEFORE_FIRST_WORDS,
     event_words,
     first_breach_column,
     limited_liability_differs,
     median_quarter_label,
     reaction_labels,
+    uncured_median_before_first,
 )
 
 
@@ -281,13 +283,17 @@ def when_it_breaks_table(metrics, title: str, quarter_labels: list[str]) -> Tabl
     table.add_column("plan", justify="left")
     for name in timing:
         table.add_column(MEDIAN_QUARTER_WORDS[name][0], justify="right")
+    marked = False
     for _, row in metrics.iterrows():
-        cells = [
-            f"{median_quarter_label(row[name], quarter_labels)} "
-            f"({format_percent(row[MEDIAN_QUARTER_WORDS[name][1]])})"
-            for name in timing
-        ]
+        cells = []
+        for name in timing:
+            mark = name == "uncured_breach_median_quarter" and uncured_median_before_first(row)
+            marked |= mark
+            cells.append(f"{median_quarter_label(row[name], quarter_labels)} "
+                         f"({format_percent(row[MEDIAN_QUARTER_WORDS[name][1]])}){' *' if mark else ''}")
         table.add_row(Text(str(row["plan"])), *cells)
+    if marked:
+        table.caption = f"* {UNCURED_BEFORE_FIRST_WORDS}"
     return unbroken(table)
 
 
