@@ -985,6 +985,7 @@ DAMAGED_SUMMARY_FIELDS = [
     # the solve a sweep's re-ranking solves its planned buffers with
     ("sweep", "mip_gap", "x"),
     ("sweep", "time_limit_seconds", 0.0),
+    ("sweep", "best_mean_within_rule", "x"),  # the report's Recommendation reads its fields
 ]
 
 

@@ -870,6 +870,8 @@ def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ())
         console.print(marked("recommended: ", (result.recommended["plan"], "bold")), soft_wrap=True)
         for line in bulleted_lines(why, console.width):  # a settle command in one unbroken: pasted whole
             console.print(line, soft_wrap=True, highlight=False)
+        if best := result.best_mean_words():  # a plan within the rule above the optimum's mean NPV
+            console.print(best, highlight=False)
         say_written(path)
         finish_report(path, report)
     if lost:  # a batch system sees that something removed the job's folder under it

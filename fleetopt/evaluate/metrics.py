@@ -285,6 +285,9 @@ def paired_error(differences: np.ndarray) -> float:
 BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 200, 20261202
 # each tail figure with the name of its difference's paired standard error (compare's row)
 TAIL_PAIRED_ERROR = {"npv_p5_usd": "npv_p5_paired_se_usd", "npv_cvar5_usd": "npv_cvar5_paired_se_usd"}
+# each NPV figure with the name of its difference's paired standard error (compare's rows, a sweep's
+# summary.json)
+NPV_PAIRED_ERROR = {"npv_mean_usd": "npv_mean_paired_se_usd", **TAIL_PAIRED_ERROR}
 
 
 # a difference of more than this many standard errors of the paired difference is not chance

@@ -34,8 +34,9 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.report import svg
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
+from fleetopt.runs.folder import BEST_MEAN_KEY
 from fleetopt.sweep.candidates import FORECAST_CONDITION, optimum_condition
-from fleetopt.sweep.run import optimum_risks_kept, rule_chosen_by, why_without_lead
+from fleetopt.sweep.run import best_mean_words, optimum_risks_kept, rule_chosen_by, why_without_lead
 
 
 def _rule_text(run: ReportRun) -> str:
@@ -104,9 +105,12 @@ def recommendation_section(run: ReportRun) -> str:
     again = (f"<br>Re-ranked from the sweep in {escape(str(source))}: its candidates"
              f"{escape(_rerank_left_out(summary))}, evaluated again on its scenarios by this rule"
              f"{escape(_rerank_solves(summary))}.") if source else ""  # fmt: skip
+    prefer = (summary.get("rule_settings") or {}).get("prefer")
+    best = best_mean_words(summary.get(BEST_MEAN_KEY), prefer, summary.get("n_scenarios") or 0)
+    best_line = f"<br>{escape(best)}" if best else ""  # a plan within the rule above the optimum's mean NPV
     return (
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
-        f"{escape(why_without_lead(summary))}{rule_line}{again}</p>" + _dropped_list(summary)
+        f"{escape(why_without_lead(summary))}{rule_line}{again}{best_line}</p>" + _dropped_list(summary)
     )
 
 

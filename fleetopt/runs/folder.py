@@ -234,6 +234,9 @@ FLAG_COLUMNS = ("forecast_within_limits", "on_front", "recommended")
 TEXT_COLUMNS = ("plan", "quarter", "sku", "site", "decision", "item", "use", "unit")
 
 
+# a sweep's summary.json field naming the plan of highest mean NPV no worse than the forecast optimum on
+# every figure its rule reads, with its differences (fleetopt.sweep.run.best_mean_alternative; null: none)
+BEST_MEAN_KEY = "best_mean_within_rule"
 # the fields of a summary.json its readers (the report, compare, evaluate's plan sources, the registry)
 # take as written, by type: checked whenever a summary is read, so a field damaged or edited by hand
 # is refused by name (exit 2), never met later as a traceback; a field absent (an older run) is not
@@ -267,6 +270,7 @@ SUMMARY_FIELDS = {
     "rule_breach_limit": (limits.number, 0, 1),  # a sweep's P(breach) limit, the report's "In short"
     "time_limit_seconds": (limits.time_limit,),  # its --time-limit, null: none
     "dropped": (limits.instance, list, "a JSON list"),
+    BEST_MEAN_KEY: (limits.instance, dict, "a JSON object"),  # a sweep's; null: none
     # a re-ranked sweep's: the report joins them as they are
     **dict.fromkeys(("why_before_lead", "rerank_solved"), (limits.texts,)),
 }  # fmt: skip
@@ -346,7 +350,7 @@ SUMMARY_NULLABLE = {
     "model_source", "plans_sha256", "plans_model_hash", "plan_sha256", "plans_objective", "seed",
     "n_scenarios", "objective_usd", "bound_usd", "gap", "build_seconds", "solve_seconds", "rp_usd",
     "rp_bound_usd", "present_cost_opening_fleet_usd", "out_of_sample", "ranking", "completion",
-    "rule_breach_limit",
+    "rule_breach_limit", BEST_MEAN_KEY,
 }  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from fleetopt.core.results import LAB_FIGURES
 from fleetopt.errors import InputError, user_path
 from fleetopt.runs.files import read_json, utf8_text
 from fleetopt.runs.folder import (
+    BEST_MEAN_KEY,
     KIND_NOUNS,
     NUMBER_NAMES,
     RUNS_DIR_VARIABLE,
@@ -250,6 +251,8 @@ def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
                    **{k: first[k] for k in kept if k in first}}  # fmt: skip (an older run lacks some)
     # when it was written is the record's created_utc, not a figure; the headline kept as written,
     # for check_key_figures to refuse by its value (a list read as missing: "npv_usd None")
+    if kind == "sweep" and isinstance(summary.get(BEST_MEAN_KEY), dict):  # its label: the figures stay there
+        summary = {**summary, BEST_MEAN_KEY: summary[BEST_MEAN_KEY].get("plan")}
     headline = HEADLINE_OF_KIND.get(kind)
     scalars = {k: v for k, v in summary.items() if (_scalar(v) or k == headline) and k != WRITTEN_KEY}
     if kind == "solve" and isinstance(summary.get("purchases"), dict):  # the plan of a purchases file

@@ -1422,6 +1422,27 @@ def runner_up(metrics: pd.DataFrame, rule: Rule, pick: int, left_out: np.ndarray
     return _best(metrics, rule, ok) if ok.any() else None
 
 
+def best_mean_within_rule(metrics: pd.DataFrame, rule: Rule, pick: int, left_out: np.ndarray) -> int | None:
+    """Row index of the plan of highest mean NPV among those no worse than the forecast optimum on
+    every figure the rule reads and better in mean NPV than both it and the pick (``pick``): the
+    rule's conditions met, with the forecast check and the forecast optimum's risks kept where the
+    rule lifts them, and the rule's figure no lower than the optimum's; not ``left_out`` (a buffer
+    that never acted). None where none is, or the metrics name no forecast optimum. A pick made by
+    its tail can give up mean NPV that a plan no riskier than the optimum keeps (finance review,
+    2026-12-06): the sweep names that plan."""
+    optimum = forecast_optimum_row(metrics)
+    if optimum is None:
+        return None
+    column = RANK_COLUMNS[rule.prefer]
+    figure, mean = (metrics[name].to_numpy(dtype=float) for name in (column, "npv_mean_usd"))
+    floor = max(float(optimum["npv_mean_usd"]), mean[pick])
+    ok = meets_rule(metrics, replace(rule, forecast_within_limits=True, no_riskier_than_optimum=True))
+    ok &= ~left_out & (figure >= optimum[column] - tie_margin(optimum[column]))
+    ok &= mean > floor + tie_margin(floor)
+    ok[pick] = False
+    return int(np.argmax(np.where(ok, mean, -np.inf))) if ok.any() else None
+
+
 def meets_rule(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str] | None = None) -> np.ndarray:
     """(rows,) whether each plan meets every condition of the rule (``risks``: :func:`rule_conditions`)."""
     ok = np.ones(len(metrics), dtype=bool)

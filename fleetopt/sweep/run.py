@@ -61,10 +61,12 @@ from fleetopt.evaluate.lead import (
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     FORECAST_OK,
+    NPV_PAIRED_ERROR,
     RANK_COLUMNS,
     RANK_WORDS,
     key_figures_frame,
     key_figures_html,
+    paired_npv_error,
 )
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.evaluate.resources import capped_threads
@@ -72,7 +74,15 @@ from fleetopt.evaluate.sources import fitted_note
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import json_kind, read_json, signals_deferred
-from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
+from fleetopt.runs.folder import (
+    BEST_MEAN_KEY,
+    KIND_NOUNS,
+    RESUME_OPTIONS,
+    RunFolder,
+    csv_text,
+    json_text,
+    resume_command,
+)
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import (
     LoadedModel,
@@ -103,6 +113,7 @@ from fleetopt.sweep.candidates import (
     Rule,
     RuleNotMet,
     StochasticCandidate,
+    best_mean_within_rule,
     check_proposals,
     check_stochastic_candidate,
     conditions_missed,
@@ -816,8 +827,10 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
         feasible = cands.feasible
         table = pd.concat([table, _candidate_table(added.metrics, [without])], ignore_index=True)
         metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
-    lead = pick_lead(data, feasible, metrics, rule, pick, idle, (n, settings["seed"], backend))
+    scenarios = (n, settings["seed"], backend)
+    lead = pick_lead(data, feasible, metrics, rule, pick, idle, scenarios)
     result = SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
+    result.best_mean = best_mean_alternative(data, feasible, metrics, rule, pick, idle, scenarios)
     result.found_cancelled = None if found is None else (found_of, found)
     result.job_folder = None if folder is None else Path(folder)
     result.solve_settings = solve_settings(settings)
@@ -928,6 +941,73 @@ def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int
     amount = float(metrics[column].iloc[pick] - metrics[column].iloc[other])
     both = _batch(data, [feasible[pick], feasible[other]])
     return Lead(str(metrics["plan"].iloc[other]), amount, paired_lead_error(data, both, column, scenarios))
+
+
+def best_mean_alternative(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int,
+                          idle: np.ndarray, scenarios: tuple[int, int, str]) -> dict | None:  # fmt: skip
+    """summary.json's ``best_mean_within_rule``: the plan of highest mean NPV no worse than the forecast
+    optimum on every figure the rule reads (:func:`best_mean_within_rule`), with its mean NPV and the
+    rule's figure less the forecast optimum's and less the pick's, USD, each with the standard error
+    of that paired difference (null where there is none: one scenario, a tail of one), the three
+    evaluated again, alone, on the sweep's scenarios (``scenarios``: their count, seed and the
+    backend), as :func:`pick_lead` measures the runner-up. None where there is no such plan."""
+    at = best_mean_within_rule(metrics, rule, pick, idle)
+    if at is None:
+        return None
+    optimum = int(np.flatnonzero(metrics["origin"].to_numpy() == "forecast")[0])
+    n, seed, backend = scenarios
+    rows = [at, optimum, pick]
+    npv = evaluate(data, _batch(data, [feasible[i] for i in rows]), n, seed, backend=backend,
+                   keep_matrix=True).npv_matrix  # fmt: skip
+    columns = ("npv_mean_usd", RANK_COLUMNS[rule.prefer])
+
+    def against(k: int) -> dict:
+        out = {}
+        for column in columns:
+            out[column] = float(metrics[column].iloc[at] - metrics[column].iloc[rows[k]])
+            se = paired_npv_error(column, npv[k], npv[0])
+            out[NPV_PAIRED_ERROR[column]] = se if math.isfinite(se) else None
+        return out
+
+    return {"plan": str(metrics["plan"].iloc[at]), "against_forecast_optimum": against(1),
+            "against_pick": against(2)}  # fmt: skip
+
+
+def best_mean_words(best: dict | None, prefer: str, n: int) -> str:
+    """'Highest mean NPV within the rule: milp: demand slump: against the forecast optimum mean NPV
+    +$0.86B (paired standard error $60.0M) and CVaR5 NPV +$2.87B ($0.30B); the pick gives up $2.17B
+    of mean NPV to it ($0.10B) for +$0.57B of CVaR5 NPV ($90.0M), on the same 1,000 scenarios.', from
+    summary.json's ``best_mean_within_rule`` (:func:`best_mean_alternative`; ``prefer``: the rule's
+    figure; ``n``: the scenarios): the terminal prints it after the pick's reasons, the report's
+    Recommendation ends with it. '' where there is none, or its fields are not numbers."""
+    column = RANK_COLUMNS.get(prefer)
+    if not isinstance(best, dict) or column is None:
+        return ""
+    optimum, pick = best.get("against_forecast_optimum"), best.get("against_pick")
+    figures = [(part, name) for part in (optimum, pick) for name in ("npv_mean_usd", column)]
+    if not all(isinstance(part, dict) and _is_number(part.get(name)) for part, name in figures):
+        return ""
+
+    def se(part: dict, name: str, first: bool = False) -> str:
+        error = part.get(NPV_PAIRED_ERROR[name])
+        if not _is_number(error):
+            return ""
+        return f" (paired standard error {format_usd(error)})" if first else f" ({format_usd(error)})"
+
+    what, mean = RANK_WORDS[prefer], "npv_mean_usd"
+    return (
+        f"Highest mean NPV within the rule: {best.get('plan')}: against the forecast optimum "
+        f"{MEAN_NPV_LABEL} {format_usd_change(optimum[mean])}{se(optimum, mean, True)} and {what} "
+        f"{format_usd_change(optimum[column])}{se(optimum, column)}; the pick gives up "
+        f"{format_usd(pick[mean])} of {MEAN_NPV_LABEL} to it{se(pick, mean)} for "
+        f"{format_usd_change(-pick[column])} of {what}{se(pick, column)}, on the same "
+        f"{counted(n, 'scenario')}."
+    )
+
+
+def _is_number(value) -> bool:
+    """Whether ``value`` (read from a summary.json) is a finite number, not a flag."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _same_words(rule_words: str, stated) -> bool:
@@ -1183,6 +1263,9 @@ class SweepResult:
         self.found_cancelled: tuple[str, CancelledOrders] | None = None
         # a re-ranked sweep whose rule kept fewer risks at the forecast optimum's (:func:`rerank_sweep`)
         self.rule_then: RuleThen | None = None
+        # the plan of highest mean NPV no worse than the forecast optimum (:func:`best_mean_alternative`;
+        # None: none, or not measured)
+        self.best_mean: dict | None = None
 
     def __repr__(self) -> str:
         rec, prefer = self.recommended, self.rule.prefer
@@ -1196,7 +1279,9 @@ class SweepResult:
     def _repr_html_(self) -> str:  # a notebook's cell: the fields changed, the candidates, why the pick
         changed = self.loaded.changed_line
         said = f"<p>{html_text(changed)}</p>" if changed else ""
-        return said + key_figures_html(self.metrics, repr(self)) + f"<p>{html_text(self.why())}</p>"
+        best = self.best_mean_words()
+        after = f"<p>{html_text(best)}</p>" if best else ""
+        return said + key_figures_html(self.metrics, repr(self)) + f"<p>{html_text(self.why())}</p>" + after
 
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows where it shows Markdown: the fields changed in the model for the run
@@ -1211,7 +1296,9 @@ class SweepResult:
         after = ("Next: .metrics, .why(); a candidate's .plan_frame(label), .statements_frame(label), "
                  ".headline(label), .debt_frame(label)")
         changed_lines = [markdown_text(changed), ""] if changed else []
-        return "\n".join([title, "", *changed_lines, pick, "", table, "", after])
+        best = self.best_mean_words()
+        best_lines = [markdown_text(best), ""] if best else []
+        return "\n".join([title, "", *changed_lines, pick, "", *best_lines, table, "", after])
 
     @property
     def computed_metrics(self) -> pd.DataFrame:
@@ -1359,6 +1446,10 @@ class SweepResult:
         folder = self.job_folder if folder is None else folder
         return lead_words(self.lead, self.rule.prefer, n, pick, len(self._metrics) > 1, self.evaluation.seed,
                           folder, self.breach_limit(), vars(self.rule))  # fmt: skip
+
+    def best_mean_words(self) -> str:
+        """:func:`best_mean_words` of this sweep's :attr:`best_mean` ('' where there is none)."""
+        return best_mean_words(self.best_mean, self.rule.prefer, self.evaluation.n_scenarios)
 
     def breach_limit(self) -> float | None:
         """The rule's limit on P(breach) in force: the lower of the user's --max-breach-prob and, where
@@ -1584,6 +1675,7 @@ class SweepResult:
             "why": self.why(None if folder is None else Path(folder).absolute()),
             "why_before_lead": self.why_before_lead(),  # the report's Recommendation: "In short" has the lead
             **self._lead_fields(),
+            BEST_MEAN_KEY: self.best_mean,
             "npv_usd": float(rec["forecast_npv_usd"]),
             "npv_mean_usd": float(rec["npv_mean_usd"]),
             "npv_cvar5_usd": float(rec["npv_cvar5_usd"]),
