@@ -76,9 +76,9 @@ from fleetopt.evaluate.metrics import (
     NO_ERROR,
     NOISE_USD,
     NOT_MEASURED,
+    NPV_PAIRED_ERROR,
     SAME,
     SHORTFALL_SHARE,
-    TAIL_PAIRED_ERROR,
     WITHIN,
     WORSE,
     either_happened,
@@ -125,8 +125,7 @@ YES_NO = "1 yes, 0 no"  # a figure that is 1 (yes) or 0 (no), as the CSV and JSO
 NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chance
 # each figure with the row of its difference's paired standard error
 PAIRED_ERROR = {
-    "npv_mean_usd": "npv_mean_paired_se_usd",
-    **TAIL_PAIRED_ERROR,
+    **NPV_PAIRED_ERROR,
     "loss_probability": "loss_probability_paired_se",
     "breach_probability": "breach_probability_paired_se",
     "uncured_breach_probability": "uncured_breach_probability_paired_se",
