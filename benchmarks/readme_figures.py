@@ -308,6 +308,12 @@ def in_count(count: float) -> str:
     return f"{count:,.0f}"
 
 
+def best_mean(against: str, key: str, sign: float = 1.0) -> Reader:
+    """A difference of a sweep's plan of highest mean NPV within its rule (summary.json's
+    ``best_mean_within_rule``) ``against`` the forecast optimum or the pick, times ``sign``."""
+    return lambda output: sign * summary("best_mean_within_rule", against, key)(output)
+
+
 def statement(column: str, quarter: str) -> Reader:
     """A column of a solve folder's statements.csv in the quarter labelled ``quarter`` ('2026Q3')."""
 
@@ -506,6 +512,18 @@ FIGURES = (
     f("three (2026Q4-2027Q4,", "2026Q4-2027Q4", "sweep", orders_cancelled("quarters"), str),
     f("$0.25B of GPUs", "$0.25B", "sweep", orders_cancelled("capex_usd"), B2),
     f("$49.5M of deposits", "$49.5M", "sweep", orders_cancelled("deposit_usd")),
+    f("within its rule, which a finance team would ask about: \"milp: demand slump\"", "milp: demand slump",
+      "sweep", summary("best_mean_within_rule", "plan"), str),
+    f("mean NPV included (+$858.3M,", "+$858.3M", "sweep", best_mean("against_forecast_optimum", "npv_mean_usd"),
+      format_usd_change),
+    f("paired standard error $111.6M;", "$111.6M", "sweep",
+      best_mean("against_forecast_optimum", "npv_mean_paired_se_usd")),
+    f("$111.6M; CVaR5 +$2.87B)", "+$2.87B", "sweep", best_mean("against_forecast_optimum", "npv_cvar5_usd"),
+      format_usd_change),
+    f("gives up $2.17B of mean NPV to it", "$2.17B", "sweep", best_mean("against_pick", "npv_mean_usd")),
+    f("to it ($102.6M)", "$102.6M", "sweep", best_mean("against_pick", "npv_mean_paired_se_usd")),
+    f("for $565.8M more CVaR5", "$565.8M", "sweep", best_mean("against_pick", "npv_cvar5_usd", -1.0)),
+    f("more CVaR5 ($56.0M)", "$56.0M", "sweep", best_mean("against_pick", "npv_cvar5_paired_se_usd")),
     # Stochastic solve
     f("gains $0.59B of mean NPV over", "$0.59B", "stochastic", out_of_sample("npv_mean_usd_diff", "stochastic"),
       B2),
