@@ -587,6 +587,29 @@ def test_plans_are_refused_for_a_model_whose_items_are_in_another_order(tmp_path
     assert len(load_plans(legacy, other)[0]) == 1
 
 
+@pytest.mark.filterwarnings("ignore:.*needs .* MW in service")  # a million GPUs on tiny's 20 MW site
+def test_a_plan_is_refused_for_a_model_of_one_installed_gpu_more_and_old_names_still_read(tmp_path):
+    """Cohort names wrote installed GPUs to 6 digits, so tiny with 1,234,567 and with 1,234,568
+    installed H100s both named the cohort 'H100@texas:-10:1.23457e+06:0' and a plan for one was
+    read for the other. Names now keep every digit; a file written with the 6-digit names (up to
+    0.4.33) is still read for the model it matches, and tiny's 9,600 GPUs are named as before."""
+    from fleetopt.core.plan import plan_axes
+
+    assert plan_axes(build_data(api.load("tiny")[0]))["cohorts"][0] == "H100@texas:-10:9600:0"
+    one, other = (build_data(api.edit("tiny", {"fleet.0.gpus": gpus})) for gpus in (1234567, 1234568))
+    axes = plan_axes(one)
+    assert axes["cohorts"][0] == "H100@texas:-10:1234567:0"
+    path = tmp_path / "plan.npz"
+    save_plans(path, [Plan.empty(one)], ["milp"], one.name, "h", axes=axes)
+    assert len(load_plans(path, one)[0]) == 1
+    with pytest.raises(PlanFileError, match="its cohorts are not the model's"):
+        load_plans(path, other)
+    old = tmp_path / "old.npz"
+    old_names = [axes["cohorts"][0].replace("1234567", "1.23457e+06"), *axes["cohorts"][1:]]
+    save_plans(old, [Plan.empty(one)], ["milp"], one.name, "h", axes={**axes, "cohorts": old_names})
+    assert len(load_plans(old, one)[0]) == 1
+
+
 def test_every_plan_file_a_run_writes_keeps_its_axes(tmp_path):
     from fleetopt import api
     from fleetopt.core.plan import plan_axes

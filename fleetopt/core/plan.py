@@ -6,6 +6,7 @@ Index conventions follow :mod:`fleetopt.core.data`: ``u`` use (0 training, 1 inf
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -104,16 +105,11 @@ def plan_axes(data: ModelData) -> dict[str, list[str]]:
     SKUs, sites, cohorts (SKU@site, quarter bought, GPUs installed), contracts and debt facilities.
     A plan file keeps them, so that plans are never matched to another model's items by position
     (a model file with two contracts swapped has the same shapes)."""
-    sites = [site.name for site in data.sites]
-    cohorts = [
-        f"{data.sku_names[co.sku]}@{sites[co.site]}:{co.bought}:{co.initial_training:g}:{co.initial_inference:g}"
-        for co in data.cohorts
-    ]
     return {
         "quarters": list(data.quarter_labels),
         "skus": list(data.sku_names),
-        "sites": sites,
-        "cohorts": cohorts,
+        "sites": [site.name for site in data.sites],
+        "cohorts": _cohort_names(data, _gpus_name),
         "contracts": [c.name for c in data.contracts],
         "facilities": [f.name for f in data.facilities],
     }
@@ -130,6 +126,8 @@ def axes_mismatch(saved: dict, data: ModelData) -> str | None:
         if kept is None or kept == names:
             continue
         if axis == "cohorts":
+            if kept == _cohort_names(data, _gpus_name_to_0_4_33):
+                continue  # a file written before the names kept every digit: the same cohorts
             return (
                 "its cohorts are not the model's (each cohort's SKU, site, quarter bought or "
                 "installed GPUs, or their number or order, differ; where an SKU's sale dates moved, "
@@ -138,6 +136,30 @@ def axes_mismatch(saved: dict, data: ModelData) -> str | None:
             )
         return _axis_difference(axis, kept, names, data.name)
     return None
+
+
+def _cohort_names(data: ModelData, gpus_name: Callable[[float], str]) -> list[str]:
+    """Each cohort's name along a plan's cohort axis: SKU@site:quarter bought:training GPUs:inference
+    GPUs installed (``gpus_name`` writes the counts)."""
+    sites = [site.name for site in data.sites]
+    return [
+        f"{data.sku_names[co.sku]}@{sites[co.site]}:{co.bought}:"
+        f"{gpus_name(co.initial_training)}:{gpus_name(co.initial_inference)}"
+        for co in data.cohorts
+    ]
+
+
+def _gpus_name_to_0_4_33(gpus: float) -> str:
+    """Installed GPUs as cohort names wrote them up to 0.4.33: 6 significant digits, so 1,234,567
+    and 1,234,568 GPUs both read 1.23457e+06."""
+    return f"{gpus:g}"
+
+
+def _gpus_name(gpus: float) -> str:
+    """Installed GPUs in a cohort's name, every digit kept (a model of one GPU more has other
+    names); as 0.4.33 wrote them wherever its 6 digits were exact, so those files' names agree."""
+    short = _gpus_name_to_0_4_33(gpus)
+    return short if float(short) == gpus else repr(float(gpus)).removesuffix(".0")
 
 
 def _axis_difference(axis: str, kept: list, names: list, model: str) -> str:
