@@ -302,7 +302,7 @@ def _signed_contract_declined(data, plan):
         (_retired_beyond_held, "retires or moves 700 training GPUs of A at site 's1' in 2027Q1, more "
                                "than the 600 held before"),
         (_held_before_bought, "holds 10 GPUs of A at site 's1' in 2026Q2, more than the 0 GPUs it has"),
-        (_block_past_the_window, "starts 1 power blocks at site 's1' in 2027Q4, a quarter its expansion "
+        (_block_past_the_window, "starts 1 power block at site 's1' in 2027Q4, a quarter its expansion "
                                  "does not"),
         (_blocks_beyond_max, "starts 2 power blocks at site 's2', more than its expansion's max_blocks, 1"),
     ],

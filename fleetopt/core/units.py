@@ -218,8 +218,13 @@ def format_count(count: float, unit: str, rounding: str = "nearest") -> str:
     (:func:`whole_count`, ``rounding`` as it takes it); n/a where it is not finite."""
     if not math.isfinite(count):
         return "n/a"
-    text = whole_count(count, rounding)
-    return f"{text} {_ONE.get(unit, unit) if text in ('1', '-1') else unit}"
+    return with_unit(whole_count(count, rounding), unit)
+
+
+def with_unit(count: str, unit: str) -> str:
+    """A count written already (:func:`whole_count`, :func:`counts_apart`) with its unit, singular
+    for one: '1 power block', '2 power blocks', '1.000002 power blocks'."""
+    return f"{count} {_ONE.get(unit, unit) if count in ('1', '-1') else unit}"
 
 
 def whole_count(count: float, rounding: str = "nearest") -> str:
@@ -293,7 +298,7 @@ def decimals_apart(
 # GPUs counted as H100s by their throughput (market demand, a cost plan's shortfall): one spelling everywhere
 H100_EQ_GPUS = "H100-eq. GPUs"
 # a count's unit for one of it: 1 GPU, 1 contract, 1 H100-eq. GPU (short in an average quarter)
-_ONE = {unit: unit.removesuffix("s") for unit in ("GPUs", "contracts", H100_EQ_GPUS)}
+_ONE = {unit: unit.removesuffix("s") for unit in ("GPUs", "contracts", "power blocks", H100_EQ_GPUS)}
 
 
 def format_difference(value: float, unit: str) -> str:

@@ -16,7 +16,7 @@ from fleetopt.core import economics as econ
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import allocated_words, over_allocation
-from fleetopt.core.units import counts_apart, format_usd, mw_apart, usd_apart
+from fleetopt.core.units import counts_apart, format_usd, mw_apart, usd_apart, with_unit
 from fleetopt.errors import InputError
 from fleetopt.evaluate.liquidity import inverse, taken_ebitda
 from fleetopt.evaluate.planbatch import PlanBatch
@@ -593,15 +593,16 @@ def _build_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict)
         early_late = (blocks[:, i] > _COUNT_TOLERANCE) & outside
         if early_late.any():
             p, t = (int(x) for x in np.argwhere(early_late)[0])
-            return (f"plan {labels[p]!r}: starts {blocks[p, i, t]:g} power blocks at site {site.name!r} in "
+            started = with_unit(_more_than_none(blocks[p, i, t]), "power blocks")
+            return (f"plan {labels[p]!r}: starts {started} at site {site.name!r} in "
                     f"{data.quarter_labels[t]}, a quarter its expansion does not allow (a block must come "
                     "online within the horizon, from the expansion's earliest start)")  # fmt: skip
         total = blocks[:, i].sum(axis=1)
         if (over := total > site.max_blocks + _COUNT_TOLERANCE).any():
             p = int(np.argmax(over))
             started, most = counts_apart(total[p], site.max_blocks)
-            return (f"plan {labels[p]!r}: starts {started} power blocks at site {site.name!r}, more than "
-                    f"its expansion's max_blocks, {most}")  # fmt: skip
+            return (f"plan {labels[p]!r}: starts {with_unit(started, 'power blocks')} at site {site.name!r}, "
+                    f"more than its expansion's max_blocks, {most}")  # fmt: skip
     return None
 
 
