@@ -1746,6 +1746,21 @@ def test_rerank_of_more_scenarios_than_memory_holds_names_summary_s_count(finish
     assert "--scenarios" not in err and not out.exists()
 
 
+def test_rerank_a_few_bytes_beyond_the_budget_writes_sizes_that_differ(finished_sweep, tmp_path, monkeypatch):
+    """tiny's 200 scenarios need 200 x 248 B of results and 3 x 106 words of 8 B of factor paths for
+    one plan, 52,144 B; on a machine whose budget is 52,100 B the re-ranking said "need 52.1 KB ...,
+    more than this machine's budget of 52.1 KB": the two are written to the digits that differ."""
+    from fleetopt.evaluate import engine
+
+    monkeypatch.setattr(engine, "default_budget", lambda backend: 52_100)
+    out = tmp_path / "R"
+    code, _, err = run_cli("sweep", "--rerank", str(finished_sweep[0]), "--out", str(out))
+    text = " ".join(err.split())
+    assert code == 2 and ("need 52.14 KB of working memory for each plan's results, more than this "
+                          "machine's budget of 52.10 KB") in text, text
+    assert not out.exists()
+
+
 def test_rerank_of_a_summary_without_its_kind_names_the_field(finished_sweep, tmp_path):
     """A summary.json without its kind was refused as "None folder, not a sweep's"."""
     copy = _edited_summary(finished_sweep, tmp_path, kind=None)

@@ -47,8 +47,8 @@ from fleetopt.evaluate.engine import (
     check_backend_runs,
     choose_backend,
     evaluate,
-    format_bytes,
     paired_lead_error,
+    sizes_apart,
 )
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
@@ -476,11 +476,12 @@ def rule_then(summary: dict, rule: Rule) -> RuleThen | None:
 def _too_many_to_rerank(run: RunFolder, n_scenarios: int, exc: MemoryBudgetError) -> MemoryBudgetError:
     """A finished sweep whose scenarios are too many for this machine's memory: re-ranked on them
     alone, so on a machine with more (or its summary.json's n_scenarios was damaged)."""
+    need, budget = sizes_apart(exc.need_bytes, exc.budget_bytes)
     return MemoryBudgetError(
-        f"{run / RunFolder.SUMMARY}: its n_scenarios, {limits.shown_whole(n_scenarios)}, need "
-        f"{format_bytes(exc.need_bytes)} of working memory for each plan's results, more than this "
-        f"machine's budget of {format_bytes(exc.budget_bytes)}: a sweep is re-ranked on its own scenarios, "
-        "so re-rank it on a machine with more memory", exc.need_bytes, exc.budget_bytes,
+        f"{run / RunFolder.SUMMARY}: its n_scenarios, {limits.shown_whole(n_scenarios)}, need {need} of "
+        f"working memory for each plan's results, more than this machine's budget of {budget}: a sweep "
+        "is re-ranked on its own scenarios, so re-rank it on a machine with more memory",
+        exc.need_bytes, exc.budget_bytes,
     )  # fmt: skip
 
 
