@@ -1380,6 +1380,24 @@ def test_a_job_whose_scenarios_no_machine_holds_is_not_told_to_raise_its_budget(
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
+def test_a_resume_a_little_beyond_the_machine_s_memory_writes_two_sizes_that_differ(tmp_path, monkeypatch):
+    """job.json's n_scenarios edited to 10**9: one plan needs 248 B a scenario, 248.0 GB and a few KB
+    of tables; on a machine of 247.6 GB the resume said "and than the 248 GB of physical memory
+    (RAM) of this machine: resume it where there is 248 GB": the two are written to the digit that
+    differs."""
+    from fleetopt.evaluate import resources
+
+    folder = _interrupted_job(tmp_path, seed=7)
+    job = json.loads((folder / "job.json").read_text())
+    (folder / "job.json").write_text(json.dumps({**job, "n_scenarios": 10**9}))
+    monkeypatch.setattr(resources, "physical_ram_bytes", lambda: 247_600_000_000)
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "100GB")
+    text = " ".join(err.split())
+    assert code == 2 and ("more than the budget of 100 GB (--max-memory) and than the 247.6 GB of physical "
+                          "memory (RAM) of this machine: resume it where there is 248.0 GB,") in text, text
+    assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
+
+
 def test_a_resume_keeps_the_memory_budget_the_job_started_with(tmp_path):
     """A job started with max_memory 100 KB (one plan a chunk), stopped in its second chunk, then
     resumed without one: the rest in chunks of one plan too, not sized to half the free RAM."""

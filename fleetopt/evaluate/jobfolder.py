@@ -443,9 +443,9 @@ def _resume_over_budget(run, settings: dict, how: dict, runs: dict, exc) -> Memo
     enough = exc.need_bytes
     advice = f": resume with a larger --max-memory, at least {format_bytes(rounded_up(enough))}"
     if memory is not None and enough > memory.size:
-        advice = (f" and than the {format_bytes(memory.size)} of {memory.what}: resume it where there "
-                  f"is {format_bytes(enough)}, or, if {RunFolder.JOB}'s n_scenarios was edited, restore "
-                  "the file")
+        need, held = sizes_apart(enough, memory.size)
+        advice = (f" and than the {held} of {memory.what}: resume it where there is {need}, or, if "
+                  f"{RunFolder.JOB}'s n_scenarios was edited, restore the file")
     # worker processes share the budget (engine.worker_process_sizes); Ray tasks each have it whole
     return MemoryBudgetError(
         f"{run.path}: one plan on its {settings['n_scenarios']:,} scenarios {needs_more_than(exc)} "
