@@ -727,6 +727,22 @@ def test_scenarios_beyond_the_memory_are_refused_before_any_solve(tmp_path, monk
     run.check_memory(data, 200, 4)
 
 
+def test_a_need_just_above_the_memory_is_not_written_equal_to_it(monkeypatch):
+    """100 of tiny's scenarios need 300 MB + 100 x 5.2694 MB = 826.94 MB; on a machine with 100 kB
+    less (826.84 MB), both rounded to three digits read "827 MB": the refusal writes them apart
+    (826.9 MB, 826.8 MB)."""
+    from fleetopt.stochastic import run
+
+    _, data = load("tiny")
+    per_scenario = run.SCENARIO_BYTES + run.BYTES_PER_ELEMENT * run.scenario_elements(data, 4)
+    need = run.BASE_BYTES + 100 * per_scenario
+    monkeypatch.setattr(run, "physical_ram_bytes", lambda: need - 100_000)
+    with pytest.raises(InputError) as refused:
+        run.check_memory(data, 100, 4)
+    said = " ".join(str(refused.value).split())
+    assert "would need about 826.9 MB (5.27 MB a scenario), more than the 826.8 MB of memory here" in said
+
+
 def test_integer_later_keeps_the_scenarios_later_purchases_whole(tmp_path):
     """--integer-later: summary.json's settings say so, and every scenario's purchases and blocks
     from the first stage's end on are whole blocks in the extensive form it builds."""

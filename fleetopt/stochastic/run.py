@@ -33,7 +33,7 @@ from fleetopt.core.units import (
 )
 from fleetopt.errors import InputError, NoPlanError, warn
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
-from fleetopt.evaluate.engine import check_backend_runs, format_bytes
+from fleetopt.evaluate.engine import check_backend_runs, format_bytes, sizes_apart
 from fleetopt.evaluate.resources import physical_ram_bytes
 from fleetopt.evaluate.slip import slips
 from fleetopt.milp import stochastic as sto
@@ -166,10 +166,11 @@ def check_memory(data: ModelData, n: int, quarters: int, n_name: str = "scenario
     need = BASE_BYTES + n * per_scenario
     if need > ram:
         fits = max(int((ram - BASE_BYTES) // per_scenario), 0)
+        need_text, ram_text = sizes_apart(need, ram)
         raise InputError(
             f"{n_name} (--stochastic) {n:,}: the extensive form of {data.name} would need about "
-            f"{format_bytes(need)} ({format_bytes(per_scenario)} a scenario), more than the "
-            f"{format_bytes(ram)} of memory here (RAM, or this container's limit); at most about "
+            f"{need_text} ({format_bytes(per_scenario)} a scenario), more than the "
+            f"{ram_text} of memory here (RAM, or this container's limit); at most about "
             f"{counted(fits, 'scenario')} fit. The estimate is measured, not exact (docs/formulation.md "
             f'§7b, "Memory"): {MEMORY_CHECK_VARIABLE}=0 solves anyway'
         )
