@@ -271,6 +271,10 @@ def _held_before_bought(data, plan):  # cohort 3 arrives in quarter 3
     plan.held_training[3, 1] = 10.0
 
 
+def _one_held_before_bought(data, plan):  # one GPU: "1 GPU", not "1 GPUs"
+    plan.held_training[3, 1] = 1.0
+
+
 def _block_past_the_window(data, plan):  # s1 may start blocks in quarters 0-5 only
     plan.build_blocks[0, 7] = 1.0
 
@@ -302,13 +306,14 @@ def _signed_contract_declined(data, plan):
         (_retired_beyond_held, "retires or moves 700 training GPUs of A at site 's1' in 2027Q1, more "
                                "than the 600 held before"),
         (_held_before_bought, "holds 10 GPUs of A at site 's1' in 2026Q2, more than the 0 GPUs it has"),
+        (_one_held_before_bought, "holds 1 GPU of A at site 's1' in 2026Q2, more than the 0 GPUs it has"),
         (_block_past_the_window, "starts 1 power block at site 's1' in 2027Q4, a quarter its expansion "
                                  "does not"),
         (_blocks_beyond_max, "starts 2 power blocks at site 's2', more than its expansion's max_blocks, 1"),
     ],
     ids=["negative", "in-service", "contract-term", "contract-size", "contract-service", "signed-declined",
          "1e12-blocks", "held", "power", "debt", "retired-held", "retired-beyond", "held-before-bought",
-         "block-late", "blocks-max"],
+         "one-held-before-bought", "block-late", "blocks-max"],
 )
 def test_a_plan_file_breaking_a_hard_limit_is_refused_by_name(plans, tmp_path, mutate, message):
     data, plans, labels = plans

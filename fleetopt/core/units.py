@@ -223,8 +223,10 @@ def format_count(count: float, unit: str, rounding: str = "nearest") -> str:
 
 def with_unit(count: str, unit: str) -> str:
     """A count written already (:func:`whole_count`, :func:`counts_apart`) with its unit, singular
-    for one: '1 power block', '2 power blocks', '1.000002 power blocks'."""
-    return f"{count} {_ONE.get(unit, unit) if count in ('1', '-1') else unit}"
+    for one: '1 power block', '2 power blocks', '1.000002 power blocks', '1 training GPU'."""
+    if count not in ("1", "-1"):
+        return f"{count} {unit}"
+    return f"{count} {_ONE.get(unit, unit.removesuffix('s') if unit.endswith(' GPUs') else unit)}"
 
 
 def whole_count(count: float, rounding: str = "nearest") -> str:

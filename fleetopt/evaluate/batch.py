@@ -489,7 +489,8 @@ def _purchase_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
             p = int(np.argmax(short))
             bought_text, held_text = counts_apart(gpus[p], held[p])
             return (
-                f"plan {labels[p]!r}: buys {bought_text} GPUs of {data.sku_names[c.sku]} at site "
+                f"plan {labels[p]!r}: buys {with_unit(bought_text, 'GPUs')} of {data.sku_names[c.sku]} at "
+                f"site "
                 f"{data.sites[c.site].name!r} in {data.quarter_labels[c.bought]} but holds "
                 f"{held_text} of them that quarter"
             )
@@ -519,11 +520,11 @@ def _holding_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
         return None
     p, c, t = at
     cohort = data.cohorts[c]
-    held, has = counts_apart(stack.held[p, c, t], bought[p, c])
+    held, has = (with_unit(n, "GPUs") for n in counts_apart(stack.held[p, c, t], bought[p, c]))
     return (
-        f"plan {labels[p]!r}: holds {held} GPUs of {data.sku_names[cohort.sku]} at site "
+        f"plan {labels[p]!r}: holds {held} of {data.sku_names[cohort.sku]} at site "
         f"{data.sites[cohort.site].name!r} in {data.quarter_labels[t]}, more than the "
-        f"{has} GPUs it has of that purchase"
+        f"{has} it has of that purchase"
     )
 
 
@@ -550,16 +551,17 @@ def _cohort_balance_problem(data: ModelData, stack: Plan, labels: list[str], c) 
         ("inference", stack.held_inference[:, c.index], stack.retire_inference[:, c.index], 0.0, redeploy,
          c.initial_inference),
     ):  # fmt: skip
+        gpus = f"{use} GPUs"
         if (stray := (held > _COUNT_TOLERANCE) & ~data.alive[c.index]).any():
             p, t = (int(x) for x in np.argwhere(stray)[0])
-            return (f"plan {labels[p]!r}: holds {_more_than_none(held[p, t])} {use} GPUs of {where} in "
+            return (f"plan {labels[p]!r}: holds {with_unit(_more_than_none(held[p, t]), gpus)} of {where} in "
                     f"{data.quarter_labels[t]}, outside that cohort's life")  # fmt: skip
         before = np.concatenate([np.full((held.shape[0], 1), initial), held[:, :-1]], axis=1)
         out = retired + moved_out
         if (at := _first_above(out, before)) is not None:
             p, t = at
             gone, had = counts_apart(out[p, t], before[p, t])
-            return (f"plan {labels[p]!r}: retires or moves {gone} {use} GPUs of {where} in "
+            return (f"plan {labels[p]!r}: retires or moves {with_unit(gone, gpus)} of {where} in "
                     f"{data.quarter_labels[t]}, more than the {had} held before")  # fmt: skip
         left = np.where(bought_now, np.inf, before - out + moved_in)
         if (at := _first_above(held, left)) is not None:
@@ -568,8 +570,8 @@ def _cohort_balance_problem(data: ModelData, stack: Plan, labels: list[str], c) 
             kept, leaves, had, gone, came = counts_apart(held[p, t], left[p, t], before[p, t], out[p, t],
                                                          moved_in_now)  # fmt: skip
             return (
-                f"plan {labels[p]!r}: holds {kept} {use} GPUs of {where} in {data.quarter_labels[t]}, more "
-                f"than the {leaves} its balance leaves ({had} held before, {gone} retired or moved out, "
+                f"plan {labels[p]!r}: holds {with_unit(kept, gpus)} of {where} in {data.quarter_labels[t]}, "
+                f"more than the {leaves} its balance leaves ({had} held before, {gone} retired or moved out, "
                 f"{came} moved in): GPUs leave a cohort only by retirement and move only from training to "
                 "inference (formulation §5.1)"
             )
@@ -613,8 +615,8 @@ def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
     ineligible = (stack.active[:, 0] > _COUNT_TOLERANCE) & ~data.training_eligible[None, :, None, :]
     if ineligible.any():
         p, sku, site, t = (int(x) for x in np.argwhere(ineligible)[0])
-        active = _more_than_none(stack.active[p, 0, sku, site, t])
-        return (f"plan {labels[p]!r}: has {active} {data.sku_names[sku]} GPUs in training service at site "
+        active = with_unit(_more_than_none(stack.active[p, 0, sku, site, t]), f"{data.sku_names[sku]} GPUs")
+        return (f"plan {labels[p]!r}: has {active} in training service at site "
                 f"{data.sites[site].name!r} in {data.quarter_labels[t]}, when that SKU is not eligible for "
                 "training")  # fmt: skip
     installed = installed_by_use(data, stack)
@@ -623,8 +625,9 @@ def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
         return None
     p, u, sku, site, t = at
     active, held = counts_apart(stack.active[p, u, sku, site, t], installed[p, u, sku, site, t])
+    active = with_unit(active, f"{data.sku_names[sku]} GPUs")
     return (
-        f"plan {labels[p]!r}: has {active} {data.sku_names[sku]} GPUs in {USES[u]} service at site "
+        f"plan {labels[p]!r}: has {active} in {USES[u]} service at site "
         f"{data.sites[site].name!r} in {data.quarter_labels[t]}, more than the {held} it holds installed "
         f"for {USES[u]}"
     )
@@ -688,7 +691,8 @@ def _contract_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
         if (at := _first_above(total, con.gpus)) is not None:
             p, t = at
             served, size = counts_apart(total[p, t], con.gpus)
-            return (f"plan {labels[p]!r}: serves {name} with {served} GPUs in {data.quarter_labels[t]}, "
+            served = with_unit(served, "GPUs")
+            return (f"plan {labels[p]!r}: serves {name} with {served} in {data.quarter_labels[t]}, "
                     f"more than its {size}")  # fmt: skip
         serving[:, con.use] += gpus
     at = _first_above(serving, stack.active)
@@ -696,8 +700,9 @@ def _contract_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
         return None
     p, u, sku, site, t = at
     served, active = counts_apart(serving[p, u, sku, site, t], stack.active[p, u, sku, site, t])
+    served = with_unit(served, f"{data.sku_names[sku]} GPUs")
     return (
-        f"plan {labels[p]!r}: serves {USES[u]} contracts with {served} {data.sku_names[sku]} GPUs at site "
+        f"plan {labels[p]!r}: serves {USES[u]} contracts with {served} at site "
         f"{data.sites[site].name!r} in {data.quarter_labels[t]}, more than the {active} it has in "
         f"{USES[u]} service there"
     )
