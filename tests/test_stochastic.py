@@ -1957,3 +1957,26 @@ def test_a_cure_held_to_the_debt_stands_again_where_the_row_would_cure_for_less_
     assert solved(0.01, 1.0) == (False, True, False, True)  # the row stands again
     assert solved(-1.0, 25.0) == (True, False, True, False)
     assert solved(0.01, 1.0) == (False, False, True, False)  # once only
+
+
+def test_a_stochastic_solve_stopped_at_its_time_limit_without_a_plan_says_what_to_do():
+    """RP stopped at --time-limit 1 with no plan said only 'the extensive form stopped (no_plan) after
+    8.2 s without a plan': it names the limit and the ways out (longer, fewer scenarios, a larger gap,
+    or the forecast optimum's first stage); an infeasible extensive form says no first stage completes
+    in every scenario."""
+    from types import SimpleNamespace
+
+    from fleetopt.errors import NoPlanError
+    from fleetopt.stochastic import run
+
+    def ef(status):
+        stopped = SimpleNamespace(objective_usd=None, status=status, seconds=8.2)
+        return SimpleNamespace(solve=lambda *a: stopped)
+
+    with pytest.raises(NoPlanError) as stopped:
+        run.solve_recourse_problem(ef("no_plan"), run.SolverSettings(time_limit=1.0))
+    said = str(stopped.value)
+    assert "no plan within its --time-limit of 1 s; give it longer, fewer scenarios (--stochastic N)" in said
+    assert "`fleetopt solve` without --stochastic" in said and said.endswith("after 8.2 s")
+    with pytest.raises(NoPlanError, match="is infeasible: no first stage is completed within the hard"):
+        run.solve_recourse_problem(ef("infeasible"), run.SolverSettings())

@@ -753,8 +753,25 @@ def solve_recourse_problem(ef: sto.ExtensiveForm, solver: SolverSettings) -> sto
     with stage("RP (the stochastic plan)"):
         rp = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     if rp.objective_usd is None:
-        raise NoPlanError(f"the extensive form stopped ({rp.status}) after {rp.seconds:.1f} s without a plan")
+        raise NoPlanError(_no_stochastic_plan(rp, solver))
     return rp
+
+
+def _no_stochastic_plan(rp: sto.EFSolution, solver: SolverSettings) -> str:
+    """Why RP ended without a plan, and what to do: an infeasible extensive form (a scenario copy no
+    plan completes), or a solve stopped first (at --time-limit, or HiGHS gave up)."""
+    if rp.status == "infeasible":
+        why = ("is infeasible: no first stage is completed within the hard limits in every scenario; "
+               "`fleetopt solve` without --stochastic gives the forecast optimum, a plan")  # fmt: skip
+    elif solver.time_limit is not None:
+        why = (f"found no plan within its --time-limit of {solver.time_limit:g} s; give it longer, fewer "
+               "scenarios (--stochastic N) or a larger --mip-gap, or commit to the forecast optimum's first "
+               "stage (`fleetopt solve` without --stochastic)")  # fmt: skip
+    else:
+        why = (f"stopped without a plan ({rp.status}); fewer scenarios (--stochastic N) or a larger "
+               "--mip-gap may solve it, or commit to the forecast optimum's first stage (`fleetopt solve` "
+               "without --stochastic)")  # fmt: skip
+    return f"the extensive form (RP, the stochastic plan) {why}, after {rp.seconds:.1f} s"
 
 
 def recourse_figures(ef: sto.ExtensiveForm, rp: sto.EFSolution, forecast: sto.ForecastSolution) -> dict:
