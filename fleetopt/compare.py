@@ -1095,15 +1095,20 @@ def policy_notes(loaded: LoadedModel, refs: list[Path], sources: list[PlanSource
 
 
 def plans_from_refs(
-    refs: list[Path], data: ModelData, sources: list[PlanSource] | None = None, least: int = 2
+    refs: list[Path],
+    data: ModelData,
+    sources: list[PlanSource] | None = None,
+    least: int = 2,
+    best_mean: bool = True,
 ) -> tuple[list[Plan], list[str], list, list[str]]:
     """Plans named by run folders or plan files: a sweep folder gives its forecast optimum and its
     recommended plan, in that order (the differences read as the sweep's 'why': the pick less the
-    optimum), a stochastic solve's folder its forecast optimum and its stochastic plan (the
-    differences as the solve prints them), a solve folder its plan, a plan file all its plans;
-    with each plan's policy liquidity buffer from its file (None: the model's) and the run folder
-    or plan file it came from (as given, a run id as its folder). ``sources``:
-    :func:`plan_sources` of ``refs``, when already read."""
+    optimum), then the plan of highest mean NPV within its rule where it names one and
+    ``best_mean`` (a what-if takes the pick alone), a stochastic solve's folder its forecast optimum
+    and its stochastic plan (the differences as the solve prints them), a solve folder its plan, a
+    plan file all its plans; with each plan's policy liquidity buffer from its file (None: the
+    model's) and the run folder or plan file it came from (as given, a run id as its folder).
+    ``sources``: :func:`plan_sources` of ``refs``, when already read."""
     plans: list[Plan] = []
     labels: list[str] = []
     buffers: list = []
@@ -1114,6 +1119,8 @@ def plans_from_refs(
         name = run_folder_of(ref).name  # a run's plan file by its run folder: "plan.npz" names no run
         if ref.is_dir() and run.kind == "sweep":
             picks = run.sweep_picks(source.labels, source.path.name)[::-1]  # the optimum first
+            best = run.sweep_best_mean(source.labels, source.path.name) if best_mean else None
+            picks += [] if best is None or best in picks else [best]
             chosen = [source.labels.index(pick) for pick in picks]
         elif ref.is_dir() and run.kind == "stochastic" and source.labels == list(PLAN_LABELS):
             chosen = [1, 0]  # the forecast optimum first: stochastic less forecast, as the solve says

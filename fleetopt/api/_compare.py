@@ -68,8 +68,10 @@ def compare(
     """Compare plans side by side on common scenarios (as `fleetopt compare`): NPV, risk, debt,
     power, fleet and purchases.
 
-    ``runs``: run folders, run ids or plan files (one, or a list): a sweep gives its recommended
-    plan and its forecast optimum, a solve its plan, a plan file all its plans. ``model``: see
+    ``runs``: run folders, run ids or plan files (one, or a list): a sweep gives its forecast
+    optimum, its recommended plan and, where it names one, its plan of highest mean NPV within the
+    rule (summary.json's ``best_mean_within_rule``), a solve its plan, a plan file all its plans.
+    ``model``: see
     :data:`ModelArg`; every plan is evaluated under it (None: the first run folder's model.yaml,
     a run's plan file given directly counting as its folder, so the figures depend on which run
     comes first; else the default model). Plans made from
@@ -79,7 +81,8 @@ def compare(
     solve's out-of-sample ones; so its own figures come back), else 1,000 and seed 0. A run whose
     own figures are of other scenarios than those used gives a :class:`FleetoptWarning`.
     ``backend``: see :func:`evaluate`. ``labels``: a name for each plan compared, in order (a
-    sweep's folder counts two plans; None: each run's name and its plan's label), unique and not empty.
+    sweep's folder counts two plans, or three where it names that plan; None: each run's name and
+    its plan's label), unique and not empty.
     ``runs`` may instead be :class:`SolveResult` and :class:`StochasticResult` objects, as
     :func:`solve` and :func:`solve_stochastic` return them, compared without writing them first:
     under their model, or under ``model`` where they were solved from different models (what-if
@@ -174,7 +177,8 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
     if loaded is not None:  # a run's model.yaml: the model as that run changed it, which it says
         loaded = with_run_changes(loaded)
     sources = plan_sources(refs, data, chosen)
-    plans, labels, buffers, runs = plans_from_refs(refs, data, sources, least=1 if what_if is not None else 2)
+    plans, labels, buffers, runs = plans_from_refs(refs, data, sources, least=1 if what_if is not None else 2,
+                                                   best_mean=what_if is None)  # fmt: skip
     if what_if is not None:
         _what_if_editable(loaded)
         with warnings_held():  # a what-if the plan cannot run under is refused before any warning

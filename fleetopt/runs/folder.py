@@ -844,6 +844,17 @@ class RunFolder:
                                   f"({shown_json_value(summary[key])})")
         return list(dict.fromkeys(summary[key] for key in self.SWEEP_PICKS))
 
+    def sweep_best_mean(self, labels: list[str], listed_in: str) -> str | None:
+        """A finished sweep's plan of highest mean NPV within its rule, as its summary.json's
+        ``best_mean_within_rule`` names it (None: none, or a sweep made before fleetopt named one); it
+        must be one of ``labels``, the candidates of the run's file ``listed_in``."""
+        best = self.summary().get(BEST_MEAN_KEY)
+        plan = None if best is None else best.get("plan")
+        if best is not None and (not isinstance(plan, str) or plan not in labels):
+            raise RunDirError(f"{self.path / self.SUMMARY}: {BEST_MEAN_KEY!r}'s 'plan' names no candidate of "
+                              f"{listed_in} ({shown_json_value(plan)})")  # fmt: skip
+        return plan
+
     def check_model_copy(self, loaded: LoadedModel) -> None:
         """Refuse a finished run whose model.yaml (``loaded``) is not the model its figures were made
         from: summary.json's ``model_hash`` is :attr:`LoadedModel.content_hash` of that model, the
