@@ -103,6 +103,7 @@ from fleetopt.evaluate.sources import (
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import (
+    BEST_MEAN_KEY,
     COMMON_SCENARIO,
     WHAT_IF_SUBJECT,
     RunFolder,
@@ -463,6 +464,9 @@ class Comparison:
     versions: list[str] = field(default_factory=list)  # plans made from another version of the model
     # plans made under another policy than the model's, which they run with here (policy_note)
     policies: list[str] = field(default_factory=list)
+    # what each plan of a sweep's folder is to the sweep (its forecast optimum, its pick ...), a
+    # sentence per sweep (sweep_roles): the labels do not say it
+    roles: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # the run folder or plan file of each plan ([]: not known)
     # (plan, what it breaks on the forecast) of each plan that breaches a covenant or defaults there
     forecast_limits: list[tuple[str, str]] = field(default_factory=list)
@@ -692,6 +696,7 @@ class Comparison:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
         whom = f"\u201c{self.labels[0]}\u201d" if self.what_if else "Every plan"
         out = [] if self.model is None else [self.model.sentence(whom)]
+        out += self.roles
         if self.what_if:
             out.append(self.what_if_words())
         if self.what_if_inert:
@@ -833,6 +838,7 @@ class Comparison:
             model |= {f"what_if_model_{k}": v for k, v in self.what_if_model.as_dict().items()}
         versions = {f"model_version_note_{n + 1}": note for n, note in enumerate(self.versions)}
         versions |= {f"policy_note_{n + 1}": note for n, note in enumerate(self.policies)}
+        versions |= {f"plan_roles_note_{n + 1}": note for n, note in enumerate(self.roles)}
         same = {f"same_plan_note_{n + 1}": self._same_plan_words(a, b) for n, (a, b) in enumerate(self.same)}
         committed = {f"same_commitments_note_{n + 1}": self._same_commitments_words(*pair)
                      for n, pair in enumerate(self.same_commitments)}  # fmt: skip
@@ -869,6 +875,7 @@ class Comparison:
         out["model"] = None if self.model is None else self.model.as_dict()
         out["model_versions"] = self.versions  # plans made from another version of the model, in words
         out["policy_notes"] = self.policies  # plans made under another policy, which run with the model's
+        out["plan_roles"] = self.roles  # what each plan of a sweep's folder is to the sweep, in words
         out["forecast_breaches"] = dict(self.forecast_limits)  # plan: what it breaks on the forecast
         out["same_plans"] = [[a, b] for a, b in self.same]  # pairs with every decision and buffer the same
         # plans that commit to the same purchases, power and contracts: [a, b, what else differs]
@@ -1118,9 +1125,7 @@ def plans_from_refs(
         run = RunFolder(ref)
         name = run_folder_of(ref).name  # a run's plan file by its run folder: "plan.npz" names no run
         if ref.is_dir() and run.kind == "sweep":
-            picks = run.sweep_picks(source.labels, source.path.name)[::-1]  # the optimum first
-            best = run.sweep_best_mean(source.labels, source.path.name) if best_mean else None
-            picks += [] if best is None or best in picks else [best]
+            picks = sweep_plans(run, source.labels, source.path.name, best_mean)  # the optimum first
             chosen = [source.labels.index(pick) for pick in picks]
         elif ref.is_dir() and run.kind == "stochastic" and source.labels == list(PLAN_LABELS):
             chosen = [1, 0]  # the forecast optimum first: stochastic less forecast, as the solve says
@@ -1145,6 +1150,49 @@ def plans_from_refs(
             "folder alone gives two: its pick, or its stochastic plan, and its forecast optimum)"
         )
     return plans, unique_labels(labels), buffers, runs
+
+
+# the plans a sweep's folder gives a comparison, in order, by its summary.json's field naming each,
+# and what each is to the sweep
+SWEEP_ROLES = {
+    "forecast_optimum": "its forecast optimum",
+    "recommended": "its recommendation",
+    BEST_MEAN_KEY: "its plan of highest mean NPV within the rule",
+}
+
+
+def sweep_plans(run: RunFolder, labels: list[str], listed_in: str, best_mean: bool = True) -> dict:
+    """The plans a finished sweep's folder gives a comparison, in the order of :data:`SWEEP_ROLES`,
+    each with what it is to the sweep (label: words): its forecast optimum, its recommendation (the
+    same plan where it recommended the optimum) and, where it names one and ``best_mean``, its plan
+    of highest mean NPV within the rule; each refused by its field unless one of ``labels``, the
+    candidates of the run's file ``listed_in``."""
+    run.sweep_picks(labels, listed_in)
+    best = run.sweep_best_mean(labels, listed_in) if best_mean else None
+    named, roles = {**run.summary(), BEST_MEAN_KEY: best}, {}
+    for key, words in SWEEP_ROLES.items():
+        if named[key] is not None:
+            roles.setdefault(named[key], []).append(words)
+    return roles
+
+
+def sweep_roles(refs: list[Path], sources: list[PlanSource], labels: list[str], runs: list[str]) -> list[str]:
+    """For each sweep folder of ``refs`` (its plans read as ``sources``), what each plan it gave is to
+    the sweep (:func:`sweep_plans`), by the label it is compared under ('From the sweep runs/sweep:
+    “milp: forecast” is its forecast optimum, “B” its recommendation and “C” its plan of highest mean
+    NPV within the rule.'); ``labels`` and ``runs``: each plan's and its run folder, as
+    :func:`plans_from_refs` gives them."""
+    out = []
+    for ref, source in dict(zip(refs, sources, strict=True)).items():
+        if not (ref.is_dir() and RunFolder(ref).kind == "sweep"):
+            continue
+        roles = sweep_plans(RunFolder(ref), source.labels, source.path.name)
+        given = [label for label, run in zip(labels, runs, strict=True) if run == str(ref)][:len(roles)]
+        said = [f"\u201c{label}\u201d {'' if n else 'is '}{' and '.join(words)}"
+                for n, (label, words) in enumerate(zip(given, roles.values(), strict=True))]  # fmt: skip
+        listed = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
+        out.append(f"From the sweep {ref}: {listed}.")
+    return out
 
 
 # a what-if's text (a definition, a row's name) differing in a few words says them in place ("a
@@ -1208,13 +1256,14 @@ def compare_plans(
     scenario_notes: list[str] | None = None,
     objectives: list[str | None] | None = None,
     policies: list[str] | None = None,
+    roles: list[str] | None = None,
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
     ``buffers``: each plan's policy liquidity buffer, USD (None: the model's); ``model``: what
     ``data`` was built from, and ``versions``: which plans were made from another version of it
     (sentences), for the comparison's notes; ``runs``: the run folder or plan file of each plan;
     ``scenario_notes``: :func:`figures_not_back`'s sentences, and ``policies``: :func:`policy_note`'s,
-    for the notes too; ``objectives``: the
+    and ``roles``: :func:`sweep_roles`', for the notes too; ``objectives``: the
     objective each plan was solved for, "npv" or "cost" (None: read from its run folder in ``runs``,
     a solve's summary or an evaluation's ``plans_objective``; solves compared in memory give theirs)."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
@@ -1248,6 +1297,7 @@ def compare_plans(
         model=model,
         versions=list(versions or []),
         policies=list(policies or []),
+        roles=list(roles or []),
         runs=list(runs or []),
         scenario_notes=list(scenario_notes or []),
         cost_plans=cost_plans,

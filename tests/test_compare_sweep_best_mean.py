@@ -29,6 +29,12 @@ def named(tmp_path_factory):
     return folder
 
 
+def roles(folder, optimum: str, pick: str, best: str) -> str:
+    """The note naming what each of the three plans of a sweep's folder is (the labels do not say it)."""
+    return (f"From the sweep {folder}: “{optimum}” is its forecast optimum, “{pick}” its recommendation "
+            f"and “{best}” its plan of highest mean NPV within the rule.")  # fmt: skip
+
+
 def figure_rows(doc: dict) -> dict:
     return {row["figure"]: row for row in doc["figures"]}
 
@@ -47,6 +53,7 @@ def test_a_sweep_that_names_the_plan_compares_it_third_with_its_paired_differenc
     assert doc["plans"] == [OPTIMUM, PICK, BEST]
     assert (doc["scenarios"], doc["seed"]) == (30, 0)
     assert [row["plan"] for row in doc["plan_runs"]] == [OPTIMUM, PICK, BEST]
+    assert doc["plan_roles"] == [roles(named, OPTIMUM, PICK, BEST)]
     swept = pd.read_csv(named / "candidates.csv").set_index("plan")
     figures = figure_rows(doc)
     for plan in doc["plans"]:
@@ -67,6 +74,7 @@ def test_the_terminal_markdown_csv_html_and_the_api_show_the_third_plan(named, t
     assert code == 0, err
     text = " ".join(out.split())
     assert "3 plans on 30 common scenarios (seed 0)" in text
+    assert roles(named, OPTIMUM, PICK, BEST) in text  # which plan is which: the labels do not say it
     assert f"In short: “{BEST}” against “{OPTIMUM}”" in text
     code, out, err = run_cli("compare", str(named), "--format", "markdown")
     assert code == 0, err
@@ -78,8 +86,10 @@ def test_the_terminal_markdown_csv_html_and_the_api_show_the_third_plan(named, t
         code, _, err = run_cli("compare", str(named), "--out", str(page))
         assert code == 0, err
         assert BEST in page.read_text()
+    assert "plan_roles_note_1" in (tmp_path / "c.csv").read_text()
     assert api.compare(named).labels == [OPTIMUM, PICK, BEST]
-    assert len(api.compare(named, labels=["optimum", "pick", "best mean"]).labels) == 3
+    renamed = api.compare(named, labels=["optimum", "pick", "best mean"])
+    assert renamed.roles == [roles(named, "optimum", "pick", "best mean")]  # by the names given
 
 
 def test_a_what_if_of_the_sweep_takes_its_pick_not_the_third_plan(named):
@@ -101,7 +111,10 @@ def test_a_sweep_that_names_none_or_was_made_before_compares_two_plans(named, tm
     assert json.loads((folder / "summary.json").read_text())["best_mean_within_rule"] is None
     code, out, err = run_cli("compare", str(folder), "--format", "json")
     assert code == 0, err
-    assert json.loads(out)["plans"] == [OPTIMUM, "milp: price shock, cash buffer $30.0M"]
+    doc = json.loads(out)
+    assert doc["plans"] == [OPTIMUM, "milp: price shock, cash buffer $30.0M"]
+    assert doc["plan_roles"] == [f"From the sweep {folder}: “{OPTIMUM}” is its forecast optimum and "
+                                 "“milp: price shock, cash buffer $30.0M” its recommendation."]  # fmt: skip
     older = tmp_path / "older"
     shutil.copytree(named, older)
     summary = json.loads((older / "summary.json").read_text())

@@ -29,6 +29,7 @@ from fleetopt.compare import (
     policy_note,
     policy_notes,
     scenarios_of_runs,
+    sweep_roles,
     unique_labels,
 )
 from fleetopt.core.data import ModelData
@@ -207,8 +208,9 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
     for sentence in not_back:
         warn(sentence)
     _warn_if_in_sample(sources, seed, scenarios, plans)
+    roles = sweep_roles(refs, sources, labels, runs)
     return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs,
-                         not_back, policies=policies)  # fmt: skip
+                         not_back, policies=policies, roles=roles)  # fmt: skip
 
 
 def _compare_settings(refs: list[Path], scenarios: int | None, seed: int | None) -> tuple[int, int]:
