@@ -68,7 +68,7 @@ def test_an_out_folder_not_in_utf8_is_refused_before_the_run_and_an_argument_not
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     latin = os.fsdecode(bytes(tmp_path) + b"/lat\xe9")
     code, _, err = run_cli("solve", "tiny", "--out", latin)
-    assert code == 2 and "out is not UTF-8 text" in err and "Traceback" not in err, err
+    assert code == 2 and "'--out': folder name is not UTF-8 text" in err and "Traceback" not in err, err
     assert not os.path.lexists(latin) and not (tmp_path / "runs").exists()
     code, _, err = run_cli("solve", "tiny", "--out", str(tmp_path / "base"))
     assert code == 0, err
@@ -110,12 +110,13 @@ def test_a_run_folder_not_in_utf8_is_shown_as_not_recorded_and_reported(tmp_path
 def test_an_out_folder_with_a_control_character_is_refused_before_the_run(here, tmp_path, monkeypatch, bad):
     """`fleetopt solve tiny --out "$(printf 'a\\nb')"` wrote and recorded a run under a name holding a
     newline, which split each line that showed it (runs, a resume command). Refused, exit 2, nothing
-    made; the API's folder too."""
+    made, naming the option (it said 'out', the API's parameter); the API's folder too."""
     from conftest import run_cli
 
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     code, _, err = run_cli("solve", "tiny", "--out", str(here / bad))
-    assert code == 2 and "out holds a control character" in err and "Traceback" not in err, err
+    assert code == 2 and "Traceback" not in err, err
+    assert "'--out': folder name holds a control character" in err, err
     with pytest.raises(InputError, match=r"^folder holds a control character"):
         api.sweep("tiny", candidates=1, scenarios=5, folder=here / bad)
     assert not any(here.iterdir()) and not (tmp_path / "runs").exists()

@@ -480,14 +480,16 @@ class Format(StrEnum):
 # ---------------------------------------------------------------- options shared by the commands
 # Declared once so that every command spells, limits and explains them the same way.
 
-def path_given(what: str, file: bool = False):
+def path_given(what: str, file: bool = False, check: Callable | None = None):
     """A callback making a path option or argument (--out, --plans, --resume, --purchases, --rerank,
     the runs to report, compare or record) a Path, each of a list one, an empty one refused by name:
     as a Path "" would be ".", the current folder (for a run folder, refused as "already exists and
     is not empty"; for a report, schema or comparison, found only when the computed output failed
     to be written; --plans "" or `compare A ""` read the current folder as a run). ``file``: a name
     ending in a slash, a folder's, is refused too (a Path drops the slash: `--out new/` wrote a
-    file named new)."""
+    file named new). ``check``: a :mod:`fleetopt.runs.limits` path check (``file``: out_path), its
+    refusal worded as the option's, not as the API's parameter's (the API said 'out', 'path')."""
+    check = limits.out_path if file else check
 
     def callback(value: str | list[str] | None) -> Path | list[Path] | None:
         if value is None:
@@ -498,9 +500,9 @@ def path_given(what: str, file: bool = False):
             raise typer.BadParameter(f"give a {what}, not an empty one")
         if file and value.endswith(("/", os.sep)):
             raise typer.BadParameter(f"{value} ends in a slash, as a folder's name does: give a {what}")
-        if file:  # a file written: compare's page was written under a name holding a newline
+        if check is not None:  # a file written: compare's page was written under a name holding a newline
             try:
-                limits.out_path(what, value)
+                check(what, value)
             except InputError as exc:
                 raise typer.BadParameter(str(exc)) from None
         return Path(value)
@@ -638,7 +640,7 @@ def say_model_changes(loaded: LoadedModel) -> None:
         console.print(Text(f"model: {words}"), soft_wrap=True)
 
 
-_out_folder = path_given("folder name")
+_out_folder = path_given("folder name", check=limits.out_path)
 out_file = path_given("file name", file=True)  # report, compare, schema
 
 
