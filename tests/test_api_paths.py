@@ -84,6 +84,28 @@ def test_an_out_folder_not_in_utf8_is_refused_before_the_run_and_an_argument_not
     assert record.command.endswith("/lat\\xe9")
 
 
+@pytest.mark.parametrize("command", [("validate", "tiny"), ("solve", "tiny"), ("sweep", "tiny")])
+def test_a_purchases_file_not_in_utf8_is_refused_naming_the_option(tmp_path, monkeypatch, command):
+    """A purchases file named in Latin-1 bytes (b'ordr\xe9.csv') was refused as "path is not UTF-8
+    text", the Python parameter's name, for a reason given for run folders ("the run registry
+    records every run's folder"): refused as --purchases, saying that a run records the files it
+    reads by name, exit 2, nothing written."""
+    import os
+
+    from conftest import run_cli
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    latin = os.fsdecode(bytes(tmp_path) + b"/ordr\xe9.csv")
+    with open(latin, "w") as file:
+        file.write("quarter,sku,site,gpus\n2026Q3,B200,texas,8\n")
+    out = () if command[0] == "validate" else ("--out", str(tmp_path / "out"))
+    code, _, err = run_cli(*command, "--purchases", latin, *out)
+    assert code == 2 and "Traceback" not in err, err
+    assert "'--purchases': purchases file is not UTF-8 text (got " in err, err
+    assert "the files it reads by name" in err and "registry records every run's folder" not in err, err
+    assert sorted(os.listdir(tmp_path)) == [os.path.basename(latin)]
+
+
 def test_a_run_folder_not_in_utf8_is_shown_as_not_recorded_and_reported(tmp_path, monkeypatch):
     """A run folder copied to a name in Latin-1 bytes (b'caf\\xe9') made `runs show`, `runs forget`
     and `report` raise UnicodeEncodeError looking it up in the registry (SQLite, UTF-8 text only);

@@ -71,7 +71,7 @@ def validate(
     purchases: Annotated[
         str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
         typer.Option(
-            callback=path_given("purchases file"),
+            callback=path_given("purchases file", check=limits.path),
             help="Also check a purchases file (as `solve --purchases` reads it: columns quarter, sku, "
             "site, gpus) against the model, without solving: its SKUs, sites, quarters, whole blocks and "
             "the supplier's allocation.",
@@ -190,7 +190,7 @@ IntegerLaterFlag = Annotated[
 FixedPurchasesOption = Annotated[
     str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
     typer.Option(
-        callback=path_given("purchases file"),
+        callback=path_given("purchases file", check=limits.path),
         help="A CSV file of the GPU purchases the plan must make (columns quarter, sku, site, gpus; "
         "or a solve's plan.csv, edited): every purchase is fixed to the file's, none elsewhere, and "
         "the solver chooses the rest. Compare the run with the free solve's: `fleetopt compare A B`.",

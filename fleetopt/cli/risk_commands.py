@@ -601,7 +601,7 @@ StochasticCandidateOption = Annotated[
 PurchasesCandidatesOption = Annotated[
     list[str] | None,  # made Paths by the callback: typer reads "" as Path("."), the current folder
     typer.Option(
-        callback=path_given("purchases file"),
+        callback=path_given("purchases file", check=limits.path),
         help="A CSV file of a procurement plan of yours (as `solve --purchases` reads it): a candidate "
         "'yours: FILE' with those purchases fixed and the rest the forecast's best, made right after the "
         "forecast optimum (and the stochastic plan). Repeat for several.",

@@ -145,9 +145,9 @@ def _usable(name: str, value):
         raise InputError(f"{name} holds a NUL character, which no path can (got {shown_value(str(value))})")
     if not utf8(str(value)):  # bytes a UTF-8 terminal or file system did not decode (surrogates)
         raise InputError(
-            f"{name} is not UTF-8 text (got {shown_value(str(value))}): the run registry records every "
-            "run's folder as UTF-8, so it could not record this one after the run; give a name in UTF-8 "
-            "(or run in a UTF-8 locale, such as LC_ALL=C.UTF-8)"
+            f"{name} is not UTF-8 text (got {shown_value(str(value))}): a run records its folder and the "
+            "files it reads by name (the run registry, summary.json) as UTF-8 text, which this name "
+            "cannot be; give a name in UTF-8 (or run in a UTF-8 locale, such as LC_ALL=C.UTF-8)"
         )
     try:
         os.stat(user_path(value, name))
