@@ -338,10 +338,20 @@ def test_a_bad_value_beside_aliases_is_found_without_walking_them_again(aliases)
     assert "YAML value '2024-02-30' cannot be read as a date" in out
 
 
-@pytest.mark.parametrize("text", ["", "just a string\n", "- a\n- b\n"], ids=["empty", "scalar", "list"])
-def test_file_that_is_not_a_mapping(tmp_path, text):
+@pytest.mark.parametrize("text, holds", [
+    ("", "; it is empty, or holds only comments"),
+    ("# a model, to be written\n", "; it is empty, or holds only comments"),
+    ("just a string\n", "; it holds one value, 'just a string'"),
+    ("- a\n- b\n", "; it holds a list"),
+], ids=["empty", "comments", "scalar", "list"])  # fmt: skip
+def test_file_that_is_not_a_mapping(tmp_path, text, holds):
+    """An empty model file was told only that it "must be a YAML mapping of blocks", as a list was:
+    it says what the file holds, and for an empty one the blocks a model needs."""
     path, code, out, err = validate_text(tmp_path, text)
     assert_bad_input(code, out, err, f"error: {path}: the file must be a YAML mapping of blocks")
+    assert holds in err, err
+    if "empty" in holds:  # what a model needs: its required blocks
+        assert "(name:, horizon:, skus:, sites:, market:, finance:, redeployment: ..." in err, err
 
 
 def test_missing_block_built_from_dict(tmp_path, tiny_text):

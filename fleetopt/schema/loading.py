@@ -636,11 +636,21 @@ def _purchases_header(text: str) -> bool:
 RUN_FILE_KEYS = {"fleetopt_version", "kind"}
 
 
+def _what_it_holds(data) -> str:
+    """What a model file that is not a mapping holds, in words: an empty one (or one of comments
+    alone) was told only that it must be a mapping, as a list is."""
+    if data is None:
+        fields = PlanningModel.model_fields.items()
+        blocks = ", ".join(f"{name}:" for name, field in fields if field.is_required())
+        return f" ({blocks} ..., as in docs/model-format.md); it is empty, or holds only comments"
+    return f"; it holds {'a list' if isinstance(data, list) else f'one value, {shown_value(data)}'}"
+
+
 def _parse_model_text(text: str, source: str, lines_shown: bool = True) -> PlanningModel:
     node, data = _read_yaml(text, source)
     if not isinstance(data, dict):
         raise ModelError(source, [ModelIssue((), "the file must be a YAML mapping of blocks" + (
-            PURCHASES_HINT if _purchases_header(text) else ""))])  # fmt: skip
+            PURCHASES_HINT if _purchases_header(text) else _what_it_holds(data)))])  # fmt: skip
     if set(data) >= RUN_FILE_KEYS:  # a run's summary.json or job.json (JSON is YAML): not a list of its keys
         raise ModelError(source, [ModelIssue((), (
             "is a run's file (summary.json or job.json), not a model file: the model a run used is its "
