@@ -1186,6 +1186,22 @@ def test_report_of_a_file_says_it_is_a_file(finished_runs, here):
     assert_one_error(code, out, err, "cmp.csv is a file, not a run folder")
 
 
+def test_report_of_a_run_whose_model_yaml_was_edited_gives_each_issue_on_its_line(solve_run, here):
+    """A run folder whose model.yaml no longer loads (a field renamed by hand) gave one error holding
+    every issue on its own line inside "unreadable run folder (...)", its closing parenthesis on the
+    last: each issue is an error line naming model.yaml's line, as `evaluate --plans` gives them."""
+    run = copied(solve_run, here)
+    model = run / "model.yaml"
+    model.write_text(model.read_text().replace("discount_rate_annual:", "discount_rate_anual:", 1))
+    code, out, err = run_cli("report", str(run), "--out", "r.html")
+    assert code == 2 and "Traceback" not in out + err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 2 and all(line.startswith(f"error: {model}:") for line in lines), err
+    assert "horizon.discount_rate_annual: required field is missing" in lines[0], err
+    assert "horizon.discount_rate_anual: unknown key" in lines[1] and not lines[1].endswith(")"), err
+    assert not Path("r.html").exists()
+
+
 def test_a_runs_file_cut_short_is_called_damaged(solve_run, here):
     """A job.json or summary.json cut short (a disk filled as it was copied) was answered "cannot be
     read as JSON (...): not a fleetopt run folder?" of a folder that is one (a robustness audit)."""

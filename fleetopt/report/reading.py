@@ -31,7 +31,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note
 from fleetopt.runs.folder import METRICS_TABLES, RunFolder
-from fleetopt.schema.loading import ModelError, load_model
+from fleetopt.schema.loading import load_model
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
@@ -157,7 +157,7 @@ def read_report_run(folder: Path) -> ReportRun:
         model = load_model(run.model_file)
         data = build_data(model)
         job = run.job() if run.is_job else {}
-    except (ValueError, ModelError) as exc:
+    except ValueError as exc:  # a ModelError goes on as it is: an issue a line, each naming model.yaml
         raise ReportError(f"{folder}: unreadable run folder ({exc})") from None
     run.check_model_copy(model)
     kind = summary.get("kind")
