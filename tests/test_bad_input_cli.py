@@ -79,6 +79,17 @@ def test_a_value_that_holds_itself_is_refused_naming_its_option(option, solve_ru
     assert "id001" not in err
 
 
+@pytest.mark.parametrize("option", ["--set", "--what-if"])
+def test_a_value_that_is_not_yaml_is_named_by_its_option_without_a_line_number(option, solve_run):
+    """`--set 'risk={'` said "error: --set 'risk={':1: YAML syntax error", the line number of a value
+    typed on one line after the option's quotes, as if it were a file's."""
+    command = ("validate", "tiny") if option == "--set" else ("compare", str(solve_run))
+    code, out, err = run_cli(*command, option, "risk={")
+    assert (code, out) == (2, "")
+    assert err == f"error: {option} 'risk={{': YAML syntax error: expected the node content, but found " \
+        "'<stream end>'\n", err
+
+
 def test_a_change_with_a_value_given_twice_by_an_alias_is_shown_as_written_out():
     """`{a: &x [1], b: *x}` was shown `{a: &id001 [1], b: *id001}`, anchor names never typed."""
     from fleetopt.schema.loading import change_words, load_yaml

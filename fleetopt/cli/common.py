@@ -15,6 +15,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -606,7 +607,7 @@ def parsed_changes(changes: list[str], option: str = "--set") -> list[tuple[str,
         if not text.strip():  # an unset shell variable, most likely: not a silent return to the default
             raise InputError(f"{option} {change!r}: no value after '=': give one, or null to remove the "
                              "field (its default then applies)")  # fmt: skip
-        value = load_yaml(text, f"{option} {shown_value(change)}")
+        value = _value_read(text, f"{option} {shown_value(change)}")
         if value is None and holds_no_value(text):  # `PATH=#N/A`: a comment, not null written out
             raise InputError(f"{option} {change!r}: no value after '=' (in YAML, # begins a comment and --- "
                              "a document): give one, quoted if it holds a # ('PATH=\"#1\"'), or null to "
@@ -614,6 +615,17 @@ def parsed_changes(changes: list[str], option: str = "--set") -> list[tuple[str,
         _refuse_colon_without_space(change, value, option)
         fields.append((path.strip(), value))
     return fields
+
+
+def _value_read(text: str, source: str) -> object:
+    """A ``PATH=VALUE``'s VALUE read as YAML (:func:`load_yaml`), whose errors name ``source``, the
+    option as given: of a value on one line without a line number (it said "--set 'risk={':1: ")."""
+    try:
+        return load_yaml(text, source)
+    except ModelError as exc:
+        if "\n" in text:
+            raise
+        raise ModelError(source, [replace(issue, line=None) for issue in exc.issues]) from None
 
 
 def _warn_naming_once(source: str, named: str, caught: list[warnings.WarningMessage]) -> None:
