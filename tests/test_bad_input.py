@@ -585,6 +585,30 @@ def test_a_quoted_number_or_a_count_written_as_a_decimal_says_how_to_write_it(tm
                      "text: retype it (got '１５０')")  # fmt: skip
 
 
+@pytest.mark.parametrize("field, written, said", [
+    ("opening_cash_usd: 150000000", "opening_cash_usd: $150,000,000",
+     "finance.opening_cash_usd: must be a plain number: write 150000000, without a dollar sign or thousands "
+     "separators (the field's name gives its unit) (got '$150,000,000')"),
+    ("opening_cash_usd: 150000000", "opening_cash_usd: -$5",
+     "finance.opening_cash_usd: must be a plain number: write -5, without a dollar sign"),
+    ("    gpus: 4000", "    gpus: 4,000",
+     "contracts.lab-a-training.gpus: must be a plain number: write 4000, without thousands separators "
+     "(got '4,000')"),
+    ("discount_rate_annual: 0.15", "discount_rate_annual: 15%",
+     "horizon.discount_rate_annual: must be a number, not a percentage: a rate or share is a fraction, "
+     "0.15 for 15 % (got '15%')"),
+    ("discount_rate_annual: 0.15", "discount_rate_annual: 1,5", "horizon.discount_rate_annual: Input "
+     "should be a valid number (got '1,5')"),  # a decimal comma: no thousands to drop
+])  # fmt: skip
+def test_a_number_written_as_a_spreadsheet_shows_it_says_the_plain_number(tmp_path, tiny_text, field,
+                                                                          written, said):  # fmt: skip
+    """A finance user's `$150,000,000`, `4,000` or `15%` said only "Input should be a valid number (got
+    '$150,000,000')", the slip left to find: each says the number to write."""
+    assert field in tiny_text
+    _, code, out, err = validate_text(tmp_path, tiny_text.replace(field, written, 1))
+    assert_bad_input(code, out, err, said)
+
+
 def test_yaml_nested_hundreds_deep_is_one_line(tmp_path):
     """A RecursionError traceback from the YAML parser before (issue 15)."""
     path, code, out, err = validate_text(tmp_path, "a: " + "[" * 500 + "]" * 500 + "\n")

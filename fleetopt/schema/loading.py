@@ -840,7 +840,7 @@ def _number_slip(value: object) -> str | None:
         try:
             number = float(value.replace("_", ""))
         except ValueError:
-            return None
+            return _spreadsheet_number(value)
         if not math.isfinite(number):
             return None
         if not value.isascii():  # '０' (full-width): a number to float(), text to YAML, no quotes to drop
@@ -851,6 +851,29 @@ def _number_slip(value: object) -> str | None:
         whole = f"write {int(value)}, without a decimal point or exponent"
         return f"must be a whole number: {whole} (got {value!r})"
     return None
+
+
+# a number as a spreadsheet shows it: a dollar sign, thousands separators, a percent sign
+_SPREADSHEET_NUMBER = re.compile(
+    r"^(?P<sign>-?)(?P<dollar>\$?)(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?P<decimals>\.\d*)?(?P<percent>\s*%)?$"
+)
+
+
+def _spreadsheet_number(value: str) -> str | None:
+    """What is wrong with a number written as a spreadsheet shows it ('4,000', '$2.30', '15%'),
+    which YAML reads as text: the plain number to write; None for any other text."""
+    found = _SPREADSHEET_NUMBER.match(value.strip())
+    if found is None or not (found["dollar"] or "," in found["whole"] or found["percent"]):
+        return None
+    plain = f"{found['sign']}{found['whole'].replace(',', '')}{found['decimals'] or ''}"
+    got = f"(got {shown_value(value)})"
+    if found["percent"]:
+        return f"must be a number, not a percentage: a rate or share is a fraction, {float(plain) / 100:g} " \
+            f"for {plain} % {got}"
+    signs = [words for words, there in (("a dollar sign", found["dollar"]),
+                                        ("thousands separators", "," in found["whole"])) if there]
+    unit = " (the field's name gives its unit)" if found["dollar"] else ""
+    return f"must be a plain number: write {plain}, without {' or '.join(signs)}{unit} {got}"
 
 
 def _block_message(value: object, loc: tuple) -> str:
