@@ -609,6 +609,20 @@ def test_a_number_written_as_a_spreadsheet_shows_it_says_the_plain_number(tmp_pa
     assert_bad_input(code, out, err, said)
 
 
+@pytest.mark.parametrize("written, said", [
+    ('"true"', "must be true or false, not text: write it without quotes, true (got 'true')"),
+    ("'No'", "must be true or false, not text: write it without quotes, No (got 'No')"),
+    ("y", "Input should be a valid boolean (got 'y')"),  # text to YAML 1.1 unquoted too: no quotes to drop
+])
+def test_a_quoted_boolean_says_to_drop_the_quotes(tmp_path, tiny_text, written, said):
+    """`signed: "true"` said "Input should be a valid boolean (got 'true')", the value looking right,
+    where a quoted number says to write it without quotes."""
+    text = tiny_text.replace("    signed: true", f"    signed: {written}", 1)
+    assert text != tiny_text
+    _, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, f"contracts.lab-a-training.signed: {said}")
+
+
 def test_yaml_nested_hundreds_deep_is_one_line(tmp_path):
     """A RecursionError traceback from the YAML parser before (issue 15)."""
     path, code, out, err = validate_text(tmp_path, "a: " + "[" * 500 + "]" * 500 + "\n")

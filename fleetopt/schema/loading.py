@@ -798,6 +798,10 @@ def _not_text(value: object, expected: tuple[str, str]) -> str:
 UNKNOWN_KEY = "unknown key (not part of the model format; check the spelling)"
 
 
+# the words YAML 1.1 reads as a boolean, unquoted (quoted, text)
+_YAML_BOOLEANS = {"true", "false", "yes", "no", "on", "off"}
+
+
 def _message(err: dict, path: tuple = ()) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -822,6 +826,9 @@ def _message(err: dict, path: tuple = ()) -> str:
     value = err.get("input")
     if kind in ("int_type", "float_type", "int_from_float") and _number_slip(value):
         return _number_slip(value)
+    if kind == "bool_type" and isinstance(value, str) and value.strip().lower() in _YAML_BOOLEANS:
+        return f"must be true or false, not text: write it without quotes, {value.strip()} " \
+            f"(got {shown_value(value)})"
     if value is None and kind not in ("model_type", "dict_type") and "(got" not in msg:
         return f"{msg} (got nothing: the field is empty, a YAML null)"
     if (
