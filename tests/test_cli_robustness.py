@@ -94,6 +94,8 @@ def test_a_seed_beyond_64_bits_is_an_option_error(solve_run, here, args):
         ("\uff11GB", "expected a size"),  # a fullwidth digit one: passed as 1 GB before
         ("20", "has no unit: write one, e.g. 20MB or 20GB"),  # said 'out of range' (20 bytes)
         ("5000000000", "has no unit"),  # passed as 5 GB of bytes: 5000000000 MB was as likely meant
+        ("0", "0 is out of range"),  # said 'has no unit: write one, e.g. 0MB', itself out of range
+        ("0.0", "0.0 is out of range"),
     ],
 )
 def test_memory_budgets_that_are_not_sizes_say_what_is_accepted(solve_run, here, value, fragment):

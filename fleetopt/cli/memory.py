@@ -58,6 +58,8 @@ def memory_budget(text: str | None) -> int | None:
     unit = match.group(2).upper() if match else None
     if match is None or (unit and unit not in _MEMORY_UNITS):
         raise InputError(f"--max-memory {shown}: expected {_MEMORY_ACCEPTED}")
+    if not unit and float(match.group(1)) == 0:  # no unit makes 0 a size: 0MB is as far out of range
+        raise InputError(f"--max-memory {shown} is out of range: expected {_MEMORY_ACCEPTED}")
     if not unit:
         number = shortened(match.group(1))
         raise InputError(f"--max-memory {shown} has no unit: write one, e.g. {number}MB or {number}GB; "
