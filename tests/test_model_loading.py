@@ -388,6 +388,14 @@ def test_a_model_path_naming_no_file_says_what_it_may_have_meant(tmp_path, monke
     assert code == 2 and "mine: no such file (did you mean mine.yaml?)" in err, err
     code, _, err = run_cli("validate", "other")
     assert code == 2 and "other: no such file (bundled models: " in err
+    # a bundled model's name as a file (README's models/tiny.yaml outside a checkout) or capitalised
+    # said only "(bundled models: lab, neocloud, tiny)", the name it meant in the list
+    for given in ("tiny.yaml", "models/tiny.yaml", "Tiny", "NEOCLOUD.yml"):
+        code, _, err = run_cli("validate", given)
+        meant = "neocloud" if "NEO" in given else "tiny"
+        said = f"error: {given}: no such file ({given} is read as a path: give {meant} alone for the " \
+            "bundled model)"
+        assert code == 2 and err.strip() == said, err
 
 
 def test_a_power_step_after_a_shortened_horizon_is_a_note_not_an_error(tmp_path):

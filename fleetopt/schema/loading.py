@@ -449,6 +449,9 @@ def _missing_model_hint(path: Path) -> str:
     if path.name in bundled_model_names():  # a bare name would have been the bundled model: ./tiny
         given = f"./{path}" if path.parent == Path(".") else str(path)
         return f" ({given} is read as a path: give {path.name} alone for the bundled model)"
+    stem = path.stem if path.suffix.lower() in (".yaml", ".yml") else path.name
+    if stem.lower() in bundled_model_names():  # Tiny, tiny.yaml, models/tiny.yaml outside a checkout
+        return f" ({path} is read as a path: give {stem.lower()} alone for the bundled model)"
     return f" (bundled models: {', '.join(bundled_model_names())})"
 
 
