@@ -886,9 +886,9 @@ def test_a_measure_not_solved_to_the_gap_is_not_available_nor_its_difference():
 def test_at_risk_weight_1_every_scenario_keeps_its_own_best_recourse():
     """tiny over 2 scenarios (the tail's, p 0.05, and the body's, p 0.95): at L = 1 the objective is
     the CVaR of the tail alone, so the extensive form gives the body's recourse no weight (its V was
-    the tail's -$94.9M, the expected NPV -$64.1M). The rows are each scenario's own best recourse
-    under the plan's first stage: the same as at L = 0.999, where the body has a weight, within the
-    gap (the body's V -$25.8M, expected NPV -$28.8M)."""
+    the tail's -$94.34M, its NPV -$72.06M, the expected NPV -$72.77M). The rows are each scenario's
+    own best recourse under the plan's first stage: the same as at L = 0.999, where the body has a
+    weight, within the gap (the body's V -$25.8M, expected NPV -$28.8M)."""
     _, data = load("tiny")
     found = {
         L: solve_stochastic(data, 2, risk_weight=L, oos_scenarios=0, measures=False, mip_gap=0.005)

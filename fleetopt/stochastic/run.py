@@ -670,7 +670,7 @@ def recourse_apart(
     scenarios and sum p_n V_n (every p_n > 0) is maximised by maximising each V_n. At L = 1 the
     extensive form's objective gives a scenario outside the CVaR tail no weight, so RP's solution
     may hold any recourse there (tiny, N = 2: the body scenario's V equal to the tail's, its NPV
-    -$63.0M where its own best is -$25.8M; §7b, step 3)."""
+    -$72.06M where its own best is -$25.8M; §7b, "The scenario rows at L=1")."""
     own = sto.build_extensive_form(ef.data, ef.scenarios, ef.quarters, 0.0, ef.alpha, integer_later)
     own.fix_first_stage(first_stage)
     with stage("each scenario's own best recourse"):
@@ -1038,7 +1038,7 @@ def forecast_kept(figures: dict, rp: sto.EFSolution, mip_gap: float) -> str | No
     or None where it keeps RP's: EEV within the gap of RP's bound (:func:`forecast_within_gap`), or
     EEV above the value of the plan an RP stopped short of the gap holds (a time limit): the
     forecast's first stage is then the better solution of RP found (§7b, "Which first stage the
-    plan keeps"; tiny at N = 20 and a 1 s limit, one run: RP's plan -$36.3M, EEV -$18.2M)."""
+    plan keeps"; tiny at N = 20 and a 1 s limit, one run at load 5: RP's plan -$34.6M, EEV -$25.7M)."""
     if forecast_within_gap(figures, rp, mip_gap):
         return "within the gap of RP"
     eev = figures.get("eev_usd")
