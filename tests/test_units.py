@@ -193,6 +193,20 @@ def test_usd_compared_in_a_sentence_read_differently():
     assert usd_apart(1_200.4, 1_200.0) == ("$1.2004k", "$1.2000k")
 
 
+def test_figures_compared_that_are_not_finite_read_n_a():
+    """usd_apart and mw_apart raised decimal.InvalidOperation for an infinite figure beside an equal
+    one, usd_apart wrote two NaNs "$NaN", and counts_apart raised ValueError on a NaN: a figure that is
+    not finite reads n/a, as format_usd, format_mw and format_count write it, and the finite one beside
+    it as they write it."""
+    nan, inf = math.nan, math.inf
+    assert usd_apart(inf, inf) == ("n/a", "n/a") and usd_apart(nan, nan) == ("n/a", "n/a")
+    assert usd_apart(-inf, 5e6) == ("n/a", "$5.0M")
+    assert mw_apart(inf, inf) == ("n/a", "n/a") and mw_apart(nan, 20.0) == ("n/a", "20 MW")
+    assert counts_apart(nan, 2_000.0) == ("n/a", "2,000")
+    assert counts_apart(2_000.08, inf) == ("2,000.08", "n/a")
+    assert decimals_apart(inf, 1.4, 3) == 3 and decimals_apart(-1.39996, -1.4, 3) == 5  # negatives too
+
+
 def test_a_share_that_is_not_a_number_reads_n_a():
     """compare printed "nan%" and "nan pp" for the demand served of a model without market demand."""
     from fleetopt.core.units import format_difference, format_figure

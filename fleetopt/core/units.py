@@ -251,11 +251,12 @@ def counts_apart(value: float, other: float, *more: float) -> tuple[str, ...]:
     """Counts (of GPUs, of blocks) a sentence compares, ``value`` with ``other`` (and ``more`` beside
     them), written alike: whole where all are whole (to a millionth), as :func:`format_count` writes
     them, else to the hundredth at least (a refusal about a fraction of a GPU shows it); either way to
-    the decimals at which ``value`` and ``other`` read differently (:func:`decimals_apart`)."""
+    the decimals at which ``value`` and ``other`` read differently (:func:`decimals_apart`); n/a where
+    one is not finite, as :func:`whole_count` writes it."""
     counts = (value, other, *more)
-    whole = all(abs(c - round(c)) <= 1e-6 * max(1.0, abs(c)) for c in counts)
+    whole = all(abs(c - round(c)) <= 1e-6 * max(1.0, abs(c)) for c in counts if math.isfinite(c))
     decimals = decimals_apart(value, other, 0 if whole else 2)
-    return tuple(_signed(c, rounded(c, decimals)) for c in counts)
+    return tuple(_signed(c, rounded(c, decimals)) if math.isfinite(c) else "n/a" for c in counts)
 
 
 def mw_apart(value: float, other: float) -> tuple[str, str]:
@@ -263,7 +264,7 @@ def mw_apart(value: float, other: float) -> tuple[str, str]:
     differently, else to the decimals at which they do (:func:`decimals_apart`): 20.003 MW against
     20.000 MW, not 20 MW against 20 MW."""
     texts = format_mw(value), format_mw(other)
-    if texts[0] != texts[1]:
+    if texts[0] != texts[1] or not _finite(value, other):  # n/a, as format_mw writes it
         return texts
     decimals = decimals_apart(value, other, 2)
     return _signed(value, f"{rounded(value, decimals)} MW"), _signed(other, f"{rounded(other, decimals)} MW")
@@ -274,7 +275,7 @@ def usd_apart(value: float, other: float) -> tuple[str, str]:
     differently, else in the scale of the larger to the decimals at which they do
     (:func:`decimals_apart`): $50.0002M against $50.0000M, not $50.0M against $50.0M."""
     texts = format_usd(value), format_usd(other)
-    if texts[0] != texts[1]:
+    if texts[0] != texts[1] or not _finite(value, other):  # n/a, as format_usd writes it
         return texts
     exponent, suffix, least = usd_column_scale([max(abs(value), abs(other))])
     decimals = decimals_apart(value, other, least, exponent)
@@ -289,12 +290,21 @@ def decimals_apart(
     than the other must not show them equal (2,000 GPUs 'more than' 2,000 for 2,000.08 and 2,000).
     Figures that differ beyond ``most`` decimals (where a caller's difference is round-off: a ratio
     a solver left 1e-9 under its limit), beyond :func:`rounded`'s 12 significant digits, or not at
-    all, take ``least``: no decimals tell them apart."""
+    all, take ``least``: no decimals tell them apart; so do figures not both finite (no decimals
+    tell an infinity or NaN from anything)."""
+    if not _finite(value, other):
+        return least
+
     def written(x: float, decimals: int) -> str:
         return _signed(x, rounded(x, decimals, exponent))
 
     last = least + 11 if most is None else most
     return next((d for d in range(least, last + 1) if written(value, d) != written(other, d)), least)
+
+
+def _finite(*values: float) -> bool:
+    """Whether every one of ``values`` is a finite number."""
+    return all(math.isfinite(x) for x in values)
 
 
 # GPUs counted as H100s by their throughput (market demand, a cost plan's shortfall): one spelling everywhere
