@@ -1110,7 +1110,7 @@ def plans_from_refs(
 ) -> tuple[list[Plan], list[str], list, list[str]]:
     """Plans named by run folders or plan files: a sweep folder gives its forecast optimum and its
     recommended plan, in that order (the differences read as the sweep's 'why': the pick less the
-    optimum), then the plan of highest mean NPV within its rule where it names one and
+    optimum), then its plan of highest mean NPV no worse than the forecast optimum where it names one and
     ``best_mean`` (a what-if takes the pick alone), a stochastic solve's folder its forecast optimum
     and its stochastic plan (the differences as the solve prints them), a solve folder its plan, a
     plan file all its plans; with each plan's policy liquidity buffer from its file (None: the
@@ -1157,7 +1157,7 @@ def plans_from_refs(
 SWEEP_ROLES = {
     "forecast_optimum": "its forecast optimum",
     "recommended": "its recommendation",
-    BEST_MEAN_KEY: "its plan of highest mean NPV within the rule",
+    BEST_MEAN_KEY: "its plan of highest mean NPV no worse than the forecast optimum",
 }
 
 

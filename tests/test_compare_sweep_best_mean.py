@@ -32,7 +32,7 @@ def named(tmp_path_factory):
 def roles(folder, optimum: str, pick: str, best: str) -> str:
     """The note naming what each of the three plans of a sweep's folder is (the labels do not say it)."""
     return (f"From the sweep {folder}: “{optimum}” is its forecast optimum, “{pick}” its recommendation "
-            f"and “{best}” its plan of highest mean NPV within the rule.")  # fmt: skip
+            f"and “{best}” its plan of highest mean NPV no worse than the forecast optimum.")  # fmt: skip
 
 
 def figure_rows(doc: dict) -> dict:

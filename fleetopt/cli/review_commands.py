@@ -47,8 +47,8 @@ ComparedRunsArg = Annotated[
     typer.Argument(
         callback=path_given("run folder, run id or plan file"),
         help="Run folders, run ids or plan files (a sweep gives its forecast optimum, its pick and, "
-        "where it names one, its plan of highest mean NPV within the rule; a stochastic solve its "
-        "forecast optimum and its stochastic plan)."
+        "where it names one, its plan of highest mean NPV no worse than the forecast optimum; a "
+        "stochastic solve its forecast optimum and its stochastic plan)."
     ),
 ]
 ComparisonModelOption = Annotated[
@@ -101,8 +101,9 @@ LabelOption = Annotated[
     typer.Option(
         "--label",
         help="A name for each plan compared, in order, the option once per plan (a sweep's folder "
-        "gives two, or three where it names its plan of highest mean NPV within the rule; default: each "
-        "run's name and its plan's label; with --what-if, the plan's and the what-if's).",
+        "gives two, or three where it names its plan of highest mean NPV no worse than the forecast "
+        "optimum; default: each run's name and its plan's label; with --what-if, the plan's and the "
+        "what-if's).",
     ),
 ]
 WhatIfOption = Annotated[

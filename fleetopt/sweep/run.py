@@ -974,13 +974,19 @@ def best_mean_alternative(data, feasible: list, metrics: pd.DataFrame, rule: Rul
             "against_pick": against(2)}  # fmt: skip
 
 
+# the head of the line naming the plan of highest mean NPV no worse than the forecast optimum: not
+# "within the rule", since a plan within it whose tail is below the optimum's may have more
+BEST_MEAN_HEAD = "Highest mean NPV no worse than the forecast optimum on every figure the rule reads"
+
+
 def best_mean_words(best: dict | None, prefer: str, n: int) -> str:
-    """'Highest mean NPV within the rule: milp: demand slump: against the forecast optimum mean NPV
-    +$0.86B (paired standard error $60.0M) and CVaR5 NPV +$2.87B ($0.30B); the pick gives up $2.17B
-    of mean NPV to it ($0.10B) for +$0.57B of CVaR5 NPV ($90.0M), on the same 1,000 scenarios.', from
-    summary.json's ``best_mean_within_rule`` (:func:`best_mean_alternative`; ``prefer``: the rule's
-    figure; ``n``: the scenarios): the terminal prints it after the pick's reasons, the report's
-    Recommendation ends with it. '' where there is none, or its fields are not numbers."""
+    """'Highest mean NPV no worse than the forecast optimum on every figure the rule reads: milp:
+    demand slump: against the forecast optimum mean NPV +$0.86B (paired standard error $60.0M) and
+    CVaR5 NPV +$2.87B ($0.30B); the pick gives up $2.17B of mean NPV to it ($0.10B) for +$0.57B of
+    CVaR5 NPV ($90.0M), on the same 1,000 scenarios.', from summary.json's ``best_mean_within_rule``
+    (:func:`best_mean_alternative`; ``prefer``: the rule's figure; ``n``: the scenarios): the
+    terminal prints it after the pick's reasons, the report's Recommendation ends with it. '' where
+    there is none, or its fields are not numbers."""
     column = RANK_COLUMNS.get(prefer)
     if not isinstance(best, dict) or column is None:
         return ""
@@ -997,7 +1003,7 @@ def best_mean_words(best: dict | None, prefer: str, n: int) -> str:
 
     what, mean = RANK_WORDS[prefer], "npv_mean_usd"
     return (
-        f"Highest mean NPV within the rule: {best.get('plan')}: against the forecast optimum "
+        f"{BEST_MEAN_HEAD}: {best.get('plan')}: against the forecast optimum "
         f"{MEAN_NPV_LABEL} {format_usd_change(optimum[mean])}{se(optimum, mean, True)} and {what} "
         f"{format_usd_change(optimum[column])}{se(optimum, column)}; the pick gives up "
         f"{format_usd(pick[mean])} of {MEAN_NPV_LABEL} to it{se(pick, mean)} for "
