@@ -1140,10 +1140,17 @@ PROBABILITY_LIMITS = ("max_breach_prob", "max_default_prob", "max_any_default_pr
 
 def forecast_optimum_row(metrics: pd.DataFrame) -> pd.Series | None:
     """The forecast optimum's metrics (origin "forecast"), None where the metrics name none."""
+    at = forecast_optimum_index(metrics)
+    return None if at is None else metrics.iloc[at]
+
+
+def forecast_optimum_index(metrics: pd.DataFrame) -> int | None:
+    """The row index of the forecast optimum (the first of origin "forecast"), None where the metrics
+    name none."""
     if "origin" not in metrics:
         return None
-    rows = metrics[metrics["origin"] == "forecast"]
-    return rows.iloc[0] if len(rows) else None
+    rows = np.flatnonzero(metrics["origin"].to_numpy() == "forecast")
+    return int(rows[0]) if len(rows) else None
 
 
 def closest(metrics: pd.DataFrame, rule: Rule) -> str:

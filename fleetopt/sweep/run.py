@@ -118,6 +118,7 @@ from fleetopt.sweep.candidates import (
     check_stochastic_candidate,
     conditions_missed,
     dropped_words,
+    forecast_optimum_index,
     forecast_optimum_row,
     generate_candidates,
     limits_missed,
@@ -955,7 +956,7 @@ def best_mean_alternative(data, feasible: list, metrics: pd.DataFrame, rule: Rul
     at = best_mean_within_rule(metrics, rule, pick, idle)
     if at is None:
         return None
-    optimum = int(np.flatnonzero(metrics["origin"].to_numpy() == "forecast")[0])
+    optimum = forecast_optimum_index(metrics)
     n, seed, backend = scenarios
     rows = [at, optimum, pick]
     npv = evaluate(data, _batch(data, [feasible[i] for i in rows]), n, seed, backend=backend,
