@@ -392,8 +392,8 @@ _FIGURES_MEAN = {
              "npv_usd and those after it the recommended plan's, npv_usd on the forecast, the others over "
              "the scenarios; runner_up_lead_usd its lead over the runner-up on the rule's figure; "
              "rule_breach_limit the highest P(breach) the rule admits; best_mean_within_rule the plan of "
-             "highest mean NPV no riskier than the forecast optimum and above it and the pick on mean NPV "
-             "(its differences in summary.json)",
+             "highest mean NPV no worse than the forecast optimum on every figure the rule reads (its risks "
+             "and its tail figure) and above it and the pick on mean NPV (its differences in summary.json)",
 }  # fmt: skip
 
 
