@@ -2324,3 +2324,40 @@ def test_a_resumed_evaluation_of_an_edited_solve_keeps_the_changes_its_model_was
     assert summary["model_changes"] == [], summary
     assert summary["model_source_changes"] == [{"path": "horizon.discount_rate_annual", "value": 0.12}]
     assert summary["model_source"] == str((tmp_path / "S" / "model.yaml").resolve())  # where it was read
+
+
+def test_tiny_blocks_warning_names_the_budget_that_gives_calls_of_a_sensible_size(tmp_path):
+    """6 plans x 20 scenarios under 60 KB run 2 plans on blocks of 1 scenario: the warning names the
+    least budget at which calls hold every one of the 120 pairs (fewer than SENSIBLE_BLOCK_PAIRS),
+    and that budget runs them in one call, without the warning; 1% less still warns."""
+    from fleetopt.cli.memory import memory_budget
+
+    plans = _tiny_plans_file(tmp_path)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20",
+                           "--backend", "numpy", "--max-memory", "60KB", "--out", str(tmp_path / "a"))
+    err = " ".join(err.split())
+    assert code == 0, err
+    said = re.search(r"room for 1 scenario\(s\) at a time \(of 20\), 2 plans a chunk: the run will be slow, "
+                     r"about \S+ by NumPy's estimate on one core; --max-memory (\S+) gives 6 plans a chunk "
+                     r"on blocks of 20 scenario\(s\), about \S+", err)
+    assert said, err
+    enough = memory_budget(said.group(1))
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20",
+                           "--backend", "numpy", "--max-memory", said.group(1), "--out", str(tmp_path / "b"))
+    assert code == 0 and "room for" not in err, err
+    job = json.loads((tmp_path / "b" / "job.json").read_text())
+    assert (job["plan_chunk"], job["scenario_chunk"]) == (6, 20)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20",
+                           "--backend", "numpy", "--max-memory", f"{enough * 0.99 / 1000:.0f}KB",
+                           "--out", str(tmp_path / "c"))
+    assert code == 0 and "room for" in err, err
+
+
+def test_a_run_of_split_blocks_is_estimated_with_each_call_and_the_blocks_made_per_chunk():
+    """4 plans x 100 scenarios x 10 quarters in chunks of 2 plans on blocks of 50: the 100 scenarios
+    made twice (once a chunk) at 30 us each, 4,000 plan-scenario-quarters at 7.75e6 a second, and
+    4 calls at 27.6 ms: 0.006 + 0.000516 + 0.1104 = 0.116916 s."""
+    from fleetopt.evaluate.engine import chunked_numpy_seconds
+
+    assert chunked_numpy_seconds(4, 100, 10, 2, 50) == pytest.approx(0.006 + 4000 / 7.75e6 + 0.1104)
+    assert chunked_numpy_seconds(4, 100, 10, 2, 100) == pytest.approx(0.003 + 4000 / 7.75e6 + 2 * 0.0276)

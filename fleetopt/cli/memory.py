@@ -9,8 +9,11 @@ from typing import Annotated
 import typer
 
 from fleetopt.cli.common import err_console, shortened
+from fleetopt.cli.render.progress import elapsed
+from fleetopt.core.units import counted
 from fleetopt.errors import InputError
-from fleetopt.evaluate import resources
+from fleetopt.evaluate import engine, resources
+from fleetopt.evaluate.jobfolder import EvaluationJob
 
 _MEMORY_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
@@ -26,7 +29,6 @@ _MEMORY_ACCEPTED = (
     "KiB ... TiB)"
 )
 _MIN_BUDGET, _MAX_BUDGET = 10**3, 10**15
-_FEW_SCENARIOS = 64
 
 MaxMemoryOption = Annotated[
     str | None,
@@ -76,11 +78,24 @@ def budget_within_memory(budget: int | None, backend: str, executor: str, worker
     return resources.budget_within_memory(budget, backend, executor, workers, "--max-memory")
 
 
-def warn_if_tiny_blocks(scenario_chunk: int, n_scenarios: int) -> None:
-    """A budget that leaves room for only a few scenarios at a time makes the run crawl: say so."""
-    if scenario_chunk < min(n_scenarios, _FEW_SCENARIOS):
-        err_console.print(
-            f"warning: the memory budget leaves room for {scenario_chunk:,} scenario(s) at a time "
-            f"(of {n_scenarios:,}): the run will be slow; raise --max-memory",
-            soft_wrap=True,
-        )
+def warn_if_tiny_blocks(job: EvaluationJob) -> None:
+    """A budget that leaves room for calls of only a few (plan, scenario) pairs makes the run crawl,
+    each call's own cost outweighing its work: say so, with how long the run may take, and the
+    budget that gives calls of a sensible size (:data:`engine.SENSIBLE_BLOCK_PAIRS`) and its time."""
+    s, quarters = job.settings, job.data.T
+    n_plans, n_scenarios = job.batch.P, s["n_scenarios"]
+    plan_chunk, scenario_chunk = s["plan_chunk"], s["scenario_chunk"]
+    if plan_chunk * scenario_chunk >= min(engine.SENSIBLE_BLOCK_PAIRS, n_plans * n_scenarios):
+        return
+    now = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plan_chunk, scenario_chunk)
+    line = (f"warning: the memory budget leaves room for {scenario_chunk:,} scenario(s) at a time "
+            f"(of {n_scenarios:,}), {counted(plan_chunk, 'plan')} a chunk: the run will be slow, about "
+            f"{elapsed(now)} by NumPy's estimate on one core")  # fmt: skip
+    enough = engine.budget_for_sensible_blocks(job.chunk_sizes_within, n_plans, n_scenarios)
+    if enough is not None:
+        plans, scenarios = job.chunk_sizes_within(enough)
+        then = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plans, scenarios)
+        line += (f"; --max-memory {engine.format_bytes(enough).replace(' ', '')} gives "
+                 f"{counted(plans, 'plan')} a chunk on blocks of {scenarios:,} scenario(s), about "
+                 f"{elapsed(then)}")  # fmt: skip
+    err_console.print(line, soft_wrap=True)

@@ -207,7 +207,7 @@ def evaluate(
     else:
         job, folder, explained = _new_evaluation(ctx)
     say_model_changes(job.loaded)  # a resumed job's too: its job.json keeps them
-    warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
+    warn_if_tiny_blocks(job)
     again = tuple(options_again(ctx, EVALUATE_AGAIN))
     if resume is not None:  # the ranking it finishes with, as its retry gives it: no change then
         kept_for_resume(folder, again)

@@ -91,9 +91,15 @@ class EvaluationJob:
     the run is written, or until :meth:`run` fails, so that another process may resume it then.
     """
 
-    def __init__(self, loaded, data, source, batch, settings: dict, executor):
+    def __init__(self, loaded, data, source, batch, settings: dict, executor, sizes=None):
         self.loaded, self.data, self.source, self.batch = loaded, data, source, batch
         self.settings, self.executor = settings, executor
+        self._sizes = sizes
+
+    def chunk_sizes_within(self, budget: int) -> tuple[int, int]:
+        """(plans per chunk, scenarios per block) this job would take with a memory budget of
+        ``budget`` bytes (its max_memory), on its backend and executor."""
+        return self._sizes(budget)
 
     def __repr__(self) -> str:  # a notebook shows what will run, not the object's address
         s = self.settings  # the futures as EvaluationResult's repr says them (the forecast: no seed)
@@ -239,8 +245,9 @@ def prepare_evaluation(
     if executor == "ray":
         runner = RayExecutor(ray_address)
         runner.choose(backend, data, batch, n)
-        plan_chunk, scenario_chunk = ray_task_sizes(data, batch, n, runner.backend_name, max_memory,
-                                                    runner.parallelism)  # fmt: skip
+
+        def sizes(budget):
+            return ray_task_sizes(data, batch, n, runner.backend_name, budget, runner.parallelism)
     elif workers > 1:
         if backend == "cupy":
             raise BackendError(
@@ -249,12 +256,17 @@ def prepare_evaluation(
         # each worker one thread: NumPy, or the C build where auto (on the CPU) or cpu-kernel takes it
         be = choose_backend(backend, 1, data, batch, n, gpu=False)
         runner = ProcessExecutor(workers, be.name, be.note)
-        plan_chunk, scenario_chunk = worker_process_sizes(data, batch, n, be.name, max_memory, workers)
+
+        def sizes(budget):
+            return worker_process_sizes(data, batch, n, be.name, budget, workers)
     else:
         be = choose_backend(backend, threads, data, batch, n)
         runner = LocalExecutor(be)
         # (``threads`` stays the user's setting, which job.json keeps for a resume on another machine)
-        plan_chunk, scenario_chunk = backend_chunk_sizes(data, batch, n, be, max_memory)
+
+        def sizes(budget):
+            return backend_chunk_sizes(data, batch, n, be, budget)
+    plan_chunk, scenario_chunk = sizes(max_memory)
     settings = {
         "kind": "evaluate",
         "plans_source": str(Path(source.path).resolve()),
@@ -274,7 +286,7 @@ def prepare_evaluation(
         "plan_chunk": plan_chunk,  # this attempt's sizes, for this machine's memory: a record
         "scenario_chunk": scenario_chunk,
     }
-    return EvaluationJob(loaded, data, source, batch, settings, runner)
+    return EvaluationJob(loaded, data, source, batch, settings, runner, sizes)
 
 
 # how a job runs, which a resume may change (the results stay the job's: its chunks are the same pure
