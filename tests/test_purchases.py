@@ -786,3 +786,23 @@ def test_a_purchases_path_with_a_nul_character_is_refused_by_name_in_a_sweep_too
     with pytest.raises(InputError, match="holds a NUL character"):
         api.sweep("tiny", candidates=1, scenarios=5, purchases=["orders\0.csv"])
     assert not any(here.iterdir())  # nothing written
+
+
+def test_columns_a_purchases_file_does_not_read_are_named_as_notes(here, tiny):
+    """A purchases CSV with a price column (2,000 B200 in 2026Q3 at 25,000 a GPU) was read without a
+    word, as if the price were the one paid: the purchases are the 2,000 GPUs alone, and `validate`
+    and `solve` say the price column is a note, naming the columns read; a solve's own plan.csv
+    columns (item, use, unit) are no notes."""
+    (here / "p.csv").write_text("quarter,sku,site,gpus,Price,comment\n2026Q3,B200,texas,2000,25000,q\n")
+    fixed = api.read_purchases("p.csv", tiny)
+    assert fixed.note_columns == ("price", "comment") and fixed.gpus(tiny[1]) == 2000
+    said = ("columns price and comment are not read: notes; the purchases are read from its quarter, "
+            "sku, site and gpus columns")
+    code, out, err = run_cli("validate", "tiny", "--purchases", "p.csv")
+    assert code == 0 and said in " ".join(out.split()), out + err
+    code, out, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--out", "R")
+    assert code == 0 and said in " ".join(out.replace("│", " ").split()), out + err
+    plan_csv = here / "R" / "plan.csv"
+    assert api.read_purchases(plan_csv, tiny).note_columns == ()
+    code, out, err = run_cli("validate", "tiny", "--purchases", str(plan_csv))
+    assert code == 0 and "not read: a note" not in out, out

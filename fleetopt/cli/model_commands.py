@@ -45,7 +45,7 @@ from fleetopt.cli.common import (
 )
 from fleetopt.cli.render.model import model_line, model_summary_table
 from fleetopt.cli.render.progress import solve_lines
-from fleetopt.cli.render.solve import purchases_table, solve_summary_tables, unread_rows
+from fleetopt.cli.render.solve import note_columns, purchases_table, solve_summary_tables, unread_rows
 from fleetopt.cli.render.stochastic import stochastic_tables
 from fleetopt.core.economics import opening_fleet_value, signed_book_beyond_grade_limit
 from fleetopt.core.tail import TAIL
@@ -98,6 +98,7 @@ def _validate_purchases(loaded: api.LoadedModel, purchases: Path) -> None:
     _warn_if_no_plan_keeps_the_grade_limit(data)
     console.print(purchases_table(data, fixed.blocks, f"GPUs {purchases} buys by generation and year"))
     read = f"{counted(fixed.rows, 'row')}, {format_count(fixed.gpus(data), 'GPUs')}{unread_rows(fixed)}"
+    read += note_columns(fixed)
     console.print(marked(("ok", "green"), f": {purchases} is a valid purchases file for the model: "
                          f"{read}"), soft_wrap=True)  # fmt: skip
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.quarters import parse_quarter
-from fleetopt.core.results import PLAN_DECISIONS
+from fleetopt.core.results import PLAN_CSV_HEADER, PLAN_DECISIONS
 from fleetopt.core.units import counted, counts_apart
 from fleetopt.errors import InputError, user_path
 from fleetopt.schema.base import MAX_GPUS
@@ -47,6 +47,9 @@ class FixedPurchases:
     axes: tuple  # what the blocks index in the model they were checked against (purchase_axes)
     # a solve's plan.csv: its rows of other decisions, not read, counted by decision (retire: 2 ...)
     unread: tuple[tuple[str, int], ...] = ()
+    # the header's other columns (a price, a comment), not read: notes a person keeps beside the rows
+    note_columns: tuple[str, ...] = ()
+    read_columns: tuple[str, ...] = COLUMNS  # the columns the purchases are read from
 
     def __repr__(self) -> str:  # not the blocks' array and the file's text
         blocks = f"{self.blocks.sum():,.0f} blocks"
@@ -164,7 +167,10 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
         blocks[key] = value
     _check_allocation(path, given, blocks, data)
     rows = len(given["GPUs"].keys() | given["blocks"].keys())
-    return FixedPurchases(blocks, path, rows, text, purchase_axes(data), tuple(unread.items()))
+    own = PLAN_CSV_HEADER if plan_csv else COLUMNS
+    notes = tuple(name for name in header if name and name not in own)
+    return FixedPurchases(blocks, path, rows, text, purchase_axes(data), tuple(unread.items()), notes,
+                          PLAN_CSV_COLUMNS if plan_csv else COLUMNS)  # fmt: skip
 
 
 def _first_line_words(fields, header: list[str], separator: str | None, empty: bool) -> str:

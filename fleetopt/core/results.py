@@ -57,6 +57,10 @@ COST_SOLVE_FIGURES = (
 )  # fmt: skip
 
 
+# plan.csv's columns (plan_frame), each one fleetopt.core.purchases reads or checks, or knows as its own
+PLAN_CSV_HEADER = ("quarter", "decision", "item", "sku", "site", "use", "value", "unit")
+
+
 def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
     """Every decision, one row per quarter and item: quarter, decision, item, sku, site, use, value, unit."""
     q = data.quarter_labels
@@ -111,7 +115,7 @@ def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
         rows.append((q[t], "draw_debt", data.facilities[f].name, "", "", "", plan.draws[f, t], "USD"))
     for f, t in zip(*np.nonzero(plan.prepay > 0.5), strict=True):
         rows.append((q[t], "prepay_debt", data.facilities[f].name, "", "", "", plan.prepay[f, t], "USD"))
-    frame = pd.DataFrame(rows, columns=["quarter", "decision", "item", "sku", "site", "use", "value", "unit"])
+    frame = pd.DataFrame(rows, columns=list(PLAN_CSV_HEADER))
     order = {label: n for n, label in enumerate(q)}
     return frame.sort_values(
         ["quarter", "decision", "item"], key=lambda col: col.map(order) if col.name == "quarter" else col

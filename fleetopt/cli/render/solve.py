@@ -60,6 +60,7 @@ from fleetopt.core.units import (
     format_mw,
     format_solver_status,
     format_usd,
+    listed,
     whole_count,
 )
 from fleetopt.milp.completion import completion_facts
@@ -71,6 +72,19 @@ def unread_rows(fixed) -> str:
     move row changed nothing, which `solve` and `validate --purchases` say."""
     kinds = ", ".join(f"{n} {decision}" for decision, n in fixed.unread)
     return f" (its rows of other decisions are not read: {kinds})" if fixed.unread else ""
+
+
+def note_columns(fixed) -> str:
+    """' (column price is not read: a note; the purchases are read from its quarter, sku, site and
+    gpus columns)' where the purchases ``fixed`` came from a file with columns fleetopt does not
+    read, else '': a price or a date beside a row sets nothing, which `solve` and
+    `validate --purchases` say."""
+    notes = fixed.note_columns
+    if not notes:
+        return ""
+    said = f"column {notes[0]} is not read: a note" if len(notes) == 1 else \
+        f"columns {listed(notes)} are not read: notes"
+    return f" ({said}; the purchases are read from its {listed(fixed.read_columns)} columns)"
 
 
 def solve_summary_tables(result) -> list:
@@ -94,7 +108,7 @@ def _status_table(result) -> Table:
             "purchases",
             Text(f"fixed from {fixed.source}: {format_count(fixed.gpus(data), 'GPUs')} in "
                  f"{counted(fixed.rows, 'row')} (none elsewhere); the solver chose the rest"
-                 f"{unread_rows(fixed)}"),
+                 f"{unread_rows(fixed)}{note_columns(fixed)}"),
         )  # fmt: skip
     if result.completion is not None:  # solve --rescue: how the purchases were completed, what they break
         for label, words, bad in completion_facts(result.completion):
