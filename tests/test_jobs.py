@@ -2361,3 +2361,19 @@ def test_a_run_of_split_blocks_is_estimated_with_each_call_and_the_blocks_made_p
 
     assert chunked_numpy_seconds(4, 100, 10, 2, 50) == pytest.approx(0.006 + 4000 / 7.75e6 + 0.1104)
     assert chunked_numpy_seconds(4, 100, 10, 2, 100) == pytest.approx(0.003 + 4000 / 7.75e6 + 2 * 0.0276)
+
+
+def test_tiny_blocks_warning_says_when_the_budget_that_would_do_is_beyond_the_memory(tmp_path, monkeypatch):
+    """6 plans x 20 scenarios under 60 KB on a machine of 200 KB (faked): the 317 KB that would give
+    calls of all 120 pairs cannot be had, which the warning says, with the remedy that remains."""
+    from fleetopt.evaluate import resources
+
+    ram = resources.DeviceMemory(200_000, "physical memory (RAM) of this machine")
+    monkeypatch.setattr(resources, "simulation_memory", lambda *_: ram)
+    plans = _tiny_plans_file(tmp_path)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20",
+                           "--backend", "numpy", "--max-memory", "60KB", "--out", str(tmp_path / "a"))
+    assert code == 0, err
+    assert ("--max-memory 317KB gives 6 plans a chunk on blocks of 20 scenario(s), about 0:00:00, more than "
+            "the 200 KB of physical memory (RAM) of this machine: give fewer scenarios (--scenarios)"
+            ) in " ".join(err.split())  # fmt: skip

@@ -97,5 +97,15 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
         then = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plans, scenarios)
         line += (f"; --max-memory {engine.format_bytes(enough).replace(' ', '')} gives "
                  f"{counted(plans, 'plan')} a chunk on blocks of {scenarios:,} scenario(s), about "
-                 f"{elapsed(then)}")  # fmt: skip
+                 f"{elapsed(then)}{_beyond_memory(enough, s)}")  # fmt: skip
     err_console.print(line, soft_wrap=True)
+
+
+def _beyond_memory(budget: int, settings: dict) -> str:
+    """', more than the 64 GB of physical memory (RAM) of this machine: give fewer scenarios
+    (--scenarios)' where ``budget`` exceeds the memory the job's simulation runs in, else ''."""
+    memory = resources.simulation_memory(settings["backend"], settings["executor"], settings["workers"])
+    if memory is None or budget <= memory.size:
+        return ""
+    size = engine.format_bytes(memory.size)
+    return f", more than the {size} of {memory.what}: give fewer scenarios (--scenarios)"
