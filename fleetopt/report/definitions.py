@@ -220,23 +220,16 @@ def _covenant_text(data: ModelData, first: str | None) -> str:
 
 
 def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> list[tuple[str, str]]:
+    """(term, definition) of the figures over ``n`` scenarios, in the order a page lists them: the NPV's
+    spread, utilisation, defaults, covenant breaches, cash and the policy's reactions, a sweep's columns."""
+    sweep = _sweep_terms() if kind == "sweep" else []
+    return [*_npv_spread_terms(n), _utilisation_term(data), *_default_terms(data), *_breach_terms(data, first),
+            *_cash_and_reaction_terms(data), *sweep]
+
+
+def _npv_spread_terms(n: int) -> list[tuple[str, str]]:
+    """The mean NPV's standard error, the tail (P5, CVaR5: its k of ``n`` scenarios) and P(NPV < 0)."""
     k = tail_count(n)
-    level = (f"{format_usd(data.default_cash)} (finance.default_cash_usd)" if data.default_cash != data.min_cash
-             else f"{format_usd(data.default_cash)} (finance.default_cash_usd is not set: the treasury floor)")  # fmt: skip
-    sweep = [
-        ("forecast NPV", "the candidate's NPV on the forecast (see 'on the forecast'): with its policy "
-                         "cash buffer where it has one."),
-        ("origin", "how the sweep made the candidate: forecast (the MILP on the forecast), proposal "
-                   "(your purchases from a --purchases file, the rest the MILP's on the forecast), stochastic "
-                   "(the two-stage solve), stress (the MILP on a stressed forecast), robust (the MILP "
-                   f"with robustness limits), policy (the forecast optimum, or the rule's first pick, \"..., "
-                   f"cash buffer $X\": {RUN_WITH_BUFFER}), planned (\"..., planned with cash buffer $X\": "
-                   f"{PLANNED_WITH_BUFFER}), "
-                   "variation (the forecast or a stress optimum varied: purchases earlier or later, "
-                   "volumes scaled, the GPU mix swapped, a power block more or fewer, lower leverage, "
-                   "completed by the MILP), without_orders (\"..., without the orders it almost never "
-                   f"takes\": {WITHOUT_ORDERS_MEANS})."),
-    ] if kind == "sweep" else []  # fmt: skip
     return [
         ("mean NPV ± SE", "mean of the scenarios' NPVs ± its standard error (sample standard "
                           "deviation, divisor scenarios - 1, / sqrt(scenarios)): how far the mean could move with other scenarios. Plans "
@@ -245,12 +238,25 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
         ("P5 and CVaR5", f"P5 is the k-th worst NPV and CVaR5 the mean NPV of the k worst scenarios, "
                          f"k = ceil(5 % of scenarios) = {k:,} of {n:,}; CVaR5 is never above P5."),
         ("P(NPV < 0)", "share of scenarios with a negative NPV."),
-        ("utilisation", "mean over scenarios and quarters of the GPUs "
-                        + ("rented out (serving a contract, or on the market within the scenario's demand, "
-                           "whatever the price)" if data.contracts else
-                           "in use (serving the scenario's demand, the model's market: no contracts)")
-                        + " over the GPUs the plan holds (GPUs deferred, cancelled or sold still count as "
-                        "held)."),
+    ]  # fmt: skip
+
+
+def _utilisation_term(data: ModelData) -> tuple[str, str]:
+    """What utilisation counts as used: GPUs rented out where the model has contracts, else in use."""
+    return ("utilisation", "mean over scenarios and quarters of the GPUs "
+                           + ("rented out (serving a contract, or on the market within the scenario's demand, "
+                              "whatever the price)" if data.contracts else
+                              "in use (serving the scenario's demand, the model's market: no contracts)")
+                           + " over the GPUs the plan holds (GPUs deferred, cancelled or sold still count as "
+                           "held).")  # fmt: skip
+
+
+def _default_terms(data: ModelData) -> list[tuple[str, str]]:
+    """A liquidity default (at this model's level), what the NPV means after one, and the NPVs and debt
+    figures that read a default as shareholders and lenders would."""
+    level = (f"{format_usd(data.default_cash)} (finance.default_cash_usd)" if data.default_cash != data.min_cash
+             else f"{format_usd(data.default_cash)} (finance.default_cash_usd is not set: the treasury floor)")  # fmt: skip
+    return [
         (DEFAULT_LABEL, f"share of scenarios in which, in some quarter, cash after the revolver "
                                  f"and any distress sale is below the default level of {level}. "
                                  + _floor_text(data)),
@@ -282,6 +288,12 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                               "rest, averaged over all scenarios (0 where none defaults): what lenders "
                               "would have to recover from contracts and sites, or lose. Shown where some "
                               "scenario defaults."),
+    ]  # fmt: skip
+
+
+def _breach_terms(data: ModelData, first: str | None) -> list[tuple[str, str]]:
+    """Covenant breaches (this model's covenants, tested from ``first``), uncured ones and first breaches."""
+    return [
         (BREACH_LABEL, "share of scenarios in which any covenant is missed (by more than $1) in a "
                                "quarter it is tested in" + (": " + _covenant_text(data, first)
                                                             if data.covenants else "; the model sets none.")),
@@ -293,6 +305,12 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
         ("first breach", "share of scenarios whose first breach breaks that covenant. Two covenants can "
                          "fail in the same quarter, so these shares can add up to more than "
                          f"{BREACH_LABEL}."),
+    ]  # fmt: skip
+
+
+def _cash_and_reaction_terms(data: ModelData) -> list[tuple[str, str]]:
+    """The mean lowest cash and the policy's reactions (contracts' among them where the model has some)."""
+    return [
         ("mean lowest cash", "mean over the scenarios of each scenario's lowest quarterly cash (below the "
                              "liquidity default level in a scenario that defaults)."),
         ("policy reactions", "shares of scenarios in which the policy of docs/evaluation.md "
@@ -303,7 +321,24 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                              "sold GPUs in distress or cut a debt prepayment; mean capex deferred, mean "
                              f"deposits forfeited and mean distress-sale proceeds are {REACTION_MEANS}, "
                              "USD (the capex deferred at the prices planned)."),
-        *sweep,
+    ]  # fmt: skip
+
+
+def _sweep_terms() -> list[tuple[str, str]]:
+    """The columns only a sweep's table has: each candidate's forecast NPV and how the sweep made it."""
+    return [
+        ("forecast NPV", "the candidate's NPV on the forecast (see 'on the forecast'): with its policy "
+                         "cash buffer where it has one."),
+        ("origin", "how the sweep made the candidate: forecast (the MILP on the forecast), proposal "
+                   "(your purchases from a --purchases file, the rest the MILP's on the forecast), stochastic "
+                   "(the two-stage solve), stress (the MILP on a stressed forecast), robust (the MILP "
+                   f"with robustness limits), policy (the forecast optimum, or the rule's first pick, \"..., "
+                   f"cash buffer $X\": {RUN_WITH_BUFFER}), planned (\"..., planned with cash buffer $X\": "
+                   f"{PLANNED_WITH_BUFFER}), "
+                   "variation (the forecast or a stress optimum varied: purchases earlier or later, "
+                   "volumes scaled, the GPU mix swapped, a power block more or fewer, lower leverage, "
+                   "completed by the MILP), without_orders (\"..., without the orders it almost never "
+                   f"takes\": {WITHOUT_ORDERS_MEANS})."),
     ]  # fmt: skip
 
 
