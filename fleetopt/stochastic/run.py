@@ -457,53 +457,29 @@ def solve_stochastic(
     of :func:`first_stage_quarters`."""
     started = time.perf_counter()
     quarters = first_stage_quarters(data, quarters)
-    check_settings(data, n, quarters, risk_weight, alpha, route)
-    if slips(data):
-        warn(NO_SLIP_WORDS)
-    limits.seed("seed", seed)
-    if oos_seed is not None:
-        limits.seed("oos_seed", oos_seed)
+    check_before_solving(data, n, quarters, risk_weight, alpha, route, seed, oos_seed,
+                         max(screen, oos_scenarios), backend, threads)  # fmt: skip
     solver = SolverSettings(mip_gap, time_limit, threads)
-    # a backend that cannot run here fails now, not after the forecast's solve (minutes on a large model)
-    # at most two plans (the stochastic and the forecast optimum) on so many scenarios
-    check_backend_runs(data, max(screen, oos_scenarios), backend, threads, n_plans=2)
     timings: dict = {}
     forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, quarters, solver)
     drawn, inputs = _timed(
         timings, "screening_seconds", reduced_scenarios, data, forecast.plan, n, alpha, seed, screen, backend
     )
-    if route == "blocks":
-        recourse = by_blocks(
-            data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
-        )
-    else:
-        recourse = by_mpisppy(
-            data, inputs, forecast, quarters, route, risk_weight, alpha, integer_later, solver
-        )
+    recourse = recourse_by_route(
+        route, data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
+    )
     timings.update(recourse.timings)
-    first_stage, figures = recourse.first_stage, recourse.figures
     plan, completion = _timed(
-        timings, "completion_seconds", complete_plan, data, quarters, first_stage, solver
+        timings, "completion_seconds", complete_plan, data, quarters, recourse.first_stage, solver
     )
     timings["peak_rss_bytes"] = peak_rss_bytes()
-    settings = {
-        "scenarios": n,
-        "distinct_scenarios": len(inputs),
-        "first_stage_quarters": quarters,
-        "first_stage_before": data.quarter_labels[quarters] if quarters < data.T else None,
-        "risk_weight": risk_weight,
-        "cvar_alpha": alpha,
-        "scenario_seed": seed,
-        "screened": drawn.S,
-        "mip_gap": mip_gap,
-        "later_purchases": "integer" if integer_later else "continuous",
-        "emergency_equity_cost": sto.EMERGENCY_EQUITY_COST,
-        "solver": route,
-        "solve_method": recourse.method,
-    }
+    settings = run_settings(
+        data, n, quarters, risk_weight, alpha, seed, mip_gap, integer_later, route,
+        distinct=len(inputs), screened=drawn.S, method=recourse.method,
+    )  # fmt: skip
     result = StochasticResult(
-        data, settings, plan, forecast.plan, first_stage, figures, recourse.scenarios, timings,
-        recourse.model_size, completion=completion,
+        data, settings, plan, forecast.plan, recourse.first_stage, recourse.figures, recourse.scenarios,
+        timings, recourse.model_size, completion=completion,
     )  # fmt: skip
     if oos_scenarios:
         oos_seed = limits.next_seed(seed) if oos_seed is None else oos_seed
@@ -513,6 +489,58 @@ def solve_stochastic(
         )  # fmt: skip
     timings["total_seconds"] = time.perf_counter() - started
     return result
+
+
+def check_before_solving(
+    data: ModelData, n, quarters: int, risk_weight, alpha, route: str, seed, oos_seed, most_scenarios: int,
+    backend: str, threads: int | None
+) -> None:
+    """Every setting of :func:`solve_stochastic` checked, and the delivery slip it leaves out said, before
+    the forecast's solve (minutes on a large model): a backend that cannot run fails now, not after it.
+    ``most_scenarios``: the most scenarios either plan is evaluated on (screening or out of sample)."""
+    check_settings(data, n, quarters, risk_weight, alpha, route)
+    if slips(data):
+        warn(NO_SLIP_WORDS)
+    limits.seed("seed", seed)
+    if oos_seed is not None:
+        limits.seed("oos_seed", oos_seed)
+    # at most two plans (the stochastic and the forecast optimum) on so many scenarios
+    check_backend_runs(data, most_scenarios, backend, threads, n_plans=2)
+
+
+def recourse_by_route(
+    route, data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
+) -> Recourse:
+    """RP solved on ``route``: fleetopt's extensive form and block solver (with EEV and WS where
+    ``measures``), or mpi-sppy's (risk-neutral, without them)."""
+    if route == "blocks":
+        return by_blocks(
+            data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
+        )
+    return by_mpisppy(data, inputs, forecast, quarters, route, risk_weight, alpha, integer_later, solver)
+
+
+def run_settings(
+    data: ModelData, n: int, quarters: int, risk_weight: float, alpha: float, seed: int, mip_gap: float,
+    integer_later: bool, route: str, *, distinct: int, screened: int, method: str,
+) -> dict:
+    """A run's settings as its summary.json records them: those asked, and what the solve made of them
+    (``distinct`` reduced scenarios kept of ``screened`` drawn; ``method``, how RP was solved)."""
+    return {
+        "scenarios": n,
+        "distinct_scenarios": distinct,
+        "first_stage_quarters": quarters,
+        "first_stage_before": data.quarter_labels[quarters] if quarters < data.T else None,
+        "risk_weight": risk_weight,
+        "cvar_alpha": alpha,
+        "scenario_seed": seed,
+        "screened": screened,
+        "mip_gap": mip_gap,
+        "later_purchases": "integer" if integer_later else "continuous",
+        "emergency_equity_cost": sto.EMERGENCY_EQUITY_COST,
+        "solver": route,
+        "solve_method": method,
+    }
 
 
 @dataclass
