@@ -70,6 +70,11 @@ def _site_total(arr: np.ndarray, axis: int) -> np.ndarray:
     return total
 
 
+def _per_facility(arr: np.ndarray, xp: Any) -> Any:
+    """(P, F, T) -> (T, P, 1, F): a quarter's (P, 1) column per debt facility, facilities last."""
+    return xp.asarray(np.ascontiguousarray(arr.transpose(2, 0, 1))[:, :, None, :])
+
+
 class PlanColumns:
     """The plans' per-quarter quantities as (P, 1) columns, with their site totals, and which
     contracts, uses and generations any plan in the batch serves each quarter (the others add
@@ -78,6 +83,20 @@ class PlanColumns:
     def __init__(self, plans: PlanBatch, xp: Any):
         T = plans.held.shape[1]
         self.K = plans.contract_gpus.shape[1]
+        self._contract_columns(plans, xp)
+        supply_total, gpus_total, revenue_total = self._market_columns(plans, xp)
+        self._cost_columns(plans, xp)
+        self._debt_columns(plans, xp)
+        self._fleet_columns(plans, xp)
+        self._used_sites(plans)
+        self._quarter_activity(plans, T)
+        self._demand_cap_columns(supply_total, gpus_total, revenue_total, xp)
+        self._freed_columns(plans, T, xp)
+        self._liquidity_columns(plans, xp)
+        self._plans_xp = (plans, xp)  # for the idle GPUs' columns, made only where the policy offers them
+
+    def _contract_columns(self, plans: PlanBatch, xp: Any) -> None:
+        """The GPUs each plan gives each contract, and what a contract must get not to be short."""
         self.accepted = xp.asarray(plans.accepted.T[:, :, None])  # (K, P, 1) 1.0 taken, 0.0 not
         self.contract_gpus = _columns(plans.contract_gpus, xp)  # (K, I, T, P, 1)
         contract_total = _site_total(plans.contract_gpus, 2)  # (P, K, T)
@@ -89,6 +108,10 @@ class PlanColumns:
         self.contract_required = _columns(np.where(owed > 0, owed, contract_total), xp)
         self.owing = {(int(k), int(t)): xp.asarray(owed[:, k, t, None] > 0) for k, t in zip(
             *np.nonzero((owed > 0).any(axis=0)), strict=True)}  # fmt: skip
+
+    def _market_columns(self, plans: PlanBatch, xp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The planned market sales by site and their site totals; returns the totals of supply,
+        GPUs and revenue (P, 2, ...) for the demand cap's shortcut (:meth:`_demand_cap_columns`)."""
         self.market_revenue = _columns(plans.market_revenue, xp)  # (2, G, I, T, P, 1)
         revenue_total = _site_total(plans.market_revenue, 3)  # (P, 2, G, T)
         self.market_revenue_total = _columns(revenue_total, xp)
@@ -98,6 +121,10 @@ class PlanColumns:
         self.market_gpus = _columns(plans.market_gpus, xp)
         gpus_total = _site_total(plans.market_gpus, 2)
         self.market_gpus_total = _columns(gpus_total, xp)
+        return supply_total, gpus_total, revenue_total
+
+    def _cost_columns(self, plans: PlanBatch, xp: Any) -> None:
+        """The plans' costs and book figures each quarter, and where any plan has sale proceeds."""
         self.electricity = _columns(plans.electricity, xp)  # (I, T, P, 1)
         self.electricity_total = _columns(_site_total(plans.electricity, 1), xp)  # (T, P, 1)
         self.fixed_costs = _columns(plans.site_fixed + plans.other_opex, xp)  # (T, P, 1)
@@ -107,23 +134,25 @@ class PlanColumns:
         self.capex = _columns(plans.capex, xp)
         self.any_proceeds = (plans.proceeds != 0).any(axis=0)  # (T,)
 
-        def per_facility(arr):  # (P, F, T) -> (T, P, 1, F)
-            return xp.asarray(np.ascontiguousarray(arr.transpose(2, 0, 1))[:, :, None, :])
-
+    def _debt_columns(self, plans: PlanBatch, xp: Any) -> None:
+        """The debt facilities' planned flows, and what a cancelled order leaves undrawn and repaid."""
         self.draws, self.prepay, self.scheduled = (
-            per_facility(plans.draws),
-            per_facility(plans.prepay),
-            per_facility(plans.scheduled),
+            _per_facility(plans.draws, xp),
+            _per_facility(plans.prepay, xp),
+            _per_facility(plans.scheduled, xp),
         )
         # the GPU-backed facilities a cancelled order may leave undrawn: their deferrable draws, and
         # the shares of their balances each plan repays (T, P, 1, L)
         slots = list(plans.forgone_facilities())
-        self.ltv_facility_draws = per_facility(plans.ltv_facility_draws[:, slots])
+        self.ltv_facility_draws = _per_facility(plans.ltv_facility_draws[:, slots], xp)
         self.repaid = [
             ForgoneRepaid(tuple(slots), principal, prepaid)
-            for principal, prepaid in zip(per_facility(plans.principal_share[:, slots]),
-                                          per_facility(plans.prepaid_share[:, slots]), strict=True)
+            for principal, prepaid in zip(_per_facility(plans.principal_share[:, slots], xp),
+                                          _per_facility(plans.prepaid_share[:, slots], xp), strict=True)
         ]  # fmt: skip
+
+    def _fleet_columns(self, plans: PlanBatch, xp: Any) -> None:
+        """The GPUs held (as 1 / GPUs), their collateral, and the fleet, power and book at the horizon."""
         held = plans.held
         self.inv_held = _columns(np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0), xp)
         self.terminal_fleet = xp.asarray(plans.terminal_fleet[:, None])
@@ -133,7 +162,8 @@ class PlanColumns:
         self.terminal_power = xp.asarray(plans.terminal_power[:, None])
         self.terminal_book = xp.asarray(plans.terminal_book[:, None])
 
-        # sites any plan in the batch uses, per column with a site axis (the others hold zeros)
+    def _used_sites(self, plans: PlanBatch) -> None:
+        """The sites any plan in the batch uses, per column with a site axis (the others hold zeros)."""
         self.used = {
             "contract_gpus": (plans.contract_gpus != 0).any(axis=0),  # (K, I, T)
             "market_revenue": (plans.market_revenue != 0).any(axis=0),  # (2, G, I, T)
@@ -142,8 +172,9 @@ class PlanColumns:
             "electricity": (plans.electricity != 0).any(axis=0),  # (I, T)
         }
 
-        # what any plan in the batch does each quarter
-        served = (plans.contract_gpus != 0).any(axis=(0, 2)) | (owed > 0).any(axis=0)  # (K, T)
+    def _quarter_activity(self, plans: PlanBatch, T: int) -> None:
+        """The contracts any plan serves, and the uses and generations it sells, each quarter."""
+        served = (plans.contract_gpus != 0).any(axis=(0, 2)) | (plans.contract_owed > 0).any(axis=0)  # (K, T)
         self.served_contracts = [np.flatnonzero(served[:, t]) for t in range(T)]  # or owed GPUs
         sold = plans.market_revenue != 0  # (P, 2, G, I, T)
         self.generations_sold = [
@@ -154,13 +185,14 @@ class PlanColumns:
             | (plans.market_supply != 0).any(axis=(0, 2))
             | (plans.market_gpus != 0).any(axis=(0, 2))
         )  # (2, T)
+
+    def _demand_cap_columns(self, supply_total: np.ndarray, gpus_total: np.ndarray, revenue_total: np.ndarray,
+                            xp: Any) -> None:  # fmt: skip
+        """Where the cheaper demand cap applies (every plan supplies the market or sells nothing in
+        it), and the supply it divides by."""
         idle = (supply_total == 0) & (gpus_total == 0) & (revenue_total == 0).all(axis=2)  # (P, 2, T)
-        # every plan either supplies the market or sells nothing in it: the cheaper demand cap applies
         self.supply_positive_or_idle = ((supply_total > 0) | idle).all(axis=0)  # (2, T)
         self.supply_safe = _columns(np.where(supply_total > 0, supply_total, 1.0), xp)  # (2, T, P, 1)
-        self._freed_columns(plans, T, xp)
-        self._liquidity_columns(plans, xp)
-        self._plans_xp = (plans, xp)  # for the idle GPUs' columns, made only where the policy offers them
 
     @cached_property
     def idle(self) -> IdleColumns:
