@@ -921,61 +921,11 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
         if not pl.any_market[u, t] and freed.supply[u] is None:
             continue
         phi = None if shares is None else shares[u]
-        used = pl.used["market_revenue"][u, :, :, t]  # (G, I)
-        powered = phi is None or (
-            fully_powered(
-                phi, pl.used["supply"][u, :, t] | pl.used["market_gpus"][u, :, t] | used.any(axis=0)
-            )
-        )
-        if powered:  # the site totals: the same bits as the weighted sums with every weight 1
-            supply, gpus = pl.supply_total[u, t], pl.market_gpus_total[u, t]
-        else:
-            supply = over_sites(pl.supply[u, :, t], phi, pl.used["supply"][u, :, t])
-            gpus = over_sites(pl.market_gpus[u, :, t], phi, pl.used["market_gpus"][u, :, t])
-        revenue, own = None, []
-        generations = set(pl.generations_sold[u][t]) | {g for (v, g) in freed.revenue if v == u}
-        for g in sorted(generations):
-            base = (
-                pl.market_revenue_total[u, g, t]
-                if powered
-                else over_sites(pl.market_revenue[u, g, :, t], phi, used[g])
-            )
-            if safe:  # less the plan's own market GPUs taken out, floored at 0 (:func:`_offered_revenue`)
-                base = _offered_revenue(base, None if taken is None else taken.market[g], xp)
-            if earned is not None:
-                own.append((g, base * sc.price_factor[g, t]))
-            made = safe  # _offered_revenue's array, written over from here on
-            if (u, g) in freed.revenue:  # freed GPUs are never taken out
-                base, made = _over_if(made, xp.add, base, freed.revenue[u, g]), True
-            revenue = plus_over(revenue, _over_if(made, xp.multiply, base, sc.price_factor[g, t]), xp)
-        revenue = _zero(revenue)
+        powered, supply, gpus = _powered_offer(pl, phi, u, t)
+        revenue, own = _use_revenue(pl, sc, phi, powered, freed, taken, safe, u, t, xp, earned is not None)
+        supply, gpus, made = _less_taken_out(pl, taken, supply, gpus, phi, powered, u, t, xp)
         cap = sc.demand[u, t]
-        made = {"supply": False, "gpus": False}  # made here (so written over), or the plans' own columns
-        if taken is not None:
-            for g, share in enumerate(taken.market):
-                if share is not None:
-                    if pl.gen_any["gen_market_supply"][u, g, t]:
-                        out = _taken_out(pl, share, "supply", u, g, phi, powered, t, xp)
-                        supply, made["supply"] = reusing(out, xp.subtract, supply, out), True
-                    if pl.gen_any["gen_market_count"][u, g, t]:
-                        out = _taken_out(pl, share, "count", u, g, phi, powered, t, xp)
-                        gpus, made["gpus"] = reusing(out, xp.subtract, gpus, out), True
-        if safe:
-            # cap / supply where demand binds, else exactly 1 (0 where nothing is offered; a plan's
-            # supply that is negative by round-off counts as nothing)
-            if freed.supply[u] is not None:
-                supply = _over_if(made["supply"], xp.add, supply, freed.supply[u])
-                gpus = _over_if(made["gpus"], xp.add, gpus, freed.gpus[u])
-                made = {"supply": True, "gpus": True}
-            supply = _over_if(made["supply"], xp.maximum, supply, 0.0)
-            gpus = _over_if(made["gpus"], xp.maximum, gpus, 0.0)
-            bound = xp.minimum(cap, supply)
-            scale = reusing(bound, xp.divide, bound, xp.maximum(supply, TINY))
-        elif powered and pl.supply_positive_or_idle[u, t]:
-            # cap / supply where demand binds, else exactly 1 (supply / supply)
-            scale = xp.minimum(cap, supply) / pl.supply_safe[u, t]
-        else:
-            scale = xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0)
+        scale, supply, gpus = _demand_scale(pl, freed, cap, supply, gpus, made, safe, powered, u, t, xp)
         revenue_total = plus_over(revenue_total, reusing(revenue, xp.multiply, revenue, scale), xp)
         for g, value in own:
             earned[:, :, g, t] += value * scale
@@ -989,6 +939,87 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
         if excess is not None:
             excess[u] = xp.maximum(cap - sold, 0.0)
     return _zero(revenue_total), _zero(sold_total)
+
+
+def _powered_offer(pl, phi: list | None, u: int, t: int) -> tuple[bool, Any, Any]:
+    """Whether every site use ``u`` sells from in quarter ``t`` is powered (``phi``, its site
+    shares; None: all), and the planned supply and GPUs offered that have power: the plans' site
+    totals where all do (the same bits as the weighted sums with every weight 1)."""
+    used = pl.used["market_revenue"][u, :, :, t]  # (G, I)
+    powered = phi is None or (
+        fully_powered(phi, pl.used["supply"][u, :, t] | pl.used["market_gpus"][u, :, t] | used.any(axis=0))
+    )
+    if powered:
+        return powered, pl.supply_total[u, t], pl.market_gpus_total[u, t]
+    supply = over_sites(pl.supply[u, :, t], phi, pl.used["supply"][u, :, t])
+    gpus = over_sites(pl.market_gpus[u, :, t], phi, pl.used["market_gpus"][u, :, t])
+    return powered, supply, gpus
+
+
+def _use_revenue(pl, sc, phi: list | None, powered: bool, freed: FreedCapacity, taken: Adjustments | None,
+                 safe: bool, u: int, t: int, xp: Any, keep_own: bool) -> tuple[Any, list]:  # fmt: skip
+    """Use ``u``'s market revenue in quarter ``t`` at the scenario's prices, before the demand cap:
+    each generation's powered sales (less the GPUs ``taken`` out, with ``safe``) plus its ``freed``
+    capacity's; and, with ``keep_own``, each generation's from the plan's own GPUs as (g, revenue)
+    pairs, for ``earned`` (0.0 where nothing is sold)."""
+    used = pl.used["market_revenue"][u, :, :, t]  # (G, I)
+    revenue, own = None, []
+    generations = set(pl.generations_sold[u][t]) | {g for (v, g) in freed.revenue if v == u}
+    for g in sorted(generations):
+        base = (
+            pl.market_revenue_total[u, g, t]
+            if powered
+            else over_sites(pl.market_revenue[u, g, :, t], phi, used[g])
+        )
+        if safe:  # less the plan's own market GPUs taken out, floored at 0 (:func:`_offered_revenue`)
+            base = _offered_revenue(base, None if taken is None else taken.market[g], xp)
+        if keep_own:
+            own.append((g, base * sc.price_factor[g, t]))
+        made = safe  # _offered_revenue's array, written over from here on
+        if (u, g) in freed.revenue:  # freed GPUs are never taken out
+            base, made = _over_if(made, xp.add, base, freed.revenue[u, g]), True
+        revenue = plus_over(revenue, _over_if(made, xp.multiply, base, sc.price_factor[g, t]), xp)
+    return _zero(revenue), own
+
+
+def _less_taken_out(pl, taken: Adjustments | None, supply: Any, gpus: Any, phi: list | None, powered: bool,
+                    u: int, t: int, xp: Any) -> tuple[Any, Any, dict]:  # fmt: skip
+    """Use ``u``'s ``supply`` and ``gpus`` offered less what the GPUs ``taken`` out by the policy
+    would have supplied and counted (:func:`_taken_out`), and which of the two are arrays made
+    here (so later steps may write over them; else they may be the plans' own columns)."""
+    made = {"supply": False, "gpus": False}
+    if taken is None:
+        return supply, gpus, made
+    for g, share in enumerate(taken.market):
+        if share is not None:
+            if pl.gen_any["gen_market_supply"][u, g, t]:
+                out = _taken_out(pl, share, "supply", u, g, phi, powered, t, xp)
+                supply, made["supply"] = reusing(out, xp.subtract, supply, out), True
+            if pl.gen_any["gen_market_count"][u, g, t]:
+                out = _taken_out(pl, share, "count", u, g, phi, powered, t, xp)
+                gpus, made["gpus"] = reusing(out, xp.subtract, gpus, out), True
+    return supply, gpus, made
+
+
+def _demand_scale(pl, freed: FreedCapacity, cap: Any, supply: Any, gpus: Any, made: dict, safe: bool,
+                  powered: bool, u: int, t: int, xp: Any) -> tuple[Any, Any, Any]:  # fmt: skip
+    """The share of use ``u``'s offer that demand ``cap`` takes in quarter ``t``: cap / supply where
+    demand binds, else exactly 1; with the policy's cap (``safe``), the offer (returned with it)
+    first gets the ``freed`` capacity and is floored at 0; without it, the cheaper division where
+    every plan supplies the market or sells nothing in it."""
+    if safe:
+        # 0 where nothing is offered; a plan's supply that is negative by round-off counts as nothing
+        if freed.supply[u] is not None:
+            supply = _over_if(made["supply"], xp.add, supply, freed.supply[u])
+            gpus = _over_if(made["gpus"], xp.add, gpus, freed.gpus[u])
+            made = {"supply": True, "gpus": True}
+        supply = _over_if(made["supply"], xp.maximum, supply, 0.0)
+        gpus = _over_if(made["gpus"], xp.maximum, gpus, 0.0)
+        bound = xp.minimum(cap, supply)
+        return reusing(bound, xp.divide, bound, xp.maximum(supply, TINY)), supply, gpus
+    if powered and pl.supply_positive_or_idle[u, t]:
+        return xp.minimum(cap, supply) / pl.supply_safe[u, t], supply, gpus  # supply / supply: exactly 1
+    return xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0), supply, gpus
 
 
 def _over_if(made: bool, ufunc: Any, a: Any, b: Any) -> Any:
