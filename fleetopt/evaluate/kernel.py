@@ -50,7 +50,7 @@ from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.build_cache import BuildCache
 from fleetopt.evaluate.factors import FACTORS
-from fleetopt.evaluate.layout import REL, _site_total
+from fleetopt.evaluate.layout import REL, _site_total, per_facility
 from fleetopt.evaluate.liquidity import inverse
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.evaluate.simulate import RESULT_FIELDS, TINY, SimulationConstants
@@ -327,10 +327,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
     P, _, T = plans.draws.shape
     state = FinanceState.opening(fin, (P, 1), np, balance_batch=(P, 1))
 
-    def per_facility(arr):  # (P, F, T) -> (T, P, 1, F), as layout.PlanColumns
-        return np.ascontiguousarray(arr.transpose(2, 0, 1))[:, :, None, :]
-
-    draws, prepay, scheduled = (per_facility(a) for a in (plans.draws, plans.prepay, plans.scheduled))
+    draws, prepay, scheduled = (per_facility(a, np) for a in (plans.draws, plans.prepay, plans.scheduled))
     out = {name: np.empty((P, T)) for name in ("forecast_interest", "floating_balance", "principal",
                                                "repaid_at_maturity", "debt_flow", "term_debt",
                                                "prepaid_total", "refinanced_balance", "collateral_required",

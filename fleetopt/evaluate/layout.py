@@ -70,7 +70,7 @@ def _site_total(arr: np.ndarray, axis: int) -> np.ndarray:
     return total
 
 
-def _per_facility(arr: np.ndarray, xp: Any) -> Any:
+def per_facility(arr: np.ndarray, xp: Any) -> Any:
     """(P, F, T) -> (T, P, 1, F): a quarter's (P, 1) column per debt facility, facilities last."""
     return xp.asarray(np.ascontiguousarray(arr.transpose(2, 0, 1))[:, :, None, :])
 
@@ -137,18 +137,18 @@ class PlanColumns:
     def _debt_columns(self, plans: PlanBatch, xp: Any) -> None:
         """The debt facilities' planned flows, and what a cancelled order leaves undrawn and repaid."""
         self.draws, self.prepay, self.scheduled = (
-            _per_facility(plans.draws, xp),
-            _per_facility(plans.prepay, xp),
-            _per_facility(plans.scheduled, xp),
+            per_facility(plans.draws, xp),
+            per_facility(plans.prepay, xp),
+            per_facility(plans.scheduled, xp),
         )
         # the GPU-backed facilities a cancelled order may leave undrawn: their deferrable draws, and
         # the shares of their balances each plan repays (T, P, 1, L)
         slots = list(plans.forgone_facilities())
-        self.ltv_facility_draws = _per_facility(plans.ltv_facility_draws[:, slots], xp)
+        self.ltv_facility_draws = per_facility(plans.ltv_facility_draws[:, slots], xp)
         self.repaid = [
             ForgoneRepaid(tuple(slots), principal, prepaid)
-            for principal, prepaid in zip(_per_facility(plans.principal_share[:, slots], xp),
-                                          _per_facility(plans.prepaid_share[:, slots], xp), strict=True)
+            for principal, prepaid in zip(per_facility(plans.principal_share[:, slots], xp),
+                                          per_facility(plans.prepaid_share[:, slots], xp), strict=True)
         ]  # fmt: skip
 
     def _fleet_columns(self, plans: PlanBatch, xp: Any) -> None:
