@@ -80,6 +80,12 @@ def number(name: str, value, low: float | None = None, high: float | None = None
     return float(value)
 
 
+def finite_number(value) -> bool:
+    """Whether ``value`` (read from a run's JSON) is a finite number, not a flag (true is an int to
+    Python)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def flag(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise InputError(f"{name} must be true or false (got {shown_value(value)})")

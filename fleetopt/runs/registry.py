@@ -12,7 +12,6 @@ inside it found where the runs folder now is.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import sys
@@ -41,7 +40,7 @@ from fleetopt.runs.folder import (
     runs_dir,
     unwritable_ancestor,
 )
-from fleetopt.runs.limits import utf8
+from fleetopt.runs.limits import finite_number, utf8
 from fleetopt.schema.loading import (
     DISCOUNT_RATE,
     HORIZON_QUARTERS,
@@ -202,7 +201,7 @@ def check_key_figures(summary_path: Path, kind: str, figures: dict) -> None:
     may be missing), and the kind's headline is there: a figure edited into text was recorded, and
     the listing of every run then failed on it."""
     bad = [name for name, value in figures.items()
-           if name.endswith(NUMBER_NAMES) and value is not None and not _finite_number(value)]  # fmt: skip
+           if name.endswith(NUMBER_NAMES) and value is not None and not finite_number(value)]  # fmt: skip
     headline = HEADLINE_OF_KIND[kind]
     if figures.get(headline) is None and headline not in bad:
         bad.append(headline)
@@ -212,10 +211,6 @@ def check_key_figures(summary_path: Path, kind: str, figures: dict) -> None:
             f"{summary_path}: {shown}: not a finite number, as fleetopt writes it (edited or damaged); "
             "nothing recorded"
         )
-
-
-def _finite_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def key_figures(summary: dict, shown: dict | None = None) -> dict:

@@ -993,12 +993,12 @@ def best_mean_words(best: dict | None, prefer: str, n: int) -> str:
         return ""
     optimum, pick = best.get("against_forecast_optimum"), best.get("against_pick")
     figures = [(part, name) for part in (optimum, pick) for name in ("npv_mean_usd", column)]
-    if not all(isinstance(part, dict) and _is_number(part.get(name)) for part, name in figures):
+    if not all(isinstance(part, dict) and limits.finite_number(part.get(name)) for part, name in figures):
         return ""
 
     def se(part: dict, name: str, first: bool = False) -> str:
         error = part.get(NPV_PAIRED_ERROR[name])
-        if not _is_number(error):
+        if not limits.finite_number(error):
             return ""
         return f" (paired standard error {format_usd(error)})" if first else f" ({format_usd(error)})"
 
@@ -1011,11 +1011,6 @@ def best_mean_words(best: dict | None, prefer: str, n: int) -> str:
         f"{format_usd_change(-pick[column])} of {what}{se(pick, column)}, on the same "
         f"{counted(n, 'scenario')}."
     )
-
-
-def _is_number(value) -> bool:
-    """Whether ``value`` (read from a summary.json) is a finite number, not a flag."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _same_words(rule_words: str, stated) -> bool:
