@@ -60,6 +60,7 @@ from fleetopt.core.units import (
     format_mw,
     format_rate,
     format_usd,
+    listed,
 )
 from fleetopt.errors import InputError, user_path, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
@@ -1165,8 +1166,8 @@ def sweep_plans(run: RunFolder, labels: list[str], listed_in: str, best_mean: bo
     """The plans a finished sweep's folder gives a comparison, in the order of :data:`SWEEP_ROLES`,
     each with what it is to the sweep (label: words): its forecast optimum, its recommendation (the
     same plan where it recommended the optimum) and, where it names one and ``best_mean``, its plan
-    of highest mean NPV within the rule; each refused by its field unless one of ``labels``, the
-    candidates of the run's file ``listed_in``."""
+    of highest mean NPV no worse than the forecast optimum; each refused by its field unless one of
+    ``labels``, the candidates of the run's file ``listed_in``."""
     run.sweep_picks(labels, listed_in)
     best = run.sweep_best_mean(labels, listed_in) if best_mean else None
     named, roles = {**run.summary(), BEST_MEAN_KEY: best}, {}
@@ -1180,7 +1181,7 @@ def sweep_roles(refs: list[Path], sources: list[PlanSource], labels: list[str], 
     """For each sweep folder of ``refs`` (its plans read as ``sources``), what each plan it gave is to
     the sweep (:func:`sweep_plans`), by the label it is compared under ('From the sweep runs/sweep:
     “milp: forecast” is its forecast optimum, “B” its recommendation and “C” its plan of highest mean
-    NPV within the rule.'); ``labels`` and ``runs``: each plan's and its run folder, as
+    NPV no worse than the forecast optimum.'); ``labels`` and ``runs``: each plan's and its run folder, as
     :func:`plans_from_refs` gives them."""
     out = []
     for ref, source in dict(zip(refs, sources, strict=True)).items():
@@ -1190,8 +1191,7 @@ def sweep_roles(refs: list[Path], sources: list[PlanSource], labels: list[str], 
         given = [label for label, run in zip(labels, runs, strict=True) if run == str(ref)][:len(roles)]
         said = [f"\u201c{label}\u201d {'' if n else 'is '}{' and '.join(words)}"
                 for n, (label, words) in enumerate(zip(given, roles.values(), strict=True))]  # fmt: skip
-        listed = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
-        out.append(f"From the sweep {ref}: {listed}.")
+        out.append(f"From the sweep {ref}: {listed(said)}.")
     return out
 
 

@@ -870,7 +870,7 @@ def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ())
         console.print(marked("recommended: ", (result.recommended["plan"], "bold")), soft_wrap=True)
         for line in bulleted_lines(why, console.width):  # a settle command in one unbroken: pasted whole
             console.print(line, soft_wrap=True, highlight=False)
-        if best := result.best_mean_words():  # a plan within the rule above the optimum's mean NPV
+        if best := result.best_mean_words():  # a plan no worse than the optimum, with more mean NPV
             console.print(best, highlight=False)
         say_written(path)
         finish_report(path, report)

@@ -107,7 +107,7 @@ def recommendation_section(run: ReportRun) -> str:
              f"{escape(_rerank_solves(summary))}.") if source else ""  # fmt: skip
     prefer = (summary.get("rule_settings") or {}).get("prefer")
     best = best_mean_words(summary.get(BEST_MEAN_KEY), prefer, summary.get("n_scenarios") or 0)
-    best_line = f"<br>{escape(best)}" if best else ""  # a plan within the rule above the optimum's mean NPV
+    best_line = f"<br>{escape(best)}" if best else ""  # a plan no worse than the optimum, above its and the pick's mean NPV
     return (
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
         f"{escape(why_without_lead(summary))}{rule_line}{again}{best_line}</p>" + _dropped_list(summary)
