@@ -891,6 +891,14 @@ def _histogram_markers(html: str) -> list[str]:
     return re.findall(r"<title>([^<:]*(?:mean|P5)[^<:]*: [^<]*)</title>", chart)
 
 
+def _key_figure_markers(run_folder) -> list[str]:
+    """The markers the histogram owes the run's one plan: metrics.csv's mean and P5, as the key figures
+    write them."""
+    metrics = pd.read_csv(run_folder / "metrics.csv").iloc[0]
+    return [f"milp mean: {format_usd(metrics['npv_mean_usd'])}",
+            f"milp P5: {format_usd(metrics['npv_p5_usd'])}"]
+
+
 def test_the_npv_histogram_marks_the_key_figures(runs, monkeypatch):
     """The default model's report drew its NPV histogram from the charts' first 500 scenarios and
     marked their mean, $11.56B, and P5, -$17.65B, beside key figures of $12.84B and -$17.22B. With
@@ -899,9 +907,7 @@ def test_the_npv_histogram_marks_the_key_figures(runs, monkeypatch):
     monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
     monkeypatch.setattr("fleetopt.report.charts.BREAK_BLOCK", 60)
     html = page.build_report(runs["evaluate"])
-    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
-    assert _histogram_markers(html) == [f"milp mean: {format_usd(metrics['npv_mean_usd'])}",
-                                        f"milp P5: {format_usd(metrics['npv_p5_usd'])}"]
+    assert _histogram_markers(html) == _key_figure_markers(runs["evaluate"])
     assert "scenario sample" not in html
     assert ("All 200 scenarios of the run (seed 0), re-simulated; mean and P5 marked are the key figures' "
             "above.") in unescape(html)
@@ -914,9 +920,7 @@ def test_the_npv_histogram_of_a_large_run_marks_the_run_s_figures(runs, monkeypa
     monkeypatch.setattr("fleetopt.report.charts.FAN_SCENARIOS", 50)
     monkeypatch.setattr("fleetopt.report.charts.BREAK_SCENARIOS_MAX", 120)
     html = page.build_report(runs["evaluate"])
-    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
-    assert _histogram_markers(html) == [f"milp mean: {format_usd(metrics['npv_mean_usd'])}",
-                                        f"milp P5: {format_usd(metrics['npv_p5_usd'])}"]
+    assert _histogram_markers(html) == _key_figure_markers(runs["evaluate"])
     assert ("The first 120 of the run's 200 scenarios (seed 0), re-simulated; mean and P5 marked are of "
             "all 200, the key figures' above.") in unescape(html)
 
