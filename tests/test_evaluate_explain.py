@@ -58,6 +58,30 @@ def test_explain_options_that_cannot_apply_are_refused_before_any_work(solve_run
     assert code == 2 and said in out + err and not (tmp_path / "X").exists()
 
 
+def test_the_forecast_s_quarters_under_a_changed_model_are_shown_as_the_refusal_says(solve_run, tmp_path):
+    """`--explain` is refused with --deterministic; the refusal said the forecast's quarters were the
+    plan's statements, which is false under --set (electricity at 160 USD/MWh, not 55, here: the statements
+    are the solved model's). It names the command that shows them, and that command's one scenario is
+    the forecast under the changed model: its NPV is the deterministic evaluation's to the cent."""
+    changed = ("--set", "sites.texas.electricity_price_usd_per_mwh=160")
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--deterministic", *changed,
+                             "--explain", "0", "--out", str(tmp_path / "X"))  # fmt: skip
+    said = " ".join((out + err).split())
+    assert code == 2 and "`--scenarios 1 --set risk=null --explain 0` shows them" in said
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--deterministic", *changed,
+                             "--out", str(tmp_path / "D"))  # fmt: skip
+    assert code == 0, out + err
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "1", "--set", "risk=null",
+                             *changed, "--explain", "0", "--out", str(tmp_path / "E"))  # fmt: skip
+    assert code == 0, out + err
+    npv = [pd.read_csv(tmp_path / run / "metrics.csv", comment="#")["npv_mean_usd"].iloc[0] for run in "DE"]
+    statements = pd.read_csv(solve_run / "statements.csv", comment="#")
+    assert npv[1] == pytest.approx(npv[0], abs=0.01)
+    planned = json.loads((solve_run / "summary.json").read_text())["npv_usd"]
+    assert npv[0] < planned - 1e6  # not the statements' NPV
+    assert len(pd.read_csv(tmp_path / "E" / "path.csv")) == len(statements)
+
+
 def test_first_default_names_the_liquidity_default_it_looks_for():
     """Scenarios of a 4-quarter plan whose liquidity defaults come after 4 (none), 3, 1 and 1 quarters:
     `first-default` picks scenario 2, the first of the two in quarter 1, and counts 3 with one; with

@@ -225,7 +225,8 @@ def test_an_evaluation_s_folder_refuses_another_count_and_a_deterministic_one_re
         fo.scenario_path(tmp_path / "--scenarios", 50, scenarios=100)
     assert fo.scenario_path(tmp_path / "--scenarios", 29, scenarios=30).seed == 11
     deterministic = tmp_path / "--deterministic"
-    refused = r"cannot apply to .*, a deterministic evaluation .* its quarters are the plan's statements"
+    refused = (r"cannot apply to .*, a deterministic evaluation .* its quarters are the plan's statements "
+               r".*--explain 0` shows them under a model changed by --set")
     with pytest.raises(fo.InputError, match=refused + "; give seed="):
         fo.scenario_path(deterministic, 0)
     seeded = fo.scenario_path(deterministic, 4, seed=3)

@@ -10,7 +10,13 @@ from fleetopt.api._models import ModelArg, _loadable, edit, load
 from fleetopt.api._runs import resolve_run
 from fleetopt.errors import InputError
 from fleetopt.evaluate.jobfolder import model_of_plans
-from fleetopt.evaluate.path import ScenarioPath, chosen_plan, explain_choice, explained_path
+from fleetopt.evaluate.path import (
+    FORECAST_QUARTERS,
+    ScenarioPath,
+    chosen_plan,
+    explain_choice,
+    explained_path,
+)
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
@@ -76,9 +82,8 @@ def _evaluation_job(path: Path, seed: int | None) -> dict:
     summary = run.summary()
     if summary.get("deterministic") and seed is None:
         raise InputError(f"scenario_path cannot apply to {path}, a deterministic evaluation (as `fleetopt "
-                         "evaluate --explain` cannot with --deterministic): the forecast is one future, its "
-                         "quarters are the plan's statements; give seed= to follow one of its plans in a "
-                         "seeded scenario")  # fmt: skip
+                         f"evaluate --explain` cannot with --deterministic): {FORECAST_QUARTERS}; give seed= "
+                         "to follow one of its plans in a seeded scenario")  # fmt: skip
     return {} if summary.get("deterministic") else summary
 
 

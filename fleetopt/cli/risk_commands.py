@@ -93,7 +93,13 @@ from fleetopt.evaluate.metrics import (
     rank_words,
     shown_plans,
 )
-from fleetopt.evaluate.path import ScenarioPath, chosen_plan, explain_choice, explained_path
+from fleetopt.evaluate.path import (
+    FORECAST_QUARTERS,
+    ScenarioPath,
+    chosen_plan,
+    explain_choice,
+    explained_path,
+)
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
@@ -284,8 +290,8 @@ def _refuse_what_cannot_apply(ctx: typer.Context) -> None:
     refuse_unless(
         ctx, ("ray_address",), executor == ExecutorName.ray, "cannot apply without --executor ray"
     )
-    refuse_unless(ctx, ("explain",), not deterministic, "cannot apply with --deterministic: the forecast "
-                  "is one future, its quarters are the plan's statements")
+    refuse_unless(ctx, ("explain",), not deterministic,
+                  f"cannot apply with --deterministic: {FORECAST_QUARTERS}")
     refuse_unless(ctx, ("plan",), ctx.params["explain"] is not None,
                   "applies only with --explain, whose plan it names")
 

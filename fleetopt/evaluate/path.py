@@ -39,6 +39,12 @@ from fleetopt.runs.folder import refuse_output_file
 # counts them (a liquidity default or an uncured covenant breach, metrics.ANY_DEFAULT_EVENTS)
 EXPLAIN_RULES = ("worst", "median", "first-default", "first-any-default")
 AS_ASKED = "as asked"  # why a scenario given by its number is shown
+# why a deterministic evaluation has no scenario to explain, and how to see its quarters all the same:
+# the plan's statements are the forecast's only under the model the plan was solved with (a --set
+# changes them); one scenario with no risk factor is the forecast under the model as changed
+FORECAST_QUARTERS = ("the forecast is one future: its quarters are the plan's statements (statements.csv) "
+                     "under the model it was solved with, and `--scenarios 1 --set risk=null --explain 0` "
+                     "shows them under a model changed by --set")
 # the plan's lines read each quarter, USD (core.economics.QuarterFinance.lines, the EBITDA and the
 # capex paid: the plan's, with the payments the policy deferred out of or into the quarter)
 LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd",
