@@ -443,6 +443,32 @@ def _written(text: str, path: str | Path | None) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class AgainstPick:
+    """A sweep's plan of highest mean NPV no worse than the forecast optimum (``plan``) against the
+    sweep's pick (``pick``), both by the labels compared, where the pick is not the first plan (the
+    columns give every plan against the first only): ``errors``, the paired standard error of each
+    figure of ``plan`` less ``pick``'s on the same scenarios, by :data:`PAIRED_ERROR`'s rows
+    (:func:`paired_errors`, as each plan's against the first)."""
+
+    pick: str
+    plan: str
+    errors: dict[str, float]
+
+
+def _against_pick_words(pair: AgainstPick) -> str:
+    """'“C” against the sweep's pick “B”', as the table's title and its note name ``pair``."""
+    return f"\u201c{pair.plan}\u201d against the sweep's pick \u201c{pair.pick}\u201d"
+
+
+# the columns of the comparison's against_pick table (Comparison.tables): the difference of each
+# figure of the verdict, the plan's less the pick's, with its paired standard error, as numbers
+AGAINST_PICK_COLUMNS = ("plan", "pick", "figure", "unit", "better", "difference", "paired_se")
+PAIRED_SE_HEADER = "paired standard error"  # the tables for people's header of that error
+# the tables of figures, which the CSV writes unrounded (the others' MW and GPUs to 6 decimals)
+FIGURE_TABLES = ("figures", "against_pick")
+
+
 @dataclass
 class Comparison:
     """Plans compared on common scenarios (:func:`fleetopt.api.compare`): ``labels`` (one per plan,
@@ -489,6 +515,9 @@ class Comparison:
     what_if_data: ModelData | None = field(default=None, repr=False)
     # why a what-if's changed model gives the plan the same figures (""; none, or not a what-if)
     what_if_inert: str = ""
+    # each sweep's plan of highest mean NPV no worse than its forecast optimum against its pick, where
+    # the pick is not the first plan (sweep_pick_pairs): what the pick gives up to it
+    against_pick: list[AgainstPick] = field(default_factory=list)
 
     def __repr__(self) -> str:  # a notebook shows this, not every frame
         return (
@@ -504,98 +533,129 @@ class Comparison:
         return not (key.endswith(("_se_usd", "_paired_se")) or unit == YES_NO)
 
     @staticmethod
-    def difference(key: str, values: list[float], unit: str, n: int = 1) -> str:
-        """Plan ``n``'s figure less the first's, signed; none where :meth:`has_difference` says so."""
+    def difference(key: str, values: list[float], unit: str, n: int = 1, base: int = 0) -> str:
+        """Plan ``n``'s figure less the first's (less plan ``base``'s), signed; none where
+        :meth:`has_difference` says so."""
         if not Comparison.has_difference(key, unit):
             return ""
-        return format_difference(values[n] - values[0], unit)
+        return format_difference(values[n] - values[base], unit)
+
+    @staticmethod
+    def error_cell(value: float, unit: str) -> str:
+        """A paired standard error of a figure in ``unit`` as shown: of a difference of shares, in points."""
+        return format_figure(value, "pp" if unit == "share" else unit)
 
     @staticmethod
     def cell(key: str, values: list[float], unit: str, n: int) -> str:
         """Plan ``n``'s figure as shown; the first plan's paired error (against itself) is —."""
-        if "_paired_se" in key and n == 0:
-            return NOT_APPLICABLE
-        if unit == "share" and "_paired_se" in key:  # the error of a difference of shares: in points
-            return format_figure(values[n], "pp")
+        if "_paired_se" in key:
+            return NOT_APPLICABLE if n == 0 else Comparison.error_cell(values[n], unit)
         if unit == YES_NO:
             return "yes" if values[n] else "no"
         if _is_cushion(key) and math.isfinite(values[n]) and values[n] < 0:  # the fall is behind it
             return f"breached ({format_figure(-values[n], unit)} short)"
         return format_figure(values[n], unit)
 
-    def difference_shown(self, key: str, values: list[float], unit: str, n: int) -> str:
+    def difference_shown(self, key: str, values: list[float], unit: str, n: int, base: int = 0) -> str:
         """:meth:`difference`, marked "(within 2 s.e.)" where :meth:`within_noise` says so."""
-        text = self.difference(key, values, unit, n)
-        return text + (NOISE_MARK if text and self.within_noise(key, n) else "")
+        text = self.difference(key, values, unit, n, base)
+        return text + (NOISE_MARK if text and self.within_noise(key, n, base) else "")
 
-    def within_noise(self, key: str, n: int) -> bool:
+    def within_noise(self, key: str, n: int, base: int = 0) -> bool:
         """Whether plan ``n``'s difference to the first in figure ``key`` is within two of its paired
         standard errors (the figures with one, :data:`PAIRED_ERROR`: mean, P5, CVaR5, the breach,
         uncured breach, default and any default probabilities, the other means over the scenarios):
         a difference the scenarios could give by chance, which a page must not call better or worse.
         An error of 0 is the same difference in every scenario, none of it chance (two plans that never
-        default were "0.0 pp (within 2 s.e.)")."""
-        return n > 0 and self._judged_side(key, n) == WITHIN
+        default were "0.0 pp (within 2 s.e.)"). ``base``: against that plan, not the first (a sweep's
+        pick, :attr:`against_pick`)."""
+        return n != base and self._judged_side(key, n, base=base) == WITHIN
 
-    def judged(self, key: str, n: int) -> bool:
+    def judged(self, key: str, n: int, base: int = 0) -> bool:
         """Whether plan ``n``'s difference to the first in figure ``key`` may be called better or worse
         (coloured): not within two paired standard errors (:meth:`within_noise`), nor without one where
         the figure has one (NaN: one scenario, or a CVaR5's tail of one scenario), nor the same (a money
         figure without an error within $1 of round-off), nor without a paired error where the figure is
-        over the scenarios (:data:`NO_PAIRED_ERROR`: its difference may be chance)."""
+        over the scenarios (:data:`NO_PAIRED_ERROR`: its difference may be chance). ``base``: against
+        that plan, not the first."""
         if key in NO_PAIRED_ERROR:
             return False
-        return self._judged_side(key, n, needs_error=True) not in (WITHIN, NO_ERROR, SAME)
+        return self._judged_side(key, n, needs_error=True, base=base) not in (WITHIN, NO_ERROR, SAME)
 
-    def _judged_side(self, key: str, n: int, needs_error: bool = False) -> str:
-        """:func:`judged_side` of plan ``n``'s difference to the first in figure ``key``, with its
-        paired standard error (none for the first plan, against itself) and its better direction."""
-        diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
+    def _judged_side(self, key: str, n: int, needs_error: bool = False, base: int = 0) -> str:
+        """:func:`judged_side` of plan ``n``'s difference to the first (to plan ``base``) in figure
+        ``key``, with its paired standard error (none for a plan against itself) and its better direction."""
+        diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[base]])
         higher = {"higher": True, "lower": False}.get(self.better(key))
-        se = self._paired_se(key, n) if n > 0 else None
+        se = self._paired_se(key, n, base) if n != base else None
         # round-off: no plan is better by a dollar (of money: a cost per GPU-hour's $0.10 is no round-off)
         noise = NOISE_USD if FIGURE_UNITS.get(key) == "USD" else 0.0
         return judged_side(diff, se, higher, noise, needs_error=needs_error)
 
-    def _paired_se(self, key: str, n: int) -> float | None:
-        """Plan ``n``'s paired standard error of figure ``key`` (NaN: none measured, one scenario);
-        None where the figure has no such error."""
+    def _paired_se(self, key: str, n: int, base: int = 0) -> float | None:
+        """Plan ``n``'s paired standard error of figure ``key`` against the first plan, or against plan
+        ``base``, a sweep's pick (:attr:`against_pick`) (NaN: none measured, one scenario); None where
+        the figure has no such error."""
         error = PAIRED_ERROR.get(key)
-        return None if error not in self.figures.index else float(self.figures.loc[error, self.labels[n]])
+        if error not in self.figures.index:
+            return None
+        if base == 0:
+            return float(self.figures.loc[error, self.labels[n]])
+        pick, plan = self.labels[base], self.labels[n]
+        return next(p.errors[error] for p in self.against_pick if (p.pick, p.plan) == (pick, plan))
 
-    def verdict(self, n: int) -> str:
+    def verdict_rows(self) -> list[tuple[str, str, str]]:
+        """The (key, short name, unit) of the figures a finance reader asks for first (:data:`VERDICT`;
+        a lab's, :data:`COST_VERDICT`), in the table's order (a lab's: what the plans cost and serve
+        first)."""
+        short = COST_VERDICT if self.cost_plans else VERDICT
+        return [(key, short[key], FIGURE_UNITS[key]) for key in self.figures.index if key in short]
+
+    def verdict(self, n: int, base: int = 0) -> str:
         """Plan ``n`` against the first on the figures a finance reader asks for first (:data:`VERDICT`):
         each difference with two paired standard errors where it has them (how sure it is), and
         which are better, worse or within them ('"B" against "A" (± two paired standard errors): mean
         NPV +$559.6M ± $210.0M, CVaR5 NPV +$2.25B ± $0.61B, P(covenant breach) -3.8 pp ± 1.2 pp,
-        P(liquidity default) -3.1 pp ± 1.0 pp; better in all four')."""
-        short = COST_VERDICT if self.cost_plans else VERDICT
-        # in the table's order (a lab's: what the plans cost and serve first)
-        shown = {key: (short[key], FIGURE_UNITS[key]) for key in self.figures.index if key in short}
+        P(liquidity default) -3.1 pp ± 1.0 pp; better in all four'). ``base``: against that plan, a
+        sweep's pick (:attr:`against_pick`: '"C" against the sweep's pick "B" ...')."""
+        shown = self.verdict_rows()
         parts, sides = [], {side: [] for side in VERDICT_SIDES}
-        for key, (name, unit) in shown.items():
+        for key, name, unit in shown:
             values = [float(self.figures.loc[key, label]) for label in self.labels]
-            parts.append(f"{name} {self.difference(key, values, unit, n)}{self._two_errors(key, unit, n)}")
-            sides[self._side(key, n)].append(name)
+            difference = self.difference(key, values, unit, n, base)
+            parts.append(f"{name} {difference}{self._two_errors(key, unit, n, base)}")
+            sides[self._side(key, n, base)].append(name)
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
         sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
         changed = f" (the model with {self.what_if})" if self.what_if else ""  # a what-if: its change
-        plans = f"\u201c{self.labels[n]}\u201d{changed} against \u201c{self.labels[0]}\u201d{sure}"
+        against = f"\u201c{self.labels[base]}\u201d"
+        against = f"the sweep's pick {against}" if base else against
+        plans = f"\u201c{self.labels[n]}\u201d{changed} against {against}{sure}"
         return f"{plans}: {', '.join(parts)}; " + "; ".join(said)
 
-    def _two_errors(self, key: str, unit: str, n: int) -> str:
+    def verdicts(self) -> list[str]:
+        """:meth:`verdict` of each later plan against the first, then of each plan against its sweep's
+        pick (:attr:`against_pick`): the "In short" of the terminal, the Markdown and the page."""
+        return [*(self.verdict(n) for n in range(1, len(self.labels))),
+                *(self.verdict(*self.pick_at(pair)) for pair in self.against_pick)]  # fmt: skip
+
+    def pick_at(self, pair: AgainstPick) -> tuple[int, int]:
+        """The positions of ``pair``'s plan and of its pick among the plans compared."""
+        return self.labels.index(pair.plan), self.labels.index(pair.pick)
+
+    def _two_errors(self, key: str, unit: str, n: int, base: int = 0) -> str:
         """' ± $210.0M': two of plan ``n``'s paired standard errors of figure ``key`` (in points for a
-        share), where it has a finite positive one; else ''."""
-        se = self._paired_se(key, n)
+        share), against the first plan (plan ``base``), where it has a finite positive one; else ''."""
+        se = self._paired_se(key, n, base)
         if se is None or not math.isfinite(se) or se <= 0:
             return ""
         return f" ± {format_difference(2 * se, unit).lstrip('+')}"
 
-    def _side(self, key: str, n: int) -> str:
+    def _side(self, key: str, n: int, base: int = 0) -> str:
         """Which of the verdict's sides (:data:`VERDICT_SIDES`) plan ``n``'s difference in figure ``key``
-        falls on: none is called better or worse without a direction, a figure, or an error where the
-        figure has one; a difference of 0 without an error to be within is the same."""
-        return SIDE_WORDS[self._judged_side(key, n)]
+        (to plan ``base``) falls on: none is called better or worse without a direction, a figure, or an
+        error where the figure has one; a difference of 0 without an error to be within is the same."""
+        return SIDE_WORDS[self._judged_side(key, n, base=base)]
 
     def better(self, key: str) -> str:
         """Which way figure ``key`` is better for the company (:data:`BETTER`); none for the costs
@@ -693,6 +753,46 @@ class Comparison:
         """'B − A' for every plan after the first A."""
         return [f"{label}{DIFFERENCE_SEPARATOR}{self.labels[0]}" for label in self.labels[1:]]
 
+    @staticmethod
+    def against_pick_title(pair: AgainstPick) -> str:
+        """The title of ``pair``'s table (:meth:`against_pick_rows`)."""
+        return f"{_against_pick_words(pair)}, on the same scenarios"
+
+    @staticmethod
+    def against_pick_header(pair: AgainstPick) -> str:
+        """'C − B': the header of the difference of ``pair``'s plan C to its pick B."""
+        return f"{pair.plan}{DIFFERENCE_SEPARATOR}{pair.pick}"
+
+    def against_pick_rows(self, pair: AgainstPick) -> pd.DataFrame:
+        """``pair``'s plan against its sweep's pick on the figures of :meth:`verdict`, as the tables for
+        people show them: both plans' figures, the difference ('C − B', marked within 2 s.e. as the
+        figures' columns are), its paired standard error (:attr:`AgainstPick.errors`) and which way
+        is better."""
+        n, base = self.pick_at(pair)
+        rows = []
+        for key, name, unit in self.verdict_rows():
+            values = [float(self.figures.loc[key, label]) for label in self.labels]
+            se = self._paired_se(key, n, base)
+            rows.append({"figure": name, pair.pick: self.cell(key, values, unit, base),
+                         pair.plan: self.cell(key, values, unit, n),
+                         self.against_pick_header(pair): self.difference_shown(key, values, unit, n, base),
+                         PAIRED_SE_HEADER: "" if se is None else self.error_cell(se, unit),
+                         "better": self.better_words(key)})  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def _against_pick_table(self) -> pd.DataFrame:
+        """:meth:`against_pick_rows` as numbers (:data:`AGAINST_PICK_COLUMNS`, a row per pair and
+        figure by its key; USD, shares in [0, 1]; no paired error: NaN), for the CSV and the JSON."""
+        rows = []
+        for pair in self.against_pick:
+            n, base = self.pick_at(pair)
+            for key, _, unit in self.verdict_rows():
+                values = self.figures.loc[key, [self.labels[base], self.labels[n]]].to_numpy(dtype=float)
+                se = self._paired_se(key, n, base)
+                rows.append((pair.plan, pair.pick, key, unit, self.better(key), values[1] - values[0],
+                             np.nan if se is None else se))  # fmt: skip
+        return pd.DataFrame(rows, columns=list(AGAINST_PICK_COLUMNS))
+
     def notes(self) -> list[str]:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
         whom = f"\u201c{self.labels[0]}\u201d" if self.what_if else "Every plan"
@@ -718,6 +818,9 @@ class Comparison:
         out += [self._same_plan_words(a, b) for a, b in self.same]
         out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
         out += [self._contract_words(*row) for row in self.contract_differences]
+        out += [f"{_against_pick_words(pair)} (its table, below): each figure of {pair.plan} less "
+                f"{pair.pick}'s, with the standard error of that paired difference on the same scenarios, as "
+                "each plan's against the first." for pair in self.against_pick]  # fmt: skip
         out.append(f"'{MEAN_NPV_LABEL} minus the first plan's': standard error of each plan's mean NPV less "
                    f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
                    f"'… − {self.labels[0]}' columns, each a difference of the unrounded figures, so "
@@ -792,8 +895,10 @@ class Comparison:
     def tables(self) -> dict[str, pd.DataFrame]:
         """The comparison's tables by name: ``plan_runs`` (each plan's run), ``figures`` (a row per
         figure with its unit, which way is better, each plan's value and each difference from the
-        first plan), ``mw_by_site``, ``gpus_by_generation``, ``purchases_by_generation`` (empty where
-        the model is not known) and ``purchase_differences``."""
+        first plan), ``against_pick`` (only where there is a pair, :attr:`against_pick`: each plan less
+        its sweep's pick on the verdict's figures, with the paired error), ``mw_by_site``,
+        ``gpus_by_generation``, ``purchases_by_generation`` (empty where the model is not known) and
+        ``purchase_differences``."""
         figures = self.figures.copy()
         # each plan's figure less the first's, as numbers (the CSV's and the JSON's), where the tables
         # show a difference
@@ -806,9 +911,11 @@ class Comparison:
         by_generation = self.purchases_by_generation()
         if by_generation is None:  # the SKUs' generations not known: the table, empty
             by_generation = pd.DataFrame(columns=list(BY_GENERATION_COLUMNS))
+        picks = {"against_pick": self._against_pick_table()} if self.against_pick else {}
         return {
             "plan_runs": pd.DataFrame({"plan": self.labels, "run": self.runs or [""] * len(self.labels)}),
             "figures": figures.reset_index(names="figure"),
+            **picks,
             "mw_by_site": self.mw_used,
             "gpus_by_generation": self.gpus,
             "purchases_by_generation": by_generation,
@@ -820,13 +927,23 @@ class Comparison:
         common = counted(self.n_scenarios, COMMON_SCENARIO)
         lines = [f"**Plan comparison** ({common}, seed {self.seed}){self.basis()}", ""]
         return "\n".join([*lines, *self._verdict_lines(), markdown_table(self._figure_rows()), "",
-                          *_markdown_notes(self.notes())])  # fmt: skip
+                          *_markdown_notes(self.notes()),
+                          *self._against_pick_markdown(bold=True)])  # fmt: skip
 
     def _verdict_lines(self) -> list[str]:
-        """Markdown: each later plan's :meth:`verdict`, then a blank line (none for one plan)."""
-        later = range(1, len(self.labels))
-        said = [markdown_text(f"In short: {self.verdict(n)}.") for n in later]
+        """Markdown: :meth:`verdicts`, then a blank line (none for one plan)."""
+        said = [markdown_text(f"In short: {verdict}.") for verdict in self.verdicts()]
         return [*said, ""] if said else []
+
+    def _against_pick_markdown(self, bold: bool = False) -> list[str]:
+        """Markdown: each of :attr:`against_pick`'s tables under its title, a heading (``bold``: in bold,
+        as a notebook's cell titles the comparison)."""
+        lines = []
+        for pair in self.against_pick:
+            title = markdown_text(self.against_pick_title(pair))
+            table = markdown_table(self.against_pick_rows(pair))
+            lines += ["", f"**{title}**" if bold else f"## {title}", "", table]
+        return lines
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
         """One long CSV (written whole to ``path`` where given, else returned): '# about' (the
@@ -862,7 +979,7 @@ class Comparison:
         about = pd.DataFrame({"item": list(facts), "value": list(facts.values())})
         parts = ["# about\n" + _inert(about).to_csv(index=False)]
         for name, frame in self.tables().items():
-            if name != "figures":
+            if name not in FIGURE_TABLES:
                 frame = _rounded(frame)
             parts.append(f"# {name}\n" + _inert(frame).to_csv(index=False))
         return _written("\n".join(parts), path)
@@ -905,7 +1022,7 @@ class Comparison:
         runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
         lines += ["## Where each plan comes from", "", markdown_table(runs), ""]
         lines += ["## Figures", "", markdown_table(self._figure_rows()), ""]
-        lines += [*_markdown_notes(self.notes()), ""]
+        lines += [*_markdown_notes(self.notes()), *self._against_pick_markdown(), ""]
         columns = {
             "mw_by_site": {"mw_used": format_mw, "mw_available": format_mw},
             "gpus_by_generation": {"gpus": lambda gpus: format_count(gpus, "GPUs")},
@@ -1177,21 +1294,41 @@ def sweep_plans(run: RunFolder, labels: list[str], listed_in: str, best_mean: bo
     return roles
 
 
-def sweep_roles(refs: list[Path], sources: list[PlanSource], labels: list[str], runs: list[str]) -> list[str]:
-    """For each sweep folder of ``refs`` (its plans read as ``sources``), what each plan it gave is to
-    the sweep (:func:`sweep_plans`), by the label it is compared under ('From the sweep runs/sweep:
-    “milp: forecast” is its forecast optimum, “B” its recommendation and “C” its plan of highest mean
-    NPV no worse than the forecast optimum.'); ``labels`` and ``runs``: each plan's and its run folder, as
-    :func:`plans_from_refs` gives them."""
-    out = []
+def _sweeps_given(refs: list[Path], sources: list[PlanSource], labels: list[str], runs: list[str]):
+    """For each sweep folder of ``refs`` (its plans read as ``sources``): the folder and what each plan
+    it gave is to the sweep (:func:`sweep_plans`), by the label it is compared under (label: words);
+    ``labels`` and ``runs``: each plan's and its run folder, as :func:`plans_from_refs` gives them."""
     for ref, source in dict(zip(refs, sources, strict=True)).items():
         if not (ref.is_dir() and RunFolder(ref).kind == "sweep"):
             continue
         roles = sweep_plans(RunFolder(ref), source.labels, source.path.name)
         given = [label for label, run in zip(labels, runs, strict=True) if run == str(ref)][:len(roles)]
+        yield ref, dict(zip(given, roles.values(), strict=True))
+
+
+def sweep_roles(refs: list[Path], sources: list[PlanSource], labels: list[str], runs: list[str]) -> list[str]:
+    """For each sweep folder of ``refs``, what each plan it gave is to the sweep (:func:`_sweeps_given`)
+    in a sentence ('From the sweep runs/sweep: “milp: forecast” is its forecast optimum, “B” its
+    recommendation and “C” its plan of highest mean NPV no worse than the forecast optimum.')."""
+    out = []
+    for ref, roles in _sweeps_given(refs, sources, labels, runs):
         said = [f"\u201c{label}\u201d {'' if n else 'is '}{' and '.join(words)}"
-                for n, (label, words) in enumerate(zip(given, roles.values(), strict=True))]  # fmt: skip
+                for n, (label, words) in enumerate(roles.items())]  # fmt: skip
         out.append(f"From the sweep {ref}: {listed(said)}.")
+    return out
+
+
+def sweep_pick_pairs(refs: list[Path], sources: list[PlanSource], labels: list[str],
+                     runs: list[str]) -> list[tuple[str, str]]:  # fmt: skip
+    """(its pick, its plan of highest mean NPV no worse than the forecast optimum) of each sweep folder
+    of ``refs`` that names that plan (:func:`_sweeps_given`), by the labels compared, where the pick is
+    not the first plan: against the first, the figures' columns give it already."""
+    out = []
+    for _, roles in _sweeps_given(refs, sources, labels, runs):
+        by_role = {words: label for label, said in roles.items() for words in said}
+        pick, best = by_role[SWEEP_ROLES["recommended"]], by_role.get(SWEEP_ROLES[BEST_MEAN_KEY])
+        if best is not None and pick != labels[0]:
+            out.append((pick, best))
     return out
 
 
@@ -1257,23 +1394,25 @@ def compare_plans(
     objectives: list[str | None] | None = None,
     policies: list[str] | None = None,
     roles: list[str] | None = None,
+    picks: list[tuple[str, str]] | None = None,
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
     ``buffers``: each plan's policy liquidity buffer, USD (None: the model's); ``model``: what
     ``data`` was built from, and ``versions``: which plans were made from another version of it
     (sentences), for the comparison's notes; ``runs``: the run folder or plan file of each plan;
     ``scenario_notes``: :func:`figures_not_back`'s sentences, and ``policies``: :func:`policy_note`'s,
-    and ``roles``: :func:`sweep_roles`', for the notes too; ``objectives``: the
-    objective each plan was solved for, "npv" or "cost" (None: read from its run folder in ``runs``,
-    a solve's summary or an evaluation's ``plans_objective``; solves compared in memory give theirs)."""
+    and ``roles``: :func:`sweep_roles`', for the notes too; ``picks``: :func:`sweep_pick_pairs`' (pick,
+    plan) labels, each plan shown against its sweep's pick too (:attr:`Comparison.against_pick`);
+    ``objectives``: the objective each plan was solved for, "npv" or "cost" (None: read from its run
+    folder in ``runs``, a solve's summary or an evaluation's ``plans_objective``; solves compared in
+    memory give theirs)."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
     evaluated = _Evaluated.of(data, plans, labels, scenarios, seed, backend, buffers)
     batch, result, statements = evaluated.batch, evaluated.result, evaluated.statements
     on_forecast = evaluated.on_forecast
     figures = {
-        label: {**plan_figures(data, plan, statements[n], on_forecast[n], result, n, demand_served),
-                **paired_share_errors(result.outcomes, n)}
+        label: plan_figures(data, plan, statements[n], on_forecast[n], result, n, demand_served)
         for n, (plan, label, demand_served) in enumerate(
             zip(plans, labels, market_demand_served(data, batch), strict=True)
         )
@@ -1298,6 +1437,7 @@ def compare_plans(
         versions=list(versions or []),
         policies=list(policies or []),
         roles=list(roles or []),
+        against_pick=measured_against_pick(labels, picks or [], result),
         runs=list(runs or []),
         scenario_notes=list(scenario_notes or []),
         cost_plans=cost_plans,
@@ -1330,8 +1470,8 @@ class _Evaluated:
 
 @dataclass
 class _Stacked:
-    """Two evaluations of one plan each read as one of two plans (what :func:`plan_figures` and
-    :func:`paired_share_errors` read): the metrics' rows, NPVs and outcomes one above the other."""
+    """Two evaluations of one plan each read as one of two plans (what :func:`plan_figures` reads):
+    the metrics' rows, NPVs and outcomes one above the other."""
 
     metrics: pd.DataFrame
     npv_matrix: np.ndarray
@@ -1379,9 +1519,8 @@ def compare_what_if(
     result = _Stacked.of([b.result for b in both])
     models = list(zip((data, changed), labels, both, strict=True))
     figures = {
-        label: {**plan_figures(d, plan, b.statements[0], b.on_forecast[0], result, n,
-                               market_demand_served(d, b.batch)[0]),
-                **paired_share_errors(result.outcomes, n)}
+        label: plan_figures(d, plan, b.statements[0], b.on_forecast[0], result, n,
+                            market_demand_served(d, b.batch)[0])
         for n, (d, label, b) in enumerate(models)
     }  # fmt: skip
     mw_used = [power_used(d, [label], b.statements) for d, label, b in models]
@@ -1473,8 +1612,8 @@ def _figure_order(models: list[ModelData], metrics: pd.DataFrame, figures: dict,
 
 def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, demand_served: float) -> dict:
     """The comparison's figures of plan ``n`` (a column of :attr:`Comparison.figures`): its forecast
-    run ``on_forecast``, its risk metrics in ``result``, and the paired error of its NPV against
-    the first plan's on the same scenarios."""
+    run ``on_forecast``, its risk metrics in ``result``, and the paired errors of its figures less
+    the first plan's on the same scenarios (:func:`paired_errors`)."""
     npv = result.npv_matrix
     m = result.metrics.iloc[n]
     cost = present_cost(data, st)
@@ -1485,6 +1624,8 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     each = covenant_cushions(data, headroom)  # a phrase (nothing to test): no share, NaN
     largest = customer_figures(data, st.lines)["largest_customer_revenue_share"]
     return {
+        # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
+        **paired_errors(npv, result.outcomes, n),
         "npv_forecast_usd": on_forecast.npv_usd,
         "npv_cash_held_usd": st.npv_usd - cash_timing_credit(data, st.lines["equity_cash_flow_usd"]),
         "forecast_breach": 0.0 if on_forecast.within_limits else 1.0,
@@ -1493,11 +1634,6 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         **{cushion_figure(t.kind): each[t.kind.name] if isinstance(each[t.kind.name], float) else np.nan
            for t in data.covenants},
         **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
-        # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
-        "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
-        **paired_tail_errors(npv[0], npv[n], n),
-        "loss_probability_paired_se": paired_loss_error(npv, n),
-        **paired_mean_errors(result.outcomes, n),
         # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
@@ -1541,6 +1677,31 @@ def first_year_names(data: ModelData) -> dict[str, str]:
 def _model_row_names(data: ModelData) -> dict[str, str]:
     """The rows whose names depend on the model: its covenants' and its first year's."""
     return covenant_figure_names(data.covenant_kinds) | first_year_names(data)
+
+
+def measured_against_pick(labels: list[str], picks: list[tuple[str, str]], result) -> list[AgainstPick]:
+    """Each (pick, plan) of ``picks`` (labels of ``labels``, the plans evaluated as ``result``, with
+    their NPVs and outcomes) with the paired errors of the plan's figures less the pick's: those of
+    :func:`paired_errors` of the two plans' rows, the pick's first."""
+    out = []
+    for pick, plan in picks:
+        rows = [labels.index(pick), labels.index(plan)]
+        outcomes = {name: values[rows] for name, values in result.outcomes.items()}
+        out.append(AgainstPick(pick, plan, paired_errors(result.npv_matrix[rows], outcomes, 1)))
+    return out
+
+
+def paired_errors(npv: np.ndarray, outcomes: dict, n: int) -> dict[str, float]:
+    """Every paired standard error of plan ``n``'s figures less the first plan's on the same
+    scenarios (the rows :data:`PAIRED_ERROR` names), from each pair's NPV (``npv``: (plans,
+    scenarios), USD) and outcomes (:attr:`EvaluationResult.outcomes`); NaN for the first plan itself."""
+    return {
+        "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
+        **paired_tail_errors(npv[0], npv[n], n),
+        "loss_probability_paired_se": paired_loss_error(npv, n),
+        **paired_mean_errors(outcomes, n),
+        **paired_share_errors(outcomes, n),
+    }
 
 
 def paired_loss_error(npv: np.ndarray, n: int) -> float:

@@ -29,6 +29,7 @@ from fleetopt.compare import (
     policy_note,
     policy_notes,
     scenarios_of_runs,
+    sweep_pick_pairs,
     sweep_roles,
     unique_labels,
 )
@@ -209,8 +210,9 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
         warn(sentence)
     _warn_if_in_sample(sources, seed, scenarios, plans)
     roles = sweep_roles(refs, sources, labels, runs)
+    picks = sweep_pick_pairs(refs, sources, labels, runs)
     return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs,
-                         not_back, policies=policies, roles=roles)  # fmt: skip
+                         not_back, policies=policies, roles=roles, picks=picks)  # fmt: skip
 
 
 def _compare_settings(refs: list[Path], scenarios: int | None, seed: int | None) -> tuple[int, int]:

@@ -39,8 +39,8 @@ def comparison_html(comp: Comparison) -> str:
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     scenarios = comp.title()
     context = f"{title}, {scenarios}, written {created}"
-    sections = [_summary_section(comp), _plans_section(comp), _figures_section(comp), _charts_section(comp),
-                _purchases_section(comp), _power_section(comp), _definitions(comp)]  # fmt: skip
+    sections = [_summary_section(comp), _plans_section(comp), _figures_section(comp), _against_pick_section(comp),
+                _charts_section(comp), _purchases_section(comp), _power_section(comp), _definitions(comp)]  # fmt: skip
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style>{STYLE}{_EXTRA_STYLE}{page_context_style(context)}</style></head>
@@ -57,11 +57,11 @@ Figures defined in docs/evaluation.md ("Outputs", and "fleetopt compare").</foot
 
 
 def _summary_section(comp: Comparison) -> str:
-    """Each later plan against the first on the figures read first (:meth:`Comparison.verdict`),
-    before the table of every figure."""
+    """Each later plan against the first (and a sweep's third plan against its pick) on the figures
+    read first (:meth:`Comparison.verdicts`), before the table of every figure."""
     if len(comp.labels) < 2:
         return ""
-    said = "".join(f"<li>{escape(comp.verdict(n))}.</li>" for n in range(1, len(comp.labels)))
+    said = "".join(f"<li>{escape(verdict)}.</li>" for verdict in comp.verdicts())
     return f"<h2>In short</h2><ul class='why'>{said}</ul>"
 
 
@@ -80,7 +80,8 @@ def _definitions(comp: Comparison) -> str:
         ("green, red", "better, worse for the company (for its lenders where the 'better' column says "
                        "'for lenders'), by the 'better' column. A figure over the scenarios is coloured only "
                        "where it has a 'minus the first plan's: standard error' row and its difference is "
-                       "beyond two of those errors (not where it is n/a); one with no paired error is "
+                       "beyond two of those errors (not where it is n/a; against a sweep's pick, two of the "
+                       "paired standard errors its table gives); one with no paired error is "
                        "not coloured; a figure on the forecast is one path, with no chance in it, and is "
                        "coloured by its direction."),
         *_without_paired_error(comp),
@@ -148,6 +149,27 @@ def _figures_section(comp: Comparison) -> str:
             f"<tbody>{''.join(body)}</tbody></table></div><ul class='cap'>{notes}</ul>")  # fmt: skip
 
 
+def _against_pick_section(comp: Comparison) -> str:
+    """Each sweep's plan of highest mean NPV no worse than its forecast optimum against its pick
+    (:meth:`Comparison.against_pick_rows`), each difference coloured as the figures' are."""
+    out = []
+    for pair in comp.against_pick:
+        n, base = comp.pick_at(pair)
+        rows = comp.against_pick_rows(pair)
+        texts = ("figure", "better")
+        head = "".join(f"<th{' class=text' if c in texts else ''}>{escape(c)}</th>" for c in rows.columns)
+        body = []
+        for (key, _, _), (_, row) in zip(comp.verdict_rows(), rows.iterrows(), strict=True):
+            change = float(comp.figures.loc[key, pair.plan]) - float(comp.figures.loc[key, pair.pick])
+            better = comp.better(key) if comp.judged(key, n, base) else ""  # not coloured: may be chance
+            cells = [_difference_cell(row[c], change, better) if c == comp.against_pick_header(pair)
+                     else f"<td{' class=text' if c in texts else ''}>{escape(row[c])}</td>" for c in rows.columns]  # fmt: skip
+            body.append(f"<tr>{''.join(cells)}</tr>")
+        out.append(f"<h2>{escape(comp.against_pick_title(pair))}</h2><div class='scroll'><table class='figures'>"
+                   f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")  # fmt: skip
+    return "".join(out)
+
+
 def _difference_cell(text: str, change: float, better: str) -> str:
     good = (better == "higher" and change > 0) or (better == "lower" and change < 0)
     bad = (better == "higher" and change < 0) or (better == "lower" and change > 0)
@@ -180,6 +202,12 @@ def _charts_section(comp: Comparison) -> str:
         title = f"{label} − {first}, scenario by scenario"
         mean = {"difference": {"mean": float(diff.mean())}}
         charts.append(svg.both(svg.histogram, title, {"difference": diff}, mean,
+                               x_title="NPV difference, USD", marked="difference"))  # fmt: skip
+    for pair in comp.against_pick:  # a sweep's third plan less its pick: what the pick gives up to it
+        n, base = comp.pick_at(pair)
+        diff = npv[n] - npv[base]
+        charts.append(svg.both(svg.histogram, f"{comp.against_pick_header(pair)}, scenario by scenario",
+                               {"difference": diff}, {"difference": {"mean": float(diff.mean())}},
                                x_title="NPV difference, USD", marked="difference"))  # fmt: skip
     cards = "".join(f"<div class='card'>{c}</div>" for c in charts)
     alike = f"<p>{escape(', '.join(same))}: the same NPV as {escape(first)} in every scenario.</p>" if same else ""

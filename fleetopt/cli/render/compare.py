@@ -110,7 +110,7 @@ def comparison_tables(result) -> list:
         " ".join(result.notes()),
         "figure", [*labels, *result.difference_headers()], rows, "better", result.basis().strip(),
     )  # fmt: skip
-    out = [figures]
+    out = [figures, *(_against_pick(result, pair) for pair in result.against_pick)]
     summed = result.purchases_by_generation_shown()
     if summed is not None:
         out.append(_purchases_by_generation(labels[0], summed))
@@ -140,9 +140,20 @@ def comparison_tables(result) -> list:
         for plan, run in zip(labels, result.runs, strict=True):
             runs.add_row(Text(plan), Text(run))
         out.append(runs)
-    # last, where a terminal leaves the reader: each plan against the first on the figures read first
-    out += [Text(f"In short: {result.verdict(n)}.", style="bold") for n in range(1, len(labels))]
+    # last, where a terminal leaves the reader: each plan against the first (and a sweep's third plan
+    # against its pick) on the figures read first
+    out += [Text(f"In short: {verdict}.", style="bold") for verdict in result.verdicts()]
     return out
+
+
+def _against_pick(result, pair) -> ColumnGroups:
+    """A sweep's plan of highest mean NPV no worse than its forecast optimum against its pick
+    (:meth:`Comparison.against_pick_rows`): what the pick gives up to it, each with its paired error,
+    in as many tables as the console's width needs, as the figures are."""
+    rows = result.against_pick_rows(pair)
+    columns = [c for c in rows.columns if c not in ("figure", "better")]
+    cells = [(row["figure"], [row[c] for c in columns], row["better"]) for _, row in rows.iterrows()]
+    return ColumnGroups(result.against_pick_title(pair), "", "figure", columns, cells, "better")
 
 
 def _purchases_by_generation(first: str, summed) -> Table:
