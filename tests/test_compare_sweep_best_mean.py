@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
-from html import escape
+from html import escape, unescape
 
 import pandas as pd
 import pytest
 from conftest import run_cli
 
 from fleetopt import api
+from fleetopt.core.units import format_usd
 from fleetopt.evaluate import evaluate
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
@@ -23,6 +25,9 @@ from fleetopt.evaluate.metrics import (
     paired_npv_error,
 )
 from fleetopt.evaluate.sources import read_plans
+from fleetopt.report import build_report
+from fleetopt.report.charts import THIRD_PLAN_COLOUR
+from fleetopt.report.svg import RECOMMENDED
 
 OPTIMUM, PICK = "milp: forecast", "milp: price shock, cash buffer $60.0M"
 BEST = "milp: forecast, cash buffer $30.0M"
@@ -211,6 +216,35 @@ def test_a_sweep_whose_pick_is_the_first_plan_gives_no_table_against_it(named, t
     assert out.count("In short:") == 1
 
 
+def npv_histogram(html: str) -> str:
+    """The report's NPV histogram (its wide drawing)."""
+    start = html.index('aria-label="NPV distribution over scenarios"')
+    return html[start : html.index("</svg>", start)]
+
+
+def legend(chart: str) -> list[str]:
+    """A chart's legend entries and tick texts, a wrapped entry's lines joined."""
+    texts = re.findall(r'<text [^>]*class="tick">(.*?)</text>', chart, re.S)
+    return [unescape(" ".join(re.findall(r">([^<]+)<", f">{text}<"))) for text in texts]
+
+
+def test_the_sweep_report_draws_the_third_plan_in_its_npv_histogram(named):
+    """The sweep's report drew the pick and the forecast optimum in its NPV histogram and named BEST
+    only in words: it draws BEST too, each plan's legend entry saying what it is to the sweep, and
+    marks BEST's mean and P5 from candidates.csv as it marks the others' (-$21,897,214 and
+    -$67,505,498 written -$21.9M and -$67.5M), in its own colour, not the recommendation's green."""
+    chart = npv_histogram(build_report(named))
+    entries = legend(chart)
+    assert f"{PICK} (recommendation)" in entries
+    assert f"{OPTIMUM} (forecast optimum)" in entries
+    assert f"{BEST} (plan of highest mean NPV no worse than the forecast optimum)" in entries
+    swept = pd.read_csv(named / "candidates.csv").set_index("plan")
+    for what, column in (("mean", "npv_mean_usd"), ("P5", "npv_p5_usd")):
+        tip = f"<title>{escape(BEST)} {what}: {escape(format_usd(swept.loc[BEST, column]))}</title>"
+        assert tip in chart, tip
+    assert f'stroke="{THIRD_PLAN_COLOUR}"' in chart and THIRD_PLAN_COLOUR != RECOMMENDED
+
+
 def test_a_what_if_of_the_sweep_takes_its_pick_not_the_third_plan(named):
     """A what-if compares one plan of a sweep's folder: its pick, as before the third plan was
     shown (the plan of highest mean NPV, last, is not the pick)."""
@@ -222,12 +256,16 @@ def test_a_what_if_of_the_sweep_takes_its_pick_not_the_third_plan(named):
 
 def test_a_sweep_that_names_none_or_was_made_before_compares_two_plans(named, tmp_path):
     """tiny's sweep of seed 7 names no such plan (null), and a sweep made before the sweep named it
-    has no field: each gives its forecast optimum and its pick, as before."""
+    has no field: each gives its forecast optimum and its pick, as before, and the first's report
+    draws those two alone."""
     folder = tmp_path / "S7"
     code, _, err = run_cli("sweep", "tiny", "--candidates", "5", "--scenarios", "30", "--seed", "7",
                            "--out", str(folder))  # fmt: skip
     assert code == 0, err
     assert json.loads((folder / "summary.json").read_text())["best_mean_within_rule"] is None
+    entries = legend(npv_histogram(build_report(folder)))  # the report draws the two alone
+    assert not any("highest mean NPV" in entry for entry in entries)
+    assert f"{OPTIMUM} (forecast optimum)" in entries
     code, out, err = run_cli("compare", str(folder), "--format", "json")
     assert code == 0, err
     doc = json.loads(out)

@@ -192,7 +192,7 @@ def _charts_section(comp: Comparison) -> str:
     samples = {label: npv[n] for n, label in enumerate(comp.labels)}
     markers = {label: {"mean": float(np.mean(v))} for label, v in samples.items()}
     charts = [svg.both(svg.histogram, "NPV over the common scenarios", samples, markers,
-                       hidden=_hidden_plans(comp))]  # fmt: skip
+                       notes=_hidden_plans(comp))]  # fmt: skip
     same = []  # plans whose NPV is the first's in every scenario: a histogram of zeros says nothing
     for n, label in enumerate(comp.labels[1:], start=1):
         diff = npv[n] - npv[0]

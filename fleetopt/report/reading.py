@@ -326,13 +326,15 @@ def _out_of_sample_metrics(summary: dict) -> pd.DataFrame | None:
 
 
 def _focus(run: RunFolder, kind, metrics, plans: list[Plan], labels: list[str]) -> list[int]:
-    """A sweep's recommended plan and the forecast optimum, a stochastic run's plan and the forecast
-    optimum, a solve's plan (an evaluation's: :func:`_evaluation_focus`)."""
+    """A sweep's recommended plan, the forecast optimum and, where the sweep names one, its plan of
+    highest mean NPV no worse than the optimum; a stochastic run's plan and the forecast optimum; a
+    solve's plan (an evaluation's: :func:`_evaluation_focus`)."""
     if kind == "stochastic" and len(plans) > 1:
         return [0, 1]
     if kind == "sweep":
         run.sweep_picks(list(metrics["plan"]), RunFolder.CANDIDATES_CSV)  # its rows are the report's figures
-        return [labels.index(pick) for pick in run.sweep_picks(labels, RunFolder.PLANS)]
+        shown = [*run.sweep_picks(labels, RunFolder.PLANS), run.sweep_best_mean(labels, RunFolder.PLANS)]
+        return [labels.index(label) for label in shown if label is not None]
     return [0] if plans and kind != "evaluate" else []
 
 

@@ -468,7 +468,7 @@ BAR_OPACITY = 0.6  # the first series' bars, and their legend swatch
 def histogram(
     title: str, samples: dict[str, np.ndarray], markers: dict[str, dict[str, float]] | None = None,
     bins: int = 30, x_title: str = "NPV, USD", marked: str = "NPV", sample: str = "",
-    hidden: dict[str, str] | None = None, layout: Layout = WIDE,
+    notes: dict[str, str] | None = None, colours: dict[str, str] | None = None, layout: Layout = WIDE,
 ) -> str:  # fmt: skip
     """Share of scenarios per bin; the axis spans the pooled samples' 0.5-99.5 percentiles, and the
     end bars also count the samples beyond them. The first series is drawn as filled bars, the
@@ -476,9 +476,11 @@ def histogram(
     drawn as vertical lines in its colour (``mean`` solid, ``P5`` dashed); zero is a dotted line
     when in range. ``marked``: what the samples are, in the markers' legend ("mean NPV");
     ``sample``: where the samples are a sample of the run's scenarios, its words for the markers'
-    legend and tooltips ("500-scenario sample"), so their mean is not read as the run's. ``hidden``:
-    per series drawn exactly under another, why, in its legend entry ("identical to A"): its outline
-    and mean lie under the other's, and read as missing."""
+    legend and tooltips ("500-scenario sample"), so their mean is not read as the run's. ``notes``:
+    per series, words in brackets after its name in its legend entry: what it is (a sweep's
+    "recommendation"), or why it seems missing, drawn exactly under another ("identical to A"), its
+    outline and mean under the other's. ``colours``: a series' own colour, its markers' too (else the
+    palette's, in order)."""
     allv = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
     lo, hi = (float(q) for q in np.quantile(allv, [HISTOGRAM_TAIL, 1.0 - HISTOGRAM_TAIL]))
     if hi <= lo:
@@ -500,8 +502,9 @@ def histogram(
 
     frame.x_ticks = [(px(v), label) for v, label in ticks]
     legend = []
+    colour_of = {name: (colours or {}).get(name, PALETTE[n % len(PALETTE)]) for n, name in enumerate(counts)}
     for n, (name, c) in enumerate(counts.items()):
-        colour = PALETTE[n % len(PALETTE)]
+        colour = colour_of[name]
         if n == 0:
             for b, share in enumerate(c):
                 if share > 0:
@@ -523,9 +526,9 @@ def histogram(
             frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2"{cls}>'
                       f"<title>{escape(name)}</title></path>")  # fmt: skip
         style = f"band:{BAR_OPACITY}" if n == 0 else f"outline.{kind}" if kind else "outline"
-        why = (hidden or {}).get(name)
+        why = (notes or {}).get(name)
         legend.append((f"{name} ({why})" if why else name, colour, style))
-    legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts), marked, sample)
+    legend += _histogram_markers(frame, px, lo, hi, markers or {}, colour_of, marked, sample)
     return frame.render(legend)
 
 
@@ -596,13 +599,13 @@ def _usd_decimals(v: float, decimals: int) -> str:
 
 
 def _histogram_markers(
-    frame: Frame, px, lo: float, hi: float, markers: dict, names: list[str], marked: str, sample: str
+    frame: Frame, px, lo: float, hi: float, markers: dict, colour_of: dict[str, str], marked: str, sample: str
 ) -> list[tuple]:
     """Vertical lines at each series' marked values and at zero; their legend entries, each a line
-    in the colours of the series it is drawn for."""
+    in the colours of the series it is drawn for (``colour_of``: each series' colour)."""
     legend, y0, y1 = [], frame.y(frame.y0), frame.top
     dashes = {"line": "", "dash": ' stroke-dasharray="6 4"', "dot": ' stroke-dasharray="2 3"'}
-    lines_ = [(name, PALETTE[names.index(name) % len(PALETTE)], what, value)
+    lines_ = [(name, colour_of[name], what, value)
               for name, marks in markers.items() for what, value in marks.items()]  # fmt: skip
     if lo <= 0.0 <= hi:
         lines_.append(("", ZERO_COLOUR, "zero", 0.0))
