@@ -224,3 +224,118 @@ def test_the_report_s_path_table_sorts_money_by_its_exact_figures(solve_run, tmp
     code, out, err = run_cli("report", str(folder))
     assert code != 0 and "path.json: not what --explain writes (usd is not a list of figures" in out + err
     assert "Traceback" not in out + err
+
+
+def _reconciled_from_files(folder) -> dict:
+    """An explained scenario's NPV recomputed as a finance reader would from its path.csv and path.json
+    alone, by docs/evaluation.md's "The NPV" (pandas and json: no fleetopt in the arithmetic), USD:
+    sum_t DF_t (C_t - C_{t-1}) from C_{-1} = opening_cash_usd, the end term E = fleet at resale + power
+    plant at book - the tax of their sale - debt - prepayments not yet earned, the tax of the sale
+    tau max(0, y + G) - tau max(0, y) with y the last quarter's taxable income and G = resale - book + the
+    last quarter's distress sales' gain, and each quarter's tax = tau max(0, EBITDA - interest -
+    depreciation + gain on disposal) (tiny carries no losses forward)."""
+    frame, record = pd.read_csv(folder / "path.csv"), json.loads((folder / "path.json").read_text())
+    assert {"discount_factor", "depreciation_usd", "gain_on_disposal_usd", "taxable_income_usd"} <= set(frame)
+    assert {"npv_usd", "npv_quarters_usd", "npv_terminal_usd", "opening_cash_usd", "end_term"} <= set(record)
+    cash = frame["cash_usd"].to_numpy()
+    before = np.concatenate([[record["opening_cash_usd"]], cash[:-1]])
+    quarters = float((frame["discount_factor"] * (cash - before)).sum())
+    end, last = record["end_term"], frame.iloc[-1]
+    rate, y = end["tax_rate"], last["taxable_income_usd"]
+    gain = end["fleet_resale_value_usd"] - end["fleet_book_value_usd"] + end["distress_sale_gain_usd"]
+    sale_tax = rate * max(0.0, y + gain) - rate * max(0.0, y)
+    terminal = (end["fleet_resale_value_usd"] + end["power_plant_book_value_usd"] - sale_tax
+                - last["debt_usd"] - end["unearned_prepayments_usd"])  # fmt: skip
+    assert end["gain_usd"] == pytest.approx(gain, abs=0.01)
+    assert end["liquidation_tax_usd"] == pytest.approx(sale_tax, abs=0.01)
+    assert end["end_term_usd"] == pytest.approx(terminal, abs=0.01)
+    taxable = (frame["ebitda_usd"] - frame["interest_usd"] - frame["depreciation_usd"]
+               + frame["gain_on_disposal_usd"])  # fmt: skip
+    np.testing.assert_allclose(frame["taxable_income_usd"], taxable, rtol=0, atol=0.01)
+    np.testing.assert_allclose(frame["tax_usd"], rate * taxable.clip(lower=0.0), rtol=0, atol=0.01)
+    npv = quarters + last["discount_factor"] * terminal
+    assert record["npv_quarters_usd"] == pytest.approx(quarters, abs=0.01)
+    assert record["npv_terminal_usd"] == pytest.approx(last["discount_factor"] * terminal, abs=0.01)
+    return {"npv": npv, "end": end, "frame": frame, "record": record}
+
+
+def _explained_and_reconciled(solve_run, folder, options: tuple, scenario: int) -> dict:
+    """`evaluate --explain SCENARIO` of tiny's forecast optimum with ``options`` into ``folder``: the
+    NPV :func:`_reconciled_from_files` recomputes from path.csv and path.json is the evaluation's
+    (npv_matrix.npy) and path.json's to the cent, and the terminal prints it to the cent after the table."""
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), *options, "--explain", str(scenario),
+                             "--keep-matrix", "--out", str(folder))  # fmt: skip
+    assert code == 0, out + err
+    got = _reconciled_from_files(folder)
+    evaluated = float(np.load(folder / "npv_matrix.npy")[0, scenario])
+    assert got["npv"] == pytest.approx(evaluated, abs=0.01)
+    assert got["record"]["npv_usd"] == pytest.approx(evaluated, abs=0.01)
+    cents = f"{'-' if evaluated < 0 else ''}${abs(evaluated):,.2f}"
+    assert f"NPV {cents} = quarters' cash changes, discounted, " in out
+    return got
+
+
+def test_the_forecast_s_npv_reconciles_from_the_path_s_files_to_the_statements(solve_run, tmp_path):
+    """An outside quant recomputed tiny's scenario by hand but could not reconcile its NPV from
+    path.csv and path.json: they had neither the NPV, nor its end term E and E's parts, nor the
+    discount factors, nor the depreciation and the gain the tax is on. On the forecast (every factor
+    neutral) the two files now give the statements' figures: summary.json's NPV -$14,109,908.48, of
+    which E = $92,321,043.73 of GPUs at resale - $69,741,614.21 of debt = $22,579,429.52 (no tax: the
+    last quarter's y = -$3,524,134.59 and the fleet sells below book, G < 0, so 0.21 max(0, y + G) -
+    0.21 max(0, y) = 0)."""
+    forecast = ("--scenarios", "1", "--set", "risk=null")
+    got = _explained_and_reconciled(solve_run, tmp_path / "run", forecast, 0)
+    planned = json.loads((solve_run / "summary.json").read_text())
+    end = got["end"]
+    assert got["npv"] == pytest.approx(planned["npv_usd"], abs=0.01)
+    assert end["fleet_resale_value_usd"] + end["power_plant_book_value_usd"] == pytest.approx(
+        planned["terminal_assets_usd"], abs=0.01)  # fmt: skip
+    owed = end["debt_end_usd"] + end["unearned_prepayments_usd"]
+    assert owed == pytest.approx(planned["owed_end_usd"], abs=0.01)
+    assert end["liquidation_tax_usd"] == planned["liquidation_tax_usd"] == 0.0
+
+
+def test_a_scenario_with_distress_sales_and_a_default_reconciles_from_its_files(solve_run, tmp_path):
+    """tiny without a revolver and with $60M of opening cash, not $150M, in scenario 0 of seed 7:
+    2026Q3 sells hopper GPUs in distress and still defaults; 2028Q2, the last quarter, sells 1,000 more
+    below book, a loss the end's gain G carries (distress_sale_gain_usd, taxed with the end, policy
+    rule 4), and the NPV runs on past the default. Its files reconcile the NPV to the cent all the same."""
+    short = ("--scenarios", "1", "--seed", "7", "--set", "finance.revolver=null", "--set",
+             "finance.opening_cash_usd=60000000")  # fmt: skip
+    got = _explained_and_reconciled(solve_run, tmp_path / "run", short, 0)
+    frame = got["frame"]
+    assert frame["liquidity_default"].iloc[0] and frame["distress_sold_usd"].iloc[[0, -1]].gt(1e6).all()
+    assert got["end"]["distress_sale_gain_usd"] < -1e6
+
+
+def test_a_scenario_whose_end_saves_tax_reconciles_from_its_files(solve_run, tmp_path):
+    """Scenario 2 of seed 7: the last quarter has y = $19,749,538.57 of taxable income and the fleet
+    sells $121.3M below book, so the sale saves that quarter's whole tax: 0.21 x max(0, y + G) - 0.21 x
+    19,749,538.57 = -$4,147,403.10, the last row's tax_usd with its sign turned."""
+    got = _explained_and_reconciled(solve_run, tmp_path / "run", ("--scenarios", "3", "--seed", "7"), 2)
+    last_tax = got["frame"]["tax_usd"].iloc[-1]
+    assert got["end"]["liquidation_tax_usd"] == pytest.approx(-last_tax, abs=0.01) and last_tax > 4e6
+
+
+def test_the_report_gives_the_npv_to_the_cent_and_reads_a_path_json_written_before_it(solve_run, tmp_path):
+    """The report's "One scenario's path" gives the NPV to the cent and its two parts as the terminal
+    prints them after the table; a path.json written before it kept them (fleetopt 0.4.34 and
+    older) is still reported, the section without that line."""
+    folder = tmp_path / "risk"
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "20", "--explain", "0",
+                             "--out", str(folder))  # fmt: skip
+    assert code == 0, out + err
+    written = json.loads((folder / "path.json").read_text())
+    line = written["npv_words"]
+    assert line.startswith("NPV ") and line in " ".join(out.split())
+    code, out, err = run_cli("report", str(folder))
+    assert code == 0, out + err
+    assert f"<p>{escape(line)}; its parts in path.json.</p>" in (folder / "report.html").read_text()
+    new = ("npv_usd", "npv_limited_usd", "npv_accelerated_usd", "opening_cash_usd", "npv_quarters_usd",
+           "terminal_discount_factor", "end_term_usd", "npv_terminal_usd", "end_term",
+           "npv_words")  # fmt: skip
+    (folder / "path.json").write_text(json.dumps({k: v for k, v in written.items() if k not in new}))
+    code, out, err = run_cli("report", str(folder))
+    assert code == 0, out + err
+    page = (folder / "report.html").read_text()
+    assert "One scenario's path" in page and "quarters' cash changes" not in page

@@ -431,18 +431,17 @@ def test_the_liquidity_default_is_an_event_after_the_sales_that_did_not_avert_it
                                 f"quarter at {format_usd(f['cash_usd'].iloc[1])} (revolver balance $0)")
 
 
-def test_a_distress_sale_says_how_many_gpus_of_each_generation_it_sold():
-    """200 hopper GPUs (bought at $4,000 in 2025Q4) and 1,000 blackwell ($8,000), no cash, $400,000 of
-    overhead a quarter and a market that pays nothing in 2026Q1: cash -400,000, sold in lots of 10,
-    oldest generation first, at half the value left after a quarter of a one-year life: the 200 hopper
-    for 1,500 each (300,000), then ceil(100,000 / 30,000) = 4 lots of blackwell at 3,000 (120,000).
-    2026Q1 ends at 20,000, and 2026Q2's 960 GPUs earn 2,102,400 less the overhead: 1,722,400."""
+def _distress_sale_path(discount_rate: float = 0.0, **finance):
+    """200 hopper GPUs (bought at $4,000 in 2025Q4) and 1,000 blackwell ($8,000), both of a one-year life,
+    no cash, $400,000 of overhead a quarter and a market that pays nothing in 2026Q1, sold in lots of
+    10 (``finance``: more of the model's finance block), over 2026Q1-2026Q4."""
     d = base_model()
     d["skus"] = {"H": sku(available_from="2025Q1"), "B": sku(generation="blackwell", available_from="2025Q1")}
     fleet = (("H", 200, 4000.0), ("B", 1000, 8000.0))
     d["fleet"] = [{"sku": name, "site": "s1", "purchased": "2025Q4", "gpus": gpus, "use": "training",
                    "capex_per_gpu_usd": price} for name, gpus, price in fleet]
-    d["finance"].update(opening_cash_usd=0.0, overhead_usd_per_quarter=400_000.0)
+    d["finance"].update(opening_cash_usd=0.0, overhead_usd_per_quarter=400_000.0, **finance)
+    d["horizon"]["discount_rate_annual"] = discount_rate
     d["policy"] = {"sale_block_gpus": 10}
     data = data_of(d)
     plan = Plan.empty(data)
@@ -451,12 +450,45 @@ def test_a_distress_sale_says_how_many_gpus_of_each_generation_it_sold():
         plan.active[0, c.sku, 0, :] += c.initial_training
     scen = deterministic_scenarios(data, 1)
     scen.factors["price_factor"][0, :, 0] = 0.0  # every generation
-    path = path_in(data, batch(data, [plan]), scen, seed=0)
+    return path_in(data, batch(data, [plan]), scen, seed=0)
+
+
+def test_a_distress_sale_says_how_many_gpus_of_each_generation_it_sold():
+    """:func:`_distress_sale_path`: 2026Q1's cash -400,000, sold in lots of 10, oldest generation
+    first, at half the value left after a quarter of a one-year life: the 200 hopper for 1,500 each
+    (300,000), then ceil(100,000 / 30,000) = 4 lots of blackwell at 3,000 (120,000). 2026Q1 ends at
+    20,000, and 2026Q2's 960 GPUs earn 2,102,400 less the overhead: 1,722,400."""
+    path = _distress_sale_path()
     np.testing.assert_allclose(path.frame["distress_sold_usd"].iloc[0], 420_000.0, rtol=1e-12)
     np.testing.assert_allclose(path.frame["cash_usd"].iloc[:2], [20_000.0, 1_722_400.0], rtol=1e-12)
     assert path.events() == ["2026Q1: GPUs sold in distress: 200 hopper and 40 blackwell for $420.0k"]
 
 
+def test_the_path_has_the_tax_s_basis_and_the_discount_factors_that_give_its_npv():
+    """:func:`_distress_sale_path` at 20 % tax and 10 % a year. Depreciation: 2026Q1 200 x 1,000 + 1,000
+    x 2,000 = 2,200,000 (the GPUs sold bear the quarter's, policy rule 4); 2026Q2-Q3 960 x 2,000 =
+    1,920,000; 2026Q4 none (the year's life spent). The sale's loss, taxed in 2026Q2: 200 x (1,500 -
+    3,000) + 40 x (3,000 - 6,000) = -420,000. Taxable income: -400,000 - 2,200,000 = -2,600,000;
+    1,702,400 - 1,920,000 - 420,000 = -637,600; -217,600; 1,702,400, taxed 340,480. DF_t = 1.1^-(t+1)/4
+    (DF_3 = 1 / 1.1 = 0.909091).
+    The fleet is worth nothing at the end (E = 0), so the NPV is sum_t DF_t (C_t - C_{t-1}) from
+    C_{-1} = 0: 20,000 DF_0 + 1,702,400 (DF_1 + DF_2) + 1,361,920 DF_3."""
+    path = _distress_sale_path(0.1, tax_rate=0.2)
+    f = path.frame
+    depreciation = [2_200_000.0, 1_920_000.0, 1_920_000.0, 0.0]
+    np.testing.assert_allclose(f["depreciation_usd"], depreciation, rtol=1e-12)
+    np.testing.assert_allclose(f["gain_on_disposal_usd"], [0.0, -420_000.0, 0.0, 0.0], atol=1e-6)
+    taxable = [-2_600_000.0, -637_600.0, -217_600.0, 1_702_400.0]
+    np.testing.assert_allclose(f["taxable_income_usd"], taxable, rtol=1e-12)
+    np.testing.assert_allclose(f["tax_usd"], [0.0, 0.0, 0.0, 340_480.0], rtol=1e-12)
+    factors = 1.1 ** -(np.arange(1, 5) / 4)
+    np.testing.assert_allclose(f["discount_factor"], factors, rtol=1e-15)
+    npv = 20_000.0 * factors[0] + 1_702_400.0 * (factors[1] + factors[2]) + 1_361_920.0 * factors[3]
+    parts = path.npv_parts()
+    assert path.end_term["end_term_usd"] == 0.0 and parts["opening_cash_usd"] == 0.0
+    assert parts["npv_quarters_usd"] == pytest.approx(npv, abs=1e-6) == path.npv_usd
+    assert path.npv_words() == (f"NPV ${npv:,.2f} = quarters' cash changes, discounted, ${npv:,.2f} + end "
+                                "term $0.00 x DF 0.909091 (the last quarter's discount factor)")  # fmt: skip
 
 def test_round_off_in_a_distress_sale_is_not_said_as_gpus_sold():
     """The default model's worst scenario of seed 7 said "GPUs sold in distress: 0 blackwell and

@@ -16,6 +16,7 @@ from fleetopt.core.units import (
     format_mw,
     format_number_compact,
     format_usd,
+    format_usd_cents,
     format_usd_change,
     format_usd_compact,
     mw_apart,
@@ -39,6 +40,21 @@ from fleetopt.report.svg import _usd_decimals, usd_tick
 )
 def test_money_has_a_scale_and_no_sign_on_nothing(usd, text):
     assert format_usd(usd) == text
+
+
+@pytest.mark.parametrize(
+    ("usd", "text"),
+    [
+        (-112_948_663.789, "-$112,948,663.79"),
+        (18_690_000_000.12, "$18,690,000,000.12"),  # 13 digits: the cents kept
+        (-0.004, "$0.00"),  # no sign on nothing
+        (float("inf"), "n/a"),
+    ],
+)
+def test_money_to_the_cent_keeps_every_digit(usd, text):
+    """The NPV a reader reconciles (`evaluate --explain`'s line after its table): 12 significant digits
+    (units.rounded) would write $18,690,000,000.10 for $18,690,000,000.12."""
+    assert format_usd_cents(usd) == text
 
 
 @pytest.mark.parametrize(

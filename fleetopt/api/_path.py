@@ -47,10 +47,11 @@ def scenario_path(
     rule's among 1,000, `evaluate`'s default; one other than a run folder's own is refused).
 
     Returns a :class:`~fleetopt.evaluate.path.ScenarioPath`: ``.frame`` one row per quarter (risk factors
-    as multipliers or annual shifts; revenue, contracted and market, the costs down to EBITDA and the
-    financing lines in USD; each covenant's ratio and limit, the breach, the liquidity default, the
-    policy's reactions), ``.events()`` (what happened each quarter, in words), ``.why`` (why it was
-    chosen, as `--explain` says it), ``.npv_usd``, ``.to_csv(path)``."""
+    as multipliers or annual shifts; the discount factor; revenue, contracted and market, the costs down
+    to EBITDA, the financing lines and the tax's basis in USD; each covenant's ratio and limit, the
+    breach, the liquidity default, the policy's reactions), ``.events()`` (what happened each quarter,
+    in words), ``.why`` (why it was chosen, as `--explain` says it), ``.npv_usd``, ``.npv_parts()`` and
+    ``.end_term`` (the NPV's two parts and its end term's, USD), ``.to_csv(path)``."""
     if what_if is not None:
         check_changes(what_if, "what_if")
     path = resolve_run(plans, "plans").resolve()

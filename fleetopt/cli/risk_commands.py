@@ -349,6 +349,7 @@ def _print_explained(job: api.EvaluationJob, path: ScenarioPath, why: str, folde
     scenario, seed, n = path.scenario, path.seed, job.settings["n_scenarios"]
     console.print(f"Scenario {scenario} of seed {seed} ({why}), plan {path.plan!r}:", highlight=False)
     console.print(scenario_path_table(path.shown(), path.headline()))
+    console.print(path.npv_words(), highlight=False, soft_wrap=True)  # the NPV path.json reconciles
     for line in path.events():
         console.print(line, highlight=False, soft_wrap=True)
     written = folder / RunFolder.PATH_CSV
@@ -356,7 +357,8 @@ def _print_explained(job: api.EvaluationJob, path: ScenarioPath, why: str, folde
                         "--scenarios", str(n), "--seed", str(seed), "--explain", str(scenario),
                         "--plan", path.plan])  # fmt: skip
     python = f"fleetopt.api.scenario_path({str(folder)!r}, {scenario}, plan={path.plan!r})"
-    console.print(f"wrote {written} (every column: USD, multipliers, annual shifts). The same scenario "
+    console.print(f"wrote {written} (every column: USD, multipliers, annual shifts, discount factors; the "
+                  f"exact NPV and its end term in {RunFolder.PATH_JSON}). The same scenario "
                   f"again: {again}; from Python: {python}", highlight=False, soft_wrap=True)
 
 

@@ -29,6 +29,14 @@ def format_usd(usd: float | None) -> str:
     return _signed(usd, _usd_magnitude(abs(usd)))
 
 
+def format_usd_cents(usd: float | None) -> str:
+    """USD to the cent, for a figure a reader reconciles with others: -$112,948,663.79; n/a when not
+    finite. Not through :func:`rounded`, whose 12 significant digits drop the cents from $10B up."""
+    if usd is None or not math.isfinite(usd):
+        return "n/a"
+    return _signed(usd, f"${abs(float(usd)):,.2f}")
+
+
 def _usd_magnitude(usd: float) -> str:
     return f"${_magnitude(usd)}"
 

@@ -12,7 +12,7 @@ the policy's reactions. :func:`scenario_outcomes` finds a scenario worth looking
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +22,21 @@ from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
-from fleetopt.core.units import counted, format_count, format_rate, format_usd, listed, whole_count
+from fleetopt.core.units import (
+    counted,
+    format_count,
+    format_rate,
+    format_usd,
+    format_usd_cents,
+    listed,
+    whole_count,
+)
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.liquidity import REACTION_USD
 from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
-from fleetopt.evaluate.simulate import SimulationConstants, late_capacity_steps, simulate
+from fleetopt.evaluate.simulate import END_TERM_PARTS, SimulationConstants, late_capacity_steps, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
@@ -56,6 +64,11 @@ LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment
 # value. The change in cash_usd is ebitda - capex - interest - principal - prepayment + draws - tax +
 # revolver_draw + distress_sold + these two (docs/evaluation.md, "One scenario's path")
 CASH_FLOWS = ("contract_payments_usd", "disposal_proceeds_usd")
+# what the quarter's tax is computed on, USD: tax_usd = tax rate x max(0, taxable_income_usd), with
+# taxable_income_usd = ebitda - interest - depreciation + gain_on_disposal less the tax losses carried into
+# the quarter (tax_loss_carry_forward); the gain is the plan's disposals' at the scenario's resale value
+# less their book value, plus the quarter before's distress sales' (policy rule 4)
+TAX_BASIS = ("depreciation_usd", "gain_on_disposal_usd", "taxable_income_usd")
 # the quarter's operations, USD (simulate's ``parts``): revenue, contracted and market (the market's with
 # the GPUs freed by ended contracts and, under policy rule 5, the idle ones); electricity; the other
 # operating costs (GPU opex, site fixed costs on the MW online, redeployment, overhead); the contracts'
@@ -87,6 +100,11 @@ class ScenarioPath:
     npv_accelerated_usd: float = math.nan
     # why this scenario: "as asked" (a number), else the words of the rule that picked it (pick_scenario)
     why: str = AS_ASKED
+    # C_{-1}, the cash before the first quarter, and the NPV's end term E and its parts, USD, undiscounted,
+    # with the tax rate (a share), keyed as path.json's "end_term" ({}: not kept; docs/evaluation.md,
+    # "The NPV")
+    opening_cash_usd: float = math.nan
+    end_term: dict[str, float] = field(default_factory=dict)
 
     @property
     def default_quarter(self) -> str | None:
@@ -104,7 +122,8 @@ class ScenarioPath:
         return _first(self.frame, "breach", lambda v: str(v).startswith(UNCURED))
 
     def csv_text(self) -> str:
-        """``frame`` as CSV (money in USD, factors as multipliers, shifts as annual rates)."""
+        """``frame`` as CSV (money in USD, factors as multipliers, shifts as annual rates, discount
+        factors without a unit)."""
         return self.frame.to_csv(index=False)
 
     def to_csv(self, path: str | Path) -> Path:
@@ -136,14 +155,42 @@ class ScenarioPath:
     def explained(self) -> dict:
         """What ``fleetopt evaluate --explain`` shows of the path, as the run's report shows it
         (path.json): the scenario, why it was chosen, the headline, :meth:`shown`'s quarters as
-        text and :meth:`events`."""
+        text, :meth:`events`, and the NPV's figures exact (:meth:`npv_parts`, ``end_term``) with
+        :meth:`npv_words`."""
         shown, figures = self.shown(), self._shown_figures()
-        usd = {column: [v if math.isfinite(v) else None for v in figures[column]]
+        usd = {column: [_finite(v) for v in figures[column]]
                for column in figures.columns if column.endswith(SHOWN_USD)}  # fmt: skip
         return {"plan": self.plan, "scenario": self.scenario, "seed": self.seed, "why": self.why,
                 "headline": self.headline(), "columns": list(shown.columns),
                 "rows": shown.astype(str).to_numpy().tolist(), "usd": usd,
-                "events": self.events()}  # fmt: skip
+                "events": self.events(), **{k: _finite(v) for k, v in self.npv_parts().items()},
+                "end_term": {k: _finite(v) for k, v in self.end_term.items()},
+                "npv_words": self.npv_words()}  # fmt: skip
+
+    def npv_parts(self) -> dict[str, float]:
+        """The NPV and its two parts, as path.json keeps them: ``npv_quarters_usd`` = sum_t DF_t (C_t -
+        C_{t-1}) over path.csv's ``discount_factor`` and ``cash_usd`` (C_{-1}: ``opening_cash_usd``),
+        added up in the evaluation's order, and ``npv_terminal_usd`` = DF_{T-1} x E
+        (``terminal_discount_factor``, ``end_term_usd``); they add up to ``npv_usd`` (USD; DFs no unit)."""
+        quarters, before = 0.0, self.opening_cash_usd
+        for cash, factor in zip(self.frame["cash_usd"], self.frame["discount_factor"], strict=True):
+            quarters += (cash - before) * factor
+            before = cash
+        last = float(self.frame["discount_factor"].iloc[-1])
+        end = self.end_term.get("end_term_usd", math.nan)
+        return {"npv_usd": self.npv_usd, "npv_limited_usd": self.npv_limited_usd,
+                "npv_accelerated_usd": self.npv_accelerated_usd, "opening_cash_usd": self.opening_cash_usd,
+                "npv_quarters_usd": quarters, "terminal_discount_factor": last, "end_term_usd": end,
+                "npv_terminal_usd": last * end}  # fmt: skip
+
+    def npv_words(self) -> str:
+        """The NPV to the cent and its two parts in a line: 'NPV -$29,604,837.74 = quarters' cash changes,
+        discounted, -$28,596,093.08 + end term -$1,334,064.82 x DF 0.756144 (the last quarter's discount
+        factor)' (path.json has each figure exact)."""
+        p = self.npv_parts()
+        return (f"NPV {format_usd_cents(p['npv_usd'])} = quarters' cash changes, discounted, "
+                f"{format_usd_cents(p['npv_quarters_usd'])} + end term {format_usd_cents(p['end_term_usd'])} "
+                f"x DF {p['terminal_discount_factor']:.6f} (the last quarter's discount factor)")  # fmt: skip
 
     def _limited_words(self) -> str:
         """' (-$2.40B to shareholders with limited liability, -$2.40B if lenders accelerate ...)' where a
@@ -195,7 +242,8 @@ class ScenarioPath:
 
     def _repr_markdown_(self) -> str:
         events = [f"- {markdown_text(line)}" for line in self.events()]
-        after = "Next: .frame (every column: USD, multipliers, annual shifts), .to_csv(path)"
+        after = ("Next: .frame (every column: USD, multipliers, annual shifts, discount factors), "
+                 ".npv_parts(), .to_csv(path)")
         return "\n".join([f"**{markdown_text(self.headline())}**", "", markdown_table(self.shown()), "",
                           *events, *([""] if events else []), after])  # fmt: skip
 
@@ -204,6 +252,11 @@ class ScenarioPath:
         events = "".join(f"<li>{html_text(line)}</li>" for line in self.events())
         return (f"<p><b>{html_text(self.headline())}</b></p>" + shown.to_html(index=False, escape=False)
                 + (f"<ul>{events}</ul>" if events else ""))
+
+
+def _finite(value: float) -> float | None:
+    """A figure as path.json writes it: None where not finite (JSON has no NaN)."""
+    return value if math.isfinite(value) else None
 
 
 def _default_words(row: pd.Series) -> list[str]:
@@ -236,8 +289,11 @@ def path_in(data: ModelData, plan: PlanBatch, scen: ScenarioSet, seed: int) -> S
                   plan, scen)  # fmt: skip
     slip = int(np.asarray(scen.delivery_slip)[0])
     frame = _frame(data, plan.slipped[slip] if slip else plan, scen, seen)
+    end_term = {f"{name}_usd": float(out[name][0, 0]) for name in END_TERM_PARTS}
     return ScenarioPath(frame, plan.labels[0], int(scen.index[0]), seed, float(out["npv"][0, 0]), slip,
-                        float(out["npv_limited"][0, 0]), float(out["npv_accelerated"][0, 0]))  # fmt: skip
+                        float(out["npv_limited"][0, 0]), float(out["npv_accelerated"][0, 0]),
+                        opening_cash_usd=consts.financing.opening_cash,
+                        end_term={**end_term, "tax_rate": consts.financing.tax_rate})  # fmt: skip
 
 
 def _at(x) -> float:
@@ -262,6 +318,9 @@ def _quarter(v: dict) -> dict:
         "contract_penalties_usd": _at(parts["penalty"]),
         "contract_payments_usd": _at(parts["contract_payments"]),
         "disposal_proceeds_usd": _at(parts["disposal_proceeds"]),
+        "depreciation_usd": _at(parts["depreciation"]),
+        "gain_on_disposal_usd": _at(parts["gain"]),
+        "taxable_income_usd": _at(step.taxable),
         **{name: _at(value) for name, value in step.lines().items()},
         "ebitda_usd": _at(v["ebitda"]),
         "capex_usd": _at(parts["capex"]),  # as the quarter's financing (simulate._financing) paid it
@@ -293,9 +352,9 @@ def _served(served: dict, K: int) -> np.ndarray:
 
 def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataFrame:
     T = data.T
-    names = (*OPERATIONS, *LINES, *CASH_FLOWS, "collateral_required_usd", "collateral_value_usd")
+    names = (*OPERATIONS, *LINES, *CASH_FLOWS, *TAX_BASIS, "collateral_required_usd", "collateral_value_usd")
     lines = {name: np.array([q[name] for q in seen]) for name in names}
-    frame = pd.DataFrame({"quarter": data.quarter_labels[:T]})
+    frame = pd.DataFrame({"quarter": data.quarter_labels[:T]})  # first: runs.folder.SCENARIO_PATH_HEADER
     for g, gen in enumerate(GENERATIONS):
         frame[f"price_factor_{gen}"] = scen.price_factor[0, g]
     for u, use in enumerate(USES):
@@ -306,6 +365,9 @@ def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataF
         frame[name] = scen.factors[name][0]
     frame["rate_shift_annual"] = scen.rate_shift[0]
     frame["spread_shift_annual"] = scen.spread_shift[0]
+    # DF_t, no unit: the NPV is sum_t discount_factor_t x the change of cash_usd, plus the end term
+    # (path.json)
+    frame["discount_factor"] = data.discount[:T]
     for name, values in lines.items():
         frame[name] = values
     _covenant_columns(data, frame, lines, seen)
@@ -510,8 +572,8 @@ def scenario_outcomes(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: 
         s1 = min(n_scenarios, s0 + _PICK_BLOCK)
         block = generate_scenarios(data, seed, s0, s1)
         out = by_slip(lambda p, s, _slip: simulate(consts, p, s), plan, block)
-        for field in fields:
-            outcomes[field][s0:s1] = out[field][0]
+        for name in fields:
+            outcomes[name][s0:s1] = out[name][0]
     return outcomes
 
 

@@ -158,6 +158,14 @@ CONTRACT_REACTIONS = ("rescheduled", "cancelled", "freed")
 # simulate(market_earned=True)'s (P, S, G, T) what each generation's own market GPUs earn each quarter,
 # within power and demand, less their electricity: on the forecast, policy rule 0's saving
 MARKET_EARNED = "gen_market_earned_usd"
+# simulate(watch=...)'s NPV end term E and its parts, (P, S) USD each, undiscounted (_end_term;
+# docs/evaluation.md, "The NPV"): the fleet at the last quarter's resale value and its book value, the
+# gain or loss of the last quarter's distress sales, the gain G taxed with the end (the three: value -
+# book + distress), the last quarter's taxable income y, the tax of the sale, the power plant at book,
+# the debt at the end, the prepayments not yet earned, and E
+END_TERM_PARTS = ("fleet_resale_value", "fleet_book_value", "distress_sale_gain", "gain",
+                  "taxable_income_last", "liquidation_tax", "power_plant_book_value", "debt_end",
+                  "unearned_prepayments", "end_term")  # fmt: skip
 # npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
 # npv_accelerated: the same ended by the first event of default of either kind, the lenders accelerating
 # at an uncured breach (docs/evaluation.md, "The NPV if lenders accelerate"); the lenders' side of a
@@ -189,7 +197,8 @@ def simulate(
     GPUs earn (:func:`_market`, :func:`_less_market_electricity`; the forecast run's, for policy
     rule 0's saving). ``watch(t, seen)``: called at the end of each quarter with what it did,
     ``seen`` the dict :func:`_watched` names (:mod:`fleetopt.evaluate.path` reads one scenario's
-    quarter from it, :mod:`fleetopt.sweep.cancelled` the deposits forfeited).
+    quarter from it, :mod:`fleetopt.sweep.cancelled` the deposits forfeited); with it, the results
+    also hold the NPV's end term and its parts (``END_TERM_PARTS``).
     ``columns``: ``plans`` already laid out (callers simulating them on several scenario blocks).
     """
     P, S, T = plans.P, scen.S, consts.T
@@ -209,7 +218,7 @@ def simulate(
         if record:
             _record(paths, quarter, t)
     return {
-        **totals.results(run, quarter.step),
+        **totals.results(run, quarter.step, end_parts=watch is not None),
         **run.book.reactions(),
         **run.liquidity.reactions(),
         **paths,
@@ -358,12 +367,15 @@ class _Totals:
         self.before_default += self.solvent
         self.util += reusing(gpus_used, self.xp.multiply, gpus_used, inv_held)
 
-    def results(self, run: _Simulation, last: QuarterFinance) -> dict[str, Any]:
+    def results(self, run: _Simulation, last: QuarterFinance, end_parts: bool = False) -> dict[str, Any]:
         """The pairs' figures after the last quarter (``last``: its financing), with the NPV's end
-        term (:func:`_end_term`), as ``RESULT_FIELDS`` names them (the reactions apart)."""
+        term (:func:`_end_term`), as ``RESULT_FIELDS`` names them (the reactions apart); with
+        ``end_parts``, the end term's parts too, (P, S) each, as ``END_TERM_PARTS`` names them."""
         consts, xp = self.consts, self.xp
         discount = consts.discount[consts.T - 1]
-        end = _end_term(consts, run.pl, run.sc, run.state, last, run.liquidity, xp)
+        parts = _end_term(consts, run.pl, run.sc, run.state, last, run.liquidity, xp)
+        end = parts["end_term"]
+        kept = {name: xp.zeros(self.shape) + parts[name] for name in END_TERM_PARTS} if end_parts else {}
         # limited liability at the end: a company worth less than nothing is worth nothing to its shareholders
         limited_end = self.npv + discount * xp.maximum(end, -self.prev_cash)
         self.npv += discount * end
@@ -385,6 +397,7 @@ class _Totals:
             # the market demand the plan served over the horizon, H100-equivalent GPU-quarters (a lab's
             # own demand where the plan serves it: metrics.demand_metrics)
             "demand_served": self.demand_served,
+            **kept,
         }
 
 
@@ -428,10 +441,11 @@ def forecast_cash_flow(data: ModelData, plans: PlanBatch) -> tuple[np.ndarray, n
 
 
 def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: QuarterFinance,
-              liquidity: Liquidity, xp: Any) -> Any:  # fmt: skip
-    """(P, S) the NPV's end term, undiscounted: the fleet at the scenario's last resale value and
-    the power plant at book, less the tax of their sale, less the debt and the prepayments not yet
-    earned (docs/evaluation.md)."""
+              liquidity: Liquidity, xp: Any) -> dict[str, Any]:  # fmt: skip
+    """The NPV's end term, undiscounted, ``end_term`` (P, S), and its parts as ``END_TERM_PARTS`` names
+    them (each (P, S), (P, 1) or a number): the fleet at the scenario's last resale value and the power
+    plant at book, less the tax of their sale, less the debt and the prepayments not yet earned
+    (docs/evaluation.md)."""
     T, fin = consts.T, consts.financing
     debt_end = term_debt(state, xp) + state.revolver
     fleet, fleet_book = pl.terminal_fleet, pl.terminal_book
@@ -440,12 +454,19 @@ def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: Qu
         fleet, fleet_book = fleet - gone[0], fleet_book - gone[1]
     value = fleet * sc.resale_factor[T - 1]
     gain = value - fleet_book
-    if liquidity.carried_gain is not None:  # the last quarter's distress sales (taxed with it)
-        gain = gain + liquidity.carried_gain
-    terminal = value + pl.terminal_power - liquidation_tax(step.taxable, gain, fin.tax_rate, xp)
+    distress_gain = liquidity.carried_gain
+    if distress_gain is not None:  # the last quarter's distress sales (taxed with it)
+        gain = gain + distress_gain
+    tax = liquidation_tax(step.taxable, gain, fin.tax_rate, xp)
+    terminal = value + pl.terminal_power - tax
     deferred = deferred_revenue_end(consts.contract_payments, pl, sc, T)
     owed = debt_end if deferred is None else debt_end + deferred
-    return terminal - owed
+    return {"fleet_resale_value": value, "fleet_book_value": fleet_book,
+            "distress_sale_gain": 0.0 if distress_gain is None else distress_gain, "gain": gain,
+            "taxable_income_last": step.taxable, "liquidation_tax": tax,
+            "power_plant_book_value": pl.terminal_power,
+            "debt_end": debt_end, "unearned_prepayments": 0.0 if deferred is None else deferred,
+            "end_term": terminal - owed}  # fmt: skip
 
 
 def _keep(kept: dict, names: tuple[str, str], values: tuple, pairs: Pairs) -> None:
@@ -517,7 +538,8 @@ def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int,
     within the borrowing base's room, :func:`_base_room`). ``paid``: the customers' payments besides
     revenue (:func:`contract_payments`; None: none), cash that is not income: it enters with the
     investing flows, as their negative. ``parts`` (a watched path's): given the capex paid and those
-    two cash flows, ``disposal_proceeds`` and ``contract_payments``, which no statement line shows."""
+    two cash flows, ``disposal_proceeds`` and ``contract_payments``, which no statement line shows, and
+    the ``depreciation`` and ``gain`` (disposals', and the quarter before's distress sales') the tax reads."""
     fin = consts.financing
     proceeds, book, capex, depreciation = pl.proceeds[t], pl.book[t], pl.capex[t], pl.depreciation[t]
     any_proceeds = pl.any_proceeds[t]
@@ -547,6 +569,7 @@ def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int,
         parts["capex"] = capex
         parts["disposal_proceeds"] = cash_proceeds if any_proceeds else 0.0
         parts["contract_payments"] = 0.0 if paid is None else paid
+        parts["depreciation"], parts["gain"] = depreciation, gain  # the tax's deductions and gains
     floor = liquidity.prepayment_floor(t)
     moved = None if taken is None else _moved_draws(pl, sc, t, taken)
     step = finance_step(

@@ -36,11 +36,19 @@ def explained_section(run: ReportRun) -> str:
         f"{escape(repr(record['plan']))}: {escape(record['why'])} (<code>--explain</code>). Its quarters "
         f"as the evaluation ran them; every column in {RunFolder.PATH_CSV}.</p>"
         f"<p><b>{escape(record['headline'])}</b></p>"
+        + _npv_line(record)
         + scroll_hint(len(frame.columns))
         + sortable_table(frame, usd_cols=set(figures), figure_cols=usd, wrap_cols=("covenants breached",),
                          fit=True)
         + (f"<h3>Events</h3><ul>{events}</ul>" if events else "<p>No risk event, reaction or default.</p>")
     )
+
+
+def _npv_line(record: dict) -> str:
+    """The NPV to the cent and its two parts, as the terminal printed them after the table; '' for a
+    path.json written before it kept them."""
+    words = record.get("npv_words")
+    return f"<p>{escape(words)}; its parts in {RunFolder.PATH_JSON}.</p>" if isinstance(words, str) else ""
 
 
 def _read(file) -> dict:
