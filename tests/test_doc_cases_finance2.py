@@ -85,17 +85,31 @@ its GPUs held): cash 1,018,867.50 - 620,643.75 - 61,000 - 500,000 = -162,776.25,
 normal's 95 % quantile), so in 2026Q1 the balance may be 0.3 x 12M x 0.705414 = 2,539,489.62: d =
 789,489.62 (2026Q2 would allow 0.3 x 11M x 0.705414 = 2,327,865.49 >= 1.5M + 7d/8, and so on).
 
-**In the stochastic solve** (§7b, "Limitations": each scenario copy values the collateral at the
-forecast's resale values). The base model with the draw window moved to 2026Q2 and
-`resale_value_volatility_annual` 0.2: on the forecast the draw is d = 3.3M - 1.5M = 1.8M (the
-balance at the end of 2026Q2 against 0.3 x 11M; a dollar drawn then is worth DF_1 - 0.141 DF_2 -
-0.895 DF_3 = 0.0086 > 0), interest 40,000, 35,000, 66,000, 56,500, tax 72,770, 73,770, 67,570,
-69,470, cash flows 1,041,080, 2,845,080, 795,280, 802,880, at the end 7.6M + 69,470 - 2.35M: EV =
-**10,035,432.47**. Of seed 4's two scenarios (`screen` 2, N 2) scenario 0 has the resale factor
-0.811 in 2026Q2: at the scenario's values the balance of 3.3M would need 11M of collateral against
-8.92M, but the copy reads the forecast's 11M: no covenant cure, RP = EEV, the forecast's draw kept,
-and the scenario's NPV is EV less DF_3 x 7.6M x (1 - its last factor, 0.782). The evaluator, which
-tests the base at the scenario's values, finds the breach in 2026Q2.
+**In the stochastic solve** (§7b, "Scenario parameters": each scenario copy values the collateral
+at its scenario's resale factor, `collateral_scale`, as the evaluator does). The base model with
+the draw window moved to 2026Q2 and `resale_value_volatility_annual` 0.2: on the forecast the draw
+is d = 3.3M - 1.5M = 1.8M (the balance at the end of 2026Q2 against 0.3 x 11M), interest 40,000,
+35,000, 66,000, 56,500, tax 72,770, 73,770, 67,570, 69,470, cash flows 1,041,080, 2,845,080,
+795,280, 802,880, at the end 7.6M + 69,470 - 2.35M: EV = **10,035,432.47**. A dollar drawn in
+2026Q2 pays 0.02 interest (less 0.2 of it in tax) and 1/8 in each later quarter, 0.75 owed at the
+end; the last quarter's tax comes back at the end where the fleet's sale makes a loss (§5.10), so
+its interest saves none: it is worth $v_d$ = DF_1 - 0.141 DF_2 - (0.0175 + 0.125 + 0.75) DF_3 =
+0.010826 (with a gain at the end, 0.8890 DF_3: 0.014008). A dollar prepaid in 2026Q3 (principal
+due after the horizon) is worth $v_p$ = -DF_2 + 1.02 DF_3 = -0.003740 (-DF_2 + 1.016 DF_3 =
+-0.007376). Seed 4's two scenarios (`screen` 2, N 2, p = 1/2 each; the first stage is the whole
+horizon): scenario 0's resale factors are 0.811253, 0.725999 and 0.782458 in 2026Q2-Q4, scenario
+1's above 1 throughout. At the forecast's draw scenario 0's collateral falls short by 11M (1 -
+0.811253) = 2,076,216.98 in 2026Q2, 2.825M / 0.3 - 10M x 0.725999 = 2,156,674.53 in 2026Q3 and
+2.35M / 0.3 - 9M x 0.782458 = 791,207.08 in 2026Q4, cured at 11 per USD (EEV). A dollar over the
+scenario's base costs 0.5 x 11 / 0.3 of value against the 0.010826 it is worth, so RP draws d* =
+0.3 x 11M x 0.811253 - 1.5M = 1,177,134.91 and prepays p* = 1.25M + 7d*/8 - 0.3 x 10M x 0.725999
+= 101,995.40 in 2026Q3 (2026Q4 then has room: 1M + 6d*/8 - p* = 1,780,855.78 against 2,112,637.88);
+no copy pays a cure. Scenario 0's NPV is EV - DF_3 x 7.6M (1 - 0.782458) - (1.8M - d*) v_d + p* v_p;
+VSS = RP - EEV = 0.5 (11 x 5,024,098.59 - (1.8M - d*) 0.010826 - 101,995.40 x 0.003740) + 0.5
+(-(1.8M - d*) 0.014008 - 101,995.40 x 0.007376) = 27,624,241.19. The evaluator finds the forecast
+optimum's breach in 2026Q2, and none in the stochastic plan, whose base is met exactly there.
+Before, the copies valued the collateral at the forecast's 11M: no cure, RP = EEV, the forecast's
+draw kept, the breach the evaluator counts unseen.
 
 **Two GPU-secured loans share one base** (§5.9: $\sum_f D_{f,t}/\lambda_f$ against the fleet's
 value). Beside the term loan at 0.3, $1M of notes at 8 % fixed, a bullet maturing after the horizon
@@ -346,30 +360,46 @@ def test_the_collateral_haircut_scales_the_base(bb):
     assert 0.3 * 11e6 * kappa >= 1_500_000 + 7 / 8 * got.draws[0][0]
 
 
-def test_the_stochastic_copies_value_the_collateral_at_the_forecast_resale_values():
+def test_the_stochastic_copies_value_the_collateral_at_the_scenario_s_resale_values():
     d = bb_model()
     d["finance"]["facilities"]["term-loan"].update(draw_from="2026Q2", draw_until="2026Q2")
     d["risk"] = {"resale_value_volatility_annual": 0.2}
     data = data_of(d)
     factor = generate_scenarios(data, 4, 0, 2).resale_factor
-    assert factor[0, 1] == pytest.approx(0.811, abs=1e-3) and factor[1, 1] > 1
-    s = api.solve_stochastic(data, 2, screen=2, scenario_seed=4, out_of_sample=0, threads=1,
-                             mip_gap=1e-6).summary()  # fmt: skip
+    assert factor[0, 1:] == pytest.approx([0.811253, 0.725999, 0.782458], abs=1e-6) and (factor[1] >= 1).all()
+    result = api.solve_stochastic(data, 2, screen=2, scenario_seed=4, out_of_sample=0, threads=1,
+                                  mip_gap=1e-6)  # fmt: skip
+    s = result.summary()
     ev = sum(DF[t] * f for t, f in enumerate([1_041_080.0, 2_845_080.0, 795_280.0, 802_880.0]))
     ev += DF[3] * (7_600_000 + 69_470 - 2_350_000)
     assert ev == pytest.approx(10_035_432.47, abs=0.01)
     assert s["ev_usd"] == pytest.approx(ev, abs=0.01)
-    assert s["rp_usd"] == pytest.approx(s["eev_usd"], abs=0.01)
-    assert [(c["decision"], c["stochastic"], c["forecast_optimum"]) for c in s["commitments"]] == [
-        ("draw_debt", pytest.approx(1_800_000.0), pytest.approx(1_800_000.0))
-    ]
-    assert s["covenant_cured_scenarios"] == 0
+    draw = 0.3 * 11e6 * factor[0, 1] - 1_500_000
+    prepaid = 1_250_000 + 7 * draw / 8 - 0.3 * 10e6 * factor[0, 2]
+    assert (draw, prepaid) == (pytest.approx(1_177_134.91, abs=0.01), pytest.approx(101_995.40, abs=0.01))
+    assert 1_000_000 + 6 * draw / 8 - prepaid <= 0.3 * 9e6 * factor[0, 3]  # 2026Q4 has room
+    made = {(c["quarter"], c["decision"]): (c["stochastic"], c["forecast_optimum"]) for c in s["commitments"]}
+    assert made[("2026Q2", "draw_debt")] == (pytest.approx(draw, abs=0.01), pytest.approx(1_800_000.0))
+    # a prepayment in 2026Q4 ties with owing it at the end (§5.9): only 2026Q3's is the base's
+    assert made[("2026Q3", "prepay_debt")] == (pytest.approx(prepaid, abs=0.01), pytest.approx(0.0))
+    assert s["covenant_cured_scenarios"] == 0 and s["eev_rescued_probability"] == pytest.approx(0.5)
+    value_of_draw = [DF[1] - 0.141 * DF[2] - (0.0175 + 0.125 + 0.75) * DF[3],  # a loss at the end
+                     DF[1] - 0.141 * DF[2] - (0.0175 * 0.8 + 0.125 + 0.75) * DF[3]]  # a gain: taxed
+    value_of_prepaid = [-DF[2] + 1.02 * DF[3], -DF[2] + 1.016 * DF[3]]
+    pairs = zip(value_of_draw, value_of_prepaid, strict=True)
+    change = [-(1_800_000 - draw) * v + prepaid * w for v, w in pairs]
     row = {r["scenario"]: r for r in s["scenarios"]}["scenario 0"]
-    assert row["npv_usd"] == pytest.approx(ev - DF[3] * 7_600_000 * (1 - factor[0, 3]), abs=0.01)
+    assert row["npv_usd"] == pytest.approx(ev - DF[3] * 7_600_000 * (1 - factor[0, 3]) + change[0], abs=0.01)
     assert not row["covenant_cure"]
-    plan = solve(data, mip_gap=0.0).plan
-    out = simulated(data, plan, generate_scenarios(data, 4, 0, 1))
+    short = [11e6 * (1 - factor[0, 1]), 2_825_000 / 0.3 - 10e6 * factor[0, 2],
+             2_350_000 / 0.3 - 9e6 * factor[0, 3]]  # fmt: skip
+    assert sum(short) == pytest.approx(5_024_098.59, abs=0.01)
+    assert s["vss_usd"] == pytest.approx(0.5 * (11 * sum(short) + change[0]) + 0.5 * change[1], abs=0.05)
+    # the evaluator: the forecast optimum breaches the base in scenario 0's 2026Q2, the stochastic plan not
+    scenario = generate_scenarios(data, 4, 0, 1)
+    out = simulated(data, solve(data, mip_gap=0.0).plan, scenario)
     assert (out["first_breach"], out["quarters_before_breach"]) == (32, 1)
+    assert simulated(data, result.plan, scenario)["first_breach"] == 0
 
 
 def test_two_secured_loans_share_the_base_in_the_milp_and_the_evaluator():

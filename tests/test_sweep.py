@@ -263,17 +263,24 @@ def test_a_candidate_s_forecast_npv_is_the_forecast_run_with_its_own_buffer(tiny
 def test_sweep_stochastic_adds_the_two_stage_plan_reduced_from_another_seed():
     """`sweep --stochastic 2` on tiny (seed 1): the candidate "stochastic: 2 scenarios" (origin
     stochastic) follows the forecast optimum, its scenarios reduced from seed 2 (not the seed the
-    sweep evaluates on). tiny's scenarios give no reason to leave the forecast's first stage
-    (docs/formulation.md §7b), so completed on the forecast it is the forecast optimum itself, every
-    decision alike (Plan.decisions_key), and is dropped as a duplicate rather than evaluated twice
-    (a stochastic plan that differs is evaluated: the next test). Without the option there is no
-    such candidate."""
+    sweep evaluates on). Its copies value their collateral at the scenarios' resale values, where the
+    forecast optimum's first stage, which uses its borrowing base in full, needs cures: the plan is
+    RP's own and evaluated. With resale values at the forecast (no resale volatility) the scenarios
+    give no reason to leave the forecast's first stage (docs/formulation.md §7b), so completed on the
+    forecast it is the forecast optimum itself, every decision alike (Plan.decisions_key), and is
+    dropped as a duplicate rather than evaluated twice. Without the option there is no such
+    candidate."""
     result = api.sweep("tiny", candidates=3, scenarios=100, seed=1, stochastic=2)
     made = result.candidates.candidates
     assert [c.origin for c in made[:2]] == ["forecast", "stochastic"]
-    base, stochastic = made[0], made[1]
+    stochastic = made[1]
     assert stochastic.label == "stochastic: 2 scenarios"
-    assert "2 scenarios of seed 2" in stochastic.note and "the forecast optimum's" in stochastic.note
+    assert "2 scenarios of seed 2" in stochastic.note and "(RP's)" in stochastic.note
+    assert stochastic.status == "optimal" and "stochastic: 2 scenarios" in set(result.metrics["plan"])
+    at_forecast_resale = api.edit("tiny", {"risk.resale_value_volatility_annual": 0.0})
+    result = api.sweep(at_forecast_resale, candidates=3, scenarios=100, seed=1, stochastic=2)
+    base, stochastic = result.candidates.candidates[:2]
+    assert "the forecast optimum's" in stochastic.note
     assert stochastic.status == "duplicate" and stochastic.plan is None
     assert stochastic.same_as == base.label  # named: "duplicate" alone left the reader to guess
     assert "stochastic: 2 scenarios" not in set(result.metrics["plan"])

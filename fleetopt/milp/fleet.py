@@ -66,7 +66,8 @@ def add_stress_parameters(b: Builder) -> None:
     T, I, F = data.T, data.I, len(data.facilities)
     m.price_scale = pyo.Param([0, 1], m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
     m.demand_scale = pyo.Param([0, 1], m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
-    # multiplier on the GPUs' value as the borrowing base's collateral (a lender's haircut)
+    # multiplier on the GPUs' value as the borrowing base's collateral (the sweep's haircut; in a
+    # scenario copy, its resale factor: stochastic.apply_scenario)
     m.collateral_scale = pyo.Param(m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
     # MUSD of cash held above the minimum cash every quarter: a cash buffer planned from the start
     m.min_cash_raise = pyo.Param(initialize=0.0, mutable=True, within=pyo.NonNegativeReals)

@@ -112,7 +112,7 @@ class ScenarioInputs:
     rate_shift: np.ndarray | None = None  # (T,) change of the floating reference rate, annual
     spread_shift: np.ndarray | None = None  # (T,) change of the spread of refinanced bullets, annual
     electricity: np.ndarray | None = None  # (T,) multiplier on electricity prices
-    resale: np.ndarray | None = None  # (T,) multiplier on resale values (proceeds, terminal value)
+    resale: np.ndarray | None = None  # (T,) multiplier on resale values (proceeds, terminal, collateral)
 
 
 def apply_scenario(m: pyo.Block, data: ModelData, sc: ScenarioInputs) -> None:
@@ -137,6 +137,10 @@ def apply_scenario(m: pyo.Block, data: ModelData, sc: ScenarioInputs) -> None:
         p.set_value(float(during[c, t]))
     for c, p in m.terminal_resale_scale.items():
         p.set_value(float(end[c]))
+    # the collateral at the scenario's resale level, uncapped: the evaluator's borrowing base values
+    # every GPU held so (docs/evaluation.md, quarter step 6), whatever the cap on a sale's proceeds
+    for t, p in m.collateral_scale.items():
+        p.set_value(1.0 if sc.resale is None else float(sc.resale[t]))
 
 
 def cohort_resale_scale(data: ModelData, resale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
