@@ -1499,6 +1499,43 @@ def test_the_paired_differences_round_points_half_up_as_compare_does():
     assert paired_words(d).endswith("P(breach) +0.13 pp (0.13 pp), P(liq. default) -0.63 pp (0.00 pp)")
 
 
+def test_the_copies_covenant_cures_stand_beside_the_evaluator_s_breaches(tmp_path):
+    """The solve's copies cure a covenant or the borrowing base in a share of the reduced scenarios'
+    probability (their "breach"), the evaluator counts breaches of the same plan on the fresh
+    scenarios: the two stood in separate tables (the diagnostics and "how to judge it"), and a reader
+    could not see how far the first falls short of the second. The covenant cures' row now gives
+    both, each named: on tiny --stochastic 5, 2 scenarios of 13.5 % probability in the copies against
+    81.9 % of the 1,000 fresh scenarios (the copies re-plan each future with foresight; the
+    evaluator runs the plan completed on the forecast). A run without the out-of-sample check, and
+    every other kind of rescue, keep the count alone."""
+    from html import unescape
+
+    from fleetopt.core.units import format_percent
+    from fleetopt.stochastic.run import plan_facts
+
+    out = tmp_path / "sto"
+    code, stdout = cli("solve", "tiny", "--stochastic", "5", "--out", str(out))
+    assert code == 0, stdout
+    summary = json.loads((out / "summary.json").read_text())
+    breach = summary["out_of_sample"]["metrics"]["stochastic"]["breach_probability"]
+    assert (summary["covenant_cured_scenarios"], format_percent(summary["covenant_cured_probability"]),
+            format_percent(breach)) == (2, "13.5%", "81.9%")  # fmt: skip
+    line = ("2 (13.5% probability) in the solve's copies (in sample, each re-planning its future); the "
+            "evaluator's P(covenant breach) of the plan: 81.9% of the 1,000 fresh scenarios (out of sample, "
+            "the plan completed on the forecast)")  # fmt: skip
+    cures = "scenarios with covenant cures (equity paid in to cure a breach, $11 of value per $1 short)"
+    assert "in the solve's copies" in stdout and "the evaluator's" in stdout  # its cell wraps the rest
+    assert f"{cures} │ {line}" in " ".join(shown(summary).split())
+    code, _ = cli("report", str(out))
+    assert code == 0
+    html = unescape(" ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split()))
+    assert f"{cures} {line}" in html
+    facts = {label: text for label, text, _ in plan_facts({**summary, "out_of_sample": None})}
+    assert facts[cures] == "2 (13.5% probability)"
+    facts = {label: text for label, text, _ in plan_facts(summary)}
+    assert facts["scenarios with cash rescues (emergency equity: defaults)"] == "0 (0.0% probability)"
+
+
 @pytest.mark.parametrize(
     "mean, cvar, words",
     [
