@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Context, Decimal
 
@@ -372,3 +373,39 @@ def format_solver_status(status: str, gap: float | None) -> str:
         stopped = " (stopped by the time limit)" if status != "rescued" else ""
         return f"rescued{stopped}: the purchases break hard limits on the forecast, completed with the rescue"
     return status
+
+
+_BYTE_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
+
+
+def format_bytes(n: float) -> str:
+    """A size in bytes for people: 512 MB, 7.28 TB, whole bytes below 1 KB; past a float's range
+    (the results of 1e400 scenarios, an int), 'more than' the largest float, where dividing it
+    raised OverflowError."""
+    if n > sys.float_info.max:
+        return f"more than {format_bytes(sys.float_info.max)}"
+    k = _bytes_unit(n)
+    return f"{n:,.0f} B" if k == 0 else f"{n / 1000**k:,.3g} {_BYTE_UNITS[k]}"
+
+
+def sizes_apart(size: float, other: float) -> tuple[str, str]:
+    """Two sizes a sentence compares, as :func:`format_bytes` writes them where they read differently,
+    else in the unit of the larger to the decimals at which they do (``decimals_apart``): 24.77 KB
+    beside 24.76 KB, not 24.8 KB beside 24.8 KB."""
+    texts = format_bytes(size), format_bytes(other)
+    if texts[0] != texts[1]:
+        return texts
+    k = _bytes_unit(max(size, other))
+    decimals = decimals_apart(size, other, 0, 3 * k)
+    return tuple(f"{rounded(n, decimals, 3 * k)} {_BYTE_UNITS[k]}" for n in (size, other))
+
+
+def _bytes_unit(n: float) -> int:
+    """The power of 1,000 of the unit :func:`format_bytes` writes ``n`` in: the largest unit up to PB
+    in which it has a digit before the point, once rounded as written (999,999 B is 1 MB, not
+    "1e+03 KB")."""
+    size = abs(float(n))
+    for k in range(len(_BYTE_UNITS) - 1):
+        if (round(size) if k == 0 else float(f"{size / 1000**k:.3g}")) < 1000:
+            return k
+    return len(_BYTE_UNITS) - 1

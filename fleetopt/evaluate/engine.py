@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +24,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import risk_in_short
-from fleetopt.core.units import counted, decimals_apart, format_usd, rounded
+from fleetopt.core.units import counted, format_bytes, format_usd, sizes_apart
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import (
     Backend,
@@ -738,42 +737,6 @@ def even_blocks(n_scenarios: int, largest: int) -> int:
     """Scenarios per block of the fewest even blocks of at most ``largest`` scenarios (at least 1)."""
     blocks = -(-n_scenarios // max(1, largest))
     return -(-n_scenarios // blocks)
-
-
-_BYTE_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
-
-
-def format_bytes(n: float) -> str:
-    """A size in bytes for people: 512 MB, 7.28 TB, whole bytes below 1 KB; past a float's range
-    (the results of 1e400 scenarios, an int), 'more than' the largest float, where dividing it
-    raised OverflowError."""
-    if n > sys.float_info.max:
-        return f"more than {format_bytes(sys.float_info.max)}"
-    k = _bytes_unit(n)
-    return f"{n:,.0f} B" if k == 0 else f"{n / 1000**k:,.3g} {_BYTE_UNITS[k]}"
-
-
-def sizes_apart(size: float, other: float) -> tuple[str, str]:
-    """Two sizes a sentence compares, as :func:`format_bytes` writes them where they read differently,
-    else in the unit of the larger to the decimals at which they do (``decimals_apart``): 24.77 KB
-    beside 24.76 KB, not 24.8 KB beside 24.8 KB."""
-    texts = format_bytes(size), format_bytes(other)
-    if texts[0] != texts[1]:
-        return texts
-    k = _bytes_unit(max(size, other))
-    decimals = decimals_apart(size, other, 0, 3 * k)
-    return tuple(f"{rounded(n, decimals, 3 * k)} {_BYTE_UNITS[k]}" for n in (size, other))
-
-
-def _bytes_unit(n: float) -> int:
-    """The power of 1,000 of the unit :func:`format_bytes` writes ``n`` in: the largest unit up to PB
-    in which it has a digit before the point, once rounded as written (999,999 B is 1 MB, not
-    "1e+03 KB")."""
-    size = abs(float(n))
-    for k in range(len(_BYTE_UNITS) - 1):
-        if (round(size) if k == 0 else float(f"{size / 1000**k:.3g}")) < 1000:
-            return k
-    return len(_BYTE_UNITS) - 1
 
 
 @dataclass(frozen=True)
