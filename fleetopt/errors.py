@@ -6,8 +6,9 @@ The concrete errors live beside the code that raises them and derive from one of
 
 - :class:`InputError` (exit 2): ``ModelError`` (schema.loading), ``RunDirError`` (runs.folder),
   ``RegistryError`` (runs.registry), ``BackendError`` (evaluate.backend), ``PlanFileError``
-  (evaluate.batch), ``MemoryBudgetError`` (evaluate.engine), ``RayUnavailable`` (evaluate.jobs),
-  ``RuleError`` (sweep.candidates), ``CompareError`` (compare), ``ReportError`` (report.reading);
+  (evaluate.batch), ``MemoryBudgetError`` (evaluate.engine), ``SpillError`` (evaluate.spill),
+  ``RayUnavailable`` (evaluate.jobs), ``RuleError`` (sweep.candidates), ``CompareError`` (compare),
+  ``ReportError`` (report.reading);
 - :class:`InfeasibleError` (exit 3): ``InfeasibleModel`` (milp.solve);
 - :class:`NoPlanError` (exit 4): ``NoPlanFound`` and ``SolverTrouble`` (milp.solve: HiGHS gave up
   for numerical reasons, which is never reported as infeasibility);

@@ -17,7 +17,8 @@ from milp_builders import data_of, sku
 
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios, liquidity
-from fleetopt.evaluate.engine import chunk_sizes, split_scenarios
+from fleetopt.evaluate.backend import resolve_backend
+from fleetopt.evaluate.engine import backend_chunk_sizes, split_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 from fleetopt.milp.solve import solve
 
@@ -111,11 +112,55 @@ def test_a_small_memory_budget_forces_chunks_and_gives_the_same_result(setup):
     data, plans = setup
     whole = run(data, plans, N, seed=2, plan_chunk=plans.P, scenario_chunk=N)
     budget = 150_000  # bytes: a few plans' tables and results, a few (plan, scenario) pairs at a time
-    pc, sc = chunk_sizes(data, plans, N, budget)
+    pc, sc = backend_chunk_sizes(data, plans, N, resolve_backend("numpy"), budget)
     assert pc < plans.P and sc < N
     small = run(data, plans, N, seed=2, max_memory=budget)
     assert (small.plan_chunk, small.scenario_chunk) == (pc, sc)
     assert_same(small.metrics, whole.metrics)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu-kernel"])
+def test_scenario_blocks_are_made_once_for_every_plan_their_rows_in_a_file_the_same_bits(
+    setup, monkeypatch, backend, request
+):
+    """5 plans x 150 scenarios within 400,000 bytes. A plan holds its row of results, 150 x 248 =
+    37,200, and its tables, 31,888 (2 x its 15,944 compiled bytes): 69,088, and the 5 plans'
+    345,440, more than half the budget. So the rows go to a temporary file and a chunk holds only
+    tables: 200,000 // 31,888 = 6, all 5 plans. Beside their 159,440 the 240,560 left hold blocks
+    of 240,560 // (2,928 + 5 x 1,120) = 28 scenarios (a scenario's factor paths, and a pair's
+    working memory for each plan): 6 blocks of 25, each made once. Before, rows in memory, 2
+    chunks of 3 plans on blocks of 30 made each of the 5 blocks once a chunk: 10 blocks made.
+    The metrics, the NPV matrix and each pair's outcomes are the one-block run's to the bit."""
+    if backend == "cpu-kernel":
+        request.getfixturevalue("cpu_kernel")  # skipped without a C compiler
+    from fleetopt.evaluate import engine
+
+    data, plans = setup
+    assert engine.row_bytes_per_plan(N) + engine.table_bytes_per_plan(plans, "numpy") == 69_088
+    assert (engine.bytes_per_pair(data, plans), engine.block_bytes_per_scenario(data)) == (1_120, 2_928)
+    whole = run(data, plans, N, seed=4, backend=backend, plan_chunk=plans.P, scenario_chunk=N,
+                keep_outcomes=True)  # fmt: skip
+    made, files, real_block, real_rows = [], [], engine.scenario_block, engine.SpilledRows
+
+    def block(data, spec, start, stop, *args):
+        if not spec.deterministic:  # not NumPy's check of each plan on the forecast
+            made.append((start, stop))
+        return real_block(data, spec, start, stop, *args)
+
+    def spilled(*args):
+        files.append(real_rows(*args))
+        return files[-1]
+
+    monkeypatch.setattr(engine, "scenario_block", block)
+    monkeypatch.setattr(engine, "SpilledRows", spilled)
+    tight = run(data, plans, N, seed=4, backend=backend, max_memory=400_000, keep_outcomes=True)
+    assert (tight.plan_chunk, tight.scenario_chunk) == (5, 25)
+    assert made == [(s, s + 25) for s in range(0, N, 25)] and len(files) == 1
+    assert files[0].file.closed  # and it never had a name: nothing is left behind
+    assert_same(tight.metrics, whole.metrics)
+    np.testing.assert_array_equal(tight.npv_matrix, whole.npv_matrix)
+    for name, values in whole.outcomes.items():
+        np.testing.assert_array_equal(tight.outcomes[name], values, err_msg=name)
 
 
 def test_scenarios_that_need_several_blocks_are_cut_evenly_for_several_plans_a_chunk():

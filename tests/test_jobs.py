@@ -97,6 +97,41 @@ def test_interrupted_run_resumes_to_bit_identical_results(tiny, tmp_path):
     assert np.array_equal(resumed.npv_matrix, reference.npv_matrix)
 
 
+def test_a_run_whose_rows_are_in_a_file_resumes_after_a_stop_to_the_same_bits(tiny, tmp_path, monkeypatch):
+    """12 plans of tiny x 300 scenarios within 300,000 bytes: the plans' rows and tables, 12 x
+    (300 x 248 + 20,800) = 1,142,400, are more than half the budget, so the rows go to a temporary
+    file: 150,000 // 20,800 = 7 plans' tables fit half, 2 chunks of 6, on blocks of (300,000 -
+    6 x 20,800) // (2,544 + 6 x 928) = 21 scenarios, 15 of 20. Stopped inside the second chunk
+    (its 20th block), the first is saved and the second's file closed; the resume computes the
+    second alone, each pair once, and gives the figures of one chunk on one block to the bit."""
+    from fleetopt.evaluate import engine
+
+    data, batch = tiny
+    reference = run(data, batch)
+    files, real_rows = [], engine.SpilledRows
+
+    def spilled(*args):
+        files.append(real_rows(*args))
+        return files[-1]
+
+    def stop_in_the_second_chunk(done, total):
+        calls.append(done)
+        if len(calls) == 20:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "SpilledRows", spilled)
+    store, calls = ChunkStore(tmp_path / "chunks"), []
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(data, batch, 300, seed=5, backend="numpy", max_memory=300_000, store=store,
+                 progress=stop_in_the_second_chunk)  # fmt: skip
+    assert store.ranges() == [(0, 6)] and calls[0] == 6 * 20
+    assert len(files) == 2 and all(f.file.closed for f in files)
+    resumed = evaluate(data, batch, 300, seed=5, backend="numpy", max_memory=300_000, store=store)
+    assert (resumed.plan_chunk, resumed.scenario_chunk) == (6, 20) and len(files) == 3
+    assert resumed.pairs_stored == 6 * 300 and resumed.pairs_computed == 6 * 300
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+
+
 def _wait_for(predicate, seconds: float) -> bool:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -1295,15 +1330,17 @@ def test_plan_chunks_keep_the_stored_ranges_and_cut_the_plans_between_them():
 # take 4,960 bytes (27 fields and 4 words of 8 bytes per scenario) and its tables 19,520 (twice its
 # 9,760 bytes compiled), a pair 928 and a scenario's factor paths 2,544 (106 words, the delivery
 # slip's among them, x3), so 100 KB holds one plan a chunk with every scenario in one block
-# (4,960 + 19,520 + 20 x (928 + 2,544) = 93,920 bytes; two plans 136,960), and 60 KB two plans on
-# blocks of one scenario (2 x (4,960 + 19,520 + 928) + 2,544 = 53,360 bytes; three plans would take
-# 78,768; the 60,000 - 24,480 = 35,520 left for one plan's pairs and scenarios hold 10 of 3,472
-# bytes, which 6 plans share: blocks of one)
-_ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 60_000
+# (4,960 + 19,520 + 20 x (928 + 2,544) = 93,920 bytes; two plans 136,960), and 60 KB splits the
+# scenarios into blocks: the 6 plans' rows and tables, 6 x 24,480 = 146,880, are more than half the
+# budget, so the rows go to a temporary file and a plan holds its tables alone, 30,000 // 19,520 = 1
+# plan a chunk, on blocks of (60,000 - 19,520) // (2,544 + 928) = 11 scenarios: 2 blocks of 10
+# (with the rows in memory, 2 plans on blocks of one scenario: 2 x (4,960 + 19,520 + 928) + 2,544 =
+# 53,360 bytes)
+_ONE_PLAN_A_CHUNK, _SPLIT_SCENARIOS = 100_000, 60_000
 
 
 @pytest.mark.parametrize("budget, plan_chunk, scenario_chunk", [
-    (_ONE_PLAN_A_CHUNK, 1, 20), (_ONE_SCENARIO_A_BLOCK, 2, 1)])  # fmt: skip
+    (_ONE_PLAN_A_CHUNK, 1, 20), (_SPLIT_SCENARIOS, 1, 10)])  # fmt: skip
 def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_the_rest_to_it(
     tmp_path, budget, plan_chunk, scenario_chunk
 ):
@@ -1418,13 +1455,13 @@ def test_a_resume_keeps_the_memory_budget_the_job_started_with(tmp_path):
 
 def test_cli_resume_takes_max_memory(tmp_path):
     """`fleetopt evaluate --resume FOLDER --max-memory 60KB` (refused before: a resume could not
-    change its memory) finishes the job on blocks of one scenario, saying they are slow."""
+    change its memory) finishes the job on blocks of 10 scenarios (above), saying they are slow."""
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "60KB")
     assert code == 0, err
-    assert "room for 1 scenario(s) at a time (of 20)" in " ".join(err.split())
+    assert "room for 10 scenario(s) at a time (of 20)" in " ".join(err.split())
     summary = json.loads((folder / "summary.json").read_text())
-    assert (summary["plan_chunk"], summary["scenario_chunk"]) == (2, 1)
+    assert (summary["plan_chunk"], summary["scenario_chunk"]) == (1, 10)
     assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 2 * 20
     metrics = pd.read_csv(folder / "metrics.csv")  # written to six decimals (runs.folder.csv_text)
     fresh = _fresh(tmp_path, seed=7).metrics
@@ -2188,7 +2225,8 @@ def test_a_lost_worker_says_what_is_saved_and_how_to_finish(tmp_path, monkeypatc
     plan = load_plans(tmp_path / "plan" / "plan.npz", data)[0][0]
     save_plans(plans, [plan] * 40, [f"p{i}" for i in range(40)], loaded.model.name, loaded.content_hash)
     out = tmp_path / "E"
-    code, _, err = run_cli("evaluate", "--plans", str(plans), "--scenarios", "4000", "--max-memory", "4MB",
+    # 2 chunks of 20 plans (the rows in a temporary file, half of 1,200 KB holding 30 plans' tables)
+    code, _, err = run_cli("evaluate", "--plans", str(plans), "--scenarios", "4000", "--max-memory", "1200KB",
                            "--out", str(out))  # fmt: skip
     said = " ".join(err.split())
     assert code == 130, err
@@ -2327,7 +2365,7 @@ def test_a_resumed_evaluation_of_an_edited_solve_keeps_the_changes_its_model_was
 
 
 def test_tiny_blocks_warning_names_the_budget_that_gives_calls_of_a_sensible_size(tmp_path):
-    """6 plans x 20 scenarios under 60 KB run 2 plans on blocks of 1 scenario: the warning names the
+    """6 plans x 20 scenarios under 60 KB run 1 plan on blocks of 10 scenarios: the warning names the
     least budget at which calls hold every one of the 120 pairs (fewer than SENSIBLE_BLOCK_PAIRS),
     and that budget runs them in one call, without the warning; 1% less still warns."""
     from fleetopt.cli.memory import memory_budget
@@ -2337,7 +2375,7 @@ def test_tiny_blocks_warning_names_the_budget_that_gives_calls_of_a_sensible_siz
                            "--backend", "numpy", "--max-memory", "60KB", "--out", str(tmp_path / "a"))
     err = " ".join(err.split())
     assert code == 0, err
-    said = re.search(r"room for 1 scenario\(s\) at a time \(of 20\), 2 plans a chunk: the run will be slow, "
+    said = re.search(r"room for 10 scenario\(s\) at a time \(of 20\), 1 plan a chunk: the run will be slow, "
                      r"about \S+ by NumPy's estimate on one core; --max-memory (\S+) gives 6 plans a chunk "
                      r"on blocks of 20 scenario\(s\), about \S+", err)
     assert said, err

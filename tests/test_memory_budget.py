@@ -10,6 +10,8 @@ working memory (116 words); a scenario's factor paths 2,544 (106 words, held 3 t
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 
 import pandas as pd
@@ -86,6 +88,100 @@ def test_a_split_blocks_scenarios_are_as_many_as_the_chunks_plans_leave_room_for
     assert engine.row_bytes_per_plan(1000) + table_bytes_per_plan(plans, "numpy") == 268_800
     assert chunk_sizes(data, plans, 1000, 1_500_000) == (3, 125)
     assert 3 * 268_800 + 125 * SCENARIO + 3 * 125 * PAIR <= 1_500_000
+
+
+def test_a_split_run_in_this_process_takes_every_plan_a_chunk_its_rows_in_a_file():
+    """The budget above, 1,500,000 on 1,000 scenarios: in 2 chunks of 3 plans each of the 8 blocks
+    was made twice. The 6 plans' rows and tables, 6 x 268,800 = 1,612,800, are more than half the
+    budget, so the rows go to a temporary file and a plan holds its tables alone, 2B = 20,800:
+    750,000 // 20,800 = 36 plans fit half the budget, all 6 in one chunk. The 1,500,000 - 6 x
+    20,800 = 1,375,200 left hold blocks of 1,375,200 // (2,544 + 6 x 928) = 169 scenarios: 6
+    blocks of 167, each made once. In memory, that chunk would take 1,612,800 + 167 x 8,112 bytes,
+    more than the budget: its rows go to the file; the 3 plans a chunk of before fit."""
+    data, plans = tiny()
+    be = engine.resolve_backend("numpy", 1)
+    assert chunk_sizes(data, plans, 1000, 1_500_000) == (3, 125)
+    assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
+    assert engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
+    assert not engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 3, 125)
+
+
+def test_rows_that_fit_half_the_budget_stay_in_memory_every_plan_in_one_chunk():
+    """4,000,000 bytes on 1,000 scenarios, at most 1,200 pairs a call: the 6 plans' rows and tables,
+    1,612,800, fit half the budget (2,000,000 // 268,800 = 7 plans would): one chunk of 6 in memory.
+    The 2,387,200 left would hold blocks of 294 scenarios, but 1,200 pairs a call are 200 for 6
+    plans: 5 blocks of 200, each made once (1,612,800 + 200 x 8,112 = 3,235,200 bytes)."""
+    data, plans = tiny()
+    assert engine.split_chunk_sizes(data, plans, 1000, 4_000_000, 1_200, "numpy") == (6, 200)
+    assert not engine.rows_on_disk(data, plans, 1000, "numpy", 4_000_000, 6, 200)
+
+
+def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
+    """The rows of the first test above, 6 x 1,000 x 216 = 1,296,000 bytes (8 a value of each of
+    the 27 results), in a folder with 2,000,000 free: at most half of it is taken, 4 plans' rows
+    (1,000,000 // 216,000), so 2 chunks of 3 plans, on the blocks what they hold leaves, 1,500,000
+    - 3 x 20,800 = 1,437,600 // (2,544 + 3 x 928) = 269, 4 blocks of 250. With 400,000 free, not
+    one plan's rows fit: the sizes of chunks holding their rows in memory stand."""
+    from fleetopt.evaluate import spill
+
+    data, plans = tiny()
+    be = engine.resolve_backend("numpy", 1)
+    assert spill.spilled_bytes(6, 1000) == 1_296_000
+    for free, sizes in [(2_000_000, (3, 250)), (400_000, (3, 125))]:
+        monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder, free=free: _Usage(free))
+        assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == sizes
+
+
+class _Usage:
+    def __init__(self, free: int):
+        self.free = free
+
+
+class _FullDisk:
+    """The os module, but for a disk that is full: pwrite fails as a full disk does."""
+
+    def __getattr__(self, name: str):
+        return getattr(os, name)
+
+    @staticmethod
+    def pwrite(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_under_the_rows_stops_the_run_saying_where_and_what_to_do(here, solve_run, monkeypatch):
+    """One plan of tiny on 1,000 scenarios within 500 KB: its row and tables, 268,800 bytes, are
+    more than half the budget, so the row goes to a temporary file, in $TMPDIR. A disk that fills
+    while it is written stops the run with exit status 2, naming the folder, the error and the
+    remedies, no traceback, and the file (never named in the folder) is closed; the run is kept,
+    to be resumed. Before it starts, the run says where the rows go and how large they are."""
+    import tempfile
+
+    from fleetopt.evaluate import spill
+
+    monkeypatch.setattr(tempfile, "tempdir", str(here / "tmp"))
+    (here / "tmp").mkdir()
+    closed = []
+    real_close = spill.SpilledRows.close
+
+    def close(self):
+        closed.append(self.P)
+        real_close(self)
+
+    monkeypatch.setattr(spill, "os", _FullDisk())  # the run folder's own writes go on
+    monkeypatch.setattr(spill.SpilledRows, "close", close)
+    args = ("--plans", str(solve_run), "--scenarios", "1000", "--max-memory", "500KB", "--backend", "numpy",
+            "--out", "F")  # fmt: skip
+    code, out, err = run_cli("evaluate", *args)
+    said = " ".join(err.split())
+    assert code == 2 and "Traceback" not in out + err, out + err
+    assert (f"note: the rows of results go to a temporary file in {here / 'tmp'}, 216 KB for each chunk "
+            "of 1 plan (216 bytes a plan-scenario pair), outside --max-memory") in said
+    assert (f"the temporary file of a chunk's rows of results (216 KB for 1 plan x 1,000 scenarios) could "
+            f"not be written in {here / 'tmp'}: No space left on device; free space there, set TMPDIR to "
+            "a folder with room, or give a larger max_memory (fleetopt evaluate --max-memory)") in said
+    assert closed == [1] and list((here / "tmp").iterdir()) == []
+    assert ("The run is kept in F (no evaluation chunk yet; the run's model and settings saved): "
+            "finish it, once there is room, with: fleetopt evaluate --resume F") in said
 
 
 def test_each_worker_process_counts_the_chunk_sent_to_it():

@@ -12,7 +12,7 @@ from fleetopt.cli.common import err_console, shortened
 from fleetopt.cli.render.progress import elapsed
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
-from fleetopt.evaluate import engine, resources
+from fleetopt.evaluate import engine, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob
 
 _MEMORY_UNITS = {
@@ -99,6 +99,21 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
                  f"{counted(plans, 'plan')} a chunk on blocks of {scenarios:,} scenario(s), about "
                  f"{elapsed(then)}{_beyond_memory(enough, s)}")  # fmt: skip
     err_console.print(line, soft_wrap=True)
+
+
+def say_rows_in_a_file(job: EvaluationJob) -> None:
+    """Where the run's rows of results go to a temporary file (its scenarios split into blocks under
+    a budget their rows would fill), say how large and where: the disk it takes is not in
+    --max-memory (docs/evaluation.md, "Chunking")."""
+    size = job.rows_file_bytes()
+    if size:
+        plans = counted(min(job.settings["plan_chunk"], job.batch.P), "plan")
+        err_console.print(
+            f"note: the rows of results go to a temporary file in {spill.spill_folder()}, "
+            f"{engine.format_bytes(size)} for each chunk of {plans} (216 bytes a plan-scenario pair), "
+            "outside --max-memory, so that each block of scenarios is made once for the chunk's plans; "
+            "TMPDIR sets the folder", soft_wrap=True,
+        )  # fmt: skip
 
 
 def _beyond_memory(budget: int, settings: dict) -> str:

@@ -60,7 +60,13 @@ from fleetopt.cli.common import (
     usd_amount,
     whole_number,
 )
-from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
+from fleetopt.cli.memory import (
+    MaxMemoryOption,
+    budget_within_memory,
+    memory_budget,
+    say_rows_in_a_file,
+    warn_if_tiny_blocks,
+)
 from fleetopt.cli.render.evaluate import (
     debt_at_default_table,
     demand_served_table,
@@ -100,6 +106,7 @@ from fleetopt.evaluate.path import (
     explain_choice,
     explained_path,
 )
+from fleetopt.evaluate.spill import SpillError
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
@@ -214,6 +221,7 @@ def evaluate(
         job, folder, explained = _new_evaluation(ctx)
     say_model_changes(job.loaded)  # a resumed job's too: its job.json keeps them
     warn_if_tiny_blocks(job)
+    say_rows_in_a_file(job)
     again = tuple(options_again(ctx, EVALUATE_AGAIN))
     if resume is not None:  # the ranking it finishes with, as its retry gives it: no change then
         kept_for_resume(folder, again)
@@ -434,6 +442,11 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...]
             f"{exc}. The run is kept in {folder} ({api.saved_work(folder)} saved): once every "
             f"node builds it, finish with: {resume_command('evaluate', folder)}, or now with "
             f"{resume_command('evaluate', folder, '--backend', 'numpy')}"
+        ) from None
+    except SpillError as exc:  # the chunks finished before are kept
+        raise InputError(
+            f"{exc}. The run is kept in {folder} ({api.saved_work(folder)} saved): finish it, once "
+            f"there is room, with: {resume_command('evaluate', folder)}"
         ) from None
     console.print(run_speed(result), soft_wrap=True)
     return result

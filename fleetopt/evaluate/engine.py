@@ -1,8 +1,9 @@
 """Evaluate many plans against many scenarios in memory-sized chunks.
 
-Plans are split into chunks; within a chunk every scenario block is simulated and its results
-written into the chunk's (plans x scenarios) buffer, then the chunk's metrics are computed from
-whole rows. Because each (plan, scenario) pair is computed independently and each plan's row is
+Plans are split into chunks; within a chunk every scenario block is made once, simulated and its
+results written into the chunk's (plans x scenarios) buffer (or, where those rows would take too
+much of the memory budget, a temporary file: spill.py), then the chunk's metrics are computed
+from whole rows. Because each (plan, scenario) pair is computed independently and each plan's row is
 reduced in one fixed order, results do not depend on chunk sizes or on the order of the plans.
 """
 
@@ -12,7 +13,7 @@ import functools
 import itertools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,7 @@ from fleetopt.evaluate.scenarios import (
 )
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 from fleetopt.evaluate.slip import by_slip, slipped_pairs
+from fleetopt.evaluate.spill import ROWS_SHARE, SpilledRows, plans_spill_holds, spilled_bytes
 from fleetopt.runs import limits
 
 # the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
@@ -398,6 +400,18 @@ def words_per_scenario(data: ModelData) -> int:
     return 1 + sum(int(np.prod(f.shape(data), dtype=np.int64)) for f in FACTORS)
 
 
+def block_bytes_per_scenario(data: ModelData) -> int:
+    """Bytes a scenario of a block takes while the block is simulated (its factor paths,
+    :data:`_SCENARIO_COPIES` times), shared by the chunk's plans."""
+    return 8 * _SCENARIO_COPIES * words_per_scenario(data)
+
+
+def bytes_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> int:
+    """Working memory of a (plan, scenario) pair while its block is simulated, bytes:
+    :func:`words_per_pair` and, with delivery slips, :func:`slip_bytes_per_pair`."""
+    return int(8 * words_per_pair(data, plans, record)) + slip_bytes_per_pair(plans)
+
+
 def result_bytes_per_plan(n_scenarios: int) -> int:
     """Bytes of one plan's row of results over every scenario (its metrics need the whole row)."""
     return 8 * len(RESULT_FIELDS) * n_scenarios
@@ -484,9 +498,16 @@ def backend_chunk_sizes(
     record: tuple[str, ...] = (),
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) of an evaluation in this process on ``backend``
-    (:func:`worker_chunk_sizes` with the backend's threads and free memory)."""
+    (:func:`worker_chunk_sizes` with the backend's threads and free memory); where those split the
+    scenarios into blocks, on the CPU, :func:`split_chunk_sizes`: as many plans a chunk as their
+    rows of results leave room for, in memory or in a temporary file, each block made once for
+    all of them."""
     name, threads, free = backend.name, backend.threads, backend.free_memory_bytes()
-    return worker_chunk_sizes(data, plans, n_scenarios, name, threads, free, max_memory, record)
+    sizes = worker_chunk_sizes(data, plans, n_scenarios, name, threads, free, max_memory, record)
+    if sizes[1] >= n_scenarios or name == "cupy" or record:
+        return sizes
+    budget = budget_of(free, max_memory) - _slip_variants_counted(plans, name, max_memory)
+    return split_chunk_sizes(data, plans, n_scenarios, budget, MAX_PAIRS[name] * threads, name) or sizes
 
 
 def worker_process_sizes(
@@ -524,9 +545,7 @@ def worker_chunk_sizes(
     share of the plans per chunk, so that every worker has work until the end. ``sent``: each
     chunk is sent to a worker process, which holds its own copies (:func:`sent_bytes_per_plan`)."""
     budget = budget_of(free_bytes, max_memory)
-    # a budget given counts them, in the memory they are in (this machine's, not a GPU's)
-    counted_here = max_memory is not None and backend_name != "cupy"
-    variants = -(-slip_variant_bytes(plans) // workers) if counted_here else 0
+    variants = _slip_variants_counted(plans, backend_name, max_memory, workers)
     block = MAX_PAIRS[backend_name] * (1 if backend_name == "cupy" else threads)
     try:
         return chunk_sizes(
@@ -539,6 +558,14 @@ def worker_chunk_sizes(
         if workers > 1 and max_memory is not None:
             raise _worker_share_refused(exc, n_scenarios, workers) from None
         raise
+
+
+def _slip_variants_counted(plans: PlanBatch, backend_name: str, max_memory: int | None, workers: int = 1
+                           ) -> int:  # fmt: skip
+    """Bytes of each of ``workers``' share of the plans' delivery-slip variants that the budget
+    counts: a budget given counts them, in the memory they are in (this machine's, not a GPU's)."""
+    counted_here = max_memory is not None and backend_name != "cupy"
+    return -(-slip_variant_bytes(plans) // workers) if counted_here else 0
 
 
 def rounded_up(n: int) -> int:
@@ -610,7 +637,7 @@ def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> 
     """Refuse, before any plan is made (a sweep's), a number of scenarios whose results for one
     plan and one scenario's factor paths alone exceed the budget of ``backend`` (half its free
     memory)."""
-    need = row_bytes_per_plan(n_scenarios) + 8 * _SCENARIO_COPIES * words_per_scenario(data)
+    need = row_bytes_per_plan(n_scenarios) + block_bytes_per_scenario(data)
     _check_fits(n_scenarios, need, default_budget(backend), _FEWER)
 
 
@@ -662,8 +689,7 @@ def chunk_sizes(
     row, tables = row_bytes_per_plan(n_scenarios), table_bytes_per_plan(plans, backend_name)
     tables += sent_bytes_per_plan(plans) if sent else 0
     per_plan = row + tables
-    pair_bytes = int(8 * words_per_pair(data, plans, record)) + slip_bytes_per_pair(plans)
-    scenario_bytes = 8 * _SCENARIO_COPIES * words_per_scenario(data)
+    pair_bytes, scenario_bytes = bytes_per_pair(data, plans, record), block_bytes_per_scenario(data)
     results = row + pair_bytes + scenario_bytes
     _check_fits(n_scenarios, results, budget_bytes, _fewer_or_more_memory(results + tables), tables)
     _check_one_plan_fits(n_scenarios, results + tables, budget_bytes)
@@ -719,9 +745,11 @@ def _check_one_plan_fits(n_scenarios: int, need_bytes: int, budget_bytes: int) -
 
 
 # Scenarios split into blocks are made again for every chunk of plans (one block is made once for
-# the run), and making a block costs about what simulating a few plans on it does: split, blocks
-# are cut small enough for this many plans a chunk, rather than one plan on a block as large as the
-# pairs allow (100 MB for 200 plans x 5,000 scenarios ran 2.9x slower so: benchmarks/README.md).
+# the run), and making a block costs about what simulating a few plans on it does: split, where
+# the chunks hold their rows in memory (worker processes, Ray, and in this process where
+# split_chunk_sizes finds no room), blocks are cut small enough for this many plans a chunk, rather
+# than one plan on a block as large as the pairs allow (100 MB for 200 plans x 5,000 scenarios ran
+# 2.9x slower so: benchmarks/README.md).
 PLANS_PER_SPLIT_CHUNK = 16
 
 
@@ -739,6 +767,61 @@ def even_blocks(n_scenarios: int, largest: int) -> int:
     return -(-n_scenarios // blocks)
 
 
+# The metrics of rows read back from a temporary file hold a few fields of a plan's row at a time
+# beside their temporaries: measured with tracemalloc at 42 bytes a (plan, scenario) pair on the
+# default model (2 plans x 20,000 scenarios), against 216 for the row in memory and its 26
+_SPILLED_METRIC_WORDS_PER_PAIR = 6
+
+
+def spilled_metric_bytes(n_scenarios: int) -> int:
+    """Bytes the metrics of one plan take over ``n_scenarios`` scenarios, its row read back from a
+    temporary file field by field (spill.py)."""
+    return 8 * _SPILLED_METRIC_WORDS_PER_PAIR * n_scenarios
+
+
+def split_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, budget_bytes: int, max_pairs: int,
+                      backend_name: str) -> tuple[int, int] | None:  # fmt: skip
+    """(plans per chunk, scenarios per block) of a run in this process whose scenarios are split
+    into blocks. A block is made once for its chunk (docs/evaluation.md, "Chunking"), so a chunk
+    takes as many plans as what each holds over all the blocks leaves room for in
+    :data:`~fleetopt.evaluate.spill.ROWS_SHARE` of the budget: its tables and its row of results
+    (:func:`row_bytes_per_plan`); where those rows of all the plans take more, its tables alone,
+    the rows written to a temporary file (as many plans' as half its folder's free space holds)
+    and read back for the metrics a plan at a time (:func:`spilled_metric_bytes`). The chunks are
+    as even as their number allows, and the blocks take what is left, at most ``max_pairs`` pairs
+    a call. None where nothing fits so (the file has no room, or one plan's metrics read back
+    do not fit): :func:`chunk_sizes`' sizes then stand."""
+    P, S = plans.P, n_scenarios
+    tables, row = table_bytes_per_plan(plans, backend_name), row_bytes_per_plan(S)
+    share = int(ROWS_SHARE * budget_bytes)
+    spilled = P * (row + tables) > share
+    held = tables if spilled else row + tables
+    plan_chunk = min(P, share // held, plans_spill_holds(S) if spilled else P)
+    if plan_chunk < 1:
+        return None
+    plan_chunk = -(-P // -(-P // plan_chunk))  # as many chunks, none larger than needed
+    room = budget_bytes - plan_chunk * held
+    pair_bytes, scenario_bytes = bytes_per_pair(data, plans), block_bytes_per_scenario(data)
+    largest = min(max_pairs // plan_chunk, room // (scenario_bytes + plan_chunk * pair_bytes))
+    if spilled:  # at least two blocks: the rows of one block are the simulation's own, in memory
+        largest = min(largest, S - 1) if spilled_metric_bytes(S) <= room else 0
+    return (plan_chunk, even_blocks(S, largest)) if largest >= 1 else None
+
+
+def rows_on_disk(data: ModelData, plans: PlanBatch, n_scenarios: int, backend_name: str, budget_bytes: int,
+                 plan_chunk: int, scenario_chunk: int) -> bool:  # fmt: skip
+    """Whether a run in this process in chunks of ``plan_chunk`` plans on blocks of
+    ``scenario_chunk`` scenarios keeps its rows of results in a temporary file: where the scenarios
+    are split into blocks and a chunk's rows, tables and block do not fit ``budget_bytes`` in
+    memory (sizes :func:`split_chunk_sizes` made for rows in a file, or a budget smaller now)."""
+    if scenario_chunk >= n_scenarios or backend_name == "cupy":
+        return False
+    c = min(plan_chunk, plans.P)
+    held = c * (row_bytes_per_plan(n_scenarios) + table_bytes_per_plan(plans, backend_name))
+    pair_bytes, scenario_bytes = bytes_per_pair(data, plans), block_bytes_per_scenario(data)
+    return held + scenario_chunk * (scenario_bytes + c * pair_bytes) > budget_bytes
+
+
 @dataclass(frozen=True)
 class ChunkSpec:
     """Everything a chunk's result depends on besides the model and its plans."""
@@ -751,6 +834,9 @@ class ChunkSpec:
     record: tuple[str, ...] = ()
     kernel: bool = True
     keep_outcomes: bool = False
+    # the chunk's rows of results in a temporary file, not in memory (:func:`rows_on_disk`): how it
+    # is computed, never what (the same bits)
+    rows_on_disk: bool = False
 
 
 # The last scenario block a worker process made, kept for its next chunk of plans: a worker
@@ -818,14 +904,23 @@ def evaluate_chunk(
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     simulator = BlockSimulator(SimulationConstants.from_data(data), chunk, spec, be, device_tables)
     kept = ChunkResults(chunk, spec, data.T, be)
-    S = spec.n_scenarios
-    for s0, s1 in scenario_blocks(S, spec.scenario_chunk):
-        whole = scenarios is not None and s1 - s0 == S
-        block = scenarios if whole else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
-        run = functools.partial(simulator.run, rows=scenario_rows if whole else None)
-        kept.add(by_slip(run, chunk, block, be.xp), block, s0, s1)
-        if progress is not None:
-            progress(chunk.P * (s1 - s0))
+    try:
+        S = spec.n_scenarios
+        for s0, s1 in scenario_blocks(S, spec.scenario_chunk):
+            whole = scenarios is not None and s1 - s0 == S
+            block = scenarios if whole else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
+            run = functools.partial(simulator.run, rows=scenario_rows if whole else None)
+            kept.add(by_slip(run, chunk, block, be.xp), block, s0, s1)
+            if progress is not None:
+                progress(chunk.P * (s1 - s0))
+        return _chunk_result(data, chunk, spec, be, simulator, kept, while_running)
+    finally:
+        kept.close()  # the temporary file of its rows, where they were written to one
+
+
+def _chunk_result(data: ModelData, chunk: PlanBatch, spec: ChunkSpec, be: Backend, simulator: BlockSimulator,
+                  kept: ChunkResults, while_running: Callable[[], None] | None) -> dict:  # fmt: skip
+    """:func:`evaluate_chunk`'s result, once every block of ``chunk`` is in ``kept``."""
     checked = simulator.kernel and not spec.deterministic  # a deterministic run is the forecast itself
     forecast_ok = simulator.forecast_ok(data, chunk) if checked else None
     # before the metrics, whose median quarters wait for the kernels (CuPy's bincount reads a size)
@@ -909,14 +1004,17 @@ class BlockSimulator:
 
 class ChunkResults:
     """A chunk's results as its scenario blocks come: the (plans x scenarios) ``buffers`` of
-    ``RESULT_FIELDS``, which stay on the backend's device (only the metrics come back), each
-    scenario's market demand over the horizon, the recorded ``paths`` (on the host) and the
-    scenarios in which a delivery slip moved each plan's GPUs."""
+    ``RESULT_FIELDS``, which stay on the backend's device (only the metrics come back), or with
+    ``spec.rows_on_disk`` and several blocks, in a temporary file (:class:`SpilledRows`, closed by
+    :meth:`close`), each scenario's market demand over the horizon, the recorded ``paths`` (on the
+    host) and the scenarios in which a delivery slip moved each plan's GPUs."""
 
     def __init__(self, chunk: PlanBatch, spec: ChunkSpec, quarters: int, be: Backend):
         self.chunk, self.spec, self.quarters, self.be = chunk, spec, quarters, be
         S = spec.n_scenarios
-        self.buffers: dict | None = None
+        spilled = spec.rows_on_disk and spec.scenario_chunk < S
+        self.spilled = SpilledRows(chunk.P, S) if spilled else None
+        self.buffers: Mapping | None = None if self.spilled is None else self.spilled.rows(0, chunk.P)
         self.demand = np.empty(S)  # H100-equivalent GPU-quarters (horizon_demand)
         self.paths = {name: np.empty((chunk.P, S, quarters)) for name in spec.record}
         self.slipped = np.zeros(chunk.P)  # scenarios in which a delivery slip moved the plan's GPUs
@@ -926,6 +1024,8 @@ class ChunkResults:
         S, xp = self.spec.n_scenarios, self.be.xp
         if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
             self.buffers = {name: out[name] for name in RESULT_FIELDS}
+        elif self.spilled is not None:
+            self.spilled.write(out, s0)
         else:
             if self.buffers is None:
                 shape = (self.chunk.P, S)
@@ -939,13 +1039,26 @@ class ChunkResults:
             self.paths[name][:, s0:s1] = self.be.to_host(out[name])
 
     def metrics(self) -> dict[str, np.ndarray]:
-        """(P,) each metric of the chunk's plans, on the host (computed on the backend's device)."""
+        """(P,) each metric of the chunk's plans, on the host (computed on the backend's device);
+        from a temporary file, a few plans at a time, as many pairs as a block held (each metric
+        is its plan's alone, so the same bits)."""
         xp = self.be.xp
-        on_device = plan_metrics(self.buffers, xp, self.quarters, xp.asarray(self.demand))
-        metrics = {name: self.be.to_host(value) for name, value in on_device.items()}
+        if self.spilled is None:
+            on_device = plan_metrics(self.buffers, xp, self.quarters, xp.asarray(self.demand))
+            metrics = {name: self.be.to_host(value) for name, value in on_device.items()}
+        else:
+            step = max(1, self.chunk.P * self.spec.scenario_chunk // self.spec.n_scenarios)
+            parts = [plan_metrics(self.spilled.rows(p, min(p + step, self.chunk.P)), np, self.quarters,
+                                  self.demand) for p in range(0, self.chunk.P, step)]  # fmt: skip
+            metrics = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
         if self.chunk.slipped:
             metrics["slipped_share"] = self.slipped / self.spec.n_scenarios
         return metrics
+
+    def close(self) -> None:
+        """Let go of the temporary file of the rows, where they were written to one."""
+        if self.spilled is not None:
+            self.spilled.close()
 
 
 def horizon_demand(scenarios: ScenarioSet) -> np.ndarray:
@@ -1228,10 +1341,11 @@ def evaluate(
     be, plan_chunk, scenario_chunk = _backend_and_chunk_sizes(
         data, plans, n_scenarios, backend, executor, max_memory, plan_chunk, scenario_chunk, record
     )
-    spec = ChunkSpec(
-        n_scenarios, seed, scenario_chunk, deterministic, keep_matrix, tuple(record), kernel, keep_outcomes
-    )
     executor = executor or LocalExecutor(be)
+    on_disk = _rows_on_disk_here(data, plans, n_scenarios, executor, max_memory, (plan_chunk, scenario_chunk),
+                                 record)  # fmt: skip
+    spec = ChunkSpec(n_scenarios, seed, scenario_chunk, deterministic, keep_matrix, tuple(record), kernel,
+                     keep_outcomes, on_disk)  # fmt: skip
     if store is not None:  # only chunks computed from these plans, model and spec are used
         store.expect(data, plans, spec)
         store.device = f"{executor.backend_name}: {executor.device}"
@@ -1304,6 +1418,30 @@ def _backend_and_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int
         auto_plans, auto_scen = backend_chunk_sizes(data, plans, n_scenarios, be, max_memory, record)
         plan_chunk, scenario_chunk = plan_chunk or auto_plans, scenario_chunk or auto_scen
     return be, plan_chunk, scenario_chunk
+
+
+def _rows_on_disk_here(data: ModelData, plans: PlanBatch, n_scenarios: int, executor, max_memory: int | None,
+                       sizes: tuple[int, int], record: tuple[str, ...]) -> bool:  # fmt: skip
+    """:func:`rows_on_disk` of a run by the in-process executor (never another's, whose chunks are
+    sized to fit in memory), within the budget it has now: the sizes may have been made before
+    (a job's), for rows in a file or in memory; where the budget has since shrunk, the rows go to
+    the file, and where it has grown they stay in memory, within the budget either way."""
+    be = executor.backend if isinstance(executor, LocalExecutor) else None
+    if be is None or be.name == "cupy" or record:
+        return False
+    free = be.free_memory_bytes() if max_memory is None else 0
+    budget = budget_of(free, max_memory) - _slip_variants_counted(plans, be.name, max_memory)
+    return rows_on_disk(data, plans, n_scenarios, be.name, budget, *sizes)
+
+
+def rows_file_bytes(data: ModelData, plans: PlanBatch, n_scenarios: int, executor, max_memory: int | None,
+                    sizes: tuple[int, int]) -> int:  # fmt: skip
+    """Bytes of the temporary file a chunk's rows of results take in a run by ``executor`` in
+    chunks of ``sizes`` (plans, scenarios), where it keeps them in one (:func:`_rows_on_disk_here`),
+    else 0: what `fleetopt evaluate` says before it starts."""
+    if not _rows_on_disk_here(data, plans, n_scenarios, executor, max_memory, sizes, ()):
+        return 0
+    return spilled_bytes(min(sizes[0], plans.P), n_scenarios)
 
 
 def _pairs_stored(chunks: list[tuple[int, int]], results: list[dict], n_scenarios: int) -> dict[str, int]:

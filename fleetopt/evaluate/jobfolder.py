@@ -30,6 +30,7 @@ from fleetopt.evaluate.engine import (
     format_bytes,
     needs_more_than,
     rounded_up,
+    rows_file_bytes,
     sizes_apart,
     worker_chunk_sizes,
     worker_process_sizes,
@@ -100,6 +101,13 @@ class EvaluationJob:
         """(plans per chunk, scenarios per block) this job would take with a memory budget of
         ``budget`` bytes (its max_memory), on its backend and executor."""
         return self._sizes(budget)
+
+    def rows_file_bytes(self) -> int:
+        """Bytes of the temporary file each chunk's rows of results take as this job runs now
+        (:func:`~fleetopt.evaluate.engine.rows_file_bytes`; 0: they are held in memory)."""
+        s = self.settings
+        sizes, budget = (s["plan_chunk"], s["scenario_chunk"]), s.get("max_memory")
+        return rows_file_bytes(self.data, self.batch, s["n_scenarios"], self.executor, budget, sizes)
 
     def __repr__(self) -> str:  # a notebook shows what will run, not the object's address
         s = self.settings  # the futures as EvaluationResult's repr says them (the forecast: no seed)

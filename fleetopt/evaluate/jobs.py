@@ -57,10 +57,10 @@ def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
     return {"model": data.fingerprint, "plans": digest.hexdigest(), **spec_fields}
 
 
-# How a chunk is computed, never what it holds (block sizes never change a result; the per-pair
-# outcomes an evaluation may keep in memory are never stored): a chunk stored with other blocks (a
-# resume sized for a smaller machine) is still the run's.
-_HOW_COMPUTED = ("scenario_chunk", "keep_outcomes")
+# How a chunk is computed, never what it holds (block sizes and where the rows of results are kept
+# never change a result; the per-pair outcomes an evaluation may keep in memory are never stored): a
+# chunk stored with other blocks (a resume sized for a smaller machine) is still the run's.
+_HOW_COMPUTED = ("scenario_chunk", "keep_outcomes", "rows_on_disk")
 
 
 def _what_it_holds(fingerprint) -> dict | None:

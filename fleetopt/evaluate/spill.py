@@ -1,0 +1,150 @@
+"""A chunk's rows of results kept in a temporary file instead of memory (docs/evaluation.md, "Chunking").
+
+A chunk's metrics need each plan's results over every scenario (its P5, CVaR5, medians), 216 bytes
+a scenario. Where a run's scenarios are split into blocks and those rows would take more than
+:data:`ROWS_SHARE` of the memory budget, they go to a file as each block is simulated, and are read
+back field by field for the metrics: memory then holds a chunk's tables, one block and the fields
+the metrics hold at once, so a chunk can take many plans on large blocks, and each block of
+scenarios is made once for all of them. The values written and read back are the same bits.
+
+The file is made with :func:`tempfile.TemporaryFile` in ``$TMPDIR`` (:func:`tempfile.gettempdir`):
+on Linux it has no name from the start, so nothing is left behind whatever ends the run (an error,
+Ctrl-C, a kill).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+from fleetopt.core.units import counted, format_bytes
+from fleetopt.errors import InputError
+from fleetopt.evaluate.simulate import RESULT_FIELDS
+
+# The rows go to a file where they would take more than this share of the budget.
+ROWS_SHARE = 0.5
+# ... and where the file takes at most this share of the free space of its folder.
+DISK_SHARE = 0.5
+# Each value has an 8-byte slot per field (its dtype's bytes used: a bool takes 1).
+_SLOT_BYTES = 8
+
+
+class SpillError(InputError):
+    """The temporary file of a chunk's results could not be made, written or read (a full disk, say):
+    exit status 2, as for a printout that could not be written, naming the folder and the remedies."""
+
+
+def spilled_bytes(n_plans: int, n_scenarios: int) -> int:
+    """Bytes of the file holding ``n_plans`` rows of results over ``n_scenarios`` scenarios."""
+    return _SLOT_BYTES * len(RESULT_FIELDS) * n_plans * n_scenarios
+
+
+def spill_folder() -> str:
+    """Where the rows go: the folder :mod:`tempfile` uses (``$TMPDIR``, else /tmp and the like)."""
+    return tempfile.gettempdir()
+
+
+def plans_spill_holds(n_scenarios: int, folder: str | None = None) -> int:
+    """How many plans' rows of results over ``n_scenarios`` scenarios a file in ``folder`` (None:
+    :func:`spill_folder`) may hold: at most :data:`DISK_SHARE` of its free space (0 where it cannot
+    be read)."""
+    try:
+        free = shutil.disk_usage(folder or spill_folder()).free
+    except OSError:
+        return 0
+    return int(DISK_SHARE * free) // spilled_bytes(1, n_scenarios)
+
+
+class SpilledRows:
+    """(plans x scenarios) results of :data:`RESULT_FIELDS` in a temporary file: field after field,
+    in each plan's row after row, so that a block's results are one write per plan and field, and a
+    plan's row of one field one read."""
+
+    def __init__(self, n_plans: int, n_scenarios: int, folder: str | None = None):
+        self.P, self.S = n_plans, n_scenarios
+        self.folder = folder or spill_folder()
+        self.dtypes: dict[str, np.dtype] = {}  # each field's, from the first block written
+        try:
+            self.file = tempfile.TemporaryFile(dir=self.folder)  # noqa: SIM115 (closed by close())
+        except OSError as exc:
+            raise self._failed("made", exc) from None
+
+    def write(self, out: dict, s0: int) -> None:
+        """Keep ``out``'s (plans, scenarios) arrays of every field, for scenarios ``s0`` on."""
+        for name in RESULT_FIELDS:
+            values = np.ascontiguousarray(out[name])
+            self.dtypes.setdefault(name, values.dtype)
+            for p in range(values.shape[0]):
+                row = memoryview(values[p]).cast("B")
+                self._transfer(os.pwrite, row, self._offset(name, p, s0), "written")
+
+    def read(self, name: str, first: int, stop: int) -> np.ndarray:
+        """(stop - first, S) rows of field ``name`` of plans ``first .. stop - 1``."""
+        values = np.empty((stop - first, self.S), dtype=self.dtypes[name])
+        self._transfer(_pread, memoryview(values).cast("B"), self._offset(name, first, 0), "read")
+        return values
+
+    def rows(self, first: int, stop: int) -> Mapping[str, np.ndarray]:
+        """Plans ``first .. stop - 1``'s results by field, each read when asked for (the metrics
+        hold a few at a time)."""
+        return _Rows(self, first, stop)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def _offset(self, name: str, plan: int, scenario: int) -> int:
+        field = RESULT_FIELDS.index(name)
+        return field * _SLOT_BYTES * self.P * self.S + (plan * self.S + scenario) * self.dtypes[name].itemsize
+
+    def _transfer(self, move, view: memoryview, offset: int, done: str) -> None:
+        """All of ``view`` written (os.pwrite) or read (:func:`_pread`) at ``offset``, by as many
+        calls of ``move(fd, part, offset)`` as it takes (each may move only part)."""
+        fd, moved = self.file.fileno(), 0
+        try:
+            while moved < len(view):
+                n = move(fd, view[moved:], offset + moved)
+                if n == 0:
+                    raise OSError(errno.EIO, "the file ended before its rows")
+                moved += n
+        except OSError as exc:
+            raise self._failed(done, exc) from None
+
+    def _failed(self, done: str, exc: OSError) -> SpillError:
+        size = format_bytes(spilled_bytes(self.P, self.S))
+        return SpillError(
+            f"the temporary file of a chunk's rows of results ({size} for {counted(self.P, 'plan')} x "
+            f"{counted(self.S, 'scenario')}) could not be {done} in {self.folder}: "
+            f"{exc.strerror or exc}; free space there, set TMPDIR to a folder with room, or give a "
+            "larger max_memory (fleetopt evaluate --max-memory), which keeps the rows in memory"
+        )
+
+
+def _pread(fd: int, view: memoryview, offset: int) -> int:
+    """os.pread into ``view`` (no copy): the bytes read."""
+    return os.preadv(fd, [view], offset)
+
+
+class _Rows(Mapping):
+    """:meth:`SpilledRows.rows`: a read-only mapping of field name to rows, read on each access."""
+
+    def __init__(self, spilled: SpilledRows, first: int, stop: int):
+        self.spilled, self.first, self.stop = spilled, first, stop
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.spilled.dtypes:
+            raise KeyError(name)
+        return self.spilled.read(name, self.first, self.stop)
+
+    def __contains__(self, name: object) -> bool:  # without reading the field, as Mapping's would
+        return name in self.spilled.dtypes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.spilled.dtypes)
+
+    def __len__(self) -> int:
+        return len(self.spilled.dtypes)
