@@ -32,8 +32,10 @@ from benchmarks.bench_slip_memory import write_plans
 from fleetopt.evaluate import engine, jobs
 
 SLIP = {"probability": 0.3, "min_quarters": 1, "max_quarters": 2}
-# (plans, scenarios, budget MB, slip): many plans x few scenarios, few plans x many, with a slip
-SHAPES = [(1000, 10, 50, False), (100, 1000, 50, False), (10, 10000, 20, False), (1000, 10, 300, True)]
+# (plans, scenarios, budget MB, slip): many plans x few scenarios, few plans x many, with a slip, and
+# few plans x very many, whose rows of results (4 x 24.8 MB) go to a temporary file (engine.split_chunk_sizes)
+SHAPES = [(1000, 10, 50, False), (100, 1000, 50, False), (10, 10000, 20, False), (1000, 10, 300, True),
+          (4, 100000, 50, False)]
 
 
 def _kb(field: str) -> int:
