@@ -11,6 +11,7 @@ working memory (116 words); a scenario's factor paths 2,544 (106 words, held 3 t
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 
@@ -104,6 +105,33 @@ def test_a_split_run_in_this_process_takes_every_plan_a_chunk_its_rows_in_a_file
     assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
     assert engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
     assert not engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 3, 125)
+
+
+def test_a_budget_below_one_plans_row_runs_with_the_rows_in_a_file(here, solve_run):
+    """200,000 bytes on 1,000 scenarios, 6 plans, B = 10,400: one plan's row of results in memory,
+    its pair and a scenario take 248,000 + 928 + 2,544 = 251,472 bytes, more than the budget, and
+    the run was refused ("at least 273 KB") before the temporary file was considered, which needs
+    no row in memory: tiny's 8 sweep plans on 200,000 scenarios within 20 MB were refused, "at
+    least 49.7 MB", and run in 12.2 MB (tracemalloc). In the file, a plan holds its tables, 2B =
+    20,800: 100,000 // 20,800 = 4 plans fit half the budget, so 2 chunks of 3; the 200,000 - 3 x
+    20,800 = 137,600 left hold a plan's metrics read back (48 x 1,000 = 48,000) and blocks of
+    137,600 // (2,544 + 3 x 928) = 25 scenarios: 40 blocks of 25. The figures are those of one
+    chunk in memory, to the bit. One plan (the CLI's, solve_run): 179,200 // 3,472 = 51, 20
+    blocks of 50, exit 0."""
+    data, plans = tiny()
+    be = engine.resolve_backend("numpy", 1)
+    with pytest.raises(MemoryBudgetError, match="need 251 KB of working memory for each plan's results"):
+        chunk_sizes(data, plans, 1000, 200_000)
+    assert engine.backend_chunk_sizes(data, plans, 1000, be, 200_000) == (3, 25)
+    assert engine.rows_on_disk(data, plans, 1000, "numpy", 200_000, 3, 25)
+    tight = engine.evaluate(data, plans, 1000, 5, backend=be, max_memory=200_000)
+    whole = engine.evaluate(data, plans, 1000, 5, backend=be, plan_chunk=6, scenario_chunk=1000)
+    assert (tight.plan_chunk, tight.scenario_chunk) == (3, 25)
+    pd.testing.assert_frame_equal(tight.metrics, whole.metrics, check_exact=True)
+    args = ("--plans", str(solve_run), "--scenarios", "1000", "--max-memory", "200KB", "--out", "B")
+    code, out, err = run_cli("evaluate", *args, "--backend", "numpy")
+    assert code == 0 and "note: the rows of results go to a temporary file" in err, out + err
+    assert json.loads((here / "B" / "job.json").read_text())["scenario_chunk"] == 50
 
 
 def test_rows_that_fit_half_the_budget_stay_in_memory_every_plan_in_one_chunk():

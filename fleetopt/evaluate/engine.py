@@ -501,12 +501,21 @@ def backend_chunk_sizes(
     (:func:`worker_chunk_sizes` with the backend's threads and free memory); where those split the
     scenarios into blocks, on the CPU, :func:`split_chunk_sizes`: as many plans a chunk as their
     rows of results leave room for, in memory or in a temporary file, each block made once for
-    all of them."""
+    all of them. A budget too small for one plan's row in memory is refused only where the file
+    cannot take the rows either."""
     name, threads, free = backend.name, backend.threads, backend.free_memory_bytes()
-    sizes = worker_chunk_sizes(data, plans, n_scenarios, name, threads, free, max_memory, record)
+    budget = budget_of(free, max_memory) - _slip_variants_counted(plans, name, max_memory)
+    try:
+        sizes = worker_chunk_sizes(data, plans, n_scenarios, name, threads, free, max_memory, record)
+    except MemoryBudgetError:
+        if name == "cupy" or record:
+            raise
+        split = split_chunk_sizes(data, plans, n_scenarios, budget, MAX_PAIRS[name] * threads, name)
+        if split is None:
+            raise
+        return split
     if sizes[1] >= n_scenarios or name == "cupy" or record:
         return sizes
-    budget = budget_of(free, max_memory) - _slip_variants_counted(plans, name, max_memory)
     return split_chunk_sizes(data, plans, n_scenarios, budget, MAX_PAIRS[name] * threads, name) or sizes
 
 
