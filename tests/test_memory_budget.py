@@ -134,6 +134,29 @@ def test_a_budget_below_one_plans_row_runs_with_the_rows_in_a_file(here, solve_r
     assert json.loads((here / "B" / "job.json").read_text())["scenario_chunk"] == 50
 
 
+def test_a_tmpdir_passed_over_for_another_folder_is_said(here, solve_run, monkeypatch):
+    """TMPDIR naming a folder that does not exist: Python's tempfile passes it over for the next
+    folder it can write (/tmp), and the note said "in /tmp ...; TMPDIR sets the folder", as if
+    TMPDIR had been read: a user who pointed it at a disk with room had the rows written to
+    another, unsaid. The note now names TMPDIR and the folder used instead; a TMPDIR that is used
+    is said as before. The run (1 plan, 1,000 scenarios within 200 KB: the test above) exits 0."""
+    import tempfile
+
+    args = ("--plans", str(solve_run), "--scenarios", "1000", "--max-memory", "200KB", "--backend", "numpy")
+    for tmpdir, out in [(here / "missing", "B"), (here, "C")]:
+        monkeypatch.setenv("TMPDIR", str(tmpdir))
+        monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again, as a new process does
+        code, _, err = run_cli("evaluate", *args, "--out", out)
+        said, used = " ".join(err.split()), tempfile.gettempdir()
+        assert code == 0 and f"note: the rows of results go to a temporary file in {used}," in said, err
+        if tmpdir == here:
+            assert used == str(here) and said.count("; TMPDIR sets the folder") == 1, err
+        else:
+            assert used != str(tmpdir) and "TMPDIR sets the folder" not in said, err
+            assert (f"; TMPDIR, {tmpdir}, is missing, not a folder or cannot be written, so {used} "
+                    "instead") in said, err
+
+
 def test_rows_that_fit_half_the_budget_stay_in_memory_every_plan_in_one_chunk():
     """4,000,000 bytes on 1,000 scenarios, at most 1,200 pairs a call: the 6 plans' rows and tables,
     1,612,800, fit half the budget (2,000,000 // 268,800 = 7 plans would): one chunk of 6 in memory.

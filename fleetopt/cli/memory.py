@@ -107,12 +107,15 @@ def say_rows_in_a_file(job: EvaluationJob) -> None:
     --max-memory (docs/evaluation.md, "Chunking")."""
     size = job.rows_file_bytes()
     if size:
-        plans = counted(min(job.settings["plan_chunk"], job.batch.P), "plan")
+        plans, folder = counted(min(job.settings["plan_chunk"], job.batch.P), "plan"), spill.spill_folder()
+        passed_over = spill.tmpdir_passed_over()
+        where = "TMPDIR sets the folder" if passed_over is None else (
+            f"TMPDIR, {passed_over}, is missing, not a folder or cannot be written, so {folder} instead")
         err_console.print(
-            f"note: the rows of results go to a temporary file in {spill.spill_folder()}, "
+            f"note: the rows of results go to a temporary file in {folder}, "
             f"{engine.format_bytes(size)} for each chunk of {plans} (216 bytes a plan-scenario pair), "
             "outside --max-memory, so that each block of scenarios is made once for the chunk's plans; "
-            "TMPDIR sets the folder", soft_wrap=True,
+            f"{where}", soft_wrap=True,
         )  # fmt: skip
 
 

@@ -49,6 +49,14 @@ def spill_folder() -> str:
     return tempfile.gettempdir()
 
 
+def tmpdir_passed_over() -> str | None:
+    """``$TMPDIR`` where it is set but :mod:`tempfile` passed it over for another folder (it is
+    missing, not a folder, or cannot be written), else None: a run that was told where its file
+    goes says so, rather than filling another disk silently."""
+    asked = os.environ.get("TMPDIR")
+    return asked if asked and os.path.abspath(asked) != spill_folder() else None
+
+
 def plans_spill_holds(n_scenarios: int, folder: str | None = None) -> int:
     """How many plans' rows of results over ``n_scenarios`` scenarios a file in ``folder`` (None:
     :func:`spill_folder`) may hold: at most :data:`DISK_SHARE` of its free space (0 where it cannot
