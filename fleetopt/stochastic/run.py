@@ -931,6 +931,8 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
     rescue, how the plan was completed on the forecast and each hard limit of the forecast it breaks
     there (warning rows; formulation §7b)."""
     rows = [("first stage of the plan", summary["first_stage"], False)] if summary.get("first_stage") else []
+    settings = summary["settings"]
+    solved = settings.get("distinct_scenarios", settings["scenarios"])
     for label, name in (
         ("cash rescues (emergency equity: defaults)", "cash_rescued"),
         ("covenant cures (equity paid in to cure a breach, $11 of value per $1 short)", "covenant_cured"),
@@ -938,7 +940,8 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
     ):
         if f"{name}_scenarios" in summary:
             count, p = summary[f"{name}_scenarios"], summary[f"{name}_probability"]
-            words = f"{count} ({format_percent(p)} probability)"
+            # the reduced scenarios' probabilities differ: the share of their probability, not of their count
+            words = f"{count} of the {solved} reduced scenarios ({format_percent(p)} of their probability)"
             rows.append((f"scenarios with {label}", words + breaches_beside(summary, name), False))
     return rows + vss_source(summary) + completion_facts(summary.get("completion") or {})
 
@@ -954,9 +957,9 @@ def breaches_beside(summary: dict, name: str) -> str:
     if name != "covenant_cured" or plan.get("breach_probability") is None:
         return ""
     breach = format_percent(plan["breach_probability"])
-    return (f" in the solve's copies (in sample, each re-planning its future); the evaluator's P(covenant "
-            f"breach) of the plan: {breach} of the {oos['scenarios']:,} fresh scenarios (out of sample, the "
-            "plan completed on the forecast)")
+    return (f", in sample: the solve re-plans each one's future knowing it; the evaluator's P(covenant "
+            f"breach) of the plan: {breach} of the {oos['scenarios']:,} fresh scenarios, out of sample: the "
+            "plan as completed on the forecast, not re-planned")
 
 
 def vss_source(summary: dict) -> list[tuple[str, str, bool]]:
