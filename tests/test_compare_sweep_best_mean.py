@@ -245,6 +245,19 @@ def test_the_sweep_report_draws_the_third_plan_in_its_npv_histogram(named):
     assert f'stroke="{THIRD_PLAN_COLOUR}"' in chart and THIRD_PLAN_COLOUR != RECOMMENDED
 
 
+def test_the_histograms_caption_says_where_each_plans_marked_figures_are(named):
+    """The caption said "mean and P5 marked are the key figures' above", but the key figures above
+    are the pick's alone: BEST's -$21.9M and -$67.5M, and the forecast optimum's -$22.0M and -$67.8M,
+    are candidates.csv's, in the candidates table below the charts. It says so."""
+    html = unescape(build_report(named))
+    said = ("All 30 scenarios of the run (seed 0), re-simulated; mean and P5 marked are the key figures' "
+            f"above for “{PICK}”, the candidates table's below for the others.")
+    assert said in html
+    assert html.index(said) < html.index("<h2>Candidates and their risk over 30 scenarios (seed 0)")
+    assert f"<h2>Key figures of {PICK} over 30 scenarios" in html  # the pick's alone
+    assert f"<h2>Key figures of {BEST}" not in html and f"<h2>Key figures of {OPTIMUM}" not in html
+
+
 def test_a_what_if_of_the_sweep_takes_its_pick_not_the_third_plan(named):
     """A what-if compares one plan of a sweep's folder: its pick, as before the third plan was
     shown (the plan of highest mean NPV, last, is not the pick)."""

@@ -192,14 +192,28 @@ def _histogram_caption(run: ReportRun, drawn: int, of_sample: bool) -> str:
     seed, total = run.scenario_source
     if drawn == total == 1:
         return f"The run's one scenario (seed {seed}), re-simulated."
-    marked = f"mean and P5 of these {drawn:,}" if of_sample else "mean and P5 marked are the key figures' above"
+    marked = f"mean and P5 of these {drawn:,}" if of_sample else f"mean and P5 marked are {_marked_figures(run)}"
     if drawn == total:
         return f"All {drawn:,} scenarios of the run (seed {seed}), re-simulated; {marked}."
     if of_sample:
         marked += f", the key figures above use all {total:,}"
     else:
-        marked = f"mean and P5 marked are of all {total:,}, the key figures' above"
+        marked = f"mean and P5 marked are of all {total:,}, {_marked_figures(run)}"
     return f"The first {drawn:,} of the run's {total:,} scenarios (seed {seed}), re-simulated; {marked}."
+
+
+# the table below the charts that holds the mean and P5 of every plan the histogram draws
+_RISK_TABLES = {"sweep": "the candidates table's", "stochastic": "the out-of-sample table's"}
+
+
+def _marked_figures(run: ReportRun) -> str:
+    """Where the histogram's marked mean and P5 are written: the key figures above hold the main
+    plan's alone, so those of the others it draws (a sweep's forecast optimum and third plan) are
+    said to be in the table of the run's plans below."""
+    if len(run.focus) == 1:
+        return "the key figures' above"
+    table = _RISK_TABLES.get(run.kind, "the plans table's")
+    return f"the key figures' above for “{run.main_label}”, {table} below for the others"
 
 
 def plan_section(run: ReportRun) -> str:
