@@ -32,6 +32,7 @@ from fleetopt.evaluate.engine import (
     worker_chunk_sizes,
     worker_process_sizes,
 )
+from fleetopt.evaluate.simulate import result_bytes
 
 SLIP = {"probability": 0.5, "min_quarters": 1, "max_quarters": 2}
 ROW, PAIR, SCENARIO = 496, 928, 2_544  # tiny on 2 scenarios (the module docstring)
@@ -177,7 +178,7 @@ def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
 
     data, plans = tiny()
     be = engine.resolve_backend("numpy", 1)
-    assert spill.spilled_bytes(6, 1000) == 1_296_000
+    assert result_bytes(6, 1000) == 1_296_000
     for free, sizes in [(2_000_000, (3, 250)), (400_000, (3, 125))]:
         monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder, free=free: _Usage(free))
         assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == sizes

@@ -14,6 +14,7 @@ from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.evaluate import engine, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob
+from fleetopt.evaluate.simulate import result_bytes
 
 _MEMORY_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
@@ -113,7 +114,8 @@ def say_rows_in_a_file(job: EvaluationJob) -> None:
             f"TMPDIR, {passed_over}, is missing, not a folder or cannot be written, so {folder} instead")
         err_console.print(
             f"note: the rows of results go to a temporary file in {folder}, "
-            f"{engine.format_bytes(size)} for each chunk of {plans} (216 bytes a plan-scenario pair), "
+            f"{engine.format_bytes(size)} for each chunk of {plans} "
+            f"({result_bytes(1, 1)} bytes a plan-scenario pair), "
             "outside --max-memory, so that each block of scenarios is made once for the chunk's plans; "
             f"{where}", soft_wrap=True,
         )  # fmt: skip

@@ -79,9 +79,9 @@ from fleetopt.evaluate.scenarios import (
     forecast_scenario,
     generate_scenarios,
 )
-from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, result_bytes, simulate
 from fleetopt.evaluate.slip import by_slip, slipped_pairs
-from fleetopt.evaluate.spill import ROWS_SHARE, SpilledRows, plans_spill_holds, spilled_bytes
+from fleetopt.evaluate.spill import ROWS_SHARE, SpilledRows, plans_spill_holds
 from fleetopt.runs import limits
 
 # the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
@@ -412,19 +412,15 @@ def bytes_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = 
     return int(8 * words_per_pair(data, plans, record)) + slip_bytes_per_pair(plans)
 
 
-def result_bytes_per_plan(n_scenarios: int) -> int:
-    """Bytes of one plan's row of results over every scenario (its metrics need the whole row)."""
-    return 8 * len(RESULT_FIELDS) * n_scenarios
-
-
 # The metrics of a chunk's rows of results take temporaries beside them (sorted copies, masks): measured
 # with tracemalloc at 26 bytes a (plan, scenario) pair on the default model (7 plans x 10,000 scenarios)
 _METRIC_WORDS_PER_PAIR = 4
 
 
 def row_bytes_per_plan(n_scenarios: int) -> int:
-    """Bytes a plan of a chunk takes over every scenario: its results and their metrics' temporaries."""
-    return result_bytes_per_plan(n_scenarios) + 8 * _METRIC_WORDS_PER_PAIR * n_scenarios
+    """Bytes a plan of a chunk takes over every scenario: its results (its metrics need the whole
+    row) and their metrics' temporaries."""
+    return result_bytes(1, n_scenarios) + 8 * _METRIC_WORDS_PER_PAIR * n_scenarios
 
 
 # A block whose scenarios slip deliveries is simulated slip by slip (slip.by_slip), each slip's results
@@ -436,7 +432,7 @@ _SLIP_RESULT_COPIES = 2
 def slip_bytes_per_pair(plans: PlanBatch) -> int:
     """Working memory a pair takes beyond :func:`words_per_pair` where ``plans`` have delivery-slip
     variants (``risk.delivery_slip``), bytes: 0 without."""
-    return _SLIP_RESULT_COPIES * result_bytes_per_plan(1) if plans.slipped else 0
+    return _SLIP_RESULT_COPIES * result_bytes(1, 1) if plans.slipped else 0
 
 
 def slip_variant_bytes(plans: PlanBatch) -> int:
@@ -1450,7 +1446,7 @@ def rows_file_bytes(data: ModelData, plans: PlanBatch, n_scenarios: int, executo
     else 0: what `fleetopt evaluate` says before it starts."""
     if not _rows_on_disk_here(data, plans, n_scenarios, executor, max_memory, sizes, ()):
         return 0
-    return spilled_bytes(min(sizes[0], plans.P), n_scenarios)
+    return result_bytes(min(sizes[0], plans.P), n_scenarios)
 
 
 def _pairs_stored(chunks: list[tuple[int, int]], results: list[dict], n_scenarios: int) -> dict[str, int]:

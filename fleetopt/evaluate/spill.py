@@ -1,11 +1,12 @@
 """A chunk's rows of results kept in a temporary file instead of memory (docs/evaluation.md, "Chunking").
 
 A chunk's metrics need each plan's results over every scenario (its P5, CVaR5, medians), 216 bytes
-a scenario. Where a run's scenarios are split into blocks and those rows would take more than
-:data:`ROWS_SHARE` of the memory budget, they go to a file as each block is simulated, and are read
-back field by field for the metrics: memory then holds a chunk's tables, one block and the fields
-the metrics hold at once, so a chunk can take many plans on large blocks, and each block of
-scenarios is made once for all of them. The values written and read back are the same bits.
+a scenario (:func:`~fleetopt.evaluate.simulate.result_bytes`). Where a run's scenarios are split
+into blocks and those rows would take more than :data:`ROWS_SHARE` of the memory budget, they go
+to a file as each block is simulated, and are read back field by field for the metrics: memory then
+holds a chunk's tables, one block and the fields the metrics hold at once, so a chunk can take many
+plans on large blocks, and each block of scenarios is made once for all of them.
+The values written and read back are the same bits.
 
 The file is made with :func:`tempfile.TemporaryFile` in ``$TMPDIR`` (:func:`tempfile.gettempdir`):
 on Linux it has no name from the start, so nothing is left behind whatever ends the run (an error,
@@ -24,24 +25,17 @@ import numpy as np
 
 from fleetopt.core.units import counted, format_bytes
 from fleetopt.errors import InputError
-from fleetopt.evaluate.simulate import RESULT_FIELDS
+from fleetopt.evaluate.simulate import RESULT_FIELDS, RESULT_VALUE_BYTES, result_bytes
 
 # The rows go to a file where they would take more than this share of the budget.
 ROWS_SHARE = 0.5
 # ... and where the file takes at most this share of the free space of its folder.
 DISK_SHARE = 0.5
-# Each value has an 8-byte slot per field (its dtype's bytes used: a bool takes 1).
-_SLOT_BYTES = 8
 
 
 class SpillError(InputError):
     """The temporary file of a chunk's results could not be made, written or read (a full disk, say):
     exit status 2, as for a printout that could not be written, naming the folder and the remedies."""
-
-
-def spilled_bytes(n_plans: int, n_scenarios: int) -> int:
-    """Bytes of the file holding ``n_plans`` rows of results over ``n_scenarios`` scenarios."""
-    return _SLOT_BYTES * len(RESULT_FIELDS) * n_plans * n_scenarios
 
 
 def spill_folder() -> str:
@@ -65,7 +59,7 @@ def plans_spill_holds(n_scenarios: int, folder: str | None = None) -> int:
         free = shutil.disk_usage(folder or spill_folder()).free
     except OSError:
         return 0
-    return int(DISK_SHARE * free) // spilled_bytes(1, n_scenarios)
+    return int(DISK_SHARE * free) // result_bytes(1, n_scenarios)
 
 
 class SpilledRows:
@@ -107,7 +101,9 @@ class SpilledRows:
 
     def _offset(self, name: str, plan: int, scenario: int) -> int:
         field = RESULT_FIELDS.index(name)
-        return field * _SLOT_BYTES * self.P * self.S + (plan * self.S + scenario) * self.dtypes[name].itemsize
+        # each field a slot of RESULT_VALUE_BYTES a value (its dtype's bytes used: a bool takes 1)
+        slot = field * RESULT_VALUE_BYTES * self.P * self.S
+        return slot + (plan * self.S + scenario) * self.dtypes[name].itemsize
 
     def _transfer(self, move, view: memoryview, offset: int, done: str) -> None:
         """All of ``view`` written (os.pwrite) or read (:func:`_pread`) at ``offset``, by as many
@@ -123,7 +119,7 @@ class SpilledRows:
             raise self._failed(done, exc) from None
 
     def _failed(self, done: str, exc: OSError) -> SpillError:
-        size = format_bytes(spilled_bytes(self.P, self.S))
+        size = format_bytes(result_bytes(self.P, self.S))
         return SpillError(
             f"the temporary file of a chunk's rows of results ({size} for {counted(self.P, 'plan')} x "
             f"{counted(self.S, 'scenario')}) could not be {done} in {self.folder}: "
