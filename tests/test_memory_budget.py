@@ -184,6 +184,80 @@ def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
         assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == sizes
 
 
+# /proc/mounts as a Debian 13 machine writes it: / on a disk, /tmp a tmpfs with a disk mounted under
+# it, /tmpx a disk (not under /tmp), a ramfs whose mount point has a space (written \040), and /data
+# mounted twice, a tmpfs over the disk (the last mount is the one seen)
+FAKE_MOUNTS = """/dev/sda1 / ext4 rw,relatime 0 0
+tmpfs /tmp tmpfs rw,nosuid,nodev 0 0
+/dev/sdb1 /tmp/disk ext4 rw 0 0
+/dev/sdc1 /tmpx xfs rw 0 0
+none /ram\\040disk ramfs rw 0 0
+/dev/sdd1 /data ext4 rw 0 0
+tmpfs /data tmpfs rw 0 0
+"""
+
+
+def test_a_folder_in_memory_is_found_from_the_longest_mount_point_holding_it(tmp_path):
+    """The folder's filesystem is that of the longest mount point that is a whole-component prefix
+    of its real path: /tmp/a is on the tmpfs, /tmp/disk/a on the disk mounted under it, /tmpx/a on
+    xfs (not under /tmp), /ram disk/a on a ramfs, /data on the tmpfs mounted last; a link to /tmp/a
+    from a folder of the disk is in memory. Mounts that cannot be read: a disk is assumed."""
+    from fleetopt.evaluate.spill import folder_in_memory
+
+    mounts = tmp_path / "mounts"
+    mounts.write_text(FAKE_MOUNTS)
+    link = tmp_path / "link"
+    link.symlink_to("/tmp/a")
+    expected = {"/tmp/a": True, "/tmp": True, "/tmp/disk/a": False, "/tmpx/a": False, "/ram disk/a": True,
+                "/data/a": True, "/home/a": False, str(link): True}  # fmt: skip
+    assert {folder: folder_in_memory(folder, str(mounts)) for folder in expected} == expected
+    assert not folder_in_memory("/tmp/a", str(tmp_path / "no-such-file"))
+
+
+def test_rows_stay_in_memory_where_the_temporary_folder_is_a_tmpfs(tmp_path, monkeypatch):
+    """The first run above, 6 plans on 1,000 scenarios within 1,500,000 bytes, writes its rows to a
+    file in one chunk of 6 on blocks of 167 where $TMPDIR is on a disk. On a tmpfs, that file is RAM
+    (TMPDIR=/dev/shm grew Shmem by 209 MB within --max-memory 60MB): the rows stay in memory, in 2
+    chunks of 3 on blocks of 125, as chunk_sizes makes them, and the sizes (6, 167), given, keep them
+    in memory too."""
+    from fleetopt.evaluate import spill
+
+    data, plans = tiny()
+    be = engine.resolve_backend("numpy", 1)
+    mounts = tmp_path / "mounts"
+    monkeypatch.setattr(spill, "MOUNTS", str(mounts))
+    monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder: _Usage(10**12))
+    monkeypatch.setattr(spill.tempfile, "tempdir", "/data/tmp")
+    mounts.write_text(FAKE_MOUNTS.replace("tmpfs /data tmpfs", "/dev/sde1 /data ext4"))
+    assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
+    assert engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
+    mounts.write_text(FAKE_MOUNTS)
+    assert spill.plans_spill_holds(1000) == 0
+    assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
+    assert not engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
+
+
+def _dev_shm_is_tmpfs() -> bool:
+    try:
+        with open("/proc/mounts") as mounts:
+            return any(line.split()[1:3] == ["/dev/shm", "tmpfs"] for line in mounts)
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _dev_shm_is_tmpfs(), reason="/dev/shm is not a tmpfs here")
+def test_rows_stay_in_memory_with_tmpdir_dev_shm(monkeypatch):
+    """The same run with $TMPDIR /dev/shm, this machine's own tmpfs, read from its /proc/mounts."""
+    from fleetopt.evaluate import spill
+
+    data, plans = tiny()
+    be = engine.resolve_backend("numpy", 1)
+    monkeypatch.setattr(spill.tempfile, "tempdir", "/dev/shm")
+    assert spill.plans_spill_holds(1000, "/dev/shm") == 0
+    assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
+    assert not engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
+
+
 class _Usage:
     def __init__(self, free: int):
         self.free = free

@@ -81,7 +81,7 @@ from fleetopt.evaluate.scenarios import (
 )
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, result_bytes, simulate
 from fleetopt.evaluate.slip import by_slip, slipped_pairs
-from fleetopt.evaluate.spill import ROWS_SHARE, SpilledRows, plans_spill_holds
+from fleetopt.evaluate.spill import ROWS_SHARE, SpilledRows, folder_in_memory, plans_spill_holds, spill_folder
 from fleetopt.runs import limits
 
 # the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
@@ -818,8 +818,9 @@ def rows_on_disk(data: ModelData, plans: PlanBatch, n_scenarios: int, backend_na
     """Whether a run in this process in chunks of ``plan_chunk`` plans on blocks of
     ``scenario_chunk`` scenarios keeps its rows of results in a temporary file: where the scenarios
     are split into blocks and a chunk's rows, tables and block do not fit ``budget_bytes`` in
-    memory (sizes :func:`split_chunk_sizes` made for rows in a file, or a budget smaller now)."""
-    if scenario_chunk >= n_scenarios or backend_name == "cupy":
+    memory (sizes :func:`split_chunk_sizes` made for rows in a file, or a budget smaller now), and
+    the file's folder is not in memory (a tmpfs: the rows would take the same RAM there)."""
+    if scenario_chunk >= n_scenarios or backend_name == "cupy" or folder_in_memory(spill_folder()):
         return False
     c = min(plan_chunk, plans.P)
     held = c * (row_bytes_per_plan(n_scenarios) + table_bytes_per_plan(plans, backend_name))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -54,12 +55,51 @@ def tmpdir_passed_over() -> str | None:
 def plans_spill_holds(n_scenarios: int, folder: str | None = None) -> int:
     """How many plans' rows of results over ``n_scenarios`` scenarios a file in ``folder`` (None:
     :func:`spill_folder`) may hold: at most :data:`DISK_SHARE` of its free space (0 where it cannot
-    be read)."""
+    be read, or where the folder is in memory: :func:`folder_in_memory`)."""
+    folder = folder or spill_folder()
     try:
-        free = shutil.disk_usage(folder or spill_folder()).free
+        free = shutil.disk_usage(folder).free
     except OSError:
         return 0
+    if folder_in_memory(folder):
+        return 0
     return int(DISK_SHARE * free) // result_bytes(1, n_scenarios)
+
+
+# Filesystems whose files are memory: rows written there take the RAM they would in the process
+_MEMORY_FILESYSTEMS = ("tmpfs", "ramfs")
+MOUNTS = "/proc/mounts"
+
+
+def folder_in_memory(folder: str, mounts: str | None = None) -> bool:
+    """Whether ``folder`` is on a tmpfs or ramfs (a /tmp on Fedora, Arch or Debian 13, /dev/shm, a
+    Kubernetes emptyDir of medium Memory): the filesystem of the longest mount point in ``mounts``
+    (a path, None: :data:`MOUNTS`) holding its real path, the last mounted there. False where the
+    mounts cannot be read (a disk is assumed, as on macOS)."""
+    try:
+        with open(mounts or MOUNTS, encoding="utf-8", errors="replace") as table:
+            lines = table.read().splitlines()
+    except OSError:
+        return False
+    path, found, kind = os.path.realpath(folder), "", None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = _unescaped(fields[1])
+        if _holds(point, path) and len(point) >= len(found):
+            found, kind = point, fields[2]
+    return kind in _MEMORY_FILESYSTEMS
+
+
+def _unescaped(point: str) -> str:
+    """A mount point as /proc/mounts writes it, its spaces, tabs, newlines and backslashes octal."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), point)
+
+
+def _holds(point: str, path: str) -> bool:
+    """Whether mount point ``point`` holds ``path`` (a whole path component: /tmp not /tmpx)."""
+    return point == "/" or path == point or path.startswith(point.rstrip("/") + "/")
 
 
 class SpilledRows:
