@@ -1031,7 +1031,7 @@ class ChunkResults:
         if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
             self.buffers = {name: out[name] for name in RESULT_FIELDS}
         elif self.spilled is not None:
-            self.spilled.write(out, s0)
+            self.spilled.write(out, s0, s1)
         else:
             if self.buffers is None:
                 shape = (self.chunk.P, S)

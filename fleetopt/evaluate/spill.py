@@ -116,14 +116,25 @@ class SpilledRows:
         except OSError as exc:
             raise self._failed("made", exc) from None
 
-    def write(self, out: dict, s0: int) -> None:
-        """Keep ``out``'s (plans, scenarios) arrays of every field, for scenarios ``s0`` on."""
+    def write(self, out: dict, s0: int, s1: int) -> None:
+        """Keep ``out``'s (plans, scenarios) arrays of every field, for scenarios ``s0 .. s1 - 1``."""
         for name in RESULT_FIELDS:
             values = np.ascontiguousarray(out[name])
-            self.dtypes.setdefault(name, values.dtype)
+            self._check(name, values, s0, s1)
             for p in range(values.shape[0]):
                 row = memoryview(values[p]).cast("B")
                 self._transfer(os.pwrite, row, self._offset(name, p, s0), "written")
+
+    def _check(self, name: str, values: np.ndarray, s0: int, s1: int) -> None:
+        """Refuse a block that would corrupt the file: each field's dtype is its first block's (its
+        offsets count its itemsize, at most a slot's), its shape (plans, scenarios of the block)."""
+        dtype = self.dtypes.setdefault(name, values.dtype)
+        if values.dtype != dtype or dtype.itemsize > RESULT_VALUE_BYTES:
+            raise ValueError(f"result {name!r}: a block of dtype {values.dtype}, the file's is {dtype} "
+                             f"(at most {RESULT_VALUE_BYTES} bytes a value)")
+        if values.shape != (self.P, s1 - s0) or not 0 <= s0 < s1 <= self.S:
+            raise ValueError(f"result {name!r}: a block of shape {values.shape} for scenarios {s0} .. "
+                             f"{s1 - 1}, expected ({self.P}, {s1 - s0}) within {self.S} scenarios")
 
     def read(self, name: str, first: int, stop: int) -> np.ndarray:
         """(stop - first, S) rows of field ``name`` of plans ``first .. stop - 1``."""
