@@ -184,6 +184,25 @@ def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
         assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == sizes
 
 
+def test_the_file_takes_at_most_eight_times_the_budget(monkeypatch):
+    """40 plans on 2,000 scenarios within 2,000,000 bytes, a disk with 1 TB free: their rows and
+    tables, 40 x (2,000 x 248 + 20,800), are more than half the budget, so the rows go to a file,
+    432,000 bytes a plan (2,000 x 216). Half the budget holds 1,000,000 // 20,800 = 48 plans' tables,
+    so all 40 would make one chunk and a 17,280,000-byte file; the file may take at most 8 x
+    2,000,000 = 16,000,000 bytes, 37 plans' rows, so 2 chunks of 20 (8,640,000 bytes each), on
+    blocks of (2,000,000 - 20 x 20,800) // (2,544 + 20 x 928) = 1,584,000 // 21,104 = 75
+    scenarios: 27 blocks of 75. Without --max-memory the budget is half the free memory, and
+    200 plans x 1,000,000 scenarios wrote a 21.6 GB file."""
+    from fleetopt.evaluate import spill
+
+    data, plans = tiny(n=40)
+    monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder: _Usage(10**12))
+    assert table_bytes_per_plan(plans, "numpy") == 20_800 and result_bytes(40, 2000) == 17_280_000
+    be = engine.resolve_backend("numpy", 1)
+    assert engine.backend_chunk_sizes(data, plans, 2000, be, 2_000_000) == (20, 75)
+    assert spill.plans_spill_holds(2000, 2_000_000) == 37
+
+
 # /proc/mounts as a Debian 13 machine writes it: / on a disk, /tmp a tmpfs with a disk mounted under
 # it, /tmpx a disk (not under /tmp), a ramfs whose mount point has a space (written \040), and /data
 # mounted twice, a tmpfs over the disk (the last mount is the one seen)
@@ -232,7 +251,7 @@ def test_rows_stay_in_memory_where_the_temporary_folder_is_a_tmpfs(tmp_path, mon
     assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
     assert engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
     mounts.write_text(FAKE_MOUNTS)
-    assert spill.plans_spill_holds(1000) == 0
+    assert spill.plans_spill_holds(1000, 1_500_000) == 0
     assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
     assert not engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
 
@@ -253,7 +272,7 @@ def test_rows_stay_in_memory_with_tmpdir_dev_shm(monkeypatch):
     data, plans = tiny()
     be = engine.resolve_backend("numpy", 1)
     monkeypatch.setattr(spill.tempfile, "tempdir", "/dev/shm")
-    assert spill.plans_spill_holds(1000, "/dev/shm") == 0
+    assert spill.plans_spill_holds(1000, 1_500_000, "/dev/shm") == 0
     assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
     assert not engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
 

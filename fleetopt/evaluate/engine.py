@@ -791,7 +791,8 @@ def split_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, budge
     takes as many plans as what each holds over all the blocks leaves room for in
     :data:`~fleetopt.evaluate.spill.ROWS_SHARE` of the budget: its tables and its row of results
     (:func:`row_bytes_per_plan`); where those rows of all the plans take more, its tables alone,
-    the rows written to a temporary file (as many plans' as half its folder's free space holds)
+    the rows written to a temporary file (as many plans' as half its folder's free space and
+    :data:`~fleetopt.evaluate.spill.SPILL_BUDGET_TIMES` the budget hold)
     and read back for the metrics a plan at a time (:func:`spilled_metric_bytes`). The chunks are
     as even as their number allows, and the blocks take what is left, at most ``max_pairs`` pairs
     a call. None where nothing fits so (the file has no room, or one plan's metrics read back
@@ -801,7 +802,7 @@ def split_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, budge
     share = int(ROWS_SHARE * budget_bytes)
     spilled = P * (row + tables) > share
     held = tables if spilled else row + tables
-    plan_chunk = min(P, share // held, plans_spill_holds(S) if spilled else P)
+    plan_chunk = min(P, share // held, plans_spill_holds(S, budget_bytes) if spilled else P)
     if plan_chunk < 1:
         return None
     plan_chunk = -(-P // -(-P // plan_chunk))  # as many chunks, none larger than needed

@@ -30,8 +30,11 @@ from fleetopt.evaluate.simulate import RESULT_FIELDS, RESULT_VALUE_BYTES, result
 
 # The rows go to a file where they would take more than this share of the budget.
 ROWS_SHARE = 0.5
-# ... and where the file takes at most this share of the free space of its folder.
+# ... and where the file takes at most this share of the free space of its folder,
 DISK_SHARE = 0.5
+# ... and this many times the budget: a chunk then holds about 16 times the plans their rows in memory would
+# (half the budget), each block made 16 times less, but a run never writes tens of GB unasked
+SPILL_BUDGET_TIMES = 8
 
 
 class SpillError(InputError):
@@ -52,10 +55,11 @@ def tmpdir_passed_over() -> str | None:
     return asked if asked and os.path.abspath(asked) != spill_folder() else None
 
 
-def plans_spill_holds(n_scenarios: int, folder: str | None = None) -> int:
+def plans_spill_holds(n_scenarios: int, budget_bytes: int, folder: str | None = None) -> int:
     """How many plans' rows of results over ``n_scenarios`` scenarios a file in ``folder`` (None:
-    :func:`spill_folder`) may hold: at most :data:`DISK_SHARE` of its free space (0 where it cannot
-    be read, or where the folder is in memory: :func:`folder_in_memory`)."""
+    :func:`spill_folder`) may hold in a run within a memory budget of ``budget_bytes``: at most
+    :data:`DISK_SHARE` of its free space and :data:`SPILL_BUDGET_TIMES` the budget (0 where the
+    free space cannot be read, or where the folder is in memory: :func:`folder_in_memory`)."""
     folder = folder or spill_folder()
     try:
         free = shutil.disk_usage(folder).free
@@ -63,7 +67,8 @@ def plans_spill_holds(n_scenarios: int, folder: str | None = None) -> int:
         return 0
     if folder_in_memory(folder):
         return 0
-    return int(DISK_SHARE * free) // result_bytes(1, n_scenarios)
+    room = min(int(DISK_SHARE * free), SPILL_BUDGET_TIMES * budget_bytes)
+    return room // result_bytes(1, n_scenarios)
 
 
 # Filesystems whose files are memory: rows written there take the RAM they would in the process
