@@ -329,6 +329,46 @@ def test_a_full_disk_under_the_rows_stops_the_run_saying_where_and_what_to_do(he
             "finish it, once there is room, with: fleetopt evaluate --resume F") in said
 
 
+class _NoRoomToAllocate(_FullDisk):
+    """The os module, but posix_fallocate fails with ``code``: ENOSPC as a disk without room does,
+    EOPNOTSUPP as a filesystem that cannot preallocate does."""
+
+    def __init__(self, code: int):
+        self.code = code
+
+    def posix_fallocate(self, fd, offset, size):
+        self.asked = size
+        raise OSError(self.code, os.strerror(self.code))
+
+    pwrite = staticmethod(os.pwrite)
+
+
+def test_a_disk_without_room_for_the_rows_stops_the_run_before_its_first_block(monkeypatch):
+    """The run above whose rows go to a file, 6 plans x 1,000 scenarios within 1,500,000 bytes in
+    one chunk on 6 blocks of 167: the file, 6 x 1,000 x 216 = 1,296,000 bytes, is allocated whole
+    when made, so a disk without room for it stops the run with SpillError before any block is
+    made (a file allocated as written failed only at its last blocks, the run's work lost). A
+    filesystem that cannot preallocate (EOPNOTSUPP) runs as before, its file allocated as written."""
+    from fleetopt.evaluate import spill
+
+    data, plans = tiny()
+    made, real_block = [], engine.scenario_block
+
+    def block(data, spec, start, stop, *args):
+        if not spec.deterministic:  # not the check of each plan on the forecast
+            made.append((start, stop))
+        return real_block(data, spec, start, stop, *args)
+
+    monkeypatch.setattr(engine, "scenario_block", block)
+    monkeypatch.setattr(spill, "os", _NoRoomToAllocate(errno.ENOSPC))
+    with pytest.raises(spill.SpillError, match=r"could not be made in .*: No space left on device"):
+        engine.evaluate(data, plans, 1000, 0, backend="numpy", max_memory=1_500_000)
+    assert made == [] and spill.os.asked == 1_296_000
+    monkeypatch.setattr(spill, "os", _NoRoomToAllocate(errno.EOPNOTSUPP))
+    result = engine.evaluate(data, plans, 1000, 0, backend="numpy", max_memory=1_500_000)
+    assert (result.plan_chunk, result.scenario_chunk) == (6, 167) and len(made) == 6
+
+
 def test_each_worker_process_counts_the_chunk_sent_to_it():
     """`--workers 2` with a budget of 200,000: each worker's share is 100,000, in which this process
     sizes chunks of 4 plans (above: 94,912 // 23,152). A worker process also holds the chunk sent to

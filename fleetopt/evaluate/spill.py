@@ -120,6 +120,21 @@ class SpilledRows:
             self.file = tempfile.TemporaryFile(dir=self.folder)  # noqa: SIM115 (closed by close())
         except OSError as exc:
             raise self._failed("made", exc) from None
+        self._allocate()
+
+    def _allocate(self) -> None:
+        """Take the file's whole size on the disk now, so that a disk without room stops the run
+        before its first block, not at its last (a file is otherwise allocated as it is written);
+        where the platform or the filesystem cannot (macOS, some network filesystems), as written."""
+        allocate = getattr(os, "posix_fallocate", None)
+        try:
+            if allocate is not None:
+                allocate(self.file.fileno(), 0, result_bytes(self.P, self.S))
+        except OSError as exc:
+            if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL):
+                return
+            self.file.close()
+            raise self._failed("made", exc) from None
 
     def write(self, out: dict, s0: int, s1: int) -> None:
         """Keep ``out``'s (plans, scenarios) arrays of every field, for scenarios ``s0 .. s1 - 1``."""
