@@ -39,8 +39,10 @@ def scenario_path(
     "worst", "median", "first-default" or "first-any-default", among the evaluation's scenarios (a rule
     that finds none is refused, saying why). An evaluation's or a sweep's run folder stands for the plans
     it evaluated, its seed and its number of scenarios; a deterministic evaluation's (one future, the
-    forecast, whose quarters are the plan's statements) is refused without a ``seed``, as `evaluate
-    --explain --deterministic` is. ``seed``: None, the run's, else 0. ``plan``: its label or index in the
+    forecast, whose quarters are the plan's statements under the model it was solved with; under a
+    changed model, scenario 0 of ``scenarios=1`` with ``what_if={"risk": None}``, as `evaluate
+    --scenarios 1 --set risk=null --explain 0`) is refused without a ``seed``, as `evaluate --explain
+    --deterministic` is. ``seed``: None, the run's, else 0. ``plan``: its label or index in the
     file (None: the only one). ``model``: as :func:`evaluate`'s (None: the run's own); ``what_if``:
     changes to it, as :func:`edit` takes them. ``scenarios``: the evaluation's number of scenarios, which
     ``scenario`` must be below and a rule picks among (None: the run's, else any scenario number, and a

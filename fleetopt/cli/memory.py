@@ -45,7 +45,13 @@ MaxMemoryOption = Annotated[
         "the plans x scenarios NPV matrix (8 bytes per pair). With --workers N each worker keeps to a 1/N "
         "share of the budget. A budget above the physical memory of the GPU (CuPy) or of this "
         "machine (NumPy, shared by --workers) is capped to it, with a warning. A budget too small for "
-        "every scenario in one block costs time: the blocks are made again for each chunk of plans.",
+        "every scenario in one block costs time. In this process on the CPU a chunk then holds as many "
+        "plans as their rows of results allow, each block made once a chunk: in memory, or where they "
+        f"would fill half the budget in a temporary file in $TMPDIR ({result_bytes(1, 1)} bytes a "
+        "plan-scenario pair, outside the budget: at most half the folder's free space and "
+        f"{spill.SPILL_BUDGET_TIMES} times the budget a chunk; none "
+        "where $TMPDIR is a tmpfs or ramfs). With --workers, on Ray or CuPy each chunk makes the blocks "
+        "again.",
     ),
 ]
 
