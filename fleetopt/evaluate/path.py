@@ -40,7 +40,7 @@ from fleetopt.evaluate.simulate import END_TERM_PARTS, SimulationConstants, late
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import refuse_output_file
+from fleetopt.runs.folder import finite_json, refuse_output_file
 
 # how `fleetopt evaluate --explain` picks its scenario (or a scenario number)
 # first-default: the earliest liquidity default; first-any-default: the earliest default as P(any default)
@@ -158,14 +158,13 @@ class ScenarioPath:
         text, :meth:`events`, and the NPV's figures exact (:meth:`npv_parts`, ``end_term``) with
         :meth:`npv_words`."""
         shown, figures = self.shown(), self._shown_figures()
-        usd = {column: [_finite(v) for v in figures[column]]
-               for column in figures.columns if column.endswith(SHOWN_USD)}  # fmt: skip
-        return {"plan": self.plan, "scenario": self.scenario, "seed": self.seed, "why": self.why,
-                "headline": self.headline(), "columns": list(shown.columns),
-                "rows": shown.astype(str).to_numpy().tolist(), "usd": usd,
-                "events": self.events(), **{k: _finite(v) for k, v in self.npv_parts().items()},
-                "end_term": {k: _finite(v) for k, v in self.end_term.items()},
-                "npv_words": self.npv_words()}  # fmt: skip
+        usd = {column: list(figures[column]) for column in figures.columns if column.endswith(SHOWN_USD)}
+        # JSON has no NaN: a figure that is not finite is null (runs.folder.finite_json, as summary.json)
+        return finite_json({"plan": self.plan, "scenario": self.scenario, "seed": self.seed, "why": self.why,
+                            "headline": self.headline(), "columns": list(shown.columns),
+                            "rows": shown.astype(str).to_numpy().tolist(), "usd": usd,
+                            "events": self.events(), **self.npv_parts(), "end_term": self.end_term,
+                            "npv_words": self.npv_words()})  # fmt: skip
 
     def npv_parts(self) -> dict[str, float]:
         """The NPV and its two parts, as path.json keeps them: ``npv_quarters_usd`` = sum_t DF_t (C_t -
@@ -252,11 +251,6 @@ class ScenarioPath:
         events = "".join(f"<li>{html_text(line)}</li>" for line in self.events())
         return (f"<p><b>{html_text(self.headline())}</b></p>" + shown.to_html(index=False, escape=False)
                 + (f"<ul>{events}</ul>" if events else ""))
-
-
-def _finite(value: float) -> float | None:
-    """A figure as path.json writes it: None where not finite (JSON has no NaN)."""
-    return value if math.isfinite(value) else None
 
 
 def _default_words(row: pd.Series) -> list[str]:
