@@ -500,19 +500,31 @@ def backend_chunk_sizes(
     all of them. A budget too small for one plan's row in memory is refused only where the file
     cannot take the rows either."""
     name, threads, free = backend.name, backend.threads, backend.free_memory_bytes()
-    budget = budget_of(free, max_memory) - _slip_variants_counted(plans, name, max_memory)
+    budget = _local_budget(plans, name, free, max_memory)
+    split = functools.partial(split_chunk_sizes, data, plans, n_scenarios, budget, MAX_PAIRS[name] * threads,
+                              name)  # fmt: skip
     try:
         sizes = worker_chunk_sizes(data, plans, n_scenarios, name, threads, free, max_memory, record)
     except MemoryBudgetError:
-        if name == "cupy" or record:
+        split_sizes = split() if _splits_here(name, record) else None
+        if split_sizes is None:
             raise
-        split = split_chunk_sizes(data, plans, n_scenarios, budget, MAX_PAIRS[name] * threads, name)
-        if split is None:
-            raise
-        return split
-    if sizes[1] >= n_scenarios or name == "cupy" or record:
+        return split_sizes
+    if sizes[1] >= n_scenarios or not _splits_here(name, record):
         return sizes
-    return split_chunk_sizes(data, plans, n_scenarios, budget, MAX_PAIRS[name] * threads, name) or sizes
+    return split() or sizes
+
+
+def _local_budget(plans: PlanBatch, backend_name: str, free_bytes: int, max_memory: int | None) -> int:
+    """The budget a run in this process sizes its chunks and blocks in, bytes (:func:`budget_of`),
+    less the plans' delivery-slip variants it counts (:func:`_slip_variants_counted`)."""
+    return budget_of(free_bytes, max_memory) - _slip_variants_counted(plans, backend_name, max_memory)
+
+
+def _splits_here(backend_name: str, record: tuple[str, ...]) -> bool:
+    """Whether a run in this process may take :func:`split_chunk_sizes` (each block made once a chunk,
+    the rows in a file where memory is short): on the CPU, recording no paths."""
+    return backend_name != "cupy" and not record
 
 
 def worker_process_sizes(
@@ -1434,10 +1446,10 @@ def _rows_on_disk_here(data: ModelData, plans: PlanBatch, n_scenarios: int, exec
     (a job's), for rows in a file or in memory; where the budget has since shrunk, the rows go to
     the file, and where it has grown they stay in memory, within the budget either way."""
     be = executor.backend if isinstance(executor, LocalExecutor) else None
-    if be is None or be.name == "cupy" or record:
+    if be is None or not _splits_here(be.name, record):
         return False
     free = be.free_memory_bytes() if max_memory is None else 0
-    budget = budget_of(free, max_memory) - _slip_variants_counted(plans, be.name, max_memory)
+    budget = _local_budget(plans, be.name, free, max_memory)
     return rows_on_disk(data, plans, n_scenarios, be.name, budget, *sizes)
 
 
