@@ -375,6 +375,11 @@ def stacked_area(
     return frame.render(legend)
 
 
+def series_colours(names, colours: dict[str, str] | None) -> dict[str, str]:
+    """Each series' colour by its name, in order: its own in ``colours``, else the palette's n-th."""
+    return {name: (colours or {}).get(name, PALETTE[n % len(PALETTE)]) for n, name in enumerate(names)}
+
+
 def lines(
     title: str,
     x_labels: list[str],
@@ -396,8 +401,9 @@ def lines(
     hi = max(float(np.max(v)) for v in values) if values else 1.0
     frame = Frame(title, x_labels, lo, hi, y_fmt=y_fmt, y_unit=unit, layout=layout)
     legend, ranges = [], []
+    colour_of = series_colours(series, colours)
     for n, (name, ys) in enumerate(series.items()):
-        colour = (colours or {}).get(name, PALETTE[n % len(PALETTE)])
+        colour = colour_of[name]
         hidden = []  # the bands under the line: not in the legend, whose swatch promised what no eye finds
         for low, high, opacity, what in (bands or {}).get(name, []):
             thin = _thin_band(frame, low, high)
@@ -502,7 +508,7 @@ def histogram(
 
     frame.x_ticks = [(px(v), label) for v, label in ticks]
     legend = []
-    colour_of = {name: (colours or {}).get(name, PALETTE[n % len(PALETTE)]) for n, name in enumerate(counts)}
+    colour_of = series_colours(counts, colours)
     for n, (name, c) in enumerate(counts.items()):
         colour = colour_of[name]
         if n == 0:
