@@ -10,7 +10,7 @@ import typer
 
 from fleetopt.cli.common import err_console, shortened
 from fleetopt.cli.render.progress import elapsed
-from fleetopt.core.units import counted
+from fleetopt.core.units import counted, format_bytes
 from fleetopt.errors import InputError
 from fleetopt.evaluate import engine, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob
@@ -102,7 +102,7 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
     if enough is not None:
         plans, scenarios = job.chunk_sizes_within(enough)
         then = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plans, scenarios)
-        line += (f"; --max-memory {engine.format_bytes(enough).replace(' ', '')} gives "
+        line += (f"; --max-memory {format_bytes(enough).replace(' ', '')} gives "
                  f"{counted(plans, 'plan')} a chunk on blocks of {scenarios:,} scenario(s), about "
                  f"{elapsed(then)}{_beyond_memory(enough, s)}")  # fmt: skip
     err_console.print(line, soft_wrap=True)
@@ -120,7 +120,7 @@ def say_rows_in_a_file(job: EvaluationJob) -> None:
             f"TMPDIR, {passed_over}, is missing, not a folder or cannot be written, so {folder} instead")
         err_console.print(
             f"note: the rows of results go to a temporary file in {folder}, "
-            f"{engine.format_bytes(size)} for each chunk of {plans} "
+            f"{format_bytes(size)} for each chunk of {plans} "
             f"({result_bytes(1, 1)} bytes a plan-scenario pair), "
             "outside --max-memory, so that each block of scenarios is made once for the chunk's plans; "
             f"{where}", soft_wrap=True,
@@ -133,5 +133,5 @@ def _beyond_memory(budget: int, settings: dict) -> str:
     memory = resources.simulation_memory(settings["backend"], settings["executor"], settings["workers"])
     if memory is None or budget <= memory.size:
         return ""
-    size = engine.format_bytes(memory.size)
+    size = format_bytes(memory.size)
     return f", more than the {size} of {memory.what}: give fewer scenarios (--scenarios)"

@@ -17,7 +17,7 @@ import numpy as np
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.metric_columns import METRIC_COLUMNS
-from fleetopt.core.units import counted
+from fleetopt.core.units import counted, format_bytes, sizes_apart
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError
@@ -27,11 +27,9 @@ from fleetopt.evaluate.engine import (
     backend_chunk_sizes,
     choose_backend,
     evaluate,
-    format_bytes,
     needs_more_than,
     rounded_up,
     rows_file_bytes,
-    sizes_apart,
     worker_chunk_sizes,
     worker_process_sizes,
 )

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from fleetopt.core.units import sizes_apart
 from fleetopt.errors import warn
 from fleetopt.evaluate import cgroups
 from fleetopt.evaluate.backend import cupy_device, usable_cores
-from fleetopt.evaluate.engine import sizes_apart
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from fleetopt.core.results import debt_frame, headline, headline_frame, plan_fra
 from fleetopt.core.tail import TAIL, cvar_name
 from fleetopt.core.units import (
     counted,
+    format_bytes,
     format_difference,
     format_figure,
     format_gap,
@@ -30,10 +31,11 @@ from fleetopt.core.units import (
     format_rate,
     format_usd,
     listed,
+    sizes_apart,
 )
 from fleetopt.errors import InputError, NoPlanError, warn
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
-from fleetopt.evaluate.engine import check_backend_runs, format_bytes, sizes_apart
+from fleetopt.evaluate.engine import check_backend_runs
 from fleetopt.evaluate.resources import physical_ram_bytes
 from fleetopt.evaluate.slip import slips
 from fleetopt.milp import stochastic as sto

@@ -38,6 +38,7 @@ from fleetopt.core.units import (
     format_rate,
     format_usd,
     format_usd_change,
+    sizes_apart,
 )
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
@@ -48,7 +49,6 @@ from fleetopt.evaluate.engine import (
     choose_backend,
     evaluate,
     paired_lead_error,
-    sizes_apart,
 )
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
