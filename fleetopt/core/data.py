@@ -658,8 +658,8 @@ def debt_quantity_quarters(facilities: list[FacilityData], T: int) -> dict[str, 
     * a balance (end of quarter) is outstanding from its draw (the opening balance: from quarter 0)
       until the quarter before its last scheduled instalment: amortizing over N quarters, a draw in
       tau through tau + N - 1 and the opening balance through N - 2; a bullet maturing in M through
-      M - 1, and to the horizon's end when M lies after the horizon, when the bullet is refinanced,
-      or for a draw in or after M (not repaid in the horizon);
+      M - 1 (every draw comes before M: a model's maturity is after its draw_until and not before the
+      horizon), and to the horizon's end when M lies after the horizon or the bullet is refinanced;
     * interest and scheduled principal are paid in quarter t only on a balance outstanding at the
       end of t - 1 (the opening balance for t = 0): one quarter after the balance.
     """
