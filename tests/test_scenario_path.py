@@ -62,7 +62,8 @@ def test_the_path_breaches_in_the_quarter_the_evaluation_counted(solve_run):
 
 
 def test_bad_scenario_and_plan_are_refused_by_name(solve_run):
-    with pytest.raises(fo.InputError, match=r"scenario \(--explain\), of 40 scenarios"):
+    with pytest.raises(fo.InputError, match=r"scenario \(--explain\), one of 40 scenarios, must be "
+                       r"between 0 and 39 \(got 40\)"):  # fmt: skip
         fo.scenario_path(solve_run, 40, seed=3, scenarios=40)
     with pytest.raises(fo.InputError, match=r"plan \(--plan\): no plan 'nope'"):
         fo.scenario_path(solve_run, 1, plan="nope")
@@ -127,7 +128,7 @@ def test_an_evaluations_folder_gives_its_seed_and_scenarios_to_scenario_path(sol
     assert code == 0, out + err
     npv = np.load(tmp_path / "E" / "npv_matrix.npy")
     assert [fo.scenario_path(tmp_path / "E", i).npv_usd for i in (0, 29)] == [npv[0, 0], npv[0, 29]]
-    with pytest.raises(fo.InputError, match=r"\(--explain\), of 30 scenarios must be between 0 and 29"):
+    with pytest.raises(fo.InputError, match=r"\(--explain\), one of 30 scenarios, must be between 0 and 29"):
         fo.scenario_path(tmp_path / "E", 30)
 
 
@@ -140,7 +141,7 @@ def test_an_evaluation_written_from_python_gives_its_seed_and_scenarios_to_scena
     assert not (folder / "job.json").exists()
     npv = np.load(folder / "npv_matrix.npy")
     assert [fo.scenario_path(folder, i).npv_usd for i in (5, 29)] == [npv[0, 5], npv[0, 29]]
-    with pytest.raises(fo.InputError, match=r"\(--explain\), of 30 scenarios must be between 0 and 29"):
+    with pytest.raises(fo.InputError, match=r"\(--explain\), one of 30 scenarios, must be between 0 and 29"):
         fo.scenario_path(folder, 30)
     deterministic = fo.write_evaluate_run(*fo.evaluate(solve_run, deterministic=True), tmp_path / "D")
     with pytest.raises(fo.InputError, match=r"cannot apply to .*, a deterministic evaluation"):
@@ -206,8 +207,8 @@ def test_a_scenario_number_past_64_bits_is_refused_by_name(solve_run):
     with pytest.raises(fo.InputError, match=r"scenario \(--explain\) must be between 0 and "
                        r"9,223,372,036,854,775,807 \(got 9,223,372,036,854,775,808\)"):  # fmt: skip
         fo.scenario_path(solve_run, last + 1, seed=1)
-    with pytest.raises(fo.InputError, match=r"of 100,000,000,000,000,000,000 scenarios must be between 0 "
-                       r"and 9,223,372,036,854,775,807"):  # fmt: skip
+    with pytest.raises(fo.InputError, match=r"one of 100,000,000,000,000,000,000 scenarios, must be "
+                       r"between 0 and 9,223,372,036,854,775,807"):  # fmt: skip
         fo.scenario_path(solve_run, 10**19, seed=1, scenarios=10**20)
 
 
@@ -246,7 +247,7 @@ def test_a_sweep_s_folder_gives_its_seed_and_scenarios_to_scenario_path(tmp_path
     listed = pd.read_csv(folder / "candidates.csv").set_index("plan")
     mean = listed.loc["milp: forecast", "npv_mean_usd"]
     assert np.mean([path.npv_usd for path in paths]) == pytest.approx(mean, rel=1e-9)
-    with pytest.raises(fo.InputError, match=r"of 4 scenarios must be between 0 and 3 \(got 4\)"):
+    with pytest.raises(fo.InputError, match=r"one of 4 scenarios, must be between 0 and 3 \(got 4\)"):
         fo.scenario_path(folder, 4, plan="milp: forecast")
 
 

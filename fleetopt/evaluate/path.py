@@ -613,7 +613,8 @@ def explain_choice(name: str, value: int | str, scenarios: int | None) -> int | 
     if isinstance(value, str):
         return value
     high = limits.MAX_SCENARIO if scenarios is None else min(scenarios - 1, limits.MAX_SCENARIO)
-    of = "" if scenarios is None else f", of {scenarios:,} scenarios"
+    # the count set off by commas on both sides: it read "--explain, of 200 scenarios must be ..."
+    of = "" if scenarios is None else f", one of {scenarios:,} scenarios,"
     return limits.whole(f"{name}{of}", value, 0, high)
 
 
