@@ -31,6 +31,7 @@ from test_policy import (
 )
 
 import fleetopt.api as fo
+from fleetopt.core.notebook import html_text, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate import compile_plans, evaluate
@@ -490,6 +491,23 @@ def test_the_path_has_the_tax_s_basis_and_the_discount_factors_that_give_its_npv
     assert parts["npv_quarters_usd"] == pytest.approx(npv, abs=1e-6) == path.npv_usd
     assert path.npv_words() == (f"NPV ${npv:,.2f} = quarters' cash changes, discounted, ${npv:,.2f} + end "
                                 "term $0.00 x DF 0.909091 (the last quarter's discount factor)")  # fmt: skip
+
+def test_a_notebook_shows_the_npv_line_the_terminal_prints():
+    """The NPV to the cent and its two parts, the line `evaluate --explain` prints after its table
+    (npv_words), in a notebook's displays too, which named .npv_parts() without it (the HTML one,
+    which JupyterLab shows, not even that). The path above: NPV = 20,000 DF_0 + 1,702,400 (DF_1 +
+    DF_2) + 1,361,920 DF_3, DF_t = 1.1^-(t+1)/4 = 0.976454, 0.953463, 0.931012, 0.909091: 4,465,768.47,
+    all of it the quarters' (E = 0)."""
+    path = _distress_sale_path(0.1, tax_rate=0.2)
+    line = ("NPV $4,465,768.47 = quarters' cash changes, discounted, $4,465,768.47 + end term $0.00 x DF "
+            "0.909091 (the last quarter's discount factor)")  # fmt: skip
+    assert path.npv_words() == line
+    markdown, html = path._repr_markdown_(), path._repr_html_()
+    assert markdown_text(line) in markdown and html_text(line) in html
+    # after the quarters, before what to read next, as the terminal prints it after its table
+    assert markdown.index("| 2026Q4") < markdown.index(markdown_text(line)) < markdown.index("Next: .frame")
+    assert html.index("</table>") < html.index(html_text(line)) < html.index("Next: .frame")
+
 
 def test_round_off_in_a_distress_sale_is_not_said_as_gpus_sold():
     """The default model's worst scenario of seed 7 said "GPUs sold in distress: 0 blackwell and

@@ -79,6 +79,9 @@ OPERATIONS = ("revenue_usd", "revenue_contracted_usd", "revenue_market_usd", "el
 _BEFORE = {"default": "quarters_before_default", "uncured_breach": "quarters_before_uncured"}
 UNCURED = "uncured"  # how the breach column begins in the quarter of an uncured breach
 SHOWN_USD = " (USD)"  # how the money columns of ScenarioPath.shown (path.json's, the report's) end
+# what a notebook's display of a ScenarioPath names to read next
+_NEXT = ("Next: .frame (every column: USD, multipliers, annual shifts, discount factors), .npv_parts(), "
+         ".to_csv(path)")
 # scenarios simulated at once while a scenario is picked: one plan, so a block is small
 _PICK_BLOCK = 4096
 
@@ -239,18 +242,20 @@ class ScenarioPath:
     def __repr__(self) -> str:  # one line, as every result's: the dataclass's printed the whole frame
         return f"ScenarioPath({self.headline().removesuffix('.')}; .frame, .events(), .to_csv(path))"
 
+    # a notebook's displays show what `evaluate --explain` prints, in its order: the headline, the
+    # quarters, the NPV line (npv_words), the events; then what to read next
     def _repr_markdown_(self) -> str:
         events = [f"- {markdown_text(line)}" for line in self.events()]
-        after = ("Next: .frame (every column: USD, multipliers, annual shifts, discount factors), "
-                 ".npv_parts(), .to_csv(path)")
         return "\n".join([f"**{markdown_text(self.headline())}**", "", markdown_table(self.shown()), "",
-                          *events, *([""] if events else []), after])  # fmt: skip
+                          markdown_text(self.npv_words()), "", *events, *([""] if events else []),
+                          _NEXT])  # fmt: skip
 
     def _repr_html_(self) -> str:
         shown = self.shown().map(html_text).rename(columns=html_text)  # a $ in a cell too
         events = "".join(f"<li>{html_text(line)}</li>" for line in self.events())
         return (f"<p><b>{html_text(self.headline())}</b></p>" + shown.to_html(index=False, escape=False)
-                + (f"<ul>{events}</ul>" if events else ""))
+                + f"<p>{html_text(self.npv_words())}</p>" + (f"<ul>{events}</ul>" if events else "")
+                + f"<p>{html_text(_NEXT)}</p>")
 
 
 def _default_words(row: pd.Series) -> list[str]:
