@@ -361,3 +361,22 @@ def test_a_time_limit_refused_says_its_unit(here):
     assert code == 2 and out == "", out
     assert "must be at least 0.001 (got 0.0): a time limit is in seconds" in err, err
     assert not (here / "runs").exists()  # nothing written
+
+
+def test_every_time_the_terminal_shows_is_written_with_its_unit_by_one_formatter():
+    """A solve's build and solve time read "0.10 s / 75.00 s" (two decimals, a minute and more in
+    seconds) and a stochastic solve's steps "75.2 s (forecast 1.2, RP 50.0)", each step without its
+    unit: all are written by units.format_duration now, in seconds to three significant digits
+    under a minute, trailing zeros dropped, and as a clock from one (75.2 s: 0:01:15)."""
+    import dataclasses
+
+    from evaluate_builders import solved
+
+    from fleetopt.cli.render.solve import solve_summary_tables
+    from fleetopt.cli.render.stochastic import _stochastic_times
+
+    result = dataclasses.replace(solved("tiny"), build_seconds=0.1, solve_seconds=75.2)
+    said = " ".join(plain_text(solve_summary_tables(result)[:1], width=200).split())
+    assert "build / solve time │ 0.1 s / 0:01:15 │" in said, said
+    timings = {"total_seconds": 75.2, "forecast_seconds": 1.234, "solve_seconds": 50.0}
+    assert _stochastic_times(timings) == "0:01:15 (forecast 1.23 s, RP 50 s)"

@@ -1455,11 +1455,11 @@ def test_a_resume_keeps_the_memory_budget_the_job_started_with(tmp_path):
 
 def test_cli_resume_takes_max_memory(tmp_path):
     """`fleetopt evaluate --resume FOLDER --max-memory 60KB` (refused before: a resume could not
-    change its memory) finishes the job on blocks of 10 scenarios (above), saying they are slow."""
+    change its memory) finishes the job on blocks of 10 scenarios (above); too short a run to be
+    warned of as slow (test_a_run_estimated_under_a_second_is_not_warned_of_however_small_its_calls)."""
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "60KB")
     assert code == 0, err
-    assert "room for 10 scenario(s) at a time (of 20)" in " ".join(err.split())
     summary = json.loads((folder / "summary.json").read_text())
     assert (summary["plan_chunk"], summary["scenario_chunk"]) == (1, 10)
     assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 2 * 20
@@ -2365,30 +2365,50 @@ def test_a_resumed_evaluation_of_an_edited_solve_keeps_the_changes_its_model_was
 
 
 def test_tiny_blocks_warning_names_the_budget_that_gives_calls_of_a_sensible_size(tmp_path):
-    """6 plans x 20 scenarios under 60 KB run 1 plan on blocks of 10 scenarios: the warning names the
-    least budget at which calls hold every one of the 120 pairs (fewer than SENSIBLE_BLOCK_PAIRS),
-    and that budget runs them in one call, without the warning; 1% less still warns."""
+    """6 plans x 80 scenarios of tiny (8 quarters) under 60 KB run 1 plan on blocks of 10 scenarios,
+    48 calls: by NumPy's estimate (engine.chunked_numpy_seconds) 80 x 30 us + 3,840 / 7.75e6 + the
+    blocks made again for 5 more chunks, 5 x 80 x 30 us, + 48 x 27.6 ms = 1.34 s. The warning names
+    the least budget at which calls hold every one of the 480 pairs (fewer than SENSIBLE_BLOCK_PAIRS),
+    one call: 0.0024 + 0.000495 + 0.0276 = 0.0305 s; that budget runs them so, without the warning;
+    1% less does not (a run too short to be warned of, test below)."""
     from fleetopt.cli.memory import memory_budget
 
     plans = _tiny_plans_file(tmp_path)
-    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20",
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "80",
                            "--backend", "numpy", "--max-memory", "60KB", "--out", str(tmp_path / "a"))
     err = " ".join(err.split())
     assert code == 0, err
-    said = re.search(r"room for 10 scenario\(s\) at a time \(of 20\), 1 plan a chunk: the run will be slow, "
-                     r"about \S+ by NumPy's estimate on one core; --max-memory (\S+) gives 6 plans a chunk "
-                     r"on blocks of 20 scenario\(s\), about \S+", err)
+    said = re.search(r"room for 10 scenario\(s\) at a time \(of 80\), 1 plan a chunk: the run will be slow, "
+                     r"about 1\.34 s by NumPy's estimate on one core; --max-memory (\S+) gives 6 plans a "
+                     r"chunk on blocks of 80 scenario\(s\), about 0\.0305 s", err)
     assert said, err
     enough = memory_budget(said.group(1))
-    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20",
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "80",
                            "--backend", "numpy", "--max-memory", said.group(1), "--out", str(tmp_path / "b"))
     assert code == 0 and "room for" not in err, err
     job = json.loads((tmp_path / "b" / "job.json").read_text())
-    assert (job["plan_chunk"], job["scenario_chunk"]) == (6, 20)
-    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20",
+    assert (job["plan_chunk"], job["scenario_chunk"]) == (6, 80)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "80",
                            "--backend", "numpy", "--max-memory", f"{enough * 0.99 / 1000:.0f}KB",
                            "--out", str(tmp_path / "c"))
-    assert code == 0 and "room for" in err, err
+    job = json.loads((tmp_path / "c" / "job.json").read_text())
+    assert code == 0 and job["plan_chunk"] * job["scenario_chunk"] < 480, err
+
+
+def test_a_run_estimated_under_a_second_is_not_warned_of_however_small_its_calls(tmp_path):
+    """6 plans x 20 scenarios of tiny under 60 KB run 1 plan on blocks of 10 scenarios, 12 calls of 10
+    pairs: 20 x 30 us + 960 / 7.75e6 + 5 x 20 x 30 us + 12 x 27.6 ms = 0.335 s by NumPy's estimate.
+    The warning said "the run will be slow, about 0:00:00" (whole seconds, cut); under
+    cli.memory.SLOW_RUN_SECONDS, a second, nothing is said of it."""
+    from fleetopt.evaluate.engine import chunked_numpy_seconds
+
+    assert chunked_numpy_seconds(6, 20, 8, 1, 10) == pytest.approx(0.0006 + 960 / 7.75e6 + 0.003 + 0.3312)
+    plans = _tiny_plans_file(tmp_path)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20",
+                           "--backend", "numpy", "--max-memory", "60KB", "--out", str(tmp_path / "a"))
+    assert code == 0 and "room for" not in err and "0:00:00" not in err, err
+    job = json.loads((tmp_path / "a" / "job.json").read_text())
+    assert (job["plan_chunk"], job["scenario_chunk"]) == (1, 10)
 
 
 def test_a_run_of_split_blocks_is_estimated_with_each_call_and_the_blocks_made_per_chunk():
@@ -2402,16 +2422,17 @@ def test_a_run_of_split_blocks_is_estimated_with_each_call_and_the_blocks_made_p
 
 
 def test_tiny_blocks_warning_says_when_the_budget_that_would_do_is_beyond_the_memory(tmp_path, monkeypatch):
-    """6 plans x 20 scenarios under 60 KB on a machine of 200 KB (faked): the 317 KB that would give
-    calls of all 120 pairs cannot be had, which the warning says, with the remedy that remains."""
+    """6 plans x 80 scenarios under 60 KB (1.34 s by the estimate, above) on a machine of 200 KB
+    (faked): the 893 KB that would give calls of all 480 pairs, 0.0305 s, cannot be had, which the
+    warning says, with the remedy that remains."""
     from fleetopt.evaluate import resources
 
     ram = resources.DeviceMemory(200_000, "physical memory (RAM) of this machine")
     monkeypatch.setattr(resources, "simulation_memory", lambda *_: ram)
     plans = _tiny_plans_file(tmp_path)
-    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20",
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "80",
                            "--backend", "numpy", "--max-memory", "60KB", "--out", str(tmp_path / "a"))
     assert code == 0, err
-    assert ("--max-memory 317KB gives 6 plans a chunk on blocks of 20 scenario(s), about 0:00:00, more than "
+    assert ("--max-memory 893KB gives 6 plans a chunk on blocks of 80 scenario(s), about 0.0305 s, more than "
             "the 200 KB of physical memory (RAM) of this machine: give fewer scenarios (--scenarios)"
             ) in " ".join(err.split())  # fmt: skip

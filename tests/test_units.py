@@ -12,6 +12,7 @@ from fleetopt.core.units import (
     decimals_apart,
     format_count,
     format_difference,
+    format_duration,
     format_figure,
     format_mw,
     format_number_compact,
@@ -367,3 +368,29 @@ def test_a_histogram_bin_edge_written_with_more_decimals_is_rounded_half_up():
     assert _usd_decimals(4_045_000, 2) == "$4.05M"
     assert _usd_decimals(-3_804_500, 3) == "-$3.805M"
     assert _usd_decimals(2.5e9, 2) == "$2.50B"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.335, "0.335 s"),  # a slow-run warning's estimate read "about 0:00:00" (whole seconds, cut)
+        (0.0305, "0.0305 s"),
+        (0.1, "0.1 s"),  # trailing zeros dropped: the solve table wrote 0.10 s
+        (14.31, "14.3 s"),  # three significant digits
+        (9.996, "10 s"),  # rounds up to two digits before the point
+        (59.94, "59.9 s"),
+        (59.96, "0:01:00"),  # would read 60.0 s: a minute, written as the clock
+        (89.5, "0:01:30"),  # half up, where the clock cut 89.5 to 0:01:29
+        (3725.0, "1:02:05"),
+        (90_000.0, "1 day, 1:00:00"),
+        (0.0, "0 s"),
+        (0.0004, "under 0.001 s"),
+        (1e300, "more than 999,999,999 days"),  # past any clock: no OverflowError
+        (float("nan"), "n/a"),
+        (None, "n/a"),
+    ],
+)
+def test_a_duration_reads_in_seconds_under_a_minute_and_as_a_clock_from_one(seconds, text):
+    """Every time the terminal shows (a solve's build and solve, an evaluation's, the progress lines,
+    a slow-run warning's estimate, a stochastic solve's steps) is written by format_duration."""
+    assert format_duration(seconds) == text

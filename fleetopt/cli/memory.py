@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from fleetopt.cli.common import err_console, shortened
-from fleetopt.cli.render.progress import elapsed
-from fleetopt.core.units import counted, format_bytes
+from fleetopt.core.units import counted, format_bytes, format_duration
 from fleetopt.errors import InputError
 from fleetopt.evaluate import engine, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob
@@ -30,6 +29,9 @@ _MEMORY_ACCEPTED = (
     "KiB ... TiB)"
 )
 _MIN_BUDGET, _MAX_BUDGET = 10**3, 10**15
+# a run NumPy's estimate finishes sooner than this, s, is not called slow whatever its calls' size: a
+# warning of 6 plans x 20 scenarios of tiny on blocks of 10 said "the run will be slow, about 0:00:00"
+SLOW_RUN_SECONDS = 1.0
 
 MaxMemoryOption = Annotated[
     str | None,
@@ -88,23 +90,26 @@ def budget_within_memory(budget: int | None, backend: str, executor: str, worker
 def warn_if_tiny_blocks(job: EvaluationJob) -> None:
     """A budget that leaves room for calls of only a few (plan, scenario) pairs makes the run crawl,
     each call's own cost outweighing its work: say so, with how long the run may take, and the
-    budget that gives calls of a sensible size (:data:`engine.SENSIBLE_BLOCK_PAIRS`) and its time."""
+    budget that gives calls of a sensible size (:data:`engine.SENSIBLE_BLOCK_PAIRS`) and its time;
+    nothing for a run estimated to take less than :data:`SLOW_RUN_SECONDS`."""
     s, quarters = job.settings, job.data.T
     n_plans, n_scenarios = job.batch.P, s["n_scenarios"]
     plan_chunk, scenario_chunk = s["plan_chunk"], s["scenario_chunk"]
     if plan_chunk * scenario_chunk >= min(engine.SENSIBLE_BLOCK_PAIRS, n_plans * n_scenarios):
         return
     now = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plan_chunk, scenario_chunk)
+    if now < SLOW_RUN_SECONDS:
+        return
     line = (f"warning: the memory budget leaves room for {scenario_chunk:,} scenario(s) at a time "
             f"(of {n_scenarios:,}), {counted(plan_chunk, 'plan')} a chunk: the run will be slow, about "
-            f"{elapsed(now)} by NumPy's estimate on one core")  # fmt: skip
+            f"{format_duration(now)} by NumPy's estimate on one core")  # fmt: skip
     enough = engine.budget_for_sensible_blocks(job.chunk_sizes_within, n_plans, n_scenarios)
     if enough is not None:
         plans, scenarios = job.chunk_sizes_within(enough)
         then = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plans, scenarios)
         line += (f"; --max-memory {format_bytes(enough).replace(' ', '')} gives "
                  f"{counted(plans, 'plan')} a chunk on blocks of {scenarios:,} scenario(s), about "
-                 f"{elapsed(then)}{_beyond_memory(enough, s)}")  # fmt: skip
+                 f"{format_duration(then)}{_beyond_memory(enough, s)}")  # fmt: skip
     err_console.print(line, soft_wrap=True)
 
 

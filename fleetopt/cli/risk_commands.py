@@ -83,7 +83,7 @@ from fleetopt.cli.render.sweep import bulleted_lines, sweep_table
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
 from fleetopt.core.results import ANY_DEFAULT_MEANS, basis_words, cost_plans_note, npv_words, risk_in_short
-from fleetopt.core.units import counted, format_percent
+from fleetopt.core.units import counted, format_duration, format_percent
 from fleetopt.errors import InputError
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
@@ -457,7 +457,7 @@ def run_speed(result) -> str:
     (its device's words carry their own brackets: 'numpy (CPU (2 threads))' read badly); a
     resumed run counts only what it computed now."""
     plans, scenarios = counted(result.n_plans, "plan"), counted(result.n_scenarios, "scenario")
-    line = f"{plans} x {scenarios} on {result.backend}, {result.device}, in {result.seconds:.2f} s"
+    line = f"{plans} x {scenarios} on {result.backend}, {result.device}, in {format_duration(result.seconds)}"
     if result.pairs_stored and not result.pairs_computed:  # no rate: nothing computed
         return f"{line}: every plan-scenario pair was saved earlier, none computed now"
     if result.pairs_stored:

@@ -7,6 +7,7 @@ import math
 import statistics
 import sys
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 
@@ -373,6 +374,27 @@ def format_solver_status(status: str, gap: float | None) -> str:
         stopped = " (stopped by the time limit)" if status != "rescued" else ""
         return f"rescued{stopped}: the purchases break hard limits on the forecast, completed with the rescue"
     return status
+
+
+def format_duration(seconds: float | None) -> str:
+    """A time taken or estimated, as every output writes one: under a minute in seconds to three
+    significant digits, trailing zeros dropped (0.0431 s, 1.2 s, 14.3 s, 59 s; 'under 0.001 s' below
+    that, '0 s' for none); from a minute as a clock to the nearest second, as the progress bar's
+    (0:01:30, 1:02:05, '1 day, 2:00:00'); rounded half up (:func:`rounded`): an estimate of 0.3 s read
+    '0:00:00' when cut to whole seconds. n/a where missing or not finite."""
+    if seconds is None or not math.isfinite(seconds):
+        return "n/a"
+    size = max(float(seconds), 0.0)
+    if size == 0.0:
+        return "0 s"
+    if size < 0.0009995:  # what would be written 0.001 s is
+        return "under 0.001 s"
+    text = rounded(size, max(0, 2 - math.floor(math.log10(size))))
+    if float(text.replace(",", "")) < 60:  # 59.96 s rounds to 60.0: a minute, written as the clock
+        return f"{text.rstrip('0').rstrip('.') if '.' in text else text} s"
+    if size >= timedelta.max.total_seconds():  # an estimate for an absurd run: no clock holds it
+        return f"more than {timedelta.max.days:,} days"
+    return str(timedelta(seconds=int(rounded(size, 0).replace(",", ""))))
 
 
 _BYTE_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")

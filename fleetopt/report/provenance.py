@@ -11,6 +11,7 @@ from fleetopt.core.results import cost_plans_note
 from fleetopt.core.units import (
     counted,
     format_count,
+    format_duration,
     format_gap,
     format_rate,
     format_solver_status,
@@ -96,7 +97,7 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
         text += (f"; the gap is of the objective less the installed fleet at the start "
                  f"({format_usd(s['present_cost_opening_fleet_usd'])}), which HiGHS is not given")
     if s.get("solve_seconds") is not None:
-        text += f"; solved in {s['solve_seconds']:.1f} s"
+        text += f"; solved in {format_duration(s['solve_seconds'])}"
     facts = [("stochastic MILP (RP)" if s.get("kind") == "stochastic" else "MILP", text)]
     if fixed := s.get("purchases"):  # solve --purchases: a procurement plan written by people
         facts.append(("purchases", f"fixed from {fixed['file']}: {format_count(fixed['gpus'], 'GPUs')} in "

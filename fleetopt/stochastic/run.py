@@ -25,6 +25,7 @@ from fleetopt.core.units import (
     counted,
     format_bytes,
     format_difference,
+    format_duration,
     format_figure,
     format_gap,
     format_percent,
@@ -801,7 +802,7 @@ def _no_stochastic_plan(rp: sto.EFSolution, solver: SolverSettings) -> str:
         why = (f"stopped without a plan ({rp.status}); fewer scenarios (--stochastic N) or a larger "
                "--mip-gap may solve it, or commit to the forecast optimum's first stage (`fleetopt solve` "
                "without --stochastic)")  # fmt: skip
-    return f"the extensive form (RP, the stochastic plan) {why}, after {rp.seconds:.1f} s"
+    return f"the extensive form (RP, the stochastic plan) {why}, after {format_duration(rp.seconds)}"
 
 
 def recourse_figures(ef: sto.ExtensiveForm, rp: sto.EFSolution, forecast: sto.ForecastSolution) -> dict:

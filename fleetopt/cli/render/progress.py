@@ -7,9 +7,9 @@ import os
 import threading
 import time
 from contextlib import suppress
-from datetime import timedelta
 
 from fleetopt.core.units import (
+    format_duration,
     format_gap,
     format_percent,
     format_usd,
@@ -129,15 +129,16 @@ class progress_bar:
     def line(self, now: float, total_pairs: int) -> str:
         """'evaluating: 120 of 300 plans (40%), 0:05:00, 0.4 plans/s, about 0:07:30 left'; before a
         block of pairs is done, 'evaluating: 0 of 1 plans (0%), 0:01:00, no block of scenarios done
-        yet'."""
+        yet'; with every plan done, no time left (it read 'about 0:00:00 left')."""
         rate = self._rate(now)
         plans, total = self.done / self.n_scenarios, total_pairs / self.n_scenarios
-        text = (f"evaluating: {plans:,.{1 if total < 10 else 0}f} of {total:,.0f} plans "
-                f"({format_percent(self.done / total_pairs, 0)}), {elapsed(now - self.started)}")  # fmt: skip
+        share, taken = format_percent(self.done / total_pairs, 0), format_duration(now - self.started)
+        text = f"evaluating: {plans:,.{1 if total < 10 else 0}f} of {total:,.0f} plans ({share}), {taken}"
         if self.done <= self.kept:
             return text + ", no block of scenarios done yet"
         text += f", {rate:.3g} plans/s" if rate < 1 else f", {rate:,.1f} plans/s"  # one plan: 0.0137
-        return text + (f", about {elapsed((total - plans) / rate)} left" if rate > 0 else "")
+        left = (total - plans) / rate if rate > 0 else 0.0
+        return text + (f", about {format_duration(left)} left" if left > 0 else "")
 
     def __exit__(self, *exc):
         self.stop.set()
@@ -151,17 +152,12 @@ class progress_bar:
         return False
 
 
-def elapsed(seconds: float) -> str:
-    """'0:01:30': a time taken, as the evaluation's progress bar shows it."""
-    return str(timedelta(seconds=int(seconds)))
-
-
 def solving_line(progress: MipProgress, objective: str, offset: float = 0.0) -> str:
     """'solving: 0:01:30, best plan so far: NPV $18.69B, gap 0.17%': where a HiGHS run stands
     (``objective``: what its objective is; ``offset``: a constant of it HiGHS is not given, USD);
     'solving RP (the stochastic plan): ...' where the command runs several."""
     what = f" {progress.stage}" if progress.stage else ""
-    line = f"solving{what}: {elapsed(progress.seconds)}"
+    line = f"solving{what}: {format_duration(progress.seconds)}"
     if not progress.priced:  # its objective is no plan's value
         return line
     if progress.best is None:

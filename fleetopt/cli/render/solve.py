@@ -56,6 +56,7 @@ from fleetopt.core.results import (
 from fleetopt.core.units import (
     counted,
     format_count,
+    format_duration,
     format_gap,
     format_mw,
     format_solver_status,
@@ -113,7 +114,8 @@ def _status_table(result) -> Table:
     if result.completion is not None:  # solve --rescue: how the purchases were completed, what they break
         for label, words, bad in completion_facts(result.completion):
             status.add_row(label, Text(words, style="bold red" if bad else ""))
-    status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
+    status.add_row("build / solve time",
+                   f"{format_duration(result.build_seconds)} / {format_duration(result.solve_seconds)}")
     size = result.model_size
     status.add_row(
         "model size",

@@ -9,6 +9,7 @@ from fleetopt.core.results import basis_words
 from fleetopt.core.tail import TAIL, cvar_name
 from fleetopt.core.units import (
     counted,
+    format_duration,
     format_rate,
     format_solver_status,
     format_usd,
@@ -42,16 +43,16 @@ def risk_weight_words(weight: float, alpha: float) -> str:
 
 
 def _stochastic_times(t: dict) -> str:
-    """The run's wall time and its steps, seconds."""
+    """'14.3 s (forecast 1.2 s, screening 0.5 s, ...)': the run's wall time and its steps."""
     steps = [
         ("forecast", "forecast_seconds"), ("screening", "screening_seconds"), ("build", "build_seconds"),
         ("load", "load_seconds"), ("RP", "solve_seconds"), ("EEV and WS", "measures_seconds"),
         ("RP again", "resolve_seconds"),
         ("completion", "completion_seconds"), ("out of sample", "out_of_sample_seconds"),
     ]  # fmt: skip
-    parts = ", ".join(f"{name} {t[key]:.1f}" for name, key in steps if t.get(key) is not None)
+    parts = ", ".join(f"{name} {format_duration(t[key])}" for name, key in steps if t.get(key) is not None)
     total = t.get("total_seconds")
-    return f"{total:.1f} s ({parts})" if total is not None else f"{parts} s"
+    return f"{format_duration(total)} ({parts})" if total is not None else parts
 
 
 def _basis(summary: dict) -> str:
