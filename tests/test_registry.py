@@ -388,7 +388,8 @@ def test_a_deterministic_evaluation_s_key_figure_is_its_npv_on_the_forecast():
 def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
     """Raw floats before (min_dscr 1.9489529763768827, build_seconds 0.0395..., gpus_retired
     203.3256..., bound_usd None) and the kind twice. By hand: 1.9489... -> 1.95x; headroom (an
-    older run's) 0.39211 -> 39.21%; 0.0395 s -> 0.04 s; 203.33 GPUs -> 203 GPUs; None -> n/a."""
+    older run's) 0.39211 -> 39.21%; 0.0395 s -> 0.0395 s (three significant digits, as every time is
+    written: units.format_duration); 203.33 GPUs -> 203 GPUs; None -> n/a."""
     figures = {
         "kind": "solve", "model_name": "tiny", "model_hash": "abc", "bound_usd": None,
         "npv_usd": -14.1e6, "gap": 0.0, "min_dscr": 1.9489529763768827, "max_debt_to_ebitda": 0.95016,
@@ -402,7 +403,7 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
     rows = dict(re.findall(r"^│ (\S+)\s*│ (.*?)\s*│$", out, re.M))
     assert {k: rows[k] for k in figures if k in rows} == {
         "bound_usd": "n/a", "npv_usd": "-$14.1M", "gap": "0.00%", "min_dscr": "1.95x",
-        "max_debt_to_ebitda": "0.95x", "build_seconds": "0.04 s",
+        "max_debt_to_ebitda": "0.95x", "build_seconds": "0.0395 s",
         "lowest_covenant_headroom": "39.21% (the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 "
                                     "for a minimum)",
         "gpus_retired": "203 GPUs", "power_built_mw": "12.3 MW", "breach_probability": "31.8%",

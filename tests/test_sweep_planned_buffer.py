@@ -220,7 +220,8 @@ def test_the_two_kinds_of_cash_buffer_candidate_are_told_apart(tiny_candidates):
 
 def test_runs_show_gives_a_sweep_s_solve_settings_in_their_units():
     """summary.json's mip_gap and time_limit_seconds as `runs show` prints them: 0.005 and "n/a" (a
-    sweep with no time limit read as one whose limit is unknown) before."""
+    sweep with no time limit read as one whose limit is unknown) before; a minute as every time from
+    a minute is written (units.format_duration), where it read "60.00 s"."""
     assert figure_text("mip_gap", 0.005) == "0.50%"
     assert figure_text("time_limit_seconds", None) == "none (no time limit)"
-    assert figure_text("time_limit_seconds", 60.0) == "60.00 s"
+    assert figure_text("time_limit_seconds", 60.0) == "0:01:00"

@@ -26,6 +26,7 @@ from fleetopt.core.units import (
     counted,
     decimals_apart,
     format_difference,
+    format_duration,
     format_gap,
     format_h100_hours,
     format_mw,
@@ -1354,8 +1355,8 @@ def figure_text(key: str, value) -> str:
         return format_percent(value, 2)
     if any(part in key for part in _SHARES):  # shares of scenarios, as every other table writes them
         return format_percent(value)
-    if key.endswith("_seconds"):
-        return f"{value:,.2f} s"
+    if key.endswith("_seconds"):  # as every time is written: 0.0395 s, 0:01:00 (it wrote 0.04 s, 60.00 s)
+        return format_duration(value)
     if key.startswith("gpus_"):
         return f"{value:,.0f} GPUs"
     if key.endswith("_mw"):
