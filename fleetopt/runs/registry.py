@@ -25,6 +25,7 @@ from numbers import Integral
 from pathlib import Path
 
 from fleetopt.core.results import LAB_FIGURES
+from fleetopt.core.units import format_duration
 from fleetopt.errors import InputError, user_path
 from fleetopt.runs.files import read_json, utf8_text
 from fleetopt.runs.folder import (
@@ -376,8 +377,8 @@ class Registry:
         elsewhere = f"or set ${RUNS_DIR_VARIABLE} to another runs folder"
         if _is_locked(exc):  # another process holds it: waiting longer is the cure, not a new registry
             return RegistryError(
-                f"the run registry {self.path} stayed locked by another process for {wait:.0f} s ({exc}): "
-                "retry once the other fleetopt command (or the program holding it) has finished"
+                f"the run registry {self.path} stayed locked by another process for {format_duration(wait)} "
+                f"({exc}): retry once the other fleetopt command (or the program holding it) has finished"
             )
         if "readonly" in str(exc):
             return RegistryError(
