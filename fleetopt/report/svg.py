@@ -487,13 +487,7 @@ def histogram(
     "recommendation"), or why it seems missing, drawn exactly under another ("identical to A"), its
     outline and mean under the other's. ``colours``: a series' own colour, its markers' too (else the
     palette's, in order)."""
-    allv = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
-    lo, hi = (float(q) for q in np.quantile(allv, [HISTOGRAM_TAIL, 1.0 - HISTOGRAM_TAIL]))
-    if hi <= lo:
-        lo, hi = float(allv.min()), float(allv.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    edges = np.linspace(lo, hi, bins + 1)
+    lo, hi, edges = _histogram_range(samples, bins)
     counts = {k: np.histogram(np.clip(v, lo, hi), bins=edges)[0] / len(v) for k, v in samples.items()}
     top = max(float(c.max()) for c in counts.values())
     top = min(top * (1 + PAD), 1.0)  # a share: the axis never above 100 %
@@ -507,35 +501,62 @@ def histogram(
         return frame.px(v, axis_lo, hi)
 
     frame.x_ticks = [(px(v), label) for v, label in ticks]
-    legend = []
     colour_of = series_colours(counts, colours)
-    for n, (name, c) in enumerate(counts.items()):
-        colour = colour_of[name]
-        if n == 0:
-            for b, share in enumerate(c):
-                if share > 0:
-                    frame.add(
-                        f'<rect x="{px(edges[b]) + 0.5:.1f}" y="{frame.y(share):.1f}" '
-                        f'width="{px(edges[b + 1]) - px(edges[b]) - 1:.1f}" height="{frame.y(0) - frame.y(share):.1f}" '
-                        f'fill="{colour}" opacity="{BAR_OPACITY}"><title>{escape(name)}: {escape(_bin_words(edges, b))}: '
-                        f"{format_percent(share)}</title></rect>"
-                    )
-        else:
-            steps = [f"M{px(edges[0]):.1f},{frame.y(0):.1f}"]
-            for b, share in enumerate(c):
-                steps.append(
-                    f"L{px(edges[b]):.1f},{frame.y(share):.1f} L{px(edges[b + 1]):.1f},{frame.y(share):.1f}"
-                )
-            steps.append(f"L{px(edges[-1]):.1f},{frame.y(0):.1f}")
-            kind = dash_class(n)  # an outline dashed as a line would be: told apart by more than colour
-            cls = f' class="{kind}"' if kind else ""
-            frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2"{cls}>'
-                      f"<title>{escape(name)}</title></path>")  # fmt: skip
-        style = f"band:{BAR_OPACITY}" if n == 0 else f"outline.{kind}" if kind else "outline"
-        why = (notes or {}).get(name)
-        legend.append((f"{name} ({why})" if why else name, colour, style))
+    legend = [_histogram_series(frame, px, edges, n, name, shares, colour_of[name], (notes or {}).get(name))
+              for n, (name, shares) in enumerate(counts.items())]  # fmt: skip
     legend += _histogram_markers(frame, px, lo, hi, markers or {}, colour_of, marked, sample)
     return frame.render(legend)
+
+
+def _histogram_range(samples: dict[str, np.ndarray], bins: int) -> tuple[float, float, np.ndarray]:
+    """A histogram's axis (lo, hi: the pooled samples' :data:`HISTOGRAM_TAIL` quantiles, else their
+    range, else one unit from a value they all share) and its ``bins`` bins' edges across it."""
+    allv = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
+    lo, hi = (float(q) for q in np.quantile(allv, [HISTOGRAM_TAIL, 1.0 - HISTOGRAM_TAIL]))
+    if hi <= lo:
+        lo, hi = float(allv.min()), float(allv.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi, np.linspace(lo, hi, bins + 1)
+
+
+def _histogram_series(frame: Frame, px, edges: np.ndarray, n: int, name: str, shares: np.ndarray, colour: str,
+                      note: str | None) -> tuple:  # fmt: skip
+    """Draw a histogram's ``n``-th series, its share of scenarios per bin: the first as bars, each
+    other as an outline dashed as a line would be (told apart by more than colour); its legend entry."""
+    if n == 0:
+        _histogram_bars(frame, px, edges, name, shares, colour)
+        style = f"band:{BAR_OPACITY}"
+    else:
+        kind = dash_class(n)
+        _histogram_outline(frame, px, edges, name, shares, colour, kind)
+        style = f"outline.{kind}" if kind else "outline"
+    return (f"{name} ({note})" if note else name, colour, style)
+
+
+def _histogram_outline(frame: Frame, px, edges: np.ndarray, name: str, shares: np.ndarray, colour: str,
+                       kind: str) -> None:  # fmt: skip
+    """Draw a series as the outline of its bars, from the axis up and along each bin's top, of class
+    ``kind`` (its dash)."""
+    steps = [f"M{px(edges[0]):.1f},{frame.y(0):.1f}"]
+    for b, share in enumerate(shares):
+        steps.append(f"L{px(edges[b]):.1f},{frame.y(share):.1f} L{px(edges[b + 1]):.1f},{frame.y(share):.1f}")
+    steps.append(f"L{px(edges[-1]):.1f},{frame.y(0):.1f}")
+    cls = f' class="{kind}"' if kind else ""
+    frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2"{cls}>'
+              f"<title>{escape(name)}</title></path>")  # fmt: skip
+
+
+def _histogram_bars(frame: Frame, px, edges: np.ndarray, name: str, shares: np.ndarray, colour: str) -> None:
+    """Draw a series' bars, one a bin with a share, each with its bin's range and share as its tooltip."""
+    for b, share in enumerate(shares):
+        if share > 0:
+            frame.add(
+                f'<rect x="{px(edges[b]) + 0.5:.1f}" y="{frame.y(share):.1f}" '
+                f'width="{px(edges[b + 1]) - px(edges[b]) - 1:.1f}" height="{frame.y(0) - frame.y(share):.1f}" '
+                f'fill="{colour}" opacity="{BAR_OPACITY}"><title>{escape(name)}: {escape(_bin_words(edges, b))}: '
+                f"{format_percent(share)}</title></rect>"
+            )
 
 
 def _histogram_x_ticks(lo: float, hi: float, frame: Frame) -> tuple[float, list[tuple[float, str]]]:
