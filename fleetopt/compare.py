@@ -1409,25 +1409,16 @@ def compare_plans(
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
     evaluated = _Evaluated.of(data, plans, labels, scenarios, seed, backend, buffers)
-    batch, result, statements = evaluated.batch, evaluated.result, evaluated.statements
-    on_forecast = evaluated.on_forecast
-    figures = {
-        label: plan_figures(data, plan, statements[n], on_forecast[n], result, n, demand_served)
-        for n, (plan, label, demand_served) in enumerate(
-            zip(plans, labels, market_demand_served(data, batch), strict=True)
-        )
-    }
-    same, committed = _alike_pairs(plans, labels, batch.liquidity_buffer)
-    objectives = objectives or [solve_objective(source) for source in runs or []]
-    cost_plans = [label for label, objective in zip(labels, objectives, strict=False) if objective == "cost"]
+    same, committed = _alike_pairs(plans, labels, evaluated.batch.liquidity_buffer)
+    cost_plans = _cost_plans(labels, objectives or [solve_objective(source) for source in runs or []])
     return Comparison(
         labels=labels,
-        figures=pd.DataFrame(figures).loc[_figure_order([data], result.metrics, figures, bool(cost_plans))],
-        mw_used=power_used(data, labels, statements),
+        figures=_figures_table(data, plans, labels, evaluated, bool(cost_plans)),
+        mw_used=power_used(data, labels, evaluated.statements),
         gpus=gpus_held(data, plans, labels),
         purchase_diff=purchases_against_first(data, plans, labels),
         contract_differences=contracts_against_first(data, plans, labels),
-        npv_matrix=result.npv_matrix,
+        npv_matrix=evaluated.result.npv_matrix,
         data=data,
         n_scenarios=scenarios,
         seed=seed,
@@ -1437,16 +1428,37 @@ def compare_plans(
         versions=list(versions or []),
         policies=list(policies or []),
         roles=list(roles or []),
-        against_pick=measured_against_pick(labels, picks or [], result),
+        against_pick=measured_against_pick(labels, picks or [], evaluated.result),
         runs=list(runs or []),
         scenario_notes=list(scenario_notes or []),
         cost_plans=cost_plans,
-        forecast_limits=[
-            (label, forecast.limits_words())
-            for label, forecast in zip(labels, on_forecast, strict=True)
-            if not forecast.within_limits
-        ],
+        forecast_limits=_forecast_limits(labels, evaluated.on_forecast),
     )
+
+
+def _figures_table(data: ModelData, plans: list[Plan], labels: list[str], evaluated: _Evaluated,
+                   cost: bool) -> pd.DataFrame:  # fmt: skip
+    """Every figure (rows, in :func:`_figure_order`; ``cost``: a cost plan's first) of each plan
+    (columns, by label) evaluated on the common scenarios and on the forecast."""
+    served, result = market_demand_served(data, evaluated.batch), evaluated.result
+    statements, on_forecast = evaluated.statements, evaluated.on_forecast
+    figures = {
+        label: plan_figures(data, plan, statements[n], on_forecast[n], result, n, served[n])
+        for n, (plan, label) in enumerate(zip(plans, labels, strict=True))
+    }
+    return pd.DataFrame(figures).loc[_figure_order([data], result.metrics, figures, cost)]
+
+
+def _cost_plans(labels: list[str], objectives: list[str | None]) -> list[str]:
+    """The labels of the plans solved for least cost (``objectives``: each plan's, in order)."""
+    return [label for label, objective in zip(labels, objectives, strict=False) if objective == "cost"]
+
+
+def _forecast_limits(labels: list[str], on_forecast: list) -> list[tuple[str, str]]:
+    """(label, what it breaks, in words) of each plan whose run on the forecast breaches a covenant
+    or defaults (:attr:`Comparison.forecast_limits`)."""
+    return [(label, forecast.limits_words()) for label, forecast in zip(labels, on_forecast, strict=True)
+            if not forecast.within_limits]  # fmt: skip
 
 
 @dataclass
@@ -1544,8 +1556,7 @@ def compare_what_if(
         what_if_model=changed_model,
         what_if_data=changed,
         cost_plans=cost_plans,
-        forecast_limits=[(label, b.on_forecast[0].limits_words()) for _, label, b in models
-                         if not b.on_forecast[0].within_limits],
+        forecast_limits=_forecast_limits(labels, [b.on_forecast[0] for b in both]),
     )
 
 
