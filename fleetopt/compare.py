@@ -494,6 +494,9 @@ class Comparison:
     # what each plan of a sweep's folder is to the sweep (its forecast optimum, its pick ...), a
     # sentence per sweep (sweep_roles): the labels do not say it
     roles: list[str] = field(default_factory=list)
+    # what each plan of a sweep's or stochastic solve's folder is to it (label: its keys of SWEEP_ROLES,
+    # plan_role_keys): the page draws each in its role's colour, as the run's report does
+    role_keys: dict[str, list[str]] = field(default_factory=dict)
     runs: list[str] = field(default_factory=list)  # the run folder or plan file of each plan ([]: not known)
     # (plan, what it breaks on the forecast) of each plan that breaches a covenant or defaults there
     forecast_limits: list[tuple[str, str]] = field(default_factory=list)
@@ -1279,24 +1282,32 @@ SWEEP_ROLES = {
 }
 
 
+def role_notes(roles: dict[str, list[str]]) -> dict[str, str]:
+    """What each plan with a role is to its run, by label, for a chart's legend ("recommendation",
+    "forecast optimum", "plan of highest mean NPV no worse than the forecast optimum"); ``roles``: a
+    plan's keys of :data:`SWEEP_ROLES`, by label."""
+    return {label: " and ".join(SWEEP_ROLES[key].removeprefix("its ") for key in keys)
+            for label, keys in roles.items()}  # fmt: skip
+
+
 def sweep_plans(run: RunFolder, labels: list[str], listed_in: str, best_mean: bool = True) -> dict:
     """The plans a finished sweep's folder gives a comparison, in the order of :data:`SWEEP_ROLES`,
-    each with what it is to the sweep (label: words): its forecast optimum, its recommendation (the
-    same plan where it recommended the optimum) and, where it names one and ``best_mean``, its plan
-    of highest mean NPV no worse than the forecast optimum; each refused by its field unless one of
-    ``labels``, the candidates of the run's file ``listed_in``."""
+    each with what it is to the sweep (label: its keys of :data:`SWEEP_ROLES`): its forecast optimum,
+    its recommendation (the same plan where it recommended the optimum) and, where it names one and
+    ``best_mean``, its plan of highest mean NPV no worse than the forecast optimum; each refused by its
+    field unless one of ``labels``, the candidates of the run's file ``listed_in``."""
     run.sweep_picks(labels, listed_in)
     best = run.sweep_best_mean(labels, listed_in) if best_mean else None
     named, roles = {**run.summary(), BEST_MEAN_KEY: best}, {}
-    for key, words in SWEEP_ROLES.items():
+    for key in SWEEP_ROLES:
         if named[key] is not None:
-            roles.setdefault(named[key], []).append(words)
+            roles.setdefault(named[key], []).append(key)
     return roles
 
 
 def _sweeps_given(refs: list[Path], sources: list[PlanSource], labels: list[str], runs: list[str]):
     """For each sweep folder of ``refs`` (its plans read as ``sources``): the folder and what each plan
-    it gave is to the sweep (:func:`sweep_plans`), by the label it is compared under (label: words);
+    it gave is to the sweep (:func:`sweep_plans`), by the label it is compared under (label: keys);
     ``labels`` and ``runs``: each plan's and its run folder, as :func:`plans_from_refs` gives them."""
     for ref, source in dict(zip(refs, sources, strict=True)).items():
         if not (ref.is_dir() and RunFolder(ref).kind == "sweep"):
@@ -1312,8 +1323,8 @@ def sweep_roles(refs: list[Path], sources: list[PlanSource], labels: list[str], 
     recommendation and “C” its plan of highest mean NPV no worse than the forecast optimum.')."""
     out = []
     for ref, roles in _sweeps_given(refs, sources, labels, runs):
-        said = [f"\u201c{label}\u201d {'' if n else 'is '}{' and '.join(words)}"
-                for n, (label, words) in enumerate(roles.items())]  # fmt: skip
+        said = [f"\u201c{label}\u201d {'' if n else 'is '}{' and '.join(SWEEP_ROLES[key] for key in keys)}"
+                for n, (label, keys) in enumerate(roles.items())]  # fmt: skip
         out.append(f"From the sweep {ref}: {listed(said)}.")
     return out
 
@@ -1325,10 +1336,25 @@ def sweep_pick_pairs(refs: list[Path], sources: list[PlanSource], labels: list[s
     not the first plan: against the first, the figures' columns give it already."""
     out = []
     for _, roles in _sweeps_given(refs, sources, labels, runs):
-        by_role = {words: label for label, said in roles.items() for words in said}
-        pick, best = by_role[SWEEP_ROLES["recommended"]], by_role.get(SWEEP_ROLES[BEST_MEAN_KEY])
+        by_role = {key: label for label, keys in roles.items() for key in keys}
+        pick, best = by_role["recommended"], by_role.get(BEST_MEAN_KEY)
         if best is not None and pick != labels[0]:
             out.append((pick, best))
+    return out
+
+
+def plan_role_keys(refs: list[Path], sources: list[PlanSource], labels: list[str],
+                   runs: list[str]) -> dict[str, list[str]]:  # fmt: skip
+    """What each plan a sweep's or stochastic solve's folder of ``refs`` gave is to its run, by the
+    label compared (label: its keys of :data:`SWEEP_ROLES`): a sweep's by :func:`_sweeps_given`, a
+    stochastic solve's forecast optimum (given first, :func:`plans_from_refs`) its "forecast_optimum".
+    The page draws each in its role's colour, as the run's report does."""
+    given = _sweeps_given(refs, sources, labels, runs)
+    out = {label: keys for _, roles in given for label, keys in roles.items()}
+    for ref, source in dict(zip(refs, sources, strict=True)).items():
+        if ref.is_dir() and RunFolder(ref).kind == "stochastic" and source.labels == list(PLAN_LABELS):
+            optimum = next(label for label, run in zip(labels, runs, strict=True) if run == str(ref))
+            out[optimum] = ["forecast_optimum"]
     return out
 
 
@@ -1395,14 +1421,16 @@ def compare_plans(
     policies: list[str] | None = None,
     roles: list[str] | None = None,
     picks: list[tuple[str, str]] | None = None,
+    role_keys: dict[str, list[str]] | None = None,
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
     ``buffers``: each plan's policy liquidity buffer, USD (None: the model's); ``model``: what
     ``data`` was built from, and ``versions``: which plans were made from another version of it
     (sentences), for the comparison's notes; ``runs``: the run folder or plan file of each plan;
     ``scenario_notes``: :func:`figures_not_back`'s sentences, and ``policies``: :func:`policy_note`'s,
-    and ``roles``: :func:`sweep_roles`', for the notes too; ``picks``: :func:`sweep_pick_pairs`' (pick,
-    plan) labels, each plan shown against its sweep's pick too (:attr:`Comparison.against_pick`);
+    and ``roles``: :func:`sweep_roles`', for the notes too, and ``role_keys`` :func:`plan_role_keys`'
+    (the page's colours); ``picks``: :func:`sweep_pick_pairs`' (pick, plan) labels, each plan shown
+    against its sweep's pick too (:attr:`Comparison.against_pick`);
     ``objectives``: the objective each plan was solved for, "npv" or "cost" (None: read from its run
     folder in ``runs``, a solve's summary or an evaluation's ``plans_objective``; solves compared in
     memory give theirs)."""
@@ -1428,6 +1456,7 @@ def compare_plans(
         versions=list(versions or []),
         policies=list(policies or []),
         roles=list(roles or []),
+        role_keys=dict(role_keys or {}),
         against_pick=measured_against_pick(labels, picks or [], evaluated.result),
         runs=list(runs or []),
         scenario_notes=list(scenario_notes or []),

@@ -26,8 +26,8 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.report import build_report
-from fleetopt.report.charts import THIRD_PLAN_COLOUR
-from fleetopt.report.svg import RECOMMENDED
+from fleetopt.report.svg import RECOMMENDED, ROLE_COLOURS
+from fleetopt.runs.folder import BEST_MEAN_KEY
 
 OPTIMUM, PICK = "milp: forecast", "milp: price shock, cash buffer $60.0M"
 BEST = "milp: forecast, cash buffer $30.0M"
@@ -242,7 +242,8 @@ def test_the_sweep_report_draws_the_third_plan_in_its_npv_histogram(named):
     for what, column in (("mean", "npv_mean_usd"), ("P5", "npv_p5_usd")):
         tip = f"<title>{escape(BEST)} {what}: {escape(format_usd(swept.loc[BEST, column]))}</title>"
         assert tip in chart, tip
-    assert f'stroke="{THIRD_PLAN_COLOUR}"' in chart and THIRD_PLAN_COLOUR != RECOMMENDED
+    third = ROLE_COLOURS[BEST_MEAN_KEY]
+    assert f'stroke="{third}"' in chart and third != RECOMMENDED
 
 
 def test_the_histograms_caption_says_where_each_plans_marked_figures_are(named):

@@ -5,11 +5,15 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from html import escape, unescape
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
-from fleetopt.report import page, svg
+from fleetopt import api
+from fleetopt.report import build_report, comparison_html, page, svg
+from fleetopt.runs.folder import BEST_MEAN_KEY
 
 # Machado, Oliveira & Fernandes (2009), severity 1, on linear RGB
 SIMULATED = {
@@ -81,7 +85,8 @@ def _series_colours(chart: str) -> set[str]:
 
 def _charts() -> dict[str, str]:
     """A chart of each kind, with as many series as the report draws: seven plans compared, the
-    three lines of 'When ... breaks', cash and debt, fleet by generation, the Pareto chart."""
+    three lines of 'When ... breaks', cash and debt, fleet by generation, the Pareto chart (each role's
+    point, the front's and another's)."""
     rng = np.random.default_rng(1)
     q = ["2026Q3", "2026Q4", "2027Q1"]
     plans = {f"plan {n}": rng.normal(n * 1e6, 1e6, 300) for n in range(len(svg.PALETTE))}
@@ -89,8 +94,9 @@ def _charts() -> dict[str, str]:
     breaks = {"covenant breached": np.array([0, 0.1, 0.2]), "uncured breach": np.array([0, 0.05, 0.1]),
               "liquidity default": np.array([0, 0.01, 0.02])}  # fmt: skip
     fleet = {g: np.ones(3) for g in svg.GENERATION_COLOURS}
-    points = [{"label": str(n), "x": n, "y": n * n, "front": n % 2 == 0, "recommended": n == 2}
-              for n in range(6)]  # fmt: skip
+    roles = {1: ["forecast_optimum"], 3: [BEST_MEAN_KEY]}  # each kind of point the report draws
+    points = [{"label": str(n), "x": n, "y": n * n, "front": n % 2 == 0, "recommended": n == 2,
+               "roles": roles.get(n, [])} for n in range(6)]  # fmt: skip
     return {
         "comparison": svg.histogram("NPV", plans, marks),
         "when it breaks": svg.lines("When", q, breaks, "share", y_fmt=svg.share_tick,
@@ -126,3 +132,109 @@ def test_a_chart_s_lines_are_told_apart_by_their_dashes_not_colour_alone():
         drawn = re.findall(r'<(path|line|rect)\b[^>]*class="(s\d)"', charts[kind])
         assert {c for tag, c in drawn if tag == "path"} == classes, (kind, drawn)  # the series
         assert {c for tag, c in drawn if tag != "path"} == classes, (kind, drawn)  # their swatches
+
+
+# tiny's sweep of 5 candidates on 30 scenarios of seed 0 (tests/test_compare_sweep_best_mean.py): its
+# forecast optimum, its pick, and its plan of highest mean NPV no worse than the optimum (the third)
+OPTIMUM, PICK = "milp: forecast", "milp: price shock, cash buffer $60.0M"
+BEST = "milp: forecast, cash buffer $30.0M"
+GREEN, ORANGE, PURPLE = (svg.OKABE_ITO[c] for c in ("bluish green", "orange", "reddish purple"))
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """The sweep's folder, its report's HTML and compare's page of the folder."""
+    folder = tmp_path_factory.mktemp("colours") / "S"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "5", "--scenarios", "30", "--seed", "0",
+                           "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    return folder, build_report(folder), comparison_html(api.compare(folder))
+
+
+def _chart(html: str, title: str) -> str:
+    """A page's chart of ``title`` (its wide drawing)."""
+    start = html.index(f'aria-label="{escape(title)}"')
+    return html[start : html.index("</svg>", start)]
+
+
+def _drawn_colours(chart: str) -> dict[str, set[str]]:
+    """Each plan's colours in a chart, by its name in the tooltips: its bars' fill (a bar's tooltip is
+    'name: bin: share'), its outline's stroke, its mean's and P5's stroke, its point's fill."""
+    out: dict[str, set[str]] = {}
+    drawn = (r'<rect [^>]*fill="(#\w+)" opacity="[^"]+"><title>(.*?): [^<]*: [^<]*</title>',
+             r'<path [^>]*stroke="(#\w+)"[^>]*><title>([^<]*)</title>',
+             r'<line [^>]*stroke="(#\w+)"[^>]*><title>([^<]*) (?:mean|P5)(?: \([^)]*\))?: ',
+             r'<circle [^>]*fill="(#\w+)"[^>]*><title>\d+: ([^<]*)</title>')  # fmt: skip
+    for pattern in drawn:
+        for colour, name in re.findall(pattern, chart):
+            out.setdefault(unescape(name), set()).add(colour)
+    return out
+
+
+def test_each_plan_of_a_sweep_has_its_role_s_colour_in_every_chart_of_its_report_and_compare_s_page(sweep):
+    """A new user's walk: the pick was green in the sweep report's Pareto chart but blue in its NPV
+    histogram (the palette's first colour, the first plan drawn), the forecast optimum and the third
+    plan grey points in the Pareto chart but orange and purple in the histogram; compare's page of the
+    folder drew them blue, orange and green (the optimum first), the third plan in the pick's green.
+    Each role has one colour, in every chart of both pages: the pick green, the forecast optimum
+    orange, the third plan reddish purple (its bars or outline, its mean and P5 markers, its point)."""
+    _, report, page = sweep
+    role = {PICK: GREEN, OPTIMUM: ORANGE, BEST: PURPLE}
+    for html, title in ((report, "NPV distribution over scenarios"),
+                        (report, "Candidates: CVaR5 NPV against mean NPV"),
+                        (page, "NPV over the common scenarios")):  # fmt: skip
+        drawn = _drawn_colours(_chart(html, title))
+        assert {plan: drawn[plan] for plan in role} == {plan: {c} for plan, c in role.items()}, title
+    pareto = _chart(report, "Candidates: CVaR5 NPV against mean NPV")
+    others = {p: c for p, c in _drawn_colours(pareto).items() if p not in role}
+    assert others and set().union(*others.values()) <= {svg.FRONT, svg.GREY}, others  # front or not
+
+
+def test_legends_name_each_role_in_its_colour(sweep):
+    """The Pareto chart's legend had no entry for the forecast optimum or the third plan (grey points
+    like any other); compare's histogram legend named the plans alone. Each names what the plan is to
+    the sweep beside its colour's swatch, as the report's histogram does."""
+    _, report, page = sweep
+
+    def entries(chart: str) -> dict[str, str]:
+        """Each plan's or kind of point's legend entry, by its swatch's colour (a box's fill, an
+        outline's stroke; not the markers', a line of each plan's colour)."""
+        swatch = r'<rect [^>]*(?:fill|stroke)="(#\w+)"[^>]*/>\s*<text [^>]*class="tick">(.*?)</text>'
+        pairs = re.findall(swatch, chart, re.S)
+        return {colour: unescape(" ".join(re.findall(r">([^<]+)<", f">{text}<"))) for colour, text in pairs}
+
+    pareto = entries(_chart(report, "Candidates: CVaR5 NPV against mean NPV"))
+    assert pareto[GREEN] == "recommended" and pareto[ORANGE] == "forecast optimum"
+    assert pareto[PURPLE] == "plan of highest mean NPV no worse than the forecast optimum"
+    drawn = entries(_chart(page, "NPV over the common scenarios"))
+    assert drawn[ORANGE] == f"{OPTIMUM} (forecast optimum)" and drawn[GREEN] == f"{PICK} (recommendation)"
+    assert drawn[PURPLE] == f"{BEST} (plan of highest mean NPV no worse than the forecast optimum)"
+
+
+def test_a_plan_without_a_role_takes_a_colour_no_role_has():
+    """Plans compared with no role (two solves) were drawn blue, orange, green: the forecast optimum's
+    and the pick's colours on a page where no plan is either. A plan with a role has its role's
+    colour (of two roles, the recommendation's: a sweep that recommends its forecast optimum); the
+    others, in order, the palette's colours no role has (blue, vermillion, sky blue, black), then
+    those of the roles no plan there has (here orange: "opt" is green, "g" purple), then again from
+    the first (f: blue, as a)."""
+    roles = {"opt": ["forecast_optimum", "recommended"], "g": [BEST_MEAN_KEY]}
+    colours = svg.plan_colours(["a", "opt", "b", "c", "d", "e", "f", "g"], roles)
+    ok = svg.OKABE_ITO
+    assert colours == {"a": ok["blue"], "opt": GREEN, "b": ok["vermillion"], "c": ok["sky blue"],
+                       "d": ok["black"], "e": ORANGE, "f": ok["blue"], "g": PURPLE}  # fmt: skip
+
+
+def test_a_stochastic_solve_s_forecast_optimum_is_orange_in_its_report_and_in_compare_s_page(tmp_path):
+    """tiny's stochastic solve on 2 scenarios: its report drew the stochastic plan blue and the forecast
+    optimum orange (the palette's first two), compare's page of its folder the forecast optimum, given
+    first, blue and the stochastic plan orange. The optimum has the forecast optimum's colour on both,
+    orange; the stochastic plan, no role's, the first colour no role has, blue."""
+    folder = tmp_path / "sto"
+    code, _, err = run_cli("solve", "tiny", "--stochastic", "2", "--out", str(folder))
+    assert code == 0, err
+    want = {"forecast": {ORANGE}, "stochastic": {svg.OKABE_ITO["blue"]}}
+    for html, title in ((build_report(folder), "NPV distribution over scenarios"),
+                        (comparison_html(api.compare(folder)), "NPV over the common scenarios")):  # fmt: skip
+        drawn = _drawn_colours(_chart(html, title))
+        assert {plan: drawn[plan] for plan in want} == want, title

@@ -24,6 +24,7 @@ from fleetopt.compare import (
     compare_plans,
     compare_what_if,
     figures_not_back,
+    plan_role_keys,
     plan_sources,
     plans_from_refs,
     policy_note,
@@ -212,7 +213,8 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names,
     roles = sweep_roles(refs, sources, labels, runs)
     picks = sweep_pick_pairs(refs, sources, labels, runs)
     return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs,
-                         not_back, policies=policies, roles=roles, picks=picks)  # fmt: skip
+                         not_back, policies=policies, roles=roles, picks=picks,
+                         role_keys=plan_role_keys(refs, sources, labels, runs))  # fmt: skip
 
 
 def _compare_settings(refs: list[Path], scenarios: int | None, seed: int | None) -> tuple[int, int]:

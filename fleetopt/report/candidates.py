@@ -9,6 +9,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from fleetopt.compare import SWEEP_ROLES
 from fleetopt.core.metric_columns import (
     ANY_DEFAULT_LABEL,
     BREACH_LABEL,
@@ -162,19 +163,22 @@ PARETO_WORDS = (
 )
 
 
-def front_section(metrics: pd.DataFrame) -> str:
+def front_section(metrics: pd.DataFrame, roles: dict[str, list[str]]) -> str:
+    """The Pareto chart of a sweep's candidates (``roles``: what each is to the sweep, by label, its
+    keys of compare.SWEEP_ROLES: drawn in its role's colour, as the NPV histogram draws it) and its key."""
     if len(metrics) < 2:  # a front of one point, drawn, showed nothing but its axes
         return (f"<h2>Pareto front</h2><p>One candidate was evaluated ({escape(str(metrics['plan'].iloc[0]))}): "
                 "no other to weigh it against, so no front to draw.</p>")  # fmt: skip
     points = [
         {"label": f"{n + 1}: {r['plan']}", "key": str(n + 1), "x": r["npv_mean_usd"], "y": r["npv_cvar5_usd"],
-         "front": bool(r["on_front"]), "recommended": bool(r["recommended"])}
+         "front": bool(r["on_front"]), "recommended": bool(r["recommended"]), "roles": roles.get(r["plan"], [])}
         for n, (_, r) in enumerate(metrics.iterrows())
     ]  # fmt: skip
+    names = {key: words.removeprefix("its ") for key, words in SWEEP_ROLES.items() if key != "recommended"}
     front = svg.both(
         svg.scatter, f"Candidates: {CVAR5_NPV_LABEL} against {MEAN_NPV_LABEL}", points, "x", "y",
-        f"{MEAN_NPV_LABEL}, USD", f"{CVAR5_NPV_LABEL}, USD"
-    )
+        f"{MEAN_NPV_LABEL}, USD", f"{CVAR5_NPV_LABEL}, USD", role_names=names,
+    )  # fmt: skip
     caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
                f"can be on the front for its lower {BREACH_LABEL}, given in the key. Numbers are the # "
                "column of the candidates table; a grey point is numbered only where its number fits beside "

@@ -8,7 +8,7 @@ from html import escape
 
 import numpy as np
 
-from fleetopt.compare import SWEEP_ROLES, sweep_plans
+from fleetopt.compare import role_notes
 from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
@@ -21,7 +21,6 @@ from fleetopt.evaluate.metrics import broken_by_quarter
 from fleetopt.evaluate.simulate import TIMING_FIELDS
 from fleetopt.report import svg
 from fleetopt.report.reading import FAN_SCENARIOS, ReportRun
-from fleetopt.runs.folder import BEST_MEAN_KEY, RunFolder
 
 # the scenarios simulated at once for "When it breaks" beyond the charts' sample: a run of a million
 # scenarios is drawn in blocks, its memory that of one block
@@ -84,30 +83,12 @@ def _scenario_charts(run: ReportRun) -> tuple[list[str], dict]:
     markers, sample = _npv_markers(run, samples, total)
     title = "NPV distribution over scenarios"
     words = _one_npv_words(title, samples)
-    roles, colours = _sweep_legend(run)
-    histogram = words or svg.both(svg.histogram, title, samples, markers, sample=sample, notes=roles,
-                                  colours=colours)  # fmt: skip
+    histogram = words or svg.both(svg.histogram, title, samples, markers, sample=sample,
+                                  notes=role_notes(run.plan_roles),
+                                  colours=svg.plan_colours(list(samples), run.plan_roles))  # fmt: skip
     caption = f"<p class='cap'>{escape(_histogram_caption(run, len(every['npv'][0]), bool(sample)))}</p>"
     timing = {field: every[field][0] for field in TIMING_FIELDS}
     return [histogram + caption, _when_it_breaks(run, timing)], bands
-
-
-# the sweep's plan of highest mean NPV no worse than its forecast optimum, in the NPV histogram: not
-# the palette's third colour, green, which the report keeps for the recommended plan
-THIRD_PLAN_COLOUR = svg.OKABE_ITO["reddish purple"]
-
-
-def _sweep_legend(run: ReportRun) -> tuple[dict[str, str], dict[str, str]]:
-    """For a sweep's NPV histogram: what each plan drawn is to the sweep, by its label, for its legend
-    ("recommendation", "forecast optimum", "plan of highest mean NPV no worse than the forecast
-    optimum", as compare names them: :data:`~fleetopt.compare.SWEEP_ROLES`), and the colour of that
-    last plan; ({}, {}) for another kind of run."""
-    if run.kind != "sweep":
-        return {}, {}
-    roles = sweep_plans(RunFolder(run.folder), run.labels, RunFolder.PLANS)
-    notes = {label: " and ".join(words.removeprefix("its ") for words in said) for label, said in roles.items()}
-    third = SWEEP_ROLES[BEST_MEAN_KEY]
-    return notes, {label: THIRD_PLAN_COLOUR for label, said in roles.items() if third in said}
 
 
 def _npv_markers(run: ReportRun, samples: dict[str, np.ndarray], total: int) -> tuple[dict, str]:

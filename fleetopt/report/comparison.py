@@ -15,7 +15,14 @@ from html import escape
 import numpy as np
 
 from fleetopt import __version__
-from fleetopt.compare import COLUMN_HEADERS, NO_PAIRED_ERROR, PURCHASE_DIFF_COLUMNS, Comparison, both_sides
+from fleetopt.compare import (
+    COLUMN_HEADERS,
+    NO_PAIRED_ERROR,
+    PURCHASE_DIFF_COLUMNS,
+    Comparison,
+    both_sides,
+    role_notes,
+)
 from fleetopt.core.units import format_mw, whole_difference
 from fleetopt.report import svg
 from fleetopt.report.definitions import definitions_section, glossary
@@ -191,8 +198,8 @@ def _charts_section(comp: Comparison) -> str:
     first = comp.labels[0]
     samples = {label: npv[n] for n, label in enumerate(comp.labels)}
     markers = {label: {"mean": float(np.mean(v))} for label, v in samples.items()}
-    charts = [svg.both(svg.histogram, "NPV over the common scenarios", samples, markers,
-                       notes=_hidden_plans(comp))]  # fmt: skip
+    charts = [svg.both(svg.histogram, "NPV over the common scenarios", samples, markers, notes=_legend_notes(comp),
+                       colours=svg.plan_colours(comp.labels, comp.role_keys))]  # fmt: skip
     same = []  # plans whose NPV is the first's in every scenario: a histogram of zeros says nothing
     for n, label in enumerate(comp.labels[1:], start=1):
         diff = npv[n] - npv[0]
@@ -214,6 +221,15 @@ def _charts_section(comp: Comparison) -> str:
     caption = (f"The same {comp.n_scenarios:,} scenarios for every plan: the differences are paired, "
                "so they vary far less than each plan's NPV does (the figures' paired standard errors).")  # fmt: skip
     return f"<h2>Distributions</h2><div class='grid'>{cards}</div>{alike}<p class='cap'>{escape(caption)}</p>"
+
+
+def _legend_notes(comp: Comparison) -> dict[str, str]:
+    """Each plan's words in the NPV histogram's legend, by label: what it is to its run (a sweep's
+    "recommendation", :func:`~fleetopt.compare.role_notes`: the colour it has in the run's report too),
+    then why it seems missing (:func:`_hidden_plans`)."""
+    roles, hidden = role_notes(comp.role_keys), _hidden_plans(comp)
+    said = {label: [words for words in (roles.get(label), hidden.get(label)) if words] for label in comp.labels}
+    return {label: "; ".join(words) for label, words in said.items() if words}
 
 
 def _hidden_plans(comp: Comparison) -> dict[str, str]:

@@ -80,7 +80,7 @@ def _sections(run: ReportRun) -> list[str]:
     if run.focus:
         sections.append(plan_section(run))
     if run.kind == "sweep" and run.metrics is not None:
-        sections.append(front_section(run.metrics))
+        sections.append(front_section(run.metrics, run.plan_roles))
     if run.metrics is not None:
         sections.append(candidates_section(run))
     sections.append(explained_section(run))  # evaluate --explain's scenario ('' without one)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fleetopt.compare import sweep_plans
 from fleetopt.core.data import ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.metric_columns import BREACH_LABEL
@@ -126,6 +127,18 @@ class ReportRun:
         """Whether the run's plans were solved for least cost: a solve's own objective, an
         evaluation's plans_objective."""
         return "cost" in (self.summary.get("objective"), self.summary.get("plans_objective"))
+
+    @cached_property
+    def plan_roles(self) -> dict[str, list[str]]:
+        """What each plan is to the run, by label (its keys of :data:`~fleetopt.compare.SWEEP_ROLES`),
+        which the charts draw it in the colour of (report.svg.ROLE_COLOURS), as compare's page does: a
+        sweep's forecast optimum, pick and third plan (compare.sweep_plans), a stochastic solve's
+        forecast optimum; {} for another run."""
+        if self.kind == "sweep":
+            return sweep_plans(RunFolder(self.folder), self.labels, RunFolder.PLANS)
+        if self.kind == "stochastic" and len(self.focus) > 1:  # the stochastic plan, then the optimum
+            return {self.labels[self.focus[1]]: ["forecast_optimum"]}
+        return {}
 
     @property
     def main_label(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import textwrap
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from fleetopt.core.units import (
     format_usd_compact,
     rounded,
 )
+from fleetopt.runs.folder import BEST_MEAN_KEY
 
 # Okabe & Ito's colours, told apart with a red-green colour blindness (the old palette's blue and
 # purple, 1st and 5th plan of a comparison, were one colour to a deuteranope; its orange and green,
@@ -25,9 +27,21 @@ from fleetopt.core.units import (
 OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "bluish green": "#009E73", "vermillion": "#D55E00",
              "reddish purple": "#CC79A7", "sky blue": "#56B4E9", "black": "#000000"}  # fmt: skip
 PALETTE = list(OKABE_ITO.values())
-GREY = "#999999"  # what is not a series of its own: the older generation, candidates off the front
-# the sweep's recommended plan: green, not red, which a finance reader takes for "bad"; the front blue
-RECOMMENDED, FRONT = OKABE_ITO["bluish green"], OKABE_ITO["blue"]
+# what is not a series of its own: the older generation, candidates off the front; light, as #999999 and
+# the third plan's reddish purple, both points of the Pareto chart, were 6.2 apart to a deuteranope
+GREY = "#BBBBBB"
+# What a plan is to its run (a sweep's summary.json field naming it, compare.SWEEP_ROLES' keys; a
+# stochastic solve's forecast optimum too) and its colour in every chart that draws it, the run's
+# report and compare's pages alike: the pick was green in the Pareto chart and blue in the NPV
+# histogram, and compare's page drew the third plan in the pick's green. The pick green, not red,
+# which a finance reader takes for "bad". A plan of two roles (a sweep that recommends its forecast
+# optimum) has the first's here.
+ROLE_COLOURS = {"recommended": OKABE_ITO["bluish green"], "forecast_optimum": OKABE_ITO["orange"],
+                BEST_MEAN_KEY: OKABE_ITO["reddish purple"]}  # fmt: skip
+RECOMMENDED = ROLE_COLOURS["recommended"]
+FRONT = OKABE_ITO["blue"]  # the Pareto chart's candidates on the front, but a role's
+# a plan with no role: the palette's colours no role has first, in order (then a role's, where no plan has it)
+NO_ROLE_FIRST = sorted(PALETTE, key=lambda colour: colour in ROLE_COLOURS.values())
 GENERATION_COLOURS = {"hopper": GREY, "blackwell": OKABE_ITO["blue"], "rubin": OKABE_ITO["orange"]}
 
 
@@ -380,6 +394,23 @@ def series_colours(names, colours: dict[str, str] | None) -> dict[str, str]:
     return {name: (colours or {}).get(name, PALETTE[n % len(PALETTE)]) for n, name in enumerate(names)}
 
 
+def drawn_role(roles) -> str | None:
+    """The role a plan of ``roles`` (keys of :data:`ROLE_COLOURS`) is drawn as: the first of them
+    there; None for none."""
+    return next((role for role in ROLE_COLOURS if role in roles), None)
+
+
+def plan_colours(labels: list[str], roles: dict[str, list[str]]) -> dict[str, str]:
+    """Each plan's colour by its label: its role's (``roles``: a plan's keys of :data:`ROLE_COLOURS`,
+    the first there taken), else, in order, the first of :data:`NO_ROLE_FIRST` that no plan's role
+    has (blue, vermillion, sky blue, black, then a role's where no plan here has it), again from the
+    first beyond them."""
+    role_of = {label: role for label, keys in roles.items() if (role := drawn_role(keys))}
+    taken = {ROLE_COLOURS[role_of[label]] for label in labels if label in role_of}
+    spare = itertools.cycle([colour for colour in NO_ROLE_FIRST if colour not in taken])
+    return {label: ROLE_COLOURS[role_of[label]] if label in role_of else next(spare) for label in labels}
+
+
 def lines(
     title: str,
     x_labels: list[str],
@@ -656,10 +687,13 @@ def _histogram_markers(
 
 
 def scatter(
-    title: str, points: list[dict], x_key: str, y_key: str, x_label: str, y_label: str, layout: Layout = WIDE
-) -> str:
+    title: str, points: list[dict], x_key: str, y_key: str, x_label: str, y_label: str,
+    role_names: dict[str, str] | None = None, layout: Layout = WIDE,
+) -> str:  # fmt: skip
     """Points with keys x_key, y_key, label, key (short text drawn beside the point, e.g. its row
-    number in a table), front (bool), recommended (bool)."""
+    number in a table), front (bool), recommended (bool), roles (what the candidate is to its sweep:
+    keys of :data:`ROLE_COLOURS`, drawn in the first's colour); ``role_names``: a role's words in the
+    legend (the recommended's "recommended")."""
     xs = np.array([p[x_key] for p in points], dtype=float)
     ys = np.array([p[y_key] for p in points], dtype=float)
     frame = Frame(title, [], *_padded(float(ys.min()), float(ys.max())), y_fmt=usd_tick, y_unit=y_label,
@@ -673,15 +707,15 @@ def scatter(
     frame.x_ticks = [(px(v), usd_tick(v)) for v in xt]
     centres = [(px(x), frame.y(y)) for x, y in zip(xs, ys, strict=True)]
     labels = _point_labels(points, centres)
-    for k, (p, (cx, cy)) in enumerate(zip(points, centres, strict=True)):
+    for k in sorted(range(len(points)), key=lambda k: _drawn_after(points[k])):  # a role's point on top
+        p, (cx, cy) = points[k], centres[k]
         frame.add(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{_radius(p)}" fill="{_point_colour(p)}" '
                   f"opacity=\"0.85\"><title>{escape(p['label'])}</title></circle>{labels.get(k, '')}")  # fmt: skip
+    names = {"recommended": "recommended", **(role_names or {})}
+    kinds = [*((names.get(role, role), colour) for role, colour in ROLE_COLOURS.items()),
+             ("Pareto front", FRONT), ("other candidates", GREY)]  # fmt: skip
     drawn = {_point_colour(p) for p in points}  # a legend entry for a kind of point not drawn misled
-    return frame.render([(name, colour) for name, colour in SCATTER_KINDS if colour in drawn])
-
-
-# the kinds of a sweep's candidates, each drawn in its colour: its point's and its legend entry's
-SCATTER_KINDS = (("recommended", RECOMMENDED), ("Pareto front", FRONT), ("other candidates", GREY))
+    return frame.render([(name, colour) for name, colour in kinds if colour in drawn])
 
 
 def _radius(p: dict) -> int:
@@ -689,16 +723,16 @@ def _radius(p: dict) -> int:
 
 
 def _point_labels(points: list[dict], centres: list[tuple[float, float]]) -> dict[int, str]:
-    """Each point's key beside it (its SVG, by the point's index): the recommended and the front's
-    placed first, with a leader where they crowd; another candidate's only where it fits beside its
-    own point (about 14 numbers crowded one corner of the default model's sweep, leaders crossing):
-    its name is in its tooltip and the key."""
+    """Each point's key beside it (its SVG, by the point's index): the recommended, the other roles'
+    and the front's placed first, with a leader where they crowd; another candidate's only where it
+    fits beside its own point (about 14 numbers crowded one corner of the default model's sweep,
+    leaders crossing): its name is in its tooltip and the key."""
     taken: list[tuple[float, float]] = []
     out = {}
-    ranked = sorted(range(len(points)), key=lambda k: (not points[k].get("recommended"), not points[k].get("front")))
+    ranked = sorted(range(len(points)), key=lambda k: (not points[k].get("recommended"), not _numbered(points[k])))
     for k in ranked:
         p, (cx, cy) = points[k], centres[k]
-        crowd = bool(p.get("recommended") or p.get("front"))  # may be drawn away from its point
+        crowd = _numbered(p)  # may be drawn away from its point
         spot = _label_spot(cx, cy, _radius(p), centres, taken, crowd) if p.get("key") else None
         if spot is None:
             continue
@@ -710,9 +744,29 @@ def _point_labels(points: list[dict], centres: list[tuple[float, float]]) -> dic
     return out
 
 
+def _numbered(p: dict) -> bool:
+    """Whether a scatter point is numbered wherever it lies (with a leader in a crowd): a role's or the
+    front's; another's only where its number fits beside it."""
+    return _point_role(p) is not None or bool(p.get("front"))
+
+
+def _point_role(p: dict) -> str | None:
+    """What a scatter point's candidate is to its sweep, the role it is drawn as (the first of its
+    ``roles`` in :data:`ROLE_COLOURS`; "recommended" where it is), None where it is none."""
+    return drawn_role([*p.get("roles", ()), *(["recommended"] if p.get("recommended") else [])])
+
+
 def _point_colour(p: dict) -> str:
-    """A scatter point's colour: recommended, else on the front, else another candidate."""
-    return RECOMMENDED if p.get("recommended") else (FRONT if p.get("front") else GREY)
+    """A scatter point's colour: its role's, else on the front, else another candidate."""
+    role = _point_role(p)
+    return ROLE_COLOURS[role] if role else (FRONT if p.get("front") else GREY)
+
+
+def _drawn_after(p: dict) -> tuple[bool, bool, bool]:
+    """A scatter point's place in the drawing order: a role's over the front's over another's, the
+    recommended's last (two points may lie on one another)."""
+    role = _point_role(p)
+    return role is not None, role == "recommended", bool(p.get("front"))
 
 
 # beside its point without a leader, a label's own point is the nearest by this factor: every other
