@@ -238,3 +238,22 @@ def test_a_stochastic_solve_s_forecast_optimum_is_orange_in_its_report_and_in_co
                         (comparison_html(api.compare(folder)), "NPV over the common scenarios")):  # fmt: skip
         drawn = _drawn_colours(_chart(html, title))
         assert {plan: drawn[plan] for plan in want} == want, title
+
+
+def test_plans_drawn_one_over_another_stay_visible():
+    """tiny's sweep: the third plan's NPV is the forecast optimum's but in a few scenarios, and its
+    outline and mean lay on the optimum's, hiding them. Each outline is drawn narrower than the one
+    before it (2 px, the last; 1.5 px wider for each drawn after it, the widest at most 6 px), so the
+    one under shows either side; a mean or P5 line within 2 px of a later one is widened alike.
+    Three plans of one NPV: the outlines of b and c are 3.5 and 2 px wide; the means of a, b and c,
+    at one x, 5, 3.5 and 2 px (2 + 1.5 x the lines over each)."""
+    same = np.linspace(-1e6, 1e6, 200)
+    samples = {"a": same, "b": same, "c": same}
+    chart = svg.histogram("t", samples, {k: {"mean": 0.0} for k in samples})
+    outlines = re.findall(r'<path [^>]*stroke-width="([\d.]+)"[^>]*><title>(\w)</title>', chart)
+    assert [(name, float(w)) for w, name in outlines] == [("b", 3.5), ("c", 2.0)], outlines
+    means = re.findall(r'<line [^>]*stroke-width="([\d.]+)"[^>]*><title>(\w) mean: ', chart)
+    assert [(name, float(w)) for w, name in means] == [("a", 5.0), ("b", 3.5), ("c", 2.0)], means
+    seven = {f"p{k}": same for k in range(7)}
+    widths = [float(w) for w in re.findall(r'<path [^>]*stroke-width="([\d.]+)"', svg.histogram("t", seven))]
+    assert widths == pytest.approx([6.0, 5.2, 4.4, 3.6, 2.8, 2.0]), widths  # 4 px shared by 5 steps

@@ -500,6 +500,16 @@ def _hidden_bands_words(whats: list[str], bands: int) -> str:
 HISTOGRAM_TAIL = 0.005
 MARKER_STYLES = {"mean": "line", "P5": "dash"}  # a marker's line style; zero is dotted
 BAR_OPACITY = 0.6  # the first series' bars, and their legend swatch
+# a line drawn over another of the same place hid it (tiny's sweep: the third plan's NPV is the forecast
+# optimum's but in a few scenarios): the one under is drawn wider by a step a line over it, so that its
+# colour shows either side; the widest at most WIDEST_LINE_PX (the step shared where more lie over it)
+LINE_PX, LINE_STEP_PX, WIDEST_LINE_PX = 2.0, 1.5, 6.0
+SAME_LINE_PX = 2.0  # marker lines nearer than this lie on one another
+
+
+def _under_width(over: int, step: float = LINE_STEP_PX) -> float:
+    """The stroke width (px) of a line that ``over`` lines are drawn over, ``step`` wider for each."""
+    return min(WIDEST_LINE_PX, LINE_PX + step * over)
 
 
 def histogram(
@@ -533,7 +543,10 @@ def histogram(
 
     frame.x_ticks = [(px(v), label) for v, label in ticks]
     colour_of = series_colours(counts, colours)
-    legend = [_histogram_series(frame, px, edges, n, name, shares, colour_of[name], (notes or {}).get(name))
+    outlines = len(counts) - 1  # each drawn over those before it: the step shared to keep the widest
+    step = min(LINE_STEP_PX, (WIDEST_LINE_PX - LINE_PX) / max(outlines - 1, 1))
+    legend = [_histogram_series(frame, px, edges, n, _under_width(outlines - n, step), name, shares,
+                                colour_of[name], (notes or {}).get(name))
               for n, (name, shares) in enumerate(counts.items())]  # fmt: skip
     legend += _histogram_markers(frame, px, lo, hi, markers or {}, colour_of, marked, sample)
     return frame.render(legend)
@@ -551,30 +564,31 @@ def _histogram_range(samples: dict[str, np.ndarray], bins: int) -> tuple[float, 
     return lo, hi, np.linspace(lo, hi, bins + 1)
 
 
-def _histogram_series(frame: Frame, px, edges: np.ndarray, n: int, name: str, shares: np.ndarray, colour: str,
-                      note: str | None) -> tuple:  # fmt: skip
+def _histogram_series(frame: Frame, px, edges: np.ndarray, n: int, width: float, name: str, shares: np.ndarray,
+                      colour: str, note: str | None) -> tuple:  # fmt: skip
     """Draw a histogram's ``n``-th series, its share of scenarios per bin: the first as bars, each
-    other as an outline dashed as a line would be (told apart by more than colour); its legend entry."""
+    other as an outline ``width`` px wide, dashed as a line would be (told apart by more than colour);
+    its legend entry."""
     if n == 0:
         _histogram_bars(frame, px, edges, name, shares, colour)
         style = f"band:{BAR_OPACITY}"
     else:
         kind = dash_class(n)
-        _histogram_outline(frame, px, edges, name, shares, colour, kind)
+        _histogram_outline(frame, px, edges, name, shares, colour, kind, width)
         style = f"outline.{kind}" if kind else "outline"
     return (f"{name} ({note})" if note else name, colour, style)
 
 
 def _histogram_outline(frame: Frame, px, edges: np.ndarray, name: str, shares: np.ndarray, colour: str,
-                       kind: str) -> None:  # fmt: skip
+                       kind: str, width: float) -> None:  # fmt: skip
     """Draw a series as the outline of its bars, from the axis up and along each bin's top, of class
-    ``kind`` (its dash)."""
+    ``kind`` (its dash), ``width`` px wide."""
     steps = [f"M{px(edges[0]):.1f},{frame.y(0):.1f}"]
     for b, share in enumerate(shares):
         steps.append(f"L{px(edges[b]):.1f},{frame.y(share):.1f} L{px(edges[b + 1]):.1f},{frame.y(share):.1f}")
     steps.append(f"L{px(edges[-1]):.1f},{frame.y(0):.1f}")
     cls = f' class="{kind}"' if kind else ""
-    frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2"{cls}>'
+    frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="{width:g}"{cls}>'
               f"<title>{escape(name)}</title></path>")  # fmt: skip
 
 
@@ -660,30 +674,37 @@ def _histogram_markers(
     frame: Frame, px, lo: float, hi: float, markers: dict, colour_of: dict[str, str], marked: str, sample: str
 ) -> list[tuple]:
     """Vertical lines at each series' marked values and at zero; their legend entries, each a line
-    in the colours of the series it is drawn for (``colour_of``: each series' colour)."""
-    legend, y0, y1 = [], frame.y(frame.y0), frame.top
+    in the colours of the series it is drawn for (``colour_of``: each series' colour). A line with
+    later ones within :data:`SAME_LINE_PX` of it is widened (:func:`_under_width`): one mean on
+    another hid it."""
     dashes = {"line": "", "dash": ' stroke-dasharray="6 4"', "dot": ' stroke-dasharray="2 3"'}
     lines_ = [(name, colour_of[name], what, value)
               for name, marks in markers.items() for what, value in marks.items()]  # fmt: skip
     if lo <= 0.0 <= hi:
         lines_.append(("", ZERO_COLOUR, "zero", 0.0))
-    for name, colour, what, value in lines_:
-        if not (lo <= value <= hi and math.isfinite(value)):
-            continue
+    lines_ = [line for line in lines_ if lo <= line[3] <= hi and math.isfinite(line[3])]
+    xs, whats = [px(value) for *_, value in lines_], [what for _, _, what, _ in lines_]
+    for k, (name, colour, what, value) in enumerate(lines_):
+        width = 1.5 if what == "zero" else _under_width(_lines_over(xs, whats, k))
         of = f" ({sample})" if sample and what != "zero" else ""
-        style = MARKER_STYLES.get(what, "dot")
         frame.add(
-            f'<line x1="{px(value):.1f}" x2="{px(value):.1f}" y1="{y0:.1f}" y2="{y1:.1f}" stroke="{colour}" '
-            f'stroke-width="{1.5 if what == "zero" else 2}"{dashes[style]}>'
+            f'<line x1="{xs[k]:.1f}" x2="{xs[k]:.1f}" y1="{frame.y(frame.y0):.1f}" y2="{frame.top:.1f}" '
+            f'stroke="{colour}" stroke-width="{width:g}"{dashes[MARKER_STYLES.get(what, "dot")]}>'
             f"<title>{escape(f'{name} {what}{of}'.strip())}: {escape(format_usd(value))}</title></line>"  # as the key figures
         )
-    drawn = [(what, colour) for _, colour, what, value in lines_ if lo <= value <= hi and math.isfinite(value)]
+    legend = []
     for what, style in (*MARKER_STYLES.items(), ("zero", "dot")):
-        colours = tuple(dict.fromkeys(colour for w, colour in drawn if w == what))  # in order, once
+        colours = tuple(dict.fromkeys(colour for _, colour, w, _ in lines_ if w == what))  # in order, once
         if colours:
             of = f" ({sample})" if sample else ""
             legend.append((f"{what} {marked}{of}" if what != "zero" else f"{marked} = 0", colours, style))
     return legend
+
+
+def _lines_over(xs: list[float], whats: list[str], k: int) -> int:
+    """How many marker lines drawn after the ``k``-th (at pixels ``xs``, marking ``whats``) lie on it:
+    within :data:`SAME_LINE_PX`, zero's dotted line aside (what is under it shows through its gaps)."""
+    return sum(abs(xs[j] - xs[k]) < SAME_LINE_PX and whats[j] != "zero" for j in range(k + 1, len(xs)))
 
 
 def scatter(
