@@ -97,39 +97,68 @@ def test_interrupted_run_resumes_to_bit_identical_results(tiny, tmp_path):
     assert np.array_equal(resumed.npv_matrix, reference.npv_matrix)
 
 
-def test_a_run_whose_rows_are_in_a_file_resumes_after_a_stop_to_the_same_bits(tiny, tmp_path, monkeypatch):
+def test_a_chunk_stopped_with_its_rows_in_a_file_resumes_from_its_last_block(tiny, tmp_path, monkeypatch):
     """12 plans of tiny x 300 scenarios within 300,000 bytes: the plans' rows and tables, 12 x
-    (300 x 248 + 20,800) = 1,142,400, are more than half the budget, so the rows go to a temporary
-    file: 150,000 // 20,800 = 7 plans' tables fit half, 2 chunks of 6, on blocks of (300,000 -
-    6 x 20,800) // (2,544 + 6 x 928) = 21 scenarios, 15 of 20. Stopped inside the second chunk
-    (its 20th block), the first is saved and the second's file closed; the resume computes the
-    second alone, each pair once, and gives the figures of one chunk on one block to the bit."""
+    (300 x 248 + 20,800) = 1,142,400, are more than half the budget, so the rows go to a file, in
+    the store's folder: 150,000 // 20,800 = 7 plans' tables fit half, 2 chunks of 6, on blocks of
+    (300,000 - 6 x 20,800) // (2,544 + 6 x 928) = 21 scenarios, 15 of 20. Stopped after the 20th
+    block, the fifth of the second chunk: the first chunk is saved, the second's first 5 x 20 =
+    100 scenarios kept (rows-6-12.json says 100). The resume goes on from scenario 100: it makes
+    blocks 100 .. 299 alone, computes 6 x 200 = 1,200 pairs (it computed the chunk's 1,800 again
+    before), reads back 6 x 300 + 6 x 100 = 2,400, and gives the figures and NPV matrix of one
+    chunk on one block to the bit; the chunk's kept files go once it is saved."""
     from fleetopt.evaluate import engine
 
     data, batch = tiny
     reference = run(data, batch)
-    files, real_rows = [], engine.SpilledRows
+    made, real_block = [], engine.scenario_block
 
-    def spilled(*args):
-        files.append(real_rows(*args))
-        return files[-1]
+    def block(data, spec, start, stop, *args):
+        if not spec.deterministic:  # not the check of each plan on the forecast
+            made.append(start)
+        return real_block(data, spec, start, stop, *args)
 
-    def stop_in_the_second_chunk(done, total):
-        calls.append(done)
-        if len(calls) == 20:
-            raise KeyboardInterrupt
+    def tight(progress=None):
+        return evaluate(data, batch, 300, seed=5, backend="numpy", max_memory=300_000, keep_matrix=True,
+                        store=store, progress=progress)  # fmt: skip
 
-    monkeypatch.setattr(engine, "SpilledRows", spilled)
-    store, calls = ChunkStore(tmp_path / "chunks"), []
+    monkeypatch.setattr(engine, "scenario_block", block)
+    store = ChunkStore(tmp_path / "chunks")
+    with pytest.raises(KeyboardInterrupt):
+        tight(interrupt_at(20))
+    assert store.ranges() == [(0, 6)]
+    record = tmp_path / "chunks" / "rows-6-12.json"
+    kept = json.loads(record.read_text()) if record.exists() else None
+    made.clear()
+    resumed = tight()
+    assert (resumed.plan_chunk, resumed.scenario_chunk) == (6, 20)
+    assert made == list(range(100, 300, 20))
+    assert resumed.pairs_computed == 6 * 200 and resumed.pairs_stored == 6 * 300 + 6 * 100
+    assert kept["done"] == 100 and kept["plans"] == 6
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    assert np.array_equal(resumed.npv_matrix, reference.npv_matrix)
+    assert sorted(p.name for p in (tmp_path / "chunks").iterdir())[-1].startswith("chunk-6-12-")
+    assert not list((tmp_path / "chunks").glob("rows-*"))
+
+
+def test_kept_rows_a_resume_cannot_go_on_from_are_computed_again_with_a_warning(tiny, tmp_path):
+    """The stop above, then a resume within 200,000 bytes: its chunks hold 100,000 // 20,800 = 4
+    plans, fewer than the 6 whose rows were kept, whose tables would not fit its budget: the kept
+    rows are removed, with a warning naming the plans, and those 6 plans computed again in chunks
+    of 4 and 2, 6 x 300 = 1,800 pairs: the same figures to the bit."""
+    data, batch = tiny
+    reference = run(data, batch)
+    store = ChunkStore(tmp_path / "chunks")
     with pytest.raises(KeyboardInterrupt):
         evaluate(data, batch, 300, seed=5, backend="numpy", max_memory=300_000, store=store,
-                 progress=stop_in_the_second_chunk)  # fmt: skip
-    assert store.ranges() == [(0, 6)] and calls[0] == 6 * 20
-    assert len(files) == 2 and all(f.file.closed for f in files)
-    resumed = evaluate(data, batch, 300, seed=5, backend="numpy", max_memory=300_000, store=store)
-    assert (resumed.plan_chunk, resumed.scenario_chunk) == (6, 20) and len(files) == 3
-    assert resumed.pairs_stored == 6 * 300 and resumed.pairs_computed == 6 * 300
+                 progress=interrupt_at(20))  # fmt: skip
+    said = (r"the rows an earlier attempt kept of 1 unfinished chunk \(plans 7-12\) are not continued by "
+            r"this attempt \(its chunks hold at most 4 plans\): those plans are computed again")
+    with pytest.warns(FleetoptWarning, match=said):
+        resumed = evaluate(data, batch, 300, seed=5, backend="numpy", max_memory=200_000, store=store)
+    assert resumed.plan_chunk == 4 and resumed.pairs_computed == 6 * 300
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    assert not list((tmp_path / "chunks").glob("rows-*"))
 
 
 def _wait_for(predicate, seconds: float) -> bool:
@@ -1987,6 +2016,43 @@ def _stopped_before_job_json(self, settings):
     """RunFolder.write_job stopped by a Ctrl-C: the model is written, job.json not."""
     assert (self / RunFolder.MODEL).is_file()
     raise KeyboardInterrupt
+
+
+ONE_PLAN_IN_A_FILE = ("--scenarios", "1000", "--max-memory", "200KB", "--backend", "numpy", "--keep-matrix")
+
+
+def test_cli_one_plan_stopped_part_way_resumes_from_its_last_block_to_the_same_files(here, solve_run,
+                                                                                    monkeypatch):  # fmt: skip
+    """One plan of tiny on 1,000 scenarios within 200 KB: its row in a file, 20 blocks of 50
+    (tests/test_memory_budget.py). Its only chunk was saved at its end, so a Ctrl-C while the
+    eighth block was made lost the 7 done. Now the file is in the run folder's chunks/, and its
+    first 7 x 50 = 350 scenarios are kept (the stop says so); the resume computes the 650 left
+    (summary.json: 350 pairs from an earlier attempt, 0 before), and its metrics.csv and
+    npv_matrix.npy are those of a run straight, byte for byte."""
+    from fleetopt.evaluate import engine
+
+    args = ("evaluate", "--plans", str(solve_run), *ONE_PLAN_IN_A_FILE)
+    code, out, err = run_cli(*args, "--out", "straight")
+    assert code == 0, out + err
+    real_block = engine.scenario_block
+
+    def block(data, spec, start, stop, *rest):
+        if start == 350 and not spec.deterministic:  # a Ctrl-C while the eighth block is made
+            raise KeyboardInterrupt
+        return real_block(data, spec, start, stop, *rest)
+
+    with monkeypatch.context() as stopped:
+        stopped.setattr(engine, "scenario_block", block)
+        code, _, err = run_cli(*args, "--out", "part")
+    assert code == 130 and "Traceback" not in err, err
+    assert ("interrupted: the rows of 1 unfinished evaluation chunk, 350 plan-scenario pairs, saved in part; "
+            "finish with: fleetopt evaluate --resume part") in " ".join(err.split())
+    code, _, err = run_cli("evaluate", "--resume", "part")
+    assert code == 0, err
+    summary = json.loads((here / "part" / "summary.json").read_text())
+    assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 350
+    for name in ("metrics.csv", "npv_matrix.npy"):
+        assert (here / "part" / name).read_bytes() == (here / "straight" / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("stopped_in", ["_print_best", "finish_report"])

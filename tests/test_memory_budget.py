@@ -131,31 +131,8 @@ def test_a_budget_below_one_plans_row_runs_with_the_rows_in_a_file(here, solve_r
     pd.testing.assert_frame_equal(tight.metrics, whole.metrics, check_exact=True)
     args = ("--plans", str(solve_run), "--scenarios", "1000", "--max-memory", "200KB", "--out", "B")
     code, out, err = run_cli("evaluate", *args, "--backend", "numpy")
-    assert code == 0 and "note: the rows of results go to a temporary file" in err, out + err
+    assert code == 0 and "note: the rows of results go to a file in B/chunks" in err, out + err
     assert json.loads((here / "B" / "job.json").read_text())["scenario_chunk"] == 50
-
-
-def test_a_tmpdir_passed_over_for_another_folder_is_said(here, solve_run, monkeypatch):
-    """TMPDIR naming a folder that does not exist: Python's tempfile passes it over for the next
-    folder it can write (/tmp), and the note said "in /tmp ...; TMPDIR sets the folder", as if
-    TMPDIR had been read: a user who pointed it at a disk with room had the rows written to
-    another, unsaid. The note now names TMPDIR and the folder used instead; a TMPDIR that is used
-    is said as before. The run (1 plan, 1,000 scenarios within 200 KB: the test above) exits 0."""
-    import tempfile
-
-    args = ("--plans", str(solve_run), "--scenarios", "1000", "--max-memory", "200KB", "--backend", "numpy")
-    for tmpdir, out in [(here / "missing", "B"), (here, "C")]:
-        monkeypatch.setenv("TMPDIR", str(tmpdir))
-        monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again, as a new process does
-        code, _, err = run_cli("evaluate", *args, "--out", out)
-        said, used = " ".join(err.split()), tempfile.gettempdir()
-        assert code == 0 and f"note: the rows of results go to a temporary file in {used}," in said, err
-        if tmpdir == here:
-            assert used == str(here) and said.count("; TMPDIR sets the folder") == 1, err
-        else:
-            assert used != str(tmpdir) and "TMPDIR sets the folder" not in said, err
-            assert (f"; TMPDIR, {tmpdir}, is missing, not a folder or cannot be written, so {used} "
-                    "instead") in said, err
 
 
 def test_rows_that_fit_half_the_budget_stay_in_memory_every_plan_in_one_chunk():
@@ -295,10 +272,12 @@ class _FullDisk:
 
 def test_a_full_disk_under_the_rows_stops_the_run_saying_where_and_what_to_do(here, solve_run, monkeypatch):
     """One plan of tiny on 1,000 scenarios within 500 KB: its row and tables, 268,800 bytes, are
-    more than half the budget, so the row goes to a temporary file, in $TMPDIR. A disk that fills
-    while it is written stops the run with exit status 2, naming the folder, the error and the
-    remedies, no traceback, and the file (never named in the folder) is closed; the run is kept,
-    to be resumed. Before it starts, the run says where the rows go and how large they are."""
+    more than half the budget, so the row goes to a file, in the run folder's chunks/ (not $TMPDIR:
+    a stopped run keeps it), 1,000 x (216 + 8) = 224,000 bytes with each scenario's demand. A disk
+    that fills while it is written stops the run with exit status 2, naming the folder, the error
+    and the remedies, no traceback, and the file, which holds no block, is closed and removed; the
+    run is kept, to be resumed. Before it starts, the run says where the rows go and how large they
+    are."""
     import tempfile
 
     from fleetopt.evaluate import spill
@@ -319,12 +298,12 @@ def test_a_full_disk_under_the_rows_stops_the_run_saying_where_and_what_to_do(he
     code, out, err = run_cli("evaluate", *args)
     said = " ".join(err.split())
     assert code == 2 and "Traceback" not in out + err, out + err
-    assert (f"note: the rows of results go to a temporary file in {here / 'tmp'}, 216 KB for each chunk "
-            "of 1 plan (216 bytes a plan-scenario pair), outside --max-memory") in said
-    assert (f"the temporary file of a chunk's rows of results (216 KB for 1 plan x 1,000 scenarios) could "
-            f"not be written in {here / 'tmp'}: No space left on device; free space there, set TMPDIR to "
-            "a folder with room, or give a larger max_memory (fleetopt evaluate --max-memory)") in said
-    assert closed == [1] and list((here / "tmp").iterdir()) == []
+    assert ("note: the rows of results go to a file in F/chunks, 224 KB for each chunk of 1 plan (216 "
+            "bytes a plan-scenario pair and 8 a scenario), outside --max-memory") in said
+    assert ("the file of a chunk's rows of results (224 KB for 1 plan x 1,000 scenarios) could not be "
+            "written in F/chunks: No space left on device; free space there, or give a larger max_memory "
+            "(fleetopt evaluate --max-memory)") in said
+    assert closed == [1] and list((here / "tmp").iterdir()) == list((here / "F" / "chunks").iterdir()) == []
     assert ("The run is kept in F (no evaluation chunk yet; the run's model and settings saved): "
             "finish it, once there is room, with: fleetopt evaluate --resume F") in said
 

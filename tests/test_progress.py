@@ -179,6 +179,21 @@ def test_an_evaluation_off_a_terminal_says_where_it_stands_each_minute_without_t
     assert log.getvalue() == resuming + said
 
 
+def test_a_resume_off_a_terminal_says_the_blocks_of_an_unfinished_chunk_it_goes_on_from():
+    """A resume that goes on from the first blocks of an unfinished chunk (its rows kept) said them
+    as a chunk saved: 'resuming: 1 chunk saved earlier' for 350 of 1,000 scenarios of one plan, and
+    with a saved chunk of 80,000 pairs before it, '2 chunks'. Now: part of 1 chunk."""
+    for saved, said in [(0, "part of 1 chunk saved earlier, 350 of 1,000"),
+                        (80_000, "1 chunk and part of 1 saved earlier, 80,350 of 81,000")]:  # fmt: skip
+        log = io.StringIO()
+        with progress_bar(Console(file=io.StringIO()), 1000, lines=Console(file=log, width=200)) as advance:
+            if saved:
+                advance.read_back(saved, saved + 1000)
+            advance.read_back_part(350, saved + 1000)
+            advance(50, saved + 1000)
+        assert f"  resuming: {said} plan-scenario pairs" in log.getvalue(), log.getvalue()
+
+
 def test_a_resume_off_a_terminal_says_at_its_start_what_was_saved_earlier():
     """A resumed evaluation under a batch log said nothing of the chunks saved earlier until its first
     minute's line or its end. 3 chunks of 80,000 pairs, 2 read back: one line as the third's first

@@ -34,3 +34,39 @@ def test_a_block_of_another_dtype_or_shape_is_refused_naming_the_field(tmp_path)
         np.testing.assert_array_equal(rows.read(name, 0, 2), block(2, 0, 8)[name])  # 0..7, 100..107
     finally:
         rows.close()
+
+
+def test_kept_rows_go_on_from_the_blocks_their_record_holds(tmp_path, monkeypatch):
+    """A chunk's rows kept in a job folder (KeptRows): 2 plans x 8 scenarios in blocks of 4, each
+    scenario's demand 10 s, the plans' slipped counts [1, 0] after the first block, [3, 1] after
+    the second. The record is replaced at most every RECORD_EVERY_S (here never while the chunk
+    runs) and when the chunk ends (close). A process killed after the first block (no close) left
+    no record: the next attempt starts anew. A stop (close) records the block: the next attempt
+    goes on from scenario 4 with the rows, demand, counts and dtypes kept, and after its block the
+    whole chunk reads back as written. A record of another chunk is not gone on from."""
+    from fleetopt.evaluate import spill
+
+    monkeypatch.setattr(spill, "RECORD_EVERY_S", float("inf"))
+    stem, name = tmp_path / "rows-0-2", RESULT_FIELDS[0]
+    rows = spill.KeptRows(stem, {"chunk": 1}, 2, 8, "numpy: here")
+    rows.write(block(2, 0, 4), 0, 4)
+    rows.keep(0, 4, 10.0 * np.arange(4), np.array([1.0, 0.0]))
+    spill.SpilledRows.close(rows)  # killed: the file closed by the system, nothing recorded
+    assert not (tmp_path / "rows-0-2.json").exists()
+    rows = spill.KeptRows(stem, {"chunk": 1}, 2, 8, "numpy: here")
+    assert rows.done == 0
+    rows.write(block(2, 0, 4), 0, 4)
+    rows.keep(0, 4, 10.0 * np.arange(4), np.array([1.0, 0.0]))
+    rows.close()  # stopped: the block recorded
+    rows = spill.KeptRows(stem, {"chunk": 1}, 2, 8, "C build: there")
+    assert rows.done == 4 and rows.earlier == {"numpy: here": 4} and rows.slipped.tolist() == [1.0, 0.0]
+    np.testing.assert_array_equal(rows.demand(), 10.0 * np.arange(4))
+    rows.write(block(2, 4, 8), 4, 8)
+    rows.keep(4, 8, 10.0 * np.arange(4, 8), np.array([3.0, 1.0]))
+    np.testing.assert_array_equal(rows.read(name, 0, 2), block(2, 0, 8)[name])
+    np.testing.assert_array_equal(rows.demand(), 10.0 * np.arange(8))
+    rows.close()
+    assert spill.kept_record(stem, {"chunk": 1}, 2, 8)["devices"] == {"numpy: here": 4, "C build: there": 4}
+    other = spill.KeptRows(stem, {"chunk": 2}, 2, 8)  # another chunk's record: made anew
+    assert other.done == 0
+    other.close()

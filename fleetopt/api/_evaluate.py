@@ -94,12 +94,16 @@ def prepare_evaluation(
     ray_address: str | None = None,
     workers: int = 1,
     threads: int | None = None,
+    folder: str | Path | None = None,
 ) -> EvaluationJob:
     """An evaluation checked and ready to run (:meth:`EvaluationJob.start` a run folder, then
     :meth:`EvaluationJob.run`): the settings of :func:`evaluate`, and ``executor`` "local" or "ray"
     (``ray_address``: an existing cluster's) and ``workers`` one-thread processes on this machine
     (NumPy, or the C build where ``backend`` takes it for this run). The
-    memory budget is held to the memory of each worker (``max_memory`` bytes)."""
+    memory budget is held to the memory of each worker (``max_memory`` bytes). ``folder``: the run
+    folder it will start in, or the folder that will hold it: where its scenarios are split into
+    blocks under a budget their rows of results would fill, the rows go to a file in the run
+    folder, and the chunks are sized for that disk (None: ``$TMPDIR``'s)."""
     deterministic = limits.flag("deterministic (--deterministic)", deterministic)
     if deterministic and scenarios is not None:
         raise InputError(
@@ -122,6 +126,7 @@ def prepare_evaluation(
     limits.whole("workers", workers, 1)
     workers = resources.capped_workers(workers, executor)  # before the memory each worker gets
     limits.threads("threads", threads)
+    limits.path("folder", folder)
     # the plans where they are now: a notebook that moves (os.chdir) before the run is written must
     # not name the plans, nor read their objective, from its new folder
     job = _prepare_evaluation(
@@ -129,7 +134,7 @@ def prepare_evaluation(
         backend=backend,
         max_memory=resources.budget_within_memory(max_memory, backend, executor, workers),
         deterministic=deterministic, keep_matrix=keep_matrix, executor=executor,
-        ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads),
+        ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads), folder=folder,
     )  # fmt: skip
     _warn_if_other_model_version(job.loaded, job.source)
     if deterministic:

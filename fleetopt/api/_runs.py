@@ -316,8 +316,9 @@ def saved_work(folder: str | Path) -> str:
     the CLI says it when a run stops: a sweep's candidates while it makes them ("3 candidates made
     (2 plans to evaluate)"), then with its finished evaluation chunks ("... and 2 evaluation chunks";
     before the first, "(2 plans to evaluate; none evaluated yet)"); an evaluation's finished chunks
-    ("4 evaluation chunks"; before the first, what a resume starts from: "no evaluation chunk yet;
-    the run's model and settings"); of a
+    ("4 evaluation chunks"; with the rows kept of one stopped part-way, "... and the rows of 1
+    unfinished one, 350 plan-scenario pairs,"; before any, what a resume starts from: "no
+    evaluation chunk yet; the run's model and settings"); of a
     finished run, that nothing is left to resume (its finished chunks are gone, not unsaved). A
     folder that does not exist, or holds no evaluation or sweep, is refused (:class:`RunDirError`),
     not said to have saved nothing."""
@@ -330,15 +331,32 @@ def saved_work(folder: str | Path) -> str:
     if run.making_candidates:
         made = saved_candidates(run)
         return _candidates_made(made) if made else "no candidate yet; the sweep's model and settings"
-    stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
+    chunks = _saved_chunks(run)
     if run.job().get("kind") == "sweep":  # its candidates, all made (solved), are saved work too
         made = saved_candidates(run)
-        if not stored:
+        if not chunks:
             return _candidates_made(made, "; none evaluated yet")
-        return f"{_candidates_made(made)} and {counted(stored, 'evaluation chunk')}"
-    if not stored:  # what a resume starts from, not "0 evaluation chunks"
+        return f"{_candidates_made(made)} and {chunks}"
+    if not chunks:  # what a resume starts from, not "0 evaluation chunks"
         return "no evaluation chunk yet; the run's model and settings"
-    return counted(stored, "evaluation chunk")
+    return chunks
+
+
+def _saved_chunks(run: RunFolder) -> str:
+    """A job's finished evaluation chunks ("2 evaluation chunks"), and the rows kept of those it
+    left unfinished ("... and the rows of 1 unfinished one, 350 plan-scenario pairs,"); '' for none."""
+    if not run.chunk_folder.exists():
+        return ""
+    scenarios = run.job().get("n_scenarios")
+    store = ChunkStore(run.chunk_folder, scenarios if type(scenarios) is int else None)
+    stored, kept = store.count(), store.unfinished()
+    pairs = sum((stop - first) * done for (first, stop), done in kept.items())
+    part = f"the rows of {counted(len(kept), 'unfinished evaluation chunk')}, {pairs:,} plan-scenario pairs,"
+    if not kept:
+        return counted(stored, "evaluation chunk") if stored else ""
+    if not stored:
+        return part
+    return f"{counted(stored, 'evaluation chunk')} and {part.replace(' evaluation chunk', ' one')}"
 
 
 def _candidates_made(made: list, evaluated: str = "") -> str:

@@ -49,11 +49,11 @@ MaxMemoryOption = Annotated[
         "machine (NumPy, shared by --workers) is capped to it, with a warning. A budget too small for "
         "every scenario in one block costs time. In this process on the CPU a chunk then holds as many "
         "plans as their rows of results allow, each block made once a chunk: in memory, or where they "
-        f"would fill half the budget in a temporary file in $TMPDIR ({result_bytes(1, 1)} bytes a "
-        "plan-scenario pair, outside the budget: at most half the folder's free space and "
-        f"{spill.SPILL_BUDGET_TIMES} times the budget a chunk; none "
-        "where $TMPDIR is a tmpfs or ramfs). With --workers, on Ray or CuPy each chunk makes the blocks "
-        "again.",
+        f"would fill half the budget in a file in the run folder's chunks/ ({result_bytes(1, 1)} bytes "
+        "a plan-scenario pair, outside the budget: at most half its disk's free space and "
+        f"{spill.SPILL_BUDGET_TIMES} times the budget a chunk; kept as each block ends, so that a "
+        "stopped run resumes from its last block; none where the folder is on a tmpfs or ramfs). With "
+        "--workers, on Ray or CuPy each chunk makes the blocks again.",
     ),
 ]
 
@@ -114,21 +114,18 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
 
 
 def say_rows_in_a_file(job: EvaluationJob) -> None:
-    """Where the run's rows of results go to a temporary file (its scenarios split into blocks under
-    a budget their rows would fill), say how large and where: the disk it takes is not in
-    --max-memory (docs/evaluation.md, "Chunking")."""
+    """Where the run's rows of results go to a file in its folder (once started or resumed: its
+    chunks/; its scenarios split into blocks under a budget their rows would fill), say how large
+    and where: the disk it takes is not in --max-memory (docs/evaluation.md, "Chunking")."""
     size = job.rows_file_bytes()
     if size:
-        plans, folder = counted(min(job.settings["plan_chunk"], job.batch.P), "plan"), spill.spill_folder()
-        passed_over = spill.tmpdir_passed_over()
-        where = "TMPDIR sets the folder" if passed_over is None else (
-            f"TMPDIR, {passed_over}, is missing, not a folder or cannot be written, so {folder} instead")
+        plans = counted(min(job.settings["plan_chunk"], job.batch.P), "plan")
         err_console.print(
-            f"note: the rows of results go to a temporary file in {folder}, "
-            f"{format_bytes(size)} for each chunk of {plans} "
-            f"({result_bytes(1, 1)} bytes a plan-scenario pair), "
-            "outside --max-memory, so that each block of scenarios is made once for the chunk's plans; "
-            f"{where}", soft_wrap=True,
+            f"note: the rows of results go to a file in {job.rows_folder}, {format_bytes(size)} for "
+            f"each chunk of {plans} ({result_bytes(1, 1)} bytes a plan-scenario pair and "
+            f"{spill.KeptRows.extra_bytes(1)} a scenario), outside --max-memory, so that each block of "
+            "scenarios is made once for the chunk's plans; kept as each block ends, so that a stopped "
+            "run resumes from its last block", soft_wrap=True,
         )  # fmt: skip
 
 

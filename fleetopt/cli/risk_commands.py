@@ -84,7 +84,7 @@ from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
 from fleetopt.core.results import ANY_DEFAULT_MEANS, basis_words, cost_plans_note, npv_words, risk_in_short
 from fleetopt.core.units import counted, format_duration, format_percent
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel import KernelBuildError
@@ -110,7 +110,7 @@ from fleetopt.evaluate.spill import SpillError
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunDirError, RunFolder, kept_options, resume_command, run_name
+from fleetopt.runs.folder import RunDirError, RunFolder, kept_options, resume_command, run_name, runs_dir
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
 from fleetopt.sweep.candidates import Rule, RuleNotMet, dropped_words
@@ -220,8 +220,6 @@ def evaluate(
     else:
         job, folder, explained = _new_evaluation(ctx)
     say_model_changes(job.loaded)  # a resumed job's too: its job.json keeps them
-    warn_if_tiny_blocks(job)
-    say_rows_in_a_file(job)
     again = tuple(options_again(ctx, EVALUATE_AGAIN))
     if resume is not None:  # the ranking it finishes with, as its retry gives it: no change then
         kept_for_resume(folder, again)
@@ -229,6 +227,9 @@ def evaluate(
     with folder.released_on_failure(), interruptible(folder.path, "evaluate", again):
         if resume is None:
             job.start(folder.path, again)  # kept for its resume command, even after a kill
+        # once started: its chunks are sized for its folder, where a chunk's rows go to a file
+        warn_if_tiny_blocks(job)
+        say_rows_in_a_file(job)
         result = _run_evaluation(job, folder.path, again)
         lost = _show_and_write(ctx, job, result, folder, explained)
     if lost:  # a batch system sees that something removed the job's folder under it
@@ -278,6 +279,7 @@ def _new_evaluation(ctx: typer.Context):
         backend=p["backend"].value, max_memory=budget, deterministic=deterministic,
         keep_matrix=p["keep_matrix"], executor=executor.value,
         ray_address=p["ray_address"], workers=workers, threads=threads,
+        folder=user_path(out) if out is not None else runs_dir(),  # the disk a chunk's rows may go to
     )  # fmt: skip
     explained = _explained(p["explain"], p["plan"], job, p["scenarios"])  # refused before the folder is made
     return job, RunFolder.claim(out, run_name("evaluate", loaded.model.name)), explained

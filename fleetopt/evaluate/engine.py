@@ -2,7 +2,7 @@
 
 Plans are split into chunks; within a chunk every scenario block is made once, simulated and its
 results written into the chunk's (plans x scenarios) buffer (or, where those rows would take too
-much of the memory budget, a temporary file: spill.py), then the chunk's metrics are computed
+much of the memory budget, a file: spill.py), then the chunk's metrics are computed
 from whole rows. Because each (plan, scenario) pair is computed independently and each plan's row is
 reduced in one fixed order, results do not depend on chunk sizes or on the order of the plans.
 """
@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import risk_in_short
 from fleetopt.core.units import counted, format_bytes, format_usd, sizes_apart
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import (
     Backend,
     available_ram_bytes,
@@ -81,7 +82,14 @@ from fleetopt.evaluate.scenarios import (
 )
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, result_bytes, simulate
 from fleetopt.evaluate.slip import by_slip, slipped_pairs
-from fleetopt.evaluate.spill import ROWS_SHARE, SpilledRows, folder_in_memory, plans_spill_holds, spill_folder
+from fleetopt.evaluate.spill import (
+    ROWS_SHARE,
+    KeptRows,
+    SpilledRows,
+    folder_in_memory,
+    plans_spill_holds,
+    spill_folder,
+)
 from fleetopt.runs import limits
 
 # the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
@@ -492,17 +500,19 @@ def backend_chunk_sizes(
     backend: Backend,
     max_memory: int | None = None,
     record: tuple[str, ...] = (),
+    folder: str | Path | None = None,
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) of an evaluation in this process on ``backend``
     (:func:`worker_chunk_sizes` with the backend's threads and free memory); where those split the
     scenarios into blocks, on the CPU, :func:`split_chunk_sizes`: as many plans a chunk as their
-    rows of results leave room for, in memory or in a temporary file, each block made once for
-    all of them. A budget too small for one plan's row in memory is refused only where the file
-    cannot take the rows either."""
+    rows of results leave room for, in memory or in a file in ``folder`` (the run's job folder;
+    None: :func:`~fleetopt.evaluate.spill.spill_folder`), each block made once for all of them. A
+    budget too small for one plan's row in memory is refused only where the file cannot take the
+    rows either."""
     name, threads, free = backend.name, backend.threads, backend.free_memory_bytes()
     budget = _local_budget(plans, name, free, max_memory)
     split = functools.partial(split_chunk_sizes, data, plans, n_scenarios, budget, MAX_PAIRS[name] * threads,
-                              name)  # fmt: skip
+                              name, folder)  # fmt: skip
     try:
         sizes = worker_chunk_sizes(data, plans, n_scenarios, name, threads, free, max_memory, record)
     except MemoryBudgetError:
@@ -784,7 +794,7 @@ def even_blocks(n_scenarios: int, largest: int) -> int:
     return -(-n_scenarios // blocks)
 
 
-# The metrics of rows read back from a temporary file hold a few fields of a plan's row at a time
+# The metrics of rows read back from a file hold a few fields of a plan's row at a time
 # beside their temporaries: measured with tracemalloc at 42 bytes a (plan, scenario) pair on the
 # default model (2 plans x 20,000 scenarios), against 216 for the row in memory and its 26
 _SPILLED_METRIC_WORDS_PER_PAIR = 6
@@ -792,18 +802,20 @@ _SPILLED_METRIC_WORDS_PER_PAIR = 6
 
 def spilled_metric_bytes(n_scenarios: int) -> int:
     """Bytes the metrics of one plan take over ``n_scenarios`` scenarios, its row read back from a
-    temporary file field by field (spill.py)."""
+    file field by field (spill.py)."""
     return 8 * _SPILLED_METRIC_WORDS_PER_PAIR * n_scenarios
 
 
 def split_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, budget_bytes: int, max_pairs: int,
-                      backend_name: str) -> tuple[int, int] | None:  # fmt: skip
+                      backend_name: str, folder: str | Path | None = None
+                      ) -> tuple[int, int] | None:  # fmt: skip
     """(plans per chunk, scenarios per block) of a run in this process whose scenarios are split
     into blocks. A block is made once for its chunk (docs/evaluation.md, "Chunking"), so a chunk
     takes as many plans as what each holds over all the blocks leaves room for in
     :data:`~fleetopt.evaluate.spill.ROWS_SHARE` of the budget: its tables and its row of results
     (:func:`row_bytes_per_plan`); where those rows of all the plans take more, its tables alone,
-    the rows written to a temporary file (as many plans' as half its folder's free space and
+    the rows written to a file in ``folder`` (None: :func:`~fleetopt.evaluate.spill.spill_folder`;
+    as many plans' as half its free space and
     :data:`~fleetopt.evaluate.spill.SPILL_BUDGET_TIMES` the budget hold)
     and read back for the metrics a plan at a time (:func:`spilled_metric_bytes`). The chunks are
     as even as their number allows, and the blocks take what is left, at most ``max_pairs`` pairs
@@ -814,7 +826,7 @@ def split_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, budge
     share = int(ROWS_SHARE * budget_bytes)
     spilled = P * (row + tables) > share
     held = tables if spilled else row + tables
-    plan_chunk = min(P, share // held, plans_spill_holds(S, budget_bytes) if spilled else P)
+    plan_chunk = min(P, share // held, plans_spill_holds(S, budget_bytes, folder) if spilled else P)
     if plan_chunk < 1:
         return None
     plan_chunk = -(-P // -(-P // plan_chunk))  # as many chunks, none larger than needed
@@ -827,13 +839,14 @@ def split_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, budge
 
 
 def rows_on_disk(data: ModelData, plans: PlanBatch, n_scenarios: int, backend_name: str, budget_bytes: int,
-                 plan_chunk: int, scenario_chunk: int) -> bool:  # fmt: skip
+                 plan_chunk: int, scenario_chunk: int, folder: str | Path | None = None) -> bool:  # fmt: skip
     """Whether a run in this process in chunks of ``plan_chunk`` plans on blocks of
-    ``scenario_chunk`` scenarios keeps its rows of results in a temporary file: where the scenarios
-    are split into blocks and a chunk's rows, tables and block do not fit ``budget_bytes`` in
-    memory (sizes :func:`split_chunk_sizes` made for rows in a file, or a budget smaller now), and
-    the file's folder is not in memory (a tmpfs: the rows would take the same RAM there)."""
-    if scenario_chunk >= n_scenarios or backend_name == "cupy" or folder_in_memory(spill_folder()):
+    ``scenario_chunk`` scenarios keeps its rows of results in a file in ``folder`` (None:
+    :func:`~fleetopt.evaluate.spill.spill_folder`): where the scenarios are split into blocks and a
+    chunk's rows, tables and block do not fit ``budget_bytes`` in memory (sizes
+    :func:`split_chunk_sizes` made for rows in a file, or a budget smaller now), and the folder is
+    not in memory (a tmpfs: the rows would take the same RAM there)."""
+    if scenario_chunk >= n_scenarios or backend_name == "cupy" or folder_in_memory(folder or spill_folder()):
         return False
     c = min(plan_chunk, plans.P)
     held = c * (row_bytes_per_plan(n_scenarios) + table_bytes_per_plan(plans, backend_name))
@@ -853,7 +866,7 @@ class ChunkSpec:
     record: tuple[str, ...] = ()
     kernel: bool = True
     keep_outcomes: bool = False
-    # the chunk's rows of results in a temporary file, not in memory (:func:`rows_on_disk`): how it
+    # the chunk's rows of results in a file, not in memory (:func:`rows_on_disk`): how it
     # is computed, never what (the same bits)
     rows_on_disk: bool = False
 
@@ -907,6 +920,7 @@ def evaluate_chunk(
     scenario_rows: ScenarioRows | dict | None = None,
     device_tables=None,
     while_running: Callable[[], None] | None = None,
+    kept_rows: KeptRows | None = None,
 ) -> dict:
     """Metrics of one chunk of plans over all scenarios: a pure function of (model, plans, spec).
 
@@ -918,14 +932,17 @@ def evaluate_chunk(
     ``device_tables``: the chunk's plan tables already on the GPU
     (:func:`~fleetopt.evaluate.kernel.stage_plans`);
     ``while_running``: called once the chunk's last kernel is launched, before its results are
-    waited for (the caller prepares the next chunk meanwhile).
+    waited for (the caller prepares the next chunk meanwhile);
+    ``kept_rows``: the file in the run's job folder that keeps the chunk's rows block by block,
+    where it keeps them in a file (:func:`kept_rows_of`); the scenarios it holds already (an
+    earlier attempt's) are not computed again.
     """
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     simulator = BlockSimulator(SimulationConstants.from_data(data), chunk, spec, be, device_tables)
-    kept = ChunkResults(chunk, spec, data.T, be)
+    kept = ChunkResults(chunk, spec, data.T, be, kept_rows)
     try:
         S = spec.n_scenarios
-        for s0, s1 in scenario_blocks(S, spec.scenario_chunk):
+        for s0, s1 in scenario_blocks(S, spec.scenario_chunk, kept.done):
             whole = scenarios is not None and s1 - s0 == S
             block = scenarios if whole else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
             run = functools.partial(simulator.run, rows=scenario_rows if whole else None)
@@ -934,7 +951,7 @@ def evaluate_chunk(
                 progress(chunk.P * (s1 - s0))
         return _chunk_result(data, chunk, spec, be, simulator, kept, while_running)
     finally:
-        kept.close()  # the temporary file of its rows, where they were written to one
+        kept.close()  # the file of its rows, where they were written to one (a job folder's: recorded)
 
 
 def _chunk_result(data: ModelData, chunk: PlanBatch, spec: ChunkSpec, be: Backend, simulator: BlockSimulator,
@@ -956,12 +973,15 @@ def _chunk_result(data: ModelData, chunk: PlanBatch, spec: ChunkSpec, be: Backen
         "outcomes": _outcomes(kept.buffers, kept.demand, be, be.xp) if spec.keep_outcomes else None,
         "paths": kept.paths,
         "kernel": simulator.kernel,
+        # the pairs an earlier attempt computed and kept, by where (KeptRows.earlier)
+        "earlier": {} if kept.kept is None else {d: chunk.P * n for d, n in kept.kept.earlier.items()},
     }  # fmt: skip
 
 
-def scenario_blocks(n_scenarios: int, scenario_chunk: int) -> list[tuple[int, int]]:
-    """(first, stop) scenario index of every block of at most ``scenario_chunk``, in order."""
-    return [(s0, min(n_scenarios, s0 + scenario_chunk)) for s0 in range(0, n_scenarios, scenario_chunk)]
+def scenario_blocks(n_scenarios: int, scenario_chunk: int, first: int = 0) -> list[tuple[int, int]]:
+    """(first, stop) scenario index of every block of at most ``scenario_chunk`` from scenario
+    ``first`` on, in order."""
+    return [(s0, min(n_scenarios, s0 + scenario_chunk)) for s0 in range(first, n_scenarios, scenario_chunk)]
 
 
 class BlockSimulator:
@@ -1024,27 +1044,35 @@ class BlockSimulator:
 class ChunkResults:
     """A chunk's results as its scenario blocks come: the (plans x scenarios) ``buffers`` of
     ``RESULT_FIELDS``, which stay on the backend's device (only the metrics come back), or with
-    ``spec.rows_on_disk`` and several blocks, in a temporary file (:class:`SpilledRows`, closed by
-    :meth:`close`), each scenario's market demand over the horizon, the recorded ``paths`` (on the
-    host) and the scenarios in which a delivery slip moved each plan's GPUs."""
+    ``spec.rows_on_disk`` and several blocks, in a file (closed by :meth:`close`): ``kept``, the
+    run's job folder's (:class:`KeptRows`, which also keeps the demand and the slipped counts as
+    each block comes, and may hold an earlier attempt's first blocks: :attr:`done`), else a
+    temporary one (:class:`SpilledRows`); each scenario's market demand over the horizon, the
+    recorded ``paths`` (on the host) and the scenarios in which a delivery slip moved each plan's
+    GPUs."""
 
-    def __init__(self, chunk: PlanBatch, spec: ChunkSpec, quarters: int, be: Backend):
+    def __init__(self, chunk: PlanBatch, spec: ChunkSpec, quarters: int, be: Backend,
+                 kept: KeptRows | None = None):  # fmt: skip
         self.chunk, self.spec, self.quarters, self.be = chunk, spec, quarters, be
         S = spec.n_scenarios
         spilled = spec.rows_on_disk and spec.scenario_chunk < S
-        self.spilled = SpilledRows(chunk.P, S) if spilled else None
+        self.kept = kept
+        self.spilled = kept or (SpilledRows(chunk.P, S) if spilled else None)
         self.buffers: Mapping | None = None if self.spilled is None else self.spilled.rows(0, chunk.P)
         self.demand = np.empty(S)  # H100-equivalent GPU-quarters (horizon_demand)
         self.paths = {name: np.empty((chunk.P, S, quarters)) for name in spec.record}
         self.slipped = np.zeros(chunk.P)  # scenarios in which a delivery slip moved the plan's GPUs
+        self.done = 0 if kept is None else kept.done  # scenarios an earlier attempt kept
+        if self.done:
+            self.demand[: self.done], self.slipped = kept.demand(), kept.slipped.copy()
 
     def add(self, out: dict, block: ScenarioSet, s0: int, s1: int) -> None:
         """Keep ``out``, the results of scenarios ``s0 .. s1 - 1`` (``block``)."""
         S, xp = self.spec.n_scenarios, self.be.xp
-        if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
-            self.buffers = {name: out[name] for name in RESULT_FIELDS}
-        elif self.spilled is not None:
+        if self.spilled is not None:
             self.spilled.write(out, s0, s1)
+        elif s1 - s0 == S:  # one block holds every scenario: its results are the buffers
+            self.buffers = {name: out[name] for name in RESULT_FIELDS}
         else:
             if self.buffers is None:
                 shape = (self.chunk.P, S)
@@ -1056,10 +1084,12 @@ class ChunkResults:
             self.slipped += slipped_pairs(self.chunk, block).sum(axis=1)
         for name in self.spec.record:
             self.paths[name][:, s0:s1] = self.be.to_host(out[name])
+        if self.kept is not None:
+            self.kept.keep(s0, s1, self.demand[s0:s1], self.slipped)
 
     def metrics(self) -> dict[str, np.ndarray]:
         """(P,) each metric of the chunk's plans, on the host (computed on the backend's device);
-        from a temporary file, a few plans at a time, as many pairs as a block held (each metric
+        from a file, a few plans at a time, as many pairs as a block held (each metric
         is its plan's alone, so the same bits)."""
         xp = self.be.xp
         if self.spilled is None:
@@ -1075,7 +1105,7 @@ class ChunkResults:
         return metrics
 
     def close(self) -> None:
-        """Let go of the temporary file of the rows, where they were written to one."""
+        """Let go of the file of the rows, where they were written to one (a job folder's stays)."""
         if self.spilled is not None:
             self.spilled.close()
 
@@ -1202,11 +1232,15 @@ def read_back_stored(chunks, store, progress, n_scenarios: int, total: int) -> d
     return found
 
 
-def report_read_back(progress: Callable[[int, int], None], pairs: int, total: int) -> None:
-    """Report ``pairs`` (plan, scenario) pairs of ``total`` read back from a run's saved chunks, not
-    computed: to ``progress.read_back(pairs, total)`` where the callback has one (the CLI's progress
-    bar, whose rate and time left count only the pairs computed now), else as pairs done."""
-    getattr(progress, "read_back", progress)(pairs, total)
+def report_read_back(progress: Callable[[int, int], None], pairs: int, total: int, part: bool = False
+                     ) -> None:  # fmt: skip
+    """Report ``pairs`` (plan, scenario) pairs of ``total`` read back from a run's saved chunks
+    (``part``: the first blocks of an unfinished chunk, its rows kept), not computed: to
+    ``progress.read_back(pairs, total)`` (``progress.read_back_part`` for a part) where the callback
+    has one (the CLI's progress bar, whose rate and time left count only the pairs computed now),
+    else as pairs done."""
+    said = getattr(progress, "read_back_part", None) if part else None
+    (said or getattr(progress, "read_back", progress))(pairs, total)
 
 
 class LocalExecutor:
@@ -1227,6 +1261,10 @@ class LocalExecutor:
         rows = scenario_layout(shared, self.backend, spec, data, plans) if shared is not None else None
         results = read_back_stored(chunks, store, progress, spec.n_scenarios, total)
         todo = [index for index in range(len(chunks)) if index not in results]
+        if store is not None and progress:  # the blocks of unfinished chunks an earlier attempt kept
+            kept = store.unfinished()
+            for first, stop in (chunks[index] for index in todo if chunks[index] in kept):
+                report_read_back(progress, (stop - first) * kept[(first, stop)], total, part=True)
         ahead = self._prefetcher(data, plans, spec, chunks, todo)
         try:
             for index in todo:
@@ -1237,6 +1275,7 @@ class LocalExecutor:
                     data, chunk or plans.take(slice(first, stop)), spec, self.backend, tick, shared,
                     scenario_rows=rows, device_tables=tables,
                     while_running=(lambda i=index: ahead.prepare_after(i)) if ahead else None,
+                    kept_rows=kept_rows_of(store, spec, first, stop),
                 )  # fmt: skip
                 if store is not None:
                     store.save(first, stop, results[index])
@@ -1252,6 +1291,20 @@ class LocalExecutor:
         if be.name != "cupy" or not spec.kernel or spec.record or len(todo) < 2:
             return None
         return GpuPrefetch(be, SimulationConstants.from_data(data), plans, chunks, todo)
+
+
+def kept_rows_of(store, spec: ChunkSpec, first: int, stop: int) -> KeptRows | None:
+    """The file of the run's job folder (``store``'s) that keeps the rows of plans ``first ..
+    stop - 1`` block by block: where the run puts its rows in a file (``spec.rows_on_disk``, the
+    scenarios in several blocks), or an earlier attempt kept some of the chunk's (a chunk
+    :func:`continued_chunks` goes on with); None where the run keeps no job folder, or the rows in
+    memory."""
+    if store is None:
+        return None
+    in_a_file = spec.rows_on_disk and spec.scenario_chunk < spec.n_scenarios
+    if not in_a_file and (first, stop) not in store.unfinished():
+        return None
+    return store.kept_rows(first, stop, spec.n_scenarios)
 
 
 # Chunks whose plan tables a GPU run makes ahead, each in a thread of its own: making them (NumPy,
@@ -1346,10 +1399,12 @@ def evaluate(
     the other). ``executor`` runs the chunks (default: in this process; see
     :mod:`fleetopt.evaluate.jobs` for worker processes and Ray); ``store`` (a
     :class:`~fleetopt.evaluate.jobs.ChunkStore`) keeps finished chunks on disk so an interrupted
-    run can resume. ``keep_outcomes``: also keep each pair's covenant breach and liquidity default,
-    demand served and :data:`MEAN_OUTCOMES` (:attr:`EvaluationResult.outcomes`, 67 bytes a pair;
-    not kept by a store). ``progress(pairs, total)``: after each
-    block, the pairs it finished; those read back from ``store`` as :func:`report_read_back` says.
+    run can resume, and where a chunk's rows of results go to a file, makes it in the store's
+    folder and keeps its finished blocks (:func:`kept_rows_of`). ``keep_outcomes``: also keep each
+    pair's covenant breach and liquidity default, demand served and :data:`MEAN_OUTCOMES`
+    (:attr:`EvaluationResult.outcomes`, 67 bytes a pair; not kept by a store).
+    ``progress(pairs, total)``: after each block, the pairs it finished; those read back from
+    ``store`` as :func:`report_read_back` says.
     ``plan_chunk`` and ``scenario_chunk`` both given are taken as they are (a job's, sized for its
     workers); ``max_memory`` then bounds only the check of each plan on the forecast.
     """
@@ -1357,19 +1412,22 @@ def evaluate(
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
     if plans.P == 0:
         raise ValueError("there are no plans to evaluate (the plan batch is empty)")
+    folder = None if store is None else store.folder  # where a chunk's rows go, where to a file
     be, plan_chunk, scenario_chunk = _backend_and_chunk_sizes(
-        data, plans, n_scenarios, backend, executor, max_memory, plan_chunk, scenario_chunk, record
+        data, plans, n_scenarios, backend, executor, max_memory, plan_chunk, scenario_chunk, record, folder
     )
     executor = executor or LocalExecutor(be)
     on_disk = _rows_on_disk_here(data, plans, n_scenarios, executor, max_memory, (plan_chunk, scenario_chunk),
-                                 record)  # fmt: skip
+                                 record, folder)  # fmt: skip
     spec = ChunkSpec(n_scenarios, seed, scenario_chunk, deterministic, keep_matrix, tuple(record), kernel,
                      keep_outcomes, on_disk)  # fmt: skip
+    kept = []
     if store is not None:  # only chunks computed from these plans, model and spec are used
         store.expect(data, plans, spec)
         store.device = f"{executor.backend_name}: {executor.device}"
+        kept = [*store.ranges(), *continued_chunks(store, executor, spec, plan_chunk)]
     # the plans an earlier attempt did not store, in chunks sized for this attempt's machine
-    chunks = plan_chunks(plans.P, plan_chunk, store.ranges() if store is not None else ())
+    chunks = plan_chunks(plans.P, plan_chunk, kept)
     started = time.perf_counter()
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
@@ -1418,13 +1476,14 @@ def paired_default_error(data, both, scenarios: tuple[int, int, str], max_memory
 
 def _backend_and_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, backend: str | Backend,
                              executor, max_memory: int | None, plan_chunk: int | None,
-                             scenario_chunk: int | None, record: tuple[str, ...],
+                             scenario_chunk: int | None, record: tuple[str, ...], folder: Path | None = None,
                              ) -> tuple[Backend | None, int, int]:  # fmt: skip
     """:func:`evaluate`'s backend and its plans per chunk and scenarios per block. Sizes given both
     are taken as they are: a --workers or Ray job's, each sized for a worker's share of the budget
     on the worker's backend, not this process's (a GPU's memory, with --workers); the backend is
     then None where ``executor`` brings its own. Else the backend is chosen (``executor``'s where
-    it has one) and the sizes not given fit it within ``max_memory``."""
+    it has one) and the sizes not given fit it within ``max_memory``, the rows of a chunk in a file
+    in ``folder`` where they go to one (:func:`backend_chunk_sizes`)."""
     sized = bool(plan_chunk) and bool(scenario_chunk)
     be = None
     if isinstance(backend, Backend):
@@ -1434,42 +1493,73 @@ def _backend_and_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int
     elif not sized:  # the executor's backend was chosen with it: here only the chunks are sized
         be = getattr(executor, "backend", None) or resolve_backend(backend)
     if not sized:
-        auto_plans, auto_scen = backend_chunk_sizes(data, plans, n_scenarios, be, max_memory, record)
+        auto_plans, auto_scen = backend_chunk_sizes(data, plans, n_scenarios, be, max_memory, record, folder)
         plan_chunk, scenario_chunk = plan_chunk or auto_plans, scenario_chunk or auto_scen
     return be, plan_chunk, scenario_chunk
 
 
 def _rows_on_disk_here(data: ModelData, plans: PlanBatch, n_scenarios: int, executor, max_memory: int | None,
-                       sizes: tuple[int, int], record: tuple[str, ...]) -> bool:  # fmt: skip
+                       sizes: tuple[int, int], record: tuple[str, ...], folder: Path | None = None
+                       ) -> bool:  # fmt: skip
     """:func:`rows_on_disk` of a run by the in-process executor (never another's, whose chunks are
-    sized to fit in memory), within the budget it has now: the sizes may have been made before
-    (a job's), for rows in a file or in memory; where the budget has since shrunk, the rows go to
-    the file, and where it has grown they stay in memory, within the budget either way."""
+    sized to fit in memory) in ``folder``, within the budget it has now: the sizes may have been
+    made before (a job's), for rows in a file or in memory; where the budget has since shrunk, the
+    rows go to the file, and where it has grown they stay in memory, within the budget either way."""
     be = executor.backend if isinstance(executor, LocalExecutor) else None
     if be is None or not _splits_here(be.name, record):
         return False
     free = be.free_memory_bytes() if max_memory is None else 0
     budget = _local_budget(plans, be.name, free, max_memory)
-    return rows_on_disk(data, plans, n_scenarios, be.name, budget, *sizes)
+    return rows_on_disk(data, plans, n_scenarios, be.name, budget, *sizes, folder)
 
 
 def rows_file_bytes(data: ModelData, plans: PlanBatch, n_scenarios: int, executor, max_memory: int | None,
-                    sizes: tuple[int, int]) -> int:  # fmt: skip
-    """Bytes of the temporary file a chunk's rows of results take in a run by ``executor`` in
-    chunks of ``sizes`` (plans, scenarios), where it keeps them in one (:func:`_rows_on_disk_here`),
+                    sizes: tuple[int, int], folder: Path | None = None) -> int:  # fmt: skip
+    """Bytes of the file a chunk's rows of results take in a run by ``executor`` in chunks of
+    ``sizes`` (plans, scenarios), where it keeps them in one in ``folder`` (the run's job folder:
+    :class:`KeptRows`; None: a temporary file, :class:`SpilledRows`) (:func:`_rows_on_disk_here`),
     else 0: what `fleetopt evaluate` says before it starts."""
-    if not _rows_on_disk_here(data, plans, n_scenarios, executor, max_memory, sizes, ()):
+    if not _rows_on_disk_here(data, plans, n_scenarios, executor, max_memory, sizes, (), folder):
         return 0
-    return result_bytes(min(sizes[0], plans.P), n_scenarios)
+    rows = result_bytes(min(sizes[0], plans.P), n_scenarios)
+    return rows if folder is None else rows + KeptRows.extra_bytes(n_scenarios)
+
+
+def continued_chunks(store, executor, spec: ChunkSpec, plan_chunk: int) -> list[tuple[int, int]]:
+    """The chunks an earlier attempt left unfinished (``store.unfinished()``) that this one goes on
+    from, their rows kept: where it runs in this process on the CPU (:func:`_splits_here`), its
+    scenarios in several blocks, and its chunks hold as many plans (its budget holds their tables
+    and blocks). The others' rows are removed, with a warning: their plans are computed again."""
+    be = executor.backend if isinstance(executor, LocalExecutor) else None
+    why = None
+    if be is None or not _splits_here(be.name, spec.record):
+        why = "it runs in worker processes, on Ray or on a GPU"
+    elif spec.scenario_chunk >= spec.n_scenarios:
+        why = "it holds every scenario in one block"
+    kept, dropped = [], []
+    for first, stop in sorted(store.unfinished()):
+        fits = why is None and stop - first <= plan_chunk
+        (kept if fits else dropped).append((first, stop))
+    for first, stop in dropped:
+        store.drop_unfinished(first, stop)
+    if dropped:
+        why = why or f"its chunks hold at most {counted(plan_chunk, 'plan')}"
+        named = ", ".join(f"plans {first + 1}-{stop}" for first, stop in dropped)
+        warn(f"{store.folder}: the rows an earlier attempt kept of "
+             f"{counted(len(dropped), 'unfinished chunk')} ({named}) are not continued by this attempt "
+             f"({why}): those plans are computed again")
+    return kept
 
 
 def _pairs_stored(chunks: list[tuple[int, int]], results: list[dict], n_scenarios: int) -> dict[str, int]:
     """The (plan, scenario) pairs an earlier attempt computed and stored, by the device that
-    computed them (a chunk read back says which)."""
+    computed them (a chunk read back says which, and a chunk it left unfinished its rows kept)."""
     earlier: dict[str, int] = {}
     for (first, stop), r in zip(chunks, results, strict=True):
         if r.get("stored"):
             earlier[r["device"]] = earlier.get(r["device"], 0) + (stop - first) * n_scenarios
+        for device, pairs in r.get("earlier", {}).items():
+            earlier[device] = earlier.get(device, 0) + pairs
     return earlier
 
 

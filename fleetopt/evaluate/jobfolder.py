@@ -90,22 +90,26 @@ class EvaluationJob:
     the run is written, or until :meth:`run` fails, so that another process may resume it then.
     """
 
-    def __init__(self, loaded, data, source, batch, settings: dict, executor, sizes=None):
+    def __init__(self, loaded, data, source, batch, settings: dict, executor, sizes=None, folder=None):
         self.loaded, self.data, self.source, self.batch = loaded, data, source, batch
         self.settings, self.executor = settings, executor
         self._sizes = sizes
+        # the run folder's chunks/ (once started, its own): where a chunk's rows go, where to a file
+        self.rows_folder: Path | None = None if folder is None else RunFolder(folder).chunk_folder
 
     def chunk_sizes_within(self, budget: int) -> tuple[int, int]:
         """(plans per chunk, scenarios per block) this job would take with a memory budget of
         ``budget`` bytes (its max_memory), on its backend and executor."""
-        return self._sizes(budget)
+        return self._sizes(budget, self.rows_folder)
 
     def rows_file_bytes(self) -> int:
-        """Bytes of the temporary file each chunk's rows of results take as this job runs now
-        (:func:`~fleetopt.evaluate.engine.rows_file_bytes`; 0: they are held in memory)."""
+        """Bytes of the file each chunk's rows of results take as this job runs now
+        (:func:`~fleetopt.evaluate.engine.rows_file_bytes`, in its run folder once started or
+        resumed); 0 where they are held in memory."""
         s = self.settings
         sizes, budget = (s["plan_chunk"], s["scenario_chunk"]), s.get("max_memory")
-        return rows_file_bytes(self.data, self.batch, s["n_scenarios"], self.executor, budget, sizes)
+        return rows_file_bytes(self.data, self.batch, s["n_scenarios"], self.executor, budget, sizes,
+                               self.rows_folder)  # fmt: skip
 
     def __repr__(self) -> str:  # a notebook shows what will run, not the object's address
         s = self.settings  # the futures as EvaluationResult's repr says them (the forecast: no seed)
@@ -117,8 +121,11 @@ class EvaluationJob:
     def start(self, folder: str | Path, resume_options: tuple[str, ...] = ()) -> None:
         """Create the run folder with the job description and the model, before any chunk runs;
         ``resume_options``: what its resume command is to be given again (the CLI's --report, a
-        ranking: :data:`~fleetopt.runs.folder.RESUME_OPTIONS`)."""
+        ranking: :data:`~fleetopt.runs.folder.RESUME_OPTIONS`). A chunk's rows of results go to a
+        file in its chunks/ where they go to one (the chunks sized for the disk
+        :func:`prepare_evaluation`'s ``folder`` is on)."""
         run = RunFolder(limits.out_path("folder", folder, optional=False))
+        self.rows_folder = run.chunk_folder
         seen = plans_seen_from(self.settings["plans_source"], run.path)
         kept = {RESUME_OPTIONS: list(resume_options)} if resume_options else {}
         run.start_job({RunFolder.MODEL: self.loaded.text}, {**self.settings, PLANS_RELATIVE: seen, **kept})
@@ -209,6 +216,39 @@ def check_matrix_fits(n_plans: int, n_scenarios: int, ram: int | None = None) ->
         )
 
 
+def _runner_and_sizes(data: ModelData, batch: PlanBatch, n: int, backend: str, executor: str,
+                      ray_address: str | None, workers: int, threads: int | None):  # fmt: skip
+    """The executor of an evaluation of ``batch`` on ``n`` scenarios and how it sizes its chunks:
+    ``sizes(budget, rows_folder)``, (plans per chunk, scenarios per block) within ``budget`` bytes,
+    a chunk's rows in a file in ``rows_folder`` (a job's chunks/; None: $TMPDIR) where they go to
+    one (only in this process: a worker's or a Ray task's stay in memory)."""
+    if executor == "ray":
+        runner = RayExecutor(ray_address)
+        runner.choose(backend, data, batch, n)
+
+        def sizes(budget, _rows_folder=None):  # a task's rows stay in memory
+            return ray_task_sizes(data, batch, n, runner.backend_name, budget, runner.parallelism)
+    elif workers > 1:
+        if backend == "cupy":
+            raise BackendError(
+                "workers (--workers) runs CPU processes: use it without backend 'cupy' (--backend cupy)"
+            )
+        # each worker one thread: NumPy, or the C build where auto (on the CPU) or cpu-kernel takes it
+        be = choose_backend(backend, 1, data, batch, n, gpu=False)
+        runner = ProcessExecutor(workers, be.name, be.note)
+
+        def sizes(budget, _rows_folder=None):  # a worker's rows stay in memory
+            return worker_process_sizes(data, batch, n, be.name, budget, workers)
+    else:
+        be = choose_backend(backend, threads, data, batch, n)
+        runner = LocalExecutor(be)
+        # (``threads`` stays the user's setting, which job.json keeps for a resume on another machine)
+
+        def sizes(budget, rows_folder=None):
+            return backend_chunk_sizes(data, batch, n, be, budget, folder=rows_folder)
+    return runner, sizes
+
+
 def prepare_evaluation(
     plans: str | Path,
     model: str | Path | LoadedModel | None = None,
@@ -224,11 +264,15 @@ def prepare_evaluation(
     workers: int = 1,
     threads: int | None = None,
     plans_sha256: str | None = None,
+    folder: str | Path | None = None,
 ) -> EvaluationJob:
     """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes.
 
     ``plans_sha256``: the plan file's SHA-256 where the caller has just computed it (a resume, which
-    checked it against job.json): taken as it is, not computed again."""
+    checked it against job.json): taken as it is, not computed again. ``folder``: the job's run
+    folder (a resume's), or the folder a new one is made in (the runs folder): a chunk's rows of
+    results go to a file on its disk where they go to one, so the chunks are sized for its free
+    space and memory filesystems (None: ``$TMPDIR``'s)."""
     limits.scenarios("scenarios", scenarios)
     limits.seed("seed", seed)
     limits.flag("deterministic", deterministic)
@@ -248,31 +292,9 @@ def prepare_evaluation(
     n = 1 if deterministic else scenarios
     if keep_matrix:
         check_matrix_fits(batch.P, n)
-    if executor == "ray":
-        runner = RayExecutor(ray_address)
-        runner.choose(backend, data, batch, n)
-
-        def sizes(budget):
-            return ray_task_sizes(data, batch, n, runner.backend_name, budget, runner.parallelism)
-    elif workers > 1:
-        if backend == "cupy":
-            raise BackendError(
-                "workers (--workers) runs CPU processes: use it without backend 'cupy' (--backend cupy)"
-            )
-        # each worker one thread: NumPy, or the C build where auto (on the CPU) or cpu-kernel takes it
-        be = choose_backend(backend, 1, data, batch, n, gpu=False)
-        runner = ProcessExecutor(workers, be.name, be.note)
-
-        def sizes(budget):
-            return worker_process_sizes(data, batch, n, be.name, budget, workers)
-    else:
-        be = choose_backend(backend, threads, data, batch, n)
-        runner = LocalExecutor(be)
-        # (``threads`` stays the user's setting, which job.json keeps for a resume on another machine)
-
-        def sizes(budget):
-            return backend_chunk_sizes(data, batch, n, be, budget)
-    plan_chunk, scenario_chunk = sizes(max_memory)
+    runner, sizes = _runner_and_sizes(data, batch, n, backend, executor, ray_address, workers, threads)
+    rows_folder = None if folder is None else RunFolder(folder).chunk_folder
+    plan_chunk, scenario_chunk = sizes(max_memory, rows_folder)
     settings = {
         "kind": "evaluate",
         "plans_source": str(Path(source.path).resolve()),
@@ -292,7 +314,7 @@ def prepare_evaluation(
         "plan_chunk": plan_chunk,  # this attempt's sizes, for this machine's memory: a record
         "scenario_chunk": scenario_chunk,
     }
-    return EvaluationJob(loaded, data, source, batch, settings, runner, sizes)
+    return EvaluationJob(loaded, data, source, batch, settings, runner, sizes, folder)
 
 
 # how a job runs, which a resume may change (the results stay the job's: its chunks are the same pure
@@ -409,6 +431,7 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
             deterministic=settings["deterministic"],
             keep_matrix=settings["keep_matrix"],
             plans_sha256=plans_sha256,
+            folder=run.path,
             **runs,
         )
     except RayUnavailable as exc:  # the job's cluster is gone

@@ -34,10 +34,13 @@ from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.engine import choose_backend, evaluate_chunk, read_back_stored
 from fleetopt.evaluate.kernel import KernelBuildError, found_c_compiler
 from fleetopt.evaluate.metrics import SLIP_COLUMNS
+from fleetopt.evaluate.spill import KeptRows, kept_record, record_path, rows_path
 from fleetopt.runs import folder as run_folder
 from fleetopt.runs.files import DAMAGED_NPZ_ERRORS, signals_deferred, sync_folder, write_bytes_atomic
 
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
+# an unfinished chunk's rows of results kept block by block (spill.KeptRows): rows-FIRST-STOP.bin and .json
+_ROWS_NAME = re.compile(r"^rows-(\d+)-(\d+)\.(bin|json)$")
 
 
 def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
@@ -133,6 +136,62 @@ class ChunkStore:
         for path in [*corrupt, *(f[0] for f in foreign)]:
             path.unlink(missing_ok=True)
         _warn_discarded(self.folder, len(corrupt), [f[1:] for f in foreign])
+        self._tidy_unfinished()
+
+    def _tidy_unfinished(self) -> None:
+        """Remove the kept rows of unfinished chunks that this run cannot go on from: those whose
+        chunk was saved since (a stop between the two), those of no block yet, and those damaged or
+        of another run (with a warning: their plans are computed again)."""
+        saved, wanted = self.ranges(), self.unfinished()
+        unusable = set()
+        for path in sorted(self.folder.glob("rows-*")):
+            match = _ROWS_NAME.match(path.name)
+            if not match:
+                continue
+            first, stop = int(match.group(1)), int(match.group(2))
+            if (first, stop) not in wanted or any(a < stop and first < b for a, b in saved):
+                if match.group(3) == "json" and (first, stop) not in wanted:
+                    unusable.add((first, stop))
+                self.drop_unfinished(first, stop)
+        if unusable:
+            warn(f"{self.folder}: the rows of {counted(len(unusable), 'unfinished chunk')} an earlier "
+                 "attempt kept are damaged or were computed for another run: removed, and computed again")
+
+    def unfinished(self) -> dict[tuple[int, int], int]:
+        """The chunks an earlier attempt left unfinished, their rows kept block by block in this
+        folder (:class:`~fleetopt.evaluate.spill.KeptRows`): (first, stop) plan index -> the
+        scenarios kept, of this run's (once :meth:`expect` bound it)."""
+        found = {}
+        for path in self.folder.glob("rows-*.json"):
+            match = _ROWS_NAME.match(path.name)
+            if not match or self.n_scenarios is None:
+                continue
+            first, stop = int(match.group(1)), int(match.group(2))
+            record = kept_record(self._rows_stem(first, stop), self._rows_identity(first, stop), stop - first,
+                                 self.n_scenarios)  # fmt: skip
+            if record is not None:
+                found[(first, stop)] = record["done"]
+        return found
+
+    def kept_rows(self, first: int, stop: int, n_scenarios: int) -> KeptRows:
+        """The file that keeps the rows of plans ``first .. stop - 1`` block by block: an unfinished
+        chunk's, continued, else a new one."""
+        stem, identity = self._rows_stem(first, stop), self._rows_identity(first, stop)
+        return KeptRows(stem, identity, stop - first, n_scenarios, self.device or "")
+
+    def drop_unfinished(self, first: int, stop: int) -> None:
+        """Remove the kept rows of plans ``first .. stop - 1`` (their chunk saved, or not continued)."""
+        stem = self._rows_stem(first, stop)
+        for path in (rows_path(stem), record_path(stem)):
+            path.unlink(missing_ok=True)
+
+    def _rows_stem(self, first: int, stop: int) -> Path:
+        return self.folder / f"rows-{first}-{stop}"
+
+    def _rows_identity(self, first: int, stop: int) -> dict | None:
+        """What an unfinished chunk's kept rows must be of: the chunk's fingerprint, but how it is
+        computed (:data:`_HOW_COMPUTED`: a resume may take other blocks); None before :meth:`expect`."""
+        return _what_it_holds(self._chunk_fingerprint(first, stop))
 
     def _verdict(self, path: Path, match) -> bool | dict | None:
         """True for a chunk of this run; None for a corrupt one; else the stored fingerprint."""
@@ -228,6 +287,7 @@ class ChunkStore:
             data = buf.getvalue()
             digest = hashlib.sha256(data).hexdigest()
             write_bytes_atomic(self.folder / f"chunk-{first}-{stop}-{digest}.npz", data)
+            self.drop_unfinished(first, stop)  # its rows, kept as it ran: the chunk holds its figures
 
     def count(self) -> int:
         return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))

@@ -175,14 +175,14 @@ RESULT_FIELDS = (
     "uncured_breach", *DEBT_AT_UNCURED, "default", "utilisation",
     *CONTRACT_REACTIONS, *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
 )  # fmt: skip
-# a result takes at most 8 bytes (a float64; a bool, 1): the rows in memory and their temporary file
+# a result takes at most 8 bytes (a float64; a bool, 1): the rows in memory and their file
 # (spill.py) count 8 a value
 RESULT_VALUE_BYTES = 8
 
 
 def result_bytes(n_plans: int, n_scenarios: int) -> int:
     """Bytes the results (:data:`RESULT_FIELDS`) of ``n_plans`` plans over ``n_scenarios`` scenarios
-    take, in memory or in a temporary file: 216 a (plan, scenario) pair."""
+    take, in memory or in a file (spill.py): 216 a (plan, scenario) pair."""
     return RESULT_VALUE_BYTES * len(RESULT_FIELDS) * n_plans * n_scenarios
 
 

@@ -1,4 +1,4 @@
-"""A chunk's rows of results kept in a temporary file instead of memory (docs/evaluation.md, "Chunking").
+"""A chunk's rows of results kept in a file instead of memory (docs/evaluation.md, "Chunking").
 
 A chunk's metrics need each plan's results over every scenario (its P5, CVaR5, medians), 216 bytes
 a scenario (:func:`~fleetopt.evaluate.simulate.result_bytes`). Where a run's scenarios are split
@@ -8,25 +8,32 @@ holds a chunk's tables, one block and the fields the metrics hold at once, so a 
 plans on large blocks, and each block of scenarios is made once for all of them.
 The values written and read back are the same bits.
 
-The file is made with :func:`tempfile.TemporaryFile` in ``$TMPDIR`` (:func:`tempfile.gettempdir`):
-on Linux it has no name from the start, so nothing is left behind whatever ends the run (an error,
-Ctrl-C, a kill).
+A run that keeps a job folder (a `fleetopt evaluate` or sweep run, which can be resumed) keeps the
+file in its chunks/ folder (:class:`KeptRows`), synced with a record of the scenarios done as each
+block ends, so that a stopped run goes on from its last block; the chunk's file is removed once the
+chunk is saved. Any other run makes it with :func:`tempfile.TemporaryFile` in ``$TMPDIR``
+(:func:`tempfile.gettempdir`, :class:`SpilledRows`): on Linux it has no name from the start, so
+nothing is left behind whatever ends the run (an error, Ctrl-C, a kill).
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import numpy as np
 
 from fleetopt.core.units import counted, format_bytes
 from fleetopt.errors import InputError
 from fleetopt.evaluate.simulate import RESULT_FIELDS, RESULT_VALUE_BYTES, result_bytes
+from fleetopt.runs.files import read_json, write_bytes_atomic
 
 # The rows go to a file where they would take more than this share of the budget.
 ROWS_SHARE = 0.5
@@ -38,31 +45,24 @@ SPILL_BUDGET_TIMES = 8
 
 
 class SpillError(InputError):
-    """The temporary file of a chunk's results could not be made, written or read (a full disk, say):
+    """The file of a chunk's results could not be made, written or read (a full disk, say):
     exit status 2, as for a printout that could not be written, naming the folder and the remedies."""
 
 
 def spill_folder() -> str:
-    """Where the rows go: the folder :mod:`tempfile` uses (``$TMPDIR``, else /tmp and the like)."""
+    """Where the rows of a run without a job folder go: the folder :mod:`tempfile` uses
+    (``$TMPDIR``, else /tmp and the like)."""
     return tempfile.gettempdir()
 
 
-def tmpdir_passed_over() -> str | None:
-    """``$TMPDIR`` where it is set but :mod:`tempfile` passed it over for another folder (it is
-    missing, not a folder, or cannot be written), else None: a run that was told where its file
-    goes says so, rather than filling another disk silently."""
-    asked = os.environ.get("TMPDIR")
-    return asked if asked and os.path.abspath(asked) != spill_folder() else None
-
-
-def plans_spill_holds(n_scenarios: int, budget_bytes: int, folder: str | None = None) -> int:
+def plans_spill_holds(n_scenarios: int, budget_bytes: int, folder: str | Path | None = None) -> int:
     """How many plans' rows of results over ``n_scenarios`` scenarios a file in ``folder`` (None:
     :func:`spill_folder`) may hold in a run within a memory budget of ``budget_bytes``: at most
     :data:`DISK_SHARE` of its free space and :data:`SPILL_BUDGET_TIMES` the budget (0 where the
     free space cannot be read, or where the folder is in memory: :func:`folder_in_memory`)."""
-    folder = folder or spill_folder()
+    folder = str(folder or spill_folder())
     try:
-        free = shutil.disk_usage(folder).free
+        free = shutil.disk_usage(_made_part(folder)).free
     except OSError:
         return 0
     if folder_in_memory(folder):
@@ -71,12 +71,21 @@ def plans_spill_holds(n_scenarios: int, budget_bytes: int, folder: str | None = 
     return room // result_bytes(1, n_scenarios)
 
 
+def _made_part(folder: str) -> str:
+    """``folder``, or where it is not made yet (a job folder before it starts) the nearest folder
+    above it that is: its disk."""
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return path
+
+
 # Filesystems whose files are memory: rows written there take the RAM they would in the process
 _MEMORY_FILESYSTEMS = ("tmpfs", "ramfs")
 MOUNTS = "/proc/mounts"
 
 
-def folder_in_memory(folder: str, mounts: str | None = None) -> bool:
+def folder_in_memory(folder: str | Path, mounts: str | None = None) -> bool:
     """Whether ``folder`` is on a tmpfs or ramfs (a /tmp on Fedora, Arch or Debian 13, /dev/shm, a
     Kubernetes emptyDir of medium Memory): the filesystem of the longest mount point in ``mounts``
     (a path, None: :data:`MOUNTS`) holding its real path, the last mounted there. False where the
@@ -112,15 +121,26 @@ class SpilledRows:
     in each plan's row after row, so that a block's results are one write per plan and field, and a
     plan's row of one field one read."""
 
+    # what the run's error says to do where the file cannot be made or written
+    REMEDY = ("free space there, set TMPDIR to a folder with room, or give a larger max_memory (fleetopt "
+              "evaluate --max-memory), which keeps the rows in memory")  # fmt: skip
+
     def __init__(self, n_plans: int, n_scenarios: int, folder: str | None = None):
         self.P, self.S = n_plans, n_scenarios
         self.folder = folder or spill_folder()
         self.dtypes: dict[str, np.dtype] = {}  # each field's, from the first block written
         try:
-            self.file = tempfile.TemporaryFile(dir=self.folder)  # noqa: SIM115 (closed by close())
+            self.file = self._open()
         except OSError as exc:
             raise self._failed("made", exc) from None
         self._allocate()
+
+    def _open(self):
+        return tempfile.TemporaryFile(dir=self.folder)  # closed by close()
+
+    def nbytes(self) -> int:
+        """The file's size, bytes: :func:`result_bytes` of its plans and scenarios."""
+        return result_bytes(self.P, self.S)
 
     def _allocate(self) -> None:
         """Take the file's whole size on the disk now, so that a disk without room stops the run
@@ -129,7 +149,7 @@ class SpilledRows:
         allocate = getattr(os, "posix_fallocate", None)
         try:
             if allocate is not None:
-                allocate(self.file.fileno(), 0, result_bytes(self.P, self.S))
+                allocate(self.file.fileno(), 0, self.nbytes())
         except OSError as exc:
             if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL):
                 return
@@ -190,13 +210,141 @@ class SpilledRows:
             raise self._failed(done, exc) from None
 
     def _failed(self, done: str, exc: OSError) -> SpillError:
-        size = format_bytes(result_bytes(self.P, self.S))
+        size = format_bytes(self.nbytes())
         return SpillError(
-            f"the temporary file of a chunk's rows of results ({size} for {counted(self.P, 'plan')} x "
+            f"the file of a chunk's rows of results ({size} for {counted(self.P, 'plan')} x "
             f"{counted(self.S, 'scenario')}) could not be {done} in {self.folder}: "
-            f"{exc.strerror or exc}; free space there, set TMPDIR to a folder with room, or give a "
-            "larger max_memory (fleetopt evaluate --max-memory), which keeps the rows in memory"
+            f"{exc.strerror or exc}; {self.REMEDY}"
         )
+
+
+# How often, at most, a chunk's file of kept rows is synced and its record replaced while the chunk
+# runs, seconds: a block of tiny's is ~25 ms of CPU, and a sync as long (30 ms on the 2-core VM), so
+# every block would double its time. A stop (Ctrl-C, SIGTERM) or an error records every block
+# finished as the chunk ends (KeptRows.close); a kill or a power cut loses at most this much more.
+RECORD_EVERY_S = 10.0
+
+
+class KeptRows(SpilledRows):
+    """A chunk's rows of results in a file of its run's job folder, ``STEM.bin``, kept block by
+    block, so that a run stopped part-way through the chunk goes on from its last block when
+    resumed. After the fields' rows come each scenario's market demand over the horizon, 8 bytes a
+    scenario. The record ``STEM.json`` says what the file holds: the chunk's ``identity``, its plans
+    and scenarios, each field's dtype, the scenarios done (``done``), each plan's count of them a
+    delivery slip moved, and how many of them each ``device`` computed. :meth:`keep` counts a block
+    done once its rows (:meth:`write`) and demand are written; the record is replaced, after the
+    file is synced, at most every :data:`RECORD_EVERY_S` and when the chunk ends (:meth:`close`:
+    finished, stopped or failed), so it never counts a block the file may not hold. A file whose
+    record is missing, damaged or of another identity, plan count or scenario count is started
+    anew. The same bits as a chunk computed straight: a pair's results and a scenario's demand are
+    their own, the counts whole numbers."""
+
+    REMEDY = ("free space there, or give a larger max_memory (fleetopt evaluate --max-memory), which "
+              "keeps the rows in memory")  # fmt: skip
+
+    def __init__(self, stem: Path, identity: dict | None, n_plans: int, n_scenarios: int, device: str = ""):
+        self.stem, self.identity, self.device = stem, identity, device
+        record = kept_record(stem, identity, n_plans, n_scenarios) or {"done": 0, "slipped": [0.0] * n_plans,
+                                                                       "devices": {}}  # fmt: skip
+        self.done = self.recorded = record["done"]
+        self.slipped = np.array(record["slipped"], dtype=float)  # over the scenarios done
+        # the scenarios kept by earlier attempts, by where they computed them; and with this one's
+        self.earlier: dict[str, int] = dict(record["devices"])
+        self.devices = dict(self.earlier)
+        self.recorded_at = time.monotonic()
+        super().__init__(n_plans, n_scenarios, str(stem.parent))
+        self.dtypes = {name: np.dtype(kind) for name, kind in record.get("dtypes", {}).items()}
+
+    def _open(self):
+        # an unfinished chunk's file is continued; any other is made anew (emptied)
+        return open(rows_path(self.stem), "r+b" if self.done else "w+b")  # closed by close()
+
+    def nbytes(self) -> int:
+        return result_bytes(self.P, self.S) + self.extra_bytes(self.S)
+
+    @staticmethod
+    def extra_bytes(n_scenarios: int) -> int:
+        """Bytes after the rows: each scenario's demand."""
+        return RESULT_VALUE_BYTES * n_scenarios
+
+    def keep(self, s0: int, s1: int, demand: np.ndarray, slipped: np.ndarray) -> None:
+        """Count scenarios ``s0 .. s1 - 1``, whose rows :meth:`write` wrote, done: their ``demand``
+        written, with ``slipped``, each plan's count over the scenarios up to ``s1``. Blocks are
+        kept in order (``s0`` is :attr:`done`)."""
+        if s0 != self.done:
+            raise ValueError(f"scenarios {s0} .. {s1 - 1} kept after {self.done}: blocks are kept in order")
+        offset = result_bytes(self.P, self.S) + RESULT_VALUE_BYTES * s0
+        self._transfer(os.pwrite, memoryview(np.ascontiguousarray(demand, dtype=float)).cast("B"), offset,
+                       "written")  # fmt: skip
+        self.done, self.slipped = s1, np.array(slipped, dtype=float)
+        self.devices[self.device] = self.devices.get(self.device, 0) + s1 - s0
+        if time.monotonic() - self.recorded_at >= RECORD_EVERY_S:
+            self._record()
+
+    def _record(self) -> None:
+        """Sync the file, then replace the record with the scenarios done."""
+        record = {"identity": self.identity, "plans": self.P, "scenarios": self.S, "done": self.done,
+                  "slipped": self.slipped.tolist(), "devices": self.devices,
+                  "dtypes": {name: dtype.str for name, dtype in self.dtypes.items()}}  # fmt: skip
+        try:
+            os.fsync(self.file.fileno())
+            write_bytes_atomic(record_path(self.stem), json.dumps(record).encode())
+        except OSError as exc:
+            raise self._failed("written", exc) from None
+        self.recorded, self.recorded_at = self.done, time.monotonic()
+
+    def close(self) -> None:
+        """Record the blocks done since the last record, then close the file: kept for the run's
+        resume (its chunk saved, the store removes it), or removed where it holds no block
+        recorded. Where the record cannot be written (a disk full: the error that ended the chunk,
+        say), the last one stands."""
+        try:
+            if self.done > self.recorded and not self.file.closed:
+                self._record()
+        except SpillError:
+            pass
+        finally:
+            super().close()
+            if not self.recorded:
+                rows_path(self.stem).unlink(missing_ok=True)
+
+    def demand(self) -> np.ndarray:
+        """(done,) the market demand of the scenarios done, as :meth:`keep` wrote it."""
+        values = np.empty(self.done)
+        offset = result_bytes(self.P, self.S)
+        self._transfer(_pread, memoryview(values).cast("B"), offset, "read")
+        return values
+
+
+def rows_path(stem: Path) -> Path:
+    """Where :class:`KeptRows` of ``stem`` keeps the rows: ``STEM.bin``."""
+    return stem.parent / f"{stem.name}.bin"
+
+
+def record_path(stem: Path) -> Path:
+    """Where :class:`KeptRows` of ``stem`` keeps its record: ``STEM.json``."""
+    return stem.parent / f"{stem.name}.json"
+
+
+def kept_record(stem: Path, identity: dict | None, n_plans: int, n_scenarios: int) -> dict | None:
+    """The record of a :class:`KeptRows` of ``stem`` that holds some scenarios of a chunk of
+    ``identity`` (None: any), ``n_plans`` plans and ``n_scenarios`` scenarios (a count of each
+    plan's slipped ones, each attempt's share of them), every field's dtype one of at most 8 bytes,
+    beside a file of its size; else None."""
+    try:
+        record = read_json(record_path(stem).read_bytes())
+        size = rows_path(stem).stat().st_size
+        dtypes = [np.dtype(kind) for kind in record["dtypes"].values()]
+        done, slipped = record["done"], np.array(record["slipped"], dtype=float)
+        counted_right = sum(record["devices"].values()) == done and slipped.shape == (n_plans,)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    fits = (identity is None or record.get("identity") == identity) and record.get("plans") == n_plans
+    fits = fits and record.get("scenarios") == n_scenarios and type(done) is int and 0 < done <= n_scenarios
+    fits = fits and counted_right and set(record["dtypes"]) == set(RESULT_FIELDS)
+    if not (fits and all(d.itemsize <= RESULT_VALUE_BYTES for d in dtypes)):
+        return None
+    return record if size >= result_bytes(n_plans, n_scenarios) + KeptRows.extra_bytes(n_scenarios) else None
 
 
 def _pread(fd: int, view: memoryview, offset: int) -> int:

@@ -567,7 +567,8 @@ class RunFolder:
         its file is left alone)."""
         names = [name for name in self.FILES if name != self.REPORT]
         stale = [p for name in names for p in self.path.glob(f".{name}.*.tmp")]
-        return [*stale, *self.chunk_folder.glob(".chunk-*.npz.*.tmp")]
+        kept = [*self.chunk_folder.glob(".chunk-*.npz.*.tmp"), *self.chunk_folder.glob(".rows-*.json.*.tmp")]
+        return [*stale, *kept]
 
     def _remove_stale_temporary_files(self) -> None:
         """:meth:`_stale_temporary_files` removed; called with the lock held (no other process writes

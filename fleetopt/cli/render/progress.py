@@ -43,7 +43,7 @@ class progress_bar:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.n_scenarios, self.kept, self.every, self.clock = n_scenarios, 0, every, clock
-        self.kept_chunks, self.resume_said = 0, False
+        self.kept_chunks, self.kept_parts, self.resume_said = 0, 0, False
         self.lines = None if console.is_terminal else lines
         self.progress = Progress(
             TextColumn("evaluating"),
@@ -84,10 +84,15 @@ class progress_bar:
         """``pairs`` read back from saved chunks: done, not computed now."""
         self.advance(pairs, total_pairs, read_back=True)
 
-    def advance(self, pairs: int, total_pairs: int, read_back: bool = False) -> None:
+    def read_back_part(self, pairs: int, total_pairs: int) -> None:
+        """``pairs`` of an unfinished chunk whose rows an earlier attempt kept: done, not computed now."""
+        self.advance(pairs, total_pairs, read_back=True, part=True)
+
+    def advance(self, pairs: int, total_pairs: int, read_back: bool = False, part: bool = False) -> None:
         with self.lock:
             self.kept += pairs if read_back else 0
-            self.kept_chunks += 1 if read_back else 0
+            self.kept_chunks += 1 if read_back and not part else 0
+            self.kept_parts += 1 if part else 0
             if not read_back:
                 self._say_resuming(total_pairs)
             now = self.clock()
@@ -106,11 +111,16 @@ class progress_bar:
 
     def _say_resuming(self, total_pairs: int) -> None:
         """Off a terminal, once: 'resuming: 1 chunk saved earlier, 80,000 of 240,000 plan-scenario
-        pairs (33%)', where chunks were read back (under ``self.lock``)."""
-        if self.lines is None or self.resume_said or not self.kept_chunks:
+        pairs (33%)', where chunks were read back, or 'resuming: 1 chunk and part of 1 saved
+        earlier, ...' where an unfinished one's first blocks were kept (under ``self.lock``)."""
+        if self.lines is None or self.resume_said or not (self.kept_chunks or self.kept_parts):
             return
         self.resume_said = True
         chunks = f"{self.kept_chunks:,} chunk{'s' if self.kept_chunks != 1 else ''}"
+        if self.kept_parts:  # "1 chunk and part of 1", "part of 1 chunk"
+            part = f"part of {self.kept_parts:,}"
+            whole = f"{chunks} and {part}"
+            chunks = whole if self.kept_chunks else f"{part} chunk{'s' if self.kept_parts != 1 else ''}"
         pairs = f"{self.kept:,} of {total_pairs:,} plan-scenario pairs"
         share = format_percent(self.kept / total_pairs, 0)
         said = f"  resuming: {chunks} saved earlier, {pairs} ({share})"
