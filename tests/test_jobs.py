@@ -2055,6 +2055,24 @@ def test_cli_one_plan_stopped_part_way_resumes_from_its_last_block_to_the_same_f
         assert (here / "part" / name).read_bytes() == (here / "straight" / name).read_bytes(), name
 
 
+def test_a_resume_that_computes_nothing_says_nothing_of_a_file_for_the_rows(here, solve_run, monkeypatch):
+    """The run above stopped while its table printed, its only chunk saved: its resume computes
+    nothing, yet said "note: the rows of results go to a temporary file ..., 216 KB for each chunk of
+    1 plan". It says it for the run itself, not for the resume, which writes the same files."""
+    from fleetopt.cli import risk_commands
+
+    args = ("evaluate", "--plans", str(solve_run), *ONE_PLAN_IN_A_FILE, "--out", "run")
+    with monkeypatch.context() as stopped:
+        stopped.setattr(risk_commands, "_print_best", _ctrl_c)
+        code, _, err = run_cli(*args)
+    said = " ".join(err.split())
+    assert code == 130 and "note: the rows of results go to a" in said, err  # a file, in run/chunks now
+    assert "interrupted: 1 evaluation chunk saved in run" in said
+    code, _, err = run_cli("evaluate", "--resume", "run")
+    assert code == 0 and (here / "run" / "summary.json").exists(), err
+    assert "note: the rows of results" not in err, err
+
+
 @pytest.mark.parametrize("stopped_in", ["_print_best", "finish_report"])
 def test_a_stop_after_the_evaluation_says_where_its_results_are(tmp_path, monkeypatch, stopped_in):
     """A Ctrl-C while the result tables printed (every chunk saved), or while the report was written

@@ -116,7 +116,8 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
 def say_rows_in_a_file(job: EvaluationJob) -> None:
     """Where the run's rows of results go to a file in its folder (once started or resumed: its
     chunks/; its scenarios split into blocks under a budget their rows would fill), say how large
-    and where: the disk it takes is not in --max-memory (docs/evaluation.md, "Chunking")."""
+    and where: the disk it takes is not in --max-memory (docs/evaluation.md, "Chunking"); nothing
+    where every chunk is saved (a resume that computes nothing)."""
     size = job.rows_file_bytes()
     if size:
         plans = counted(min(job.settings["plan_chunk"], job.batch.P), "plan")

@@ -28,12 +28,13 @@ from fleetopt.evaluate.engine import (
     choose_backend,
     evaluate,
     needs_more_than,
+    plan_chunks,
     rounded_up,
     rows_file_bytes,
     worker_chunk_sizes,
     worker_process_sizes,
 )
-from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
+from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable, stored_ranges
 from fleetopt.evaluate.planfile import plan_file_meta
 from fleetopt.evaluate.resources import (
     budget_within_memory,
@@ -105,11 +106,20 @@ class EvaluationJob:
     def rows_file_bytes(self) -> int:
         """Bytes of the file each chunk's rows of results take as this job runs now
         (:func:`~fleetopt.evaluate.engine.rows_file_bytes`, in its run folder once started or
-        resumed); 0 where they are held in memory."""
+        resumed); 0 where they are held in memory, or where every chunk is saved (a resume of a run
+        stopped as it was written: nothing is computed)."""
         s = self.settings
         sizes, budget = (s["plan_chunk"], s["scenario_chunk"]), s.get("max_memory")
+        if not self._left_to_compute():
+            return 0
         return rows_file_bytes(self.data, self.batch, s["n_scenarios"], self.executor, budget, sizes,
                                self.rows_folder)  # fmt: skip
+
+    def _left_to_compute(self) -> bool:
+        """Whether some plans are in no chunk saved in the run folder (by the chunks' names)."""
+        folder = self.rows_folder
+        saved = stored_ranges(folder) if folder is not None and folder.is_dir() else []
+        return any(c not in saved for c in plan_chunks(self.batch.P, self.settings["plan_chunk"], saved))
 
     def __repr__(self) -> str:  # a notebook shows what will run, not the object's address
         s = self.settings  # the futures as EvaluationResult's repr says them (the forecast: no seed)
