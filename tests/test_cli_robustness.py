@@ -652,6 +652,24 @@ def test_evaluate_resume_keeps_the_options_about_what_is_printed(solve_run, here
     assert (here / "E" / "summary.json").exists()
 
 
+def test_the_top_plans_title_writes_a_thousand_plans_with_its_comma(solve_run, here):
+    """A batch job of 1,040 plans printed "1,040 plans x ... scenarios" on its run line and "the
+    first 5 of 1040 (--top)" in the title below it. 1,000 copies of tiny's plan on 2 scenarios,
+    --top 2: "the first 2 of 1,000"."""
+    from fleetopt.evaluate import save_plans
+    from fleetopt.evaluate.planfile import load_plans
+
+    loaded, data = api.load(solve_run / "model.yaml")
+    plan = load_plans(solve_run / "plan.npz", data)[0][0]
+    labels = [f"copy {n}" for n in range(1000)]
+    save_plans(here / "many.npz", [plan] * 1000, labels, loaded.model.name, loaded.content_hash)
+    code, out, err = run_cli("evaluate", "--plans", str(here / "many.npz"), "--scenarios", "2",
+                             "--backend", "numpy", "--top", "2", "--out", str(here / "E"))  # fmt: skip
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert "1,000 plans x 2 scenarios" in said and "the first 2 of 1,000 (--top)" in said, said[:300]
+
+
 def test_a_plain_resume_ends_as_the_run_started(solve_run, here):
     """`evaluate ... --report --rank-by mean` stopped, then `evaluate --resume F` alone, ended with
     no report and ranked by CVaR5: only the printed command gave them again. job.json's kept

@@ -478,7 +478,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     if not met:
         _say_none_met(result, ranking["max_breach_prob"])
     last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
-    shown = f", the first {top} of {len(ranked)} (--top)" if len(ranked) > top else ""
+    shown = f", the first {top:,} of {len(ranked):,} (--top)" if len(ranked) > top else ""
     several = len(ranked) > 1  # a ranking, even where --top shows one
     everyone, ranked = ranked, ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
