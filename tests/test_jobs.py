@@ -688,6 +688,68 @@ def test_a_ray_head_that_does_not_answer_is_refused_at_once():
     check_ray_head("auto")  # left to Ray
 
 
+class _TokenAsked(Exception):
+    """Stands for Ray's ray.exceptions.AuthenticationError (token authentication on, no token)."""
+
+
+def _ray_that_cannot_join(monkeypatch, error: BaseException) -> None:
+    """A stand-in for Ray whose ``init`` of an existing cluster raises ``error``, as Ray's does."""
+    import types
+
+    def init(**kwargs):
+        raise error
+
+    exceptions = types.SimpleNamespace(AuthenticationError=_TokenAsked)
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=init, exceptions=exceptions)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+
+
+def test_ray_address_auto_without_a_cluster_is_said_in_fleetopts_options(monkeypatch, solve_run, here):
+    """`--executor ray --ray-address auto` on a machine with no cluster printed Ray's own error,
+    "... setting `--address` flag or `RAY_ADDRESS` environment variable" (fleetopt has no --address),
+    and from Python raised that ConnectionError, not the InputError every bad input raises."""
+    from fleetopt.evaluate.jobs import RayExecutor
+
+    ray_said = ("Could not find any running Ray instance. Please specify the one to connect to by setting "
+                "`--address` flag or `RAY_ADDRESS` environment variable.")  # fmt: skip
+    _ray_that_cannot_join(monkeypatch, ConnectionError(ray_said))
+    code, _, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "5", "--executor", "ray",
+                           "--ray-address", "auto", "--out", "E")  # fmt: skip
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert lines[0].startswith("error: --ray-address auto: Ray found no cluster on this machine to join")
+    assert "`--address`" not in err and not (here / "E").exists()
+    with pytest.raises(InputError, match="--ray-address auto: Ray found no cluster"):
+        RayExecutor(address="auto")
+
+
+def test_a_ray_head_that_answers_but_cannot_be_joined_says_what_to_set(monkeypatch):
+    """A head started with token authentication (Ray 2.60's `ray start --head` once ~/.ray/auth_token
+    exists, as after a local Ray run) refuses a driver without RAY_AUTH_MODE=token: after 20 s of
+    Ray's warnings, "error: Failed to connect to Ray cluster at 10.0.0.5:6379", nothing on why.
+    With RAY_AUTH_MODE=token and no token, Ray's AuthenticationError ended in a traceback (exit 1)."""
+    import socket
+
+    from fleetopt.evaluate.jobs import RayExecutor, RayUnavailable
+
+    with socket.socket() as listening:  # a port that answers, as a head's does
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        address = f"127.0.0.1:{listening.getsockname()[1]}"
+        _ray_that_cannot_join(monkeypatch, ConnectionError(f"Failed to connect to Ray cluster at {address}"))
+        with pytest.raises(RayUnavailable) as refused:
+            RayExecutor(address=address)
+        said = str(refused.value)
+        assert said.startswith(f"--ray-address {address}: Ray could not join the cluster there (Failed "
+                               f"to connect to Ray cluster at {address}). Where its head requires a token")
+        assert "set RAY_AUTH_MODE=token here, with the head's token in ~/.ray/auth_token or" in said
+        no_token = "Token authentication is enabled but no authentication token was found."
+        _ray_that_cannot_join(monkeypatch, _TokenAsked(no_token))
+        with pytest.raises(RayUnavailable, match=f"^--ray-address {address}: Ray could not join the cluster "
+                                                 f"there: {no_token}$"):  # fmt: skip
+            RayExecutor(address=address)
+
+
 def test_models_are_importable_by_workers():
     # Ray ships ModelData to workers by pickling: it must survive a round trip
     import pickle

@@ -650,6 +650,32 @@ def _ray_init(ray, **settings) -> None:
         raise KeyboardInterrupt
 
 
+def _ray_join_errors(ray) -> tuple[type[BaseException], ...]:
+    """What ``ray.init(address=...)`` raises where it cannot join a cluster: ConnectionError, and
+    (Ray releases with token authentication) AuthenticationError, where a token is asked for and none
+    is set."""
+    refused = getattr(getattr(ray, "exceptions", None), "AuthenticationError", None)
+    return (ConnectionError, refused) if isinstance(refused, type) else (ConnectionError,)
+
+
+def _not_joined(address: str, exc: BaseException) -> str:
+    """Why Ray could not join the cluster at ``--ray-address`` ``address``, in fleetopt's options and
+    with what to do: Ray's own message names its `--address` flag, and where a head requires a token
+    (Ray 2.60's `ray start --head` does once ~/.ray/auth_token exists, which a local Ray run writes)
+    it said only "Failed to connect", after 20 s of retries."""
+    if address == "auto":
+        return ("--ray-address auto: Ray found no cluster on this machine to join: start one (ray start "
+                "--head), give its head as HOST:PORT, or leave --ray-address out to start a local one "
+                "for the run")  # fmt: skip
+    said = " ".join(str(exc).split())
+    if not isinstance(exc, ConnectionError):  # Ray's word on the token asked for: what to set
+        return f"--ray-address {address}: Ray could not join the cluster there: {said}"
+    return (f"--ray-address {address}: Ray could not join the cluster there ({said}). Where its head "
+            "requires a token (Ray's token authentication), set RAY_AUTH_MODE=token here, with the head's "
+            "token in ~/.ray/auth_token or RAY_AUTH_TOKEN; otherwise check that the port is the head's (6379 "
+            "unless `ray start --port` chose another)")  # fmt: skip
+
+
 class RayExecutor:
     """Chunks as Ray tasks (one GPU each where the cluster has GPUs), retried when a worker dies.
 
@@ -668,7 +694,10 @@ class RayExecutor:
         if not ray.is_initialized():
             if address is not None:  # an empty one refused, not read as none: a local cluster
                 check_ray_head(address)
-                _ray_init(ray, address=address, ignore_reinit_error=True, log_to_driver=False)
+                try:
+                    _ray_init(ray, address=address, ignore_reinit_error=True, log_to_driver=False)
+                except _ray_join_errors(ray) as exc:  # Ray's words name its own `--address` flag
+                    raise RayUnavailable(_not_joined(address, exc)) from None
             else:  # a new local instance for the run, even beside a cluster `ray start` left running
                 _ray_init(ray, address="local", num_cpus=num_cpus, ignore_reinit_error=True,
                           log_to_driver=False, include_dashboard=False)  # fmt: skip
