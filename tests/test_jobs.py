@@ -1668,6 +1668,31 @@ def test_a_resumed_evaluation_records_the_model_changes_it_started_with(tmp_path
 # ---------------------------------------------------------------- one process per job folder
 
 
+def test_a_job_still_running_is_said_to_be_running_not_to_be_resumed(tmp_path):
+    """`fleetopt report`, `compare` and `evaluate --plans` of a job folder while its run went on said
+    "(interrupted?): finish it with fleetopt evaluate --resume FOLDER", a resume refused then, and
+    `fleetopt runs show FOLDER` said "FOLDER is not recorded". Each now names the process running it;
+    once none is, the resume command (runs show too, where it said "not recorded")."""
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path)
+    api.resume_evaluation(folder)  # holds the folder's lock, as a run going on in this process would
+    env = {**os.environ, "COLUMNS": "200"}
+    running = f"{folder} is an unfinished evaluate run (still running, pid {os.getpid()}): wait for it"
+    asked = {"report": "report it", "runs show": "the registry records it"}
+    for command, then in asked.items():
+        other = subprocess.run([sys.executable, "-m", "fleetopt.cli", *command.split(), str(folder)],
+                               capture_output=True, text=True, env=env)  # fmt: skip
+        said = " ".join(other.stderr.split())
+        assert other.returncode == 2 and said == f"error: {running} to finish, then {then}", said
+    RunFolder(folder).release_lock()  # its run ends, killed
+    code, _, err = run_cli("runs", "show", str(folder))
+    assert code == 2 and " ".join(err.split()) == (
+        f"error: {folder} is an unfinished evaluate run (interrupted?): finish it with fleetopt evaluate "
+        f"--resume {folder}, then the registry records it"
+    )
+
+
 def test_a_job_folder_is_run_by_one_process_at_a_time_and_a_dead_ones_lock_does_not_block(tmp_path):
     """Two resumes of one folder at once both computed it and recorded it twice. The process
     running a job holds a lock on its folder: another is refused, naming its pid; the lock of a

@@ -17,6 +17,7 @@ from fleetopt.errors import InputError, StoppedAfterWriting, user_path, warn
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans
+from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.report import checked_metrics_table
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
@@ -440,5 +441,11 @@ def read_run(ref: str | Path | int) -> RunData:
 
 def run(ref: str | Path | int) -> RunRecord:
     """One run's record (see :func:`runs`): by run id (an int, or digits that are not an existing
-    path) or by its run folder (its latest record)."""
-    return Registry().find(ref, "ref")
+    path) or by its run folder (its latest record). The folder of a job not finished, which the
+    registry records only then, is refused saying how it finishes (it said "not recorded")."""
+    try:
+        return Registry().find(ref, "ref")
+    except RegistryError:
+        if isinstance(ref, (str, Path)):
+            refuse_unfinished(user_path(ref), "the registry records it")
+        raise

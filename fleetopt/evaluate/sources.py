@@ -64,17 +64,23 @@ class PlanSource:
 
 
 def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evaluate", "sweep")) -> None:
-    """Refuse an unfinished (interrupted?) evaluate or sweep run folder of one of ``kinds``, saying
-    how to finish it and ``then`` what to do."""
+    """Refuse an unfinished evaluate or sweep run folder of one of ``kinds``, saying how it finishes
+    (:func:`how_it_finishes`) and ``then`` what to do."""
     run = RunFolder(folder)
     if not run.is_job or run.is_finished:
         return
     kind = "sweep" if run.job().get("kind") == "sweep" else "evaluate"
     if kind in kinds:
-        raise PlanFileError(
-            f"{folder} is an unfinished {kind} run (interrupted?): finish it with "
-            f"{resume_command(kind, folder)}, then {then}"
-        )
+        raise PlanFileError(f"{folder} is an unfinished {kind} run {how_it_finishes(run, kind)}, then {then}")
+
+
+def how_it_finishes(run: RunFolder, kind: str) -> str:
+    """How the unfinished job in ``run`` finishes: the process still running it (its pid), else the
+    `--resume` command. Only the command was said, and a resume while the run went on was refused."""
+    pid = run.running_pid()
+    if pid is not None:
+        return f"(still running, pid {pid}): wait for it to finish"
+    return f"(interrupted?): finish it with {resume_command(kind, run.path)}"
 
 
 def run_folder_of(ref: str | Path) -> Path:
@@ -133,10 +139,8 @@ def plan_file_of(path: Path) -> Path:
         refuse_unfinished(path, f"give the plans it evaluates, {source}: an evaluation's folder holds "
                                 "their figures, not the plans", kinds=("evaluate",))  # fmt: skip
         if run.making_candidates:
-            raise PlanFileError(
-                f"{path} is a sweep still making its candidates (interrupted?): its plans are not all "
-                f"there yet; finish it with {resume_command('sweep', path)}"
-            )
+            raise PlanFileError(f"{path} is a sweep still making its candidates: its plans are not all there "
+                                f"yet {how_it_finishes(run, 'sweep')}")  # fmt: skip
         found = run.plan_file
         if found is None and run.kind == "evaluate":  # its plans are where they were evaluated from
             return _evaluated_plans(run)
