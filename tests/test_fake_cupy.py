@@ -27,6 +27,7 @@ from evaluate_builders import (
 )
 from milp_builders import data_of
 
+from fleetopt.core.units import format_duration
 from fleetopt.evaluate import engine, evaluate, generate_scenarios, kernel, resolve_backend
 from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.batch import with_buffers
@@ -192,8 +193,9 @@ def test_auto_runs_a_small_evaluation_on_the_cpu_of_a_gpu_machine(fake_cupy, set
     monkeypatch.setattr(backend, "cupy_status", lambda: started.append(1) or real_status())
     small = engine.choose_backend("auto", None, data, plans, 300)
     assert small.name == "numpy" and not started
-    assert f"auto: NumPy finishes this run ({work:,} plan-scenario-quarters, about {numpy_s:.2g} s)" in (
-        small.device)
+    took = format_duration(numpy_s)
+    said = f"auto: NumPy finishes this run ({work:,} plan-scenario-quarters, about {took})"
+    assert said in small.device
     assert "--backend cupy" in small.note
     assert engine.choose_backend("cupy", None, data, plans, 300).name == "cupy"  # asked for: the GPU
     monkeypatch.setattr(engine, "CUPY_START_S", numpy_s * 0.99)

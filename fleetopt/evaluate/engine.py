@@ -26,7 +26,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import risk_in_short
-from fleetopt.core.units import counted, format_bytes, format_usd, sizes_apart
+from fleetopt.core.units import counted, format_bytes, format_duration, format_usd, sizes_apart
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import (
     Backend,
@@ -363,7 +363,7 @@ def choose_backend(
         be = choose_backend(name, threads, data, plans, n_scenarios, gpu=False)
         return be.noted(
             f"auto: NumPy finishes this run ({work:,} plan-scenario-quarters, about "
-            f"{numpy_seconds(plans.P, n_scenarios, data.T):.2g} s) before CuPy would start (about "
+            f"{format_duration(numpy_seconds(plans.P, n_scenarios, data.T))}) before CuPy would start (about "
             f"{CUPY_START_S:g} s); --backend cupy asks for the GPU"
         )
     be = resolve_backend("numpy" if name == "auto" and not gpu else name, threads)

@@ -37,7 +37,7 @@ from fleetopt.core.results import (
     tested_breaches,
     trailing_year_headroom,
 )
-from fleetopt.core.units import format_count, format_gap, format_solver_status, format_usd
+from fleetopt.core.units import format_count, format_duration, format_gap, format_solver_status, format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError, warn
 from fleetopt.milp.build import build_model
 from fleetopt.milp.completion import completion_facts
@@ -353,14 +353,14 @@ def raise_without_plan(
         raise InfeasibleModel(NOT_DIAGNOSED if diagnosis is None else diagnose(data, **diagnosis), given)
     if solver_trouble(results):
         raise SolverTrouble(
-            f"HiGHS stopped without a plan after {seconds:.1f} s "
+            f"HiGHS stopped without a plan after {format_duration(seconds)} "
             f"({results.termination_condition.name}): numerical trouble, not proof that the model is "
             "infeasible; check for figures many orders of magnitude apart (money, GPU counts, MW)"
         )
     reason = _STOPPED.get(results.termination_condition.name, f"({results.termination_condition.name})")
     raise NoPlanFound(
-        f"the solver stopped {reason} without a feasible plan, after {seconds:.1f} s (loading the model into "
-        "HiGHS included)"
+        f"the solver stopped {reason} without a feasible plan, after {format_duration(seconds)} (loading "
+        "the model into HiGHS included)"
     )
 
 
