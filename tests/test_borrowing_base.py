@@ -202,3 +202,88 @@ def test_the_kernel_tests_the_base_as_numpy_does_with_debt_kept_by_cut_prepaymen
     first = want["first_breach"].astype(np.int64)
     assert ((first & BASE_BIT) > 0).mean() > 0.1
     assert want["prepayment_cut"][1:].mean() > 0.1
+
+
+def kept_debt_model(opening_cash_usd: float = 17_000.0) -> dict:
+    """The instance with a $600,000 GPU-secured loan at 0 % and max_ltv 0.5, repaid $30,000 a
+    quarter over 20 quarters (most of it after the horizon), a $200,000 minimum and no default
+    level: the fleet (700,000, 600,000, 500,000, 400,000 on the forecast) carries 350,000, 300,000,
+    250,000 and 200,000 of it."""
+    d = base_model(600_000.0, max_ltv=0.5)
+    d["finance"]["facilities"]["gpu-loan"]["amortization_quarters"] = 20
+    d["finance"].update(opening_cash_usd=opening_cash_usd, min_cash_usd=200_000.0, default_cash_usd=0.0)
+    return d
+
+
+def kept_debt_plan(data):
+    """Prepays 250,000, 0, 15,000 and 20,000: balances 320,000, 290,000, 245,000 and 195,000 at the
+    quarters' ends, so the base has room for 30,000, 10,000, 5,000 and 5,000 more debt on the
+    forecast (60,000, 20,000, 10,000 and 10,000 of collateral)."""
+    plan = prepay_plan(data, 250_000.0)
+    plan.prepay[0, 2], plan.prepay[0, 3] = 15_000.0, 20_000.0
+    return plan
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_prepayment_rule_keeps_no_debt_a_later_quarter_s_base_cannot_carry(kernel):
+    """Policy rule 3 with the base's later quarters (docs/evaluation.md, "Policy", rule 3). Quarter
+    0: cash 17,000 + 438,000 - 30,000 - 250,000 = 175,000 after the prepayment, 25,000 below the
+    minimum, and quarter 0's base has room for 30,000 of it. But what is kept stays owed (the
+    schedule repays it after the horizon), and the fleet loses 100,000 of value a quarter while the
+    plan's balance falls 30,000 and less: quarter u's room, projected from quarter 0's 60,000 of
+    collateral at quarter 0's resale factor f, is 60,000 + f x (C_u - 700,000) - (N_u - 640,000),
+    with C_u 600,000, 500,000, 400,000 and N_u (the plan's balance / 0.5) 580,000, 490,000,
+    390,000: 20,000, 10,000 and 10,000 at f = 1. The least, 10,000, frees 5,000 of debt (x 0.5):
+    5,000 is kept, 245,000 prepaid, cash ends at 180,000 and the base holds in every quarter
+    ((290,000 + 5,000) / 0.5 = 590,000 <= 600,000; 250,000 / 0.5 = 500,000 and 200,000 / 0.5 =
+    400,000, met exactly). Keeping the 25,000 quarter 0's base alone allows breaches quarter 1:
+    (290,000 + 25,000) / 0.5 = 630,000 > 600,000, on the plan's own forecast."""
+    data = data_of(kept_debt_model())
+    out = run(data, kept_debt_plan(data), Policy(), resale(data, {}), kernel, line="debt_usd")
+    np.testing.assert_allclose(out["debt_usd"][0, 0], [325_000.0, 295_000.0, 250_000.0, 200_000.0],
+                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(out["min_cash"][0, 0], 180_000.0, rtol=1e-12)
+    assert out["prepayment_cut"][0, 0] == 1.0
+    assert out["breach"][0, 0] == 0.0 and out["default"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_later_quarters_bases_are_projected_at_this_quarter_s_resale_factor(kernel):
+    """The case above at a resale factor of 1.05 in every quarter: quarter 0's room is 735,000 -
+    640,000 = 95,000, and the later quarters' 95,000 + 1.05 x (C_u - 700,000) - (N_u - 640,000):
+    50,000, 35,000 and 30,000. The least frees 15,000 of debt: 15,000 kept, the other 10,000 of the
+    shortfall prepaid, cash 190,000, the base met in quarter 3 exactly ((195,000 + 15,000) / 0.5 =
+    420,000 = 1.05 x 400,000). The rule does not see the future: where the factor is back at 1
+    from quarter 1, (290,000 + 15,000) / 0.5 = 610,000 > 600,000 breaches there."""
+    data = data_of(kept_debt_model())
+    plan = kept_debt_plan(data)
+    out = run(data, plan, Policy(), resale(data, dict.fromkeys(range(4), 1.05)), kernel, line="debt_usd")
+    np.testing.assert_allclose(out["debt_usd"][0, 0], [335_000.0, 305_000.0, 260_000.0, 210_000.0],
+                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(out["min_cash"][0, 0], 190_000.0, rtol=1e-12)
+    assert out["breach"][0, 0] == 0.0
+    fell = run(data, plan, Policy(), resale(data, {0: 1.05}), kernel)
+    assert fell["first_breach"][0, 0] == BASE_BIT and fell["quarters_before_breach"][0, 0] == 1.0
+
+
+def test_tiny_s_stochastic_plan_pays_the_prepayment_a_later_quarter_s_base_needs():
+    """formulation §7b's plan of L = 0.5 (`tiny --stochastic 3 --first-stage-quarters 2
+    --risk-weight 0.5 --cvar-alpha 0.3 --mip-gap 1e-6`) prepays $18,276,659 in 2026Q4, where cash
+    above the $25M floor pays all but $1,588,785. 2026Q4's base has room, $228,353,637 of GPUs
+    against $204,488,065 needed; 2027Q1's, which the plan uses in full ($205,876,823 of both, after
+    a draw), none: projected at 2026Q4's factor, 1 on the forecast, 23,865,572 + (205,876,823 -
+    228,353,637) - (205,876,823 - 204,488,065) = 0 (policy rule 3). So the whole prepayment is paid
+    and the revolver lends the $1,588,785 until 2027Q1: on its forecast the plan breaches nothing,
+    where the $1,588,785 kept before broke 2027Q1's base."""
+    from fleetopt import api
+
+    result = api.solve_stochastic("tiny", 3, first_stage_quarters=2, risk_weight=0.5, cvar_alpha=0.3,
+                                  mip_gap=1e-6, out_of_sample=0, threads=1)  # fmt: skip
+    data, plan = result.data, result.plan
+    np.testing.assert_allclose(plan.prepay.sum(axis=0)[1], 18_276_659.0, atol=1.0)
+    lines = ("prepayment_usd", "revolver_draw_usd")
+    out = simulate(SimulationConstants.from_data(data), batch(data, [plan]), deterministic_scenarios(data, 1),
+                   record=lines)  # fmt: skip
+    np.testing.assert_allclose(out["prepayment_usd"][0, 0], plan.prepay.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(out["revolver_draw_usd"][0, 0, 1:3], [1_588_785.0, -1_588_785.0], atol=1.0)
+    assert out["prepayment_cut"][0, 0] == 0.0 and out["breach"][0, 0] == 0.0

@@ -124,10 +124,10 @@ def test_scenario_blocks_are_made_once_for_every_plan_their_rows_in_a_file_the_s
     setup, monkeypatch, backend, request
 ):
     """5 plans x 150 scenarios within 400,000 bytes. A plan holds its row of results, 150 x 248 =
-    37,200, and its tables, 31,888 (2 x its 15,944 compiled bytes): 69,088, and the 5 plans'
-    345,440, more than half the budget. So the rows go to a temporary file and a chunk holds only
-    tables: 200,000 // 31,888 = 6, all 5 plans. Beside their 159,440 the 240,560 left hold blocks
-    of 240,560 // (2,928 + 5 x 1,120) = 28 scenarios (a scenario's factor paths, and a pair's
+    37,200, and its tables, 32,016 (2 x its 16,008 compiled bytes): 69,216, and the 5 plans'
+    346,080, more than half the budget. So the rows go to a temporary file and a chunk holds only
+    tables: 200,000 // 32,016 = 6, all 5 plans. Beside their 160,080 the 239,920 left hold blocks
+    of 239,920 // (2,928 + 5 x 1,120) = 28 scenarios (a scenario's factor paths, and a pair's
     working memory for each plan): 6 blocks of 25, each made once. Before, rows in memory, 2
     chunks of 3 plans on blocks of 30 made each of the 5 blocks once a chunk: 10 blocks made.
     The metrics, the NPV matrix and each pair's outcomes are the one-block run's to the bit."""
@@ -136,7 +136,7 @@ def test_scenario_blocks_are_made_once_for_every_plan_their_rows_in_a_file_the_s
     from fleetopt.evaluate import engine
 
     data, plans = setup
-    assert engine.row_bytes_per_plan(N) + engine.table_bytes_per_plan(plans, "numpy") == 69_088
+    assert engine.row_bytes_per_plan(N) + engine.table_bytes_per_plan(plans, "numpy") == 69_216
     assert (engine.bytes_per_pair(data, plans), engine.block_bytes_per_scenario(data)) == (1_120, 2_928)
     whole = run(data, plans, N, seed=4, backend=backend, plan_chunk=plans.P, scenario_chunk=N,
                 keep_outcomes=True)  # fmt: skip

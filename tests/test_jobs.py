@@ -2594,7 +2594,7 @@ def test_a_run_of_split_blocks_is_estimated_with_each_call_and_the_blocks_made_p
 
 def test_tiny_blocks_warning_says_when_the_budget_that_would_do_is_beyond_the_memory(tmp_path, monkeypatch):
     """6 plans x 80 scenarios under 60 KB (1.34 s by the estimate, above) on a machine of 200 KB
-    (faked): the 893 KB that would give calls of all 480 pairs, 0.0305 s, cannot be had, which the
+    (faked): the 894 KB that would give calls of all 480 pairs, 0.0305 s, cannot be had, which the
     warning says, with the remedy that remains."""
     from fleetopt.evaluate import resources
 
@@ -2604,6 +2604,6 @@ def test_tiny_blocks_warning_says_when_the_budget_that_would_do_is_beyond_the_me
     code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "80",
                            "--backend", "numpy", "--max-memory", "60KB", "--out", str(tmp_path / "a"))
     assert code == 0, err
-    assert ("--max-memory 893KB gives 6 plans a chunk on blocks of 80 scenario(s), about 0.0305 s, more than "
+    assert ("--max-memory 894KB gives 6 plans a chunk on blocks of 80 scenario(s), about 0.0305 s, more than "
             "the 200 KB of physical memory (RAM) of this machine: give fewer scenarios (--scenarios)"
             ) in " ".join(err.split())  # fmt: skip

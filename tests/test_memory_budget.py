@@ -3,10 +3,11 @@ laid out for the simulation), not only its (plan, scenario) pairs. 1,000 plans o
 model x 10 scenarios within 50 MB peaked at 123 MB (benchmarks/README.md, "--max-memory holds").
 
 tiny, 6 copies of its MILP plan on 2 scenarios, NumPy: a plan compiled takes B bytes
-(PlanBatch.nbytes / 6: 10,400 in 0.4.23; B grows with every column a plan gains, so the tests read
-it), its tables are counted at twice that, 2B; its row of results over the 2 scenarios and their
-metrics' temporaries 2 x (216 + 32) = 496 (27 results and 4 words of 8 bytes); a pair 928 bytes of
-working memory (116 words); a scenario's factor paths 2,544 (106 words, held 3 times)."""
+(PlanBatch.nbytes / 6: 10,400 in 0.4.23, 10,464 with the plans' own borrowing base needs; B grows
+with every column a plan gains, so the tests read it), its tables are counted at twice that, 2B;
+its row of results over the 2 scenarios and their metrics' temporaries 2 x (216 + 32) = 496 (27
+results and 4 words of 8 bytes); a pair 928 bytes of working memory (116 words); a scenario's
+factor paths 2,544 (106 words, held 3 times)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def tiny(slip: dict | None = None, n: int = 6):
 def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
     """Budget 100,000 on 2 scenarios: one plan takes 496 + 2B with its tables, so a block of one
     plan holds (100,000 - 496 - 2B) // (928 + 2,544) pairs, both scenarios, and a chunk
-    (100,000 - 2 x 2,544) // (496 + 2B + 2 x 928) plans: at B = 10,400, 94,912 // 23,152 = 4
+    (100,000 - 2 x 2,544) // (496 + 2B + 2 x 928) plans: at B = 10,464, 94,912 // 23,280 = 4
     plans, so 2 chunks, of 3 plans each. Without the tables (94,912 // 2,352) 40 plans would fit:
     all 6."""
     data, plans = tiny()
@@ -65,40 +66,40 @@ def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
 
 
 def test_a_chunks_plans_share_its_scenario_blocks_factor_paths():
-    """Budget 1,000,000 on 100 scenarios: one plan takes 100 x 248 + 2B = 45,600 bytes with its row
-    of results and its tables (B = 10,400) and 100 x 928 = 92,800 for its pairs; the block's factor
+    """Budget 1,000,000 on 100 scenarios: one plan takes 100 x 248 + 2B = 45,728 bytes with its row
+    of results and its tables (B = 10,464) and 100 x 928 = 92,800 for its pairs; the block's factor
     paths, 100 x 2,544 = 254,400, are the scenarios', shared by every plan of the chunk:
-    (1,000,000 - 254,400) // (45,600 + 92,800) = 5 plans fit a chunk (946,400 bytes): 2 chunks, of
-    3. The factor paths counted again with each pair, (1,000,000 - 45,600) // (928 + 2,544) = 274
+    (1,000,000 - 254,400) // (45,728 + 92,800) = 5 plans fit a chunk (947,040 bytes): 2 chunks, of
+    3. The factor paths counted again with each pair, (1,000,000 - 45,728) // (928 + 2,544) = 274
     pairs, made it 2."""
     data, plans = tiny()
-    assert engine.row_bytes_per_plan(100) == 24_800 and plans.nbytes // 6 == 10_400
+    assert engine.row_bytes_per_plan(100) == 24_800 and plans.nbytes // 6 == 10_464
     assert chunk_sizes(data, plans, 100, 1_000_000) == (3, 100)
 
 
 def test_a_split_blocks_scenarios_are_as_many_as_the_chunks_plans_leave_room_for():
-    """Budget 1,500,000 on 1,000 scenarios, 6 plans, B = 10,400: one plan takes 1,000 x 248 + 2B =
-    268,800 with its row of results and its tables, so a block of one plan may hold
-    (1,500,000 - 268,800) // (928 + 2,544) = 354 scenarios, cut for the 6 plans into 17 blocks of
-    59; with them (1,500,000 - 59 x 2,544) // (268,800 + 59 x 928) = 4 plans fit a chunk, so 2
-    chunks of 3. Their block may hold (1,500,000 - 3 x 268,800) // (2,544 + 3 x 928) = 130
+    """Budget 1,500,000 on 1,000 scenarios, 6 plans, B = 10,464: one plan takes 1,000 x 248 + 2B =
+    268,928 with its row of results and its tables, so a block of one plan may hold
+    (1,500,000 - 268,928) // (928 + 2,544) = 354 scenarios, cut for the 6 plans into 17 blocks of
+    59; with them (1,500,000 - 59 x 2,544) // (268,928 + 59 x 928) = 4 plans fit a chunk, so 2
+    chunks of 3. Their block may hold (1,500,000 - 3 x 268,928) // (2,544 + 3 x 928) = 130
     scenarios: 8 blocks of 125 a chunk, not 17 of 59 cut for plans the rows leave no room for
     (10 plans x 10,000 scenarios within 20 MB ran in 234 blocks of 86, ~25 ms of CPU each whatever
-    their size: benchmarks/README.md). The chunk, 3 x 268,800 + 125 x 2,544 + 3 x 125 x 928 =
-    1,472,400 bytes, keeps within the budget."""
+    their size: benchmarks/README.md). The chunk, 3 x 268,928 + 125 x 2,544 + 3 x 125 x 928 =
+    1,472,784 bytes, keeps within the budget."""
     data, plans = tiny()
-    assert engine.row_bytes_per_plan(1000) + table_bytes_per_plan(plans, "numpy") == 268_800
+    assert engine.row_bytes_per_plan(1000) + table_bytes_per_plan(plans, "numpy") == 268_928
     assert chunk_sizes(data, plans, 1000, 1_500_000) == (3, 125)
-    assert 3 * 268_800 + 125 * SCENARIO + 3 * 125 * PAIR <= 1_500_000
+    assert 3 * 268_928 + 125 * SCENARIO + 3 * 125 * PAIR <= 1_500_000
 
 
 def test_a_split_run_in_this_process_takes_every_plan_a_chunk_its_rows_in_a_file():
     """The budget above, 1,500,000 on 1,000 scenarios: in 2 chunks of 3 plans each of the 8 blocks
-    was made twice. The 6 plans' rows and tables, 6 x 268,800 = 1,612,800, are more than half the
-    budget, so the rows go to a temporary file and a plan holds its tables alone, 2B = 20,800:
-    750,000 // 20,800 = 36 plans fit half the budget, all 6 in one chunk. The 1,500,000 - 6 x
-    20,800 = 1,375,200 left hold blocks of 1,375,200 // (2,544 + 6 x 928) = 169 scenarios: 6
-    blocks of 167, each made once. In memory, that chunk would take 1,612,800 + 167 x 8,112 bytes,
+    was made twice. The 6 plans' rows and tables, 6 x 268,928 = 1,613,568, are more than half the
+    budget, so the rows go to a temporary file and a plan holds its tables alone, 2B = 20,928:
+    750,000 // 20,928 = 35 plans fit half the budget, all 6 in one chunk. The 1,500,000 - 6 x
+    20,928 = 1,374,432 left hold blocks of 1,374,432 // (2,544 + 6 x 928) = 169 scenarios: 6
+    blocks of 167, each made once. In memory, that chunk would take 1,613,568 + 167 x 8,112 bytes,
     more than the budget: its rows go to the file; the 3 plans a chunk of before fit."""
     data, plans = tiny()
     be = engine.resolve_backend("numpy", 1)
@@ -109,15 +110,15 @@ def test_a_split_run_in_this_process_takes_every_plan_a_chunk_its_rows_in_a_file
 
 
 def test_a_budget_below_one_plans_row_runs_with_the_rows_in_a_file(here, solve_run):
-    """200,000 bytes on 1,000 scenarios, 6 plans, B = 10,400: one plan's row of results in memory,
+    """200,000 bytes on 1,000 scenarios, 6 plans, B = 10,464: one plan's row of results in memory,
     its pair and a scenario take 248,000 + 928 + 2,544 = 251,472 bytes, more than the budget, and
     the run was refused ("at least 273 KB") before the temporary file was considered, which needs
     no row in memory: tiny's 8 sweep plans on 200,000 scenarios within 20 MB were refused, "at
     least 49.7 MB", and run in 12.2 MB (tracemalloc). In the file, a plan holds its tables, 2B =
-    20,800: 100,000 // 20,800 = 4 plans fit half the budget, so 2 chunks of 3; the 200,000 - 3 x
-    20,800 = 137,600 left hold a plan's metrics read back (48 x 1,000 = 48,000) and blocks of
-    137,600 // (2,544 + 3 x 928) = 25 scenarios: 40 blocks of 25. The figures are those of one
-    chunk in memory, to the bit. One plan (the CLI's, solve_run): 179,200 // 3,472 = 51, 20
+    20,928: 100,000 // 20,928 = 4 plans fit half the budget, so 2 chunks of 3; the 200,000 - 3 x
+    20,928 = 137,216 left hold a plan's metrics read back (48 x 1,000 = 48,000) and blocks of
+    137,216 // (2,544 + 3 x 928) = 25 scenarios: 40 blocks of 25. The figures are those of one
+    chunk in memory, to the bit. One plan (the CLI's, solve_run): 179,072 // 3,472 = 51, 20
     blocks of 50, exit 0."""
     data, plans = tiny()
     be = engine.resolve_backend("numpy", 1)
@@ -137,9 +138,9 @@ def test_a_budget_below_one_plans_row_runs_with_the_rows_in_a_file(here, solve_r
 
 def test_rows_that_fit_half_the_budget_stay_in_memory_every_plan_in_one_chunk():
     """4,000,000 bytes on 1,000 scenarios, at most 1,200 pairs a call: the 6 plans' rows and tables,
-    1,612,800, fit half the budget (2,000,000 // 268,800 = 7 plans would): one chunk of 6 in memory.
-    The 2,387,200 left would hold blocks of 294 scenarios, but 1,200 pairs a call are 200 for 6
-    plans: 5 blocks of 200, each made once (1,612,800 + 200 x 8,112 = 3,235,200 bytes)."""
+    1,613,568, fit half the budget (2,000,000 // 268,928 = 7 plans would): one chunk of 6 in memory.
+    The 2,386,432 left would hold blocks of 294 scenarios, but 1,200 pairs a call are 200 for 6
+    plans: 5 blocks of 200, each made once (1,613,568 + 200 x 8,112 = 3,235,968 bytes)."""
     data, plans = tiny()
     assert engine.split_chunk_sizes(data, plans, 1000, 4_000_000, 1_200, "numpy") == (6, 200)
     assert not engine.rows_on_disk(data, plans, 1000, "numpy", 4_000_000, 6, 200)
@@ -149,7 +150,7 @@ def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
     """The rows of the first test above, 6 x 1,000 x 216 = 1,296,000 bytes (8 a value of each of
     the 27 results), in a folder with 2,000,000 free: at most half of it is taken, 4 plans' rows
     (1,000,000 // 216,000), so 2 chunks of 3 plans, on the blocks what they hold leaves, 1,500,000
-    - 3 x 20,800 = 1,437,600 // (2,544 + 3 x 928) = 269, 4 blocks of 250. With 400,000 free, not
+    - 3 x 20,928 = 1,437,216 // (2,544 + 3 x 928) = 269, 4 blocks of 250. With 400,000 free, not
     one plan's rows fit: the sizes of chunks holding their rows in memory stand."""
     from fleetopt.evaluate import spill
 
@@ -163,20 +164,20 @@ def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
 
 def test_the_file_takes_at_most_eight_times_the_budget(monkeypatch):
     """40 plans on 2,000 scenarios within 2,000,000 bytes, a disk with 1 TB free: their rows and
-    tables, 40 x (2,000 x 248 + 20,800), are more than half the budget, so the rows go to a file,
-    432,000 bytes a plan (2,000 x 216). Half the budget holds 1,000,000 // 20,800 = 48 plans' tables,
+    tables, 40 x (2,000 x 248 + 20,928), are more than half the budget, so the rows go to a file,
+    432,000 bytes a plan (2,000 x 216). Half the budget holds 1,000,000 // 20,928 = 47 plans' tables,
     so all 40 would make one chunk and a 17,280,000-byte file; the file may take at most 8 x
     2,000,000 = 16,000,000 bytes, 37 plans' rows, so 2 chunks of 20 (8,640,000 bytes each), on
-    blocks of (2,000,000 - 20 x 20,800) // (2,544 + 20 x 928) = 1,584,000 // 21,104 = 75
-    scenarios: 27 blocks of 75. Without --max-memory the budget is half the free memory, and
+    blocks of (2,000,000 - 20 x 20,928) // (2,544 + 20 x 928) = 1,581,440 // 21,104 = 74
+    scenarios: 28 blocks of 72. Without --max-memory the budget is half the free memory, and
     200 plans x 1,000,000 scenarios wrote a 21.6 GB file."""
     from fleetopt.evaluate import spill
 
     data, plans = tiny(n=40)
     monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder: _Usage(10**12))
-    assert table_bytes_per_plan(plans, "numpy") == 20_800 and result_bytes(40, 2000) == 17_280_000
+    assert table_bytes_per_plan(plans, "numpy") == 20_928 and result_bytes(40, 2000) == 17_280_000
     be = engine.resolve_backend("numpy", 1)
-    assert engine.backend_chunk_sizes(data, plans, 2000, be, 2_000_000) == (20, 75)
+    assert engine.backend_chunk_sizes(data, plans, 2000, be, 2_000_000) == (20, 72)
     assert spill.plans_spill_holds(2000, 2_000_000) == 37
 
 
@@ -350,14 +351,14 @@ def test_a_disk_without_room_for_the_rows_stops_the_run_before_its_first_block(m
 
 def test_each_worker_process_counts_the_chunk_sent_to_it():
     """`--workers 2` with a budget of 200,000: each worker's share is 100,000, in which this process
-    sizes chunks of 4 plans (above: 94,912 // 23,152). A worker process also holds the chunk sent to
+    sizes chunks of 4 plans (above: 94,912 // 23,280). A worker process also holds the chunk sent to
     it three times as it arrives (the message, its copy and the plans unpickled): 3B more a plan,
-    (100,000 - 2 x 2,544) // (496 + 5B + 2 x 928) = 94,912 // 54,352 = 1 plan a chunk at B = 10,400.
+    (100,000 - 2 x 2,544) // (496 + 5B + 2 x 928) = 94,912 // 54,672 = 1 plan a chunk at B = 10,464.
     Uncounted, 2 workers within 50 MB held 88 MB beside the model (benchmarks/README.md). 40 plans,
     so that the quarter of each worker's share (5) does not bind."""
     data, plans = tiny(n=40)
     b = plans.nbytes // 40
-    assert b == 10_400 and engine.sent_bytes_per_plan(plans) == 3 * b
+    assert b == 10_464 and engine.sent_bytes_per_plan(plans) == 3 * b
     assert chunk_sizes(data, plans, 2, 100_000) == (4, 2)
     assert worker_process_sizes(data, plans, 2, "numpy", 200_000, workers=2) == (1, 2)
 
@@ -365,19 +366,19 @@ def test_each_worker_process_counts_the_chunk_sent_to_it():
 
 def test_a_workers_budget_too_small_says_the_runs_budget_that_would_do(here, solve_run):
     """`--workers 2` with 40,000 bytes: each worker's share is 20,000, and one plan of tiny on 2
-    scenarios needs 496 + 5B + 928 + 2,544 = 55,968 there at B = 10,400 (its tables 2B, the chunk
+    scenarios needs 496 + 5B + 928 + 2,544 = 56,288 there at B = 10,464 (its tables 2B, the chunk
     sent 3B). The refusal named the share as 'the budget of 20 KB' beside the 40 KB given: it says
-    the share of what was given, and the run's budget that would do, 2 x 55,968 rounded up."""
+    the share of what was given, and the run's budget that would do, 2 x 56,288 rounded up, 113 KB."""
     data, plans = tiny(n=1)
     need = ROW + 5 * plans.nbytes + PAIR + SCENARIO
-    assert need == 55_968
+    assert need == 56_288
     with pytest.raises(MemoryBudgetError) as refused:
         worker_process_sizes(data, plans, 2, "numpy", 40_000, workers=2)
     assert str(refused.value) == (
         f"one plan on 2 scenarios needs {format_bytes(need)} of working memory (its tables and its "
         f"results) in each of the 2 worker processes (--workers), more than each one's share of the "
         f"budget, 20 KB of 40 KB: give a max_memory (fleetopt evaluate --max-memory) of at least "
-        f"{format_bytes(112_000)}, or fewer workers"
+        f"{format_bytes(113_000)}, or fewer workers"
     )
     args = ("--plans", str(solve_run), "--scenarios", "2", "--workers", "2", "--max-memory", "40KB",
             "--out", "W")  # fmt: skip
@@ -417,11 +418,11 @@ def test_the_c_builds_chunks_hold_no_more_pairs_than_run_faster_however_much_mem
     the C build's chunks hold at most 262,144 pairs a thread (``MAX_PAIRS``), beyond which they ran
     no faster, so on 2 threads 524,288 // 100,000 = 5 plans fit a chunk: 12 plans in 3 chunks of 4
     (sized by the budget alone, all 12 in one, 4 times the memory). One thread: 2 plans a chunk.
-    A --max-memory of 500 MB stays the limit: one plan takes 100,000 x 248 + 2B = 24,820,800 bytes
-    with its row of results and its tables (B = 10,400) and 100,000 x 928 for its pairs, the
-    block's factor paths 100,000 x 2,544, so (500 MB - 254.4 MB) // 117,620,800 = 2 plans."""
+    A --max-memory of 500 MB stays the limit: one plan takes 100,000 x 248 + 2B = 24,820,928 bytes
+    with its row of results and its tables (B = 10,464) and 100,000 x 928 for its pairs, the
+    block's factor paths 100,000 x 2,544, so (500 MB - 254.4 MB) // 117,620,928 = 2 plans."""
     data, plans = tiny(n=12)
-    assert engine.MAX_PAIRS["cpu-kernel"] == 262_144 and plans.nbytes // 12 == 10_400
+    assert engine.MAX_PAIRS["cpu-kernel"] == 262_144 and plans.nbytes // 12 == 10_464
     free = 64 * 10**9
     assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free) == (4, 100_000)
     assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 1, free) == (2, 100_000)
@@ -429,8 +430,8 @@ def test_the_c_builds_chunks_hold_no_more_pairs_than_run_faster_however_much_mem
 
 
 def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, solve_run):
-    """Budget 20,000 on 2 scenarios: one plan needs 496 + 2B + 928 + 2,544 bytes (24,768 at
-    B = 10,400). Refused naming --max-memory and a size that is enough, before any work."""
+    """Budget 20,000 on 2 scenarios: one plan needs 496 + 2B + 928 + 2,544 bytes (24,896 at
+    B = 10,464). Refused naming --max-memory and a size that is enough, before any work."""
     data, plans = tiny()
     need = ROW + 2 * (plans.nbytes // 6) + PAIR + SCENARIO
     with pytest.raises(MemoryBudgetError) as refused:
@@ -483,15 +484,16 @@ def test_a_budget_written_in_the_next_unit_reads_as_a_size():
 
 
 def test_a_budget_a_few_bytes_short_is_refused_with_sizes_that_differ(here, solve_run):
-    """One plan of tiny on 2 scenarios needs 496 + 2B + 928 + 2,544 = 24,768 bytes at B = 10,400:
-    --max-memory 24760B was refused as "needs 24.8 KB ..., more than the budget of 24.8 KB"."""
+    """One plan of tiny on 2 scenarios needs 496 + 2B + 928 + 2,544 = 24,896 bytes at B = 10,464 (at
+    B = 10,400, 24,768: --max-memory 24760B was refused as "needs 24.8 KB ..., more than the budget
+    of 24.8 KB"); --max-memory 24890B is 6 bytes short."""
     data, plans = tiny(n=1)
-    assert ROW + 2 * plans.nbytes + PAIR + SCENARIO == 24_768
-    said = ("needs 24.77 KB of working memory (its tables and its results), more than the budget of "
-            "24.76 KB: give a max_memory (fleetopt evaluate --max-memory) of at least 24.8 KB")  # fmt: skip
+    assert ROW + 2 * plans.nbytes + PAIR + SCENARIO == 24_896
+    said = ("needs 24.90 KB of working memory (its tables and its results), more than the budget of "
+            "24.89 KB: give a max_memory (fleetopt evaluate --max-memory) of at least 24.9 KB")  # fmt: skip
     with pytest.raises(MemoryBudgetError, match=re.escape(said)):
-        chunk_sizes(data, plans, 2, 24_760)
-    args = ("--plans", str(solve_run), "--scenarios", "2", "--max-memory", "24760B", "--out", "B")
+        chunk_sizes(data, plans, 2, 24_890)
+    args = ("--plans", str(solve_run), "--scenarios", "2", "--max-memory", "24890B", "--out", "B")
     code, _, err = run_cli("evaluate", *args)
     assert code == 2 and said in " ".join(err.split()), err
     assert not (here / "B").exists()
@@ -579,13 +581,13 @@ def test_a_ray_task_counts_the_chunk_sent_to_it():
     """Ray, 2 tasks, each its own budget of 100,000 on 2 scenarios, 40 plans of tiny: a task holds
     its chunk three times in its node's memory (the object store's copy, the next chunk queued
     beside it, the plans deserialised), 3B more a plan, as a worker process: (100,000 - 2 x 2,544)
-    // (496 + 5B + 2 x 928) = 94,912 // 54,352 = 1 plan a chunk at B = 10,400, not 4 (94,912 //
-    23,152). On CuPy, whose budget is the GPU's, the copies are in the node's memory: 200,000 on the
+    // (496 + 5B + 2 x 928) = 94,912 // 54,672 = 1 plan a chunk at B = 10,464, not 4 (94,912 //
+    23,280). On CuPy, whose budget is the GPU's, the copies are in the node's memory: 200,000 on the
     GPU, its tables twice (this chunk's and the next's, 4B): (200,000 - 5,088) // (496 + 4B +
     1,856) = 4 plans a chunk (the sent copies counted, 2)."""
     from fleetopt.evaluate.jobfolder import ray_task_sizes
 
     data, plans = tiny(n=40)
-    assert plans.nbytes // 40 == 10_400
+    assert plans.nbytes // 40 == 10_464
     assert ray_task_sizes(data, plans, 2, "numpy", 100_000, tasks=2) == (1, 2)
     assert ray_task_sizes(data, plans, 2, "cupy", 200_000, tasks=2) == (4, 2)

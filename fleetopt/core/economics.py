@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -488,7 +489,8 @@ def finance_step(
     quarter's planned prepayments are cut so that cash stays at the floor plus the revolver drawn
     (:func:`_cut_prepayment`), but never below what the borrowing base needs: ``base_room`` (None: no
     borrowing base tested in ``t``) gives, from ``state`` before the cut, the GPUs' collateral value
-    less the collateral required (USD); what is cut stays outstanding in ``state.kept``. ``moved``: draws the
+    less the collateral required (USD), the least of this quarter's and the later quarters' projected
+    ones; what is cut stays outstanding in ``state.kept``. ``moved``: draws the
     policy moved with a deferred order (:class:`DrawsMoved`). ``repaid``: the quarter's shares of
     :func:`repaid_shares` (:class:`ForgoneRepaid`), by which the balances the pair never drew
     (``state.forgone``, with ``moved.forgone``) are repaid: the pair pays that much less.
@@ -508,7 +510,10 @@ def finance_step(
     cut = 0.0
     if prepay_floor is not None:
         state.kept = paid.kept  # the borrowing base before the cut: the kept balances after this quarter's
-        cut_limit = None if base_room is None else _base_cut_limit(fin, state, pay_early, paid, base_room, xp)
+        # the base's limit, computed only where some pair's prepayments are cut (it reads later quarters)
+        cut_limit = None if base_room is None else partial(
+            _base_cut_limit, fin, state, pay_early, paid, base_room, xp
+        )
         cash, cut, paid.kept = _cut_prepayment(state, cash, pay_early, paid.prepayment, prepay_floor,
                                                paid.kept, xp, paid.forgone_prepaid, cut_limit)  # fmt: skip
         paid.prepayment = paid.prepayment - cut
@@ -868,14 +873,14 @@ def _facility_sum(x: Any, xp: Any) -> Any:
 
 def _cut_prepayment(
     state: FinanceState, cash: Any, pay_early: Any, planned: Any, floor: Any, kept: Any, xp: Any,
-    forgone_prepaid: Any = None, limit: Any = None,
+    forgone_prepaid: Any = None, limit: Callable[[], Any] | None = None,
 ) -> tuple[Any, Any, Any]:  # fmt: skip
     """The policy's prepayment rule (docs/evaluation.md, "Policy"): where ``cash`` after the planned
     prepayments ``planned`` (..., their split by facility ``pay_early`` (..., F), less
     ``forgone_prepaid`` (..., L) on ``state.forgone_facilities``: the pair's) would end more than
     LIQUIDITY_TOLERANCE_USD below ``floor`` plus the revolver drawn, and they are more than that (less
     is a MILP's round-off), the prepayments are cut, every facility's
-    by the same share, by that shortfall (at most all of them, and at most ``limit`` (...,) USD where
+    by the same share, by that shortfall (at most all of them, and at most ``limit()`` (...,) USD where
     given: :func:`_base_cut_limit`). Returns the cash, the USD cut and the balances kept ((..., F), or
     None while nothing has been cut)."""
     shortfall = (floor + state.revolver) - cash
@@ -884,7 +889,7 @@ def _cut_prepayment(
         return cash, xp.zeros(cash.shape), kept
     cut = xp.minimum(xp.maximum(shortfall, 0.0), planned) * short
     if limit is not None:
-        cut = xp.minimum(cut, limit)
+        cut = xp.minimum(cut, limit())
     share = cut / xp.where(planned > 0, planned, 1.0)
     added = share[..., None] * pay_early
     if forgone_prepaid is not None:  # the pair does not prepay the balances it never drew
@@ -900,7 +905,8 @@ def _base_cut_limit(fin: Financing, state: FinanceState, pay_early: Any, paid: _
     """(...,) USD of the pair's planned prepayments (``paid.prepayment``) the prepayment rule may cut
     with the borrowing base still met at the quarter's end (docs/evaluation.md, policy rule 3): the
     share of them whose collateral, every facility cut by the same share, the base's room before the
-    cut (``base_room(state)``, USD, none where negative) can take, none where that is
+    cut (``base_room(state)``, USD, none where negative: the least of this quarter's and the later
+    quarters' as the rule projects them, simulate._base_room) can take, none where that is
     LIQUIDITY_TOLERANCE_USD or less; all of them where they free no collateral. The kernel's
     fo_cut_prepayment computes it in the same order."""
     released = collateral_required(fin, pay_early, xp)  # the collateral the pair's prepayments free

@@ -399,9 +399,9 @@ def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan, deferrab
     """The ``ltv_*`` fields of :class:`PlanBatch`: the part of each quarter's draws on GPU-backed
     facilities that can still draw the next quarter and that funds the deferrable order (its
     ``deferrable`` share of the quarter's GPU purchases): the order rule defers a share of it with
-    the order; and the shares of each facility the plans repay each quarter
+    the order; the shares of each facility the plans repay each quarter
     (:func:`fleetopt.core.economics.repaid_shares`), by which a cancelled order's draws never drawn
-    are repaid."""
+    are repaid; and the collateral the plans' balances left need (``collateral_required``)."""
     P, F, T = stack.draws.shape
     names = ("ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral", "ltv_outstanding")
     out = {name: np.zeros((P, T)) for name in names}
@@ -409,6 +409,8 @@ def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan, deferrab
     scheduled = econ.scheduled_principal(fin, stack.draws)
     repaid = econ.repaid_shares(fin, stack.draws, stack.prepay, scheduled)
     out["principal_share"], out["prepaid_share"] = repaid.principal_share, repaid.prepaid_share
+    owed = np.ascontiguousarray(repaid.owed.transpose(0, 2, 1))  # (P, T, F)
+    out["collateral_required"] = econ.collateral_required(fin, owed)
     # a draw the plan repays in its own quarter funds nothing after it: only what it still owes moves
     net_draws = np.minimum(stack.draws, repaid.owed)
     for f, facility in enumerate(data.facilities):

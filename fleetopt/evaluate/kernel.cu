@@ -1306,13 +1306,29 @@ FO_DEVICE double fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, 
     return fo_max(recovered - debt, 0.0);
 }
 
+// the least change from quarter t (row q) to a later quarter u of the plan's own room in the borrowing
+// base at t's resale factor, factor (C_u - C_t) - (N_u - N_t), at most 0 (simulate._later_base_change):
+// what a balance kept now, still owed then, may not take
+FO_DEVICE double fo_later_base_change(const double* q, int t, double factor)
+{
+    double least = 0.0;
+    for (int u = t + 1; u < FO_T; ++u) {
+        const double* later = q + (long long)(u - t) * FO_NQ;
+        const double change = factor * (FO_LOAD(later + FO_Q_COLLATERAL) - FO_Q(FO_Q_COLLATERAL));
+        least = fo_min(least, change - (FO_LOAD(later + FO_Q_COLLATERAL_REQUIRED) - FO_Q(FO_Q_COLLATERAL_REQUIRED)));
+    }
+    return least;
+}
+
 // cut the quarter's planned prepayments (every facility's by the same share) to keep cash at the
 // minimum plus the plan's buffer plus the revolver drawn (at the start of the quarter), but never the
-// part the borrowing base needs (core.economics._base_cut_limit: base_room, its room before the cut,
-// USD; released, the collateral the pair's prepayments free, 0 where no base is tested); returns the cash
+// part the borrowing base needs, now or, at this quarter's resale factor, in a later quarter
+// (core.economics._base_cut_limit: base_room, its room before the cut, USD, lowered by
+// fo_later_base_change; released, the collateral the pair's prepayments free, 0 where no base is
+// tested); returns the cash
 FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* q, double cash, double revolver,
-                                   fo_state* st, const double* forgone_prepaid, double base_room, double released,
-                                   double* cut_share)
+                                   fo_state* st, const double* forgone_prepaid, double base_room, double factor,
+                                   double released, double* cut_share)
 {
     // the pair's prepayments: the plan's less those of the balances it never drew (forgone_prepaid, by slot)
     double planned = FO_Q(FO_Q_PREPAID_TOTAL);
@@ -1322,7 +1338,8 @@ FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* 
     if (!(shortfall > FO_LIQUIDITY_TOLERANCE_USD && planned > FO_LIQUIDITY_TOLERANCE_USD)) return cash;
     double cut = fo_min(fo_max(shortfall, 0.0), planned);
     if (released > 0) {
-        const double limit = planned * (fo_max(base_room, 0.0) / released);
+        const double room = base_room + fo_later_base_change(q, t, factor);
+        const double limit = planned * (fo_max(room, 0.0) / released);
         cut = fo_min(cut, limit > FO_LIQUIDITY_TOLERANCE_USD ? limit : 0.0);
     }
     const double share = cut / planned;
@@ -1664,15 +1681,16 @@ FO_DEVICE double fo_base_need(FO_PARAMS, const double* q, const fo_state* st)
 FO_DEVICE void fo_prepayment_rule(FO_PARAMS, long long p, long long s, int t, const double* q,
                                   const fo_taken* tk, const double* forgone_prepaid, fo_state* st, fo_finance* fin)
 {
-    double cut_share = 0.0, released = 0.0, base_room = 0.0;
+    double cut_share = 0.0, released = 0.0, base_room = 0.0, factor = 0.0;
 #if FO_BASE  // the borrowing base is tested in every quarter (core.covenants.covenant_tests)
     released = FO_Q(FO_Q_PREPAID_COLLATERAL);  // by the pair's prepayments
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) released = released - FO_Q(FO_Q_FORGONE_WEIGHT + l) * forgone_prepaid[l];
-    base_room = fo_collateral(q, tk) * FO_SCEN(resale_factor, t, s) - (fin->base_need - st->order_share_due * FO_Q(FO_Q_LTV_COLLATERAL));
+    factor = FO_SCEN(resale_factor, t, s);
+    base_room = fo_collateral(q, tk) * factor - (fin->base_need - st->order_share_due * FO_Q(FO_Q_LTV_COLLATERAL));
 #endif
-    fin->cash = fo_cut_prepayment(FO_ARGS, p, t, q, fin->cash, st->revolver, st, forgone_prepaid, base_room, released,
-                                  &cut_share);
+    fin->cash = fo_cut_prepayment(FO_ARGS, p, t, q, fin->cash, st->revolver, st, forgone_prepaid, base_room, factor,
+                                  released, &cut_share);
 #if FO_BASE
     fin->base_need = fin->base_need + cut_share * released;
 #endif

@@ -330,7 +330,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
     draws, prepay, scheduled = (per_facility(a, np) for a in (plans.draws, plans.prepay, plans.scheduled))
     out = {name: np.empty((P, T)) for name in ("forecast_interest", "floating_balance", "principal",
                                                "repaid_at_maturity", "debt_flow", "term_debt",
-                                               "prepaid_total", "refinanced_balance", "collateral_required",
+                                               "prepaid_total", "refinanced_balance",
                                                "prepaid_collateral")}  # fmt: skip
     F = draws.shape[-1]
     out["prepaid"], out["unpaid"], out["owed"] = np.empty((P, T, F)), np.empty((P, T, F)), np.empty((P, T, F))
@@ -354,7 +354,6 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
         out["repaid_at_maturity"][:, t] = matured
         out["debt_flow"][:, t] = (principal_total + pay_early.sum(axis=-1) - draws[t].sum(axis=-1))[:, 0]
         out["term_debt"][:, t] = state.balance.sum(axis=-1)[:, 0]
-        out["collateral_required"][:, t] = collateral_required(fin, state.balance)[:, 0]
     return out
 
 
@@ -470,6 +469,7 @@ def _quarter_table(
         "proceeds": plans.proceeds,
         "capex": plans.capex,
         "collateral": plans.collateral,
+        "collateral_required": plans.collateral_required,
         # 1 / x where positive, else 0: kernel.cu's fo_inverse, to the bit
         "inv_held": inverse(held),
         "gen_market_gpus_inv": inverse(plans.gen_market_gpus).transpose(0, 2, 1),

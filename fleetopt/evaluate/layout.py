@@ -158,6 +158,7 @@ class PlanColumns:
         self.terminal_fleet = xp.asarray(plans.terminal_fleet[:, None])
         # the borrowing base's collateral at forecast resale values (T, P, 1), and by generation
         self.collateral = _columns(plans.collateral, xp)
+        self.collateral_required = _columns(plans.collateral_required, xp)  # by the plan's own balances
         self.gen_collateral = _columns(plans.gen_collateral, xp)  # (G, T, P, 1)
         self.terminal_power = xp.asarray(plans.terminal_power[:, None])
         self.terminal_book = xp.asarray(plans.terminal_book[:, None])

@@ -70,6 +70,9 @@ class PlanBatch:
     # values, in all and by generation, and the collateral the GPU-backed draws an order may defer need
     collateral: np.ndarray  # (P, T)
     gen_collateral: np.ndarray  # (P, G, T)
+    # (P, T) the collateral the plan's own GPU-secured balances need at the end of each quarter (the
+    # statements' collateral_required_usd): the prepayment rule projects the base's later rooms from it
+    collateral_required: np.ndarray
     ltv_collateral: np.ndarray  # (P, T) ltv_draws x each facility's collateral weight (1 / max_ltv)
     order_capex: np.ndarray  # (P, T) price of the deferrable part of each quarter's GPU order
     order_capex_next: np.ndarray  # (P, T) the same GPUs at the next quarter's price

@@ -694,16 +694,30 @@ def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, ta
 
 
 def _base_room(consts: SimulationConstants, pl, sc, taken: Adjustments | None, t: int, xp: Any):
-    """The borrowing base's room in quarter ``t`` as its test computes it (:func:`_borrowing_base`),
-    a function of the finance state: the GPUs' collateral value less the collateral required, USD
-    (P, S); None where the base is not tested in ``t`` (the prepayment rule may then cut it all)."""
+    """The borrowing base's room for the prepayment rule in quarter ``t``, a function of the finance
+    state: the GPUs' collateral value less the collateral required, USD (P, S), as the base's test
+    computes it (:func:`_borrowing_base`), lowered to the least of the later quarters' as projected
+    (:func:`_later_base_change`): a balance kept stays owed; None where the base is not tested in
+    ``t`` (the prepayment rule may then cut it all)."""
 
     def room(state: FinanceState) -> Any:
         base = _borrowing_base(consts, pl, sc, state, taken, t, xp)
-        return base["collateral"] - base["collateral_required"]
+        return (base["collateral"] - base["collateral_required"]) + _later_base_change(pl, sc, t, xp)
 
     tested = any(test.kind.facility_test and test.tested[t] for test in consts.covenants)
     return room if tested else None
+
+
+def _later_base_change(pl, sc, t: int, xp: Any) -> Any:
+    """(P, S) USD, at most 0: the least change from quarter ``t`` to a later quarter u of the plan's
+    own room in the borrowing base, its GPUs' value at the scenario's resale factor of ``t`` less the
+    collateral its balances need: f_t (C_u - C_t) - (N_u - N_t) (docs/evaluation.md, policy rule 3).
+    The kernel's fo_later_base_change computes it in the same order."""
+    least = 0.0
+    for u in range(t + 1, len(pl.collateral)):
+        change = sc.resale_factor[t] * (pl.collateral[u] - pl.collateral[t])
+        least = xp.minimum(least, change - (pl.collateral_required[u] - pl.collateral_required[t]))
+    return least
 
 
 def _covenants(consts: SimulationConstants, t: int, flows: dict, ebitda: Any, step: QuarterFinance,

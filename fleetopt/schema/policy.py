@@ -61,14 +61,15 @@ class Policy(StrictModel):
     plus `liquidity_buffer_usd` and the revolver drawn: where they would take cash below that by more
     than 1 USD, every facility's prepayment is cut by the same share to what cash can pay; the part
     cut is not prepaid, stays outstanding at the facility's rate and is repaid by its scheduled
-    principal. The part the borrowing base needs at the quarter's end is never cut (docs/evaluation.md,
+    principal. The part the borrowing base needs at the quarter's end, or at a later quarter's end
+    on the plan's own schedule at the quarter's resale level, is never cut (docs/evaluation.md,
     policy rule 3) (off: every prepayment is paid as planned)."""
     liquidity_buffer_usd: Money = 0.0
     """Cash the order rule keeps above `finance.min_cash_usd` in its projection, and the prepayment
     rule after its prepayments, USD; a larger buffer defers earlier and prepays less. Above 0 it acts
-    on the forecast too: a plan whose prepayments keep its borrowing base (a solve's often do) then
-    prepays less there and may breach the borrowing base on its own forecast (`fleetopt evaluate
-    --deterministic` shows it), which the sweep's rule excludes unless `--allow-forecast-breach`. A
+    on the forecast too: a plan then prepays less there (never what its borrowing base needs then or
+    later) and may breach a covenant on its own forecast (`fleetopt evaluate --deterministic` shows
+    it), which the sweep's rule excludes unless `--allow-forecast-breach`. A
     plan keeps the buffer it was made with (its plan file records it). The sweep varies it."""
     sale_block_gpus: GpuCount = 1000
     """GPUs per lot in a distress sale (an estimate: a few racks' worth)."""
