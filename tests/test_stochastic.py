@@ -218,11 +218,13 @@ def test_a_copy_values_its_collateral_at_the_scenario_s_resale_factor():
     end of 2026Q1 needs 60,000 / 0.5 = 120,000 of collateral, against a fleet worth 100 x 3,000 x
     the scenario's resale factor (none is needed at the end of 2026Q2: the loan is repaid). Nothing
     can be prepaid (the last instalment falls in the horizon) and no GPU bought, so at a factor of
-    0.3 the copy cures 120,000 - 90,000 = 30,000 (11 per USD, §7b "Recourse"); at 0.4 the base
-    binds exactly (120,000 of GPUs): no cure, as the evaluator's plan breaches below 0.4 only.
-    NPV = 2 x 219,000 - 120,000 + 100 x 1,000 x 0.5 = 368,000 in both (the end at factor 1):
-    V = 368,000 - 11 x 30,000 = 38,000 and 368,000; RP = (38,000 + 368,000) / 2 = 203,000. Before,
-    the copies valued the collateral at the forecast's 300,000: no cure, RP 368,000."""
+    0.3 the copy is 120,000 - 90,000 = 30,000 of collateral short, cured by repaying 0.5 x 30,000 =
+    15,000 at 11 per USD (§7b "Recourse"); at 0.4 the base binds exactly (120,000 of GPUs): no
+    cure, as the evaluator's plan breaches below 0.4 only. NPV = 2 x 219,000 - 120,000 + 100 x
+    1,000 x 0.5 = 368,000 in both (the end at factor 1): V = 368,000 - 11 x 15,000 = 203,000 and
+    368,000; RP = (203,000 + 368,000) / 2 = 285,500 (at 11 per USD of collateral, until 2026-12-07:
+    V 38,000, RP 203,000). Before, the copies valued the collateral at the forecast's 300,000: no
+    cure, RP 368,000."""
     data = data_of(secured_fleet(2))
     scenarios = [resale_in_first_quarter(0.3, 0.5), resale_in_first_quarter(0.4, 0.5)]
     ef = sto.build_extensive_form(data, scenarios, 1)
@@ -232,9 +234,9 @@ def test_a_copy_values_its_collateral_at_the_scenario_s_resale_factor():
                                                   "limit": "borrowing base"}}  # fmt: skip
     assert crash["covenant_cure"] and not crash["cash_rescue"]
     assert (crash["npv_usd"], crash["value_usd"]) == (pytest.approx(368_000.0, abs=1e-4),
-                                                      pytest.approx(38_000.0, abs=1e-4))  # fmt: skip
+                                                      pytest.approx(203_000.0, abs=1e-4))  # fmt: skip
     assert not level["rescued"] and level["value_usd"] == pytest.approx(368_000.0, abs=1e-4)
-    assert rp.objective_usd == pytest.approx(203_000.0, abs=1e-4)
+    assert rp.objective_usd == pytest.approx(285_500.0, abs=1e-4)
     # the evaluator counts the same: the forecast optimum's plan breaches the base at 0.3, not at 0.4
     plan = sto.solve_with_first_stage(data, 1, mip_gap=EXACT).plan
     for factor, breached in ((0.3, 1.0), (0.4, 0.0)):
@@ -248,11 +250,13 @@ def test_rp_prepays_now_to_keep_the_borrowing_base_of_a_scenario_whose_gpus_lose
     after the horizon, which may be prepaid (first stage: 2026Q1). Owed at the end of 2026Q1: 90,000
     less the prepayment P, needing 2 (90,000 - P) of collateral; at a factor of 0.3 the fleet is
     worth 90,000, so P >= 45,000. P costs DF_0 - DF_1 = 0.022992 a USD (paid now, owed less at the
-    end, no interest), the cure 11 x 2 per USD not prepaid: RP prepays 45,000 in both copies, each
-    worth NPV = 189,000 x (DF_0 + DF_1) + DF_1 x (50,000 - 60,000) - 45,000 x 0.022992 = 354,185.01.
-    EEV (the forecast's first stage: nothing prepaid) = 355,219.63 - 0.5 x 11 x 90,000 =
-    -139,780.37. Before, the copies valued the collateral at 300,000: RP prepaid nothing, RP = EEV =
-    355,219.63."""
+    end, no interest), the cure 11 per USD not prepaid (0.5 USD repaid per USD of the 2 USD of
+    collateral each USD owed needs): RP prepays 45,000 in both copies, each worth NPV = 189,000 x
+    (DF_0 + DF_1) + DF_1 x (50,000 - 60,000) - 45,000 x 0.022992 = 354,185.01. EEV (the forecast's
+    first stage: nothing prepaid; 90,000 of collateral short in 2026Q1, 2026Q2 prepayable in the
+    copy: it prepays there what the base needs) = 355,219.63 - 0.5 x 11 x 0.5 x 90,000 = 107,719.63
+    (at 11 per USD of collateral, until 2026-12-07: -139,780.37). Before, the copies valued the
+    collateral at 300,000: RP prepaid nothing, RP = EEV = 355,219.63."""
     data = data_of(secured_fleet(4, discount_rate=0.10))
     scenarios = [resale_in_first_quarter(0.3, 0.5), sto.ScenarioInputs("forecast", 0.5)]
     ef = sto.build_extensive_form(data, scenarios, 1)
@@ -265,7 +269,26 @@ def test_rp_prepays_now_to_keep_the_borrowing_base_of_a_scenario_whose_gpus_lose
     ef.fix_first_stage(forecast.first_stage)
     eev = solve(ef)
     assert eev.scenarios[0]["slacks"]["borrowing_base"]["amount"] == pytest.approx(90_000.0, abs=1e-4)
-    assert eev.objective_usd == pytest.approx(-139_780.37, abs=0.01)
+    assert eev.objective_usd == pytest.approx(107_719.63, abs=0.01)
+
+
+def test_a_borrowing_base_shortfall_is_cured_once_by_a_repayment():
+    """secured_fleet(4) (30,000 due each quarter, 60,000 after the horizon) with the GPUs at 0.3 of
+    their value in both quarters and nothing prepaid (the whole horizon first stage, fixed): owed
+    90,000 and 60,000 at the quarters' ends, needing 180,000 and 120,000 of collateral against a
+    fleet worth 100 x 3,000 x 0.3 = 90,000 and 100 x 2,000 x 0.3 = 60,000: 90,000 and 60,000
+    short. Repaying 0.5 x 90,000 = 45,000 in 2026Q1 cures both quarters (the balance stays 45,000
+    lower), so the cure is 11 x 45,000 = 495,000 (§7b "Recourse"), not 11 x (90,000 + 60,000) =
+    1,650,000 per quarter of collateral missing. NPV = 2 x 219,000 - 120,000 (repaid and owed at
+    the end) + 100 x 1,000 x 0.5 x 0.3 = 333,000; V = 333,000 - 495,000 = -162,000."""
+    data = data_of(secured_fleet(4))
+    falls = sto.ScenarioInputs("resale x0.3", 1.0, resale=np.array([0.3, 0.3]))
+    ef = sto.build_extensive_form(data, [falls], 2)
+    ef.fix_first_stage({("prepay", (0, t)): 0.0 for t in range(2)})
+    (row,) = solve(ef).scenarios
+    assert row["slacks"]["borrowing_base"]["amount"] == pytest.approx(150_000.0, abs=1e-4)
+    assert row["npv_usd"] == pytest.approx(333_000.0, abs=1e-4)
+    assert row["value_usd"] == pytest.approx(-162_000.0, abs=1e-4)
 
 
 def lp_rows(text: str, name: str) -> dict[str, dict[str, float]]:
@@ -821,10 +844,11 @@ def test_sweep_refuses_too_many_stochastic_scenarios_before_its_folder(tmp_path)
 
 def test_scenarios_beyond_the_memory_are_refused_before_any_solve(tmp_path, monkeypatch):
     """--stochastic 1000 on neocloud (about 85 GB at 85 MB a scenario) was accepted and killed by the
-    OS with no message. tiny's scenario copy at Q = 4 has 497 variables and 305 rows: 1.5 MB + 4,700
-    x 802 = 5.2694 MB a scenario; with 300 MB besides, 200 of them need 1.35388 GB, more than a 1 GB
-    machine: exit 2 naming --stochastic, the estimate and the memory, no folder, no solve; 132 fit
-    ((1 GB - 300 MB) / 5.2694 MB), and 100 (827 MB) pass. FLEETOPT_STOCHASTIC_MEMORY_CHECK=0 skips it."""
+    OS with no message. tiny's scenario copy at Q = 4 has 505 variables and 320 rows (497 and 305
+    before the borrowing base's cure was charged once, §7b "Recourse"): 1.5 MB + 4,700 x 825 =
+    5.3775 MB a scenario; with 300 MB besides, 200 of them need 1.3755 GB, more than a 1 GB machine:
+    exit 2 naming --stochastic, the estimate and the memory, no folder, no solve; 130 fit ((1 GB -
+    300 MB) / 5.3775 MB), and 100 (838 MB) pass. FLEETOPT_STOCHASTIC_MEMORY_CHECK=0 skips it."""
     from fleetopt.stochastic import run
 
     def no_solve(*args):
@@ -835,20 +859,20 @@ def test_scenarios_beyond_the_memory_are_refused_before_any_solve(tmp_path, monk
     code, text = cli("solve", "tiny", "--stochastic", "200", "--out", str(tmp_path / "run"))
     said = " ".join(text.split())
     assert code == 2 and "Traceback" not in text
-    assert ("scenarios (--stochastic) 200: the extensive form of tiny would need about 1.35 GB (5.27 MB a "
+    assert ("scenarios (--stochastic) 200: the extensive form of tiny would need about 1.38 GB (5.38 MB a "
             "scenario), more than the 1 GB of memory here") in said  # fmt: skip
-    assert "at most about 132 scenarios fit" in said and "FLEETOPT_STOCHASTIC_MEMORY_CHECK=0" in said
+    assert "at most about 130 scenarios fit" in said and "FLEETOPT_STOCHASTIC_MEMORY_CHECK=0" in said
     assert not (tmp_path / "run").exists()
     _, data = load("tiny")
-    run.check_memory(data, 100, 4)  # 814 MB: fits
+    run.check_memory(data, 100, 4)  # 838 MB: fits
     monkeypatch.setenv("FLEETOPT_STOCHASTIC_MEMORY_CHECK", "0")
     run.check_memory(data, 200, 4)
 
 
 def test_a_need_just_above_the_memory_is_not_written_equal_to_it(monkeypatch):
-    """100 of tiny's scenarios need 300 MB + 100 x 5.2694 MB = 826.94 MB; on a machine with 100 kB
-    less (826.84 MB), both rounded to three digits read "827 MB": the refusal writes them apart
-    (826.9 MB, 826.8 MB)."""
+    """100 of tiny's scenarios need 300 MB + 100 x 5.3775 MB = 837.75 MB; on a machine with 100 kB
+    less (837.65 MB), both rounded to three digits read "838 MB": the refusal writes them apart
+    (837.8 MB, 837.7 MB)."""
     from fleetopt.stochastic import run
 
     _, data = load("tiny")
@@ -858,7 +882,7 @@ def test_a_need_just_above_the_memory_is_not_written_equal_to_it(monkeypatch):
     with pytest.raises(InputError) as refused:
         run.check_memory(data, 100, 4)
     said = " ".join(str(refused.value).split())
-    assert "would need about 826.9 MB (5.27 MB a scenario), more than the 826.8 MB of memory here" in said
+    assert "would need about 837.8 MB (5.38 MB a scenario), more than the 837.7 MB of memory here" in said
 
 
 def test_integer_later_keeps_the_scenarios_later_purchases_whole(tmp_path):

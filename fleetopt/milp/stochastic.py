@@ -67,6 +67,7 @@ CASH_CURED = ("min_cash", "liquidity_covenant")
 # covenant group of the catalogue but the cash ones, so a new kind of covenant is cured as the others)
 COVENANT_CURED = tuple(dict.fromkeys(k.group for k in CATALOGUE if k.group not in CASH_CURED))
 RESCUE_TOLERANCE_USD = 1.0
+BORROWING_BASE = "borrowing_base"  # its cure is charged once, not per quarter (_collateral_cure)
 # the slacks of the MW a site has online: no completion of a plan draws more (a plan file may not)
 POWER_SLACKS = ("power", "late_power")
 # the limits a rescue of fixed purchases may cure: finance only (no MW or GPU that does not exist)
@@ -417,9 +418,9 @@ def _add_scenario_value(m: pyo.ConcreteModel, data: ModelData, equity_cost: floa
     m.owner_npv = pyo.Expression(expr=cash_npv - sum(df[t] * m.rescue_equity[t] for t in range(T)))
     # the same tie-breaks as the forecast objective (§5.9, §5.10): in the value, not in the NPV reported
     m.tie_break = pyo.Expression(expr=tie_breaks(m, data))
-    penalties = []
+    penalties = [_collateral_cure(m, data, equity_cost)]
     for idx in m.SLACK:
-        if idx[0] in CASH_CURED:
+        if idx[0] in CASH_CURED or idx[0] == BORROWING_BASE:
             continue
         unit = SLACKS[idx[0]].unit
         penalties.append(PHYSICAL_PENALTY.get(unit, 1.0 + equity_cost) * m.slack[idx])
@@ -429,6 +430,31 @@ def _add_scenario_value(m: pyo.ConcreteModel, data: ModelData, equity_cost: floa
         expr=equity_cost * sum(df[t] * m.rescue_equity[t] for t in range(T)) + revolver + sum(penalties)
     )
     m.scenario_value = pyo.Expression(expr=m.owner_npv - m.tie_break - m.penalty)
+
+
+def _collateral_cure(m: pyo.ConcreteModel, data: ModelData, equity_cost: float):
+    """The borrowing base's cure, charged once (§7b "Recourse"): repaying ``max_ltv`` USD per USD of
+    collateral missing cures the base in its quarter and in every later one (a prepayment shortens no
+    instalment, §5.9), so a copy whose shortfalls are s_t repays max_ltv x max_t s_t in all, at the
+    cure price (1 + ``equity_cost``) per USD. ``collateral_repaid`` (MUSD of collateral, >= 0) is the
+    largest shortfall so far: at least s_t and at least its value the quarter before. Charged per
+    quarter at 11 per USD of collateral (until 2026-12-07), a shortfall lasting four quarters cost
+    4 / max_ltv times that repayment. With several secured
+    facilities, the smallest ``max_ltv`` (a USD repaid there frees the most collateral), whether or
+    not that facility is owed then (a simplification)."""
+    quarters = {idx[1] for idx in m.SLACK if idx[0] == BORROWING_BASE}
+    if not quarters:
+        return 0.0
+    ltv = min(fac.max_ltv for fac in data.facilities if fac.max_ltv is not None)
+    m.collateral_repaid = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+
+    m.collateral_repaid_grows = pyo.Constraint(
+        range(1, data.T), rule=lambda m, t: m.collateral_repaid[t] >= m.collateral_repaid[t - 1]
+    )
+    m.collateral_repaid_covers = pyo.Constraint(
+        sorted(quarters), rule=lambda m, t: m.collateral_repaid[t] >= m.slack[BORROWING_BASE, t]
+    )
+    return (1.0 + equity_cost) * ltv * m.collateral_repaid[data.T - 1]
 
 
 def _in_service_power_rule(m: pyo.ConcreteModel, mw: np.ndarray, i: int, t: int):
@@ -665,7 +691,7 @@ def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
     keys = {}  # group -> its rows relaxed, whose parts the limit's words name
     cures = set()  # whether each slack used cures a covenant (cures_covenant)
     for idx in blk.SLACK:
-        value = blk.slack[idx].value or 0.0
+        value = _relaxed(blk, idx)
         if value > 1e-6:
             cures.add(cures_covenant(idx))
             unit = SLACKS[idx[0]].unit
@@ -687,6 +713,17 @@ def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
         "relaxed": False in cures,
         "rescued": equity > RESCUE_TOLERANCE_USD or bool(slacks),
     }
+
+
+def _relaxed(blk: pyo.Block, idx: tuple) -> float:
+    """How far a solved copy relaxed the row of slack ``idx`` (model units): its slack, or for the
+    borrowing base, cured once at its largest shortfall (:func:`_collateral_cure`), the row's own
+    shortfall: its slack may lie anywhere up to that largest one at no cost."""
+    value = blk.slack[idx].value or 0.0
+    if idx[0] != BORROWING_BASE:
+        return value
+    needed, allowed = blk.borrowing_base[idx[1]].expr.args  # needed <= collateral + slack
+    return max(0.0, pyo.value(needed) - pyo.value(allowed) + value)
 
 
 @dataclass
