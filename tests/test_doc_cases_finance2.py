@@ -394,7 +394,11 @@ def test_the_stochastic_copies_value_the_collateral_at_the_scenario_s_resale_val
     short = [11e6 * (1 - factor[0, 1]), 2_825_000 / 0.3 - 10e6 * factor[0, 2],
              2_350_000 / 0.3 - 9e6 * factor[0, 3]]  # fmt: skip
     assert sum(short) == pytest.approx(5_024_098.59, abs=0.01)
-    assert s["vss_usd"] == pytest.approx(0.5 * (11 * sum(short) + change[0]) + 0.5 * change[1], abs=0.05)
+    # the forecast optimum's first stage cures its base in scenario 0 once, by repaying 0.3 USD a USD
+    # of its largest shortfall (2026Q3's), at 11 a USD repaid (§7b, "Recourse")
+    assert max(short) == pytest.approx(short[1]) and max(short) == pytest.approx(2_156_674.53, abs=0.01)
+    cure = 11 * 0.3 * max(short)
+    assert s["vss_usd"] == pytest.approx(0.5 * (cure + change[0]) + 0.5 * change[1], abs=0.05)
     # the evaluator: the forecast optimum breaches the base in scenario 0's 2026Q2, the stochastic plan not
     scenario = generate_scenarios(data, 4, 0, 1)
     out = simulated(data, solve(data, mip_gap=0.0).plan, scenario)
