@@ -46,6 +46,7 @@ VARIABLE_UNITS = {
     "idle_unpowered": "MW",
     "untested": "MUSD",  # a covenant row on debt lifted where a copy owes nothing: its rows are MUSD
     "ratio_cured": "MUSD",  # frees a copy's cure from the debt it tests (repayment_cure): MUSD rows
+    "collateral_repaid": "MUSD",  # a copy's largest borrowing-base shortfall so far, collateral USD
     "eta": "MUSD",
     "shortfall": "MUSD",
     "objective": "MUSD",
