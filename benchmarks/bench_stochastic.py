@@ -8,14 +8,18 @@ far (the forecast solve, the screening and every smaller N included), so run one
 the table.
 
     python -m benchmarks.bench_stochastic --out-of-sample 10000 [--scenarios N] [--seed 12345]
-        [--sweep RUN_FOLDER]
+        [--sweep RUN_FOLDER] [--first-stage-quarters Q] [--time-limit SECONDS]
 
 The out-of-sample table of docs/formulation.md §7b: the stochastic plan over N scenarios (default
-10, reduced from seed 0), the forecast optimum and, with ``--sweep``, the recommended plan of a
+10, reduced from seed 0; its first stage the first Q quarters, default that of `fleetopt solve
+--stochastic`; ``--time-limit`` bounds each of its solves, as the solve's own), the forecast
+optimum and, with ``--sweep``, the recommended plan of a
 `fleetopt sweep` run folder (with the cash buffer the sweep chose for it), each simulated on the
 same fresh scenarios (seed 12345: neither the reduction's nor a default sweep's), with mean NPV,
-CVaR5, P(breach), P(default) and the standard errors of the paired differences from the forecast
-optimum (fleetopt/stochastic/paired.py). Labelled with the commit it ran on.
+CVaR5, P(breach), P(liquidity default), P(any default) and the standard errors of the paired
+differences from the forecast optimum (fleetopt/stochastic/paired.py), and the share of the reduced
+scenarios' probability whose copies cure a covenant, beside the plan's P(breach). Labelled with the
+commit it ran on.
 """
 
 from __future__ import annotations
@@ -85,18 +89,24 @@ def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
 
 
 def out_of_sample(
-    model: str, n: int, scenarios: int, seed: int, sweep: Path | None, json_path: Path | None = None
+    model: str, n: int, scenarios: int, seed: int, sweep: Path | None, json_path: Path | None = None,
+    quarters: int | None = None, time_limit: float | None = None,
 ) -> None:
     """The stochastic plan, the forecast optimum and the sweep's pick on the same fresh scenarios; with
-    ``json_path``, the table's rows unrounded there too (benchmarks/readme_figures.py reads them)."""
+    ``json_path``, the table's rows unrounded there too (benchmarks/readme_figures.py reads them).
+    ``quarters``: the stochastic solve's first stage (None: its default); ``time_limit``: of each of
+    its solves (None: none)."""
     _, data = load(model)
     started = time.perf_counter()
-    result = solve_stochastic(data, n, oos_scenarios=0)
+    result = solve_stochastic(data, n, quarters=quarters, time_limit=time_limit, oos_scenarios=0)
     m = result.measures
+    cured = rescue_counts(result.scenarios)["covenant_cured_probability"]
     print(
-        f"{model} @ {commit()}: stochastic plan over {n} scenarios in {time.perf_counter() - started:.0f} s "
+        f"{model} @ {commit()}: stochastic plan over {n} scenarios, first stage "
+        f"{result.settings['first_stage_quarters']} quarters, in {time.perf_counter() - started:.0f} s "
         f"(RP {format_usd(m['rp_usd'])}, VSS {format_usd(m['vss_usd'])}, EVPI {format_usd(m['evpi_usd'])}, "
-        f"gap {m['gap']:.3%}, first stage {m['first_stage']})",
+        f"{m['status']}, gap {m['gap']:.3%}, first stage {m['first_stage']}; the copies cure a covenant in "
+        f"{format_percent(cured, 1)} of their probability)",
         flush=True,
     )
     plans, labels, buffers = (
@@ -117,21 +127,23 @@ def out_of_sample(
         f"{scenarios:,} scenarios of seed {seed} in {time.perf_counter() - started:.0f} s; load: {uptime()}"
     )
     print(
-        "| plan | mean NPV | CVaR5 | P(breach) | P(default) | Δ mean NPV (s.e.) | Δ CVaR5 (s.e.) "
-        "| Δ P(breach) (s.e.) | Δ P(default) (s.e.) |"
+        "| plan | mean NPV | CVaR5 | P(breach) | P(liq. default) | P(any default) | Δ mean NPV (s.e.) "
+        "| Δ CVaR5 (s.e.) | Δ P(breach) (s.e.) | Δ P(liq. default) (s.e.) | Δ P(any default) (s.e.) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['plan']} | {format_usd(r['npv_mean_usd'])} | {format_usd(r['npv_cvar_usd'])} "
             f"| {format_percent(r['breach_probability'], 2)} | {format_percent(r['default_probability'], 2)} "
+            f"| {format_percent(r['any_default_probability'], 2)} "
             f"| {format_usd(r['npv_mean_usd_diff'])} ({format_usd(r['npv_mean_usd_diff_se'])}) "
             f"| {format_usd(r['npv_cvar_usd_diff'])} ({format_usd(r['npv_cvar_usd_diff_se'])}) "
-            f"| {points(r, 'breach_probability')} | {points(r, 'default_probability')} |"
+            f"| {points(r, 'breach_probability')} | {points(r, 'default_probability')} "
+            f"| {points(r, 'any_default_probability')} |"
         )
     if json_path is not None:
         # the stochastic plan's copies' own covenant cures, in sample: beside its breaches out of sample
-        rows[1]["copies_covenant_cured_probability"] = rescue_counts(result.scenarios)["covenant_cured_probability"]
+        rows[1]["copies_covenant_cured_probability"] = cured
         json_path.write_text(json.dumps(rows, indent=1) + "\n")
 
 
@@ -176,8 +188,13 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=12345, help="seed of the table's fresh scenarios")
     parser.add_argument("--sweep", type=Path, help="a sweep run folder: its recommended plan joins the table")
     parser.add_argument("--json", type=Path, help="also write the table's rows, unrounded, to this file")
+    parser.add_argument(
+        "--first-stage-quarters", type=int, help="the stochastic plan's first stage (default: the solve's)"
+    )
+    parser.add_argument("--time-limit", type=float, help="seconds for each of the stochastic solve's solves")
     args = parser.parse_args()
     if args.out_of_sample:
-        out_of_sample(args.model, args.scenarios, args.out_of_sample, args.seed, args.sweep, args.json)
+        out_of_sample(args.model, args.scenarios, args.out_of_sample, args.seed, args.sweep, args.json,
+                      args.first_stage_quarters, args.time_limit)  # fmt: skip
     else:
         main(args.model, tuple(args.sizes) or (5, 10))
