@@ -1554,9 +1554,14 @@ def test_the_copies_covenant_cures_stand_beside_the_evaluator_s_breaches(tmp_pat
     # 5 reduced scenarios' probabilities differ (161: 5 %, 24: 8.5 %, the two cured, 5 + 8.5 = 13.5)
     cured = [s["probability"] for s in summary["scenarios"] if s["covenant_cure"]]
     assert len(summary["scenarios"]) == 5 and format_percent(sum(cured)) == "13.5%" and len(set(cured)) == 2
-    line = ("2 of the 5 reduced scenarios (13.5% of their probability), in sample: the solve re-plans each "
-            "one's future knowing it; the evaluator's P(covenant breach) of the plan: 81.3% of the 1,000 "
-            "fresh scenarios, out of sample: the plan as completed on the forecast, not re-planned")
+    # what the copies re-plan, and the setting that shares it all (it said "the solve re-plans each
+    # one's future knowing it", and left the reader no way to make the copies see the breaches)
+    line = ("2 of the 5 reduced scenarios (13.5% of their probability), in sample: each copy re-plans its "
+            "purchases, power, debt and prepayments from 2027Q3 on knowing its future "
+            "(--first-stage-quarters 8 shares them all, as the evaluator runs them); the evaluator's "
+            "P(covenant breach) of the plan: "
+            "81.3% of the 1,000 fresh scenarios, out of sample: the plan as completed on the forecast, not "
+            "re-planned")
     cures = "scenarios with covenant cures (equity paid in to cure a breach, $11 of value per $1 short)"
     assert "2 of the 5 reduced scenarios" in stdout and "the evaluator's" in stdout  # its cell wraps the rest
     assert f"{cures} │ {line}" in " ".join(shown(summary).split())
@@ -1569,6 +1574,41 @@ def test_the_copies_covenant_cures_stand_beside_the_evaluator_s_breaches(tmp_pat
     facts = {label: text for label, text, _ in plan_facts(summary)}
     assert facts["scenarios with cash rescues (emergency equity: defaults)"] == (
         "0 of the 5 reduced scenarios (0.0% of their probability)")
+
+
+def test_with_the_whole_horizon_shared_the_copies_cure_the_breaches_the_evaluator_counts():
+    """§7b, "Why the copies cure few of the breaches the evaluator counts": tiny --stochastic 5
+    (scenarios 161, 198, 164, 148 and 24 of seed 0). At Q = 4 the copies re-plan their prepayments
+    and purchases from 2027Q3 knowing their future and cure a DSCR in 161 and 24 only (5 % + 8.5 %
+    = 13.5 %), while the evaluator runs the plan completed on the forecast and breaches it in all but
+    164 (the borrowing base from 2027Q3 or Q4; 78.0 % of the probability). With the whole horizon
+    (Q = 8) shared, every copy runs the plan's decisions and re-plans only its operations: the
+    copies cure exactly where the evaluator breaches (161 and 24, DSCR: nothing else), and the
+    diagnostics say what the copies re-plan."""
+    from fleetopt.evaluate import compile_plans
+    from fleetopt.evaluate.path import scenario_path
+    from fleetopt.stochastic.run import copies_replan
+
+    for quarters, breached in ((4, {161, 198, 148, 24}), (8, {161, 24})):
+        result = solve_stochastic(TINY_DATA, 5, quarters=quarters, oos_scenarios=0)
+        batch = compile_plans(TINY_DATA, [result.plan], ["stochastic"])
+        cured, evaluated = {}, {}
+        for row in result.scenarios:
+            index = int(row["scenario"].split()[-1])
+            path = scenario_path(TINY_DATA, batch, 0, index).frame
+            named = {name for cell in path["covenants_breached"] if cell for name in cell.split(", ")}
+            evaluated[index] = named
+            # "EBITDA / debt service covenant" in the copy's words, "EBITDA / debt service" in the path's
+            limits = {row["slacks"][group]["limit"].removesuffix(" covenant") for group in row["slacks"]}
+            cured[index] = limits if row["covenant_cure"] else set()
+        assert {n for n, names in evaluated.items() if names} == breached, quarters
+        assert {n for n, names in cured.items() if names} == {161, 24}, quarters
+        if quarters == 8:
+            dscr = {"EBITDA / debt service"}
+            assert cured == evaluated == {161: dscr, 198: set(), 164: set(), 148: set(), 24: dscr}
+    assert copies_replan({"settings": result.settings, "horizon_quarters": 8}) == (
+        "every copy runs the plan's purchases, power, debt and prepayments, re-planning only its operations, "
+        "as the evaluator does")
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,9 @@ FirstStageQuartersOption = Annotated[
     typer.Option(
         parser=whole_number,
         help="With --stochastic: decisions before this quarter are shared by all scenarios "
-        f"(default {FIRST_STAGE_QUARTERS}, or the whole horizon when it is shorter).",
+        f"(default {FIRST_STAGE_QUARTERS}, or the whole horizon when it is shorter); the horizon's "
+        "length shares every purchase, power block, draw and prepayment, as the evaluator runs a "
+        "plan, so the scenarios see its covenant breaches (a larger solve; formulation §7b).",
         show_default=False,
     ),
 ]

@@ -43,7 +43,7 @@ from fleetopt.milp import stochastic as sto
 from fleetopt.milp.completion import completion_facts, slack_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP, gap_to_bound, model_size, stage
 from fleetopt.runs import limits
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import HORIZON_QUARTERS, LoadedModel
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
 from fleetopt.stochastic.mpisppy_route import check_route, solve_by_mpisppy
 from fleetopt.stochastic.paired import (
@@ -953,16 +953,32 @@ def breaches_beside(summary: dict, name: str) -> str:
     """After the copies' covenant cures (``name`` "covenant_cured": a covenant or the borrowing base
     cured in a reduced scenario), the evaluator's P(covenant breach) of the same plan out of sample,
     so that a reader sees how far the copies' breaches fall short of the evaluator's (tiny: 13.5 % of
-    the reduced scenarios' probability against 81.9 % of the fresh futures); '' for any other kind or
-    a run without the out-of-sample check."""
+    the reduced scenarios' probability against 81.9 % of the fresh futures) and why: what the copies
+    re-plan (:func:`copies_replan`); '' for any other kind or a run without the out-of-sample check."""
     oos = summary.get("out_of_sample") or {}
     plan = (oos.get("metrics") or {}).get("stochastic") or {}
     if name != "covenant_cured" or plan.get("breach_probability") is None:
         return ""
     breach = format_percent(plan["breach_probability"])
-    return (f", in sample: the solve re-plans each one's future knowing it; the evaluator's P(covenant "
-            f"breach) of the plan: {breach} of the {oos['scenarios']:,} fresh scenarios, out of sample: the "
-            "plan as completed on the forecast, not re-planned")
+    return (f", in sample: {copies_replan(summary)}; the evaluator's P(covenant breach) of the plan: "
+            f"{breach} of the {oos['scenarios']:,} fresh scenarios, out of sample: the plan as completed on "
+            "the forecast, not re-planned")
+
+
+def copies_replan(summary: dict) -> str:
+    """What the scenario copies re-plan, in words: from the second stage's first quarter on, their
+    purchases, power, debt and prepayments, knowing their future, which the evaluator's plan cannot
+    (so they avoid most of its breaches, §7b), and how to share them all; or, with the whole horizon
+    the first stage, only their operations, as the evaluator runs the plan."""
+    settings = summary.get("settings") or {}
+    before = settings.get("first_stage_before")
+    if before is None:
+        return ("every copy runs the plan's purchases, power, debt and prepayments, re-planning only its "
+                "operations, as the evaluator does")
+    quarters = summary.get(HORIZON_QUARTERS)
+    whole = "--first-stage-quarters " + (f"{quarters}" if quarters else "at the horizon's length")
+    return (f"each copy re-plans its purchases, power, debt and prepayments from {before} on knowing its "
+            f"future ({whole} shares them all, as the evaluator runs them)")
 
 
 def vss_source(summary: dict) -> list[tuple[str, str, bool]]:
