@@ -100,13 +100,16 @@ due after the horizon) is worth $v_p$ = -DF_2 + 1.02 DF_3 = -0.003740 (-DF_2 + 1
 horizon): scenario 0's resale factors are 0.811253, 0.725999 and 0.782458 in 2026Q2-Q4, scenario
 1's above 1 throughout. At the forecast's draw scenario 0's collateral falls short by 11M (1 -
 0.811253) = 2,076,216.98 in 2026Q2, 2.825M / 0.3 - 10M x 0.725999 = 2,156,674.53 in 2026Q3 and
-2.35M / 0.3 - 9M x 0.782458 = 791,207.08 in 2026Q4, cured at 11 per USD (EEV). A dollar over the
-scenario's base costs 0.5 x 11 / 0.3 of value against the 0.010826 it is worth, so RP draws d* =
+2.35M / 0.3 - 9M x 0.782458 = 791,207.08 in 2026Q4, cured once (EEV) by repaying 0.3 of the largest,
+0.3 x 2,156,674.53 = 647,002.36, at 11 per USD (§7b "Recourse": 7,117,025.95; at 11 per USD of
+collateral in each quarter, until 2026-12-07, 11 x 5,024,098.59). A dollar over the scenario's base
+costs 0.5 x 11 of value (repaid once) against the 0.010826 it is worth, so RP draws d* =
 0.3 x 11M x 0.811253 - 1.5M = 1,177,134.91 and prepays p* = 1.25M + 7d*/8 - 0.3 x 10M x 0.725999
 = 101,995.40 in 2026Q3 (2026Q4 then has room: 1M + 6d*/8 - p* = 1,780,855.78 against 2,112,637.88);
 no copy pays a cure. Scenario 0's NPV is EV - DF_3 x 7.6M (1 - 0.782458) - (1.8M - d*) v_d + p* v_p;
-VSS = RP - EEV = 0.5 (11 x 5,024,098.59 - (1.8M - d*) 0.010826 - 101,995.40 x 0.003740) + 0.5
-(-(1.8M - d*) 0.014008 - 101,995.40 x 0.007376) = 27,624,241.19. The evaluator finds the forecast
+VSS = RP - EEV = 0.5 (11 x 647,002.36 - (1.8M - d*) 0.010826 - 101,995.40 x 0.003740) + 0.5
+(-(1.8M - d*) 0.014008 - 101,995.40 x 0.007376) = 3,550,211.92 (27,624,241.19 at 11 per USD of
+collateral in each quarter). The evaluator finds the forecast
 optimum's breach in 2026Q2, and none in the stochastic plan, whose base is met exactly there.
 Before, the copies valued the collateral at the forecast's 11M: no cure, RP = EEV, the forecast's
 draw kept, the breach the evaluator counts unseen.
@@ -394,11 +397,10 @@ def test_the_stochastic_copies_value_the_collateral_at_the_scenario_s_resale_val
     short = [11e6 * (1 - factor[0, 1]), 2_825_000 / 0.3 - 10e6 * factor[0, 2],
              2_350_000 / 0.3 - 9e6 * factor[0, 3]]  # fmt: skip
     assert sum(short) == pytest.approx(5_024_098.59, abs=0.01)
-    # the forecast optimum's first stage cures its base in scenario 0 once, by repaying 0.3 USD a USD
-    # of its largest shortfall (2026Q3's), at 11 a USD repaid (§7b, "Recourse")
-    assert max(short) == pytest.approx(short[1]) and max(short) == pytest.approx(2_156_674.53, abs=0.01)
-    cure = 11 * 0.3 * max(short)
-    assert s["vss_usd"] == pytest.approx(0.5 * (cure + change[0]) + 0.5 * change[1], abs=0.05)
+    repaid = 0.3 * max(short)  # the largest shortfall, repaid once (§7b "Recourse")
+    assert repaid == pytest.approx(647_002.36, abs=0.01)
+    assert s["vss_usd"] == pytest.approx(0.5 * (11 * repaid + change[0]) + 0.5 * change[1], abs=0.05)
+    assert s["vss_usd"] == pytest.approx(3_550_211.92, abs=0.05)
     # the evaluator: the forecast optimum breaches the base in scenario 0's 2026Q2, the stochastic plan not
     scenario = generate_scenarios(data, 4, 0, 1)
     out = simulated(data, solve(data, mip_gap=0.0).plan, scenario)
