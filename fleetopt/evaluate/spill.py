@@ -260,7 +260,7 @@ class KeptRows(SpilledRows):
         return open(rows_path(self.stem), "r+b" if self.done else "w+b")  # closed by close()
 
     def nbytes(self) -> int:
-        return result_bytes(self.P, self.S) + self.extra_bytes(self.S)
+        return kept_file_bytes(self.P, self.S)
 
     @staticmethod
     def extra_bytes(n_scenarios: int) -> int:
@@ -273,7 +273,7 @@ class KeptRows(SpilledRows):
         kept in order (``s0`` is :attr:`done`)."""
         if s0 != self.done:
             raise ValueError(f"scenarios {s0} .. {s1 - 1} kept after {self.done}: blocks are kept in order")
-        offset = result_bytes(self.P, self.S) + RESULT_VALUE_BYTES * s0
+        offset = self._demand_offset(s0)
         self._transfer(os.pwrite, memoryview(np.ascontiguousarray(demand, dtype=float)).cast("B"), offset,
                        "written")  # fmt: skip
         self.done, self.slipped = s1, np.array(slipped, dtype=float)
@@ -308,12 +308,21 @@ class KeptRows(SpilledRows):
             if not self.recorded:
                 rows_path(self.stem).unlink(missing_ok=True)
 
+    def _demand_offset(self, scenario: int) -> int:
+        """Where ``scenario``'s demand is in the file, bytes: after every field's rows."""
+        return result_bytes(self.P, self.S) + RESULT_VALUE_BYTES * scenario
+
     def demand(self) -> np.ndarray:
         """(done,) the market demand of the scenarios done, as :meth:`keep` wrote it."""
         values = np.empty(self.done)
-        offset = result_bytes(self.P, self.S)
+        offset = self._demand_offset(0)
         self._transfer(_pread, memoryview(values).cast("B"), offset, "read")
         return values
+
+
+def kept_file_bytes(n_plans: int, n_scenarios: int) -> int:
+    """The size of a :class:`KeptRows` file, bytes: the rows of results, then each scenario's demand."""
+    return result_bytes(n_plans, n_scenarios) + KeptRows.extra_bytes(n_scenarios)
 
 
 def rows_path(stem: Path) -> Path:
@@ -344,7 +353,7 @@ def kept_record(stem: Path, identity: dict | None, n_plans: int, n_scenarios: in
     fits = fits and counted_right and set(record["dtypes"]) == set(RESULT_FIELDS)
     if not (fits and all(d.itemsize <= RESULT_VALUE_BYTES for d in dtypes)):
         return None
-    return record if size >= result_bytes(n_plans, n_scenarios) + KeptRows.extra_bytes(n_scenarios) else None
+    return record if size >= kept_file_bytes(n_plans, n_scenarios) else None
 
 
 def _pread(fd: int, view: memoryview, offset: int) -> int:
