@@ -25,31 +25,30 @@ from fleetopt.core.metric_columns import (
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import COHORT_DECISIONS, Plan, rounded_decision
 from fleetopt.core.quarters import span_label
-from fleetopt.core.results import (
+from fleetopt.core.results.cost import (
+    cost_per_h100_hour,
+    cost_plans_note,
+    h100_hours_in_service,
+    present_cost,
+)
+from fleetopt.core.results.covenant_words import (
     CUSHION_MEANS,
-    FIRST_YEAR,
+    TRAILING_WHAT_IF,
+    covenant_cushions,
+    covenant_headroom,
+    lowest_cushion,
+    lowest_trailing_cushion,
+    trailing_year_headroom,
+)
+from fleetopt.core.results.customers import FIRST_YEAR, customer_figures
+from fleetopt.core.results.fleet import POWER_BUILT_LABEL, gpus_bought, power_built_mw
+from fleetopt.core.results.headline import (
     LAB_FIGURES,
     NPV_LIMITED_CVAR5_LABEL,
     PEAK_DEBT_FORECAST_LABEL,
-    POWER_BUILT_LABEL,
-    TRAILING_WHAT_IF,
-    basis_words,
-    cash_timing_credit,
-    cost_per_h100_hour,
-    cost_plans_note,
-    covenant_cushions,
-    covenant_headroom,
-    customer_figures,
-    gpus_bought,
-    h100_hours_in_service,
     horizon_totals,
-    lowest_cushion,
-    lowest_trailing_cushion,
-    power_built_mw,
-    present_cost,
-    solve_figures,
-    trailing_year_headroom,
 )
+from fleetopt.core.results.valuation import basis_words, cash_timing_credit, solve_figures
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import (
     USD_PER_H100_HOUR,
@@ -168,7 +167,7 @@ def _none_measured(figures: dict, key: str) -> bool:
 
 
 def cushion_figure(kind) -> str:
-    """The comparison's figure of covenant ``kind``'s cushion (core/results.covenant_cushions)."""
+    """The comparison's figure of covenant ``kind``'s cushion (covenant_words.covenant_cushions)."""
     return f"cushion_{kind.name}"
 
 

@@ -36,7 +36,7 @@ from fleetopt.compare import (
 )
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import LAB_FIGURES
+from fleetopt.core.results.headline import LAB_FIGURES
 from fleetopt.core.units import format_figure, whole_count
 from fleetopt.errors import FleetoptWarning, InputError, warn, warnings_held
 from fleetopt.evaluate import compile_plans, evaluate, save_plans

@@ -25,7 +25,7 @@ from milp_builders import base_model, data_of
 from fleetopt.core.covenants import CATALOGUE, CovenantTest, CureRights, covenant_tests, kind_bit
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import covenant_headroom, limit_words
+from fleetopt.core.results.covenant_words import covenant_headroom, limit_words
 from fleetopt.evaluate.kernel import kernel_fits
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
@@ -123,7 +123,7 @@ def test_a_quarterly_covenant_is_also_given_on_the_trailing_year_with_its_tighte
     219,000 / 79,000 = 2.77x, 219,000 / 78,000 = 2.81x and 177,937.5 / 77,000 = 2.31x in quarters 1-3:
     tightest in quarter 3 (2026Q4), 15.6 % above the 2.0x minimum, which the words name; so EBITDA
     may fall h / (1 + h) = 13.45 % there before a breach on that basis (compare's row)."""
-    from fleetopt.core.results import (
+    from fleetopt.core.results.covenant_words import (
         TRAILING_WHAT_IF,
         lowest_trailing_cushion,
         trailing_year_headroom,
@@ -157,7 +157,7 @@ def test_the_reports_in_short_names_the_covenant_the_trailing_year_would_breach(
     it names the covenant, what is short and the quarter."""
     from types import SimpleNamespace
 
-    from fleetopt.core.results import TRAILING_WHAT_IF, trailing_year_headroom
+    from fleetopt.core.results.covenant_words import TRAILING_WHAT_IF, trailing_year_headroom
     from fleetopt.report.in_short import trailing_breach_words
 
     d = coverage_model()
@@ -174,12 +174,12 @@ def test_the_solves_covenant_line_sets_the_trailing_year_what_if_apart():
     """The solve printed "EBITDA may fall 13.5% before a breach (the tightest), if tested on the
     trailing four quarters' averages (...), breached (EBITDA 3.8% short)": the what-if read as the
     condition of the quarter's own cushion before it. A semicolon parts them, as in the report."""
-    from fleetopt.core.results import (
+    from fleetopt.core.results.covenant_words import (
         TRAILING_WHAT_IF,
         covenant_headroom_text,
-        headline,
         trailing_year_headroom,
     )
+    from fleetopt.core.results.headline import headline
 
     data = data_of(coverage_model())
     plan = keep_everything(data)
@@ -197,7 +197,7 @@ def test_the_lowest_shocked_dscr_follows_the_covenants_ebitda_period(period):
     27,375 / 174,000; on the trailing four quarters it is (3 x 109,500 + 27,375) / 4 over 177,000 in
     quarter 3. summary.json's `shocked` reported the quarter's ratio under a trailing covenant,
     0.34x where the covenant's own ratio held at 1.40x."""
-    from fleetopt.core.results import shocked_cash
+    from fleetopt.core.results.shocks import shocked_cash
     from fleetopt.schema import Robustness
 
     data = data_of(coverage_model(period))
@@ -375,7 +375,7 @@ def test_the_tightest_covenant_is_the_one_the_smallest_fall_breaches():
     $1B of cash: cash may fall 97.5 %. A phrase (nothing to test) is no share."""
     from types import SimpleNamespace
 
-    from fleetopt.core.results import lowest_cushion
+    from fleetopt.core.results.covenant_words import lowest_cushion
 
     by_name = {kind.name: kind for kind in CATALOGUE}
     tested = np.ones(4, dtype=bool)
@@ -447,7 +447,7 @@ def test_the_debt_table_writes_a_rate_as_the_model_summary_does():
     from milp_builders import load
 
     from fleetopt.cli.render.model import _debt_text
-    from fleetopt.core.results import debt_frame
+    from fleetopt.core.results.tables import debt_frame
 
     d = repaid_bullet_model()
     note = d["finance"]["facilities"]["note"]
@@ -467,7 +467,7 @@ def test_the_debt_table_gives_each_facility_s_terms_and_year_end_balance():
     finance review asked for the debt schedule and which maturities are assumed refinanced). Its
     highest quarter-end balance is `quarter_end_peak_usd`, as the report heads it (`peak_usd` read as
     the highest balance, which an amortizing loan's opening may exceed)."""
-    from fleetopt.core.results import debt_frame
+    from fleetopt.core.results.tables import debt_frame
 
     result = solve(data_of(repaid_bullet_model()), mip_gap=1e-9)
     row = result.debt_frame().iloc[0].to_dict()
@@ -594,7 +594,8 @@ def test_a_covenant_with_nothing_owed_reads_not_tested_not_no_room():
     base have nothing to test and say so (not "met with no room", not "EBITDA may fall 100 %"); the
     cash / debt minimum without debt is unbounded; the liquidity floor has its lowest cash. In
     summary.json each is a phrase, where a zero threshold would be null."""
-    from fleetopt.core.results import covenant_headroom_text, headline
+    from fleetopt.core.results.covenant_words import covenant_headroom_text
+    from fleetopt.core.results.headline import headline
     from fleetopt.runs.folder import json_text
 
     d = repaid_bullet_model()
@@ -634,7 +635,7 @@ def test_quarters_before_testing_starts_that_would_breach_are_named():
     on tiny's optimum (DSCR 2.993x in 2026Q3, 2.950x in 2026Q4, 2.747x in 2027Q1) under a 3.0x
     minimum tested from 2027Q1: the two quarters before it; 2027Q1 on is tested, so not listed."""
     from fleetopt import api
-    from fleetopt.core.results import untested_breaches
+    from fleetopt.core.results.covenant_words import untested_breaches
 
     plan = api.solve("tiny").plan
     strict = api.edit("tiny", {"finance.covenants.min_dscr": 3.0, "finance.covenants.test_from": "2027Q1"})
@@ -1077,7 +1078,8 @@ def test_a_tied_covenant_s_lapsed_quarters_are_neither_its_lowest_ratio_nor_its_
     quarters the DSCR is tested in (1-2: EBITDA 219,000 / (78,000 + 100,000 + 1,000) = 1.2235 in
     quarter 1), not quarter 3's 0.31x after the bridge is repaid; and quarter 3, lapsed, is no
     breach "before testing starts" (a review: both read the covenants block's quarters)."""
-    from fleetopt.core.results import headline, tested_from, untested_breaches
+    from fleetopt.core.results.covenant_words import tested_from, untested_breaches
+    from fleetopt.core.results.headline import headline
 
     d = bridge_model(None)
     d["finance"]["covenants"].update(min_dscr=1.0, tested_while_owed={"min_dscr": "bridge",
@@ -1100,7 +1102,7 @@ def test_a_tied_test_is_no_grace_before_its_facility_can_owe():
     """A DSCR tied to a loan drawable from quarter 2 only, tested from quarter 1: quarter 0, weak
     (DSCR 54,750 / 180,000 = 0.30), is before test_from but the loan could owe nothing there, so it
     is no grace and not named "breached before testing starts"; untied, it is (a second review)."""
-    from fleetopt.core.results import untested_breaches
+    from fleetopt.core.results.covenant_words import untested_breaches
 
     d = coverage_model()
     d["finance"]["facilities"]["later"] = {"size_usd": 1000.0, "fixed_rate_annual": 0.0,
@@ -1124,7 +1126,7 @@ def test_the_present_cost_counts_the_interest_paid():
     capex less disposal proceeds plus interest plus opex, less the value at the end. Here the
     installed GPUs are worth nothing on a sale (no resale), nothing is bought and nothing costs money
     but the loan's interest (no discounting): 80,000 + 78,000 + 76,000 + 74,000 = 308,000."""
-    from fleetopt.core.results import present_cost, present_cost_parts
+    from fleetopt.core.results.cost import present_cost, present_cost_parts
 
     data = data_of(coverage_model())
     st = plan_statements(data, keep_everything(data))

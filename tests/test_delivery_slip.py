@@ -311,7 +311,7 @@ def test_in_short_says_in_how_many_futures_deliveries_came_late():
     """The terminal's and the report's "In short" name the slip's share of the futures, apart from the
     policy's reactions (a risk the plan met, not something its policy did); a run without the factor
     (no `slipped_share` column) says nothing of it."""
-    from fleetopt.core.results import risk_in_short
+    from fleetopt.core.results.risk_sentences import risk_in_short
 
     row = {"npv_mean_usd": 1e6, "npv_cvar5_usd": -1e6, "default_probability": 0.0, "breach_probability": 0.0,
            "slipped_share": 0.475, "deferred_share": 0.25}  # fmt: skip

@@ -36,7 +36,7 @@ import pytest
 import yaml
 from milp_builders import data_of
 
-from fleetopt.core.results import headline, liquidity_cover_words
+from fleetopt.core.results.headline import headline, liquidity_cover_words
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.factors import Stream, normals, uniforms
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios

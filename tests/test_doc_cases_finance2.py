@@ -181,7 +181,7 @@ from milp_builders import data_of
 from test_doc_cases import CASH, DF, NPV, hand_model, simulated
 
 from fleetopt import api
-from fleetopt.core.results import headline
+from fleetopt.core.results.headline import headline
 from fleetopt.evaluate.factors import Stream, normals
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.milp.persistent import PersistentPlanner, Stress

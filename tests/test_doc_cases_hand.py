@@ -17,7 +17,7 @@ from test_doc_cases import hand_model, simulated
 from test_doc_cases_tax import COVENANTS
 from test_policy import BACKENDS, MARKET, ORDER, ORDER_GPUS, order_model, order_plan, price_drop, run
 
-from fleetopt.core.results import risk_in_short
+from fleetopt.core.results.risk_sentences import risk_in_short
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios

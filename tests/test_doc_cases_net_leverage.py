@@ -47,7 +47,7 @@ from test_doc_cases import DF, hand_model
 
 from fleetopt.api import scenario_path
 from fleetopt.core.covenants import kind_bit, net_debt
-from fleetopt.core.results import covenant_headroom
+from fleetopt.core.results.covenant_words import covenant_headroom
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.factors import Stream, uniforms
 from fleetopt.evaluate.scenarios import deterministic_scenarios

@@ -98,7 +98,7 @@ from milp_builders import data_of
 from test_doc_cases import DF, HAND, simulated
 
 from fleetopt import api
-from fleetopt.core.results import headline
+from fleetopt.core.results.headline import headline
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.milp.solve import solve
 

@@ -26,7 +26,8 @@ from test_kernel_cpu import assert_agree
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.results import covenant_headroom, shocked_cash
+from fleetopt.core.results.covenant_words import covenant_headroom
+from fleetopt.core.results.shocks import shocked_cash
 from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.kernel import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios

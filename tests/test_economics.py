@@ -22,7 +22,7 @@ from milp_builders import base_model, data_of
 
 from fleetopt.core.economics import _add_lines, plan_statements, site_fixed_cost_per_mw
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import headline
+from fleetopt.core.results.headline import headline
 from fleetopt.evaluate.simulate import SimulationConstants
 from fleetopt.milp.builder import Coefficients
 
@@ -149,7 +149,7 @@ def test_revenue_by_customer_and_the_largest_share_by_hand():
     a year in the scenarios, from the rating table) and a 60 % limit, as the terminal and the report
     print them. Over 8 quarters the market adds 4 x 219,000: big holds 788,400 / 2,409,000 = 32.7 %
     of the horizon's revenue and still 51.4 % of the first year's."""
-    from fleetopt.core.results import customer_words
+    from fleetopt.core.results.customers import customer_words
 
     data, fig = customer_instance()
     assert fig["revenue_by_customer_usd"] == pytest.approx({"big": 788_400.0, "small": 394_200.0}, rel=1e-12)
@@ -173,7 +173,7 @@ def test_the_first_year_names_its_own_largest_customer():
     contract runs then: 33 % of that year's revenue, enterprise-b 16 %); the words name lab-a there,
     and say both customers are unrated, at the model's default hazard (1 % a quarter: 3.9 % a year)."""
     from fleetopt import api
-    from fleetopt.core.results import customer_words
+    from fleetopt.core.results.customers import customer_words
 
     result = api.solve("tiny")
     fig = result.headline()
@@ -191,7 +191,8 @@ def test_the_liquidity_cover_of_the_next_years_debt_service_by_hand():
     0. No debt service: none. tiny's optimum, from its statements: $30.3M at the end of 2026Q3
     against the $51.5M due in the four quarters after it."""
     from fleetopt import api
-    from fleetopt.core.results import liquidity_cover, liquidity_cover_words
+    from fleetopt.core.results.covenant_words import liquidity_cover
+    from fleetopt.core.results.headline import liquidity_cover_words
 
     cash, service = np.array([10.0, 20, 30, 40, 50, 60]), np.array([0.0, 5, 5, 5, 5, 10])
     assert liquidity_cover(cash, service) == (0.5, 0)
@@ -207,7 +208,8 @@ def test_the_npv_at_other_discount_rates_is_the_npv_formula_at_those_rates():
     """At the model's own rate it is the NPV; at 0 the undiscounted equity flows plus the terminal
     equity; tiny (15 %) prints its NPV at 10 % and 20 % beside -$14.1M."""
     from fleetopt import api
-    from fleetopt.core.results import headline, npv_at_rate
+    from fleetopt.core.results.headline import headline
+    from fleetopt.core.results.valuation import npv_at_rate
 
     result = api.solve("tiny")
     data, st = result.data, result.statements
@@ -228,7 +230,7 @@ def test_the_other_rates_are_named_by_the_rates_they_are_at():
     from dataclasses import replace
 
     from fleetopt import api
-    from fleetopt.core.results import npv_at_other_rates, npv_at_rate
+    from fleetopt.core.results.valuation import npv_at_other_rates, npv_at_rate
     from fleetopt.core.units import format_rate
 
     result = api.solve("tiny")

@@ -92,7 +92,7 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     metrics = pd.read_csv(here / "B" / "metrics.csv")
     assert metrics.columns.tolist() == COLUMNS and metrics["plan"].tolist() == ["milp"]
     assert metrics["npv_std_usd"].iloc[0] > 0 and 0 <= metrics["breach_probability"].iloc[0] <= 1
-    # last, the plan's value and risk in two sentences, as its report opens (core.results.risk_in_short)
+    # last, the plan's value and risk in two sentences, as its report opens (risk_sentences.risk_in_short)
     row = metrics.iloc[0]
     said = " ".join(stdout.split())
     mean, cvar5 = format_usd(row["npv_mean_usd"]), format_usd(row["npv_cvar5_usd"])
@@ -646,7 +646,7 @@ def test_a_block_one_model_lacks_is_named_by_the_fields_its_file_sets():
 def test_in_short_says_a_negative_npv_not_money_lost():
     """"39.9% lose money" read P(NPV < 0) as a nominal loss (a finance review): the NPV is at the
     model's discount rate, so a negative one is a return below it, not money lost."""
-    from fleetopt.core.results import risk_in_short
+    from fleetopt.core.results.risk_sentences import risk_in_short
 
     row = {"npv_mean_usd": 13.5e9, "npv_cvar5_usd": -20e9, "loss_probability": 0.399,
            "default_probability": 0.299, "breach_probability": 0.715}  # fmt: skip
@@ -661,7 +661,7 @@ def test_in_short_gives_the_shareholders_tail_and_the_sampling_error():
     shareholders' with limited liability, and a sentence gives one standard error of the sampling.
     Over 2,000 futures a share p has sqrt(p (1 - p) / 2,000): 0.30 1.02 pp, 0.714 1.01 pp, 0.627
     1.08 pp and 0.52 1.12 pp, the largest: 1.1 pp; the mean's error is the row's $630.0M."""
-    from fleetopt.core.results import risk_in_short
+    from fleetopt.core.results.risk_sentences import risk_in_short
 
     row = {"npv_mean_usd": 13.5e9, "npv_mean_se_usd": 0.63e9, "npv_cvar5_usd": -20e9,
            "npv_limited_cvar5_usd": -2.3e9, "loss_probability": 0.399, "default_probability": 0.30,
@@ -680,7 +680,7 @@ def test_in_short_says_the_horizon_its_default_probabilities_are_counted_over():
     """"A liquidity default in 17.7% of the futures" gave no period: a credit analyst set it beside
     a rating's one-year default rate, where it is the default model's over its 28 quarters (set
     beside S&P's seven-year cumulative rates in docs/calibration.md). It now says so."""
-    from fleetopt.core.results import risk_in_short
+    from fleetopt.core.results.risk_sentences import risk_in_short
 
     row = {"npv_mean_usd": 13.26e9, "npv_cvar5_usd": -18.11e9, "default_probability": 0.177,
            "breach_probability": 0.679}  # fmt: skip
@@ -695,7 +695,7 @@ def test_in_short_s_sampling_error_bounds_every_share_it_states():
     defaults and breaches rare (2 % and 5 %: 0.31 and 0.49 pp over 2,000 futures) and half the
     futures ending below zero, it said 0.5 pp where P(NPV < 0)'s error is sqrt(0.25 / 2,000), 1.1 pp;
     a policy share of 0.5 alone gives the same."""
-    from fleetopt.core.results import risk_in_short
+    from fleetopt.core.results.risk_sentences import risk_in_short
 
     row = {"npv_mean_usd": 1e9, "npv_mean_se_usd": 0.1e9, "npv_cvar5_usd": -1e9, "loss_probability": 0.5,
            "default_probability": 0.02, "breach_probability": 0.05}  # fmt: skip

@@ -24,7 +24,8 @@ import pytest
 from evaluate_builders import ALL_RISK, batch, with_risk
 from milp_builders import base_model, data_of, sku
 
-from fleetopt.core.results import headline, npv_terminal_words
+from fleetopt.core.results.headline import headline
+from fleetopt.core.results.valuation import npv_terminal_words
 from fleetopt.evaluate.kernel import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate

@@ -12,7 +12,7 @@ import pytest
 from milp_builders import HOURS, base_model, data_of, late_demand_model, load, sku
 
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.results import shocked_cash
+from fleetopt.core.results.shocks import shocked_cash
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve

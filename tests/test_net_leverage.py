@@ -24,7 +24,7 @@ from test_kernel_cpu import assert_agree
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit, statement_quantities
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.results import covenant_headroom
+from fleetopt.core.results.covenant_words import covenant_headroom
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants
 from fleetopt.milp.solve import InfeasibleModel, solve

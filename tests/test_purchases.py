@@ -278,9 +278,9 @@ def test_purchases_read_for_another_model_are_refused(tiny, tmp_path):
 
 
 def test_every_decision_plan_csv_holds_is_one_purchases_reads(free):
-    """The decisions read back from a plan.csv are named once (core.results.PLAN_DECISIONS): every
+    """The decisions read back from a plan.csv are named once (core.results.tables.PLAN_DECISIONS): every
     one tiny's plan writes is among them."""
-    from fleetopt.core.results import PLAN_DECISIONS
+    from fleetopt.core.results.tables import PLAN_DECISIONS
 
     assert set(free.plan_frame()["decision"]) <= set(PLAN_DECISIONS)
 
@@ -596,7 +596,7 @@ def test_gpus_retired_within_a_year_of_their_purchase_are_named(tiny):
     2026Q3; 600 retired in 2026Q4 and 0.4 in 2027Q1 (half a GPU or less: round-off, not named),
     100 in 2027Q3 (a year after: a plan's choice, not named)."""
     from fleetopt.core.plan import Plan
-    from fleetopt.core.results import soon_retired
+    from fleetopt.core.results.fleet import soon_retired
 
     data = tiny[1]
     plan = Plan.empty(data)
@@ -625,7 +625,7 @@ def test_gpus_retired_within_a_year_say_which_covenant_had_no_room_while_held():
     so. A test met within a millionth of its threshold has no room (a binding MILP row); tested
     quarters only."""
     from fleetopt.core.covenants import CATALOGUE, CovenantTest
-    from fleetopt.core.results import _held_when_tight
+    from fleetopt.core.results.fleet import _held_when_tight
 
     q = ["2026Q4", "2027Q1", "2027Q2"]
     dscr = next(kind for kind in CATALOGUE if kind.name == "dscr")
@@ -645,7 +645,7 @@ def test_the_orders_table_lists_each_purchase_with_its_capex(free):
     """A capacity team places orders by quarter, SKU and site, and the report gave only GPUs by
     generation and year. tiny's optimum: 250 blocks of 8 B200 at texas in 2026Q3, at $60,000 a GPU;
     the capex adds up to the statements' GPU capex."""
-    from fleetopt.core.results import orders_frame
+    from fleetopt.core.results.tables import orders_frame
 
     orders = orders_frame(free.data, free.plan)
     order = {"quarter": "2026Q3", "sku": "B200", "site": "texas", "blocks": 250.0, "gpus": 2000.0,
@@ -659,7 +659,8 @@ def test_a_fleet_installed_in_the_first_quarter_is_no_purchase(tmp_path):
     plan's own orders are: its retirement was named "bought and retired within a year" (at "inf%"
     of the GPUs bought) and it would have been listed as an order (from a review)."""
     from fleetopt.core.plan import Plan
-    from fleetopt.core.results import orders_frame, soon_retired
+    from fleetopt.core.results.fleet import soon_retired
+    from fleetopt.core.results.tables import orders_frame
 
     text = TINY_PATH.read_text().replace("purchased: 2024Q1", "purchased: 2026Q3")
     (tmp_path / "m.yaml").write_text(text)
@@ -678,7 +679,7 @@ def test_plan_csv_names_a_fleet_entry_of_the_first_quarter_as_installed():
     from milp_builders import base_model, data_of
 
     from fleetopt.core.plan import Plan
-    from fleetopt.core.results import plan_frame
+    from fleetopt.core.results.tables import plan_frame
 
     d = base_model()
     d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2026Q1", "gpus": 4, "use": "inference",

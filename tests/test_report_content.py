@@ -610,7 +610,7 @@ def test_the_assumptions_write_the_revolver_rate_as_given():
 def test_a_covenant_ratio_by_its_limit_is_not_rounded_onto_it():
     """The key figures wrote a DSCR of 1.396 against a 1.4x minimum as "lowest 1.40x (minimum 1.4x)"
     beside "breached", and a leverage of 5.996 as "highest 6.00x (maximum 6x)": ratios by their
-    limit are written to three decimals, as the untested breaches already were (core/results.py
+    limit are written to three decimals, as the untested breaches already were (core/results/covenant_words.py
     ratio_words)."""
     from fleetopt import api
     from fleetopt.report.key_figures import _headroom_kpis
@@ -632,7 +632,7 @@ def test_a_share_of_debt_by_its_limit_is_not_rounded_onto_it():
     of debt was written to a whole per cent whatever its limit. Where that rounds it onto the limit
     it is written to the hundredth of a per cent, as a ratio is to three decimals; far from it, whole."""
     from fleetopt import api
-    from fleetopt.core.results import ratio_words
+    from fleetopt.core.results.covenant_words import ratio_words
     from fleetopt.report.key_figures import _headroom_kpis
 
     data = api.load(api.edit("tiny", {"finance.covenants.min_liquidity_fraction_of_debt": 0.10}))[1]
@@ -647,7 +647,7 @@ def test_a_share_of_debt_by_its_limit_is_not_rounded_onto_it():
 def test_the_borrowing_base_used_by_its_limit_is_not_rounded_onto_it():
     """GPU-secured balances needing 100.4 % of the fleet's resale value read "need at most 100% of the
     whole fleet's resale value (limit 100%); breached": as a share of debt, it is written to the
-    hundredth of a per cent where a whole one would meet the limit (core/results.py share_words)."""
+    hundredth of a per cent where a whole one would meet the limit (covenant_words.share_words)."""
     from fleetopt import api
     from fleetopt.report.key_figures import _headroom_kpis
 
@@ -681,7 +681,7 @@ def test_a_report_of_a_one_quarter_ebitda_model_gives_each_flow_covenant_on_the_
     from fleetopt import api
     from fleetopt.cli.render.solve import solve_summary_tables
     from fleetopt.cli.render.tables import plain_text
-    from fleetopt.core.results import covenant_headroom, trailing_year_headroom
+    from fleetopt.core.results.covenant_words import covenant_headroom, trailing_year_headroom
 
     result = api.solve("tiny")
     yearly = covenant_headroom(result.data, result.statements, 4)
@@ -2382,7 +2382,7 @@ def test_the_liquidity_covenant_tile_names_the_lowest_cash_of_the_quarters_it_te
     "lowest cash $30.3M" (2026Q3, not tested), a sum that did not add up. It gives the lowest cash of
     the quarters tested ($49.3M) and says which quarters those are."""
     from fleetopt.core.data import load
-    from fleetopt.core.results import quarters_tested
+    from fleetopt.core.results.covenant_words import quarters_tested
 
     _, data = load(runs["solve"] / "model.yaml")
     cash = pd.read_csv(runs["solve"] / "statements.csv")["cash_usd"].to_numpy()
@@ -2622,7 +2622,7 @@ def test_runs_show_writes_the_cover_of_next_years_debt_payments_as_a_ratio():
     """A 40-quarter solve printed 'lowest cover of the next year's debt payments ... 1.11x at the end
     of 2027Q1' in the terminal and the report, and `runs show` of that run 'min_liquidity_cover 1.107',
     a bare number beside 'min_dscr 4.79x': the same cover is a multiple everywhere."""
-    from fleetopt.core.results import figure_text, liquidity_cover_words
+    from fleetopt.core.results.headline import figure_text, liquidity_cover_words
 
     assert figure_text("min_liquidity_cover", 1.107) == "1.11x"  # `runs show`
     fig = {"min_liquidity_cover": 1.107, "min_liquidity_cover_quarter": "2027Q1"}
@@ -2636,7 +2636,7 @@ def test_runs_show_writes_the_cover_of_next_years_debt_payments_as_a_ratio():
 def test_runs_show_writes_a_solver_status_in_words():
     """`runs show` of a stochastic solve stopped by its time limit printed HiGHS's 'time_limit' (its
     status, and WS's and EEV's), where the terminal and the report say it in words (a review)."""
-    from fleetopt.core.results import figure_text
+    from fleetopt.core.results.headline import figure_text
 
     words = "time limit reached (the best plan found; its gap beside it)"
     assert figure_text("status", "time_limit") == words and figure_text("ws_status", "time_limit") == words
@@ -2646,7 +2646,7 @@ def test_runs_show_writes_a_solver_status_in_words():
 def test_a_solver_gap_reads_the_same_in_the_terminal_the_report_and_runs_show():
     """0.203 % was 'optimal within 0.2%' in the terminal, 0.203% in the report and 0.20% in
     `runs show`: one gap, written one way (to the hundredth of a percent) everywhere."""
-    from fleetopt.core.results import figure_text
+    from fleetopt.core.results.headline import figure_text
 
     summary = {"status": "optimal", "gap": 0.00203}
     assert format_solver_status("optimal", 0.00203) == "optimal within 0.20% (relative gap)"
@@ -2710,7 +2710,7 @@ def test_a_cost_plans_in_short_gives_the_error_of_the_shares_it_states():
     """A cost plan's "In short" states its mean NPV and P(NPV < 0) = 21 %, as the terminal's, and the
     share of futures short of demand, 50 %: its sampling error is that of the mean NPV and the
     largest of the shares', sqrt(0.5 x 0.5 / 100) = 5.0 pp. Over 100 futures, none defaulting."""
-    from fleetopt.core.results import risk_in_short
+    from fleetopt.core.results.risk_sentences import risk_in_short
 
     row = {"npv_mean_usd": 212.4e6, "npv_mean_se_usd": 25.6e6, "npv_cvar5_usd": -221.2e6,
            "loss_probability": 0.21, "default_probability": 0.0, "breach_probability": 0.0,
@@ -2800,7 +2800,7 @@ def test_in_short_says_what_the_policy_had_to_do_to_get_through_the_futures():
     """A CFO's review: that the plan needed deferred and cancelled orders, distress sales and late
     contracts in most futures sat some thirty tiles down; "In short" (report and terminal) now says
     it after the risk, most often first, and nothing where the policy never acted."""
-    from fleetopt.core.results import survival_in_short
+    from fleetopt.core.results.risk_sentences import survival_in_short
 
     row = {"deferred_share": 0.741, "order_cancelled_share": 0.672, "sold_share": 0.644,
            "rescheduled_share": 0.501, "prepayment_cut_share": 0.0, "cancelled_share": 0.0,
@@ -2819,7 +2819,7 @@ def test_the_lowest_cash_is_the_first_quarter_on_its_floor():
     """A plan held at its $1.00B minimum for seven quarters: the terminal said 2027Q4 and the report
     2026Q3, each the smallest by round-off of its own statements (a CFO's review); both now name the
     first quarter within $1 of the lowest."""
-    from fleetopt.core.results import lowest_quarter
+    from fleetopt.core.results.shocks import lowest_quarter
 
     assert lowest_quarter(np.array([5e9, 1e9 + 0.4, 1e9 + 0.2, 1e9, 3e9])) == 1
     assert lowest_quarter(np.array([5e9, 1e9 + 2.0, 1e9, 3e9])) == 2  # $2 above: another quarter

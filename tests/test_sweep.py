@@ -2044,7 +2044,7 @@ def test_a_sweep_gives_each_evaluated_candidate_s_plan_by_its_label(tiny_sweep):
     """A notebook had no public way to a candidate's plan, and `candidates[pick]` could be another
     plan (the candidates hold dropped ones too): `plan(label)` and `plan_frame(label)`, the
     recommended one by default, each the plan whose metrics row has that label."""
-    from fleetopt.core.results import plan_frame
+    from fleetopt.core.results.tables import plan_frame
 
     label = tiny_sweep.recommended["plan"]
     by_label = {c.label: c for c in tiny_sweep.candidates.candidates if c.plan is not None}

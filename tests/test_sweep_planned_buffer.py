@@ -18,7 +18,7 @@ from conftest import run_cli
 from fleetopt import api
 from fleetopt.cli.render.sweep import sweep_table
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.results import figure_text
+from fleetopt.core.results.headline import figure_text
 from fleetopt.errors import FleetoptWarning
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.report import page

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from fleetopt.core.results import dscr_words, liquidity_cover_words
+from fleetopt.core.results.headline import dscr_words, liquidity_cover_words
 from fleetopt.core.units import (
     counts_apart,
     decimals_apart,
@@ -267,7 +267,7 @@ def test_a_year_with_a_sliver_of_contracted_revenue_is_not_written_as_none():
 
     import numpy as np
 
-    from fleetopt.core.results import contracted_by_year, revenue_words
+    from fleetopt.core.results.customers import contracted_by_year, revenue_words
 
     data = SimpleNamespace(quarter_labels=["2026Q3", "2026Q4", "2027Q1", "2028Q1"])
     lines = {"revenue_contracts_usd": np.array([1.0, 2.0, 50.0, 0.0]),
@@ -287,7 +287,8 @@ def test_a_customer_s_share_and_a_covenant_s_share_are_rounded_half_up():
 
     import numpy as np
 
-    from fleetopt.core.results import contracted_by_year, revenue_words, share_words
+    from fleetopt.core.results.covenant_words import share_words
+    from fleetopt.core.results.customers import contracted_by_year, revenue_words
 
     data = SimpleNamespace(quarter_labels=["2026Q1"])
     lines = {"revenue_contracts_usd": np.array([125.0]), "revenue_usd": np.array([1000.0])}
@@ -303,7 +304,7 @@ def test_a_covenant_figure_a_sliver_off_its_limit_is_not_written_onto_it():
     9.9999 % of debt against a 10 % minimum "10.00%": written to the decimals that tell them apart
     (up to five, or four of a per cent); one on its limit keeps three decimals (a ratio) or two (a
     share), as before."""
-    from fleetopt.core.results import DSCR, ratio_words, share_words
+    from fleetopt.core.results.covenant_words import DSCR, ratio_words, share_words
 
     assert (ratio_words(DSCR, 1.39996, 1.4), ratio_words(DSCR, 1.396, 1.4)) == ("1.39996x", "1.396x")
     assert (ratio_words(DSCR, 1.4, 1.4), ratio_words(DSCR, 1.95, 1.4)) == ("1.400x", "1.95x")

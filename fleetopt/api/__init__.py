@@ -79,7 +79,8 @@ from fleetopt.core.data import ModelData, model_fingerprint
 from fleetopt.core.economics import plan_statements, signed_book_beyond_grade_limit
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import FixedPurchases, is_purchase_table, purchases_for
-from fleetopt.core.results import COST_SOLVE_FIGURES, plan_frame
+from fleetopt.core.results.headline import COST_SOLVE_FIGURES
+from fleetopt.core.results.tables import plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting, user_path, warn

@@ -15,7 +15,8 @@ from fleetopt.core.economics import plan_statements, signed_book_beyond_grade_li
 from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
-from fleetopt.core.results import COST_SOLVE_FIGURES, plan_frame
+from fleetopt.core.results.headline import COST_SOLVE_FIGURES
+from fleetopt.core.results.tables import plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import InputError, warn

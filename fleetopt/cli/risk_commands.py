@@ -82,7 +82,9 @@ from fleetopt.cli.render.progress import progress_bar, solve_lines
 from fleetopt.cli.render.sweep import bulleted_lines, sweep_table
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
-from fleetopt.core.results import ANY_DEFAULT_MEANS, basis_words, cost_plans_note, npv_words, risk_in_short
+from fleetopt.core.results.cost import cost_plans_note
+from fleetopt.core.results.risk_sentences import ANY_DEFAULT_MEANS, risk_in_short
+from fleetopt.core.results.valuation import basis_words, npv_words
 from fleetopt.core.units import counted, format_duration, format_percent
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.first_place import first_place_words

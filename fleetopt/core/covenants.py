@@ -273,7 +273,7 @@ class CovenantTest:
     def threshold_words(self) -> str:
         """The threshold in words: ``$25.0M`` (a floor in USD, :func:`format_usd`: $25,123,456 reads
         $25.1M), ``12.5%`` (a share of debt as given, to :func:`format_rate`'s four significant
-        digits), ``1.4x`` (a ratio, to six). :meth:`describe` and ``core/results.py`` ``limit_words``
+        digits), ``1.4x`` (a ratio, to six). :meth:`describe` and ``covenant_words.limit_words``
         both write it."""
         k = self.kind
         if k.denominator is None:

@@ -51,7 +51,7 @@ class Plan:
         C, T = self.held_training.shape[-2:]
         return (f"Plan({stack}{C} cohorts x {T} quarters: {self.buy_blocks.sum():,.0f} blocks bought, "
                 f"{self.build_blocks.sum():,.0f} power blocks, {self.draws.sum():,.0f} USD drawn; "
-                "core.results.plan_frame(data, plan) or SolveResult.plan_frame() for a table)")  # fmt: skip
+                "results.tables.plan_frame(data, plan) or SolveResult.plan_frame() for a table)")  # fmt: skip
 
     def decisions_key(self) -> bytes:
         """Every decision, to 1e-3 of its unit (GPUs, blocks, USD: below the solver's round-off in any

@@ -22,14 +22,14 @@ import numpy as np
 
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.quarters import parse_quarter
-from fleetopt.core.results import PLAN_CSV_HEADER, PLAN_DECISIONS
+from fleetopt.core.results.tables import PLAN_CSV_HEADER, PLAN_DECISIONS
 from fleetopt.core.units import counted, counts_apart
 from fleetopt.errors import InputError, user_path
 from fleetopt.schema.base import MAX_GPUS
 from fleetopt.schema.loading import shown_value
 
 COLUMNS = ("quarter", "sku", "site", "gpus")
-PLAN_CSV_COLUMNS = ("quarter", "decision", "sku", "site", "value")  # a solve's plan.csv (core/results.py)
+PLAN_CSV_COLUMNS = ("quarter", "decision", "sku", "site", "value")  # a solve's plan.csv (results/tables.py)
 # the plan.csv rows that are purchases, and the unit of their value
 PURCHASE_UNITS = {"buy_gpus": "GPUs", "buy": "blocks"}
 OUTCOMES = ("in_service", "serve_contract")  # plan.csv rows that follow from the decisions

@@ -25,7 +25,7 @@ import pandas as pd
 from fleetopt.core.data import ModelData
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import risk_in_short
+from fleetopt.core.results.risk_sentences import risk_in_short
 from fleetopt.core.units import counted, format_bytes, format_duration, format_usd, sizes_apart
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import (
@@ -206,9 +206,10 @@ class EvaluationResult:
 
     def _in_short(self) -> list[str]:
         """The best plan's value and risk by CVaR5 NPV (the plan's, where it is the only one), in
-        the sentences of the terminal's "In short" (:func:`fleetopt.core.results.risk_in_short`), as
-        computed, with the demand it serves where the plans were solved for least cost; none on the
-        forecast alone (no risk over one future) or without plans."""
+        the sentences of the terminal's "In short"
+        (:func:`fleetopt.core.results.risk_sentences.risk_in_short`), as computed, with the demand it
+        serves where the plans were solved for least cost; none on the forecast alone (no risk over one
+        future) or without plans."""
         ranked = self.ranked()
         if self.seed is None or ranked.empty:
             return []

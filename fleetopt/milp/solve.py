@@ -17,26 +17,19 @@ from fleetopt.core.economics import Statements, opening_fleet_value, plan_statem
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
-from fleetopt.core.results import (
-    COST_LABEL,
-    MARKET_VALUED,
-    NOTHING_BOUGHT,
-    basis_words,
-    bought_nothing,
+from fleetopt.core.results.cost import COST_LABEL, MARKET_VALUED, present_cost_arithmetic
+from fleetopt.core.results.covenant_words import (
     covenant_headroom_text,
-    debt_frame,
     dscr_kind,
     dscr_name,
-    dscr_words,
-    headline,
-    headline_frame,
-    lowest_quarter,
-    plan_frame,
-    present_cost_arithmetic,
-    purchases_and_capex_words,
     tested_breaches,
     trailing_year_headroom,
 )
+from fleetopt.core.results.fleet import NOTHING_BOUGHT, bought_nothing
+from fleetopt.core.results.headline import dscr_words, headline, headline_frame
+from fleetopt.core.results.shocks import lowest_quarter
+from fleetopt.core.results.tables import debt_frame, plan_frame, purchases_and_capex_words
+from fleetopt.core.results.valuation import basis_words
 from fleetopt.core.units import format_count, format_duration, format_gap, format_solver_status, format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError, warn
 from fleetopt.milp.build import build_model
@@ -196,18 +189,18 @@ class SolveResult:
 
     def headline(self) -> dict:
         """Key figures: NPV, peak debt, lowest cash, DSCR, covenant headroom, totals (keys and
-        units: :func:`fleetopt.core.results.headline`)."""
+        units: :func:`fleetopt.core.results.headline.headline`)."""
         return headline(self.data, self.plan, self.statements, self.objective_kind)
 
     def headline_frame(self):
         """:meth:`headline` for people, a pandas DataFrame: a row per figure of one value, its
         ``value`` and as ``shown`` with its unit ($164.0M, 1.95x, 2,000 GPUs), as `fleetopt runs
-        show` writes it (:func:`fleetopt.core.results.headline_frame`)."""
+        show` writes it (:func:`fleetopt.core.results.headline.headline_frame`)."""
         return headline_frame(self.headline())
 
     def debt_frame(self):
         """Each facility's terms, maturity and balance at each year's end, USD
-        (:func:`fleetopt.core.results.debt_frame`)."""
+        (:func:`fleetopt.core.results.tables.debt_frame`)."""
         return debt_frame(self.data, self.statements)
 
 

@@ -12,7 +12,7 @@ from fleetopt.compare import role_notes
 from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import gpus_by_generation
+from fleetopt.core.results.tables import gpus_by_generation
 from fleetopt.core.tail import tail_count, worst_k
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate import compile_plans, sample_runs

@@ -14,7 +14,7 @@ from fleetopt.core.metric_columns import (
     UNCURED_LABEL,
     cure_limits,
 )
-from fleetopt.core.results import dscr_kind, first_tested_quarter
+from fleetopt.core.results.covenant_words import dscr_kind, first_tested_quarter
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_rate, format_usd
 from fleetopt.evaluate.factors import self_competition_mean

@@ -8,17 +8,15 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.results import (
+from fleetopt.core.results.covenant_words import (
     TRAILING_WHAT_IF,
-    WHY_NOTHING_BOUGHT,
-    bought_nothing,
     first_tested_quarter,
-    gpu_capex_by_year,
     lowest_cushion,
-    purchases_by_generation_year,
-    risk_in_short,
     untested_breaches,
 )
+from fleetopt.core.results.fleet import WHY_NOTHING_BOUGHT, bought_nothing
+from fleetopt.core.results.risk_sentences import risk_in_short
+from fleetopt.core.results.tables import gpu_capex_by_year, purchases_by_generation_year
 from fleetopt.core.units import format_count, format_usd, format_usd_per_hour, whole_count
 from fleetopt.evaluate.first_place import first_place_in_short
 from fleetopt.evaluate.forecast import SAME_USD

@@ -19,48 +19,52 @@ from fleetopt.core.metric_columns import (
     P5_NPV_LABEL,
     UNCURED_LABEL,
 )
-from fleetopt.core.results import (
-    CAPEX_LABEL,
-    CASH_HELD_LABEL,
+from fleetopt.core.results.cost import (
     COST_LABEL,
     COST_PER_H100_HOUR,
-    CUSTOMERS_LABEL,
     FORECAST_DEMAND_LABEL,
-    LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
-    NPV_LIMITED_CVAR5_LABEL,
-    OTHER_RATES_LABEL,
-    PEAK_DEBT_FORECAST_LABEL,
-    POWER_BUILT_LABEL,
-    RATE_STEP,
-    REVENUE_LABEL,
-    SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
     budget_words,
-    cash_timing_words,
-    contracted_by_year,
     cost_per_h100_hour_basis,
-    covenant_test,
-    customer_words,
-    dscr_name,
-    dscr_words,
-    first_tested_quarter,
     forecast_demand_words,
-    limit_words,
-    liquidity_cover_words,
-    lowest_quarter,
-    npv_terminal_arithmetic,
-    other_rates_words,
     present_cost_arithmetic,
+)
+from fleetopt.core.results.covenant_words import (
+    LIQUIDITY_COVER_LABEL,
+    covenant_test,
+    dscr_name,
+    first_tested_quarter,
+    limit_words,
     ratio_words,
-    revenue_words,
     share_words,
-    shocked_cash_label,
-    soon_retired,
     tested_from,
     trailing_year_words,
     untested_breaches,
-    worst_shock,
+)
+from fleetopt.core.results.customers import (
+    CUSTOMERS_LABEL,
+    contracted_by_year,
+    customer_words,
+    revenue_words,
+)
+from fleetopt.core.results.fleet import POWER_BUILT_LABEL, SOON_RETIRED_LABEL, soon_retired
+from fleetopt.core.results.headline import (
+    CAPEX_LABEL,
+    NPV_LIMITED_CVAR5_LABEL,
+    PEAK_DEBT_FORECAST_LABEL,
+    REVENUE_LABEL,
+    dscr_words,
+    liquidity_cover_words,
+)
+from fleetopt.core.results.shocks import lowest_quarter, shocked_cash_label, worst_shock
+from fleetopt.core.results.valuation import (
+    CASH_HELD_LABEL,
+    OTHER_RATES_LABEL,
+    RATE_STEP,
+    cash_timing_words,
+    npv_terminal_arithmetic,
+    other_rates_words,
 )
 from fleetopt.core.units import (
     H100_EQ_GPUS,
@@ -216,7 +220,7 @@ def _forecast_value_kpis(run: ReportRun) -> list[Kpi]:
 
 
 def _not_under_zero(run: ReportRun) -> str:
-    """' (not under 0%)' where the rate below the model's is floored (core/results.py npv_at_other_rates):
+    """' (not under 0%)' where the rate below the model's is floored (core/results/valuation.py npv_at_other_rates):
     '5 points below the model's 3%' read beside 'at 0% a year'."""
     return " (not under 0%)" if run.data.discount_rate_annual < RATE_STEP else ""
 

@@ -7,7 +7,7 @@ import math
 from html import escape
 from pathlib import Path
 
-from fleetopt.core.results import cost_plans_note
+from fleetopt.core.results.cost import cost_plans_note
 from fleetopt.core.units import (
     counted,
     format_count,

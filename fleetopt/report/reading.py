@@ -17,7 +17,8 @@ from fleetopt.core.data import ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.metric_columns import BREACH_LABEL
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import TrailingYear, headline, trailing_year_headroom
+from fleetopt.core.results.covenant_words import TrailingYear, trailing_year_headroom
+from fleetopt.core.results.headline import headline
 from fleetopt.core.units import counted, format_rate, format_usd
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, load_plans
@@ -97,14 +98,14 @@ class ReportRun:
 
     @cached_property
     def figures(self) -> dict:
-        """The first focus plan's key figures on its MILP statements (core.results.headline), read by
+        """The first focus plan's key figures on its MILP statements (core.results.headline.headline), read by
         the summary, the key figures and the decisions: computed once."""
         return headline(self.data, self.plans[self.focus[0]], self.statements,
                         "cost" if self.solved_for_cost else "npv")
 
     @cached_property
     def trailing_year(self) -> dict[str, TrailingYear]:
-        """Each covenant's headroom on the trailing year's averages (core.results.trailing_year_headroom;
+        """Each covenant's headroom on the trailing year's averages (core.results.covenant_words.trailing_year_headroom;
         {} without statements), read by the summary and the key figures: computed once."""
         st = self.statements
         return {} if st is None else trailing_year_headroom(self.data, st)

@@ -11,15 +11,9 @@ import pandas as pd
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import (
-    DEBT_TERMS,
-    POWER_BUILT_LABEL,
-    contract_rows,
-    debt_frame,
-    orders_frame,
-    power_built_mw_by_site,
-    purchases_and_capex_words,
-)
+from fleetopt.core.results.customers import contract_rows
+from fleetopt.core.results.fleet import POWER_BUILT_LABEL, power_built_mw_by_site
+from fleetopt.core.results.tables import DEBT_TERMS, debt_frame, orders_frame, purchases_and_capex_words
 from fleetopt.core.units import counted, format_mw, format_rate, format_times, format_usd, whole_count
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun, buffer_words
@@ -119,7 +113,7 @@ def _debt_over_fleet_words(run: ReportRun) -> str:
 
 
 def _debt_section(run: ReportRun) -> str:
-    """Each facility's terms and maturity, then its balance at each year's end (core/results.debt_frame):
+    """Each facility's terms and maturity, then its balance at each year's end (core/results/tables.debt_frame):
     in one table, 16 columns with the default model's 7 years, the balances were out of view at 1280 px."""
     frame = debt_frame(run.data, run.statements)
     title = f"<h2>Debt by facility of {escape(run.main_label)} (MILP statements)</h2>"

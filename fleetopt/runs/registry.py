@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from numbers import Integral
 from pathlib import Path
 
-from fleetopt.core.results import LAB_FIGURES
+from fleetopt.core.results.headline import LAB_FIGURES
 from fleetopt.core.units import format_duration
 from fleetopt.errors import InputError, user_path
 from fleetopt.runs.files import read_json, utf8_text

@@ -19,7 +19,8 @@ from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
-from fleetopt.core.results import debt_frame, headline, headline_frame, plan_frame
+from fleetopt.core.results.headline import headline, headline_frame
+from fleetopt.core.results.tables import debt_frame, plan_frame
 from fleetopt.core.tail import TAIL, cvar_name
 from fleetopt.core.units import (
     counted,
@@ -296,7 +297,7 @@ class StochasticResult:
 
     def headline(self) -> dict:
         """The completed plan's key figures on the forecast (keys and units:
-        :func:`fleetopt.core.results.headline`)."""
+        :func:`fleetopt.core.results.headline.headline`)."""
         return headline(self.data, self.plan, plan_statements(self.data, self.plan))
 
     def headline_frame(self):
@@ -305,7 +306,7 @@ class StochasticResult:
 
     def debt_frame(self):
         """The completed plan's facilities on the forecast, as a solve's
-        (:func:`fleetopt.core.results.debt_frame`)."""
+        (:func:`fleetopt.core.results.tables.debt_frame`)."""
         return debt_frame(self.data, plan_statements(self.data, self.plan))
 
     def summary(self) -> dict:

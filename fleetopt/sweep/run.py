@@ -22,14 +22,9 @@ from fleetopt.core.metric_columns import CVAR5_NPV_LABEL, MEAN_NPV_LABEL
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
-from fleetopt.core.results import (
-    ANY_DEFAULT_MEANS,
-    ANY_DEFAULT_WORDS,
-    debt_frame,
-    headline,
-    headline_frame,
-    plan_frame,
-)
+from fleetopt.core.results.headline import headline, headline_frame
+from fleetopt.core.results.risk_sentences import ANY_DEFAULT_MEANS, ANY_DEFAULT_WORDS
+from fleetopt.core.results.tables import debt_frame, plan_frame
 from fleetopt.core.units import (
     counted,
     format_difference,
@@ -1330,7 +1325,7 @@ class SweepResult:
 
     def headline(self, label: str | None = None) -> dict:
         """That plan's key figures on the forecast, as ``SolveResult.headline()`` (keys and units:
-        :func:`fleetopt.core.results.headline`)."""
+        :func:`fleetopt.core.results.headline.headline`)."""
         plan = self.plan(label)
         return headline(self.data, plan, plan_statements(self.data, plan))
 

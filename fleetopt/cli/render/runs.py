@@ -11,11 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, METRIC_COLUMNS
-from fleetopt.core.results import (
-    basis_words,
-    figure_text,
-    solve_figures,
-)
+from fleetopt.core.results.headline import figure_text
+from fleetopt.core.results.valuation import basis_words, solve_figures
 from fleetopt.core.units import (
     counted,
     format_percent,

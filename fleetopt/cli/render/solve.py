@@ -6,52 +6,53 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetopt.cli.render.tables import unbroken
-from fleetopt.core.results import (
-    CAPEX_LABEL,
-    CASH_HELD_LABEL,
+from fleetopt.core.results.cost import (
     COST_LABEL,
     COST_PER_H100_HOUR,
-    CUSTOMERS_LABEL,
     FORECAST_DEMAND_LABEL,
-    GPU_CAPEX_LABEL,
-    LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
-    NOTHING_BOUGHT,
-    NPV_QUARTERS_LABEL,
-    NPV_TERMINAL_LABEL,
-    OTHER_RATES_LABEL,
-    POWER_BUILT_LABEL,
-    REVENUE_LABEL,
-    SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
-    basis_words,
-    bought_nothing,
     budget_words,
-    cash_held_words,
-    contract_rows,
     cost_per_h100_hour_words,
-    covenant_headroom_text,
-    customer_words,
-    dscr_name,
-    dscr_words,
     forecast_demand_words,
-    gpu_capex_by_year,
-    headline,
-    liquidity_cover_words,
-    lowest_quarter,
-    npv_terminal_words,
-    other_rates_words,
-    power_built_mw_by_site,
     present_cost_words,
-    purchases_by_generation_year,
-    revenue_words,
-    shocked_cash_label,
-    solve_figures,
-    soon_retired,
+)
+from fleetopt.core.results.covenant_words import (
+    LIQUIDITY_COVER_LABEL,
+    covenant_headroom_text,
+    dscr_name,
     tested_from,
     trailing_year_headroom,
     untested_breaches,
-    worst_shock,
+)
+from fleetopt.core.results.customers import CUSTOMERS_LABEL, contract_rows, customer_words, revenue_words
+from fleetopt.core.results.fleet import (
+    NOTHING_BOUGHT,
+    POWER_BUILT_LABEL,
+    SOON_RETIRED_LABEL,
+    bought_nothing,
+    power_built_mw_by_site,
+    soon_retired,
+)
+from fleetopt.core.results.headline import (
+    CAPEX_LABEL,
+    REVENUE_LABEL,
+    dscr_words,
+    headline,
+    liquidity_cover_words,
+)
+from fleetopt.core.results.shocks import lowest_quarter, shocked_cash_label, worst_shock
+from fleetopt.core.results.tables import GPU_CAPEX_LABEL, gpu_capex_by_year, purchases_by_generation_year
+from fleetopt.core.results.valuation import (
+    CASH_HELD_LABEL,
+    NPV_QUARTERS_LABEL,
+    NPV_TERMINAL_LABEL,
+    OTHER_RATES_LABEL,
+    basis_words,
+    cash_held_words,
+    npv_terminal_words,
+    other_rates_words,
+    solve_figures,
 )
 from fleetopt.core.units import (
     counted,

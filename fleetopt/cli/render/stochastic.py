@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.core.results import basis_words
+from fleetopt.core.results.valuation import basis_words
 from fleetopt.core.tail import TAIL, cvar_name
 from fleetopt.core.units import (
     counted,

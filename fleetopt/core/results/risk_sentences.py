@@ -1,0 +1,131 @@
+"""A plan's value and risk over scenarios in the sentences of "In short" (the terminal's, a notebook's and
+the reports'): mean NPV and tail, default and breach probabilities, their sampling error, and what the
+policy had to do."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fleetopt.core.results.valuation import horizon_words
+from fleetopt.core.tail import probability_error
+from fleetopt.core.units import counted, format_difference, format_percent, format_usd
+
+# what any_default_probability counts, in the words "In short" and a sweep's pick give it
+ANY_DEFAULT_MEANS = "(a liquidity default or an uncured covenant breach, as lenders count defaults)"
+
+
+ANY_DEFAULT_WORDS = f"any default {ANY_DEFAULT_MEANS}"
+
+
+def risk_in_short(
+    label: str, n: int, row, forecast_npv: float | None = None, served: str | None = None,
+    quarters: int | None = None,
+) -> list[str]:
+    """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
+    of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
+    (against ``forecast_npv`` where given: a report's, which runs the plan on the forecast for its
+    statements; an evaluation simulates the scenarios only), CVaR5 and share with a negative NPV;
+    its liquidity default, covenant breach and uncured breach probabilities, and either default's,
+    the lenders' count (those an older run lacks left out): the terminal's, a notebook's and a
+    report's, of a cost plan too (its NPV values the GPUs' own use at market prices, which each says
+    beside it: cost_plans_note).
+    ``served``: the sentence of the demand a cost plan serves (evaluate.metrics.demand_in_short), said
+    before its risk, whose share of futures short of demand the sampling error then counts.
+    ``quarters``: the horizon's, over which each probability is counted (a credit reader took a
+    share of futures for a yearly rate where none was said; None: not said)."""
+    against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
+    loss = (f"; {format_percent(float(row['loss_probability']))} end with a negative NPV"
+            if "loss_probability" in row else "")
+    uncured = row.get("uncured_breach_probability")  # not in a run written before fleetopt 0.4.11
+    cure = ", one the owners could not cure (an event of default) in "
+    event = "" if uncured is None else f"{cure}{format_percent(uncured)}"
+    either = row.get("any_default_probability")  # not in a run written before fleetopt 0.4.14
+    if either is not None:
+        event += f"; {ANY_DEFAULT_WORDS} in {format_percent(either)}"
+    said = [
+        f"{label}: mean NPV {format_usd(float(row['npv_mean_usd']))} over {counted(n, 'future')}{against}; "
+        f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{_limited_tail(row)}{loss}.",
+        f"{_over_the_horizon(quarters)} in {format_percent(float(row['default_probability']))} of the "
+        f"futures, a covenant breach in {format_percent(float(row['breach_probability']))}{event}.",
+    ]  # fmt: skip
+    said = said[:1] + ([served] if served else []) + said[1:]
+    sampling = sampling_in_short(n, row, shortfall=served is not None)
+    return said + sampling + slip_in_short(row) + survival_in_short(row)
+
+
+def _over_the_horizon(quarters: int | None) -> str:
+    """The opening of the sentence of the default and breach probabilities, with the horizon they
+    are counted over where it is known."""
+    if quarters is None:
+        return "A liquidity default"
+    return f"Over {horizon_words(quarters)}, a liquidity default"
+
+
+def _limited_tail(row) -> str:
+    """The worst 5 % to the shareholders, with limited liability, beside the CVaR5 that counts a
+    defaulted future's hole as theirs (a finance reader took -$20B for equity at risk)."""
+    limited = row.get("npv_limited_cvar5_usd")  # not in a run written before fleetopt 0.4.7
+    if limited is None or not np.isfinite(float(limited)):
+        return ""
+    return (f", counting a defaulted future's shortfall as the owners' loss ({format_usd(float(limited))} "
+            "to shareholders with limited liability)")  # fmt: skip
+
+
+# the probabilities "In short" states (with the shares of slip_in_short and survival_in_short), whose
+# sampling error it gives
+IN_SHORT_PROBABILITIES = ("loss_probability", "default_probability", "breach_probability",
+                          "uncured_breach_probability", "any_default_probability")  # fmt: skip
+
+
+def sampling_in_short(n: int, row, shortfall: bool = False) -> list[str]:
+    """How far sampling ``n`` futures may move the figures of "In short": one standard error of the
+    mean NPV and the largest of its probabilities' and shares' (:func:`probability_error`: every
+    share it states, P(NPV < 0) and the policy's reactions too, so that "at most" holds for each);
+    none with one future. ``shortfall``: whether it states the share of futures short of demand
+    (evaluate.metrics.demand_in_short)."""
+    se = float(row.get("npv_mean_se_usd", float("nan")))
+    stated = (*IN_SHORT_PROBABILITIES, *(["shortfall_probability"] if shortfall else []), "slipped_share",
+              *SURVIVAL_WORDS)
+    errors = [probability_error(float(row[c]), n) for c in stated if c in row]
+    largest = max((e for e in errors if np.isfinite(e)), default=float("nan"))
+    if not (np.isfinite(se) and np.isfinite(largest)):
+        return []
+    return [f"Sampling error, one standard error over {counted(n, 'future')}: {format_usd(se)} on the mean "
+            f"NPV, at most {format_difference(largest, 'share').lstrip('+')} on each probability."]
+
+
+# what the policy does to get through a future, in a sentence's words, by its metrics column (the
+# share of the futures in which it did it: docs/evaluation.md, "What the policy did")
+SURVIVAL_WORDS = {
+    "deferred_share": "defer an order",
+    "order_cancelled_share": "cancel an order (its deposit lost)",
+    "sold_share": "sell GPUs in distress",
+    "prepayment_cut_share": "cut a planned debt prepayment",
+    "rescheduled_share": "start a contract late",
+    "cancelled_share": "lose a contract (cancelled)",
+}
+
+
+def slip_in_short(row) -> list[str]:
+    """Where the model's futures slip deliveries (metrics.csv's `slipped_share`, written only where
+    `risk.delivery_slip` is on): the share of the futures in which GPUs the plan bought arrive late,
+    a risk the plan met, not a reaction of its policy."""
+    share = row.get("slipped_share")
+    if share is None or not np.isfinite(float(share)):
+        return []
+    late = "GPUs it bought arrived late (risk.delivery_slip)"
+    return [f"{late} in {format_percent(float(share))} of the futures."]
+
+
+def survival_in_short(row) -> list[str]:
+    """What the plan's policy had to do in the futures, most often first ("In short", after its risk:
+    a finance reader met it some thirty tiles down): 'Its policy had to defer an order in 74.1 % of
+    the futures, cancel an order (its deposit lost) in 67.2 %, ...' (not "to get through them": a
+    plan may default all the same); none
+    where it did nothing (the open loop) or the run has no such columns."""
+    shares = [(float(row[c]), words) for c, words in SURVIVAL_WORDS.items() if c in row]
+    done = sorted([(p, words) for p, words in shares if p > 0], key=lambda x: -x[0])
+    if not done:
+        return []
+    first, *rest = [f"{words} in {format_percent(p)}" for p, words in done]
+    return [f"Its policy had to {first} of the futures" + "".join(f", {x}" for x in rest) + "."]
