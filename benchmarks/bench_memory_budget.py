@@ -29,11 +29,11 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.bench_slip_memory import write_plans
-from fleetopt.evaluate import engine, jobs
+from fleetopt.evaluate import chunking, engine, jobs
 
 SLIP = {"probability": 0.3, "min_quarters": 1, "max_quarters": 2}
 # (plans, scenarios, budget MB, slip): many plans x few scenarios, few plans x many, with a slip, and
-# few plans x very many, whose rows of results (4 x 24.8 MB) go to a temporary file (engine.split_chunk_sizes)
+# few plans x very many, whose rows of results (4 x 24.8 MB) go to a temporary file (chunking.split_chunk_sizes)
 SHAPES = [(1000, 10, 50, False), (100, 1000, 50, False), (10, 10000, 20, False), (1000, 10, 300, True),
           (4, 100000, 50, False)]
 
@@ -75,7 +75,7 @@ def _evaluate_in_workers(data, batch, scenarios: int, budget: int, backend: str,
     them: the result, each worker's (base, peak) and this process's peak while they ran, KB."""
     be = engine.choose_backend(backend, 1, data, batch, scenarios, gpu=False)
     runner = jobs.ProcessExecutor(workers, be.name)
-    plan_chunk, scenario_chunk = engine.worker_process_sizes(data, batch, scenarios, be.name, budget, workers)
+    plan_chunk, scenario_chunk = chunking.worker_process_sizes(data, batch, scenarios, be.name, budget, workers)
     jobs._init_worker, jobs._process_chunk = _measured_worker_start, _measured_worker_chunk
     seen: dict[int, tuple[int, int]] = {}
     parent_peak: list[int] = []
@@ -122,7 +122,7 @@ def child(path: str, plans: int, scenarios: int, budget_mb: int, slip: bool, bac
         "backend": backend, "workers": workers, "plans": plans, "scenarios": scenarios, "slip": slip,
         "budget_mb": budget_mb, "chunk": f"{result.plan_chunk} x {result.scenario_chunk}",
         "held_before_mb": round(before * 1024 / 1e6), "added_mb": round(added_kb * 1024 / 1e6, 1),
-        "slip_variants_mb": round(engine.slip_variant_bytes(batch) / 1e6),
+        "slip_variants_mb": round(chunking.slip_variant_bytes(batch) / 1e6),
         "seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
     if in_workers:

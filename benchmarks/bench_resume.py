@@ -25,16 +25,16 @@ import time
 
 
 def _quarter_chunks() -> None:
-    """Cap ``engine.split_chunk_sizes`` to chunks of a quarter of the plans (rounded up), blocks
+    """Cap ``chunking.split_chunk_sizes`` to chunks of a quarter of the plans (rounded up), blocks
     sized for that many."""
-    from fleetopt.evaluate import engine
+    from fleetopt.evaluate import chunking
 
-    real = engine.split_chunk_sizes
+    real = chunking.split_chunk_sizes
 
     def capped(data, plans, *args, **kwargs):
         return real(data, plans.take(slice(0, -(-plans.P // 4))), *args, **kwargs)
 
-    engine.split_chunk_sizes = capped
+    chunking.split_chunk_sizes = capped
 
 
 def attempt(args) -> dict:

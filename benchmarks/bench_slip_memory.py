@@ -44,7 +44,7 @@ def write_plans(path: Path, n: int) -> None:
 def compiled_bytes(path: Path, slip: bool) -> tuple[int, int]:
     """(compiled plans, their slipped variants), bytes."""
     from fleetopt import api
-    from fleetopt.evaluate.engine import slip_variant_bytes
+    from fleetopt.evaluate.chunking import slip_variant_bytes
     from fleetopt.evaluate.sources import read_plans
 
     model = api.edit(None, {"risk.delivery_slip": {"probability": 0.3, "min_quarters": 1, "max_quarters": 2}})

@@ -16,7 +16,7 @@ from fleetopt.cli.memory import memory_budget
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import usable_cores
-from fleetopt.evaluate.engine import chunk_sizes
+from fleetopt.evaluate.chunking import chunk_sizes
 from fleetopt.milp.solve import InfeasibleModel
 from fleetopt.runs.registry import RegistryError
 

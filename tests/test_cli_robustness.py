@@ -448,7 +448,7 @@ def test_a_sweep_whose_evaluation_fails_keeps_its_candidates_and_says_how_to_use
     """An evaluation that does not fit (a MemoryBudgetError once the candidates are made) kept the
     folder without a word; the solves are worth keeping, and the message now says where and how."""
     import fleetopt.sweep.run as sweep_run
-    from fleetopt.evaluate.engine import MemoryBudgetError
+    from fleetopt.evaluate.chunking import MemoryBudgetError
 
     def does_not_fit(*args, **kwargs):
         raise MemoryBudgetError("50 scenarios need 9 TB of working memory")

@@ -514,9 +514,9 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     plan leaves ((80,000 - 38,688) // 2,448 = 16 scenarios: 7 blocks of 15); with it 10,560 are
     left, short of 38,688 + 1,248 + 1,632 = 41,568: refused, asking for 69,440 + 41,568 = 111,008
     bytes, 112 KB (rounded up to three digits)."""
-    from fleetopt.evaluate.engine import (
+    from fleetopt.core.units import format_bytes
+    from fleetopt.evaluate.chunking import (
         MemoryBudgetError,
-        format_bytes,
         rounded_up,
         slip_variant_bytes,
         worker_chunk_sizes,

@@ -18,7 +18,7 @@ from milp_builders import data_of, sku
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios, liquidity
 from fleetopt.evaluate.backend import resolve_backend
-from fleetopt.evaluate.engine import backend_chunk_sizes, split_scenarios
+from fleetopt.evaluate.chunking import backend_chunk_sizes, split_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 from fleetopt.milp.solve import solve
 
@@ -133,11 +133,11 @@ def test_scenario_blocks_are_made_once_for_every_plan_their_rows_in_a_file_the_s
     The metrics, the NPV matrix and each pair's outcomes are the one-block run's to the bit."""
     if backend == "cpu-kernel":
         request.getfixturevalue("cpu_kernel")  # skipped without a C compiler
-    from fleetopt.evaluate import engine
+    from fleetopt.evaluate import chunking, engine
 
     data, plans = setup
-    assert engine.row_bytes_per_plan(N) + engine.table_bytes_per_plan(plans, "numpy") == 69_216
-    assert (engine.bytes_per_pair(data, plans), engine.block_bytes_per_scenario(data)) == (1_120, 2_928)
+    assert chunking.row_bytes_per_plan(N) + chunking.table_bytes_per_plan(plans, "numpy") == 69_216
+    assert (chunking.bytes_per_pair(data, plans), chunking.block_bytes_per_scenario(data)) == (1_120, 2_928)
     whole = run(data, plans, N, seed=4, backend=backend, plan_chunk=plans.P, scenario_chunk=N,
                 keep_outcomes=True)  # fmt: skip
     made, files, real_block, real_rows = [], [], engine.scenario_block, engine.SpilledRows

@@ -1460,7 +1460,8 @@ def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
     bytes (above; 10,400 in 0.4.23: 29,232): a resume with --max-memory 1KB was told to give fewer
     scenarios, which a resume refuses. Now it is told the budget to give (rounded up to three digits,
     29.3 KB), and the folder is left to resume."""
-    from fleetopt.evaluate.engine import format_bytes, rounded_up
+    from fleetopt.core.units import format_bytes
+    from fleetopt.evaluate.chunking import rounded_up
 
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
@@ -1478,8 +1479,9 @@ def test_a_resume_with_workers_too_small_for_one_plan_names_the_runs_budget(tmp_
     2,544 bytes. The resume said "more than the budget of 20 KB (--max-memory)", the 40KB given, and
     to give at least one plan's need, which 2 workers halve again: it names the share and twice the
     need. Nothing is computed."""
+    from fleetopt.core.units import format_bytes
     from fleetopt.evaluate import resources
-    from fleetopt.evaluate.engine import format_bytes, rounded_up
+    from fleetopt.evaluate.chunking import rounded_up
 
     monkeypatch.setattr(resources, "usable_cores", lambda: 2)
     folder = _interrupted_job(tmp_path, seed=7)
@@ -2430,9 +2432,9 @@ def test_the_memory_budget_is_shared_by_the_workers(tmp_path, monkeypatch):
     """`--workers 2 --max-memory 50MB` sized each worker's chunks to 50 MB (100 MB in all), against
     the help's "shared by --workers" and the advice to resume a job killed for memory with a smaller
     budget (from an operator's review): each worker now takes half, as one process with 50 MB does
-    that holds the chunk sent to it (engine.sent_bytes_per_plan: test_memory_budget.py)."""
+    that holds the chunk sent to it (chunking.sent_bytes_per_plan: test_memory_budget.py)."""
     from fleetopt import api
-    from fleetopt.evaluate.engine import worker_chunk_sizes
+    from fleetopt.evaluate.chunking import worker_chunk_sizes
 
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0

@@ -23,11 +23,11 @@ from evaluate_builders import MODELS, solved
 from milp_builders import data_of
 from test_delivery_slip import model, plan
 
-from fleetopt.evaluate import compile_plans, engine
-from fleetopt.evaluate.engine import (
+from fleetopt.core.units import format_bytes
+from fleetopt.evaluate import chunking, compile_plans, engine
+from fleetopt.evaluate.chunking import (
     MemoryBudgetError,
     chunk_sizes,
-    format_bytes,
     rounded_up,
     table_bytes_per_plan,
     worker_chunk_sizes,
@@ -56,8 +56,8 @@ def test_a_chunk_counts_each_plans_tables_beside_its_pairs():
     data, plans = tiny()
     b = plans.nbytes // 6
     assert table_bytes_per_plan(plans, "numpy") == 2 * b
-    assert engine.row_bytes_per_plan(2) == ROW and 8 * engine.words_per_pair(data, plans) == PAIR
-    assert 8 * 3 * engine.words_per_scenario(data) == SCENARIO
+    assert chunking.row_bytes_per_plan(2) == ROW and 8 * chunking.words_per_pair(data, plans) == PAIR
+    assert 8 * 3 * chunking.words_per_scenario(data) == SCENARIO
     pairs = (100_000 - ROW - 2 * b) // (PAIR + SCENARIO)
     by_room = (100_000 - 2 * SCENARIO) // (ROW + 2 * b + 2 * PAIR)
     even = -(-6 // -(-6 // by_room))  # as many chunks as by_room plans a chunk make, even
@@ -73,7 +73,7 @@ def test_a_chunks_plans_share_its_scenario_blocks_factor_paths():
     3. The factor paths counted again with each pair, (1,000,000 - 45,728) // (928 + 2,544) = 274
     pairs, made it 2."""
     data, plans = tiny()
-    assert engine.row_bytes_per_plan(100) == 24_800 and plans.nbytes // 6 == 10_464
+    assert chunking.row_bytes_per_plan(100) == 24_800 and plans.nbytes // 6 == 10_464
     assert chunk_sizes(data, plans, 100, 1_000_000) == (3, 100)
 
 
@@ -88,7 +88,7 @@ def test_a_split_blocks_scenarios_are_as_many_as_the_chunks_plans_leave_room_for
     their size: benchmarks/README.md). The chunk, 3 x 268,928 + 125 x 2,544 + 3 x 125 x 928 =
     1,472,784 bytes, keeps within the budget."""
     data, plans = tiny()
-    assert engine.row_bytes_per_plan(1000) + table_bytes_per_plan(plans, "numpy") == 268_928
+    assert chunking.row_bytes_per_plan(1000) + table_bytes_per_plan(plans, "numpy") == 268_928
     assert chunk_sizes(data, plans, 1000, 1_500_000) == (3, 125)
     assert 3 * 268_928 + 125 * SCENARIO + 3 * 125 * PAIR <= 1_500_000
 
@@ -104,9 +104,9 @@ def test_a_split_run_in_this_process_takes_every_plan_a_chunk_its_rows_in_a_file
     data, plans = tiny()
     be = engine.resolve_backend("numpy", 1)
     assert chunk_sizes(data, plans, 1000, 1_500_000) == (3, 125)
-    assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
-    assert engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
-    assert not engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 3, 125)
+    assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
+    assert chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
+    assert not chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 3, 125)
 
 
 def test_a_budget_below_one_plans_row_runs_with_the_rows_in_a_file(here, solve_run):
@@ -124,8 +124,8 @@ def test_a_budget_below_one_plans_row_runs_with_the_rows_in_a_file(here, solve_r
     be = engine.resolve_backend("numpy", 1)
     with pytest.raises(MemoryBudgetError, match="need 251 KB of working memory for each plan's results"):
         chunk_sizes(data, plans, 1000, 200_000)
-    assert engine.backend_chunk_sizes(data, plans, 1000, be, 200_000) == (3, 25)
-    assert engine.rows_on_disk(data, plans, 1000, "numpy", 200_000, 3, 25)
+    assert chunking.backend_chunk_sizes(data, plans, 1000, be, 200_000) == (3, 25)
+    assert chunking.rows_on_disk(data, plans, 1000, "numpy", 200_000, 3, 25)
     tight = engine.evaluate(data, plans, 1000, 5, backend=be, max_memory=200_000)
     whole = engine.evaluate(data, plans, 1000, 5, backend=be, plan_chunk=6, scenario_chunk=1000)
     assert (tight.plan_chunk, tight.scenario_chunk) == (3, 25)
@@ -142,8 +142,8 @@ def test_rows_that_fit_half_the_budget_stay_in_memory_every_plan_in_one_chunk():
     The 2,386,432 left would hold blocks of 294 scenarios, but 1,200 pairs a call are 200 for 6
     plans: 5 blocks of 200, each made once (1,613,568 + 200 x 8,112 = 3,235,968 bytes)."""
     data, plans = tiny()
-    assert engine.split_chunk_sizes(data, plans, 1000, 4_000_000, 1_200, "numpy") == (6, 200)
-    assert not engine.rows_on_disk(data, plans, 1000, "numpy", 4_000_000, 6, 200)
+    assert chunking.split_chunk_sizes(data, plans, 1000, 4_000_000, 1_200, "numpy") == (6, 200)
+    assert not chunking.rows_on_disk(data, plans, 1000, "numpy", 4_000_000, 6, 200)
 
 
 def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
@@ -159,7 +159,7 @@ def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
     assert result_bytes(6, 1000) == 1_296_000
     for free, sizes in [(2_000_000, (3, 250)), (400_000, (3, 125))]:
         monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder, free=free: _Usage(free))
-        assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == sizes
+        assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == sizes
 
 
 def test_the_file_takes_at_most_eight_times_the_budget(monkeypatch):
@@ -177,7 +177,7 @@ def test_the_file_takes_at_most_eight_times_the_budget(monkeypatch):
     monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder: _Usage(10**12))
     assert table_bytes_per_plan(plans, "numpy") == 20_928 and result_bytes(40, 2000) == 17_280_000
     be = engine.resolve_backend("numpy", 1)
-    assert engine.backend_chunk_sizes(data, plans, 2000, be, 2_000_000) == (20, 72)
+    assert chunking.backend_chunk_sizes(data, plans, 2000, be, 2_000_000) == (20, 72)
     assert spill.plans_spill_holds(2000, 2_000_000) == 37
 
 
@@ -226,12 +226,12 @@ def test_rows_stay_in_memory_where_the_temporary_folder_is_a_tmpfs(tmp_path, mon
     monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder: _Usage(10**12))
     monkeypatch.setattr(spill.tempfile, "tempdir", "/data/tmp")
     mounts.write_text(FAKE_MOUNTS.replace("tmpfs /data tmpfs", "/dev/sde1 /data ext4"))
-    assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
-    assert engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
+    assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
+    assert chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
     mounts.write_text(FAKE_MOUNTS)
     assert spill.plans_spill_holds(1000, 1_500_000) == 0
-    assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
-    assert not engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
+    assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
+    assert not chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
 
 
 def _dev_shm_is_tmpfs() -> bool:
@@ -251,8 +251,8 @@ def test_rows_stay_in_memory_with_tmpdir_dev_shm(monkeypatch):
     be = engine.resolve_backend("numpy", 1)
     monkeypatch.setattr(spill.tempfile, "tempdir", "/dev/shm")
     assert spill.plans_spill_holds(1000, 1_500_000, "/dev/shm") == 0
-    assert engine.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
-    assert not engine.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
+    assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
+    assert not chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
 
 
 class _Usage:
@@ -358,7 +358,7 @@ def test_each_worker_process_counts_the_chunk_sent_to_it():
     so that the quarter of each worker's share (5) does not bind."""
     data, plans = tiny(n=40)
     b = plans.nbytes // 40
-    assert b == 10_464 and engine.sent_bytes_per_plan(plans) == 3 * b
+    assert b == 10_464 and chunking.sent_bytes_per_plan(plans) == 3 * b
     assert chunk_sizes(data, plans, 2, 100_000) == (4, 2)
     assert worker_process_sizes(data, plans, 2, "numpy", 200_000, workers=2) == (1, 2)
 
@@ -404,10 +404,10 @@ def test_the_kernel_counts_each_slips_tables_and_a_gpu_the_next_chunks_too():
     budget)."""
     data, plans = slipping()
     b = plans.nbytes // 6
-    assert sorted(plans.slipped) == [1, 2] and engine.slip_variant_bytes(plans) == 2 * 6 * b
+    assert sorted(plans.slipped) == [1, 2] and chunking.slip_variant_bytes(plans) == 2 * 6 * b
     assert [table_bytes_per_plan(plans, name) for name in ("numpy", "cpu-kernel", "cupy")] == [
         2 * b, 6 * b, 8 * b]  # fmt: skip
-    assert 8 * engine.words_per_pair(data, plans) + engine.slip_bytes_per_pair(plans) == 1_248
+    assert 8 * chunking.words_per_pair(data, plans) + chunking.slip_bytes_per_pair(plans) == 1_248
     per_chunk = (250_000 - 2 * 1_632) // (496 + 8 * b + 2 * 1_248)
     even = -(-6 // -(-6 // per_chunk))  # 4 fit: 2 chunks, of 3
     assert per_chunk < 6 and worker_chunk_sizes(data, plans, 2, "cupy", 1, 10**12, 250_000) == (even, 2)
@@ -422,7 +422,7 @@ def test_the_c_builds_chunks_hold_no_more_pairs_than_run_faster_however_much_mem
     with its row of results and its tables (B = 10,464) and 100,000 x 928 for its pairs, the
     block's factor paths 100,000 x 2,544, so (500 MB - 254.4 MB) // 117,620,928 = 2 plans."""
     data, plans = tiny(n=12)
-    assert engine.MAX_PAIRS["cpu-kernel"] == 262_144 and plans.nbytes // 12 == 10_464
+    assert chunking.MAX_PAIRS["cpu-kernel"] == 262_144 and plans.nbytes // 12 == 10_464
     free = 64 * 10**9
     assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free) == (4, 100_000)
     assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 1, free) == (2, 100_000)
@@ -542,7 +542,7 @@ def test_a_tight_budget_splits_the_plans_the_same_figures_and_the_forecast_check
     data, plans = slipping()
     whole = engine.evaluate(data, plans, 40, 3, backend="numpy", plan_chunk=6, scenario_chunk=40)
     budgets = []
-    sizes = engine.backend_chunk_sizes
+    sizes = chunking.backend_chunk_sizes
 
     def sized(*args, **kw):
         budgets.append(args[4])  # max_memory
@@ -573,7 +573,7 @@ def test_a_workers_job_is_not_sized_again_against_this_machines_gpu(here, solve_
     monkeypatch.setattr(engine, "resolve_backend", lambda name="auto", threads=None: (
         gpu if name == "auto" else real(name, threads)))  # fmt: skip
     job = api.prepare_evaluation(solve_run, scenarios=5_000, backend="numpy", workers=2)
-    assert engine.row_bytes_per_plan(5_000) == 1_240_000
+    assert chunking.row_bytes_per_plan(5_000) == 1_240_000
     assert job.run().metrics.shape[0] == 1
 
 

@@ -1758,9 +1758,9 @@ def test_rerank_a_few_bytes_beyond_the_budget_writes_sizes_that_differ(finished_
     """tiny's 200 scenarios need 200 x 248 B of results and 3 x 106 words of 8 B of factor paths for
     one plan, 52,144 B; on a machine whose budget is 52,100 B the re-ranking said "need 52.1 KB ...,
     more than this machine's budget of 52.1 KB": the two are written to the digits that differ."""
-    from fleetopt.evaluate import engine
+    from fleetopt.evaluate import chunking
 
-    monkeypatch.setattr(engine, "default_budget", lambda backend: 52_100)
+    monkeypatch.setattr(chunking, "default_budget", lambda backend: 52_100)
     out = tmp_path / "R"
     code, _, err = run_cli("sweep", "--rerank", str(finished_sweep[0]), "--out", str(out))
     text = " ".join(err.split())

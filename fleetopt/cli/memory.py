@@ -11,7 +11,7 @@ import typer
 from fleetopt.cli.common import err_console, shortened
 from fleetopt.core.units import counted, format_bytes, format_duration
 from fleetopt.errors import InputError
-from fleetopt.evaluate import engine, resources, spill
+from fleetopt.evaluate import chunking, engine, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob
 from fleetopt.evaluate.simulate import result_bytes
 
@@ -90,12 +90,12 @@ def budget_within_memory(budget: int | None, backend: str, executor: str, worker
 def warn_if_tiny_blocks(job: EvaluationJob) -> None:
     """A budget that leaves room for calls of only a few (plan, scenario) pairs makes the run crawl,
     each call's own cost outweighing its work: say so, with how long the run may take, and the
-    budget that gives calls of a sensible size (:data:`engine.SENSIBLE_BLOCK_PAIRS`) and its time;
+    budget that gives calls of a sensible size (:data:`chunking.SENSIBLE_BLOCK_PAIRS`) and its time;
     nothing for a run estimated to take less than :data:`SLOW_RUN_SECONDS`."""
     s, quarters = job.settings, job.data.T
     n_plans, n_scenarios = job.batch.P, s["n_scenarios"]
     plan_chunk, scenario_chunk = s["plan_chunk"], s["scenario_chunk"]
-    if plan_chunk * scenario_chunk >= min(engine.SENSIBLE_BLOCK_PAIRS, n_plans * n_scenarios):
+    if plan_chunk * scenario_chunk >= min(chunking.SENSIBLE_BLOCK_PAIRS, n_plans * n_scenarios):
         return
     now = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plan_chunk, scenario_chunk)
     if now < SLOW_RUN_SECONDS:
@@ -103,7 +103,7 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
     line = (f"warning: the memory budget leaves room for {scenario_chunk:,} scenario(s) at a time "
             f"(of {n_scenarios:,}), {counted(plan_chunk, 'plan')} a chunk: the run will be slow, about "
             f"{format_duration(now)} by NumPy's estimate on one core")  # fmt: skip
-    enough = engine.budget_for_sensible_blocks(job.chunk_sizes_within, n_plans, n_scenarios)
+    enough = chunking.budget_for_sensible_blocks(job.chunk_sizes_within, n_plans, n_scenarios)
     if enough is not None:
         plans, scenarios = job.chunk_sizes_within(enough)
         then = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plans, scenarios)

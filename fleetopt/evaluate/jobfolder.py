@@ -21,19 +21,15 @@ from fleetopt.core.units import counted, format_bytes, sizes_apart
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError
-from fleetopt.evaluate.engine import (
-    LocalExecutor,
+from fleetopt.evaluate.chunking import (
     MemoryBudgetError,
     backend_chunk_sizes,
-    choose_backend,
-    evaluate,
     needs_more_than,
-    plan_chunks,
     rounded_up,
-    rows_file_bytes,
     worker_chunk_sizes,
     worker_process_sizes,
 )
+from fleetopt.evaluate.engine import LocalExecutor, choose_backend, evaluate, plan_chunks, rows_file_bytes
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable, stored_ranges
 from fleetopt.evaluate.planfile import plan_file_meta
 from fleetopt.evaluate.resources import (
@@ -76,7 +72,7 @@ def ray_task_sizes(
     """(plans per chunk, scenarios per block) of ``tasks`` Ray tasks at once, one thread each, each
     within ``max_memory`` on a node of its own (None: half of :data:`_RAY_NODE_FREE_BYTES`). A task
     holds its chunk as a worker process does, three times in its node's memory (the object store's
-    copy, the next chunk's queued beside it, the plans deserialised: ``engine.sent_bytes_per_plan``),
+    copy, the next chunk's queued beside it, the plans deserialised: ``chunking.sent_bytes_per_plan``),
     counted on the CPU; on CuPy the budget is the GPU's, which those copies are not in."""
     return worker_chunk_sizes(data, plans, n_scenarios, backend_name, 1, _RAY_NODE_FREE_BYTES, max_memory,
                               workers=tasks, sent=backend_name != "cupy")  # fmt: skip
@@ -497,7 +493,7 @@ def _resume_over_budget(run, settings: dict, how: dict, runs: dict, exc) -> Memo
         need, held = sizes_apart(enough, memory.size)
         advice = (f" and than the {held} of {memory.what}: resume it where there is {need}, or, if "
                   f"{RunFolder.JOB}'s n_scenarios was edited, restore the file")
-    # worker processes share the budget (engine.worker_process_sizes); Ray tasks each have it whole
+    # worker processes share the budget (chunking.worker_process_sizes); Ray tasks each have it whole
     return MemoryBudgetError(
         f"{run.path}: one plan on its {settings['n_scenarios']:,} scenarios {needs_more_than(exc)} "
         f"({given}){advice}",

@@ -38,13 +38,8 @@ from fleetopt.core.units import (
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import (
-    MemoryBudgetError,
-    check_backend_runs,
-    choose_backend,
-    evaluate,
-    paired_lead_error,
-)
+from fleetopt.evaluate.chunking import MemoryBudgetError
+from fleetopt.evaluate.engine import check_backend_runs, choose_backend, evaluate, paired_lead_error
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.lead import (
