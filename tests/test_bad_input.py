@@ -15,7 +15,7 @@ from conftest import run_cli
 from evaluate_builders import batch, power_debt_model, solved, with_risk
 from milp_builders import data_of
 
-from fleetopt.compare import CompareError
+from fleetopt.compare.sources import CompareError
 from fleetopt.errors import FleetoptError
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.backend import BackendError

@@ -19,27 +19,25 @@ from conftest import TINY_PATH, run_cli
 from milp_builders import base_model
 
 from fleetopt import api
-from fleetopt.compare import (
-    BETTER,
-    PAIRED_ERROR,
-    CompareError,
-    Comparison,
-    compare_plans,
+from fleetopt.compare.comparison import Comparison
+from fleetopt.compare.figures import BETTER, PAIRED_ERROR
+from fleetopt.compare.labels import unique_labels
+from fleetopt.compare.plan_figures import (
     contracts_against_first,
     paired_loss_error,
     paired_mean_errors,
     paired_share_errors,
-    paired_tail_errors,
-    plans_from_refs,
     purchases_against_first,
-    unique_labels,
 )
+from fleetopt.compare.run import compare_plans
+from fleetopt.compare.sources import CompareError, plans_from_refs
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.headline import LAB_FIGURES
 from fleetopt.core.units import format_figure, whole_count
 from fleetopt.errors import FleetoptWarning, InputError, warn, warnings_held
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
+from fleetopt.evaluate.metrics import paired_tail_errors
 from fleetopt.milp.persistent import PersistentPlanner
 
 SCENARIOS = "200"
@@ -156,7 +154,7 @@ def test_a_power_block_started_in_the_first_year_commits_its_whole_capex(tiny_ru
     quarter). One started in 2027Q1 (quarter 2) pays $46.8M in the first year (2026Q3..2027Q2) and
     $46.8M after, but the plan commits all $93.6M there; one started in 2028Q1 commits nothing
     in the first year."""
-    from fleetopt.compare import first_year_capex
+    from fleetopt.compare.plan_figures import first_year_capex
     from fleetopt.core.economics import plan_statements
 
     data = tiny_run[1].data
@@ -174,7 +172,7 @@ def test_purchases_are_summed_by_generation_and_quarter_without_site_moves(tiny_
     Hopper; 8 B200 fewer in texas and 8 more at another site that quarter are no Blackwell
     difference; 24 more B200 in 2028Q2 are 24 more Blackwell. The page showed only the rows by SKU
     and site, where a block moved between sites reads as two changes."""
-    from fleetopt.compare import purchases_by_generation
+    from fleetopt.compare.plan_figures import purchases_by_generation
     from fleetopt.report.comparison import comparison_html
 
     _, result, _ = tiny_run
@@ -726,7 +724,7 @@ def test_peak_mw_keeps_its_decimal_in_the_terminal_and_markdown(tiny_run):
 def test_differences_are_in_points_for_shares_and_absent_for_standard_errors():
     """P(breach) 50 % against 60 % differs by +10.0 percentage points (not "+10.0%"); two standard
     errors have no meaningful difference (the paired error is its own row): the cell is empty."""
-    from fleetopt.compare import Comparison
+    from fleetopt.compare.comparison import Comparison
 
     assert Comparison.difference("breach_probability", [0.5, 0.6], "share") == "+10.0 pp"
     assert Comparison.difference("npv_mean_usd", [2e9, 1.5e9], "USD") == "-$500.0M"
@@ -1097,7 +1095,7 @@ def test_plans_made_under_another_policy_are_said_to_run_with_the_first_models(t
 
 def test_the_csv_rounds_mw_and_gpus_and_the_json_keeps_them(tiny_run):
     """mw_used 20.000000000000004 against mw_available 20.0 (a sum's round-off) in the CSV."""
-    from fleetopt.compare import Comparison
+    from fleetopt.compare.comparison import Comparison
 
     frame = pd.DataFrame({"plan": ["p"], "site": ["texas"], "quarter": ["2026Q4"],
                           "mw_used": [20.000000000000004], "mw_available": [20.0]})  # fmt: skip
@@ -1226,7 +1224,7 @@ def test_the_share_of_demand_served_caps_each_use_and_quarter_by_its_demand():
     19 of 25, 0.76; a plan offering nothing serves 0."""
     from types import SimpleNamespace
 
-    from fleetopt.compare import market_demand_served
+    from fleetopt.compare.plan_figures import market_demand_served
 
     data = SimpleNamespace(demand=[np.array([10.0, 10.0]), np.array([5.0, 0.0])])
     supply = np.zeros((2, 2, 2, 2))  # (P, use, site, quarter)
@@ -1346,7 +1344,7 @@ def test_the_evaluator_serves_the_demand_compare_computes_on_the_forecast(lab_ru
     demand that compare computes from their plans (the cost plan all of it, so no shortfall); over
     scenarios the cost plan falls short where demand runs above the forecast, and the C build of the
     kernel serves the same demand as NumPy. The evaluation of a cost plan prints the demand served."""
-    from fleetopt.compare import market_demand_served
+    from fleetopt.compare.plan_figures import market_demand_served
     from fleetopt.evaluate import compile_plans, evaluate
     from fleetopt.evaluate.backend import c_compiler
     from fleetopt.evaluate.sources import read_plans
@@ -1859,7 +1857,7 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
     """B against A: mean NPV +$600,000 with a paired error of $100,000 (better), CVaR5 -$50,000 with
     $40,000 (within two errors), P(covenant breach) +3 points with 0.5 (worse), P(liquidity default)
     -2 points with 0.5 (better); C against A: better in all four."""
-    from fleetopt.compare import Comparison
+    from fleetopt.compare.comparison import Comparison
 
     figures = pd.DataFrame(
         {"A": [10e6, np.nan, -5e6, np.nan, 0.30, np.nan, 0.20, np.nan],
@@ -1902,7 +1900,7 @@ def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
     """One scenario: no paired error, so a difference is neither better nor worse; a figure missing
     (NaN) is not measured; with a plan solved for least cost the verdict reads what the plans cost
     and serve, not their market-valued NPV."""
-    from fleetopt.compare import Comparison
+    from fleetopt.compare.comparison import Comparison
 
     figures = pd.DataFrame(
         {"A": [10e6, np.nan, -5e6, np.nan, 1e9, 0.5, 0.9],
@@ -1942,7 +1940,7 @@ def test_the_cost_verdict_reads_the_demand_served_over_the_scenarios():
     solved for 20 % more demand serves 94.7 % against 89.2 % on lab, short in 53.3 % of the futures
     against 81.8 %), not 'the same in demand served'; its present cost then has no better direction.
     They come in the table's order, what the plans cost and serve before P(liquidity default)."""
-    from fleetopt.compare import Comparison
+    from fleetopt.compare.comparison import Comparison
 
     figures = pd.DataFrame(
         {"A": [779.7e6, 0.61, 1.0, 0.892, 0.818, 0.0], "B": [957.7e6, 0.62, 1.0, 0.947, 0.533, 0.0]},
@@ -1966,7 +1964,7 @@ def test_a_difference_of_nothing_with_no_error_is_not_marked_as_chance():
     error of 0) showed "0.0 pp (within 2 s.e.)", a difference the scenarios could give by chance,
     where the plans are the same; a difference of exactly two errors (50 pp against an error of
     25 pp) is within them, and one beyond (62.5 pp) is not."""
-    from fleetopt.compare import Comparison
+    from fleetopt.compare.comparison import Comparison
 
     figures = pd.DataFrame(
         {"A": [0.0, np.nan, 0.25, np.nan], "B": [0.0, 0.0, 0.75, 0.25]},

@@ -21,7 +21,7 @@ from milp_builders import data_of, load
 from test_delivery_slip import CERTAIN, model, plan
 
 from fleetopt import api
-from fleetopt.compare import CompareError
+from fleetopt.compare.sources import CompareError
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
 from fleetopt.evaluate.batch import with_buffers

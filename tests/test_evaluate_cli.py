@@ -905,7 +905,7 @@ def test_the_npv_s_tail_and_the_defaults_have_one_name_in_every_table():
     means beside the name, not inside it."""
     from fleetopt.cli.render.evaluate import evaluation_table
     from fleetopt.cli.render.sweep import sweep_table
-    from fleetopt.compare import FIGURES
+    from fleetopt.compare.figures import FIGURES
     from fleetopt.report.key_figures import _tail_kpis
 
     row = {"plan": "p", "recommended": True, "on_front": True, "forecast_npv_usd": 2e9, "npv_mean_usd": 1e9,

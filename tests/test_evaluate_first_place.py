@@ -17,7 +17,7 @@ from conftest import run_cli
 from evaluate_builders import plan_variants
 
 from fleetopt import api
-from fleetopt.compare import compare_plans
+from fleetopt.compare.run import compare_plans
 from fleetopt.core.units import format_figure, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import save_plans

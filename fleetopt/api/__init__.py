@@ -58,22 +58,18 @@ from fleetopt.api._solve import (
     write_stochastic_run,
 )
 from fleetopt.api._sweep import rerank_sweep, resume_sweep, sweep, write_sweep_run
-from fleetopt.compare import (
-    DIFFERENCE_SEPARATOR,
-    RESERVED_LABELS,
+from fleetopt.compare.comparison import Comparison, ModelUsed
+from fleetopt.compare.labels import DIFFERENCE_SEPARATOR, RESERVED_LABELS, unique_labels
+from fleetopt.compare.run import compare_plans, compare_what_if
+from fleetopt.compare.sources import (
     TWO_PLANS_NEEDED,
     CompareError,
-    Comparison,
-    ModelUsed,
-    compare_plans,
-    compare_what_if,
     figures_not_back,
     plan_sources,
     plans_from_refs,
     policy_note,
     policy_notes,
     scenarios_of_runs,
-    unique_labels,
 )
 from fleetopt.core.data import ModelData, model_fingerprint
 from fleetopt.core.economics import plan_statements, signed_book_beyond_grade_limit

@@ -14,15 +14,12 @@ from fleetopt.api._evaluate import _warn_if_in_sample, _warn_if_other_model_vers
 from fleetopt.api._models import ModelArg, _loaded_and_data, edit
 from fleetopt.api._runs import resolve_run
 from fleetopt.api._solve import _solve_label
-from fleetopt.compare import (
-    DIFFERENCE_SEPARATOR,
-    RESERVED_LABELS,
+from fleetopt.compare.comparison import Comparison, ModelUsed
+from fleetopt.compare.labels import DIFFERENCE_SEPARATOR, RESERVED_LABELS, unique_labels
+from fleetopt.compare.run import compare_plans, compare_what_if
+from fleetopt.compare.sources import (
     TWO_PLANS_NEEDED,
     CompareError,
-    Comparison,
-    ModelUsed,
-    compare_plans,
-    compare_what_if,
     figures_not_back,
     plan_role_keys,
     plan_sources,
@@ -32,7 +29,6 @@ from fleetopt.compare import (
     scenarios_of_runs,
     sweep_pick_pairs,
     sweep_roles,
-    unique_labels,
 )
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan, plan_axes

@@ -30,7 +30,7 @@ class PlanFileError(InputError):
 
 class PlanLimitError(PlanFileError):
     """A plan that breaks a hard limit of the model (:func:`refuse_limit_breaks`); ``problem``: which,
-    in words (a what-if names the change that made it, :func:`fleetopt.compare.compare_what_if`)."""
+    in words (a what-if names the change that made it, :func:`fleetopt.compare.run.compare_what_if`)."""
 
     def __init__(self, problem: str):
         super().__init__(f"{problem}: the model forbids it, so its figures would be meaningless (evaluate it "

@@ -9,7 +9,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from fleetopt.compare import SWEEP_ROLES
+from fleetopt.compare.sources import SWEEP_ROLES
 from fleetopt.core.metric_columns import (
     ANY_DEFAULT_LABEL,
     BREACH_LABEL,

@@ -8,7 +8,7 @@ from html import escape
 
 import numpy as np
 
-from fleetopt.compare import role_notes
+from fleetopt.compare.sources import role_notes
 from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan

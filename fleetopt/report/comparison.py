@@ -3,7 +3,7 @@ the figures side by side with each difference and its error, the notes, the NPV 
 the per-scenario differences, purchases against the first plan (by generation, then by SKU and
 site) and the peak power by site.
 
-Every figure and sentence is the :class:`~fleetopt.compare.Comparison`'s own (its Markdown's cells
+Every figure and sentence is the :class:`~fleetopt.compare.comparison.Comparison`'s own (its Markdown's cells
 and notes): the page only lays them out and draws the charts from its NPV matrix.
 """
 
@@ -15,14 +15,11 @@ from html import escape
 import numpy as np
 
 from fleetopt import __version__
-from fleetopt.compare import (
-    COLUMN_HEADERS,
-    NO_PAIRED_ERROR,
-    PURCHASE_DIFF_COLUMNS,
-    Comparison,
-    both_sides,
-    role_notes,
-)
+from fleetopt.compare.comparison import Comparison
+from fleetopt.compare.figures import COLUMN_HEADERS, NO_PAIRED_ERROR
+from fleetopt.compare.labels import both_sides
+from fleetopt.compare.plan_figures import PURCHASE_DIFF_COLUMNS
+from fleetopt.compare.sources import role_notes
 from fleetopt.core.units import format_mw, whole_difference
 from fleetopt.report import svg
 from fleetopt.report.definitions import definitions_section, glossary
@@ -100,7 +97,7 @@ def _definitions(comp: Comparison) -> str:
 
 def _without_paired_error(comp: Comparison) -> list[tuple[str, str]]:
     """The definition naming the figures over the scenarios on the page that have no paired error,
-    and so are never coloured (:data:`~fleetopt.compare.NO_PAIRED_ERROR`); none where it has none."""
+    and so are never coloured (:data:`~fleetopt.compare.figures.NO_PAIRED_ERROR`); none where it has none."""
     names = [name for key, name, _ in comp.rows() if key in NO_PAIRED_ERROR]
     if not names:
         return []
@@ -225,7 +222,7 @@ def _charts_section(comp: Comparison) -> str:
 
 def _legend_notes(comp: Comparison) -> dict[str, str]:
     """Each plan's words in the NPV histogram's legend, by label: what it is to its run (a sweep's
-    "recommendation", :func:`~fleetopt.compare.role_notes`: the colour it has in the run's report too),
+    "recommendation", :func:`~fleetopt.compare.sources.role_notes`: the colour it has in the run's report too),
     then why it seems missing (:func:`_hidden_plans`)."""
     roles, hidden = role_notes(comp.role_keys), _hidden_plans(comp)
     said = {label: [words for words in (roles.get(label), hidden.get(label)) if words] for label in comp.labels}

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fleetopt.compare import sweep_plans
+from fleetopt.compare.sources import sweep_plans
 from fleetopt.core.data import ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.metric_columns import BREACH_LABEL
@@ -131,7 +131,7 @@ class ReportRun:
 
     @cached_property
     def plan_roles(self) -> dict[str, list[str]]:
-        """What each plan is to the run, by label (its keys of :data:`~fleetopt.compare.SWEEP_ROLES`),
+        """What each plan is to the run, by label (its keys of :data:`~fleetopt.compare.sources.SWEEP_ROLES`),
         which the charts draw it in the colour of (report.svg.ROLE_COLOURS), as compare's page does: a
         sweep's forecast optimum, pick and third plan (compare.sweep_plans), a stochastic solve's
         forecast optimum; {} for another run."""

@@ -1150,7 +1150,7 @@ def _bytes(content: bytes | str) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
 
 
-# the words compare's outputs are known by (OWN_OUTPUT), which compare.py and report/comparison.py write
+# the words compare's outputs are known by (OWN_OUTPUT), as compare/ and report/comparison.py write them
 COMPARISON_PAGE_TITLE = "fleetopt comparison"  # the HTML page's <title> opens with it
 WHAT_IF_SUBJECT = "one plan under two models"  # Comparison.subject of a what-if
 COMMON_SCENARIO = "common scenario"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.compare import COLUMN_HEADERS, PURCHASE_DIFF_COLUMNS
+from fleetopt.compare.figures import COLUMN_HEADERS
+from fleetopt.compare.plan_figures import PURCHASE_DIFF_COLUMNS
 from fleetopt.core.units import (
     format_mw,
     whole_difference,
