@@ -38,7 +38,7 @@ from test_doc_cases_stochastic import stoch_model
 from fleetopt import api
 from fleetopt.evaluate.lead import Lead, scenarios_to_tell
 from fleetopt.stochastic.paired import out_of_sample_advice, out_of_sample_verdict
-from fleetopt.sweep.run import lead_words
+from fleetopt.sweep.recommendation import lead_words
 
 W = DF[0] - 0.141 * DF[1] - 0.139 * DF[2] - 0.765 * DF[3]  # NPV lost per dollar not drawn in 2026Q1
 SAME = "the same in P(covenant breach), P(liquidity default), P(any default)"

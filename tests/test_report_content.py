@@ -374,7 +374,7 @@ def test_a_report_opens_with_its_answer_in_short(runs):
     sweep = text_of(runs["sweep"])
     assert f"In short Recommended plan “{summary_of(runs['sweep'])['recommended']}”: mean NPV" in sweep
     # how sure the pick is, as the terminal says it (a new user's walkthrough: only further down)
-    from fleetopt.sweep.run import lead_in_short
+    from fleetopt.sweep.recommendation import lead_in_short
 
     lead = lead_in_short(summary_of(runs["sweep"]), runs["sweep"])  # its command names the run
     assert lead and lead in " ".join(sweep[sweep.index("In short"):sweep.index("Provenance")].split())

@@ -30,6 +30,7 @@ from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.lead import Lead
 from fleetopt.evaluate.metrics import paired_npv_error
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.report import page
@@ -53,7 +54,8 @@ from fleetopt.sweep.candidates import (
     runner_up,
     scaled,
 )
-from fleetopt.sweep.run import Lead, SweepResult, rule_chosen_by
+from fleetopt.sweep.result import SweepResult
+from fleetopt.sweep.run import rule_chosen_by
 
 BREACH_LIMIT = 0.6
 SWEEP_FILES = {"plans.npz", "candidates.csv", "front.csv", "summary.json", "model.yaml"}
@@ -1038,7 +1040,8 @@ def test_a_dropped_variation_names_the_limit_it_breaks_with_its_quarter_and_amou
     LP of the relaxed model names it, as the candidate is made, in summary.json, in the count of
     candidates (the terminal's), and in candidates.json, which a resume reads back."""
     from fleetopt.sweep.candidates import dropped_words
-    from fleetopt.sweep.run import LISTED_FIELDS, _listed_candidate
+    from fleetopt.sweep.result import LISTED_FIELDS
+    from fleetopt.sweep.run import _listed_candidate
 
     said: list[str] = []
     made = generate_candidates(data_of(_power_bound_model()), 10, progress=said.append)
@@ -1293,7 +1296,7 @@ def test_a_candidate_says_the_gap_its_solve_stopped_at():
 def test_a_buffer_that_never_acts_is_not_another_point_of_the_front():
     """On lab both cash-buffer candidates had every figure of the forecast optimum (their buffer
     never acted in the sweep's scenarios) and all three were starred on the front."""
-    from fleetopt.sweep.run import idle_buffers
+    from fleetopt.sweep.recommendation import idle_buffers
 
     metrics = pd.DataFrame({
         "plan": ["milp: forecast", "buffer A", "buffer B", "stress"],
@@ -1351,7 +1354,7 @@ def test_the_report_s_recommendation_is_the_why_without_its_last_point(finished_
     """The report says how sure the pick is in its "In short", so its Recommendation gives the
     points before that: summary.json keeps them apart, not found again by searching the paragraph's
     words. A summary written before it kept them gives its whole why."""
-    from fleetopt.sweep.run import why_without_lead
+    from fleetopt.sweep.recommendation import why_without_lead
 
     summary = json.loads(finished_sweep[1]["summary.json"])
     before = " ".join(summary["why_before_lead"])
@@ -1467,7 +1470,7 @@ def test_a_pick_the_rule_of_an_earlier_fleetopt_would_not_make_is_named_with_wha
     P(any default), 52 %, is above the optimum's 45 %. The why says the rule changed and that the
     pick would be A by the old one, with what A misses now; a rule that lets the risks rise
     (--allow-riskier) compares none, so nothing changed."""
-    from fleetopt.sweep.run import RuleThen, rule_then
+    from fleetopt.sweep.result import RuleThen, rule_then
 
     metrics = more_events_of_default_case()
     words_then = ("best CVaR5 NPV among plans with no breach or default on the forecast and breach and "
@@ -1897,7 +1900,7 @@ def test_a_buffer_that_never_acted_is_marked_in_the_terminal_table():
     from rich.console import Console
 
     from fleetopt.cli.render.sweep import sweep_table
-    from fleetopt.sweep.run import IDLE_BUFFER
+    from fleetopt.sweep.recommendation import IDLE_BUFFER
 
     row = {"recommended": False, "on_front": False, FORECAST_OK: True, "forecast_npv_usd": 1e9,
            "npv_mean_usd": 9e8, "npv_cvar5_usd": -1e8, "breach_probability": 0.1, "default_probability": 0.0}
@@ -2398,7 +2401,7 @@ def test_a_sweep_stopped_while_planning_its_pick_s_buffers_keeps_those_solved(lo
 def test_a_buffer_is_idle_against_its_own_plan_not_the_forecast_optimum():
     """The second round's buffer of "stress" whose figures are the forecast optimum's acted (it is
     not the stress plan run the same way); one with the stress plan's own figures never did."""
-    from fleetopt.sweep.run import idle_buffers, idle_note
+    from fleetopt.sweep.recommendation import idle_buffers, idle_note
 
     metrics = pd.DataFrame({
         "plan": ["milp: forecast", "forecast, buffer", "stress", "stress, buffer A", "stress, buffer B"],
@@ -2417,7 +2420,7 @@ def test_the_settle_command_names_the_rule_s_default_limits_evaluate_cannot_appl
     """A sweep run with --max-default-prob 0.05 --max-any-default-prob 0.1 suggested an evaluation
     ranking by P(breach) alone, saying nothing of those limits, which `fleetopt evaluate` has no
     option for: the suggestion names them for the reader; without them it says nothing more."""
-    from fleetopt.sweep.run import lead_words as words
+    from fleetopt.sweep.recommendation import lead_words as words
 
     lead = Lead("milp: half leverage", 284.7e6, 288.4e6)
     rule = vars(Rule(max_default_prob=0.05, max_any_default_prob=0.1))
@@ -2439,7 +2442,7 @@ def test_the_settle_command_ranks_only_plans_within_the_rule_s_breach_limit():
     shock plans breaching in 96-97 % of the futures, which the rule had passed over, and neither
     contender: it now carries the rule's limit in force, the forecast optimum's P(breach) (72.5 %
     there) or the user's --max-breach-prob where lower, as `--max-breach-prob`."""
-    from fleetopt.sweep.run import lead_words as words
+    from fleetopt.sweep.recommendation import lead_words as words
 
     lead = Lead("milp: half leverage", 284.7e6, 288.4e6)
     near = words(lead, "cvar5", 1000, -18e9, True, 0, "runs/sweep", 0.725)

@@ -17,7 +17,7 @@ from fleetopt.sweep.cancelled import (
     nearly_always_cancelled,
 )
 from fleetopt.sweep.candidates import Rule
-from fleetopt.sweep.run import SweepResult
+from fleetopt.sweep.result import SweepResult
 
 
 @pytest.fixture(scope="module")

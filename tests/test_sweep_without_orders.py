@@ -19,11 +19,13 @@ from fleetopt.sweep.candidates import (
     Candidate,
     CandidateSet,
     Rule,
+    candidates_batch,
     draws_not_moved,
     orders_not_bought,
     without_orders,
 )
-from fleetopt.sweep.run import SweepResult, _batch, _finish_sweep
+from fleetopt.sweep.result import SweepResult
+from fleetopt.sweep.run import _finish_sweep
 
 SOLVE = {"mip_gap": 1e-4, "time_limit": None, "threads": 1}
 
@@ -66,7 +68,7 @@ def test_it_forfeits_no_deposit_where_the_pick_forfeits_960k_in_every_future(spa
     policy cancels nothing in nearly every future."""
     data, _, pick = spare_order
     made = without_orders(data, pick, [pick], ["2026Q3"], SOLVE)
-    figures = evaluate(data, _batch(data, [pick, made]), 20, 0, backend="numpy").metrics
+    figures = evaluate(data, candidates_batch(data, [pick, made]), 20, 0, backend="numpy").metrics
     assert figures["forfeited_deposits_mean_usd"].tolist() == pytest.approx([960_000.0, 0.0])
     assert nearly_always_cancelled(data, made.plan, 1e12, 0, 20).orders == ()
 

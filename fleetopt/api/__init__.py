@@ -141,7 +141,8 @@ from fleetopt.stochastic.run import (
     rescued_completion,
 )
 from fleetopt.sweep.candidates import Rule, RuleNotMet
-from fleetopt.sweep.run import SweepResult, read_proposals
+from fleetopt.sweep.result import SweepResult
+from fleetopt.sweep.run import read_proposals
 
 __all__ = [
     "Comparison",

@@ -48,7 +48,8 @@ from fleetopt.stochastic.run import (
     rescued_completion,
 )
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
-from fleetopt.sweep.run import SweepResult, read_proposals
+from fleetopt.sweep.result import SweepResult
+from fleetopt.sweep.run import read_proposals
 
 if TYPE_CHECKING:  # a type only: pandas is imported where a frame is made
     import pandas as pd

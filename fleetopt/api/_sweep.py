@@ -20,12 +20,12 @@ from fleetopt.runs.folder import (
     run_name,
 )
 from fleetopt.sweep.candidates import Rule
-from fleetopt.sweep.run import SweepResult
+from fleetopt.sweep.result import SweepResult
+from fleetopt.sweep.result import write_sweep_run as _write_sweep_folder
 from fleetopt.sweep.run import prepare_sweep as _prepare_sweep
 from fleetopt.sweep.run import rerank_sweep as _rerank_sweep
 from fleetopt.sweep.run import resume_sweep as _resume_sweep
 from fleetopt.sweep.run import run_sweep as _run_sweep
-from fleetopt.sweep.run import write_sweep_run as _write_sweep_folder
 
 if TYPE_CHECKING:  # a type only: pandas is imported where a frame is made
     import pandas as pd

@@ -58,7 +58,7 @@ def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[st
     how many would, then ``then(need)``: the next step), a tie (``other``: the words
     naming the plan led, 'the runner-up, X', which the sentence follows with a comma, and how a tie
     is broken), round-off, or a lead with no error. A sweep's pick
-    (:func:`~fleetopt.sweep.run.lead_words`) and an evaluation's first plan
+    (:func:`~fleetopt.sweep.recommendation.lead_words`) and an evaluation's first plan
     (:func:`~fleetopt.evaluate.first_place.first_place_words`) read it."""
     what, write = RANK_WORDS[prefer], _amount_of(prefer)
     noise = 0.0 if prefer in LOWER_RANK_COLUMNS else NOISE_USD  # a share differs by a scenario or more

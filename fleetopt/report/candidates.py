@@ -37,7 +37,8 @@ from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
 from fleetopt.runs.folder import BEST_MEAN_KEY
 from fleetopt.sweep.candidates import FORECAST_CONDITION, optimum_condition
-from fleetopt.sweep.run import best_mean_words, optimum_risks_kept, rule_chosen_by, why_without_lead
+from fleetopt.sweep.recommendation import best_mean_words, optimum_risks_kept, why_without_lead
+from fleetopt.sweep.run import rule_chosen_by
 
 
 def _rule_text(run: ReportRun) -> str:

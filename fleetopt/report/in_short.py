@@ -24,7 +24,7 @@ from fleetopt.evaluate.metrics import best_plan_label, demand_in_short, ranking_
 from fleetopt.evaluate.slip import slips
 from fleetopt.report.reading import ReportRun
 from fleetopt.stochastic.paired import out_of_sample_advice, out_of_sample_verdict
-from fleetopt.sweep.run import lead_in_short
+from fleetopt.sweep.recommendation import lead_in_short
 
 
 def summary_section(run: ReportRun) -> str:

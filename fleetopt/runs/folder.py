@@ -235,7 +235,7 @@ TEXT_COLUMNS = ("plan", "quarter", "sku", "site", "decision", "item", "use", "un
 
 
 # a sweep's summary.json field naming the plan of highest mean NPV no worse than the forecast optimum on
-# every figure its rule reads, with its differences (fleetopt.sweep.run.best_mean_alternative; null: none)
+# every figure its rule reads, with its differences (recommendation.best_mean_alternative; null: none)
 BEST_MEAN_KEY = "best_mean_within_rule"
 # the fields of a summary.json its readers (the report, compare, evaluate's plan sources, the registry)
 # take as written, by type: checked whenever a summary is read, so a field damaged or edited by hand

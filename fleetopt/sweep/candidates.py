@@ -44,7 +44,7 @@ from fleetopt.core.units import (
     listed,
 )
 from fleetopt.errors import InputError, NoPlanError
-from fleetopt.evaluate.batch import compile_plans, contract_owed, deferrable_gpus
+from fleetopt.evaluate.batch import compile_plans, contract_owed, deferrable_gpus, with_buffers
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.factors import draw_resale_factor
 from fleetopt.evaluate.lead import tie_margin
@@ -1475,3 +1475,9 @@ def _best(metrics: pd.DataFrame, rule: Rule, ok: np.ndarray) -> int:
         (-metrics["npv_mean_usd"].to_numpy(dtype=float), metrics["breach_probability"].to_numpy())
     )
     return int(next(i for i in order if tied[i]))
+
+
+def candidates_batch(data, feasible: list[Candidate]):
+    """The candidates' plans, each with the liquidity buffer it runs with, to evaluate."""
+    batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
+    return with_buffers(batch, [c.liquidity_buffer_usd for c in feasible])

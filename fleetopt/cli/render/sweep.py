@@ -27,7 +27,7 @@ from fleetopt.evaluate.metrics import (
     limited_liability_differs,
 )
 from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
-from fleetopt.sweep.run import IDLE_BUFFER
+from fleetopt.sweep.recommendation import IDLE_BUFFER
 
 # what the first column's marks mean
 MARKS = (f"* Pareto front of {MEAN_NPV_LABEL}, {CVAR5_NPV_LABEL} and {BREACH_SHORT}; > recommended; "
