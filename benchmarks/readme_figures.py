@@ -94,6 +94,16 @@ RUNS = {
         Run("before-0.4.31", (*EVALUATE, *WALK, *RESALE_APART, "--set",
                               "finance.covenants.cash_covering_debt_cures=false", "--out", "{runs}/before-0.4.31"),
             "before-0.4.31"),
+        # "what drives it": the factors that move the default most, each at its neutral setting
+        # (benchmarks/bench_risk_factors.py's NEUTRAL), as docs/calibration.md's factor table
+        Run("no-swings", (*EVALUATE, "--set", "risk.price_volatility_annual=0", "--out", "{runs}/no-swings"),
+            "no-swings"),
+        Run("no-slope", (*EVALUATE, "--set", "risk.price_trend_volatility_annual=0", "--out", "{runs}/no-slope"),
+            "no-slope"),
+        # null, not {}: a mapping --set merges into the ratings, so {} would keep them all
+        Run("no-customer-defaults", (*EVALUATE, "--set", "risk.customer_ratings=null", "--set",
+                                     "risk.customer_default_hazard_per_quarter=0", "--out",
+                                     "{runs}/no-customer-defaults"), "no-customer-defaults"),
         Run("price-impact", (*EVALUATE, "--set", "risk.customer_default_price_impact={lab-b: 0.2}",
                              "--out", "{runs}/price-impact"), "price-impact"),
         Run("net-leverage", (*EVALUATE, "--set", "finance.covenants.leverage_numerator=net_debt",
@@ -324,6 +334,16 @@ def statement(column: str, quarter: str) -> Reader:
     return read
 
 
+def statements_sum(column: str, *years: str) -> Reader:
+    """A column of a solve folder's statements.csv summed over the quarters of ``years`` ('2026')."""
+
+    def read(output: Path) -> float:
+        with (output / "statements.csv").open(newline="") as f:
+            return sum(float(row[column]) for row in csv.DictReader(f) if row["quarter"][:4] in years)
+
+    return read
+
+
 def contract_revenue_share(year: str) -> Reader:
     """The contracts' share of a solve folder's revenue over the quarters of ``year`` ('2026')."""
 
@@ -376,6 +396,23 @@ def q(phrase: str, quoted: str, run: str, column: str) -> Figure:
 
 
 FIGURES = (
+    # In short: what to buy and when, how likely a default, what drives it
+    f("buys $69.64B of GPUs from 2026Q3", "$69.64B", "solve", summary("capex_gpu_total_usd")),
+    # 2026Q3 buys only Blackwell GB300: Rubin first ships in 2026Q4
+    f("but the $1.71B of Blackwell GB300", "$1.71B", "solve", statement("capex_gpu_usd", "2026Q3"), B2),
+    f("$37.47B of it by the end of 2027", "$37.47B", "solve", statements_sum("capex_gpu_usd", "2026", "2027"), B2),
+    f("debt, which peaks at $37.82B", "$37.82B", "solve", summary("peak_debt_usd")),
+    f("it is worth $18.69B (the equity", "$18.69B", "solve", summary("npv_usd")),
+    f("cash runs out in 25 % of them", "25 %", "risk", metric("default_probability"), P0),
+    f("the company defaults in 48.3 % of them", "48.3 %", "risk", metric("any_default_probability"), P1),
+    f("the model's 25 % lies between", "25 %", "risk", metric("default_probability"), P0),
+    f("the futures is $12.8B, against", "$12.8B", "risk", metric("npv_mean_usd"), B1),
+    f("$12.8B, against $18.69B on the forecast", "$18.69B", "solve", summary("npv_usd")),
+    f("around the forecast, 11.9 %", "11.9 %", "no-swings", metric("default_probability"), P1),
+    f("long-run slope, 15.7 %", "15.7 %", "no-slope", metric("default_probability"), P1),
+    f("customer defaults, 19.4 %", "19.4 %", "no-customer-defaults", metric("default_probability"), P1),
+    f("(against 25 % with every factor)", "25 %", "risk", metric("default_probability"), P0),
+    f("at 13 % a year the optimum is worth $8.31B", "$8.31B", "rubin-13", summary("npv_usd")),
     # Forecast NPV
     f("`fleetopt solve`: $18.69B (equity", "$18.69B", "solve", summary("npv_usd")),
     f("the cash held to the end, $14.91B", "$14.91B", "solve", summary("npv_cash_held_usd")),
@@ -556,6 +593,8 @@ UNTIED = (
     ("the model gives its own B-rated customer 27.5 %", "an input: fleetopt/core/credit.py's seven-year B rate"),
     ("the 9-20 % that S&P's history gives BB and B issuers over seven years", "S&P's default rates by "
      "rating (fleetopt/core/credit.py, docs/sources.md §9), not fleetopt's"),
+    ("No factor alone defaults more than about one future in twenty", "`python -m benchmarks.bench_risk_factors`'s "
+     "rows of one factor alone (the most, customer defaults: 5.3 %), docs/calibration.md's factor table"),
     ("2.9e9 plan-scenario-quarters/s", "a GPU timing: benchmarks/gpu_check.sh on a GPU machine"),
 )
 

@@ -30,6 +30,7 @@ from benchmarks.readme_figures import (
     points,
     run_stamp,
     runs_needed,
+    statements_sum,
 )
 from fleetopt.core.units import format_usd, format_usd_change
 
@@ -135,6 +136,16 @@ def test_a_sweep_gives_its_pick_against_the_forecast_optimum_and_its_cancelled_o
     assert orders_cancelled("quarters")(tmp_path) == "2026Q4-2028Q2"
     assert format_usd(orders_cancelled("capex_usd")(tmp_path)) == "$4.10B"  # 1.5 + 2.6
     assert format_usd(orders_cancelled("deposit_usd")(tmp_path)) == "$820.9M"  # 300.0 + 520.94
+
+
+def test_a_solves_capex_is_summed_over_the_years_readme_names(tmp_path):
+    """README's "$37.47B of it by the end of 2027": the quarters of 2026 and 2027, none of 2028, and no
+    trailing comment line: 1.5 + 2.0 + 0.25 = $3.75B."""
+    (tmp_path / "statements.csv").write_text(
+        "quarter,capex_gpu_usd\n2026Q3,1.5e9\n2026Q4,2.0e9\n2027Q1,0.25e9\n2028Q1,9.0e9\n# a comment\n"
+    )
+    assert billions(2)(statements_sum("capex_gpu_usd", "2026", "2027")(tmp_path)) == "$3.75B"
+    assert billions(2)(statements_sum("capex_gpu_usd", "2028")(tmp_path)) == "$9.00B"
 
 
 WRITE_NEW = "import pathlib; pathlib.Path('{runs}/out').write_text('new')"
