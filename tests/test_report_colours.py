@@ -89,7 +89,7 @@ def _charts() -> dict[str, str]:
     point, the front's and another's)."""
     rng = np.random.default_rng(1)
     q = ["2026Q3", "2026Q4", "2027Q1"]
-    plans = {f"plan {n}": rng.normal(n * 1e6, 1e6, 300) for n in range(len(svg.PALETTE))}
+    plans = {f"plan {n}": rng.normal(n * 1e6, 1e6, 300) for n in range(len(svg.NO_ROLE_FIRST))}
     marks = {k: {"mean": float(v.mean())} for k, v in plans.items()}
     breaks = {"covenant breached": np.array([0, 0.1, 0.2]), "uncured breach": np.array([0, 0.05, 0.1]),
               "liquidity default": np.array([0, 0.01, 0.02])}  # fmt: skip
@@ -257,3 +257,27 @@ def test_plans_drawn_one_over_another_stay_visible():
     seven = {f"p{k}": same for k in range(7)}
     widths = [float(w) for w in re.findall(r'<path [^>]*stroke-width="([\d.]+)"', svg.histogram("t", seven))]
     assert widths == pytest.approx([6.0, 5.2, 4.4, 3.6, 2.8, 2.0]), widths  # 4 px shared by 5 steps
+
+
+# the charts of a sweep's report that draw its plans, each in its role's colour
+PLAN_CHARTS = ("NPV distribution over scenarios", "Candidates: CVaR5 NPV against mean NPV")
+
+
+def test_a_chart_of_what_is_not_a_plan_draws_no_role_s_colour(sweep):
+    """The sweep's report drew its pick's debt, its MW online, its GPU resale value and its uncured
+    breaches orange, a reader took them for the forecast optimum's (orange in the NPV histogram and
+    the Pareto chart beside them). A chart of the pick's own figures draws no role's colour: blue,
+    then vermillion (cash blue, debt vermillion; MW drawn blue, MW online vermillion), and "When ...
+    breaks" blue, black and vermillion (a breach, an uncured breach, a liquidity default)."""
+    _, report, _ = sweep
+    drawn = r'<svg class="chart wide" viewBox="[^"]*" role="img" aria-label="([^"]*)"(.*?)</svg>'
+    charts = {unescape(title): chart for title, chart in re.findall(drawn, report, re.S)
+              if title not in PLAN_CHARTS}  # fmt: skip
+    assert {title.split(":")[0].split(" on ")[0] for title in charts} >= {
+        "Fleet by generation", "Power at texas", "Cash and debt", "Borrowing base"}, list(charts)  # fmt: skip
+    roles = {colour.upper() for colour in svg.ROLE_COLOURS.values()}
+    shared = {title: _series_colours(chart) & roles for title, chart in charts.items()}
+    assert not any(shared.values()), shared
+    breaks = next(chart for title, chart in charts.items() if title.startswith("When "))
+    uncured = re.findall(r'stroke="(#\w+)"[^>]*><title>uncured breach</title>', breaks)
+    assert uncured == [svg.OKABE_ITO["black"]], uncured

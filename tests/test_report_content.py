@@ -1455,7 +1455,7 @@ def test_narrow_bins_tell_their_edges_apart():
 def test_second_histogram_series_is_an_outline():
     rng = np.random.default_rng(0)
     chart = svg.histogram("t", {"a": rng.normal(0, 1e6, 500), "b": rng.normal(1e6, 1e6, 500)})
-    assert '<path d="M' in chart and f'fill="none" stroke="{svg.PALETTE[1]}"' in chart
+    assert '<path d="M' in chart and f'fill="none" stroke="{svg.NO_ROLE_FIRST[1]}"' in chart
 
 
 def chart_lines(chart: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
@@ -1489,7 +1489,7 @@ def test_legends_show_what_the_chart_draws():
     drawn = set(re.findall(r'<polygon points="[^"]+" fill="([^"]+)" opacity="([^"]+)"/?>', chart))
     swatch = r'<rect x="[^"]+" y="[^"]+" width="12" height="10" fill="([^"]+)" opacity="([^"]+)"/>'
     shown = set(re.findall(swatch, chart))
-    assert drawn == shown == {(c, o) for c in svg.PALETTE[:2] for o in ("0.15", "0.25")}, (drawn, shown)
+    assert drawn == shown == {(c, o) for c in svg.NO_ROLE_FIRST[:2] for o in ("0.15", "0.25")}, (drawn, shown)
     for name in ("cash 5-95 % of scenarios", "cash 25-75 %", "debt 5-95 % of scenarios", "debt 25-75 %"):
         assert f">{name}</text>" in chart, name
 
@@ -1498,7 +1498,7 @@ def test_legends_show_what_the_chart_draws():
     markers = {k: {"mean": float(v.mean()), "P5": float(np.quantile(v, 0.05))} for k, v in samples.items()}
     chart = svg.histogram("t", samples, markers)
     markers, legend = chart_lines(chart)
-    two = set(svg.PALETTE[:2])
+    two = set(svg.NO_ROLE_FIRST[:2])
     assert markers[""] == markers["6 4"] == two, markers  # each plan's mean (solid) and P5 (dashed)
     assert legend[""] == legend["4 3"] == two, legend
     assert ">mean NPV</text>" in chart and ">P5 NPV</text>" in chart

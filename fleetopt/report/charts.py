@@ -150,9 +150,9 @@ def _break_caption(seed: int, total: int, drawn: int) -> str:
     return f"{scenarios} (seed {seed}), re-simulated: the shares by the last quarter are the key figures' above."
 
 
-# a default in vermillion, not the palette's third colour, green: the sweep's recommended plan is green
-# in its Pareto chart and candidates table, and a default drawn green beside it read as a good sign
-BREAK_COLOURS = {"covenant breached": svg.OKABE_ITO["blue"], "uncured breach": svg.OKABE_ITO["orange"],
+# no role's colour (svg.NO_ROLE_FIRST): a default drawn green beside the green pick read as a good sign,
+# an uncured breach orange as the forecast optimum's; black, not sky blue, meets 3:1 on white
+BREAK_COLOURS = {"covenant breached": svg.OKABE_ITO["blue"], "uncured breach": svg.OKABE_ITO["black"],
                  "liquidity default": svg.OKABE_ITO["vermillion"]}  # fmt: skip
 
 
@@ -259,7 +259,7 @@ def _compute_chart(run: ReportRun) -> str:
         series[f"{use} compute"] = supply[u]
         series[f"{use} demand"] = np.asarray(data.demand[u], dtype=float)
         dashed.add(f"{use} demand")
-        colours.update(dict.fromkeys((f"{use} compute", f"{use} demand"), svg.PALETTE[u]))
+        colours.update(dict.fromkeys((f"{use} compute", f"{use} demand"), svg.NO_ROLE_FIRST[u]))
     chart = svg.both(svg.lines, f"Compute against demand on the forecast: {label}", data.quarter_labels,
                      series, "H100-equivalent GPUs", dashed=dashed, colours=colours)  # fmt: skip
     return chart + ("<p class='cap'>GPUs serving the market times their throughput (H100 = 1), summed over "

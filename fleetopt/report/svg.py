@@ -23,7 +23,7 @@ from fleetopt.runs.folder import BEST_MEAN_KEY
 # Okabe & Ito's colours, told apart with a red-green colour blindness (the old palette's blue and
 # purple, 1st and 5th plan of a comparison, were one colour to a deuteranope; its orange and green,
 # an uncured breach and a liquidity default, both olive to a protanope). Yellow is left out: a line
-# of it on white is barely seen. Each series' colour is one of these, in this order.
+# of it on white is barely seen. Each series' colour is one of these.
 OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "bluish green": "#009E73", "vermillion": "#D55E00",
              "reddish purple": "#CC79A7", "sky blue": "#56B4E9", "black": "#000000"}  # fmt: skip
 PALETTE = list(OKABE_ITO.values())
@@ -40,9 +40,11 @@ ROLE_COLOURS = {"recommended": OKABE_ITO["bluish green"], "forecast_optimum": OK
                 BEST_MEAN_KEY: OKABE_ITO["reddish purple"]}  # fmt: skip
 RECOMMENDED = ROLE_COLOURS["recommended"]
 FRONT = OKABE_ITO["blue"]  # the Pareto chart's candidates on the front, but a role's
-# a plan with no role: the palette's colours no role has first, in order (then a role's, where no plan has it)
+# a plan with no role, and a series that is no plan (cash and debt, MW online, an uncured breach, a
+# generation): the palette's colours no role has first, in order (then a role's, where none is left).
+# The report drew debt, MW online and uncured breaches orange, the forecast optimum's colour
 NO_ROLE_FIRST = sorted(PALETTE, key=lambda colour: colour in ROLE_COLOURS.values())
-GENERATION_COLOURS = {"hopper": GREY, "blackwell": OKABE_ITO["blue"], "rubin": OKABE_ITO["orange"]}
+GENERATION_COLOURS = {"hopper": GREY, "blackwell": OKABE_ITO["blue"], "rubin": OKABE_ITO["vermillion"]}
 
 
 @dataclass(frozen=True)
@@ -390,8 +392,9 @@ def stacked_area(
 
 
 def series_colours(names, colours: dict[str, str] | None) -> dict[str, str]:
-    """Each series' colour by its name, in order: its own in ``colours``, else the palette's n-th."""
-    return {name: (colours or {}).get(name, PALETTE[n % len(PALETTE)]) for n, name in enumerate(names)}
+    """Each series' colour by its name, in order: its own in ``colours``, else the n-th of
+    :data:`NO_ROLE_FIRST` (a series given no colour is no plan: not a role's while any other is left)."""
+    return {name: (colours or {}).get(name, NO_ROLE_FIRST[n % len(NO_ROLE_FIRST)]) for n, name in enumerate(names)}
 
 
 def drawn_role(roles) -> str | None:
