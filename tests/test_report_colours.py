@@ -238,6 +238,9 @@ def test_a_stochastic_solve_s_forecast_optimum_is_orange_in_its_report_and_in_co
                         (comparison_html(api.compare(folder)), "NPV over the common scenarios")):  # fmt: skip
         drawn = _drawn_colours(_chart(html, title))
         assert {plan: drawn[plan] for plan in want} == want, title
+    # its out-of-sample table marks the optimum as its charts do: an orange bar, named in words
+    rows = _table_rows(build_report(folder), "Out of sample: both plans on")
+    assert rows == {"forecast (forecast optimum)": "opt", "stochastic": ""}, rows
 
 
 def test_plans_drawn_one_over_another_stay_visible():
@@ -281,3 +284,41 @@ def test_a_chart_of_what_is_not_a_plan_draws_no_role_s_colour(sweep):
     breaks = next(chart for title, chart in charts.items() if title.startswith("When "))
     uncured = re.findall(r'stroke="(#\w+)"[^>]*><title>uncured breach</title>', breaks)
     assert uncured == [svg.OKABE_ITO["black"]], uncured
+
+
+def _table_rows(html: str, heading: str) -> dict[str, str]:
+    """Each row's class by its plan cell's text (the plan and what it is to its run), in the first
+    table after ``heading``."""
+    start = html.index(heading)
+    body = html[start : html.index("</table>", start)]
+    rows = re.findall(r"<tr(?: class=[\"']([^\"']*)[\"'])?>(.*?)</tr>", body, re.S)
+    plans = {}
+    for cls, cells in rows:
+        texts = [unescape(t) for t in re.findall(r"<td[^>]*>([^<]*)</td>", cells)]
+        if len(texts) > 1:
+            plans[texts[1]] = cls
+    return plans
+
+
+def test_the_candidates_tables_mark_each_role_as_the_charts_draw_it(sweep):
+    """The candidates table and the Pareto chart's key marked the pick (a green bar, bold) and the
+    front (a bold blue number) alone: the forecast optimum and the third plan, orange and purple in
+    every chart, were rows like any other. Each role's row has a bar in its colour (class opt: orange,
+    best: purple, rec: green) and its role in words after the plan, as the charts' legends write it,
+    for a reader who cannot tell the colours apart; the caption says which colour is which."""
+    _, report, _ = sweep
+    words = {OPTIMUM: "forecast optimum", PICK: "recommendation",
+             BEST: "plan of highest mean NPV no worse than the forecast optimum"}  # fmt: skip
+    classes = {OPTIMUM: "opt", PICK: "rec", BEST: "best"}
+    for heading in ("Candidates and their risk over", "Key to the Pareto chart", "What the policy had to do"):
+        rows = _table_rows(report, heading)
+        for plan, role in words.items():
+            assert rows[f"{plan} ({role})"].split()[0] == classes[plan], (heading, plan, rows)
+        assert not any(cls.split()[:1] in (["opt"], ["best"], ["rec"]) for name, cls in rows.items()
+                       if not name.endswith(")")), (heading, rows)  # fmt: skip
+    for role, colour in (("opt", ORANGE), ("best", PURPLE), ("rec", GREEN)):
+        assert f"tr.{role} td:first-child{{box-shadow:inset 4px 0 {colour}}}" in report, role
+    caption = ("a bar at a row's start marks its plan's role, in the charts' colour: green for the "
+               "recommendation, orange for the forecast optimum and purple for the plan of highest mean NPV "
+               "no worse than the forecast optimum (the role said after the plan too)")  # fmt: skip
+    assert caption.lower() in unescape(report).lower()

@@ -32,6 +32,7 @@ from fleetopt.evaluate.metrics import REACTION_LABELS, REACTION_MEANS
 from fleetopt.report import in_short, page, provenance, reading, svg, two_stage
 from fleetopt.report.candidates import _rule_text
 from fleetopt.report.statements import _by_quarter, _decisions_section, _power_built
+from fleetopt.runs.folder import BEST_MEAN_KEY
 
 TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 
@@ -1033,7 +1034,11 @@ def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
     key = re.search(r"<table class='key'[^>]*>(.*?)</table>", html_of(runs["sweep"]), re.S).group(1)
     rows = [[unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>.*?</td>", r)]
             for r in re.findall(r"<tr[^>]*>(.*?)</tr>", key) if "<td" in r]  # fmt: skip
-    assert rows == [[str(n + 1), r["plan"], f"{r['breach_probability']:.1%}"] for n, r in metrics.iterrows()]
+    summary = json.loads((runs["sweep"] / "summary.json").read_text())
+    named = {summary["forecast_optimum"]: " (forecast optimum)", summary["recommended"]: " (recommendation)"}
+    assert len(named) == 2 and not summary.get(BEST_MEAN_KEY)  # each role a plan of its own; no third plan
+    assert rows == [[str(n + 1), r["plan"] + named.get(r["plan"], ""), f"{r['breach_probability']:.1%}"]
+                    for n, r in metrics.iterrows()]  # fmt: skip
     assert "a bold blue number: Pareto front of mean NPV, CVaR5 NPV and P(covenant breach);" in text
     code, out, _ = run_cli("sweep", "tiny", "--candidates", "1", "--scenarios", "10", "--out",
                            str(runs["sweep"].parent / "one"))  # fmt: skip
@@ -1051,7 +1056,9 @@ def test_the_pareto_key_marks_a_plan_that_breaks_its_forecast(runs):
     key = re.search(r"<table class='key'[^>]*>(.*?)</table>\s*<p class='cap'>(.*?)</p>", html, re.S)
     rows = (re.findall(r"<td[^>]*>.*?</td>", r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", key.group(1)))
     plans = [unescape(re.sub(r"<[^>]+>", "", cells[1])) for cells in rows if cells]
-    assert plans == [("! " if b else "") + p for p, b in zip(metrics["plan"], broken, strict=True)]
+    roles = r" \((forecast optimum|recommendation)\)$"  # what a plan is to the sweep, after its name
+    assert [re.sub(roles, "", plan) for plan in plans] == [
+        ("! " if b else "") + p for p, b in zip(metrics["plan"], broken, strict=True)]
     assert "!: breaches a covenant or defaults on the forecast itself." in unescape(key.group(2))
 
 
@@ -1146,8 +1153,8 @@ def test_the_candidates_policy_reactions_are_a_table_of_their_own_and_no_column_
     for after in ("Candidates and their risk", POLICY_TABLE):
         table = html.split(after, 1)[1].split("</table>", 1)[0]
         assert re.findall(r"<tr[^>]*><td[^>]*>(\d+)</td>", table) == [str(n + 1) for n in range(len(plans))]
-        for plan in plans:
-            assert table.count(f">{escape(plan)}</td>") == 1, plan
+        for plan in plans:  # after it in brackets, what it is to the sweep where it has a role
+            assert len(re.findall(rf">{re.escape(escape(plan))}(?: \([^<)]*\))?</td>", table)) == 1, plan
     caption = unescape(html.split("Candidates and their risk", 1)[1].split("</p>", 1)[0])
     assert "money in USD; no liq. default: of the scenarios with no liquidity default" in caption
     assert ("limited: with limited liability" in caption) == limited
@@ -1165,7 +1172,7 @@ def test_the_plans_table_gives_p_any_default_beside_p_liquidity_default():
                             "breach_probability": [0.664, 0.947],
                             "default_probability": [0.181, 0.161], "any_default_probability": [0.488, 0.841]})
     run = SimpleNamespace(metrics=metrics, data=load(TINY_PATH)[1], kind="evaluate", summary={},
-                          scenario_source=(0, 1000))  # fmt: skip
+                          plan_roles={}, scenario_source=(0, 1000))  # fmt: skip
     html = candidates_section(run)
     headers = table_headers(html, "Plans and their risk")
     assert headers[headers.index("P(liquidity default)") + 1] == "P(any default)"
@@ -2312,11 +2319,13 @@ def test_the_statements_table_reconciles_cash(runs):
 
 
 def test_the_recommended_plan_on_the_front_is_marked_both(runs):
-    """The sweep's table says "green: recommended, a bold blue number: Pareto front"; the pick, on the
-    front, was only coloured, so a reader took it to be off the front. The title said "red" after the
-    row turned green, and "bold" of a number a reader could not tell bold (now blue as well)."""
-    html = html_of(runs["sweep"])
-    assert "Green: recommended, a bold blue number: Pareto front" in html and "red: recommended" not in html
+    """The sweep's table says "green for the recommendation ... a bold blue number: Pareto front"; the
+    pick, on the front, was only coloured, so a reader took it to be off the front. The title said
+    "red" after the row turned green, and "bold" of a number a reader could not tell bold (now blue as
+    well)."""
+    html = unescape(html_of(runs["sweep"]))
+    assert "green for the recommendation" in html and "a bold blue number: Pareto front" in html
+    assert "red for the recommendation" not in html
     for after in ("Candidates and their risk", POLICY_TABLE):  # its figures, its reactions
         table = html.split(after, 1)[1].split("</table>", 1)[0]
         recommended = [m for m in re.findall(r'<tr class="([^"]*)"', table) if "rec" in m.split()]
@@ -2983,8 +2992,11 @@ def test_the_candidates_table_s_heading_names_it_and_its_caption_says_how_to_rea
         assert heading.group(1) == "Candidates and their risk over 100 scenarios (seed 0)"
         limited = "CVaR5 NPV, limited" in table_headers(html, "Candidates and their risk")
         assert unescape(heading.group(2)) == (
-            "Green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 NPV and P(covenant "
-            f"breach); {marks}money in USD; no liq. default: of the scenarios with no liquidity default"
+            "A bar at a row's start marks its plan's role, in the charts' colour: green for the "
+            "recommendation and orange for the forecast optimum (the role said after the plan too); a bold "
+            "blue number: Pareto front of "
+            f"mean NPV, CVaR5 NPV and P(covenant breach); {marks}money in USD; no liq. default: of the "
+            "scenarios with no liquidity default"
             + ("; limited: with limited liability." if limited else "."))
 
 

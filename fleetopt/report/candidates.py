@@ -9,7 +9,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from fleetopt.compare.sources import SWEEP_ROLES
+from fleetopt.compare.sources import SWEEP_ROLES, role_notes
 from fleetopt.core.metric_columns import (
     ANY_DEFAULT_LABEL,
     BREACH_LABEL,
@@ -33,7 +33,7 @@ from fleetopt.evaluate.metrics import (
     reaction_labels,
 )
 from fleetopt.report import svg
-from fleetopt.report.markup import scroll_hint, sortable_table
+from fleetopt.report.markup import ROLE_ROWS, scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
 from fleetopt.runs.folder import BEST_MEAN_KEY
 from fleetopt.sweep.candidates import FORECAST_CONDITION, optimum_condition
@@ -185,33 +185,55 @@ def front_section(metrics: pd.DataFrame, roles: dict[str, list[str]]) -> str:
                "column of the candidates table; a grey point is numbered only where its number fits beside "
                "it (hover over a point for its name).")  # fmt: skip
     return (f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}"
-            f"</p></div><div class='card'>{_front_key(metrics)}</div></div>")  # fmt: skip
+            f"</p></div><div class='card'>{_front_key(metrics, roles)}</div></div>")  # fmt: skip
 
 
-def _front_key(metrics: pd.DataFrame) -> str:
-    """The Pareto chart's key, beside it: each point's number, plan and P(covenant breach), its row
-    marked as in the candidates table (a sentence of 22 candidates read as one run-on paragraph)."""
-    rows = []
+def _front_key(metrics: pd.DataFrame, roles: dict[str, list[str]]) -> str:
+    """The Pareto chart's key, beside it: each point's number, plan (with what it is to the sweep) and
+    P(covenant breach), its row marked as in the candidates table (a sentence of 22 candidates read as
+    one run-on paragraph)."""
+    rows, notes = [], role_notes(roles)
     # a plan that breaks a limit on its own forecast, marked as the candidates table marks it: a reader
     # picking from the chart and its key saw no sign of it
     broken = ~metrics[FORECAST_OK].astype(bool) if FORECAST_OK in metrics else pd.Series(False, metrics.index)
     for n, (at, r) in enumerate(metrics.iterrows()):
-        cls = f" class='{_front_class(r)}'" if _front_class(r) else ""
+        cls = f" class='{_row_class(r, roles)}'" if _row_class(r, roles) else ""
         mark = f"{FORECAST_MARK} " if broken[at] else ""
-        rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(mark + str(r['plan']))}</td>"
+        rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(mark + _named(r['plan'], notes))}</td>"
                     f"<td>{escape(format_percent(r['breach_probability']))}</td></tr>")  # fmt: skip
     head = f"<th>#</th><th class='text'>plan</th><th>{BREACH_LABEL}</th>"
-    marks = f"; {FORECAST_MARK_WORDS}" if broken.any() else ""
+    marks = [_roles_words(roles, "on the Pareto front"), FORECAST_MARK_WORDS if broken.any() else ""]
     # named for a screen reader: a table in a card with no heading of its own had no name
     return (f"<table class='key' aria-label='Key to the Pareto chart'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-            f"<p class='cap'>Green: recommended; a bold blue number: on the Pareto front{escape(marks)}.</p>")  # fmt: skip
+            f"<tbody>{''.join(rows)}</tbody></table>{_caption(marks)}")  # fmt: skip
 
 
-def _front_class(row) -> str:
-    """A candidate's row classes (rec: recommended, front: on the Pareto front), as the candidates
-    table marks its rows."""
-    return " ".join(c for c, on in (("rec", row["recommended"]), ("front", row["on_front"])) if on)
+def _row_class(row, roles: dict[str, list[str]]) -> str:
+    """A plan's row classes: its role's (markup.ROLE_ROWS: rec, opt, best; of two, the one the charts
+    draw it as), and front where it is on the Pareto front, as its point in the Pareto chart."""
+    keys = [*roles.get(row["plan"], []), *(["recommended"] if row.get("recommended") else [])]
+    role = svg.drawn_role(keys)
+    return " ".join(c for c in (ROLE_ROWS.get(role or ""), "front" if row.get("on_front") else "") if c)
+
+
+def _named(plan: str, notes: dict[str, str]) -> str:
+    """A plan's name in a table, with what it is to its run in brackets, as the charts' legends
+    write it ("milp: forecast (forecast optimum)"): its row's colour said in words."""
+    return f"{plan} ({notes[plan]})" if plan in notes else str(plan)
+
+
+# the colour of each role's row bar, in words, as the charts draw the plan
+ROLE_COLOUR_WORDS = {"recommended": "green", "forecast_optimum": "orange", BEST_MEAN_KEY: "purple"}
+
+
+def _roles_words(roles: dict[str, list[str]], front: str = "") -> str:
+    """How a table marks its plans' roles ('' where none has one): the colours of the bars at the
+    rows' start, each role named after its plan too; and, with ``front`` (its words), the Pareto front."""
+    drawn = [key for key in svg.ROLE_COLOURS if any(key in keys for keys in roles.values())]
+    bars = [f"{ROLE_COLOUR_WORDS[key]} for {SWEEP_ROLES[key].replace('its ', 'the ', 1)}" for key in drawn]
+    said = (f"a bar at a row's start marks its plan's role, in the charts' colour: {listed(bars)} (the "
+            "role said after the plan too)") if bars else ""
+    return "; ".join(w for w in (said, f"a bold blue number: {front}" if front else "") if w)
 
 
 FORECAST_MARK_WORDS = f"{FORECAST_MARK}: {FORECAST_MARK_MEANS}"
@@ -289,14 +311,16 @@ def candidates_section(run: ReportRun) -> str:
     cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns and c not in never]
     if not limited_liability_differs(run.metrics, ("npv_limited_cvar5_usd",)):  # the NPV's CVaR5 again
         cols = [c for c in cols if c not in LIMITED_LIABILITY]
-    classes, headers = None, CANDIDATE_HEADERS
+    headers, roles = CANDIDATE_HEADERS, run.plan_roles
     seed, n = run.scenario_source
+    classes = [_row_class(r, roles) for _, r in metrics.iterrows()]
+    metrics["plan"] = [_named(plan, role_notes(roles)) for plan in metrics["plan"]]
     notes = [FORECAST_MARK_WORDS] if marked else []  # how to read the table: below its heading, not in it
+    if roles or run.kind == "sweep":
+        front = f"Pareto front of {MEAN_NPV_LABEL}, {CVAR5_NPV_LABEL} and {BREACH_LABEL}"
+        notes.insert(0, _roles_words(roles, front if run.kind == "sweep" else ""))
     if run.kind == "sweep":
-        classes = [_front_class(r) for _, r in metrics.iterrows()]
         title = f"Candidates and their risk over {n:,} scenarios (seed {seed})"
-        notes.insert(0, f"green: recommended, a bold blue number: Pareto front of {MEAN_NPV_LABEL}, "
-                        f"{CVAR5_NPV_LABEL} and {BREACH_LABEL}")
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
     elif run.summary.get("deterministic"):  # one scenario: no error, no tail, shares are 0 or 100 %
@@ -312,7 +336,7 @@ def candidates_section(run: ReportRun) -> str:
     out = f"<h2>{escape(title)}</h2>{_caption([*notes, 'money in USD', *legend])}{table}"
     policy = [c for c in cols if c in POLICY_COLUMNS]
     if policy:
-        out += _policy_section(run, metrics, cols, headers, classes, notes[:1] if run.kind == "sweep" else [])
+        out += _policy_section(run, metrics, cols, headers, classes, notes[:1] if roles or run.kind == "sweep" else [])
     return out
 
 

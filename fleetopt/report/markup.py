@@ -18,6 +18,7 @@ from fleetopt.core.units import (
     whole_count,
 )
 from fleetopt.report import svg
+from fleetopt.runs.folder import BEST_MEAN_KEY
 
 # .grid{align-items:start}: a chart's box as tall as its own chart, not its neighbour's (the Pareto
 # chart beside its long key, a site's power beside the cash chart, left half their box blank)
@@ -79,9 +80,20 @@ STYLE += ("@media screen and (max-width:600px){main{padding:16px 12px 48px}"
 STYLE += "@media screen and (max-width:373px){.kpi.wide{grid-column:auto}}"
 
 
+# a plan's row class by its role (keys of svg.ROLE_COLOURS): a bar in its role's colour at the row's
+# start, as the charts draw it (the table marked the pick alone, the forecast optimum and the third
+# plan nowhere); the pick's row tinted and bold too
+ROLE_ROWS = {"recommended": "rec", "forecast_optimum": "opt", BEST_MEAN_KEY: "best"}
+
+
+def _role_bars(edge: str = "") -> str:
+    """Each role's row bar (:data:`ROLE_ROWS`), with ``edge`` after it (a sticky column's rule)."""
+    return "".join(f"tr.{cls} td:first-child{{box-shadow:inset 4px 0 {svg.ROLE_COLOURS[role]}{edge}}}"
+                   for role, cls in ROLE_ROWS.items())  # fmt: skip
+
+
 # a candidate's row in the colours of its point in the Pareto chart
-STYLE += (f"tr.rec td:first-child{{box-shadow:inset 4px 0 {svg.RECOMMENDED}}}"
-          f"tr.front td:first-child{{font-weight:700;color:{svg.FRONT}}}")  # fmt: skip
+STYLE += _role_bars() + f"tr.front td:first-child{{font-weight:700;color:{svg.FRONT}}}"
 
 
 # a wide table scrolled sideways lost its rows' names: from this width its first column stays in
@@ -94,7 +106,7 @@ STICKY_FROM_PX = 700
 STYLE += (f"@media screen and (min-width:{STICKY_FROM_PX}px){{.scroll td:first-child,.scroll th:first-child,"
           ".scroll .stick{position:sticky;left:0;z-index:1;box-shadow:inset -1px 0 #cbd5e1}.scroll td:first-child,"
           ".scroll td.stick{background:#fff}.scroll tr.rec td:first-child,.scroll tr.rec td.stick{background:#dcfce7}"
-          f".scroll tr.rec td:first-child{{box-shadow:inset 4px 0 {svg.RECOMMENDED},inset -1px 0 #cbd5e1}}}}")  # fmt: skip
+          + _role_bars(",inset -1px 0 #cbd5e1").replace("tr.", ".scroll tr.") + "}")  # fmt: skip
 
 
 # a printed page's bottom margin: which report it is of, and 'page N of M' (set by page_context_style)
