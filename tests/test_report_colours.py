@@ -118,7 +118,7 @@ def test_every_chart_s_series_read_apart_with_a_red_green_colour_blindness(kind)
     chart's colours apart (CIEDE2000 of at least 10) with either blindness simulated."""
     colours = _series_colours(_charts()[kind])
     assert len(colours) >= 2, colours
-    assert colours <= {c.upper() for c in (*svg.OKABE_ITO.values(), svg.GREY)}, colours
+    assert colours <= {c.upper() for c in (*svg.OKABE_ITO.values(), svg.GREY, svg.GREY_EDGE)}, colours
     assert too_alike(colours) == []
 
 
@@ -129,7 +129,7 @@ def test_a_chart_s_lines_are_told_apart_by_their_dashes_not_colour_alone():
     assert "@media" not in style and "svg .s1{stroke-dasharray:8 3}" in style
     charts = _charts()
     for kind, classes in (("when it breaks", {"s1", "s2"}), ("comparison", {"s1", "s2", "s3"})):
-        drawn = re.findall(r'<(path|line|rect)\b[^>]*class="(s\d)"', charts[kind])
+        drawn = re.findall(r'<(path|line|polyline)\b[^>]*class="(s\d)"', charts[kind])
         assert {c for tag, c in drawn if tag == "path"} == classes, (kind, drawn)  # the series
         assert {c for tag, c in drawn if tag != "path"} == classes, (kind, drawn)  # their swatches
 
@@ -199,7 +199,8 @@ def test_legends_name_each_role_in_its_colour(sweep):
     def entries(chart: str) -> dict[str, str]:
         """Each plan's or kind of point's legend entry, by its swatch's colour (a box's fill, an
         outline's stroke; not the markers', a line of each plan's colour)."""
-        swatch = r'<rect [^>]*(?:fill|stroke)="(#\w+)"[^>]*/>\s*<text [^>]*class="tick">(.*?)</text>'
+        swatch = (r'<(?:rect|polyline) [^>]*(?:fill|stroke)="(#\w+)"[^>]*/>\s*'
+                  r'<text [^>]*class="tick">(.*?)</text>')
         pairs = re.findall(swatch, chart, re.S)
         return {colour: unescape(" ".join(re.findall(r">([^<]+)<", f">{text}<"))) for colour, text in pairs}
 
@@ -322,3 +323,43 @@ def test_the_candidates_tables_mark_each_role_as_the_charts_draw_it(sweep):
                "recommendation, orange for the forecast optimum and purple for the plan of highest mean NPV "
                "no worse than the forecast optimum (the role said after the plan too)")  # fmt: skip
     assert caption.lower() in unescape(report).lower()
+
+
+def _contrast_on_white(colour: str) -> float:
+    """WCAG 2's contrast ratio of ``colour`` on white: (1 + 0.05) / (its relative luminance + 0.05)."""
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return 1.05 / (float(np.dot([0.2126, 0.7152, 0.0722], linear)) + 0.05)
+
+
+def test_a_grey_point_is_outlined_at_the_contrast_a_graphic_needs():
+    """The Pareto chart's other candidates were light grey dots, #BBBBBB: 1.9:1 on white (its
+    luminance 0.497: 1.05 / 0.547), under WCAG's 3:1 for a graphic. Each is outlined in #6E6E6E
+    (luminance 0.156: 1.05 / 0.206 = 5.1:1), still apart from each role's colour and the front's with
+    a red-green colour blindness, and so is its legend swatch; the light fill keeps it behind them."""
+    assert _contrast_on_white(svg.GREY) == pytest.approx(1.92, abs=0.01)
+    assert _contrast_on_white(svg.GREY_EDGE) == pytest.approx(5.10, abs=0.01)
+    assert too_alike([svg.GREY_EDGE, svg.FRONT, *svg.ROLE_COLOURS.values()]) == []
+    points = [{"label": f"{n}: p{n}", "key": str(n), "x": n, "y": n, "front": n == 1, "recommended": n == 2,
+               "roles": []} for n in range(3)]  # fmt: skip
+    chart = svg.scatter("Pareto", points, "x", "y", "mean", "CVaR5")
+    circles = {name: attrs for attrs, name in re.findall(r'<circle ([^>]*)><title>\d: (p\d)</title>', chart)}
+    edge = f'stroke="{svg.GREY_EDGE}"'
+    assert edge in circles["p0"] and edge not in circles["p1"] and edge not in circles["p2"], circles
+    swatch = re.search(r'<rect [^>]*/>\s*<text [^>]*>other candidates</text>', chart)
+    assert swatch and f'fill="{svg.GREY}"' in swatch.group(0) and edge in swatch.group(0)
+
+
+def test_an_outline_s_legend_swatch_is_as_wide_as_its_outline():
+    """An outline drawn under later ones is widened (three plans of one NPV: b 3.5 px, c 2 px), but
+    every legend swatch was 2 px: b's thick dashed outline in the chart had a thin one in the legend.
+    Each outline's swatch is as wide as its outline, 3.5 px at most (wider all but fills its 12 x 10 px
+    box: a 5 x 3 px hole at 3.5 px)."""
+    same = np.linspace(-1e6, 1e6, 200)
+    chart = svg.histogram("t", {"a": same, "b": same, "c": same})
+    swatch = r'<polyline [^>]*fill="none" [^>]*stroke-width="([\d.]+)"[^>]*/>\s*<text [^>]*>({})</text>'
+    swatches = re.findall(swatch.format(r"\w"), chart)
+    assert [(name, float(w)) for w, name in swatches] == [("b", 3.5), ("c", 2.0)], swatches
+    seven = svg.histogram("t", {f"p{k}": same for k in range(7)})
+    widest = re.findall(swatch.format("p1"), seven)
+    assert widest == [("3.5", "p1")], widest  # drawn 6 px

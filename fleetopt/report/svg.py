@@ -30,6 +30,10 @@ PALETTE = list(OKABE_ITO.values())
 # what is not a series of its own: the older generation, candidates off the front; light, as #999999 and
 # the third plan's reddish purple, both points of the Pareto chart, were 6.2 apart to a deuteranope
 GREY = "#BBBBBB"
+# GREY is 1.9:1 on white, under the 3:1 a graphic needs (WCAG 1.4.11): a grey point is outlined in a
+# grey of 5.1:1 (CIEDE2000 at least 12 from each role's colour with a red-green colour blindness), its
+# light fill kept so that it stays behind the roles' and the front's points
+GREY_EDGE, POINT_EDGE_PX = "#6E6E6E", 1.25
 # What a plan is to its run (a sweep's summary.json field naming it, compare.SWEEP_ROLES' keys; a
 # stochastic solve's forecast optimum too) and its colour in every chart that draws it, the run's
 # report and compare's pages alike: the pick was green in the Pareto chart and blue in the NPV
@@ -172,9 +176,10 @@ class Frame:
     """Axes mapping data to pixels, with gridlines, tick labels, axis titles, a title and a legend,
     drawn in a :class:`Layout` (a title or an axis title too long for its width wraps).
 
-    A legend entry is (name, colour) or (name, colour, style): style "box" (default), "outline",
-    "line", "dash" or "dot"; a line's colour may be a tuple, one line each (markers drawn in each
-    plan's colour)."""
+    A legend entry is (name, colour), (name, colour, style) or (name, colour, style, width): style
+    "box" (default), "edge:<colour>" (a box outlined in that colour), "outline", "line", "dash" or
+    "dot"; a line's colour may be a tuple, one line each (markers drawn in each plan's colour); width:
+    an outline's stroke, as drawn (:data:`LINE_PX` unless given)."""
 
     def __init__(
         self, title: str, x_labels: list[str], y_lo: float, y_hi: float, y_fmt=number_tick,
@@ -238,14 +243,15 @@ class Frame:
         lay = self.layout
         out, x, row = [], lay.inset, 0
         for entry in legend:
-            name, colour, style = (*entry, "box")[:3]
+            name, colour, *drawn = entry
+            style, stroke = (*drawn, "box", LINE_PX)[0], (*drawn[1:], LINE_PX)[0]
             em = LEGEND_CHAR * lay.tick
             lines = _wrapped(name, (lay.w - 4 - lay.inset - 18) / em)  # a long entry on rows of its own
             width = 18 + em * max(len(line) for line in lines)
             if x > lay.inset and (x + width > lay.w - 4 or len(lines) > 1):
                 x, row = lay.inset, row + 1
             y = y0 + lay.row * row
-            out.append(_swatch(x, y, colour, style))
+            out.append(_swatch(x, y, colour, style, stroke))
             out.append(_lines_text(x + 18, y + 9, lines, lay.row, "tick"))
             x += width + LEGEND_GAP
             if len(lines) > 1:  # the next entry below it
@@ -333,16 +339,24 @@ def dash_class(n: int) -> str:
     return f"s{n % len(LINE_DASHES)}" if n % len(LINE_DASHES) else ""
 
 
-def _swatch(x: float, y: float, colour: str, style: str) -> str:
+# an outline's legend swatch (a bar's corner, 14 x 10 px) is at most this wide (px), to stay a corner
+WIDEST_SWATCH_PX = 3.5
+
+
+def _swatch(x: float, y: float, colour: str, style: str, width: float = 2.0) -> str:
     if style.startswith("band:"):  # a shaded range, at the opacity it is drawn with
         return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}" opacity="{style[5:]}"/>'
+    if style.startswith("edge:"):  # a point with an outline of its own (GREY's, GREY_EDGE)
+        return (f'<rect x="{x + 0.75}" y="{y + 0.75}" width="10.5" height="8.5" fill="{colour}" '
+                f'stroke="{style[5:]}" stroke-width="{POINT_EDGE_PX:g}"/>')  # fmt: skip
     if style == "box":
         return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}"/>'
     style, _, kind = style.partition(".")  # "line.s2": a line drawn with a dash of its own
     cls = f' class="{kind}"' if kind else ""
-    if style == "outline":
-        return (f'<rect x="{x + 1}" y="{y + 1}" width="10" height="8" fill="none" stroke="{colour}" '
-                f'stroke-width="2"{cls}/>')  # fmt: skip
+    if style == "outline":  # the outline's top, as wide as drawn (wider under others) and dashed as drawn
+        w = min(width, WIDEST_SWATCH_PX)
+        return (f'<polyline points="{x},{y + 10 - w / 2:g} {x},{y + w / 2:g} {x + 14},{y + w / 2:g}" fill="none" '
+                f'stroke="{colour}" stroke-width="{w:g}"{cls}/>')  # fmt: skip
     dash = {"line": "", "dash": ' stroke-dasharray="4 3"', "dot": ' stroke-dasharray="1.5 2.5"'}[style]
     colours = colour if isinstance(colour, tuple) else (colour,)
     gap = min(3.0, 8.0 / len(colours))  # stacked within the swatch's 10 px
@@ -579,7 +593,7 @@ def _histogram_series(frame: Frame, px, edges: np.ndarray, n: int, width: float,
         kind = dash_class(n)
         _histogram_outline(frame, px, edges, name, shares, colour, kind, width)
         style = f"outline.{kind}" if kind else "outline"
-    return (f"{name} ({note})" if note else name, colour, style)
+    return (f"{name} ({note})" if note else name, colour, style, width)
 
 
 def _histogram_outline(frame: Frame, px, edges: np.ndarray, name: str, shares: np.ndarray, colour: str,
@@ -733,13 +747,15 @@ def scatter(
     labels = _point_labels(points, centres)
     for k in sorted(range(len(points)), key=lambda k: _drawn_after(points[k])):  # a role's point on top
         p, (cx, cy) = points[k], centres[k]
-        frame.add(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{_radius(p)}" fill="{_point_colour(p)}" '
-                  f"opacity=\"0.85\"><title>{escape(p['label'])}</title></circle>{labels.get(k, '')}")  # fmt: skip
+        colour = _point_colour(p)
+        edge = f' stroke="{GREY_EDGE}" stroke-width="{POINT_EDGE_PX:g}"' if colour == GREY else ""
+        frame.add(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{_radius(p)}" fill="{colour}" fill-opacity="0.85"{edge}>'
+                  f"<title>{escape(p['label'])}</title></circle>{labels.get(k, '')}")  # fmt: skip
     names = {"recommended": "recommended", **(role_names or {})}
-    kinds = [*((names.get(role, role), colour) for role, colour in ROLE_COLOURS.items()),
-             ("Pareto front", FRONT), ("other candidates", GREY)]  # fmt: skip
+    kinds = [*((names.get(role, role), colour, "box") for role, colour in ROLE_COLOURS.items()),
+             ("Pareto front", FRONT, "box"), ("other candidates", GREY, f"edge:{GREY_EDGE}")]  # fmt: skip
     drawn = {_point_colour(p) for p in points}  # a legend entry for a kind of point not drawn misled
-    return frame.render([(name, colour) for name, colour in kinds if colour in drawn])
+    return frame.render([kind for kind in kinds if kind[1] in drawn])
 
 
 def _radius(p: dict) -> int:
