@@ -239,6 +239,11 @@ def test_a_stochastic_solve_s_forecast_optimum_is_orange_in_its_report_and_in_co
                         (comparison_html(api.compare(folder)), "NPV over the common scenarios")):  # fmt: skip
         drawn = _drawn_colours(_chart(html, title))
         assert {plan: drawn[plan] for plan in want} == want, title
+    # compare's histogram of the stochastic plan's NPV less the optimum's was blue, the stochastic plan's
+    # colour beside it: a difference is neither plan's, black (its bars, grey at 60 % opacity; its mean)
+    page = comparison_html(api.compare(folder))
+    difference = _chart(page, "stochastic − forecast, scenario by scenario")
+    assert _series_colours(difference) == {svg.DIFFERENCE}, _series_colours(difference)
     # its out-of-sample table marks the optimum as its charts do: an orange bar, named in words
     rows = _table_rows(build_report(folder), "Out of sample: both plans on")
     assert rows == {"forecast (forecast optimum)": "opt", "stochastic": ""}, rows

@@ -205,14 +205,15 @@ def _charts_section(comp: Comparison) -> str:
             continue
         title = f"{label} − {first}, scenario by scenario"
         mean = {"difference": {"mean": float(diff.mean())}}
-        charts.append(svg.both(svg.histogram, title, {"difference": diff}, mean,
-                               x_title="NPV difference, USD", marked="difference"))  # fmt: skip
+        charts.append(svg.both(svg.histogram, title, {"difference": diff}, mean, x_title="NPV difference, USD",
+                               marked="difference", colours={"difference": svg.DIFFERENCE}))  # fmt: skip
     for pair in comp.against_pick:  # a sweep's third plan less its pick: what the pick gives up to it
         n, base = comp.pick_at(pair)
         diff = npv[n] - npv[base]
         charts.append(svg.both(svg.histogram, f"{comp.against_pick_header(pair)}, scenario by scenario",
                                {"difference": diff}, {"difference": {"mean": float(diff.mean())}},
-                               x_title="NPV difference, USD", marked="difference"))  # fmt: skip
+                               x_title="NPV difference, USD", marked="difference",
+                               colours={"difference": svg.DIFFERENCE}))  # fmt: skip
     cards = "".join(f"<div class='card'>{c}</div>" for c in charts)
     alike = f"<p>{escape(', '.join(same))}: the same NPV as {escape(first)} in every scenario.</p>" if same else ""
     caption = (f"The same {comp.n_scenarios:,} scenarios for every plan: the differences are paired, "

@@ -34,6 +34,10 @@ GREY = "#BBBBBB"
 # grey of 5.1:1 (CIEDE2000 at least 12 from each role's colour with a red-green colour blindness), its
 # light fill kept so that it stays behind the roles' and the front's points
 GREY_EDGE, POINT_EDGE_PX = "#6E6E6E", 1.25
+# a paired difference of two plans' NPV (compare's page): neither plan's, so no role's and not blue, the
+# first plan without a role's (a stochastic plan's, drawn beside it): black, its bars grey at BAR_OPACITY,
+# its mean a black line that shows over them (the fourth plan without a role is black too: a rare page)
+DIFFERENCE = OKABE_ITO["black"]
 # What a plan is to its run (a sweep's summary.json field naming it, compare.SWEEP_ROLES' keys; a
 # stochastic solve's forecast optimum too) and its colour in every chart that draws it, the run's
 # report and compare's pages alike: the pick was green in the Pareto chart and blue in the NPV
