@@ -8,11 +8,12 @@ far (the forecast solve, the screening and every smaller N included), so run one
 the table.
 
     python -m benchmarks.bench_stochastic --out-of-sample 10000 [--scenarios N] [--seed 12345]
-        [--sweep RUN_FOLDER] [--first-stage-quarters Q] [--time-limit SECONDS]
+        [--sweep RUN_FOLDER] [--first-stage-quarters Q] [--share-purchases] [--time-limit SECONDS]
 
 The out-of-sample table of docs/formulation.md §7b: the stochastic plan over N scenarios (default
 10, reduced from seed 0; its first stage the first Q quarters, default that of `fleetopt solve
---stochastic`; ``--time-limit`` bounds each of its solves, as the solve's own), the forecast
+--stochastic`; ``--share-purchases`` shares every purchase, power block and draw of the horizon
+too, as the solve's option; ``--time-limit`` bounds each of its solves, as the solve's own), the forecast
 optimum and, with ``--sweep``, the recommended plan of a
 `fleetopt sweep` run folder (with the cash buffer the sweep chose for it), each simulated on the
 same fresh scenarios (seed 12345: neither the reduction's nor a default sweep's), with mean NPV,
@@ -90,20 +91,23 @@ def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
 
 def out_of_sample(
     model: str, n: int, scenarios: int, seed: int, sweep: Path | None, json_path: Path | None = None,
-    quarters: int | None = None, time_limit: float | None = None,
+    quarters: int | None = None, time_limit: float | None = None, share_purchases: bool = False,
 ) -> None:
     """The stochastic plan, the forecast optimum and the sweep's pick on the same fresh scenarios; with
     ``json_path``, the table's rows unrounded there too (benchmarks/readme_figures.py reads them).
     ``quarters``: the stochastic solve's first stage (None: its default); ``time_limit``: of each of
-    its solves (None: none)."""
+    its solves (None: none); ``share_purchases``: as `fleetopt solve --share-purchases`."""
     _, data = load(model)
     started = time.perf_counter()
-    result = solve_stochastic(data, n, quarters=quarters, time_limit=time_limit, oos_scenarios=0)
+    result = solve_stochastic(data, n, quarters=quarters, time_limit=time_limit, oos_scenarios=0,
+                              share_purchases=share_purchases)  # fmt: skip
     m = result.measures
     cured = rescue_counts(result.scenarios)["covenant_cured_probability"]
     print(
         f"{model} @ {commit()}: stochastic plan over {n} scenarios, first stage "
-        f"{result.settings['first_stage_quarters']} quarters, in {time.perf_counter() - started:.0f} s "
+        f"{result.settings['first_stage_quarters']} quarters"
+        f"{' and every purchase, power block and draw' if share_purchases else ''}, "
+        f"in {time.perf_counter() - started:.0f} s (RP's solve {result.timings['solve_seconds']:.0f} s) "
         f"(RP {format_usd(m['rp_usd'])}, VSS {format_usd(m['vss_usd'])}, EVPI {format_usd(m['evpi_usd'])}, "
         f"{m['status']}, gap {m['gap']:.3%}, first stage {m['first_stage']}; the copies cure a covenant in "
         f"{format_percent(cured, 1)} of their probability)",
@@ -191,10 +195,13 @@ if __name__ == "__main__":
     parser.add_argument(
         "--first-stage-quarters", type=int, help="the stochastic plan's first stage (default: the solve's)"
     )
+    parser.add_argument(
+        "--share-purchases", action="store_true", help="share every purchase, power block and draw too"
+    )
     parser.add_argument("--time-limit", type=float, help="seconds for each of the stochastic solve's solves")
     args = parser.parse_args()
     if args.out_of_sample:
         out_of_sample(args.model, args.scenarios, args.out_of_sample, args.seed, args.sweep, args.json,
-                      args.first_stage_quarters, args.time_limit)  # fmt: skip
+                      args.first_stage_quarters, args.time_limit, args.share_purchases)  # fmt: skip
     else:
         main(args.model, tuple(args.sizes) or (5, 10))

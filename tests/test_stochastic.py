@@ -41,7 +41,9 @@ from fleetopt.stochastic.run import (
     SolverSettings,
     StochasticResult,
     by_blocks,
+    copies_replan,
     eev_and_ws,
+    first_stage_text,
     forecast_kept,
     forecast_within_gap,
     in_sample_labels,
@@ -489,6 +491,74 @@ def tiny_scenarios(n: int, seed: int = 3) -> tuple:
     return data, scenario_inputs(data, drawn, range(n), [1.0 / n] * n)
 
 
+def test_shared_purchases_hold_every_copy_to_the_same_purchases_in_every_quarter():
+    """--share-purchases (§7b, "Stages"): the instance of test_hand_worked_two_scenarios (Q = 1, a
+    GPU bought now or in quarter 1, quarter 1's price x2 or x0 at p = 1/2 each). With only quarter 0
+    shared, RP waits and each copy decides quarter 1 knowing its price: the high copy buys then, the
+    low one does not (RP = 1,880 / 2 = 940). With every purchase shared, quarter 1's purchase is one
+    decision for both copies, as the evaluator runs a plan's; each copy still sells its GPU as it
+    likes (retirement stays its own):
+
+    * buy now: high keeps it (2,475), low sells it at the start of quarter 1 (-1,405): 535;
+    * buy in quarter 1: high 1,880; low buys too and earns nothing: -4,000 + 3,000 / 2 at the end =
+      -2,500: (1,880 - 2,500) / 2 = -310;
+    * never: 0.
+
+    So RP = 535, buy now, which is the forecast optimum's plan (EEV 535, VSS 0); WS is unchanged
+    (1,237.5: no row ties the copies there)."""
+    data = data_of(buy_now_or_later())
+    scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
+    dated = sto.build_extensive_form(data, scenarios, 1)
+    assert solve(dated).objective_usd == pytest.approx(940.0, abs=1e-4)
+    assert [pyo_value(dated.block(n).buy[0, 0, 1]) for n in (0, 1)] == pytest.approx([1.0, 0.0])
+    shared = sto.FirstStage(1, sto.SHARED_PURCHASES)
+    ef = sto.build_extensive_form(data, scenarios, shared)
+    rp = solve(ef)
+    assert rp.objective_usd == pytest.approx(535.0, abs=1e-4)
+    assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([2475.0, -1405.0], abs=1e-4)
+    for n in (0, 1):
+        assert [pyo_value(ef.block(n).buy[0, 0, t]) for t in (0, 1)] == pytest.approx([1.0, 0.0])
+    assert sto.first_stage_values(ef.block(0), shared)[("buy", (0, 0, 1))] == 0.0
+    forecast = sto.solve_with_first_stage(data, shared, mip_gap=EXACT)
+    assert forecast.first_stage[("buy", (0, 0, 0))] == 1.0 and ("buy", (0, 0, 1)) in forecast.first_stage
+    ef.fix_first_stage(forecast.first_stage)
+    assert solve(ef).objective_usd == pytest.approx(535.0, abs=1e-4)  # EEV
+    ef.fix_first_stage(None)
+    ef.m.nonanticipativity.deactivate()
+    assert solve(ef).objective_usd == pytest.approx(1237.5, abs=1e-4)  # WS
+
+
+def test_share_purchases_ties_every_purchase_power_block_and_draw_of_tiny_and_nothing_else_later():
+    """tiny over 3 scenarios at Q = 4 of its 8 quarters: with --share-purchases, the purchases and
+    draws of quarters 4-7 join the first stage (power blocks too where a site can start one then):
+    their rows tie every copy to scenario 0's, and they stay whole blocks, as the first stage's,
+    while prepayments, retirements, moves to inference and the purchases' training split of those
+    quarters stay each copy's own, as without it; the solve's settings and words say so."""
+    data, scenarios = tiny_scenarios(3)
+    dated = set(sto.first_stage_keys(sto.scenario_model(data, 4), 4))
+    shared = sto.FirstStage(4, sto.SHARED_PURCHASES)
+    keys = set(sto.first_stage_keys(sto.scenario_model(data, shared), shared))
+    added = keys - dated
+    # tiny's one site starts blocks in quarters 0-3 only (a 4-quarter lead time online by the end)
+    assert dated < keys and {name for name, _ in added} == {"buy", "draw"}
+    assert all(key[-1] >= 4 for _, key in added)
+    ef = sto.build_extensive_form(data, scenarios, shared)
+    assert all(ef.block(1).buy[key].is_integer() for key in ef.block(1).buy)
+    rp = ef.solve(EXACT, None, 2)
+    assert rp.status == "optimal"
+    for name in sto.SHARED_PURCHASES:
+        first = [pyo_value(var) for var in getattr(ef.block(0), name).values()]
+        for n in (1, 2):
+            assert [pyo_value(var) for var in getattr(ef.block(n), name).values()] == pytest.approx(first)
+    result = solve_stochastic(TINY_DATA, 2, quarters=4, share_purchases=True, oos_scenarios=0)
+    assert result.settings["share_purchases"] is True
+    assert first_stage_text(result.settings) == (
+        "first stage before 2027Q3 (4 quarters), with every later purchase, power block and draw")
+    assert copies_replan({"settings": result.settings}).startswith(
+        "every copy runs the plan's purchases, power and draws, as the evaluator does, and re-plans its "
+        "prepayments, retirements and moves to inference from 2027Q3 on")
+
+
 def test_nonanticipativity_rows_follow_the_tree_of_scenario_groups_over_five_scenarios():
     """Over 12 scenarios the groups are [0, 5), [5, 10), [10, 12), then [0, 10), [10, 12): each
     copy is tied to its group's first scenario's, the first of each group to the first of the group
@@ -819,6 +889,7 @@ def cli(*args: str):
         (["--stochastic", "2", "--cvar-alpha", "0"], "--cvar-alpha"),
         (["--stochastic", "2", "--cvar-alpha", "0.95"], "not a confidence level"),
         (["--integer-later"], "--integer-later cannot apply without --stochastic N"),
+        (["--share-purchases"], "--share-purchases cannot apply without --stochastic N"),
         (["--stochastic", "2", "--risk-weight", "1.5"], "--risk-weight"),
         (["--stochastic", "2", "--risk-weight", "-0.1"], "--risk-weight"),
         (["--stochastic", "2", "--first-stage-quarters", "9"], "between 1 and 8"),
@@ -1587,7 +1658,6 @@ def test_with_the_whole_horizon_shared_the_copies_cure_the_breaches_the_evaluato
     diagnostics say what the copies re-plan."""
     from fleetopt.evaluate import compile_plans
     from fleetopt.evaluate.path import scenario_path
-    from fleetopt.stochastic.run import copies_replan
 
     for quarters, breached in ((4, {161, 198, 148, 24}), (8, {161, 24})):
         result = solve_stochastic(TINY_DATA, 5, quarters=quarters, oos_scenarios=0)

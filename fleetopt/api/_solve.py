@@ -367,6 +367,7 @@ def solve_stochastic(
     backend: str = "auto",
     solver: str = "blocks",
     integer_later: bool = False,
+    share_purchases: bool = False,
 ) -> StochasticResult:
     """The two-stage stochastic plan (docs/formulation.md §7b): ``scenarios`` representatives of
     ``screen`` scenarios of ``scenario_seed`` (None: 200, or ``scenarios`` where that is more; fewer
@@ -380,12 +381,15 @@ def solve_stochastic(
     `fleetopt[stochastic]` extra; L = 0; no EEV or WS). ``integer_later``: the scenarios'
     purchases and power blocks after the first stage in whole blocks, as the first stage's
     (default: continuous, a relaxation that solves faster and values the recourse a little above
-    its worth). ``time_limit`` in seconds; ``threads``
-    capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
+    its worth). ``share_purchases``: every purchase, power block and draw shared by the scenarios
+    in every quarter, as the evaluator runs them, each scenario re-planning only its prepayments,
+    retirements, moves to inference and operations after the first stage. ``time_limit`` in
+    seconds; ``threads`` capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
     limits.solver_settings(mip_gap, time_limit, threads)
     limits.seed("scenario_seed", scenario_seed)
     limits.flag("integer_later (--integer-later)", integer_later)
+    limits.flag("share_purchases (--share-purchases)", share_purchases)
     if screen is not None:
         limits.whole("screen", screen, 1, limits.MAX_SCREENED)
     limits.whole("out_of_sample", out_of_sample, 0)  # 0: none
@@ -401,6 +405,7 @@ def solve_stochastic(
         data, scenarios, quarters=first_stage_quarters, risk_weight=risk_weight, alpha=cvar_alpha,
         seed=scenario_seed, screen=screen, oos_scenarios=out_of_sample, mip_gap=mip_gap,
         time_limit=time_limit, threads=threads, backend=backend, route=solver, integer_later=integer_later,
+        share_purchases=share_purchases,
     )  # fmt: skip
     result.loaded = loaded
     return _with_plans_key(result)

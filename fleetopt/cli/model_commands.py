@@ -190,6 +190,16 @@ IntegerLaterFlag = Annotated[
         "above its worth; formulation §7b)."
     ),
 ]
+SharePurchasesFlag = Annotated[
+    bool,
+    typer.Option(
+        "--share-purchases",
+        help="With --stochastic: every GPU purchase, power block and debt draw of the horizon is shared "
+        "by the scenarios, as the evaluator runs a plan's, while each re-plans its prepayments, "
+        "retirements, moves to inference and operations after the first stage (a larger solve than "
+        "the default, a smaller one than --first-stage-quarters at the horizon's length; formulation §7b).",
+    ),
+]
 FixedPurchasesOption = Annotated[
     str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
     typer.Option(
@@ -228,6 +238,7 @@ def solve(
     scenario_seed: ScenarioSeedOption = 0,
     stochastic_solver: StochasticSolverOption = "blocks",
     integer_later: IntegerLaterFlag = False,
+    share_purchases: SharePurchasesFlag = False,
     purchases: FixedPurchasesOption = None,
     rescue: RescueFlag = False,
 ) -> None:
@@ -244,7 +255,8 @@ def solve(
 
 # the options that apply only to a two-stage solve
 STOCHASTIC_ONLY = (
-    "first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "stochastic_solver", "integer_later"
+    "first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "stochastic_solver",
+    "integer_later", "share_purchases",
 )
 
 
@@ -340,7 +352,7 @@ def _solve_stochastic(ctx: typer.Context, loaded: api.LoadedModel, threads: int 
                 loaded, n, first_stage_quarters=quarters, risk_weight=p["risk_weight"],
                 cvar_alpha=p["cvar_alpha"], scenario_seed=p["scenario_seed"], time_limit=p["time_limit"],
                 mip_gap=stochastic_gap(ctx, p["mip_gap"]), threads=threads, solver=solver,
-                integer_later=p["integer_later"],
+                integer_later=p["integer_later"], share_purchases=p["share_purchases"],
             )  # fmt: skip
         path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path, _print_stochastic)
     _print_stochastic(result)

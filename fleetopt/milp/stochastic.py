@@ -39,6 +39,11 @@ from fleetopt.milp.units import MUSD, from_model_units, output_unit, to_model_un
 
 # decisions dated by their last index; those before quarter Q are first stage (non-anticipative)
 DATED_FIRST_STAGE = ("buy", "buy_training", "build", "redeploy", "retire_tr", "retire_in", "draw", "prepay")
+# the families --share-purchases makes first stage in every quarter: GPU blocks bought, power blocks
+# started and debt drawn, which the evaluator runs as the plan dates them (its policy only defers an
+# order, and the draws that fund it); the GPUs' training split, redeployments, retirements, prepayments
+# (which the policy cuts) and the revolver stay each copy's own after quarter Q (formulation §7b)
+SHARED_PURCHASES = ("buy", "build", "draw")
 # each USD of emergency equity costs its amount plus this much NPV (dilution at a distressed price):
 # above the value of a USD of cash to any plan, so that equity only ever cures a shortfall
 EMERGENCY_EQUITY_COST = 10.0
@@ -164,17 +169,36 @@ def cohort_resale_scale(data: ModelData, resale: np.ndarray | None) -> tuple[np.
     return scale[:, :T], scale[:, T]
 
 
-def first_stage_keys(m: pyo.Block, quarters: int) -> list[tuple[str, object]]:
-    """(variable name, index) of every first-stage decision: dated before ``quarters``, and every
-    contract acceptance."""
-    keys = [(name, key) for name in DATED_FIRST_STAGE for key in getattr(m, name) if key[-1] < quarters]
+@dataclass(frozen=True)
+class FirstStage:
+    """The decisions every scenario copy shares (§7b, "Stages"): those dated before ``quarters``, every
+    contract acceptance, and the families of ``whole_horizon`` (:data:`SHARED_PURCHASES`) in every
+    quarter."""
+
+    quarters: int
+    whole_horizon: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, stage: int | FirstStage) -> FirstStage:
+        """``stage``, or the first stage of every decision before quarter ``stage``."""
+        return stage if isinstance(stage, FirstStage) else cls(stage)
+
+    def holds(self, name: str, key: tuple) -> bool:
+        return key[-1] < self.quarters or name in self.whole_horizon
+
+
+def first_stage_keys(m: pyo.Block, stage: int | FirstStage) -> list[tuple[str, object]]:
+    """(variable name, index) of every first-stage decision of ``stage`` (a :class:`FirstStage`, or
+    its quarters Q: every decision dated before Q), and every contract acceptance."""
+    stage = FirstStage.of(stage)
+    keys = [(name, key) for name in DATED_FIRST_STAGE for key in getattr(m, name) if stage.holds(name, key)]
     return keys + [("accept", k) for k in m.accept]
 
 
-def first_stage_values(m: pyo.Block, quarters: int) -> dict[tuple[str, object], float]:
+def first_stage_values(m: pyo.Block, stage: int | FirstStage) -> dict[tuple[str, object], float]:
     """The solved first-stage decisions of ``m`` (model units; integers rounded)."""
     out = {}
-    for name, key in first_stage_keys(m, quarters):
+    for name, key in first_stage_keys(m, stage):
         var = getattr(m, name)[key]
         value = 0.0 if var.value is None else float(var.value)
         out[(name, key)] = float(round(value)) if var.is_integer() or var.is_binary() else max(value, 0.0)
@@ -204,7 +228,7 @@ def revolver_penalty(quarters: int, equity_cost: float = EMERGENCY_EQUITY_COST) 
 
 def scenario_model(
     data: ModelData,
-    quarters: int,
+    stage: int | FirstStage,
     integer_later: bool = False,
     equity_cost: float = EMERGENCY_EQUITY_COST,
 ) -> pyo.ConcreteModel:
@@ -215,7 +239,7 @@ def scenario_model(
     left at the end is debt). ``scenario_value``: ``owner_npv`` less the forecast objective's
     tie-breaks, ``equity_cost`` per MUSD of emergency equity and the physical and covenant slacks
     at their penalties. With
-    ``integer_later`` False, purchases and power blocks from quarter ``quarters`` on are continuous.
+    ``integer_later`` False, purchases and power blocks outside the first ``stage`` are continuous.
     """
     m = build_model(data, "npv", relax=True, recourse=True)
     m.objective.deactivate()
@@ -230,9 +254,10 @@ def scenario_model(
     )
     _let_idle_draw_wait_for_late_blocks(m, data)
     if not integer_later:
+        stage = FirstStage.of(stage)
         for name in ("buy", "build"):
             for key, var in getattr(m, name).items():
-                if key[-1] >= quarters:
+                if not stage.holds(name, key):
                     var.domain = pyo.NonNegativeReals
     _add_scenario_value(m, data, equity_cost)
     return m
@@ -514,7 +539,7 @@ class ExtensiveForm:
     m: pyo.ConcreteModel
     data: ModelData
     scenarios: list[ScenarioInputs]
-    quarters: int
+    stage: FirstStage
     risk_weight: float
     alpha: float
     build_seconds: float
@@ -753,7 +778,7 @@ def cloned(base: pyo.ConcreteModel) -> pyo.ConcreteModel:
 def build_extensive_form(
     data: ModelData,
     scenarios: list[ScenarioInputs],
-    quarters: int,
+    stage: int | FirstStage,
     risk_weight: float = 0.0,
     alpha: float = TAIL,
     integer_later: bool = False,
@@ -765,7 +790,8 @@ def build_extensive_form(
     :func:`~fleetopt.milp.ef_highs.tied_to`), and the objective (1 - L) E[V] + L CVaR_A(V)
     (Rockafellar-Uryasev: max eta - (1/A) sum_n p_n z_n, z_n >= eta - V_n, z_n >= 0)."""
     started = time.perf_counter()
-    base = scenario_model(data, quarters, integer_later, equity_cost)
+    stage = FirstStage.of(stage)
+    base = scenario_model(data, stage, integer_later, equity_cost)
     ef = pyo.ConcreteModel(name=f"{data.name}-stochastic")
     N = len(scenarios)
     ef.S = pyo.RangeSet(0, N - 1)
@@ -775,7 +801,7 @@ def build_extensive_form(
         apply_scenario(blk, data, sc)
     first = ef.scenario_0
     keys = [
-        (name, key) for name, key in first_stage_keys(first, quarters) if not getattr(first, name)[key].fixed
+        (name, key) for name, key in first_stage_keys(first, stage) if not getattr(first, name)[key].fixed
     ]
     # tied along the tree of nested scenario groups (ef_highs.tied_to): the same constraint as
     # every copy equal to scenario 0's, in a shape the block solver merges group by group
@@ -795,7 +821,7 @@ def build_extensive_form(
         ef.cvar_rows = pyo.Constraint(ef.S, rule=lambda ef, n: ef.shortfall[n] >= ef.eta - values[n])
         objective += risk_weight * (ef.eta - sum(p[n] * ef.shortfall[n] for n in range(N)) / alpha)
     ef.objective = pyo.Objective(expr=objective, sense=pyo.maximize)
-    return ExtensiveForm(ef, data, scenarios, quarters, risk_weight, alpha, time.perf_counter() - started)
+    return ExtensiveForm(ef, data, scenarios, stage, risk_weight, alpha, time.perf_counter() - started)
 
 
 def risk_value(values: np.ndarray, probabilities: np.ndarray, risk_weight: float, alpha: float) -> float:
@@ -825,7 +851,7 @@ class ForecastSolution:
 
 def solve_with_first_stage(
     data: ModelData,
-    quarters: int,
+    stage: int | FirstStage,
     first_stage: dict | None = None,
     mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
@@ -850,7 +876,7 @@ def solve_with_first_stage(
         status,
         float(incumbent) * MUSD,
         plan,
-        netted_first_stage(first_stage_values(m, quarters), plan),
+        netted_first_stage(first_stage_values(m, stage), plan),
         seconds,
         model_size(m),
         plan_statements(data, plan).npv_usd,
@@ -926,7 +952,7 @@ def complete_purchases_with_rescue(
 
 def complete_with_rescue(
     data: ModelData,
-    quarters: int,
+    stage: int | FirstStage,
     first_stage: dict,
     mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
@@ -936,7 +962,7 @@ def complete_with_rescue(
     (for a first stage the plain forecast MILP finds infeasible); returns the plan and the
     forecast scenario's row (its rescue), or None where no completion draws only the MW online:
     power is never relaxed (the evaluator refuses a plan that draws more than its sites have)."""
-    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], quarters, integer_later=True)
+    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], stage, integer_later=True)
     ef.fix_first_stage(first_stage)
     blk = ef.block(0)
     for key in blk.SLACK:

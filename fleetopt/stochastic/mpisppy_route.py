@@ -71,7 +71,7 @@ class ScenarioCreator:
 
     data: ModelData
     scenarios: dict[str, sto.ScenarioInputs]
-    quarters: int
+    stage: int | sto.FirstStage
     integer_later: bool = False  # purchases and blocks from the first stage's end on whole, as by_blocks
     base: pyo.ConcreteModel | None = None
     scale: float = 1.0  # each scenario's objective is its value times this (:func:`objective_scale`)
@@ -79,14 +79,14 @@ class ScenarioCreator:
     def __call__(self, name: str, **_) -> pyo.ConcreteModel:
         _, sputils = mpisppy_modules()
         if self.base is None:
-            self.base = sto.scenario_model(self.data, self.quarters, self.integer_later)
+            self.base = sto.scenario_model(self.data, self.stage, self.integer_later)
         m = sto.cloned(self.base)
         sc = self.scenarios[name]
         sto.apply_scenario(m, self.data, sc)
         m.value_objective = pyo.Objective(expr=self.scale * m.scenario_value, sense=pyo.maximize)
         first = [
             getattr(m, var)[key]
-            for var, key in sto.first_stage_keys(m, self.quarters)
+            for var, key in sto.first_stage_keys(m, self.stage)
             if not getattr(m, var)[key].fixed
         ]
         sputils.attach_root_node(m, 0.0, first)
@@ -119,7 +119,7 @@ class RouteSolution:
 def solve_by_mpisppy(
     data: ModelData,
     scenarios: list[sto.ScenarioInputs],
-    quarters: int,
+    stage: int | sto.FirstStage,
     route: str,
     mip_gap: float = STOCHASTIC_MIP_GAP,
     risk_weight: float = 0.0,
@@ -132,7 +132,7 @@ def solve_by_mpisppy(
     names = [f"scenario_{n}" for n in range(len(scenarios))]
     scale = objective_scale(scenarios)
     named = dict(zip(names, scenarios, strict=True))
-    creator = ScenarioCreator(data, named, quarters, integer_later, scale=scale)
+    creator = ScenarioCreator(data, named, stage, integer_later, scale=scale)
     started = time.perf_counter()
     with mpisppy_notes_on_stderr():
         ef = ExtensiveForm({"solver": SOLVER}, names, creator)
@@ -159,7 +159,7 @@ def solve_by_mpisppy(
     return RouteSolution(
         float(objective) * MUSD,
         None if bound is None else float(bound) * MUSD,
-        sto.first_stage_values(ef.local_scenarios[names[0]], quarters),
+        sto.first_stage_values(ef.local_scenarios[names[0]], stage),
         rows,
         built - started,
         time.perf_counter() - built,

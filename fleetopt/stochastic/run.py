@@ -452,33 +452,36 @@ def solve_stochastic(
     integer_later: bool = False,
     measures: bool = True,
     route: str = "blocks",
+    share_purchases: bool = False,
 ) -> StochasticResult:
     """The two-stage stochastic plan of ``data`` over ``n`` scenarios reduced from ``screen`` drawn
     with ``seed``, with the measures (``measures``: EEV and WS too) and an out-of-sample evaluation
     of the completed plan next to the forecast optimum on ``oos_scenarios`` of ``oos_seed``
     (default ``seed + 1``; 0 skips it). ``route``: "blocks" (fleetopt's extensive form, §7b) or
     "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS). ``quarters`` None: the default
-    of :func:`first_stage_quarters`."""
+    of :func:`first_stage_quarters`. ``share_purchases``: every purchase, power block and draw in the
+    first stage, whatever its quarter (:data:`~fleetopt.milp.stochastic.SHARED_PURCHASES`)."""
     started = time.perf_counter()
     quarters = first_stage_quarters(data, quarters)
+    shared = sto.FirstStage(quarters, sto.SHARED_PURCHASES if share_purchases else ())
     check_before_solving(data, n, quarters, risk_weight, alpha, route, seed, oos_seed,
                          max(screen, oos_scenarios), backend, threads)  # fmt: skip
     solver = SolverSettings(mip_gap, time_limit, threads)
     timings: dict = {}
-    forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, quarters, solver)
+    forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, shared, solver)
     drawn, inputs = _timed(
         timings, "screening_seconds", reduced_scenarios, data, forecast.plan, n, alpha, seed, screen, backend
     )
     recourse = recourse_by_route(
-        route, data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
+        route, data, inputs, forecast, shared, risk_weight, alpha, integer_later, measures, solver
     )
     timings.update(recourse.timings)
     plan, completion = _timed(
-        timings, "completion_seconds", complete_plan, data, quarters, recourse.first_stage, solver
+        timings, "completion_seconds", complete_plan, data, shared, recourse.first_stage, solver
     )
     timings["peak_rss_bytes"] = peak_rss_bytes()
     settings = run_settings(
-        data, n, quarters, risk_weight, alpha, seed, mip_gap, integer_later, route,
+        data, n, shared, risk_weight, alpha, seed, mip_gap, integer_later, route,
         distinct=len(inputs), screened=drawn.S, method=recourse.method,
     )  # fmt: skip
     result = StochasticResult(
@@ -513,28 +516,30 @@ def check_before_solving(
 
 
 def recourse_by_route(
-    route, data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
+    route, data, inputs, forecast, shared, risk_weight, alpha, integer_later, measures, solver
 ) -> Recourse:
     """RP solved on ``route``: fleetopt's extensive form and block solver (with EEV and WS where
     ``measures``), or mpi-sppy's (risk-neutral, without them)."""
     if route == "blocks":
         return by_blocks(
-            data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
+            data, inputs, forecast, shared, risk_weight, alpha, integer_later, measures, solver
         )
-    return by_mpisppy(data, inputs, forecast, quarters, route, risk_weight, alpha, integer_later, solver)
+    return by_mpisppy(data, inputs, forecast, shared, route, risk_weight, alpha, integer_later, solver)
 
 
 def run_settings(
-    data: ModelData, n: int, quarters: int, risk_weight: float, alpha: float, seed: int, mip_gap: float,
-    integer_later: bool, route: str, *, distinct: int, screened: int, method: str,
+    data: ModelData, n: int, shared: sto.FirstStage, risk_weight: float, alpha: float, seed: int,
+    mip_gap: float, integer_later: bool, route: str, *, distinct: int, screened: int, method: str,
 ) -> dict:
     """A run's settings as its summary.json records them: those asked, and what the solve made of them
     (``distinct`` reduced scenarios kept of ``screened`` drawn; ``method``, how RP was solved)."""
+    quarters = shared.quarters
     return {
         "scenarios": n,
         "distinct_scenarios": distinct,
         "first_stage_quarters": quarters,
         "first_stage_before": data.quarter_labels[quarters] if quarters < data.T else None,
+        "share_purchases": shared.whole_horizon == sto.SHARED_PURCHASES,
         "risk_weight": risk_weight,
         "cvar_alpha": alpha,
         "scenario_seed": seed,
@@ -561,18 +566,18 @@ class Recourse:
 
 
 def by_blocks(
-    data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
+    data, inputs, forecast, shared, risk_weight, alpha, integer_later, measures, solver
 ) -> Recourse:
     """RP by fleetopt's extensive form and block solver (§7b), with EEV and WS when ``measures``;
     the forecast optimum's first stage kept when it is within the gap of RP, or better than the plan
     an RP stopped short of the gap holds (:func:`forecast_kept`)."""
-    ef = sto.build_extensive_form(data, inputs, quarters, risk_weight, alpha, integer_later)
+    ef = sto.build_extensive_form(data, inputs, shared, risk_weight, alpha, integer_later)
     rp = solve_recourse_problem(ef, solver)
     timings = {
         "build_seconds": ef.build_seconds, "solve_seconds": rp.seconds, "load_seconds": ef.load_seconds,
         "solve_steps": rp.steps,
     }  # fmt: skip
-    first_stage, chosen, why = sto.first_stage_values(ef.block(0), quarters), rp, None
+    first_stage, chosen, why = sto.first_stage_values(ef.block(0), shared), rp, None
     figures = recourse_figures(ef, rp, forecast)
     method = None  # RP's, and where WS was solved again, how
     if measures:
@@ -580,7 +585,7 @@ def by_blocks(
         own, eev_is_rp = rp, False
         if ends_below(rp, eev, solver.mip_gap):
             rp = _timed(timings, "resolve_seconds", solve_again_under_eev_rules, ef, rp, eev, solver)
-            first_stage, chosen = sto.first_stage_values(ef.block(0), quarters), rp
+            first_stage, chosen = sto.first_stage_values(ef.block(0), shared), rp
             eev_is_rp = rp.status != "optimal" or ends_below(rp, eev, solver.mip_gap)
             if eev_is_rp:  # EEV's solution is one of RP's: the best found
                 rp = replace(eev, method=f"{rp.method}; below EEV: RP is the forecast's first stage's")
@@ -703,18 +708,18 @@ def recourse_apart(
     extensive form's objective gives a scenario outside the CVaR tail no weight, so RP's solution
     may hold any recourse there (tiny, N = 2: the body scenario's V equal to the tail's, its NPV
     -$72.06M where its own best is -$25.8M; §7b, "The scenario rows at L=1")."""
-    own = sto.build_extensive_form(ef.data, ef.scenarios, ef.quarters, 0.0, ef.alpha, integer_later)
+    own = sto.build_extensive_form(ef.data, ef.scenarios, ef.stage, 0.0, ef.alpha, integer_later)
     own.fix_first_stage(first_stage)
     with stage("each scenario's own best recourse"):
         return own.solve(solver.mip_gap, solver.time_limit, solver.threads)
 
 
 def by_mpisppy(
-    data, inputs, forecast, quarters, route, risk_weight, alpha, integer_later, solver
+    data, inputs, forecast, shared, route, risk_weight, alpha, integer_later, solver
 ) -> Recourse:
     """RP by mpi-sppy (:mod:`fleetopt.stochastic.mpisppy_route`): RP, EV, the expected NPV and CVaR
     over the reduced scenarios; EEV and WS are not measured on this route (None)."""
-    rp = solve_by_mpisppy(data, inputs, quarters, route, solver.mip_gap, risk_weight, integer_later)
+    rp = solve_by_mpisppy(data, inputs, shared, route, solver.mip_gap, risk_weight, integer_later)
     probabilities = np.array([sc.probability for sc in inputs])
     npv = np.array([row["npv_usd"] for row in rp.scenarios])
     figures = {
@@ -749,12 +754,12 @@ def peak_rss_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
-def forecast_optimum(data: ModelData, quarters: int, solver: SolverSettings) -> sto.ForecastSolution:
+def forecast_optimum(data: ModelData, shared: sto.FirstStage, solver: SolverSettings) -> sto.ForecastSolution:
     """The forecast MILP's optimum (EV and the first stage of EEV); no plan is the error `fleetopt
     solve` would give (the stochastic programme needs the forecast's optimum)."""
     with stage("the forecast optimum (EV)", called="NPV"):
         return sto.solve_with_first_stage(
-            data, quarters, mip_gap=solver.mip_gap, time_limit=solver.time_limit, threads=solver.threads,
+            data, shared, mip_gap=solver.mip_gap, time_limit=solver.time_limit, threads=solver.threads,
             required=True,
         )  # fmt: skip
 
@@ -926,7 +931,9 @@ def first_stage_text(settings: dict) -> str:
         return f"first stage before quarter {q}"
     before = settings["first_stage_before"]
     when = "the whole horizon" if before is None else f"before {before}"
-    return f"first stage {when} ({counted(q, 'quarter')})"
+    sharing = before and settings.get("share_purchases")
+    later = ", with every later purchase, power block and draw" if sharing else ""
+    return f"first stage {when} ({counted(q, 'quarter')}){later}"
 
 
 def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
@@ -976,6 +983,10 @@ def copies_replan(summary: dict) -> str:
     if before is None:
         return ("every copy runs the plan's purchases, power, debt and prepayments, re-planning only its "
                 "operations, as the evaluator does")
+    if settings.get("share_purchases"):
+        return (f"every copy runs the plan's purchases, power and draws, as the evaluator does, and re-plans "
+                f"its prepayments, retirements and moves to inference from {before} on knowing its future "
+                "(the evaluator runs the plan's, its policy cutting a prepayment only where cash runs short)")
     quarters = summary.get(HORIZON_QUARTERS)
     whole = "--first-stage-quarters " + (f"{quarters}" if quarters else "at the horizon's length")
     return (f"each copy re-plans its purchases, power, debt and prepayments from {before} on knowing its "
@@ -1126,21 +1137,22 @@ def forecast_within_gap(figures: dict, rp: sto.EFSolution, mip_gap: float) -> bo
 
 
 def complete_plan(
-    data: ModelData, quarters: int, first_stage: dict, solver: SolverSettings
+    data: ModelData, shared: sto.FirstStage, first_stage: dict, solver: SolverSettings
 ) -> tuple[Plan, dict]:
     """The first stage completed into a full plan on the forecast: by the forecast MILP with the
     first stage fixed, or, where that is infeasible, by the rescue model (and how it was done)."""
     gap, limit, threads = solver.mip_gap, solver.time_limit, solver.threads
     with stage("the plan's first stage completed on the forecast", called="NPV"):
         completed = sto.solve_with_first_stage(
-            data, quarters, first_stage, mip_gap=gap, time_limit=limit, threads=threads
+            data, shared, first_stage, mip_gap=gap, time_limit=limit, threads=threads
         )
     if completed is not None:
         plan = completed.plan
         completion = {"method": "forecast MILP", "npv_forecast_usd": completed.npv_usd}
     else:
-        rescued = sto.complete_with_rescue(data, quarters, first_stage, gap, limit, threads)
+        rescued = sto.complete_with_rescue(data, shared, first_stage, gap, limit, threads)
         if rescued is None:
+            quarters = shared.quarters
             before = f" before {data.quarter_labels[quarters]}" if quarters < data.T else ""
             raise NoPlanError(
                 f"the first stage chosen over the scenarios (its commitments{before}) cannot be completed "
