@@ -38,11 +38,13 @@ from fleetopt.schema.policy import Policy
 from fleetopt.stochastic import reduction
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
 from fleetopt.stochastic.run import (
+    SHARED_COMMITMENTS,
     SolverSettings,
     StochasticResult,
     by_blocks,
     copies_replan,
     eev_and_ws,
+    first_stage_commitments,
     first_stage_text,
     forecast_kept,
     forecast_within_gap,
@@ -554,6 +556,12 @@ def test_share_purchases_ties_every_purchase_power_block_and_draw_of_tiny_and_no
     assert result.settings["share_purchases"] is True
     assert first_stage_text(result.settings) == (
         "first stage before 2027Q3 (4 quarters), with every later purchase, power block and draw")
+    # what to commit to lists the purchases of every quarter then: a block bought in 2028Q1 (t = 6)
+    later = replace(result.plan, buy_blocks=result.plan.buy_blocks.copy())
+    later.buy_blocks[0, 0, 6] = 1.0
+    for shared, listed in ((SHARED_COMMITMENTS, ["buy_gpus"]), ((), [])):
+        rows = first_stage_commitments(TINY_DATA, later, result.forecast_plan, 4, shared)
+        assert [r["decision"] for r in rows if r["quarter"] == "2028Q1"] == listed
     assert copies_replan({"settings": result.settings}).startswith(
         "every copy runs the plan's purchases, power and draws, as the evaluator does, and re-plans its "
         "prepayments, retirements and moves to inference from 2027Q3 on")

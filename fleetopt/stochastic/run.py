@@ -335,14 +335,17 @@ class StochasticResult:
     @cached_property
     def commitments(self) -> list[dict]:
         """:func:`first_stage_commitments` of this result (made once: summary() is read twice per run)."""
-        quarters = self.settings["first_stage_quarters"]
-        return first_stage_commitments(self.data, self.plan, self.forecast_plan, quarters)
+        quarters, shared = self.settings["first_stage_quarters"], self.settings.get("share_purchases")
+        every_quarter = SHARED_COMMITMENTS if shared else ()
+        return first_stage_commitments(self.data, self.plan, self.forecast_plan, quarters, every_quarter)
 
 
 # what a first stage commits to, in the order a reader takes it in (plan.csv's decisions)
 COMMITMENTS = (
     "buy_gpus", "retire", "redeploy", "build_power", "contract_accepted", "draw_debt", "prepay_debt",
 )  # fmt: skip
+# those of --share-purchases (milp.stochastic.SHARED_PURCHASES), first stage in every quarter
+SHARED_COMMITMENTS = ("buy_gpus", "build_power", "draw_debt")
 
 
 COMMITMENT_WORDS = {"buy_gpus": "buy", "retire": "retire (sell)", "redeploy": "move to inference",
@@ -382,19 +385,22 @@ def commitment_lines(rows: list[dict]) -> list[tuple[str, ...]]:
     return [*lines, ("", "buy, all", "", *totals)]
 
 
-def first_stage_commitments(data: ModelData, plan: Plan, forecast_plan: Plan, quarters: int) -> list[dict]:
+def first_stage_commitments(
+    data: ModelData, plan: Plan, forecast_plan: Plan, quarters: int, every_quarter: tuple[str, ...] = ()
+) -> list[dict]:
     """What the stochastic ``plan`` commits to now beside the forecast optimum, as rows of
     ``quarter``, ``decision``, ``item``, ``unit``, ``stochastic``, ``forecast_optimum``: each
     purchase, retirement (a sale at resale value) and move to inference (GPUs, a retirement and a
     move by cohort), power block (MW), draw and prepayment (USD) dated in the first ``quarters``
-    that either plan makes, and each contract (dated by its start) that one accepts and the
-    other does not (acceptance is first stage whatever the start, §7b "Stages")."""
+    that either plan makes (those of ``every_quarter``, :data:`SHARED_COMMITMENTS` with
+    --share-purchases, in every quarter), and each contract (dated by its start) that one accepts
+    and the other does not (acceptance is first stage whatever the start, §7b "Stages")."""
     keys = ["quarter", "decision", "item", "unit"]
     first = set(data.quarter_labels[:quarters])
 
     def committed(p: Plan):
         frame = plan_frame(data, p)
-        dated = frame["quarter"].isin(first) | (frame["decision"] == "contract_accepted")
+        dated = frame["quarter"].isin(first) | frame["decision"].isin(("contract_accepted", *every_quarter))
         return frame[dated & frame["decision"].isin(COMMITMENTS)].groupby(keys, sort=False)["value"].sum()
 
     plans = {"stochastic": committed(plan), "forecast_optimum": committed(forecast_plan)}
