@@ -161,6 +161,30 @@ def test_bad_value_names_path_and_line(tmp_path, tiny_text, old, new, field, mes
     assert_bad_input(code, out, err, f"error: {path}:{line}: {field}: ", message)
 
 
+@pytest.mark.parametrize("window, field, where", [
+    ("2028Q3..2029Q2", "draw_from", "starts after the horizon ends (2028Q2)"),
+    ("2025Q1..2026Q2", "draw_until", "ends before the horizon starts (2026Q3)"),
+])  # fmt: skip
+def test_a_draw_window_outside_the_horizon_is_refused_by_name(tmp_path, tiny_text, window, field, where):
+    """tiny's gpu-term-loan (size $600M, opening balance $200M, horizon 2026Q3..2028Q2) with its draw
+    window moved out of the horizon validated, and every plan silently left its $600M - $200M =
+    $400.0M undrawn. With nothing left to draw (size_usd = opening_balance_usd) the window is unused,
+    and the model stays valid."""
+    draw_from, draw_until = window.split("..")
+    old = "      draw_from: 2026Q3\n      draw_until: 2027Q4\n"
+    assert old in tiny_text
+    text = tiny_text.replace(old, f"      draw_from: {draw_from}\n      draw_until: {draw_until}\n")
+    path, code, out, err = validate_text(tmp_path, text)
+    line = line_of(text, f"{field}: ")
+    assert_bad_input(code, out, err, f"error: {path}:{line}: finance.facilities.gpu-term-loan.{field}: ",
+                     f"the draw window {window} {where}: the $400.0M not yet drawn (size_usd less "
+                     "opening_balance_usd) could never be drawn")
+    repaid_only = text.replace("size_usd: 600000000 ", "size_usd: 200000000 ")
+    assert repaid_only != text
+    _, code, out, err = validate_text(tmp_path, repaid_only)
+    assert code == 0, err
+
+
 def test_missing_file(tmp_path):
     path = tmp_path / "absent.yaml"
     code, out, err = run_cli("validate", str(path))

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
-from fleetopt.core.units import counted, format_mw, rounded
+from fleetopt.core.units import counted, format_mw, format_usd, rounded
 from fleetopt.schema.base import (
     DEMAND_LIMIT_MESSAGE,
     ELECTRICITY_PRICE_MESSAGE,
@@ -159,7 +159,7 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
             if facility not in model.finance.facilities:
                 path = ("finance", "covenants", "tested_while_owed", test)
                 problems.append((path, unknown_name("facility", facility, model.finance.facilities)))
-    return problems + _maturity_problems(model)
+    return problems + _maturity_problems(model) + _draw_window_problems(model)
 
 
 _PLURALS = {"SKU": "SKUs", "site": "sites", "customer": "customers", "facility": "facilities"}
@@ -180,6 +180,31 @@ def _maturity_problems(model: PlanningModel) -> list[tuple[Path, str]]:
              "was repaid or refinanced then; drop it, or give the maturity of what replaced it")
             for name, facility in model.finance.facilities.items()
             if facility.maturity is not None and parse_quarter(facility.maturity) < first]  # fmt: skip
+
+
+def _draw_window_problems(model: PlanningModel) -> list[tuple[Path, str]]:
+    """A facility with money left to draw whose draw window misses the horizon: no plan could ever
+    draw it, and it was read silently as a loan of its opening balance alone. A loan with nothing
+    left to draw (`size_usd` = `opening_balance_usd`) has no use for its window."""
+    first, last = model.first_quarter, model.last_quarter
+    problems: list[tuple[Path, str]] = []
+    for name, facility in model.finance.facilities.items():
+        undrawn = facility.size_usd - facility.opening_balance_usd
+        window = f"the draw window {facility.draw_from}..{facility.draw_until}"
+        if undrawn <= 0:
+            continue
+        if parse_quarter(facility.draw_until) < first:
+            field, where = "draw_until", f"ends before the horizon starts ({quarter_label(first)})"
+        elif parse_quarter(facility.draw_from) > last:
+            field, where = "draw_from", f"starts after the horizon ends ({quarter_label(last)})"
+        else:
+            continue
+        problems.append((("finance", "facilities", name, field), (
+            f"{window} {where}: the {format_usd(undrawn)} not yet drawn (size_usd less "
+            "opening_balance_usd) could never be drawn; move the window into the horizon, or set size_usd "
+            "to opening_balance_usd for a loan with nothing left to draw"
+        )))  # fmt: skip
+    return problems
 
 
 PER_UNIT_LIMITS = {
