@@ -37,6 +37,26 @@ def test_a_set_that_breaks_the_model_is_named_not_the_model_file(change, said):
     assert "tiny.yaml" not in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "change, missing, hint",
+    [
+        ("polcy.defer_orders=false", "polcy", ": did you mean 'policy'?"),  # a block tiny leaves out
+        ("site.texas.pue=1.2", "site", ": did you mean 'sites'?"),
+        ("finance.covenents.min_dscr=1.2", "finance.covenents", ": did you mean 'covenants'?"),
+        ("sites.texas.expansionn.max_blocks=3", "sites.texas.expansionn", ": did you mean 'expansion'?"),
+        ("contracts.lab-a-trainig.gpus=5", "contracts.lab-a-trainig", ""),  # a user's name: no hint
+    ],
+)
+def test_a_set_through_a_misspelt_block_offers_the_block_meant(change, missing, hint):
+    """`--set polcy.defer_orders=false` said "polcy: no such field (the model has name, ..., risk)":
+    a list without `policy` (tiny leaves the block out), and no nearer spelling, where a misspelt key
+    in the file says "did you mean 'policy'?". Names of sites or contracts are the user's: no hint."""
+    code, out, err = run_cli("validate", "tiny", "--set", change)
+    assert (code, out) == (2, "")
+    assert re.fullmatch(rf"error: --set '{re.escape(change)}': {re.escape(missing)}: no such field \([^)]*\)"
+                        rf"{re.escape(hint)}\n", err), err
+
+
 def test_a_set_breaking_a_rule_between_fields_names_the_sets_behind_it():
     """A shorter horizon that a contract now starts after: no --set names the contract's field, and
     every --set was named, the discount rate's too; now those without which the rule holds."""

@@ -26,6 +26,7 @@ from fleetopt.schema.loading import (
     block_class,
     dump_yaml,
     load_yaml,
+    nearest_field,
     parse_model_text,
     shown_value,
     typed_path,
@@ -374,7 +375,32 @@ def _step(node: Any, part: str | int, path: FieldPath, create: bool) -> Any:
     if isinstance(node, dict) and _format_field(path):  # risk.delivery_slip.skus, which the file leaves out
         raise InputError(f"{typed_path(path)}: the file leaves it out (its default applies), so no part of "
                          f"it can be changed: set it whole, {typed_path(path)}=VALUE")  # fmt: skip
-    raise InputError(f"{typed_path(path)}: no such field ({_here(node, path[:-1])}){_dot_hint(node, part)}")
+    raise InputError(f"{typed_path(path)}: no such field ({_here(node, path[:-1])})"
+                     f"{_dot_hint(node, part)}{_spelling_hint(path)}")
+
+
+def _spelling_hint(path: FieldPath) -> str:
+    """The field of the format a misspelt block's name meant (`polcy`: 'policy'), where ``path`` is a
+    key of a block of the format, not a name the user gives (a site's, a contract's)."""
+    block = _keys_block(path[:-1])
+    near = nearest_field(block, path[-1]) if block is not None and isinstance(path[-1], str) else None
+    return f": did you mean {near!r}?" if near else ""
+
+
+def _keys_block(path: FieldPath) -> type | None:
+    """The block whose fields are the keys at ``path`` (the model's at the top, `finance`'s, a site's
+    at `sites.texas`), or None where they are names the user gives (`sites`, `contracts`)."""
+    block, entries = PlanningModel, False
+    for part in path:
+        if entries:  # a site's or contract's name, a cohort's position: its block's fields follow
+            entries = False
+            continue
+        field = block.model_fields.get(part) if block is not None and isinstance(part, str) else None
+        if field is None:
+            return None
+        entries = _holds_mapping(field.annotation) or typing.get_origin(field.annotation) is list
+        block = block_class(field.annotation)
+    return None if entries else block
 
 
 def _dot_hint(node: Any, part: str | int) -> str:

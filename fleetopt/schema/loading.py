@@ -912,16 +912,22 @@ def _unknown_key(path: tuple) -> str:
     why = NOT_IN_THE_FORMAT.get((block.__name__, key))
     if why is not None:
         return f"{UNKNOWN_KEY}: {why}"
-    names = list(block.model_fields)
-    # a close spelling, or the start of a longer name (`price`: `price_usd_per_gpu_hour`)
-    near = get_close_matches(key, names, 1, 0.6) or [n for n in names if len(key) >= 4 and n.startswith(key)]
-    if near:
-        return f"{UNKNOWN_KEY}: did you mean {near[0]!r}?"
+    near = nearest_field(block, key)
+    if near is not None:
+        return f"{UNKNOWN_KEY}: did you mean {near!r}?"
     fields = _field_paths()
     elsewhere = get_close_matches(key, list(fields), 1, 0.75)
     if elsewhere:
         return f"{UNKNOWN_KEY}; the format has {fields[elsewhere[0]]}"
     return UNKNOWN_KEY
+
+
+def nearest_field(block: type[BaseModel], key: str) -> str | None:
+    """The field of ``block`` a misspelt ``key`` most likely meant: a close spelling, or the start of
+    a longer name (`price`: `price_usd_per_gpu_hour`); None if none is near."""
+    names = list(block.model_fields)
+    near = get_close_matches(key, names, 1, 0.6) or [n for n in names if len(key) >= 4 and n.startswith(key)]
+    return near[0] if near else None
 
 
 def _block_at(path: tuple) -> type[BaseModel] | None:
