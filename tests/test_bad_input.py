@@ -270,6 +270,39 @@ def test_a_tab_or_a_stray_indent_is_said_in_words(tmp_path, tiny_text, written, 
     assert_bad_input(code, out, err, f"error: {path}:{line_of(text, written)}: YAML syntax error: {said}")
 
 
+PUE_LINE = "    pue: 1.25                          # neocloud modelling default 1.25-1.3 [§1] (B)\n"
+POWER_PRICE_LINE = "    electricity_price_usd_per_mwh: 55"
+
+
+@pytest.mark.parametrize("old, new, error_at, said", [
+    # the key's line keeps its comment: PyYAML stops at the next line, naming the key's line
+    ("    pue: 1.25 ", "    pue 1.25 ", POWER_PRICE_LINE,
+     "could not find expected ':': line {pue} ('pue 1.25') most likely lacks the ':' after its key "
+     "(while scanning a simple key on line {pue})"),
+    # the first key of a block, without a comment: the next line's key reads as more of its text
+    ("    power_capacity_mw: 20              # assumption: a 20 MW hall\n", "    power_capacity_mw 20\n",
+     "    pue: 1.25",
+     "mapping values are not allowed here: line {power} ('power_capacity_mw 20') most likely lacks the ':' "
+     "after its key"),
+    ("description: One Texas site", "description: Texas: one site", "description: ",
+     "mapping values are not allowed here: this line's value holds ': ' (a colon and a space), read as "
+     "another key: quote the value"),
+    (PUE_LINE + POWER_PRICE_LINE, "    pue: 1.25\n  " + POWER_PRICE_LINE, POWER_PRICE_LINE,
+     "mapping values are not allowed here: most likely this line is indented deeper than the key above it"),
+], ids=["key-without-colon", "key-without-colon-opening-a-block", "colon-in-value",
+        "indented-deeper"])  # fmt: skip
+def test_a_missing_colon_or_a_colon_too_many_is_said_in_words(tmp_path, tiny_text, old, new, error_at, said):
+    """`pue 1.25` (the ':' forgotten) said "mapping values are not allowed here" on the line after it,
+    or "could not find expected ':'", naming neither the key nor the fix; so did a value holding ': '
+    and a line indented deeper than the key above it, which YAML reads as more of that key's value."""
+    assert old in tiny_text
+    text = tiny_text.replace(old, new, 1)
+    path, code, out, err = validate_text(tmp_path, text)
+    line = line_of(text, error_at.strip())
+    message = said.format(pue=line_of(text, "pue"), power=line_of(text, "power_capacity_mw"))
+    assert_bad_input(code, out, err, f"error: {path}:{line}: YAML syntax error: {message}")
+
+
 def test_unclosed_bracket_names_where_it_opened(tmp_path, tiny_text):
     # The parser only notices on the next line; the message also names the line the list opened on.
     text = tiny_text.replace("  quarters: 8", "  quarters: [8")

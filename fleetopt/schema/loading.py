@@ -507,7 +507,7 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, object]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        message = f"YAML syntax error: {exc.problem or exc}{_YAML_HINTS.get(str(exc.problem), '')}"
+        message = f"YAML syntax error: {exc.problem or exc}{_syntax_hint(exc, text)}"
         if "tag:yaml.org,2002:merge" in str(exc.problem):  # `<<: *defaults`
             message = "YAML merge keys (<<) are not supported: write the fields out (aliases work)"
         if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
@@ -561,6 +561,32 @@ _YAML_HINTS = {
         "the keys it belongs with)"
     ),
 }
+
+
+_NO_COLON = "most likely lacks the ':' after its key"
+
+
+def _shown_line(lines: list[str], index: int) -> str:
+    """A line of the file as a message quotes it: without its indentation and comment."""
+    return repr(lines[index].split(" #")[0].strip())
+
+
+def _syntax_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """What PyYAML's words mean for the slip most likely behind them: a key without its ':' (YAML
+    then reads the next line's key as more of its text), a value holding ': ', a line indented deeper
+    than the key above it; else :data:`_YAML_HINTS`."""
+    problem, mark, lines = str(exc.problem), exc.problem_mark, text.splitlines()
+    if problem == "could not find expected ':'" and exc.context_mark is not None:
+        return f": line {exc.context_mark.line + 1} ({_shown_line(lines, exc.context_mark.line)}) {_NO_COLON}"
+    if problem != "mapping values are not allowed here" or mark is None or mark.line >= len(lines):
+        return _YAML_HINTS.get(problem, "")
+    if ": " in lines[mark.line][: mark.column]:
+        return ": this line's value holds ': ' (a colon and a space), read as another key: quote the value"
+    above = [n for n in range(mark.line) if lines[n].strip() and not lines[n].lstrip().startswith("#")]
+    if above and ":" not in lines[above[-1]]:
+        return f": line {above[-1] + 1} ({_shown_line(lines, above[-1])}) {_NO_COLON}"
+    return (": most likely this line is indented deeper than the key above it, so YAML reads it as more of "
+            "that key's value (indent it as far as the keys it belongs with)")
 
 
 # what PyYAML's constructors raise for a value they cannot make (not YAMLError): an impossible
