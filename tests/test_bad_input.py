@@ -656,11 +656,24 @@ def test_a_quoted_number_or_a_count_written_as_a_decimal_says_how_to_write_it(tm
      "0.15 for 15 % (got '15%')"),
     ("discount_rate_annual: 0.15", "discount_rate_annual: 1,5", "horizon.discount_rate_annual: Input "
      "should be a valid number (got '1,5')"),  # a decimal comma: no thousands to drop
+    # a slide's scale suffix: 150M is 150 x 10^6, 2.3M exactly 2,300,000 (not float's 2299999.99...)
+    ("opening_cash_usd: 150000000", "opening_cash_usd: 150M",
+     "finance.opening_cash_usd: must be a plain number: write 150000000, without a scale suffix (M: a "
+     "million) (got '150M')"),
+    ("opening_cash_usd: 150000000", "opening_cash_usd: $2.3M",
+     "finance.opening_cash_usd: must be a plain number: write 2300000, without a dollar sign or a scale "
+     "suffix (M: a million) (the field's name gives its unit) (got '$2.3M')"),
+    ("    capex_per_gpu_usd: 50000 ", "    capex_per_gpu_usd: 50k ",
+     "skus.H100.capex_per_gpu_usd: must be a plain number: write 50000, without a scale suffix (k: a "
+     "thousand) (got '50k')"),
+    ("size_usd: 600000000 ", "size_usd: 0.6bn ",
+     "finance.facilities.gpu-term-loan.size_usd: must be a plain number: write 600000000, without a scale "
+     "suffix (bn: a billion) (got '0.6bn')"),
 ])  # fmt: skip
 def test_a_number_written_as_a_spreadsheet_shows_it_says_the_plain_number(tmp_path, tiny_text, field,
                                                                           written, said):  # fmt: skip
-    """A finance user's `$150,000,000`, `4,000` or `15%` said only "Input should be a valid number (got
-    '$150,000,000')", the slip left to find: each says the number to write."""
+    """A finance user's `$150,000,000`, `4,000`, `15%` or `150M` said only "Input should be a valid
+    number (got '$150,000,000')", the slip left to find: each says the number to write."""
     assert field in tiny_text
     _, code, out, err = validate_text(tmp_path, tiny_text.replace(field, written, 1))
     assert_bad_input(code, out, err, said)

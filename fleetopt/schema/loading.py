@@ -17,6 +17,7 @@ import re
 import shlex
 import typing
 from dataclasses import dataclass
+from decimal import Decimal
 from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
@@ -889,25 +890,35 @@ def _number_slip(value: object) -> str | None:
     return None
 
 
-# a number as a spreadsheet shows it: a dollar sign, thousands separators, a percent sign
+# a number as a spreadsheet or a slide shows it: a dollar sign, thousands separators, a scale suffix
+# (120M), a percent sign
 _SPREADSHEET_NUMBER = re.compile(
-    r"^(?P<sign>-?)(?P<dollar>\$?)(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?P<decimals>\.\d*)?(?P<percent>\s*%)?$"
+    r"^(?P<sign>-?)(?P<dollar>\$?)(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?P<decimals>\.\d*)?"
+    r"(?:\s*(?P<scale>k|K|M|MM|m|mm|B|bn|b))?(?P<percent>\s*%)?$"
 )
+_SCALES = {"k": 3, "K": 3, "M": 6, "MM": 6, "m": 6, "mm": 6, "B": 9, "bn": 9, "b": 9}
+_SCALE_WORDS = {3: "a thousand", 6: "a million", 9: "a billion"}
 
 
 def _spreadsheet_number(value: str) -> str | None:
     """What is wrong with a number written as a spreadsheet shows it ('4,000', '$2.30', '15%'),
     which YAML reads as text: the plain number to write; None for any other text."""
     found = _SPREADSHEET_NUMBER.match(value.strip())
-    if found is None or not (found["dollar"] or "," in found["whole"] or found["percent"]):
+    if found is None or not (found["dollar"] or "," in found["whole"] or found["percent"] or found["scale"]):
+        return None
+    if found["scale"] and found["percent"]:  # 12.5k%: no plain number to offer
         return None
     plain = f"{found['sign']}{found['whole'].replace(',', '')}{found['decimals'] or ''}"
+    exponent = _SCALES.get(found["scale"], 0)
+    if exponent:  # exact: 2.3M is 2300000, not float's 2299999.9999999995
+        plain = format((Decimal(plain.rstrip(".")) * 10**exponent).normalize(), "f")
     got = f"(got {shown_value(value)})"
     if found["percent"]:
         return f"must be a number, not a percentage: a rate or share is a fraction, {float(plain) / 100:g} " \
             f"for {plain} % {got}"
-    signs = [words for words, there in (("a dollar sign", found["dollar"]),
-                                        ("thousands separators", "," in found["whole"])) if there]
+    scale = f"a scale suffix ({found['scale']}: {_SCALE_WORDS.get(exponent)})"
+    signs = [words for words, there in (("a dollar sign", found["dollar"]), ("thousands separators",
+                                        "," in found["whole"]), (scale, exponent)) if there]  # fmt: skip
     unit = " (the field's name gives its unit)" if found["dollar"] else ""
     return f"must be a plain number: write {plain}, without {' or '.join(signs)}{unit} {got}"
 
