@@ -185,6 +185,26 @@ def test_a_draw_window_outside_the_horizon_is_refused_by_name(tmp_path, tiny_tex
     assert code == 0, err
 
 
+@pytest.mark.parametrize("old, new, said", [
+    # tiny's H100 is hopper, its B200 blackwell: no SKU meets both rules, or none is new enough
+    ("    eligible_skus: [H100]\n", "    eligible_skus: [H100]\n    min_generation: blackwell\n",
+     "contracts.lab-a-training: none of its eligible_skus is of min_generation blackwell or newer (H100 "
+     "hopper): a SKU must meet both"),
+    ("    min_generation: blackwell\n", "    min_generation: rubin\n",
+     "contracts.enterprise-inference: no SKU in the model is of min_generation rubin or newer (H100 hopper, "
+     "B200 blackwell): add one, or lower min_generation"),
+    ("    start: 2027Q1\n", "    start: 2027Q1\n    delivery_deadline: 2026Q4\n",
+     "contracts.enterprise-inference: delivery_deadline 2026Q4 is before start 2027Q1"),
+])  # fmt: skip
+def test_a_contract_no_sku_can_serve_or_due_before_it_starts_says_why(tmp_path, tiny_text, old, new, said):
+    """"no SKU in the model is eligible for this contract" named neither rule behind it (a signed
+    H100 contract given min_generation blackwell, a Rubin contract in a model without Rubin), and
+    "delivery_deadline is before start" neither quarter."""
+    assert old in tiny_text
+    _, code, out, err = validate_text(tmp_path, tiny_text.replace(old, new, 1))
+    assert_bad_input(code, out, err, said)
+
+
 def test_missing_file(tmp_path):
     path = tmp_path / "absent.yaml"
     code, out, err = run_cli("validate", str(path))

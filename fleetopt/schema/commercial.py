@@ -137,7 +137,7 @@ class Contract(StrictModel):
         if self.delivery_deadline is not None:
             last = quarter_label(self.last_quarter)
             if self.delivery_deadline < self.start:
-                raise ValueError("delivery_deadline is before start")
+                raise ValueError(f"delivery_deadline {self.delivery_deadline} is before start {self.start}")
             if self.delivery_deadline > last:
                 raise ValueError(f"delivery_deadline is after the last quarter of the term ({last})")
         return self

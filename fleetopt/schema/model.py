@@ -342,7 +342,7 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
                 problems.append(((*path, "eligible_skus", j), unknown_name("SKU", sku, model.skus)))
         end = _last_in_horizon(model, contract)
         if not contract_skus(model, contract):
-            problems.append((path, "no SKU in the model is eligible for this contract"))
+            problems.append((path, _none_eligible(model, contract)))
         elif contract.signed and not _obtainable(model, contract, end):
             skus = ", ".join(contract_skus(model, contract))
             problems.append((path, (
@@ -353,6 +353,21 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
         elif contract.signed and not _obtainable(model, contract, _deadline(contract), installed=True):
             problems.append((path, _late_for_deadline(model, contract)))
     return problems
+
+
+def _none_eligible(model: PlanningModel, contract: Contract) -> str:
+    """Why no SKU may serve a contract: its eligible_skus all below its min_generation, or no SKU of
+    the model of that generation or newer (names unknown to the model are reported on their own)."""
+    floor = contract.min_generation
+    known = [n for n in contract.eligible_skus or model.skus if n in model.skus]
+    if floor is None or not known:
+        return "no SKU in the model is eligible for this contract"
+    generations = ", ".join(f"{n} {model.skus[n].generation.value}" for n in known)
+    if contract.eligible_skus is None:
+        return (f"no SKU in the model is of min_generation {floor.value} or newer ({generations}): add one, "
+                "or lower min_generation")
+    return (f"none of its eligible_skus is of min_generation {floor.value} or newer ({generations}): a SKU "
+            "must meet both; name one that does, or drop one of the two")
 
 
 def _deadline(contract: Contract) -> int:
