@@ -94,8 +94,8 @@ TEXT_CASES = [
     ("contract-already-running", "start: 2027Q1", "start: 2026Q1", "contracts.enterprise-inference.start",
      "quarter 2026Q1 is before the horizon starts (2026Q3): a contract already running is written from "
      "the horizon's first quarter with the quarters left as its term (start: 2026Q3, term_quarters: 4;"),
-    ("malformed-quarter", "start: 2027Q1", "start: 2026Q5",
-     "contracts.enterprise-inference.start", "'2026Q5' is not a quarter: expected a label like 2026Q3"),
+    ("malformed-quarter", "start: 2027Q1", "start: 2026-Q5",  # no quarter 5 to offer
+     "contracts.enterprise-inference.start", "'2026-Q5' is not a quarter: expected a label like 2026Q3\n"),
     ("quarter-out-of-range", "start: 2026Q3", "start: 9999Q1",
      "horizon.start", "'9999Q1' is outside the years 1900-2199 a model can plan in"),
     ("quarter-short-year", "start: 2026Q3", "start: 26Q3",
@@ -104,8 +104,16 @@ TEXT_CASES = [
     # YAML reads these as a number and a date: the same message, not "Input should be a valid string"
     ("quarter-read-as-number", "start: 2027Q1", "start: 2027",
      "contracts.enterprise-inference.start", "2027 is not a quarter: expected a label like 2026Q3"),
-    ("quarter-read-as-date", "start: 2027Q1", "start: 2027-01-01",
-     "contracts.enterprise-inference.start", "2027-01-01 is not a quarter: expected a label like 2026Q3"),
+    ("quarter-read-as-date", "start: 2027Q1", "start: 2027-05-01",
+     "contracts.enterprise-inference.start", "2027-05-01 is not a quarter: expected a label like 2026Q3 "
+     "(the quarter it falls in is 2027Q2)"),  # May: the second quarter
+    # a quarter written as a user writes it elsewhere: the label it meant
+    ("quarter-with-a-dash", "start: 2027Q1", "start: 2027-Q1", "contracts.enterprise-inference.start",
+     "'2027-Q1' is not a quarter: expected a label like 2026Q3 (write 2027Q1)"),
+    ("quarter-in-lower-case", "start: 2027Q1", "start: 2027q1", "contracts.enterprise-inference.start",
+     "'2027q1' is not a quarter: expected a label like 2026Q3 (write 2027Q1)"),
+    ("quarter-before-year", "start: 2027Q1", "start: Q1 2027", "contracts.enterprise-inference.start",
+     "'Q1 2027' is not a quarter: expected a label like 2026Q3 (write 2027Q1)"),
     ("horizon-start-read-as-number", "start: 2026Q3", "start: 2026",
      "horizon.start", "2026 is not a quarter: expected a label like 2026Q3"),
     # a field YAML reads as null or a number: what the field expects, not "Input should be a valid string"

@@ -6,6 +6,7 @@ differences between quarters are plain integer subtraction.
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import numpy as np
@@ -13,6 +14,9 @@ import numpy as np
 QUARTER_PATTERN = r"^(19|20|21)\d\dQ[1-4]$"
 _QUARTER_RE = re.compile(QUARTER_PATTERN)
 _ANY_YEAR_RE = re.compile(r"^\d+Q[1-4]$")
+# a quarter written another way: 2026q3, 2026-Q3, 2026 Q3, Q3 2026, Q3-2026
+_OTHER_WAY_RE = re.compile(r"^(?:(?P<year>(?:19|20|21)\d\d)\W?Q(?P<q>[1-4])|Q(?P<q_first>[1-4])\W?"
+                           r"(?P<year_last>(?:19|20|21)\d\d))$", re.IGNORECASE)
 QUARTERS_PER_YEAR = 4
 HOURS_PER_QUARTER = 8760.0 / QUARTERS_PER_YEAR
 
@@ -54,7 +58,18 @@ def quarter_problem(label: object) -> str:
         outside = "is outside the years 1900-2199 a model can plan in"
         year, q = label.strip().split("Q")
         return f"{outside} (write the year in full: 20{year}Q{q})" if len(year) == 2 else outside
-    return "is not a quarter: expected a label like 2026Q3"
+    return f"is not a quarter: expected a label like 2026Q3{_meant(label)}"
+
+
+def _meant(label: object) -> str:
+    """The label a quarter written another way meant (' (write 2026Q3)'), or the quarter a date falls
+    in; '' for anything else (2026Q5, 2026)."""
+    if isinstance(label, datetime.date):
+        return f" (the quarter it falls in is {label.year}Q{(label.month - 1) // 3 + 1})"
+    found = _OTHER_WAY_RE.match(label.strip()) if isinstance(label, str) else None
+    if found is None:
+        return ""
+    return f" (write {found['year'] or found['year_last']}Q{found['q'] or found['q_first']})"
 
 
 def quarter_label(ordinal: int) -> str:
