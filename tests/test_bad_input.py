@@ -694,6 +694,17 @@ def test_a_quoted_number_or_a_count_written_as_a_decimal_says_how_to_write_it(tm
     ("    capex_per_gpu_usd: 50000 ", "    capex_per_gpu_usd: 50k ",
      "skus.H100.capex_per_gpu_usd: must be a plain number: write 50000, without a scale suffix (k: a "
      "thousand) (got '50k')"),
+    # a unit after the number: the field's name gives it, named; a kW figure in an MW field is not
+    # offered as a plain number to keep
+    ("power_capacity_mw: 20 ", "power_capacity_mw: 20 MW ",
+     "sites.texas.power_capacity_mw: must be a plain number, without a unit: power_capacity_mw is in MW (its "
+     "name says so); write the number in MW alone (got '20 MW')"),
+    ("power_kw_per_gpu: 1.3 ", "power_kw_per_gpu: 1300 W ",
+     "skus.H100.power_kw_per_gpu: must be a plain number, without a unit: power_kw_per_gpu is in kW per GPU "
+     "(its name says so); write the number in kW per GPU alone (got '1300 W')"),
+    ("pue: 1.25 ", "pue: 1.25 x ",
+     "sites.texas.pue: must be a plain number, without a unit (docs/model-format.md gives the field's) "
+     "(got '1.25 x')"),
     ("size_usd: 600000000 ", "size_usd: 0.6bn ",
      "finance.facilities.gpu-term-loan.size_usd: must be a plain number: write 600000000, without a scale "
      "suffix (bn: a billion) (got '0.6bn')"),

@@ -854,8 +854,8 @@ def _message(err: dict, path: tuple = ()) -> str:
     if kind == "string_pattern_mismatch" and str(err.get("ctx", {}).get("pattern", "")) == NAME_PATTERN:
         return f"{shown_value(err['input'])} is not a name: {NAME_RULE}"
     value = err.get("input")
-    if kind in ("int_type", "float_type", "int_from_float") and _number_slip(value):
-        return _number_slip(value)
+    if kind in ("int_type", "float_type", "int_from_float") and _number_slip(value, path):
+        return _number_slip(value, path)
     if kind == "bool_type" and isinstance(value, str) and value.strip().lower() in _YAML_BOOLEANS:
         return f"must be true or false, not text: write it without quotes, {value.strip()} " \
             f"(got {shown_value(value)})"
@@ -870,14 +870,14 @@ def _message(err: dict, path: tuple = ()) -> str:
     return msg
 
 
-def _number_slip(value: object) -> str | None:
+def _number_slip(value: object, path: tuple = ()) -> str | None:
     """What is wrong with a number written so that it reads as another type: quoted ("150000000",
     text), or a whole count written with a decimal point or exponent (4e3, 4000.0); None otherwise."""
     if isinstance(value, str):  # YAML reads an unquoted nan or inf as text too: not a slip of quotes
         try:
             number = float(value.replace("_", ""))
         except ValueError:
-            return _spreadsheet_number(value)
+            return _spreadsheet_number(value) or _number_with_unit(value, path)
         if not math.isfinite(number):
             return None
         if not value.isascii():  # '０' (full-width): a number to float(), text to YAML, no quotes to drop
@@ -921,6 +921,34 @@ def _spreadsheet_number(value: str) -> str | None:
                                         "," in found["whole"]), (scale, exponent)) if there]  # fmt: skip
     unit = " (the field's name gives its unit)" if found["dollar"] else ""
     return f"must be a plain number: write {plain}, without {' or '.join(signs)}{unit} {got}"
+
+
+# a number followed by a unit (15 MW, 1.3 kW, 55 $/MWh): the unit belongs in the field's name
+_NUMBER_WITH_UNIT = re.compile(r"^-?\d[\d_]*(\.\d*)?([eE][+-]?\d+)?\s*[A-Za-z$/][A-Za-z$/\- ]*$")
+
+
+def _number_with_unit(value: str, path: tuple) -> str | None:
+    """A number written with its unit, which YAML reads as text: the field's name gives the unit
+    (`power_capacity_mw`), in which the number alone is written; None for any other text."""
+    if _NUMBER_WITH_UNIT.match(value.strip()) is None:
+        return None
+    named = next(((part, unit) for part in reversed(path) if isinstance(part, str)
+                  for suffix, unit in _UNIT_SUFFIXES if part.endswith(suffix)), None)  # fmt: skip
+    got = f"(got {shown_value(value)})"
+    if named is None:
+        return f"must be a plain number, without a unit (docs/model-format.md gives the field's) {got}"
+    field, unit = named
+    return f"must be a plain number, without a unit: {field} is in {unit} (its name says so); write " \
+        f"the number in {unit} alone {got}"
+
+
+# the units of docs/model-format.md's Conventions, by the end of a field's name (longest first)
+_UNIT_SUFFIXES = (
+    ("_usd_per_gpu_hour", "USD per GPU-hour"), ("_usd_per_mwh", "USD per MWh"), ("_kw_per_gpu", "kW per GPU"),
+    ("_per_mw_quarter_usd", "USD per MW per quarter"), ("_per_gpu_quarter_usd", "USD per GPU per quarter"),
+    ("_per_mw_usd", "USD per MW"), ("_per_gpu_usd", "USD per GPU"), ("_usd_per_quarter", "USD per quarter"),
+    ("_usd", "USD"), ("_mw", "MW"), ("_gpus", "GPUs"), ("_quarters", "quarters"), ("_years", "years"),
+)
 
 
 def _block_message(value: object, loc: tuple) -> str:
