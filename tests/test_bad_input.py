@@ -213,6 +213,18 @@ def test_a_contract_no_sku_can_serve_or_due_before_it_starts_says_why(tmp_path, 
     assert_bad_input(code, out, err, said)
 
 
+def test_a_rating_given_to_a_contract_names_its_customer(tmp_path, tiny_text):
+    """risk.customer_ratings keyed by the contract (lab-a-training) rather than its customer (lab-a)
+    said "unknown customer 'lab-a-training' (customers: enterprise-b, lab-a)", leaving the user to
+    see which customer is the contract's."""
+    text = tiny_text.replace("risk:\n", "risk:\n  customer_ratings:\n    lab-a-training: BBB\n", 1)
+    assert text != tiny_text
+    path, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, f"error: {path}:{line_of(text, 'lab-a-training: BBB')}: "
+                     "risk.customer_ratings.lab-a-training: unknown customer 'lab-a-training' (customers: "
+                     "enterprise-b, lab-a): lab-a-training is a contract, whose customer is lab-a")
+
+
 def test_missing_file(tmp_path):
     path = tmp_path / "absent.yaml"
     code, out, err = run_cli("validate", str(path))

@@ -146,7 +146,10 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
     for block in ("customer_ratings", "customer_hazard_overrides", "customer_default_price_impact"):
         for name in getattr(model.risk, block):
             if name not in customers:
-                problems.append((("risk", block, name), unknown_name("customer", name, sorted(customers))))
+                said = unknown_name("customer", name, sorted(customers))
+                if name in model.contracts:  # a contract's name where its customer's belongs
+                    said += f": {name} is a contract, whose customer is {model.contracts[name].customer}"
+                problems.append((("risk", block, name), said))
     slip = model.risk.delivery_slip
     for n, name in enumerate(slip.skus or () if slip is not None else ()):
         if name not in model.skus:
