@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from fleetopt.core.quarters import quarter_problem
+from fleetopt.core.units import SCALE_SUFFIXES
 from fleetopt.errors import InputError, user_path, warn
 from fleetopt.schema import PlanningModel, cross_checks
 from fleetopt.schema.base import (
@@ -894,10 +895,9 @@ def _number_slip(value: object, path: tuple = ()) -> str | None:
 # (120M), a percent sign
 _SPREADSHEET_NUMBER = re.compile(
     r"^(?P<sign>-?)(?P<dollar>\$?)(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?P<decimals>\.\d*)?"
-    r"(?:\s*(?P<scale>k|K|M|MM|m|mm|B|bn|b))?(?P<percent>\s*%)?$"
+    r"(?:\s*(?P<scale>[kKmMbBtT]))?(?P<percent>\s*%)?$"
 )
-_SCALES = {"k": 3, "K": 3, "M": 6, "MM": 6, "m": 6, "mm": 6, "B": 9, "bn": 9, "b": 9}
-_SCALE_WORDS = {3: "a thousand", 6: "a million", 9: "a billion"}
+_SCALE_WORDS = {3: "a thousand", 6: "a million", 9: "a billion", 12: "a trillion"}
 
 
 def _spreadsheet_number(value: str) -> str | None:
@@ -909,7 +909,7 @@ def _spreadsheet_number(value: str) -> str | None:
     if found["scale"] and found["percent"]:  # 12.5k%: no plain number to offer
         return None
     plain = f"{found['sign']}{found['whole'].replace(',', '')}{found['decimals'] or ''}"
-    exponent = _SCALES.get(found["scale"], 0)
+    exponent = SCALE_SUFFIXES[found["scale"].upper()] if found["scale"] else 0
     if exponent:  # exact: 2.3M is 2300000, not float's 2299999.9999999995
         plain = format((Decimal(plain.rstrip(".")) * 10**exponent).normalize(), "f")
     got = f"(got {shown_value(value)})"
