@@ -11,7 +11,7 @@ from functools import partial
 
 import pandas as pd
 import pytest
-from conftest import TINY_PATH
+from conftest import TINY_PATH, run_cli
 
 from fleetopt import api
 from fleetopt.core.economics import plan_statements
@@ -205,6 +205,20 @@ def test_a_mapping_set_on_a_block_changes_only_the_fields_it_names():
     assert api.edit("tiny", made).changes == tuple(made)
     with pytest.raises(InputError, match=r"risk.power_delayy: no such field to remove \(risk has"):
         api.edit("tiny", {"risk": {"power_delayy": None}})
+
+
+def test_an_empty_mapping_set_on_a_mapping_is_refused_as_changing_nothing():
+    """`--set risk.customer_ratings={}` merged as any mapping (its entries changed, the others kept):
+    neocloud kept its five ratings while the run recorded the edit as a change. Refused, saying how to
+    clear the mapping; removing it (=null) clears it, and {} where the mapping is empty is no error."""
+    with pytest.raises(InputError, match=r"risk.customer_ratings: an empty mapping changes nothing .*"
+                                         r"remove it: risk.customer_ratings=null"):
+        api.edit("neocloud", {"risk.customer_ratings": {}})
+    assert api.load("neocloud")[0].model.risk.customer_ratings  # five ratings to clear
+    assert api.edit("neocloud", {"risk.customer_ratings": None}).model.risk.customer_ratings == {}
+    assert api.edit("tiny", {"risk.customer_ratings": {}}).model.risk.customer_ratings == {}
+    code, _, err = run_cli("validate", "neocloud", "--set", "risk.customer_ratings={}")
+    assert code == 2 and "an empty mapping changes nothing" in err, err
 
 
 def test_a_model_that_is_not_its_text_is_refused_before_the_solve(tiny_loaded):

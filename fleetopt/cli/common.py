@@ -76,6 +76,7 @@ from fleetopt.schema.loading import (
     DEFAULT_MODEL,
     LoadedModel,
     ModelError,
+    bundled_model_names,
     holds_no_value,
     load_model,
     load_yaml,
@@ -518,11 +519,14 @@ def model_given(value: str | None) -> str | None:
     return value
 
 
+# the bundled models by name, as the help texts list them (models/*.yaml)
+BUNDLED_NAMES = ", ".join(bundled_model_names())
+
 ModelArg = Annotated[
     str | None,
     typer.Argument(
         callback=model_given,
-        help=f"Model file, or a bundled model name (neocloud, tiny, lab). Default: {DEFAULT_MODEL}.",
+        help=f"Model file, or a bundled model name ({BUNDLED_NAMES}). Default: {DEFAULT_MODEL}.",
     ),
 ]
 

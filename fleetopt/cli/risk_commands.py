@@ -14,6 +14,7 @@ from rich.text import Text
 
 from fleetopt import api
 from fleetopt.cli.common import (
+    BUNDLED_NAMES,
     BackendName,
     BackendOption,
     ChangesOption,
@@ -122,7 +123,7 @@ EvaluateModelArg = Annotated[
     str | None,
     typer.Argument(
         callback=model_given,
-        help="Model file or bundled model name (neocloud, tiny, lab). Default: the run folder's "
+        help=f"Model file or bundled model name ({BUNDLED_NAMES}). Default: the run folder's "
         "model.yaml, or the bundled model a plan file names, else neocloud."
     ),
 ]

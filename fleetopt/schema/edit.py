@@ -280,6 +280,11 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
     if isinstance(value, dict) and isinstance(parent, dict) and key not in parent and _format_field(path):
         parent[key] = {}  # a block the file leaves out, set by a mapping: made, then merged as any block's
     current = parent.get(key) if isinstance(parent, dict) else parent[key]
+    if value == {} and isinstance(current, dict) and current:
+        # merged as any mapping, {} would change nothing while the run records it as a change
+        raise InputError(f"{typed_path(path)}: an empty mapping changes nothing (an edit changes the entries "
+                         f"a mapping names and keeps the others); to clear it, remove it: "
+                         f"{typed_path(path)}=null")
     if isinstance(value, dict) and isinstance(current, dict):
         _say_steps_kept(current, value, path)
         for field, change in value.items():
