@@ -437,23 +437,33 @@ def test_threads_on_the_resume_of_a_job_of_worker_processes_or_ray_are_refused(n
 def test_workers_with_the_ray_executor_are_refused(no_gpu, here):
     """--workers 2 with --executor ray was dropped in silence: Ray runs a task on each CPU (or GPU)
     of its cluster, and the run ran so. It is refused by name, before Ray starts, in a new run and
-    beside --resume (a job's own workers, resumed on Ray, are the job's: not refused)."""
+    beside --resume (a job's own workers, resumed on Ray, are the job's: not refused). The CLI says
+    it in its options' words (it named the API's argument, executor='ray'); the API in its own."""
     run = api.write_solve_run(api.solve("tiny"), out=here / "plan")
     code, stdout, stderr = run_cli("evaluate", "--plans", "plan", "--scenarios", "20", "--executor", "ray",
                                    "--workers", "2", "--out", "R")  # fmt: skip
     said = " ".join(stderr.split())
     assert code == 2, stdout
-    assert "workers (--workers) cannot apply with executor='ray' (--executor ray)" in said
+    assert ("error: --workers cannot apply with --executor ray, which runs a task on each CPU (or GPU) of "
+            "the Ray cluster: leave --workers out") in said
+    assert "executor=" not in said and "Traceback" not in stderr
     assert not (here / "R").exists()
     with pytest.raises(api.InputError, match=r"workers \(--workers\) cannot apply with executor='ray'"):
         api.prepare_evaluation(run, scenarios=20, executor="ray", workers=2)
     api.prepare_evaluation(run, scenarios=20, seed=4).start(here / "E")
     with pytest.raises(api.InputError, match=r"workers \(--workers\) cannot apply with executor='ray'"):
         api.resume_evaluation(here / "E", executor="ray", workers=2)
+    code, _, stderr = run_cli("evaluate", "--resume", "E", "--executor", "ray", "--workers", "2")
+    said = " ".join(stderr.split())
+    assert code == 2 and "error: --workers cannot apply with --executor ray, which" in said
     job = json.loads((here / "E" / "job.json").read_text())
     (here / "E" / "job.json").write_text(json.dumps({**job, "executor": "ray"}))
     with pytest.raises(api.InputError, match=r"workers \(--workers\) cannot apply with executor='ray'"):
         api.resume_evaluation(here / "E", workers=2)
+    code, _, stderr = run_cli("evaluate", "--resume", "E", "--workers", "2")
+    said = " ".join(stderr.split())
+    assert code == 2 and "--workers cannot apply with --executor ray (the job's, in its job.json)" in said
+    assert "executor=" not in said
 
 
 def _sweep_stopped_in_its_evaluation(folder, backend: str):

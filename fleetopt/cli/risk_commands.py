@@ -254,6 +254,7 @@ def _resumed_evaluation(ctx: typer.Context):
     given_how = {"backend": p["backend"].value, "threads": p["threads"], "workers": p["workers"],
                  "executor": p["executor"].value, "ray_address": p["ray_address"],
                  "max_memory": memory_budget(p["max_memory"])}  # fmt: skip
+    _refuse_workers_with_ray(ctx, p["executor"].value if given(ctx, "executor") else _kept_executor(folder))
     moved = None if p["plans"] is None else api.resolve_run(p["plans"])
     job = api.resume_evaluation(folder.path, plans=moved,
                                 **{k: v for k, v in given_how.items() if given(ctx, k)})  # fmt: skip
@@ -303,10 +304,28 @@ def _refuse_what_cannot_apply(ctx: typer.Context) -> None:
     refuse_unless(
         ctx, ("ray_address",), executor == ExecutorName.ray, "cannot apply without --executor ray"
     )
+    _refuse_workers_with_ray(ctx, executor.value)
     refuse_unless(ctx, ("explain",), not deterministic,
                   f"cannot apply with --deterministic: {FORECAST_QUARTERS}")
     refuse_unless(ctx, ("plan",), ctx.params["explain"] is not None,
                   "applies only with --explain, whose plan it names")
+
+
+def _refuse_workers_with_ray(ctx: typer.Context, executor: str | None) -> None:
+    """--workers above 1 where the run goes to Ray (``executor``: given, or the resumed job's),
+    refused in the CLI's words (the API's names its arguments: executor='ray')."""
+    whose = "" if given(ctx, "executor") else f" (the job's, in its {RunFolder.JOB})"
+    refuse_unless(ctx, ("workers",), ctx.params["workers"] == 1 or executor != "ray",
+                  f"cannot apply with --executor ray{whose}, which runs a task on each CPU (or GPU) of the "
+                  "Ray cluster: leave --workers out")  # fmt: skip
+
+
+def _kept_executor(folder: RunFolder) -> str | None:
+    """The executor a job was started with (None where its job.json cannot be read: the resume says why)."""
+    try:
+        return folder.job().get("executor")
+    except (OSError, InputError):
+        return None
 
 
 def _show_and_write(ctx: typer.Context, job: api.EvaluationJob, result, folder: RunFolder,
