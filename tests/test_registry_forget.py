@@ -156,6 +156,19 @@ def test_the_command_says_what_it_forgot_and_where_the_folders_are(three_runs):
     assert (code, stdout.strip()) == (0, "no run to forget: every recorded run's folder is there")
 
 
+def test_a_replaced_run_whose_folder_is_gone_is_said_missing_not_replaced(three_runs):
+    """Folder x held run 1, then run 3 (which replaced run 1's files); x is deleted. `runs forget
+    --missing` said of run 1 "its folder holds run 3": the folder holds nothing, it is gone. Both
+    runs are said "folder missing", as a notebook's list says them "folder gone"."""
+    registry, folders = three_runs
+    shutil.rmtree(folders["x"])
+    assert repr(registry.get(1)).endswith(", folder gone)")
+    code, stdout, stderr = run_cli("runs", "forget", "--missing")
+    assert code == 0, stdout + stderr
+    assert stdout.splitlines() == [f"forgot run 1 (solve, tiny; folder missing: {folders['x']})",
+                                   f"forgot run 3 (sweep, tiny; folder missing: {folders['x']})"]  # fmt: skip
+
+
 def test_runs_lists_one_kind(three_runs):
     assert ids(api.runs(kind="evaluate")) == [2]
     assert ids(api.runs(kind="sweep", model="tiny")) == [3]

@@ -146,7 +146,7 @@ class RunRecord:
 
     def __repr__(self) -> str:  # a notebook's list of runs, one short line each (figures: .figures)
         gone = "" if self.exists else ", folder gone"
-        if self.replaced_by is not None:
+        if self.replaced_by is not None and self.path.is_dir():  # a folder gone is gone, whatever it held
             gone = f", replaced by run {self.replaced_by}"
         where = f"model {self.model_shown(repr(self.model_name))}, {str(self.path)!r}, {self.created_utc}"
         return f"RunRecord({self.id}, {self.kind}, {where}{gone})"
