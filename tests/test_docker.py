@@ -244,6 +244,22 @@ def test_the_gpu_images_kernel_cache_is_writable_by_any_user():
     assert f"chmod 1777 {cache}" in runs
 
 
+def test_the_cpu_images_kernel_build_cache_is_writable_by_any_user():
+    """The CPU image kept the C build of the kernel in ~/.cache/fleetopt: with `docker run --user
+    "$(id -u):$(id -g)"` (docker/README) the user has no home there (HOME=/), so every run built it
+    again (about 1.3 s) in a temporary folder. The image names the cache, FLEETOPT_CACHE_DIR, and
+    its kernels/ takes anyone's files (mode 1777, as /tmp)."""
+    from fleetopt.evaluate.build_cache import CACHE_VARIABLE, SUBFOLDER
+
+    steps = instructions(CPU)
+    env = " ".join(args for word, args in steps if word == "ENV")
+    match = re.search(rf"{CACHE_VARIABLE}=(\S+)", env)
+    assert match, f"{CACHE_VARIABLE} is not set"
+    kernels = f"{match.group(1)}/{SUBFOLDER}"
+    runs = " ".join(args for word, args in steps if word == "RUN")
+    assert f"mkdir -p {kernels}" in runs and f"chmod 1777 {kernels}" in runs
+
+
 def test_resolve_works_with_a_pip_that_refuses_platform_options_without_a_target(monkeypatch):
     """pip 23.2, a fresh Python 3.11 venv's own, refused `--platform` without `--target` even on a dry
     run: `python docker/dependencies.py --lock`, and the lock tests, failed ("pip could not resolve")
