@@ -667,14 +667,9 @@ def test_ray_keeps_its_sigterm_handler_where_sigterm_has_its_default_action(monk
 def test_a_ray_head_that_does_not_answer_is_refused_at_once():
     """`--executor ray --ray-address 127.0.0.1:1` waited over 90 s printing only Ray's retry
     warnings. A HOST:PORT where nothing accepts a connection is refused before Ray is asked."""
-    import socket
-
     from fleetopt.evaluate.jobs import RayUnavailable, check_ray_head
 
-    with socket.socket() as listening:  # a port that answers, then one that no longer does
-        listening.bind(("127.0.0.1", 0))
-        listening.listen()
-        port = listening.getsockname()[1]
+    with _answering(_SETTINGS_FRAME) as port:  # a port that answers as a Ray head, then none
         check_ray_head(f"127.0.0.1:{port}")
         check_ray_head(f"ray://127.0.0.1:{port}")
     with pytest.raises(RayUnavailable, match=rf"--ray-address 127.0.0.1:{port}: no Ray head answers there"):
@@ -686,6 +681,76 @@ def test_a_ray_head_that_does_not_answer_is_refused_at_once():
     with pytest.raises(RayUnavailable, match="give the Ray head as HOST:PORT"):
         check_ray_head("127.0.0.1:\u00b2")
     check_ray_head("auto")  # left to Ray
+
+
+# the 9-byte header of an empty HTTP/2 SETTINGS frame (type 4), a gRPC server's first answer, as a Ray
+# head's GCS gives it (Ray 2.60: 00 00 18 04 ..., 24 bytes of settings after it)
+_SETTINGS_FRAME = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_WEB_ANSWER = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+
+
+@contextmanager
+def _answering(answer: bytes | None):
+    """A local TCP service (its port) that reads what a client sends, then answers ``answer`` to
+    each connection (None: nothing, the connection held open until the service ends)."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve():
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:  # closed: the service ends
+                return
+            held.append(connection)
+            connection.recv(64)
+            if answer is not None:
+                connection.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.shutdown(socket.SHUT_RDWR)  # wakes the accept(), which a close alone does not
+        server.close()
+        thread.join()
+        for connection in held:
+            connection.close()
+
+
+@pytest.mark.parametrize("answer", [_WEB_ANSWER, None], ids=["web server", "silent"])
+def test_a_ray_address_where_another_service_answers_is_refused_within_seconds(answer):
+    """A --ray-address whose port a web server (or a service that says nothing) answers was joined
+    by Ray, which retried for about 14 minutes printing its own warnings. A Ray head is a gRPC
+    server: one that does not answer HTTP/2's preface with a SETTINGS frame within the check's
+    seconds is refused in fleetopt's words, before Ray is asked; RAY_USE_TLS (Ray's TLS, where the
+    preface would be refused) leaves it to Ray."""
+    from fleetopt.evaluate.jobs import RayUnavailable, check_ray_head
+
+    with _answering(answer) as port:
+        said = rf"--ray-address 127.0.0.1:{port}: what answers there is not a Ray head .*within 0.5 s"
+        with pytest.raises(RayUnavailable, match=said):
+            check_ray_head(f"127.0.0.1:{port}", seconds=0.5)
+        with pytest.MonkeyPatch.context() as tls:
+            tls.setenv("RAY_USE_TLS", "1")
+            check_ray_head(f"127.0.0.1:{port}", seconds=0.5)
+
+
+def test_the_cli_refuses_a_ray_address_where_a_web_server_answers(here, solve_run):
+    """The command of the case above: exit 2, one line in fleetopt's words, no run folder."""
+    pytest.importorskip("ray")
+    with _answering(_WEB_ANSWER) as port:
+        code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "20", "--executor",
+                                 "ray", "--ray-address", f"127.0.0.1:{port}", "--out", "R")  # fmt: skip
+    said = " ".join(err.split())
+    assert code == 2 and "Traceback" not in err, out + err
+    assert said.startswith(f"error: --ray-address 127.0.0.1:{port}: what answers there is not a Ray "
+                           "head"), said
+    assert not (here / "R").exists()
 
 
 class _TokenAsked(Exception):
@@ -728,14 +793,10 @@ def test_a_ray_head_that_answers_but_cannot_be_joined_says_what_to_set(monkeypat
     exists, as after a local Ray run) refuses a driver without RAY_AUTH_MODE=token: after 20 s of
     Ray's warnings, "error: Failed to connect to Ray cluster at 10.0.0.5:6379", nothing on why.
     With RAY_AUTH_MODE=token and no token, Ray's AuthenticationError ended in a traceback (exit 1)."""
-    import socket
-
     from fleetopt.evaluate.jobs import RayExecutor, RayUnavailable
 
-    with socket.socket() as listening:  # a port that answers, as a head's does
-        listening.bind(("127.0.0.1", 0))
-        listening.listen()
-        address = f"127.0.0.1:{listening.getsockname()[1]}"
+    with _answering(_SETTINGS_FRAME) as port:  # a port that answers, as a head's does
+        address = f"127.0.0.1:{port}"
         _ray_that_cannot_join(monkeypatch, ConnectionError(f"Failed to connect to Ray cluster at {address}"))
         with pytest.raises(RayUnavailable) as refused:
             RayExecutor(address=address)

@@ -841,11 +841,18 @@ class RayUnavailable(InputError):
 
 RAY_CONNECT_SECONDS = 5.0  # a Ray head on a reachable machine accepts a connection in well under this
 
+# HTTP/2's client preface and an empty SETTINGS frame: a Ray head (its GCS, or the Ray Client server of
+# ray://) is a gRPC server, whose first frame in answer is a SETTINGS frame of its own
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_SETTINGS_FRAME = 4  # the type of an HTTP/2 frame, the 4th byte of its 9-byte header
+
 
 def check_ray_head(address: str, seconds: float = RAY_CONNECT_SECONDS) -> None:
     """Refuse a ``HOST:PORT`` (or ``ray://HOST:PORT``) where nothing accepts a connection within
-    ``seconds``: Ray itself retries for minutes, printing only its own warnings. ``auto`` (the
-    cluster this machine belongs to) is left to Ray."""
+    ``seconds``, or where what does is not a gRPC server (:func:`_answers_as_grpc`; not checked where
+    Ray is told to use TLS, ``RAY_USE_TLS``): Ray itself retries for minutes (about 14 against a web
+    server), printing only its own warnings. ``auto`` (the cluster this machine belongs to) is left to
+    Ray."""
     if address == "auto":
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
@@ -855,9 +862,31 @@ def check_ray_head(address: str, seconds: float = RAY_CONNECT_SECONDS) -> None:
             "ray://HOST:PORT or auto"
         )
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+        connection = socket.create_connection((host.strip("[]"), int(port)), timeout=seconds)
     except (OSError, ValueError) as exc:
         raise RayUnavailable(
             f"--ray-address {address}: no Ray head answers there within {seconds:g} s "
             f"({getattr(exc, 'strerror', None) or exc}): start one (ray start --head) or give its address"
         ) from None
+    with connection:
+        tls = os.environ.get("RAY_USE_TLS", "0").strip().lower() in ("1", "true")
+        if not tls and not _answers_as_grpc(connection, seconds):
+            raise RayUnavailable(
+                f"--ray-address {address}: what answers there is not a Ray head (it did not answer as "
+                f"one, a gRPC server, within {seconds:g} s): give the head's HOST:PORT (6379 unless `ray "
+                "start --port` chose another; ray://HOST:10001 for Ray Client)"
+            )
+
+
+def _answers_as_grpc(connection: socket.socket, seconds: float) -> bool:
+    """Whether the service on ``connection`` answers HTTP/2's preface as a gRPC server does, with a
+    SETTINGS frame, each read within ``seconds`` (a web server answers in HTTP/1.1; others not at all)."""
+    connection.settimeout(seconds)
+    header = b""
+    try:
+        connection.sendall(_HTTP2_PREFACE)
+        while len(header) < 9 and (part := connection.recv(9 - len(header))):
+            header += part
+    except OSError:  # a timeout, or the connection closed on us
+        return False
+    return len(header) == 9 and header[3] == _SETTINGS_FRAME
