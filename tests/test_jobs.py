@@ -740,9 +740,10 @@ def test_a_ray_address_where_another_service_answers_is_refused_within_seconds(a
             check_ray_head(f"127.0.0.1:{port}", seconds=0.5)
 
 
-def test_the_cli_refuses_a_ray_address_where_a_web_server_answers(here, solve_run):
+def test_the_cli_refuses_a_ray_address_where_a_web_server_answers(here, solve_run, monkeypatch):
     """The command of the case above: exit 2, one line in fleetopt's words, no run folder."""
-    pytest.importorskip("ray")
+    ray = pytest.importorskip("ray")
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # as a new process: not another test's Ray
     with _answering(_WEB_ANSWER) as port:
         code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "20", "--executor",
                                  "ray", "--ray-address", f"127.0.0.1:{port}", "--out", "R")  # fmt: skip
@@ -1348,7 +1349,15 @@ def test_the_api_says_what_an_interrupted_evaluation_saved(tmp_path):
     from fleetopt import api
 
     folder = _interrupted_job(tmp_path)
-    assert api.saved_work(folder) == api.saved_work(str(folder)) == "1 evaluation chunk"
+    # plans 0-1 on 20 scenarios: 2 x 20 = 40 of the run's 6 x 20 = 120 pairs, 33.3%
+    said = "1 evaluation chunk, 40 of 120 plan-scenario pairs (33.3%)"
+    assert api.saved_work(folder) == api.saved_work(str(folder)) == said
+    # a job started before job.json kept its plans' count: its chunks alone
+    job = json.loads((folder / "job.json").read_text())
+    del job["n_plans"]
+    (folder / "job.json").write_text(json.dumps(job))
+    assert api.saved_work(folder) == "1 evaluation chunk"
+    (folder / "job.json").write_text(json.dumps({**job, "n_plans": 6}))
     with pytest.raises(InputError, match="folder is empty: give a path"):
         api.saved_work("")
     # a mistyped folder was said to have saved "0 evaluation chunks": it is refused by name
@@ -1381,7 +1390,9 @@ def test_a_sweep_stopped_in_its_evaluation_says_its_candidates_are_saved(tmp_pat
         api.sweep("tiny", candidates=3, scenarios=100_000, folder=folder, backend="numpy", threads=1,
                   progress=interrupt_at(2))  # fmt: skip
     assert ChunkStore(folder / "chunks").count() == 1
-    assert api.saved_work(folder) == "3 candidates made (3 plans to evaluate) and 1 evaluation chunk"
+    # its first chunk, one plan on 100,000 scenarios, of 3 plans': 100,000 of 300,000 pairs, 33.3%
+    assert api.saved_work(folder) == ("3 candidates made (3 plans to evaluate) and 1 evaluation chunk, "
+                                      "100,000 of 300,000 plan-scenario pairs (33.3%)")  # fmt: skip
 
 
 def _tiny_plans_file(tmp_path) -> Path:
@@ -2195,8 +2206,9 @@ def test_cli_one_plan_stopped_part_way_resumes_from_its_last_block_to_the_same_f
         stopped.setattr(engine, "scenario_block", block)
         code, _, err = run_cli(*args, "--out", "part")
     assert code == 130 and "Traceback" not in err, err
-    assert ("interrupted: the rows of 1 unfinished evaluation chunk, 350 plan-scenario pairs, saved in part; "
-            "finish with: fleetopt evaluate --resume part") in " ".join(err.split())
+    # 7 blocks of 50 scenarios of the one plan's 1,000: 350 of 1,000 pairs, 35.0%
+    assert ("interrupted: the rows of 1 unfinished evaluation chunk, 350 of 1,000 plan-scenario pairs "
+            "(35.0%) saved in part; finish with: fleetopt evaluate --resume part") in " ".join(err.split())
     code, _, err = run_cli("evaluate", "--resume", "part")
     assert code == 0, err
     summary = json.loads((here / "part" / "summary.json").read_text())
@@ -2217,7 +2229,7 @@ def test_a_resume_that_computes_nothing_says_nothing_of_a_file_for_the_rows(here
         code, _, err = run_cli(*args)
     said = " ".join(err.split())
     assert code == 130 and "note: the rows of results go to a" in said, err  # a file, in run/chunks now
-    assert "interrupted: 1 evaluation chunk saved in run" in said
+    assert "interrupted: 1 evaluation chunk, 1,000 of 1,000 plan-scenario pairs (100.0%) saved in run" in said
     code, _, err = run_cli("evaluate", "--resume", "run")
     assert code == 0 and (here / "run" / "summary.json").exists(), err
     assert "note: the rows of results" not in err, err
@@ -2241,7 +2253,8 @@ def test_a_stop_after_the_evaluation_says_where_its_results_are(tmp_path, monkey
         assert f"interrupted after the run was written to {folder} and recorded (fleetopt runs)" in text
         assert (folder / "summary.json").exists()
         return
-    assert f"interrupted: 6 evaluation chunks saved in {folder}; finish with: fleetopt evaluate" in text
+    assert (f"interrupted: 6 evaluation chunks, 120 of 120 plan-scenario pairs (100.0%) saved in {folder}; "
+            "finish with: fleetopt evaluate") in text
     monkeypatch.undo()
     code, _, err = run_cli("evaluate", "--resume", str(folder))
     assert code == 0, err

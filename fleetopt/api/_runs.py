@@ -12,7 +12,7 @@ from pathlib import Path
 from fleetopt.api._models import load
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.units import counted, format_usd
+from fleetopt.core.units import counted, format_percent, format_usd
 from fleetopt.errors import InputError, StoppedAfterWriting, user_path, warn
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import shown_first
@@ -318,10 +318,12 @@ def saved_work(folder: str | Path) -> str:
     (2 plans to evaluate)"), then with its finished evaluation chunks ("... and 2 evaluation chunks";
     before the first, "(2 plans to evaluate; none evaluated yet)"); an evaluation's finished chunks
     ("4 evaluation chunks"; with the rows kept of one stopped part-way, "... and the rows of 1
-    unfinished one, 350 plan-scenario pairs,"; before any, what a resume starts from: "no
-    evaluation chunk yet; the run's model and settings"); of a
-    finished run, that nothing is left to resume (its finished chunks are gone, not unsaved). A
-    folder that does not exist, or holds no evaluation or sweep, is refused (:class:`RunDirError`),
+    unfinished one"), then the plan-scenario pairs they hold of all the run's, and their share
+    (", 1,350 of 8,000 plan-scenario pairs (16.9%)"; of a job started before job.json kept its
+    plans' count, the pairs of the rows kept alone, ", 350 plan-scenario pairs,"); before any, what a
+    resume starts from: "no evaluation chunk yet; the run's model and settings"; of a finished run,
+    that nothing is left to resume (its finished chunks are gone, not unsaved). A folder that does
+    not exist, or holds no evaluation or sweep, is refused (:class:`RunDirError`),
     not said to have saved nothing."""
     run = _existing_run(folder)
     if run.is_finished:
@@ -332,39 +334,52 @@ def saved_work(folder: str | Path) -> str:
     if run.making_candidates:
         made = saved_candidates(run)
         return _candidates_made(made) if made else "no candidate yet; the sweep's model and settings"
-    chunks = _saved_chunks(run)
-    if run.job().get("kind") == "sweep":  # its candidates, all made (solved), are saved work too
+    job = run.job()
+    if job.get("kind") == "sweep":  # its candidates, all made (solved), are saved work too
         made = saved_candidates(run)
+        chunks = _saved_chunks(run, _plans_of(made))
         if not chunks:
             return _candidates_made(made, "; none evaluated yet")
         return f"{_candidates_made(made)} and {chunks}"
+    chunks = _saved_chunks(run, job.get("n_plans"))
     if not chunks:  # what a resume starts from, not "0 evaluation chunks"
         return "no evaluation chunk yet; the run's model and settings"
     return chunks
 
 
-def _saved_chunks(run: RunFolder) -> str:
+def _saved_chunks(run: RunFolder, n_plans) -> str:
     """A job's finished evaluation chunks ("2 evaluation chunks"), and the rows kept of those it
-    left unfinished ("... and the rows of 1 unfinished one, 350 plan-scenario pairs,"); '' for none."""
+    left unfinished ("... and the rows of 1 unfinished one"), then the plan-scenario pairs they hold
+    of the ``n_plans`` plans' (an int; else the count alone, and only with rows kept); '' for none."""
     if not run.chunk_folder.exists():
         return ""
     scenarios = run.job().get("n_scenarios")
     store = ChunkStore(run.chunk_folder, scenarios if type(scenarios) is int else None)
-    stored, kept = store.count(), store.unfinished()
+    ranges, kept = store.ranges(), store.unfinished()
+    if not ranges and not kept:
+        return ""
+    rows = counted(len(kept), "unfinished evaluation chunk")
+    words = [counted(len(ranges), "evaluation chunk")] if ranges else []
+    words += [f"the rows of {rows.replace(' evaluation chunk', ' one') if ranges else rows}"] if kept else []
     pairs = sum((stop - first) * done for (first, stop), done in kept.items())
-    part = f"the rows of {counted(len(kept), 'unfinished evaluation chunk')}, {pairs:,} plan-scenario pairs,"
-    if not kept:
-        return counted(stored, "evaluation chunk") if stored else ""
-    if not stored:
-        return part
-    return f"{counted(stored, 'evaluation chunk')} and {part.replace(' evaluation chunk', ' one')}"
+    if type(n_plans) is int and type(scenarios) is int and n_plans > 0:
+        pairs += sum(stop - first for first, stop in ranges) * scenarios
+        total = n_plans * scenarios
+        share = format_percent(pairs / total)
+        return f"{' and '.join(words)}, {pairs:,} of {total:,} plan-scenario pairs ({share})"
+    return " and ".join(words) + (f", {pairs:,} plan-scenario pairs," if kept else "")
+
+
+def _plans_of(made: list) -> int:
+    """The plans a sweep evaluates of the candidates ``made``: those that have one."""
+    return sum(c.status not in WITHOUT_PLAN for c in made)
 
 
 def _candidates_made(made: list, evaluated: str = "") -> str:
     """A stopped sweep's saved candidates in words: "3 candidates made (2 plans to evaluate)";
     ``evaluated``: added inside the brackets."""
-    plans = sum(c.status not in WITHOUT_PLAN for c in made)
-    return f"{counted(len(made), 'candidate')} made ({counted(plans, 'plan')} to evaluate{evaluated})"
+    plans = counted(_plans_of(made), "plan")
+    return f"{counted(len(made), 'candidate')} made ({plans} to evaluate{evaluated})"
 
 
 def unrecorded_runs(model: str | None = None, kind: str | None = None) -> list[Path]:

@@ -305,6 +305,7 @@ def prepare_evaluation(
         "kind": "evaluate",
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": source.sha256,
+        "n_plans": batch.P,  # a record: the share of the work a stopped run saved (api.saved_work)
         "model_hash": loaded.content_hash,
         **loaded.origin_record,  # read at the start: a resume reads the folder's copy, and these
         "n_scenarios": n,
