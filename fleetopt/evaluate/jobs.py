@@ -292,6 +292,26 @@ class ChunkStore:
     def count(self) -> int:
         return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))
 
+    def kept_rows_bytes(self) -> int:
+        """Bytes of the rows kept of unfinished chunks (rows-FIRST-STOP.bin, each
+        :func:`~fleetopt.evaluate.spill.kept_file_bytes` of its plans and scenarios): by far a
+        stopped job's largest files where a chunk's rows went to a file."""
+        paths = self.folder.glob("rows-*.bin") if self.folder.is_dir() else ()
+        return sum(_file_bytes(p) for p in paths if _ROWS_NAME.match(p.name))
+
+
+def _file_bytes(path: Path) -> int:
+    """A file's size, bytes; 0 for one removed meanwhile (a resume tidying up)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files in ``folder`` and below it: what deleting it frees."""
+    return sum(_file_bytes(p) for p in folder.rglob("*") if not p.is_dir())
+
 
 def stored_ranges(folder: Path) -> list[tuple[int, int]]:
     """(first, stop) of every chunk file in ``folder``, by its name, in order."""
