@@ -1345,6 +1345,46 @@ def _interrupted_job(tmp_path, seed: int = 7, keep_matrix: bool = False, model="
     return folder
 
 
+def test_a_job_prepared_without_a_folder_is_sized_for_the_folder_it_starts(tmp_path, monkeypatch):
+    """api.prepare_evaluation without ``folder`` sizes the chunks for $TMPDIR's disk; started in a run
+    folder, its rows went to that folder's disk in chunks sized for another. Here $TMPDIR is a tmpfs
+    (rows there would take RAM: none go to a file, 1 plan a chunk within 400 KB) and the run folder
+    a disk (a file of 216 bytes a pair holds 8 plans' rows of 1,000 scenarios, each block made once
+    for them). Started, the job takes the sizes of a job prepared for that folder, and job.json
+    records them; sizes a caller set since are kept."""
+    import tempfile
+
+    from fleetopt import api
+    from fleetopt.evaluate import spill
+
+    memory, disk = tmp_path / "tmpfs", tmp_path / "disk"
+    memory.mkdir()
+    (tmp_path / "mounts").write_text(f"/dev/sda1 / ext4 rw 0 0\ntmpfs {memory} tmpfs rw 0 0\n")
+    monkeypatch.setattr(spill, "MOUNTS", str(tmp_path / "mounts"))
+    monkeypatch.setattr(tempfile, "tempdir", str(memory))
+    plans = tmp_path / "plans.npz"
+    loaded = load_model("tiny")
+    save_plans(plans, [solved("tiny").plan] * 40, [f"p{i}" for i in range(40)], "tiny", loaded.content_hash)
+
+    def prepared(folder=None):
+        return api.prepare_evaluation(plans, "tiny", scenarios=1000, backend="numpy", max_memory=400_000,
+                                      folder=folder)  # fmt: skip
+
+    job = prepared()
+    assert (job.settings["plan_chunk"], job.rows_file_bytes()) == (1, 0)  # in memory, a plan a chunk
+    on_disk = prepared(disk / "R")
+    assert on_disk.settings["plan_chunk"] == 8
+    job.start(disk / "R")
+    sizes = (on_disk.settings["plan_chunk"], on_disk.settings["scenario_chunk"])
+    assert (job.settings["plan_chunk"], job.settings["scenario_chunk"]) == sizes
+    assert job.rows_file_bytes() == 8 * 1000 * 216 + 1000 * 8  # 8 plans' rows, each scenario's demand
+    assert json.loads((disk / "R" / "job.json").read_text())["plan_chunk"] == 8
+    set_by_caller = prepared()
+    set_by_caller.settings.update(plan_chunk=2, scenario_chunk=20)
+    set_by_caller.start(disk / "S")
+    assert (set_by_caller.settings["plan_chunk"], set_by_caller.settings["scenario_chunk"]) == (2, 20)
+
+
 def test_the_api_says_what_an_interrupted_evaluation_saved(tmp_path):
     """fleetopt.api.saved_work: the words a stopped run's message gives its saved work, from Python."""
     from fleetopt import api

@@ -103,7 +103,9 @@ def prepare_evaluation(
     memory budget is held to the memory of each worker (``max_memory`` bytes). ``folder``: the run
     folder it will start in, or the folder that will hold it: where its scenarios are split into
     blocks under a budget their rows of results would fill, the rows go to a file in the run
-    folder, and the chunks are sized for that disk (None: ``$TMPDIR``'s)."""
+    folder, and the chunks are sized for that disk (None: ``$TMPDIR``'s, for a run in memory,
+    ``job.run()``; :meth:`EvaluationJob.start` sizes them again for the folder it starts, unless
+    ``job.settings``' plan_chunk or scenario_chunk were set since)."""
     deterministic = limits.flag("deterministic (--deterministic)", deterministic)
     if deterministic and scenarios is not None:
         raise InputError(

@@ -93,6 +93,11 @@ class EvaluationJob:
         self._sizes = sizes
         # the run folder's chunks/ (once started, its own): where a chunk's rows go, where to a file
         self.rows_folder: Path | None = None if folder is None else RunFolder(folder).chunk_folder
+        # chunks sized for $TMPDIR's disk (no folder given): :meth:`start` sizes them for the run folder's
+        self._sized_for_tmpdir = self._chunk_sizes() if folder is None else None
+
+    def _chunk_sizes(self) -> tuple[int, int]:
+        return self.settings["plan_chunk"], self.settings["scenario_chunk"]
 
     def chunk_sizes_within(self, budget: int) -> tuple[int, int]:
         """(plans per chunk, scenarios per block) this job would take with a memory budget of
@@ -129,9 +134,14 @@ class EvaluationJob:
         ``resume_options``: what its resume command is to be given again (the CLI's --report, a
         ranking: :data:`~fleetopt.runs.folder.RESUME_OPTIONS`). A chunk's rows of results go to a
         file in its chunks/ where they go to one (the chunks sized for the disk
-        :func:`prepare_evaluation`'s ``folder`` is on)."""
+        :func:`prepare_evaluation`'s ``folder`` is on; where none was given, the chunks sized for
+        ``$TMPDIR``'s are sized again for this folder's, unless they were set since)."""
         run = RunFolder(limits.out_path("folder", folder, optional=False))
         self.rows_folder = run.chunk_folder
+        if self._sized_for_tmpdir is not None and self._sized_for_tmpdir == self._chunk_sizes():
+            sizes = self.chunk_sizes_within(self.settings["max_memory"])
+            self.settings["plan_chunk"], self.settings["scenario_chunk"] = sizes
+        self._sized_for_tmpdir = None
         seen = plans_seen_from(self.settings["plans_source"], run.path)
         kept = {RESUME_OPTIONS: list(resume_options)} if resume_options else {}
         run.start_job({RunFolder.MODEL: self.loaded.text}, {**self.settings, PLANS_RELATIVE: seen, **kept})
