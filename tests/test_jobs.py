@@ -958,6 +958,11 @@ def test_fleetopt_runs_lists_the_jobs_not_finished_and_how_to_finish_them(tmp_pa
     assert "not finished" not in run_cli("runs", "--kind", "sweep")[1]
     assert "not finished" not in run_cli("runs", "--model", "neocloud")[1]  # another model's job: not listed
     assert f"{folder} (evaluate): interrupted" in run_cli("runs", "--model", "tiny")[1]
+    # `runs add` of it said "finish it with --resume", naming no command
+    code, _, err = run_cli("runs", "add", str(folder))
+    said = (f"error: {folder} has no summary.json: an unfinished evaluate run (interrupted?): finish it "
+            f"with fleetopt evaluate --resume {folder}, which records it")
+    assert code == 2 and said in " ".join(err.split()), err
     assert run_cli("evaluate", "--resume", str(folder))[0] == 0
     from fleetopt import api
 

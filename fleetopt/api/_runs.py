@@ -17,7 +17,7 @@ from fleetopt.errors import InputError, StoppedAfterWriting, user_path, warn
 from fleetopt.evaluate.jobs import ChunkStore, folder_bytes
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans
-from fleetopt.evaluate.sources import refuse_unfinished
+from fleetopt.evaluate.sources import how_it_finishes, refuse_unfinished
 from fleetopt.report import checked_metrics_table
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
@@ -236,9 +236,19 @@ def _finished_run(folder: str | Path) -> RunFolder:
     """The finished run folder ``folder``, or a refusal saying what it is instead."""
     run = _existing_run(folder)
     if not run.is_finished:
-        what = "an unfinished job: finish it with --resume" if run.is_job else "not a fleetopt run folder"
-        raise RunDirError(f"{run.path} has no {RunFolder.SUMMARY}: {what}")
+        raise RunDirError(f"{run.path} has no {RunFolder.SUMMARY}: {_not_finished(run)}")
     return run
+
+
+def _not_finished(run: RunFolder) -> str:
+    """What a folder without summary.json is: an unfinished job, and how it finishes (the command, or
+    the process running it; said "finish it with --resume", no command), or what damaged it."""
+    if not run.is_job:
+        return "not a fleetopt run folder"
+    kind = run.interrupted_kind()
+    if kind is None:
+        return f"an unfinished job that cannot be resumed: {run.job_damage()}"
+    return f"an unfinished {kind} run {how_it_finishes(run, kind)}, which records it"
 
 
 def recorded_run_id(folder: str | Path) -> int | None:
