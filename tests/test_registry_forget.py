@@ -169,6 +169,16 @@ def test_a_replaced_run_whose_folder_is_gone_is_said_missing_not_replaced(three_
                                    f"forgot run 3 (sweep, tiny; folder missing: {folders['x']})"]  # fmt: skip
 
 
+def test_an_empty_run_to_forget_is_refused_in_the_commands_words(three_runs):
+    """`runs forget ""` said "runs: an empty name is not a run id or folder", the API's argument's
+    name; it is refused as `runs show ""` is, naming the command's argument, and nothing goes."""
+    registry, _ = three_runs
+    code, _, stderr = run_cli("runs", "forget", "3", "")
+    said = " ".join(stderr.split())
+    assert code == 2 and "Invalid value for 'runs': give a run id or run folder, not an empty one" in said
+    assert ids(registry.list()) == [3, 2, 1]
+
+
 def test_runs_lists_one_kind(three_runs):
     assert ids(api.runs(kind="evaluate")) == [2]
     assert ids(api.runs(kind="sweep", model="tiny")) == [3]

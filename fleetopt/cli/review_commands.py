@@ -340,8 +340,11 @@ def runs_show(
 @runs_app.command("forget")
 def runs_forget(
     runs: Annotated[
-        list[str] | None,
-        typer.Argument(help="Run ids or run folders; each also forgets the earlier runs of its folder."),
+        list[str] | None,  # made Paths by the callback, "" refused by name (the API's words named `runs`)
+        typer.Argument(
+            callback=path_given("run id or run folder"),
+            help="Run ids or run folders; each also forgets the earlier runs of its folder.",
+        ),
     ] = None,
     missing: Annotated[
         bool, typer.Option("--missing", help="Also every run whose folder is gone or holds a later run.")
