@@ -2298,6 +2298,13 @@ def test_runs_and_runs_show_say_the_disk_a_stopped_job_keeps_and_how_to_delete_i
     shown = " ".join(err.split())
     assert code == 2 and shown.startswith(f"error: {folder} is an unfinished evaluate run"), err
     assert shown.endswith(said), shown
+    # a job stopped before its first chunk: its few files, and no chunks/ made by looking
+    from fleetopt import api
+
+    new = here / "runs" / "new"
+    api.prepare_evaluation(solve_run, scenarios=20).start(new)
+    assert run_cli("runs")[0] == 0 and not (new / "chunks").exists()
+    assert api.saved_bytes(new) == (sum(f.stat().st_size for f in new.rglob("*")), 0)
 
 
 def test_a_resume_that_computes_nothing_says_nothing_of_a_file_for_the_rows(here, solve_run, monkeypatch):

@@ -14,7 +14,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.units import counted, format_percent, format_usd
 from fleetopt.errors import InputError, StoppedAfterWriting, user_path, warn
-from fleetopt.evaluate.jobs import ChunkStore, folder_bytes
+from fleetopt.evaluate.jobs import ChunkStore, folder_bytes, kept_rows_bytes
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans
 from fleetopt.evaluate.sources import how_it_finishes, refuse_unfinished
@@ -362,7 +362,7 @@ def saved_bytes(folder: str | Path) -> tuple[int, int]:
     the folder frees), and of them the rows kept of chunks stopped part-way
     (``chunks/rows-FIRST-STOP.bin``, which a resume goes on from)."""
     run = _existing_run(folder)
-    return folder_bytes(run.path), ChunkStore(run.chunk_folder).kept_rows_bytes()
+    return folder_bytes(run.path), kept_rows_bytes(run.chunk_folder)
 
 
 def _saved_chunks(run: RunFolder, n_plans) -> str:

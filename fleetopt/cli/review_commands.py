@@ -33,7 +33,7 @@ from fleetopt.cli.render.compare import comparison_tables
 from fleetopt.cli.render.runs import run_detail, runs_table
 from fleetopt.cli.render.tables import plain_text
 from fleetopt.core.units import format_bytes
-from fleetopt.errors import FleetoptError, InputError
+from fleetopt.errors import FleetoptError, InputError, user_path
 from fleetopt.runs import limits
 from fleetopt.runs.folder import (
     OUT_OPTION,
@@ -330,10 +330,10 @@ def runs_show(
     try:
         record = api.run(run)
     except FleetoptError as exc:  # an interrupted job's folder: what it saved, to resume or delete it
-        interrupted = RunFolder(run).interrupted_kind() and not RunFolder(run).running_pid()
-        if not interrupted:
+        job = RunFolder(user_path(run))
+        if not job.interrupted_kind() or job.running_pid():
             raise
-        raise InputError(f"{exc}; {saved_on_disk(Path(run))}") from None
+        raise InputError(f"{exc}; {saved_on_disk(job.path)}") from None
     console.print(run_detail(record))
 
 

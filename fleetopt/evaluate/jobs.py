@@ -292,20 +292,21 @@ class ChunkStore:
     def count(self) -> int:
         return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))
 
-    def kept_rows_bytes(self) -> int:
-        """Bytes of the rows kept of unfinished chunks (rows-FIRST-STOP.bin, each
-        :func:`~fleetopt.evaluate.spill.kept_file_bytes` of its plans and scenarios): by far a
-        stopped job's largest files where a chunk's rows went to a file."""
-        paths = self.folder.glob("rows-*.bin") if self.folder.is_dir() else ()
-        return sum(_file_bytes(p) for p in paths if _ROWS_NAME.match(p.name))
-
-
 def _file_bytes(path: Path) -> int:
     """A file's size, bytes; 0 for one removed meanwhile (a resume tidying up)."""
     try:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def kept_rows_bytes(folder: Path) -> int:
+    """Bytes of the rows kept of unfinished chunks in a job's chunks/ ``folder`` (rows-FIRST-STOP.bin,
+    each :func:`~fleetopt.evaluate.spill.kept_file_bytes` of its plans and scenarios): by far a
+    stopped job's largest files where a chunk's rows went to a file. Read only (a ChunkStore makes
+    its folder)."""
+    paths = folder.glob("rows-*.bin") if folder.is_dir() else ()
+    return sum(_file_bytes(p) for p in paths if _ROWS_NAME.match(p.name))
 
 
 def folder_bytes(folder: Path) -> int:
