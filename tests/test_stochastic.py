@@ -34,6 +34,7 @@ from fleetopt.evaluate import generate_scenarios
 from fleetopt.evaluate.batch import limit_problem
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.milp import stochastic as sto
+from fleetopt.runs.registry import key_figures
 from fleetopt.schema.policy import Policy
 from fleetopt.stochastic import reduction
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
@@ -554,6 +555,9 @@ def test_share_purchases_ties_every_purchase_power_block_and_draw_of_tiny_and_no
             assert [pyo_value(var) for var in getattr(ef.block(n), name).values()] == pytest.approx(first)
     result = solve_stochastic(TINY_DATA, 2, quarters=4, share_purchases=True, oos_scenarios=0)
     assert result.settings["share_purchases"] is True
+    # the run registry keeps it beside the first-stage quarters (`fleetopt runs show` says it)
+    kept = key_figures({"kind": "stochastic", "settings": result.settings})
+    assert kept["share_purchases"] is True and kept["first_stage_quarters"] == 4
     assert first_stage_text(result.settings) == (
         "first stage before 2027Q3 (4 quarters), with every later purchase, power block and draw")
     # what to commit to lists the purchases of every quarter then: a block bought in 2028Q1 (t = 6)

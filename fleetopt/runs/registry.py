@@ -167,8 +167,8 @@ EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backen
                       "plans_objective")  # fmt: skip
 # a stochastic solve's record: its USD measures, these of its settings (summary.json's "settings": the
 # CVaR's tail share beside the CVaR, the gap it was solved to) and which first stage it kept, at what gap
-STOCHASTIC_SETTINGS = ("scenarios", "scenario_seed", "first_stage_quarters", "risk_weight", "cvar_alpha",
-                       "mip_gap")  # fmt: skip
+STOCHASTIC_SETTINGS = ("scenarios", "scenario_seed", "first_stage_quarters", "share_purchases", "risk_weight",
+                       "cvar_alpha", "mip_gap")  # fmt: skip
 STOCHASTIC_FIGURES = ("first_stage", "status", "gap")
 # and its out-of-sample comparison (summary.json's out_of_sample: the stochastic plan less the forecast
 # optimum on fresh scenarios, each difference with its paired standard error), by this prefix: the
@@ -215,19 +215,19 @@ def check_key_figures(summary_path: Path, kind: str, figures: dict) -> None:
 
 
 def key_figures(summary: dict, shown: dict | None = None) -> dict:
-    """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a
-    sweep; the USD figures, number of scenarios, seed, first-stage quarters, risk weight, CVaR tail
-    share, MIP gap, the first stage kept (RP's or the forecast's) and its status and gap of a
-    stochastic solve, and its out-of-sample comparison (:func:`recorded_out_of_sample`); an
-    evaluation's number of plans and of scenarios, seed, whether it is deterministic (its one
-    scenario the forecast), backend, version and plans' objective, and the label, mean NPV, CVaR5,
-    breach and default probabilities of ``shown`` (and, for a cost solve's plans, its demand served
-    and shortfall), the metrics of the plan its report shows
-    (``fleetopt.evaluate.metrics.shown_first``; None: its first plan). And of every kind, the
-    file its model was read from (``model_source``), the changes made to it for the run
-    (``model_changes``) and those the run whose model.yaml it read had made (``model_source_changes``),
-    which its model name and hash do not say: `runs show` names them; and its horizon and discount
-    rate (:func:`recorded_basis`), which `fleetopt runs` lists."""
+    """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a sweep;
+    the USD figures, number of scenarios, seed, first-stage quarters (and whether every purchase is
+    shared), risk weight, CVaR tail share, MIP gap, the first stage kept (RP's or the forecast's) and its
+    status and gap of a stochastic solve, and its out-of-sample comparison
+    (:func:`recorded_out_of_sample`); an evaluation's number of plans and of scenarios, seed, whether it
+    is deterministic (its one scenario the forecast), backend, version and plans' objective, and the
+    label, mean NPV, CVaR5, breach and default probabilities of ``shown`` (and, for a cost solve's plans,
+    its demand served and shortfall), the metrics of the plan its report shows
+    (``fleetopt.evaluate.metrics.shown_first``; None: its first plan). And of every kind, the file its
+    model was read from (``model_source``), the changes made to it for the run (``model_changes``) and
+    those the run whose model.yaml it read had made (``model_source_changes``), which its model name and
+    hash do not say: `runs show` names them; and its horizon and discount rate (:func:`recorded_basis`),
+    which `fleetopt runs` lists."""
     kept = ("model_source", MODEL_CHANGES, MODEL_SOURCE_CHANGES, HORIZON_QUARTERS, DISCOUNT_RATE)
     model = {k: summary[k] for k in kept if k in summary}
     return {**_figures_of_kind(summary, shown), **model}
