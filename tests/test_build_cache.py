@@ -42,6 +42,25 @@ def test_a_library_is_built_once_and_found_by_the_next_process(monkeypatch, tmp_
     assert sorted(os.listdir(first.parent)) == sorted([first.name, other.name])  # no temporary left
 
 
+def test_what_the_cache_keeps_is_readable_by_every_user(monkeypatch, tmp_path):
+    """The Docker images share one cache folder (mode 1777) among whatever uids run them: a library
+    and the compiler's settings kept there were mode 0600 (mkstemp's), so another user could neither
+    read them nor, the folder being sticky, replace them. Each is readable by all; a build's own
+    mode bits (an executable library) are kept."""
+    monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(tmp_path))
+    cache = BuildCache("cc")
+
+    def build(path):
+        path.write_bytes(b"library")
+        path.chmod(0o700)
+
+    library = cache.library("key", build)
+    cache.settings(lambda: {"flags": ["-O2"]})
+    settings = next(cache.folder.glob("settings-*.json"))
+    assert library.stat().st_mode & 0o777 == 0o744
+    assert settings.stat().st_mode & 0o444 == 0o444
+
+
 def test_a_failed_build_leaves_nothing_behind(monkeypatch, tmp_path):
     monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(tmp_path))
 

@@ -118,6 +118,9 @@ class BuildCache:
         os.close(fd)
         try:
             make(Path(tmp))
+            # readable by every user of a shared cache (a Docker image's, run as any uid): mkstemp's
+            # 0600 left another user unable to read it, and the sticky folder kept it from replacing it
+            os.chmod(tmp, os.stat(tmp).st_mode | 0o444)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
