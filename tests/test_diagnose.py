@@ -39,6 +39,15 @@ def power_short():
     return data_of(d)
 
 
+def test_a_site_short_of_power_is_sent_to_its_expansion_block_or_told_to_add_one():
+    """power_short's site s1 has no expansion block: "edit ... or sites.s1.expansion" sent a planner
+    to a block the file did not have; late_demand_model's s1 has one (1 MW blocks) to edit."""
+    assert fields_to_edit(power_short(), "power", [(0, 1)]) == (
+        "sites.s1.power_capacity_mw or add sites.s1.expansion")
+    assert fields_to_edit(data_of(late_demand_model()), "power", [(0, 1)]) == (
+        "sites.s1.power_capacity_mw or sites.s1.expansion")
+
+
 def test_a_contract_beyond_the_supplier_allocation_names_the_allocation():
     """100 hopper GPUs a quarter allocable; a signed contract for 500 from 2026Q3, two quarters.
     By 2026Q3 300 can be bought (2026Q1..2026Q3): the allocation is short by 200 GPUs there, and
@@ -83,7 +92,7 @@ def test_a_contract_beyond_the_power_names_the_site_and_its_fields():
     found = diagnose(power_short())
     (entry,) = found
     assert entry["group"] == "power" and entry["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
-    assert entry["note"] == "edit sites.s1.power_capacity_mw or sites.s1.expansion"
+    assert entry["note"] == "edit sites.s1.power_capacity_mw or add sites.s1.expansion"
     (instead,) = found.otherwise
     assert instead["items"] == [("contract big in 2026Q2", pytest.approx(900.0))]
     assert instead["note"] == "edit contracts.big.gpus or contracts.big.delivery_deadline"

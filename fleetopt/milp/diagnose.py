@@ -451,7 +451,7 @@ for _kind in CATALOGUE:
 _COVENANT_FIELDS = dict(_COVENANT_FIELDS)
 # group -> (the names a row key is of, or None; the fields to edit, with {0} for each name)
 _FIELDS = {
-    "power": (lambda d, key: [d.sites[key[0]].name], "sites.{0}.power_capacity_mw or sites.{0}.expansion"),
+    "power": (lambda d, key: [_power_fields(d.sites[key[0]])], "{0}"),
     "late_power": (
         lambda d, key: [d.sites[key[0]].name],
         "robustness.power_delay_quarters or sites.{0}.power_capacity_mw or "
@@ -477,6 +477,13 @@ _FIELDS = {
     ),
     ALLOCATION.name: (lambda d, key: [GENERATIONS[key[0]]], "limits.new_gpus_per_quarter.{0}"),
 }
+
+
+def _power_fields(site) -> str:
+    """A site's fields that give it power: its capacity, and its expansion block, which a site without
+    one must be given ("edit sites.s1.expansion" sent a planner to a block the file did not have)."""
+    expansion = f"sites.{site.name}.expansion" if site.block_mw > 0 else f"add sites.{site.name}.expansion"
+    return f"sites.{site.name}.power_capacity_mw or {expansion}"
 
 
 def _training_ended(data: ModelData, last: int) -> str:
