@@ -163,6 +163,14 @@ def test_a_replaced_run_whose_folder_is_gone_is_said_missing_not_replaced(three_
     registry, folders = three_runs
     shutil.rmtree(folders["x"])
     assert repr(registry.get(1)).endswith(", folder gone)")
+    # the list, `runs show` and a run given by id say the same (they said "now run 3", "REPLACED: the
+    # folder now holds run 3" and "now holds run 3 ... `fleetopt runs show 3`", a run itself missing)
+    code, stdout, _ = run_cli("runs")
+    assert code == 0 and "(now run 3)" not in stdout and stdout.count("(missing)") == 2, stdout
+    code, stdout, _ = run_cli("runs", "show", "1")
+    assert "REPLACED" not in stdout and "holds run 3" not in stdout, stdout
+    with pytest.raises(RegistryError, match=r"run 1's folder .* is missing \(deleted or moved\)"):
+        registry.resolve(1)
     code, stdout, stderr = run_cli("runs", "forget", "--missing")
     assert code == 0, stdout + stderr
     assert stdout.splitlines() == [f"forgot run 1 (solve, tiny; folder missing: {folders['x']})",

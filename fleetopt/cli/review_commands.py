@@ -364,9 +364,8 @@ def runs_forget(
         return
     verb = "would forget" if dry_run else "forgot"
     for record in gone:
-        # a folder gone is missing, whatever run was written there last
-        state = "folder kept" if record.exists else "folder missing" if not record.path.is_dir() else (
-            f"its folder holds run {record.replaced_by}"
+        state = "folder kept" if record.exists else "folder missing" if record.held_by is None else (
+            f"its folder holds run {record.held_by}"
         )
         console.print(f"{verb} run {record.id} ({record.kind}, {record.model_name}; {state}: {record.path})",
                       soft_wrap=True, highlight=False)  # fmt: skip

@@ -124,6 +124,12 @@ class RunRecord:
         return self.replaced_by is None and self.path.is_dir()
 
     @property
+    def held_by(self) -> int | None:
+        """The later run its folder holds now, written there since; None where the folder still holds
+        this run or is gone (deleted or moved: gone, whatever run was written there last)."""
+        return self.replaced_by if self.replaced_by is not None and self.path.is_dir() else None
+
+    @property
     def model_changes(self) -> tuple[ModelChange, ...] | None:
         """The fields changed for the run (``--set``, fleetopt.api.edit), as its record keeps them;
         None where not known (a run written before they were kept). A damaged record is refused."""
@@ -146,8 +152,8 @@ class RunRecord:
 
     def __repr__(self) -> str:  # a notebook's list of runs, one short line each (figures: .figures)
         gone = "" if self.exists else ", folder gone"
-        if self.replaced_by is not None and self.path.is_dir():  # a folder gone is gone, whatever it held
-            gone = f", replaced by run {self.replaced_by}"
+        if self.held_by is not None:
+            gone = f", replaced by run {self.held_by}"
         where = f"model {self.model_shown(repr(self.model_name))}, {str(self.path)!r}, {self.created_utc}"
         return f"RunRecord({self.id}, {self.kind}, {where}{gone})"
 
@@ -619,11 +625,11 @@ class Registry:
         if number is None:
             return user_path(ref)
         record = self.get(number)
-        if record.replaced_by is not None:
+        if record.held_by is not None:
             raise RegistryError(
-                f"run {record.id}'s folder {record.path} now holds run {record.replaced_by}, written there "
-                f"since: run {record.id}'s files are gone (run {record.replaced_by} is `fleetopt runs show "
-                f"{record.replaced_by}`)"
+                f"run {record.id}'s folder {record.path} now holds run {record.held_by}, written there "
+                f"since: run {record.id}'s files are gone (run {record.held_by} is `fleetopt runs show "
+                f"{record.held_by}`)"
             )
         if not record.exists:
             raise RegistryError(f"run {record.id}'s folder {record.path} is missing (deleted or moved)")

@@ -395,8 +395,9 @@ _FIGURES_MEAN = {
 
 
 def _gone(record, missing: str, replaced: str) -> str:
-    """Why a run's folder no longer holds it: deleted or moved, or a later run written there."""
-    return missing if record.replaced_by is None else replaced.format(record.replaced_by)
+    """Why a run's folder no longer holds it: deleted or moved (whatever run was written there last),
+    or a later run written there (RunRecord.held_by)."""
+    return missing if record.held_by is None else replaced.format(record.held_by)
 
 
 # figures of a run's record that `runs show` already gives in its own rows
