@@ -714,6 +714,16 @@ def test_a_quoted_number_or_a_count_written_as_a_decimal_says_how_to_write_it(tm
     ("power_kw_per_gpu: 1.3 ", "power_kw_per_gpu: 1300 W ",
      "skus.H100.power_kw_per_gpu: must be a plain number, without a unit: power_kw_per_gpu is in kW per GPU "
      "(its name says so); write the number in kW per GPU alone (got '1300 W')"),
+    # names whose ending would name another unit: the curve's values are fractions, not years
+    ("resale_fraction_by_age_years: [0.80, 0.50, 0.34, 0.24, 0.14, 0.10, 0.06]\n",
+     "resale_fraction_by_age_years: [80 pct, 0.50, 0.34, 0.24, 0.14, 0.10, 0.06]\n",
+     "skus.H100.resale_fraction_by_age_years.0: must be a plain number, without a unit: "
+     "resale_fraction_by_age_years is in fractions of capex (its name says so); write the number in "
+     "fractions of capex alone (got '80 pct')"),
+    ("training: {start: 12000, annual_growth: 0.30}", "training: {start: 12k GPUs, annual_growth: 0.30}",
+     "market.demand_gpus.training.start: must be a plain number, without a unit: demand_gpus is in "
+     "H100-equivalent GPUs (its name says so); write the number in H100-equivalent GPUs alone (got "
+     "'12k GPUs')"),
     ("pue: 1.25 ", "pue: 1.25 x ",
      "sites.texas.pue: must be a plain number, without a unit (docs/model-format.md gives the field's) "
      "(got '1.25 x')"),

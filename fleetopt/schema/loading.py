@@ -944,6 +944,9 @@ def _number_with_unit(value: str, path: tuple) -> str | None:
 
 # the units of docs/model-format.md's Conventions, by the end of a field's name (longest first)
 _UNIT_SUFFIXES = (
+    # names whose ending alone would name another unit: a resale curve's ages are years, its values
+    # fractions; the market's demand is in H100-equivalent GPUs
+    ("_fraction_by_age_years", "fractions of capex"), ("demand_gpus", "H100-equivalent GPUs"),
     ("_usd_per_gpu_hour", "USD per GPU-hour"), ("_usd_per_mwh", "USD per MWh"), ("_kw_per_gpu", "kW per GPU"),
     ("_per_mw_quarter_usd", "USD per MW per quarter"), ("_per_gpu_quarter_usd", "USD per GPU per quarter"),
     ("_per_mw_usd", "USD per MW"), ("_per_gpu_usd", "USD per GPU"), ("_usd_per_quarter", "USD per quarter"),
