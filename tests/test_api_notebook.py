@@ -219,6 +219,11 @@ def test_an_empty_mapping_set_on_a_mapping_is_refused_as_changing_nothing():
     assert api.edit("tiny", {"risk.customer_ratings": {}}).model.risk.customer_ratings == {}
     code, _, err = run_cli("validate", "neocloud", "--set", "risk.customer_ratings={}")
     assert code == 2 and "an empty mapping changes nothing" in err, err
+    # a block the file must give is not offered a removal that is refused in turn ("sites=null":
+    # "sites: required field is missing")
+    with pytest.raises(InputError, match=r"sites: an empty mapping changes nothing .*sites is required and "
+                                         r"cannot be cleared: set the entries to change"):
+        api.edit("tiny", {"sites": {}})
 
 
 def test_a_model_that_is_not_its_text_is_refused_before_the_solve(tiny_loaded):

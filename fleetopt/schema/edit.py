@@ -282,9 +282,10 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
     current = parent.get(key) if isinstance(parent, dict) else parent[key]
     if value == {} and isinstance(current, dict) and current:
         # merged as any mapping, {} would change nothing while the run records it as a change
+        clear = (f"{typed_path(path)} is required and cannot be cleared: set the entries to change"
+                 if _required(path) else f"to clear it, remove it: {typed_path(path)}=null")
         raise InputError(f"{typed_path(path)}: an empty mapping changes nothing (an edit changes the entries "
-                         f"a mapping names and keeps the others); to clear it, remove it: "
-                         f"{typed_path(path)}=null")
+                         f"a mapping names and keeps the others); {clear}")
     if isinstance(value, dict) and isinstance(current, dict):
         _say_steps_kept(current, value, path)
         for field, change in value.items():
@@ -348,6 +349,18 @@ def _format_field(path: FieldPath) -> bool:
             return False
         block = block_class(field.annotation)
     return True
+
+
+def _required(path: FieldPath) -> bool:
+    """Whether ``path`` names a field of the model format the file must give (``sites``, ``market``),
+    which an edit cannot remove."""
+    block, field = PlanningModel, None
+    for part in path:
+        field = block.model_fields.get(part) if block is not None and isinstance(part, str) else None
+        if field is None:
+            return False
+        block = block_class(field.annotation)
+    return field is not None and field.is_required()
 
 
 def _in_file(data: Any, path: FieldPath) -> bool:
