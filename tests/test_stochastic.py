@@ -445,6 +445,27 @@ def test_revolver_is_no_bridge_to_a_purchase():
     assert rp.scenarios[0]["revolver_peak_usd"] == pytest.approx(0.0, abs=1e-4)
 
 
+def test_a_first_stage_that_cannot_be_completed_names_what_it_shares(monkeypatch):
+    """With --share-purchases the first stage holds every later purchase, power block and draw too:
+    the refusal said only "its commitments before 2027Q3" and advised fewer first-stage quarters,
+    which cannot free purchases shared over the whole horizon. It names them, and the option."""
+    from fleetopt.errors import NoPlanError
+    from fleetopt.stochastic.run import SolverSettings, complete_plan
+
+    monkeypatch.setattr(sto, "solve_with_first_stage", lambda *args, **kwargs: None)
+    monkeypatch.setattr(sto, "complete_with_rescue", lambda *args, **kwargs: None)
+    shared = sto.FirstStage(4, sto.SHARED_PURCHASES)
+    with pytest.raises(NoPlanError) as refused:
+        complete_plan(TINY_DATA, shared, {}, SolverSettings(EXACT))
+    said = str(refused.value)
+    assert "(its commitments before 2027Q3, with every later purchase, power block and draw)" in said
+    assert "(--first-stage-quarters), without --share-purchases, or the forecast's own plan" in said
+    with pytest.raises(NoPlanError) as refused:
+        complete_plan(TINY_DATA, sto.FirstStage(4), {}, SolverSettings(EXACT))
+    assert "(its commitments before 2027Q3)" in str(refused.value)
+    assert "--share-purchases" not in str(refused.value)
+
+
 def test_plan_completed_with_the_rescue_reports_the_forecast_limits_it_breaks():
     """buy_now_or_later with $5,000 of opening cash and a $2,500 minimum, first stage (Q = 1) fixed
     to buying now: quarter 0 ends at 5,000 - 4,000 + 1,095 = 2,095 < 2,500, so the forecast MILP

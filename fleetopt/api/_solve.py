@@ -383,7 +383,8 @@ def solve_stochastic(
     (default: continuous, a relaxation that solves faster and values the recourse a little above
     its worth). ``share_purchases``: every purchase, power block and draw shared by the scenarios
     in every quarter, as the evaluator runs them, each scenario re-planning only its prepayments,
-    retirements, moves to inference and operations after the first stage. ``time_limit`` in
+    retirements, moves to inference, its purchases' split between training and inference and its
+    operations after the first stage. ``time_limit`` in
     seconds; ``threads`` capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
     limits.solver_settings(mip_gap, time_limit, threads)

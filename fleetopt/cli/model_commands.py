@@ -196,7 +196,8 @@ SharePurchasesFlag = Annotated[
         "--share-purchases",
         help="With --stochastic: every GPU purchase, power block and debt draw of the horizon is shared "
         "by the scenarios, as the evaluator runs a plan's, while each re-plans its prepayments, "
-        "retirements, moves to inference and operations after the first stage (a larger solve than "
+        "retirements, moves to inference, its purchases' split between training and inference and its "
+        "operations after the first stage (a larger solve than "
         "the default, a smaller one than --first-stage-quarters at the horizon's length; formulation §7b).",
     ),
 ]

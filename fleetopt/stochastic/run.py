@@ -1160,12 +1160,15 @@ def complete_plan(
         if rescued is None:
             quarters = shared.quarters
             before = f" before {data.quarter_labels[quarters]}" if quarters < data.T else ""
+            shared_later = bool(shared.whole_horizon) and quarters < data.T
+            later = ", with every later purchase, power block and draw" if shared_later else ""
+            or_unshared = ", without --share-purchases" if shared_later else ""
             raise NoPlanError(
-                f"the first stage chosen over the scenarios (its commitments{before}) cannot be completed "
-                "on the forecast without drawing more power than its sites have online, even with its "
-                "finance limits rescued: the scenarios' solves relaxed power or contracts (their rows' "
-                "slacks) to fit it. Try more scenarios (--stochastic N), fewer first-stage quarters "
-                "(--first-stage-quarters), or the forecast's own plan (fleetopt solve)"
+                f"the first stage chosen over the scenarios (its commitments{before}{later}) cannot be "
+                "completed on the forecast without drawing more power than its sites have online, even "
+                "with its finance limits rescued: the scenarios' solves relaxed power or contracts (their "
+                "rows' slacks) to fit it. Try more scenarios (--stochastic N), fewer first-stage quarters "
+                f"(--first-stage-quarters){or_unshared}, or the forecast's own plan (fleetopt solve)"
             )
         plan, row = rescued
         completion = {"method": "forecast with rescue", "npv_forecast_usd": row["npv_usd"], "rescue": row}
