@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover
 
 from fleetopt import __version__, api
 from fleetopt.cli.render.tables import text_console
-from fleetopt.core.units import SCALE_SUFFIXES
+from fleetopt.core.units import SCALE_SUFFIX_CLASS, SCALE_SUFFIXES
 from fleetopt.errors import (
     EXIT_BAD_INPUT,
     EXIT_INFEASIBLE,
@@ -739,7 +739,7 @@ _MOST_DIGITS = 100  # 1e1000000 is refused, not turned into a million-digit int
 _USD_SUFFIXES = {"": 1.0} | {suffix: 10.0**power for suffix, power in SCALE_SUFFIXES.items()}
 _USD_AMOUNT = re.compile(
     r"(?P<sign>[+-]?)\$?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"(?P<suffix>[kKmMbBtT]?)"
+    rf"(?P<suffix>{SCALE_SUFFIX_CLASS}?)"
 )
 
 

@@ -125,6 +125,8 @@ COMPACT_SCALES = ((9, "B", 999.95e6), (6, "M", 999.95e3), (3, "k", 999.5))
 # the scale suffixes written after a number (250k, -$1.5B), by power of ten, in either case: read by
 # the CLI's USD options, and named by the model loader, which refuses them in a model file
 SCALE_SUFFIXES = {"K": 3, "M": 6, "B": 9, "T": 12}
+# a regular expression's character class of those suffixes, in either case: "[KkMmBbTt]"
+SCALE_SUFFIX_CLASS = "[" + "".join(s + s.lower() for s in SCALE_SUFFIXES) + "]"
 
 
 # (power of ten, suffix, decimals) of a column's scale: billions with two decimals, as format_usd

@@ -26,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from fleetopt.core.quarters import quarter_problem
-from fleetopt.core.units import SCALE_SUFFIXES
+from fleetopt.core.units import SCALE_SUFFIX_CLASS, SCALE_SUFFIXES
 from fleetopt.errors import InputError, user_path, warn
 from fleetopt.schema import PlanningModel, cross_checks
 from fleetopt.schema.base import (
@@ -895,7 +895,7 @@ def _number_slip(value: object, path: tuple = ()) -> str | None:
 # (120M), a percent sign
 _SPREADSHEET_NUMBER = re.compile(
     r"^(?P<sign>-?)(?P<dollar>\$?)(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?P<decimals>\.\d*)?"
-    r"(?:\s*(?P<scale>[kKmMbBtT]))?(?P<percent>\s*%)?$"
+    rf"(?:\s*(?P<scale>{SCALE_SUFFIX_CLASS}))?(?P<percent>\s*%)?$"
 )
 _SCALE_WORDS = {3: "a thousand", 6: "a million", 9: "a billion", 12: "a trillion"}
 
