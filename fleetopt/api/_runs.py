@@ -48,7 +48,6 @@ from fleetopt.schema.loading import (
     recorded_model_changes,
     shown_value,
 )
-from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
 
 CHANGE_RECORDS = (MODEL_CHANGES, MODEL_SOURCE_CHANGES)
@@ -390,7 +389,7 @@ def _saved_chunks(run: RunFolder, n_plans) -> str:
 
 def _plans_of(made: list) -> int:
     """The plans a sweep evaluates of the candidates ``made``: those that have one."""
-    return sum(c.status not in WITHOUT_PLAN for c in made)
+    return sum(c.has_plan for c in made)
 
 
 def _candidates_made(made: list, evaluated: str = "") -> str:

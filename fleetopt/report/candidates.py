@@ -223,7 +223,7 @@ def _named(plan: str, notes: dict[str, str]) -> str:
 
 
 # the colour of each role's row bar, in words, as the charts draw the plan
-ROLE_COLOUR_WORDS = {"recommended": "green", "forecast_optimum": "orange", BEST_MEAN_KEY: "purple"}
+ROLE_COLOUR_WORDS = {role: name.split()[-1] for role, name in svg.ROLE_COLOUR_NAMES.items()}  # "green"
 
 
 def _roles_words(roles: dict[str, list[str]], front: str = "") -> str:

@@ -44,8 +44,8 @@ DIFFERENCE = OKABE_ITO["black"]
 # histogram, and compare's page drew the third plan in the pick's green. The pick green, not red,
 # which a finance reader takes for "bad". A plan of two roles (a sweep that recommends its forecast
 # optimum) has the first's here.
-ROLE_COLOURS = {"recommended": OKABE_ITO["bluish green"], "forecast_optimum": OKABE_ITO["orange"],
-                BEST_MEAN_KEY: OKABE_ITO["reddish purple"]}  # fmt: skip
+ROLE_COLOUR_NAMES = {"recommended": "bluish green", "forecast_optimum": "orange", BEST_MEAN_KEY: "reddish purple"}
+ROLE_COLOURS = {role: OKABE_ITO[name] for role, name in ROLE_COLOUR_NAMES.items()}
 RECOMMENDED = ROLE_COLOURS["recommended"]
 FRONT = OKABE_ITO["blue"]  # the Pareto chart's candidates on the front, but a role's
 # a plan with no role, and a series that is no plan (cash and debt, MW online, an uncured breach, a

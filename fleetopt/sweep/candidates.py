@@ -365,6 +365,11 @@ class Candidate:
     broken: str = ""
 
     @property
+    def has_plan(self) -> bool:
+        """Whether it made a plan to evaluate (a candidate saved with its status: not dropped)."""
+        return self.status not in WITHOUT_PLAN
+
+    @property
     def dropped_reason(self) -> str:
         """Why it has no plan, in words (:func:`why_dropped`), without the limit it breaks; a limit
         is named only where its completion on the forecast was infeasible."""

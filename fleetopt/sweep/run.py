@@ -55,7 +55,6 @@ from fleetopt.sweep.cancelled import (
 from fleetopt.sweep.candidates import (
     AFTER_PICK_ORIGINS,
     ORIGINS,
-    WITHOUT_PLAN,
     Candidate,
     CandidateSet,
     Rule,
@@ -480,7 +479,7 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
             f"{path} lists {len(made)} candidates where {RunFolder.SUMMARY} counts "
             f"{limits.shown_whole(tried)}: the files were damaged or edited"
         )
-    planned = [c for c in made if c.status not in WITHOUT_PLAN]
+    planned = [c for c in made if c.has_plan]
     if data is not None and planned:
         plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
         by_label = dict(zip(labels, plans, strict=True))
@@ -523,7 +522,7 @@ def stochastic_candidates_note(
     except PlanFileError:  # a damaged sweep is refused where its candidates are read, not here
         return None
     solved = {c.label for c in made if c.origin == "stochastic"}
-    fitted = [c.label for c in made if c.status not in WITHOUT_PLAN and (labels is None or c.label in labels)
+    fitted = [c.label for c in made if c.has_plan and (labels is None or c.label in labels)
               and (c.label in solved or c.buffer_of in solved)]  # fmt: skip
     if not fitted:
         return None
