@@ -241,7 +241,8 @@ def test_the_gpu_images_kernel_cache_is_writable_by_any_user():
     env = " ".join(args for word, args in steps if word == "ENV")
     cache = re.search(r"CUPY_CACHE_DIR=(\S+)", env).group(1)
     runs = " ".join(args for word, args in steps if word == "RUN")
-    assert f"chmod 1777 {cache}" in runs
+    # and reach it: useradd's HOME_MODE (0750 on Ubuntu, the GPU image's base) closes the home to others
+    assert f"chmod 1777 {cache}" in runs and "chmod 755 /home/fleetopt " in runs
 
 
 def test_the_cpu_images_kernel_build_cache_is_writable_by_any_user():
@@ -258,6 +259,7 @@ def test_the_cpu_images_kernel_build_cache_is_writable_by_any_user():
     kernels = f"{match.group(1)}/{SUBFOLDER}"
     runs = " ".join(args for word, args in steps if word == "RUN")
     assert f"mkdir -p {kernels}" in runs and f"chmod 1777 {kernels}" in runs
+    assert "chmod 755 /home/fleetopt " in runs  # the home on the way, whatever useradd's HOME_MODE
 
 
 def test_resolve_works_with_a_pip_that_refuses_platform_options_without_a_target(monkeypatch):
