@@ -586,7 +586,7 @@ def test_a_sweep_in_memory_whose_rule_no_candidate_meets_says_nothing_was_kept()
     """fo.sweep without folder= and a rule no candidate meets raised RuleNotMet as a folder's sweep
     words it, with no word that its solves and evaluation were lost nor how to keep them (a sweep
     audit): it now says so, with the looser rule and folder=."""
-    from fleetopt.sweep.candidates import RuleNotMet
+    from fleetopt.sweep.rule import RuleNotMet
 
     with pytest.raises(RuleNotMet) as caught:
         api.sweep("tiny", candidates=2, scenarios=10, rule=api.Rule(max_breach_prob=0.01))

@@ -469,7 +469,7 @@ def test_workers_with_the_ray_executor_are_refused(no_gpu, here):
 def _sweep_stopped_in_its_evaluation(folder, backend: str):
     """A sweep of tiny (5 candidates, 100,000 scenarios) stopped after two evaluation chunks in
     ``folder`` (NumPy's chunks are one plan each there); the same sweep run through, on NumPy."""
-    from fleetopt.sweep.candidates import Rule
+    from fleetopt.sweep.rule import Rule
 
     rule = Rule(max_breach_prob=0.9)
     with pytest.raises(KeyboardInterrupt):

@@ -30,7 +30,7 @@ from fleetopt.runs.registry import RegistryError
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.base import MAX_QUARTER_COUNT
 from fleetopt.schema.loading import ModelError, parse_model_text
-from fleetopt.sweep.candidates import RuleError
+from fleetopt.sweep.rule import RuleError
 
 
 def line_of(text: str, fragment: str) -> int:

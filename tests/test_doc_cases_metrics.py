@@ -39,12 +39,13 @@ from fleetopt import api
 from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.factors import Stream, uniforms
-from fleetopt.evaluate.metrics import plan_metrics
+from fleetopt.evaluate.metrics import FORECAST_OK, plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.milp.solve import solve
-from fleetopt.sweep.candidates import FORECAST_OK, Rule, default_stresses, recommend, signed_short
+from fleetopt.sweep.candidates import default_stresses, signed_short
+from fleetopt.sweep.rule import Rule, recommend
 
 A = 10_050_246.49
 B = 4_468_397.41

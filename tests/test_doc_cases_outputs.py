@@ -31,7 +31,7 @@ from test_doc_cases_metrics import C_LIMITED, A, E, run
 from fleetopt import api
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.milp.solve import solve
-from fleetopt.sweep.candidates import Rule
+from fleetopt.sweep.rule import Rule
 
 ACCELERATED = DF[0] * 3_041_080 - DF[1] * 1_229_750 - DF[2] * 2_811_330 + DF[2] * 8_341_580
 

@@ -825,7 +825,7 @@ def test_models_are_importable_by_workers():
 
 def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
     from fleetopt import api
-    from fleetopt.sweep.candidates import Rule
+    from fleetopt.sweep.rule import Rule
 
     rule = Rule(max_breach_prob=0.9)
     reference = api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy")
@@ -863,7 +863,7 @@ def test_a_sweep_resumed_on_a_machine_that_sizes_chunks_otherwise_keeps_its_stor
     other candidates are evaluated, to the figures of an uninterrupted sweep. Before, the sweep kept
     the first attempt's chunk sizes in job.json for its resumes, whatever memory they had."""
     from fleetopt import api
-    from fleetopt.sweep.candidates import Rule
+    from fleetopt.sweep.rule import Rule
 
     rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
     reference = api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy")
@@ -885,7 +885,7 @@ def test_a_sweep_resumed_after_its_seed_was_edited_keeps_its_stored_chunks(tmp_p
     finishes on them, as the uninterrupted sweep of seed 3."""
     from fleetopt import api
     from fleetopt.evaluate.jobs import OtherRunsChunks
-    from fleetopt.sweep.candidates import Rule
+    from fleetopt.sweep.rule import Rule
 
     rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
     reference = api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy")

@@ -1063,7 +1063,7 @@ def test_the_pareto_key_marks_a_plan_that_breaks_its_forecast(runs):
 
 
 def test_rule_text_names_set_and_missing_limits():
-    from fleetopt.sweep.candidates import Rule
+    from fleetopt.sweep.rule import Rule
 
     unlimited = {"forecast_within_limits": False, "no_riskier_than_optimum": False}
 
@@ -1115,7 +1115,7 @@ def test_a_breach_limit_the_user_gave_is_written_as_given():
     """--max-breach-prob 0.00001 read "at most 0.00%" in the report's rule and in its "The plan shown"
     sentence, as if no breach were allowed, and 0.125 "12.50%": the limit is written as it was given."""
     from fleetopt.evaluate.metrics import ranking_words
-    from fleetopt.sweep.candidates import Rule
+    from fleetopt.sweep.rule import Rule
 
     for limit, words in ((1e-5, "0.001%"), (0.125, "12.5%")):
         rule = Rule(max_breach_prob=limit)

@@ -31,30 +31,31 @@ from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.lead import Lead
-from fleetopt.evaluate.metrics import paired_npv_error
+from fleetopt.evaluate.metrics import FORECAST_OK, paired_npv_error
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.report import page
 from fleetopt.sweep.candidates import (
-    FORECAST_OK,
-    FRONT_FIGURES,
     Candidate,
+    collateral_haircut,
+    default_stresses,
+    generate_candidates,
+    policy_variations,
+    scaled,
+)
+from fleetopt.sweep.result import SweepResult
+from fleetopt.sweep.rule import (
+    FRONT_FIGURES,
     Rule,
     RuleError,
     RuleNotMet,
-    collateral_haircut,
     conditions_missed,
-    default_stresses,
-    generate_candidates,
     loosening_options,
     meets_rule,
     optimum_condition,
     pareto_front,
-    policy_variations,
     recommend,
     runner_up,
-    scaled,
 )
-from fleetopt.sweep.result import SweepResult
 from fleetopt.sweep.run import rule_chosen_by
 
 BREACH_LIMIT = 0.6
@@ -708,7 +709,7 @@ def test_the_looser_rule_gives_the_value_the_nearest_candidate_meets():
     """The hint named the option to loosen without a value to give it (from a new user's review).
     The nearest candidate's P(breach) 0.3004 is met by 0.301 (a thousandth, rounded up), its CVaR5
     of -$88,123,456 by -88.2M (three figures, rounded down); a limit it keeps gets no value."""
-    from fleetopt.sweep.candidates import RuleNotMet, loosened_values, recommend
+    from fleetopt.sweep.rule import RuleNotMet, loosened_values, recommend
 
     metrics = pd.DataFrame({"plan": ["milp"], "origin": ["forecast"], FORECAST_OK: [True],
                             "breach_probability": [0.3004], "default_probability": [0.1],
@@ -1240,7 +1241,7 @@ def test_the_why_says_when_the_forecast_optimum_itself_misses_the_rule():
 def test_the_limits_a_row_misses_in_words():
     """A row breaching in 87.5 % with a CVaR5 of -$90M against limits of 60 % and -$85M: both missed,
     each with its value and the limit; within them, none."""
-    from fleetopt.sweep.candidates import limits_missed
+    from fleetopt.sweep.rule import limits_missed
 
     row = pd.Series({"breach_probability": 0.875, "default_probability": 0.0, "npv_cvar5_usd": -90e6})
     rule = Rule(max_breach_prob=0.6, min_cvar5_usd=-85e6)
@@ -1252,7 +1253,7 @@ def test_the_limits_a_row_misses_in_words():
 def test_the_closest_hint_names_only_plans_the_rule_would_consider():
     """The highest CVaR5 was the $60M-buffer plan's, which breaches on its own forecast: loosening
     --min-cvar to it would still leave it out. The hint names the best plan within its limits."""
-    from fleetopt.sweep.candidates import closest
+    from fleetopt.sweep.rule import closest
 
     metrics = pd.DataFrame({
         "plan": ["milp: forecast", "buffer $60M"], "forecast_within_limits": [True, False],

@@ -15,8 +15,8 @@ from conftest import run_cli
 
 from fleetopt.report import page
 from fleetopt.runs.registry import Registry
-from fleetopt.sweep.candidates import Rule, best_mean_within_rule, recommend
 from fleetopt.sweep.recommendation import best_mean_words
+from fleetopt.sweep.rule import Rule, best_mean_within_rule, recommend
 
 
 def five_plans() -> pd.DataFrame:

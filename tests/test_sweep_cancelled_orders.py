@@ -16,8 +16,8 @@ from fleetopt.sweep.cancelled import (
     cancelled_orders_words,
     nearly_always_cancelled,
 )
-from fleetopt.sweep.candidates import Rule
 from fleetopt.sweep.result import SweepResult
+from fleetopt.sweep.rule import Rule
 
 
 @pytest.fixture(scope="module")

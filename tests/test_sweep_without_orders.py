@@ -18,13 +18,13 @@ from fleetopt.sweep.cancelled import nearly_always_cancelled
 from fleetopt.sweep.candidates import (
     Candidate,
     CandidateSet,
-    Rule,
     candidates_batch,
     draws_not_moved,
     orders_not_bought,
     without_orders,
 )
 from fleetopt.sweep.result import SweepResult
+from fleetopt.sweep.rule import Rule
 from fleetopt.sweep.run import _finish_sweep
 
 SOLVE = {"mip_gap": 1e-4, "time_limit": None, "threads": 1}

@@ -141,8 +141,8 @@ from fleetopt.stochastic.run import (
     check_settings,
     rescued_completion,
 )
-from fleetopt.sweep.candidates import Rule, RuleNotMet
 from fleetopt.sweep.result import SweepResult
+from fleetopt.sweep.rule import Rule, RuleNotMet
 from fleetopt.sweep.run import read_proposals
 
 __all__ = [

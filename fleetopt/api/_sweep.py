@@ -19,9 +19,9 @@ from fleetopt.runs.folder import (
     RunFolder,
     run_name,
 )
-from fleetopt.sweep.candidates import Rule
 from fleetopt.sweep.result import SweepResult
 from fleetopt.sweep.result import write_sweep_run as _write_sweep_folder
+from fleetopt.sweep.rule import Rule
 from fleetopt.sweep.run import prepare_sweep as _prepare_sweep
 from fleetopt.sweep.run import rerank_sweep as _rerank_sweep
 from fleetopt.sweep.run import resume_sweep as _resume_sweep
@@ -90,7 +90,7 @@ def sweep(
       (False: as ``--allow-riskier``).
 
     e.g. ``fo.sweep("tiny", rule=fo.Rule(prefer="mean", max_breach_prob=0.05))``. When no candidate
-    meets it, :class:`~fleetopt.sweep.candidates.RuleNotMet` (an InputError) says how close they came.
+    meets it, :class:`~fleetopt.sweep.rule.RuleNotMet` (an InputError) says how close they came.
 
     ``mip_gap``, ``time_limit`` (seconds) and ``threads``: each candidate's MILP solve (threads
     beyond the usable cores are capped, with a :class:`FleetoptWarning`); the stochastic plan's

@@ -116,7 +116,8 @@ from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunDirError, RunFolder, kept_options, resume_command, run_name, runs_dir
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
-from fleetopt.sweep.candidates import Rule, RuleNotMet, dropped_words
+from fleetopt.sweep.candidates import dropped_words
+from fleetopt.sweep.rule import Rule, RuleNotMet
 
 # the options of `evaluate` of its own (those it shares with other commands are in cli/common.py)
 EvaluateModelArg = Annotated[

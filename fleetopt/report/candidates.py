@@ -36,8 +36,8 @@ from fleetopt.report import svg
 from fleetopt.report.markup import ROLE_ROWS, scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
 from fleetopt.runs.folder import BEST_MEAN_KEY
-from fleetopt.sweep.candidates import FORECAST_CONDITION, optimum_condition
 from fleetopt.sweep.recommendation import best_mean_words, optimum_risks_kept, why_without_lead
+from fleetopt.sweep.rule import FORECAST_CONDITION, optimum_condition
 from fleetopt.sweep.run import rule_chosen_by
 
 

@@ -35,7 +35,8 @@ from fleetopt.evaluate.metrics import (
     paired_npv_error,
 )
 from fleetopt.runs import limits
-from fleetopt.sweep.candidates import (
+from fleetopt.sweep.candidates import candidates_batch
+from fleetopt.sweep.rule import (
     LIMIT_WORDS,
     NO_RISK_LIMIT,
     NO_RISK_LIMIT_BEFORE,
@@ -43,7 +44,6 @@ from fleetopt.sweep.candidates import (
     OPTIMUM_RISKS,
     Rule,
     best_mean_within_rule,
-    candidates_batch,
     forecast_optimum_index,
     forecast_optimum_row,
     optimum_condition,
@@ -286,7 +286,7 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed:
                                                      left_to_reader(rule_settings or {})))  # fmt: skip
 
 
-# how the sweep's rule breaks a tie on its figure (candidates._best); an evaluation's ranking
+# how the sweep's rule breaks a tie on its figure (rule._best); an evaluation's ranking
 # (metrics.ranked_plans) sorts by the figure itself (first_place.evaluation_tie)
 SWEEP_TIE = "the tie goes to the lower breach probability, then the higher mean NPV"
 

@@ -57,21 +57,10 @@ from fleetopt.sweep.cancelled import (
 )
 from fleetopt.sweep.candidates import (
     BUFFER_ORIGINS,
-    LIMIT_WORDS,
-    OPTIMUM_RISKS,
     WITHOUT_ORDERS,
     WITHOUT_ORDERS_WORDS,
     CandidateSet,
-    Rule,
-    conditions_missed,
     dropped_words,
-    forecast_optimum_row,
-    limits_missed,
-    missed_by_condition,
-    optimum_condition,
-    optimum_risks,
-    pick_keeping,
-    risks_listed,
 )
 from fleetopt.sweep.recommendation import (
     RISE_WORTH_SAYING,
@@ -85,6 +74,19 @@ from fleetopt.sweep.recommendation import (
     moved_words,
     optimum_risks_kept,
     points_given,
+)
+from fleetopt.sweep.rule import (
+    LIMIT_WORDS,
+    OPTIMUM_RISKS,
+    Rule,
+    conditions_missed,
+    forecast_optimum_row,
+    limits_missed,
+    missed_by_condition,
+    optimum_condition,
+    optimum_risks,
+    pick_keeping,
+    risks_listed,
 )
 
 # summary.json's name for the sweep's --time-limit (job.json's time_limit), in seconds; null: none

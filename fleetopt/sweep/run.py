@@ -57,15 +57,11 @@ from fleetopt.sweep.candidates import (
     ORIGINS,
     Candidate,
     CandidateSet,
-    Rule,
-    RuleNotMet,
     StochasticCandidate,
     candidates_batch,
     check_proposals,
     check_stochastic_candidate,
     generate_candidates,
-    pareto_front,
-    recommend,
     second_round,
     without_orders,
 )
@@ -86,6 +82,7 @@ from fleetopt.sweep.result import (
     rule_then,
     solve_settings,
 )
+from fleetopt.sweep.rule import Rule, RuleNotMet, pareto_front, recommend
 
 
 @dataclass(frozen=True)
