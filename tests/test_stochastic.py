@@ -479,7 +479,7 @@ def test_plan_completed_with_the_rescue_reports_the_forecast_limits_it_breaks():
     d["finance"]["opening_cash_usd"] = 5000.0
     d["finance"]["min_cash_usd"] = 2500.0
     data = data_of(d)
-    _, completion = complete_plan(data, 1, {("buy", (0, 0, 0)): 1.0}, SolverSettings(EXACT))
+    _, completion = complete_plan(data, sto.FirstStage(1), {("buy", (0, 0, 0)): 1.0}, SolverSettings(EXACT))
     assert completion["method"] == "forecast with rescue"
     assert completion["rescue"]["emergency_equity_usd"] == pytest.approx(405.0, abs=1e-3)
     assert completion["rescue"]["cash_rescue"]

@@ -347,7 +347,7 @@ def dash_class(n: int) -> str:
 WIDEST_SWATCH_PX = 3.5
 
 
-def _swatch(x: float, y: float, colour: str, style: str, width: float = 2.0) -> str:
+def _swatch(x: float, y: float, colour: str, style: str, width: float) -> str:
     if style.startswith("band:"):  # a shaded range, at the opacity it is drawn with
         return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}" opacity="{style[5:]}"/>'
     if style.startswith("edge:"):  # a point with an outline of its own (GREY's, GREY_EDGE)
