@@ -134,6 +134,30 @@ def test_a_chart_s_lines_are_told_apart_by_their_dashes_not_colour_alone():
         assert {c for tag, c in drawn if tag != "path"} == classes, (kind, drawn)  # their swatches
 
 
+def test_a_lab_s_compute_chart_draws_compute_solid_and_demand_dashed(tmp_path):
+    """A lab's compute chart dashed each solid line after the first by its order, the dashed demand
+    lines counted too: its third line, inference compute, was dotted, where the chart's words say
+    compute solid, demand dashed. Each use's compute is solid, in the chart and its legend, in
+    either drawing; its demand dashed; the caption says which line is which."""
+    folder = tmp_path / "lab-cost"
+    code, _, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(folder))
+    assert code == 0, err
+    report = build_report(folder)
+    start = report.index('aria-label="Compute against demand on the forecast')
+    drawings = report[start : report.index("</div>", start)]
+    paths = re.findall(r'<path d="[^"]*"([^>]*)><title>([^<]*)</title></path>', drawings)
+    swatches = re.findall(r'<line [^>]*stroke-width="2"([^>]*)/>\s*<text [^>]*>([^<]*)</text>', drawings)
+    for drawn in (paths, swatches):
+        styles = {name: "dash" in attrs or "class" in attrs for attrs, name in drawn}
+        assert len(drawn) == 2 * len(styles) == 8, drawn  # the wide drawing and the narrow
+        assert styles == {"training compute": False, "training demand": True,
+                          "inference compute": False, "inference demand": True}, drawn  # fmt: skip
+    caption = unescape(report[report.index("<p class='cap'>", start) :])
+    assert caption.startswith("<p class='cap'>GPUs serving the market times their throughput (H100 = 1), "
+                              "summed over sites: each use's compute a solid line, its demand a dashed line "
+                              "in the same colour (training blue and inference vermillion)")  # fmt: skip
+
+
 # tiny's sweep of 5 candidates on 30 scenarios of seed 0 (tests/test_compare_sweep_best_mean.py): its
 # forecast optimum, its pick, and its plan of highest mean NPV no worse than the optimum (the third)
 OPTIMUM, PICK = "milp: forecast", "milp: price shock, cash buffer $60.0M"

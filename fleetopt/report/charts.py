@@ -14,7 +14,7 @@ from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.tables import gpus_by_generation
 from fleetopt.core.tail import tail_count, worst_k
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_usd, listed
 from fleetopt.evaluate import compile_plans, sample_runs
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.metrics import broken_by_quarter
@@ -262,5 +262,9 @@ def _compute_chart(run: ReportRun) -> str:
         colours.update(dict.fromkeys((f"{use} compute", f"{use} demand"), svg.NO_ROLE_FIRST[u]))
     chart = svg.both(svg.lines, f"Compute against demand on the forecast: {label}", data.quarter_labels,
                      series, "H100-equivalent GPUs", dashed=dashed, colours=colours)  # fmt: skip
+    names = {colour: name for name, colour in svg.OKABE_ITO.items()}
+    styles = listed([f"{use} {names[svg.NO_ROLE_FIRST[u]]}" for u, use in enumerate(USES)])
     return chart + ("<p class='cap'>GPUs serving the market times their throughput (H100 = 1), summed over "
-                    "sites; a plan solved for least cost meets the demand exactly (formulation §5.5).</p>")
+                    f"sites: each use's compute a solid line, its demand a dashed line in the same colour ({styles}); "
+                    "a plan solved for least cost meets the demand exactly (formulation §5.5), the dashed line "
+                    "over the solid.</p>")

@@ -445,7 +445,9 @@ def lines(
 ) -> str:
     """Line chart; ``bands`` gives a series shaded ranges (low, high, opacity, what the range is)
     for fan charts, each in the legend in its series' colour, as drawn; ``colours``: a series' own
-    colour (else the palette's, in order)."""
+    colour (else the palette's, in order). ``dashed``: the series drawn dashed, the others solid,
+    as the caller's words say (a use's demand dashed, its compute solid); without it each line after
+    the first has a dash of its own by its order (:data:`LINE_DASHES`)."""
     values = [v for v in series.values()] + [
         b for bs in (bands or {}).values() for lo, hi, *_ in bs for b in (lo, hi)
     ]
@@ -467,7 +469,9 @@ def lines(
             else:
                 ranges.append((label, colour, f"band:{opacity}"))
         dash = ' stroke-dasharray="6 4"' if dashed and name in dashed else ""
-        kind = "" if dash else dash_class(n)  # each solid line after the first dashed (LINE_DASHES)
+        # a dash by order only where the caller gives the styles no meaning: a lab's compute chart drew
+        # its third line, inference compute, dotted, where its words said compute solid, demand dashed
+        kind = "" if dashed else dash_class(n)
         cls = f' class="{kind}"' if kind else ""
         frame.add(
             f'<path d="{_path(frame, ys)}" fill="none" stroke="{colour}" stroke-width="2"{dash}{cls}><title>{escape(name)}</title></path>'
