@@ -348,6 +348,9 @@ def test_the_candidates_tables_mark_each_role_as_the_charts_draw_it(sweep):
                        if not name.endswith(")")), (heading, rows)  # fmt: skip
     for role, colour in (("opt", ORANGE), ("best", PURPLE), ("rec", GREEN)):
         assert f"tr.{role} td:first-child{{box-shadow:inset 4px 0 {colour}}}" in report, role
+    # the pick's row tinted and bold, its first cell too where a wide table keeps it in view
+    assert "tr.rec td{background:#dcfce7;font-weight:600;" in report
+    assert ".scroll tr.rec td:first-child,.scroll tr.rec td.stick{background:#dcfce7}" in report
     caption = ("a bar at a row's start marks its plan's role, in the charts' colour: green for the "
                "recommendation, orange for the forecast optimum and purple for the plan of highest mean NPV "
                "no worse than the forecast optimum (the role said after the plan too)")  # fmt: skip

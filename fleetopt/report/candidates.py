@@ -33,7 +33,7 @@ from fleetopt.evaluate.metrics import (
     reaction_labels,
 )
 from fleetopt.report import svg
-from fleetopt.report.markup import ROLE_ROWS, scroll_hint, sortable_table
+from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
 from fleetopt.runs.folder import BEST_MEAN_KEY
 from fleetopt.sweep.recommendation import best_mean_words, optimum_risks_kept, why_without_lead
@@ -209,11 +209,12 @@ def _front_key(metrics: pd.DataFrame, roles: dict[str, list[str]]) -> str:
 
 
 def _row_class(row, roles: dict[str, list[str]]) -> str:
-    """A plan's row classes: its role's (markup.ROLE_ROWS: rec, opt, best; of two, the one the charts
+    """A plan's row classes: its role's (svg.ROLE_LOOKS: rec, opt, best; of two, the one the charts
     draw it as), and front where it is on the Pareto front, as its point in the Pareto chart."""
     keys = [*roles.get(row["plan"], []), *(["recommended"] if row.get("recommended") else [])]
     role = svg.drawn_role(keys)
-    return " ".join(c for c in (ROLE_ROWS.get(role or ""), "front" if row.get("on_front") else "") if c)
+    look = svg.ROLE_LOOKS[role].row_class if role else ""
+    return " ".join(c for c in (look, "front" if row.get("on_front") else "") if c)
 
 
 def _named(plan: str, notes: dict[str, str]) -> str:
@@ -222,15 +223,11 @@ def _named(plan: str, notes: dict[str, str]) -> str:
     return f"{plan} ({notes[plan]})" if plan in notes else str(plan)
 
 
-# the colour of each role's row bar, in words, as the charts draw the plan
-ROLE_COLOUR_WORDS = {role: name.split()[-1] for role, name in svg.ROLE_COLOUR_NAMES.items()}  # "green"
-
-
 def _roles_words(roles: dict[str, list[str]], front: str = "") -> str:
     """How a table marks its plans' roles ('' where none has one): the colours of the bars at the
     rows' start, each role named after its plan too; and, with ``front`` (its words), the Pareto front."""
     drawn = [key for key in svg.ROLE_COLOURS if any(key in keys for keys in roles.values())]
-    bars = [f"{ROLE_COLOUR_WORDS[key]} for {SWEEP_ROLES[key].replace('its ', 'the ', 1)}" for key in drawn]
+    bars = [f"{svg.ROLE_LOOKS[key].colour_word} for {SWEEP_ROLES[key].replace('its ', 'the ', 1)}" for key in drawn]
     said = (f"a bar at a row's start marks its plan's role, in the charts' colour: {listed(bars)} (the "
             "role said after the plan too)") if bars else ""
     return "; ".join(w for w in (said, f"a bold blue number: {front}" if front else "") if w)

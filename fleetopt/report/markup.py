@@ -18,7 +18,9 @@ from fleetopt.core.units import (
     whole_count,
 )
 from fleetopt.report import svg
-from fleetopt.runs.folder import BEST_MEAN_KEY
+
+# the pick's row in a table of plans, tinted and bold (its role's class, svg.ROLE_LOOKS)
+PICK_ROW = svg.ROLE_LOOKS["recommended"].row_class
 
 # .grid{align-items:start}: a chart's box as tall as its own chart, not its neighbour's (the Pareto
 # chart beside its long key, a site's power beside the cash chart, left half their box blank)
@@ -38,7 +40,9 @@ svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .tit
 svg .tick{fill:#475569}svg .grid{stroke:#e2e8f0}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
 th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:right}th{background:#f1f5f9;cursor:pointer}th:focus-visible{outline:2px solid #1f6feb;outline-offset:-2px}
-td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{background:#dcfce7;font-weight:600;print-color-adjust:exact;-webkit-print-color-adjust:exact}
+td:first-child,th:first-child,td.text,th.text{text-align:left}""" + (
+    f"tr.{PICK_ROW} td{{background:#dcfce7;font-weight:600;print-color-adjust:exact;-webkit-print-color-adjust:exact}}"
+) + """
 footer{margin-top:40px;color:#64748b;font-size:12px}
 h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
 .scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
@@ -80,16 +84,14 @@ STYLE += ("@media screen and (max-width:600px){main{padding:16px 12px 48px}"
 STYLE += "@media screen and (max-width:373px){.kpi.wide{grid-column:auto}}"
 
 
-# a plan's row class by its role (keys of svg.ROLE_COLOURS): a bar in its role's colour at the row's
-# start, as the charts draw it (the table marked the pick alone, the forecast optimum and the third
-# plan nowhere); the pick's row tinted and bold too
-ROLE_ROWS = {"recommended": "rec", "forecast_optimum": "opt", BEST_MEAN_KEY: "best"}
-
-
+# a plan's row by its role: a bar in its role's colour at the row's start, as the charts draw it (the
+# table marked the pick alone, the forecast optimum and the third plan nowhere); the pick's row
+# tinted and bold too (PICK_ROW)
 def _role_bars(edge: str = "") -> str:
-    """Each role's row bar (:data:`ROLE_ROWS`), with ``edge`` after it (a sticky column's rule)."""
-    return "".join(f"tr.{cls} td:first-child{{box-shadow:inset 4px 0 {svg.ROLE_COLOURS[role]}{edge}}}"
-                   for role, cls in ROLE_ROWS.items())  # fmt: skip
+    """Each role's row bar (:data:`~fleetopt.report.svg.ROLE_LOOKS`), with ``edge`` after it (a
+    sticky column's rule)."""
+    return "".join(f"tr.{look.row_class} td:first-child{{box-shadow:inset 4px 0 {look.colour}{edge}}}"
+                   for look in svg.ROLE_LOOKS.values())  # fmt: skip
 
 
 # a candidate's row in the colours of its point in the Pareto chart
@@ -105,7 +107,7 @@ STICKY_FROM_PX = 700
 # number and plan)
 STYLE += (f"@media screen and (min-width:{STICKY_FROM_PX}px){{.scroll td:first-child,.scroll th:first-child,"
           ".scroll .stick{position:sticky;left:0;z-index:1;box-shadow:inset -1px 0 #cbd5e1}.scroll td:first-child,"
-          ".scroll td.stick{background:#fff}.scroll tr.rec td:first-child,.scroll tr.rec td.stick{background:#dcfce7}"
+          f".scroll td.stick{{background:#fff}}.scroll tr.{PICK_ROW} td:first-child,.scroll tr.{PICK_ROW} td.stick{{background:#dcfce7}}"
           + _role_bars(",inset -1px 0 #cbd5e1").replace("tr.", ".scroll tr.") + "}")  # fmt: skip
 
 

@@ -38,14 +38,36 @@ GREY_EDGE, POINT_EDGE_PX = "#6E6E6E", 1.25
 # first plan without a role's (a stochastic plan's, drawn beside it): black, its bars grey at BAR_OPACITY,
 # its mean a black line that shows over them (the fourth plan without a role is black too: a rare page)
 DIFFERENCE = OKABE_ITO["black"]
+
+
+@dataclass(frozen=True)
+class RoleLook:
+    """How a plan of a role is shown on a page: its colour, by its name in :data:`OKABE_ITO`, and
+    the class of its row in a table of plans, a bar in that colour at the row's start
+    (``report/markup.py``), the table's caption naming the colour in a word (:attr:`colour_word`)."""
+
+    colour_name: str
+    row_class: str
+
+    @property
+    def colour(self) -> str:
+        return OKABE_ITO[self.colour_name]
+
+    @property
+    def colour_word(self) -> str:
+        """The colour in one word, for a caption: "green", "orange", "purple"."""
+        return self.colour_name.split()[-1]
+
+
 # What a plan is to its run (a sweep's summary.json field naming it, compare.SWEEP_ROLES' keys; a
 # stochastic solve's forecast optimum too) and its colour in every chart that draws it, the run's
 # report and compare's pages alike: the pick was green in the Pareto chart and blue in the NPV
 # histogram, and compare's page drew the third plan in the pick's green. The pick green, not red,
 # which a finance reader takes for "bad". A plan of two roles (a sweep that recommends its forecast
-# optimum) has the first's here.
-ROLE_COLOUR_NAMES = {"recommended": "bluish green", "forecast_optimum": "orange", BEST_MEAN_KEY: "reddish purple"}
-ROLE_COLOURS = {role: OKABE_ITO[name] for role, name in ROLE_COLOUR_NAMES.items()}
+# optimum) has the first's here; the colour's row in a table of plans said by its class.
+ROLE_LOOKS = {"recommended": RoleLook("bluish green", "rec"), "forecast_optimum": RoleLook("orange", "opt"),
+              BEST_MEAN_KEY: RoleLook("reddish purple", "best")}  # fmt: skip
+ROLE_COLOURS = {role: look.colour for role, look in ROLE_LOOKS.items()}
 RECOMMENDED = ROLE_COLOURS["recommended"]
 FRONT = OKABE_ITO["blue"]  # the Pareto chart's candidates on the front, but a role's
 # a plan with no role, and a series that is no plan (cash and debt, MW online, an uncured breach, a
