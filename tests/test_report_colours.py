@@ -357,6 +357,20 @@ def test_the_candidates_tables_mark_each_role_as_the_charts_draw_it(sweep):
     assert caption.lower() in unescape(report).lower()
 
 
+def test_compare_s_table_of_the_third_plan_against_the_pick_is_headed_by_their_letters(sweep):
+    """compare's page of tiny's sweep heads the table of its third plan against its pick by the
+    plans' letters, as its Figures table (A the forecast optimum, B the pick, C the third plan); the
+    caption under its title says which is which (the labels wrapped each head over 3 to 6 lines)."""
+    _, _, compared = sweep
+    start = compared.index(f"<h2>\u201c{escape(BEST)}\u201d against the sweep&#x27;s pick")
+    table = compared[start : compared.index("</thead>", start)]
+    heads = [unescape(re.sub(r"<[^>]+>", "", head)) for head in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+    assert heads == ["figure", "B", "C", "C − B", "paired standard error", "better"], heads
+    assert f"<th><abbr title='{escape(BEST)} − {escape(PICK)}'>C − B</abbr></th>" in table
+    caption = f"B: the pick, \u201c{PICK}\u201d; C: \u201c{BEST}\u201d (as in the Figures' key)."
+    assert f"<p class='cap'>{escape(caption)}</p>" in table
+
+
 def _contrast_on_white(colour: str) -> float:
     """WCAG 2's contrast ratio of ``colour`` on white: (1 + 0.05) / (its relative luminance + 0.05)."""
     rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255

@@ -2869,6 +2869,32 @@ def test_a_line_chart_s_points_give_their_quarter_and_value_when_hovered():
     assert re.search(rf'<circle cx="{vertex[0]}" cy="{vertex[1]}" r="\d+"', cash), vertex
 
 
+def _key(html: str) -> dict[str, str]:
+    """The key above a comparison's Figures table: each column head's words, by the head."""
+    key = html[html.index("<dl class='facts key'") : html.index("</dl>", html.index("<h2>Figures</h2>"))]
+    return {unescape(dt): unescape(dd) for dt, dd in re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", key)}
+
+
+def test_a_comparison_s_figures_are_headed_by_letters_each_plan_named_in_full_in_the_key(runs, tmp_path):
+    """compare's Figures table headed its columns with the plans' labels and their differences
+    ("W: milp: forecast, cash buffer $60.0M − W: milp: forecast"), each head wrapped over 5 to 8
+    lines. Each plan's column is headed by its letter, a difference's by two ("B − A"), the labels
+    shown on hovering; the key above the table names each plan in full, with what it is to its run."""
+    out = tmp_path / "plans.html"
+    code, _, err = run_cli("compare", str(runs["sweep"]), str(runs["solve"]), "--scenarios", "20",
+                           "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    plans = html[html.index("<h2>The plans</h2>") : html.index("<h2>Figures</h2>")]
+    labels = [unescape(t) for t in re.findall(r"<dt>([^<]*)</dt>", plans)]
+    assert labels == ["W: milp: forecast", "W: milp: forecast, cash buffer $60.0M", "S: milp"], labels
+    assert table_headers(html, "<h2>Figures</h2>") == ["figure", "A", "B", "C", "B − A", "C − A", "better"]
+    for letters, full in (("A", labels[0]), ("B − A", f"{labels[1]} − {labels[0]}")):
+        assert f"<th><abbr title='{escape(full)}'>{letters}</abbr></th>" in html, letters
+    assert _key(html) == {"A": f"{labels[0]} (forecast optimum)", "B": f"{labels[1]} (recommendation)",
+                          "C": labels[2], "B − A, C − A": "each plan's figure less A's"}  # fmt: skip
+
+
 def test_a_plan_identical_to_another_says_so_in_the_npv_histogram_s_legend(runs, tmp_path):
     """A comparison's NPV histogram draws a plan identical to an earlier one exactly under it (its
     outline under the other's, its mean line on the other's), so it read as missing. Its legend

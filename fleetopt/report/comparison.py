@@ -9,6 +9,8 @@ and notes): the page only lays them out and draws the charts from its NPV matrix
 
 from __future__ import annotations
 
+import itertools
+import string
 from datetime import UTC, datetime
 from html import escape
 
@@ -17,7 +19,7 @@ import numpy as np
 from fleetopt import __version__
 from fleetopt.compare.comparison import Comparison
 from fleetopt.compare.figures import COLUMN_HEADERS, NO_PAIRED_ERROR
-from fleetopt.compare.labels import both_sides
+from fleetopt.compare.labels import DIFFERENCE_SEPARATOR, both_sides
 from fleetopt.compare.plan_figures import PURCHASE_DIFF_COLUMNS
 from fleetopt.compare.sources import role_notes
 from fleetopt.core.units import format_mw, whole_difference
@@ -130,8 +132,11 @@ def _figures_section(comp: Comparison) -> str:
     """Every figure of every plan, each later plan's difference to the first (green where it is
     better by the 'better' column, red where worse, neither where it is within two paired standard
     errors) and which way is better (:meth:`Comparison.better_words`); then the notes."""
+    letters = _plan_letters(comp.labels)
+    shorts = [*letters.values(), *_difference_letters(letters)]
     headers = [*comp.labels, *comp.difference_headers()]
-    head = "<th class='text'>figure</th>" + "".join(f"<th>{escape(h)}</th>" for h in headers)
+    head = "<th class='text'>figure</th>" + "".join(_short_head(short, header)
+                                                    for short, header in zip(shorts, headers, strict=True))  # fmt: skip
     head += "<th class='text'>better</th>"
     body = []
     for key, name, unit in comp.rows():
@@ -149,19 +154,54 @@ def _figures_section(comp: Comparison) -> str:
         body.append(f"<tr>{''.join(cells)}</tr>")
     notes = "".join(f"<li>{escape(note)}</li>" for note in comp.notes())
     hint = scroll_hint(len(headers) + 2, sortable=False) if len(comp.labels) > PLANS_SHOWN_WHOLE else ""
-    return (f"<h2>Figures</h2>{hint}<div class='scroll'><table class='figures'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></div><ul class='cap'>{notes}</ul>")  # fmt: skip
+    return (f"<h2>Figures</h2>{_plan_key(comp, letters)}{hint}<div class='scroll'><table class='figures'><thead>"
+            f"<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div><ul class='cap'>{notes}</ul>")  # fmt: skip
+
+
+def _plan_letters(labels: list[str]) -> dict[str, str]:
+    """Each plan's letter in the heads of the page's tables, by label, in order: A, B, ..., Z, then
+    AA, AB, ..., in place of the labels ("sweep: milp: price shock, cash buffer $60.0M"), which with
+    their differences wrapped a head over 5 to 8 lines."""
+    letters = itertools.chain(string.ascii_uppercase,
+                              ("".join(pair) for pair in itertools.product(string.ascii_uppercase, repeat=2)))  # fmt: skip
+    return dict(zip(labels, letters, strict=False))
+
+
+def _short_head(short: str, full: str) -> str:
+    """A table's column head of a plan, or a difference of two, by its letters, the labels on hovering."""
+    return f"<th><abbr title='{escape(full)}'>{escape(short)}</abbr></th>"
+
+
+def _plan_key(comp: Comparison, letters: dict[str, str]) -> str:
+    """The key to the letters heading the table's columns: each plan's label in full, with what it is
+    to its run ("forecast optimum"), and what a difference's column is."""
+    roles = role_notes(comp.role_keys)
+    plans = "".join(f"<dt>{letter}</dt><dd>{escape(label)}{escape(f' ({roles[label]})' if label in roles else '')}</dd>"
+                    for label, letter in letters.items())  # fmt: skip
+    first, *later = letters.values()
+    each = f"{later[0]}'s figure" if len(later) == 1 else "each plan's figure"
+    differences = f"<dt>{', '.join(_difference_letters(letters))}</dt><dd>{each} less {first}'s</dd>" if later else ""
+    return f"<dl class='facts key' aria-label='Key to the columns'>{plans}{differences}</dl>"
+
+
+def _difference_letters(letters: dict[str, str]) -> list[str]:
+    """'B − A', 'C − A', ...: the heads of each later plan's difference to the first."""
+    first, *later = letters.values()
+    return [f"{letter}{DIFFERENCE_SEPARATOR}{first}" for letter in later]
 
 
 def _against_pick_section(comp: Comparison) -> str:
     """Each sweep's plan of highest mean NPV no worse than its forecast optimum against its pick
     (:meth:`Comparison.against_pick_rows`), each difference coloured as the figures' are."""
-    out = []
+    out, letters = [], _plan_letters(comp.labels)
     for pair in comp.against_pick:
         n, base = comp.pick_at(pair)
         rows = comp.against_pick_rows(pair)
         texts = ("figure", "better")
-        head = "".join(f"<th{' class=text' if c in texts else ''}>{escape(c)}</th>" for c in rows.columns)
+        pick, plan = letters[pair.pick], letters[pair.plan]
+        shorts = {pair.pick: pick, pair.plan: plan, comp.against_pick_header(pair): f"{plan}{DIFFERENCE_SEPARATOR}{pick}"}
+        head = "".join(_short_head(shorts[c], c) if c in shorts else
+                       f"<th{' class=text' if c in texts else ''}>{escape(c)}</th>" for c in rows.columns)  # fmt: skip
         body = []
         for (key, _, _), (_, row) in zip(comp.verdict_rows(), rows.iterrows(), strict=True):
             change = float(comp.figures.loc[key, pair.plan]) - float(comp.figures.loc[key, pair.pick])
@@ -169,8 +209,9 @@ def _against_pick_section(comp: Comparison) -> str:
             cells = [_difference_cell(row[c], change, better) if c == comp.against_pick_header(pair)
                      else f"<td{' class=text' if c in texts else ''}>{escape(row[c])}</td>" for c in rows.columns]  # fmt: skip
             body.append(f"<tr>{''.join(cells)}</tr>")
-        out.append(f"<h2>{escape(comp.against_pick_title(pair))}</h2><div class='scroll'><table class='figures'>"
-                   f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")  # fmt: skip
+        key = f"{pick}: the pick, \u201c{pair.pick}\u201d; {plan}: \u201c{pair.plan}\u201d (as in the Figures' key)."
+        out.append(f"<h2>{escape(comp.against_pick_title(pair))}</h2><p class='cap'>{escape(key)}</p><div class='scroll'>"
+                   f"<table class='figures'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")  # fmt: skip
     return "".join(out)
 
 
