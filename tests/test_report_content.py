@@ -2893,6 +2893,14 @@ def test_a_comparison_s_figures_are_headed_by_letters_each_plan_named_in_full_in
         assert f"<th><abbr title='{escape(full)}'>{letters}</abbr></th>" in html, letters
     assert _key(html) == {"A": f"{labels[0]} (forecast optimum)", "B": f"{labels[1]} (recommendation)",
                           "C": labels[2], "B − A, C − A": "each plan's figure less A's"}  # fmt: skip
+    # of two plans, the one difference by its letters; of more than three, the first and the last
+    for refs, differences in (([runs["solve"], runs["evaluate"]], {"B − A": "B's figure less A's"}),
+                              ([runs["sweep"], runs["solve"], runs["evaluate"]],
+                               {"B − A to D − A": "each plan's figure less A's"})):  # fmt: skip
+        code, _, err = run_cli("compare", *map(str, refs), "--scenarios", "20", "--out", str(out))
+        assert code == 0, err
+        key = _key(out.read_text(encoding="utf-8"))
+        assert {head: words for head, words in key.items() if " − " in head} == differences, key
 
 
 def test_a_plan_identical_to_another_says_so_in_the_npv_histogram_s_legend(runs, tmp_path):

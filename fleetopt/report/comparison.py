@@ -180,7 +180,9 @@ def _plan_key(comp: Comparison, letters: dict[str, str]) -> str:
                     for label, letter in letters.items())  # fmt: skip
     first, *later = letters.values()
     each = f"{later[0]}'s figure" if len(later) == 1 else "each plan's figure"
-    differences = f"<dt>{', '.join(_difference_letters(letters))}</dt><dd>{each} less {first}'s</dd>" if later else ""
+    heads = _difference_letters(letters)
+    named = ", ".join(heads) if len(heads) <= 2 else f"{heads[0]} to {heads[-1]}"  # a key's narrow first column
+    differences = f"<dt>{named}</dt><dd>{each} less {first}'s</dd>" if later else ""
     return f"<dl class='facts key' aria-label='Key to the columns'>{plans}{differences}</dl>"
 
 
