@@ -56,24 +56,24 @@ def sweep(
     folder: str | Path | None = None,
     stochastic: int = 0,
     stochastic_mip_gap: float = STOCHASTIC_MIP_GAP,
+    share_purchases: bool = False,
     candidate_progress: Callable[[str], None] | None = None,
     purchases: Iterable[str | Path | FixedPurchases | pd.DataFrame] | Mapping = (),
     resume_options: Iterable[str] = (),
     on_folder: Callable[[Path], None] | None = None,
 ) -> SweepResult:
-    """Evaluate up to ``candidates`` plans, made until that many have a plan or the list runs out
-    (a duplicate, or a plan that breaks a hard limit, is dropped and does not count, so more may be
-    made): the forecast optimum, stress optima, variations; with
-    ``stochastic`` N > 0 the two-stage stochastic plan over N scenarios; for each of the CSV files
+    """Evaluate up to ``candidates`` plans, made until that many have a plan or the list runs out (a
+    duplicate, or a plan that breaks a hard limit, is dropped and does not count, so more may be made):
+    the forecast optimum, stress optima, variations; with ``stochastic`` N > 0 the two-stage stochastic
+    plan over N scenarios (``share_purchases``: as :func:`solve_stochastic`'s); for each of the CSV files
     or tables ``purchases`` (as :func:`solve` reads them) a procurement plan written by people, "yours:
-    FILE", its purchases fixed and the rest the forecast's best; a dict {name: file or table} names
-    each "yours: name"; tables in a list are "purchases table 1", "2" ...), on ``scenarios`` common futures of
-    ``seed``; find the Pareto front and recommend one by ``rule``. The forecast optimum's two
-    larger cash buffers are candidates, each run with it and planned from the start (its MILP
-    solved again with the minimum cash raised by it). Where the rule's pick is neither the forecast
-    optimum nor a cash-buffer candidate, its two cash-buffer runs (and, for a stress optimum, its
-    buffers planned) are evaluated on the same scenarios and the rule picks again (a second round,
-    on top of ``candidates``).
+    FILE", its purchases fixed and the rest the forecast's best; a dict {name: file or table} names each
+    "yours: name"; tables in a list are "purchases table 1", "2" ...), on ``scenarios`` common futures of
+    ``seed``; find the Pareto front and recommend one by ``rule``. The forecast optimum's two larger cash
+    buffers are candidates, each run with it and planned from the start (its MILP solved again with the
+    minimum cash raised by it). Where the rule's pick is neither the forecast optimum nor a cash-buffer
+    candidate, its two cash-buffer runs (and, for a stress optimum, its buffers planned) are evaluated on
+    the same scenarios and the rule picks again (a second round, on top of ``candidates``).
 
     ``rule``: a :class:`Rule` (None: ``Rule()``), the best plan by ``prefer`` among those meeting
     every limit:
@@ -116,7 +116,8 @@ def sweep(
     prepared = _prepare_sweep(
         _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
         mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=stochastic,
-        stochastic_mip_gap=stochastic_mip_gap, purchases=_purchases_list(purchases),
+        stochastic_mip_gap=stochastic_mip_gap, share_purchases=share_purchases,
+        purchases=_purchases_list(purchases),
         resume_options=_tokens("resume_options", resume_options),
     )  # fmt: skip
     return _swept(prepared, folder, progress, candidate_progress, on_folder)

@@ -826,6 +826,18 @@ MipGapOption = Annotated[
         f"solve's (--stochastic) is {STOCHASTIC_MIP_GAP} unless this is given.",
     ),
 ]
+# `solve --stochastic N` and `sweep --stochastic N` alike (the sweep's stochastic candidate)
+SharePurchasesFlag = Annotated[
+    bool,
+    typer.Option(
+        "--share-purchases",
+        help="With --stochastic: every GPU purchase, power block and debt draw of the horizon is shared "
+        "by the scenarios, as the evaluator runs a plan's, while each re-plans its prepayments, "
+        "retirements, moves to inference, its purchases' split between training and inference and its "
+        "operations after the first stage (a larger solve than the default, a smaller one than a first "
+        "stage of the whole horizon; formulation §7b).",
+    ),
+]
 ProbabilityLimit = checked(limits.number, 0.0, 1.0, share=True)
 MaxBreachProbOption = Annotated[
     float | None,
@@ -873,6 +885,12 @@ def refuse_unless(ctx: typer.Context, names, condition: bool, why: str) -> None:
     named = [n for n in names if given(ctx, n)]
     if named and not condition:
         raise InputError(f"{', '.join(option_names(ctx, named))} {why}")
+
+
+def refuse_without_stochastic(ctx: typer.Context, names) -> None:
+    """The options of ``names`` that only a two-stage solve reads (`solve`'s, `sweep`'s
+    --share-purchases), refused by name where --stochastic N is not given."""
+    refuse_unless(ctx, names, ctx.params["stochastic"] is not None, "cannot apply without --stochastic N")
 
 
 def refuse_with_resume(ctx: typer.Context, still_apply: tuple[str, ...] = ()) -> None:

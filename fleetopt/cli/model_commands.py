@@ -21,6 +21,7 @@ from fleetopt.cli.common import (
     Objective,
     OutFolderOption,
     ReportFlag,
+    SharePurchasesFlag,
     ThreadsOption,
     TimeLimitOption,
     app,
@@ -36,6 +37,7 @@ from fleetopt.cli.common import (
     path_given,
     refuse_out_file,
     refuse_unless,
+    refuse_without_stochastic,
     registry_checked,
     say_model_changes,
     say_written,
@@ -190,17 +192,6 @@ IntegerLaterFlag = Annotated[
         "above its worth; formulation §7b)."
     ),
 ]
-SharePurchasesFlag = Annotated[
-    bool,
-    typer.Option(
-        "--share-purchases",
-        help="With --stochastic: every GPU purchase, power block and debt draw of the horizon is shared "
-        "by the scenarios, as the evaluator runs a plan's, while each re-plans its prepayments, "
-        "retirements, moves to inference, its purchases' split between training and inference and its "
-        "operations after the first stage (a larger solve than "
-        "the default, a smaller one than --first-stage-quarters at the horizon's length; formulation §7b).",
-    ),
-]
 FixedPurchasesOption = Annotated[
     str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
     typer.Option(
@@ -264,7 +255,7 @@ STOCHASTIC_ONLY = (
 def _refuse_what_cannot_apply(ctx: typer.Context) -> None:
     """A solve's options (``ctx.params``) given where they cannot apply, refused by name."""
     stochastic, purchases, objective = (ctx.params[name] for name in ("stochastic", "purchases", "objective"))
-    refuse_unless(ctx, STOCHASTIC_ONLY, stochastic is not None, "cannot apply without --stochastic N")
+    refuse_without_stochastic(ctx, STOCHASTIC_ONLY)
     refuse_unless(ctx, ("purchases",), stochastic is None, "cannot apply with --stochastic N")
     refuse_unless(ctx, ("rescue",), purchases is not None, "cannot apply without --purchases")
     refuse_unless(ctx, ("rescue",), objective == Objective.npv, "cannot apply with --objective cost")

@@ -32,6 +32,7 @@ from fleetopt.cli.common import (
     ResumeOption,
     ScenariosOption,
     SeedOption,
+    SharePurchasesFlag,
     ThreadsOption,
     TimeLimitOption,
     app,
@@ -54,6 +55,7 @@ from fleetopt.cli.common import (
     path_given,
     refuse_unless,
     refuse_with_resume,
+    refuse_without_stochastic,
     registry_checked,
     say_model_changes,
     say_written,
@@ -696,6 +698,7 @@ def sweep(
     resume: ResumeOption = None,
     report: ResumableReportFlag = False,
     stochastic: StochasticCandidateOption = None,
+    share_purchases: SharePurchasesFlag = False,
     purchases: PurchasesCandidatesOption = None,
     objective: SweepObjectiveOption = Objective.npv,
     rerank: RerankOption = None,
@@ -740,6 +743,7 @@ def _rule_changes(ctx: typer.Context) -> dict:
 def _new_sweep(ctx: typer.Context) -> None:
     """A new sweep (its options ``ctx.params``): every option checked before the model is read."""
     p = ctx.params
+    refuse_without_stochastic(ctx, ("share_purchases",))
     RunFolder.check_new(p["out"])  # before the model is even read
     rule = Rule(**_rule_fields(ctx))
     threads = capped_threads(p["threads"])
@@ -747,7 +751,8 @@ def _new_sweep(ctx: typer.Context) -> None:
     settings = {"candidates": p["candidates"], "scenarios": p["scenarios"], "seed": p["seed"], "rule": rule,
                 "backend": p["backend"].value, "mip_gap": p["mip_gap"], "time_limit": p["time_limit"],
                 "threads": threads, "stochastic": p["stochastic"] or 0, "purchases": p["purchases"] or [],
-                "stochastic_mip_gap": stochastic_gap(ctx, p["mip_gap"])}  # fmt: skip
+                "stochastic_mip_gap": stochastic_gap(ctx, p["mip_gap"]),
+                "share_purchases": p["share_purchases"]}  # fmt: skip
     # what a resume is to be given again: --report (job.json keeps the rule; a resume's rule changes
     # are not kept, so that a looser rule's command is not given two limits)
     again = tuple(options_again(ctx, ("report",)))

@@ -589,16 +589,23 @@ def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, P
 # ---------------------------------------------------------------- the two-stage stochastic plan
 
 
-def check_stochastic_candidate(data: ModelData, scenarios: int, candidates: int) -> None:
-    """`sweep --stochastic N` checked before any solve: N >= 0 (0: off), room for the candidate
-    after the forecast optimum (``candidates`` >= 2), and the settings `solve --stochastic` checks."""
+def check_stochastic_candidate(
+    data: ModelData, scenarios: int, candidates: int, share_purchases: bool = False
+) -> None:
+    """`sweep --stochastic N [--share-purchases]` checked before any solve: N >= 0 (0: off, where
+    sharing has nothing to apply to), room for the candidate after the forecast optimum
+    (``candidates`` >= 2), and the settings `solve --stochastic` checks."""
     scenarios = limits.whole("stochastic (--stochastic)", scenarios)
+    limits.flag("share_purchases (--share-purchases)", share_purchases)
     if scenarios < 0:
         raise InputError(
             "stochastic (--stochastic) must be 0 (no stochastic candidate) or at least 1 scenario "
             f"(got {scenarios})"
         )
     if not scenarios:
+        if share_purchases:
+            raise InputError("share_purchases (--share-purchases) cannot apply without a stochastic "
+                             "candidate: give stochastic (--stochastic N) too")  # fmt: skip
         return
     if candidates < 2:
         raise InputError(
@@ -613,16 +620,20 @@ class StochasticCandidate:
     """`fleetopt sweep --stochastic N`: the plan of `fleetopt solve --stochastic N` (first stage
     Q = :func:`~fleetopt.stochastic.run.first_stage_quarters`, L = 0, docs/formulation.md §7b) as a
     candidate. Its scenarios are reduced from ``seed``, which the sweep sets to one it does not
-    evaluate on (its own seed + 1)."""
+    evaluate on (its own seed + 1); with ``share_purchases`` (`--share-purchases`) they share every
+    purchase, power block and draw, and its label says so: a sweep saved with the other setting
+    holds no candidate of this label to be taken for it."""
 
     scenarios: int
     seed: int
     backend: str = "auto"
     mip_gap: float = STOCHASTIC_MIP_GAP  # its own: at the sweep's 0.5 % a large model's search runs long
+    share_purchases: bool = False
 
     @property
     def label(self) -> str:
-        return f"stochastic: {self.scenarios} scenarios"
+        shared = ", every purchase shared" if self.share_purchases else ""
+        return f"stochastic: {self.scenarios} scenarios{shared}"
 
 
 def stochastic_candidate(
@@ -635,13 +646,18 @@ def stochastic_candidate(
         result = solve_stochastic(
             data, spec.scenarios, quarters=first_stage_quarters(data), seed=spec.seed, oos_scenarios=0,
             mip_gap=spec.mip_gap, time_limit=time_limit, threads=threads, backend=spec.backend,
+            share_purchases=spec.share_purchases,
         )  # fmt: skip
     except NoPlanError as exc:
         return Candidate(label, "stochastic", "no_plan", note=str(exc))
     m = result.measures
+    quarters = result.settings["first_stage_quarters"]
+    # as `solve --share-purchases`'s settings row says it: nothing is later on a horizon of Q quarters
+    shared_later = spec.share_purchases and quarters < data.T
+    later = " and every later purchase, power block and draw" if shared_later else ""
     note = (
         f"two-stage stochastic plan, {spec.scenarios} scenarios of seed {spec.seed}, first stage "
-        f"quarters 0-{result.settings['first_stage_quarters'] - 1} ({m['first_stage']}), "
+        f"quarters 0-{quarters - 1}{later} ({m['first_stage']}), "
         f"VSS {format_usd(m['vss_usd'])} at a {format_gap(m['gap'])} gap; "
         f"completed by {result.completion['method']}"
     )

@@ -91,6 +91,9 @@ from fleetopt.sweep.rule import (
 
 # summary.json's name for the sweep's --time-limit (job.json's time_limit), in seconds; null: none
 TIME_LIMIT_KEPT = "time_limit_seconds"
+# job.json's and summary.json's name for `sweep --share-purchases` (the stochastic candidate's scenarios
+# share every purchase, power block and draw); absent: false (a sweep started before it was offered)
+SHARE_PURCHASES_KEPT = "stochastic_share_purchases"
 
 
 # what candidates.json keeps of each candidate (its plan is in plans.npz), in the file's order
@@ -120,6 +123,16 @@ def solve_settings(settings: dict) -> dict:
     where its files do not say (a sweep written by an earlier fleetopt)."""
     gap = settings.get("mip_gap")
     return {"mip_gap": DEFAULT_MIP_GAP if gap is None else gap, "time_limit": settings.get("time_limit")}
+
+
+def stochastic_settings(settings: dict) -> dict:
+    """What summary.json keeps of a sweep's stochastic candidate (its job.json's settings, or,
+    re-ranked, its summary.json's): its scenarios and whether they share every purchase; {} for a
+    sweep without one (or re-ranked from a sweep written before they were kept)."""
+    scenarios = settings.get("stochastic_scenarios")
+    if not scenarios:
+        return {}
+    return {"stochastic_scenarios": scenarios, SHARE_PURCHASES_KEPT: bool(settings.get(SHARE_PURCHASES_KEPT))}
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,8 @@ class SweepResult:
         self.job_folder: Path | None = None
         # the candidates' MILP settings (:func:`solve_settings`), which summary.json keeps
         self.solve_settings = solve_settings({})
+        # its stochastic candidate's settings (:func:`stochastic_settings`), which summary.json keeps
+        self.stochastic_settings: dict = {}
         # the labels of the second round's planned buffers this run solved (a rerank's only solves)
         self.solved_now: list[str] = []
         # the labels of a second round saved for another pick (a rerank's or a resume's old pick), not
@@ -579,6 +594,7 @@ class SweepResult:
             # and the solve its second round's planned buffers are solved with
             "mip_gap": self.solve_settings["mip_gap"],
             TIME_LIMIT_KEPT: self.solve_settings["time_limit"],
+            **self.stochastic_settings,
             # a re-ranking: the sweep it re-ranked, and the new pick's planned buffers it solved
             **({} if self.reranked_from is None else {"reranked_from": str(self.reranked_from),
                                                       "rerank_solved": self.solved_now,

@@ -75,12 +75,14 @@ from fleetopt.sweep.recommendation import (
     unbuffered_words,
 )
 from fleetopt.sweep.result import (
+    SHARE_PURCHASES_KEPT,
     TIME_LIMIT_KEPT,
     SweepResult,
     candidate_list,
     plans_file,
     rule_then,
     solve_settings,
+    stochastic_settings,
 )
 from fleetopt.sweep.rule import Rule, RuleNotMet, pareto_front, recommend
 
@@ -109,6 +111,7 @@ def prepare_sweep(
     threads: int | None = None,
     stochastic: int = 0,
     stochastic_mip_gap: float = STOCHASTIC_MIP_GAP,
+    share_purchases: bool = False,
     purchases: Sequence[str | Path | FixedPurchases] = (),
     resume_options: Sequence[str] = (),
 ) -> PreparedSweep:
@@ -123,14 +126,16 @@ def prepare_sweep(
     ``stochastic`` N > 0 adds the two-stage stochastic plan over N scenarios (reduced from seed
     ``seed + 1``, never the scenarios the sweep evaluates on) as a candidate, origin "stochastic",
     solved to ``stochastic_mip_gap`` (1 %, as :func:`fleetopt.api.solve_stochastic`'s; the other
-    candidates to ``mip_gap``). ``resume_options``: what the command that resumes it is to be given
-    again, the CLI's --report (:data:`~fleetopt.runs.folder.RESUME_OPTIONS`)."""
+    candidates to ``mip_gap``), with ``share_purchases`` every purchase, power block and draw shared
+    by its scenarios (as that function's ``share_purchases``). ``resume_options``: what the command
+    that resumes it is to be given again, the CLI's --report
+    (:data:`~fleetopt.runs.folder.RESUME_OPTIONS`)."""
     rule = rule or Rule()  # a Rule checks itself when made
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
     threads = capped_threads(threads)  # beyond the usable cores, with a warning
     limits.mip_gap("stochastic_mip_gap", stochastic_mip_gap)
     loaded, data = load(model)
-    check_stochastic_candidate(data, stochastic, candidates)
+    check_stochastic_candidate(data, stochastic, candidates, share_purchases)
     proposals = read_proposals(purchases, data)
     check_proposals(proposals, candidates, stochastic)
     settings = {
@@ -142,6 +147,7 @@ def prepare_sweep(
         "time_limit": time_limit,
         "stochastic_scenarios": stochastic,
         "stochastic_mip_gap": stochastic_mip_gap,
+        SHARE_PURCHASES_KEPT: share_purchases,
         "purchases": [{"file": f.source, "text": f.text} for f in proposals],
         "n_scenarios": scenarios,
         "seed": seed,
@@ -219,7 +225,8 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress, prop
     seed = limits.stochastic_seed(settings["seed"])  # not the scenarios the sweep evaluates on
     gap = settings.get("stochastic_mip_gap")  # None in sweeps started before it had its own
     gap = settings["mip_gap"] if gap is None else gap
-    spec = StochasticCandidate(n_sto, seed, settings["backend"], gap) if n_sto else None
+    shared = bool(settings.get(SHARE_PURCHASES_KEPT))  # None: a sweep started before it was offered
+    spec = StochasticCandidate(n_sto, seed, settings["backend"], gap, shared) if n_sto else None
     on_made = None if folder is None else lambda made: _save_candidates(RunFolder(folder), loaded, data, made)
     cands = generate_candidates(
         data, settings["candidates"], mip_gap=settings["mip_gap"], time_limit=settings["time_limit"],
@@ -403,6 +410,9 @@ def _finished_sweep_summary(run: RunFolder) -> dict:
         summary[name] = limits.job_setting(summary, path, name, check)
     for name in ("model_hash", "model_source", "rule"):
         summary[name] = limits.job_setting(summary, path, name, limits.text)
+    # its stochastic candidate's settings, which the re-ranking's summary.json keeps (none: an older sweep)
+    for name, check in (("stochastic_scenarios", _stochastic_scenarios), (SHARE_PURCHASES_KEPT, limits.flag)):
+        summary[name] = limits.job_setting(summary, path, name, check, optional=True)
     return summary
 
 
@@ -632,22 +642,30 @@ def _checked_sweep_job(run: RunFolder) -> dict:
         "mip_gap": limits.mip_gap,
         "time_limit": limits.time_limit,
     }
+    # the stochastic candidate's scenarios and sharing: summary.json keeps them, all candidates made or not
+    wanted |= {"stochastic_scenarios": _stochastic_scenarios, SHARE_PURCHASES_KEPT: limits.flag}
     if not complete:
         wanted |= {
             "candidates": limits.candidates,
-            "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0, limits.MAX_STOCHASTIC_SCENARIOS),
             "stochastic_mip_gap": limits.mip_gap,
             "purchases": _checked_purchases,
         }
     wanted |= {"model_hash": limits.text, "model_source": limits.text}
     for name, check in wanted.items():
-        # older sweeps: no purchases, no model hash or source kept
+        # older sweeps: no purchases, no model hash or source, no sharing kept; with its candidates
+        # made, one without mip_gap solves a second round at the default, with a warning
         optional = name in (
-            "threads", "time_limit", "purchases", "model_hash", "model_source", "stochastic_mip_gap"
-        ) or (complete and name == "mip_gap")  # a sweep's second round: the default, with a warning
+            "threads", "time_limit", "purchases", "model_hash", "model_source", "stochastic_mip_gap",
+            SHARE_PURCHASES_KEPT,
+        ) or (complete and name in ("mip_gap", "stochastic_scenarios"))
         settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
     settings[RunFolder.CANDIDATES_COMPLETE] = complete
     return settings
+
+
+def _stochastic_scenarios(name: str, value) -> int:
+    """A sweep's stochastic candidate's scenario count (0: none), as `sweep --stochastic N` allows it."""
+    return limits.whole(name, value, 0, limits.MAX_STOCHASTIC_SCENARIOS)
 
 
 def _kept_proposals(settings: dict, data: ModelData) -> list[FixedPurchases]:
@@ -730,6 +748,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     result.found_cancelled = None if found is None else (found_of, found)
     result.job_folder = None if folder is None else Path(folder)
     result.solve_settings = solve_settings(settings)
+    result.stochastic_settings = stochastic_settings(settings)
     result.solved_now = solved
     result.left_out = [c.label for c in saved if c.label not in made]
     return result
