@@ -49,7 +49,7 @@ LIMIT = 600.0
 def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
     _, data = load(model)
     started = time.perf_counter()
-    forecast = sto.solve_with_first_stage(data, 4, mip_gap=0.01)
+    forecast = sto.solve_with_first_stage(data, sto.FirstStage(4), mip_gap=0.01)
     print(
         f"{model}: forecast solve {time.perf_counter() - started:.1f} s, NPV {forecast.npv_usd / 1e9:.2f}B",
         flush=True,
@@ -58,7 +58,7 @@ def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
     npv = evaluate(data, compile_plans(data, [forecast.plan], ["f"]), 200, 0, keep_matrix=True).npv_matrix[0]
     for n in sizes:
         rows, p = reduce_scenarios(npv, scenario_features(drawn), n, 0.05)
-        ef = sto.build_extensive_form(data, scenario_inputs(data, drawn, rows, p), 4)
+        ef = sto.build_extensive_form(data, scenario_inputs(data, drawn, rows, p), sto.FirstStage(4))
         rp = ef.solve(0.01, LIMIT, None)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         size = sto.model_size(ef.m)

@@ -184,7 +184,7 @@ def test_a_scenario_s_resale_factor_scales_the_taxed_gain_of_the_fleet_s_sale_at
 
     data = data_of(end_loss_model())
     doubled = sto.ScenarioInputs("doubled", 1.0, resale=np.array([1.0, 1.0, 1.0, 2.0]))
-    ef = sto.build_extensive_form(data, [doubled], 1)
+    ef = sto.build_extensive_form(data, [doubled], sto.FirstStage(1))
     solution = ef.solve(1e-9, None, None)
     assert solution.status == "optimal"
     assert solution.objective_usd == pytest.approx(1_442_570.0, rel=1e-6)

@@ -32,7 +32,7 @@ def test_every_variable_of_the_stochastic_extensive_form_has_a_unit():
     data = build_data(loaded)
     prices = np.ones((data.G, data.T))
     scenario = sto.ScenarioInputs("one", 1.0, price_by_generation=prices)
-    ef = sto.build_extensive_form(data, [scenario], 1, risk_weight=0.5)
+    ef = sto.build_extensive_form(data, [scenario], sto.FirstStage(1), risk_weight=0.5)
     assert variable_names(ef.m) - set(VARIABLE_UNITS) == set()
 
 

@@ -106,15 +106,16 @@ def test_hand_worked_two_scenarios():
     max(-1,405, 0)) / 2 = 1,237.5. VSS = RP - EEV = 405; EVPI = WS - RP = 297.5.
     """
     data = data_of(buy_now_or_later())
-    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
     assert forecast.objective_usd == pytest.approx(285.0, abs=1e-4)
     assert forecast.first_stage[("buy", (0, 0, 0))] == 1.0
     ef = sto.build_extensive_form(
-        data, [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)], 1
+        data, [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)],
+        sto.FirstStage(1),
     )
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(940.0, abs=1e-4)
-    assert sto.first_stage_values(ef.block(0), 1)[("buy", (0, 0, 0))] == 0.0
+    assert sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("buy", (0, 0, 0))] == 0.0
     assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([1880.0, 0.0], abs=1e-4)
     assert not any(row["rescued"] for row in rp.scenarios)
     ef.fix_first_stage(forecast.first_stage)
@@ -127,7 +128,8 @@ def test_hand_worked_two_scenarios():
     ef.m.nonanticipativity.activate()
     assert ws.objective_usd == pytest.approx(1237.5, abs=1e-4)
     # wait-and-see: each scenario its own first stage (high buys now, low never buys)
-    assert [sto.first_stage_values(ef.block(n), 1)[("buy", (0, 0, 0))] for n in (0, 1)] == [1.0, 0.0]
+    bought = [sto.first_stage_values(ef.block(n), sto.FirstStage(1))[("buy", (0, 0, 0))] for n in (0, 1)]
+    assert bought == [1.0, 0.0]
     assert [row["npv_usd"] for row in ws.scenarios] == pytest.approx([2475.0, 0.0], abs=1e-4)
     assert rp.objective_usd - eev.objective_usd == pytest.approx(405.0, abs=1e-4)  # VSS
     assert ws.objective_usd - rp.objective_usd == pytest.approx(297.5, abs=1e-4)  # EVPI
@@ -156,15 +158,15 @@ def test_hand_worked_customer_default_and_resale_factor_in_two_scenarios():
     d["contracts"] = {"k": {**offer, "prepayment_share": 0.25, "termination_payment_share": 0.5}}
     with pytest.warns(UserWarning, match="fall after the horizon"):
         data = data_of(d)
-    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
     assert forecast.objective_usd == pytest.approx(1380.0, abs=1e-4)
     ended = np.array([[1.0, 0.0]])  # contract_alive: the customer ends it in quarter 1
     default = sto.ScenarioInputs("default", 0.5, contract_alive=ended, resale=np.array([0.5, 0.5]))
     normal = sto.ScenarioInputs("normal", 0.5, resale=np.array([1.0, 2.0]))
-    ef = sto.build_extensive_form(data, [default, normal], 1)
+    ef = sto.build_extensive_form(data, [default, normal], sto.FirstStage(1))
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(3123.75, abs=1e-4)
-    assert sto.first_stage_values(ef.block(0), 1)[("accept", 0)] == 1.0
+    assert sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("accept", 0)] == 1.0
     assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([3867.5, 2380.0], abs=1e-4)
     retired = [pyo_value(ef.block(n).retire_in[0, 1]) for n in (0, 1)]
     assert retired == pytest.approx([1.0, 0.0], abs=1e-9)
@@ -190,7 +192,7 @@ def test_no_gpu_bought_in_the_horizon_is_worth_more_than_its_price_in_a_scenario
     assert (end[bought[0]], end[bought[1]]) == pytest.approx((2.0, 4 / 3))
     assert [a.tolist() for a in sto.cohort_resale_scale(data, None)] == [[[1.0, 1.0]] * len(data.cohorts),
                                                                        [1.0] * len(data.cohorts)]
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("boom", 1.0, resale=boom)], 1)
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("boom", 1.0, resale=boom)], sto.FirstStage(1))
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(1285.0, abs=1e-4)
     assert pyo_value(ef.block(0).buy[0, 0, 0]) == pytest.approx(1.0)
@@ -232,7 +234,7 @@ def test_a_copy_values_its_collateral_at_the_scenario_s_resale_factor():
     cure, RP 368,000."""
     data = data_of(secured_fleet(2))
     scenarios = [resale_in_first_quarter(0.3, 0.5), resale_in_first_quarter(0.4, 0.5)]
-    ef = sto.build_extensive_form(data, scenarios, 1)
+    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1))
     rp = solve(ef)
     crash, level = rp.scenarios
     assert crash["slacks"] == {"borrowing_base": {"amount": pytest.approx(30_000.0, abs=1e-4), "unit": "USD",
@@ -243,7 +245,7 @@ def test_a_copy_values_its_collateral_at_the_scenario_s_resale_factor():
     assert not level["rescued"] and level["value_usd"] == pytest.approx(368_000.0, abs=1e-4)
     assert rp.objective_usd == pytest.approx(285_500.0, abs=1e-4)
     # the evaluator counts the same: the forecast optimum's plan breaches the base at 0.3, not at 0.4
-    plan = sto.solve_with_first_stage(data, 1, mip_gap=EXACT).plan
+    plan = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT).plan
     for factor, breached in ((0.3, 1.0), (0.4, 0.0)):
         scen = deterministic_scenarios(data, 1)
         scen.factors["resale_factor"][0, 0] = factor
@@ -264,12 +266,13 @@ def test_rp_prepays_now_to_keep_the_borrowing_base_of_a_scenario_whose_gpus_lose
     collateral at 300,000: RP prepaid nothing, RP = EEV = 355,219.63."""
     data = data_of(secured_fleet(4, discount_rate=0.10))
     scenarios = [resale_in_first_quarter(0.3, 0.5), sto.ScenarioInputs("forecast", 0.5)]
-    ef = sto.build_extensive_form(data, scenarios, 1)
+    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1))
     rp = solve(ef)
-    assert sto.first_stage_values(ef.block(0), 1)[("prepay", (0, 0))] == pytest.approx(45_000 / 1e6)
+    prepaid = sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("prepay", (0, 0))]
+    assert prepaid == pytest.approx(45_000 / 1e6)
     assert rp.objective_usd == pytest.approx(354_185.01, abs=0.01)
     assert not any(row["rescued"] for row in rp.scenarios)
-    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
     assert forecast.first_stage[("prepay", (0, 0))] == 0.0
     ef.fix_first_stage(forecast.first_stage)
     eev = solve(ef)
@@ -288,7 +291,7 @@ def test_a_borrowing_base_shortfall_is_cured_once_by_a_repayment():
     the end) + 100 x 1,000 x 0.5 x 0.3 = 333,000; V = 333,000 - 495,000 = -162,000."""
     data = data_of(secured_fleet(4))
     falls = sto.ScenarioInputs("resale x0.3", 1.0, resale=np.array([0.3, 0.3]))
-    ef = sto.build_extensive_form(data, [falls], 2)
+    ef = sto.build_extensive_form(data, [falls], sto.FirstStage(2))
     ef.fix_first_stage({("prepay", (0, t)): 0.0 for t in range(2)})
     (row,) = solve(ef).scenarios
     assert row["slacks"]["borrowing_base"]["amount"] == pytest.approx(150_000.0, abs=1e-4)
@@ -313,7 +316,7 @@ def test_the_forecast_scenario_leaves_the_lp_byte_identical_and_a_scenario_scale
     coefficients (R_{c,t}) are the forecast's times the scenario's resale factor of the quarter, the
     balances' (1 / max_ltv) unchanged."""
     data, (drawn,) = tiny_scenarios(1)
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 2)
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], sto.FirstStage(2))
 
     def lp() -> str:
         path = tmp_path / "copy.lp"
@@ -343,10 +346,11 @@ def test_a_scenario_s_demand_scale_limits_what_the_market_takes():
     data = data_of(buy_now_or_later())
     none_later = np.ones((2, data.T))
     none_later[1, 1] = 0.0  # inference, quarter 1
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("none later", 1.0, demand_scale=none_later)], 1)
+    none_later_scenario = sto.ScenarioInputs("none later", 1.0, demand_scale=none_later)
+    ef = sto.build_extensive_form(data, [none_later_scenario], sto.FirstStage(1))
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(0.0, abs=1e-4)
-    assert sto.first_stage_values(ef.block(0), 1)[("buy", (0, 0, 0))] == 0.0
+    assert sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("buy", (0, 0, 0))] == 0.0
     ef.fix_first_stage({("buy", (0, 0, 0)): 1.0})
     assert solve(ef).objective_usd == pytest.approx(-1405.0, abs=1e-4)
 
@@ -365,13 +369,13 @@ def test_wait_and_see_is_each_scenarios_own_optimum_weighted(risk_weight, expect
     data = data_of(buy_now_or_later())
     factors = {"x2": (0.25, 2.0), "x1": (0.5, 1.0), "x0": (0.25, 0.0)}
     alone = [
-        solve(sto.build_extensive_form(data, [price_scenario(data, k, 1.0, f)], 1))
+        solve(sto.build_extensive_form(data, [price_scenario(data, k, 1.0, f)], sto.FirstStage(1)))
         for k, (_, f) in factors.items()
     ]
     own = [solution.objective_usd for solution in alone]
     assert own == pytest.approx([2475.0, 285.0, 0.0], abs=1e-4)
     scenarios = [price_scenario(data, k, p, f) for k, (p, f) in factors.items()]
-    ef = sto.build_extensive_form(data, scenarios, 1, risk_weight=risk_weight, alpha=0.5)
+    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1), risk_weight=risk_weight, alpha=0.5)
     solve(ef)  # RP first, as the run does (the model is compiled with its non-anticipativity rows)
     ef.m.nonanticipativity.deactivate()
     ef._highs.rounding_first = rounding_first
@@ -382,7 +386,8 @@ def test_wait_and_see_is_each_scenarios_own_optimum_weighted(risk_weight, expect
     assert ws.objective_usd == pytest.approx(weighted, abs=1e-4)
     assert [row["value_usd"] for row in ws.scenarios] == pytest.approx(own, abs=1e-4)
     assert ws.bound_usd == pytest.approx(ws.objective_usd, abs=1e-4)
-    assert [sto.first_stage_values(ef.block(n), 1)[("buy", (0, 0, 0))] for n in range(3)] == [1.0, 1.0, 0.0]
+    bought = [sto.first_stage_values(ef.block(n), sto.FirstStage(1))[("buy", (0, 0, 0))] for n in range(3)]
+    assert bought == [1.0, 1.0, 0.0]
 
 
 def test_wait_and_see_where_rounding_misses_is_each_scenarios_own_optimum():
@@ -392,10 +397,11 @@ def test_wait_and_see_where_rounding_misses_is_each_scenarios_own_optimum():
     extensive form, solved as RP is), within the gaps."""
     gap = 1e-4
     data, scenarios = tiny_scenarios(2, seed=0)
-    alone = [sto.build_extensive_form(data, [replace(sc, probability=1.0)], 4) for sc in scenarios]
+    stage = sto.FirstStage(4)
+    alone = [sto.build_extensive_form(data, [replace(sc, probability=1.0)], stage) for sc in scenarios]
     own = [ef.solve(gap, None, None) for ef in alone]
     assert [solution.status for solution in own] == ["optimal", "optimal"]
-    ef = sto.build_extensive_form(data, scenarios, 4)
+    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(4))
     ef.solve(gap, None, None)
     ef.m.nonanticipativity.deactivate()
     ws = ef.solve(gap, None, None)
@@ -415,11 +421,11 @@ def test_larger_risk_weight_never_lowers_cvar():
     scenarios = [price_scenario(data, "high", 0.75, 3.0), price_scenario(data, "low", 0.25, 0.0)]
     cvars, buys = [], []
     for weight in (0.0, 0.25, 0.5, 0.75, 1.0):
-        ef = sto.build_extensive_form(data, scenarios, 1, risk_weight=weight, alpha=0.25)
+        ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1), risk_weight=weight, alpha=0.25)
         rp = solve(ef)
         npv = np.array([row["npv_usd"] for row in rp.scenarios])
         cvars.append(sto.cvar(npv, ef.probabilities, 0.25))
-        buys.append(sto.first_stage_values(ef.block(0), 1)[("buy", (0, 0, 0))])
+        buys.append(sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("buy", (0, 0, 0))])
     assert buys[0] == 1.0 and buys[-1] == 0.0
     assert cvars[0] == pytest.approx(-1405.0, abs=1e-4) and cvars[-1] == pytest.approx(0.0, abs=1e-4)
     assert all(b >= a - 1e-6 for a, b in itertools.pairwise(cvars))
@@ -438,10 +444,10 @@ def test_revolver_is_no_bridge_to_a_purchase():
     d["finance"]["revolver"] = {"size_usd": 10000.0, "annual_rate": 0.0}
     data = data_of(d)
     assert sto.revolver_penalty(data.T) == 5.0
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 1)
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], sto.FirstStage(1))
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(0.0, abs=1e-4)
-    assert sto.first_stage_values(ef.block(0), 1)[("buy", (0, 0, 0))] == 0.0
+    assert sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("buy", (0, 0, 0))] == 0.0
     assert rp.scenarios[0]["revolver_peak_usd"] == pytest.approx(0.0, abs=1e-4)
 
 
@@ -486,7 +492,7 @@ def test_plan_completed_with_the_rescue_reports_the_forecast_limits_it_breaks():
     [broken] = completion["limits_broken"]
     assert broken["limit"].startswith("cash >= min cash") and broken["quarters"] == ["2026Q1"]
     assert broken["lowest_usd"] == pytest.approx(2095.0, abs=1e-6)
-    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
     assert forecast_limits_broken(data, forecast.plan) == []
 
 
@@ -495,8 +501,8 @@ def test_a_plan_completed_with_the_rescue_passes_the_plan_file_checks():
     bought 576 VR-NVL72 GPUs in 2027Q3 and held 586, and its plan file was refused by `evaluate`.
     It completes in whole blocks, as the forecast MILP does, and its plan passes every hard limit."""
     _, data = load("lab")
-    first = sto.solve_with_first_stage(data, 4, threads=1).first_stage
-    plan, _ = sto.complete_with_rescue(data, 4, first, threads=1)
+    first = sto.solve_with_first_stage(data, sto.FirstStage(4), threads=1).first_stage
+    plan, _ = sto.complete_with_rescue(data, sto.FirstStage(4), first, threads=1)
     np.testing.assert_array_equal(plan.buy_blocks, np.round(plan.buy_blocks))
     stack = Plan.stack([plan])
     assert limit_problem(data, stack, ["rescued"], operating_lines(data, stack)) is None
@@ -532,7 +538,7 @@ def test_shared_purchases_hold_every_copy_to_the_same_purchases_in_every_quarter
     (1,237.5: no row ties the copies there)."""
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
-    dated = sto.build_extensive_form(data, scenarios, 1)
+    dated = sto.build_extensive_form(data, scenarios, sto.FirstStage(1))
     assert solve(dated).objective_usd == pytest.approx(940.0, abs=1e-4)
     assert [pyo_value(dated.block(n).buy[0, 0, 1]) for n in (0, 1)] == pytest.approx([1.0, 0.0])
     shared = sto.FirstStage(1, sto.SHARED_PURCHASES)
@@ -559,7 +565,7 @@ def test_share_purchases_ties_every_purchase_power_block_and_draw_of_tiny_and_no
     while prepayments, retirements, moves to inference and the purchases' training split of those
     quarters stay each copy's own, as without it; the solve's settings and words say so."""
     data, scenarios = tiny_scenarios(3)
-    dated = set(sto.first_stage_keys(sto.scenario_model(data, 4), 4))
+    dated = set(sto.first_stage_keys(sto.scenario_model(data, sto.FirstStage(4)), sto.FirstStage(4)))
     shared = sto.FirstStage(4, sto.SHARED_PURCHASES)
     keys = set(sto.first_stage_keys(sto.scenario_model(data, shared), shared))
     added = keys - dated
@@ -598,9 +604,9 @@ def test_nonanticipativity_rows_follow_the_tree_of_scenario_groups_over_five_sce
     above, so scenarios 1-5 and 10 are tied to 0, 6-9 to 5 and 11 to 10; every row is still
     ``v(n) == v(tied)`` of one variable and index."""
     data, scenarios = tiny_scenarios(12)
-    ef = sto.build_extensive_form(data, scenarios, 3)
+    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
     tied = {1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 5, 7: 5, 8: 5, 9: 5, 10: 0, 11: 10}
-    first, keys = ef.block(0), sto.first_stage_keys(ef.block(0), 3)
+    first, keys = ef.block(0), sto.first_stage_keys(ef.block(0), sto.FirstStage(3))
     free = [(name, key) for name, key in keys if not getattr(first, name)[key].fixed]
     expected = {
         (id(getattr(ef.block(n), name)[key]), id(getattr(ef.block(m), name)[key]))
@@ -617,16 +623,16 @@ def test_the_tree_of_groups_solves_to_the_optimum_of_every_copy_tied_to_scenario
     time): the same optimum, and in the tree's solution every scenario's first stage is scenario
     0's."""
     data, scenarios = tiny_scenarios(12)
-    tree = sto.build_extensive_form(data, scenarios, 3)
+    tree = sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
     rp = tree.solve(EXACT, None, 2)
-    first = sto.first_stage_keys(tree.block(0), 3)
+    first = sto.first_stage_keys(tree.block(0), sto.FirstStage(3))
     for n in range(1, 12):
         for name, key in first:
             assert getattr(tree.block(n), name)[key].value == pytest.approx(
                 getattr(tree.block(0), name)[key].value, abs=1e-9
             )
     monkeypatch.setattr(sto, "group_sizes", lambda n: [])
-    star = sto.build_extensive_form(data, scenarios, 3)
+    star = sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
     assert {id(con.expr.args[1]) for con in star.m.nonanticipativity.values()} <= {
         id(getattr(star.block(0), name)[key]) for name, key in first
     }
@@ -637,10 +643,10 @@ def test_the_tree_of_groups_keeps_the_optimum_with_cvar(monkeypatch):
     """With CVaR's rows (eta and a shortfall per scenario, outside every group) and a last group of
     2 (7 scenarios: [0, 5), [5, 7)): the same optimum as every copy tied to scenario 0's."""
     data, scenarios = tiny_scenarios(7)
-    tree = sto.build_extensive_form(data, scenarios, 3, risk_weight=0.5, alpha=0.25)
+    tree = sto.build_extensive_form(data, scenarios, sto.FirstStage(3), risk_weight=0.5, alpha=0.25)
     rp = tree.solve(EXACT, None, 2)
     monkeypatch.setattr(sto, "group_sizes", lambda n: [])
-    star = sto.build_extensive_form(data, scenarios, 3, risk_weight=0.5, alpha=0.25)
+    star = sto.build_extensive_form(data, scenarios, sto.FirstStage(3), risk_weight=0.5, alpha=0.25)
     assert rp.objective_usd == pytest.approx(star.solve(EXACT, None, 2).objective_usd, rel=1e-9, abs=1e-3)
 
 
@@ -650,8 +656,8 @@ def test_nonanticipativity_rows_tie_each_first_stage_copy_to_scenario_0():
     and scenario n >= 1, each ``v(n) == v(0)`` of the same variable and index; later decisions have
     none."""
     data, scenarios = tiny_scenarios(3)
-    ef = sto.build_extensive_form(data, scenarios, 3)
-    first, keys = ef.block(0), sto.first_stage_keys(ef.block(0), 3)
+    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
+    first, keys = ef.block(0), sto.first_stage_keys(ef.block(0), sto.FirstStage(3))
     free = [(name, key) for name, key in keys if not getattr(first, name)[key].fixed]
     expected = {
         (id(getattr(ef.block(n), name)[key]), id(getattr(first, name)[key]))
@@ -661,7 +667,7 @@ def test_nonanticipativity_rows_tie_each_first_stage_copy_to_scenario_0():
     rows = {(id(con.expr.args[0]), id(con.expr.args[1])) for con in ef.m.nonanticipativity.values()}
     assert free and len(ef.m.nonanticipativity) == 2 * len(free)
     assert rows == expected
-    later = sto.first_stage_keys(first, data.T)
+    later = sto.first_stage_keys(first, sto.FirstStage(data.T))
     assert len(later) > len(keys)
 
 
@@ -684,7 +690,7 @@ def test_a_ctrl_c_inside_a_scenario_copy_stops_the_extensive_form(monkeypatch):
     form raises it once the copy is made."""
     data, scenarios = tiny_scenarios(3)
     trap = StopWhileCopied()
-    plain = sto.scenario_model(data, 3)
+    plain = sto.scenario_model(data, sto.FirstStage(3))
     plain.trap = trap
     plain.clone()  # no KeyboardInterrupt: swallowed
     assert trap.stops == 1
@@ -697,7 +703,7 @@ def test_a_ctrl_c_inside_a_scenario_copy_stops_the_extensive_form(monkeypatch):
 
     monkeypatch.setattr(sto, "scenario_model", trapped)
     with pytest.raises(KeyboardInterrupt):
-        sto.build_extensive_form(data, scenarios, 3)
+        sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
     assert trap.stops == 1
 
 
@@ -710,7 +716,7 @@ def test_first_stage_shared_when_the_whole_extensive_form_is_solved_by_highs():
 
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
-    ef = sto.build_extensive_form(data, scenarios, 1)
+    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1))
     status, _ = run_highs(ef.m, rel_gap=EXACT)
     assert status == "optimal"
     assert [ef.block(n).buy[0, 0, 0].value for n in (0, 1)] == pytest.approx([0.0, 0.0], abs=1e-6)
@@ -734,7 +740,7 @@ def test_rounded_plan_solved_scenario_by_scenario_is_a_plan_of_the_extensive_for
     data, scenarios = tiny_scenarios(4)
     found = {}
     for decompose in (True, False):
-        ef = sto.build_extensive_form(data, scenarios, 3, risk_weight=risk_weight, alpha=0.25)
+        ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(3), risk_weight=risk_weight, alpha=0.25)
         ef.solve(0.5, None, None)  # compiles the model for HiGHS
         ef._highs.decompose, ef._highs.basis, ef._highs.last_apart = decompose, None, {}
         rp = ef.solve(0.2, None, None)
@@ -743,7 +749,7 @@ def test_rounded_plan_solved_scenario_by_scenario_is_a_plan_of_the_extensive_for
         values = np.array([row["value_usd"] for row in rp.scenarios])
         risk = sto.risk_value(values, ef.probabilities, risk_weight, 0.25)
         assert rp.objective_usd == pytest.approx(risk, rel=1e-9)
-        first = [sto.first_stage_values(ef.block(n), 3) for n in range(4)]
+        first = [sto.first_stage_values(ef.block(n), sto.FirstStage(3)) for n in range(4)]
         assert first[0] == first[1] == first[2] == first[3]
         found[decompose] = rp.objective_usd
     assert found[True] <= found[False] + 1e-9 * abs(found[False])
@@ -760,8 +766,9 @@ def _prepaid_past_the_horizon():
 def test_one_forecast_scenario_with_no_risk_weight_is_the_deterministic_optimum(model):
     data = {"hand": lambda: data_of(buy_now_or_later()), "tiny": lambda: load("tiny")[1],
             "prepaid": _prepaid_past_the_horizon}[model]()  # fmt: skip
-    forecast = sto.solve_with_first_stage(data, 2, mip_gap=1e-7)
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 2, integer_later=True)
+    forecast = sto.solve_with_first_stage(data, sto.FirstStage(2), mip_gap=1e-7)
+    forecast_only = [sto.ScenarioInputs("forecast", 1.0)]
+    ef = sto.build_extensive_form(data, forecast_only, sto.FirstStage(2), integer_later=True)
     rp = ef.solve(1e-7, None, None)
     assert rp.objective_usd == pytest.approx(forecast.objective_usd, rel=1e-6, abs=1e-3)
     assert not rp.scenarios[0]["rescued"]
@@ -774,14 +781,16 @@ def test_ev_is_the_objective_on_the_forecast_alone_at_any_risk_weight(risk_weigh
     optimum's NPV (no rescue, no penalty): 285 for buy_now_or_later (buy now), whatever L."""
     data = data_of(buy_now_or_later())
     forecast = [sto.ScenarioInputs("forecast", 1.0)]
-    ef = sto.build_extensive_form(data, forecast, 1, risk_weight=risk_weight, alpha=0.25, integer_later=True)
+    ef = sto.build_extensive_form(
+        data, forecast, sto.FirstStage(1), risk_weight=risk_weight, alpha=0.25, integer_later=True
+    )
     assert solve(ef).objective_usd == pytest.approx(285.0, abs=1e-4)
 
 
 def test_neutral_scenario_parameters_leave_the_model_unchanged():
     """Setting a forecast scenario writes every parameter back to its neutral value."""
     _, data = load("tiny")
-    m = sto.scenario_model(data, 2)
+    m = sto.scenario_model(data, sto.FirstStage(2))
     sto.apply_scenario(m, data, tiny_scenarios(1)[1][0])
     sto.apply_scenario(m, data, sto.ScenarioInputs("forecast", 1.0))
     for name in ("generation_price", "demand_scale", "contract_alive", "electricity_scale", "resale_scale",
@@ -997,7 +1006,8 @@ def test_integer_later_keeps_the_scenarios_later_purchases_whole(tmp_path):
     assert code == 0, text
     assert json.loads((out / "summary.json").read_text())["settings"]["later_purchases"] == "integer"
     _, data = load("tiny")
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 2, integer_later=True)
+    forecast_only = [sto.ScenarioInputs("forecast", 1.0)]
+    ef = sto.build_extensive_form(data, forecast_only, sto.FirstStage(2), integer_later=True)
     later = [v for name in ("buy", "build") for k, v in getattr(ef.block(0), name).items() if k[-1] >= 2]
     assert later and all(v.is_integer() for v in later)
 
@@ -1350,7 +1360,7 @@ def test_mpisppy_extensive_form_finds_the_hand_worked_rp():
 
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
-    rp = solve_by_mpisppy(data, scenarios, 1, "mpisppy-ef", mip_gap=EXACT)
+    rp = solve_by_mpisppy(data, scenarios, sto.FirstStage(1), "mpisppy-ef", mip_gap=EXACT)
     assert rp.objective_usd == pytest.approx(940.0, abs=1e-4)
     assert rp.first_stage[("buy", (0, 0, 0))] == 0.0
     assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([1880.0, 0.0], abs=1e-4)
@@ -1368,11 +1378,11 @@ def test_mpisppy_route_values_a_scenario_of_low_probability_as_the_block_solver_
 
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "low", 0.05, 0.0), price_scenario(data, "high", 0.95, 2.0)]
-    rp = solve_by_mpisppy(data, scenarios, 1, "mpisppy-ef", mip_gap=EXACT)
+    rp = solve_by_mpisppy(data, scenarios, sto.FirstStage(1), "mpisppy-ef", mip_gap=EXACT)
     assert rp.objective_usd == pytest.approx(2281.0, abs=1e-3)
     assert rp.bound_usd == pytest.approx(2281.0, abs=1e-3)
     assert [row["value_usd"] for row in rp.scenarios] == pytest.approx([-1405.0, 2475.0], abs=1e-3)
-    ours = sto.build_extensive_form(data, scenarios, 1).solve(EXACT, None, None)
+    ours = sto.build_extensive_form(data, scenarios, sto.FirstStage(1)).solve(EXACT, None, None)
     assert ours.objective_usd == pytest.approx(2281.0, abs=1e-3)
 
 
@@ -1386,7 +1396,7 @@ def test_mpisppy_route_leaves_stdout_to_fleetopt(capfd):
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
     capfd.readouterr()
-    solve_by_mpisppy(data, scenarios, 1, "mpisppy-ef", mip_gap=EXACT)
+    solve_by_mpisppy(data, scenarios, sto.FirstStage(1), "mpisppy-ef", mip_gap=EXACT)
     out, err = capfd.readouterr()
     assert "Initializing" not in out and "Initializing SPBase" in err
 
@@ -1398,8 +1408,8 @@ def test_mpisppy_route_agrees_with_the_block_solver_on_tiny():
     from fleetopt.stochastic.mpisppy_route import solve_by_mpisppy
 
     data, scenarios = tiny_scenarios(3)
-    ours = sto.build_extensive_form(data, scenarios, 3).solve(1e-6, None, None)
-    theirs = solve_by_mpisppy(data, scenarios, 3, "mpisppy-ef", mip_gap=1e-6)
+    ours = sto.build_extensive_form(data, scenarios, sto.FirstStage(3)).solve(1e-6, None, None)
+    theirs = solve_by_mpisppy(data, scenarios, sto.FirstStage(3), "mpisppy-ef", mip_gap=1e-6)
     assert theirs.objective_usd == pytest.approx(ours.objective_usd, rel=1e-5)
 
 
@@ -1458,7 +1468,7 @@ def test_scenario_outcomes_agree_with_the_evaluators_metrics():
     from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes
 
     _, data = load("tiny")
-    plan = sto.solve_with_first_stage(data, 2).plan
+    plan = sto.solve_with_first_stage(data, sto.FirstStage(2)).plan
     batch = compile_plans(data, [plan], ["forecast"])
     paired = evaluate_paired(data, batch, 300, 5, backend="numpy")
     row = paired_comparison(scenario_outcomes(paired), "forecast")[0]
@@ -1975,11 +1985,12 @@ def test_a_scenario_whose_block_is_late_delivers_short_rather_than_run_on_power_
     slack, $10M per MW-quarter, ran the GPU on 0.001 MW that did not exist for $10,000 (value
     -8,670)."""
     data = data_of(late_block_contract(signed, idle, electricity))
-    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
     assert forecast.objective_usd == pytest.approx(1330.0 - 2 * 2190 * electricity * 0.001, abs=1e-4)
     delay = np.zeros((data.I, data.T))
     delay[0, 0] = 1
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("late", 1.0, block_delay=delay)], 1)
+    late = sto.ScenarioInputs("late", 1.0, block_delay=delay)
+    ef = sto.build_extensive_form(data, [late], sto.FirstStage(1))
     ef.fix_first_stage(forecast.first_stage)
     (row,) = solve(ef).scenarios
     assert row["npv_usd"] == pytest.approx(npv, abs=1e-4)
@@ -1996,8 +2007,8 @@ def test_idle_draw_waits_unpowered_only_where_a_block_is_late():
     scenario's model holds §5.6's power row as the forecast MILP does, and its value is the
     forecast optimum's NPV (1,330, no penalty)."""
     data = data_of(late_block_contract(True, 0.5))
-    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 1)
+    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], sto.FirstStage(1))
     ef.fix_first_stage(forecast.first_stage)
     (row,) = solve(ef).scenarios
     assert row["value_usd"] == pytest.approx(1330.0, abs=1e-3) and not row["slacks"]
@@ -2050,10 +2061,11 @@ def test_at_risk_weight_one_eev_s_rescues_are_of_its_own_best_recourse():
     x1 have no weight, it was 0.75 (emergency equity paid in where none was needed). RP waits: its
     CVaR is 0 (x0 and x1 never buy) against -1,405."""
     data = data_of(buy_now_or_later())
-    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
     factors = {"x2": (0.5, 2.0), "x1": (0.25, 1.0), "x0": (0.25, 0.0)}
     scenarios = [price_scenario(data, k, p, f) for k, (p, f) in factors.items()]
-    found = by_blocks(data, scenarios, forecast, 1, 1.0, 0.25, False, True, SolverSettings(EXACT))
+    stage, settings = sto.FirstStage(1), SolverSettings(EXACT)
+    found = by_blocks(data, scenarios, forecast, stage, 1.0, 0.25, False, True, settings)
     m = found.figures
     assert m["first_stage"] == "RP's" and m["eev_usd"] == pytest.approx(-1405.0, abs=1e-4)
     assert m["eev_rescued_probability"] == 0.0
@@ -2286,7 +2298,7 @@ def test_a_cure_held_to_the_debt_stands_again_where_the_row_would_cure_for_less_
     from pyomo.environ import Param
 
     _, data = load("tiny")
-    m = sto.scenario_model(data, 4)
+    m = sto.scenario_model(data, sto.FirstStage(4))
     key = ("leverage_covenant", 1)
     m.e = Param(mutable=True, initialize=-1.0)
     debt = sum(m.balance[f, 1] for f in m.F)

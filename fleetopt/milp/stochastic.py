@@ -178,24 +178,18 @@ class FirstStage:
     quarters: int
     whole_horizon: tuple[str, ...] = ()
 
-    @classmethod
-    def of(cls, stage: int | FirstStage) -> FirstStage:
-        """``stage``, or the first stage of every decision before quarter ``stage``."""
-        return stage if isinstance(stage, FirstStage) else cls(stage)
-
     def holds(self, name: str, key: tuple) -> bool:
         return key[-1] < self.quarters or name in self.whole_horizon
 
 
-def first_stage_keys(m: pyo.Block, stage: int | FirstStage) -> list[tuple[str, object]]:
-    """(variable name, index) of every first-stage decision of ``stage`` (a :class:`FirstStage`, or
-    its quarters Q: every decision dated before Q), and every contract acceptance."""
-    stage = FirstStage.of(stage)
+def first_stage_keys(m: pyo.Block, stage: FirstStage) -> list[tuple[str, object]]:
+    """(variable name, index) of every first-stage decision of ``stage``, and every contract
+    acceptance."""
     keys = [(name, key) for name in DATED_FIRST_STAGE for key in getattr(m, name) if stage.holds(name, key)]
     return keys + [("accept", k) for k in m.accept]
 
 
-def first_stage_values(m: pyo.Block, stage: int | FirstStage) -> dict[tuple[str, object], float]:
+def first_stage_values(m: pyo.Block, stage: FirstStage) -> dict[tuple[str, object], float]:
     """The solved first-stage decisions of ``m`` (model units; integers rounded)."""
     out = {}
     for name, key in first_stage_keys(m, stage):
@@ -228,7 +222,7 @@ def revolver_penalty(quarters: int, equity_cost: float = EMERGENCY_EQUITY_COST) 
 
 def scenario_model(
     data: ModelData,
-    stage: int | FirstStage,
+    stage: FirstStage,
     integer_later: bool = False,
     equity_cost: float = EMERGENCY_EQUITY_COST,
 ) -> pyo.ConcreteModel:
@@ -254,7 +248,6 @@ def scenario_model(
     )
     _let_idle_draw_wait_for_late_blocks(m, data)
     if not integer_later:
-        stage = FirstStage.of(stage)
         for name in ("buy", "build"):
             for key, var in getattr(m, name).items():
                 if not stage.holds(name, key):
@@ -778,7 +771,7 @@ def cloned(base: pyo.ConcreteModel) -> pyo.ConcreteModel:
 def build_extensive_form(
     data: ModelData,
     scenarios: list[ScenarioInputs],
-    stage: int | FirstStage,
+    stage: FirstStage,
     risk_weight: float = 0.0,
     alpha: float = TAIL,
     integer_later: bool = False,
@@ -790,7 +783,6 @@ def build_extensive_form(
     :func:`~fleetopt.milp.ef_highs.tied_to`), and the objective (1 - L) E[V] + L CVaR_A(V)
     (Rockafellar-Uryasev: max eta - (1/A) sum_n p_n z_n, z_n >= eta - V_n, z_n >= 0)."""
     started = time.perf_counter()
-    stage = FirstStage.of(stage)
     base = scenario_model(data, stage, integer_later, equity_cost)
     ef = pyo.ConcreteModel(name=f"{data.name}-stochastic")
     N = len(scenarios)
@@ -851,7 +843,7 @@ class ForecastSolution:
 
 def solve_with_first_stage(
     data: ModelData,
-    stage: int | FirstStage,
+    stage: FirstStage,
     first_stage: dict | None = None,
     mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
@@ -917,7 +909,7 @@ def complete_purchases_with_rescue(
     started = time.perf_counter()
     # whole purchases and power blocks in every quarter, as the forecast MILP's: a plan file holds a
     # plan's GPUs as bought, which a rounded continuous purchase would contradict
-    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], 1, integer_later=True)
+    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], FirstStage(1), integer_later=True)
     blk = ef.block(0)
     ef.fix_first_stage({("buy", key): float(purchases.blocks[key]) for key in blk.buy})
     for key in blk.SLACK:  # power, contracts, demand: no rescue creates what does not exist
@@ -952,7 +944,7 @@ def complete_purchases_with_rescue(
 
 def complete_with_rescue(
     data: ModelData,
-    stage: int | FirstStage,
+    stage: FirstStage,
     first_stage: dict,
     mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,

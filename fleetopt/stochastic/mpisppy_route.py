@@ -71,7 +71,7 @@ class ScenarioCreator:
 
     data: ModelData
     scenarios: dict[str, sto.ScenarioInputs]
-    stage: int | sto.FirstStage
+    stage: sto.FirstStage
     integer_later: bool = False  # purchases and blocks from the first stage's end on whole, as by_blocks
     base: pyo.ConcreteModel | None = None
     scale: float = 1.0  # each scenario's objective is its value times this (:func:`objective_scale`)
@@ -119,7 +119,7 @@ class RouteSolution:
 def solve_by_mpisppy(
     data: ModelData,
     scenarios: list[sto.ScenarioInputs],
-    stage: int | sto.FirstStage,
+    stage: sto.FirstStage,
     route: str,
     mip_gap: float = STOCHASTIC_MIP_GAP,
     risk_weight: float = 0.0,

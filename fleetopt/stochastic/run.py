@@ -132,7 +132,7 @@ def scenario_elements(data: ModelData, quarters: int) -> int:
     per model (its fingerprint: the CLI, the API and the solve check a model each loads anew)."""
     key = (data.fingerprint, quarters)
     if key not in _elements:
-        size = model_size(sto.scenario_model(data, quarters))
+        size = model_size(sto.scenario_model(data, sto.FirstStage(quarters)))
         _elements.clear()
         _elements[key] = size["variables"] + size["constraints"]
     return _elements[key]
