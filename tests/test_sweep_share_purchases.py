@@ -98,3 +98,33 @@ def test_a_saved_stochastic_plan_of_the_other_setting_is_not_taken(monkeypatch):
     made = generate_candidates(data, 2, stochastic=shared, saved=saved).candidates
     assert asked == [True]
     assert [(c.label, c.status) for c in made[:2]] == [(forecast.label, "optimal"), (SHARED, "no_plan")]
+
+
+def test_a_resumed_sweep_solves_its_stochastic_candidate_sharing_as_it_started(tmp_path, monkeypatch):
+    """Stopped after the forecast optimum, a sweep started with share_purchases resumes from its
+    job.json with it: the stochastic candidate is solved sharing, and labelled so. A job.json from
+    before the setting was kept (no field) resumes without sharing."""
+    import fleetopt.sweep.candidates as candidates_module
+
+    asked = []
+
+    def no_plan(data, n, **settings):
+        asked.append(settings["share_purchases"])
+        raise candidates_module.NoPlanError("stood in for")
+
+    def stop_after_the_forecast(line: str) -> None:
+        if line.startswith("milp: forecast"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(candidates_module, "solve_stochastic", no_plan)
+    for shared, folder in ((True, tmp_path / "shared"), (False, tmp_path / "older")):
+        with pytest.raises(KeyboardInterrupt):
+            api.sweep("tiny", candidates=3, scenarios=20, folder=folder, stochastic=2, share_purchases=shared,
+                      candidate_progress=stop_after_the_forecast)  # fmt: skip
+        if not shared:  # as a sweep started before the setting was kept wrote its job.json
+            job = json.loads((folder / "job.json").read_text())
+            del job["stochastic_share_purchases"]
+            (folder / "job.json").write_text(json.dumps(job))
+        made = api.resume_sweep(folder).candidates.candidates
+        assert made[1].label == (SHARED if shared else "stochastic: 2 scenarios")
+    assert asked == [True, False]
