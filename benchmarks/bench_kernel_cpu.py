@@ -63,7 +63,8 @@ def main() -> None:
 
     from fleetopt.evaluate import generate_scenarios
     from fleetopt.evaluate.kernel import CpuKernel
-    from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+    from fleetopt.evaluate.result_fields import RESULT_FIELDS
+    from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
     data, plans = _plans(args.plans)
     consts = SimulationConstants.from_data(data)

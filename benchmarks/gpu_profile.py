@@ -44,7 +44,8 @@ from fleetopt.evaluate.kernel import (
     kernel_source,
 )
 from fleetopt.evaluate.metrics import plan_metrics
-from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants
+from fleetopt.evaluate.result_fields import RESULT_FIELDS
+from fleetopt.evaluate.simulate import SimulationConstants
 
 SHIPPED_BOUNDS = "__launch_bounds__(FO_THREADS, 3)"
 # (label, blocks per multiprocessor in __launch_bounds__, threads per block, plans per thread)

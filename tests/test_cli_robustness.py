@@ -27,7 +27,7 @@ from fleetopt import api
 from fleetopt.cli import app
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import resources
-from fleetopt.evaluate.simulate import RESULT_FIELDS
+from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.runs.registry import Registry
 
 HUGE_ID = str(2**63)

@@ -134,7 +134,8 @@ def test_kernel_arguments_follow_the_declared_c_types(data):
     from evaluate_builders import batch, solved
 
     from fleetopt.evaluate.kernel import check_arguments
-    from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants
+    from fleetopt.evaluate.result_fields import RESULT_FIELDS
+    from fleetopt.evaluate.simulate import SimulationConstants
 
     plans = batch(data, [solved("two_sites").plan])
     scen = generate_scenarios(data, 1, 0, 4)

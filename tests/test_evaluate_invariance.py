@@ -19,7 +19,8 @@ from fleetopt.core.plan import Plan
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios, liquidity
 from fleetopt.evaluate.backend import resolve_backend
 from fleetopt.evaluate.chunking import backend_chunk_sizes, split_scenarios
-from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.evaluate.result_fields import RESULT_FIELDS
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
 
 N = 150
@@ -287,7 +288,7 @@ def test_gpus_taken_out_of_a_supply_negative_by_round_off_remove_nothing_on_eith
     on the short path (some other plan short, this pair's shares all 1) max(-1e-9, 0) x 0.5, so the
     pair's supply and demand served moved with the plans beside it. Now 0 on both."""
     from fleetopt.evaluate.layout import PlanColumns
-    from fleetopt.evaluate.simulate import _taken_out
+    from fleetopt.evaluate.operations import _taken_out
 
     data = data_of(risky("two_sites"))
     plans = batch(data, [solved("two_sites").plan])
@@ -311,7 +312,7 @@ def test_market_earnings_less_electricity_are_the_same_bits_on_either_power_path
     from types import SimpleNamespace
 
     from fleetopt.evaluate.layout import PlanColumns, Shortfall
-    from fleetopt.evaluate.simulate import _less_market_electricity
+    from fleetopt.evaluate.operations import _less_market_electricity
 
     d = with_risk(MODELS["two_sites"](), **ALL_RISK)
     d["sites"]["s1"]["electricity_price_usd_per_mwh"] = 61.3

@@ -167,13 +167,13 @@ def test_the_one_scenario_by_hand_snippet_of_the_docs_runs_and_reproduces_the_fo
 
 
 def test_the_docs_name_every_result_the_snippet_s_simulate_returns():
-    """docs/evaluation.md says the snippet's other results are simulate.RESULT_FIELDS, "all of them",
+    """docs/evaluation.md says the snippet's other results are result_fields.RESULT_FIELDS, "all of them",
     and describes each: quarters_before_uncured (the uncured breach's quarter, since 0.4.15) was
     left out of that list."""
     import re
     from pathlib import Path
 
-    from fleetopt.evaluate.simulate import RESULT_FIELDS
+    from fleetopt.evaluate.result_fields import RESULT_FIELDS
 
     doc = (Path(__file__).parents[1] / "docs" / "evaluation.md").read_text(encoding="utf-8")
     listing = r"The other results are the \(plan, scenario\) figures of .*?`first_breach` is"

@@ -21,8 +21,9 @@ from test_policy import BACKENDS
 
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.kernel import CpuKernel, cpu_kernel
+from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.evaluate.scenarios import deterministic_scenarios
-from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.schema.policy import Policy
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*cannot run it all")

@@ -32,8 +32,9 @@ from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.factors import slipping_skus
 from fleetopt.evaluate.kernel import CpuKernel, KernelShape, cpu_kernel, kernel_fits, plan_tables
+from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.evaluate.scenarios import deterministic_scenarios
-from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.milp.solve import solve
 from fleetopt.schema.loading import bundled_model_path

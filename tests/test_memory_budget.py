@@ -33,7 +33,7 @@ from fleetopt.evaluate.chunking import (
     worker_chunk_sizes,
     worker_process_sizes,
 )
-from fleetopt.evaluate.simulate import result_bytes
+from fleetopt.evaluate.result_fields import result_bytes
 
 SLIP = {"probability": 0.5, "min_quarters": 1, "max_quarters": 2}
 ROW, PAIR, SCENARIO = 496, 928, 2_544  # tiny on 2 scenarios (the module docstring)

@@ -23,8 +23,9 @@ from fleetopt.core.economics import liquidation_tax, taxable_incomes
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.kernel import cpu_kernel
+from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios
-from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.schema.policy import Policy
 
 # the instances hold fleets beyond their site's power on purpose (a short site, a late block)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fleetopt.evaluate.simulate import RESULT_FIELDS
+from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.evaluate.spill import SpilledRows
 
 

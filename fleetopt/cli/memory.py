@@ -13,7 +13,7 @@ from fleetopt.core.units import counted, format_bytes, format_duration
 from fleetopt.errors import InputError
 from fleetopt.evaluate import chunking, engine, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob
-from fleetopt.evaluate.simulate import result_bytes
+from fleetopt.evaluate.result_fields import result_bytes
 
 _MEMORY_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,

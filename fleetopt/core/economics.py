@@ -906,7 +906,7 @@ def _base_cut_limit(fin: Financing, state: FinanceState, pay_early: Any, paid: _
     with the borrowing base still met at the quarter's end (docs/evaluation.md, policy rule 3): the
     share of them whose collateral, every facility cut by the same share, the base's room before the
     cut (``base_room(state)``, USD, none where negative: the least of this quarter's and the later
-    quarters' as the rule projects them, simulate._base_room) can take, none where that is
+    quarters' as the rule projects them, financing._base_room) can take, none where that is
     LIQUIDITY_TOLERANCE_USD or less; all of them where they free no collateral. The kernel's
     fo_cut_prepayment computes it in the same order."""
     released = collateral_required(fin, pay_early, xp)  # the collateral the pair's prepayments free

@@ -20,7 +20,7 @@ from fleetopt.evaluate.backend import (
 )
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
-from fleetopt.evaluate.simulate import result_bytes
+from fleetopt.evaluate.result_fields import result_bytes
 from fleetopt.evaluate.spill import (
     ROWS_SHARE,
     folder_in_memory,

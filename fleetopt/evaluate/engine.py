@@ -80,13 +80,14 @@ from fleetopt.evaluate.metrics import (
     shown_plans,
     within_limits,
 )
+from fleetopt.evaluate.result_fields import RESULT_FIELDS, result_bytes
 from fleetopt.evaluate.scenarios import (
     ScenarioSet,
     deterministic_scenarios,
     forecast_scenario,
     generate_scenarios,
 )
-from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, result_bytes, simulate
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.evaluate.slip import by_slip, slipped_pairs
 from fleetopt.evaluate.spill import (
     KeptRows,

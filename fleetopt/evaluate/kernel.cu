@@ -1,11 +1,12 @@
 // fleetopt: the fused evaluation kernel. Each (plan, scenario) pair is simulated through every
 // quarter by one thread (one loop iteration in C), its state (cash, revolver, contract status,
-// covenant flows) in registers. It implements the same quarter as fleetopt/evaluate/simulate.py
-// (the oracle it is tested against), in the same order of operations. Money is float64.
-// fo_quarter runs the quarter steps of docs/evaluation.md ("One quarter of one (plan, scenario) pair")
-// in their order, one function each, named after the NumPy step it mirrors (fo_orders:
-// Liquidity.orders, fo_quarter_operations: simulate._operations, fo_financing: simulate._financing,
-// fo_covenants: simulate._covenants; their helpers likewise), fo_finish the end term (_end_term).
+// covenant flows) in registers. It implements the same quarter as fleetopt/evaluate/simulate.py and
+// its steps' modules (the oracle it is tested against), in the same order of operations. Money is
+// float64. fo_quarter runs the quarter steps of docs/evaluation.md ("One quarter of one (plan,
+// scenario) pair") in their order, one function each, named after the NumPy step it mirrors
+// (fo_orders: Liquidity.orders, fo_quarter_operations: operations.quarter_operations, fo_financing:
+// financing.quarter_financing, fo_covenants: covenant_tests.covenants_missed; their helpers likewise),
+// fo_finish the end term (simulate._end_term).
 //
 // The same source compiles three ways: by NVRTC through CuPy (RawKernel), by nvcc, and as plain
 // C (gcc/clang, with OpenMP where available) for the CPU backend `cpu-kernel` and the CPU tests.
@@ -618,7 +619,7 @@ FO_DEVICE double fo_unpowered(const double* x, const double* ph, fo_bits short_s
 
 // in a short quarter, what the GPUs taken out of a generation remove of its market supply or GPUs in a
 // use: their `share` of what of the `forecast`'s is powered (the use's site shares `phu`, those of the
-// GPUs left, at the `short_sites`; `site` the generation's row of gmsup or gmcnt; simulate._taken_out)
+// GPUs left, at the `short_sites`; `site` the generation's row of gmsup or gmcnt; operations._taken_out)
 FO_DEVICE double fo_taken_out(double share, double forecast, const double* phu, const double* site,
                               fo_bits short_sites)
 {
@@ -627,7 +628,7 @@ FO_DEVICE double fo_taken_out(double share, double forecast, const double* phu, 
 
 // a market's revenue at forecast prices with freed capacity (policy), less that of the plan's own
 // market GPUs taken out: their share of each generation's powered revenue `base` (the forecast's where
-// fully powered), floored at 0 per generation (simulate._market)
+// fully powered), floored at 0 per generation (operations._market)
 FO_DEVICE double fo_market_revenue(const double* base, const fo_freed* f, int u, fo_bits flags,
                                    const double* at_price, const fo_taken* tk)
 {
@@ -641,7 +642,7 @@ FO_DEVICE double fo_market_revenue(const double* base, const fo_freed* f, int u,
 
 // a market's sales with freed capacity (policy): the `revenue` (fo_market_revenue), `supply` and `gpus`
 // (less the GPUs taken out) plus the freed GPUs', capped by demand; the same sums and scale as
-// simulate._market. Returns the revenue; adds the GPUs sold to *sold and the demand served to *served,
+// operations._market. Returns the revenue; adds the GPUs sold to *sold and the demand served to *served,
 // and sets *excess (NULL: not kept) to the demand they leave (for the idle GPUs, policy rule 5).
 FO_DEVICE double fo_market_with_freed(double revenue, double supply, double gpus, const fo_freed* f, int u,
                                       double cap, double* sold, double* served, double* excess)
@@ -667,7 +668,7 @@ FO_DEVICE double fo_market_with_freed(double revenue, double supply, double gpus
 
 // the liquidity rules are on (evaluate/liquidity.py): GPUs may be taken out of the plan
 #define FO_LIQUIDITY (defer_orders || distress_sales)
-// the policy's demand cap (simulate._market `safe`): freed capacity or GPUs taken out change the offer per pair
+// the policy's demand cap (operations._market `safe`): freed capacity or GPUs taken out change the offer per pair
 #define FO_SAFE_CAP (freed_to_market || FO_LIQUIDITY || FO_IDLE_RULE)
 
 // electricity and opex less those of the GPUs taken out (market GPUs draw power, held ones cost opex)
@@ -681,7 +682,7 @@ FO_DEVICE void fo_take_costs(const fo_taken* tk, const double* q, double* electr
 }
 
 // the market MW of use u at site i the GPUs taken out would have drawn: each generation's taken share of
-// its GPUs' MW there, in generation order (simulate._power_left)
+// its GPUs' MW there, in generation order (operations.power_left)
 FO_DEVICE double fo_taken_mw(FO_PARAMS, long long p, int t, int i, int u, const fo_taken* tk)
 {
     double mw = 0.0;
@@ -792,12 +793,12 @@ FO_DEVICE fo_bits fo_power_online(FO_PARAMS, long long p, long long s, int t, do
     return short_sites;
 }
 
-// what a quarter's contracts earn, pay in penalties and deliver (GPUs) (simulate._contracts)
+// what a quarter's contracts earn, pay in penalties and deliver (GPUs) (contract_book.contracts_quarter)
 typedef struct {
     double revenue, penalty, gpus;
 } fo_delivered;
 
-// contract k delivered short at or after its deadline (simulate._late_delivery): late (policy rule 2,
+// contract k delivered short at or after its deadline (contract_book._late_delivery): late (policy rule 2,
 // reschedule_late_contracts: it earns on what is delivered) while its late quarters are within its delay
 // allowance, else cancelled (it leaves *live). Returns the penalty it pays this quarter
 FO_DEVICE double fo_late_delivery(FO_PARAMS, int k, fo_bits* live, fo_state* st)
@@ -811,7 +812,7 @@ FO_DEVICE double fo_late_delivery(FO_PARAMS, int k, fo_bits* live, fo_state* st)
     return FO_LOAD(contract_penalty + k);
 }
 
-// quarter step 2 on a short quarter (simulate._contracts): each contract still live is delivered its planned
+// quarter step 2 on a short quarter (contract_book.contracts_quarter): each contract still live is delivered its planned
 // GPUs at each site times the site's contract share (phc); short after its deadline (of the plan's GPUs, or
 // of the contract's where the plan serves it with fewer: plan_owed) it is late or cancelled
 FO_DEVICE fo_delivered fo_short_contracts(FO_PARAMS, long long p, int t, const double* q, const double* phc,
@@ -838,7 +839,7 @@ FO_DEVICE fo_delivered fo_short_contracts(FO_PARAMS, long long p, int t, const d
     return out;
 }
 
-// freed capacity on a short quarter (policy rule 2, freed_gpus_to_market; simulate._free): the planned GPUs
+// freed capacity on a short quarter (policy rule 2, freed_gpus_to_market; contract_book._free): the planned GPUs
 // of each contract the plan serves this quarter that has ended, at the contracts' power share (phc)
 FO_DEVICE void fo_short_freed(FO_PARAMS, long long p, int t, const double* phc, fo_bits live, fo_freed* fr,
                               fo_state* st)
@@ -859,7 +860,7 @@ FO_DEVICE void fo_short_freed(FO_PARAMS, long long p, int t, const double* phc, 
 }
 
 // the offer of use u on a short quarter less the GPUs the policy took out: their share of what of each
-// generation is powered (simulate._taken_out), taken from *supply (H100-equivalent) and *gpus
+// generation is powered (operations._taken_out), taken from *supply (H100-equivalent) and *gpus
 FO_DEVICE void fo_less_taken_out(FO_PARAMS, long long p, int t, int u, const double* q, const double* phu,
                                  fo_bits short_sites, const fo_taken* tk, double* supply, double* gpus)
 {
@@ -888,7 +889,7 @@ FO_DEVICE void fo_short_offered_revenue(FO_PARAMS, long long p, long long s, int
     }
 }
 
-// quarter step 3 on a short quarter (simulate._market): each use's offer at its power share, with the freed
+// quarter step 3 on a short quarter (operations._market): each use's offer at its power share, with the freed
 // capacity (fr), capped by the scenario's demand (fo_market_with_freed where the policy changes the offer per
 // pair, else scaled down to the demand). Returns the revenue; adds the GPUs sold to *sold_gpus and the
 // demand served to the pair's (added up where it is written: carried as state it would spill)
@@ -936,7 +937,7 @@ FO_DEVICE double fo_short_market(FO_PARAMS, long long p, long long s, int t, con
 
 // the electricity of the GPUs taken out that had no power, at most each short site's unpowered draw, added
 // to `electricity` (MWh at forecast prices, e: the plan's row of them by site): a site draws its MW online,
-// or its draw less the GPUs taken out where that is less (simulate._unpowered_taken)
+// or its draw less the GPUs taken out where that is less (operations._unpowered_taken)
 FO_DEVICE double fo_unpowered_taken(FO_PARAMS, long long p, int t, const double* e, const double* phi,
                                     fo_bits short_sites, const fo_taken* tk, double electricity)
 {
@@ -1074,7 +1075,7 @@ FO_DEVICE double fo_powered_market_per_pair(FO_PARAMS, long long p, long long s,
         double supply = FO_Q(FO_Q_SUPPLY + u), gpus = FO_Q(FO_Q_MARKET_GPUS + u);
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) {
-            // the forecast floored at 0, as fo_taken_out's (simulate._taken_out): round-off removes nothing
+            // the forecast floored at 0, as fo_taken_out's (operations._taken_out): round-off removes nothing
             supply = supply - tk->market[g] * fo_max(FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g), 0.0);
             gpus = gpus - tk->market[g] * fo_max(FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g), 0.0);
         }
@@ -1307,7 +1308,7 @@ FO_DEVICE double fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, 
 }
 
 // the least change from quarter t (row q) to a later quarter u of the plan's own room in the borrowing
-// base at t's resale factor, factor (C_u - C_t) - (N_u - N_t), at most 0 (simulate._later_base_change):
+// base at t's resale factor, factor (C_u - C_t) - (N_u - N_t), at most 0 (financing._later_base_change):
 // what a balance kept now, still owed then, may not take
 FO_DEVICE double fo_later_base_change(const double* q, int t, double factor)
 {
@@ -1410,7 +1411,7 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
 #endif
 }
 
-// the customers' payments besides revenue in quarter t (simulate.contract_payments), for the
+// the customers' payments besides revenue in quarter t (contract_book.contract_payments), for the
 // contracts the plan took: the `live` payment of each whose customer is live in t, then the `ended`
 // (termination) payment of each whose customer ended it in t and that was live before t (`before`:
 // not cancelled for late delivery); contracts in order, as NumPy adds them
@@ -1427,7 +1428,7 @@ FO_DEVICE double fo_contract_payments(FO_PARAMS, long long s, int t, fo_bits acc
     return paid;
 }
 
-// policy rule 5 (idle_gpus_to_market; simulate._idle_market), after the quarter's operations: the GPUs the
+// policy rule 5 (idle_gpus_to_market; operations._idle_market), after the quarter's operations: the GPUs the
 // plan holds idle in quarter t, offered group by group (sites in order; at each, inference then
 // training; generations newest first) to the demand their use's sales left (FO_EXCESS, drawn down),
 // within the site's MW online beyond its planned draw (drawn down; the MW late in this scenario are not
@@ -1488,7 +1489,7 @@ FO_DEVICE fo_taken fo_nothing_taken(void)
     return tk;
 }
 
-// quarter steps 1-4 (simulate._operations): the quarter's EBITDA and GPUs in use, on the per-site path
+// quarter steps 1-4 (operations.quarter_operations): the quarter's EBITDA and GPUs in use, on the per-site path
 // where some site of the pair may be short of power, else on the plan's totals; then the idle GPUs (policy
 // rule 5). `alive`: the contracts taken whose customer is live; st->live: those still served after it
 FO_DEVICE fo_operations fo_quarter_operations(FO_PARAMS, long long p, long long s, int t, const double* q,
@@ -1513,10 +1514,10 @@ typedef struct {
     double base_need;  // the collateral the GPU-secured balances need at the end of the quarter (FO_BASE)
 } fo_finance;
 
-// the investing and debt flows of quarter t (simulate._financing): disposals at the scenario's resale value,
+// the investing and debt flows of quarter t (financing.quarter_financing): disposals at the scenario's resale value,
 // with the GPUs the policy took out and its deferred payments (tk), and the customers' payments besides revenue
 // (for the contracts live before t: `before`), cash that is not income, entering with the investing flows as
-// their negative (simulate.contract_payments); the depreciation less the disposals' gain into *depreciation_less_gain
+// their negative (contract_book.contract_payments); the depreciation less the disposals' gain into *depreciation_less_gain
 FO_DEVICE double fo_investing_flows(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
                                     const fo_scenario_quarter* sq, fo_bits before, const fo_taken* tk,
                                     fo_state* st, double* depreciation_less_gain)
@@ -1524,7 +1525,7 @@ FO_DEVICE double fo_investing_flows(FO_PARAMS, long long p, long long s, int t, 
     const fo_bits accepted = FO_LOAD(plan_accepted + p);
     const int paying = ((FO_LOAD(pay_live_bits + t) | FO_LOAD(pay_ended_bits + t)) & accepted) != 0ULL;
     const double paid = paying ? fo_contract_payments(FO_ARGS, s, t, accepted, before) : 0.0;
-    if (FO_LIQUIDITY) {  // simulate._financing with the GPUs taken out and the deferred payments
+    if (FO_LIQUIDITY) {  // financing.quarter_financing with the GPUs taken out and the deferred payments
         double depreciation = FO_Q(FO_Q_DEPRECIATION), proceeds = FO_Q(FO_Q_PROCEEDS), book = FO_Q(FO_Q_BOOK);
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) {
@@ -1591,7 +1592,7 @@ FO_DEVICE double fo_quarter_interest(FO_PARAMS, long long s, int t, fo_bits flag
 // instalments the plan's own balance no longer covers, repaid from the balances kept by cut prepayments
 // (st->kept_debt), into fin->principal and fin->repaid_at_maturity; returns the quarter's investing and
 // debt outflow (`outflow`, fo_investing_flows) with those instalments, less the GPU-backed draws moved
-// with a deferred order (simulate._moved_draws): drawn now beyond the plan (the share draws_in of last
+// with a deferred order (financing._moved_draws): drawn now beyond the plan (the share draws_in of last
 // quarter's), less this quarter's deferred to the next
 FO_DEVICE double fo_term_debt_paid(const double* q, double draws_in, double outflow, fo_state* st, fo_finance* fin)
 {
@@ -1655,7 +1656,7 @@ FO_DEVICE double fo_less_forgone(const double* q, double cash, fo_state* st, fo_
     return cash;
 }
 
-// the borrowing base before the prepayment rule (simulate._borrowing_base): the collateral the GPU-secured
+// the borrowing base before the prepayment rule (covenant_tests.borrowing_base): the collateral the GPU-secured
 // balances need at the end of the quarter, the plan's and those kept before this quarter's cut, less those
 // never drawn (the GPU-backed draws deferred to the next quarter are left out where it is tested); 0 where
 // no base is tested (FO_BASE)
@@ -1706,7 +1707,7 @@ FO_DEVICE void fo_draw_or_repay_revolver(FO_PARAMS, fo_finance* fin)
     fin->cash = fin->cash + rev_draw;
 }
 
-// quarter step 5 (simulate._financing, core.economics.finance_step) and policy rule 4's distress sales:
+// quarter step 5 (financing.quarter_financing, core.economics.finance_step) and policy rule 4's distress sales:
 // interest, repayments, tax, cash, the prepayment rule, the revolver; updates the pair's cash, revolver,
 // tax losses and balances
 FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
@@ -1830,7 +1831,7 @@ FO_DEVICE int fo_missed_covenants(FO_PARAMS, int t, const double* value)
     return missed;
 }
 
-// quarter step 6 (simulate._covenants, core.covenants.CureRights): the flows kept and the covenants
+// quarter step 6 (covenant_tests.covenants_missed, core.covenants.CureRights): the flows kept and the covenants
 // tested, the breach cured or not; at the pair's uncured breach, the lenders' side of it
 // (fo_debt_at_default) and, where no liquidity default came before (nor in this quarter), the first event
 // of default: the lenders take the GPUs and the cash, the shareholders keep what is left after the debt.
@@ -1914,7 +1915,7 @@ FO_DEVICE double fo_terminal_fleet(FO_PARAMS, long long p, const fo_state* st, d
 }
 
 // what is owed at the end: the debt (debt_end) and the prepayments not yet earned after the last quarter,
-// for the contracts taken whose customer is live in it (simulate.deferred_revenue_end)
+// for the contracts taken whose customer is live in it (contract_book.deferred_revenue_end)
 FO_DEVICE double fo_owed_at_end(FO_PARAMS, long long p, long long s, double debt_end)
 {
     fo_bits owing = FO_LOAD(deferred_bits) & FO_LOAD(plan_accepted + p);

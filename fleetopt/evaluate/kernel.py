@@ -52,8 +52,10 @@ from fleetopt.evaluate.build_cache import BuildCache
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.layout import REL, _site_total, per_facility
 from fleetopt.evaluate.liquidity import inverse
+from fleetopt.evaluate.operations import TINY
+from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.evaluate.scenarios import ScenarioSet
-from fleetopt.evaluate.simulate import RESULT_FIELDS, TINY, SimulationConstants
+from fleetopt.evaluate.simulate import SimulationConstants
 
 # The pair's state is fixed-size: contract status and the quarters a pair may lack power are bit
 # masks of one 64-bit word, the sites' power shares registers. Larger models run the array code.
@@ -648,7 +650,7 @@ def _alive_bits(alive: np.ndarray) -> np.ndarray:
 
 
 def _payment_bits(payments, which: str) -> np.ndarray:
-    """Which contracts have a payment (simulate.contract_payments) each quarter, one uint64 mask a
+    """Which contracts have a payment (contract_book.contract_payments) each quarter, one uint64 mask a
     quarter: ``live`` or ``ended`` (T,), or ``deferred_end`` (1,) for the terminal deduction."""
     values = getattr(payments, which)
     if which == "deferred_end":

@@ -242,7 +242,7 @@ class PlanColumns:
             | (plans.gen_site_market_electricity != 0) | (plans.gen_site_market_mw != 0)
         ).any(axis=0)  # (2, G, I, T)
         # (G, T, P, 1) each generation's market electricity summed as the short path sums it (each use's
-        # sites in order, then the uses; simulate._less_market_electricity): the same bits on either path
+        # sites in order, then the uses; operations._less_market_electricity): the same bits on either path
         by_use = _site_total(plans.gen_site_market_electricity, 3)  # (P, 2, G, T)
         self.gen_market_bill = _columns(by_use[:, 0] + by_use[:, 1], xp)
         self.gen_on_market = (plans.gen_market_gpus > 0).any(axis=0)  # (G, T) some plan has GPUs to sell

@@ -28,7 +28,7 @@ After the quarter's financing (:meth:`Liquidity.sell`), cash still below the def
 resale value; the gain or loss is taxed the next quarter. The prepayment rule
 (:meth:`Liquidity.prepayment_floor`, acting in core.economics.finance_step) cuts a quarter's planned
 debt prepayments to what cash above the minimum plus the buffer (and the revolver drawn) can pay,
-but never the part the borrowing base needs at the quarter's end (simulate._base_room).
+but never the part the borrowing base needs at the quarter's end (financing._base_room).
 
 GPUs taken out of the plan (deferred for their purchase quarter, cancelled, or sold) are valued at
 the plan's average GPU of their generation each quarter: a share ``min(1, missing / market GPUs)``

@@ -23,7 +23,7 @@ from fleetopt.core.metric_columns import (
 from fleetopt.core.notebook import html_text
 from fleetopt.core.tail import TAIL, cvar_of_worst, standard_error, tail_count, worst_k
 from fleetopt.core.units import counted, format_figure, format_rate
-from fleetopt.evaluate.simulate import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
+from fleetopt.evaluate.result_fields import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
 
 
 def demand_in_short(n: int, row) -> str | None:

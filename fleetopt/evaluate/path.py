@@ -35,8 +35,9 @@ from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.liquidity import REACTION_USD
 from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS
 from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.result_fields import END_TERM_PARTS
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
-from fleetopt.evaluate.simulate import END_TERM_PARTS, SimulationConstants, late_capacity_steps, simulate
+from fleetopt.evaluate.simulate import SimulationConstants, late_capacity_steps, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
@@ -60,7 +61,7 @@ LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment
          "debt_service_usd")  # fmt: skip
 # the quarter's cash that is neither income nor a statement line above, USD: the customers' payments
 # besides revenue (prepayments received less the part revenue unwinds, termination payments:
-# simulate.contract_payments) and the proceeds of the plan's own disposals at the scenario's resale
+# contract_book.contract_payments) and the proceeds of the plan's own disposals at the scenario's resale
 # value. The change in cash_usd is ebitda - capex - interest - principal - prepayment + draws - tax +
 # revolver_draw + distress_sold + these two (docs/evaluation.md, "One scenario's path")
 CASH_FLOWS = ("contract_payments_usd", "disposal_proceeds_usd")
@@ -322,7 +323,7 @@ def _quarter(v: dict) -> dict:
         "taxable_income_usd": _at(step.taxable),
         **{name: _at(value) for name, value in step.lines().items()},
         "ebitda_usd": _at(v["ebitda"]),
-        "capex_usd": _at(parts["capex"]),  # as the quarter's financing (simulate._financing) paid it
+        "capex_usd": _at(parts["capex"]),  # as the quarter's financing (financing.quarter_financing) paid it
         "collateral_required_usd": _at(base.get("collateral_required", 0.0)),
         "collateral_value_usd": _at(base.get("collateral", 0.0)),
         "missed": 0 if missed is None else int(_at(missed)),

@@ -37,7 +37,7 @@ class PlanBatch:
     gen_market_supply: np.ndarray  # (P, 2, G, T) H100-equivalent, by use
     gen_market_electricity: np.ndarray  # (P, G, T) forecast electricity of the market GPUs at full draw
     # the same by use, generation and site, (P, 2, G, I, T): what of a generation taken out has power
-    # in a quarter short of it (a removal is capped by its powered quantity; simulate._market)
+    # in a quarter short of it (a removal is capped by its powered quantity; operations._market)
     gen_site_market_count: np.ndarray
     gen_site_market_supply: np.ndarray
     gen_site_market_electricity: np.ndarray

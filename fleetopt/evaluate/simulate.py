@@ -15,67 +15,46 @@ market sales are capped by realised demand; prices, electricity, resale values a
 follow the scenario; orders are deferred or cancelled and GPUs sold to stay liquid
 (:mod:`fleetopt.evaluate.liquidity`); cash below the minimum draws the revolver, and beyond it
 (and the sales) the scenario is a liquidity default.
+
+This module holds the quarter loop, the running totals (the NPV and its variants, the debt at a
+default) and the end term; each quarter step is a module of its own: the contracts
+(:mod:`~fleetopt.evaluate.contract_book`), the market and costs
+(:mod:`~fleetopt.evaluate.operations`), the financing (:mod:`~fleetopt.evaluate.financing`) and the
+covenant tests (:mod:`~fleetopt.evaluate.covenant_tests`); what it returns per pair is
+:mod:`~fleetopt.evaluate.result_fields`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from fleetopt.core.arrays import less_product, plus, plus_over, reusing
-from fleetopt.core.covenants import (
-    FLOWS,
-    CovenantTest,
-    CureRights,
-    cash_covers_debt,
-    kind_bit,
-    net_debt,
-    window_mean,
-)
+from fleetopt.core.arrays import plus, reusing
+from fleetopt.core.covenants import FLOWS, CovenantTest, CureRights, cash_covers_debt
 from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
 from fleetopt.core.economics import (
     LIQUIDITY_TOLERANCE_USD,
-    DrawsMoved,
     FinanceState,
     Financing,
     QuarterFinance,
-    collateral_required,
     contract_revenue_per_gpu,
-    finance_step,
     liquidation_tax,
     site_fixed_cost_per_mw,
     term_debt,
 )
-from fleetopt.evaluate.layout import (
-    REL,
-    PlanColumns,
-    PowerShortfall,
-    ScenarioRows,
-    Shortfall,
-    fully_powered,
-    over_sites,
-    over_sites_at,
-    unpowered,
-)
-from fleetopt.evaluate.liquidity import (
-    LIQUIDITY_REACTIONS,
-    REACTION_USD,
-    Adjustments,
-    Liquidity,
-    deferred_draws_interest,
-    taken_share,
-)
+from fleetopt.evaluate.contract_book import ContractBook, contract_payments, deferred_revenue_end
+from fleetopt.evaluate.covenant_tests import borrowing_base, covenants_missed
+from fleetopt.evaluate.financing import quarter_financing
+from fleetopt.evaluate.layout import PlanColumns, PowerShortfall, ScenarioRows
+from fleetopt.evaluate.liquidity import Adjustments, Liquidity, taken_share
+from fleetopt.evaluate.operations import power_left, quarter_operations
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.result_fields import DEBT_AT_DEFAULT, DEBT_AT_UNCURED, END_TERM_PARTS, MARKET_EARNED
 from fleetopt.evaluate.scenarios import ScenarioSet, forecast_scenario
 from fleetopt.schema.policy import Policy
-
-# per pair, the quarters before its first covenant breach, before its liquidity default and before its
-# uncured covenant breach (T: none in the horizon): the quarter index of each, for when a plan breaks
-# (cumulative shares by quarter)
-TIMING_FIELDS = ("quarters_before_breach", "quarters_before_default", "quarters_before_uncured")
 
 
 @dataclass(frozen=True)
@@ -144,47 +123,6 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
     return steps if late else np.zeros_like(steps)
 
 
-# per pair, at its first liquidity default (0 without one), USD: the debt owed at the end of that
-# quarter, and the part of it that selling the GPUs held (as a distress sale would sell them) and
-# the cash left would not repay: what lenders would have to recover from contracts, sites or not at all
-DEBT_AT_DEFAULT = ("debt_at_default", "uncovered_debt")
-# the same at its uncured covenant breach, the event of default on which lenders may accelerate
-# (0 without one): what they would be owed then, and could not recover from the GPUs and cash, had
-# they accelerated
-DEBT_AT_UNCURED = ("debt_at_uncured_breach", "uncovered_debt_at_uncured_breach")
-# the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
-# being later than its allowance, GPUs of a contract that ended early offered on the market
-CONTRACT_REACTIONS = ("rescheduled", "cancelled", "freed")
-# simulate(market_earned=True)'s (P, S, G, T) what each generation's own market GPUs earn each quarter,
-# within power and demand, less their electricity: on the forecast, policy rule 0's saving
-MARKET_EARNED = "gen_market_earned_usd"
-# simulate(watch=...)'s NPV end term E and its parts, (P, S) USD each, undiscounted (_end_term;
-# docs/evaluation.md, "The NPV"): the fleet at the last quarter's resale value and its book value, the
-# gain or loss of the last quarter's distress sales, the gain G taxed with the end (the three: value -
-# book + distress), the last quarter's taxable income y, the tax of the sale, the power plant at book,
-# the debt at the end, the prepayments not yet earned, and E
-END_TERM_PARTS = ("fleet_resale_value", "fleet_book_value", "distress_sale_gain", "gain",
-                  "taxable_income_last", "liquidation_tax", "power_plant_book_value", "debt_end",
-                  "unearned_prepayments", "end_term")  # fmt: skip
-# npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
-# npv_accelerated: the same ended by the first event of default of either kind, the lenders accelerating
-# at an uncured breach (docs/evaluation.md, "The NPV if lenders accelerate"); the lenders' side of a
-# default (docs/evaluation.md, "The debt at a default")
-RESULT_FIELDS = (
-    "npv", "npv_limited", "npv_accelerated", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach",
-    "uncured_breach", *DEBT_AT_UNCURED, "default", "utilisation",
-    *CONTRACT_REACTIONS, *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
-)  # fmt: skip
-# a result takes at most 8 bytes (a float64; a bool, 1): the rows in memory and their file
-# (spill.py) count 8 a value
-RESULT_VALUE_BYTES = 8
-
-
-def result_bytes(n_plans: int, n_scenarios: int) -> int:
-    """Bytes the results (:data:`RESULT_FIELDS`) of ``n_plans`` plans over ``n_scenarios`` scenarios
-    take, in memory or in a file (spill.py): 216 a (plan, scenario) pair."""
-    return RESULT_VALUE_BYTES * len(RESULT_FIELDS) * n_plans * n_scenarios
-
 
 def simulate(
     consts: SimulationConstants,
@@ -203,7 +141,8 @@ def simulate(
     quarterly lines (e.g. ``cash_usd``, ``debt_usd``) to return as (P, S, T) paths. ``rows``:
     ``scen`` already laid out (callers simulating several plan batches on one block).
     ``market_earned``: also return ``MARKET_EARNED``, (P, S, G, T) what each generation's own market
-    GPUs earn (:func:`_market`, :func:`_less_market_electricity`; the forecast run's, for policy
+    GPUs earn (:func:`~fleetopt.evaluate.operations._market`,
+    :func:`~fleetopt.evaluate.operations._less_market_electricity`; the forecast run's, for policy
     rule 0's saving). ``watch(t, seen)``: called at the end of each quarter with what it did,
     ``seen`` the dict :func:`_watched` names (:mod:`fleetopt.evaluate.path` reads one scenario's
     quarter from it, :mod:`fleetopt.sweep.cancelled` the deposits forfeited); with it, the results
@@ -240,7 +179,7 @@ class _Quarter(NamedTuple):
 
     taken: Adjustments | None  # the GPUs and payments the policy took out (None: nothing)
     ebitda: Any
-    gpus_used: Any  # GPUs sold or delivered (_operations)
+    gpus_used: Any  # GPUs sold or delivered (quarter_operations)
     step: QuarterFinance  # its financing, with the cash after the revolver and the distress sales
 
 
@@ -270,16 +209,18 @@ class _Simulation:
     def quarter(self, t: int, served: Any, earned: Any, parts: dict | None) -> _Quarter:
         """Quarter ``t``'s steps 1-5 (docs/evaluation.md) with the policy's reactions: the orders
         deferred or cancelled (rule 0), the customers' payments besides revenue, the power (1), the
-        contracts, market and costs (2-4, :func:`_operations`; ``served``, ``earned``, ``parts`` as
-        it takes them), the financing (5) and the distress sales (rule 4)."""
+        contracts, market and costs (2-4, :func:`~fleetopt.evaluate.operations.quarter_operations`;
+        ``served``, ``earned``, ``parts`` as it takes them), the financing (5) and the distress sales
+        (rule 4)."""
         consts, pl, sc, xp = self.consts, self.pl, self.sc, self.xp
         taken = self.liquidity.orders(t, self.state, sc)
         # the contracts' status before this quarter's
         paid = contract_payments(consts.contract_payments, pl, sc, self.book.status, t)
-        short = _power_left(self.power, pl, self.power.quarter(t), taken, t)
-        ebitda, gpus_used = _operations(consts, pl, sc, self.book, self.power, short, taken, t, served, xp,
-                                        earned, parts)  # fmt: skip
-        step = _financing(consts, self.state, pl, sc, t, ebitda, taken, self.liquidity, paid, xp, parts)
+        short = power_left(self.power, pl, self.power.quarter(t), taken, t)
+        ebitda, gpus_used = quarter_operations(consts, pl, sc, self.book, self.power, short, taken, t, served,
+                                               xp, earned, parts)  # fmt: skip
+        step = quarter_financing(consts, self.state, pl, sc, t, ebitda, taken, self.liquidity, paid, xp,
+                                 parts)  # fmt: skip
         self.liquidity.sell(t, self.state, sc.resale_factor[t])
         step.cash = self.state.cash
         return _Quarter(taken, ebitda, gpus_used, step)
@@ -344,8 +285,8 @@ class _Totals:
         """Quarter step 6: the covenants tested in ``t``, the equity cures, and at an uncured breach
         the lenders' side of the event of default. Returns as ``_UNTESTED`` names."""
         consts, xp = self.consts, self.xp
-        base = _borrowing_base(consts, run.pl, run.sc, run.state, quarter.taken, t, xp)
-        missed = _covenants(consts, t, self.flows, quarter.ebitda, quarter.step, base, xp)
+        base = borrowing_base(consts, run.pl, run.sc, run.state, quarter.taken, t, xp)
+        missed = covenants_missed(consts, t, self.flows, quarter.ebitda, quarter.step, base, xp)
         if missed is not None:
             self.first_breach += (self.first_breach == 0) * missed
         covered = None  # read only with cash_covering_debt_cures
@@ -371,7 +312,7 @@ class _Totals:
 
     def count_quarter(self, gpus_used: Any, inv_held: Any) -> None:
         """Count the quarter in the quarters before a break, while none has come (a breach and the
-        lowest cash are for good), and its GPUs used (a sum _operations made) per GPU held."""
+        lowest cash are for good), and its GPUs used (a sum quarter_operations made) per GPU held."""
         self.before_breach += self.first_breach == 0
         self.before_default += self.solvent
         self.util += reusing(gpus_used, self.xp.multiply, gpus_used, inv_held)
@@ -412,8 +353,9 @@ class _Totals:
 
 def _watched(run: _Simulation, totals: _Totals, quarter: _Quarter, tested: tuple, parts: dict | None) -> dict:
     """What ``simulate(watch=...)`` is shown of a quarter: its own values (``parts``: its revenue
-    and costs, :func:`_operations`'s, and the cash flows :func:`_financing` records; ``tested``: its
-    covenants, as ``_UNTESTED`` names them) and the running state after it."""
+    and costs, :func:`~fleetopt.evaluate.operations.quarter_operations`'s, and the cash flows
+    :func:`~fleetopt.evaluate.financing.quarter_financing` records; ``tested``: its covenants, as
+    ``_UNTESTED`` names them) and the running state after it."""
     base, missed, accelerated = tested
     return {
         "parts": parts, "ebitda": quarter.ebitda,
@@ -514,696 +456,3 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, 
         recovered = fleet * resale + recovered
     return debt, xp.maximum(debt - recovered, 0.0), xp.maximum(recovered - debt, 0.0)
 
-
-def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -> Any:
-    """(P, S) USD the customers pay in quarter ``t`` besides revenue (None: nothing in any pair):
-    for each contract taken, its ``live`` payment where the customer is live in ``t`` and its
-    ``ended`` (termination) payment where the customer ended the contract in ``t`` and it had not
-    been cancelled for late delivery (``status``: the contracts' status before quarter ``t``, (K, P,
-    S)). Contracts in order, each term added only where it is not 0 (the kernel's order)."""
-    total = None
-    for k in np.flatnonzero(payments.live[:, t] != 0.0):
-        total = plus_over(total, pl.accepted[k] * (sc.alive_row(k, t) * payments.live[k, t]), sc.xp)
-    for k in np.flatnonzero(payments.ended[:, t] != 0.0):  # never in quarter 0 (after a term's first)
-        ended = sc.alive_row(k, t - 1) - sc.alive_row(k, t)
-        total = plus_over(total, status[k] * (ended * payments.ended[k, t]), sc.xp)
-    return total
-
-
-def deferred_revenue_end(payments: ContractPayments, pl, sc, T: int) -> Any:
-    """(P, S) USD of prepayments not yet earned after the last quarter, for the contracts taken whose
-    customer is live in it (None: none); the terminal value deducts it with the debt."""
-    total = None
-    for k in np.flatnonzero(payments.deferred_end != 0.0):
-        total = plus(total, pl.accepted[k] * (sc.alive_row(k, T - 1) * payments.deferred_end[k]))
-    return total
-
-
-def _financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int, ebitda: Any,
-               taken: Adjustments | None, liquidity: Liquidity, paid: Any,
-               xp: Any, parts: dict | None = None) -> QuarterFinance:  # fmt: skip
-    """Quarter ``t``'s financing (:func:`finance_step`), disposals at the scenario's resale value,
-    with the policy's changes (``taken``: GPUs taken out, deferred payments; the prepayment rule
-    within the borrowing base's room, :func:`_base_room`). ``paid``: the customers' payments besides
-    revenue (:func:`contract_payments`; None: none), cash that is not income: it enters with the
-    investing flows, as their negative. ``parts`` (a watched path's): given the capex paid and those
-    two cash flows, ``disposal_proceeds`` and ``contract_payments``, which no statement line shows, and
-    the ``depreciation`` and ``gain`` (disposals', and the quarter before's distress sales') the tax reads."""
-    fin = consts.financing
-    proceeds, book, capex, depreciation = pl.proceeds[t], pl.book[t], pl.capex[t], pl.depreciation[t]
-    any_proceeds = pl.any_proceeds[t]
-    if taken is not None:
-        for g, share in enumerate(taken.held):
-            if share is not None and pl.gen_any["gen_depreciation"][g, t]:
-                depreciation = less_product(depreciation, share, pl.gen_depreciation[g, t], xp)
-        for g in np.flatnonzero(pl.gen_retires[:, t]):  # the plan disposes of GPUs of g: some may be gone
-            cut = liquidity.planned_sales_cut(g, t)
-            if cut is not None:
-                proceeds = less_product(proceeds, cut, pl.gen_retired_proceeds[g, t], xp)
-                book = less_product(book, cut, pl.gen_retired_book[g, t], xp)
-        if taken.capex is not None:
-            capex = capex + taken.capex
-    if any_proceeds:
-        cash_proceeds = proceeds * sc.resale_factor[t]
-        gain, investing = cash_proceeds - book, capex - cash_proceeds
-    else:  # nothing sold this quarter in any plan: no scenario resale value to apply
-        gain, investing = -book, capex
-    if taken is not None:
-        sale_gain = liquidity.gain()
-        if sale_gain is not None:  # last quarter's distress sales, taxed now
-            gain = reusing(gain, xp.add, gain, sale_gain)  # a difference made above
-    if paid is not None:
-        investing = investing - paid
-    if parts is not None:
-        parts["capex"] = capex
-        parts["disposal_proceeds"] = cash_proceeds if any_proceeds else 0.0
-        parts["contract_payments"] = 0.0 if paid is None else paid
-        parts["depreciation"], parts["gain"] = depreciation, gain  # the tax's deductions and gains
-    floor = liquidity.prepayment_floor(t)
-    moved = None if taken is None else _moved_draws(pl, sc, t, taken)
-    step = finance_step(
-        fin, state, t, ebitda, depreciation, gain, investing, pl.draws[t], pl.prepay[t],
-        pl.scheduled[t], sc.rate_shift[t], xp, floor, moved, sc.spread_shift[t], pl.repaid[t],
-        None if floor is None else _base_room(consts, pl, sc, taken, t, xp),
-    )  # fmt: skip
-    if floor is not None:
-        liquidity.count_cut(step.prepayment_cut)
-    return step
-
-
-def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
-    """The GPU-backed draws the order rule moved into and out of quarter ``t`` (None: none)."""
-    if taken.draws_in is None and taken.draws_out is None:
-        return None
-    draws = saved = owed = 0.0
-    forgone = None
-    if taken.draws_in is not None:
-        drawn = taken.draws_in
-        if taken.draws_cancelled is not None:  # a cancelled order's draws are never drawn
-            drawn = drawn - taken.draws_cancelled
-            forgone = taken.draws_cancelled[..., None] * pl.ltv_facility_draws[t - 1]
-        draws = drawn * pl.ltv_draws[t - 1]
-        saved = deferred_draws_interest(pl, t, taken.draws_in, sc.rate_shift[t])
-    owed_forgone = None
-    if taken.draws_out is not None:
-        owed = taken.draws_out * pl.ltv_draws[t]
-        draws = draws - owed
-        owed_forgone = taken.draws_out[..., None] * pl.ltv_facility_draws[t]
-    return DrawsMoved(draws, saved, owed, forgone, owed_forgone)
-
-
-def _operations(consts, pl, sc, book: ContractBook, power: PowerShortfall, short: Shortfall | None,
-                taken: Adjustments | None, t: int, served: Any, xp: Any,
-                earned: Any = None, parts: dict | None = None) -> tuple:  # fmt: skip
-    """EBITDA and GPUs in use (sold or delivered) in quarter ``t``; adds the market demand served
-    (H100-equivalent GPUs) to ``served``, and (``earned``, None: not kept) what each generation's own
-    market GPUs earn, less their electricity, to ``earned[:, :, g, t]``; updates the contract book.
-    ``parts`` (None: not kept): filled with the quarter's ``contract_revenue``, ``market_revenue``
-    (rule 5's idle GPUs' included), ``electricity``, ``fixed`` costs, contract ``penalty`` (USD, (P, S)
-    or 0.0) and ``served``, each contract's GPUs delivered; EBITDA is revenue less the three costs.
-
-    With ``short`` None every pair is fully powered; otherwise each site's planned draw is scaled
-    by its powered share, and each use's GPUs by theirs. Both give the same bits for a pair whose
-    every share is 1, so whether a quarter takes the short path (which depends on the other pairs
-    simulated with it) cannot change a pair's result.
-    """
-    if parts is not None:
-        parts["served"] = {}
-    contract_revenue, delivered_gpus, penalty, freed = _contracts(consts, pl, sc, book, short, t, xp, parts)
-    shares = None if short is None else short.market
-    idle = book.policy.idle_gpus_to_market and bool(pl.idle.groups[t])
-    safe = book.policy.freed_gpus_to_market or taken is not None or book.policy.idle_gpus_to_market
-    excess = [sc.demand[0, t], sc.demand[1, t]] if idle else None  # demand the plan's market GPUs leave
-    market_revenue, sold_gpus = _market(pl, sc, shares, freed, taken, safe, t, served, xp, earned, excess)
-    if earned is not None:
-        _less_market_electricity(earned, pl, sc, short, t)
-    book.count_freed(freed)
-    planned = pl.electricity_total[t] if short is None else over_sites(
-        pl.electricity[:, t], short.phi, pl.used["electricity"][:, t]
-    )
-    fixed = pl.fixed_costs[t] if short is None else pl.fixed_costs[t] - short.fixed_saved
-    if taken is not None:  # GPUs taken out draw no power and cost no opex
-        for g in range(len(taken.market)):
-            if taken.market[g] is not None and pl.gen_any["gen_market_electricity"][g, t]:
-                planned = less_product(planned, taken.market[g], pl.gen_market_electricity[g, t], xp)
-            if taken.held[g] is not None and pl.gen_any["gen_opex"][g, t]:
-                fixed = less_product(fixed, taken.held[g], pl.gen_opex[g, t], xp)
-        if short is not None:
-            planned = _unpowered_taken(pl, short, taken.market, planned, t, xp)
-    electricity = planned * sc.electricity_factor[t]
-    ebitda = market_revenue + contract_revenue  # then the costs, in place: the parts are kept as they are
-    ebitda = reusing(ebitda, xp.subtract, ebitda, electricity)
-    ebitda = reusing(ebitda, xp.subtract, ebitda, fixed)
-    if penalty is not None:
-        ebitda = reusing(ebitda, xp.subtract, ebitda, penalty)
-    used = sold_gpus + delivered_gpus
-    if parts is not None:
-        parts.update(contract_revenue=contract_revenue, market_revenue=market_revenue,
-                     electricity=electricity, fixed=fixed, penalty=_zero(penalty))  # fmt: skip
-    if idle:  # policy rule 5: what the idle GPUs put to work earn, less their electricity at full draw
-        net, idle_gpus = _idle_market(pl, sc, power, short, taken, excess, t, served, xp, parts)
-        ebitda, used = reusing(ebitda, xp.add, ebitda, net), reusing(used, xp.add, used, idle_gpus)
-    return ebitda, used
-
-
-def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, taken: Adjustments | None,
-                    t: int, xp: Any) -> dict | None:  # fmt: skip
-    """The borrowing base's quantities at the end of quarter ``t`` (None: not tested then): the
-    collateral the GPU-secured balances need, the plan's and those kept by cut prepayments, less
-    those the pair never drew and the GPU-backed draws deferred to the next quarter; and the GPUs'
-    gross resale value at the scenario's resale values, less the GPUs taken out (docs/evaluation.md,
-    "Covenants")."""
-    if not any(test.kind.facility_test and test.tested[t] for test in consts.covenants):
-        return None
-    fin = consts.financing
-    required = collateral_required(fin, state.balance, xp)
-    if state.kept is not None:
-        for f in np.flatnonzero(fin.collateral_weight):
-            required = required + fin.collateral_weight[f] * state.kept[..., f]
-    if state.forgone is not None:  # the draws of cancelled orders, never drawn
-        for slot, f in enumerate(state.forgone_facilities):
-            required = less_product(required, fin.collateral_weight[f], state.forgone[..., slot], xp)
-    value = pl.collateral[t]
-    if taken is not None:
-        if taken.draws_out is not None:
-            required = less_product(required, taken.draws_out, pl.ltv_collateral[t], xp)
-        for g, share in enumerate(taken.held):
-            if share is not None:
-                value = less_product(value, share, pl.gen_collateral[g, t], xp)
-    return {"collateral_required": required, "collateral": value * sc.resale_factor[t]}
-
-
-def _base_room(consts: SimulationConstants, pl, sc, taken: Adjustments | None, t: int, xp: Any):
-    """The borrowing base's room for the prepayment rule in quarter ``t``, a function of the finance
-    state: the GPUs' collateral value less the collateral required, USD (P, S), as the base's test
-    computes it (:func:`_borrowing_base`), lowered to the least of the later quarters' as projected
-    (:func:`_later_base_change`): a balance kept stays owed; None where the base is not tested in
-    ``t`` (the prepayment rule may then cut it all)."""
-
-    def room(state: FinanceState) -> Any:
-        base = _borrowing_base(consts, pl, sc, state, taken, t, xp)
-        return (base["collateral"] - base["collateral_required"]) + _later_base_change(pl, sc, t, xp)
-
-    tested = any(test.kind.facility_test and test.tested[t] for test in consts.covenants)
-    return room if tested else None
-
-
-def _later_base_change(pl, sc, t: int, xp: Any) -> Any:
-    """(P, S) USD, at most 0: the least change from quarter ``t`` to a later quarter u of the plan's
-    own room in the borrowing base, its GPUs' value at the scenario's resale factor of ``t`` less the
-    collateral its balances need: f_t (C_u - C_t) - (N_u - N_t) (docs/evaluation.md, policy rule 3).
-    The kernel's fo_later_base_change computes it in the same order."""
-    least = 0.0
-    for u in range(t + 1, len(pl.collateral)):
-        change = sc.resale_factor[t] * (pl.collateral[u] - pl.collateral[t])
-        least = xp.minimum(least, change - (pl.collateral_required[u] - pl.collateral_required[t]))
-    return least
-
-
-def _covenants(consts: SimulationConstants, t: int, flows: dict, ebitda: Any, step: QuarterFinance,
-               base: dict | None, xp: Any) -> Any:  # fmt: skip
-    """(P, S) the covenants quarter ``t`` misses (fleetopt/core/covenants.py): a sum of their kinds'
-    bits, 0 where none is; None where none is tested in ``t``. ``base``: the borrowing base's
-    quantities (:func:`_borrowing_base`)."""
-    window = consts.covenant_window
-    quarter = {"ebitda": ebitda, "debt_service": step.debt_service, "interest": step.interest,
-               "ebitda_less_tax": ebitda - step.tax}  # fmt: skip
-    if window > 1:  # the flows of the last quarters, tested or not, for the trailing averages
-        for name in FLOWS:
-            flows[name] = [*flows[name][1 - window :], quarter[name]]
-    tests = [test for test in consts.covenants if test.tested[t]]
-    if not tests:
-        return None
-    values = {"debt": step.debt, "cash": step.cash, **(base or {})}
-    if any(test.kind.numerator == "net_debt" for test in tests):
-        values["net_debt"] = net_debt(step.debt, step.cash, xp)
-    for name in FLOWS:
-        values[name] = window_mean(flows[name], window) if window > 1 else quarter[name]
-    missed = None  # one kind per test, so the sum of their bits is the mask
-    for test in tests:
-        bits = test.breached(values, xp) * float(kind_bit(test.kind))
-        missed = plus_over(missed, bits, xp)
-    return missed
-
-
-class ContractBook:
-    """Each contract's state in every pair: live (1.0) or ended (0.0: customer default or
-    cancellation), with the policy's late quarters, and which reactions each pair has had.
-
-    The status is updated lazily, in the quarters a plan serves the contract: customer defaults are
-    permanent, so catching up on the quarters a contract was not looked at gives the same status."""
-
-    def __init__(self, status: Any, late: Any, policy: Policy, first_default: np.ndarray, xp: Any):
-        self.status, self.late, self.policy, self.xp = status, late, policy, xp
-        # (K,) the first quarter in which some pair may have ended the contract (T: none yet)
-        self.first_end = first_default.copy()
-        shape = status.shape[1:]
-        self.flags = {name: xp.zeros(shape, dtype=bool) for name in CONTRACT_REACTIONS if name != "freed"}
-        self.freed_gpus = None  # GPU-quarters offered on the market after their contract ended
-
-    @classmethod
-    def opening(cls, pl, scen: ScenarioSet, shape: tuple[int, int], policy: Policy, xp: Any) -> ContractBook:
-        status = xp.empty((pl.K, *shape))
-        status[...] = pl.accepted
-        late = xp.zeros((pl.K, *shape)) if policy.reschedule_late_contracts else None
-        alive = np.asarray(scen.factors["contract_alive"])  # (S, K, T)
-        every = alive.all(axis=0) if alive.shape[0] else np.ones(alive.shape[1:], dtype=bool)  # (K, T)
-        T = every.shape[1]
-        first_default = np.array([T if a.all() else int(np.argmin(a)) for a in every], dtype=np.int64)
-        return cls(status, late, policy, first_default, xp)
-
-    def may_have_ended(self, k: int, t: int) -> bool:
-        """Whether contract ``k`` may have ended by quarter ``t`` in some pair (a customer default in
-        some scenario, or a cancellation): before that, freeing its GPUs adds exactly nothing."""
-        return t >= self.first_end[k]
-
-    def cancelled_at(self, k: int, t: int) -> None:
-        self.first_end[k] = min(self.first_end[k], t)
-
-    def flag(self, name: str, happened: Any, pairs: Pairs | None = None) -> None:
-        """Record that ``name`` happened (at ``pairs``; None: ``happened`` is (P, S))."""
-        if pairs is None:
-            self.flags[name] |= happened
-        else:
-            pairs.flag(self.flags[name], happened)
-
-    def count_freed(self, freed: FreedCapacity) -> None:
-        for gpus in freed.gpus:  # the quarter's own arrays, read by the market before: added to in place
-            if gpus is not None:
-                self.freed_gpus = plus_over(self.freed_gpus, gpus, self.xp)
-
-    def reactions(self) -> dict[str, Any]:
-        xp = self.xp
-        out = {name: flags.astype(xp.float64) for name, flags in self.flags.items()}
-        freed = xp.zeros(self.status.shape[1:]) if self.freed_gpus is None else self.freed_gpus > 0
-        out["freed"] = freed.astype(xp.float64)
-        return out
-
-
-@dataclass
-class FreedCapacity:
-    """GPUs of contracts that ended early, offered on their use's market this quarter: H100-
-    equivalent supply and GPUs by use, forecast-price revenue by (use, generation), each (P, S)
-    (None: nothing). Each contract adds its GPUs at the pairs where it has ended (:meth:`add`)."""
-
-    supply: list = field(default_factory=lambda: [None, None])
-    gpus: list = field(default_factory=lambda: [None, None])
-    revenue: dict = field(default_factory=dict)
-
-    def add(self, kind: str, key: Any, pairs: Pairs, x: Any) -> None:
-        """Add ``x`` at ``pairs`` to the ``kind`` ("supply", "gpus" or "revenue") of ``key`` (a
-        use, or (use, generation)): the other pairs add exactly 0.0, which changes nothing."""
-        if kind == "revenue":
-            self.revenue[key] = pairs.added(self.revenue.get(key), x)
-        else:
-            table = getattr(self, kind)
-            table[key] = pairs.added(table[key], x)
-
-
-def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: int, xp: Any,
-               parts: dict | None = None) -> tuple:  # fmt: skip
-    """Revenue, GPUs delivered, penalties (None: none) and freed capacity of the contracts in
-    quarter ``t``; updates the ``book`` (and ``parts["served"]``, each contract's GPUs delivered).
-
-    A contract no plan serves or owes GPUs this quarter adds nothing and is skipped (adding 0.0
-    changes no bits, so the skipping cannot make a pair's result depend on the other plans in its
-    chunk). Status is 1.0 or 0.0: multiplying by it is exact and much cheaper than selecting.
-    Every pair is first computed as delivered in full; the pairs where some site lacks power, and
-    those of plans that serve the contract with fewer GPUs than it has (:func:`_short_pairs`), are
-    then computed again on their own with their shares.
-    """
-    revenue = gpus = penalty = None
-    shape = book.status.shape[1:]
-    freed = FreedCapacity()
-    status = book.status
-    for k in pl.served_contracts[t]:
-        used = pl.used["contract_gpus"][k, :, t]
-        alive = sc.alive_row(k, t)
-        owing = pl.owing.get((k, t))  # plans that serve it with fewer GPUs than it has
-        power_short = short is not None and not fully_powered(short.contract, used)
-        partly = power_short or owing is not None
-        if partly:
-            pairs, phi = _short_pairs(short if power_short else None, owing, len(used), shape, xp)
-            before = pairs.take(status[k])
-        status[k] *= alive
-        served = pl.contract_total[k, t] * status[k]
-        if partly:
-            delivered = over_sites_at(pairs, pl.contract_gpus[k, :, t], phi, used)
-            if t >= consts.contract_deadline[k]:
-                paid = _late_contract(consts, pl, sc, book, k, t, pairs, before, delivered)
-                penalty = pairs.added(penalty, paid)
-            pairs.put(served, delivered * pairs.take(status[k]))
-        revenue = plus_over(revenue, consts.contract_revenue_per_gpu[k] * served, xp)
-        if parts is not None:
-            parts["served"][int(k)] = served.copy()
-        gpus = plus_over(gpus, served, xp)  # the first contract's served, added to in place
-        if book.policy.freed_gpus_to_market and book.may_have_ended(k, t):
-            _free(consts, pl, book, k, short, t, freed, xp)
-    return _zero(revenue), _zero(gpus), penalty, freed
-
-
-def _short_pairs(short: Shortfall | None, owing: Any, sites: int, shape: tuple[int, int], xp: Any) -> tuple:
-    """The pairs a contract is computed at on its own this quarter, and each site's contract share
-    there (None: 1): the pairs short of power (``short``; None: none), and every pair of the plans
-    ``owing`` it GPUs they do not serve ((P, 1) bool; None: none)."""
-    if owing is None:
-        return short.contract_pairs(shape, xp)
-    mask = xp.broadcast_to(owing, shape)
-    if short is not None:
-        mask = mask | short.contract_mask(shape, xp)
-    pairs = Pairs.where(mask, shape, xp)
-    return pairs, [None] * sites if short is None else short.contract_shares_at(pairs)
-
-
-def _late_contract(consts, pl, sc, book: ContractBook, k: int, t: int, pairs: Pairs, before: Any,
-                   delivered: Any) -> Any:  # fmt: skip
-    """At ``pairs`` short of power, or of plans serving the contract with fewer GPUs than it has
-    (:func:`_short_pairs`), at or after contract ``k``'s deadline, with its status
-    ``before`` this quarter and GPUs ``delivered``: late, or cancelled with its penalty
-    (:func:`_late_delivery`), where its customer is still live; updates its status there. Returns
-    the penalty paid there."""
-    undelivered = delivered < pairs.take(pl.contract_required[k, t]) * (1.0 - REL) - REL
-    # a customer that defaults this quarter ends the contract without penalty: not late, not cancelled
-    live = before * pairs.take(sc.alive_row(k, t))
-    paid, ended = _late_delivery(consts, book, k, t, pairs, live, undelivered)
-    pairs.put(book.status[k], live * (1.0 - ended))
-    return paid
-
-
-def _late_delivery(consts, book: ContractBook, k: int, t: int, pairs: Pairs, live: Any,
-                   undelivered: Any) -> tuple:  # fmt: skip
-    """A contract delivered short at or after its deadline, ``live`` (1.0: neither ended before this
-    quarter nor its customer defaulted in it) at ``pairs``: (penalty paid, 1.0 where it ends now).
-    Open loop: it is cancelled with its cancellation penalty. Rescheduled: the quarter is late (it
-    earns on the GPUs delivered and pays the delay penalty) until the late quarters exceed the
-    allowance, which cancels it."""
-    short_now = live * undelivered
-    if book.late is None:
-        book.flag("cancelled", short_now > 0, pairs)
-        book.cancelled_at(k, t)
-        return consts.contract_penalty[k] * short_now, short_now
-    late_quarters = pairs.take(book.late[k]) + short_now
-    pairs.put(book.late[k], late_quarters)
-    cancelled = short_now * (late_quarters > consts.delay_allowance[k])
-    late = short_now - cancelled
-    book.flag("rescheduled", late > 0, pairs)
-    ended = cancelled > 0
-    book.flag("cancelled", ended, pairs)
-    if ended.any():
-        book.cancelled_at(k, t)
-    paid = consts.contract_penalty[k] * cancelled + consts.delay_penalty[k] * late
-    return paid, cancelled
-
-
-def _free(consts, pl, book: ContractBook, k: int, short: Shortfall | None, t: int, freed: FreedCapacity,
-          xp: Any) -> None:  # fmt: skip
-    """Offer the planned GPUs of contract ``k`` on its use's market at the pairs where it has
-    ended and the plan has some to offer (they keep the power the plan gave the contract: its
-    powered share). The other pairs would add exactly 0.0 (status 1.0, or nothing planned)."""
-    status = book.status[k]
-    ended = status == 0.0
-    if not pl.every_plan_offers[k, t]:
-        ended &= pl.freed_plans[k, t]
-    pairs = Pairs.where(ended, status.shape, xp)
-    if pairs.size == 0:
-        return
-    u = int(consts.contract_use[k])
-    used = pl.used["contract_gpus"][k, :, t]
-    powered = short is None or fully_powered(short.contract, used)
-    phi = None if powered else [None if p is None else pairs.take(p) for p in short.contract]
-    if powered:
-        supply, gpus = pairs.take(pl.freed_supply_total[k, t]), pairs.take(pl.contract_total[k, t])
-    else:
-        supply = over_sites_at(pairs, pl.freed_supply[k, :, t], phi, pl.used["freed_supply"][k, :, t])
-        gpus = over_sites_at(pairs, pl.contract_gpus[k, :, t], phi, used)
-    freed.add("supply", u, pairs, supply)
-    freed.add("gpus", u, pairs, gpus)
-    for g in pl.freed_generations[k][t]:
-        base = (
-            pairs.take(pl.freed_revenue_total[k, g, t])
-            if powered
-            else over_sites_at(pairs, pl.freed_revenue[k, g, :, t], phi, pl.used["freed_revenue"][k, g, :, t])
-        )
-        freed.add("revenue", (u, g), pairs, base)
-
-
-def _zero(total: Any) -> Any:
-    return 0.0 if total is None else total
-
-
-def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, safe: bool, t: int,
-            served: Any, xp: Any, earned: Any = None,
-            excess: list | None = None) -> tuple[Any, Any]:  # fmt: skip
-    """Market revenue and GPUs sold in quarter ``t``: planned sales scaled by their uses' powered
-    ``shares`` (None: fully powered), with the ``freed`` capacity and without the GPUs ``taken`` out
-    (policy), capped by demand; each use's demand served (H100-equivalent GPUs) is added to
-    ``served``, the (P, S) total. ``safe``: the policy's demand cap, which also holds where the offer
-    is changed per pair (the same numbers wherever the plan's supply is positive). ``earned``
-    (None: not kept): each generation's revenue from the plan's own market GPUs (not the freed
-    ones), within power and demand, is added to ``earned[:, :, g, t]``. ``excess`` (None: not kept;
-    given only with ``safe``): each use's demand, replaced by what of it the use's sales leave."""
-    revenue_total = sold_total = None
-    for u in range(2):
-        if not pl.any_market[u, t] and freed.supply[u] is None:
-            continue
-        phi = None if shares is None else shares[u]
-        powered, supply, gpus = _powered_offer(pl, phi, u, t)
-        revenue, own = _use_revenue(pl, sc, phi, powered, freed, taken, safe, u, t, xp, earned is not None)
-        supply, gpus, made = _less_taken_out(pl, taken, supply, gpus, phi, powered, u, t, xp)
-        cap = sc.demand[u, t]
-        scale, supply, gpus = _demand_scale(pl, freed, cap, supply, gpus, made, safe, powered, u, t, xp)
-        revenue_total = plus_over(revenue_total, reusing(revenue, xp.multiply, revenue, scale), xp)
-        for g, value in own:
-            earned[:, :, g, t] += value * scale
-        if safe:  # supply and gpus are this quarter's own arrays (else they may be the plans' columns)
-            gpus = reusing(gpus, xp.multiply, gpus, scale)
-            supply = reusing(supply, xp.multiply, supply, scale)
-        else:
-            gpus, supply = gpus * scale, supply * scale
-        sold_total, sold = plus_over(sold_total, gpus, xp), supply
-        served += sold  # each use straight into the pair's total, as the kernel adds it
-        if excess is not None:
-            excess[u] = xp.maximum(cap - sold, 0.0)
-    return _zero(revenue_total), _zero(sold_total)
-
-
-def _powered_offer(pl, phi: list | None, u: int, t: int) -> tuple[bool, Any, Any]:
-    """Whether every site use ``u`` sells from in quarter ``t`` is powered (``phi``, its site
-    shares; None: all), and the planned supply and GPUs offered that have power: the plans' site
-    totals where all do (the same bits as the weighted sums with every weight 1)."""
-    used = pl.used["market_revenue"][u, :, :, t]  # (G, I)
-    powered = phi is None or (
-        fully_powered(phi, pl.used["supply"][u, :, t] | pl.used["market_gpus"][u, :, t] | used.any(axis=0))
-    )
-    if powered:
-        return powered, pl.supply_total[u, t], pl.market_gpus_total[u, t]
-    supply = over_sites(pl.supply[u, :, t], phi, pl.used["supply"][u, :, t])
-    gpus = over_sites(pl.market_gpus[u, :, t], phi, pl.used["market_gpus"][u, :, t])
-    return powered, supply, gpus
-
-
-def _use_revenue(pl, sc, phi: list | None, powered: bool, freed: FreedCapacity, taken: Adjustments | None,
-                 safe: bool, u: int, t: int, xp: Any, keep_own: bool) -> tuple[Any, list]:  # fmt: skip
-    """Use ``u``'s market revenue in quarter ``t`` at the scenario's prices, before the demand cap:
-    each generation's powered sales (less the GPUs ``taken`` out, with ``safe``) plus its ``freed``
-    capacity's; and, with ``keep_own``, each generation's from the plan's own GPUs as (g, revenue)
-    pairs, for ``earned`` (0.0 where nothing is sold)."""
-    used = pl.used["market_revenue"][u, :, :, t]  # (G, I)
-    revenue, own = None, []
-    generations = set(pl.generations_sold[u][t]) | {g for (v, g) in freed.revenue if v == u}
-    for g in sorted(generations):
-        base = (
-            pl.market_revenue_total[u, g, t]
-            if powered
-            else over_sites(pl.market_revenue[u, g, :, t], phi, used[g])
-        )
-        if safe:  # less the plan's own market GPUs taken out, floored at 0 (:func:`_offered_revenue`)
-            base = _offered_revenue(base, None if taken is None else taken.market[g], xp)
-        if keep_own:
-            own.append((g, base * sc.price_factor[g, t]))
-        made = safe  # _offered_revenue's array, written over from here on
-        if (u, g) in freed.revenue:  # freed GPUs are never taken out
-            base, made = _over_if(made, xp.add, base, freed.revenue[u, g]), True
-        revenue = plus_over(revenue, _over_if(made, xp.multiply, base, sc.price_factor[g, t]), xp)
-    return _zero(revenue), own
-
-
-def _less_taken_out(pl, taken: Adjustments | None, supply: Any, gpus: Any, phi: list | None, powered: bool,
-                    u: int, t: int, xp: Any) -> tuple[Any, Any, dict]:  # fmt: skip
-    """Use ``u``'s ``supply`` and ``gpus`` offered less what the GPUs ``taken`` out by the policy
-    would have supplied and counted (:func:`_taken_out`), and which of the two are arrays made
-    here (so later steps may write over them; else they may be the plans' own columns)."""
-    made = {"supply": False, "gpus": False}
-    if taken is None:
-        return supply, gpus, made
-    for g, share in enumerate(taken.market):
-        if share is not None:
-            if pl.gen_any["gen_market_supply"][u, g, t]:
-                out = _taken_out(pl, share, "supply", u, g, phi, powered, t, xp)
-                supply, made["supply"] = reusing(out, xp.subtract, supply, out), True
-            if pl.gen_any["gen_market_count"][u, g, t]:
-                out = _taken_out(pl, share, "count", u, g, phi, powered, t, xp)
-                gpus, made["gpus"] = reusing(out, xp.subtract, gpus, out), True
-    return supply, gpus, made
-
-
-def _demand_scale(pl, freed: FreedCapacity, cap: Any, supply: Any, gpus: Any, made: dict, safe: bool,
-                  powered: bool, u: int, t: int, xp: Any) -> tuple[Any, Any, Any]:  # fmt: skip
-    """The share of use ``u``'s offer that demand ``cap`` takes in quarter ``t``: cap / supply where
-    demand binds, else exactly 1; with the policy's cap (``safe``), the offer (returned with it)
-    first gets the ``freed`` capacity and is floored at 0; without it, the cheaper division where
-    every plan supplies the market or sells nothing in it."""
-    if safe:
-        # 0 where nothing is offered; a plan's supply that is negative by round-off counts as nothing
-        if freed.supply[u] is not None:
-            supply = _over_if(made["supply"], xp.add, supply, freed.supply[u])
-            gpus = _over_if(made["gpus"], xp.add, gpus, freed.gpus[u])
-            made = {"supply": True, "gpus": True}
-        supply = _over_if(made["supply"], xp.maximum, supply, 0.0)
-        gpus = _over_if(made["gpus"], xp.maximum, gpus, 0.0)
-        bound = xp.minimum(cap, supply)
-        return reusing(bound, xp.divide, bound, xp.maximum(supply, TINY)), supply, gpus
-    if powered and pl.supply_positive_or_idle[u, t]:
-        return xp.minimum(cap, supply) / pl.supply_safe[u, t], supply, gpus  # supply / supply: exactly 1
-    return xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0), supply, gpus
-
-
-def _over_if(made: bool, ufunc: Any, a: Any, b: Any) -> Any:
-    """``ufunc(a, b)``, written over ``a`` where it was ``made`` by this step (:func:`reusing`)."""
-    return reusing(a, ufunc, a, b) if made else ufunc(a, b)
-
-
-def _offered_revenue(base: Any, taken: Any, xp: Any) -> Any:
-    """A generation's powered market revenue ``base`` at forecast prices less the share ``taken``
-    out of its market GPUs (None: none in any pair; the use's shares are those of the GPUs left),
-    as their supply and GPUs in :func:`_market`, floored at 0 so revenue follows the GPUs sold.
-    Floored in every pair, taken out or not, as the kernel's fo_market_revenue: a plan's revenue
-    negative by round-off must not count only where some plan simulated with it has GPUs taken
-    out. Where nothing is taken out, ``base - 0.0 * base`` is ``base`` to the bit."""
-    if taken is None:
-        return xp.maximum(base, 0.0)
-    offered = less_product(base, taken, base, xp)
-    return reusing(offered, xp.maximum, offered, 0.0)
-
-
-def _idle_market(pl, sc, power: PowerShortfall, short: Shortfall | None, taken: Adjustments | None,
-                 excess: list, t: int, served: Any, xp: Any,
-                 parts: dict | None = None) -> tuple[Any, Any]:  # fmt: skip
-    """Policy rule 5 (``idle_gpus_to_market``, docs/evaluation.md): the GPUs the plans hold idle in
-    quarter ``t``, offered group by group (``pl.idle.groups``: site, use, generation) to the demand
-    their use's market GPUs leave (``excess``, drawn down), within the MW each site has online
-    beyond its planned draw (drawn down); a group sells the share x = min(1, excess / its supply,
-    MW left / its added MW), none where its generation has GPUs taken out by the policy or the
-    scenario's price does not cover its added electricity. Adds the demand served to ``served``;
-    returns what they earn less that electricity (at the scenario's prices), and the GPUs sold (the
-    two added to ``parts``' market revenue and electricity, :func:`_operations`). The kernel's
-    fo_idle_market, operation for operation."""
-    revenue = gpus = extra = None
-    left = {}  # each site's MW online beyond its planned draw, as it is used
-    idle = pl.idle
-    for i, u, g in idle.groups[t]:
-        if i not in left:  # the plan's where no pair is short (no block late), else the scenario's
-            online = None if short is None else power.online(i, t)
-            left[i] = idle.headroom[i, t] if online is None else xp.maximum(online - idle.drawn[i, t], 0.0)
-        table = {name: column[u, g, i, t] for name, column in idle.tables.items()}
-        supply, mw, count = table["supply"], table["mw"], table["gpus"]
-        base, bill = table["revenue"], table["electricity"]
-        x = xp.minimum(1.0, excess[u] / xp.where(supply > 0, supply, 1.0))
-        x = xp.where(mw > 0, xp.minimum(x, left[i] / xp.where(mw > 0, mw, 1.0)), x)
-        offered = (count > 0) & (base * sc.price_factor[g, t] > bill * sc.electricity_factor[t])
-        if taken is not None and taken.held[g] is not None:
-            offered = offered & ~(taken.held[g] > 0)
-        x = xp.where(offered, x, 0.0)
-        sold = supply * x
-        excess[u] = xp.maximum(excess[u] - sold, 0.0)
-        left[i] = xp.maximum(left[i] - mw * x, 0.0)
-        served += sold
-        revenue = plus(revenue, (base * x) * sc.price_factor[g, t])
-        gpus = plus(gpus, count * x)
-        extra = plus(extra, bill * x)
-    if parts is not None:
-        parts["market_revenue"] = parts["market_revenue"] + _zero(revenue)
-        parts["electricity"] = parts["electricity"] + _zero(extra) * sc.electricity_factor[t]
-    return _zero(revenue) - _zero(extra) * sc.electricity_factor[t], _zero(gpus)
-
-
-def _less_market_electricity(earned: Any, pl, sc, short: Shortfall | None, t: int) -> None:
-    """Take from ``earned[:, :, g, t]`` the electricity of generation g's market GPUs in quarter
-    ``t`` at the scenario's price: of those powered, each use's share at each site (``short``; None:
-    all of them)."""
-    for g in np.flatnonzero(pl.gen_any["gen_market_electricity"][:, t]):
-        if short is None:  # the plan's total, summed as below with every share 1
-            bill = pl.gen_market_bill[g, t]
-        else:
-            site = pl.gen_site_market["electricity"]
-            used = pl.used["gen_site_market"]
-            bill = sum(over_sites(site[u, g, :, t], short.market[u], used[u, g, :, t]) for u in range(2))
-        earned[:, :, g, t] -= bill * sc.electricity_factor[t]
-
-
-def _taken_out(pl, share: Any, name: str, u: int, g: int, phi: list | None, powered: bool, t: int,
-               xp: Any) -> Any:  # fmt: skip
-    """The market ``name`` ("supply" or "count") of use ``u`` the GPUs of generation ``g`` taken out
-    remove: ``share`` of what of the forecast's is powered (``phi``, the use's site shares, those of
-    the GPUs left; ``powered``: every used site's share is 1), so that one generation's removal
-    never takes another's; ``share`` x the forecast's floored at 0, to the bit, wherever nothing
-    lacks power (so whether other pairs of the batch lack it changes nothing)."""
-    forecast = getattr(pl, f"gen_market_{name}")[u, g, t]
-    if powered:
-        return share * xp.maximum(forecast, 0.0)
-    lost = unpowered(pl.gen_site_market[name][u, g, :, t], phi, pl.used["gen_site_market"][u, g, :, t])
-    left = _less(forecast, lost, xp)
-    return reusing(left, xp.multiply, share, left)
-
-
-def _less(forecast: Any, lost: Any, xp: Any) -> Any:
-    """What of a ``forecast`` quantity is powered, less what of it lacks power (``lost``, an array
-    :func:`unpowered` made, written over; None: nothing), floored at 0 (a forecast negative by
-    round-off counts as nothing, lost or not)."""
-    if lost is None:
-        return xp.maximum(forecast, 0.0)
-    left = reusing(lost, xp.subtract, forecast, lost)
-    return reusing(left, xp.maximum, left, 0.0)
-
-
-def _power_left(power: PowerShortfall, pl, short: Shortfall | None, taken: Adjustments | None,
-                t: int) -> Shortfall | None:  # fmt: skip
-    """``short`` with each short site's MW given to the GPUs left after the policy's takeout
-    (:meth:`PowerShortfall.after_taken`): the market MW the GPUs of each generation taken out
-    would have drawn there, its taken share of its GPUs' MW at the site, by use. ``short`` itself
-    where nothing is taken out at a short site."""
-    if short is None or taken is None:
-        return short
-    taken_mw = []
-    for i, phi in enumerate(short.phi):
-        by_use = [None] if phi is None else [_taken_at(pl, taken.market, "mw", (u,), i, t) for u in (0, 1)]
-        taken_mw.append(None if all(mw is None for mw in by_use) else tuple(by_use))
-    return short if all(mw is None for mw in taken_mw) else power.after_taken(short, taken_mw, t)
-
-
-def _taken_at(pl, shares: list, name: str, uses: tuple, i: int, t: int) -> Any:
-    """The market ``name`` ("mw" or "electricity") at site ``i`` of the GPUs taken out (by
-    generation ``shares`` of their market GPUs, None: none) in ``uses``, uses then generations in
-    order; None where nothing is taken out there."""
-    total = None
-    for u in uses:
-        for g, share in enumerate(shares):
-            if share is not None and pl.used["gen_site_market"][u, g, i, t]:
-                total = plus(total, share * pl.gen_site_market[name][u, g, i, t])
-    return total
-
-
-def _unpowered_taken(pl, short: Shortfall, shares: list, planned: Any, t: int, xp: Any) -> Any:
-    """The ``planned`` electricity (the powered draw less the forecast electricity of the market
-    GPUs taken out, by generation ``shares``) plus, at each short site, what of the GPUs taken out
-    had no power: their electricity there, at most the site's unpowered draw. So a short site draws
-    its MW online, or its planned draw less the GPUs taken out where that is less; ``planned`` to
-    the bit wherever nothing lacks power (an unpowered draw of 0.0)."""
-    for i, phi in enumerate(short.phi):
-        taken = None if phi is None else _taken_at(pl, shares, "electricity", (0, 1), i, t)
-        if taken is not None:
-            planned = planned + xp.minimum(taken, (1.0 - phi) * pl.electricity[i, t])
-    return planned
-
-
-TINY = 1e-300  # below any positive supply: dividing by it only where the supply is 0

@@ -32,7 +32,7 @@ import numpy as np
 
 from fleetopt.core.units import counted, format_bytes
 from fleetopt.errors import InputError
-from fleetopt.evaluate.simulate import RESULT_FIELDS, RESULT_VALUE_BYTES, result_bytes
+from fleetopt.evaluate.result_fields import RESULT_FIELDS, RESULT_VALUE_BYTES, result_bytes
 from fleetopt.runs.files import read_json, write_bytes_atomic
 
 # The rows go to a file where they would take more than this share of the budget.

@@ -18,7 +18,7 @@ from fleetopt.core.units import format_usd, listed
 from fleetopt.evaluate import compile_plans, sample_runs
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.metrics import broken_by_quarter
-from fleetopt.evaluate.simulate import TIMING_FIELDS
+from fleetopt.evaluate.result_fields import TIMING_FIELDS
 from fleetopt.report import svg
 from fleetopt.report.reading import FAN_SCENARIOS, ReportRun
 
