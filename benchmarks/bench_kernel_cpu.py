@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from fleetopt.evaluate import generate_scenarios
-    from fleetopt.evaluate.kernel import CpuKernel
+    from fleetopt.evaluate.kernel.cpu import CpuKernel
     from fleetopt.evaluate.result_fields import RESULT_FIELDS
     from fleetopt.evaluate.simulate import SimulationConstants, simulate
 

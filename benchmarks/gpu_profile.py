@@ -31,18 +31,10 @@ import numpy as np
 from benchmarks.bench_jobs import batch_of
 from fleetopt.evaluate import evaluate, generate_scenarios
 from fleetopt.evaluate.engine import horizon_demand
-from fleetopt.evaluate.kernel import (
-    CUDA_OPTIONS,
-    KERNEL_NAME,
-    PLANS_PER_THREAD,
-    THREADS_PER_BLOCK,
-    KernelShape,
-    _device_scenarios,
-    _outputs,
-    device_plans,
-    kernel_arguments,
-    kernel_source,
-)
+from fleetopt.evaluate.kernel.arguments import kernel_arguments, output_arrays
+from fleetopt.evaluate.kernel.cuda import CUDA_OPTIONS, _device_scenarios, device_plans
+from fleetopt.evaluate.kernel.shape import PLANS_PER_THREAD, THREADS_PER_BLOCK, KernelShape
+from fleetopt.evaluate.kernel.source import KERNEL_NAME, kernel_source
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.evaluate.simulate import SimulationConstants
@@ -100,7 +92,7 @@ class Launch:
         self.kernel = cp.RawKernel(source, KERNEL_NAME, options=options)
         self.kernel.compile()
         self.compile_seconds = time.perf_counter() - started
-        self.outputs = _outputs(batch.P, scen.S, cp)
+        self.outputs = output_arrays(batch.P, scen.S, cp)
         staged = device_plans(consts, batch, cp)
         cp.cuda.get_current_stream().wait_event(staged.event)
         self.args = tuple(kernel_arguments(consts, batch, scen, cp, self.outputs, _device_scenarios(scen, cp),

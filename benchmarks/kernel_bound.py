@@ -73,13 +73,10 @@ def main() -> None:
 
     from fleetopt import api
     from fleetopt.evaluate import compile_plans, generate_scenarios
-    from fleetopt.evaluate.kernel import (
-        CUDA_OPTIONS,
-        PLANS_PER_THREAD,
-        KernelShape,
-        kernel_source,
-        plan_tables,
-    )
+    from fleetopt.evaluate.kernel.cuda import CUDA_OPTIONS
+    from fleetopt.evaluate.kernel.plan_tables import plan_tables
+    from fleetopt.evaluate.kernel.shape import PLANS_PER_THREAD, KernelShape
+    from fleetopt.evaluate.kernel.source import kernel_source
     from fleetopt.evaluate.simulate import SimulationConstants
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

@@ -18,7 +18,7 @@ from hypothesis import settings
 from typer.testing import CliRunner
 
 from fleetopt.evaluate.backend import c_compiler, cupy_status
-from fleetopt.evaluate.kernel import CpuKernel
+from fleetopt.evaluate.kernel.cpu import CpuKernel
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_PATH = REPO / "models" / "tiny.yaml"

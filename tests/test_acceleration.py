@@ -22,7 +22,8 @@ from milp_builders import data_of
 from test_covenants import coverage_model, keep_everything
 from test_policy import BACKENDS, NO_COMPILER, run
 
-from fleetopt.evaluate.kernel import CpuKernel, kernel_fits
+from fleetopt.evaluate.kernel.cpu import CpuKernel
+from fleetopt.evaluate.kernel.shape import kernel_fits
 from fleetopt.evaluate.metrics import ACCELERATED, limited_liability_differs, plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate

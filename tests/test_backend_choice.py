@@ -18,12 +18,14 @@ import pytest
 from conftest import interrupt_at, needs_cc, run_cli
 
 import fleetopt.evaluate.engine as engine
-import fleetopt.evaluate.kernel as kernel
+import fleetopt.evaluate.kernel.compiler as kernel_compiler
+import fleetopt.evaluate.kernel.cpu as kernel_cpu
 from fleetopt import api
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.engine import choose_backend
-from fleetopt.evaluate.kernel import KernelBuildError, KernelShape
+from fleetopt.evaluate.kernel.compiler import KernelBuildError
+from fleetopt.evaluate.kernel.shape import KernelShape
 from fleetopt.evaluate.simulate import SimulationConstants
 
 
@@ -35,7 +37,7 @@ def no_gpu(monkeypatch, tmp_path):
     monkeypatch.setattr(backend, "cupy_status", lambda: (None, "CuPy is not installed"))
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)
     monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(kernel, "_CPU_KERNELS", {})
+    monkeypatch.setattr(kernel_cpu, "_CPU_KERNELS", {})
 
 
 def test_a_gpu_machine_without_cupy_is_told_why_auto_runs_on_the_cpu(no_gpu, monkeypatch):
@@ -156,7 +158,7 @@ def test_a_compiler_that_fails_cannot_run_or_hangs_is_named_and_auto_runs_numpy(
 ):
     data, plans = tiny_plans
     monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
-    monkeypatch.setattr(kernel, "PROBE_TIMEOUT_S", 1)
+    monkeypatch.setattr(kernel_compiler, "PROBE_TIMEOUT_S", 1)
     compiler = _script(tmp_path, "mycc", body)
     monkeypatch.setenv("CC", compiler)
     chosen = choose_backend("auto", 1, data, plans, 100)
@@ -173,10 +175,10 @@ def test_a_damaged_build_in_the_cache_is_built_again(no_gpu, monkeypatch, tiny_p
     built again, once."""
     data, plans = tiny_plans
     shape = KernelShape.of(SimulationConstants.from_data(data), plans, scenario_major=True)
-    kernel.CpuKernel(threads=1).library(shape)  # built and kept
+    kernel_cpu.CpuKernel(threads=1).library(shape)  # built and kept
     builds, loads = [], []
-    real_build, real_load = kernel._build, kernel._loaded
-    monkeypatch.setattr(kernel, "_build", lambda *a: builds.append(1) or real_build(*a))
+    real_build, real_load = kernel_cpu.build_library, kernel_cpu._loaded
+    monkeypatch.setattr(kernel_cpu, "build_library", lambda *a: builds.append(1) or real_build(*a))
 
     def first_load_fails(path):
         loads.append(path)
@@ -184,8 +186,8 @@ def test_a_damaged_build_in_the_cache_is_built_again(no_gpu, monkeypatch, tiny_p
             raise OSError(f"{path}: file too short")
         return real_load(path)
 
-    monkeypatch.setattr(kernel, "_loaded", first_load_fails)
-    kernel.CpuKernel(threads=1).library(shape)
+    monkeypatch.setattr(kernel_cpu, "_loaded", first_load_fails)
+    kernel_cpu.CpuKernel(threads=1).library(shape)
     assert len(builds) == 1 and len(loads) == 2 and loads[0] == loads[1]
 
 
@@ -198,7 +200,7 @@ def test_a_cache_whose_builds_cannot_be_loaded_is_named(no_gpu, monkeypatch, tin
     def refused(path):
         raise OSError(f"{path}: failed to map segment from shared object")
 
-    monkeypatch.setattr(kernel, "_loaded", refused)
+    monkeypatch.setattr(kernel_cpu, "_loaded", refused)
     chosen = choose_backend("auto", 1, data, plans, 100)
     assert chosen.name == "numpy" and "cannot be loaded" in chosen.note
     assert "set $FLEETOPT_CACHE_DIR to another folder" in chosen.note

@@ -9,11 +9,12 @@ import pytest
 from conftest import needs_cc
 
 import fleetopt.evaluate.build_cache as build_cache
-import fleetopt.evaluate.kernel as kernel
+import fleetopt.evaluate.kernel.cpu as kernel_cpu
 from fleetopt import api
 from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.build_cache import BuildCache, cache_root
-from fleetopt.evaluate.kernel import CpuKernel, KernelShape
+from fleetopt.evaluate.kernel.cpu import CpuKernel
+from fleetopt.evaluate.kernel.shape import KernelShape
 
 
 def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
@@ -102,7 +103,7 @@ def test_the_cpu_kernel_compiles_once_per_machine(monkeypatch, tmp_path):
     shape = KernelShape.of_model(data)
     path = CpuKernel(threads=1).library(shape)._name
     calls = []
-    monkeypatch.setattr(kernel, "_build", lambda *a: calls.append("build"))
-    monkeypatch.setattr(kernel, "_flags_taken", lambda *a: calls.append("probe"))
+    monkeypatch.setattr(kernel_cpu, "build_library", lambda *a: calls.append("build"))
+    monkeypatch.setattr(kernel_cpu, "flags_taken", lambda *a: calls.append("probe"))
     assert CpuKernel(threads=1).library(shape)._name == path
     assert calls == []

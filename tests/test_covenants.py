@@ -26,7 +26,7 @@ from fleetopt.core.covenants import CATALOGUE, CovenantTest, CureRights, covenan
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.covenant_words import covenant_headroom, limit_words
-from fleetopt.evaluate.kernel import kernel_fits
+from fleetopt.evaluate.kernel.shape import kernel_fits
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate

@@ -29,7 +29,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.results.covenant_words import covenant_headroom
 from fleetopt.core.results.shocks import shocked_cash
 from fleetopt.errors import FleetoptWarning
-from fleetopt.evaluate.kernel import CpuKernel
+from fleetopt.evaluate.kernel.cpu import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import InfeasibleModel, solve

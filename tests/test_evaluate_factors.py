@@ -17,7 +17,8 @@ from milp_builders import data_of
 
 from fleetopt.evaluate import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.factors import FACTOR_NAMES, FACTORS, Stream, normals, uniforms
-from fleetopt.evaluate.kernel import KERNEL_ARGUMENTS, c_prelude, kernel_arguments, kernel_source
+from fleetopt.evaluate.kernel.arguments import KERNEL_ARGUMENTS, kernel_arguments
+from fleetopt.evaluate.kernel.source import c_prelude, kernel_source
 from fleetopt.evaluate.layout import ScenarioRows
 
 
@@ -101,7 +102,8 @@ def test_streams_of_different_sources_or_sub_indices_never_coincide():
 def test_kernel_parameters_come_from_the_declaration_only(data):
     from evaluate_builders import batch, solved
 
-    from fleetopt.evaluate.kernel import SCENARIO_FORMS, KernelShape
+    from fleetopt.evaluate.kernel.scenario_arguments import SCENARIO_FORMS
+    from fleetopt.evaluate.kernel.shape import KernelShape
     from fleetopt.evaluate.simulate import SimulationConstants
 
     names = [a.name for a in KERNEL_ARGUMENTS]
@@ -133,7 +135,7 @@ def test_kernel_parameters_come_from_the_declaration_only(data):
 def test_kernel_arguments_follow_the_declared_c_types(data):
     from evaluate_builders import batch, solved
 
-    from fleetopt.evaluate.kernel import check_arguments
+    from fleetopt.evaluate.kernel.arguments import check_arguments
     from fleetopt.evaluate.result_fields import RESULT_FIELDS
     from fleetopt.evaluate.simulate import SimulationConstants
 

@@ -91,7 +91,7 @@ def test_chunking_does_not_change_gpu_results():
 
 def test_chunks_prepared_while_a_kernel_runs_do_not_change_gpu_results():
     """Kernels long enough for the next chunks' tables to be copied while they run: the copies must
-    not land in memory that a queued kernel still writes (kernel.upload_tables)."""
+    not land in memory that a queued kernel still writes (kernel.cuda.upload_tables)."""
     data, plans = setup("two_sites")
     many = plans.take(np.arange(64) % plans.P)
     many.labels = [f"p{i}" for i in range(many.P)]

@@ -337,19 +337,19 @@ def test_a_scenario_block_goes_to_the_gpu_once_and_is_let_go_with_the_block():
     # freed when the block is (checked with NumPy standing in for CuPy)
     import gc
 
-    from fleetopt.evaluate import kernel
+    from fleetopt.evaluate.kernel import cuda
 
     data = data_of(risky("two_sites"))
     block, other = generate_scenarios(data, 1, 0, 20), generate_scenarios(data, 1, 0, 20)
-    first = kernel._device_scenarios(block, np)
-    assert kernel._device_scenarios(block, np) is first
-    assert kernel._device_scenarios(other, np) is not first  # an equal but new block is copied again
+    first = cuda._device_scenarios(block, np)
+    assert cuda._device_scenarios(block, np) is first
+    assert cuda._device_scenarios(other, np) is not first  # an equal but new block is copied again
     del block
     gc.collect()
-    assert kernel._ON_DEVICE  # the freed block was not the one held
+    assert cuda._ON_DEVICE  # the freed block was not the one held
     del other
     gc.collect()
-    assert not kernel._ON_DEVICE
+    assert not cuda._ON_DEVICE
 
 
 # ---------------------------------------------------------------- counter-based scenarios

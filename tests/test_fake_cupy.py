@@ -2,7 +2,7 @@
 
 The stand-in runs the kernel's C build behind CuPy's API and checks each launch (options, grid,
 block, every argument against the C signature, device arrays only), so a misuse of CuPy in
-kernel.py, backend.py or engine.py fails here rather than on the first GPU. The results must be
+the kernel package, backend.py or engine.py fails here rather than on the first GPU. The results must be
 NumPy's (the same source, compiled as C).
 """
 
@@ -28,10 +28,13 @@ from evaluate_builders import (
 from milp_builders import data_of
 
 from fleetopt.core.units import format_duration
-from fleetopt.evaluate import engine, evaluate, generate_scenarios, kernel, resolve_backend
+from fleetopt.evaluate import engine, evaluate, generate_scenarios, resolve_backend
 from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.kernel import cuda
+from fleetopt.evaluate.kernel.arguments import kernel_arguments, output_arrays
+from fleetopt.evaluate.kernel.shape import PLANS_PER_THREAD, KernelShape
 from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.simulate import SimulationConstants
 
@@ -49,10 +52,10 @@ def fake_cupy(monkeypatch):
     module = importlib.import_module("cupy")
     assert module.__version__ == "0.0-fake"
     module.LAUNCHES.clear()
-    monkeypatch.setattr(kernel, "_CUDA_KERNELS", {})
-    monkeypatch.setattr(kernel, "_ON_DEVICE", kernel._Held())
-    monkeypatch.setattr(kernel, "_PLANS_ON_DEVICE", kernel._Held())
-    monkeypatch.setattr(kernel, "_FORECAST_ON_DEVICE", kernel._Held())
+    monkeypatch.setattr(cuda, "_CUDA_KERNELS", {})
+    monkeypatch.setattr(cuda, "_ON_DEVICE", cuda._Held())
+    monkeypatch.setattr(cuda, "_PLANS_ON_DEVICE", cuda._Held())
+    monkeypatch.setattr(cuda, "_FORECAST_ON_DEVICE", cuda._Held())
     yield module
     sys.modules.pop("cupy", None)
 
@@ -75,8 +78,8 @@ def test_the_cupy_backend_runs_the_kernel_and_matches_numpy(fake_cupy, setup):
     for column in want.metrics.columns[1:]:
         assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
     grid, block, options = fake_cupy.LAUNCHES[0]
-    assert (grid, block) == kernel.launch_grid(plans.P, 300) and "--fmad=false" in options
-    assert grid == (-(-plans.P // kernel.PLANS_PER_THREAD), 3)
+    assert (grid, block) == cuda.launch_grid(plans.P, 300) and "--fmad=false" in options
+    assert grid == (-(-plans.P // PLANS_PER_THREAD), 3)
 
 
 @pytest.mark.parametrize("backend", ["cupy", "cpu-kernel"])
@@ -118,14 +121,14 @@ def test_the_array_code_runs_on_the_stand_in_as_on_numpy(fake_cupy, setup):
 def test_chunks_upload_each_plan_chunk_once_and_give_the_same_results(fake_cupy, setup, monkeypatch):
     data, plans = setup
     streams = []
-    real = kernel.upload_tables
+    real = cuda.upload_tables
 
     def upload(tables, cp, stream=None):
         streams.append(stream)
         return real(tables, cp, stream)
 
-    # the first chunk's copy (kernel.device_plans) and the chunks' made ahead (engine.GpuPrefetch)
-    monkeypatch.setattr(kernel, "upload_tables", upload)
+    # the first chunk's copy (cuda.device_plans) and the chunks' made ahead (engine.GpuPrefetch)
+    monkeypatch.setattr(cuda, "upload_tables", upload)
     monkeypatch.setattr(engine, "upload_tables", upload)
     whole = evaluate(data, plans, 200, seed=8, backend="cupy", keep_matrix=True)
     part = evaluate(
@@ -217,11 +220,11 @@ def test_the_stand_in_refuses_what_a_gpu_would(fake_cupy, setup):
     data, plans = setup
     consts = SimulationConstants.from_data(data)
     scen = generate_scenarios(data, 1, 0, 8)
-    shape = kernel.KernelShape.of(consts, plans)
-    compiled = kernel.cuda_kernel(shape, fake_cupy)
-    outputs = kernel._outputs(plans.P, scen.S, fake_cupy)
-    args = kernel.kernel_arguments(consts, plans, scen, fake_cupy, outputs)
-    grid, block = kernel.launch_grid(plans.P, scen.S)
+    shape = KernelShape.of(consts, plans)
+    compiled = cuda.cuda_kernel(shape, fake_cupy)
+    outputs = output_arrays(plans.P, scen.S, fake_cupy)
+    args = kernel_arguments(consts, plans, scen, fake_cupy, outputs)
+    grid, block = cuda.launch_grid(plans.P, scen.S)
     compiled(grid, block, tuple(args))
     host = list(args)
     host[2] = np.asarray(host[2].get())

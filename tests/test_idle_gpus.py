@@ -20,7 +20,7 @@ from milp_builders import HOURS, base_model, data_of
 from test_policy import BACKENDS
 
 from fleetopt.core.plan import Plan
-from fleetopt.evaluate.kernel import CpuKernel, cpu_kernel
+from fleetopt.evaluate.kernel.cpu import CpuKernel, cpu_kernel
 from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate

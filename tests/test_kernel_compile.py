@@ -33,7 +33,9 @@ from typing import Any
 import pytest
 
 from fleetopt import api
-from fleetopt.evaluate.kernel import CUDA_OPTIONS, KERNEL_NAME, KernelShape, kernel_source
+from fleetopt.evaluate.kernel.cuda import CUDA_OPTIONS
+from fleetopt.evaluate.kernel.shape import KernelShape
+from fleetopt.evaluate.kernel.source import KERNEL_NAME, kernel_source
 
 # The pair's state lives in registers: any stack frame beyond this would mean per-pair arrays
 # moved to local memory (the kernel before this bound had a 1,152-byte frame).

@@ -31,7 +31,9 @@ from fleetopt.evaluate import evaluate, generate_scenarios, resolve_backend
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.factors import slipping_skus
-from fleetopt.evaluate.kernel import CpuKernel, KernelShape, cpu_kernel, kernel_fits, plan_tables
+from fleetopt.evaluate.kernel.cpu import CpuKernel, cpu_kernel
+from fleetopt.evaluate.kernel.plan_tables import plan_tables
+from fleetopt.evaluate.kernel.shape import KernelShape, kernel_fits
 from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -366,7 +368,7 @@ def test_a_covenant_tested_with_gaps_runs_on_the_array_code():
     code instead."""
     import dataclasses
 
-    from fleetopt.evaluate.kernel import kernel_fits
+    from fleetopt.evaluate.kernel.shape import kernel_fits
 
     data = solved("tiny").data
     consts = SimulationConstants.from_data(data)
@@ -574,9 +576,9 @@ def test_plans_prepaying_more_facilities_than_the_kernel_tracks_run_numpy_and_sa
     """With the kernel's bound lowered to 2 facilities, the three prepayments above are beyond it: the
     cpu-kernel backend runs NumPy's simulation, its run line says why, and the NPV is the one worked
     out by hand there (627,085 - 100,000 of opening cash, no discounting, nothing left at the end)."""
-    import fleetopt.evaluate.kernel as kernel
+    import fleetopt.evaluate.kernel.shape as kernel_shape
 
-    monkeypatch.setattr(kernel, "MAX_PREPAID_FACILITIES", 2)
+    monkeypatch.setattr(kernel_shape, "MAX_PREPAID_FACILITIES", 2)
     data = data_of(three_loans_model())
     plans = batch(data, [three_prepayments(data)])
     why = "the fused kernel tracks cut prepayments on at most 2 facilities prepaid before the last quarter"

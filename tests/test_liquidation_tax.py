@@ -26,7 +26,7 @@ from milp_builders import base_model, data_of, sku
 
 from fleetopt.core.results.headline import headline
 from fleetopt.core.results.valuation import npv_terminal_words
-from fleetopt.evaluate.kernel import CpuKernel
+from fleetopt.evaluate.kernel.cpu import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve

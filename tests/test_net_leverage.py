@@ -118,7 +118,7 @@ def test_the_kernel_tests_net_leverage_as_the_numpy_simulation_does(cpu_kernel, 
     """The tiny model's leverage net of cash, at a 2x maximum that it breaches in some futures, on
     its risky futures with every risk factor on: the kernel's C build and its GPU code paths agree
     with NumPy pair by pair, every result."""
-    from fleetopt.evaluate.kernel import CpuKernel
+    from fleetopt.evaluate.kernel.cpu import CpuKernel
 
     d = with_risk(tiny_model(), **ALL_RISK)
     d["finance"]["covenants"].update(leverage_numerator="net_debt", max_debt_to_ebitda=2.0)

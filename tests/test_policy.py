@@ -22,7 +22,7 @@ from milp_builders import HOURS, base_model, cohort_index, data_of, sku
 from fleetopt.core.economics import liquidation_tax, taxable_incomes
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.backend import c_compiler
-from fleetopt.evaluate.kernel import cpu_kernel
+from fleetopt.evaluate.kernel.cpu import cpu_kernel
 from fleetopt.evaluate.result_fields import RESULT_FIELDS
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate

@@ -19,7 +19,7 @@ from milp_builders import HOURS, base_model, data_of
 
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.evaluate.kernel import CpuKernel
+from fleetopt.evaluate.kernel.cpu import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve

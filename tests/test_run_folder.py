@@ -270,10 +270,11 @@ def test_a_path_under_no_user_s_home_folder_is_bad_input(here, command):
 def test_a_folder_variable_under_no_user_s_home_folder_is_named(here, monkeypatch, variable, command):
     """FLEETOPT_RUNS_DIR='~nouser/runs' gave a RuntimeError traceback from every command, as did
     FLEETOPT_CACHE_DIR so from the C build: the message names the variable and its value."""
-    from fleetopt.evaluate import kernel
+    from fleetopt.evaluate.kernel import cpu as kernel_cpu
 
     assert run_cli("solve", "tiny", "--out", "base")[0] == 0
-    monkeypatch.setattr(kernel, "_CPU_KERNELS", {})  # a C build this process made before read the variable
+    # a C build this process made before read the variable
+    monkeypatch.setattr(kernel_cpu, "_CPU_KERNELS", {})
     monkeypatch.setenv(variable, f"{NO_HOME}/runs")
     code, _, err = run_cli(*command)
     assert code == 2 and f"error: ${variable} '{NO_HOME}/runs': {NO_HOME} names no home folder" in err, err

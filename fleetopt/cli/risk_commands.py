@@ -92,7 +92,7 @@ from fleetopt.core.units import counted, format_duration, format_percent
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
-from fleetopt.evaluate.kernel import KernelBuildError
+from fleetopt.evaluate.kernel.compiler import KernelBuildError
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     FORECAST_MARK,

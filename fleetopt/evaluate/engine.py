@@ -45,18 +45,12 @@ from fleetopt.evaluate.chunking import (
     splits_here,
 )
 from fleetopt.evaluate.first_place import first_place_words
-from fleetopt.evaluate.kernel import (
-    DevicePlans,
-    KernelBuildError,
-    build_cpu_kernel,
-    check_c_compiler,
-    cpu_kernel,
-    kernel_fits,
-    plan_tables,
-    scenario_arguments,
-    simulate_cuda,
-    upload_tables,
-)
+from fleetopt.evaluate.kernel.compiler import KernelBuildError
+from fleetopt.evaluate.kernel.cpu import build_cpu_kernel, check_c_compiler, cpu_kernel
+from fleetopt.evaluate.kernel.cuda import DevicePlans, simulate_cuda, upload_tables
+from fleetopt.evaluate.kernel.plan_tables import plan_tables
+from fleetopt.evaluate.kernel.scenario_arguments import scenario_arguments
+from fleetopt.evaluate.kernel.shape import kernel_fits
 from fleetopt.evaluate.layout import PlanColumns, ScenarioRows
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
@@ -454,7 +448,7 @@ def evaluate_chunk(
     ``scenario_rows``: ``scenarios`` laid out for the backend, when the caller made them once for all
     chunks (:func:`scenario_layout`).
     ``device_tables``: the chunk's plan tables already on the GPU
-    (:func:`~fleetopt.evaluate.kernel.stage_plans`);
+    (:func:`~fleetopt.evaluate.kernel.cuda.stage_plans`);
     ``while_running``: called once the chunk's last kernel is launched, before its results are
     waited for (the caller prepares the next chunk meanwhile);
     ``kept_rows``: the file in the run's job folder that keeps the chunk's rows block by block,

@@ -11,7 +11,7 @@
 // The same source compiles three ways: by NVRTC through CuPy (RawKernel), by nvcc, and as plain
 // C (gcc/clang, with OpenMP where available) for the CPU backend `cpu-kernel` and the CPU tests.
 //
-// fleetopt/evaluate/kernel.py prepends what this file needs and does not write:
+// fleetopt/evaluate/kernel/source.py prepends what this file needs and does not write:
 //  * FO_PARAMS / FO_ARGS: the parameter list, generated from KERNEL_ARGUMENTS;
 //  * the model's shape as constants (FO_T quarters, FO_I sites, FO_K contracts, FO_B power-block
 //    groups, FO_G generations, FO_W covenant window, FO_R covenant tests and their layout
@@ -21,7 +21,7 @@
 //
 // Division of work: everything that depends only on the plan (site totals, term-loan balances,
 // principal, forecast interest, term debt, contract revenue at full delivery) is computed once
-// per plan by kernel.py (plan_tables) into plan_quarter[P][T][FO_NQ] and the bit masks
+// per plan by kernel/plan_tables.py into plan_quarter[P][T][FO_NQ] and the bit masks
 // plan_flags / plan_served [P][T]; everything that depends only on the scenario (which contracts'
 // customers are still alive) into alive_bits[T][S]. The pair loop streams through those. A
 // quarter in which no site of the pair can be short of power (the usual case) takes the fast path
@@ -34,10 +34,10 @@
 // all off is the open loop, with the same operations as before the policy existed.
 
 #ifndef FO_PARAMS
-#error "compile the output of fleetopt.evaluate.kernel.kernel_source(shape): it defines FO_PARAMS and FO_ARGS"
+#error "compile the output of fleetopt.evaluate.kernel.source.kernel_source(shape): it defines FO_PARAMS and FO_ARGS"
 #endif
 #ifndef FO_T
-#error "compile the output of fleetopt.evaluate.kernel.kernel_source(shape): it defines the model's sizes"
+#error "compile the output of fleetopt.evaluate.kernel.source.kernel_source(shape): it defines the model's sizes"
 #endif
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
@@ -70,8 +70,8 @@
 #endif
 // FO_REL, FO_COVENANT_TOLERANCE_USD (also the least quantity a test applies to), FO_LIQUIDITY_TOLERANCE_USD,
 // FO_TINY, FO_LATE_PLANES (late quarters counted to 2^FO_LATE_PLANES - 1) and FO_QUARTERS_PER_YEAR (an
-// annual rate's quarterly share is rate / FO_QUARTERS_PER_YEAR, core.quarters.per_quarter) come from kernel.py's
-// KernelShape.defines, the constants NumPy's simulation uses
+// annual rate's quarterly share is rate / FO_QUARTERS_PER_YEAR, core.quarters.per_quarter) come from
+// kernel/shape.py's KernelShape.defines, the constants NumPy's simulation uses
 #define FO_REACTED_RESCHEDULED 1
 #define FO_REACTED_CANCELLED 2
 #define FO_REACTED_FREED 4
@@ -204,7 +204,7 @@ typedef struct {
 #endif
 } fo_state;
 
-// contract k's late quarters plus one, saturating at 2^FO_LATE_PLANES - 1 (kernel.py sends models with
+// contract k's late quarters plus one, saturating at 2^FO_LATE_PLANES - 1 (kernel_fits sends models with
 // a larger delay allowance to the array code); the counts are bit planes so that they stay in registers
 FO_DEVICE int fo_late_add(fo_bits* late, int k)
 {
@@ -245,7 +245,7 @@ typedef struct {
     double draws_in;
 } fo_taken;
 
-// 1 / of where it is positive, else 0 (liquidity.inverse; kernel.py sends the plan's as FO_Q_*_INV)
+// 1 / of where it is positive, else 0 (liquidity.inverse; plan_tables sends the plan's as FO_Q_*_INV)
 FO_DEVICE double fo_inverse(double of) { return of > 0 ? 1.0 / of : 0.0; }
 
 // the share `missing` GPUs are of a quantity given its inverse (fo_inverse), at most 1 (liquidity.taken_share)

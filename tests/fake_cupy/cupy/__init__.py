@@ -246,7 +246,8 @@ class RawKernel:
     """The kernel compiled as C; a call checks the launch, then runs every pair on the CPU."""
 
     def __init__(self, code, name, options=()):
-        from fleetopt.evaluate.kernel import _C_TYPES, KERNEL_ARGUMENTS
+        from fleetopt.evaluate.kernel.arguments import KERNEL_ARGUMENTS
+        from fleetopt.evaluate.kernel.c_types import C_TYPES
 
         if "--fmad=false" not in options:
             raise ValueError("fleetopt's kernel must be compiled without multiply-add contraction")
@@ -259,7 +260,7 @@ class RawKernel:
         self._lib = ctypes.CDLL(str(lib))
         function = getattr(self._lib, name)
         function.restype = None
-        function.argtypes = [_C_TYPES[a.c_type].ctype for a in KERNEL_ARGUMENTS]
+        function.argtypes = [C_TYPES[a.c_type].ctype for a in KERNEL_ARGUMENTS]
         self._function = function
 
     # what CuPy's RawKernel reports of its compiled code (nothing to report for the C build)
@@ -269,7 +270,9 @@ class RawKernel:
         pass
 
     def __call__(self, grid, block, args, **kwargs):
-        from fleetopt.evaluate.kernel import _C_TYPES, KERNEL_ARGUMENTS, check_arguments, launch_grid
+        from fleetopt.evaluate.kernel.arguments import KERNEL_ARGUMENTS, check_arguments
+        from fleetopt.evaluate.kernel.c_types import C_TYPES
+        from fleetopt.evaluate.kernel.cuda import launch_grid
 
         if not isinstance(args, tuple):
             raise TypeError("RawKernel arguments are passed as a tuple")
@@ -286,5 +289,5 @@ class RawKernel:
         if grid[1] > 65535 or block[0] > 1024:
             raise ValueError(f"grid {grid} or block {block} beyond CUDA's limits")
         LAUNCHES.append((tuple(grid), tuple(block), self.options))
-        as_ctypes = [_C_TYPES[a.c_type].for_ctypes(v) for a, v in zip(KERNEL_ARGUMENTS, args, strict=True)]
+        as_ctypes = [C_TYPES[a.c_type].for_ctypes(v) for a, v in zip(KERNEL_ARGUMENTS, args, strict=True)]
         self._function(*as_ctypes)
