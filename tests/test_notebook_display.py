@@ -239,6 +239,16 @@ def test_markdown_cells_show_as_written():
     assert html_text("<$1 and $2>") == "&lt;<span>$</span>1 and <span>$</span>2&gt;"
 
 
+def test_a_labels_entity_tilde_or_newline_shows_as_written_in_one_row():
+    """A plan named "R&amp;D ~~old~~" showed "R&D" struck through (an entity, GitHub's and
+    JupyterLab's strikethrough), and one named with a newline split its row of the table in two."""
+    frame = pd.DataFrame({"plan": ["R&amp;D ~~old~~", "A\nB"], "NPV": ["$1.0M", "$2.0M"]})
+    assert markdown_table(frame).splitlines() == [
+        "| plan | NPV |", "|---|---|",
+        r"| R\&amp;D \~\~old\~\~ | \$1.0M |", r"| A\\nB | \$2.0M |"]  # fmt: skip
+    assert markdown_text("tab\there") == r"tab\\there"
+
+
 def test_a_result_of_a_model_changed_for_it_says_what_was_changed():
     """A solve and a sweep of `api.edit("tiny", ...)` showed "**Solve of tiny**", as the file's own:
     under the title, the fields changed and their values, as the terminal and the report say them."""

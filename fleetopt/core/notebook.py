@@ -4,17 +4,29 @@ shows as written, and tables of formatted cells."""
 from __future__ import annotations
 
 import html
+import unicodedata
 
 import pandas as pd
 
-# what Markdown reads as markup: a label's * or _ became emphasis, a | split a table's row, and a
-# notebook (JupyterLab, GitHub's Markdown too) typeset the text between two $ as mathematics
-MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_`[]<>#$"})
+# what Markdown reads as markup: a label's * or _ became emphasis, a | split a table's row, ~~ struck
+# it through, an & began an entity ("R&amp;D" showed "R&D"), and a notebook (JupyterLab, GitHub's
+# Markdown too) typeset the text between two $ as mathematics
+MARKDOWN_SPECIAL = {c: "\\" + c for c in "\\|*_`[]<>#$~&"}
+
+
+def _markdown_char(ch: str) -> str:
+    """One character as Markdown shows it as written: its markup escaped; a newline or another
+    control character as its Python escape (``\\n``), which kept in a table's cell split its row."""
+    if ch in MARKDOWN_SPECIAL:
+        return MARKDOWN_SPECIAL[ch]
+    if unicodedata.category(ch) == "Cc":
+        return ch.encode("unicode_escape").decode("ascii").replace("\\", "\\\\")
+    return ch
 
 
 def markdown_text(text) -> str:
-    """``text`` with Markdown's own characters escaped, to show as written."""
-    return str(text).translate(MARKDOWN_SPECIAL)
+    """``text`` with Markdown's own characters escaped, to show as written, on one line."""
+    return "".join(_markdown_char(ch) for ch in str(text))
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
