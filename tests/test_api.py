@@ -562,3 +562,14 @@ def test_every_name_the_one_file_api_gave_is_still_given():
     from fleetopt.api import __version__
 
     assert __version__ == fleetopt.__version__
+
+
+def test_a_solves_purchases_name_is_one_line_as_a_comparisons_label_is(tiny_solved):
+    """fo.solve(purchases={"plan\\nA": orders}) named the plan "milp, purchases fixed (plan\\nA)",
+    which a comparison's Markdown and the terminal's tables then split over two lines (a label
+    given to compare is refused so)."""
+    loaded, solved = tiny_solved
+    orders = solved.plan_frame().query("decision == 'buy_gpus'")
+    message = r"^purchases \(a name\) must be one line of text, without control characters \(got 'plan\\nA'"
+    with pytest.raises(InputError, match=message):
+        api.solve(loaded, purchases={"plan\nA": orders})

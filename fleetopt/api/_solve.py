@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,7 +86,18 @@ def _one_purchases(purchases, data: ModelData) -> FixedPurchases:
     if len(purchases) != 1:
         raise InputError(f"purchases: a solve fixes one set of purchases, named {{name: table}} (got "
                          f"{len(purchases)}); fleetopt.api.sweep(purchases=...) compares several")
+    name = next(iter(purchases))
+    if isinstance(name, str):  # it names the plan in tables, as a comparison's label does
+        one_line_label("purchases (a name)", name)
     return read_proposals(purchases, data)[0]
+
+
+def one_line_label(name: str, label: str) -> str:
+    """``label``, a plan's name, refused (by ``name``) where it holds a newline or another control
+    character: a newline split a Markdown table's row in two, an escape reached the terminal as one."""
+    if any(unicodedata.category(ch) == "Cc" for ch in label):
+        raise InputError(f"{name} must be one line of text, without control characters (got {label!r})")
+    return label
 
 
 def solve(
@@ -110,7 +122,8 @@ def solve(
     (docs/formulation.md §4, "Fixed purchases"), a pandas DataFrame of those columns (a plan's
     ``plan_frame()`` rows, edited), or what :func:`read_purchases` read; as ``{"delay Rubin":
     table}``, named so in the plan's label ("milp, purchases fixed (delay Rubin)") and the run
-    registry, where a table is otherwise "purchases table". ``rescue``
+    registry, where a table is otherwise "purchases table" (one line of text, as a comparison's
+    label). ``rescue``
     (with ``purchases``): where they break a hard limit on the forecast (a covenant, the cash
     floor), complete them anyway with the rescue model (status "rescued", formulation §4) so that
     their risk can be evaluated. An infeasible model raises :class:`InfeasibleModel`; no plan
