@@ -573,3 +573,19 @@ def test_a_solves_purchases_name_is_one_line_as_a_comparisons_label_is(tiny_solv
     message = r"^purchases \(a name\) must be one line of text, without control characters \(got 'plan\\nA'"
     with pytest.raises(InputError, match=message):
         api.solve(loaded, purchases={"plan\nA": orders})
+
+
+def test_solve_results_of_two_versions_of_a_model_are_named_with_their_edits_when_refused():
+    """fo.compare([base, mine]) of a solve and one of an edited copy said only "of different
+    models (or versions of one): give model= (say the first one's LoadedModel)": it names each
+    result's version (the fields edited, the hash) and how to give one (model=result.loaded)."""
+    edited = api.edit("tiny", {"sites.texas.power_capacity_mw": 30})
+    base, mine = api.solve("tiny"), api.solve(edited)
+    with pytest.raises(InputError) as refused:
+        api.compare([base, mine], labels=["forecast optimum", "mine"])
+    assert str(refused.value) == (
+        "the solve results compared were solved from different versions of model 'tiny' ('forecast "
+        f"optimum': tiny, hash {base.loaded.content_hash}; 'mine': tiny (edited: "
+        f"sites.texas.power_capacity_mw), hash {edited.content_hash}): give model=, the version every "
+        "plan is evaluated under (one result's own: model=result.loaded; or fleetopt.api.edit(...))"
+    )

@@ -1664,7 +1664,7 @@ def test_what_if_solves_of_edited_models_are_compared_under_the_model_given(tmp_
     runs written and compared with model= are, with a warning for the plan of the other version."""
     edited = api.edit("tiny", {"contracts.enterprise-inference.price_usd_per_gpu_hour": 2.0})
     base, cheap = api.solve("tiny"), api.solve(edited)
-    with pytest.raises(InputError, match=r"different models .*: give model="):
+    with pytest.raises(InputError, match=r"different versions of model .tiny. .*: give model="):
         api.compare([base, cheap], scenarios=50)
     other = (r"the plans of the solve 'base' were made from another version of model 'tiny' "
              r"\(hash \w+, now \w+; blocks that differ: contracts: "

@@ -49,6 +49,7 @@ from fleetopt.schema.loading import (
     LoadedModel,
     ModelError,
     change_words,
+    edited_name,
 )
 from fleetopt.stochastic.run import StochasticResult
 
@@ -404,9 +405,10 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
                          "a version of it; compare plans of one model (its versions: fleetopt.api.edit)")
     if model is None:
         if len({r.data.fingerprint for r in results}) > 1:
-            raise InputError("the solve results compared are of different models (or versions of one): "
-                             "give model= (say the first one's LoadedModel), under which every plan is "
-                             "evaluated")  # fmt: skip
+            raise InputError(f"the solve results compared were solved from different versions of model "
+                             f"{models[0]!r} ({_versions_words(results, labels)}): give model=, the version "
+                             "every plan is evaluated under (one result's own: model=result.loaded; or "
+                             "fleetopt.api.edit(...))")  # fmt: skip
         loaded, data = results[0].loaded, results[0].data
         plans = [r.plan for r in results]
         why = "the solves' own model"
@@ -430,6 +432,19 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
     objectives = [r.objective for r in results]
     return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [], objectives,
                          policies)  # fmt: skip
+
+
+def _versions_words(results: list[_SolvedPlan], labels: list[str]) -> str:
+    """Each solve result's model in words, by its label: "'milp': tiny, hash d0f4a2fa8c8f5a7c;
+    'mine': tiny (edited: sites.texas.power_capacity_mw), hash 359c9cd1775bc2c0"."""
+    words = []
+    for r, label in zip(results, labels, strict=True):
+        if r.loaded is None:  # solved from a ModelData: no file, no changes known
+            words.append(f"{label!r}: a ModelData, fingerprint {r.data.fingerprint[:16]}")
+            continue
+        shown = edited_name(r.loaded.model.name, r.loaded.changes, r.loaded.source_changes)
+        words.append(f"{label!r}: {shown}, hash {r.loaded.content_hash}")
+    return "; ".join(words)
 
 
 def _warn_if_fitted(results: list[_SolvedPlan], seed: int, scenarios: int) -> None:
