@@ -5,6 +5,7 @@ caps, refusals by name) applied to Python callers too, and errors that say what 
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -589,3 +590,29 @@ def test_solve_results_of_two_versions_of_a_model_are_named_with_their_edits_whe
         f"sites.texas.power_capacity_mw), hash {edited.content_hash}): give model=, the version every "
         "plan is evaluated under (one result's own: model=result.loaded; or fleetopt.api.edit(...))"
     )
+
+
+def test_what_a_model_argument_may_be_is_said_where_help_shows_it():
+    """help(fo.solve) said "``model``: see :data:`ModelArg`", and help(fo.ModelArg) shows Python's
+    "Represent a PEP 604 union type": what a model may be was nowhere help() shows, and the list
+    there named three of the four bundled models (not twosite). help(fo.load) says it now, and
+    each function taking a model says what it is, pointing there."""
+    import inspect
+
+    from fleetopt.schema.loading import bundled_model_names
+
+    said = inspect.getdoc(api.load)
+    assert all(f'"{name}"' in said for name in bundled_model_names()) and "None, the default model" in said
+    def takes_a_model(name: str) -> bool:  # runs(model=NAME) takes a model's name: not one of these
+        given = inspect.signature(getattr(api, name)).parameters.get("model")
+        return given is not None and "ModelArg" in str(given.annotation)
+
+    # sweep's docstring (api/_sweep.py, another helper's file) says nothing of its model: reported
+    functions = [name for name in api.__all__ if inspect.isfunction(getattr(api, name))]
+    taking = [name for name in functions if name != "sweep" and takes_a_model(name)]
+    assert {"solve", "solve_stochastic", "evaluate", "compare", "scenario_path", "edit"} <= set(taking)
+    for name in taking:
+        doc = inspect.getdoc(getattr(api, name))
+        assert "ModelArg" not in doc, name
+        assert "``model``" in doc and (":func:`load`" in doc or name == "load"
+                                       or re.search(r":func:`(solve|evaluate)`", doc)), name

@@ -70,8 +70,8 @@ def compare(
     ``runs``: run folders, run ids or plan files (one, or a list): a sweep gives its forecast
     optimum, its recommended plan and, where it names one, its plan of highest mean NPV within the
     rule (summary.json's ``best_mean_within_rule``), a solve its plan, a plan file all its plans.
-    ``model``: see
-    :data:`ModelArg`; every plan is evaluated under it (None: the first run folder's model.yaml,
+    ``model``: as
+    :func:`load` takes it; every plan is evaluated under it (None: the first run folder's model.yaml,
     a run's plan file given directly counting as its folder, so the figures depend on which run
     comes first; else the default model). Plans made from
     another version of it give a :class:`FleetoptWarning` naming their run and the blocks that

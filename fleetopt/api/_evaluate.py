@@ -51,7 +51,7 @@ def evaluate(
     """Evaluate the plans of a run (folder or run id) or plan file on seeded scenarios of the model,
     in memory (:func:`write_evaluate_run` writes the result as a run).
 
-    ``model``: see :data:`ModelArg`; None: a run folder's copy of its model, or the bundled model a
+    ``model``: as :func:`load` takes it; None: a run folder's copy of its model, or the bundled model a
     plan file names (see :func:`model_of_plans`), else the default model.
     ``scenarios``: simulated futures, the same for every plan (None: 1,000); refused with
     ``deterministic=True``, which evaluates the forecast itself (one scenario). ``seed``: the
@@ -97,10 +97,10 @@ def prepare_evaluation(
     folder: str | Path | None = None,
 ) -> EvaluationJob:
     """An evaluation checked and ready to run (:meth:`EvaluationJob.start` a run folder, then
-    :meth:`EvaluationJob.run`): the settings of :func:`evaluate`, and ``executor`` "local" or "ray"
-    (``ray_address``: an existing cluster's) and ``workers`` one-thread processes on this machine
-    (NumPy, or the C build where ``backend`` takes it for this run). The
-    memory budget is held to the memory of each worker (``max_memory`` bytes). ``folder``: the run
+    :meth:`EvaluationJob.run`): the settings of :func:`evaluate` (``model`` ... ``threads``), and
+    ``executor`` "local" or "ray" (``ray_address``: an existing cluster's) and ``workers``
+    one-thread processes on this machine (NumPy, or the C build where ``backend`` takes it for this
+    run). The memory budget is held to the memory of each worker (``max_memory`` bytes). ``folder``: the run
     folder it will start in, or the folder that will hold it: where its scenarios are split into
     blocks under a budget their rows of results would fill, the rows go to a file in the run
     folder, and the chunks are sized for that disk (None: ``$TMPDIR``'s, for a run in memory,

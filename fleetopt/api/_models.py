@@ -15,9 +15,8 @@ from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel, load_model
 
 ModelArg = str | Path | LoadedModel | tuple | None
-"""A model: a model file's path, a bundled model's name ("tiny", "lab", "neocloud"), None (the
-default model), a :class:`LoadedModel`, or the ``(LoadedModel, ModelData)`` pair :func:`load`
-returns."""
+"""The type of a ``model`` argument: what :func:`load` takes, which its docstring says (help()
+shows a function's docstring, not this one's)."""
 
 
 def _is_loaded_pair(model) -> bool:
@@ -26,7 +25,7 @@ def _is_loaded_pair(model) -> bool:
 
 
 def _loadable(model):
-    """``model`` as :func:`load` takes it (see :data:`ModelArg`), a file read (None stays None: the
+    """``model`` as :func:`load` takes it, a file read (None stays None: the
     default model, or the plans' own); anything else is refused by name. A run's model.yaml is the
     model as that run changed it, which its text does not say: it carries those changes
     (:func:`with_run_changes`), which the runs made from it record."""
@@ -49,8 +48,11 @@ def _loadable(model):
 
 
 def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
-    """Load a model (see :data:`ModelArg`): the validated model file with its text, and its data
-    (the arrays the MILP and the evaluator read). A bad model file raises
+    """Load a model: the validated model file with its text, and its data (the arrays the MILP and
+    the evaluator read). ``model``, here and wherever a function of fleetopt.api takes one: a model
+    file's path; a bundled model's name, "neocloud" (the default), "tiny", "lab" or "twosite" (the
+    files of models/); None, the default model; a :class:`LoadedModel` (:func:`edit` returns one);
+    or the ``(LoadedModel, ModelData)`` pair this returns. A bad model file raises
     :class:`~fleetopt.schema.loading.ModelError` (an InputError) listing every problem, with its line."""
     return _load(_loadable(model))
 
@@ -62,7 +64,7 @@ def schema() -> dict:
 
 
 def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> LoadedModel:
-    """A copy of ``model`` (see :data:`ModelArg`) with ``changes`` made, validated as a model file
+    """A copy of ``model`` (as :func:`load` takes it) with ``changes`` made, validated as a model file
     is, for :func:`solve` and the others:
     ``fo.edit("tiny", {"contracts.lab-a-training.price_usd_per_gpu_hour": 3.0})``. A field is
     named by its path as `fleetopt validate` names it (a list's item by its position from 0:

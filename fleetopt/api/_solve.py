@@ -112,7 +112,7 @@ def solve(
 ) -> SolveResult:
     """Solve a model's MILP and return the best plan with its statements.
 
-    ``model``: see :data:`ModelArg`, or a :class:`ModelData` (then :func:`write_solve_run` needs the
+    ``model``: as :func:`load` takes it, or a :class:`ModelData` (then :func:`write_solve_run` needs the
     LoadedModel given). ``objective``: "npv" (maximise NPV, USD) or "cost" (minimise discounted
     cost, USD). ``time_limit``: seconds of HiGHS search (None: none); ``mip_gap``: relative gap to
     stop at, in [0, 0.999]; ``threads``: HiGHS threads (None: HiGHS decides; more than the usable
@@ -221,8 +221,8 @@ def _warn_if_the_policy_reacts(result: SolveResult) -> None:
 
 def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> FixedPurchases:
     """The GPU purchases of a CSV file (columns quarter, sku, site, gpus; or a solve's plan.csv),
-    checked against ``model``: to give :func:`solve` as ``purchases``. Bad rows raise
-    :class:`InputError` naming the file, line and field."""
+    checked against ``model`` (as :func:`solve` takes it): to give :func:`solve` as ``purchases``.
+    Bad rows raise :class:`InputError` naming the file, line and field."""
     limits.path("path", path, optional=False)
     return _read_purchases(path, _loaded_and_data(model)[1])
 
@@ -382,7 +382,8 @@ def solve_stochastic(
     integer_later: bool = False,
     share_purchases: bool = False,
 ) -> StochasticResult:
-    """The two-stage stochastic plan (docs/formulation.md §7b): ``scenarios`` representatives of
+    """The two-stage stochastic plan (docs/formulation.md §7b) of ``model`` (as :func:`solve` takes
+    it): ``scenarios`` representatives of
     ``screen`` scenarios of ``scenario_seed`` (None: 200, or ``scenarios`` where that is more; fewer
     than ``scenarios`` is refused), first stage before quarter ``first_stage_quarters``
     (None: 4, or the whole horizon when it is shorter), objective (1 - risk_weight) E[V] +
