@@ -616,3 +616,12 @@ def test_what_a_model_argument_may_be_is_said_where_help_shows_it():
         assert "ModelArg" not in doc, name
         assert "``model``" in doc and (":func:`load`" in doc or name == "load"
                                        or re.search(r":func:`(solve|evaluate)`", doc)), name
+
+
+def test_a_comparison_given_for_a_report_is_told_where_its_page_is(tiny_solved):
+    """fo.report(comparison), a planner's "write a report" of the comparison made in a notebook,
+    said only "run must be a run folder, plan file or run id (int), not a Comparison (...)"."""
+    _, solved = tiny_solved
+    comparison = api.compare([solved, solved], scenarios=SCENARIOS)
+    with pytest.raises(InputError, match=r"not a Comparison: .*fleetopt\.api\.comparison_html\(comparison\)"):
+        api.report(comparison)
