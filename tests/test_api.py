@@ -625,3 +625,19 @@ def test_a_comparison_given_for_a_report_is_told_where_its_page_is(tiny_solved):
     comparison = api.compare([solved, solved], scenarios=SCENARIOS)
     with pytest.raises(InputError, match=r"not a Comparison: .*fleetopt\.api\.comparison_html\(comparison\)"):
         api.report(comparison)
+
+
+def test_a_seed_other_than_an_evaluations_own_is_refused_by_scenario_path(tiny_solved, tmp_path):
+    """fo.scenario_path(EVALUATION, 0, seed=2) of an evaluation of seed 1 followed scenario 0 of seed
+    2 under the evaluation's count, a scenario the evaluation never ran (another NPV than its
+    matrix's), where scenarios= other than its own was refused: the seed is refused so too."""
+    loaded, solved = tiny_solved
+    run = api.write_solve_run(solved, loaded, tmp_path / "S")
+    result, model, plans = api.evaluate(run, scenarios=SCENARIOS, seed=1, keep_matrix=True)
+    folder = api.write_evaluate_run(result, model, plans, tmp_path / "E")
+    assert api.scenario_path(folder, 3, seed=1).npv_usd == result.npv_matrix[0, 3]
+    message = (rf"^seed \(--seed\) must be 1, the seed the run {folder} evaluated, or left out \(got 2\); "
+               rf"to follow its plans in the scenarios of seed 2, give their plan file, {run}/plan.npz$")
+    with pytest.raises(InputError, match=message):
+        api.scenario_path(folder, 3, seed=2)
+    assert api.scenario_path(run / "plan.npz", 3, seed=2).seed == 2

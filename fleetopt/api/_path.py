@@ -38,12 +38,14 @@ def scenario_path(
     scenario's in the evaluation. ``scenario``: its number, or the rule `evaluate --explain` picks one by,
     "worst", "median", "first-default" or "first-any-default", among the evaluation's scenarios (a rule
     that finds none is refused, saying why). An evaluation's or a sweep's run folder stands for the plans
-    it evaluated, its seed and its number of scenarios; a deterministic evaluation's (one future, the
-    forecast, whose quarters are the plan's statements under the model it was solved with; under a
+    it evaluated, its seed and its number of scenarios (where `fleetopt evaluate --plans RUN --explain`
+    evaluates them anew, on its own --seed and --scenarios); a deterministic evaluation's (one future,
+    the forecast, whose quarters are the plan's statements under the model it was solved with; under a
     changed model, scenario 0 of ``scenarios=1`` with ``what_if={"risk": None}``, as `evaluate
     --scenarios 1 --set risk=null --explain 0`) is refused without a ``seed``, as `evaluate --explain
-    --deterministic` is. ``seed``: None, the run's, else 0. ``plan``: its label or index in the
-    file (None: the only one). ``model``: as :func:`evaluate`'s (None: the run's own); ``what_if``:
+    --deterministic` is. ``seed``: None, the run's, else 0 (one other than an evaluation's or a
+    sweep's own is refused, as ``scenarios`` are). ``plan``: its label or index in the file (None:
+    the only one). ``model``: as :func:`evaluate`'s (None: the run's own); ``what_if``:
     changes to it, as :func:`edit` takes them. ``scenarios``: the evaluation's number of scenarios, which
     ``scenario`` must be below and a rule picks among (None: the run's, else any scenario number, and a
     rule's among 1,000, `evaluate`'s default; one other than a run folder's own is refused).
@@ -58,7 +60,7 @@ def scenario_path(
         check_changes(what_if, "what_if")
     path = resolve_run(plans, "plans").resolve()
     evaluated = _evaluation_job(path, seed)
-    seed = evaluated.get("seed", 0) if seed is None else limits.seed("seed (--seed)", seed)
+    seed = _seed_of(path, evaluated, seed)
     scenarios = _scenarios_of(path, evaluated, scenarios)
     choice = explain_choice("scenario (--explain)", scenario, scenarios)
     given = _loadable(model)
@@ -88,6 +90,22 @@ def _evaluation_job(path: Path, seed: int | None) -> dict:
                          f"evaluate --explain` cannot with --deterministic): {FORECAST_QUARTERS}; give seed= "
                          "to follow one of its plans in a seeded scenario")  # fmt: skip
     return {} if summary.get("deterministic") else summary
+
+
+def _seed_of(path: Path, evaluated: dict, seed: int | None) -> int:
+    """The seed a path's scenarios are drawn from: ``seed``, checked, or the evaluation's
+    (``evaluated``; a ``seed`` other than its own refused, as another number of scenarios is: the
+    scenario would not be the evaluation's), else 0."""
+    own = evaluated.get("seed")
+    if seed is None:
+        return 0 if own is None else own
+    seed = limits.seed("seed (--seed)", seed)
+    if own is not None and seed != own:
+        plans = evaluated.get("plans_source") or path / RunFolder.PLANS
+        raise InputError(f"seed (--seed) must be {own}, the seed the run {path} evaluated, or left out "
+                         f"(got {seed}); to follow its plans in the scenarios of seed {seed}, give their "
+                         f"plan file, {plans}")  # fmt: skip
+    return seed
 
 
 def _scenarios_of(path: Path, evaluated: dict, scenarios: int | None) -> int | None:
