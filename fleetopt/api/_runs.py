@@ -282,9 +282,10 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     folder), ``exists`` and ``figures`` (its summary.json's key figures by name: ``_usd`` in USD,
     ``_probability`` in [0, 1], ``_seconds`` in seconds, with the run's counts, status and texts
     as written there). As a table:
-    ``pandas.DataFrame([r.as_dict() for r in fo.runs(limit=None)])`` (every run). None of
-    ``model`` where the registry has runs (of ``kind``) of other models, as a typo's would be, is
-    warned of, naming them (:class:`~fleetopt.errors.FleetoptWarning`)."""
+    ``pandas.DataFrame([r.as_dict() for r in fo.runs(limit=None)])`` (every run). A ``model`` with
+    no runs (of ``kind``), where the registry has runs of other models, as a typo's would be, is
+    warned of, naming those models (:class:`~fleetopt.errors.FleetoptWarning`); ``model`` is a
+    model's name ("tiny", as its file's ``name:`` gives it), not a file or a loaded model."""
     limits.model_name("model (--model)", model)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     if limit is not None:
