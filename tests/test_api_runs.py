@@ -834,3 +834,17 @@ def test_a_figure_with_no_value_is_recorded_null_as_summary_json_keeps_it(here):
     assert summary["runner_up"] is not None and summary["runner_up_lead_se_usd"] is None
     (record,) = Registry().list()
     assert record.figures["runner_up_lead_se_usd"] is None
+
+
+def test_a_loaded_model_given_to_list_runs_by_is_told_its_name():
+    """fo.runs(model=fo.edit("tiny", ...)) said "model (--model) must be a string (got
+    LoadedModel(...))": every other function takes a loaded model as its model, and this one lists
+    runs by a model's name, which the message now gives."""
+    edited = api.edit("tiny", {"finance.opening_cash_usd": 5e7})
+    message = (r"^model \(--model\) is a model's name, not a loaded model: give model='tiny', which "
+               r"lists the runs of every version of it$")
+    for call in (api.runs, api.unfinished_runs, api.unrecorded_runs):
+        with pytest.raises(InputError, match=message):
+            call(model=edited)
+    with pytest.raises(InputError, match=message):
+        api.runs(model=api.load("tiny"))

@@ -286,7 +286,7 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     no runs (of ``kind``), where the registry has runs of other models, as a typo's would be, is
     warned of, naming those models (:class:`~fleetopt.errors.FleetoptWarning`); ``model`` is a
     model's name ("tiny", as its file's ``name:`` gives it), not a file or a loaded model."""
-    limits.model_name("model (--model)", model)
+    _check_model_name(model)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     if limit is not None:
         limit = limits.whole("limit", limit, 1)  # an int: SQLite refuses a numpy integer
@@ -294,6 +294,17 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     if model is not None and not records:
         _warn_of_other_models(model, kind)
     return records
+
+
+def _check_model_name(model) -> None:
+    """The ``model`` the registry's runs are listed by: a model's name; a loaded model (what
+    :func:`load` or :func:`edit` gives, which the other functions take as ``model``) is refused
+    naming its name, which lists the runs of every version of it."""
+    loaded = model[0] if isinstance(model, tuple) and model and isinstance(model[0], LoadedModel) else model
+    if isinstance(loaded, LoadedModel):
+        raise InputError(f"model (--model) is a model's name, not a loaded model: give model="
+                         f"{loaded.model.name!r}, which lists the runs of every version of it")  # fmt: skip
+    limits.model_name("model (--model)", model)
 
 
 def _warn_of_other_models(model: str, kind: str | None) -> None:
@@ -315,7 +326,7 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
     Oldest first. Jobs written with
     ``--out`` outside the runs folder are not looked for. ``model``: only jobs of the model of this
     name (the name in their model.yaml)."""
-    limits.model_name("model (--model)", model)
+    _check_model_name(model)
     jobs = unfinished_jobs()
     if model is not None:
         jobs = [run for run in jobs if _model_name_in(run) == model]
@@ -406,7 +417,7 @@ def unrecorded_runs(model: str | None = None, kind: str | None = None) -> list[P
     no process finishing them, and not in the registry (`fleetopt runs add FOLDER` records and tidies
     each). A run forgotten on purpose (`fleetopt runs forget`) is not one. Oldest first; ``model``:
     only runs of the model of this name; ``kind``: only runs of this kind."""
-    limits.model_name("model (--model)", model)
+    _check_model_name(model)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     untidy = [run for run in finished_folders() if run.is_job and run.left_untidy and not run.running_pid()]
     if not untidy:
