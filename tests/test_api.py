@@ -641,3 +641,21 @@ def test_a_seed_other_than_an_evaluations_own_is_refused_by_scenario_path(tiny_s
     with pytest.raises(InputError, match=message):
         api.scenario_path(folder, 3, seed=2)
     assert api.scenario_path(run / "plan.npz", 3, seed=2).seed == 2
+
+
+def test_two_runs_given_to_compare_as_two_arguments_are_told_to_go_in_one_list(two_runs):
+    """fo.compare(run_a, run_b), a planner's first try at comparing two plans, read run_b as the
+    model: "is a folder, not a model file" (a run id: "got a value of type int"); evaluate(run_a,
+    run_b) alike. Each now says the runs go in one list."""
+    first, second = two_runs
+    in_one_list = r"the runs to compare go in one list, fleetopt\.api\.compare\(\[RUN_A, RUN_B\]\)"
+    its_model = rf"names a run, not a model \(its model: {second}/model.yaml\)"
+    folder = rf"^model \(--model\): '{second}' \(a run folder\) {its_model}: {in_one_list}"
+    with pytest.raises(InputError, match=folder):
+        api.compare(first, second)
+    run_id = rf"^model \(--model\): {api.run_id(second)} \(a run id\) names a run, not a model: {in_one_list}"
+    with pytest.raises(InputError, match=run_id):
+        api.compare(first, api.run_id(second))
+    with pytest.raises(InputError, match=rf"^model: run \d+'s record {its_model}: evaluate takes "):
+        api.evaluate(first, api.run(second))
+    assert len(api.compare([first, second], "tiny", scenarios=SCENARIOS).labels) == 2  # a model's name still

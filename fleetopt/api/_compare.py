@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetopt.api._evaluate import _warn_if_in_sample, _warn_if_other_model_version
-from fleetopt.api._models import ModelArg, _loaded_and_data, edit
+from fleetopt.api._models import ModelArg, _loaded_and_data, edit, refuse_a_run_as_model
 from fleetopt.api._runs import resolve_run
 from fleetopt.api._solve import _solve_label, one_line_label
 from fleetopt.compare.comparison import Comparison, ModelUsed
@@ -67,7 +67,8 @@ def compare(
     """Compare plans side by side on common scenarios (as `fleetopt compare`): NPV, risk, debt,
     power, fleet and purchases.
 
-    ``runs``: run folders, run ids or plan files (one, or a list): a sweep gives its forecast
+    ``runs``: run folders, run ids or plan files (one, or a list; a run given second, as ``model``,
+    ``compare(run_a, run_b)``, is refused, saying so): a sweep gives its forecast
     optimum, its recommended plan and, where it names one, its plan of highest mean NPV within the
     rule (summary.json's ``best_mean_within_rule``), a solve its plan, a plan file all its plans.
     ``model``: as
@@ -100,6 +101,9 @@ def compare(
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
     given = _runs_given(runs)
+    refuse_a_run_as_model(model, "model (--model)", "the runs to compare go in one list, "
+                          "fleetopt.api.compare([RUN_A, RUN_B]) (`fleetopt compare RUN_A RUN_B`); model, "
+                          "the second argument, is the model every plan is evaluated under")  # fmt: skip
     _check_compare_settings(what_if, scenarios, seed, backend)
     names = _checked_labels(labels)
     if any(isinstance(r, (SolveResult, StochasticResult)) for r in given):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 from functools import partial
 from pathlib import Path
 
-from fleetopt.api._models import ModelArg, _loadable, _loaded_of
+from fleetopt.api._models import ModelArg, _loadable, _loaded_of, refuse_a_run_as_model
 from fleetopt.api._runs import _recorded, resolve_run
 from fleetopt.core.data import model_fingerprint
 from fleetopt.errors import InputError, warn
@@ -73,6 +73,8 @@ def evaluate(
     :class:`FleetoptWarning`.
     """
     limits.callback("progress", progress)
+    refuse_a_run_as_model(model, "model", "evaluate takes the plans of one run; those of several "
+                          "are evaluated on the same scenarios by fleetopt.api.compare([RUN_A, RUN_B])")
     job = prepare_evaluation(
         plans, model, scenarios=scenarios, seed=seed, backend=backend, max_memory=max_memory,
         deterministic=deterministic, keep_matrix=keep_matrix, threads=threads,

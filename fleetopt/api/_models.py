@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.data import load as _load
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.sources import with_run_changes
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.registry import RunRecord
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel, load_model
@@ -45,6 +48,25 @@ def _loadable(model):
         "model must be a model file path, a bundled model name, None (the default model), a LoadedModel "
         f"or what fleetopt.api.load returns (got a value of type {type(model).__name__})"
     )
+
+
+def refuse_a_run_as_model(model, name: str, remedy: str) -> None:
+    """A run (its id, its record, or a finished run's folder) given where a model goes (the argument
+    ``name``) is refused as a run, naming its model file where known, with ``remedy``:
+    ``fo.compare(run_a, run_b)`` read run_b as the model and said "is a folder, not a model file",
+    or "got a value of type int"."""
+    if isinstance(model, bool) or not isinstance(model, (Integral, RunRecord, str, Path)):
+        return
+    if isinstance(model, RunRecord):
+        shown, folder = f"run {model.id}'s record", model.path
+    elif isinstance(model, Integral):
+        shown, folder = f"{int(model)} (a run id)", None
+    elif str(model).strip() and RunFolder(user_path(model)).is_finished:
+        shown, folder = f"{str(model)!r} (a run folder)", user_path(model)
+    else:
+        return
+    its_model = "" if folder is None else f" (its model: {folder / RunFolder.MODEL})"
+    raise InputError(f"{name}: {shown} names a run, not a model{its_model}: {remedy}")
 
 
 def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
