@@ -10,7 +10,9 @@ CLI writes its runs through them, so a run written from Python is listed by `fle
 
 A run is named, wherever one is taken (``evaluate``, ``compare``, ``report``, ``run`` ...), by its
 run folder (a path), a plan file, or its run id (an int, or a string of digits that is not an
-existing path), as the CLI takes them, or by its :class:`RunRecord` (what :func:`runs` lists). Bad
+existing path), as the CLI takes them, or by its :class:`RunRecord` (what :func:`runs` lists); a
+model (``model``) as :func:`load` takes it: a file's path, a bundled model's name, None (the default
+model), or a loaded or edited one (:func:`edit`). Bad
 input raises :class:`~fleetopt.errors.InputError` (its message names the argument, and the CLI
 option beside it where they differ); something to know that does not stop the work (a setting
 capped to what the machine has, plans made from another version of their model) is a
