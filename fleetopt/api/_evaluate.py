@@ -280,7 +280,8 @@ def write_evaluate_run(
     folder: ``out`` (new or empty, or the folder of a started job) or a new one under the runs
     folder; and record it in the run registry with the figures of the plan it shows first (by
     ``ranking``).
-    ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result.
+    ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result;
+    ``command``: as :func:`write_solve_run`'s.
     ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5"|"any-default",
     "max_breach_prob": share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in
     summary.json for the report (None: CVaR5), with how sure its first place is

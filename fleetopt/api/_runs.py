@@ -268,7 +268,8 @@ def run_id(path: str | Path | int) -> int:
 def resolve_run(ref: str | Path | int, name: str = "ref") -> Path:
     """A run folder or plan file from its path, or a run folder from its run id (an int, or digits
     that are not an existing path). A path that does not exist, an unknown run id and a recorded run
-    whose folder is gone raise :class:`~fleetopt.runs.registry.RegistryError` (an InputError)."""
+    whose folder is gone raise :class:`~fleetopt.runs.registry.RegistryError` (an InputError),
+    naming the argument ``name``."""
     return Registry().resolve(ref, name)
 
 

@@ -398,7 +398,8 @@ def solve_stochastic(
     its worth). ``share_purchases``: every purchase, power block and draw shared by the scenarios
     in every quarter, as the evaluator runs them, each scenario re-planning only its prepayments,
     retirements, moves to inference, its purchases' split between training and inference and its
-    operations after the first stage. ``time_limit`` in
+    operations after the first stage. ``backend``: the evaluator's, which screens the scenarios
+    and runs the out-of-sample check, as :func:`evaluate`'s. ``time_limit`` in
     seconds; ``threads`` capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
     limits.solver_settings(mip_gap, time_limit, threads)
@@ -483,7 +484,8 @@ def write_stochastic_run(
     optimum, so `fleetopt compare FOLDER` compares them), plan.csv and statements.csv of the
     stochastic plan, and model.yaml into a run folder; and record it in the run registry.
     ``loaded``: the model it was solved from (a LoadedModel or what :func:`load` returns; None:
-    the one :func:`solve_stochastic` kept)."""
+    the one :func:`solve_stochastic` kept); ``out`` and ``command``: as :func:`write_solve_run`'s.
+    Returns the run folder."""
     limits.instance("result", result, StochasticResult, "what fleetopt.api.solve_stochastic returns")
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded if loaded is not None else result.loaded, "loaded")
