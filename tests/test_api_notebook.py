@@ -750,3 +750,15 @@ def test_a_mapping_with_a_null_set_on_a_block_the_file_leaves_out_removes_that_f
     assert removed.model.policy == api.load("tiny")[0].model.policy
     with pytest.raises(InputError, match=r"policy.idel: no such field to remove"):
         api.edit("tiny", {"policy": {"idel": None}})
+
+
+def test_a_notebook_cell_ending_with_evaluate_shows_the_evaluation():
+    """A cell ending with fo.evaluate(run, ...) showed a tuple's three reprs, not the evaluation's
+    table: what it returns still unpacks as (result, model, plans), and a notebook shows the result."""
+    run = api.write_solve_run(api.solve("tiny"))
+    evaluated = api.evaluate(run, scenarios=20, seed=1)
+    result, model, plans = evaluated
+    assert (evaluated.result, evaluated.model, evaluated.plans) == (result, model, plans)
+    assert evaluated._repr_html_() == result._repr_html_() and "<table" in evaluated._repr_html_()
+    assert evaluated._repr_markdown_().startswith("**Evaluation** of 1 plan on 20 scenarios, seed 1")
+    assert api.write_evaluate_run(*evaluated).is_dir()

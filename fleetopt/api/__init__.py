@@ -24,6 +24,7 @@ capped to what the machine has, plans made from another version of their model) 
 from fleetopt import __version__
 from fleetopt.api._compare import LABELS, compare, comparison_html
 from fleetopt.api._evaluate import (
+    Evaluated,
     evaluate,
     evaluation_summary,
     in_sample_note,
@@ -149,6 +150,7 @@ from fleetopt.sweep.run import read_proposals
 
 __all__ = [
     "Comparison",
+    "Evaluated",
     "EvaluationJob",
     "EvaluationResult",
     "FixedPurchases",

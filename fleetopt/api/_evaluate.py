@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Collection
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from fleetopt.api._models import ModelArg, _loadable, _loaded_of, refuse_a_run_as_model
 from fleetopt.api._runs import _recorded, resolve_run
@@ -35,6 +36,22 @@ from fleetopt.stochastic.run import STOCHASTIC_PLAN
 from fleetopt.sweep.run import stochastic_candidates_note
 
 
+class Evaluated(NamedTuple):
+    """What :func:`evaluate` returns: ``result, model, plans = fo.evaluate(...)`` as before, and
+    ``fo.write_evaluate_run(*evaluated)``; a notebook cell ending with ``fo.evaluate(...)`` shows the
+    result's table, as it shows the result's (it showed the three reprs of a tuple)."""
+
+    result: EvaluationResult  # the figures: .metrics, .ranked()
+    model: LoadedModel  # the model it was evaluated under
+    plans: PlanSource  # the plans evaluated
+
+    def _repr_html_(self) -> str:  # a notebook's cell: the result's table, not a tuple's reprs
+        return self.result._repr_html_()
+
+    def _repr_markdown_(self) -> str:  # where a notebook shows Markdown
+        return self.result._repr_markdown_()
+
+
 def evaluate(
     plans: str | Path | int,
     model: ModelArg = None,
@@ -47,7 +64,7 @@ def evaluate(
     keep_matrix: bool = False,
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[EvaluationResult, LoadedModel, object]:
+) -> Evaluated:
     """Evaluate the plans of a run (folder or run id) or plan file on seeded scenarios of the model,
     in memory (:func:`write_evaluate_run` writes the result as a run).
 
@@ -67,7 +84,8 @@ def evaluate(
     each block of the run: ``pairs`` (plan, scenario) pairs just finished, of ``total`` (plans x
     scenarios) in all.
 
-    Returns ``(EvaluationResult, LoadedModel, PlanSource)``: the result (``result.metrics``: one
+    Returns ``(EvaluationResult, LoadedModel, PlanSource)``, an :class:`Evaluated` (``.result``,
+    ``.model``, ``.plans``; a notebook shows the result): the result (``result.metrics``: one
     row per plan, mean, P5 and CVaR5 NPV in USD, breach and default probabilities in [0, 1]), the model
     it was evaluated with and the plans. Plans made from another version of the model give a
     :class:`FleetoptWarning`.
@@ -79,7 +97,7 @@ def evaluate(
         plans, model, scenarios=scenarios, seed=seed, backend=backend, max_memory=max_memory,
         deterministic=deterministic, keep_matrix=keep_matrix, threads=threads,
     )  # fmt: skip
-    return job.run(progress=progress), job.loaded, job.source
+    return Evaluated(job.run(progress=progress), job.loaded, job.source)
 
 
 def prepare_evaluation(
