@@ -762,3 +762,15 @@ def test_a_notebook_cell_ending_with_evaluate_shows_the_evaluation():
     assert evaluated._repr_html_() == result._repr_html_() and "<table" in evaluated._repr_html_()
     assert evaluated._repr_markdown_().startswith("**Evaluation** of 1 plan on 20 scenarios, seed 1")
     assert api.write_evaluate_run(*evaluated).is_dir()
+
+
+def test_what_evaluate_returns_is_written_as_a_run_as_it_is():
+    """fo.write_evaluate_run(fo.evaluate(...)) was a TypeError (missing 'loaded' and 'source'): what
+    evaluate returns holds them; beside it they are refused, a folder named where out= goes."""
+    run = api.write_solve_run(api.solve("tiny"))
+    evaluated = api.evaluate(run, scenarios=20, seed=1)
+    folder = api.write_evaluate_run(evaluated)
+    assert api.read_run(folder).summary["n_scenarios"] == 20
+    with pytest.raises(InputError, match=r"give them only with its result alone: a folder to write the run "
+                                         r"to is out=, e\.g\. out='runs/x'$"):  # fmt: skip
+        api.write_evaluate_run(evaluated, "runs/x")

@@ -286,9 +286,9 @@ def _check_evaluated_under(result: EvaluationResult, loaded: LoadedModel) -> Non
 
 
 def write_evaluate_run(
-    result: EvaluationResult,
-    loaded: LoadedModel | tuple,
-    source,
+    result: EvaluationResult | Evaluated,
+    loaded: LoadedModel | tuple | None = None,
+    source: PlanSource | None = None,
     out: str | Path | None = None,
     *,
     command: str | None = None,
@@ -298,7 +298,8 @@ def write_evaluate_run(
     folder: ``out`` (new or empty, or the folder of a started job) or a new one under the runs
     folder; and record it in the run registry with the figures of the plan it shows first (by
     ``ranking``).
-    ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result;
+    ``result``: what :func:`evaluate` returned (an :class:`Evaluated`, which holds the model and
+    plans), or its result, then ``loaded`` and ``source``: the model and plans it returned with it;
     ``command``: as :func:`write_solve_run`'s.
     ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5"|"any-default",
     "max_breach_prob": share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in
@@ -306,7 +307,7 @@ def write_evaluate_run(
     (:meth:`EvaluationResult.first_place_error`, measured here unless the result knows it already:
     ``"lead_se_usd"``, ``"lead_se_share"`` by any-default, None where none is known) for the
     report's In short, as `fleetopt evaluate` prints it."""
-    limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
+    result, loaded, source = _evaluated_parts(result, loaded, source)
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded, "loaded")
     _check_evaluated_under(result, loaded)
@@ -315,6 +316,22 @@ def write_evaluate_run(
     ranking = _ranking_with_lead(result, {} if ranking is None else ranking)
     write = partial(_write_evaluate_folder, result, loaded, source, out, ranking)
     return _recorded(loaded, write, lambda path: RunFolder(path).summary(), command)
+
+
+def _evaluated_parts(result, loaded, source) -> tuple:
+    """:func:`write_evaluate_run`'s result, model and plans: an :class:`Evaluated`'s own (a model or
+    plans given beside it refused: ``write_evaluate_run(evaluated, "runs/x")`` meant out=), else
+    those given."""
+    if not isinstance(result, Evaluated):
+        limits.instance("result", result, EvaluationResult,
+                        "what fleetopt.api.evaluate returns first, or all it returns")  # fmt: skip
+        return result, loaded, source
+    if loaded is not None or source is not None:
+        given = f": a folder to write the run to is out=, e.g. out={str(loaded)!r}" if isinstance(
+            loaded, (str, Path)) else ""  # fmt: skip
+        raise InputError(f"loaded and source are in what fleetopt.api.evaluate returned, given as result: "
+                         f"give them only with its result alone{given}")  # fmt: skip
+    return result
 
 
 def _ranking_with_lead(result: EvaluationResult, ranking: dict) -> dict:
