@@ -14,7 +14,7 @@ import pytest
 from conftest import TINY_PATH, run_cli
 
 from fleetopt import api
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.notebook import html_text, markdown_text
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError

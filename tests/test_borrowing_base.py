@@ -19,7 +19,7 @@ from test_kernel_cpu import assert_agree
 from test_policy import BACKENDS, NO_COMPILER, OPEN_LOOP, model, prepay_plan, price_drop, run
 
 from fleetopt.core.covenants import BORROWING_BASE, kind_bit
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.scenarios import deterministic_scenarios

@@ -155,7 +155,7 @@ def test_a_power_block_started_in_the_first_year_commits_its_whole_capex(tiny_ru
     $46.8M after, but the plan commits all $93.6M there; one started in 2028Q1 commits nothing
     in the first year."""
     from fleetopt.compare.plan_figures import first_year_capex
-    from fleetopt.core.economics import plan_statements
+    from fleetopt.core.economics.statements import plan_statements
 
     data = tiny_run[1].data
     plan = Plan.empty(data)

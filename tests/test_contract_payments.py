@@ -18,7 +18,7 @@ from test_evaluate_reproduction import assert_reproduces
 from test_kernel_cpu import assert_agree
 from test_policy import BACKENDS, NO_COMPILER, POLICY, late_block, late_block_model, model, plan_of, run
 
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants

@@ -23,7 +23,7 @@ from evaluate_builders import batch, rel_err, tiny_model
 from milp_builders import base_model, data_of
 
 from fleetopt.core.covenants import CATALOGUE, CovenantTest, CureRights, covenant_tests, kind_bit
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.covenant_words import covenant_headroom, limit_words
 from fleetopt.evaluate.kernel.shape import kernel_fits

@@ -25,7 +25,7 @@ from test_covenants import INTEREST, coverage_model, keep_everything, prepay_mod
 from test_kernel_cpu import assert_agree
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.results.covenant_words import covenant_headroom
 from fleetopt.core.results.shocks import shocked_cash
 from fleetopt.errors import FleetoptWarning

@@ -1,4 +1,4 @@
-"""Statement lines of a plan (fleetopt/core/economics.py): every line keeps its own name, whatever
+"""Statement lines of a plan (fleetopt/core/economics/): every line keeps its own name, whatever
 the model's facilities, sites and contracts are called.
 
 The instance: 100 installed GPUs rented on the inference market at $1/GPU-hour (2,190 USD a GPU a
@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from milp_builders import base_model, data_of
 
-from fleetopt.core.economics import _add_lines, plan_statements, site_fixed_cost_per_mw
+from fleetopt.core.economics.operating import site_fixed_cost_per_mw
+from fleetopt.core.economics.statements import _add_lines, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.headline import headline
 from fleetopt.evaluate.simulate import SimulationConstants
@@ -242,10 +243,10 @@ def test_the_other_rates_are_named_by_the_rates_they_are_at():
 
 
 def hand_financing(T: int, rates: np.ndarray, floating: np.ndarray | None = None, **terms):
-    """Debt terms by hand (core.economics.Financing) for len(rates) facilities at these quarterly
+    """Debt terms by hand (core.economics.debt.Financing) for len(rates) facilities at these quarterly
     rates in every quarter, floating where ``floating`` is 1, without instalments or bullets; no
     cash, no tax, no revolver unless ``terms`` say otherwise."""
-    from fleetopt.core.economics import Financing
+    from fleetopt.core.economics.debt import Financing
 
     F = len(rates)
 
@@ -271,7 +272,7 @@ def test_the_revolver_tops_cash_up_to_the_minimum_not_the_default_level_and_is_r
     * q1: interest 0.4 on 20, C = 50 - 40 - 0.4 = 9.6, draw 40.4, revolver 60.4;
     * q2: interest 1.208, C = 148.792: all 60.4 repaid, cash 88.392;
     * q3: C = 88.392 - 150 = -61.608: the draw is capped by the size, 80, cash 18.392."""
-    from fleetopt.core.economics import roll_forward
+    from fleetopt.core.economics.statements import roll_forward
 
     T, none = 4, np.zeros((0, 4))
     fin = hand_financing(T, np.zeros(0), opening_cash=100.0, min_cash=50.0, default_cash=10.0,
@@ -290,7 +291,8 @@ def test_balances_kept_by_cut_prepayments_bear_their_facility_s_rate_and_its_shi
     fixed bond at 1 % owes 4,000 and 500 kept. The reference rate up 4 % a year (1 % a quarter):
     the loan's 3,000 bear 3 % (90), the bond's 4,500 stay at 1 % (45): 135. Kept balances charged
     their facility's forecast rate alone made it 125."""
-    from fleetopt.core.economics import FinanceState, quarter_interest
+    from fleetopt.core.economics.debt import FinanceState
+    from fleetopt.core.economics.quarter_finance import quarter_interest
 
     fin = hand_financing(2, np.array([0.02, 0.01]), floating=np.array([1.0, 0.0]))
     state = FinanceState(cash=np.zeros(1), balance=np.array([[2000.0, 4000.0]]), revolver=np.zeros(1),
@@ -307,7 +309,8 @@ def test_a_cut_prepayment_keeps_cash_at_the_floor_plus_the_revolver_drawn():
     1,000 loan: 50 left, 80 short of 130, so 80 is cut (570 paid, 80 kept outstanding); the revolver's
     30 is then repaid from the 130 (minimum cash 0), and the quarter ends at the floor, 100. A cut to
     the floor alone (50) ended it at 70, below the floor."""
-    from fleetopt.core.economics import FinanceState, finance_step
+    from fleetopt.core.economics.debt import FinanceState
+    from fleetopt.core.economics.quarter_finance import finance_step
 
     fin = hand_financing(2, np.array([0.0]), revolver_limit=100.0)
     state = FinanceState(cash=np.array([700.0]), balance=np.array([[1000.0]]), revolver=np.array([30.0]))
@@ -342,7 +345,8 @@ def test_a_quarter_s_financing_leaves_the_last_quarter_s_lines_and_its_inputs_as
     """finance_step writes some results over temporaries it made (core/arrays.py ``reusing``); the
     arrays it was given, and the lines of the quarter before (which the state still holds), stay as
     they were. A (2, 3) batch with a revolver drawn and repaid and tax losses carried forward."""
-    from fleetopt.core.economics import FinanceState, finance_step
+    from fleetopt.core.economics.debt import FinanceState
+    from fleetopt.core.economics.quarter_finance import finance_step
 
     fin = hand_financing(2, np.array([0.01]), revolver_limit=80.0, revolver_rate_quarterly=0.02,
                          min_cash=50.0, tax_rate=0.25)  # fmt: skip

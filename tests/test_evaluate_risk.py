@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from milp_builders import data_of
 
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.tail import probability_error, standard_error, tail_count
 from fleetopt.core.units import format_usd, format_usd_change, format_usd_compact

@@ -15,7 +15,7 @@ import pytest
 from milp_builders import base_model, cohort_index, data_of, late_demand_model, sku
 
 from fleetopt.core.data import build_data
-from fleetopt.core.economics import principal_schedule
+from fleetopt.core.economics.debt import principal_schedule
 from fleetopt.milp.finance import net_same_quarter_draws
 from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve
 from fleetopt.schema.loading import load_model

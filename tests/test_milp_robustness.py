@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from milp_builders import HOURS, base_model, data_of, late_demand_model, load, sku
 
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.results.shocks import shocked_cash
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.persistent import PersistentPlanner, Stress

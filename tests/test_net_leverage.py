@@ -23,7 +23,7 @@ from test_dscr_cash_flow import cfads_model, forecast
 from test_kernel_cpu import assert_agree
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit, statement_quantities
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.results.covenant_words import covenant_headroom
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants

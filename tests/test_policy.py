@@ -19,7 +19,7 @@ from conftest import run_cli
 from evaluate_builders import ALL_RISK, MODELS, batch, with_risk
 from milp_builders import HOURS, base_model, cohort_index, data_of, sku
 
-from fleetopt.core.economics import liquidation_tax, taxable_incomes
+from fleetopt.core.economics.taxes import liquidation_tax, taxable_incomes
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.kernel.cpu import cpu_kernel
@@ -1328,7 +1328,7 @@ def test_every_rule_off_is_the_evaluation_before_the_policy(name):
     Two changes since, on purpose: a customer that defaults in a quarter its contract is delivered
     short after the deadline ends the contract without penalty (the code of 9af2a06 charged the
     cancellation penalty); and the terminal value is after the tax of the fleet's sale with the
-    last quarter (economics.liquidation_tax), which this test adds back, from the last quarter's
+    last quarter (economics.taxes.liquidation_tax), which this test adds back, from the last quarter's
     taxable income and the fleet's gain at the end, before comparing. So the results are compared
     bit for bit in every scenario where no customer of the plan defaults; where one does, the NPV
     and lowest cash can only be higher (a penalty no longer paid) and every other result is the

@@ -17,7 +17,7 @@ import pytest
 from evaluate_builders import batch, tiny_model
 from milp_builders import HOURS, base_model, data_of
 
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.kernel.cpu import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios

@@ -475,7 +475,7 @@ def test_a_report_in_short_names_the_breaches_of_the_assumed_grace():
     would take it as compliant. By hand on tiny's optimum (DSCR 2.993x in 2026Q3, 2.950x in 2026Q4)
     under a 3.0x minimum tested from 2027Q1: both quarters named, "in the quarters tested" said."""
     from fleetopt import api
-    from fleetopt.core.economics import plan_statements
+    from fleetopt.core.economics.statements import plan_statements
 
     plan = api.solve("tiny").plan
     strict = api.edit("tiny", {"finance.covenants.min_dscr": 3.0, "finance.covenants.test_from": "2027Q1"})

@@ -26,7 +26,8 @@ from typer.testing import CliRunner
 from fleetopt import api
 from fleetopt.cli import app
 from fleetopt.core.data import ModelData, load
-from fleetopt.core.economics import operating_lines, plan_statements
+from fleetopt.core.economics.operating import operating_lines
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError

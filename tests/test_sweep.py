@@ -24,7 +24,7 @@ from fleetopt import api
 from fleetopt.cli.render.sweep import bulleted_lines
 from fleetopt.cli.risk_commands import candidate_counts
 from fleetopt.compare.run import compare_plans
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError

@@ -17,7 +17,7 @@ from conftest import run_cli
 
 from fleetopt import api
 from fleetopt.cli.render.sweep import sweep_table
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.results.headline import figure_text
 from fleetopt.errors import FleetoptWarning
 from fleetopt.milp.persistent import PersistentPlanner

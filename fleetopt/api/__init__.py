@@ -76,7 +76,8 @@ from fleetopt.compare.sources import (
     scenarios_of_runs,
 )
 from fleetopt.core.data import ModelData, model_fingerprint
-from fleetopt.core.economics import plan_statements, signed_book_beyond_grade_limit
+from fleetopt.core.economics.grade_limit import signed_book_beyond_grade_limit
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import FixedPurchases, is_purchase_table, purchases_for
 from fleetopt.core.results.headline import COST_SOLVE_FIGURES

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fleetopt.api._models import load
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.units import counted, format_percent, format_usd
 from fleetopt.errors import InputError, StoppedAfterWriting, user_path, warn
 from fleetopt.evaluate.jobs import ChunkStore, folder_bytes, kept_rows_bytes

@@ -12,7 +12,8 @@ from fleetopt import __version__
 from fleetopt.api._models import ModelArg, _loaded_and_data, _loaded_of
 from fleetopt.api._runs import _npv_differs, _recorded
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import plan_statements, signed_book_beyond_grade_limit
+from fleetopt.core.economics.grade_limit import signed_book_beyond_grade_limit
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases

@@ -49,7 +49,8 @@ from fleetopt.cli.render.model import model_line, model_summary_table
 from fleetopt.cli.render.progress import solve_lines
 from fleetopt.cli.render.solve import note_columns, purchases_table, solve_summary_tables, unread_rows
 from fleetopt.cli.render.stochastic import stochastic_tables
-from fleetopt.core.economics import opening_fleet_value, signed_book_beyond_grade_limit
+from fleetopt.core.economics.grade_limit import signed_book_beyond_grade_limit
+from fleetopt.core.economics.operating import opening_fleet_value
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_count
 from fleetopt.errors import InputError, warn

@@ -33,7 +33,7 @@ from fleetopt.compare.plan_figures import (
 from fleetopt.compare.sources import CompareError
 from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, evaluate

@@ -653,7 +653,7 @@ def debt_quantity_quarters(facilities: list[FacilityData], T: int) -> dict[str, 
     """(T,) bool per covenant quantity of the debt (``debt``, ``net_debt``, ``interest``,
     ``debt_service``): the quarters in which it can be positive on the forecast, whatever the plan
     draws (net debt: where debt can; docs/formulation.md §5.11). The schedules are those of
-    ``economics.principal_schedule``:
+    ``economics.debt.principal_schedule``:
 
     * a balance (end of quarter) is outstanding from its draw (the opening balance: from quarter 0)
       until the quarter before its last scheduled instalment: amortizing over N quarters, a draw in
@@ -685,7 +685,7 @@ def facility_owed(fac: FacilityData, T: int) -> np.ndarray:
 
 def _last_outstanding(fac: FacilityData, start: int, opening: bool, T: int) -> int:
     """The last quarter whose closing balance can hold principal borrowed in ``start`` (``opening``:
-    the opening balance), per ``economics.principal_schedule``."""
+    the opening balance), per ``economics.debt.principal_schedule``."""
     if fac.maturity is None:
         n = fac.amortization_quarters
         return n - 2 if opening else start + n - 1

@@ -12,8 +12,22 @@ from dataclasses import replace
 
 import numpy as np
 
-from fleetopt.core import economics as econ
 from fleetopt.core.data import GENERATIONS, USES, ModelData
+from fleetopt.core.economics.debt import (
+    Financing,
+    collateral_required,
+    repaid_shares,
+    scheduled_principal,
+)
+from fleetopt.core.economics.operating import (
+    electricity_cost_per_mw,
+    gpu_purchases_usd,
+    market_revenue_per_gpu,
+    mw_per_gpu,
+    operating_lines,
+    terminal_assets,
+    terminal_fleet_book,
+)
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import allocated_words, over_allocation
 from fleetopt.core.units import counts_apart, format_usd, mw_apart, usd_apart, with_unit
@@ -112,13 +126,13 @@ def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: boo
     GPUs bought in a quarter are paid, on average (a slip's late GPUs at their signed price), for the
     policy's order rule; None: the model's ``capex_path``."""
     P = len(labels)
-    rev_per_gpu = econ.market_revenue_per_gpu(data)  # (2, S, T)
-    fin = econ.Financing.from_data(data, with_revolver=False)
+    rev_per_gpu = market_revenue_per_gpu(data)  # (2, S, T)
+    fin = Financing.from_data(data, with_revolver=False)
     market, market_revenue, market_supply = _market_tables(data, stack, rev_per_gpu)
     freed = _freed_capacity(data, stack.contract_gpus, rev_per_gpu)
-    mw = econ.mw_per_gpu(data)[:, :, None]  # (S, I, 1)
+    mw = mw_per_gpu(data)[:, :, None]  # (S, I, 1)
     # every total the scenarios only scale comes from the statements' own operating lines
-    lines = econ.operating_lines(data, stack)
+    lines = operating_lines(data, stack)
     if check_limits:
         refuse_limit_breaks(data, stack, labels, lines)
     drawn = np.stack([lines[f"mw_used_{site.name}"] for site in data.sites], axis=1)
@@ -126,7 +140,7 @@ def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: boo
     price = gpu_prices(data, stack) if price is None else price
     orders = _order_tables(data, stack, price)
     ltv = _ltv_draw_tables(data, fin, stack, _deferrable_share(data, stack, orders["order_capex"], price))
-    terminal_fleet, terminal_power = econ.terminal_assets(data, stack)
+    terminal_fleet, terminal_power = terminal_assets(data, stack)
     build = _build_groups(data, stack.build_blocks)
     batch = PlanBatch(
         labels=list(labels),
@@ -142,7 +156,7 @@ def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: boo
         accepted=stack.accepted.copy(),
         drawn_mw=drawn,
         online_mw=np.stack([lines[f"mw_available_{site.name}"] for site in data.sites], axis=1),
-        electricity=econ.electricity_cost_per_mw(data) * drawn,
+        electricity=electricity_cost_per_mw(data) * drawn,
         site_fixed=lines["site_fixed_usd"],
         other_opex=lines["gpu_opex_usd"] + lines["redeployment_usd"] + lines["overhead_usd"],
         depreciation=lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"],
@@ -151,12 +165,12 @@ def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: boo
         capex=lines["capex_gpu_usd"] + lines["capex_power_usd"] + (0.0 if capex is None else capex),
         draws=stack.draws.copy(),
         prepay=stack.prepay.copy(),
-        scheduled=econ.scheduled_principal(fin, stack.draws),
+        scheduled=scheduled_principal(fin, stack.draws),
         held=lines["gpus_held"],
         collateral=lines["fleet_resale_value_usd"],
         terminal_fleet=terminal_fleet,
         terminal_power=terminal_power,
-        terminal_book=econ.terminal_fleet_book(data, stack),
+        terminal_book=terminal_fleet_book(data, stack),
         **by_generation,
         **_idle_tables(data, stack, rev_per_gpu),
         **orders,
@@ -278,7 +292,7 @@ def _freed_capacity(data: ModelData, contract_gpus: np.ndarray, rev_per_gpu: np.
 def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict[str, np.ndarray]:
     """The ``gen_*`` fields of :class:`PlanBatch`: a plan's GPUs by generation, each quarter."""
     P, T, G = stack.held.shape[0], data.T, data.G
-    cost = econ.electricity_cost_per_mw(data) * econ.mw_per_gpu(data)[:, :, None]  # (S, I, T) per GPU
+    cost = electricity_cost_per_mw(data) * mw_per_gpu(data)[:, :, None]  # (S, I, T) per GPU
     out = {name: np.zeros((P, G, T)) for name in (
         "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
         "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "gen_retired_gpus",
@@ -287,7 +301,7 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
     out["gen_market_supply"] = np.zeros((P, 2, G, T))
     for name in ("count", "supply", "electricity", "mw"):
         out[f"gen_site_market_{name}"] = np.zeros((P, 2, G, data.I, T))
-    mw = econ.mw_per_gpu(data)  # (S, I) facility MW per GPU
+    mw = mw_per_gpu(data)  # (S, I) facility MW per GPU
     out["gen_terminal"] = np.zeros((P, G))
     out["gen_terminal_book"] = np.zeros((P, G))
     for s in range(data.S):
@@ -391,26 +405,26 @@ def _deferrable_share(data: ModelData, stack: Plan, order_capex: np.ndarray, pri
     """(P, T) the deferrable order's share of the price of every GPU bought in the quarter (0 where
     none is bought): the share of the quarter's GPU-backed draws that funds it, and so goes with it
     when it is deferred (the rest funds GPUs that arrive as planned)."""
-    bought = econ.gpu_purchases_usd(data, stack.buy_blocks, price)
+    bought = gpu_purchases_usd(data, stack.buy_blocks, price)
     return np.divide(order_capex, bought, out=np.zeros_like(bought), where=bought > 0)
 
 
-def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan, deferrable: np.ndarray) -> dict:
+def _ltv_draw_tables(data: ModelData, fin: Financing, stack: Plan, deferrable: np.ndarray) -> dict:
     """The ``ltv_*`` fields of :class:`PlanBatch`: the part of each quarter's draws on GPU-backed
     facilities that can still draw the next quarter and that funds the deferrable order (its
     ``deferrable`` share of the quarter's GPU purchases): the order rule defers a share of it with
     the order; the shares of each facility the plans repay each quarter
-    (:func:`fleetopt.core.economics.repaid_shares`), by which a cancelled order's draws never drawn
+    (:func:`fleetopt.core.economics.debt.repaid_shares`), by which a cancelled order's draws never drawn
     are repaid; and the collateral the plans' balances left need (``collateral_required``)."""
     P, F, T = stack.draws.shape
     names = ("ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral", "ltv_outstanding")
     out = {name: np.zeros((P, T)) for name in names}
     out["ltv_facility_draws"] = np.zeros((P, F, T))
-    scheduled = econ.scheduled_principal(fin, stack.draws)
-    repaid = econ.repaid_shares(fin, stack.draws, stack.prepay, scheduled)
+    scheduled = scheduled_principal(fin, stack.draws)
+    repaid = repaid_shares(fin, stack.draws, stack.prepay, scheduled)
     out["principal_share"], out["prepaid_share"] = repaid.principal_share, repaid.prepaid_share
     owed = np.ascontiguousarray(repaid.owed.transpose(0, 2, 1))  # (P, T, F)
-    out["collateral_required"] = econ.collateral_required(fin, owed)
+    out["collateral_required"] = collateral_required(fin, owed)
     # a draw the plan repays in its own quarter funds nothing after it: only what it still owes moves
     net_draws = np.minimum(stack.draws, repaid.owed)
     for f, facility in enumerate(data.facilities):
@@ -437,7 +451,7 @@ _MONEY_TOLERANCE = 1e-6
 def refuse_limit_breaks(data: ModelData, stack: Plan, labels: list[str], lines: dict | None = None) -> None:
     """:class:`PlanLimitError` naming the first hard limit a plan of ``stack`` breaks
     (:func:`limit_problem`; ``lines``: the stack's operating lines, None: computed here)."""
-    lines = econ.operating_lines(data, stack) if lines is None else lines
+    lines = operating_lines(data, stack) if lines is None else lines
     if problem := limit_problem(data, stack, labels, lines):
         raise PlanLimitError(problem)
 
@@ -448,7 +462,8 @@ def limit_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) 
     following its balance, GPUs in service beyond those held, contracts served beyond their size or
     the GPUs in service, power blocks outside the site's expansion, power drawn beyond what is
     online, debt beyond a facility), named with its plan and where; None when every plan keeps
-    within them. ``lines``: the stack's operating lines (:func:`fleetopt.core.economics.operating_lines`)."""
+    within them. ``lines``: the stack's operating lines
+    (:func:`fleetopt.core.economics.operating.operating_lines`)."""
     checks = (_negative_problem, _purchase_problem, _allocation_problem, _holding_problem, _balance_problem,
               _service_problem, _contract_problem, _build_problem, _power_problem, _debt_problem)  # fmt: skip
     for check in checks:
@@ -656,8 +671,8 @@ def _idle_tables(data: ModelData, stack: Plan, rev_per_gpu: np.ndarray) -> dict[
     idle = installed_by_use(data, stack) - stack.active
     idle[:, 0] *= data.training_eligible[None, :, None, :]
     idle = np.where(idle > _COUNT_TOLERANCE, idle, 0.0)
-    extra_mw = econ.mw_per_gpu(data) * (1.0 - data.idle_fraction)[:, None]  # (S, I) per GPU
-    extra_cost = econ.electricity_cost_per_mw(data) * extra_mw[:, :, None]  # (S, I, T) per GPU
+    extra_mw = mw_per_gpu(data) * (1.0 - data.idle_fraction)[:, None]  # (S, I) per GPU
+    extra_cost = electricity_cost_per_mw(data) * extra_mw[:, :, None]  # (S, I, T) per GPU
     P, I, T = stack.active.shape[0], data.I, data.T
     out = {f"idle_{name}": np.zeros((P, 2, data.G, I, T)) for name in ("gpus", "supply", "revenue", "mw",
                                                                       "electricity")}  # fmt: skip

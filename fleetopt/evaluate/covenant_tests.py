@@ -9,7 +9,8 @@ import numpy as np
 
 from fleetopt.core.arrays import less_product, plus_over
 from fleetopt.core.covenants import FLOWS, kind_bit, net_debt, window_mean
-from fleetopt.core.economics import FinanceState, QuarterFinance, collateral_required
+from fleetopt.core.economics.debt import FinanceState, collateral_required
+from fleetopt.core.economics.quarter_finance import QuarterFinance
 from fleetopt.evaluate.liquidity import Adjustments
 
 

@@ -1,7 +1,7 @@
 """Quarter step 5 of the array simulation (docs/evaluation.md): the quarter's financing
-(:func:`~fleetopt.core.economics.finance_step`) with the policy's changes: the GPUs taken out, the
-orders and GPU-backed draws deferred (policy rule 0) and the prepayment rule within the borrowing
-base's room (policy rule 3)."""
+(:func:`~fleetopt.core.economics.quarter_finance.finance_step`) with the policy's changes: the GPUs
+taken out, the orders and GPU-backed draws deferred (policy rule 0) and the prepayment rule within the
+borrowing base's room (policy rule 3)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.arrays import less_product, reusing
-from fleetopt.core.economics import DrawsMoved, FinanceState, QuarterFinance, finance_step
+from fleetopt.core.economics.debt import FinanceState
+from fleetopt.core.economics.policy_balances import DrawsMoved
+from fleetopt.core.economics.quarter_finance import QuarterFinance, finance_step
 from fleetopt.evaluate.covenant_tests import borrowing_base
 from fleetopt.evaluate.liquidity import Adjustments, Liquidity, deferred_draws_interest
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements
+from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import compile_plans
 from fleetopt.evaluate.batch import with_buffers

@@ -189,11 +189,11 @@ typedef struct {
     // share of last quarter's order deferred into this quarter: of its price, its earnings now and its
     // GPU-backed draws alike (liquidity.py keeps it as due_ebitda's share, and draws_due where it draws)
     double order_share_due;
-    // the prepayment rule (core.economics.finance_step): USD kept outstanding per prepaid facility
+    // the prepayment rule (core.economics.quarter_finance.finance_step): USD kept outstanding per prepaid facility
     // slot (KernelShape.prepaid) because a planned prepayment was cut; what the last quarter keeps
     // is added to slot 0 (only its sum matters: the debt at the end)
     double kept_debt[FO_FP > 0 ? FO_FP : 1];
-    // the order rule (core.economics.FinanceState.forgone): USD per GPU-backed facility slot
+    // the order rule (core.economics.debt.FinanceState.forgone): USD per GPU-backed facility slot
     // (KernelShape.forgone) never drawn because the order those draws funded was cancelled
     double forgone[FO_FL > 0 ? FO_FL : 1];
     fo_bits late[FO_LATE_PLANES];  // late quarters of each contract (policy), as bit planes: fo_late_add
@@ -267,7 +267,7 @@ FO_DEVICE double fo_sale_value_per_gpu(const double* q, int g, double resale)
     return FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(FO_Q(FO_Q_GEN_HELD + g)) * resale;
 }
 
-// the prepayment rule (core.economics.finance_step, _cut_prepayment): the balances a pair keeps
+// the prepayment rule (core.economics.quarter_finance.finance_step, cut_prepayment): the balances a pair keeps
 // because planned prepayments were cut, per prepaid facility slot. Interest on them in quarter t at
 // each facility's rate (plus shift / 4 where it floats, and spread / 4 where it is a refinanced
 // bullet's), in slot (= facility) order
@@ -283,7 +283,7 @@ FO_DEVICE double fo_kept_interest(FO_PARAMS, int t, double shift, double spread,
     return total;
 }
 
-// what quarter t pays on the balances kept by cut prepayments (core.economics.kept_due): their
+// what quarter t pays on the balances kept by cut prepayments (core.economics.policy_balances.kept_due): their
 // interest and the scheduled instalments the plan's own balance no longer covers (row q), known
 // at the start of the quarter; st->kept_debt is left as it is
 FO_DEVICE double fo_kept_due(FO_PARAMS, const double* q, int t, double shift, double spread, const fo_state* st)
@@ -294,7 +294,7 @@ FO_DEVICE double fo_kept_due(FO_PARAMS, const double* q, int t, double shift, do
     return fo_kept_interest(FO_ARGS, t, shift, spread, st) + paid;
 }
 
-// the order rule's balances never drawn (core.economics.FinanceState.forgone): the interest on them
+// the order rule's balances never drawn (core.economics.debt.FinanceState.forgone): the interest on them
 // in quarter t at each facility's rate (as fo_kept_interest), in slot (= facility) order
 FO_DEVICE double fo_forgone_interest(const double* q, double shift, double spread, const fo_state* st)
 {
@@ -308,7 +308,7 @@ FO_DEVICE double fo_forgone_interest(const double* q, double shift, double sprea
     return total;
 }
 
-// what quarter t does not pay on the balances never drawn (core.economics.forgone_due): their interest
+// what quarter t does not pay on the balances never drawn (core.economics.policy_balances.forgone_due): their interest
 // and their shares of the plan's principal and prepayments, known at the start of the quarter
 FO_DEVICE double fo_forgone_due(const double* q, double shift, double spread, const fo_state* st)
 {
@@ -321,7 +321,7 @@ FO_DEVICE double fo_forgone_due(const double* q, double shift, double spread, co
 
 #if FO_FL > 0
 // what of a balance never drawn on facility l the plan's principal and prepayment shares of quarter
-// t leave, as fo_quarter repays it (core.economics._left_after)
+// t leave, as fo_quarter repays it (core.economics.policy_balances._left_after)
 FO_DEVICE double fo_left_after(const double* q, double forgone, int l)
 {
     return (forgone - forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l)) - forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
@@ -329,7 +329,7 @@ FO_DEVICE double fo_left_after(const double* q, double forgone, int l)
 
 // what of the balances never drawn quarter t leaves above the plan's balance less the draws
 // deferred out of t, with share of the order deferred: repaid too, so the pair pays that much less
-// (core.economics.ForgoneExcess.at; fo_quarter repays it)
+// (core.economics.policy_balances.ForgoneExcess.at; fo_quarter repays it)
 FO_DEVICE double fo_forgone_excess(const double* q, const fo_state* st, double share)
 {
     double total = 0.0;
@@ -344,7 +344,7 @@ FO_DEVICE double fo_forgone_excess(const double* q, const fo_state* st, double s
 }
 
 // the least share f (from share, gap / saving, at most 1, down one linear piece at a time) with
-// f x saving + the sum over l of max(base[l] + f x per_share[l], 0) = gap (core.economics._closing_share)
+// f x saving + the sum over l of max(base[l] + f x per_share[l], 0) = gap (core.economics.policy_balances._closing_share)
 FO_DEVICE double fo_closing_share(double share, double gap, double saving, const double* base, const double* per_share)
 {
     for (int k = 0; k <= FO_FL; ++k) {
@@ -363,7 +363,7 @@ FO_DEVICE double fo_closing_share(double share, double gap, double saving, const
 }
 
 // the share of the order that closes gap counting that excess, from share (gap / saving, at most 1;
-// core.economics.ForgoneExcess.deferred_share)
+// core.economics.policy_balances.ForgoneExcess.deferred_share)
 FO_DEVICE double fo_deferred_share(const double* q, const fo_state* st, double gap, double saving, double share)
 {
     double base[FO_FL], draws[FO_FL];
@@ -377,7 +377,7 @@ FO_DEVICE double fo_deferred_share(const double* q, const fo_state* st, double g
 
 // the share of the order due cancelled that closes cover counting what its draws never drawn
 // (draws_in of last quarter's) add to that excess, deferred of this quarter's order deferred, from
-// cancel (cover / saved, at most 1; core.economics.ForgoneExcess.cancelled_share)
+// cancel (cover / saved, at most 1; core.economics.policy_balances.ForgoneExcess.cancelled_share)
 FO_DEVICE double fo_cancelled_share(const double* q, const fo_state* st, double deferred, double draws_in,
                                     double cover, double saved, double cancel)
 {
@@ -394,7 +394,7 @@ FO_DEVICE double fo_cancelled_share(const double* q, const fo_state* st, double 
 
 // what the scenario's rate shift (where quarter t floats) and spread shift (where a refinanced
 // bullet's does) add to the forecast interest on the plan's own balances
-// (core.economics.shifted_interest; fo_quarter charges the same)
+// (core.economics.quarter_finance.shifted_interest; fo_quarter charges the same)
 FO_DEVICE double fo_shifted_interest(const double* q, fo_bits flags, double shift, double spread)
 {
     double added = 0.0;
@@ -438,15 +438,15 @@ FO_DEVICE double fo_order_gap(FO_PARAMS, long long p, long long s, int t, fo_bit
         need = need + fo_deferred_draws_interest(q, share_in, FO_SQ(rate, rate_shift, t));
     }
     const double room = revolver_limit - st->revolver - revolver_rate_q * st->revolver;
-    // the scenario's change of the rates on the plan's own debt (core.economics.shifted_interest)
+    // the scenario's change of the rates on the plan's own debt (core.economics.quarter_finance.shifted_interest)
     const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
     need = need - fo_shifted_interest(q, flags, FO_SQ(rate, rate_shift, t), spread);
 #if FO_FP > 0
-    // the interest and instalments of prepayments cut before, due now (core.economics.kept_due)
+    // the interest and instalments of prepayments cut before, due now (core.economics.policy_balances.kept_due)
     need = need - fo_kept_due(FO_ARGS, q, t, FO_SQ(rate, rate_shift, t), spread, st);
 #endif
 #if FO_FL > 0
-    // what the draws of orders cancelled before would have cost now (core.economics.forgone_due)
+    // what the draws of orders cancelled before would have cost now (core.economics.policy_balances.forgone_due)
     need = need + fo_forgone_due(q, FO_SQ(rate, rate_shift, t), spread, st);
 #endif
     return (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + room + need);
@@ -1274,7 +1274,7 @@ FO_DEVICE double fo_term_debt(const double* q, const fo_state* st)
     for (int j = 0; j < (FO_FP > 0 ? FO_FP : 1); ++j) kept = kept + st->kept_debt[j];
     double debt = FO_Q(FO_Q_TERM_DEBT) + kept;
 #pragma unroll
-    for (int l = 0; l < FO_FL; ++l) debt = debt - st->forgone[l];  // never drawn (economics.term_debt)
+    for (int l = 0; l < FO_FL; ++l) debt = debt - st->forgone[l];  // never drawn (economics.debt.term_debt)
     return debt;
 }
 
@@ -1324,7 +1324,7 @@ FO_DEVICE double fo_later_base_change(const double* q, int t, double factor)
 // cut the quarter's planned prepayments (every facility's by the same share) to keep cash at the
 // minimum plus the plan's buffer plus the revolver drawn (at the start of the quarter), but never the
 // part the borrowing base needs, now or, at this quarter's resale factor, in a later quarter
-// (core.economics._base_cut_limit: base_room, its room before the cut, USD, lowered by
+// (core.economics.policy_balances.base_cut_limit: base_room, its room before the cut, USD, lowered by
 // fo_later_base_change; released, the collateral the pair's prepayments free, 0 where no base is
 // tested); returns the cash
 FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* q, double cash, double revolver,
@@ -1506,7 +1506,7 @@ FO_DEVICE fo_operations fo_quarter_operations(FO_PARAMS, long long p, long long 
     return ops;
 }
 
-// quarter step 5's figures that the rest of the quarter reads (core.economics.QuarterFinance)
+// quarter step 5's figures that the rest of the quarter reads (core.economics.quarter_finance.QuarterFinance)
 typedef struct {
     double interest, principal;
     double repaid_at_maturity;  // the part of the principal that repays bullets at maturity: not debt service
@@ -1562,7 +1562,7 @@ FO_DEVICE double fo_investing_flows(FO_PARAMS, long long p, long long s, int t, 
     return paying ? (FO_Q(FO_Q_CAPEX) - paid) + FO_Q(FO_Q_DEBT_FLOW) : FO_Q(FO_Q_OUTFLOW_FIXED);
 }
 
-// the interest of quarter t (core.economics.quarter_interest): the plan's forecast, with the scenario's rate
+// the interest of quarter t (core.economics.quarter_finance.quarter_interest): the plan's forecast, with the scenario's rate
 // shift where it floats and spread shift where a refinanced bullet's does (spread), the revolver's, the
 // balances kept by cut prepayments', less the interest on the share draws_in of last quarter's GPU-backed
 // draws deferred into t (which last quarter's balance did not bear) and on the balances never drawn (this
@@ -1588,7 +1588,7 @@ FO_DEVICE double fo_quarter_interest(FO_PARAMS, long long s, int t, fo_bits flag
     return interest;
 }
 
-// the term debt's repayments (core.economics._term_debt_paid): the plan's principal, and the scheduled
+// the term debt's repayments (core.economics.quarter_finance._term_debt_paid): the plan's principal, and the scheduled
 // instalments the plan's own balance no longer covers, repaid from the balances kept by cut prepayments
 // (st->kept_debt), into fin->principal and fin->repaid_at_maturity; returns the quarter's investing and
 // debt outflow (`outflow`, fo_investing_flows) with those instalments, less the GPU-backed draws moved
@@ -1604,13 +1604,13 @@ FO_DEVICE double fo_term_debt_paid(const double* q, double draws_in, double outf
     double kept_matured = 0.0;
     const double kept_paid = fo_kept_principal(q, st, &kept_matured);
     fin->principal = fin->principal + kept_paid;
-    fin->repaid_at_maturity = fin->repaid_at_maturity + kept_matured;  // economics.finance_step's order
+    fin->repaid_at_maturity = fin->repaid_at_maturity + kept_matured;  // economics.quarter_finance.finance_step's order
     outflow = outflow + kept_paid;
 #endif
     return outflow - moved;
 }
 
-// the tax on the quarter's income less the losses not yet used (core.economics._tax_step: taxable_income,
+// the tax on the quarter's income less the losses not yet used (core.economics.quarter_finance._tax_step: taxable_income,
 // tax_on); keeps the taxable income before the floor at 0 in st->taxable (for the liquidation's tax)
 FO_DEVICE double fo_tax(FO_PARAMS, double ebitda, double interest, double depreciation_less_gain, fo_state* st)
 {
@@ -1625,8 +1625,8 @@ FO_DEVICE double fo_tax(FO_PARAMS, double ebitda, double interest, double deprec
 }
 
 // the balances never drawn repaid by the plan's principal and prepayment shares of the quarter
-// (core.economics._less_forgone), and what of them then exceeds the plan's balance less the draws deferred
-// out of t (economics._forgone_over_balance: repaid by the plan's repayment too, in its shares; rare, a
+// (core.economics.policy_balances.less_forgone), and what of them then exceeds the plan's balance less the draws deferred
+// out of t (economics.policy_balances._forgone_over_balance: repaid by the plan's repayment too, in its shares; rare, a
 // plan prepaying): the pair repays that much less, so fin->principal and fin->repaid_at_maturity fall and
 // the cash rises by it; each balance's prepaid part into forgone_prepaid (read by the prepayment rule).
 // Returns the cash. Done after the tax, next to the prepayment rule, to keep those parts out of registers
@@ -1675,7 +1675,7 @@ FO_DEVICE double fo_base_need(FO_PARAMS, const double* q, const fo_state* st)
 }
 
 #if FO_CUT
-// policy rule 3 (core.economics._cut_prepayment, within _base_cut_limit's room): fo_cut_prepayment with the
+// policy rule 3 (core.economics.policy_balances.cut_prepayment, within base_cut_limit's room): fo_cut_prepayment with the
 // borrowing base's room before the cut and the collateral the pair's prepayments free, then the cut's
 // collateral added to fin->base_need (in the last quarter slot 0 takes every facility's cut: its share of
 // the planned prepayments' collateral is added instead)
@@ -1699,7 +1699,7 @@ FO_DEVICE void fo_prepayment_rule(FO_PARAMS, long long p, long long s, int t, co
 #endif
 
 // the revolver drawn where cash is below min_cash_floor, repaid from cash above it, within its limit
-// (core.economics._draw_or_repay_revolver): fin->cash and fin->revolver after it
+// (core.economics.quarter_finance._draw_or_repay_revolver): fin->cash and fin->revolver after it
 FO_DEVICE void fo_draw_or_repay_revolver(FO_PARAMS, fo_finance* fin)
 {
     const double rev_draw = fo_min(fo_max(min_cash_floor - fin->cash, -fin->revolver), revolver_limit - fin->revolver);
@@ -1707,7 +1707,7 @@ FO_DEVICE void fo_draw_or_repay_revolver(FO_PARAMS, fo_finance* fin)
     fin->cash = fin->cash + rev_draw;
 }
 
-// quarter step 5 (financing.quarter_financing, core.economics.finance_step) and policy rule 4's distress sales:
+// quarter step 5 (financing.quarter_financing, core.economics.quarter_finance.finance_step) and policy rule 4's distress sales:
 // interest, repayments, tax, cash, the prepayment rule, the revolver; updates the pair's cash, revolver,
 // tax losses and balances
 FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
@@ -1840,7 +1840,7 @@ FO_DEVICE void fo_covenants(FO_PARAMS, long long p, long long s, int t, const do
                             const fo_finance* fin, const fo_taken* tk, fo_state* st)
 {
     if (st->breach & FO_UNCURED) return;
-    // the DSCR's debt service: a bullet's repayment at maturity is not in it (economics.QuarterFinance)
+    // the DSCR's debt service: a bullet's repayment at maturity is not in it (economics.quarter_finance.QuarterFinance)
     const double service = fin->interest + fin->principal - fin->repaid_at_maturity;
 #if FO_W > 1
     fo_keep_flows(st, ebitda, service, fin->interest, fin->tax);
@@ -1928,7 +1928,7 @@ FO_DEVICE double fo_owed_at_end(FO_PARAMS, long long p, long long s, double debt
 
 // the NPV's end term, undiscounted (simulate._end_term): the fleet at the scenario's last resale value and
 // the power plant at book, less the tax on their sale (taxed with the last quarter, its distress sales
-// included: economics.liquidation_tax), less what is owed at the end
+// included: economics.taxes.liquidation_tax), less what is owed at the end
 FO_DEVICE double fo_end_term(FO_PARAMS, long long p, long long s, const fo_state* st)
 {
     const double debt_end = fo_term_debt(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ, st) + st->revolver;

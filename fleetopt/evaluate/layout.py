@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.arrays import fits, reusing
-from fleetopt.core.economics import ForgoneRepaid
+from fleetopt.core.economics.policy_balances import ForgoneRepaid
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.liquidity import inverse, positive_divisor
 from fleetopt.evaluate.pairs import Pairs

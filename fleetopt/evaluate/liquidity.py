@@ -8,8 +8,8 @@ less what the GPUs gone for good (sold, or cancelled before) would earn in it on
 the GPU-backed draws deferred into the quarter and the interest they did not bear
 (:func:`deferred_draws_interest`),
 what the scenario's rate and spread changes add to the interest on the plan's own debt
-(``economics.shifted_interest``), and the interest and instalments due on prepayments cut in
-earlier quarters (``economics.kept_due``);
+(``economics.quarter_finance.shifted_interest``), and the interest and instalments due on prepayments cut in
+earlier quarters (``economics.policy_balances.kept_due``);
 below the minimum cash plus the buffer it defers the share of the quarter's deferrable order that
 closes the gap (sized on the forecast's net saving), and when deferring all of it is not enough it
 cancels the share of the order deferred into this quarter that closes the rest (paying its deposit
@@ -22,13 +22,13 @@ share of the GPU-backed draws that fund the deferrable order (batch.py, ``ltv_*`
 it, and drawn the next quarter (:class:`Adjustments`), but for the share whose order is then
 cancelled: never drawn (``FinanceState.forgone``), and the cancellation is sized net of it; where
 such balances never drawn end above what the plan owes less the draws deferred, the excess is
-repaid, and both shares count it (``economics.ForgoneExcess``).
+repaid, and both shares count it (``economics.policy_balances.ForgoneExcess``).
 After the quarter's financing (:meth:`Liquidity.sell`), cash still below the default level
 (`finance.default_cash_usd`) sells market GPUs, oldest generation first, in lots, at the scenario's
 resale value; the gain or loss is taxed the next quarter. The prepayment rule
-(:meth:`Liquidity.prepayment_floor`, acting in core.economics.finance_step) cuts a quarter's planned
-debt prepayments to what cash above the minimum plus the buffer (and the revolver drawn) can pay,
-but never the part the borrowing base needs at the quarter's end (financing._base_room).
+(:meth:`Liquidity.prepayment_floor`, acting in core.economics.quarter_finance.finance_step) cuts a
+quarter's planned debt prepayments to what cash above the minimum plus the buffer (and the revolver
+drawn) can pay, but never the part the borrowing base needs at the quarter's end (financing._base_room).
 
 GPUs taken out of the plan (deferred for their purchase quarter, cancelled, or sold) are valued at
 the plan's average GPU of their generation each quarter: a share ``min(1, missing / market GPUs)``
@@ -48,14 +48,14 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.arrays import less_product, plus, reusing
-from fleetopt.core.economics import (
+from fleetopt.core.economics.debt import FinanceState
+from fleetopt.core.economics.policy_balances import (
     LIQUIDITY_TOLERANCE_USD,
-    FinanceState,
     forgone_due,
     forgone_excess,
     kept_due,
-    shifted_interest,
 )
+from fleetopt.core.economics.quarter_finance import shifted_interest
 from fleetopt.core.quarters import per_quarter
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.schema.policy import Policy
@@ -196,7 +196,7 @@ class Liquidity:
         the order they fund (None: none; ``draws_in``: the share deferred into this quarter).
         ``resale``: the scenario's resale factor times the distress sale's share (None: no sales).
         ``excess``: what a deferral leaves of the balances never drawn above the plan's
-        (``economics.ForgoneExcess``; None: none), repaid, so the pair pays that much less."""
+        (``economics.policy_balances.ForgoneExcess``; None: none), repaid, so the pair pays that much less."""
         xp, cols, cancelled = self.xp, self.cols, None
         saving = cols.order_saving[t]
         if cols.any_order[t] and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
@@ -370,7 +370,7 @@ class Liquidity:
         """The cash quarter ``t``'s planned prepayments may not take cash below (plus the revolver
         drawn): the minimum cash plus the plan's buffer; None without the prepayment rule, or when no
         plan prepays in ``t``. The part the borrowing base needs is paid whatever the floor
-        (core.economics._base_cut_limit)."""
+        (core.economics.policy_balances.base_cut_limit)."""
         if not (self.cuts and self.cols.any_prepay[t]):
             return None
         return self.fin.min_cash + self.cols.liquidity_buffer

@@ -20,7 +20,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
-from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
+from fleetopt.core.economics.policy_balances import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import (
     counted,
@@ -54,8 +54,8 @@ AS_ASKED = "as asked"  # why a scenario given by its number is shown
 FORECAST_QUARTERS = ("the forecast is one future: its quarters are the plan's statements (statements.csv) "
                      "under the model it was solved with, and `--scenarios 1 --set risk=null --explain 0` "
                      "shows them under a model changed by --set")
-# the plan's lines read each quarter, USD (core.economics.QuarterFinance.lines, the EBITDA and the
-# capex paid: the plan's, with the payments the policy deferred out of or into the quarter)
+# the plan's lines read each quarter, USD (core.economics.quarter_finance.QuarterFinance.lines, the
+# EBITDA and the capex paid: the plan's, with the payments the policy deferred out of or into the quarter)
 LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd",
          "net_income_usd", "revolver_draw_usd", "revolver_balance_usd", "cash_usd", "debt_usd",
          "debt_service_usd")  # fmt: skip

@@ -84,7 +84,7 @@ class PlanBatch:
     order_ebitda_next: np.ndarray
     # GPU-backed draws (facilities with max_ltv) deferred with the order, by the quarter t they are
     # planned in (0 where the facility cannot draw in t + 1; each at most what the plan owes the
-    # facility at the end of t, economics.repaid_shares): USD, and times each facility's forecast
+    # facility at the end of t, economics.debt.repaid_shares): USD, and times each facility's forecast
     # rate of t + 1 and its floating flag of t + 1 (the interest the deferral saves in t + 1)
     ltv_draws: np.ndarray  # (P, T)
     ltv_draw_rate: np.ndarray  # (P, T)
@@ -94,7 +94,7 @@ class PlanBatch:
     # the draws a cancellation in t + 1 of the order deferred in t leaves undrawn (policy rule 0)
     ltv_outstanding: np.ndarray
     # (P, F, T) the share of each facility's balance (at the start of t, plus t's draws) the plan repays
-    # in t by scheduled principal and by prepayment (economics.repaid_shares): the forgone balances'
+    # in t by scheduled principal and by prepayment (economics.debt.repaid_shares): the forgone balances'
     principal_share: np.ndarray
     prepaid_share: np.ndarray
     # (P, T) change in cash each quarter on the forecast as the evaluator runs the plan, without the

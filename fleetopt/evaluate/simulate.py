@@ -34,16 +34,11 @@ import numpy as np
 from fleetopt.core.arrays import plus, reusing
 from fleetopt.core.covenants import FLOWS, CovenantTest, CureRights, cash_covers_debt
 from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
-from fleetopt.core.economics import (
-    LIQUIDITY_TOLERANCE_USD,
-    FinanceState,
-    Financing,
-    QuarterFinance,
-    contract_revenue_per_gpu,
-    liquidation_tax,
-    site_fixed_cost_per_mw,
-    term_debt,
-)
+from fleetopt.core.economics.debt import FinanceState, Financing, term_debt
+from fleetopt.core.economics.operating import contract_revenue_per_gpu, site_fixed_cost_per_mw
+from fleetopt.core.economics.policy_balances import LIQUIDITY_TOLERANCE_USD
+from fleetopt.core.economics.quarter_finance import QuarterFinance
+from fleetopt.core.economics.taxes import liquidation_tax
 from fleetopt.evaluate.contract_book import ContractBook, contract_payments, deferred_revenue_end
 from fleetopt.evaluate.covenant_tests import borrowing_base, covenants_missed
 from fleetopt.evaluate.financing import quarter_financing

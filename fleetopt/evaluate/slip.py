@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.core import economics as econ
 from fleetopt.core.data import ModelData
+from fleetopt.core.economics.operating import gpu_purchases_usd
 from fleetopt.core.plan import COHORT_DECISIONS, Plan
 from fleetopt.errors import InputError
 from fleetopt.evaluate.factors import slipping_skus
@@ -64,7 +64,7 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
     P, T = stack.buy_blocks.shape[0], data.T
     extra = np.zeros((P, T))
     paid = np.array(gpu_prices(data, stack))
-    bought = econ.gpu_purchases_usd(data, stack.buy_blocks)  # (P, T) at their prices, before any move
+    bought = gpu_purchases_usd(data, stack.buy_blocks)  # (P, T) at their prices, before any move
     for s in slipping_skus(data):
         due = int(data.sku_release[s]) + d  # the first quarter s now ships
         early = slice(0, min(due, T))

@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
-from fleetopt.core import economics as econ
 from fleetopt.core.data import ModelData
+from fleetopt.core.economics.debt import Financing
+from fleetopt.core.economics.operating import (
+    contract_revenue_per_gpu,
+    electricity_cost_per_mw,
+    market_revenue_per_gpu,
+    mw_per_gpu,
+    site_fixed_cost_per_mw,
+)
 from fleetopt.milp.groups import ConstraintGroup, Slack
 from fleetopt.milp.units import to_model_units
 from fleetopt.schema import Robustness
@@ -132,22 +139,22 @@ class Coefficients:
     opening_balance: list  # [F]
     facility_headroom: list  # [F] size less opening balance: what may be drawn
     opening_principal: np.ndarray  # (F, T) scheduled principal on opening balances
-    financing: econ.Financing  # rates and principal shares (not money)
+    financing: Financing  # rates and principal shares (not money)
 
     @classmethod
     def of(cls, data: ModelData) -> Coefficients:
         musd = to_model_units
         schedules = data.site_schedules
-        financing = econ.Financing.from_data(data, with_revolver=False)
+        financing = Financing.from_data(data, with_revolver=False)
         return cls(
-            mw_per_gpu=econ.mw_per_gpu(data),
-            market_revenue=musd(econ.market_revenue_per_gpu(data)),
-            contract_revenue=musd(econ.contract_revenue_per_gpu(data)),
+            mw_per_gpu=mw_per_gpu(data),
+            market_revenue=musd(market_revenue_per_gpu(data)),
+            contract_revenue=musd(contract_revenue_per_gpu(data)),
             contract_payments=musd(data.contract_payments.live),
             contract_termination=musd(data.contract_payments.ended),
             deferred_revenue_end=musd(data.contract_payments.deferred_end),
-            electricity=musd(econ.electricity_cost_per_mw(data)),
-            site_fixed_cost=musd(econ.site_fixed_cost_per_mw(data)).tolist(),
+            electricity=musd(electricity_cost_per_mw(data)),
+            site_fixed_cost=musd(site_fixed_cost_per_mw(data)).tolist(),
             power_capex=[musd(s.capex) for s in schedules],
             power_depreciation=[musd(s.depreciation) for s in schedules],
             power_book_end=[musd(s.book_end) for s in schedules],

@@ -1,8 +1,8 @@
 """Money in the MILP: debt, borrowing base, tax and cash, covenants, the `robustness` shocks,
 concentration, objective.
 
-MUSD throughout, with the debt schedules of :class:`fleetopt.core.economics.Financing` (the statements
-and the evaluator roll the same schedules forward); docs/formulation.md §5.9-5.13 and §6 state
+MUSD throughout, with the debt schedules of :class:`fleetopt.core.economics.debt.Financing`
+(the statements and the evaluator roll the same schedules forward); docs/formulation.md §5.9-5.13 and §6 state
 the constraints and objectives.
 """
 
@@ -48,7 +48,8 @@ def equity_npv(m: pyo.ConcreteModel, discount: np.ndarray, opening_cash: float, 
     """The NPV of equity of §6 (MUSD): sum_t DF_t (C_t - C_{t-1}) + DF_{T-1} (terminal assets
     - (X^E - X_{T-1}) - owed_end), the liquidation tax X^E - X_{T-1}, C_{-1} the opening cash and
     ``owed_end`` everything owed at the end. The forecast objective and
-    each scenario of the stochastic MILP read it (the evaluator's is ``core.economics.npv_parts``)."""
+    each scenario of the stochastic MILP read it (the evaluator's is
+    ``core.economics.statements.npv_parts``)."""
     T = len(discount)
     flows = sum(discount[t] * (m.cash[t] - (m.cash[t - 1] if t > 0 else opening_cash)) for t in range(T))
     return flows + discount[-1] * (m.terminal_assets - m.liquidation_tax - owed_end)

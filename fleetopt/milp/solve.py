@@ -13,7 +13,9 @@ from pyomo.common.collections import ComponentMap
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements, opening_fleet_value, plan_statements, principal_schedule
+from fleetopt.core.economics.debt import principal_schedule
+from fleetopt.core.economics.operating import opening_fleet_value
+from fleetopt.core.economics.statements import Statements, plan_statements
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases

@@ -23,7 +23,8 @@ import pyomo.environ as pyo
 
 from fleetopt.core.covenants import CATALOGUE, FLOWS, TOLERANCE_USD
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import mw_per_gpu, plan_statements
+from fleetopt.core.economics.operating import mw_per_gpu
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import per_quarter
 from fleetopt.core.tail import TAIL

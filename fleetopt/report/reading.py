@@ -14,7 +14,7 @@ import pandas as pd
 
 from fleetopt.compare.sources import sweep_plans
 from fleetopt.core.data import ModelData, build_data
-from fleetopt.core.economics import Statements, plan_statements
+from fleetopt.core.economics.statements import Statements, plan_statements
 from fleetopt.core.metric_columns import BREACH_LABEL
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.covenant_words import TrailingYear, trailing_year_headroom

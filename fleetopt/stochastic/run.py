@@ -15,7 +15,8 @@ import pandas as pd
 
 from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
+from fleetopt.core.economics.policy_balances import LIQUIDITY_TOLERANCE_USD
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import QUARTERS_PER_YEAR

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import operating_lines
+from fleetopt.core.economics.operating import operating_lines
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.quarters import QUARTERS_PER_YEAR

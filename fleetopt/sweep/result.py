@@ -12,7 +12,7 @@ import pandas as pd
 
 from fleetopt import __version__
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.metric_columns import CVAR5_NPV_LABEL, MEAN_NPV_LABEL
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.plan import Plan, plan_axes

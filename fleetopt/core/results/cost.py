@@ -8,7 +8,8 @@ import numpy as np
 
 from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements, opening_fleet_value
+from fleetopt.core.economics.operating import opening_fleet_value
+from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import HOURS_PER_QUARTER
 from fleetopt.core.units import format_h100_hours, format_usd, format_usd_per_hour
@@ -23,7 +24,7 @@ def market_revenue_of(lines: dict) -> np.ndarray:
 
 def present_cost_parts(data: ModelData, st: Statements) -> tuple[float, float, float]:
     """The cost objective's three parts (formulation §6, "Cost"), USD: the installed fleet's value
-    at the start (:func:`~fleetopt.core.economics.opening_fleet_value`), the quarters' costs
+    at the start (:func:`~fleetopt.core.economics.operating.opening_fleet_value`), the quarters' costs
     sum_t DF_t (capex - disposal proceeds + interest + opex), opex = revenue - EBITDA, and the
     value at the end DF_{T-1} x terminal assets (the present cost is the first two less the third)."""
     lines = st.lines

@@ -8,7 +8,7 @@ import numpy as np
 
 from fleetopt.core.covenants import CATALOGUE, CovenantKind, CovenantTest, statement_quantities
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements
+from fleetopt.core.economics.statements import Statements
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.units import decimals_apart, format_percent, format_times, format_usd
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fleetopt.core.credit import default_probability
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements
+from fleetopt.core.economics.statements import Statements
 from fleetopt.core.quarters import QUARTERS_PER_YEAR, calendar_year, horizon_years, span_label
 from fleetopt.core.results.tables import year_columns
 from fleetopt.core.units import format_percent, format_rate, format_usd

@@ -7,7 +7,7 @@ import numpy as np
 
 from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements
+from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_percent, listed
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements
+from fleetopt.core.economics.statements import Statements
 from fleetopt.core.metric_columns import CVAR5_NPV_LABEL
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import HOURS_PER_QUARTER

@@ -7,7 +7,8 @@ import numpy as np
 
 from fleetopt.core.covenants import TOLERANCE_USD, statement_quantities
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements, taxes
+from fleetopt.core.economics.statements import Statements
+from fleetopt.core.economics.taxes import taxes
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.cost import WITHOUT_MARKET_REVENUE, market_revenue_of
 from fleetopt.core.results.covenant_words import DSCR, covenant_test, dscr_kind

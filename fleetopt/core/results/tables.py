@@ -8,7 +8,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, USES, ModelData
-from fleetopt.core.economics import Statements
+from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import QUARTERS_PER_YEAR, calendar_year, parse_quarter, quarter_label
 from fleetopt.core.units import format_percent, format_usd

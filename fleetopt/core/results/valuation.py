@@ -7,7 +7,7 @@ import numpy as np
 
 from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements
+from fleetopt.core.economics.statements import Statements
 from fleetopt.core.quarters import discount_factors
 from fleetopt.core.units import counted, format_rate, format_usd
 

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.covenants import coefficient_table
-from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, Financing
+from fleetopt.core.economics.debt import Financing
+from fleetopt.core.economics.policy_balances import LIQUIDITY_TOLERANCE_USD
 from fleetopt.evaluate.kernel.c_types import C_TYPES, POINTER_DTYPES, bit_mask
 from fleetopt.evaluate.kernel.plan_tables import plan_tables
 from fleetopt.evaluate.kernel.scenario_arguments import KERNEL_FACTORS, SCENARIO_FORMS, scenario_arguments

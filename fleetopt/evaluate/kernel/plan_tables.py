@@ -1,13 +1,13 @@
 """What the kernel reads of each plan, computed once per plan (:func:`plan_tables`): site totals,
 the term loans' balances, principal and forecast interest, contract revenue at full delivery, and
 bit masks of what each plan does each quarter, with the same arithmetic as the NumPy simulation
-and :func:`~fleetopt.core.economics.finance_step`, so the kernel's results match NumPy's."""
+and :func:`~fleetopt.core.economics.quarter_finance.finance_step`, so the kernel's results match NumPy's."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from fleetopt.core.economics import FinanceState, Financing, collateral_required
+from fleetopt.core.economics.debt import FinanceState, Financing, collateral_required
 from fleetopt.evaluate.kernel.c_types import bit_mask
 from fleetopt.evaluate.kernel.shape import KernelShape
 from fleetopt.evaluate.layout import REL, _site_total, per_facility
@@ -18,8 +18,8 @@ from fleetopt.evaluate.simulate import SimulationConstants
 
 def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
     """The term loans of every plan through the horizon, (P, T) each: the arithmetic of
-    core.economics.finance_step on the (P, 1, F) balances the NumPy simulation carries (they never
-    depend on the scenario), so every number has the same bits as there."""
+    core.economics.quarter_finance.finance_step on the (P, 1, F) balances the NumPy simulation carries
+    (they never depend on the scenario), so every number has the same bits as there."""
     P, _, T = plans.draws.shape
     state = FinanceState.opening(fin, (P, 1), np, balance_batch=(P, 1))
 
@@ -45,7 +45,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
         out["prepaid_collateral"][:, t] = collateral_required(fin, pay_early)[:, 0]
         principal_total = principal.sum(axis=-1)
         out["principal"][:, t] = principal_total[:, 0]
-        at_maturity = fin.repaid_at_maturity[:, t]  # as economics.finance_step sums it
+        at_maturity = fin.repaid_at_maturity[:, t]  # as economics.quarter_finance.finance_step sums it
         matured = (principal * at_maturity).sum(axis=-1)[:, 0] if at_maturity.any() else 0.0
         out["repaid_at_maturity"][:, t] = matured
         out["debt_flow"][:, t] = (principal_total + pay_early.sum(axis=-1) - draws[t].sum(axis=-1))[:, 0]

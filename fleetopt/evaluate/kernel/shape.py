@@ -18,7 +18,7 @@ from fleetopt.core.covenants import (
     coefficient_table,
     kind_bit,
 )
-from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
+from fleetopt.core.economics.policy_balances import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.evaluate.kernel.scenario_arguments import KERNEL_FACTORS, SCENARIO_FORMS
 from fleetopt.evaluate.layout import REL
@@ -63,7 +63,8 @@ class KernelShape:
     # scenario arrays scenario-major ((S, ...): one pair's rows contiguous, for the C build) rather
     # than time-major ((..., S): a warp's reads of one row contiguous, for the GPU)
     scenario_major: bool = False
-    # the prepayment rule (core.economics.finance_step) compiled in: it is on and some plan prepays
+    # the prepayment rule (core.economics.quarter_finance.finance_step) compiled in: it is on and some
+    # plan prepays
     cuts: bool = False
     # facilities whose cut prepayments a pair tracks: those the plans prepay before the last quarter
     # (after it only the sum kept matters), in facility order
@@ -191,7 +192,7 @@ def _covenant_rows(consts: SimulationConstants) -> tuple:
 
 # The per-plan quarter table (plan_quarter[P][T][FO_NQ]): (name, width). kernel.cu reads field f
 # of quarter t at offset FO_Q_<NAME>; plan_tables() fills it with the same arithmetic as
-# simulate.py and core.economics.finance_step, so the kernel's results match NumPy's.
+# simulate.py and core.economics.quarter_finance.finance_step, so the kernel's results match NumPy's.
 QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("contract_total", lambda s: s.K),  # GPUs serving each contract, summed over sites
     ("contract_revenue", lambda s: s.K),  # their revenue at full delivery
@@ -256,7 +257,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("ltv_collateral", lambda s: 1),  # the collateral those draws need
     ("ltv_outstanding", lambda s: 1),  # what of them the plan owes after t + 1's repayment
     # per forgone slot (KernelShape.forgone): its facility's ltv_draws, the shares of its balance the
-    # plan repays by principal and by prepayment (economics.repaid_shares), 1.0 where it is a bullet
+    # plan repays by principal and by prepayment (economics.debt.repaid_shares), 1.0 where it is a bullet
     # repaid at maturity, its forecast rate, floating and refinanced quarters, and collateral weight
     ("forgone_draws", lambda s: s.FL),
     ("forgone_principal", lambda s: s.FL),
