@@ -34,7 +34,7 @@ DEFAULT_SIZES = {
 def prepare(plan_file: Path) -> None:
     """Solve the default model once and write its plan."""
     from fleetopt import api
-    from fleetopt.evaluate import save_plans
+    from fleetopt.evaluate.planfile import save_plans
 
     result = api.solve(None, mip_gap=0.02)
     loaded, _ = api.load(None)
@@ -47,8 +47,10 @@ def one(
     import numpy as np
 
     from fleetopt import api
-    from fleetopt.evaluate import compile_plans, evaluate, load_plans, resolve_backend
-    from fleetopt.evaluate.engine import choose_backend
+    from fleetopt.evaluate.backend import resolve_backend
+    from fleetopt.evaluate.batch import compile_plans
+    from fleetopt.evaluate.engine import choose_backend, evaluate
+    from fleetopt.evaluate.planfile import load_plans
 
     _, data = api.load(None)
     base, _, _ = load_plans(plan_file, data)

@@ -26,7 +26,8 @@ from benchmarks.bench_evaluate import prepare
 
 def batch_of(plan_file: Path, n: int):
     from fleetopt import api
-    from fleetopt.evaluate import compile_plans, load_plans
+    from fleetopt.evaluate.batch import compile_plans
+    from fleetopt.evaluate.planfile import load_plans
 
     _, data = api.load(None)
     base, _, _ = load_plans(plan_file, data)
@@ -36,7 +37,7 @@ def batch_of(plan_file: Path, n: int):
 
 
 def timed(data, batch, scenarios: int, plan_chunk: int, executor=None) -> float:
-    from fleetopt.evaluate import evaluate
+    from fleetopt.evaluate.engine import evaluate
 
     started = time.perf_counter()
     evaluate(data, batch, scenarios, seed=1, backend="numpy", plan_chunk=plan_chunk, executor=executor)
@@ -45,7 +46,7 @@ def timed(data, batch, scenarios: int, plan_chunk: int, executor=None) -> float:
 
 def large_run(plan_file: Path, plans: int, scenarios: int, backend: str) -> dict:
     """One big evaluation in this process: plans x scenarios far beyond what the full cube would fit."""
-    from fleetopt.evaluate import evaluate
+    from fleetopt.evaluate.engine import evaluate
 
     data, batch = batch_of(plan_file, plans)
     started = time.perf_counter()

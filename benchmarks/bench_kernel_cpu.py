@@ -26,7 +26,8 @@ import numpy as np
 
 def _plans(plans: int):
     from fleetopt import api
-    from fleetopt.evaluate import compile_plans, load_plans, save_plans
+    from fleetopt.evaluate.batch import compile_plans
+    from fleetopt.evaluate.planfile import load_plans, save_plans
 
     cache = Path(tempfile.gettempdir()) / "fleetopt-bench-default-plan.npz"
     loaded, data = api.load(None)
@@ -61,9 +62,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    from fleetopt.evaluate import generate_scenarios
     from fleetopt.evaluate.kernel.cpu import CpuKernel
     from fleetopt.evaluate.result_fields import RESULT_FIELDS
+    from fleetopt.evaluate.scenarios import generate_scenarios
     from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
     data, plans = _plans(args.plans)

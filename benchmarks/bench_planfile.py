@@ -31,7 +31,7 @@ def write_plans(path: Path, n: int) -> float:
 
     from fleetopt import api
     from fleetopt.core.plan import Plan
-    from fleetopt.evaluate import PlanFileWriter
+    from fleetopt.evaluate.planfile import PlanFileWriter
 
     result = api.solve(None, mip_gap=0.02)
     loaded, _ = api.load(None)

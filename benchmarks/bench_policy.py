@@ -21,8 +21,8 @@ from pathlib import Path
 
 from fleetopt import api
 from fleetopt.core.units import format_difference, format_figure, format_percent, format_usd
-from fleetopt.evaluate import compile_plans, evaluate
-from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.batch import compile_plans, with_buffers
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.schema.policy import Policy
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from fleetopt import api
 from fleetopt.core.units import format_percent, format_usd
-from fleetopt.evaluate import compile_plans, evaluate
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import evaluate
 
 NEUTRAL = {  # each factor's settings at their neutral values
     "market price volatility": {"price_volatility_annual": 0.0},

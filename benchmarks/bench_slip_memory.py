@@ -27,7 +27,7 @@ def write_plans(path: Path, n: int) -> None:
 
     from fleetopt import api
     from fleetopt.core.plan import Plan
-    from fleetopt.evaluate import PlanFileWriter
+    from fleetopt.evaluate.planfile import PlanFileWriter
 
     base = api.solve(None, mip_gap=0.02).plan.arrays()
     loaded, _ = api.load(None)

@@ -35,8 +35,9 @@ from pathlib import Path
 
 from fleetopt.core.data import load
 from fleetopt.core.units import format_difference, format_figure, format_percent, format_usd
-from fleetopt.evaluate import compile_plans, evaluate, generate_scenarios
-from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.batch import compile_plans, with_buffers
+from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.milp import stochastic as sto
 from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes

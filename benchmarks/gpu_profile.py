@@ -29,14 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.bench_jobs import batch_of
-from fleetopt.evaluate import evaluate, generate_scenarios
-from fleetopt.evaluate.engine import horizon_demand
+from fleetopt.evaluate.engine import evaluate, horizon_demand
 from fleetopt.evaluate.kernel.arguments import kernel_arguments, output_arrays
 from fleetopt.evaluate.kernel.cuda import CUDA_OPTIONS, _device_scenarios, device_plans
 from fleetopt.evaluate.kernel.shape import PLANS_PER_THREAD, THREADS_PER_BLOCK, KernelShape
 from fleetopt.evaluate.kernel.source import KERNEL_NAME, kernel_source
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.result_fields import RESULT_FIELDS
+from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants
 
 SHIPPED_BOUNDS = "__launch_bounds__(FO_THREADS, 3)"

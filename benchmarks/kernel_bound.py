@@ -72,11 +72,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from fleetopt import api
-    from fleetopt.evaluate import compile_plans, generate_scenarios
+    from fleetopt.evaluate.batch import compile_plans
     from fleetopt.evaluate.kernel.cuda import CUDA_OPTIONS
     from fleetopt.evaluate.kernel.plan_tables import plan_tables
     from fleetopt.evaluate.kernel.shape import PLANS_PER_THREAD, KernelShape
     from fleetopt.evaluate.kernel.source import kernel_source
+    from fleetopt.evaluate.scenarios import generate_scenarios
     from fleetopt.evaluate.simulate import SimulationConstants
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

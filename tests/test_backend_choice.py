@@ -21,9 +21,9 @@ import fleetopt.evaluate.engine as engine
 import fleetopt.evaluate.kernel.compiler as kernel_compiler
 import fleetopt.evaluate.kernel.cpu as kernel_cpu
 from fleetopt import api
-from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import BackendError, c_compiler
-from fleetopt.evaluate.engine import choose_backend
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import choose_backend, evaluate
 from fleetopt.evaluate.kernel.compiler import KernelBuildError
 from fleetopt.evaluate.kernel.shape import KernelShape
 from fleetopt.evaluate.simulate import SimulationConstants

@@ -17,19 +17,18 @@ from milp_builders import data_of
 
 from fleetopt.compare.sources import CompareError
 from fleetopt.errors import FleetoptError
-from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.backend import BackendError
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.jobs import RayUnavailable
-from fleetopt.evaluate.scenarios import ScenarioSet
+from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
-from fleetopt.report import ReportError
+from fleetopt.report.reading import ReportError
 from fleetopt.runs.folder import RunDirError
 from fleetopt.runs.registry import RegistryError
-from fleetopt.schema import PlanningModel
 from fleetopt.schema.base import MAX_QUARTER_COUNT
 from fleetopt.schema.loading import ModelError, parse_model_text
+from fleetopt.schema.model import PlanningModel
 from fleetopt.sweep.rule import RuleError
 
 

@@ -20,9 +20,8 @@ from test_policy import BACKENDS, NO_COMPILER, OPEN_LOOP, model, prepay_plan, pr
 
 from fleetopt.core.covenants import BORROWING_BASE, kind_bit
 from fleetopt.core.economics.statements import plan_statements
-from fleetopt.evaluate import generate_scenarios
 from fleetopt.evaluate.batch import with_buffers
-from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.schema.loading import bundled_model_path
 from fleetopt.schema.policy import Policy

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from fleetopt.core.credit import hazard_per_quarter
-from fleetopt.schema import Risk
 from fleetopt.schema.loading import load_model
+from fleetopt.schema.risk import Risk
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "calibration.md"

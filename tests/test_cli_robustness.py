@@ -639,8 +639,7 @@ def test_evaluate_resume_refuses_options_it_cannot_apply(solve_run, here, args, 
 
 
 def test_evaluate_resume_keeps_the_options_about_what_is_printed(solve_run, here):
-    from fleetopt.evaluate import save_plans
-    from fleetopt.evaluate.planfile import load_plans
+    from fleetopt.evaluate.planfile import load_plans, save_plans
 
     loaded, data = api.load(solve_run / "model.yaml")
     plan = load_plans(solve_run / "plan.npz", data)[0][0]
@@ -656,8 +655,7 @@ def test_the_top_plans_title_writes_a_thousand_plans_with_its_comma(solve_run, h
     """A batch job of 1,040 plans printed "1,040 plans x ... scenarios" on its run line and "the
     first 5 of 1040 (--top)" in the title below it. 1,000 copies of tiny's plan on 2 scenarios,
     --top 2: "the first 2 of 1,000"."""
-    from fleetopt.evaluate import save_plans
-    from fleetopt.evaluate.planfile import load_plans
+    from fleetopt.evaluate.planfile import load_plans, save_plans
 
     loaded, data = api.load(solve_run / "model.yaml")
     plan = load_plans(solve_run / "plan.npz", data)[0][0]
@@ -674,8 +672,7 @@ def test_a_plain_resume_ends_as_the_run_started(solve_run, here):
     """`evaluate ... --report --rank-by mean` stopped, then `evaluate --resume F` alone, ended with
     no report and ranked by CVaR5: only the printed command gave them again. job.json's kept
     options now apply to any resume; one given anew replaces its kept value, the others stay."""
-    from fleetopt.evaluate import save_plans
-    from fleetopt.evaluate.planfile import load_plans
+    from fleetopt.evaluate.planfile import load_plans, save_plans
 
     loaded, data = api.load(solve_run / "model.yaml")
     plan = load_plans(solve_run / "plan.npz", data)[0][0]

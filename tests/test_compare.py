@@ -36,8 +36,10 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.results.headline import LAB_FIGURES
 from fleetopt.core.units import format_figure, whole_count
 from fleetopt.errors import FleetoptWarning, InputError, warn, warnings_held
-from fleetopt.evaluate import compile_plans, evaluate, save_plans
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.metrics import paired_tail_errors
+from fleetopt.evaluate.planfile import save_plans
 from fleetopt.milp.persistent import PersistentPlanner
 
 SCENARIOS = "200"
@@ -1345,8 +1347,9 @@ def test_the_evaluator_serves_the_demand_compare_computes_on_the_forecast(lab_ru
     scenarios the cost plan falls short where demand runs above the forecast, and the C build of the
     kernel serves the same demand as NumPy. The evaluation of a cost plan prints the demand served."""
     from fleetopt.compare.plan_figures import market_demand_served
-    from fleetopt.evaluate import compile_plans, evaluate
     from fleetopt.evaluate.backend import c_compiler
+    from fleetopt.evaluate.batch import compile_plans
+    from fleetopt.evaluate.engine import evaluate
     from fleetopt.evaluate.sources import read_plans
 
     _, data = api.load("lab")

@@ -16,7 +16,7 @@ from conftest import run_cli
 
 from fleetopt import api
 from fleetopt.core.units import format_usd
-from fleetopt.evaluate import evaluate
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
     NPV_PAIRED_ERROR,
@@ -25,7 +25,7 @@ from fleetopt.evaluate.metrics import (
     paired_npv_error,
 )
 from fleetopt.evaluate.sources import read_plans
-from fleetopt.report import build_report
+from fleetopt.report.page import build_report
 from fleetopt.report.svg import RECOMMENDED, ROLE_COLOURS
 from fleetopt.runs.folder import BEST_MEAN_KEY
 

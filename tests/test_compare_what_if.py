@@ -23,9 +23,9 @@ from test_delivery_slip import CERTAIN, model, plan
 from fleetopt import api
 from fleetopt.compare.sources import CompareError
 from fleetopt.errors import FleetoptWarning, InputError
-from fleetopt.evaluate import compile_plans, evaluate, save_plans
-from fleetopt.evaluate.batch import with_buffers
-from fleetopt.evaluate.planfile import plans_npz_bytes
+from fleetopt.evaluate.batch import compile_plans, with_buffers
+from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.planfile import plans_npz_bytes, save_plans
 
 SLIP = {"risk.delivery_slip": {**CERTAIN}}
 

@@ -19,8 +19,7 @@ from test_kernel_cpu import assert_agree
 from test_policy import BACKENDS, NO_COMPILER, POLICY, late_block, late_block_model, model, plan_of, run
 
 from fleetopt.core.economics.statements import plan_statements
-from fleetopt.evaluate import generate_scenarios
-from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants
 from fleetopt.milp import operations
 from fleetopt.milp.build import build_model

@@ -198,7 +198,7 @@ def test_the_lowest_shocked_dscr_follows_the_covenants_ebitda_period(period):
     quarter 3. summary.json's `shocked` reported the quarter's ratio under a trailing covenant,
     0.34x where the covenant's own ratio held at 1.40x."""
     from fleetopt.core.results.shocks import shocked_cash
-    from fleetopt.schema import Robustness
+    from fleetopt.schema.risk import Robustness
 
     data = data_of(coverage_model(period))
     plan = keep_everything(data)

@@ -16,8 +16,9 @@ from milp_builders import base_model, data_of, load, sku
 
 from fleetopt.core.plan import Plan
 from fleetopt.errors import FleetoptWarning
-from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import evaluate
 
 BACKENDS = [
     "numpy",
@@ -271,7 +272,7 @@ def test_a_resumed_run_keeps_the_slipped_share(tmp_path):
 def test_the_slip_drawn_depends_only_on_the_seed_and_the_scenario():
     """One draw per scenario: late with the probability, by min..max quarters each equally likely;
     scenario i's slip is the same in any block, and another seed draws other slips."""
-    from fleetopt.evaluate import generate_scenarios
+    from fleetopt.evaluate.scenarios import generate_scenarios
 
     data = data_of(model({"probability": 0.3, "min_quarters": 2, "max_quarters": 4}))
     slips = generate_scenarios(data, 5, 0, 6000).delivery_slip

@@ -30,7 +30,8 @@ from test_doc_cases import DF, hand_model, simulated
 from test_doc_cases_slip import CERTAIN, slip_model
 
 from fleetopt.core.plan import Plan
-from fleetopt.evaluate import compile_plans, evaluate
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.milp.solve import solve
 

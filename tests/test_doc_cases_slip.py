@@ -41,8 +41,9 @@ from milp_builders import base_model, data_of, sku
 from test_doc_cases import DF
 
 from fleetopt.core.plan import Plan
-from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.factors import Stream, uniforms
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate

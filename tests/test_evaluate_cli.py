@@ -15,11 +15,12 @@ from evaluate_builders import plan_variants
 
 from fleetopt import api
 from fleetopt.core.data import load
+from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
-from fleetopt.evaluate import METRIC_COLUMNS, save_plans
 from fleetopt.evaluate.backend import cupy_device
 from fleetopt.evaluate.metrics import FORECAST_OK
+from fleetopt.evaluate.planfile import save_plans
 from fleetopt.evaluate.sources import fields_changed_words, version_note
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import load_model
@@ -153,7 +154,7 @@ def test_the_uncured_legend_names_cash_covering_the_debt_where_the_model_counts_
 
 
 def test_the_uncured_column_s_description_names_cash_covering_the_debt():
-    """metrics.csv's description of uncured_breach_probability (fleetopt.evaluate.METRIC_COLUMNS, a
+    """metrics.csv's description of uncured_breach_probability (fleetopt.core.metric_columns.METRIC_COLUMNS, a
     notebook's reference) gave the cure limits without the cash-covered clause, which the default
     model counts by since 0.4.31: a reader could not tell a breach repaid from cash from a cured one."""
     said = METRIC_COLUMNS["uncured_breach_probability"]

@@ -15,11 +15,11 @@ import pytest
 from evaluate_builders import ALL_RISK, MODELS, with_risk
 from milp_builders import data_of
 
-from fleetopt.evaluate import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.factors import FACTOR_NAMES, FACTORS, Stream, normals, uniforms
 from fleetopt.evaluate.kernel.arguments import KERNEL_ARGUMENTS, kernel_arguments
 from fleetopt.evaluate.kernel.source import c_prelude, kernel_source
 from fleetopt.evaluate.layout import ScenarioRows
+from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,9 @@ from fleetopt import api
 from fleetopt.compare.run import compare_plans
 from fleetopt.core.units import format_figure, format_usd
 from fleetopt.errors import InputError
-from fleetopt.evaluate import save_plans
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.metrics import FORECAST_OK, paired_npv_error, ranked_plans, ranking_words
-from fleetopt.evaluate.planfile import load_plans
+from fleetopt.evaluate.planfile import load_plans, save_plans
 
 # a scenario's NPV of plan "b", USD: "a" makes $250,000 more in every one of the 40
 B_NPV = np.arange(40, dtype=np.float64) * 1.0e6 - 10.0e6

@@ -15,8 +15,8 @@ from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, solved, wi
 from milp_builders import data_of
 
 from fleetopt.core.metric_columns import METRIC_COLUMNS
-from fleetopt.evaluate import evaluate, resolve_backend
-from fleetopt.evaluate.backend import cupy_device
+from fleetopt.evaluate.backend import cupy_device, resolve_backend
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.metrics import FORECAST_OK
 
 # skipped, with CuPy's reason, without a CUDA device; failed where CuPy is installed but broken (conftest)

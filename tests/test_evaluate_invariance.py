@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from milp_builders import data_of, sku
 
 from fleetopt.core.plan import Plan
-from fleetopt.evaluate import deterministic_scenarios, generate_scenarios, liquidity
+from fleetopt.evaluate import liquidity
 from fleetopt.evaluate.backend import resolve_backend
 from fleetopt.evaluate.chunking import backend_chunk_sizes, split_scenarios
 from fleetopt.evaluate.result_fields import RESULT_FIELDS
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
 
@@ -102,7 +103,7 @@ def test_plan_layouts_of_a_chunk_given_a_freed_chunk_s_id_are_its_own(setup, mon
 
 def test_an_empty_batch_of_plans_is_refused_by_name(setup):
     """`evaluate` of no plans (a notebook's filter that kept none) ended in IndexError."""
-    from fleetopt.evaluate import evaluate
+    from fleetopt.evaluate.engine import evaluate
 
     data, plans = setup
     with pytest.raises(ValueError, match="no plans to evaluate"):

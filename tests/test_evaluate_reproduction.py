@@ -12,7 +12,9 @@ import pytest
 from evaluate_builders import batch, rel_err, solved
 
 from fleetopt import api
-from fleetopt.evaluate import deterministic_scenarios, evaluate, save_plans
+from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.planfile import save_plans
+from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import SolveResult
 

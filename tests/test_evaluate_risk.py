@@ -35,13 +35,13 @@ from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.tail import probability_error, standard_error, tail_count
 from fleetopt.core.units import format_usd, format_usd_change, format_usd_compact
-from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.metrics import (
     DEBT_AT_DEFAULT_METRICS,
     DEBT_AT_UNCURED_METRICS,
     paired_error,
     plan_metrics,
 )
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
 N = 1000
@@ -438,7 +438,7 @@ def test_median_quarter_of_breach_and_default_by_hand():
 def test_median_quarters_of_an_evaluation_are_those_of_its_scenarios():
     """tiny's plan on 400 scenarios: the evaluation's median quarter of the first breach is the
     lower median of the per-scenario quarters (count + 1) of the scenarios that breach."""
-    from fleetopt.evaluate import sample_runs
+    from fleetopt.evaluate.engine import sample_runs
 
     result = solved("tiny")
     plans = batch(result.data, [result.plan])

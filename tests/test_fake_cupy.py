@@ -28,14 +28,16 @@ from evaluate_builders import (
 from milp_builders import data_of
 
 from fleetopt.core.units import format_duration
-from fleetopt.evaluate import engine, evaluate, generate_scenarios, resolve_backend
-from fleetopt.evaluate.backend import BackendError, c_compiler
+from fleetopt.evaluate import engine
+from fleetopt.evaluate.backend import BackendError, c_compiler, resolve_backend
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.kernel import cuda
 from fleetopt.evaluate.kernel.arguments import kernel_arguments, output_arrays
 from fleetopt.evaluate.kernel.shape import PLANS_PER_THREAD, KernelShape
 from fleetopt.evaluate.metrics import FORECAST_OK
+from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants
 
 pytestmark = pytest.mark.skipif(

@@ -26,9 +26,10 @@ from fleetopt.core.data import build_data
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import format_bytes
 from fleetopt.errors import FleetoptWarning, InputError
-from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
-from fleetopt.evaluate.engine import LocalExecutor, plan_chunks
+from fleetopt.evaluate.batch import PlanFileError, compile_plans
+from fleetopt.evaluate.engine import LocalExecutor, evaluate, plan_chunks
 from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.planfile import save_plans
 from fleetopt.runs.folder import RunDirError, RunFolder
 from fleetopt.schema.loading import LoadedModel, load_model
 
@@ -2555,8 +2556,7 @@ def test_a_lost_worker_says_what_is_saved_and_how_to_finish(tmp_path, monkeypatc
     monkeypatch.setattr(ChunkStore, "save", lost_after_one)
     plans = tmp_path / "many.npz"
     from fleetopt import api
-    from fleetopt.evaluate import save_plans
-    from fleetopt.evaluate.planfile import load_plans
+    from fleetopt.evaluate.planfile import load_plans, save_plans
 
     loaded, data = api.load(tmp_path / "plan" / "model.yaml")
     plan = load_plans(tmp_path / "plan" / "plan.npz", data)[0][0]

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from conftest import REPO, run_cli
 
-from fleetopt.schema import PlanningModel
 from fleetopt.schema.loading import bundled_model_path, load_model
+from fleetopt.schema.model import PlanningModel
 
 BLOCKS = [
     "name", "description", "horizon", "skus", "sites", "fleet", "market", "contracts", "limits",

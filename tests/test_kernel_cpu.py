@@ -27,15 +27,15 @@ from milp_builders import base_model, data_of
 
 from fleetopt import api
 from fleetopt.errors import FleetoptWarning
-from fleetopt.evaluate import evaluate, generate_scenarios, resolve_backend
-from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.backend import c_compiler, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.factors import slipping_skus
 from fleetopt.evaluate.kernel.cpu import CpuKernel, cpu_kernel
 from fleetopt.evaluate.kernel.plan_tables import plan_tables
 from fleetopt.evaluate.kernel.shape import KernelShape, kernel_fits
 from fleetopt.evaluate.result_fields import RESULT_FIELDS
-from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.milp.solve import solve

@@ -24,7 +24,8 @@ from milp_builders import data_of
 from test_delivery_slip import model, plan
 
 from fleetopt.core.units import format_bytes
-from fleetopt.evaluate import chunking, compile_plans, engine
+from fleetopt.evaluate import chunking, engine
+from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.chunking import (
     MemoryBudgetError,
     chunk_sizes,

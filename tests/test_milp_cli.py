@@ -570,7 +570,7 @@ def test_a_solve_whose_folder_cannot_be_written_keeps_its_plan(here, monkeypatch
     error says where, and no run folder or record is left."""
     import tempfile
 
-    from fleetopt.evaluate import load_plans
+    from fleetopt.evaluate.planfile import load_plans
     from fleetopt.runs.folder import RunDirError, RunFolder
 
     def full(self, files):

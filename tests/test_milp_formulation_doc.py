@@ -21,7 +21,7 @@ from milp_builders import data_of
 from fleetopt.core.data import load
 from fleetopt.milp.build import GROUPS, SLACKS, build_model
 from fleetopt.milp.highs import model_size
-from fleetopt.schema import Robustness
+from fleetopt.schema.risk import Robustness
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "formulation.md"

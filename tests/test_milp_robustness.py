@@ -273,7 +273,7 @@ def test_an_impossible_requirement_is_named_not_the_deliveries_it_would_spare():
     # robustness requirement, the only thing added to a feasible model.
     from fleetopt import api
     from fleetopt.core.data import build_data
-    from fleetopt.schema import Robustness
+    from fleetopt.schema.risk import Robustness
 
     _, data = api.load("tiny")
     shocked = build_data(data.model.model_copy(update={"robustness": Robustness(lose_any_customer=True)}))

@@ -12,8 +12,8 @@ from conftest import TINY_PATH, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetopt.schema import PlanningModel
 from fleetopt.schema.loading import ModelError, parse_model_text
+from fleetopt.schema.model import PlanningModel
 
 TINY_TEXT = TINY_PATH.read_text(encoding="utf-8")
 TINY = yaml.safe_load(TINY_TEXT)

@@ -23,15 +23,8 @@ from milp_builders import data_of, load
 from fleetopt import api
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
-from fleetopt.evaluate import (
-    PlanFileError,
-    PlanFileReader,
-    PlanFileWriter,
-    compile_plans,
-    load_plans,
-    save_plans,
-)
-from fleetopt.evaluate.planfile import plans_npz_bytes
+from fleetopt.evaluate.batch import PlanFileError, compile_plans
+from fleetopt.evaluate.planfile import PlanFileReader, PlanFileWriter, load_plans, plans_npz_bytes, save_plans
 from fleetopt.evaluate.sources import read_plans
 
 

@@ -12,7 +12,9 @@ import pytest
 from conftest import run_cli
 
 from fleetopt import api
-from fleetopt.report import build_report, comparison_html, page, svg
+from fleetopt.report import page, svg
+from fleetopt.report.comparison import comparison_html
+from fleetopt.report.page import build_report
 from fleetopt.runs.folder import BEST_MEAN_KEY
 
 # Machado, Oliveira & Fernandes (2009), severity 1, on linear RGB

@@ -546,7 +546,7 @@ def test_a_report_says_what_its_figures_assume_that_a_lender_would_question(runs
     """The caveats of docs/calibration.md never reached the mailed report (a finance review: "lower
     bound" appeared nowhere): every report lists the plan's, an evaluation's the scenarios' too (an
     evaluation on the forecast alone: the plan's only)."""
-    from fleetopt.report.page import PLAN_ASSUMPTIONS, SCENARIO_ASSUMPTIONS
+    from fleetopt.report.definitions import PLAN_ASSUMPTIONS, SCENARIO_ASSUMPTIONS
 
     grace = "The covenants are not tested before 2026Q4 (finance.covenants.test_from)"  # tiny's
     for kind, scenarios in (("evaluate", True), ("sweep", True), ("solve", False), ("deterministic", False)):
@@ -771,7 +771,7 @@ def test_a_plan_serving_a_contract_short_is_reported_with_that_reason(runs, tmp_
     the forecast they are delivered short (late, then cancelled), so the report marks the MILP's
     figures and says why, not that a cash buffer did it (it has none)."""
     from fleetopt import api
-    from fleetopt.evaluate import save_plans
+    from fleetopt.evaluate.planfile import save_plans
 
     loaded, data = api.load("tiny")
     plan = api.solve(loaded).plan
@@ -792,7 +792,7 @@ def test_a_run_whose_plan_file_breaks_a_hard_limit_is_not_reported(runs, tmp_pat
     """A plan.npz edited to serve a contract five times over was reported as +$127.2M on the
     forecast, while `evaluate` refused the same file."""
     from fleetopt import api
-    from fleetopt.evaluate import load_plans, save_plans
+    from fleetopt.evaluate.planfile import load_plans, save_plans
 
     folder = tmp_path / "S"
     shutil.copytree(runs["solve"], folder)
@@ -2162,7 +2162,7 @@ def other_plans(path: Path, labels: list[str]) -> None:
     """Write at ``path`` the solve's plan with every purchase doubled, once per label."""
     from fleetopt.core.data import load
     from fleetopt.core.plan import Plan
-    from fleetopt.evaluate import load_plans, save_plans
+    from fleetopt.evaluate.planfile import load_plans, save_plans
 
     loaded, data = load(path.parent / "model.yaml")
     plan = load_plans(path, data)[0][0]
@@ -2213,8 +2213,8 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     forecast optimum beside its optimum under a what-if max_ltv of 0.8 instead of tiny's 0.7: the
     latter has the better mean NPV only by keeping debt tiny's borrowing base does not allow on the
     forecast (marked `!`), so it comes after the forecast optimum, and the sentence says so."""
-    from fleetopt.evaluate import load_plans, save_plans
     from fleetopt.evaluate.metrics import FORECAST_OK
+    from fleetopt.evaluate.planfile import load_plans, save_plans
 
     looser = tmp_path / "L"
     code, _, err = run_cli("solve", "tiny", "--set", "finance.facilities.gpu-term-loan.max_ltv=0.8", "--out",

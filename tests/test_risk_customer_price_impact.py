@@ -20,8 +20,9 @@ from milp_builders import data_of
 from test_doc_cases import hand_model, npv_of, simulated
 
 from fleetopt.errors import FleetoptWarning
-from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.path import scenario_path
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
 from fleetopt.milp.solve import solve

@@ -31,9 +31,8 @@ from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
-from fleetopt.evaluate import generate_scenarios
 from fleetopt.evaluate.batch import limit_problem
-from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.milp import stochastic as sto
 from fleetopt.runs.registry import key_figures
 from fleetopt.schema.policy import Policy
@@ -1465,7 +1464,8 @@ def test_paired_differences_and_their_standard_errors_by_hand():
 def test_scenario_outcomes_agree_with_the_evaluators_metrics():
     """tiny's forecast optimum on 300 scenarios of seed 5: the per-scenario outcomes give the
     evaluator's mean NPV, CVaR5, P(breach) and P(default)."""
-    from fleetopt.evaluate import compile_plans, evaluate
+    from fleetopt.evaluate.batch import compile_plans
+    from fleetopt.evaluate.engine import evaluate
     from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes
 
     _, data = load("tiny")
@@ -1700,7 +1700,7 @@ def test_with_the_whole_horizon_shared_the_copies_cure_the_breaches_the_evaluato
     (Q = 8) shared, every copy runs the plan's decisions and re-plans only its operations: the
     copies cure exactly where the evaluator breaches (161 and 24, DSCR: nothing else), and the
     diagnostics say what the copies re-plan."""
-    from fleetopt.evaluate import compile_plans
+    from fleetopt.evaluate.batch import compile_plans
     from fleetopt.evaluate.path import scenario_path
 
     for quarters, breached in ((4, {161, 198, 148, 24}), (8, {161, 24})):

@@ -28,8 +28,8 @@ from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
-from fleetopt.evaluate import compile_plans, evaluate
-from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.batch import compile_plans, with_buffers
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.lead import Lead
 from fleetopt.evaluate.metrics import FORECAST_OK, paired_npv_error
 from fleetopt.milp.persistent import PersistentPlanner

@@ -103,7 +103,8 @@ from fleetopt.evaluate.sources import (
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.stochastic import complete_purchases_with_rescue, names_finance_limit, rescuable
-from fleetopt.report import checked_metrics_table, write_report
+from fleetopt.report.page import write_report
+from fleetopt.report.reading import checked_metrics_table
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
@@ -129,7 +130,6 @@ from fleetopt.runs.registry import (
     check_results_of_kind,
     key_figures,
 )
-from fleetopt.schema import PlanningModel
 from fleetopt.schema.edit import edited_model, sets_field
 from fleetopt.schema.loading import (
     MODEL_CHANGES,
@@ -140,6 +140,7 @@ from fleetopt.schema.loading import (
     recorded_changes,
     typed_path,
 )
+from fleetopt.schema.model import PlanningModel
 from fleetopt.stochastic.run import (
     StochasticResult,
     check_settings,

@@ -37,7 +37,7 @@ from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.planfile import load_plans, save_plans
 from fleetopt.evaluate.sources import fitted_note, model_copy_of, version_note, with_run_changes
 from fleetopt.milp.solve import SolveResult
-from fleetopt.report import comparison_html as _comparison_html
+from fleetopt.report.comparison import comparison_html as _comparison_html
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import (

@@ -13,9 +13,9 @@ from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.sources import with_run_changes
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import RunRecord
-from fleetopt.schema import PlanningModel
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel, load_model
+from fleetopt.schema.model import PlanningModel
 
 ModelArg = str | Path | LoadedModel | tuple | None
 """The type of a ``model`` argument: what :func:`load` takes, which its docstring says (help()

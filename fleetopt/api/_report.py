@@ -7,7 +7,7 @@ from pathlib import Path
 from fleetopt.api._runs import resolve_run
 from fleetopt.compare.comparison import Comparison
 from fleetopt.errors import InputError
-from fleetopt.report import write_report
+from fleetopt.report.page import write_report
 from fleetopt.runs import limits
 from fleetopt.runs.folder import OUT_OPTION, RunFolder
 from fleetopt.runs.registry import RunRecord

@@ -18,7 +18,7 @@ from fleetopt.evaluate.jobs import ChunkStore, folder_bytes, kept_rows_bytes
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans
 from fleetopt.evaluate.sources import how_it_finishes, refuse_unfinished
-from fleetopt.report import checked_metrics_table
+from fleetopt.report.reading import checked_metrics_table
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (

@@ -15,7 +15,9 @@ from fleetopt.core.metric_columns import (
     DEFAULT_LABEL,
     MEAN_NPV_LABEL,
     P5_NPV_LABEL,
+    SHORTFALL_SHARE,
     UNCURED_LABEL,
+    first_breach_column,
 )
 from fleetopt.core.results.covenant_words import (
     CUSHION_MEANS,
@@ -39,10 +41,8 @@ from fleetopt.evaluate.metrics import (
     NOT_MEASURED,
     NPV_PAIRED_ERROR,
     SAME,
-    SHORTFALL_SHARE,
     WITHIN,
     WORSE,
-    first_breach_column,
 )
 from fleetopt.evaluate.metrics import BETTER as BETTER_SIDE
 

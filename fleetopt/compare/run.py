@@ -34,18 +34,13 @@ from fleetopt.compare.sources import CompareError
 from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics.statements import plan_statements
+from fleetopt.core.metric_columns import first_breach_column
 from fleetopt.core.plan import Plan
 from fleetopt.errors import InputError
-from fleetopt.evaluate import compile_plans, evaluate
-from fleetopt.evaluate.batch import PlanLimitError, with_buffers
+from fleetopt.evaluate.batch import PlanLimitError, compile_plans, with_buffers
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.forecast import forecast_run_batch
-from fleetopt.evaluate.metrics import (
-    ACCELERATED,
-    LENDERS_SHARE,
-    LIMITED_LIABILITY,
-    first_breach_column,
-    limited_liability_differs,
-)
+from fleetopt.evaluate.metrics import ACCELERATED, LENDERS_SHARE, LIMITED_LIABILITY, limited_liability_differs
 from fleetopt.evaluate.sources import (
     solve_objective,
 )

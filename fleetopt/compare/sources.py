@@ -12,7 +12,7 @@ from fleetopt.core.units import (
     listed,
 )
 from fleetopt.errors import InputError, warn
-from fleetopt.evaluate import PlanFileError
+from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.sources import (
     PlanSource,

@@ -30,11 +30,11 @@ from fleetopt.core.quarters import (
     years_to_quarters,
 )
 from fleetopt.core.units import counted
-from fleetopt.schema import PlanningModel, Risk, Robustness, contract_skus
 from fleetopt.schema.hardware import Generation, Use
 from fleetopt.schema.loading import LoadedModel, load_model
-from fleetopt.schema.model import slipping_sku_names
+from fleetopt.schema.model import PlanningModel, contract_skus, slipping_sku_names
 from fleetopt.schema.policy import Policy
+from fleetopt.schema.risk import Risk, Robustness
 from fleetopt.schema.series import resolve_series
 
 USES = tuple(u.value for u in Use)  # index u: 0 training, 1 inference

@@ -18,8 +18,8 @@ from fleetopt.evaluate.backend import (
     Backend,
     available_ram_bytes,
 )
-from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
+from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.result_fields import result_bytes
 from fleetopt.evaluate.spill import (
     ROWS_SHARE,

@@ -35,7 +35,7 @@ from fleetopt.evaluate.backend import (
     resolve_backend,
     usable_cores,
 )
-from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
+from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.chunking import (
     NUMPY_S_PER_BLOCK,
     backend_chunk_sizes,
@@ -74,6 +74,7 @@ from fleetopt.evaluate.metrics import (
     shown_plans,
     within_limits,
 )
+from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.result_fields import RESULT_FIELDS, result_bytes
 from fleetopt.evaluate.scenarios import (
     ScenarioSet,

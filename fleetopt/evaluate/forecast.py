@@ -10,11 +10,10 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics.statements import Statements
+from fleetopt.core.metric_columns import first_breach_column
 from fleetopt.core.plan import Plan
-from fleetopt.evaluate import compile_plans
-from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.engine import forecast_runs
-from fleetopt.evaluate.metrics import first_breach_column
 
 # the quarterly lines the evaluator records (USD); revenue and capex are not among them
 RECORDED = (

@@ -20,7 +20,7 @@ from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted, format_bytes, sizes_apart
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.backend import BACKENDS, BackendError
-from fleetopt.evaluate.batch import PlanBatch, PlanFileError
+from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.chunking import (
     MemoryBudgetError,
     backend_chunk_sizes,
@@ -31,6 +31,7 @@ from fleetopt.evaluate.chunking import (
 )
 from fleetopt.evaluate.engine import LocalExecutor, choose_backend, evaluate, plan_chunks, rows_file_bytes
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable, stored_ranges
+from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.planfile import plan_file_meta
 from fleetopt.evaluate.resources import (
     budget_within_memory,

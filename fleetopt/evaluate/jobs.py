@@ -30,10 +30,10 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BackendError, resolve_backend
-from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.engine import choose_backend, evaluate_chunk, read_back_stored
 from fleetopt.evaluate.kernel.compiler import KernelBuildError, found_c_compiler
 from fleetopt.evaluate.metrics import SLIP_COLUMNS
+from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.spill import KeptRows, kept_record, record_path, rows_path
 from fleetopt.runs import folder as run_folder
 from fleetopt.runs.files import DAMAGED_NPZ_ERRORS, signals_deferred, sync_folder, write_bytes_atomic

@@ -15,7 +15,8 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import purchase_header
 from fleetopt.core.units import counted, format_usd, usd_apart
 from fleetopt.errors import FleetoptError, FleetoptWarning, user_path
-from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
+from fleetopt.evaluate.batch import PlanFileError, compile_stack, with_buffers
+from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256

@@ -26,7 +26,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.milp import covenants, finance, fleet, operations
 from fleetopt.milp.builder import Builder, index_sets
 from fleetopt.milp.groups import ConstraintGroup, Slack
-from fleetopt.schema import Robustness
+from fleetopt.schema.risk import Robustness
 
 # Every constraint group of the model, whichever a given model builds.
 GROUPS: tuple[ConstraintGroup, ...] = (*fleet.GROUPS, *operations.GROUPS, *finance.GROUPS, *covenants.GROUPS)

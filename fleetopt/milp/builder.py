@@ -25,7 +25,7 @@ from fleetopt.core.economics.operating import (
 )
 from fleetopt.milp.groups import ConstraintGroup, Slack
 from fleetopt.milp.units import to_model_units
-from fleetopt.schema import Robustness
+from fleetopt.schema.risk import Robustness
 
 
 @dataclass

@@ -21,7 +21,7 @@ from fleetopt.milp.build import build_model
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, WatchedHighs, relative_gap
 from fleetopt.milp.solve import extract_plan, solve_settled
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units, to_model_units
-from fleetopt.schema import Robustness
+from fleetopt.schema.risk import Robustness
 
 
 @dataclass

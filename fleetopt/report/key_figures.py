@@ -17,7 +17,9 @@ from fleetopt.core.metric_columns import (
     CVAR5_NPV_LABEL,
     DEFAULT_LABEL,
     P5_NPV_LABEL,
+    SHORTFALL_SHARE,
     UNCURED_LABEL,
+    first_breach_column,
 )
 from fleetopt.core.results.cost import (
     COST_LABEL,
@@ -85,10 +87,8 @@ from fleetopt.evaluate.metrics import (
     MEDIAN_QUARTER_WORDS,
     REACTION_LABELS,
     REACTION_USD_LABELS,
-    SHORTFALL_SHARE,
     UNCURED_BEFORE_FIRST_WORDS,
     event_words,
-    first_breach_column,
     limited_liability_differs,
     median_quarter_label,
     reaction_labels,

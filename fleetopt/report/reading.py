@@ -21,8 +21,7 @@ from fleetopt.core.results.covenant_words import TrailingYear, trailing_year_hea
 from fleetopt.core.results.headline import headline
 from fleetopt.core.units import counted, format_rate, format_usd
 from fleetopt.errors import InputError, warn
-from fleetopt.evaluate import PlanFileError, load_plans
-from fleetopt.evaluate.batch import refuse_limit_breaks, serves_contracts_short
+from fleetopt.evaluate.batch import PlanFileError, refuse_limit_breaks, serves_contracts_short
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
     marked_last_words,
@@ -30,7 +29,7 @@ from fleetopt.evaluate.metrics import (
     ranking_words,
     shown_plans,
 )
-from fleetopt.evaluate.planfile import BUFFERS
+from fleetopt.evaluate.planfile import BUFFERS, load_plans
 from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note
 from fleetopt.runs.folder import METRICS_TABLES, RunFolder
 from fleetopt.schema.loading import load_model

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from fleetopt.errors import InputError, warn
-from fleetopt.schema import PlanningModel
 from fleetopt.schema.loading import (
     LoadedModel,
     ModelError,
@@ -32,6 +31,7 @@ from fleetopt.schema.loading import (
     typed_path,
     validated_json,
 )
+from fleetopt.schema.model import PlanningModel
 
 FieldPath = tuple[str | int, ...]  # a field of the model file, part by part
 NESTED_OR_HELD = ("the value is nested too deeply to read, or contains itself (a model file needs a few "

@@ -28,7 +28,6 @@ from pydantic import BaseModel, ValidationError
 from fleetopt.core.quarters import quarter_problem
 from fleetopt.core.units import SCALE_SUFFIX_CLASS, SCALE_SUFFIXES
 from fleetopt.errors import InputError, user_path, warn
-from fleetopt.schema import PlanningModel, cross_checks
 from fleetopt.schema.base import (
     NAME_PATTERN,
     NAME_RULE,
@@ -36,7 +35,7 @@ from fleetopt.schema.base import (
     QUARTER_TYPE_ERROR,
     read_only_error,
 )
-from fleetopt.schema.model import horizon_notes
+from fleetopt.schema.model import PlanningModel, cross_checks, horizon_notes
 
 DEFAULT_MODEL = "neocloud"
 

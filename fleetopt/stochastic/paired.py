@@ -41,7 +41,7 @@ from fleetopt.core.units import (
     format_usd_change,
     listed,
 )
-from fleetopt.evaluate import EvaluationResult, PlanBatch, evaluate
+from fleetopt.evaluate.engine import EvaluationResult, evaluate
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
     BETTER,
@@ -54,6 +54,7 @@ from fleetopt.evaluate.metrics import (
     judged_side,
     paired_error,
 )
+from fleetopt.evaluate.planbatch import PlanBatch
 
 OUTCOMES = ("npv", "breach", "uncured_breach", "default")
 # the figures that are means of an outcome over the scenarios ("any_default": a liquidity default or

@@ -37,9 +37,10 @@ from fleetopt.core.units import (
     sizes_apart,
 )
 from fleetopt.errors import InputError, NoPlanError, warn
-from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
-from fleetopt.evaluate.engine import check_backend_runs
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import check_backend_runs, evaluate
 from fleetopt.evaluate.resources import physical_ram_bytes
+from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
 from fleetopt.evaluate.slip import slips
 from fleetopt.milp import stochastic as sto
 from fleetopt.milp.completion import completion_facts, slack_words

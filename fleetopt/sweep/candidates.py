@@ -50,8 +50,8 @@ from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import NoPlanFound, raise_without_plan
 from fleetopt.milp.stochastic import complete_purchases_with_rescue
 from fleetopt.runs import limits
-from fleetopt.schema import Robustness
 from fleetopt.schema.base import MAX_USD
+from fleetopt.schema.risk import Robustness
 from fleetopt.stochastic.run import (
     check_settings,
     first_stage_quarters,

@@ -15,8 +15,10 @@ from fleetopt.core.metric_columns import (
     DEFAULT_SHORT,
     MEAN_NPV_LABEL,
     P5_NPV_LABEL,
+    SHORTFALL_SHARE,
     UNCURED_SHORT,
     cure_limits,
+    first_breach_column,
 )
 from fleetopt.core.units import (
     format_figure,
@@ -39,10 +41,8 @@ from fleetopt.evaluate.metrics import (
     MEDIAN_QUARTER_WORDS,
     REACTION_LABELS,
     REACTION_USD_LABELS,
-    SHORTFALL_SHARE,
     UNCURED_BEFORE_FIRST_WORDS,
     event_words,
-    first_breach_column,
     limited_liability_differs,
     median_quarter_label,
     reaction_labels,

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, METRIC_COLUMNS
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, METRIC_COLUMNS, SHORTFALL_SHARE
 from fleetopt.core.results.headline import figure_text
 from fleetopt.core.results.valuation import basis_words, solve_figures
 from fleetopt.core.units import (
@@ -20,9 +20,6 @@ from fleetopt.core.units import (
     format_usd_per_hour,
 )
 from fleetopt.errors import FleetoptWarning
-from fleetopt.evaluate.metrics import (
-    SHORTFALL_SHARE,
-)
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import (
     DAMAGED,

@@ -13,7 +13,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.results.cost import WITHOUT_MARKET_REVENUE, market_revenue_of
 from fleetopt.core.results.covenant_words import DSCR, covenant_test, dscr_kind
 from fleetopt.core.units import format_rate
-from fleetopt.schema import Robustness
+from fleetopt.schema.risk import Robustness
 
 
 def lowest_quarter(cash: np.ndarray) -> int:
