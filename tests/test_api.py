@@ -659,3 +659,19 @@ def test_two_runs_given_to_compare_as_two_arguments_are_told_to_go_in_one_list(t
     with pytest.raises(InputError, match=rf"^model: run \d+'s record {its_model}: evaluate takes "):
         api.evaluate(first, api.run(second))
     assert len(api.compare([first, second], "tiny", scenarios=SCENARIOS).labels) == 2  # a model's name still
+
+
+def test_a_bundled_model_s_name_beside_a_run_folder_of_that_name_is_the_bundled_model(here, tiny_solved):
+    """`fleetopt solve tiny --out tiny` makes a run folder named tiny; the model 'tiny' is still the
+    bundled model there (the loader warns the folder is not read). The check that refuses a run given
+    as a model refused it: "'tiny' (a run folder) names a run, not a model", from Python and the CLI."""
+    loaded, solved = tiny_solved
+    run = api.write_solve_run(solved, loaded, here / "tiny")
+    with pytest.warns(UserWarning, match="'tiny' is the bundled model; the folder"):
+        compared = api.compare([run, run / "plan.npz"], "tiny", scenarios=SCENARIOS)
+    assert len(compared.labels) == 2
+    with pytest.warns(UserWarning, match="'tiny' is the bundled model; the folder"):
+        result, _, _ = api.evaluate(run, model="tiny", scenarios=SCENARIOS)
+    assert result.metrics.shape[0] == 1
+    with pytest.raises(InputError, match=r"'tiny/' \(a run folder\) names a run, not a model"):
+        api.compare([run, run / "plan.npz"], "tiny/", scenarios=SCENARIOS)  # a path to the folder: the run

@@ -102,8 +102,9 @@ def compare(
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
     given = _runs_given(runs)
     refuse_a_run_as_model(model, "model (--model)", "the runs to compare go in one list, "
-                          "fleetopt.api.compare([RUN_A, RUN_B]) (`fleetopt compare RUN_A RUN_B`); model, "
-                          "the second argument, is the model every plan is evaluated under")  # fmt: skip
+                          "fleetopt.api.compare([RUN_A, RUN_B]) (`fleetopt compare RUN_A RUN_B`); the model "
+                          "(--model) is the one every plan is evaluated under: a model file (a run's own is "
+                          "its model.yaml) or a bundled model's name")  # fmt: skip
     _check_compare_settings(what_if, scenarios, seed, backend)
     names = _checked_labels(labels)
     if any(isinstance(r, (SolveResult, StochasticResult)) for r in given):

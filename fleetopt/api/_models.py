@@ -14,7 +14,7 @@ from fleetopt.evaluate.sources import with_run_changes
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import RunRecord
 from fleetopt.schema.edit import edited_model
-from fleetopt.schema.loading import LoadedModel, load_model
+from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 from fleetopt.schema.model import PlanningModel
 
 ModelArg = str | Path | LoadedModel | tuple | None
@@ -54,13 +54,17 @@ def refuse_a_run_as_model(model, name: str, remedy: str) -> None:
     """A run (its id, its record, or a finished run's folder) given where a model goes (the argument
     ``name``) is refused as a run, naming its model file where known, with ``remedy``:
     ``fo.compare(run_a, run_b)`` read run_b as the model and said "is a folder, not a model file",
-    or "got a value of type int"."""
+    or "got a value of type int". A bundled model's name is the bundled model, as
+    :func:`~fleetopt.schema.loading.resolve_model_path` reads it, beside a run folder of that name
+    too (`fleetopt solve tiny --out tiny` makes one)."""
     if isinstance(model, bool) or not isinstance(model, (Integral, RunRecord, str, Path)):
         return
     if isinstance(model, RunRecord):
         shown, folder = f"run {model.id}'s record", model.path
     elif isinstance(model, Integral):
         shown, folder = f"{int(model)} (a run id)", None
+    elif str(model) in bundled_model_names():  # the bundled model, even beside a run folder of its name
+        return
     elif str(model).strip() and RunFolder(user_path(model)).is_finished:
         shown, folder = f"{str(model)!r} (a run folder)", user_path(model)
     else:
