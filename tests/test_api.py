@@ -574,6 +574,9 @@ def test_a_solves_purchases_name_is_one_line_as_a_comparisons_label_is(tiny_solv
     message = r"^purchases \(a name\) must be one line of text, without control characters \(got 'plan\\nA'"
     with pytest.raises(InputError, match=message):
         api.solve(loaded, purchases={"plan\nA": orders})
+    # a sweep's named proposal alike (it labelled a candidate "yours: plan\nA"), before any solve
+    with pytest.raises(InputError, match=message):
+        api.sweep(loaded, candidates=2, scenarios=20, purchases={"plan\nA": orders})
 
 
 def test_solve_results_of_two_versions_of_a_model_are_named_with_their_edits_when_refused():

@@ -12,7 +12,7 @@ from typing import Any
 from fleetopt.api._evaluate import _warn_if_in_sample, _warn_if_other_model_version
 from fleetopt.api._models import ModelArg, _loaded_and_data, edit, refuse_a_run_as_model
 from fleetopt.api._runs import resolve_run
-from fleetopt.api._solve import _solve_label, one_line_label
+from fleetopt.api._solve import _solve_label
 from fleetopt.compare.comparison import Comparison, ModelUsed
 from fleetopt.compare.labels import DIFFERENCE_SEPARATOR, RESERVED_LABELS, unique_labels
 from fleetopt.compare.run import compare_plans, compare_what_if
@@ -518,7 +518,7 @@ def _checked_labels(labels) -> list[str] | None:
     if repeated:
         raise InputError(f"{LABELS} must be unique: {', '.join(repeated)} given more than once")
     for name in names:
-        one_line_label(LABELS, name)
+        limits.one_line(LABELS, name)
     for name in names:  # a column of the figures table, or a difference's header ('b − a')
         if name in RESERVED_LABELS or DIFFERENCE_SEPARATOR in name:
             raise InputError(f"{LABELS}: {name!r} names a column of the comparison's figures table "

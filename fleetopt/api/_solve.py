@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,18 +86,7 @@ def _one_purchases(purchases, data: ModelData) -> FixedPurchases:
     if len(purchases) != 1:
         raise InputError(f"purchases: a solve fixes one set of purchases, named {{name: table}} (got "
                          f"{len(purchases)}); fleetopt.api.sweep(purchases=...) compares several")
-    name = next(iter(purchases))
-    if isinstance(name, str):  # it names the plan in tables, as a comparison's label does
-        one_line_label("purchases (a name)", name)
     return read_proposals(purchases, data)[0]
-
-
-def one_line_label(name: str, label: str) -> str:
-    """``label``, a plan's name, refused (by ``name``) where it holds a newline or another control
-    character: a newline split a Markdown table's row in two, an escape reached the terminal as one."""
-    if any(unicodedata.category(ch) == "Cc" for ch in label):
-        raise InputError(f"{name} must be one line of text, without control characters (got {label!r})")
-    return label
 
 
 def solve(

@@ -102,6 +102,14 @@ def text(name: str, value, choices: tuple[str, ...] = (), optional: bool = False
     return value
 
 
+def one_line(name: str, label: str) -> str:
+    """``label``, a plan's name, refused (by ``name``) where it holds a newline or another control
+    character: a newline split a Markdown table's row in two, an escape reached the terminal as one."""
+    if any(unicodedata.category(ch) == "Cc" for ch in label):
+        raise InputError(f"{name} must be one line of text, without control characters (got {label!r})")
+    return label
+
+
 def texts(name: str, value) -> list[str]:
     """A list of strings (a run's labels, sentences)."""
     if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):

@@ -257,7 +257,7 @@ def read_proposals(purchases, data: ModelData) -> list[FixedPurchases]:
     for name, given in named:
         fixed = purchases_for(given, data)
         if name is not None:
-            limits.text("purchases (a name)", name)
+            limits.one_line("purchases (a name)", limits.text("purchases (a name)", name))  # it names a plan
             if not name.strip() or "/" in name or name in (".", ".."):  # it names a candidate, not a file
                 raise InputError(f"purchases: {name!r} cannot name a candidate (a name without '/', "
                                  "not empty): give another")  # fmt: skip
