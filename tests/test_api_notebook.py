@@ -774,3 +774,13 @@ def test_what_evaluate_returns_is_written_as_a_run_as_it_is():
     with pytest.raises(InputError, match=r"give them only with its result alone: a folder to write the run "
                                          r"to is out=, e\.g\. out='runs/x'$"):  # fmt: skip
         api.write_evaluate_run(evaluated, "runs/x")
+
+
+def test_an_evaluation_result_alone_is_told_to_come_with_its_model_and_plans():
+    """write_evaluate_run(result) with the EvaluationResult alone said "loaded must be the LoadedModel
+    ... (got None: a result solved from a ModelData keeps none)": nothing was solved from a ModelData;
+    the model and plans evaluate returned beside it were left out. It says so."""
+    result, _, _ = api.evaluate(api.write_solve_run(api.solve("tiny")), scenarios=20, seed=1)
+    with pytest.raises(InputError, match=r"^result alone does not say its model and plans: give all "
+                                         r"fleetopt\.api\.evaluate returned"):  # fmt: skip
+        api.write_evaluate_run(result)

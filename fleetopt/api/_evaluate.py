@@ -325,6 +325,10 @@ def _evaluated_parts(result, loaded, source) -> tuple:
     if not isinstance(result, Evaluated):
         limits.instance("result", result, EvaluationResult,
                         "what fleetopt.api.evaluate returns first, or all it returns")  # fmt: skip
+        if loaded is None or source is None:  # the result alone: its model and plans were left behind
+            raise InputError("result alone does not say its model and plans: give all fleetopt.api.evaluate "
+                             "returned, write_evaluate_run(fo.evaluate(...)), or its model and plans beside "
+                             "it, write_evaluate_run(result, model, plans)")  # fmt: skip
         return result, loaded, source
     if loaded is not None or source is not None:
         given = f": a folder to write the run to is out=, e.g. out={str(loaded)!r}" if isinstance(
