@@ -36,7 +36,7 @@ from fleetopt.compare.figures import (
     YES_NO,
     is_cushion,
 )
-from fleetopt.compare.labels import DIFFERENCE_SEPARATOR, both_sides
+from fleetopt.compare.labels import both_sides, difference_header
 from fleetopt.compare.plan_figures import (
     BY_GENERATION_COLUMNS,
     AgainstPick,
@@ -419,7 +419,7 @@ class Comparison:
 
     def difference_headers(self) -> list[str]:
         """'B − A' for every plan after the first A."""
-        return [f"{label}{DIFFERENCE_SEPARATOR}{self.labels[0]}" for label in self.labels[1:]]
+        return [difference_header(label, self.labels[0]) for label in self.labels[1:]]
 
     @staticmethod
     def against_pick_title(pair: AgainstPick) -> str:
@@ -429,7 +429,7 @@ class Comparison:
     @staticmethod
     def against_pick_header(pair: AgainstPick) -> str:
         """'C − B': the header of the difference of ``pair``'s plan C to its pick B."""
-        return f"{pair.plan}{DIFFERENCE_SEPARATOR}{pair.pick}"
+        return difference_header(pair.plan, pair.pick)
 
     def against_pick_rows(self, pair: AgainstPick) -> pd.DataFrame:
         """``pair``'s plan against its sweep's pick on the figures of :meth:`verdict`, as the tables for

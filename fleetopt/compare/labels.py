@@ -42,6 +42,11 @@ RESERVED_LABELS = ("figure", "unit", "better")
 DIFFERENCE_SEPARATOR = " − "
 
 
+def difference_header(plan: str, base: str) -> str:
+    """'B − A': the head of a column of plan B's figures less plan A's (a label or its letter)."""
+    return f"{plan}{DIFFERENCE_SEPARATOR}{base}"
+
+
 def unique_labels(labels: list[str]) -> list[str]:
     """``labels`` with a repeated one numbered by its position ("milp", "milp (2)"), unique also
     against the labels already renamed and the table's own columns (a run folder named ``unit``:

@@ -19,7 +19,7 @@ import numpy as np
 from fleetopt import __version__
 from fleetopt.compare.comparison import Comparison
 from fleetopt.compare.figures import COLUMN_HEADERS, NO_PAIRED_ERROR
-from fleetopt.compare.labels import DIFFERENCE_SEPARATOR, both_sides
+from fleetopt.compare.labels import both_sides, difference_header
 from fleetopt.compare.plan_figures import PURCHASE_DIFF_COLUMNS
 from fleetopt.compare.sources import role_notes
 from fleetopt.core.units import format_mw, whole_difference
@@ -189,7 +189,7 @@ def _plan_key(comp: Comparison, letters: dict[str, str]) -> str:
 def _difference_letters(letters: dict[str, str]) -> list[str]:
     """'B − A', 'C − A', ...: the heads of each later plan's difference to the first."""
     first, *later = letters.values()
-    return [f"{letter}{DIFFERENCE_SEPARATOR}{first}" for letter in later]
+    return [difference_header(letter, first) for letter in later]
 
 
 def _against_pick_section(comp: Comparison) -> str:
@@ -201,7 +201,7 @@ def _against_pick_section(comp: Comparison) -> str:
         rows = comp.against_pick_rows(pair)
         texts = ("figure", "better")
         pick, plan = letters[pair.pick], letters[pair.plan]
-        shorts = {pair.pick: pick, pair.plan: plan, comp.against_pick_header(pair): f"{plan}{DIFFERENCE_SEPARATOR}{pick}"}
+        shorts = {pair.pick: pick, pair.plan: plan, comp.against_pick_header(pair): difference_header(plan, pick)}
         head = "".join(_short_head(shorts[c], c) if c in shorts else
                        f"<th{' class=text' if c in texts else ''}>{escape(c)}</th>" for c in rows.columns)  # fmt: skip
         body = []
