@@ -168,6 +168,34 @@ def test_bad_value_names_path_and_line(tmp_path, tiny_text, old, new, field, mes
     assert_bad_input(code, out, err, f"error: {path}:{line}: {field}: ", message)
 
 
+@pytest.mark.parametrize("old, new, said", [
+    ("    power_capacity_mw: 20 ", "    power_capcity_mw: 20 ",
+     "sites.texas.power_capcity_mw: unknown key (not part of the model format; check the spelling): did you "
+     "mean 'power_capacity_mw'?"),
+    ("\nfinance:", "\nfinace:", "finace: unknown key (not part of the model format; check the spelling): did "
+     "you mean 'finance'?"),  # a required block's name misspelt
+])  # fmt: skip
+def test_a_misspelt_required_field_is_one_line_not_also_missing(tmp_path, tiny_text, old, new, said):
+    """`power_capcity_mw:` said `sites.texas.power_capacity_mw: required field is missing` on one line
+    and the unknown key with its "did you mean" on the next: the typo explains the missing field."""
+    assert old in tiny_text
+    text = tiny_text.replace(old, new, 1)
+    path = tmp_path / "model.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = run_cli("solve", str(path), "--out", str(tmp_path / "run"))
+    line = line_of(text, new.strip())
+    assert_bad_input(code, out, err, f"error: {path}:{line}: {said}\n")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_misspelt_key_beside_its_missing_field_s_other_spelling_keeps_both(tmp_path, tiny_text):
+    """A field missing that no unknown key is offered as is still said missing."""
+    text = tiny_text.replace("    power_capacity_mw: 20 ", "    colour: blue\n    ", 1)
+    _, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, "sites.texas.power_capacity_mw: required field is missing",
+                     "sites.texas.colour: unknown key", n_errors=2)
+
+
 @pytest.mark.parametrize("window, field, where", [
     ("2028Q3..2029Q2", "draw_from", "starts after the horizon ends (2028Q2)"),
     ("2025Q1..2026Q2", "draw_until", "ends before the horizon starts (2026Q3)"),

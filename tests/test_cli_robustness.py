@@ -1209,13 +1209,15 @@ def test_report_of_a_run_whose_model_yaml_was_edited_gives_each_issue_on_its_lin
     last: each issue is an error line naming model.yaml's line, as `evaluate --plans` gives them."""
     run = copied(solve_run, here)
     model = run / "model.yaml"
-    model.write_text(model.read_text().replace("discount_rate_annual:", "discount_rate_anual:", 1))
+    text = model.read_text().replace("discount_rate_annual:", "discount_rate_anual:", 1)
+    model.write_text(text.replace("\nhorizon:\n", "\nhorizon:\n  colour: blue\n", 1))
     code, out, err = run_cli("report", str(run), "--out", "r.html")
     assert code == 2 and "Traceback" not in out + err, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 2 and all(line.startswith(f"error: {model}:") for line in lines), err
-    assert "horizon.discount_rate_annual: required field is missing" in lines[0], err
+    # the misspelt required field is said once, as the unknown key it is (not also missing)
     assert "horizon.discount_rate_anual: unknown key" in lines[1] and not lines[1].endswith(")"), err
+    assert "horizon.colour: unknown key" in lines[0] and "unreadable" not in err, err
     assert not Path("r.html").exists()
 
 

@@ -690,8 +690,12 @@ def _parse_model_text(text: str, source: str, lines_shown: bool = True) -> Plann
         model = PlanningModel.model_validate(data)
     except ValidationError as exc:
         issues, other_branches = [], []
-        for err in exc.errors():
+        errors = exc.errors()
+        misspelt = _fields_misspelt(errors, data)
+        for err in errors:
             path, branch_fits = _clean_loc(err["loc"], data)
+            if err["type"] == "missing" and path in misspelt:  # its unknown key's suggestion says it
+                continue
             path, message = _non_text_name(path, err) or (path, _message(err, path))
             issue = ModelIssue(path, message, _line_for(lines, path))
             (issues if branch_fits else other_branches).append(issue)
@@ -979,7 +983,7 @@ def _unknown_key(path: tuple) -> str:
     why = NOT_IN_THE_FORMAT.get((block.__name__, key))
     if why is not None:
         return f"{UNKNOWN_KEY}: {why}"
-    near = nearest_field(block, key)
+    near = _suggested_field(path)
     if near is not None:
         return f"{UNKNOWN_KEY}: did you mean {near!r}?"
     fields = _field_paths()
@@ -987,6 +991,31 @@ def _unknown_key(path: tuple) -> str:
     if elsewhere:
         return f"{UNKNOWN_KEY}; the format has {fields[elsewhere[0]]}"
     return UNKNOWN_KEY
+
+
+def _suggested_field(path: tuple) -> str | None:
+    """The field an unknown key at ``path`` is offered as its spelling (None: none, or the format
+    leaves the key out on purpose and says why instead)."""
+    if not path or not isinstance(path[-1], str):
+        return None
+    key, block = path[-1], _block_at(path[:-1])
+    if block is None or (block.__name__, key) in NOT_IN_THE_FORMAT:
+        return None
+    return nearest_field(block, key)
+
+
+def _fields_misspelt(errors: list, data: object) -> set[tuple]:
+    """The paths of the fields an unknown key is offered as (`power_capcity_mw`: its block's
+    `power_capacity_mw`): a required one among them is missing because it was misspelt, which the
+    unknown key's line says, so it is not said again as a missing field."""
+    misspelt = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            path, _ = _clean_loc(err["loc"], data)
+            near = _suggested_field(path)
+            if near is not None:
+                misspelt.add((*path[:-1], near))
+    return misspelt
 
 
 def nearest_field(block: type[BaseModel], key: str) -> str | None:
