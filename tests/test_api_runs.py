@@ -675,6 +675,8 @@ def test_runs_of_a_model_given_as_its_file_are_refused_not_listed_as_none(here):
     assert api.runs(model="tiny") == []  # a name: listed, none here
     code, _, err = run_cli("runs", "--model", "ü")  # a name no model may have: what names may be
     assert code == 2 and "must be a model's name" in err and "letters, digits" in err and "a file" not in err
+    # the command names its option once, as typed ("model (--model)" named it twice)
+    assert err.startswith("error: Invalid value for '--model': must be") and "model (--model)" not in err, err
 
 
 def test_runs_of_a_model_with_none_where_others_have_runs_warns_naming_them(here, tiny_solved):

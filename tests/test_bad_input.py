@@ -569,10 +569,10 @@ def test_report_and_compare_out_make_the_folders_it_names_as_schema_out_does(sol
 
 
 def test_schema_out_to_a_folder_is_bad_input_worded_as_compare_and_report_say_it(tmp_path):
-    """`schema --out DIR` said "--out DIR is a directory" where compare and report say "out (--out)
-    DIR is a folder"."""
+    """`schema --out DIR` said "--out DIR is a directory" where compare and report say "--out DIR is a
+    folder" (each said "out (--out) DIR", the option's name twice, until they named it once)."""
     code, out, err = run_cli("schema", "--out", str(tmp_path))
-    assert_bad_input(code, out, err, f"error: out (--out) {tmp_path} is a folder: give a file name such as")
+    assert_bad_input(code, out, err, f"error: --out {tmp_path} is a folder: give a file name such as")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -581,7 +581,7 @@ def test_schema_out_under_a_file_is_bad_input(tmp_path):
     code, out, err = run_cli("schema", "--out", str(tmp_path / "plain" / "schema.json"))
     # it said "File exists"; it names the file in the way, as every --out does (a fuzz audit), and
     # its option as compare and report do
-    assert_bad_input(code, out, err, f"error: cannot write out (--out) {tmp_path / 'plain' / 'schema.json'}: "
+    assert_bad_input(code, out, err, f"error: cannot write --out {tmp_path / 'plain' / 'schema.json'}: "
                      f"{tmp_path / 'plain'} is not a folder")  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
 

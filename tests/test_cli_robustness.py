@@ -864,7 +864,7 @@ def test_report_out_that_is_a_folder_is_named(solve_run, here):
     """It said "cannot write the report: Is a directory", naming no path."""
     (here / "reports").mkdir()
     code, out, err = run_cli("report", str(solve_run), "--out", "reports")
-    assert_one_error(code, out, err, "out (--out) reports is a folder", "reports/report.html")
+    assert_one_error(code, out, err, "error: --out reports is a folder", "reports/report.html")
     assert leftovers(here) == ["reports"]
 
 
@@ -1263,11 +1263,11 @@ def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_ru
             ["report", "sweep", "--out", "sweep/model.yaml"],
         ):
             code, out, err = run_cli(*args)
-            said = f"out (--out) {args[-1]} is a file of the run folder"  # as fleetopt.api.report names it
+            said = f"error: --out {args[-1]} is a file of the run folder"  # the option once, as typed
             assert_one_error(code, out, err, said, "would destroy")
         # another run's folder: the file named is one that may be written (it named run/report.html)
         code, out, err = run_cli("report", "sweep", "--out", "run")
-        said = "out (--out) run is a folder: give a file name"
+        said = "error: --out run is a folder: give a file name"
         assert_one_error(code, out, err, said, "run-sweep-report.html")
     assert {p.name: p.read_bytes() for p in solve.iterdir()} == before
     Path("mine.html").write_text("")  # outside a run, an empty file or an earlier report may be replaced
@@ -1697,12 +1697,12 @@ def test_an_empty_path_argument_is_refused_by_name(here, args, said):
 def test_out_never_replaces_a_file_fleetopt_did_not_write_of_that_kind(here, solve_run, command, kind):
     """`fleetopt report s1 --out models/tiny.yaml` replaced a model file with HTML. The same
     command's own earlier output, an empty file and a new name are written. Each names its --out as
-    fleetopt.api.report does (schema's said "--out" here, "out (--out)" of a folder)."""
+    the others do (schema's said "--out" here, "out (--out)" of a folder; each now "--out")."""
     args = [str(solve_run) if a == "RUN" else a for a in command]
     model = here / "tiny.yaml"
     model.write_text(TINY_PATH.read_text(encoding="utf-8"))
     code, out, err = run_cli(*args, "--out", str(model))
-    assert_one_error(code, out, err, f"out (--out) {model} is a file that is not {kind} fleetopt wrote")
+    assert_one_error(code, out, err, f"error: --out {model} is a file that is not {kind} fleetopt wrote")
     assert model.read_text(encoding="utf-8") == TINY_PATH.read_text(encoding="utf-8")
     (here / "empty").write_text("")
     for name in ("new", "new", "empty"):  # "new" twice: its own output is replaced
@@ -2158,10 +2158,11 @@ def test_a_memory_check_setting_that_is_no_word_for_on_or_off_is_refused_by_name
 
 
 def test_a_report_named_for_another_format_names_the_option(solve_run, here):
-    """`report RUN --out x.pdf` said "error: out x.pdf: ...", the Python API's argument alone; it
-    names both, as fleetopt.api.report does."""
+    """`report RUN --out x.pdf` said "error: out x.pdf: ...", the Python API's argument alone, then
+    "out (--out) x.pdf", the option's name twice: it names the option once, as typed, and the name to
+    give instead."""
     code, out, err = run_cli("report", str(solve_run), "--out", "x.pdf")
-    said = "error: out (--out) x.pdf: a report is one HTML file; give a name ending in"
+    said = "error: --out x.pdf: a report is one HTML file; give a name ending in .html, such as x.html"
     assert_one_error(code, out, err, said)
     assert not (here / "x.pdf").exists()
 

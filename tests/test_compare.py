@@ -452,12 +452,13 @@ def test_out_s_suffix_sets_the_format(tiny_run, tmp_path):
             assert (tmp_path / name).read_text().startswith(start), name
     # a --format the name contradicts wrote CSV into a .json file: refused, as conflicting options are
     code, _, err = run_cli(*compare, str(tmp_path / "x.json"), "--format", "csv")
-    assert code == 2 and "--format csv cannot apply with out (--out)" in " ".join(err.split()), err
+    assert code == 2 and "--format csv cannot apply with --out " in " ".join(err.split()), err
     assert not (tmp_path / "x.json").exists()
     assert run_cli(*compare, str(tmp_path / "x.json"), "--format", "json")[0] == 0  # agreeing: fine
     # a name of no format fleetopt writes got the terminal's table, box drawing and all
     code, _, err = run_cli(*compare, str(tmp_path / "c.xlsx"))
-    assert code == 2 and "out (--out)" in err and "give --format" in " ".join(err.split()), err
+    said = f"error: --out {tmp_path / 'c.xlsx'}: a comparison is written as"  # the option once, as typed
+    assert code == 2 and said in err and "give --format" in " ".join(err.split()), err
     assert not (tmp_path / "c.xlsx").exists()
     assert run_cli(*compare, str(tmp_path / "c.xlsx"), "--format", "csv")[0] == 0  # asked for: written
     assert (tmp_path / "c.xlsx").read_text().startswith("# about")
@@ -477,8 +478,8 @@ def test_an_out_file_in_a_folder_that_cannot_be_written_is_refused_before_the_ev
     for command in (("compare", str(tiny_run[0]), str(tiny_run[0]), "--scenarios", "20"),
                     ("report", str(tiny_run[0]))):  # fmt: skip
         code, out, err = run_cli(*command, "--out", str(locked / "c.md"))
-        said = f"cannot write out (--out) {locked / 'c.md'}: {locked} is not a folder this user can write to"
-        assert code == 2 and said in " ".join(err.split()), err  # both name the file as the API does
+        said = f"cannot write --out {locked / 'c.md'}: {locked} is not a folder this user can write to"
+        assert code == 2 and said in " ".join(err.split()), err  # both name the option once, as typed
         assert "plans on" not in out and not any(locked.iterdir())
 
 
@@ -599,7 +600,7 @@ def test_out_that_is_a_folder_is_refused_before_the_work(tiny_run, tmp_path, mon
     monkeypatch.setattr(commands.api, "compare", lambda *a, **k: pytest.fail("evaluated"))
     folder = tiny_run[0]
     assert_bad_input([str(folder), str(folder), "--out", str(tmp_path)],
-                     f"out (--out) {tmp_path} is a folder: give a file name such as",
+                     f"error: --out {tmp_path} is a folder: give a file name such as",
                      f"{tmp_path / 'comparison.txt'}")  # fmt: skip
     assert_bad_input([str(folder), str(folder), "--out", str(tmp_path), "--format", "markdown"],
                      f"{tmp_path / 'comparison.md'}")  # fmt: skip

@@ -59,6 +59,7 @@ from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import (
+    OUT_FLAG,
     OUT_OPTION,
     RESUME_OPTIONS,
     RUN_KINDS,
@@ -150,7 +151,7 @@ def error_lines(exc: FleetoptError) -> list[str]:
         ] + hint
     if isinstance(exc, NoPlanFound):
         return [f"error: no plan found: {exc}; raise --time-limit"]
-    return [f"error: {exc}"]
+    return [f"error: {str(exc).replace(OUT_OPTION, OUT_FLAG)}"]  # the API's "out (--out)": the option
 
 
 @contextmanager
@@ -1015,8 +1016,8 @@ def refuse_out_file(out: Path, kind: str, example: Path | str) -> None:
     """--out of a ``kind`` file (runs/folder.py :data:`OWN_OUTPUT`) refused before any work where it
     cannot take one: a folder, with ``example``, a file name to give instead; a run's own file, a file
     fleetopt did not write as one, or one that cannot be written (:func:`refuse_output_file`)."""
-    refuse_folder_as_file(out, OUT_OPTION, example)
-    refuse_output_file(out, kind, OUT_OPTION)
+    refuse_folder_as_file(out, OUT_FLAG, example)
+    refuse_output_file(out, kind, OUT_FLAG)
 
 
 def write_output(out: Path, text: str, option: str = "--out") -> None:

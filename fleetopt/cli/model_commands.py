@@ -58,7 +58,7 @@ from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_bytes_atomic, write_text_atomic
 from fleetopt.runs.folder import (
-    OUT_OPTION,
+    OUT_FLAG,
     RunDirError,
     RunFolder,
     run_name,
@@ -126,7 +126,7 @@ def schema(
         sys.stdout.write(text)
         return
     refuse_out_file(out, "schema", "fleetopt-schema.json")
-    write_output(out, text, OUT_OPTION)
+    write_output(out, text, OUT_FLAG)
 
 
 # the options of `solve` of its own (those it shares with other commands are in cli/common.py)

@@ -36,7 +36,7 @@ from fleetopt.core.units import format_bytes
 from fleetopt.errors import FleetoptError, InputError, user_path
 from fleetopt.runs import limits
 from fleetopt.runs.folder import (
-    OUT_OPTION,
+    OUT_FLAG,
     RunFolder,
     abandoned_partials,
     resume_command,
@@ -159,7 +159,7 @@ def _comparison_format(asked: Format | None, out: Path | None) -> Format:
     the tables; --out refused where it cannot take it (before the work, as report refuses it)."""
     implied = SUFFIX_FORMATS.get(out.suffix.lower()) if out is not None else None
     if asked is not None and implied is not None and asked != implied:
-        raise InputError(f"--format {asked.value} cannot apply with {OUT_OPTION} {out}, a .{implied.value} "
+        raise InputError(f"--format {asked.value} cannot apply with {OUT_FLAG} {out}, a .{implied.value} "
                          f"name: drop --format, or name the file for {asked.value}")  # fmt: skip
     format = asked or implied or Format.table
     if out is not None:
@@ -176,7 +176,7 @@ def _refuse_comparison_out(out: Path, format: Format, by_suffix: bool) -> None:
     if by_suffix and out.suffix.lower() not in TABLE_SUFFIXES:
         # a spreadsheet's name (c.xlsx) got the terminal's table, box drawing and all
         known = ", ".join([*SUFFIX_FORMATS, ".txt"])
-        raise InputError(f"{OUT_OPTION} {out}: a comparison is written as {known} (the plain-text tables), "
+        raise InputError(f"{OUT_FLAG} {out}: a comparison is written as {known} (the plain-text tables), "
                          "by its name's suffix; name the file so, or give --format")  # fmt: skip
 
 
@@ -195,7 +195,7 @@ def _show_comparison(result, format: Format, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
-        write_output(out, text, OUT_OPTION)
+        write_output(out, text, OUT_FLAG)
 
 
 @app.command("report")
@@ -221,7 +221,10 @@ app.add_typer(runs_app, name="runs")
 @runs_app.callback(invoke_without_command=True)
 def runs_list(
     ctx: typer.Context,
-    model: Annotated[str | None, typer.Option(help="Only runs of this model (by name).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(callback=checked(limits.model_name), help="Only runs of this model (by name)."),
+    ] = None,
     kind: Annotated[RunKind | None, typer.Option(help="Only runs of this kind.")] = None,
     limit: Annotated[
         int,

@@ -118,7 +118,8 @@ def refuse_other_suffix(out: Path, option: str = "out") -> None:
     """Refuse a report file named for another format (HTML written into rep.pdf opens as nothing);
     a name without a suffix is taken as given."""
     if out.suffix and out.suffix.lower() not in (".html", ".htm"):
-        raise ReportError(f"{option} {out}: a report is one HTML file; give a name ending in .html")
+        raise ReportError(f"{option} {out}: a report is one HTML file; give a name ending in .html, such as "
+                          f"{out.with_suffix('.html')}")
 
 
 def report_file_in(out: Path, folder: Path) -> Path:

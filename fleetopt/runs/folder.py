@@ -1067,6 +1067,9 @@ def written_at(run: RunFolder) -> datetime:
 
 # an output file (a report, a comparison) as the API's argument and the CLI's option name it in a refusal
 OUT_OPTION = "out (--out)"
+# the option alone, as the command line names it in its own refusals and in the API's (OUT_OPTION):
+# `fleetopt report --out x.txt` said "out (--out) x.txt", a name no command takes, before the option
+OUT_FLAG = "--out"
 
 
 def refuse_run_file(out: str | Path, option: str = "--out", allowed: Path | None = None) -> None:
