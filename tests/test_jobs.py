@@ -945,6 +945,28 @@ def test_a_new_run_into_a_folder_whose_job_still_runs_says_it_runs(tmp_path):
     assert code == 2 and "holds an interrupted run of fleetopt evaluate" in " ".join(err.split())
 
 
+@pytest.mark.parametrize("stamp, value, why", [
+    ("figures_code", "0123456789abcdef", "from other code than this installation's"),
+    ("fleetopt_version", "0.1.0", "the run was started by fleetopt 0.1.0, this is fleetopt"),
+])  # fmt: skip
+def test_fleetopt_runs_offers_no_resume_this_code_would_refuse(tmp_path, monkeypatch, stamp, value, why):
+    """A job started from other code (a checkout changed since) or by another version was listed as
+    "interrupted: fleetopt evaluate --resume F", a command then refused; and so was it by `evaluate
+    --out F`. Each says why it cannot be resumed and to start the run anew, with no resume command."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path))
+    folder = _interrupted_job(tmp_path)
+    _edit_job(folder, **{stamp: value})
+    code, out, _ = run_cli("runs")
+    listed = " ".join(out.split())
+    state = f"{folder} (evaluate): interrupted, cannot be resumed: the run was started by"
+    assert code == 0 and state in listed and why in listed, out
+    assert "start the run anew" in listed and "--resume" not in listed, out
+    code, out, err = run_cli("evaluate", "--plans", str(folder.parent / "plans.npz"), "--out", str(folder))
+    said = " ".join(err.split())
+    refused = "holds an interrupted run of fleetopt evaluate that cannot be resumed: the run was started by"
+    assert code == 2 and refused in said and why in said, err
+    assert "--resume" not in said and said.endswith("choose another folder"), err
+
 def test_fleetopt_runs_lists_the_jobs_not_finished_and_how_to_finish_them(tmp_path, monkeypatch):
     """An interrupted job was in no list (the registry records a run when it finishes): a batch
     operator had to remember its folder. `fleetopt runs` now names each unfinished job of the runs

@@ -307,12 +307,16 @@ def _print_abandoned(abandoned: list[Path]) -> None:
 
 
 def job_state(folder: Path, kind: str | None, pid: str | None) -> str:
-    """An unfinished job's state in `fleetopt runs`: running, interrupted (how to finish it), or damaged."""
+    """An unfinished job's state in `fleetopt runs`: running, interrupted (how to finish it, or why this
+    code cannot and what to do instead), or damaged."""
     if pid:
         return f"running (pid {pid})"
     if kind is None:
         return (f"damaged, cannot be resumed: {RunFolder(folder).job_damage()}; restore its "
                 f"{RunFolder.JOB} (from a copy of the folder), or delete the folder")  # fmt: skip
+    cannot = RunFolder(folder).job_version_problem()
+    if cannot is not None:  # its resume would be refused: why, and what to do instead
+        return f"interrupted, cannot be resumed: {cannot}"
     looser = RunFolder(folder).job().get(RunFolder.RULE_NOT_MET) if kind == "sweep" else None
     if isinstance(looser, str):
         return f"stopped: no candidate met its rule (its candidates are evaluated); finish it with {looser}"

@@ -449,6 +449,10 @@ class RunFolder:
                     f"{path} holds a run of fleetopt {interrupted} still running in another process "
                     f"(pid {running}): choose another folder"
                 )
+            cannot = RunFolder(path).job_version_problem() if interrupted else None
+            if cannot is not None:  # its resume would be refused: not offered
+                raise RunDirError(f"{path} holds an interrupted run of fleetopt {interrupted} that cannot be "
+                                  f"resumed: {cannot}; choose another folder")  # fmt: skip
             if interrupted:
                 python = "resume_sweep" if interrupted == "sweep" else "resume_evaluation"
                 raise RunDirError(
@@ -950,28 +954,33 @@ class RunFolder:
             raise
 
     def check_job_version(self) -> None:
-        """Refuse to resume a job another version of fleetopt started: its finished chunks or
-        candidates are that version's figures, which this one may compute otherwise (0.2.0 taxes
-        the terminal value), so the finished run would mix two definitions. The same version from
-        other code (a checkout changed between the start and the resume) is refused too."""
+        """Refuse to resume a job another version of fleetopt started, or the same version from other
+        code (:meth:`job_version_problem`)."""
+        problem = self.job_version_problem()
+        if problem is not None:
+            raise InputError(f"{self.path / self.JOB}: {problem}")
+
+    def job_version_problem(self) -> str | None:
+        """Why this code may not complete the job, and what to do; None where it may. Its finished
+        chunks or candidates are the figures of the version that started it, which this one may
+        compute otherwise (0.2.0 taxes the terminal value), so the finished run would mix two
+        definitions; so are the same version's from other code (a checkout changed between the start
+        and the resume). `fleetopt runs` says it in place of a resume command that would be refused."""
         job = self.job()
         started = job.get("fleetopt_version")
         if started != __version__:
             by = f"fleetopt {started}" if started else "a fleetopt before 0.2.0"
-            raise InputError(
-                f"{self.path / self.JOB}: the run was started by {by}, this is fleetopt {__version__}, "
-                "whose figures may differ: its finished work cannot be completed by this version; "
-                "start the run anew (or finish it with the version that started it)"
-            )
+            return (f"the run was started by {by}, this is fleetopt {__version__}, whose figures may differ: "
+                    "its finished work cannot be completed by this version; start the run anew (or finish "
+                    "it with the version that started it)")  # fmt: skip
         code = job.get(FIGURES_CODE)
         if code != figures_code():
-            raise InputError(
-                f"{self.path / self.JOB}: the run was started by fleetopt {__version__} from other code than "
-                f"this installation's (the fingerprint of the code computing its figures: "
-                f"{code or 'none'}, now {figures_code()}; a checkout changed or edited since), whose "
-                "figures may differ: its finished work cannot be completed by this code; start the run "
-                "anew (or finish it with the code that started it)"
-            )
+            return (f"the run was started by fleetopt {__version__} from other code than this installation's "
+                    f"(the fingerprint of the code computing its figures: {code or 'none'}, now "
+                    f"{figures_code()}; a checkout changed or edited since), whose figures may differ: its "
+                    "finished work cannot be completed by this code; start the run anew (or finish it with "
+                    "the code that started it)")  # fmt: skip
+        return None
 
     def write_files(self, files: dict[str, bytes | str]) -> None:
         """Write (or replace) a job's ``files`` one by one, each atomically."""
