@@ -1553,6 +1553,14 @@ def test_labels_that_do_not_name_each_plan_once_are_refused(tiny_run, labels, me
         api.compare([folder, folder], scenarios=50, labels=labels)
 
 
+def test_the_command_names_a_label_refused_by_its_option_alone(tiny_run):
+    """`compare A B --label a` said "labels (--label): 1 given ...", the API's argument beside the
+    option: the command names its option once, as typed."""
+    folder = str(tiny_run[0])
+    code, out, err = run_cli("compare", folder, folder, "--scenarios", "5", "--label", "a", "--label", "a")
+    assert code == 2 and out == "" and err == "error: --label must be unique: a given more than once\n", err
+
+
 # ---------------------------------------------------------------- the HTML page
 
 

@@ -151,7 +151,19 @@ def error_lines(exc: FleetoptError) -> list[str]:
         ] + hint
     if isinstance(exc, NoPlanFound):
         return [f"error: no plan found: {exc}; raise --time-limit"]
-    return [f"error: {str(exc).replace(OUT_OPTION, OUT_FLAG)}"]  # the API's "out (--out)": the option
+    return [f"error: {_option_alone(str(exc))}"]
+
+
+# the API's names of an argument with its option beside it, and the option alone that a command names
+_OPTIONS_ALONE = {OUT_OPTION: OUT_FLAG, api.LABELS: "--label"}
+
+
+def _option_alone(message: str) -> str:
+    """An API's refusal as the command line says it: an argument named with its option beside it
+    (`out (--out) x.txt`, `labels (--label)`) by the option alone, as it was typed."""
+    for both, option in _OPTIONS_ALONE.items():
+        message = message.replace(both, option)
+    return message
 
 
 @contextmanager
