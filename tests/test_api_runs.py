@@ -850,3 +850,20 @@ def test_a_loaded_model_given_to_list_runs_by_is_told_its_name():
             call(model=edited)
     with pytest.raises(InputError, match=message):
         api.runs(model=api.load("tiny"))
+
+
+def test_an_evaluation_in_memory_given_as_a_run_is_told_how_to_write_it(tmp_path, monkeypatch):
+    """fo.compare([fo.evaluate(...), run]) said "runs must be a run folder, plan file or run id (int),
+    not a Evaluated (...)": no hint, and "a" before a vowel. An evaluation in memory, whole or its
+    result alone, is told the call that writes it as a run (the result alone needs its model and
+    plans beside it)."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path))
+    run = api.write_solve_run(api.solve("tiny"))
+    evaluated = api.evaluate(run, scenarios=20, seed=1)
+    first = r"^runs must be a run folder, plan file or run id \(int\), not "
+    with pytest.raises(InputError, match=first + r"an Evaluated: write it as a run first \(folder = "
+                                     r"fleetopt\.api\.write_evaluate_run\(evaluated\)\)"):  # fmt: skip
+        api.compare([evaluated, run])
+    alone = r"an EvaluationResult: write it as a run first \(folder = fleetopt\.api\.write_evaluate_run\("
+    with pytest.raises(InputError, match=first + alone + r"result, model, plans\)\)"):
+        api.compare([evaluated.result, run])

@@ -75,9 +75,11 @@ FORMER_PLACE = "runs_folder"  # registry_facts' key: the runs folder as the reco
 
 # the results fleetopt.api.compare takes as they are, in memory (not a SweepResult: its plans are a run's)
 _COMPARED_AS_IS = ("SolveResult", "StochasticResult")
-# the writer of each result's run folder, which is what a run argument takes of it
-_RUN_WRITERS = {"SolveResult": "write_solve_run", "StochasticResult": "write_stochastic_run",
-                "SweepResult": "write_sweep_run"}  # fmt: skip
+# the call writing each result's run folder, which is what a run argument takes of it
+_RUN_WRITERS = {"SolveResult": "write_solve_run(result)", "StochasticResult": "write_stochastic_run(result)",
+                "SweepResult": "write_sweep_run(result)", "Evaluated": "write_evaluate_run(evaluated)",
+                # an evaluation's result alone holds neither its model nor its plans
+                "EvaluationResult": "write_evaluate_run(result, model, plans)"}  # fmt: skip
 
 
 def _result_in_memory(result, name: str) -> RegistryError:
@@ -87,7 +89,7 @@ def _result_in_memory(result, name: str) -> RegistryError:
     kinds = [c.__name__ for c in type(result).__mro__]
     kind = next((k for k in kinds if k in _RUN_WRITERS), kinds[0])
     writer = _RUN_WRITERS.get(kind)
-    writer = f"folder = fleetopt.api.{writer}(result)" if writer else "fleetopt.api.write_*_run"
+    writer = f"folder = fleetopt.api.{writer}" if writer else "fleetopt.api.write_*_run"
     in_memory = ""
     if kind == "StochasticResult":  # two plans of its own: compared alone
         in_memory = ("; or, without writing it, compare its two plans (the stochastic plan and the forecast "
@@ -95,8 +97,9 @@ def _result_in_memory(result, name: str) -> RegistryError:
     elif kind in _COMPARED_AS_IS:
         in_memory = (f"; or, without writing it, compare the {kind} with other plans on common scenarios: "
                      "fleetopt.api.compare([result, ...])")  # fmt: skip
-    return RegistryError(f"{name} must be a run folder, plan file or run id (int), not a {kind}: write it "
-                         f"as a run first ({writer}) and give its folder{in_memory}")  # fmt: skip
+    article = "an" if kind[0] in "AEIOU" else "a"
+    return RegistryError(f"{name} must be a run folder, plan file or run id (int), not {article} {kind}: "
+                         f"write it as a run first ({writer}) and give its folder{in_memory}")  # fmt: skip
 
 
 class RegistryError(InputError):
@@ -650,7 +653,7 @@ class Registry:
         if isinstance(ref, Integral) and not isinstance(ref, bool):
             return int(ref)
         if not isinstance(ref, (str, Path)):
-            if hasattr(ref, "plan"):
+            if hasattr(ref, "plan") or type(ref).__name__ in _RUN_WRITERS:
                 raise _result_in_memory(ref, name)
             several = ("; the plans of several runs are evaluated on the same scenarios by "
                        "fleetopt.api.compare(runs)") if isinstance(ref, (list, tuple)) else ""  # fmt: skip
