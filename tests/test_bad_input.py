@@ -314,6 +314,17 @@ def test_directory_instead_of_file(tmp_path):
     assert_bad_input(code, out, err, f"error: {tmp_path}: is a folder, not a model file")
 
 
+def test_a_run_folder_given_as_a_model_names_the_model_it_holds(tmp_path):
+    """`fleetopt solve runs/base` (the run's folder, not its model) said only "is a folder, not a
+    model file"; a run's folder holds the model it ran, model.yaml, which the message names."""
+    run = tmp_path / "base"
+    code, _, err = run_cli("solve", "tiny", "--out", str(run))
+    assert code == 0, err
+    code, out, err = run_cli("solve", str(run))
+    assert_bad_input(code, out, err, f"error: {run}: is a folder, not a model file (a run's folder? its "
+                                     f"model is {run}/model.yaml)")  # fmt: skip
+
+
 def test_yaml_syntax_error_gives_its_line(tmp_path, tiny_text):
     text = tiny_text.replace("    pue: 1.25", "    pue: 1.25: 3")
     path, code, out, err = validate_text(tmp_path, text)

@@ -440,6 +440,13 @@ def resolve_model_path(model: str | Path | None) -> Path:
     return path
 
 
+def _folder_model_hint(folder: Path) -> str:
+    """What a folder given as a model may have meant: a run's folder holds the model it ran,
+    model.yaml (`fleetopt solve runs/base` for `fleetopt solve runs/base/model.yaml`)."""
+    own = folder / "model.yaml"
+    return f" (a run's folder? its model is {own})" if own.is_file() else ""
+
+
 def _missing_model_hint(path: Path) -> str:
     """What a model path that names no file may have meant: the file with its extension beside it
     (`./tiny` for tiny.yaml), the bundled model of that name (a path is never read as one), else
@@ -742,7 +749,8 @@ def load_model(model: str | Path | None = None) -> LoadedModel:
     except FileNotFoundError:
         raise ModelError(source, [ModelIssue((), f"no such file{_missing_model_hint(path)}")]) from None
     except IsADirectoryError:
-        raise ModelError(source, [ModelIssue((), "is a folder, not a model file")]) from None
+        words = f"is a folder, not a model file{_folder_model_hint(path)}"
+        raise ModelError(source, [ModelIssue((), words)]) from None
     except UnicodeDecodeError as exc:  # e.g. saved as Windows-1252: say where, and what to do
         line = exc.object[: exc.start].count(b"\n") + 1
         byte = exc.object[exc.start : exc.start + 1].hex()
