@@ -784,3 +784,12 @@ def test_an_evaluation_result_alone_is_told_to_come_with_its_model_and_plans():
     with pytest.raises(InputError, match=r"^result alone does not say its model and plans: give all "
                                          r"fleetopt\.api\.evaluate returned"):  # fmt: skip
         api.write_evaluate_run(result)
+
+
+def test_a_model_edited_twice_names_every_field_edited_once():
+    """fo.edit(fo.edit("tiny", a), b) showed "tiny.yaml, edited (a), edited (b)" in its repr and in
+    every message naming the model: one list, each field once, in the order edited."""
+    once = api.edit("tiny", {"sites.texas.power_capacity_mw": 30})
+    twice = api.edit(once, {"finance.min_cash_usd": 1e6, "sites.texas.power_capacity_mw": 31})
+    assert twice.source.endswith("tiny.yaml, edited (sites.texas.power_capacity_mw, finance.min_cash_usd)")
+    assert repr(twice).count("edited") == 1

@@ -9,6 +9,7 @@ original file are not kept: the text is written from the data.
 from __future__ import annotations
 
 import datetime
+import re
 import typing
 import warnings
 from collections.abc import Mapping
@@ -59,7 +60,7 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
         text = dump_yaml(data)
     except RecursionError:  # the model as changed written as YAML
         raise InputError(f"changes: {NESTED_OR_HELD}") from None
-    source = f"{loaded.source}, edited ({', '.join(dict.fromkeys(typed_path(_path(w)) for w, _ in pairs))})"
+    source = _edited_source(loaded.source, [typed_path(_path(w)) for w, _ in pairs])
     try:
         model = parse_model_text(text, source, lines_shown=False)
     except ModelError as exc:  # the lines are the rewritten text's, which nobody sees: not shown
@@ -69,6 +70,15 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     changes = (*(loaded.changes or ()), *made)
     return LoadedModel(model, source, text, changes=changes, read_from=loaded.read_from,
                        source_changes=loaded.source_changes)
+
+
+def _edited_source(source: str, fields: list[str]) -> str:
+    """``source`` with ``fields`` edited: "tiny.yaml, edited (a, b)", the fields of an edit of an
+    edited model added to those it names (it said "edited (a), edited (b)")."""
+    earlier = re.fullmatch(r"(.*), edited \((.*)\)", source, flags=re.S)
+    if earlier:
+        source, fields = earlier.group(1), [*earlier.group(2).split(", "), *fields]
+    return f"{source}, edited ({', '.join(dict.fromkeys(fields))})"
 
 
 # price shocks that risk.mean_one takes to be in the forecast's prices already (docs/evaluation.md)
