@@ -69,7 +69,8 @@ def sweep(
     or tables ``purchases`` (as :func:`solve` reads them) a procurement plan written by people, "yours:
     FILE", its purchases fixed and the rest the forecast's best; a dict {name: file or table} names each
     "yours: name"; tables in a list are "purchases table 1", "2" ...), on ``scenarios`` common futures of
-    ``seed``; find the Pareto front and recommend one by ``rule``. The forecast optimum's two larger cash
+    ``seed``, each planned for ``model`` (a model as :func:`load` takes it); find the Pareto front and
+    recommend one by ``rule``. The forecast optimum's two larger cash
     buffers are candidates, each run with it and planned from the start (its MILP solved again with the
     minimum cash raised by it). Where the rule's pick is neither the forecast optimum nor a cash-buffer
     candidate, its two cash-buffer runs (and, for a stress optimum, its buffers planned) are evaluated on
