@@ -612,7 +612,8 @@ def test_what_a_model_argument_may_be_is_said_where_help_shows_it():
 
     functions = [name for name in api.__all__ if inspect.isfunction(getattr(api, name))]
     taking = [name for name in functions if takes_a_model(name)]
-    assert {"solve", "solve_stochastic", "evaluate", "compare", "scenario_path", "edit", "sweep"} <= set(taking)
+    assert {"solve", "solve_stochastic", "evaluate", "compare", "scenario_path", "edit", "sweep"} <= set(
+        taking)
     for name in taking:
         doc = inspect.getdoc(getattr(api, name))
         assert "ModelArg" not in doc, name
