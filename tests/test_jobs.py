@@ -966,6 +966,13 @@ def test_fleetopt_runs_offers_no_resume_this_code_would_refuse(tmp_path, monkeyp
     refused = "holds an interrupted run of fleetopt evaluate that cannot be resumed: the run was started by"
     assert code == 2 and refused in said and why in said, err
     assert "--resume" not in said and said.endswith("choose another folder"), err
+    # nor do `runs add` of it (it said "finish it with fleetopt evaluate --resume F") or `evaluate F`
+    for args in (("runs", "add", str(folder)), ("evaluate", str(folder))):
+        code, out, err = run_cli(*args)
+        said = " ".join(err.split())
+        assert code == 2 and "cannot be resumed: the run was started by" in said and why in said, err
+        assert "--resume " + str(folder) not in said, err
+
 
 def test_fleetopt_runs_lists_the_jobs_not_finished_and_how_to_finish_them(tmp_path, monkeypatch):
     """An interrupted job was in no list (the registry records a run when it finishes): a batch

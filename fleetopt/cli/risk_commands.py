@@ -404,7 +404,10 @@ def _no_plans(model: str | None) -> InputError:
     if model is not None and Path(model).is_dir():
         run = RunFolder(Path(model))
         kind = run.interrupted_kind()
-        if kind:  # an unfinished job: its resume, not its plans
+        problem = run.job_version_problem() if kind else None
+        if problem:  # an unfinished job another version started: no resume this code would refuse
+            hint = f"{model} is an unfinished run's folder, which cannot be resumed: {problem}; "
+        elif kind:  # an unfinished job: its resume, not its plans
             hint = f"{model} is an unfinished run's folder: finish it with {resume_command(kind, model)}; "
         elif run.is_finished:
             hint = f"{model} is a run folder, not a model: evaluate its plans with --plans {model}; "

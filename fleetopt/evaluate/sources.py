@@ -77,10 +77,14 @@ def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evalua
 
 def how_it_finishes(run: RunFolder, kind: str) -> str:
     """How the unfinished job in ``run`` finishes: the process still running it (its pid), else the
-    `--resume` command. Only the command was said, and a resume while the run went on was refused."""
+    `--resume` command, or why this code may not resume it (another version started it). Only the
+    command was said, and a resume while the run went on (or by another version) was refused."""
     pid = run.running_pid()
     if pid is not None:
         return f"(still running, pid {pid}): wait for it to finish"
+    problem = run.job_version_problem()
+    if problem is not None:
+        return f"(interrupted, and cannot be resumed: {problem})"
     return f"(interrupted?): finish it with {resume_command(kind, run.path)}"
 
 
