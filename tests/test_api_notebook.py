@@ -15,7 +15,7 @@ from conftest import TINY_PATH, run_cli
 
 from fleetopt import api
 from fleetopt.core.economics.statements import plan_statements
-from fleetopt.core.notebook import html_text, markdown_text
+from fleetopt.core.notebook import markdown_text
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.schema.loading import LoadedModel, ModelError, parse_model_text
@@ -514,7 +514,7 @@ def test_an_evaluation_and_a_sweep_show_their_key_figures_as_a_table_in_a_notebo
     result, _, _ = api.evaluate(solved, scenarios=20, backend="numpy")
     row = result.metrics.iloc[0]
     shown = result._repr_html_()
-    assert shown.startswith(f"<p>{html_text(repr(result))}</p><table")  # each $ its own element
+    assert shown.startswith("<p><b>Evaluation</b> of 1 plan on 20 scenarios, seed 0 (numpy)</p><table")
     for header in ("mean NPV", "CVaR5 NPV", "P(covenant breach)", "P(liquidity default)", "P(any default)"):
         assert f"<th>{header}</th>" in shown
     assert f"<td>{format_usd(row['npv_mean_usd'])}</td>" in shown
@@ -540,10 +540,10 @@ def test_metrics_indexed_by_plan_still_show_in_a_notebook():
 def test_a_notebook_marks_a_plan_that_breaches_on_the_forecast_as_the_terminal_does():
     """The terminal's and the report's "!" (breaches a covenant or defaults on the forecast itself)
     was missing from a notebook's table of an evaluation or a sweep."""
-    from fleetopt.evaluate.metrics import FORECAST_OK, key_figures_html
+    from fleetopt.evaluate.metrics import FORECAST_OK, key_figures_frame
 
     metrics = pd.DataFrame({"plan": ["a", "b"], FORECAST_OK: [True, False], "npv_mean_usd": [1e9, 2e9]})
-    shown = key_figures_html(metrics, "two plans")
+    shown = key_figures_frame(metrics).to_html(index=False)
     assert "<td>a</td>" in shown
     assert "<td>b (! breaches a covenant or defaults on the forecast itself)</td>" in shown
 
@@ -793,3 +793,21 @@ def test_a_model_edited_twice_names_every_field_edited_once():
     twice = api.edit(once, {"finance.min_cash_usd": 1e6, "sites.texas.power_capacity_mw": 31})
     assert twice.source.endswith("tiny.yaml, edited (sites.texas.power_capacity_mw, finance.min_cash_usd)")
     assert repr(twice).count("edited") == 1
+
+
+def test_a_notebook_s_html_of_an_evaluation_and_a_sweep_reads_as_its_markdown():
+    """JupyterLab shows a result's HTML first: it was captioned by the one-line repr
+    ("EvaluationResult(1 plan x 20 scenarios ...; .metrics, .ranked())"), had no line saying where
+    every figure is, and a sweep's put its pick after the table. Each now has its Markdown's title,
+    order and last line."""
+    run = api.write_solve_run(api.solve("tiny"))
+    evaluated = api.evaluate(run, scenarios=20, seed=1)
+    shown = evaluated._repr_html_()
+    assert shown.startswith("<p><b>Evaluation</b> of 1 plan on 20 scenarios, seed 1 (numpy)</p>"), shown[:120]
+    assert "EvaluationResult(" not in shown
+    assert shown.endswith("<p>Next: .metrics (every figure: USD, shares in [0, 1]), .ranked(rank_by)</p>")
+    swept = api.sweep("tiny", candidates=2, scenarios=10)
+    shown = swept._repr_html_()
+    assert shown.startswith("<p><b>Sweep of tiny</b>: 2 candidates evaluated on 10 scenarios, seed 0</p>")
+    assert shown.index("<b>Recommended: ") < shown.index("<table") and "SweepResult(" not in shown
+    assert shown.endswith(".headline(label), .debt_frame(label)</p>")

@@ -156,7 +156,7 @@ def test_an_evaluation_shows_each_plans_figures_and_then_in_short(run):
     # the HTML a notebook shows first: the same table, then "In short", each $ its own element
     html = result._repr_html_()
     assert "<th>s.e. of mean NPV</th>" in html
-    assert html.startswith(f"<p>{html_text(repr(result))}</p>")  # the caption's $ too
+    assert html.startswith("<p><b>Evaluation</b> of 1 plan on 20 scenarios, seed ")  # as the Markdown's title
     in_short = html[html.index("<p>In short"):]
     assert "<span>$</span>" in in_short and "$" not in in_short.replace("<span>$</span>", "")
 
@@ -203,8 +203,8 @@ def test_a_sweep_shows_its_pick_and_why_then_the_candidates():
     assert lines[4].startswith("| plan | mean NPV | s.e. of mean NPV | CVaR5 NPV |")
     assert any(line.startswith(f"| {markdown_text(pick)} (recommended) | ") for line in lines)
     assert not bare_dollars(shown)
-    html = swept._repr_html_()
-    assert html.endswith(f"<p>{html_text(swept.why())}</p>")
+    html = swept._repr_html_()  # in the Markdown's order: the pick and why, then the table
+    assert f"{html_text(swept.why())}</p><table" in html
 
 
 def test_a_stochastic_solve_shows_its_out_of_sample_verdict_first():
@@ -258,7 +258,8 @@ def test_a_result_of_a_model_changed_for_it_says_what_was_changed():
     assert lines[:4] == ["**Solve of tiny** (npv objective): optimal, gap 0.00%", "", said, ""]
     swept = api.sweep(edited, candidates=1, scenarios=5)
     assert swept._repr_markdown_().splitlines()[2] == said
-    assert swept._repr_html_().startswith(f"<p>{html_text(said.replace(chr(92), ''))}</p>")
+    # under the title, as in the Markdown
+    assert swept._repr_html_().split("</p>")[1] == f"<p>{html_text(said.replace(chr(92), ''))}"
 
 
 def test_a_stochastic_solve_and_an_evaluation_of_a_changed_model_say_what_was_changed(tmp_path):
@@ -276,7 +277,7 @@ def test_a_stochastic_solve_and_an_evaluation_of_a_changed_model_say_what_was_ch
     copied = (r"Model: tiny, as changed for the run it was copied from: horizon.discount\_rate\_annual "
               "= 0.12.")  # fmt: skip
     assert evaluated._repr_markdown_().splitlines()[1:4] == ["", copied, ""]
-    assert evaluated._repr_html_().startswith(f"<p>{html_text(copied.replace(chr(92), ''))}</p>")
+    assert evaluated._repr_html_().split("</p>")[1] == f"<p>{html_text(copied.replace(chr(92), ''))}"
     with pytest.warns(FleetoptWarning, match="another version of model 'tiny'"):  # the file's own: no line
         plain = api.evaluate(solve, "tiny", scenarios=4)[0]
     assert plain._repr_markdown_().splitlines()[2].startswith("| plan |")

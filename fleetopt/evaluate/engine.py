@@ -66,7 +66,6 @@ from fleetopt.evaluate.metrics import (
     either_happened,
     first_by_the_forecast,
     key_figures_frame,
-    key_figures_html,
     paired_error,
     paired_npv_error,
     plan_metrics,
@@ -97,6 +96,10 @@ DEMAND_OUTCOMES = ("demand_share", "demand_short")
 # and each pair's value of the results whose means compare pairs (metrics.MEAN_OF_PAIRS), float64:
 # 48 bytes a pair more, 67 in all with the above (the NPV matrix another 8)
 MEAN_OUTCOMES = tuple(MEAN_OF_PAIRS.values())
+
+
+# where a notebook display of an evaluation says every figure is
+EVALUATION_NEXT = "Next: .metrics (every figure: USD, shares in [0, 1]), .ranked(rank_by)"
 
 
 @dataclass
@@ -177,25 +180,34 @@ class EvaluationResult:
         return (f": {whose}{best['plan']!r} mean NPV {format_usd(best['npv_mean_usd'])}, "
                 f"CVaR5 {format_usd(best['npv_cvar5_usd'])}")
 
-    def _repr_html_(self) -> str:  # a notebook's cell: the key figures of each plan, then .metrics
-        in_short = "".join(f"<p>{html_text(line)}</p>" for line in self._in_short())
+    def _title(self) -> tuple[str, str]:
+        """A notebook display's title, in two parts: the bold one and the rest."""
+        if self.seed is None:
+            return "Evaluation on the forecast", f" of {counted(self.n_plans, 'plan')} ({self.backend})"
+        scenarios = f"{counted(self.n_scenarios, 'scenario')}, seed {self.seed}"
+        return "Evaluation", f" of {counted(self.n_plans, 'plan')} on {scenarios} ({self.backend})"
+
+    def _repr_html_(self) -> str:
+        """What a notebook cell shows (JupyterLab's first choice), as :meth:`_repr_markdown_`: the
+        title, each plan's key figures, :meth:`_in_short` and where every figure is (the caption was
+        the one-line repr, and the last line missing)."""
+        bold, rest = self._title()
+        title = f"<p><b>{html_text(bold)}</b>{html_text(rest)}</p>"
         changed = f"<p>{html_text(self.changed_model)}</p>" if self.changed_model else ""
-        return changed + key_figures_html(self.metrics, repr(self), forecast=self.seed is None) + in_short
+        table = key_figures_frame(self.metrics, forecast=self.seed is None).to_html(index=False)
+        said = "".join(f"<p>{html_text(line)}</p>" for line in self._in_short())
+        return title + changed + table + said + f"<p>{html_text(EVALUATION_NEXT)}</p>"
 
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows where it shows Markdown, as :meth:`_repr_html_`: each plan's
         :func:`key_figures_frame` (its ``metrics`` as they now are), :meth:`_in_short`, and where
         every figure is."""
-        if self.seed is None:
-            title = f"**Evaluation on the forecast** of {counted(self.n_plans, 'plan')} ({self.backend})"
-        else:
-            scenarios = f"{counted(self.n_scenarios, 'scenario')}, seed {self.seed}"
-            title = f"**Evaluation** of {counted(self.n_plans, 'plan')} on {scenarios} ({self.backend})"
+        bold, rest = self._title()
         table = markdown_table(key_figures_frame(self.metrics, forecast=self.seed is None))
         said = [markdown_text(line) for line in self._in_short()]
-        after = "Next: .metrics (every figure: USD, shares in [0, 1]), .ranked(rank_by)"
         changed = [markdown_text(self.changed_model), ""] if self.changed_model else []
-        return "\n".join([title, "", *changed, table, "", *said, *([""] if said else []), after])
+        return "\n".join([f"**{bold}**{rest}", "", *changed, table, "", *said, *([""] if said else []),
+                          EVALUATION_NEXT])  # fmt: skip
 
     def _in_short(self) -> list[str]:
         """The best plan's value and risk by CVaR5 NPV (the plan's, where it is the only one), in

@@ -20,7 +20,6 @@ from fleetopt.core.metric_columns import (
     UNCURED_LABEL,
     first_breach_column,
 )
-from fleetopt.core.notebook import html_text
 from fleetopt.core.tail import TAIL, cvar_of_worst, standard_error, tail_count, worst_k
 from fleetopt.core.units import counted, format_figure, format_rate
 from fleetopt.evaluate.result_fields import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
@@ -86,12 +85,6 @@ def key_figures_frame(metrics: pd.DataFrame, forecast: bool = False) -> pd.DataF
             shown[header] = [event_words(v) if unit == FORECAST_EVENT else format_figure(float(v), unit)
                              for v in metrics[column]]  # fmt: skip
     return shown
-
-
-def key_figures_html(metrics: pd.DataFrame, caption: str, forecast: bool = False) -> str:
-    """:func:`key_figures_frame` as an HTML table under ``caption`` (a notebook's ``_repr_html_``; its
-    $ kept from JupyterLab's mathematics: :func:`html_text`)."""
-    return f"<p>{html_text(caption)}</p>" + key_figures_frame(metrics, forecast).to_html(index=False)
 
 
 def event_words(share) -> str:

@@ -35,7 +35,6 @@ from fleetopt.evaluate.metrics import (
     RANK_COLUMNS,
     RANK_WORDS,
     key_figures_frame,
-    key_figures_html,
 )
 from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
@@ -167,6 +166,11 @@ def rule_then(summary: dict, rule: Rule) -> RuleThen | None:
     return RuleThen(made_by if isinstance(made_by, str) else None, kept)
 
 
+# where a notebook display of a sweep says to read next
+SWEEP_NEXT = ("Next: .metrics, .why(); a candidate's .plan_frame(label), .statements_frame(label), "
+              ".headline(label), .debt_frame(label)")
+
+
 class SweepResult:
     """Candidates, their metrics (one row per feasible candidate), the front and the recommendation.
     ``metrics`` is yours to change (a column put in $M, rows sorted): the recommendation, ``why()``
@@ -207,29 +211,38 @@ class SweepResult:
             f"{rec['plan']!r} ({figure}); .metrics, .why(), .plan_frame(label))"
         )
 
-    def _repr_html_(self) -> str:  # a notebook's cell: the fields changed, the candidates, why the pick
+    def _repr_html_(self) -> str:
+        """What a notebook cell shows (JupyterLab's first choice), as :meth:`_repr_markdown_`, in its
+        order: the title, the fields changed, the pick and why, the candidates' key figures and what to
+        read next (the caption was the one-line repr, the pick after the table, the last line missing)."""
+        bold, rest = self._title()
         changed = self.loaded.changed_line
-        said = f"<p>{html_text(changed)}</p>" if changed else ""
         best = self.best_mean_words()
-        after = f"<p>{html_text(best)}</p>" if best else ""
-        return said + key_figures_html(self.metrics, repr(self)) + f"<p>{html_text(self.why())}</p>" + after
+        paragraphs = [f"<b>{html_text(bold)}</b>{html_text(rest)}",
+                      *([html_text(changed)] if changed else []),
+                      f"<b>Recommended: {html_text(self.recommended['plan'])}.</b> {html_text(self.why())}",
+                      *([html_text(best)] if best else [])]  # fmt: skip
+        table = key_figures_frame(self.metrics).to_html(index=False)
+        return "".join(f"<p>{p}</p>" for p in paragraphs) + table + f"<p>{html_text(SWEEP_NEXT)}</p>"
+
+    def _title(self) -> tuple[str, str]:
+        """A notebook display's title, in two parts: the bold one and the rest."""
+        n = f"{counted(self.evaluation.n_scenarios, 'scenario')}, seed {self.evaluation.seed}"
+        return f"Sweep of {self.data.name}", f": {counted(len(self._metrics), 'candidate')} evaluated on {n}"
 
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows where it shows Markdown: the fields changed in the model for the run
         (:func:`changed_model_line`), the pick and :meth:`why`, then each candidate's
         :func:`key_figures_frame` (its ``metrics`` as they now are) and what to read next."""
-        n = f"{counted(self.evaluation.n_scenarios, 'scenario')}, seed {self.evaluation.seed}"
-        title = (f"**Sweep of {markdown_text(self.data.name)}**: {counted(len(self._metrics), 'candidate')} "
-                 f"evaluated on {n}")  # fmt: skip
+        bold, rest = self._title()
         changed = self.loaded.changed_line
         pick = f"**Recommended: {markdown_text(self.recommended['plan'])}.** {markdown_text(self.why())}"
         table = markdown_table(key_figures_frame(self.metrics))
-        after = ("Next: .metrics, .why(); a candidate's .plan_frame(label), .statements_frame(label), "
-                 ".headline(label), .debt_frame(label)")
         changed_lines = [markdown_text(changed), ""] if changed else []
         best = self.best_mean_words()
         best_lines = [markdown_text(best), ""] if best else []
-        return "\n".join([title, "", *changed_lines, pick, "", *best_lines, table, "", after])
+        title = f"**{markdown_text(bold)}**{markdown_text(rest)}"
+        return "\n".join([title, "", *changed_lines, pick, "", *best_lines, table, "", SWEEP_NEXT])
 
     @property
     def computed_metrics(self) -> pd.DataFrame:
