@@ -55,15 +55,21 @@ KEY_FIGURES = {
     "default_probability": (DEFAULT_LABEL, "share"),
     "any_default_probability": (ANY_DEFAULT_LABEL, "share"),
 }
-# those of an evaluation on the forecast alone: the plan's own NPV and each event a yes or no, as the
-# terminal's table of it (no mean, tail or probability over one scenario)
+# those of an evaluation on the forecast alone: the plan's own NPV, lowest cash and utilisation and each
+# event a yes or no, then the policy's reactions (FORECAST_REACTIONS), as the terminal's table of it (no
+# mean, tail or probability over one scenario)
 FORECAST_KEY_FIGURES = {
     "npv_mean_usd": ("NPV on the forecast", "USD"),
+    "expected_min_cash_usd": ("lowest cash", "USD"),
+    "mean_utilisation": ("utilisation", "share"),
     "breach_probability": ("covenant breach", FORECAST_EVENT),
     "uncured_breach_probability": ("uncured breach", FORECAST_EVENT),
     "default_probability": ("liquidity default", FORECAST_EVENT),
     "any_default_probability": ("any default", FORECAST_EVENT),
 }
+
+
+FORECAST_REACTIONS = "policy reactions"  # what the policy did on the forecast, as the terminal names it
 
 
 def key_figures_frame(metrics: pd.DataFrame, forecast: bool = False) -> pd.DataFrame:
@@ -84,6 +90,10 @@ def key_figures_frame(metrics: pd.DataFrame, forecast: bool = False) -> pd.DataF
         if column in metrics:
             shown[header] = [event_words(v) if unit == FORECAST_EVENT else format_figure(float(v), unit)
                              for v in metrics[column]]  # fmt: skip
+    if forecast:
+        shown[FORECAST_REACTIONS] = [", ".join(label for column, label in REACTION_LABELS.items()
+                                               if row.get(column, 0) > 0) or "none"
+                                     for _, row in metrics.iterrows()]  # fmt: skip
     return shown
 
 
