@@ -3,7 +3,7 @@ quantities and the covenants a quarter misses, as a mask of their kinds' bits.""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -13,12 +13,9 @@ from fleetopt.core.economics.debt import FinanceState, collateral_required
 from fleetopt.core.economics.quarter_finance import QuarterFinance
 from fleetopt.evaluate.liquidity import Adjustments
 
-if TYPE_CHECKING:  # simulate.py imports this module
-    from fleetopt.evaluate.simulate import SimulationConstants
 
-
-def borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, taken: Adjustments | None,
-                   t: int, xp: Any) -> dict | None:  # fmt: skip
+def borrowing_base(consts, pl, sc, state: FinanceState, taken: Adjustments | None, t: int,
+                   xp: Any) -> dict | None:  # fmt: skip
     """The borrowing base's quantities at the end of quarter ``t`` (None: not tested then): the
     collateral the GPU-secured balances need, the plan's and those kept by cut prepayments, less
     those the pair never drew and the GPU-backed draws deferred to the next quarter; and the GPUs'
@@ -44,8 +41,8 @@ def borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, tak
     return {"collateral_required": required, "collateral": value * sc.resale_factor[t]}
 
 
-def covenants_missed(consts: SimulationConstants, t: int, flows: dict, ebitda: Any, step: QuarterFinance,
-                     base: dict | None, xp: Any) -> Any:  # fmt: skip
+def covenants_missed(consts, t: int, flows: dict, ebitda: Any, step: QuarterFinance, base: dict | None,
+                     xp: Any) -> Any:  # fmt: skip
     """(P, S) the covenants quarter ``t`` misses (fleetopt/core/covenants.py): a sum of their kinds'
     bits, 0 where none is; None where none is tested in ``t``. ``base``: the borrowing base's
     quantities (:func:`borrowing_base`)."""

@@ -5,7 +5,7 @@ borrowing base's room (policy rule 3)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -16,11 +16,8 @@ from fleetopt.core.economics.quarter_finance import QuarterFinance, finance_step
 from fleetopt.evaluate.covenant_tests import borrowing_base
 from fleetopt.evaluate.liquidity import Adjustments, Liquidity, deferred_draws_interest
 
-if TYPE_CHECKING:  # simulate.py imports this module
-    from fleetopt.evaluate.simulate import SimulationConstants
 
-
-def quarter_financing(consts: SimulationConstants, state: FinanceState, pl, sc, t: int, ebitda: Any,
+def quarter_financing(consts, state: FinanceState, pl, sc, t: int, ebitda: Any,
                       taken: Adjustments | None, liquidity: Liquidity, paid: Any,
                       xp: Any, parts: dict | None = None) -> QuarterFinance:  # fmt: skip
     """Quarter ``t``'s financing (:func:`finance_step`), disposals at the scenario's resale value,
@@ -94,7 +91,7 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
     return DrawsMoved(draws, saved, owed, forgone, owed_forgone)
 
 
-def _base_room(consts: SimulationConstants, pl, sc, taken: Adjustments | None, t: int, xp: Any):
+def _base_room(consts, pl, sc, taken: Adjustments | None, t: int, xp: Any):
     """The borrowing base's room for the prepayment rule in quarter ``t``, a function of the finance
     state: the GPUs' collateral value less the collateral required, USD (P, S), as the base's test
     computes it (:func:`~fleetopt.evaluate.covenant_tests.borrowing_base`), lowered to the least of
