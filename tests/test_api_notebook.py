@@ -811,3 +811,19 @@ def test_a_notebook_s_html_of_an_evaluation_and_a_sweep_reads_as_its_markdown():
     assert shown.startswith("<p><b>Sweep of tiny</b>: 2 candidates evaluated on 10 scenarios, seed 0</p>")
     assert shown.index("<b>Recommended: ") < shown.index("<table") and "SweepResult(" not in shown
     assert shown.endswith(".headline(label), .debt_frame(label)</p>")
+
+
+def test_a_sweep_lists_every_candidate_it_made_those_dropped_too():
+    """`fleetopt sweep tiny --candidates 6 --scenarios 50` prints "13 candidates made, 9 evaluated, 4
+    dropped" and why each was dropped; a notebook had the 9 evaluated (.metrics) and no table of the
+    others. candidates_frame() has every one, in the order made, with why it was dropped."""
+    swept = api.sweep("tiny", candidates=6, scenarios=50)
+    made = swept.candidates_frame()
+    assert (len(made), int(made["evaluated"].sum())) == (13, 9)
+    assert list(made.loc[made["evaluated"], "label"]) == list(swept.metrics["plan"])
+    dropped = made[~made["evaluated"]].set_index("label")["why_dropped"]
+    assert dropped["milp: late power"] == "the same plan as milp: forecast"
+    assert dropped["milp: forecast, planned with cash buffer $60.0M"].startswith(
+        "no plan holds that much cash above finance.min_cash_usd every quarter")
+    assert (made.loc[made["evaluated"], "why_dropped"] == "").all()
+    assert made["forecast_npv_usd"].dtype == float and made.loc[0, "forecast_npv_usd"] < 0  # tiny's -$14.1M

@@ -167,8 +167,9 @@ def rule_then(summary: dict, rule: Rule) -> RuleThen | None:
 
 
 # where a notebook display of a sweep says to read next
-SWEEP_NEXT = ("Next: .metrics, .why(); a candidate's .plan_frame(label), .statements_frame(label), "
-              ".headline(label), .debt_frame(label)")
+SWEEP_NEXT = ("Next: .metrics, .why(), .candidates_frame() (every candidate made, those dropped too); "
+              "a candidate's .plan_frame(label), .statements_frame(label), .headline(label), "
+              ".debt_frame(label)")
 
 
 class SweepResult:
@@ -259,6 +260,21 @@ class SweepResult:
             raise InputError(f"label {label!r} is not a candidate this sweep evaluated: one of "
                              f"{', '.join(map(repr, evaluated))}")  # fmt: skip
         return next(c.plan for c in self.candidates.candidates if c.label == label and c.plan is not None)
+
+    def candidates_frame(self) -> pd.DataFrame:
+        """Every candidate the sweep made, in the order made, one row each: ``label``, ``origin``
+        (forecast, proposal, stochastic, stress, robust, policy, planned, variation), ``status``,
+        ``evaluated`` (whether it made a plan: a row of :attr:`metrics`), ``why_dropped`` (in words,
+        as the terminal's "dropped" list; '' for one evaluated), ``forecast_npv_usd`` (its NPV on the
+        forecast, USD), ``liquidity_buffer_usd`` (the cash buffer it runs with, USD; NaN: the
+        model's), ``gap`` (its solve's relative gap) and ``note``: what `fleetopt sweep` prints as
+        "N candidates made, M evaluated, K dropped"."""
+        return pd.DataFrame([{
+            "label": c.label, "origin": c.origin, "status": c.status, "evaluated": c.has_plan,
+            "why_dropped": "" if c.has_plan else c.dropped_reason, "forecast_npv_usd": c.forecast_npv_usd,
+            "liquidity_buffer_usd": c.liquidity_buffer_usd, "gap": c.gap, "note": c.note,
+        } for c in self.candidates.candidates]).astype(dict.fromkeys(
+            ("forecast_npv_usd", "liquidity_buffer_usd", "gap"), float))  # fmt: skip
 
     def plan_frame(self, label: str | None = None) -> pd.DataFrame:
         """That plan's decisions, one row per quarter and item (as ``SolveResult.plan_frame()``)."""
