@@ -311,6 +311,21 @@ def test_a_memory_budget_as_docker_and_slurm_write_it():
     assert memory_budget("512m") == 512 * 2**20 and memory_budget("64K") == 64 * 2**10
 
 
+def test_a_memory_budget_from_python_is_a_size_as_the_option_takes_it(tiny_solved):
+    """max_memory took a whole number of bytes only ("from Python a whole number of bytes, 4 * 2**30
+    for 4G"), where --max-memory takes "4G": both now, each refused by name as the option's."""
+    run = api.write_solve_run(tiny_solved[1])
+    job = api.prepare_evaluation(run, scenarios=SCENARIOS, backend="numpy", max_memory="512MB")
+    assert job.settings["max_memory"] == 512 * 10**6
+    job = api.prepare_evaluation(run, scenarios=SCENARIOS, backend="numpy", max_memory=2**29)
+    assert job.settings["max_memory"] == 2**29
+    option = r"^max_memory \(--max-memory\) "
+    with pytest.raises(InputError, match=option + r"20 has no unit: write one, e\.g\. 20MB"):
+        api.prepare_evaluation(run, scenarios=SCENARIOS, max_memory="20")
+    with pytest.raises(InputError, match=option + r"must be a size such as '2GB' or a whole number of bytes"):
+        api.prepare_evaluation(run, scenarios=SCENARIOS, max_memory=2.5e9)
+
+
 def test_evaluation_remedies_name_the_argument_and_the_option(tiny_solved):
     _, solved = tiny_solved
     job = api.prepare_evaluation(api.write_solve_run(solved), scenarios=SCENARIOS, backend="numpy")

@@ -59,7 +59,7 @@ def evaluate(
     scenarios: int | None = None,
     seed: int = 0,
     backend: str = "auto",
-    max_memory: int | None = None,
+    max_memory: int | str | None = None,
     deterministic: bool = False,
     keep_matrix: bool = False,
     threads: int | None = None,
@@ -76,10 +76,11 @@ def evaluate(
     finishes before CuPy has started, :func:`~fleetopt.evaluate.engine.numpy_seconds`; else the C
     build of the kernel from :data:`~fleetopt.evaluate.engine.AUTO_C_BUILD_PAIR_QUARTERS`
     plan-scenario-quarters on, where a C compiler builds it; else NumPy), "numpy",
-    "cupy" or "cpu-kernel". ``max_memory``: the simulation's working-memory budget in bytes (None:
-    half the free GPU memory or RAM); more than the physical memory it runs in is capped to it,
-    with a :class:`FleetoptWarning`. ``keep_matrix``: also keep the plans x scenarios NPV matrix
-    (USD, ``result.npv_matrix``, 8 bytes per pair). ``threads``: NumPy threads (default: one per
+    "cupy" or "cpu-kernel". ``max_memory``: the simulation's working-memory budget, in bytes or a
+    size as --max-memory takes it ("2GB", "1.5GiB"; None: half the free GPU memory or RAM); more
+    than the physical memory it runs in is capped to it, with a :class:`FleetoptWarning`.
+    ``keep_matrix``: also keep the plans x scenarios NPV matrix (USD, ``result.npv_matrix``, 8 bytes
+    per pair). ``threads``: NumPy threads (default: one per
     usable core; more are capped to them). ``progress``: called as ``progress(pairs, total)`` after
     each block of the run: ``pairs`` (plan, scenario) pairs just finished, of ``total`` (plans x
     scenarios) in all.
@@ -107,7 +108,7 @@ def prepare_evaluation(
     scenarios: int | None = None,
     seed: int = 0,
     backend: str = "auto",
-    max_memory: int | None = None,
+    max_memory: int | str | None = None,
     deterministic: bool = False,
     keep_matrix: bool = False,
     executor: str = "local",
@@ -138,9 +139,7 @@ def prepare_evaluation(
     scenarios = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios
     refuse_threads_with_workers(threads, workers, executor)
     refuse_workers_with_ray(workers, executor)
-    if max_memory is not None:
-        bytes_given = "max_memory (--max-memory; from Python a whole number of bytes, 4 * 2**30 for 4G)"
-        limits.whole(bytes_given, max_memory, 1)
+    max_memory = limits.memory_size("max_memory (--max-memory)", max_memory)
     limits.text("ray_address (--ray-address)", ray_address, optional=True)
     if ray_address is not None and executor != "ray":  # it was dropped in silence
         raise InputError(f"ray_address (--ray-address) applies with executor='ray' (--executor ray), not "
@@ -222,7 +221,7 @@ def resume_evaluation(
     workers: int | None = None,
     executor: str | None = None,
     ray_address: str | None = None,
-    max_memory: int | None = None,
+    max_memory: int | str | None = None,
     plans: str | Path | None = None,
 ) -> EvaluationJob:
     """The job of an interrupted evaluation run (folder or run id), with the same plans, model and
@@ -237,7 +236,8 @@ def resume_evaluation(
     refuse_threads_with_workers(threads, workers, executor)
     run = resolve_run(folder, "folder")
     how = {"backend": backend, "threads": threads, "workers": workers, "executor": executor,
-           "ray_address": ray_address, "max_memory": max_memory}  # fmt: skip
+           "ray_address": ray_address,
+           "max_memory": limits.memory_size("max_memory (--max-memory)", max_memory)}  # fmt: skip
     job = _resume_evaluation(run, how, plans)
     with RunFolder(run).locked_for_run():  # a warning raised as an error lets go of the folder
         _warn_if_other_model_version(job.loaded, job.source)

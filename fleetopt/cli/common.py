@@ -414,7 +414,7 @@ class _ReportingGroup(TyperGroup):
                     sys.exit(exc.exit_code)
                 where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
                 said = argument_not_option(exc) or option_words(exc.format_message())
-                message = f"error: {shortened(said, 300)}{where}"
+                message = f"error: {limits.shortened(said, 300)}{where}"
                 err_console.print(message, soft_wrap=True)
                 sys.exit(exc.exit_code)
             except typer.Abort:
@@ -915,11 +915,6 @@ def refuse_with_resume(ctx: typer.Context, still_apply: tuple[str, ...] = ()) ->
         ctx, others, False, f"cannot apply with --resume, which finishes a run with the settings it "
         f"started with (its {RunFolder.JOB}): drop them",
     )  # fmt: skip
-
-
-def shortened(text: str, at: int = 60) -> str:
-    """A value as the user gave it, cut so that a huge one does not flood the message."""
-    return text if len(text) <= at else f"{text[:at]}... ({len(text):,} characters)"
 
 
 def capped_threads(threads: int | None) -> int | None:

@@ -3,32 +3,17 @@ memory of whatever runs the simulation (a GPU, or this machine's RAM)."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 import typer
 
-from fleetopt.cli.common import err_console, shortened
+from fleetopt.cli.common import err_console
 from fleetopt.core.units import counted, format_bytes, format_duration
-from fleetopt.errors import InputError
 from fleetopt.evaluate import chunking, engine, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob
 from fleetopt.evaluate.result_fields import result_bytes
+from fleetopt.runs import limits
 
-_MEMORY_UNITS = {
-    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
-    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
-    # one letter, as Docker's --memory and Slurm's --mem write them: binary there, so here too
-    "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40,
-}  # fmt: skip
-# ASCII digits only: '\d' would also take other scripts' digits, which the message does not offer
-_MEMORY_TEXT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
-_MEMORY_ACCEPTED = (
-    "a size from 1KB to 1PB written like 512MB, 2GB or 1.5GiB "
-    "(units B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB; K, M, G, T as Docker and Slurm write them: "
-    "KiB ... TiB)"
-)
-_MIN_BUDGET, _MAX_BUDGET = 10**3, 10**15
 # a run NumPy's estimate finishes sooner than this, s, is not called slow whatever its calls' size: a
 # warning of 6 plans x 20 scenarios of tiny on blocks of 10 said "the run will be slow, about 0:00:00"
 SLOW_RUN_SECONDS = 1.0
@@ -59,26 +44,8 @@ MaxMemoryOption = Annotated[
 
 
 def memory_budget(text: str | None) -> int | None:
-    """--max-memory in bytes (None: the default). Only plain decimal numbers with a unit pass:
-    'nanGB', '1e400GB' or '-1GB' are refused with what is accepted, and '20' (bytes, megabytes?)
-    is asked for its unit."""
-    if text is None:
-        return None
-    shown = shortened(text.strip()) or "''"
-    match = _MEMORY_TEXT.match(text)
-    unit = match.group(2).upper() if match else None
-    if match is None or (unit and unit not in _MEMORY_UNITS):
-        raise InputError(f"--max-memory {shown}: expected {_MEMORY_ACCEPTED}")
-    if not unit and float(match.group(1)) == 0:  # no unit makes 0 a size: 0MB is as far out of range
-        raise InputError(f"--max-memory {shown} is out of range: expected {_MEMORY_ACCEPTED}")
-    if not unit:
-        number = shortened(match.group(1))
-        raise InputError(f"--max-memory {shown} has no unit: write one, e.g. {number}MB or {number}GB; "
-                         f"expected {_MEMORY_ACCEPTED}")
-    size = float(match.group(1)) * _MEMORY_UNITS[unit]
-    if not _MIN_BUDGET <= size <= _MAX_BUDGET:
-        raise InputError(f"--max-memory {shown} is out of range: expected {_MEMORY_ACCEPTED}")
-    return int(size)
+    """--max-memory in bytes (None: the default), as :func:`fleetopt.runs.limits.memory_size` reads it."""
+    return limits.memory_size("--max-memory", text)
 
 
 def budget_within_memory(budget: int | None, backend: str, executor: str, workers: int) -> int | None:

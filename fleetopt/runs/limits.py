@@ -281,3 +281,54 @@ def job_setting(settings: dict, path, name: str, check, *args, optional: bool = 
             return check(f"{path}: {name}", settings[name], *args)
     except InputError as exc:
         raise InputError(f"{exc}: {DAMAGED}") from None
+
+
+def shortened(text: str, at: int = 60) -> str:
+    """A value as the user gave it, cut so that a huge one does not flood the message."""
+    return text if len(text) <= at else f"{text[:at]}... ({len(text):,} characters)"
+
+
+# --max-memory (max_memory from Python): a size with its unit
+_MEMORY_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
+    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+    # one letter, as Docker's --memory and Slurm's --mem write them: binary there, so here too
+    "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40,
+}  # fmt: skip
+# ASCII digits only: '\d' would also take other scripts' digits, which the message does not offer
+_MEMORY_TEXT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
+_MEMORY_ACCEPTED = (
+    "a size from 1KB to 1PB written like 512MB, 2GB or 1.5GiB "
+    "(units B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB; K, M, G, T as Docker and Slurm write them: "
+    "KiB ... TiB)"
+)
+_MIN_BUDGET, _MAX_BUDGET = 10**3, 10**15
+
+
+def memory_size(name: str, value) -> int | None:
+    """A memory budget in bytes (None: the default), ``name`` the setting as the user gave it
+    (--max-memory; max_memory from Python, where a whole number of bytes passes too). Only plain
+    decimal numbers with a unit pass: 'nanGB', '1e400GB' or '-1GB' are refused with what is accepted,
+    and '20' (bytes, megabytes?) is asked for its unit."""
+    if value is None:
+        return None
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        return whole(f"{name} (a whole number of bytes)", value, 1)
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be a size such as '2GB' or a whole number of bytes (got "
+                         f"{shown_value(value)})")  # fmt: skip
+    shown = shortened(value.strip()) or "''"
+    match = _MEMORY_TEXT.match(value)
+    unit = match.group(2).upper() if match else None
+    if match is None or (unit and unit not in _MEMORY_UNITS):
+        raise InputError(f"{name} {shown}: expected {_MEMORY_ACCEPTED}")
+    if not unit and float(match.group(1)) == 0:  # no unit makes 0 a size: 0MB is as far out of range
+        raise InputError(f"{name} {shown} is out of range: expected {_MEMORY_ACCEPTED}")
+    if not unit:
+        number = shortened(match.group(1))
+        raise InputError(f"{name} {shown} has no unit: write one, e.g. {number}MB or {number}GB; "
+                         f"expected {_MEMORY_ACCEPTED}")
+    size = float(match.group(1)) * _MEMORY_UNITS[unit]
+    if not _MIN_BUDGET <= size <= _MAX_BUDGET:
+        raise InputError(f"{name} {shown} is out of range: expected {_MEMORY_ACCEPTED}")
+    return int(size)
