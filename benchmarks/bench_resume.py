@@ -42,7 +42,7 @@ def attempt(args) -> dict:
     stopped where ``args.stop`` says."""
     from fleetopt import api
     from fleetopt.cli.memory import memory_budget
-    from fleetopt.runs.folder import csv_text
+    from fleetopt.runs.file_text import csv_text
 
     if args.quarter:
         _quarter_chunks()

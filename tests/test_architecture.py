@@ -20,8 +20,11 @@ LAYERS = [
     ("fleetopt.core.quarters", "fleetopt.core.units", "fleetopt.core.credit"),
     ("fleetopt.schema", "fleetopt"),  # the package itself re-exports schema.loading
     ("fleetopt.core",),
-    ("fleetopt.runs.files", "fleetopt.runs.limits"),
+    ("fleetopt.runs.files", "fleetopt.runs.limits", "fleetopt.runs.location", "fleetopt.runs.kinds",
+     "fleetopt.runs.file_text", "fleetopt.runs.code_stamp", "fleetopt.runs.run_files"),
+    ("fleetopt.runs.resume", "fleetopt.runs.summary_schema", "fleetopt.runs.tables"),
     ("fleetopt.runs.folder",),
+    ("fleetopt.runs.listing", "fleetopt.runs.output_files"),
     ("fleetopt.runs.registry",),
     ("fleetopt.milp",),
     ("fleetopt.evaluate",),

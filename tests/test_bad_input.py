@@ -24,8 +24,8 @@ from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, ge
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.report.reading import ReportError
-from fleetopt.runs.folder import RunDirError
 from fleetopt.runs.registry import RegistryError
+from fleetopt.runs.run_files import RunDirError
 from fleetopt.schema.base import MAX_QUARTER_COUNT
 from fleetopt.schema.loading import ModelError, parse_model_text
 from fleetopt.schema.model import PlanningModel

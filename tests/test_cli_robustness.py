@@ -1283,7 +1283,9 @@ def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_ru
 
 def test_a_file_of_an_unfinished_jobs_chunks_belongs_to_the_run(solve_run, tmp_path):
     """A job's chunks are its finished work: an --out there is refused as well."""
-    from fleetopt.runs.folder import RunDirError, RunFolder, refuse_run_file
+    from fleetopt.runs.folder import RunFolder
+    from fleetopt.runs.output_files import refuse_run_file
+    from fleetopt.runs.run_files import RunDirError
 
     job = started_evaluation(solve_run, tmp_path / "job")
     assert RunFolder.owning(job / "chunks" / "chunk-0.npz").path == job.resolve()

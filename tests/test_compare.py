@@ -469,12 +469,12 @@ def test_an_out_file_in_a_folder_that_cannot_be_written_is_refused_before_the_ev
 ):
     """--out in a read-only folder failed only after the whole evaluation (minutes on neocloud).
     The folder is made read-only for this user by os.access's answer (root writes anywhere)."""
-    import fleetopt.runs.folder as folder_module
+    import fleetopt.runs.files as files_module
 
     locked = tmp_path / "ro"
     locked.mkdir()
     real_access = os.access
-    monkeypatch.setattr(folder_module.os, "access", lambda p, m: Path(p) != locked and real_access(p, m))
+    monkeypatch.setattr(files_module.os, "access", lambda p, m: Path(p) != locked and real_access(p, m))
     for command in (("compare", str(tiny_run[0]), str(tiny_run[0]), "--scenarios", "20"),
                     ("report", str(tiny_run[0]))):  # fmt: skip
         code, out, err = run_cli(*command, "--out", str(locked / "c.md"))

@@ -27,7 +27,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.report.page import build_report
 from fleetopt.report.svg import RECOMMENDED, ROLE_COLOURS
-from fleetopt.runs.folder import BEST_MEAN_KEY
+from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 
 OPTIMUM, PICK = "milp: forecast", "milp: price shock, cash buffer $60.0M"
 BEST = "milp: forecast, cash buffer $30.0M"

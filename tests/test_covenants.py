@@ -596,7 +596,7 @@ def test_a_covenant_with_nothing_owed_reads_not_tested_not_no_room():
     summary.json each is a phrase, where a zero threshold would be null."""
     from fleetopt.core.results.covenant_words import covenant_headroom_text
     from fleetopt.core.results.headline import headline
-    from fleetopt.runs.folder import json_text
+    from fleetopt.runs.file_text import json_text
 
     d = repaid_bullet_model()
     d["market"]["demand_gpus"]["inference"] = 1e6

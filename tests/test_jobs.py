@@ -30,7 +30,8 @@ from fleetopt.evaluate.batch import PlanFileError, compile_plans
 from fleetopt.evaluate.engine import LocalExecutor, evaluate, plan_chunks
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.planfile import save_plans
-from fleetopt.runs.folder import RunDirError, RunFolder
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.run_files import RunDirError
 from fleetopt.schema.loading import LoadedModel, load_model
 
 
@@ -1704,7 +1705,7 @@ def test_cli_resume_takes_max_memory(tmp_path):
     summary = json.loads((folder / "summary.json").read_text())
     assert (summary["plan_chunk"], summary["scenario_chunk"]) == (1, 10)
     assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 2 * 20
-    metrics = pd.read_csv(folder / "metrics.csv")  # written to six decimals (runs.folder.csv_text)
+    metrics = pd.read_csv(folder / "metrics.csv")  # written to six decimals (runs.file_text.csv_text)
     fresh = _fresh(tmp_path, seed=7).metrics
     pd.testing.assert_frame_equal(metrics, fresh, check_exact=False, rtol=1e-12, atol=5e-7)
 
@@ -2041,7 +2042,7 @@ def test_a_resume_refuses_a_run_the_same_version_started_from_other_code(tmp_pat
     edit, a pull between releases), completed the run with chunks of both codes. job.json keeps the
     fingerprint of the code computing the figures; another is refused as another version is, naming
     both, and nothing is written."""
-    from fleetopt.runs.folder import figures_code
+    from fleetopt.runs.code_stamp import figures_code
 
     folder = _interrupted_job(tmp_path)
     assert json.loads((folder / "job.json").read_text())["figures_code"] == figures_code()
@@ -2606,7 +2607,7 @@ def test_a_full_disk_at_the_stop_gives_the_options_once(tmp_path, monkeypatch):
     import errno
 
     from fleetopt.cli.common import stopped_message
-    from fleetopt.runs.folder import RESUME_OPTIONS
+    from fleetopt.runs.resume import RESUME_OPTIONS
 
     run = RunFolder(tmp_path / "E")
     run.start_job({RunFolder.MODEL: "x"}, {"kind": "evaluate", RESUME_OPTIONS: ["--rank-by", "mean"]})

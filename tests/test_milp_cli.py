@@ -571,7 +571,8 @@ def test_a_solve_whose_folder_cannot_be_written_keeps_its_plan(here, monkeypatch
     import tempfile
 
     from fleetopt.evaluate.planfile import load_plans
-    from fleetopt.runs.folder import RunDirError, RunFolder
+    from fleetopt.runs.folder import RunFolder
+    from fleetopt.runs.run_files import RunDirError
 
     def full(self, files):
         raise RunDirError(f"cannot write {self.path}: No space left on device")
@@ -603,7 +604,8 @@ def test_a_solve_whose_folder_cannot_be_written_keeps_its_plan(here, monkeypatch
 def test_a_solve_whose_plan_cannot_be_kept_either_says_so(here, monkeypatch):
     import tempfile
 
-    from fleetopt.runs.folder import RunDirError, RunFolder
+    from fleetopt.runs.folder import RunFolder
+    from fleetopt.runs.run_files import RunDirError
 
     def full(self, files):
         raise RunDirError(f"cannot write {self.path}: No space left on device")
@@ -618,7 +620,7 @@ def test_a_solve_whose_plan_cannot_be_kept_either_says_so(here, monkeypatch):
 
 def test_a_stochastic_solve_s_default_folder_is_named_by_its_kind(tmp_path, monkeypatch):
     """`fleetopt solve --stochastic` named its folder as a plain solve's (<time>-tiny), while the
-    Python API's write named it <time>-tiny-stochastic: one rule now (runs.folder.run_name)."""
+    Python API's write named it <time>-tiny-stochastic: one rule now (runs.kinds.run_name)."""
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path))
     code, stdout, stderr = cli("solve", "tiny", "--stochastic", "2")
     assert code == 0, stdout + stderr

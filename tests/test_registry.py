@@ -915,7 +915,8 @@ def test_a_folder_left_half_written_by_a_killed_run_is_listed_with_how_to_remove
     import subprocess
     import time
 
-    from fleetopt.runs.folder import PARTIAL_ABANDONED_SECONDS, RunFolder, abandoned_partials
+    from fleetopt.runs.folder import RunFolder
+    from fleetopt.runs.listing import PARTIAL_ABANDONED_SECONDS, abandoned_partials
 
     runs = tmp_path / "runs"
     old, fresh, locked = (runs / f".e{n}.partial-abc{n}" for n in (1, 2, 3))

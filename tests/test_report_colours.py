@@ -15,7 +15,7 @@ from fleetopt import api
 from fleetopt.report import page, svg
 from fleetopt.report.comparison import comparison_html
 from fleetopt.report.page import build_report
-from fleetopt.runs.folder import BEST_MEAN_KEY
+from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 
 # Machado, Oliveira & Fernandes (2009), severity 1, on linear RGB
 SIMULATED = {

@@ -32,7 +32,7 @@ from fleetopt.evaluate.metrics import REACTION_LABELS, REACTION_MEANS
 from fleetopt.report import in_short, page, provenance, reading, svg, two_stage
 from fleetopt.report.candidates import _rule_text
 from fleetopt.report.statements import _by_quarter, _decisions_section, _power_built
-from fleetopt.runs.folder import BEST_MEAN_KEY
+from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 
 TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 

@@ -16,9 +16,11 @@ from conftest import run_cli
 
 from fleetopt import __version__
 from fleetopt.errors import FleetoptError, InputError
+from fleetopt.runs.code_stamp import figures_code
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunDirError, RunFolder, figures_code
+from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry
+from fleetopt.runs.run_files import RunDirError
 
 FLEETOPT = Path(sys.executable).parent / "fleetopt"
 CONCURRENT_SOLVES = 4  # issue 15: four solves at once lost 1 to 3 runs before RunFolder.claim
@@ -196,7 +198,7 @@ def test_summaries_are_strict_json_with_null_for_a_missing_figure():
 
     import numpy as np
 
-    from fleetopt.runs.folder import json_text
+    from fleetopt.runs.file_text import json_text
 
     text = json_text({"npv_mean_no_default_usd": np.float64("nan"), "dscr": math.inf, "n": np.int64(3),
                       "rows": [{"x": np.float32(1.5)}], "path": np.array([1.0, np.nan])})  # fmt: skip
@@ -223,7 +225,7 @@ def test_a_written_run_folder_has_the_permissions_mkdir_gives(tmp_path):
 
 def test_an_empty_runs_folder_variable_is_the_default_not_the_current_folder(monkeypatch):
     """`export FLEETOPT_RUNS_DIR=` made the current folder the runs folder, filling it with runs."""
-    from fleetopt.runs.folder import runs_dir
+    from fleetopt.runs.location import runs_dir
 
     for value in ("", "  "):
         monkeypatch.setenv("FLEETOPT_RUNS_DIR", value)
@@ -234,7 +236,7 @@ def test_a_runs_folder_variable_with_a_tilde_is_under_the_home_folder(monkeypatc
     """FLEETOPT_RUNS_DIR='~/x' (set from Python, or quoted) wrote the runs under the home folder and the
     registry in a folder named "~" here: `fleetopt runs` from anywhere else listed none of them."""
     from fleetopt import api
-    from fleetopt.runs.folder import runs_dir
+    from fleetopt.runs.location import runs_dir
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
@@ -398,7 +400,7 @@ def test_compare_may_replace_its_own_terminal_output_of_any_version(title):
     before: its table title read 'plans on N ...' before 0.4.21, '2 plans on N ...' and a what-if's
     'one plan under two models on N ...' since; another text is not compare's. Of --scenarios 1
     ('on 1 common scenario') it was refused as 'not a comparison fleetopt wrote'."""
-    from fleetopt.runs.folder import OWN_OUTPUT
+    from fleetopt.runs.output_files import OWN_OUTPUT
 
     assert OWN_OUTPUT["comparison"](title + "\n┏━━━")
     assert not OWN_OUTPUT["comparison"]("some plans on 5 common scenarios\n")

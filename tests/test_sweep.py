@@ -2139,7 +2139,7 @@ def test_the_settle_command_s_scenarios_are_fresh_for_a_stochastic_candidate_too
 
 def test_the_settle_command_quotes_a_folder_with_a_space_as_every_command_given_to_paste():
     """A sweep in 'my runs/sweep': the command is pasted into a shell, where an unquoted space made
-    '--plans my' and a stray argument 'runs/sweep' (runs/folder.resume_command quotes it so too)."""
+    '--plans my' and a stray argument 'runs/sweep' (runs/resume.resume_command quotes it so too)."""
     near = lead_words(Lead("milp: half leverage", 284.7e6, 288.4e6), n=1000, folder="my runs/sweep")
     assert "`fleetopt evaluate --plans 'my runs/sweep' --scenarios 4100 --seed 9 --rank-by cvar5`" in near
 

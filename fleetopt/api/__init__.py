@@ -106,22 +106,13 @@ from fleetopt.milp.stochastic import complete_purchases_with_rescue, names_finan
 from fleetopt.report.page import write_report
 from fleetopt.report.reading import checked_metrics_table
 from fleetopt.runs import limits
+from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.files import signals_deferred
-from fleetopt.runs.folder import (
-    METRICS_TABLES,
-    RUN_KINDS,
-    RunData,
-    RunDirError,
-    RunFolder,
-    csv_text,
-    finished_folders,
-    json_text,
-    refuse_unwritable_file,
-    run_name,
-    unfinished_jobs,
-    written_at,
-)
+from fleetopt.runs.folder import RunFolder, written_at
+from fleetopt.runs.kinds import RUN_KINDS, run_name
 from fleetopt.runs.limits import DEFAULT_SCREEN, MAX_SCREENED
+from fleetopt.runs.listing import finished_folders, unfinished_jobs
+from fleetopt.runs.output_files import refuse_unwritable_file
 from fleetopt.runs.registry import (
     Registry,
     RegistryError,
@@ -130,6 +121,8 @@ from fleetopt.runs.registry import (
     check_results_of_kind,
     key_figures,
 )
+from fleetopt.runs.run_files import RunDirError
+from fleetopt.runs.tables import METRICS_TABLES, RunData
 from fleetopt.schema.edit import edited_model, sets_field
 from fleetopt.schema.loading import (
     MODEL_CHANGES,

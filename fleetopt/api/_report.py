@@ -9,7 +9,8 @@ from fleetopt.compare.comparison import Comparison
 from fleetopt.errors import InputError
 from fleetopt.report.page import write_report
 from fleetopt.runs import limits
-from fleetopt.runs.folder import OUT_OPTION, RunFolder
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.output_files import OUT_OPTION
 from fleetopt.runs.registry import RunRecord
 
 

@@ -21,17 +21,9 @@ from fleetopt.evaluate.sources import how_it_finishes, refuse_unfinished
 from fleetopt.report.reading import checked_metrics_table
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
-from fleetopt.runs.folder import (
-    METRICS_TABLES,
-    RUN_KINDS,
-    SUMMARY_DAMAGED,
-    RunData,
-    RunDirError,
-    RunFolder,
-    finished_folders,
-    unfinished_jobs,
-    written_at,
-)
+from fleetopt.runs.folder import RunFolder, written_at
+from fleetopt.runs.kinds import RUN_KINDS
+from fleetopt.runs.listing import finished_folders, unfinished_jobs
 from fleetopt.runs.registry import (
     Registry,
     RegistryError,
@@ -40,6 +32,9 @@ from fleetopt.runs.registry import (
     check_results_of_kind,
     key_figures,
 )
+from fleetopt.runs.run_files import RunDirError
+from fleetopt.runs.summary_schema import SUMMARY_DAMAGED
+from fleetopt.runs.tables import METRICS_TABLES, RunData
 from fleetopt.schema.loading import (
     MODEL_CHANGES,
     MODEL_SOURCE_CHANGES,

@@ -33,11 +33,8 @@ from fleetopt.milp.stochastic import (
     rescuable,
 )
 from fleetopt.runs import limits
-from fleetopt.runs.folder import (
-    RunFolder,
-    csv_text,
-    json_text,
-)
+from fleetopt.runs.file_text import csv_text, json_text
+from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.limits import DEFAULT_SCREEN
 from fleetopt.schema.loading import (
     LoadedModel,

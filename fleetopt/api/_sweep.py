@@ -15,10 +15,8 @@ from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
-from fleetopt.runs.folder import (
-    RunFolder,
-    run_name,
-)
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.kinds import run_name
 from fleetopt.sweep.result import SweepResult
 from fleetopt.sweep.result import write_sweep_run as _write_sweep_folder
 from fleetopt.sweep.rule import Rule

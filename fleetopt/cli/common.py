@@ -58,20 +58,18 @@ from fleetopt.milp.highs import STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import (
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.kinds import RUN_KINDS
+from fleetopt.runs.output_files import (
     OUT_FLAG,
     OUT_OPTION,
-    RESUME_OPTIONS,
-    RUN_KINDS,
-    RunDirError,
-    RunFolder,
-    kept_options,
     refuse_folder_as_file,
     refuse_output_file,
     refuse_unwritable_file,
-    resume_command,
 )
 from fleetopt.runs.registry import Registry
+from fleetopt.runs.resume import RESUME_OPTIONS, kept_options, resume_command
+from fleetopt.runs.run_files import RunDirError
 from fleetopt.schema.edit import ChangeError, changes_behind, last_changes
 from fleetopt.schema.loading import (
     DEFAULT_MODEL,
@@ -1020,7 +1018,7 @@ def finish_report(path: Path, wanted: bool) -> None:
 
 
 def refuse_out_file(out: Path, kind: str, example: Path | str) -> None:
-    """--out of a ``kind`` file (runs/folder.py :data:`OWN_OUTPUT`) refused before any work where it
+    """--out of a ``kind`` file (runs/output_files.py :data:`OWN_OUTPUT`) refused before any work where it
     cannot take one: a folder, with ``example``, a file name to give instead; a run's own file, a file
     fleetopt did not write as one, or one that cannot be written (:func:`refuse_output_file`)."""
     refuse_folder_as_file(out, OUT_FLAG, example)

@@ -57,13 +57,11 @@ from fleetopt.errors import InputError, warn
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_bytes_atomic, write_text_atomic
-from fleetopt.runs.folder import (
-    OUT_FLAG,
-    RunDirError,
-    RunFolder,
-    run_name,
-)
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.kinds import run_name
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS, MAX_TAIL
+from fleetopt.runs.output_files import OUT_FLAG
+from fleetopt.runs.run_files import RunDirError
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
 
 

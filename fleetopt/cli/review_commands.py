@@ -35,12 +35,10 @@ from fleetopt.cli.render.tables import plain_text
 from fleetopt.core.units import format_bytes
 from fleetopt.errors import FleetoptError, InputError, user_path
 from fleetopt.runs import limits
-from fleetopt.runs.folder import (
-    OUT_FLAG,
-    RunFolder,
-    abandoned_partials,
-    resume_command,
-)
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.listing import abandoned_partials
+from fleetopt.runs.output_files import OUT_FLAG
+from fleetopt.runs.resume import resume_command
 
 # the options of `compare` of its own (those it shares with other commands are in cli/common.py)
 ComparedRunsArg = Annotated[

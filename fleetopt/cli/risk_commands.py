@@ -115,8 +115,12 @@ from fleetopt.evaluate.spill import SpillError
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunDirError, RunFolder, kept_options, resume_command, run_name, runs_dir
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.kinds import run_name
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS
+from fleetopt.runs.location import runs_dir
+from fleetopt.runs.resume import kept_options, resume_command
+from fleetopt.runs.run_files import RunDirError
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
 from fleetopt.sweep.candidates import dropped_words
 from fleetopt.sweep.rule import Rule, RuleNotMet

@@ -70,13 +70,9 @@ from fleetopt.evaluate.metrics import (
     judged_side,
 )
 from fleetopt.runs import limits
+from fleetopt.runs.file_text import json_text
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import (
-    COMMON_SCENARIO,
-    WHAT_IF_SUBJECT,
-    json_text,
-    refuse_output_file,
-)
+from fleetopt.runs.output_files import COMMON_SCENARIO, WHAT_IF_SUBJECT, refuse_output_file
 from fleetopt.schema.loading import (
     DISCOUNT_RATE,
     HORIZON_QUARTERS,
@@ -391,7 +387,7 @@ class Comparison:
 
     def title(self) -> str:
         """The figures' title, as the terminal and the page write it: "3 plans on 1,000 common scenarios
-        (seed 0)" (a file compare wrote is known by it: :data:`~fleetopt.runs.folder.COMPARISON_TITLE`)."""
+        (seed 0)" (a file compare wrote is known by it: runs/output_files.py COMPARISON_TITLE)."""
         return f"{self.subject()} on {counted(self.n_scenarios, COMMON_SCENARIO)} (seed {self.seed})"
 
     def basis(self) -> str:

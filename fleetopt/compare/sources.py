@@ -24,11 +24,9 @@ from fleetopt.evaluate.sources import (
     run_folder_of,
 )
 from fleetopt.runs import limits
-from fleetopt.runs.folder import (
-    BEST_MEAN_KEY,
-    RunFolder,
-    resume_command,
-)
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.resume import resume_command
+from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 from fleetopt.schema.loading import (
     LoadedModel,
 )

@@ -52,8 +52,10 @@ from fleetopt.evaluate.sources import (
     with_run_changes,
 )
 from fleetopt.runs import limits
+from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.files import file_sha256
-from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.resume import RESUME_OPTIONS, resume_command
 from fleetopt.schema.loading import (
     LoadedModel,
     bundled_model_names,
@@ -133,7 +135,7 @@ class EvaluationJob:
     def start(self, folder: str | Path, resume_options: tuple[str, ...] = ()) -> None:
         """Create the run folder with the job description and the model, before any chunk runs;
         ``resume_options``: what its resume command is to be given again (the CLI's --report, a
-        ranking: :data:`~fleetopt.runs.folder.RESUME_OPTIONS`). A chunk's rows of results go to a
+        ranking: :data:`~fleetopt.runs.resume.RESUME_OPTIONS`). A chunk's rows of results go to a
         file in its chunks/ where they go to one (the chunks sized for the disk
         :func:`prepare_evaluation`'s ``folder`` is on; where none was given, the chunks sized for
         ``$TMPDIR``'s are sized again for this folder's, unless they were set since)."""

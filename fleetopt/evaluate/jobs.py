@@ -616,7 +616,7 @@ def _ray_chunk(data, chunk, spec, backend_name, fallback=False):
 
 def fleetopt_code() -> tuple[str, str]:
     """This process's fleetopt: its version and the fingerprint of the code computing the figures
-    (:func:`~fleetopt.runs.folder.figures_code`, which a job.json keeps)."""
+    (:func:`~fleetopt.runs.code_stamp.figures_code`, which a job.json keeps)."""
     return fleetopt.__version__, run_folder.figures_code()
 
 
@@ -629,7 +629,9 @@ def _on_the_drivers_code(chunk_function):
     driver = fleetopt_code()
 
     def task(*args):
-        # the modules, sent by name, are the worker's own (a fleetopt before the fingerprint has none)
+        # the modules, sent by name, are the worker's own (a fleetopt before the fingerprint has none);
+        # read through runs.folder (which imports it from runs/code_stamp.py), a module every fleetopt
+        # has: a worker's fleetopt older than runs/code_stamp.py would fail to load this task
         code = getattr(run_folder, "figures_code", None)
         here = (fleetopt.__version__, code() if code else "none")
         if here != driver:

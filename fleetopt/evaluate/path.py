@@ -40,8 +40,9 @@ from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, late_capacity_steps, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.runs import limits
+from fleetopt.runs.file_text import finite_json
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import finite_json, refuse_output_file
+from fleetopt.runs.output_files import refuse_output_file
 
 # how `fleetopt evaluate --explain` picks its scenario (or a scenario number)
 # first-default: the earliest liquidity default; first-any-default: the earliest default as P(any default)
@@ -163,7 +164,7 @@ class ScenarioPath:
         :meth:`npv_words`."""
         shown, figures = self.shown(), self._shown_figures()
         usd = {column: list(figures[column]) for column in figures.columns if column.endswith(SHOWN_USD)}
-        # JSON has no NaN: a figure that is not finite is null (runs.folder.finite_json, as summary.json)
+        # JSON has no NaN: a figure that is not finite is null (runs.file_text.finite_json, as summary.json)
         return finite_json({"plan": self.plan, "scenario": self.scenario, "seed": self.seed, "why": self.why,
                             "headline": self.headline(), "columns": list(shown.columns),
                             "rows": shown.astype(str).to_numpy().tolist(), "usd": usd,
@@ -354,7 +355,7 @@ def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataF
     T = data.T
     names = (*OPERATIONS, *LINES, *CASH_FLOWS, *TAX_BASIS, "collateral_required_usd", "collateral_value_usd")
     lines = {name: np.array([q[name] for q in seen]) for name in names}
-    frame = pd.DataFrame({"quarter": data.quarter_labels[:T]})  # first: runs.folder.SCENARIO_PATH_HEADER
+    frame = pd.DataFrame({"quarter": data.quarter_labels[:T]})  # first: output_files.SCENARIO_PATH_HEADER
     for g, gen in enumerate(GENERATIONS):
         frame[f"price_factor_{gen}"] = scen.price_factor[0, g]
     for u, use in enumerate(USES):

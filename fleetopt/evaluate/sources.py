@@ -20,7 +20,8 @@ from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
-from fleetopt.runs.folder import RunFolder, resume_command
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.resume import resume_command
 from fleetopt.schema.loading import LoadedModel, load_model, recorded_model_changes
 from fleetopt.schema.model import blocks_changed, fields_changed, plan_free_blocks
 

@@ -35,7 +35,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.report import svg
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
-from fleetopt.runs.folder import BEST_MEAN_KEY
+from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 from fleetopt.sweep.recommendation import best_mean_words, optimum_risks_kept, why_without_lead
 from fleetopt.sweep.rule import FORECAST_CONDITION, optimum_condition
 from fleetopt.sweep.run import rule_chosen_by

@@ -26,7 +26,7 @@ from fleetopt.core.units import format_mw, whole_difference
 from fleetopt.report import svg
 from fleetopt.report.definitions import definitions_section, glossary
 from fleetopt.report.markup import SCRIPT, STYLE, page_context_style, scroll_hint
-from fleetopt.runs.folder import COMPARISON_PAGE_TITLE
+from fleetopt.runs.output_files import COMPARISON_PAGE_TITLE
 
 # a difference cell is coloured by whether it is better or worse for the company (its 'better' word)
 _EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}" + (

@@ -39,8 +39,8 @@ from fleetopt.report.reading import (
 from fleetopt.report.statements import purchases_and_statements_sections
 from fleetopt.report.two_stage import stochastic_section
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import (
-    RunFolder,
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.output_files import (
     refuse_folder_as_file,
     refuse_foreign_file,
     refuse_run_file,

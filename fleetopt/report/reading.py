@@ -31,7 +31,8 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.evaluate.planfile import BUFFERS, load_plans
 from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note
-from fleetopt.runs.folder import METRICS_TABLES, RunFolder
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.tables import METRICS_TABLES
 from fleetopt.schema.loading import load_model
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms

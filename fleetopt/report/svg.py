@@ -18,7 +18,7 @@ from fleetopt.core.units import (
     format_usd_compact,
     rounded,
 )
-from fleetopt.runs.folder import BEST_MEAN_KEY
+from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 
 # Okabe & Ito's colours, told apart with a red-green colour blindness (the old palette's blue and
 # purple, 1st and 5th plan of a comparison, were one colour to a deuteranope; its orange and green,

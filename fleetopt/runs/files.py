@@ -196,3 +196,11 @@ def utf8_text(text: str) -> str:
 def write_text_atomic(path: str | Path, text: str, user_file: bool = False) -> None:
     """``text`` written whole, in UTF-8 (:func:`utf8_text`: a name in other bytes escaped)."""
     write_bytes_atomic(path, utf8_text(text).encode("utf-8"), user_file)
+
+
+def unwritable_ancestor(path: Path) -> Path | None:
+    """The nearest of ``path`` and its parents that exists, where it is not a folder this user can
+    make files in (a run folder, an output file or the registry made below it would fail); None
+    where it is one."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    return None if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK) else existing

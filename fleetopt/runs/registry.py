@@ -27,21 +27,14 @@ from pathlib import Path
 from fleetopt.core.results.headline import LAB_FIGURES
 from fleetopt.core.units import format_duration
 from fleetopt.errors import InputError, user_path
-from fleetopt.runs.files import read_json, utf8_text
-from fleetopt.runs.folder import (
-    BEST_MEAN_KEY,
-    KIND_NOUNS,
-    NUMBER_NAMES,
-    RUNS_DIR_VARIABLE,
-    SUMMARY_FIELDS,
-    WRITTEN_KEY,
-    RunDirError,
-    RunFolder,
-    finite_json,
-    runs_dir,
-    unwritable_ancestor,
-)
+from fleetopt.runs.file_text import finite_json
+from fleetopt.runs.files import read_json, unwritable_ancestor, utf8_text
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.kinds import KIND_NOUNS
 from fleetopt.runs.limits import finite_number, utf8
+from fleetopt.runs.location import RUNS_DIR_VARIABLE, runs_dir
+from fleetopt.runs.run_files import RunDirError
+from fleetopt.runs.summary_schema import BEST_MEAN_KEY, NUMBER_NAMES, SUMMARY_FIELDS, WRITTEN_KEY
 from fleetopt.schema.loading import (
     DISCOUNT_RATE,
     HORIZON_QUARTERS,

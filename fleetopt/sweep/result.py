@@ -39,12 +39,9 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
-from fleetopt.runs.folder import (
-    BEST_MEAN_KEY,
-    RunFolder,
-    csv_text,
-    json_text,
-)
+from fleetopt.runs.file_text import csv_text, json_text
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 from fleetopt.schema.loading import (
     LoadedModel,
 )

@@ -35,12 +35,9 @@ from fleetopt.evaluate.sources import fitted_note
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import json_kind, read_json, signals_deferred
-from fleetopt.runs.folder import (
-    KIND_NOUNS,
-    RESUME_OPTIONS,
-    RunFolder,
-    resume_command,
-)
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.kinds import KIND_NOUNS
+from fleetopt.runs.resume import RESUME_OPTIONS, resume_command
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import (
     LoadedModel,
@@ -129,7 +126,7 @@ def prepare_sweep(
     candidates to ``mip_gap``), with ``share_purchases`` every purchase, power block and draw shared
     by its scenarios (as that function's ``share_purchases``). ``resume_options``: what the command
     that resumes it is to be given again, the CLI's --report
-    (:data:`~fleetopt.runs.folder.RESUME_OPTIONS`)."""
+    (:data:`~fleetopt.runs.resume.RESUME_OPTIONS`)."""
     rule = rule or Rule()  # a Rule checks itself when made
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
     threads = capped_threads(threads)  # beyond the usable cores, with a warning
