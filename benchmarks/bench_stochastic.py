@@ -42,7 +42,9 @@ from fleetopt.evaluate.sources import read_plans
 from fleetopt.milp import stochastic as sto
 from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes
 from fleetopt.stochastic.reduction import reduce_scenarios
-from fleetopt.stochastic.run import rescue_counts, scenario_features, scenario_inputs, solve_stochastic
+from fleetopt.stochastic.rescues import rescue_counts
+from fleetopt.stochastic.run import solve_stochastic
+from fleetopt.stochastic.screening import scenario_features, scenario_inputs
 
 LIMIT = 600.0
 

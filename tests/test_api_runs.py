@@ -20,7 +20,7 @@ from fleetopt.errors import FleetoptError, FleetoptWarning, InputError
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.runs.folder import _HELD_LOCKS, RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
-from fleetopt.stochastic.run import StochasticResult
+from fleetopt.stochastic.result import StochasticResult
 
 SCENARIOS = 20
 

@@ -2139,16 +2139,16 @@ def test_the_memory_check_is_turned_off_by_any_word_for_off(here, monkeypatch, v
     """FLEETOPT_STOCHASTIC_MEMORY_CHECK turned the check off only for exactly "0": "false" or "off"
     left it on with no word. A 1 GB machine refuses 200 scenarios of tiny (about 1.33 GB) unless it
     is off."""
-    from fleetopt.stochastic import run
+    from fleetopt.stochastic import memory_estimate
 
-    monkeypatch.setattr(run, "physical_ram_bytes", lambda: 10**9)
+    monkeypatch.setattr(memory_estimate, "physical_ram_bytes", lambda: 10**9)
     _, data = api.load("tiny")
     monkeypatch.setenv("FLEETOPT_STOCHASTIC_MEMORY_CHECK", value)
-    run.check_memory(data, 200, 4)  # off: nothing refused
+    memory_estimate.check_memory(data, 200, 4)  # off: nothing refused
     for on in ("1", "true", "ON", "yes", ""):
         monkeypatch.setenv("FLEETOPT_STOCHASTIC_MEMORY_CHECK", on)
         with pytest.raises(InputError, match="scenarios \\(--stochastic\\) 200"):
-            run.check_memory(data, 200, 4)
+            memory_estimate.check_memory(data, 200, 4)
 
 
 def test_a_memory_check_setting_that_is_no_word_for_on_or_off_is_refused_by_name(here, monkeypatch):

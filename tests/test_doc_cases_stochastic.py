@@ -65,7 +65,8 @@ from test_doc_cases import hand_model
 
 from fleetopt import api
 from fleetopt.evaluate.scenarios import generate_scenarios
-from fleetopt.stochastic import run
+from fleetopt.stochastic import measures, recourse
+from fleetopt.stochastic.summary_words import measure_rows
 
 EV = 12_201_633.53
 
@@ -710,7 +711,7 @@ def test_where_rp_solved_again_is_still_below_eev_rp_is_eev(monkeypatch):
     ($1,033,034.51, as a solve again stopped by a time limit might): EEV's solution is then the best
     plan of RP found, RP = EEV = 1,566,681.09, VSS 0, and the plan keeps the forecast's first stage
     (nothing prepaid), the table's RP row saying so."""
-    monkeypatch.setattr(run, "solve_again_under_eev_rules", lambda ef, rp, eev, solver: rp)
+    monkeypatch.setattr(recourse, "solve_again_under_eev_rules", lambda ef, rp, eev, solver: rp)
     s = owing_with_ebitda_below_zero(
         {"max_debt_to_ebitda": 6.0}, "blocks", {"market_price_drop": 0.05}, overhead_usd=1_100_000
     )
@@ -718,10 +719,11 @@ def test_where_rp_solved_again_is_still_below_eev_rp_is_eev(monkeypatch):
         pytest.approx(1_566_681.09, abs=0.01), pytest.approx(1_566_681.09, abs=0.01), 0.0,
     )  # fmt: skip
     assert s["rp_own_usd"] == pytest.approx(1_033_034.51, abs=1.0)
-    assert s["first_stage"] == f"the forecast optimum's ({run.FORECAST_ABOVE_RP})" and s["commitments"] == []
+    assert s["first_stage"] == f"the forecast optimum's ({recourse.FORECAST_ABOVE_RP})"
+    assert s["commitments"] == []
     assert s["settings"]["solve_method"].endswith("below EEV: RP is the forecast's first stage's")
     assert s["scenarios"][0]["value_usd"] == pytest.approx(-2_998_329.35, abs=0.01)
-    (rp_label,) = [label for key, label in run.measure_rows(s) if key == "rp_usd"]
+    (rp_label,) = [label for key, label in measure_rows(s) if key == "rp_usd"]
     assert "the forecast optimum's first stage's (EEV; its own plan, $1.0M" in rp_label
 
 
@@ -755,7 +757,7 @@ def test_ws_is_never_below_rp():
     )  # fmt: skip
     assert s["ws_own_usd"] == pytest.approx(-735_204.12, abs=0.01)
     assert "WS (-$735.2k) below RP, so again under RP's covenant cures" in s["settings"]["solve_method"]
-    (ws_label,) = [label for key, label in run.measure_rows(s) if key == "ws_usd"]
+    (ws_label,) = [label for key, label in measure_rows(s) if key == "ws_usd"]
     assert ws_label.endswith(
         "(its own solve, -$735.2k, was below RP: solved again under RP's covenant cures, at least RP)"
     )
@@ -764,13 +766,13 @@ def test_ws_is_never_below_rp():
 def test_where_ws_solved_again_is_still_below_rp_ws_is_rp(monkeypatch):
     """§7b "WS at least RP": the test above with WS's solve again stopped short of the gap (a time
     limit): RP's solution is the best plan of WS found, WS = RP = -627,339.71, EVPI 0."""
-    own = run.wait_and_see
+    own = measures.wait_and_see
 
     def stopped_again(ef, solver, rules=None, stage_name="WS"):
         solution = own(ef, solver, rules, stage_name)
         return solution if rules is None else replace(solution, status="time_limit")
 
-    monkeypatch.setattr(run, "wait_and_see", stopped_again)
+    monkeypatch.setattr(measures, "wait_and_see", stopped_again)
     s = owing_with_ebitda_below_zero({"min_dscr": 1.2}, "blocks", owed_usd=500_000)
     assert (s["ws_usd"], s["rp_usd"], s["evpi_usd"]) == (
         pytest.approx(-627_339.71, abs=0.01), pytest.approx(-627_339.71, abs=0.01), 0.0,

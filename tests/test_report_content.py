@@ -1340,7 +1340,7 @@ def test_the_commitments_say_a_difference_is_of_the_unrounded_figures():
 def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does():
     """Whose first stage the plan keeps, the scenarios the solve rescued, how the plan was completed
     and each forecast limit it breaks: the terminal said them, the report left them out, so nothing
-    tied RP to the plan shown. One list (stochastic.run.plan_facts) for both; the warning in red."""
+    tied RP to the plan shown. One list (stochastic.summary_words.plan_facts) for both; the warning in red."""
     from rich.console import Console
 
     from fleetopt.cli.render.stochastic import stochastic_summary_table
@@ -2532,7 +2532,7 @@ def test_a_plan_that_never_breaks_gets_a_sentence_not_a_flat_chart(tmp_path, mon
 
 def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
     """A stochastic solve gave RP, EV, EEV, VSS, EVPI but not what it commits to: the first stage,
-    beside the forecast optimum's, is one list of lines (stochastic.run.commitment_lines) for both.
+    beside the forecast optimum's, is one list of lines (stochastic.commitments.commitment_lines) for both.
     A contract accepted by one plan only reads yes / no, its difference "accepted"; the GPUs in all
     last (1,952 + 48 against 2,000: a difference of 0 GPUs, unsigned). The report set the two
     plans' figures and their difference left, as words ('2,000 GPUs' under '$26.0M' read ragged);

@@ -37,24 +37,19 @@ from fleetopt.milp import stochastic as sto
 from fleetopt.runs.registry import key_figures
 from fleetopt.schema.policy import Policy
 from fleetopt.stochastic import reduction
+from fleetopt.stochastic.commitments import SHARED_COMMITMENTS, first_stage_commitments
+from fleetopt.stochastic.measures import eev_and_ws, kept_plan_figures
+from fleetopt.stochastic.recourse import by_blocks, forecast_kept, forecast_within_gap
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
-from fleetopt.stochastic.run import (
-    SHARED_COMMITMENTS,
-    SolverSettings,
-    StochasticResult,
-    by_blocks,
+from fleetopt.stochastic.result import StochasticResult
+from fleetopt.stochastic.run import solve_stochastic
+from fleetopt.stochastic.screening import scenario_features, scenario_inputs
+from fleetopt.stochastic.settings import SolverSettings
+from fleetopt.stochastic.summary_words import (
     copies_replan,
-    eev_and_ws,
-    first_stage_commitments,
     first_stage_text,
-    forecast_kept,
-    forecast_within_gap,
     in_sample_labels,
-    kept_plan_figures,
     measure_unavailable,
-    scenario_features,
-    scenario_inputs,
-    solve_stochastic,
 )
 
 EXACT = 1e-9  # relative MIP gap for the hand-worked instances
@@ -456,7 +451,8 @@ def test_a_first_stage_that_cannot_be_completed_names_what_it_shares(monkeypatch
     the refusal said only "its commitments before 2027Q3" and advised fewer first-stage quarters,
     which cannot free purchases shared over the whole horizon. It names them, and the option."""
     from fleetopt.errors import NoPlanError
-    from fleetopt.stochastic.run import SolverSettings, complete_plan
+    from fleetopt.stochastic.forecast_completion import complete_plan
+    from fleetopt.stochastic.settings import SolverSettings
 
     monkeypatch.setattr(sto, "solve_with_first_stage", lambda *args, **kwargs: None)
     monkeypatch.setattr(sto, "complete_with_rescue", lambda *args, **kwargs: None)
@@ -479,7 +475,8 @@ def test_plan_completed_with_the_rescue_reports_the_forecast_limits_it_breaks():
     written plan's own forecast statements (no equity, no revolver) keep cash at $2,095 in 2026Q1
     (quarter 1: 2,095 + 2,190 = 4,285, kept): reported as breaking the minimum cash in 2026Q1 only.
     The forecast optimum itself breaks nothing."""
-    from fleetopt.stochastic.run import SolverSettings, complete_plan, forecast_limits_broken
+    from fleetopt.stochastic.forecast_completion import complete_plan, forecast_limits_broken
+    from fleetopt.stochastic.settings import SolverSettings
 
     d = buy_now_or_later()
     d["finance"]["opening_cash_usd"] = 5000.0
@@ -962,12 +959,12 @@ def test_scenarios_beyond_the_memory_are_refused_before_any_solve(tmp_path, monk
     5.3775 MB a scenario; with 300 MB besides, 200 of them need 1.3755 GB, more than a 1 GB machine:
     exit 2 naming --stochastic, the estimate and the memory, no folder, no solve; 130 fit ((1 GB -
     300 MB) / 5.3775 MB), and 100 (838 MB) pass. FLEETOPT_STOCHASTIC_MEMORY_CHECK=0 skips it."""
-    from fleetopt.stochastic import run
+    from fleetopt.stochastic import memory_estimate, run
 
     def no_solve(*args):
         raise AssertionError("solved before the memory was checked")
 
-    monkeypatch.setattr(run, "physical_ram_bytes", lambda: 10**9)
+    monkeypatch.setattr(memory_estimate, "physical_ram_bytes", lambda: 10**9)
     monkeypatch.setattr(run, "forecast_optimum", no_solve)
     code, text = cli("solve", "tiny", "--stochastic", "200", "--out", str(tmp_path / "run"))
     said = " ".join(text.split())
@@ -977,23 +974,24 @@ def test_scenarios_beyond_the_memory_are_refused_before_any_solve(tmp_path, monk
     assert "at most about 130 scenarios fit" in said and "FLEETOPT_STOCHASTIC_MEMORY_CHECK=0" in said
     assert not (tmp_path / "run").exists()
     _, data = load("tiny")
-    run.check_memory(data, 100, 4)  # 838 MB: fits
+    memory_estimate.check_memory(data, 100, 4)  # 838 MB: fits
     monkeypatch.setenv("FLEETOPT_STOCHASTIC_MEMORY_CHECK", "0")
-    run.check_memory(data, 200, 4)
+    memory_estimate.check_memory(data, 200, 4)
 
 
 def test_a_need_just_above_the_memory_is_not_written_equal_to_it(monkeypatch):
     """100 of tiny's scenarios need 300 MB + 100 x 5.3775 MB = 837.75 MB; on a machine with 100 kB
     less (837.65 MB), both rounded to three digits read "838 MB": the refusal writes them apart
     (837.8 MB, 837.7 MB)."""
-    from fleetopt.stochastic import run
+    from fleetopt.stochastic import memory_estimate
+    from fleetopt.stochastic.memory_estimate import BASE_BYTES, BYTES_PER_ELEMENT, SCENARIO_BYTES
 
     _, data = load("tiny")
-    per_scenario = run.SCENARIO_BYTES + run.BYTES_PER_ELEMENT * run.scenario_elements(data, 4)
-    need = run.BASE_BYTES + 100 * per_scenario
-    monkeypatch.setattr(run, "physical_ram_bytes", lambda: need - 100_000)
+    per_scenario = SCENARIO_BYTES + BYTES_PER_ELEMENT * memory_estimate.scenario_elements(data, 4)
+    need = BASE_BYTES + 100 * per_scenario
+    monkeypatch.setattr(memory_estimate, "physical_ram_bytes", lambda: need - 100_000)
     with pytest.raises(InputError) as refused:
-        run.check_memory(data, 100, 4)
+        memory_estimate.check_memory(data, 100, 4)
     said = " ".join(str(refused.value).split())
     assert "would need about 837.8 MB (5.38 MB a scenario), more than the 837.7 MB of memory here" in said
 
@@ -1304,16 +1302,16 @@ def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(m
     from html import unescape
 
     from fleetopt.report.two_stage import stochastic_section
-    from fleetopt.stochastic import run
+    from fleetopt.stochastic import recourse
 
-    solved = run.solve_recourse_problem
+    solved = recourse.solve_recourse_problem
 
     def stopped(ef, solver):
         rp = solved(ef, solver)
         low, high = rp.objective_usd - 50e6, rp.bound_usd + 5e6  # EEV not within the gap of the bound
         return replace(rp, status="time_limit", objective_usd=low, bound_usd=high, gap=0.9)
 
-    monkeypatch.setattr(run, "solve_recourse_problem", stopped)
+    monkeypatch.setattr(recourse, "solve_recourse_problem", stopped)
     summary = solve_stochastic(tiny_at_forecast_resale(), 3, quarters=2, oos_scenarios=0).summary()
     assert summary["first_stage"].startswith("the forecast optimum's (above the value of RP's plan")
     assert summary["plan_value_usd"] == summary["eev_usd"] > summary["rp_usd"]
@@ -1554,7 +1552,7 @@ def test_a_measure_below_zero_within_the_gap_is_zero():
     L = 1 gave WS -$94,948,773 (gap 0.135 %) against RP -$94,876,983, EVPI -$71,790, which at a
     1e-6 gap is 0. Within 0.5 % of $94.9M (about $474k) it is 0; a positive one stays; one further
     below than the gap allows stays negative (no gap explains it)."""
-    from fleetopt.stochastic.run import measure_difference
+    from fleetopt.stochastic.measures import measure_difference
 
     assert measure_difference(-94_948_773.0, -94_876_983.0, 0.005) == 0.0
     assert measure_difference(2_460.0, 0.0, 0.005) == 2_460.0
@@ -1656,7 +1654,7 @@ def test_the_copies_covenant_cures_stand_beside_the_evaluator_s_breaches(tmp_pat
     from html import unescape
 
     from fleetopt.core.units import format_percent
-    from fleetopt.stochastic.run import plan_facts
+    from fleetopt.stochastic.summary_words import plan_facts
 
     out = tmp_path / "sto"
     code, stdout = cli("solve", "tiny", "--stochastic", "5", "--out", str(out))
@@ -2077,7 +2075,7 @@ def test_an_eev_solve_that_found_no_plan_gives_no_rescue_probability():
     """Where the forecast's first stage left the extensive form with no plan (no scenario rows),
     summary.json's eev_rescued_probability said 0.0: no scenario needing a rescue, of a plan that
     does not exist. It is null, as the expected NPV beside it is (a review)."""
-    from fleetopt.stochastic.run import eev_in_sample
+    from fleetopt.stochastic.measures import eev_in_sample
 
     none_found = sto.EFSolution("infeasible", None, None, None, 0.0, [])
     assert eev_in_sample(None, none_found, solved=False) == {
@@ -2100,9 +2098,9 @@ def test_a_stochastic_run_without_its_out_of_sample_check_is_reported_and_compar
 def test_the_cli_guide_lists_every_kind_of_commitment_the_solve_lists():
     """docs/cli.md said the stochastic solve lists its commitments as "purchases, power, contracts,
     draws and prepayments", after What to commit to now also gave the GPUs retired (sold) and moved
-    to inference (stochastic.run.COMMITMENTS): each kind is named there, in the words of plan.csv's
+    to inference (stochastic.commitments.COMMITMENTS): each kind is named there, in the words of plan.csv's
     decisions."""
-    from fleetopt.stochastic.run import COMMITMENTS
+    from fleetopt.stochastic.commitments import COMMITMENTS
 
     words = {"buy_gpus": "purchases", "retire": "retirements", "redeploy": "moves to inference",
              "build_power": "power", "contract_accepted": "contracts", "draw_debt": "draws",
@@ -2144,7 +2142,7 @@ def test_a_vss_from_avoided_penalties_beside_a_lower_expected_npv_says_so():
     NPV below the forecast optimum's first stage's: the gain is the rescues and cures avoided, at
     their penalties (§7b). Said where it holds, with the NPV given up; nothing where the plan's
     expected NPV is the higher."""
-    from fleetopt.stochastic.run import vss_source
+    from fleetopt.stochastic.summary_words import vss_source
 
     summary = {"vss_usd": 254_400.0, "expected_npv_usd": -23.4e6, "eev_expected_npv_usd": -23.3e6,
                "settings": {"risk_weight": 0.0}}  # fmt: skip
@@ -2263,7 +2261,7 @@ def test_a_trade_names_its_better_and_worse_figures_once():
 
 
 def test_the_forecast_optimum_is_said_to_differ_from_fleetopt_solve_s_only_at_another_gap():
-    from fleetopt.stochastic.run import forecast_gap_note
+    from fleetopt.stochastic.summary_words import forecast_gap_note
 
     assert forecast_gap_note({"mip_gap": 0.005}) is None and forecast_gap_note({}) is None
     assert forecast_gap_note({"mip_gap": 0.01}).startswith(
@@ -2328,16 +2326,17 @@ def test_a_stochastic_solve_stopped_at_its_time_limit_without_a_plan_says_what_t
     from types import SimpleNamespace
 
     from fleetopt.errors import NoPlanError
-    from fleetopt.stochastic import run
+    from fleetopt.stochastic import recourse
+    from fleetopt.stochastic.settings import SolverSettings
 
     def ef(status):
         stopped = SimpleNamespace(objective_usd=None, status=status, seconds=8.2)
         return SimpleNamespace(solve=lambda *a: stopped)
 
     with pytest.raises(NoPlanError) as stopped:
-        run.solve_recourse_problem(ef("no_plan"), run.SolverSettings(time_limit=1.0))
+        recourse.solve_recourse_problem(ef("no_plan"), SolverSettings(time_limit=1.0))
     said = str(stopped.value)
     assert "no plan within its --time-limit of 1 s; give it longer, fewer scenarios (--stochastic N)" in said
     assert "`fleetopt solve` without --stochastic" in said and said.endswith("after 8.2 s")
     with pytest.raises(NoPlanError, match="is infeasible: no first stage is completed within the hard"):
-        run.solve_recourse_problem(ef("infeasible"), run.SolverSettings())
+        recourse.solve_recourse_problem(ef("infeasible"), SolverSettings())

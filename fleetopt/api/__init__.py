@@ -134,11 +134,9 @@ from fleetopt.schema.loading import (
     typed_path,
 )
 from fleetopt.schema.model import PlanningModel
-from fleetopt.stochastic.run import (
-    StochasticResult,
-    check_settings,
-    rescued_completion,
-)
+from fleetopt.stochastic.forecast_completion import rescued_completion
+from fleetopt.stochastic.result import StochasticResult
+from fleetopt.stochastic.settings import check_settings
 from fleetopt.sweep.result import SweepResult
 from fleetopt.sweep.rule import Rule, RuleNotMet
 from fleetopt.sweep.run import read_proposals

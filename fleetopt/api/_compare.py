@@ -51,7 +51,7 @@ from fleetopt.schema.loading import (
     change_words,
     edited_name,
 )
-from fleetopt.stochastic.run import StochasticResult
+from fleetopt.stochastic.result import StochasticResult
 
 
 def compare(

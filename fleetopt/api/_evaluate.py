@@ -32,7 +32,7 @@ from fleetopt.schema.loading import (
     LoadedModel,
     typed_path,
 )
-from fleetopt.stochastic.run import STOCHASTIC_PLAN
+from fleetopt.stochastic.result import STOCHASTIC_PLAN
 from fleetopt.sweep.run import stochastic_candidates_note
 
 

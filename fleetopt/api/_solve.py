@@ -39,13 +39,10 @@ from fleetopt.runs.limits import DEFAULT_SCREEN
 from fleetopt.schema.loading import (
     LoadedModel,
 )
-from fleetopt.stochastic.run import (
-    PLAN_LABELS,
-    StochasticResult,
-    check_settings,
-    rescued_completion,
-)
+from fleetopt.stochastic.forecast_completion import rescued_completion
+from fleetopt.stochastic.result import PLAN_LABELS, StochasticResult
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
+from fleetopt.stochastic.settings import check_settings
 from fleetopt.sweep.result import SweepResult
 from fleetopt.sweep.run import read_proposals
 

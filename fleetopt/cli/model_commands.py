@@ -62,7 +62,7 @@ from fleetopt.runs.kinds import run_name
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS, MAX_TAIL
 from fleetopt.runs.output_files import OUT_FLAG
 from fleetopt.runs.run_files import RunDirError
-from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
+from fleetopt.stochastic.settings import FIRST_STAGE_QUARTERS
 
 
 @app.command()

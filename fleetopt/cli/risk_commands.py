@@ -121,7 +121,7 @@ from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS
 from fleetopt.runs.location import runs_dir
 from fleetopt.runs.resume import kept_options, resume_command
 from fleetopt.runs.run_files import RunDirError
-from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS
+from fleetopt.stochastic.settings import FIRST_STAGE_QUARTERS
 from fleetopt.sweep.candidates import dropped_words
 from fleetopt.sweep.rule import Rule, RuleNotMet
 

@@ -31,7 +31,7 @@ from fleetopt.schema.loading import (
     LoadedModel,
 )
 from fleetopt.schema.model import fields_changed
-from fleetopt.stochastic.run import PLAN_LABELS
+from fleetopt.stochastic.result import PLAN_LABELS
 
 # a comparison of one plan is refused, whatever it is given as (runs, plan files, solve results)
 TWO_PLANS_NEEDED = "compare needs at least two plans"

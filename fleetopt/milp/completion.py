@@ -1,6 +1,6 @@
 """How a plan's purchases were completed on the forecast, in words: the rescue model's emergency
 equity and each relaxed group, and the hard limits the plan's statements break. A stochastic plan
-completed with the rescue (:func:`~fleetopt.stochastic.run.complete_plan`) and a rescued solve
+completed with the rescue (:func:`~fleetopt.stochastic.forecast_completion.complete_plan`) and a rescued solve
 (`fleetopt solve --purchases FILE --rescue`) say them alike, in the terminal, a notebook and the
 report."""
 
@@ -28,8 +28,8 @@ def _amount(value: float, unit: str) -> str:
 def completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
     """(label, words, a warning?) of how a plan was completed on the forecast (``completion``:
     ``method``, its ``rescue`` row where the rescue model did it, the ``limits_broken`` of
-    :func:`~fleetopt.stochastic.run.forecast_limits_broken`): a stochastic plan's, or a rescued
-    solve's purchases."""
+    :func:`~fleetopt.stochastic.forecast_completion.forecast_limits_broken`): a stochastic plan's,
+    or a rescued solve's purchases."""
     if not completion:
         return []
     method, rescue = completion["method"], completion.get("rescue")
@@ -50,7 +50,7 @@ def completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
 
 
 def broken_limit_words(entry: dict) -> str:
-    """One entry of :func:`~fleetopt.stochastic.run.forecast_limits_broken` in words: "<limit> on
-    the forecast in <quarters> (lowest <cash>), without the revolver"."""
+    """One entry of :func:`~fleetopt.stochastic.forecast_completion.forecast_limits_broken` in words:
+    "<limit> on the forecast in <quarters> (lowest <cash>), without the revolver"."""
     lowest = f" (lowest {format_usd(entry['lowest_usd'])})" if "lowest_usd" in entry else ""
     return f"{entry['limit']} on the forecast in {', '.join(entry['quarters'])}{lowest}, without the revolver"

@@ -103,8 +103,9 @@ class SolveResult:
     # status "rescued" (purchases that break a hard limit, completed with the rescue model: §7b's
     # scenario model on the forecast): the forecast's rescue row (emergency equity, cures, slacks)
     rescue: dict | None = field(default=None, repr=False, compare=False)
-    # and how it was completed, with the limits its plan breaks (stochastic.run.rescued_completion),
-    # as fleetopt.api.solve found it once for the terminal, summary.json and the report
+    # and how it was completed, with the limits its plan breaks
+    # (stochastic.forecast_completion.rescued_completion), as fleetopt.api.solve found it once for the
+    # terminal, summary.json and the report
     completion: dict | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # a notebook shows this, not the plan's arrays

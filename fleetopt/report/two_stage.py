@@ -13,16 +13,16 @@ from fleetopt.core.units import counted, format_solver_status
 from fleetopt.evaluate.slip import slips
 from fleetopt.report.markup import sortable_table
 from fleetopt.report.reading import ReportRun
+from fleetopt.stochastic.commitments import COMMITMENT_COLUMNS, commitment_lines
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_MEANS,
     out_of_sample_lines,
     out_of_sample_words,
 )
-from fleetopt.stochastic.run import (
-    COMMITMENT_COLUMNS,
-    NO_SLIP_WORDS,
-    commitment_lines,
+from fleetopt.stochastic.rescues import rescue_words
+from fleetopt.stochastic.settings import NO_SLIP_WORDS
+from fleetopt.stochastic.summary_words import (
     first_stage_text,
     forecast_gap_note,
     gap_words,
@@ -30,7 +30,6 @@ from fleetopt.stochastic.run import (
     measure_rows,
     measure_unavailable,
     plan_facts,
-    rescue_words,
 )
 
 SCENARIO_HEADERS = {

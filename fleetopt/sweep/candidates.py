@@ -52,12 +52,9 @@ from fleetopt.milp.stochastic import complete_purchases_with_rescue
 from fleetopt.runs import limits
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.risk import Robustness
-from fleetopt.stochastic.run import (
-    check_settings,
-    first_stage_quarters,
-    forecast_limits_broken,
-    solve_stochastic,
-)
+from fleetopt.stochastic.forecast_completion import forecast_limits_broken
+from fleetopt.stochastic.run import solve_stochastic
+from fleetopt.stochastic.settings import check_settings, first_stage_quarters
 
 BLACKWELL, RUBIN = 1, 2
 
@@ -618,7 +615,7 @@ def check_stochastic_candidate(
 @dataclass(frozen=True)
 class StochasticCandidate:
     """`fleetopt sweep --stochastic N`: the plan of `fleetopt solve --stochastic N` (first stage
-    Q = :func:`~fleetopt.stochastic.run.first_stage_quarters`, L = 0, docs/formulation.md §7b) as a
+    Q = :func:`~fleetopt.stochastic.settings.first_stage_quarters`, L = 0, docs/formulation.md §7b) as a
     candidate. Its scenarios are reduced from ``seed``, which the sweep sets to one it does not
     evaluate on (its own seed + 1); with ``share_purchases`` (`--share-purchases`) they share every
     purchase, power block and draw, and its label says so: a sweep saved with the other setting

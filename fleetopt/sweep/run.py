@@ -44,7 +44,7 @@ from fleetopt.schema.loading import (
     quoting_json,
     shown_json_value,
 )
-from fleetopt.stochastic.run import screened_count
+from fleetopt.stochastic.screening import screened_count
 from fleetopt.sweep.cancelled import (
     CancelledOrders,
     nearly_always_cancelled,
@@ -512,7 +512,7 @@ def stochastic_candidates_note(
 ) -> str | None:
     """:func:`~fleetopt.api.in_sample_note` of a sweep's stochastic candidate (and its cash-buffer
     variants): solved as ``fleetopt solve --stochastic N`` on the first
-    :func:`~fleetopt.stochastic.run.screened_count` of seed + 1
+    :func:`~fleetopt.stochastic.screening.screened_count` of seed + 1
     (:func:`~fleetopt.runs.limits.stochastic_seed`); None where it has none, or none among ``labels``
     (the candidates that are run; None: every one)."""
     if not run.is_job:  # a sweep written from memory, or a rerank: no job.json keeps its settings

@@ -43,9 +43,7 @@ from fleetopt.stochastic.paired import (
     paired_cells,
     paired_words,
 )
-from fleetopt.stochastic.run import (
-    keeps_rp,
-)
+from fleetopt.stochastic.summary_words import keeps_rp
 
 
 def key_figure(kind: str, fig: dict) -> str:
@@ -95,7 +93,7 @@ def _scenario_headline(kind: str, fig: dict, over: str) -> str:
 def _in_sample_headline(fig: dict, over: str) -> str:
     """A stochastic run whose record keeps no out-of-sample comparison: its in-sample value (RP) over
     its scenarios (``over``), or the plan it kept where that is the forecast's first stage."""
-    # RP named by what it is: a new user read "RP $12.96B" as nothing (stochastic/run.py's words)
+    # RP named by what it is: a new user read "RP $12.96B" as nothing (stochastic/summary_words.py's words)
     rp = format_usd(fig["rp_usd"])
     if fig.get("plan_value_usd") is not None and not keeps_rp(fig):  # RP's plan is not the plan
         kept = format_usd(fig["plan_value_usd"])

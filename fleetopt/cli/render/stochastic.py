@@ -15,6 +15,7 @@ from fleetopt.core.units import (
     format_usd,
 )
 from fleetopt.runs.registry import recorded_basis
+from fleetopt.stochastic.commitments import COMMITMENT_COLUMNS, commitment_lines
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_MEANS,
@@ -22,9 +23,7 @@ from fleetopt.stochastic.paired import (
     out_of_sample_lines,
     out_of_sample_words,
 )
-from fleetopt.stochastic.run import (
-    COMMITMENT_COLUMNS,
-    commitment_lines,
+from fleetopt.stochastic.summary_words import (
     first_stage_text,
     forecast_gap_note,
     gap_words,

@@ -1,0 +1,150 @@
+"""A two-stage stochastic solve's result (:class:`StochasticResult`): its plans, measures and
+scenarios, summary.json's content and its displays in a notebook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+
+from fleetopt.core.data import ModelData
+from fleetopt.core.economics.statements import plan_statements
+from fleetopt.core.notebook import markdown_table, markdown_text
+from fleetopt.core.plan import Plan
+from fleetopt.core.results.headline import headline, headline_frame
+from fleetopt.core.results.tables import debt_frame, plan_frame
+from fleetopt.core.units import counted, format_usd
+from fleetopt.schema.loading import LoadedModel
+from fleetopt.stochastic.commitments import (
+    COMMITMENT_COLUMNS,
+    SHARED_COMMITMENTS,
+    commitment_lines,
+    first_stage_commitments,
+)
+from fleetopt.stochastic.paired import (
+    OUT_OF_SAMPLE_COLUMNS,
+    out_of_sample_lines,
+    out_of_sample_verdict_word,
+    out_of_sample_words,
+)
+from fleetopt.stochastic.rescues import rescue_counts
+from fleetopt.stochastic.summary_words import first_stage_text
+
+# the labels of a stochastic run's plans, in its plan file's order: the stochastic plan, the forecast optimum
+PLAN_LABELS = (STOCHASTIC_PLAN, FORECAST_PLAN) = ("stochastic", "forecast")
+
+
+@dataclass
+class StochasticResult:
+    """The stochastic solution, its completed plan, the forecast optimum and the measures (USD)."""
+
+    data: ModelData
+    settings: dict
+    plan: Plan  # the first stage completed on the forecast
+    forecast_plan: Plan
+    first_stage: dict
+    measures: dict
+    scenarios: list[dict]  # the reduced scenarios under the stochastic solution
+    timings: dict
+    model_size: dict
+    out_of_sample: dict = field(default_factory=dict)
+    completion: dict = field(default_factory=dict)
+    # the model file it was solved from, when the Python API loaded one (fleetopt.api.solve_stochastic)
+    loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:  # a notebook shows this, not the plans' arrays and every scenario
+        vss = self.measures.get("vss_usd")
+        shown = "" if vss is None else f", VSS {format_usd(vss)}"
+        verdict = out_of_sample_verdict_word((self.out_of_sample or {}).get("paired") or {})
+        shown += "" if verdict is None else f", against the forecast optimum out of sample: {verdict}"
+        return (
+            f"StochasticResult({self.data.name!r}, {counted(len(self.scenarios), 'scenario')}{shown}; "
+            ".summary(), .headline(), .plan_frame(), .statements_frame())"
+        )
+
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows: the out-of-sample verdict and its table (the figures to judge the
+        plan by), what to commit to now beside the forecast optimum, the in-sample VSS and EVPI, and
+        what to read next; each written as the terminal writes it."""
+        s = self.settings
+        title = (f"**Stochastic solve of {markdown_text(self.data.name)}**: "
+                 f"{counted(s['scenarios'], 'reduced scenario')}, {first_stage_text(s)}")  # fmt: skip
+        commit = pd.DataFrame(commitment_lines(self.commitments), columns=list(COMMITMENT_COLUMNS))
+        measures = [f"{name} {format_usd(self.measures.get(key))}" for name, key in (("VSS", "vss_usd"),
+                    ("EVPI", "evpi_usd"))]  # fmt: skip
+        in_sample = f"In sample, over its reduced scenarios (not forecasts of value): {', '.join(measures)}"
+        after = "Next: .summary(), .headline_frame(), .plan_frame(), .statements_frame(), .debt_frame()"
+        # None: solved from data alone, whose changes are not known
+        changed = self.loaded.changed_line if self.loaded else ""
+        changed_lines = [markdown_text(changed), ""] if changed else []  # a paragraph of its own
+        return "\n".join([title, "", *changed_lines, *self._out_of_sample_lines(), "What to commit to now:",
+                          "", markdown_table(commit), "", markdown_text(in_sample), "", after])  # fmt: skip
+
+    def _out_of_sample_lines(self) -> list[str]:
+        """Markdown: the out-of-sample verdict in bold and its table, or that there was no such check."""
+        oos = self.out_of_sample or {}
+        if not oos.get("metrics"):
+            none = ("No out-of-sample check (out_of_sample=0): the in-sample figures below do not judge the "
+                    "plan; fo.compare(result, scenarios=1000) puts it beside the forecast optimum on fresh "
+                    "scenarios.")  # fmt: skip
+            return [markdown_text(none), ""]
+        fresh = counted(oos["scenarios"], "fresh scenario")
+        head = f"Out of sample, both plans on {fresh}, seed {oos['seed']}"
+        words = out_of_sample_words(oos, self.settings["scenarios"])
+        headers = ["plan", *(header for _, _, header in OUT_OF_SAMPLE_COLUMNS)]
+        table = pd.DataFrame(out_of_sample_lines(oos), columns=headers)
+        return [f"**{markdown_text(head)}.** {markdown_text(words)}", "", markdown_table(table), ""]
+
+    def plan_frame(self):
+        """The completed stochastic plan's decisions as a pandas DataFrame (as a solve's)."""
+        return plan_frame(self.data, self.plan)
+
+    def statements_frame(self):
+        """The completed plan's quarterly statements on the forecast, a pandas DataFrame (USD unless
+        the column says otherwise)."""
+        return plan_statements(self.data, self.plan).frame(self.data.quarter_labels)
+
+    def headline(self) -> dict:
+        """The completed plan's key figures on the forecast (keys and units:
+        :func:`fleetopt.core.results.headline.headline`)."""
+        return headline(self.data, self.plan, plan_statements(self.data, self.plan))
+
+    def headline_frame(self):
+        """The completed plan's :meth:`headline` for people, as ``SolveResult.headline_frame()``."""
+        return headline_frame(self.headline())
+
+    def debt_frame(self):
+        """The completed plan's facilities on the forecast, as a solve's
+        (:func:`fleetopt.core.results.tables.debt_frame`)."""
+        return debt_frame(self.data, plan_statements(self.data, self.plan))
+
+    def summary(self) -> dict:
+        """summary.json's content: the settings, the measures (RP, EV, EEV, WS, VSS, EVPI, USD),
+        each reduced scenario's row, the timings, the completion and the out-of-sample check."""
+        return {
+            "settings": self.settings,
+            # + 0.0: a measure of nothing is 0, not -0 (RP, EVPI at 0 were written -0.0)
+            **{k: v + 0.0 if isinstance(v, float) else v for k, v in self.measures.items()},
+            **rescue_counts(self.scenarios),
+            "scenarios": self.scenarios,
+            "timings": self.timings,
+            "model_size": self.model_size,
+            "completion": self.completion,
+            "out_of_sample": self.out_of_sample,
+            "first_stage_purchases_gpus": float(
+                sum(
+                    v * self.data.block_size[k[0]]
+                    for (name, k), v in self.first_stage.items()
+                    if name == "buy"
+                )
+            ),
+            "commitments": self.commitments,
+        }
+
+    @cached_property
+    def commitments(self) -> list[dict]:
+        """:func:`first_stage_commitments` of this result (made once: summary() is read twice per run)."""
+        quarters, shared = self.settings["first_stage_quarters"], self.settings.get("share_purchases")
+        every_quarter = SHARED_COMMITMENTS if shared else ()
+        return first_stage_commitments(self.data, self.plan, self.forecast_plan, quarters, every_quarter)
