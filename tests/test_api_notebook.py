@@ -576,10 +576,11 @@ def test_a_deterministic_evaluation_shows_its_figures_on_the_forecast_in_a_noteb
     row = result.metrics.iloc[0]
     shown = result._repr_html_()
     headers = re.findall(r"<th>([^<]*)</th>", shown)
-    assert headers == ["plan", "NPV on the forecast", "covenant breach", "uncured breach",
-                       "liquidity default", "any default"]  # fmt: skip
+    assert headers == ["plan", "NPV on the forecast", "lowest cash", "utilisation", "covenant breach",
+                       "uncured breach", "liquidity default", "any default", "policy reactions"]  # fmt: skip
     cells = re.findall(r"<td>([^<]*)</td>", shown)
-    assert cells == ["milp", format_usd(row["npv_mean_usd"]), "no", "no", "no", "no"]
+    assert cells == ["milp", format_usd(row["npv_mean_usd"]), format_usd(row["expected_min_cash_usd"]),
+                     "100.0%", "no", "no", "no", "no", "none"]  # fmt: skip
 
 
 def test_a_sweep_in_memory_whose_rule_no_candidate_meets_says_nothing_was_kept():
