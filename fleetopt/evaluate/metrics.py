@@ -91,9 +91,7 @@ def key_figures_frame(metrics: pd.DataFrame, forecast: bool = False) -> pd.DataF
             shown[header] = [event_words(v) if unit == FORECAST_EVENT else format_figure(float(v), unit)
                              for v in metrics[column]]  # fmt: skip
     if forecast:
-        shown[FORECAST_REACTIONS] = [", ".join(label for column, label in REACTION_LABELS.items()
-                                               if row.get(column, 0) > 0) or "none"
-                                     for _, row in metrics.iterrows()]  # fmt: skip
+        shown[FORECAST_REACTIONS] = [reactions_taken(row) for _, row in metrics.iterrows()]
     return shown
 
 
@@ -115,6 +113,12 @@ REACTION_LABELS = {
 }
 # the reactions of contracts, which a model without contracts (a lab's) never has
 CONTRACT_REACTION_COLUMNS = ("rescheduled_share", "cancelled_share", "freed_share")
+
+
+def reactions_taken(row) -> str:
+    """The policy's reactions a plan's row of metrics shows in some scenario, in words ("order
+    deferred, distress sale"; "none"): on the forecast, those the plan needed there."""
+    return ", ".join(label for column, label in REACTION_LABELS.items() if row.get(column, 0) > 0) or "none"
 
 
 def reaction_labels(contracts: bool) -> dict[str, str]:

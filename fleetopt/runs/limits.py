@@ -102,10 +102,15 @@ def text(name: str, value, choices: tuple[str, ...] = (), optional: bool = False
     return value
 
 
+def control_character(text: str) -> str | None:
+    """The first control character of ``text`` (a newline, an escape ...; None: none)."""
+    return next((ch for ch in text if unicodedata.category(ch) == "Cc"), None)
+
+
 def one_line(name: str, label: str) -> str:
     """``label``, a plan's name, refused (by ``name``) where it holds a newline or another control
     character: a newline split a Markdown table's row in two, an escape reached the terminal as one."""
-    if any(unicodedata.category(ch) == "Cc" for ch in label):
+    if control_character(label) is not None:
         raise InputError(f"{name} must be one line of text, without control characters (got {label!r})")
     return label
 
@@ -144,7 +149,7 @@ def out_path(name: str, value, optional: bool = True):
     """A path a run writes (:func:`path`), without a control character: a folder named with a newline
     was written and recorded under that name, splitting each line that shows it."""
     value = path(name, value, optional)
-    control = next((c for c in str(value or "") if unicodedata.category(c) == "Cc"), None)
+    control = control_character(str(value or ""))
     if control is not None:
         raise InputError(f"{name} holds a control character ({control!r}), which a run's folder or file "
                          f"name cannot (got {shown_value(str(value))}): give a name of printable characters")

@@ -39,13 +39,13 @@ from fleetopt.evaluate.metrics import (
     MEAN_NO_DEFAULT_HEADER,
     MEDIAN_QUARTER_OF,
     MEDIAN_QUARTER_WORDS,
-    REACTION_LABELS,
     REACTION_USD_LABELS,
     UNCURED_BEFORE_FIRST_WORDS,
     event_words,
     limited_liability_differs,
     median_quarter_label,
     reaction_labels,
+    reactions_taken,
     uncured_median_before_first,
 )
 
@@ -197,7 +197,6 @@ def forecast_table(metrics, title: str, quarter_labels: list[str] | None, kinds)
                 breach += f", in {median_quarter_label(row['breach_median_quarter'], quarter_labels)}"
             if default == "yes" and "default_median_quarter" in row:
                 default += f", in {median_quarter_label(row['default_median_quarter'], quarter_labels)}"
-        reactions = [label for column, label in REACTION_LABELS.items() if row.get(column, 0) > 0]
         table.add_row(
             Text(str(row["plan"])),
             format_usd(row["npv_mean_usd"]),
@@ -205,7 +204,7 @@ def forecast_table(metrics, title: str, quarter_labels: list[str] | None, kinds)
             format_percent(row["mean_utilisation"]),
             default,
             Text(breach),
-            Text(", ".join(reactions) or "none"),
+            Text(reactions_taken(row)),
         )
     return table
 
