@@ -39,7 +39,10 @@ from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.sources import read_plans
-from fleetopt.milp import stochastic as sto
+from fleetopt.milp.highs import model_size
+from fleetopt.milp.stochastic.extensive_form import build_extensive_form
+from fleetopt.milp.stochastic.first_stage import FirstStage
+from fleetopt.milp.stochastic.fixed_first_stage import solve_with_first_stage
 from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes
 from fleetopt.stochastic.reduction import reduce_scenarios
 from fleetopt.stochastic.rescues import rescue_counts
@@ -52,7 +55,7 @@ LIMIT = 600.0
 def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
     _, data = load(model)
     started = time.perf_counter()
-    forecast = sto.solve_with_first_stage(data, sto.FirstStage(4), mip_gap=0.01)
+    forecast = solve_with_first_stage(data, FirstStage(4), mip_gap=0.01)
     print(
         f"{model}: forecast solve {time.perf_counter() - started:.1f} s, NPV {forecast.npv_usd / 1e9:.2f}B",
         flush=True,
@@ -61,10 +64,10 @@ def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
     npv = evaluate(data, compile_plans(data, [forecast.plan], ["f"]), 200, 0, keep_matrix=True).npv_matrix[0]
     for n in sizes:
         rows, p = reduce_scenarios(npv, scenario_features(drawn), n, 0.05)
-        ef = sto.build_extensive_form(data, scenario_inputs(data, drawn, rows, p), sto.FirstStage(4))
+        ef = build_extensive_form(data, scenario_inputs(data, drawn, rows, p), FirstStage(4))
         rp = ef.solve(0.01, LIMIT, None)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        size = sto.model_size(ef.m)
+        size = model_size(ef.m)
         gap = "-" if rp.gap is None else f"{rp.gap:.3%}"
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in rp.steps.items())
         value = "-" if rp.objective_usd is None else format_usd(rp.objective_usd)  # no plan: no RP

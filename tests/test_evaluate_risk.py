@@ -181,20 +181,20 @@ def test_a_spread_shift_moves_only_the_refinanced_bullet_and_the_rate_shift_both
 
 
 def test_the_stochastic_milp_charges_the_refinanced_spread_as_the_evaluator():
-    """The MILP's scenario parameters (milp/stochastic.py) set to scenario 2 of
+    """The MILP's scenario parameters (milp/stochastic/scenarios.py) set to scenario 2 of
     refinanced_scenarios, and its balances held at the plan's: its interest (MUSD) in quarter t is
     the forecast interest plus 0.01 / 4 x (L_{t-1} from quarter 2 + N from quarter 4) + 0.02 / 4 x N
     from quarter 4 (N = 1e6, the note; L the loan), what the evaluator charges."""
     import pyomo.environ as pyo
 
-    from fleetopt.milp import stochastic as sto
     from fleetopt.milp.build import build_model
+    from fleetopt.milp.stochastic.scenarios import ScenarioInputs, apply_scenario
 
     data = data_of(with_risk(refinanced_model()))
     lines = plan_statements(data, solved("refinanced").plan).lines
     scen = refinanced_scenarios(data)
     m = build_model(data)
-    sto.apply_scenario(m, data, sto.ScenarioInputs("2", 1.0, rate_shift=scen.rate_shift[2],
+    apply_scenario(m, data, ScenarioInputs("2", 1.0, rate_shift=scen.rate_shift[2],
                                                    spread_shift=scen.spread_shift[2]))  # fmt: skip
     for f, name in enumerate(["note", "loan"]):  # the plan's balances, MUSD
         for t in range(data.T):

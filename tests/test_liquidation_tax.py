@@ -180,11 +180,13 @@ def test_a_scenario_s_resale_factor_scales_the_taxed_gain_of_the_fleet_s_sale_at
     219,000 - 45,990 + 200,000 = 373,010: the optimum sells, 3 x 356,520 + 373,010 = 1,442,570. The
     gain taken at factor 1 (a loss of 75,000 and a tax credit of 15,750) made holding worth
     375,211.50: the plan held them, its NPV 1,444,771.50."""
-    from fleetopt.milp import stochastic as sto
+    from fleetopt.milp.stochastic.extensive_form import build_extensive_form
+    from fleetopt.milp.stochastic.first_stage import FirstStage
+    from fleetopt.milp.stochastic.scenarios import ScenarioInputs
 
     data = data_of(end_loss_model())
-    doubled = sto.ScenarioInputs("doubled", 1.0, resale=np.array([1.0, 1.0, 1.0, 2.0]))
-    ef = sto.build_extensive_form(data, [doubled], sto.FirstStage(1))
+    doubled = ScenarioInputs("doubled", 1.0, resale=np.array([1.0, 1.0, 1.0, 2.0]))
+    ef = build_extensive_form(data, [doubled], FirstStage(1))
     solution = ef.solve(1e-9, None, None)
     assert solution.status == "optimal"
     assert solution.objective_usd == pytest.approx(1_442_570.0, rel=1e-6)

@@ -10,8 +10,10 @@ import pytest
 
 from fleetopt import api
 from fleetopt.core.data import build_data
-from fleetopt.milp import stochastic as sto
 from fleetopt.milp.build import build_model
+from fleetopt.milp.stochastic.extensive_form import build_extensive_form
+from fleetopt.milp.stochastic.first_stage import FirstStage
+from fleetopt.milp.stochastic.scenarios import ScenarioInputs
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units, output_unit
 
 
@@ -31,8 +33,8 @@ def test_every_variable_of_the_stochastic_extensive_form_has_a_unit():
     loaded, _ = api.load("tiny")
     data = build_data(loaded)
     prices = np.ones((data.G, data.T))
-    scenario = sto.ScenarioInputs("one", 1.0, price_by_generation=prices)
-    ef = sto.build_extensive_form(data, [scenario], sto.FirstStage(1), risk_weight=0.5)
+    scenario = ScenarioInputs("one", 1.0, price_by_generation=prices)
+    ef = build_extensive_form(data, [scenario], FirstStage(1), risk_weight=0.5)
     assert variable_names(ef.m) - set(VARIABLE_UNITS) == set()
 
 

@@ -33,7 +33,23 @@ from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.batch import limit_problem
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
-from fleetopt.milp import stochastic as sto
+from fleetopt.milp.stochastic.debt_rows import cure_by_repaying
+from fleetopt.milp.stochastic.extensive_form import EFSolution, ExtensiveForm, build_extensive_form
+from fleetopt.milp.stochastic.first_stage import (
+    SHARED_PURCHASES,
+    FirstStage,
+    first_stage_keys,
+    first_stage_values,
+)
+from fleetopt.milp.stochastic.fixed_first_stage import (
+    ForecastSolution,
+    complete_with_rescue,
+    solve_with_first_stage,
+)
+from fleetopt.milp.stochastic.rescue import revolver_penalty
+from fleetopt.milp.stochastic.risk import cvar, risk_value
+from fleetopt.milp.stochastic.scenario_model import scenario_model
+from fleetopt.milp.stochastic.scenarios import ScenarioInputs, apply_scenario, cohort_resale_scale
 from fleetopt.runs.registry import key_figures
 from fleetopt.schema.policy import Policy
 from fleetopt.stochastic import reduction
@@ -72,13 +88,13 @@ def buy_now_or_later() -> dict:
     return d
 
 
-def price_scenario(data, name: str, p: float, factor: float) -> sto.ScenarioInputs:
+def price_scenario(data, name: str, p: float, factor: float) -> ScenarioInputs:
     price = np.ones((data.G, data.T))
     price[:, 1] = factor
-    return sto.ScenarioInputs(name, p, price_by_generation=price)
+    return ScenarioInputs(name, p, price_by_generation=price)
 
 
-def solve(ef: sto.ExtensiveForm) -> sto.EFSolution:
+def solve(ef: ExtensiveForm) -> EFSolution:
     solution = ef.solve(EXACT, None, None)
     assert solution.status == "optimal"
     return solution
@@ -101,16 +117,16 @@ def test_hand_worked_two_scenarios():
     max(-1,405, 0)) / 2 = 1,237.5. VSS = RP - EEV = 405; EVPI = WS - RP = 297.5.
     """
     data = data_of(buy_now_or_later())
-    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
+    forecast = solve_with_first_stage(data, FirstStage(1), mip_gap=EXACT)
     assert forecast.objective_usd == pytest.approx(285.0, abs=1e-4)
     assert forecast.first_stage[("buy", (0, 0, 0))] == 1.0
-    ef = sto.build_extensive_form(
+    ef = build_extensive_form(
         data, [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)],
-        sto.FirstStage(1),
+        FirstStage(1),
     )
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(940.0, abs=1e-4)
-    assert sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("buy", (0, 0, 0))] == 0.0
+    assert first_stage_values(ef.block(0), FirstStage(1))[("buy", (0, 0, 0))] == 0.0
     assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([1880.0, 0.0], abs=1e-4)
     assert not any(row["rescued"] for row in rp.scenarios)
     ef.fix_first_stage(forecast.first_stage)
@@ -123,7 +139,7 @@ def test_hand_worked_two_scenarios():
     ef.m.nonanticipativity.activate()
     assert ws.objective_usd == pytest.approx(1237.5, abs=1e-4)
     # wait-and-see: each scenario its own first stage (high buys now, low never buys)
-    bought = [sto.first_stage_values(ef.block(n), sto.FirstStage(1))[("buy", (0, 0, 0))] for n in (0, 1)]
+    bought = [first_stage_values(ef.block(n), FirstStage(1))[("buy", (0, 0, 0))] for n in (0, 1)]
     assert bought == [1.0, 0.0]
     assert [row["npv_usd"] for row in ws.scenarios] == pytest.approx([2475.0, 0.0], abs=1e-4)
     assert rp.objective_usd - eev.objective_usd == pytest.approx(405.0, abs=1e-4)  # VSS
@@ -153,15 +169,15 @@ def test_hand_worked_customer_default_and_resale_factor_in_two_scenarios():
     d["contracts"] = {"k": {**offer, "prepayment_share": 0.25, "termination_payment_share": 0.5}}
     with pytest.warns(UserWarning, match="fall after the horizon"):
         data = data_of(d)
-    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
+    forecast = solve_with_first_stage(data, FirstStage(1), mip_gap=EXACT)
     assert forecast.objective_usd == pytest.approx(1380.0, abs=1e-4)
     ended = np.array([[1.0, 0.0]])  # contract_alive: the customer ends it in quarter 1
-    default = sto.ScenarioInputs("default", 0.5, contract_alive=ended, resale=np.array([0.5, 0.5]))
-    normal = sto.ScenarioInputs("normal", 0.5, resale=np.array([1.0, 2.0]))
-    ef = sto.build_extensive_form(data, [default, normal], sto.FirstStage(1))
+    default = ScenarioInputs("default", 0.5, contract_alive=ended, resale=np.array([0.5, 0.5]))
+    normal = ScenarioInputs("normal", 0.5, resale=np.array([1.0, 2.0]))
+    ef = build_extensive_form(data, [default, normal], FirstStage(1))
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(3123.75, abs=1e-4)
-    assert sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("accept", 0)] == 1.0
+    assert first_stage_values(ef.block(0), FirstStage(1))[("accept", 0)] == 1.0
     assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([3867.5, 2380.0], abs=1e-4)
     retired = [pyo_value(ef.block(n).retire_in[0, 1]) for n in (0, 1)]
     assert retired == pytest.approx([1.0, 0.0], abs=1e-9)
@@ -181,13 +197,13 @@ def test_no_gpu_bought_in_the_horizon_is_worth_more_than_its_price_in_a_scenario
     below buying now. On the forecast (None) every factor is 1."""
     data = data_of(buy_now_or_later())
     boom = np.array([1.0, 4.0])
-    during, end = sto.cohort_resale_scale(data, boom)
+    during, end = cohort_resale_scale(data, boom)
     bought = {c.bought: c.index for c in data.cohorts}
     assert during[bought[0]].tolist() == pytest.approx([1.0, 4 / 3])
     assert (end[bought[0]], end[bought[1]]) == pytest.approx((2.0, 4 / 3))
-    assert [a.tolist() for a in sto.cohort_resale_scale(data, None)] == [[[1.0, 1.0]] * len(data.cohorts),
+    assert [a.tolist() for a in cohort_resale_scale(data, None)] == [[[1.0, 1.0]] * len(data.cohorts),
                                                                        [1.0] * len(data.cohorts)]
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("boom", 1.0, resale=boom)], sto.FirstStage(1))
+    ef = build_extensive_form(data, [ScenarioInputs("boom", 1.0, resale=boom)], FirstStage(1))
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(1285.0, abs=1e-4)
     assert pyo_value(ef.block(0).buy[0, 0, 0]) == pytest.approx(1.0)
@@ -211,8 +227,8 @@ def secured_fleet(amortization_quarters: int, discount_rate: float = 0.0) -> dic
     return d
 
 
-def resale_in_first_quarter(factor: float, p: float) -> sto.ScenarioInputs:
-    return sto.ScenarioInputs(f"resale x{factor:g}", p, resale=np.array([factor, 1.0]))
+def resale_in_first_quarter(factor: float, p: float) -> ScenarioInputs:
+    return ScenarioInputs(f"resale x{factor:g}", p, resale=np.array([factor, 1.0]))
 
 
 def test_a_copy_values_its_collateral_at_the_scenario_s_resale_factor():
@@ -229,7 +245,7 @@ def test_a_copy_values_its_collateral_at_the_scenario_s_resale_factor():
     cure, RP 368,000."""
     data = data_of(secured_fleet(2))
     scenarios = [resale_in_first_quarter(0.3, 0.5), resale_in_first_quarter(0.4, 0.5)]
-    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1))
+    ef = build_extensive_form(data, scenarios, FirstStage(1))
     rp = solve(ef)
     crash, level = rp.scenarios
     assert crash["slacks"] == {"borrowing_base": {"amount": pytest.approx(30_000.0, abs=1e-4), "unit": "USD",
@@ -240,7 +256,7 @@ def test_a_copy_values_its_collateral_at_the_scenario_s_resale_factor():
     assert not level["rescued"] and level["value_usd"] == pytest.approx(368_000.0, abs=1e-4)
     assert rp.objective_usd == pytest.approx(285_500.0, abs=1e-4)
     # the evaluator counts the same: the forecast optimum's plan breaches the base at 0.3, not at 0.4
-    plan = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT).plan
+    plan = solve_with_first_stage(data, FirstStage(1), mip_gap=EXACT).plan
     for factor, breached in ((0.3, 1.0), (0.4, 0.0)):
         scen = deterministic_scenarios(data, 1)
         scen.factors["resale_factor"][0, 0] = factor
@@ -260,14 +276,14 @@ def test_rp_prepays_now_to_keep_the_borrowing_base_of_a_scenario_whose_gpus_lose
     (at 11 per USD of collateral, until 2026-12-07: -139,780.37). Before, the copies valued the
     collateral at 300,000: RP prepaid nothing, RP = EEV = 355,219.63."""
     data = data_of(secured_fleet(4, discount_rate=0.10))
-    scenarios = [resale_in_first_quarter(0.3, 0.5), sto.ScenarioInputs("forecast", 0.5)]
-    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1))
+    scenarios = [resale_in_first_quarter(0.3, 0.5), ScenarioInputs("forecast", 0.5)]
+    ef = build_extensive_form(data, scenarios, FirstStage(1))
     rp = solve(ef)
-    prepaid = sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("prepay", (0, 0))]
+    prepaid = first_stage_values(ef.block(0), FirstStage(1))[("prepay", (0, 0))]
     assert prepaid == pytest.approx(45_000 / 1e6)
     assert rp.objective_usd == pytest.approx(354_185.01, abs=0.01)
     assert not any(row["rescued"] for row in rp.scenarios)
-    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
+    forecast = solve_with_first_stage(data, FirstStage(1), mip_gap=EXACT)
     assert forecast.first_stage[("prepay", (0, 0))] == 0.0
     ef.fix_first_stage(forecast.first_stage)
     eev = solve(ef)
@@ -285,8 +301,8 @@ def test_a_borrowing_base_shortfall_is_cured_once_by_a_repayment():
     1,650,000 per quarter of collateral missing. NPV = 2 x 219,000 - 120,000 (repaid and owed at
     the end) + 100 x 1,000 x 0.5 x 0.3 = 333,000; V = 333,000 - 495,000 = -162,000."""
     data = data_of(secured_fleet(4))
-    falls = sto.ScenarioInputs("resale x0.3", 1.0, resale=np.array([0.3, 0.3]))
-    ef = sto.build_extensive_form(data, [falls], sto.FirstStage(2))
+    falls = ScenarioInputs("resale x0.3", 1.0, resale=np.array([0.3, 0.3]))
+    ef = build_extensive_form(data, [falls], FirstStage(2))
     ef.fix_first_stage({("prepay", (0, t)): 0.0 for t in range(2)})
     (row,) = solve(ef).scenarios
     assert row["slacks"]["borrowing_base"]["amount"] == pytest.approx(150_000.0, abs=1e-4)
@@ -311,7 +327,7 @@ def test_the_forecast_scenario_leaves_the_lp_byte_identical_and_a_scenario_scale
     coefficients (R_{c,t}) are the forecast's times the scenario's resale factor of the quarter, the
     balances' (1 / max_ltv) unchanged."""
     data, (drawn,) = tiny_scenarios(1)
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], sto.FirstStage(2))
+    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], FirstStage(2))
 
     def lp() -> str:
         path = tmp_path / "copy.lp"
@@ -319,9 +335,9 @@ def test_the_forecast_scenario_leaves_the_lp_byte_identical_and_a_scenario_scale
         return path.read_text()
 
     built = lp()
-    sto.apply_scenario(ef.block(0), data, drawn)
+    apply_scenario(ef.block(0), data, drawn)
     scaled = lp_rows(lp(), "borrowing_base")
-    sto.apply_scenario(ef.block(0), data, sto.ScenarioInputs("forecast", 1.0))
+    apply_scenario(ef.block(0), data, ScenarioInputs("forecast", 1.0))
     assert lp() == built
     forecast = lp_rows(built, "borrowing_base")
     assert len(forecast) == data.T and scaled.keys() == forecast.keys()
@@ -341,11 +357,11 @@ def test_a_scenario_s_demand_scale_limits_what_the_market_takes():
     data = data_of(buy_now_or_later())
     none_later = np.ones((2, data.T))
     none_later[1, 1] = 0.0  # inference, quarter 1
-    none_later_scenario = sto.ScenarioInputs("none later", 1.0, demand_scale=none_later)
-    ef = sto.build_extensive_form(data, [none_later_scenario], sto.FirstStage(1))
+    none_later_scenario = ScenarioInputs("none later", 1.0, demand_scale=none_later)
+    ef = build_extensive_form(data, [none_later_scenario], FirstStage(1))
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(0.0, abs=1e-4)
-    assert sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("buy", (0, 0, 0))] == 0.0
+    assert first_stage_values(ef.block(0), FirstStage(1))[("buy", (0, 0, 0))] == 0.0
     ef.fix_first_stage({("buy", (0, 0, 0)): 1.0})
     assert solve(ef).objective_usd == pytest.approx(-1405.0, abs=1e-4)
 
@@ -364,24 +380,24 @@ def test_wait_and_see_is_each_scenarios_own_optimum_weighted(risk_weight, expect
     data = data_of(buy_now_or_later())
     factors = {"x2": (0.25, 2.0), "x1": (0.5, 1.0), "x0": (0.25, 0.0)}
     alone = [
-        solve(sto.build_extensive_form(data, [price_scenario(data, k, 1.0, f)], sto.FirstStage(1)))
+        solve(build_extensive_form(data, [price_scenario(data, k, 1.0, f)], FirstStage(1)))
         for k, (_, f) in factors.items()
     ]
     own = [solution.objective_usd for solution in alone]
     assert own == pytest.approx([2475.0, 285.0, 0.0], abs=1e-4)
     scenarios = [price_scenario(data, k, p, f) for k, (p, f) in factors.items()]
-    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1), risk_weight=risk_weight, alpha=0.5)
+    ef = build_extensive_form(data, scenarios, FirstStage(1), risk_weight=risk_weight, alpha=0.5)
     solve(ef)  # RP first, as the run does (the model is compiled with its non-anticipativity rows)
     ef.m.nonanticipativity.deactivate()
     ef._highs.rounding_first = rounding_first
     ws = solve(ef)
     assert ws.method == ("LP" if rounding_first else "blocks' MILPs apart")
     assert ws.objective_usd == pytest.approx(expected, abs=1e-4)
-    weighted = sto.risk_value(np.array(own), ef.probabilities, risk_weight, 0.5)
+    weighted = risk_value(np.array(own), ef.probabilities, risk_weight, 0.5)
     assert ws.objective_usd == pytest.approx(weighted, abs=1e-4)
     assert [row["value_usd"] for row in ws.scenarios] == pytest.approx(own, abs=1e-4)
     assert ws.bound_usd == pytest.approx(ws.objective_usd, abs=1e-4)
-    bought = [sto.first_stage_values(ef.block(n), sto.FirstStage(1))[("buy", (0, 0, 0))] for n in range(3)]
+    bought = [first_stage_values(ef.block(n), FirstStage(1))[("buy", (0, 0, 0))] for n in range(3)]
     assert bought == [1.0, 1.0, 0.0]
 
 
@@ -392,11 +408,11 @@ def test_wait_and_see_where_rounding_misses_is_each_scenarios_own_optimum():
     extensive form, solved as RP is), within the gaps."""
     gap = 1e-4
     data, scenarios = tiny_scenarios(2, seed=0)
-    stage = sto.FirstStage(4)
-    alone = [sto.build_extensive_form(data, [replace(sc, probability=1.0)], stage) for sc in scenarios]
+    stage = FirstStage(4)
+    alone = [build_extensive_form(data, [replace(sc, probability=1.0)], stage) for sc in scenarios]
     own = [ef.solve(gap, None, None) for ef in alone]
     assert [solution.status for solution in own] == ["optimal", "optimal"]
-    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(4))
+    ef = build_extensive_form(data, scenarios, FirstStage(4))
     ef.solve(gap, None, None)
     ef.m.nonanticipativity.deactivate()
     ws = ef.solve(gap, None, None)
@@ -416,11 +432,11 @@ def test_larger_risk_weight_never_lowers_cvar():
     scenarios = [price_scenario(data, "high", 0.75, 3.0), price_scenario(data, "low", 0.25, 0.0)]
     cvars, buys = [], []
     for weight in (0.0, 0.25, 0.5, 0.75, 1.0):
-        ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1), risk_weight=weight, alpha=0.25)
+        ef = build_extensive_form(data, scenarios, FirstStage(1), risk_weight=weight, alpha=0.25)
         rp = solve(ef)
         npv = np.array([row["npv_usd"] for row in rp.scenarios])
-        cvars.append(sto.cvar(npv, ef.probabilities, 0.25))
-        buys.append(sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("buy", (0, 0, 0))])
+        cvars.append(cvar(npv, ef.probabilities, 0.25))
+        buys.append(first_stage_values(ef.block(0), FirstStage(1))[("buy", (0, 0, 0))])
     assert buys[0] == 1.0 and buys[-1] == 0.0
     assert cvars[0] == pytest.approx(-1405.0, abs=1e-4) and cvars[-1] == pytest.approx(0.0, abs=1e-4)
     assert all(b >= a - 1e-6 for a, b in itertools.pairwise(cvars))
@@ -438,11 +454,11 @@ def test_revolver_is_no_bridge_to_a_purchase():
     d["finance"]["opening_cash_usd"] = 2000.0
     d["finance"]["revolver"] = {"size_usd": 10000.0, "annual_rate": 0.0}
     data = data_of(d)
-    assert sto.revolver_penalty(data.T) == 5.0
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], sto.FirstStage(1))
+    assert revolver_penalty(data.T) == 5.0
+    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], FirstStage(1))
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(0.0, abs=1e-4)
-    assert sto.first_stage_values(ef.block(0), sto.FirstStage(1))[("buy", (0, 0, 0))] == 0.0
+    assert first_stage_values(ef.block(0), FirstStage(1))[("buy", (0, 0, 0))] == 0.0
     assert rp.scenarios[0]["revolver_peak_usd"] == pytest.approx(0.0, abs=1e-4)
 
 
@@ -454,16 +470,17 @@ def test_a_first_stage_that_cannot_be_completed_names_what_it_shares(monkeypatch
     from fleetopt.stochastic.forecast_completion import complete_plan
     from fleetopt.stochastic.settings import SolverSettings
 
-    monkeypatch.setattr(sto, "solve_with_first_stage", lambda *args, **kwargs: None)
-    monkeypatch.setattr(sto, "complete_with_rescue", lambda *args, **kwargs: None)
-    shared = sto.FirstStage(4, sto.SHARED_PURCHASES)
+    completion = "fleetopt.stochastic.forecast_completion"  # the module whose calls these change
+    monkeypatch.setattr(f"{completion}.solve_with_first_stage", lambda *args, **kwargs: None)
+    monkeypatch.setattr(f"{completion}.complete_with_rescue", lambda *args, **kwargs: None)
+    shared = FirstStage(4, SHARED_PURCHASES)
     with pytest.raises(NoPlanError) as refused:
         complete_plan(TINY_DATA, shared, {}, SolverSettings(EXACT))
     said = str(refused.value)
     assert "(its commitments before 2027Q3, with every later purchase, power block and draw)" in said
     assert "(--first-stage-quarters), without --share-purchases, or the forecast's own plan" in said
     with pytest.raises(NoPlanError) as refused:
-        complete_plan(TINY_DATA, sto.FirstStage(4), {}, SolverSettings(EXACT))
+        complete_plan(TINY_DATA, FirstStage(4), {}, SolverSettings(EXACT))
     assert "(its commitments before 2027Q3)" in str(refused.value)
     assert "--share-purchases" not in str(refused.value)
 
@@ -482,14 +499,14 @@ def test_plan_completed_with_the_rescue_reports_the_forecast_limits_it_breaks():
     d["finance"]["opening_cash_usd"] = 5000.0
     d["finance"]["min_cash_usd"] = 2500.0
     data = data_of(d)
-    _, completion = complete_plan(data, sto.FirstStage(1), {("buy", (0, 0, 0)): 1.0}, SolverSettings(EXACT))
+    _, completion = complete_plan(data, FirstStage(1), {("buy", (0, 0, 0)): 1.0}, SolverSettings(EXACT))
     assert completion["method"] == "forecast with rescue"
     assert completion["rescue"]["emergency_equity_usd"] == pytest.approx(405.0, abs=1e-3)
     assert completion["rescue"]["cash_rescue"]
     [broken] = completion["limits_broken"]
     assert broken["limit"].startswith("cash >= min cash") and broken["quarters"] == ["2026Q1"]
     assert broken["lowest_usd"] == pytest.approx(2095.0, abs=1e-6)
-    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
+    forecast = solve_with_first_stage(data, FirstStage(1), mip_gap=EXACT)
     assert forecast_limits_broken(data, forecast.plan) == []
 
 
@@ -498,8 +515,8 @@ def test_a_plan_completed_with_the_rescue_passes_the_plan_file_checks():
     bought 576 VR-NVL72 GPUs in 2027Q3 and held 586, and its plan file was refused by `evaluate`.
     It completes in whole blocks, as the forecast MILP does, and its plan passes every hard limit."""
     _, data = load("lab")
-    first = sto.solve_with_first_stage(data, sto.FirstStage(4), threads=1).first_stage
-    plan, _ = sto.complete_with_rescue(data, sto.FirstStage(4), first, threads=1)
+    first = solve_with_first_stage(data, FirstStage(4), threads=1).first_stage
+    plan, _ = complete_with_rescue(data, FirstStage(4), first, threads=1)
     np.testing.assert_array_equal(plan.buy_blocks, np.round(plan.buy_blocks))
     stack = Plan.stack([plan])
     assert limit_problem(data, stack, ["rescued"], operating_lines(data, stack)) is None
@@ -507,9 +524,9 @@ def test_a_plan_completed_with_the_rescue_passes_the_plan_file_checks():
 
 def test_cvar_of_a_discrete_distribution():
     values, p = np.array([10.0, -5.0, 0.0]), np.array([0.5, 0.25, 0.25])
-    assert sto.cvar(values, p, 0.25) == pytest.approx(-5.0)
-    assert sto.cvar(values, p, 0.5) == pytest.approx(-2.5)  # (-5 x 0.25 + 0 x 0.25) / 0.5
-    assert sto.cvar(values, p, 0.75) == pytest.approx((-5 * 0.25 + 0 + 10 * 0.25) / 0.75)
+    assert cvar(values, p, 0.25) == pytest.approx(-5.0)
+    assert cvar(values, p, 0.5) == pytest.approx(-2.5)  # (-5 x 0.25 + 0 x 0.25) / 0.5
+    assert cvar(values, p, 0.75) == pytest.approx((-5 * 0.25 + 0 + 10 * 0.25) / 0.75)
 
 
 def tiny_scenarios(n: int, seed: int = 3) -> tuple:
@@ -535,18 +552,18 @@ def test_shared_purchases_hold_every_copy_to_the_same_purchases_in_every_quarter
     (1,237.5: no row ties the copies there)."""
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
-    dated = sto.build_extensive_form(data, scenarios, sto.FirstStage(1))
+    dated = build_extensive_form(data, scenarios, FirstStage(1))
     assert solve(dated).objective_usd == pytest.approx(940.0, abs=1e-4)
     assert [pyo_value(dated.block(n).buy[0, 0, 1]) for n in (0, 1)] == pytest.approx([1.0, 0.0])
-    shared = sto.FirstStage(1, sto.SHARED_PURCHASES)
-    ef = sto.build_extensive_form(data, scenarios, shared)
+    shared = FirstStage(1, SHARED_PURCHASES)
+    ef = build_extensive_form(data, scenarios, shared)
     rp = solve(ef)
     assert rp.objective_usd == pytest.approx(535.0, abs=1e-4)
     assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([2475.0, -1405.0], abs=1e-4)
     for n in (0, 1):
         assert [pyo_value(ef.block(n).buy[0, 0, t]) for t in (0, 1)] == pytest.approx([1.0, 0.0])
-    assert sto.first_stage_values(ef.block(0), shared)[("buy", (0, 0, 1))] == 0.0
-    forecast = sto.solve_with_first_stage(data, shared, mip_gap=EXACT)
+    assert first_stage_values(ef.block(0), shared)[("buy", (0, 0, 1))] == 0.0
+    forecast = solve_with_first_stage(data, shared, mip_gap=EXACT)
     assert forecast.first_stage[("buy", (0, 0, 0))] == 1.0 and ("buy", (0, 0, 1)) in forecast.first_stage
     ef.fix_first_stage(forecast.first_stage)
     assert solve(ef).objective_usd == pytest.approx(535.0, abs=1e-4)  # EEV
@@ -562,18 +579,18 @@ def test_share_purchases_ties_every_purchase_power_block_and_draw_of_tiny_and_no
     while prepayments, retirements, moves to inference and the purchases' training split of those
     quarters stay each copy's own, as without it; the solve's settings and words say so."""
     data, scenarios = tiny_scenarios(3)
-    dated = set(sto.first_stage_keys(sto.scenario_model(data, sto.FirstStage(4)), sto.FirstStage(4)))
-    shared = sto.FirstStage(4, sto.SHARED_PURCHASES)
-    keys = set(sto.first_stage_keys(sto.scenario_model(data, shared), shared))
+    dated = set(first_stage_keys(scenario_model(data, FirstStage(4)), FirstStage(4)))
+    shared = FirstStage(4, SHARED_PURCHASES)
+    keys = set(first_stage_keys(scenario_model(data, shared), shared))
     added = keys - dated
     # tiny's one site starts blocks in quarters 0-3 only (a 4-quarter lead time online by the end)
     assert dated < keys and {name for name, _ in added} == {"buy", "draw"}
     assert all(key[-1] >= 4 for _, key in added)
-    ef = sto.build_extensive_form(data, scenarios, shared)
+    ef = build_extensive_form(data, scenarios, shared)
     assert all(ef.block(1).buy[key].is_integer() for key in ef.block(1).buy)
     rp = ef.solve(EXACT, None, 2)
     assert rp.status == "optimal"
-    for name in sto.SHARED_PURCHASES:
+    for name in SHARED_PURCHASES:
         first = [pyo_value(var) for var in getattr(ef.block(0), name).values()]
         for n in (1, 2):
             assert [pyo_value(var) for var in getattr(ef.block(n), name).values()] == pytest.approx(first)
@@ -601,9 +618,9 @@ def test_nonanticipativity_rows_follow_the_tree_of_scenario_groups_over_five_sce
     above, so scenarios 1-5 and 10 are tied to 0, 6-9 to 5 and 11 to 10; every row is still
     ``v(n) == v(tied)`` of one variable and index."""
     data, scenarios = tiny_scenarios(12)
-    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
+    ef = build_extensive_form(data, scenarios, FirstStage(3))
     tied = {1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 5, 7: 5, 8: 5, 9: 5, 10: 0, 11: 10}
-    first, keys = ef.block(0), sto.first_stage_keys(ef.block(0), sto.FirstStage(3))
+    first, keys = ef.block(0), first_stage_keys(ef.block(0), FirstStage(3))
     free = [(name, key) for name, key in keys if not getattr(first, name)[key].fixed]
     expected = {
         (id(getattr(ef.block(n), name)[key]), id(getattr(ef.block(m), name)[key]))
@@ -620,16 +637,16 @@ def test_the_tree_of_groups_solves_to_the_optimum_of_every_copy_tied_to_scenario
     time): the same optimum, and in the tree's solution every scenario's first stage is scenario
     0's."""
     data, scenarios = tiny_scenarios(12)
-    tree = sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
+    tree = build_extensive_form(data, scenarios, FirstStage(3))
     rp = tree.solve(EXACT, None, 2)
-    first = sto.first_stage_keys(tree.block(0), sto.FirstStage(3))
+    first = first_stage_keys(tree.block(0), FirstStage(3))
     for n in range(1, 12):
         for name, key in first:
             assert getattr(tree.block(n), name)[key].value == pytest.approx(
                 getattr(tree.block(0), name)[key].value, abs=1e-9
             )
-    monkeypatch.setattr(sto, "group_sizes", lambda n: [])
-    star = sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
+    monkeypatch.setattr("fleetopt.milp.stochastic.extensive_form.group_sizes", lambda n: [])
+    star = build_extensive_form(data, scenarios, FirstStage(3))
     assert {id(con.expr.args[1]) for con in star.m.nonanticipativity.values()} <= {
         id(getattr(star.block(0), name)[key]) for name, key in first
     }
@@ -640,10 +657,10 @@ def test_the_tree_of_groups_keeps_the_optimum_with_cvar(monkeypatch):
     """With CVaR's rows (eta and a shortfall per scenario, outside every group) and a last group of
     2 (7 scenarios: [0, 5), [5, 7)): the same optimum as every copy tied to scenario 0's."""
     data, scenarios = tiny_scenarios(7)
-    tree = sto.build_extensive_form(data, scenarios, sto.FirstStage(3), risk_weight=0.5, alpha=0.25)
+    tree = build_extensive_form(data, scenarios, FirstStage(3), risk_weight=0.5, alpha=0.25)
     rp = tree.solve(EXACT, None, 2)
-    monkeypatch.setattr(sto, "group_sizes", lambda n: [])
-    star = sto.build_extensive_form(data, scenarios, sto.FirstStage(3), risk_weight=0.5, alpha=0.25)
+    monkeypatch.setattr("fleetopt.milp.stochastic.extensive_form.group_sizes", lambda n: [])
+    star = build_extensive_form(data, scenarios, FirstStage(3), risk_weight=0.5, alpha=0.25)
     assert rp.objective_usd == pytest.approx(star.solve(EXACT, None, 2).objective_usd, rel=1e-9, abs=1e-3)
 
 
@@ -653,8 +670,8 @@ def test_nonanticipativity_rows_tie_each_first_stage_copy_to_scenario_0():
     and scenario n >= 1, each ``v(n) == v(0)`` of the same variable and index; later decisions have
     none."""
     data, scenarios = tiny_scenarios(3)
-    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
-    first, keys = ef.block(0), sto.first_stage_keys(ef.block(0), sto.FirstStage(3))
+    ef = build_extensive_form(data, scenarios, FirstStage(3))
+    first, keys = ef.block(0), first_stage_keys(ef.block(0), FirstStage(3))
     free = [(name, key) for name, key in keys if not getattr(first, name)[key].fixed]
     expected = {
         (id(getattr(ef.block(n), name)[key]), id(getattr(first, name)[key]))
@@ -664,7 +681,7 @@ def test_nonanticipativity_rows_tie_each_first_stage_copy_to_scenario_0():
     rows = {(id(con.expr.args[0]), id(con.expr.args[1])) for con in ef.m.nonanticipativity.values()}
     assert free and len(ef.m.nonanticipativity) == 2 * len(free)
     assert rows == expected
-    later = sto.first_stage_keys(first, sto.FirstStage(data.T))
+    later = first_stage_keys(first, FirstStage(data.T))
     assert len(later) > len(keys)
 
 
@@ -687,20 +704,20 @@ def test_a_ctrl_c_inside_a_scenario_copy_stops_the_extensive_form(monkeypatch):
     form raises it once the copy is made."""
     data, scenarios = tiny_scenarios(3)
     trap = StopWhileCopied()
-    plain = sto.scenario_model(data, sto.FirstStage(3))
+    plain = scenario_model(data, FirstStage(3))
     plain.trap = trap
     plain.clone()  # no KeyboardInterrupt: swallowed
     assert trap.stops == 1
-    trap, made = StopWhileCopied(), sto.scenario_model
+    trap, made = StopWhileCopied(), scenario_model
 
     def trapped(*args, **kwargs):
         base = made(*args, **kwargs)
         base.trap = trap
         return base
 
-    monkeypatch.setattr(sto, "scenario_model", trapped)
+    monkeypatch.setattr("fleetopt.milp.stochastic.extensive_form.scenario_model", trapped)
     with pytest.raises(KeyboardInterrupt):
-        sto.build_extensive_form(data, scenarios, sto.FirstStage(3))
+        build_extensive_form(data, scenarios, FirstStage(3))
     assert trap.stops == 1
 
 
@@ -713,7 +730,7 @@ def test_first_stage_shared_when_the_whole_extensive_form_is_solved_by_highs():
 
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
-    ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(1))
+    ef = build_extensive_form(data, scenarios, FirstStage(1))
     status, _ = run_highs(ef.m, rel_gap=EXACT)
     assert status == "optimal"
     assert [ef.block(n).buy[0, 0, 0].value for n in (0, 1)] == pytest.approx([0.0, 0.0], abs=1e-6)
@@ -737,16 +754,16 @@ def test_rounded_plan_solved_scenario_by_scenario_is_a_plan_of_the_extensive_for
     data, scenarios = tiny_scenarios(4)
     found = {}
     for decompose in (True, False):
-        ef = sto.build_extensive_form(data, scenarios, sto.FirstStage(3), risk_weight=risk_weight, alpha=0.25)
+        ef = build_extensive_form(data, scenarios, FirstStage(3), risk_weight=risk_weight, alpha=0.25)
         ef.solve(0.5, None, None)  # compiles the model for HiGHS
         ef._highs.decompose, ef._highs.basis, ef._highs.last_apart = decompose, None, {}
         rp = ef.solve(0.2, None, None)
         assert rp.method == "LP and rounding" and rp.objective_usd <= rp.bound_usd
         assert ef._highs.last_apart.get("outcome") == ("plan" if decompose else None)  # the route taken
         values = np.array([row["value_usd"] for row in rp.scenarios])
-        risk = sto.risk_value(values, ef.probabilities, risk_weight, 0.25)
+        risk = risk_value(values, ef.probabilities, risk_weight, 0.25)
         assert rp.objective_usd == pytest.approx(risk, rel=1e-9)
-        first = [sto.first_stage_values(ef.block(n), sto.FirstStage(3)) for n in range(4)]
+        first = [first_stage_values(ef.block(n), FirstStage(3)) for n in range(4)]
         assert first[0] == first[1] == first[2] == first[3]
         found[decompose] = rp.objective_usd
     assert found[True] <= found[False] + 1e-9 * abs(found[False])
@@ -763,9 +780,9 @@ def _prepaid_past_the_horizon():
 def test_one_forecast_scenario_with_no_risk_weight_is_the_deterministic_optimum(model):
     data = {"hand": lambda: data_of(buy_now_or_later()), "tiny": lambda: load("tiny")[1],
             "prepaid": _prepaid_past_the_horizon}[model]()  # fmt: skip
-    forecast = sto.solve_with_first_stage(data, sto.FirstStage(2), mip_gap=1e-7)
-    forecast_only = [sto.ScenarioInputs("forecast", 1.0)]
-    ef = sto.build_extensive_form(data, forecast_only, sto.FirstStage(2), integer_later=True)
+    forecast = solve_with_first_stage(data, FirstStage(2), mip_gap=1e-7)
+    forecast_only = [ScenarioInputs("forecast", 1.0)]
+    ef = build_extensive_form(data, forecast_only, FirstStage(2), integer_later=True)
     rp = ef.solve(1e-7, None, None)
     assert rp.objective_usd == pytest.approx(forecast.objective_usd, rel=1e-6, abs=1e-3)
     assert not rp.scenarios[0]["rescued"]
@@ -777,9 +794,9 @@ def test_ev_is_the_objective_on_the_forecast_alone_at_any_risk_weight(risk_weigh
     (1 - L) V + L CVaR_A(V) = V, as CVaR of one outcome is that outcome, and V is the forecast
     optimum's NPV (no rescue, no penalty): 285 for buy_now_or_later (buy now), whatever L."""
     data = data_of(buy_now_or_later())
-    forecast = [sto.ScenarioInputs("forecast", 1.0)]
-    ef = sto.build_extensive_form(
-        data, forecast, sto.FirstStage(1), risk_weight=risk_weight, alpha=0.25, integer_later=True
+    forecast = [ScenarioInputs("forecast", 1.0)]
+    ef = build_extensive_form(
+        data, forecast, FirstStage(1), risk_weight=risk_weight, alpha=0.25, integer_later=True
     )
     assert solve(ef).objective_usd == pytest.approx(285.0, abs=1e-4)
 
@@ -787,9 +804,9 @@ def test_ev_is_the_objective_on_the_forecast_alone_at_any_risk_weight(risk_weigh
 def test_neutral_scenario_parameters_leave_the_model_unchanged():
     """Setting a forecast scenario writes every parameter back to its neutral value."""
     _, data = load("tiny")
-    m = sto.scenario_model(data, sto.FirstStage(2))
-    sto.apply_scenario(m, data, tiny_scenarios(1)[1][0])
-    sto.apply_scenario(m, data, sto.ScenarioInputs("forecast", 1.0))
+    m = scenario_model(data, FirstStage(2))
+    apply_scenario(m, data, tiny_scenarios(1)[1][0])
+    apply_scenario(m, data, ScenarioInputs("forecast", 1.0))
     for name in ("generation_price", "demand_scale", "contract_alive", "electricity_scale", "resale_scale",
                  "collateral_scale"):
         assert all(p.value == 1.0 for p in getattr(m, name).values())
@@ -1004,8 +1021,8 @@ def test_integer_later_keeps_the_scenarios_later_purchases_whole(tmp_path):
     assert code == 0, text
     assert json.loads((out / "summary.json").read_text())["settings"]["later_purchases"] == "integer"
     _, data = load("tiny")
-    forecast_only = [sto.ScenarioInputs("forecast", 1.0)]
-    ef = sto.build_extensive_form(data, forecast_only, sto.FirstStage(2), integer_later=True)
+    forecast_only = [ScenarioInputs("forecast", 1.0)]
+    ef = build_extensive_form(data, forecast_only, FirstStage(2), integer_later=True)
     later = [v for name in ("buy", "build") for k, v in getattr(ef.block(0), name).items() if k[-1] >= 2]
     assert later and all(v.is_integer() for v in later)
 
@@ -1096,8 +1113,8 @@ class _StoppedMeasures:
         self.m = type("M", (), {"nonanticipativity": self._Rows()})()
         self.probabilities = np.array([])  # no scenario rows in these solutions
         self.solutions = [
-            sto.EFSolution("optimal", -13.37e6, 0.0, -13.37e6, 0.1, []),
-            sto.EFSolution("time_limit", -26_773.2e9, 0.9999998, -5.36e6, 20.0, []),
+            EFSolution("optimal", -13.37e6, 0.0, -13.37e6, 0.1, []),
+            EFSolution("time_limit", -26_773.2e9, 0.9999998, -5.36e6, 20.0, []),
         ]
 
     def fix_first_stage(self, values):
@@ -1112,14 +1129,14 @@ class _SolvedMeasures(_StoppedMeasures):
 
     def __init__(self):
         super().__init__()
-        self.solutions[1] = sto.EFSolution("optimal", -9.1e6, 0.0, -9.1e6, 1.0, [])
+        self.solutions[1] = EFSolution("optimal", -9.1e6, 0.0, -9.1e6, 1.0, [])
 
 
 def test_a_measure_not_solved_to_the_gap_is_not_available_nor_its_difference():
     """RP -$13.35M; EEV solved (-$13.37M: VSS = $20k); WS stopped by the time limit: WS and EVPI are
     None in summary.json (not -$26,773B), and the table says why instead of a figure."""
-    rp = sto.EFSolution("optimal", -13.35e6, 0.0, -13.35e6, 1.0, [])
-    forecast = sto.ForecastSolution("optimal", -14.1e6, None, {}, 0.1, {})
+    rp = EFSolution("optimal", -13.35e6, 0.0, -13.35e6, 1.0, [])
+    forecast = ForecastSolution("optimal", -14.1e6, None, {}, 0.1, {})
     figures, _ = eev_and_ws(_StoppedMeasures(), forecast, rp, SolverSettings(0.005, 20.0, 1))
     assert figures["eev_usd"] == -13.37e6 and figures["vss_usd"] == pytest.approx(20e3)
     assert figures["ws_usd"] is None and figures["evpi_usd"] is None
@@ -1240,7 +1257,7 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
 
 def test_forecast_first_stage_kept_when_within_the_gap_of_rp():
     """RP's bound 100: an EEV of 99.5 is within a 1 % gap (100 - 99.5 <= 0.995), 98 is not."""
-    rp = sto.EFSolution("optimal", 99.9, 0.001, 100.0, 0.0, [])
+    rp = EFSolution("optimal", 99.9, 0.001, 100.0, 0.0, [])
     assert forecast_within_gap({"eev_usd": 99.5}, rp, 0.01)
     assert not forecast_within_gap({"eev_usd": 98.0}, rp, 0.01)
     assert not forecast_within_gap({"eev_usd": None}, rp, 0.01)
@@ -1250,13 +1267,13 @@ def test_forecast_first_stage_kept_where_it_beats_a_time_limited_rp():
     """RP stopped by the time limit holding a plan of value -68.5 (bound -10): an EEV of -18.2, solved,
     is the better solution of RP found, so the plan keeps it, saying why; an EEV of -70 is not.
     An RP solved to the gap keeps its own first stage whatever EEV below its bound's gap."""
-    stopped = sto.EFSolution("time_limit", -68.5, 0.7378, -10.0, 1.0, [])
+    stopped = EFSolution("time_limit", -68.5, 0.7378, -10.0, 1.0, [])
     assert forecast_kept({"eev_usd": -18.2}, stopped, 0.01) == (
         "above the value of RP's plan, which stopped at the time limit"
     )
     assert forecast_kept({"eev_usd": -70.0}, stopped, 0.01) is None
     assert forecast_kept({"eev_usd": None}, stopped, 0.01) is None
-    solved = sto.EFSolution("optimal", -68.5, 0.0, -68.5, 1.0, [])
+    solved = EFSolution("optimal", -68.5, 0.0, -68.5, 1.0, [])
     assert forecast_kept({"eev_usd": -70.0}, solved, 0.01) is None
     assert forecast_kept({"eev_usd": -68.6}, solved, 0.01) == "within the gap of RP"
 
@@ -1264,8 +1281,8 @@ def test_forecast_first_stage_kept_where_it_beats_a_time_limited_rp():
 def test_vss_and_evpi_of_a_time_limited_rp_are_not_available():
     """RP stopped at a 73.78 % gap: RP - EEV says nothing of VSS (it came out -$50.4M on tiny at N =
     20), so VSS and EVPI are None, and the table says RP's solve is why."""
-    rp = sto.EFSolution("time_limit", -68.5e6, 0.7378, -18.0e6, 1.0, [])
-    forecast = sto.ForecastSolution("optimal", -14.1e6, None, {}, 0.1, {})
+    rp = EFSolution("time_limit", -68.5e6, 0.7378, -18.0e6, 1.0, [])
+    forecast = ForecastSolution("optimal", -14.1e6, None, {}, 0.1, {})
     figures, _ = eev_and_ws(_SolvedMeasures(), forecast, rp, SolverSettings(0.01, 1.0, 1))
     assert figures["eev_usd"] == -13.37e6 and figures["vss_usd"] is None and figures["evpi_usd"] is None
     summary = {"status": rp.status, "gap": rp.gap, **figures}
@@ -1358,7 +1375,7 @@ def test_mpisppy_extensive_form_finds_the_hand_worked_rp():
 
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
-    rp = solve_by_mpisppy(data, scenarios, sto.FirstStage(1), "mpisppy-ef", mip_gap=EXACT)
+    rp = solve_by_mpisppy(data, scenarios, FirstStage(1), "mpisppy-ef", mip_gap=EXACT)
     assert rp.objective_usd == pytest.approx(940.0, abs=1e-4)
     assert rp.first_stage[("buy", (0, 0, 0))] == 0.0
     assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([1880.0, 0.0], abs=1e-4)
@@ -1376,11 +1393,11 @@ def test_mpisppy_route_values_a_scenario_of_low_probability_as_the_block_solver_
 
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "low", 0.05, 0.0), price_scenario(data, "high", 0.95, 2.0)]
-    rp = solve_by_mpisppy(data, scenarios, sto.FirstStage(1), "mpisppy-ef", mip_gap=EXACT)
+    rp = solve_by_mpisppy(data, scenarios, FirstStage(1), "mpisppy-ef", mip_gap=EXACT)
     assert rp.objective_usd == pytest.approx(2281.0, abs=1e-3)
     assert rp.bound_usd == pytest.approx(2281.0, abs=1e-3)
     assert [row["value_usd"] for row in rp.scenarios] == pytest.approx([-1405.0, 2475.0], abs=1e-3)
-    ours = sto.build_extensive_form(data, scenarios, sto.FirstStage(1)).solve(EXACT, None, None)
+    ours = build_extensive_form(data, scenarios, FirstStage(1)).solve(EXACT, None, None)
     assert ours.objective_usd == pytest.approx(2281.0, abs=1e-3)
 
 
@@ -1394,7 +1411,7 @@ def test_mpisppy_route_leaves_stdout_to_fleetopt(capfd):
     data = data_of(buy_now_or_later())
     scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
     capfd.readouterr()
-    solve_by_mpisppy(data, scenarios, sto.FirstStage(1), "mpisppy-ef", mip_gap=EXACT)
+    solve_by_mpisppy(data, scenarios, FirstStage(1), "mpisppy-ef", mip_gap=EXACT)
     out, err = capfd.readouterr()
     assert "Initializing" not in out and "Initializing SPBase" in err
 
@@ -1406,8 +1423,8 @@ def test_mpisppy_route_agrees_with_the_block_solver_on_tiny():
     from fleetopt.stochastic.mpisppy_route import solve_by_mpisppy
 
     data, scenarios = tiny_scenarios(3)
-    ours = sto.build_extensive_form(data, scenarios, sto.FirstStage(3)).solve(1e-6, None, None)
-    theirs = solve_by_mpisppy(data, scenarios, sto.FirstStage(3), "mpisppy-ef", mip_gap=1e-6)
+    ours = build_extensive_form(data, scenarios, FirstStage(3)).solve(1e-6, None, None)
+    theirs = solve_by_mpisppy(data, scenarios, FirstStage(3), "mpisppy-ef", mip_gap=1e-6)
     assert theirs.objective_usd == pytest.approx(ours.objective_usd, rel=1e-5)
 
 
@@ -1467,7 +1484,7 @@ def test_scenario_outcomes_agree_with_the_evaluators_metrics():
     from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes
 
     _, data = load("tiny")
-    plan = sto.solve_with_first_stage(data, sto.FirstStage(2)).plan
+    plan = solve_with_first_stage(data, FirstStage(2)).plan
     batch = compile_plans(data, [plan], ["forecast"])
     paired = evaluate_paired(data, batch, 300, 5, backend="numpy")
     row = paired_comparison(scenario_outcomes(paired), "forecast")[0]
@@ -1984,12 +2001,12 @@ def test_a_scenario_whose_block_is_late_delivers_short_rather_than_run_on_power_
     slack, $10M per MW-quarter, ran the GPU on 0.001 MW that did not exist for $10,000 (value
     -8,670)."""
     data = data_of(late_block_contract(signed, idle, electricity))
-    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
+    forecast = solve_with_first_stage(data, FirstStage(1), mip_gap=EXACT)
     assert forecast.objective_usd == pytest.approx(1330.0 - 2 * 2190 * electricity * 0.001, abs=1e-4)
     delay = np.zeros((data.I, data.T))
     delay[0, 0] = 1
-    late = sto.ScenarioInputs("late", 1.0, block_delay=delay)
-    ef = sto.build_extensive_form(data, [late], sto.FirstStage(1))
+    late = ScenarioInputs("late", 1.0, block_delay=delay)
+    ef = build_extensive_form(data, [late], FirstStage(1))
     ef.fix_first_stage(forecast.first_stage)
     (row,) = solve(ef).scenarios
     assert row["npv_usd"] == pytest.approx(npv, abs=1e-4)
@@ -2006,8 +2023,8 @@ def test_idle_draw_waits_unpowered_only_where_a_block_is_late():
     scenario's model holds §5.6's power row as the forecast MILP does, and its value is the
     forecast optimum's NPV (1,330, no penalty)."""
     data = data_of(late_block_contract(True, 0.5))
-    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
-    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], sto.FirstStage(1))
+    forecast = solve_with_first_stage(data, FirstStage(1), mip_gap=EXACT)
+    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], FirstStage(1))
     ef.fix_first_stage(forecast.first_stage)
     (row,) = solve(ef).scenarios
     assert row["value_usd"] == pytest.approx(1330.0, abs=1e-3) and not row["slacks"]
@@ -2060,10 +2077,10 @@ def test_at_risk_weight_one_eev_s_rescues_are_of_its_own_best_recourse():
     x1 have no weight, it was 0.75 (emergency equity paid in where none was needed). RP waits: its
     CVaR is 0 (x0 and x1 never buy) against -1,405."""
     data = data_of(buy_now_or_later())
-    forecast = sto.solve_with_first_stage(data, sto.FirstStage(1), mip_gap=EXACT)
+    forecast = solve_with_first_stage(data, FirstStage(1), mip_gap=EXACT)
     factors = {"x2": (0.5, 2.0), "x1": (0.25, 1.0), "x0": (0.25, 0.0)}
     scenarios = [price_scenario(data, k, p, f) for k, (p, f) in factors.items()]
-    stage, settings = sto.FirstStage(1), SolverSettings(EXACT)
+    stage, settings = FirstStage(1), SolverSettings(EXACT)
     found = by_blocks(data, scenarios, forecast, stage, 1.0, 0.25, False, True, settings)
     m = found.figures
     assert m["first_stage"] == "RP's" and m["eev_usd"] == pytest.approx(-1405.0, abs=1e-4)
@@ -2077,7 +2094,7 @@ def test_an_eev_solve_that_found_no_plan_gives_no_rescue_probability():
     does not exist. It is null, as the expected NPV beside it is (a review)."""
     from fleetopt.stochastic.measures import eev_in_sample
 
-    none_found = sto.EFSolution("infeasible", None, None, None, 0.0, [])
+    none_found = EFSolution("infeasible", None, None, None, 0.0, [])
     assert eev_in_sample(None, none_found, solved=False) == {
         "eev_rescued_probability": None, "eev_expected_npv_usd": None}
 
@@ -2174,8 +2191,8 @@ def test_the_risk_weight_is_said_in_words_with_its_tail():
 def test_the_gap_of_the_plan_kept_is_measured_against_rps_bound(value, bound, gap):
     """The forecast optimum's first stage kept (EEV's plan): its gap is to RP's bound, as HiGHS's
     mip_rel_gap is, |bound - value| / |value|, never below 0 (milp/highs.gap_to_bound)."""
-    rp = sto.EFSolution("time_limit", 90.0, 0.5, bound, 1.0, [])
-    eev = sto.EFSolution("optimal", value, 0.0, value, 1.0, [])
+    rp = EFSolution("time_limit", 90.0, 0.5, bound, 1.0, [])
+    eev = EFSolution("optimal", value, 0.0, value, 1.0, [])
     assert kept_plan_figures(eev, rp) == {"plan_value_usd": value, "plan_gap": pytest.approx(gap)}
     assert kept_plan_figures(rp, rp) == {"plan_value_usd": 90.0, "plan_gap": 0.5}  # RP's own, as solved
 
@@ -2282,8 +2299,8 @@ def test_the_terminal_ends_with_what_to_commit_to_in_a_line(tmp_path):
     cases = {(1.5e8, 2.51e9): "better: commit to the stochastic plan's first stage",
              (-1e8, 2.51e9): "a trade: commit to the plan whose better figures matter more to you",
              (1e6, -1e5): "as good: either first stage"}  # fmt: skip
-    for (mean, cvar), words in cases.items():
-        paired = {"npv_mean_usd_diff": mean, "npv_mean_usd_diff_se": 6e5, "npv_cvar_usd_diff": cvar,
+    for (mean, tail), words in cases.items():
+        paired = {"npv_mean_usd_diff": mean, "npv_mean_usd_diff_se": 6e5, "npv_cvar_usd_diff": tail,
                   "npv_cvar_usd_diff_se": 3e8}  # fmt: skip
         assert out_of_sample_action(paired) == words
 
@@ -2297,7 +2314,7 @@ def test_a_cure_held_to_the_debt_stands_again_where_the_row_would_cure_for_less_
     from pyomo.environ import Param
 
     _, data = load("tiny")
-    m = sto.scenario_model(data, sto.FirstStage(4))
+    m = scenario_model(data, FirstStage(4))
     key = ("leverage_covenant", 1)
     m.e = Param(mutable=True, initialize=-1.0)
     debt = sum(m.balance[f, 1] for f in m.F)
@@ -2309,7 +2326,7 @@ def test_a_cure_held_to_the_debt_stands_again_where_the_row_would_cure_for_less_
     def solved(e, cure):
         m.e.set_value(e)
         m.slack[key].set_value(cure)
-        held, released = sto.cure_by_repaying(m, let_go)
+        held, released = cure_by_repaying(m, let_go)
         return key in held, key in released, m.ratio_cured[key].fixed, m.untested[key].fixed
 
     assert solved(-1.0, 25.0) == (True, False, True, False)  # held: cure = debt

@@ -102,7 +102,8 @@ from fleetopt.evaluate.sources import (
 )
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
-from fleetopt.milp.stochastic import complete_purchases_with_rescue, names_finance_limit, rescuable
+from fleetopt.milp.stochastic.fixed_first_stage import complete_purchases_with_rescue
+from fleetopt.milp.stochastic.rescue import names_finance_limit, rescuable
 from fleetopt.report.page import write_report
 from fleetopt.report.reading import checked_metrics_table
 from fleetopt.runs import limits

@@ -27,11 +27,8 @@ from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
-from fleetopt.milp.stochastic import (
-    complete_purchases_with_rescue,
-    names_finance_limit,
-    rescuable,
-)
+from fleetopt.milp.stochastic.fixed_first_stage import complete_purchases_with_rescue
+from fleetopt.milp.stochastic.rescue import names_finance_limit, rescuable
 from fleetopt.runs import limits
 from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.folder import RunFolder

@@ -4,7 +4,7 @@ evaluator's metrics, the comparisons and the stochastic MILP's CVaR (formulation
 The tail is the ``k = ceil(5 % of S)`` worst scenarios: ``P5`` is the k-th worst NPV and ``CVaR5``
 the mean of the k worst, so CVaR5 <= P5 always holds. The stochastic MILP's scenarios are weighted
 by their probabilities: its CVaR is the mean of their worst share (this one by default) of probability,
-a scenario in part where it straddles the share (:func:`fleetopt.milp.stochastic.cvar`, formulation §7b).
+a scenario in part where it straddles the share (:func:`fleetopt.milp.stochastic.risk.cvar`, formulation §7b).
 """
 
 from __future__ import annotations

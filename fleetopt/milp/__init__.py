@@ -5,6 +5,6 @@ Built: :mod:`~fleetopt.milp.builder` (index sets, coefficients in model units) a
 ``finance`` and ``covenants``, assembled by :mod:`~fleetopt.milp.build`; money in MUSD
 (:mod:`~fleetopt.milp.units`). Solved: :mod:`~fleetopt.milp.highs` and :mod:`~fleetopt.milp.solve`
 (which extracts the plan); re-solved under stresses and completions: :mod:`~fleetopt.milp.persistent`.
-Diagnosed: :mod:`~fleetopt.milp.diagnose`. The two-stage extensive form: :mod:`~fleetopt.milp.stochastic`
-and :mod:`~fleetopt.milp.ef_highs`.
+Diagnosed: :mod:`~fleetopt.milp.diagnose`. The two-stage extensive form: the package
+:mod:`~fleetopt.milp.stochastic` (a module per topic) and :mod:`~fleetopt.milp.ef_highs`.
 """

@@ -84,7 +84,7 @@ def add_stress_parameters(b: Builder) -> None:
     ]
     m.block_online = pyo.Param(online_pairs, initialize=1.0, mutable=True)
     # the scenario factors of the evaluator a two-stage stochastic programme sets per scenario
-    # (milp/stochastic.py); neutral by default, so the forecast model's rows are unchanged
+    # (milp/stochastic/scenarios.py); neutral by default, so the forecast model's rows are unchanged
     nonneg = pyo.NonNegativeReals
     m.generation_price = pyo.Param(range(data.G), m.T, initialize=1.0, mutable=True, within=nonneg)
     term = [(k, t) for k, con in enumerate(data.contracts) for t in range(con.start, con.end + 1)]

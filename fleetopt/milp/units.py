@@ -38,7 +38,7 @@ VARIABLE_UNITS = {
     "stress_gap": "MUSD",
     "held_at_zero": "",  # a variable fixed at 0 (Builder.add)
     "slack": "",  # a slack is in its row's unit (§8's table), which differs row by row
-    # the stochastic scenario copies and their extensive form (milp/stochastic.py)
+    # the stochastic scenario copies and their extensive form (milp/stochastic/)
     "rescue_equity": "MUSD",
     "revolver_draw": "MUSD",
     "revolver_repay": "MUSD",

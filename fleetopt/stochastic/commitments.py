@@ -16,7 +16,7 @@ COMMITMENTS = (
 )  # fmt: skip
 
 
-# those of --share-purchases (milp.stochastic.SHARED_PURCHASES), first stage in every quarter
+# those of --share-purchases (milp.stochastic.first_stage.SHARED_PURCHASES), first stage in every quarter
 SHARED_COMMITMENTS = ("buy_gpus", "build_power", "draw_debt")
 
 

@@ -12,26 +12,27 @@ from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.errors import NoPlanError
-from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import stage
+from fleetopt.milp.stochastic.first_stage import FirstStage
+from fleetopt.milp.stochastic.fixed_first_stage import complete_with_rescue, solve_with_first_stage
 from fleetopt.stochastic.settings import SolverSettings
 
 
 def complete_plan(
-    data: ModelData, shared: sto.FirstStage, first_stage: dict, solver: SolverSettings
+    data: ModelData, shared: FirstStage, first_stage: dict, solver: SolverSettings
 ) -> tuple[Plan, dict]:
     """The first stage completed into a full plan on the forecast: by the forecast MILP with the
     first stage fixed, or, where that is infeasible, by the rescue model (and how it was done)."""
     gap, limit, threads = solver.mip_gap, solver.time_limit, solver.threads
     with stage("the plan's first stage completed on the forecast", called="NPV"):
-        completed = sto.solve_with_first_stage(
+        completed = solve_with_first_stage(
             data, shared, first_stage, mip_gap=gap, time_limit=limit, threads=threads
         )
     if completed is not None:
         plan = completed.plan
         completion = {"method": "forecast MILP", "npv_forecast_usd": completed.npv_usd}
     else:
-        rescued = sto.complete_with_rescue(data, shared, first_stage, gap, limit, threads)
+        rescued = complete_with_rescue(data, shared, first_stage, gap, limit, threads)
         if rescued is None:
             quarters = shared.quarters
             before = f" before {data.quarter_labels[quarters]}" if quarters < data.T else ""

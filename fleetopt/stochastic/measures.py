@@ -7,13 +7,15 @@ from __future__ import annotations
 import numpy as np
 
 from fleetopt.core.units import format_usd
-from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import gap_to_bound, stage
+from fleetopt.milp.stochastic.extensive_form import EFSolution, ExtensiveForm
+from fleetopt.milp.stochastic.fixed_first_stage import ForecastSolution
+from fleetopt.milp.stochastic.risk import cvar
 from fleetopt.stochastic.rescues import rescue_counts
 from fleetopt.stochastic.settings import SolverSettings
 
 
-def ends_below(solution: sto.EFSolution, floor: sto.EFSolution, mip_gap: float) -> bool:
+def ends_below(solution: EFSolution, floor: EFSolution, mip_gap: float) -> bool:
     """Whether both reached the gap and ``floor`` is above ``solution`` by more than the gap (RP below
     EEV: VSS below 0; WS below RP: EVPI below 0; :func:`measure_difference`), which an exact solve
     cannot give: ``floor``'s solution is one of ``solution``'s problem, but each solve decides which
@@ -26,7 +28,7 @@ def ends_below(solution: sto.EFSolution, floor: sto.EFSolution, mip_gap: float) 
 
 
 def ws_again_under_rp_rules(
-    ef: sto.ExtensiveForm, ws_usd: float, rp: sto.EFSolution, solver: SolverSettings
+    ef: ExtensiveForm, ws_usd: float, rp: EFSolution, solver: SolverSettings
 ) -> tuple[dict, str]:
     """WS solved again from the rows RP's solve lifted and the cures it held to the debt, where its own
     solve ended below RP (``ws_usd``): RP's solution, its non-anticipativity dropped, is a plan of it,
@@ -41,12 +43,12 @@ def ws_again_under_rp_rules(
 
 
 def wait_and_see(
-    ef: sto.ExtensiveForm, solver: SolverSettings, rules: tuple | None = None,
+    ef: ExtensiveForm, solver: SolverSettings, rules: tuple | None = None,
     stage_name: str = "WS (each scenario on its own)",
-) -> sto.EFSolution:
+) -> EFSolution:
     """WS: the extensive form without non-anticipativity, each scenario on its own, its covenant rows
     on debt as another solve's ``rules`` left them where given (:meth:`~fleetopt.milp.stochastic.
-    ExtensiveForm.solve`)."""
+    extensive_form.ExtensiveForm.solve`)."""
     ef.m.nonanticipativity.deactivate()
     try:
         with stage(stage_name):
@@ -64,7 +66,7 @@ def measure_differences(figures: dict, mip_gap: float) -> dict:
     }
 
 
-def kept_plan_figures(chosen: sto.EFSolution, rp: sto.EFSolution) -> dict:
+def kept_plan_figures(chosen: EFSolution, rp: EFSolution) -> dict:
     """The value of the plan kept (``plan_value_usd``: RP's, or EEV where the forecast optimum's first
     stage is kept) and its gap to RP's bound (``plan_gap``, relative to that value, as HiGHS's)."""
     if chosen is rp:
@@ -73,7 +75,7 @@ def kept_plan_figures(chosen: sto.EFSolution, rp: sto.EFSolution) -> dict:
     return {"plan_value_usd": value, "plan_gap": gap_to_bound(value, rp.bound_usd)}
 
 
-def recourse_figures(ef: sto.ExtensiveForm, rp: sto.EFSolution, forecast: sto.ForecastSolution) -> dict:
+def recourse_figures(ef: ExtensiveForm, rp: EFSolution, forecast: ForecastSolution) -> dict:
     """RP, EV, and the stochastic plan's expected NPV and CVaR over the reduced scenarios."""
     return {
         "status": rp.status,
@@ -85,23 +87,23 @@ def recourse_figures(ef: sto.ExtensiveForm, rp: sto.EFSolution, forecast: sto.Fo
     }
 
 
-def plan_figures(ef: sto.ExtensiveForm, solution: sto.EFSolution) -> dict:
+def plan_figures(ef: ExtensiveForm, solution: EFSolution) -> dict:
     """Expected NPV and its CVaR over the reduced scenarios of a solution of the extensive form."""
     npv = np.array([row["npv_usd"] for row in solution.scenarios])
     return {
         "expected_npv_usd": expected_npv(ef, solution),
-        "cvar_npv_usd": sto.cvar(npv, ef.probabilities, ef.alpha),
+        "cvar_npv_usd": cvar(npv, ef.probabilities, ef.alpha),
     }
 
 
-def expected_npv(ef: sto.ExtensiveForm, solution: sto.EFSolution) -> float:
+def expected_npv(ef: ExtensiveForm, solution: EFSolution) -> float:
     """The probability-weighted NPV of a solution's scenarios (USD; no penalties, no tie-breaks)."""
     return float(np.dot(ef.probabilities, [row["npv_usd"] for row in solution.scenarios]))
 
 
 def eev_and_ws(
-    ef: sto.ExtensiveForm, forecast: sto.ForecastSolution, rp: sto.EFSolution, solver: SolverSettings
-) -> tuple[dict, sto.EFSolution]:
+    ef: ExtensiveForm, forecast: ForecastSolution, rp: EFSolution, solver: SolverSettings
+) -> tuple[dict, EFSolution]:
     """EEV (the forecast optimum's first stage in every scenario), WS (each scenario on its own:
     non-anticipativity dropped), VSS = RP - EEV and EVPI = WS - RP; and the EEV solution. A measure
     whose solve stopped short of the gap (a time limit) is None, its status and gap kept
@@ -122,7 +124,7 @@ def eev_and_ws(
     }, eev  # fmt: skip
 
 
-def eev_in_sample(ef: sto.ExtensiveForm, eev: sto.EFSolution, solved: bool = True) -> dict:
+def eev_in_sample(ef: ExtensiveForm, eev: EFSolution, solved: bool = True) -> dict:
     """From ``eev``'s scenario rows: the probability of the reduced scenarios that need a rescue under
     the forecast optimum's first stage, and its expected NPV there (EEV as an NPV, without its
     penalties: the stochastic plan's expected NPV is read against it; None unless ``solved`` to the
@@ -152,7 +154,7 @@ def measure_difference(better: float, worse: float, mip_gap: float) -> float:
     return 0.0 if difference < 0 and within_gap else difference
 
 
-def solved_to_gap(solution: sto.EFSolution) -> float | None:
+def solved_to_gap(solution: EFSolution) -> float | None:
     """A measure's objective (USD), or None unless its solve reached the gap: a plan stopped by the
     time limit has an objective far from the measure (WS of tiny at N = 50 and 20 s, before WS was
     solved block by block: -$26,773B)."""

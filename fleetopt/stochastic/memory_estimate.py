@@ -9,8 +9,9 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted, format_bytes, listed, sizes_apart
 from fleetopt.errors import InputError
 from fleetopt.evaluate.resources import physical_ram_bytes
-from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import model_size
+from fleetopt.milp.stochastic.first_stage import FirstStage
+from fleetopt.milp.stochastic.scenario_model import scenario_model
 
 # the peak memory of a two-stage solve (the process's peak RSS): BASE_BYTES (Python, Pyomo, the
 # model's data, the forecast's solve, the screening, the out-of-sample check) and, for each scenario's
@@ -38,7 +39,7 @@ def scenario_elements(data: ModelData, quarters: int) -> int:
     per model (its fingerprint: the CLI, the API and the solve check a model each loads anew)."""
     key = (data.fingerprint, quarters)
     if key not in _elements:
-        size = model_size(sto.scenario_model(data, sto.FirstStage(quarters)))
+        size = model_size(scenario_model(data, FirstStage(quarters)))
         _elements.clear()
         _elements[key] = size["variables"] + size["constraints"]
     return _elements[key]

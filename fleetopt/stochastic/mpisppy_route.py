@@ -1,12 +1,12 @@
 """The optional mpi-sppy route (`pip install fleetopt[stochastic]`, docs/formulation.md §7b): the
 recourse problem RP handed to mpi-sppy (https://github.com/Pyomo/mpi-sppy) through a
 ``scenario_creator`` over the same scenario model as fleetopt's own extensive form
-(:func:`fleetopt.milp.stochastic.scenario_model`, its parameters set by ``apply_scenario``, its
-first stage by ``first_stage_keys``): mpi-sppy's extensive form (``--stochastic-solver mpisppy-ef``),
-in one process when mpi4py is absent (mpi-sppy falls back to a one-rank stand-in). It is the seam
-for mpi-sppy's decompositions (progressive hedging and its cylinders across MPI ranks) on runs too
-large for one machine; progressive hedging itself is not offered (docs/formulation.md §7b: on tiny
-it had not converged after 50 iterations).
+(:func:`fleetopt.milp.stochastic.scenario_model.scenario_model`, its parameters set by
+``apply_scenario``, its first stage by ``first_stage_keys``): mpi-sppy's extensive form
+(``--stochastic-solver mpisppy-ef``), in one process when mpi4py is absent (mpi-sppy falls back to
+a one-rank stand-in). It is the seam for mpi-sppy's decompositions (progressive hedging and its
+cylinders across MPI ranks) on runs too large for one machine; progressive hedging itself is not
+offered (docs/formulation.md §7b: on tiny it had not converged after 50 iterations).
 
 Only the risk-neutral objective (L = 0): mpi-sppy's scenario objectives are each scenario's value,
 and CVaR's rows tie the scenarios together outside any scenario model.
@@ -23,8 +23,13 @@ import pyomo.environ as pyo
 
 from fleetopt.core.data import ModelData
 from fleetopt.errors import InputError, NoPlanError
-from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, gap_to_bound, stops_kept
+from fleetopt.milp.stochastic.debt_rows import cure_by_repaying, owe_nothing
+from fleetopt.milp.stochastic.extensive_form import cloned
+from fleetopt.milp.stochastic.first_stage import FirstStage, first_stage_keys, first_stage_values
+from fleetopt.milp.stochastic.scenario_model import scenario_model
+from fleetopt.milp.stochastic.scenario_rows import scenario_row
+from fleetopt.milp.stochastic.scenarios import ScenarioInputs, apply_scenario
 from fleetopt.milp.units import MUSD
 
 ROUTES = ("mpisppy-ef",)
@@ -70,8 +75,8 @@ class ScenarioCreator:
     first stage attached as the root node and its probability."""
 
     data: ModelData
-    scenarios: dict[str, sto.ScenarioInputs]
-    stage: sto.FirstStage
+    scenarios: dict[str, ScenarioInputs]
+    stage: FirstStage
     integer_later: bool = False  # purchases and blocks from the first stage's end on whole, as by_blocks
     base: pyo.ConcreteModel | None = None
     scale: float = 1.0  # each scenario's objective is its value times this (:func:`objective_scale`)
@@ -79,14 +84,14 @@ class ScenarioCreator:
     def __call__(self, name: str, **_) -> pyo.ConcreteModel:
         _, sputils = mpisppy_modules()
         if self.base is None:
-            self.base = sto.scenario_model(self.data, self.stage, self.integer_later)
-        m = sto.cloned(self.base)
+            self.base = scenario_model(self.data, self.stage, self.integer_later)
+        m = cloned(self.base)
         sc = self.scenarios[name]
-        sto.apply_scenario(m, self.data, sc)
+        apply_scenario(m, self.data, sc)
         m.value_objective = pyo.Objective(expr=self.scale * m.scenario_value, sense=pyo.maximize)
         first = [
             getattr(m, var)[key]
-            for var, key in sto.first_stage_keys(m, self.stage)
+            for var, key in first_stage_keys(m, self.stage)
             if not getattr(m, var)[key].fixed
         ]
         sputils.attach_root_node(m, 0.0, first)
@@ -94,7 +99,7 @@ class ScenarioCreator:
         return m
 
 
-def objective_scale(scenarios: list[sto.ScenarioInputs]) -> float:
+def objective_scale(scenarios: list[ScenarioInputs]) -> float:
     """1 / the least probability: mpi-sppy weighs each scenario's objective by its probability, and
     the value's tie-breaks (1e-6 per MUSD of tax, §5.10) weighed by a p_n below 0.1 fall under
     HiGHS's dual feasibility tolerance (1e-7), so its optimum may hold any tax that the liquidation
@@ -110,7 +115,7 @@ class RouteSolution:
     objective_usd: float
     bound_usd: float | None
     first_stage: dict
-    scenarios: list[dict]  # each scenario's row (:func:`fleetopt.milp.stochastic.scenario_row`)
+    scenarios: list[dict]  # each scenario's row (:func:`fleetopt.milp.stochastic.scenario_rows.scenario_row`)
     build_seconds: float  # the scenario models created and the extensive form built by mpi-sppy
     seconds: float  # HiGHS on it
     gap: float | None  # the extensive form's relative MIP gap (None: no bound reported)
@@ -118,8 +123,8 @@ class RouteSolution:
 
 def solve_by_mpisppy(
     data: ModelData,
-    scenarios: list[sto.ScenarioInputs],
-    stage: sto.FirstStage,
+    scenarios: list[ScenarioInputs],
+    stage: FirstStage,
     route: str,
     mip_gap: float = STOCHASTIC_MIP_GAP,
     risk_weight: float = 0.0,
@@ -155,11 +160,11 @@ def solve_by_mpisppy(
     objective = pyo.value(ef.ef.EF_Obj) / scale
     bound = None if results.problem.upper_bound is None else results.problem.upper_bound / scale
     gap = gap_to_bound(objective, bound)
-    rows = [sto.scenario_row(ef.local_scenarios[name], data, creator.scenarios[name]) for name in names]
+    rows = [scenario_row(ef.local_scenarios[name], data, creator.scenarios[name]) for name in names]
     return RouteSolution(
         float(objective) * MUSD,
         None if bound is None else float(bound) * MUSD,
-        sto.first_stage_values(ef.local_scenarios[names[0]], stage),
+        first_stage_values(ef.local_scenarios[names[0]], stage),
         rows,
         built - started,
         time.perf_counter() - built,
@@ -169,8 +174,8 @@ def solve_by_mpisppy(
 
 def _cures_changed(m: pyo.Block, data: ModelData, let_go: set) -> bool:
     """Whether a solved scenario's covenant rows on debt changed: lifted where it owes nothing
-    (:func:`~fleetopt.milp.stochastic.owe_nothing`), or its cure cut to the debt owed
-    (:func:`~fleetopt.milp.stochastic.cure_by_repaying`), so that it is solved again."""
-    _, lifted = sto.owe_nothing(m, data)
-    held, released = sto.cure_by_repaying(m, let_go)
+    (:func:`~fleetopt.milp.stochastic.debt_rows.owe_nothing`), or its cure cut to the debt owed
+    (:func:`~fleetopt.milp.stochastic.debt_rows.cure_by_repaying`), so that it is solved again."""
+    _, lifted = owe_nothing(m, data)
+    held, released = cure_by_repaying(m, let_go)
     return bool(lifted or held or released)

@@ -11,8 +11,10 @@ import numpy as np
 
 from fleetopt.core.units import format_duration, format_usd
 from fleetopt.errors import NoPlanError
-from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import model_size, stage
+from fleetopt.milp.stochastic.extensive_form import EFSolution, ExtensiveForm, build_extensive_form
+from fleetopt.milp.stochastic.first_stage import first_stage_values
+from fleetopt.milp.stochastic.risk import cvar
 from fleetopt.stochastic.measures import (
     eev_and_ws,
     eev_in_sample,
@@ -59,13 +61,13 @@ def by_blocks(
     """RP by fleetopt's extensive form and block solver (§7b), with EEV and WS when ``measures``;
     the forecast optimum's first stage kept when it is within the gap of RP, or better than the plan
     an RP stopped short of the gap holds (:func:`forecast_kept`)."""
-    ef = sto.build_extensive_form(data, inputs, shared, risk_weight, alpha, integer_later)
+    ef = build_extensive_form(data, inputs, shared, risk_weight, alpha, integer_later)
     rp = solve_recourse_problem(ef, solver)
     timings = {
         "build_seconds": ef.build_seconds, "solve_seconds": rp.seconds, "load_seconds": ef.load_seconds,
         "solve_steps": rp.steps,
     }  # fmt: skip
-    first_stage, chosen, why = sto.first_stage_values(ef.block(0), shared), rp, None
+    first_stage, chosen, why = first_stage_values(ef.block(0), shared), rp, None
     figures = recourse_figures(ef, rp, forecast)
     method = None  # RP's, and where WS was solved again, how
     if measures:
@@ -73,7 +75,7 @@ def by_blocks(
         own, eev_is_rp = rp, False
         if ends_below(rp, eev, solver.mip_gap):
             rp = timed(timings, "resolve_seconds", solve_again_under_eev_rules, ef, rp, eev, solver)
-            first_stage, chosen = sto.first_stage_values(ef.block(0), shared), rp
+            first_stage, chosen = first_stage_values(ef.block(0), shared), rp
             eev_is_rp = rp.status != "optimal" or ends_below(rp, eev, solver.mip_gap)
             if eev_is_rp:  # EEV's solution is one of RP's: the best found
                 rp = replace(eev, method=f"{rp.method}; below EEV: RP is the forecast's first stage's")
@@ -115,11 +117,11 @@ FORECAST_ABOVE_RP = "above RP's plans, its own and solved again under EEV's cove
 
 
 def solve_again_under_eev_rules(
-    ef: sto.ExtensiveForm, rp: sto.EFSolution, eev: sto.EFSolution, solver: SolverSettings
-) -> sto.EFSolution:
+    ef: ExtensiveForm, rp: EFSolution, eev: EFSolution, solver: SolverSettings
+) -> EFSolution:
     """RP solved again, its first stage free, from the rows EEV's solve lifted and the cures it held
     to the debt (EEV's solution is a plan of it), and on as :meth:`~fleetopt.milp.stochastic.
-    ExtensiveForm.solve` goes (§7b, "RP at least EEV")."""
+    extensive_form.ExtensiveForm.solve` goes (§7b, "RP at least EEV")."""
     with stage("RP again, under EEV's covenant cures"):
         again = ef.solve(solver.mip_gap, solver.time_limit, solver.threads, rules=eev.rules)
     again.method = (f"{rp.method}; its plan ({format_usd(rp.objective_usd)}) below EEV, so again under "
@@ -128,15 +130,15 @@ def solve_again_under_eev_rules(
 
 
 def recourse_apart(
-    ef: sto.ExtensiveForm, first_stage: dict, integer_later: bool, solver: SolverSettings
-) -> sto.EFSolution:
+    ef: ExtensiveForm, first_stage: dict, integer_later: bool, solver: SolverSettings
+) -> EFSolution:
     """Each reduced scenario's recourse under ``first_stage`` with its own V_n maximised: the
     extensive form of ``ef``'s scenarios at L = 0 with the first stage fixed, where no row links the
     scenarios and sum p_n V_n (every p_n > 0) is maximised by maximising each V_n. At L = 1 the
     extensive form's objective gives a scenario outside the CVaR tail no weight, so RP's solution
     may hold any recourse there (tiny, N = 2: the body scenario's V equal to the tail's, its NPV
     -$72.06M where its own best is -$25.8M; §7b, "The scenario rows at L=1")."""
-    own = sto.build_extensive_form(ef.data, ef.scenarios, ef.stage, 0.0, ef.alpha, integer_later)
+    own = build_extensive_form(ef.data, ef.scenarios, ef.stage, 0.0, ef.alpha, integer_later)
     own.fix_first_stage(first_stage)
     with stage("each scenario's own best recourse"):
         return own.solve(solver.mip_gap, solver.time_limit, solver.threads)
@@ -153,7 +155,7 @@ def by_mpisppy(
     figures = {
         "status": "optimal", "gap": rp.gap, "rp_usd": rp.objective_usd, "rp_bound_usd": rp.bound_usd,
         "ev_usd": forecast.npv_usd, "expected_npv_usd": float(np.dot(probabilities, npv)),
-        "cvar_npv_usd": sto.cvar(npv, probabilities, alpha),
+        "cvar_npv_usd": cvar(npv, probabilities, alpha),
         "eev_usd": None, "ws_usd": None, "vss_usd": None, "evpi_usd": None, "first_stage": "RP's",
         "plan_value_usd": rp.objective_usd, "plan_gap": rp.gap,
     }  # fmt: skip
@@ -167,7 +169,7 @@ def by_mpisppy(
     )
 
 
-def solve_recourse_problem(ef: sto.ExtensiveForm, solver: SolverSettings) -> sto.EFSolution:
+def solve_recourse_problem(ef: ExtensiveForm, solver: SolverSettings) -> EFSolution:
     """RP: the extensive form with non-anticipativity; no plan is an error."""
     with stage("RP (the stochastic plan)"):
         rp = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
@@ -176,7 +178,7 @@ def solve_recourse_problem(ef: sto.ExtensiveForm, solver: SolverSettings) -> sto
     return rp
 
 
-def _no_stochastic_plan(rp: sto.EFSolution, solver: SolverSettings) -> str:
+def _no_stochastic_plan(rp: EFSolution, solver: SolverSettings) -> str:
     """Why RP ended without a plan, and what to do: an infeasible extensive form (a scenario copy no
     plan completes), or a solve stopped first (at --time-limit, or HiGHS gave up)."""
     if rp.status == "infeasible":
@@ -193,7 +195,7 @@ def _no_stochastic_plan(rp: sto.EFSolution, solver: SolverSettings) -> str:
     return f"the extensive form (RP, the stochastic plan) {why}, after {format_duration(rp.seconds)}"
 
 
-def forecast_kept(figures: dict, rp: sto.EFSolution, mip_gap: float) -> str | None:
+def forecast_kept(figures: dict, rp: EFSolution, mip_gap: float) -> str | None:
     """Why the stochastic plan keeps the forecast optimum's first stage rather than RP's, in words,
     or None where it keeps RP's: EEV within the gap of RP's bound (:func:`forecast_within_gap`), or
     EEV above the value of the plan an RP stopped short of the gap holds (a time limit): the
@@ -207,7 +209,7 @@ def forecast_kept(figures: dict, rp: sto.EFSolution, mip_gap: float) -> str | No
     return None
 
 
-def forecast_within_gap(figures: dict, rp: sto.EFSolution, mip_gap: float) -> bool:
+def forecast_within_gap(figures: dict, rp: EFSolution, mip_gap: float) -> bool:
     """Whether the forecast optimum's first stage is itself a solution of RP within ``mip_gap`` of
     RP's bound (EEV that close): then the scenarios give no reason, beyond the solver's tolerance,
     to commit to anything else, and the stochastic plan keeps the forecast's first stage (§7b)."""

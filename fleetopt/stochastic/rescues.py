@@ -12,7 +12,7 @@ RESCUE_KINDS = {"rescued": "rescued", "cash_rescue": "cash_rescued", "covenant_c
 
 def rescue_counts(rows: list[dict]) -> dict:
     """How many reduced scenarios needed each kind of rescue (:func:`~fleetopt.milp.stochastic.
-    scenario_row`), and their probability: ``<kind>_scenarios``, ``<kind>_probability``."""
+    scenario_rows.scenario_row`), and their probability: ``<kind>_scenarios``, ``<kind>_probability``."""
     out = {}
     for key, name in RESCUE_KINDS.items():
         hit = [row for row in rows if row.get(key)]
@@ -24,7 +24,7 @@ def rescue_counts(rows: list[dict]) -> dict:
 def rescue_words(row: dict) -> str:
     """What a reduced scenario's solve needed to stay solvent and within its limits, in words:
     'none', or its emergency equity and each relaxed group (:func:`~fleetopt.milp.stochastic.
-    scenario_row`), so that a rescue with no equity (a covenant cure) says what it was."""
+    scenario_rows.scenario_row`), so that a rescue with no equity (a covenant cure) says what it was."""
     if not row.get("rescued"):
         return "none"
     equity = [f"emergency equity {format_usd(row['emergency_equity_usd'])}"] if row.get("cash_rescue") else []

@@ -8,8 +8,10 @@ import time
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.tail import TAIL
-from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, stage
+from fleetopt.milp.stochastic.first_stage import SHARED_PURCHASES, FirstStage
+from fleetopt.milp.stochastic.fixed_first_stage import ForecastSolution, solve_with_first_stage
+from fleetopt.milp.stochastic.rescue import EMERGENCY_EQUITY_COST
 from fleetopt.runs import limits
 from fleetopt.stochastic.forecast_completion import complete_plan
 from fleetopt.stochastic.out_of_sample import out_of_sample
@@ -46,10 +48,10 @@ def solve_stochastic(
     (default ``seed + 1``; 0 skips it). ``route``: "blocks" (fleetopt's extensive form, §7b) or
     "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS). ``quarters`` None: the default
     of :func:`first_stage_quarters`. ``share_purchases``: every purchase, power block and draw in the
-    first stage, whatever its quarter (:data:`~fleetopt.milp.stochastic.SHARED_PURCHASES`)."""
+    first stage, whatever its quarter (:data:`~fleetopt.milp.stochastic.first_stage.SHARED_PURCHASES`)."""
     started = time.perf_counter()
     quarters = first_stage_quarters(data, quarters)
-    shared = sto.FirstStage(quarters, sto.SHARED_PURCHASES if share_purchases else ())
+    shared = FirstStage(quarters, SHARED_PURCHASES if share_purchases else ())
     check_before_solving(data, n, quarters, risk_weight, alpha, route, seed, oos_seed,
                          max(screen, oos_scenarios), backend, threads)  # fmt: skip
     solver = SolverSettings(mip_gap, time_limit, threads)
@@ -85,7 +87,7 @@ def solve_stochastic(
 
 
 def run_settings(
-    data: ModelData, n: int, shared: sto.FirstStage, risk_weight: float, alpha: float, seed: int,
+    data: ModelData, n: int, shared: FirstStage, risk_weight: float, alpha: float, seed: int,
     mip_gap: float, integer_later: bool, route: str, *, distinct: int, screened: int, method: str,
 ) -> dict:
     """A run's settings as its summary.json records them: those asked, and what the solve made of them
@@ -96,24 +98,24 @@ def run_settings(
         "distinct_scenarios": distinct,
         "first_stage_quarters": quarters,
         "first_stage_before": data.quarter_labels[quarters] if quarters < data.T else None,
-        "share_purchases": shared.whole_horizon == sto.SHARED_PURCHASES,
+        "share_purchases": shared.whole_horizon == SHARED_PURCHASES,
         "risk_weight": risk_weight,
         "cvar_alpha": alpha,
         "scenario_seed": seed,
         "screened": screened,
         "mip_gap": mip_gap,
         "later_purchases": "integer" if integer_later else "continuous",
-        "emergency_equity_cost": sto.EMERGENCY_EQUITY_COST,
+        "emergency_equity_cost": EMERGENCY_EQUITY_COST,
         "solver": route,
         "solve_method": method,
     }
 
 
-def forecast_optimum(data: ModelData, shared: sto.FirstStage, solver: SolverSettings) -> sto.ForecastSolution:
+def forecast_optimum(data: ModelData, shared: FirstStage, solver: SolverSettings) -> ForecastSolution:
     """The forecast MILP's optimum (EV and the first stage of EEV); no plan is the error `fleetopt
     solve` would give (the stochastic programme needs the forecast's optimum)."""
     with stage("the forecast optimum (EV)", called="NPV"):
-        return sto.solve_with_first_stage(
+        return solve_with_first_stage(
             data, shared, mip_gap=solver.mip_gap, time_limit=solver.time_limit, threads=solver.threads,
             required=True,
         )  # fmt: skip

@@ -11,19 +11,19 @@ from fleetopt.core.plan import Plan
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
-from fleetopt.milp import stochastic as sto
+from fleetopt.milp.stochastic.scenarios import ScenarioInputs
 from fleetopt.runs import limits
 from fleetopt.stochastic.reduction import reduce_scenarios
 
 
-def scenario_inputs(data: ModelData, scenarios: ScenarioSet, rows, probabilities) -> list[sto.ScenarioInputs]:
+def scenario_inputs(data: ModelData, scenarios: ScenarioSet, rows, probabilities) -> list[ScenarioInputs]:
     """The evaluator's scenarios ``rows`` as MILP parameters (demand as a multiple of the forecast)."""
     forecast = np.asarray(data.demand, dtype=np.float64)
     out = []
     for n, p in zip(rows, probabilities, strict=True):
         demand = np.divide(scenarios.demand[n], forecast, out=np.ones_like(forecast), where=forecast > 0)
         out.append(
-            sto.ScenarioInputs(
+            ScenarioInputs(
                 name=f"scenario {int(scenarios.index[n])}",
                 probability=float(p),
                 price_by_generation=scenarios.price_factor[n],
@@ -69,7 +69,7 @@ def screened_count(n: int, screen: int = limits.DEFAULT_SCREEN) -> int:
 
 def reduced_scenarios(
     data: ModelData, forecast_plan: Plan, n: int, alpha: float, seed: int, screen: int, backend: str
-) -> tuple[ScenarioSet, list[sto.ScenarioInputs]]:
+) -> tuple[ScenarioSet, list[ScenarioInputs]]:
     """:func:`screened_count` scenarios drawn with ``seed``, screened by the forecast optimum's NPV on
     them (the evaluator), and reduced to ``n`` with probabilities: (the drawn set, the MILP inputs).
     Representatives of probability 0 (their features identical to an earlier representative's, so

@@ -48,7 +48,7 @@ from fleetopt.milp.diagnose import PROBE_SECONDS, CompletionProbe, broken_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import NoPlanFound, raise_without_plan
-from fleetopt.milp.stochastic import complete_purchases_with_rescue
+from fleetopt.milp.stochastic.fixed_first_stage import complete_purchases_with_rescue
 from fleetopt.runs import limits
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.risk import Robustness
