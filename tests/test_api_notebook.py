@@ -317,6 +317,54 @@ def test_a_stochastic_result_reads_like_a_solve_and_is_written_with_its_model(he
     assert len(repr(result)) < 200
 
 
+@pytest.fixture(scope="module")
+def stochastic_tiny():
+    """`fleetopt solve tiny --stochastic 4` through the API: its out-of-sample check on 1,000 fresh
+    scenarios, seed 1."""
+    return api.solve_stochastic("tiny", 4)
+
+
+def test_a_stochastic_results_tables_are_data_frames_of_the_rows_its_display_shows(stochastic_tiny):
+    """A notebook had the out-of-sample check as a dict of dicts and the commitments as a list of
+    dicts, though the display shows both as tables: each is a DataFrame now, a row per row shown,
+    in figures whose columns name their units (a commitment's ``unit`` column, which varies by row)."""
+    result = stochastic_tiny
+    shown = result._repr_markdown_()
+    oos = result.out_of_sample_frame()
+    assert list(oos.columns) == [
+        "plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
+        "any_default_probability", "npv_mean_usd_paired_se", "npv_cvar5_usd_paired_se",
+        "breach_probability_paired_se", "default_probability_paired_se",
+        "any_default_probability_paired_se"]  # fmt: skip
+    difference = "stochastic less forecast (paired standard error)"
+    assert oos["plan"].tolist() == ["stochastic plan", "forecast optimum", difference]
+    assert all(f"| {markdown_text(plan)} | " in shown for plan in oos["plan"])
+    mine, theirs, less = (row for _, row in oos.iterrows())
+    # the summary's figures, in USD and shares; the difference row is the first less the second
+    assert mine["npv_mean_usd"] == result.out_of_sample["metrics"]["stochastic"]["npv_mean_usd"]
+    assert theirs["breach_probability"] == result.out_of_sample["metrics"]["forecast"]["breach_probability"]
+    for figure in ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "any_default_probability"):
+        assert less[figure] == pytest.approx(mine[figure] - theirs[figure], abs=1e-6)
+    assert less["npv_mean_usd_paired_se"] == result.out_of_sample["paired"]["npv_mean_usd_diff_se"] > 0
+    assert mine[["npv_mean_usd_paired_se", "breach_probability_paired_se"]].isna().all()  # a plan has none
+    assert f"| stochastic plan | {markdown_text(format_usd(mine['npv_mean_usd']))} | " in shown
+
+    commit = result.commitments_frame()
+    assert list(commit.columns) == ["quarter", "decision", "item", "unit", "stochastic", "forecast_optimum",
+                                    "difference"]  # fmt: skip
+    # a row per commitment of the summary and, last, the GPUs bought in all: tiny's forecast optimum
+    # buys 2,000 Blackwell GPUs
+    table = shown.split("What to commit to now:")[1].split("\n\n")[1].splitlines()[2:]  # under its header
+    assert len(commit) == len(result.commitments) + 1 == len(table)
+    assert table[-1].startswith("|  | buy, all |  | ")
+    bought, total = commit[commit["decision"] == "buy_gpus"], commit.iloc[-1]
+    assert (total["decision"], total["unit"], total["forecast_optimum"]) == ("buy_gpus_all", "GPUs", 2000.0)
+    assert total["stochastic"] == bought["stochastic"].sum()
+    assert (commit["difference"] == commit["stochastic"] - commit["forecast_optimum"]).all()
+    assert ".out_of_sample_frame(), .commitments_frame()" in shown.splitlines()[-1]
+    assert ".commitments_frame(), .out_of_sample_frame()" in repr(result)
+
+
 def test_a_warning_points_at_the_callers_line():
     """A capped setting was attributed to a line of fleetopt/api.py, not to the notebook's cell."""
     with pytest.warns(FleetoptWarning, match="capped to") as caught:

@@ -213,7 +213,7 @@ def test_a_stochastic_solve_shows_its_out_of_sample_verdict_first():
     result = api.solve_stochastic("tiny", 3, out_of_sample=30)
     assert short(result).startswith("StochasticResult('tiny', 3 scenarios, VSS $")
     verdict = out_of_sample_verdict_word(result.out_of_sample["paired"])  # "better", "a trade" ...
-    assert f", against the forecast optimum out of sample: {verdict}; .summary()" in repr(result)
+    assert f", against the forecast optimum out of sample: {verdict}; .commitments_frame()" in repr(result)
     shown = result._repr_markdown_()
     lines = shown.splitlines()
     stage = "first stage before 2027Q3 (4 quarters)"

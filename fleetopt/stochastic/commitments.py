@@ -20,9 +20,11 @@ COMMITMENTS = (
 SHARED_COMMITMENTS = ("buy_gpus", "build_power", "draw_debt")
 
 
+# the row of the GPUs bought in all, last where either plan buys any
+BOUGHT_IN_ALL = "buy_gpus_all"
 COMMITMENT_WORDS = {"buy_gpus": "buy", "retire": "retire (sell)", "redeploy": "move to inference",
                     "build_power": "build power", "contract_accepted": "accept contract", "draw_debt": "draw",
-                    "prepay_debt": "prepay"}  # fmt: skip
+                    "prepay_debt": "prepay", BOUGHT_IN_ALL: "buy, all"}  # fmt: skip
 
 
 def commitment_amount(value: float, unit: str, signed: bool = False) -> str:
@@ -37,24 +39,33 @@ def commitment_amount(value: float, unit: str, signed: bool = False) -> str:
 
 
 COMMITMENT_COLUMNS = ("quarter", "decision", "item", "stochastic plan", "forecast optimum", "difference")
+# the same rows in figures (a notebook's ``commitments_frame()``): each amount in the row's ``unit``
+# (GPUs, MW, USD; a contract 0/1)
+COMMITMENT_FIGURES = ("quarter", "decision", "item", "unit", "stochastic", "forecast_optimum", "difference")
+
+
+def commitment_rows(rows: list[dict]) -> list[dict]:
+    """summary.json's ``commitments`` as their tables' rows (:data:`COMMITMENT_FIGURES`): each with
+    its ``difference`` (stochastic less forecast optimum), and the GPUs bought in all last
+    (:data:`BOUGHT_IN_ALL`, no quarter or item) where either plan buys any."""
+    table = [{**{key: row[key] for key in COMMITMENT_FIGURES[:-1]},
+              "difference": row["stochastic"] - row["forecast_optimum"]} for row in rows]  # fmt: skip
+    bought = [r for r in rows if r["decision"] == "buy_gpus"]
+    if not bought:
+        return table
+    mine, theirs = (sum(r[plan] for r in bought) for plan in ("stochastic", "forecast_optimum"))
+    return [*table, {"quarter": "", "decision": BOUGHT_IN_ALL, "item": "", "unit": "GPUs", "stochastic": mine,
+                     "forecast_optimum": theirs, "difference": mine - theirs}]  # fmt: skip
 
 
 def commitment_lines(rows: list[dict]) -> list[tuple[str, ...]]:
-    """summary.json's ``commitments`` in words for the terminal and the report (COMMITMENT_COLUMNS),
-    with the GPUs bought in all last where either plan buys any."""
-    lines = []
-    for row in rows:
-        mine, theirs, unit = row["stochastic"], row["forecast_optimum"], row["unit"]
-        lines.append((row["quarter"], COMMITMENT_WORDS.get(row["decision"], row["decision"]), row["item"],
-                      commitment_amount(mine, unit), commitment_amount(theirs, unit),
-                      commitment_amount(mine - theirs, unit, signed=True)))  # fmt: skip
-    if not any(r["decision"] == "buy_gpus" for r in rows):
-        return lines
-    bought = [sum(r[p] for r in rows if r["decision"] == "buy_gpus")
-              for p in ("stochastic", "forecast_optimum")]  # fmt: skip
-    totals = [*(commitment_amount(v, "GPUs") for v in bought),
-              commitment_amount(bought[0] - bought[1], "GPUs", signed=True)]  # fmt: skip
-    return [*lines, ("", "buy, all", "", *totals)]
+    """summary.json's ``commitments`` in words for the terminal, the report and a notebook
+    (COMMITMENT_COLUMNS): the rows of :func:`commitment_rows`, the GPUs bought in all last."""
+    return [(row["quarter"], COMMITMENT_WORDS.get(row["decision"], row["decision"]), row["item"],
+             commitment_amount(row["stochastic"], row["unit"]),
+             commitment_amount(row["forecast_optimum"], row["unit"]),
+             commitment_amount(row["difference"], row["unit"], signed=True))
+            for row in commitment_rows(rows)]  # fmt: skip
 
 
 def first_stage_commitments(

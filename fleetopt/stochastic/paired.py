@@ -246,20 +246,26 @@ def out_of_sample_verdict_word(paired: dict) -> str | None:
     return VERDICTS.get(_judged(paired).outcome)
 
 
+def paired_cell(key: str, difference: float, error: float | None) -> str:
+    """A paired difference of ``key`` (a figure of :func:`paired_comparison`) with its standard error
+    in brackets: money as every terminal table writes it (format_usd), '+$43.7M ($29.8M)'; a share
+    in percentage points as compare writes them (format_difference, format_figure in "pp": half up),
+    to two decimals (a difference of 0.1 pp has an error of that size), '+1.35 pp (0.19 pp)'."""
+    if key.endswith("_usd"):
+        return f"{format_usd_change(difference)} ({format_usd(error)})"
+    return f"{format_difference(difference, 'pp')} ({format_figure(error, 'pp')})"
+
+
 def paired_cells(d: dict) -> list[tuple[str, str]]:
-    """Each paired difference of :func:`paired_comparison` with its standard error in brackets, as
-    (figure, words): ('mean', '+$43.7M ($29.8M)'), ('P(breach)', '+1.35 pp (0.19 pp)'): money as
-    every terminal table writes it (format_usd), shares in percentage points as compare writes them
-    (format_difference, format_figure in "pp": half up), to two decimals (a difference of 0.1 pp has
-    an error of that size); each probability the summary has (one written before 0.4.15 has no
-    P(any default))."""
-    usd = [(what, f"{format_usd_change(d[f'{key}_diff'])} ({format_usd(d[f'{key}_diff_se'])})")
-           for what, key in (("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd"))]  # fmt: skip
+    """Each paired difference of :func:`paired_comparison` with its standard error
+    (:func:`paired_cell`), as (figure, words): ('mean', '+$43.7M ($29.8M)'), ('P(breach)', '+1.35 pp
+    (0.19 pp)'); each probability the summary has (one written before 0.4.15 has no P(any
+    default))."""
+    usd = [("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd")]
     probabilities = [(what, key) for what, key, _ in VERDICT_FIGURES
                      if f"{key}_diff" in d and key.endswith("_probability")]  # fmt: skip
-    shares = [(what, f"{format_difference(d[f'{key}_diff'], 'pp')} "
-               f"({format_figure(d[f'{key}_diff_se'], 'pp')})") for what, key in probabilities]  # fmt: skip
-    return usd + shares
+    return [(what, paired_cell(key, d[f"{key}_diff"], d[f"{key}_diff_se"]))
+            for what, key in usd + probabilities]  # fmt: skip
 
 
 def paired_words(d: dict) -> str:
@@ -268,34 +274,58 @@ def paired_words(d: dict) -> str:
     return ", ".join(f"{what} {text}" for what, text in paired_cells(d))
 
 
-# the out-of-sample figures, each as its column reads it: (metrics key, paired_cells' name, header)
+# the out-of-sample figures, each as its column reads it: (metrics key, paired_comparison's key, header)
 OUT_OF_SAMPLE_COLUMNS = (
-    ("npv_mean_usd", "mean", MEAN_NPV_LABEL), ("npv_cvar5_usd", "CVaR5", CVAR5_NPV_LABEL),
-    ("breach_probability", BREACH_SHORT, BREACH_LABEL),
-    ("default_probability", DEFAULT_SHORT, DEFAULT_LABEL),
-    ("any_default_probability", ANY_DEFAULT_LABEL, ANY_DEFAULT_LABEL),
+    ("npv_mean_usd", "npv_mean_usd", MEAN_NPV_LABEL), ("npv_cvar5_usd", "npv_cvar_usd", CVAR5_NPV_LABEL),
+    ("breach_probability", "breach_probability", BREACH_LABEL),
+    ("default_probability", "default_probability", DEFAULT_LABEL),
+    ("any_default_probability", "any_default_probability", ANY_DEFAULT_LABEL),
 )  # fmt: skip
 # what those headers mean, beside the table (the evaluator's CVaR is of 5 %, whatever tail the solve took)
 OUT_OF_SAMPLE_MEANS = (f"{CVAR5_NPV_LABEL}: the mean NPV of the worst 5 % of the scenarios; "
                        f"{ANY_DEFAULT_LABEL}: a liquidity default or an uncured covenant breach.")
 OUT_OF_SAMPLE_PLANS = {"stochastic": "stochastic plan", "forecast": "forecast optimum"}
 DIFFERENCE_ROW = "stochastic less forecast (paired standard error)"
+# the column of a figure's paired standard error (:func:`out_of_sample_rows`)
+PAIRED_ERROR = "{}_paired_se"
+# the table's rows in figures (a notebook's ``out_of_sample_frame()``): USD, probabilities as shares
+OUT_OF_SAMPLE_FIGURES = ("plan", *(key for key, _, _ in OUT_OF_SAMPLE_COLUMNS),
+                         *(PAIRED_ERROR.format(key) for key, _, _ in OUT_OF_SAMPLE_COLUMNS))  # fmt: skip
+
+
+def out_of_sample_rows(oos: dict) -> list[dict]:
+    """A stochastic run's ``out_of_sample`` as its table's rows (:data:`OUT_OF_SAMPLE_FIGURES`): one
+    per plan (named: 'stochastic plan', 'forecast optimum') with its figures, and
+    :data:`DIFFERENCE_ROW`, the paired differences with their standard errors (a plan's row has
+    none); None where a figure was not measured (a summary written before it was)."""
+    keys = [key for key, _, _ in OUT_OF_SAMPLE_COLUMNS]
+    none = {PAIRED_ERROR.format(key): None for key in keys}
+    rows = [{"plan": OUT_OF_SAMPLE_PLANS.get(label, label), **{key: m.get(key) for key in keys}, **none}
+            for label, m in (oos.get("metrics") or {}).items()]  # fmt: skip
+    paired = oos.get("paired")
+    if paired:
+        rows.append({"plan": DIFFERENCE_ROW,
+                     **{key: paired.get(f"{of}_diff") for key, of, _ in OUT_OF_SAMPLE_COLUMNS},
+                     **{PAIRED_ERROR.format(key): paired.get(f"{of}_diff_se")
+                        for key, of, _ in OUT_OF_SAMPLE_COLUMNS}})  # fmt: skip
+    return rows
 
 
 def out_of_sample_lines(oos: dict) -> list[tuple[str, ...]]:
-    """A stochastic run's ``out_of_sample`` as the terminal's and the report's table write it, one
-    line per plan (named: 'stochastic plan', 'forecast optimum') and one of the paired differences
-    with their standard errors, under ('plan', *the headers of :data:`OUT_OF_SAMPLE_COLUMNS`)."""
-    lines = []
-    for label, m in (oos.get("metrics") or {}).items():
-        cells = [m.get(key) for key, _, _ in OUT_OF_SAMPLE_COLUMNS]
-        lines.append((OUT_OF_SAMPLE_PLANS.get(label, label), *[
-            "-" if v is None else format_usd(v) if key.endswith("_usd") else format_percent(v)
-            for (key, _, _), v in zip(OUT_OF_SAMPLE_COLUMNS, cells, strict=True)]))  # fmt: skip
-    if oos.get("paired"):
-        differences = dict(paired_cells(oos["paired"]))
-        lines.append((DIFFERENCE_ROW, *[differences.get(name, "-") for _, name, _ in OUT_OF_SAMPLE_COLUMNS]))
-    return lines
+    """A stochastic run's ``out_of_sample`` as the terminal's, the report's and a notebook's table
+    write it: the rows of :func:`out_of_sample_rows` under ('plan', *the headers of
+    :data:`OUT_OF_SAMPLE_COLUMNS`), the differences with their standard errors in brackets
+    (:func:`paired_cell`), '-' for a figure not measured."""
+    def cell(row: dict, key: str) -> str:
+        value = row[key]
+        if value is None:
+            return "-"
+        if row["plan"] == DIFFERENCE_ROW:
+            return paired_cell(key, value, row[PAIRED_ERROR.format(key)])
+        return format_usd(value) if key.endswith("_usd") else format_percent(value)
+
+    return [(row["plan"], *(cell(row, key) for key, _, _ in OUT_OF_SAMPLE_COLUMNS))
+            for row in out_of_sample_rows(oos)]  # fmt: skip
 
 
 def out_of_sample_words(oos: dict, scenarios: int) -> str:

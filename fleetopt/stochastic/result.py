@@ -18,13 +18,17 @@ from fleetopt.core.units import counted, format_usd
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.commitments import (
     COMMITMENT_COLUMNS,
+    COMMITMENT_FIGURES,
     SHARED_COMMITMENTS,
     commitment_lines,
+    commitment_rows,
     first_stage_commitments,
 )
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
+    OUT_OF_SAMPLE_FIGURES,
     out_of_sample_lines,
+    out_of_sample_rows,
     out_of_sample_verdict_word,
     out_of_sample_words,
 )
@@ -33,6 +37,9 @@ from fleetopt.stochastic.summary_words import first_stage_text
 
 # the labels of a stochastic run's plans, in its plan file's order: the stochastic plan, the forecast optimum
 PLAN_LABELS = (STOCHASTIC_PLAN, FORECAST_PLAN) = ("stochastic", "forecast")
+# where a notebook display of a stochastic solve says to read next: its two tables in figures first
+STOCHASTIC_NEXT = ("Next: .out_of_sample_frame(), .commitments_frame() (these tables in figures), "
+                   ".summary(), .headline_frame(), .plan_frame(), .statements_frame(), .debt_frame()")
 
 
 @dataclass
@@ -60,7 +67,7 @@ class StochasticResult:
         shown += "" if verdict is None else f", against the forecast optimum out of sample: {verdict}"
         return (
             f"StochasticResult({self.data.name!r}, {counted(len(self.scenarios), 'scenario')}{shown}; "
-            ".summary(), .headline(), .plan_frame(), .statements_frame())"
+            ".commitments_frame(), .out_of_sample_frame(), .summary(), .plan_frame())"
         )
 
     def _repr_markdown_(self) -> str:
@@ -74,12 +81,12 @@ class StochasticResult:
         measures = [f"{name} {format_usd(self.measures.get(key))}" for name, key in (("VSS", "vss_usd"),
                     ("EVPI", "evpi_usd"))]  # fmt: skip
         in_sample = f"In sample, over its reduced scenarios (not forecasts of value): {', '.join(measures)}"
-        after = "Next: .summary(), .headline_frame(), .plan_frame(), .statements_frame(), .debt_frame()"
         # None: solved from data alone, whose changes are not known
         changed = self.loaded.changed_line if self.loaded else ""
         changed_lines = [markdown_text(changed), ""] if changed else []  # a paragraph of its own
-        return "\n".join([title, "", *changed_lines, *self._out_of_sample_lines(), "What to commit to now:",
-                          "", markdown_table(commit), "", markdown_text(in_sample), "", after])  # fmt: skip
+        commit_lines = ["What to commit to now:", "", markdown_table(commit)]
+        return "\n".join([title, "", *changed_lines, *self._out_of_sample_lines(), *commit_lines, "",
+                          markdown_text(in_sample), "", STOCHASTIC_NEXT])  # fmt: skip
 
     def _out_of_sample_lines(self) -> list[str]:
         """Markdown: the out-of-sample verdict in bold and its table, or that there was no such check."""
@@ -95,6 +102,27 @@ class StochasticResult:
         headers = ["plan", *(header for _, _, header in OUT_OF_SAMPLE_COLUMNS)]
         table = pd.DataFrame(out_of_sample_lines(oos), columns=headers)
         return [f"**{markdown_text(head)}.** {markdown_text(words)}", "", markdown_table(table), ""]
+
+    def out_of_sample_frame(self) -> pd.DataFrame:
+        """The out-of-sample table the notebook shows, in figures: a row per plan ('stochastic plan',
+        'forecast optimum') and the paired differences' ('stochastic less forecast (paired standard
+        error)'); columns ``plan``, ``npv_mean_usd``, ``npv_cvar5_usd`` (USD), ``breach_probability``,
+        ``default_probability``, ``any_default_probability`` (shares in [0, 1]) and, on the
+        differences' row, each one's paired standard error (``npv_mean_usd_paired_se`` ...; NaN on a
+        plan's row). No rows where the solve ran no out-of-sample check (out_of_sample=0)."""
+        rows = out_of_sample_rows(self.out_of_sample or {})
+        frame = pd.DataFrame(rows, columns=list(OUT_OF_SAMPLE_FIGURES))
+        return frame.astype(dict.fromkeys(OUT_OF_SAMPLE_FIGURES[1:], float))
+
+    def commitments_frame(self) -> pd.DataFrame:
+        """What to commit to now, the table the notebook shows, in figures: a row per decision of the
+        first stage either plan makes (:attr:`commitments`), and the GPUs bought in all last
+        (decision ``buy_gpus_all``); columns ``quarter``, ``decision`` (plan.csv's: buy_gpus,
+        retire, redeploy, build_power, contract_accepted, draw_debt, prepay_debt), ``item``,
+        ``unit`` (the row's: GPUs, MW, USD; a contract 0/1), ``stochastic``, ``forecast_optimum``
+        and ``difference`` (stochastic less forecast optimum), each in that unit."""
+        frame = pd.DataFrame(commitment_rows(self.commitments), columns=list(COMMITMENT_FIGURES))
+        return frame.astype(dict.fromkeys(COMMITMENT_FIGURES[4:], float))
 
     def plan_frame(self):
         """The completed stochastic plan's decisions as a pandas DataFrame (as a solve's)."""
