@@ -4,6 +4,7 @@ or being left half-made by a wrong argument."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import warnings
@@ -363,6 +364,21 @@ def test_a_stochastic_results_tables_are_data_frames_of_the_rows_its_display_sho
     assert (commit["difference"] == commit["stochastic"] - commit["forecast_optimum"]).all()
     assert ".out_of_sample_frame(), .commitments_frame()" in shown.splitlines()[-1]
     assert ".commitments_frame(), .out_of_sample_frame()" in repr(result)
+
+
+def test_a_stochastic_results_advice_names_the_api_s_arguments_not_the_terminal_s_options(stochastic_tiny):
+    """In a notebook the advice to solve again named --stochastic N and --risk-weight L: tiny's plan on
+    4 scenarios is a trade against the forecast optimum out of sample, whose advice names
+    solve_stochastic's arguments now; within the noise, the scenarios' alone."""
+    shown = " ".join(stochastic_tiny._repr_markdown_().split())
+    assert ("solve again with more scenarios (scenarios=N) or a risk weight on the worst futures "
+            "(risk\\_weight=L)") in shown  # fmt: skip
+    assert "--stochastic" not in shown and "--risk-weight" not in shown
+    same = {"npv_mean_usd_diff": 1e6, "npv_mean_usd_diff_se": 6e5,
+            "npv_cvar_usd_diff": -1e5, "npv_cvar_usd_diff_se": 1e5}  # fmt: skip
+    oos = {**stochastic_tiny.out_of_sample, "paired": same}
+    noise = dataclasses.replace(stochastic_tiny, out_of_sample=oos)
+    assert "more scenarios (scenarios=N) may tell them apart" in " ".join(noise._repr_markdown_().split())
 
 
 def test_a_warning_points_at_the_callers_line():

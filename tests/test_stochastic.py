@@ -2266,6 +2266,29 @@ def test_the_out_of_sample_verdict_says_what_it_means_for_the_commitments(mean, 
     assert words in out_of_sample_advice(paired, 5)
 
 
+def test_the_advice_names_the_settings_as_its_reader_changes_them():
+    """The advice to solve again named --stochastic N and --risk-weight L in a notebook too, where they
+    are arguments of fleetopt.api.solve_stochastic: the terminal's options by default (the terminal,
+    the report), the API's argument names for Python."""
+    import inspect
+
+    from fleetopt.stochastic.paired import SOLVE_ARGUMENTS, out_of_sample_advice
+
+    trade = {"npv_mean_usd_diff": -1e8, "npv_mean_usd_diff_se": 4e7,
+             "npv_cvar_usd_diff": 2.51e9, "npv_cvar_usd_diff_se": 3e8}  # fmt: skip
+    same = {"npv_mean_usd_diff": 1e6, "npv_mean_usd_diff_se": 6e5,
+            "npv_cvar_usd_diff": -1e5, "npv_cvar_usd_diff_se": 1e5}  # fmt: skip
+    again = "solve again with more scenarios ({}) or a risk weight on the worst futures ({})"
+    assert again.format("--stochastic N", "--risk-weight L") in out_of_sample_advice(trade, 5)
+    python = out_of_sample_advice(trade, 5, SOLVE_ARGUMENTS)
+    assert again.format("scenarios=N", "risk_weight=L") in python and "--" not in python
+    apart = "more scenarios ({}) may tell them apart"
+    assert out_of_sample_advice(same, 5).endswith(apart.format("--stochastic N"))
+    assert out_of_sample_advice(same, 5, SOLVE_ARGUMENTS).endswith(apart.format("scenarios=N"))
+    named = {words.split("=")[0] for words in SOLVE_ARGUMENTS.values()}
+    assert named == {"scenarios", "risk_weight"} <= set(inspect.signature(api.solve_stochastic).parameters)
+
+
 def test_a_trade_names_its_better_and_worse_figures_once():
     """The verdict of a trade named the figures ('better CVaR5, worse mean NPV') and the advice after it
     named them again ('buys better CVaR5 at the price of worse mean NPV'): once is enough."""
@@ -2296,6 +2319,8 @@ def test_the_terminal_ends_with_what_to_commit_to_in_a_line(tmp_path):
     last = ("In short, out of sample the stochastic plan is a trade: commit to the plan whose better figures "
             "matter more to you.")
     assert said.index("diagnostics of the solve") < said.index(last) < said.index("wrote ")
+    # a trade's advice names the options to solve again with, as the terminal takes them
+    assert "more scenarios (--stochastic N) or a risk weight on the worst futures (--risk-weight L)" in said
     cases = {(1.5e8, 2.51e9): "better: commit to the stochastic plan's first stage",
              (-1e8, 2.51e9): "a trade: commit to the plan whose better figures matter more to you",
              (1e6, -1e5): "as good: either first stage"}  # fmt: skip

@@ -195,30 +195,40 @@ def _verdict_words(j: Judged) -> str:
 _WHY_WORSE = ("{few} may be too few to stand for the futures (the plan was fitted to them: the in-sample "
               "figures cannot show this), or its worth is in re-planning later, which this check does not "
               "do (it runs each plan completed on the forecast: formulation §7b)")
-_AGAIN = ("solve again with more scenarios (--stochastic N) or a risk weight on the worst futures "
-          "(--risk-weight L) and judge the new plan by this comparison again")
+# the settings the advice names, as its reader changes them: the terminal's options (the report's too),
+# or a notebook's arguments of fleetopt.api.solve_stochastic
+SOLVE_OPTIONS = {"scenarios": "--stochastic N", "risk_weight": "--risk-weight L"}
+SOLVE_ARGUMENTS = {"scenarios": "scenarios=N", "risk_weight": "risk_weight=L"}
 
 
-def out_of_sample_advice(paired: dict, scenarios: int) -> str | None:
+def _solve_again(names: dict) -> str:
+    """What to do where the plan does no better, naming the settings to change as ``names`` does."""
+    return (f"solve again with more scenarios ({names['scenarios']}) or a risk weight on the worst futures "
+            f"({names['risk_weight']}) and judge the new plan by this comparison again")
+
+
+def out_of_sample_advice(paired: dict, scenarios: int, names: dict = SOLVE_OPTIONS) -> str | None:
     """What the verdict of :func:`out_of_sample_verdict` means for the commitments and what to do,
-    in a CFO's words (``scenarios``: the stochastic solve's, named where the plan does worse), or None
-    where nothing was judged. A stochastic plan worse out of sample is not the feature failing: the
-    forecast optimum's commitments are then the ones to keep."""
+    in a CFO's words (``scenarios``: the stochastic solve's, named where the plan does worse; the
+    settings to change named as ``names`` does: :data:`SOLVE_OPTIONS` for the terminal,
+    :data:`SOLVE_ARGUMENTS` for Python), or None where nothing was judged. A stochastic plan worse out
+    of sample is not the feature failing: the forecast optimum's commitments are then the ones to
+    keep."""
     j = _judged(paired)
     if j.outcome == "trade":
         return ("neither plan is better on every figure: committing to the stochastic plan's first stage "
                 "buys its better figures at the price of its worse ones; choose by which matter more to "
-                f"you, or {_AGAIN}")  # the figures are named in the verdict just before
+                f"you, or {_solve_again(names)}")  # the figures are named in the verdict just before
     if j.outcome == "better":
         return "on futures it was not fitted to, the stochastic plan does better: commit to its first stage"
     if j.outcome == "worse":
         why = _WHY_WORSE.format(few=counted(scenarios, "scenario"))
         return ("on futures it was not fitted to, committing to the stochastic plan's first stage does worse "
                 f"than committing to the forecast optimum's: {why}. What to do: keep the forecast optimum's "
-                f"commitments (its column in 'what to commit to now'), or {_AGAIN}")
+                f"commitments (its column in 'what to commit to now'), or {_solve_again(names)}")
     if j.outcome == "same":
         return ("the two plans do as well as each other on these futures, within the noise: either first "
-                "stage may be committed to; more scenarios (--stochastic N) may tell them apart")
+                f"stage may be committed to; more scenarios ({names['scenarios']}) may tell them apart")
     return None
 
 
@@ -328,11 +338,12 @@ def out_of_sample_lines(oos: dict) -> list[tuple[str, ...]]:
             for row in out_of_sample_rows(oos)]  # fmt: skip
 
 
-def out_of_sample_words(oos: dict, scenarios: int) -> str:
+def out_of_sample_words(oos: dict, scenarios: int, names: dict = SOLVE_OPTIONS) -> str:
     """The verdict on the stochastic plan out of sample and what it means, in two sentences ('' without
-    paired differences): the terminal's caption, the report's paragraph and its In short."""
+    paired differences): the terminal's caption, the report's paragraph and its In short, a notebook's
+    display (``names``: as :func:`out_of_sample_advice` takes it)."""
     if not oos.get("paired"):
         return ""
-    advice = out_of_sample_advice(oos["paired"], scenarios)
+    advice = out_of_sample_advice(oos["paired"], scenarios, names)
     return (f"The stochastic plan is {out_of_sample_verdict(oos['paired'], scenarios)}."
             + (f" What it means: {advice}." if advice else ""))
