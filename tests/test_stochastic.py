@@ -1013,6 +1013,26 @@ def test_a_need_just_above_the_memory_is_not_written_equal_to_it(monkeypatch):
     assert "would need about 837.8 MB (5.38 MB a scenario), more than the 837.7 MB of memory here" in said
 
 
+def test_the_memory_estimate_counts_the_rows_that_tie_shared_purchases(monkeypatch):
+    """--share-purchases ties each copy's purchases, power blocks and draws after the first stage to
+    another copy's too, rows the estimate left out (178 a copy on the default model). On tiny at
+    Q = 4 (2026Q3-2027Q2) they are the B200's purchases of 2027Q3-2028Q2 (4: it is on sale the
+    whole horizon) and the term loan's draws of 2027Q3 and 2027Q4 (2: drawn until 2027Q4); no power
+    block (one started after 2027Q2 would come online, 4 quarters later, after the horizon): 6 rows,
+    6 x 4,700 = 28,200 bytes more a scenario. 100 scenarios need 300 MB + 100 x (1.5 MB + 4,700 x
+    825) = 837.75 MB, shared 840.57 MB: on 839 MB only the shared solve is refused."""
+    from fleetopt.stochastic import memory_estimate
+
+    _, data = load("tiny")
+    alone, shared = (memory_estimate.scenario_elements(data, 4, share) for share in (False, True))
+    assert shared - alone == 6
+    monkeypatch.setattr(memory_estimate, "physical_ram_bytes", lambda: 839 * 10**6)
+    memory_estimate.check_memory(data, 100, 4)
+    refused = r"would need about 841 MB \(5.41 MB a scenario\), more than the 839 MB"
+    with pytest.raises(InputError, match=refused):
+        memory_estimate.check_memory(data, 100, 4, share_purchases=True)
+
+
 def test_integer_later_keeps_the_scenarios_later_purchases_whole(tmp_path):
     """--integer-later: summary.json's settings say so, and every scenario's purchases and blocks
     from the first stage's end on are whole blocks in the extensive form it builds."""

@@ -10,7 +10,7 @@ from fleetopt.core.units import counted, format_bytes, listed, sizes_apart
 from fleetopt.errors import InputError
 from fleetopt.evaluate.resources import physical_ram_bytes
 from fleetopt.milp.highs import model_size
-from fleetopt.milp.stochastic.first_stage import FirstStage
+from fleetopt.milp.stochastic.first_stage import SHARED_PURCHASES, FirstStage, first_stage_keys
 from fleetopt.milp.stochastic.scenario_model import scenario_model
 
 # the peak memory of a two-stage solve (the process's peak RSS): BASE_BYTES (Python, Pyomo, the
@@ -31,18 +31,33 @@ BYTES_PER_ELEMENT = 4_700
 MEMORY_CHECK_VARIABLE = "FLEETOPT_STOCHASTIC_MEMORY_CHECK"
 
 
-_elements: dict = {}  # the last model's variables and rows per scenario: check_settings runs thrice
+# the last model's (variables and rows, the tying rows --share-purchases adds) per scenario: check_settings
+# runs thrice
+_elements: dict = {}
 
 
-def scenario_elements(data: ModelData, quarters: int) -> int:
+def scenario_elements(data: ModelData, quarters: int, share_purchases: bool = False) -> int:
     """Variables and constraint rows of one scenario's copy of the extensive form (§7b), built once
-    per model (its fingerprint: the CLI, the API and the solve check a model each loads anew)."""
+    per model (its fingerprint: the CLI, the API and the solve check a model each loads anew); with
+    ``share_purchases``, the rows that tie the copy's later purchases, power blocks and draws to
+    another copy's too (:data:`~fleetopt.milp.stochastic.first_stage.SHARED_PURCHASES`; those of the
+    first ``quarters`` are in the fit of :data:`BYTES_PER_ELEMENT`, measured without them)."""
     key = (data.fingerprint, quarters)
     if key not in _elements:
-        size = model_size(scenario_model(data, FirstStage(quarters)))
+        stage = FirstStage(quarters)
+        model = scenario_model(data, stage)
+        size = model_size(model)
+        shared = tied_rows(model, FirstStage(quarters, SHARED_PURCHASES)) - tied_rows(model, stage)
         _elements.clear()
-        _elements[key] = size["variables"] + size["constraints"]
-    return _elements[key]
+        _elements[key] = (size["variables"] + size["constraints"], shared)
+    elements, shared = _elements[key]
+    return elements + (shared if share_purchases else 0)
+
+
+def tied_rows(model, stage: FirstStage) -> int:
+    """The non-anticipativity rows that tie a copy's first ``stage`` to another copy's: one per
+    first-stage decision the model leaves free (as extensive_form.build_extensive_form ties them)."""
+    return sum(not getattr(model, name)[key].fixed for name, key in first_stage_keys(model, stage))
 
 
 # what $FLEETOPT_STOCHASTIC_MEMORY_CHECK may say, in any case: the check off, or on (as unset or empty)
@@ -62,18 +77,21 @@ def memory_check_on() -> bool:
                      f"memory check off; {listed(MEMORY_CHECK_ON, 'or')} (or unset) keeps it on")  # fmt: skip
 
 
-def check_memory(data: ModelData, n: int, quarters: int, n_name: str = "scenarios") -> None:
+def check_memory(
+    data: ModelData, n: int, quarters: int, n_name: str = "scenarios", share_purchases: bool = False
+) -> None:
     """Refuse, before any solve, an extensive form of ``n`` scenarios whose estimated peak memory
     (:data:`BASE_BYTES` + n x (:data:`SCENARIO_BYTES` + :data:`BYTES_PER_ELEMENT` x
-    :func:`scenario_elements`)) exceeds this machine's physical memory or its container's limit:
-    the OS would kill the solve with no message (neocloud at N = 1,000: about 128 GB).
-    ``FLEETOPT_STOCHASTIC_MEMORY_CHECK=0`` skips the check (:func:`memory_check_on`)."""
+    :func:`scenario_elements`, with ``share_purchases`` the rows sharing adds)) exceeds this
+    machine's physical memory or its container's limit: the OS would kill the solve with no message
+    (neocloud at N = 1,000: about 128 GB). ``FLEETOPT_STOCHASTIC_MEMORY_CHECK=0`` skips the check
+    (:func:`memory_check_on`)."""
     if not memory_check_on():
         return
     ram = physical_ram_bytes()
     if ram is None:
         return
-    per_scenario = SCENARIO_BYTES + BYTES_PER_ELEMENT * scenario_elements(data, quarters)
+    per_scenario = SCENARIO_BYTES + BYTES_PER_ELEMENT * scenario_elements(data, quarters, share_purchases)
     need = BASE_BYTES + n * per_scenario
     if need > ram:
         fits = max(int((ram - BASE_BYTES) // per_scenario), 0)
