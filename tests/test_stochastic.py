@@ -1033,6 +1033,28 @@ def test_the_memory_estimate_counts_the_rows_that_tie_shared_purchases(monkeypat
         memory_estimate.check_memory(data, 100, 4, share_purchases=True)
 
 
+def test_a_solve_and_a_sweep_sharing_purchases_are_refused_on_the_memory_they_need(monkeypatch, tmp_path):
+    """The tying rows reach the check every entry makes before solving: on 839 MB (above
+    test_the_memory_estimate_counts_the_rows_that_tie_shared_purchases) the API's and the terminal's
+    solve of 100 scenarios with shared purchases, and a sweep's stochastic candidate, are refused
+    before any solve (the same solves unshared pass the check), exit 2, nothing written."""
+    from fleetopt import api
+    from fleetopt.stochastic import memory_estimate
+
+    monkeypatch.setattr(memory_estimate, "physical_ram_bytes", lambda: 839 * 10**6)
+    refused = r"would need about 841 MB \(5.41 MB a scenario\)"
+    with pytest.raises(InputError, match=refused):
+        api.solve_stochastic("tiny", 100, share_purchases=True)
+    out = tmp_path / "shared"
+    code, text = cli("solve", "tiny", "--stochastic", "100", "--share-purchases", "--out", str(out))
+    assert code == 2 and "would need about 841 MB" in " ".join(text.split()), text
+    assert not out.exists()
+    swept = tmp_path / "sw"
+    code, text = cli("sweep", "tiny", "--stochastic", "100", "--share-purchases", "--out", str(swept))
+    assert code == 2 and "would need about 841 MB" in " ".join(text.split()), text
+    assert not swept.exists()
+
+
 def test_integer_later_keeps_the_scenarios_later_purchases_whole(tmp_path):
     """--integer-later: summary.json's settings say so, and every scenario's purchases and blocks
     from the first stage's end on are whole blocks in the extensive form it builds."""

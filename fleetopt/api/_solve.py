@@ -391,7 +391,8 @@ def solve_stochastic(
     limits.whole("out_of_sample", out_of_sample, 0)  # 0: none
     loaded, data = _loaded_and_data(model)
     threads = resources.capped_threads(threads)
-    check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)
+    check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver,
+                   share_purchases=share_purchases)
     if screen is not None and screen < scenarios:  # drawn: max(screen, scenarios), so it meant nothing
         raise InputError(f"screen must be at least scenarios ({scenarios:,}): "
                          f"{counted(scenarios, 'representative')} cannot be reduced from "

@@ -334,7 +334,8 @@ def _solve_stochastic(ctx: typer.Context, loaded: api.LoadedModel, threads: int 
         raise InputError("--stochastic maximises NPV: leave --objective at npv")
     n, quarters, solver = p["stochastic"], p["first_stage_quarters"], p["stochastic_solver"]
     _, data = api.load(loaded)
-    api.check_settings(data, n, quarters, p["risk_weight"], p["cvar_alpha"], solver)  # before the folder
+    api.check_settings(data, n, quarters, p["risk_weight"], p["cvar_alpha"], solver,  # before the folder
+                       share_purchases=p["share_purchases"])
     with RunFolder.claim(p["out"], run_name("stochastic", loaded.model.name)).released_on_failure() as folder:
         say_model_changes(loaded)
         console.print(marked("solving ", (loaded.model.name, "bold"), f" over {n} scenarios (two-stage) ..."))

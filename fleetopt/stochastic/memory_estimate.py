@@ -10,7 +10,7 @@ from fleetopt.core.units import counted, format_bytes, listed, sizes_apart
 from fleetopt.errors import InputError
 from fleetopt.evaluate.resources import physical_ram_bytes
 from fleetopt.milp.highs import model_size
-from fleetopt.milp.stochastic.first_stage import SHARED_PURCHASES, FirstStage, first_stage_keys
+from fleetopt.milp.stochastic.first_stage import SHARED_PURCHASES, FirstStage, tied_keys
 from fleetopt.milp.stochastic.scenario_model import scenario_model
 
 # the peak memory of a two-stage solve (the process's peak RSS): BASE_BYTES (Python, Pyomo, the
@@ -47,17 +47,11 @@ def scenario_elements(data: ModelData, quarters: int, share_purchases: bool = Fa
         stage = FirstStage(quarters)
         model = scenario_model(data, stage)
         size = model_size(model)
-        shared = tied_rows(model, FirstStage(quarters, SHARED_PURCHASES)) - tied_rows(model, stage)
+        shared = len(tied_keys(model, FirstStage(quarters, SHARED_PURCHASES))) - len(tied_keys(model, stage))
         _elements.clear()
         _elements[key] = (size["variables"] + size["constraints"], shared)
     elements, shared = _elements[key]
     return elements + (shared if share_purchases else 0)
-
-
-def tied_rows(model, stage: FirstStage) -> int:
-    """The non-anticipativity rows that tie a copy's first ``stage`` to another copy's: one per
-    first-stage decision the model leaves free (as extensive_form.build_extensive_form ties them)."""
-    return sum(not getattr(model, name)[key].fixed for name, key in first_stage_keys(model, stage))
 
 
 # what $FLEETOPT_STOCHASTIC_MEMORY_CHECK may say, in any case: the check off, or on (as unset or empty)

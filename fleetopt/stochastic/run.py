@@ -53,7 +53,7 @@ def solve_stochastic(
     quarters = first_stage_quarters(data, quarters)
     shared = FirstStage(quarters, SHARED_PURCHASES if share_purchases else ())
     check_before_solving(data, n, quarters, risk_weight, alpha, route, seed, oos_seed,
-                         max(screen, oos_scenarios), backend, threads)  # fmt: skip
+                         max(screen, oos_scenarios), backend, threads, share_purchases)  # fmt: skip
     solver = SolverSettings(mip_gap, time_limit, threads)
     timings: dict = {}
     forecast = timed(timings, "forecast_seconds", forecast_optimum, data, shared, solver)

@@ -40,7 +40,8 @@ def first_stage_quarters(data: ModelData, quarters: int | None = None) -> int:
 
 
 def check_settings(
-    data: ModelData, n, quarters, risk_weight, alpha, route="blocks", n_name: str = "scenarios"
+    data: ModelData, n, quarters, risk_weight, alpha, route="blocks", n_name: str = "scenarios",
+    share_purchases: bool = False,
 ) -> None:
     """Bad settings are input errors (exit code 2) naming the argument and its option, each with
     what is allowed: 1 <= n <= ``limits.MAX_STOCHASTIC_SCENARIOS`` (``n_name``: the argument's
@@ -65,7 +66,7 @@ def check_settings(
     limits.text("solver (--stochastic-solver)", route, ROUTES)
     if route != "blocks":
         check_route(route, risk_weight)
-    check_memory(data, n, first_stage_quarters(data, quarters), n_name)
+    check_memory(data, n, first_stage_quarters(data, quarters), n_name, share_purchases)
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,13 @@ class SolverSettings:
 
 def check_before_solving(
     data: ModelData, n, quarters: int, risk_weight, alpha, route: str, seed, oos_seed, most_scenarios: int,
-    backend: str, threads: int | None
+    backend: str, threads: int | None, share_purchases: bool = False
 ) -> None:
     """Every setting of :func:`~fleetopt.stochastic.run.solve_stochastic` checked, and the delivery
     slip it leaves out said, before the forecast's solve (minutes on a large model): a backend that
     cannot run fails now, not after it. ``most_scenarios``: the most scenarios either plan is
     evaluated on (screening or out of sample)."""
-    check_settings(data, n, quarters, risk_weight, alpha, route)
+    check_settings(data, n, quarters, risk_weight, alpha, route, share_purchases=share_purchases)
     if slips(data):
         warn(NO_SLIP_WORDS)
     limits.seed("seed", seed)

@@ -609,7 +609,8 @@ def check_stochastic_candidate(
             f"--stochastic needs --candidates of at least 2: the forecast optimum is the first candidate "
             f"and the stochastic plan the second (got {candidates})"
         )
-    check_settings(data, scenarios, first_stage_quarters(data), 0.0, TAIL, n_name="stochastic")
+    check_settings(data, scenarios, first_stage_quarters(data), 0.0, TAIL, n_name="stochastic",
+                   share_purchases=share_purchases)
 
 
 @dataclass(frozen=True)

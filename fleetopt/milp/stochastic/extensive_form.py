@@ -16,7 +16,7 @@ from fleetopt.core.units import counted
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
 from fleetopt.milp.highs import gap_to_bound, stops_kept
 from fleetopt.milp.stochastic.debt_rows import cure_by_repaying, owe_nothing
-from fleetopt.milp.stochastic.first_stage import FirstStage, first_stage_keys, fix_first_stage
+from fleetopt.milp.stochastic.first_stage import FirstStage, fix_first_stage, tied_keys
 from fleetopt.milp.stochastic.rescue import EMERGENCY_EQUITY_COST
 from fleetopt.milp.stochastic.scenario_model import scenario_model
 from fleetopt.milp.stochastic.scenario_rows import scenario_row
@@ -231,9 +231,7 @@ def build_extensive_form(
         setattr(ef, f"scenario_{n}", blk)
         apply_scenario(blk, data, sc)
     first = ef.scenario_0
-    keys = [
-        (name, key) for name, key in first_stage_keys(first, stage) if not getattr(first, name)[key].fixed
-    ]
+    keys = tied_keys(first, stage)
     # tied along the tree of nested scenario groups (ef_highs.tied_to): the same constraint as
     # every copy equal to scenario 0's, in a shape the block solver merges group by group
     sizes = group_sizes(N)

@@ -37,6 +37,13 @@ def first_stage_keys(m: pyo.Block, stage: FirstStage) -> list[tuple[str, object]
     return keys + [("accept", k) for k in m.accept]
 
 
+def tied_keys(m: pyo.Block, stage: FirstStage) -> list[tuple[str, object]]:
+    """The first-stage decisions of ``stage`` that non-anticipativity ties across the copies: those
+    :func:`first_stage_keys` lists that the model leaves free (one it fixes itself, such as training
+    purchases of an ineligible SKU, needs no row)."""
+    return [(name, key) for name, key in first_stage_keys(m, stage) if not getattr(m, name)[key].fixed]
+
+
 def first_stage_values(m: pyo.Block, stage: FirstStage) -> dict[tuple[str, object], float]:
     """The solved first-stage decisions of ``m`` (model units; integers rounded)."""
     out = {}
