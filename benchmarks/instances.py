@@ -6,7 +6,9 @@ import copy
 
 import yaml
 
-from fleetopt.schema.loading import LoadedModel, bundled_model_path, parse_model_text
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.model_file import bundled_model_path
+from fleetopt.schema.parsing import parse_model_text
 
 
 def default_model_dict() -> dict:

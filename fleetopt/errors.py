@@ -4,7 +4,7 @@ Each class carries the exit status the command line ends with (see README "Exit 
 CLI maps every error to its code and message in one place (``fleetopt.cli.common.errors_reported``).
 The concrete errors live beside the code that raises them and derive from one of these:
 
-- :class:`InputError` (exit 2): ``ModelError`` (schema.loading), ``RunDirError`` (runs.folder),
+- :class:`InputError` (exit 2): ``ModelError`` (schema.issues), ``RunDirError`` (runs.folder),
   ``RegistryError`` (runs.registry), ``BackendError`` (evaluate.backend), ``PlanFileError``
   (evaluate.batch), ``MemoryBudgetError`` (evaluate.engine), ``SpillError`` (evaluate.spill),
   ``RayUnavailable`` (evaluate.jobs), ``RuleError`` (sweep.candidates), ``CompareError`` (compare),

@@ -25,7 +25,8 @@ import copy
 import yaml
 
 from fleetopt.core.data import ModelData, build_data
-from fleetopt.schema.loading import LoadedModel, parse_model_text
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.parsing import parse_model_text
 
 HOURS = 8760.0 / 4.0  # hours in a quarter, as fleetopt.core.quarters.HOURS_PER_QUARTER
 

@@ -473,7 +473,7 @@ def test_resume_options_given_as_one_string_are_refused():
 
 def test_every_class_and_function_the_api_docstrings_name_exists():
     """`load` and `edit` said they raise fleetopt.errors.ModelError, which does not exist (ModelError
-    is fleetopt.schema.loading's): `except fleetopt.errors.ModelError` was an AttributeError."""
+    is fleetopt.schema.issues'): `except fleetopt.errors.ModelError` was an AttributeError."""
     import importlib
     import inspect
     import re
@@ -617,7 +617,7 @@ def test_what_a_model_argument_may_be_is_said_where_help_shows_it():
     each function taking a model says what it is, pointing there."""
     import inspect
 
-    from fleetopt.schema.loading import bundled_model_names
+    from fleetopt.schema.model_file import bundled_model_names
 
     said = inspect.getdoc(api.load)
     assert all(f'"{name}"' in said for name in bundled_model_names()) and "None, the default model" in said

@@ -19,7 +19,9 @@ from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.notebook import markdown_text
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError
-from fleetopt.schema.loading import LoadedModel, ModelError, parse_model_text
+from fleetopt.schema.issues import ModelError
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.parsing import parse_model_text
 
 PRICE = "contracts.lab-a-training.price_usd_per_gpu_hour"
 

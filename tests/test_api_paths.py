@@ -8,7 +8,7 @@ import pytest
 
 from fleetopt import api
 from fleetopt.errors import InputError
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 TOO_LONG = "a" * 300  # one name longer than the 255 bytes Linux and macOS allow
 

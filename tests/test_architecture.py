@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "fleetopt"
 LAYERS = [
     ("fleetopt.errors",),
     ("fleetopt.core.quarters", "fleetopt.core.units", "fleetopt.core.credit"),
-    ("fleetopt.schema", "fleetopt"),  # the package itself re-exports schema.loading
+    ("fleetopt.schema", "fleetopt"),  # the package itself re-exports LoadedModel, ModelError, load_model
     ("fleetopt.core",),
     ("fleetopt.runs.files", "fleetopt.runs.limits", "fleetopt.runs.location", "fleetopt.runs.kinds",
      "fleetopt.runs.file_text", "fleetopt.runs.code_stamp", "fleetopt.runs.run_files"),

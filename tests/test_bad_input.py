@@ -27,8 +27,9 @@ from fleetopt.report.reading import ReportError
 from fleetopt.runs.registry import RegistryError
 from fleetopt.runs.run_files import RunDirError
 from fleetopt.schema.base import MAX_QUARTER_COUNT
-from fleetopt.schema.loading import ModelError, parse_model_text
+from fleetopt.schema.issues import ModelError
 from fleetopt.schema.model import PlanningModel
+from fleetopt.schema.parsing import parse_model_text
 from fleetopt.sweep.rule import RuleError
 
 
@@ -454,7 +455,8 @@ def test_a_number_of_thousands_of_digits_is_refused_in_the_model_s_words(tmp_pat
 
 def _yaml_error_in_a_child(text: str, timeout: float) -> str:
     """The ModelError of ``text`` read in a process of its own, which a hang would not take down."""
-    probe = ("import sys\nfrom fleetopt.schema.loading import ModelError, load_yaml\ntry:\n"
+    probe = ("import sys\nfrom fleetopt.schema.issues import ModelError\n"
+             "from fleetopt.schema.yaml_reading import load_yaml\ntry:\n"
              "    load_yaml(sys.stdin.read(), 'model.yaml')\nexcept ModelError as exc:\n    print(exc)\n")
     done = subprocess.run([sys.executable, "-c", probe], input=text, capture_output=True, text=True,
                           timeout=timeout, check=False)  # fmt: skip

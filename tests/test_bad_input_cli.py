@@ -112,7 +112,8 @@ def test_a_value_that_is_not_yaml_is_named_by_its_option_without_a_line_number(o
 
 def test_a_change_with_a_value_given_twice_by_an_alias_is_shown_as_written_out():
     """`{a: &x [1], b: *x}` was shown `{a: &id001 [1], b: *id001}`, anchor names never typed."""
-    from fleetopt.schema.loading import change_words, load_yaml
+    from fleetopt.schema.model_changes import change_words
+    from fleetopt.schema.yaml_reading import load_yaml
 
     value = load_yaml("{a: &x [1], b: *x}", "--what-if")
     assert change_words([("horizon.quarters", value)]) == "horizon.quarters = {a: [1], b: [1]}"

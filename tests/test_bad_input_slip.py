@@ -10,7 +10,7 @@ from conftest import run_cli
 
 from fleetopt import api
 from fleetopt.errors import FleetoptWarning
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 SLIP = "risk.delivery_slip"
 

@@ -23,7 +23,7 @@ from fleetopt.core.economics.statements import plan_statements
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
-from fleetopt.schema.loading import bundled_model_path
+from fleetopt.schema.model_file import bundled_model_path
 from fleetopt.schema.policy import Policy
 
 BASE_BIT = kind_bit(BORROWING_BASE)

@@ -25,7 +25,7 @@ from fleetopt.milp import operations
 from fleetopt.milp.build import build_model
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.solve import solve
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 # the instances hold fleets beyond their site's power on purpose (a short site, a late block)
 pytestmark = pytest.mark.filterwarnings("ignore:.*cannot run it all")

@@ -900,7 +900,7 @@ def test_an_uncured_breach_whose_cash_covers_the_debt_is_no_default_with_the_opt
 def test_more_cures_than_any_horizon_has_quarters_are_refused_by_name():
     """A C int held 256 x the cures allowed in the kernel: 10,000,000 overflowed it and every breach
     read uncured there while NumPy cured it (a review). More than 80 could never all be used."""
-    from fleetopt.schema.loading import ModelError
+    from fleetopt.schema.issues import ModelError
 
     d = coverage_model()
     d["finance"]["covenants"]["equity_cures"] = 81
@@ -981,7 +981,7 @@ def test_a_covenant_tied_to_a_facility_repaid_before_the_tests_start_is_never_te
 
 def test_a_tied_covenant_names_a_facility_and_a_threshold_the_model_has():
     from fleetopt.schema.finance import COVENANT_THRESHOLDS
-    from fleetopt.schema.loading import ModelError
+    from fleetopt.schema.issues import ModelError
 
     assert tuple(k.field for k in CATALOGUE if k.field) == COVENANT_THRESHOLDS
     for tied, message in (

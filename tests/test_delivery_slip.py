@@ -179,14 +179,14 @@ def test_the_factor_off_changes_no_bit(backend, off):
 
 
 def test_an_unknown_sku_is_named():
-    from fleetopt.schema.loading import ModelError
+    from fleetopt.schema.issues import ModelError
 
     with pytest.raises(ModelError, match=r"risk\.delivery_slip\.skus\.0.*unknown SKU 'Z'"):
         data_of(model({**CERTAIN, "skus": ["Z"]}))
 
 
 def test_min_quarters_above_max_quarters_is_refused():
-    from fleetopt.schema.loading import ModelError
+    from fleetopt.schema.issues import ModelError
 
     with pytest.raises(ModelError, match="max_quarters is below min_quarters"):
         data_of(model({"probability": 1.0, "min_quarters": 3, "max_quarters": 2}))

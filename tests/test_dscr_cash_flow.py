@@ -33,7 +33,7 @@ from fleetopt.evaluate.kernel.cpu import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import InfeasibleModel, solve
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 from fleetopt.schema.risk import Robustness
 
 FLAT = np.full(4, 219_000.0)

@@ -32,7 +32,8 @@ from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.planfile import save_plans
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.run_files import RunDirError
-from fleetopt.schema.loading import LoadedModel, load_model
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.loading import load_model
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ import pytest
 import yaml
 from conftest import REPO, run_cli
 
-from fleetopt.schema.loading import bundled_model_path, load_model
+from fleetopt.schema.loading import load_model
 from fleetopt.schema.model import PlanningModel
+from fleetopt.schema.model_file import bundled_model_path
 
 BLOCKS = [
     "name", "description", "horizon", "skus", "sites", "fleet", "market", "contracts", "limits",
@@ -180,7 +181,8 @@ def test_schema_and_loader_both_refuse(mutate, path, validator):
     errors = list(validator.iter_errors(data))
     assert errors, "the JSON Schema accepted a model the loader refuses"
     assert path in [list(e.absolute_path) for e in errors]
-    from fleetopt.schema.loading import ModelError, parse_model_text
+    from fleetopt.schema.issues import ModelError
+    from fleetopt.schema.parsing import parse_model_text
 
     with pytest.raises(ModelError):
         parse_model_text(yaml.safe_dump(data), "mutant.yaml")

@@ -39,7 +39,7 @@ from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenar
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.milp.solve import solve
-from fleetopt.schema.loading import bundled_model_path
+from fleetopt.schema.model_file import bundled_model_path
 from fleetopt.schema.policy import Policy
 
 pytestmark = pytest.mark.skipif(

@@ -163,7 +163,7 @@ def test_tax_losses_carried_into_the_horizon_offset_the_first_profits():
 
 
 def test_opening_tax_losses_need_loss_carry_forward():
-    from fleetopt.schema.loading import ModelError
+    from fleetopt.schema.issues import ModelError
 
     d = end_loss_model(carry_forward=False)
     d["finance"]["opening_tax_losses_usd"] = 500_000.0

@@ -16,7 +16,7 @@ from fleetopt.core.results.shocks import shocked_cash
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 
 def run(d: dict, **kw) -> SolveResult:

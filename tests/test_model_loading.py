@@ -12,7 +12,8 @@ from conftest import TINY_PATH, run_cli
 
 import fleetopt
 from fleetopt.core.quarters import parse_quarter
-from fleetopt.schema.loading import bundled_model_names, bundled_model_path, load_model, resolve_model_path
+from fleetopt.schema.loading import load_model
+from fleetopt.schema.model_file import bundled_model_names, bundled_model_path, resolve_model_path
 from fleetopt.schema.series import CompactSeries, resolve_series
 
 Q2026Q3 = parse_quarter("2026Q3")

@@ -12,8 +12,9 @@ from conftest import TINY_PATH, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetopt.schema.loading import ModelError, parse_model_text
+from fleetopt.schema.issues import ModelError
 from fleetopt.schema.model import PlanningModel
+from fleetopt.schema.parsing import parse_model_text
 
 TINY_TEXT = TINY_PATH.read_text(encoding="utf-8")
 TINY = yaml.safe_load(TINY_TEXT)

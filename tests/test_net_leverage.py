@@ -28,7 +28,7 @@ from fleetopt.core.results.covenant_words import covenant_headroom
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants
 from fleetopt.milp.solve import InfeasibleModel, solve
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 ANNUAL_EBITDA = 4 * 219_000.0
 DEBT = np.array([3.9e6, 3.8e6, 3.7e6, 3.6e6])

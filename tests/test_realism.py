@@ -23,7 +23,7 @@ from fleetopt.evaluate.kernel.cpu import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 EARNS = 1.0 * HOURS  # USD a GPU earns in a quarter on the market
 

@@ -26,7 +26,7 @@ from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.path import scenario_path
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
 from fleetopt.milp.solve import solve
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 BACKENDS = [
     "numpy",

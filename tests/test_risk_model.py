@@ -13,7 +13,7 @@ from milp_builders import base_model, data_of, sku
 
 from fleetopt.core.credit import hazard_per_quarter
 from fleetopt.evaluate.scenarios import generate_scenarios
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 N = 20_000  # scenarios: a standard error of about 0.2 % on a factor of volatility 0.25 over two years
 CYCLE = {"price_loading": 0.8, "demand_loading": 0.7, "default_correlation": 0.5, "spread_loading": -0.02}

@@ -15,7 +15,7 @@ from milp_builders import data_of
 from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.factors import Stream, normals
 from fleetopt.evaluate.scenarios import generate_scenarios
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 N = 20_000  # scenarios of the statistical test
 

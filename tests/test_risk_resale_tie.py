@@ -16,7 +16,7 @@ from fleetopt.evaluate import factors
 from fleetopt.evaluate.factors import FACTOR_NAMES, draw_resale_factor
 from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.evaluate.scenarios import generate_scenarios
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 DT = 0.25  # years a quarter
 

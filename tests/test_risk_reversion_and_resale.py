@@ -13,7 +13,7 @@ from evaluate_builders import tiny_model
 from milp_builders import data_of
 
 from fleetopt.evaluate.scenarios import generate_scenarios
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.issues import ModelError
 
 N = 20_000  # scenarios of the statistical tests
 DT = 0.25  # years a quarter

@@ -125,16 +125,11 @@ from fleetopt.runs.registry import (
 from fleetopt.runs.run_files import RunDirError
 from fleetopt.runs.tables import METRICS_TABLES, RunData
 from fleetopt.schema.edit import edited_model, sets_field
-from fleetopt.schema.loading import (
-    MODEL_CHANGES,
-    LoadedModel,
-    ModelError,
-    change_words,
-    load_yaml,
-    recorded_changes,
-    typed_path,
-)
+from fleetopt.schema.issues import ModelError
+from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.model import PlanningModel
+from fleetopt.schema.model_changes import MODEL_CHANGES, change_words, recorded_changes, typed_path
+from fleetopt.schema.yaml_reading import load_yaml
 from fleetopt.stochastic.forecast_completion import rescued_completion
 from fleetopt.stochastic.result import StochasticResult
 from fleetopt.stochastic.settings import check_settings

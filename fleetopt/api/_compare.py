@@ -45,12 +45,9 @@ from fleetopt.runs.registry import (
     RunRecord,
 )
 from fleetopt.schema.edit import ChangeError, check_changes, sets_field
-from fleetopt.schema.loading import (
-    LoadedModel,
-    ModelError,
-    change_words,
-    edited_name,
-)
+from fleetopt.schema.issues import ModelError
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.model_changes import change_words, edited_name
 from fleetopt.stochastic.result import StochasticResult
 
 

@@ -28,10 +28,8 @@ from fleetopt.evaluate.sources import (
 )
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
-from fleetopt.schema.loading import (
-    LoadedModel,
-    typed_path,
-)
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.model_changes import typed_path
 from fleetopt.stochastic.result import STOCHASTIC_PLAN
 from fleetopt.sweep.run import stochastic_candidates_note
 

@@ -14,8 +14,10 @@ from fleetopt.evaluate.sources import with_run_changes
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import RunRecord
 from fleetopt.schema.edit import edited_model
-from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.loading import load_model
 from fleetopt.schema.model import PlanningModel
+from fleetopt.schema.model_file import bundled_model_names
 
 ModelArg = str | Path | LoadedModel | tuple | None
 """The type of a ``model`` argument: what :func:`load` takes, which its docstring says (help()
@@ -55,7 +57,7 @@ def refuse_a_run_as_model(model, name: str, remedy: str) -> None:
     ``name``) is refused as a run, naming its model file where known, with ``remedy``:
     ``fo.compare(run_a, run_b)`` read run_b as the model and said "is a folder, not a model file",
     or "got a value of type int". A bundled model's name is the bundled model, as
-    :func:`~fleetopt.schema.loading.resolve_model_path` reads it, beside a run folder of that name
+    :func:`~fleetopt.schema.model_file.resolve_model_path` reads it, beside a run folder of that name
     too (`fleetopt solve tiny --out tiny` makes one)."""
     if isinstance(model, bool) or not isinstance(model, (Integral, RunRecord, str, Path)):
         return
@@ -79,7 +81,7 @@ def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
     file's path; a bundled model's name, "neocloud" (the default), "tiny", "lab" or "twosite" (the
     files of models/); None, the default model; a :class:`LoadedModel` (:func:`edit` returns one);
     or the ``(LoadedModel, ModelData)`` pair this returns. A bad model file raises
-    :class:`~fleetopt.schema.loading.ModelError` (an InputError) listing every problem, with its line."""
+    :class:`~fleetopt.schema.issues.ModelError` (an InputError) listing every problem, with its line."""
     return _load(_loadable(model))
 
 
@@ -103,7 +105,7 @@ def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> L
     :class:`FleetoptWarning` naming ``PATH.start``, which changes its starting level alone. The copy's
     text (a run's model.yaml) is written from the data, without the file's comments. A bad value or
     field raises :class:`~fleetopt.errors.InputError` naming it (its subclass
-    :class:`~fleetopt.schema.loading.ModelError` for what the model file's validation finds)."""
+    :class:`~fleetopt.schema.issues.ModelError` for what the model file's validation finds)."""
     return edited_model(_load(_loadable(model))[0], changes)
 
 

@@ -35,14 +35,10 @@ from fleetopt.runs.registry import (
 from fleetopt.runs.run_files import RunDirError
 from fleetopt.runs.summary_schema import SUMMARY_DAMAGED
 from fleetopt.runs.tables import METRICS_TABLES, RunData
-from fleetopt.schema.loading import (
-    MODEL_CHANGES,
-    MODEL_SOURCE_CHANGES,
-    LoadedModel,
-    load_yaml,
-    recorded_model_changes,
-    shown_value,
-)
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.model_changes import MODEL_CHANGES, MODEL_SOURCE_CHANGES, recorded_model_changes
+from fleetopt.schema.shown_values import shown_value
+from fleetopt.schema.yaml_reading import load_yaml
 from fleetopt.sweep.run import saved_candidates
 
 CHANGE_RECORDS = (MODEL_CHANGES, MODEL_SOURCE_CHANGES)

@@ -33,9 +33,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.limits import DEFAULT_SCREEN
-from fleetopt.schema.loading import (
-    LoadedModel,
-)
+from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.stochastic.forecast_completion import rescued_completion
 from fleetopt.stochastic.result import PLAN_LABELS, StochasticResult
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data

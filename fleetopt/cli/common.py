@@ -71,17 +71,13 @@ from fleetopt.runs.registry import Registry
 from fleetopt.runs.resume import RESUME_OPTIONS, kept_options, resume_command
 from fleetopt.runs.run_files import RunDirError
 from fleetopt.schema.edit import ChangeError, changes_behind, last_changes
-from fleetopt.schema.loading import (
-    DEFAULT_MODEL,
-    LoadedModel,
-    ModelError,
-    bundled_model_names,
-    holds_no_value,
-    load_model,
-    load_yaml,
-    model_words,
-    shown_value,
-)
+from fleetopt.schema.issues import ModelError
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.loading import load_model
+from fleetopt.schema.model_changes import model_words
+from fleetopt.schema.model_file import DEFAULT_MODEL, bundled_model_names
+from fleetopt.schema.shown_values import shown_value
+from fleetopt.schema.yaml_reading import holds_no_value, load_yaml
 
 
 def forget_unreadable_sizes() -> None:

@@ -73,13 +73,8 @@ from fleetopt.runs import limits
 from fleetopt.runs.file_text import json_text
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.output_files import COMMON_SCENARIO, WHAT_IF_SUBJECT, refuse_output_file
-from fleetopt.schema.loading import (
-    DISCOUNT_RATE,
-    HORIZON_QUARTERS,
-    ModelChange,
-    change_words,
-    model_words,
-)
+from fleetopt.schema.loaded_model import DISCOUNT_RATE, HORIZON_QUARTERS
+from fleetopt.schema.model_changes import ModelChange, change_words, model_words
 
 
 @dataclass(frozen=True)

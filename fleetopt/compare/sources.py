@@ -27,9 +27,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.resume import resume_command
 from fleetopt.runs.summary_schema import BEST_MEAN_KEY
-from fleetopt.schema.loading import (
-    LoadedModel,
-)
+from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.model import fields_changed
 from fleetopt.stochastic.result import PLAN_LABELS
 

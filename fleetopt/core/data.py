@@ -31,7 +31,8 @@ from fleetopt.core.quarters import (
 )
 from fleetopt.core.units import counted
 from fleetopt.schema.hardware import Generation, Use
-from fleetopt.schema.loading import LoadedModel, load_model
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.loading import load_model
 from fleetopt.schema.model import PlanningModel, contract_skus, slipping_sku_names
 from fleetopt.schema.policy import Policy
 from fleetopt.schema.risk import Risk, Robustness

@@ -26,7 +26,7 @@ from fleetopt.core.results.tables import PLAN_CSV_HEADER, PLAN_DECISIONS
 from fleetopt.core.units import counted, counts_apart
 from fleetopt.errors import InputError, user_path
 from fleetopt.schema.base import MAX_GPUS
-from fleetopt.schema.loading import shown_value
+from fleetopt.schema.shown_values import shown_value
 
 COLUMNS = ("quarter", "sku", "site", "gpus")
 PLAN_CSV_COLUMNS = ("quarter", "decision", "sku", "site", "value")  # a solve's plan.csv (results/tables.py)

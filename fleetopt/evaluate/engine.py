@@ -134,8 +134,8 @@ class EvaluationResult:
     # the plans' objective (evaluate.sources.solve_objective), set by the job that ran them: "cost",
     # plans solved for least cost, whose "In short" says the demand they serve; None: not known
     plans_objective: str | None = None
-    # the model as changed for the run (schema.loading.changed_model_line), set by the job that ran it,
-    # which the result, holding no model, cannot say itself; '' for a file as it is, or not known
+    # the model as changed for the run (schema.model_changes.changed_model_line), set by the job that
+    # ran it, which the result, holding no model, cannot say itself; '' for a file as it is, or not known
     changed_model: str = ""
     # (model, plans, memory budget) it was evaluated with (evaluate's), to measure the first place's
     # lead again on the same scenarios; None: a result built by hand, whose lead is not known

@@ -56,12 +56,10 @@ from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.resume import RESUME_OPTIONS, resume_command
-from fleetopt.schema.loading import (
-    LoadedModel,
-    bundled_model_names,
-    load_model,
-    recorded_model_changes,
-)
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.loading import load_model
+from fleetopt.schema.model_changes import recorded_model_changes
+from fleetopt.schema.model_file import bundled_model_names
 
 EXECUTORS = ("local", "ray")
 # the memory a Ray task's node is taken to have free, whose half its chunks may use (unless

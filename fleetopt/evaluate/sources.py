@@ -22,8 +22,10 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.resume import resume_command
-from fleetopt.schema.loading import LoadedModel, load_model, recorded_model_changes
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.loading import load_model
 from fleetopt.schema.model import blocks_changed, fields_changed, plan_free_blocks
+from fleetopt.schema.model_changes import recorded_model_changes
 
 
 @dataclass

@@ -48,7 +48,7 @@ from fleetopt.milp.highs import (
     unwatched,
 )
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loaded_model import LoadedModel
 
 
 class InfeasibleModel(InfeasibleError):

@@ -46,7 +46,7 @@ from fleetopt.runs.output_files import (
     refuse_run_file,
     refuse_unwritable_file,
 )
-from fleetopt.schema.loading import changed_model_line, recorded_model_changes
+from fleetopt.schema.model_changes import changed_model_line, recorded_model_changes
 
 # the names other modules and tests import from here, those defined in the report's other modules too
 __all__ = [

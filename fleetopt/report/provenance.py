@@ -22,7 +22,7 @@ from fleetopt.milp.completion import completion_facts
 from fleetopt.report.reading import ReportRun
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
-from fleetopt.schema.loading import model_words, recorded_model_changes
+from fleetopt.schema.model_changes import model_words, recorded_model_changes
 
 
 def provenance_section(run: ReportRun) -> str:

@@ -41,10 +41,10 @@ from fleetopt.runs.resume import resume_command
 from fleetopt.runs.run_files import RunDirError, RunFiles
 from fleetopt.runs.summary_schema import BEST_MEAN_KEY, WRITTEN_KEY, check_summary, stamped
 from fleetopt.runs.tables import TEXT_COLUMNS, RunData, read_npv_matrix, read_table
-from fleetopt.schema.loading import shown_json_value
+from fleetopt.schema.shown_values import shown_json_value
 
 if TYPE_CHECKING:
-    from fleetopt.schema.loading import LoadedModel
+    from fleetopt.schema.loaded_model import LoadedModel
 
 # the job folders whose lock this process holds: folder (resolved) -> the lock file's descriptor
 _HELD_LOCKS: dict[Path, int] = {}

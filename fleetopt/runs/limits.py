@@ -18,7 +18,7 @@ from pathlib import PurePath
 
 from fleetopt.errors import InputError, user_path
 from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
-from fleetopt.schema.loading import quoting_json, shown_value
+from fleetopt.schema.shown_values import quoting_json, shown_value
 
 MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
 MAX_SCENARIO = 2**63 - 1  # and number each scenario by a signed 64-bit int

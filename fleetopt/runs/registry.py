@@ -35,9 +35,8 @@ from fleetopt.runs.limits import finite_number, utf8
 from fleetopt.runs.location import RUNS_DIR_VARIABLE, runs_dir
 from fleetopt.runs.run_files import RunDirError
 from fleetopt.runs.summary_schema import BEST_MEAN_KEY, NUMBER_NAMES, SUMMARY_FIELDS, WRITTEN_KEY
-from fleetopt.schema.loading import (
-    DISCOUNT_RATE,
-    HORIZON_QUARTERS,
+from fleetopt.schema.loaded_model import DISCOUNT_RATE, HORIZON_QUARTERS
+from fleetopt.schema.model_changes import (
     MODEL_CHANGES,
     MODEL_SOURCE_CHANGES,
     ModelChange,

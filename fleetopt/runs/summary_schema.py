@@ -12,7 +12,8 @@ from fleetopt.runs import limits
 from fleetopt.runs.file_text import as_bytes, json_text
 from fleetopt.runs.kinds import KIND_NOUNS, RUN_KINDS
 from fleetopt.runs.run_files import RunDirError, RunFiles
-from fleetopt.schema.loading import DISCOUNT_RATE, HORIZON_QUARTERS, quoting_json
+from fleetopt.schema.loaded_model import DISCOUNT_RATE, HORIZON_QUARTERS
+from fleetopt.schema.shown_values import quoting_json
 
 # a sweep's summary.json field naming the plan of highest mean NPV no worse than the forecast optimum on
 # every figure its rule reads, with its differences (recommendation.best_mean_alternative; null: none)

@@ -20,19 +20,16 @@ from typing import Any
 import numpy as np
 
 from fleetopt.errors import InputError, warn
-from fleetopt.schema.loading import (
-    LoadedModel,
-    ModelError,
-    block_class,
-    dump_yaml,
-    load_yaml,
-    nearest_field,
-    parse_model_text,
-    shown_value,
-    typed_path,
-    validated_json,
-)
+from fleetopt.schema.field_locations import block_class
+from fleetopt.schema.issues import ModelError
+from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.model import PlanningModel
+from fleetopt.schema.model_changes import typed_path
+from fleetopt.schema.parsing import parse_model_text, validated_json
+from fleetopt.schema.shown_values import shown_value
+from fleetopt.schema.unknown_keys import nearest_field
+from fleetopt.schema.yaml_loader import dump_yaml
+from fleetopt.schema.yaml_reading import load_yaml
 
 FieldPath = tuple[str | int, ...]  # a field of the model file, part by part
 NESTED_OR_HELD = ("the value is nested too deeply to read, or contains itself (a model file needs a few "
@@ -42,7 +39,7 @@ NESTED_OR_HELD = ("the value is nested too deeply to read, or contains itself (a
 def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[tuple]) -> LoadedModel:
     """``loaded`` with each field of ``changes`` set to its value (None: the field removed, so its
     default applies; a mapping set on a block changes only the fields it names, see :func:`_assign`),
-    validated as a model file is (:class:`~fleetopt.schema.loading.ModelError` naming each problem).
+    validated as a model file is (:class:`~fleetopt.schema.issues.ModelError` naming each problem).
     ``changes``: a mapping, or a list of (path, value) pairs made in order (a path may come twice:
     removed, then set whole).
 

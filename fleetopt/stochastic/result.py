@@ -15,7 +15,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.results.headline import headline, headline_frame
 from fleetopt.core.results.tables import debt_frame, plan_frame
 from fleetopt.core.units import counted, format_usd
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.stochastic.commitments import (
     COMMITMENT_COLUMNS,
     COMMITMENT_FIGURES,

@@ -8,7 +8,7 @@ from fleetopt.core.tail import cvar_name
 from fleetopt.core.units import counted, format_gap, format_percent, format_rate, format_usd
 from fleetopt.milp.completion import completion_facts
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
-from fleetopt.schema.loading import HORIZON_QUARTERS
+from fleetopt.schema.loaded_model import HORIZON_QUARTERS
 from fleetopt.stochastic.recourse import FORECAST_ABOVE_RP
 
 # the solve each measure needs (its status and gap are ``<solve>_status``, ``<solve>_gap``)

@@ -42,9 +42,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.summary_schema import BEST_MEAN_KEY
-from fleetopt.schema.loading import (
-    LoadedModel,
-)
+from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.sweep.cancelled import (
     CancelledOrder,
     CancelledOrders,

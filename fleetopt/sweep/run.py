@@ -39,11 +39,8 @@ from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.kinds import KIND_NOUNS
 from fleetopt.runs.resume import RESUME_OPTIONS, resume_command
 from fleetopt.schema.base import MAX_USD
-from fleetopt.schema.loading import (
-    LoadedModel,
-    quoting_json,
-    shown_json_value,
-)
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.shown_values import quoting_json, shown_json_value
 from fleetopt.stochastic.screening import screened_count
 from fleetopt.sweep.cancelled import (
     CancelledOrders,

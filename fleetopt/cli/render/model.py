@@ -21,7 +21,8 @@ from fleetopt.core.units import (
     whole_count,
 )
 from fleetopt.evaluate.risk_words import risk_words
-from fleetopt.schema.loading import LoadedModel, model_words
+from fleetopt.schema.loaded_model import LoadedModel
+from fleetopt.schema.model_changes import model_words
 from fleetopt.schema.series import resolve_series
 
 

@@ -28,15 +28,10 @@ from fleetopt.runs.registry import (
     recorded_basis,
     recorded_out_of_sample,
 )
-from fleetopt.schema.loading import (
-    DISCOUNT_RATE,
-    HORIZON_QUARTERS,
-    MODEL_CHANGES,
-    MODEL_SOURCE_CHANGES,
-    ModelError,
-    load_model,
-    model_words,
-)
+from fleetopt.schema.issues import ModelError
+from fleetopt.schema.loaded_model import DISCOUNT_RATE, HORIZON_QUARTERS
+from fleetopt.schema.loading import load_model
+from fleetopt.schema.model_changes import MODEL_CHANGES, MODEL_SOURCE_CHANGES, model_words
 from fleetopt.stochastic.paired import (
     out_of_sample_action,
     out_of_sample_verdict_word,
