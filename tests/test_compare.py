@@ -413,7 +413,8 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         # NPV with limited liability, the NPV's own figures where no scenario defaults, and the debt
         # at a liquidity default; the debt at an uncured breach is in: some scenarios have one), and
         # which covenant breaks first for each of tiny's four tests (leverage, DSCR, liquidity, and
-        # the borrowing base of its GPU-secured loan)
+        # the borrowing base of its GPU-secured loan), and what the policy had to do (its 7 reactions'
+        # shares and 3 means in USD)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
@@ -424,7 +425,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert "lowest_covenant_cushion_trailing" in set(figures["figure"])
         # and the NPV if lenders accelerate, which differs from the NPV with limited liability: an
         # uncured breach ends the shareholders' claim in some scenarios
-        assert len(figures) == 50 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 50 + 4 + 4 + 10 and {"figure", "unit"} <= set(figures.columns)
         assert "npv_limited_mean_usd" not in set(figures["figure"])
         assert {"npv_accelerated_mean_usd", "npv_accelerated_cvar5_usd"} <= set(figures["figure"])
         assert "debt_at_default_mean_usd" not in set(figures["figure"])
@@ -1216,6 +1217,42 @@ def test_plans_with_the_same_purchases_say_their_differences_are_not_the_purchas
     assert json.loads(comp.to_json())["same_plans"] == [["solved", "again"]]
     csv = comp.to_csv()
     assert "same_plan_note_1,solved and again are the same plan" in csv and "same_commitments_note_1," in csv
+
+
+def test_what_the_policy_had_to_do_is_compared_as_evaluate_shows_it(tiny_run, tmp_path):
+    """A finance reader asked what the company had to do to survive each plan, which `evaluate` shows
+    and compare did not. tiny's optimum ends 2026Q3 with $30.3M on the forecast, its $120M of B200
+    paid from its $150M of opening cash: opened with $30M instead ($120M less), it is $89.7M short of
+    its $25M minimum in the first quarter, before any risk moves, and sells GPUs in distress in every
+    scenario; with its own cash it never does. The rows are `evaluate`'s figures on the same
+    scenarios, in every format, with no better direction."""
+    folder, result, loaded = tiny_run
+    assert result.statements_frame()["cash_usd"].iloc[0] == pytest.approx(30.3e6, abs=0.1e6)
+    short = {"finance.opening_cash_usd": 30_000_000}
+    comp = api.compare([folder], loaded, what_if=short, scenarios=20, seed=0,
+                       labels=["base", "short of cash"])
+    base, changed = comp.labels
+    assert (comp.figures.loc["sold_share", base], comp.figures.loc["sold_share", changed]) == (0.0, 1.0)
+    assert comp.figures.loc["distress_sale_proceeds_mean_usd", changed] > 0.0
+    evaluation, _, _ = api.evaluate(folder, api.edit(loaded, short), scenarios=20, seed=0)
+    for column in ("sold_share", "prepayment_cut_share", "freed_share", "distress_sale_proceeds_mean_usd"):
+        assert comp.figures.loc[column, changed] == evaluation.metrics[column].iloc[0], column
+    assert comp.better("sold_share") == ""
+    assert ("| the policy's reaction: distress sale (share of scenarios) | 0.0% | 100.0% | +100.0 pp |  |"
+            in comp.to_markdown())
+    csv_rows = [line for line in comp.to_csv().splitlines() if line.startswith("sold_share,")]
+    assert csv_rows == ["sold_share,share,,0.0,1.0,1.0"]
+    page = api.comparison_html(comp)
+    assert "the policy&#x27;s reaction: distress sale (share of scenarios)" in page
+
+
+def test_a_lab_s_comparison_has_no_rows_of_contracts_started_late():
+    """lab's model has no contracts: no contract can start late or be cancelled, so those rows of
+    the policy's reactions would be zeros that say nothing; its deferred orders stay."""
+    result = api.solve("lab")
+    comp = api.compare([result, result], "lab", scenarios=20, seed=0)
+    assert {"rescheduled_share", "cancelled_share", "freed_share"}.isdisjoint(comp.figures.index)
+    assert "deferred_share" in comp.figures.index
 
 
 # ---------------------------------------------------------------- a lab's plans: present cost and demand

@@ -40,6 +40,9 @@ from fleetopt.evaluate.metrics import (
     NO_ERROR,
     NOT_MEASURED,
     NPV_PAIRED_ERROR,
+    REACTION_LABELS,
+    REACTION_MEANS,
+    REACTION_USD_LABELS,
     SAME,
     WITHIN,
     WORSE,
@@ -116,6 +119,9 @@ def covenant_figure_names(kinds) -> dict[str, str]:
 
 
 _CATALOGUE_NAMES = covenant_figure_names(CATALOGUE)
+
+
+POLICY_REACTION = "the policy's reaction"  # the start of the name of each row of what the policy did
 
 
 FIGURES = [
@@ -199,6 +205,13 @@ FIGURES = [
     ("expected_min_cash_paired_se_usd", "mean lowest cash minus the first plan's: standard error", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
     ("mean_utilisation_paired_se", "mean utilisation minus the first plan's: standard error", "share"),
+    # what the company had to do to survive each plan's futures (docs/evaluation.md, "Policy"), as
+    # `fleetopt evaluate` shows it: no better direction (a deferral that keeps the company alive is no
+    # failure of the plan) and no paired error
+    *((column, f"{POLICY_REACTION}: {label} (share of scenarios)", "share")
+      for column, label in REACTION_LABELS.items()),
+    *((column, f"{POLICY_REACTION}: {label} ({REACTION_MEANS})", "USD")
+      for column, label in REACTION_USD_LABELS.items()),
     # a risk the plans met, not a reaction (only where the model's risk.delivery_slip is on): a plan
     # that buys no slipping SKU early is not slipped
     ("slipped_share", "P(GPUs it bought delivered late: risk.delivery_slip)", "share"),

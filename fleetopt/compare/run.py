@@ -40,7 +40,13 @@ from fleetopt.errors import InputError
 from fleetopt.evaluate.batch import PlanLimitError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.forecast import forecast_run_batch
-from fleetopt.evaluate.metrics import ACCELERATED, LENDERS_SHARE, LIMITED_LIABILITY, limited_liability_differs
+from fleetopt.evaluate.metrics import (
+    ACCELERATED,
+    CONTRACT_REACTION_COLUMNS,
+    LENDERS_SHARE,
+    LIMITED_LIABILITY,
+    limited_liability_differs,
+)
 from fleetopt.evaluate.sources import (
     solve_objective,
 )
@@ -280,6 +286,8 @@ def _figure_order(models: list[ModelData], metrics: pd.DataFrame, figures: dict,
     for lenders, share in LENDERS_SHARE.items():
         if not (metrics[share] > 0).any():  # no event: no debt at one
             left_out |= set(lenders)
+    if not any(data.contracts for data in models):  # a lab's: no contract to start late or cancel
+        left_out |= set(CONTRACT_REACTION_COLUMNS)
     if "slipped_share" not in metrics:  # the model's deliveries never slip
         left_out.add("slipped_share")
     # a covenant no plan's forecast tests (a lab's GPU loan never drawn): rows of n/a say nothing
