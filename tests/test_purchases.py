@@ -308,6 +308,12 @@ def test_the_run_records_the_file(here, tiny):
         # punctuation or a typo: offered too (GB-300 had no hint where Texas had)
         (["2026Q4,B-200,texas,8"], None, "sku 'B-200' is none of the SKUs of model 'tiny' (H100, B200): did "
                                          "you mean 'B200'?"),
+        # a generation, as the tables of purchases by generation head it ("20 % fewer Blackwells"): its
+        # SKUs named (it read "none of the SKUs (H100, B200)", leaving the planner to guess which)
+        (["2026Q4,blackwell,texas,8"], None, "line 2: sku 'blackwell' is a generation, not an SKU: give an "
+                                             "SKU by its name (its SKUs in model 'tiny': B200)"),
+        (["2027Q4,Rubin,texas,72"], None, "sku 'Rubin' is a generation, not an SKU: give an SKU by its name "
+                                          "(model 'tiny' has no SKU of it)"),
         (["2026Q4,B200,Texs,8"], None, "site 'Texs' is none of the sites of model 'tiny' (texas): did you "
                                        "mean 'texas'?"),
         (["2026Q4,B200,texas,1001"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),

@@ -352,6 +352,7 @@ def _text_of(path: Path) -> str:
 
 def _key(row: dict, data: ModelData, where: str) -> tuple[int, int, int]:
     quarter = _quarter(row, data, where)
+    _refuse_generation(row, data, where)
     sku = _named(row, "sku", data.sku_names, where, "SKUs", data.name)
     site = _named(row, "site", [s.name for s in data.sites], where, "sites", data.name)
     if not data.on_sale[sku, quarter]:
@@ -361,6 +362,20 @@ def _key(row: dict, data: ModelData, where: str) -> tuple[int, int, int]:
             "available_until in the model leave)"
         )
     return sku, site, quarter
+
+
+def _refuse_generation(row: dict, data: ModelData, where: str) -> None:
+    """A row naming a generation ("blackwell", as the tables of purchases by generation head it) where
+    the file takes an SKU is refused naming that generation's SKUs of the model: a planner's "20 %
+    fewer Blackwells" read as a typo (none of H100, B200, VR200) left them to guess which."""
+    value = (row.get("sku") or "").strip()
+    if value in data.sku_names or value.casefold() not in GENERATIONS:
+        return
+    g = GENERATIONS.index(value.casefold())
+    skus = [name for name, gen in zip(data.sku_names, data.sku_generation, strict=True) if gen == g]
+    model = f"model {data.name!r}"
+    of_it = f"its SKUs in {model}: {', '.join(skus)}" if skus else f"{model} has no SKU of it"
+    raise InputError(f"{where}: sku {value!r} is a generation, not an SKU: give an SKU by its name ({of_it})")
 
 
 def _quarter(row: dict, data: ModelData, where: str) -> int:
