@@ -545,7 +545,7 @@ def test_plans_of_different_models(tiny_run, other_model_run):
     # the message says what --model does: it takes a version of the plans' model, not another one
     assert_bad_input([folder, handmade_run], "its plans are for model 'handmade', but every plan of a "
                      "comparison is evaluated under one model, here 'tiny' (the first run folder's copy",
-                     "model (--model) takes a version of 'handmade'")  # fmt: skip
+                     "The model (--model) may be a version of 'handmade'")  # fmt: skip
     assert_bad_input([folder, handmade_run, "--model", "tiny"], "here 'tiny' (the model given)")
 
 

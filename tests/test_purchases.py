@@ -156,6 +156,13 @@ def test_a_plan_csvs_blocks_and_gpus_rows_must_agree(tiny, free, tmp_path):
     edited.to_csv(tmp_path / "edited.csv", index=False)
     with pytest.raises(InputError, match=r"lines 2 and 3 disagree for B200 at texas in 2026Q3: 100 blocks"):
         api.read_purchases(tmp_path / "edited.csv", tiny)
+    # the GPUs' row first: the lines in the file's order, each amount with its line
+    pd.concat([edited[edited["decision"] == "buy_gpus"], edited[edited["decision"] != "buy_gpus"]]).to_csv(
+        tmp_path / "swapped.csv", index=False)
+    said = ("lines 2 and 3 disagree for B200 at texas in 2026Q3: 2,000 GPUs on line 2 against 100 blocks "
+            "(800 GPUs) on line 3")
+    with pytest.raises(InputError, match=re.escape(said)):
+        api.read_purchases(tmp_path / "swapped.csv", tiny)
     edited[edited["decision"] != "buy_gpus"].to_csv(tmp_path / "blocks.csv", index=False)
     assert api.read_purchases(tmp_path / "blocks.csv", tiny).blocks[1, 0, 0] == 100
 

@@ -114,7 +114,7 @@ def _check_plan_file(ref: Path, data: ModelData, chosen: str) -> None:
         raise CompareError(
             f"{file}: its plans are for model {name!r}, but every plan of a comparison is evaluated under "
             f"one model, here {data.name!r}{why}, and a plan file is read only under a model of the name "
-            f"it was made for: plans of models of two names cannot be compared. model (--model) takes a "
+            f"it was made for: plans of models of two names cannot be compared. The model (--model) may be a "
             f"version of {name!r} (its plans are then read under it, with a note of the blocks that differ), "
             "not another model"
         )

@@ -264,10 +264,12 @@ def _check_agreement(path: str, given: dict, data: ModelData) -> None:
         (line_gpus, gpus), (line_blocks, blocks) = given["GPUs"][key], given["blocks"][key]
         if gpus != blocks:
             size = float(data.block_size[key[0]])
+            in_blocks = f"{blocks:,.0f} blocks ({blocks * size:,.0f} GPUs) on line {line_blocks}"
+            in_gpus = f"{gpus * size:,.0f} GPUs on line {line_gpus}"
+            said = sorted([(line_blocks, in_blocks), (line_gpus, in_gpus)])  # in the file's order
             raise InputError(
-                f"{path}: lines {line_blocks} and {line_gpus} disagree for {_describe(key, data)}: "
-                f"{blocks:,.0f} blocks ({blocks * size:,.0f} GPUs) against {gpus * size:,.0f} GPUs; "
-                "edit both rows, or delete one of them"
+                f"{path}: lines {said[0][0]} and {said[1][0]} disagree for {_describe(key, data)}: "
+                f"{said[0][1]} against {said[1][1]}; edit both rows, or delete one of them"
             )
 
 
