@@ -515,7 +515,7 @@ def test_the_cli_says_a_stopped_run_that_was_written_is_kept_and_a_whole_write_f
 
     import typer
 
-    from fleetopt.cli.common import errors_reported
+    from fleetopt.cli.error_report import errors_reported
     from fleetopt.runs.folder import RunFolder
 
     write = RunFolder.write

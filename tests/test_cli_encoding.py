@@ -50,7 +50,7 @@ def test_an_ascii_stream_whose_reader_has_gone_stops_quietly_and_section_signs_r
     """On a stream that cannot encode the printout, the ASCII write after the UnicodeEncodeError
     raised BrokenPipeError past the stream's own handling (`PYTHONIOENCODING=ascii fleetopt ... |
     head`: a traceback); and '§', the docs' section sign in 200 messages, printed as '?'."""
-    from fleetopt.cli.common import UntilClosed
+    from fleetopt.cli.consoles import UntilClosed
 
     class AsciiPipe:
         encoding = "ascii"

@@ -1855,7 +1855,7 @@ def test_a_usd_option_reads_an_amount_as_a_planner_writes_it(written, usd):
     write -$50.0M (from a new user's review)."""
     import typer
 
-    from fleetopt.cli.common import usd_amount
+    from fleetopt.cli.option_values import usd_amount
 
     if usd is None:
         with pytest.raises(typer.BadParameter, match=f"not an amount in USD \\(got '{re.escape(written)}'"):
@@ -1895,7 +1895,7 @@ def test_an_option_of_one_value_given_twice_is_refused_by_name(here, args, named
 
 def test_an_options_value_that_reads_like_an_option_is_not_counted():
     """Each level is parsed by its own parser, so '--plans' as the value of --out is a value."""
-    from fleetopt.cli.common import repeated_option
+    from fleetopt.cli.parse_errors import repeated_option
 
     group = typer.main.get_command(app)
     assert repeated_option(group, ["evaluate", "--out", "--plans", "--plans", "A"]) is None

@@ -12,7 +12,7 @@ import typer.main
 from conftest import run_cli
 
 from fleetopt.cli import app
-from fleetopt.cli.common import whole_number
+from fleetopt.cli.option_values import whole_number
 
 
 def _options(command, path=()):

@@ -855,7 +855,7 @@ def test_piped_tables_take_the_width_columns_gives(monkeypatch):
     lines): with COLUMNS=200 rich takes that width (None: rich reads COLUMNS), without it 120."""
     import io
 
-    from fleetopt.cli.common import output_width
+    from fleetopt.cli.consoles import output_width
 
     monkeypatch.setenv("COLUMNS", "200")
     assert output_width(io.StringIO()) is None

@@ -2607,7 +2607,7 @@ def test_a_full_disk_at_the_stop_gives_the_options_once(tmp_path, monkeypatch):
     of job.json's own, never both: an option given twice is refused."""
     import errno
 
-    from fleetopt.cli.common import stopped_message
+    from fleetopt.cli.stops import stopped_message
     from fleetopt.runs.resume import RESUME_OPTIONS
 
     run = RunFolder(tmp_path / "E")

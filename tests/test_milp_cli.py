@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from fleetopt import api
 from fleetopt.cli import app
-from fleetopt.cli.common import error_lines
+from fleetopt.cli.error_report import error_lines
 from fleetopt.cli.render.runs import run_detail
 from fleetopt.cli.render.tables import plain_text
 from fleetopt.milp import highs

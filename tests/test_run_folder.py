@@ -166,7 +166,7 @@ def test_an_update_of_a_job_keeps_the_stamps_of_the_code_that_started_it(tmp_pat
     complete) was stamped with the updating code's version and fingerprint: a resume from other code
     stopped before its check re-stamped the job as its own, and the next resume passed the check and
     mixed the two codes' chunks. An update keeps the starting code's stamps; the check still refuses."""
-    from fleetopt.cli.common import kept_for_resume
+    from fleetopt.cli.resume_options import kept_for_resume
     from fleetopt.runs import folder as folder_module
 
     folder = RunFolder(tmp_path / "job")

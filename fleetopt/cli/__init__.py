@@ -55,7 +55,9 @@ try:
     # them in that order: as a plan is made (model, solve; evaluate, sweep; compare, report, runs)
     from fleetopt.cli import model_commands, risk_commands  # noqa: F401, I001
     from fleetopt.cli import review_commands  # noqa: F401
-    from fleetopt.cli.common import app, err_console, ignore_further_stops, stop_on_sigterm
+    from fleetopt.cli.common import app
+    from fleetopt.cli.consoles import err_console
+    from fleetopt.cli.stops import ignore_further_stops, stop_on_sigterm
 except STOP_SHAPES as exc:  # Ctrl-C while the libraries load (about 2 s)
     if not stopped(exc):
         raise

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fleetopt.cli.common import err_console
+from fleetopt.cli.consoles import err_console
 from fleetopt.core.units import counted, format_bytes, format_duration
 from fleetopt.evaluate import chunking, engine, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob

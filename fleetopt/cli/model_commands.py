@@ -14,7 +14,17 @@ from typing import Annotated
 import typer
 
 from fleetopt import api
-from fleetopt.cli.common import (
+from fleetopt.cli.common import app
+from fleetopt.cli.consoles import console, err_console, marked
+from fleetopt.cli.given_options import (
+    capped_threads,
+    refuse_unless,
+    refuse_without_stochastic,
+    stochastic_gap,
+)
+from fleetopt.cli.model_changes import load_changed, say_model_changes
+from fleetopt.cli.option_values import checked, path_given, whole_number
+from fleetopt.cli.options import (
     ChangesOption,
     MipGapOption,
     ModelArg,
@@ -24,31 +34,20 @@ from fleetopt.cli.common import (
     SharePurchasesFlag,
     ThreadsOption,
     TimeLimitOption,
-    app,
-    capped_threads,
-    checked,
-    command_line,
-    console,
-    err_console,
-    finish_report,
-    load_changed,
-    marked,
     out_file,
-    path_given,
-    refuse_out_file,
-    refuse_unless,
-    refuse_without_stochastic,
-    registry_checked,
-    say_model_changes,
-    say_written,
-    stochastic_gap,
-    whole_number,
-    write_output,
 )
 from fleetopt.cli.render.model import model_line, model_summary_table
 from fleetopt.cli.render.progress import solve_lines
 from fleetopt.cli.render.solve import note_columns, purchases_table, solve_summary_tables, unread_rows
 from fleetopt.cli.render.stochastic import stochastic_tables
+from fleetopt.cli.written import (
+    command_line,
+    finish_report,
+    refuse_out_file,
+    registry_checked,
+    say_written,
+    write_output,
+)
 from fleetopt.core.economics.grade_limit import signed_book_beyond_grade_limit
 from fleetopt.core.economics.operating import opening_fleet_value
 from fleetopt.core.tail import TAIL
@@ -127,7 +126,7 @@ def schema(
     write_output(out, text, OUT_FLAG)
 
 
-# the options of `solve` of its own (those it shares with other commands are in cli/common.py)
+# the options of `solve` of its own (those it shares with other commands are in cli/options.py)
 SolveObjectiveOption = Annotated[
     Objective,
     typer.Option(help="npv: maximise equity NPV. cost: minimise the present cost of serving demand."),

@@ -10,28 +10,16 @@ from typing import Annotated
 import typer
 
 from fleetopt import api
-from fleetopt.cli.common import (
-    BackendName,
-    BackendOption,
-    Format,
-    RunKind,
-    app,
-    checked,
-    console,
-    err_console,
-    error_lines,
-    marked,
-    model_given,
-    out_file,
-    parsed_changes,
-    path_given,
-    refuse_out_file,
-    whole_number,
-    write_output,
-)
+from fleetopt.cli.common import app
+from fleetopt.cli.consoles import console, err_console, marked
+from fleetopt.cli.error_report import error_lines
+from fleetopt.cli.model_changes import parsed_changes
+from fleetopt.cli.option_values import checked, model_given, path_given, whole_number
+from fleetopt.cli.options import BackendName, BackendOption, Format, RunKind, out_file
 from fleetopt.cli.render.compare import comparison_tables
 from fleetopt.cli.render.runs import run_detail, runs_table
 from fleetopt.cli.render.tables import plain_text
+from fleetopt.cli.written import refuse_out_file, write_output
 from fleetopt.core.units import format_bytes
 from fleetopt.errors import FleetoptError, InputError, user_path
 from fleetopt.runs import limits
@@ -40,7 +28,7 @@ from fleetopt.runs.listing import abandoned_partials
 from fleetopt.runs.output_files import OUT_FLAG
 from fleetopt.runs.resume import resume_command
 
-# the options of `compare` of its own (those it shares with other commands are in cli/common.py)
+# the options of `compare` of its own (those it shares with other commands are in cli/options.py)
 ComparedRunsArg = Annotated[
     list[str],  # made Paths by the callback: typer reads "" as Path("."), the current folder
     typer.Argument(

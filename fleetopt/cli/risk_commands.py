@@ -13,7 +13,27 @@ import typer
 from rich.text import Text
 
 from fleetopt import api
-from fleetopt.cli.common import (
+from fleetopt.cli.common import app
+from fleetopt.cli.consoles import console, err_console, marked
+from fleetopt.cli.given_options import (
+    capped_threads,
+    capped_workers,
+    given,
+    refuse_unless,
+    refuse_with_resume,
+    refuse_without_stochastic,
+    stochastic_gap,
+)
+from fleetopt.cli.memory import (
+    MaxMemoryOption,
+    budget_within_memory,
+    memory_budget,
+    say_rows_in_a_file,
+    warn_if_tiny_blocks,
+)
+from fleetopt.cli.model_changes import load_changed, say_model_changes
+from fleetopt.cli.option_values import checked, model_given, path_given, usd_amount, whole_number
+from fleetopt.cli.options import (
     BUNDLED_NAMES,
     BackendName,
     BackendOption,
@@ -35,40 +55,6 @@ from fleetopt.cli.common import (
     SharePurchasesFlag,
     ThreadsOption,
     TimeLimitOption,
-    app,
-    apply_kept_options,
-    capped_threads,
-    capped_workers,
-    checked,
-    command_line,
-    console,
-    err_console,
-    finish_report,
-    finished_already,
-    given,
-    interruptible,
-    kept_for_resume,
-    load_changed,
-    marked,
-    model_given,
-    options_again,
-    path_given,
-    refuse_unless,
-    refuse_with_resume,
-    refuse_without_stochastic,
-    registry_checked,
-    say_model_changes,
-    say_written,
-    stochastic_gap,
-    usd_amount,
-    whole_number,
-)
-from fleetopt.cli.memory import (
-    MaxMemoryOption,
-    budget_within_memory,
-    memory_budget,
-    say_rows_in_a_file,
-    warn_if_tiny_blocks,
 )
 from fleetopt.cli.render.evaluate import (
     debt_at_default_table,
@@ -83,6 +69,9 @@ from fleetopt.cli.render.evaluate import (
 )
 from fleetopt.cli.render.progress import progress_bar, solve_lines
 from fleetopt.cli.render.sweep import bulleted_lines, sweep_table
+from fleetopt.cli.resume_options import apply_kept_options, finished_already, kept_for_resume, options_again
+from fleetopt.cli.stops import interruptible
+from fleetopt.cli.written import command_line, finish_report, registry_checked, say_written
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
 from fleetopt.core.results.cost import cost_plans_note
@@ -125,7 +114,7 @@ from fleetopt.stochastic.settings import FIRST_STAGE_QUARTERS
 from fleetopt.sweep.candidates import dropped_words
 from fleetopt.sweep.rule import Rule, RuleNotMet
 
-# the options of `evaluate` of its own (those it shares with other commands are in cli/common.py)
+# the options of `evaluate` of its own (those it shares with other commands are in cli/options.py)
 EvaluateModelArg = Annotated[
     str | None,
     typer.Argument(
@@ -587,7 +576,7 @@ SWEEP_FOR_COST = (
 )
 
 
-# the options of `sweep` of its own (those it shares with other commands are in cli/common.py)
+# the options of `sweep` of its own (those it shares with other commands are in cli/options.py)
 CandidatesOption = Annotated[
     int,
     typer.Option(
