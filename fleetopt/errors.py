@@ -1,7 +1,7 @@
 """The errors fleetopt reports to its user, one hierarchy rooted in :class:`FleetoptError`.
 
 Each class carries the exit status the command line ends with (see README "Exit codes"), so the
-CLI maps every error to its code and message in one place (``fleetopt.cli.common.errors_reported``).
+CLI maps every error to its code and message in one place (``fleetopt.cli.error_report.errors_reported``).
 The concrete errors live beside the code that raises them and derive from one of these:
 
 - :class:`InputError` (exit 2): ``ModelError`` (schema.issues), ``RunDirError`` (runs.folder),
@@ -29,7 +29,9 @@ import os
 import sys
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
@@ -44,10 +46,39 @@ class FleetoptError(Exception):
     exit_code = EXIT_INTERNAL
 
 
+@dataclass(frozen=True)
+class Argument:
+    """An argument a refusal names as the Python API and the command line both call it, the API's
+    keyword and the command's option: ``labels (--label)``, ``workers=1 (--workers 1)``. The command
+    line says the option alone (:meth:`InputError.typed`)."""
+
+    keyword: str
+    option: str
+
+    def __str__(self) -> str:
+        return f"{self.keyword} ({self.option})"
+
+
 class InputError(FleetoptError):
     """Bad input: a model file, option, run folder or plan file that cannot be used as given."""
 
     exit_code = EXIT_BAD_INPUT
+    # the message in order, text and the arguments it names (:meth:`naming`); none: the message alone
+    parts: tuple[str | Argument, ...] = ()
+
+    @classmethod
+    def naming(cls, *parts: str | Argument) -> Self:
+        """The error whose message is ``parts`` in order, text and the :class:`Argument` s it names,
+        each said as the Python API says it: ``InputError.naming(LABELS, " must not be empty")``."""
+        error = cls("".join(map(str, parts)))
+        error.parts = parts
+        return error
+
+    def typed(self) -> str:
+        """The message as the command line says it: each argument named by its option alone."""
+        if not self.parts:
+            return str(self)
+        return "".join(part.option if isinstance(part, Argument) else part for part in self.parts)
 
 
 class InfeasibleError(FleetoptError):
@@ -95,7 +126,7 @@ def warnings_held():
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def user_path(path: str | os.PathLike, given_by: str = "") -> Path:
+def user_path(path: str | os.PathLike, given_by: str | Argument = "") -> Path:
     """``path`` with a leading ``~`` or ``~user`` made that home folder, as a shell makes it. One that
     names none (``~nouser/x``, which a shell passes on as typed; ``~`` without $HOME) is bad input
     naming it (and ``given_by``, the variable that gave it), where pathlib raised RuntimeError: a
@@ -103,9 +134,9 @@ def user_path(path: str | os.PathLike, given_by: str = "") -> Path:
     try:
         return Path(path).expanduser()
     except RuntimeError:
-        head, named = Path(path).parts[0], f"{given_by} " if given_by else ""
-        raise InputError(f"{named}{str(path)!r}: {head} names no home folder on this machine (no user of "
-                         "that name, or $HOME unset): write the path in full") from None  # fmt: skip
+        head, named = Path(path).parts[0], (given_by, " ") if given_by else ()
+        raise InputError.naming(*named, f"{str(path)!r}: {head} names no home folder on this machine (no "
+                                "user of that name, or $HOME unset): write the path in full") from None
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep

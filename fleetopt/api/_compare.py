@@ -31,7 +31,7 @@ from fleetopt.compare.sources import (
 )
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan, plan_axes
-from fleetopt.errors import InputError, warn, warnings_held
+from fleetopt.errors import Argument, InputError, warn, warnings_held
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.planfile import load_plans, save_plans
@@ -275,8 +275,8 @@ def _what_if_change(loaded, given: _WhatIfPlan, what_if, names) -> _WhatIfChange
     _what_if_editable(loaded)
     pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names
     if len(pair) != 2:
-        raise InputError(f"{LABELS}: {len(pair)} given for a what-if, which compares two: the plan and the "
-                         "plan under the model changed")  # fmt: skip
+        raise InputError.naming(LABELS, f": {len(pair)} given for a what-if, which compares two: the plan "
+                                "and the plan under the model changed")  # fmt: skip
     with warnings_held():
         try:
             changed = edit(loaded, what_if)
@@ -494,12 +494,12 @@ def _named(labels: list[str], names: list[str] | None) -> list[str]:
     if names is None:
         return labels
     if len(names) != len(labels):
-        raise InputError(f"{LABELS}: {len(names)} given for {len(labels)} plans to compare "
-                         f"({', '.join(labels)}): give one for each, in that order")  # fmt: skip
+        raise InputError.naming(LABELS, f": {len(names)} given for {len(labels)} plans to compare "
+                                f"({', '.join(labels)}): give one for each, in that order")  # fmt: skip
     return names
 
 
-LABELS = "labels (--label)"  # the plans' names, as the API and the CLI call them
+LABELS = Argument("labels", "--label")  # the plans' names, as the API and the CLI call them
 
 
 def _checked_labels(labels) -> list[str] | None:
@@ -510,17 +510,17 @@ def _checked_labels(labels) -> list[str] | None:
         raise InputError(f"labels must be a list of names, one per plan (got {type(labels).__name__})")
     names = [limits.text(LABELS, label) for label in labels]
     if any(not name.strip() for name in names):
-        raise InputError(f"{LABELS} must not be empty")
+        raise InputError.naming(LABELS, " must not be empty")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise InputError(f"{LABELS} must be unique: {', '.join(repeated)} given more than once")
+        raise InputError.naming(LABELS, f" must be unique: {', '.join(repeated)} given more than once")
     for name in names:
         limits.one_line(LABELS, name)
     for name in names:  # a column of the figures table, or a difference's header ('b − a')
         if name in RESERVED_LABELS or DIFFERENCE_SEPARATOR in name:
-            raise InputError(f"{LABELS}: {name!r} names a column of the comparison's figures table "
-                             f"({', '.join(RESERVED_LABELS)}, or 'B{DIFFERENCE_SEPARATOR}A' for a "
-                             "difference): give the plan another name")  # fmt: skip
+            raise InputError.naming(LABELS, f": {name!r} names a column of the comparison's figures table "
+                                    f"({', '.join(RESERVED_LABELS)}, or 'B{DIFFERENCE_SEPARATOR}A' for a "
+                                    "difference): give the plan another name")  # fmt: skip
     return names
 
 

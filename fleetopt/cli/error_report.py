@@ -15,7 +15,6 @@ from fleetopt.cli.written import WRITTEN, command_line
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
-from fleetopt.runs.output_files import OUT_FLAG, OUT_OPTION
 from fleetopt.schema.issues import ModelError
 
 
@@ -51,19 +50,8 @@ def error_lines(exc: FleetoptError) -> list[str]:
         ] + hint
     if isinstance(exc, NoPlanFound):
         return [f"error: no plan found: {exc}; raise --time-limit"]
-    return [f"error: {_option_alone(str(exc))}"]
-
-
-# the API's names of an argument with its option beside it, and the option alone that a command names
-_OPTIONS_ALONE = {OUT_OPTION: OUT_FLAG, api.LABELS: "--label"}
-
-
-def _option_alone(message: str) -> str:
-    """An API's refusal as the command line says it: an argument named with its option beside it
-    (`out (--out) x.txt`, `labels (--label)`) by the option alone, as it was typed."""
-    for both, option in _OPTIONS_ALONE.items():
-        message = message.replace(both, option)
-    return message
+    # an argument the API names with its option beside it, `labels (--label)`, by the option alone
+    return [f"error: {exc.typed() if isinstance(exc, InputError) else exc}"]
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from html import escape
 from pathlib import Path
 
 from fleetopt import __version__
-from fleetopt.errors import user_path
+from fleetopt.errors import Argument, user_path
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.report.candidates import (
     FORECAST_MARK_WORDS,
@@ -114,12 +114,12 @@ def build_report(folder: str | Path) -> str:
 """
 
 
-def refuse_other_suffix(out: Path, option: str = "out") -> None:
+def refuse_other_suffix(out: Path, option: str | Argument = "out") -> None:
     """Refuse a report file named for another format (HTML written into rep.pdf opens as nothing);
     a name without a suffix is taken as given."""
     if out.suffix and out.suffix.lower() not in (".html", ".htm"):
-        raise ReportError(f"{option} {out}: a report is one HTML file; give a name ending in .html, such as "
-                          f"{out.with_suffix('.html')}")
+        raise ReportError.naming(option, f" {out}: a report is one HTML file; give a name ending in .html, "
+                                 f"such as {out.with_suffix('.html')}")  # fmt: skip
 
 
 def report_file_in(out: Path, folder: Path) -> Path:
@@ -132,7 +132,8 @@ def report_file_in(out: Path, folder: Path) -> Path:
     return out.parent / f"{out.name}-{Path(folder).name}-report.html"
 
 
-def write_report(folder: str | Path, out: str | Path | None = None, option: str = "out") -> Path:
+def write_report(folder: str | Path, out: str | Path | None = None,
+                 option: str | Argument = "out") -> Path:
     """Write the report of a run folder (default: report.html inside it, the one file of a run
     folder another run's report or a comparison may not replace). Every refusal of ``out`` comes
     before the report is built, and names it as ``option`` (the API's "out (--out)")."""

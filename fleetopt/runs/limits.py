@@ -16,7 +16,7 @@ import unicodedata
 from numbers import Integral, Real
 from pathlib import PurePath
 
-from fleetopt.errors import InputError, user_path
+from fleetopt.errors import Argument, InputError, user_path
 from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
 from fleetopt.schema.shown_values import quoting_json, shown_value
 
@@ -92,13 +92,13 @@ def flag(name: str, value) -> bool:
     return value
 
 
-def text(name: str, value, choices: tuple[str, ...] = (), optional: bool = False) -> str | None:
+def text(name: str | Argument, value, choices: tuple[str, ...] = (), optional: bool = False) -> str | None:
     """A string (one of ``choices`` when given); None too when ``optional``."""
     if value is None and optional:
         return None
     if not isinstance(value, str) or (choices and value not in choices):
         wanted = f"one of {', '.join(choices)}" if choices else "a string"
-        raise InputError(f"{name} must be {wanted} (got {shown_value(value)})")
+        raise InputError.naming(name, f" must be {wanted} (got {shown_value(value)})")
     return value
 
 
@@ -107,11 +107,12 @@ def control_character(text: str) -> str | None:
     return next((ch for ch in text if unicodedata.category(ch) == "Cc"), None)
 
 
-def one_line(name: str, label: str) -> str:
+def one_line(name: str | Argument, label: str) -> str:
     """``label``, a plan's name, refused (by ``name``) where it holds a newline or another control
     character: a newline split a Markdown table's row in two, an escape reached the terminal as one."""
     if control_character(label) is not None:
-        raise InputError(f"{name} must be one line of text, without control characters (got {label!r})")
+        raise InputError.naming(name, " must be one line of text, without control characters "
+                                f"(got {label!r})")  # fmt: skip
     return label
 
 
@@ -134,37 +135,39 @@ def model_name(name: str, value, optional: bool = True) -> str | None:
     raise InputError(f"{name} must be {named}: {NAME_RULE} (got {shown_value(value)})")
 
 
-def path(name: str, value, optional: bool = True):
+def path(name: str | Argument, value, optional: bool = True):
     """A file or folder path (a string or a :class:`pathlib.Path`); None too when ``optional``."""
     if value is None and optional:
         return None
     if isinstance(value, (str, PurePath)) and str(value).strip():
         return _usable(name, value)
     if isinstance(value, str):  # it is a string: say what is wrong with it
-        raise InputError(f"{name} is empty: give a path")
-    raise InputError(f"{name} must be a path, a string or a pathlib.Path (got {shown_value(value)})")
+        raise InputError.naming(name, " is empty: give a path")
+    raise InputError.naming(name, f" must be a path, a string or a pathlib.Path (got {shown_value(value)})")
 
 
-def out_path(name: str, value, optional: bool = True):
+def out_path(name: str | Argument, value, optional: bool = True):
     """A path a run writes (:func:`path`), without a control character: a folder named with a newline
     was written and recorded under that name, splitting each line that shows it."""
     value = path(name, value, optional)
     control = control_character(str(value or ""))
     if control is not None:
-        raise InputError(f"{name} holds a control character ({control!r}), which a run's folder or file "
-                         f"name cannot (got {shown_value(str(value))}): give a name of printable characters")
+        raise InputError.naming(name, f" holds a control character ({control!r}), which a run's folder or "
+                                f"file name cannot (got {shown_value(str(value))}): give a name of printable "
+                                "characters")  # fmt: skip
     return value
 
 
-def _usable(name: str, value):
+def _usable(name: str | Argument, value):
     """``value`` (a path) when the file system can look it up: one holding a NUL character, or with a
     name longer than it allows (text pasted where a path goes), is refused by ``name``, where Python
     raised ValueError or OSError at its first use (a traceback from the API)."""
     if "\0" in str(value):
-        raise InputError(f"{name} holds a NUL character, which no path can (got {shown_value(str(value))})")
+        shown = shown_value(str(value))
+        raise InputError.naming(name, f" holds a NUL character, which no path can (got {shown})")
     if not utf8(str(value)):  # bytes a UTF-8 terminal or file system did not decode (surrogates)
-        raise InputError(
-            f"{name} is not UTF-8 text (got {shown_value(str(value))}): a run records its folder and the "
+        raise InputError.naming(
+            name, f" is not UTF-8 text (got {shown_value(str(value))}): a run records its folder and the "
             "files it reads by name (the run registry, summary.json) as UTF-8 text, which this name "
             "cannot be; give a name in UTF-8 (or run in a UTF-8 locale, such as LC_ALL=C.UTF-8)"
         )
@@ -173,7 +176,7 @@ def _usable(name: str, value):
     except OSError as exc:  # a path not there yet (an output's) is usable: only a name too long is not
         if exc.errno == errno.ENAMETOOLONG:
             shown = shown_value(str(value))
-            raise InputError(f"{name} is not a usable path: {exc.strerror} (got {shown})") from None
+            raise InputError.naming(name, f" is not a usable path: {exc.strerror} (got {shown})") from None
     return value
 
 

@@ -8,39 +8,39 @@ import os
 import re
 from pathlib import Path
 
-from fleetopt.errors import user_path
+from fleetopt.errors import Argument, user_path
 from fleetopt.runs.files import unwritable_ancestor, written_through
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.run_files import RunDirError
 
 # an output file (a report, a comparison) as the API's argument and the CLI's option name it in a refusal
-OUT_OPTION = "out (--out)"
+OUT_OPTION = Argument("out", "--out")
 # the option alone, as the command line names it in its own refusals and in the API's (OUT_OPTION):
 # `fleetopt report --out x.txt` said "out (--out) x.txt", a name no command takes, before the option
-OUT_FLAG = "--out"
+OUT_FLAG = OUT_OPTION.option
 
 
-def refuse_run_file(out: str | Path, option: str = "--out", allowed: Path | None = None) -> None:
+def refuse_run_file(out: str | Path, option: str | Argument = OUT_FLAG, allowed: Path | None = None) -> None:
     """Refuse to write a command's output ``out`` onto a file of a run folder (it would destroy the
     run), except ``allowed`` (a report's own report.html); other files may be overwritten."""
     if allowed is not None and Path(out).resolve() == Path(allowed).resolve():
         return
     run = RunFolder.owning(out)
     if run is not None:
-        raise RunDirError(
-            f"{option} {out} is a file of the run folder {run.path}: writing it would destroy the run; "
+        raise RunDirError.naming(
+            option, f" {out} is a file of the run folder {run.path}: writing it would destroy the run; "
             "choose a file outside the run's files"
         )
 
 
-def refuse_folder_as_file(out: Path, option: str, example: Path | str) -> None:
+def refuse_folder_as_file(out: Path, option: str | Argument, example: Path | str) -> None:
     """Refuse, before any work, an output file ``out`` that is a folder, naming ``example``, a file
     name to give instead (its report.html, a comparison's file ...)."""
     if out.is_dir():
-        raise RunDirError(f"{option} {out} is a folder: give a file name such as {example}")
+        raise RunDirError.naming(option, f" {out} is a folder: give a file name such as {example}")
 
 
-def refuse_output_file(out: str | Path, kind: str, option: str = "--out") -> None:
+def refuse_output_file(out: str | Path, kind: str, option: str | Argument = "--out") -> None:
     """Refuse, before any work, an output file ``out`` of ``kind`` (:data:`OWN_OUTPUT`) that would
     replace a run's own file (:func:`refuse_run_file`) or a file fleetopt did not write as one
     (:func:`refuse_foreign_file`), or could not be written at the end (:func:`refuse_unwritable_file`)."""
@@ -49,7 +49,7 @@ def refuse_output_file(out: str | Path, kind: str, option: str = "--out") -> Non
     refuse_unwritable_file(out, option)
 
 
-def refuse_unwritable_file(out: str | Path, option: str = "--out") -> None:
+def refuse_unwritable_file(out: str | Path, option: str | Argument = "--out") -> None:
     """Refuse, before any work, an output file ``out`` that could not be written at the end: the
     file is written to a temporary name beside it, then renamed, so its folder (or the nearest one
     that exists, where the folders are made) must take new files (a comparison to a read-only folder
@@ -58,11 +58,12 @@ def refuse_unwritable_file(out: str | Path, option: str = "--out") -> None:
     out = user_path(out)
     if written_through(out):
         if not os.access(out, os.W_OK):
-            raise RunDirError(f"cannot write {option} {out}: this user cannot write to it")
+            raise RunDirError.naming("cannot write ", option, f" {out}: this user cannot write to it")
         return
     blocked = unwritable_ancestor(Path(os.path.realpath(out)).parent if out.is_symlink() else out.parent)
     if blocked is not None:
-        raise RunDirError(f"cannot write {option} {out}: {blocked} is not a folder this user can write to")
+        raise RunDirError.naming("cannot write ", option, f" {out}: {blocked} is not a folder this user can "
+                                 "write to")  # fmt: skip
 
 
 # the words compare's outputs are known by (OWN_OUTPUT), as compare/ and report/comparison.py write them
@@ -97,7 +98,7 @@ OWN_OUTPUT_NAMES = {"report": "an HTML report", "schema": "a model schema", "com
                     "scenario path": "a scenario's path CSV"}  # fmt: skip
 
 
-def refuse_foreign_file(out: str | Path, kind: str, option: str = "--out") -> None:
+def refuse_foreign_file(out: str | Path, kind: str, option: str | Argument = "--out") -> None:
     """Refuse an ``option`` (--out) that is an existing file other than ``kind`` of fleetopt's output
     (:data:`OWN_OUTPUT`): `report s1 --out models/tiny.yaml` replaced a model with HTML. An empty
     file, and what is not a plain file (/dev/null), may be written; a file of a run folder is left
@@ -113,6 +114,6 @@ def refuse_foreign_file(out: str | Path, kind: str, option: str = "--out") -> No
         other = next((name for name, own in OWN_OUTPUT.items() if name != kind and own(ends)), None)
         what = f"{OWN_OUTPUT_NAMES[other]} fleetopt wrote, not {OWN_OUTPUT_NAMES[kind]}" if other else (
             f"a file that is not {OWN_OUTPUT_NAMES[kind]} fleetopt wrote")
-        raise RunDirError(
-            f"{option} {out} is {what}: it would be replaced; remove it first or choose another file"
+        raise RunDirError.naming(
+            option, f" {out} is {what}: it would be replaced; remove it first or choose another file"
         )
