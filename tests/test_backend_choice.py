@@ -419,13 +419,20 @@ def test_resume_settings_are_checked_and_job_json_is_kept(no_gpu, tmp_path):
 def test_threads_on_the_resume_of_a_job_of_worker_processes_or_ray_are_refused(no_gpu, here):
     """--threads beside --resume of a job started with --workers 2 (or on Ray) was dropped in
     silence: the resume ran the job's 2 one-thread worker processes, as a new run given both would
-    not (it is refused). It is refused, naming the job's setting and the one that lets it apply."""
+    not (it is refused). It is refused, naming the job's setting and the one that lets it apply: the
+    terminal by the options alone (it said "threads (--threads)", the API's argument beside the option,
+    and "workers=1 (--workers 1)"), Python by the argument and the option."""
     run = api.write_solve_run(api.solve("tiny"), out=here / "plan")
     api.prepare_evaluation(run, scenarios=20, seed=4, workers=2).start(here / "E")
     code, stdout, stderr = run_cli("evaluate", "--resume", "E", "--threads", "1")
     said = " ".join(stderr.split())
-    assert code == 2 and "threads (--threads) cannot apply with job.json's workers 2" in said, stdout + stderr
-    assert "job.json's workers 2" in said and "--workers 1" in said
+    assert code == 2 and said == ("error: --threads cannot apply with job.json's workers 2: each worker "
+                                  "process or Ray task runs one thread; give --workers 1 with it, or leave "
+                                  "threads out"), stdout + stderr  # fmt: skip
+    python_said = ("threads (--threads) cannot apply with job.json's workers 2: each worker process or Ray "
+                   "task runs one thread; give workers=1 (--workers 1) with it, or leave threads out")
+    with pytest.raises(api.InputError, match=re.escape(python_said) + "$"):
+        api.resume_evaluation(here / "E", threads=1)
     assert not (here / "E" / "metrics.csv").exists()
     job = json.loads((here / "E" / "job.json").read_text())
     (here / "E" / "job.json").write_text(json.dumps({**job, "workers": 1, "executor": "ray"}))
@@ -435,6 +442,19 @@ def test_threads_on_the_resume_of_a_job_of_worker_processes_or_ray_are_refused(n
     code, stdout, stderr = run_cli("evaluate", "--resume", "E", "--threads", "1", "--executor", "local")
     assert code == 0, stdout + stderr
     assert "CPU (1 thread)" in stdout
+
+
+def test_a_ray_address_on_the_resume_of_a_local_job_is_refused_by_its_option(no_gpu, here):
+    """`evaluate --resume E --ray-address A` of a job on this machine said "ray_address (--ray-address)
+    cannot apply without the ray executor (--executor ray)", the API's names beside the options: the
+    terminal names the options alone; Python keeps both."""
+    run = api.write_solve_run(api.solve("tiny"), out=here / "plan")
+    api.prepare_evaluation(run, scenarios=20, seed=4).start(here / "E")
+    code, stdout, stderr = run_cli("evaluate", "--resume", "E", "--ray-address", "127.0.0.1:1")
+    assert (code, stdout, stderr) == (2, "", "error: --ray-address cannot apply without --executor ray\n")
+    python_said = "ray_address (--ray-address) cannot apply without the ray executor (--executor ray)"
+    with pytest.raises(api.InputError, match=re.escape(python_said) + "$"):
+        api.resume_evaluation(here / "E", ray_address="127.0.0.1:1")
 
 
 def test_workers_with_the_ray_executor_are_refused(no_gpu, here):

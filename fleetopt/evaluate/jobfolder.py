@@ -18,7 +18,7 @@ from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted, format_bytes, sizes_apart
-from fleetopt.errors import InputError, user_path
+from fleetopt.errors import Argument, InputError, user_path
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.chunking import (
@@ -478,7 +478,8 @@ def _resumed_settings(settings: dict, how: dict) -> dict:
     if how.get("backend") == "cupy" and "workers" not in how:
         runs["workers"] = 1  # the job's CPU worker processes: a GPU runs in this process
     if runs["ray_address"] is not None and runs["executor"] != "ray":
-        raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
+        raise InputError.naming(Argument("ray_address", "--ray-address"), " cannot apply without ",
+                                Argument("the ray executor", "--executor ray"))
     if "threads" in how:
         _refuse_threads_with_the_jobs_workers(runs, how)
     if "workers" in how:
@@ -532,14 +533,15 @@ def refuse_threads_with_workers(threads, workers, executor, kept: str = "") -> N
     if threads is None:
         return
     if executor == "ray":
-        setting, remedy = "executor 'ray'", "executor='local' (--executor local)"
+        setting, remedy = "executor 'ray'", Argument("executor='local'", "--executor local")
     elif isinstance(workers, Integral) and workers > 1:
-        setting, remedy = f"workers {workers}", "workers=1 (--workers 1)"
+        setting, remedy = f"workers {workers}", Argument("workers=1", "--workers 1")
     else:
         return
-    raise InputError(f"threads (--threads) cannot apply with {kept + ' ' if kept else ''}{setting}: each "
-                     f"worker process or Ray task runs one thread; give {remedy} with it, or leave "
-                     "threads out")  # fmt: skip
+    whose = f"{kept} " if kept else ""
+    raise InputError.naming(Argument("threads", "--threads"), f" cannot apply with {whose}{setting}: each "
+                            "worker process or Ray task runs one thread; give ", remedy, " with it, or leave "
+                            "threads out")  # fmt: skip
 
 
 def _refuse_threads_with_the_jobs_workers(runs: dict, how: dict) -> None:
