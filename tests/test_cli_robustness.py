@@ -1641,10 +1641,12 @@ def test_resume_of_a_finished_run_whose_summary_is_damaged_names_its_field(
 
 def test_a_run_folder_given_as_the_model_to_evaluate_is_named_a_run_folder(finished_runs, stopped_sweep):
     """`fleetopt evaluate runs/mylab` said only "give --plans ..." (a new user's review); an
-    unfinished job's folder is given its resume command."""
+    unfinished job's folder is given how it finishes, here its resume command (one still running:
+    test_jobs, test_an_unfinished_job_given_as_the_model_to_evaluate_says_it_is_still_running)."""
     code, out, err = run_cli("evaluate", str(stopped_sweep))
-    finish = f"finish it with fleetopt sweep --resume {stopped_sweep}"
-    assert_one_error(code, out, err, f"{stopped_sweep} is an unfinished run's folder: {finish}")
+    finish = f"(interrupted?): finish it with fleetopt sweep --resume {stopped_sweep}"
+    assert_one_error(code, out, err, f"{stopped_sweep} is an unfinished sweep run, not a model {finish}; "
+                     "give --plans")  # fmt: skip
     solve = finished_runs["solve"]
     code, out, err = run_cli("evaluate", str(solve))
     said = f"{solve} is a run folder, not a model: evaluate its plans with --plans {solve}"

@@ -976,6 +976,20 @@ def test_fleetopt_runs_offers_no_resume_this_code_would_refuse(tmp_path, monkeyp
         assert "--resume " + str(folder) not in said, err
 
 
+def test_an_unfinished_job_given_as_the_model_to_evaluate_says_it_is_still_running(tmp_path):
+    """`fleetopt evaluate FOLDER` (the folder where the model goes) of a job whose run went on offered
+    "finish it with fleetopt evaluate --resume FOLDER", a resume refused then: it names the process
+    running it, as every other command does (evaluate/sources.py how_it_finishes)."""
+    folder = _interrupted_job(tmp_path)
+    with held_by_another_process(folder) as pid:
+        code, out, err = run_cli("evaluate", str(folder))
+    said = " ".join(err.split())
+    assert (code, out) == (2, ""), err
+    assert said == (f"error: {folder} is an unfinished evaluate run, not a model (still running, pid {pid}): "
+                    "wait for it to finish; give --plans (a run folder, run id or plan file), or --resume a "
+                    "run folder")  # fmt: skip
+
+
 def test_fleetopt_runs_lists_the_jobs_not_finished_and_how_to_finish_them(tmp_path, monkeypatch):
     """An interrupted job was in no list (the registry records a run when it finishes): a batch
     operator had to remember its folder. `fleetopt runs` now names each unfinished job of the runs

@@ -100,6 +100,7 @@ from fleetopt.evaluate.path import (
     explain_choice,
     explained_path,
 )
+from fleetopt.evaluate.sources import how_it_finishes
 from fleetopt.evaluate.spill import SpillError
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
@@ -392,16 +393,14 @@ def _print_explained(job: api.EvaluationJob, path: ScenarioPath, why: str, folde
 
 def _no_plans(model: str | None) -> InputError:
     """`evaluate` without --plans; a run folder given where the model goes is named as such (a new
-    user's `fleetopt evaluate runs/mylab` read the folder as a model)."""
+    user's `fleetopt evaluate runs/mylab` read the folder as a model), an unfinished job's with how it
+    finishes (:func:`how_it_finishes`: the process still running it, its resume, or why it cannot be)."""
     hint = ""
     if model is not None and Path(model).is_dir():
         run = RunFolder(Path(model))
         kind = run.interrupted_kind()
-        problem = run.job_version_problem() if kind else None
-        if problem:  # an unfinished job another version started: no resume this code would refuse
-            hint = f"{model} is an unfinished run's folder, which cannot be resumed: {problem}; "
-        elif kind:  # an unfinished job: its resume, not its plans
-            hint = f"{model} is an unfinished run's folder: finish it with {resume_command(kind, model)}; "
+        if kind:  # an unfinished job: how it finishes, not its plans
+            hint = f"{model} is an unfinished {kind} run, not a model {how_it_finishes(run, kind)}; "
         elif run.is_finished:
             hint = f"{model} is a run folder, not a model: evaluate its plans with --plans {model}; "
     return InputError(f"{hint}give --plans (a run folder, run id or plan file), or --resume a run folder")
