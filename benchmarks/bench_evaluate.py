@@ -48,8 +48,9 @@ def one(
 
     from fleetopt import api
     from fleetopt.evaluate.backend import resolve_backend
+    from fleetopt.evaluate.backend_choice import choose_backend
     from fleetopt.evaluate.batch import compile_plans
-    from fleetopt.evaluate.engine import choose_backend, evaluate
+    from fleetopt.evaluate.engine import evaluate
     from fleetopt.evaluate.planfile import load_plans
 
     _, data = api.load(None)

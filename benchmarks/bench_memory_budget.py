@@ -30,6 +30,10 @@ from pathlib import Path
 
 from benchmarks.bench_slip_memory import write_plans
 from fleetopt.evaluate import chunking, engine, jobs
+from fleetopt.evaluate.backend import resolve_backend
+from fleetopt.evaluate.backend_choice import choose_backend
+from fleetopt.evaluate.kernel.cpu import build_cpu_kernel
+from fleetopt.evaluate.simulate import SimulationConstants
 
 SLIP = {"probability": 0.3, "min_quarters": 1, "max_quarters": 2}
 # (plans, scenarios, budget MB, slip): many plans x few scenarios, few plans x many, with a slip, and
@@ -73,7 +77,7 @@ _ORIGINAL_INIT, _ORIGINAL_CHUNK = jobs._init_worker, jobs._process_chunk
 def _evaluate_in_workers(data, batch, scenarios: int, budget: int, backend: str, workers: int):
     """``engine.evaluate`` in ``workers`` processes, sized as `fleetopt evaluate --workers` sizes
     them: the result, each worker's (base, peak) and this process's peak while they ran, KB."""
-    be = engine.choose_backend(backend, 1, data, batch, scenarios, gpu=False)
+    be = choose_backend(backend, 1, data, batch, scenarios, gpu=False)
     runner = jobs.ProcessExecutor(workers, be.name)
     plan_chunk, scenario_chunk = chunking.worker_process_sizes(data, batch, scenarios, be.name, budget, workers)
     jobs._init_worker, jobs._process_chunk = _measured_worker_start, _measured_worker_chunk
@@ -105,9 +109,9 @@ def child(path: str, plans: int, scenarios: int, budget_mb: int, slip: bool, bac
 
     _, data = api.load(api.edit(None, {"risk.delivery_slip": SLIP}) if slip else None)
     batch = read_plans(path, data).compile(data).take(slice(0, plans))
-    be = engine.resolve_backend(backend, None)
+    be = resolve_backend(backend, None)
     if be.name == "cpu-kernel":  # built (or loaded from the cache) before the measurement
-        engine.build_cpu_kernel(be.threads, engine.SimulationConstants.from_data(data), batch)
+        build_cpu_kernel(be.threads, SimulationConstants.from_data(data), batch)
     budget = budget_mb * 10**6
     before = _trim_and_reset()
     started = time.perf_counter()

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.bench_jobs import batch_of
-from fleetopt.evaluate.engine import evaluate, horizon_demand
+from fleetopt.evaluate.chunk_eval import horizon_demand
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.kernel.arguments import kernel_arguments, output_arrays
 from fleetopt.evaluate.kernel.cuda import CUDA_OPTIONS, _device_scenarios, device_plans
 from fleetopt.evaluate.kernel.shape import PLANS_PER_THREAD, THREADS_PER_BLOCK, KernelShape

@@ -17,13 +17,16 @@ import pandas as pd
 import pytest
 from conftest import interrupt_at, needs_cc, run_cli
 
-import fleetopt.evaluate.engine as engine
+import fleetopt.evaluate.backend_choice as backend_choice
+import fleetopt.evaluate.chunk_eval as chunk_eval
 import fleetopt.evaluate.kernel.compiler as kernel_compiler
 import fleetopt.evaluate.kernel.cpu as kernel_cpu
+import fleetopt.evaluate.tiling as tiling
 from fleetopt import api
 from fleetopt.evaluate.backend import BackendError, c_compiler
+from fleetopt.evaluate.backend_choice import choose_backend
 from fleetopt.evaluate.batch import compile_plans
-from fleetopt.evaluate.engine import choose_backend, evaluate
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.kernel.compiler import KernelBuildError
 from fleetopt.evaluate.kernel.shape import KernelShape
 from fleetopt.evaluate.simulate import SimulationConstants
@@ -67,7 +70,7 @@ def _work(data, plans, scenarios):
 @needs_cc
 def test_auto_runs_the_c_build_from_the_threshold_on_with_numpys_figures(no_gpu, monkeypatch, tiny_plans):
     data, plans = tiny_plans
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", _work(data, plans, 300))
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", _work(data, plans, 300))
     assert choose_backend("auto", 1, data, plans, 299).name == "numpy"
     chosen = choose_backend("auto", 1, data, plans, 300)
     assert chosen.name == "cpu-kernel"
@@ -85,12 +88,13 @@ def test_plans_beyond_the_kernel_say_so_on_the_run_line(no_gpu, monkeypatch, tin
     NumPy for them in silence: both now say why."""
     data, plans = tiny_plans
     why = "the fused kernel tracks cut prepayments on at most 1 facility (these plans: 3)"
-    monkeypatch.setattr(engine, "kernel_fits", lambda plans, consts: why)
+    for module in (backend_choice, chunk_eval, tiling):  # the choice, the chunk and its scenarios' layout
+        monkeypatch.setattr(module, "kernel_fits", lambda plans, consts: why)
     chosen = choose_backend("cpu-kernel", 1, data, plans, 300)
     assert chosen.name == "cpu-kernel"
     unfused = "a chunk of plans beyond it runs the NumPy simulation, with the same results"
     assert chosen.note == f"{why}: {unfused}"
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     auto = choose_backend("auto", 1, data, plans, 300)
     assert (auto.name, auto.note) == ("numpy", f"auto chose NumPy: {why}")
     result = evaluate(data, plans, 50, seed=3, backend="cpu-kernel")
@@ -99,7 +103,7 @@ def test_plans_beyond_the_kernel_say_so_on_the_run_line(no_gpu, monkeypatch, tin
 
 def test_auto_stays_on_numpy_without_a_compiler(no_gpu, monkeypatch, tiny_plans):
     data, plans = tiny_plans
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     monkeypatch.setenv("CC", "no-such-compiler-anywhere")
     chosen = choose_backend("auto", 1, data, plans, 300)
     assert (chosen.name, chosen.note) == ("numpy", "")
@@ -107,7 +111,7 @@ def test_auto_stays_on_numpy_without_a_compiler(no_gpu, monkeypatch, tiny_plans)
 
 def test_a_failing_compiler_leaves_auto_on_numpy_saying_why(no_gpu, monkeypatch, tiny_plans):
     data, plans = tiny_plans
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     monkeypatch.setenv("CC", "false")  # found on PATH, and fails every build
     result = evaluate(data, plans, 50, seed=3, backend="auto")
     assert result.backend == "numpy"
@@ -157,7 +161,7 @@ def test_a_compiler_that_fails_cannot_run_or_hangs_is_named_and_auto_runs_numpy(
     no_gpu, monkeypatch, tmp_path, tiny_plans, body, reason
 ):
     data, plans = tiny_plans
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     if "sleep" in body:  # only the hanging one waits out a short limit: under load, a script that
         monkeypatch.setattr(kernel_compiler, "PROBE_TIMEOUT_S", 1)  # exits at once could take past 1 s too
     compiler = _script(tmp_path, "mycc", body)
@@ -196,7 +200,7 @@ def test_a_damaged_build_in_the_cache_is_built_again(no_gpu, monkeypatch, tiny_p
 def test_a_cache_whose_builds_cannot_be_loaded_is_named(no_gpu, monkeypatch, tiny_plans):
     """A build cache on a noexec mount: every library built there fails to load."""
     data, plans = tiny_plans
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
 
     def refused(path):
         raise OSError(f"{path}: failed to map segment from shared object")
@@ -215,7 +219,7 @@ def test_a_sweep_resumed_on_the_c_build_uses_the_chunks_numpy_saved(no_gpu, monk
     runs the C build: the chunks saved before are used (job.json keeps the chunk sizes, which
     would otherwise follow the backend), and the figures are NumPy's."""
 
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     folder = tmp_path / "sweep"
     monkeypatch.setenv("CC", "false")
     reference = _sweep_stopped_in_its_evaluation(folder, "auto")
@@ -233,7 +237,7 @@ def test_a_sweep_resumed_on_the_c_build_uses_the_chunks_numpy_saved(no_gpu, monk
 def test_worker_processes_run_the_c_build_where_this_process_would(no_gpu, monkeypatch, tmp_path, backend):
     """`--workers 2` with auto on a large run (here: the threshold set low) or with cpu-kernel: each
     worker runs the C build, with the in-process C build's figures (before: NumPy, silently)."""
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     solved = api.solve("tiny")
     run = api.write_solve_run(solved, out=tmp_path / "plan")
     job = api.prepare_evaluation(run, scenarios=300, seed=5, backend=backend, keep_matrix=True, workers=2)
@@ -247,12 +251,12 @@ def test_worker_processes_run_the_c_build_where_this_process_would(no_gpu, monke
 def test_an_evaluation_chooses_its_backend_once(no_gpu, monkeypatch, tmp_path, tiny_plans):
     """`--backend numpy` on a run large enough for auto's C build never runs the compiler: the
     job's backend is the one used (the evaluation once chose again, as auto)."""
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
 
     def no_build(*args):
         raise AssertionError("the C build was started for a NumPy run")
 
-    monkeypatch.setattr(engine, "build_cpu_kernel", no_build)
+    monkeypatch.setattr(backend_choice, "build_cpu_kernel", no_build)
     run = api.write_solve_run(api.solve("tiny"), out=tmp_path / "plan")
     result, _, _ = api.evaluate(run, scenarios=50, backend="numpy")
     assert result.backend == "numpy"
@@ -269,7 +273,7 @@ def test_a_build_error_from_a_worker_reads_as_raised():
 
 
 def test_worker_processes_say_why_auto_chose_numpy(no_gpu, monkeypatch, tmp_path):
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     monkeypatch.setenv("CC", "false")
     run = api.write_solve_run(api.solve("tiny"), out=tmp_path / "plan")
     result = api.prepare_evaluation(run, scenarios=50, workers=2).run()

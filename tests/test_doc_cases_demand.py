@@ -20,7 +20,7 @@ from milp_builders import data_of
 from test_doc_cases import hand_model
 from test_doc_cases_hand import simulate_all
 
-from fleetopt.evaluate.engine import horizon_demand
+from fleetopt.evaluate.chunk_eval import horizon_demand
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.milp.solve import solve

@@ -37,8 +37,8 @@ from test_doc_cases import DF, hand_model, npv_of
 
 from fleetopt import api
 from fleetopt.evaluate.batch import compile_plans, with_buffers
-from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.factors import Stream, uniforms
+from fleetopt.evaluate.forecast import forecast_npv
 from fleetopt.evaluate.metrics import FORECAST_OK, plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate

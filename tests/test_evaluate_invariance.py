@@ -84,16 +84,16 @@ def test_a_chunks_plans_are_laid_out_once_for_all_its_scenario_blocks(setup, mon
 
 
 def test_plan_layouts_of_a_chunk_given_a_freed_chunk_s_id_are_its_own(setup, monkeypatch):
-    """engine.PlanLayouts kept a chunk's layout by id(chunk): a chunk freed while it lived could
+    """tiling.PlanLayouts kept a chunk's layout by id(chunk): a chunk freed while it lived could
     leave its id to the next, which was given the freed chunk's plans and columns. Here every id is
     the same, as a reused one would be: each chunk still gets its own plans."""
-    from fleetopt.evaluate import engine
+    from fleetopt.evaluate import tiling
 
     _, plans = setup
     first, second = plans.take(slice(0, 2)), plans.take(slice(2, 4))
     assert not np.array_equal(first.capex, second.capex)  # two different pairs of plans
-    monkeypatch.setattr(engine, "id", lambda obj: 1, raising=False)
-    layouts = engine.PlanLayouts(np)
+    monkeypatch.setattr(tiling, "id", lambda obj: 1, raising=False)
+    layouts = tiling.PlanLayouts(np)
     tiles = [slice(0, 1), slice(1, 2)]
     layouts.of(first, None, tiles)
     made = layouts.of(second, None, tiles)
@@ -135,14 +135,14 @@ def test_scenario_blocks_are_made_once_for_every_plan_their_rows_in_a_file_the_s
     The metrics, the NPV matrix and each pair's outcomes are the one-block run's to the bit."""
     if backend == "cpu-kernel":
         request.getfixturevalue("cpu_kernel")  # skipped without a C compiler
-    from fleetopt.evaluate import chunking, engine
+    from fleetopt.evaluate import chunk_eval, chunking, local_executor
 
     data, plans = setup
     assert chunking.row_bytes_per_plan(N) + chunking.table_bytes_per_plan(plans, "numpy") == 69_216
     assert (chunking.bytes_per_pair(data, plans), chunking.block_bytes_per_scenario(data)) == (1_120, 2_928)
     whole = run(data, plans, N, seed=4, backend=backend, plan_chunk=plans.P, scenario_chunk=N,
                 keep_outcomes=True)  # fmt: skip
-    made, files, real_block, real_rows = [], [], engine.scenario_block, engine.SpilledRows
+    made, files, real_block, real_rows = [], [], chunk_eval.scenario_block, chunk_eval.SpilledRows
 
     def block(data, spec, start, stop, *args):
         if not spec.deterministic:  # not NumPy's check of each plan on the forecast
@@ -153,8 +153,9 @@ def test_scenario_blocks_are_made_once_for_every_plan_their_rows_in_a_file_the_s
         files.append(real_rows(*args))
         return files[-1]
 
-    monkeypatch.setattr(engine, "scenario_block", block)
-    monkeypatch.setattr(engine, "SpilledRows", spilled)
+    for module in (chunk_eval, local_executor):  # a chunk's blocks, and one block made for every chunk
+        monkeypatch.setattr(module, "scenario_block", block)
+    monkeypatch.setattr(chunk_eval, "SpilledRows", spilled)
     tight = run(data, plans, N, seed=4, backend=backend, max_memory=400_000, keep_outcomes=True)
     assert (tight.plan_chunk, tight.scenario_chunk) == (5, 25)
     assert made == [(s, s + 25) for s in range(0, N, 25)] and len(files) == 1
@@ -196,7 +197,7 @@ def test_same_seed_same_results_other_seed_other_results(setup):
 
 
 def test_the_number_of_threads_does_not_change_results(setup, monkeypatch):
-    from fleetopt.evaluate import engine
+    from fleetopt.evaluate import chunks, tiling
     from fleetopt.evaluate.backend import resolve_backend
 
     data, plans = setup
@@ -205,9 +206,9 @@ def test_the_number_of_threads_does_not_change_results(setup, monkeypatch):
         return run(data, some_plans, N, seed=4, backend=resolve_backend("numpy", threads=threads))
 
     # tiles and scenario parts this small are never made in a run: allow them here
-    monkeypatch.setattr(engine, "MIN_TILE_PAIRS", 1)
-    monkeypatch.setattr(engine, "MIN_SCENARIOS_PER_THREAD", 1)
-    assert len(engine.tiles(plans.P, N, 3)) == 3
+    monkeypatch.setattr(tiling, "MIN_TILE_PAIRS", 1)
+    monkeypatch.setattr(chunks, "MIN_SCENARIOS_PER_THREAD", 1)
+    assert len(tiling.tiles(plans.P, N, 3)) == 3
     for some_plans in (plans, plans.take([0, 1])):  # tiles split the plans, then the scenarios
         one = on(1, some_plans)
         for threads in (2, 3):

@@ -2,8 +2,8 @@
 
 The stand-in runs the kernel's C build behind CuPy's API and checks each launch (options, grid,
 block, every argument against the C signature, device arrays only), so a misuse of CuPy in
-the kernel package, backend.py or engine.py fails here rather than on the first GPU. The results must be
-NumPy's (the same source, compiled as C).
+the kernel package, backend.py or the evaluation's chunks (chunk_eval.py, local_executor.py) fails
+here rather than on the first GPU. The results must be NumPy's (the same source, compiled as C).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from evaluate_builders import (
 from milp_builders import data_of
 
 from fleetopt.core.units import format_duration
-from fleetopt.evaluate import engine
+from fleetopt.evaluate import backend_choice, chunk_eval, engine, local_executor
 from fleetopt.evaluate.backend import BackendError, c_compiler, resolve_backend
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.engine import evaluate
@@ -129,9 +129,10 @@ def test_chunks_upload_each_plan_chunk_once_and_give_the_same_results(fake_cupy,
         streams.append(stream)
         return real(tables, cp, stream)
 
-    # the first chunk's copy (cuda.device_plans) and the chunks' made ahead (engine.GpuPrefetch)
-    monkeypatch.setattr(cuda, "upload_tables", upload)
-    monkeypatch.setattr(engine, "upload_tables", upload)
+    # the first chunk's copy (cuda.device_plans), the chunks' made ahead (local_executor.GpuPrefetch)
+    # and a delivery slip's plans' (chunk_eval.BlockSimulator)
+    for module in (cuda, local_executor, chunk_eval):
+        monkeypatch.setattr(module, "upload_tables", upload)
     whole = evaluate(data, plans, 200, seed=8, backend="cupy", keep_matrix=True)
     part = evaluate(
         data, plans, 200, seed=8, backend="cupy", plan_chunk=2, scenario_chunk=64, keep_matrix=True
@@ -149,13 +150,14 @@ def test_the_chunks_after_the_running_one_get_their_tables_in_other_threads(fake
     while the first chunk's are made where it runs; the results are those of one chunk."""
     data, plans = setup
     made = []
-    real = engine.plan_tables
+    real = chunk_eval.plan_tables
 
     def tables(consts, chunk):
         made.append(threading.current_thread())
         return real(consts, chunk)
 
-    monkeypatch.setattr(engine, "plan_tables", tables)
+    for module in (chunk_eval, local_executor):  # a chunk's own, and those made ahead
+        monkeypatch.setattr(module, "plan_tables", tables)
     whole = evaluate(data, plans, 100, seed=2, backend="cupy", keep_matrix=True)
     assert made == []  # one chunk: nothing ahead
     part = evaluate(data, plans, 100, seed=2, backend="cupy", plan_chunk=1, keep_matrix=True)
@@ -189,31 +191,31 @@ def test_auto_runs_a_small_evaluation_on_the_cpu_of_a_gpu_machine(fake_cupy, set
     data, plans = setup
     work = plans.P * 300 * data.T
     # 300 scenarios x 30 us + `work` / 7.75e6 a second
-    numpy_s = 300 * engine.NUMPY_S_PER_SCENARIO + work / engine.NUMPY_PAIR_QUARTERS_PER_S
-    assert engine.numpy_seconds(plans.P, 300, data.T) == pytest.approx(numpy_s, rel=1e-12)
+    numpy_s = 300 * backend_choice.NUMPY_S_PER_SCENARIO + work / backend_choice.NUMPY_PAIR_QUARTERS_PER_S
+    assert backend_choice.numpy_seconds(plans.P, 300, data.T) == pytest.approx(numpy_s, rel=1e-12)
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
-    monkeypatch.setattr(engine, "CUPY_START_S", numpy_s * 1.01)
+    monkeypatch.setattr(backend_choice, "CUPY_START_S", numpy_s * 1.01)
     started = []
     real_status = backend.cupy_status
     monkeypatch.setattr(backend, "cupy_status", lambda: started.append(1) or real_status())
-    small = engine.choose_backend("auto", None, data, plans, 300)
+    small = backend_choice.choose_backend("auto", None, data, plans, 300)
     assert small.name == "numpy" and not started
     took = format_duration(numpy_s)
     said = f"auto: NumPy finishes this run ({work:,} plan-scenario-quarters, about {took})"
     assert said in small.device
     assert "--backend cupy" in small.note
-    assert engine.choose_backend("cupy", None, data, plans, 300).name == "cupy"  # asked for: the GPU
-    monkeypatch.setattr(engine, "CUPY_START_S", numpy_s * 0.99)
-    assert engine.choose_backend("auto", None, data, plans, 300).name == "cupy"
+    assert backend_choice.choose_backend("cupy", None, data, plans, 300).name == "cupy"  # asked for: the GPU
+    monkeypatch.setattr(backend_choice, "CUPY_START_S", numpy_s * 0.99)
+    assert backend_choice.choose_backend("auto", None, data, plans, 300).name == "cupy"
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)  # CuPy, no GPU: as before
-    monkeypatch.setattr(engine, "CUPY_START_S", numpy_s * 1.01)
-    assert engine.choose_backend("auto", None, data, plans, 300).name == "cupy"
+    monkeypatch.setattr(backend_choice, "CUPY_START_S", numpy_s * 1.01)
+    assert backend_choice.choose_backend("auto", None, data, plans, 300).name == "cupy"
     # a sweep's or stochastic solve's check before its solves starts CuPy only for a run it will get
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
     started.clear()
-    engine.check_backend_runs(data, 300, "auto", None, n_plans=plans.P)
+    backend_choice.check_backend_runs(data, 300, "auto", None, n_plans=plans.P)
     assert not started
-    engine.check_backend_runs(data, 300, "auto", None)  # how many plans not known: checked
+    backend_choice.check_backend_runs(data, 300, "auto", None)  # how many plans not known: checked
     assert started
 
 

@@ -27,8 +27,10 @@ from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import format_bytes
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate.batch import PlanFileError, compile_plans
-from fleetopt.evaluate.engine import LocalExecutor, evaluate, plan_chunks
+from fleetopt.evaluate.chunks import plan_chunks
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.local_executor import LocalExecutor
 from fleetopt.evaluate.planfile import save_plans
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.run_files import RunDirError
@@ -111,11 +113,11 @@ def test_a_chunk_stopped_with_its_rows_in_a_file_resumes_from_its_last_block(tin
     blocks 100 .. 299 alone, computes 6 x 200 = 1,200 pairs (it computed the chunk's 1,800 again
     before), reads back 6 x 300 + 6 x 100 = 2,400, and gives the figures and NPV matrix of one
     chunk on one block to the bit; the chunk's kept files go once it is saved."""
-    from fleetopt.evaluate import engine
+    from fleetopt.evaluate import chunk_eval, local_executor
 
     data, batch = tiny
     reference = run(data, batch)
-    made, real_block = [], engine.scenario_block
+    made, real_block = [], chunk_eval.scenario_block
 
     def block(data, spec, start, stop, *args):
         if not spec.deterministic:  # not the check of each plan on the forecast
@@ -126,7 +128,8 @@ def test_a_chunk_stopped_with_its_rows_in_a_file_resumes_from_its_last_block(tin
         return evaluate(data, batch, 300, seed=5, backend="numpy", max_memory=300_000, keep_matrix=True,
                         store=store, progress=progress)  # fmt: skip
 
-    monkeypatch.setattr(engine, "scenario_block", block)
+    for module in (chunk_eval, local_executor):  # a chunk's blocks, and one block made for every chunk
+        monkeypatch.setattr(module, "scenario_block", block)
     store = ChunkStore(tmp_path / "chunks")
     with pytest.raises(KeyboardInterrupt):
         tight(interrupt_at(20))
@@ -552,12 +555,12 @@ def test_ray_nodes_that_cannot_build_the_kernel(tiny, ray_local, monkeypatch, tm
     the same figures to 1e-12, and the device line says so; where no node could, the run is
     NumPy's. `--backend cpu-kernel` stops instead, with the build's own error (not Ray's wrapper).
     The first version stopped with "needs a C compiler" where it was built to fall back."""
-    import fleetopt.evaluate.engine as engine
+    import fleetopt.evaluate.backend_choice as backend_choice
     from fleetopt.evaluate.backend import BackendError
     from fleetopt.evaluate.jobs import RayExecutor
 
     data, batch = tiny
-    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     numpy = run(data, batch).metrics
     executor = RayExecutor()
     executor.chunk_function = _on_nodes_without_a_compiler(first_only=str(tmp_path / "first"))
@@ -2284,12 +2287,12 @@ def test_cli_one_plan_stopped_part_way_resumes_from_its_last_block_to_the_same_f
     first 7 x 50 = 350 scenarios are kept (the stop says so); the resume computes the 650 left
     (summary.json: 350 pairs from an earlier attempt, 0 before), and its metrics.csv and
     npv_matrix.npy are those of a run straight, byte for byte."""
-    from fleetopt.evaluate import engine
+    from fleetopt.evaluate import chunk_eval, local_executor
 
     args = ("evaluate", "--plans", str(solve_run), *ONE_PLAN_IN_A_FILE)
     code, out, err = run_cli(*args, "--out", "straight")
     assert code == 0, out + err
-    real_block = engine.scenario_block
+    real_block = chunk_eval.scenario_block
 
     def block(data, spec, start, stop, *rest):
         if start == 350 and not spec.deterministic:  # a Ctrl-C while the eighth block is made
@@ -2297,7 +2300,8 @@ def test_cli_one_plan_stopped_part_way_resumes_from_its_last_block_to_the_same_f
         return real_block(data, spec, start, stop, *rest)
 
     with monkeypatch.context() as stopped:
-        stopped.setattr(engine, "scenario_block", block)
+        for module in (chunk_eval, local_executor):  # a chunk's blocks, and one block made for every chunk
+            stopped.setattr(module, "scenario_block", block)
         code, _, err = run_cli(*args, "--out", "part")
     assert code == 130 and "Traceback" not in err, err
     # 7 blocks of 50 scenarios of the one plan's 1,000: 350 of 1,000 pairs, 35.0%
@@ -2318,9 +2322,9 @@ def test_runs_and_runs_show_say_the_disk_a_stopped_job_keeps_and_how_to_delete_i
     only its resume command. They say what it saved and the disk it takes, the kept rows apart, and
     the command that deletes it. One plan on 1,000 scenarios within 200 KB, stopped after 7 blocks of
     50: its file holds 216 bytes a pair and 8 a scenario, (216 + 8) x 1,000 = 224,000 bytes, 224 KB."""
-    from fleetopt.evaluate import engine
+    from fleetopt.evaluate import chunk_eval, local_executor
 
-    real_block = engine.scenario_block
+    real_block = chunk_eval.scenario_block
 
     def block(data, spec, start, stop, *rest):
         if start == 350 and not spec.deterministic:  # a Ctrl-C while the eighth block is made
@@ -2329,7 +2333,8 @@ def test_runs_and_runs_show_say_the_disk_a_stopped_job_keeps_and_how_to_delete_i
 
     folder = here / "runs" / "part"  # in the runs folder, whose unfinished jobs `fleetopt runs` lists
     with monkeypatch.context() as stopped:
-        stopped.setattr(engine, "scenario_block", block)
+        for module in (chunk_eval, local_executor):  # a chunk's blocks, and one block made for every chunk
+            stopped.setattr(module, "scenario_block", block)
         code, _, err = run_cli("evaluate", "--plans", str(solve_run), *ONE_PLAN_IN_A_FILE, "--out",
                                str(folder))  # fmt: skip
     assert code == 130, err
@@ -2748,7 +2753,7 @@ def test_a_resumed_evaluation_of_an_edited_solve_keeps_the_changes_its_model_was
 
 def test_tiny_blocks_warning_names_the_budget_that_gives_calls_of_a_sensible_size(tmp_path):
     """6 plans x 80 scenarios of tiny (8 quarters) under 60 KB run 1 plan on blocks of 10 scenarios,
-    48 calls: by NumPy's estimate (engine.chunked_numpy_seconds) 80 x 30 us + 3,840 / 7.75e6 + the
+    48 calls: by NumPy's estimate (backend_choice.chunked_numpy_seconds) 80 x 30 us + 3,840 / 7.75e6 + the
     blocks made again for 5 more chunks, 5 x 80 x 30 us, + 48 x 27.6 ms = 1.34 s. The warning names
     the least budget at which calls hold every one of the 480 pairs (fewer than SENSIBLE_BLOCK_PAIRS),
     one call: 0.0024 + 0.000495 + 0.0276 = 0.0305 s; that budget runs them so, without the warning;
@@ -2782,7 +2787,7 @@ def test_a_run_estimated_under_a_second_is_not_warned_of_however_small_its_calls
     pairs: 20 x 30 us + 960 / 7.75e6 + 5 x 20 x 30 us + 12 x 27.6 ms = 0.335 s by NumPy's estimate.
     The warning said "the run will be slow, about 0:00:00" (whole seconds, cut); under
     cli.memory.SLOW_RUN_SECONDS, a second, nothing is said of it."""
-    from fleetopt.evaluate.engine import chunked_numpy_seconds
+    from fleetopt.evaluate.backend_choice import chunked_numpy_seconds
 
     assert chunked_numpy_seconds(6, 20, 8, 1, 10) == pytest.approx(0.0006 + 960 / 7.75e6 + 0.003 + 0.3312)
     plans = _tiny_plans_file(tmp_path)
@@ -2797,7 +2802,7 @@ def test_a_run_of_split_blocks_is_estimated_with_each_call_and_the_blocks_made_p
     """4 plans x 100 scenarios x 10 quarters in chunks of 2 plans on blocks of 50: the 100 scenarios
     made twice (once a chunk) at 30 us each, 4,000 plan-scenario-quarters at 7.75e6 a second, and
     4 calls at 27.6 ms: 0.006 + 0.000516 + 0.1104 = 0.116916 s."""
-    from fleetopt.evaluate.engine import chunked_numpy_seconds
+    from fleetopt.evaluate.backend_choice import chunked_numpy_seconds
 
     assert chunked_numpy_seconds(4, 100, 10, 2, 50) == pytest.approx(0.006 + 4000 / 7.75e6 + 0.1104)
     assert chunked_numpy_seconds(4, 100, 10, 2, 100) == pytest.approx(0.003 + 4000 / 7.75e6 + 2 * 0.0276)

@@ -24,7 +24,8 @@ from milp_builders import data_of
 from test_delivery_slip import model, plan
 
 from fleetopt.core.units import format_bytes
-from fleetopt.evaluate import chunking, engine
+from fleetopt.evaluate import backend_choice, chunk_eval, chunking, engine, local_executor
+from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.chunking import (
     MemoryBudgetError,
@@ -103,7 +104,7 @@ def test_a_split_run_in_this_process_takes_every_plan_a_chunk_its_rows_in_a_file
     blocks of 167, each made once. In memory, that chunk would take 1,613,568 + 167 x 8,112 bytes,
     more than the budget: its rows go to the file; the 3 plans a chunk of before fit."""
     data, plans = tiny()
-    be = engine.resolve_backend("numpy", 1)
+    be = resolve_backend("numpy", 1)
     assert chunk_sizes(data, plans, 1000, 1_500_000) == (3, 125)
     assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
     assert chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
@@ -122,7 +123,7 @@ def test_a_budget_below_one_plans_row_runs_with_the_rows_in_a_file(here, solve_r
     chunk in memory, to the bit. One plan (the CLI's, solve_run): 179,072 // 3,472 = 51, 20
     blocks of 50, exit 0."""
     data, plans = tiny()
-    be = engine.resolve_backend("numpy", 1)
+    be = resolve_backend("numpy", 1)
     with pytest.raises(MemoryBudgetError, match="need 251 KB of working memory for each plan's results"):
         chunk_sizes(data, plans, 1000, 200_000)
     assert chunking.backend_chunk_sizes(data, plans, 1000, be, 200_000) == (3, 25)
@@ -156,7 +157,7 @@ def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
     from fleetopt.evaluate import spill
 
     data, plans = tiny()
-    be = engine.resolve_backend("numpy", 1)
+    be = resolve_backend("numpy", 1)
     assert result_bytes(6, 1000) == 1_296_000
     for free, sizes in [(2_000_000, (3, 250)), (400_000, (3, 125))]:
         monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder, free=free: _Usage(free))
@@ -177,7 +178,7 @@ def test_the_file_takes_at_most_eight_times_the_budget(monkeypatch):
     data, plans = tiny(n=40)
     monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder: _Usage(10**12))
     assert table_bytes_per_plan(plans, "numpy") == 20_928 and result_bytes(40, 2000) == 17_280_000
-    be = engine.resolve_backend("numpy", 1)
+    be = resolve_backend("numpy", 1)
     assert chunking.backend_chunk_sizes(data, plans, 2000, be, 2_000_000) == (20, 72)
     assert spill.plans_spill_holds(2000, 2_000_000) == 37
 
@@ -221,7 +222,7 @@ def test_rows_stay_in_memory_where_the_temporary_folder_is_a_tmpfs(tmp_path, mon
     from fleetopt.evaluate import spill
 
     data, plans = tiny()
-    be = engine.resolve_backend("numpy", 1)
+    be = resolve_backend("numpy", 1)
     mounts = tmp_path / "mounts"
     monkeypatch.setattr(spill, "MOUNTS", str(mounts))
     monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder: _Usage(10**12))
@@ -249,7 +250,7 @@ def test_rows_stay_in_memory_with_tmpdir_dev_shm(monkeypatch):
     from fleetopt.evaluate import spill
 
     data, plans = tiny()
-    be = engine.resolve_backend("numpy", 1)
+    be = resolve_backend("numpy", 1)
     monkeypatch.setattr(spill.tempfile, "tempdir", "/dev/shm")
     assert spill.plans_spill_holds(1000, 1_500_000, "/dev/shm") == 0
     assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
@@ -333,14 +334,15 @@ def test_a_disk_without_room_for_the_rows_stops_the_run_before_its_first_block(m
     from fleetopt.evaluate import spill
 
     data, plans = tiny()
-    made, real_block = [], engine.scenario_block
+    made, real_block = [], chunk_eval.scenario_block
 
     def block(data, spec, start, stop, *args):
         if not spec.deterministic:  # not the check of each plan on the forecast
             made.append((start, stop))
         return real_block(data, spec, start, stop, *args)
 
-    monkeypatch.setattr(engine, "scenario_block", block)
+    for module in (chunk_eval, local_executor):  # a chunk's blocks, and one block made for every chunk
+        monkeypatch.setattr(module, "scenario_block", block)
     monkeypatch.setattr(spill, "os", _NoRoomToAllocate(errno.ENOSPC))
     with pytest.raises(spill.SpillError, match=r"could not be made in .*: No space left on device"):
         engine.evaluate(data, plans, 1000, 0, backend="numpy", max_memory=1_500_000)
@@ -565,14 +567,14 @@ def test_a_workers_job_is_not_sized_again_against_this_machines_gpu(here, solve_
     GPU with 1 MB free."""
     from fleetopt import api
 
-    class SmallGpu(engine.Backend):
+    class SmallGpu(Backend):
         def free_memory_bytes(self) -> int:
             return 1_000_000
 
-    real = engine.resolve_backend
     gpu = SmallGpu("cupy", None, "a GPU with 1 MB free")
-    monkeypatch.setattr(engine, "resolve_backend", lambda name="auto", threads=None: (
-        gpu if name == "auto" else real(name, threads)))  # fmt: skip
+    for module in (engine, backend_choice, chunk_eval, local_executor):  # every evaluation step's choice
+        monkeypatch.setattr(module, "resolve_backend", lambda name="auto", threads=None: (
+            gpu if name == "auto" else resolve_backend(name, threads)))  # fmt: skip
     job = api.prepare_evaluation(solve_run, scenarios=5_000, backend="numpy", workers=2)
     assert chunking.row_bytes_per_plan(5_000) == 1_240_000
     assert job.run().metrics.shape[0] == 1

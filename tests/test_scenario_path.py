@@ -35,8 +35,8 @@ from fleetopt.core.notebook import html_text, markdown_text
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate.batch import compile_plans
-from fleetopt.evaluate.engine import evaluate, sample_runs
-from fleetopt.evaluate.path import path_in, scenario_path
+from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.path import path_in, sample_runs, scenario_path
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.schema.policy import Policy

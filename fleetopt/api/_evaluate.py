@@ -71,10 +71,10 @@ def evaluate(
     ``scenarios``: simulated futures, the same for every plan (None: 1,000); refused with
     ``deterministic=True``, which evaluates the forecast itself (one scenario). ``seed``: the
     scenario seed, in [0, 2**63 - 1]. ``backend``: "auto" (CuPy on a CUDA GPU, except for a run NumPy
-    finishes before CuPy has started, :func:`~fleetopt.evaluate.engine.numpy_seconds`; else the C
-    build of the kernel from :data:`~fleetopt.evaluate.engine.AUTO_C_BUILD_PAIR_QUARTERS`
-    plan-scenario-quarters on, where a C compiler builds it; else NumPy), "numpy",
-    "cupy" or "cpu-kernel". ``max_memory``: the simulation's working-memory budget, in bytes or a
+    finishes before CuPy has started, :func:`~fleetopt.evaluate.backend_choice.numpy_seconds`; else
+    the C build of the kernel from :data:`~fleetopt.evaluate.backend_choice.AUTO_C_BUILD_PAIR_QUARTERS`
+    plan-scenario-quarters on, where a C compiler builds it; else NumPy), "numpy", "cupy" or
+    "cpu-kernel". ``max_memory``: the simulation's working-memory budget, in bytes or a
     size as --max-memory takes it ("2GB", "1.5GiB"; None: half the free GPU memory or RAM); more
     than the physical memory it runs in is capped to it, with a :class:`FleetoptWarning`.
     ``keep_matrix``: also keep the plans x scenarios NPV matrix (USD, ``result.npv_matrix``, 8 bytes

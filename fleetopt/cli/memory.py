@@ -9,7 +9,7 @@ import typer
 
 from fleetopt.cli.consoles import err_console
 from fleetopt.core.units import counted, format_bytes, format_duration
-from fleetopt.evaluate import chunking, engine, resources, spill
+from fleetopt.evaluate import backend_choice, chunking, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob
 from fleetopt.evaluate.result_fields import result_bytes
 from fleetopt.runs import limits
@@ -64,7 +64,7 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
     plan_chunk, scenario_chunk = s["plan_chunk"], s["scenario_chunk"]
     if plan_chunk * scenario_chunk >= min(chunking.SENSIBLE_BLOCK_PAIRS, n_plans * n_scenarios):
         return
-    now = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plan_chunk, scenario_chunk)
+    now = backend_choice.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plan_chunk, scenario_chunk)
     if now < SLOW_RUN_SECONDS:
         return
     line = (f"warning: the memory budget leaves room for {scenario_chunk:,} scenario(s) at a time "
@@ -73,7 +73,7 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
     enough = chunking.budget_for_sensible_blocks(job.chunk_sizes_within, n_plans, n_scenarios)
     if enough is not None:
         plans, scenarios = job.chunk_sizes_within(enough)
-        then = engine.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plans, scenarios)
+        then = backend_choice.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plans, scenarios)
         line += (f"; --max-memory {format_bytes(enough).replace(' ', '')} gives "
                  f"{counted(plans, 'plan')} a chunk on blocks of {scenarios:,} scenario(s), about "
                  f"{format_duration(then)}{_beyond_memory(enough, s)}")  # fmt: skip

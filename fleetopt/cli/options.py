@@ -10,7 +10,7 @@ import typer
 
 from fleetopt.cli.option_values import checked, model_given, path_given, whole_number
 from fleetopt.evaluate.backend import BACKENDS
-from fleetopt.evaluate.engine import AUTO_C_BUILD_PAIR_QUARTERS
+from fleetopt.evaluate.backend_choice import AUTO_C_BUILD_PAIR_QUARTERS
 from fleetopt.evaluate.jobfolder import EXECUTORS
 from fleetopt.evaluate.metrics import EVALUATION_RANK_COLUMNS, RANK_COLUMNS
 from fleetopt.milp.build import OBJECTIVES

@@ -120,9 +120,9 @@ def usable_cores() -> int:
 
 def resolve_backend(name: str = "auto", threads: int | None = None) -> Backend:
     """``auto``: CuPy when it can use a CUDA device, NumPy otherwise (for an evaluation of known
-    size, :func:`fleetopt.evaluate.engine.choose_backend` may take the C build instead; the returned backend's
-    ``note`` says why, when CuPy is installed but unusable). ``cpu-kernel``: the fused kernel
-    compiled as C, on ``threads`` OpenMP threads.
+    size, :func:`fleetopt.evaluate.backend_choice.choose_backend` may take the C build instead; the
+    returned backend's ``note`` says why, when CuPy is installed but unusable). ``cpu-kernel``: the
+    fused kernel compiled as C, on ``threads`` OpenMP threads.
 
     ``threads``: CPU threads (default: every usable core); CuPy ignores it.
     """

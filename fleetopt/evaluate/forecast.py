@@ -1,6 +1,7 @@
 """A plan on the forecast as the company runs it, for the report's and compare's "on the forecast"
 figures: its deterministic evaluation with its own policy (liquidity buffer), the one definition of
-a plan's NPV on the forecast (:func:`fleetopt.evaluate.engine.forecast_runs`)."""
+a plan's NPV on the forecast (:func:`fleetopt.evaluate.engine.forecast_runs`; of many plans,
+:func:`forecast_npvs`, of one with a given buffer, :func:`forecast_npv`, the sweep's)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fleetopt.core.metric_columns import first_breach_column
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.engine import forecast_runs
+from fleetopt.evaluate.planbatch import PlanBatch
 
 # the quarterly lines the evaluator records (USD); revenue and capex are not among them
 RECORDED = (
@@ -86,3 +88,14 @@ def forecast_run_batch(
         breaches, defaults = bool(row["breach_probability"] > 0), bool(row["default_probability"] > 0)
         out.append(ForecastRun(float(npvs[n]), lines, buffers[n], bool(reacts), breaches, first, defaults))
     return out
+
+
+def forecast_npvs(data: ModelData, plans: PlanBatch) -> np.ndarray:
+    """(P,) NPV of each plan on the forecast (:func:`forecast_runs`)."""
+    return forecast_runs(data, plans).metrics["npv_mean_usd"].to_numpy(dtype=float)
+
+
+def forecast_npv(data: ModelData, plan: Plan, buffer: float | None = None) -> float:
+    """:func:`forecast_npvs` of one plan run with ``buffer`` (USD; None: the model's)."""
+    batch = compile_plans(data, [plan], ["plan"], slips=False)  # the forecast never slips
+    return float(forecast_npvs(data, with_buffers(batch, [buffer]))[0])

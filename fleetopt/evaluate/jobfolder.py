@@ -20,6 +20,7 @@ from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted, format_bytes, sizes_apart
 from fleetopt.errors import Argument, InputError, user_path
 from fleetopt.evaluate.backend import BACKENDS, BackendError
+from fleetopt.evaluate.backend_choice import choose_backend
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.chunking import (
     MemoryBudgetError,
@@ -29,8 +30,10 @@ from fleetopt.evaluate.chunking import (
     worker_chunk_sizes,
     worker_process_sizes,
 )
-from fleetopt.evaluate.engine import LocalExecutor, choose_backend, evaluate, plan_chunks, rows_file_bytes
+from fleetopt.evaluate.chunks import plan_chunks
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable, stored_ranges
+from fleetopt.evaluate.local_executor import LocalExecutor
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.planfile import plan_file_meta
 from fleetopt.evaluate.resources import (
@@ -40,6 +43,7 @@ from fleetopt.evaluate.resources import (
     physical_ram_bytes,
     simulation_memory,
 )
+from fleetopt.evaluate.row_files import rows_file_bytes
 from fleetopt.evaluate.sources import (
     PLANS_RELATIVE,
     evaluated_plans_file,
@@ -107,7 +111,7 @@ class EvaluationJob:
 
     def rows_file_bytes(self) -> int:
         """Bytes of the file each chunk's rows of results take as this job runs now
-        (:func:`~fleetopt.evaluate.engine.rows_file_bytes`, in its run folder once started or
+        (:func:`~fleetopt.evaluate.row_files.rows_file_bytes`, in its run folder once started or
         resumed); 0 where they are held in memory, or where every chunk is saved (a resume of a run
         stopped as it was written: nothing is computed)."""
         s = self.settings

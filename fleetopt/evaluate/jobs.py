@@ -3,7 +3,7 @@
 A chunk's result is a pure function of (model, the chunk's plans, seed, scenario count and
 block size), so the executor and the order chunks finish in cannot change the result, and a run
 killed part way can resume by computing only the chunks it has not stored. The in-process
-executor is :class:`fleetopt.evaluate.engine.LocalExecutor`.
+executor is :class:`fleetopt.evaluate.local_executor.LocalExecutor`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,12 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BackendError, resolve_backend
-from fleetopt.evaluate.engine import choose_backend, evaluate_chunk, read_back_stored
+from fleetopt.evaluate.backend_choice import choose_backend
+from fleetopt.evaluate.chunk_eval import evaluate_chunk
 from fleetopt.evaluate.kernel.compiler import KernelBuildError, found_c_compiler
 from fleetopt.evaluate.metrics import SLIP_COLUMNS
 from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.read_back import read_back_stored
 from fleetopt.evaluate.spill import KeptRows, kept_record, record_path, rows_path
 from fleetopt.runs import folder as run_folder
 from fleetopt.runs.files import DAMAGED_NPZ_ERRORS, signals_deferred, sync_folder, write_bytes_atomic
@@ -46,7 +48,7 @@ _ROWS_NAME = re.compile(r"^rows-(\d+)-(\d+)\.(bin|json)$")
 def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
     """What every chunk of a run is computed from: the model (:attr:`ModelData.fingerprint`), the
     plans (SHA-256 of every per-plan array of the batch; labels do not change a result) and each
-    field of the run's :class:`~fleetopt.evaluate.engine.ChunkSpec` (seed, number of scenarios,
+    field of the run's :class:`~fleetopt.evaluate.chunks.ChunkSpec` (seed, number of scenarios,
     scenario block, deterministic, keep_matrix, recorded lines, kernel). A stored chunk is the run's
     when they agree but for the scenario block (:data:`_HOW_COMPUTED`), which is kept as a record."""
     digest = hashlib.sha256()
@@ -472,7 +474,7 @@ class ProcessExecutor:
         self.workers = self.parallelism = workers
         self.backend_name = backend_name
         kind = ", fused kernel built as C" if backend_name == "cpu-kernel" else ""
-        # why auto chose this backend (engine.choose_backend), when it says
+        # why auto chose this backend (backend_choice.choose_backend), when it says
         self.device = f"CPU ({workers} worker processes{kind})" + (f"; {note}" if note else "")
 
     def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
@@ -740,8 +742,8 @@ class RayExecutor:
     def choose(self, name: str, data: ModelData, plans: PlanBatch, n_scenarios: int) -> None:
         """The backend of every task for the backend ``name`` asked for: ``auto`` and ``cupy`` run
         CuPy on a cluster with GPUs (``cupy`` without one is refused); otherwise the choice of
-        worker processes on this machine (``engine.choose_backend``, one thread), made and built
-        here. Where ``auto`` chose the C build, a task whose node cannot build it runs NumPy."""
+        worker processes on this machine (``backend_choice.choose_backend``, one thread), made and
+        built here. Where ``auto`` chose the C build, a task whose node cannot build it runs NumPy."""
         if name in ("auto", "cupy") and self.gpus:
             return self._use("cupy")
         if name == "cupy":

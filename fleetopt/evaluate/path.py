@@ -6,7 +6,8 @@ simulate`, on the plan as its delivery slip leaves it, with the plan's liquidity
 the one that scenario had in the evaluation. :func:`scenario_path` reads each quarter as it was run
 (``simulate(watch=...)``): the risk factors, the plan's lines, the covenants tested, the default and
 the policy's reactions. :func:`scenario_outcomes` finds a scenario worth looking at
-(:data:`EXPLAIN_RULES`) over one plan, a block of scenarios at a time.
+(:data:`EXPLAIN_RULES`) over one plan, a block of scenarios at a time. :func:`sample_runs` keeps
+every pair's results and quarterly lines of a few scenarios, unreduced, for a report's charts.
 """
 
 from __future__ import annotations
@@ -657,3 +658,16 @@ def chosen_plan(batch: PlanBatch, plan: str | int | None, path: Path) -> PlanBat
     else:
         index = limits.whole("plan (--plan), an index", plan, 0, len(labels) - 1)
     return batch.take(slice(index, index + 1))
+
+
+def sample_runs(
+    data: ModelData, plans: PlanBatch, n_scenarios: int, seed: int, record: tuple[str, ...] = (),
+    start: int = 0,
+) -> dict:
+    """Every per-pair result of the NumPy simulation (``RESULT_FIELDS``: NPV, breach, default, the
+    quarters before each, the reactions) and the quarterly lines ``record`` names, on scenarios
+    ``start .. start + n_scenarios - 1`` of ``seed``, as (plans, scenarios[, quarters]) arrays: for
+    the charts of a report, in one piece (the same figures :func:`evaluate` reduces)."""
+    scenarios = generate_scenarios(data, seed, start, start + n_scenarios)
+    consts = SimulationConstants.from_data(data)
+    return by_slip(lambda p, scen, _slip: simulate(consts, p, scen, record=record), plans, scenarios)

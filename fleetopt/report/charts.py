@@ -16,8 +16,8 @@ from fleetopt.core.results.tables import gpus_by_generation
 from fleetopt.core.tail import tail_count, worst_k
 from fleetopt.core.units import format_usd, listed
 from fleetopt.evaluate.batch import compile_plans, with_buffers
-from fleetopt.evaluate.engine import sample_runs
 from fleetopt.evaluate.metrics import broken_by_quarter
+from fleetopt.evaluate.path import sample_runs
 from fleetopt.evaluate.result_fields import TIMING_FIELDS
 from fleetopt.report import svg
 from fleetopt.report.reading import FAN_SCENARIOS, ReportRun

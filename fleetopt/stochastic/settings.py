@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from fleetopt.core.data import ModelData
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.errors import InputError, warn
-from fleetopt.evaluate.engine import check_backend_runs
+from fleetopt.evaluate.backend_choice import check_backend_runs
 from fleetopt.evaluate.slip import slips
 from fleetopt.milp.highs import STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits

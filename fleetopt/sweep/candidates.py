@@ -41,8 +41,8 @@ from fleetopt.core.units import (
 )
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.batch import compile_plans, contract_owed, deferrable_gpus, with_buffers
-from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.factors import draw_resale_factor
+from fleetopt.evaluate.forecast import forecast_npv
 from fleetopt.milp.completion import broken_limit_words
 from fleetopt.milp.diagnose import PROBE_SECONDS, CompletionProbe, broken_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP

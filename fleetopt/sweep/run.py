@@ -21,9 +21,10 @@ from fleetopt.core.units import (
 )
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
+from fleetopt.evaluate.backend_choice import check_backend_runs, choose_backend
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.chunking import MemoryBudgetError
-from fleetopt.evaluate.engine import check_backend_runs, choose_backend, evaluate
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import (
