@@ -17,8 +17,9 @@ from milp_builders import base_model, data_of, sku
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.batch import compile_plans
-from fleetopt.evaluate.engine import EvaluationResult, evaluate
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.result import EvaluationResult
 from fleetopt.milp.solve import SolveResult, solve
 
 REPO = Path(__file__).resolve().parent.parent

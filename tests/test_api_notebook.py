@@ -669,8 +669,8 @@ def test_an_evaluation_ranks_its_plans_in_memory_as_the_terminal_does():
     plans by hand. By CVaR5: b (-1), a (-2), then c, whose -0.5 is the best but which breaks a
     limit on its own forecast; by mean: a (3), b (2), c; P(breach) at most 20 %: b, then c. A bad
     argument is named."""
-    from fleetopt.evaluate.engine import EvaluationResult
     from fleetopt.evaluate.metrics import FORECAST_OK
+    from fleetopt.evaluate.result import EvaluationResult
 
     metrics = pd.DataFrame({"plan": ["a", "b", "c"], "npv_mean_usd": [3.0, 2.0, 9.0],
                             "npv_cvar5_usd": [-2.0, -1.0, -0.5], "npv_p5_usd": [0.0, 0.0, 0.0],

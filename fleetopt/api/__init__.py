@@ -88,12 +88,12 @@ from fleetopt.errors import FleetoptError, FleetoptWarning, InputError, StoppedA
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.batch import PlanFileError
-from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.forecast import forecast_run
 from fleetopt.evaluate.jobfolder import EvaluationJob, refuse_threads_with_workers, refuse_workers_with_ray
 from fleetopt.evaluate.metrics import DEFAULT_RANK, RANK_COLUMNS, shown_first
 from fleetopt.evaluate.path import ScenarioPath
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes, save_plans
+from fleetopt.evaluate.result import EvaluationResult
 from fleetopt.evaluate.sources import (
     PlanSource,
     model_copy_of,

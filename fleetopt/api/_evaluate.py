@@ -13,7 +13,6 @@ from fleetopt.api._runs import _recorded, resolve_run
 from fleetopt.core.data import model_fingerprint
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import resources
-from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.jobfolder import EvaluationJob, refuse_threads_with_workers, refuse_workers_with_ray
 from fleetopt.evaluate.jobfolder import evaluation_summary as _evaluation_summary
 from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
@@ -21,6 +20,7 @@ from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluatio
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.metrics import DEFAULT_RANK, EVALUATION_RANK_COLUMNS, LEAD_ERROR_KEYS, lead_error_key
+from fleetopt.evaluate.result import EvaluationResult
 from fleetopt.evaluate.sources import (
     PlanSource,
     fitted_note,

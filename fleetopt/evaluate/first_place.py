@@ -35,7 +35,7 @@ def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | No
     """How sure an evaluation's first place is, its plans ``ranked`` best first by ``rank_by``
     (:func:`~fleetopt.evaluate.metrics.ranked_plans`) over ``n`` scenarios: :func:`lead_sentence`
     of the first plan's lead over the second on that figure, ``se`` the lead's paired standard
-    error (:meth:`~fleetopt.evaluate.engine.EvaluationResult.first_place_error`; NaN: none known).
+    error (:meth:`~fleetopt.evaluate.result.EvaluationResult.first_place_error`; NaN: none known).
     '' with one plan ranked, or ``se`` None (nothing measured: a deterministic evaluation, or one
     written before it was). A first plan that keeps its limits on the forecast ranked ahead of one
     that does not leads by the ranking's rule, whatever the figures: said so."""

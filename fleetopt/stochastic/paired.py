@@ -41,7 +41,7 @@ from fleetopt.core.units import (
     format_usd_change,
     listed,
 )
-from fleetopt.evaluate.engine import EvaluationResult, evaluate
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
     BETTER,
@@ -55,6 +55,7 @@ from fleetopt.evaluate.metrics import (
     paired_error,
 )
 from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.result import EvaluationResult
 
 OUTCOMES = ("npv", "breach", "uncured_breach", "default")
 # the figures that are means of an outcome over the scenarios ("any_default": a liquidity default or
