@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -915,18 +916,20 @@ import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
 fcntl.flock(fd, fcntl.LOCK_EX)
 os.ftruncate(fd, 0)  # as a run does: a longer pid written there before would trail this one
-os.write(fd, b"%d\\n" % os.getpid())
+os.write(fd, (sys.argv[2] if len(sys.argv) > 2 else "%d\\n" % os.getpid()).encode())
 print("locked", flush=True)
 time.sleep(600)
 """
 
 
 @contextmanager
-def held_by_another_process(folder: Path):
-    """A process that holds ``folder``'s job lock (as a run there would) while the block runs; its pid."""
+def held_by_another_process(folder: Path, stamp: str | None = None):
+    """A process that holds ``folder``'s job lock (as a run there would) while the block runs; its pid.
+    ``stamp``: what it writes in the lock file instead of its pid (a process of another host)."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD_LOCK, str(folder / RunFolder.LOCK)], stdout=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-c", _HOLD_LOCK, str(folder / RunFolder.LOCK), *([stamp] if stamp else [])],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "locked"
         yield holder.pid
@@ -948,6 +951,22 @@ def test_a_new_run_into_a_folder_whose_job_still_runs_says_it_runs(tmp_path):
                 "choose another folder") in " ".join(err.split())  # fmt: skip
     code, _, err = run_cli(*again)
     assert code == 2 and "holds an interrupted run of fleetopt evaluate" in " ".join(err.split())
+
+
+def test_a_job_run_in_a_container_is_named_by_its_host_as_well_as_its_pid(tmp_path):
+    """A job run in a container (`docker run -v "$PWD/runs:/runs"`) locks its folder as pid 1, the
+    container's own first process: a second container, or the host, was told "being run by another
+    fleetopt process (pid 1)", which there is itself or the host's init. The lock names the host too
+    (a container's is its id, as `docker ps` shows it), and a holder on another host is named by both."""
+    folder = _interrupted_job(tmp_path)
+    with held_by_another_process(folder, stamp="1 0d226e7b8ea5\n"):
+        code, _, err = run_cli("evaluate", "--resume", str(folder))
+        assert code == 2
+        assert (f"{folder} is being run by another fleetopt process (pid 1 on host 0d226e7b8ea5): "
+                "wait for it or stop it") in " ".join(err.split())  # fmt: skip
+    RunFolder(folder).hold_lock()  # a run of this host names its pid alone
+    assert (folder / RunFolder.LOCK).read_text() == f"{os.getpid()} {socket.gethostname()}\n"
+    RunFolder(folder).release_lock()
 
 
 @pytest.mark.parametrize("stamp, value, why", [

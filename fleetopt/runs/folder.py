@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,8 +52,21 @@ _HELD_LOCKS: dict[Path, int] = {}
 
 
 def _lock_holder(fd: int) -> str:
-    """The pid in a job folder's lock file, as text: its first line is the process that locked it last."""
-    return (os.pread(fd, 32, 0).decode("ascii", "replace").split() or ["unknown"])[0]
+    """The process in a job folder's lock file, as text: its pid, and the host it runs on where that is
+    not this one's. A container has a pid space and a host name (its id, as `docker ps` shows it) of its
+    own, so that a pid alone, 1 for a container's fleetopt, named another process here or none."""
+    pid, host, *_ = [*(os.pread(fd, 300, 0).decode("ascii", "replace").split() or ["unknown"]), ""]
+    return pid if host in ("", _this_host()) else f"{pid} on host {host}"
+
+
+def _lock_stamp() -> bytes:
+    """What a job folder's lock file holds while this process runs the job: its pid and host name."""
+    return f"{os.getpid()} {_this_host()}\n".encode()
+
+
+def _this_host() -> str:
+    """This machine's (or container's) host name, without spaces (the lock file's separator)."""
+    return "".join(socket.gethostname().split())
 
 
 class RunFolder(RunFiles):
@@ -198,7 +212,7 @@ class RunFolder(RunFiles):
                 f"{self.path} is being run by another fleetopt process (pid {holder}): wait for it or stop it"
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, _lock_stamp(), 0)
         _HELD_LOCKS[key] = fd
         self._remove_stale_temporary_files()
         if not keep and (self.is_finished or not self.is_job):  # checked under the lock: its run ended
