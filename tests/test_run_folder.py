@@ -16,6 +16,7 @@ from conftest import run_cli
 
 from fleetopt import __version__
 from fleetopt.errors import FleetoptError, InputError
+from fleetopt.runs import files as files_module
 from fleetopt.runs.code_stamp import figures_code
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
@@ -183,6 +184,19 @@ def test_an_update_of_a_job_keeps_the_stamps_of_the_code_that_started_it(tmp_pat
     (unstamped.path / RunFolder.JOB).write_text('{"kind": "evaluate"}')
     unstamped.write_job({**unstamped.job(), "resume_options": ["--backend", "numpy"]})
     assert unstamped.job() == {"kind": "evaluate", "resume_options": ["--backend", "numpy"]}
+
+
+def test_a_relative_out_in_a_read_only_current_folder_names_that_folder(tmp_path, monkeypatch):
+    """`docker run -v "$PWD:/runs:ro" fleetopt:cpu evaluate ... --out ro1` (the image works in /runs)
+    said "cannot write ro1: . is not a folder this user can write to": the folder refused is named
+    as a path, the current folder's. Made read-only by os.access's answer (root writes anywhere)."""
+    real_access = os.access
+    writable = lambda p, m: Path(p).absolute() != tmp_path and real_access(p, m)  # noqa: E731
+    monkeypatch.setattr(files_module.os, "access", writable)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RunDirError) as refused:
+        RunFolder.check_new("ro1")
+    assert str(refused.value) == f"cannot write ro1: {tmp_path} is not a folder this user can write to"
 
 
 def test_run_folder_errors_are_bad_input():

@@ -200,7 +200,7 @@ def write_text_atomic(path: str | Path, text: str, user_file: bool = False) -> N
 
 def unwritable_ancestor(path: Path) -> Path | None:
     """The nearest of ``path`` and its parents that exists, where it is not a folder this user can
-    make files in (a run folder, an output file or the registry made below it would fail); None
-    where it is one."""
+    make files in (a run folder, an output file or the registry made below it would fail), as an
+    absolute path (a relative one's nearest may be ".": a read-only current folder); None where it is one."""
     existing = next(p for p in (path, *path.parents) if p.exists())
-    return None if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK) else existing
+    return None if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK) else existing.absolute()
