@@ -594,3 +594,19 @@ def test_a_ray_task_counts_the_chunk_sent_to_it():
     assert plans.nbytes // 40 == 10_464
     assert ray_task_sizes(data, plans, 2, "numpy", 100_000, tasks=2) == (1, 2)
     assert ray_task_sizes(data, plans, 2, "cupy", 200_000, tasks=2) == (4, 2)
+
+
+def test_a_ray_task_too_small_for_one_plan_is_refused_as_one_task_s_budget():
+    """`fleetopt evaluate --executor ray --max-memory 2MB`, 40 plans of tiny on 20,000 scenarios, on a
+    local Ray of 2 CPUs: each task has the whole 2 MB, and one plan's rows need 20,000 x 248 = 4.96 MB
+    (5.02 MB with its tables). It was refused as a share of 4 MB over "2 worker processes
+    (--workers)", asking for 10.1 MB "or fewer workers": an option the run did not use, and twice
+    the budget that does. Refused as one task's budget, as with one task."""
+    from fleetopt.evaluate.jobfolder import ray_task_sizes
+
+    data, plans = tiny(n=40)
+    with pytest.raises(MemoryBudgetError) as refused:
+        ray_task_sizes(data, plans, 20_000, "numpy", 2_000_000, tasks=2)
+    said = str(refused.value)
+    assert "more than the budget of 2 MB" in said and said.endswith("--max-memory), at least 5.02 MB")
+    assert "workers" not in said

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from functools import partial
 from numbers import Integral
 from pathlib import Path
 
@@ -78,9 +79,16 @@ def ray_task_sizes(
     within ``max_memory`` on a node of its own (None: half of :data:`_RAY_NODE_FREE_BYTES`). A task
     holds its chunk as a worker process does, three times in its node's memory (the object store's
     copy, the next chunk's queued beside it, the plans deserialised: ``chunking.sent_bytes_per_plan``),
-    counted on the CPU; on CuPy the budget is the GPU's, which those copies are not in."""
-    return worker_chunk_sizes(data, plans, n_scenarios, backend_name, 1, _RAY_NODE_FREE_BYTES, max_memory,
-                              workers=tasks, sent=backend_name != "cupy")  # fmt: skip
+    counted on the CPU; on CuPy the budget is the GPU's, which those copies are not in. A budget too
+    small for one plan is refused as one task's (``tasks`` only spreads the plans): it was said as a
+    share of ``tasks`` times the budget, naming --workers ("2 MB of 4 MB ... at least 10.1 MB, or fewer
+    workers" for a run given 2 MB, which 5.02 MB would do)."""
+    sizes = partial(worker_chunk_sizes, data, plans, n_scenarios, backend_name, 1, _RAY_NODE_FREE_BYTES,
+                    max_memory, sent=backend_name != "cupy")  # fmt: skip
+    try:
+        return sizes(workers=tasks)
+    except MemoryBudgetError:  # one plan does not fit one task's budget: refused as one task's
+        return sizes()
 
 
 class EvaluationJob:
