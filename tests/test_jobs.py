@@ -962,8 +962,9 @@ def test_a_job_run_in_a_container_is_named_by_its_host_as_well_as_its_pid(tmp_pa
     with held_by_another_process(folder, stamp="1 0d226e7b8ea5\n"):
         code, _, err = run_cli("evaluate", "--resume", str(folder))
         assert code == 2
-        assert (f"{folder} is being run by another fleetopt process (pid 1 on host 0d226e7b8ea5): "
-                "wait for it or stop it") in " ".join(err.split())  # fmt: skip
+        assert (f"{folder} is being run by another fleetopt process (pid 1 on host 0d226e7b8ea5): wait for "
+                "it, or stop it on host 0d226e7b8ea5 (a container: docker stop 0d226e7b8ea5)") in " ".join(
+            err.split())  # pid 1 here is this machine's init: not to be stopped here
     RunFolder(folder).hold_lock()  # a run of this host names its pid alone
     assert (folder / RunFolder.LOCK).read_text() == f"{os.getpid()} {socket.gethostname()}\n"
     RunFolder(folder).release_lock()

@@ -59,6 +59,14 @@ def _lock_holder(fd: int) -> str:
     return pid if host in ("", _this_host()) else f"{pid} on host {host}"
 
 
+def _stop_words(holder: str) -> str:
+    """What to do about the process :func:`_lock_holder` names: on another host (a container), stopping
+    it by its pid here would stop another process, so the host is named where it is stopped."""
+    _, _, host = holder.partition(" on host ")
+    return f"wait for it, or stop it on host {host} (a container: docker stop {host})" if host else (
+        "wait for it or stop it")
+
+
 def _lock_stamp() -> bytes:
     """What a job folder's lock file holds while this process runs the job: its pid and host name."""
     return f"{os.getpid()} {_this_host()}\n".encode()
@@ -209,7 +217,7 @@ class RunFolder(RunFiles):
             holder = _lock_holder(fd)
             os.close(fd)
             raise RunDirError(
-                f"{self.path} is being run by another fleetopt process (pid {holder}): wait for it or stop it"
+                f"{self.path} is being run by another fleetopt process (pid {holder}): {_stop_words(holder)}"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, _lock_stamp(), 0)
@@ -256,7 +264,8 @@ class RunFolder(RunFiles):
         self.tidy_finished_job()
 
     def running_pid(self) -> str | None:
-        """The pid of another process that holds this job folder's lock (its run goes on), else None."""
+        """The pid of another process that holds this job folder's lock (its run goes on), with its host
+        where that is not this one ("1 on host 0d226e7b8ea5": :func:`_lock_holder`), else None."""
         lock = self.path / self.LOCK
         if self.path.resolve() in _HELD_LOCKS or not lock.is_file():
             return None
