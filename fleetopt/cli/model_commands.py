@@ -22,7 +22,6 @@ from fleetopt.cli.given_options import (
     refuse_without_stochastic,
     stochastic_gap,
 )
-from fleetopt.cli.model_changes import load_changed, say_model_changes
 from fleetopt.cli.option_values import checked, path_given, whole_number
 from fleetopt.cli.options import (
     ChangesOption,
@@ -40,6 +39,7 @@ from fleetopt.cli.render.model import model_line, model_summary_table
 from fleetopt.cli.render.progress import solve_lines
 from fleetopt.cli.render.solve import note_columns, purchases_table, solve_summary_tables, unread_rows
 from fleetopt.cli.render.stochastic import stochastic_tables
+from fleetopt.cli.set_option import load_changed, say_model_changes
 from fleetopt.cli.written import (
     command_line,
     finish_report,

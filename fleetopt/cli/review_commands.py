@@ -13,12 +13,12 @@ from fleetopt import api
 from fleetopt.cli.common import app
 from fleetopt.cli.consoles import console, err_console, marked
 from fleetopt.cli.error_report import error_lines
-from fleetopt.cli.model_changes import parsed_changes
 from fleetopt.cli.option_values import checked, model_given, path_given, whole_number
 from fleetopt.cli.options import BackendName, BackendOption, Format, RunKind, out_file
 from fleetopt.cli.render.compare import comparison_tables
 from fleetopt.cli.render.runs import run_detail, runs_table
 from fleetopt.cli.render.tables import plain_text
+from fleetopt.cli.set_option import parsed_changes
 from fleetopt.cli.written import refuse_out_file, write_output
 from fleetopt.core.units import format_bytes
 from fleetopt.errors import FleetoptError, InputError, user_path

@@ -31,7 +31,6 @@ from fleetopt.cli.memory import (
     say_rows_in_a_file,
     warn_if_tiny_blocks,
 )
-from fleetopt.cli.model_changes import load_changed, say_model_changes
 from fleetopt.cli.option_values import checked, model_given, path_given, usd_amount, whole_number
 from fleetopt.cli.options import (
     BUNDLED_NAMES,
@@ -70,6 +69,7 @@ from fleetopt.cli.render.evaluate import (
 from fleetopt.cli.render.progress import progress_bar, solve_lines
 from fleetopt.cli.render.sweep import bulleted_lines, sweep_table
 from fleetopt.cli.resume_options import apply_kept_options, finished_already, kept_for_resume, options_again
+from fleetopt.cli.set_option import load_changed, say_model_changes
 from fleetopt.cli.stops import interruptible
 from fleetopt.cli.written import command_line, finish_report, registry_checked, say_written
 from fleetopt.core.covenants import tested_kinds
