@@ -298,7 +298,8 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     assert key_figure("sweep", named) == "pick (milp: demand slump): mean NPV $9.00B, CVaR5 -$16.80B"
     assert key_figure("solve", {"npv_usd": 18.53e9}) == "NPV $18.53B on the forecast"
     evaluation = {"n_plans": 3, "npv_mean_usd": 1e9, "npv_cvar5_usd": 2e6}
-    assert key_figure("evaluate", evaluation) == "first plan: mean NPV $1.00B, CVaR5 $2.0M"
+    shown = "the plan shown (of 3 plans, the highest CVaR5 NPV): mean NPV $1.00B, CVaR5 $2.0M"
+    assert key_figure("evaluate", evaluation) == shown
     # RP said what it is (it read "RP $17.68B", which a new user could not read)
     rp = "stochastic plan's in-sample value (RP: expected NPV less rescue penalties) $17.68B"
     assert key_figure("stochastic", {"rp_usd": 17.68e9, "vss_usd": 2e9}) == rp
@@ -370,6 +371,34 @@ def test_a_stochastic_run_is_listed_by_its_out_of_sample_comparison():
     assert key_figure("stochastic", key_figures(summary)).startswith("stochastic plan's in-sample value")
 
 
+def test_an_evaluation_of_several_plans_lists_its_plan_shown_with_how_many_and_the_ranking_that_chose_it():
+    """`fleetopt runs` listed a 2-plan evaluation as "b: mean NPV ...", as if b were its only plan: it
+    names the plan of how many, by the ranking its report chose it by (the default, CVaR5, where the
+    run gave none), the words `fleetopt report` says it in."""
+    from fleetopt.cli.render.runs import key_figure
+    from fleetopt.evaluate.metrics import shown_first
+    from fleetopt.runs.registry import key_figures
+
+    a = {"plan": "a", "npv_mean_usd": 1e9, "npv_cvar5_usd": -5e8, "breach_probability": 0.5}
+    b = {"plan": "b", "npv_mean_usd": 8e8, "npv_cvar5_usd": -1e8, "breach_probability": 0.05}
+    run = {"kind": "evaluate", "n_plans": 2, "metrics": [a, b]}
+
+    def listed(ranking):
+        summary = {**run, "ranking": ranking} if ranking else run
+        return key_figure("evaluate", key_figures(summary, shown_first(summary)))
+
+    # b's CVaR5 is the higher; a's mean NPV; b alone breaches at most 10 %
+    assert listed(None) == "b (of 2 plans, the highest CVaR5 NPV): mean NPV $800.0M, CVaR5 -$100.0M"
+    by_mean = "a (of 2 plans, the highest mean NPV): mean NPV $1.00B, CVaR5 -$500.0M"
+    assert listed({"rank_by": "mean"}) == by_mean
+    assert listed({"rank_by": "mean", "max_breach_prob": 0.1}) == (
+        "b (of 2 plans, the highest mean NPV among plans with P(covenant breach) at most 10%): "
+        "mean NPV $800.0M, CVaR5 -$100.0M"
+    )
+    alone = {**run, "n_plans": 1, "metrics": [a]}
+    assert key_figure("evaluate", key_figures(alone)) == "a: mean NPV $1.00B, CVaR5 -$500.0M"
+
+
 def test_a_deterministic_evaluation_s_key_figure_is_its_npv_on_the_forecast():
     """`fleetopt runs` labelled a --deterministic evaluation "mean NPV -$5.4M, CVaR5 -$5.4M": its one
     scenario is the forecast, so it reads as a solve's, "NPV -$5.4M on the forecast"."""
@@ -380,7 +409,8 @@ def test_a_deterministic_evaluation_s_key_figure_is_its_npv_on_the_forecast():
     summary = {"kind": "evaluate", "n_plans": 1, "deterministic": True, "metrics": [first]}
     assert key_figure("evaluate", key_figures(summary)) == "NPV -$5.4M on the forecast"
     several = key_figures({**summary, "n_plans": 2})
-    assert key_figure("evaluate", several) == "first plan: NPV -$5.4M on the forecast"
+    shown = "the plan shown (of 2 plans, the highest CVaR5 NPV): NPV -$5.4M on the forecast"
+    assert key_figure("evaluate", several) == shown
     sampled = key_figures({**summary, "deterministic": False})
     assert key_figure("evaluate", sampled) == "mean NPV -$5.4M, CVaR5 -$5.4M"
 
@@ -806,7 +836,10 @@ def test_an_evaluation_is_listed_by_the_plan_its_terminal_and_report_show_first(
     assert by_cvar["plan"] == "milp: price shock" and by_cvar["npv_cvar5_usd"] == -82.9e6
     ranked = listed({**summary, "ranking": {"rank_by": "mean", "max_breach_prob": 0.85}})
     assert (ranked["plan"], ranked["npv_mean_usd"]) == ("milp: late power", -20.0e6)
-    assert key_figure("evaluate", ranked) == "milp: late power: mean NPV -$20.0M, CVaR5 -$90.0M"
+    assert key_figure("evaluate", ranked) == (
+        "milp: late power (of 3 plans, the highest mean NPV among plans with P(covenant breach) at most "
+        "85%): mean NPV -$20.0M, CVaR5 -$90.0M"
+    )
     # none qualifies: the report shows the best of all by the same figure, and so does the record
     for rank_by, best in (("mean", "milp: forecast"), ("cvar5", "milp: price shock")):
         assert listed({**summary, "ranking": {"rank_by": rank_by, "max_breach_prob": 0.5}})["plan"] == best

@@ -166,6 +166,8 @@ FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probabili
 # and these of the evaluation: over how many scenarios (a CVaR5 over 20 is one scenario), which ones
 EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backend", "fleetopt_version",
                       "plans_objective")  # fmt: skip
+# and the ranking that chose that plan of several (summary.json's ranking; none: the default, CVaR5)
+RANKING_FIGURES = ("rank_by", "max_breach_prob")
 # a stochastic solve's record: its USD measures, these of its settings (summary.json's "settings": the
 # CVaR's tail share beside the CVaR, the gap it was solved to) and which first stage it kept, at what gap
 STOCHASTIC_SETTINGS = ("scenarios", "scenario_seed", "first_stage_quarters", "share_purchases", "risk_weight",
@@ -244,7 +246,9 @@ def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
         # the demand a plan serves is a lab's figure: of an NPV plan it is a share of the whole market
         lab = summary.get("plans_objective") == "cost"
         kept = [k for k in FIRST_PLAN_FIGURES if lab or k not in LAB_FIGURES]
+        ranking = summary.get("ranking") if isinstance(summary.get("ranking"), dict) else {}
         summary = {**{k: summary.get(k) for k in EVALUATION_FIGURES if k in summary},
+                   **{k: ranking[k] for k in RANKING_FIGURES if k in ranking},
                    **{k: first[k] for k in kept if k in first}}  # fmt: skip (an older run lacks some)
     # when it was written is the record's created_utc, not a figure; the headline kept as written,
     # for check_key_figures to refuse by its value (a list read as missing: "npv_usd None")

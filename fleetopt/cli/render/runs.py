@@ -20,11 +20,13 @@ from fleetopt.core.units import (
     format_usd_per_hour,
 )
 from fleetopt.errors import FleetoptWarning
+from fleetopt.evaluate.metrics import RANK_WORDS, ranking_of, ranking_words
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import (
     DAMAGED,
     OUT_OF_SAMPLE,
     PURCHASES_FILE,
+    RANKING_FIGURES,
     recorded_basis,
     recorded_out_of_sample,
 )
@@ -69,11 +71,8 @@ def _over_scenarios(kind: str, fig: dict) -> str:
 
 def _scenario_headline(kind: str, fig: dict, over: str) -> str:
     """An evaluation's first plan, or a sweep's pick, by its figures over the scenarios (``over``)."""
-    # the plan by its label (a purchases file's name), so two evaluations are told apart
-    several = fig.get("n_plans", 1) > 1
-    shown = f"{fig['plan']}: " if fig.get("plan") else ("first plan: " if several else "")
     pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
-    whose = {"sweep": pick, "evaluate": shown}[kind]
+    whose = pick if kind == "sweep" else _plan_shown(fig)
     if _serves_demand(fig):
         return f"{whose}{_service_words(fig, fig['demand_served_share'], over)}"  # a lab's service level
     if fig.get("deterministic"):  # worded as a solve's
@@ -83,6 +82,18 @@ def _scenario_headline(kind: str, fig: dict, over: str) -> str:
     anyhow = fig.get("any_default_probability")
     lenders = f", {ANY_DEFAULT_LABEL} {format_percent(anyhow)}" if isinstance(anyhow, float) else ""
     return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{lenders}{over}"
+
+
+def _plan_shown(fig: dict) -> str:
+    """'forecast (of 2 plans, the highest CVaR5 NPV): ', the plan an evaluation's record keeps by its
+    label (a purchases file's name, so two evaluations are told apart), with how many it was chosen
+    from and by which ranking (the record's rank_by and max_breach_prob; none kept: the default)."""
+    label, n_plans = fig.get("plan"), fig.get("n_plans", 1)
+    if not (isinstance(n_plans, int) and n_plans > 1):
+        return f"{label}: " if label else ""
+    rank_by, limit = ranking_of({k: fig[k] for k in RANKING_FIGURES if k in fig})
+    ranked = f", {ranking_words(rank_by, limit)}" if rank_by in RANK_WORDS else ""
+    return f"{label or 'the plan shown'} (of {n_plans:,} plans{ranked}): "
 
 
 def _in_sample_headline(fig: dict, over: str) -> str:
