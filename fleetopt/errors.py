@@ -67,12 +67,18 @@ class InputError(FleetoptError):
     parts: tuple[str | Argument, ...] = ()
 
     @classmethod
-    def naming(cls, *parts: str | Argument) -> Self:
+    def naming(cls, *parts: str | Argument, **fields) -> Self:
         """The error whose message is ``parts`` in order, text and the :class:`Argument` s it names,
-        each said as the Python API says it: ``InputError.naming(LABELS, " must not be empty")``."""
-        error = cls("".join(map(str, parts)))
+        each said as the Python API says it: ``InputError.naming(LABELS, " must not be empty")``;
+        ``fields``: the other arguments of its class (a MemoryBudgetError's sizes)."""
+        error = cls("".join(map(str, parts)), **fields)
         error.parts = parts
         return error
+
+    def message_parts(self) -> tuple[str | Argument, ...]:
+        """The message as parts, to name the arguments of a message built around it: its own
+        (:meth:`naming`), else its text alone."""
+        return self.parts or (str(self),)
 
     def typed(self) -> str:
         """The message as the command line says it: each argument named by its option alone."""

@@ -60,7 +60,7 @@ def test_scenarios_beyond_any_memory_are_refused_before_anything_is_written(solv
     assert leftovers(here) == []
     code, out, err = run_cli("sweep", "tiny", "--scenarios", trillion, "--candidates", "1", "--out", "S")
     # before any solve; no --max-memory
-    assert_one_error(code, out, err, need, "give fewer scenarios (--scenarios)")
+    assert_one_error(code, out, err, need, "give fewer --scenarios")  # the option alone
     assert "--max-memory" not in err and not (here / "S").exists()
 
 

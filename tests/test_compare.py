@@ -545,7 +545,7 @@ def test_plans_of_different_models(tiny_run, other_model_run):
     # the message says what --model does: it takes a version of the plans' model, not another one
     assert_bad_input([folder, handmade_run], "its plans are for model 'handmade', but every plan of a "
                      "comparison is evaluated under one model, here 'tiny' (the first run folder's copy",
-                     "The model (--model) may be a version of 'handmade'")  # fmt: skip
+                     "cannot be compared. --model may be a version of 'handmade'")  # fmt: skip
     assert_bad_input([folder, handmade_run, "--model", "tiny"], "here 'tiny' (the model given)")
 
 
@@ -808,7 +808,7 @@ def test_a_what_if_over_another_horizon_is_refused_before_the_changed_model_s_wa
     folder = str(tiny_run[0])
     code, out, err = run_cli("compare", folder, "--scenarios", "5", "--what-if", "horizon.quarters=6")
     assert code == 2 and out == "", (out, err)
-    assert err.startswith("error: what_if (--what-if) horizon.quarters = 6: the plan"), err
+    assert err.startswith("error: --what-if horizon.quarters = 6: the plan"), err
     assert "warning" not in err and "fall after the horizon ends" not in err
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")

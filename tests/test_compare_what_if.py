@@ -417,5 +417,5 @@ def test_a_what_if_value_the_model_format_refuses_names_the_what_if(plan_file, t
     code, out, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
                              "--what-if", "horizon.discount_rate_annual=-5")  # fmt: skip
     assert code == 2 and out == "", (out, err)
-    assert err == ("error: what_if (--what-if) horizon.discount_rate_annual = -5: "
+    assert err == ("error: --what-if horizon.discount_rate_annual = -5: "
                    "horizon.discount_rate_annual: Input should be greater than or equal to 0 (got -5)\n")

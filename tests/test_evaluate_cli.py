@@ -758,7 +758,7 @@ def test_a_matrix_that_memory_cannot_hold_is_refused_before_any_work(solve_run, 
                              "--out", str(tmp_path / "m"))  # fmt: skip
     said = " ".join(err.split())
     assert code == 2 and "Traceback" not in err, err
-    assert ("keep_matrix (--keep-matrix): the NPV matrix of 1 plan x 100,000 scenarios is 800 KB (8 bytes "
+    assert ("--keep-matrix: the NPV matrix of 1 plan x 100,000 scenarios is 800 KB (8 bytes "
             "a pair), held twice as its chunks are joined (1.6 MB), more than this machine's memory "
             "(1 MB)") in said
     assert not (tmp_path / "m").exists()

@@ -40,7 +40,7 @@ def test_explain_of_a_file_of_several_plans_needs_its_plan(here):
     labels = _multi_plan_file(here / "plans.npz")
     code, out, err = run_cli("evaluate", "tiny", "--plans", "plans.npz", "--scenarios", "20", "--explain",
                              "median", "--out", "A")  # fmt: skip
-    assert code == 2 and "plan (--plan)" in out + err and "holds 4 plans" in out + err
+    assert code == 2 and "error: --plan: " in out + err and "holds 4 plans" in out + err
     assert not (here / "A").exists()
     code, out, err = run_cli("evaluate", "tiny", "--plans", "plans.npz", "--scenarios", "20", "--explain",
                              "median", "--plan", labels[2], "--out", "B")  # fmt: skip

@@ -98,10 +98,10 @@ def compare(
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
     given = _runs_given(runs)
-    refuse_a_run_as_model(model, "model (--model)", "the runs to compare go in one list, "
-                          "fleetopt.api.compare([RUN_A, RUN_B]) (`fleetopt compare RUN_A RUN_B`); the model "
-                          "(--model) is the one every plan is evaluated under: a model file (a run's own is "
-                          "its model.yaml) or a bundled model's name")  # fmt: skip
+    refuse_a_run_as_model(model, limits.MODEL, (
+        "the runs to compare go in one list, fleetopt.api.compare([RUN_A, RUN_B]) (`fleetopt compare RUN_A "
+        "RUN_B`); the ", limits.MODEL, " is the one every plan is evaluated under: a model file (a run's "
+        "own is its model.yaml) or a bundled model's name"))  # fmt: skip
     _check_compare_settings(what_if, scenarios, seed, backend)
     names = _checked_labels(labels)
     if any(isinstance(r, (SolveResult, StochasticResult)) for r in given):
@@ -242,8 +242,8 @@ class _WhatIfPlan:
 def _what_if_editable(loaded: LoadedModel | None) -> None:
     """Refuse a what-if of a model given as ModelData alone: there is no model file to edit."""
     if loaded is None:
-        raise InputError("what_if (--what-if) edits the model: give model= as a model file, a bundled "
-                         "model's name or a LoadedModel, not ModelData alone")  # fmt: skip
+        raise InputError.naming(limits.WHAT_IF, " edits the model: give model= as a model file, a bundled "
+                                "model's name or a LoadedModel, not ModelData alone")  # fmt: skip
 
 
 def _pairs(what_if) -> list[tuple]:
@@ -268,10 +268,12 @@ def _what_if_change(loaded, given: _WhatIfPlan, what_if, names) -> _WhatIfChange
     plan cannot run under the change (its warnings, a contract past a shorter horizon's end, held
     until it is not: the refusal comes first, alone)."""
     if len(given.plans) != 1:
-        raise CompareError(f"what_if (--what-if) compares one plan with itself under the model changed: "
-                           f"{len(given.plans)} given ({', '.join(given.labels)}); give one run or plan file "
-                           "of one plan (a solve's folder gives its plan, a sweep's its pick, a stochastic "
-                           "solve's its stochastic plan; a plan file, every plan it holds)")  # fmt: skip
+        raise CompareError.naming(
+            limits.WHAT_IF, f" compares one plan with itself under the model changed: {len(given.plans)} "
+            f"given ({', '.join(given.labels)}); give one run or plan file of one plan (a solve's folder "
+            "gives its plan, a sweep's its pick, a stochastic solve's its stochastic plan; a plan file, "
+            "every plan it holds)"
+        )
     _what_if_editable(loaded)
     pair = [given.labels[0], f"{given.labels[0]}, what if"] if names is None else names
     if len(pair) != 2:
@@ -281,10 +283,11 @@ def _what_if_change(loaded, given: _WhatIfPlan, what_if, names) -> _WhatIfChange
         try:
             changed = edit(loaded, what_if)
         except ModelError as exc:  # named as the change asked, not as the model it would have made
-            raise ModelError(f"what_if (--what-if) {change_words(_pairs(what_if))}", exc.issues) from None
+            raise ModelError.naming(limits.WHAT_IF, f" {change_words(_pairs(what_if))}",
+                                    issues=exc.issues) from None
         except ChangeError as exc:  # a field that does not exist: named by its change, as a problem is
             asked = change_words([_pairs(what_if)[exc.position]])
-            raise InputError(f"what_if (--what-if) {asked}: {exc}") from None
+            raise InputError.naming(limits.WHAT_IF, f" {asked}: ", *exc.message_parts()) from None
         made = changed.changes[len(loaded.changes):]
         change = _WhatIfChange(changed, _loaded_and_data(changed)[1], made, change_words(made), pair)
         _refuse_misfit(given, change)
@@ -319,12 +322,13 @@ def _gives_a_pick(refs: list[Path]) -> bool:
 def _refuse_misfit(given: _WhatIfPlan, change: _WhatIfChange) -> None:
     """Refuse a what-if the plan cannot run under: its arrays do not fit the changed model."""
     if problems := given.plans[0].shape_problems(change.data):
-        raise CompareError(f"what_if (--what-if) {change.words}: the plan {given.labels[0]!r} does not fit "
-                           f"the model so changed ({problems[0]}): a what-if may change what the plan "
-                           "runs under (prices, risks, finance, policy), not what its decisions are over "
-                           "(the horizon, the SKUs and when they are on sale, the sites, the contracts); "
-                           "solve the changed model (fleetopt solve --set PATH=VALUE) and compare the two "
-                           "runs")  # fmt: skip
+        raise CompareError.naming(
+            limits.WHAT_IF, f" {change.words}: the plan {given.labels[0]!r} does not fit the model so "
+            f"changed ({problems[0]}): a what-if may change what the plan runs under (prices, risks, "
+            "finance, policy), not what its decisions are over (the horizon, the SKUs and when they are on "
+            "sale, the sites, the contracts); solve the changed model (fleetopt solve --set PATH=VALUE) and "
+            "compare the two runs"
+        )
 
 
 def _warn_if_unchanged(loaded: LoadedModel, change: _WhatIfChange, buffers: tuple) -> None:

@@ -11,9 +11,14 @@ from typing import NamedTuple
 from fleetopt.api._models import ModelArg, _loadable, _loaded_of, refuse_a_run_as_model
 from fleetopt.api._runs import _recorded, resolve_run
 from fleetopt.core.data import model_fingerprint
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate import resources
-from fleetopt.evaluate.jobfolder import EvaluationJob, refuse_threads_with_workers, refuse_workers_with_ray
+from fleetopt.evaluate.jobfolder import (
+    RAY_ADDRESS,
+    EvaluationJob,
+    refuse_threads_with_workers,
+    refuse_workers_with_ray,
+)
 from fleetopt.evaluate.jobfolder import evaluation_summary as _evaluation_summary
 from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
 from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
@@ -48,6 +53,11 @@ class Evaluated(NamedTuple):
 
     def _repr_markdown_(self) -> str:  # where a notebook shows Markdown
         return self.result._repr_markdown_()
+
+
+# the settings an evaluation's refusals name, as the API and the command line call them
+_DETERMINISTIC = Argument("deterministic=True", "--deterministic")
+_MAX_MEMORY = Argument("max_memory", "--max-memory")
 
 
 def evaluate(
@@ -125,23 +135,21 @@ def prepare_evaluation(
     folder, and the chunks are sized for that disk (None: ``$TMPDIR``'s, for a run in memory,
     ``job.run()``; :meth:`EvaluationJob.start` sizes them again for the folder it starts, unless
     ``job.settings``' plan_chunk or scenario_chunk were set since)."""
-    deterministic = limits.flag("deterministic (--deterministic)", deterministic)
+    deterministic = limits.flag(Argument("deterministic", "--deterministic"), deterministic)
     if deterministic and scenarios is not None:
-        raise InputError(
-            "scenarios (--scenarios) cannot apply with deterministic=True (--deterministic), which "
-            "evaluates the forecast itself (one scenario): leave scenarios out"
-        )
+        raise InputError.naming(limits.SCENARIOS, " cannot apply with ", _DETERMINISTIC, ", which evaluates "
+                                "the forecast itself (one scenario): leave scenarios out")  # fmt: skip
     if deterministic and seed != 0:  # job.json kept it, summary.json did not: it did nothing
-        raise InputError(f"seed (--seed) cannot apply with deterministic=True (--deterministic), which "
-                         f"evaluates the forecast itself: leave seed out (got {seed!r})")  # fmt: skip
+        raise InputError.naming(limits.SEED, " cannot apply with ", _DETERMINISTIC, ", which evaluates the "
+                                f"forecast itself: leave seed out (got {seed!r})")  # fmt: skip
     scenarios = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios
     refuse_threads_with_workers(threads, workers, executor)
     refuse_workers_with_ray(workers, executor)
-    max_memory = limits.memory_size("max_memory (--max-memory)", max_memory)
-    limits.text("ray_address (--ray-address)", ray_address, optional=True)
+    max_memory = limits.memory_size(_MAX_MEMORY, max_memory)
+    limits.text(RAY_ADDRESS, ray_address, optional=True)
     if ray_address is not None and executor != "ray":  # it was dropped in silence
-        raise InputError(f"ray_address (--ray-address) applies with executor='ray' (--executor ray), not "
-                         f"executor={executor!r}: give both, or neither")  # fmt: skip
+        raise InputError.naming(RAY_ADDRESS, " applies with ", Argument("executor='ray'", "--executor ray"),
+                                f", not executor={executor!r}: give both, or neither")  # fmt: skip
     limits.whole("workers", workers, 1)
     workers = resources.capped_workers(workers, executor)  # before the memory each worker gets
     limits.threads("threads", threads)
@@ -235,7 +243,7 @@ def resume_evaluation(
     run = resolve_run(folder, "folder")
     how = {"backend": backend, "threads": threads, "workers": workers, "executor": executor,
            "ray_address": ray_address,
-           "max_memory": limits.memory_size("max_memory (--max-memory)", max_memory)}  # fmt: skip
+           "max_memory": limits.memory_size(_MAX_MEMORY, max_memory)}  # fmt: skip
     job = _resume_evaluation(run, how, plans)
     with RunFolder(run).locked_for_run():  # a warning raised as an error lets go of the folder
         _warn_if_other_model_version(job.loaded, job.source)

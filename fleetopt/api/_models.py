@@ -11,6 +11,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.data import load as _load
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.sources import with_run_changes
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import RunRecord
 from fleetopt.schema.edit import edited_model
@@ -52,7 +53,7 @@ def _loadable(model):
     )
 
 
-def refuse_a_run_as_model(model, name: str, remedy: str) -> None:
+def refuse_a_run_as_model(model, name: limits.Name, remedy: limits.Name) -> None:
     """A run (its id, its record, or a finished run's folder) given where a model goes (the argument
     ``name``) is refused as a run, naming its model file where known, with ``remedy``:
     ``fo.compare(run_a, run_b)`` read run_b as the model and said "is a folder, not a model file",
@@ -72,7 +73,8 @@ def refuse_a_run_as_model(model, name: str, remedy: str) -> None:
     else:
         return
     its_model = "" if folder is None else f" (its model: {folder / RunFolder.MODEL})"
-    raise InputError(f"{name}: {shown} names a run, not a model{its_model}: {remedy}")
+    raise InputError.naming(*limits.parts(name), f": {shown} names a run, not a model{its_model}: ",
+                            *limits.parts(remedy))
 
 
 def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from fleetopt.api._models import ModelArg, _loadable, edit, load
 from fleetopt.api._runs import resolve_run
-from fleetopt.errors import InputError
+from fleetopt.errors import Argument, InputError
 from fleetopt.evaluate.jobfolder import model_of_plans
 from fleetopt.evaluate.path import (
     FORECAST_QUARTERS,
@@ -21,6 +21,9 @@ from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.edit import check_changes
+
+# the scenario a path follows (scenario_path's scenario, path's --explain)
+_SCENARIO = Argument("scenario", "--explain")
 
 
 def scenario_path(
@@ -62,7 +65,7 @@ def scenario_path(
     evaluated = _evaluation_job(path, seed)
     seed = _seed_of(path, evaluated, seed)
     scenarios = _scenarios_of(path, evaluated, scenarios)
-    choice = explain_choice("scenario (--explain)", scenario, scenarios)
+    choice = explain_choice(_SCENARIO, scenario, scenarios)
     given = _loadable(model)
     loaded, data = load(given if given is not None else model_of_plans(path))
     if what_if is not None:
@@ -71,7 +74,7 @@ def scenario_path(
     among = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios  # a rule's, as evaluate's
     picked, why = explained_path(data, chosen_plan(batch, plan, path), seed, among, choice)
     if picked is None:
-        raise InputError(f"scenario (--explain) {choice!r}: {why}; nothing to explain")
+        raise InputError.naming(_SCENARIO, f" {choice!r}: {why}; nothing to explain")
     return picked
 
 
@@ -99,12 +102,12 @@ def _seed_of(path: Path, evaluated: dict, seed: int | None) -> int:
     own = evaluated.get("seed")
     if seed is None:
         return 0 if own is None else own
-    seed = limits.seed("seed (--seed)", seed)
+    seed = limits.seed(limits.SEED, seed)
     if own is not None and seed != own:
         plans = evaluated.get("plans_source") or path / RunFolder.PLANS
-        raise InputError(f"seed (--seed) must be {own}, the seed the run {path} evaluated, or left out "
-                         f"(got {seed}); to follow its plans in the scenarios of seed {seed}, give their "
-                         f"plan file, {plans}")  # fmt: skip
+        raise InputError.naming(limits.SEED, f" must be {own}, the seed the run {path} evaluated, or left "
+                                f"out (got {seed}); to follow its plans in the scenarios of seed {seed}, "
+                                f"give their plan file, {plans}")  # fmt: skip
     return seed
 
 
@@ -115,8 +118,8 @@ def _scenarios_of(path: Path, evaluated: dict, scenarios: int | None) -> int | N
     own = evaluated.get("n_scenarios")
     if scenarios is None:
         return own
-    scenarios = limits.scenarios("scenarios (--scenarios)", scenarios)
+    scenarios = limits.scenarios(limits.SCENARIOS, scenarios)
     if own is not None and scenarios != own:
-        raise InputError(f"scenarios (--scenarios) must be {own:,}, the number the run {path} evaluated "
-                         f"(scenarios 0 to {own - 1:,}), or left out (got {scenarios:,})")  # fmt: skip
+        raise InputError.naming(limits.SCENARIOS, f" must be {own:,}, the number the run {path} evaluated "
+                                f"(scenarios 0 to {own - 1:,}), or left out (got {scenarios:,})")  # fmt: skip
     return scenarios

@@ -294,9 +294,9 @@ def _check_model_name(model) -> None:
     naming its name, which lists the runs of every version of it."""
     loaded = model[0] if isinstance(model, tuple) and model and isinstance(model[0], LoadedModel) else model
     if isinstance(loaded, LoadedModel):
-        raise InputError(f"model (--model) is a model's name, not a loaded model: give model="
-                         f"{loaded.model.name!r}, which lists the runs of every version of it")  # fmt: skip
-    limits.model_name("model (--model)", model)
+        raise InputError.naming(limits.MODEL, " is a model's name, not a loaded model: give model="
+                                f"{loaded.model.name!r}, which lists the runs of every version of it")
+    limits.model_name(limits.MODEL, model)
 
 
 def _warn_of_other_models(model: str, kind: str | None) -> None:

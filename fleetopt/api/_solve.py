@@ -20,7 +20,7 @@ from fleetopt.core.results.headline import COST_SOLVE_FIGURES
 from fleetopt.core.results.tables import plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.forecast import forecast_run
 from fleetopt.evaluate.planfile import plans_npz_bytes
@@ -382,8 +382,8 @@ def solve_stochastic(
     :class:`~fleetopt.errors.InputError`."""
     limits.solver_settings(mip_gap, time_limit, threads)
     limits.seed("scenario_seed", scenario_seed)
-    limits.flag("integer_later (--integer-later)", integer_later)
-    limits.flag("share_purchases (--share-purchases)", share_purchases)
+    limits.flag(Argument("integer_later", "--integer-later"), integer_later)
+    limits.flag(limits.SHARE_PURCHASES, share_purchases)
     if screen is not None:
         limits.whole("screen", screen, 1, limits.MAX_SCREENED)
     limits.whole("out_of_sample", out_of_sample, 0)  # 0: none

@@ -23,10 +23,11 @@ def _model_error_lines(exc: ModelError) -> list[str]:
     line (an edited model's, whose long name 'tiny.yaml, edited (horizon.quarters, ...)' began each)
     name the model once, 'error: <name>:', each problem on a line of its own below it."""
     lineless = [issue for issue in exc.issues if not issue.line]
+    source = exc.typed() if exc.parts else exc.source  # a what-if's change, named by --what-if alone
     if len(lineless) <= 1:
-        return [f"error: {issue.format(exc.source)}" for issue in exc.issues]
-    placed = [f"error: {issue.format(exc.source)}" for issue in exc.issues if issue.line]
-    return [*placed, f"error: {exc.source}:", *(f"  {issue.format()}" for issue in lineless)]
+        return [f"error: {issue.format(source)}" for issue in exc.issues]
+    placed = [f"error: {issue.format(source)}" for issue in exc.issues if issue.line]
+    return [*placed, f"error: {source}:", *(f"  {issue.format()}" for issue in lineless)]
 
 
 def error_lines(exc: FleetoptError) -> list[str]:

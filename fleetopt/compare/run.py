@@ -50,6 +50,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.evaluate.sources import (
     solve_objective,
 )
+from fleetopt.runs import limits
 
 
 def compare_plans(
@@ -244,13 +245,15 @@ def _evaluated_under_change(changed: ModelData, plan: Plan, label: str, change: 
     try:
         return _Evaluated.of(changed, [plan], [label], *settings, [buffer])
     except PlanLimitError as exc:
-        raise CompareError(f"what_if (--what-if) {change}: the model so changed forbids the plan "
-                           f"({exc.problem}), so its figures under it would be meaningless: a what-if may "
-                           "change what the plan runs under, not the limits its decisions keep (power "
-                           "online, supply, debt); solve the changed model (fleetopt solve --set "
-                           "PATH=VALUE) for a plan it allows and compare the two runs") from None
+        raise CompareError.naming(
+            limits.WHAT_IF, f" {change}: the model so changed forbids the plan ({exc.problem}), so its "
+            "figures under it would be meaningless: a what-if may change what the plan runs under, not the "
+            "limits its decisions keep (power online, supply, debt); solve the changed model (fleetopt "
+            "solve --set PATH=VALUE) for a plan it allows and compare the two runs"
+        ) from None
     except InputError as exc:  # a delivery slip past the horizon's end, ...
-        raise CompareError(f"what_if (--what-if) {change}: under the model so changed, {exc}") from None
+        raise CompareError.naming(limits.WHAT_IF, f" {change}: under the model so changed, ",
+                                  *exc.message_parts()) from None
 
 
 def _alike_pairs(plans: list[Plan], labels: list[str], buffer) -> tuple[list, list]:

@@ -11,7 +11,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.units import (
     listed,
 )
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.sources import (
@@ -111,12 +111,12 @@ def _check_plan_file(ref: Path, data: ModelData, chosen: str) -> None:
     name = plan_file_model_name(file) if file.is_file() else None
     if name is not None and name != data.name:
         why = f" ({chosen})" if chosen else ""
-        raise CompareError(
+        raise CompareError.naming(
             f"{file}: its plans are for model {name!r}, but every plan of a comparison is evaluated under "
             f"one model, here {data.name!r}{why}, and a plan file is read only under a model of the name "
-            f"it was made for: plans of models of two names cannot be compared. The model (--model) may be a "
-            f"version of {name!r} (its plans are then read under it, with a note of the blocks that differ), "
-            "not another model"
+            f"it was made for: plans of models of two names cannot be compared. ",
+            Argument("The model", "--model"), f" may be a version of {name!r} (its plans are then read under "
+            "it, with a note of the blocks that differ), not another model"
         )
 
 

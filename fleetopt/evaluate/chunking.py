@@ -13,7 +13,7 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted, format_bytes, sizes_apart
-from fleetopt.errors import InputError
+from fleetopt.errors import Argument, InputError
 from fleetopt.evaluate.backend import (
     Backend,
     available_ram_bytes,
@@ -329,27 +329,26 @@ def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> 
 
 
 # the remedies, naming the Python API's arguments and the CLI's options
-_FEWER = "give fewer scenarios (--scenarios)"
+_FEWER = ("give fewer ", limits.SCENARIOS)
 
 
-def _fewer_or_more_memory(enough_bytes: int) -> str:
+def _fewer_or_more_memory(enough_bytes: int) -> tuple[str | Argument, ...]:
     """The remedies of scenarios too many for a budget: fewer, or the budget that would do (compare
     and the sweep have no memory setting: the larger budget is an evaluation's alone)."""
-    return (f"{_FEWER}, or for an evaluation a larger max_memory (fleetopt evaluate --max-memory), "
+    return (*_FEWER, ", or for an evaluation a larger max_memory (fleetopt evaluate --max-memory), "
             f"at least {format_bytes(rounded_up(enough_bytes))}")  # fmt: skip
 
 
-def _check_fits(
-    n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: str, plan_bytes: int = 0
-) -> None:
+def _check_fits(n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: tuple[str | Argument, ...],
+                plan_bytes: int = 0) -> None:  # fmt: skip
     """Refuse scenarios whose results for one plan (``need_bytes``) exceed the budget; the error's
     ``need_bytes`` adds ``plan_bytes``, what one plan needs besides (its tables)."""
     if need_bytes > budget_bytes:
         need, budget = sizes_apart(need_bytes, budget_bytes)
-        raise MemoryBudgetError(
+        raise MemoryBudgetError.naming(
             f"{limits.shown_whole(n_scenarios)} scenarios need {need} of working memory for each plan's "
-            f"results, more than the budget of {budget}: {remedy}",
-            need_bytes + plan_bytes, budget_bytes,
+            f"results, more than the budget of {budget}: ", *remedy,
+            need_bytes=need_bytes + plan_bytes, budget_bytes=budget_bytes,
         )  # fmt: skip
 
 

@@ -235,13 +235,13 @@ def check_matrix_fits(n_plans: int, n_scenarios: int, ram: int | None = None) ->
     need = 2 * 8 * n_plans * n_scenarios
     if ram is not None and need > ram:
         held, ram_text = sizes_apart(need, ram)
-        raise MemoryBudgetError(
-            f"keep_matrix (--keep-matrix): the NPV matrix of {counted(n_plans, 'plan')} x "
+        raise MemoryBudgetError.naming(
+            Argument("keep_matrix", "--keep-matrix"), f": the NPV matrix of {counted(n_plans, 'plan')} x "
             f"{counted(n_scenarios, 'scenario')} "
             f"is {format_bytes(need / 2)} (8 bytes a pair), held twice as its chunks are joined "
             f"({held}), more than this machine's memory ({ram_text}): leave it "
-            "out (every metric is computed without it), or give fewer scenarios (--scenarios) or plans",
-            need, ram,
+            "out (every metric is computed without it), or give fewer ", limits.SCENARIOS, " or plans",
+            need_bytes=need, budget_bytes=ram,
         )
 
 
@@ -259,9 +259,8 @@ def _runner_and_sizes(data: ModelData, batch: PlanBatch, n: int, backend: str, e
             return ray_task_sizes(data, batch, n, runner.backend_name, budget, runner.parallelism)
     elif workers > 1:
         if backend == "cupy":
-            raise BackendError(
-                "workers (--workers) runs CPU processes: use it without backend 'cupy' (--backend cupy)"
-            )
+            cupy = Argument("backend 'cupy'", "--backend cupy")
+            raise BackendError.naming(_WORKERS, " runs CPU processes: use it without ", cupy)
         # each worker one thread: NumPy, or the C build where auto (on the CPU) or cpu-kernel takes it
         be = choose_backend(backend, 1, data, batch, n, gpu=False)
         runner = ProcessExecutor(workers, be.name, be.note)
@@ -490,7 +489,7 @@ def _resumed_settings(settings: dict, how: dict) -> dict:
     if how.get("backend") == "cupy" and "workers" not in how:
         runs["workers"] = 1  # the job's CPU worker processes: a GPU runs in this process
     if runs["ray_address"] is not None and runs["executor"] != "ray":
-        raise InputError.naming(Argument("ray_address", "--ray-address"), " cannot apply without ",
+        raise InputError.naming(RAY_ADDRESS, " cannot apply without ",
                                 Argument("the ray executor", "--executor ray"))
     if "threads" in how:
         _refuse_threads_with_the_jobs_workers(runs, how)
@@ -526,16 +525,20 @@ def _resume_over_budget(run, settings: dict, how: dict, runs: dict, exc) -> Memo
     )
 
 
+_WORKERS = Argument("workers", "--workers")
 # worker processes run on this machine; Ray runs a task on each CPU (or GPU) of its cluster
-WORKERS_WITH_RAY = ("workers (--workers) cannot apply with executor='ray' (--executor ray), which runs a "
-                    "task on each CPU (or GPU) of the Ray cluster: leave workers out")  # fmt: skip
+WORKERS_WITH_RAY = (_WORKERS, " cannot apply with ",
+                    Argument("executor='ray'", "--executor ray"), ", which runs a task on each CPU (or GPU) "
+                    "of the Ray cluster: leave workers out")  # fmt: skip
+# a Ray cluster's address, as the API and the command line name it
+RAY_ADDRESS = Argument("ray_address", "--ray-address")
 
 
 def refuse_workers_with_ray(workers, executor) -> None:
     """``workers`` (above 1) with the Ray executor, of a new run or given to a resume, refused by
     name: they are processes on this machine, and were ignored in silence."""
     if executor == "ray" and isinstance(workers, Integral) and workers > 1:
-        raise InputError(WORKERS_WITH_RAY)
+        raise InputError.naming(*WORKERS_WITH_RAY)
 
 
 def refuse_threads_with_workers(threads, workers, executor, kept: str = "") -> None:

@@ -32,7 +32,7 @@ from fleetopt.core.units import (
     listed,
     whole_count,
 )
-from fleetopt.errors import InputError, user_path
+from fleetopt.errors import Argument, InputError, user_path
 from fleetopt.evaluate.liquidity import REACTION_USD
 from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS
 from fleetopt.evaluate.planbatch import PlanBatch
@@ -609,21 +609,21 @@ def pick_scenario(outcomes: dict[str, np.ndarray], rule: str, T: int) -> tuple[i
     return i, f"the earliest {what}; {defaults:,} of {len(npv):,} scenarios have one"
 
 
-def explain_choice(name: str, value: int | str, scenarios: int | None) -> int | str:
+def explain_choice(name: limits.Name, value: int | str, scenarios: int | None) -> int | str:
     """What ``--explain`` (``name``) takes, checked: a rule of :data:`EXPLAIN_RULES`, or a scenario
     number (an int, or its digits as typed) below ``scenarios`` (None: any a seed has)."""
     if isinstance(value, str) and value not in EXPLAIN_RULES:
         try:
             value = int(value)
         except ValueError:
-            raise InputError(f"{name} must be {', '.join(EXPLAIN_RULES)} or a scenario number "
-                             f"(got {value!r})") from None  # fmt: skip
+            raise InputError.naming(*limits.parts(name), f" must be {', '.join(EXPLAIN_RULES)} or a "
+                                    f"scenario number (got {value!r})") from None  # fmt: skip
     if isinstance(value, str):
         return value
     high = limits.MAX_SCENARIO if scenarios is None else min(scenarios - 1, limits.MAX_SCENARIO)
     # the count set off by commas on both sides: it read "--explain, of 200 scenarios must be ..."
     of = "" if scenarios is None else f", one of {scenarios:,} scenarios,"
-    return limits.whole(f"{name}{of}", value, 0, high)
+    return limits.whole((*limits.parts(name), of), value, 0, high)
 
 
 def explained_path(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: int,
@@ -642,6 +642,10 @@ def explained_path(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: int
     return path, why
 
 
+# the plan of several that a path follows, as the API and the command line name it
+PLAN = Argument("plan", "--plan")
+
+
 def chosen_plan(batch: PlanBatch, plan: str | int | None, path: Path) -> PlanBatch:
     """The plan of ``batch`` (read from ``path``) named by ``plan``, a label or an index, as a batch
     of one; None: the only plan. Anything else is refused naming plan (--plan) and the labels."""
@@ -649,14 +653,14 @@ def chosen_plan(batch: PlanBatch, plan: str | int | None, path: Path) -> PlanBat
     some = listed([repr(label) for label in labels[:5]]) + (" ..." if len(labels) > 5 else "")
     if plan is None:
         if len(labels) > 1:
-            raise InputError(f"plan (--plan): {path} holds {len(labels):,} plans: name one ({some})")
+            raise InputError.naming(PLAN, f": {path} holds {len(labels):,} plans: name one ({some})")
         index = 0
     elif isinstance(plan, str) and plan in labels:
         index = labels.index(plan)
     elif isinstance(plan, str):
-        raise InputError(f"plan (--plan): no plan {plan!r} in {path}; its plans are {some}")
+        raise InputError.naming(PLAN, f": no plan {plan!r} in {path}; its plans are {some}")
     else:
-        index = limits.whole("plan (--plan), an index", plan, 0, len(labels) - 1)
+        index = limits.whole((PLAN, ", an index"), plan, 0, len(labels) - 1)
     return batch.take(slice(index, index + 1))
 
 

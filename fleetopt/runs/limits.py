@@ -45,16 +45,33 @@ DAMAGED = "the file was damaged or edited"
 # candidate plans a sweep evaluates at most when no count is given (`--candidates`)
 DEFAULT_CANDIDATES = 20
 
+# the settings several modules' refusals name, as the Python API and the command line call them
+SEED = Argument("seed", "--seed")
+SCENARIOS = Argument("scenarios", "--scenarios")
+MODEL = Argument("model", "--model")
+SHARE_PURCHASES = Argument("share_purchases", "--share-purchases")
+STOCHASTIC = Argument("stochastic", "--stochastic")
+WHAT_IF = Argument("what_if", "--what-if")
+# a setting a check names: its name (the API's, a file's field), an Argument, or these in a row (an
+# Argument and words after it: "plan (--plan), an index")
+Name = str | Argument | tuple[str | Argument, ...]
 
-def whole(name: str, value, low: int | None = None, high: int | None = None) -> int:
+
+def parts(name: Name) -> tuple[str | Argument, ...]:
+    """``name`` as a refusal's parts (:meth:`InputError.naming`)."""
+    return name if isinstance(name, tuple) else (name,)
+
+
+def whole(name: Name, value, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an int in [low, high]; a bool, a float or a string is refused (a float of a whole
     number such as 2.0 told to write it as an int, 2: it is whole, only not an int)."""
     if isinstance(value, float) and value.is_integer():
-        raise InputError(f"{name} must be a whole number written as an int: {int(value):d}, not {value!r}")
+        raise InputError.naming(*parts(name), f" must be a whole number written as an int: {int(value):d}, "
+                                f"not {value!r}")  # fmt: skip
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise InputError(f"{name} must be a whole number (got {shown_value(value)})")
+        raise InputError.naming(*parts(name), f" must be a whole number (got {shown_value(value)})")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InputError(f"{name} must be {_range(low, high)} (got {shown_whole(value)})")
+        raise InputError.naming(*parts(name), f" must be {_range(low, high)} (got {shown_whole(value)})")
     return int(value)
 
 
@@ -63,7 +80,7 @@ def shown_whole(value: int) -> str:
     return f"{int(value):,}" if abs(value) < 10**30 else shown_value(value)
 
 
-def number(name: str, value, low: float | None = None, high: float | None = None,
+def number(name: Name, value, low: float | None = None, high: float | None = None,
            optional: bool = False) -> float | None:
     """``value`` as a finite float in [low, high]; an int past a float's range (10**400, which
     raised OverflowError) is refused as out of range. None too when ``optional``."""
@@ -72,11 +89,11 @@ def number(name: str, value, low: float | None = None, high: float | None = None
     if isinstance(value, Integral) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
         largest = f"at most {sys.float_info.max:g} in size"
         within = _range(low, high) if (low, high) != (None, None) else largest
-        raise InputError(f"{name} must be {within} (got {shown_value(value)})")
+        raise InputError.naming(*parts(name), f" must be {within} (got {shown_value(value)})")
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise InputError(f"{name} must be a finite number (got {shown_value(value)})")
+        raise InputError.naming(*parts(name), f" must be a finite number (got {shown_value(value)})")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InputError(f"{name} must be {_range(low, high)} (got {shown_value(value)})")
+        raise InputError.naming(*parts(name), f" must be {_range(low, high)} (got {shown_value(value)})")
     return float(value)
 
 
@@ -86,19 +103,19 @@ def finite_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def flag(name: str, value) -> bool:
+def flag(name: Name, value) -> bool:
     if not isinstance(value, bool):
-        raise InputError(f"{name} must be true or false (got {shown_value(value)})")
+        raise InputError.naming(*parts(name), f" must be true or false (got {shown_value(value)})")
     return value
 
 
-def text(name: str | Argument, value, choices: tuple[str, ...] = (), optional: bool = False) -> str | None:
+def text(name: Name, value, choices: tuple[str, ...] = (), optional: bool = False) -> str | None:
     """A string (one of ``choices`` when given); None too when ``optional``."""
     if value is None and optional:
         return None
     if not isinstance(value, str) or (choices and value not in choices):
         wanted = f"one of {', '.join(choices)}" if choices else "a string"
-        raise InputError.naming(name, f" must be {wanted} (got {shown_value(value)})")
+        raise InputError.naming(*parts(name), f" must be {wanted} (got {shown_value(value)})")
     return value
 
 
@@ -123,7 +140,7 @@ def texts(name: str, value) -> list[str]:
     return value
 
 
-def model_name(name: str, value, optional: bool = True) -> str | None:
+def model_name(name: Name, value, optional: bool = True) -> str | None:
     """A model's name as its file's ``name:`` gives it and the registry records it ("tiny"); a file
     path ("models/tiny.yaml"), which no name can be, is refused rather than matching no run."""
     text(name, value, optional=optional)
@@ -131,8 +148,8 @@ def model_name(name: str, value, optional: bool = True) -> str | None:
         return value
     named = "a model's name, as the name: field of its file gives it (e.g. 'tiny')"
     if "/" in value or value.endswith((".yaml", ".yml", ".json")):
-        raise InputError(f"{name} is {named}, not a file (got {shown_value(value)})")
-    raise InputError(f"{name} must be {named}: {NAME_RULE} (got {shown_value(value)})")
+        raise InputError.naming(*parts(name), f" is {named}, not a file (got {shown_value(value)})")
+    raise InputError.naming(*parts(name), f" must be {named}: {NAME_RULE} (got {shown_value(value)})")
 
 
 def path(name: str | Argument, value, optional: bool = True):
@@ -228,15 +245,15 @@ def _range(low, high) -> str:
     return f"at least {low:,}" if low is not None else f"at most {high:,}"
 
 
-def scenarios(name: str, value) -> int:
+def scenarios(name: Name, value) -> int:
     return whole(name, value, 1)
 
 
-def candidates(name: str, value) -> int:
+def candidates(name: Name, value) -> int:
     return whole(name, value, 1)
 
 
-def seed(name: str, value) -> int:
+def seed(name: Name, value) -> int:
     return whole(name, value, 0, MAX_SEED)
 
 
@@ -313,7 +330,7 @@ _MEMORY_ACCEPTED = (
 _MIN_BUDGET, _MAX_BUDGET = 10**3, 10**15
 
 
-def memory_size(name: str, value) -> int | None:
+def memory_size(name: Name, value) -> int | None:
     """A memory budget in bytes (None: the default), ``name`` the setting as the user gave it
     (--max-memory; max_memory from Python, where a whole number of bytes passes too). Only plain
     decimal numbers with a unit pass: 'nanGB', '1e400GB' or '-1GB' are refused with what is accepted,
@@ -321,22 +338,22 @@ def memory_size(name: str, value) -> int | None:
     if value is None:
         return None
     if isinstance(value, Integral) and not isinstance(value, bool):
-        return whole(f"{name} (a whole number of bytes)", value, 1)
+        return whole((*parts(name), " (a whole number of bytes)"), value, 1)
     if not isinstance(value, str):
-        raise InputError(f"{name} must be a size such as '2GB' or a whole number of bytes (got "
-                         f"{shown_value(value)})")  # fmt: skip
+        raise InputError.naming(*parts(name), " must be a size such as '2GB' or a whole number of bytes "
+                                f"(got {shown_value(value)})")  # fmt: skip
     shown = shortened(value.strip()) or "''"
     match = _MEMORY_TEXT.match(value)
     unit = match.group(2).upper() if match else None
     if match is None or (unit and unit not in _MEMORY_UNITS):
-        raise InputError(f"{name} {shown}: expected {_MEMORY_ACCEPTED}")
+        raise InputError.naming(*parts(name), f" {shown}: expected {_MEMORY_ACCEPTED}")
     if not unit and float(match.group(1)) == 0:  # no unit makes 0 a size: 0MB is as far out of range
-        raise InputError(f"{name} {shown} is out of range: expected {_MEMORY_ACCEPTED}")
+        raise InputError.naming(*parts(name), f" {shown} is out of range: expected {_MEMORY_ACCEPTED}")
     if not unit:
         number = shortened(match.group(1))
-        raise InputError(f"{name} {shown} has no unit: write one, e.g. {number}MB or {number}GB; "
-                         f"expected {_MEMORY_ACCEPTED}")
+        raise InputError.naming(*parts(name), f" {shown} has no unit: write one, e.g. {number}MB or "
+                                f"{number}GB; expected {_MEMORY_ACCEPTED}")  # fmt: skip
     size = float(match.group(1)) * _MEMORY_UNITS[unit]
     if not _MIN_BUDGET <= size <= _MAX_BUDGET:
-        raise InputError(f"{name} {shown} is out of range: expected {_MEMORY_ACCEPTED}")
+        raise InputError.naming(*parts(name), f" {shown} is out of range: expected {_MEMORY_ACCEPTED}")
     return int(size)

@@ -7,7 +7,7 @@ import os
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted, format_bytes, listed, sizes_apart
-from fleetopt.errors import InputError
+from fleetopt.errors import Argument, InputError
 from fleetopt.evaluate.resources import physical_ram_bytes
 from fleetopt.milp.highs import model_size
 from fleetopt.milp.stochastic.first_stage import SHARED_PURCHASES, FirstStage, tied_keys
@@ -73,7 +73,7 @@ def memory_check_on() -> bool:
 
 def check_memory(
     data: ModelData, n: int, quarters: int, n_name: str = "scenarios", share_purchases: bool = False
-) -> None:
+) -> None:  # n_name: the API's name of the scenarios, whose option is --stochastic
     """Refuse, before any solve, an extensive form of ``n`` scenarios whose estimated peak memory
     (:data:`BASE_BYTES` + n x (:data:`SCENARIO_BYTES` + :data:`BYTES_PER_ELEMENT` x
     :func:`scenario_elements`, with ``share_purchases`` the rows sharing adds)) exceeds this
@@ -90,8 +90,8 @@ def check_memory(
     if need > ram:
         fits = max(int((ram - BASE_BYTES) // per_scenario), 0)
         need_text, ram_text = sizes_apart(need, ram)
-        raise InputError(
-            f"{n_name} (--stochastic) {n:,}: the extensive form of {data.name} would need about "
+        raise InputError.naming(
+            Argument(n_name, "--stochastic"), f" {n:,}: the extensive form of {data.name} would need about "
             f"{need_text} ({format_bytes(per_scenario)} a scenario), more than the "
             f"{ram_text} of memory here (RAM, or this container's limit); at most about "
             f"{counted(fits, 'scenario')} fit. The estimate is measured, not exact (docs/formulation.md "

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 
 from fleetopt.core.data import ModelData
-from fleetopt.errors import InputError, NoPlanError
+from fleetopt.errors import Argument, InputError, NoPlanError
 from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, gap_to_bound, stops_kept
 from fleetopt.milp.stochastic.debt_rows import cure_by_repaying, owe_nothing
 from fleetopt.milp.stochastic.extensive_form import cloned
@@ -33,6 +33,9 @@ from fleetopt.milp.stochastic.scenarios import ScenarioInputs, apply_scenario
 from fleetopt.milp.units import MUSD
 
 ROUTES = ("mpisppy-ef",)
+# the settings a stochastic solve's route is refused by, as the API and the command line call them
+ROUTE = Argument("solver", "--stochastic-solver")
+RISK_WEIGHT = Argument("risk_weight", "--risk-weight")
 SOLVER = "appsi_highs"  # HiGHS through Pyomo (highspy), the solver of every other fleetopt solve
 
 
@@ -61,10 +64,8 @@ def check_route(route: str, risk_weight: float) -> None:
     if route not in ROUTES:
         raise InputError(f"--stochastic-solver must be blocks or {' or '.join(ROUTES)} (got {route})")
     if risk_weight:
-        raise InputError(
-            f"solver (--stochastic-solver) {route} solves the risk-neutral objective: leave risk_weight "
-            "(--risk-weight) at 0"
-        )
+        raise InputError.naming(ROUTE, f" {route} solves the risk-neutral objective: leave ", RISK_WEIGHT,
+                                " at 0")
     mpisppy_modules()
 
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate.backend_choice import check_backend_runs
 from fleetopt.evaluate.slip import slips
 from fleetopt.milp.highs import STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.stochastic.memory_estimate import check_memory
+from fleetopt.stochastic.mpisppy_route import RISK_WEIGHT, ROUTE, check_route
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
-from fleetopt.stochastic.mpisppy_route import check_route
 
 # how RP is solved: fleetopt's own extensive form and block solver, or mpi-sppy's extensive form
 ROUTES = ("blocks", *MPISPPY_ROUTES)
@@ -47,23 +47,23 @@ def check_settings(
     what is allowed: 1 <= n <= ``limits.MAX_STOCHASTIC_SCENARIOS`` (``n_name``: the argument's
     name, the sweep's is ``stochastic``), ...; for the mpi-sppy route, mpi-sppy installed and L = 0.
     ``quarters`` None: the default of :func:`first_stage_quarters`."""
-    n = limits.whole(f"{n_name} (--stochastic)", n, 1)
+    scenarios = Argument(n_name, "--stochastic")
+    n = limits.whole(scenarios, n, 1)
     most = limits.MAX_STOCHASTIC_SCENARIOS
     if n > most:
-        raise InputError(
-            f"{n_name} (--stochastic) must be at most {most:,} scenarios, the most the extensive "
-            f"form is built for (got {limits.shown_whole(n)})"
-        )
-    alpha = limits.number("cvar_alpha (--cvar-alpha)", alpha)
+        raise InputError.naming(scenarios, f" must be at most {most:,} scenarios, the most the extensive "
+                                f"form is built for (got {limits.shown_whole(n)})")  # fmt: skip
+    cvar_alpha = Argument("cvar_alpha", "--cvar-alpha")
+    alpha = limits.number(cvar_alpha, alpha)
     if not 0.0 < alpha <= limits.MAX_TAIL:
-        raise InputError(
-            f"cvar_alpha (--cvar-alpha) is the share of worst scenarios the CVaR averages (0.05: the worst "
-            f"5 %), not a confidence level: it must lie above 0 and at most {limits.MAX_TAIL} (got {alpha})"
+        raise InputError.naming(
+            cvar_alpha, " is the share of worst scenarios the CVaR averages (0.05: the worst 5 %), not a "
+            f"confidence level: it must lie above 0 and at most {limits.MAX_TAIL} (got {alpha})"
         )
-    limits.number("risk_weight (--risk-weight)", risk_weight, 0.0, 1.0)
+    limits.number(RISK_WEIGHT, risk_weight, 0.0, 1.0)
     if quarters is not None:  # one of the horizon's quarters
-        limits.whole("first_stage_quarters (--first-stage-quarters)", quarters, 1, data.T)
-    limits.text("solver (--stochastic-solver)", route, ROUTES)
+        limits.whole(Argument("first_stage_quarters", "--first-stage-quarters"), quarters, 1, data.T)
+    limits.text(ROUTE, route, ROUTES)
     if route != "blocks":
         check_route(route, risk_weight)
     check_memory(data, n, first_stage_quarters(data, quarters), n_name, share_purchases)

@@ -39,7 +39,7 @@ from fleetopt.core.units import (
     format_solver_status,
     format_usd,
 )
-from fleetopt.errors import InputError, NoPlanError
+from fleetopt.errors import Argument, InputError, NoPlanError
 from fleetopt.evaluate.batch import compile_plans, contract_owed, deferrable_gpus, with_buffers
 from fleetopt.evaluate.factors import draw_resale_factor
 from fleetopt.evaluate.forecast import forecast_npv
@@ -60,6 +60,9 @@ BLACKWELL, RUBIN = 1, 2
 
 
 # ---------------------------------------------------------------- stress forecasts
+
+# a sweep's own plans, as the API and the command line call them
+_PURCHASES = Argument("purchases", "--purchases")
 
 
 def default_stresses(data: ModelData) -> list[Stress]:
@@ -592,17 +595,15 @@ def check_stochastic_candidate(
     """`sweep --stochastic N [--share-purchases]` checked before any solve: N >= 0 (0: off, where
     sharing has nothing to apply to), room for the candidate after the forecast optimum
     (``candidates`` >= 2), and the settings `solve --stochastic` checks."""
-    scenarios = limits.whole("stochastic (--stochastic)", scenarios)
-    limits.flag("share_purchases (--share-purchases)", share_purchases)
+    scenarios = limits.whole(limits.STOCHASTIC, scenarios)
+    limits.flag(limits.SHARE_PURCHASES, share_purchases)
     if scenarios < 0:
-        raise InputError(
-            "stochastic (--stochastic) must be 0 (no stochastic candidate) or at least 1 scenario "
-            f"(got {scenarios})"
-        )
+        raise InputError.naming(limits.STOCHASTIC, " must be 0 (no stochastic candidate) or at least 1 "
+                                f"scenario (got {scenarios})")  # fmt: skip
     if not scenarios:
         if share_purchases:
-            raise InputError("share_purchases (--share-purchases) cannot apply without a stochastic "
-                             "candidate: give stochastic (--stochastic N) too")  # fmt: skip
+            raise InputError.naming(limits.SHARE_PURCHASES, " cannot apply without a stochastic candidate: "
+                                    "give ", Argument("stochastic", "--stochastic N"), " too")  # fmt: skip
         return
     if candidates < 2:
         raise InputError(
@@ -752,17 +753,17 @@ def check_proposals(proposals: Sequence[FixedPurchases], candidates: int, stocha
     names = [Path(f.source).name for f in proposals]
     if len(set(names)) < len(names):
         given = ", ".join(f.source for f in proposals)
-        raise InputError(
-            f"purchases (--purchases) files must have different file names, which name their candidates "
+        raise InputError.naming(
+            _PURCHASES, " files must have different file names, which name their candidates "
             f"(got {given}): "
             "copy them under names of their own (from Python: a dict {name: file or table} names each)"
         )
     needed = 1 + (stochastic > 0) + len(proposals)
     if proposals and candidates < needed:
         stochastic_plan = ", the stochastic plan" if stochastic else ""
-        raise InputError(
-            f"candidates (--candidates) must be at least {needed}: the forecast optimum{stochastic_plan} "
-            f"and each of purchases (--purchases) (got {candidates})"
+        raise InputError.naming(
+            Argument("candidates", "--candidates"), f" must be at least {needed}: the forecast optimum"
+            f"{stochastic_plan} and each of ", _PURCHASES, f" (got {candidates})"
         )
 
 
