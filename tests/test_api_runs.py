@@ -685,7 +685,7 @@ def test_runs_of_a_model_with_none_where_others_have_runs_warns_naming_them(here
     loaded, solved = tiny_solved
     api.write_solve_run(solved, loaded, here / "A")
     with pytest.warns(FleetoptWarning, match=r"^no runs of model 'tinyy' are recorded \(the registry's runs "
-                                             r"are of model tiny\)$"):  # fmt: skip
+                                             r"are of model tiny\): did you mean 'tiny'\?$"):  # fmt: skip
         assert api.runs(model="tinyy") == []
     with warnings.catch_warnings():
         warnings.simplefilter("error")

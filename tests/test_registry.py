@@ -91,6 +91,9 @@ def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
     assert code == 0 and "no runs recorded yet for model 'nothing'" in nothing, err
     assert squashed("warning: no runs of model 'nothing' are recorded (the registry's runs are of models "
                     "handmade, tiny)") == squashed(err)  # fmt: skip
+    code, _, err = run_cli("runs", "--model", "tinyy")  # a model's name misspelt: its nearest recorded
+    assert code == 0 and squashed("(the registry's runs are of models handmade, tiny): did you mean "
+                                  "'tiny'?") in squashed(err), err  # fmt: skip
     code, _, err = run_cli("runs", "--model", "nothing", "--kind", "sweep")  # one model: "model"
     assert code == 0 and squashed("(the registry's sweep runs are of model tiny)") in squashed(err), err
 

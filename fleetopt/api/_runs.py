@@ -6,6 +6,7 @@ import shlex
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from difflib import get_close_matches
 from numbers import Integral
 from pathlib import Path
 
@@ -301,12 +302,16 @@ def _check_model_name(model) -> None:
 
 def _warn_of_other_models(model: str, kind: str | None) -> None:
     """'no runs of model 'tinyy' are recorded (the registry's sweep runs are of models neocloud,
-    tiny)', where other models have runs (of ``kind``): a typo is not read as no run made yet."""
+    tiny): did you mean 'tiny'?', where other models have runs (of ``kind``): a typo is not read as
+    no run made yet. A warning, not a refusal: a model not run yet has no runs, and its name is no
+    typo (--kind's choices are a closed set, refused with exit 2; models' names are not)."""
     names = sorted({record.model_name for record in Registry().list(kind=kind)})
     if names:
         what = f"{kind} runs" if kind else "runs"
+        near = get_close_matches(model, names, 1, 0.6)  # as a misspelt field's name is matched
+        meant = f": did you mean {near[0]!r}?" if near else ""
         warn(f"no {what} of model {model!r} are recorded (the registry's {what} are of "
-             f"{'model' if len(names) == 1 else 'models'} {', '.join(names)})")  # fmt: skip
+             f"{'model' if len(names) == 1 else 'models'} {', '.join(names)}){meant}")  # fmt: skip
 
 
 def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | None]]:
