@@ -610,3 +610,31 @@ def test_a_ray_task_too_small_for_one_plan_is_refused_as_one_task_s_budget():
     said = str(refused.value)
     assert "more than the budget of 2 MB" in said and said.endswith("--max-memory), at least 5.02 MB")
     assert "workers" not in said
+
+
+def test_a_ray_budget_too_small_for_one_plan_on_every_backend_is_refused_before_ray_starts(solve_run,
+                                                                                         monkeypatch):
+    """`--executor ray --max-memory 2MB`, tiny's plan on 20,000 scenarios, was refused only once a local
+    Ray had started (about 20 s). One plan needs its row, 20,000 x 248 = 4,960,000 bytes, a pair
+    (928) and a scenario (2,544) of a block, and its tables, B = 10,464 compiled bytes: on NumPy 2B
+    laid out and 3B sent, 5,015,792 (5.02 MB); on CuPy 2B twice (this chunk's and the next's), not
+    sent, 5,005,328 (5.01 MB), the least on any backend 'auto' could take. Refused before Ray
+    starts, in the words it had once started, with that least budget; 5.02 MB goes on to start it."""
+    from fleetopt import api
+    from fleetopt.evaluate import jobfolder
+
+    class RayStarted(Exception):
+        pass
+
+    def start_ray(*args, **kwargs):
+        raise RayStarted
+
+    monkeypatch.setattr(jobfolder, "RayExecutor", start_ray)
+    for backend, enough in (("auto", "5.01 MB"), ("numpy", "5.02 MB")):
+        with pytest.raises(MemoryBudgetError) as refused:
+            api.prepare_evaluation(solve_run, scenarios=20_000, executor="ray", max_memory=2_000_000,
+                                   backend=backend)  # fmt: skip
+        said = str(refused.value)
+        assert "more than the budget of 2 MB" in said and said.endswith(f"--max-memory), at least {enough}")
+    with pytest.raises(RayStarted):
+        api.prepare_evaluation(solve_run, scenarios=20_000, executor="ray", max_memory=5_020_000)

@@ -91,6 +91,29 @@ def ray_task_sizes(
         return sizes()
 
 
+# the backends a Ray task may run for each backend asked for (RayExecutor.choose): CuPy on a cluster
+# with GPUs, else NumPy or the C build, which only the cluster, started, tells apart
+_RAY_TASK_BACKENDS = {"auto": ("cupy", "numpy", "cpu-kernel"), "numpy": ("numpy",),
+                      "cpu-kernel": ("cpu-kernel",), "cupy": ("cupy",)}  # fmt: skip
+
+
+def refuse_what_no_ray_task_fits(data: ModelData, plans: PlanBatch, n_scenarios: int, backend: str,
+                                 max_memory: int | None) -> None:  # fmt: skip
+    """Refuse, before Ray starts (about 20 s for a local one), a budget too small for one plan in a
+    Ray task on every backend the run could take there (:data:`_RAY_TASK_BACKENDS`), with the
+    least budget that would do on one of them; a budget one of them holds is left to
+    :func:`ray_task_sizes`, once the cluster says which runs."""
+    refusals = []
+    for name in _RAY_TASK_BACKENDS.get(backend, ()):
+        try:
+            ray_task_sizes(data, plans, n_scenarios, name, max_memory, 1)
+            return
+        except MemoryBudgetError as exc:
+            refusals.append(exc)
+    if refusals:
+        raise min(refusals, key=lambda exc: exc.need_bytes)
+
+
 class EvaluationJob:
     """An evaluation ready to run: model, plans and settings checked, nothing written yet.
 
@@ -246,12 +269,15 @@ def check_matrix_fits(n_plans: int, n_scenarios: int, ram: int | None = None) ->
 
 
 def _runner_and_sizes(data: ModelData, batch: PlanBatch, n: int, backend: str, executor: str,
-                      ray_address: str | None, workers: int, threads: int | None):  # fmt: skip
+                      ray_address: str | None, workers: int, threads: int | None,
+                      max_memory: int | None = None):  # fmt: skip
     """The executor of an evaluation of ``batch`` on ``n`` scenarios and how it sizes its chunks:
     ``sizes(budget, rows_folder)``, (plans per chunk, scenarios per block) within ``budget`` bytes,
     a chunk's rows in a file in ``rows_folder`` (a job's chunks/; None: $TMPDIR) where they go to
-    one (only in this process: a worker's or a Ray task's stay in memory)."""
+    one (only in this process: a worker's or a Ray task's stay in memory). On Ray, a ``max_memory``
+    too small for one plan on every backend a task could take is refused before Ray starts."""
     if executor == "ray":
+        refuse_what_no_ray_task_fits(data, batch, n, backend, max_memory)
         runner = RayExecutor(ray_address)
         runner.choose(backend, data, batch, n)
 
@@ -320,7 +346,8 @@ def prepare_evaluation(
     n = 1 if deterministic else scenarios
     if keep_matrix:
         check_matrix_fits(batch.P, n)
-    runner, sizes = _runner_and_sizes(data, batch, n, backend, executor, ray_address, workers, threads)
+    runner, sizes = _runner_and_sizes(data, batch, n, backend, executor, ray_address, workers, threads,
+                                      max_memory)
     rows_folder = None if folder is None else RunFolder(folder).chunk_folder
     plan_chunk, scenario_chunk = sizes(max_memory, rows_folder)
     settings = {
