@@ -638,3 +638,24 @@ def test_a_ray_budget_too_small_for_one_plan_on_every_backend_is_refused_before_
         assert "more than the budget of 2 MB" in said and said.endswith(f"--max-memory), at least {enough}")
     with pytest.raises(RayStarted):
         api.prepare_evaluation(solve_run, scenarios=20_000, executor="ray", max_memory=5_020_000)
+
+
+def test_the_budget_for_sensible_calls_above_the_runs_is_the_least_though_more_plans_shrink_the_blocks():
+    """40 plans of tiny on 20,000 scenarios in 2 Ray tasks within 12 MB: a plan holds its row, 4,960,000
+    bytes, its tables 2B and the chunk sent 3B (B = 10,464), 5,012,320; 2 plans a chunk leave
+    (12,000,000 - 10,024,640) // (2,544 + 2 x 928) = 448 scenarios a block, 45 blocks of 445: 890 pairs
+    a call. 2 plans on blocks of 500 (1,000 pairs) need 10,024,640 + 500 x 4,400 = 12,224,640 bytes,
+    12.3 MB shown (blocks of 513). The advice named 16.9 MB (3 plans on blocks of 345): the search took
+    calls to grow with the budget, but at 16.1 MB a third plan's row leaves blocks of 199. In 2 worker
+    processes each has half the budget: one plan on blocks of 1,000 needs 5,012,320 + 1,000 x 3,472,
+    twice 8,484,320 = 16,968,640, 17.0 MB, where 33.7 MB was named."""
+    from fleetopt.evaluate.jobfolder import ray_task_sizes
+
+    data, plans = tiny(n=40)
+    in_ray = lambda budget: ray_task_sizes(data, plans, 20_000, "numpy", budget, tasks=2)  # noqa: E731
+    in_workers = lambda budget: chunking.worker_process_sizes(data, plans, 20_000, "numpy", budget, 2)  # noqa: E731
+    assert in_ray(12_000_000) == (2, 445) and in_ray(16_100_000) == (3, 199)
+    assert chunking.budget_for_sensible_blocks(in_ray, 40, 20_000, above=12_000_000) == 12_300_000
+    assert in_ray(12_300_000) == (2, 513)
+    assert chunking.budget_for_sensible_blocks(in_workers, 40, 20_000, above=12_000_000) == 17_000_000
+    assert in_workers(17_000_000) == (1, 1_000)
