@@ -2832,14 +2832,19 @@ def test_tiny_blocks_warning_says_when_the_budget_that_would_do_is_beyond_the_me
     """6 plans x 80 scenarios under 60 KB (1.34 s by the estimate, above) on a machine of 200 KB
     (faked): the 894 KB that would give calls of all 480 pairs, 0.0305 s, cannot be had, which the
     warning says, with the remedy that remains."""
-    from fleetopt.evaluate import resources
+    from fleetopt.evaluate import chunking, resources
 
     ram = resources.DeviceMemory(200_000, "physical memory (RAM) of this machine")
     monkeypatch.setattr(resources, "simulation_memory", lambda *_: ram)
+    searched = []  # the advice's budget is searched above the run's own (a smaller one is slower)
+    search = chunking.budget_for_sensible_blocks
+    monkeypatch.setattr(chunking, "budget_for_sensible_blocks",
+                        lambda *a: searched.append(a[3:]) or search(*a))  # fmt: skip
     plans = _tiny_plans_file(tmp_path)
     code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "80",
                            "--backend", "numpy", "--max-memory", "60KB", "--out", str(tmp_path / "a"))
     assert code == 0, err
+    assert searched == [(60_000,)]
     assert ("--max-memory 894KB gives 6 plans a chunk on blocks of 80 scenario(s), about 0.0305 s, more than "
             "the 200 KB of physical memory (RAM) of this machine: give fewer scenarios (--scenarios)"
             ) in " ".join(err.split())  # fmt: skip

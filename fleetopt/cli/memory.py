@@ -70,7 +70,9 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
     line = (f"warning: the memory budget leaves room for {scenario_chunk:,} scenario(s) at a time "
             f"(of {n_scenarios:,}), {counted(plan_chunk, 'plan')} a chunk: the run will be slow, about "
             f"{format_duration(now)} by NumPy's estimate on one core")  # fmt: skip
-    enough = chunking.budget_for_sensible_blocks(job.chunk_sizes_within, n_plans, n_scenarios)
+    # a budget above the run's (a smaller one may make calls as large and the run slower: docs/evaluation.md)
+    enough = chunking.budget_for_sensible_blocks(job.chunk_sizes_within, n_plans, n_scenarios,
+                                                 s["max_memory"])  # fmt: skip
     if enough is not None:
         plans, scenarios = job.chunk_sizes_within(enough)
         then = backend_choice.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plans, scenarios)

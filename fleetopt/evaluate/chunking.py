@@ -417,8 +417,14 @@ def budget_for_sensible_blocks(sizes: Callable[[int], tuple[int, int]], n_plans:
         if high >= 10**15:
             return None
         low, high = (high if above is None else low), high * 2
-    least = _least_enough(pairs, target, low, high)
-    return rounded_up(least) if pairs(rounded_up(least))[1] >= target else least
+    least = _least_enough(pairs, target, low, high)  # within high // 1000 above the least
+    shown = rounded_up(least)
+    if pairs(shown)[1] < target:
+        return least
+    step = 10 ** max(0, len(str(shown)) - 3)  # a budget shown to three digits, the least so shown
+    while shown - step > (above or 0) and pairs(shown - step)[1] >= target:
+        shown -= step
+    return shown
 
 
 def _least_enough(pairs: Callable[[int], tuple[int, int]], target: int, low: int, high: int) -> int:
