@@ -4,10 +4,10 @@ Each class carries the exit status the command line ends with (see README "Exit 
 CLI maps every error to its code and message in one place (``fleetopt.cli.error_report.errors_reported``).
 The concrete errors live beside the code that raises them and derive from one of these:
 
-- :class:`InputError` (exit 2): ``ModelError`` (schema.issues), ``RunDirError`` (runs.folder),
+- :class:`InputError` (exit 2): ``ModelError`` (schema.issues), ``RunDirError`` (runs.run_files),
   ``RegistryError`` (runs.registry), ``BackendError`` (evaluate.backend), ``PlanFileError``
-  (evaluate.batch), ``MemoryBudgetError`` (evaluate.engine), ``SpillError`` (evaluate.spill),
-  ``RayUnavailable`` (evaluate.jobs), ``RuleError`` (sweep.candidates), ``CompareError`` (compare),
+  (evaluate.batch), ``MemoryBudgetError`` (evaluate.chunking), ``SpillError`` (evaluate.spill),
+  ``RayUnavailable`` (evaluate.jobs), ``RuleError`` (sweep.rule), ``CompareError`` (compare.sources),
   ``ReportError`` (report.reading);
 - :class:`InfeasibleError` (exit 3): ``InfeasibleModel`` (milp.solve);
 - :class:`NoPlanError` (exit 4): ``NoPlanFound`` and ``SolverTrouble`` (milp.solve: HiGHS gave up

@@ -432,9 +432,10 @@ def test_threads_on_the_resume_of_a_job_of_worker_processes_or_ray_are_refused(n
     said = " ".join(stderr.split())
     assert code == 2 and said == ("error: --threads cannot apply with job.json's workers 2: each worker "
                                   "process or Ray task runs one thread; give --workers 1 with it, or leave "
-                                  "threads out"), stdout + stderr  # fmt: skip
+                                  "out --threads"), stdout + stderr  # fmt: skip
     python_said = ("threads (--threads) cannot apply with job.json's workers 2: each worker process or Ray "
-                   "task runs one thread; give workers=1 (--workers 1) with it, or leave threads out")
+                   "task runs one thread; give workers=1 (--workers 1) with it, or leave out threads "
+                   "(--threads)")
     with pytest.raises(api.InputError, match=re.escape(python_said) + "$"):
         api.resume_evaluation(here / "E", threads=1)
     assert not (here / "E" / "metrics.csv").exists()

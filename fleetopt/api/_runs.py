@@ -319,7 +319,8 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
     finished, which the registry lists only once they do: ``(folder, kind, pid)``, kind
     ``evaluate`` or ``sweep`` (None for a job folder whose job.json is damaged: unreadable, or naming
     no kind of job; it cannot be resumed until it is restored), pid the process still running it (a
-    string), or None for one that was interrupted (``fleetopt <kind> --resume FOLDER`` finishes it).
+    string: "4242", or "1 on host 0d226e7b8ea5" for one of another host, a container's), or None for
+    one that was interrupted (``fleetopt <kind> --resume FOLDER`` finishes it).
     Oldest first. Jobs written with
     ``--out`` outside the runs folder are not looked for. ``model``: only jobs of the model of this
     name (the name in their model.yaml)."""

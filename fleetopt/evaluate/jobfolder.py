@@ -580,10 +580,9 @@ def refuse_threads_with_workers(threads, workers, executor, kept: str = "") -> N
         setting, remedy = f"workers {workers}", Argument("workers=1", "--workers 1")
     else:
         return
-    whose = f"{kept} " if kept else ""
-    raise InputError.naming(Argument("threads", "--threads"), f" cannot apply with {whose}{setting}: each "
-                            "worker process or Ray task runs one thread; give ", remedy, " with it, or leave "
-                            "threads out")  # fmt: skip
+    whose, threads_given = f"{kept} " if kept else "", Argument("threads", "--threads")
+    raise InputError.naming(threads_given, f" cannot apply with {whose}{setting}: each worker process or Ray "
+                            "task runs one thread; give ", remedy, " with it, or leave out ", threads_given)
 
 
 def _refuse_threads_with_the_jobs_workers(runs: dict, how: dict) -> None:
