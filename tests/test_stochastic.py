@@ -2314,7 +2314,7 @@ def test_the_advice_names_the_settings_as_its_reader_changes_them():
     the report), the API's argument names for Python."""
     import inspect
 
-    from fleetopt.stochastic.paired import SOLVE_ARGUMENTS, out_of_sample_advice
+    from fleetopt.stochastic.paired import MORE_SCENARIOS, RISK_WEIGHT, out_of_sample_advice
 
     trade = {"npv_mean_usd_diff": -1e8, "npv_mean_usd_diff_se": 4e7,
              "npv_cvar_usd_diff": 2.51e9, "npv_cvar_usd_diff_se": 3e8}  # fmt: skip
@@ -2322,12 +2322,12 @@ def test_the_advice_names_the_settings_as_its_reader_changes_them():
             "npv_cvar_usd_diff": -1e5, "npv_cvar_usd_diff_se": 1e5}  # fmt: skip
     again = "solve again with more scenarios ({}) or a risk weight on the worst futures ({})"
     assert again.format("--stochastic N", "--risk-weight L") in out_of_sample_advice(trade, 5)
-    python = out_of_sample_advice(trade, 5, SOLVE_ARGUMENTS)
+    python = out_of_sample_advice(trade, 5, typed=False)
     assert again.format("scenarios=N", "risk_weight=L") in python and "--" not in python
     apart = "more scenarios ({}) may tell them apart"
     assert out_of_sample_advice(same, 5).endswith(apart.format("--stochastic N"))
-    assert out_of_sample_advice(same, 5, SOLVE_ARGUMENTS).endswith(apart.format("scenarios=N"))
-    named = {words.split("=")[0] for words in SOLVE_ARGUMENTS.values()}
+    assert out_of_sample_advice(same, 5, typed=False).endswith(apart.format("scenarios=N"))
+    named = {argument.keyword.split("=")[0] for argument in (MORE_SCENARIOS, RISK_WEIGHT)}
     assert named == {"scenarios", "risk_weight"} <= set(inspect.signature(api.solve_stochastic).parameters)
 
 

@@ -41,6 +41,7 @@ from fleetopt.core.units import (
     format_usd_change,
     listed,
 )
+from fleetopt.errors import Argument
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
@@ -196,40 +197,46 @@ def _verdict_words(j: Judged) -> str:
 _WHY_WORSE = ("{few} may be too few to stand for the futures (the plan was fitted to them: the in-sample "
               "figures cannot show this), or its worth is in re-planning later, which this check does not "
               "do (it runs each plan completed on the forecast: formulation §7b)")
-# the settings the advice names, as its reader changes them: the terminal's options (the report's too),
-# or a notebook's arguments of fleetopt.api.solve_stochastic
-SOLVE_OPTIONS = {"scenarios": "--stochastic N", "risk_weight": "--risk-weight L"}
-SOLVE_ARGUMENTS = {"scenarios": "scenarios=N", "risk_weight": "risk_weight=L"}
+# the settings the advice names, as fleetopt.api.solve_stochastic's argument and the terminal's option
+MORE_SCENARIOS = Argument("scenarios=N", "--stochastic N")
+RISK_WEIGHT = Argument("risk_weight=L", "--risk-weight L")
 
 
-def _solve_again(names: dict) -> str:
-    """What to do where the plan does no better, naming the settings to change as ``names`` does."""
-    return (f"solve again with more scenarios ({names['scenarios']}) or a risk weight on the worst futures "
-            f"({names['risk_weight']}) and judge the new plan by this comparison again")
+def _setting(argument: Argument, typed: bool) -> str:
+    """A setting the advice names, as its reader changes it: the option where ``typed`` (the terminal,
+    the report), else the API's argument (a notebook)."""
+    return argument.option if typed else argument.keyword
 
 
-def out_of_sample_advice(paired: dict, scenarios: int, names: dict = SOLVE_OPTIONS) -> str | None:
+def _solve_again(typed: bool) -> str:
+    """What to do where the plan does no better, naming the settings to change (:func:`_setting`)."""
+    return (f"solve again with more scenarios ({_setting(MORE_SCENARIOS, typed)}) or a risk weight on the "
+            f"worst futures ({_setting(RISK_WEIGHT, typed)}) and judge the new plan by this comparison again")
+
+
+def out_of_sample_advice(paired: dict, scenarios: int, typed: bool = True) -> str | None:
     """What the verdict of :func:`out_of_sample_verdict` means for the commitments and what to do,
     in a CFO's words (``scenarios``: the stochastic solve's, named where the plan does worse; the
-    settings to change named as ``names`` does: :data:`SOLVE_OPTIONS` for the terminal,
-    :data:`SOLVE_ARGUMENTS` for Python), or None where nothing was judged. A stochastic plan worse out
+    settings to change named by their options where ``typed``, else by the API's arguments:
+    :func:`_setting`), or None where nothing was judged. A stochastic plan worse out
     of sample is not the feature failing: the forecast optimum's commitments are then the ones to
     keep."""
     j = _judged(paired)
     if j.outcome == "trade":
         return ("neither plan is better on every figure: committing to the stochastic plan's first stage "
                 "buys its better figures at the price of its worse ones; choose by which matter more to "
-                f"you, or {_solve_again(names)}")  # the figures are named in the verdict just before
+                f"you, or {_solve_again(typed)}")  # the figures are named in the verdict just before
     if j.outcome == "better":
         return "on futures it was not fitted to, the stochastic plan does better: commit to its first stage"
     if j.outcome == "worse":
         why = _WHY_WORSE.format(few=counted(scenarios, "scenario"))
         return ("on futures it was not fitted to, committing to the stochastic plan's first stage does worse "
                 f"than committing to the forecast optimum's: {why}. What to do: keep the forecast optimum's "
-                f"commitments (its column in 'what to commit to now'), or {_solve_again(names)}")
+                f"commitments (its column in 'what to commit to now'), or {_solve_again(typed)}")
     if j.outcome == "same":
         return ("the two plans do as well as each other on these futures, within the noise: either first "
-                f"stage may be committed to; more scenarios ({names['scenarios']}) may tell them apart")
+                f"stage may be committed to; more scenarios ({_setting(MORE_SCENARIOS, typed)}) may tell "
+                "them apart")
     return None
 
 
@@ -339,12 +346,12 @@ def out_of_sample_lines(oos: dict) -> list[tuple[str, ...]]:
             for row in out_of_sample_rows(oos)]  # fmt: skip
 
 
-def out_of_sample_words(oos: dict, scenarios: int, names: dict = SOLVE_OPTIONS) -> str:
+def out_of_sample_words(oos: dict, scenarios: int, typed: bool = True) -> str:
     """The verdict on the stochastic plan out of sample and what it means, in two sentences ('' without
     paired differences): the terminal's caption, the report's paragraph and its In short, a notebook's
-    display (``names``: as :func:`out_of_sample_advice` takes it)."""
+    display (``typed``: as :func:`out_of_sample_advice` takes it)."""
     if not oos.get("paired"):
         return ""
-    advice = out_of_sample_advice(oos["paired"], scenarios, names)
+    advice = out_of_sample_advice(oos["paired"], scenarios, typed)
     return (f"The stochastic plan is {out_of_sample_verdict(oos['paired'], scenarios)}."
             + (f" What it means: {advice}." if advice else ""))

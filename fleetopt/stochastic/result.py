@@ -27,7 +27,6 @@ from fleetopt.stochastic.commitments import (
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_FIGURES,
-    SOLVE_ARGUMENTS,
     out_of_sample_lines,
     out_of_sample_rows,
     out_of_sample_verdict_word,
@@ -99,7 +98,7 @@ class StochasticResult:
             return [markdown_text(none), ""]
         fresh = counted(oos["scenarios"], "fresh scenario")
         head = f"Out of sample, both plans on {fresh}, seed {oos['seed']}"
-        words = out_of_sample_words(oos, self.settings["scenarios"], SOLVE_ARGUMENTS)  # a notebook's names
+        words = out_of_sample_words(oos, self.settings["scenarios"], typed=False)  # a notebook's arguments
         headers = ["plan", *(header for _, _, header in OUT_OF_SAMPLE_COLUMNS)]
         table = pd.DataFrame(out_of_sample_lines(oos), columns=headers)
         return [f"**{markdown_text(head)}.** {markdown_text(words)}", "", markdown_table(table), ""]
