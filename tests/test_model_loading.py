@@ -488,14 +488,27 @@ def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_p
      ("useful_life_years: 6               # CoreWeave", "useful_life_years: 72               # CoreWeave",
       "skus.H100.useful_life_years: is 72 years: a useful life is in years (6 for 72 months"),
      ("useful_life_years: 10  ", "useful_life_years: 120 ",
-      "sites.texas.expansion.useful_life_years: is 120 years: a useful life is in years")],
-    ids=["capex", "electricity", "power", "huge-power", "price", "gpu-life", "plant-life"],
+      "sites.texas.expansion.useful_life_years: is 120 years: a useful life is in years"),
+     ("      start: 60000", "      start: 3000000",
+      "skus.B200.capex_per_gpu_usd: is at least $2,"),  # falling 10 % a year: its least value is said
+     ("capex_per_gpu_usd: 50000           # [§3]", "capex_per_gpu_usd: 400000           # [§3]",
+      "fleet.0.capex_per_gpu_usd: is at least $400,000 per GPU: capex is in USD per GPU, not per server"),
+     ("opex_per_gpu_quarter_usd: 1200 ", "opex_per_gpu_quarter_usd: 0.55 ",
+      "skus.H100.opex_per_gpu_quarter_usd: is $0.55 per GPU a quarter: opex is in USD per GPU per quarter"),
+     ("opening_cash_usd: 150000000", "opening_cash_usd: 150",
+      "finance.opening_cash_usd: is $150.00: money is in USD, not millions of USD (150000000 for $150M)"),
+     ("opening_balance_usd: 200000000", "opening_balance_usd: 200",
+      "finance.facilities.gpu-term-loan.opening_balance_usd: is $200.00: money is in USD, not millions")],
+    ids=["capex", "electricity", "power", "huge-power", "price", "gpu-life", "plant-life", "rack-capex",
+         "server-capex", "hourly-opex", "cash-millions", "loan-millions"],
 )  # fmt: skip
 def test_money_and_power_in_another_unit_are_said_with_their_unit(tmp_path, written, meant, said):
     """B200 capex 55 (for $55k) was a valid model whose solve bought 29,832 B200s for $69.1M, as
     were electricity in USD per kWh, a site's capacity in kW and a contract's monthly price (from a
     new user's review), and a useful life in months: each is now said, with its line and the unit
-    meant; the model stays valid."""
+    meant; the model stays valid. So are, from an analyst's first model, a rack's or a server's price
+    as capex per GPU, an hourly opex, and the company's cash or a loan in millions of USD (90 for $90M:
+    the plan of a company with $90 of cash), which passed silently."""
     path = tmp_path / "mine.yaml"
     assert written in TINY_PATH.read_text()
     path.write_text(TINY_PATH.read_text().replace(written, meant, 1))

@@ -509,6 +509,11 @@ LOWEST_CAPEX_PER_GPU_USD = 1_000.0  # an accelerator with its share of server an
 LOWEST_ELECTRICITY_USD_PER_MWH = 5.0  # industrial power: $30-$150 per MWh; 0 (free) is taken as meant
 HIGHEST_SITE_MW = 10_000.0  # the largest campuses planned: 1-5 GW
 HIGHEST_USD_PER_GPU_HOUR = 50.0  # rentals: $1-$10 per GPU-hour
+HIGHEST_CAPEX_PER_GPU_USD = 300_000.0  # an 8-GPU server's price: $300k-$500k, an NVL72 rack's $3M-$4M
+LOWEST_OPEX_PER_GPU_QUARTER_USD = 50.0  # $600-$2,000 a quarter: an hour's share is about $0.55
+# a company's cash, debt, overhead, penalties and power plant run to millions of USD: below this one was
+# written in millions (90 for $90M)
+LOWEST_COMPANY_USD = 10_000.0
 # a series growing faster than this (+200 % a year) was most often meant in per cent (3 for 3 %); AI
 # demand has doubled in a year, not tripled for years on end
 HIGHEST_ANNUAL_GROWTH = 2.0
@@ -545,10 +550,11 @@ def magnitude_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     capex per GPU ($55k meant), electricity at $0.07 per MWh (per kWh meant), a site of 20,000 MW
     (kW meant), a contract at $1,700 per GPU-hour (a month's price): the model is valid, and its
     plan would be of another world (29,832 GPUs bought for $69.1M); a useful life in months (72 for 6
-    years: depreciation a twelfth of what it is); and a customer hazard past any rating's (1 for 1 %:
-    every customer gone in the first quarter)."""
-    return (_capex_notes(model) + _site_notes(model) + _price_notes(model) + _life_notes(model)
-            + model.risk.hazard_notes())
+    years: depreciation a twelfth of what it is); a customer hazard past any rating's (1 for 1 %:
+    every customer gone in the first quarter); a rack's price as capex per GPU, an hour's opex as a
+    quarter's, and the company's cash, debt or overhead in millions of USD (90 for $90M)."""
+    return (_capex_notes(model) + _opex_notes(model) + _site_notes(model) + _price_notes(model)
+            + _life_notes(model) + _millions_notes(model) + model.risk.hazard_notes())
 
 
 def _paid(model: PlanningModel, spec) -> np.ndarray:
@@ -569,7 +575,49 @@ def _capex_notes(model: PlanningModel) -> list[tuple[Path, str]]:
             notes.append(((*where, "capex_per_gpu_usd"), (
                 f"is at most ${paid.max():,.2f} per GPU: capex is in USD per GPU, all in (55000 for $55k; "
                 "a datacenter GPU with its share of server and network costs $20k-$70k)")))  # fmt: skip
+        elif paid.size and paid.min() > HIGHEST_CAPEX_PER_GPU_USD:
+            notes.append(((*where, "capex_per_gpu_usd"), (
+                f"is at least ${paid.min():,.0f} per GPU: capex is in USD per GPU, not per server or rack "
+                "(an 8-GPU server's price / 8, an NVL72 rack's / 72; a datacenter GPU with its share of "
+                "server and network costs $20k-$70k)")))  # fmt: skip
     return notes
+
+
+def _opex_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    return [(("skus", name, "opex_per_gpu_quarter_usd"), (
+        f"is ${opex:,.2f} per GPU a quarter: opex is in USD per GPU per quarter (1200 for $1,200; a quarter "
+        "has about 2,190 hours, so $0.55 an hour is $1,200)"))
+        for name, sku in model.skus.items()
+        if 0 < (opex := sku.opex_per_gpu_quarter_usd) < LOWEST_OPEX_PER_GPU_QUARTER_USD]  # fmt: skip
+
+
+def _millions_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    """The company's amounts (cash, debt, overhead, penalties, power plant) above 0 and below
+    :data:`LOWEST_COMPANY_USD`: written in millions of USD, as a spreadsheet shows them."""
+    return [(path, (f"is ${amount:,.2f}: money is in USD, not millions of USD ({amount * 1e6:.0f} for "
+                    f"${amount:g}M)"))
+            for path, amount in _company_amounts(model) if 0 < amount < LOWEST_COMPANY_USD]  # fmt: skip
+
+
+def _company_amounts(model: PlanningModel) -> list[tuple[Path, float]]:
+    finance = model.finance
+    amounts = [(("finance", "opening_cash_usd"), finance.opening_cash_usd),
+               (("finance", "min_cash_usd"), finance.min_cash_usd)]
+    overhead = _paid(model, finance.overhead_usd_per_quarter)
+    if overhead.size:
+        amounts.append((("finance", "overhead_usd_per_quarter"), float(overhead.max())))
+    for name, facility in finance.facilities.items():
+        amounts += [(("finance", "facilities", name, field), getattr(facility, field))
+                    for field in ("size_usd", "opening_balance_usd")]
+    if finance.revolver:
+        amounts.append((("finance", "revolver", "size_usd"), finance.revolver.size_usd))
+    if finance.covenants and finance.covenants.min_liquidity_usd is not None:
+        amounts.append((("finance", "covenants", "min_liquidity_usd"), finance.covenants.min_liquidity_usd))
+    amounts += [(("contracts", name, "cancellation_penalty_usd"), contract.cancellation_penalty_usd)
+                for name, contract in model.contracts.items()]
+    amounts += [(("sites", name, "expansion", "capex_per_mw_usd"), site.expansion.capex_per_mw_usd)
+                for name, site in model.sites.items() if site.expansion]
+    return amounts
 
 
 def _site_notes(model: PlanningModel) -> list[tuple[Path, str]]:
