@@ -150,7 +150,11 @@ TEXT_CASES = [
     ("bad-step-quarter", "annual_growth: -0.10 ", "annual_growth: -0.10\n      steps: {2026Q5: 50000}",
      "skus.B200.capex_per_gpu_usd.steps.2026Q5.[key]", "'2026Q5' is not a quarter"),
     ("growth-out-of-range", "annual_growth: -0.10 ", "annual_growth: -1.5 ",
-     "skus.B200.capex_per_gpu_usd.annual_growth", "greater than or equal to -0.99"),
+     "skus.B200.capex_per_gpu_usd.annual_growth", "must be at least -0.99 (a 99 % fall a year)"),
+    # a decline written in per cent said "greater than or equal to -0.99", not that growth is a fraction
+    ("decline-as-percent", "annual_growth: -0.10 ", "annual_growth: -12 ",
+     "skus.B200.capex_per_gpu_usd.annual_growth", "growth is a fraction, -0.12 means 12 % lower each year "
+     "(got -12)"),
     # a percentage written as a whole number: the hint, not only "less than or equal to 10 / 3"
     ("growth-as-percent", "annual_growth: -0.10 ", "annual_growth: 60 ",
      "skus.B200.capex_per_gpu_usd.annual_growth", "growth is a fraction, 0.6 means 60 % a year (got 60)"),

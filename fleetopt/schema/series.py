@@ -27,6 +27,7 @@ from fleetopt.schema.base import (
     RATE_LIMIT_MESSAGE,
     Quarter,
     StrictModel,
+    at_least,
     at_most,
     check_money,
 )
@@ -39,7 +40,9 @@ class CompactSeries(StrictModel):
     """Value in the first quarter of the horizon."""
     annual_growth: Annotated[
         float,
-        Field(ge=-0.99, allow_inf_nan=False, json_schema_extra={"maximum": 10.0}),
+        Field(allow_inf_nan=False, json_schema_extra={"minimum": -0.99, "maximum": 10.0}),
+        AfterValidator(at_least(-0.99, "must be at least -0.99 (a 99 % fall a year): growth is a fraction, "
+                                       "-0.12 means 12 % lower each year")),
         AfterValidator(at_most(10.0, "must be at most 10 (1,000 % a year): growth is a fraction, 0.6 means "
                                      "60 % a year")),
     ] = 0.0
