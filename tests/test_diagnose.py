@@ -48,6 +48,20 @@ def test_a_site_short_of_power_is_sent_to_its_expansion_block_or_told_to_add_one
         "sites.s1.power_capacity_mw or sites.s1.expansion")
 
 
+def test_a_borrowing_base_short_names_the_opening_balance_of_a_loan_that_has_one():
+    """An analyst's term loan opened at $400M on an installed fleet worth $267M at resale: the
+    diagnosis said "edit finance.facilities.gpu-term-loan.max_ltv", which no LTV up to 1 mends; the
+    balance it opens with is named too, and only for a facility that has one."""
+    d = base_model()
+    loan = {"spread_over_reference_annual": 0.05, "max_ltv": 0.7, "amortization_quarters": 8,
+            "draw_from": "2026Q1", "draw_until": "2026Q2"}  # fmt: skip
+    d["finance"]["facilities"] = {"term": {**loan, "size_usd": 4.0e6, "opening_balance_usd": 4.0e6},
+                                  "ddtl": {**loan, "size_usd": 4.0e6}}  # fmt: skip
+    assert fields_to_edit(data_of(d), "borrowing_base", [(0,)]) == (
+        "finance.facilities.term.max_ltv or finance.facilities.term.opening_balance_usd or "
+        "finance.facilities.ddtl.max_ltv")
+
+
 def test_a_contract_beyond_the_supplier_allocation_names_the_allocation():
     """100 hopper GPUs a quarter allocable; a signed contract for 500 from 2026Q3, two quarters.
     By 2026Q3 300 can be bought (2026Q1..2026Q3): the allocation is short by 200 GPUs there, and

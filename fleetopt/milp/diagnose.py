@@ -463,10 +463,7 @@ _FIELDS = {
     ),
     "demand_floor": (None, "market.demand_gpus"),
     "min_cash": (None, "finance.min_cash_usd or finance.opening_cash_usd"),
-    "borrowing_base": (
-        lambda d, key: [f.name for f in d.facilities if f.max_ltv is not None],
-        "finance.facilities.{0}.max_ltv",
-    ),
+    "borrowing_base": (lambda d, key: [_borrowing_fields(f) for f in d.facilities if f.max_ltv], "{0}"),
     "customer_share": (None, "limits.max_customer_revenue_share"),
     "customer_year_share": (None, "limits.max_customer_revenue_share_per_year"),
     "non_investment_grade_share": (None, "limits.max_non_investment_grade_share_per_year"),
@@ -484,6 +481,16 @@ def _power_fields(site) -> str:
     one must be given ("edit sites.s1.expansion" sent a planner to a block the file did not have)."""
     expansion = f"sites.{site.name}.expansion" if site.block_mw > 0 else f"add sites.{site.name}.expansion"
     return f"sites.{site.name}.power_capacity_mw or {expansion}"
+
+
+def _borrowing_fields(facility) -> str:
+    """A GPU-secured facility's fields that give the borrowing base room: its max LTV, and the balance
+    it opens with, which an installed fleet's resale value must cover from the first quarter (a loan
+    opened above it was sent to max_ltv alone, which no value up to 1 could mend)."""
+    fields = f"finance.facilities.{facility.name}.max_ltv"
+    if facility.opening_usd > 0:
+        fields += f" or finance.facilities.{facility.name}.opening_balance_usd"
+    return fields
 
 
 def _training_ended(data: ModelData, last: int) -> str:
