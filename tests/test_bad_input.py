@@ -158,6 +158,14 @@ TEXT_CASES = [
     # a percentage written as a whole number: the hint, not only "less than or equal to 10 / 3"
     ("growth-as-percent", "annual_growth: -0.10 ", "annual_growth: 60 ",
      "skus.B200.capex_per_gpu_usd.annual_growth", "growth is a fraction, 0.6 means 60 % a year (got 60)"),
+    # a rating as an analyst writes it: pydantic listed the grades, not that notches are not read
+    ("rating-notched", "\nrisk:", "\nrisk:\n  customer_ratings: {lab-a: BB+}",
+     "risk.customer_ratings.lab-a", "should be one of AAA, AA, A, BBB, BB, B, CCC: whole S&P grades, "
+     "without notches or Moody's letters: write BB (got 'BB+')"),
+    ("rating-lower-case", "\nrisk:", "\nrisk:\n  customer_ratings: {lab-a: b}",
+     "risk.customer_ratings.lab-a", "write B (got 'b')"),
+    ("rating-moodys", "\nrisk:", "\nrisk:\n  customer_ratings: {lab-a: Baa3}",
+     "risk.customer_ratings.lab-a", "write BBB (got 'Baa3')"),
     ("pue-as-percent", "pue: 1.25", "pue: 125", "sites.texas.pue",
      "must be at most 3: PUE is facility power / IT power, 1.25 (not 125) (got 125)"),
 ]  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from fleetopt.core.credit import SEVEN_YEAR_DEFAULT_RATE, default_probability, hazard_per_quarter
 from fleetopt.schema.base import (
@@ -138,7 +138,26 @@ class DeliverySlip(StrictModel):
         return self
 
 
-CreditRating = Literal[tuple(SEVEN_YEAR_DEFAULT_RATE)]  # the ratings core/credit.py has a default rate for
+# Moody's letters for S&P's (Ba2 is BB); a notch (+, -, 1-3) is dropped: the table has whole grades
+_MOODYS = {"AAA": "AAA", "AA": "AA", "A": "A", "BAA": "BBB", "BA": "BB", "B": "B", "CAA": "CCC"}
+
+
+def _rating_meant(value: object) -> object:
+    """A rating written with a notch, in lower case or in Moody's letters ('BB+', 'b', 'Ba2') is
+    refused with the grade of the table meant: pydantic's "Input should be 'AAA', ..." left an
+    analyst to guess that notches are not read."""
+    if not isinstance(value, str) or value in SEVEN_YEAR_DEFAULT_RATE:
+        return value
+    letters = value.strip().rstrip("+-123").upper()
+    meant = letters if letters in SEVEN_YEAR_DEFAULT_RATE else _MOODYS.get(letters)
+    if meant:
+        raise ValueError(f"should be one of {', '.join(SEVEN_YEAR_DEFAULT_RATE)}: whole S&P grades, "
+                         f"without notches or Moody's letters: write {meant}")
+    return value
+
+
+# the ratings core/credit.py has a default rate for
+CreditRating = Annotated[Literal[tuple(SEVEN_YEAR_DEFAULT_RATE)], BeforeValidator(_rating_meant)]
 
 
 class AICycle(StrictModel):
@@ -213,7 +232,9 @@ class Risk(StrictModel):
     0.1 (four times a CCC rating's) the model validates with a warning."""
     customer_ratings: dict[str, CreditRating] = Field(default_factory=dict)
     """Credit rating of a customer: its hazard comes from the default-rate table by rating
-    (fleetopt/core/credit.py, docs/sources.md) instead of `customer_default_hazard_per_quarter`."""
+    (fleetopt/core/credit.py, docs/sources.md) instead of `customer_default_hazard_per_quarter`. Whole
+    S&P grades: a notch, lower case or Moody's letters (`BB+`, `b`, `Ba2`) is refused with the grade to
+    write."""
     customer_hazard_overrides: dict[str, Fraction] = Field(default_factory=dict)
     """Per-customer hazards that replace the rating's and `customer_default_hazard_per_quarter`."""
     customer_default_price_impact: dict[str, ShareBelowOne] = Field(default_factory=dict)
