@@ -2,7 +2,7 @@
 
 import importlib
 
-__version__ = "0.4.38"
+__version__ = "0.4.39"
 
 __all__ = ["LoadedModel", "ModelError", "__version__", "load_model"]
 
