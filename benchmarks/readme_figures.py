@@ -36,7 +36,7 @@ from fleetopt.core.data import load
 from fleetopt.core.units import format_percent, format_usd, format_usd_change, rounded
 from fleetopt.evaluate.metrics import median_quarter_label
 from fleetopt.runs.code_stamp import figures_code
-from fleetopt.sweep.candidates import WITHOUT_ORDERS_WORDS
+from fleetopt.sweep.without_orders import WITHOUT_ORDERS_WORDS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 FLEETOPT = (sys.executable, "-m", "fleetopt")

@@ -186,7 +186,7 @@ from fleetopt.evaluate.factors import Stream, normals
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import solve
-from fleetopt.sweep.candidates import collateral_haircut
+from fleetopt.sweep.stresses import collateral_haircut
 
 BB_NPV = NPV - 150_000 * DF[0] + 21_150 * DF[1] + 20_850 * DF[2] + 114_750 * DF[3]
 BB_DEBT = [3_600_000.0, 3_118_750.0, 2_637_500.0, 2_156_250.0]

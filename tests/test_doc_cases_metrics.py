@@ -44,8 +44,9 @@ from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenar
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.milp.solve import solve
-from fleetopt.sweep.candidates import default_stresses, signed_short
+from fleetopt.sweep.candidate_record import signed_short
 from fleetopt.sweep.rule import Rule, recommend
+from fleetopt.sweep.stresses import default_stresses
 
 A = 10_050_246.49
 B = 4_468_397.41

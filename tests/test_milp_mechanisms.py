@@ -662,7 +662,7 @@ def test_ctrl_c_that_highs_catches_in_its_callback_still_stops_the_solve(monkeyp
 
     from fleetopt import api
     from fleetopt.milp.persistent import PersistentPlanner
-    from fleetopt.sweep.candidates import default_stresses
+    from fleetopt.sweep.stresses import default_stresses
 
     _, data = api.load("tiny")
     planner = PersistentPlanner(data)

@@ -17,7 +17,8 @@ from fleetopt import api
 from fleetopt.cli.render.progress import progress_bar, solve_lines, solving_line
 from fleetopt.errors import FleetoptWarning
 from fleetopt.milp.highs import MipProgress, mip_progress
-from fleetopt.sweep.candidates import Candidate, _Making
+from fleetopt.sweep.candidate_record import Candidate
+from fleetopt.sweep.candidates import _Making
 
 # tiny's forecast optimum (docs/formulation.md's worked example): NPV -$14.1M
 TINY_NPV = -14.11e6

@@ -34,14 +34,9 @@ from fleetopt.evaluate.lead import Lead
 from fleetopt.evaluate.metrics import FORECAST_OK, paired_npv_error
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.report import page
-from fleetopt.sweep.candidates import (
-    Candidate,
-    collateral_haircut,
-    default_stresses,
-    generate_candidates,
-    policy_variations,
-    scaled,
-)
+from fleetopt.sweep.candidate_record import Candidate
+from fleetopt.sweep.candidates import generate_candidates
+from fleetopt.sweep.cash_buffers import policy_variations
 from fleetopt.sweep.result import SweepResult
 from fleetopt.sweep.rule import (
     FRONT_FIGURES,
@@ -57,6 +52,8 @@ from fleetopt.sweep.rule import (
     runner_up,
 )
 from fleetopt.sweep.run import rule_chosen_by
+from fleetopt.sweep.stresses import collateral_haircut, default_stresses
+from fleetopt.sweep.variations import scaled
 
 BREACH_LIMIT = 0.6
 SWEEP_FILES = {"plans.npz", "candidates.csv", "front.csv", "summary.json", "model.yaml"}
@@ -296,8 +293,8 @@ def test_a_stochastic_plan_that_differs_is_evaluated_and_ranked_like_the_others(
     """A stochastic solve (stood in for: the forecast optimum with its volumes x0.75, a plan no
     other candidate is) enters the metrics with its origin and forecast NPV, and the front and the
     rule's pick are taken over it too: the pick is the best CVaR5 of all rows, this one included."""
-    import fleetopt.sweep.candidates as candidates_module
-    from fleetopt.sweep.candidates import scaled
+    import fleetopt.sweep.stochastic_candidate as stochastic_module  # whose calls the patch changes
+    from fleetopt.sweep.variations import scaled
 
     def fake_solve(data, n, **settings):
         forecast = PersistentPlanner(data).solve_stress(None).plan
@@ -306,7 +303,7 @@ def test_a_stochastic_plan_that_differs_is_evaluated_and_ranked_like_the_others(
                                settings={"first_stage_quarters": 4},
                                completion={"method": "forecast MILP", "limits_broken": []})  # fmt: skip
 
-    monkeypatch.setattr(candidates_module, "solve_stochastic", fake_solve)
+    monkeypatch.setattr(stochastic_module, "solve_stochastic", fake_solve)
     result = api.sweep("tiny", candidates=3, scenarios=100, seed=1, stochastic=2)
     rows = result.metrics.set_index("plan")
     assert rows.loc["stochastic: 2 scenarios", "origin"] == "stochastic"
@@ -321,7 +318,7 @@ def test_the_stochastic_candidate_stops_at_1_percent_unless_told(tmp_path, monke
     """`sweep --stochastic N` solved its two-stage plan at the sweep's 0.5 %, where the default
     model's search finds no plan in 15 minutes: 1 %, as `solve --stochastic`, unless --mip-gap is
     given (then that, as for every candidate); job.json keeps it for a resume."""
-    import fleetopt.sweep.candidates as candidates_module
+    import fleetopt.sweep.stochastic_candidate as stochastic_module  # whose calls the patch changes
 
     asked = []
 
@@ -329,7 +326,7 @@ def test_the_stochastic_candidate_stops_at_1_percent_unless_told(tmp_path, monke
         asked.append(settings["mip_gap"])
         raise NoPlanError("stood in for")
 
-    monkeypatch.setattr(candidates_module, "solve_stochastic", no_plan)
+    monkeypatch.setattr(stochastic_module, "solve_stochastic", no_plan)
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     out = str(tmp_path / "sweep")
     code, text, err = run_cli(
@@ -1040,7 +1037,7 @@ def test_a_dropped_variation_names_the_limit_it_breaks_with_its_quarter_and_amou
     42 candidates and never which: a planner could not tell why a candidate was missing. Now the
     LP of the relaxed model names it, as the candidate is made, in summary.json, in the count of
     candidates (the terminal's), and in candidates.json, which a resume reads back."""
-    from fleetopt.sweep.candidates import dropped_words
+    from fleetopt.sweep.candidate_record import dropped_words
     from fleetopt.sweep.result import LISTED_FIELDS
     from fleetopt.sweep.run import _listed_candidate
 
@@ -1082,7 +1079,7 @@ def test_the_sweep_never_recommends_walking_away_from_a_signed_contract():
     no penalty, earned more than the forecast optimum and was recommended. A signed contract must
     be served (`signed`), as every MILP plan does: such a plan's purchases are now completed on the
     forecast, serving it. Here the same 200 GPUs serve it: the forecast optimum again."""
-    from fleetopt.sweep.candidates import signed_short
+    from fleetopt.sweep.candidate_record import signed_short
 
     data = data_of(_anchor_model("A"))
     (lost,) = [s for s in default_stresses(data) if s.contracts_lost]
@@ -1099,7 +1096,7 @@ def test_a_stress_optimum_whose_purchases_cannot_serve_a_signed_contract_is_drop
     """Only B serves anchor, and the lost-anchor optimum buys none (B never pays on the market):
     completed on the forecast it is 100 GPUs short in each quarter of the term, and is dropped
     saying so rather than evaluated as a plan that walks away."""
-    from fleetopt.sweep.candidates import dropped_words
+    from fleetopt.sweep.candidate_record import dropped_words
 
     made = generate_candidates(data_of(_anchor_model("B")), 6)
     (lost,) = [c for c in made.candidates if c.label == "milp: lost anchor customer"]
@@ -1114,7 +1111,7 @@ def test_a_dropped_stress_optimum_whose_limit_the_probe_cannot_name_says_it_time
     sweep then said 'breaks a hard limit once completed by the MILP: no limit named', as if none
     were broken. It now says the diagnosis found none in its time, and which contracts went short."""
     from fleetopt.milp.diagnose import CompletionProbe
-    from fleetopt.sweep.candidates import dropped_words
+    from fleetopt.sweep.candidate_record import dropped_words
 
     monkeypatch.setattr(CompletionProbe, "broken", lambda self, *a, **k: [])  # as at its time limit
     made = generate_candidates(data_of(_anchor_model("B")), 6)
@@ -1281,7 +1278,8 @@ def test_a_candidate_says_the_gap_its_solve_stopped_at():
     """On lab a stress optimum beat 'milp: forecast' on the forecast by $0.4M, within the forecast
     solve's 0.4 % gap, while the sweep called it 'optimal': each candidate's line and note now say
     the gap where it shows, and a resumed sweep reads it back from candidates.json."""
-    from fleetopt.sweep.candidates import Candidate, within_gap
+    from fleetopt.sweep.candidate_record import Candidate
+    from fleetopt.sweep.candidates import within_gap
     from fleetopt.sweep.run import _listed_candidate
 
     assert within_gap(0.0041) == " (within 0.41%: the solve's relative gap)"
@@ -2066,7 +2064,7 @@ def test_a_model_buffer_at_the_largest_amount_is_evaluated_and_makes_no_larger_b
     could not read back (a fuzz audit). Now the solve's plan is evaluated, and no candidate's
     buffer exceeds the largest amount."""
     from fleetopt.errors import FleetoptWarning
-    from fleetopt.sweep.candidates import policy_variations
+    from fleetopt.sweep.cash_buffers import policy_variations
 
     solved = tmp_path / "S"
     code, _, err = run_cli("solve", "tiny", "--set", "policy.liquidity_buffer_usd=1e15", "--out", str(solved))

@@ -23,14 +23,10 @@ from fleetopt.errors import FleetoptWarning
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.report import page
 from fleetopt.sweep import run as run_module
-from fleetopt.sweep.candidates import (
-    Candidate,
-    default_stresses,
-    generate_candidates,
-    planned_buffers,
-    second_round,
-    stress_label,
-)
+from fleetopt.sweep.candidate_record import Candidate
+from fleetopt.sweep.candidates import generate_candidates, second_round
+from fleetopt.sweep.cash_buffers import planned_buffers
+from fleetopt.sweep.stresses import default_stresses, stress_label
 
 MIN_CASH = 25e6
 

@@ -12,7 +12,9 @@ from conftest import run_cli
 from fleetopt import api
 from fleetopt.errors import InputError
 from fleetopt.evaluate.planfile import load_plans
-from fleetopt.sweep.candidates import Candidate, StochasticCandidate, generate_candidates
+from fleetopt.sweep.candidate_record import Candidate
+from fleetopt.sweep.candidates import generate_candidates
+from fleetopt.sweep.stochastic_candidate import StochasticCandidate
 
 SHARED = "stochastic: 2 scenarios, every purchase shared"
 
@@ -81,15 +83,15 @@ def test_the_api_refuses_sharing_without_a_stochastic_candidate(tmp_path):
 def test_a_saved_stochastic_plan_of_the_other_setting_is_not_taken(monkeypatch):
     """A sweep takes a saved candidate by its label: the plan its scenarios solved without sharing,
     saved as "stochastic: 2 scenarios", is not the shared candidate's, which is solved, sharing."""
-    import fleetopt.sweep.candidates as candidates_module
+    import fleetopt.sweep.stochastic_candidate as stochastic_module  # whose calls the patch changes
 
     asked = []
 
     def no_plan(data, n, **settings):
         asked.append(settings["share_purchases"])
-        raise candidates_module.NoPlanError("stood in for")
+        raise stochastic_module.NoPlanError("stood in for")
 
-    monkeypatch.setattr(candidates_module, "solve_stochastic", no_plan)
+    monkeypatch.setattr(stochastic_module, "solve_stochastic", no_plan)
     _, data = api.load("tiny")
     unshared = StochasticCandidate(2, 2)
     forecast = generate_candidates(data, 1).candidates[0]
@@ -104,19 +106,19 @@ def test_a_resumed_sweep_solves_its_stochastic_candidate_sharing_as_it_started(t
     """Stopped after the forecast optimum, a sweep started with share_purchases resumes from its
     job.json with it: the stochastic candidate is solved sharing, and labelled so. A job.json from
     before the setting was kept (no field) resumes without sharing."""
-    import fleetopt.sweep.candidates as candidates_module
+    import fleetopt.sweep.stochastic_candidate as stochastic_module  # whose calls the patch changes
 
     asked = []
 
     def no_plan(data, n, **settings):
         asked.append(settings["share_purchases"])
-        raise candidates_module.NoPlanError("stood in for")
+        raise stochastic_module.NoPlanError("stood in for")
 
     def stop_after_the_forecast(line: str) -> None:
         if line.startswith("milp: forecast"):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(candidates_module, "solve_stochastic", no_plan)
+    monkeypatch.setattr(stochastic_module, "solve_stochastic", no_plan)
     for shared, folder in ((True, tmp_path / "shared"), (False, tmp_path / "older")):
         with pytest.raises(KeyboardInterrupt):
             api.sweep("tiny", candidates=3, scenarios=20, folder=folder, stochastic=2, share_purchases=shared,

@@ -1,7 +1,7 @@
 """The pick without the GPU orders its policy almost never takes (fleetopt/sweep/candidates.py
-``without_orders``): the default model's pick committed to five orders, and $820.9M of deposits on
-them, that its policy cancelled in at least 95 % of the futures, and the sweep offered no plan
-without them."""
+``without_orders``; its plan: sweep/without_orders.py): the default model's pick committed to five
+orders, and $820.9M of deposits on them, that its policy cancelled in at least 95 % of the futures,
+and the sweep offered no plan without them."""
 
 from dataclasses import replace
 from types import SimpleNamespace
@@ -15,17 +15,12 @@ from fleetopt.evaluate.engine import evaluate
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.schema.loading import load_model
 from fleetopt.sweep.cancelled import nearly_always_cancelled
-from fleetopt.sweep.candidates import (
-    Candidate,
-    CandidateSet,
-    candidates_batch,
-    draws_not_moved,
-    orders_not_bought,
-    without_orders,
-)
+from fleetopt.sweep.candidate_record import Candidate
+from fleetopt.sweep.candidates import CandidateSet, candidates_batch, without_orders
 from fleetopt.sweep.result import SweepResult
 from fleetopt.sweep.rule import Rule
 from fleetopt.sweep.run import _finish_sweep
+from fleetopt.sweep.without_orders import draws_not_moved, orders_not_bought
 
 SOLVE = {"mip_gap": 1e-4, "time_limit": None, "threads": 1}
 

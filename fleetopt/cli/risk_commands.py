@@ -112,7 +112,7 @@ from fleetopt.runs.location import runs_dir
 from fleetopt.runs.resume import kept_options, resume_command
 from fleetopt.runs.run_files import RunDirError
 from fleetopt.stochastic.settings import FIRST_STAGE_QUARTERS
-from fleetopt.sweep.candidates import dropped_words
+from fleetopt.sweep.candidate_record import dropped_words
 from fleetopt.sweep.rule import Rule, RuleNotMet
 
 # the options of `evaluate` of its own (those it shares with other commands are in cli/options.py)

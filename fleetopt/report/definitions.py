@@ -20,7 +20,8 @@ from fleetopt.core.units import format_rate, format_usd
 from fleetopt.evaluate.factors import self_competition_mean
 from fleetopt.evaluate.metrics import REACTION_MEANS
 from fleetopt.report.reading import ReportRun
-from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER, WITHOUT_ORDERS_MEANS
+from fleetopt.sweep.cash_buffers import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
+from fleetopt.sweep.without_orders import WITHOUT_ORDERS_MEANS
 
 # what the report's figures assume that a lender would question (docs/calibration.md, "What these figures
 # assume that a lender would question", measures the largest on the default model): of every plan, then

@@ -49,13 +49,8 @@ from fleetopt.sweep.cancelled import (
     cancelled_orders_words,
     nearly_always_cancelled,
 )
-from fleetopt.sweep.candidates import (
-    BUFFER_ORIGINS,
-    WITHOUT_ORDERS,
-    WITHOUT_ORDERS_WORDS,
-    CandidateSet,
-    dropped_words,
-)
+from fleetopt.sweep.candidate_record import BUFFER_ORIGINS, WITHOUT_ORDERS, dropped_words
+from fleetopt.sweep.candidates import CandidateSet
 from fleetopt.sweep.recommendation import (
     RISE_WORTH_SAYING,
     RISK_WORTH_SAYING,
@@ -82,6 +77,7 @@ from fleetopt.sweep.rule import (
     pick_keeping,
     risks_listed,
 )
+from fleetopt.sweep.without_orders import WITHOUT_ORDERS_WORDS
 
 # summary.json's name for the sweep's --time-limit (job.json's time_limit), in seconds; null: none
 TIME_LIMIT_KEPT = "time_limit_seconds"

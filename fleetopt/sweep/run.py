@@ -47,15 +47,11 @@ from fleetopt.sweep.cancelled import (
     CancelledOrders,
     nearly_always_cancelled,
 )
+from fleetopt.sweep.candidate_record import AFTER_PICK_ORIGINS, ORIGINS, Candidate
 from fleetopt.sweep.candidates import (
-    AFTER_PICK_ORIGINS,
-    ORIGINS,
-    Candidate,
     CandidateSet,
-    StochasticCandidate,
     candidates_batch,
     check_proposals,
-    check_stochastic_candidate,
     generate_candidates,
     second_round,
     without_orders,
@@ -80,6 +76,7 @@ from fleetopt.sweep.result import (
     stochastic_settings,
 )
 from fleetopt.sweep.rule import Rule, RuleNotMet, pareto_front, recommend
+from fleetopt.sweep.stochastic_candidate import StochasticCandidate, check_stochastic_candidate
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     limited_liability_differs,
 )
-from fleetopt.sweep.candidates import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
+from fleetopt.sweep.cash_buffers import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
 from fleetopt.sweep.recommendation import IDLE_BUFFER
 
 # what the first column's marks mean
