@@ -1191,9 +1191,10 @@ def test_a_resumed_sweep_makes_your_proposal_from_its_job_file(tmp_path):
 @pytest.mark.parametrize(
     "files, candidates, message",
     [
-        (["later.csv"], 1, "candidates (--candidates) must be at least 2: the forecast optimum and each of "
-         "purchases (--purchases)"),
-        (["later.csv", "a/later.csv"], 5, "purchases (--purchases) files must have different file names"),
+        # the terminal names each argument by its option alone (the API: "candidates (--candidates)")
+        (["later.csv"], 1, "error: --candidates must be at least 2: the forecast optimum and each of "
+         "--purchases (got 1)"),
+        (["later.csv", "a/later.csv"], 5, "error: --purchases files must have different file names"),
         (["bad.csv"], 3, "sku 'B300' is none of the SKUs of model"),
     ],
 )
