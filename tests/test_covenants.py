@@ -1069,7 +1069,8 @@ def test_an_infeasible_diagnosis_names_only_the_liquidity_test_the_model_sets():
     (group,) = [g for g in err.value.diagnosis if g["group"] == "liquidity_covenant"]
     expected = [(f"2026Q{q} (liquidity)", pytest.approx(q * 1.0e6 + 1.0, rel=1e-6)) for q in (1, 2, 3, 4)]
     assert group["items"] == expected
-    assert "liquidity covenant in 2026Q1..2026Q4: 2026Q4 (liquidity) short by $4.0M, " in str(err.value)
+    said = "liquidity covenant in 2026Q1..2026Q4: cash below $1 by $4.0M in 2026Q4 (liquidity), "
+    assert said in str(err.value)
     assert "cash / debt" not in str(err.value)
 
 

@@ -143,13 +143,15 @@ def test_a_customer_over_its_share_names_the_limit():
     assert format_diagnosis([entry]) == [said]
 
 
-@pytest.mark.parametrize(("cash_flow", "label"),
-                         [("ebitda", "EBITDA"), ("ebitda_less_tax", "(EBITDA - tax)")])
-def test_a_covenant_too_tight_names_its_field(cash_flow, label):
+@pytest.mark.parametrize(("cash_flow", "label", "short"),
+                         [("ebitda", "EBITDA", "EBITDA"),
+                          ("ebitda_less_tax", "(EBITDA - tax)", "EBITDA less tax")])
+def test_a_covenant_too_tight_names_its_field(cash_flow, label, short):
     """100 installed GPUs on a $1/h contract (markets paying nothing) earn EBITDA 219,000 a quarter;
     a $4M loan at 8 % over 40 quarters costs 180,000 of debt service in 2026Q1: a DSCR of 1.5 asks
     270,000, short by 51,000 there (the $1bn of cash repays the loan after it; no tax is due). The
-    line names the covenant by its ratio as the model tests it (it said 'dscr_covenant')."""
+    line names the covenant by its ratio as the model tests it (it said 'dscr_covenant'), and what the
+    51,000 is short of: EBITDA below 1.5x the debt service (it said '2026Q1 short by $51.0k')."""
     d = base_model()
     d["skus"]["A"]["available_from"] = "2025Q1"
     d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2025Q4", "gpus": 100, "use": "inference",
@@ -165,7 +167,8 @@ def test_a_covenant_too_tight_names_its_field(cash_flow, label):
     assert entry["note"].endswith("; edit finance.covenants.min_dscr" + (
         "" if cash_flow == "ebitda" else " or finance.covenants.dscr_cash_flow"))
     line = format_diagnosis([entry])[0]
-    assert line.startswith(f"{label} / debt service covenant in 2026Q1: 2026Q1 short by $51.0k ("), line
+    assert line.startswith(f"{label} / debt service covenant in 2026Q1: {short} below 1.5x debt service "
+                           "by $51.0k in 2026Q1 ("), line
 
 
 def test_every_group_a_diagnosis_may_name_has_a_field_to_edit():
@@ -337,9 +340,51 @@ def test_a_liquidity_covenant_row_is_named_by_the_test_the_model_file_sets():
     d = base_model()
     d["finance"]["covenants"] = {"test_from": "2026Q1", "min_liquidity_fraction_of_debt": 0.5}
     entry = _group_entry(data_of(d), "liquidity_covenant", [((0, "fraction"), 2.0)], "npv")
-    said = ("cash / debt covenant in 2026Q1: 2026Q1 (cash / debt) short by $2.0M "
+    said = ("cash / debt covenant in 2026Q1: cash below 50% of debt by $2.0M in 2026Q1 (cash / debt) "
             "(edit finance.covenants.min_liquidity_fraction_of_debt)")
     assert format_diagnosis([entry]) == [said]
+
+
+def test_a_leverage_or_borrowing_base_shortfall_says_what_quantity_it_is_in():
+    """An analyst read 'debt / annualised EBITDA covenant ...: 2027Q1 short by $46.9M' and 'borrowing
+    base ...: short by $135.0M' and could not tell what was short. The leverage row D_t <= 4 x 6 x
+    EBITDA_t + s is relaxed on its debt: 2 and 1 MUSD of slack are debt above 6x annualised EBITDA;
+    the borrowing base's D_t / 0.7 <= resale + s on the collateral the loan requires: s is that
+    above the GPUs' resale value. Said once where the quarters share it; a sweep's dropped plan says
+    them alike."""
+    d = base_model()
+    d["finance"]["facilities"] = {"term": {"spread_over_reference_annual": 0.05, "max_ltv": 0.7,
+                                           "amortization_quarters": 8, "size_usd": 4.0e6,
+                                           "draw_from": "2026Q1", "draw_until": "2026Q2"}}  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "max_debt_to_ebitda": 6.0}
+    data = data_of(d)
+    leverage = _group_entry(data, "leverage_covenant", [((0,), 2.0), ((1,), 1.0)], "npv")
+    assert leverage["items"] == [("2026Q1", pytest.approx(2.0e6)), ("2026Q2", pytest.approx(1.0e6))]
+    assert format_diagnosis([leverage])[0].startswith(
+        "debt / annualised EBITDA covenant in 2026Q1..2026Q2: debt above 6x annualised EBITDA by $2.0M in "
+        "2026Q1, $1.0M in 2026Q2 ("), format_diagnosis([leverage])
+    base = _group_entry(data, "borrowing_base", [((1,), 135.0)], "npv")
+    assert format_diagnosis([base]) == [
+        "borrowing base in 2026Q2: GPU-secured debt / max LTV above the GPUs' resale value by $135.0M in "
+        "2026Q2 (edit finance.facilities.term.max_ltv)"]
+    assert broken_words([base]) == (
+        "borrowing base: GPU-secured debt / max LTV above the GPUs' resale value by $135.0M in 2026Q2")
+    d["finance"]["covenants"]["leverage_numerator"] = "net_debt"
+    net = _group_entry(data_of(d), "leverage_covenant", [((0,), 2.0)], "npv")
+    assert net["measures"] == {"2026Q1": "net debt above 6x annualised EBITDA"}
+
+
+def test_a_liquidity_group_says_each_test_s_quantity_where_it_changes():
+    """The floor and the fraction share the liquidity group: each part's quantity is said where the
+    items turn to it ($4M below the $25M floor, then $2M below 12.5 % of the debt)."""
+    d = base_model()
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_liquidity_usd": 25.0e6,
+                                 "min_liquidity_fraction_of_debt": 0.125}  # fmt: skip
+    rows = [((3, "floor"), 4.0), ((0, "fraction"), 2.0)]
+    entry = _group_entry(data_of(d), "liquidity_covenant", rows, "npv")
+    assert format_diagnosis([entry])[0].startswith(
+        "liquidity and cash / debt covenant in 2026Q1..2026Q4: cash below $25.0M by $4.0M in 2026Q4 "
+        "(liquidity), cash below 12.5% of debt by $2.0M in 2026Q1 (cash / debt) ("), format_diagnosis([entry])
 
 
 def test_power_short_were_every_block_late_names_the_delay_and_the_site():

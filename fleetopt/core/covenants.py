@@ -114,7 +114,7 @@ class CovenantKind:
     def protects(self) -> str:
         """The quantity the covenant protects, in words: the denominator of a maximum (EBITDA, the
         GPUs' resale value), the numerator of a minimum (EBITDA, cash): what its cushion is a fall of."""
-        return CUSHION_WORDS[self.denominator if self.bound == "max" else self.numerator]
+        return QUANTITY_WORDS[self.denominator if self.bound == "max" else self.numerator]
 
     def ratio(self, values: dict[str, Any]) -> Any:
         """The ratio as a lender reads it: inf where the denominator is not above TOLERANCE_USD, 0 where
@@ -164,9 +164,12 @@ CATALOGUE: tuple[CovenantKind, ...] = (
     ),
 )  # fmt: skip
 BORROWING_BASE = CATALOGUE[-1]
-# the quantity a covenant protects, in words (the denominator of a maximum, the numerator of a minimum)
-CUSHION_WORDS = {"ebitda": "EBITDA", "cash": "cash", "collateral": "the GPUs' resale value",
-                 "ebitda_less_tax": "EBITDA less tax"}  # fmt: skip
+# each quantity in words: what a covenant protects (CovenantKind.protects) and what a diagnosis's
+# shortfall on its row is an amount of (CovenantTest.shortfall_words)
+QUANTITY_WORDS = {"ebitda": "EBITDA", "debt": "debt", "debt_service": "debt service", "interest": "interest",
+                  "cash": "cash", "collateral_required": "GPU-secured debt / max LTV",
+                  "collateral": "the GPUs' resale value", "ebitda_less_tax": "EBITDA less tax",
+                  "net_debt": "net debt"}  # fmt: skip
 # a test's quantity absent, in words (see CovenantTest.idle)
 ABSENT_WORDS = {"debt": "no debt", "net_debt": "no net debt (cash covers the debt)",
                 "debt_service": "no debt service", "interest": "no interest",
@@ -290,6 +293,23 @@ class CovenantTest:
             return "borrowing base: GPU-secured debt / max LTV <= GPU resale value"
         text = f"{k.label} {'<=' if k.bound == 'max' else '>='} {self.threshold_words}"
         return f"{text} while {self.facility} is owed" if self.facility else text
+
+    @property
+    def shortfall_words(self) -> str:
+        """What the slack on the test's MILP row is an amount of (USD; docs/formulation.md §8): the
+        side the row relaxes against the other, 'debt above 6x annualised EBITDA' (a maximum: the
+        numerator over the limit), 'EBITDA below 1.4x debt service', 'cash below $25.0M', 'cash below
+        12.5% of debt' (a minimum: the numerator under it), 'GPU-secured debt / max LTV above the
+        GPUs' resale value' (the borrowing base)."""
+        k = self.kind
+        side = f"{QUANTITY_WORDS[k.numerator]} {'above' if k.bound == 'max' else 'below'}"
+        if k.denominator is None:
+            return f"{side} {self.threshold_words}"
+        other = QUANTITY_WORDS[k.denominator]
+        other = f"annualised {other}" if k.scale == QUARTERS_PER_YEAR else other
+        if k.facility_test:  # its threshold is 1 (each facility's max LTV is in the collateral required)
+            return f"{side} {other}"
+        return f"{side} {self.threshold_words}{' of' if k.numerator == 'cash' else ''} {other}"
 
     def headroom(self, ratio: np.ndarray) -> float | None:
         """Lowest share by which the tested ratio stays inside its threshold (0.10 = 10 % from

@@ -15,7 +15,7 @@ from pyomo.common.collections import ComponentMap
 from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from fleetopt.core.covenants import CATALOGUE
+from fleetopt.core.covenants import CATALOGUE, CovenantTest
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.units import format_count, format_figure, format_gap, whole_count
 from fleetopt.milp.build import SLACKS, build_model
@@ -56,8 +56,9 @@ def diagnose(
     data: ModelData, objective: str = "npv", time_limit=None, threads=None, purchases=None
 ) -> Diagnosis:
     """Groups in conflict, each ``{group, limit, unit, total, items: [(label, amount)], quarters,
-    note}`` (``limit``: the group in words, :func:`entry_words`), with the groups relaxed instead
-    where those are held (:class:`Diagnosis`).
+    note}`` (``limit``: the group in words, :func:`entry_words`; a covenant's and the borrowing
+    base's with ``measures``: each item's label with what its amount is of, 'debt above 6x
+    annualised EBITDA'), with the groups relaxed instead where those are held (:class:`Diagnosis`).
 
     Where the relaxed model is infeasible too, the conflict lies in a hard group (cohort balances,
     facility sizes, build limits): one "hard constraints" entry says so. Where it stopped without a
@@ -372,11 +373,13 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
     must know of its rows (under the cost objective the cash floor is the budget), ending with the
     model fields that give it room."""
     slack = DIAGNOSED[group]
-    items, quarters = [], set()
+    items, quarters, measures = [], set(), {}
     for key, amount in entries:
         label, quarter = slack.describe(data, key)
         if quarter is not None:
             quarters.add(quarter)
+        if test := _covenant_test(data, group, key):  # what its amount is of: debt above the limit, ...
+            measures[label] = test.shortfall_words
         items.append((label, amount))
     entry = {
         "group": group,
@@ -385,6 +388,7 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
         "total": from_model_units(sum(a for _, a in items), slack.unit),
         "items": [(lbl, from_model_units(a, slack.unit)) for lbl, a in items],
         "quarters": [data.quarter_labels[t] for t in sorted(quarters)],
+        **({"measures": measures} if measures else {}),
     }
     notes = [BUDGET_NOTE if group == "min_cash" and objective == "cost" else _note(data, group, slack)]
     if group == "demand_floor" and any(label.startswith("training") for label, _ in items):
@@ -397,6 +401,14 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
         fields += " or retirement.max_age_years"
     notes.append(f"edit {fields}")
     return {**entry, "note": "; ".join(note for note in notes if note)}
+
+
+def _covenant_test(data: ModelData, group: str, key: tuple) -> CovenantTest | None:
+    """The model's covenant test (the borrowing base's too) whose row in ``group`` the slack key
+    ``key`` is of: (t,), or (t, part) in a shared group; None for another group's."""
+    part = key[1] if len(key) > 1 else None
+    tests = (test for test in data.covenants if test.kind.group == group and test.kind.part == part)
+    return next(tests, None)
 
 
 def _note(data: ModelData, group: str, slack: Slack) -> str:
@@ -540,14 +552,29 @@ def _lines(diagnosis: list[dict]) -> list[str]:
         if "message" in d:
             lines.append(f"{d['group']}: {d['message']}")
             continue
-        worst = sorted(d["items"], key=lambda x: -x[1])[:3]
-        detail = ", ".join(f"{label} short by {_amount(amount, d['unit'])}" for label, amount in worst)
+        detail = _shortfalls(d, sorted(d["items"], key=lambda x: -x[1])[:3])
         first, last = (d["quarters"][0], d["quarters"][-1]) if d["quarters"] else (None, None)
         span = "" if first is None else f" in {first}" if first == last else f" in {first}..{last}"
         more = " ..." if len(d["items"]) > 3 else ""
         note = f" ({d['note']})" if d.get("note") else ""
         lines.append(f"{entry_words(d)}{span}: {detail}{more}{note}")
     return lines
+
+
+def _shortfalls(entry: dict, items: list[tuple[str, float]]) -> str:
+    """Items of an entry in words: 'site texas in 2027Q3 short by 12.5 MW, ...'; a covenant's with what
+    their amounts are of (its ``measures``), said again only where it changes: 'debt above 6x
+    annualised EBITDA by $46.9M in 2027Q1, $40.1M in 2027Q2'."""
+    measures, said, words = entry.get("measures", {}), None, []
+    for label, amount in items:
+        amount_words = _amount(amount, entry["unit"])
+        if label not in measures:
+            words.append(f"{label} short by {amount_words}")
+            continue
+        measure = "" if measures[label] == said else f"{measures[label]} by "
+        words.append(f"{measure}{amount_words} in {label}")
+        said = measures[label]
+    return ", ".join(words)
 
 
 def _amount(amount: float, unit: str) -> str:
@@ -672,4 +699,4 @@ def _largest(entry: dict) -> str:
     label, amount = max(entry["items"], key=lambda item: item[1])
     quarters = entry["quarters"]
     span = f" (in {quarters[0]}..{quarters[-1]})" if len(quarters) > 1 else ""
-    return f"{entry_words(entry)}: {label} short by {_amount(amount, entry['unit'])}{span}"
+    return f"{entry_words(entry)}: {_shortfalls(entry, [(label, amount)])}{span}"
