@@ -516,6 +516,52 @@ def test_money_and_power_in_another_unit_are_said_with_their_unit(tmp_path, writ
     assert code == 0 and f"warning: {path}:" in err and said in " ".join(err.split()), err
 
 
+EMPTY_SITE = ("sites:\n  dallas:\n    power_capacity_mw: 0\n    pue: 1.25\n"
+              "    electricity_price_usd_per_mwh: 55\n")  # fmt: skip
+EXPANSION = ("    expansion: {block_mw: 10, capex_per_mw_usd: 9360000, lead_time_quarters: 4, "
+             "earliest_start: 2026Q3, max_blocks: 3, useful_life_years: 10}\n")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "written, meant, said, line",
+    [("max_debt_to_ebitda: 6.0 ", "max_debt_to_ebitda: 0.22 ",
+      "finance.covenants.max_debt_to_ebitda: is 0.22x: leverage is debt / annualised EBITDA, a multiple (4.5 "
+      "for 4.5x; GPU-backed facilities cap it at 3x-6x); below 1x it is most often EBITDA / debt, its "
+      "inverse (1 / 0.22 is 4.55x)", 123),
+     ("min_cash_usd: 25000000 ", "min_cash_usd: 200000000 ",
+      "finance.min_cash_usd: is $200.0M, above opening_cash_usd ($150.0M): the plan must raise the "
+      "difference by the end of the first quarter", 108),
+     ("sites:\n", EMPTY_SITE,
+      "sites.dallas.power_capacity_mw: is 0 MW in every quarter, the site has no expansion block and no "
+      "fleet is installed there: no GPU can run at site 'dallas'; give it power_capacity_mw or an "
+      "expansion block, or drop it", 50),
+     ("sites:\n", EMPTY_SITE + EXPANSION.replace("max_blocks: 3", "max_blocks: 0"),
+      "sites.dallas.power_capacity_mw: is 0 MW in every quarter, its expansion allows no block "
+      "(max_blocks: 0) and no fleet", 50),
+     ("sites:\n", EMPTY_SITE + EXPANSION.replace("earliest_start: 2026Q3", "earliest_start: 2027Q3"),
+      "sites.dallas.power_capacity_mw: is 0 MW in every quarter, no expansion block started from 2027Q3 is "
+      "online by the horizon's end (2028Q2, lead_time_quarters: 4) and no fleet", 50)],
+    ids=["inverse-leverage", "floor-above-cash", "powerless-site", "no-blocks", "blocks-too-late"],
+)  # fmt: skip
+def test_an_analyst_s_implausible_settings_are_said_with_their_line(tmp_path, written, meant, said, line):
+    """From an analyst's own model, three settings that validated in silence: a leverage limit of
+    0.22 (EBITDA / debt, the inverse of the 4.5x meant), a treasury floor above the opening cash
+    (the first quarter must raise the difference, or no plan meets it) and a site with no power in
+    any quarter, none it can build within the horizon and no fleet. Each is a warning with its file
+    and line; the model stays valid."""
+    code, err, one_line = _validated_tiny_with(tmp_path, written, meant)
+    assert code == 0 and f"warning: {tmp_path / 'changed.yaml'}:{line}: {said}" in one_line, err
+
+
+def test_a_site_that_can_build_power_in_time_or_has_a_fleet_is_no_powerless_site(tmp_path):
+    """A site at 0 MW whose first block (started 2026Q3, four quarters' lead) is online in 2027Q3,
+    within tiny's horizon, is a site to be built: nothing is said; nor of tiny's own site at 0 MW,
+    whose fleet the unpowered-fleet warning names."""
+    assert _validated_tiny_with(tmp_path, "sites:\n", EMPTY_SITE + EXPANSION)[1] == ""
+    said = _validated_tiny_with(tmp_path, "power_capacity_mw: 20 ", "power_capacity_mw: 0  ")[2]
+    assert "fleet.0.gpus" in said and "is 0 MW in every quarter" not in said, said
+
+
 def test_the_bundled_models_say_nothing_of_their_units():
     for name in bundled_model_names():
         assert run_cli("validate", name)[2] == "", name

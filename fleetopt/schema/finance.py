@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticUndefined
 
+from fleetopt.core.units import format_usd
 from fleetopt.schema.base import (
     MAX_HORIZON_QUARTERS,
     AnnualRate,
@@ -206,6 +207,17 @@ class Covenants(StrictModel):
             )) for name in self._changed_test_settings()]
         return notes
 
+    def inverted_ratio_notes(self) -> list[tuple[tuple[str, ...], str]]:
+        """A leverage limit below 1x (debt below a year's EBITDA, no GPU lender's): most often its
+        inverse, EBITDA / debt, written for debt / EBITDA (0.22 for 4.5x)."""
+        limit = self.max_debt_to_ebitda
+        if limit is None or not 0 < limit < LOWEST_LEVERAGE_LIMIT:
+            return []
+        return [(("finance", "covenants", "max_debt_to_ebitda"), (
+            f"is {limit:g}x: leverage is debt / annualised EBITDA, a multiple (4.5 for 4.5x; GPU-backed "
+            f"facilities cap it at 3x-6x); below 1x it is most often EBITDA / debt, its inverse "
+            f"(1 / {limit:g} is {1 / limit:.3g}x)"))]  # fmt: skip
+
     def _changed_test_settings(self) -> list[str]:
         """The settings of how covenants are tested (not a threshold, not a numerator choice, which
         are said above) changed from their defaults: the EBITDA period, the cures."""
@@ -218,6 +230,10 @@ class Covenants(StrictModel):
 def _shown(value: object) -> str:
     """A setting's value as the model file writes it: true, 2, trailing_four_quarters."""
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# a leverage limit below this (debt under a year's EBITDA) is no lender's: an inverse ratio (EBITDA / debt)
+LOWEST_LEVERAGE_LIMIT = 1.0
 
 
 class Revolver(StrictModel):
@@ -270,10 +286,25 @@ class Finance(StrictModel):
     """Emergency liquidity used by the scenario evaluator."""
 
     def covenant_notes(self) -> list[tuple[tuple[str, ...], str]]:
-        """The covenants block's settings that act on nothing (:meth:`Covenants.idle_setting_notes`)."""
+        """The covenants block's settings that act on nothing (:meth:`Covenants.idle_setting_notes`)
+        and a ratio written as its inverse (:meth:`Covenants.inverted_ratio_notes`)."""
         if self.covenants is None:
             return []
-        return self.covenants.idle_setting_notes(any(f.max_ltv for f in self.facilities.values()))
+        secured = any(f.max_ltv for f in self.facilities.values())
+        return self.covenants.idle_setting_notes(secured) + self.covenants.inverted_ratio_notes()
+
+    def cash_floor_notes(self) -> list[tuple[tuple[str, ...], str]]:
+        """A treasury floor above the opening cash: the first quarter must raise the difference (the
+        MILP never plans cash below the floor), most often the two fields swapped or one in another
+        unit."""
+        if self.min_cash_usd <= self.opening_cash_usd:
+            return []
+        floor, opening = format_usd(self.min_cash_usd), format_usd(self.opening_cash_usd)
+        return [(("finance", "min_cash_usd"), (
+            f"is {floor}, above opening_cash_usd ({opening}): "
+            "the plan must raise the difference by the end of the first quarter, never planning cash below "
+            "the floor, or no plan meets it; min_cash_usd is the least cash kept, opening_cash_usd the cash "
+            "held when the horizon starts"))]  # fmt: skip
 
     @model_validator(mode="after")
     def _opening_losses_carried(self) -> Finance:

@@ -441,9 +441,10 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                 notes.append(((*path, "steps", label), (
                     f"quarter {label} is after the horizon ends ({quarter_label(last)}): the step is not used"
                 )))  # fmt: skip
-    return (notes + fleet_power_notes(model) + magnitude_notes(model) + allocation_notes(model)
-            + customer_case_notes(model) + slip_notes(model) + model.risk.price_impact_notes()
-            + model.risk.trend_loading_notes() + model.finance.covenant_notes())
+    return (notes + fleet_power_notes(model) + powerless_site_notes(model) + magnitude_notes(model)
+            + allocation_notes(model) + customer_case_notes(model) + slip_notes(model)
+            + model.risk.price_impact_notes() + model.risk.trend_loading_notes()
+            + model.finance.covenant_notes() + model.finance.cash_floor_notes())
 
 
 def never_slipping(model: PlanningModel) -> list[str]:
@@ -678,6 +679,36 @@ def fleet_power_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                 "what it cannot power; check the fleet's gpus and the site's power_capacity_mw"
             )))  # fmt: skip
     return notes
+
+
+def powerless_site_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    """Each site with no power in any quarter, no expansion block online within the horizon and no
+    fleet installed: no GPU can ever run there (a capacity left at 0, an expansion forgotten)."""
+    notes: list[tuple[Path, str]] = []
+    fleet_sites = {cohort.site for cohort in model.fleet}
+    for name, site in model.sites.items():
+        if name in fleet_sites or _paid(model, site.power_capacity_mw).size:
+            continue
+        why = _no_block_online(model, site)
+        if why:
+            notes.append((("sites", name, "power_capacity_mw"), (
+                f"is 0 MW in every quarter, {why} and no fleet is installed there: no GPU can run at "
+                f"site {name!r}; give it power_capacity_mw or an expansion block, or drop it")))  # fmt: skip
+    return notes
+
+
+def _no_block_online(model: PlanningModel, site: Site) -> str:
+    """Why no expansion block of ``site`` comes online within the horizon, in words ('' where one may)."""
+    expansion = site.expansion
+    if expansion is None:
+        return "the site has no expansion block"
+    if expansion.max_blocks == 0:
+        return "its expansion allows no block (max_blocks: 0)"
+    start = max(parse_quarter(expansion.earliest_start), model.first_quarter)
+    if start + expansion.lead_time_quarters > model.last_quarter:
+        return (f"no expansion block started from {quarter_label(start)} is online by the horizon's end "
+                f"({quarter_label(model.last_quarter)}, lead_time_quarters: {expansion.lead_time_quarters})")
+    return ""
 
 
 def _distinct_mw(need_mw: float, have_mw: float) -> tuple[str, str]:
