@@ -233,6 +233,27 @@ def test_a_draw_window_outside_the_horizon_is_refused_by_name(tmp_path, tiny_tex
     assert code == 0, err
 
 
+def test_a_draw_window_left_out_says_what_to_write(tmp_path, tiny_text):
+    """An analyst's term loan drawn in full (tiny's gpu-term-loan at $200M opened, $200M in size)
+    without draw_from and draw_until was told 'required field is missing', with no hint that a loan
+    with nothing left to draw still needs its window: each field now says so and what to write (any
+    quarter; the horizon's start, 2026Q3). A loan with money left is told what the field is."""
+    window = "      draw_from: 2026Q3\n      draw_until: 2027Q4\n"
+    full = tiny_text.replace(window, "").replace("size_usd: 600000000 ", "size_usd: 200000000 ")
+    assert window in tiny_text and "size_usd: 200000000 " in full
+    path, code, out, err = validate_text(tmp_path, full)
+    said = ("required field is missing: a loan drawn in full (opening_balance_usd equal to size_usd) draws "
+            "nothing more, but its draw window is still required: write any quarter, e.g. draw_from: 2026Q3 "
+            "and draw_until: 2026Q3 (the horizon's start)")
+    line = line_of(full, "gpu-term-loan:")
+    loan = f"error: {path}:{line}: finance.facilities.gpu-term-loan"
+    assert_bad_input(code, out, err, f"{loan}.draw_from: {said}", f"{loan}.draw_until: {said}", n_errors=2)
+    _, code, out, err = validate_text(tmp_path, tiny_text.replace("      draw_from: 2026Q3\n", ""))
+    assert_bad_input(code, out, err, "finance.facilities.gpu-term-loan.draw_from: required field is missing: "
+                     "the first quarter money can be drawn (the draw window draw_from..draw_until, e.g. "
+                     "draw_from: 2026Q3 and draw_until: 2026Q3 for draws in the first quarter only)")
+
+
 @pytest.mark.parametrize("old, new, said", [
     # tiny's H100 is hopper, its B200 blackwell: no SKU meets both rules, or none is new enough
     ("    eligible_skus: [H100]\n", "    eligible_skus: [H100]\n    min_generation: blackwell\n",

@@ -106,6 +106,27 @@ class DebtFacility(StrictModel):
             )
 
 
+DRAW_WINDOW = ("draw_from", "draw_until")
+
+
+def missing_window_words(field: str, facility: object, start: object) -> str:
+    """What to write for a facility's ``draw_from`` or ``draw_until`` left out (``facility``: its
+    mapping as written; ``start``: ``horizon.start`` as written): a loan drawn in full (its
+    ``opening_balance_usd`` is its ``size_usd``) still needs the window it draws nothing in, any
+    quarter; one with money left, the quarters it can be drawn in."""
+    given = facility if isinstance(facility, dict) else {}
+    quarter = start if isinstance(start, str) else "2026Q1"
+    both = f"draw_from: {quarter} and draw_until: {quarter}"
+    opening = given.get("opening_balance_usd")
+    if opening is not None and opening == given.get("size_usd"):
+        return (f"required field is missing: a loan drawn in full (opening_balance_usd equal to size_usd) "
+                f"draws nothing more, but its draw window is still required: write any quarter, e.g. {both} "
+                "(the horizon's start)")  # fmt: skip
+    meaning = DebtFacility.model_fields[field].description.rstrip(".")
+    return (f"required field is missing: the {meaning[0].lower()}{meaning[1:]} (the draw window "
+            f"draw_from..draw_until, e.g. {both} for draws in the first quarter only)")  # fmt: skip
+
+
 # the covenant thresholds of `Covenants`, which `tested_while_owed` may tie to a facility
 # (core.covenants.CATALOGUE's fields, checked by tests/test_covenants.py)
 COVENANT_THRESHOLDS = (

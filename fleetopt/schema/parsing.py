@@ -90,7 +90,7 @@ def _parse_model_text(text: str, source: str, lines_shown: bool = True) -> Plann
             path, branch_fits = clean_loc(err["loc"], data)
             if err["type"] == "missing" and path in misspelt:  # its unknown key's suggestion says it
                 continue
-            path, message = non_text_name(path, err) or (path, error_message(err, path))
+            path, message = non_text_name(path, err) or (path, error_message(err, path, data))
             issue = ModelIssue(path, message, line_for(lines, path))
             (issues if branch_fits else other_branches).append(issue)
         raise ModelError(source, _dedupe(issues or other_branches)) from None

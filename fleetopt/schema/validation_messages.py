@@ -9,6 +9,7 @@ import datetime
 from fleetopt.core.quarters import quarter_problem
 from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, NAME_TYPE_ERROR, QUARTER_TYPE_ERROR
 from fleetopt.schema.field_locations import field_has_default
+from fleetopt.schema.finance import DRAW_WINDOW, missing_window_words
 from fleetopt.schema.number_slips import number_slip
 from fleetopt.schema.shown_values import shown_value
 from fleetopt.schema.unknown_keys import unknown_key
@@ -56,12 +57,14 @@ def _not_text(value: object, expected: tuple[str, str]) -> str:
 _YAML_BOOLEANS = {"true", "false", "yes", "no", "on", "off"}
 
 
-def error_message(err: dict, path: tuple = ()) -> str:
+def error_message(err: dict, path: tuple = (), data: object = None) -> str:
+    """One error of pydantic's ``err`` at the model file's ``path`` in our words (``data``: the file
+    as read, for what a missing field's message quotes of it)."""
     kind = err["type"]
     if kind == "extra_forbidden":
         return unknown_key(path)
     if kind == "missing":
-        return "required field is missing"
+        return _missing(err, path, data)
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
@@ -92,6 +95,16 @@ def error_message(err: dict, path: tuple = ()) -> str:
     ):
         return f"{msg} (got {shown_value(value)})"
     return msg
+
+
+def _missing(err: dict, path: tuple, data: object) -> str:
+    """A required field left out: a facility's draw window says what to write (a loan drawn in full
+    was told only "required field is missing", with no hint that its window is still asked)."""
+    if len(path) == 4 and path[:2] == ("finance", "facilities") and path[3] in DRAW_WINDOW:
+        horizon = data.get("horizon") if isinstance(data, dict) else None
+        start = horizon.get("start") if isinstance(horizon, dict) else None
+        return missing_window_words(path[3], err.get("input"), start)
+    return "required field is missing"
 
 
 def _block_message(value: object, loc: tuple) -> str:
