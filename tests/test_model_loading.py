@@ -649,7 +649,7 @@ def test_validate_says_where_the_signed_contracts_alone_break_the_non_investment
     code, _, err = run_cli("validate", "tiny", *rated, "--set", f"{cap}=0.6")
     said = " ".join(err.split())
     assert code == 0 and (
-        f"warning: {cap} is 60%, but in 2026Q3..2027Q2 the signed contracts of lab-a, below investment "
+        f"warning: {cap}: is 60%, but in 2026Q3..2027Q2 the signed contracts of lab-a, below investment "
         "grade or unrated, earn at least 67.2% of the contract revenue ($80.6M of at most $120.0M, every "
         "investment-grade customer's contract taken): no plan keeps it"
     ) in said, err
@@ -662,3 +662,32 @@ def test_validate_says_where_the_signed_contracts_alone_break_the_non_investment
     said = r"is 60%, but in 2026Q3\.\.2027Q2 the signed contracts of lab-a"
     with pytest.warns(FleetoptWarning, match=said), pytest.raises(FleetoptError):
         api.solve(edited)
+
+
+@pytest.mark.parametrize("lab_a, why, remedy", [
+    ("B", "lab-a is rated B in risk.customer_ratings, below investment grade (BBB or better)",
+     "raise the limit or sign less with it (contracts.lab-a-training.gpus)"),
+    (None, "lab-a is unrated in risk.customer_ratings, counted below investment grade",
+     "rate lab-a there if it is investment grade, raise the limit or sign less with it "
+     "(contracts.lab-a-training.gpus)"),
+])  # fmt: skip
+def test_the_grade_cap_warning_names_its_line_and_advises_by_the_rating(tmp_path, lab_a, why, remedy):
+    """An analyst's customer already rated B was told to 'rate the customers in risk.customer_ratings',
+    which mends nothing: B is below investment grade by its rating. The advice is now by the case (a
+    rated customer: the limit or the contract; an unrated one: its rating too), and the warning has
+    its file and line, as a model's others (tiny with the cap written at 0.6: lab-a earns at least
+    67.2 % of the first year's contract revenue, worked by hand above)."""
+    from fleetopt import api
+    from fleetopt.core.economics.grade_limit import signed_book_beyond_grade_limit
+
+    ratings = "{enterprise-b: AAA" + (f", lab-a: {lab_a}" if lab_a else "") + "}"
+    cap = "  max_non_investment_grade_share_per_year: 0.6"
+    text = TINY_PATH.read_text().replace("limits:\n", f"limits:\n{cap}\n")
+    text = text.replace("\nrisk:\n", f"\nrisk:\n  customer_ratings: {ratings}\n")
+    path = tmp_path / "rated.yaml"
+    path.write_text(text)
+    loaded, data = api.load(str(path))
+    said = signed_book_beyond_grade_limit(data, loaded)
+    line = text.splitlines().index(cap) + 1
+    assert said.startswith(f"{path}:{line}: limits.max_non_investment_grade_share_per_year: is 60%, "), said
+    assert said.endswith(f"(fleetopt solve finds it infeasible); {why}: {remedy}"), said

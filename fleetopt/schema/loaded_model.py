@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from fleetopt.errors import InputError
 from fleetopt.schema.base import read_only_error
+from fleetopt.schema.issues import ModelIssue
 from fleetopt.schema.model import PlanningModel
 from fleetopt.schema.model_changes import (
     MODEL_CHANGES,
@@ -18,6 +19,7 @@ from fleetopt.schema.model_changes import (
     changed_model_line,
 )
 from fleetopt.schema.parsing import validated_json
+from fleetopt.schema.yaml_reading import line_for, line_index, read_yaml
 
 # every run's summary.json keys (and its record's) of the horizon its figures are counted over and the
 # rate its NPVs discount at (LoadedModel.basis_record): `fleetopt runs` lists them, reading no model.yaml
@@ -61,6 +63,13 @@ class LoadedModel:
     # the fields changed, in order, by the run whose copy of its model (model.yaml) this was read from,
     # as that run's record keeps them: the file is its model as changed, which its text does not say
     source_changes: tuple[ModelChange, ...] = ()
+
+    def located(self, path: tuple[str | int, ...], message: str) -> str:
+        """``message`` of the field at ``path`` as a model's warnings say it: its file, the field's line
+        and path ('tiny.yaml:123: limits.max_customer_revenue_share: ...'); no line for an edited
+        model, whose rewritten text nobody sees (as its loading's warnings)."""
+        line = None if self.changes else line_for(line_index(read_yaml(self.text, self.source)[0]), path)
+        return ModelIssue(path, message, line).format(self.source)
 
     @property
     def model_source(self) -> str:
