@@ -691,3 +691,9 @@ def test_the_grade_cap_warning_names_its_line_and_advises_by_the_rating(tmp_path
     line = text.splitlines().index(cap) + 1
     assert said.startswith(f"{path}:{line}: limits.max_non_investment_grade_share_per_year: is 60%, "), said
     assert said.endswith(f"(fleetopt solve finds it infeasible); {why}: {remedy}"), said
+    # the terminal's validate and the API's solve say it so (they passed the model's data alone)
+    code, _, err = run_cli("validate", str(path))
+    assert code == 0 and f"warning: {path}:{line}: limits.max_non" in " ".join(err.split()), err
+    said_so = pytest.warns(api.FleetoptWarning, match=re.escape(f"{path}:{line}: limits.max_non"))
+    with said_so, pytest.raises(api.InfeasibleModel):
+        api.solve(str(path), time_limit=30)

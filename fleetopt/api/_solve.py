@@ -110,7 +110,7 @@ def solve(
     loaded, data = _loaded_and_data(model)
     if objective == "cost":
         _warn_offers_declined(data)
-    if (broken := signed_book_beyond_grade_limit(data)) is not None:  # before the infeasible solve
+    if (broken := signed_book_beyond_grade_limit(data, loaded)) is not None:  # before the infeasible solve
         warn(broken)
     fixed = None if purchases is None else _one_purchases(purchases, data)
     threads = resources.capped_threads(threads)

@@ -82,7 +82,7 @@ def validate(
     loaded = load_changed(model, field_changes)
     if purchases is None:
         console.print(model_summary_table(loaded))
-        _warn_if_no_plan_keeps_the_grade_limit(api.load(loaded)[1])
+        _warn_if_no_plan_keeps_the_grade_limit(loaded, api.load(loaded)[1])
     else:
         _validate_purchases(loaded, purchases)
     console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"), soft_wrap=True)
@@ -95,7 +95,7 @@ def _validate_purchases(loaded: api.LoadedModel, purchases: Path) -> None:
     data = api.load(loaded)[1]
     fixed = api.read_purchases(purchases, data)
     console.print(model_line(loaded), soft_wrap=True, highlight=False)
-    _warn_if_no_plan_keeps_the_grade_limit(data)
+    _warn_if_no_plan_keeps_the_grade_limit(loaded, data)
     console.print(purchases_table(data, fixed.blocks, f"GPUs {purchases} buys by generation and year"))
     read = f"{counted(fixed.rows, 'row')}, {format_count(fixed.gpus(data), 'GPUs')}{unread_rows(fixed)}"
     read += note_columns(fixed)
@@ -103,10 +103,10 @@ def _validate_purchases(loaded: api.LoadedModel, purchases: Path) -> None:
                          f"{read}"), soft_wrap=True)  # fmt: skip
 
 
-def _warn_if_no_plan_keeps_the_grade_limit(data) -> None:
+def _warn_if_no_plan_keeps_the_grade_limit(loaded: api.LoadedModel, data) -> None:
     """The signed contracts that break the limit on non-investment-grade revenue by themselves: a
-    warning (a solve would find the model infeasible)."""
-    broken = signed_book_beyond_grade_limit(data)
+    warning (a solve would find the model infeasible), naming the limit's file and line."""
+    broken = signed_book_beyond_grade_limit(data, loaded)
     if broken:
         warn(broken)
 
