@@ -146,7 +146,8 @@ def test_a_what_if_the_plan_cannot_run_under_names_the_change(plan_file, tmp_pat
     code, out, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
                              "--what-if", "horizon.quarters=5")  # fmt: skip
     assert code == 2 and out == "", (out, err)
-    assert "--what-if) horizon.quarters = 5: the plan 'p.npz: p' does not fit the model so changed" in err
+    assert "error: --what-if horizon.quarters = 5: the plan 'p.npz: p' does not fit the model so changed" \
+        in err
     assert "solve the changed model" in err and "Traceback" not in err
 
 
@@ -246,7 +247,7 @@ def test_a_what_if_whose_model_forbids_the_plan_names_the_change(plan_file, tmp_
     code, out, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
                              "--what-if", "sites.s1.power_capacity_mw=0.05")  # fmt: skip
     assert code == 2 and out == "", (out, err)
-    assert "--what-if) sites.s1.power_capacity_mw = 0.05: the model so changed forbids the plan" in err
+    assert "error: --what-if sites.s1.power_capacity_mw = 0.05: the model so changed forbids the plan" in err
     assert "draws 0.1 MW at site 's1' in 2026Q2, more than the 0.05 MW the plan has online" in err
     assert "solve the changed model" in err and "Traceback" not in err
 
@@ -372,8 +373,8 @@ def test_a_what_if_the_plan_cannot_run_under_names_the_change_it_made(plan_file,
                              "--what-if", slip)  # fmt: skip
     assert code == 2 and out == "", (out, err)
     err = " ".join(err.split())
-    assert ("--what-if) risk.delivery_slip = {probability: 1, min_quarters: 5, max_quarters: 5}: under the "
-            "model so changed, risk.delivery_slip: a slip of 5 quarters") in err
+    assert ("error: --what-if risk.delivery_slip = {probability: 1, min_quarters: 5, max_quarters: 5}: under "
+            "the model so changed, risk.delivery_slip: a slip of 5 quarters") in err
     assert "(at most 4 for A)" in err and "Traceback" not in err
 
 

@@ -939,8 +939,8 @@ def cli(*args: str):
     "args, words",
     [
         (["--stochastic", "0"], "at least 1"),
-        (["--stochastic", "1001"], "(--stochastic) must be at most 1,000"),
-        (["--stochastic", "100000000000"], "(--stochastic) must be at most 1,000"),
+        (["--stochastic", "1001"], "error: --stochastic must be at most 1,000"),
+        (["--stochastic", "100000000000"], "error: --stochastic must be at most 1,000"),
         (["--stochastic", "2", "--cvar-alpha", "1"], "--cvar-alpha"),
         (["--stochastic", "2", "--cvar-alpha", "0"], "--cvar-alpha"),
         (["--stochastic", "2", "--cvar-alpha", "0.95"], "not a confidence level"),
