@@ -659,3 +659,20 @@ def test_the_budget_for_sensible_calls_above_the_runs_is_the_least_though_more_p
     assert in_ray(12_300_000) == (2, 513)
     assert chunking.budget_for_sensible_blocks(in_workers, 40, 20_000, above=12_000_000) == 17_000_000
     assert in_workers(17_000_000) == (1, 1_000)
+
+
+@pytest.mark.parametrize("least, shown", [(894_410, 895_000), (998_200, 999_000), (999_999, 1_000_000),
+                                          (1_000_000, 1_000_000), (1_004_000, 1_010_000)])  # fmt: skip
+def test_the_advice_names_the_least_budget_shown_to_three_digits(least, shown):
+    """A budget is shown to three digits, never below what is needed (chunking.rounded_up): the
+    advice is the least budget so shown whose calls hold 1,000 pairs, whatever the search's own
+    precision (it stops within high // 1000 of the least). Just below a power of ten the step is a
+    thousand (999,000), above it ten thousand (1,010,000): a step taken from the rounded budget skipped
+    995,000-999,000. Here one plan on blocks of 1,000 scenarios from ``least`` bytes on, 999 below."""
+    from fleetopt.evaluate import chunking
+
+    def sizes(budget: int) -> tuple[int, int]:
+        return 1, 1_000 if budget >= least else 999
+
+    assert chunking.budget_for_sensible_blocks(sizes, 1, 20_000) == shown
+    assert chunking.budget_for_sensible_blocks(sizes, 1, 20_000, above=500_000) == shown

@@ -648,8 +648,9 @@ def test_validate_says_where_the_signed_contracts_alone_break_the_non_investment
     cap = "limits.max_non_investment_grade_share_per_year"
     code, _, err = run_cli("validate", "tiny", *rated, "--set", f"{cap}=0.6")
     said = " ".join(err.split())
+    edited = f"tiny.yaml, edited (risk.customer_ratings, {cap}): "  # the model it warns of, as edited
     assert code == 0 and (
-        f"warning: {cap}: is 60%, but in 2026Q3..2027Q2 the signed contracts of lab-a, below investment "
+        f"{edited}{cap}: is 60%, but in 2026Q3..2027Q2 the signed contracts of lab-a, below investment "
         "grade or unrated, earn at least 67.2% of the contract revenue ($80.6M of at most $120.0M, every "
         "investment-grade customer's contract taken): no plan keeps it"
     ) in said, err

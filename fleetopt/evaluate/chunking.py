@@ -273,7 +273,7 @@ def _slip_variants_counted(plans: PlanBatch, backend_name: str, max_memory: int 
 def rounded_up(n: int) -> int:
     """``n`` rounded up to its first three digits, as :func:`format_bytes` shows them: a size said
     to be enough is never shown below what is needed."""
-    step = 10 ** max(0, len(str(int(n))) - 3)
+    step = _digit_step(n)
     return -(-int(n) // step) * step
 
 
@@ -419,12 +419,18 @@ def budget_for_sensible_blocks(sizes: Callable[[int], tuple[int, int]], n_plans:
         low, high = (high if above is None else low), high * 2
     least = _least_enough(pairs, target, low, high)  # within high // 1000 above the least
     shown = rounded_up(least)
-    if pairs(shown)[1] < target:
-        return least
-    step = 10 ** max(0, len(str(shown)) - 3)  # a budget shown to three digits, the least so shown
-    while shown - step > (above or 0) and pairs(shown - step)[1] >= target:
-        shown -= step
+    while pairs(shown)[1] < target:  # more budget may make calls smaller: the next shown that holds
+        if shown >= 10**15:
+            return least
+        shown = rounded_up(shown + 1)
+    while (lower := shown - _digit_step(shown - 1)) > (above or 0) and pairs(lower)[1] >= target:
+        shown = lower  # the least shown to three digits (a step of 999,990 below 1,000,000)
     return shown
+
+
+def _digit_step(n: int) -> int:
+    """The step of a budget's third digit as :func:`rounded_up` shows ``n`` (10 for 894,410)."""
+    return 10 ** max(0, len(str(int(n))) - 3)
 
 
 def _least_enough(pairs: Callable[[int], tuple[int, int]], target: int, low: int, high: int) -> int:
