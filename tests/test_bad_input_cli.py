@@ -199,6 +199,6 @@ def test_the_python_api_names_an_argument_by_its_keyword_and_its_option():
     with pytest.raises(InputError) as refused:
         api.prepare_evaluation("plan.npz", "tiny", deterministic=True, seed=3)  # refused before it is read
     assert str(refused.value) == ("seed (--seed) cannot apply with deterministic=True (--deterministic), "
-                                  "which evaluates the forecast itself: leave seed out (got 3)")  # fmt: skip
+                                  "which evaluates the forecast itself: leave it out (got 3)")  # fmt: skip
     assert refused.value.typed() == ("--seed cannot apply with --deterministic, which evaluates the "
-                                     "forecast itself: leave seed out (got 3)")  # fmt: skip
+                                     "forecast itself: leave it out (got 3)")  # fmt: skip

@@ -138,10 +138,10 @@ def prepare_evaluation(
     deterministic = limits.flag(Argument("deterministic", "--deterministic"), deterministic)
     if deterministic and scenarios is not None:
         raise InputError.naming(limits.SCENARIOS, " cannot apply with ", _DETERMINISTIC, ", which evaluates "
-                                "the forecast itself (one scenario): leave scenarios out")  # fmt: skip
+                                "the forecast itself (one scenario): leave it out")  # fmt: skip
     if deterministic and seed != 0:  # job.json kept it, summary.json did not: it did nothing
         raise InputError.naming(limits.SEED, " cannot apply with ", _DETERMINISTIC, ", which evaluates the "
-                                f"forecast itself: leave seed out (got {seed!r})")  # fmt: skip
+                                f"forecast itself: leave it out (got {seed!r})")  # fmt: skip
     scenarios = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios
     refuse_threads_with_workers(threads, workers, executor)
     refuse_workers_with_ray(workers, executor)

@@ -556,7 +556,7 @@ _WORKERS = Argument("workers", "--workers")
 # worker processes run on this machine; Ray runs a task on each CPU (or GPU) of its cluster
 WORKERS_WITH_RAY = (_WORKERS, " cannot apply with ",
                     Argument("executor='ray'", "--executor ray"), ", which runs a task on each CPU (or GPU) "
-                    "of the Ray cluster: leave workers out")  # fmt: skip
+                    "of the Ray cluster: leave it out")  # fmt: skip
 # a Ray cluster's address, as the API and the command line name it
 RAY_ADDRESS = Argument("ray_address", "--ray-address")
 
