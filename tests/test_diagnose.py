@@ -401,3 +401,17 @@ def test_power_short_were_every_block_late_names_the_delay_and_the_site():
         "power with expansion blocks late in 2026Q3: site s1 in 2026Q3 short by 0.9 MW (edit "
         "robustness.power_delay_quarters or sites.s1.power_capacity_mw or "
         "sites.s1.expansion.lead_time_quarters)")
+
+
+def test_a_covenant_after_another_row_says_again_what_its_amount_is_of():
+    """The shocked rows of `robustness` mix covenants (what each amount is of: its measure) with cash
+    and budget rows (short by): a covenant after such a row names its measure again, where it was
+    said only where it changed, so that '$3.0k in 2026Q3' read as the cash row's."""
+    from fleetopt.milp.diagnose import _shortfalls
+
+    dscr = "EBITDA below 1.5x debt service"
+    entry = {"unit": "USD", "measures": {"2026Q1 (dscr)": dscr, "2026Q2 (dscr)": dscr, "2026Q4 (dscr)": dscr}}
+    items = [("2026Q1 (dscr)", 1e3), ("2026Q2 (dscr)", 2e3), ("2026Q3 (cash)", 5e3), ("2026Q4 (dscr)", 3e3)]
+    assert _shortfalls(entry, items) == (
+        f"{dscr} by $1.0k in 2026Q1 (dscr), $2.0k in 2026Q2 (dscr), 2026Q3 (cash) short by $5.0k, "
+        f"{dscr} by $3.0k in 2026Q4 (dscr)")

@@ -239,8 +239,10 @@ def test_shocked_covenants_hold_or_are_named_by_the_diagnosis():
     # its field is the requirement's, and robustness.covenants, which lets the shocked DSCR go
     assert groups["robustness"]["note"] == "edit robustness.market_price_drop or robustness.covenants"
     line = format_diagnosis(err.value.diagnosis)[0]
-    assert line.startswith("cash and covenants under the robustness shocks in 2026Q1..2026Q4: 2026Q1 "
-                           "(EBITDA / debt service) short by $18.6k, "), line
+    # what the amount is of, as an unshocked covenant's (it said "2026Q1 (EBITDA / debt service) short by")
+    assert line.startswith("cash and covenants under the robustness shocks in 2026Q1..2026Q4: EBITDA below "
+                           "1.5x debt service by $18.6k in 2026Q1 (EBITDA / debt service), $18.6k in "
+                           "2026Q2 (EBITDA / debt service), "), line
     d["robustness"]["covenants"] = False
     r = run(d)
     assert r.plan is not None

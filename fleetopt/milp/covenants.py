@@ -142,11 +142,18 @@ def _shocked_quarter(data, key) -> tuple[str, int]:
 _STRESS_TEST_KINDS = {"floor": "liquidity", "liquidity": "liquidity_fraction"}
 
 
+def stressed_kind_name(test: str) -> str:
+    """The catalogue kind's name a stress row's ``test`` (its slack key's last part) tests: 'dscr' as
+    it is, 'floor' the liquidity covenant, 'liquidity' its fraction of debt; 'cash' and 'budget',
+    which no covenant is, as they are."""
+    return _STRESS_TEST_KINDS.get(test, test)
+
+
 def _test_words(data, test: str) -> str:
     """A stress row's test as the model sets it: 'EBITDA / debt service' for dscr, 'liquidity' for
     the floor, 'cash / debt' for the fraction; 'cash' and 'budget' as they are."""
     labels = {kind.name: kind.label for kind in data.covenant_kinds}
-    return labels.get(_STRESS_TEST_KINDS.get(test, test), test)
+    return labels.get(stressed_kind_name(test), test)
 
 
 def covenant_words(labels: list[str]) -> str:

@@ -19,7 +19,13 @@ from fleetopt.core.covenants import CATALOGUE, CovenantTest
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.units import format_count, format_figure, format_gap, whole_count
 from fleetopt.milp.build import SLACKS, build_model
-from fleetopt.milp.covenants import ROBUSTNESS, covenant_note, covenant_words, cures_stress_covenant
+from fleetopt.milp.covenants import (
+    ROBUSTNESS,
+    covenant_note,
+    covenant_words,
+    cures_stress_covenant,
+    stressed_kind_name,
+)
 from fleetopt.milp.ef_highs import compile_model
 from fleetopt.milp.groups import Slack
 from fleetopt.milp.highs import WatchedHighs, run_highs, run_stoppable, stage
@@ -405,7 +411,12 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
 
 def _covenant_test(data: ModelData, group: str, key: tuple) -> CovenantTest | None:
     """The model's covenant test (the borrowing base's too) whose row in ``group`` the slack key
-    ``key`` is of: (t,), or (t, part) in a shared group; None for another group's."""
+    ``key`` is of: (t,), or (t, part) in a shared group, or a stress row's (t, case, test) in
+    ``robustness`` (its covenant under the shock); None for another group's, and for a stress row of
+    cash or the budget."""
+    if group == ROBUSTNESS.name:
+        name = stressed_kind_name(key[2])
+        return next((test for test in data.covenants if test.kind.name == name), None)
     part = key[1] if len(key) > 1 else None
     tests = (test for test in data.covenants if test.kind.group == group and test.kind.part == part)
     return next(tests, None)
@@ -570,6 +581,7 @@ def _shortfalls(entry: dict, items: list[tuple[str, float]]) -> str:
         amount_words = _amount(amount, entry["unit"])
         if label not in measures:
             words.append(f"{label} short by {amount_words}")
+            said = None  # the next covenant's amount names what it is of again
             continue
         measure = "" if measures[label] == said else f"{measures[label]} by "
         words.append(f"{measure}{amount_words} in {label}")
