@@ -51,18 +51,24 @@ if TYPE_CHECKING:
 _HELD_LOCKS: dict[Path, int] = {}
 
 
-def _lock_holder(fd: int) -> str:
-    """The process in a job folder's lock file, as text: its pid, and the host it runs on where that is
-    not this one's. A container has a pid space and a host name (its id, as `docker ps` shows it) of its
-    own, so that a pid alone, 1 for a container's fleetopt, named another process here or none."""
+def _lock_holder(fd: int) -> tuple[str, str]:
+    """The process in a job folder's lock file: its pid, and the host it runs on where that is not
+    this one's ('' where it is). A container has a pid space and a host name (its id, as `docker ps`
+    shows it) of its own, so that a pid alone, 1 for a container's fleetopt, named another process
+    here or none."""
     pid, host, *_ = [*(os.pread(fd, 300, 0).decode("ascii", "replace").split() or ["unknown"]), ""]
-    return pid if host in ("", _this_host()) else f"{pid} on host {host}"
+    return pid, "" if host == _this_host() else host
 
 
-def _stop_words(holder: str) -> str:
-    """What to do about the process :func:`_lock_holder` names: on another host (a container), stopping
-    it by its pid here would stop another process, so the host is named where it is stopped."""
-    _, _, host = holder.partition(" on host ")
+def _holder_words(pid: str, host: str) -> str:
+    """The holder as :meth:`RunFolder.running_pid` and the refusals name it: '4242', '1 on host H'."""
+    return f"{pid} on host {host}" if host else pid
+
+
+def _stop_words(host: str) -> str:
+    """What to do about the process holding a job folder on ``host`` (:func:`_lock_holder`): on
+    another host (a container), stopping it by its pid here would stop another process, so the host
+    is named where it is stopped."""
     return f"wait for it, or stop it on host {host} (a container: docker stop {host})" if host else (
         "wait for it or stop it")
 
@@ -214,10 +220,11 @@ class RunFolder(RunFiles):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = _lock_holder(fd)
+            pid, host = _lock_holder(fd)
             os.close(fd)
             raise RunDirError(
-                f"{self.path} is being run by another fleetopt process (pid {holder}): {_stop_words(holder)}"
+                f"{self.path} is being run by another fleetopt process (pid {_holder_words(pid, host)}): "
+                f"{_stop_words(host)}"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, _lock_stamp(), 0)
@@ -276,7 +283,7 @@ class RunFolder(RunFiles):
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
-            return _lock_holder(fd)
+            return _holder_words(*_lock_holder(fd))
         finally:
             os.close(fd)  # closing lets go of a lock taken here
         return None
