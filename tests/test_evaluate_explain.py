@@ -89,7 +89,7 @@ def test_first_default_names_the_liquidity_default_it_looks_for():
     `first-default` picks scenario 2, the first of the two in quarter 1, and counts 3 with one; with
     none, it says no scenario has a liquidity default, not that none defaults (P(any default) may
     count uncured covenant breaches in the same run)."""
-    from fleetopt.evaluate.path import pick_scenario
+    from fleetopt.evaluate.scenario_choice import pick_scenario
 
     outcomes = {"npv": np.zeros(4), "quarters_before_default": np.array([4.0, 3.0, 1.0, 1.0])}
     assert pick_scenario(outcomes, "first-default", 4) == (
@@ -104,7 +104,7 @@ def test_median_of_an_even_count_says_it_is_the_lower_middle_scenario_not_the_me
     yet `--explain median` called scenario 3 (NPV 2) "the median NPV" beside a report saying 2.5 (the
     default model at 2,000 scenarios of seed 7: $6.63B against $6.66B). It now says it is the lower of
     the two middle ones, and gives the median; of an odd count (1, 2, 3) the middle one is the median."""
-    from fleetopt.evaluate.path import pick_scenario
+    from fleetopt.evaluate.scenario_choice import pick_scenario
 
     outcomes = {"npv": np.array([4.0, 1.0, 3.0, 2.0]) * 1e6}
     assert pick_scenario(outcomes, "median", 4) == (
@@ -147,7 +147,7 @@ def test_first_any_default_picks_the_earliest_uncured_breach_where_no_liquidity_
 def test_first_any_default_takes_the_earlier_of_either_default():
     """Scenarios of a 4-quarter plan: liquidity defaults after 4 (none), 3, 4 and 2 quarters, uncured
     breaches after 4, 4, 1 and 3: scenario 2's uncured breach in quarter 1 comes first; 3 have one."""
-    from fleetopt.evaluate.path import pick_scenario
+    from fleetopt.evaluate.scenario_choice import pick_scenario
 
     outcomes = {"npv": np.zeros(4), "quarters_before_default": np.array([4.0, 3.0, 4.0, 2.0]),
                 "quarters_before_uncured": np.array([4.0, 4.0, 1.0, 3.0])}  # fmt: skip

@@ -438,7 +438,7 @@ def test_median_quarter_of_breach_and_default_by_hand():
 def test_median_quarters_of_an_evaluation_are_those_of_its_scenarios():
     """tiny's plan on 400 scenarios: the evaluation's median quarter of the first breach is the
     lower median of the per-scenario quarters (count + 1) of the scenarios that breach."""
-    from fleetopt.evaluate.path import sample_runs
+    from fleetopt.evaluate.sample_runs import sample_runs
 
     result = solved("tiny")
     plans = batch(result.data, [result.plan])

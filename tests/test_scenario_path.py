@@ -36,7 +36,8 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.engine import evaluate
-from fleetopt.evaluate.path import path_in, sample_runs, scenario_path
+from fleetopt.evaluate.path import path_in, scenario_path
+from fleetopt.evaluate.sample_runs import sample_runs
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.schema.policy import Policy
@@ -514,11 +515,11 @@ def test_round_off_in_a_distress_sale_is_not_said_as_gpus_sold():
     69,120 rubin for $1.57B" (blackwell: round-off of the GPUs left) and, in 2031Q3, "0 rubin for
     $0" on $3.8e-6 of proceeds (that quarter, below LIQUIDITY_TOLERANCE_USD, now says no sale).
     Only generations sold a GPU or more (rounded) are named."""
-    from fleetopt.evaluate.path import _gpus_sold_words
+    from fleetopt.evaluate.path_events import gpus_sold_words
 
-    assert _gpus_sold_words([0.0, 1e-9, 69_120.0]) == "69,120 rubin"
-    assert _gpus_sold_words([107_287.0, 0.0, 15_991.0]) == "107,287 hopper and 15,991 rubin"
-    assert _gpus_sold_words([0.0, 0.0, 0.3]) == "less than one GPU"
+    assert gpus_sold_words([0.0, 1e-9, 69_120.0]) == "69,120 rubin"
+    assert gpus_sold_words([107_287.0, 0.0, 15_991.0]) == "107,287 hopper and 15,991 rubin"
+    assert gpus_sold_words([0.0, 0.0, 0.3]) == "less than one GPU"
 
 
 def test_the_headline_gives_the_npv_a_default_leaves_the_shareholders(solve_run):

@@ -10,9 +10,9 @@ from fleetopt.api._models import ModelArg, _loadable, edit, load
 from fleetopt.api._runs import resolve_run
 from fleetopt.errors import Argument, InputError
 from fleetopt.evaluate.jobfolder import model_of_plans
-from fleetopt.evaluate.path import (
+from fleetopt.evaluate.path import ScenarioPath
+from fleetopt.evaluate.scenario_choice import (
     FORECAST_QUARTERS,
-    ScenarioPath,
     chosen_plan,
     explain_choice,
     explained_path,

@@ -93,9 +93,9 @@ from fleetopt.evaluate.metrics import (
     rank_words,
     shown_plans,
 )
-from fleetopt.evaluate.path import (
+from fleetopt.evaluate.path import ScenarioPath
+from fleetopt.evaluate.scenario_choice import (
     FORECAST_QUARTERS,
-    ScenarioPath,
     chosen_plan,
     explain_choice,
     explained_path,

@@ -5,9 +5,8 @@ made again alone and simulated by the evaluation's own NumPy code (:func:`~fleet
 simulate`, on the plan as its delivery slip leaves it, with the plan's liquidity buffer): its NPV is
 the one that scenario had in the evaluation. :func:`scenario_path` reads each quarter as it was run
 (``simulate(watch=...)``): the risk factors, the plan's lines, the covenants tested, the default and
-the policy's reactions. :func:`scenario_outcomes` finds a scenario worth looking at
-(:data:`EXPLAIN_RULES`) over one plan, a block of scenarios at a time. :func:`sample_runs` keeps
-every pair's results and quarterly lines of a few scenarios, unreduced, for a report's charts.
+the policy's reactions and the risk events (in words: :mod:`fleetopt.evaluate.path_events`). Which
+scenario `--explain` shows: :mod:`fleetopt.evaluate.scenario_choice`.
 """
 
 from __future__ import annotations
@@ -21,41 +20,26 @@ import pandas as pd
 
 from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
-from fleetopt.core.economics.policy_balances import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import (
     counted,
-    format_count,
-    format_rate,
     format_usd,
     format_usd_cents,
-    listed,
-    whole_count,
 )
-from fleetopt.errors import Argument, InputError, user_path
+from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.liquidity import REACTION_USD
-from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS
+from fleetopt.evaluate.path_events import reaction_words, risk_events
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.result_fields import END_TERM_PARTS
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
-from fleetopt.evaluate.simulate import SimulationConstants, late_capacity_steps, simulate
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.evaluate.slip import by_slip
 from fleetopt.runs import limits
 from fleetopt.runs.file_text import finite_json
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.output_files import refuse_output_file
 
-# how `fleetopt evaluate --explain` picks its scenario (or a scenario number)
-# first-default: the earliest liquidity default; first-any-default: the earliest default as P(any default)
-# counts them (a liquidity default or an uncured covenant breach, metrics.ANY_DEFAULT_EVENTS)
-EXPLAIN_RULES = ("worst", "median", "first-default", "first-any-default")
 AS_ASKED = "as asked"  # why a scenario given by its number is shown
-# why a deterministic evaluation has no scenario to explain, and how to see its quarters all the same:
-# the plan's statements are the forecast's only under the model the plan was solved with (a --set
-# changes them); one scenario with no risk factor is the forecast under the model as changed
-FORECAST_QUARTERS = ("the forecast is one future: its quarters are the plan's statements (statements.csv) "
-                     "under the model it was solved with, and `--scenarios 1 --set risk=null --explain 0` "
-                     "shows them under a model changed by --set")
 # the plan's lines read each quarter, USD (core.economics.quarter_finance.QuarterFinance.lines, the
 # EBITDA and the capex paid: the plan's, with the payments the policy deferred out of or into the quarter)
 LINES = ("ebitda_usd", "capex_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd",
@@ -78,15 +62,11 @@ TAX_BASIS = ("depreciation_usd", "gain_on_disposal_usd", "taxable_income_usd")
 # delay and cancellation penalties. EBITDA = revenue - electricity - opex - penalties
 OPERATIONS = ("revenue_usd", "revenue_contracted_usd", "revenue_market_usd", "electricity_usd", "opex_usd",
               "contract_penalties_usd")  # fmt: skip
-# the quarters before each event of ANY_DEFAULT_EVENTS (simulate's TIMING_FIELDS; T: none in the horizon)
-_BEFORE = {"default": "quarters_before_default", "uncured_breach": "quarters_before_uncured"}
 UNCURED = "uncured"  # how the breach column begins in the quarter of an uncured breach
 SHOWN_USD = " (USD)"  # how the money columns of ScenarioPath.shown (path.json's, the report's) end
 # what a notebook's display of a ScenarioPath names to read next
 _NEXT = ("Next: .frame (every column: USD, multipliers, annual shifts, discount factors), .npv_parts(), "
          ".to_csv(path)")
-# scenarios simulated at once while a scenario is picked: one plan, so a block is small
-_PICK_BLOCK = 4096
 
 
 @dataclass
@@ -377,8 +357,8 @@ def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataF
     frame["prepayment_cut_usd"] = [q["prepayment_cut_usd"] for q in seen]
     for name in REACTION_USD:  # the policy's totals so far, each quarter's part
         frame[name] = np.diff([0.0, *(q["reaction_usd"].get(name, 0.0) for q in seen)])
-    frame["reactions"] = _reaction_words(data, plan, frame, seen, np.asarray(scen.contract_alive[0]))
-    frame["risk_events"] = _risk_events(data, plan, scen, seen)
+    frame["reactions"] = reaction_words(data, plan, frame, seen, np.asarray(scen.contract_alive[0]))
+    frame["risk_events"] = risk_events(data, plan, scen, seen)
     return frame
 
 
@@ -438,240 +418,3 @@ def _uncured_because(q: dict, before: dict | None) -> str:
     return "; ".join(reasons)
 
 
-def _reaction_words(data: ModelData, plan: PlanBatch, frame: pd.DataFrame, seen: list[dict],
-                    alive: np.ndarray) -> list[str]:  # fmt: skip
-    """Each quarter's reactions in words: orders deferred or cancelled, GPUs sold in distress, the
-    prepayment cut, contracts late or cancelled for lateness (``alive``: (K, T) whether each
-    contract's customer has not defaulted; a contract ended by its customer's default is a risk event)."""
-    words = []
-    for t, q in enumerate(seen):
-        said = []
-        for column, what in (("deferred_usd", "orders deferred"), ("forfeited_usd", "deposits forfeited "
-                             "on cancelled orders"), ("distress_sold_usd", None),
-                             ("prepayment_cut_usd", "prepayment cut")):  # fmt: skip
-            if frame[column].iloc[t] >= LIQUIDITY_TOLERANCE_USD:  # below: round-off, nothing done
-                what = what or f"GPUs sold in distress: {_gpus_sold_words(q['distress_sold_gpus'])} for"
-                said.append(f"{what} {format_usd(frame[column].iloc[t])}")
-        said += _late_contract_words(data, plan, t, q, seen[t - 1] if t else None, alive[:, t])
-        words.append("; ".join(said))
-    return words
-
-
-def _gpus_sold_words(sold: list[float]) -> str:
-    """'1,200 hopper and 310 blackwell': the GPUs of each generation a quarter's distress sale sold
-    (whole GPUs: a sale capped at the GPUs left may sell a fraction of one; a generation sold less
-    than half a GPU, round-off of GPUs left, is not named)."""
-    said = [f"{whole_count(gpus)} {GENERATIONS[g]}" for g, gpus in enumerate(sold) if gpus >= 0.5]
-    return listed(said) if said else "less than one GPU"
-
-
-def _late_contract_words(data: ModelData, plan: PlanBatch, t: int, q: dict, before: dict | None,
-                         alive: np.ndarray) -> list[str]:  # fmt: skip
-    """Quarter ``t``'s contracts late (policy rule 2: the GPUs delivered of those due, the delay
-    penalty) and cancelled for lateness (the GPUs due, the cancellation penalty), as simulate charges
-    them; ``before``: the quarter before's (None in the first: the contracts the plan took, live, none
-    late), ``alive``: (K,) each contract's customer still live (a contract its customer's default
-    ends is neither)."""
-    said = []
-    live_before = plan.accepted[0] if before is None else before["live"]
-    owed, total = plan.contract_owed[0, :, t], plan.contract_gpus[0, :, :, t].sum(axis=1)
-    due = np.where(owed > 0, owed, total)  # what simulate's contract must get not to be short
-    late = q["late"]  # late quarters so far: a quarter late adds one, if not cancelled in it
-    if late is not None:
-        more = (late > (0.0 if before is None else before["late"])) & (q["live"] > 0)
-        for k in np.flatnonzero(more):
-            c = data.contracts[k]
-            delivered = whole_count(q["served"][k], "down")  # 99.7 of 100 is short: not "100 of 100"
-            said.append(f"contract {c.name} late: {delivered} of {format_count(due[k], 'GPUs')} delivered"
-                        + _penalty_words("delay", c.delay_penalty_usd))  # fmt: skip
-    for k in np.flatnonzero((live_before > 0) & (q["live"] == 0) & alive):
-        c = data.contracts[k]
-        said.append(f"contract {c.name} cancelled for lateness: {format_count(due[k], 'GPUs')} due"
-                    + _penalty_words("cancellation", c.penalty_usd))  # fmt: skip
-    return said
-
-
-def _penalty_words(what: str, usd: float) -> str:
-    """', delay penalty $10.0k'; '' for a contract without one ('delay penalty $0' repeated for each
-    late quarter of each such contract said nothing)."""
-    return f", {what} penalty {format_usd(usd)}" if usd > 0 else ""
-
-
-def _risk_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> list[str]:
-    """Each quarter's risk events in words: customers defaulting (with the contracts it ends),
-    power blocks and increases of a site's contracted capacity late (in the quarter due),
-    deliveries slipped."""
-    T = data.T
-    events: list[list[str]] = [[] for _ in range(T)]
-    alive = np.asarray(scen.contract_alive[0])  # (K, T)
-    for customer in dict.fromkeys(c.customer for c in data.contracts):
-        rows = [k for k, c in enumerate(data.contracts) if c.customer == customer]
-        down = ~alive[rows].all(axis=0)
-        if down.any():
-            t = int(np.argmax(down))
-            live = plan.accepted[0] if t == 0 else seen[t - 1]["live"]
-            events[t].append(f"customer {customer} defaults: " + _ended_words(data, rows, live, t)
-                             + _price_fall_words(data, customer))  # fmt: skip
-    sites = [s.name for s in data.sites]
-    for b in range(plan.build_mw.shape[1]):
-        site, start, online, mw = (int(plan.build_site[0, b]), int(plan.build_start[0, b]),
-                                   int(plan.build_online[0, b]), float(plan.build_mw[0, b]))  # fmt: skip
-        delay = int(scen.delay[0, site, start]) if mw > 0 else 0
-        if delay > 0 and online < T:
-            events[online].append(f"{mw:g} MW at {sites[site]} online {counted(delay, 'quarter')} late")
-    steps = late_capacity_steps(data)
-    for i, t in zip(*np.nonzero(steps), strict=True):
-        delay = int(scen.step_delay[0, i, t])
-        if delay > 0:
-            events[t].append(f"contracted capacity at {sites[i]} +{steps[i, t]:g} MW online "
-                             f"{counted(delay, 'quarter')} late")  # fmt: skip
-    slip = int(np.asarray(scen.delivery_slip)[0])
-    if slip:
-        events[0].append(f"deliveries slip {counted(slip, 'quarter')}")
-    return ["; ".join(e) for e in events]
-
-
-def _price_fall_words(data: ModelData, customer: str) -> str:
-    """', and market prices 25% lower for good' where the customer's default lowers every market price
-    (``risk.customer_default_price_impact``), 'market prices and GPU resale values' where these follow
-    (``risk.resale_swing_share``): the path's factors show the fall, this its cause."""
-    fall = data.risk.customer_default_price_impact.get(customer, 0.0)
-    if not fall:
-        return ""
-    values = " and GPU resale values" if data.risk.resale_swing_share is not None else ""
-    return f", and market prices{values} {format_rate(fall)} lower for good"
-
-
-def _ended_words(data: ModelData, rows: list[int], live: np.ndarray, t: int) -> str:
-    """What a customer's default in quarter ``t`` ends of its contracts ``rows`` still ``live`` (K,)
-    at the end of the quarter before: each one's GPUs and termination payment (docs/evaluation.md,
-    "Contract payments"), and whether its GPUs go to the market (policy rule freed_gpus_to_market)."""
-    said = []
-    for k in rows:
-        c = data.contracts[k]
-        if live[k] <= 0 or t > c.end:  # not taken, ended before (late) or its term over
-            continue
-        gpus = format_count(c.gpus, "GPUs")
-        what = (f"contract {c.name} ends ({gpus}" if t >= c.start else
-                f"contract {c.name} will not start ({gpus} from {data.quarter_labels[c.start]}")
-        paid = data.contract_payments.ended[k, t]
-        said.append(what + (f", termination payment {format_usd(paid)})" if paid > 0 else ")"))
-    if not said:
-        return "no contract of it in the plan is running"
-    their = "its" if len(said) == 1 else "their"
-    return listed(said) + f", {their} GPUs " + ("offered on the market" if data.policy.freed_gpus_to_market
-                                                 else "idle")  # fmt: skip
-
-
-def scenario_outcomes(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: int) -> dict:
-    """(S,) each scenario's NPV (USD) and quarters before its liquidity default and before its uncured
-    covenant breach (T: none) for one plan, simulated a block at a time (what :func:`pick_scenario`
-    chooses from)."""
-    consts = SimulationConstants.from_data(data)
-    fields = ("npv", *_BEFORE.values())
-    outcomes = {field: np.empty(n_scenarios) for field in fields}
-    for s0 in range(0, n_scenarios, _PICK_BLOCK):
-        s1 = min(n_scenarios, s0 + _PICK_BLOCK)
-        block = generate_scenarios(data, seed, s0, s1)
-        out = by_slip(lambda p, s, _slip: simulate(consts, p, s), plan, block)
-        for name in fields:
-            outcomes[name][s0:s1] = out[name][0]
-    return outcomes
-
-
-def pick_scenario(outcomes: dict[str, np.ndarray], rule: str, T: int) -> tuple[int | None, str]:
-    """The scenario ``rule`` (of :data:`EXPLAIN_RULES`) picks, and why in words; None where
-    "first-default" or "first-any-default" finds no default."""
-    npv = outcomes["npv"]
-    if rule == "worst":
-        i = int(np.argmin(npv))
-        return i, f"the lowest NPV of {len(npv):,} scenarios"
-    if rule == "median":
-        i = int(np.argsort(npv, kind="stable")[(len(npv) - 1) // 2])
-        if len(npv) % 2:
-            return i, f"the median NPV of {len(npv):,} scenarios"
-        # an even count's median NPV (metrics.csv's, the report's) is no scenario's: say which is shown
-        return i, (f"the lower of the two middle NPVs of {len(npv):,} scenarios; the median NPV, "
-                   f"{format_usd(float(np.median(npv)))}, is their mean")
-    if rule == "first-default":
-        before = outcomes["quarters_before_default"]
-        what = "liquidity default"
-        missing = " (an uncured covenant breach is not one: first-any-default finds either)"
-    else:
-        before = np.minimum(*(outcomes[_BEFORE[event]] for event in ANY_DEFAULT_EVENTS))
-        what, missing = "default as lenders count them, a liquidity default or an uncured covenant breach", ""
-    if not (before < T).any():
-        # P(any default) counts uncured covenant breaches too: say which default is missing
-        return None, (f"no scenario of {len(npv):,} has a {what}{missing}; a scenario's number in the rule's "
-                      "place shows any scenario (--explain 0; scenario_path(run, 0) from Python)")
-    i = int(np.argmin(before))
-    defaults = int((before < T).sum())
-    return i, f"the earliest {what}; {defaults:,} of {len(npv):,} scenarios have one"
-
-
-def explain_choice(name: limits.Name, value: int | str, scenarios: int | None) -> int | str:
-    """What ``--explain`` (``name``) takes, checked: a rule of :data:`EXPLAIN_RULES`, or a scenario
-    number (an int, or its digits as typed) below ``scenarios`` (None: any a seed has)."""
-    if isinstance(value, str) and value not in EXPLAIN_RULES:
-        try:
-            value = int(value)
-        except ValueError:
-            raise InputError.naming(*limits.parts(name), f" must be {', '.join(EXPLAIN_RULES)} or a "
-                                    f"scenario number (got {value!r})") from None  # fmt: skip
-    if isinstance(value, str):
-        return value
-    high = limits.MAX_SCENARIO if scenarios is None else min(scenarios - 1, limits.MAX_SCENARIO)
-    # the count set off by commas on both sides: it read "--explain, of 200 scenarios must be ..."
-    of = "" if scenarios is None else f", one of {scenarios:,} scenarios,"
-    return limits.whole((*limits.parts(name), of), value, 0, high)
-
-
-def explained_path(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: int,
-                   choice: int | str) -> tuple[ScenarioPath | None, str]:  # fmt: skip
-    """(the path, why it was chosen) of the scenario ``choice`` (:func:`explain_choice`'s) picks
-    for ``plan`` (a batch of one) among ``n_scenarios`` of ``seed``: a number itself, a rule by
-    :func:`pick_scenario` over the plan simulated again; the path None where the rule finds none."""
-    if isinstance(choice, int):
-        scenario, why = choice, AS_ASKED
-    else:  # the plan alone again, a block of scenarios at a time: its NPV and default quarter each
-        scenario, why = pick_scenario(scenario_outcomes(data, plan, seed, n_scenarios), choice, data.T)
-    if scenario is None:
-        return None, why
-    path = scenario_path(data, plan, seed, scenario)
-    path.why = why
-    return path, why
-
-
-# the plan of several that a path follows, as the API and the command line name it
-PLAN = Argument("plan", "--plan")
-
-
-def chosen_plan(batch: PlanBatch, plan: str | int | None, path: Path) -> PlanBatch:
-    """The plan of ``batch`` (read from ``path``) named by ``plan``, a label or an index, as a batch
-    of one; None: the only plan. Anything else is refused naming plan (--plan) and the labels."""
-    labels = list(batch.labels)
-    some = listed([repr(label) for label in labels[:5]]) + (" ..." if len(labels) > 5 else "")
-    if plan is None:
-        if len(labels) > 1:
-            raise InputError.naming(PLAN, f": {path} holds {len(labels):,} plans: name one ({some})")
-        index = 0
-    elif isinstance(plan, str) and plan in labels:
-        index = labels.index(plan)
-    elif isinstance(plan, str):
-        raise InputError.naming(PLAN, f": no plan {plan!r} in {path}; its plans are {some}")
-    else:
-        index = limits.whole((PLAN, ", an index"), plan, 0, len(labels) - 1)
-    return batch.take(slice(index, index + 1))
-
-
-def sample_runs(
-    data: ModelData, plans: PlanBatch, n_scenarios: int, seed: int, record: tuple[str, ...] = (),
-    start: int = 0,
-) -> dict:
-    """Every per-pair result of the NumPy simulation (``RESULT_FIELDS``: NPV, breach, default, the
-    quarters before each, the reactions) and the quarterly lines ``record`` names, on scenarios
-    ``start .. start + n_scenarios - 1`` of ``seed``, as (plans, scenarios[, quarters]) arrays: for
-    the charts of a report, in one piece (the same figures :func:`evaluate` reduces)."""
-    scenarios = generate_scenarios(data, seed, start, start + n_scenarios)
-    consts = SimulationConstants.from_data(data)
-    return by_slip(lambda p, scen, _slip: simulate(consts, p, scen, record=record), plans, scenarios)

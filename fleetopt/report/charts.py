@@ -17,8 +17,8 @@ from fleetopt.core.tail import tail_count, worst_k
 from fleetopt.core.units import format_usd, listed
 from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.metrics import broken_by_quarter
-from fleetopt.evaluate.path import sample_runs
 from fleetopt.evaluate.result_fields import TIMING_FIELDS
+from fleetopt.evaluate.sample_runs import sample_runs
 from fleetopt.report import svg
 from fleetopt.report.reading import FAN_SCENARIOS, ReportRun
 
