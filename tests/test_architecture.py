@@ -25,7 +25,7 @@ LAYERS = [
     ("fleetopt.runs.resume", "fleetopt.runs.summary_schema", "fleetopt.runs.tables"),
     ("fleetopt.runs.folder",),
     ("fleetopt.runs.listing", "fleetopt.runs.output_files"),
-    ("fleetopt.runs.registry",),
+    ("fleetopt.runs.registry", "fleetopt.runs.key_figures"),
     ("fleetopt.milp",),
     ("fleetopt.evaluate",),
     ("fleetopt.sweep", "fleetopt.compare", "fleetopt.stochastic"),

@@ -22,7 +22,8 @@ from milp_builders import base_model
 from fleetopt import api
 from fleetopt.cli.render.runs import key_figure
 from fleetopt.evaluate.metrics import shown_first
-from fleetopt.runs.registry import Registry, RegistryError, key_figures
+from fleetopt.runs.key_figures import key_figures
+from fleetopt.runs.registry import Registry, RegistryError
 
 
 @contextmanager
@@ -342,7 +343,8 @@ def test_a_stochastic_run_is_listed_by_its_out_of_sample_comparison():
     from rich.console import Console
 
     from fleetopt.cli.render.runs import key_figure, run_detail
-    from fleetopt.runs.registry import RunRecord, key_figures
+    from fleetopt.runs.key_figures import key_figures
+    from fleetopt.runs.registry import RunRecord
 
     paired = {"npv_mean_usd_diff": -1.4e6, "npv_mean_usd_diff_se": 60657.0,
               "npv_cvar_usd_diff": 2e5, "npv_cvar_usd_diff_se": 1.8e5,
@@ -380,7 +382,7 @@ def test_an_evaluation_of_several_plans_lists_its_plan_shown_with_how_many_and_t
     run gave none), the words `fleetopt report` says it in."""
     from fleetopt.cli.render.runs import key_figure
     from fleetopt.evaluate.metrics import shown_first
-    from fleetopt.runs.registry import key_figures
+    from fleetopt.runs.key_figures import key_figures
 
     a = {"plan": "a", "npv_mean_usd": 1e9, "npv_cvar5_usd": -5e8, "breach_probability": 0.5}
     b = {"plan": "b", "npv_mean_usd": 8e8, "npv_cvar5_usd": -1e8, "breach_probability": 0.05}
@@ -406,7 +408,7 @@ def test_a_deterministic_evaluation_s_key_figure_is_its_npv_on_the_forecast():
     """`fleetopt runs` labelled a --deterministic evaluation "mean NPV -$5.4M, CVaR5 -$5.4M": its one
     scenario is the forecast, so it reads as a solve's, "NPV -$5.4M on the forecast"."""
     from fleetopt.cli.render.runs import key_figure
-    from fleetopt.runs.registry import key_figures
+    from fleetopt.runs.key_figures import key_figures
 
     first = {"npv_mean_usd": -5.4e6, "npv_cvar5_usd": -5.4e6, "breach_probability": 0.0}
     summary = {"kind": "evaluate", "n_plans": 1, "deterministic": True, "metrics": [first]}
@@ -863,7 +865,7 @@ def test_an_evaluation_of_a_cost_plan_is_listed_by_the_demand_it_serves():
     share of scenarios short by more than 1 %; a deterministic one's on the forecast. A plan solved
     for NPV, or an evaluation recorded before the demand columns, keeps its NPV."""
     from fleetopt.cli.render.runs import key_figure
-    from fleetopt.runs.registry import key_figures
+    from fleetopt.runs.key_figures import key_figures
 
     first = {"npv_mean_usd": 2.4e8, "npv_cvar5_usd": -2e8, "demand_served_share": 0.892,
              "shortfall_probability": 0.818}  # fmt: skip
@@ -883,7 +885,7 @@ def test_an_evaluation_of_npv_plans_keeps_no_demand_figures():
     """`fleetopt runs show` of the default model's evaluation listed demand_served_share 19.3 % and
     shortfall_probability 100 %: of an NPV plan these are its share of the whole market, which the
     evaluate command does not print; a failing plan to any reader. Kept for a cost solve's plans."""
-    from fleetopt.runs.registry import key_figures
+    from fleetopt.runs.key_figures import key_figures
 
     first = {"plan": "milp", "npv_mean_usd": 1.35e10, "npv_cvar5_usd": -2e10, "breach_probability": 0.715,
              "default_probability": 0.299, "demand_served_share": 0.193, "shortfall_probability": 1.0}

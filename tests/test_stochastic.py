@@ -50,7 +50,7 @@ from fleetopt.milp.stochastic.rescue import revolver_penalty
 from fleetopt.milp.stochastic.risk import cvar, risk_value
 from fleetopt.milp.stochastic.scenario_model import scenario_model
 from fleetopt.milp.stochastic.scenarios import ScenarioInputs, apply_scenario, cohort_resale_scale
-from fleetopt.runs.registry import key_figures
+from fleetopt.runs.key_figures import key_figures
 from fleetopt.schema.policy import Policy
 from fleetopt.stochastic import reduction
 from fleetopt.stochastic.commitments import SHARED_COMMITMENTS, first_stage_commitments
@@ -1387,7 +1387,7 @@ def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(m
         assert "(RP's plan; the plan kept: " in text
     # and the runs list's headline, from the record's figures, names the plan kept first
     from fleetopt.cli.render.runs import key_figure
-    from fleetopt.runs.registry import key_figures
+    from fleetopt.runs.key_figures import key_figures
 
     headline = key_figure("stochastic", key_figures({**summary, "kind": "stochastic"}))
     assert headline.startswith("plan kept (the forecast's first stage) -$")

@@ -110,18 +110,12 @@ from fleetopt.runs import limits
 from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, written_at
+from fleetopt.runs.key_figures import check_key_figures, check_results_of_kind, key_figures
 from fleetopt.runs.kinds import RUN_KINDS, run_name
 from fleetopt.runs.limits import DEFAULT_SCREEN, MAX_SCREENED
 from fleetopt.runs.listing import finished_folders, unfinished_jobs
 from fleetopt.runs.output_files import refuse_unwritable_file
-from fleetopt.runs.registry import (
-    Registry,
-    RegistryError,
-    RunRecord,
-    check_key_figures,
-    check_results_of_kind,
-    key_figures,
-)
+from fleetopt.runs.registry import Registry, RegistryError, RunRecord
 from fleetopt.runs.run_files import RunDirError
 from fleetopt.runs.tables import METRICS_TABLES, RunData
 from fleetopt.schema.edit import edited_model, sets_field

@@ -23,16 +23,10 @@ from fleetopt.report.reading import checked_metrics_table
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, written_at
+from fleetopt.runs.key_figures import check_key_figures, check_results_of_kind, key_figures
 from fleetopt.runs.kinds import RUN_KINDS
 from fleetopt.runs.listing import finished_folders, unfinished_jobs
-from fleetopt.runs.registry import (
-    Registry,
-    RegistryError,
-    RunRecord,
-    check_key_figures,
-    check_results_of_kind,
-    key_figures,
-)
+from fleetopt.runs.registry import Registry, RegistryError, RunRecord
 from fleetopt.runs.run_files import RunDirError
 from fleetopt.runs.summary_schema import SUMMARY_DAMAGED
 from fleetopt.runs.tables import METRICS_TABLES, RunData

@@ -22,14 +22,14 @@ from fleetopt.core.units import (
 from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.metrics import RANK_WORDS, ranking_of, ranking_words
 from fleetopt.runs.folder import RunFolder
-from fleetopt.runs.registry import (
-    DAMAGED,
+from fleetopt.runs.key_figures import (
     OUT_OF_SAMPLE,
     PURCHASES_FILE,
     RANKING_FIGURES,
     recorded_basis,
     recorded_out_of_sample,
 )
+from fleetopt.runs.registry import DAMAGED
 from fleetopt.schema.issues import ModelError
 from fleetopt.schema.loaded_model import DISCOUNT_RATE, HORIZON_QUARTERS
 from fleetopt.schema.loading import load_model

@@ -14,7 +14,7 @@ from fleetopt.core.units import (
     format_solver_status,
     format_usd,
 )
-from fleetopt.runs.registry import recorded_basis
+from fleetopt.runs.key_figures import recorded_basis
 from fleetopt.stochastic.commitments import COMMITMENT_COLUMNS, commitment_lines
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
