@@ -31,6 +31,13 @@ the older generation, Hopper 0, Blackwell 1); Rubin never steps. With Blackwell 
 2025Q4 and Rubin from 2026Q3, Hopper does not step at all (a newer generation ships at the start),
 while Blackwell does.
 
+**A step of 1** (the older generation worthless once the newer ships), with `mean_one`: a late
+release's ratio is 1 / 0, and the factors are the limit of those of a step s below 1 as s -> 1.
+r = 1: quarter 1's ratios 1 (-1, 0) or 1 / (1 - s) (+1, +2), expectation (2 + 2 / (1 - s)) / 4,
+factors 4 / (2 + 2 / (1 - s)) -> 0 and 4 / (2 (1 - s) + 2) -> 2; quarter 2's 1 (-1, 0, +1) or
+1 / (1 - s) (+2), factors -> 0 and 4. r = 3: quarter 2's 1 - s (-1) or 1, expectation (4 - s) / 4,
+factors -> 0 and 4 / 3; quarter 3's as r = 1's quarter 1, 0 and 2. Each quarter's mean is 1.
+
 **Without `mean_one`** both are a downside on top of the forecast: self-competition's factor is
 1 - d from its arrival (1 before), and the step's is 0.8 from the shifted release on (1 before):
 with r = 1, 1 in quarter 0 and 0.8 from quarter 1 (shifts -1 and 0), 2 (+1) or 3 (+2).
@@ -76,15 +83,19 @@ RELEASE_3 = {-1: [1, 1, 0.842105, 0.888889], 0: [1, 1, 1.052632, 0.888889],
 
 
 ON_TOP_1 = {-1: [1, 0.8, 0.8, 0.8], 0: [1, 0.8, 0.8, 0.8], 1: [1, 1, 0.8, 0.8], 2: [1, 1, 1, 0.8]}
+# a step of 1, the limit of the tables above (a finite price, where it was NaN: 0 / 0)
+WORTHLESS_1 = {-1: [1, 0, 0, 1], 0: [1, 0, 0, 1], 1: [1, 2, 0, 1], 2: [1, 2, 4, 1]}
+WORTHLESS_3 = {-1: [1, 1, 0, 0], 0: [1, 1, 4 / 3, 0], 1: [1, 1, 4 / 3, 2], 2: [1, 1, 4 / 3, 2]}
 
 
 @pytest.mark.parametrize(
-    ("release", "table", "mean_one"),
-    [("2026Q2", RELEASE_1, True), ("2026Q4", RELEASE_3, True), ("2026Q2", ON_TOP_1, False)],
+    ("release", "table", "mean_one", "step"),
+    [("2026Q2", RELEASE_1, True, 0.2), ("2026Q4", RELEASE_3, True, 0.2), ("2026Q2", ON_TOP_1, False, 0.2),
+     ("2026Q2", WORTHLESS_1, True, 1.0), ("2026Q4", WORTHLESS_3, True, 1.0)],
 )
-def test_the_release_step_moves_only_its_timing(release, table, mean_one):
+def test_the_release_step_moves_only_its_timing(release, table, mean_one, step):
     d = hand_model()
-    d["risk"] = {"new_generation_price_step": 0.2, "mean_one": mean_one}
+    d["risk"] = {"new_generation_price_step": step, "mean_one": mean_one}
     d["skus"]["B200"] = sku(generation="blackwell", available_from=release, capex_per_gpu_usd=50_000,
                             block_size_gpus=8)  # fmt: skip
     for use, price in (("training", 4.0), ("inference", 2.4)):

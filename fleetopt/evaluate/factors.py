@@ -352,15 +352,20 @@ def _generation_step(data: ModelData, seed: int, idx: np.ndarray, generation: in
     draw = uniforms(seed, idx, (Stream.GENERATION_STEP, generation), 1)[:, 0]
     shift = np.floor(draw * len(_RELEASE_SHIFTS)).astype(int) + _RELEASE_SHIFTS[0]
 
-    def stepped(shifts: np.ndarray) -> np.ndarray:  # (len(shifts), T) the step after each release
+    def stepped(shifts: np.ndarray) -> np.ndarray:  # (len(shifts), T) 1 from each release on, else 0
         when = np.clip(release + shifts, 1, T)
-        return np.where(np.arange(T)[None, :] >= when[:, None], 1.0 - step, 1.0)
+        return (np.arange(T)[None, :] >= when[:, None]).astype(int)
 
+    kept = 1.0 - step
     if not data.risk.mean_one:
-        return stepped(shift)
-    forecast = np.where(np.arange(T) >= release, 1.0 - step, 1.0)
-    mean_ratio = (stepped(np.array(_RELEASE_SHIFTS)) / forecast).mean(axis=0)
-    return stepped(shift) / forecast / mean_ratio
+        return np.where(stepped(shift) == 1, kept, 1.0)
+    # a scenario's stepped path over the forecast's is kept ** k, k = -1, 0 or 1; at a step of 1 a late
+    # release's is 1 / 0, so there each quarter's ratios are first divided by their largest (the lowest
+    # k): the limit of the factors of a step below 1, which are computed as they are (docs/evaluation.md)
+    forecast = np.arange(T) >= release
+    drawn, every = stepped(shift) - forecast, stepped(np.array(_RELEASE_SHIFTS)) - forecast
+    lowest = every.min(axis=0) if kept == 0.0 else 0
+    return kept ** (drawn - lowest) / (kept ** (every - lowest)).mean(axis=0)
 
 
 def _first_release_after(data: ModelData, generation: int) -> int | None:
