@@ -3315,3 +3315,56 @@ def test_a_crowd_of_other_candidates_is_not_numbered_over_the_front():
     assert {"13", "14", "15"} <= set(numbers), numbers  # the front's, the pick's, a lone point's
     assert len([n for n in numbers if int(n) <= 12]) < 12, numbers  # not the whole crowd's
     assert chart.count('stroke="#64748b" stroke-width="0.75"') <= 2  # leaders: the front's at most
+
+
+def _covenant_rows(html: str) -> dict[str, list[str]]:
+    """The covenant table's rows by quarter: each cell's text."""
+    table = html[html.index("Covenant tests by quarter of"):].split("</table>", 1)[0]
+    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in table.split("<tr")[2:]]
+    return {row[0]: [unescape(c) for c in row[1:]] for row in rows}
+
+
+def test_a_report_gives_each_covenant_s_ratio_in_every_quarter_with_the_interest_cover(tmp_path, monkeypatch):
+    """A treasurer found each covenant's tightest quarter alone, and no interest cover: lenders follow
+    the headroom quarter by quarter. tiny's plan on the forecast, by hand from its statements: in
+    2026Q4 EBITDA $39.30M, interest $3.32M on the $164.0M left at 2026Q3's end at 8.1 % a year,
+    scheduled principal $10M ($200M over 20 quarters): DSCR 39.30 / 13.32 = 2.95x, interest cover
+    39.30 / 3.32 = 11.83x, debt $149.37M / (4 x 39.30) = 0.95x; 2026Q3, before test_from, is marked
+    not tested; in 2028Q2 the GPU-secured $69.74M / 0.70 needs 93 % of the fleet's $106.7M."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "S"), "--report")[0] == 0
+    rows = _covenant_rows(html_of(tmp_path / "S"))
+    assert list(rows) == ["2026Q3", "2026Q4", "2027Q1", "2027Q2", "2027Q3", "2027Q4", "2028Q1", "2028Q2"]
+    assert rows["2026Q3"][:3] == ["0.98x (not tested)", "2.99x (not tested)", "$30.3M (not tested)"]
+    assert rows["2026Q4"] == ["0.95x", "2.95x", "$49.3M", "100.00%", "11.83x"]
+    assert rows["2028Q2"] == ["0.77x", "1.95x", "$129.0M", "93%", "13.78x"]
+    head = html_of(tmp_path / "S").split("Covenant tests by quarter of", 1)[1].split("</thead>", 1)[0]
+    assert "interest cover, no covenant" in " ".join(unescape(re.sub(r"<[^>]+>", " ", head)).split())
+
+
+def test_the_covenant_table_marks_a_breach_and_one_the_grace_hides():
+    """A quarter before the covenants' first test whose ratio misses the limit reads 'not tested;
+    would breach' (the grace the model assumes hides it), a tested one 'breached': a DSCR of 1.3x
+    against 1.4x, $13M of EBITDA over $10M of debt service."""
+    from fleetopt.core.covenants import CATALOGUE, CovenantTest
+    from fleetopt.report.statements import _covenant_cells
+
+    dscr = next(kind for kind in CATALOGUE if kind.name == "dscr")
+    test = CovenantTest(dscr, 1.4, np.array([False, True, True]), (1, 2), 1)
+    quantities = {"ebitda": np.array([13e6, 20e6, 13e6]), "debt_service": np.full(3, 10e6)}
+    cells = _covenant_cells(test, quantities)
+    assert cells == ["1.30x (not tested; would breach)", "2.00x", "1.30x (breached)"]
+
+
+def test_the_definitions_say_what_debt_service_and_the_lowest_cash_are():
+    """A treasurer read 'lowest EBITDA / debt service' with no word of what debt service is (a DSCR
+    counting prepayments, or a bullet at maturity, reads far lower), and 'lowest quarterly cash' as
+    possibly a quarter's average: the DSCR's debt service is the interest and scheduled principal
+    (tiny's 2026Q3: $4.05M + $10M, not its $26.0M prepaid), the lowest cash a quarter's end's."""
+    data = load(TINY_PATH)[1]
+    terms = dict(page.glossary(data, ["milp"], 200, "evaluate"))
+    assert terms["lowest DSCR"].endswith("Debt service: the quarter's interest and scheduled principal, not "
+                                         "prepayments nor a bullet repaid at maturity (refinanced or paid "
+                                         "from cash).")  # fmt: skip
+    assert "each scenario's lowest quarter-end cash, after the revolver and any distress sale" in \
+        terms["mean lowest cash"]

@@ -49,6 +49,11 @@ PLAN_ASSUMPTIONS = (
 )
 
 
+# what the DSCR divides by, as credit agreements define it (docs/formulation.md §5.11)
+DEBT_SERVICE_MEANS = ("Debt service: the quarter's interest and scheduled principal, not prepayments nor a "
+                      "bullet repaid at maturity (refinanced or paid from cash).")
+
+
 # of a model with contracts: its book runs off and nothing replaces it (docs/calibration.md, "The horizon's end")
 NO_NEW_CONTRACTS_ASSUMED = (
     "Only the model's contracts are signed (contracts:): the GPUs they free as they end are rented on the "
@@ -178,7 +183,7 @@ def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: 
             f"over the quarters the covenants test, from {first} on (finance.covenants.test_from), "
             f"while its facility is owed where covenants.tested_while_owed ties the DSCR to one; "
             f"statements before {first} are not tested and can be lower." if first else
-            "over all quarters (finance.covenants sets no test of it).")),
+            "over all quarters (finance.covenants sets no test of it).") + f" {DEBT_SERVICE_MEANS}"),
         ("covenants", _covenant_text(data, first)),
         ("PUE", "power usage effectiveness: a site's facility MW per MW of its GPUs' own draw (cooling and "
                 "power conversion on top; sites.<name>.pue), so a site's MW drawn is the GPUs' kW x PUE."),
@@ -312,8 +317,9 @@ def _breach_terms(data: ModelData, first: str | None) -> list[tuple[str, str]]:
 def _cash_and_reaction_terms(data: ModelData) -> list[tuple[str, str]]:
     """The mean lowest cash and the policy's reactions (contracts' among them where the model has some)."""
     return [
-        ("mean lowest cash", "mean over the scenarios of each scenario's lowest quarterly cash (below the "
-                             "liquidity default level in a scenario that defaults)."),
+        ("mean lowest cash", "mean over the scenarios of each scenario's lowest quarter-end cash, after the "
+                             "revolver and any distress sale (below the liquidity default level in a "
+                             "scenario that defaults)."),
         ("policy reactions", "shares of scenarios in which the policy of docs/evaluation.md "
                              + ("ran a contract late (power short at or after its deadline, within its "
                                 "allowance), had one cancelled for late delivery, offered the GPUs of an "

@@ -9,12 +9,15 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from fleetopt.core.covenants import CATALOGUE, CovenantTest, statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.core.results.covenant_words import ratio_words, share_words
 from fleetopt.core.results.customers import contract_rows
 from fleetopt.core.results.fleet import POWER_BUILT_LABEL, power_built_mw_by_site
 from fleetopt.core.results.tables import DEBT_TERMS, debt_frame, orders_frame, purchases_and_capex_words
 from fleetopt.core.units import counted, format_mw, format_rate, format_times, format_usd, whole_count
+from fleetopt.report.definitions import DEBT_SERVICE_MEANS
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun, buffer_words
 
@@ -80,6 +83,7 @@ def purchases_and_statements_sections(run: ReportRun) -> list[str]:
                    + sortable_table(orders, money_cols={"capex_usd"}, count_cols={"blocks", "gpus"},
                             headers=ORDER_HEADERS))  # fmt: skip
     out.append(_debt_section(run))
+    out.append(_covenant_quarters_section(run))
     if run.milp_only:
         out.append(_forecast_run_table(run))
         title = f"MILP statements of {label}, as planned (USD)"
@@ -94,6 +98,80 @@ def purchases_and_statements_sections(run: ReportRun) -> list[str]:
         + sortable_table(frame, money_cols=set(columns[1:]), headers=STATEMENT_HEADERS, fit=True)
     )
     return out
+
+
+INTEREST_COVER = next(kind for kind in CATALOGUE if kind.name == "interest_coverage")
+
+
+def _covenant_quarters_section(run: ReportRun) -> str:
+    """Each covenant's ratio in every quarter of the MILP's statements, marked where it is not tested or
+    is breached, with the interest cover beside them where it is no covenant: a lender follows the
+    headroom quarter by quarter, where the key figures gave only each test's tightest quarter ('' for a
+    model with no covenant)."""
+    data = run.data
+    if not data.covenants:
+        return ""
+    quantities = statement_quantities(run.statements.lines, data.covenant_window)
+    columns = {"quarter": data.quarter_labels}
+    for test in data.covenants:
+        columns[_covenant_header(test)] = _covenant_cells(test, quantities)
+    if not any(test.kind.name == INTEREST_COVER.name for test in data.covenants):
+        cover = INTEREST_COVER.ratio(quantities)
+        columns[f"{INTEREST_COVER.label} (interest cover, no covenant)"] = [format_times(v) for v in cover]
+    frame = pd.DataFrame(columns)
+    planned = " (MILP statements, as planned)" if run.milp_only else " (MILP statements)"
+    title = f"Covenant tests by quarter of {escape(run.main_label)} on the forecast{planned}"
+    return (f"<h2>{title}</h2><p class='cap'>{escape(_covenant_quarters_caption(data))}</p>"
+            + scroll_hint(len(frame.columns))
+            + sortable_table(frame, figure_cols=set(frame.columns[1:]), fit=True))  # fmt: skip
+
+
+def _covenant_header(test: CovenantTest) -> str:
+    """A covenant's column header: its test as a lender writes it, the borrowing base as the share of
+    the GPUs' resale value its GPU-secured balances need."""
+    if test.kind.facility_test:
+        return "borrowing base used <= 100%"
+    return test.describe()
+
+
+def _covenant_cells(test: CovenantTest, quantities: dict[str, np.ndarray]) -> list[str]:
+    """A covenant's figure in each quarter (a ratio, a share or cash in USD), marked 'not tested'
+    outside its tested quarters (and 'would breach' where it misses it there) and 'breached' where a
+    tested quarter misses it."""
+    kind = test.kind
+    values = kind.ratio(quantities)
+    missed = test.breached(quantities)
+    cells = []
+    for t, value in enumerate(values):
+        if kind.denominator is None:
+            shown = format_usd(float(value))
+        elif kind.numerator == "cash" or kind.facility_test:
+            shown = share_words(float(value), test.threshold)
+        else:
+            shown = ratio_words(kind, float(value), test.threshold)
+        if not test.tested[t]:
+            shown += " (not tested; would breach)" if missed[t] else " (not tested)"
+        elif missed[t]:
+            shown += " (breached)"
+        cells.append(shown)
+    return cells
+
+
+def _covenant_quarters_caption(data: ModelData) -> str:
+    """What the covenant table's figures are: their basis, the debt service, and what its marks mean."""
+    basis = ("each quarter's own EBITDA (annualised, x4, for leverage)" if data.covenant_window == 1 else
+             f"the averages of the last {data.covenant_window} quarters' EBITDA, debt service and interest "
+             "(annualised, x4, for leverage)")  # fmt: skip
+    return ("Each covenant as the model tests it, in every quarter of the plan's statements on the forecast: "
+            f"on {basis}; debt and cash at the quarter's end; the borrowing base, "
+            "the GPU-secured balances each divided by its facility's max LTV, as a share of the whole "
+            "fleet's gross resale value. 'not tested': a quarter the covenant is not tested in (before "
+            "finance.covenants.test_from, a grace the model assumes, not one a lender gave, or where its "
+            "facility owes nothing), 'would breach' where the figure misses the limit there; 'breached': "
+            "a tested quarter that misses it by more than $1. "
+            "'unbounded': no debt service (or interest) to divide by. The key figures give each "
+            "covenant's tightest quarter and how far EBITDA, collateral or cash may fall there. "
+            + DEBT_SERVICE_MEANS)
 
 
 def _debt_over_fleet_words(run: ReportRun) -> str:
