@@ -3134,7 +3134,8 @@ def test_the_key_figures_over_the_scenarios_are_grouped_under_headings(runs, kin
 
 # the headings of the key figures on the forecast: a cost plan's cost first, as its demand is above
 FORECAST_FIGURE_HEADINGS = ["Cost and demand served", "Value", "Debt and cash", "Covenants and defaults",
-                            "Revenue and customers", "Fleet, power and capex"]  # fmt: skip
+                            "Revenue and customers", "Fleet, power and capex",
+                            "What held the plan back (limits reached on the forecast)"]  # fmt: skip
 
 
 def _forecast_figure_groups(html: str) -> dict[str, str]:
@@ -3162,6 +3163,9 @@ def test_the_key_figures_on_the_forecast_are_grouped_as_those_over_the_scenarios
     assert "contract revenue by customer" in groups["Revenue and customers"]
     assert "2,000 GPUs GPUs bought" in groups["Fleet, power and capex"]
     assert "0 MW power built" in groups["Fleet, power and capex"]
+    held = groups["What held the plan back (limits reached on the forecast)"]
+    assert "power at texas: all its MW online in use (up to 20 MW, blocks built included) in 2026Q3..2027Q2" \
+        in held
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     code, _, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "C"), "--report")
     assert code == 0, err

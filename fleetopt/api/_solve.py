@@ -17,6 +17,7 @@ from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results.headline import COST_SOLVE_FIGURES
+from fleetopt.core.results.plan_limits import PLAN_LIMITS_KEY, plan_limits
 from fleetopt.core.results.tables import plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd
@@ -230,6 +231,9 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         # purchases completed with the rescue: what it took, and the limits the plan breaks
         **({} if result.completion is None else {"completion": result.completion}),
         **fig,
+        # the limits the plan reaches on the forecast: what held it back
+        PLAN_LIMITS_KEY: plan_limits(result.data, result.plan, result.statements, result.objective_kind,
+                                     purchases_fixed=result.purchases is not None),
         **(result.on_forecast or _policy_on_forecast(result)),
     }
 

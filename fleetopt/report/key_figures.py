@@ -59,6 +59,7 @@ from fleetopt.core.results.headline import (
     dscr_words,
     liquidity_cover_words,
 )
+from fleetopt.core.results.plan_limits import PLAN_LIMITS_LABEL, plan_limits
 from fleetopt.core.results.shocks import lowest_quarter, shocked_cash_label, worst_shock
 from fleetopt.core.results.valuation import (
     CASH_HELD_LABEL,
@@ -194,6 +195,7 @@ def _forecast_groups(run: ReportRun) -> list[tuple[str, list[Kpi]]]:
         ("Covenants and defaults", _forecast_covenant_kpis(run)),
         ("Revenue and customers", _forecast_revenue_kpis(run)),
         ("Fleet, power and capex", _forecast_fleet_kpis(run)),
+        (PLAN_LIMITS_LABEL[0].upper() + PLAN_LIMITS_LABEL[1:], _limit_kpis(run)),
     ]
     return [(heading, kpis) for heading, kpis in groups if kpis]
 
@@ -285,6 +287,17 @@ def _forecast_fleet_kpis(run: ReportRun) -> list[Kpi]:
                   f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}"),
         Kpi(POWER_BUILT_LABEL, format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
+
+
+def _limit_kpis(run: ReportRun) -> list[Kpi]:
+    """A solve's limits on the forecast, a key figure each (:func:`plan_limits`): what held the plan
+    back. Only a solve's: of an evaluated or a sweep's plan, which no solve chose freely, "another GPU
+    would lower the NPV" need not hold."""
+    if run.kind != "solve" or run.statements is None:
+        return []
+    limits = plan_limits(run.data, run.plans[run.focus[0]], run.statements,
+                         "cost" if run.solved_for_cost else "npv", "purchases" in run.summary)
+    return [_milp_kpi(run, entry["limit"], entry["words"]) for entry in limits]
 
 
 def _cost_kpis(run: ReportRun, fig: dict) -> list[Kpi]:

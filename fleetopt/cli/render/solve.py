@@ -41,6 +41,7 @@ from fleetopt.core.results.headline import (
     headline,
     liquidity_cover_words,
 )
+from fleetopt.core.results.plan_limits import PLAN_LIMITS_LABEL, plan_limits, plan_limits_text
 from fleetopt.core.results.shocks import lowest_quarter, shocked_cash_label, worst_shock
 from fleetopt.core.results.tables import GPU_CAPEX_LABEL, gpu_capex_by_year, purchases_by_generation_year
 from fleetopt.core.results.valuation import (
@@ -136,7 +137,7 @@ def _plan_table(result) -> Table:
     key = Table(show_header=False, title=f"plan, {basis}")
     key.add_column("", style="bold")
     key.add_column("")
-    for rows in (_value_rows, _fleet_rows, _finance_rows, _warning_rows):
+    for rows in (_value_rows, _fleet_rows, _finance_rows, _limit_rows, _warning_rows):
         for label, value in rows(result, fig):
             key.add_row(label, value)
     return key
@@ -202,6 +203,13 @@ def _finance_rows(result, fig: dict) -> list[tuple[str, str]]:
     headroom = covenant_headroom_text(data, fig, yearly) or "no covenants"
     rows.append((f"covenant headroom, each in its tightest quarter{tested}", headroom))
     return rows
+
+
+def _limit_rows(result, fig: dict) -> list[tuple[str, str]]:
+    """What held the plan back: the limits it reaches on the forecast, a line each."""
+    limits = plan_limits(result.data, result.plan, result.statements, result.objective_kind,
+                         purchases_fixed=result.purchases is not None)
+    return [(PLAN_LIMITS_LABEL, plan_limits_text(limits))]
 
 
 def _warning_rows(result, fig: dict) -> list[tuple[str, str]]:

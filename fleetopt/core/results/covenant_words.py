@@ -146,6 +146,16 @@ def _breach_words(data: ModelData, st: Statements, where) -> str | None:
     return "; ".join(parts) or None
 
 
+def covenants_met_without_room(data: ModelData, st: Statements) -> list[tuple[CovenantTest, np.ndarray]]:
+    """Each covenant the statements meet with no room in some tested quarter, with those quarters
+    ((T,) bool, :meth:`CovenantTest.met_without_room`: its MILP row binds there); a test with nothing
+    to test (:meth:`CovenantTest.idle`) or a zero threshold is left out."""
+    quantities = statement_quantities(st.lines, data.covenant_window)
+    tight = [(test, test.met_without_room(test.kind.ratio(quantities)))
+             for test in data.covenants if test.threshold and not test.idle(quantities)]  # fmt: skip
+    return [(test, at) for test, at in tight if at.any()]
+
+
 def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
     """Each covenant in its tightest quarter: how far the quantity it protects may fall before a
     breach (CovenantTest.cushion), the lowest cash of a USD floor, or why there is nothing to test

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.results.covenant_words import covenants_met_without_room
 from fleetopt.core.units import format_percent, listed
 
 # GPUs retired this soon after their purchase were bought to be sold at resale: a planner is told
@@ -110,12 +110,10 @@ def power_built_mw(data: ModelData, plan: Plan) -> float:
 
 def _met_without_room(data: ModelData, st: Statements) -> list[tuple[str, ...]]:
     """Per quarter, the labels of the covenants the statements meet with no room there
-    (:meth:`CovenantTest.met_without_room`)."""
-    quantities = statement_quantities(st.lines, data.covenant_window)
+    (``covenant_words.covenants_met_without_room``)."""
     out: list[tuple[str, ...]] = [()] * data.T
-    for test in data.covenants:
-        if test.threshold and not test.idle(quantities):
-            label = "the borrowing base" if test.kind.facility_test else test.kind.label
-            for t in np.flatnonzero(test.met_without_room(test.kind.ratio(quantities))):
-                out[t] = (*out[t], label)
+    for test, at in covenants_met_without_room(data, st):
+        label = "the borrowing base" if test.kind.facility_test else test.kind.label
+        for t in np.flatnonzero(at):
+            out[t] = (*out[t], label)
     return out
