@@ -22,6 +22,7 @@ from fleetopt.core.economics.debt import (
 from fleetopt.core.economics.operating import (
     electricity_cost_per_mw,
     gpu_purchases_usd,
+    market_gpus,
     market_revenue_per_gpu,
     mw_per_gpu,
     operating_lines,
@@ -220,10 +221,7 @@ def _market_tables(data: ModelData, stack: Plan, rev_per_gpu: np.ndarray) -> tup
     """The GPUs each plan sells on the market (P, 2, S, I, T: active less contracted, by use), their
     forecast revenue by generation (P, 2, G, I, T) and their H100-equivalent supply (P, 2, I, T)."""
     P, I = stack.active.shape[0], data.I
-    contract_by_use = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
-    for k, con in enumerate(data.contracts):
-        contract_by_use[:, con.use] += stack.contract_gpus[:, k]
-    market = stack.active - contract_by_use
+    market = market_gpus(data, stack)  # (P, 2, S, I, T)
     market_revenue = np.zeros((P, 2, data.G, I, data.T))
     market_supply = np.zeros((P, 2, I, data.T))
     for s in range(data.S):

@@ -95,12 +95,18 @@ def deferred_revenue_end(data: ModelData, plan: Plan) -> Any:
     return plan.accepted @ data.contract_payments.deferred_end
 
 
-def _revenue_lines(data: ModelData, plan: Plan, lead: tuple) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Revenue by source, and (..., K, T) revenue per contract."""
+def market_gpus(data: ModelData, plan: Plan) -> np.ndarray:
+    """(..., 2, S, I, T) the GPUs the plan (or a stack of plans) offers the market, by use: those in
+    service in the use that no contract of that use takes."""
     contract_by_use = np.zeros(plan.active.shape)
     for k, contract in enumerate(data.contracts):
         contract_by_use[..., contract.use, :, :, :] += plan.contract_gpus[..., k, :, :, :]
-    market = plan.active - contract_by_use
+    return plan.active - contract_by_use
+
+
+def _revenue_lines(data: ModelData, plan: Plan, lead: tuple) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Revenue by source, and (..., K, T) revenue per contract."""
+    market = market_gpus(data, plan)
     revenue_market = (market_revenue_per_gpu(data)[:, :, None, :] * market).sum(axis=(-3, -2))
     per_contract = contract_revenue_per_gpu(data)[:, None] * plan.contract_gpus.sum(axis=(-3, -2))
     lines: dict[str, np.ndarray] = {

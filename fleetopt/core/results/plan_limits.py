@@ -9,6 +9,7 @@ import numpy as np
 
 from fleetopt.core.covenants import NO_ROOM, TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, ModelData
+from fleetopt.core.economics.operating import market_gpus
 from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import horizon_years, span_label
@@ -83,10 +84,7 @@ def _at_most(used: np.ndarray, bound: np.ndarray, absolute: float) -> np.ndarray
 def market_supply(data: ModelData, plan: Plan) -> np.ndarray:
     """(2, T) H100-equivalent GPUs the plan offers the market by use: those in service that no
     contract takes, times their throughput (the left side of §5.5's row)."""
-    contracted = np.zeros(plan.active.shape)
-    for k, con in enumerate(data.contracts):
-        contracted[con.use] += plan.contract_gpus[k]
-    market = (plan.active - contracted).sum(axis=2)  # (2, S, T), over the sites
+    market = market_gpus(data, plan).sum(axis=2)  # (2, S, T), over the sites
     return (data.throughput[:, :, None] * market).sum(axis=1)
 
 
