@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -165,6 +166,30 @@ def test_a_plan_csvs_blocks_and_gpus_rows_must_agree(tiny, free, tmp_path):
         api.read_purchases(tmp_path / "swapped.csv", tiny)
     edited[edited["decision"] != "buy_gpus"].to_csv(tmp_path / "blocks.csv", index=False)
     assert api.read_purchases(tmp_path / "blocks.csv", tiny).blocks[1, 0, 0] == 100
+
+
+def test_a_buy_row_whose_blocks_no_site_could_power_is_warned_of_as_gpus_typed_as_blocks(tiny, tmp_path):
+    """A plan.csv's buy row counts blocks: 2,880 typed there for 2,880 GPUs was read as 2,880 blocks
+    of 8, 23,040 B200, in silence. In service they draw 23,040 x 1.8 kW x 1.25 = 51.84 MW, more than
+    the 50 MW texas can ever have (20 MW and 3 blocks of 10 MW): said, naming the line, the column,
+    the value and what it counts. 2,000 blocks (16,000 GPUs, 36 MW) fit and are read in silence, as
+    is a purchases file's gpus column, whose figures are GPUs."""
+    def plan_csv(value):
+        return write(tmp_path / f"{value}.csv", f"2026Q3,buy,B200@texas,B200,texas,,{value},blocks",
+                     header=PLAN_HEADER)  # fmt: skip
+
+    said = ("2880.csv, line 2: value 2,880 (a buy row's, in blocks of 8 B200 GPUs: 2,880 blocks is 23,040 "
+            "GPUs) would draw 51.8 MW in service, more than texas can ever have online (50 MW: 20 MW and 3 "
+            "expansion blocks of 10 MW); if 2,880 is GPUs, write 360 blocks, or give 2,880 in a buy_gpus row")
+    with pytest.warns(FleetoptWarning, match=re.escape(said)):
+        assert api.read_purchases(plan_csv(2880), tiny).blocks[1, 0, 0] == 2880  # read as written
+    code, _, err = run_cli("validate", "tiny", "--purchases", str(tmp_path / "2880.csv"))
+    assert code == 0 and f"warning: {tmp_path / said}" in " ".join(err.split()), err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FleetoptWarning)
+        assert api.read_purchases(plan_csv(2000), tiny).blocks[1, 0, 0] == 2000
+        in_gpus = write(tmp_path / "p.csv", "2026Q3,B200,texas,23040")
+        assert api.read_purchases(in_gpus, tiny).gpus(tiny[1]) == 23040
 
 
 def test_a_bad_value_in_a_plan_csv_names_its_value_column(tiny, free, tmp_path):

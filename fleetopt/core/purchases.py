@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from fleetopt.core.data import GENERATIONS, ModelData
+from fleetopt.core.economics.operating import mw_per_gpu
 from fleetopt.core.quarters import parse_quarter
 from fleetopt.core.results.tables import PLAN_CSV_HEADER, PLAN_DECISIONS
-from fleetopt.core.units import counted, counts_apart
-from fleetopt.errors import InputError, user_path
+from fleetopt.core.units import counted, counts_apart, format_mw
+from fleetopt.errors import InputError, user_path, warn
 from fleetopt.schema.base import MAX_GPUS
 from fleetopt.schema.shown_values import shown_value
 
@@ -156,6 +157,8 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
         column = "value" if plan_csv else "gpus"  # the file's own column, and in a plan.csv its row's unit
         field = f"value (a {row['decision'].strip()} row's, in {unit})" if plan_csv else column
         given[unit][key] = (reader.line_num, _blocks(row[column], key, data, where, unit, field))
+        if unit == "blocks":
+            _warn_if_never_powered(given[unit][key][1], key, data, where)
     if not given["GPUs"] and not given["blocks"] and not plan_csv:  # a solve's plan.csv may buy nothing
         raise InputError(
             f"{path}: no purchase rows; to solve with no purchases at all, give one with gpus 0 "
@@ -458,6 +461,37 @@ def _blocks(
             f"{where}: {field} must be at most {MAX_GPUS:,} GPUs (got {shown_value(text)}: a typing slip?)"
         )
     return float(round(blocks))
+
+
+def _most_site_mw(data: ModelData, i: int) -> tuple[float, str]:
+    """The most MW site ``i`` can ever have online (its largest capacity and every expansion block)
+    and how it is made, in words: (50.0, '20 MW and 3 expansion blocks of 10 MW')."""
+    site = data.sites[i]
+    capacity = float(site.capacity_mw.max())
+    if not site.max_blocks:
+        return capacity, f"its power_capacity_mw, {format_mw(capacity)} at most"
+    blocks = f"{counted(site.max_blocks, 'expansion block')} of {format_mw(site.block_mw)}"
+    return capacity + site.max_blocks * site.block_mw, f"{format_mw(capacity)} and {blocks}"
+
+
+def _warn_if_never_powered(blocks: float, key: tuple[int, int, int], data: ModelData, where: str) -> None:
+    """Warn of a plan.csv ``buy`` row whose blocks, in service, would draw more than their site can
+    ever have online: most often GPUs typed in the blocks row (2,880 GB300 read as 2,880 racks of 72).
+    A warning, not a refusal: GPUs held idle draw only their SKU's idle fraction, so such a plan is
+    not certainly impossible (one the site cannot hold even idle is refused by the solve's power row)."""
+    s, i, _ = key
+    size = float(data.block_size[s])
+    drawn = blocks * size * float(mw_per_gpu(data)[s, i])
+    most, made_of = _most_site_mw(data, i)
+    if drawn <= most * (1 + 1e-9):
+        return
+    count, gpus, meant = f"{blocks:,.0f}", blocks * size, blocks / size  # meant: blocks, were it GPUs
+    as_gpus = (f"write {meant:,.0f} blocks, or give {count} in a buy_gpus row" if meant.is_integer()
+               else f"give them in a buy_gpus row (whole blocks of {size:,.0f})")  # fmt: skip
+    warn(f"{where}: value {count} (a buy row's, in blocks of {size:,.0f} {data.sku_names[s]} GPUs: {count} "
+         f"blocks is {gpus:,.0f} GPUs) would draw {format_mw(drawn)} in service, more than "
+         f"{data.sites[i].name} can ever have online ({format_mw(most)}: {made_of}); if {count} is GPUs, "
+         f"{as_gpus}")
 
 
 def _describe(key: tuple[int, int, int], data: ModelData) -> str:
