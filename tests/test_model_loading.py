@@ -12,7 +12,9 @@ from conftest import TINY_PATH, run_cli
 
 import fleetopt
 from fleetopt.core.quarters import parse_quarter
+from fleetopt.errors import FleetoptWarning
 from fleetopt.schema.loading import load_model
+from fleetopt.schema.model import magnitude_notes
 from fleetopt.schema.model_file import bundled_model_names, bundled_model_path, resolve_model_path
 from fleetopt.schema.series import CompactSeries, resolve_series
 
@@ -357,7 +359,6 @@ def test_validate_prints_a_description_with_brackets_literally(tmp_path, tiny_te
 
 def test_a_bundled_name_beside_a_model_file_of_that_name_says_which_it_reads(tmp_path, monkeypatch):
     """`fleetopt solve tiny` beside one's own tiny.yaml read the bundled tiny without a word."""
-    from fleetopt.errors import FleetoptWarning
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.yaml").write_text(TINY_PATH.read_text().replace("quarters: 8", "quarters: 6"))
@@ -464,7 +465,6 @@ def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_p
     ) in said, err
     assert run_cli("validate", "tiny")[2] == ""  # no contract of tiny's runs past it
     from fleetopt import api
-    from fleetopt.errors import FleetoptWarning
 
     # an edited model's text is rewritten, which nobody sees: no line of it is named
     said = r"tiny.yaml, edited \(horizon.quarters\): contracts.enterprise-inference.term_quarters: 2 of its 6"
@@ -567,11 +567,30 @@ def test_the_bundled_models_say_nothing_of_their_units():
         assert run_cli("validate", name)[2] == "", name
 
 
+def test_only_amounts_no_company_has_small_are_said_to_be_in_millions(tmp_path):
+    """'written in millions' fired on a nominal treasury floor (min_cash_usd: 1000), a small liquidity
+    covenant and a small contract's cancellation penalty, each meant as written: floors and penalties
+    may be small, so they say nothing; the overhead, the revolver and a power plant's capex in
+    millions (5 for $5M a quarter, 100 for $100M, 9.36 for $9.36M per MW) are said."""
+    nominal = {"finance.min_cash_usd": 1000, "finance.covenants.min_liquidity_usd": 500,
+               "contracts.enterprise-inference.cancellation_penalty_usd": 2000}  # fmt: skip
+    path = tmp_path / "nominal.yaml"
+    path.write_text(fleetopt.api.edit("tiny", nominal).text)
+    assert run_cli("validate", str(path))[2] == ""
+    millions = {"finance.overhead_usd_per_quarter": 5, "finance.revolver.size_usd": 100,
+                "sites.texas.expansion.capex_per_mw_usd": 9.36}  # fmt: skip
+    with pytest.warns(FleetoptWarning):
+        loaded, _ = fleetopt.api.load(fleetopt.api.edit("tiny", millions))
+    notes = {".".join(map(str, path)): note for path, note in magnitude_notes(loaded.model)}
+    slip = "money is in USD, not millions of USD"
+    assert notes == {"finance.overhead_usd_per_quarter": f"is $5.00: {slip} (5000000 for $5M)",
+                     "finance.revolver.size_usd": f"is $100.00: {slip} (100000000 for $100M)",
+                     "sites.texas.expansion.capex_per_mw_usd": f"is $9.36: {slip} (9360000 for $9.36M)"}
+
+
 def test_a_series_that_crosses_a_unit_s_limit_over_the_horizon_is_not_a_unit_slip():
     """Capex falling from $3k under $1,000 and a site growing from 5 GW past 10 GW are real series
     (a review: the lowest and highest values were tested): a slip moves the whole series."""
-    from fleetopt.schema.model import magnitude_notes
-
     changes = {"skus.B200.capex_per_gpu_usd": {"start": 3000, "annual_growth": -0.9},
                "sites.texas.power_capacity_mw": {"start": 5000, "annual_growth": 1.0},
                "sites.texas.electricity_price_usd_per_mwh": [0, 0, 0, 0, 0, 0, 0, 0]}  # fmt: skip

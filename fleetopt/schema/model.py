@@ -512,8 +512,9 @@ HIGHEST_SITE_MW = 10_000.0  # the largest campuses planned: 1-5 GW
 HIGHEST_USD_PER_GPU_HOUR = 50.0  # rentals: $1-$10 per GPU-hour
 HIGHEST_CAPEX_PER_GPU_USD = 300_000.0  # an 8-GPU server's price: $300k-$500k, an NVL72 rack's $3M-$4M
 LOWEST_OPEX_PER_GPU_QUARTER_USD = 50.0  # $600-$2,000 a quarter: an hour's share is about $0.55
-# a company's cash, debt, overhead, penalties and power plant run to millions of USD: below this one was
-# written in millions (90 for $90M)
+# a company's cash, debt, overhead and power plant run to millions of USD: below this one was written in
+# millions (90 for $90M). Floors and penalties are not among them: a nominal floor ($1,000 of minimum
+# cash) or a small contract's cancellation penalty is meant as written
 LOWEST_COMPANY_USD = 10_000.0
 # a series growing faster than this (+200 % a year) was most often meant in per cent (3 for 3 %); AI
 # demand has doubled in a year, not tripled for years on end
@@ -593,8 +594,9 @@ def _opex_notes(model: PlanningModel) -> list[tuple[Path, str]]:
 
 
 def _millions_notes(model: PlanningModel) -> list[tuple[Path, str]]:
-    """The company's amounts (cash, debt, overhead, penalties, power plant) above 0 and below
-    :data:`LOWEST_COMPANY_USD`: written in millions of USD, as a spreadsheet shows them."""
+    """The company's amounts that no real company has small (opening cash, debt, overhead, power
+    plant's capex) above 0 and below :data:`LOWEST_COMPANY_USD`: written in millions of USD, as a
+    spreadsheet shows them."""
     return [(path, (f"is ${amount:,.2f}: money is in USD, not millions of USD ({amount * 1e6:.0f} for "
                     f"${amount:g}M)"))
             for path, amount in _company_amounts(model) if 0 < amount < LOWEST_COMPANY_USD]  # fmt: skip
@@ -602,8 +604,7 @@ def _millions_notes(model: PlanningModel) -> list[tuple[Path, str]]:
 
 def _company_amounts(model: PlanningModel) -> list[tuple[Path, float]]:
     finance = model.finance
-    amounts = [(("finance", "opening_cash_usd"), finance.opening_cash_usd),
-               (("finance", "min_cash_usd"), finance.min_cash_usd)]
+    amounts = [(("finance", "opening_cash_usd"), finance.opening_cash_usd)]
     overhead = _paid(model, finance.overhead_usd_per_quarter)
     if overhead.size:
         amounts.append((("finance", "overhead_usd_per_quarter"), float(overhead.max())))
@@ -612,10 +613,6 @@ def _company_amounts(model: PlanningModel) -> list[tuple[Path, float]]:
                     for field in ("size_usd", "opening_balance_usd")]
     if finance.revolver:
         amounts.append((("finance", "revolver", "size_usd"), finance.revolver.size_usd))
-    if finance.covenants and finance.covenants.min_liquidity_usd is not None:
-        amounts.append((("finance", "covenants", "min_liquidity_usd"), finance.covenants.min_liquidity_usd))
-    amounts += [(("contracts", name, "cancellation_penalty_usd"), contract.cancellation_penalty_usd)
-                for name, contract in model.contracts.items()]
     amounts += [(("sites", name, "expansion", "capex_per_mw_usd"), site.expansion.capex_per_mw_usd)
                 for name, site in model.sites.items() if site.expansion]
     return amounts
