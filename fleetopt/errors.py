@@ -18,7 +18,8 @@ The concrete errors live beside the code that raises them and derive from one of
 :class:`FleetoptWarning` (a Python warning, not an error) is something the user should know that
 does not stop the work: a setting capped to what the machine has, plans made from another version
 of their model. The Python API emits it with :func:`warn`, attributed to the caller's own line;
-the CLI prints it as ``warning: <message>``.
+the CLI prints it as ``warning: <message>``, each :class:`Argument` it names by its option alone, as
+a refusal's (:class:`NamesArguments`).
 
 This module imports nothing from fleetopt: every layer may import it.
 """
@@ -59,21 +60,21 @@ class Argument:
         return f"{self.keyword} ({self.option})"
 
 
-class InputError(FleetoptError):
-    """Bad input: a model file, option, run folder or plan file that cannot be used as given."""
+class NamesArguments:
+    """A message of text and the :class:`Argument` s it names (a refusal, a warning): said as the Python
+    API says them, ``labels (--label)``, and by the command line with each option alone."""
 
-    exit_code = EXIT_BAD_INPUT
     # the message in order, text and the arguments it names (:meth:`naming`); none: the message alone
     parts: tuple[str | Argument, ...] = ()
 
     @classmethod
     def naming(cls, *parts: str | Argument, **fields) -> Self:
-        """The error whose message is ``parts`` in order, text and the :class:`Argument` s it names,
-        each said as the Python API says it: ``InputError.naming(LABELS, " must not be empty")``;
-        ``fields``: the other arguments of its class (a MemoryBudgetError's sizes)."""
-        error = cls("".join(map(str, parts)), **fields)
-        error.parts = parts
-        return error
+        """The message ``parts`` in order, text and the :class:`Argument` s it names, each said as the
+        Python API says it: ``InputError.naming(LABELS, " must not be empty")``; ``fields``: the other
+        arguments of its class (a MemoryBudgetError's sizes)."""
+        named = cls("".join(map(str, parts)), **fields)
+        named.parts = parts
+        return named
 
     def message_parts(self) -> tuple[str | Argument, ...]:
         """The message as parts, to name the arguments of a message built around it: its own
@@ -85,6 +86,12 @@ class InputError(FleetoptError):
         if not self.parts:
             return str(self)
         return "".join(part.option if isinstance(part, Argument) else part for part in self.parts)
+
+
+class InputError(NamesArguments, FleetoptError):
+    """Bad input: a model file, option, run folder or plan file that cannot be used as given."""
+
+    exit_code = EXIT_BAD_INPUT
 
 
 class InfeasibleError(FleetoptError):
@@ -108,17 +115,20 @@ class StoppedAfterWriting(KeyboardInterrupt):
         self.path = path
 
 
-class FleetoptWarning(UserWarning):
-    """A setting fleetopt changed to what the machine has, or a doubt about a run's inputs."""
+class FleetoptWarning(NamesArguments, UserWarning):
+    """A setting fleetopt changed to what the machine has, or a doubt about a run's inputs; the
+    arguments it names said as the Python API says them, and by the command line with each option
+    alone (:class:`NamesArguments`), as a refusal's are."""
 
 
-def warn(message: str) -> None:
-    """Emit ``message`` as a :class:`FleetoptWarning` attributed to the first caller outside
-    fleetopt (a notebook cell, a script), not to the line of fleetopt that noticed it."""
+def warn(*parts: str | Argument) -> None:
+    """Emit the message ``parts`` (text and the :class:`Argument` s it names) as a
+    :class:`FleetoptWarning` attributed to the first caller outside fleetopt (a notebook cell, a
+    script), not to the line of fleetopt that noticed it."""
     frame, level = sys._getframe(0), 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
-    warnings.warn(FleetoptWarning(message), stacklevel=level)
+    warnings.warn(FleetoptWarning.naming(*parts), stacklevel=level)
 
 
 @contextmanager

@@ -721,6 +721,11 @@ def test_evaluating_a_stochastic_plan_on_the_scenarios_it_was_solved_on_is_warne
         assert said[0].endswith(": seed=4 (--seed 4)")  # the API's keyword, the CLI's option beside it
     else:
         assert said == []
+    if in_sample and command == "evaluate":  # the terminal names the option alone, as its refusals do
+        code, _, err = run_cli("evaluate", "--plans", str(folder), "--scenarios", str(SCENARIOS), "--seed",
+                               str(seed), "--out", str(folder.parent / "E"))  # fmt: skip
+        flat = " ".join(err.split())
+        assert code == 0 and "out-of-sample check's: --seed 4" in flat and "seed=4" not in flat, err
 
 
 @pytest.fixture(scope="module")

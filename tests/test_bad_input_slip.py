@@ -3,6 +3,7 @@ field, never accepted to mean something else."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pytest
@@ -38,10 +39,17 @@ def test_a_risk_change_with_a_deterministic_evaluation_is_said_to_do_nothing(tmp
     late = api.edit("tiny", {"skus.B200.available_from": "2026Q4"})  # B200 not yet shipping
     folder = api.write_solve_run(api.solve(late), late, tmp_path / "solved")
     certain = api.edit(folder / "model.yaml", {SLIP: {"probability": 1, "max_quarters": 1}})
-    said = (r"^risk.delivery_slip: changed for this run, but a deterministic evaluation \(--deterministic\) "
-            r"is of the forecast, where no risk factor acts")
-    with pytest.warns(FleetoptWarning, match=said):
+    said = ("risk.delivery_slip: changed for this run, but an evaluation with {} is of the forecast, where "
+            "no risk factor acts: the change does nothing to its figures; evaluate without it, with {}, to "
+            "see its effect")
+    in_python = said.format("deterministic=True (--deterministic)", "scenarios=N (--scenarios N)")
+    with pytest.warns(FleetoptWarning, match=f"^{re.escape(in_python)}$"):
         slipped, _, _ = api.evaluate(folder, certain, deterministic=True)
+    slip = f"{SLIP}={{probability: 1, max_quarters: 1}}"
+    code, _, err = run_cli("evaluate", "--plans", str(folder), "--deterministic", "--set", slip,
+                           "--out", str(tmp_path / "e"))  # fmt: skip
+    in_terminal = said.format("--deterministic", "--scenarios N")
+    assert code == 0 and f"warning: {in_terminal}" in " ".join(err.split()), err
     on_time, _, _ = api.evaluate(folder, deterministic=True)
     assert slipped.metrics["npv_mean_usd"].tolist() == on_time.metrics["npv_mean_usd"].tolist()
     with warnings.catch_warnings():

@@ -160,6 +160,30 @@ def test_a_what_if_the_model_already_has_is_said(plan_file):
     assert c.figures.loc["npv_mean_usd"].tolist() == [785_500.0, 785_500.0]
 
 
+@pytest.mark.parametrize(
+    "typed, given, said",
+    [("policy.liquidity_buffer_usd=0", {"policy.liquidity_buffer_usd": 0},
+      "policy.liquidity_buffer_usd = 0: the model already has that"),
+     ("policy.distress_sale_discount=0.5", {"policy.distress_sale_discount": 0.5},
+      "policy.distress_sale_discount = 0.5: every figure of the plan is the same")],
+    ids=["already-had", "inert"],
+)  # fmt: skip
+def test_a_what_if_s_warnings_name_it_as_python_and_the_terminal_each_call_it(plan_file, tmp_path, typed,
+                                                                                given, said):  # fmt: skip
+    """A what-if's warnings said 'what_if (--what-if) ...' in the terminal too, where its refusals say
+    '--what-if' alone: the terminal now names the option alone, Python the keyword with it."""
+    path, loaded = plan_file
+    with pytest.warns(FleetoptWarning) as caught:
+        api.compare(path, loaded, scenarios=3, seed=1, what_if=given)
+    assert any(str(w.message).startswith(f"what_if (--what-if) {said}") for w in caught), caught
+    model_file = tmp_path / "m.yaml"
+    model_file.write_text(loaded.text)
+    code, _, err = run_cli("compare", str(path), "--model", str(model_file), "--scenarios", "3",
+                           "--seed", "1", "--what-if", typed)  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 0 and f"warning: --what-if {said}" in flat and "what_if (" not in flat, err
+
+
 def test_a_what_if_of_a_model_given_as_data_alone_is_refused_by_name(plan_file):
     """ModelData has no model file to edit: the what-if is refused saying so, not with an
     AttributeError from the plans' version check."""

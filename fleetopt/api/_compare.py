@@ -309,7 +309,7 @@ def _what_if(loaded, data, given: _WhatIfPlan, change: _WhatIfChange, settings: 
             "every figure of the plan is the same under the model so changed: the change touches nothing "
             "this plan does or risks (a delivery slip, for one, delays only the SKUs not yet on sale when "
             "the horizon starts)")  # fmt: skip
-        warn(f"what_if (--what-if) {words}: {comparison.what_if_inert}")
+        warn(limits.WHAT_IF, f" {words}: {comparison.what_if_inert}")
     return comparison
 
 
@@ -336,7 +336,7 @@ def _warn_if_unchanged(loaded: LoadedModel, change: _WhatIfChange, buffers: tupl
     USD; None: the model's) as they were (every difference would be 0)."""
     own = loaded.model.policy.liquidity_buffer_usd
     if change.changed.model == loaded.model and len({own if b is None else b for b in buffers}) == 1:
-        warn(f"what_if (--what-if) {change.words}: the model already has that, so the what-if is the plan "
+        warn(limits.WHAT_IF, f" {change.words}: the model already has that, so the what-if is the plan "
              "under the same model again and every difference is 0: give a value other than the model's")
 
 
@@ -459,7 +459,7 @@ def _warn_if_fitted(results: list[_SolvedPlan], seed: int, scenarios: int) -> No
     for fitted in (r.fitted_to for r in results if r.fitted_to is not None):
         note = fitted_note("the StochasticResult in memory", fitted, seed, scenarios)
         if note is not None:
-            warn(note)
+            warn(*note)
 
 
 def _plan_under(result: _SolvedPlan, data, label: str) -> Plan:

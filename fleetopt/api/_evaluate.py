@@ -57,6 +57,7 @@ class Evaluated(NamedTuple):
 
 # the settings an evaluation's refusals name, as the API and the command line call them
 _DETERMINISTIC = Argument("deterministic=True", "--deterministic")
+_ON_SCENARIOS = Argument("scenarios=N", "--scenarios N")  # an evaluation on scenarios, advised
 _MAX_MEMORY = Argument("max_memory", "--max-memory")
 
 
@@ -181,9 +182,9 @@ def _warn_if_in_sample(sources: list[PlanSource], seed: int, scenarios: int, run
                 if any(plan is p for p in run)]  # fmt: skip
         labels[source.path] = (labels[source.path] or set()) | set(kept)
     for path, kept in labels.items():
-        note = in_sample_note(path, seed, scenarios, kept)
+        note = _in_sample_parts(path, seed, scenarios, kept)
         if note is not None:
-            warn(note)
+            warn(*note)
 
 
 def in_sample_note(
@@ -197,6 +198,14 @@ def in_sample_note(
     (:func:`~fleetopt.sweep.run.stochastic_candidates_note`); None for plans of any other run, or of
     another seed, or where ``labels`` (the plans of the file that are run; None: every one) holds no
     fitted plan."""
+    parts = _in_sample_parts(plans_path, seed, scenarios, labels)
+    return None if parts is None else "".join(map(str, parts))
+
+
+def _in_sample_parts(
+    plans_path: Path, seed: int, scenarios: int, labels: Collection[str] | None = None
+) -> tuple[str | Argument, ...] | None:
+    """:func:`in_sample_note` as a warning's parts, the seed it advises an :class:`Argument`."""
     run = RunFolder(plans_path.parent)
     if run.kind == "sweep":
         return stochastic_candidates_note(run, seed, scenarios, labels)
@@ -214,9 +223,9 @@ def _warn_if_risk_changed(loaded: LoadedModel) -> None:
     risk = [path if isinstance(path, str) else typed_path(path) for path, _ in loaded.changes or ()
             if (path.split(".", 1)[0] if isinstance(path, str) else path[0]) == "risk"]  # fmt: skip
     if risk:
-        warn(f"{', '.join(risk)}: changed for this run, but a deterministic evaluation (--deterministic) "
-             "is of the forecast, where no risk factor acts: the change does nothing to its figures; "
-             "evaluate on scenarios (--scenarios N) to see its effect")
+        warn(f"{', '.join(risk)}: changed for this run, but an evaluation with ", _DETERMINISTIC,
+             " is of the forecast, where no risk factor acts: the change does nothing to its figures; "
+             "evaluate without it, with ", _ON_SCENARIOS, ", to see its effect")
 
 
 def resume_evaluation(

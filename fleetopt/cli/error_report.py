@@ -58,14 +58,16 @@ def error_lines(exc: FleetoptError) -> list[str]:
 @contextmanager
 def warnings_printed():
     """fleetopt's warnings (:class:`FleetoptWarning`, emitted by the API) printed on stderr as
-    ``warning: <message>``, each time; other warnings as Python shows them."""
+    ``warning: <message>``, each time, an argument the API names with its option beside it by the
+    option alone (as :func:`error_lines` says a refusal's); other warnings as Python shows them."""
     with warnings.catch_warnings():
         warnings.simplefilter("always", FleetoptWarning)
         shown = warnings.showwarning
 
         def show(message, category, filename, lineno, file=None, line=None):
             if issubclass(category, FleetoptWarning):
-                err_console.print(f"warning: {message}", soft_wrap=True)
+                typed = message.typed() if isinstance(message, FleetoptWarning) else message
+                err_console.print(f"warning: {typed}", soft_wrap=True)
             else:
                 shown(message, category, filename, lineno, file, line)
 

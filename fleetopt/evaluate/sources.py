@@ -14,7 +14,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import purchase_header
 from fleetopt.core.units import counted, format_usd, usd_apart
-from fleetopt.errors import FleetoptError, FleetoptWarning, user_path
+from fleetopt.errors import Argument, FleetoptError, FleetoptWarning, user_path
 from fleetopt.evaluate.batch import PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
@@ -277,20 +277,20 @@ def other_version_note(
 
 def fitted_note(
     solve: str, settings: dict, seed: int, scenarios: int, other: str = "its solve's out-of-sample check's"
-) -> str | None:
+) -> tuple[str | Argument, ...] | None:
     """:func:`~fleetopt.api.in_sample_note` of the stochastic solve ``solve`` (its run folder, or a result
-    in memory) of ``settings`` (its summary's, or its result's): None where ``seed`` is not the seed it
-    drew from.
+    in memory) of ``settings`` (its summary's, or its result's), as a warning's parts: None where
+    ``seed`` is not the seed it drew from.
     The seed after it is advised, ``other`` saying which it is."""
     fitted, screened = settings.get("scenario_seed"), settings.get("screened")
     if fitted != seed or not isinstance(screened, int) or screened < 1:
         return None
-    advised = limits.next_seed(seed)  # named as the API's keyword and the CLI's option, as "seed (--seed)"
+    advised = limits.next_seed(seed)  # the terminal names its option alone, Python both, as a refusal
     return (f"the stochastic plan of {solve} was fitted to scenarios reduced from the first "
             f"{screened:,} of seed {seed}, and {min(scenarios, screened):,} of the {scenarios:,} scenarios "
             f"of seed {seed} it is run on here are among them: its figures are partly in sample, "
-            f"flattered against the forecast optimum's; judge it on another seed, {other}: "
-            f"seed={advised} (--seed {advised})")  # fmt: skip
+            f"flattered against the forecast optimum's; judge it on another seed, {other}: ",
+            Argument(f"seed={advised}", f"--seed {advised}"))  # fmt: skip
 
 
 def version_note(

@@ -19,7 +19,7 @@ from fleetopt.core.units import (
     format_gap,
     sizes_apart,
 )
-from fleetopt.errors import FleetoptError, InputError, warn
+from fleetopt.errors import Argument, FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.backend_choice import check_backend_runs, choose_backend
 from fleetopt.evaluate.batch import PlanFileError
@@ -504,7 +504,7 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
 
 def stochastic_candidates_note(
     run: RunFolder, seed: int, scenarios: int, labels: Collection[str] | None = None
-) -> str | None:
+) -> tuple[str | Argument, ...] | None:
     """:func:`~fleetopt.api.in_sample_note` of a sweep's stochastic candidate (and its cash-buffer
     variants): solved as ``fleetopt solve --stochastic N`` on the first
     :func:`~fleetopt.stochastic.screening.screened_count` of seed + 1
