@@ -26,6 +26,7 @@ from fleetopt.cli import app
 from fleetopt.cli.error_report import error_lines
 from fleetopt.cli.render.runs import run_detail
 from fleetopt.cli.render.tables import plain_text
+from fleetopt.errors import FleetoptWarning
 from fleetopt.milp import highs
 from fleetopt.milp.solve import InfeasibleModel
 
@@ -634,7 +635,11 @@ def test_a_cost_solve_says_it_declines_the_offers(tmp_path, monkeypatch):
     no warning."""
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     _, _, err = run_cli("solve", "tiny", "--objective", "cost", "--out", str(tmp_path / "t"))
-    assert "declines every contract not signed (enterprise-inference)" in err
+    assert "declines every contract not signed (enterprise-inference): solve with --objective npv to" in err
+    # Python names the argument as the API takes it (tiny's cost solve is then infeasible: its budget)
+    declines = r"solve with objective='npv' \(--objective npv\) to weigh"
+    with pytest.warns(FleetoptWarning, match=declines), pytest.raises(InfeasibleModel):
+        api.solve("tiny", objective="cost")
     code, _, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "l"))
     assert code == 0 and "declines" not in err
 

@@ -172,7 +172,8 @@ def test_a_rerank_solves_its_planned_buffers_as_the_sweep_solved_its_candidates(
     for name in ("mip_gap", "time_limit_seconds"):
         del summary[name]
     (folder / "summary.json").write_text(json.dumps(summary))
-    with pytest.warns(FleetoptWarning, match=r"do not keep the --mip-gap and --time-limit .*"
+    with pytest.warns(FleetoptWarning, match=r"do not keep the mip_gap \(--mip-gap\) and time_limit "
+                      r"\(--time-limit\) .*"
                       r"planned buffers were solved to the default gap of 0.50%, with no time limit "
                       r"\(milp: collateral haircut, planned with cash buffer \$12.1M; "):
         api.rerank_sweep(folder, {"max_breach_prob": 0.6})

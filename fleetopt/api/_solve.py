@@ -46,13 +46,17 @@ if TYPE_CHECKING:  # a type only: pandas is imported where a frame is made
     import pandas as pd
 
 
+# the objective that weighs a contract offered, as the API and the command line set it
+_NPV_OBJECTIVE = Argument("objective='npv'", "--objective npv")
+
+
 def _warn_offers_declined(data: ModelData) -> None:
     """The cost objective counts no revenue, so it never takes an optional contract (formulation
     §6, "Cost"): say so for a model that offers some, rather than decline them silently."""
     offers = [k.name for k in data.contracts if not k.signed]
     if offers:
         warn(f"the cost objective counts no revenue, so it declines every contract not signed ("
-             f"{', '.join(offers)}): solve with --objective npv to weigh them (docs/formulation.md §6)")
+             f"{', '.join(offers)}): solve with ", _NPV_OBJECTIVE, " to weigh them (docs/formulation.md §6)")
 
 
 # what a rescue does for an infeasible solve's fixed purchases, as its diagnosis makes sure (True: a

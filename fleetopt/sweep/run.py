@@ -772,13 +772,17 @@ def _solved_now(second: list[Candidate], saved: list[Candidate]) -> list[str]:
     return [c.label for c in second if c.origin == "planned" and c.label not in kept]
 
 
+# a candidate's solve settings, as the API and the command line name them
+_MIP_GAP, _TIME_LIMIT = Argument("mip_gap", "--mip-gap"), Argument("time_limit", "--time-limit")
+
+
 def _warn_default_solve(settings: dict, solved: list[str]) -> None:
     """Say so where a planned buffer was solved to the default gap because the sweep's files do not
     keep the gap it was solved to: its figures are not quite those the sweep would have given."""
     if solved and settings.get("mip_gap") is None:
-        warn(f"the sweep's files do not keep the --mip-gap and --time-limit its candidates were solved "
-             f"with (it was written by an earlier fleetopt): the pick's planned buffers were solved to the "
-             f"default gap of {format_gap(DEFAULT_MIP_GAP)}, with no time limit ({'; '.join(solved)})")
+        warn("the sweep's files do not keep the ", _MIP_GAP, " and ", _TIME_LIMIT, " its candidates were "
+             "solved with (it was written by an earlier fleetopt): the pick's planned buffers were solved to "
+             f"the default gap of {format_gap(DEFAULT_MIP_GAP)}, with no time limit ({'; '.join(solved)})")
 
 
 def _candidate_table(figures: pd.DataFrame, feasible: list[Candidate]) -> pd.DataFrame:
