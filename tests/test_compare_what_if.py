@@ -432,6 +432,18 @@ def test_a_what_if_that_changes_no_figure_is_said(plan_file):
         assert api.compare(path, loaded, scenarios=3, seed=1, what_if=SLIP).differs()
 
 
+def test_late_power_that_changes_no_figure_says_the_plan_builds_no_block(plan_file):
+    """A risk analyst made power certain to be late and was told of delivery slips: the plan builds
+    no expansion block, and risk.power_delay's probability delays nothing else. The warning says so,
+    and which field delays the sites' contracted power."""
+    path, loaded = plan_file
+    late = {"risk.power_delay": {"probability": 1.0, "max_extra_quarters": 2}}
+    with pytest.warns(FleetoptWarning, match=r"power_delay's probability delays only the expansion blocks "
+                      r"a plan builds, and this plan builds none; risk.power_delay.contracted_probability"):
+        c = api.compare(path, loaded, scenarios=3, seed=1, what_if=late)
+    assert not c.differs() and "delivery slip" not in c.what_if_inert
+
+
 def test_a_what_if_value_the_model_format_refuses_names_the_what_if(plan_file, tmp_path):
     """A negative discount rate given to --what-if was refused as 'm.yaml, edited
     (horizon.discount_rate_annual): ...', a model the user never wrote: it names the --what-if as

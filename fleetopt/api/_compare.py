@@ -47,7 +47,7 @@ from fleetopt.runs.registry import (
 from fleetopt.schema.edit import ChangeError, check_changes, sets_field
 from fleetopt.schema.issues import ModelError
 from fleetopt.schema.loaded_model import LoadedModel
-from fleetopt.schema.model_changes import change_words, edited_name
+from fleetopt.schema.model_changes import ModelChange, change_words, edited_name
 from fleetopt.stochastic.result import StochasticResult
 
 
@@ -307,10 +307,20 @@ def _what_if(loaded, data, given: _WhatIfPlan, change: _WhatIfChange, settings: 
     if change.changed.model != loaded.model and not comparison.differs():  # a change the model already has
         comparison.what_if_inert = (  # the page and the notes say it too, not the terminal's warning alone
             "every figure of the plan is the same under the model so changed: the change touches nothing "
-            "this plan does or risks (a delivery slip, for one, delays only the SKUs not yet on sale when "
-            "the horizon starts)")  # fmt: skip
+            f"this plan does or risks ({_inert_because(change.made, given.plans[0])})")  # fmt: skip
         warn(limits.WHAT_IF, f" {words}: {comparison.what_if_inert}")
     return comparison
+
+
+def _inert_because(made: tuple[ModelChange, ...], plan: Plan) -> str:
+    """Why a what-if may change no figure of ``plan``: late power blocks where the plan builds none (a
+    risk analyst set risk.power_delay.probability and was told of delivery slips), else the commonest."""
+    words = change_words(made)
+    if "risk.power_delay" in words and "contracted" not in words and not plan.build_blocks.any():
+        return ("risk.power_delay's probability delays only the expansion blocks a plan builds, and this "
+                "plan builds none; risk.power_delay.contracted_probability delays the increases of the "
+                "sites' power_capacity_mw")
+    return "a delivery slip, for one, delays only the SKUs not yet on sale when the horizon starts"
 
 
 def _gives_a_pick(refs: list[Path]) -> bool:
