@@ -57,6 +57,10 @@ def test_a_solve_shows_its_npv_status_purchases_and_covenant_headroom(solved):
     assert r"- liquidity \>= \$25.0M: lowest \$49.3M in the quarters tested" in lines
     assert any(line.startswith("- borrowing base") and line.endswith("met with no room (the tightest)")
                for line in lines)  # fmt: skip
+    # what held the plan back, as the terminal says it: tiny's one site's power, then its borrowing base
+    held = lines.index("What held the plan back (limits reached on the forecast):")
+    assert lines[held + 3] == ("- power at texas: all its MW online in use (up to 20 MW, blocks built "
+                               "included) in 2026Q3..2027Q2")
     assert lines[-1].startswith("Next: .headline_frame() (every figure, with its unit), .plan_frame()")
     assert not bare_dollars(shown)
 

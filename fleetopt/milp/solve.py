@@ -29,6 +29,7 @@ from fleetopt.core.results.covenant_words import (
 )
 from fleetopt.core.results.fleet import NOTHING_BOUGHT, bought_nothing
 from fleetopt.core.results.headline import dscr_words, headline, headline_frame
+from fleetopt.core.results.plan_limits import PLAN_LIMITS_LABEL, plan_limits, plan_limits_text
 from fleetopt.core.results.shocks import lowest_quarter
 from fleetopt.core.results.tables import debt_frame, plan_frame, purchases_and_capex_words
 from fleetopt.core.results.valuation import basis_words
@@ -119,8 +120,9 @@ class SolveResult:
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the fields changed in the model for the run (a line of
         :func:`changed_model_line`), the NPV on the forecast (a cost solve's present cost first), the
-        status and gap, the GPUs bought by generation and year and their capex, the debt and covenant
-        headroom as the terminal writes them; every figure: :meth:`headline` and the frames."""
+        status and gap, the GPUs bought by generation and year and their capex, the debt, covenant
+        headroom and what held the plan back as the terminal writes them; every figure: :meth:`headline`
+        and the frames."""
         fig = self.headline()
         status = format_solver_status(self.status, self.gap)
         status += "" if format_gap(self.gap) in status else f", gap {format_gap(self.gap)}"
@@ -131,7 +133,8 @@ class SolveResult:
                  ".debt_frame()")
         changed_lines = [markdown_text(changed), ""] if changed else []  # a paragraph of its own
         return "\n".join([title, "", *changed_lines, *self._answer_lines(fig), *self._given_lines(), "",
-                          *self._bought_lines(), "", *self._covenant_lines(fig), "", after])  # fmt: skip
+                          *self._bought_lines(), "", *self._covenant_lines(fig), "", *self._limit_lines(), "",
+                          after])  # fmt: skip
 
     def _bought_lines(self) -> list[str]:
         """Markdown: the GPUs bought by generation and year, a table; or, bought none for NPV, why
@@ -179,6 +182,14 @@ class SolveResult:
         text = covenant_headroom_text(self.data, fig, yearly) or "no covenants"
         return ["Covenant headroom, each in its tightest quarter:", "",
                 *(f"- {markdown_text(line)}" for line in text.splitlines())]  # fmt: skip
+
+    def _limit_lines(self) -> list[str]:
+        """Markdown: what held the plan back, the limits it reaches on the forecast, a list item each, as
+        the terminal writes them (:func:`~fleetopt.core.results.plan_limits.plan_limits`)."""
+        limits = plan_limits(self.data, self.plan, self.statements, self.objective_kind,
+                             purchases_fixed=self.purchases is not None)  # fmt: skip
+        return [f"{PLAN_LIMITS_LABEL[0].upper()}{PLAN_LIMITS_LABEL[1:]}:", "",
+                *(f"- {markdown_text(line)}" for line in plan_limits_text(limits).splitlines())]
 
     def plan_frame(self):
         """Every decision as a pandas DataFrame (one row per quarter and item)."""
