@@ -91,7 +91,7 @@ def main() -> None:
         chunk = max(1, args.plans // 8)
         local = timed(data, batch, args.scenarios, chunk)
         rows["local"] = {"seconds": local, "pair_quarters_per_s": work / local, "chunks": 8}
-        from fleetopt.evaluate.jobs import ProcessExecutor
+        from fleetopt.evaluate.process_executor import ProcessExecutor
 
         pooled = timed(data, batch, args.scenarios, chunk, ProcessExecutor(2))
         rows["local_2_processes"] = {"seconds": pooled, "pair_quarters_per_s": work / pooled, "chunks": 8}
@@ -101,7 +101,7 @@ def main() -> None:
         try:
             import ray
 
-            from fleetopt.evaluate.jobs import RayExecutor
+            from fleetopt.evaluate.ray_executor import RayExecutor
 
             ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
             executor = RayExecutor()

@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.bench_slip_memory import write_plans
-from fleetopt.evaluate import chunking, engine, jobs
+from fleetopt.evaluate import chunking, engine, process_executor
 from fleetopt.evaluate.backend import resolve_backend
 from fleetopt.evaluate.backend_choice import choose_backend
 from fleetopt.evaluate.kernel.cpu import build_cpu_kernel
@@ -59,28 +59,28 @@ _WORKER_BASE_KB: list[int] = []
 
 
 def _measured_worker_start(data, parent: int) -> None:
-    """A worker's start (jobs._init_worker), then its memory trimmed and its peak reset."""
+    """A worker's start (process_executor._init_worker), then its memory trimmed and its peak reset."""
     _ORIGINAL_INIT(data, parent)
     _WORKER_BASE_KB[:] = [_trim_and_reset()]
 
 
 def _measured_worker_chunk(chunk, spec, backend_name: str) -> dict:
-    """A worker's chunk (jobs._process_chunk), with the worker's pid, base and peak (KB)."""
+    """A worker's chunk (process_executor._process_chunk), with the worker's pid, base and peak (KB)."""
     out = _ORIGINAL_CHUNK(chunk, spec, backend_name)
     out["bench_worker"] = (os.getpid(), _WORKER_BASE_KB[0], _kb("VmHWM"))
     return out
 
 
-_ORIGINAL_INIT, _ORIGINAL_CHUNK = jobs._init_worker, jobs._process_chunk
+_ORIGINAL_INIT, _ORIGINAL_CHUNK = process_executor._init_worker, process_executor._process_chunk
 
 
 def _evaluate_in_workers(data, batch, scenarios: int, budget: int, backend: str, workers: int):
     """``engine.evaluate`` in ``workers`` processes, sized as `fleetopt evaluate --workers` sizes
     them: the result, each worker's (base, peak) and this process's peak while they ran, KB."""
     be = choose_backend(backend, 1, data, batch, scenarios, gpu=False)
-    runner = jobs.ProcessExecutor(workers, be.name)
+    runner = process_executor.ProcessExecutor(workers, be.name)
     plan_chunk, scenario_chunk = chunking.worker_process_sizes(data, batch, scenarios, be.name, budget, workers)
-    jobs._init_worker, jobs._process_chunk = _measured_worker_start, _measured_worker_chunk
+    process_executor._init_worker, process_executor._process_chunk = _measured_worker_start, _measured_worker_chunk
     seen: dict[int, tuple[int, int]] = {}
     parent_peak: list[int] = []
     run = runner.run

@@ -7,7 +7,7 @@ The concrete errors live beside the code that raises them and derive from one of
 - :class:`InputError` (exit 2): ``ModelError`` (schema.issues), ``RunDirError`` (runs.run_files),
   ``RegistryError`` (runs.registry), ``BackendError`` (evaluate.backend), ``PlanFileError``
   (evaluate.batch), ``MemoryBudgetError`` (evaluate.chunking), ``SpillError`` (evaluate.spill),
-  ``RayUnavailable`` (evaluate.jobs), ``RuleError`` (sweep.rule), ``CompareError`` (compare.sources),
+  ``RayUnavailable`` (evaluate.ray_executor), ``RuleError`` (sweep.rule), ``CompareError`` (compare.sources),
   ``ReportError`` (report.reading);
 - :class:`InfeasibleError` (exit 3): ``InfeasibleModel`` (milp.solve);
 - :class:`NoPlanError` (exit 4): ``NoPlanFound`` and ``SolverTrouble`` (milp.solve: HiGHS gave up

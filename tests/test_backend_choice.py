@@ -384,7 +384,7 @@ def test_resume_settings_are_checked_and_job_json_is_kept(no_gpu, tmp_path):
     resume's --backend and capped --threads into job.json; threads="3" raised a TypeError; a Ray
     job whose cluster is gone was not told of --executor local; --backend cupy on a job of
     --workers 2 blamed the workers the user never gave."""
-    from fleetopt.evaluate.jobs import RayUnavailable
+    from fleetopt.evaluate.ray_executor import RayUnavailable
 
     folder, made = tmp_path / "sweep", []
 

@@ -19,7 +19,7 @@ from fleetopt.compare.sources import CompareError
 from fleetopt.errors import FleetoptError
 from fleetopt.evaluate.backend import BackendError
 from fleetopt.evaluate.batch import PlanFileError
-from fleetopt.evaluate.jobs import RayUnavailable
+from fleetopt.evaluate.ray_executor import RayUnavailable
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound

@@ -258,7 +258,7 @@ def test_the_gpu_backed_draws_that_fund_late_gpus_move_with_them(draw_until, mov
 def test_a_resumed_run_keeps_the_slipped_share(tmp_path):
     """A run's chunks store the share of slipped scenarios with the other metrics: read back, the
     metrics are the fresh run's, the column included."""
-    from fleetopt.evaluate.jobs import ChunkStore
+    from fleetopt.evaluate.chunk_store import ChunkStore
 
     data = data_of(model({"probability": 0.5, "max_quarters": 2}))
     plans = compile_plans(data, [plan(data), Plan.empty(data)], ["buys", "empty"])

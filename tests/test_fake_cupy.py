@@ -31,8 +31,8 @@ from fleetopt.core.units import format_duration
 from fleetopt.evaluate import backend_choice, chunk_eval, engine, local_executor
 from fleetopt.evaluate.backend import BackendError, c_compiler, resolve_backend
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.chunk_store import ChunkStore
 from fleetopt.evaluate.engine import evaluate
-from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.kernel import cuda
 from fleetopt.evaluate.kernel.arguments import kernel_arguments, output_arrays
 from fleetopt.evaluate.kernel.shape import PLANS_PER_THREAD, KernelShape

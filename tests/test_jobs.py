@@ -28,9 +28,9 @@ from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import format_bytes
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate.batch import PlanFileError, compile_plans
+from fleetopt.evaluate.chunk_store import ChunkStore
 from fleetopt.evaluate.chunks import plan_chunks
 from fleetopt.evaluate.engine import evaluate
-from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.local_executor import LocalExecutor
 from fleetopt.evaluate.planfile import save_plans
 from fleetopt.runs.folder import RunFolder
@@ -311,7 +311,7 @@ def ray_local():
 
 
 def test_ray_executor_matches_local_executor(tiny, ray_local):
-    from fleetopt.evaluate.jobs import RayExecutor
+    from fleetopt.evaluate.ray_executor import RayExecutor
 
     data, batch = tiny
     local = run(data, batch)
@@ -321,7 +321,7 @@ def test_ray_executor_matches_local_executor(tiny, ray_local):
 
 
 def test_ray_task_killed_mid_run_is_retried_without_changing_the_result(tiny, ray_local, tmp_path):
-    from fleetopt.evaluate import jobs
+    from fleetopt.evaluate import jobs, ray_executor
 
     data, batch = tiny
     local = run(data, batch)
@@ -334,7 +334,7 @@ def test_ray_task_killed_mid_run_is_retried_without_changing_the_result(tiny, ra
             os._exit(1)
         return jobs._ray_chunk(*args)
 
-    executor = jobs.RayExecutor()
+    executor = ray_executor.RayExecutor()
     executor.chunk_function = dies_once
     remote = run(data, batch, executor=executor)
     assert os.path.exists(marker)
@@ -348,7 +348,7 @@ def test_a_ray_worker_lost_past_its_retries_stops_the_run_resumably(tiny, ray_lo
     raylet killed did the same) ended the evaluation with Ray's traceback and exit 1, not a word of
     the chunks saved: WorkerLost (exit 130, the resume command), and the resume gives the result."""
     from fleetopt.errors import EXIT_INTERRUPTED
-    from fleetopt.evaluate import jobs
+    from fleetopt.evaluate import jobs, ray_executor
 
     data, batch = tiny
 
@@ -357,7 +357,7 @@ def test_a_ray_worker_lost_past_its_retries_stops_the_run_resumably(tiny, ray_lo
             os._exit(1)
         return jobs._ray_chunk(data, chunk, *rest)
 
-    executor = jobs.RayExecutor(max_retries=0)
+    executor = ray_executor.RayExecutor(max_retries=0)
     executor.chunk_function = the_last_chunk_dies
     lost_words = r"a Ray worker or node was lost .*\(WorkerCrashedError: "
     with pytest.raises(jobs.WorkerLost, match=lost_words) as lost:
@@ -374,17 +374,17 @@ def test_a_ray_worker_of_other_fleetopt_code_is_refused(tiny, ray_local, tmp_pat
     driver's, and the run stops naming both (here the driver's stands in as another code)."""
     from fleetopt import __version__
     from fleetopt.errors import InputError
-    from fleetopt.evaluate import jobs
+    from fleetopt.evaluate import ray_executor
 
     data, batch = tiny
-    monkeypatch.setattr(jobs, "fleetopt_code", lambda: (__version__, "0123456789abcdef"))
+    monkeypatch.setattr(ray_executor, "fleetopt_code", lambda: (__version__, "0123456789abcdef"))
     other = (rf"a Ray worker on .+ runs fleetopt .+, not the driver's fleetopt {re.escape(__version__)} "
              r"\(code 0123456789abcdef\)")
     with pytest.raises(InputError, match=other):
-        run(data, batch, store=ChunkStore(tmp_path), executor=jobs.RayExecutor())
+        run(data, batch, store=ChunkStore(tmp_path), executor=ray_executor.RayExecutor())
     assert not list(tmp_path.glob("chunk-*.npz"))  # no chunk of the other code kept
     monkeypatch.undo()  # the same code: the run goes on
-    remote = run(data, batch, store=ChunkStore(tmp_path), executor=jobs.RayExecutor())
+    remote = run(data, batch, store=ChunkStore(tmp_path), executor=ray_executor.RayExecutor())
     pd.testing.assert_frame_equal(remote.metrics, run(data, batch).metrics, check_exact=True)
 
 
@@ -397,14 +397,14 @@ def test_a_ray_run_stopped_by_a_tasks_error_leaves_no_unhandled_errors(tiny, ray
 
     from fleetopt import __version__
     from fleetopt.errors import InputError
-    from fleetopt.evaluate import jobs
+    from fleetopt.evaluate import ray_executor
 
     data, batch = tiny
     unhandled = []  # what Ray would log (its handler, "visible for testing")
     monkeypatch.setattr(ray_local._private.worker, "_unhandled_error_handler", unhandled.append)
-    monkeypatch.setattr(jobs, "fleetopt_code", lambda: (__version__, "0123456789abcdef"))
+    monkeypatch.setattr(ray_executor, "fleetopt_code", lambda: (__version__, "0123456789abcdef"))
     try:
-        run(data, batch, executor=jobs.RayExecutor())
+        run(data, batch, executor=ray_executor.RayExecutor())
     except InputError as exc:
         refused = str(exc)  # not the exception: its traceback would hold the run's tasks
     assert "not the driver's fleetopt" in refused
@@ -417,7 +417,7 @@ def test_parallel_executors_keep_at_most_in_flight_chunks_submitted():
     """The Ray executor keeps a window of chunks submitted (2 per worker), not every chunk at once:
     a run stopped by a task's error then has few tasks left to read. Chunks stored before are not
     submitted; the results come back in the chunks' order whatever order they finish in."""
-    from fleetopt.evaluate.jobs import _gather
+    from fleetopt.evaluate.jobs import gather_chunks
 
     class Stored:
         def load(self, first, stop):
@@ -444,7 +444,7 @@ def test_parallel_executors_keep_at_most_in_flight_chunks_submitted():
         return first, {"chunk": first}
 
     chunks = [(n, n + 1) for n in range(6)]
-    results = _gather(Plans(), spec, chunks, Stored(), None, submit, next_done, in_flight=2)
+    results = gather_chunks(Plans(), spec, chunks, Stored(), None, submit, next_done, in_flight=2)
     assert [r["chunk"] for r in results] == [0, 1, 2, 3, 4, 5]
     assert most[0] == 2 and sorted(saved) == [0, 1, 3, 4, 5]
 
@@ -454,7 +454,7 @@ def test_a_gather_stopped_by_an_error_hands_over_the_chunks_not_read():
     the loop's pending chunks: the loop hands them over. Two in flight of four chunks: chunk 0
     comes back, chunk 2 is submitted, and reading chunk 1 fails; chunks 1 and 2 are handed over
     (1's error already read: reading it again is harmless), chunk 3 was never submitted."""
-    from fleetopt.evaluate.jobs import _gather
+    from fleetopt.evaluate.jobs import gather_chunks
 
     class Plans:
         P = 4
@@ -471,7 +471,7 @@ def test_a_gather_stopped_by_an_error_hands_over_the_chunks_not_read():
 
     chunks = [(n, n + 1) for n in range(4)]
     with pytest.raises(InputError, match="chunk 1"):
-        _gather(Plans(), spec, chunks, None, None, lambda first: first, next_done, in_flight=2,
+        gather_chunks(Plans(), spec, chunks, None, None, lambda first: first, next_done, in_flight=2,
                 stopped=lambda exc, handles: handed.append((str(exc), handles)))  # fmt: skip
     assert handed == [("refused: chunk 1", [1, 2])]
 
@@ -480,7 +480,7 @@ def test_a_ray_run_stopped_by_a_tasks_error_cancels_no_task(tiny, ray_local, mon
     """Ray's ``ray.cancel`` on a task whose reply was on its way aborted the driver inside Ray (Ray
     2.60: "Check failed: ... Tried to complete task that was not pending", SIGABRT, no message):
     a run stopped by a task's error reads its tasks left instead, and stops with the task's error."""
-    from fleetopt.evaluate import jobs
+    from fleetopt.evaluate import jobs, ray_executor
 
     data, batch = tiny
     cancelled = []
@@ -491,7 +491,7 @@ def test_a_ray_run_stopped_by_a_tasks_error_cancels_no_task(tiny, ray_local, mon
             raise InputError("refused: p1")
         return jobs._ray_chunk(data, chunk, *rest)
 
-    executor = jobs.RayExecutor()
+    executor = ray_executor.RayExecutor()
     executor.chunk_function = the_second_chunk_is_refused
     with pytest.raises(InputError, match="refused: p1"):
         evaluate(data, batch, 300, seed=5, backend="numpy", plan_chunk=1, scenario_chunk=128,
@@ -503,7 +503,7 @@ def test_a_ray_run_stopped_by_a_tasks_error_cancels_no_task(tiny, ray_local, mon
 def test_ray_runs_the_backend_asked_for(tiny, ray_local):
     """`--executor ray --backend cpu-kernel` ran NumPy, silently: each task now runs the C build,
     with the in-process C build's figures."""
-    from fleetopt.evaluate.jobs import RayExecutor
+    from fleetopt.evaluate.ray_executor import RayExecutor
 
     data, batch = tiny
     executor = RayExecutor()
@@ -520,7 +520,7 @@ def test_ray_runs_the_backend_asked_for(tiny, ray_local):
 
 def test_ray_without_gpus_refuses_cupy(tiny, ray_local):
     from fleetopt.evaluate.backend import BackendError
-    from fleetopt.evaluate.jobs import RayExecutor
+    from fleetopt.evaluate.ray_executor import RayExecutor
 
     data, batch = tiny
     with pytest.raises(BackendError, match=r"the Ray cluster has no GPUs \(2 CPUs\): drop --backend cupy"):
@@ -558,7 +558,7 @@ def test_ray_nodes_that_cannot_build_the_kernel(tiny, ray_local, monkeypatch, tm
     The first version stopped with "needs a C compiler" where it was built to fall back."""
     import fleetopt.evaluate.backend_choice as backend_choice
     from fleetopt.evaluate.backend import BackendError
-    from fleetopt.evaluate.jobs import RayExecutor
+    from fleetopt.evaluate.ray_executor import RayExecutor
 
     data, batch = tiny
     monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
@@ -587,7 +587,7 @@ def test_ray_nodes_that_cannot_build_the_kernel(tiny, ray_local, monkeypatch, tm
 def test_ray_on_a_cluster_with_gpus_runs_a_cpu_backend_on_its_cpus(monkeypatch):
     """`--backend numpy` on a cluster with 8 CPUs and a GPU ran every chunk as one task, on one CPU
     (a task per GPU, kept from CuPy's sizing)."""
-    from fleetopt.evaluate.jobs import RayExecutor
+    from fleetopt.evaluate.ray_executor import RayExecutor
 
     executor = RayExecutor.__new__(RayExecutor)  # the cluster's resources as Ray would report them
     executor.gpus, executor.cpus = 1, 8
@@ -600,7 +600,7 @@ def test_ray_on_a_cluster_with_gpus_runs_a_cpu_backend_on_its_cpus(monkeypatch):
 def test_ray_executor_without_ray_gives_a_clear_message(monkeypatch):
     import builtins
 
-    from fleetopt.evaluate.jobs import RayExecutor, RayUnavailable
+    from fleetopt.evaluate.ray_executor import RayExecutor, RayUnavailable
 
     real_import = builtins.__import__
 
@@ -639,7 +639,7 @@ def test_ray_leaves_sigterm_to_fleetopt(monkeypatch, stopped):
     ended fleetopt with exit 15 (or 1), without a word, not 130 saying what was saved. The handler
     fleetopt had is put back, and a SIGTERM while Ray starts is a stop (KeyboardInterrupt), after
     shutting down what Ray started (its local instance's processes were left running)."""
-    from fleetopt.evaluate.jobs import RayExecutor
+    from fleetopt.evaluate.ray_executor import RayExecutor
 
     def ours(signum, frame):
         raise KeyboardInterrupt
@@ -661,7 +661,7 @@ def test_ray_leaves_sigterm_to_fleetopt(monkeypatch, stopped):
 def test_ray_keeps_its_sigterm_handler_where_sigterm_has_its_default_action(monkeypatch):
     """A program of the Python API that leaves SIGTERM to its default action keeps Ray's handler,
     which shuts Ray's processes down before the program exits."""
-    from fleetopt.evaluate.jobs import RayExecutor
+    from fleetopt.evaluate.ray_executor import RayExecutor
 
     previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
@@ -675,7 +675,7 @@ def test_ray_keeps_its_sigterm_handler_where_sigterm_has_its_default_action(monk
 def test_a_ray_head_that_does_not_answer_is_refused_at_once():
     """`--executor ray --ray-address 127.0.0.1:1` waited over 90 s printing only Ray's retry
     warnings. A HOST:PORT where nothing accepts a connection is refused before Ray is asked."""
-    from fleetopt.evaluate.jobs import RayUnavailable, check_ray_head
+    from fleetopt.evaluate.ray_executor import RayUnavailable, check_ray_head
 
     with _answering(_SETTINGS_FRAME) as port:  # a port that answers as a Ray head, then none
         check_ray_head(f"127.0.0.1:{port}")
@@ -737,7 +737,7 @@ def test_a_ray_address_where_another_service_answers_is_refused_within_seconds(a
     server: one that does not answer HTTP/2's preface with a SETTINGS frame within the check's
     seconds is refused in fleetopt's words, before Ray is asked; RAY_USE_TLS (Ray's TLS, where the
     preface would be refused) leaves it to Ray."""
-    from fleetopt.evaluate.jobs import RayUnavailable, check_ray_head
+    from fleetopt.evaluate.ray_executor import RayUnavailable, check_ray_head
 
     with _answering(answer) as port:
         said = rf"--ray-address 127.0.0.1:{port}: what answers there is not a Ray head .*within 0.5 s"
@@ -782,7 +782,7 @@ def test_ray_address_auto_without_a_cluster_is_said_in_fleetopts_options(monkeyp
     """`--executor ray --ray-address auto` on a machine with no cluster printed Ray's own error,
     "... setting `--address` flag or `RAY_ADDRESS` environment variable" (fleetopt has no --address),
     and from Python raised that ConnectionError, not the InputError every bad input raises."""
-    from fleetopt.evaluate.jobs import RayExecutor
+    from fleetopt.evaluate.ray_executor import RayExecutor
 
     ray_said = ("Could not find any running Ray instance. Please specify the one to connect to by setting "
                 "`--address` flag or `RAY_ADDRESS` environment variable.")  # fmt: skip
@@ -802,7 +802,7 @@ def test_a_ray_head_that_answers_but_cannot_be_joined_says_what_to_set(monkeypat
     exists, as after a local Ray run) refuses a driver without RAY_AUTH_MODE=token: after 20 s of
     Ray's warnings, "error: Failed to connect to Ray cluster at 10.0.0.5:6379", nothing on why.
     With RAY_AUTH_MODE=token and no token, Ray's AuthenticationError ended in a traceback (exit 1)."""
-    from fleetopt.evaluate.jobs import RayExecutor, RayUnavailable
+    from fleetopt.evaluate.ray_executor import RayExecutor, RayUnavailable
 
     with _answering(_SETTINGS_FRAME) as port:  # a port that answers, as a head's does
         address = f"127.0.0.1:{port}"
@@ -891,7 +891,7 @@ def test_a_sweep_resumed_after_its_seed_was_edited_keeps_its_stored_chunks(tmp_p
     every candidate on seed 4; now it is refused, the chunks kept, and with the seed put back it
     finishes on them, as the uninterrupted sweep of seed 3."""
     from fleetopt import api
-    from fleetopt.evaluate.jobs import OtherRunsChunks
+    from fleetopt.evaluate.chunk_store import OtherRunsChunks
     from fleetopt.sweep.rule import Rule
 
     rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
@@ -1249,7 +1249,7 @@ def test_cli_sweep_stopped_while_making_candidates_says_what_is_saved_and_resume
 
 
 def test_worker_processes_match_the_in_process_executor(tiny):
-    from fleetopt.evaluate.jobs import ProcessExecutor
+    from fleetopt.evaluate.process_executor import ProcessExecutor
 
     data, batch = tiny
     local = run(data, batch)
@@ -1265,7 +1265,8 @@ def test_a_worker_killed_before_its_chunk_is_done_stops_the_run_resumably(tiny, 
     import multiprocessing
 
     from fleetopt.errors import EXIT_INTERRUPTED
-    from fleetopt.evaluate.jobs import ProcessExecutor, WorkerLost
+    from fleetopt.evaluate.jobs import WorkerLost
+    from fleetopt.evaluate.process_executor import ProcessExecutor
 
     data, batch = tiny
     store = ChunkStore(tmp_path)
@@ -1302,7 +1303,7 @@ def test_a_run_stopped_while_a_worker_sends_its_result_lets_the_process_exit(tin
     the stop must leave the pool's thread free to end."""
     import struct
 
-    from fleetopt.evaluate import jobs
+    from fleetopt.evaluate import process_executor
 
     pools = []
 
@@ -1312,10 +1313,10 @@ def test_a_run_stopped_while_a_worker_sends_its_result_lets_the_process_exit(tin
         pools.append((pool._executor_manager_thread, pool._result_queue))
         return pool
 
-    real_pool = jobs._worker_pool
-    monkeypatch.setattr(jobs, "_worker_pool", pool_with_half_a_message)
+    real_pool = process_executor._worker_pool
+    monkeypatch.setattr(process_executor, "_worker_pool", pool_with_half_a_message)
     with pytest.raises(KeyboardInterrupt):
-        run(*tiny, store=_StopsAtTheSecondChunk(tmp_path), executor=jobs.ProcessExecutor(2))
+        run(*tiny, store=_StopsAtTheSecondChunk(tmp_path), executor=process_executor.ProcessExecutor(2))
     ((thread, results),) = pools
     thread.join(60)
     hung = thread.is_alive()
@@ -1355,7 +1356,7 @@ def test_worker_processes_ignore_ctrl_c(tiny):
     """The terminal sends Ctrl-C to the whole process group: workers that took it printed a
     KeyboardInterrupt traceback each (~60 lines with --workers 2) before the parent's one-line
     "interrupted". They are born ignoring it; the parent stops them when it stops the run."""
-    from fleetopt.evaluate.jobs import _worker_pool
+    from fleetopt.evaluate.process_executor import _worker_pool
 
     pool = _worker_pool(2, tiny[0])
     try:
@@ -1582,7 +1583,7 @@ def test_a_job_whose_keep_matrix_was_edited_on_is_finished_once_its_chunks_are_d
     the matrix (before, the resume failed with 'zero-dimensional arrays cannot be concatenated',
     then removed the chunk by itself)."""
     from fleetopt import api
-    from fleetopt.evaluate.jobs import OtherRunsChunks
+    from fleetopt.evaluate.chunk_store import OtherRunsChunks
 
     folder = _interrupted_job(tmp_path, keep_matrix=False)
     _edit_job(folder, keep_matrix=True)
@@ -2129,12 +2130,12 @@ def test_a_full_disk_while_a_chunk_is_written_names_the_chunk_file(tmp_path, mon
     chunk meant is named now, its temporary file removed; a resume finishes the run."""
     import errno
 
-    import fleetopt.evaluate.jobs as jobs
+    import fleetopt.evaluate.chunk_store as chunk_store
     import fleetopt.runs.files as files
 
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0
-    real_fsync, real_write = os.fsync, jobs.write_bytes_atomic
+    real_fsync, real_write = os.fsync, chunk_store.write_bytes_atomic
     writing_a_chunk = []
 
     def fsync(fd):  # the disk full as the chunk's bytes reach it, as a file system reports it
@@ -2147,7 +2148,7 @@ def test_a_full_disk_while_a_chunk_is_written_names_the_chunk_file(tmp_path, mon
         real_write(path, data)
 
     monkeypatch.setattr(files.os, "fsync", fsync)
-    monkeypatch.setattr(jobs, "write_bytes_atomic", write_chunk)
+    monkeypatch.setattr(chunk_store, "write_bytes_atomic", write_chunk)
     out = tmp_path / "E"
     args = ("evaluate", "--plans", str(tmp_path / "plan"), "--scenarios", "20", "--backend", "numpy")
     code, _, err = run_cli(*args, "--out", str(out))
@@ -2205,7 +2206,7 @@ def test_a_worker_ends_when_its_parent_is_killed(tmp_path, killed):
     starting = killed == "while it starts"
     parent = textwrap.dedent(f"""
         import os, signal, time
-        from fleetopt.evaluate.jobs import _exit_with_parent
+        from fleetopt.evaluate.process_executor import _exit_with_parent
         parent = os.getpid()
         child = os.fork()
         if child == 0:

@@ -261,8 +261,8 @@ def twelve_plans_in_four_saved_chunks(tmp_path):
     from evaluate_builders import solved
 
     from fleetopt.evaluate.batch import compile_plans
+    from fleetopt.evaluate.chunk_store import ChunkStore
     from fleetopt.evaluate.engine import evaluate
-    from fleetopt.evaluate.jobs import ChunkStore
 
     result = solved("tiny")
     batch = compile_plans(result.data, [result.plan] * 12, [f"p{i}" for i in range(12)])
@@ -281,7 +281,7 @@ def test_a_resume_counts_a_corrupt_chunk_it_computes_again_as_computed_not_read_
     with 90 of 104 saved chunks corrupt its line said "no block of scenarios done yet" while it
     computed them, then 16.5 plans/s for about 125. 12 plans in 4 chunks of 3 plans, 300 scenarios
     (3,600 pairs), one chunk damaged: 2,700 pairs read back, 900 computed, by either executor's loop."""
-    from fleetopt.evaluate.jobs import _gather
+    from fleetopt.evaluate.jobs import gather_chunks
 
     batch, store, run = twelve_plans_in_four_saved_chunks(tmp_path)
     (damaged,) = store.folder.glob("chunk-3-6-*.npz")
@@ -295,8 +295,8 @@ def test_a_resume_counts_a_corrupt_chunk_it_computes_again_as_computed_not_read_
     damaged.unlink()
     counted, reading = _Counted(), SimpleNamespace(load=store.load, save=lambda *_: None)
     spec = SimpleNamespace(n_scenarios=300)
-    _gather(batch, spec, [(0, 3), (3, 6), (6, 9), (9, 12)], reading, counted, submit=lambda chunk: object(),
-            next_done=lambda handles: (handles[0], {}))  # fmt: skip
+    gather_chunks(batch, spec, [(0, 3), (3, 6), (6, 9), (9, 12)], reading, counted,
+                  submit=lambda chunk: object(), next_done=lambda handles: (handles[0], {}))  # fmt: skip
     assert (counted.read, counted.computed) == (2700, 900)
 
 

@@ -669,7 +669,7 @@ def test_a_resume_is_refused_before_the_work_when_the_registry_cannot_record_it(
     locked they computed every chunk, then failed to record the run."""
     from test_jobs import _interrupted_job
 
-    from fleetopt.evaluate.jobs import ChunkStore
+    from fleetopt.evaluate.chunk_store import ChunkStore
 
     folder = _interrupted_job(tmp_path)  # one chunk of three stored
     registry = Registry(tmp_path / "runs")

@@ -15,7 +15,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.units import counted, format_percent, format_usd
 from fleetopt.errors import InputError, StoppedAfterWriting, user_path, warn
-from fleetopt.evaluate.jobs import ChunkStore, folder_bytes, kept_rows_bytes
+from fleetopt.evaluate.chunk_store import ChunkStore, folder_bytes, kept_rows_bytes
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans
 from fleetopt.evaluate.sources import how_it_finishes, refuse_unfinished

@@ -73,8 +73,8 @@ def evaluate(
     (plans, scenarios, quarters) arrays, for fan charts of small runs. ``kernel=False`` makes the
     CuPy backend run the array-level code instead of the fused kernel (for testing one against
     the other). ``executor`` runs the chunks (default: in this process; see
-    :mod:`fleetopt.evaluate.jobs` for worker processes and Ray); ``store`` (a
-    :class:`~fleetopt.evaluate.jobs.ChunkStore`) keeps finished chunks on disk so an interrupted
+    :mod:`fleetopt.evaluate.process_executor` and :mod:`fleetopt.evaluate.ray_executor`); ``store`` (a
+    :class:`~fleetopt.evaluate.chunk_store.ChunkStore`) keeps finished chunks on disk so an interrupted
     run can resume, and where a chunk's rows of results go to a file, makes it in the store's
     folder and keeps its finished blocks (:func:`kept_rows_of`). ``keep_outcomes``: also keep each
     pair's covenant breach and liquidity default, demand served and :data:`MEAN_OUTCOMES`

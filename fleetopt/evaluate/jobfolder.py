@@ -23,6 +23,7 @@ from fleetopt.errors import Argument, InputError, user_path
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.backend_choice import choose_backend
 from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.evaluate.chunk_store import ChunkStore, stored_ranges
 from fleetopt.evaluate.chunking import (
     MemoryBudgetError,
     backend_chunk_sizes,
@@ -33,10 +34,11 @@ from fleetopt.evaluate.chunking import (
 )
 from fleetopt.evaluate.chunks import plan_chunks
 from fleetopt.evaluate.engine import evaluate
-from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable, stored_ranges
 from fleetopt.evaluate.local_executor import LocalExecutor
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.planfile import plan_file_meta
+from fleetopt.evaluate.process_executor import ProcessExecutor
+from fleetopt.evaluate.ray_executor import RayExecutor, RayUnavailable
 from fleetopt.evaluate.resources import (
     budget_within_memory,
     capped_threads,

@@ -2,7 +2,8 @@
 process, on its backend, those an earlier attempt stored read back, a chunk's rows kept in the
 run's job folder where they go to a file (:func:`kept_rows_of`), and on a GPU the next chunks'
 plan tables made ahead in threads and copied while the kernels run (:class:`GpuPrefetch`). The
-executors of worker processes and Ray are :mod:`fleetopt.evaluate.jobs`'."""
+executors of worker processes and Ray are :mod:`fleetopt.evaluate.process_executor`'s and
+:mod:`fleetopt.evaluate.ray_executor`'s."""
 
 from __future__ import annotations
 

@@ -23,10 +23,10 @@ from fleetopt.errors import Argument, FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.backend_choice import check_backend_runs, choose_backend
 from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.evaluate.chunk_store import ChunkStore
 from fleetopt.evaluate.chunking import MemoryBudgetError
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
-from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import (
     FORECAST_OK,
 )
