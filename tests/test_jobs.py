@@ -1220,7 +1220,7 @@ def test_cli_sweep_stopped_while_making_candidates_says_what_is_saved_and_resume
 
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     out = tmp_path / "S"
-    monkeypatch.setattr(commands, "_say_candidate", Interrupted(after=2))
+    monkeypatch.setattr(commands, "say_candidate", Interrupted(after=2))
     code, _, err = run_cli("sweep", "tiny", "--candidates", "4", "--scenarios", "100", "--out", str(out))
     assert code == 130
     assert (
@@ -2387,7 +2387,7 @@ def test_a_resume_that_computes_nothing_says_nothing_of_a_file_for_the_rows(here
 
     args = ("evaluate", "--plans", str(solve_run), *ONE_PLAN_IN_A_FILE, "--out", "run")
     with monkeypatch.context() as stopped:
-        stopped.setattr(risk_commands, "_print_best", _ctrl_c)
+        stopped.setattr(risk_commands, "print_best", _ctrl_c)
         code, _, err = run_cli(*args)
     said = " ".join(err.split())
     assert code == 130 and "note: the rows of results go to a" in said, err  # a file, in run/chunks now
@@ -2397,7 +2397,7 @@ def test_a_resume_that_computes_nothing_says_nothing_of_a_file_for_the_rows(here
     assert "note: the rows of results" not in err, err
 
 
-@pytest.mark.parametrize("stopped_in", ["_print_best", "finish_report"])
+@pytest.mark.parametrize("stopped_in", ["print_best", "finish_report"])
 def test_a_stop_after_the_evaluation_says_where_its_results_are(tmp_path, monkeypatch, stopped_in):
     """A Ctrl-C while the result tables printed (every chunk saved), or while the report was written
     (the run written and recorded), said only "interrupted". Now it says what is saved, where, and
@@ -2598,7 +2598,7 @@ def test_the_resume_command_of_a_stopped_run_keeps_what_job_json_does_not(tmp_pa
     assert (out / "report.html").exists()
     assert json.loads((out / "summary.json").read_text())["ranking"]["rank_by"] == "mean"
 
-    monkeypatch.setattr(commands, "_say_candidate", Interrupted(after=2))
+    monkeypatch.setattr(commands, "say_candidate", Interrupted(after=2))
     swept = tmp_path / "runs" / "S"
     code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--report",
                            "--out", str(swept))  # fmt: skip

@@ -234,7 +234,7 @@ def test_a_resume_with_every_chunk_saved_gives_no_rate():
     computed at no speed."""
     from types import SimpleNamespace
 
-    from fleetopt.cli.risk_commands import run_speed
+    from fleetopt.cli.evaluation_output import run_speed
 
     done = SimpleNamespace(n_plans=3, n_scenarios=1000, backend="numpy", device="CPU", seconds=0.1,
                            pairs_stored=3000, pairs_computed=0, pair_quarters_per_second=0.0)  # fmt: skip

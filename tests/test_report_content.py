@@ -2742,13 +2742,13 @@ def test_the_terminals_in_short_of_a_cost_plan_gives_the_error_of_the_share_shor
     """`fleetopt evaluate` of a cost plan says its mean NPV, P(NPV < 0) = 21 % and that 50 % of the
     futures are short of demand, yet its sampling error read 'at most 4.1 pp on each probability',
     P(NPV < 0)'s, where the 50 % said is sqrt(0.5 x 0.5 / 100) = 5.0 pp off (the report's counted it)."""
-    from fleetopt.cli.risk_commands import _in_short
+    from fleetopt.cli.evaluation_output import in_short
 
     ranked = pd.DataFrame([{"plan": "milp", "npv_mean_usd": 212.4e6, "npv_mean_se_usd": 25.6e6,
                             "npv_cvar5_usd": -221.2e6, "loss_probability": 0.21, "default_probability": 0.0,
                             "breach_probability": 0.0, "demand_served_share": 0.89,
                             "shortfall_probability": 0.5}])  # fmt: skip
-    said = _in_short(SimpleNamespace(n_scenarios=100, quarters=12), ranked, "cvar5", True, None).plain
+    said = in_short(SimpleNamespace(n_scenarios=100, quarters=12), ranked, "cvar5", True, None).plain
     assert "more than 1% of it goes unserved in 50.0% of them." in said
     assert said.endswith("Sampling error, one standard error over 100 futures: $25.6M on the mean NPV, "
                          "at most 5.0 pp on each probability.")  # fmt: skip

@@ -22,7 +22,7 @@ from milp_builders import base_model, data_of, load
 import fleetopt.milp.persistent as persistent
 from fleetopt import api
 from fleetopt.cli.render.sweep import bulleted_lines
-from fleetopt.cli.risk_commands import candidate_counts
+from fleetopt.cli.sweep_output import candidate_counts
 from fleetopt.compare.run import compare_plans
 from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.plan import Plan

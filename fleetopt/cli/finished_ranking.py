@@ -1,0 +1,55 @@
+"""`evaluate --resume` of a finished evaluation given another ranking (--rank-by, --max-breach-prob,
+--top): refused (:func:`refuse_new_ranking_of_finished`), saying where its figures are and the command
+that ranks its plans otherwise, on the same scenarios.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shlex
+
+import typer
+
+from fleetopt import api
+from fleetopt.cli.given_options import given
+from fleetopt.errors import InputError
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.resume import kept_options
+
+RANKING_OPTIONS = ("rank_by", "max_breach_prob", "top")
+
+
+def refuse_new_ranking_of_finished(ctx: typer.Context, folder: RunFolder) -> None:
+    """`evaluate --resume` of a finished evaluation given a ranking other than the one it finished
+    with (--rank-by, --max-breach-prob, --top): refused, naming how to rank its plans otherwise (it
+    said "nothing to resume" and exited 0, the options unused). The one it finished with (its resume
+    command typed again after it finished, by a batch job's retry) is no change."""
+    if not (folder.is_finished and folder.is_job and folder.job().get("kind") == "evaluate"):
+        return
+    kept = kept_options(folder.path)
+    pairs = set(itertools.pairwise(kept))  # each option and its value, as typed
+    changed = []
+    for param in (p for p in ctx.command.params if p.name in RANKING_OPTIONS and given(ctx, p.name)):
+        typed, default = (str(getattr(v, "value", v)) for v in (ctx.params[param.name], param.default))
+        if (param.opts[0], typed) not in pairs and (param.opts[0] in kept or typed != default):
+            changed.append(f"{param.opts[0]} {typed}")
+    if changed:
+        raise InputError(f"{' and '.join(changed)} cannot apply with --resume of {folder.path}, an "
+                         f"evaluation that finished: {_ranked_otherwise(folder, changed)}")  # fmt: skip
+
+
+def _ranked_otherwise(folder: RunFolder, changed: list[str]) -> str:
+    """Where a finished evaluation's figures are, and the command that ranks its plans by
+    ``changed`` (options and values): the evaluation again, on the same scenarios."""
+    job = folder.job()
+    future = ["--deterministic"] if job.get("deterministic") else [
+        "--scenarios", str(job.get("n_scenarios")), "--seed", str(job.get("seed"))]  # fmt: skip
+    again = shlex.join(["fleetopt", "evaluate", str(folder.path / "model.yaml"), "--plans",
+                        str(job.get("plans_source")), *future, *" ".join(changed).split()])  # fmt: skip
+    number = api.recorded_run_id(folder.path)
+    if number is not None and folder.summary().get("n_plans") == 1:  # runs show: one plan's figures
+        shown = f"fleetopt runs show {number} prints them"
+    else:
+        shown = f"{shlex.join(['fleetopt', 'report', str(folder.path)])} shows them"
+    return (f"its metrics.csv keeps every plan's figures ({shown}). To print its plans ranked another way, "
+            f"evaluate them again into a new folder, on the same scenarios (the same figures): {again}")
