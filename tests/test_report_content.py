@@ -34,6 +34,9 @@ from fleetopt.report.candidates import _rule_text
 from fleetopt.report.statements import _by_quarter, _decisions_section, _power_built
 from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 
+# tiny's optimum on its forecast, as "In short" says it: its borrowing base is met with no room
+TINY_KEPT = ("keeps every covenant, with no room on the borrowing base in 7 of 8 quarters, and its cash "
+             "above the default level")
 TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 
 
@@ -486,9 +489,10 @@ def test_a_report_in_short_names_the_breaches_of_the_assumed_grace():
     run = SimpleNamespace(forecast=forecast, trailing_year={}, data=data, statements=statements, milp_only="",
                           figures={"covenant_headroom": {"dscr": 0.1}})  # fmt: skip
     assert in_short._on_the_forecast(run) == (
-        "On the forecast it keeps every covenant in the quarters tested and its cash above the default "
-        "level; before 2027Q1, when the covenants are first tested (a grace the model assumes, not one a "
-        "lender gave), it would breach EBITDA / debt service 2.99x in 2026Q3 and 2.95x in 2026Q4 "
+        "On the forecast it keeps every covenant in the quarters tested, with no room on the borrowing base "
+        "in 7 of 8 quarters, and its cash above the default level; before 2027Q1, when the covenants are "
+        "first tested (a grace the model assumes, not one a lender gave), it would breach EBITDA / debt "
+        "service 2.99x in 2026Q3 and 2.95x in 2026Q4 "
         "(minimum 3x)."
     )
     # a plan whose policy reacts on the forecast: the grace's figures are its statements', marked so
@@ -498,8 +502,44 @@ def test_a_report_in_short_names_the_breaches_of_the_assumed_grace():
     # tiny as it is, tested from 2026Q4, breaches nothing before: the sentence as before
     run.data = api.load("tiny")[1]
     run.statements = plan_statements(run.data, plan)
-    kept = "On the forecast it keeps every covenant and its cash above the default level."
+    kept = ("On the forecast it keeps every covenant, with no room on the borrowing base in 7 of 8 quarters, "
+            "and its cash above the default level.")
     assert in_short._on_the_forecast(run) == kept
+
+
+def test_a_report_in_short_says_where_the_plan_meets_a_covenant_with_no_room():
+    """tiny's report said its optimum "keeps every covenant" while the borrowing base, the first breach
+    in 80 % of its futures, was met exactly on the forecast: its 8.1 % term loan is cheaper than the
+    15 % discount rate, so the plan prepays only what the base needs. By hand: the loan's $200.0M less
+    $10.0M a quarter and the prepayments ($26.0M, then $4.6M) leaves $164.0M, $149.4M, ... at the
+    quarters' ends, each over the 70 % max LTV ($234.3M, $213.4M, ...) the fleet's resale value in
+    2026Q3..2028Q1; in 2028Q2 $69.7M / 0.7 = $99.6M against $106.7M: room. The quarters are those of
+    CovenantTest.met_without_room (within NO_ROOM of the limit), the headroom rows' "met with no room":
+    a resale value 1e-5 above the need in 2026Q3 is room; the DSCR held at its limit in 2026Q4 and
+    2027Q1 is named too, of the 7 quarters it is tested in."""
+    from fleetopt import api
+    from fleetopt.core.economics.statements import plan_statements
+
+    data = api.load("tiny")[1]
+    statements = plan_statements(data, api.solve("tiny").plan)
+    lines = statements.lines
+    assert data.facilities[0].max_ltv == 0.7
+    need = lines["debt_facility_gpu-term-loan_usd"] / 0.7
+    assert [format_usd(v) for v in need] == ["$234.3M", "$213.4M", "$192.5M", "$171.5M", "$149.3M", "$132.7M",
+                                             "$116.2M", "$99.6M"]  # fmt: skip
+    assert format_usd(lines["collateral_value_usd"][-1]) == "$106.7M"
+    run = SimpleNamespace(data=data, statements=statements, milp_only="")
+    assert in_short._no_room_words(run) == ", with no room on the borrowing base in 7 of 8 quarters,"
+    lines["collateral_value_usd"] = lines["collateral_value_usd"].copy()
+    lines["collateral_value_usd"][0] *= 1 + 1e-5
+    assert in_short._no_room_words(run) == ", with no room on the borrowing base in 6 of 8 quarters,"
+    lines["ebitda_usd"] = lines["ebitda_usd"].copy()  # EBITDA at 1.4x the debt service of 2026Q4 and 2027Q1
+    lines["ebitda_usd"][1:3] = 1.4 * lines["debt_service_usd"][1:3]
+    run.milp_only = page.MILP_ONLY
+    assert in_short._no_room_words(run) == (
+        ", with no room on EBITDA / debt service in 2 of 7 quarters tested and the borrowing base in 6 of 8 "
+        f"quarters ({page.MILP_ONLY}),"
+    )
 
 
 def test_the_optimiser_s_plan_name_is_defined(runs):
@@ -1736,7 +1776,7 @@ def test_a_deterministic_evaluation_shows_no_error_tail_or_shares(runs):
     assert "(evaluator" not in text
     # no breach and no default: said once, in short, not as "no" and "no" and a card of "none" below
     # (a repeat in the same words)
-    assert text.count("keeps every covenant and its cash above the default level") == 1
+    assert text.count(TINY_KEPT) == 1
     assert "no liquidity default (cash below" not in text and "no covenant breach (covenants" not in text
     assert "covenant breach or default on the forecast" not in text
     assert "(deterministic)" not in text  # its section, every figure of which the forecast's says: gone
@@ -1781,7 +1821,7 @@ def test_a_deterministic_evaluation_whose_recorded_breach_differs_from_the_rerun
     text = text_of(folder)
     assert "yes covenant breach (covenants tested from 2026Q4" in text
     assert "no liquidity default (cash below $25.0M)" in text
-    assert "On the forecast it keeps every covenant and its cash above the default level" in text
+    assert f"On the forecast it {TINY_KEPT}" in text
 
 
 def test_count_ticks_are_short():
@@ -2295,7 +2335,7 @@ def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_na
     assert f"the runner-up, {runner_up}" in in_short
     # the MILP's plan breaks nothing: said once, in short (a card of "none" below said it again)
     solved = text_of(runs["solve"])
-    assert solved.count("keeps every covenant and its cash above the default level") == 1
+    assert solved.count(TINY_KEPT) == 1
     assert "covenant breach or default on the forecast" not in solved
 
 

@@ -8,6 +8,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.results.covenant_words import (
     TRAILING_WHAT_IF,
     first_tested_quarter,
@@ -17,7 +18,7 @@ from fleetopt.core.results.covenant_words import (
 from fleetopt.core.results.fleet import WHY_NOTHING_BOUGHT, bought_nothing
 from fleetopt.core.results.risk_sentences import risk_in_short
 from fleetopt.core.results.tables import gpu_capex_by_year, purchases_by_generation_year
-from fleetopt.core.units import format_count, format_usd, format_usd_per_hour, whole_count
+from fleetopt.core.units import counted, format_count, format_usd, format_usd_per_hour, listed, whole_count
 from fleetopt.evaluate.first_place import first_place_in_short
 from fleetopt.evaluate.forecast import SAME_USD
 from fleetopt.evaluate.metrics import best_plan_label, demand_in_short, ranking_of, shown_plans
@@ -116,9 +117,10 @@ def _on_the_forecast(run: ReportRun) -> str:
     the model tests each quarter's own flows (the basis most facilities test)."""
     fc = run.forecast
     grace = _grace_breach_words(run)
-    kept = "every covenant and its cash" if _covenants_tested(run) else "its cash"
-    if grace:
-        kept = "every covenant in the quarters tested and its cash"
+    tested = _covenants_tested(run)
+    kept = "every covenant" + (" in the quarters tested" if grace else "") + _no_room_words(run) + " and its cash"
+    if not tested:
+        kept = "its cash"
     # a slip's futures beside the forecast's on time: say which the forecast is (a new user read both)
     forecast = "On the forecast (deliveries on time)" if slips(run.data) else "On the forecast"
     text = (f"{forecast} it keeps {kept} above the default level"
@@ -142,6 +144,27 @@ def trailing_breach_words(run: ReportRun) -> str:
     quarter = run.trailing_year[name][1]
     breached = test.cushion_words(rooms[name])
     return f"; {TRAILING_WHAT_IF}, {test.kind.label} would be {breached}, tightest in {quarter}"
+
+
+def _no_room_words(run: ReportRun) -> str:
+    """', with no room on the borrowing base in 7 of 8 quarters,': each covenant the statements meet
+    with no room (:meth:`CovenantTest.met_without_room`, the headroom rows' "met with no room") and in
+    how many of its tested quarters; '' where none. "keeps every covenant" alone hid that tiny's
+    optimum holds the borrowing base exactly on the forecast, the first breach of 80 % of its futures."""
+    if run.statements is None or not run.data.covenants:
+        return ""
+    quantities = statement_quantities(run.statements.lines, run.data.covenant_window)
+    parts = []
+    for test in run.data.covenants:
+        if not test.threshold or test.idle(quantities):
+            continue
+        held = int(test.met_without_room(test.kind.ratio(quantities)).sum())
+        if held:
+            tested = int(test.tested.sum())
+            of = f"{held} of {counted(tested, 'quarter')}" + ("" if tested == run.data.T else " tested")
+            parts.append(f"{'the borrowing base' if test.kind.facility_test else test.kind.label} in {of}")
+    marked = f" ({run.milp_only})" if parts and run.milp_only else ""
+    return f", with no room on {listed(parts)}{marked}," if parts else ""
 
 
 def _grace_breach_words(run: ReportRun) -> str:
