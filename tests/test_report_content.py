@@ -748,6 +748,26 @@ def test_a_solve_report_gives_the_npv_with_cash_held_as_the_terminal_does(runs):
            f"out then; {timing} of the NPV comes from that timing" in text
 
 
+def test_the_npv_s_end_part_says_its_gpus_are_a_quarter_older_than_the_statements_last_quarter(runs):
+    """A treasurer found tiny's terminal assets, $92.3M, below the statements' last quarter's GPU resale
+    value less the 5 % selling cost, $101.3M, and nothing on the page said why: the end prices the GPUs
+    at their age at the horizon's end (formulation §6), a quarter older. By hand: 2,000 B200 bought in
+    2026Q3 at $60,000 and 9,396.7 H100 of 2024Q1 at $50,000 (9,600 less the 61.5 and 141.8 retired),
+    on tiny's curve (0.80, 0.50, 0.34, 0.24, 0.14, 0.10 by year of age, linear between): in 2028Q2, aged
+    1.75 and 4.25 years, 0.38 and 0.13 of their capex, $106.7M, $101.3M after selling costs; at the
+    horizon's end, aged 2 and 4.5 years, 0.34 and 0.12, x 0.95: $92.3M."""
+    b200, h100 = 2_000 * 60_000, (9_600 - 61.5 - 141.8) * 50_000
+    last_quarter, at_end = b200 * 0.38 + h100 * 0.13, 0.95 * (b200 * 0.34 + h100 * 0.12)
+    statements = pd.read_csv(runs["solve"] / "statements.csv")
+    assert format_usd(statements["fleet_resale_value_usd"].iloc[-1]) == format_usd(last_quarter) == "$106.7M"
+    assert format_usd(0.95 * last_quarter) == "$101.3M"
+    assert format_usd(summary_of(runs["solve"])["terminal_assets_usd"]) == format_usd(at_end) == "$92.3M"
+    text = text_of(runs["solve"])
+    assert ("GPUs at resale and power plant at book $92.3M - tax on their sale $0 - debt $69.7M); the GPUs "
+            "at their resale value at the horizon's end, a quarter older than in the last quarter's "
+            "statements, less selling costs (formulation §6)") in text
+
+
 def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     """The pick of tiny's sweep with 1,000 B200 of yours is "yours: purchases.csv, cash buffer $29.2M":
     run on the forecast with its $29.2M buffer, the policy cuts 2027Q4's planned $27.4M prepayment to
