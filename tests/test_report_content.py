@@ -1184,6 +1184,26 @@ def test_a_breach_limit_the_user_gave_is_written_as_given():
         assert ranking_words("mean", limit).endswith(f"among plans with P(covenant breach) at most {words}")
 
 
+def test_the_plans_table_gives_the_mean_npv_s_standard_error_in_the_mean_s_scale(runs):
+    """The candidates table wrote the standard error of the mean NPV in a scale of its own, "$599.8k"
+    and "$549.4M": four figures of a sampling error. It is now in the mean NPV column's scale, as the
+    key figure's "-$19.9M ± $0.8M": tiny's $844.0k and $599.8k beside means in $M, $0.8M and $0.6M; the
+    default model's $549.4M and $480.0M beside means in $B, $0.55B and $0.48B."""
+    from fleetopt.report.candidates import _errors_in_the_mean_scale
+
+    tiny = pd.DataFrame({"npv_mean_usd": [-19.9e6, -14.1e6], "npv_mean_se_usd": [844.0e3, 599.8e3]})
+    assert list(_errors_in_the_mean_scale(tiny)["npv_mean_se_usd"]) == ["$0.8M", "$0.6M"]
+    neocloud = pd.DataFrame({"npv_mean_usd": [12.8e9, 18.69e9], "npv_mean_se_usd": [549.4e6, 480.0e6]})
+    assert list(_errors_in_the_mean_scale(neocloud)["npv_mean_se_usd"]) == ["$0.55B", "$0.48B"]
+    row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    html, title = html_of(runs["evaluate"]), "The plan and its risk over 200 scenarios"
+    table = html.split(title, 1)[1].split("</table>", 1)[0]
+    cells = dict(zip(table_headers(html, title), re.findall(r"<td[^>]*>([^<]*)</td>", table), strict=False))
+    shown = usd_column_formatter([row["npv_mean_usd"]])(row["npv_mean_se_usd"])
+    assert shown.endswith("M") and len(shown.split(".")[1]) == 2  # '$2.7M': one decimal of $M
+    assert cells["mean NPV"] == format_usd(row["npv_mean_usd"]) and cells["SE of mean NPV"] == shown
+
+
 def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
     html = html_of(runs["sweep"])
     headers = table_headers(html, "Candidates and their risk")

@@ -18,7 +18,7 @@ from fleetopt.core.metric_columns import (
     MEAN_NPV_LABEL,
     P5_NPV_LABEL,
 )
-from fleetopt.core.units import counted, format_percent, format_rate, format_usd, listed
+from fleetopt.core.units import counted, format_percent, format_rate, format_usd, listed, usd_column_formatter
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -361,7 +361,21 @@ def _caption(notes: list[str]) -> str:
 def _candidates_table(metrics: pd.DataFrame, cols: list[str], headers: dict, classes) -> str:
     """The ``cols`` of the candidates' (plans') metrics, its rows named by # and plan as it scrolls."""
     return scroll_hint(len(cols)) + sortable_table(
-        metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
-        headers=headers, count_cols={"#"}, sticky=cols.index("plan") + 1 if "plan" in cols else 1,
+        _errors_in_the_mean_scale(metrics[cols]), money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES,
+        classes=classes, headers=headers, count_cols={"#"}, figure_cols={MEAN_SE},
+        sticky=cols.index("plan") + 1 if "plan" in cols else 1,
         wrap_cols={"plan"}, fit=True, tall_headers=True,  # the default model's sweep: 16 columns at 1280 px
     )  # fmt: skip
+
+
+MEAN_SE = "npv_mean_se_usd"
+
+
+def _errors_in_the_mean_scale(table: pd.DataFrame) -> pd.DataFrame:
+    """The mean NPV's standard errors written in the mean NPV column's scale, as the key figure's
+    '-$19.9M ± $0.8M': in a scale of their own they read '$844.0k' and '$549.4M', digits the sampling
+    error does not have."""
+    if MEAN_SE not in table or "npv_mean_usd" not in table:
+        return table
+    in_scale = usd_column_formatter(table["npv_mean_usd"])
+    return table.assign(**{MEAN_SE: [in_scale(float(se)) for se in table[MEAN_SE]]})
