@@ -748,6 +748,22 @@ def test_a_solve_report_gives_the_npv_with_cash_held_as_the_terminal_does(runs):
            f"out then; {timing} of the NPV comes from that timing" in text
 
 
+def test_the_debt_an_uncured_breach_leaves_wholly_covered_reads_all_of_it(runs):
+    """'100.0%' of the debt covered at an uncured breach read as a share capped at 100 %. In tiny's
+    evaluation no uncured breach leaves any debt uncovered ($0 uncovered, mean over all scenarios), so
+    the share, 1 - 0 / the debt owed, is the whole debt: 'all of it'. A share a tenth of a point
+    short of it is written to the hundredth (99.96 %, not 100.0 %); any other to a tenth."""
+    from fleetopt.report.key_figures import _covered_words
+
+    row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    assert row["uncured_breach_probability"] > 0 and row["uncovered_debt_at_uncured_breach_mean_usd"] == 0
+    assert row["debt_covered_at_uncured_breach"] == 1.0
+    assert "all of it share of it that selling the GPUs then held and the cash would repay" in text_of(
+        runs["evaluate"])
+    assert [_covered_words(share) for share in (1.0, 0.9996, 0.876, float("nan"))] == [
+        "all of it", "99.96%", "87.6%", "n/a"]
+
+
 def test_the_npv_s_end_part_says_its_gpus_are_a_quarter_older_than_the_statements_last_quarter(runs):
     """A treasurer found tiny's terminal assets, $92.3M, below the statements' last quarter's GPU resale
     value less the 5 % selling cost, $101.3M, and nothing on the page said why: the end prices the GPUs

@@ -72,6 +72,7 @@ from fleetopt.core.results.valuation import (
 from fleetopt.core.units import (
     H100_EQ_GPUS,
     counted,
+    decimals_apart,
     format_count,
     format_figure,
     format_mw,
@@ -463,6 +464,15 @@ LENDERS_KPIS = {
 }
 
 
+def _covered_words(share: float) -> str:
+    """The share of the debt at a default the GPUs and cash would repay: 'all of it' where it is the
+    whole debt ('100.0%' read as a share capped at 100 %), else in per cent, to the hundredth or beyond
+    where one decimal would round it onto 100 % (99.96%)."""
+    if share >= 1.0:
+        return "all of it"
+    return format_percent(share, decimals_apart(share, 1.0, 1, -2, most=4))
+
+
 def _lenders_kpis(row: pd.Series) -> list[Kpi]:
     """The lenders' side of a liquidity default, then of an uncured covenant breach had they
     accelerated (docs/evaluation.md): each left out where no scenario has the event (or the evaluation
@@ -471,7 +481,7 @@ def _lenders_kpis(row: pd.Series) -> list[Kpi]:
     for (debt, covered, uncovered), words in LENDERS_KPIS.items():
         if pd.isna(row.get(debt, np.nan)):
             continue
-        out += [Kpi(words[0], format_usd(float(row[debt]))), Kpi(words[1], format_percent(row.get(covered, np.nan))),
+        out += [Kpi(words[0], format_usd(float(row[debt]))), Kpi(words[1], _covered_words(row.get(covered, np.nan))),
                 Kpi(words[2], format_usd(row.get(uncovered)))]  # fmt: skip
     return out
 
