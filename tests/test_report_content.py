@@ -4,6 +4,7 @@ column, round histogram ticks, markers, labelled Pareto points)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -580,6 +581,58 @@ def test_a_solve_report_gives_each_facility_s_terms_and_balances(runs):
     balance = pd.read_csv(runs["solve"] / "statements.csv")["debt_facility_gpu-term-loan_usd"]
     last = float(re.findall(r'data-v="([^"]+)"', table)[-1])  # the end of 2028Q2, the horizon's last
     assert last == pytest.approx(balance.iloc[-1], rel=1e-9)
+
+
+def test_a_solve_report_gives_the_scheduled_principal_by_year_until_the_debt_is_repaid(runs):
+    """A treasurer found tiny's term loan "outstanding at the horizon's end" ($69.7M) and no repayments
+    by year after it. By hand: the $200.0M opening balance amortizes over 20 quarters, $10.0M a quarter
+    from 2026Q3 ($20.0M in 2026's two quarters, $40.0M in 2027, $20.0M in 2028's first two); the plan
+    prepays $50.3M, which retires the last instalments, so $200.0M - 8 x $10.0M - $50.3M = $69.7M is
+    left, repaid at $10.0M a quarter from 2028Q3: $20.0M in 2028, $40.0M in 2029 and the last $9.7M in
+    2030Q1. The rows after the horizon add up to the debt at its end, which the NPV deducts at face."""
+    statements = pd.read_csv(runs["solve"] / "statements.csv")
+    prepaid = statements["prepayment_usd"].sum()
+    assert format_usd(prepaid) == "$50.3M" and statements["draws_usd"].sum() == 0
+    left = 200e6 - 8 * 10e6 - prepaid
+    assert left == pytest.approx(statements["debt_facility_gpu-term-loan_usd"].iloc[-1], abs=1.0)
+    html = html_of(runs["solve"])
+    table = html.split("<h3>Scheduled principal by year (USD)</h3>", 1)[1].split("</table>", 1)[0]
+    rows = [[unescape(cell) for cell in re.findall(r"<td[^>]*>([^<]*)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1])]  # fmt: skip
+    assert table_headers(html, "Scheduled principal by year") == ["year", "when", "gpu-term-loan",
+                                                                  "all facilities"]  # fmt: skip
+    assert rows == [
+        ["2026", "in the horizon", "$20.0M", "$20.0M"],
+        ["2027", "in the horizon", "$40.0M", "$40.0M"],
+        ["2028", "in the horizon", "$20.0M", "$20.0M"],
+        ["2028", "after the horizon", "$20.0M", "$20.0M"],
+        ["2029", "after the horizon", "$40.0M", "$40.0M"],
+        ["2030", "after the horizon", format_usd(left - 60e6), format_usd(left - 60e6)],
+    ]
+    assert format_usd(left - 60e6) == "$9.7M"
+    assert (f"The rows after the horizon add up to the debt at its end, {format_usd(left)} at the end of "
+            "2028Q2, which the NPV deducts at face in 2028Q2") in text_of(runs["solve"])
+
+
+def test_the_scheduled_principal_after_the_horizon_follows_each_facility_s_terms():
+    """Three facilities of a three-quarter horizon, by hand. Amortizing over 4 quarters: an opening 400
+    (100 a quarter from quarter 0), 100 drawn in quarter 1 (25 a quarter from quarter 2), 50 prepaid in
+    quarter 2: 100, 100, 125 in the horizon, then 125 in quarter 3, and nothing after: the prepayment
+    retired the draw's last two instalments. A bullet of 300 maturing in quarter 5, after the horizon,
+    refinanced then: 300 due in quarter 5 (its refinancing is a new loan). A bullet of 300 refinanced in
+    quarter 1, inside the horizon: no instalment, its 300 left with no date."""
+    from fleetopt.report.debt_maturity import _repaid_by_quarter
+
+    loan = load("tiny")[1].facilities[0]
+    amortizing = dataclasses.replace(loan, opening_usd=400.0, amortization_quarters=4)
+    paid, left = _repaid_by_quarter(amortizing, np.array([0.0, 100.0, 0.0]), np.array([0.0, 0.0, 50.0]), 3)
+    assert list(paid) == [100.0, 100.0, 125.0, 125.0, 0.0, 0.0, 0.0] and left == 0.0
+    notes = dataclasses.replace(loan, opening_usd=300.0, amortization_quarters=None, maturity=5,
+                                refinanced=True)
+    paid, left = _repaid_by_quarter(notes, np.zeros(3), np.zeros(3), 3)
+    assert list(paid) == [0.0, 0.0, 0.0, 0.0, 0.0, 300.0] and left == 0.0
+    paid, left = _repaid_by_quarter(dataclasses.replace(notes, maturity=1), np.zeros(3), np.zeros(3), 3)
+    assert not paid.any() and left == 300.0
 
 
 def test_a_report_says_what_its_figures_assume_that_a_lender_would_question(runs):

@@ -17,6 +17,7 @@ from fleetopt.core.results.customers import contract_rows
 from fleetopt.core.results.fleet import POWER_BUILT_LABEL, power_built_mw_by_site
 from fleetopt.core.results.tables import DEBT_TERMS, debt_frame, orders_frame, purchases_and_capex_words
 from fleetopt.core.units import counted, format_mw, format_rate, format_times, format_usd, whole_count
+from fleetopt.report.debt_maturity import AFTER_HORIZON, ALL_FACILITIES, maturity_frame
 from fleetopt.report.definitions import DEBT_SERVICE_MEANS
 from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun, buffer_words
@@ -213,7 +214,31 @@ def _debt_section(run: ReportRun) -> str:
             + sortable_table(terms, usd_cols={"size_usd"}, headers=DEBT_TERM_HEADERS, wrap_cols={"at_maturity"})
             + f"<h3>{BALANCES_TITLE}</h3><p class='cap'>{escape(balance_cap)}</p>"
             + scroll_hint(len(balances.columns))
-            + sortable_table(balances, usd_cols=set(balances.columns[1:]), headers=_balance_headers(balances)))  # fmt: skip
+            + sortable_table(balances, usd_cols=set(balances.columns[1:]), headers=_balance_headers(balances))
+            + _maturity_table(run))  # fmt: skip
+
+
+MATURITY_TITLE = "Scheduled principal by year (USD)"
+
+
+def _maturity_table(run: ReportRun) -> str:
+    """Each facility's scheduled principal by year, in the horizon and after it until the balance left
+    at its end is repaid (debt_maturity.maturity_frame): a treasurer found the term loan 'outstanding at
+    the horizon's end' with no repayments by year after it ('' where nothing is repaid)."""
+    frame = maturity_frame(run.data, run.plans[run.focus[0]])
+    if frame.empty:
+        return ""
+    after = frame.loc[frame["when"].str.startswith(AFTER_HORIZON), ALL_FACILITIES].sum()
+    end = run.data.quarter_labels[-1]
+    cap = (f"Each facility's scheduled principal by calendar year: in the horizon as the statements pay it; "
+           "after it by the facility's own terms (each draw amortizing over its quarters from the quarter "
+           "after it, a bullet at its maturity), until the balance left at the horizon's end is repaid. A "
+           "prepayment retires the last instalments: the schedule ends sooner, its instalments unchanged. "
+           f"The rows after the horizon add up to the debt at its end, {format_usd(after)} at the end of "
+           f"{end}, which the NPV deducts at face in {end} (docs/formulation.md §6): their later timing "
+           "and interest are not in it.")  # fmt: skip
+    return (f"<h3>{MATURITY_TITLE}</h3><p class='cap'>{escape(cap)}</p>{scroll_hint(len(frame.columns))}"
+            + sortable_table(frame, usd_cols=set(frame.columns[2:]), sticky=2))
 
 
 DEBT_TERM_HEADERS = {"at_maturity": "at maturity", "size_usd": "size (USD)"}
