@@ -393,7 +393,9 @@ def customer_default_quarters(data: ModelData, seed: int, idx: np.ndarray) -> np
     default in the horizon; a default is permanent. A customer defaults in a quarter with its hazard
     (``data.customer_hazard``). Under the AI cycle with ``default_correlation`` rho, it defaults
     when rho x the cycle's shock + sqrt(1 - rho^2) x its own normal shock falls below the normal
-    quantile of its hazard: the same probability every quarter, more often in a downturn."""
+    quantile of its hazard: the same probability every quarter, more often in a downturn. A customer of
+    ``risk.customer_default_quarter`` defaults by its quarter at the latest: the draws are made as
+    without it, so every other customer's defaults are unchanged."""
     T, n = data.T, len(idx)
     first = np.full((n, len(data.customers)), T, dtype=np.int64)
     rho = data.risk.cycle_loading("default_correlation")
@@ -409,6 +411,9 @@ def customer_default_quarters(data: ModelData, seed: int, idx: np.ndarray) -> np
             latent[:, 0] = own[:, 0]  # the cycle has no shock in quarter 0 (today is known)
             hit = latent < (NormalDist().inv_cdf(hazard) if hazard < 1 else np.inf)
         first[:, j] = np.where(hit.any(axis=1), hit.argmax(axis=1), T)
+    for name, quarter in data.risk.customer_default_quarter.items():
+        j = data.customers.index(name)
+        first[:, j] = np.minimum(first[:, j], data.quarter_labels.index(quarter))
     return first
 
 

@@ -143,7 +143,10 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
             problems += outside(("sites", name, "expansion", "earliest_start"), site.expansion.earliest_start)
     problems += [*_price_problems(model), *_contract_problems(model, outside)]
     customers = {c.customer for c in model.contracts.values()}
-    for block in ("customer_ratings", "customer_hazard_overrides", "customer_default_price_impact"):
+    for name, quarter in model.risk.customer_default_quarter.items():
+        problems += outside(("risk", "customer_default_quarter", name), quarter)
+    for block in ("customer_ratings", "customer_hazard_overrides", "customer_default_price_impact",
+                  "customer_default_quarter"):
         for name in getattr(model.risk, block):
             if name not in customers:
                 said = unknown_name("customer", name, sorted(customers))

@@ -18,6 +18,7 @@ from fleetopt.schema.base import (
     NameList,
     Positive,
     PositiveQuarterCount,
+    Quarter,
     QuarterCount,
     ShareBelowOne,
     StrictModel,
@@ -237,6 +238,11 @@ class Risk(StrictModel):
     write."""
     customer_hazard_overrides: dict[str, Fraction] = Field(default_factory=dict)
     """Per-customer hazards that replace the rating's and `customer_default_hazard_per_quarter`."""
+    customer_default_quarter: dict[str, Quarter] = Field(default_factory=dict)
+    """Quarter by which a customer has defaulted in every scenario (`frontier-lab: 2027Q2`: the anchor
+    customer leaves in 2027Q2): a scenario whose hazard draws an earlier default keeps it, the others
+    default in this quarter; a quarter of the horizon. Every other customer's defaults are drawn as
+    without it."""
     customer_default_price_impact: dict[str, ShareBelowOne] = Field(default_factory=dict)
     """Fraction by which every generation's market price falls, for good, from the quarter a customer
     defaults in (0.1: 10 % lower; several customers' defaults multiply): the capacity a large customer
@@ -302,10 +308,11 @@ class Risk(StrictModel):
 
     def price_impact_notes(self) -> list[tuple[tuple[str, ...], str]]:
         """Each price fall of ``customer_default_price_impact`` that never comes, its customer's
-        hazard being 0: the model summary would still say that prices fall at its default."""
+        hazard being 0 and no `customer_default_quarter` placing it: the model summary would still say
+        that prices fall at its default."""
         notes = []
         for name, fall in self.customer_default_price_impact.items():
-            if fall > 0 and self.customer_hazard(name) == 0:
+            if fall > 0 and self.customer_hazard(name) == 0 and name not in self.customer_default_quarter:
                 cause, remedy = self._zero_hazard_words(name)
                 words = f"{name} never defaults ({cause}), so the {fall:.0%} price fall never comes; {remedy}"
                 notes.append((("risk", "customer_default_price_impact", name), words))
