@@ -55,6 +55,7 @@ class Stream(IntEnum):
     SLIP_LATE = 15
     SLIP_SIZE = 16
     PRICE_TREND = 17
+    RESALE_SHOCK = 18
 
 
 # which variate of a stream a uniform feeds: a plain uniform, or one of Box-Muller's two inputs
@@ -515,13 +516,27 @@ def draw_resale_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarra
     """Multiplier on GPU resale values (disposal proceeds, terminal value, the borrowing base's
     collateral): a mean-one lognormal walk, its shocks loading ``resale_price_loading`` on the
     market price walks' common shock; with ``resale_swing_share``, the walk times
-    :func:`_resale_price_tie` (which passes the price falls after customers' defaults too)."""
+    :func:`_resale_price_tie` (which passes the price falls after customers' defaults too); then
+    the fall of ``risk.resale_shock`` (:func:`_resale_shock`), a stress on top."""
     vol, loading = data.risk.resale_value_volatility_annual, data.risk.resale_price_loading
     common = _common_price_shocks(data, seed, idx) if vol and loading else None
     walk = _lognormal_walk(seed, idx, (Stream.RESALE, 0), data.T, vol, common, loading)
-    if data.risk.resale_swing_share is None:
-        return walk
-    return walk * _resale_price_tie(data, seed, idx)
+    if data.risk.resale_swing_share is not None:
+        walk = walk * _resale_price_tie(data, seed, idx)
+    if data.risk.resale_shock is not None:
+        walk = walk * _resale_shock(data, seed, idx)
+    return walk
+
+
+def _resale_shock(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, T) 1 - ``value_drop`` from the shock's quarter on in the scenarios it comes in (quarter 0's
+    uniform of its own stream below ``probability``), 1 elsewhere. A stress: not renormalised by
+    ``mean_one``, as the forecast's resale curves are not an average over it."""
+    shock = data.risk.resale_shock
+    start = 0 if shock.from_quarter is None else data.quarter_labels.index(shock.from_quarter)
+    comes = uniforms(seed, idx, (Stream.RESALE_SHOCK, 0), 1)[:, 0] < shock.probability
+    fallen = comes[:, None] & (np.arange(data.T)[None, :] >= start)
+    return np.where(fallen, 1.0 - shock.value_drop, 1.0)
 
 
 def _resale_price_tie(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:

@@ -143,6 +143,8 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
             problems += outside(("sites", name, "expansion", "earliest_start"), site.expansion.earliest_start)
     problems += [*_price_problems(model), *_contract_problems(model, outside)]
     customers = {c.customer for c in model.contracts.values()}
+    if model.risk.resale_shock is not None and model.risk.resale_shock.from_quarter is not None:
+        problems += outside(("risk", "resale_shock", "from_quarter"), model.risk.resale_shock.from_quarter)
     for name, quarter in model.risk.customer_default_quarter.items():
         problems += outside(("risk", "customer_default_quarter", name), quarter)
     for block in ("customer_ratings", "customer_hazard_overrides", "customer_default_price_impact",

@@ -85,6 +85,20 @@ class SelfCompetitionShock(StrictModel):
         return self
 
 
+class ResaleShock(StrictModel):
+    """GPU resale values fall below their curves for good: from a quarter on, in every scenario or in
+    a share of them (docs/evaluation.md)."""
+
+    value_drop: Fraction
+    """Share by which every GPU's resale value falls, for good (0.3: 30 % below the value its
+    `resale_fraction_by_age_years` curve and the other resale factors give): disposals, distress
+    sales, the terminal value and the borrowing base's collateral."""
+    from_quarter: Quarter | None = None
+    """First quarter of the fall, a quarter of the horizon; default the horizon's first."""
+    probability: Fraction = 1.0
+    """Chance the fall comes in a scenario, one draw per scenario (1: in every scenario, a what-if)."""
+
+
 class PowerDelay(StrictModel):
     """Late power: each expansion block may come online later than its lead time, and each
     increase of a site's contracted capacity later than its date."""
@@ -269,6 +283,9 @@ class Risk(StrictModel):
     to this power w (0.6: the share of a swing the rents of a GPU with two to five years left still
     reach); each quarter's factor still mean one but for those falls, a stress. None: resale values move on
     the resale walk alone. Not with `resale_price_loading` (two ties of one factor)."""
+    resale_shock: ResaleShock | None = None
+    """A fall of GPU resale values below their curves, certain or with a probability; a stress on top
+    of the forecast, not renormalised by `mean_one`; none when omitted."""
     ai_cycle: AICycle | None = None
     """A common factor moving prices, demand, defaults and the credit spread of new borrowing together;
     none when omitted."""
