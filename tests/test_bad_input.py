@@ -1045,6 +1045,34 @@ def test_a_facility_spread_written_as_a_percentage_gets_the_same_message(tmp_pat
     assert_bad_input(code, out, err, f"{'.'.join(field)}: {RATE_MESSAGE} (got 4.5)")
 
 
+# a $100M 9 % note maturing 2027Q2, refinanced at the reference rate + 5 % (docs/evaluation.md's
+# what-if table)
+NOTES = ("finance.facilities.NOTES={size_usd: 100000000, opening_balance_usd: 100000000, "
+         "fixed_rate_annual: 0.09, repayment: bullet, maturity: 2027Q2, at_maturity: refinance, "
+         "refinance_spread_over_reference_annual: 0.05, draw_from: 2026Q3, draw_until: 2026Q3}")
+SPREAD = "finance.facilities.NOTES.refinance_spread_over_reference_annual"
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ("finance.facilities.NOTES.at_maturity=repay",
+     "finance.facilities.NOTES: refinance_spread_over_reference_annual applies only with at_maturity: "
+     "refinance, and at_maturity is repay (the bullet paid from cash at its maturity): remove it (with "
+     f"--set or --what-if, also set {SPREAD}=null), or set at_maturity: refinance"),
+    (f"{SPREAD}=null",
+     "finance.facilities.NOTES: at_maturity: refinance needs refinance_spread_over_reference_annual, the "
+     f"refinancing bullet's spread over the reference rate: set {SPREAD} (0.05: the reference rate + 5 %)"),
+])  # fmt: skip
+def test_a_refinance_spread_without_refinancing_says_what_to_write(change, said):
+    """`--what-if finance.facilities.NOTES.at_maturity=repay` alone was refused with "give
+    refinance_spread_over_reference_annual exactly when at_maturity is refinance" (a risk analyst's
+    review): not which change would do. Both changes together validate."""
+    code, out, err = run_cli("validate", "tiny", "--set", NOTES, "--set", change)
+    assert_bad_input(code, out, err, said)
+    both = run_cli("validate", "tiny", "--set", NOTES, "--set", f"{SPREAD}=null",
+                   "--set", "finance.facilities.NOTES.at_maturity=repay")  # fmt: skip
+    assert both[0] == 0, both[2]
+
+
 FRACTION_MESSAGE = "must be at most 1 (100 %): shares and probabilities are fractions, 0.25 means 25 %"
 BELOW_ONE_MESSAGE = "must be below 1 (100 %): shares and correlations are fractions, 0.25 means 25 %"
 

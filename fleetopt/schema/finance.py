@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_core import PydanticUndefined
+from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
+from pydantic_core import PydanticCustomError, PydanticUndefined
 
 from fleetopt.core.units import format_usd
 from fleetopt.schema.base import (
@@ -22,6 +22,7 @@ from fleetopt.schema.base import (
     Quarter,
     StrictModel,
 )
+from fleetopt.schema.model_changes import typed_path
 from fleetopt.schema.series import MoneySeries, RateSeries
 
 
@@ -78,11 +79,23 @@ class DebtFacility(StrictModel):
         self._check_repayment_terms()
         if self.at_maturity == "refinance" and self.repayment != "bullet":
             raise ValueError("at_maturity: refinance needs repayment: bullet")
-        if (self.at_maturity == "refinance") != (self.refinance_spread_over_reference_annual is not None):
-            raise ValueError(
-                "give refinance_spread_over_reference_annual exactly when at_maturity is refinance"
-            )
+        # refinance_spread_over_reference_annual with at_maturity: Finance checks it, naming the facility
         return self
+
+    def refinance_spread_problem(self, path: str) -> str | None:
+        """What to write where `refinance_spread_over_reference_annual` is missing with `at_maturity:
+        refinance` or given without it (``path``: the facility's, as `--set` takes it): a what-if of
+        `at_maturity=repay` alone was refused without saying that the spread must go too."""
+        spread = f"{path}.refinance_spread_over_reference_annual"
+        given = self.refinance_spread_over_reference_annual is not None
+        if self.at_maturity == "refinance" and not given:
+            return ("at_maturity: refinance needs refinance_spread_over_reference_annual, the refinancing "
+                    f"bullet's spread over the reference rate: set {spread} (0.05: the reference rate + 5 %)")
+        if self.at_maturity == "repay" and given:
+            return ("refinance_spread_over_reference_annual applies only with at_maturity: refinance, and "
+                    "at_maturity is repay (the bullet paid from cash at its maturity): remove it (with --set "
+                    f"or --what-if, also set {spread}=null), or set at_maturity: refinance")
+        return None
 
     def _check_repayment_terms(self) -> None:
         """Each repayment has its own term; the other's would be silently ignored, so it is refused."""
@@ -305,6 +318,20 @@ class Finance(StrictModel):
     the first profits are offset against them (needs `tax_loss_carry_forward: true`). Default 0."""
     revolver: Revolver | None = None
     """Emergency liquidity used by the scenario evaluator."""
+
+    @field_validator("facilities", mode="wrap")
+    @classmethod
+    def _refinance_spreads(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> dict[str, DebtFacility]:
+        """:meth:`DebtFacility.refinance_spread_problem` of each facility, at its place in the file:
+        here, where its name and so its path are known."""
+        facilities = handler(value)
+        problems = [(name, facility.refinance_spread_problem(typed_path(("finance", "facilities", name))))
+                    for name, facility in facilities.items()]  # fmt: skip
+        errors = [{"type": PydanticCustomError("refinance_spread", words), "loc": (name,),
+                   "input": value[name]} for name, words in problems if words]  # fmt: skip
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return facilities
 
     def covenant_notes(self) -> list[tuple[tuple[str, ...], str]]:
         """The covenants block's settings that act on nothing (:meth:`Covenants.idle_setting_notes`)
