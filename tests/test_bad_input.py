@@ -1192,15 +1192,34 @@ def test_a_certain_total_price_drop_cannot_average_to_the_forecast(tmp_path, tin
 def test_a_customer_hazard_past_any_rating_is_said_not_refused(tmp_path, tiny_text):
     """customer_default_hazard_per_quarter: 1 (meant as 1 %) validated in silence and every customer
     defaulted in the first quarter of every scenario. Above 0.1 a quarter (four times a CCC rating's
-    2.4 %) it is said, with what it means a year; a stress may mean it, so it still validates."""
+    2.4 %) it is said, with what it means a year; a stress may mean it, so it still validates. At 1,
+    what it does: every unrated customer gone in the first quarter, the unit slip most likely."""
     field = ("risk", "customer_default_hazard_per_quarter")
-    path, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 1))
+    path, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 0.5))
     assert code == 0, err
     line = line_of(path.read_text(), "customer_default_hazard_per_quarter:")
-    assert (f"warning: {path}:{line}: risk.customer_default_hazard_per_quarter: 1 is a 100% chance each "
-            "quarter (100% a year) that a customer defaults") in err  # fmt: skip
+    assert (f"warning: {path}:{line}: risk.customer_default_hazard_per_quarter: 0.5 is a 50% chance each "
+            "quarter (94% a year) that a customer defaults") in err  # fmt: skip
+    path, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 1))
+    assert code == 0, err
+    assert (f"warning: {path}:{line}: risk.customer_default_hazard_per_quarter: 1 is a certain default of "
+            "every customer without a rating or an override in the first quarter of every future; "
+            "risk.customer_default_quarter places one's default later; hazards are fractions per quarter, "
+            "0.01 means 1 %") in err  # fmt: skip
     _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 0.1))
     assert code == 0 and "warning" not in err, err
+
+
+def test_a_certain_default_of_one_customer_is_said_as_what_it_does():
+    """`--what-if 'risk.customer_hazard_overrides={frontier-lab: 1}'`, a certain default written as a
+    stress, was warned that hazards are fractions (0.01 means 1 %), a slip of units it was not: it is
+    said as what it does, and where a later quarter is set."""
+    code, _, err = run_cli("validate", "tiny", "--set", "risk.customer_hazard_overrides={lab-a: 1}")
+    assert code == 0, err
+    assert ("risk.customer_hazard_overrides.lab-a: 1 is a certain default of lab-a in the first quarter of "
+            "every future; risk.customer_default_quarter places it in a later quarter of the horizon "
+            "instead") in err  # fmt: skip
+    assert "0.01 means 1 %" not in err
 
 
 def test_a_growth_written_in_per_cent_is_said_not_refused(tmp_path, tiny_text):

@@ -361,15 +361,28 @@ class Risk(StrictModel):
         loader's other notes)."""
         hazards = {("customer_default_hazard_per_quarter",): self.customer_default_hazard_per_quarter}
         hazards |= {("customer_hazard_overrides", k): v for k, v in self.customer_hazard_overrides.items()}
-        return [
-            (("risk", *path), (
-                f"{hazard:g} is a {hazard:.0%} chance each quarter ({default_probability(hazard, 4):.0%} a "
-                f"year) that a customer defaults; a CCC-rated one's is about {hazard_per_quarter('CCC'):.1%} "
-                "(fleetopt/core/credit.py): hazards are fractions per quarter, 0.01 means 1 %"
-            ))
-            for path, hazard in hazards.items()
-            if hazard > HAZARD_WARNING
-        ]  # fmt: skip
+        return [(("risk", *path), _hazard_words(path, hazard)) for path, hazard in hazards.items()
+                if hazard > HAZARD_WARNING]  # fmt: skip
+
+
+_UNIT_WORDS = "hazards are fractions per quarter, 0.01 means 1 %"
+
+
+def _hazard_words(path: tuple[str, ...], hazard: float) -> str:
+    """A hazard past any rating's in words: what it means a year against a CCC rating's, or, at 1, what
+    it does: a certain default in quarter 0, a customer's override a stress that
+    `customer_default_quarter` places later (it was told it was a slip of units), the model-wide
+    default every unrated customer gone, most likely 1 % meant."""
+    if hazard == 1 and len(path) == 2:
+        return (f"1 is a certain default of {path[1]} in the first quarter of every future; "
+                "risk.customer_default_quarter places it in a later quarter of the horizon instead")
+    if hazard == 1:
+        return ("1 is a certain default of every customer without a rating or an override in the first "
+                "quarter of every future; risk.customer_default_quarter places one's default later; "
+                + _UNIT_WORDS)
+    return (f"{hazard:g} is a {hazard:.0%} chance each quarter ({default_probability(hazard, 4):.0%} a year) "
+            f"that a customer defaults; a CCC-rated one's is about {hazard_per_quarter('CCC'):.1%} "
+            f"(fleetopt/core/credit.py): {_UNIT_WORDS}")
 
 
 class Robustness(StrictModel):
