@@ -24,6 +24,7 @@ from test_doc_cases import hand_model, npv_of, simulated
 
 from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.factors import Stream, customer_default_quarters, uniforms
+from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.milp.solve import solve
 from fleetopt.schema.issues import ModelError
@@ -95,3 +96,10 @@ def test_a_price_fall_at_a_customer_whose_default_is_placed_is_not_said_to_never
     with warnings.catch_warnings():
         warnings.simplefilter("error", FleetoptWarning)
         data_of(d)
+
+
+def test_a_model_whose_only_risk_is_a_placed_default_says_so():
+    """`fleetopt validate` and a report's provenance said "none: every scenario is the forecast" of a
+    model whose risk block only places a default."""
+    words = risk_words(data_of(hand_placed()))
+    assert words == "customer defaults placed in every future (lab-a by 2026Q3)"

@@ -31,6 +31,7 @@ from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.factors import Stream, uniforms
+from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.milp.solve import solve
 from fleetopt.schema.issues import ModelError
@@ -109,3 +110,11 @@ def test_a_fall_from_a_quarter_outside_the_horizon_is_refused():
     with pytest.raises(ModelError, match=r"risk\.resale_shock\.from_quarter: quarter 2030Q1 is outside the "
                                          r"horizon 2026Q3\.\.2028Q2"):
         data_of(d)
+
+
+def test_a_model_whose_only_risk_is_the_fall_says_so():
+    """`fleetopt validate` and a report's provenance said "none: every scenario is the forecast"."""
+    assert risk_words(data_of(hand_shocked(value_drop=0.3))) == (
+        "resale values 30% below their curves from 2026Q1 (in every future)")
+    assert risk_words(data_of(hand_shocked(value_drop=0.3, from_quarter="2026Q3", probability=0.25))) == (
+        "resale values 30% below their curves from 2026Q3 (chance 25%)")

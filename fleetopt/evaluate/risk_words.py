@@ -61,6 +61,8 @@ def risk_words(data: ModelData) -> str:
         parts.append(f"customer defaults by credit rating for {rated}{others}")
     elif risk.customer_default_hazard_per_quarter:
         parts.append(f"customer defaults {hazard}")
+    if placed := [f"{name} by {quarter}" for name, quarter in risk.customer_default_quarter.items()]:
+        parts.append(f"customer defaults placed in every future ({', '.join(placed)})")
     if falls := [f"{name} -{format_rate(f)}" for name, f in risk.customer_default_price_impact.items() if f]:
         fallen = "market prices and resale values" if risk.resale_swing_share is not None else "market prices"
         parts.append(f"{fallen} fall for good at a customer's default ({', '.join(falls)})")
@@ -82,6 +84,10 @@ def risk_words(data: ModelData) -> str:
                                   ("resale values", resale, False, with_prices)):  # fmt: skip
         if value:
             parts.append(f"{name} {f'{value * 1e4:.0f}bp' if bp else format_rate(value)}/sqrt(year){note}")
+    if (shock := risk.resale_shock) is not None and shock.value_drop and shock.probability:
+        chance = "in every future" if shock.probability == 1 else f"chance {format_rate(shock.probability)}"
+        start, drop = shock.from_quarter or data.quarter_labels[0], format_rate(shock.value_drop)
+        parts.append(f"resale values {drop} below their curves from {start} ({chance})")
     if risk.ai_cycle:
         parts.append("a common AI-cycle factor")
     if risk.delivery_slip and risk.delivery_slip.probability:
