@@ -916,6 +916,12 @@ def test_the_collateral_haircut_follows_the_resale_values_tied_to_prices():
     assert collateral_haircut(data_of(d)) == pytest.approx(lognormal, abs=0.004)
     d["risk"] = {"resale_value_volatility_annual": 0.2}
     assert collateral_haircut(data_of(d)) == pytest.approx(lognormal, rel=1e-6)
+    # a certain 30 % resale shock from the first quarter, no walk: every draw is 0.7 after a year (the
+    # own walk's formula read 0: no volatility); with the walk, the walk's 5 % quantile x 0.7
+    d["risk"] = {"resale_value_volatility_annual": 0.0, "resale_shock": {"value_drop": 0.3}}
+    assert collateral_haircut(data_of(d)) == pytest.approx(0.3, rel=1e-12)
+    d["risk"] = {"resale_value_volatility_annual": 0.2, "resale_shock": {"value_drop": 0.3}}
+    assert collateral_haircut(data_of(d)) == pytest.approx(1.0 - 0.7 * (1.0 - lognormal), abs=0.004)
 
 
 def test_the_collateral_haircut_stress_solves_for_a_loan_within_the_haircut_base():

@@ -85,11 +85,12 @@ def collateral_haircut(data: ModelData) -> float:
     tied to rental prices (`risk.resale_swing_share`), not lognormal (the self-competition fall, and
     the falls after customers' defaults where `customer_default_price_impact` sets them), so
     the quantile of :data:`HAIRCUT_DRAWS` of the factor itself, at the horizon's last quarter where
-    the horizon is shorter than a year (the walk's σ alone would miss the prices' part). 0 without a
-    GPU-secured facility or resale risk."""
+    the horizon is shorter than a year (the walk's σ alone would miss the prices' part); so too with a
+    `risk.resale_shock` (the factor's fall, where it comes within the year). 0 without a GPU-secured
+    facility or resale risk."""
     if not any(f.max_ltv for f in data.facilities):
         return 0.0
-    if data.risk.resale_swing_share is not None:
+    if data.risk.resale_swing_share is not None or data.risk.resale_shock is not None:
         year = min(QUARTERS_PER_YEAR, data.T - 1)
         drawn = draw_resale_factor(data, HAIRCUT_SEED, np.arange(HAIRCUT_DRAWS))[:, year]
         return float(max(0.0, 1.0 - np.quantile(drawn, 0.05)))
