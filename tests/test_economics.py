@@ -184,6 +184,11 @@ def test_the_first_year_names_its_own_largest_customer():
         "enterprise-b 27% (unrated, 3.9%/yr), lab-a 19% (unrated, 3.9%/yr); in the first year "
         "(2026Q3..2027Q2) lab-a 33%; limit 67% each over the horizon"
     )
+    # a stress placing lab-a's default by 2027Q2 (risk.customer_default_quarter) is said beside its odds
+    placed = api.edit("tiny", {"risk.customer_default_quarter": {"lab-a": "2027Q2"}})
+    assert customer_words(api.load(placed)[1], fig).startswith(
+        "enterprise-b 27% (unrated, 3.9%/yr), lab-a 19% (unrated, 3.9%/yr, defaults by 2027Q2 in every "
+        "scenario);")
 
 
 def test_the_liquidity_cover_of_the_next_years_debt_service_by_hand():

@@ -126,7 +126,8 @@ def customer_words(data: ModelData, fig: dict) -> str:
 def _credit_words(data: ModelData, customer: str) -> str:
     """' (B, 4.4%/yr)': a customer's rating where the model gives one ("unrated" where its hazard is
     the model's default one) and its default probability a year (1 - (1 - hazard per quarter)^4)
-    where it is positive; '' where it is 0 and the customer has no rating."""
+    where it is positive, and the quarter a stress places its default by
+    (``risk.customer_default_quarter``); '' where none applies."""
     hazard = dict(zip(data.customers, data.customer_hazard, strict=True)).get(customer, 0.0)
     risk = data.risk
     rating = risk.customer_ratings.get(customer)
@@ -136,6 +137,8 @@ def _credit_words(data: ModelData, customer: str) -> str:
     if hazard > 0:
         yearly = default_probability(float(hazard), 4)
         said.append(_yearly_words(yearly))
+    if customer in risk.customer_default_quarter:  # a stress: the scenarios' default, certain by then
+        said.append(f"defaults by {risk.customer_default_quarter[customer]} in every scenario")
     return f" ({', '.join(said)})" if said else ""
 
 
