@@ -12,6 +12,7 @@ factor paths 2,544 (106 words, held 3 times)."""
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import re
@@ -416,20 +417,43 @@ def test_the_kernel_counts_each_slips_tables_and_a_gpu_the_next_chunks_too():
     assert per_chunk < 6 and worker_chunk_sizes(data, plans, 2, "cupy", 1, 10**12, 250_000) == (even, 2)
 
 
-def test_the_c_builds_chunks_hold_no_more_pairs_than_run_faster_however_much_memory_is_free():
+def test_the_c_builds_calls_hold_no_more_pairs_than_run_faster_however_much_memory_is_free():
     """64 GB free (a default budget of 32 GB, room for 269 of tiny's plans on 100,000 scenarios):
-    the C build's chunks hold at most 262,144 pairs a thread (``MAX_PAIRS``), beyond which they ran
-    no faster, so on 2 threads 524,288 // 100,000 = 5 plans fit a chunk: 12 plans in 3 chunks of 4
-    (sized by the budget alone, all 12 in one, 4 times the memory). One thread: 2 plans a chunk.
-    A --max-memory of 500 MB stays the limit: one plan takes 100,000 x 248 + 2B = 24,820,928 bytes
-    with its row of results and its tables (B = 10,464) and 100,000 x 928 for its pairs, the
-    block's factor paths 100,000 x 2,544, so (500 MB - 254.4 MB) // 117,620,928 = 2 plans."""
+    the C build's calls hold at most 262,144 pairs a thread (``MAX_PAIRS``), beyond which they ran
+    no faster, so on 2 threads 524,288 // 100,000 = 5 plans fit a call of every scenario: 12 plans
+    in 3 chunks of 4, 3 calls, as NumPy's estimate has all 12 in one chunk on 3 blocks of 33,334;
+    of the two, the fewer plans a chunk (sized by the budget alone, all 12 on one block, 4 times the
+    memory). One thread: 2 plans fit a call of every scenario, 6 calls; one chunk of 12 on 5
+    blocks of 20,000 is 5, each block made once all the same. A --max-memory of 500 MB stays the
+    limit: one plan takes 100,000 x 248 + 2B = 24,820,928 bytes with its row of results and its
+    tables (B = 10,464) and 100,000 x 928 for its pairs, the block's factor paths 100,000 x 2,544,
+    so (500 MB - 254.4 MB) // 117,620,928 = 2 plans a block of every scenario (3 plans a chunk
+    leave blocks of 45,335, 12 calls)."""
     data, plans = tiny(n=12)
     assert chunking.MAX_PAIRS["cpu-kernel"] == 262_144 and plans.nbytes // 12 == 10_464
     free = 64 * 10**9
     assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free) == (4, 100_000)
-    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 1, free) == (2, 100_000)
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 1, free) == (12, 20_000)
     assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free, 500 * 10**6) == (2, 100_000)
+
+
+def test_more_budget_never_makes_the_run_slower_by_numpys_estimate():
+    """40 plans of tiny on 20,000 scenarios in 2 Ray tasks (a plan's row and tables 5,012,320 bytes,
+    a block's scenario and a pair 2,544 + 928): at 16 MB 2 plans a chunk on blocks of 1,334, 20
+    chunks x 15 calls; at 16.1 MB a third plan fitted, on blocks of (16,100,000 - 15,036,960) //
+    (2,544 + 3 x 928) = 199: 14 chunks x 101 calls, 39 s by NumPy's estimate where 2 plans take 19.7
+    s (each call 27.6 ms, each chunk's blocks made again 0.6 s). The chunks take the plans a chunk the
+    estimate runs soonest, so from one plan's need up, every budget more runs at least as soon."""
+    from fleetopt.evaluate.jobfolder import ray_task_sizes
+
+    data, plans = tiny(n=40)
+    in_ray = lambda budget: ray_task_sizes(data, plans, 20_000, "numpy", budget, tasks=2)  # noqa: E731
+    assert in_ray(16_000_000) == (2, 1_334) and in_ray(16_100_000) == (2, 1_334)
+    assert chunking.chunking_seconds(40, 20_000, 2, 1_334) == pytest.approx(20 * 15 * 0.0276 + 19 * 0.6)
+    assert chunking.chunking_seconds(40, 20_000, 3, 199) == pytest.approx(14 * 101 * 0.0276 + 13 * 0.6)
+    budgets = range(5_100_000, 40_000_000, 100_000)
+    seconds = [chunking.chunking_seconds(40, 20_000, *in_ray(budget)) for budget in budgets]
+    assert all(more <= less for less, more in itertools.pairwise(seconds))
 
 
 def test_a_budget_too_small_for_one_plan_says_the_budget_that_would_do(here, solve_run):
@@ -640,23 +664,20 @@ def test_a_ray_budget_too_small_for_one_plan_on_every_backend_is_refused_before_
         api.prepare_evaluation(solve_run, scenarios=20_000, executor="ray", max_memory=5_020_000)
 
 
-def test_the_budget_for_sensible_calls_above_the_runs_is_the_least_though_more_plans_shrink_the_blocks():
-    """40 plans of tiny on 20,000 scenarios in 2 Ray tasks within 12 MB: a plan holds its row, 4,960,000
-    bytes, its tables 2B and the chunk sent 3B (B = 10,464), 5,012,320; 2 plans a chunk leave
-    (12,000,000 - 10,024,640) // (2,544 + 2 x 928) = 448 scenarios a block, 45 blocks of 445: 890 pairs
-    a call. 2 plans on blocks of 500 (1,000 pairs) need 10,024,640 + 500 x 4,400 = 12,224,640 bytes,
-    12.3 MB shown (blocks of 513). The advice named 16.9 MB (3 plans on blocks of 345): the search took
-    calls to grow with the budget, but at 16.1 MB a third plan's row leaves blocks of 199. In 2 worker
-    processes each has half the budget: one plan on blocks of 1,000 needs 5,012,320 + 1,000 x 3,472,
-    twice 8,484,320 = 16,968,640, 17.0 MB, where 33.7 MB was named."""
+def test_the_budget_for_sensible_calls_above_the_runs_is_the_least():
+    """40 plans of tiny on 20,000 scenarios in 2 Ray tasks within 6 MB: a plan holds its row, 4,960,000
+    bytes, its tables 2B and the chunk sent 3B (B = 10,464), 5,012,320, so one plan a chunk leaves
+    (6,000,000 - 5,012,320) // (2,544 + 928) = 284 scenarios a block, 71 blocks of 282: 282 pairs a
+    call. One plan on blocks of 1,000 needs 5,012,320 + 1,000 x 3,472 = 8,484,320 bytes, 8.49 MB
+    shown. In 2 worker processes each has half the budget: twice 8,484,320 = 16,968,640, 17.0 MB."""
     from fleetopt.evaluate.jobfolder import ray_task_sizes
 
     data, plans = tiny(n=40)
     in_ray = lambda budget: ray_task_sizes(data, plans, 20_000, "numpy", budget, tasks=2)  # noqa: E731
     in_workers = lambda budget: chunking.worker_process_sizes(data, plans, 20_000, "numpy", budget, 2)  # noqa: E731
-    assert in_ray(12_000_000) == (2, 445) and in_ray(16_100_000) == (3, 199)
-    assert chunking.budget_for_sensible_blocks(in_ray, 40, 20_000, above=12_000_000) == 12_300_000
-    assert in_ray(12_300_000) == (2, 513)
+    assert in_ray(6_000_000) == (1, 282) and in_ray(8_480_000) == (1, 953)
+    assert chunking.budget_for_sensible_blocks(in_ray, 40, 20_000, above=6_000_000) == 8_490_000
+    assert in_ray(8_490_000) == (1, 1_000)
     assert chunking.budget_for_sensible_blocks(in_workers, 40, 20_000, above=12_000_000) == 17_000_000
     assert in_workers(17_000_000) == (1, 1_000)
 
