@@ -682,6 +682,26 @@ def test_the_budget_for_sensible_calls_above_the_runs_is_the_least():
     assert in_workers(17_000_000) == (1, 1_000)
 
 
+def test_the_advice_is_the_least_budget_shown_that_holds_though_calls_shrink_with_more(monkeypatch):
+    """12 plans of tiny on 300 scenarios in this process, its rows file on a disk with room: within
+    1.78 MB, 2 plans a chunk on a block of all 300 (600 pairs a call); within 1.79 MB the chunks of
+    6 plans fit only blocks of 150, so the rows of all 12 go to a file, one chunk on blocks of 100
+    (1,200 pairs a call); within 2 MB, 3 plans on a block of 300 again (900). The advice, searched
+    as if calls grew with the budget, named 2.26 MB (4 plans on 300); it is the least budget shown to
+    three digits above the run's that holds, as a scan of every one finds."""
+    data, plans = tiny(n=12)
+    be = resolve_backend("numpy", 1)
+    monkeypatch.setattr(chunking, "plans_spill_holds", lambda n, budget, folder=None: 8 * budget // (216 * n))
+    sizes = lambda budget: chunking.backend_chunk_sizes(data, plans, 300, be, budget)  # noqa: E731
+    assert [sizes(b) for b in (1_780_000, 1_790_000, 2_000_000, 2_260_000)] == [(2, 300), (12, 100), (3, 300),
+                                                                                 (4, 300)]  # fmt: skip
+    shown = [m * 10**e for e in range(3, 6) for m in range(100, 1_000)]  # 100,000 to 999,000,000
+    for above in (156_146, 1_000_000, 1_785_000, 2_000_000, 2_254_321):
+        least = next(b for b in shown if b > above and sizes(b)[0] * sizes(b)[1] >= 1_000)
+        assert chunking.budget_for_sensible_blocks(sizes, 12, 300, above=above) == least
+    assert chunking.budget_for_sensible_blocks(sizes, 12, 300, above=1_000_000) == 1_790_000
+
+
 @pytest.mark.parametrize("least, shown", [(894_410, 895_000), (998_200, 999_000), (999_999, 1_000_000),
                                           (1_000_000, 1_000_000), (1_004_000, 1_010_000)])  # fmt: skip
 def test_the_advice_names_the_least_budget_shown_to_three_digits(least, shown):
