@@ -636,6 +636,37 @@ def test_a_ray_task_too_small_for_one_plan_is_refused_as_one_task_s_budget():
     assert "workers" not in said
 
 
+def test_a_ray_task_too_small_beside_its_share_of_the_slip_variants_is_told_the_least_that_runs():
+    """400 plans of test_delivery_slip's model, one certain slip, on 1,000 scenarios in 4 Ray tasks:
+    each plan compiled in B = 6,992 bytes and again for the slip, 2,796,800 for the 400 variants,
+    of which a task counts its share, 699,200. One plan needs its row 1,000 x 248 = 248,000, a pair
+    816 + 2 x 216 = 1,248, a scenario 1,632, its tables 2B and its chunk sent 3 x 2B: 306,816. So
+    1,006,016 bytes run and a byte less is refused, saying 1.010 MB (beside the 1.006 MB given); the
+    refusal, said again as one task's with every variant, asked for 3.11 MB. Before Ray starts, as
+    many tasks as plans are taken (the least share), so that budget is not refused then."""
+    from test_delivery_slip import CERTAIN
+
+    from fleetopt.evaluate.jobfolder import ray_task_sizes, refuse_what_no_ray_task_fits
+
+    data = data_of(model(CERTAIN))
+    plans = compile_plans(data, [plan(data)] * 400, [f"p{i}" for i in range(400)])
+    b = plans.nbytes // 400
+    assert b == 6_992 and chunking.slip_variant_bytes(plans) == 400 * b
+    least = 400 * b // 4 + 248_000 + 1_248 + 1_632 + 2 * b + 6 * b
+    assert least == 1_006_016
+    assert ray_task_sizes(data, plans, 1_000, "numpy", least, 4) == (1, 1)
+    with pytest.raises(MemoryBudgetError) as refused:
+        ray_task_sizes(data, plans, 1_000, "numpy", least - 1, 4)
+    assert str(refused.value) == (
+        "risk.delivery_slip: the 400 plans compiled again for the 1 slip a scenario may draw take 2.8 MB, "
+        "of which each of the 4 tasks' budget of 1.006 MB counts its share, 699 KB, leaving too little "
+        "for the simulation of one plan (307 KB): give a max_memory (fleetopt evaluate --max-memory) of "
+        "at least 1.010 MB (a task's share of the variants and one plan), or evaluate fewer plans at a time"
+    )
+    assert ray_task_sizes(data, plans, 1_000, "numpy", 1_010_000, 4)[0] == 1
+    refuse_what_no_ray_task_fits(data, plans, 1_000, "numpy", least)
+
+
 def test_a_ray_budget_too_small_for_one_plan_on_every_backend_is_refused_before_ray_starts(solve_run,
                                                                                          monkeypatch):
     """`--executor ray --max-memory 2MB`, tiny's plan on 20,000 scenarios, was refused only once a local

@@ -252,6 +252,7 @@ def worker_chunk_sizes(
     record: tuple[str, ...] = (),
     workers: int = 1,
     sent: bool = False,
+    budget_each: bool = False,
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) of an evaluation run by ``workers`` workers, each on
     ``backend_name`` with ``threads`` threads and ``free_bytes`` of memory: :func:`chunk_sizes`
@@ -260,7 +261,9 @@ def worker_chunk_sizes(
     variants, :func:`slip_variant_bytes`) and the backend's block
     (``MAX_PAIRS``, per thread on the CPU); with several workers, at most a quarter of each one's
     share of the plans per chunk, so that every worker has work until the end. ``sent``: each
-    chunk is sent to a worker process, which holds its own copies (:func:`sent_bytes_per_plan`)."""
+    chunk is sent to a worker process, which holds its own copies (:func:`sent_bytes_per_plan`).
+    ``budget_each``: each worker has ``max_memory`` whole (Ray tasks, each on its node), and a
+    budget too small is refused as one worker's, not as a share of the run's."""
     budget = budget_of(free_bytes, max_memory)
     variants = _slip_variants_counted(plans, backend_name, max_memory, workers)
     block = MAX_PAIRS[backend_name] * (1 if backend_name == "cupy" else threads)
@@ -271,8 +274,8 @@ def worker_chunk_sizes(
         )  # fmt: skip
     except MemoryBudgetError as exc:
         if variants:
-            raise _slip_variants_refused(exc, plans, variants, workers) from None
-        if workers > 1 and max_memory is not None:
+            raise _slip_variants_refused(exc, plans, variants, workers, budget_each) from None
+        if workers > 1 and max_memory is not None and not budget_each:
             raise _worker_share_refused(exc, n_scenarios, workers) from None
         raise
 
@@ -318,19 +321,28 @@ def needs_more_than(exc: MemoryBudgetError) -> str:
     return f"needs {need} of working memory (its tables and its results){where}, more than {budget}"
 
 
-def _slip_variants_refused(exc: MemoryBudgetError, plans: PlanBatch, variants: int, workers: int
-                           ) -> MemoryBudgetError:  # fmt: skip
+def _slip_variants_refused(exc: MemoryBudgetError, plans: PlanBatch, variants: int, workers: int,
+                           budget_each: bool = False) -> MemoryBudgetError:  # fmt: skip
     """The budget ``exc`` found too small once each worker's share ``variants`` (bytes) of the plans'
-    delivery-slip variants was taken from it: said with them, and the budget that would do."""
-    budget = exc.budget_bytes + variants
-    enough = rounded_up((variants + exc.need_bytes) * workers)
+    delivery-slip variants was taken from it: said with them, and the budget that would do, the
+    run's where the workers share it, one worker's where each has it whole (``budget_each``: Ray
+    tasks, which hold their own share; one task's budget of the share of every variant asked for
+    2.6 times the budget that runs 400 plans in 4 tasks)."""
+    shared_by = 1 if budget_each else workers
+    budget, enough = exc.budget_bytes + variants, rounded_up((variants + exc.need_bytes) * shared_by)
+    taken = format_bytes(slip_variant_bytes(plans) if budget_each else variants * workers)
+    enough_text, budget_text = sizes_apart(enough, budget * shared_by)
+    counted_in, what = f"which the memory budget of {budget_text} counts", "the variants"
+    if budget_each and workers > 1:
+        counted_in = (f"of which each of the {workers} tasks' budget of {budget_text} counts its share, "
+                      f"{format_bytes(variants)}")  # fmt: skip
+        what = "a task's share of the variants"
     return MemoryBudgetError(
         f"risk.delivery_slip: the {counted(plans.P, 'plan')} compiled again for the "
-        f"{counted(len(plans.slipped), 'slip')} a scenario may draw take {format_bytes(variants * workers)}, "
-        f"which the memory budget of {format_bytes(budget * workers)} counts, leaving too little for the "
-        f"simulation of one plan ({format_bytes(exc.need_bytes * workers)}): give a max_memory (fleetopt "
-        f"evaluate --max-memory) of at least {format_bytes(enough)} (the variants"
-        " and one plan), or evaluate fewer plans at a time",
+        f"{counted(len(plans.slipped), 'slip')} a scenario may draw take {taken}, {counted_in}, leaving "
+        f"too little for the simulation of one plan ({format_bytes(exc.need_bytes * shared_by)}): give a "
+        f"max_memory (fleetopt evaluate --max-memory) of at least {enough_text} ({what} and one "
+        "plan), or evaluate fewer plans at a time",
         exc.need_bytes + variants, budget,
     )  # fmt: skip
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from functools import partial
 from numbers import Integral
 from pathlib import Path
 
@@ -78,19 +77,17 @@ def ray_task_sizes(
     data: ModelData, plans: PlanBatch, n_scenarios: int, backend_name: str, max_memory: int | None, tasks: int
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) of ``tasks`` Ray tasks at once, one thread each, each
-    within ``max_memory`` on a node of its own (None: half of :data:`_RAY_NODE_FREE_BYTES`). A task
-    holds its chunk as a worker process does, three times in its node's memory (the object store's
-    copy, the next chunk's queued beside it, the plans deserialised: ``chunking.sent_bytes_per_plan``),
-    counted on the CPU; on CuPy the budget is the GPU's, which those copies are not in. A budget too
-    small for one plan is refused as one task's (``tasks`` only spreads the plans): it was said as a
-    share of ``tasks`` times the budget, naming --workers ("2 MB of 4 MB ... at least 10.1 MB, or fewer
-    workers" for a run given 2 MB, which 5.02 MB would do)."""
-    sizes = partial(worker_chunk_sizes, data, plans, n_scenarios, backend_name, 1, _RAY_NODE_FREE_BYTES,
-                    max_memory, sent=backend_name != "cupy")  # fmt: skip
-    try:
-        return sizes(workers=tasks)
-    except MemoryBudgetError:  # one plan does not fit one task's budget: refused as one task's
-        return sizes()
+    within ``max_memory`` on a node of its own (None: half of :data:`_RAY_NODE_FREE_BYTES`), counting
+    its share of the plans' delivery-slip variants. A task holds its chunk as a worker process does,
+    three times in its node's memory (the object store's copy, the next chunk's queued beside it, the
+    plans deserialised: ``chunking.sent_bytes_per_plan``), counted on the CPU; on CuPy the budget is
+    the GPU's, which those copies are not in. A budget too small for one plan is refused as one
+    task's, with the least that runs: it was said as a share of ``tasks`` times the budget, naming
+    --workers ("2 MB of 4 MB ... at least 10.1 MB, or fewer workers" for a run given 2 MB, which
+    5.02 MB would do), and then with every variant where a task counts its share (400 plans, one
+    slip, 4 tasks: "at least 3.36 MB" where 1.3 MB runs)."""
+    return worker_chunk_sizes(data, plans, n_scenarios, backend_name, 1, _RAY_NODE_FREE_BYTES, max_memory,
+                              workers=tasks, sent=backend_name != "cupy", budget_each=True)  # fmt: skip
 
 
 # the backends a Ray task may run for each backend asked for (RayExecutor.choose): CuPy on a cluster
@@ -103,12 +100,13 @@ def refuse_what_no_ray_task_fits(data: ModelData, plans: PlanBatch, n_scenarios:
                                  max_memory: int | None) -> None:  # fmt: skip
     """Refuse, before Ray starts (about 20 s for a local one), a budget too small for one plan in a
     Ray task on every backend the run could take there (:data:`_RAY_TASK_BACKENDS`), with the
-    least budget that would do on one of them; a budget one of them holds is left to
-    :func:`ray_task_sizes`, once the cluster says which runs."""
+    least budget that would do on one of them (as many tasks as plans, each counting the least share
+    of the plans' delivery-slip variants: the cluster's tasks are not known yet); a budget one of
+    them holds is left to :func:`ray_task_sizes`, once the cluster says which runs."""
     refusals = []
     for name in _RAY_TASK_BACKENDS.get(backend, ()):
-        try:
-            ray_task_sizes(data, plans, n_scenarios, name, max_memory, 1)
+        try:  # in as many tasks as plans: the least share of the delivery-slip variants a task counts
+            ray_task_sizes(data, plans, n_scenarios, name, max_memory, plans.P)
             return
         except MemoryBudgetError as exc:
             refusals.append(exc)
