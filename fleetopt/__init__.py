@@ -2,7 +2,7 @@
 
 import importlib
 
-__version__ = "0.4.39"
+__version__ = "0.4.40"
 
 __all__ = ["LoadedModel", "ModelError", "__version__", "load_model"]
 
