@@ -161,6 +161,12 @@ class FacilityData:
     refinance_spread_annual: float | None = None  # a refinanced bullet's spread over the reference rate
 
     @property
+    def undrawn_usd(self) -> float:
+        """USD the facility can still lend over the horizon: its size less its opening balance (the
+        MILP's ``facility_headroom``, a plan file's draws checked, a solve's facility drawn to its size)."""
+        return self.size_usd - self.opening_usd
+
+    @property
     def collateral_weight(self) -> float:
         """USD of GPU collateral value each USD of balance needs: 1 / ``max_ltv`` for a GPU-secured
         facility, 0 otherwise (the borrowing base, docs/formulation.md §5.9)."""

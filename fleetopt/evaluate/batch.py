@@ -745,7 +745,7 @@ def _power_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict)
 
 def _debt_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
     for f, fac in enumerate(data.facilities):
-        headroom = fac.size_usd - fac.opening_usd
+        headroom = fac.undrawn_usd
         outside = np.ones(data.T, dtype=bool)
         outside[list(fac.draw_quarters)] = False
         drawn = stack.draws[:, f, :]

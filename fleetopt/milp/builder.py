@@ -171,7 +171,7 @@ class Coefficients:
             opening_cash=musd(data.opening_cash),
             min_cash=musd(data.min_cash),
             opening_balance=[musd(fac.opening_usd) for fac in data.facilities],
-            facility_headroom=[musd(fac.size_usd - fac.opening_usd) for fac in data.facilities],
+            facility_headroom=[musd(fac.undrawn_usd) for fac in data.facilities],
             opening_principal=musd(financing.opening_principal),
             financing=financing,
         )

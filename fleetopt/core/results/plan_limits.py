@@ -132,7 +132,7 @@ def _debt_limits(data: ModelData, plan: Plan) -> list[dict]:
     for f, fac in enumerate(data.facilities):
         window = np.zeros(data.T, dtype=bool)
         window[list(fac.draw_quarters)] = True
-        room = fac.size_usd - fac.opening_usd
+        room = fac.undrawn_usd
         drawn = window & _at_most(np.cumsum(plan.draws[f]), np.full(data.T, room), TOLERANCE_USD)
         closed &= ~window | drawn
         if drawn.any():
