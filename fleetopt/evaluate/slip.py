@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics.operating import gpu_purchases_usd
+from fleetopt.core.economics.operating import block_price_usd, gpu_purchases_usd
 from fleetopt.core.plan import COHORT_DECISIONS, Plan
 from fleetopt.errors import InputError
 from fleetopt.evaluate.factors import slipping_skus
@@ -65,6 +65,7 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
     extra = np.zeros((P, T))
     paid = np.array(gpu_prices(data, stack))
     bought = gpu_purchases_usd(data, stack.buy_blocks)  # (P, T) at their prices, before any move
+    block_price = block_price_usd(data)
     for s in slipping_skus(data):
         due = int(data.sku_release[s]) + d  # the first quarter s now ships
         early = slice(0, min(due, T))
@@ -79,12 +80,12 @@ def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarra
             if not blocks.any() and not any(out[name][:, late].any() for name in COHORT_DECISIONS):
                 continue
             target = _delivery_cohort(data, s, i, due)
-            price = data.capex_path[s, early] * data.block_size[s]
+            price = block_price[s, early]
             moved[:, early] += blocks * price
             out["buy_blocks"][:, s, i, early] = 0.0
             count = blocks.sum(axis=1)
             out["buy_blocks"][:, s, i, due] += count
-            late_extra = (blocks * price).sum(axis=1) - count * _block_price(data, s, due)
+            late_extra = (blocks * price).sum(axis=1) - count * block_price[s, due]
             extra[:, due] += late_extra
             gpus = out["buy_blocks"][:, s, i, due] * data.block_size[s]
             paid[:, s, i, due] += np.divide(late_extra, gpus, out=np.zeros(P), where=gpus > 0)
@@ -103,11 +104,6 @@ def gpu_prices(data: ModelData, stack: Plan) -> np.ndarray:
     """(P, S, I, T) the price of a GPU bought in each quarter, USD: the model's ``capex_path`` (a
     read-only view)."""
     return np.broadcast_to(data.capex_path[None, :, None, :], stack.buy_blocks.shape)
-
-
-def _block_price(data: ModelData, s: int, t: int) -> float:
-    """The price of one block of SKU ``s`` bought in quarter ``t``, USD."""
-    return float(data.capex_path[s, t] * data.block_size[s])
 
 
 def _delivery_cohort(data: ModelData, s: int, i: int, due: int) -> int:

@@ -17,6 +17,7 @@ import pyomo.environ as pyo
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics.debt import Financing
 from fleetopt.core.economics.operating import (
+    block_price_usd,
     contract_revenue_per_gpu,
     electricity_cost_per_mw,
     market_revenue_per_gpu,
@@ -164,7 +165,7 @@ class Coefficients:
             depreciation=musd(data.depreciation),
             disposal_gain=musd(data.proceeds - data.book_value),
             proceeds=musd(data.proceeds),
-            block_capex=musd(data.block_size[:, None] * data.capex_path),
+            block_capex=musd(block_price_usd(data)),
             resale_gross=musd(data.resale_gross),
             terminal_value=musd(data.terminal_value),
             terminal_book=musd(data.terminal_book),

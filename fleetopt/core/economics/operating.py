@@ -158,6 +158,12 @@ def _asset_lines(data: ModelData, plan: Plan, lead: tuple) -> dict[str, np.ndarr
     }
 
 
+def block_price_usd(data: ModelData) -> np.ndarray:
+    """(S, T) USD of one block of each SKU bought in each quarter: its GPUs at the SKU's ``capex_path``
+    of the quarter."""
+    return data.capex_path * data.block_size[:, None]
+
+
 def gpu_purchases_usd(data: ModelData, buy_blocks: np.ndarray, price: np.ndarray | None = None) -> np.ndarray:
     """(..., T) what the GPUs bought each quarter cost, USD: blocks x GPUs a block x the price of a
     GPU, the SKU's ``capex_path`` of the quarter bought, or ``price`` (..., S, I, T) where a plan pays

@@ -9,7 +9,7 @@ import numpy as np
 
 from fleetopt.core.covenants import NO_ROOM, TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, ModelData
-from fleetopt.core.economics.operating import market_gpus
+from fleetopt.core.economics.operating import block_price_usd, market_gpus
 from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import horizon_years, span_label
@@ -174,8 +174,7 @@ def _cash_floor_limits(data: ModelData, st: Statements, objective: str) -> list[
 
 def cheapest_block_usd(data: ModelData) -> np.ndarray:
     """(T,) USD of the cheapest block of GPUs on sale in each quarter (0 where none is)."""
-    price = data.capex_path * data.block_size[:, None]  # (S, T)
-    cheapest = np.where(data.on_sale, price, np.inf).min(axis=0, initial=np.inf)
+    cheapest = np.where(data.on_sale, block_price_usd(data), np.inf).min(axis=0, initial=np.inf)
     return np.where(np.isfinite(cheapest), cheapest, 0.0)
 
 
