@@ -17,6 +17,7 @@ from fleetopt.compare.figures import (
     cushion_figure,
 )
 from fleetopt.core.data import GENERATIONS, ModelData
+from fleetopt.core.economics.operating import gpus_of_blocks
 from fleetopt.core.plan import COHORT_DECISIONS, Plan, rounded_decision
 from fleetopt.core.quarters import span_label
 from fleetopt.core.results.cost import (
@@ -233,7 +234,7 @@ def purchases_against_first(data: ModelData, plans: list[Plan], labels: list[str
     rows = []
     sites = [site.name for site in data.sites]
     for plan, label in zip(plans[1:], labels[1:], strict=True):
-        delta = (plan.buy_blocks - plans[0].buy_blocks) * data.block_size[:, None, None]  # (S, I, T)
+        delta = gpus_of_blocks(data, plan.buy_blocks - plans[0].buy_blocks)  # (S, I, T)
         for s, i, t in sorted(zip(*np.nonzero(delta), strict=True), key=lambda sit: (sit[2], sit[0], sit[1])):
             rows.append((label, data.quarter_labels[t], data.sku_names[s], sites[i], float(delta[s, i, t])))
     return pd.DataFrame(rows, columns=list(PURCHASE_DIFF_COLUMNS))

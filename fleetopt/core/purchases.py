@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from fleetopt.core.data import GENERATIONS, ModelData
-from fleetopt.core.economics.operating import mw_per_gpu
+from fleetopt.core.economics.operating import gpus_of_blocks, mw_per_gpu
 from fleetopt.core.quarters import parse_quarter
 from fleetopt.core.results.tables import PLAN_CSV_HEADER, PLAN_DECISIONS
 from fleetopt.core.units import counted, counts_apart, format_mw
@@ -58,7 +58,7 @@ class FixedPurchases:
 
     def gpus(self, data: ModelData) -> float:
         """The GPUs the file buys in all (its blocks times each SKU's block size)."""
-        return float((self.blocks * data.block_size[:, None, None]).sum())
+        return float(gpus_of_blocks(data, self.blocks).sum())
 
     def for_model(self, data: ModelData) -> FixedPurchases:
         """These purchases, refused unless read for ``data``'s model (their blocks index its SKUs,
@@ -281,7 +281,7 @@ def over_allocation(data: ModelData, blocks: np.ndarray) -> tuple[np.ndarray, np
     (..., S, I, T), and where they are more than the supplier allocates (limits.new_gpus_per_quarter,
     formulation `allocation`): the one test of a purchases file here and of a plan file's plans
     (evaluate/batch.limit_problem)."""
-    gpus = (blocks * data.block_size[:, None, None]).sum(axis=-2)  # (..., S, T)
+    gpus = gpus_of_blocks(data, blocks).sum(axis=-2)  # (..., S, T)
     of = (data.sku_generation[:, None] == np.arange(len(GENERATIONS))).astype(float)  # (S, G)
     bought = np.einsum("...st,sg->...gt", gpus, of)
     return bought, bought > data.new_gpu_allocation + 1e-6 * np.maximum(1.0, bought)

@@ -22,6 +22,7 @@ from fleetopt.core.economics.debt import (
 from fleetopt.core.economics.operating import (
     electricity_cost_per_mw,
     gpu_purchases_usd,
+    gpus_of_blocks,
     market_gpus,
     market_revenue_per_gpu,
     mw_per_gpu,
@@ -363,10 +364,11 @@ def deferrable_gpus(data: ModelData, stack: Plan) -> np.ndarray:
     sale the next quarter."""
     out = np.zeros(stack.buy_blocks.shape)
     contracted = stack.contract_gpus.sum(axis=1)  # (P, S, I, T)
+    purchased = gpus_of_blocks(data, stack.buy_blocks)
     for (s, i), cohorts in data.cohorts_by_sku_site.items():
         pool = stack.held[:, cohorts].sum(axis=1)  # (P, T)
         free = np.clip(1.0 - contracted[:, s, i] / np.where(pool > 0, pool, 1.0), 0.0, 1.0)
-        bought = stack.buy_blocks[:, s, i] * data.block_size[s]  # (P, T)
+        bought = purchased[:, s, i]  # (P, T)
         next_on_sale = np.append(data.on_sale[s, 1:], False)  # deferrable into the horizon only
         out[:, s, i] = np.minimum(bought * free * next_on_sale, spare_after(pool, contracted[:, s, i]))
     return out
@@ -494,10 +496,11 @@ def _purchase_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
             f"plan {labels[p]!r}: buys {data.sku_names[sku]} at site {data.sites[site].name!r} in "
             f"{data.quarter_labels[t]}, when it is not on sale"
         )
+    purchased = gpus_of_blocks(data, stack.buy_blocks)
     for c in data.cohorts:
         if not c.is_purchase or not data.alive[c.index, c.bought]:
             continue
-        gpus = stack.buy_blocks[:, c.sku, c.site, c.bought] * data.block_size[c.sku]
+        gpus = purchased[:, c.sku, c.site, c.bought]
         held = stack.held[:, c.index, c.bought]
         short = np.abs(held - gpus) > _COUNT_TOLERANCE * np.maximum(1.0, gpus)
         if short.any():
@@ -526,10 +529,11 @@ def _allocation_problem(data: ModelData, stack: Plan, labels: list[str], lines: 
 
 def _holding_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
     bought = np.zeros((stack.held.shape[0], data.C))  # GPUs each cohort ever has: opening + purchase
+    purchased = gpus_of_blocks(data, stack.buy_blocks)
     for c in data.cohorts:
         bought[:, c.index] = c.initial_training + c.initial_inference
         if c.bought >= 0:
-            bought[:, c.index] += stack.buy_blocks[:, c.sku, c.site, c.bought] * data.block_size[c.sku]
+            bought[:, c.index] += purchased[:, c.sku, c.site, c.bought]
     at = _first_above(stack.held, bought[:, :, None])
     if at is None:
         return None

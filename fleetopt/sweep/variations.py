@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.economics.operating import gpus_of_blocks
 from fleetopt.core.plan import Plan
 
 BLACKWELL, RUBIN = 1, 2
@@ -43,6 +44,7 @@ def mix_swapped(data: ModelData, plan: Plan) -> Plan | None:
     inference throughput (whole blocks); None when there is nothing to swap."""
     out = plan_copy(plan)
     out.buy_blocks[:] = 0
+    gpus = gpus_of_blocks(data, plan.buy_blocks)
     for s, i, t in zip(*np.nonzero(plan.buy_blocks), strict=True):
         gen = data.sku_generation[s]
         target = {BLACKWELL: RUBIN, RUBIN: BLACKWELL}.get(int(gen))
@@ -51,7 +53,7 @@ def mix_swapped(data: ModelData, plan: Plan) -> Plan | None:
             out.buy_blocks[s, i, t] += plan.buy_blocks[s, i, t]
             continue
         o = options[0]
-        throughput = plan.buy_blocks[s, i, t] * data.block_size[s] * data.throughput[1, s]
+        throughput = gpus[s, i, t] * data.throughput[1, s]
         per_block = data.block_size[o] * max(data.throughput[1, o], 1e-9)
         out.buy_blocks[o, i, t] += max(1.0, round(throughput / per_block))
     return None if np.array_equal(out.buy_blocks, plan.buy_blocks) else out

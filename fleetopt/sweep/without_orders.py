@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.economics.operating import gpus_of_blocks
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.batch import compile_plans, deferrable_gpus
 from fleetopt.sweep.variations import (
@@ -23,7 +24,7 @@ def orders_not_bought(data: ModelData, plan: Plan, quarters: Sequence[int]) -> P
     a block). Its other decisions are the plan's, to be completed again (:func:`without_orders`)."""
     out = plan_copy(plan)
     size = data.block_size[:, None, None]
-    left = plan.buy_blocks * size - deferrable_gpus(data, Plan.stack([plan]))[0]
+    left = gpus_of_blocks(data, plan.buy_blocks) - deferrable_gpus(data, Plan.stack([plan]))[0]
     kept = np.ceil(np.maximum(left, 0.0) / size - 1e-9)  # 1e-9 blocks: round-off, not a block
     out.buy_blocks[..., list(quarters)] = kept[..., list(quarters)]
     return out

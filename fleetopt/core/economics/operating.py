@@ -164,6 +164,17 @@ def block_price_usd(data: ModelData) -> np.ndarray:
     return data.capex_path * data.block_size[:, None]
 
 
+def gpus_of_blocks(data: ModelData, blocks: np.ndarray) -> np.ndarray:
+    """(..., S, I, T) the GPUs of purchase ``blocks`` (..., S, I, T): blocks x each SKU's block size."""
+    return blocks * data.block_size[:, None, None]
+
+
+def gpus_of_blocks_by_sku(data: ModelData, blocks: np.ndarray) -> np.ndarray:
+    """(..., S, T) the GPUs of purchase ``blocks`` (..., S, I, T) by SKU: the blocks over the sites x
+    each SKU's block size (blocks summed first: not the sites' sum of :func:`gpus_of_blocks`)."""
+    return blocks.sum(axis=-2) * data.block_size[:, None]
+
+
 def gpu_purchases_usd(data: ModelData, buy_blocks: np.ndarray, price: np.ndarray | None = None) -> np.ndarray:
     """(..., T) what the GPUs bought each quarter cost, USD: blocks x GPUs a block x the price of a
     GPU, the SKU's ``capex_path`` of the quarter bought, or ``price`` (..., S, I, T) where a plan pays

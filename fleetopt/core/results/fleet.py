@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.economics.operating import gpus_of_blocks_by_sku
 from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.covenant_words import covenants_met_without_room
@@ -74,7 +75,7 @@ def _held_when_tight(q: list[str], tight: list[tuple[str, ...]], bought: int, re
 
 def gpus_bought(data: ModelData, plan: Plan) -> float:
     """GPUs the plan buys over the horizon (its blocks times each SKU's block size)."""
-    return float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum())
+    return float(gpus_of_blocks_by_sku(data, plan.buy_blocks).sum())
 
 
 # a solve for NPV that buys nothing: why, and how a planner sees what a purchase would cost it

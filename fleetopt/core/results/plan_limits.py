@@ -9,7 +9,7 @@ import numpy as np
 
 from fleetopt.core.covenants import NO_ROOM, TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, ModelData
-from fleetopt.core.economics.operating import block_price_usd, market_gpus
+from fleetopt.core.economics.operating import block_price_usd, gpus_of_blocks_by_sku, market_gpus
 from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import horizon_years, span_label
@@ -181,7 +181,7 @@ def cheapest_block_usd(data: ModelData) -> np.ndarray:
 def _allocation_limits(data: ModelData, plan: Plan) -> list[dict]:
     """The supplier's allocation (§5.14, ``limits.new_gpus_per_quarter``): the quarters a generation's
     new GPUs bought reach it."""
-    bought = plan.buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T) GPUs
+    bought = gpus_of_blocks_by_sku(data, plan.buy_blocks)  # (S, T) GPUs
     out = []
     for g, generation in enumerate(GENERATIONS):
         allocation = data.new_gpu_allocation[g]

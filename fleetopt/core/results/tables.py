@@ -8,6 +8,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.data import GENERATIONS, USES, ModelData
+from fleetopt.core.economics.operating import gpus_of_blocks, gpus_of_blocks_by_sku
 from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import QUARTERS_PER_YEAR, calendar_year, parse_quarter, quarter_label
@@ -28,11 +29,12 @@ def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
     """Every decision, one row per quarter and item: quarter, decision, item, sku, site, use, value, unit."""
     q = data.quarter_labels
     rows: list[tuple] = []
+    gpus = gpus_of_blocks(data, plan.buy_blocks)
     for s, i, t in zip(*np.nonzero(plan.buy_blocks), strict=True):
         blocks = plan.buy_blocks[s, i, t]
         sku, site = data.sku_names[s], data.sites[i].name
         rows.append((q[t], "buy", f"{sku}@{site}", sku, site, "", blocks, "blocks"))
-        rows.append((q[t], "buy_gpus", f"{sku}@{site}", sku, site, "", blocks * data.block_size[s], "GPUs"))
+        rows.append((q[t], "buy_gpus", f"{sku}@{site}", sku, site, "", gpus[s, i, t], "GPUs"))
     for decision, arr in (
         ("redeploy", plan.redeploy),
         ("retire", plan.retire),
@@ -108,7 +110,7 @@ def purchases_by_generation_year(data: ModelData, buy_blocks: np.ndarray) -> pd.
     columns = year_columns(data)
     held = data.model_generations
     table = pd.DataFrame(0.0, index=[GENERATIONS[g] for g in held], columns=list(columns.values()))
-    gpus = buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T)
+    gpus = gpus_of_blocks_by_sku(data, buy_blocks)  # (S, T)
     for s in range(data.S):
         generation = GENERATIONS[data.sku_generation[s]]
         for t in range(data.T):
@@ -149,11 +151,12 @@ def purchase_orders(data: ModelData, buy_blocks: np.ndarray) -> pd.DataFrame:
     order): blocks, GPUs and their capex (USD, the cohort's price per GPU in that quarter: the
     statements' `capex_gpu_usd` of the quarter, summed over its rows)."""
     rows = []
+    all_gpus = gpus_of_blocks(data, buy_blocks)
     purchases = (co for co in data.cohorts if co.is_purchase)
     for co in sorted(purchases, key=lambda co: (co.bought, co.sku, co.site)):
         blocks = buy_blocks[co.sku, co.site, co.bought]
         if blocks > 1e-9:
-            gpus = blocks * data.block_size[co.sku]
+            gpus = all_gpus[co.sku, co.site, co.bought]
             rows.append((data.quarter_labels[co.bought], data.sku_names[co.sku], data.sites[co.site].name,
                          blocks, gpus, gpus * co.capex_per_gpu_usd))  # fmt: skip
     return pd.DataFrame(rows, columns=["quarter", "sku", "site", "blocks", "gpus", "capex_usd"])
