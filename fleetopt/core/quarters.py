@@ -61,11 +61,17 @@ def quarter_problem(label: object) -> str:
     return f"is not a quarter: expected a label like 2026Q3{_meant(label)}"
 
 
+def quarter_of_date(date: datetime.date) -> str:
+    """The label of the quarter a date falls in: '2026Q3' of 2026-07-01 (a date YAML read where a
+    quarter was meant)."""
+    return f"{date.year}Q{(date.month - 1) // 3 + 1}"
+
+
 def _meant(label: object) -> str:
     """The label a quarter written another way meant (' (write 2026Q3)'), or the quarter a date falls
     in; '' for anything else (2026Q5, 2026)."""
     if isinstance(label, datetime.date):
-        return f" (the quarter it falls in is {label.year}Q{(label.month - 1) // 3 + 1})"
+        return f" (the quarter it falls in is {quarter_of_date(label)})"
     found = _OTHER_WAY_RE.match(label.strip()) if isinstance(label, str) else None
     if found is None:
         return ""

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.quarters import quarter_of_date
 from fleetopt.errors import InputError, warn
 from fleetopt.schema.field_locations import block_class
 from fleetopt.schema.issues import ModelError
@@ -464,6 +465,6 @@ def _plain(where: str | tuple, value: Any) -> Any:
     # a date (YAML reads --set horizon.start=2026-07-01 as one): the model's dates are quarters
     hint = ""
     if isinstance(value, datetime.date):
-        hint = f"; write the quarter it falls in, {value.year}Q{(value.month - 1) // 3 + 1}"
+        hint = f"; write the quarter it falls in, {quarter_of_date(value)}"
     raise InputError(f"{where}: a value must be a number, text, true/false, a list or a mapping "
                      f"(got a value of type {type(value).__name__}){hint}")  # fmt: skip
