@@ -20,6 +20,7 @@ from fleetopt.core.economics.debt import (
     scheduled_principal,
 )
 from fleetopt.core.economics.operating import (
+    contracted_gpus_by_use,
     electricity_cost_per_mw,
     gpu_purchases_usd,
     gpus_of_blocks,
@@ -692,7 +693,6 @@ def _contract_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
     """A signed contract taken; each contract served only by its eligible SKUs within its term, with
     no more GPUs than it has; the GPUs serving a use's contracts within those in service for it
     (formulation §5.3 and §5.4)."""
-    serving = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
     for k, con in enumerate(data.contracts):
         name = f"contract {con.name!r}"
         declined = (stack.accepted[:, k] == 0) & con.signed
@@ -713,7 +713,7 @@ def _contract_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
             served = with_unit(served, "GPUs")
             return (f"plan {labels[p]!r}: serves {name} with {served} in {data.quarter_labels[t]}, "
                     f"more than its {size}")  # fmt: skip
-        serving[:, con.use] += gpus
+    serving = contracted_gpus_by_use(data, stack)  # (P, 2, S, I, T)
     at = _first_above(serving, stack.active)
     if at is None:
         return None

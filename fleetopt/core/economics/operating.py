@@ -98,10 +98,16 @@ def deferred_revenue_end(data: ModelData, plan: Plan) -> Any:
 def market_gpus(data: ModelData, plan: Plan) -> np.ndarray:
     """(..., 2, S, I, T) the GPUs the plan (or a stack of plans) offers the market, by use: those in
     service in the use that no contract of that use takes."""
-    contract_by_use = np.zeros(plan.active.shape)
+    return plan.active - contracted_gpus_by_use(data, plan)
+
+
+def contracted_gpus_by_use(data: ModelData, plan: Plan) -> np.ndarray:
+    """(..., 2, S, I, T) the GPUs serving the plan's (or a stack's) contracts, by the contracts' use:
+    each contract's GPUs added in contract order."""
+    by_use = np.zeros(plan.active.shape)
     for k, contract in enumerate(data.contracts):
-        contract_by_use[..., contract.use, :, :, :] += plan.contract_gpus[..., k, :, :, :]
-    return plan.active - contract_by_use
+        by_use[..., contract.use, :, :, :] += plan.contract_gpus[..., k, :, :, :]
+    return by_use
 
 
 def _revenue_lines(data: ModelData, plan: Plan, lead: tuple) -> tuple[dict[str, np.ndarray], np.ndarray]:
