@@ -1,5 +1,6 @@
 """Money and counts written for people: one definition, used by the terminal tables, the sweep's
-explanation and the HTML reports."""
+explanation and the HTML reports; and the MW that GPUs draw (:func:`facility_mw`), below the schema,
+whose checks read it too."""
 
 from __future__ import annotations
 
@@ -168,6 +169,12 @@ def format_number_compact(v: float) -> str:
         if a >= start:
             return _signed(v, f"{rounded(a, 1, exponent)}{suffix}")
     return _signed(v, rounded(a, 0 if a >= 10 or v == 0 else 2))
+
+
+def facility_mw(gpus, kw_per_gpu, pue):
+    """Facility MW drawn by ``gpus`` in service: GPUs x kW a GPU x the site's PUE / 1000 (numbers or
+    arrays that broadcast)."""
+    return gpus * kw_per_gpu * pue / 1000.0
 
 
 def format_mw(mw: float) -> str:

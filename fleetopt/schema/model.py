@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
-from fleetopt.core.units import counted, format_mw, format_usd, rounded
+from fleetopt.core.units import counted, facility_mw, format_mw, format_usd, rounded
 from fleetopt.schema.base import (
     DEMAND_LIMIT_MESSAGE,
     ELECTRICITY_PRICE_MESSAGE,
@@ -667,7 +667,7 @@ def fleet_power_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     notes: list[tuple[Path, str]] = []
     T = model.horizon.quarters
     for name, site in model.sites.items():
-        mw = {i: c.gpus * model.skus[c.sku].power_kw_per_gpu * site.pue / 1000.0
+        mw = {i: facility_mw(c.gpus, model.skus[c.sku].power_kw_per_gpu, site.pue)
               for i, c in enumerate(model.fleet) if c.site == name and c.sku in model.skus}  # fmt: skip
         have_mw = float(resolve_series(site.power_capacity_mw, model.first_quarter, T)[0])
         need_mw = sum(mw.values())

@@ -11,12 +11,13 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import facility_mw
 
 
 def mw_per_gpu(data: ModelData) -> np.ndarray:
     """(S, I) facility MW drawn by one GPU in service: kW x PUE / 1000."""
     pue = np.array([s.pue for s in data.sites])
-    return data.kw_per_gpu[:, None] * pue[None, :] / 1000.0
+    return facility_mw(1.0, data.kw_per_gpu[:, None], pue[None, :])
 
 
 def market_revenue_per_gpu(data: ModelData) -> np.ndarray:
