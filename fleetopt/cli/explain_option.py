@@ -49,9 +49,9 @@ def print_explained(job: api.EvaluationJob, path: ScenarioPath, why: str, folder
     for line in path.events():
         console.print(line, highlight=False, soft_wrap=True)
     written = folder / RunFolder.PATH_CSV
-    again = shlex.join(["fleetopt", "evaluate", str(folder / "model.yaml"), "--plans", str(job.source.path),
-                        "--scenarios", str(n), "--seed", str(seed), "--explain", str(scenario),
-                        "--plan", path.plan])  # fmt: skip
+    again = shlex.join(["fleetopt", "evaluate", str(folder / RunFolder.MODEL), "--plans",
+                        str(job.source.path), "--scenarios", str(n), "--seed", str(seed), "--explain",
+                        str(scenario), "--plan", path.plan])  # fmt: skip
     python = f"fleetopt.api.scenario_path({str(folder)!r}, {scenario}, plan={path.plan!r})"
     console.print(f"wrote {written} (every column: USD, multipliers, annual shifts, discount factors; the "
                   f"exact NPV and its end term in {RunFolder.PATH_JSON}). The same scenario "

@@ -44,7 +44,7 @@ def _ranked_otherwise(folder: RunFolder, changed: list[str]) -> str:
     job = folder.job()
     future = ["--deterministic"] if job.get("deterministic") else [
         "--scenarios", str(job.get("n_scenarios")), "--seed", str(job.get("seed"))]  # fmt: skip
-    again = shlex.join(["fleetopt", "evaluate", str(folder.path / "model.yaml"), "--plans",
+    again = shlex.join(["fleetopt", "evaluate", str(folder.path / RunFolder.MODEL), "--plans",
                         str(job.get("plans_source")), *future, *" ".join(changed).split()])  # fmt: skip
     number = api.recorded_run_id(folder.path)
     if number is not None and folder.summary().get("n_plans") == 1:  # runs show: one plan's figures
