@@ -46,7 +46,7 @@ QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_
 FLOWS = ("ebitda", "debt_service", "interest", "ebitda_less_tax")  # averaged over the EBITDA period
 # the quantities an income shock lowers: the tests on them have `robustness` copies (formulation §5.13)
 INCOME = ("ebitda", "ebitda_less_tax")
-TRAILING_QUARTERS = 4
+TRAILING_QUARTERS = QUARTERS_PER_YEAR  # the trailing year a facility averages its flows over
 # A test is breached only when missed by more than this (USD of the tested amounts): a plan the MILP
 # makes meet a covenant with equality must not breach it on the forecast through round-off. A
 # quantity within it of 0 is round-off too (a loan repaid in thirds leaves 1e-10 USD of debt): a

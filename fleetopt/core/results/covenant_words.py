@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fleetopt.core.covenants import CATALOGUE, CovenantKind, CovenantTest, statement_quantities
+from fleetopt.core.covenants import (
+    CATALOGUE,
+    TRAILING_QUARTERS,
+    CovenantKind,
+    CovenantTest,
+    statement_quantities,
+)
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics.statements import Statements
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
@@ -61,7 +67,7 @@ def covenant_headroom(data: ModelData, st: Statements, window: int | None = None
     10 % from breaching); a phrase where no tested quarter has the quantity the test needs (``not
     tested: no debt service``, :meth:`CovenantTest.idle`); None for a zero threshold (no share of
     it exists). docs/formulation.md, "What a solve writes". ``window``: the quarters of EBITDA, debt
-    service and interest the tests average (None: the model's; 4: the trailing year most
+    service and interest the tests average (None: the model's; TRAILING_QUARTERS: the trailing year most
     facilities test, for a model that tests each quarter's own)."""
     quantities = statement_quantities(st.lines, data.covenant_window if window is None else window)
     return {test.kind.name: _headroom(test, quantities) for test in data.covenants}
@@ -78,7 +84,7 @@ def trailing_year_headroom(data: ModelData, st: Statements) -> dict[str, Trailin
     it is tightest in; {} for a model that already averages them."""
     if data.covenant_window != 1:
         return {}
-    quantities = statement_quantities(st.lines, 4)
+    quantities = statement_quantities(st.lines, TRAILING_QUARTERS)
     out = {}
     for test in data.covenants:
         t = test.tightest_quarter(test.kind.ratio(quantities))
