@@ -24,7 +24,9 @@ hazard directly (`customer_hazard_overrides`).
 
 from __future__ import annotations
 
-QUARTERS_IN_SEVEN_YEARS = 28
+from fleetopt.core.quarters import years_to_quarters
+
+QUARTERS_IN_SEVEN_YEARS = years_to_quarters(7)  # 28
 SEVEN_YEAR_DEFAULT_RATE = {  # the basis of each row is in the module docstring
     "AAA": 0.005,
     "AA": 0.01,

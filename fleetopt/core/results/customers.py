@@ -135,7 +135,7 @@ def _credit_words(data: ModelData, customer: str) -> str:
         rating = "unrated"
     said = [rating] if rating else []
     if hazard > 0:
-        yearly = default_probability(float(hazard), 4)
+        yearly = default_probability(float(hazard), QUARTERS_PER_YEAR)
         said.append(_yearly_words(yearly))
     if customer in risk.customer_default_quarter:  # a stress: the scenarios' default, certain by then
         said.append(f"defaults by {risk.customer_default_quarter[customer]} in every scenario")
