@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from fleetopt.core.credit import SEVEN_YEAR_DEFAULT_RATE, default_probability, hazard_per_quarter
+from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.schema.base import (
     Fraction,
     Loading,
@@ -380,7 +381,8 @@ def _hazard_words(path: tuple[str, ...], hazard: float) -> str:
         return ("1 is a certain default of every customer without a rating or an override in the first "
                 "quarter of every future; risk.customer_default_quarter places one's default later; "
                 + _UNIT_WORDS)
-    return (f"{hazard:g} is a {hazard:.0%} chance each quarter ({default_probability(hazard, 4):.0%} a year) "
+    yearly = default_probability(hazard, QUARTERS_PER_YEAR)
+    return (f"{hazard:g} is a {hazard:.0%} chance each quarter ({yearly:.0%} a year) "
             f"that a customer defaults; a CCC-rated one's is about {hazard_per_quarter('CCC'):.1%} "
             f"(fleetopt/core/credit.py): {_UNIT_WORDS}")
 
