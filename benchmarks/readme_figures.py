@@ -334,6 +334,16 @@ def statement(column: str, quarter: str) -> Reader:
     return read
 
 
+def plan_limit(limit: str, *keys: str | int) -> Reader:
+    """A figure of a solve's limit named ``limit`` (summary.json's plan_limits: ``keys`` the path into
+    its entry: ``"quarters", 0`` its first quarter)."""
+    def read(output: Path):
+        entry = next(e for e in _json(output / "summary.json")["plan_limits"] if e["limit"] == limit)
+        return functools.reduce(lambda d, k: d[k], keys, entry)
+
+    return read
+
+
 def statements_sum(column: str, *years: str) -> Reader:
     """A column of a solve folder's statements.csv summed over the quarters of ``years`` ('2026')."""
 
@@ -403,6 +413,10 @@ FIGURES = (
     f("$37.47B of it by the end of 2027", "$37.47B", "solve", statements_sum("capex_gpu_usd", "2026", "2027"), B2),
     f("debt, which peaks at $37.82B", "$37.82B", "solve", summary("peak_debt_usd")),
     f("it is worth $18.69B (the equity", "$18.69B", "solve", summary("npv_usd")),
+    f("from 2028Q4 no facility can draw", "2028Q4", "solve", plan_limit("no facility can draw", "quarters", 0), str),
+    f("the floor until 2030Q1", "2030Q1", "solve", plan_limit("cash floor", "quarters", -1), str),
+    f("it serves 70.6 % of the market's demand in its third year", "70.6 %", "solve",
+      plan_limit("market demand", "served_share_by_year", "2028Q3..2029Q2"), P1),
     f("cash runs out in 25 % of them", "25 %", "risk", metric("default_probability"), P0),
     f("the company defaults in 48.3 % of them", "48.3 %", "risk", metric("any_default_probability"), P1),
     f("the model's 25 % lies between", "25 %", "risk", metric("default_probability"), P0),
