@@ -191,7 +191,7 @@ def test_auto_runs_a_small_evaluation_on_the_cpu_of_a_gpu_machine(fake_cupy, set
     data, plans = setup
     work = plans.P * 300 * data.T
     # 300 scenarios x 30 us + `work` / 7.75e6 a second
-    numpy_s = 300 * chunking.NUMPY_S_PER_SCENARIO + work / backend_choice.NUMPY_PAIR_QUARTERS_PER_S
+    numpy_s = 300 * chunking.NUMPY_S_PER_SCENARIO + work / chunking.NUMPY_PAIR_QUARTERS_PER_S
     assert backend_choice.numpy_seconds(plans.P, 300, data.T) == pytest.approx(numpy_s, rel=1e-12)
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
     monkeypatch.setattr(backend_choice, "CUPY_START_S", numpy_s * 1.01)

@@ -84,32 +84,38 @@ def test_a_split_blocks_scenarios_are_as_many_as_the_chunks_plans_leave_room_for
     """Budget 1,500,000 on 1,000 scenarios, 6 plans, B = 10,464: one plan takes 1,000 x 248 + 2B =
     268,928 with its row of results and its tables, so a block of one plan may hold
     (1,500,000 - 268,928) // (928 + 2,544) = 354 scenarios, cut for the 6 plans into 17 blocks of
-    59; with them (1,500,000 - 59 x 2,544) // (268,928 + 59 x 928) = 4 plans fit a chunk, so 2
-    chunks of 3. Their block may hold (1,500,000 - 3 x 268,928) // (2,544 + 3 x 928) = 130
-    scenarios: 8 blocks of 125 a chunk, not 17 of 59 cut for plans the rows leave no room for
-    (10 plans x 10,000 scenarios within 20 MB ran in 234 blocks of 86, ~25 ms of CPU each whatever
-    their size: benchmarks/README.md). The chunk, 3 x 268,928 + 125 x 2,544 + 3 x 125 x 928 =
-    1,472,784 bytes, keeps within the budget."""
+    59; with them (1,500,000 - 59 x 2,544) // (268,928 + 59 x 928) = 4 plans fit a chunk. 2 chunks
+    of 3 leave blocks of (1,500,000 - 3 x 268,928) // (2,544 + 3 x 928) = 130 scenarios, 8 of 125:
+    16 calls, the blocks made twice, 16 x 27.6 ms + 1,000 x 30 us = 0.4716 s by NumPy's estimate;
+    3 chunks of 2 leave (1,500,000 - 2 x 268,928) // (2,544 + 2 x 928) = 218, 5 blocks of 200: 15
+    calls, made three times, 0.474 s; 6 of one, blocks of 334, 18 calls made six times, 0.6468 s.
+    The fewest plans a chunk within a tenth of the run's estimated time (6 x 1,000 x 8 / 7.75e6 +
+    0.03 s of work, and the soonest chunking: 0.5224 s) is 2: not 17 blocks of 59 cut for plans the
+    rows leave no room for (10 plans x 10,000 scenarios within 20 MB ran in 234 blocks of 86, ~25 ms
+    of CPU each whatever their size: benchmarks/README.md). The chunk, 2 x 268,928 + 200 x 2,544 +
+    2 x 200 x 928 = 1,417,856 bytes, keeps within the budget."""
     data, plans = tiny()
     assert chunking.row_bytes_per_plan(1000) + table_bytes_per_plan(plans, "numpy") == 268_928
-    assert chunk_sizes(data, plans, 1000, 1_500_000) == (3, 125)
-    assert 3 * 268_928 + 125 * SCENARIO + 3 * 125 * PAIR <= 1_500_000
+    assert chunking.chunking_seconds(6, 1000, 3, 125) == pytest.approx(16 * 0.0276 + 0.03)
+    assert chunking.chunking_seconds(6, 1000, 2, 200) == pytest.approx(15 * 0.0276 + 2 * 0.03)
+    assert chunk_sizes(data, plans, 1000, 1_500_000) == (2, 200)
+    assert 2 * 268_928 + 200 * SCENARIO + 2 * 200 * PAIR <= 1_500_000
 
 
 def test_a_split_run_in_this_process_takes_every_plan_a_chunk_its_rows_in_a_file():
-    """The budget above, 1,500,000 on 1,000 scenarios: in 2 chunks of 3 plans each of the 8 blocks
-    was made twice. The 6 plans' rows and tables, 6 x 268,928 = 1,613,568, are more than half the
+    """The budget above, 1,500,000 on 1,000 scenarios: in 3 chunks of 2 plans each of the 5 blocks
+    was made three times. The 6 plans' rows and tables, 6 x 268,928 = 1,613,568, are more than half the
     budget, so the rows go to a temporary file and a plan holds its tables alone, 2B = 20,928:
     750,000 // 20,928 = 35 plans fit half the budget, all 6 in one chunk. The 1,500,000 - 6 x
     20,928 = 1,374,432 left hold blocks of 1,374,432 // (2,544 + 6 x 928) = 169 scenarios: 6
     blocks of 167, each made once. In memory, that chunk would take 1,613,568 + 167 x 8,112 bytes,
-    more than the budget: its rows go to the file; the 3 plans a chunk of before fit."""
+    more than the budget: its rows go to the file; the 2 plans a chunk of before fit."""
     data, plans = tiny()
     be = resolve_backend("numpy", 1)
-    assert chunk_sizes(data, plans, 1000, 1_500_000) == (3, 125)
+    assert chunk_sizes(data, plans, 1000, 1_500_000) == (2, 200)
     assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (6, 167)
     assert chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
-    assert not chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 3, 125)
+    assert not chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 2, 200)
 
 
 def test_a_budget_below_one_plans_row_runs_with_the_rows_in_a_file(here, solve_run):
@@ -160,7 +166,7 @@ def test_rows_a_folder_has_no_room_for_stay_in_memory(monkeypatch):
     data, plans = tiny()
     be = resolve_backend("numpy", 1)
     assert result_bytes(6, 1000) == 1_296_000
-    for free, sizes in [(2_000_000, (3, 250)), (400_000, (3, 125))]:
+    for free, sizes in [(2_000_000, (3, 250)), (400_000, (2, 200))]:
         monkeypatch.setattr(spill.shutil, "disk_usage", lambda folder, free=free: _Usage(free))
         assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == sizes
 
@@ -233,7 +239,7 @@ def test_rows_stay_in_memory_where_the_temporary_folder_is_a_tmpfs(tmp_path, mon
     assert chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
     mounts.write_text(FAKE_MOUNTS)
     assert spill.plans_spill_holds(1000, 1_500_000) == 0
-    assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
+    assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (2, 200)
     assert not chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
 
 
@@ -254,7 +260,7 @@ def test_rows_stay_in_memory_with_tmpdir_dev_shm(monkeypatch):
     be = resolve_backend("numpy", 1)
     monkeypatch.setattr(spill.tempfile, "tempdir", "/dev/shm")
     assert spill.plans_spill_holds(1000, 1_500_000, "/dev/shm") == 0
-    assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (3, 125)
+    assert chunking.backend_chunk_sizes(data, plans, 1000, be, 1_500_000) == (2, 200)
     assert not chunking.rows_on_disk(data, plans, 1000, "numpy", 1_500_000, 6, 167)
 
 
@@ -420,21 +426,37 @@ def test_the_kernel_counts_each_slips_tables_and_a_gpu_the_next_chunks_too():
 def test_the_c_builds_calls_hold_no_more_pairs_than_run_faster_however_much_memory_is_free():
     """64 GB free (a default budget of 32 GB, room for 269 of tiny's plans on 100,000 scenarios):
     the C build's calls hold at most 262,144 pairs a thread (``MAX_PAIRS``), beyond which they ran
-    no faster, so on 2 threads 524,288 // 100,000 = 5 plans fit a call of every scenario: 12 plans
-    in 3 chunks of 4, 3 calls, as NumPy's estimate has all 12 in one chunk on 3 blocks of 33,334;
-    of the two, the fewer plans a chunk (sized by the budget alone, all 12 on one block, 4 times the
-    memory). One thread: 2 plans fit a call of every scenario, 6 calls; one chunk of 12 on 5
-    blocks of 20,000 is 5, each block made once all the same. A --max-memory of 500 MB stays the
-    limit: one plan takes 100,000 x 248 + 2B = 24,820,928 bytes with its row of results and its
-    tables (B = 10,464) and 100,000 x 928 for its pairs, the block's factor paths 100,000 x 2,544,
-    so (500 MB - 254.4 MB) // 117,620,928 = 2 plans a block of every scenario (3 plans a chunk
-    leave blocks of 45,335, 12 calls)."""
+    no faster, so on 2 threads 524,288 // 100,000 = 5 plans fit a call of every scenario: 3 chunks of
+    4, 3 calls, 0.083 s of chunking by NumPy's estimate, the soonest (all 12 on one block would take
+    4 times the memory of 4). The run's work is 12 x 100,000 x 8 / 7.75e6 + 100,000 x 30 us = 4.24 s,
+    so one plan a chunk, 12 calls (0.331 s), is within a tenth of it: 12 chunks of one, a twelfth of
+    the memory of all 12 and the finest a resume keeps. One thread (2 plans a call of every
+    scenario, or 12 on 5 blocks of 20,000, 0.138 s) and a --max-memory of 500 MB (one plan takes
+    100,000 x 248 + 2B = 24,820,928 bytes with its row of results and its tables, B = 10,464, and
+    100,000 x 928 for its pairs, the block's factor paths 100,000 x 2,544: (500 MB - 254.4 MB) //
+    117,620,928 = 2 plans a block of every scenario) take one plan a chunk too."""
     data, plans = tiny(n=12)
     assert chunking.MAX_PAIRS["cpu-kernel"] == 262_144 and plans.nbytes // 12 == 10_464
+    assert chunking.numpy_seconds(12, 100_000, 8) == pytest.approx(12 * 100_000 * 8 / 7.75e6 + 3.0)
     free = 64 * 10**9
-    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free) == (4, 100_000)
-    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 1, free) == (12, 20_000)
-    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free, 500 * 10**6) == (2, 100_000)
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free) == (1, 100_000)
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 1, free) == (1, 100_000)
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free, 500 * 10**6) == (1, 100_000)
+
+
+def test_a_chunk_takes_more_plans_only_where_that_saves_a_tenth_of_the_run():
+    """1,000 plans of tiny on 100,000 scenarios in 64 GB: one plan a chunk of every scenario makes
+    1,000 calls, 27.6 s by NumPy's estimate; all 1,000 in one chunk on 764 blocks of 131 (what a 32 GB
+    budget holds), 21.1 s, took 24.9 GB where one plan a chunk takes 372 MB, and a stop lost the whole
+    run (a chunk is what a resume keeps; the reviewer's 13 plans on 60,000 ran no sooner so). The run's
+    work is 1,000 x 100,000 x 8 / 7.75e6 + 100,000 x 30 us = 106.2 s: 6.5 s saved is less than a tenth
+    of it and the chunking, so one plan a chunk stands. Where the saving is larger (chunking beside
+    little work), the sooner stands: 40 plans of tiny on 20,000 in Ray tasks below."""
+    slow, fast = (1, 100_000), (1_000, 131)
+    assert chunking.chunking_seconds(1_000, 100_000, *slow) == pytest.approx(1_000 * 0.0276)
+    assert chunking.chunking_seconds(1_000, 100_000, *fast) == pytest.approx(764 * 0.0276)
+    assert chunking.soonest_enough([fast, slow], 1_000, 100_000, 8) == slow
+    assert chunking.soonest_enough([fast, (2, 50_000)], 1_000, 100_000, 8) == fast  # 499 x 3 s made again
 
 
 def test_more_budget_never_makes_the_run_slower_by_numpys_estimate():

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import format_duration
 from fleetopt.evaluate.backend import Backend, c_compiler, gpu_with_cupy, resolve_backend
-from fleetopt.evaluate.chunking import NUMPY_S_PER_SCENARIO, check_scenarios_fit, chunking_seconds
+from fleetopt.evaluate.chunking import check_scenarios_fit, chunking_seconds, numpy_seconds
 from fleetopt.evaluate.kernel.compiler import KernelBuildError
 from fleetopt.evaluate.kernel.cpu import build_cpu_kernel, check_c_compiler
 from fleetopt.evaluate.kernel.shape import kernel_fits
@@ -30,20 +30,15 @@ AUTO_C_BUILD_PAIR_QUARTERS = 25_000_000
 # "GPU"): `fleetopt evaluate` of one plan on 10,000 scenarios took 3.6 s in all on NumPy and 5.3 s
 # on CuPy with its kernels already compiled (20.1 s on a fresh machine, which compiles them), of
 # which the evaluation 0.30 s on NumPy, mostly per scenario (chunking.NUMPY_S_PER_SCENARIO), and NumPy
-# ran 7.75e6 plan-scenario-quarters a second at scale: an estimate from those figures.
+# ran 7.75e6 plan-scenario-quarters a second at scale (chunking.numpy_seconds): an estimate from
+# those figures.
 CUPY_START_S = 1.7
-NUMPY_PAIR_QUARTERS_PER_S = 7.75e6
 
 
 def _runs_on_the_cpu(plans: int, scenarios: int, quarters: int) -> bool:
     """Whether ``auto`` runs an evaluation of this size on the CPU of a machine with a GPU: where
     CuPy is installed and NumPy would finish before CuPy has started."""
     return gpu_with_cupy() and numpy_seconds(plans, scenarios, quarters) < CUPY_START_S
-
-
-def numpy_seconds(plans: int, scenarios: int, quarters: int) -> float:
-    """NumPy's estimated time for an evaluation, s: per scenario and per plan-scenario-quarter."""
-    return scenarios * NUMPY_S_PER_SCENARIO + plans * scenarios * quarters / NUMPY_PAIR_QUARTERS_PER_S
 
 
 def chunked_numpy_seconds(plans: int, scenarios: int, quarters: int, plan_chunk: int, scenario_chunk: int

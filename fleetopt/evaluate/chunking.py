@@ -65,6 +65,23 @@ NUMPY_S_PER_BLOCK = 0.0276
 NUMPY_S_PER_SCENARIO = 30e-6
 
 
+# NumPy's plan-scenario-quarters a second at scale (benchmarks/README.md, "GPU"; the default model)
+NUMPY_PAIR_QUARTERS_PER_S = 7.75e6
+
+
+def numpy_seconds(plans: int, scenarios: int, quarters: int) -> float:
+    """NumPy's estimated time for an evaluation, s: per scenario and per plan-scenario-quarter."""
+    return scenarios * NUMPY_S_PER_SCENARIO + plans * scenarios * quarters / NUMPY_PAIR_QUARTERS_PER_S
+
+
+# A chunk takes more plans than the fewest that run about as soon only where that saves this share of
+# the run's estimated time: more plans a chunk hold more memory and lose more work to a stop (a chunk
+# is the unit a resume keeps), and the estimate's few percent are within its own error (1,000 plans of
+# tiny on 100,000 scenarios took all 1,000 in one chunk, 24.9 GB, for 6 % of the estimate; 13 plans
+# on 60,000 in one chunk ran no sooner than 4 a chunk: the session's reviewer)
+WORTH_MORE_PLANS = 0.10
+
+
 def chunking_seconds(plans: int, scenarios: int, plan_chunk: int, scenario_chunk: int) -> float:
     """What chunks of ``plan_chunk`` plans on blocks of ``scenario_chunk`` scenarios add to NumPy's
     estimated time of ``plans`` on ``scenarios`` (``backend_choice.chunked_numpy_seconds``), s: each
@@ -418,7 +435,18 @@ def chunk_sizes(
 
     sizes = [(plan_chunk, scenarios) for plan_chunk in even_plan_chunks(plans.P, most_plans or plans.P)
              if (scenarios := block(plan_chunk))]  # fmt: skip
-    return min(sizes, key=lambda size: (chunking_seconds(plans.P, n_scenarios, *size), size[0]))
+    return soonest_enough(sizes, plans.P, n_scenarios, data.T)
+
+
+def soonest_enough(sizes: list[tuple[int, int]], n_plans: int, n_scenarios: int, quarters: int
+                   ) -> tuple[int, int]:  # fmt: skip
+    """Of ``sizes`` (plans per chunk, scenarios per block), the fewest plans a chunk whose chunking
+    (:func:`chunking_seconds`) costs at most :data:`WORTH_MORE_PLANS` of the run's estimated time
+    (:func:`numpy_seconds` and the soonest chunking) more than the soonest's; of equal plans, the sooner."""
+    spent = {size: chunking_seconds(n_plans, n_scenarios, *size) for size in sizes}
+    soonest = min(spent.values())
+    enough = soonest + WORTH_MORE_PLANS * (numpy_seconds(n_plans, n_scenarios, quarters) + soonest)
+    return min((size for size in sizes if spent[size] <= enough), key=lambda size: (size[0], spent[size]))
 
 
 def even_plan_chunks(n_plans: int, most: int) -> list[int]:
