@@ -1,6 +1,7 @@
 """The plan's charts (the page's Plan section): its fleet by generation, a lab's compute against its
-demand, power by site, cash and debt on the forecast with the scenarios' bands, the borrowing
-base, and over re-simulated scenarios its NPV distribution and when it breaks."""
+demand, power by site, cash and debt on the forecast with the scenarios' bands, each covenant ratio's
+bands over the scenarios, the borrowing base, and over re-simulated scenarios its NPV distribution
+and when it breaks."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from html import escape
 import numpy as np
 
 from fleetopt.compare.sources import role_notes
-from fleetopt.core.covenants import TOLERANCE_USD
+from fleetopt.core.covenants import QUANTITY_WORDS, TOLERANCE_USD, CovenantTest, statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.tables import gpus_by_generation
 from fleetopt.core.tail import tail_count, worst_k
-from fleetopt.core.units import format_usd, listed
+from fleetopt.core.units import counted, format_percent, format_times, format_usd, listed
 from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.metrics import broken_by_quarter
 from fleetopt.evaluate.result_fields import TIMING_FIELDS
@@ -29,6 +30,22 @@ BREAK_BLOCK = 10_000
 # 12 s a plan on a 2-core VM; a GPU job's million would add two minutes a plan on the CPU): beyond, its
 # shares are of the first ones, within about 0.15 point (one standard error) of the key figures'
 BREAK_SCENARIOS_MAX = 100_000
+# a fan chart's bands: (low percentile, high percentile, opacity, what the range is), of the scenarios
+FAN_BANDS = ((5, 95, 0.15, "5-95 % of scenarios"), (25, 75, 0.25, "25-75 %"))
+# the quarterly lines the covenants' ratios are read from (core/covenants.py statement_quantities) that
+# the simulation records (simulate._record: QuarterFinance.lines and ebitda_usd), cash and debt among
+# them: 4 lines more than the cash and debt bands', 4 x 8 bytes x 500 scenarios x quarters for each plan
+# drawn (0.45 MB a plan of the default model's 28 quarters, 1.3 MB for a sweep's three plans)
+COVENANT_LINES = ("cash_usd", "debt_usd", "ebitda_usd", "tax_usd", "debt_service_usd", "interest_usd")
+# the borrowing base's two sides, which the simulation does not record: NaN, and the test not drawn
+UNRECORDED_LINES = ("collateral_required_usd", "collateral_value_usd")
+# the borrowing base has no fan beside the covenants' (simulate does not record its sides by quarter)
+UNFANNED_BASE = ("<p class='cap'>Over the scenarios the borrowing base is not drawn: the simulation does "
+                 "not record its two sides by quarter; its breaches are counted with the other "
+                 "covenants'.</p>")
+# a covenant fan's axis reaches at most this many times its limit either side of zero: a DSCR of 900x
+# in a quarter of little debt service would flatten every other quarter's bands onto the axis
+FAN_AXIS_LIMITS = 4.0
 
 
 def _batch(data: ModelData, plans: list[Plan], labels: list[str], buffers):
@@ -37,8 +54,16 @@ def _batch(data: ModelData, plans: list[Plan], labels: list[str], buffers):
 
 def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int) -> dict:
     """Each pair's results on scenarios 0 .. n - 1 of ``seed``, with its cash and debt by quarter
-    (USD) for the fan charts."""
-    return sample_runs(data, _batch(data, plans, labels, buffers), n, seed, record=("cash_usd", "debt_usd"))
+    (USD) for the fan charts, and the other lines the covenants' fans read where it has one."""
+    record = COVENANT_LINES if _fanned_tests(data) else ("cash_usd", "debt_usd")
+    return sample_runs(data, _batch(data, plans, labels, buffers), n, seed, record=record)
+
+
+def _fanned_tests(data: ModelData) -> list[CovenantTest]:
+    """The model's covenants drawn as fans over the scenarios: each a ratio (the liquidity floor, in
+    USD, is the cash's bands), tested in some quarter, but the borrowing base (its sides unrecorded)."""
+    return [test for test in data.covenants if test.kind.denominator is not None
+            and not test.kind.facility_test and test.tested.any()]  # fmt: skip
 
 
 def _every_scenario(run: ReportRun, sim: dict) -> dict[str, np.ndarray]:
@@ -61,9 +86,9 @@ def _every_scenario(run: ReportRun, sim: dict) -> dict[str, np.ndarray]:
     return {field: np.concatenate(part, axis=1) for field, part in parts.items()}
 
 
-def _scenario_charts(run: ReportRun) -> tuple[list[str], dict]:
-    """The NPV histogram of the focus plans over re-simulated scenarios, and the 5-95 % and 25-75 %
-    bands of the main plan's cash and debt."""
+def _scenario_charts(run: ReportRun) -> tuple[list[str], dict, list[str]]:
+    """The NPV histogram of the focus plans over re-simulated scenarios, the 5-95 % and 25-75 %
+    bands of the main plan's cash and debt, and its covenant ratios' fans (:func:`_covenant_fans`)."""
     seed, total = run.scenario_source
     n = min(FAN_SCENARIOS, total)
     focus = run.focus
@@ -74,10 +99,8 @@ def _scenario_charts(run: ReportRun) -> tuple[list[str], dict]:
     # one scenario's percentiles are its own path, not a range: its bands read as a scenario's spread
     for name, key in (("cash", "cash_usd"), ("debt", "debt_usd")) if n > 1 else ():
         paths = sim[key][0]
-        bands[name] = [
-            (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15, "5-95 % of scenarios"),
-            (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25, "25-75 %"),
-        ]
+        bands[name] = [(np.percentile(paths, low, axis=0), np.percentile(paths, high, axis=0), opacity, what)
+                       for low, high, opacity, what in FAN_BANDS]  # fmt: skip
     every = _every_scenario(run, sim)
     samples = {run.labels[i]: every["npv"][j] for j, i in enumerate(focus)}
     markers, sample = _npv_markers(run, samples, total)
@@ -88,7 +111,93 @@ def _scenario_charts(run: ReportRun) -> tuple[list[str], dict]:
                                   colours=svg.plan_colours(list(samples), run.plan_roles))  # fmt: skip
     caption = f"<p class='cap'>{escape(_histogram_caption(run, len(every['npv'][0]), bool(sample)))}</p>"
     timing = {field: every[field][0] for field in TIMING_FIELDS}
-    return [histogram + caption, _when_it_breaks(run, timing)], bands
+    fans = _covenant_fans(run, sim) if n > 1 else []
+    return [histogram + caption, _when_it_breaks(run, timing)], bands, fans
+
+
+def _covenant_fans(run: ReportRun, sim: dict) -> list[str]:
+    """A fan chart per covenant ratio the model tests (:func:`_fanned_tests`): the main plan's
+    ratio over the charts' sample ``sim`` by quarter, read as one scenario's path reads it
+    (evaluate/path.py ``_covenant_columns``: ``CovenantKind.ratio`` of ``statement_quantities``)."""
+    tests = _fanned_tests(run.data)
+    if not tests:
+        return []
+    lines = {name: sim[name][0] for name in COVENANT_LINES}
+    lines.update({name: np.full_like(lines["cash_usd"], np.nan) for name in UNRECORDED_LINES})
+    values = statement_quantities(lines, run.data.covenant_window)
+    return [_covenant_fan(run, test, values) for test in tests]
+
+
+def _covenant_fan(run: ReportRun, test: CovenantTest, values: dict[str, np.ndarray]) -> str:
+    """One covenant's fan: its ratio's bands and median in the quarters it is tested, its limit a line."""
+    kind, tested = test.kind, test.tested
+    ratio = kind.ratio(values)  # (scenarios, quarters)
+    share = kind.numerator == "cash"  # a share of debt, as its threshold is written
+    edges = _percentiles(ratio, [p for low, high, *_ in FAN_BANDS for p in (low, high)] + [50])
+    bands = [(edges[2 * b], edges[2 * b + 1], opacity, what)
+             for b, (*_, opacity, what) in enumerate(FAN_BANDS)]  # fmt: skip
+    shown = np.concatenate([edges[0][tested], edges[1][tested]])
+    reach = FAN_AXIS_LIMITS * test.threshold
+    axis = (max(float(shown.min()), -reach), min(float(shown.max()), reach))
+    spread = svg.Fan(bands, edges[-1], tested, (test.threshold, f"limit: {test.describe()}"), axis)
+    chart = svg.both(svg.fan, f"{kind.label} over scenarios, by quarter: {run.main_label}",
+                     run.data.quarter_labels, spread, f"{kind.label} ({'%' if share else 'x'})",
+                     y_fmt=svg.share_tick if share else svg.times_tick)  # fmt: skip
+    write = format_percent if share else format_times
+    worst = edges[0 if kind.bound == "min" else 1]
+    caption = _fan_caption(run, test, test.breached(values) & tested, worst, write)
+    clipped = axis if shown.min() < axis[0] or shown.max() > axis[1] else None
+    caption += _fan_drawing_words(run, test, ratio, clipped, write)
+    return chart + f"<p class='cap'>{escape(caption)}</p>"
+
+
+def _percentiles(ratio: np.ndarray, percents: list[float]) -> list[np.ndarray]:
+    """Each of ``percents`` of ``ratio`` over its scenarios (axis 0), by quarter, as NumPy's (linear)
+    but with an unbounded ratio (inf, no denominator) counted as above every other: a percentile
+    between a finite ratio and an unbounded one is unbounded (NumPy's gave NaN)."""
+    unbounded = np.isposinf(ratio)
+    stand_in = np.where(unbounded, np.finfo(float).max / 4, ratio)
+    highest = np.where(unbounded, -np.inf, ratio).max(axis=0)
+    return [np.where(p > highest, np.inf, p) for p in np.percentile(stand_in, percents, axis=0)]
+
+
+def _fan_caption(run: ReportRun, test: CovenantTest, breached: np.ndarray, worst: np.ndarray, write) -> str:
+    """How close the covenant comes over the sample, in its tightest quarter: the tested quarter the
+    most scenarios breach it in, where any does, else the one whose worst 5 % (``worst``: the 5th
+    percentile of a minimum, the 95th of a maximum) has the least room (``tightest_quarter``)."""
+    n, seed, q = run.sample["n"], run.sample["seed"], run.data.quarter_labels
+    shares = breached.mean(axis=0)
+    beyond = "below" if test.kind.bound == "min" else "above"
+    scenarios = f"{n:,} scenarios (seed {seed})"
+    if shares.max() > 0:
+        t = int(np.argmax(shares))
+        return (f"Its tightest quarter is {q[t]}: {format_percent(shares[t])} of the {scenarios} breach it "
+                f"there ({beyond} {test.threshold_words}), the most of any quarter tested.")
+    t = test.tightest_quarter(worst)
+    return (f"None of the {scenarios} breaches it ({beyond} {test.threshold_words}) in any quarter tested; "
+            f"it comes closest in {q[t]}, where the worst 5 % are at {write(float(worst[t]))} or {beyond}.")
+
+
+def _fan_drawing_words(run: ReportRun, test: CovenantTest, ratio: np.ndarray,
+                       clipped: tuple[float, float] | None, write) -> str:  # fmt: skip
+    """How the fan draws the scenarios after a default, the quarters without a ratio and, where its
+    bands reach beyond the axis (``clipped``: the axis; None where they do not), those beyond it."""
+    kind, tested = test.kind, ratio[:, test.tested]
+    said = [" The bands are of every re-simulated scenario in each quarter the covenant is tested (grey: "
+            "not tested); a scenario runs on after a liquidity default (docs/evaluation.md), as in the cash "
+            "and debt bands, and counts in every quarter."]
+    unbounded = counted(int(np.isposinf(tested).sum()), "scenario-quarter")
+    untested = " and not tested" if kind.applies_when == kind.denominator else ""
+    said.append(f" Where {QUANTITY_WORDS[kind.denominator]} is nil or negative the ratio is unbounded"
+                f"{untested} (inf in a scenario's path.csv), drawn at the axis's top: {unbounded} of "
+                f"{tested.size:,} here.")
+    if kind.applies_when == kind.numerator:
+        said.append(f" With no {QUANTITY_WORDS[kind.numerator]} it is 0: not tested.")
+    if run.data.covenant_window > 1:
+        said.append(" Its flows are averaged over the trailing year, as tested.")
+    if clipped is not None:
+        said.append(f" Bands beyond {write(clipped[0])} to {write(clipped[1])} are drawn at that edge.")
+    return "".join(said)
 
 
 def _npv_markers(run: ReportRun, samples: dict[str, np.ndarray], total: int) -> tuple[dict, str]:
@@ -218,12 +327,12 @@ def plan_section(run: ReportRun) -> str:
                 "MW", y_fmt=svg.mw_tick, dashed={"MW online"},
             )
         )  # fmt: skip
-    bands = {}
+    bands, fans = {}, []
     # a deterministic evaluation has no scenarios to re-simulate: its one scenario is the forecast
     if (run.kind in ("evaluate", "sweep") or run.metrics is not None) and not run.summary.get(
         "deterministic"
     ):
-        extra, bands = _scenario_charts(run)
+        extra, bands, fans = _scenario_charts(run)
         charts += extra
     # the lines are the forecast, the bands the scenarios: a title of the forecast alone misread them
     title = "Cash and debt: on the forecast (lines) and over scenarios (bands)" if bands else (
@@ -234,6 +343,7 @@ def plan_section(run: ReportRun) -> str:
     if bands:
         cash += f"<p class='cap'>Bands from {run.sample['n']:,} re-simulated scenarios (seed {run.sample['seed']}).</p>"
     charts.append(cash)
+    charts += fans
     if any(fac.max_ltv for fac in data.facilities):  # the borrowing base (formulation §5.9)
         needed = st.lines["collateral_required_usd"]
         charts.append(svg.both(
@@ -243,7 +353,7 @@ def plan_section(run: ReportRun) -> str:
             "USD", y_fmt=svg.usd_tick, dashed={"GPU resale value"},
         ) + ("" if (needed > TOLERANCE_USD).any() else  # a flat line at $0 said nothing
              "<p class='cap'>No GPU-secured debt is owed on the forecast: the borrowing base is not tested "
-             "(the collateral needed is $0 throughout).</p>"))  # fmt: skip
+             "(the collateral needed is $0 throughout).</p>") + (UNFANNED_BASE if bands else ""))  # fmt: skip
     return (f"<h2>Plan: {escape(run.main_label)}</h2><div class='grid'>"
             + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
 

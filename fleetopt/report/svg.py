@@ -14,6 +14,7 @@ from fleetopt.core.units import (
     format_count,
     format_mw,
     format_percent,
+    format_times,
     format_usd,
     format_usd_compact,
     rounded,
@@ -186,6 +187,11 @@ def share_tick(v: float) -> str:
     pct = v * 100
     decimals = next((d for d in (0, 1) if abs(round(pct, d) - pct) < 1e-9), 2)
     return f"{pct:.{decimals}f}%"
+
+
+def times_tick(v: float) -> str:
+    """An axis label of a ratio, as a multiple with the decimals it has: 0x, 1.5x, 2.25x."""
+    return f"{v:g}x"
 
 
 def mw_tick(v: float) -> str:
@@ -504,8 +510,109 @@ def lines(
     return frame.render(legend + ranges)
 
 
+@dataclass(frozen=True)
+class Fan:
+    """A quantity's spread over scenarios by quarter, for :func:`fan`: ``bands`` (low, high, opacity,
+    what the range is) and ``median``, (T,) each, drawn in the ``tested`` quarters alone (the others
+    shaded), against ``limit`` (its value and its words in the legend), within ``axis`` (lo, hi: the
+    values beyond it are drawn at its edge)."""
+
+    bands: list[tuple[np.ndarray, np.ndarray, float, str]]
+    median: np.ndarray
+    tested: np.ndarray
+    limit: tuple[float, str]
+    axis: tuple[float, float]
+
+
+FAN_COLOUR, LIMIT_COLOUR = NO_ROLE_FIRST[0], OKABE_ITO["vermillion"]
+UNTESTED_OPACITY = 0.35  # GREY's shade over the quarters a covenant is not tested in
+
+
+def fan(title: str, x_labels: list[str], spread: Fan, unit: str, y_fmt=number_tick,
+        layout: Layout = WIDE) -> str:  # fmt: skip
+    """A fan chart: :class:`Fan`'s bands and median over each run of tested quarters, its limit a
+    dashed line across the plot, each quarter not tested shaded grey, with nothing of the fan in it."""
+    lo, hi = spread.axis
+    limit, limit_words = spread.limit
+    frame = Frame(title, x_labels, min(lo, limit), max(hi, limit), y_fmt=y_fmt, y_unit=unit, layout=layout)
+    legend = []
+    untested = _runs(~spread.tested)
+    for first, last in untested:
+        left, right = _run_edges(frame, first, last)
+        frame.add(f'<rect x="{left:.1f}" y="{frame.top:.1f}" width="{right - left:.1f}" '
+                  f'height="{frame.bottom - frame.top:.1f}" fill="{GREY}" opacity="{UNTESTED_OPACITY}">'
+                  "<title>not tested</title></rect>")  # fmt: skip
+    clip = [(np.clip(low, lo, hi), np.clip(high, lo, hi), opacity, what)
+            for low, high, opacity, what in spread.bands]  # fmt: skip
+    median = np.clip(spread.median, lo, hi)
+    for first, last in _runs(spread.tested):
+        for low, high, opacity, what in clip:
+            frame.add(f'<polygon points="{_run_area(frame, first, last, high, low)}" fill="{FAN_COLOUR}" '
+                      f'opacity="{opacity}"><title>{escape(what)}</title></polygon>')  # fmt: skip
+        frame.add(f'<path d="M{" L".join(_run_points(frame, first, last, median))}" fill="none" '
+                  f'stroke="{FAN_COLOUR}" stroke-width="2"><title>median</title></path>')  # fmt: skip
+    legend.append(("median", FAN_COLOUR, "line"))
+    legend += [(what, FAN_COLOUR, f"band:{opacity}") for _, _, opacity, what in spread.bands]
+    y = frame.y(limit)
+    frame.add(f'<line x1="{frame.left}" x2="{frame.right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{LIMIT_COLOUR}" '
+              f'stroke-width="2" stroke-dasharray="6 4"><title>{escape(limit_words)}</title></line>')
+    legend.append((limit_words, LIMIT_COLOUR, "dash"))
+    if untested:
+        legend.append(("not tested", GREY, f"band:{UNTESTED_OPACITY}"))
+    frame.add(_fan_tooltips(frame, spread, y_fmt, unit))
+    return frame.render(legend)
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of consecutive True in ``flags``."""
+    edges = np.diff(np.concatenate([[0], flags.astype(int), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
+
+
+# a run of one tested quarter is drawn this wide (px) about its quarter: a band of one point is no area
+ONE_QUARTER_PX = 3.0
+
+
+def _run_points(frame: Frame, first: int, last: int, ys) -> list[str]:
+    """A series' "x,y" pixels over quarters ``first`` .. ``last``: of one quarter, a short level step."""
+    if first == last:
+        x, y = frame.x(first), frame.y(ys[first])
+        return [f"{x - ONE_QUARTER_PX:.1f},{y:.1f}", f"{x + ONE_QUARTER_PX:.1f},{y:.1f}"]
+    return [f"{frame.x(i):.1f},{frame.y(ys[i]):.1f}" for i in range(first, last + 1)]
+
+
+def _run_area(frame: Frame, first: int, last: int, high, low) -> str:
+    """The polygon between two series over quarters ``first`` .. ``last``."""
+    return " ".join(_run_points(frame, first, last, high) + _run_points(frame, first, last, low)[::-1])
+
+
+def _run_edges(frame: Frame, first: int, last: int) -> tuple[float, float]:
+    """The left and right pixels of quarters ``first`` .. ``last``, half a quarter out, within the plot."""
+    if len(frame.x_labels) == 1:
+        return frame.left, frame.right
+    return max(frame.left, frame.x(first - 0.5)), min(frame.right, frame.x(last + 0.5))
+
+
+def _fan_tooltips(frame: Frame, spread: Fan, y_fmt, unit: str) -> str:
+    """An invisible spot on each tested quarter's median whose tooltip gives the quarter's median
+    and bands, unclipped ("2028Q2: median 1.83x; 5-95 % of scenarios 1.20x to 3.41x")."""
+    out, said = [], _value_writer(y_fmt, unit)
+
+    def write(v: float) -> str:  # a ratio without a denominator: unbounded, as the path's frame says
+        return "unbounded" if v == math.inf else said(v)
+
+    for i in np.flatnonzero(spread.tested):
+        ranges = "; ".join(f"{what} {write(float(low[i]))} to {write(float(high[i]))}"
+                           for low, high, _, what in spread.bands)  # fmt: skip
+        y = frame.y(float(np.clip(spread.median[i], *spread.axis)))
+        words = f"{frame.x_labels[i]}: median {write(float(spread.median[i]))}; {ranges}"
+        out.append(f'<circle cx="{frame.x(i):.1f}" cy="{y:.1f}" r="{HIT_RADIUS}" fill="transparent" '
+                   f'class="hit"><title>{escape(words)}</title></circle>')  # fmt: skip
+    return "".join(out)
+
+
 # a value's words in a tooltip, by its axis's unit: as the key figures write it ($1.23B, 820 MW, 12.3%)
-VALUE_WORDS = {usd_tick: format_usd, mw_tick: format_mw, share_tick: format_percent}
+VALUE_WORDS = {usd_tick: format_usd, mw_tick: format_mw, share_tick: format_percent, times_tick: format_times}
 HIT_RADIUS = 6  # px about each point of a line that shows its value when hovered
 
 

@@ -1,0 +1,119 @@
+"""The report's covenant fans: each covenant ratio the model tests, over the re-simulated scenarios,
+quarter by quarter, against its limit (report/charts.py ``_covenant_fans``, svg.fan)."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from fleetopt import api
+from fleetopt.core.units import format_percent
+from fleetopt.report import page, svg
+from fleetopt.report.charts import _percentiles
+
+SCENARIOS = 12  # every one re-simulated for the charts (FAN_SCENARIOS is more)
+DSCR_TITLE = "EBITDA / debt service over scenarios, by quarter: milp"
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory, solve_run) -> Path:
+    """tiny's optimum evaluated on 12 scenarios (seed 0)."""
+    folder = tmp_path_factory.mktemp("fans") / "E"
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(solve_run), "--scenarios", str(SCENARIOS),
+                           "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dscr_by_hand(evaluation) -> np.ndarray:
+    """(scenarios, quarters) tiny's DSCR, as each scenario's path writes it (NaN where not tested)."""
+    return np.array([api.scenario_path(evaluation, i).frame["dscr_ratio"].to_numpy(dtype=float)
+                     for i in range(SCENARIOS)])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def drawn(evaluation) -> tuple[str, dict[str, svg.Fan]]:
+    """The report's HTML and each fan it draws, by its title (the wide and narrow drawings' one)."""
+    fans: dict[str, svg.Fan] = {}
+    drawing = svg.fan
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(svg, "fan", lambda title, *args, **kw: fans.setdefault(title, args[1])
+                   and drawing(title, *args, **kw))  # fmt: skip
+        html = page.build_report(evaluation)
+    return html, fans
+
+
+def test_a_fan_s_bands_are_the_percentiles_of_the_scenarios_ratio(drawn, dscr_by_hand):
+    """The DSCR fan's 5th, 25th, 75th and 95th percentiles and median in each quarter tested are
+    NumPy's of the 12 scenarios' DSCR that each scenario's path gives; nothing is drawn in 2026Q3,
+    before tiny's `test_from: 2026Q4`."""
+    fan = drawn[1][DSCR_TITLE]
+    assert fan.tested.tolist() == [False] + [True] * 7
+    (p5, p95, *_), (p25, p75, *_) = fan.bands
+    for q, drawn_values in ((5, p5), (25, p25), (50, fan.median), (75, p75), (95, p95)):
+        expected = np.percentile(dscr_by_hand[:, 1:], q, axis=0)
+        np.testing.assert_allclose(drawn_values[1:], expected, rtol=1e-12, err_msg=f"P{q}")
+    assert np.isnan(dscr_by_hand[:, 0]).all()
+
+
+def _grid(chart: str) -> dict[float, float]:
+    """A chart's y gridlines, by their tick's value (1.0 for '1x'), at their pixel."""
+    gridlines = re.findall(r'<line x1="[^"]*" x2="[^"]*" y1="([^"]*)" y2="[^"]*" class="grid"/>', chart)
+    ys = [float(y) for y in gridlines]
+    ticks = re.findall(r'text-anchor="end">(-?[0-9.]+)x</text>', chart)
+    return {float(v): y for v, y in zip(ticks, ys, strict=True)}
+
+
+def test_the_limit_line_is_at_the_model_s_limit(drawn):
+    """tiny's `min_dscr: 1.4`: the dashed line sits 40 % of the way from the 1x gridline to the 2x
+    one, named in the legend as the covenant reads."""
+    html, _ = drawn
+    chart = html.split(f'aria-label="{DSCR_TITLE}"', 1)[1].split("</svg>", 1)[0]
+    grid = _grid(chart)
+    y = float(re.search(rf'<line [^>]*y1="([^"]*)"[^>]*stroke="{svg.LIMIT_COLOUR}"', chart).group(1))
+    assert y == pytest.approx(grid[1.0] + 0.4 * (grid[2.0] - grid[1.0]), abs=0.1)
+    assert ">limit: EBITDA / debt service &gt;= 1.4x</text>" in chart
+    assert ">not tested</text>" in chart
+
+
+def test_the_caption_gives_the_share_breaching_in_the_tightest_quarter(drawn, dscr_by_hand, evaluation):
+    """The caption names the tested quarter most scenarios breach the DSCR in and that share, as
+    counted on the scenarios' paths (a DSCR below 1.4x)."""
+    html, _ = drawn
+    after = html.split(f'aria-label="{DSCR_TITLE}"', 1)[1]
+    caption = unescape(after.split("<p class='cap'>", 1)[1].split("</p>")[0])
+    below = (dscr_by_hand < 1.4).mean(axis=0)
+    assert below.max() > 0  # tiny's 12 scenarios breach it
+    t = int(np.argmax(below))
+    quarter = api.scenario_path(evaluation, 0).frame["quarter"].iloc[t]
+    assert caption.startswith(f"Its tightest quarter is {quarter}: {format_percent(below[t])} of the 12 "
+                              "scenarios (seed 0) breach it there (below 1.4x)")
+    assert "runs on after a liquidity default" in caption
+    assert "Where debt service is nil or negative the ratio is unbounded and not tested" in caption
+
+
+def test_a_model_without_covenants_has_no_fan(tmp_path, solve_run):
+    """Without `finance.covenants` no ratio is tested: no fan is drawn (the borrowing base, which
+    tiny's GPU-secured loan still tests, has none: its caption says why)."""
+    folder = tmp_path / "E"
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(solve_run), "--scenarios", "4", "--set",
+                           "finance.covenants=null", "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    html = page.build_report(folder)
+    assert "over scenarios, by quarter" not in html
+    assert "Over the scenarios the borrowing base is not drawn" in html
+
+
+def test_an_unbounded_ratio_is_above_every_other_in_the_percentiles():
+    """A quarter without debt service has an unbounded DSCR (inf): a percentile among such scenarios
+    is unbounded, one below them NumPy's, never NaN (NumPy's own gave NaN from 50 % up here)."""
+    ratio = np.array([[1.0, 2.0], [2.0, 2.0], [3.0, 2.0], [np.inf, 2.0], [np.inf, 2.0]])
+    p25, p50, p75, p95 = _percentiles(ratio, [25, 50, 75, 95])
+    assert p25.tolist() == [2.0, 2.0] and p50.tolist() == [3.0, 2.0]
+    assert p75.tolist() == [np.inf, 2.0] and p95.tolist() == [np.inf, 2.0]
