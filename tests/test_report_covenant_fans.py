@@ -117,3 +117,22 @@ def test_an_unbounded_ratio_is_above_every_other_in_the_percentiles():
     p25, p50, p75, p95 = _percentiles(ratio, [25, 50, 75, 95])
     assert p25.tolist() == [2.0, 2.0] and p50.tolist() == [3.0, 2.0]
     assert p75.tolist() == [np.inf, 2.0] and p95.tolist() == [np.inf, 2.0]
+
+
+def test_the_axis_reaches_four_times_the_limit_and_the_caption_says_what_lies_beyond(tmp_path, solve_run):
+    """tiny with an interest cover of at least 3x and cash of at least 10 % of debt: its cover of 10x
+    to 20x is drawn on an axis up to 4 x 3x = 12x, the bands above it at 12x, as the caption says;
+    cash / debt is drawn in per cent against its 10 %."""
+    folder = tmp_path / "E"
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(solve_run), "--scenarios", str(SCENARIOS),
+                           "--set", "finance.covenants.min_interest_coverage=3", "--set",
+                           "finance.covenants.min_liquidity_fraction_of_debt=0.1",
+                           "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    html = unescape(page.build_report(folder))
+    cover = html.split('aria-label="EBITDA / interest over scenarios, by quarter: milp"', 1)[1]
+    assert "Bands above 12.00x are drawn at 12.00x." in cover.split("<p class='cap'>", 1)[1].split("</p>")[0]
+    assert ">12.5x</text>" in cover.split("</svg>", 1)[0]  # the axis's top tick, the first above 12x
+    share = html.split('aria-label="cash / debt over scenarios, by quarter: milp"', 1)[1]
+    share = share.split("</svg>", 1)[0]
+    assert ">cash / debt (%)</text>" in share and ">limit: cash / debt >= 10%</text>" in share

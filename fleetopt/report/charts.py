@@ -146,7 +146,8 @@ def _covenant_fan(run: ReportRun, test: CovenantTest, values: dict[str, np.ndarr
     write = format_percent if share else format_times
     worst = edges[0 if kind.bound == "min" else 1]
     caption = _fan_caption(run, test, test.breached(values) & tested, worst, write)
-    clipped = axis if shown.min() < axis[0] or shown.max() > axis[1] else None
+    lo, hi = axis
+    clipped = {"below": lo if shown.min() < lo else None, "above": hi if shown.max() > hi else None}
     caption += _fan_drawing_words(run, test, ratio, clipped, write)
     return chart + f"<p class='cap'>{escape(caption)}</p>"
 
@@ -179,9 +180,10 @@ def _fan_caption(run: ReportRun, test: CovenantTest, breached: np.ndarray, worst
 
 
 def _fan_drawing_words(run: ReportRun, test: CovenantTest, ratio: np.ndarray,
-                       clipped: tuple[float, float] | None, write) -> str:  # fmt: skip
+                       clipped: dict[str, float | None], write) -> str:  # fmt: skip
     """How the fan draws the scenarios after a default, the quarters without a ratio and, where its
-    bands reach beyond the axis (``clipped``: the axis; None where they do not), those beyond it."""
+    bands reach beyond the axis (``clipped``: the axis's end "below" and "above", None where they
+    do not reach beyond it), those beyond it."""
     kind, tested = test.kind, ratio[:, test.tested]
     said = [" The bands are of every re-simulated scenario in each quarter the covenant is tested (grey: "
             "not tested); a scenario runs on after a liquidity default (docs/evaluation.md), as in the cash "
@@ -193,10 +195,10 @@ def _fan_drawing_words(run: ReportRun, test: CovenantTest, ratio: np.ndarray,
                 f"{tested.size:,} here.")
     if kind.applies_when == kind.numerator:
         said.append(f" With no {QUANTITY_WORDS[kind.numerator]} it is 0: not tested.")
-    if run.data.covenant_window > 1:
+    if run.data.covenant_window > 1 and kind.on_flows:
         said.append(" Its flows are averaged over the trailing year, as tested.")
-    if clipped is not None:
-        said.append(f" Bands beyond {write(clipped[0])} to {write(clipped[1])} are drawn at that edge.")
+    said += [f" Bands {side} {write(edge)} are drawn at {write(edge)}." for side, edge in clipped.items()
+             if edge is not None]  # fmt: skip
     return "".join(said)
 
 
