@@ -3,6 +3,7 @@ quarter by quarter, against its limit (report/charts.py ``_covenant_fans``, svg.
 
 from __future__ import annotations
 
+import html
 import re
 from html import unescape
 from pathlib import Path
@@ -62,6 +63,25 @@ def test_a_fan_s_bands_are_the_percentiles_of_the_scenarios_ratio(drawn, dscr_by
     assert np.isnan(dscr_by_hand[:, 0]).all()
 
 
+def test_the_borrowing_base_s_fan_is_the_percentiles_of_the_base_used(drawn, evaluation):
+    """The borrowing base used (GPU-secured debt / max LTV over the GPUs' resale value) by quarter over
+    the 12 scenarios, as each scenario's path gives it: the simulation records the base's two sides
+    (it drew no fan, its sides unrecorded). tiny tests it in every quarter its loan is owed."""
+    used = np.array([api.scenario_path(evaluation, i).frame["borrowing_base_ratio"].to_numpy(dtype=float)
+                     for i in range(SCENARIOS)])  # fmt: skip
+    fan = drawn[1]["borrowing base over scenarios, by quarter: milp"]
+    tested = fan.tested
+    assert tested.all() and fan.limit[0] == 1.0
+    breaching = (used > 1.0 + 1e-9).mean(axis=0)  # the caption's share, in its tightest quarter
+    t = int(np.argmax(breaching))
+    quarter = ["2026Q3", "2026Q4", "2027Q1", "2027Q2", "2027Q3", "2027Q4", "2028Q1", "2028Q2"][t]
+    assert (f"Its tightest quarter is {quarter}: {breaching[t]:.1%} of the 12 scenarios (seed 0) breach it "
+            "there (above 100.0%)") in html.unescape(drawn[0])
+    (p5, p95, *_), _ = fan.bands
+    for q, drawn_values in ((5, p5), (50, fan.median), (95, p95)):
+        np.testing.assert_allclose(drawn_values, np.percentile(used, q, axis=0), rtol=1e-12, err_msg=f"P{q}")
+
+
 def _grid(chart: str) -> dict[float, float]:
     """A chart's y gridlines, by their tick's value (1.0 for '1x'), at their pixel."""
     gridlines = re.findall(r'<line x1="[^"]*" x2="[^"]*" y1="([^"]*)" y2="[^"]*" class="grid"/>', chart)
@@ -99,15 +119,15 @@ def test_the_caption_gives_the_share_breaching_in_the_tightest_quarter(drawn, ds
 
 
 def test_a_model_without_covenants_has_no_fan(tmp_path, solve_run):
-    """Without `finance.covenants` no ratio is tested: no fan is drawn (the borrowing base, which
-    tiny's GPU-secured loan still tests, has none: its caption says why)."""
+    """Without `finance.covenants` no covenant ratio is tested: no fan is drawn but the borrowing
+    base's, which tiny's GPU-secured loan still tests."""
     folder = tmp_path / "E"
     code, _, err = run_cli("evaluate", "tiny", "--plans", str(solve_run), "--scenarios", "4", "--set",
                            "finance.covenants=null", "--out", str(folder))  # fmt: skip
     assert code == 0, err
     html = page.build_report(folder)
-    assert "over scenarios, by quarter" not in html
-    assert "Over the scenarios the borrowing base is not drawn" in html
+    assert "EBITDA / debt service over scenarios" not in html and "debt / annualised EBITDA over" not in html
+    assert "borrowing base over scenarios, by quarter" in html
 
 
 def test_an_unbounded_ratio_is_above_every_other_in_the_percentiles():

@@ -159,7 +159,7 @@ def simulate(
         if watch is not None:
             watch(t, _watched(run, totals, quarter, tested, parts))
         if record:
-            _record(paths, quarter, t)
+            _record(paths, quarter, tested[0], t)
     return {
         **totals.results(run, quarter.step, end_parts=watch is not None),
         **run.book.reactions(),
@@ -359,9 +359,15 @@ def _watched(run: _Simulation, totals: _Totals, quarter: _Quarter, tested: tuple
     }  # fmt: skip
 
 
-def _record(paths: dict, quarter: _Quarter, t: int) -> None:
-    """Quarter ``t``'s lines named in ``paths`` (``QuarterFinance.lines`` and ``ebitda_usd``)."""
-    lines = {**quarter.step.lines(), "ebitda_usd": quarter.ebitda}
+# the borrowing base's two sides, USD, by their names in a path's lines (0 where not tested, as path.csv)
+BASE_LINES = {"collateral_required_usd": "collateral_required", "collateral_value_usd": "collateral"}
+
+
+def _record(paths: dict, quarter: _Quarter, base: dict | None, t: int) -> None:
+    """Quarter ``t``'s lines named in ``paths`` (``QuarterFinance.lines``, ``ebitda_usd`` and the
+    borrowing base's sides, :data:`BASE_LINES`, from the quarter's covenants ``base``)."""
+    lines = {**quarter.step.lines(), "ebitda_usd": quarter.ebitda,
+             **{name: (base or {}).get(key, 0.0) for name, key in BASE_LINES.items()}}  # fmt: skip
     for name, path in paths.items():  # + 0.0: a repayment of nothing is 0, not -0
         path[:, :, t] = lines[name] + 0.0
 

@@ -20,6 +20,7 @@ from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.metrics import broken_by_quarter
 from fleetopt.evaluate.result_fields import TIMING_FIELDS
 from fleetopt.evaluate.sample_runs import sample_runs
+from fleetopt.evaluate.simulate import BASE_LINES
 from fleetopt.report import svg
 from fleetopt.report.reading import FAN_SCENARIOS, ReportRun
 
@@ -33,16 +34,12 @@ BREAK_SCENARIOS_MAX = 100_000
 # a fan chart's bands: (low percentile, high percentile, opacity, what the range is), of the scenarios
 FAN_BANDS = ((5, 95, 0.15, "5-95 % of scenarios"), (25, 75, 0.25, "25-75 %"))
 # the quarterly lines the covenants' ratios are read from (core/covenants.py statement_quantities) that
-# the simulation records (simulate._record: QuarterFinance.lines and ebitda_usd), cash and debt among
-# them: 4 lines more than the cash and debt bands', 4 x 8 bytes x 500 scenarios x quarters for each plan
-# drawn (0.45 MB a plan of the default model's 28 quarters, 1.3 MB for a sweep's three plans)
-COVENANT_LINES = ("cash_usd", "debt_usd", "ebitda_usd", "tax_usd", "debt_service_usd", "interest_usd")
-# the borrowing base's two sides, which the simulation does not record: NaN, and the test not drawn
-UNRECORDED_LINES = ("collateral_required_usd", "collateral_value_usd")
-# the borrowing base has no fan beside the covenants' (simulate does not record its sides by quarter)
-UNFANNED_BASE = ("<p class='cap'>Over the scenarios the borrowing base is not drawn: the simulation does "
-                 "not record its two sides by quarter; its breaches are counted with the other "
-                 "covenants'.</p>")
+# the simulation records (simulate._record: QuarterFinance.lines, ebitda_usd and the borrowing base's
+# sides), cash and debt among them: 6 lines more than the cash and debt bands', 6 x 8 bytes x 500
+# scenarios x quarters for each plan drawn (0.67 MB a plan of the default model's 28 quarters, 2 MB
+# for a sweep's three plans)
+COVENANT_LINES = ("cash_usd", "debt_usd", "ebitda_usd", "tax_usd", "debt_service_usd", "interest_usd",
+                  *BASE_LINES)
 # a covenant fan's axis reaches at most this many times its limit either side of zero: a DSCR of 900x
 # in a quarter of little debt service would flatten every other quarter's bands onto the axis
 FAN_AXIS_LIMITS = 4.0
@@ -61,9 +58,8 @@ def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed:
 
 def _fanned_tests(data: ModelData) -> list[CovenantTest]:
     """The model's covenants drawn as fans over the scenarios: each a ratio (the liquidity floor, in
-    USD, is the cash's bands), tested in some quarter, but the borrowing base (its sides unrecorded)."""
-    return [test for test in data.covenants if test.kind.denominator is not None
-            and not test.kind.facility_test and test.tested.any()]  # fmt: skip
+    USD, is the cash's bands), the borrowing base used among them, tested in some quarter."""
+    return [test for test in data.covenants if test.kind.denominator is not None and test.tested.any()]
 
 
 def _every_scenario(run: ReportRun, sim: dict) -> dict[str, np.ndarray]:
@@ -123,7 +119,6 @@ def _covenant_fans(run: ReportRun, sim: dict) -> list[str]:
     if not tests:
         return []
     lines = {name: sim[name][0] for name in COVENANT_LINES}
-    lines.update({name: np.full_like(lines["cash_usd"], np.nan) for name in UNRECORDED_LINES})
     values = statement_quantities(lines, run.data.covenant_window)
     return [_covenant_fan(run, test, values) for test in tests]
 
@@ -132,7 +127,7 @@ def _covenant_fan(run: ReportRun, test: CovenantTest, values: dict[str, np.ndarr
     """One covenant's fan: its ratio's bands and median in the quarters it is tested, its limit a line."""
     kind, tested = test.kind, test.tested
     ratio = kind.ratio(values)  # (scenarios, quarters)
-    share = kind.numerator == "cash"  # a share of debt, as its threshold is written
+    share = kind.numerator == "cash" or kind.facility_test  # a share, as its threshold is written
     edges = _percentiles(ratio, [p for low, high, *_ in FAN_BANDS for p in (low, high)] + [50])
     bands = [(edges[2 * b], edges[2 * b + 1], opacity, what)
              for b, (*_, opacity, what) in enumerate(FAN_BANDS)]  # fmt: skip
@@ -169,13 +164,15 @@ def _fan_caption(run: ReportRun, test: CovenantTest, breached: np.ndarray, worst
     n, seed, q = run.sample["n"], run.sample["seed"], run.data.quarter_labels
     shares = breached.mean(axis=0)
     beyond = "below" if test.kind.bound == "min" else "above"
+    # the borrowing base's threshold, 1x, is the share of the GPUs' value its debt may need: 100 %
+    limit = write(test.threshold) if test.kind.facility_test else test.threshold_words
     scenarios = f"{n:,} scenarios (seed {seed})"
     if shares.max() > 0:
         t = int(np.argmax(shares))
         return (f"Its tightest quarter is {q[t]}: {format_percent(shares[t])} of the {scenarios} breach it "
-                f"there ({beyond} {test.threshold_words}), the most of any quarter tested.")
+                f"there ({beyond} {limit}), the most of any quarter tested.")
     t = test.tightest_quarter(worst)
-    return (f"None of the {scenarios} breaches it ({beyond} {test.threshold_words}) in any quarter tested; "
+    return (f"None of the {scenarios} breaches it ({beyond} {limit}) in any quarter tested; "
             f"it comes closest in {q[t]}, where the worst 5 % are at {write(float(worst[t]))} or {beyond}.")
 
 
@@ -355,7 +352,7 @@ def plan_section(run: ReportRun) -> str:
             "USD", y_fmt=svg.usd_tick, dashed={"GPU resale value"},
         ) + ("" if (needed > TOLERANCE_USD).any() else  # a flat line at $0 said nothing
              "<p class='cap'>No GPU-secured debt is owed on the forecast: the borrowing base is not tested "
-             "(the collateral needed is $0 throughout).</p>") + (UNFANNED_BASE if bands else ""))  # fmt: skip
+             "(the collateral needed is $0 throughout).</p>"))  # fmt: skip
     return (f"<h2>Plan: {escape(run.main_label)}</h2><div class='grid'>"
             + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
 
