@@ -50,6 +50,9 @@ class IndexSets:
     moves_by_t: dict = field(default_factory=dict)  # t -> cohorts that may move or retire
     forced_by_t: dict = field(default_factory=dict)  # t -> cohorts that must retire
     first_quarter: dict = field(default_factory=dict)  # cohort -> its first quarter in the model
+    move_keys: set = field(default_factory=set)  # the tuples of ``moves``, for membership tests
+    buy_keys: set = field(default_factory=set)  # the tuples of ``buy``, for membership tests
+    buy_by_t: dict = field(default_factory=dict)  # t -> (s, i) on sale at site i in t, in ``buy``'s order
 
 
 def index_sets(data: ModelData) -> IndexSets:
@@ -105,14 +108,22 @@ def _add_lookups(ix: IndexSets, data: ModelData) -> None:
         moves_by_t[t].append(c)
     for c, t in ix.forced_retire.items():
         forced_by_t[t].append(c)
+    buy_by_t = defaultdict(list)
+    for s, i, t in ix.buy:
+        buy_by_t[t].append((s, i))
     ix.serve_at, ix.serve_by_kt, ix.market_terms = serve_at, serve_by_kt, market_terms
     ix.cohorts_by_t, ix.moves_by_t, ix.forced_by_t = cohorts_by_t, moves_by_t, forced_by_t
+    ix.move_keys, ix.buy_keys, ix.buy_by_t = set(ix.moves), set(ix.buy), buy_by_t
 
 
 @dataclass
 class Coefficients:
     """The unit coefficients of the model, from :mod:`fleetopt.core.economics` and ``ModelData``, with
-    money converted to model units (MUSD) here and nowhere else. Per GPU unless stated."""
+    money converted to model units (MUSD) here and nowhere else. Per GPU unless stated.
+
+    A rule summing over cohorts reads an entry as ``float(...)`` before it multiplies a Pyomo
+    expression: a NumPy scalar on the left takes NumPy's ufunc path, which made the build of a
+    20-site, 60-quarter model 15-35 % slower (benchmarks/README.md, "MILP scaling"); the row is the same."""
 
     mw_per_gpu: np.ndarray  # (S, I) MW per GPU in service
     market_revenue: np.ndarray  # (2, S, T) per GPU-quarter on the market, by use

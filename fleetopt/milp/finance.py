@@ -145,7 +145,7 @@ def borrowing_base_rule(b: Builder, t: int):
     m, facilities = b.m, b.data.facilities
     secured = [f for f, fac in enumerate(facilities) if fac.max_ltv is not None]
     needed = sum(m.balance[f, t] * facilities[f].collateral_weight for f in secured)
-    fleet = sum(b.coef.resale_gross[c, t] * held(b, c, t) for c in b.ix.cohorts_by_t[t])
+    fleet = sum(float(b.coef.resale_gross[c, t]) * held(b, c, t) for c in b.ix.cohorts_by_t[t])
     return needed <= m.collateral_scale[t] * fleet + b.slack(t)
 
 

@@ -113,7 +113,7 @@ def held_use(b: Builder, s: int, i: int, t: int, use: int, installed: bool = Fal
 
 def _moved(b: Builder, var, c: int, t: int):
     """A redeployment or retirement of cohort ``c`` at the start of ``t`` (0 off ``MOVE``)."""
-    return var[c, t] if (c, t) in b.m.MOVE else 0.0
+    return var[c, t] if (c, t) in b.ix.move_keys else 0.0
 
 
 def _inflow(b: Builder, c: int, t: int, use: int):
@@ -170,11 +170,7 @@ def use_limit_rule(b: Builder, u: int, s: int, i: int, t: int):
 def allocation_rule(b: Builder, g: int, t: int):
     r"""\sum_{s: gen(s) = g} \sum_i B_s x_{s,i,t} <= A_{g,t}: new GPUs within the supplier's allocation."""
     m, data = b.m, b.data
-    bought = (
-        data.block_size[s] * m.buy[s, i, tt]
-        for s, i, tt in b.ix.buy
-        if tt == t and data.sku_generation[s] == g
-    )
+    bought = (data.block_size[s] * m.buy[s, i, t] for s, i in b.ix.buy_by_t[t] if data.sku_generation[s] == g)
     return sum(bought) <= data.new_gpu_allocation[g, t]
 
 
@@ -225,7 +221,7 @@ def add_allocation(b: Builder) -> None:
     limited = [
         (g, t)
         for g, t in zip(*np.nonzero(np.isfinite(data.new_gpu_allocation)), strict=True)
-        if any(tt == t and data.sku_generation[s] == g for s, _, tt in b.ix.buy)
+        if any(data.sku_generation[s] == g for s, _ in b.ix.buy_by_t.get(t, ()))
     ]
     if limited:
         b.add(ALLOCATION, [(int(g), int(t)) for g, t in limited])

@@ -238,7 +238,7 @@ def revenue_rule(b: Builder, t: int):
 def retired(b: Builder, c: int, t: int):
     """Q_{c,t}: GPUs of cohort ``c`` retired at the start of ``t``."""
     m = b.m
-    if (c, t) in m.FORCED:
+    if b.ix.forced_retire.get(c) == t:
         return m.forced_tr[c, t] + m.forced_in[c, t]
     return m.retire_tr[c, t] + m.retire_in[c, t]
 
@@ -261,7 +261,7 @@ def ebitda_rule(b: Builder, t: int):
         + coef.site_fixed_cost[i] * m.online_mw[i, t]
         for i in range(data.I)
     )
-    cost += sum(coef.gpu_opex[data.cohorts[c].sku] * held(b, c, t) for c in b.ix.cohorts_by_t[t])
+    cost += sum(float(coef.gpu_opex[data.cohorts[c].sku]) * held(b, c, t) for c in b.ix.cohorts_by_t[t])
     cost += coef.redeploy_cost * sum(m.redeploy[c, t] for c in b.ix.moves_by_t[t])
     cost += coef.overhead[t]
     return m.revenue[t] - cost
@@ -270,7 +270,7 @@ def ebitda_rule(b: Builder, t: int):
 def depreciation_rule(b: Builder, t: int):
     r"""Dep_t = \sum_c Dep_{c,t} h_{c,t} + \sum_{i,τ} w_{i,τ} pdep_{i,τ,t}."""
     m, coef = b.m, b.coef
-    return sum(coef.depreciation[c, t] * held(b, c, t) for c in b.ix.cohorts_by_t[t]) + sum(
+    return sum(float(coef.depreciation[c, t]) * held(b, c, t) for c in b.ix.cohorts_by_t[t]) + sum(
         m.build[i, tau] * coef.power_depreciation[i][tau, t]
         for (i, tau) in b.ix.build
         if coef.power_depreciation[i][tau, t]
@@ -282,14 +282,15 @@ def gain_rule(b: Builder, t: int):
     written as the gain plus (scale - 1) x proceeds, so that scale 1 gives the same coefficient)."""
     coef, scale = b.coef, b.m.resale_scale
     return sum(
-        (coef.disposal_gain[c, t] + (scale[c, t] - 1.0) * coef.proceeds[c, t]) * retired(b, c, t)
+        (float(coef.disposal_gain[c, t]) + (scale[c, t] - 1.0) * coef.proceeds[c, t]) * retired(b, c, t)
         for c in retiring(b, t)
     )
 
 
 def proceeds_rule(b: Builder, t: int):
     r"""Proc_t = \sum_c Pr_{c,t} Q_{c,t}."""
-    return sum(b.coef.proceeds[c, t] * b.m.resale_scale[c, t] * retired(b, c, t) for c in retiring(b, t))
+    proceeds, scale = b.coef.proceeds, b.m.resale_scale
+    return sum(float(proceeds[c, t]) * scale[c, t] * retired(b, c, t) for c in retiring(b, t))
 
 
 def capex_rule(b: Builder, t: int):
