@@ -89,11 +89,11 @@ def test_a_split_blocks_scenarios_are_as_many_as_the_chunks_plans_leave_room_for
     16 calls, the blocks made twice, 16 x 27.6 ms + 1,000 x 30 us = 0.4716 s by NumPy's estimate;
     3 chunks of 2 leave (1,500,000 - 2 x 268,928) // (2,544 + 2 x 928) = 218, 5 blocks of 200: 15
     calls, made three times, 0.474 s; 6 of one, blocks of 334, 18 calls made six times, 0.6468 s.
-    The fewest plans a chunk within a tenth of the run's estimated time (6 x 1,000 x 8 / 7.75e6 +
-    0.03 s of work, and the soonest chunking: 0.5224 s) is 2: not 17 blocks of 59 cut for plans the
-    rows leave no room for (10 plans x 10,000 scenarios within 20 MB ran in 234 blocks of 86, ~25 ms
-    of CPU each whatever their size: benchmarks/README.md). The chunk, 2 x 268,928 + 200 x 2,544 +
-    2 x 200 x 928 = 1,417,856 bytes, keeps within the budget."""
+    The fewest plans a chunk within a tenth of the run's estimated time of the soonest (its work, 6 x
+    1,000 x 8 / 7.75e6 + 0.03 s, and the soonest chunking: 0.5078 s; so up to 0.5224 s) is 2: not
+    17 blocks of 59 cut for plans the rows leave no room for (10 plans x 10,000 scenarios within 20
+    MB ran in 234 blocks of 86, ~25 ms of CPU each whatever their size: benchmarks/README.md). The
+    chunk, 2 x 268,928 + 200 x 2,544 + 2 x 200 x 928 = 1,417,856 bytes, keeps within the budget."""
     data, plans = tiny()
     assert chunking.row_bytes_per_plan(1000) + table_bytes_per_plan(plans, "numpy") == 268_928
     assert chunking.chunking_seconds(6, 1000, 3, 125) == pytest.approx(16 * 0.0276 + 0.03)
@@ -426,22 +426,21 @@ def test_the_kernel_counts_each_slips_tables_and_a_gpu_the_next_chunks_too():
 def test_the_c_builds_calls_hold_no_more_pairs_than_run_faster_however_much_memory_is_free():
     """64 GB free (a default budget of 32 GB, room for 269 of tiny's plans on 100,000 scenarios):
     the C build's calls hold at most 262,144 pairs a thread (``MAX_PAIRS``), beyond which they ran
-    no faster, so on 2 threads 524,288 // 100,000 = 5 plans fit a call of every scenario: 3 chunks of
-    4, 3 calls, 0.083 s of chunking by NumPy's estimate, the soonest (all 12 on one block would take
-    4 times the memory of 4). The run's work is 12 x 100,000 x 8 / 7.75e6 + 100,000 x 30 us = 4.24 s,
-    so one plan a chunk, 12 calls (0.331 s), is within a tenth of it: 12 chunks of one, a twelfth of
-    the memory of all 12 and the finest a resume keeps. One thread (2 plans a call of every
-    scenario, or 12 on 5 blocks of 20,000, 0.138 s) and a --max-memory of 500 MB (one plan takes
-    100,000 x 248 + 2B = 24,820,928 bytes with its row of results and its tables, B = 10,464, and
-    100,000 x 928 for its pairs, the block's factor paths 100,000 x 2,544: (500 MB - 254.4 MB) //
-    117,620,928 = 2 plans a block of every scenario) take one plan a chunk too."""
+    no faster, so on 2 threads 524,288 // 100,000 = 5 plans fit a call of every scenario: 12 plans
+    in 3 chunks of 4, 3 calls, as NumPy's estimate has all 12 in one chunk on 3 blocks of 33,334;
+    of the two, the fewer plans a chunk (sized by the budget alone, all 12 on one block, 4 times the
+    memory). One thread: 2 plans fit a call of every scenario, 6 calls; one chunk of 12 on 5
+    blocks of 20,000 is 5, each block made once all the same. A --max-memory of 500 MB stays the
+    limit: one plan takes 100,000 x 248 + 2B = 24,820,928 bytes with its row of results and its
+    tables (B = 10,464) and 100,000 x 928 for its pairs, the block's factor paths 100,000 x 2,544,
+    so (500 MB - 254.4 MB) // 117,620,928 = 2 plans a block of every scenario (3 plans a chunk
+    leave blocks of 45,335, 12 calls)."""
     data, plans = tiny(n=12)
     assert chunking.MAX_PAIRS["cpu-kernel"] == 262_144 and plans.nbytes // 12 == 10_464
-    assert chunking.numpy_seconds(12, 100_000, 8) == pytest.approx(12 * 100_000 * 8 / 7.75e6 + 3.0)
     free = 64 * 10**9
-    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free) == (1, 100_000)
-    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 1, free) == (1, 100_000)
-    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free, 500 * 10**6) == (1, 100_000)
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free) == (4, 100_000)
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 1, free) == (12, 20_000)
+    assert worker_chunk_sizes(data, plans, 100_000, "cpu-kernel", 2, free, 500 * 10**6) == (2, 100_000)
 
 
 def test_a_chunk_takes_more_plans_only_where_that_saves_a_tenth_of_the_run():

@@ -176,8 +176,9 @@ def test_the_milp_and_the_evaluator_agree_on_a_refinanced_note():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"at_maturity": "refinance"}, "give refinance_spread_over_reference_annual exactly when"),
-        ({"refinance_spread_over_reference_annual": 0.05}, "give refinance_spread_over_reference_annual"),
+        ({"at_maturity": "refinance"}, "at_maturity: refinance needs refinance_spread_over_reference_annual"),
+        ({"refinance_spread_over_reference_annual": 0.05},
+         "refinance_spread_over_reference_annual applies only with at_maturity: refinance"),
         ({"repayment": "amortizing", "maturity": None, "amortization_quarters": 4, "at_maturity": "refinance",
           "refinance_spread_over_reference_annual": 0.05}, "at_maturity: refinance needs repayment: bullet"),
     ],

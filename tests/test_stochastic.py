@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tracemalloc
 from dataclasses import replace
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -1667,7 +1668,7 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     # the prepayment is paid, the revolver keeps the cash, and the summary says the plan keeps its limits
     assert ("On the forecast it keeps every covenant, with no room on the borrowing base in 6 of 8 quarters "
             "(the plan's statements, as planned), and its cash above the default level, drawing the "
-            "revolver (up to $1.6M, in 2026Q4)") in text
+            "revolver (up to $1.6M, in 2026Q4)") in unescape(text)
     # (P(any default): -3.60 pp at 6 errors, then within the noise, +0.10 pp with s.e. 0.61 pp, while the
     # balance kept broke the base; now -1.20 pp at 2.1 errors)
     assert ("The stochastic plan is a trade against the forecast optimum: better P(breach) and P(any "

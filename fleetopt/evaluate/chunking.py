@@ -45,7 +45,8 @@ def words_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = 
 
 # Largest (plan, scenario) block per simulate call, per thread on the CPU backends; a chunk holds more
 # plans than one call of every scenario only where that saves calls or blocks made again
-# (chunk_sizes), so that a run without --max-memory holds what runs fastest. NumPy runs fastest on
+# (chunk_sizes; on NumPy a tenth of the run), so that a run without --max-memory holds what runs
+# fastest, not half the machine's memory. NumPy runs fastest on
 # blocks whose arrays stay near the CPU
 # caches (measured: ~1e5 pairs beat ~1e6 by 1.5x). The C build ran no faster on larger chunks (1,000
 # x 10,000 on 2 threads: the same CPU time from 16 plans a chunk to 334), each holding ~250 bytes of
@@ -416,10 +417,11 @@ def chunk_sizes(
     it holds there (:func:`sent_bytes_per_plan`). Of the plans a chunk that fit, at most
     ``most_plans``, the chunks as even as their number allows, each on the largest even blocks its
     plans leave room for (:func:`even_blocks`), the count NumPy's estimate runs soonest
-    (:func:`chunking_seconds`; of equal ones, the fewest plans): so a larger budget never makes
-    the run slower by it (taking as many plans as fit, 40 plans of tiny on 20,000 scenarios in
-    Ray tasks ran 3 plans a chunk on blocks of 199 at 16.1 MB, 2.3x slower than 2 on blocks of
-    1,334 at 16 MB). Raises :class:`MemoryBudgetError` when one plan does not fit."""
+    (:func:`chunking_seconds`; of equal ones, the fewest plans), on NumPy the fewest plans within a
+    tenth of the run of it (:func:`soonest_enough`): so a larger budget never makes the run slower by
+    it, on NumPy by more than that tenth (taking as many plans as fit, 40 plans of tiny on 20,000
+    scenarios in Ray tasks ran 3 plans a chunk on blocks of 199 at 16.1 MB, 2.3x slower than 2 on
+    blocks of 1,334 at 16 MB). Raises :class:`MemoryBudgetError` when one plan does not fit."""
     row, tables = row_bytes_per_plan(n_scenarios), table_bytes_per_plan(plans, backend_name)
     tables += sent_bytes_per_plan(plans) if sent else 0
     pair_bytes, scenario_bytes = bytes_per_pair(data, plans, record), block_bytes_per_scenario(data)
@@ -435,17 +437,20 @@ def chunk_sizes(
 
     sizes = [(plan_chunk, scenarios) for plan_chunk in even_plan_chunks(plans.P, most_plans or plans.P)
              if (scenarios := block(plan_chunk))]  # fmt: skip
-    return soonest_enough(sizes, plans.P, n_scenarios, data.T)
+    # the tenth is of NumPy's time: the C build and a GPU, many times faster, would spend it in calls
+    worth = WORTH_MORE_PLANS if backend_name == "numpy" else 0.0
+    return soonest_enough(sizes, plans.P, n_scenarios, data.T, worth)
 
 
-def soonest_enough(sizes: list[tuple[int, int]], n_plans: int, n_scenarios: int, quarters: int
-                   ) -> tuple[int, int]:  # fmt: skip
+def soonest_enough(sizes: list[tuple[int, int]], n_plans: int, n_scenarios: int, quarters: int,
+                   worth: float = WORTH_MORE_PLANS) -> tuple[int, int]:  # fmt: skip
     """Of ``sizes`` (plans per chunk, scenarios per block), the fewest plans a chunk whose chunking
-    (:func:`chunking_seconds`) costs at most :data:`WORTH_MORE_PLANS` of the run's estimated time
-    (:func:`numpy_seconds` and the soonest chunking) more than the soonest's; of equal plans, the sooner."""
+    (:func:`chunking_seconds`) costs at most ``worth`` (:data:`WORTH_MORE_PLANS`) of the run's
+    estimated time (:func:`numpy_seconds` and the soonest chunking) more than the soonest's; of equal
+    plans, the sooner (``worth`` 0: the soonest, of equal ones the fewest plans)."""
     spent = {size: chunking_seconds(n_plans, n_scenarios, *size) for size in sizes}
     soonest = min(spent.values())
-    enough = soonest + WORTH_MORE_PLANS * (numpy_seconds(n_plans, n_scenarios, quarters) + soonest)
+    enough = soonest + worth * (numpy_seconds(n_plans, n_scenarios, quarters) + soonest)
     return min((size for size in sizes if spent[size] <= enough), key=lambda size: (size[0], spent[size]))
 
 
