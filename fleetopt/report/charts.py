@@ -58,8 +58,10 @@ def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed:
 
 def _fanned_tests(data: ModelData) -> list[CovenantTest]:
     """The model's covenants drawn as fans over the scenarios: each a ratio (the liquidity floor, in
-    USD, is the cash's bands), the borrowing base used among them, tested in some quarter."""
-    return [test for test in data.covenants if test.kind.denominator is not None and test.tested.any()]
+    USD, is the cash's bands), the borrowing base used among them, tested in some quarter, against a
+    limit above 0 (a DSCR of at least 0x is no limit: nothing to come close to)."""
+    return [test for test in data.covenants
+            if test.kind.denominator is not None and test.tested.any() and test.threshold > 0]
 
 
 def _every_scenario(run: ReportRun, sim: dict) -> dict[str, np.ndarray]:
@@ -135,8 +137,11 @@ def _covenant_fan(run: ReportRun, test: CovenantTest, values: dict[str, np.ndarr
     reach = FAN_AXIS_LIMITS * test.threshold
     axis = (max(float(shown.min()), -reach), min(float(shown.max()), reach))
     spread = svg.Fan(bands, edges[-1], tested, (test.threshold, f"limit: {test.describe()}"), axis)
-    chart = svg.both(svg.fan, f"{kind.label} over scenarios, by quarter: {run.main_label}",
-                     run.data.quarter_labels, spread, f"{kind.label} ({'%' if share else 'x'})",
+    # the borrowing base used, a share of the GPUs' resale value (a lender's "borrowing base" is USD)
+    name, unit = ("borrowing base used", "% of GPU resale value") if kind.facility_test else (kind.label, "x")
+    unit = "%" if share and not kind.facility_test else unit
+    chart = svg.both(svg.fan, f"{name} over scenarios, by quarter: {run.main_label}",
+                     run.data.quarter_labels, spread, f"{name} ({unit})",
                      y_fmt=svg.share_tick if share else svg.times_tick)  # fmt: skip
     write = format_percent if share else format_times
     worst = edges[0 if kind.bound == "min" else 1]
@@ -191,7 +196,8 @@ def _fan_drawing_words(run: ReportRun, test: CovenantTest, ratio: np.ndarray,
                 f"{untested} (inf in a scenario's path.csv), drawn at the axis's top: {unbounded} of "
                 f"{tested.size:,} here.")
     if kind.applies_when == kind.numerator:
-        said.append(f" With no {QUANTITY_WORDS[kind.numerator]} it is 0: not tested.")
+        owed = "GPU-secured debt" if kind.facility_test else QUANTITY_WORDS[kind.numerator]
+        said.append(f" With no {owed} it is 0: not tested.")
     if run.data.covenant_window > 1 and kind.on_flows:
         said.append(" Its flows are averaged over the trailing year, as tested.")
     said += [f" Bands {side} {write(edge)} are drawn at {write(edge)}." for side, edge in clipped.items()

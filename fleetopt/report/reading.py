@@ -294,7 +294,8 @@ def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], 
     return plans, labels, meta.get(BUFFERS)
 
 
-LEFT_OUT = "so the report leaves out the plans' own sections (In short, decisions, key figures, charts)"
+LEFT_OUT = ("so the report leaves out the plans' own sections (In short, key figures, decisions, charts, "
+            "covenant tests by quarter, statements)")
 
 
 def _evaluated_plans(
