@@ -344,6 +344,12 @@ def plan_limit(limit: str, *keys: str | int) -> Reader:
     return read
 
 
+def last_span(words: str) -> str:
+    """The last run of quarters a limit's words name: '2027Q4..2030Q1' of '... in 2026Q4..2027Q1,
+    2027Q4..2030Q1' (core/results/plan_limits.py quarter_spans)."""
+    return words.rsplit(" in ", 1)[-1].split(", ")[-1]
+
+
 def statements_sum(column: str, *years: str) -> Reader:
     """A column of a solve folder's statements.csv summed over the quarters of ``years`` ('2026')."""
 
@@ -414,7 +420,7 @@ FIGURES = (
     f("debt, which peaks at $37.82B", "$37.82B", "solve", summary("peak_debt_usd")),
     f("it is worth $18.69B (the equity", "$18.69B", "solve", summary("npv_usd")),
     f("from 2028Q4 no facility can draw", "2028Q4", "solve", plan_limit("no facility can draw", "quarters", 0), str),
-    f("the floor until 2030Q1", "2030Q1", "solve", plan_limit("cash floor", "quarters", -1), str),
+    f("the floor in 2027Q4..2030Q1", "2027Q4..2030Q1", "solve", plan_limit("cash floor", "words"), last_span),
     f("it serves 70.6 % of the market's demand in its third year", "70.6 %", "solve",
       plan_limit("market demand", "served_share_by_year", "2028Q3..2029Q2"), P1),
     f("cash runs out in 25 % of them", "25 %", "risk", metric("default_probability"), P0),
