@@ -226,7 +226,7 @@ def test_a_sweep_resumed_on_the_c_build_uses_the_chunks_numpy_saved(no_gpu, monk
     monkeypatch.delenv("CC")
     resumed = api.resume_sweep(folder)
     assert resumed.evaluation.backend == "cpu-kernel"
-    assert resumed.evaluation.pairs_stored == 100_000  # the chunk saved: NumPy takes one plan a chunk here
+    assert resumed.evaluation.pairs_stored == 2 * 100_000  # NumPy's chunks here are one plan each
     np.testing.assert_allclose(
         resumed.metrics.select_dtypes("number"), reference.metrics.select_dtypes("number"), rtol=1e-12
     )
@@ -374,7 +374,7 @@ def test_a_sweep_resume_may_change_its_backend(no_gpu, tmp_path):
     with pytest.raises(BackendError, match=re.escape(said)):
         api.resume_sweep(folder)
     resumed = api.resume_sweep(folder, backend="numpy", threads=1)
-    assert resumed.evaluation.backend == "numpy" and resumed.evaluation.pairs_stored == 100_000
+    assert resumed.evaluation.backend == "numpy" and resumed.evaluation.pairs_stored == 2 * 100_000
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
     assert json.loads((folder / "job.json").read_text())["backend"] == "cupy"  # job.json keeps its own
 
@@ -495,9 +495,8 @@ def test_workers_with_the_ray_executor_are_refused(no_gpu, here):
 
 
 def _sweep_stopped_in_its_evaluation(folder, backend: str):
-    """A sweep of tiny (5 candidates, 100,000 scenarios) stopped at its evaluation's second progress
-    call, after its first chunk, in ``folder`` (NumPy's chunks are one plan each there: 372 MB, where
-    more plans a chunk would save less than a tenth of the run); the same sweep run through, on NumPy."""
+    """A sweep of tiny (5 candidates, 100,000 scenarios) stopped after two evaluation chunks in
+    ``folder`` (NumPy's chunks are one plan each there); the same sweep run through, on NumPy."""
     from fleetopt.sweep.rule import Rule
 
     rule = Rule(max_breach_prob=0.9)

@@ -28,7 +28,7 @@ from evaluate_builders import (
 from milp_builders import data_of
 
 from fleetopt.core.units import format_duration
-from fleetopt.evaluate import backend_choice, chunk_eval, chunking, engine, local_executor
+from fleetopt.evaluate import backend_choice, chunk_eval, engine, local_executor
 from fleetopt.evaluate.backend import BackendError, c_compiler, resolve_backend
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.chunk_store import ChunkStore
@@ -191,7 +191,7 @@ def test_auto_runs_a_small_evaluation_on_the_cpu_of_a_gpu_machine(fake_cupy, set
     data, plans = setup
     work = plans.P * 300 * data.T
     # 300 scenarios x 30 us + `work` / 7.75e6 a second
-    numpy_s = 300 * chunking.NUMPY_S_PER_SCENARIO + work / chunking.NUMPY_PAIR_QUARTERS_PER_S
+    numpy_s = 300 * backend_choice.NUMPY_S_PER_SCENARIO + work / backend_choice.NUMPY_PAIR_QUARTERS_PER_S
     assert backend_choice.numpy_seconds(plans.P, 300, data.T) == pytest.approx(numpy_s, rel=1e-12)
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
     monkeypatch.setattr(backend_choice, "CUPY_START_S", numpy_s * 1.01)

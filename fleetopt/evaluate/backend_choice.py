@@ -12,7 +12,7 @@ from __future__ import annotations
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import format_duration
 from fleetopt.evaluate.backend import Backend, c_compiler, gpu_with_cupy, resolve_backend
-from fleetopt.evaluate.chunking import check_scenarios_fit, chunking_seconds, numpy_seconds
+from fleetopt.evaluate.chunking import NUMPY_S_PER_BLOCK, check_scenarios_fit
 from fleetopt.evaluate.kernel.compiler import KernelBuildError
 from fleetopt.evaluate.kernel.cpu import build_cpu_kernel, check_c_compiler
 from fleetopt.evaluate.kernel.shape import kernel_fits
@@ -29,10 +29,11 @@ AUTO_C_BUILD_PAIR_QUARTERS = 25_000_000
 # in less time than CuPy takes to start. Measured on an NVIDIA H200 machine (benchmarks/README.md,
 # "GPU"): `fleetopt evaluate` of one plan on 10,000 scenarios took 3.6 s in all on NumPy and 5.3 s
 # on CuPy with its kernels already compiled (20.1 s on a fresh machine, which compiles them), of
-# which the evaluation 0.30 s on NumPy, mostly per scenario (chunking.NUMPY_S_PER_SCENARIO), and NumPy
-# ran 7.75e6 plan-scenario-quarters a second at scale (chunking.numpy_seconds): an estimate from
-# those figures.
+# which the evaluation 0.30 s on NumPy, mostly per scenario (its factors, the metrics), and NumPy
+# ran 7.75e6 plan-scenario-quarters a second at scale: an estimate from those figures.
 CUPY_START_S = 1.7
+NUMPY_S_PER_SCENARIO = 30e-6
+NUMPY_PAIR_QUARTERS_PER_S = 7.75e6
 
 
 def _runs_on_the_cpu(plans: int, scenarios: int, quarters: int) -> bool:
@@ -41,12 +42,20 @@ def _runs_on_the_cpu(plans: int, scenarios: int, quarters: int) -> bool:
     return gpu_with_cupy() and numpy_seconds(plans, scenarios, quarters) < CUPY_START_S
 
 
+def numpy_seconds(plans: int, scenarios: int, quarters: int) -> float:
+    """NumPy's estimated time for an evaluation, s: per scenario and per plan-scenario-quarter."""
+    return scenarios * NUMPY_S_PER_SCENARIO + plans * scenarios * quarters / NUMPY_PAIR_QUARTERS_PER_S
+
+
 def chunked_numpy_seconds(plans: int, scenarios: int, quarters: int, plan_chunk: int, scenario_chunk: int
                           ) -> float:  # fmt: skip
     """:func:`numpy_seconds` of a run in chunks of ``plan_chunk`` plans on blocks of ``scenario_chunk``
-    scenarios, with what the chunking adds (:func:`~fleetopt.evaluate.chunking.chunking_seconds`)."""
-    return numpy_seconds(plans, scenarios, quarters) + chunking_seconds(plans, scenarios, plan_chunk,
-                                                                        scenario_chunk)  # fmt: skip
+    scenarios: each block a call (:data:`NUMPY_S_PER_BLOCK`), and scenarios split into blocks made
+    again for every chunk of plans (one block is made once for the run)."""
+    chunks, blocks = -(-plans // plan_chunk), -(-scenarios // scenario_chunk)
+    made = chunks if blocks > 1 else 1
+    return (numpy_seconds(plans, scenarios, quarters) + (made - 1) * scenarios * NUMPY_S_PER_SCENARIO
+            + chunks * blocks * NUMPY_S_PER_BLOCK)  # fmt: skip
 
 
 def choose_backend(

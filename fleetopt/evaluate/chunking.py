@@ -43,11 +43,9 @@ def words_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = 
     return (_BASE_WORDS_PER_PAIR + 3 * I + 2 * K + 3 * F + 3 * B + len(record) * data.T) * _SAFETY
 
 
-# Largest (plan, scenario) block per simulate call, per thread on the CPU backends; a chunk holds more
-# plans than one call of every scenario only where that saves calls or blocks made again
-# (chunk_sizes; on NumPy a tenth of the run), so that a run without --max-memory holds what runs
-# fastest, not half the machine's memory. NumPy runs fastest on
-# blocks whose arrays stay near the CPU
+# Largest (plan, scenario) block per simulate call, per thread on the CPU backends; it also caps the
+# pairs of a chunk whose scenarios fit one block, so that a run without --max-memory holds what runs
+# fastest, not half the machine's memory. NumPy runs fastest on blocks whose arrays stay near the CPU
 # caches (measured: ~1e5 pairs beat ~1e6 by 1.5x). The C build ran no faster on larger chunks (1,000
 # x 10,000 on 2 threads: the same CPU time from 16 plans a chunk to 334), each holding ~250 bytes of
 # results a pair: 334 plans a chunk peaked at 1,070 MB, 50 at 445 (benchmarks/README.md). 16
@@ -60,37 +58,6 @@ MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24, "cpu-kernel": 1 << 18}
 # build 29 us + 6.6 ms): blocks of fewer pairs than SENSIBLE_BLOCK_PAIRS spend about as much on
 # the call as on the work in it (at 1,000 NumPy took 67 us a scenario, the C build 32).
 NUMPY_S_PER_BLOCK = 0.0276
-
-# NumPy's time a scenario whatever the plans (its factors, the metrics): one plan on 10,000 scenarios
-# took 0.30 s, mostly so (benchmarks/README.md, "GPU"; ``backend_choice.numpy_seconds``)
-NUMPY_S_PER_SCENARIO = 30e-6
-
-
-# NumPy's plan-scenario-quarters a second at scale (benchmarks/README.md, "GPU"; the default model)
-NUMPY_PAIR_QUARTERS_PER_S = 7.75e6
-
-
-def numpy_seconds(plans: int, scenarios: int, quarters: int) -> float:
-    """NumPy's estimated time for an evaluation, s: per scenario and per plan-scenario-quarter."""
-    return scenarios * NUMPY_S_PER_SCENARIO + plans * scenarios * quarters / NUMPY_PAIR_QUARTERS_PER_S
-
-
-# A chunk takes more plans than the fewest that run about as soon only where that saves this share of
-# the run's estimated time: more plans a chunk hold more memory and lose more work to a stop (a chunk
-# is the unit a resume keeps), and the estimate's few percent are within its own error (1,000 plans of
-# tiny on 100,000 scenarios took all 1,000 in one chunk, 24.9 GB, for 6 % of the estimate; 13 plans
-# on 60,000 in one chunk ran no sooner than 4 a chunk: the session's reviewer)
-WORTH_MORE_PLANS = 0.10
-
-
-def chunking_seconds(plans: int, scenarios: int, plan_chunk: int, scenario_chunk: int) -> float:
-    """What chunks of ``plan_chunk`` plans on blocks of ``scenario_chunk`` scenarios add to NumPy's
-    estimated time of ``plans`` on ``scenarios`` (``backend_choice.chunked_numpy_seconds``), s: each
-    block a call (:data:`NUMPY_S_PER_BLOCK`), and scenarios split into blocks made again for every
-    chunk of plans (one block is made once for the run)."""
-    chunks, blocks = -(-plans // plan_chunk), -(-scenarios // scenario_chunk)
-    made = chunks if blocks > 1 else 1
-    return (made - 1) * scenarios * NUMPY_S_PER_SCENARIO + chunks * blocks * NUMPY_S_PER_BLOCK
 
 
 SENSIBLE_BLOCK_PAIRS = 1_000
@@ -414,55 +381,27 @@ def chunk_sizes(
     paths once, shared by the chunk's plans), and per plan of the chunk its row of results
     over every scenario (:func:`row_bytes_per_plan`) and its tables on ``backend_name``
     (:func:`table_bytes_per_plan`), and where the chunk is ``sent`` to a worker process, the copies
-    it holds there (:func:`sent_bytes_per_plan`). Of the plans a chunk that fit, at most
-    ``most_plans``, the chunks as even as their number allows, each on the largest even blocks its
-    plans leave room for (:func:`even_blocks`), the count NumPy's estimate runs soonest
-    (:func:`chunking_seconds`; of equal ones, the fewest plans), on NumPy the fewest plans within a
-    tenth of the run of it (:func:`soonest_enough`): so a larger budget never makes the run slower by
-    it, on NumPy by more than that tenth (taking as many plans as fit, 40 plans of tiny on 20,000
-    scenarios in Ray tasks ran 3 plans a chunk on blocks of 199 at 16.1 MB, 2.3x slower than 2 on
-    blocks of 1,334 at 16 MB). Raises :class:`MemoryBudgetError` when one plan does not fit."""
+    it holds there (:func:`sent_bytes_per_plan`). At most ``most_plans`` plans a chunk, the chunks
+    as even as their number allows, and the blocks as large as the chunk's plans leave room for
+    (:func:`even_blocks`). Raises :class:`MemoryBudgetError` when one plan does not fit."""
     row, tables = row_bytes_per_plan(n_scenarios), table_bytes_per_plan(plans, backend_name)
     tables += sent_bytes_per_plan(plans) if sent else 0
+    per_plan = row + tables
     pair_bytes, scenario_bytes = bytes_per_pair(data, plans, record), block_bytes_per_scenario(data)
     results = row + pair_bytes + scenario_bytes
     _check_fits(n_scenarios, results, budget_bytes, _fewer_or_more_memory(results + tables), tables)
     _check_one_plan_fits(n_scenarios, results + tables, budget_bytes)
-
-    def block(plan_chunk: int) -> int:  # the largest even blocks the chunk's plans leave room for; 0: none
-        room = budget_bytes - plan_chunk * (row + tables)
-        scenario_room = room // (scenario_bytes + plan_chunk * pair_bytes)
-        largest = min(n_scenarios, max_pairs // plan_chunk, scenario_room)
-        return even_blocks(n_scenarios, largest) if largest >= 1 else 0
-
-    sizes = [(plan_chunk, scenarios) for plan_chunk in even_plan_chunks(plans.P, most_plans or plans.P)
-             if (scenarios := block(plan_chunk))]  # fmt: skip
-    # the tenth is of NumPy's time: the C build and a GPU, many times faster, would spend it in calls
-    worth = WORTH_MORE_PLANS if backend_name == "numpy" else 0.0
-    return soonest_enough(sizes, plans.P, n_scenarios, data.T, worth)
-
-
-def soonest_enough(sizes: list[tuple[int, int]], n_plans: int, n_scenarios: int, quarters: int,
-                   worth: float = WORTH_MORE_PLANS) -> tuple[int, int]:  # fmt: skip
-    """Of ``sizes`` (plans per chunk, scenarios per block), the fewest plans a chunk whose chunking
-    (:func:`chunking_seconds`) costs at most ``worth`` (:data:`WORTH_MORE_PLANS`) of the run's
-    estimated time (:func:`numpy_seconds` and the soonest chunking) more than the soonest's; of equal
-    plans, the sooner (``worth`` 0: the soonest, of equal ones the fewest plans)."""
-    spent = {size: chunking_seconds(n_plans, n_scenarios, *size) for size in sizes}
-    soonest = min(spent.values())
-    enough = soonest + worth * (numpy_seconds(n_plans, n_scenarios, quarters) + soonest)
-    return min((size for size in sizes if spent[size] <= enough), key=lambda size: (size[0], spent[size]))
-
-
-def even_plan_chunks(n_plans: int, most: int) -> list[int]:
-    """Each count of plans a chunk of at most ``most`` that cuts ``n_plans`` into as few chunks as
-    that count does, as even as they go (60 plans: 30 and 20 a chunk, not 29 or 21), largest first."""
-    counts, chunks = [], -(-n_plans // max(1, most))
-    while chunks <= n_plans:
-        plan_chunk = -(-n_plans // chunks)
-        counts.append(plan_chunk)
-        chunks = -(-n_plans // (plan_chunk - 1)) if plan_chunk > 1 else n_plans + 1
-    return counts
+    # the scenarios a block of one plan may hold; a chunk's plans share its block's factor paths
+    pairs = int(max(1, min(max_pairs, (budget_bytes - per_plan) // (pair_bytes + scenario_bytes))))
+    scenario_chunk = split_scenarios(n_scenarios, pairs, plans.P)
+    room = budget_bytes - scenario_chunk * scenario_bytes
+    by_room = room // (per_plan + scenario_chunk * pair_bytes)
+    plan_chunk = int(max(1, min(plans.P, most_plans or plans.P, max_pairs // scenario_chunk, by_room)))
+    plan_chunk = -(-plans.P // -(-plans.P // plan_chunk))  # as many chunks, none larger than needed
+    # the block was cut for more plans than the budget may leave a chunk: grown for the chunk's own
+    free = budget_bytes - plan_chunk * per_plan
+    largest = min(max_pairs // plan_chunk, free // (scenario_bytes + plan_chunk * pair_bytes))
+    return plan_chunk, max(scenario_chunk, even_blocks(n_scenarios, largest))
 
 
 def budget_for_sensible_blocks(sizes: Callable[[int], tuple[int, int]], n_plans: int, n_scenarios: int,
@@ -514,6 +453,23 @@ def _check_one_plan_fits(n_scenarios: int, need_bytes: int, budget_bytes: int) -
             f"--max-memory) of at least {format_bytes(rounded_up(need_bytes))}",
             need_bytes, budget_bytes,
         )  # fmt: skip
+
+
+# Scenarios split into blocks are made again for every chunk of plans (one block is made once for
+# the run), and making a block costs about what simulating a few plans on it does: split, where
+# the chunks hold their rows in memory (worker processes, Ray, and in this process where
+# split_chunk_sizes finds no room), blocks are cut small enough for this many plans a chunk, rather
+# than one plan on a block as large as the pairs allow (100 MB for 200 plans x 5,000 scenarios ran
+# 2.9x slower so: benchmarks/README.md).
+PLANS_PER_SPLIT_CHUNK = 16
+
+
+def split_scenarios(n_scenarios: int, pairs: int, n_plans: int) -> int:
+    """Scenarios per block for at most ``pairs`` (plan, scenario) pairs a call: all of them in one
+    block where they fit, else even blocks of room for :data:`PLANS_PER_SPLIT_CHUNK` plans."""
+    if n_scenarios <= pairs:
+        return max(1, n_scenarios)
+    return even_blocks(n_scenarios, pairs // min(n_plans, PLANS_PER_SPLIT_CHUNK))
 
 
 def even_blocks(n_scenarios: int, largest: int) -> int:
