@@ -358,14 +358,22 @@ def _generation_step(data: ModelData, seed: int, idx: np.ndarray, generation: in
         return (np.arange(T)[None, :] >= when[:, None]).astype(int)
 
     kept = 1.0 - step
+
+    def levels(shifts: np.ndarray) -> np.ndarray:  # (len(shifts), T) the price level after each release
+        return np.where(stepped(shifts) == 1, kept, 1.0)
+
     if not data.risk.mean_one:
-        return np.where(stepped(shift) == 1, kept, 1.0)
-    # a scenario's stepped path over the forecast's is kept ** k, k = -1, 0 or 1; at a step of 1 a late
-    # release's is 1 / 0, so there each quarter's ratios are first divided by their largest (the lowest
-    # k): the limit of the factors of a step below 1, which are computed as they are (docs/evaluation.md)
+        return levels(shift)
+    if kept > 0.0:  # divided, not raised to powers: a power's last bit depends on NumPy's build
+        forecast = np.where(np.arange(T) >= release, kept, 1.0)
+        mean_ratio = (levels(np.array(_RELEASE_SHIFTS)) / forecast).mean(axis=0)
+        return levels(shift) / forecast / mean_ratio
+    # at a step of 1 a late release's stepped path over the forecast's is 1 / 0: each quarter's ratios
+    # are kept ** k, k = -1, 0 or 1, first divided by their largest (the lowest k), the limit of a
+    # step below 1's factors (docs/evaluation.md); 0 ** 0 = 1 and 0 ** k = 0, exactly
     forecast = np.arange(T) >= release
     drawn, every = stepped(shift) - forecast, stepped(np.array(_RELEASE_SHIFTS)) - forecast
-    lowest = every.min(axis=0) if kept == 0.0 else 0
+    lowest = every.min(axis=0)
     return kept ** (drawn - lowest) / (kept ** (every - lowest)).mean(axis=0)
 
 
