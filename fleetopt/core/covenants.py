@@ -105,6 +105,18 @@ class CovenantKind:
         return replace(self, numerator=chosen, applies_when=when, label=dict(self.numerator_labels)[chosen])
 
     @property
+    def is_share(self) -> bool:
+        """Whether the ratio reads as a share, in per cent (cash over debt, the borrowing base used),
+        not a multiple (x): the report's covenant table and fans write it so."""
+        return self.numerator == "cash" or self.facility_test
+
+    @property
+    def ratio_name(self) -> str:
+        """The ratio's name as a report heads it: the borrowing base's is "borrowing base used" (a
+        lender's "borrowing base" is an amount), every other its label."""
+        return "borrowing base used" if self.facility_test else self.label
+
+    @property
     def on_flows(self) -> bool:
         """Whether the test reads a flow (EBITDA, debt service, interest): one the EBITDA period
         averages, so that a trailing year can read otherwise than one quarter."""

@@ -129,7 +129,7 @@ def _covenant_fan(run: ReportRun, test: CovenantTest, values: dict[str, np.ndarr
     """One covenant's fan: its ratio's bands and median in the quarters it is tested, its limit a line."""
     kind, tested = test.kind, test.tested
     ratio = kind.ratio(values)  # (scenarios, quarters)
-    share = kind.numerator == "cash" or kind.facility_test  # a share, as its threshold is written
+    share = kind.is_share  # a share, as its threshold is written
     edges = _percentiles(ratio, [p for low, high, *_ in FAN_BANDS for p in (low, high)] + [50])
     bands = [(edges[2 * b], edges[2 * b + 1], opacity, what)
              for b, (*_, opacity, what) in enumerate(FAN_BANDS)]  # fmt: skip
@@ -137,11 +137,9 @@ def _covenant_fan(run: ReportRun, test: CovenantTest, values: dict[str, np.ndarr
     reach = FAN_AXIS_LIMITS * test.threshold
     axis = (max(float(shown.min()), -reach), min(float(shown.max()), reach))
     spread = svg.Fan(bands, edges[-1], tested, (test.threshold, f"limit: {test.describe()}"), axis)
-    # the borrowing base used, a share of the GPUs' resale value (a lender's "borrowing base" is USD)
-    name, unit = ("borrowing base used", "% of GPU resale value") if kind.facility_test else (kind.label, "x")
-    unit = "%" if share and not kind.facility_test else unit
-    chart = svg.both(svg.fan, f"{name} over scenarios, by quarter: {run.main_label}",
-                     run.data.quarter_labels, spread, f"{name} ({unit})",
+    unit = "% of GPU resale value" if kind.facility_test else "%" if share else "x"
+    chart = svg.both(svg.fan, f"{kind.ratio_name} over scenarios, by quarter: {run.main_label}",
+                     run.data.quarter_labels, spread, f"{kind.ratio_name} ({unit})",
                      y_fmt=svg.share_tick if share else svg.times_tick)  # fmt: skip
     write = format_percent if share else format_times
     worst = edges[0 if kind.bound == "min" else 1]

@@ -131,7 +131,7 @@ def _covenant_header(test: CovenantTest) -> str:
     """A covenant's column header: its test as a lender writes it, the borrowing base as the share of
     the GPUs' resale value its GPU-secured balances need."""
     if test.kind.facility_test:
-        return "borrowing base used <= 100%"
+        return f"{test.kind.ratio_name} <= 100%"
     return test.describe()
 
 
@@ -146,7 +146,7 @@ def _covenant_cells(test: CovenantTest, quantities: dict[str, np.ndarray]) -> li
     for t, value in enumerate(values):
         if kind.denominator is None:
             shown = format_usd(float(value))
-        elif kind.numerator == "cash" or kind.facility_test:
+        elif kind.is_share:
             shown = share_words(float(value), test.threshold)
         else:
             shown = ratio_words(kind, float(value), test.threshold)
