@@ -94,6 +94,13 @@ def span_label(labels: list[str], quarters: range) -> str:
     return f"{labels[quarters[0]]}..{labels[quarters[-1]]}"
 
 
+def quarter_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) quarter of each run of consecutive quarters where ``flags`` ((T,) bool) holds:
+    what a report draws as one stretch and a sentence writes as '2026Q1..2026Q3'."""
+    edges = np.diff(np.concatenate([[0], np.asarray(flags).astype(int), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
+
+
 def horizon_years(quarters: int) -> list[range]:
     """The horizon's years as ranges of quarter indices: four at a time from its first quarter, the
     last one shorter where the horizon is not whole years (10 quarters: 0-3, 4-7, 8-9)."""

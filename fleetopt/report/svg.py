@@ -10,6 +10,7 @@ from html import escape
 
 import numpy as np
 
+from fleetopt.core.quarters import quarter_runs
 from fleetopt.core.units import (
     format_count,
     format_mw,
@@ -536,7 +537,7 @@ def fan(title: str, x_labels: list[str], spread: Fan, unit: str, y_fmt=number_ti
     limit, limit_words = spread.limit
     frame = Frame(title, x_labels, min(lo, limit), max(hi, limit), y_fmt=y_fmt, y_unit=unit, layout=layout)
     legend = []
-    untested = _runs(~spread.tested)
+    untested = quarter_runs(~spread.tested)
     for first, last in untested:
         left, right = _run_edges(frame, first, last)
         frame.add(f'<rect x="{left:.1f}" y="{frame.top:.1f}" width="{right - left:.1f}" '
@@ -545,7 +546,7 @@ def fan(title: str, x_labels: list[str], spread: Fan, unit: str, y_fmt=number_ti
     clip = [(np.clip(low, lo, hi), np.clip(high, lo, hi), opacity, what)
             for low, high, opacity, what in spread.bands]  # fmt: skip
     median = np.clip(spread.median, lo, hi)
-    for first, last in _runs(spread.tested):
+    for first, last in quarter_runs(spread.tested):
         for low, high, opacity, what in clip:
             frame.add(f'<polygon points="{_run_area(frame, first, last, high, low)}" fill="{FAN_COLOUR}" '
                       f'opacity="{opacity}"><title>{escape(what)}</title></polygon>')  # fmt: skip
@@ -561,12 +562,6 @@ def fan(title: str, x_labels: list[str], spread: Fan, unit: str, y_fmt=number_ti
         legend.append(("not tested", GREY, f"band:{UNTESTED_OPACITY}"))
     frame.add(_fan_tooltips(frame, spread, y_fmt, unit))
     return frame.render(legend)
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) index of each run of consecutive True in ``flags``."""
-    edges = np.diff(np.concatenate([[0], flags.astype(int), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
 
 
 # a run of one tested quarter is drawn this wide (px) about its quarter: a band of one point is no area

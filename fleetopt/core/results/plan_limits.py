@@ -12,7 +12,7 @@ from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics.operating import block_price_usd, gpus_of_blocks_by_sku, market_gpus
 from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
-from fleetopt.core.quarters import horizon_years, span_label
+from fleetopt.core.quarters import horizon_years, quarter_runs, span_label
 from fleetopt.core.results.cost import market_revenue_of
 from fleetopt.core.results.covenant_words import covenants_met_without_room
 from fleetopt.core.results.customers import revenue_by_customer
@@ -60,14 +60,8 @@ def plan_limits_text(limits: list[dict]) -> str:
 
 def quarter_spans(labels: list[str], at: np.ndarray) -> str:
     """The quarters where ``at`` ((T,) bool) holds, runs written as ranges: '2026Q1..2026Q3, 2027Q1'."""
-    quarters = np.flatnonzero(at)
-    if not quarters.size:
-        return ""
-    breaks = np.flatnonzero(np.diff(quarters) > 1)
-    starts = np.concatenate(([quarters[0]], quarters[breaks + 1]))
-    ends = np.concatenate((quarters[breaks], [quarters[-1]]))
     return ", ".join(labels[a] if a == b else span_label(labels, range(a, b + 1))
-                     for a, b in zip(starts, ends, strict=True))  # fmt: skip
+                     for a, b in quarter_runs(at))  # fmt: skip
 
 
 def _entry(limit: str, at: np.ndarray, data: ModelData, words: str, binding: bool = True, **more) -> dict:
