@@ -8,9 +8,9 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.results.covenant_words import (
     TRAILING_WHAT_IF,
+    covenants_met_without_room,
     first_tested_quarter,
     lowest_cushion,
     untested_breaches,
@@ -148,21 +148,16 @@ def trailing_breach_words(run: ReportRun) -> str:
 
 def _no_room_words(run: ReportRun) -> str:
     """', with no room on the borrowing base in 7 of 8 quarters,': each covenant the statements meet
-    with no room (:meth:`CovenantTest.met_without_room`, the headroom rows' "met with no room") and in
+    with no room (``covenant_words.covenants_met_without_room``, as the solve's limits read it) and in
     how many of its tested quarters; '' where none. "keeps every covenant" alone hid that tiny's
     optimum holds the borrowing base exactly on the forecast, the first breach of 80 % of its futures."""
-    if run.statements is None or not run.data.covenants:
+    if run.statements is None:
         return ""
-    quantities = statement_quantities(run.statements.lines, run.data.covenant_window)
     parts = []
-    for test in run.data.covenants:
-        if not test.threshold or test.idle(quantities):
-            continue
-        held = int(test.met_without_room(test.kind.ratio(quantities)).sum())
-        if held:
-            tested = int(test.tested.sum())
-            of = f"{held} of {counted(tested, 'quarter')}" + ("" if tested == run.data.T else " tested")
-            parts.append(f"{'the borrowing base' if test.kind.facility_test else test.kind.label} in {of}")
+    for test, at in covenants_met_without_room(run.data, run.statements):
+        tested = int(test.tested.sum())
+        of = f"{int(at.sum())} of {counted(tested, 'quarter')}" + ("" if tested == run.data.T else " tested")
+        parts.append(f"{'the borrowing base' if test.kind.facility_test else test.kind.label} in {of}")
     marked = f" ({run.milp_only})" if parts and run.milp_only else ""
     return f", with no room on {listed(parts)}{marked}," if parts else ""
 
