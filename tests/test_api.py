@@ -151,14 +151,15 @@ def test_a_report_never_replaces_a_file_it_did_not_write(two_runs, here):
     a, _ = two_runs
     model = here / "mine.yaml"
     model.write_text("name: mine\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"out .*mine\.yaml is a file that is not an HTML report"):
+    with pytest.raises(InputError, match=r"out .*mine\.yaml is a file that is not a report"):
         api.report(a, out=model)
     assert model.read_text(encoding="utf-8") == "name: mine\n"
     written = api.report(a, out=here / "r.html")
     assert api.report(a, out=written) == written  # its own report may be written again
     with pytest.raises(InputError, match=r"out \(--out\) must be a path"):
         api.report(a, out=5)
-    with pytest.raises(InputError, match=r"out .*rep\.pdf: a report is one HTML file; give a name ending in"):
+    with pytest.raises(InputError, match=r"out .*rep\.pdf: a report is one HTML file \(\.html\) or Markdown "
+                       r"\(\.md\); give a name such as"):
         api.report(a, out=here / "rep.pdf")  # HTML in a .pdf was written without a word
     assert not (here / "rep.pdf").exists()
     with pytest.raises(InputError, match=r"path must be a path"):

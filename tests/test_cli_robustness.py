@@ -1692,7 +1692,7 @@ def test_an_empty_path_argument_is_refused_by_name(here, args, said):
 @pytest.mark.parametrize(
     "command, kind",
     [
-        (["report", "RUN"], "an HTML report"),
+        (["report", "RUN"], "a report"),
         (["schema"], "a model schema"),
         (["compare", "RUN", "RUN", "--scenarios", "5"], "a comparison"),
     ],
@@ -2166,7 +2166,8 @@ def test_a_report_named_for_another_format_names_the_option(solve_run, here):
     "out (--out) x.pdf", the option's name twice: it names the option once, as typed, and the name to
     give instead."""
     code, out, err = run_cli("report", str(solve_run), "--out", "x.pdf")
-    said = "error: --out x.pdf: a report is one HTML file; give a name ending in .html, such as x.html"
+    said = ("error: --out x.pdf: a report is one HTML file (.html) or Markdown (.md); give a name such as "
+            "x.html or x.md")
     assert_one_error(code, out, err, said)
     assert not (here / "x.pdf").exists()
 

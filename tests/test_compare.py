@@ -1755,7 +1755,7 @@ def test_a_report_does_not_replace_a_comparison_page(tiny_run, tmp_path):
     page = tmp_path / "c.html"
     assert run_cli("compare", str(folder), str(folder), "--scenarios", "20", "--out", str(page))[0] == 0
     code, _, err = run_cli("report", str(folder), "--out", str(page))
-    assert code == 2 and "is a comparison fleetopt wrote, not an HTML report" in " ".join(err.split()), err
+    assert code == 2 and "is a comparison fleetopt wrote, not a report" in " ".join(err.split()), err
     assert "<title>fleetopt comparison" in page.read_text()
 
 

@@ -16,7 +16,9 @@ from fleetopt.runs.registry import RunRecord
 
 def report(run: str | Path | int | RunRecord, out: str | Path | None = None) -> Path:
     """Write the HTML report of a run folder, run id or :class:`RunRecord` (default: report.html
-    inside the folder). An ``out`` that is a file of a run folder (its summary.json, plans, another
+    inside the folder), or its words and tables as Markdown where ``out`` ends in .md or .markdown
+    (each chart named where it stands, drawn only in the HTML). An ``out`` that is a file of a run
+    folder (its summary.json, plans, another
     run's report ...) is refused, as is a run whose model.yaml is not the model its figures were made from
     (:class:`~fleetopt.errors.InputError`), and so is an existing file that is not a report
     fleetopt wrote (a model, notes). A file of a finished run folder (its plan.npz, summary.json)

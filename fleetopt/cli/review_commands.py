@@ -192,10 +192,12 @@ def report_command(
     ],
     out: Annotated[
         str | None,
-        typer.Option(callback=out_file, help="HTML file to write (default: report.html in the run folder)."),
+        typer.Option(callback=out_file, help="File to write: HTML, or Markdown where its name ends in .md "
+                     "(default: report.html in the run folder)."),
     ] = None,
 ) -> None:
-    """Write a self-contained HTML report of a run (charts inline; works offline)."""
+    """Write a self-contained HTML report of a run (charts inline; works offline), or its words and
+    tables as Markdown (--out report.md)."""
     path = api.report(run, out)  # its refusals of --out come before the report is built
     console.print(marked("wrote ", (str(path), "bold")), soft_wrap=True)
 

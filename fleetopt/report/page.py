@@ -27,6 +27,7 @@ from fleetopt.report.definitions import (
 from fleetopt.report.explained import explained_section
 from fleetopt.report.in_short import summary_section
 from fleetopt.report.key_figures import key_figures_section
+from fleetopt.report.markdown import markdown_of_page
 from fleetopt.report.markup import SCRIPT, STYLE, css_string, page_context_style, scroll_hint
 from fleetopt.report.provenance import provenance_section
 from fleetopt.report.reading import (
@@ -41,6 +42,7 @@ from fleetopt.report.two_stage import stochastic_section
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.output_files import (
+    REPORT_FOOTER,
     refuse_folder_as_file,
     refuse_foreign_file,
     refuse_run_file,
@@ -109,17 +111,26 @@ def build_report(folder: str | Path) -> str:
 <p class="sub">{escape(data.description)}<br>Horizon {q[0]}..{q[-1]}; report written {created} by fleetopt {__version__}.</p>{changed}
 <pre id="script-errors" hidden></pre>
 {"".join(sections)}
-<footer>Money in USD; figures defined under Definitions. Model semantics: docs/formulation.md; scenario semantics: docs/evaluation.md.</footer>
+<footer>Money in USD; figures defined under Definitions. {escape(REPORT_FOOTER)}</footer>
 </main><script>{SCRIPT}</script></body></html>
 """
 
 
+HTML_SUFFIXES, MARKDOWN_SUFFIXES = (".html", ".htm"), (".md", ".markdown")
+
+
 def refuse_other_suffix(out: Path, option: str | Argument = "out") -> None:
     """Refuse a report file named for another format (HTML written into rep.pdf opens as nothing);
-    a name without a suffix is taken as given."""
-    if out.suffix and out.suffix.lower() not in (".html", ".htm"):
-        raise ReportError.naming(option, f" {out}: a report is one HTML file; give a name ending in .html, "
-                                 f"such as {out.with_suffix('.html')}")  # fmt: skip
+    a name without a suffix is taken as given (HTML)."""
+    if out.suffix and out.suffix.lower() not in HTML_SUFFIXES + MARKDOWN_SUFFIXES:
+        raise ReportError.naming(option, f" {out}: a report is one HTML file (.html) or Markdown (.md); "
+                                 f"give a name such as {out.with_suffix('.html')} or "
+                                 f"{out.with_suffix('.md')}")  # fmt: skip
+
+
+def is_markdown(out: Path) -> bool:
+    """Whether the report file ``out`` is written as Markdown (its name ends in .md or .markdown)."""
+    return out.suffix.lower() in MARKDOWN_SUFFIXES
 
 
 def report_file_in(out: Path, folder: Path) -> Path:
@@ -135,7 +146,8 @@ def report_file_in(out: Path, folder: Path) -> Path:
 def write_report(folder: str | Path, out: str | Path | None = None,
                  option: str | Argument = "out") -> Path:
     """Write the report of a run folder (default: report.html inside it, the one file of a run
-    folder another run's report or a comparison may not replace). Every refusal of ``out`` comes
+    folder another run's report or a comparison may not replace), as Markdown where ``out``'s name
+    ends in .md or .markdown (:func:`~fleetopt.report.markdown.markdown_of_page`). Every refusal of ``out`` comes
     before the report is built, and names it as ``option`` (the API's "out (--out)")."""
     refuse_unfinished(Path(folder), "report it")  # how to finish it, first
     own = RunFolder(folder) / RunFolder.REPORT
@@ -148,9 +160,11 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     if given:  # a file as a folder on the way read "File exists" at the end
         refuse_unwritable_file(out, option)
     refuse_other_suffix(out, option)
-    html = build_report(folder)
+    text = build_report(folder)
+    if is_markdown(out):  # the page's own words and tables, so the two never differ
+        text = markdown_of_page(text)
     try:
-        write_text_atomic(out, html, user_file=out != own)  # the run's own report.html: by name
+        write_text_atomic(out, text, user_file=out != own)  # the run's own report.html: by name
     except OSError as exc:
         raise ReportError(f"cannot write the report {out}: {exc.strerror or exc}") from None
     return out

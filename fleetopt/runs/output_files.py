@@ -78,13 +78,15 @@ COMPARISON_TITLE = re.compile(
 # how a scenario's path CSV opens (evaluate/path.py ScenarioPath.to_csv: the quarter, then each
 # generation's price factor)
 SCENARIO_PATH_HEADER = "quarter,price_factor_"
+# the last line of a report (report/page.py), in its HTML and its Markdown
+REPORT_FOOTER = "Model semantics: docs/formulation.md; scenario semantics: docs/evaluation.md."
 # how each kind of output file fleetopt writes looks (its first and last 4 KiB): `--out` may replace
 # such a file (a report, schema or comparison written before), never another file (a model, say)
 OWN_OUTPUT = {
     "report": lambda ends: (
         ends.lower().startswith("<!doctype html>") and "<title>fleetopt " in ends
         and f"<title>{COMPARISON_PAGE_TITLE}" not in ends  # a comparison's page: compare's own output
-    ),
+    ) or (ends.startswith("# fleetopt ") and REPORT_FOOTER in ends),  # a report written as Markdown
     "schema": lambda ends: ends.startswith('{\n  "$defs": {') and '"title": "PlanningModel"' in ends,
     "comparison": lambda ends: (
         ends.startswith(("# about\n", "# figures\n", '{\n  "plan_runs": [', '{\n  "figures": [',
@@ -94,7 +96,7 @@ OWN_OUTPUT = {
     ),
     "scenario path": lambda ends: ends.startswith(SCENARIO_PATH_HEADER),
 }
-OWN_OUTPUT_NAMES = {"report": "an HTML report", "schema": "a model schema", "comparison": "a comparison",
+OWN_OUTPUT_NAMES = {"report": "a report", "schema": "a model schema", "comparison": "a comparison",
                     "scenario path": "a scenario's path CSV"}  # fmt: skip
 
 
