@@ -48,9 +48,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from milp_builders import data_of, sku
+from regenerate_baselines import RELEASE_STEPS, release_step_factors, stored_release_step
 from test_doc_cases import hand_model
+from test_factor_baselines import REGENERATE, array_move
 
-from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.factors import Stream, uniforms
 from fleetopt.evaluate.scenarios import generate_scenarios
 
@@ -197,25 +198,18 @@ def test_tiny_scenario_made_from_the_documented_hash():
     assert alive["enterprise-inference"].tolist() == [True] * 3 + [False] * 5
 
 
-@pytest.mark.parametrize("step, digest", [
-    (0.45, "95be254860bf1cc898c3bc1d977fe1140869a1ba8853ad9eda0294ddef78fb4f"),
-    (0.7, "94aaf3d41e5f2a5638a099940b3e4c2ea35ddb67b5912d1e21de72fd09892eb9"),
-])  # fmt: skip
-def test_the_release_step_s_factors_are_those_of_before_bit_for_bit(step, digest):
+@pytest.mark.parametrize("step", RELEASE_STEPS)
+def test_the_release_step_s_factors_are_those_of_before_bit_for_bit(step):
     """twosite's release-step factors (seed 7, 2,000 scenarios) at steps below 1 are the bits 0.4.39
     drew: the step-1 limit written as powers (kept ** -1 for 1 / kept) moved 1,404 of 72,000 values
     of step 0.45 by up to 2 ULP, a power's last bit depending on NumPy's build (the first reviewer's
-    finding); below 1 they are divided again, as they were. The digests are 0.4.39's."""
-    import hashlib
-
-    from fleetopt import api
-    from fleetopt.evaluate.factors import _generation_step
-
-    with pytest.warns(FleetoptWarning):  # the step under mean_one: its timing only
-        _, data = api.load(api.edit("twosite", {"risk.new_generation_price_step": step}))
-    drawn = hashlib.sha256()
-    for generation in range(3):
-        factor = _generation_step(data, 7, np.arange(2000), generation)
-        if factor is not None:
-            drawn.update(np.ascontiguousarray(factor, dtype=np.float64).tobytes())
-    assert drawn.hexdigest() == digest
+    finding); below 1 they are divided again, as they were. tests/baselines/release_step.npz keeps
+    0.4.39's factors (the SHA-256 of their bytes was 95be2548... at 0.45, 94aaf3d4... at 0.7). Compared
+    bit for bit on any CPU: no exp, log or power, only sums, differences and quotients, each rounded
+    once by IEEE 754 whatever NumPy's SIMD build (the same bits with AVX-512 and with AVX2)."""
+    before, now = stored_release_step(step), release_step_factors(step)
+    assert now.keys() == before.keys(), "the generations that step"
+    moves = [array_move(f"generation {g}", before[g], now[g], round_off=0.0) for g in sorted(now)]
+    if any(moves):
+        pytest.fail(f"the release step {step}'s factors differ from tests/baselines/release_step.npz:\n  "
+                    + "\n  ".join(filter(None, moves)) + f"\n{REGENERATE}", pytrace=False)  # fmt: skip
