@@ -12,7 +12,7 @@ It writes every baseline; those of unchanged code come out byte for byte as they
   factors' draws (fleetopt/evaluate/factors.py) or of those models' `risk` blocks. draws.json keeps
   the SHA-256 of each random stream's uniforms, which are integer arithmetic and so the same bits on
   any CPU; factors.npz each risk factor's arrays, made from them through exp, log and cos, whose last
-  bits differ between NumPy's SIMD builds (AVX-512 against AVX2: up to 5 ULP), so the test compares
+  bits differ between NumPy's SIMD builds and versions (up to 6 ULP), so the test compares
   them to round-off. A new risk field, absent, must leave both as they are: regenerate only when the
   draws are meant to change.
 * ``release_step.npz`` (tests/test_doc_cases_factors.py): the new generation's price step of twosite
