@@ -12,7 +12,8 @@ enterprise-inference in 2027Q1 and prepays the term loan. From those decisions a
   quarter $t$ (2.35 x 0.75^(t/4) for Hopper training); contracts $\pi_k\,2{,}190$ per GPU served
 - electricity 55 x 2,190 per MW drawn, drawn MW
   $\sum_s\mu_s(\iota_s\,h_{s,t}+(1-\iota_s)\sum_ua_{u,s,t})$, $\mu$ = kW x PUE / 1000; opex per GPU
-  held; 1,500 per GPU redeployed; overhead 5M
+  held; 1,500 per GPU redeployed; overhead 5M; no power block is built, so the plant's capex,
+  depreciation and book value are 0, as is texas's fixed cost (none given)
 - depreciation $\kappa_c/24$ a quarter on the GPUs held during $t$; a retirement at the start of
   $t$ sells at $0.95\,\kappa_c\rho(\alpha_{c,t}/4)$ against the book value $\kappa_c(1-\alpha_{c,t}/24)$
 - interest $(3.6\,\% + 4.5\,\%)/4$ on the balance at the end of $t-1$, instalments 200M / 20,
@@ -151,9 +152,37 @@ def operating_lines(plan: dict, t: int) -> dict:
     line["gpu_opex_usd"] = sum(MODEL["skus"][sku]["opex_per_gpu_quarter_usd"] * held[sku] for sku in skus)
     line["redeployment_usd"] = MODEL["redeployment"]["cost_per_gpu_usd"] * plan["redeploy"][:, t].sum()
     line["overhead_usd"] = series(FINANCE["overhead_usd_per_quarter"], t)
-    costs = ("electricity_usd", "gpu_opex_usd", "redeployment_usd", "overhead_usd")
+    line |= power_lines(plan, t)
+    costs = ("electricity_usd", "site_fixed_usd", "gpu_opex_usd", "redeployment_usd", "overhead_usd")
     line["ebitda_usd"] = line["revenue_usd"] - sum(line[c] for c in costs)
     line["gpus_held"], line["gpus_in_service"] = sum(held.values()), plan["active"][:, :, 0, t].sum()
+    return line
+
+
+def block_capex() -> float:
+    expansion = MODEL["sites"][SITE].get("expansion") or {}
+    return expansion.get("block_mw", 0.0) * expansion.get("capex_per_mw_usd", 0.0)
+
+
+def power_lines(plan: dict, t: int) -> dict:
+    """§3's power schedules: a block started in tau is paid evenly over its lead time, online after
+    it and depreciated over the plant's life from then; the site's fixed cost is on all MW online."""
+    site = MODEL["sites"][SITE]
+    line = dict(
+        capex_power_usd=0.0,
+        depreciation_power_usd=0.0,
+        mw_available_texas=series(site["power_capacity_mw"], t),
+    )
+    expansion = site.get("expansion")
+    for tau, blocks in enumerate(plan["build_blocks"][0] if expansion else []):
+        lead, life = expansion["lead_time_quarters"], expansion["useful_life_years"] * 4
+        age = t - tau - lead
+        line["mw_available_texas"] += expansion["block_mw"] * blocks * (age >= 0)
+        line["capex_power_usd"] += block_capex() * blocks / max(lead, 1) * (tau <= t < tau + max(lead, 1))
+        line["depreciation_power_usd"] += (
+            block_capex() * blocks * (np.clip(age + 1, 0, life) - np.clip(age, 0, life)) / life
+        )
+    line["site_fixed_usd"] = site.get("fixed_cost_per_mw_quarter_usd", 0.0) * line["mw_available_texas"]
     return line
 
 
@@ -233,6 +262,7 @@ def statements(plan: dict) -> pd.DataFrame:
         ebt = (
             row["ebitda_usd"]
             - row["depreciation_gpu_usd"]
+            - row["depreciation_power_usd"]
             + row["gain_on_disposal_usd"]
             - row["interest_usd"]
         )
@@ -243,6 +273,7 @@ def statements(plan: dict) -> pd.DataFrame:
             - row["tax_usd"]
             - row["interest_usd"]
             - row["capex_gpu_usd"]
+            - row["capex_power_usd"]
             + row["disposal_proceeds_usd"]
         )
         row["equity_cash_flow_usd"] = flows + row["draws_usd"] - row["principal_usd"] - row["prepayment_usd"]
@@ -268,6 +299,7 @@ def debt_lines(plan: dict, t: int, balances: list[float]) -> dict:
         )
         line["instalment_cover"] = due - balances[f]
         balances[f] += draws[t] - due - plan["prepay"][f, t]
+        line[f"debt_facility_{terms['name']}_usd"] = balances[f]
         line["principal_usd"] += due
         line["prepayment_usd"] += plan["prepay"][f, t]
         line["draws_usd"] += draws[t]
@@ -289,6 +321,7 @@ def npv_parts(plan: dict, st: pd.DataFrame) -> dict:
     last_ebt, rate = st["ebt"].iloc[-1], FINANCE.get("tax_rate", 0.0)
     liquidation_tax = rate * max(0.0, last_ebt + gain) - rate * max(0.0, last_ebt)
     quarters = float(DF @ st["equity_cash_flow_usd"])
+    assets += block_capex() * plan["build_blocks"].sum() - st["depreciation_power_usd"].sum()  # plant at book
     terminal = DF[-1] * (assets - liquidation_tax - st["debt_usd"].iloc[-1])
     return dict(
         npv_usd=quarters + terminal,
@@ -320,7 +353,7 @@ def row_slacks(plan: dict, st: pd.DataFrame) -> dict[str, np.ndarray]:
     }
     untested = np.where(tested, 0.0, np.inf)
     return {
-        "power": series(MODEL["sites"][SITE]["power_capacity_mw"], 0) - st["mw_used_texas"].to_numpy(),
+        "power": (st["mw_available_texas"] - st["mw_used_texas"]).to_numpy(),
         "demand training": demand["training"] - served["training"],
         "demand inference": demand["inference"] - served["inference"],
         "borrowing base": (st["collateral_value_usd"] - st["collateral_required_usd"]).to_numpy(),
@@ -362,16 +395,20 @@ STATEMENT_COLUMNS = [
     "revenue_contracts_usd",
     "revenue_usd",
     "electricity_usd",
+    "site_fixed_usd",
     "gpu_opex_usd",
     "redeployment_usd",
     "overhead_usd",
     "ebitda_usd",
     "depreciation_gpu_usd",
+    "depreciation_power_usd",
     "gain_on_disposal_usd",
     "capex_gpu_usd",
+    "capex_power_usd",
     "disposal_proceeds_usd",
     "book_value_disposed_usd",
     "mw_used_texas",
+    "mw_available_texas",
     "gpus_held",
     "gpus_in_service",
     "collateral_value_usd",
@@ -384,6 +421,7 @@ STATEMENT_COLUMNS = [
     "net_income_usd",
     "cash_usd",
     "debt_usd",
+    "debt_facility_gpu-term-loan_usd",
     "debt_service_usd",
     "equity_cash_flow_usd",
 ]
