@@ -131,7 +131,8 @@ class FleetCohort(StrictModel):
     site: Name
     """Site name (a key of `sites`)."""
     purchased: Quarter
-    """Quarter the GPUs were bought (on or before the horizon's first quarter)."""
+    """Quarter the GPUs were bought (on or before the horizon's first quarter); their age, depreciation
+    and resale value count from it."""
     gpus: GpuCount
     """Number of GPUs."""
     use: Literal["training", "inference"]
