@@ -28,9 +28,10 @@ def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -
     S)). Contracts in order, each term added only where it is not 0 (the kernel's order)."""
     total = None
     for k in np.flatnonzero(payments.live[:, t] != 0.0):
-        total = plus_over(total, pl.accepted[k] * (sc.alive_row(k, t) * payments.live[k, t]), sc.xp)
+        total = plus_over(total, pl.accepted[k] * (sc.taken_row(k, t) * payments.live[k, t]), sc.xp)
     for k in np.flatnonzero(payments.ended[:, t] != 0.0):  # never in quarter 0 (after a term's first)
-        ended = sc.alive_row(k, t - 1) - sc.alive_row(k, t)
+        # the share the customer gave up this quarter: all of it at a default, the part cut at a scale-back
+        ended = sc.taken_row(k, t - 1) - sc.taken_row(k, t)
         total = plus_over(total, status[k] * (ended * payments.ended[k, t]), sc.xp)
     return total
 
@@ -40,7 +41,7 @@ def deferred_revenue_end(payments: ContractPayments, pl, sc, T: int) -> Any:
     customer is live in it (None: none); the terminal value deducts it with the debt."""
     total = None
     for k in np.flatnonzero(payments.deferred_end != 0.0):
-        total = plus(total, pl.accepted[k] * (sc.alive_row(k, T - 1) * payments.deferred_end[k]))
+        total = plus(total, pl.accepted[k] * (sc.taken_row(k, T - 1) * payments.deferred_end[k]))
     return total
 
 
@@ -65,6 +66,9 @@ class ContractBook:
         status[...] = pl.accepted
         late = xp.zeros((pl.K, *shape)) if policy.reschedule_late_contracts else None
         alive = np.asarray(scen.factors["contract_alive"])  # (S, K, T)
+        kept = np.asarray(scen.factors["contract_kept_share"])  # (S, K, T), or (S, 0, T): no scale-back
+        if kept.shape[1]:  # a contract cut frees GPUs too
+            alive = alive & (kept == 1.0)
         every = alive.all(axis=0) if alive.shape[0] else np.ones(alive.shape[1:], dtype=bool)  # (K, T)
         T = every.shape[1]
         first_default = np.array([T if a.all() else int(np.argmin(a)) for a in every], dtype=np.int64)
@@ -151,12 +155,14 @@ def contracts_quarter(consts, pl, sc, book: ContractBook, short: Shortfall | Non
                 paid = _late_contract(consts, pl, sc, book, k, t, pairs, before, delivered)
                 penalty = pairs.added(penalty, paid)
             pairs.put(served, delivered * pairs.take(status[k]))
+        if (kept := sc.kept_row(k, t)) is not None:  # a scale-back: the customer takes only this share
+            served = served * kept
         revenue = plus_over(revenue, consts.contract_revenue_per_gpu[k] * served, xp)
         if parts is not None:
             parts["served"][int(k)] = served.copy()
         gpus = plus_over(gpus, served, xp)  # the first contract's served, added to in place
         if book.policy.freed_gpus_to_market and book.may_have_ended(k, t):
-            _free(consts, pl, book, k, short, t, freed, xp)
+            _free(consts, pl, sc, book, k, short, t, freed, xp)
     return zero_if_none(revenue), zero_if_none(gpus), penalty, freed
 
 
@@ -213,18 +219,23 @@ def _late_delivery(consts, book: ContractBook, k: int, t: int, pairs: Pairs, liv
     return paid, cancelled
 
 
-def _free(consts, pl, book: ContractBook, k: int, short: Shortfall | None, t: int, freed: FreedCapacity,
+def _free(consts, pl, sc, book: ContractBook, k: int, short: Shortfall | None, t: int, freed: FreedCapacity,
           xp: Any) -> None:  # fmt: skip
     """Offer the planned GPUs of contract ``k`` on its use's market at the pairs where it has
-    ended and the plan has some to offer (they keep the power the plan gave the contract: its
-    powered share). The other pairs would add exactly 0.0 (status 1.0, or nothing planned)."""
+    ended, and the part its customer cut where it scaled the contract back (``sc.kept_row``), where
+    the plan has some to offer (they keep the power the plan gave the contract: its powered share).
+    The other pairs would add exactly 0.0 (status 1.0, or nothing planned)."""
     status = book.status[k]
-    ended = status == 0.0
+    kept = sc.kept_row(k, t)
+    # the share of its GPUs freed: all of an ended contract's, the part cut of one its customer scaled back
+    freed_share = None if kept is None else 1.0 - status * kept
+    ended = status == 0.0 if kept is None else freed_share > 0.0
     if not pl.every_plan_offers[k, t]:
         ended &= pl.freed_plans[k, t]
     pairs = Pairs.where(ended, status.shape, xp)
     if pairs.size == 0:
         return
+    share = None if kept is None else pairs.take(freed_share)
     u = int(consts.contract_use[k])
     used = pl.used["contract_gpus"][k, :, t]
     powered = short is None or fully_powered(short.contract, used)
@@ -234,15 +245,20 @@ def _free(consts, pl, book: ContractBook, k: int, short: Shortfall | None, t: in
     else:
         supply = over_sites_at(pairs, pl.freed_supply[k, :, t], phi, pl.used["freed_supply"][k, :, t])
         gpus = over_sites_at(pairs, pl.contract_gpus[k, :, t], phi, used)
-    freed.add("supply", u, pairs, supply)
-    freed.add("gpus", u, pairs, gpus)
+    freed.add("supply", u, pairs, _times(supply, share))
+    freed.add("gpus", u, pairs, _times(gpus, share))
     for g in pl.freed_generations[k][t]:
         base = (
             pairs.take(pl.freed_revenue_total[k, g, t])
             if powered
             else over_sites_at(pairs, pl.freed_revenue[k, g, :, t], phi, pl.used["freed_revenue"][k, g, :, t])
         )
-        freed.add("revenue", (u, g), pairs, base)
+        freed.add("revenue", (u, g), pairs, _times(base, share))
+
+
+def _times(x: Any, share: Any) -> Any:
+    """``x`` times the share of a contract's GPUs freed (None: all of them, nothing multiplied)."""
+    return x if share is None else x * share
 
 
 def zero_if_none(total: Any) -> Any:

@@ -56,6 +56,7 @@ class Stream(IntEnum):
     SLIP_SIZE = 16
     PRICE_TREND = 17
     RESALE_SHOCK = 18
+    SCALE_BACK = 19
 
 
 # which variate of a stream a uniform feeds: a plain uniform, or one of Box-Muller's two inputs
@@ -437,6 +438,29 @@ def draw_contract_alive(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarr
     return np.arange(T)[None, None, :] < first[:, :, None]
 
 
+def draw_contract_kept_share(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, K, T) the share of each contract its customer still takes (``risk.contract_scale_back``):
+    its ``share_kept`` from its ``from_quarter`` on in the scenarios the cut comes in (quarter 0's
+    uniform of its own stream, one per contract, below ``probability``), 1 elsewhere; (n, 0, T)
+    without the field, so that nothing is held, read or multiplied then. A default (``contract_alive``)
+    ends what is kept."""
+    kept = np.ones((len(idx), contracts_cut(data), data.T))
+    names = [con.name for con in data.contracts]
+    for name, cut in data.risk.contract_scale_back.items():
+        k = names.index(name)
+        comes = uniforms(seed, idx, (Stream.SCALE_BACK, k), 1)[:, 0] < cut.probability
+        start = data.quarter_labels.index(cut.from_quarter)
+        kept[:, k, start:] = np.where(comes, cut.share_kept, 1.0)[:, None]
+    return kept
+
+
+def taken_shares(alive: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """(..., K, T) the share of each contract its customer takes: 0.0 once it has defaulted
+    (``contract_alive``), else the share it keeps (``contract_kept_share``; 1.0 where it has no rows)."""
+    shares = np.asarray(alive).astype(np.float64)
+    return shares * kept if kept.shape[-2] else shares
+
+
 def draw_delay(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Extra quarters for a power block started at site i in quarter tau: late with the model's
     probability, by 1..max_extra_quarters."""
@@ -571,8 +595,16 @@ def _resale_price_tie(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
 
 
 def model_dims(data: ModelData) -> dict[str, int]:
-    """The sizes a factor's shape is written in: generations G, uses U, contracts K, sites I, quarters T."""
-    return {"G": len(GENERATIONS), "U": len(USES), "K": len(data.contracts), "I": data.I, "T": data.T}
+    """The sizes a factor's shape is written in: generations G, uses U, contracts K, sites I, quarters T,
+    contracts a scale-back may cut K_CUT (:func:`contracts_cut`)."""
+    return {"G": len(GENERATIONS), "U": len(USES), "K": len(data.contracts), "I": data.I, "T": data.T,
+            "K_CUT": contracts_cut(data)}
+
+
+def contracts_cut(data: ModelData) -> int:
+    """Rows of ``contract_kept_share`` a scenario holds: every contract where ``risk.contract_scale_back``
+    may cut one, else none (the factor then costs no memory and the kernel reads nothing)."""
+    return len(data.contracts) if data.risk.contract_scale_back else 0
 
 
 @dataclass(frozen=True)
@@ -614,6 +646,8 @@ FACTORS: tuple[RiskFactor, ...] = (
     RiskFactor("demand", ("U", "T"), np.float64, lambda data: data.demand, draw_demand),
     # True while the contract's customer has not defaulted
     RiskFactor("contract_alive", ("K", "T"), np.bool_, True, draw_contract_alive),
+    # share of each contract its customer still takes (risk.contract_scale_back); no rows without it
+    RiskFactor("contract_kept_share", ("K_CUT", "T"), np.float64, 1.0, draw_contract_kept_share),
     # extra quarters for a power block started at site i in quarter tau
     RiskFactor("delay", ("I", "T"), np.int32, 0, draw_delay, c_type="int"),
     # extra quarters for the increase of site i's contracted capacity due in quarter t

@@ -157,6 +157,18 @@ FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_
 #define FO_SQ(field, factor, row) FO_SCEN(factor, row, s)
 #endif
 
+// the share of contract k its customer still takes in quarter t (risk.contract_scale_back;
+// layout.ScenarioRows.kept_row), and x times the share of a contract's GPUs freed: compiled in only
+// where some contract may be cut, so that a model without a scale-back runs the same operations
+#define FO_SCALE_BACK (FO_ROWS_contract_kept_share > 0)
+#if FO_SCALE_BACK
+#define FO_KEPT(k, t) FO_SCEN(contract_kept_share, (k) * FO_T + (t), s)
+#define FO_TIMES(x, share) ((x) * (share))
+#else
+#define FO_KEPT(k, t) 1.0
+#define FO_TIMES(x, share) (x)
+#endif
+
 // the utilisation summed over the quarters: on a GPU in the pair's output slot, as one more double of
 // state spills there (tests/test_kernel_compile.py); in the C build as state, where a load and a
 // store each quarter cost 10 % of its time (benchmarks/README.md). Needs p, s and S in scope.
@@ -815,8 +827,8 @@ FO_DEVICE double fo_late_delivery(FO_PARAMS, int k, fo_bits* live, fo_state* st)
 // quarter step 2 on a short quarter (contract_book.contracts_quarter): each contract still live is delivered its planned
 // GPUs at each site times the site's contract share (phc); short after its deadline (of the plan's GPUs, or
 // of the contract's where the plan serves it with fewer: plan_owed) it is late or cancelled
-FO_DEVICE fo_delivered fo_short_contracts(FO_PARAMS, long long p, int t, const double* q, const double* phc,
-                                          fo_bits* live, fo_state* st)
+FO_DEVICE fo_delivered fo_short_contracts(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                          const double* phc, fo_bits* live, fo_state* st)
 {
     fo_delivered out;
     out.revenue = out.penalty = out.gpus = 0.0;
@@ -831,30 +843,42 @@ FO_DEVICE fo_delivered fo_short_contracts(FO_PARAMS, long long p, int t, const d
             const double planned = ((owed >> k) & 1ULL) ? FO_LOAD(contract_size + k) : FO_Q(FO_Q_CONTRACT_TOTAL + k);
             if (delivered < planned * (1.0 - FO_REL) - FO_REL) out.penalty += fo_late_delivery(FO_ARGS, k, live, st);
         }
-        if ((*live >> k) & 1ULL) {
-            out.revenue += FO_LOAD(contract_revenue_per_gpu + k) * delivered;
-            out.gpus += delivered;
+        if ((*live >> k) & 1ULL) {  // a scale-back is paid on the share kept; lateness is judged on the whole
+            const double taken = FO_TIMES(delivered, FO_KEPT(k, t));
+            out.revenue += FO_LOAD(contract_revenue_per_gpu + k) * taken;
+            out.gpus += taken;
         }
     }
     return out;
 }
 
+// the share of contract k's planned GPUs freed in quarter t (contract_book._free): all of them where it has
+// ended (not in `live`), the part its customer cut where it scaled it back; 1.0 without a scale-back
+FO_DEVICE double fo_freed_share(FO_PARAMS, long long s, int t, int k, fo_bits live)
+{
+    return ((live >> k) & 1ULL) ? 1.0 - FO_KEPT(k, t) : 1.0;
+}
+
 // freed capacity on a short quarter (policy rule 2, freed_gpus_to_market; contract_book._free): the planned GPUs
 // of each contract the plan serves this quarter that has ended, at the contracts' power share (phc)
-FO_DEVICE void fo_short_freed(FO_PARAMS, long long p, int t, const double* phc, fo_bits live, fo_freed* fr,
-                              fo_state* st)
+FO_DEVICE void fo_short_freed(FO_PARAMS, long long p, long long s, int t, const double* phc, fo_bits live,
+                              fo_freed* fr, fo_state* st)
 {
-    fo_bits ended = FO_LOAD(plan_served + p * FO_T + t) & ~live;
+    const fo_bits planned = FO_LOAD(plan_served + p * FO_T + t);
+    fo_bits ended = FO_SCALE_BACK ? planned : planned & ~live;  // with a scale-back, the part cut of a live one too
     while (ended) {
         const int k = FO_CTZ(ended);
         ended &= ended - 1ULL;
+        const double share = fo_freed_share(FO_ARGS, s, t, k, live);
+        if (!(share > 0.0)) continue;
         const int u = FO_LOAD(contract_use + k);
         // each pointer made apart: one offset for both keeps a 64-bit value live (spills on sm_100)
-        FO_ADD_USE(fr->gpus, u, fo_over_sites(cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t, phc));
-        FO_ADD_USE(fr->supply, u, fo_over_sites(fsup + (p * FO_K + k) * (long long)FO_I * FO_T + t, phc));
+        FO_ADD_USE(fr->gpus, u, FO_TIMES(fo_over_sites(cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t, phc), share));
+        FO_ADD_USE(fr->supply, u, FO_TIMES(fo_over_sites(fsup + (p * FO_K + k) * (long long)FO_I * FO_T + t, phc), share));
 #pragma unroll
         for (int g = 0; g < FO_G; ++g)
-            FO_ADD_USE(fr->revenue[g], u, fo_over_sites(frev + ((p * FO_K + k) * FO_G + g) * (long long)FO_I * FO_T + t, phc));
+            FO_ADD_USE(fr->revenue[g], u,
+                       FO_TIMES(fo_over_sites(frev + ((p * FO_K + k) * FO_G + g) * (long long)FO_I * FO_T + t, phc), share));
     }
     if (fr->gpus[0] + fr->gpus[1] > 0.0) st->reacted |= FO_REACTED_FREED;
 }
@@ -987,10 +1011,10 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     double online[FO_I > 0 ? FO_I : 1], phc[FO_I > 0 ? FO_I : 1], fixed_saved;
     const fo_bits short_sites = fo_power_online(FO_ARGS, p, s, t, online, &fixed_saved);
     fo_site_shares(FO_ARGS, p, t, FO_SHARE_CONTRACTS, online, short_sites, tk, phc);
-    const fo_delivered contracts = fo_short_contracts(FO_ARGS, p, t, q, phc, live, st);
+    const fo_delivered contracts = fo_short_contracts(FO_ARGS, p, s, t, q, phc, live, st);
     fo_freed fr;
     fo_freed_clear(&fr);
-    if (freed_to_market) fo_short_freed(FO_ARGS, p, t, phc, *live, &fr, st);
+    if (freed_to_market) fo_short_freed(FO_ARGS, p, s, t, phc, *live, &fr, st);
     double sold_gpus = 0.0;
     const double market_revenue = fo_short_market(FO_ARGS, p, s, t, q, flags, online, short_sites, tk, &fr, sq,
                                                   &sold_gpus);
@@ -1004,30 +1028,43 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
 
 // the freed capacity of a fully powered quarter (policy): the plan's totals for each contract it
 // planned this quarter that has ended in this pair
-FO_DEVICE void fo_powered_freed(FO_PARAMS, long long p, int t, const double* q, fo_bits live, fo_freed* fr,
-                                fo_state* st)
+FO_DEVICE void fo_powered_freed(FO_PARAMS, long long p, long long s, int t, const double* q, fo_bits live,
+                                fo_freed* fr, fo_state* st)
 {
-    fo_bits ended = FO_LOAD(plan_served + p * FO_T + t) & ~live;
+    const fo_bits planned = FO_LOAD(plan_served + p * FO_T + t);
+    fo_bits ended = FO_SCALE_BACK ? planned : planned & ~live;  // with a scale-back, the part cut of a live one too
     while (ended) {
         const int k = FO_CTZ(ended);
         ended &= ended - 1ULL;
+        const double share = fo_freed_share(FO_ARGS, s, t, k, live);
+        if (!(share > 0.0)) continue;
         const int u = FO_LOAD(contract_use + k);
-        FO_ADD_USE(fr->supply, u, FO_Q(FO_Q_FREED_SUPPLY + k));
-        FO_ADD_USE(fr->gpus, u, FO_Q(FO_Q_CONTRACT_TOTAL + k));
+        FO_ADD_USE(fr->supply, u, FO_TIMES(FO_Q(FO_Q_FREED_SUPPLY + k), share));
+        FO_ADD_USE(fr->gpus, u, FO_TIMES(FO_Q(FO_Q_CONTRACT_TOTAL + k), share));
 #pragma unroll
-        for (int g = 0; g < FO_G; ++g) FO_ADD_USE(fr->revenue[g], u, FO_Q(FO_Q_FREED_REVENUE + k * FO_G + g));
+        for (int g = 0; g < FO_G; ++g)
+            FO_ADD_USE(fr->revenue[g], u, FO_TIMES(FO_Q(FO_Q_FREED_REVENUE + k * FO_G + g), share));
     }
     if (fr->gpus[0] + fr->gpus[1] > 0.0) st->reacted |= FO_REACTED_FREED;
 }
 
 // quarter step 2 on a fully powered quarter: each contract still live is delivered the plan's GPUs and earns
 // its revenue at full delivery (none is late or cancelled); no penalty
-FO_DEVICE fo_delivered fo_powered_contracts(FO_PARAMS, long long p, int t, const double* q, fo_bits live)
+FO_DEVICE fo_delivered fo_powered_contracts(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                            fo_bits live)
 {
     fo_delivered out;
     out.revenue = out.penalty = out.gpus = 0.0;
     const fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
-#if FO_GPU_CODE
+#if FO_SCALE_BACK
+    // each contract on the share its customer keeps, its revenue as NumPy's (per GPU times the GPUs taken)
+    for (fo_bits left = serving; left; left &= left - 1ULL) {
+        const int k = FO_CTZ(left);
+        const double taken = FO_Q(FO_Q_CONTRACT_TOTAL + k) * FO_KEPT(k, t);
+        out.revenue += FO_LOAD(contract_revenue_per_gpu + k) * taken;
+        out.gpus += taken;
+    }
+#elif FO_GPU_CODE
     fo_bits left = serving;
     while (left) {
         const int k = FO_CTZ(left);
@@ -1060,7 +1097,7 @@ FO_DEVICE double fo_powered_market_per_pair(FO_PARAMS, long long p, long long s,
     double* served = out_demand_served + p * S + s;
     fo_freed fr;
     fo_freed_clear(&fr);
-    if (freed_to_market) fo_powered_freed(FO_ARGS, p, t, q, live, &fr, st);
+    if (freed_to_market) fo_powered_freed(FO_ARGS, p, s, t, q, live, &fr, st);
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
         if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
@@ -1132,7 +1169,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
                                            fo_bits flags, fo_bits live, fo_state* st, const fo_taken* tk,
                                            const fo_scenario_quarter* sq)
 {
-    const fo_delivered contracts = fo_powered_contracts(FO_ARGS, p, t, q, live);
+    const fo_delivered contracts = fo_powered_contracts(FO_ARGS, p, s, t, q, live);
     double sold_gpus = 0.0;
     const double market_revenue =
         FO_SAFE_CAP ? fo_powered_market_per_pair(FO_ARGS, p, s, t, q, flags, live, st, tk, sq, &sold_gpus)
@@ -1420,11 +1457,19 @@ FO_DEVICE double fo_contract_payments(FO_PARAMS, long long s, int t, fo_bits acc
     const fo_bits now = FO_SCEN(alive_bits, t, s);
     double paid = 0.0;
     for (fo_bits m = FO_LOAD(pay_live_bits + t) & accepted & now; m; m &= m - 1ULL)
-        paid = paid + FO_LOAD(pay_live + FO_CTZ(m) * FO_T + t);
-    // `before` holds only contracts whose customer was live in t - 1; none in quarter 0
-    fo_bits ended = FO_LOAD(pay_ended_bits + t) & before & ~now;
-    for (; ended; ended &= ended - 1ULL)
-        paid = paid + FO_LOAD(pay_ended + FO_CTZ(ended) * FO_T + t);
+        paid = paid + FO_TIMES(FO_LOAD(pay_live + FO_CTZ(m) * FO_T + t), FO_KEPT(FO_CTZ(m), t));
+    // `before` holds only contracts whose customer was live in t - 1; none in quarter 0. The share given
+    // up this quarter: all of it at a default, the part cut at a scale-back (of the share kept before)
+    fo_bits ended = FO_LOAD(pay_ended_bits + t) & before & (FO_SCALE_BACK ? ~0ULL : ~now);
+    for (; ended; ended &= ended - 1ULL) {
+        const int k = FO_CTZ(ended);
+#if FO_SCALE_BACK
+        const double given_up = FO_KEPT(k, t - 1) - (((now >> k) & 1ULL) ? FO_KEPT(k, t) : 0.0);
+        if (given_up != 0.0) paid = paid + given_up * FO_LOAD(pay_ended + k * FO_T + t);
+#else
+        paid = paid + FO_LOAD(pay_ended + k * FO_T + t);
+#endif
+    }
     return paid;
 }
 
@@ -1922,7 +1967,8 @@ FO_DEVICE double fo_owed_at_end(FO_PARAMS, long long p, long long s, double debt
     if (!owing) return debt_end;
     owing &= FO_SCEN(alive_bits, FO_T - 1, s);
     double deferred = 0.0;
-    for (; owing; owing &= owing - 1ULL) deferred = deferred + FO_LOAD(deferred_end + FO_CTZ(owing));
+    for (; owing; owing &= owing - 1ULL)
+        deferred = deferred + FO_TIMES(FO_LOAD(deferred_end + FO_CTZ(owing)), FO_KEPT(FO_CTZ(owing), FO_T - 1));
     return debt_end + deferred;
 }
 

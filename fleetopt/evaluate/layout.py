@@ -55,6 +55,18 @@ class ScenarioRows:
         default is permanent: the simulation relies on it)."""
         return self.contract_alive[k, t].astype(self.xp.float64)
 
+    def kept_row(self, k: int, t: int) -> Any:
+        """(S,) the share of contract k its customer still takes in quarter t (``risk.contract_scale_back``),
+        or None where no contract may be cut (then nothing is multiplied, so nothing changes)."""
+        kept = self.contract_kept_share
+        return kept[k, t] if kept.shape[0] else None
+
+    def taken_row(self, k: int, t: int) -> Any:
+        """(S,) the share of contract k its customer takes in quarter t: 0.0 once it has defaulted,
+        else the share it keeps (:meth:`kept_row`; 1.0 without a scale-back)."""
+        kept = self.kept_row(k, t)
+        return self.alive_row(k, t) if kept is None else self.alive_row(k, t) * kept
+
 
 def _columns(arr: np.ndarray, xp: Any) -> Any:
     """(P, ..., T) -> (..., T, P, 1): a plan-level (P, 1) column per index, broadcasting over scenarios."""

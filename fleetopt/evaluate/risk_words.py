@@ -63,6 +63,8 @@ def risk_words(data: ModelData) -> str:
         parts.append(f"customer defaults {hazard}")
     if placed := [f"{name} by {quarter}" for name, quarter in risk.customer_default_quarter.items()]:
         parts.append(f"customer defaults placed in every future ({', '.join(placed)})")
+    if cuts := _scale_back_words(risk):
+        parts.append(f"contracts scaled back ({cuts})")
     if falls := [f"{name} -{format_rate(f)}" for name, f in risk.customer_default_price_impact.items() if f]:
         fallen = "market prices and resale values" if risk.resale_swing_share is not None else "market prices"
         parts.append(f"{fallen} fall for good at a customer's default ({', '.join(falls)})")
@@ -95,3 +97,14 @@ def risk_words(data: ModelData) -> str:
     if not parts:
         return "none: every scenario is the forecast"
     return "; ".join(parts) + ("" if risk.mean_one else "; shocks on top of the forecast (mean_one: false)")
+
+
+def _scale_back_words(risk) -> str:
+    """Each cut of ``risk.contract_scale_back`` that changes something: "lab-a-training to 60% from
+    2027Q3 (chance 30%)", "in every future" where certain; '' where none."""
+    said = []
+    for name, cut in risk.contract_scale_back.items():
+        if cut.share_kept < 1 and cut.probability:
+            chance = "in every future" if cut.probability == 1 else f"chance {format_rate(cut.probability)}"
+            said.append(f"{name} to {format_rate(cut.share_kept)} from {cut.from_quarter} ({chance})")
+    return ", ".join(said)

@@ -41,6 +41,7 @@ from fleetopt.core.economics.quarter_finance import QuarterFinance
 from fleetopt.core.economics.taxes import liquidation_tax
 from fleetopt.evaluate.contract_book import ContractBook, contract_payments, deferred_revenue_end
 from fleetopt.evaluate.covenant_tests import borrowing_base, covenants_missed
+from fleetopt.evaluate.factors import contracts_cut
 from fleetopt.evaluate.financing import quarter_financing
 from fleetopt.evaluate.layout import PlanColumns, PowerShortfall, ScenarioRows
 from fleetopt.evaluate.liquidity import Adjustments, Liquidity, taken_share
@@ -75,6 +76,7 @@ class SimulationConstants:
     delay_penalty: np.ndarray  # (K,) USD per late quarter
     capacity_step_mw: np.ndarray  # (I, T) increase of each site's contracted capacity due in quarter t
     contract_payments: ContractPayments  # prepayments and termination payments (core/data.py)
+    contracts_cut: int = 0  # rows of the factor contract_kept_share (risk.contract_scale_back): K or 0
 
     @classmethod
     def from_data(cls, data: ModelData) -> SimulationConstants:
@@ -98,6 +100,7 @@ class SimulationConstants:
             delay_penalty=np.array([c.delay_penalty_usd for c in data.contracts]),
             capacity_step_mw=late_capacity_steps(data),
             contract_payments=data.contract_payments,
+            contracts_cut=contracts_cut(data),
         )
 
     def with_policy(self, policy: Policy) -> SimulationConstants:

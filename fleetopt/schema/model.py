@@ -147,6 +147,7 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
         problems += outside(("risk", "resale_shock", "from_quarter"), model.risk.resale_shock.from_quarter)
     for name, quarter in model.risk.customer_default_quarter.items():
         problems += outside(("risk", "customer_default_quarter", name), quarter)
+    problems += _scale_back_problems(model, outside)
     for block in ("customer_ratings", "customer_hazard_overrides", "customer_default_price_impact",
                   "customer_default_quarter"):
         for name in getattr(model.risk, block):
@@ -170,7 +171,26 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
     return problems + _maturity_problems(model) + _draw_window_problems(model)
 
 
-_PLURALS = {"SKU": "SKUs", "site": "sites", "customer": "customers", "facility": "facilities"}
+_PLURALS = {"SKU": "SKUs", "site": "sites", "customer": "customers", "facility": "facilities",
+            "contract": "contracts"}
+
+
+def _scale_back_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
+    """Each `risk.contract_scale_back` naming no contract (a customer's name where a contract's
+    belongs, said so), or cutting from a quarter outside the horizon."""
+    problems: list[tuple[Path, str]] = []
+    customers: dict[str, list[str]] = {}
+    for contract, spec in model.contracts.items():
+        customers.setdefault(spec.customer, []).append(contract)
+    for name, cut in model.risk.contract_scale_back.items():
+        path = ("risk", "contract_scale_back", name)
+        if name not in model.contracts:
+            said = unknown_name("contract", name, list(model.contracts))
+            if name in customers:
+                said += f": {name} is a customer, whose contracts are {', '.join(customers[name])}"
+            problems.append((path, said))
+        problems += outside((*path, "from_quarter"), cut.from_quarter)
+    return problems
 
 
 def unknown_name(kind: str, name: str, known) -> str:

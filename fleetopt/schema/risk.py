@@ -100,6 +100,22 @@ class ResaleShock(StrictModel):
     """Chance the fall comes in a scenario, one draw per scenario (1: in every scenario, a what-if)."""
 
 
+class ContractScaleBack(StrictModel):
+    """A customer keeps only part of a contract from a quarter on, for the rest of its term: it takes
+    and pays for `share_kept` of the contract's GPUs, in every scenario or in a share of them
+    (docs/evaluation.md)."""
+
+    share_kept: Fraction
+    """Share of the contract's GPUs the customer still takes and pays for (0.6: 60 GPUs of 100); the
+    others are freed as a defaulted customer's are (policy `freed_gpus_to_market`)."""
+    from_quarter: Quarter
+    """First quarter at the share kept, a quarter of the horizon; at or before the contract's first
+    quarter, the contract runs at the share kept from its start."""
+    probability: Fraction = 1.0
+    """Chance the cut comes in a scenario, one draw per scenario and contract (1: in every scenario, a
+    what-if)."""
+
+
 class PowerDelay(StrictModel):
     """Late power: each expansion block may come online later than its lead time, and each
     increase of a site's contracted capacity later than its date."""
@@ -263,6 +279,10 @@ class Risk(StrictModel):
     defaults in (0.1: 10 % lower; several customers' defaults multiply): the capacity a large customer
     leaves returns to every provider at once. A stress on top of the forecast, not renormalised by
     `mean_one`. Resale values fall with the prices where `resale_swing_share` ties them."""
+    contract_scale_back: dict[str, ContractScaleBack] = Field(default_factory=dict)
+    """Contracts whose customer keeps only part of them from a quarter on (`frontier-training:
+    {share_kept: 0.6, from_quarter: 2027Q3}`: 60 % of its GPUs from 2027Q3), by contract name; a stress
+    on top of the forecast, drawn on a stream of its own, so every other factor is as without it."""
     power_delay: PowerDelay | None = None
     """Random delay of power-expansion blocks and of contracted capacity; none when omitted."""
     delivery_slip: DeliverySlip | None = None

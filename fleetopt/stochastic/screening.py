@@ -10,6 +10,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.factors import taken_shares
 from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
 from fleetopt.milp.stochastic.scenarios import ScenarioInputs
 from fleetopt.runs import limits
@@ -28,7 +29,7 @@ def scenario_inputs(data: ModelData, scenarios: ScenarioSet, rows, probabilities
                 probability=float(p),
                 price_by_generation=scenarios.price_factor[n],
                 demand_scale=demand,
-                contract_alive=scenarios.contract_alive[n].astype(np.float64),
+                contract_alive=taken_shares(scenarios.contract_alive[n], scenarios.contract_kept_share[n]),
                 block_delay=scenarios.delay[n],
                 rate_shift=scenarios.rate_shift[n],
                 spread_shift=scenarios.spread_shift[n],
@@ -44,12 +45,13 @@ def scenario_features(scenarios: ScenarioSet) -> np.ndarray:
     quarter), demand level, customers lost, quarters of power delay, electricity, resale at the
     end, rate shift, spread shift (a constant column, such as a spread shift of zero, is dropped)."""
     S = scenarios.S
+    taken = taken_shares(scenarios.contract_alive, scenarios.contract_kept_share)
     return np.column_stack(
         [
             scenarios.price_factor.reshape(S, -1).mean(axis=1),
             scenarios.price_factor[:, :, -1].mean(axis=1),
             scenarios.demand.reshape(S, -1).mean(axis=1),
-            1.0 - scenarios.contract_alive.reshape(S, -1).mean(axis=1)
+            1.0 - taken.reshape(S, -1).mean(axis=1)
             if scenarios.contract_alive.size
             else np.zeros(S),
             scenarios.delay.reshape(S, -1).sum(axis=1),

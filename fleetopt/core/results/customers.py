@@ -139,7 +139,22 @@ def _credit_words(data: ModelData, customer: str) -> str:
         said.append(_yearly_words(yearly))
     if customer in risk.customer_default_quarter:  # a stress: the scenarios' default, certain by then
         said.append(f"defaults by {risk.customer_default_quarter[customer]} in every scenario")
+    said += _scale_back_words(data, customer)
     return f" ({', '.join(said)})" if said else ""
+
+
+def _scale_back_words(data: ModelData, customer: str) -> list[str]:
+    """A stress's cut of each of the customer's contracts (``risk.contract_scale_back``): "keeps 60% of
+    lab-a-training from 2027Q3 in every scenario" (or "in 30% of scenarios")."""
+    said = []
+    for con in data.contracts:
+        cut = data.risk.contract_scale_back.get(con.name)
+        if con.customer == customer and cut is not None and cut.share_kept < 1 and cut.probability:
+            kept, chance = format_rate(cut.share_kept), "every scenario"
+            if cut.probability < 1:
+                chance = f"{format_rate(cut.probability)} of scenarios"
+            said.append(f"keeps {kept} of {con.name} from {cut.from_quarter} in {chance}")
+    return said
 
 
 def _yearly_words(yearly: float) -> str:

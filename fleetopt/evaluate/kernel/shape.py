@@ -79,6 +79,9 @@ class KernelShape:
     # a breach whose cash covers the debt is repaid, not uncured (covenants.cash_covering_debt_cures),
     # compiled in only then: off, the kernel is the one without it, registers and all
     cash_covers: bool = False
+    # rows of contract_kept_share a scenario holds (risk.contract_scale_back: K, else 0): the scale-back's
+    # reads are compiled in only then (kernel.cu FO_SCALE_BACK)
+    contracts_cut: int = 0
 
     @property
     def FP(self) -> int:
@@ -99,7 +102,7 @@ class KernelShape:
         idle = consts.policy.idle_gpus_to_market and bool((plans.idle_gpus > 0).any())
         forgone = _forgone_facilities(consts, plans)
         return cls(consts.T, I, K, B, G, consts.covenant_window, rows, scenario_major, cuts, prepaid, idle,
-                   forgone, consts.cash_covering_debt_cures)  # fmt: skip
+                   forgone, consts.cash_covering_debt_cures, consts.contracts_cut)  # fmt: skip
 
     @classmethod
     def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False,
@@ -117,11 +120,12 @@ class KernelShape:
         return cls(
             data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major,
             cuts, slots, consts.policy.idle_gpus_to_market, forgone, consts.cash_covering_debt_cures,
+            consts.contracts_cut,
         )
 
     def scenario_rows(self) -> dict[str, int]:
         """Rows per scenario of each scenario parameter (its shape's product: row = index * T + t)."""
-        sizes = {"G": self.G, "U": 2, "K": self.K, "I": self.I, "T": self.T}
+        sizes = {"G": self.G, "U": 2, "K": self.K, "I": self.I, "T": self.T, "K_CUT": self.contracts_cut}
         out = {}
         for f in KERNEL_FACTORS:
             name = SCENARIO_FORMS[f.name][0] if f.name in SCENARIO_FORMS else f.name
