@@ -694,3 +694,39 @@ def test_a_bundled_model_s_name_beside_a_run_folder_of_that_name_is_the_bundled_
     assert result.metrics.shape[0] == 1
     with pytest.raises(InputError, match=r"'tiny/' \(a run folder\) names a run, not a model"):
         api.compare([run, run / "plan.npz"], "tiny/", scenarios=SCENARIOS)  # a path to the folder: the run
+
+
+def test_a_misspelt_keyword_is_refused_with_the_one_meant(tiny_solved):
+    """fo.evaluate(run, n_scenarios=300) was Python's TypeError "got an unexpected keyword argument",
+    which named no keyword evaluate takes; fo.sweep("lab", prefer="mean") did not say prefer is the
+    rule's, nor fo.sweep(..., objective="cost") that a sweep maximises NPV."""
+    _, solved = tiny_solved
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.evaluate has no argument 'n_scenarios': did you "
+                       r"mean 'scenarios'\? \(its arguments: plans, model, scenarios, seed, "):
+        api.evaluate("runs/x", n_scenarios=300)
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.write_solve_run has no argument 'out_dir': did "
+                       r"you mean 'out'\?"):
+        api.write_solve_run(solved, out_dir="x")
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.sweep has no argument 'prefer': it is a field of "
+                       r"the rule: rule=fleetopt\.api\.Rule\(prefer=\.\.\.\)$"):
+        api.sweep("tiny", prefer="mean")
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.sweep has no argument 'objective': a sweep's "
+                       r"candidates all maximise NPV; .*objective='cost', purchases=table"):
+        api.sweep("lab", objective="cost")
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.solve_stochastic takes at most 2 arguments by "
+                       r"position \(model, scenarios\): name the others"):
+        api.solve_stochastic("tiny", 3, 2)
+
+
+def test_every_function_of_the_api_refuses_an_argument_it_lacks_by_name():
+    """Each public function, before it does any work: an InputError naming the keyword, not a TypeError."""
+    import inspect
+
+    functions = [getattr(api, name) for name in api.__all__ if inspect.isfunction(getattr(api, name))]
+    assert len(functions) > 30
+    for function in functions:
+        with pytest.raises(InputError, match=rf"^fleetopt\.api\.{function.__name__} has no argument "
+                           r"'not_an_argument' \(its arguments: "):
+            function(not_an_argument=1)
+        with pytest.raises(InputError, match=rf"^fleetopt\.api\.{function.__name__}"):
+            function(*range(len(inspect.signature(function).parameters) + 1))

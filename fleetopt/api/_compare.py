@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetopt.api._evaluate import _warn_if_in_sample, _warn_if_other_model_version
+from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import ModelArg, _loaded_and_data, edit, refuse_a_run_as_model
 from fleetopt.api._runs import resolve_run
 from fleetopt.api._solve import _solve_label
@@ -51,6 +52,7 @@ from fleetopt.schema.model_changes import ModelChange, change_words, edited_name
 from fleetopt.stochastic.result import StochasticResult
 
 
+@arguments_checked()
 def compare(
     runs: str | Path | int | SolveResult | Iterable[str | Path | int | SolveResult],
     model: ModelArg = None,
@@ -146,6 +148,7 @@ def _compare_results(given: list, model, scenarios, seed, backend: str, names, w
     return _compare_solved(plans, model, scenarios, seed, backend, names)
 
 
+@arguments_checked()
 def comparison_html(comparison: Comparison) -> str:
     """The self-contained HTML page of a comparison (what :func:`compare` returns), as `fleetopt
     compare --out c.html` writes it: ``Path("c.html").write_text(fo.comparison_html(c))``."""

@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
+from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import ModelArg, _loadable, _loaded_of, refuse_a_run_as_model
 from fleetopt.api._runs import _recorded, resolve_run
 from fleetopt.core.data import model_fingerprint
@@ -61,6 +62,7 @@ _ON_SCENARIOS = Argument("scenarios=N", "--scenarios N")  # an evaluation on sce
 _MAX_MEMORY = Argument("max_memory", "--max-memory")
 
 
+@arguments_checked()
 def evaluate(
     plans: str | Path | int,
     model: ModelArg = None,
@@ -110,6 +112,7 @@ def evaluate(
     return Evaluated(job.run(progress=progress), job.loaded, job.source)
 
 
+@arguments_checked()
 def prepare_evaluation(
     plans: str | Path | int,
     model: ModelArg = None,
@@ -228,6 +231,7 @@ def _warn_if_risk_changed(loaded: LoadedModel) -> None:
              "evaluate without it, with ", _ON_SCENARIOS, ", to see its effect")
 
 
+@arguments_checked()
 def resume_evaluation(
     folder: str | Path | int,
     *,
@@ -271,6 +275,7 @@ def _warn_if_other_model_version(loaded: LoadedModel, source, whose: str = "the 
     return note
 
 
+@arguments_checked()
 def model_of_plans(plans: str | Path | int) -> Path | str | None:
     """The model to evaluate ``plans`` (a run folder, run id or plan file) with when none is given:
     a run folder's copy of its model, a plan file's bundled model (by the name in its metadata),
@@ -278,6 +283,7 @@ def model_of_plans(plans: str | Path | int) -> Path | str | None:
     return _model_of_plans(resolve_run(plans, "plans"))
 
 
+@arguments_checked()
 def evaluation_summary(result: EvaluationResult, loaded: LoadedModel | tuple, source) -> dict:
     """The content of an evaluation run's summary.json: the model (name, source, hash), the plans'
     source and model hash, the run's settings (plans, scenarios, seed, backend, device, chunk sizes),
@@ -300,6 +306,7 @@ def _check_evaluated_under(result: EvaluationResult, loaded: LoadedModel) -> Non
         )
 
 
+@arguments_checked()
 def write_evaluate_run(
     result: EvaluationResult | Evaluated,
     loaded: LoadedModel | tuple | None = None,

@@ -7,6 +7,7 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any
 
+from fleetopt.api._keywords import arguments_checked
 from fleetopt.core.data import ModelData
 from fleetopt.core.data import load as _load
 from fleetopt.errors import InputError, user_path
@@ -77,6 +78,7 @@ def refuse_a_run_as_model(model, name: limits.Name, remedy: limits.Name) -> None
                             *limits.parts(remedy))
 
 
+@arguments_checked()
 def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
     """Load a model: the validated model file with its text, and its data (the arrays the MILP and
     the evaluator read). ``model``, here and wherever a function of fleetopt.api takes one: a model
@@ -87,12 +89,14 @@ def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
     return _load(_loadable(model))
 
 
+@arguments_checked()
 def schema() -> dict:
     """The JSON Schema of the model-file format, as `fleetopt schema` prints it (for an editor, or a
     validator of model files made by other tools)."""
     return PlanningModel.model_json_schema()
 
 
+@arguments_checked()
 def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> LoadedModel:
     """A copy of ``model`` (as :func:`load` takes it) with ``changes`` made, validated as a model file
     is, for :func:`solve` and the others:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import ModelArg, _loadable, edit, load
 from fleetopt.api._runs import resolve_run
 from fleetopt.errors import Argument, InputError
@@ -26,6 +27,7 @@ from fleetopt.schema.edit import check_changes
 _SCENARIO = Argument("scenario", "--explain")
 
 
+@arguments_checked()
 def scenario_path(
     plans: str | Path | int,
     scenario: int | str,

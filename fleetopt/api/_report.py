@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._runs import resolve_run
 from fleetopt.compare.comparison import Comparison
 from fleetopt.errors import InputError
@@ -14,6 +15,7 @@ from fleetopt.runs.output_files import OUT_OPTION
 from fleetopt.runs.registry import RunRecord
 
 
+@arguments_checked()
 def report(run: str | Path | int | RunRecord, out: str | Path | None = None) -> Path:
     """Write the HTML report of a run folder, run id or :class:`RunRecord` (default: report.html
     inside the folder), or its words and tables as Markdown where ``out`` ends in .md or .markdown

@@ -10,6 +10,7 @@ from difflib import get_close_matches
 from numbers import Integral
 from pathlib import Path
 
+from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import load
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics.statements import plan_statements
@@ -100,6 +101,7 @@ def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Ca
     return path.resolve()  # a notebook's later os.chdir leaves it pointing at this run
 
 
+@arguments_checked()
 def record_run(folder: str | Path, command: str | None = None) -> int:
     """Record a finished run folder that the registry lacks (its recording failed, e.g. on a lock
     held too long, or it was copied from another runs folder); returns its new run id. Its
@@ -236,6 +238,7 @@ def _not_finished(run: RunFolder) -> str:
     return f"an unfinished {kind} run {how_it_finishes(run, kind)}, which records it"
 
 
+@arguments_checked()
 def recorded_run_id(folder: str | Path) -> int | None:
     """The registry id of the run folder ``folder`` (its latest record), None where it is not
     recorded (a registry that cannot be read is refused)."""
@@ -243,6 +246,7 @@ def recorded_run_id(folder: str | Path) -> int | None:
     return Registry().recorded_id(folder)
 
 
+@arguments_checked()
 def run_id(path: str | Path | int) -> int:
     """The registry id of the run folder ``path`` (its latest record); a run id (an int, or digits
     that are not an existing path, as everywhere a run is taken) is checked and given back."""
@@ -251,6 +255,7 @@ def run_id(path: str | Path | int) -> int:
     return registry.get(number).id if number is not None else registry.id_of(path)
 
 
+@arguments_checked()
 def resolve_run(ref: str | Path | int, name: str = "ref") -> Path:
     """A run folder or plan file from its path, or a run folder from its run id (an int, or digits
     that are not an existing path). A path that does not exist, an unknown run id and a recorded run
@@ -259,6 +264,7 @@ def resolve_run(ref: str | Path | int, name: str = "ref") -> Path:
     return Registry().resolve(ref, name)
 
 
+@arguments_checked()
 def runs(model: str | None = None, limit: int | None = 30, kind: str | None = None) -> list[RunRecord]:
     """The runs recorded in the registry of the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs),
     newest first: at most ``limit`` (None: all), only those of the model named ``model`` and of
@@ -308,6 +314,7 @@ def _warn_of_other_models(model: str, kind: str | None) -> None:
              f"{'model' if len(names) == 1 else 'models'} {', '.join(names)}){meant}")  # fmt: skip
 
 
+@arguments_checked()
 def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | None]]:
     """The evaluations and sweeps in the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs) that have not
     finished, which the registry lists only once they do: ``(folder, kind, pid)``, kind
@@ -325,6 +332,7 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
     return [(run.path, run.interrupted_kind(), run.running_pid()) for run in jobs]
 
 
+@arguments_checked()
 def saved_work(folder: str | Path) -> str:
     """What the unfinished (interrupted) evaluation or sweep in ``folder`` has saved, in words, as
     the CLI says it when a run stops: a sweep's candidates while it makes them ("3 candidates made
@@ -360,6 +368,7 @@ def saved_work(folder: str | Path) -> str:
     return chunks
 
 
+@arguments_checked()
 def saved_bytes(folder: str | Path) -> tuple[int, int]:
     """The bytes the files of the unfinished evaluation or sweep in ``folder`` take (what deleting
     the folder frees), and of them the rows kept of chunks stopped part-way
@@ -403,6 +412,7 @@ def _candidates_made(made: list, evaluated: str = "") -> str:
     return f"{counted(len(made), 'candidate')} made ({plans} to evaluate{evaluated})"
 
 
+@arguments_checked()
 def unrecorded_runs(model: str | None = None, kind: str | None = None) -> list[Path]:
     """The evaluations and sweeps in the runs folder killed after they wrote their results and
     before they were recorded: finished (summary.json), left untidy (chunks or lock still there),
@@ -437,6 +447,7 @@ def _model_name_in(run: RunFolder) -> str | None:
     return data.get("name") if isinstance(data, dict) else None
 
 
+@arguments_checked()
 def forget_runs(
     runs: Iterable[str | Path | int] = (), *, missing: bool = False, dry_run: bool = False
 ) -> list[RunRecord]:
@@ -464,6 +475,7 @@ def forget_runs(
     return registry.forget(ids, missing=missing, dry_run=dry_run)
 
 
+@arguments_checked()
 def read_run(ref: str | Path | int) -> RunData:
     """A finished run's files as data, by run id or folder (as :func:`run` takes it): ``summary``
     (its summary.json), ``tables`` by name (``plan``, ``statements``, ``metrics``, ``candidates``,
@@ -475,6 +487,7 @@ def read_run(ref: str | Path | int) -> RunData:
     return (owner or RunFolder(path)).data()
 
 
+@arguments_checked()
 def run(ref: str | Path | int) -> RunRecord:
     """One run's record (see :func:`runs`): by run id (an int, or digits that are not an existing
     path) or by its run folder (its latest record). The folder of a job not finished, which the

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fleetopt import __version__
+from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import ModelArg, _loaded_and_data, _loaded_of
 from fleetopt.api._runs import _npv_differs, _recorded
 from fleetopt.core.data import ModelData
@@ -83,6 +84,15 @@ def _one_purchases(purchases, data: ModelData) -> FixedPurchases:
     return read_proposals(purchases, data)[0]
 
 
+# a solve's keywords a notebook may reach for that are another function's: the two-stage solve's
+SOLVE_ELSEWHERE = {
+    name: "a two-stage plan over scenarios is fleetopt.api.solve_stochastic(model, scenarios) (`fleetopt "
+    "solve --stochastic N`); a plan's risk over scenarios, fleetopt.api.evaluate(run, scenarios=N)"
+    for name in ("stochastic", "scenarios")
+}
+
+
+@arguments_checked(SOLVE_ELSEWHERE)
 def solve(
     model: ModelArg | ModelData = None,
     *,
@@ -202,6 +212,7 @@ def _warn_if_the_policy_reacts(result: SolveResult) -> None:
     )
 
 
+@arguments_checked()
 def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> FixedPurchases:
     """The GPU purchases of a CSV file (columns quarter, sku, site, gpus; or a solve's plan.csv),
     checked against ``model`` (as :func:`solve` takes it): to give :func:`solve` as ``purchases``.
@@ -278,6 +289,7 @@ def _purchases_summary(result: SolveResult) -> dict:
     return {"file": fixed.source, "copy": RunFolder.PURCHASES, "rows": fixed.rows, "gpus": gpus}
 
 
+@arguments_checked()
 def write_solve_run(
     result: SolveResult,
     loaded: LoadedModel | tuple | None = None,
@@ -312,6 +324,7 @@ def write_solve_run(
     return _recorded(loaded, lambda: folder.write(files), summary, command)
 
 
+@arguments_checked()
 def plan_file_bytes(result: SolveResult | StochasticResult, loaded: LoadedModel) -> bytes:
     """The plan file (plan.npz) of a solve's run folder (its plan, labelled as
     :func:`_solve_label` says) or of a stochastic solve's (the stochastic plan, then the forecast
@@ -350,6 +363,7 @@ def _check_solved_from(result: SolveResult | StochasticResult, loaded: LoadedMod
 
 
 
+@arguments_checked()
 def solve_stochastic(
     model: ModelArg | ModelData = None,
     scenarios: int = 5,
@@ -460,6 +474,7 @@ def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
     }
 
 
+@arguments_checked()
 def write_stochastic_run(
     result: StochasticResult,
     loaded: LoadedModel | tuple | None = None,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import ModelArg, _loadable
 from fleetopt.api._runs import _recorded, resolve_run
 from fleetopt.api._solve import _check_plans_unchanged, _with_plans_key
@@ -37,8 +39,16 @@ def _tokens(name: str, tokens) -> list[str]:
     return [limits.text(name, token) for token in tokens]
 
 
+# a sweep's keywords a notebook may reach for that are another thing's: the rule's fields, an objective
+SWEEP_ELSEWHERE = {
+    **{f.name: f"it is a field of the rule: rule=fleetopt.api.Rule({f.name}=...)" for f in fields(Rule)},
+    "objective": "a sweep's candidates all maximise NPV; to compare a lab's plans by cost, solve each "
+    "with fleetopt.api.solve(model, objective='cost', purchases=table) and compare the results with "
+    "fleetopt.api.compare([...], model)",
+}
 
 
+@arguments_checked(SWEEP_ELSEWHERE)
 def sweep(
     model: ModelArg = None,
     *,
@@ -168,6 +178,7 @@ def _purchases_list(purchases) -> list:
         raise InputError(f"purchases must be a list of CSV files (got {type(purchases).__name__})") from None
 
 
+@arguments_checked()
 def resume_sweep(
     folder: str | Path | int,
     progress: Callable[[int, int], None] | None = None,
@@ -192,6 +203,7 @@ def resume_sweep(
                                          candidate_progress=candidate_progress, how=how))  # fmt: skip
 
 
+@arguments_checked()
 def rerank_sweep(
     folder: str | Path | int,
     rule_changes: dict | None = None,
@@ -217,6 +229,7 @@ def rerank_sweep(
     return _with_plans_key(_rerank_sweep(folder, rule_changes, backend, threads, progress))
 
 
+@arguments_checked()
 def write_sweep_run(
     result: SweepResult, out: str | Path | None = None, *, command: str | None = None
 ) -> Path:
