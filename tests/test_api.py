@@ -546,6 +546,25 @@ def test_every_public_method_and_property_of_the_apis_classes_says_what_it_is():
     assert undocumented == []
 
 
+
+def test_every_function_of_the_api_says_what_it_returns():
+    """help(fo.resume_sweep), help(fo.solve_stochastic) and help(fo.read_run), among 27, did not say
+    what they return (a SweepResult, a StochasticResult, a RunData): a notebook user learnt it from
+    the repr. Each says "Returns" or "return", with the class its annotation names first."""
+    import inspect
+
+    silent = []
+    for name in api.__all__:
+        function = getattr(api, name)
+        if not inspect.isfunction(function):
+            continue
+        doc = inspect.getdoc(function)
+        returned = str(inspect.signature(function).return_annotation).replace("None", "")
+        named = re.findall(r"\b[A-Z]\w*", returned)
+        if not re.search(r"\b[Rr]eturns?\b", doc) or (named and named[0] not in doc):
+            silent.append(name)
+    assert silent == []
+
 def test_a_run_record_names_its_run_wherever_a_run_is_taken(two_runs):
     """fo.compare(record) was refused ("must be a run folder, run id or plan file ... got a
     RunRecord"), though compare([record]), evaluate(record) and report(record) take one."""

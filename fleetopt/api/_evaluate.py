@@ -138,7 +138,10 @@ def prepare_evaluation(
     blocks under a budget their rows of results would fill, the rows go to a file in the run
     folder, and the chunks are sized for that disk (None: ``$TMPDIR``'s, for a run in memory,
     ``job.run()``; :meth:`EvaluationJob.start` sizes them again for the folder it starts, unless
-    ``job.settings``' plan_chunk or scenario_chunk were set since)."""
+    ``job.settings``' plan_chunk or scenario_chunk were set since).
+
+    Returns an :class:`EvaluationJob`.
+    """
     deterministic = limits.flag(Argument("deterministic", "--deterministic"), deterministic)
     if deterministic and scenarios is not None:
         raise InputError.naming(limits.SCENARIOS, " cannot apply with ", _DETERMINISTIC, ", which evaluates "
@@ -251,7 +254,10 @@ def resume_evaluation(
     :func:`prepare_evaluation`'s; None: the job's own) change how this resume runs, not its results
     (a job started on a GPU finished on a CPU: NumPy, the C build and CuPy agree to 1e-12; a job
     killed for memory finished with a smaller budget: the chunks stored before are kept, the
-    others sized for this machine and budget)."""
+    others sized for this machine and budget).
+
+    Returns an :class:`EvaluationJob`.
+    """
     refuse_threads_with_workers(threads, workers, executor)
     run = resolve_run(folder, "folder")
     how = {"backend": backend, "threads": threads, "workers": workers, "executor": executor,
@@ -279,7 +285,10 @@ def _warn_if_other_model_version(loaded: LoadedModel, source, whose: str = "the 
 def model_of_plans(plans: str | Path | int) -> Path | str | None:
     """The model to evaluate ``plans`` (a run folder, run id or plan file) with when none is given:
     a run folder's copy of its model, a plan file's bundled model (by the name in its metadata),
-    else None (the default model)."""
+    else None (the default model).
+
+    Returns a Path or a bundled model's name (str), or None.
+    """
     return _model_of_plans(resolve_run(plans, "plans"))
 
 
@@ -288,7 +297,10 @@ def evaluation_summary(result: EvaluationResult, loaded: LoadedModel | tuple, so
     """The content of an evaluation run's summary.json: the model (name, source, hash), the plans'
     source and model hash, the run's settings (plans, scenarios, seed, backend, device, chunk sizes),
     its speed (seconds; plan-scenario-quarters per second) and ``metrics``, one dict per plan
-    (money in USD, probabilities in [0, 1])."""
+    (money in USD, probabilities in [0, 1]).
+
+    Returns a dict, as summary.json holds it.
+    """
     limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
     limits.instance("source", source, PlanSource, "what fleetopt.api.evaluate returns third")
     loaded = _loaded_of(loaded, "loaded")
@@ -328,7 +340,10 @@ def write_evaluate_run(
     summary.json for the report (None: CVaR5), with how sure its first place is
     (:meth:`EvaluationResult.first_place_error`, measured here unless the result knows it already:
     ``"lead_se_usd"``, ``"lead_se_share"`` by any-default, None where none is known) for the
-    report's In short, as `fleetopt evaluate` prints it."""
+    report's In short, as `fleetopt evaluate` prints it.
+
+    Returns the run folder (a Path).
+    """
     result, loaded, source = _evaluated_parts(result, loaded, source)
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded, "loaded")

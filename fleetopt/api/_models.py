@@ -92,7 +92,10 @@ def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
 @arguments_checked()
 def schema() -> dict:
     """The JSON Schema of the model-file format, as `fleetopt schema` prints it (for an editor, or a
-    validator of model files made by other tools)."""
+    validator of model files made by other tools).
+
+    Returns a dict (the JSON Schema document).
+    """
     return PlanningModel.model_json_schema()
 
 
@@ -111,7 +114,11 @@ def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> L
     :class:`FleetoptWarning` naming ``PATH.start``, which changes its starting level alone. The copy's
     text (a run's model.yaml) is written from the data, without the file's comments. A bad value or
     field raises :class:`~fleetopt.errors.InputError` naming it (its subclass
-    :class:`~fleetopt.schema.issues.ModelError` for what the model file's validation finds)."""
+    :class:`~fleetopt.schema.issues.ModelError` for what the model file's validation finds).
+
+    Returns a :class:`LoadedModel`, the edited copy (``.changes``: the changes made, in order), which
+    every function that takes a model takes.
+    """
     return edited_model(_load(_loadable(model))[0], changes)
 
 

@@ -24,7 +24,7 @@ def report(run: str | Path | int | RunRecord, out: str | Path | None = None) -> 
     run's report ...) is refused, as is a run whose model.yaml is not the model its figures were made from
     (:class:`~fleetopt.errors.InputError`), and so is an existing file that is not a report
     fleetopt wrote (a model, notes). A file of a finished run folder (its plan.npz, summary.json)
-    names that run, as it does for the other commands. Returns the report's path. A comparison
+    names that run, as it does for the other commands. Returns the report's Path. A comparison
     (what :func:`compare` returns) is no run: its page is :func:`comparison_html`'s."""
     if isinstance(run, Comparison):  # refused as "not a Comparison", without saying where its page is
         raise InputError("run must be a run folder, plan file or run id, not a Comparison: a comparison's "

@@ -241,7 +241,10 @@ def _not_finished(run: RunFolder) -> str:
 @arguments_checked()
 def recorded_run_id(folder: str | Path) -> int | None:
     """The registry id of the run folder ``folder`` (its latest record), None where it is not
-    recorded (a registry that cannot be read is refused)."""
+    recorded (a registry that cannot be read is refused).
+
+    Returns an int, or None.
+    """
     limits.path("folder", folder, optional=False)
     return Registry().recorded_id(folder)
 
@@ -249,7 +252,10 @@ def recorded_run_id(folder: str | Path) -> int | None:
 @arguments_checked()
 def run_id(path: str | Path | int) -> int:
     """The registry id of the run folder ``path`` (its latest record); a run id (an int, or digits
-    that are not an existing path, as everywhere a run is taken) is checked and given back."""
+    that are not an existing path, as everywhere a run is taken) is checked and given back.
+
+    Returns an int.
+    """
     registry = Registry()
     number = registry.id_given(path, "path")  # refuses, by name, what names no run at all (True, a float)
     return registry.get(number).id if number is not None else registry.id_of(path)
@@ -260,7 +266,10 @@ def resolve_run(ref: str | Path | int, name: str = "ref") -> Path:
     """A run folder or plan file from its path, or a run folder from its run id (an int, or digits
     that are not an existing path). A path that does not exist, an unknown run id and a recorded run
     whose folder is gone raise :class:`~fleetopt.runs.registry.RegistryError` (an InputError),
-    naming the argument ``name``."""
+    naming the argument ``name``.
+
+    Returns the folder's or file's Path.
+    """
     return Registry().resolve(ref, name)
 
 
@@ -278,7 +287,10 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     ``pandas.DataFrame([r.as_dict() for r in fo.runs(limit=None)])`` (every run). A ``model`` with
     no runs (of ``kind``), where the registry has runs of other models, as a typo's would be, is
     warned of, naming those models (:class:`~fleetopt.errors.FleetoptWarning`); ``model`` is a
-    model's name ("tiny", as its file's ``name:`` gives it), not a file or a loaded model."""
+    model's name ("tiny", as its file's ``name:`` gives it), not a file or a loaded model.
+
+    Returns a list of :class:`RunRecord` (empty where none is recorded).
+    """
     _check_model_name(model)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     if limit is not None:
@@ -324,7 +336,10 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
     one that was interrupted (``fleetopt <kind> --resume FOLDER`` finishes it).
     Oldest first. Jobs written with
     ``--out`` outside the runs folder are not looked for. ``model``: only jobs of the model of this
-    name (the name in their model.yaml)."""
+    name (the name in their model.yaml).
+
+    Returns a list of ``(Path, str, str | None)``, empty where none is unfinished.
+    """
     _check_model_name(model)
     jobs = unfinished_jobs()
     if model is not None:
@@ -345,7 +360,10 @@ def saved_work(folder: str | Path) -> str:
     resume starts from: "no evaluation chunk yet; the run's model and settings"; of a finished run,
     that nothing is left to resume (its finished chunks are gone, not unsaved). A folder that does
     not exist, or holds no evaluation or sweep, is refused (:class:`RunDirError`),
-    not said to have saved nothing."""
+    not said to have saved nothing.
+
+    Returns one line of text (str).
+    """
     run = _existing_run(folder)
     if run.is_finished:
         return f"nothing left to resume: the run finished (its {RunFolder.SUMMARY} is written)"
@@ -372,7 +390,10 @@ def saved_work(folder: str | Path) -> str:
 def saved_bytes(folder: str | Path) -> tuple[int, int]:
     """The bytes the files of the unfinished evaluation or sweep in ``folder`` take (what deleting
     the folder frees), and of them the rows kept of chunks stopped part-way
-    (``chunks/rows-FIRST-STOP.bin``, which a resume goes on from)."""
+    (``chunks/rows-FIRST-STOP.bin``, which a resume goes on from).
+
+    Returns the two counts of bytes, (all, of chunks stopped part-way).
+    """
     run = _existing_run(folder)
     return folder_bytes(run.path), kept_rows_bytes(run.chunk_folder)
 
@@ -418,7 +439,10 @@ def unrecorded_runs(model: str | None = None, kind: str | None = None) -> list[P
     before they were recorded: finished (summary.json), left untidy (chunks or lock still there),
     no process finishing them, and not in the registry (`fleetopt runs add FOLDER` records and tidies
     each). A run forgotten on purpose (`fleetopt runs forget`) is not one. Oldest first; ``model``:
-    only runs of the model of this name; ``kind``: only runs of this kind."""
+    only runs of the model of this name; ``kind``: only runs of this kind.
+
+    Returns a list of their folders (Path), empty where there is none.
+    """
     _check_model_name(model)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     untidy = [run for run in finished_folders() if run.is_job and run.left_untidy and not run.running_pid()]
@@ -457,7 +481,7 @@ def forget_runs(
     recorded in its folder, whose files a later run there replaced. ``missing``: also every run
     whose folder is gone or holds a later run (a folder on a share that is not mounted counts as
     gone: look first with ``dry_run``). ``dry_run``: remove nothing, return what would go. An
-    unknown run removes nothing. Returns the records removed, oldest first."""
+    unknown run removes nothing. Returns the records removed (:class:`RunRecord`), oldest first."""
     if isinstance(runs, (str, bytes, Path, Integral)):
         raise InputError(f"runs must be a list of run ids or folders, not one {type(runs).__name__}")
     if not isinstance(runs, Iterable):
@@ -481,7 +505,10 @@ def read_run(ref: str | Path | int) -> RunData:
     (its summary.json), ``tables`` by name (``plan``, ``statements``, ``metrics``, ``candidates``,
     ``front``, ``purchases``: those its kind writes, as pandas DataFrames; money in USD, shares in
     [0, 1]) and ``npv_matrix`` where an evaluation kept it, e.g.
-    ``fo.read_run(3)["metrics"]``; a run's own file (its plan.npz, summary.json) names its folder."""
+    ``fo.read_run(3)["metrics"]``; a run's own file (its plan.npz, summary.json) names its folder.
+
+    Returns a :class:`RunData`.
+    """
     path = resolve_run(ref)
     owner = RunFolder.owning(path) if path.is_file() else None
     return (owner or RunFolder(path)).data()
@@ -491,7 +518,10 @@ def read_run(ref: str | Path | int) -> RunData:
 def run(ref: str | Path | int) -> RunRecord:
     """One run's record (see :func:`runs`): by run id (an int, or digits that are not an existing
     path) or by its run folder (its latest record). The folder of a job not finished, which the
-    registry records only then, is refused saying how it finishes (it said "not recorded")."""
+    registry records only then, is refused saying how it finishes (it said "not recorded").
+
+    Returns a :class:`RunRecord`.
+    """
     try:
         return Registry().find(ref, "ref")
     except RegistryError:

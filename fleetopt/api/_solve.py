@@ -103,7 +103,7 @@ def solve(
     purchases: str | Path | FixedPurchases | pd.DataFrame | dict | None = None,
     rescue: bool = False,
 ) -> SolveResult:
-    """Solve a model's MILP and return the best plan with its statements.
+    """Solve a model's MILP and return the best plan with its statements: a :class:`SolveResult`.
 
     ``model``: as :func:`load` takes it, or a :class:`ModelData` (then :func:`write_solve_run` needs the
     LoadedModel given). ``objective``: "npv" (maximise NPV, USD) or "cost" (minimise discounted
@@ -216,7 +216,10 @@ def _warn_if_the_policy_reacts(result: SolveResult) -> None:
 def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> FixedPurchases:
     """The GPU purchases of a CSV file (columns quarter, sku, site, gpus; or a solve's plan.csv),
     checked against ``model`` (as :func:`solve` takes it): to give :func:`solve` as ``purchases``.
-    Bad rows raise :class:`InputError` naming the file, line and field."""
+    Bad rows raise :class:`InputError` naming the file, line and field.
+
+    Returns a :class:`FixedPurchases`.
+    """
     limits.path("path", path, optional=False)
     return _read_purchases(path, _loaded_and_data(model)[1])
 
@@ -303,7 +306,7 @@ def write_solve_run(
     record it in the run registry (``command``: what `fleetopt runs show` gives as the command
     that made the run; default: the Python program that called the API). ``loaded``: the model
     the result was solved from (a LoadedModel or what :func:`load` returns; None: the one
-    :func:`solve` kept). Returns the run folder."""
+    :func:`solve` kept). Returns the run folder (a Path)."""
     limits.instance("result", result, SolveResult, "what fleetopt.api.solve returns")
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded if loaded is not None else getattr(result, "loaded", None), "loaded")
@@ -329,7 +332,10 @@ def plan_file_bytes(result: SolveResult | StochasticResult, loaded: LoadedModel)
     """The plan file (plan.npz) of a solve's run folder (its plan, labelled as
     :func:`_solve_label` says) or of a stochastic solve's (the stochastic plan, then the forecast
     optimum); ``loaded``: the model it was solved from, whose policy cash buffer each plan keeps (a
-    plan is run with its own buffer under any version of the model, as a sweep's are)."""
+    plan is run with its own buffer under any version of the model, as a sweep's are).
+
+    Returns the file's bytes.
+    """
     limits.instance("result", result, (SolveResult, StochasticResult), "what fleetopt.api.solve returns")
     limits.instance("loaded", loaded, LoadedModel, "a loaded model (fleetopt.api.load(...)[0])")
     _check_solved_from(result, loaded)  # one model's plans labelled with another's name and hash
@@ -401,7 +407,10 @@ def solve_stochastic(
     operations after the first stage. ``backend``: the evaluator's, which screens the scenarios
     and runs the out-of-sample check, as :func:`evaluate`'s. ``time_limit`` in
     seconds; ``threads`` capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
-    :class:`~fleetopt.errors.InputError`."""
+    :class:`~fleetopt.errors.InputError`.
+
+    Returns a :class:`StochasticResult` (:func:`write_stochastic_run` writes it as a run).
+    """
     limits.solver_settings(mip_gap, time_limit, threads)
     limits.seed("scenario_seed", scenario_seed)
     limits.flag(Argument("integer_later", "--integer-later"), integer_later)
@@ -487,7 +496,7 @@ def write_stochastic_run(
     stochastic plan, and model.yaml into a run folder; and record it in the run registry.
     ``loaded``: the model it was solved from (a LoadedModel or what :func:`load` returns; None:
     the one :func:`solve_stochastic` kept); ``out`` and ``command``: as :func:`write_solve_run`'s.
-    Returns the run folder."""
+    Returns the run folder (a Path)."""
     limits.instance("result", result, StochasticResult, "what fleetopt.api.solve_stochastic returns")
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded if loaded is not None else result.loaded, "loaded")

@@ -78,11 +78,12 @@ def sweep(
     FILE", its purchases fixed and the rest the forecast's best; a dict {name: file or table} names each
     "yours: name"; tables in a list are "purchases table 1", "2" ...), on ``scenarios`` common futures of
     ``seed``, each planned for ``model`` (a model as :func:`load` takes it); find the Pareto front and
-    recommend one by ``rule``. The forecast optimum's two larger cash
-    buffers are candidates, each run with it and planned from the start (its MILP solved again with the
-    minimum cash raised by it). Where the rule's pick is neither the forecast optimum nor a cash-buffer
-    candidate, its two cash-buffer runs (and, for a stress optimum, its buffers planned) are evaluated on
-    the same scenarios and the rule picks again (a second round, on top of ``candidates``).
+    recommend one by ``rule``. Every candidate maximises NPV (a lab's plans by cost: solve each with
+    ``solve(model, objective="cost", purchases=table)`` and :func:`compare` them). The forecast optimum's
+    two larger cash buffers are candidates, each run with it and planned from the start (its MILP solved
+    again with the minimum cash raised by it). Where the rule's pick is neither the forecast optimum nor a
+    cash-buffer candidate, its two cash-buffer runs (and, for a stress optimum, its buffers planned) are
+    evaluated on the same scenarios and the rule picks again (a second round, on top of ``candidates``).
 
     ``rule``: a :class:`Rule` (None: ``Rule()``), the best plan by ``prefer`` among those meeting
     every limit:
@@ -192,7 +193,11 @@ def resume_sweep(
     are, only those it had not made are solved, and only missing evaluation chunks are evaluated.
     ``rule_changes``: fields of :class:`Rule` to replace (a sweep whose rule no candidate met
     finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``. ``backend`` and ``threads``
-    (None: the sweep's own) change how its evaluation runs, not its figures (to 1e-12)."""
+    (None: the sweep's own) change how its evaluation runs, not its figures (to 1e-12).
+
+    Returns the finished :class:`SweepResult`, as :func:`sweep` does (:func:`write_sweep_run` writes
+    it into its folder).
+    """
     folder = resolve_run(folder, "folder")
     if rule_changes is not None:
         Rule.checked_fields("rule_changes", rule_changes)
@@ -219,7 +224,10 @@ def rerank_sweep(
     again on its scenarios (seconds: the solves were the sweep's minutes), so the figures are the
     sweep's own. The folder is only read: :func:`write_sweep_run` writes the result to a new one,
     whose summary.json names the sweep (``reranked_from``). ``backend``, ``threads`` and
-    ``progress``: as :func:`evaluate`'s."""
+    ``progress``: as :func:`evaluate`'s.
+
+    Returns a :class:`SweepResult` (:func:`write_sweep_run` writes it as a new run).
+    """
     folder = resolve_run(folder, "folder")
     if rule_changes is not None:
         Rule.checked_fields("rule_changes", rule_changes)
@@ -237,7 +245,10 @@ def write_sweep_run(
     a run folder, ``out``: the folder the sweep saved its candidates and chunks in (``result.job_folder``,
     which None means where the sweep had one: otherwise that folder would stay an unfinished sweep
     beside the new one), a new one, or None without a job folder: a new default one; and record it in
-    the run registry."""
+    the run registry.
+
+    Returns the run folder (a Path).
+    """
     limits.instance("result", result, SweepResult, "what fleetopt.api.sweep returns")
     limits.text("command", command, optional=True)
     _check_plans_unchanged(result)
