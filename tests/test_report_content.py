@@ -2338,6 +2338,33 @@ def test_an_evaluation_s_plans_replaced_since_are_left_out_saying_why(evaluated_
     assert "The plan and its risk over 20 scenarios" in text  # the evaluation's own figures stay
 
 
+def test_an_evaluation_whose_plans_file_is_gone_keeps_in_short_over_the_futures(evaluated_copy):
+    """P/plan.npz deleted after the evaluation: the report left out "In short" whole, though its
+    sentences over the futures need only the evaluation's metrics.csv and summary.json. It keeps those,
+    each figure the metrics' row, leaves out what the plan buys and its run on the forecast (no "against
+    $X on the forecast"), and says so in one sentence."""
+    plans, folder = evaluated_copy
+    (plans / "plan.npz").unlink()
+    code, _, err = run_cli("report", str(folder))
+    assert code == 0 and "no longer there" in err
+    row = pd.read_csv(folder / "metrics.csv").iloc[0]
+    said = in_short_of(folder).strip()
+
+    def pct(column: str) -> str:  # a share of 20 futures, a multiple of 5 %
+        return f"{100 * row[column]:.1f}%"
+
+    opening = f"Plan \u201cmilp\u201d: mean NPV {format_usd(row['npv_mean_usd'])} over 20 futures; "
+    assert said.startswith(f"{opening}the worst 5 % average {format_usd(row['npv_cvar5_usd'])}")
+    assert f"{pct('loss_probability')} end with a negative NPV" in said
+    assert (f"Over the horizon's 8 quarters, a liquidity default in {pct('default_probability')} of the "
+            f"futures, a covenant breach in {pct('breach_probability')}, one the owners could not cure (an "
+            f"event of default) in {pct('uncured_breach_probability')}; any default") in said  # fmt: skip
+    assert "on the forecast;" not in said and "It buys" not in said and "keeps every covenant" not in said
+    assert said.endswith(f"What it buys and whether it keeps its limits on the forecast are left out: the "
+                         f"plans file {plans / 'plan.npz'} (as given to the evaluation) is no longer there.")
+    assert "Decisions of" not in text_of(folder) and "Key figures of" not in text_of(folder)
+
+
 def test_without_a_stored_hash_the_plans_must_have_the_evaluated_labels(evaluated_copy):
     """An evaluation that stored no hash (older runs): a file with other labels is not its plans,
     and a label missing never falls back to another plan."""

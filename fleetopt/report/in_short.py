@@ -31,9 +31,10 @@ from fleetopt.sweep.recommendation import lead_in_short
 def summary_section(run: ReportRun) -> str:
     """The page's answer first, in a few sentences: which plan, what it is worth over the futures
     against the forecast, how often it defaults or breaches, and whether it keeps its limits on the
-    forecast (a finance reader met the provenance and some thirty tiles of equal weight first)."""
+    forecast (a finance reader met the provenance and some thirty tiles of equal weight first).
+    An evaluation whose plans are left out keeps what its own files give (:func:`_without_the_plan`)."""
     if not run.focus or run.forecast is None:
-        return ""
+        return _in_short(_without_the_plan(run))
     fc, row = run.forecast, run.main_metrics
     label = _plan_label(run)
     cost = run.solved_for_cost  # a lab's plan: what serving its demand costs (its NPV is market-valued)
@@ -46,9 +47,7 @@ def summary_section(run: ReportRun) -> str:
     elif over:
         said = over
     else:
-        others = ("fleetopt evaluate gives its risk over others" if run.kind != "evaluate" else
-                  "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
-        said = [f"{label}: NPV {format_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
+        said = [_forecast_alone(run, label, fc.npv_usd)]
     said.append(_what_it_buys(run))
     said.append(_on_the_forecast(run))
     if run.kind == "sweep" and (lead := lead_in_short(run.summary, run.folder)):  # how sure the pick is
@@ -63,7 +62,36 @@ def summary_section(run: ReportRun) -> str:
                     f"(below), judged on {oos['scenarios']:,} fresh futures, out of sample, the two plans on "
                     f"the same ones. On the same futures the stochastic plan is "
                     f"{out_of_sample_verdict(oos['paired'], n)}."] + ([f"What it means: {advice}."] if advice else [])
-    return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>'
+    return _in_short(said)
+
+
+def _in_short(said: list[str]) -> str:
+    """The section of the sentences ``said`` ('' where there are none)."""
+    return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>' if said else ""
+
+
+def _without_the_plan(run: ReportRun) -> list[str]:
+    """An evaluation's "In short" where its plans file is left out (reading's ``plans_left_out``): what
+    its metrics and summary.json give, the plan's value and risk over the futures and how sure its first
+    place is, and one sentence on what needs the plan and why it is left out; none for another run."""
+    row = run.main_metrics
+    if not run.plans_left_out or row is None:
+        return []
+    label = _plan_label(run)
+    if run.summary.get("deterministic"):  # its one future is the forecast, run with the plan's policy
+        said = [_forecast_alone(run, label, float(row["npv_mean_usd"]))]
+    else:
+        said = _over_the_futures(run, row, label, run.solved_for_cost)
+    if lead := first_place_in_short(run.summary, run.metrics):
+        said.append(lead)
+    return [*said, f"What it buys and whether it keeps its limits on the forecast are left out: {run.plans_left_out}."]
+
+
+def _forecast_alone(run: ReportRun, label: str, npv: float) -> str:
+    """The plan's NPV on the forecast where that is all the run has (a solve, a deterministic evaluation)."""
+    others = ("fleetopt evaluate gives its risk over others" if run.kind != "evaluate" else
+              "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
+    return f"{label}: NPV {format_usd(npv)} on the forecast, the one future the MILP plans for ({others})."
 
 
 def _plan_label(run: ReportRun) -> str:
@@ -95,11 +123,12 @@ def _what_it_buys(run: ReportRun) -> str:
 
 
 def _over_the_futures(run: ReportRun, row: pd.Series, label: str, cost: bool) -> list[str]:
-    """The plan's value and risk over the scenarios against the forecast, in two sentences, as the
-    terminal and a notebook give them; a cost plan's demand served too."""
+    """The plan's value and risk over the scenarios against the forecast (where the report ran the plan
+    on it), in two sentences, as the terminal and a notebook give them; a cost plan's demand served too."""
     n = run.scenario_source[1]
     served = demand_in_short(n, row) if cost else None
-    return risk_in_short(label, n, row, run.forecast.npv_usd, served, run.data.T)
+    forecast = None if run.forecast is None else run.forecast.npv_usd
+    return risk_in_short(label, n, row, forecast, served, run.data.T)
 
 
 def _covenants_tested(run: ReportRun) -> bool:

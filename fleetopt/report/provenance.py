@@ -19,7 +19,7 @@ from fleetopt.core.units import (
 )
 from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.milp.completion import completion_facts
-from fleetopt.report.reading import ReportRun
+from fleetopt.report.reading import LEFT_OUT, ReportRun
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.model_changes import model_words, recorded_model_changes
@@ -39,7 +39,7 @@ def provenance_section(run: ReportRun) -> str:
     facts += _scenario_facts(run)
     if run.kind == "evaluate" and s.get("plans_source"):
         where = f"{s['plans_source']} ({counted(int(s.get('n_plans', len(run.plans))), 'plan')})"
-        facts.append(("plans", where + (f"; {run.plans_left_out}" if run.plans_left_out else "")))
+        facts.append(("plans", where + (f"; {run.plans_left_out}, {LEFT_OUT}" if run.plans_left_out else "")))
     if run.kind == "sweep":
         dropped = len(s.get("dropped", []))
         facts.append(("candidates", f"{s.get('candidates_tried', '?')} made, {s.get('candidates_feasible', '?')} "

@@ -61,7 +61,8 @@ class ReportRun:
     job: dict = field(default_factory=dict)  # a resumable job's settings (evaluate, sweep; {} otherwise)
     sample: dict = field(default_factory=dict)  # the scenario charts' sample: seed, n, total
     forecast: ForecastRun | None = None  # the first focus plan on the forecast run with its policy
-    plans_left_out: str = ""  # why an evaluation's report has no plan sections ('': it has them)
+    plans_left_out: str = ""  # why an evaluation's report has no plan sections ('': it has them), LEFT_OUT apart
+    plan_shown: str = ""  # an evaluation's plan shown by its metrics alone, where its plans are left out
     shown_why: str = ""  # which rule chose an evaluation's plan shown, in words
     version_note: str = ""  # an evaluation's plans made from another version of its model, in words
 
@@ -143,11 +144,12 @@ class ReportRun:
 
     @property
     def main_label(self) -> str:
-        return self.labels[self.focus[0]]
+        """The plan the report is about: the first focus plan, or an evaluation's :attr:`plan_shown`."""
+        return self.labels[self.focus[0]] if self.focus else self.plan_shown
 
     @property
     def main_metrics(self) -> pd.Series | None:
-        if self.metrics is None or not self.focus:
+        if self.metrics is None or not self.main_label:
             return None
         rows = self.metrics[self.metrics["plan"] == self.main_label]
         return rows.iloc[0] if len(rows) else None
@@ -185,11 +187,12 @@ def read_report_run(folder: Path) -> ReportRun:
         metrics = checked_metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
     if kind == "stochastic":
         metrics = _out_of_sample_metrics(summary)
-    focus, shown_why = _focus(run, kind, metrics, plans, labels), ""
-    if kind == "evaluate" and plans:
-        focus, shown_why = _evaluation_focus(summary, metrics, labels)
+    focus, shown_why, plan_shown = _focus(run, kind, metrics, plans, labels), "", ""
+    if kind == "evaluate" and len(metrics):  # its plans' labels are its metrics' (_evaluated_plans)
+        plan_shown, shown_why = _evaluation_shown(summary, metrics)
+        focus = [labels.index(plan_shown)] if plans else []
     if left_out:
-        warn(f"{folder}: {left_out}")
+        warn(f"{folder}: {left_out}, {LEFT_OUT}")
     version_note = ""
     if kind == "evaluate":
         whose = f"the plans of {plans_file}"  # where they now are, moved or not
@@ -200,7 +203,8 @@ def read_report_run(folder: Path) -> ReportRun:
         buffer = None if buffers is None else buffers[focus[0]]
         forecast = forecast_run(data, plans[focus[0]], buffer, statements)
     return ReportRun(folder, summary, data, plans, labels, metrics, focus, statements, buffers, job, forecast=forecast,
-                plans_left_out=left_out, shown_why=shown_why, version_note=version_note)  # fmt: skip
+                plans_left_out=left_out, plan_shown="" if plans else plan_shown, shown_why=shown_why,
+                version_note=version_note)  # fmt: skip
 
 
 # summary.json's count of the rows of each kind's metrics table
@@ -294,8 +298,9 @@ def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], 
     return plans, labels, meta.get(BUFFERS)
 
 
-LEFT_OUT = ("so the report leaves out the plans' own sections (In short, key figures, decisions, charts, "
-            "covenant tests by quarter, statements)")
+LEFT_OUT = ("so the report leaves out the plans' own sections (key figures, decisions, charts, covenant tests "
+            "by quarter, statements) and the sentences of In short that need them (what the plan buys, whether it "
+            "keeps its limits on the forecast)")
 
 
 def _evaluated_plans(
@@ -305,25 +310,26 @@ def _evaluated_plans(
     its plans, with their labels and buffers, when they are the plans it evaluated: the file's
     SHA-256 is the one stored at the evaluation (job.json, or summary.json for a run written by the
     API), or, where none was stored, its labels are ``evaluated`` (its metrics' plans) in the same
-    order. Otherwise no plans, and why not (the last item; '' when there are plans)."""
+    order. Otherwise no plans, and why not (the last item, :data:`LEFT_OUT` apart; '' when there are
+    plans)."""
     stored = job.get("plans_sha256") or summary.get("plans_sha256")  # job.json's: when it started
     file, sha256 = evaluated_plans_file(summary, run.path, stored)
     if sha256 is None:
-        gone = f"the plans file {file} (as given to the evaluation) is no longer there, {LEFT_OUT}"
+        gone = f"the plans file {file} (as given to the evaluation) is no longer there"
         return file, [], [], None, gone
     if stored and sha256 != stored:
         changed = (f"the plans file {file} changed since the evaluation (its SHA-256 is not the one the "
-                   f"evaluation stored): it no longer holds the plans evaluated, {LEFT_OUT}")  # fmt: skip
+                   f"evaluation stored): it no longer holds the plans evaluated")  # fmt: skip
         return file, [], [], None, changed
     try:
         plans, labels, meta = load_plans(file, data)
     except PlanFileError as exc:
-        unfit = f"the plans file no longer fits the evaluation's model ({exc}), {LEFT_OUT}"
+        unfit = f"the plans file no longer fits the evaluation's model ({exc})"
         return file, [], [], None, unfit
     if labels != evaluated:
         return file, [], [], None, (f"the plans file {file} holds {counted(len(labels), 'plan')} "
                                     f"({', '.join(labels)}), not the {counted(len(evaluated), 'plan')} "
-                                    f"evaluated ({', '.join(evaluated)}), {LEFT_OUT}")  # fmt: skip
+                                    f"evaluated ({', '.join(evaluated)})")  # fmt: skip
     return file, plans, labels, meta.get(BUFFERS), ""
 
 
@@ -343,7 +349,7 @@ def _out_of_sample_metrics(summary: dict) -> pd.DataFrame | None:
 def _focus(run: RunFolder, kind, metrics, plans: list[Plan], labels: list[str]) -> list[int]:
     """A sweep's recommended plan, the forecast optimum and, where the sweep names one, its plan of
     highest mean NPV no worse than the optimum; a stochastic run's plan and the forecast optimum; a
-    solve's plan (an evaluation's: :func:`_evaluation_focus`)."""
+    solve's plan (an evaluation's: :func:`_evaluation_shown`)."""
     if kind == "stochastic" and len(plans) > 1:
         return [0, 1]
     if kind == "sweep":
@@ -353,13 +359,13 @@ def _focus(run: RunFolder, kind, metrics, plans: list[Plan], labels: list[str]) 
     return [0] if plans and kind != "evaluate" else []
 
 
-def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -> tuple[list[int], str]:
-    """An evaluation's plan shown, and the rule that chose it in words: the best plan by the
-    run's ranking (summary.json's ``ranking``: `--rank-by`, `--max-breach-prob`), the plan the
-    terminal printed first; by CVaR5 for a run that kept none. The plans' labels are the metrics'
-    (:func:`_evaluated_plans`)."""
-    if len(labels) == 1:
-        return [0], "the only plan evaluated"
+def _evaluation_shown(summary: dict, metrics: pd.DataFrame) -> tuple[str, str]:
+    """An evaluation's plan shown, by its label, and the rule that chose it in words: the best plan
+    by the run's ranking (summary.json's ``ranking``: `--rank-by`, `--max-breach-prob`), the plan the
+    terminal printed first; by CVaR5 for a run that kept none. Its metrics alone choose it, so an
+    evaluation whose plans are left out names it too."""
+    if len(metrics) == 1:
+        return str(metrics["plan"].iloc[0]), "the only plan evaluated"
     ranking = summary.get("ranking")
     rank_by, limit = ranking_of(ranking)
     ranked, met = shown_plans(metrics, ranking)
@@ -375,4 +381,4 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
     if not met:  # the terminal printed no best plan: the report shows the best of all
         words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked, marked)}: none has {BREACH_LABEL} at most "
                  f"{format_rate(limit)} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
-    return [labels.index(ranked.iloc[0]["plan"])], words
+    return str(ranked.iloc[0]["plan"]), words
