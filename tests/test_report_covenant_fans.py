@@ -13,8 +13,13 @@ import pytest
 from conftest import run_cli
 
 from fleetopt import api
+from fleetopt.core.data import load
+from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_percent
-from fleetopt.report import page, svg
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.planfile import load_plans
+from fleetopt.evaluate.sample_runs import sample_runs
+from fleetopt.report import charts, page, svg
 from fleetopt.report.charts import _percentiles
 
 SCENARIOS = 12  # every one re-simulated for the charts (FAN_SCENARIOS is more)
@@ -116,6 +121,31 @@ def test_the_caption_gives_the_share_breaching_in_the_tightest_quarter(drawn, ds
                               "scenarios (seed 0) breach it there (below 1.4x)")
     assert "runs on after a liquidity default" in caption
     assert "Where debt service is nil or negative the ratio is unbounded and not tested" in caption
+
+
+def test_only_the_main_plan_s_quarterly_lines_are_recorded(solve_run):
+    """A sweep's report re-simulates its pick, forecast optimum and third plan for the NPV histogram,
+    but draws the bands and fans of its pick alone: the quarterly lines they read (cash, debt and the
+    covenants' six, 8 bytes x 500 scenarios x quarters each, a plan) are recorded for it only. Each
+    plan's results are those it gets simulated alone, the pick's lines too. tiny's optimum, the same
+    plan buying nothing and buying twice as much."""
+    data = load(solve_run / "model.yaml")[1]
+    plan = load_plans(solve_run / "plan.npz", data)[0][0]
+    plans = [plan]
+    for times in (0, 2):
+        other = Plan(**{name: values.copy() for name, values in plan.arrays().items()})
+        other.buy_blocks *= times
+        plans.append(other)
+    sim = charts._paths(data, plans, ["pick", "none", "twice"], None, 0, SCENARIOS)
+    assert {sim[name].shape for name in charts.COVENANT_LINES} == {(1, SCENARIOS, data.T)}
+    for i, label in enumerate(["pick", "none", "twice"]):
+        alone = sample_runs(data, compile_plans(data, [plans[i]], [label]), SCENARIOS, 0,
+                            record=charts.COVENANT_LINES)  # fmt: skip
+        for name, values in alone.items():
+            if name not in charts.COVENANT_LINES:  # a result: every plan's
+                np.testing.assert_array_equal(sim[name][i], values[0], err_msg=f"{label}: {name}")
+            elif i == 0:  # a line: the pick's alone
+                np.testing.assert_array_equal(sim[name][0], values[0], err_msg=f"{label}: {name}")
 
 
 def test_a_model_without_covenants_has_no_fan(tmp_path, solve_run):

@@ -36,8 +36,7 @@ FAN_BANDS = ((5, 95, 0.15, "5-95 % of scenarios"), (25, 75, 0.25, "25-75 %"))
 # the quarterly lines the covenants' ratios are read from (core/covenants.py statement_quantities) that
 # the simulation records (simulate._record: QuarterFinance.lines, ebitda_usd and the borrowing base's
 # sides), cash and debt among them: 6 lines more than the cash and debt bands', 6 x 8 bytes x 500
-# scenarios x quarters for each plan drawn (0.67 MB a plan of the default model's 28 quarters, 2 MB
-# for a sweep's three plans)
+# scenarios x quarters (0.67 MB on the default model's 28 quarters), of the main plan alone (_paths)
 COVENANT_LINES = ("cash_usd", "debt_usd", "ebitda_usd", "tax_usd", "debt_service_usd", "interest_usd",
                   *BASE_LINES)
 # a covenant fan's axis reaches at most this many times its limit either side of zero: a DSCR of 900x
@@ -50,10 +49,18 @@ def _batch(data: ModelData, plans: list[Plan], labels: list[str], buffers):
 
 
 def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int) -> dict:
-    """Each pair's results on scenarios 0 .. n - 1 of ``seed``, with its cash and debt by quarter
-    (USD) for the fan charts, and the other lines the covenants' fans read where it has one."""
+    """Each pair's results on scenarios 0 .. n - 1 of ``seed``, (plans, scenarios), and the first
+    plan's cash and debt by quarter (USD) for the fan charts, with the other lines the covenants' fans
+    read where it has one, (1, scenarios, quarters): only its bands and fans are drawn, and the others'
+    lines cost as much again each (:data:`COVENANT_LINES`)."""
     record = COVENANT_LINES if _fanned_tests(data) else ("cash_usd", "debt_usd")
-    return sample_runs(data, _batch(data, plans, labels, buffers), n, seed, record=record)
+    first = None if buffers is None else buffers[:1]
+    drawn = sample_runs(data, _batch(data, plans[:1], labels[:1], first), n, seed, record=record)
+    if len(plans) == 1:
+        return drawn
+    rest = None if buffers is None else buffers[1:]
+    others = sample_runs(data, _batch(data, plans[1:], labels[1:], rest), n, seed)
+    return {name: value if name in record else np.concatenate([value, others[name]]) for name, value in drawn.items()}
 
 
 def _fanned_tests(data: ModelData) -> list[CovenantTest]:
