@@ -661,7 +661,7 @@ def test_in_short_gives_the_shareholders_tail_and_the_sampling_error():
     finance review): the CVaR5 now says it counts a defaulted future's shortfall, beside the
     shareholders' with limited liability, and a sentence gives one standard error of the sampling.
     Over 2,000 futures a share p has sqrt(p (1 - p) / 2,000): 0.30 1.02 pp, 0.714 1.01 pp, 0.627
-    1.08 pp and 0.52 1.12 pp, the largest: 1.1 pp; the mean's error is the row's $630.0M."""
+    1.08 pp and 0.52 1.12 pp, the largest: 1.1 pp; the mean's error is the row's $630M."""
     from fleetopt.core.results.risk_sentences import risk_in_short
 
     row = {"npv_mean_usd": 13.5e9, "npv_mean_se_usd": 0.63e9, "npv_cvar5_usd": -20e9,
@@ -671,10 +671,23 @@ def test_in_short_gives_the_shareholders_tail_and_the_sampling_error():
     said = " ".join(risk_in_short("Plan “milp”", 2000, row))
     assert ("the worst 5 % average -$20.00B, counting a defaulted future's shortfall as the owners' loss "
             "(-$2.30B to shareholders with limited liability); 39.9% end with a negative NPV.") in said
-    assert ("Sampling error, one standard error over 2,000 futures: $630.0M on the mean NPV, at most "
+    assert ("Sampling error, one standard error over 2,000 futures: $630M on the mean NPV, at most "
             "1.1 pp on each probability.") in said
     one = " ".join(risk_in_short("p", 1, {**row, "npv_mean_se_usd": float("nan")}))
     assert "Sampling error" not in one  # one future measures no spread
+
+
+def test_the_sampling_error_of_the_mean_npv_is_written_to_two_significant_figures():
+    """'$844.0k on the mean NPV' gave a standard error four figures, a precision its sampling does not
+    have (the plans table writes it in the mean's scale): the sentence writes two, rounded as usual."""
+    from fleetopt.core.results.risk_sentences import sampling_in_short
+
+    row = {"npv_mean_usd": -16.5e6, "default_probability": 0.5}  # 0.5 of 100 futures: 5.0 pp
+    for se, said in ((844_000.0, "$840k"), (2_593_470.5, "$2.6M"), (999_600.0, "$1.0M"), (25.6e6, "$26M"),
+                     (1.234e9, "$1.2B"), (95.04, "$95")):  # fmt: skip
+        assert sampling_in_short(100, {**row, "npv_mean_se_usd": se}) == [
+            f"Sampling error, one standard error over 100 futures: {said} on the mean NPV, at most 5.0 pp on "
+            "each probability."]  # fmt: skip
 
 
 def test_in_short_says_the_horizon_its_default_probabilities_are_counted_over():

@@ -2906,11 +2906,11 @@ def test_a_cost_plans_in_short_gives_the_error_of_the_shares_it_states():
         "negative NPV.",
         "It serves 89.0% of the demand ...",
         "A liquidity default in 0.0% of the futures, a covenant breach in 0.0%.",
-        "Sampling error, one standard error over 100 futures: $25.6M on the mean NPV, at most 5.0 pp on each "
+        "Sampling error, one standard error over 100 futures: $26M on the mean NPV, at most 5.0 pp on each "
         "probability.",
     ]
     assert risk_in_short("Plan “milp”", 100, row)[2] == (  # a plan solved for NPV: as before
-        "Sampling error, one standard error over 100 futures: $25.6M on the mean NPV, at most 4.1 pp on each "
+        "Sampling error, one standard error over 100 futures: $26M on the mean NPV, at most 4.1 pp on each "
         "probability.")  # fmt: skip
 
 
@@ -2926,7 +2926,7 @@ def test_the_terminals_in_short_of_a_cost_plan_gives_the_error_of_the_share_shor
                             "shortfall_probability": 0.5}])  # fmt: skip
     said = in_short(SimpleNamespace(n_scenarios=100, quarters=12), ranked, "cvar5", True, None).plain
     assert "more than 1% of it goes unserved in 50.0% of them." in said
-    assert said.endswith("Sampling error, one standard error over 100 futures: $25.6M on the mean NPV, "
+    assert said.endswith("Sampling error, one standard error over 100 futures: $26M on the mean NPV, "
                          "at most 5.0 pp on each probability.")  # fmt: skip
 
 
