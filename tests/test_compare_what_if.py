@@ -444,6 +444,22 @@ def test_late_power_that_changes_no_figure_says_the_plan_builds_no_block(plan_fi
     assert not c.differs() and "delivery slip" not in c.what_if_inert
 
 
+@pytest.mark.parametrize("contracted, rises", [(0.0, ""), (0.5, ", and none rises here")])
+def test_late_power_with_a_contracted_probability_says_why_by_the_changed_model(plan_file, contracted, rises):
+    """The same late blocks with risk.power_delay.contracted_probability set in the what-if: the
+    reason read the what-if's words, not the model it made, and any mention of the contracted
+    probability gave the delivery slip's reason. Under the model so changed its site's contracted
+    capacity is on time (0), or late with probability 0.5 but never rising (its power_capacity_mw is
+    flat): either way only the blocks could be late, and the plan builds none."""
+    path, loaded = plan_file
+    delay = {"probability": 1.0, "max_extra_quarters": 2, "contracted_probability": contracted}
+    late = {"risk.power_delay": delay}
+    with pytest.warns(FleetoptWarning, match=r"power_delay's probability delays only the expansion blocks "):
+        c = api.compare(path, loaded, scenarios=3, seed=1, what_if=late)
+    assert not c.differs() and "delivery slip" not in c.what_if_inert
+    assert c.what_if_inert.endswith(f"power_capacity_mw{rises})")
+
+
 def test_a_what_if_value_the_model_format_refuses_names_the_what_if(plan_file, tmp_path):
     """A negative discount rate given to --what-if was refused as 'm.yaml, edited
     (horizon.discount_rate_annual): ...', a model the user never wrote: it names the --what-if as

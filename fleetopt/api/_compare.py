@@ -30,7 +30,7 @@ from fleetopt.compare.sources import (
     sweep_pick_pairs,
     sweep_roles,
 )
-from fleetopt.core.data import ModelData
+from fleetopt.core.data import ModelData, capacity_steps
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.errors import Argument, InputError, warn, warnings_held
 from fleetopt.evaluate.backend import BACKENDS
@@ -48,7 +48,7 @@ from fleetopt.runs.registry import (
 from fleetopt.schema.edit import ChangeError, check_changes, sets_field
 from fleetopt.schema.issues import ModelError
 from fleetopt.schema.loaded_model import LoadedModel
-from fleetopt.schema.model_changes import ModelChange, change_words, edited_name
+from fleetopt.schema.model_changes import change_words, edited_name
 from fleetopt.stochastic.result import StochasticResult
 
 
@@ -310,19 +310,25 @@ def _what_if(loaded, data, given: _WhatIfPlan, change: _WhatIfChange, settings: 
     if change.changed.model != loaded.model and not comparison.differs():  # a change the model already has
         comparison.what_if_inert = (  # the page and the notes say it too, not the terminal's warning alone
             "every figure of the plan is the same under the model so changed: the change touches nothing "
-            f"this plan does or risks ({_inert_because(change.made, given.plans[0])})")  # fmt: skip
+            f"this plan does or risks ({_inert_because(change, given.plans[0])})")  # fmt: skip
         warn(limits.WHAT_IF, f" {words}: {comparison.what_if_inert}")
     return comparison
 
 
-def _inert_because(made: tuple[ModelChange, ...], plan: Plan) -> str:
+def _inert_because(change: _WhatIfChange, plan: Plan) -> str:
     """Why a what-if may change no figure of ``plan``: late power blocks where the plan builds none (a
-    risk analyst set risk.power_delay.probability and was told of delivery slips), else the commonest."""
-    words = change_words(made)
-    if "risk.power_delay" in words and "contracted" not in words and not plan.build_blocks.any():
+    risk analyst set risk.power_delay.probability and was told of delivery slips) and the model so
+    changed delays no site's contracted power (its contracted_probability, which the what-if may set,
+    0, or no step to delay), else the commonest."""
+    delay = change.changed.model.risk.power_delay
+    no_steps = not capacity_steps(change.data).any()
+    if delay is not None and delay.contracted_probability == 0:
+        delay = None  # the contracted power is on time: nothing to say of its steps
+    contracted_on_time = delay is None or no_steps
+    if "risk.power_delay" in change.words and contracted_on_time and not plan.build_blocks.any():
         return ("risk.power_delay's probability delays only the expansion blocks a plan builds, and this "
                 "plan builds none; risk.power_delay.contracted_probability delays the increases of the "
-                "sites' power_capacity_mw")
+                "sites' power_capacity_mw" + (", and none rises here" if delay and no_steps else ""))
     return "a delivery slip, for one, delays only the SKUs not yet on sale when the horizon starts"
 
 
