@@ -12,7 +12,8 @@ nvcc comes from $FLEETOPT_NVCC, the PATH, or the pip wheels CI installs into its
 (nvidia-cuda-nvcc, nvidia-nvvm, nvidia-cuda-crt, nvidia-cuda-runtime, all of one version: their
 binaries land in site-packages/nvidia/cu13/bin); libnvrtc from $FLEETOPT_NVRTC or the wheel
 nvidia-cuda-nvrtc of that version (site-packages/nvidia/cu13/lib). Each test is skipped, with the
-reason, only where its compiler is not found. Each bundled model's shape is compiled.
+reason, only where its compiler is not found. Each bundled model's shape is compiled, and those with
+contracts' with one scaled back (risk.contract_scale_back: the kernel's FO_SCALE_BACK variant).
 Run with ``-s -n 0`` to see the register counts (pytest-xdist's workers keep a test's printout).
 """
 
@@ -58,9 +59,12 @@ MAX_STACK_BYTES = 64
 # the deferral and cancellation counting the balance never drawn left above the plan's (2026-12-06)
 # kept sm_90 at 48 / 48 and took sm_100 to 0 / 0; its two closing-share loops written as one
 # (fo_closing_share) keep sm_90 at 48 / 48 and put sm_100 back at 8 / 8; fo_quarter split into its steps
-# (2026-12-06) keeps sm_90 at 48 / 48 and takes sm_100 to 0 / 0
+# (2026-12-06) keeps sm_90 at 48 / 48 and takes sm_100 to 0 / 0; measured 56 / 56 (a 40-byte frame) on
+# sm_90 by 2026-12-07, with a contract scaled back (FO_SCALE_BACK compiled in) the same
 MAX_SPILL_BYTES = 64
 MODELS = ["neocloud", "lab", "tiny"]
+# the bundled models with contracts, which a scale-back (risk.contract_scale_back) can cut: lab has none
+CONTRACT_MODELS = ["neocloud", "tiny"]
 NVRTC_MAJOR = 13  # CuPy's cupy-cuda13x, as on the lent GPU machines, loads libnvrtc.so.13
 
 
@@ -119,9 +123,15 @@ def check_bounds(model: str, arch: str, report: dict, idle: bool) -> None:
     assert report["stack"] <= MAX_STACK_BYTES, (model, arch, report)
 
 
-def model_source(model: str, idle: bool = False, prepaid_count: int = 1) -> str:
+def model_source(model: str, idle: bool = False, prepaid_count: int = 1, scale_back: bool = False) -> str:
+    """The kernel's source for a bundled model's shape; with ``scale_back``, the model's first contract
+    cut (risk.contract_scale_back), which compiles the reads of contract_kept_share in (FO_SCALE_BACK)."""
     _, data = api.load(model)
+    if scale_back:
+        cut = {data.contracts[0].name: {"share_kept": 0.6, "from_quarter": data.quarter_labels[2]}}
+        _, data = api.load(api.edit(model, {"risk.contract_scale_back": cut}))
     shape = KernelShape.of_model(data, prepaid_count=prepaid_count)
+    assert shape.contracts_cut == (len(data.contracts) if scale_back else 0)
     return kernel_source(dataclasses.replace(shape, idle=idle))
 
 
@@ -152,6 +162,20 @@ def test_kernel_keeps_its_state_in_registers(model, tmp_path):
         report = compile_report(model_source(model), arch, tmp_path)
         print(f"\n{model} {arch}: {report['registers']} registers, {report['stack']} bytes stack frame, "
               f"{report['spill_stores']} / {report['spill_loads']} bytes spill stores / loads")  # fmt: skip
+        check_bounds(model, arch, report, idle=False)
+
+
+@needs_nvcc
+@pytest.mark.parametrize("model", CONTRACT_MODELS)
+def test_kernel_with_a_contract_scaled_back_keeps_its_state_in_registers(model, tmp_path):
+    """A model with risk.contract_scale_back compiles the scale-back's reads in (FO_SCALE_BACK: the share
+    kept of each contract's GPUs, revenue, payments and deferred prepayments) with the bounds of the
+    kernel without them: the same registers, frame and spills for both bundled models with contracts
+    (neocloud sm_90 168 registers, 40-byte frame, 56 / 56 bytes, sm_100 168, 0, 0 / 0; tiny none; nvcc
+    13.0.88, 2026-12-07), though the code differs."""
+    for arch in architectures():
+        report = compile_report(model_source(model, scale_back=True), arch, tmp_path)
+        print(f"\n{model} {arch}, a contract scaled back: {report}")
         check_bounds(model, arch, report, idle=False)
 
 
@@ -272,22 +296,35 @@ def global_functions(cubin: bytes) -> set[str]:
     return names
 
 
-@needs_nvrtc
-@pytest.mark.parametrize("idle", [False, True], ids=["rule-off", "idle-gpus-to-market"])
-@pytest.mark.parametrize("model", MODELS)
-def test_nvrtc_compiles_the_kernel_cupy_launches(model, idle):
-    """NVRTC compiles each bundled model's kernel, with the idle GPUs' rule compiled in and without,
-    as CuPy does on a GPU: no error and no warning in its log, the kernel exported unmangled under
-    KERNEL_NAME, and the pair's state in registers as with nvcc."""
-    source = model_source(model, idle)
+def check_nvrtc_build(model: str, source: str, idle: bool, words: str) -> None:
+    """NVRTC, as CuPy calls it, compiles ``source`` for each architecture it knows: no error and no
+    warning in its log, the kernel exported unmangled under KERNEL_NAME, the pair's state in registers
+    as with nvcc (:func:`check_bounds`)."""
     for arch in nvrtc().architectures():
         cubin, log = nvrtc().compile(source, (*CUPY_NVRTC_OPTIONS, f"-arch={arch}", "--ptxas-options=-v"))
         assert cubin is not None, f"NVRTC {nvrtc().version()} {arch}: {log[-4000:]}"
         assert "warning" not in log, log
         assert KERNEL_NAME in global_functions(cubin), (arch, sorted(global_functions(cubin)))
         report = ptxas_report(log)
-        print(f"\n{model} {arch}{' with idle GPUs to market' * idle}, NVRTC {nvrtc().version()}: {report}")
+        print(f"\n{model} {arch}{words}, NVRTC {nvrtc().version()}: {report}")
         check_bounds(model, arch, report, idle)
+
+
+@needs_nvrtc
+@pytest.mark.parametrize("idle", [False, True], ids=["rule-off", "idle-gpus-to-market"])
+@pytest.mark.parametrize("model", MODELS)
+def test_nvrtc_compiles_the_kernel_cupy_launches(model, idle):
+    """NVRTC compiles each bundled model's kernel, with the idle GPUs' rule compiled in and without,
+    as CuPy does on a GPU (:func:`check_nvrtc_build`)."""
+    check_nvrtc_build(model, model_source(model, idle), idle, " with idle GPUs to market" * idle)
+
+
+@needs_nvrtc
+@pytest.mark.parametrize("model", CONTRACT_MODELS)
+def test_nvrtc_compiles_the_kernel_with_a_contract_scaled_back(model):
+    """NVRTC compiles the scale-back's kernel (the nvcc test of it above) as CuPy does on a GPU
+    (:func:`check_nvrtc_build`): the same figures as nvcc's, NVRTC 13.0.88, 2026-12-07."""
+    check_nvrtc_build(model, model_source(model, scale_back=True), False, ", a contract scaled back")
 
 
 @needs_nvrtc
