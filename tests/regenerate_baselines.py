@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +31,13 @@ import numpy as np
 from fleetopt import api
 from fleetopt.core.data import GENERATIONS, ModelData, load
 from fleetopt.errors import FleetoptWarning
-from fleetopt.evaluate import factors
-from fleetopt.evaluate.factors import FACTORS, Stream, _generation_step, customer_default_quarters
+from fleetopt.evaluate.factors import (
+    FACTORS,
+    StreamKey,
+    _generation_step,
+    customer_default_quarters,
+    recorded_streams,
+)
 from fleetopt.milp.build import build_model
 
 BASELINES = Path(__file__).resolve().parent / "baselines"
@@ -48,7 +51,7 @@ SEED = 7
 # a few scenarios, not consecutive (a scenario's draws depend on its number alone), among which
 # every model draws a customer's default (tiny in 10, twosite in 38), late power and (twosite) a slip
 SCENARIOS = np.array([0, 1, 2, 3, 5, 8, 10, 13, 21, 38, 1999])
-# the variate a uniform feeds (factors.py: a plain uniform, Box-Muller's u1 or u2)
+# the variate a uniform feeds, by factors.Variate (a plain uniform, Box-Muller's u1 or u2)
 VARIATES = ("uniform", "normal u1", "normal u2")
 
 RELEASE_STEP = BASELINES / "release_step.npz"
@@ -65,39 +68,20 @@ def write_lp(model: str, path: Path) -> None:
 # ---------------------------------------------------------------- the draws and the factors
 
 
-def stream_name(key: tuple[int, ...]) -> str:
-    """A stream of uniforms in words: 'customer 1 normal u1' for (Stream.CUSTOMER, 1, variate 1)."""
-    source, sub_index, variate = key
-    return f"{Stream(source).name.lower()} {sub_index} {VARIATES[variate]}"
-
-
-@contextmanager
-def _requested_streams() -> Iterator[dict[tuple[int, ...], int]]:
-    """The streams the risk factors draw while inside: each key (source, sub-index, variate) and the
-    most columns drawn of it."""
-    requested: dict[tuple[int, ...], int] = {}
-    hashed = factors._hashed_uniforms
-
-    def recording(seed: int, scenarios: np.ndarray, key: tuple[int, ...], n: int) -> np.ndarray:
-        key = tuple(int(part) for part in key)
-        requested[key] = max(n, requested.get(key, 0))
-        return hashed(seed, scenarios, key, n)
-
-    factors._hashed_uniforms = recording
-    try:
-        yield requested
-    finally:
-        factors._hashed_uniforms = hashed
+def stream_name(key: StreamKey) -> str:
+    """A stream of uniforms in words: 'customer 1 normal u1' for (CUSTOMER, 1, Variate.NORMAL_RADIUS)."""
+    return f"{key.source.name.lower()} {key.sub_index} {VARIATES[key.variate]}"
 
 
 def drawn_arrays(data: ModelData) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The uniforms of every stream a model's risk factors draw (by :func:`stream_name`), and the
-    factors made from them with its customers' default quarters, for :data:`SCENARIOS` of :data:`SEED`."""
-    with _requested_streams() as requested:
+    factors made from them with its customers' default quarters, for :data:`SCENARIOS` of :data:`SEED`:
+    the factors are made while their streams are recorded (``factors.recorded_streams``), so the
+    baselines hold the recording to changing no value."""
+    with recorded_streams() as requested:
         made = {factor.name: factor.draw(data, SEED, SCENARIOS) for factor in FACTORS}
         made["customer_default_quarters"] = customer_default_quarters(data, SEED, SCENARIOS)
-    streams = {stream_name(key): factors._hashed_uniforms(SEED, SCENARIOS, key, n)
-               for key, n in sorted(requested.items())}  # fmt: skip
+    streams = {stream_name(key): key.uniforms(SEED, SCENARIOS, n) for key, n in sorted(requested.items())}
     return streams, made
 
 

@@ -17,9 +17,27 @@ import json
 
 import numpy as np
 import pytest
-from regenerate_baselines import DRAW_MODELS, DRAWS, FACTOR_ARRAYS, drawn_arrays, stream_record
+from regenerate_baselines import (
+    DRAW_MODELS,
+    DRAWS,
+    FACTOR_ARRAYS,
+    SCENARIOS,
+    SEED,
+    drawn_arrays,
+    stream_record,
+)
 
-from fleetopt.core.data import load
+from fleetopt import api
+from fleetopt.core.data import ModelData, load
+from fleetopt.evaluate.factors import (
+    FACTORS,
+    Stream,
+    StreamKey,
+    Variate,
+    recorded_streams,
+    requested_streams,
+    uniforms,
+)
 
 # a value moves when it differs by more than this share of itself, or of its array's largest value
 # (about 45 ULP near 1: sevenfold the 6 ULP measured between SIMD builds and NumPy versions)
@@ -140,3 +158,42 @@ def test_a_moved_stream_is_named_with_its_first_uniforms():
     assert stream_moves(stored, now) == [
         "stream rate 0 normal u1: its uniforms moved (SHA-256), the first 3 not"
     ]
+
+
+def tiny_cut() -> ModelData:
+    """tiny with its second contract, enterprise-inference, kept at 60 % from 2027Q1 in half the futures."""
+    cut = {"enterprise-inference": {"share_kept": 0.6, "from_quarter": "2027Q1", "probability": 0.5}}
+    return api.load(api.edit("tiny", {"risk.contract_scale_back": cut}))[1]
+
+
+def test_a_model_s_draw_lists_the_streams_it_requests():
+    """tiny's 8 quarters: a walk's normals per quarter (prices' common shock, each use's demand, rate,
+    electricity, resale), a uniform per quarter (the self-competition's arrival, each customer's default,
+    its one site's late power and size), one uniform per scenario (the shock's size); its cut contract
+    (its place 1 in contracts) one uniform per scenario on the scale-back's stream."""
+    walks = [(Stream.PRICE, 0), (Stream.DEMAND, 0), (Stream.DEMAND, 1), (Stream.RATE, 0),
+             (Stream.ELECTRICITY, 0), (Stream.RESALE, 0)]  # fmt: skip
+    quarterly = [(Stream.SHOCK_ARRIVAL, 0), (Stream.CUSTOMER, 0), (Stream.CUSTOMER, 1),
+                 (Stream.DELAY_LATE, 0), (Stream.DELAY_SIZE, 0)]  # fmt: skip
+    expected = {StreamKey(*walk, variate): 8 for walk in walks
+                for variate in (Variate.NORMAL_RADIUS, Variate.NORMAL_ANGLE)}  # fmt: skip
+    expected |= {StreamKey(*stream, Variate.UNIFORM): 8 for stream in quarterly}
+    expected |= {StreamKey(Stream.SHOCK_SIZE, 0, Variate.UNIFORM): 1}
+    assert requested_streams(load("tiny")[1], SEED, SCENARIOS) == expected
+    cut = StreamKey(Stream.SCALE_BACK, 1, Variate.UNIFORM)
+    assert requested_streams(tiny_cut(), SEED, SCENARIOS) == {**expected, cut: 1}
+    drawn = uniforms(SEED, SCENARIOS, (Stream.SCALE_BACK, 1), 1)
+    np.testing.assert_array_equal(cut.uniforms(SEED, SCENARIOS, 1), drawn)
+
+
+def test_recording_the_streams_changes_no_value_drawn():
+    data = tiny_cut()
+    plain = [factor.draw(data, SEED, SCENARIOS) for factor in FACTORS]
+    with recorded_streams() as requested:
+        recorded = [factor.draw(data, SEED, SCENARIOS) for factor in FACTORS]
+    assert requested == requested_streams(data, SEED, SCENARIOS)
+    for factor, before, after in zip(FACTORS, plain, recorded, strict=True):
+        assert before.dtype == after.dtype and before.tobytes() == after.tobytes(), factor.name
+    with recorded_streams() as outside:
+        pass
+    assert outside == {}

@@ -12,16 +12,19 @@ it in docs/evaluation.md and test it.
 
 Every random number is a counter-based hash of (seed, scenario, stream, sub-index, variate,
 column), each a separate hash input, so scenario ``i`` depends only on ``(seed, i)`` and no two
-streams can coincide, however many customers, sites or quarters a model has.
+streams can coincide, however many customers, sites or quarters a model has. The streams a model's
+draws read: :func:`requested_streams` (each a :class:`StreamKey`), recorded by :func:`recorded_streams`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -59,8 +62,50 @@ class Stream(IntEnum):
     SCALE_BACK = 19
 
 
-# which variate of a stream a uniform feeds: a plain uniform, or one of Box-Muller's two inputs
-_UNIFORM, _NORMAL_RADIUS, _NORMAL_ANGLE = 0, 1, 2
+class Variate(IntEnum):
+    """Which variate of a stream a uniform feeds: a plain uniform, or one of Box-Muller's two inputs."""
+
+    UNIFORM = 0
+    NORMAL_RADIUS = 1
+    NORMAL_ANGLE = 2
+
+
+class StreamKey(NamedTuple):
+    """One random stream as the hash reads it: its source, sub-index (the generation, use, customer,
+    site or contract it is drawn for) and variate (docs/evaluation.md, "Scenarios are reproducible")."""
+
+    source: Stream
+    sub_index: int
+    variate: Variate
+
+    def uniforms(self, seed: int, scenarios: np.ndarray, n: int) -> np.ndarray:
+        """(len(scenarios), n) its uniforms, those the draws read (its first ``n`` quarters)."""
+        return _hashed_uniforms(seed, scenarios, self, n)
+
+
+# the streams requested inside recorded_streams(), by key, with the most columns drawn of each
+_recorded: ContextVar[dict[StreamKey, int] | None] = ContextVar("recorded_streams", default=None)
+
+
+@contextmanager
+def recorded_streams() -> Iterator[dict[StreamKey, int]]:
+    """Inside, each stream the draws of this thread request, with the most quarters (columns) drawn of
+    it: a model's scenarios depend on these alone (tests/test_factor_baselines.py keeps their uniforms'
+    digests). Recording changes no value drawn."""
+    requested: dict[StreamKey, int] = {}
+    token = _recorded.set(requested)
+    try:
+        yield requested
+    finally:
+        _recorded.reset(token)
+
+
+def requested_streams(data: ModelData, seed: int, scenarios: np.ndarray) -> dict[StreamKey, int]:
+    """The streams every risk factor of ``data`` draws for ``scenarios``, with the quarters drawn of each."""
+    with recorded_streams() as requested:
+        for factor in FACTORS:
+            factor.draw(data, seed, scenarios)
+    return requested
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
@@ -72,8 +117,11 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def _hashed_uniforms(seed: int, scenarios: np.ndarray, key: tuple[int, ...], n: int) -> np.ndarray:
+def _hashed_uniforms(seed: int, scenarios: np.ndarray, key: StreamKey, n: int) -> np.ndarray:
     """(len(scenarios), n) uniforms in [0, 1): each part of ``key`` is hashed in as its own input."""
+    if (requested := _recorded.get()) is not None:
+        named = StreamKey(Stream(key.source), int(key.sub_index), Variate(key.variate))
+        requested[named] = max(n, requested.get(named, 0))
     x = _splitmix64(np.full(1, seed, dtype=np.uint64) ^ np.uint64(0x5851F42D4C957F2D))
     with np.errstate(over="ignore"):
         x = _splitmix64(x ^ _splitmix64(scenarios.astype(np.uint64)[:, None] * np.uint64(0x100000001B3)))
@@ -90,14 +138,14 @@ def uniforms(seed: int, scenarios: np.ndarray, stream: tuple[Stream, int], n: in
     ``stream`` is (source, sub-index), e.g. ``(Stream.CUSTOMER, j)`` for customer j.
     """
     source, sub_index = stream
-    return _hashed_uniforms(seed, scenarios, (int(source), sub_index, _UNIFORM), n)
+    return _hashed_uniforms(seed, scenarios, StreamKey(source, sub_index, Variate.UNIFORM), n)
 
 
 def normals(seed: int, scenarios: np.ndarray, stream: tuple[Stream, int], n: int) -> np.ndarray:
     """(len(scenarios), n) standard normals (Box-Muller on two counter-based uniform variates)."""
     source, sub_index = stream
-    u1 = _hashed_uniforms(seed, scenarios, (int(source), sub_index, _NORMAL_RADIUS), n)
-    u2 = _hashed_uniforms(seed, scenarios, (int(source), sub_index, _NORMAL_ANGLE), n)
+    u1 = _hashed_uniforms(seed, scenarios, StreamKey(source, sub_index, Variate.NORMAL_RADIUS), n)
+    u2 = _hashed_uniforms(seed, scenarios, StreamKey(source, sub_index, Variate.NORMAL_ANGLE), n)
     return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
 
 
