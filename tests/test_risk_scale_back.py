@@ -20,7 +20,7 @@ import hashlib
 import numpy as np
 import pytest
 from evaluate_builders import ALL_RISK, batch, plan_variants, tiny_model, with_risk
-from milp_builders import data_of
+from milp_builders import base_model, data_of
 from test_doc_cases import hand_model, simulated
 from test_kernel_cpu import assert_agree
 
@@ -33,7 +33,11 @@ from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants
 from fleetopt.milp.solve import solve
+from fleetopt.milp.stochastic.extensive_form import build_extensive_form
+from fleetopt.milp.stochastic.first_stage import FirstStage
+from fleetopt.milp.stochastic.scenarios import ScenarioInputs
 from fleetopt.schema.issues import ModelError
+from fleetopt.stochastic.screening import scenario_inputs
 
 CASH = [8_041_080.0, 8_804_160.0, 9_575_240.0, 10_354_320.0]  # test_doc_cases.py's forecast
 
@@ -159,3 +163,41 @@ def test_the_terminal_and_the_customer_words_say_the_cut():
     assert risk_words(certain) == (
         "contracts scaled back (lab-a-training to 60% from 2026Q3 (in every future))")
     assert _credit_words(certain, "lab-a") == " (keeps 60% of lab-a-training from 2026Q3 in every scenario)"
+
+
+def test_a_scenario_copy_takes_the_share_taken_as_its_contract_alive():
+    data = data_of(hand_cut(probability=0.3))
+    scen = generate_scenarios(data, 7, 0, 400)
+    comes = uniforms(7, scen.index, (Stream.SCALE_BACK, 0), 1)[:, 0] < 0.3
+    cut, whole = int(np.flatnonzero(comes)[0]), int(np.flatnonzero(~comes)[0])
+    copies = scenario_inputs(data, scen, [cut, whole], [0.5, 0.5])
+    np.testing.assert_array_equal(copies[0].contract_alive, [[1.0, 1.0, 0.6, 0.6]])
+    np.testing.assert_array_equal(copies[1].contract_alive, [[1.0, 1.0, 1.0, 1.0]])
+
+
+@pytest.mark.parametrize("market, npv", [(0.0, 2_675.0), (0.4, 3_351.0)])
+def test_a_scenario_copy_holds_the_contract_to_its_share_and_uses_the_gpus_cut(market, npv):
+    """docs/formulation.md §7b, "A contract scaled back": test_stochastic.py's two-quarter offer of 1
+    inference GPU at $1/h (V = 2,190 a quarter; 25 % prepaid: 1,642.5 in quarter 0, -547.5 a quarter
+    after; termination share 0.5; Def 2 x 547.5 = 1,095 at the end), the GPU $4,000 (a sale at the start
+    of quarter 1 keeps 1,500, held to the end 1,000), its one copy keeping 0.6 from quarter 1. The copy
+    delivers 0.6 GPU in quarter 1 (1,314), unwinds 0.6 x 547.5, is paid 0.4 x 0.5 x 2,190 x 3 = 1,314
+    at the cut and deducts 0.6 x 1,095: with no market it sells the 0.4 GPU cut (600 against 400 held):
+    -4,000 + 2,190 + 1,314 + 1,642.5 - 328.5 + 1,314 + 600 + 600 - 657 = 2,675; with a demand of 0.4
+    GPU in quarter 1 it rents it there (0.4 x 2,190 = 876) and holds it: 3,351."""
+    d = base_model()
+    d["horizon"]["quarters"] = 2
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": [0.0, market]}
+    offer = {"customer": "c", "use": "inference", "eligible_skus": ["A"], "gpus": 1, "start": "2026Q1",
+             "term_quarters": 4, "price_usd_per_gpu_hour": 1.0, "signed": False}  # fmt: skip
+    d["contracts"] = {"k": {**offer, "prepayment_share": 0.25, "termination_payment_share": 0.5}}
+    with pytest.warns(UserWarning, match="fall after the horizon"):
+        data = data_of(d)
+    kept = ScenarioInputs("cut", 1.0, contract_alive=np.array([[1.0, 0.6]]))
+    ef = build_extensive_form(data, [kept], FirstStage(1))
+    rp = ef.solve(1e-9, None, None)
+    assert rp.status == "optimal" and not rp.scenarios[0]["rescued"]
+    assert rp.objective_usd == pytest.approx(npv, abs=1e-4)
+    copy = ef.block(0)
+    assert [copy.serve[key].value for key in sorted(copy.serve)] == pytest.approx([1.0, 0.6], abs=1e-9)
+    assert (copy.retire_in[0, 1].value or 0.0) == pytest.approx(0.4 if market == 0 else 0.0, abs=1e-9)
