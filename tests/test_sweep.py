@@ -52,7 +52,7 @@ from fleetopt.sweep.rule import (
     runner_up,
 )
 from fleetopt.sweep.run import rule_chosen_by
-from fleetopt.sweep.stresses import collateral_haircut, default_stresses
+from fleetopt.sweep.stresses import all_stresses, collateral_haircut, default_stresses
 from fleetopt.sweep.variations import scaled
 
 BREACH_LIMIT = 0.6
@@ -1096,6 +1096,17 @@ def test_the_sweep_never_recommends_walking_away_from_a_signed_contract():
     assert "its plan served signed anchor short, so its purchases and power blocks were" in made.note
     assert all(signed_short(data, c.plan) == [] for c in result.candidates.feasible)
     assert result.summary()["recommended"] == "milp: forecast"
+
+
+def test_no_stress_reads_a_contract_scale_back():
+    """docs/cli.md's sweep, item 3: a scale-back is hedged by the stochastic candidate and the lost
+    anchor's stress; the stress forecasts are those of the model without it, parameter for parameter."""
+    cut = {"lab-a-training": {"share_kept": 0.6, "from_quarter": "2027Q1", "probability": 0.5}}
+    plain = all_stresses(api.load("tiny")[1])
+    with_cut = all_stresses(api.load(api.edit("tiny", {"risk.contract_scale_back": cut}))[1])
+    assert [s.name for s in with_cut] == [s.name for s in plain]
+    for a, b in zip(plain, with_cut, strict=True):
+        assert repr(a) == repr(b)
 
 
 def test_a_stress_optimum_whose_purchases_cannot_serve_a_signed_contract_is_dropped_naming_it():
