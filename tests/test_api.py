@@ -103,6 +103,30 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
         api.evaluate(["a", "b"])
 
 
+def test_a_table_given_for_a_run_or_a_path_is_said_by_its_shape_in_one_line(here):
+    """fo.evaluate(result.plan_frame()), fo.report(1, out=frame) and fo.read_purchases(frame, "tiny")
+    put the frame's printout (8 lines, "[41 rows x 8 columns]") into the one-line message; a plan's
+    table given as its run is told how to make a run of its purchases."""
+    import pandas as pd
+
+    table = api.solve("tiny").plan_frame()
+    rows = f"a DataFrame of {len(table)} rows x 8 columns"
+    with pytest.raises(InputError) as refused:
+        api.evaluate(table, scenarios=10)
+    assert str(refused.value) == (
+        f"plans must be a run folder, plan file or run id (int), not {rows}; a table of a plan's "
+        "decisions or purchases is not a plan: solve with its purchases, result = "
+        "fleetopt.api.solve(model, purchases=table), then give fleetopt.api.write_solve_run(result), "
+        "the run folder it writes"
+    )
+    with pytest.raises(InputError) as refused:
+        api.read_purchases(table, "tiny")
+    assert str(refused.value) == f"path must be a path, a string or a pathlib.Path (got {rows})"
+    with pytest.raises(InputError) as refused:
+        api.report(1, out=pd.DataFrame({"npv": [1.0, 2.0]}))
+    assert str(refused.value).endswith("(got a DataFrame of 2 rows x 1 column)")
+
+
 @pytest.mark.parametrize("model", [123, ["tiny"], b"tiny", "", "  "])
 def test_load_refuses_what_is_not_a_model_by_name(model):
     """load(123) raised TypeError from deep in pathlib, load("") said ".: is a directory"."""

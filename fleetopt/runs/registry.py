@@ -38,6 +38,7 @@ from fleetopt.schema.model_changes import (
     recorded_changes,
     recorded_model_changes,
 )
+from fleetopt.schema.shown_values import typed_value
 
 DB_NAME = "registry.sqlite"
 MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: no run can have a larger id
@@ -500,12 +501,8 @@ class Registry:
         if not isinstance(ref, (str, Path)):
             if hasattr(ref, "plan") or type(ref).__name__ in _RUN_WRITERS:
                 raise _result_in_memory(ref, name)
-            several = ("; the plans of several runs are evaluated on the same scenarios by "
-                       "fleetopt.api.compare(runs)") if isinstance(ref, (list, tuple)) else ""  # fmt: skip
-            raise RegistryError(
-                f"{name} must be a run folder, plan file or run id (int), not a {type(ref).__name__}"
-                f" ({_shown(ref)}){several}"
-            )
+            raise RegistryError(f"{name} must be a run folder, plan file or run id (int), not "
+                                f"{typed_value(ref)}{_instead(ref)}")  # fmt: skip
         if isinstance(ref, str) and not ref.strip():  # "" would be the current folder
             raise RegistryError(f"{name} is empty: give a run folder, a plan file or a run id")
         try:
@@ -539,6 +536,18 @@ def _place_of_records(here: Path, folders: list[Path]) -> Path:
     parent = Counter(f.parent for f in folders).most_common(1)[0][0]
     moved = any(f.parent == parent and (here / f.name).is_dir() for f in folders)
     return parent if moved else here
+
+
+def _instead(ref) -> str:
+    """What to give in place of ``ref``, a value that is no run, where it looks like a known slip:
+    several runs in a list, or a table (a plan's or its purchases', plan_frame()'s) for its plan."""
+    if isinstance(ref, (list, tuple)):
+        return "; the plans of several runs are evaluated on the same scenarios by fleetopt.api.compare(runs)"
+    if hasattr(ref, "columns") and hasattr(ref, "shape"):
+        return ("; a table of a plan's decisions or purchases is not a plan: solve with its purchases, "
+                "result = fleetopt.api.solve(model, purchases=table), then give "
+                "fleetopt.api.write_solve_run(result), the run folder it writes")
+    return ""
 
 
 def _shown(ref) -> str:

@@ -8,6 +8,8 @@ import contextlib
 import contextvars
 import json
 
+from fleetopt.core.units import counted
+
 # whether shown_value quotes values read from a JSON file (set by :func:`quoting_json`)
 _QUOTING_JSON: contextvars.ContextVar[bool] = contextvars.ContextVar("quoting_json", default=False)
 
@@ -28,12 +30,57 @@ def shown_value(value: object, at: int = 60) -> str:
     """A value as written (its repr; JSON's null, true and false within :func:`quoting_json`), cut
     so that a huge one (a 1 MB string, a 5,000-digit number) does not flood the message: every error
     message that quotes a value it was given (an int past Python's 4,300 digits to text is said by
-    its digit count: its repr raises)."""
+    its digit count: its repr raises). Any other value whose repr runs over lines or past ``at``
+    characters (a DataFrame's printout) is said by its type and size (:func:`value_described`), so
+    that the message stays one line."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 14_000:
         return f"an int of about {int(abs(value).bit_length() * 0.30103):,} digits"
     text = _json_words(value) if _QUOTING_JSON.get() else repr(value)
+    if not isinstance(value, _CUT_AS_WRITTEN) and ("\n" in text or len(text) > at):
+        return value_described(value, text, at)
     length = len(value) if isinstance(value, str) else len(text)  # a string's own, not its quotes'
     return text if len(text) <= at else f"{text[:at]}... ({length:,} characters)"
+
+
+def typed_value(value: object, at: int = 60) -> str:
+    """``value`` with its type, for a message saying what was given instead: "a float (1.5)", or
+    its type and size alone where its repr is long ("a DataFrame of 41 rows x 8 columns")."""
+    shown = shown_value(value, at)
+    kind = _with_article(type(value).__name__)
+    return shown if shown.startswith(kind) else f"{kind} ({shown})"
+
+
+# values whose long repr is cut where it passes the limit, with its length: text and numbers,
+# whose start is what was typed or pasted
+_CUT_AS_WRITTEN = (str, bytes, int, float)
+
+
+def value_described(value: object, text: str, at: int = 60) -> str:
+    """A value whose repr (``text``) is too long for a one-line message, by its type and size: "a
+    DataFrame of 41 rows x 8 columns", "a Series of 41 values", "a list of 500 items: [1, 2, ...",
+    the start of its repr kept where that is one line."""
+    kind = _with_article(type(value).__name__)
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and all(isinstance(n, int) for n in shape):
+        return f"{kind} of {_shape_words(shape)}"
+    try:
+        size = f" of {counted(len(value), 'item')}"  # type: ignore[arg-type]
+    except TypeError:  # not sized
+        size = ""
+    return f"{kind}{size}" if "\n" in text else f"{kind}{size}: {text[:at]}..."
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    """An array's or a table's shape in words: 41 rows x 8 columns, 41 values, 2 x 3 x 4 values."""
+    if len(shape) == 2:
+        return f"{counted(shape[0], 'row')} x {counted(shape[1], 'column')}"
+    if len(shape) == 1:
+        return counted(shape[0], "value")
+    return f"{' x '.join(f'{n:,}' for n in shape)} values"
+
+
+def _with_article(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def shown_json_value(value: object, at: int = 60) -> str:
