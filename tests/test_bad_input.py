@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 import sys
@@ -107,6 +108,10 @@ TEXT_CASES = [
     ("quarter-read-as-date", "start: 2027Q1", "start: 2027-05-01",
      "contracts.enterprise-inference.start", "2027-05-01 is not a quarter: expected a label like 2026Q3 "
      "(the quarter it falls in is 2027Q2)"),  # May: the second quarter
+    # quoted, YAML reads it as text, as an edit's key or value is: the same quarter named
+    ("quarter-quoted-date", "start: 2027Q1", "start: '2027-05-01'",
+     "contracts.enterprise-inference.start", "'2027-05-01' is not a quarter: expected a label like 2026Q3 "
+     "(the quarter it falls in is 2027Q2)"),
     # a quarter written as a user writes it elsewhere: the label it meant
     ("quarter-with-a-dash", "start: 2027Q1", "start: 2027-Q1", "contracts.enterprise-inference.start",
      "'2027-Q1' is not a quarter: expected a label like 2026Q3 (write 2027Q1)"),
@@ -1308,6 +1313,24 @@ def test_a_date_set_where_a_quarter_goes_names_its_quarter():
     code, out, err = run_cli("validate", "tiny", "--set", "horizon.start=2027-02-10")
     assert_bad_input(code, out, err, "horizon.start: a value must be a number, text, true/false, a list or a "
                      "mapping (got a value of type date); write the quarter it falls in, 2027Q1")  # fmt: skip
+
+
+def test_a_date_key_in_an_edit_names_its_quarter_as_in_a_model_file():
+    """fo.edit("lab", {"...power_capacity_mw.steps": {"2027-01-01": 60}}) said "'2027-01-01' is not a
+    quarter" without the quarter meant, which a model file's date key (unquoted: a YAML date) names."""
+    from fleetopt import api
+    from fleetopt.schema.issues import ModelError
+
+    meant = (r"'2027-01-01' is not a quarter: expected a label like 2026Q3 "
+             r"\(the quarter it falls in is 2027Q1\)$")
+    for steps in ({"2027-01-01": 60}, {datetime.date(2027, 1, 1): 60}):
+        with pytest.raises(ModelError, match=r"power_capacity_mw\.steps\.2027-01-01\.\[key\]: " + meant):
+            api.edit("lab", {"sites.iowa.power_capacity_mw.steps": steps})
+    with pytest.raises(ModelError, match=r"horizon\.start: " + meant):
+        api.edit("lab", {"horizon.start": "2027-01-01"})
+    with pytest.raises(ModelError, match=r"horizon\.start: '2027-02-30' is not a quarter: expected a label "
+                       r"like 2026Q3$"):  # no such date: no quarter to name
+        api.edit("lab", {"horizon.start": "2027-02-30"})
 
 
 def test_a_count_of_thousands_of_digits_is_refused_naming_its_size():

@@ -17,6 +17,7 @@ _ANY_YEAR_RE = re.compile(r"^\d+Q[1-4]$")
 # a quarter written another way: 2026q3, 2026-Q3, 2026 Q3, Q3 2026, Q3-2026
 _OTHER_WAY_RE = re.compile(r"^(?:(?P<year>(?:19|20|21)\d\d)\W?Q(?P<q>[1-4])|Q(?P<q_first>[1-4])\W?"
                            r"(?P<year_last>(?:19|20|21)\d\d))$", re.IGNORECASE)
+_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 QUARTERS_PER_YEAR = 4
 HOURS_PER_QUARTER = 8760.0 / QUARTERS_PER_YEAR
 
@@ -70,12 +71,24 @@ def quarter_of_date(date: datetime.date) -> str:
 def _meant(label: object) -> str:
     """The label a quarter written another way meant (' (write 2026Q3)'), or the quarter a date falls
     in; '' for anything else (2026Q5, 2026)."""
-    if isinstance(label, datetime.date):
-        return f" (the quarter it falls in is {quarter_of_date(label)})"
+    date = label if isinstance(label, datetime.date) else _iso_date(label)
+    if date is not None:
+        return f" (the quarter it falls in is {quarter_of_date(date)})"
     found = _OTHER_WAY_RE.match(label.strip()) if isinstance(label, str) else None
     if found is None:
         return ""
     return f" (write {found['year'] or found['year_last']}Q{found['q'] or found['q_first']})"
+
+
+def _iso_date(text: object) -> datetime.date | None:
+    """The date ``text`` writes as YYYY-MM-DD (an edit's key or a quoted one in a model file: what YAML
+    reads as a date unquoted), else None."""
+    if not isinstance(text, str) or not _ISO_DATE_RE.match(text.strip()):
+        return None
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:  # 2027-02-30
+        return None
 
 
 def quarter_label(ordinal: int) -> str:
