@@ -846,7 +846,7 @@ def test_three_plans_show_each_difference_and_which_way_is_better(buffer_sweep):
     assert breach.rstrip(" |").endswith("lower")
     notes = out.replace("\\", "")
     run = folder.name  # the sweep's plan file, labelled by its run
-    assert f"{run}: milp: forecast and {run}: milp: forecast (4) are the same plan" in notes
+    assert f"“{run}: milp: forecast” and “{run}: milp: forecast (4)” are the same plan" in notes
     assert notes.count("are the same plan") == 3  # the same decisions with another buffer are not
 
 
@@ -1211,12 +1211,13 @@ def test_plans_with_the_same_purchases_say_their_differences_are_not_the_purchas
     # "again" is the same plan as "solved": its note would repeat solved's, so it has none
     assert comp.same_commitments == [("solved", "moved", debt)]
     said = " ".join(comp.notes())
-    assert ("solved and moved buy the same GPUs, build the same power and take the same contracts; they "
+    assert ("“solved” and “moved” buy the same GPUs, build the same power and take the same contracts; they "
             "differ only in debt prepayments: their differences come from those, not from what") in said
     assert json.loads(comp.to_json())["same_commitments"][0] == ["solved", "moved", debt]
     assert json.loads(comp.to_json())["same_plans"] == [["solved", "again"]]
     csv = comp.to_csv()
-    assert "same_plan_note_1,solved and again are the same plan" in csv and "same_commitments_note_1," in csv
+    assert "same_plan_note_1,“solved” and “again” are the same plan" in csv
+    assert "same_commitments_note_1," in csv
 
 
 def test_what_the_policy_had_to_do_is_compared_as_evaluate_shows_it(tiny_run, tmp_path):
@@ -1299,7 +1300,7 @@ def test_plans_serving_different_demand_are_not_ranked_by_their_present_cost(lab
     assert comp.better("present_cost_usd") == "" and comp.better("present_cost_per_h100_hour_usd") == ""
     notes = " ".join(comp.notes())
     assert "serve different shares of the market demand" in notes
-    assert f"{a} was solved for least cost" in notes
+    assert f"“{a}” was solved for least cost" in notes
     assert json.loads(comp.to_json())["cost_plans"] == [a]
     same = api.compare([cost, cost], scenarios=20)
     assert same.better("present_cost_usd") == "lower" and "different shares" not in " ".join(same.notes())
@@ -2006,6 +2007,58 @@ def test_the_cost_verdict_reads_the_demand_served_over_the_scenarios():
         "demand served on the forecast, P(liquidity default); no better direction: present cost, cost per "
         "H100-hour"
     )
+
+
+def test_labels_holding_commas_are_quoted_in_the_notes_and_repeated_ones_told_apart():
+    """A lab's note read "Note: milp, milp, purchases fixed (Rubin early) were solved for least cost":
+    two plans or three? Each label is quoted, as the verdict quotes it; two plans both labelled milp
+    are the numbered labels of the figures' columns."""
+    from fleetopt.compare.comparison import Comparison
+
+    early = "milp, purchases fixed (Rubin early)"
+    figures = pd.DataFrame({"milp": [0.0], early: [0.0]}, index=["npv_mean_usd"])
+    empty = pd.DataFrame()
+    comp = Comparison(list(figures.columns), figures, empty, empty, empty, 10, 0)
+    comp.cost_plans = list(figures.columns)
+    comp.forecast_limits = [(early, "breaches a covenant")]
+    notes = comp.notes()
+    assert ("Note: “milp”, “milp, purchases fixed (Rubin early)” were solved for least cost (`fleetopt solve "
+            "--objective cost`)") in " ".join(notes)
+    assert f"“{early}” on the forecast, with its policy: breaches a covenant." in notes
+    assert f"“milp”, “{early}” were solved for least cost" in comp.to_csv()
+    lab = api.solve("lab", objective="cost")
+    twice = api.compare([lab, lab], scenarios=5)
+    assert twice.labels == ["milp", "milp (2)"]
+    assert "Note: “milp”, “milp (2)” were solved for least cost" in " ".join(twice.notes())
+
+
+def test_an_error_too_small_for_its_digits_reads_as_below_them_not_as_nothing():
+    """Two lab plans, one buying Rubin a quarter early, differed in mean utilisation by -1.2 pp with a
+    paired error shown as "0.00 pp", which reads as the same difference in every scenario (an error of
+    0). It nearly is: the early GPUs idle in every future alike. By hand, on four scenarios, B's
+    utilisation less A's: -1.20, -1.19, -1.21, -1.20 pp; mean -1.20 pp; deviations 0, 0.01, -0.01,
+    0 pp, so the standard deviation is sqrt(0.0002 / 3) = 0.0082 pp and the error 0.0082 / sqrt(4)
+    = 0.0041 pp: "< 0.01 pp", and the difference, 290 errors, is no chance: worse. An error of
+    exactly 0 stays 0.00 pp; one that shows its digits is as before."""
+    from fleetopt.compare.comparison import Comparison
+    from fleetopt.evaluate.metrics import paired_error
+
+    a = np.array([0.90, 0.80, 0.95, 0.85])
+    b = a + np.array([-0.0120, -0.0119, -0.0121, -0.0120])
+    se = paired_error(b - a)
+    assert se == pytest.approx(0.0041e-2, abs=0.0001e-2)
+    comp = _two_plans({"mean_utilisation": (a.mean(), b.mean()), "mean_utilisation_paired_se": (np.nan, se)})
+    figures = comp.figures
+    values = list(figures.loc["mean_utilisation_paired_se"])
+    assert comp.cell("mean_utilisation_paired_se", values, "share", 1) == "< 0.01 pp"
+    row = "| mean utilisation minus the first plan's: standard error | — | \\< 0.01 pp |"
+    assert row in comp.to_markdown()
+    means = list(figures.loc["mean_utilisation"])
+    assert comp.difference_shown("mean_utilisation", means, "share", 1) == "-1.2 pp"
+    assert comp.judged("mean_utilisation", 1) and comp.better("mean_utilisation") == "higher"
+    assert Comparison.error_cell(0.0, "share") == "0.00 pp"
+    assert Comparison.error_cell(0.0123, "share") == "1.23 pp"
+    assert Comparison.error_cell(0.3, "USD") == "< $1"
 
 
 def test_a_difference_of_nothing_with_no_error_is_not_marked_as_chance():

@@ -36,7 +36,7 @@ from fleetopt.compare.figures import (
     YES_NO,
     is_cushion,
 )
-from fleetopt.compare.labels import both_sides, difference_header
+from fleetopt.compare.labels import both_sides, difference_header, quoted
 from fleetopt.compare.plan_figures import (
     BY_GENERATION_COLUMNS,
     AgainstPick,
@@ -122,7 +122,7 @@ def _written(text: str, path: str | Path | None) -> str | None:
 
 def _against_pick_words(pair: AgainstPick) -> str:
     """'“C” against the sweep's pick “B”', as the table's title and its note name ``pair``."""
-    return f"\u201c{pair.plan}\u201d against the sweep's pick \u201c{pair.pick}\u201d"
+    return f"{quoted(pair.plan)} against the sweep's pick {quoted(pair.pick)}"
 
 
 @dataclass
@@ -201,8 +201,10 @@ class Comparison:
 
     @staticmethod
     def error_cell(value: float, unit: str) -> str:
-        """A paired standard error of a figure in ``unit`` as shown: of a difference of shares, in points."""
-        return format_figure(value, "pp" if unit == "share" else unit)
+        """A paired standard error of a figure in ``unit`` as shown: of a difference of shares, in points;
+        one too small for the cell's last digit is below it ("< 0.01 pp"), as "0.00 pp" reads as an error
+        of nothing, the same difference in every scenario."""
+        return _below_last_digit(format_figure(value, "pp" if unit == "share" else unit), value, "< ")
 
     @staticmethod
     def cell(key: str, values: list[float], unit: str, n: int) -> str:
@@ -287,9 +289,9 @@ class Comparison:
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
         sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
         changed = f" (the model with {self.what_if})" if self.what_if else ""  # a what-if: its change
-        against = f"\u201c{self.labels[base]}\u201d"
+        against = quoted(self.labels[base])
         against = f"the sweep's pick {against}" if base else against
-        plans = f"\u201c{self.labels[n]}\u201d{changed} against {against}{sure}"
+        plans = f"{quoted(self.labels[n])}{changed} against {against}{sure}"
         return f"{plans}: {', '.join(parts)}; " + "; ".join(said)
 
     def verdicts(self) -> list[str]:
@@ -308,7 +310,7 @@ class Comparison:
         se = self._paired_se(key, n, base)
         if se is None or not math.isfinite(se) or se <= 0:
             return ""
-        return f" ± {format_difference(2 * se, unit).lstrip('+')}"
+        return f" ± {_below_last_digit(format_difference(2 * se, unit).lstrip('+'), se, 'under ')}"
 
     def _side(self, key: str, n: int, base: int = 0) -> str:
         """Which of the verdict's sides (:data:`VERDICT_SIDES`) plan ``n``'s difference in figure ``key``
@@ -364,7 +366,7 @@ class Comparison:
 
     def _shares_words(self, key: str, where: str) -> str:
         shares = self.figures.loc[key]
-        served = ", ".join(f"{label} {share}" for label, share in zip(self.labels, _distinct_shares(
+        served = ", ".join(f"{quoted(label)} {share}" for label, share in zip(self.labels, _distinct_shares(
             [float(shares[label]) for label in self.labels]), strict=True))  # fmt: skip
         return (f"The plans serve different shares of the market demand {where} ({served}): their present "
                 "costs buy different amounts of compute and do not rank them.")
@@ -454,7 +456,7 @@ class Comparison:
 
     def notes(self) -> list[str]:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
-        whom = f"\u201c{self.labels[0]}\u201d" if self.what_if else "Every plan"
+        whom = quoted(self.labels[0]) if self.what_if else "Every plan"
         out = [] if self.model is None else [self.model.sentence(whom)]
         out += self.roles
         if self.what_if:
@@ -465,10 +467,8 @@ class Comparison:
         out += [f"Note: {note}." for note in self.policies]
         out += [f"Note: {note}." for note in self.scenario_notes]
         if self.cost_plans:
-            out.append(f"Note: {cost_plans_note(self.cost_plans)}.")
-        out += [
-            f"{label} on the forecast, with its policy: {words}." for label, words in self.forecast_limits
-        ]
+            out.append(f"Note: {cost_plans_note(list(map(quoted, self.cost_plans)))}.")
+        out += [f"{_forecast_limit_words(*limit)}." for limit in self.forecast_limits]
         for key, where in SHARES_SERVED:
             if self._different_shares(key):
                 out.append(self._shares_words(key, where))
@@ -477,11 +477,11 @@ class Comparison:
         out += [self._same_plan_words(a, b) for a, b in self.same]
         out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
         out += [self._contract_words(*row) for row in self.contract_differences]
-        out += [f"{_against_pick_words(pair)} (its table, below): each figure of {pair.plan} less "
-                f"{pair.pick}'s, with the standard error of that paired difference on the same scenarios, as "
-                "each plan's against the first." for pair in self.against_pick]  # fmt: skip
+        out += [f"{_against_pick_words(pair)} (its table, below): each figure of {quoted(pair.plan)} less "
+                f"{quoted(pair.pick)}'s, with the standard error of that paired difference on the same "
+                "scenarios, as each plan's against the first." for pair in self.against_pick]  # fmt: skip
         out.append(f"'{MEAN_NPV_LABEL} minus the first plan's': standard error of each plan's mean NPV less "
-                   f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
+                   f"{quoted(self.labels[0])}'s on the same scenarios (the difference itself is in the "
                    f"'… − {self.labels[0]}' columns, each a difference of the unrounded figures, so "
                    "it may differ by one in the last digit from the difference of the rounded ones); "
                    f"P5's: the standard deviation of that difference over {BOOTSTRAP_DRAWS} resamples "
@@ -494,7 +494,7 @@ class Comparison:
 
     def what_if_words(self) -> str:
         """What a what-if comparison compares (:func:`compare_what_if`), in a sentence."""
-        first, second = (f"\u201c{label}\u201d" for label in self.labels[:2])
+        first, second = map(quoted, self.labels[:2])
         changed = self.what_if + ("" if self.what_if_model is None else f" (hash {self.what_if_model.hash})")
         return (f"What if: {second} is {first} run under the model with {changed}, on the same "
                 "scenarios; every risk factor the change leaves alone draws the same numbers in both, so "
@@ -503,21 +503,21 @@ class Comparison:
     def _contract_words(self, label: str, only_here: list[str], only_first: list[str]) -> str:
         parts = []
         if only_here:
-            parts.append(f"takes {', '.join(only_here)}, which {self.labels[0]} does not")
+            parts.append(f"takes {', '.join(only_here)}, which {quoted(self.labels[0])} does not")
         if only_first:
-            parts.append(f"declines {', '.join(only_first)}, which {self.labels[0]} takes")
-        return f"{label} {' and '.join(parts)}."
+            parts.append(f"declines {', '.join(only_first)}, which {quoted(self.labels[0])} takes")
+        return f"{quoted(label)} {' and '.join(parts)}."
 
     @staticmethod
     def _same_plan_words(a: str, b: str) -> str:
-        return (f"{a} and {b} are the same plan (the same decisions and policy cash buffer): their figures "
-                "are equal by construction.")  # fmt: skip
+        return (f"{quoted(a)} and {quoted(b)} are the same plan (the same decisions and policy cash buffer): "
+                "their figures are equal by construction.")  # fmt: skip
 
     @staticmethod
     def _same_commitments_words(a: str, b: str, what: list[str]) -> str:
-        return (f"{a} and {b} buy the same GPUs, build the same power and take the same contracts; they "
-                f"differ only in {'; '.join(what)}: their differences come from those, not from what they "
-                "buy.")  # fmt: skip
+        return (f"{quoted(a)} and {quoted(b)} buy the same GPUs, build the same power and take the same "
+                f"contracts; they differ only in {'; '.join(what)}: their differences come from those, not "
+                "from what they buy.")  # fmt: skip
 
     def purchases_by_generation(self) -> pd.DataFrame | None:
         """:func:`purchases_by_generation` of :attr:`purchase_diff`: what each later plan buys more or
@@ -546,7 +546,7 @@ class Comparison:
         names = {} if self.data is None else model_row_names(self.data)
         if names and self.what_if_data is not None:  # a what-if's covenant tested on another numerator
             theirs = model_row_names(self.what_if_data)
-            sides = [f"\u201c{label}\u201d" for label in self.labels]
+            sides = [quoted(label) for label in self.labels]
             names = {key: both_sides(name, theirs[key], *sides) for key, name in names.items()}
         rows = [by_key[key] for key in self.figures.index]
         return [(key, names.get(key, name), unit) for key, name, unit in rows]
@@ -619,13 +619,13 @@ class Comparison:
         same = {f"same_plan_note_{n + 1}": self._same_plan_words(a, b) for n, (a, b) in enumerate(self.same)}
         committed = {f"same_commitments_note_{n + 1}": self._same_commitments_words(*pair)
                      for n, pair in enumerate(self.same_commitments)}  # fmt: skip
-        breaches = {f"forecast_breach_note_{n + 1}": f"{label} on the forecast, with its policy: {words}"
-                    for n, (label, words) in enumerate(self.forecast_limits)}  # fmt: skip
+        breaches = {f"forecast_breach_note_{n + 1}": _forecast_limit_words(*limit)
+                    for n, limit in enumerate(self.forecast_limits)}  # fmt: skip
         other = {f"scenarios_note_{n + 1}": note for n, note in enumerate(self.scenario_notes)}
         other |= {f"contracts_note_{n + 1}": self._contract_words(*row)
                   for n, row in enumerate(self.contract_differences)}  # fmt: skip
         if self.cost_plans:
-            other["cost_plans_note"] = cost_plans_note(self.cost_plans)
+            other["cost_plans_note"] = cost_plans_note(list(map(quoted, self.cost_plans)))
         if self.what_if:
             other["what_if_note"] = self.what_if_words()
         if self.discount_rates() is not None:
@@ -757,6 +757,21 @@ def _markdown_notes(notes: list[str]) -> list[str]:
     """Each note a list item, escaped as the tables' cells are (lines in a row ran together as one
     paragraph, and a label's * or _ became emphasis)."""
     return [f"- {markdown_text(note)}" for note in notes]
+
+
+def _forecast_limit_words(label: str, words: str) -> str:
+    """A plan breaching a covenant or defaulting on its own forecast (:attr:`Comparison.forecast_limits`)."""
+    return f"{quoted(label)} on the forecast, with its policy: {words}"
+
+
+def _below_last_digit(text: str, value: float, below: str) -> str:
+    """``text``, a positive ``value`` as shown, or where it shows no digit but 0 (rounded away: an
+    error of 0.004 pp as "0.00 pp") its last digit's size with ``below`` before it ("< 0.01 pp")."""
+    digits = [i for i, c in enumerate(text) if c.isdigit()]
+    if not (value > 0 and math.isfinite(value)) or not digits or any(text[i] != "0" for i in digits):
+        return text
+    last = digits[-1]
+    return f"{below}{text[:last]}1{text[last + 1:]}"
 
 
 def _which(names: list[str], of: int) -> str:

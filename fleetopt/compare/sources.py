@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fleetopt.compare.labels import unique_labels
+from fleetopt.compare.labels import quoted, unique_labels
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import (
@@ -259,7 +259,7 @@ def sweep_roles(refs: list[Path], sources: list[PlanSource], labels: list[str], 
     recommendation and “C” its plan of highest mean NPV no worse than the forecast optimum.')."""
     out = []
     for ref, roles in _sweeps_given(refs, sources, labels, runs):
-        said = [f"\u201c{label}\u201d {'' if n else 'is '}{' and '.join(SWEEP_ROLES[key] for key in keys)}"
+        said = [f"{quoted(label)} {'' if n else 'is '}{' and '.join(SWEEP_ROLES[key] for key in keys)}"
                 for n, (label, keys) in enumerate(roles.items())]  # fmt: skip
         out.append(f"From the sweep {ref}: {listed(said)}.")
     return out
