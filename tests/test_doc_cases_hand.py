@@ -112,8 +112,8 @@ def test_in_short_of_five_futures_by_hand(crash):
     (-2,106,034.41), and with limited liability C's -785,538.95; P(NPV < 0) 1/5, P(liquidity
     default) 1/5, P(breach) 3/5, P(uncured breach) 2/5, P(any default) 2/5, a distress sale in 2/5. The
     mean's standard error is the sample standard deviation (divisor 4), 5,105,084, over sqrt(5):
-    $2.3M; the largest share's error sqrt(p (1 - p) / (S - 1)) is sqrt(0.6 x 0.4 / 4) = 24.5 pp
-    (P(breach), and the 0.4s alike)."""
+    $2.3M; the largest share's error sqrt(p (1 - p) / (S - 1)) is sqrt(0.6 x 0.4 / 4) = 24.49 pp
+    (P(breach), and the 0.4s alike), 24 pp to two significant figures."""
     A, B, C, E = metrics_cases.A, metrics_cases.B, metrics_cases.C, metrics_cases.E
     npv = np.array([A, B, C, A, E])
     assert npv.mean() == pytest.approx(6_061_563.44, abs=0.01)
@@ -127,7 +127,7 @@ def test_in_short_of_five_futures_by_hand(crash):
         "covenant breach in 60.0%, one the owners could not cure (an event of default) in 40.0%; any "
         "default (a liquidity default or an uncured covenant breach, as lenders count defaults) in 40.0%. "
         "Sampling error, one standard error over 5 "
-        "futures: $2.3M on the mean NPV, at most 24.5 pp on each probability. Its policy had to sell GPUs "
+        "futures: $2.3M on the mean NPV, at most 24 pp on each probability. Its policy had to sell GPUs "
         "in distress in 40.0% of the futures."
     )
     assert round(metrics_cases.C_LIMITED, 2) == -785_538.95

@@ -18,7 +18,7 @@ from evaluate_builders import plan_variants
 
 from fleetopt import api
 from fleetopt.compare.run import compare_plans
-from fleetopt.core.units import format_figure, format_usd
+from fleetopt.core.units import format_error, format_figure, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.metrics import FORECAST_OK, paired_npv_error, ranked_plans, ranking_words
@@ -143,7 +143,7 @@ def test_the_lead_and_its_error_are_the_metrics_and_the_npv_matrix(plan_files, h
     se = paired_npv_error("npv_mean_usd", matrix[second], matrix[first])
     lead = metrics["npv_mean_usd"].iloc[first] - metrics["npv_mean_usd"].iloc[second]
     expected = (f"the second plan, “{metrics['plan'].iloc[second]}”, by {format_usd(lead)} of mean NPV, "
-                f"against a standard error of the paired difference of {format_usd(se)} on the same 60 "
+                f"against a standard error of the paired difference of {format_error(se)} on the same 60 "
                 "scenarios")  # fmt: skip
     assert expected in said["K"]
     kept = json.loads((here / "N" / "summary.json").read_text())["ranking"]["lead_se_usd"]
@@ -173,16 +173,17 @@ def test_ranking_by_any_default_puts_the_lowest_probability_first_and_says_its_l
     """`fleetopt evaluate --rank-by` could not rank by P(any default), the default as lenders count
     it. Lower is better: "b" (10%) before "c" (20%) and "a" (30%), whatever their CVaR5. Its lead
     over "c" is 10 points; with a paired error of 3 points on 400 scenarios, beyond two errors; with
-    6 points, within them: (2 x 6 / 10)^2 x 400 = 576, about 580 scenarios would tell them apart."""
+    6 points, within them: (2 x 6 / 10)^2 x 400 = 576, about 580 scenarios would tell them apart. The
+    error to two significant figures, as every sentence states one (3.0 pp, not 3.00 pp)."""
     ranked = ranked_plans(_three_by_default(), "any-default")
     assert ranked["plan"].tolist() == ["b", "c", "a"]
     assert first_place_words(ranked, "any-default", 400, 0.03) == (
         " It leads the second plan, “c”, by 10.00 pp of P(any default), against a standard error of the "
-        "paired difference of 3.00 pp on the same 400 scenarios: beyond two standard errors, so these "
+        "paired difference of 3.0 pp on the same 400 scenarios: beyond two standard errors, so these "
         "scenarios tell the two apart."
     )
     within = first_place_words(ranked, "any-default", 400, 0.06)
-    assert "10.00 pp of P(any default), against a standard error of the paired difference of 6.00" in within
+    assert "10.00 pp of P(any default), against a standard error of the paired difference of 6.0 pp" in within
     assert "do not tell the two apart (about 580 would, were the lead as measured)" in within
 
 
@@ -232,7 +233,7 @@ def test_the_terminal_ranks_by_any_default_with_compare_s_paired_error(plan_file
     se = compared["any_default_probability_paired_se"]
     lead = ranked["any_default_probability"].iloc[1] - ranked["any_default_probability"].iloc[0]
     expected = (f"{format_figure(lead, 'pp')} of P(any default), against a standard error of the paired "
-                f"difference of {format_figure(se, 'pp')} on the same 60 scenarios")  # fmt: skip
+                f"difference of {format_error(se, 'pp')} on the same 60 scenarios")  # fmt: skip
     assert f"the second plan, “{second}”," in _in_short(stdout) and expected in _in_short(stdout)
     ranking = json.loads((here / "A" / "summary.json").read_text())["ranking"]
     assert ranking["rank_by"] == "any-default" and ranking["lead_se_share"] == pytest.approx(se)  # not USD
@@ -252,11 +253,11 @@ def test_a_run_written_from_python_keeps_its_first_place_s_lead_in_the_unit_of_i
     path = api.write_evaluate_run(result, loaded, source, here / "M", ranking={"rank_by": "mean"})
     ranking = json.loads((path / "summary.json").read_text())["ranking"]
     assert ranking == {"rank_by": "mean", "max_breach_prob": None, "lead_se_usd": pytest.approx(se)}
-    measured = f"a standard error of the paired difference of {format_usd(se)} on the same 60 scenarios"
+    measured = f"a standard error of the paired difference of {format_error(se)} on the same 60 scenarios"
     assert measured in _report_in_short(path)
     first, second = (int(row) for row in result.ranked().index[:2])  # the display's: by CVaR5
     se = paired_npv_error("npv_cvar5_usd", result.npv_matrix[second], result.npv_matrix[first])
-    said = f"the paired difference of {format_usd(se)} on the same 60 scenarios"
+    said = f"the paired difference of {format_error(se)} on the same 60 scenarios"
     assert said in result._in_short()[0]
     assert "on the same 60 scenarios: beyond two standard errors" in result._repr_html_()  # its $ in spans
     by_default = api.write_evaluate_run(result, loaded, source, here / "A",

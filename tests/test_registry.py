@@ -357,7 +357,7 @@ def test_a_stochastic_run_is_listed_by_its_out_of_sample_comparison():
     assert figures["out_of_sample_npv_mean_usd_diff"] == -1.4e6 and figures["out_of_sample_seed"] == 8
     assert key_figure("stochastic", figures) == (
         "out of sample on 1,000 fresh scenarios (seed 8), stochastic plan less forecast optimum (paired "
-        "standard error): mean NPV -$1.4M ($60.7k), CVaR5 +$200.0k ($180.0k); worse")  # fmt: skip
+        "standard error): mean NPV -$1.4M ($61k), CVaR5 +$200.0k ($180k); worse")  # fmt: skip
     kept = key_figure("stochastic", {**figures, "first_stage": "the forecast's"})  # RP's first stage not kept
     assert "(seed 8), plan kept (the forecast's first stage) less forecast optimum (paired" in kept
     # `runs show`: every difference in one row, not a row of raw numbers each
@@ -368,8 +368,8 @@ def test_a_stochastic_run_is_listed_by_its_out_of_sample_comparison():
     shown = console.export_text()
     assert "out_of_sample_seed" not in shown and "out_of_sample_npv" not in shown
     assert ("out of sample on 1,000 fresh scenarios (seed 8), stochastic plan less forecast optimum (paired "
-            "standard error): mean -$1.4M ($60.7k), CVaR5 +$200.0k ($180.0k), P(breach) +0.60 pp (0.40 "
-            "pp), P(liq. default) 0.00 pp (0.00 pp); worse: keep the forecast optimum's first stage, or "
+            "standard error): mean -$1.4M ($61k), CVaR5 +$200.0k ($180k), P(breach) +0.60 pp (0.40 "
+            "pp), P(liq. default) 0.00 pp (0 pp); worse: keep the forecast optimum's first stage, or "
             "solve again with more scenarios") in shown  # fmt: skip
     # a run without the comparison (skipped, or recorded before records kept it): its in-sample value
     del summary["out_of_sample"]

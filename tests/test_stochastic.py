@@ -1677,15 +1677,20 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
 
 def test_the_paired_differences_write_money_as_the_stochastic_table_does():
     """The table printed "VSS $254,395" beside "+$197.1k": every figure of the terminal's tables
-    is format_usd's (one decimal of a thousand below $1M, of a million, two of a billion)."""
-    from fleetopt.stochastic.paired import paired_words
+    is format_usd's (one decimal of a thousand below $1M, of a million, two of a billion). In words
+    (`runs show`) each standard error is written to two significant figures, as every sentence
+    states one: $25,000 is $25k, $1.25M $1.3M (half up), 0.19 points 0.19 pp, none 0 pp; the
+    table's cell keeps its column's format ($25.0k)."""
+    from fleetopt.stochastic.paired import paired_cell, paired_words
 
     d = {"npv_mean_usd_diff": 197_100.4, "npv_mean_usd_diff_se": 25_000.0, "npv_cvar_usd_diff": -3.4e9,
          "npv_cvar_usd_diff_se": 1.25e6, "breach_probability_diff": 0.0135,
          "breach_probability_diff_se": 0.0019, "default_probability_diff": 0.0,
          "default_probability_diff_se": 0.0}
-    assert paired_words(d) == ("mean +$197.1k ($25.0k), CVaR5 -$3.40B ($1.3M), P(breach) +1.35 pp "
-                               "(0.19 pp), P(liq. default) 0.00 pp (0.00 pp)")
+    assert paired_words(d) == ("mean +$197.1k ($25k), CVaR5 -$3.40B ($1.3M), P(breach) +1.35 pp "
+                               "(0.19 pp), P(liq. default) 0.00 pp (0 pp)")
+    assert paired_cell("npv_mean_usd", 197_100.4, 25_000.0) == "+$197.1k ($25.0k)"
+    assert paired_cell("default_probability", 0.0, 0.0) == "0.00 pp (0.00 pp)"
 
 
 def test_the_paired_differences_round_points_half_up_as_compare_does():
@@ -1699,7 +1704,7 @@ def test_the_paired_differences_round_points_half_up_as_compare_does():
          "npv_cvar_usd_diff_se": 0.0, "breach_probability_diff": 1 / 800,
          "breach_probability_diff_se": 1 / 800, "default_probability_diff": -5 / 800,
          "default_probability_diff_se": 0.0}  # fmt: skip
-    assert paired_words(d).endswith("P(breach) +0.13 pp (0.13 pp), P(liq. default) -0.63 pp (0.00 pp)")
+    assert paired_words(d).endswith("P(breach) +0.13 pp (0.13 pp), P(liq. default) -0.63 pp (0 pp)")
 
 
 def test_the_copies_covenant_cures_stand_beside_the_evaluator_s_breaches(tmp_path):
@@ -1879,7 +1884,7 @@ def test_the_out_of_sample_verdict_judges_the_default_as_lenders_count_it():
         "worse than the forecast optimum in P(breach) and P(any default), beyond 2 standard errors"
     )
     assert paired_words(row).endswith(
-        "P(liq. default) 0.00 pp (0.00 pp), P(any default) +75.00 pp (25.00 pp)")
+        "P(liq. default) 0.00 pp (0 pp), P(any default) +75.00 pp (25 pp)")
     quiet = {key: 0.0 for key in row if key.endswith(("_diff", "_diff_se"))}
     assert out_of_sample_verdict(quiet, 3) == (
         "no better and no worse than the forecast optimum in mean NPV, CVaR5, P(breach), P(liq. default) or "

@@ -2136,7 +2136,7 @@ def test_a_lead_within_two_standard_errors_is_called_noise_with_the_scenarios_th
                          "that many fresh scenarios, without solving again.")
     beyond = lead_words(Lead("buy 1q later", 1e6, 1e5))  # ten errors
     assert beyond == (" It leads the runner-up, buy 1q later, by $1.0M of CVaR5 NPV, against a standard "
-                      "error of the paired difference of $100.0k on the same 50 scenarios: beyond two "
+                      "error of the paired difference of $100k on the same 50 scenarios: beyond two "
                       "standard errors, so these scenarios tell the two apart.")
     assert "ties with the runner-up" in lead_words(Lead("buy 1q later", 0.0, 1e5))
     assert lead_words(Lead(None)) == " No other plan meets the rule."

@@ -88,19 +88,20 @@ def test_the_line_gives_the_differences_against_the_optimum_and_the_pick_with_th
     """A against the optimum: +$1.00B of mean NPV and +$3.00B of CVaR5; against the pick B: +$2.00B
     and -$0.20B, which the pick gives up and gains. The line said "Highest mean NPV within the rule: A"
     though D, within the rule, has more ($13.5B): its CVaR5 is below the optimum's, so the line says
-    what A is the highest of."""
+    what A is the highest of. Each error to two significant figures, as every sentence states one:
+    $50.4M is $50M, $300M, and $105M half up $110M (it read $50.4M, $300.0M, $105.0M)."""
     best = {
         "plan": "A",
-        "against_forecast_optimum": {"npv_mean_usd": 1e9, "npv_mean_paired_se_usd": 5e7,
+        "against_forecast_optimum": {"npv_mean_usd": 1e9, "npv_mean_paired_se_usd": 5.04e7,
                                      "npv_cvar5_usd": 3e9, "npv_cvar5_paired_se_usd": 3e8},
-        "against_pick": {"npv_mean_usd": 2e9, "npv_mean_paired_se_usd": 1e8,
+        "against_pick": {"npv_mean_usd": 2e9, "npv_mean_paired_se_usd": 1.05e8,
                          "npv_cvar5_usd": -2e8, "npv_cvar5_paired_se_usd": None},
     }  # fmt: skip
     assert best_mean_words(best, "cvar5", 1000) == (
         "Highest mean NPV no worse than the forecast optimum on every figure the rule reads: A: against "
         "the forecast optimum mean NPV +$1.00B (paired "
-        "standard error $50.0M) and CVaR5 NPV +$3.00B ($300.0M); the pick gives up $2.00B of mean NPV to "
-        "it ($100.0M) for +$200.0M of CVaR5 NPV, on the same 1,000 scenarios."
+        "standard error $50M) and CVaR5 NPV +$3.00B ($300M); the pick gives up $2.00B of mean NPV to "
+        "it ($110M) for +$200.0M of CVaR5 NPV, on the same 1,000 scenarios."
     )
     assert best_mean_words(None, "cvar5", 1000) == ""
     damaged = {**best, "against_pick": {"npv_mean_usd": "2e9"}}  # a summary.json edited by hand

@@ -13,6 +13,7 @@ from fleetopt.core.units import (
     format_count,
     format_difference,
     format_duration,
+    format_error,
     format_figure,
     format_mw,
     format_number_compact,
@@ -41,6 +42,30 @@ from fleetopt.report.svg import _usd_decimals, usd_tick
 )
 def test_money_has_a_scale_and_no_sign_on_nothing(usd, text):
     assert format_usd(usd) == text
+
+
+@pytest.mark.parametrize(
+    ("se", "unit", "text"),
+    [
+        (844_000.0, "USD", "$840k"),  # format_usd: $844.0k, a precision the sampling does not give
+        (845_000.0, "USD", "$850k"),  # half up, as every figure (float formatting: 8.4e+05)
+        (25_600_000.0, "USD", "$26M"),
+        (2_640_000.0, "USD", "$2.6M"),  # 1.0-9.9 keep a decimal: two figures
+        (999_600.0, "USD", "$1.0M"),  # rolled over to the next scale, not $1,000k
+        (1_234_000_000.0, "USD", "$1.2B"),
+        (853.0, "USD", "$850"),
+        (0.4, "USD", "$0"),  # round-off: whole dollars, as format_usd
+        (0.0, "USD", "$0"),
+        (0.0045, "pp", "0.45 pp"),  # a share's, in points
+        (0.02, "pp", "2.0 pp"),
+        (0.2449, "pp", "24 pp"),
+        (0.0, "pp", "0 pp"),  # the same in every scenario
+        (float("nan"), "USD", "n/a"),
+        (None, "pp", "n/a"),
+    ],
+)
+def test_a_standard_error_is_written_to_two_significant_figures(se, unit, text):
+    assert format_error(se, unit) == text
 
 
 @pytest.mark.parametrize(

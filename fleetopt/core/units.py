@@ -32,6 +32,27 @@ def format_usd(usd: float | None) -> str:
     return _signed(usd, _usd_magnitude(abs(usd)))
 
 
+def format_error(se: float | None, unit: str = "USD") -> str:
+    """A standard error as every sentence states one, to two significant figures, rounded half up as
+    every figure is: money ($840k, $2.6M, $60M, $1.2B: format_usd's '$844.0k' gave the sampling a
+    precision it does not have), or a share's in percentage points (``unit`` "pp": 0.0045 -> '0.45
+    pp', 0.02 -> '2.0 pp', 0.112 -> '11 pp', none '0 pp'); money under $1 in whole dollars, as
+    format_usd writes it ($0: round-off); n/a when not finite. Tables keep their columns' formats."""
+    if unit not in ("USD", "pp"):
+        raise ValueError(f"unit must be 'USD' or 'pp' (got {unit!r})")
+    if se is None or not math.isfinite(se):
+        return "n/a"
+    size = abs(float(se)) * (100 if unit == "pp" else 1)
+    two = Context(prec=2, rounding=ROUND_HALF_UP).plus(Decimal(f"{size:.12g}"))
+    if unit == "pp":  # none (the same in every scenario) without decimals, as money's $0
+        return f"{two:,.{max(0, 1 - two.adjusted()) if two else 0}f} pp"
+    if two < 1 or two >= Decimal("1e15"):  # round-off; or beyond any fleet, as format_usd writes it
+        return format_usd(float(two))
+    exponent, suffix = next((e, x) for e, x in ((9, "B"), (6, "M"), (3, "k"), (0, "")) if two.adjusted() >= e)
+    scaled = two.scaleb(-exponent)
+    return f"${scaled:,.{1 if scaled < 10 else 0}f}{suffix}"  # 1.0-9.9 need the decimal for two figures
+
+
 def format_usd_cents(usd: float | None) -> str:
     """USD to the cent, for a figure a reader reconciles with others: -$112,948,663.79; n/a when not
     finite. Not through :func:`rounded`, whose 12 significant digits drop the cents from $10B up."""

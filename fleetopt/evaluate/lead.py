@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from fleetopt.core.units import counted, format_figure, format_usd
+from fleetopt.core.units import counted, format_error, format_figure, format_usd
 from fleetopt.evaluate.metrics import (
     LOWER_RANK_COLUMNS,
     NOISE_USD,
@@ -53,11 +53,12 @@ def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[st
                   then=lambda need: "") -> str:
     """How sure a first place is, from its :class:`Lead` on the figure ``prefer`` (the first plan's
     is ``first``, USD, or a share for P(any default), whose lead is in points: 'by 3.00 pp of P(any
-    default)') over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV ...: beyond
-    two standard errors ...', or within them (the scenarios do not tell the two apart, and about
-    how many would, then ``then(need)``: the next step), a tie (``other``: the words
-    naming the plan led, 'the runner-up, X', which the sentence follows with a comma, and how a tie
-    is broken), round-off, or a lead with no error. A sweep's pick
+    default)') over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV, against a
+    standard error of the paired difference of $250M ...: beyond two standard errors ...' (the error
+    to two significant figures, :func:`~fleetopt.core.units.format_error`), or within them (the
+    scenarios do not tell the two apart, and about how many would, then ``then(need)``: the next
+    step), a tie (``other``: the words naming the plan led, 'the runner-up, X', which the sentence
+    follows with a comma, and how a tie is broken), round-off, or a lead with no error. A sweep's pick
     (:func:`~fleetopt.sweep.recommendation.lead_words`) and an evaluation's first plan
     (:func:`~fleetopt.evaluate.first_place.first_place_words`) read it."""
     what, write = RANK_WORDS[prefer], _amount_of(prefer)
@@ -72,7 +73,7 @@ def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[st
         why = "one scenario gives" if n < 2 else f"a tail of one scenario (the worst of {n:,}) gives"
         return f" It leads {whom}, by {write(lead.amount)} of {what}; {why} that lead no standard error."
     said = (f"{write(lead.amount)} of {what}, against a standard error of the paired difference of "
-            f"{write(lead.se)} on the same {counted(n, 'scenario')}")  # fmt: skip
+            f"{format_error(lead.se, _unit_of(prefer))} on the same {counted(n, 'scenario')}")  # fmt: skip
     if beyond_chance(lead.amount, lead.se, noise):
         return (f" It leads {whom}, by {said}: beyond two standard errors, so these scenarios tell the two "
                 "apart.")  # fmt: skip
@@ -82,9 +83,16 @@ def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[st
 
 
 def _amount_of(prefer: str):
-    """How a lead on the figure ``prefer`` and its error are written: USD, or for a probability
-    (:data:`LOWER_RANK_COLUMNS`) percentage points, as `fleetopt compare` writes their differences."""
+    """How a lead on the figure ``prefer`` is written: USD, or for a probability
+    (:data:`LOWER_RANK_COLUMNS`) percentage points, as `fleetopt compare` writes their differences
+    (its error: :func:`_unit_of`)."""
     return (lambda share: format_figure(share, "pp")) if prefer in LOWER_RANK_COLUMNS else format_usd
+
+
+def _unit_of(prefer: str) -> str:
+    """The unit of :func:`format_error` a lead's standard error on the figure ``prefer`` is written in:
+    USD, or percentage points for a probability (two significant figures either way)."""
+    return "pp" if prefer in LOWER_RANK_COLUMNS else "USD"
 
 
 # the most scenarios a sweep's lead words suggest evaluating its candidates on: beyond, a lead too

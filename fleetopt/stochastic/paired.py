@@ -35,6 +35,7 @@ from fleetopt.core.tail import TAIL
 from fleetopt.core.units import (
     counted,
     format_difference,
+    format_error,
     format_figure,
     format_percent,
     format_usd,
@@ -264,31 +265,34 @@ def out_of_sample_verdict_word(paired: dict) -> str | None:
     return VERDICTS.get(_judged(paired).outcome)
 
 
-def paired_cell(key: str, difference: float, error: float | None) -> str:
+def paired_cell(key: str, difference: float, error: float | None, in_words: bool = False) -> str:
     """A paired difference of ``key`` (a figure of :func:`paired_comparison`) with its standard error
     in brackets: money as every terminal table writes it (format_usd), '+$43.7M ($29.8M)'; a share
     in percentage points as compare writes them (format_difference, format_figure in "pp": half up),
-    to two decimals (a difference of 0.1 pp has an error of that size), '+1.35 pp (0.19 pp)'."""
+    to two decimals (a difference of 0.1 pp has an error of that size), '+1.35 pp (0.19 pp)'.
+    ``in_words``: the error as every sentence states one, to two significant figures (format_error:
+    '+$43.7M ($30M)'), where the table's cell keeps its column's format."""
     if key.endswith("_usd"):
-        return f"{format_usd_change(difference)} ({format_usd(error)})"
-    return f"{format_difference(difference, 'pp')} ({format_figure(error, 'pp')})"
+        return f"{format_usd_change(difference)} ({format_error(error) if in_words else format_usd(error)})"
+    written = format_error(error, "pp") if in_words else format_figure(error, "pp")
+    return f"{format_difference(difference, 'pp')} ({written})"
 
 
 def paired_cells(d: dict) -> list[tuple[str, str]]:
     """Each paired difference of :func:`paired_comparison` with its standard error
-    (:func:`paired_cell`), as (figure, words): ('mean', '+$43.7M ($29.8M)'), ('P(breach)', '+1.35 pp
-    (0.19 pp)'); each probability the summary has (one written before 0.4.15 has no P(any
+    (:func:`paired_cell` in words), as (figure, words): ('mean', '+$43.7M ($30M)'), ('P(breach)',
+    '+1.35 pp (0.19 pp)'); each probability the summary has (one written before 0.4.15 has no P(any
     default))."""
     usd = [("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd")]
     probabilities = [(what, key) for what, key, _ in VERDICT_FIGURES
                      if f"{key}_diff" in d and key.endswith("_probability")]  # fmt: skip
-    return [(what, paired_cell(key, d[f"{key}_diff"], d[f"{key}_diff_se"]))
+    return [(what, paired_cell(key, d[f"{key}_diff"], d[f"{key}_diff_se"], in_words=True))
             for what, key in usd + probabilities]  # fmt: skip
 
 
 def paired_words(d: dict) -> str:
-    """The paired differences of :func:`paired_cells` in words: 'mean +$43.7M ($29.8M), CVaR5
-    +$3.40B ($92.3M), P(breach) +1.35 pp (0.19 pp), P(liq. default) ...'."""
+    """The paired differences of :func:`paired_cells` in words: 'mean +$43.7M ($30M), CVaR5
+    +$3.40B ($92M), P(breach) +1.35 pp (0.19 pp), P(liq. default) ...'."""
     return ", ".join(f"{what} {text}" for what, text in paired_cells(d))
 
 

@@ -16,6 +16,7 @@ from fleetopt.core.metric_columns import CVAR5_NPV_LABEL, MEAN_NPV_LABEL
 from fleetopt.core.results.risk_sentences import ANY_DEFAULT_MEANS, ANY_DEFAULT_WORDS
 from fleetopt.core.units import (
     counted,
+    format_error,
     format_percent,
     format_rate,
     format_usd,
@@ -102,9 +103,10 @@ BEST_MEAN_HEAD = "Highest mean NPV no worse than the forecast optimum on every f
 
 def best_mean_words(best: dict | None, prefer: str, n: int) -> str:
     """'Highest mean NPV no worse than the forecast optimum on every figure the rule reads: milp:
-    demand slump: against the forecast optimum mean NPV +$0.86B (paired standard error $60.0M) and
-    CVaR5 NPV +$2.87B ($0.30B); the pick gives up $2.17B of mean NPV to it ($0.10B) for +$0.57B of
-    CVaR5 NPV ($90.0M), on the same 1,000 scenarios.', from summary.json's ``best_mean_within_rule``
+    demand slump: against the forecast optimum mean NPV +$0.86B (paired standard error $60M) and
+    CVaR5 NPV +$2.87B ($300M); the pick gives up $2.17B of mean NPV to it ($100M) for +$0.57B of
+    CVaR5 NPV ($90M), on the same 1,000 scenarios.' (each error to two significant figures:
+    :func:`~fleetopt.core.units.format_error`), from summary.json's ``best_mean_within_rule``
     (:func:`best_mean_alternative`; ``prefer``: the rule's figure; ``n``: the scenarios): the
     terminal prints it after the pick's reasons, the report's Recommendation ends with it. '' where
     there is none, or its fields are not numbers."""
@@ -120,7 +122,7 @@ def best_mean_words(best: dict | None, prefer: str, n: int) -> str:
         error = part.get(NPV_PAIRED_ERROR[name])
         if not limits.finite_number(error):
             return ""
-        return f" (paired standard error {format_usd(error)})" if first else f" ({format_usd(error)})"
+        return f" (paired standard error {format_error(error)})" if first else f" ({format_error(error)})"
 
     what, mean = RANK_WORDS[prefer], "npv_mean_usd"
     return (

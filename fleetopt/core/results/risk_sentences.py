@@ -8,7 +8,7 @@ import numpy as np
 
 from fleetopt.core.results.valuation import horizon_words
 from fleetopt.core.tail import probability_error
-from fleetopt.core.units import counted, format_difference, format_percent, format_usd
+from fleetopt.core.units import counted, format_error, format_percent, format_usd
 
 # what any_default_probability counts, in the words "In short" and a sweep's pick give it
 ANY_DEFAULT_MEANS = "(a liquidity default or an uncured covenant breach, as lenders count defaults)"
@@ -82,7 +82,7 @@ def sampling_in_short(n: int, row, shortfall: bool = False) -> list[str]:
     mean NPV and the largest of its probabilities' and shares' (:func:`probability_error`: every
     share it states, P(NPV < 0) and the policy's reactions too, so that "at most" holds for each);
     none with one future. ``shortfall``: whether it states the share of futures short of demand
-    (evaluate.metrics.demand_in_short)."""
+    (evaluate.metrics.demand_in_short). Each error to two significant figures (:func:`format_error`)."""
     se = float(row.get("npv_mean_se_usd", float("nan")))
     stated = (*IN_SHORT_PROBABILITIES, *(["shortfall_probability"] if shortfall else []), "slipped_share",
               *SURVIVAL_WORDS)
@@ -90,22 +90,9 @@ def sampling_in_short(n: int, row, shortfall: bool = False) -> list[str]:
     largest = max((e for e in errors if np.isfinite(e)), default=float("nan"))
     if not (np.isfinite(se) and np.isfinite(largest)):
         return []
-    return [f"Sampling error, one standard error over {counted(n, 'future')}: {usd_error_words(se)} on the "
-            f"mean NPV, at most {format_difference(largest, 'share').lstrip('+')} on each probability."]
+    return [f"Sampling error, one standard error over {counted(n, 'future')}: {format_error(se)} on the mean "
+            f"NPV, at most {format_error(largest, 'pp')} on each probability."]
 
-
-def usd_error_words(se: float) -> str:
-    """A standard error in USD as a sentence states it, to two significant figures: $840k, $2.6M, $60M,
-    $1.2B (format_usd's '$844.0k' gave the sampling error a precision it does not have); n/a when not
-    finite."""
-    if not np.isfinite(se):
-        return format_usd(se)
-    two = float(f"{abs(se):.2g}")
-    scales = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
-    scale, suffix = next(((size, x) for size, x in scales if two >= size), (1.0, ""))
-    value = two / scale
-    decimals = 1 if 0 < value < 10 else 0  # 1.0-9.9: two figures need the decimal ($1.0M, $2.6M)
-    return f"${value:.{decimals}f}{suffix}"
 
 
 # what the policy does to get through a future, in a sentence's words, by its metrics column (the
