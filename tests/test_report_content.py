@@ -2334,7 +2334,8 @@ def test_an_evaluation_s_plans_replaced_since_are_left_out_saying_why(evaluated_
     text = text_of(folder)
     assert code == 0
     assert "changed since the evaluation" in err and "changed since the evaluation" in text
-    assert "Decisions of" not in text and "Key figures of" not in text and "NPV distribution" not in text
+    assert "Decisions of" not in text and "Key figures of milp on the forecast" not in text
+    assert "NPV distribution" not in text
     assert "The plan and its risk over 20 scenarios" in text  # the evaluation's own figures stay
 
 
@@ -2362,7 +2363,68 @@ def test_an_evaluation_whose_plans_file_is_gone_keeps_in_short_over_the_futures(
     assert "on the forecast;" not in said and "It buys" not in said and "keeps every covenant" not in said
     assert said.endswith(f"What it buys and whether it keeps its limits on the forecast are left out: the "
                          f"plans file {plans / 'plan.npz'} (as given to the evaluation) is no longer there.")
-    assert "Decisions of" not in text_of(folder) and "Key figures of" not in text_of(folder)
+    text = text_of(folder)
+    assert "Decisions of" not in text and "Key figures of milp on the forecast" not in text
+
+
+def key_figure_tiles(html: str, heading: str) -> dict[str, str]:
+    """The key-figure tiles under the section ``heading`` (to the next section), label -> figure."""
+    section = html.split(heading, 1)[1].split("<h2>", 1)[0]
+    tiles = re.findall(r'<div class="kpi[^"]*"><b>(.*?)</b><span>(.*?)</span></div>', section)
+    return {unescape(label): unescape(value) for value, label in tiles}
+
+
+def test_an_evaluation_whose_plans_file_is_gone_keeps_its_key_figures_over_the_futures(evaluated_copy):
+    """P/plan.npz deleted after the evaluation: the report left out "Key figures of milp over 20
+    scenarios", though each of them is a figure of the evaluation's metrics.csv row. It keeps them, as
+    they read with the plans there, each its metrics.csv figure; those on the forecast, which run the
+    plan, stay out, named among what the provenance says is left out."""
+    plans, folder = evaluated_copy
+    heading = "Key figures of milp over 20 scenarios (seed 0)"
+    assert run_cli("report", str(folder))[0] == 0
+    with_plans = key_figure_tiles(html_of(folder), heading)
+    (plans / "plan.npz").unlink()
+    code, _, err = run_cli("report", str(folder))
+    assert code == 0 and "no longer there" in err
+    html, text = html_of(folder), text_of(folder)
+    tiles = key_figure_tiles(html, heading)
+    assert tiles == with_plans and len(tiles) > 20
+    row = pd.read_csv(folder / "metrics.csv").iloc[0]
+    scale = usd_column_formatter([row["npv_mean_usd"]])  # the error in the mean's scale, as with the plans
+    usd = {"mean NPV ± standard error": f"{scale(row['npv_mean_usd'])} ± {scale(row['npv_mean_se_usd'])}",
+           "median NPV (half the scenarios below it)": format_usd(row["npv_median_usd"]),
+           "CVaR5 NPV: the mean of the worst 5 %": format_usd(row["npv_cvar5_usd"]),
+           "P5 NPV": format_usd(row["npv_p5_usd"]),
+           "mean over scenarios of the lowest cash": format_usd(row["expected_min_cash_usd"])}  # fmt: skip
+    for label, figure in usd.items():
+        assert tiles[label] == figure, label
+    reactions = {f"scenarios with: {label}": column for column, label in REACTION_LABELS.items()}
+    shares = {"P(NPV < 0)": "loss_probability",
+              "P(liquidity default): cash below $25.0M in any of the 8 quarters": "default_probability",
+              **reactions}  # fmt: skip
+    for label, column in shares.items():  # a share of 20 futures, a multiple of 5 %
+        assert tiles[label] == f"{100 * row[column]:.1f}%", label
+    assert "Key figures of milp on the forecast" not in text and "Decisions of" not in text
+    assert "leaves out the plans' own sections (key figures on the forecast, decisions, charts" in text
+
+
+def test_a_deterministic_evaluation_whose_plans_are_gone_gives_its_recorded_forecast_figures(runs, tmp_path):
+    """tiny's solve copied to P, evaluated --deterministic, P/plan.npz deleted: its key figures on the
+    forecast are the evaluation's own (metrics.csv: its NPV and lowest cash, whether it breaches or
+    defaults), no longer pointing to "the forecast run below", which needs the plan."""
+    plans, folder = tmp_path / "P", tmp_path / "D"
+    shutil.copytree(runs["solve"], plans)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--deterministic", "--out", str(folder))
+    assert code == 0, err
+    (plans / "plan.npz").unlink()
+    assert run_cli("report", str(folder))[0] == 0
+    row = pd.read_csv(folder / "metrics.csv").iloc[0]
+    tiles = key_figure_tiles(html_of(folder), "Key figures of milp on the forecast (deterministic)")
+    assert tiles["NPV on the forecast (as the evaluation recorded it)"] == format_usd(row["npv_mean_usd"])
+    assert tiles["lowest cash on the forecast (as the evaluation recorded it)"] == format_usd(
+        row["expected_min_cash_usd"])
+    assert tiles["liquidity default (cash below $25.0M)"] == ("yes" if row["default_probability"] else "no")
+    assert "this report's rerun" not in text_of(folder)
 
 
 def test_without_a_stored_hash_the_plans_must_have_the_evaluated_labels(evaluated_copy):

@@ -374,6 +374,8 @@ def _deterministic_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     # the NPV and lowest cash of the same run on the forecast are the key figures below: said once
     # there, and here only where the evaluation's own differ, with why
     fc, differs = run.forecast, " (as the evaluation recorded it; the forecast run below is this report's rerun)"
+    if fc is None:  # its plans file left out: no run of the plan below, these are the figures
+        differs = " (as the evaluation recorded it)"
     npv = format_usd(row["npv_mean_usd"])
     if fc is None or npv != format_usd(fc.npv_usd):
         kpis.append(Kpi("NPV on the forecast" + differs, npv))
@@ -606,8 +608,10 @@ def _grouped_section(title: str, groups: list[tuple[str, list[Kpi]]]) -> str:
 def key_figures_section(run: ReportRun) -> str:
     """Key figures of the main plan over the scenarios where the run has them, then on the forecast:
     the risk first (a reader who stops at the forecast's figures would take a plan that breaches in
-    most futures as safe)."""
-    if not run.focus:
+    most futures as safe). An evaluation whose plans file is left out (reading's ``plans_left_out``)
+    keeps those over the scenarios, its metrics' (its plan shown: ``plan_shown``); those on the
+    forecast need the plan, and the provenance's list of what is left out names them."""
+    if not run.focus and not run.plan_shown:
         return ""
     label = escape(run.main_label)
     out = ""
@@ -623,6 +627,8 @@ def key_figures_section(run: ReportRun) -> str:
             else f"over {counted(n, 'scenario')} (seed {seed})"
         )
         out += _grouped_section(f"Key figures of {label} {where}", groups)
+    if not run.focus:  # its plans file left out: nothing on the forecast to show
+        return out
     out += _grouped_section(f"Key figures of {label} on the forecast", _forecast_groups(run))
     if run.milp_only:
         out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"

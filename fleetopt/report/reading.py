@@ -298,9 +298,9 @@ def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], 
     return plans, labels, meta.get(BUFFERS)
 
 
-LEFT_OUT = ("so the report leaves out the plans' own sections (key figures, decisions, charts, covenant tests "
-            "by quarter, statements) and the sentences of In short that need them (what the plan buys, whether it "
-            "keeps its limits on the forecast)")
+LEFT_OUT = ("so the report leaves out the plans' own sections (key figures on the forecast, decisions, charts, "
+            "covenant tests by quarter, statements) and the sentences of In short that need them (what the plan "
+            "buys, whether it keeps its limits on the forecast)")
 
 
 def _evaluated_plans(
