@@ -894,3 +894,70 @@ def test_a_sweep_lists_every_candidate_it_made_those_dropped_too():
         "no plan holds that much cash above finance.min_cash_usd every quarter")
     assert (made.loc[made["evaluated"], "why_dropped"] == "").all()
     assert made["forecast_npv_usd"].dtype == float and made.loc[0, "forecast_npv_usd"] < 0  # tiny's -$14.1M
+
+
+LISTED_HEADERS = ("id", "when (UTC)", "kind", "model", "plan", "NPV on the forecast", "mean NPV", "CVaR5 NPV",
+                  "P(any default)", "scenarios", "seed", "folder")  # fmt: skip
+
+
+def test_the_runs_show_in_a_notebook_as_the_terminal_lists_them_and_stay_a_list(here):
+    """fo.runs() showed a list of reprs, and the documented table (a DataFrame of as_dict()) had a column
+    for every figure any run keeps. A notebook shows the runs as `fleetopt runs` lists them, each key
+    figure under a header, and .runs_frame() gives those columns in figures; it is still a list."""
+    solved = api.solve("tiny")
+    solve_run = api.write_solve_run(solved)
+    evaluated = api.evaluate(solve_run, scenarios=20, seed=2, backend="numpy")
+    api.write_evaluate_run(evaluated)
+    listed = api.runs()
+    assert isinstance(listed, list) and len(listed) == 2
+    newest, oldest = listed  # unpacked, indexed and iterated as before
+    assert (newest.kind, oldest.kind, listed[-1].path) == ("evaluate", "solve", solve_run)
+    assert [r.id for r in listed] == [2, 1] and listed[:1] == [newest]
+    npv = solved.headline()["npv_usd"]
+    metrics = evaluated.result.metrics.iloc[0]
+    frame = listed.runs_frame()
+    assert list(frame.columns) == [
+        "id", "created_utc", "kind", "model", "plan", "npv_usd", "present_cost_usd", "npv_mean_usd",
+        "npv_cvar5_usd", "any_default_probability", "out_of_sample_npv_mean_usd_diff",
+        "out_of_sample_npv_cvar_usd_diff", "n_scenarios", "seed", "path", "exists",
+    ]  # fmt: skip
+    assert frame["npv_usd"].dtype == frame["npv_mean_usd"].dtype == "float64"
+    assert frame["npv_usd"].iloc[1] == npv and pd.isna(frame["npv_usd"].iloc[0])  # the evaluation's: none
+    assert frame["npv_mean_usd"].iloc[0] == metrics["npv_mean_usd"] and pd.isna(frame["npv_mean_usd"].iloc[1])
+    assert frame["any_default_probability"].iloc[0] == metrics["any_default_probability"]
+    assert (frame["plan"].iloc[0], frame["n_scenarios"].iloc[0], frame["seed"].iloc[0]) == ("milp", 20, 2)
+    html, markdown = listed._repr_html_(), listed._repr_markdown_()
+    assert all(f"<th>{header}</th>" in html for header in LISTED_HEADERS)
+    assert "<th>present cost</th>" not in html  # a column no run listed has a value in is left out
+    for figure in (format_usd(npv), format_usd(metrics["npv_cvar5_usd"])):
+        assert f"<td>{figure.replace('$', '<span>$</span>')}</td>" in html
+        assert f"| {markdown_text(figure)} |" in markdown  # "\$", as every Markdown display escapes it
+    assert "| " + " | ".join(LISTED_HEADERS) + " |" in markdown
+    assert "over the horizon's 8 quarters" in markdown and ".runs\\_frame()" in markdown
+
+
+def test_a_run_its_data_and_the_unfinished_runs_show_as_short_tables_in_a_notebook(here):
+    """A RunRecord and a RunData showed a dataclass's repr, the unfinished runs a list of tuples: each
+    shows a short table of what it is (unfinished_runs() is still a list of (folder, kind, pid))."""
+    folder = api.write_solve_run(api.solve("tiny"))
+    record = api.run(folder)
+    html, markdown = record._repr_html_(), record._repr_markdown_()
+    npv = format_usd(record.figures["npv_usd"])
+    assert markdown.startswith("**Run 1: solve of tiny**")
+    assert f"| NPV on the forecast | {markdown_text(npv)} |" in markdown
+    assert f"| folder | {markdown_text(folder)} |" in markdown
+    assert "mean NPV" not in markdown  # a solve has no figures over scenarios
+    assert "<td>NPV on the forecast</td>\n      <td>-<span>$</span>" in html
+    data = api.read_run(1)
+    assert '| \\["statements"\\] | 8 rows x ' in data._repr_markdown_()
+    assert "<td>.summary</td>" in data._repr_html_()
+    assert api.unfinished_runs() == [] and "No unfinished" in api.unfinished_runs()._repr_markdown_()
+    job = api.prepare_evaluation(folder, scenarios=20)
+    job.start(here / "runs" / "stopped")
+    unfinished = api.unfinished_runs()
+    ((path, kind, pid),) = unfinished
+    assert (path, kind, pid) == (here / "runs" / "stopped", "evaluate", None)
+    resume = f"fleetopt evaluate --resume {path}"
+    row = f"| {path} | evaluate | interrupted?: finish it with {resume} |"
+    assert markdown_text(row).replace("\\|", "|") in unfinished._repr_markdown_()
+    assert list(unfinished.runs_frame()["how_it_finishes"]) == [f"interrupted?: finish it with {resume}"]

@@ -10,10 +10,14 @@ from difflib import get_close_matches
 from numbers import Integral
 from pathlib import Path
 
+import pandas as pd
+
 from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import load
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics.statements import plan_statements
+from fleetopt.core.notebook import html_text, markdown_table, markdown_text
+from fleetopt.core.results.valuation import basis_words
 from fleetopt.core.units import counted, format_percent, format_usd
 from fleetopt.errors import InputError, StoppedAfterWriting, user_path, warn
 from fleetopt.evaluate.chunk_store import ChunkStore, folder_bytes, kept_rows_bytes
@@ -24,10 +28,17 @@ from fleetopt.report.reading import checked_metrics_table
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, written_at
-from fleetopt.runs.key_figures import check_key_figures, check_results_of_kind, key_figures
+from fleetopt.runs.key_figures import check_key_figures, check_results_of_kind, key_figures, recorded_basis
 from fleetopt.runs.kinds import RUN_KINDS
 from fleetopt.runs.listing import finished_folders, unfinished_jobs
-from fleetopt.runs.registry import Registry, RegistryError, RunRecord
+from fleetopt.runs.registry import (
+    LISTED_COLUMNS,
+    LISTED_FIGURES,
+    Registry,
+    RegistryError,
+    RunRecord,
+    shown_cells,
+)
 from fleetopt.runs.run_files import RunDirError
 from fleetopt.runs.summary_schema import SUMMARY_DAMAGED
 from fleetopt.runs.tables import METRICS_TABLES, RunData
@@ -273,8 +284,67 @@ def resolve_run(ref: str | Path | int, name: str = "ref") -> Path:
     return Registry().resolve(ref, name)
 
 
+class RunList(list):
+    """What :func:`runs` returns: a list of :class:`RunRecord` (index it, iterate it, as before),
+    which a notebook shows as the table `fleetopt runs` prints, and :meth:`runs_frame` gives in
+    figures (it showed a list of reprs, and ``pd.DataFrame(r.as_dict() for r in runs)`` had a
+    column for every figure any run keeps)."""
+
+    def runs_frame(self) -> pd.DataFrame:
+        """A row per run, newest first, as the notebook's table lists it: ``id``, ``created_utc`` (a UTC
+        timestamp), ``kind``, ``model``, ``plan`` (the plan an evaluation's figures are of, a sweep's
+        pick), the key figures (:data:`~fleetopt.runs.registry.LISTED_FIGURES`: ``npv_usd`` on the
+        forecast, ``present_cost_usd`` of a cost solve, ``npv_mean_usd``, ``npv_cvar5_usd``,
+        ``any_default_probability``, and a stochastic solve's plan less its forecast optimum out of
+        sample, ``out_of_sample_npv_mean_usd_diff`` and ``out_of_sample_npv_cvar_usd_diff``: float64,
+        USD and shares in [0, 1], NaN where a run's kind has none), ``n_scenarios`` and ``seed`` they
+        are over, ``path`` (its folder) and ``exists``. Every figure a run keeps: ``record.figures``."""
+        frame = pd.DataFrame([r.listed() for r in self], columns=[*LISTED_COLUMNS, "exists"])
+        frame["created_utc"] = pd.to_datetime(frame["created_utc"], utc=True)
+        return frame.astype({**dict.fromkeys(LISTED_FIGURES, "float64"), "n_scenarios": "Int64",
+                             "seed": "Int64", "id": "int64", "exists": bool})  # fmt: skip
+
+    def _shown(self) -> pd.DataFrame:
+        """The table a notebook shows: :meth:`runs_frame`'s cells formatted ($14.1M, 70.0%), under their
+        headers, without the columns no listed run has a value in."""
+        rows = [shown_cells(r.listed(), r) for r in self]
+        shown = pd.DataFrame(rows, columns=list(LISTED_COLUMNS))
+        kept = [name for name in LISTED_COLUMNS if (shown[name] != "").any()]
+        return shown[kept].rename(columns=LISTED_COLUMNS)
+
+    def _caption(self) -> str:
+        """What the listed key figures are counted over, where every run shares horizon and rate."""
+        bases = {recorded_basis(r.figures) for r in self}
+        if len(bases) != 1 or None in bases:
+            return ""
+        costs = any(r.kind == "solve" and r.figures.get("objective") == "cost" for r in self)
+        return f"Key figures {basis_words(*bases.pop(), figures=('npv', 'cost') if costs else ('npv',))}."
+
+    def _title(self) -> str:
+        return f"Runs, newest first ({len(self)})" if self else "No runs recorded"
+
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows: the runs as `fleetopt runs` lists them, their key figures with
+        their units, and where every figure is."""
+        caption = [markdown_text(self._caption()), ""] if self._caption() else []
+        return "\n".join([f"**{self._title()}**", "", *([markdown_table(self._shown()), ""] if self else []),
+                          *caption, markdown_text(RUNS_NEXT)])  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        """As :meth:`_repr_markdown_`, in HTML (JupyterLab's first choice)."""
+        shown = self._shown().map(html_text).rename(columns=html_text)  # a $ in a cell too
+        table = shown.to_html(index=False, escape=False) if self else ""
+        caption = f"<p>{html_text(self._caption())}</p>" if self._caption() else ""
+        return f"<p><b>{html_text(self._title())}</b></p>{table}{caption}<p>{html_text(RUNS_NEXT)}</p>"
+
+
+# where a notebook's list of runs says every figure is
+RUNS_NEXT = ("Next: .runs_frame() (this table in figures: USD, shares in [0, 1]), [i].figures (every key "
+             "figure of a run), fleetopt.api.read_run(id) (its files)")
+
+
 @arguments_checked()
-def runs(model: str | None = None, limit: int | None = 30, kind: str | None = None) -> list[RunRecord]:
+def runs(model: str | None = None, limit: int | None = 30, kind: str | None = None) -> RunList:
     """The runs recorded in the registry of the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs),
     newest first: at most ``limit`` (None: all), only those of the model named ``model`` and of
     the ``kind`` (solve, stochastic, evaluate, sweep) when given.
@@ -283,19 +353,21 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     stochastic, evaluate, sweep), ``command``, ``model_name``, ``model_hash``, ``path`` (the run
     folder), ``exists`` and ``figures`` (its summary.json's key figures by name: ``_usd`` in USD,
     ``_probability`` in [0, 1], ``_seconds`` in seconds, with the run's counts, status and texts
-    as written there). As a table:
-    ``pandas.DataFrame([r.as_dict() for r in fo.runs(limit=None)])`` (every run). A ``model`` with
+    as written there). As a table: ``fo.runs(limit=None).runs_frame()`` (every run, the columns
+    listed), or ``pandas.DataFrame([r.as_dict() for r in fo.runs()])`` (every figure). A ``model`` with
     no runs (of ``kind``), where the registry has runs of other models, as a typo's would be, is
     warned of, naming those models (:class:`~fleetopt.errors.FleetoptWarning`); ``model`` is a
     model's name ("tiny", as its file's ``name:`` gives it), not a file or a loaded model.
 
-    Returns a list of :class:`RunRecord` (empty where none is recorded).
+    Returns a :class:`RunList`, a list of :class:`RunRecord` (empty where none is recorded) that a
+    notebook shows as the table `fleetopt runs` prints, and ``.runs_frame()`` as a DataFrame of
+    those columns (money float64 in USD).
     """
     _check_model_name(model)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     if limit is not None:
         limit = limits.whole("limit", limit, 1)  # an int: SQLite refuses a numpy integer
-    records = Registry().list(model=model, limit=limit, kind=kind)
+    records = RunList(Registry().list(model=model, limit=limit, kind=kind))
     if model is not None and not records:
         _warn_of_other_models(model, kind)
     return records
@@ -326,8 +398,47 @@ def _warn_of_other_models(model: str, kind: str | None) -> None:
              f"{'model' if len(names) == 1 else 'models'} {', '.join(names)}){meant}")  # fmt: skip
 
 
+class UnfinishedList(list):
+    """What :func:`unfinished_runs` returns: a list of ``(folder, kind, pid)`` (index it, unpack it, as
+    before), which a notebook shows as a table of the jobs and how each finishes, as `fleetopt runs`
+    lists them after the finished runs (it showed a list of tuples' reprs)."""
+
+    def runs_frame(self) -> pd.DataFrame:
+        """A row per unfinished job, oldest first: ``path`` (its folder), ``kind`` (evaluate, sweep;
+        None: its job.json is damaged), ``pid`` (the process running it; None: interrupted) and
+        ``how_it_finishes`` in words, as the notebook shows them."""
+        rows = [(str(path), kind, pid, _how_job_finishes(path, kind)) for path, kind, pid in self]
+        return pd.DataFrame(rows, columns=["path", "kind", "pid", "how_it_finishes"])
+
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows: each unfinished job's folder, kind and how it finishes."""
+        if not self:
+            return "**No unfinished evaluation or sweep** in the runs folder"
+        title = f"**Unfinished runs, oldest first ({len(self)})**"
+        return "\n".join([title, "", markdown_table(self._shown())])
+
+    def _repr_html_(self) -> str:
+        """As :meth:`_repr_markdown_`, in HTML (JupyterLab's first choice)."""
+        if not self:
+            return f"<p><b>{html_text('No unfinished evaluation or sweep')}</b> in the runs folder</p>"
+        shown = self._shown().map(html_text).rename(columns=html_text)
+        title = html_text(f"Unfinished runs, oldest first ({len(self)})")
+        return f"<p><b>{title}</b></p>" + shown.to_html(index=False, escape=False)
+
+    def _shown(self) -> pd.DataFrame:
+        shown = self.runs_frame().drop(columns=["pid"]).fillna("")
+        return shown.rename(columns={"path": "folder", "how_it_finishes": "how it finishes"})
+
+
+def _how_job_finishes(path: Path, kind: str | None) -> str:
+    """How the unfinished job in ``path`` finishes (:func:`how_it_finishes`), or why it cannot yet."""
+    if kind is None:
+        return f"its {RunFolder.JOB} is damaged: it cannot be resumed until the file is restored"
+    return how_it_finishes(RunFolder(path), kind).removeprefix("(").replace(")", "", 1)
+
+
 @arguments_checked()
-def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | None]]:
+def unfinished_runs(model: str | None = None) -> UnfinishedList:
     """The evaluations and sweeps in the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs) that have not
     finished, which the registry lists only once they do: ``(folder, kind, pid)``, kind
     ``evaluate`` or ``sweep`` (None for a job folder whose job.json is damaged: unreadable, or naming
@@ -338,13 +449,14 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
     ``--out`` outside the runs folder are not looked for. ``model``: only jobs of the model of this
     name (the name in their model.yaml).
 
-    Returns a list of ``(Path, str, str | None)``, empty where none is unfinished.
+    Returns an :class:`UnfinishedList`, a list of ``(Path, str, str | None)`` (empty where none is
+    unfinished) that a notebook shows as a table, and ``.runs_frame()`` as a DataFrame.
     """
     _check_model_name(model)
     jobs = unfinished_jobs()
     if model is not None:
         jobs = [run for run in jobs if _model_name_in(run) == model]
-    return [(run.path, run.interrupted_kind(), run.running_pid()) for run in jobs]
+    return UnfinishedList((run.path, run.interrupted_kind(), run.running_pid()) for run in jobs)
 
 
 @arguments_checked()

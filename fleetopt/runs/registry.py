@@ -24,11 +24,16 @@ from datetime import UTC, datetime
 from numbers import Integral
 from pathlib import Path
 
-from fleetopt.core.units import format_duration
+import pandas as pd
+
+from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL
+from fleetopt.core.notebook import html_text, markdown_table, markdown_text
+from fleetopt.core.units import format_duration, format_percent, format_usd
 from fleetopt.errors import InputError, user_path
 from fleetopt.runs.file_text import finite_json
 from fleetopt.runs.files import read_json, unwritable_ancestor, utf8_text
 from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.key_figures import OUT_OF_SAMPLE
 from fleetopt.runs.limits import utf8
 from fleetopt.runs.location import RUNS_DIR_VARIABLE, runs_dir
 from fleetopt.schema.model_changes import (
@@ -152,8 +157,110 @@ class RunRecord:
         row = {name: getattr(self, name) for name in RECORD_FIELDS}
         return {**row, "path": str(self.path), "exists": self.exists, **self.figures}
 
+    def listed(self) -> dict:
+        """The record as `fleetopt runs` lists it, a row of :data:`LISTED_COLUMNS`: its id, when
+        (a UTC timestamp), kind, model (:meth:`model_shown`), the plan its figures are of (an
+        evaluation's first, a sweep's pick), its key figures by :data:`LISTED_FIGURES` (float64:
+        USD, shares in [0, 1]; NaN where its kind has none), the scenarios and seed they are over
+        (None: none), its folder and whether it still holds this run."""
+        fig = self.figures
+        over = ((f"{OUT_OF_SAMPLE}scenarios", f"{OUT_OF_SAMPLE}seed") if self.kind == "stochastic" else
+                ("n_scenarios", "seed") if self.kind != "solve" and not fig.get("deterministic") else ())
+        scenarios, seed = (_whole(fig.get(name)) for name in over) if over else (None, None)
+        plan = fig.get("recommended" if self.kind == "sweep" else "plan")
+        return {"id": self.id, "created_utc": pd.to_datetime(self.created_utc, utc=True, errors="coerce"),
+                "kind": self.kind, "model": self.model_shown(), "plan": plan if isinstance(plan, str) else "",
+                **self._listed_figures(), "n_scenarios": scenarios, "seed": seed, "path": str(self.path),
+                "exists": self.exists}  # fmt: skip
+
+    def _listed_figures(self) -> dict[str, float]:
+        """:meth:`listed`'s key figures: those of :data:`LISTED_FIGURES` its kind has, NaN the others."""
+        fig = self.figures
+        kept = {name: _number(fig.get(name)) for name in LISTED_FIGURES}
+        figures = dict.fromkeys(LISTED_FIGURES, float("nan"))
+        if self.kind == "solve":
+            figures["npv_usd"] = kept["npv_usd"]
+            if fig.get("objective") == "cost":  # a plan solved for NPV ranks nothing by its cost
+                figures["present_cost_usd"] = kept["present_cost_usd"]
+        elif self.kind == "stochastic":
+            figures.update({k: v for k, v in kept.items() if k.startswith(OUT_OF_SAMPLE)})
+        elif fig.get("deterministic"):  # its one scenario is the forecast
+            figures["npv_usd"] = kept["npv_mean_usd"]
+        else:
+            figures.update({k: kept[k] for k in ("npv_mean_usd", "npv_cvar5_usd", ANY_DEFAULT)})
+        return figures
+
+    def _shown_frame(self) -> pd.DataFrame:
+        """Its notebook display's table, a row each (what, value): its :meth:`listed` cells that have
+        a value, as :func:`shown_cells` writes them, then the command that made it."""
+        cells = shown_cells(self.listed(), self)
+        rows = [(LISTED_COLUMNS[name], cells[name]) for name in LISTED_COLUMNS if cells[name]]
+        return pd.DataFrame([*rows, ("command", self.command)], columns=["run", "value"])
+
+    def _title(self) -> str:
+        return f"Run {self.id}: {self.kind} of {self.model_shown()}"
+
+    def _next(self) -> str:
+        return (f"Next: .figures (every key figure: USD, shares in [0, 1]), fleetopt.api.read_run({self.id}) "
+                "(its files as data)")
+
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows of one run: a table of what it is and its key figures, as
+        `fleetopt runs` lists them, not a dataclass's fields."""
+        table = markdown_table(self._shown_frame())
+        return "\n".join([f"**{markdown_text(self._title())}**", "", table, "", markdown_text(self._next())])
+
+    def _repr_html_(self) -> str:
+        """As :meth:`_repr_markdown_`, in HTML (JupyterLab's first choice)."""
+        shown = self._shown_frame().map(html_text).to_html(index=False, escape=False)
+        return f"<p><b>{html_text(self._title())}</b></p>{shown}<p>{html_text(self._next())}</p>"
+
 
 RECORD_FIELDS = ("id", "created_utc", "kind", "command", "model_name", "model_hash", "path")
+
+ANY_DEFAULT = "any_default_probability"
+# the key figures fleetopt.api.runs lists (RunRecord.listed), by the name a record keeps each (its unit
+# the name's end), with its header: a solve's NPV on the forecast (a deterministic evaluation's too)
+# or a cost solve's present cost; an evaluation's first plan's or a sweep's pick's figures over the
+# scenarios; a stochastic solve's plan less its forecast optimum on fresh scenarios
+LISTED_FIGURES = {
+    "npv_usd": "NPV on the forecast",
+    "present_cost_usd": "present cost",
+    "npv_mean_usd": "mean NPV",
+    "npv_cvar5_usd": "CVaR5 NPV",
+    ANY_DEFAULT: ANY_DEFAULT_LABEL,
+    f"{OUT_OF_SAMPLE}npv_mean_usd_diff": "stochastic less forecast optimum: mean NPV",
+    f"{OUT_OF_SAMPLE}npv_cvar_usd_diff": "stochastic less forecast optimum: CVaR5 NPV",
+}
+# the columns of RunRecord.listed, with their headers in a notebook's table
+LISTED_COLUMNS = {"id": "id", "created_utc": "when (UTC)", "kind": "kind", "model": "model", "plan": "plan",
+                  **LISTED_FIGURES, "n_scenarios": "scenarios", "seed": "seed", "path": "folder"}  # fmt: skip
+
+
+def _number(value) -> float:
+    """A key figure as a float (NaN where the record has none, or one edited into text)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+
+def _whole(value) -> int | None:
+    """A count or seed of a record (None where it has none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def shown_cells(row: dict, record: RunRecord) -> dict[str, str]:
+    """A row of :meth:`RunRecord.listed` (of ``record``) as a notebook shows it: money as $14.1M,
+    shares as 70.0%, the time to the minute, '' where there is no value, a folder gone said so."""
+    cells = {name: "" if value is None else str(value) for name, value in row.items()}
+    for name in LISTED_FIGURES:
+        value, shown = row[name], format_percent if name == ANY_DEFAULT else format_usd
+        cells[name] = "" if value != value else shown(value)  # NaN: none
+    when = row["created_utc"]
+    cells["created_utc"] = record.created_utc if pd.isna(when) else when.strftime("%Y-%m-%d %H:%M")
+    cells["n_scenarios"] = "" if row["n_scenarios"] is None else f"{row['n_scenarios']:,}"
+    if not record.exists:
+        later = record.held_by
+        cells["path"] += " (missing)" if later is None else f" (now run {later})"
+    return cells
 
 
 class Registry:

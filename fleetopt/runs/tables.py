@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.metric_columns import METRIC_COLUMNS
+from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.runs.run_files import RunDirError, RunFiles
@@ -39,6 +40,36 @@ class RunData:
         matrix = "" if self.npv_matrix is None else ", npv_matrix"
         tables = ", ".join(self.tables)
         return f"RunData({self.kind} run {str(self.path)!r}: .summary, tables {tables}{matrix})"
+
+    def _contents(self) -> pd.DataFrame:
+        """What the run's data holds, a row each: its tables (``data["metrics"]``) with their rows and
+        columns, its NPV matrix where kept and its summary."""
+        rows = [(f'["{name}"]', f"{counted(len(t), 'row')} x {counted(len(t.columns), 'column')}")
+                for name, t in self.tables.items()]  # fmt: skip
+        if self.npv_matrix is not None:
+            plans, scenarios = self.npv_matrix.shape
+            rows.append((".npv_matrix", f"{counted(plans, 'plan')} x {counted(scenarios, 'scenario')}, USD"))
+        rows.append((".summary", f"summary.json, {counted(len(self.summary), 'field')}"))
+        return pd.DataFrame(rows, columns=["data", "holds"])
+
+    def _title(self) -> str:
+        return f"Run data of the {self.kind} run {self.path}"
+
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows: the run and a table of what its data holds (money in USD,
+        shares in [0, 1]), not a dataclass's fields."""
+        return "\n".join([f"**{markdown_text(self._title())}**", "", markdown_table(self._contents()), "",
+                          markdown_text(RUN_DATA_UNITS)])  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        """As :meth:`_repr_markdown_`, in HTML (JupyterLab's first choice)."""
+        shown = self._contents().map(html_text).rename(columns=html_text)
+        return (f"<p><b>{html_text(self._title())}</b></p>" + shown.to_html(index=False, escape=False)
+                + f"<p>{html_text(RUN_DATA_UNITS)}</p>")
+
+
+# what a notebook's display of a run's data says of its figures
+RUN_DATA_UNITS = "Money in USD, shares in [0, 1], as the run's files hold them."
 
 
 # the columns of a run's CSV tables that are flags, read as True or False wherever present: one edited to
