@@ -87,7 +87,8 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
     """fo.evaluate(None) said "a run is a run folder ..." without naming the argument."""
     solved = api.solve("tiny")
     calls = [(lambda: api.evaluate(None), "plans"), (lambda: api.report(1.5), "run"),
-             (lambda: api.run_id(True), "path"), (lambda: api.evaluate(solved), "plans")]  # fmt: skip
+             (lambda: api.run_id(True), "path"),
+             (lambda: api.prepare_evaluation(solved), "plans")]  # fmt: skip
     for call, name in calls:
         with pytest.raises(InputError, match=rf"^{name} must be a run folder, plan file or run id \(int\)"):
             call()
@@ -96,7 +97,7 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
                        r"write_solve_run\(result\)\) and give its folder; or, without writing it, compare "
                        r"the SolveResult with other plans on common scenarios: "
                        r"fleetopt\.api\.compare\(\[result, \.\.\.\]\)$"):
-        api.evaluate(solved)
+        api.prepare_evaluation(solved)  # a job resumes from its plan file; fo.evaluate takes it in memory
     # several runs: compare evaluates them on the same scenarios (from a new user's review)
     with pytest.raises(InputError, match=r"not a list \(\['a', 'b'\]\); the plans of several runs are "
                        r"evaluated on the same scenarios by fleetopt\.api\.compare\(runs\)$"):
@@ -269,6 +270,9 @@ class _Job:
 
     loaded = None
     source = type("Source", (), {"model_hash": None, "path": Path("no-run") / "plan.npz"})()
+
+    def __init__(self):
+        self.settings = {"deterministic": False, "seed": 0, "n_scenarios": 1000}  # the futures warned of
 
 
 def test_the_cli_prints_the_apis_warnings_as_lines(here, monkeypatch):

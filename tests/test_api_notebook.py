@@ -22,6 +22,7 @@ from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.schema.issues import ModelError
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.parsing import parse_model_text
+from fleetopt.stochastic.result import StochasticResult
 
 PRICE = "contracts.lab-a-training.price_usd_per_gpu_hour"
 
@@ -961,3 +962,43 @@ def test_a_run_its_data_and_the_unfinished_runs_show_as_short_tables_in_a_notebo
     row = f"| {path} | evaluate | interrupted?: finish it with {resume} |"
     assert markdown_text(row).replace("\\|", "|") in unfinished._repr_markdown_()
     assert list(unfinished.runs_frame()["how_it_finishes"]) == [f"interrupted?: finish it with {resume}"]
+
+
+def test_a_solve_in_memory_is_evaluated_as_its_run_is_and_its_run_says_the_plans_were_in_memory(here):
+    """fo.evaluate(result, scenarios=300) was refused ("write it as a run first"), though fo.compare takes
+    a result in memory: a notebook tried a plan on a few hundred futures only after writing a run
+    folder. It is evaluated as the plan file its run writes is, to the bit, and the evaluation's run
+    records its plans as in memory, naming no file that does not exist."""
+    loaded, _ = api.load("tiny")
+    solved = api.solve(loaded)
+    in_memory = api.evaluate(solved, scenarios=30, seed=4, backend="numpy")
+    written = api.evaluate(api.write_solve_run(solved), scenarios=30, seed=4, backend="numpy")
+    pd.testing.assert_frame_equal(in_memory.result.metrics, written.result.metrics, check_exact=True)
+    assert in_memory.plans.labels == ["milp"] and in_memory.model.content_hash == loaded.content_hash
+    folder = api.write_evaluate_run(in_memory)
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    plans = {key: value for key, value in summary.items() if key.startswith("plans")}
+    assert plans == {"plans_source": "in memory: fleetopt.api.solve's SolveResult, not written to a file",
+                     "plans_in_memory": True, "plans_sha256": None, "plans_model_hash": loaded.content_hash,
+                     "plans_objective": "npv"}  # fmt: skip
+    assert api.read_run(folder)["metrics"]["npv_mean_usd"].iloc[0] == pytest.approx(
+        written.result.metrics["npv_mean_usd"].iloc[0], rel=1e-12)  # fmt: skip
+    with pytest.raises(InputError, match=r"they were in memory: fleetopt\.api\.solve's SolveResult, not "
+                                         r"written to a file: give the plans themselves"):  # fmt: skip
+        api.compare([folder, folder])
+
+
+def test_a_stochastic_result_in_memory_is_evaluated_with_the_checks_of_its_run_s_plans(here):
+    """A stochastic result's two plans, as its run's plan file holds them; a model its plans do not fit
+    is refused as a run's plans are, naming no temporary file."""
+    solved = api.solve("tiny")
+    result = StochasticResult(
+        data=solved.data, settings={"scenarios": 1}, plan=solved.plan, forecast_plan=solved.plan,
+        first_stage={}, measures={}, scenarios=[], timings={}, model_size={}, loaded=solved.loaded,
+    )  # what evaluate reads of one, without the seconds of a two-stage solve
+    evaluated = api.evaluate(result, scenarios=20, seed=1, backend="numpy")
+    assert list(evaluated.result.metrics["plan"]) == ["stochastic", "forecast"]
+    assert evaluated.plans.objective is None and "StochasticResult" in repr(evaluated.plans)
+    with pytest.raises(InputError, match=r"^plans: the SolveResult's plans do not fit the model given: plans "
+                                         r"are for model 'tiny', not 'lab'"):  # fmt: skip
+        api.evaluate(solved, "lab", scenarios=20)

@@ -792,14 +792,14 @@ def test_comparing_a_sweeps_pick_that_is_not_its_stochastic_candidate_warns_of_n
     assert said[0].startswith(f"the stochastic plan of the sweep {folder} ('stochastic: 3 scenarios') was ")
 
 
-def test_a_result_in_memory_given_to_evaluate_is_told_the_call_that_writes_it(tiny_solved):
+def test_a_result_in_memory_given_to_an_evaluation_job_is_told_the_call_that_writes_it(tiny_solved):
     """fo.evaluate(fo.solve_stochastic(...)) advised "write_solve_run, write_sweep_run and the like" and
     comparing it "with other plans" ([result, ...]): a stochastic result is written by
     write_stochastic_run, and compared alone (its plan and its forecast optimum). An evaluation runs
     a plan file its run names (read again by its report and a resume), so a result is written first."""
     _, solved = tiny_solved
-    with pytest.raises(RegistryError) as refused:
-        api.evaluate(stochastic_stand_in(solved), scenarios=SCENARIOS)
+    with pytest.raises(RegistryError) as refused:  # a job resumes from its file (fo.evaluate: in memory)
+        api.prepare_evaluation(stochastic_stand_in(solved), scenarios=SCENARIOS)
     assert str(refused.value) == (
         "plans must be a run folder, plan file or run id (int), not a StochasticResult: write it as a run "
         "first (folder = fleetopt.api.write_stochastic_run(result)) and give its folder; or, without "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable, Collection
 from functools import partial
 from pathlib import Path
@@ -11,9 +12,11 @@ from typing import NamedTuple
 from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import ModelArg, _loadable, _loaded_of, refuse_a_run_as_model
 from fleetopt.api._runs import _recorded, resolve_run
+from fleetopt.api._solve import plan_file_bytes
 from fleetopt.core.data import model_fingerprint
 from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate import resources
+from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.jobfolder import (
     RAY_ADDRESS,
     EvaluationJob,
@@ -30,13 +33,16 @@ from fleetopt.evaluate.result import EvaluationResult
 from fleetopt.evaluate.sources import (
     PlanSource,
     fitted_note,
+    kept_in_memory,
     other_version_note,
+    version_note,
 )
+from fleetopt.milp.solve import SolveResult
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.model_changes import typed_path
-from fleetopt.stochastic.result import STOCHASTIC_PLAN
+from fleetopt.stochastic.result import STOCHASTIC_PLAN, StochasticResult
 from fleetopt.sweep.run import stochastic_candidates_note
 
 
@@ -64,7 +70,7 @@ _MAX_MEMORY = Argument("max_memory", "--max-memory")
 
 @arguments_checked()
 def evaluate(
-    plans: str | Path | int,
+    plans: str | Path | int | SolveResult | StochasticResult,
     model: ModelArg = None,
     *,
     scenarios: int | None = None,
@@ -78,6 +84,14 @@ def evaluate(
 ) -> Evaluated:
     """Evaluate the plans of a run (folder or run id) or plan file on seeded scenarios of the model,
     in memory (:func:`write_evaluate_run` writes the result as a run).
+
+    ``plans`` may instead be a :class:`SolveResult` or :class:`StochasticResult` (what :func:`solve`
+    and :func:`solve_stochastic` return), evaluated without writing it first, as the plan file its
+    run would write is (a stochastic result's stochastic plan, then its forecast optimum), with the
+    same checks and figures: under the model it was solved from unless ``model`` is given (another
+    version of it: its plans must fit it, and a version note is warned of as for a run's). Its
+    run written (:func:`write_evaluate_run`) records its plans as in memory, not a file
+    (summary.json's ``plans_in_memory``), so its report leaves out the plans' own sections.
 
     ``model``: as :func:`load` takes it; None: a run folder's copy of its model, or the bundled model a
     plan file names (see :func:`model_of_plans`), else the default model.
@@ -105,11 +119,58 @@ def evaluate(
     limits.callback("progress", progress)
     refuse_a_run_as_model(model, "model", "evaluate takes the plans of one run; those of several "
                           "are evaluated on the same scenarios by fleetopt.api.compare([RUN_A, RUN_B])")
-    job = prepare_evaluation(
-        plans, model, scenarios=scenarios, seed=seed, backend=backend, max_memory=max_memory,
-        deterministic=deterministic, keep_matrix=keep_matrix, threads=threads,
-    )  # fmt: skip
+    settings = {"scenarios": scenarios, "seed": seed, "backend": backend, "max_memory": max_memory,
+                "deterministic": deterministic, "keep_matrix": keep_matrix, "threads": threads}  # fmt: skip
+    if isinstance(plans, (SolveResult, StochasticResult)):
+        job = _prepared_in_memory(plans, model, settings)
+    else:
+        job = prepare_evaluation(plans, model, **settings)
     return Evaluated(job.run(progress=progress), job.loaded, job.source)
+
+
+def _prepared_in_memory(result: SolveResult | StochasticResult, model, settings: dict) -> EvaluationJob:
+    """:func:`evaluate`'s job of a solve's result in memory: its run's plan file, written to a folder
+    of its own and read as a run's would be (every check of plans read from a run), then kept in
+    memory (:func:`kept_in_memory`) as the folder goes; warned of as a run's plans are, by what
+    they are (their made-from model, a stochastic plan's scenarios) rather than by their file."""
+    stochastic = isinstance(result, StochasticResult)
+    kind, made = ("StochasticResult", "stochastic") if stochastic else ("SolveResult", "solve")
+    made_by = f"fleetopt.api.{'solve_stochastic' if stochastic else 'solve'}'s {kind}"
+    solved_from = _solved_from(result, kind)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / RunFolder.PLAN
+        path.write_bytes(plan_file_bytes(result, solved_from))
+        try:
+            job = _prepared(path, solved_from if model is None else model, **settings)
+        except PlanFileError as exc:  # the folder names nothing the caller knows
+            why = str(exc).replace(f"{path}: ", "").replace(str(path), "its plan file")
+            given = "the model given" if model is not None else "its own model"
+            raise InputError(f"plans: the {kind}'s plans do not fit {given}: {why}") from None
+        objective = None if stochastic else result.objective_kind  # as its run's records it
+        job.source = kept_in_memory(job.source, made_by, objective)
+    note = version_note(job.source.model_hash, solved_from, made, job.source.reader.buffers, job.loaded,
+                        f"the plans of the {kind}")  # fmt: skip
+    if note is not None:
+        warn(note)
+    _warn_of_futures(job, lambda seed, scenarios: _fitted_in_memory(result, seed, scenarios))
+    return job
+
+
+def _solved_from(result: SolveResult | StochasticResult, kind: str) -> LoadedModel:
+    """The model ``result`` was solved from, which its plan file names; refused where it was solved
+    from a ModelData, which names no model."""
+    if result.loaded is None:
+        raise InputError(f"plans: the {kind} was solved from a ModelData, which names no model its plans "
+                         "were made for: solve the model loaded, fleetopt.api.solve(fleetopt.api.load(...)"
+                         "[0]), or write the run (its model.yaml) and evaluate that")  # fmt: skip
+    return result.loaded
+
+
+def _fitted_in_memory(result, seed: int, scenarios: int) -> tuple | None:
+    """A stochastic result's in-sample warning's parts, as compare gives it of one in memory."""
+    if not isinstance(result, StochasticResult):
+        return None
+    return fitted_note("the StochasticResult in memory", result.settings, seed, scenarios)
 
 
 @arguments_checked()
@@ -142,6 +203,33 @@ def prepare_evaluation(
 
     Returns an :class:`EvaluationJob`.
     """
+    job = _prepared(resolve_run(plans, "plans").resolve(), model, scenarios=scenarios, seed=seed,
+                    backend=backend, max_memory=max_memory, deterministic=deterministic,
+                    keep_matrix=keep_matrix, executor=executor, ray_address=ray_address, workers=workers,
+                    threads=threads, folder=folder)  # fmt: skip
+    _warn_if_other_model_version(job.loaded, job.source)
+    _warn_of_futures(job, lambda seed, scenarios: _in_sample_parts(job.source.path, seed, scenarios))
+    return job
+
+
+def _prepared(
+    plans: Path,
+    model: ModelArg,
+    *,
+    scenarios: int | None = None,
+    seed: int = 0,
+    backend: str = "auto",
+    max_memory: int | str | None = None,
+    deterministic: bool = False,
+    keep_matrix: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
+    workers: int = 1,
+    threads: int | None = None,
+    folder: str | Path | None = None,
+) -> EvaluationJob:
+    """:func:`prepare_evaluation` of the plans file or run folder ``plans`` (resolved), its settings
+    checked, before its warnings."""
     deterministic = limits.flag(Argument("deterministic", "--deterministic"), deterministic)
     if deterministic and scenarios is not None:
         raise InputError.naming(limits.SCENARIOS, " cannot apply with ", _DETERMINISTIC, ", which evaluates "
@@ -164,18 +252,26 @@ def prepare_evaluation(
     # the plans where they are now: a notebook that moves (os.chdir) before the run is written must
     # not name the plans, nor read their objective, from its new folder
     job = _prepare_evaluation(
-        resolve_run(plans, "plans").resolve(), _loadable(model), scenarios=scenarios, seed=seed,
+        plans, _loadable(model), scenarios=scenarios, seed=seed,
         backend=backend,
         max_memory=resources.budget_within_memory(max_memory, backend, executor, workers),
         deterministic=deterministic, keep_matrix=keep_matrix, executor=executor,
         ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads), folder=folder,
     )  # fmt: skip
-    _warn_if_other_model_version(job.loaded, job.source)
-    if deterministic:
-        _warn_if_risk_changed(job.loaded)
-    else:
-        _warn_if_in_sample([job.source], seed, scenarios)
     return job
+
+
+def _warn_of_futures(job: EvaluationJob, fitted: Callable[[int, int], tuple | None]) -> None:
+    """What an evaluation's futures do to its plans' figures, warned of: a change to the risk block
+    of a deterministic one does nothing; a stochastic plan run on scenarios it was fitted to is in
+    sample (``fitted(seed, scenarios)``: the warning's parts, None for none)."""
+    s = job.settings
+    if s["deterministic"]:
+        _warn_if_risk_changed(job.loaded)
+    elif (note := fitted(s["seed"], s["n_scenarios"])) is not None:
+        warn(*note)
+
+
 
 
 def _warn_if_in_sample(sources: list[PlanSource], seed: int, scenarios: int, run: list | None = None) -> None:

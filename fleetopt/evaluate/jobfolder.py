@@ -54,7 +54,6 @@ from fleetopt.evaluate.sources import (
     plans_seen_from,
     read_plans,
     sha_change,
-    solve_objective,
     with_run_changes,
 )
 from fleetopt.runs import limits
@@ -212,7 +211,7 @@ class EvaluationJob:
             executor=self.executor,
             store=self._store(folder),
         )
-        result.plans_objective = solve_objective(self.source.path)  # what its "In short" says
+        result.plans_objective = self.source.objective  # what its "In short" says
         result.changed_model = self.loaded.changed_line
         return result
 
@@ -689,10 +688,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         **loaded.origin_record,
         "model_hash": loaded.content_hash,
         **loaded.basis_record,
-        "plans_source": str(Path(source.path).resolve()),
-        "plans_sha256": source.sha256,  # the report checks the plans it shows are these
-        "plans_model_hash": source.model_hash,
-        "plans_objective": solve_objective(source.path),  # "cost": a lab's plan (NPV values its own use)
+        **source.provenance(),  # the report checks the plans it shows against it; "cost": a lab's plans
         "n_plans": result.n_plans,
         "n_scenarios": result.n_scenarios,
         "seed": result.seed,
@@ -728,6 +724,7 @@ def write_evaluate_run(
         np.save(buf, result.npv_matrix)
         files[RunFolder.NPV_MATRIX] = buf.getvalue()
     summary = evaluation_summary(result, loaded, source, ranking)
-    summary[PLANS_RELATIVE] = plans_seen_from(summary["plans_source"], folder.path)
+    if source.path is not None:  # plans in memory lie nowhere
+        summary[PLANS_RELATIVE] = plans_seen_from(summary["plans_source"], folder.path)
     files[RunFolder.SUMMARY] = json_text(summary)
     return folder.finish(files)

@@ -6,7 +6,7 @@ import json
 import os
 import warnings
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -65,6 +65,67 @@ class PlanSource:
             total=self.reader.count,
         )
         return with_buffers(batch, self.reader.buffers)
+
+    @property
+    def objective(self) -> str | None:
+        """The plans' objective ("npv", "cost": :func:`solve_objective`), what an evaluation's "In short"
+        says of them."""
+        return solve_objective(self.path)
+
+    def provenance(self) -> dict:
+        """What an evaluation's summary.json records of where its plans came from: the file, its
+        SHA-256 (which the report checks the plans it shows against), the model the plans were made
+        from and their objective."""
+        return {"plans_source": str(Path(self.path).resolve()), "plans_sha256": self.sha256,
+                "plans_model_hash": self.model_hash, "plans_objective": self.objective}  # fmt: skip
+
+
+# summary.json's flag of an evaluation whose plans were a result in memory, never written to a file
+PLANS_IN_MEMORY = "plans_in_memory"
+
+
+@dataclass
+class PlansInMemory(PlanSource):
+    """The plans of a solve's result evaluated in memory (``fleetopt.api.evaluate(result)``), never
+    written to a file: read once from the plan file its run would write, so that they are checked
+    and evaluated as that file's plans are, then kept here (the file is gone). ``made_by``: what
+    they are, in words ("fleetopt.api.solve's SolveResult"); ``solved_for``: their objective."""
+
+    kept: list[Plan] = field(default_factory=list, repr=False)
+    made_by: str = ""
+    solved_for: str | None = None
+
+    def __repr__(self) -> str:  # no file to name
+        return f"PlansInMemory({self.made_by}, {counted(len(self.labels), 'plan')}: {', '.join(self.labels)})"
+
+    @property
+    def plans(self) -> list[Plan]:
+        return self.kept
+
+    @property
+    def sha256(self) -> None:
+        """None: no file holds them."""
+        return None
+
+    @property
+    def objective(self) -> str | None:
+        return self.solved_for
+
+    def compile(self, data: ModelData, rows: int = 512) -> PlanBatch:
+        """As :meth:`PlanSource.compile`, from the plans kept."""
+        batch = compile_stack(data, Plan.stack(self.kept), self.labels, check_limits=True)
+        return with_buffers(batch, self.reader.buffers)
+
+    def provenance(self) -> dict:
+        """As :meth:`PlanSource.provenance`: in memory, what they were (no file, no SHA-256)."""
+        return {"plans_source": f"in memory: {self.made_by}, not written to a file", PLANS_IN_MEMORY: True,
+                "plans_sha256": None, "plans_model_hash": self.model_hash, "plans_objective": self.objective}
+
+
+def kept_in_memory(source: PlanSource, made_by: str, solved_for: str | None) -> PlansInMemory:
+    """``source``'s plans (a plan file about to be removed) read whole and kept in memory, as
+    :class:`PlansInMemory` of ``made_by``, solved for ``solved_for``."""
+    return PlansInMemory(source.reader, None, source.model_hash, source.plans, made_by, solved_for)
 
 
 def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evaluate", "sweep")) -> None:
@@ -164,6 +225,10 @@ def _evaluated_plans(run: RunFolder) -> Path:
     (an evaluation's folder holds their figures, not the plans); PlanFileError where it is gone or
     changed since: other plans would be compared or evaluated under the evaluation's name."""
     summary = run.summary()
+    if summary.get(PLANS_IN_MEMORY) is True:  # no file was ever given
+        raise PlanFileError(f"{run.path} is an evaluation's folder: it holds the plans' figures, not the "
+                            f"plans, and they were {summary.get('plans_source')}: give the plans themselves, "
+                            "written as a run (a run folder or plan file)")  # fmt: skip
     then = summary.get("plans_sha256")
     file, now = evaluated_plans_file(summary, run.path, then)
     if now is not None and now == then:
