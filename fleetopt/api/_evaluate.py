@@ -141,7 +141,7 @@ def _prepared_in_memory(result: SolveResult | StochasticResult, model, settings:
         path = Path(folder) / RunFolder.PLAN
         path.write_bytes(plan_file_bytes(result, solved_from))
         try:
-            job = _prepared(path, solved_from if model is None else model, **settings)
+            job = _prepared(path, solved_from if model is None else model, settings)
         except PlanFileError as exc:  # the folder names nothing the caller knows
             why = str(exc).replace(f"{path}: ", "").replace(str(path), "its plan file")
             given = "the model given" if model is not None else "its own model"
@@ -203,33 +203,21 @@ def prepare_evaluation(
 
     Returns an :class:`EvaluationJob`.
     """
-    job = _prepared(resolve_run(plans, "plans").resolve(), model, scenarios=scenarios, seed=seed,
-                    backend=backend, max_memory=max_memory, deterministic=deterministic,
-                    keep_matrix=keep_matrix, executor=executor, ray_address=ray_address, workers=workers,
-                    threads=threads, folder=folder)  # fmt: skip
+    settings = {name: value for name, value in locals().items() if name not in ("plans", "model")}
+    job = _prepared(resolve_run(plans, "plans").resolve(), model, settings)
     _warn_if_other_model_version(job.loaded, job.source)
     _warn_of_futures(job, lambda seed, scenarios: _in_sample_parts(job.source.path, seed, scenarios))
     return job
 
 
-def _prepared(
-    plans: Path,
-    model: ModelArg,
-    *,
-    scenarios: int | None = None,
-    seed: int = 0,
-    backend: str = "auto",
-    max_memory: int | str | None = None,
-    deterministic: bool = False,
-    keep_matrix: bool = False,
-    executor: str = "local",
-    ray_address: str | None = None,
-    workers: int = 1,
-    threads: int | None = None,
-    folder: str | Path | None = None,
-) -> EvaluationJob:
-    """:func:`prepare_evaluation` of the plans file or run folder ``plans`` (resolved), its settings
-    checked, before its warnings."""
+def _prepared(plans: Path, model: ModelArg, settings: dict) -> EvaluationJob:
+    """:func:`prepare_evaluation` of the plans file or run folder ``plans`` (resolved), its
+    ``settings`` (its arguments by name; :func:`evaluate`'s run here, on one executor) checked,
+    before its warnings."""
+    scenarios, seed, backend, deterministic, folder = (settings.get(name) for name in (
+        "scenarios", "seed", "backend", "deterministic", "folder"))  # fmt: skip
+    executor, ray_address = settings.get("executor", "local"), settings.get("ray_address")
+    workers, threads, max_memory = settings.get("workers", 1), settings["threads"], settings["max_memory"]
     deterministic = limits.flag(Argument("deterministic", "--deterministic"), deterministic)
     if deterministic and scenarios is not None:
         raise InputError.naming(limits.SCENARIOS, " cannot apply with ", _DETERMINISTIC, ", which evaluates "
@@ -255,7 +243,7 @@ def _prepared(
         plans, _loadable(model), scenarios=scenarios, seed=seed,
         backend=backend,
         max_memory=resources.budget_within_memory(max_memory, backend, executor, workers),
-        deterministic=deterministic, keep_matrix=keep_matrix, executor=executor,
+        deterministic=deterministic, keep_matrix=settings["keep_matrix"], executor=executor,
         ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads), folder=folder,
     )  # fmt: skip
     return job
