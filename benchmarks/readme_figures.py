@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetopt.core.data import load
-from fleetopt.core.units import format_percent, format_usd, format_usd_change, rounded
+from fleetopt.core.units import format_error, format_percent, format_usd, format_usd_change, rounded
 from fleetopt.evaluate.metrics import median_quarter_label
 from fleetopt.runs.code_stamp import figures_code
 from fleetopt.sweep.without_orders import WITHOUT_ORDERS_WORDS
@@ -561,7 +561,8 @@ FIGURES = (
     f("the runner-up, the same plan with those orders,", "the same plan with those orders", "sweep",
       runner_up_words, str),
     f("$376.1M with a paired standard error", "$376.1M", "sweep", summary("runner_up_lead_usd")),
-    f("a paired standard error of $47.0M", "$47.0M", "sweep", summary("runner_up_lead_se_usd")),
+    # the sweep's standard errors as its sentences write them, to two significant figures (format_error)
+    f("a paired standard error of $47M", "$47M", "sweep", summary("runner_up_lead_se_usd"), format_error),
     f("defers an order in every future", "every", "sweep", candidate("deferred_share"), every_or_percent),
     f("($9.27B of GPU capex on average)", "$9.27B", "sweep", candidate("deferred_capex_mean_usd"), B2),
     f("cancels one in every future", "every", "sweep", candidate("order_cancelled_share"), every_or_percent),
@@ -578,14 +579,16 @@ FIGURES = (
       "sweep", summary("best_mean_within_rule", "plan"), str),
     f("mean NPV included (+$858.3M,", "+$858.3M", "sweep", best_mean("against_forecast_optimum", "npv_mean_usd"),
       format_usd_change),
-    f("paired standard error $111.6M;", "$111.6M", "sweep",
-      best_mean("against_forecast_optimum", "npv_mean_paired_se_usd")),
-    f("$111.6M; CVaR5 +$2.87B)", "+$2.87B", "sweep", best_mean("against_forecast_optimum", "npv_cvar5_usd"),
+    f("paired standard error $110M;", "$110M", "sweep",
+      best_mean("against_forecast_optimum", "npv_mean_paired_se_usd"), format_error),
+    f("$110M; CVaR5 +$2.87B)", "+$2.87B", "sweep", best_mean("against_forecast_optimum", "npv_cvar5_usd"),
       format_usd_change),
     f("gives up $2.17B of mean NPV to it", "$2.17B", "sweep", best_mean("against_pick", "npv_mean_usd")),
-    f("to it (paired standard error $102.6M)", "$102.6M", "sweep", best_mean("against_pick", "npv_mean_paired_se_usd")),
+    f("to it (paired standard error $100M)", "$100M", "sweep", best_mean("against_pick", "npv_mean_paired_se_usd"),
+      format_error),
     f("for $565.8M more CVaR5", "$565.8M", "sweep", best_mean("against_pick", "npv_cvar5_usd", -1.0)),
-    f("more CVaR5 (paired standard error $56.0M)", "$56.0M", "sweep", best_mean("against_pick", "npv_cvar5_paired_se_usd")),
+    f("more CVaR5 (paired standard error $56M)", "$56M", "sweep", best_mean("against_pick", "npv_cvar5_paired_se_usd"),
+      format_error),
     # Stochastic solve
     f("gains $0.10B of mean NPV over", "$0.10B", "stochastic", out_of_sample("npv_mean_usd_diff", "stochastic"),
       B2),

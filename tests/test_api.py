@@ -96,7 +96,8 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
     with pytest.raises(InputError, match=r"write it as a run first \(folder = fleetopt\.api\."
                        r"write_solve_run\(result\)\) and give its folder; or, without writing it, compare "
                        r"the SolveResult with other plans on common scenarios: "
-                       r"fleetopt\.api\.compare\(\[result, \.\.\.\]\)$"):
+                       r"fleetopt\.api\.compare\(\[result, \.\.\.\]\); fleetopt\.api\.evaluate\(result\) "
+                       r"evaluates it without writing it, in one go$"):
         api.prepare_evaluation(solved)  # a job resumes from its plan file; fo.evaluate takes it in memory
     # several runs: compare evaluates them on the same scenarios (from a new user's review)
     with pytest.raises(InputError, match=r"not a list \(\['a', 'b'\]\); the plans of several runs are "

@@ -9,6 +9,7 @@ import json
 import re
 import warnings
 from functools import partial
+from html import unescape
 
 import pandas as pd
 import pytest
@@ -986,6 +987,17 @@ def test_a_solve_in_memory_is_evaluated_as_its_run_is_and_its_run_says_the_plans
     with pytest.raises(InputError, match=r"they were in memory: fleetopt\.api\.solve's SolveResult, not "
                                          r"written to a file: give the plans themselves"):  # fmt: skip
         api.compare([folder, folder])
+
+
+def test_the_report_of_an_evaluation_in_memory_says_its_plans_were_never_a_file(here):
+    """Its report said "the plans file in memory: ... (as given to the evaluation) is no longer there",
+    as though a file had been moved: it says the plans were in memory, and keeps the futures' figures."""
+    folder = api.write_evaluate_run(api.evaluate(api.solve("tiny"), scenarios=20, seed=4, backend="numpy"))
+    with pytest.warns(FleetoptWarning) as said:
+        page = unescape(api.report(folder).read_text(encoding="utf-8"))
+    words = "the plans were in memory: fleetopt.api.solve's SolveResult, not written to a file"
+    assert any(words in str(w.message) for w in said) and words in page
+    assert "no longer there" not in page and "In short" in page
 
 
 def test_a_stochastic_result_in_memory_is_evaluated_with_the_checks_of_its_run_s_plans(here):

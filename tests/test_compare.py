@@ -2022,14 +2022,14 @@ def test_labels_holding_commas_are_quoted_in_the_notes_and_repeated_ones_told_ap
     comp.cost_plans = list(figures.columns)
     comp.forecast_limits = [(early, "breaches a covenant")]
     notes = comp.notes()
-    assert ("Note: “milp”, “milp, purchases fixed (Rubin early)” were solved for least cost (`fleetopt solve "
-            "--objective cost`)") in " ".join(notes)
+    assert ("Note: “milp” and “milp, purchases fixed (Rubin early)” were solved for least cost "
+            "(`fleetopt solve --objective cost`)") in " ".join(notes)
     assert f"“{early}” on the forecast, with its policy: breaches a covenant." in notes
-    assert f"“milp”, “{early}” were solved for least cost" in comp.to_csv()
+    assert f"“milp” and “{early}” were solved for least cost" in comp.to_csv()
     lab = api.solve("lab", objective="cost")
     twice = api.compare([lab, lab], scenarios=5)
     assert twice.labels == ["milp", "milp (2)"]
-    assert "Note: “milp”, “milp (2)” were solved for least cost" in " ".join(twice.notes())
+    assert "Note: “milp” and “milp (2)” were solved for least cost" in " ".join(twice.notes())
 
 
 def test_an_error_too_small_for_its_digits_reads_as_below_them_not_as_nothing():

@@ -1349,6 +1349,9 @@ def test_every_rule_off_is_the_evaluation_before_the_policy(name):
     scenarios.setdefault("spread_shift", np.zeros_like(scenarios["rate_shift"]))
     # and delivery slips (risk.delivery_slip, not set in these models)
     scenarios.setdefault("delivery_slip", np.zeros(len(scenarios["index"]), dtype=np.int32))
+    # and contracts scaled back (risk.contract_scale_back, not set in these models): no contract's rows
+    T = scenarios["contract_alive"].shape[2]
+    scenarios.setdefault("contract_kept_share", np.ones((len(scenarios["index"]), 0, T)))
     scen = ScenarioSet(scenarios.pop("index"), **scenarios)
     consts = SimulationConstants.from_data(data).with_policy(OPEN_LOOP)
     plan = Plan(**part("plan"))

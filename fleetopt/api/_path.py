@@ -18,7 +18,7 @@ from fleetopt.evaluate.scenario_choice import (
     explain_choice,
     explained_path,
 )
-from fleetopt.evaluate.sources import read_plans
+from fleetopt.evaluate.sources import PLANS_IN_MEMORY, read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.edit import check_changes
@@ -107,9 +107,11 @@ def _seed_of(path: Path, evaluated: dict, seed: int | None) -> int:
     seed = limits.seed(limits.SEED, seed)
     if own is not None and seed != own:
         plans = evaluated.get("plans_source") or path / RunFolder.PLANS
+        given = (f"write the result it evaluated as a run (its plans were {plans}) and give its folder"
+                 if evaluated.get(PLANS_IN_MEMORY) else f"give their plan file, {plans}")
         raise InputError.naming(limits.SEED, f" must be {own}, the seed the run {path} evaluated, or left "
                                 f"out (got {seed}); to follow its plans in the scenarios of seed {seed}, "
-                                f"give their plan file, {plans}")  # fmt: skip
+                                f"{given}")  # fmt: skip
     return seed
 
 

@@ -36,7 +36,7 @@ from fleetopt.compare.figures import (
     YES_NO,
     is_cushion,
 )
-from fleetopt.compare.labels import both_sides, difference_header, quoted
+from fleetopt.compare.labels import both_sides, difference_header
 from fleetopt.compare.plan_figures import (
     BY_GENERATION_COLUMNS,
     AgainstPick,
@@ -48,9 +48,7 @@ from fleetopt.core.metric_columns import (
     MEAN_NPV_LABEL,
 )
 from fleetopt.core.notebook import markdown_table, markdown_text
-from fleetopt.core.results.cost import (
-    cost_plans_note,
-)
+from fleetopt.core.results.cost import cost_plans_note
 from fleetopt.core.results.valuation import basis_words, solve_figures
 from fleetopt.core.units import (
     counted,
@@ -59,6 +57,7 @@ from fleetopt.core.units import (
     format_figure,
     format_mw,
     format_rate,
+    quoted,
 )
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.metrics import (
@@ -467,7 +466,7 @@ class Comparison:
         out += [f"Note: {note}." for note in self.policies]
         out += [f"Note: {note}." for note in self.scenario_notes]
         if self.cost_plans:
-            out.append(f"Note: {cost_plans_note(list(map(quoted, self.cost_plans)))}.")
+            out.append(f"Note: {cost_plans_note(self.cost_plans)}.")
         out += [f"{_forecast_limit_words(*limit)}." for limit in self.forecast_limits]
         for key, where in SHARES_SERVED:
             if self._different_shares(key):
@@ -625,7 +624,7 @@ class Comparison:
         other |= {f"contracts_note_{n + 1}": self._contract_words(*row)
                   for n, row in enumerate(self.contract_differences)}  # fmt: skip
         if self.cost_plans:
-            other["cost_plans_note"] = cost_plans_note(list(map(quoted, self.cost_plans)))
+            other["cost_plans_note"] = cost_plans_note(self.cost_plans)
         if self.what_if:
             other["what_if_note"] = self.what_if_words()
         if self.discount_rates() is not None:

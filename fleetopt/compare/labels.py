@@ -34,12 +34,6 @@ def _common(x: list[str], y: list[str]) -> int:
     return next((n for n, (u, v) in enumerate(zip(x, y, strict=False)) if u != v), min(len(x), len(y)))
 
 
-def quoted(label: str) -> str:
-    """A plan's label in a sentence, in quotes (“milp, purchases fixed (Rubin early)”): one that holds
-    commas and spaces, listed beside others, reads as several plans without them."""
-    return f"\u201c{label}\u201d"
-
-
 # the columns of the figures table besides the plans' own (Comparison.tables), and what joins two
 # labels in a difference's header: a plan named so would overwrite a column, or read as a difference
 RESERVED_LABELS = ("figure", "unit", "better")

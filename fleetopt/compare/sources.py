@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fleetopt.compare.labels import quoted, unique_labels
+from fleetopt.compare.labels import unique_labels
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
-from fleetopt.core.units import (
-    listed,
-)
+from fleetopt.core.units import listed, quoted
 from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.planfile import plan_file_model_name

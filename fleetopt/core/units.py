@@ -18,6 +18,12 @@ def listed(words, joined: str = "and") -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {joined} " + words[-1]
 
 
+def quoted(label: str) -> str:
+    """A plan's label in a sentence, in quotes (“milp, purchases fixed (Rubin early)”): one that holds
+    commas and spaces, listed beside others, reads as several plans without them."""
+    return f"\u201c{label}\u201d"
+
+
 def counted(n: int, noun: str) -> str:
     """'1 plan', '3 plans', '1,000 scenarios'."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -8,6 +8,7 @@ import math
 
 import pandas as pd
 
+from fleetopt.core.units import quoted
 from fleetopt.evaluate.lead import SETTLE_MOST, Lead, lead_sentence
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
@@ -42,7 +43,7 @@ def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | No
     if se is None or len(ranked) < 2:
         return ""
     first, second = ranked.iloc[0], ranked.iloc[1]
-    whom = f"the second plan, \u201c{second['plan']}\u201d"
+    whom = f"the second plan, {quoted(second['plan'])}"
     if first_by_the_forecast(ranked):
         return (f" It is the only plan ranked that keeps its limits on the forecast: {whom}, and any after "
                 f"it, come after it whatever their figures, as each {FORECAST_MARK_MEANS}.")  # fmt: skip

@@ -21,7 +21,7 @@ from fleetopt.core.metric_columns import (
     first_breach_column,
 )
 from fleetopt.core.tail import TAIL, cvar_of_worst, standard_error, tail_count, worst_k
-from fleetopt.core.units import counted, format_figure, format_rate
+from fleetopt.core.units import counted, format_figure, format_rate, quoted
 from fleetopt.evaluate.result_fields import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
 
 
@@ -198,7 +198,7 @@ def best_plan_label(plan: str, rank_by: str, several: bool) -> str:
     """The plan an evaluation's "In short" speaks of: 'The best plan by CVaR5 NPV, “milp”' of several
     ranked by ``rank_by``, 'Plan “milp”' alone."""
     whose = f"The best plan by {RANK_WORDS[rank_by]}, " if several else "Plan "
-    return f"{whose}\u201c{plan}\u201d"
+    return f"{whose}{quoted(plan)}"
 
 
 def ranking_of(ranking: dict | None) -> tuple[str, float | None]:

@@ -15,7 +15,7 @@ from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.results.tables import gpus_by_generation
 from fleetopt.core.tail import tail_count, worst_k
-from fleetopt.core.units import counted, format_percent, format_times, format_usd, listed
+from fleetopt.core.units import counted, format_percent, format_times, format_usd, listed, quoted
 from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.metrics import broken_by_quarter
 from fleetopt.evaluate.result_fields import TIMING_FIELDS
@@ -313,7 +313,7 @@ def _marked_figures(run: ReportRun) -> str:
     if len(run.focus) == 1:
         return "the key figures' above"
     table = _RISK_TABLES.get(run.kind, "the plans table's")
-    return f"the key figures' above for “{run.main_label}”, {table} below for the others"
+    return f"the key figures' above for {quoted(run.main_label)}, {table} below for the others"
 
 
 def plan_section(run: ReportRun) -> str:

@@ -22,7 +22,7 @@ from fleetopt.compare.figures import COLUMN_HEADERS, NO_PAIRED_ERROR
 from fleetopt.compare.labels import both_sides, difference_header
 from fleetopt.compare.plan_figures import PURCHASE_DIFF_COLUMNS
 from fleetopt.compare.sources import role_notes
-from fleetopt.core.units import format_mw, whole_difference
+from fleetopt.core.units import format_mw, quoted, whole_difference
 from fleetopt.report import svg
 from fleetopt.report.definitions import definitions_section, glossary
 from fleetopt.report.markup import SCRIPT, STYLE, page_context_style, scroll_hint
@@ -113,7 +113,7 @@ def _each_side(labels: list[str], first: list, second: list) -> list[tuple[str, 
     """A what-if's definitions (``first``, ``second``: each side's glossary): one where both models
     give it alike, else each side's, named by its label (the discount rate, a covenant's threshold)."""
     theirs = dict(second)
-    a, b = (f"\u201c{label}\u201d" for label in labels)
+    a, b = (quoted(label) for label in labels)
     out = []
     for term, text in first:
         other = theirs.pop(term, None)
@@ -211,7 +211,7 @@ def _against_pick_section(comp: Comparison) -> str:
             cells = [_difference_cell(row[c], change, better) if c == comp.against_pick_header(pair)
                      else f"<td{' class=text' if c in texts else ''}>{escape(row[c])}</td>" for c in rows.columns]  # fmt: skip
             body.append(f"<tr>{''.join(cells)}</tr>")
-        key = f"{pick}: the pick, \u201c{pair.pick}\u201d; {plan}: \u201c{pair.plan}\u201d (as in the Figures' key)."
+        key = f"{pick}: the pick, {quoted(pair.pick)}; {plan}: {quoted(pair.plan)} (as in the Figures' key)."
         out.append(f"<h2>{escape(comp.against_pick_title(pair))}</h2><p class='cap'>{escape(key)}</p><div class='scroll'>"
                    f"<table class='figures'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")  # fmt: skip
     return "".join(out)

@@ -18,7 +18,15 @@ from fleetopt.core.results.covenant_words import (
 from fleetopt.core.results.fleet import WHY_NOTHING_BOUGHT, bought_nothing
 from fleetopt.core.results.risk_sentences import risk_in_short
 from fleetopt.core.results.tables import gpu_capex_by_year, purchases_by_generation_year
-from fleetopt.core.units import counted, format_count, format_usd, format_usd_per_hour, listed, whole_count
+from fleetopt.core.units import (
+    counted,
+    format_count,
+    format_usd,
+    format_usd_per_hour,
+    listed,
+    quoted,
+    whole_count,
+)
 from fleetopt.evaluate.first_place import first_place_in_short
 from fleetopt.evaluate.forecast import SAME_USD
 from fleetopt.evaluate.metrics import best_plan_label, demand_in_short, ranking_of, shown_plans
@@ -99,9 +107,9 @@ def _plan_label(run: ReportRun) -> str:
     plans over scenarios, the terminal's 'The best plan by CVaR5 NPV, “A”' (:func:`best_plan_label`:
     'Plan “A”' read as the only plan evaluated); else 'Plan “A”'."""
     if run.kind == "sweep":
-        return f"Recommended plan \u201c{run.main_label}\u201d"
+        return f"Recommended plan {quoted(run.main_label)}"
     if run.kind != "evaluate" or run.summary.get("deterministic") or run.metrics is None:
-        return f"Plan \u201c{run.main_label}\u201d"
+        return f"Plan {quoted(run.main_label)}"
     ranking = run.summary.get("ranking")
     several = len(shown_plans(run.metrics, ranking)[0]) > 1  # as the terminal counts them
     return best_plan_label(run.main_label, ranking_of(ranking)[0], several)

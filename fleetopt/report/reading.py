@@ -30,7 +30,7 @@ from fleetopt.evaluate.metrics import (
     shown_plans,
 )
 from fleetopt.evaluate.planfile import BUFFERS, load_plans
-from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note
+from fleetopt.evaluate.sources import PLANS_IN_MEMORY, evaluated_plans_file, other_version_note
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.tables import METRICS_TABLES
 from fleetopt.schema.loading import load_model
@@ -194,7 +194,7 @@ def read_report_run(folder: Path) -> ReportRun:
     if left_out:
         warn(f"{folder}: {left_out}, {LEFT_OUT}")
     version_note = ""
-    if kind == "evaluate":
+    if kind == "evaluate" and not summary.get(PLANS_IN_MEMORY):  # in memory: the model given was theirs
         whose = f"the plans of {plans_file}"  # where they now are, moved or not
         version_note = other_version_note(summary.get("plans_model_hash"), plans_file, model, whose) or ""
     statements = plan_statements(data, plans[focus[0]]) if focus else None
@@ -312,6 +312,8 @@ def _evaluated_plans(
     API), or, where none was stored, its labels are ``evaluated`` (its metrics' plans) in the same
     order. Otherwise no plans, and why not (the last item, :data:`LEFT_OUT` apart; '' when there are
     plans)."""
+    if summary.get(PLANS_IN_MEMORY) is True:  # fleetopt.api.evaluate(result): no file was ever written
+        return Path(), [], [], None, f"the plans were {summary.get('plans_source')}"
     stored = job.get("plans_sha256") or summary.get("plans_sha256")  # job.json's: when it started
     file, sha256 = evaluated_plans_file(summary, run.path, stored)
     if sha256 is None:

@@ -89,6 +89,8 @@ def _result_in_memory(result, name: str) -> RegistryError:
     elif kind in _COMPARED_AS_IS:
         in_memory = (f"; or, without writing it, compare the {kind} with other plans on common scenarios: "
                      "fleetopt.api.compare([result, ...])")  # fmt: skip
+    if kind in _COMPARED_AS_IS and name == "plans":  # prepare_evaluation's: a job resumes from a file
+        in_memory += "; fleetopt.api.evaluate(result) evaluates it without writing it, in one go"
     article = "an" if kind[0] in "AEIOU" else "a"
     return RegistryError(f"{name} must be a run folder, plan file or run id (int), not {article} {kind}: "
                          f"write it as a run first ({writer}) and give its folder{in_memory}")  # fmt: skip

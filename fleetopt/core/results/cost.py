@@ -12,7 +12,7 @@ from fleetopt.core.economics.operating import opening_fleet_value
 from fleetopt.core.economics.statements import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import HOURS_PER_QUARTER
-from fleetopt.core.units import format_h100_hours, format_usd, format_usd_per_hour
+from fleetopt.core.units import format_h100_hours, format_usd, format_usd_per_hour, listed, quoted
 
 
 def market_revenue_of(lines: dict) -> np.ndarray:
@@ -79,7 +79,7 @@ def cost_plans_note(plans: list[str] | int) -> str:
     if isinstance(plans, int):
         which = "The plan was" if plans == 1 else "The plans were"
     else:
-        which = f"{', '.join(plans)} {'was' if len(plans) == 1 else 'were'}"
+        which = f"{listed(quoted(plan) for plan in plans)} {'was' if len(plans) == 1 else 'were'}"
     return (f"{which} solved for least cost (`fleetopt solve --objective cost`): NPV, cash and revenue "
             "value the GPUs' own use at market prices, as revenue, as a neocloud's would be; the present "
             "cost is the objective (docs/formulation.md §6)")  # fmt: skip
