@@ -998,6 +998,9 @@ def test_the_report_of_an_evaluation_in_memory_says_its_plans_were_never_a_file(
     words = "the plans were in memory: fleetopt.api.solve's SolveResult, not written to a file"
     assert any(words in str(w.message) for w in said) and words in page
     assert "no longer there" not in page and "In short" in page
+    # the Provenance's plans say it once: it read "... not written to a file (1 plan); the plans were in
+    # memory: ... not written to a file, so the report leaves out ..."
+    assert "not written to a file (1 plan), so the report leaves out the plans' own sections" in page
 
 
 def test_a_stochastic_result_in_memory_is_evaluated_with_the_checks_of_its_run_s_plans(here):

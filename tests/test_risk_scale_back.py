@@ -29,6 +29,7 @@ from fleetopt.core.results.customers import _credit_words
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.factors import Stream, uniforms
 from fleetopt.evaluate.kernel.cpu import CpuKernel
+from fleetopt.evaluate.path import scenario_path
 from fleetopt.evaluate.risk_words import risk_words
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants
@@ -64,6 +65,19 @@ def test_the_contract_earns_on_the_share_kept_and_the_gpus_cut_sell_within_deman
     assert out["ebitda_usd"] == pytest.approx([1_403_850.0] * 2 + [1_421_370.0] * 2, abs=0.01)
     assert out["tax_usd"] == pytest.approx([72_770.0, 65_770.0, 71_274.0, 73_274.0], abs=0.01)
     assert out["cash_usd"] == pytest.approx(np.add(CASH, [0, 0, 14_016.0, 28_032.0]), abs=0.01)
+
+
+def test_a_scenario_s_path_says_when_the_customer_cut_its_contract(hand_plan):
+    """--explain and the report's "One scenario's path" gave no cause for contracted revenue falling by
+    40 %: the quarter of the cut says it, with the GPUs cut (0.4 x 100) and the termination payment on
+    them (0.5 x 0.4 x 481,800 x 2 quarters left = 192,720); no other quarter says anything."""
+    d = hand_cut()
+    d["contracts"]["lab-a-training"]["termination_payment_share"] = 0.5
+    data = data_of(d)
+    path = scenario_path(data, batch(data, [hand_plan]), 7, 0)
+    assert list(path.frame["risk_events"]) == [
+        "", "", "customer lab-a keeps 60% of contract lab-a-training (40 GPUs cut, termination payment "
+        "$192.7k), the GPUs cut offered on the market", ""]
 
 
 def test_in_a_full_market_the_gpus_cut_earn_nothing(hand_plan):

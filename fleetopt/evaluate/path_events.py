@@ -1,7 +1,7 @@
 """A scenario's quarters in words, for its path (:mod:`fleetopt.evaluate.path`): the policy's reactions
 (:func:`reaction_words`: orders deferred or cancelled, GPUs sold in distress, the prepayment cut,
 contracts late or cancelled for lateness) and the risk events (:func:`risk_events`: customers
-defaulting and the contracts it ends, power late, deliveries slipped), each quarter a line.
+defaulting and the contracts it ends, contracts cut, power late, deliveries slipped), each quarter a line.
 """
 
 from __future__ import annotations
@@ -83,9 +83,9 @@ def _penalty_words(what: str, usd: float) -> str:
 
 
 def risk_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> list[str]:
-    """Each quarter's risk events in words: customers defaulting (with the contracts it ends),
-    power blocks and increases of a site's contracted capacity late (in the quarter due),
-    deliveries slipped."""
+    """Each quarter's risk events in words: customers defaulting (with the contracts it ends) or
+    keeping part of a contract (``risk.contract_scale_back``), power blocks and increases of a site's
+    contracted capacity late (in the quarter due), deliveries slipped."""
     T = data.T
     events: list[list[str]] = [[] for _ in range(T)]
     alive = np.asarray(scen.contract_alive[0])  # (K, T)
@@ -97,6 +97,7 @@ def risk_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> lis
             live = plan.accepted[0] if t == 0 else seen[t - 1]["live"]
             events[t].append(f"customer {customer} defaults: " + _ended_words(data, rows, live, t)
                              + _price_fall_words(data, customer))  # fmt: skip
+    _scale_back_events(data, plan, scen, seen, events)
     sites = [s.name for s in data.sites]
     for b in range(plan.build_mw.shape[1]):
         site, start, online, mw = (int(plan.build_site[0, b]), int(plan.build_start[0, b]),
@@ -114,6 +115,29 @@ def risk_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> lis
     if slip:
         events[0].append(f"deliveries slip {counted(slip, 'quarter')}")
     return ["; ".join(e) for e in events]
+
+
+def _scale_back_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict],
+                       events: list[list[str]]) -> None:  # fmt: skip
+    """Add to ``events`` each contract's cut (``risk.contract_scale_back``) in the quarter it comes, where
+    the contract is running and its customer has not defaulted: the share kept, the GPUs cut, the
+    termination payment on the part cut (docs/evaluation.md), and where the GPUs cut go."""
+    kept = np.asarray(scen.contract_kept_share[0])  # (K, T); no rows without the field
+    alive = np.asarray(scen.contract_alive[0])
+    for k in range(kept.shape[0]):
+        c = data.contracts[k]
+        before = np.concatenate(([1.0], kept[k, :-1]))
+        for t in np.flatnonzero((kept[k] < before) & alive[k]):
+            live = plan.accepted[0] if t == 0 else seen[t - 1]["live"]
+            if live[k] <= 0 or t > c.end:  # not taken, ended before (late) or its term over
+                continue
+            paid = (before[t] - kept[k, t]) * data.contract_payments.ended[k, t]
+            events[t].append(
+                f"customer {c.customer} keeps {format_rate(kept[k, t])} of contract {c.name} "
+                f"({format_count((before[t] - kept[k, t]) * c.gpus, 'GPUs')} cut"
+                + (f", termination payment {format_usd(paid)}" if paid > 0 else "") + "), the GPUs cut "
+                + ("offered on the market" if data.policy.freed_gpus_to_market else "idle")
+            )  # fmt: skip
 
 
 def _price_fall_words(data: ModelData, customer: str) -> str:

@@ -323,7 +323,8 @@ def _cash_and_reaction_terms(data: ModelData) -> list[tuple[str, str]]:
         ("policy reactions", "shares of scenarios in which the policy of docs/evaluation.md "
                              + ("ran a contract late (power short at or after its deadline, within its "
                                 "allowance), had one cancelled for late delivery, offered the GPUs of an "
-                                "ended contract on the market, " if data.contracts else "")
+                                "ended contract (or the part of one its customer cut) on the market, "
+                                if data.contracts else "")
                              + "deferred a GPU order, cancelled a deferred order (deposit lost), "
                              "sold GPUs in distress or cut a debt prepayment; mean capex deferred, mean "
                              f"deposits forfeited and mean distress-sale proceeds are {REACTION_MEANS}, "

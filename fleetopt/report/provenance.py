@@ -18,6 +18,7 @@ from fleetopt.core.units import (
     format_usd,
 )
 from fleetopt.evaluate.risk_words import risk_words
+from fleetopt.evaluate.sources import PLANS_IN_MEMORY
 from fleetopt.milp.completion import completion_facts
 from fleetopt.report.reading import LEFT_OUT, ReportRun
 from fleetopt.runs.folder import RunFolder
@@ -39,7 +40,9 @@ def provenance_section(run: ReportRun) -> str:
     facts += _scenario_facts(run)
     if run.kind == "evaluate" and s.get("plans_source"):
         where = f"{s['plans_source']} ({counted(int(s.get('n_plans', len(run.plans))), 'plan')})"
-        facts.append(("plans", where + (f"; {run.plans_left_out}, {LEFT_OUT}" if run.plans_left_out else "")))
+        # plans evaluated in memory: their source says so already ("in memory: ..., not written to a file")
+        why = "" if s.get(PLANS_IN_MEMORY) else f"; {run.plans_left_out}"
+        facts.append(("plans", where + (f"{why}, {LEFT_OUT}" if run.plans_left_out else "")))
     if run.kind == "sweep":
         dropped = len(s.get("dropped", []))
         facts.append(("candidates", f"{s.get('candidates_tried', '?')} made, {s.get('candidates_feasible', '?')} "

@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 
+from fleetopt.core.notebook import markdown_text
 from fleetopt.errors import Argument, user_path
 from fleetopt.runs.files import unwritable_ancestor, written_through
 from fleetopt.runs.folder import RunFolder
@@ -86,7 +87,7 @@ OWN_OUTPUT = {
     "report": lambda ends: (
         ends.lower().startswith("<!doctype html>") and "<title>fleetopt " in ends
         and f"<title>{COMPARISON_PAGE_TITLE}" not in ends  # a comparison's page: compare's own output
-    ) or (ends.startswith("# fleetopt ") and REPORT_FOOTER in ends),  # a report written as Markdown
+    ) or (ends.startswith("# fleetopt ") and markdown_text(REPORT_FOOTER) in ends),  # one as Markdown
     "schema": lambda ends: ends.startswith('{\n  "$defs": {') and '"title": "PlanningModel"' in ends,
     "comparison": lambda ends: (
         ends.startswith(("# about\n", "# figures\n", '{\n  "plan_runs": [', '{\n  "figures": [',
