@@ -804,7 +804,8 @@ def test_a_result_in_memory_given_to_an_evaluation_job_is_told_the_call_that_wri
         "plans must be a run folder, plan file or run id (int), not a StochasticResult: write it as a run "
         "first (folder = fleetopt.api.write_stochastic_run(result)) and give its folder; or, without "
         "writing it, compare its two plans (the stochastic plan and the forecast optimum) on common "
-        "scenarios: fleetopt.api.compare(result)"
+        "scenarios: fleetopt.api.compare(result); fleetopt.api.evaluate(result) evaluates it without "
+        "writing it, in one go"
     )
 
 

@@ -141,7 +141,7 @@ def _prepared_in_memory(result: SolveResult | StochasticResult, model, settings:
         path = Path(folder) / RunFolder.PLAN
         path.write_bytes(plan_file_bytes(result, solved_from))
         try:
-            job = _prepared(path, solved_from if model is None else model, settings)
+            job = _prepared(lambda: path, solved_from if model is None else model, settings)
         except PlanFileError as exc:  # the folder names nothing the caller knows
             why = str(exc).replace(f"{path}: ", "").replace(str(path), "its plan file")
             given = "the model given" if model is not None else "its own model"
@@ -204,16 +204,17 @@ def prepare_evaluation(
     Returns an :class:`EvaluationJob`.
     """
     settings = {name: value for name, value in locals().items() if name not in ("plans", "model")}
-    job = _prepared(resolve_run(plans, "plans").resolve(), model, settings)
+    job = _prepared(lambda: resolve_run(plans, "plans").resolve(), model, settings)
     _warn_if_other_model_version(job.loaded, job.source)
     _warn_of_futures(job, lambda seed, scenarios: _in_sample_parts(job.source.path, seed, scenarios))
     return job
 
 
-def _prepared(plans: Path, model: ModelArg, settings: dict) -> EvaluationJob:
-    """:func:`prepare_evaluation` of the plans file or run folder ``plans`` (resolved), its
-    ``settings`` (its arguments by name; :func:`evaluate`'s run here, on one executor) checked,
-    before its warnings."""
+def _prepared(plans: Callable[[], Path], model: ModelArg, settings: dict) -> EvaluationJob:
+    """:func:`prepare_evaluation` of the plans file or run folder ``plans()`` gives (resolved), its
+    ``settings`` (its arguments by name; :func:`evaluate`'s run here, on one executor) checked
+    first (a setting that cannot apply is refused before the plans are looked for), before its
+    warnings."""
     scenarios, seed, backend, deterministic, folder = (settings.get(name) for name in (
         "scenarios", "seed", "backend", "deterministic", "folder"))  # fmt: skip
     executor, ray_address = settings.get("executor", "local"), settings.get("ray_address")
@@ -240,7 +241,7 @@ def _prepared(plans: Path, model: ModelArg, settings: dict) -> EvaluationJob:
     # the plans where they are now: a notebook that moves (os.chdir) before the run is written must
     # not name the plans, nor read their objective, from its new folder
     job = _prepare_evaluation(
-        plans, _loadable(model), scenarios=scenarios, seed=seed,
+        plans(), _loadable(model), scenarios=scenarios, seed=seed,
         backend=backend,
         max_memory=resources.budget_within_memory(max_memory, backend, executor, workers),
         deterministic=deterministic, keep_matrix=settings["keep_matrix"], executor=executor,
