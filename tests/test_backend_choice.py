@@ -30,6 +30,7 @@ from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.kernel.compiler import KernelBuildError
 from fleetopt.evaluate.kernel.shape import KernelShape
 from fleetopt.evaluate.simulate import SimulationConstants
+from fleetopt.sweep.rule import Rule
 
 
 @pytest.fixture
@@ -214,7 +215,8 @@ def test_a_cache_whose_builds_cannot_be_loaded_is_named(no_gpu, monkeypatch, tin
 
 
 @needs_cc
-def test_a_sweep_resumed_on_the_c_build_uses_the_chunks_numpy_saved(no_gpu, monkeypatch, tmp_path):
+def test_a_sweep_resumed_on_the_c_build_uses_the_chunks_numpy_saved(no_gpu, monkeypatch, tmp_path,
+                                                                   numpy_sweep):
     """A sweep stopped while NumPy evaluated it (its compiler failing then), resumed where `auto`
     runs the C build: the chunks saved before are used (job.json keeps the chunk sizes, which
     would otherwise follow the backend), and the figures are NumPy's."""
@@ -222,13 +224,13 @@ def test_a_sweep_resumed_on_the_c_build_uses_the_chunks_numpy_saved(no_gpu, monk
     monkeypatch.setattr(backend_choice, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     folder = tmp_path / "sweep"
     monkeypatch.setenv("CC", "false")
-    reference = _sweep_stopped_in_its_evaluation(folder, "auto")
+    _sweep_stopped_in_its_evaluation(folder, "auto")
     monkeypatch.delenv("CC")
     resumed = api.resume_sweep(folder)
     assert resumed.evaluation.backend == "cpu-kernel"
     assert resumed.evaluation.pairs_stored == 2 * 100_000  # NumPy's chunks here are one plan each
     np.testing.assert_allclose(
-        resumed.metrics.select_dtypes("number"), reference.metrics.select_dtypes("number"), rtol=1e-12
+        resumed.metrics.select_dtypes("number"), numpy_sweep.metrics.select_dtypes("number"), rtol=1e-12
     )
 
 
@@ -361,13 +363,13 @@ def test_a_resume_may_change_how_the_job_runs(no_gpu, here):
     assert json.loads((here / "E" / "job.json").read_text())["backend"] == "cupy"  # job.json keeps its own
 
 
-def test_a_sweep_resume_may_change_its_backend(no_gpu, tmp_path):
+def test_a_sweep_resume_may_change_its_backend(no_gpu, tmp_path, numpy_sweep):
     """A sweep started on a GPU could not be finished without one. `--resume` with `--backend`
     (api.resume_sweep(backend=...)) evaluates the rest another way, keeping the chunks saved, with
     the same figures; without it the message says so."""
 
     folder = tmp_path / "sweep"
-    reference = _sweep_stopped_in_its_evaluation(folder, "numpy")
+    _sweep_stopped_in_its_evaluation(folder, "numpy")
     job = json.loads((folder / "job.json").read_text())
     (folder / "job.json").write_text(json.dumps({**job, "backend": "cupy"}))  # as a GPU machine wrote it
     said = f"finish it here with fleetopt sweep --resume {folder} --backend auto"
@@ -375,7 +377,7 @@ def test_a_sweep_resume_may_change_its_backend(no_gpu, tmp_path):
         api.resume_sweep(folder)
     resumed = api.resume_sweep(folder, backend="numpy", threads=1)
     assert resumed.evaluation.backend == "numpy" and resumed.evaluation.pairs_stored == 2 * 100_000
-    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    pd.testing.assert_frame_equal(resumed.metrics, numpy_sweep.metrics, check_exact=True)
     assert json.loads((folder / "job.json").read_text())["backend"] == "cupy"  # job.json keeps its own
 
 
@@ -494,13 +496,18 @@ def test_workers_with_the_ray_executor_are_refused(no_gpu, here):
     assert "executor=" not in said
 
 
-def _sweep_stopped_in_its_evaluation(folder, backend: str):
-    """A sweep of tiny (5 candidates, 100,000 scenarios) stopped after two evaluation chunks in
-    ``folder`` (NumPy's chunks are one plan each there); the same sweep run through, on NumPy."""
-    from fleetopt.sweep.rule import Rule
+SWEPT = {"candidates": 5, "scenarios": 100_000, "seed": 3}  # NumPy's chunks are one plan each there
 
-    rule = Rule(max_breach_prob=0.9)
+
+def _sweep_stopped_in_its_evaluation(folder, backend: str) -> None:
+    """A sweep of tiny (``SWEPT``) stopped after two evaluation chunks in ``folder``."""
     with pytest.raises(KeyboardInterrupt):
-        api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, folder=folder, backend=backend,
+        api.sweep("tiny", **SWEPT, rule=Rule(max_breach_prob=0.9), folder=folder, backend=backend,
                   progress=interrupt_at(2))  # fmt: skip
-    return api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, backend="numpy")
+
+
+@pytest.fixture(scope="module")
+def numpy_sweep():
+    """The sweep ``_sweep_stopped_in_its_evaluation`` stops, run through on NumPy: the figures each
+    resume must give, made once for the tests that only read them."""
+    return api.sweep("tiny", **SWEPT, rule=Rule(max_breach_prob=0.9), backend="numpy")

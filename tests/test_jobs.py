@@ -178,24 +178,33 @@ def _wait_for(predicate, seconds: float) -> bool:
     return False
 
 
+SIGNALLED_EVALUATION = ["--scenarios", "1000", "--max-memory", "8MB"]
+
+
+@pytest.fixture(scope="module")
+def signalled_plans(tmp_path_factory) -> tuple[Path, bytes]:
+    """500 copies of tiny's plan in a plan file (chunks of a few plans under 8MB: a run of about 4 s,
+    stopped after its first) and the metrics.csv of their evaluation run through, which each signal's
+    resumed run must repeat byte for byte: made once for both signals, which only read them."""
+    folder = tmp_path_factory.mktemp("signalled")
+    loaded = load_model("tiny")
+    plans_file = folder / "plans.npz"
+    save_plans(plans_file, [solved("tiny").plan] * 500, [f"p{i}" for i in range(500)], loaded.model.name,
+               loaded.content_hash)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "fleetopt.cli", "evaluate", "tiny", "--plans", str(plans_file),
+                    *SIGNALLED_EVALUATION, "--out", str(folder / "full")],
+                   check=True, capture_output=True, env={**os.environ, "COLUMNS": "120"})  # fmt: skip
+    return plans_file, (folder / "full" / "metrics.csv").read_bytes()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_cli_stops_cleanly_on_a_signal_and_resumes(tmp_path, sig):
+def test_cli_stops_cleanly_on_a_signal_and_resumes(tmp_path, sig, signalled_plans):
     """A `fleetopt evaluate` process killed part way, then `--resume`: the same metrics.csv, byte for byte."""
-    result = solved("tiny")
-    loaded = load_model("tiny")
-    plans_file = tmp_path / "plans.npz"
-    save_plans(
-        plans_file,
-        [result.plan] * 500,  # chunks of a few plans under 8MB: a run of about 4 s, stopped after its first
-        [f"p{i}" for i in range(500)],
-        loaded.model.name,
-        loaded.content_hash,
-    )
+    plans_file, full_metrics = signalled_plans
     exe = [sys.executable, "-m", "fleetopt.cli"]
-    common = ["evaluate", "tiny", "--plans", str(plans_file), "--scenarios", "1000", "--max-memory", "8MB"]
+    common = ["evaluate", "tiny", "--plans", str(plans_file), *SIGNALLED_EVALUATION]
     env = {**os.environ, "COLUMNS": "120"}
-    subprocess.run([*exe, *common, "--out", str(tmp_path / "full")], check=True, capture_output=True, env=env)
     # SIGINT as at a terminal: a suite started as a background job (`cmd &` without job control)
     # passes SIGINT ignored to its children, and an ignored SIGINT never reaches the CLI
     job = subprocess.Popen([*exe, *common, "--out", str(tmp_path / "part")], stdout=subprocess.PIPE,
@@ -211,9 +220,7 @@ def test_cli_stops_cleanly_on_a_signal_and_resumes(tmp_path, sig):
     subprocess.run(
         [*exe, "evaluate", "--resume", str(tmp_path / "part")], check=True, capture_output=True, env=env
     )
-    assert (tmp_path / "part" / "metrics.csv").read_bytes() == (
-        tmp_path / "full" / "metrics.csv"
-    ).read_bytes()
+    assert (tmp_path / "part" / "metrics.csv").read_bytes() == full_metrics
     assert not chunks.exists()
 
 
