@@ -50,8 +50,10 @@ BUNDLED = ["tiny", "lab", "neocloud"]
 MILP_PLANS: dict = {}  # each bundled model's MILP plan, kept by the `bundled` fixture
 
 
-def assert_agree(consts, plans, scen, kernel=None) -> dict:
-    want = simulate(consts, plans, scen)
+def assert_agree(consts, plans, scen, kernel=None, want=None) -> dict:
+    """The C build (``kernel``, or the one-thread build) against NumPy's ``want`` for the same
+    inputs (None: simulated here), pair by pair; NumPy's results returned."""
+    want = simulate(consts, plans, scen) if want is None else want
     got = (kernel or cpu_kernel(1)).simulate(consts, plans, scen)
     for field in RESULT_FIELDS:
         assert got[field].shape == (plans.P, scen.S)
@@ -206,11 +208,12 @@ def test_the_demand_served_is_numpys_to_the_bit(bundled, gpu_code):
         np.testing.assert_array_equal(kernel.simulate(consts, plans, scen)["demand_served"], want)
 
 
-@pytest.mark.parametrize("code", ["c", "gpu-code"])
-def test_idle_gpus_to_market_agrees_with_numpy_on_every_bundled_model(bundled, gpu_code, code):
-    """Policy rule 5 on, every risk factor on (late blocks: short quarters too), the plans with a
-    variant holding 30 % of its market GPUs idle: both builds agree with NumPy, and the idle GPUs
-    serve demand the plans' market GPUs leave (more demand served than with the rule off)."""
+@pytest.fixture(scope="module")
+def idle_gpus_simulated(bundled):
+    """A bundled model with policy rule 5 and every risk factor on (late blocks: short quarters
+    too), its plans and a batch of them holding 30 % of their market GPUs idle, and NumPy's results
+    for each batch and for the idle batch with the rule off: simulated once for both builds of the
+    kernel, which only compare with them."""
     name, data, plans = bundled
     d = yaml.safe_load(bundled_model_path(name).read_text(encoding="utf-8"))
     d["policy"] = {**d.get("policy", {}), "idle_gpus_to_market": True}
@@ -219,11 +222,20 @@ def test_idle_gpus_to_market_agrees_with_numpy_on_every_bundled_model(bundled, g
     half = plan_variants(data, milp)[0][3]
     held = batch(risky, [with_idle_gpus(risky, p) for p in (milp, half)], ["idle_milp", "idle_half"])
     consts, scen = SimulationConstants.from_data(risky), generate_scenarios(risky, 6, 0, 200)
-    assert consts.policy.idle_gpus_to_market
-    for batch_ in (plans, held):
-        want = assert_agree(consts, batch_, scen, gpu_code if code == "gpu-code" else None)
     rule_off = consts.policy.model_copy(update={"idle_gpus_to_market": False})
-    off = simulate(consts.with_policy(rule_off), held, scen)
+    simulated = [(batch_, simulate(consts, batch_, scen)) for batch_ in (plans, held)]
+    return consts, scen, simulated, simulate(consts.with_policy(rule_off), held, scen)
+
+
+@pytest.mark.parametrize("code", ["c", "gpu-code"])
+def test_idle_gpus_to_market_agrees_with_numpy_on_every_bundled_model(idle_gpus_simulated, gpu_code, code):
+    """Policy rule 5 on, every risk factor on (late blocks: short quarters too), the plans with a
+    variant holding 30 % of its market GPUs idle: both builds agree with NumPy, and the idle GPUs
+    serve demand the plans' market GPUs leave (more demand served than with the rule off)."""
+    consts, scen, simulated, off = idle_gpus_simulated
+    assert consts.policy.idle_gpus_to_market
+    for batch_, numpy_results in simulated:
+        want = assert_agree(consts, batch_, scen, gpu_code if code == "gpu-code" else None, numpy_results)
     assert (want["demand_served"] > off["demand_served"] + 1e-6).any()
 
 
