@@ -854,10 +854,12 @@ FO_DEVICE fo_delivered fo_short_contracts(FO_PARAMS, long long p, long long s, i
 
 // the share of contract k's planned GPUs freed in quarter t (contract_book._free): all of them where it has
 // ended (not in `live`), the part its customer cut where it scaled it back; 1.0 without a scale-back
+#if FO_SCALE_BACK
 FO_DEVICE double fo_freed_share(FO_PARAMS, long long s, int t, int k, fo_bits live)
 {
     return ((live >> k) & 1ULL) ? 1.0 - FO_KEPT(k, t) : 1.0;
 }
+#endif
 
 // freed capacity on a short quarter (policy rule 2, freed_gpus_to_market; contract_book._free): the planned GPUs
 // of each contract the plan serves this quarter that has ended, at the contracts' power share (phc)
@@ -869,8 +871,10 @@ FO_DEVICE void fo_short_freed(FO_PARAMS, long long p, long long s, int t, const 
     while (ended) {
         const int k = FO_CTZ(ended);
         ended &= ended - 1ULL;
+#if FO_SCALE_BACK  // without one every contract here has ended: all its GPUs freed, nothing to test
         const double share = fo_freed_share(FO_ARGS, s, t, k, live);
         if (!(share > 0.0)) continue;
+#endif
         const int u = FO_LOAD(contract_use + k);
         // each pointer made apart: one offset for both keeps a 64-bit value live (spills on sm_100)
         FO_ADD_USE(fr->gpus, u, FO_TIMES(fo_over_sites(cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t, phc), share));
@@ -1036,8 +1040,10 @@ FO_DEVICE void fo_powered_freed(FO_PARAMS, long long p, long long s, int t, cons
     while (ended) {
         const int k = FO_CTZ(ended);
         ended &= ended - 1ULL;
+#if FO_SCALE_BACK  // without one every contract here has ended: all its GPUs freed, nothing to test
         const double share = fo_freed_share(FO_ARGS, s, t, k, live);
         if (!(share > 0.0)) continue;
+#endif
         const int u = FO_LOAD(contract_use + k);
         FO_ADD_USE(fr->supply, u, FO_TIMES(FO_Q(FO_Q_FREED_SUPPLY + k), share));
         FO_ADD_USE(fr->gpus, u, FO_TIMES(FO_Q(FO_Q_CONTRACT_TOTAL + k), share));
