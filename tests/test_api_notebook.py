@@ -989,6 +989,19 @@ def test_a_solve_in_memory_is_evaluated_as_its_run_is_and_its_run_says_the_plans
         api.compare([folder, folder])
 
 
+def test_a_plan_s_table_given_to_compare_is_refused_as_a_table(here):
+    """fo.compare(result.plan_frame()) iterated the frame and was refused for its first column's name,
+    "quarter: no such run folder or plan file": it is refused as the table it is, saying what to do."""
+    frame = api.solve("tiny").plan_frame()
+    with pytest.raises(InputError) as refused:
+        api.compare(frame, "tiny", scenarios=5)
+    rows, columns = frame.shape
+    assert str(refused.value) == (
+        "runs must be a run folder, run id or plan file, or a list of them, not a DataFrame of "
+        f"{rows} rows x {columns} columns: a plan's table is solved with fleetopt.api.solve(model, "
+        "purchases=table), and the result compared: fleetopt.api.compare([result, ...])")
+
+
 def test_the_report_of_an_evaluation_in_memory_says_its_plans_were_never_a_file(here):
     """Its report said "the plans file in memory: ... (as given to the evaluation) is no longer there",
     as though a file had been moved: it says the plans were in memory, and keeps the futures' figures."""

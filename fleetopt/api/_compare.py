@@ -9,6 +9,8 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from fleetopt.api._evaluate import _warn_if_in_sample, _warn_if_other_model_version
 from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import ModelArg, _loaded_and_data, edit, refuse_a_run_as_model
@@ -49,6 +51,7 @@ from fleetopt.schema.edit import ChangeError, check_changes, sets_field
 from fleetopt.schema.issues import ModelError
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.model_changes import change_words, edited_name
+from fleetopt.schema.shown_values import typed_value
 from fleetopt.stochastic.result import StochasticResult
 
 
@@ -161,6 +164,10 @@ def _runs_given(runs) -> list:
     fo.runs() is a numpy integer), refused where it is neither one nor a list, or names none."""
     if isinstance(runs, (str, Path, Integral, RunRecord, SolveResult, StochasticResult)):
         return [runs]
+    if isinstance(runs, (pd.DataFrame, pd.Series)):  # iterated, a frame gave its column names as runs
+        raise InputError(f"runs must be a run folder, run id or plan file, or a list of them, not "
+                         f"{typed_value(runs)}: a plan's table is solved with fleetopt.api.solve(model, "
+                         "purchases=table), and the result compared: fleetopt.api.compare([result, ...])")
     if not isinstance(runs, Iterable) or isinstance(runs, (bytes, dict)):
         raise InputError(
             f"runs must be a run folder, run id or plan file, or a list of them (got a {type(runs).__name__})"
