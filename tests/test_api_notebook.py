@@ -991,15 +991,17 @@ def test_a_solve_in_memory_is_evaluated_as_its_run_is_and_its_run_says_the_plans
 
 def test_a_plan_s_table_given_to_compare_is_refused_as_a_table(here):
     """fo.compare(result.plan_frame()) iterated the frame and was refused for its first column's name,
-    "quarter: no such run folder or plan file": it is refused as the table it is, saying what to do."""
+    "quarter: no such run folder or plan file": it is refused as the table it is, as any run argument
+    given a table is (Registry.id_given), saying what to do."""
     frame = api.solve("tiny").plan_frame()
     with pytest.raises(InputError) as refused:
         api.compare(frame, "tiny", scenarios=5)
     rows, columns = frame.shape
     assert str(refused.value) == (
-        "runs must be a run folder, run id or plan file, or a list of them, not a DataFrame of "
-        f"{rows} rows x {columns} columns: a plan's table is solved with fleetopt.api.solve(model, "
-        "purchases=table), and the result compared: fleetopt.api.compare([result, ...])")
+        f"runs must be a run folder, plan file or run id (int), not a DataFrame of {rows} rows x {columns} "
+        "columns; a table of a plan's decisions or purchases is not a plan: solve with its purchases, "
+        "result = fleetopt.api.solve(model, purchases=table), then give "
+        "fleetopt.api.write_solve_run(result), the run folder it writes")
 
 
 def test_the_report_of_an_evaluation_in_memory_says_its_plans_were_never_a_file(here):

@@ -51,7 +51,6 @@ from fleetopt.schema.edit import ChangeError, check_changes, sets_field
 from fleetopt.schema.issues import ModelError
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.model_changes import change_words, edited_name
-from fleetopt.schema.shown_values import typed_value
 from fleetopt.stochastic.result import StochasticResult
 
 
@@ -162,12 +161,10 @@ def comparison_html(comparison: Comparison) -> str:
 def _runs_given(runs) -> list:
     """:func:`compare`'s ``runs`` as a list: one as a list of one (a run id from a table of
     fo.runs() is a numpy integer), refused where it is neither one nor a list, or names none."""
-    if isinstance(runs, (str, Path, Integral, RunRecord, SolveResult, StochasticResult)):
+    # a table is one value, refused as a run is (Registry.id_given): iterated, it gave its columns as runs
+    if isinstance(runs, (str, Path, Integral, RunRecord, SolveResult, StochasticResult, pd.DataFrame,
+                         pd.Series)):  # fmt: skip
         return [runs]
-    if isinstance(runs, (pd.DataFrame, pd.Series)):  # iterated, a frame gave its column names as runs
-        raise InputError(f"runs must be a run folder, run id or plan file, or a list of them, not "
-                         f"{typed_value(runs)}: a plan's table is solved with fleetopt.api.solve(model, "
-                         "purchases=table), and the result compared: fleetopt.api.compare([result, ...])")
     if not isinstance(runs, Iterable) or isinstance(runs, (bytes, dict)):
         raise InputError(
             f"runs must be a run folder, run id or plan file, or a list of them (got a {type(runs).__name__})"

@@ -131,12 +131,13 @@ def _scale_back_events(data: ModelData, plan: PlanBatch, scen, seen: list[dict],
             live = plan.accepted[0] if t == 0 else seen[t - 1]["live"]
             if live[k] <= 0 or t > c.end:  # not taken, ended before (late) or its term over
                 continue
-            paid = (before[t] - kept[k, t]) * data.contract_payments.ended[k, t]
+            cut = before[t] - kept[k, t]
+            paid = cut * data.contract_payments.ended[k, t]
             events[t].append(
                 f"customer {c.customer} keeps {format_rate(kept[k, t])} of contract {c.name} "
-                f"({format_count((before[t] - kept[k, t]) * c.gpus, 'GPUs')} cut"
-                + (f", termination payment {format_usd(paid)}" if paid > 0 else "") + "), the GPUs cut "
-                + ("offered on the market" if data.policy.freed_gpus_to_market else "idle")
+                f"({format_count(cut * c.gpus, 'GPUs')} cut"
+                + (f", termination payment {format_usd(paid)}" if paid > 0 else "")
+                + f"), the GPUs cut {_freed_go(data)}"
             )  # fmt: skip
 
 
@@ -168,5 +169,10 @@ def _ended_words(data: ModelData, rows: list[int], live: np.ndarray, t: int) -> 
     if not said:
         return "no contract of it in the plan is running"
     their = "its" if len(said) == 1 else "their"
-    return listed(said) + f", {their} GPUs " + ("offered on the market" if data.policy.freed_gpus_to_market
-                                                 else "idle")  # fmt: skip
+    return listed(said) + f", {their} GPUs {_freed_go(data)}"
+
+
+def _freed_go(data: ModelData) -> str:
+    """Where a contract's freed GPUs go (policy rule freed_gpus_to_market): 'offered on the market' or
+    'idle'."""
+    return "offered on the market" if data.policy.freed_gpus_to_market else "idle"
