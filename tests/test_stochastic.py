@@ -67,6 +67,7 @@ from fleetopt.stochastic.summary_words import (
     first_stage_text,
     in_sample_labels,
     measure_unavailable,
+    plan_facts,
 )
 
 EXACT = 1e-9  # relative MIP gap for the hand-worked instances
@@ -1293,6 +1294,46 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     assert "solved by HiGHS: optimal, gap 0.18%." in html and "within" not in html
     said = " ".join(shown(close).replace("│", " ").split())  # the terminal's row too
     assert "status / gap optimal / 0.18%" in said and "within" not in said
+
+
+def test_a_plan_whose_solve_stopped_short_of_its_gap_says_so_where_it_says_what_to_commit_to(tmp_path):
+    """`fleetopt solve tiny --stochastic 50 --time-limit 1 --mip-gap 1e-6` kept RP's first stage at a
+    64.70 % gap and ended "In short, ... commit to the plan whose better figures matter more to you",
+    the gap only in the diagnostics' status row: a planner read it as a finished solve's. The run's
+    summary so stopped (tiny --stochastic 2's, its status, gaps and --mip-gap set as that run's; a
+    time limit's outcome depends on the machine) says it in the terminal's last line, as a warning
+    row of the plan's facts and in the report's In short, naming the options to change; its gap asked
+    is written as given, not "0.00%"."""
+    from rich.console import Console
+
+    from fleetopt.cli.render.stochastic import stochastic_tables
+
+    out = tmp_path / "sto"
+    code, stdout = cli("solve", "tiny", "--stochastic", "2", "--out", str(out))
+    assert code == 0, stdout
+    assert "stopped" not in stdout  # RP at its gap: nothing to say
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["status"], summary["first_stage"]) == ("optimal", "RP's")
+    summary.update(status="time_limit", gap=0.6470, plan_gap=0.6470)
+    summary["settings"]["mip_gap"] = 1e-6
+    (out / "summary.json").write_text(json.dumps(summary))
+    words = ("the solve stopped (time limit, gap 64.70%, short of the 0.0001% asked): its first stage is the "
+             "best it found, not shown to be the best for these scenarios; give each solve more time "
+             "(--time-limit) or fewer scenarios (--stochastic N) before committing to it")
+    console = Console(width=2000, record=True)
+    for shown_table in stochastic_tables(summary):
+        console.print(shown_table)
+    said = " ".join(console.export_text().replace("│", " ").split())
+    assert said.endswith(f"In short, out of sample the stochastic plan is a trade: commit to the plan whose "
+                         f"better figures matter more to you; but {words}.")
+    assert f"solve stopped short {words}" in said
+    assert "solved at this run's 0.0001% gap, not fleetopt solve's 0.50%" in said
+    facts = {label: (text, warning) for label, text, warning in plan_facts(summary)}
+    assert facts["solve stopped short"] == (words, True)
+    code, _ = cli("report", str(out), "--out", str(tmp_path / "report.md"))
+    assert code == 0
+    in_short = (tmp_path / "report.md").read_text().split("## In short")[1].split("##")[0]
+    assert f"But {words}." in " ".join(in_short.split())
 
 
 # ---------------------------------------------------------------- which first stage the plan keeps

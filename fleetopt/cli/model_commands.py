@@ -337,7 +337,8 @@ def _solve_stochastic(ctx: typer.Context, loaded: api.LoadedModel, threads: int 
                        share_purchases=p["share_purchases"])
     with RunFolder.claim(p["out"], run_name("stochastic", loaded.model.name)).released_on_failure() as folder:
         say_model_changes(loaded)
-        console.print(marked("solving ", (loaded.model.name, "bold"), f" over {n} scenarios (two-stage) ..."))
+        over = f" over {counted(n, 'scenario')} (two-stage) ..."  # "1 scenarios" read as a slip
+        console.print(marked("solving ", (loaded.model.name, "bold"), over))
         with solve_lines(err_console, "objective"):  # (1 - L) E[V] + L CVaR(V), less penalties
             result = api.solve_stochastic(
                 loaded, n, first_stage_quarters=quarters, risk_weight=p["risk_weight"],

@@ -33,6 +33,7 @@ from fleetopt.evaluate.metrics import best_plan_label, demand_in_short, ranking_
 from fleetopt.evaluate.slip import slips
 from fleetopt.report.reading import ReportRun
 from fleetopt.stochastic.paired import out_of_sample_advice, out_of_sample_verdict
+from fleetopt.stochastic.summary_words import stopped_short
 from fleetopt.sweep.recommendation import lead_in_short
 
 
@@ -70,6 +71,8 @@ def summary_section(run: ReportRun) -> str:
                     f"(below), judged on {oos['scenarios']:,} fresh futures, out of sample, the two plans on "
                     f"the same ones. On the same futures the stochastic plan is "
                     f"{out_of_sample_verdict(oos['paired'], n)}."] + ([f"What it means: {advice}."] if advice else [])
+        if stopped := stopped_short(run.summary):  # a first stage the solve did not finish with
+            said.insert(2 if advice else 1, f"But {stopped}.")
     return _in_short(said)
 
 

@@ -56,6 +56,8 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
     rescue, how the plan was completed on the forecast and each hard limit of the forecast it breaks
     there (warning rows; formulation §7b)."""
     rows = [("first stage of the plan", summary["first_stage"], False)] if summary.get("first_stage") else []
+    if stopped := stopped_short(summary):
+        rows.append(("solve stopped short", stopped, True))
     settings = summary["settings"]
     solved = settings.get("distinct_scenarios", settings["scenarios"])
     for label, name in (
@@ -180,6 +182,23 @@ def keeps_rp(summary: dict) -> bool:
     return (summary.get("first_stage") or "RP's") == "RP's"
 
 
+def stopped_short(summary: dict) -> str | None:
+    """Where the stochastic plan keeps the first stage of an RP solve stopped short of its gap (a
+    ``--time-limit``), that it is the best first stage found, not shown the best, and what to do, in
+    words; None where RP reached its gap or the plan keeps the forecast optimum's first stage (which
+    ``first_stage`` explains). A planner given '64.70%' in the status row alone read the run's "In
+    short, ... commit to" as of a finished solve (§7b, "Time limit")."""
+    status = summary.get("status")
+    if status in (None, "optimal") or not keeps_rp(summary):
+        return None
+    gap = summary.get("plan_gap", summary.get("gap"))
+    asked = (summary.get("settings") or {}).get("mip_gap")
+    short = f", short of the {gap_asked(asked)} asked" if asked is not None else ""
+    return (f"the solve stopped ({_stopped(status, gap)}{short}): its first stage is the best it found, "
+            "not shown to be the best for these scenarios; give each solve more time (--time-limit) or "
+            "fewer scenarios (--stochastic N) before committing to it")
+
+
 def gap_words(summary: dict) -> str:
     """RP's gap, and where the plan keeps the forecast optimum's first stage, that plan's own gap to
     RP's bound beside it: "41.33% (RP's plan; the plan kept: 1.16%)"."""
@@ -189,6 +208,12 @@ def gap_words(summary: dict) -> str:
     return f"{gap} (RP's plan; the plan kept: {format_gap(summary['plan_gap'])})"
 
 
+def gap_asked(gap: float) -> str:
+    """A ``--mip-gap`` setting in words: as a solve's gap is written (1.00%), or where that would read
+    0.00% (--mip-gap 1e-6, which a planner read as no gap asked at all), as given (0.0001%)."""
+    return format_gap(gap) if gap >= 1e-4 else format_rate(gap)
+
+
 def forecast_gap_note(settings: dict) -> str | None:
     """Why the forecast optimum beside the stochastic plan may not be `fleetopt solve`'s, in one line,
     where the run's gap is not `fleetopt solve`'s default (a CFO met two "forecast optima"); None where
@@ -196,7 +221,7 @@ def forecast_gap_note(settings: dict) -> str | None:
     gap = settings.get("mip_gap")
     if gap is None or gap == DEFAULT_MIP_GAP:
         return None
-    return (f"The forecast optimum here is solved at this run's {format_gap(gap)} gap, not fleetopt "
+    return (f"The forecast optimum here is solved at this run's {gap_asked(gap)} gap, not fleetopt "
             f"solve's {format_gap(DEFAULT_MIP_GAP)}: it may buy differently from fleetopt solve's plan, "
             "its NPV up to the gap apart.")
 

@@ -31,6 +31,7 @@ from fleetopt.stochastic.summary_words import (
     measure_rows,
     measure_unavailable,
     plan_facts,
+    stopped_short,
 )
 
 
@@ -72,7 +73,9 @@ def stochastic_tables(summary: dict) -> list:
     paired = (summary.get("out_of_sample") or {}).get("paired")
     action = out_of_sample_action(paired) if paired else None
     # last, where a terminal leaves the reader, the answer again in a line (as compare's "In short")
-    last = [Text(f"In short, out of sample the stochastic plan is {action}.", style="bold")] if action else []
+    caveat = f"; but {stopped}" if (stopped := stopped_short(summary)) else ""  # a solve not finished
+    said = f"In short, out of sample the stochastic plan is {action}{caveat}."
+    last = [Text(said, style="bold")] if action else []
     return [table for table in shown if table is not None] + last
 
 
