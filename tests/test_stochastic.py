@@ -1336,6 +1336,28 @@ def test_a_plan_whose_solve_stopped_short_of_its_gap_says_so_where_it_says_what_
     assert f"But {words}." in " ".join(in_short.split())
 
 
+def test_a_model_whose_futures_are_all_its_forecast_is_told_so(tmp_path):
+    """tiny without its risk block: every scenario drawn is the forecast, so the stochastic plan is the
+    forecast optimum (its out-of-sample differences $0 ($0)) and the verdict's "more scenarios
+    (--stochastic N) may tell them apart" could never come true; the solve warns first, and the bundled
+    tiny, whose futures differ, is not warned."""
+    import yaml
+
+    model = yaml.safe_load((Path(__file__).parents[1] / "models" / "tiny.yaml").read_text())
+    del model["risk"]
+    path = tmp_path / "certain.yaml"
+    path.write_text(yaml.safe_dump(model))
+    code, said = cli("solve", str(path), "--stochastic", "2", "--out", str(tmp_path / "certain"))
+    assert code == 0, said
+    warning = ("every scenario drawn is the model's forecast (no risk block, or every risk factor at zero), "
+               "so the stochastic plan can only be the forecast optimum and more scenarios cannot change it")
+    assert warning in " ".join(said.split())
+    summary = json.loads((tmp_path / "certain" / "summary.json").read_text())
+    assert abs(summary["out_of_sample"]["paired"]["npv_mean_usd_diff"]) < 1e-3
+    code, said = cli("solve", "tiny", "--stochastic", "2", "--out", str(tmp_path / "tiny"))
+    assert code == 0 and "every scenario drawn" not in said
+
+
 # ---------------------------------------------------------------- which first stage the plan keeps
 
 

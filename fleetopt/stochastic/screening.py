@@ -8,10 +8,11 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.errors import warn
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.factors import taken_shares
-from fleetopt.evaluate.scenarios import ScenarioSet, generate_scenarios
+from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.milp.stochastic.scenarios import ScenarioInputs
 from fleetopt.runs import limits
 from fleetopt.stochastic.reduction import reduce_scenarios
@@ -63,6 +64,21 @@ def scenario_features(scenarios: ScenarioSet) -> np.ndarray:
     )
 
 
+# what a solve whose futures are all the forecast is told: a planner's model without a risk block got
+# "no better and no worse ... more scenarios (--stochastic N) may tell them apart", which none can
+ONLY_THE_FORECAST = (
+    "every scenario drawn is the model's forecast (no risk block, or every risk factor at zero), so the "
+    "stochastic plan can only be the forecast optimum and more scenarios cannot change it: give the model "
+    "a risk block (docs/evaluation.md) for futures to plan across"
+)
+
+
+def all_the_forecast(data: ModelData, drawn: ScenarioSet) -> bool:
+    """Whether every factor of every scenario ``drawn`` is the forecast's (its neutral path)."""
+    forecast = deterministic_scenarios(data, drawn.S)
+    return all(np.array_equal(drawn.factors[name], forecast.factors[name]) for name in drawn.factors)
+
+
 def screened_count(n: int, screen: int = limits.DEFAULT_SCREEN) -> int:
     """How many scenarios a stochastic solve over ``n`` draws (the first of its seed) and screens:
     ``screen``, or ``n`` where it asks for more (every one kept, none reduced)."""
@@ -77,6 +93,8 @@ def reduced_scenarios(
     Representatives of probability 0 (their features identical to an earlier representative's, so
     no scenario is nearest to them) are left out: fewer than ``n`` then, as the run reports."""
     drawn = generate_scenarios(data, seed, 0, screened_count(n, screen))
+    if all_the_forecast(data, drawn):
+        warn(ONLY_THE_FORECAST)
     plans = compile_plans(data, [forecast_plan], ["forecast"])
     npv = evaluate(data, plans, drawn.S, seed, backend=backend, keep_matrix=True).npv_matrix[0]
     rows, probabilities = reduce_scenarios(npv, scenario_features(drawn), n, alpha)
