@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import fleetopt.api as fo
+from fleetopt.core.results.plan_limits import plan_limits
 
 PUBLIC = Path(__file__).resolve().parents[1] / "docs" / "calibration.csv"
 BAND = 1.5  # a line may be at most this factor above or below its public figure
@@ -58,9 +59,14 @@ def fleetopt_lines(result, model) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def calibration():
+def default_solve():
     loaded, _ = fo.load(None)
-    result = fo.solve(loaded, mip_gap=0.005)
+    return loaded, fo.solve(loaded, mip_gap=0.005)
+
+
+@pytest.fixture(scope="module")
+def calibration(default_solve):
+    loaded, result = default_solve
     return fleetopt_lines(result, loaded.model), public_figures()
 
 
@@ -109,3 +115,16 @@ def test_the_calibration_page_prints_the_solves_figures(calibration):
         figure, allowed = _figure_and_half_digit(row[1])
         said = f"{line}: the page says {row[1]}, the solve {lines[line]:.6g}"
         assert abs(lines[line] - figure) <= allowed * (1 + 1e-9), said
+
+
+def test_market_demand_binds_on_the_forecast_optimum_in_its_middle_years(default_solve):
+    """docs/calibration.md said the default model's demand is set far above what the company can
+    serve and rarely binds, so that its walk mattered little; the forecast optimum serves most of
+    the market's demand in each year from 2027Q3 to 2030Q2 and all of it in some quarters, so a
+    future with less demand idles its GPUs (the page's rows of risk.demand_volatility_annual)."""
+    _, result = default_solve
+    limits = plan_limits(result.data, result.plan, result.statements, result.objective_kind)
+    demand = next(entry for entry in limits if entry["limit"] == "market demand")
+    shares = demand["served_share_by_year"]
+    assert demand["binding"]
+    assert all(shares[year] > 0.5 for year in ("2027Q3..2028Q2", "2028Q3..2029Q2", "2029Q3..2030Q2")), shares

@@ -6,6 +6,8 @@ value. Every leaf must have a row and every row's value must be the model file's
 setting the file leaves out must say "not set" and name a field of the schema. The customer
 ratings' rows give the quarterly hazard the rating maps to (fleetopt/core/credit.py). The section
 "Evaluator policy estimates" lists the policy's estimated parameters with the loaded model's values.
+The CDS-implied default ranges the page sets beside the model's default rate follow from the spreads
+docs/sources.md quotes.
 """
 
 from __future__ import annotations
@@ -159,3 +161,28 @@ def test_the_credit_rates_stand_beside_s_and_ps_as_the_docs_give_them():
                if line.startswith("| Seven-year cumulative default rate by rating"))
     s_and_p = dict(re.findall(rf"\b{RATING}(?:/C)? ([0-9.]+) %", row.split("|")[2].split("(five-year")[0]))
     assert {r: sp for r, _, sp in said} == s_and_p
+
+
+SPREADS_BP = re.compile(r"^\| Five-year CDS \| (\d+) bp \([^)]*\) to (\d+) bp", re.MULTILINE)
+
+
+def seven_year_default(spread: float, recovery: float) -> float:
+    """The credit triangle: a hazard of spread / (1 - recovery) a year, held for seven years."""
+    return 1 - math.exp(-7 * spread / (1 - recovery))
+
+
+def test_the_cds_implied_default_ranges_follow_from_the_quoted_spreads():
+    """docs/calibration.md sets the default rate beside CoreWeave's CDS-implied seven-year default at
+    40 % recovery, at the model's own 25 % and at none; each range is the credit triangle on the
+    spreads docs/sources.md §6.1 quotes, as §9 says, to the digits the pages print."""
+    sources = (REPO / "docs" / "sources.md").read_text(encoding="utf-8")
+    low, high = (int(bp) / 1e4 for bp in SPREADS_BP.search(sources).groups())
+    page, sources = (" ".join(text.split()) for text in (DOC.read_text(encoding="utf-8"), sources))
+    at_40 = f"{100 * seven_year_default(low, 0.4):.0f}-{100 * seven_year_default(high, 0.4):.0f} %"
+    assert f"**{at_40} over seven years**" in page and f"i.e. {at_40} seven-year default" in sources
+    hazards = f"{100 * low / 0.6:.1f}-{100 * high / 0.6:.1f} % a year"
+    assert f"hazard of {hazards}" in page and f"hazard of {hazards}" in sources
+    at_25 = f"({100 * seven_year_default(low, 0.25):.1f}-{100 * seven_year_default(high, 0.25):.1f} %)"
+    assert f"over seven years {at_25}" in page
+    for spread in (low, high):
+        assert f"{100 * seven_year_default(spread, 0.0):.1f} %" in page
