@@ -129,6 +129,26 @@ def test_a_table_given_for_a_run_or_a_path_is_said_by_its_shape_in_one_line(here
     assert str(refused.value).endswith("(got a DataFrame of 2 rows x 1 column)")
 
 
+def test_a_value_of_the_wrong_type_is_named_with_the_article_it_is_said_with(here):
+    """fo.resolve_run(uuid) said "not an UUID": the article went by the first letter, not by the sound.
+    A type's name is said as a word ("a UUID", "an int", "a one-off") or, an initialism or a letter
+    before digits, letter by letter ("an H100", "a URL", "an NPV", "an ndarray")."""
+    import uuid
+
+    from fleetopt.schema.shown_values import typed_value
+
+    given = uuid.UUID(int=1)
+    with pytest.raises(RegistryError) as refused:
+        api.resolve_run(given)
+    said = str(refused.value)
+    assert said == f"ref must be a run folder, plan file or run id (int), not a UUID ({given!r})"
+    names = ("H100", "URL", "USD", "NPV", "HTTPError", "ndarray", "one-off", "unit", "hour", "B200")
+    said = [typed_value(type(name, (), {"__repr__": lambda self: "x"})()) for name in names]
+    assert said == ["an H100 (x)", "a URL (x)", "a USD (x)", "an NPV (x)", "an HTTPError (x)",
+                    "an ndarray (x)", "a one-off (x)", "a unit (x)", "an hour (x)", "a B200 (x)"]  # fmt: skip
+    assert typed_value(3) == "an int (3)" and typed_value(1.5) == "a float (1.5)"
+
+
 @pytest.mark.parametrize("model", [123, ["tiny"], b"tiny", "", "  "])
 def test_load_refuses_what_is_not_a_model_by_name(model):
     """load(123) raised TypeError from deep in pathlib, load("") said ".: is a directory"."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import re
 
 from fleetopt.core.units import counted
 
@@ -80,7 +81,36 @@ def _shape_words(shape: tuple[int, ...]) -> str:
 
 
 def _with_article(noun: str) -> str:
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+    """``noun`` with "a" or "an" as it is said, not as it is spelt: "a UUID", "an int", "an H100",
+    "an ndarray", "a one-off"."""
+    return f"{'an' if _said_with_a_vowel(noun) else 'a'} {noun}"
+
+
+# letters whose names are said beginning with a vowel: "an H100", "an SQL", "an NPV"
+_VOWEL_SOUNDING_LETTERS = "aefhilmnorsx"
+# words begun with a vowel said "you" or "wun" ("a unit", "a UUID", "a one-off"), or with a silent h
+_SAID_WITH_A_CONSONANT = ("one", "once", "uni", "usa", "use", "usu", "uti", "ure", "uri", "uu", "eu", "ewe")
+_SILENT_H = ("hour", "honest", "honor", "heir")
+# two consonants that begin English words: a noun begun with two others is said letter by letter
+# ("ndarray": en-dee-array)
+_ONSETS = {"bl", "br", "ch", "cl", "cr", "dr", "dw", "fl", "fr", "gh", "gl", "gn", "gr", "kl", "kn", "kr",
+           "ph", "pl", "pr", "ps", "pt", "sc", "sh", "sk", "sl", "sm", "sn", "sp", "sq", "st", "sw", "th",
+           "tr", "ts", "tw", "vl", "wh", "wr"}  # fmt: skip
+
+
+def _said_with_a_vowel(noun: str) -> bool:
+    """Whether ``noun`` is said beginning with a vowel sound: an initialism ("H100", "URL", "NPV", the
+    capitals before "Error" in "HTTPError") by its first letter's name, unless it reads as a word
+    (with a vowel after its first letter: "UUID", "NASA"); a word by its first letters."""
+    capitals = re.match(r"[A-Z]+(?![a-z])|[A-Z](?=\d)", noun)
+    word = noun.lower()
+    spelt = capitals is not None and not re.search("[AEIOU]", capitals.group()[1:])
+    two = word[:2]
+    if spelt or (len(two) == 2 and not set(two) & set("aeiouy") and two not in _ONSETS):
+        return word[:1] in _VOWEL_SOUNDING_LETTERS
+    if word.startswith(_SILENT_H):
+        return True
+    return word[:1] in "aeiou" and not word.startswith(_SAID_WITH_A_CONSONANT)
 
 
 def shown_json_value(value: object, at: int = 60) -> str:
