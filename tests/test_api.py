@@ -108,7 +108,8 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
 def test_a_table_given_for_a_run_or_a_path_is_said_by_its_shape_in_one_line(here):
     """fo.evaluate(result.plan_frame()), fo.report(1, out=frame) and fo.read_purchases(frame, "tiny")
     put the frame's printout (8 lines, "[41 rows x 8 columns]") into the one-line message; a plan's
-    table given as its run is told how to make a run of its purchases."""
+    table given as its run is told how to make a run of its purchases, and given to read_purchases
+    that fo.solve takes it as it is (it was told only that a path goes there)."""
     import pandas as pd
 
     table = api.solve("tiny").plan_frame()
@@ -123,7 +124,11 @@ def test_a_table_given_for_a_run_or_a_path_is_said_by_its_shape_in_one_line(here
     )
     with pytest.raises(InputError) as refused:
         api.read_purchases(table, "tiny")
-    assert str(refused.value) == f"path must be a path, a string or a pathlib.Path (got {rows})"
+    assert str(refused.value) == (
+        f"path must be a path, a string or a pathlib.Path (got {rows}); a table of a plan's decisions or "
+        "purchases is no file to read: solve with its purchases, result = fleetopt.api.solve(model, "
+        "purchases=table)"
+    )
     with pytest.raises(InputError) as refused:
         api.report(1, out=pd.DataFrame({"npv": [1.0, 2.0]}))
     assert str(refused.value).endswith("(got a DataFrame of 2 rows x 1 column)")

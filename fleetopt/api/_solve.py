@@ -35,6 +35,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.limits import DEFAULT_SCREEN
+from fleetopt.runs.registry import is_table, table_solved
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.stochastic.forecast_completion import rescued_completion
 from fleetopt.stochastic.result import PLAN_LABELS, StochasticResult
@@ -220,7 +221,12 @@ def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> Fixe
 
     Returns a :class:`FixedPurchases`.
     """
-    limits.path("path", path, optional=False)
+    try:
+        limits.path("path", path, optional=False)
+    except InputError as exc:
+        if is_table(path):  # solve takes the table itself
+            raise InputError.naming(*exc.message_parts(), f"; {table_solved('no file to read')}") from None
+        raise
     return _read_purchases(path, _loaded_and_data(model)[1])
 
 

@@ -652,11 +652,22 @@ def _instead(ref) -> str:
     several runs in a list, or a table (a plan's or its purchases', plan_frame()'s) for its plan."""
     if isinstance(ref, (list, tuple)):
         return "; the plans of several runs are evaluated on the same scenarios by fleetopt.api.compare(runs)"
-    if hasattr(ref, "columns") and hasattr(ref, "shape"):
-        return ("; a table of a plan's decisions or purchases is not a plan: solve with its purchases, "
-                "result = fleetopt.api.solve(model, purchases=table), then give "
-                "fleetopt.api.write_solve_run(result), the run folder it writes")
+    if is_table(ref):
+        return (f"; {table_solved('not a plan')}, then give fleetopt.api.write_solve_run(result), the run "
+                "folder it writes")
     return ""
+
+
+def is_table(value) -> bool:
+    """Whether ``value`` is a table (a pandas DataFrame, or one like it)."""
+    return hasattr(value, "columns") and hasattr(value, "shape")
+
+
+def table_solved(is_not: str) -> str:
+    """What to do with a table of a plan's decisions or purchases (plan_frame()'s, edited) given where
+    it ``is_not`` what goes: solve with its purchases, which fleetopt.api.solve takes as a table."""
+    return (f"a table of a plan's decisions or purchases is {is_not}: solve with its purchases, "
+            "result = fleetopt.api.solve(model, purchases=table)")  # fmt: skip
 
 
 def _shown(ref) -> str:
