@@ -79,6 +79,11 @@ TEXT_CASES = [
     # the series alone was named: which of its values, its start, a step or a list's item, was not
     ("negative-step", "power_capacity_mw: 20", "power_capacity_mw: {start: 20, steps: {2027Q1: -5}}",
      "sites.texas.power_capacity_mw", "steps.2027Q1 (-5) must not be negative"),
+    # a step keyed by a date (YAML reads 2027-07-01 unquoted as one) was located at
+    # `steps."datetime.date(2027, 7, 1)"`, on the line of `steps:`: the key as written, on its own line
+    ("step-keyed-by-a-date", "power_capacity_mw: 20", "power_capacity_mw:\n      start: 20\n      steps:\n"
+     "        2027-07-01: 30", "sites.texas.power_capacity_mw.steps.2027-07-01.[key]",
+     "2027-07-01 is not a quarter: expected a label like 2026Q3 (the quarter it falls in is 2027Q3)\n"),
     ("step-too-large", "capex_per_gpu_usd: 50000",
      "capex_per_gpu_usd: {start: 50000, steps: {2027Q1: 5.0e9}}", "skus.H100.capex_per_gpu_usd",
      "steps.2027Q1 (5e+09) must be at most 100,000,000 USD per GPU"),

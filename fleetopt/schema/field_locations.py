@@ -4,6 +4,7 @@ path, the block a path is in, the place of every field name, whether a block may
 
 from __future__ import annotations
 
+import datetime
 import functools
 import typing
 
@@ -32,6 +33,11 @@ def clean_loc(loc: tuple, data: object) -> tuple[tuple, bool]:
     path: list = []
     value, walking, fits = data, True, True
     for part in loc:
+        key = _key_written(value, part) if walking else None
+        if key is not None:  # pydantic names a key YAML read as a date by its repr: the file's text
+            value, part = value[key], key.isoformat()
+            path.append(part)
+            continue
         is_dict_key = isinstance(value, dict) and part in value
         is_index = isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
         if walking and (is_dict_key or is_index):
@@ -44,6 +50,14 @@ def clean_loc(loc: tuple, data: object) -> tuple[tuple, bool]:
             walking = False
         path.append(part)
     return tuple(path), fits
+
+
+def _key_written(mapping: object, part: object) -> datetime.date | None:
+    """The key of ``mapping`` that YAML read as a date (``2027-07-01:`` unquoted) which pydantic's
+    location ``part`` names by its repr ("datetime.date(2027, 7, 1)"), else None."""
+    if not isinstance(mapping, dict) or not isinstance(part, str) or part in mapping:
+        return None
+    return next((k for k in mapping if isinstance(k, datetime.date) and repr(k) == part), None)
 
 
 def block_at(path: tuple) -> type[BaseModel] | None:
