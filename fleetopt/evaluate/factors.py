@@ -502,11 +502,13 @@ def draw_contract_kept_share(data: ModelData, seed: int, idx: np.ndarray) -> np.
     return kept
 
 
-def taken_shares(alive: np.ndarray, kept: np.ndarray) -> np.ndarray:
-    """(..., K, T) the share of each contract its customer takes: 0.0 once it has defaulted
-    (``contract_alive``), else the share it keeps (``contract_kept_share``; 1.0 where it has no rows)."""
-    shares = np.asarray(alive).astype(np.float64)
-    return shares * kept if kept.shape[-2] else shares
+def taken_shares(alive: Any, kept: Any | None) -> Any:
+    """The share of a contract its customer takes, of arrays of any shape (a scenario's (K, T), the
+    simulation's (S,) row of one contract and quarter, NumPy's or CuPy's): 0.0 once it has defaulted
+    (``contract_alive``), else the share it keeps (``contract_kept_share``). ``kept`` None or without
+    rows (no contract may be cut) multiplies nothing, so that nothing changes."""
+    shares = alive.astype(np.float64)
+    return shares if kept is None or kept.size == 0 else shares * kept
 
 
 def draw_delay(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 
 from fleetopt.core.arrays import fits, reusing
 from fleetopt.core.economics.policy_balances import ForgoneRepaid
-from fleetopt.evaluate.factors import FACTORS
+from fleetopt.evaluate.factors import FACTORS, taken_shares
 from fleetopt.evaluate.liquidity import inverse, positive_divisor
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.planbatch import PlanBatch
@@ -64,8 +64,7 @@ class ScenarioRows:
     def taken_row(self, k: int, t: int) -> Any:
         """(S,) the share of contract k its customer takes in quarter t: 0.0 once it has defaulted,
         else the share it keeps (:meth:`kept_row`; 1.0 without a scale-back)."""
-        kept = self.kept_row(k, t)
-        return self.alive_row(k, t) if kept is None else self.alive_row(k, t) * kept
+        return taken_shares(self.contract_alive[k, t], self.kept_row(k, t))
 
 
 def _columns(arr: np.ndarray, xp: Any) -> Any:
