@@ -464,7 +464,7 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
 
 
 def _versions_words(results: list[_SolvedPlan], labels: list[str]) -> str:
-    """Each solve result's model in words, by its label: "'milp': tiny, hash d0f4a2fa8c8f5a7c;
+    """Each solve result's model in words, by its label: "'milp': tiny, hash eb8705aa60914004;
     'mine': tiny (edited: sites.texas.power_capacity_mw), hash 359c9cd1775bc2c0"."""
     words = []
     for r, label in zip(results, labels, strict=True):
