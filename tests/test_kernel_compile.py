@@ -123,16 +123,18 @@ def check_bounds(model: str, arch: str, report: dict, idle: bool) -> None:
     assert report["stack"] <= MAX_STACK_BYTES, (model, arch, report)
 
 
-def model_source(model: str, idle: bool = False, prepaid_count: int = 1, scale_back: bool = False) -> str:
+def model_source(model: str, idle: bool = False, prepaid_count: int = 1, scale_back: bool = False,
+                 present_cost: bool = False) -> str:
     """The kernel's source for a bundled model's shape; with ``scale_back``, the model's first contract
-    cut (risk.contract_scale_back), which compiles the reads of contract_kept_share in (FO_SCALE_BACK)."""
+    cut (risk.contract_scale_back), which compiles the reads of contract_kept_share in (FO_SCALE_BACK);
+    with ``present_cost``, each pair's present cost compiled in (FO_PRESENT_COST)."""
     _, data = api.load(model)
     if scale_back:
         cut = {data.contracts[0].name: {"share_kept": 0.6, "from_quarter": data.quarter_labels[2]}}
         _, data = api.load(api.edit(model, {"risk.contract_scale_back": cut}))
     shape = KernelShape.of_model(data, prepaid_count=prepaid_count)
     assert shape.contracts_cut == (len(data.contracts) if scale_back else 0)
-    return kernel_source(dataclasses.replace(shape, idle=idle))
+    return kernel_source(dataclasses.replace(shape, idle=idle, present_cost=present_cost))
 
 
 # ---------------------------------------------------------------- nvcc
@@ -176,6 +178,19 @@ def test_kernel_with_a_contract_scaled_back_keeps_its_state_in_registers(model, 
     for arch in architectures():
         report = compile_report(model_source(model, scale_back=True), arch, tmp_path)
         print(f"\n{model} {arch}, a contract scaled back: {report}")
+        check_bounds(model, arch, report, idle=False)
+
+
+@needs_nvcc
+@pytest.mark.parametrize("model", MODELS)
+def test_kernel_with_the_present_cost_keeps_its_state_in_registers(model, tmp_path):
+    """Each pair's present cost (FO_PRESENT_COST, compiled in for plans solved for least cost) is added
+    in its output slot, not carried in the state: the bounds of the kernel without it (lab sm_90 168
+    registers, no frame, no spill, sm_100 168; neocloud sm_90 168, 32-byte frame, 48 / 48 bytes, as
+    without it; nvcc of the CUDA 13 toolkit, 2027-01)."""
+    for arch in architectures():
+        report = compile_report(model_source(model, present_cost=True), arch, tmp_path)
+        print(f"\n{model} {arch} with the present cost: {report}")
         check_bounds(model, arch, report, idle=False)
 
 
@@ -325,6 +340,14 @@ def test_nvrtc_compiles_the_kernel_with_a_contract_scaled_back(model):
     """NVRTC compiles the scale-back's kernel (the nvcc test of it above) as CuPy does on a GPU
     (:func:`check_nvrtc_build`): the same figures as nvcc's, NVRTC 13.0.88, 2026-12-07."""
     check_nvrtc_build(model, model_source(model, scale_back=True), False, ", a contract scaled back")
+
+
+@needs_nvrtc
+@pytest.mark.parametrize("model", MODELS)
+def test_nvrtc_compiles_the_kernel_with_the_present_cost(model):
+    """NVRTC compiles the kernel with each pair's present cost (FO_PRESENT_COST; the nvcc test of it
+    above) as CuPy does on a GPU (:func:`check_nvrtc_build`)."""
+    check_nvrtc_build(model, model_source(model, present_cost=True), False, ", with the present cost")
 
 
 @needs_nvrtc

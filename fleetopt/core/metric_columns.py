@@ -45,6 +45,21 @@ def cure_limits(cash_covers: bool) -> str:
     covered = f"; {CASH_COVERED} (finance.covenants.cash_covering_debt_cures)"
     return CURE_LIMITS + (covered if cash_covers else "")
 
+# metrics.csv's columns besides METRIC_COLUMNS where the plans were solved for least cost (solve --objective
+# cost; absent otherwise): each scenario's present cost of the plan, formulation §6 "Cost" on the scenario's
+# path (docs/evaluation.md, "The present cost"); lower is better, so its tail is the 5 % of highest costs
+PRESENT_COST_COLUMNS = {
+    "present_cost_mean_usd": "mean over scenarios of the present cost: the installed fleet's value at the "
+    "start, plus each quarter's capex paid less disposal and distress sale proceeds, interest and opex, "
+    "discounted, less the fleet at the scenario's last resale value and the power plant at book, "
+    "discounted from the last quarter, USD",
+    "present_cost_mean_se_usd": "standard error of the mean present cost (sample standard deviation, "
+    "divisor scenarios - 1, / sqrt(scenarios); n/a: one), USD",
+    "present_cost_p95_usd": "95th percentile of the present cost (the k-th highest, k = ceil(5 % of "
+    "scenarios)), USD",
+    "present_cost_cvar95_usd": "mean present cost of the 5 % of scenarios where it is highest (CVaR95), USD",
+}
+
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",

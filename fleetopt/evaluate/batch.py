@@ -65,6 +65,13 @@ def with_buffers(batch: PlanBatch, buffers: list | None) -> PlanBatch:
     return batch
 
 
+def solved_for(batch: PlanBatch, objective: str | None) -> PlanBatch:
+    """``batch`` with its plans marked solved for least cost where ``objective`` (their solve's) is
+    "cost", so that an evaluation computes their present cost (``PlanBatch.solved_for_cost``)."""
+    batch.solved_for_cost = objective == "cost"
+    return batch
+
+
 COMPILE_CHUNK = 512  # plans compiled at once: bounds the temporaries (~1 MB per plan on `neocloud`)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,10 @@ from fleetopt.evaluate.kernel.cuda import DevicePlans, simulate_cuda, upload_tab
 from fleetopt.evaluate.kernel.plan_tables import plan_tables
 from fleetopt.evaluate.kernel.shape import kernel_fits
 from fleetopt.evaluate.layout import ScenarioRows
-from fleetopt.evaluate.metrics import demand_per_pair, plan_metrics
+from fleetopt.evaluate.metrics import demand_per_pair, plan_metrics, present_cost_metrics
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.result import DEMAND_OUTCOMES, MEAN_OUTCOMES, OUTCOMES
-from fleetopt.evaluate.result_fields import RESULT_FIELDS
+from fleetopt.evaluate.result_fields import PRESENT_COST, RESULT_FIELDS
 from fleetopt.evaluate.scenarios import ScenarioSet, forecast_scenario
 from fleetopt.evaluate.simulate import SimulationConstants
 from fleetopt.evaluate.slip import by_slip, slipped_pairs
@@ -60,7 +61,8 @@ def evaluate_chunk(
     earlier attempt's) are not computed again.
     """
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
-    simulator = BlockSimulator(SimulationConstants.from_data(data), chunk, spec, be, device_tables)
+    consts = replace(SimulationConstants.from_data(data), present_cost=spec.present_cost)
+    simulator = BlockSimulator(consts, chunk, spec, be, device_tables)
     kept = ChunkResults(chunk, spec, data.T, be, kept_rows)
     try:
         S = spec.n_scenarios
@@ -178,6 +180,8 @@ class ChunkResults:
         self.demand = np.empty(S)  # H100-equivalent GPU-quarters (horizon_demand)
         self.paths = {name: np.empty((chunk.P, S, quarters)) for name in spec.record}
         self.slipped = np.zeros(chunk.P)  # scenarios in which a delivery slip moved the plan's GPUs
+        # each pair's present cost, on the host (NaN: a block an earlier attempt kept, without it)
+        self.present_cost = np.full((chunk.P, S), np.nan) if spec.present_cost else None
         self.done = 0 if kept is None else kept.done  # scenarios an earlier attempt kept
         if self.done:
             self.demand[: self.done], self.slipped = kept.demand(), kept.slipped.copy()
@@ -196,6 +200,8 @@ class ChunkResults:
             for name in RESULT_FIELDS:
                 self.buffers[name][:, s0:s1] = out[name]
         self.demand[s0:s1] = horizon_demand(block)
+        if self.present_cost is not None:
+            self.present_cost[:, s0:s1] = self.be.to_host(out[PRESENT_COST])
         if self.chunk.slipped:
             self.slipped += slipped_pairs(self.chunk, block).sum(axis=1)
         for name in self.spec.record:
@@ -218,6 +224,8 @@ class ChunkResults:
             metrics = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
         if self.chunk.slipped:
             metrics["slipped_share"] = self.slipped / self.spec.n_scenarios
+        if self.present_cost is not None:
+            metrics |= present_cost_metrics(self.present_cost)
         return metrics
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.metric_columns import PRESENT_COST_COLUMNS
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.metrics import SLIP_COLUMNS
@@ -39,7 +40,7 @@ def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
     when they agree but for the scenario block (:data:`_HOW_COMPUTED`), which is kept as a record."""
     digest = hashlib.sha256()
     for f in fields(plans):
-        if f.name in ("labels", "slipped"):  # slipped: made from the plans and the model
+        if f.name in ("labels", "slipped", "solved_for_cost"):  # slipped: made from the plans and the model
             continue
         value = np.ascontiguousarray(getattr(plans, f.name))
         digest.update(f"{f.name}:{value.dtype.str}:{value.shape};".encode())
@@ -241,7 +242,7 @@ class ChunkStore:
         shapes_fit = bool(metrics) and all(
             v.shape == (rows,) and v.dtype.kind == "f" for v in metrics.values()
         )
-        if self.metrics and set(metrics) - set(SLIP_COLUMNS) != self.metrics:
+        if self.metrics and set(metrics) - set(SLIP_COLUMNS) - set(PRESENT_COST_COLUMNS) != self.metrics:
             shapes_fit = False
         if npv is not None and (npv.ndim != 2 or npv.shape[0] != rows):
             shapes_fit = False

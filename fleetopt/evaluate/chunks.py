@@ -30,6 +30,8 @@ class ChunkSpec:
     # the chunk's rows of results in a file, not in memory (:func:`rows_on_disk`): how it
     # is computed, never what (the same bits)
     rows_on_disk: bool = False
+    # each pair's present cost and its metrics (PRESENT_COST_COLUMNS) computed too: plans solved for cost
+    present_cost: bool = False
 
 
 # The last scenario block a worker process made, kept for its next chunk of plans: a worker

@@ -65,6 +65,7 @@ def evaluate(
     executor=None,
     store=None,
     keep_outcomes: bool = False,
+    present_cost: bool | None = None,
 ) -> EvaluationResult:
     """Evaluate ``plans`` on scenarios ``0 .. n_scenarios - 1`` of ``seed``.
 
@@ -83,6 +84,8 @@ def evaluate(
     ``store`` as :func:`report_read_back` says.
     ``plan_chunk`` and ``scenario_chunk`` both given are taken as they are (a job's, sized for its
     workers); ``max_memory`` then bounds only the check of each plan on the forecast.
+    ``present_cost``: also each plan's present cost over the scenarios (``PRESENT_COST_COLUMNS``);
+    None: where some plan was solved for least cost (``PlanBatch.solved_for_cost``).
     """
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
@@ -95,8 +98,10 @@ def evaluate(
     executor = executor or LocalExecutor(be)
     on_disk = rows_on_disk_here(data, plans, n_scenarios, executor, max_memory, (plan_chunk, scenario_chunk),
                                  record, folder)  # fmt: skip
+    if present_cost is None:
+        present_cost = plans.solved_for_cost
     spec = ChunkSpec(n_scenarios, seed, scenario_chunk, deterministic, keep_matrix, tuple(record), kernel,
-                     keep_outcomes, on_disk)  # fmt: skip
+                     keep_outcomes, on_disk, present_cost)  # fmt: skip
     kept = []
     if store is not None:  # only chunks computed from these plans, model and spec are used
         store.expect(data, plans, spec)

@@ -242,6 +242,9 @@ FO_DEVICE int fo_late_add(fo_bits* late, int k)
 typedef struct {
     double ebitda;
     double gpus_used;  // sold in the market plus delivered under contracts
+#if FO_PRESENT_COST
+    double opex;  // electricity, fixed costs and penalties: revenue less EBITDA (the present cost's)
+#endif
 } fo_operations;
 
 // GPUs the liquidity rules take out of the plan this quarter: the share of each generation's market
@@ -1027,6 +1030,9 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     fo_operations out;
     out.ebitda = market_revenue + contracts.revenue - electricity - fixed - contracts.penalty;
     out.gpus_used = sold_gpus + contracts.gpus;
+#if FO_PRESENT_COST
+    out.opex = (electricity + fixed) + contracts.penalty;
+#endif
     return out;
 }
 
@@ -1185,6 +1191,9 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
     fo_operations out;
     out.ebitda = market_revenue + contracts.revenue - electricity * FO_SQ(ef, electricity_factor, t) - fixed;
     out.gpus_used = sold_gpus + contracts.gpus;
+#if FO_PRESENT_COST
+    out.opex = electricity * FO_SQ(ef, electricity_factor, t) + fixed;
+#endif
     return out;
 }
 
@@ -1428,6 +1437,9 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     st->live = FO_LOAD(plan_accepted + p);
     out_demand_served[p * S + s] = out_forfeited_usd[p * S + s] = out_distress_sold_usd[p * S + s] = 0.0;
     out_deferred_usd[p * S + s] = 0.0;
+#if FO_PRESENT_COST
+    out_present_cost[p * S + s] = opening_fleet_value;  // V0, then the quarters' costs
+#endif
     st->cash = st->prev_cash = opening_cash;
     st->revolver = st->npv = st->taxable = 0.0;
     st->loss_pool = opening_loss_pool;  // 0 without loss carry-forward (the schema's rule)
@@ -1486,10 +1498,10 @@ FO_DEVICE double fo_contract_payments(FO_PARAMS, long long s, int t, fo_bits acc
 // online, in a quarter the pair may be short of power). A group sells the share x = min(1, excess / its
 // supply, MW left / its added MW), none where the policy takes GPUs of its generation out or the
 // scenario's price does not cover its added electricity. Adds what they earn less that electricity to
-// *ebitda, the GPUs to *used and the demand served to the pair's. Kept out of the quarter's paths, and
+// the quarter's EBITDA (and that electricity to its opex), the GPUs to its GPUs used and the demand served to the pair's. Kept out of the quarter's paths, and
 // the MW left one value per site, so that the pair's state stays in registers (tests/test_kernel_compile.py).
 FO_DEVICE void fo_idle_market(FO_PARAMS, long long p, long long s, int t, int maybe_short, const fo_taken* tk,
-                              const fo_scenario_quarter* sq, double* ebitda, double* used)
+                              const fo_scenario_quarter* sq, fo_operations* ops)
 {
     double extra = 0.0, earned = 0.0, gpus = 0.0;
     double excess[2] = {*FO_EXCESS(0), *FO_EXCESS(1)};  // FO_IDLE(p, t) holds here
@@ -1526,8 +1538,11 @@ FO_DEVICE void fo_idle_market(FO_PARAMS, long long p, long long s, int t, int ma
             }
         }
     }
-    *ebitda = *ebitda + (earned - extra * ef);
-    *used = *used + gpus;
+    ops->ebitda = ops->ebitda + (earned - extra * ef);
+    ops->gpus_used = ops->gpus_used + gpus;
+#if FO_PRESENT_COST
+    ops->opex = ops->opex + extra * ef;
+#endif
 }
 
 // policy rule 0 off: no GPU taken out of the plan, its capex as planned
@@ -1552,8 +1567,7 @@ FO_DEVICE fo_operations fo_quarter_operations(FO_PARAMS, long long p, long long 
                                   ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, &live, st, tk, sq)
                                   : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, alive, st, tk, sq);
     st->live = live;
-    if (FO_IDLE(p, t)) fo_idle_market(FO_ARGS, p, s, t, (int)((st->short_quarters >> t) & 1ULL), tk, sq, &ops.ebitda,
-                                      &ops.gpus_used);
+    if (FO_IDLE(p, t)) fo_idle_market(FO_ARGS, p, s, t, (int)((st->short_quarters >> t) & 1ULL), tk, sq, &ops);
     return ops;
 }
 
@@ -1563,15 +1577,27 @@ typedef struct {
     double repaid_at_maturity;  // the part of the principal that repays bullets at maturity: not debt service
     double tax, cash, revolver;
     double base_need;  // the collateral the GPU-secured balances need at the end of the quarter (FO_BASE)
+#if FO_PRESENT_COST
+    double cost;  // capex paid less the disposals' and distress sales' proceeds, plus interest (the present cost's)
+#endif
 } fo_finance;
+
+// the present cost's part of the investing flows, capex paid less the disposals' proceeds, into *(at) where
+// it is compiled in (FO_PRESENT_COST)
+#if FO_PRESENT_COST
+#define FO_CAPEX_LESS_PROCEEDS(at, x) (*(at) = (x))
+#else
+#define FO_CAPEX_LESS_PROCEEDS(at, x) ((void)(at))
+#endif
 
 // the investing and debt flows of quarter t (financing.quarter_financing): disposals at the scenario's resale value,
 // with the GPUs the policy took out and its deferred payments (tk), and the customers' payments besides revenue
 // (for the contracts live before t: `before`), cash that is not income, entering with the investing flows as
-// their negative (contract_book.contract_payments); the depreciation less the disposals' gain into *depreciation_less_gain
+// their negative (contract_book.contract_payments); the depreciation less the disposals' gain into *depreciation_less_gain,
+// and capex less the disposals' proceeds into *capex_less_proceeds (FO_PRESENT_COST)
 FO_DEVICE double fo_investing_flows(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
                                     const fo_scenario_quarter* sq, fo_bits before, const fo_taken* tk,
-                                    fo_state* st, double* depreciation_less_gain)
+                                    fo_state* st, double* depreciation_less_gain, double* capex_less_proceeds)
 {
     const fo_bits accepted = FO_LOAD(plan_accepted + p);
     const int paying = ((FO_LOAD(pay_live_bits + t) | FO_LOAD(pay_ended_bits + t)) & accepted) != 0ULL;
@@ -1598,6 +1624,7 @@ FO_DEVICE double fo_investing_flows(FO_PARAMS, long long p, long long s, int t, 
         gain = gain + st->carried_gain;  // last quarter's distress sales, taxed now
         st->carried_gain = 0.0;
         *depreciation_less_gain = depreciation - gain;
+        FO_CAPEX_LESS_PROCEEDS(capex_less_proceeds, investing);
         if (paying) investing = investing - paid;
         return investing + FO_Q(FO_Q_DEBT_FLOW);
     }
@@ -1606,10 +1633,12 @@ FO_DEVICE double fo_investing_flows(FO_PARAMS, long long p, long long s, int t, 
         const double gain = cash_proceeds - FO_Q(FO_Q_BOOK);
         *depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
         double investing = FO_Q(FO_Q_CAPEX) - cash_proceeds;
+        FO_CAPEX_LESS_PROCEEDS(capex_less_proceeds, investing);
         if (paying) investing = investing - paid;
         return investing + FO_Q(FO_Q_DEBT_FLOW);
     }
     *depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION_NET);
+    FO_CAPEX_LESS_PROCEEDS(capex_less_proceeds, FO_Q(FO_Q_CAPEX));
     return paying ? (FO_Q(FO_Q_CAPEX) - paid) + FO_Q(FO_Q_DEBT_FLOW) : FO_Q(FO_Q_OUTFLOW_FIXED);
 }
 
@@ -1766,12 +1795,16 @@ FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo
                                   fo_state* st)
 {
     fo_finance fin;
-    double depreciation_less_gain;
-    double outflow = fo_investing_flows(FO_ARGS, p, s, t, flags, q, sq, before, tk, st, &depreciation_less_gain);
+    double depreciation_less_gain, capex_less_proceeds = 0.0;
+    double outflow = fo_investing_flows(FO_ARGS, p, s, t, flags, q, sq, before, tk, st, &depreciation_less_gain,
+                                        &capex_less_proceeds);
     // refinanced bullets: the spread of new borrowing too (read here, by the pairs that need it:
     // few quarters do, and a field of the scenario quarter would hold a register in every one)
     const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
     fin.interest = fo_quarter_interest(FO_ARGS, s, t, flags, q, sq, spread, tk->draws_in, st);
+#if FO_PRESENT_COST
+    fin.cost = capex_less_proceeds + fin.interest;
+#endif
     outflow = fo_term_debt_paid(q, tk->draws_in, outflow, st, &fin);
     fin.tax = fo_tax(FO_ARGS, ebitda, fin.interest, depreciation_less_gain, st);
     fin.cash = st->cash + ebitda - fin.tax - fin.interest - outflow;
@@ -1783,8 +1816,15 @@ FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo
 #endif
     fin.revolver = st->revolver;
     fo_draw_or_repay_revolver(FO_ARGS, &fin);
-    if (distress_sales && default_cash - fin.cash > FO_LIQUIDITY_TOLERANCE_USD)
+    if (distress_sales && default_cash - fin.cash > FO_LIQUIDITY_TOLERANCE_USD) {
+#if FO_PRESENT_COST
+        const double unsold = fin.cash;
+#endif
         fin.cash = fo_sell(FO_ARGS, p, s, q, fin.cash, FO_SCEN(resale_factor, t, s) * sale_share, st);  // rare: not in sq
+#if FO_PRESENT_COST
+        fin.cost = fin.cost - (fin.cash - unsold);  // the sales' proceeds
+#endif
+    }
     st->revolver = fin.revolver;
     st->cash = fin.cash;
     return fin;
@@ -1937,6 +1977,9 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     const fo_operations ops = fo_quarter_operations(FO_ARGS, p, s, t, q, flags, alive, st, &tk, sq);
     const fo_finance fin = fo_financing(FO_ARGS, p, s, t, flags, q, sq, before, ops.ebitda, &tk, st);
     fo_count_cash(FO_ARGS, p, s, t, q, st);
+#if FO_PRESENT_COST  // the quarter's cost, discounted, in the pair's slot (simulate._Totals.add_discounted_cost)
+    out_present_cost[p * S + s] = out_present_cost[p * S + s] + FO_LOAD(discount + t) * (ops.opex + fin.cost);
+#endif
     FO_UTIL(st) = FO_UTIL(st) + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
 #if FO_R > 0
     fo_covenants(FO_ARGS, p, s, t, q, ops.ebitda, &fin, &tk, st);
@@ -2030,6 +2073,11 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_default[idx] = st->min_cash < default_below;
     out_utilisation[idx] = FO_UTIL(st) / FO_T;
     fo_write_reactions(FO_ARGS, idx, st);
+#if FO_PRESENT_COST  // less the value at the end: the fleet at the scenario's resale value, the power plant at book
+    double book;
+    const double value = fo_terminal_fleet(FO_ARGS, p, st, &book) * FO_SCEN(resale_factor, FO_T - 1, s);
+    out_present_cost[idx] = out_present_cost[idx] - FO_LOAD(discount + FO_T - 1) * (value + FO_LOAD(terminal_power + p));
+#endif
 }
 
 #if FO_GPU

@@ -498,6 +498,20 @@ def plan_metrics(
     }
 
 
+def present_cost_metrics(cost: Any, xp: Any = np) -> dict:
+    """(P,) the present cost's metrics (``PRESENT_COST_COLUMNS``) from each pair's, (P, S) USD: its
+    mean and the mean's standard error, and its tail, the k = ceil(5 % of S) highest (the k-th, P95, and
+    their mean, CVaR95): the NPV's P5 and CVaR5 of the cost negated."""
+    cost = xp.asarray(cost, dtype=xp.float64)
+    worst = worst_k(-cost, tail_count(cost.shape[1]), xp)
+    return {
+        "present_cost_mean_usd": cost.mean(axis=1),
+        "present_cost_mean_se_usd": standard_error(cost, xp),
+        "present_cost_p95_usd": -worst[:, -1],
+        "present_cost_cvar95_usd": -cvar_of_worst(worst, xp),
+    }
+
+
 # the per-pair events either of which is a default as lenders count them (any_default_probability)
 ANY_DEFAULT_EVENTS = ("default", "uncured_breach")
 

@@ -125,6 +125,9 @@ class PlanBatch:
     # delivery slip d -> the same plans with the slipping SKUs' deliveries d quarters late (each
     # a batch without slips of its own; empty without risk.delivery_slip: fleetopt.evaluate.slip)
     slipped: dict = field(default_factory=dict)
+    # the plans were solved for least cost: an evaluation computes their present cost (engine.evaluate;
+    # set by their source, evaluate/batch.py solved_for)
+    solved_for_cost: bool = False
 
     def forgone_facilities(self) -> tuple[int, ...]:
         """The GPU-backed facilities on which the order rule may defer draws with an order, and so
@@ -152,14 +155,15 @@ class PlanBatch:
         out: dict = {"labels": []}
         builds: dict[str, list] = {f.name: [] for f in fields(cls) if f.name.startswith("build_")}
         slipped: dict[int, list] = {}
-        at = 0
+        at, for_cost = 0, False
         for part in parts:
             out["labels"] += part.labels
+            for_cost = for_cost or part.solved_for_cost
             for d, variant in part.slipped.items():
                 slipped.setdefault(d, []).append(variant)
             for f in fields(cls):
                 value = getattr(part, f.name)
-                if f.name == "slipped":
+                if f.name in ("slipped", "solved_for_cost"):
                     continue
                 if f.name in builds:
                     builds[f.name].append(value)
@@ -174,7 +178,7 @@ class PlanBatch:
         for name, values in builds.items():
             out[name] = np.concatenate([np.pad(v, ((0, 0), (0, B - v.shape[1]))) for v in values])
         out["slipped"] = {d: cls.concatenate(variants) for d, variants in slipped.items()}
-        return cls(**out)
+        return cls(**out, solved_for_cost=for_cost)
 
     def take(self, rows) -> PlanBatch:
         """The plans at ``rows`` (a slice or index array), in that order."""
@@ -185,6 +189,8 @@ class PlanBatch:
                 out[f.name] = {d: variant.take(rows) for d, variant in value.items()}
             elif f.name == "labels":
                 out[f.name] = [value[i] for i in np.arange(self.P)[rows]]
+            elif f.name == "solved_for_cost":
+                out[f.name] = value
             else:
                 out[f.name] = value[rows]
         return PlanBatch(**out)

@@ -42,6 +42,10 @@ RESULT_FIELDS = (
     "uncured_breach", *DEBT_AT_UNCURED, "default", "utilisation",
     *CONTRACT_REACTIONS, *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
 )  # fmt: skip
+# simulate's (P, S) present cost of each pair, USD, only where SimulationConstants.present_cost asks for
+# it (plans solved for least cost): V0 + sum_t DF_t (capex - proceeds + interest + opex) - DF_{T-1} x the
+# assets at the end, on the pair's path (docs/evaluation.md, "The present cost"); not a RESULT_FIELDS row
+PRESENT_COST = "present_cost"
 # a result takes at most 8 bytes (a float64; a bool, 1): the rows in memory and their file
 # (spill.py) count 8 a value
 RESULT_VALUE_BYTES = 8

@@ -35,7 +35,11 @@ from fleetopt.core.arrays import plus, reusing
 from fleetopt.core.covenants import FLOWS, CovenantTest, CureRights, cash_covers_debt
 from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
 from fleetopt.core.economics.debt import FinanceState, Financing, term_debt
-from fleetopt.core.economics.operating import contract_revenue_per_gpu, site_fixed_cost_per_mw
+from fleetopt.core.economics.operating import (
+    contract_revenue_per_gpu,
+    opening_fleet_value,
+    site_fixed_cost_per_mw,
+)
 from fleetopt.core.economics.policy_balances import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.economics.quarter_finance import QuarterFinance
 from fleetopt.core.economics.taxes import liquidation_tax
@@ -48,7 +52,13 @@ from fleetopt.evaluate.liquidity import Adjustments, Liquidity, taken_share
 from fleetopt.evaluate.operations import power_left, quarter_operations
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.planbatch import PlanBatch
-from fleetopt.evaluate.result_fields import DEBT_AT_DEFAULT, DEBT_AT_UNCURED, END_TERM_PARTS, MARKET_EARNED
+from fleetopt.evaluate.result_fields import (
+    DEBT_AT_DEFAULT,
+    DEBT_AT_UNCURED,
+    END_TERM_PARTS,
+    MARKET_EARNED,
+    PRESENT_COST,
+)
 from fleetopt.evaluate.scenarios import ScenarioSet, forecast_scenario
 from fleetopt.schema.policy import Policy
 
@@ -77,6 +87,9 @@ class SimulationConstants:
     capacity_step_mw: np.ndarray  # (I, T) increase of each site's contracted capacity due in quarter t
     contract_payments: ContractPayments  # prepayments and termination payments (core/data.py)
     contracts_cut: int = 0  # rows of the factor contract_kept_share (risk.contract_scale_back): K or 0
+    opening_fleet_value: float = 0.0  # V0 of the present cost (core.economics.operating.opening_fleet_value)
+    # each pair's present cost (PRESENT_COST) computed too: only where asked (plans solved for least cost)
+    present_cost: bool = False
 
     @classmethod
     def from_data(cls, data: ModelData) -> SimulationConstants:
@@ -101,6 +114,7 @@ class SimulationConstants:
             capacity_step_mw=late_capacity_steps(data),
             contract_payments=data.contract_payments,
             contracts_cut=contracts_cut(data),
+            opening_fleet_value=opening_fleet_value(data),
         )
 
     def with_policy(self, policy: Policy) -> SimulationConstants:
@@ -152,11 +166,13 @@ def simulate(
     totals = _Totals(consts, (P, S), run.state.cash, xp)
     paths = {name: xp.zeros((P, S, T)) for name in record}
     earned = xp.zeros((P, S, run.pl.gen_market_gpus.shape[0], T)) if market_earned else None
-    parts = None if watch is None else {}
+    parts = None if watch is None and not consts.present_cost else {}
     for t in range(T):
         quarter = run.quarter(t, totals.demand_served, earned, parts)  # quarter steps 1-5
         totals.liquidity_default(run, quarter.step, t)
         totals.add_discounted_cash(quarter.step.cash, t)
+        if consts.present_cost:
+            totals.add_discounted_cost(parts, quarter.step, run.liquidity, t)
         tested = totals.covenants(run, quarter, t) if consts.covenants else _UNTESTED  # quarter step 6
         totals.count_quarter(quarter.gpus_used, run.pl.inv_held[t])
         if watch is not None:
@@ -255,6 +271,9 @@ class _Totals:
         self.no_event = xp.ones(shape, dtype=bool)  # no event of default of either kind yet
         self.at_default = {name: xp.zeros(shape) for name in (*DEBT_AT_DEFAULT, *DEBT_AT_UNCURED)}
         self.prev_cash = opening_cash.copy()
+        # the present cost (docs/evaluation.md, "The present cost"): V0, then each quarter's, where asked
+        self.present_cost = xp.full(shape, consts.opening_fleet_value) if consts.present_cost else None
+        self.distress_sold = 0.0  # the distress sales' proceeds to date, to take each quarter's
 
     def liquidity_default(self, run: _Simulation, step: QuarterFinance, t: int) -> None:
         """Where a pair first defaults in quarter ``t``, the shareholders' claim ends: the cash the
@@ -278,6 +297,19 @@ class _Totals:
         self.npv += change
         self.prev_cash = cash
         self.xp.minimum(self.min_cash, cash, out=self.min_cash)
+
+    def add_discounted_cost(self, parts: dict, step: QuarterFinance, liquidity: Liquidity, t: int) -> None:
+        """Add quarter ``t``'s discounted cost to the present cost (formulation §6, "Cost", on the
+        pair's path): its opex (electricity, fixed costs and penalties: revenue less EBITDA), its capex
+        paid less its disposals' proceeds and its distress sales' (``parts`` and ``liquidity``'s), and
+        its interest (``step``'s)."""
+        cost = parts["electricity"] + parts["fixed"] + parts["penalty"] + parts["capex"]
+        cost = cost - parts["disposal_proceeds"] + step.interest
+        sold = liquidity.usd.get("distress_sold_usd")
+        if sold is not None:  # the proceeds of this quarter's distress sales
+            cost = cost - (sold - self.distress_sold)
+            self.distress_sold = sold.copy()
+        self.present_cost += self.consts.discount[t] * cost
 
     def covenants(self, run: _Simulation, quarter: _Quarter, t: int) -> tuple:
         """Quarter step 6: the covenants tested in ``t``, the equity cures, and at an uncured breach
@@ -327,6 +359,8 @@ class _Totals:
         # limited liability at the end: a company worth less than nothing is worth nothing to its shareholders
         limited_end = self.npv + discount * xp.maximum(end, -self.prev_cash)
         self.npv += discount * end
+        if self.present_cost is not None:  # less the value at the end: the fleet at resale, power at book
+            self.present_cost -= discount * (parts["fleet_resale_value"] + parts["power_plant_book_value"])
         return {
             "npv": self.npv,
             "npv_limited": xp.where(self.solvent, limited_end, self.npv_limited),
@@ -345,6 +379,7 @@ class _Totals:
             # the market demand the plan served over the horizon, H100-equivalent GPU-quarters (a lab's
             # own demand where the plan serves it: metrics.demand_metrics)
             "demand_served": self.demand_served,
+            **({} if self.present_cost is None else {PRESENT_COST: self.present_cost}),
             **kept,
         }
 

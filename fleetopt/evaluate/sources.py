@@ -15,7 +15,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import purchase_header
 from fleetopt.core.units import counted, format_usd, usd_apart
 from fleetopt.errors import Argument, FleetoptError, FleetoptWarning, user_path
-from fleetopt.evaluate.batch import PlanFileError, compile_stack, with_buffers
+from fleetopt.evaluate.batch import PlanFileError, compile_stack, solved_for, with_buffers
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs import limits
@@ -64,7 +64,7 @@ class PlanSource:
             (compile_stack(data, stack, labels, check_limits=True) for stack, labels in chunks),
             total=self.reader.count,
         )
-        return with_buffers(batch, self.reader.buffers)
+        return solved_for(with_buffers(batch, self.reader.buffers), self.objective)
 
     @property
     def objective(self) -> str | None:
@@ -114,7 +114,7 @@ class PlansInMemory(PlanSource):
     def compile(self, data: ModelData, rows: int = 512) -> PlanBatch:
         """As :meth:`PlanSource.compile`, from the plans kept."""
         batch = compile_stack(data, Plan.stack(self.kept), self.labels, check_limits=True)
-        return with_buffers(batch, self.reader.buffers)
+        return solved_for(with_buffers(batch, self.reader.buffers), self.objective)
 
     def provenance(self) -> dict:
         """As :meth:`PlanSource.provenance`: in memory, what they were (no file, no SHA-256)."""

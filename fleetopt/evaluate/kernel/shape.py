@@ -82,6 +82,9 @@ class KernelShape:
     # rows of contract_kept_share a scenario holds (risk.contract_scale_back: K, else 0): the scale-back's
     # reads are compiled in only then (kernel.cu FO_SCALE_BACK)
     contracts_cut: int = 0
+    # each pair's present cost (SimulationConstants.present_cost) compiled in only where asked (kernel.cu
+    # FO_PRESENT_COST): off, the kernel is the one without it, registers and all
+    present_cost: bool = False
 
     @property
     def FP(self) -> int:
@@ -102,7 +105,8 @@ class KernelShape:
         idle = consts.policy.idle_gpus_to_market and bool((plans.idle_gpus > 0).any())
         forgone = _forgone_facilities(consts, plans)
         return cls(consts.T, I, K, B, G, consts.covenant_window, rows, scenario_major, cuts, prepaid, idle,
-                   forgone, consts.cash_covering_debt_cures, consts.contracts_cut)  # fmt: skip
+                   forgone, consts.cash_covering_debt_cures, consts.contracts_cut,
+                   consts.present_cost)  # fmt: skip
 
     @classmethod
     def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False,
@@ -154,6 +158,7 @@ class KernelShape:
             # a test on net debt (leverage with leverage_numerator: net_debt): made only then
             "FO_NET_DEBT": int(any(QUANTITIES.index("net_debt") in row[:3] for row in self.covenants)),
             "FO_CASH_COVERS": int(self.cash_covers),
+            "FO_PRESENT_COST": int(self.present_cost),
             "FO_THREADS": THREADS_PER_BLOCK,
             "FO_PLANS": PLANS_PER_THREAD,
         }  # fmt: skip
