@@ -248,3 +248,18 @@ ALL_RISK: dict = {
     "resale_value_volatility_annual": 0.3,
     "ai_cycle": {"spread_loading": -0.05},  # moves only refinanced bullets (refinanced_model)
 }
+
+
+def deferred_order_model(**risk) -> dict:
+    """tests/test_doc_cases_metrics.py's sweep case: the plan sells 300 H100 in the quarter the order
+    rule defers part of its 400 H200 (the same generation), and cancels part of it the next quarter;
+    customers default at 15 % a quarter, with the other ``risk`` settings given."""
+    from test_doc_cases import hand_model
+
+    d = hand_model()
+    d["risk"] = {"customer_default_hazard_per_quarter": 0.15, **risk}
+    d["skus"]["H200"] = {**d["skus"]["H100"], "available_from": "2026Q2", "available_until": "2026Q3",
+                         "capex_per_gpu_usd": 30_000}  # fmt: skip
+    d["market"]["demand_gpus"]["training"] = 400
+    d["policy"] = {"liquidity_buffer_usd": 6e6}
+    return d

@@ -16,6 +16,7 @@ from evaluate_builders import (
     ALL_RISK,
     MODELS,
     batch,
+    deferred_order_model,
     plan_variants,
     rel_err,
     solved,
@@ -289,15 +290,7 @@ def test_an_order_deferred_in_the_quarter_of_the_plan_s_own_sale_agrees_in_both_
     order rule defers part of its 400 H200 (the same generation), and cancels part of it the next
     quarter; the sale is made in full and the GPUs missing after it are those deferred
     (Liquidity.planned_sales_cut): both builds agree with NumPy, and some pairs defer and cancel."""
-    from test_doc_cases import hand_model
-
-    d = hand_model()
-    d["risk"] = {"customer_default_hazard_per_quarter": 0.15}
-    d["skus"]["H200"] = {**d["skus"]["H100"], "available_from": "2026Q2", "available_until": "2026Q3",
-                         "capex_per_gpu_usd": 30_000}  # fmt: skip
-    d["market"]["demand_gpus"]["training"] = 400
-    d["policy"] = {"liquidity_buffer_usd": 6e6}
-    data = data_of(d)
+    data = data_of(deferred_order_model())
     plans = batch(data, [solve(data, mip_gap=0.0).plan], ["milp"])
     assert plans.gen_retired_gpus[0, 0, 1] == pytest.approx(300.0)
     scen = generate_scenarios(data, 0, 0, 100)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from evaluate_builders import ALL_RISK, batch, plan_variants, rel_err, with_risk
+from evaluate_builders import ALL_RISK, batch, deferred_order_model, plan_variants, rel_err, with_risk
 from milp_builders import base_model, data_of, sku
 
 from fleetopt import api
@@ -161,14 +161,7 @@ def test_deferred_and_cancelled_orders_are_priced_alike_in_both_builds():
     """tests/test_kernel_cpu.py's case of an order deferred in the quarter of the plan's own sale, then
     cancelled (its deposit forfeited): the capex paid on each path and the disposals' proceeds, as
     NumPy prices them, in both builds of the kernel."""
-    from test_doc_cases import hand_model
-
-    d = hand_model()
-    d["risk"] = {"customer_default_hazard_per_quarter": 0.15, "resale_value_volatility_annual": 0.5}
-    d["skus"]["H200"] = {**d["skus"]["H100"], "available_from": "2026Q2", "available_until": "2026Q3",
-                         "capex_per_gpu_usd": 30_000}  # fmt: skip
-    d["market"]["demand_gpus"]["training"] = 400
-    d["policy"] = {"liquidity_buffer_usd": 6e6}
+    d = deferred_order_model(resale_value_volatility_annual=0.5)
     data = data_of(d)
     plans = batch(data, [solve(data, mip_gap=0.0).plan], ["milp"])
     consts = replace(SimulationConstants.from_data(data), present_cost=True)
