@@ -24,7 +24,7 @@ from conftest import interrupt_at, needs_cc, run_cli
 from evaluate_builders import MODELS, solved
 
 from fleetopt.core.data import build_data
-from fleetopt.core.metric_columns import METRIC_COLUMNS
+from fleetopt.core.metric_columns import METRIC_COLUMNS, PRESENT_COST_COLUMNS
 from fleetopt.core.units import format_bytes
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate.batch import PlanFileError, compile_plans
@@ -147,6 +147,30 @@ def test_a_chunk_stopped_with_its_rows_in_a_file_resumes_from_its_last_block(tin
     assert np.array_equal(resumed.npv_matrix, reference.npv_matrix)
     assert sorted(p.name for p in (tmp_path / "chunks").iterdir())[-1].startswith("chunk-6-12-")
     assert not list((tmp_path / "chunks").glob("rows-*"))
+
+
+def test_a_cost_plan_s_present_cost_resumes_from_the_rows_an_earlier_attempt_kept(tiny, tmp_path):
+    """The run of the test above with each pair's present cost computed too (a plan solved for
+    least cost: docs/evaluation.md, "The present cost"): stopped after the 20th block, the second
+    chunk's first 100 scenarios kept in its rows file, the present cost among them, so that the
+    resume's present-cost figures are a straight run's to the bit (they read NaN where the kept rows
+    lacked the cost)."""
+    data, batch = tiny
+
+    def tight(store=None, progress=None):
+        return evaluate(data, batch, 300, seed=5, backend="numpy", max_memory=300_000, store=store,
+                        progress=progress, present_cost=True)  # fmt: skip
+
+    reference = tight()
+    store = ChunkStore(tmp_path / "chunks")
+    with pytest.raises(KeyboardInterrupt):
+        tight(store, interrupt_at(20))
+    assert json.loads((tmp_path / "chunks" / "rows-6-12.json").read_text())["done"] == 100
+    resumed = tight(store)
+    assert resumed.pairs_computed == 6 * 200
+    costs = list(PRESENT_COST_COLUMNS)
+    assert reference.metrics[costs].notna().all().all()
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
 
 
 def test_kept_rows_a_resume_cannot_go_on_from_are_computed_again_with_a_warning(tiny, tmp_path):

@@ -24,7 +24,7 @@ from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import demand_per_pair, plan_metrics, present_cost_metrics
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.result import DEMAND_OUTCOMES, MEAN_OUTCOMES, OUTCOMES
-from fleetopt.evaluate.result_fields import PRESENT_COST, RESULT_FIELDS
+from fleetopt.evaluate.result_fields import PRESENT_COST, fields_kept
 from fleetopt.evaluate.scenarios import ScenarioSet, forecast_scenario
 from fleetopt.evaluate.simulate import SimulationConstants
 from fleetopt.evaluate.slip import by_slip, slipped_pairs
@@ -175,13 +175,12 @@ class ChunkResults:
         S = spec.n_scenarios
         spilled = spec.rows_on_disk and spec.scenario_chunk < S
         self.kept = kept
-        self.spilled = kept or (SpilledRows(chunk.P, S) if spilled else None)
+        self.fields = fields_kept(spec.present_cost)  # the (P, S) results kept: RESULT_FIELDS, the cost too
+        self.spilled = kept or (SpilledRows(chunk.P, S, fields=self.fields) if spilled else None)
         self.buffers: Mapping | None = None if self.spilled is None else self.spilled.rows(0, chunk.P)
         self.demand = np.empty(S)  # H100-equivalent GPU-quarters (horizon_demand)
         self.paths = {name: np.empty((chunk.P, S, quarters)) for name in spec.record}
         self.slipped = np.zeros(chunk.P)  # scenarios in which a delivery slip moved the plan's GPUs
-        # each pair's present cost, on the host (NaN: a block an earlier attempt kept, without it)
-        self.present_cost = np.full((chunk.P, S), np.nan) if spec.present_cost else None
         self.done = 0 if kept is None else kept.done  # scenarios an earlier attempt kept
         if self.done:
             self.demand[: self.done], self.slipped = kept.demand(), kept.slipped.copy()
@@ -192,16 +191,14 @@ class ChunkResults:
         if self.spilled is not None:
             self.spilled.write(out, s0, s1)
         elif s1 - s0 == S:  # one block holds every scenario: its results are the buffers
-            self.buffers = {name: out[name] for name in RESULT_FIELDS}
+            self.buffers = {name: out[name] for name in self.fields}
         else:
             if self.buffers is None:
                 shape = (self.chunk.P, S)
-                self.buffers = {name: xp.empty(shape, dtype=out[name].dtype) for name in RESULT_FIELDS}
-            for name in RESULT_FIELDS:
+                self.buffers = {name: xp.empty(shape, dtype=out[name].dtype) for name in self.fields}
+            for name in self.fields:
                 self.buffers[name][:, s0:s1] = out[name]
         self.demand[s0:s1] = horizon_demand(block)
-        if self.present_cost is not None:
-            self.present_cost[:, s0:s1] = self.be.to_host(out[PRESENT_COST])
         if self.chunk.slipped:
             self.slipped += slipped_pairs(self.chunk, block).sum(axis=1)
         for name in self.spec.record:
@@ -224,8 +221,9 @@ class ChunkResults:
             metrics = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
         if self.chunk.slipped:
             metrics["slipped_share"] = self.slipped / self.spec.n_scenarios
-        if self.present_cost is not None:
-            metrics |= present_cost_metrics(self.present_cost)
+        if self.spec.present_cost:  # each pair's, read back from the device or the file
+            rows = self.buffers if self.spilled is None else self.spilled.rows(0, self.chunk.P)
+            metrics |= present_cost_metrics(self.be.to_host(rows[PRESENT_COST]))
         return metrics
 
     def close(self) -> None:

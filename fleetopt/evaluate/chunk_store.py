@@ -22,6 +22,7 @@ from fleetopt.core.units import counted
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.metrics import SLIP_COLUMNS
 from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.result_fields import RESULT_FIELDS, fields_kept
 from fleetopt.evaluate.spill import KeptRows, kept_record, record_path, rows_path
 from fleetopt.runs.files import DAMAGED_NPZ_ERRORS, signals_deferred, sync_folder, write_bytes_atomic
 
@@ -99,6 +100,7 @@ class ChunkStore:
         self.n_scenarios = n_scenarios
         self.metrics = set(metrics)
         self.fingerprint: dict | None = None  # set by expect(): None accepts any fingerprint
+        self.fields = RESULT_FIELDS  # the results an unfinished chunk's kept rows hold (expect: the run's)
         self.device: str | None = None  # where this attempt computes, kept with each chunk it saves
 
     def expect(self, data: ModelData, plans: PlanBatch, spec) -> None:
@@ -108,6 +110,7 @@ class ChunkStore:
         ``refuse_other_runs``, intact chunks of another run are refused before anything is removed."""
         self.fingerprint = run_fingerprint(data, plans, spec)
         self.n_scenarios = spec.n_scenarios
+        self.fields = fields_kept(spec.present_cost)
         corrupt, foreign = [], []
         for path in sorted(self.folder.glob("chunk-*.npz")):
             match = _CHUNK_NAME.match(path.name)
@@ -157,7 +160,7 @@ class ChunkStore:
                 continue
             first, stop = int(match.group(1)), int(match.group(2))
             record = kept_record(self._rows_stem(first, stop), self._rows_identity(first, stop), stop - first,
-                                 self.n_scenarios)  # fmt: skip
+                                 self.n_scenarios, self.fields)  # fmt: skip
             if record is not None:
                 found[(first, stop)] = record["done"]
         return found
@@ -166,7 +169,7 @@ class ChunkStore:
         """The file that keeps the rows of plans ``first .. stop - 1`` block by block: an unfinished
         chunk's, continued, else a new one."""
         stem, identity = self._rows_stem(first, stop), self._rows_identity(first, stop)
-        return KeptRows(stem, identity, stop - first, n_scenarios, self.device or "")
+        return KeptRows(stem, identity, stop - first, n_scenarios, self.device or "", self.fields)
 
     def drop_unfinished(self, first: int, stop: int) -> None:
         """Remove the kept rows of plans ``first .. stop - 1`` (their chunk saved, or not continued)."""

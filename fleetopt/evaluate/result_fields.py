@@ -44,15 +44,23 @@ RESULT_FIELDS = (
 )  # fmt: skip
 # simulate's (P, S) present cost of each pair, USD, only where SimulationConstants.present_cost asks for
 # it (plans solved for least cost): V0 + sum_t DF_t (capex - proceeds + interest + opex) - DF_{T-1} x the
-# assets at the end, on the pair's path (docs/evaluation.md, "The present cost"); not a RESULT_FIELDS row
+# assets at the end, on the pair's path (docs/evaluation.md, "The present cost"); one more row kept
+# where computed (fields_kept)
 PRESENT_COST = "present_cost"
 # a result takes at most 8 bytes (a float64; a bool, 1): the rows in memory and their file
 # (spill.py) count 8 a value
 RESULT_VALUE_BYTES = 8
 
 
-def result_bytes(n_plans: int, n_scenarios: int) -> int:
-    """Bytes the results (:data:`RESULT_FIELDS`) of ``n_plans`` plans over ``n_scenarios`` scenarios
-    take, in memory or in a file (spill.py): 216 a (plan, scenario) pair."""
-    return RESULT_VALUE_BYTES * len(RESULT_FIELDS) * n_plans * n_scenarios
+def fields_kept(present_cost: bool) -> tuple[str, ...]:
+    """The (P, S) results a chunk keeps, in memory or in a file (spill.py): :data:`RESULT_FIELDS`,
+    and :data:`PRESENT_COST` where the run computes it, so that a block kept by an earlier attempt
+    holds it too."""
+    return (*RESULT_FIELDS, PRESENT_COST) if present_cost else RESULT_FIELDS
+
+
+def result_bytes(n_plans: int, n_scenarios: int, fields: tuple[str, ...] = RESULT_FIELDS) -> int:
+    """Bytes the results ``fields`` (:data:`RESULT_FIELDS` unless said) of ``n_plans`` plans over
+    ``n_scenarios`` scenarios take, in memory or in a file (spill.py): 216 a (plan, scenario) pair."""
+    return RESULT_VALUE_BYTES * len(fields) * n_plans * n_scenarios
 

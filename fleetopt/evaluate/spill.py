@@ -117,16 +117,17 @@ def _holds(point: str, path: str) -> bool:
 
 
 class SpilledRows:
-    """(plans x scenarios) results of :data:`RESULT_FIELDS` in a temporary file: field after field,
-    in each plan's row after row, so that a block's results are one write per plan and field, and a
-    plan's row of one field one read."""
+    """(plans x scenarios) results of ``fields`` (:data:`RESULT_FIELDS` unless said) in a temporary
+    file: field after field, in each plan's row after row, so that a block's results are one write
+    per plan and field, and a plan's row of one field one read."""
 
     # what the run's error says to do where the file cannot be made or written
     REMEDY = ("free space there, set TMPDIR to a folder with room, or give a larger max_memory (fleetopt "
               "evaluate --max-memory), which keeps the rows in memory")  # fmt: skip
 
-    def __init__(self, n_plans: int, n_scenarios: int, folder: str | None = None):
-        self.P, self.S = n_plans, n_scenarios
+    def __init__(self, n_plans: int, n_scenarios: int, folder: str | None = None,
+                 fields: tuple[str, ...] = RESULT_FIELDS):  # fmt: skip
+        self.P, self.S, self.fields = n_plans, n_scenarios, fields
         self.folder = folder or spill_folder()
         self.dtypes: dict[str, np.dtype] = {}  # each field's, from the first block written
         try:
@@ -139,8 +140,8 @@ class SpilledRows:
         return tempfile.TemporaryFile(dir=self.folder)  # closed by close()
 
     def nbytes(self) -> int:
-        """The file's size, bytes: :func:`result_bytes` of its plans and scenarios."""
-        return result_bytes(self.P, self.S)
+        """The file's size, bytes: :func:`result_bytes` of its plans, scenarios and fields."""
+        return result_bytes(self.P, self.S, self.fields)
 
     def _allocate(self) -> None:
         """Take the file's whole size on the disk now, so that a disk without room stops the run
@@ -158,7 +159,7 @@ class SpilledRows:
 
     def write(self, out: dict, s0: int, s1: int) -> None:
         """Keep ``out``'s (plans, scenarios) arrays of every field, for scenarios ``s0 .. s1 - 1``."""
-        for name in RESULT_FIELDS:
+        for name in self.fields:
             values = np.ascontiguousarray(out[name])
             self._check(name, values, s0, s1)
             for p in range(values.shape[0]):
@@ -191,7 +192,7 @@ class SpilledRows:
         self.file.close()
 
     def _offset(self, name: str, plan: int, scenario: int) -> int:
-        field = RESULT_FIELDS.index(name)
+        field = self.fields.index(name)
         # each field a slot of RESULT_VALUE_BYTES a value (its dtype's bytes used: a bool takes 1)
         slot = field * RESULT_VALUE_BYTES * self.P * self.S
         return slot + (plan * self.S + scenario) * self.dtypes[name].itemsize
@@ -242,17 +243,18 @@ class KeptRows(SpilledRows):
     REMEDY = ("free space there, or give a larger max_memory (fleetopt evaluate --max-memory), which "
               "keeps the rows in memory")  # fmt: skip
 
-    def __init__(self, stem: Path, identity: dict | None, n_plans: int, n_scenarios: int, device: str = ""):
+    def __init__(self, stem: Path, identity: dict | None, n_plans: int, n_scenarios: int, device: str = "",
+                 fields: tuple[str, ...] = RESULT_FIELDS):  # fmt: skip
         self.stem, self.identity, self.device = stem, identity, device
-        record = kept_record(stem, identity, n_plans, n_scenarios) or {"done": 0, "slipped": [0.0] * n_plans,
-                                                                       "devices": {}}  # fmt: skip
+        record = kept_record(stem, identity, n_plans, n_scenarios, fields) or {
+            "done": 0, "slipped": [0.0] * n_plans, "devices": {}}  # fmt: skip
         self.done = self.recorded = record["done"]
         self.slipped = np.array(record["slipped"], dtype=float)  # over the scenarios done
         # the scenarios kept by earlier attempts, by where they computed them; and with this one's
         self.earlier: dict[str, int] = dict(record["devices"])
         self.devices = dict(self.earlier)
         self.recorded_at = time.monotonic()
-        super().__init__(n_plans, n_scenarios, str(stem.parent))
+        super().__init__(n_plans, n_scenarios, str(stem.parent), fields)
         self.dtypes = {name: np.dtype(kind) for name, kind in record.get("dtypes", {}).items()}
 
     def _open(self):
@@ -260,7 +262,7 @@ class KeptRows(SpilledRows):
         return open(rows_path(self.stem), "r+b" if self.done else "w+b")  # closed by close()
 
     def nbytes(self) -> int:
-        return kept_file_bytes(self.P, self.S)
+        return kept_file_bytes(self.P, self.S, self.fields)
 
     @staticmethod
     def extra_bytes(n_scenarios: int) -> int:
@@ -310,7 +312,7 @@ class KeptRows(SpilledRows):
 
     def _demand_offset(self, scenario: int) -> int:
         """Where ``scenario``'s demand is in the file, bytes: after every field's rows."""
-        return result_bytes(self.P, self.S) + RESULT_VALUE_BYTES * scenario
+        return result_bytes(self.P, self.S, self.fields) + RESULT_VALUE_BYTES * scenario
 
     def demand(self) -> np.ndarray:
         """(done,) the market demand of the scenarios done, as :meth:`keep` wrote it."""
@@ -320,9 +322,9 @@ class KeptRows(SpilledRows):
         return values
 
 
-def kept_file_bytes(n_plans: int, n_scenarios: int) -> int:
+def kept_file_bytes(n_plans: int, n_scenarios: int, fields: tuple[str, ...] = RESULT_FIELDS) -> int:
     """The size of a :class:`KeptRows` file, bytes: the rows of results, then each scenario's demand."""
-    return result_bytes(n_plans, n_scenarios) + KeptRows.extra_bytes(n_scenarios)
+    return result_bytes(n_plans, n_scenarios, fields) + KeptRows.extra_bytes(n_scenarios)
 
 
 def rows_path(stem: Path) -> Path:
@@ -335,11 +337,12 @@ def record_path(stem: Path) -> Path:
     return stem.parent / f"{stem.name}.json"
 
 
-def kept_record(stem: Path, identity: dict | None, n_plans: int, n_scenarios: int) -> dict | None:
+def kept_record(stem: Path, identity: dict | None, n_plans: int, n_scenarios: int,
+                fields: tuple[str, ...] = RESULT_FIELDS) -> dict | None:  # fmt: skip
     """The record of a :class:`KeptRows` of ``stem`` that holds some scenarios of a chunk of
     ``identity`` (None: any), ``n_plans`` plans and ``n_scenarios`` scenarios (a count of each
-    plan's slipped ones, each attempt's share of them), every field's dtype one of at most 8 bytes,
-    beside a file of its size; else None."""
+    plan's slipped ones, each attempt's share of them), every one of ``fields`` with a dtype of at
+    most 8 bytes, beside a file of its size; else None."""
     try:
         record = read_json(record_path(stem).read_bytes())
         size = rows_path(stem).stat().st_size
@@ -350,10 +353,10 @@ def kept_record(stem: Path, identity: dict | None, n_plans: int, n_scenarios: in
         return None
     fits = (identity is None or record.get("identity") == identity) and record.get("plans") == n_plans
     fits = fits and record.get("scenarios") == n_scenarios and type(done) is int and 0 < done <= n_scenarios
-    fits = fits and counted_right and set(record["dtypes"]) == set(RESULT_FIELDS)
+    fits = fits and counted_right and set(record["dtypes"]) == set(fields)
     if not (fits and all(d.itemsize <= RESULT_VALUE_BYTES for d in dtypes)):
         return None
-    return record if size >= kept_file_bytes(n_plans, n_scenarios) else None
+    return record if size >= kept_file_bytes(n_plans, n_scenarios, fields) else None
 
 
 def _pread(fd: int, view: memoryview, offset: int) -> int:
