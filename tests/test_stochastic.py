@@ -2067,7 +2067,8 @@ def test_a_thousand_screened_scenarios_and_a_measure_of_nothing_read_as_numbers(
     assert "1,000 scenarios reduced from 1,000 (seed 0)" in html
     measures = {"rp_usd": -0.0, "evpi_usd": -0.0, "vss_usd": None, "first_stage": "RP's"}
     parts = {"settings": {}, "measures": measures, "scenarios": [], "timings": {}, "model_size": {},
-             "completion": {}, "out_of_sample": {}, "first_stage": {}, "commitments": []}  # fmt: skip
+             "completion": {}, "out_of_sample": {}, "first_stage": {}, "commitments": [],
+             "replications": None}  # fmt: skip
     result = type("R", (), parts)()
     written = json.dumps(StochasticResult.summary(result))
     assert '"rp_usd": 0.0' in written and '"evpi_usd": 0.0' in written and "-0.0" not in written

@@ -61,6 +61,7 @@ from fleetopt.runs.kinds import run_name
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS, MAX_TAIL
 from fleetopt.runs.output_files import OUT_FLAG
 from fleetopt.runs.run_files import RunDirError
+from fleetopt.stochastic.replications import MAX_REPLICATIONS
 from fleetopt.stochastic.settings import FIRST_STAGE_QUARTERS
 
 
@@ -174,6 +175,17 @@ ScenarioSeedOption = Annotated[
         help="With --stochastic: seed of the scenarios reduced.",
     ),
 ]
+ReplicationsOption = Annotated[
+    int,
+    typer.Option(
+        parser=whole_number,
+        callback=checked(limits.whole, 1, MAX_REPLICATIONS),
+        help=f"With --stochastic: solve K times on K scenario samples (seeds --scenario-seed, +1, ..., "
+        f"+K-1; 1 to {MAX_REPLICATIONS}) and show how far each first-stage decision moves between them; "
+        "the plan is the first sample's, its out-of-sample check of seed --scenario-seed + K "
+        "(formulation §7b).",
+    ),
+]
 StochasticSolverOption = Annotated[
     str,
     typer.Option(
@@ -226,6 +238,7 @@ def solve(
     risk_weight: RiskWeightOption = 0.0,
     cvar_alpha: CvarAlphaOption = TAIL,
     scenario_seed: ScenarioSeedOption = 0,
+    replications: ReplicationsOption = 1,
     stochastic_solver: StochasticSolverOption = "blocks",
     integer_later: IntegerLaterFlag = False,
     share_purchases: SharePurchasesFlag = False,
@@ -245,7 +258,7 @@ def solve(
 
 # the options that apply only to a two-stage solve
 STOCHASTIC_ONLY = (
-    "first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "stochastic_solver",
+    "first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "replications", "stochastic_solver",
     "integer_later", "share_purchases",
 )
 
@@ -325,6 +338,11 @@ def _written_or_kept(write, result, loaded, folder: Path, show) -> Path:
                           "compare) reads them") from None  # fmt: skip
 
 
+def _samples(replications: int) -> str:
+    """', on 4 scenario samples': the replications a stochastic solve makes ('' for one)."""
+    return f", on {replications} scenario samples" if replications > 1 else ""
+
+
 def _solve_stochastic(ctx: typer.Context, loaded: api.LoadedModel, threads: int | None) -> None:
     """`fleetopt solve --stochastic N` (its options ``ctx.params``; ``threads`` capped): the two-stage
     solve, its measures and its run folder."""
@@ -337,7 +355,8 @@ def _solve_stochastic(ctx: typer.Context, loaded: api.LoadedModel, threads: int 
                        share_purchases=p["share_purchases"])
     with RunFolder.claim(p["out"], run_name("stochastic", loaded.model.name)).released_on_failure() as folder:
         say_model_changes(loaded)
-        over = f" over {counted(n, 'scenario')} (two-stage) ..."  # "1 scenarios" read as a slip
+        # counted: "1 scenarios" read as a slip
+        over = f" over {counted(n, 'scenario')} (two-stage){_samples(p['replications'])} ..."
         console.print(marked("solving ", (loaded.model.name, "bold"), over))
         with solve_lines(err_console, "objective"):  # (1 - L) E[V] + L CVaR(V), less penalties
             result = api.solve_stochastic(
@@ -345,6 +364,7 @@ def _solve_stochastic(ctx: typer.Context, loaded: api.LoadedModel, threads: int 
                 cvar_alpha=p["cvar_alpha"], scenario_seed=p["scenario_seed"], time_limit=p["time_limit"],
                 mip_gap=stochastic_gap(ctx, p["mip_gap"]), threads=threads, solver=solver,
                 integer_later=p["integer_later"], share_purchases=p["share_purchases"],
+                replications=p["replications"],
             )  # fmt: skip
         path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path, _print_stochastic)
     _print_stochastic(result)

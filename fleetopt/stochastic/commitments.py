@@ -68,6 +68,27 @@ def commitment_lines(rows: list[dict]) -> list[tuple[str, ...]]:
             for row in commitment_rows(rows)]  # fmt: skip
 
 
+def first_stage_decisions(data: ModelData, plan: Plan, quarters: int, every_quarter: tuple[str, ...] = ()):
+    """What ``plan``'s first stage decides (plan.csv's :data:`COMMITMENTS`), a pandas Series of amounts
+    indexed by ``quarter``, ``decision``, ``item``, ``unit``: each decision dated in the first
+    ``quarters``, those of ``every_quarter`` in every quarter, and every contract's acceptance
+    (first stage whatever its start, §7b "Stages")."""
+    keys = ["quarter", "decision", "item", "unit"]
+    first = set(data.quarter_labels[:quarters])
+    frame = plan_frame(data, plan)
+    dated = frame["quarter"].isin(first) | frame["decision"].isin(("contract_accepted", *every_quarter))
+    return frame[dated & frame["decision"].isin(COMMITMENTS)].groupby(keys, sort=False)["value"].sum()
+
+
+def in_commitment_order(data: ModelData, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of first-stage decisions (columns ``quarter``, ``decision``, ``item``) by quarter, then
+    decision in :data:`COMMITMENTS`' order, then item."""
+    order = {label: n for n, label in enumerate(data.quarter_labels)}
+    rank = {decision: n for n, decision in enumerate(COMMITMENTS)}
+    frame = frame.assign(_q=frame["quarter"].map(order), _d=frame["decision"].map(rank))
+    return frame.sort_values(["_q", "_d", "item"], kind="stable").drop(columns=["_q", "_d"])
+
+
 def first_stage_commitments(
     data: ModelData, plan: Plan, forecast_plan: Plan, quarters: int, every_quarter: tuple[str, ...] = ()
 ) -> list[dict]:
@@ -78,22 +99,11 @@ def first_stage_commitments(
     that either plan makes (those of ``every_quarter``, :data:`SHARED_COMMITMENTS` with
     --share-purchases, in every quarter), and each contract (dated by its start) that one accepts
     and the other does not (acceptance is first stage whatever the start, §7b "Stages")."""
-    keys = ["quarter", "decision", "item", "unit"]
-    first = set(data.quarter_labels[:quarters])
-
-    def committed(p: Plan):
-        frame = plan_frame(data, p)
-        dated = frame["quarter"].isin(first) | frame["decision"].isin(("contract_accepted", *every_quarter))
-        return frame[dated & frame["decision"].isin(COMMITMENTS)].groupby(keys, sort=False)["value"].sum()
-
-    plans = {"stochastic": committed(plan), "forecast_optimum": committed(forecast_plan)}
+    plans = {name: first_stage_decisions(data, p, quarters, every_quarter)
+             for name, p in (("stochastic", plan), ("forecast_optimum", forecast_plan))}  # fmt: skip
     both = pd.concat(list(plans.values()), axis=1, keys=list(plans)).fillna(0.0).reset_index()
     contract = both["decision"] == "contract_accepted"
     differs = both["stochastic"].round(6) != both["forecast_optimum"].round(6)
     made = (both["stochastic"].abs() > 1e-6) | (both["forecast_optimum"].abs() > 1e-6)
-    both = both[(contract & differs) | (~contract & made)]
-    order = {label: n for n, label in enumerate(data.quarter_labels)}
-    rank = {decision: n for n, decision in enumerate(COMMITMENTS)}
-    both = both.assign(_q=both["quarter"].map(order), _d=both["decision"].map(rank))
-    both = both.sort_values(["_q", "_d", "item"], kind="stable").drop(columns=["_q", "_d"])
+    both = in_commitment_order(data, both[(contract & differs) | (~contract & made)])
     return [{**row, **{name: float(row[name]) for name in plans}} for row in both.to_dict("records")]

@@ -57,6 +57,9 @@ class StochasticResult:
     model_size: dict
     out_of_sample: dict = field(default_factory=dict)
     completion: dict = field(default_factory=dict)
+    # the solve on other scenario samples beside this one (--replications K > 1; None: none):
+    # :func:`fleetopt.stochastic.replications.replications_record`
+    replications: dict | None = None
     # the model file it was solved from, when the Python API loaded one (fleetopt.api.solve_stochastic)
     loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
 
@@ -168,6 +171,7 @@ class StochasticResult:
                 )
             ),
             "commitments": self.commitments,
+            **({} if self.replications is None else {"replications": self.replications}),
         }
 
     @cached_property

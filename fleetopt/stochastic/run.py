@@ -16,6 +16,12 @@ from fleetopt.runs import limits
 from fleetopt.stochastic.forecast_completion import complete_plan
 from fleetopt.stochastic.out_of_sample import out_of_sample
 from fleetopt.stochastic.recourse import recourse_by_route
+from fleetopt.stochastic.replications import (
+    check_replications,
+    out_of_sample_seed,
+    replication_seeds,
+    replications_record,
+)
 from fleetopt.stochastic.result import StochasticResult
 from fleetopt.stochastic.screening import reduced_scenarios
 from fleetopt.stochastic.settings import SolverSettings, check_before_solving, first_stage_quarters
@@ -41,22 +47,60 @@ def solve_stochastic(
     measures: bool = True,
     route: str = "blocks",
     share_purchases: bool = False,
+    replications: int = 1,
 ) -> StochasticResult:
     """The two-stage stochastic plan of ``data`` over ``n`` scenarios reduced from ``screen`` drawn
     with ``seed``, with the measures (``measures``: EEV and WS too) and an out-of-sample evaluation
     of the completed plan next to the forecast optimum on ``oos_scenarios`` of ``oos_seed``
-    (default ``seed + 1``; 0 skips it). ``route``: "blocks" (fleetopt's extensive form, §7b) or
-    "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS). ``quarters`` None: the default
-    of :func:`first_stage_quarters`. ``share_purchases``: every purchase, power block and draw in the
-    first stage, whatever its quarter (:data:`~fleetopt.milp.stochastic.first_stage.SHARED_PURCHASES`)."""
+    (default ``seed + replications``, the first seed no replication reduced; 0 skips it). ``route``:
+    "blocks" (fleetopt's extensive form, §7b) or "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV
+    and WS). ``quarters`` None: the default of :func:`first_stage_quarters`. ``share_purchases``: every
+    purchase, power block and draw in the first stage, whatever its quarter
+    (:data:`~fleetopt.milp.stochastic.first_stage.SHARED_PURCHASES`). ``replications`` K > 1: the same
+    solve on the samples of seeds ``seed + 1`` ... ``seed + K - 1`` too, their first stages side by side
+    in ``result.replications`` (:mod:`fleetopt.stochastic.replications`); the plan is the first
+    sample's (``seed``), the one a solve without replications makes."""
     started = time.perf_counter()
     quarters = first_stage_quarters(data, quarters)
     shared = FirstStage(quarters, SHARED_PURCHASES if share_purchases else ())
+    check_replications(replications)
     check_before_solving(data, n, quarters, risk_weight, alpha, route, seed, oos_seed,
                          max(screen, oos_scenarios), backend, threads, share_purchases)  # fmt: skip
     solver = SolverSettings(mip_gap, time_limit, threads)
     timings: dict = {}
     forecast = timed(timings, "forecast_seconds", forecast_optimum, data, shared, solver)
+
+    def sample(scenario_seed: int, times: dict) -> StochasticResult:
+        """The stochastic plan of the ``n`` scenarios reduced from those of ``scenario_seed``."""
+        return solve_sample(
+            data, n, forecast, shared, scenario_seed, times, risk_weight=risk_weight, alpha=alpha,
+            screen=screen, backend=backend, integer_later=integer_later, measures=measures, route=route,
+            solver=solver,
+        )  # fmt: skip
+
+    result = sample(seed, timings)
+    if oos_scenarios:
+        oos_seed = out_of_sample_seed(seed, replications) if oos_seed is None else oos_seed
+        result.out_of_sample = timed(
+            timings, "out_of_sample_seconds", out_of_sample,
+            data, result.plan, forecast.plan, oos_scenarios, oos_seed, backend,
+        )  # fmt: skip
+    if replications > 1:
+        seeds = replication_seeds(seed, replications)[1:]
+        others = timed(timings, "replications_seconds", lambda: [sample(s, {}) for s in seeds])
+        result.replications = replications_record(data, [result, *others], result.settings)
+    timings["total_seconds"] = time.perf_counter() - started
+    return result
+
+
+def solve_sample(
+    data: ModelData, n: int, forecast: ForecastSolution, shared: FirstStage, seed: int, timings: dict, *,
+    risk_weight: float, alpha: float, screen: int, backend: str, integer_later: bool, measures: bool,
+    route: str, solver: SolverSettings,
+) -> StochasticResult:
+    """The steps of :func:`solve_stochastic` on one scenario sample (``seed``), given the forecast
+    optimum: the scenarios screened and reduced, RP and its measures, the first stage completed on the
+    forecast; each step's wall time recorded in ``timings``."""
     drawn, inputs = timed(
         timings, "screening_seconds", reduced_scenarios, data, forecast.plan, n, alpha, seed, screen, backend
     )
@@ -69,21 +113,13 @@ def solve_stochastic(
     )
     timings["peak_rss_bytes"] = peak_rss_bytes()
     settings = run_settings(
-        data, n, shared, risk_weight, alpha, seed, mip_gap, integer_later, route,
+        data, n, shared, risk_weight, alpha, seed, solver.mip_gap, integer_later, route,
         distinct=len(inputs), screened=drawn.S, method=recourse.method,
     )  # fmt: skip
-    result = StochasticResult(
+    return StochasticResult(
         data, settings, plan, forecast.plan, recourse.first_stage, recourse.figures, recourse.scenarios,
         timings, recourse.model_size, completion=completion,
     )  # fmt: skip
-    if oos_scenarios:
-        oos_seed = limits.next_seed(seed) if oos_seed is None else oos_seed
-        result.out_of_sample = timed(
-            timings, "out_of_sample_seconds", out_of_sample,
-            data, plan, forecast.plan, oos_scenarios, oos_seed, backend,
-        )  # fmt: skip
-    timings["total_seconds"] = time.perf_counter() - started
-    return result
 
 
 def run_settings(

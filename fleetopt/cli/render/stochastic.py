@@ -15,7 +15,8 @@ from fleetopt.core.units import (
     format_usd,
 )
 from fleetopt.runs.key_figures import recorded_basis
-from fleetopt.stochastic.commitments import COMMITMENT_COLUMNS, commitment_lines
+from fleetopt.runs.run_files import RunFiles
+from fleetopt.stochastic.commitments import COMMITMENT_COLUMNS, COMMITMENT_WORDS, commitment_lines
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_MEANS,
@@ -23,6 +24,7 @@ from fleetopt.stochastic.paired import (
     out_of_sample_lines,
     out_of_sample_words,
 )
+from fleetopt.stochastic.replications import sample_amount
 from fleetopt.stochastic.summary_words import (
     first_stage_text,
     forecast_gap_note,
@@ -69,7 +71,8 @@ def stochastic_tables(summary: dict) -> list:
     figures to judge it by (:func:`out_of_sample_table`), then the solve's diagnostics
     (:func:`stochastic_summary_table`), and last a line of what to commit to: a new user met three
     "values" and could not tell the plan's."""
-    shown = (commitments_table(summary), out_of_sample_table(summary), stochastic_summary_table(summary))
+    shown = (commitments_table(summary), replications_table(summary), out_of_sample_table(summary),
+             stochastic_summary_table(summary))  # fmt: skip
     paired = (summary.get("out_of_sample") or {}).get("paired")
     action = out_of_sample_action(paired) if paired else None
     # last, where a terminal leaves the reader, the answer again in a line (as compare's "In short")
@@ -95,6 +98,37 @@ def commitments_table(summary: dict) -> Table | None:
         table.add_column(column, justify="right" if n >= 3 else "left")
     for line in commitment_lines(summary["commitments"]):
         table.add_row(*line)
+    return table
+
+
+# the most samples whose amounts the terminal shows one by one (replications.csv has every one)
+SAMPLES_SHOWN = 6
+
+
+def replications_table(summary: dict) -> Table | None:
+    """How far each first-stage decision moves between the scenario samples of --replications K
+    (summary.json's ``replications``): its amount in each sample (up to :data:`SAMPLES_SHOWN`), mean,
+    min and max, with the verdict; None for a run of one sample."""
+    record = summary.get("replications")
+    if not record:
+        return None
+    seeds, n = record["seeds"], summary["settings"]["scenarios"]
+    title = (f"how stable the first stage is: the solve on {record['count']} samples of "
+             f"{counted(n, 'scenario')} (seeds {seeds[0]} to {seeds[-1]}); the plan above is the first's")
+    shown = seeds if len(seeds) <= SAMPLES_SHOWN else []
+    every = "" if shown else f"; each sample's amount: {RunFiles.REPLICATIONS}"
+    table = Table(title=title, caption=f"{record['verdict'][0].upper()}{record['verdict'][1:]}{every}.",
+                  caption_justify="left")  # fmt: skip
+    for n_column, column in enumerate(["quarter", "decision", "item", "unit", *(f"seed {s}" for s in shown),
+                                       "mean", "min", "max"]):  # fmt: skip
+        table.add_column(column, justify="right" if n_column >= 4 else "left")
+    for row in record["stability"]:
+        amounts = [*(row["values"] if shown else []), row["mean"], row["min"], row["max"]]
+        style = "yellow" if row["varies"] else ""
+        unit = "accepted" if row["unit"] == "0/1" else row["unit"]
+        words = COMMITMENT_WORDS.get(row["decision"], row["decision"])
+        shown_amounts = (sample_amount(v, row["unit"]) for v in amounts)
+        table.add_row(row["quarter"], words, row["item"], unit, *shown_amounts, style=style)
     return table
 
 
