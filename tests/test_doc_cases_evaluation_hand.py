@@ -355,7 +355,7 @@ def test_the_customer_default_through_the_terminal(solved):
     """Scenario C as every future of `fleetopt evaluate --set risk.customer_default_quarter=...` with
     no other risk: metrics.csv's NPV and shares, utilisation (GPUs rented / held: 1, 1, then 1,200 of
     1,600 twice) and demand served (400, 2,500, 1,100, 1,100 of 3,400 a quarter), and path.json's
-    end term (`fleet_resale_value_usd` net of the selling cost)."""
+    end term (`fleet_sale_proceeds_usd`, net of the selling cost)."""
     out = solved / "evaluation"
     code, text, err = run_cli(
         "evaluate", "--plans", str(solved / "run"), "--scenarios", "2", "--seed", "1", "--out", str(out),
@@ -369,5 +369,5 @@ def test_the_customer_default_through_the_terminal(solved):
     assert metrics["mean_utilisation"] == pytest.approx((1 + 1 + 0.75 + 0.75) / 4)
     assert metrics["demand_served_share"] == pytest.approx((400 + 2500 + 1100 + 1100) / (4 * 3400))
     path = json.loads((out / "path.json").read_text(encoding="utf-8"))
-    assert path["end_term"]["fleet_resale_value_usd"] == pytest.approx(end_term() + DEBT[-1], rel=1e-12)
+    assert path["end_term"]["fleet_sale_proceeds_usd"] == pytest.approx(end_term() + DEBT[-1], rel=1e-12)
     np.testing.assert_allclose(pd.read_csv(out / "path.csv")["cash_usd"], cash, rtol=1e-12)

@@ -244,9 +244,9 @@ def _reconciled_from_files(folder) -> dict:
     quarters = float((frame["discount_factor"] * (cash - before)).sum())
     end, last = record["end_term"], frame.iloc[-1]
     rate, y = end["tax_rate"], last["taxable_income_usd"]
-    gain = end["fleet_resale_value_usd"] - end["fleet_book_value_usd"] + end["distress_sale_gain_usd"]
+    gain = end["fleet_sale_proceeds_usd"] - end["fleet_book_value_usd"] + end["distress_sale_gain_usd"]
     sale_tax = rate * max(0.0, y + gain) - rate * max(0.0, y)
-    terminal = (end["fleet_resale_value_usd"] + end["power_plant_book_value_usd"] - sale_tax
+    terminal = (end["fleet_sale_proceeds_usd"] + end["power_plant_book_value_usd"] - sale_tax
                 - last["debt_usd"] - end["unearned_prepayments_usd"])  # fmt: skip
     assert end["gain_usd"] == pytest.approx(gain, abs=0.01)
     assert end["liquidation_tax_usd"] == pytest.approx(sale_tax, abs=0.01)
@@ -290,7 +290,7 @@ def test_the_forecast_s_npv_reconciles_from_the_path_s_files_to_the_statements(s
     planned = json.loads((solve_run / "summary.json").read_text())
     end = got["end"]
     assert got["npv"] == pytest.approx(planned["npv_usd"], abs=0.01)
-    assert end["fleet_resale_value_usd"] + end["power_plant_book_value_usd"] == pytest.approx(
+    assert end["fleet_sale_proceeds_usd"] + end["power_plant_book_value_usd"] == pytest.approx(
         planned["terminal_assets_usd"], abs=0.01)  # fmt: skip
     owed = end["debt_end_usd"] + end["unearned_prepayments_usd"]
     assert owed == pytest.approx(planned["owed_end_usd"], abs=0.01)

@@ -26,11 +26,12 @@ CONTRACT_REACTIONS = ("rescheduled", "cancelled", "freed")
 # within power and demand, less their electricity: on the forecast, policy rule 0's saving
 MARKET_EARNED = "gen_market_earned_usd"
 # simulate(watch=...)'s NPV end term E and its parts, (P, S) USD each, undiscounted (simulate._end_term;
-# docs/evaluation.md, "The NPV"): the fleet at the last quarter's resale value and its book value, the
-# gain or loss of the last quarter's distress sales, the gain G taxed with the end (the three: value -
-# book + distress), the last quarter's taxable income y, the tax of the sale, the power plant at book,
-# the debt at the end, the prepayments not yet earned, and E
-END_TERM_PARTS = ("fleet_resale_value", "fleet_book_value", "distress_sale_gain", "gain",
+# docs/evaluation.md, "The NPV"): the fleet's sale at the last quarter's resale value net of the selling
+# cost (formulation §3's proceeds; statements.csv's fleet_resale_value_usd is the gross value) and its
+# book value, the gain or loss of the last quarter's distress sales, the gain G taxed with the end
+# (the three: proceeds - book + distress), the last quarter's taxable income y, the tax of the sale,
+# the power plant at book, the debt at the end, the prepayments not yet earned, and E
+END_TERM_PARTS = ("fleet_sale_proceeds", "fleet_book_value", "distress_sale_gain", "gain",
                   "taxable_income_last", "liquidation_tax", "power_plant_book_value", "debt_end",
                   "unearned_prepayments", "end_term")  # fmt: skip
 # npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;

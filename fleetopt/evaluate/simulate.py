@@ -360,7 +360,7 @@ class _Totals:
         limited_end = self.npv + discount * xp.maximum(end, -self.prev_cash)
         self.npv += discount * end
         if self.present_cost is not None:  # less the value at the end: the fleet at resale, power at book
-            self.present_cost -= discount * (parts["fleet_resale_value"] + parts["power_plant_book_value"])
+            self.present_cost -= discount * (parts["fleet_sale_proceeds"] + parts["power_plant_book_value"])
         return {
             "npv": self.npv,
             "npv_limited": xp.where(self.solvent, limited_end, self.npv_limited),
@@ -451,7 +451,7 @@ def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: Qu
     terminal = value + pl.terminal_power - tax
     deferred = deferred_revenue_end(consts.contract_payments, pl, sc, T)
     owed = debt_end if deferred is None else debt_end + deferred
-    return {"fleet_resale_value": value, "fleet_book_value": fleet_book,
+    return {"fleet_sale_proceeds": value, "fleet_book_value": fleet_book,
             "distress_sale_gain": 0.0 if distress_gain is None else distress_gain, "gain": gain,
             "taxable_income_last": step.taxable, "liquidation_tax": tax,
             "power_plant_book_value": pl.terminal_power,
