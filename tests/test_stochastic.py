@@ -1358,6 +1358,20 @@ def test_a_model_whose_futures_are_all_its_forecast_is_told_so(tmp_path):
     assert code == 0 and "every scenario drawn" not in said
 
 
+def test_a_solve_of_one_scenario_is_told_it_hedges_nothing(tmp_path):
+    """--stochastic 1 reduces the draws to the one future that stands for them: the plan is fitted to
+    it alone (EVPI 0: knowing that future gains nothing over planning for it), which no figure of the
+    solve says on its own; it warns, and --stochastic 2 does not."""
+    code, said = cli("solve", "tiny", "--stochastic", "1", "--out", str(tmp_path / "one"))
+    assert code == 0, said
+    assert ("--stochastic 1: one scenario, the future that stands for all those drawn, so the plan is fitted "
+            "to it alone and hedges nothing") in " ".join(said.split())
+    summary = json.loads((tmp_path / "one" / "summary.json").read_text())
+    assert abs(summary["evpi_usd"]) <= 0.01 * abs(summary["rp_usd"])  # WS and RP one solve, each to 1 %
+    code, said = cli("solve", "tiny", "--stochastic", "2", "--out", str(tmp_path / "two"))
+    assert code == 0 and "--stochastic 1: one scenario" not in said
+
+
 # ---------------------------------------------------------------- which first stage the plan keeps
 
 

@@ -32,6 +32,14 @@ NO_SLIP_WORDS = (
     "fleetopt evaluate does"
 )
 
+# what --stochastic 1 is told: a "two-stage" plan of one future hedges nothing (EVPI 0, its CVaR that
+# future's NPV), which the solve's figures do not say on their own
+ONE_SCENARIO_WORDS = (
+    "--stochastic 1: one scenario, the future that stands for all those drawn, so the plan is fitted to "
+    "it alone and hedges nothing (EVPI 0, CVaR its NPV); a plan that hedges across futures needs 2 or "
+    "more (--stochastic N, docs/formulation.md section 7b)"
+)
+
 
 def first_stage_quarters(data: ModelData, quarters: int | None = None) -> int:
     """Q: ``quarters`` as given, or by default :data:`FIRST_STAGE_QUARTERS` or the whole horizon
@@ -89,6 +97,8 @@ def check_before_solving(
     check_settings(data, n, quarters, risk_weight, alpha, route, share_purchases=share_purchases)
     if slips(data):
         warn(NO_SLIP_WORDS)
+    if n == 1:
+        warn(ONE_SCENARIO_WORDS)
     limits.seed("seed", seed)
     if oos_seed is not None:
         limits.seed("oos_seed", oos_seed)
