@@ -17,7 +17,8 @@ import pytest
 from conftest import run_cli
 
 from fleetopt import api
-from fleetopt.report.markup import SCRIPT
+from fleetopt.report.comparison import BETTER_MARK, WORSE_MARK
+from fleetopt.report.markup import GRID_COLUMN_MIN_PX, SCRIPT
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
@@ -558,13 +559,13 @@ def test_every_table_is_named_and_its_headers_head_columns(reports, kind, tmp_pa
 # a phone's width: the page's own width and how far its widest element reaches, outside scrolled tables
 PHONE_WIDTH = 390
 WIDTH_PROBE = """
-var w = document.documentElement.clientWidth, out = [];
-document.querySelectorAll('main *').forEach(function (e) {
+var w = d.documentElement.clientWidth, out = [];
+d.querySelectorAll('main *').forEach(function (e) {
   if (e.closest('.scroll')) return;
   var right = e.getBoundingClientRect().right;
   if (right > w + 0.5) out.push(e.tagName + ' ' + Math.round(right));
 });
-var page = document.documentElement.scrollWidth;
+var page = d.documentElement.scrollWidth;
 if (page > w) out.push('the page scrolls sideways to ' + page + ' px');
 document.body.dataset.wide = JSON.stringify({width: w, beyond: out.slice(0, 5)});
 """
@@ -576,14 +577,11 @@ def test_on_a_phone_nothing_but_a_scrolled_table_is_wider_than_the_screen(report
     """On a phone (390 px) the chart cards kept the grid's 520 px columns, so each chart ran off
     the screen's right edge (its latest quarters and legend cut off) and the page scrolled
     sideways. Every element outside a sideways-scrolling table now ends inside the screen."""
-    probed = tmp_path / "phone.html"
     html = reports[kind].read_text(encoding="utf-8")
-    probed.write_text(html.replace("</body>", f"<script>{WIDTH_PROBE}</script></body>"), encoding="utf-8")
-    dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={PHONE_WIDTH},844").stdout
-    wide = re.search(r'data-wide="([^"]*)"', dom)
+    wide = re.search(r'data-wide="([^"]*)"', in_a_viewport(tmp_path, html, PHONE_WIDTH, WIDTH_PROBE))
     assert wide is not None, "the probe did not run"
     found = json.loads(unescape(wide.group(1)))
-    assert found["width"] < 520, found  # narrower than a chart's column: the case this checks
+    assert found["width"] < GRID_COLUMN_MIN_PX, found  # narrower than a chart's column: the case this checks
     assert found["beyond"] == [], found
 
 
@@ -810,6 +808,91 @@ def test_a_chart_s_text_reads_at_least_10_px_on_a_phone_and_a_desktop(reports, k
     charts = json.loads(unescape(found.group(1)))
     assert charts, "no charts"
     assert all(shown == 1 and smallest >= 9.95 for _, shown, smallest in charts), (width, charts)
+
+
+# each coloured difference of the comparison's tables: its class and the mark drawn after its figure
+MARK_PROBE = """
+document.body.dataset.marks = JSON.stringify(Array.prototype.map.call(
+  document.querySelectorAll('td.good, td.bad'), function (td) {
+    return [td.className, getComputedStyle(td, '::after').content]; }));
+"""
+
+
+@needs_chromium
+def test_printed_in_grey_a_better_and_a_worse_difference_are_told_apart_by_a_mark(reports, tmp_path):
+    """A comparison's difference better for the company was green and a worse one red, and nothing
+    else: printed in grey, and to a red-green colour-blind reader, the two read alike. Each is
+    marked too, the better ✓, the worse ✗, as the page's definitions say."""
+    html = reports["comparison"].read_text(encoding="utf-8")
+    probed = tmp_path / "marks.html"
+    probed.write_text(html.replace("</body>", f"<script>{MARK_PROBE}</script></body>"), encoding="utf-8")
+    found = re.search(r'data-marks="([^"]*)"', chromium(tmp_path, probed, "--dump-dom").stdout)
+    assert found is not None, "the probe did not run"
+    marks = {tuple(cell) for cell in json.loads(unescape(found.group(1)))}
+    assert marks == {("good", f'" {BETTER_MARK}"'), ("bad", f'" {WORSE_MARK}"')}, marks
+    assert f"marked {BETTER_MARK} and {WORSE_MARK} too" in html
+
+
+# a laptop's window, CSS px
+LAPTOP_WIDTH = 1024
+
+
+# the plan's charts: how many share the first chart card's row, and the largest chart text shown, px
+CHART_ROW_PROBE = """
+var cards = Array.prototype.filter.call(d.querySelectorAll('.grid > .card'), function (c) {
+  return c.querySelector('svg.chart'); });
+var top = cards[0].getBoundingClientRect().top, abreast = cards.filter(function (c) {
+  return Math.abs(c.getBoundingClientRect().top - top) < 1; }).length;
+var largest = 0;
+d.querySelectorAll('svg.chart').forEach(function (s) {
+  if (!s.getBoundingClientRect().width) return;
+  s.querySelectorAll('text.tick').forEach(function (t) {
+    largest = Math.max(largest, parseFloat(getComputedStyle(t).fontSize) * s.getScreenCTM().a); });
+});
+document.body.dataset.row = JSON.stringify([abreast, Math.round(largest * 10) / 10]);
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "sweep"])
+def test_on_a_laptop_the_charts_stand_two_abreast(reports, kind, tmp_path):
+    """At a laptop's 1024 px the grid's columns (at least 520 px) fitted one chart a row, each drawn
+    the page's full width, its tick labels 17 px (the page's words are 15): a page of charts a screen
+    each. They stand two abreast, as at 1280 px, their tick labels between 10 and 15 px."""
+    html = reports[kind].read_text(encoding="utf-8")
+    found = re.search(r'data-row="([^"]*)"', in_a_viewport(tmp_path, html, LAPTOP_WIDTH, CHART_ROW_PROBE))
+    assert found is not None, "the probe did not run"
+    abreast, largest = json.loads(unescape(found.group(1)))
+    assert abreast == 2, abreast
+    assert 10 <= largest <= 15, largest
+
+
+# the mean NPV ± its standard error in its tile: whether the mean's figure and the '± SE' each sit on
+# one line (the tops of their first and last characters)
+PLUS_MINUS_PROBE = """
+var tile = Array.prototype.find.call(d.querySelectorAll('.kpi'), function (k) {
+  return k.querySelector('span').textContent.indexOf('mean NPV \\u00b1') === 0; });
+var text = tile.querySelector('b').firstChild, words = text.data, sign = words.indexOf('\\u00b1');
+function top(at) {
+  var r = d.createRange(); r.setStart(text, at); r.setEnd(text, at + 1);
+  return Math.round(r.getBoundingClientRect().top);
+}
+document.body.dataset.tile = JSON.stringify([words, top(0) === top(sign - 2),
+                                             top(sign) === top(words.length - 1)]);
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [LAPTOP_WIDTH, WIDTH])
+def test_a_tile_s_mean_npv_and_its_standard_error_wrap_before_the_plus_minus(reports, width, tmp_path):
+    """The key figure "-$22.4M ± $1.4M", too long for its tile's line, wrapped after the '±': the
+    mean and a dangling '±' on one line, the standard error alone under them. It wraps before it, the
+    mean on one line and '± $1.4M' on the next, where it does not fit on one."""
+    html = reports["sweep"].read_text(encoding="utf-8")
+    found = re.search(r'data-tile="([^"]*)"', in_a_viewport(tmp_path, html, width, PLUS_MINUS_PROBE))
+    assert found is not None, "the probe did not run"
+    words, mean_whole, error_whole = json.loads(unescape(found.group(1)))
+    assert mean_whole and error_whole, words
 
 
 PDF_NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)")

@@ -28,8 +28,12 @@ from fleetopt.report.definitions import definitions_section, glossary
 from fleetopt.report.markup import SCRIPT, STYLE, page_context_style, scroll_hint
 from fleetopt.runs.output_files import COMPARISON_PAGE_TITLE
 
-# a difference cell is coloured by whether it is better or worse for the company (its 'better' word)
-_EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}" + (
+# a difference cell is coloured by whether it is better or worse for the company (its 'better' word),
+# and marked so (BETTER_MARK, WORSE_MARK): printed in grey, or to a red-green colour-blind reader, the
+# green and the red read alike
+BETTER_MARK, WORSE_MARK = "\u2713", "\u2717"
+_EXTRA_STYLE = ("td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}"
+                f"td.good::after{{content:' {BETTER_MARK}'}}td.bad::after{{content:' {WORSE_MARK}'}}") + (
     # the figures' names wrap: on one line the longest made the column ~1000 px wide, and at 1280 px
     # only the first plan's figures showed
     "table.figures td:first-child{white-space:normal;min-width:18em;max-width:30em}"
@@ -83,9 +87,9 @@ def _definitions(comp: Comparison) -> str:
                           "neither better nor worse and not coloured."),
         # a mailed page read red "+0.1 pp" of a first-breach share, which has no paired error, as a
         # difference beyond chance (the line above says only what is not coloured)
-        ("green, red", "better, worse for the company (for its lenders where the 'better' column says "
-                       "'for lenders'), by the 'better' column. A figure over the scenarios is coloured only "
-                       "where it has a 'minus the first plan's: standard error' row and its difference is "
+        ("green, red", f"better, worse for the company (for its lenders where the 'better' column says "
+                       f"'for lenders'), by the 'better' column, marked {BETTER_MARK} and {WORSE_MARK} too. A "
+                       "figure over the scenarios is coloured only where it has a 'minus the first plan's: standard error' row and its difference is "
                        "beyond two of those errors (not where it is n/a; against a sweep's pick, two of the "
                        "paired standard errors its table gives); one with no paired error is "
                        "not coloured; a figure on the forecast is one path, with no chance in it, and is "

@@ -22,17 +22,24 @@ from fleetopt.report import svg
 # the pick's row in a table of plans, tinted and bold (its role's class, svg.ROLE_LOOKS)
 PICK_ROW = svg.ROLE_LOOKS["recommended"].row_class
 
+# a grid's column (a chart's card) is at least this wide (CSS px): two abreast from a laptop's 1024 px
+# window (at 520 a laptop showed one chart a row, its type 17 to 22 px, larger than the page's own)
+GRID_COLUMN_MIN_PX = 440
+
+
 # .grid{align-items:start}: a chart's box as tall as its own chart, not its neighbour's (the Pareto
-# chart beside its long key, a site's power beside the cash chart, left half their box blank)
+# chart beside its long key, a site's power beside the cash chart, left half their box blank);
+# .kpi b{text-wrap:balance}: a tile's figure too long for one line wrapped "-$22.4M ±" over "$1.4M",
+# balanced its lines are "-$22.4M" and "± $1.4M"
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#0f172a;background:#f8fafc;overflow-wrap:break-word}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bottom:1px solid #e2e8f0;padding-bottom:4px}
-.sub{color:#475569}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(520px,100%),1fr));gap:14px;align-items:start}
+.sub{color:#475569}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(""" + f"{GRID_COLUMN_MIN_PX}px" + """,100%),1fr));gap:14px;align-items:start}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
 .kpi{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px;overflow-wrap:anywhere}
-.kpi.wide{grid-column:span 2}.kpi b{display:block;font-size:20px}.kpi span{color:#475569;font-size:13px}
+.kpi.wide{grid-column:span 2}.kpi b{display:block;font-size:20px;text-wrap:balance}.kpi span{color:#475569;font-size:13px}
 dl.figures{font-size:14px;gap:0 14px}div.kpis+dl.figures{margin-top:10px}dl.figures dd{font-weight:600}h3.figures{margin-top:18px}
 dl.figures dt,dl.figures dd{padding:5px 0;border-top:1px solid #f1f5f9}dl.figures dt:first-child,dl.figures dt:first-child+dd{border-top:0}
 .why{background:#eff6ff;border-left:4px solid #1f6feb;padding:10px 14px;border-radius:4px}ul.why{padding-left:34px}
