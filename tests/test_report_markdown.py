@@ -21,6 +21,8 @@ PAGE = """<!doctype html><html><head><title>fleetopt solve: tiny</title><style>h
 <h2>In short</h2><p class="why">Plan “milp”: NPV -$14.1M on the forecast, a | b.</p>
 <h3 class='figures'>Value</h3><div class='kpis'><div class="kpi"><b>-$17.7M ± $1.7M</b><span>mean NPV ±
 standard error</span></div><div class="kpi"><b>70.6%</b><span>P(NPV &lt; 0)</span></div></div>
+<dl class='facts figures'><dt>lowest cover of the next year&#x27;s debt payments</dt><dd>0.59x at the end of
+2026Q3</dd></dl>
 <dl class="facts"><dt>horizon</dt><dd>2026Q3 to 2028Q2 (8 quarters)</dd><dt>seed</dt><dd>0</dd></dl>
 <div class='chart-box'><svg class="chart wide" aria-label="Fleet by generation: milp"><title>x</title>
 <text>2.5k</text></svg><svg class="chart narrow" aria-label="Fleet by generation: milp"><text>2.5k</text>
@@ -31,7 +33,9 @@ standard error</span></div><div class="kpi"><b>70.6%</b><span>P(NPV &lt; 0)</spa
 <ul><li>one</li><li>two <b>bold</b></li></ul>
 <footer>Money in USD.</footer></main><script>var a = "<b>";</script></body></html>"""
 
-# worked by hand from PAGE: $, |, <, # and * escaped; tiles as "label: **figure**"; the chart once
+# worked by hand from PAGE: $, |, <, # and * escaped; tiles as "label: **figure**", and so the key
+# figures listed under them (the page sets their figures bold; they read "**label**: figure", a
+# definition's emphasis); the chart once
 EXPECTED = """# fleetopt solve: tiny
 
 One site.\\
@@ -45,6 +49,7 @@ Plan “milp”: NPV -\\$14.1M on the forecast, a \\| b.
 
 - mean NPV ± standard error: **-\\$17.7M ± \\$1.7M**
 - P(NPV \\< 0): **70.6%**
+- lowest cover of the next year's debt payments: **0.59x at the end of 2026Q3**
 - **horizon**: 2026Q3 to 2028Q2 (8 quarters)
 - **seed**: 0
 

@@ -54,6 +54,7 @@ class _PageReader(HTMLParser):
         self._kpi: dict[str, list[str]] | None = None
         self._kpi_part = ""
         self._in_main = False
+        self._figures = False  # in a list of key figures (dl.figures): its figures bold, as its tiles'
 
     # ---------------------------------------------------------------- tags
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -80,8 +81,10 @@ class _PageReader(HTMLParser):
             self._open("")
         elif tag == "li":
             self._open("- ")
+        elif tag == "dl":
+            self._figures = "figures" in classes
         elif tag == "dt":
-            self._open("- **")
+            self._open("- " if self._figures else "- **")
         elif tag == "dd":
             self._dd()
         elif tag == "div" and "kpi" in classes:
@@ -112,9 +115,13 @@ class _PageReader(HTMLParser):
             self._close()
             self._in_main = False
         elif tag in _HEADINGS or tag in _BLOCKS or tag in {"li", "dd"}:
+            if tag == "dd" and self._figures:
+                self._inline("**")
             self._close()
+        elif tag == "dl":
+            self._figures = False
         elif tag == "dt":
-            self._inline("**")
+            self._inline("" if self._figures else "**")
         elif tag == "div" and self._kpi is not None and not self._kpi_part:
             self._kpi_line()
         elif self._kpi is not None and tag == self._kpi_part:
@@ -162,11 +169,12 @@ class _PageReader(HTMLParser):
             self._text.append(markup)
 
     def _dd(self) -> None:
-        """A definition joins its term's line: '- **term**: text'."""
-        if self._text is not None and self._prefix == "- **":
-            self._text.append(": ")
+        """A definition joins its term's line: '- **term**: text'; a key figure listed under the tiles
+        as a tile is written, its figure bold: '- label: **figure**'."""
+        if self._text is not None and self._prefix == ("- " if self._figures else "- **"):
+            self._text.append(": **" if self._figures else ": ")
         else:
-            self._open("- ")
+            self._open("- **" if self._figures else "- ")
 
     def _kpi_line(self) -> None:
         kpi, self._kpi = self._kpi, None
