@@ -3402,8 +3402,9 @@ def test_the_key_figures_on_the_forecast_are_grouped_as_those_over_the_scenarios
     assert "2,000 GPUs GPUs bought" in groups["Fleet, power and capex"]
     assert "0 MW power built" in groups["Fleet, power and capex"]
     held = groups["What held the plan back (limits reached on the forecast)"]
-    assert "power at texas: all its MW online in use (up to 20 MW, blocks built included) in 2026Q3..2027Q2" \
-        in held
+    # each limit's subject its term, the rest its text: the text had repeated the term ("power at texas:")
+    assert "power at texas all its MW online in use (up to 20 MW, blocks built included) in 2026Q3..2027Q2" \
+        in held and "power at texas power at texas" not in held and "debt no facility can draw more" in held
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     code, _, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "C"), "--report")
     assert code == 0, err

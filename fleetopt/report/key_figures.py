@@ -310,7 +310,15 @@ def _limit_kpis(run: ReportRun) -> list[Kpi]:
         return []
     limits = plan_limits(run.data, run.plans[run.focus[0]], run.statements,
                          "cost" if run.solved_for_cost else "npv", "purchases" in run.summary)
-    return [_milp_kpi(run, entry["limit"], entry["words"]) for entry in limits]
+    return [_milp_kpi(run, *_limit_label_and_value(entry)) for entry in limits]
+
+
+def _limit_label_and_value(entry: dict) -> tuple[str, str]:
+    """A limit's key figure: its words' subject as the label and the rest as the value ("power at
+    texas" and "all its MW online in use ..."), where the value had repeated its label ("power at
+    texas: all its MW ..."); words with no subject keep the limit's name as the label."""
+    subject, sep, rest = entry["words"].partition(": ")
+    return (subject, rest) if sep and rest else (entry["limit"], entry["words"])
 
 
 def _cost_kpis(run: ReportRun, fig: dict) -> list[Kpi]:
