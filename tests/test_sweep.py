@@ -338,17 +338,6 @@ def test_the_stochastic_candidate_stops_at_1_percent_unless_told(tmp_path, monke
     assert job["stochastic_mip_gap"] == gap and job["mip_gap"] == float(args[1] if args else 0.005)
 
 
-def test_a_sweep_for_least_cost_says_what_a_lab_does_instead(tmp_path, monkeypatch):
-    """`fleetopt sweep lab --objective cost` said only "No such option" (from a lab planner's
-    review): the sweep maximises NPV, and the refusal names the cost solves to compare instead."""
-    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
-    code, _, err = run_cli("sweep", "lab", "--objective", "cost", "--out", str(tmp_path / "X"))
-    said = " ".join(err.split())
-    assert code == 2 and "the sweep's candidates all maximise NPV" in said
-    assert "fleetopt solve MODEL --objective cost --purchases FILE" in said and "Spare capacity" in said
-    assert not (tmp_path / "X").exists() and not (tmp_path / "runs").exists()
-
-
 def test_cli_sweep_stochastic_below_one_exits_2(tmp_path):
     code, _, err = run_cli("sweep", "tiny", "--stochastic", "0", "--out", str(tmp_path / "X"))
     assert code == 2 and "--stochastic" in err
@@ -1859,11 +1848,12 @@ def test_a_summary_whose_rule_settings_lack_a_field_is_refused_by_rerank_and_rep
 ):
     """"rule_settings": {} was re-ranked by the default rule, whatever rule the sweep chose by, and
     the report stated the default rule as the sweep's. Every field fleetopt always wrote there is
-    needed; the one added since (max_any_default_prob) may be missing: the older sweep had no such limit."""
+    needed; those added since (max_any_default_prob, min_service) may be missing: the older sweep had no
+    such limit."""
     kept = _rule_settings(finished_sweep, max_breach_prob=0.9)
     rule = {name: value for name, value in kept.items() if drop is not None and name != drop}
     copy = _edited_summary(finished_sweep, tmp_path, rule_settings=rule)
-    missing = drop or ", ".join(name for name in kept if name != "max_any_default_prob")
+    missing = drop or ", ".join(name for name in kept if name not in ("max_any_default_prob", "min_service"))
     said = f"summary.json: rule_settings has no {missing}, which fleetopt writes with the rule's other"
     for command in (["sweep", "--rerank", str(copy), "--out", str(tmp_path / "R")], ["report", str(copy)]):
         code, _, err = run_cli(*command)
@@ -1886,9 +1876,10 @@ def test_a_rule_preferring_a_list_or_an_object_is_refused_by_name(finished_sweep
     rule = _rule_settings(finished_sweep, prefer=prefer)
     copy = _edited_summary(finished_sweep, tmp_path, rule_settings=rule)
     code, _, err = run_cli("sweep", "--rerank", str(copy), "--out", str(tmp_path / "R"))
-    said = f"summary.json: rule_settings: prefer must be one of cvar5, mean, p5 (got {prefer!r})"
+    said = f"summary.json: rule_settings: prefer must be one of cvar5, mean, p5, cost (got {prefer!r})"
     assert code == 2 and said in err, err
-    with pytest.raises(InputError, match=r"^rule_changes: prefer must be one of cvar5, mean, p5 \(got "):
+    with pytest.raises(InputError, match=r"^rule_changes: prefer must be one of cvar5, mean, p5, cost "
+                       r"\(got "):
         api.rerank_sweep(finished_sweep[0], {"prefer": prefer})
 
 

@@ -39,12 +39,9 @@ def _tokens(name: str, tokens) -> list[str]:
     return [limits.text(name, token) for token in tokens]
 
 
-# a sweep's keywords a notebook may reach for that are another thing's: the rule's fields, an objective
+# a sweep's keywords a notebook may reach for that are another thing's: the rule's fields
 SWEEP_ELSEWHERE = {
     **{f.name: f"it is a field of the rule: rule=fleetopt.api.Rule({f.name}=...)" for f in fields(Rule)},
-    "objective": "a sweep's candidates all maximise NPV; to compare a lab's plans by cost, solve each "
-    "with fleetopt.api.solve(model, objective='cost', purchases=table) and compare the results with "
-    "fleetopt.api.compare([...], model)",
 }
 
 
@@ -69,6 +66,7 @@ def sweep(
     purchases: Iterable[str | Path | FixedPurchases | pd.DataFrame] | Mapping = (),
     resume_options: Iterable[str] = (),
     on_folder: Callable[[Path], None] | None = None,
+    objective: str = "npv",
 ) -> SweepResult:
     """Evaluate up to ``candidates`` plans, made until that many have a plan or the list runs out (a
     duplicate, or a plan that breaks a hard limit, is dropped and does not count, so more may be made):
@@ -78,8 +76,10 @@ def sweep(
     FILE", its purchases fixed and the rest the forecast's best; a dict {name: file or table} names each
     "yours: name"; tables in a list are "purchases table 1", "2" ...), on ``scenarios`` common futures of
     ``seed``, each planned for ``model`` (a model as :func:`load` takes it); find the Pareto front and
-    recommend one by ``rule``. Every candidate maximises NPV (a lab's plans by cost: solve each with
-    ``solve(model, objective="cost", purchases=table)`` and :func:`compare` them). The forecast optimum's
+    recommend one by ``rule``. Every candidate maximises NPV; with ``objective="cost"`` every candidate
+    is solved for least present cost (a lab's plans: the stresses raise the demand for spare capacity, no
+    price shock; no ``stochastic`` plan), evaluated with its present cost over the scenarios and ranked
+    by ``Rule(prefer="cost", min_service=...)`` (the default there). The forecast optimum's
     two larger cash buffers are candidates, each run with it and planned from the start (its MILP solved
     again with the minimum cash raised by it). Where the rule's pick is neither the forecast optimum nor a
     cash-buffer candidate, its two cash-buffer runs (and, for a stress optimum, its buffers planned) are
@@ -88,7 +88,10 @@ def sweep(
     ``rule``: a :class:`Rule` (None: ``Rule()``), the best plan by ``prefer`` among those meeting
     every limit:
 
-    - ``prefer``: "cvar5" (default), "mean" or "p5": the NPV figure to maximise (USD);
+    - ``prefer``: "cvar5" (default), "mean" or "p5": the NPV figure to maximise (USD); "cost" (a sweep
+      by cost's, and only its): the mean present cost to minimise;
+    - ``min_service`` (a rule by cost only): the lowest share of market demand served on average, in
+      [0, 1] (None: the forecast optimum's on the same scenarios);
     - ``max_breach_prob``, ``max_default_prob``, ``max_any_default_prob``: the highest covenant-breach,
       liquidity-default and any-default (a liquidity default or an uncured covenant breach, as lenders
       count defaults) probability allowed, in [0, 1] (None: no limit);
@@ -128,7 +131,7 @@ def sweep(
         mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=stochastic,
         stochastic_mip_gap=stochastic_mip_gap, share_purchases=share_purchases,
         purchases=_purchases_list(purchases),
-        resume_options=_tokens("resume_options", resume_options),
+        resume_options=_tokens("resume_options", resume_options), objective=objective,
     )  # fmt: skip
     return _swept(prepared, folder, progress, candidate_progress, on_folder)
 

@@ -78,6 +78,7 @@ from fleetopt.cli.sweep_options import (
     MaxAnyDefaultProbOption,
     MaxDefaultProbOption,
     MinCvarOption,
+    MinServiceOption,
     PreferOption,
     PurchasesCandidatesOption,
     RerankOption,
@@ -325,15 +326,6 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...]
     return result
 
 
-# a sweep's candidates maximise NPV: what a lab planning for its own demand does instead
-SWEEP_FOR_COST = (
-    "--objective cost: the sweep's candidates all maximise NPV. To compare a lab's procurement plans "
-    "by cost, solve each with `fleetopt solve MODEL --objective cost --purchases FILE` and compare them "
-    "(`fleetopt compare A B`: present cost, demand served, shortfall); to hold spare capacity, solve a "
-    "version of the model with more demand (docs/formulation.md §6, \"Spare capacity\")"
-)
-
-
 @app.command()
 def sweep(
     ctx: typer.Context,
@@ -360,15 +352,14 @@ def sweep(
     share_purchases: SharePurchasesFlag = False,
     purchases: PurchasesCandidatesOption = None,
     objective: SweepObjectiveOption = Objective.npv,
+    min_service: MinServiceOption = None,
     rerank: RerankOption = None,
 ) -> None:
     """Generate candidate plans (forecast and stress optima, variations; with --stochastic, the
     two-stage stochastic plan; with --purchases, yours), evaluate them on common scenarios, and
-    recommend one by a rule; prints the Pareto front. Every candidate maximises NPV (a lab planning
-    for its own demand compares `fleetopt solve --objective cost --purchases FILE` runs instead)."""
+    recommend one by a rule; prints the Pareto front. Every candidate maximises NPV, or, with
+    --objective cost, is solved for least present cost and ranked by its mean over the scenarios."""
     # each step reads the options it needs from ctx.params, where a resume puts back --report
-    if objective != Objective.npv:
-        raise InputError(SWEEP_FOR_COST)
     if rerank is not None:
         return _rerank(ctx)
     if resume is not None:
@@ -381,14 +372,14 @@ def _new_sweep(ctx: typer.Context) -> None:
     p = ctx.params
     refuse_without_stochastic(ctx, ("share_purchases",))
     RunFolder.check_new(p["out"])  # before the model is even read
-    rule = Rule(**rule_fields(ctx))
+    rule = Rule(**rule_fields(ctx)).for_objective(p["objective"].value)
     threads = capped_threads(p["threads"])
     registry_checked()
     settings = {"candidates": p["candidates"], "scenarios": p["scenarios"], "seed": p["seed"], "rule": rule,
                 "backend": p["backend"].value, "mip_gap": p["mip_gap"], "time_limit": p["time_limit"],
                 "threads": threads, "stochastic": p["stochastic"] or 0, "purchases": p["purchases"] or [],
                 "stochastic_mip_gap": stochastic_gap(ctx, p["mip_gap"]),
-                "share_purchases": p["share_purchases"]}  # fmt: skip
+                "share_purchases": p["share_purchases"], "objective": p["objective"].value}  # fmt: skip
     # what a resume is to be given again: --report (job.json keeps the rule; a resume's rule changes
     # are not kept, so that a looser rule's command is not given two limits)
     again = tuple(options_again(ctx, ("report",)))
@@ -477,7 +468,8 @@ def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ())
     """Print a sweep's candidates and pick, then write it (a stop meanwhile says what is saved)."""
     with interruptible(folder, "sweep", again) if folder is not None else nullcontext():
         console.print(candidate_counts(result, console.width), soft_wrap=True, highlight=False)
-        basis = basis_words(result.data.T, result.data.discount_rate_annual)  # as evaluate's tables say it
+        # as evaluate's tables say it: a sweep by cost's table gives present costs, no NPV
+        basis = basis_words(result.data.T, result.data.discount_rate_annual, figures=(result.rule.objective,))
         console.print(sweep_table(result.metrics, f"candidates, {basis}"))
         lost = folder is not None and RunFolder(folder).lost_while_running  # written again whole, warned
         path = api.write_sweep_run(result, folder, command=command_line())

@@ -16,6 +16,7 @@ from fleetopt.cli.options import Objective, ProbabilityLimit, RankBy
 from fleetopt.runs import limits
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS
 from fleetopt.stochastic.settings import FIRST_STAGE_QUARTERS
+from fleetopt.sweep.rule import COST_RANK
 
 CandidatesOption = Annotated[
     int,
@@ -28,7 +29,18 @@ CandidatesOption = Annotated[
 
 
 PreferOption = Annotated[
-    RankBy, typer.Option(help="Pick the best plan by this NPV figure among those meeting the limits.")
+    RankBy, typer.Option(help="Pick the best plan by this NPV figure among those meeting the limits (a "
+                         "sweep by cost, --objective cost, picks the lowest mean present cost).")
+]
+
+
+MinServiceOption = Annotated[
+    float | None,
+    typer.Option(
+        callback=ProbabilityLimit,
+        help="With --objective cost: only plans serving at least this share of market demand on average "
+        "over the scenarios (demand_served_share), in [0, 1] (default: the forecast optimum's share).",
+    ),
 ]
 
 
@@ -112,8 +124,9 @@ PurchasesCandidatesOption = Annotated[
 SweepObjectiveOption = Annotated[
     Objective,
     typer.Option(
-        help="npv: every candidate maximises NPV (the only choice: cost is refused with what a lab "
-        "does instead)."
+        help="npv: every candidate maximises NPV; cost: every candidate solved for least present cost "
+        "(a lab serving its own demand), ranked by mean present cost over the scenarios among plans "
+        "serving at least --min-service of the demand."
     ),
 ]
 
@@ -137,13 +150,16 @@ RerankOption = Annotated[
 RULE_OPTIONS = {"prefer": "prefer", "max_breach_prob": "max_breach_prob",
                 "max_default_prob": "max_default_prob", "max_any_default_prob": "max_any_default_prob",
                 "min_cvar": "min_cvar5_usd", "allow_forecast_breach": "forecast_within_limits",
-                "allow_riskier": "no_riskier_than_optimum"}  # fmt: skip
+                "allow_riskier": "no_riskier_than_optimum", "min_service": "min_service"}  # fmt: skip
 
 
 def rule_fields(ctx: typer.Context) -> dict:
-    """The rule's fields as the options (``ctx.params``) set them."""
+    """The rule's fields as the options (``ctx.params``) set them; a sweep by cost's ``prefer`` is
+    "cost" where --prefer is not given (:meth:`~fleetopt.sweep.rule.Rule.for_objective` refuses one given)."""
     p = ctx.params
-    values = {**p, "prefer": p["prefer"].value, "allow_forecast_breach": not p["allow_forecast_breach"],
+    by_cost = p["objective"] == Objective.cost and not given(ctx, "prefer")
+    values = {**p, "prefer": COST_RANK if by_cost else p["prefer"].value,
+              "allow_forecast_breach": not p["allow_forecast_breach"],
               "allow_riskier": not p["allow_riskier"]}  # fmt: skip
     return {field: values[name] for name, field in RULE_OPTIONS.items()}
 

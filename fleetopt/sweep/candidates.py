@@ -74,6 +74,7 @@ from fleetopt.sweep.stresses import (
     all_stresses,
     robust_requirement,
     stress_label,
+    stress_named,
 )
 from fleetopt.sweep.variations import (
     variations,
@@ -109,7 +110,7 @@ def second_round(
     for c in policy_variations(data, first.label, first.plan):
         npv = forecast_npv(data, c.plan, c.liquidity_buffer_usd)
         out.append(replace(c, note=f"{c.note}; {after}", forecast_npv_usd=npv, second_round=True))
-    stress = next((s for s in all_stresses(data) if stress_label(s) == first.label), None)
+    stress = stress_named(data, first.label)
     if first.origin != "stress" or stress is None:
         return out
     making = _Making(data, None, settings, saved, progress, None)
@@ -177,15 +178,17 @@ def generate_candidates(
     saved: list[Candidate] | None = None,
     on_made: Callable[[CandidateSet], None] | None = None,
     proposals: Sequence[FixedPurchases] = (),
+    objective: str = "npv",
 ) -> CandidateSet:
     """Up to ``n`` feasible candidates: the forecast optimum, the stochastic plan (with
     ``stochastic``), the ``proposals`` (procurement plans written by people, completed by the
-    MILP), stress optima, then variations.
+    MILP), stress optima, then variations, each solved for ``objective`` (milp/build.OBJECTIVES: a
+    cost sweep's stresses are :func:`all_stresses`'s for cost).
 
     ``saved``: the candidates an interrupted sweep had made; each is taken as it was instead of
     being solved again. ``on_made`` is called with the candidates so far after each new one, so a
     sweep can save them as they come."""
-    settings = dict(mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    settings = dict(mip_gap=mip_gap, time_limit=time_limit, threads=threads, objective=objective)
     making = _Making(data, n, settings, saved, progress, on_made)
     base = making.make(FORECAST_OPTIMUM, making.forecast_optimum)
     parents = [(base.label, base.plan)]
@@ -200,7 +203,7 @@ def generate_candidates(
     for planned in planned_buffers(data, base.label, base.plan, None):
         if not making.full:
             making.make(planned.label, lambda p=planned: making.planned(p))
-    for stress in all_stresses(data):
+    for stress in all_stresses(data, objective):
         if making.full:
             break
         made = making.make(stress_label(stress), lambda s=stress: making.stress_optimum(s))
@@ -279,7 +282,7 @@ class _Making:
     @cached_property
     def probe(self) -> CompletionProbe:
         """The relaxed model that names the limit a completion breaks, built when one first does."""
-        return CompletionProbe(self.data)
+        return CompletionProbe(self.data, self.settings.get("objective", "npv"))
 
     def broken(self, buy_blocks: np.ndarray, build_blocks: np.ndarray | None = None) -> str:
         """The hard limits a completion of these purchases (and power blocks) breaks, in words."""
@@ -409,8 +412,10 @@ class _Making:
         note = f"your purchases ({bought} from {fixed.source}), the rest the MILP's"
         if r.status != "infeasible":
             return Candidate(proposal_label(fixed), "proposal", r.status, r.plan, note=note)
-        try:
-            rescued = complete_purchases_with_rescue(self.data, fixed, **self.settings)
+        solve = {name: value for name, value in self.settings.items() if name != "objective"}
+        try:  # the rescue completes for NPV: a cost sweep's proposal that breaks a limit is dropped
+            rescued = (None if self.settings.get("objective", "npv") != "npv"
+                       else complete_purchases_with_rescue(self.data, fixed, **solve))  # fmt: skip
         except NoPlanFound:  # the rescue's time limit: dropped, as the plain completion would be
             rescued = None
         if rescued is None:  # short of power or another physical limit, which no rescue cures

@@ -19,10 +19,7 @@ from fleetopt.schema.base import MAX_USD
 from fleetopt.sweep.candidate_record import (
     Candidate,
 )
-from fleetopt.sweep.stresses import (
-    all_stresses,
-    stress_label,
-)
+from fleetopt.sweep.stresses import stress_named
 
 # the policy candidates: the forecast optimum run with a cash buffer of these shares of its largest
 # quarterly GPU order (the evaluator's order rule then defers earlier; docs/evaluation.md)
@@ -137,7 +134,7 @@ def solved_under(data: ModelData, candidate: Candidate, made: Sequence[Candidate
         parent = next((c for c in made if c.label == candidate.buffer_of), None)
         return None if parent is None else solved_under(data, parent, made)
     of = candidate.buffer_of if candidate.origin == "planned" else candidate.label
-    stress = next((s for s in all_stresses(data) if stress_label(s) == of), None)
+    stress = stress_named(data, of)
     if candidate.origin == "planned":
         stress = replace(stress or Stress("forecast"), min_cash_raise_usd=candidate.planned_buffer_usd or 0.0)
     elif candidate.origin != "stress":

@@ -27,6 +27,7 @@ from fleetopt.evaluate.lead import (
     SETTLE_MOST,
     Lead,
     lead_sentence,
+    tie_margin,
 )
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
@@ -38,6 +39,8 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.runs import limits
 from fleetopt.sweep.candidates import candidates_batch
 from fleetopt.sweep.rule import (
+    COST_RANK,
+    COST_WORDS,
     LIMIT_WORDS,
     NO_RISK_LIMIT,
     NO_RISK_LIMIT_BEFORE,
@@ -48,6 +51,8 @@ from fleetopt.sweep.rule import (
     forecast_optimum_index,
     forecast_optimum_row,
     optimum_condition,
+    rank_column,
+    rank_score,
     runner_up,
 )
 
@@ -60,8 +65,11 @@ def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int
     other = runner_up(metrics, rule, pick, idle)
     if other is None:
         return Lead(None)
+    score = rank_score(metrics, rule.prefer)
+    amount = float(score[pick] - score[other])
+    if rule.by_cost:  # the evaluator keeps no scenario's present cost: no paired error (COST_LEAD_ERROR)
+        return Lead(str(metrics["plan"].iloc[other]), amount)
     column = RANK_COLUMNS[rule.prefer]
-    amount = float(metrics[column].iloc[pick] - metrics[column].iloc[other])
     both = candidates_batch(data, [feasible[pick], feasible[other]])
     return Lead(str(metrics["plan"].iloc[other]), amount, paired_lead_error(data, both, column, scenarios))
 
@@ -184,6 +192,20 @@ def changes_against(before: pd.Series, after: pd.Series) -> str:
     )
 
 
+def cost_changes(before: pd.Series, after: pd.Series) -> str:
+    """'it changes mean present cost by +$180.1M, CVaR95 present cost by +$220.4M, the share of demand
+    served from 88.8% to 95.4% and the shortfall probability from 83.0% to 47.5%': a cost sweep's plan
+    (``after``'s metrics) against another (``before``'s)."""
+    mean, tail = (format_usd_change(after[c] - before[c]) for c in ("present_cost_mean_usd",
+                                                                   "present_cost_cvar95_usd"))
+    served = moved_words(LIMIT_WORDS["demand_served_share"][1], before["demand_served_share"],
+                         after["demand_served_share"])
+    shortfall = moved_words("shortfall probability", before["shortfall_probability"],
+                            after["shortfall_probability"])
+    return (f"it changes {COST_WORDS} by {mean}, CVaR95 present cost by {tail}, the {served} and the "
+            f"{shortfall}")
+
+
 def either_default_moved(optimum: pd.Series, pick: pd.Series) -> str:
     """' and the probability of a default of either kind, as lenders count them (a liquidity default
     or an uncured covenant breach), from 62.1% to 89.3%' where the metrics have it (a pick with
@@ -283,9 +305,30 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed:
     report's "In short" (:func:`lead_in_short`)."""
     if lead.runner_up is None:  # a buffer that never acted is the same plan: no other plan
         return f" {NO_OTHER_PLAN}" if others else ""
+    if prefer == COST_RANK:
+        return cost_lead_words(lead, pick)
     return lead_sentence(lead, prefer, n, pick, (f"the runner-up, {lead.runner_up}", SWEEP_TIE),
                          lambda need: settle_command(need, seed, prefer, folder, breach_limit,
                                                      left_to_reader(rule_settings or {})))  # fmt: skip
+
+
+# why a cost sweep's lead has no standard error (pick_lead)
+COST_LEAD_ERROR = ("the evaluator keeps no scenario's present cost, so that difference has no paired "
+                   "standard error (each plan's mean has its own: present_cost_mean_se_usd in "
+                   "candidates.csv)")
+
+# how a cost sweep's rule breaks a tie on its figure (rule._best)
+COST_TIE = "the tie goes to the higher share of demand served, then the lower CVaR95 present cost"
+
+
+def cost_lead_words(lead: Lead, pick: float) -> str:
+    """' It costs $12.3M less on average than the runner-up, X (mean present cost); the evaluator keeps
+    no scenario's present cost, ...': a cost sweep's pick (its mean present cost ``pick``, USD) against
+    the runner-up, or a tie (within :func:`tie_margin`) and how it is broken."""
+    if abs(lead.amount) <= tie_margin(pick):
+        return f" It ties with the runner-up, {lead.runner_up}, on {COST_WORDS}: {COST_TIE}."
+    return (f" It costs {format_usd(lead.amount)} less on average than the runner-up, {lead.runner_up} "
+            f"({COST_WORDS}); {COST_LEAD_ERROR}.")
 
 
 # how the sweep's rule breaks a tie on its figure (rule._best); an evaluation's ranking
@@ -347,7 +390,7 @@ def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
     usd = summary.get("runner_up_lead_usd") or 0.0
     lead = Lead(summary["runner_up"], usd, math.nan if se is None else se)
     prefer = (summary.get("rule_settings") or {}).get("prefer", DEFAULT_RANK)
-    pick = summary.get(RANK_COLUMNS[prefer]) or 0.0  # no P5 in the summary: a tie's margin of 1e-9
+    pick = summary.get(rank_column(prefer)) or 0.0  # no P5 in the summary: a tie's margin of 1e-9
     return lead_words(lead, prefer, summary["n_scenarios"], pick, summary["candidates_feasible"] > 1,
                       summary.get("seed"), folder, summary.get("rule_breach_limit"),
                       summary.get("rule_settings")).strip()  # fmt: skip

@@ -32,8 +32,6 @@ from fleetopt.evaluate.lead import (
 )
 from fleetopt.evaluate.metrics import (
     FORECAST_OK,
-    RANK_COLUMNS,
-    RANK_WORDS,
     key_figures_frame,
 )
 from fleetopt.evaluate.planfile import plans_npz_bytes
@@ -58,6 +56,7 @@ from fleetopt.sweep.recommendation import (
     best_mean_words,
     cancels_often,
     changes_against,
+    cost_changes,
     either_default_moved,
     lead_words,
     moved_words,
@@ -65,6 +64,7 @@ from fleetopt.sweep.recommendation import (
     points_given,
 )
 from fleetopt.sweep.rule import (
+    COST_FIGURES,
     LIMIT_WORDS,
     OPTIMUM_RISKS,
     Rule,
@@ -75,6 +75,9 @@ from fleetopt.sweep.rule import (
     optimum_condition,
     optimum_risks,
     pick_keeping,
+    rank_column,
+    rank_score,
+    rank_words,
     risks_listed,
 )
 from fleetopt.sweep.without_orders import WITHOUT_ORDERS_WORDS
@@ -196,7 +199,7 @@ class SweepResult:
 
     def __repr__(self) -> str:
         rec, prefer = self.recommended, self.rule.prefer
-        figure = f"{RANK_WORDS[prefer]} {format_usd(rec[RANK_COLUMNS[prefer]])}"  # the rule's
+        figure = f"{rank_words(prefer)} {format_usd(rec[rank_column(prefer)])}"  # the rule's
         return (
             f"SweepResult({counted(len(self._metrics), 'candidate')} evaluated on "
             f"{counted(self.evaluation.n_scenarios, 'scenario')}, recommended "
@@ -354,6 +357,9 @@ class SweepResult:
     def _changes_from_optimum(self) -> str:
         """'Chosen by the rule (...): against the forecast optimum it changes mean NPV by ...'."""
         rec, opt = self.recommended, self.forecast_optimum
+        if self.rule.by_cost:
+            changes = cost_changes(opt, rec)
+            return f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum {changes}."
         p5 = (f"P5 NPV (the rule's figure) by {format_usd_change(rec['npv_p5_usd'] - opt['npv_p5_usd'])}, "
               if self.rule.prefer == "p5" else "")  # fmt: skip
         liquidity = LIMIT_WORDS["default_probability"][1]
@@ -392,7 +398,7 @@ class SweepResult:
         folder); '' where it was not measured."""
         if self.lead is None:
             return ""
-        pick = float(self.recommended[RANK_COLUMNS[self.rule.prefer]])
+        pick = float(self.recommended[rank_column(self.rule.prefer)])
         n = self.evaluation.n_scenarios
         folder = self.job_folder if folder is None else folder
         return lead_words(self.lead, self.rule.prefer, n, pick, len(self._metrics) > 1, self.evaluation.seed,
@@ -418,9 +424,9 @@ class SweepResult:
         optimum's 67.0%: yours: orders.csv (96.0%); with P(liquidity default) above 30.0%: B (31.0%).'
         where the rule's conditions, not its figure, made the pick: "best CVaR5 among plans with ..."
         read as the best CVaR5 of all (from a capacity planner's review)."""
-        metrics, column = self._metrics, RANK_COLUMNS[self.rule.prefer]
-        pick = float(self.recommended[column])
-        better = metrics[column].to_numpy(dtype=float) > pick + tie_margin(pick)
+        metrics, score = self._metrics, rank_score(self._metrics, self.rule.prefer)
+        pick = float(score[self.pick])
+        better = score > pick + tie_margin(pick)
         # not those the sentences around it name: breaching on the forecast, the optimum missing the rule
         if self.rule.forecast_within_limits and FORECAST_OK in metrics:
             better &= metrics[FORECAST_OK].to_numpy(dtype=bool)
@@ -430,7 +436,7 @@ class SweepResult:
         if not groups:
             return ""
         said = "; ".join(f"with {conditions}: {'; '.join(plans)}" for conditions, plans in groups.items())
-        return f" Better on {RANK_WORDS[self.rule.prefer]} but outside the rule, {said}."
+        return f" Better on {rank_words(self.rule.prefer)} but outside the rule, {said}."
 
     def _buffer_kept_by_cancelling(self) -> str:
         """' Run with its $3.49B cash buffer it defers an order in 100.0% of the scenarios ...' where
@@ -475,9 +481,9 @@ class SweepResult:
                     f"whole in nearly every scenario, run with the same buffer: against it, {changes}.")
         at = int(np.flatnonzero(self._metrics["plan"] == label)[0])
         missed = conditions_missed(self._metrics, self.rule, at)
-        column = RANK_COLUMNS[self.rule.prefer]
+        column, worse = rank_column(self.rule.prefer), "higher" if self.rule.by_cost else "lower"
         why = ", ".join(missed) if missed else (
-            f"its {RANK_WORDS[self.rule.prefer]} is lower ({format_usd(it[column])})")
+            f"its {rank_words(self.rule.prefer)} is {worse} ({format_usd(it[column])})")
         return (f" The same plan without those orders ({label}), run with the same buffer, changes "
                 f"{changes}; the rule passed it over: {why}.")
 
@@ -531,9 +537,10 @@ class SweepResult:
 
     def _loss_left(self) -> str:
         """' Its mean NPV is negative (-$23.5M; a loss in 79.3% of the scenarios), as is every
-        candidate's.' where the pick's mean NPV is below 0."""
+        candidate's.' where the pick's mean NPV is below 0 (not of a cost sweep's plans: their market
+        revenue is the value of a lab's own use, which no one pays)."""
         mean = float(self.recommended["npv_mean_usd"])
-        if mean >= 0:
+        if mean >= 0 or self.rule.by_cost:
             return ""
         every = ", as is every candidate's" if (self._metrics["npv_mean_usd"] < 0).all() else ""
         loss = format_percent(float(self.recommended["loss_probability"]))
@@ -611,6 +618,7 @@ class SweepResult:
             "candidates_feasible": len(self._metrics),
             "rule": self.rule.describe(),
             "rule_settings": vars(self.rule),  # what a re-ranking starts from (rerank_sweep)
+            "objective": self.rule.objective,  # what the candidates were solved for
             # and the solve its second round's planned buffers are solved with
             "mip_gap": self.solve_settings["mip_gap"],
             TIME_LIMIT_KEPT: self.solve_settings["time_limit"],
@@ -637,6 +645,7 @@ class SweepResult:
             # alone); a re-ranked sweep before fleetopt 0.4.14 has none
             **({"any_default_probability": float(rec["any_default_probability"])}
                if "any_default_probability" in rec else {}),
+            **({column: float(rec[column]) for column in COST_FIGURES} if self.rule.by_cost else {}),
             "front": self._metrics[self._metrics["on_front"]]["plan"].tolist(),
             # the rule's first pick run with larger cash buffers, made after it was picked
             "second_round": [c.label for c in self.candidates.feasible

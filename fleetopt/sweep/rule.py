@@ -44,7 +44,7 @@ class RuleNotMet(RuleError):
         options, nearest = self.loosen
         if not options:
             return ""
-        limits = set(_LOOSENED_BY.values()) & set(options)
+        limits = (set(_LOOSENED_BY.values()) - {"--min-service"}) & set(options)
         how = " (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
         given = [f"{option} {self.values[option]}" if option in self.values else option for option in options]
         loosened = " and ".join(given) + (how if limits else "")
@@ -56,11 +56,43 @@ class RuleNotMet(RuleError):
 # the Pareto front's figures, +1 where higher is better (not a solve's objective: milp/build.OBJECTIVES)
 FRONT_FIGURES = {"npv_mean_usd": +1, "npv_cvar5_usd": +1, "breach_probability": -1}
 
+# the rule's figure of a sweep of plans solved for least cost (`sweep --objective cost`): the mean
+# present cost over the scenarios, lower better, with its service floor on the share of demand served
+COST_RANK, COST_COLUMN, SERVICE_COLUMN = "cost", "present_cost_mean_usd", "demand_served_share"
+COST_WORDS = "mean present cost"
 
-def pareto_front(metrics: pd.DataFrame) -> np.ndarray:
-    """Boolean mask of plans no other plan dominates on mean NPV, CVaR5 (higher) and breach probability
-    (lower). Plans with identical figures are all kept."""
-    values = np.column_stack([metrics[c].to_numpy(dtype=float) * sign for c, sign in FRONT_FIGURES.items()])
+# a cost sweep's pick's figures in its summary.json (and cost_changes's): the cost, its tail and the service
+COST_FIGURES = (COST_COLUMN, "present_cost_cvar95_usd", SERVICE_COLUMN, "shortfall_probability")
+
+# a cost sweep's front: mean and CVaR95 present cost (lower) and the share of demand served (higher)
+COST_FRONT_FIGURES = {COST_COLUMN: -1, "present_cost_cvar95_usd": -1, SERVICE_COLUMN: +1}
+
+
+def rank_column(prefer: str) -> str:
+    """The metrics column a rule's ``prefer`` ranks by: an NPV figure (RANK_COLUMNS) or the mean cost."""
+    return COST_COLUMN if prefer == COST_RANK else RANK_COLUMNS[prefer]
+
+
+def rank_words(prefer: str) -> str:
+    """The figure a rule's ``prefer`` ranks by, in words: 'CVaR5 NPV', 'mean present cost'."""
+    return COST_WORDS if prefer == COST_RANK else RANK_WORDS[prefer]
+
+
+def rank_score(metrics: pd.DataFrame, prefer: str) -> np.ndarray:
+    """Each plan's figure of ``prefer``, signed so that higher is better (a cost negated)."""
+    sign = -1.0 if prefer == COST_RANK else 1.0
+    return sign * metrics[rank_column(prefer)].to_numpy(dtype=float)
+
+
+def front_figures(prefer: str) -> dict[str, int]:
+    """The Pareto front's figures of a rule by ``prefer``: the cost sweep's, or the NPV sweep's."""
+    return COST_FRONT_FIGURES if prefer == COST_RANK else FRONT_FIGURES
+
+
+def pareto_front(metrics: pd.DataFrame, figures: Mapping[str, int] = FRONT_FIGURES) -> np.ndarray:
+    """Boolean mask of plans no other plan dominates on ``figures`` (by default mean NPV, CVaR5 (higher)
+    and breach probability (lower)). Plans with identical figures are all kept."""
+    values = np.column_stack([metrics[c].to_numpy(dtype=float) * sign for c, sign in figures.items()])
     # differences within round-off (relative 1e-9) are ties, not improvements
     tol = 1e-9 * np.maximum(1.0, np.abs(values).max(axis=0))
     n = len(values)
@@ -85,6 +117,7 @@ LIMIT_WORDS = {
     "default_probability": (DEFAULT_LABEL, "liquidity default probability"),
     "any_default_probability": (ANY_DEFAULT_LABEL, "probability of any default"),
     "npv_cvar5_usd": (CVAR5_NPV_LABEL, CVAR5_NPV_LABEL),
+    SERVICE_COLUMN: ("demand served", "share of demand served"),
 }
 
 
@@ -129,7 +162,7 @@ def optimum_risks(metrics: pd.DataFrame) -> list[str]:
 class Rule:
     """Choose the best plan by ``prefer`` among plans meeting the limits."""
 
-    prefer: str = DEFAULT_RANK  # cvar5 | mean | p5 (RANK_COLUMNS)
+    prefer: str = DEFAULT_RANK  # cvar5 | mean | p5 (RANK_COLUMNS) | cost (COST_RANK: a cost sweep's)
     max_breach_prob: float | None = None
     max_default_prob: float | None = None
     min_cvar5_usd: float | None = None
@@ -144,6 +177,9 @@ class Rule:
     # covenant breach: metrics any_default_probability); last, so that a rule made by position keeps
     # its meaning
     max_any_default_prob: float | None = None
+    # a rule by cost only: the lowest share of demand served (metrics demand_served_share), in [0, 1];
+    # None: the forecast optimum's on the same scenarios (the cheapest plan would serve the least)
+    min_service: float | None = None
 
     def __new__(cls, *args, **kwargs):  # an unknown field: InputError naming it, not a TypeError
         unknown = sorted(set(kwargs) - {f.name for f in fields(cls)})
@@ -167,8 +203,11 @@ class Rule:
         elif not set(value) <= fields:
             got = f"the fields {', '.join(map(repr, sorted(set(value) - fields, key=str)))}"
         else:
+            # some fields (a resume's changes): a service floor without prefer is checked as a cost rule's
+            floor_alone = value.get("min_service") is not None and "prefer" not in value
+            by_cost = {"prefer": COST_RANK} if floor_alone else {}
             try:
-                cls(**value)
+                cls(**{**by_cost, **value})
             except InputError as exc:
                 raise InputError(f"{name}: {exc}") from None
             return dict(value)
@@ -189,7 +228,9 @@ class Rule:
             conditions.append(f"probability of any default <= {format_rate(self.max_any_default_prob)}")
         if self.min_cvar5_usd is not None:
             conditions.append(f"{CVAR5_NPV_LABEL} >= {format_usd(self.min_cvar5_usd)}")
-        head = f"best {RANK_WORDS[self.prefer]}"
+        if self.by_cost:
+            conditions.append(self.service_words())
+        head = f"lowest {COST_WORDS}" if self.by_cost else f"best {RANK_WORDS[self.prefer]}"
         no_limit = f", with {NO_RISK_LIMIT}"
         if not conditions:
             return head + no_limit
@@ -199,10 +240,39 @@ class Rule:
             text += no_limit + " in the scenarios"
         return text
 
+    @property
+    def by_cost(self) -> bool:
+        """Whether the rule ranks plans solved for least cost by their mean present cost."""
+        return self.prefer == COST_RANK
+
+    @property
+    def objective(self) -> str:
+        """What the candidates of a sweep by this rule are solved for (milp/build.OBJECTIVES): its
+        figure says it, so a sweep's rule, kept in its files, says it for its resume and re-ranking."""
+        return "cost" if self.by_cost else "npv"
+
+    def for_objective(self, objective: str) -> Rule:
+        """The rule, checked against a sweep solved for ``objective``: a rule by cost for a cost
+        sweep's plans, by an NPV figure for an NPV sweep's; InputError naming the setting else."""
+        if self.objective == objective:
+            return self
+        if objective == "cost":
+            raise InputError(f"--prefer {self.prefer} (the rule's prefer) ranks by an NPV figure; a sweep by "
+                             "cost ranks by mean present cost: drop it (in Python, Rule(prefer='cost'))")
+        raise InputError("prefer='cost' ranks plans solved for least cost: give it with --objective cost "
+                         "(in Python, objective='cost')")
+
+    def service_words(self) -> str:
+        """The cost rule's service floor in words: 'share of demand served >= 95%', or the optimum's."""
+        name = LIMIT_WORDS[SERVICE_COLUMN][1]
+        if self.min_service is None:
+            return f"{name} no lower than the forecast optimum's"
+        return f"{name} >= {format_rate(self.min_service)}"
+
     def check(self) -> Rule:
         """The rule, or InputError naming the setting that no plan's figures can be compared with
         (a NaN limit would be met by no plan, found only after every candidate was evaluated)."""
-        limits.text("prefer", self.prefer, tuple(RANK_COLUMNS))  # a list there: TypeError, unhashable
+        limits.text("prefer", self.prefer, (*RANK_COLUMNS, COST_RANK))  # a list there: TypeError, unhashable
         for name in PROBABILITY_LIMITS:
             if getattr(self, name) is not None:
                 limits.number(name, getattr(self, name), 0.0, 1.0)
@@ -211,7 +281,19 @@ class Rule:
             limits.number(usd_given, self.min_cvar5_usd)
         limits.flag("forecast_within_limits", self.forecast_within_limits)
         limits.flag("no_riskier_than_optimum", self.no_riskier_than_optimum)
+        self._check_cost_fields()
         return self
+
+    def _check_cost_fields(self) -> None:
+        """A service floor only for a rule by cost, and no NPV limit in one."""
+        if self.min_service is not None:
+            limits.number("min_service (--min-service)", self.min_service, 0.0, 1.0)
+            if not self.by_cost:
+                raise InputError("min_service (--min-service) limits a sweep by cost: give it with "
+                                 "--objective cost (in Python, objective='cost')")  # fmt: skip
+        if self.by_cost and self.min_cvar5_usd is not None:
+            raise InputError("--min-cvar (min_cvar5_usd) limits CVaR5 NPV, which a sweep by cost does not "
+                             "rank by: drop it (the cost rule's floor is --min-service)")  # fmt: skip
 
 
 # the rule's limits on a probability, each in [0, 1]
@@ -272,7 +354,8 @@ def rule_limits(rule: Rule) -> list[tuple[str, str, float]]:
     limits_set = [("breach_probability", "max", rule.max_breach_prob),
                   ("default_probability", "max", rule.max_default_prob),
                   ("any_default_probability", "max", rule.max_any_default_prob),
-                  ("npv_cvar5_usd", "min", rule.min_cvar5_usd)]  # fmt: skip
+                  ("npv_cvar5_usd", "min", rule.min_cvar5_usd),
+                  (SERVICE_COLUMN, "min", rule.min_service)]  # fmt: skip
     return [(column, bound, value) for column, bound, value in limits_set if value is not None]
 
 
@@ -343,6 +426,10 @@ def rule_misses(metrics: pd.DataFrame, rule: Rule, at: int) -> list[Missed]:
             missed += [Missed(LIMIT_WORDS[c][0], format_percent(row[c]), "above", format_percent(optimum[c]),
                               optimum=True)
                        for c in optimum_risks(metrics) if row[c] > optimum[c]]  # fmt: skip
+        elif option not in limit_of:  # a cost rule's service floor: the forecast optimum's
+            floor = forecast_optimum_row(metrics)[SERVICE_COLUMN]
+            missed.append(Missed(LIMIT_WORDS[SERVICE_COLUMN][0], format_percent(row[SERVICE_COLUMN]), "below",
+                                 f"{OPTIMUM_FIGURE} {format_percent(floor)}"))  # fmt: skip
         else:
             column, bound, limit = limit_of[option]
             missed.append(_limit_missed(column, bound, limit, row[column]))
@@ -386,14 +473,15 @@ def missed_by_condition(metrics: pd.DataFrame, rule: Rule, rows: Sequence[int]) 
 # each option of _LOOSENED_BY as the Rule field that does the same from Python (rule_changes)
 _RULE_FIELD = {"--max-breach-prob": "max_breach_prob", "--max-default-prob": "max_default_prob",
                "--max-any-default-prob": "max_any_default_prob",
-               "--min-cvar": "min_cvar5_usd", "--allow-riskier": "no_riskier_than_optimum=False",
+               "--min-cvar": "min_cvar5_usd", "--min-service": "min_service",
+               "--allow-riskier": "no_riskier_than_optimum=False",
                "--allow-forecast-breach": "forecast_within_limits=False"}  # fmt: skip
 
 
 # the command-line option that loosens each condition of a rule (docs: fleetopt sweep --help)
 _LOOSENED_BY = {"breach_probability": "--max-breach-prob", "default_probability": "--max-default-prob",
                 "any_default_probability": "--max-any-default-prob",
-                "npv_cvar5_usd": "--min-cvar"}  # fmt: skip
+                "npv_cvar5_usd": "--min-cvar", SERVICE_COLUMN: "--min-service"}  # fmt: skip
 
 
 def rule_conditions(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str] | None = None
@@ -414,7 +502,17 @@ def rule_conditions(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str] | No
         kept = optimum_risks(metrics) if risks is None else risks
         riskier = [metrics[column].to_numpy() <= optimum[column] + 1e-12 for column in kept]
         conditions.append(("--allow-riskier", np.logical_and.reduce(riskier)))
+    floor = optimum_service(metrics, rule)
+    if floor is not None:
+        conditions.append(("--min-service", within_limit(metrics[SERVICE_COLUMN].to_numpy(), "min", floor)))
     return conditions
+
+
+def optimum_service(metrics: pd.DataFrame, rule: Rule) -> float | None:
+    """The service floor of a rule by cost with none given: the forecast optimum's share of demand
+    served on these scenarios (None: another rule, a floor given, or no forecast optimum)."""
+    optimum = forecast_optimum_row(metrics) if rule.by_cost and rule.min_service is None else None
+    return None if optimum is None else float(optimum[SERVICE_COLUMN]) - 1e-12
 
 
 def loosening_options(metrics: pd.DataFrame, rule: Rule) -> tuple[list[str], str]:
@@ -444,9 +542,19 @@ def loosened_values(metrics: pd.DataFrame, rule: Rule, nearest: str) -> dict[str
         value = float(row[column])
         if within_limit(value, bound, limit) or not math.isfinite(value):
             continue
-        out[_LOOSENED_BY[column]] = (f"{math.ceil(value * 1000 - 1e-9) / 1000:g}" if bound == "max"
-                                     else _usd_option(value))  # fmt: skip
+        out[_LOOSENED_BY[column]] = _option_value(column, bound, value)
+    floor = optimum_service(metrics, rule)
+    if floor is not None and not within_limit(float(row[SERVICE_COLUMN]), "min", floor):
+        out["--min-service"] = _option_value(SERVICE_COLUMN, "min", float(row[SERVICE_COLUMN]))
     return out
+
+
+def _option_value(column: str, bound: str, value: float) -> str:
+    """``value`` written as its option takes it, on the side that meets it: a probability rounded up
+    to a thousandth (0.875), a share served down (0.888), CVaR5 down to three figures (-88.2M)."""
+    if bound == "max":
+        return f"{math.ceil(value * 1000 - 1e-9) / 1000:g}"
+    return _usd_option(value) if column == "npv_cvar5_usd" else f"{math.floor(value * 1000 + 1e-9) / 1000:g}"
 
 
 def _usd_option(value: float) -> str:
@@ -480,7 +588,7 @@ def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -
     keeps = np.logical_and.reduce([within_limit(metrics[c].to_numpy(), b, v) for c, b, v in limits])
     if not keeps.any():
         return ""
-    score = np.where(keeps, metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float), -np.inf)
+    score = np.where(keeps, rank_score(metrics, rule.prefer), -np.inf)
     best = int(np.argmax(score))
     missed = [option for option, meets in rule_conditions(metrics, rule) if not meets[best]]
     row = metrics.iloc[best]
@@ -520,7 +628,7 @@ def best_mean_within_rule(metrics: pd.DataFrame, rule: Rule, pick: int, left_out
     its tail can give up mean NPV that a plan no riskier than the optimum keeps (finance review,
     2026-12-06): the sweep names that plan."""
     optimum = forecast_optimum_row(metrics)
-    if optimum is None:
+    if optimum is None or rule.by_cost:  # a rule by mean cost picks by the mean already
         return None
     column = RANK_COLUMNS[rule.prefer]
     figure, mean = (metrics[name].to_numpy(dtype=float) for name in (column, "npv_mean_usd"))
@@ -549,11 +657,12 @@ def pick_keeping(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str]) -> int
 
 def _best(metrics: pd.DataFrame, rule: Rule, ok: np.ndarray) -> int:
     """The row the rule prefers among ``ok``: the best figure, ties (within :func:`tie_margin`) to the
-    lower breach probability, then the higher mean NPV, then the first."""
-    score = metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float)
+    lower breach probability, then the higher mean NPV (by cost: the higher share of demand served, then
+    the lower CVaR95 cost), then the first."""
+    score = rank_score(metrics, rule.prefer)
     best = score[ok].max()
     tied = ok & (score >= best - tie_margin(best))
-    order = np.lexsort(
-        (-metrics["npv_mean_usd"].to_numpy(dtype=float), metrics["breach_probability"].to_numpy())
-    )
+    ties = (("present_cost_cvar95_usd", 1), (SERVICE_COLUMN, -1)) if rule.by_cost else (
+        ("npv_mean_usd", -1), ("breach_probability", 1))
+    order = np.lexsort([sign * metrics[name].to_numpy(dtype=float) for name, sign in ties])
     return int(next(i for i in order if tied[i]))

@@ -28,11 +28,13 @@ from fleetopt.evaluate.chunking import MemoryBudgetError
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.metrics import (
+    DEFAULT_RANK,
     FORECAST_OK,
 )
 from fleetopt.evaluate.planfile import load_plans
 from fleetopt.evaluate.resources import capped_threads
 from fleetopt.evaluate.sources import fitted_note
+from fleetopt.milp.build import OBJECTIVES
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import json_kind, read_json, signals_deferred
@@ -75,7 +77,7 @@ from fleetopt.sweep.result import (
     solve_settings,
     stochastic_settings,
 )
-from fleetopt.sweep.rule import Rule, RuleNotMet, pareto_front, recommend
+from fleetopt.sweep.rule import COST_RANK, Rule, RuleNotMet, front_figures, pareto_front, recommend
 from fleetopt.sweep.stochastic_candidate import StochasticCandidate, check_stochastic_candidate
 
 
@@ -106,6 +108,7 @@ def prepare_sweep(
     share_purchases: bool = False,
     purchases: Sequence[str | Path | FixedPurchases] = (),
     resume_options: Sequence[str] = (),
+    objective: str = "npv",
 ) -> PreparedSweep:
     """A sweep's settings checked and its model and ``purchases`` read, once, before its folder is
     claimed (a bad --stochastic or --purchases is refused before there is any folder to let go of):
@@ -121,12 +124,19 @@ def prepare_sweep(
     candidates to ``mip_gap``), with ``share_purchases`` every purchase, power block and draw shared
     by its scenarios (as that function's ``share_purchases``). ``resume_options``: what the command
     that resumes it is to be given again, the CLI's --report
-    (:data:`~fleetopt.runs.resume.RESUME_OPTIONS`)."""
-    rule = rule or Rule()  # a Rule checks itself when made
+    (:data:`~fleetopt.runs.resume.RESUME_OPTIONS`).
+
+    ``objective`` "cost": every candidate solved for least present cost (a lab's plans), ranked by a
+    rule by cost (None: ``Rule(prefer="cost")``, :meth:`Rule.for_objective`)."""
+    limits.text("objective", objective, OBJECTIVES)
+    rule = (rule or Rule(prefer=COST_RANK if objective == "cost" else DEFAULT_RANK)).for_objective(objective)
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
     threads = capped_threads(threads)  # beyond the usable cores, with a warning
     limits.mip_gap("stochastic_mip_gap", stochastic_mip_gap)
     loaded, data = load(model)
+    if stochastic and objective == "cost":
+        raise InputError.naming(Argument("stochastic", "--stochastic"), " cannot apply with --objective "
+                                "cost: the two-stage stochastic plan maximises NPV")  # fmt: skip
     check_stochastic_candidate(data, stochastic, candidates, share_purchases)
     proposals = read_proposals(purchases, data)
     check_proposals(proposals, candidates, stochastic)
@@ -223,7 +233,7 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress, prop
     cands = generate_candidates(
         data, settings["candidates"], mip_gap=settings["mip_gap"], time_limit=settings["time_limit"],
         threads=settings["threads"], stochastic=spec, progress=progress, saved=saved, on_made=on_made,
-        proposals=proposals,
+        proposals=proposals, objective=Rule(**settings["rule"]).objective,
     )  # fmt: skip
     if folder is not None:  # each new candidate is already saved (on_made)
         # the file's settings, not this resume's (a --backend or capped --threads given for it)
@@ -305,6 +315,7 @@ def _resumed_sweep(
     settings["threads"] = resumed_threads(settings["threads"])
     # the rule given now picks among the evaluated candidates; job.json keeps the one it started with
     rule = Rule.checked_fields("rule", {**settings["rule"], **(rule_changes or {})})
+    Rule(**rule).for_objective(Rule(**settings["rule"]).objective)  # the candidates' own, as solved
     loaded, data = load(job_model(run, settings))
     # a machine with less memory than before, or without the compiler the sweep was started with
     try:
@@ -337,7 +348,9 @@ def rerank_sweep(
     result to a new one (:func:`write_sweep_run`); the result's ``reranked_from`` names it."""
     run = RunFolder(folder)
     summary = _finished_sweep_summary(run)
-    rule = Rule.checked_fields("the rule", {**finished_rule(run, summary), **(rule_changes or {})})
+    finished = finished_rule(run, summary)
+    rule = Rule.checked_fields("the rule", {**finished, **(rule_changes or {})})
+    Rule(**rule).for_objective(Rule(**finished).objective)  # the candidates' own, as solved
     loaded, data = load(job_model(run, summary, RunFolder.SUMMARY))
     cands = CandidateSet(saved_candidates(run, data))
     if not cands.feasible:
@@ -441,7 +454,7 @@ def rule_chosen_by(summary: dict, job: dict, folder: Path) -> dict | None:
 
 # the rule's fields a summary.json's rule_settings lacks where a fleetopt written before the rule had
 # them kept it: that sweep had no such limit, which is the field's default
-RULE_FIELDS_ADDED = ("max_any_default_prob",)
+RULE_FIELDS_ADDED = ("max_any_default_prob", "min_service")
 
 
 def _check_rule_kept(kept: dict, folder: Path) -> None:
@@ -701,11 +714,13 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     n = settings["n_scenarios"]
     backend = choose_backend(settings["backend"], settings.get("threads"), data, batch, n)
     # sized for this machine: a resume keeps the chunks stored before as they are (ChunkStore.ranges)
-    evaluation = evaluate(data, batch, n, settings["seed"], backend=backend, progress=progress, store=store)
+    cost = rule.by_cost  # the sweep's own plans: their present cost asked for, not read from their source
+    evaluation = evaluate(data, batch, n, settings["seed"], backend=backend, progress=progress, store=store,
+                          present_cost=cost)  # fmt: skip
     figures = evaluation.metrics.select_dtypes("number").columns
     table = _candidate_table(evaluation.metrics, feasible)
     metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
-    solve = {**solve_settings(settings), "threads": settings.get("threads")}
+    solve = {**solve_settings(settings), "threads": settings.get("threads"), "objective": rule.objective}
     first = list(cands.candidates)
     on_planned = None if folder is None else (  # each solved saved, for a stopped sweep to resume with
         lambda made: _save_candidates(RunFolder(folder), loaded, data, CandidateSet([*first, *made])))
@@ -716,7 +731,8 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
     cands.candidates.extend(more)
     more = [c for c in more if c.plan is not None]
     if more:  # evaluated alone on the same scenarios: a plan's figures do not depend on those beside it
-        added = evaluate(data, candidates_batch(data, more), n, settings["seed"], backend=backend)
+        added = evaluate(data, candidates_batch(data, more), n, settings["seed"], backend=backend,
+                         present_cost=cost)  # fmt: skip
         feasible = cands.feasible
         table = pd.concat([table, _candidate_table(added.metrics, more)], ignore_index=True)
         metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
@@ -729,7 +745,8 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
         if folder is not None:
             _save_candidates(RunFolder(folder), loaded, data, cands)
     if without is not None and without.plan is not None:  # evaluated alone, as the second round is
-        added = evaluate(data, candidates_batch(data, [without]), n, settings["seed"], backend=backend)
+        added = evaluate(data, candidates_batch(data, [without]), n, settings["seed"], backend=backend,
+                         present_cost=cost)  # fmt: skip
         feasible = cands.feasible
         table = pd.concat([table, _candidate_table(added.metrics, [without])], ignore_index=True)
         metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
@@ -801,7 +818,7 @@ def _ranked(table: pd.DataFrame, feasible: list[Candidate], figures, rule: Rule,
     idle = idle_buffers(metrics, figures, [c.buffer_of for c in feasible])
     metrics["note"] = [c.note + (idle_note(unbuffered_words(metrics, c.buffer_of)) if same else "")
                        for c, same in zip(feasible, idle, strict=True)]  # fmt: skip
-    metrics["on_front"] = pareto_front(metrics) & ~idle
+    metrics["on_front"] = pareto_front(metrics, front_figures(rule.prefer)) & ~idle
     pick = _recommended(metrics, rule, folder)
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True

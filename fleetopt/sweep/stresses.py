@@ -142,9 +142,35 @@ HALF_LEVERAGE = Stress(
 )
 
 
-def all_stresses(data: ModelData) -> list[Stress]:
-    """The stresses whose optima are candidates, in the order they are made."""
+def all_stresses(data: ModelData, objective: str = "npv") -> list[Stress]:
+    """The stresses whose optima are candidates, in the order they are made; for plans solved for least
+    cost (``objective`` "cost"), the demand raised first (:func:`demand_up_stresses`) and no price
+    shock: market prices are no cost of a lab's (formulation §6, "Cost"), so its optimum is the
+    forecast's."""
+    if objective == "cost":
+        kept = [stress for stress in default_stresses(data) if stress.price_scale is None]
+        return [*demand_up_stresses(data), *kept, HALF_LEVERAGE]
     return [*default_stresses(data), HALF_LEVERAGE]
+
+
+# a cost sweep's spare capacity: the demand a plan solved for least cost is made to meet, raised
+DEMAND_UP_SCALES = (1.25, 1.5)
+
+
+def demand_up_stresses(data: ModelData) -> list[Stress]:
+    """The forecast's market demand raised by each of :data:`DEMAND_UP_SCALES`: a plan solved for least
+    cost meets the forecast's demand exactly, and these hold spare capacity for more (formulation §6,
+    "Spare capacity")."""
+    return [Stress(f"stress: demand +{format_rate(scale - 1)}", demand_scale=np.full((2, data.T), scale),
+                   description=f"market demand +{format_rate(scale - 1)}: spare capacity")
+            for scale in DEMAND_UP_SCALES]  # fmt: skip
+
+
+def stress_named(data: ModelData, label: str) -> Stress | None:
+    """The stress whose optimum is the candidate ``label`` (of an NPV sweep or a cost sweep), None where
+    it is none's."""
+    known = [*all_stresses(data), *demand_up_stresses(data)]
+    return next((stress for stress in known if stress_label(stress) == label), None)
 
 
 def stress_label(stress: Stress) -> str:

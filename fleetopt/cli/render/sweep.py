@@ -16,6 +16,7 @@ from fleetopt.core.metric_columns import (
     CVAR5_NPV_LABEL,
     DEFAULT_SHORT,
     MEAN_NPV_LABEL,
+    SHORTFALL_SHARE,
 )
 from fleetopt.core.units import (
     format_percent,
@@ -28,6 +29,7 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.sweep.cash_buffers import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
 from fleetopt.sweep.recommendation import IDLE_BUFFER
+from fleetopt.sweep.rule import COST_COLUMN
 
 # what the first column's marks mean
 MARKS = (f"* Pareto front of {MEAN_NPV_LABEL}, {CVAR5_NPV_LABEL} and {BREACH_SHORT}; > recommended; "
@@ -35,10 +37,53 @@ MARKS = (f"* Pareto front of {MEAN_NPV_LABEL}, {CVAR5_NPV_LABEL} and {BREACH_SHO
          "figures without the buffer")
 
 
+# a cost sweep's marks: its front's figures
+COST_MARKS = MARKS.replace(f"{MEAN_NPV_LABEL}, {CVAR5_NPV_LABEL} and {BREACH_SHORT}",
+                           "mean and CVaR95 present cost and demand served")
+
+
+def _mark(r) -> str:
+    """A candidate's marks: recommended, on the front, breaching on the forecast, an idle buffer."""
+    return (
+        (">" if r["recommended"] else " ")
+        + ("*" if r["on_front"] else " ")
+        + (" " if r.get(FORECAST_OK, True) else FORECAST_MARK)
+        # a cash buffer that never acted: the forecast optimum's row again, which read as a tie
+        + ("=" if IDLE_BUFFER in str(r.get("note", "")) else " ")
+    )
+
+
+def cost_sweep_table(metrics, title: str) -> Table:
+    """A sweep by cost's candidates: marks, mean and CVaR95 present cost, the share of demand served,
+    P(shortfall), P(breach) and P(any default)."""
+    table = Table(title=title)
+    names = ("", "plan", "mean present cost", "CVaR95 cost", "demand served", "P(shortfall)", BREACH_SHORT,
+             ANY_DEFAULT_LABEL)  # fmt: skip
+    for name in names:
+        table.add_column(name, justify="left" if name in ("", "plan") else "right")
+    for _, r in metrics.iterrows():
+        table.add_row(_mark(r), Text(str(r["plan"])), format_usd(r["present_cost_mean_usd"]),
+                      format_usd(r["present_cost_cvar95_usd"]), format_percent(r["demand_served_share"]),
+                      format_percent(r["shortfall_probability"]), format_percent(r["breach_probability"]),
+                      format_percent(r["any_default_probability"]))  # fmt: skip
+    table.caption = (
+        f"{COST_MARKS}. {_buffer_kinds(metrics)}present cost: the fleet at the start and the quarters' costs "
+        "less the value at the end, in each scenario; CVaR95 cost: the mean of the costliest 5 % of "
+        f"scenarios; demand served: the mean share of market demand served; P(shortfall): a scenario "
+        f"short of more than {SHORTFALL_SHARE:.0%} of its demand; {ANY_DEFAULT_LABEL}: a liquidity default "
+        "or an uncured covenant breach"
+    )
+    table.columns[0].min_width = 4
+    return unbroken(table, text_columns=2)
+
+
 def sweep_table(metrics, title: str) -> Table:
     """A sweep's candidates: marks, forecast NPV, mean and CVaR5 NPV (and the shareholders' CVaR5 with
     limited liability where it differs), P(breach), P(liq. default) and P(any default), the lenders'
-    count (where the metrics have it: a pick with --allow-riskier cut P(liq. default) while it rose)."""
+    count (where the metrics have it: a pick with --allow-riskier cut P(liq. default) while it rose).
+    A sweep by cost's (its metrics with the present cost): :func:`cost_sweep_table`."""
+    if COST_COLUMN in metrics:
+        return cost_sweep_table(metrics, title)
     limited = limited_liability_differs(metrics, ("npv_limited_cvar5_usd",))
     either = "any_default_probability" in metrics
     table = Table(title=title)
@@ -48,15 +93,8 @@ def sweep_table(metrics, title: str) -> Table:
     for name in names:
         table.add_column(name, justify="left" if name in ("", "plan") else "right")
     for _, r in metrics.iterrows():
-        mark = (
-            (">" if r["recommended"] else " ")
-            + ("*" if r["on_front"] else " ")
-            + (" " if r.get(FORECAST_OK, True) else FORECAST_MARK)
-            # a cash buffer that never acted: the forecast optimum's row again, which read as a tie
-            + ("=" if IDLE_BUFFER in str(r.get("note", "")) else " ")
-        )
         table.add_row(
-            mark,
+            _mark(r),
             Text(str(r["plan"])),
             format_usd(r["forecast_npv_usd"]),
             format_usd(r["npv_mean_usd"]),

@@ -1,0 +1,119 @@
+"""`fleetopt sweep --objective cost` (fo.sweep(model, objective="cost")): a lab's candidates solved for
+least present cost, ranked by their mean present cost over the scenarios among plans serving enough of
+the demand (docs/cli.md, "A sweep by cost")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+from fleetopt import api
+from fleetopt.errors import InputError
+from fleetopt.sweep.rule import COST_FRONT_FIGURES, Rule, RuleNotMet, pareto_front, recommend
+
+
+def _cost_metrics() -> pd.DataFrame:
+    """Five candidates by hand (USD, shares): B and E tie on mean cost and service, E's tail lower."""
+    rows = [  # plan, origin, mean present cost, CVaR95 cost, demand served
+        ("A", "forecast", 100.0, 150.0, 0.90),
+        ("B", "stress", 120.0, 160.0, 0.96),
+        ("C", "stress", 140.0, 170.0, 0.98),
+        ("D", "stress", 70.0, 90.0, 0.70),
+        ("E", "variation", 120.0, 155.0, 0.96),
+    ]
+    frame = pd.DataFrame(rows, columns=["plan", "origin", "present_cost_mean_usd", "present_cost_cvar95_usd",
+                                        "demand_served_share"])  # fmt: skip
+    return frame.assign(forecast_within_limits=True, breach_probability=0.0, default_probability=0.0,
+                        any_default_probability=0.0, shortfall_probability=1.0 - frame["demand_served_share"])
+
+
+def test_the_cost_rule_picks_the_cheapest_plan_serving_enough():
+    metrics = _cost_metrics()
+    # no floor given: the forecast optimum's 90 %: A, B, C and E serve that much, A costs least (D 70 %)
+    assert metrics["plan"][recommend(metrics, Rule(prefer="cost"))] == "A"
+    # 95 %: B, C and E; B and E tie at $120, the tie to the higher service (equal), then the lower CVaR95
+    assert metrics["plan"][recommend(metrics, Rule(prefer="cost", min_service=0.95))] == "E"
+    assert metrics["plan"][recommend(metrics, Rule(prefer="cost", min_service=0.98))] == "C"
+
+
+def test_the_cost_front_is_of_mean_and_tail_cost_and_service():
+    # B is dominated by E (same mean and service, lower tail); D cheapest, C serves most, A between
+    front = pareto_front(_cost_metrics(), COST_FRONT_FIGURES)
+    assert list(_cost_metrics()["plan"][front]) == ["A", "C", "D", "E"]
+
+
+def test_a_service_floor_no_plan_meets_says_the_floor_that_admits_the_nearest():
+    with pytest.raises(RuleNotMet) as caught:
+        recommend(_cost_metrics(), Rule(prefer="cost", min_service=0.99))
+    assert caught.value.values == {"--min-service": "0.98"}
+    assert "--min-service 0.98" in caught.value.looser("fleetopt sweep --resume S")
+
+
+@pytest.mark.parametrize("rule, message", [
+    (dict(prefer="cost", min_cvar5_usd=-5e7), "--min-cvar (min_cvar5_usd) limits CVaR5 NPV"),
+    (dict(min_service=0.9), "min_service (--min-service) limits a sweep by cost"),
+])  # fmt: skip
+def test_npv_limits_are_refused_in_a_cost_rule_and_a_service_floor_in_an_npv_rule(rule, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Rule(**rule)
+
+
+@pytest.fixture(scope="module")
+def lab_cost_sweep():
+    return api.sweep("lab", objective="cost", candidates=5, scenarios=50,
+                     rule=Rule(prefer="cost", min_service=0.95))  # fmt: skip
+
+
+def test_a_cost_sweep_of_lab_solves_for_cost_and_picks_by_mean_cost(lab_cost_sweep):
+    metrics = lab_cost_sweep.metrics
+    # solved for least cost: the forecast optimum meets the forecast's demand exactly, the demand-up
+    # stresses hold spare capacity, the price shock (no cost of a lab's) is not made
+    assert {"milp: forecast", "milp: demand +25%", "milp: demand +50%"} <= set(metrics["plan"])
+    assert not any("price shock" in c.label for c in lab_cost_sweep.candidates.candidates)
+    by_plan = metrics.set_index("plan")
+    assert by_plan.loc["milp: forecast", "demand_served_share"] < 0.95  # short of the floor
+    # by hand from the figures: the cheapest of those serving 95 % or more
+    eligible = metrics[metrics["demand_served_share"] >= 0.95]
+    cheapest = eligible.loc[eligible["present_cost_mean_usd"].idxmin(), "plan"]
+    assert lab_cost_sweep.recommended["plan"] == cheapest == "milp: demand +25%"
+    summary = lab_cost_sweep.summary()
+    assert summary["objective"] == "cost" and summary["present_cost_mean_usd"] == pytest.approx(
+        by_plan.loc[cheapest, "present_cost_mean_usd"])
+
+
+@pytest.mark.parametrize("option", [["--min-cvar", "-5M"], ["--prefer", "mean"], ["--stochastic", "5"]])
+def test_cli_cost_sweep_refuses_npv_options_by_name(tmp_path, option):
+    code, _out, err = run_cli("sweep", "lab", "--objective", "cost", *option, "--out", str(tmp_path / "S"))
+    assert code == 2 and err.startswith(f"error: {option[0]}") and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "S").exists()
+
+
+def test_a_stopped_cost_sweep_resumes_to_the_straight_sweeps_pick(tmp_path, lab_cost_sweep):
+    folder = tmp_path / "sweep"
+
+    def stop_after_demand_up(line: str) -> None:
+        if line.startswith("milp: demand +25%"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("lab", objective="cost", candidates=5, scenarios=50, folder=folder,
+                  rule=Rule(prefer="cost", min_service=0.95), candidate_progress=stop_after_demand_up)
+    result = api.resume_sweep(folder)
+    assert result.rule.by_cost and result.recommended["plan"] == lab_cost_sweep.recommended["plan"]
+    columns = ["plan", "present_cost_mean_usd", "demand_served_share"]
+    pd.testing.assert_frame_equal(result.metrics[columns], lab_cost_sweep.metrics[columns])
+
+
+def test_a_cost_sweep_no_plan_meets_finishes_with_a_looser_floor(tmp_path):
+    folder = tmp_path / "sweep"
+    with pytest.raises(RuleNotMet, match="--min-service"):
+        api.sweep("lab", objective="cost", candidates=3, scenarios=20, folder=folder,
+                  rule=Rule(prefer="cost", min_service=0.999))
+    with pytest.raises(InputError, match="--prefer cvar5"):  # its candidates were solved for cost
+        api.resume_sweep(folder, rule_changes={"prefer": "cvar5", "min_service": None})
+    result = api.resume_sweep(folder, rule_changes={"min_service": 0.5})
+    served = result.metrics["demand_served_share"].to_numpy()
+    assert np.all(result.metrics["present_cost_mean_usd"][served >= 0.5] >= result.recommended[
+        "present_cost_mean_usd"])
