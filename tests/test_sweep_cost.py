@@ -104,6 +104,11 @@ def test_a_stopped_cost_sweep_resumes_to_the_straight_sweeps_pick(tmp_path, lab_
     assert result.rule.by_cost and result.recommended["plan"] == lab_cost_sweep.recommended["plan"]
     columns = ["plan", "present_cost_mean_usd", "demand_served_share"]
     pd.testing.assert_frame_equal(result.metrics[columns], lab_cost_sweep.metrics[columns])
+    # its run's plans evaluated again are known for plans solved for cost: their present cost comes too
+    again, _, _ = api.evaluate(api.write_sweep_run(result, folder), scenarios=50)
+    assert again.plans_objective == "cost"
+    cost = "present_cost_mean_usd"
+    np.testing.assert_array_equal(again.metrics[cost], result.metrics[cost])
 
 
 def test_a_cost_sweep_no_plan_meets_finishes_with_a_looser_floor(tmp_path):

@@ -161,8 +161,9 @@ def run_folder_of(ref: str | Path) -> Path:
 
 def solve_objective(ref: str | Path) -> str | None:
     """The objective ("npv" or "cost") of the solve whose run folder or own plan file ``ref`` is,
-    or of the plans an evaluation's folder evaluated (its ``plans_objective``); None for anything
-    else (a sweep's plans all maximise NPV; a plan file of one's own says nothing)."""
+    or of the plans an evaluation's folder evaluated (its ``plans_objective``), "cost" for a sweep's
+    by cost (``sweep --objective cost``); None for anything else (an NPV sweep's plans, as before; a
+    plan file of one's own says nothing)."""
     run = RunFolder(run_folder_of(ref))
     try:
         summary = run.summary() if run.is_finished else {}
@@ -170,6 +171,8 @@ def solve_objective(ref: str | Path) -> str | None:
         return None
     if summary.get("kind") == "evaluate":
         return summary.get("plans_objective")
+    if summary.get("kind") == "sweep":
+        return "cost" if summary.get("objective") == "cost" else None
     return summary.get("objective", "npv") if summary.get("kind") == "solve" else None
 
 
