@@ -1318,7 +1318,7 @@ def test_cost_solves_compared_in_memory_keep_a_lab_s_figures():
     comp = api.compare([cost, cost], scenarios=10, labels=["a", "b"])
     assert comp.cost_plans == ["a", "b"]
     assert list(comp.figures.index[:3]) == ["present_cost_usd", "present_cost_per_h100_hour_usd",
-                                            "market_demand_served"]  # fmt: skip
+                                            "present_cost_mean_usd"]  # fmt: skip
     assert comp.figures.loc["present_cost_usd", "a"] == cost.headline()["present_cost_usd"]
     # the figures' basis says the present cost, whose rows lead, by what it is, then the NPV's
     assert comp.basis() == (" over the horizon's 12 quarters (present cost: the fleet at the start and the "
@@ -1350,18 +1350,20 @@ def test_a_cost_plan_holding_spare_capacity_is_not_ranked_by_its_present_cost(la
     assert comp.figures.loc["market_demand_served", b] == pytest.approx(1.0, abs=1e-9)
     assert comp.figures.loc["demand_served_share", b] > comp.figures.loc["demand_served_share", a]
     assert comp.figures.loc["present_cost_usd", b] > comp.figures.loc["present_cost_usd", a]
-    assert comp.better("present_cost_usd") == ""
+    assert comp.better("present_cost_usd") == "" == comp.better("present_cost_mean_usd")
     notes = " ".join(comp.notes())
     assert "serve different shares of the market demand over the scenarios" in notes
     assert "on the forecast (" not in notes  # both serve all of it
     # a lab reads what its plans cost and serve first, then their NPVs
-    first = ["present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served",
-             "demand_served_share", "demand_served_share_paired_se", "shortfall_probability",
+    first = ["present_cost_usd", "present_cost_per_h100_hour_usd", "present_cost_mean_usd",
+             "present_cost_mean_se_usd", "present_cost_mean_unpaired_se_usd", "present_cost_p95_usd",
+             "present_cost_cvar95_usd", "market_demand_served", "demand_served_share",
+             "demand_served_share_paired_se", "shortfall_probability",
              "shortfall_probability_paired_se"]  # fmt: skip
-    assert list(comp.figures.index[:7]) == first
+    assert list(comp.figures.index[:12]) == first
     # and so do the terminal's table, the CSV and the page, which go by its rows (they kept FIGURES'
     # order, NPVs first: from a review)
-    assert [key for key, _, _ in comp.rows()][:7] == first
+    assert [key for key, _, _ in comp.rows()][:12] == first
     text = comp.to_markdown()
     assert text.index("present cost on the forecast") < text.index("NPV on the forecast")
 

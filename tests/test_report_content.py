@@ -2948,8 +2948,11 @@ def test_the_in_short_of_a_cost_plans_evaluation_says_the_demand_it_serves(tmp_p
         over = "Over the horizon's 12 quarters, a liquidity default in"  # lab's
         assert over in terminal and over in report
         # its mean NPV (market-valued, as the note beside each says) in the same words: a cost plan's
-        # report left it out, and its error, which the terminal and a notebook give
-        mean = f"Plan “milp”: mean NPV {format_usd(row['npv_mean_usd'])} over 40 futures"
+        # report left it out, and its error, which the terminal and a notebook give; a cost plan's after
+        # its present cost over the same futures (tests/test_present_cost_shown.py)
+        npv = format_usd(row["npv_mean_usd"])
+        mean = (f"Its mean NPV (the GPUs' own use valued at market prices, as revenue) {npv}"
+                if objective == "cost" else f"Plan “milp”: mean NPV {npv} over 40 futures")
         assert mean in terminal and mean in report and "on the mean NPV" in report
 
 

@@ -15,13 +15,15 @@ from fleetopt.cli.render.evaluate import (
     first_breach_table,
     forecast_table,
     limited_liability_table,
+    present_cost_table,
     reactions_table,
     when_it_breaks_table,
 )
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
+from fleetopt.core.results.headline import present_cost_shown
 from fleetopt.core.results.risk_sentences import risk_in_short
-from fleetopt.core.results.valuation import npv_words
+from fleetopt.core.results.valuation import npv_words, present_cost_basis_words
 from fleetopt.core.units import counted, format_duration, format_percent
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.metrics import (
@@ -63,6 +65,8 @@ def print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = Fa
     shown = f", the first {top:,} of {len(ranked):,} (--top)" if len(ranked) > top else ""
     several = len(ranked) > 1  # a ranking, even where --top shows one
     everyone, ranked = ranked, ranked.head(top)
+    if cost:  # what a lab's plans cost, first
+        _print_present_cost(result, ranked, data)
     if result.seed is None:  # deterministic: one scenario, the forecast
         _print_on_the_forecast(ranked, ranking["rank_by"], data, last, several)
         return
@@ -73,6 +77,18 @@ def print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = Fa
     _print_risk_tables(ranked, data)
     # last, where a terminal leaves the reader: the first plan's value and risk, as its report opens
     console.print(in_short(result, everyone, ranking["rank_by"], cost, lead_se))
+
+
+def _print_present_cost(result, ranked, data: ModelData) -> None:
+    """The present cost of the plans shown (``ranked``), solved for least cost: over the scenarios, or
+    on the forecast of a deterministic evaluation; nothing where the metrics have none."""
+    if ranked.empty or not present_cost_shown(ranked.iloc[0]):
+        return
+    one = result.seed is None
+    over = "on the forecast" if one else f"over {counted(result.n_scenarios, 'scenario')}"
+    basis = present_cost_basis_words(data.discount_rate_annual)
+    whose = "the plan costs" if len(ranked) == 1 else "the plans cost"
+    console.print(present_cost_table(ranked, f"what {whose} {over} ({basis})", one))
 
 
 def _say_none_met(result, limit: float) -> None:

@@ -24,17 +24,21 @@ from fleetopt.compare.figures import (
     FIGURES,
     LENDERS_VIEW,
     MARKDOWN_TITLES,
+    MEAN_COST_SE,
     NO_PAIRED_ERROR,
     NOISE_MARK,
     NOT_APPLICABLE,
     PAIRED_ERROR,
     PAIRED_SE_HEADER,
+    PRESENT_COST_TAIL,
     SHARES_SERVED,
     SIDE_WORDS,
+    UNPAIRED_ERROR,
     VERDICT,
     VERDICT_SIDES,
     YES_NO,
     is_cushion,
+    is_difference_error,
 )
 from fleetopt.compare.labels import both_sides, difference_header
 from fleetopt.compare.plan_figures import (
@@ -42,6 +46,7 @@ from fleetopt.compare.plan_figures import (
     AgainstPick,
     model_row_names,
     purchases_by_generation,
+    unpaired_error,
 )
 from fleetopt.core.data import ModelData
 from fleetopt.core.metric_columns import (
@@ -49,6 +54,7 @@ from fleetopt.core.metric_columns import (
 )
 from fleetopt.core.notebook import markdown_table, markdown_text
 from fleetopt.core.results.cost import cost_plans_note
+from fleetopt.core.results.headline import CVAR95_COST_LABEL, MEAN_COST_LABEL, P95_COST_LABEL
 from fleetopt.core.results.valuation import basis_words, solve_figures
 from fleetopt.core.units import (
     counted,
@@ -208,7 +214,7 @@ class Comparison:
     @staticmethod
     def cell(key: str, values: list[float], unit: str, n: int) -> str:
         """Plan ``n``'s figure as shown; the first plan's paired error (against itself) is —."""
-        if "_paired_se" in key:
+        if is_difference_error(key):
             return NOT_APPLICABLE if n == 0 else Comparison.error_cell(values[n], unit)
         if unit == YES_NO:
             return "yes" if values[n] else "no"
@@ -247,15 +253,21 @@ class Comparison:
         ``key``, with its paired standard error (none for a plan against itself) and its better direction."""
         diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[base]])
         higher = {"higher": True, "lower": False}.get(self.better(key))
-        se = self._paired_se(key, n, base) if n != base else None
+        se = self._difference_se(key, n, base) if n != base else None
         # round-off: no plan is better by a dollar (of money: a cost per GPU-hour's $0.10 is no round-off)
         noise = NOISE_USD if FIGURE_UNITS.get(key) == "USD" else 0.0
         return judged_side(diff, se, higher, noise, needs_error=needs_error)
 
-    def _paired_se(self, key: str, n: int, base: int = 0) -> float | None:
+    def _difference_se(self, key: str, n: int, base: int = 0) -> float | None:
         """Plan ``n``'s paired standard error of figure ``key`` against the first plan, or against plan
-        ``base``, a sweep's pick (:attr:`against_pick`) (NaN: none measured, one scenario); None where
-        the figure has no such error."""
+        ``base``, a sweep's pick (:attr:`against_pick`) (NaN: none measured, one scenario); the mean
+        present cost's unpaired one (:data:`UNPAIRED_ERROR`), and NaN for its tail, whose error is not
+        known (:data:`PRESENT_COST_TAIL`); None where the figure has no such error."""
+        if key in PRESENT_COST_TAIL:
+            return math.nan
+        if key in UNPAIRED_ERROR:
+            se = self.figures.loc[MEAN_COST_SE, [self.labels[n], self.labels[base]]].to_numpy(dtype=float)
+            return unpaired_error(*se)
         error = PAIRED_ERROR.get(key)
         if error not in self.figures.index:
             return None
@@ -286,12 +298,19 @@ class Comparison:
             parts.append(f"{name} {difference}{self._two_errors(key, unit, n, base)}")
             sides[self._side(key, n, base)].append(name)
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
-        sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
+        sure = self._errors_words(shown, n, base) if any(" ± " in part for part in parts) else ""
         changed = f" (the model with {self.what_if})" if self.what_if else ""  # a what-if: its change
         against = quoted(self.labels[base])
         against = f"the sweep's pick {against}" if base else against
         plans = f"{quoted(self.labels[n])}{changed} against {against}{sure}"
         return f"{plans}: {', '.join(parts)}; " + "; ".join(said)
+
+    def _errors_words(self, shown: list, n: int, base: int) -> str:
+        """What the verdict's ± are: paired standard errors, but the mean present cost's, unpaired where
+        it gives one (:data:`UNPAIRED_ERROR`)."""
+        if any(self._two_errors(key, unit, n, base) for key, _, unit in shown if key in UNPAIRED_ERROR):
+            return f" (± two standard errors, paired but the {MEAN_COST_LABEL}'s, unpaired)"
+        return " (± two paired standard errors)"
 
     def verdicts(self) -> list[str]:
         """:meth:`verdict` of each later plan against the first, then of each plan against its sweep's
@@ -306,7 +325,7 @@ class Comparison:
     def _two_errors(self, key: str, unit: str, n: int, base: int = 0) -> str:
         """' ± $210.0M': two of plan ``n``'s paired standard errors of figure ``key`` (in points for a
         share), against the first plan (plan ``base``), where it has a finite positive one; else ''."""
-        se = self._paired_se(key, n, base)
+        se = self._difference_se(key, n, base)
         if se is None or not math.isfinite(se) or se <= 0:
             return ""
         return f" ± {_below_last_digit(format_difference(2 * se, unit).lstrip('+'), se, 'under ')}"
@@ -432,7 +451,7 @@ class Comparison:
         rows = []
         for key, name, unit in self.verdict_rows():
             values = [float(self.figures.loc[key, label]) for label in self.labels]
-            se = self._paired_se(key, n, base)
+            se = self._difference_se(key, n, base)
             rows.append({"figure": name, pair.pick: self.cell(key, values, unit, base),
                          pair.plan: self.cell(key, values, unit, n),
                          self.against_pick_header(pair): self.difference_shown(key, values, unit, n, base),
@@ -448,7 +467,7 @@ class Comparison:
             n, base = self.pick_at(pair)
             for key, _, unit in self.verdict_rows():
                 values = self.figures.loc[key, [self.labels[base], self.labels[n]]].to_numpy(dtype=float)
-                se = self._paired_se(key, n, base)
+                se = self._difference_se(key, n, base)
                 rows.append((pair.plan, pair.pick, key, unit, self.better(key), values[1] - values[0],
                              np.nan if se is None else se))  # fmt: skip
         return pd.DataFrame(rows, columns=list(AGAINST_PICK_COLUMNS))
@@ -489,6 +508,8 @@ class Comparison:
                    "means' (lowest cash, debt left uncovered, ...): that of the per-scenario "
                    "differences; the median, P95 and the other figures over the scenarios without "
                    f"such a row have no paired error (docs/evaluation.md); {BETTER_MEANS}.")  # fmt: skip
+        if MEAN_COST_SE in self.figures.index:
+            out.append(UNPAIRED_COST_NOTE)
         return out
 
     def what_if_words(self) -> str:
@@ -712,6 +733,15 @@ class Comparison:
             row["better"] = self.better_words(key)
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+# why the present cost's differences over the scenarios have no paired error (the evaluator keeps no
+# per-scenario cost to pair: docs/evaluation.md, "The present cost")
+UNPAIRED_COST_NOTE = (f"'{MEAN_COST_LABEL} minus the first plan's': the standard error of the difference "
+                      "of two means taken as independent, sqrt(s.e. A^2 + s.e. B^2), unpaired: the evaluator "
+                      "keeps no per-scenario present cost to pair, so it is larger than a paired error would "
+                      f"be where the plans' costs move together; the {P95_COST_LABEL} and "
+                      f"{CVAR95_COST_LABEL} differences have no error at all (docs/evaluation.md).")
 
 
 def _distinct_shares(values: list[float]) -> list[str]:

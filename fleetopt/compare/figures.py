@@ -25,8 +25,11 @@ from fleetopt.core.results.covenant_words import (
 )
 from fleetopt.core.results.fleet import POWER_BUILT_LABEL
 from fleetopt.core.results.headline import (
+    CVAR95_COST_LABEL,
     LAB_FIGURES,
+    MEAN_COST_LABEL,
     NPV_LIMITED_CVAR5_LABEL,
+    P95_COST_LABEL,
     PEAK_DEBT_FORECAST_LABEL,
 )
 from fleetopt.core.units import (
@@ -71,11 +74,30 @@ PAIRED_ERROR = {
 }
 
 
+# the present cost's mean over the scenarios with the row of its difference's standard error, unpaired:
+# the evaluator keeps no per-scenario present cost (EvaluationResult.outcomes), so the error is that of two
+# independent means, sqrt(s.e. A^2 + s.e. B^2), larger than a paired one would be (docs/evaluation.md)
+UNPAIRED_ERROR = {"present_cost_mean_usd": "present_cost_mean_unpaired_se_usd"}
+MEAN_COST_SE = "present_cost_mean_se_usd"  # the mean present cost's own error, which the unpaired one is of
+
+
+# the present cost's tail over the scenarios: without per-scenario costs its difference has no error at
+# all, so a verdict says it "without a standard error" (Comparison._difference_se)
+PRESENT_COST_TAIL = ("present_cost_p95_usd", "present_cost_cvar95_usd")
+
+
+def is_difference_error(key: str) -> bool:
+    """Whether figure ``key`` is the standard error of a difference to the first plan, paired or not: the
+    first plan has none against itself."""
+    return key in PAIRED_ERROR.values() or key in UNPAIRED_ERROR.values()
+
+
 # the figures over the scenarios with a better direction and no paired error (quantiles, a mean over
 # the scenarios without a default, which are not the same for two plans, shares of the first
 # breaches): never coloured better or worse, whose difference may be chance (Comparison.judged)
 NO_PAIRED_ERROR = ("npv_mean_no_default_usd", "npv_limited_cvar5_usd", "npv_accelerated_cvar5_usd",
-                   "npv_median_usd", "npv_p95_usd", *(first_breach_column(k) for k in CATALOGUE))
+                   "npv_median_usd", "npv_p95_usd", *(first_breach_column(k) for k in CATALOGUE),
+                   *PRESENT_COST_TAIL)
 
 
 # each pair's outcome (EvaluationResult.outcomes; "any_default" made from ANY_DEFAULT_EVENTS) and the
@@ -236,6 +258,15 @@ FIGURES = [
     # the same per unit of compute: levelized over the H100-equivalent GPU-hours in service (formulation §6)
     ("present_cost_per_h100_hour_usd", "present cost per H100-equivalent GPU-hour in service, levelized "
      "(MILP statements)", USD_PER_H100_HOUR),
+    # and over the scenarios, on each one's path (docs/evaluation.md, "The present cost"): lower is
+    # better, so its tail is the costliest 5 %
+    ("present_cost_mean_usd", f"{MEAN_COST_LABEL} over the scenarios", "USD"),
+    ("present_cost_mean_se_usd", f"{MEAN_COST_LABEL}: standard error", "USD"),
+    ("present_cost_mean_unpaired_se_usd", f"{MEAN_COST_LABEL} minus the first plan's: standard error "
+     "(unpaired: the evaluator keeps no per-scenario cost)", "USD"),
+    ("present_cost_p95_usd", f"{P95_COST_LABEL}: the least of the costliest 5 % of the scenarios", "USD"),
+    ("present_cost_cvar95_usd", f"{CVAR95_COST_LABEL}: the mean of the costliest 5 % of the scenarios",
+     "USD"),
     # what that cost buys: plans serving different demand do not compare by their present cost
     ("market_demand_served", "share of market demand served on the forecast (MILP statements)", "share"),
     # and over the scenarios, whose demand moves (docs/evaluation.md, metrics.csv): LAB_FIGURES
@@ -259,12 +290,18 @@ FIGURES = [
 FIGURE_UNITS = {key: unit for key, _, unit in FIGURES}
 
 
+# the present cost over the scenarios, with its errors (metrics.csv's, where the plans were solved for cost)
+SCENARIO_COST_ROWS = ("present_cost_mean_usd", MEAN_COST_SE, *UNPAIRED_ERROR.values(),
+                      *PRESENT_COST_TAIL)
+
+
 # a lab's figures, which a comparison with a cost plan shows first: what the plan costs and serves
-COST_FIRST = ("present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served", *LAB_ROWS)
+COST_FIRST = ("present_cost_usd", "present_cost_per_h100_hour_usd", *SCENARIO_COST_ROWS,
+              "market_demand_served", *LAB_ROWS)
 
 
 # what plans cost: not ranked where they serve different shares of the demand (less cost buys less)
-COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd")
+COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd", "present_cost_mean_usd", *PRESENT_COST_TAIL)
 
 
 # the figures discounted at the model's rate: a what-if that changes the rate moves them without the
@@ -316,6 +353,8 @@ VERDICT = {
 
 COST_VERDICT = {
     "present_cost_usd": "present cost", "present_cost_per_h100_hour_usd": "cost per H100-hour",
+    # over the scenarios: the mean (its error unpaired) and the tail of the highest costs (no error)
+    "present_cost_mean_usd": MEAN_COST_LABEL, "present_cost_cvar95_usd": CVAR95_COST_LABEL,
     "market_demand_served": "demand served on the forecast", "default_probability": DEFAULT_LABEL,
     # every cost plan serves all of the forecast's demand: the scenarios' demand is what tells them apart
     "demand_served_share": "demand served over the scenarios",

@@ -15,6 +15,7 @@ from fleetopt.compare.figures import (
     FIGURES,
     LAB_ROWS,
     PAIRED_ERROR,
+    SCENARIO_COST_ROWS,
     cushion_figure,
     is_cushion,
     none_measured,
@@ -84,9 +85,9 @@ def compare_plans(
     memory give theirs)."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
-    evaluated = _Evaluated.of(data, plans, labels, scenarios, seed, backend, buffers)
-    same, committed = _alike_pairs(plans, labels, evaluated.batch.liquidity_buffer)
     cost_plans = _cost_plans(labels, objectives or [solve_objective(source) for source in runs or []])
+    evaluated = _Evaluated.of(data, plans, labels, scenarios, seed, backend, buffers, bool(cost_plans))
+    same, committed = _alike_pairs(plans, labels, evaluated.batch.liquidity_buffer)
     return Comparison(
         labels=labels,
         figures=_figures_table(data, plans, labels, evaluated, bool(cost_plans)),
@@ -150,9 +151,12 @@ class _Evaluated:
 
     @classmethod
     def of(cls, data: ModelData, plans: list[Plan], labels: list[str], scenarios: int, seed: int,
-           backend: str, buffers: list | None) -> _Evaluated:  # fmt: skip
+           backend: str, buffers: list | None, present_cost: bool = False) -> _Evaluated:  # fmt: skip
+        """``present_cost``: each plan's present cost over the scenarios too (a plan solved for least cost
+        is compared: every plan's, so that theirs compare)."""
         batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
-        result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True, keep_outcomes=True)
+        result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True, keep_outcomes=True,
+                          present_cost=present_cost)  # fmt: skip
         statements = [plan_statements(data, plan) for plan in plans]
         return cls(batch, result, statements, forecast_run_batch(data, plans, buffers, statements))
 
@@ -202,8 +206,11 @@ def compare_what_if(
     first, as in a comparison."""
     if len(set(labels)) != 2:
         raise CompareError(f"a what-if compares two labels, the plan's and its what-if's: {labels}")
-    first = _Evaluated.of(data, [plan], labels[:1], scenarios, seed, backend, buffers[:1])
-    second = _evaluated_under_change(changed, plan, labels[1], change, (scenarios, seed, backend), buffers[1])
+    objective = objective if objective is not None else solve_objective(run) if run else None
+    settings = (scenarios, seed, backend)
+    first = _Evaluated.of(data, [plan], labels[:1], *settings, buffers[:1], objective == "cost")
+    second = _evaluated_under_change(changed, plan, labels[1], change, (*settings, objective == "cost"),
+                                     buffers[1])  # fmt: skip
     both = [first, second]
     result = _Stacked.of([b.result for b in both])
     models = list(zip((data, changed), labels, both, strict=True))
@@ -213,7 +220,6 @@ def compare_what_if(
         for n, (d, label, b) in enumerate(models)
     }  # fmt: skip
     mw_used = [power_used(d, [label], b.statements) for d, label, b in models]
-    objective = objective if objective is not None else solve_objective(run) if run else None
     cost_plans = list(labels) if objective == "cost" else []
     order = _figure_order([data, changed], result.metrics, figures, bool(cost_plans))
     return Comparison(
@@ -240,10 +246,11 @@ def compare_what_if(
 def _evaluated_under_change(changed: ModelData, plan: Plan, label: str, change: str, settings: tuple,
                             buffer) -> _Evaluated:  # fmt: skip
     """:func:`compare_what_if`'s second side, ``plan`` under the model changed (``settings``: scenarios,
-    seed, backend); refused naming the change (``change``, in words) where that model forbids the plan
-    or cannot run it (the first side ran: the change is why)."""
+    seed, backend, whether to price its present cost); refused naming the change (``change``, in words)
+    where that model forbids the plan or cannot run it (the first side ran: the change is why)."""
     try:
-        return _Evaluated.of(changed, [plan], [label], *settings, [buffer])
+        *evaluation, present_cost = settings
+        return _Evaluated.of(changed, [plan], [label], *evaluation, [buffer], present_cost)
     except PlanLimitError as exc:
         raise CompareError.naming(
             limits.WHAT_IF, f" {change}: the model so changed forbids the plan ({exc.problem}), so its "
@@ -281,7 +288,8 @@ def _figure_order(models: list[ModelData], metrics: pd.DataFrame, figures: dict,
     # what a plan costs and the demand it serves are a lab's figures, shown where a plan was solved for
     # least cost: a neocloud's share of the whole market is short of nothing, and the present cost of
     # plans that maximise NPV ranks nothing (a finance review read "$0.38 per H100-hour" as their cost)
-    left_out = untested if cost else untested | {*LAB_ROWS, *COSTS, "market_demand_served"}
+    lab = {*LAB_ROWS, *COSTS, *SCENARIO_COST_ROWS, "market_demand_served"}
+    left_out = untested if cost else untested | lab
     if not limited_liability_differs(metrics):  # the NPV's figures again
         left_out |= set(LIMITED_LIABILITY)
     if not limited_liability_differs(metrics, ACCELERATED):  # the NPV with limited liability's again

@@ -16,6 +16,7 @@ from fleetopt.core.results.covenant_words import (
     untested_breaches,
 )
 from fleetopt.core.results.fleet import WHY_NOTHING_BOUGHT, bought_nothing
+from fleetopt.core.results.headline import present_cost_shown
 from fleetopt.core.results.risk_sentences import risk_in_short
 from fleetopt.core.results.tables import gpu_capex_by_year, purchases_by_generation_year
 from fleetopt.core.units import (
@@ -47,14 +48,18 @@ def summary_section(run: ReportRun) -> str:
     fc, row = run.forecast, run.main_metrics
     label = _plan_label(run)
     cost = run.solved_for_cost  # a lab's plan: what serving its demand costs (its NPV is market-valued)
-    over = None if row is None or run.summary.get("deterministic") else _over_the_futures(run, row, label, cost)
+    futures = not (row is None or run.summary.get("deterministic"))
     if cost:
         fig = run.figures
-        said = [f"{label}: present cost {format_usd(fig['present_cost_usd'])} on the forecast "
-                f"({format_usd_per_hour(fig['present_cost_per_h100_hour_usd'])} per H100-equivalent GPU-hour)."]
-        said += over or []
-    elif over:
-        said = over
+        on_forecast = (f"{format_usd(fig['present_cost_usd'])} on the forecast "
+                       f"({format_usd_per_hour(fig['present_cost_per_h100_hour_usd'])} per H100-equivalent GPU-hour)")
+        if futures and present_cost_shown(row):  # over the futures against the forecast, in one sentence
+            said = _over_the_futures(run, row, label, cost, on_forecast)
+        else:
+            said = [f"{label}: present cost {on_forecast}.", *(_over_the_futures(run, row, label, cost)
+                                                               if futures else [])]
+    elif futures:
+        said = _over_the_futures(run, row, label, cost)
     else:
         said = [_forecast_alone(run, label, fc.npv_usd)]
     said.append(_what_it_buys(run))
@@ -133,13 +138,14 @@ def _what_it_buys(run: ReportRun) -> str:
             f"by year: {years}; each order, by quarter, SKU and site, below.")  # fmt: skip
 
 
-def _over_the_futures(run: ReportRun, row: pd.Series, label: str, cost: bool) -> list[str]:
+def _over_the_futures(run: ReportRun, row: pd.Series, label: str, cost: bool, forecast_cost: str = "") -> list[str]:
     """The plan's value and risk over the scenarios against the forecast (where the report ran the plan
-    on it), in two sentences, as the terminal and a notebook give them; a cost plan's demand served too."""
+    on it), in two sentences, as the terminal and a notebook give them; a cost plan's demand served too,
+    and its present cost first, against ``forecast_cost`` (its words on the forecast) where given."""
     n = run.scenario_source[1]
     served = demand_in_short(n, row) if cost else None
     forecast = None if run.forecast is None else run.forecast.npv_usd
-    return risk_in_short(label, n, row, forecast, served, run.data.T)
+    return risk_in_short(label, n, row, forecast, served, run.data.T, forecast_cost)
 
 
 def _covenants_tested(run: ReportRun) -> bool:

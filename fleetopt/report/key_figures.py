@@ -53,11 +53,17 @@ from fleetopt.core.results.customers import (
 from fleetopt.core.results.fleet import POWER_BUILT_LABEL, SOON_RETIRED_LABEL, soon_retired
 from fleetopt.core.results.headline import (
     CAPEX_LABEL,
+    CVAR95_COST_LABEL,
+    CVAR95_COST_MEANS,
+    MEAN_COST_LABEL,
     NPV_LIMITED_CVAR5_LABEL,
+    P95_COST_LABEL,
+    P95_COST_MEANS,
     PEAK_DEBT_FORECAST_LABEL,
     REVENUE_LABEL,
     dscr_words,
     liquidity_cover_words,
+    present_cost_shown,
 )
 from fleetopt.core.results.plan_limits import PLAN_LIMITS_LABEL, plan_limits
 from fleetopt.core.results.shocks import lowest_quarter, shocked_cash_label, worst_shock
@@ -378,7 +384,7 @@ def _deterministic_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     def yes(column):
         return event_words(row[column])
 
-    kpis = _demand_kpis(run, row)  # a lab's: first
+    kpis = [*_forecast_cost_kpis(run, row), *_demand_kpis(run, row)]  # a lab's: first
     # the NPV and lowest cash of the same run on the forecast are the key figures below: said once
     # there, and here only where the evaluation's own differ, with why
     fc, differs = run.forecast, " (as the evaluation recorded it; the forecast run below is this report's rerun)"
@@ -401,6 +407,18 @@ def _deterministic_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     kpis += [Kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
              if column in row and row[column] > 0]  # fmt: skip
     return kpis
+
+
+def _forecast_cost_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
+    """A deterministic evaluation's present cost of a plan solved for least cost, the plan run on the
+    forecast with its policy: only where it differs from its statements' (the key figures below), as
+    its NPV is said."""
+    if not present_cost_shown(row):
+        return []
+    cost = format_usd(float(row["present_cost_mean_usd"]))
+    if run.statements is not None and cost == format_usd(run.figures["present_cost_usd"]):
+        return []
+    return [Kpi("present cost on the forecast, with the plan's policy (as the evaluation recorded it)", cost)]
 
 
 def _deterministic_event_kpis(run: ReportRun, row: pd.Series, first_breaks: list[str]) -> list[Kpi]:
@@ -505,6 +523,7 @@ def _scenario_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi
     if run.summary.get("deterministic"):
         return [("", _deterministic_kpis(run, row))]
     groups = [
+        ("Present cost", _present_cost_kpis(row)),
         ("Demand served", _demand_kpis(run, row)),
         ("Value", _value_kpis(row)),
         ("The tail and the shareholders", _tail_kpis(row)),
@@ -522,13 +541,29 @@ def _row_usd(row: pd.Series, column: str) -> str:
     return format_usd(float(row[column])) if column in row else "n/a"
 
 
+def _present_cost_kpis(row: pd.Series) -> list[Kpi]:
+    """A plan solved for least cost by its present cost over the scenarios (docs/evaluation.md, "The present
+    cost"): mean ± its standard error, CVaR95 and P95, the tail of the highest costs; none for other plans."""
+    if not present_cost_shown(row):
+        return []
+    return [Kpi(f"{MEAN_COST_LABEL} ± standard error", _mean_and_error(row, "present_cost_mean_usd",
+                                                                      "present_cost_mean_se_usd")),
+            Kpi(f"{CVAR95_COST_LABEL}: {CVAR95_COST_MEANS}", _row_usd(row, "present_cost_cvar95_usd")),
+            Kpi(f"{P95_COST_LABEL}: {P95_COST_MEANS}", _row_usd(row, "present_cost_p95_usd"))]  # fmt: skip
+
+
+def _mean_and_error(row: pd.Series, mean: str, se: str) -> str:
+    """A mean of a metrics row with its standard error in the mean's own scale: -$17.9M ± $0.8M."""
+    same_scale = usd_column_formatter([float(f"{row[mean]:.4g}")])
+    return f"{same_scale(row[mean])} ± {same_scale(row[se])}"
+
+
 def _value_kpis(row: pd.Series) -> list[Kpi]:
     """The NPV over the scenarios: mean (± its standard error), median and the mean without a default."""
     mean = _row_usd(row, "npv_mean_usd")
     has_se = "npv_mean_se_usd" in row and np.isfinite(row["npv_mean_se_usd"])  # none on one scenario
     if has_se:  # the error in the mean's own scale: -$17.9M ± $0.8M
-        same_scale = usd_column_formatter([float(f"{row['npv_mean_usd']:.4g}")])
-        mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
+        mean = _mean_and_error(row, "npv_mean_usd", "npv_mean_se_usd")
     kpis = [Kpi("mean NPV ± standard error" if has_se else "mean NPV (one scenario: no standard error)"
                 if "npv_mean_se_usd" in row else "mean NPV", mean)]  # fmt: skip
     if "npv_median_usd" in row:  # an evaluation of before 0.4.5 has none

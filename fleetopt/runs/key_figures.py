@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fleetopt.core.results.headline import LAB_FIGURES
+from fleetopt.core.results.headline import KEPT_PRESENT_COST, LAB_FIGURES
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.kinds import KIND_NOUNS
@@ -22,8 +22,8 @@ from fleetopt.schema.model_changes import (
 )
 
 # an evaluation's record keeps these figures of the plan it shows first (and how many plans it has)
-FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
-                      "any_default_probability",
+FIRST_PLAN_FIGURES = ("plan", *KEPT_PRESENT_COST, "npv_mean_usd", "npv_cvar5_usd", "breach_probability",
+                      "default_probability", "any_default_probability",
                       "demand_served_share", "shortfall_probability")  # fmt: skip
 
 
@@ -97,7 +97,7 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
     (:func:`recorded_out_of_sample`); an evaluation's number of plans and of scenarios, seed, whether it
     is deterministic (its one scenario the forecast), backend, version and plans' objective, and the
     label, mean NPV, CVaR5, breach and default probabilities of ``shown`` (and, for a cost solve's plans,
-    its demand served and shortfall), the metrics of the plan its report shows
+    its mean and CVaR95 present cost, demand served and shortfall), the metrics of the plan its report shows
     (``fleetopt.evaluate.metrics.shown_first``; None: its first plan). And of every kind, the file its
     model was read from (``model_source``), the changes made to it for the run (``model_changes``) and
     those the run whose model.yaml it read had made (``model_source_changes``), which its model name and
@@ -117,7 +117,7 @@ def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
         first = shown if shown is not None else listed
         # the demand a plan serves is a lab's figure: of an NPV plan it is a share of the whole market
         lab = summary.get("plans_objective") == "cost"
-        kept = [k for k in FIRST_PLAN_FIGURES if lab or k not in LAB_FIGURES]
+        kept = [k for k in FIRST_PLAN_FIGURES if lab or k not in (*LAB_FIGURES, *KEPT_PRESENT_COST)]
         ranking = summary.get("ranking") if isinstance(summary.get("ranking"), dict) else {}
         summary = {**{k: summary.get(k) for k in EVALUATION_FIGURES if k in summary},
                    **{k: ranking[k] for k in RANKING_FIGURES if k in ranking},

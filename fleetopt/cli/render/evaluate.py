@@ -15,10 +15,18 @@ from fleetopt.core.metric_columns import (
     DEFAULT_SHORT,
     MEAN_NPV_LABEL,
     P5_NPV_LABEL,
+    PRESENT_COST_COLUMNS,
     SHORTFALL_SHARE,
     UNCURED_SHORT,
     cure_limits,
     first_breach_column,
+)
+from fleetopt.core.results.headline import (
+    CVAR95_COST_LABEL,
+    CVAR95_COST_MEANS,
+    MEAN_COST_LABEL,
+    P95_COST_LABEL,
+    P95_COST_MEANS,
 )
 from fleetopt.core.units import (
     format_figure,
@@ -317,6 +325,27 @@ def demand_served_table(metrics, title: str, quarters: int, one: bool = False) -
             event_words(shortfall) if one else format_percent(shortfall),
         )
     return unbroken(table)
+
+
+def present_cost_table(metrics, title: str, one: bool = False) -> Table:
+    """The present cost of the given plans solved for least cost (docs/evaluation.md, "The present
+    cost"): its mean over the scenarios with its standard error, its P95 and CVaR95, the tail of the
+    highest costs, lower being better; ``one``: of the forecast alone (a deterministic evaluation), the
+    one scenario's present cost, no error and no tail."""
+    names = (("present cost on the forecast",) if one
+             else (MEAN_COST_LABEL, "s.e.", P95_COST_LABEL, CVAR95_COST_LABEL))
+    columns = ("present_cost_mean_usd",) if one else tuple(PRESENT_COST_COLUMNS)  # mean, s.e., P95, CVaR95
+    table = Table(title=title, caption=None if one else PRESENT_COST_MEANS)
+    for name in ("plan", *names):
+        table.add_column(name, justify="left" if name == "plan" else "right")
+    for _, row in metrics.iterrows():
+        table.add_row(Text(str(row["plan"])), *(format_usd(row[column]) for column in columns))
+    return unbroken(table)
+
+
+PRESENT_COST_MEANS = (f"s.e.: the mean present cost's standard error; {P95_COST_LABEL}: {P95_COST_MEANS}; "
+                      f"{CVAR95_COST_LABEL}: {CVAR95_COST_MEANS}; lower is better; metrics.csv has every "
+                      "figure unrounded")
 
 
 # how often an evaluation not shown on a terminal (a log file, `docker logs`) says where it stands, seconds

@@ -10,7 +10,12 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, METRIC_COLUMNS, SHORTFALL_SHARE
+from fleetopt.core.metric_columns import (
+    ANY_DEFAULT_LABEL,
+    METRIC_COLUMNS,
+    PRESENT_COST_COLUMNS,
+    SHORTFALL_SHARE,
+)
 from fleetopt.core.results.headline import figure_text
 from fleetopt.core.results.valuation import basis_words, solve_figures
 from fleetopt.core.units import (
@@ -73,8 +78,8 @@ def _scenario_headline(kind: str, fig: dict, over: str) -> str:
     """An evaluation's first plan, or a sweep's pick, by its figures over the scenarios (``over``)."""
     pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
     whose = pick if kind == "sweep" else _plan_shown(fig)
-    if _serves_demand(fig):
-        return f"{whose}{_service_words(fig, fig['demand_served_share'], over)}"  # a lab's service level
+    if _serves_demand(fig):  # a lab's: what its plan costs, then its service level
+        return f"{whose}{_cost_words(fig)}{_service_words(fig, fig['demand_served_share'], over)}"
     if fig.get("deterministic"):  # worded as a solve's
         return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
     cvar5 = format_usd(fig["npv_cvar5_usd"])
@@ -139,12 +144,26 @@ def _serves_demand(fig: dict) -> bool:
     return fig.get("plans_objective") == "cost" and isinstance(served, float) and math.isfinite(served)
 
 
+def _cost_words(fig: dict) -> str:
+    """'present cost $783.4M on average (CVaR95 $988.1M), ': what an evaluation's cost plan costs over its
+    scenarios ('present cost $779.7M on the forecast, ' of a deterministic one), where its record keeps it
+    (not one written before fleetopt showed it: '')."""
+    mean = fig.get("present_cost_mean_usd")
+    if not isinstance(mean, float):
+        return ""
+    if fig.get("deterministic"):
+        return f"present cost {format_usd(mean)} on the forecast, "
+    cvar95 = fig.get("present_cost_cvar95_usd")
+    tail = f" (CVaR95 {format_usd(cvar95)})" if isinstance(cvar95, float) else ""
+    return f"present cost {format_usd(mean)} on average{tail}, "
+
+
 def key_figure_objectives(kind: str, fig: dict) -> tuple[str, ...]:
     """What a run's :func:`key_figure` counts, as :func:`basis_words`'s ``figures``: ("cost",) for a
-    cost solve's present cost, () for a cost plan's demand served (a share, not discounted), else
-    ("npv",)."""
+    cost solve's present cost and an evaluation's cost plan's present cost, () for a cost plan's demand
+    served alone (a share, not discounted: a record kept before the present cost was), else ("npv",)."""
     if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig and _serves_demand(fig):
-        return ()
+        return ("cost",) if _cost_words(fig) else ()
     return ("cost",) if kind == "solve" and _costs(fig) else ("npv",)
 
 
@@ -327,6 +346,8 @@ def run_detail(record) -> Table:
         advice = f"; {action}" if action else ""
         table.add_row("out_of_sample", Text(f"{what}: {paired_words(oos['paired'])}{advice}"))
     table.caption = _FIGURES_MEAN.get(record.kind, "") + (_COSTS_LEFT_OUT if costs else "")
+    if record.kind == "evaluate" and _cost_words(record.figures):  # a cost plan's tail, as metrics.csv's
+        table.caption += f"; present_cost_cvar95_usd: {PRESENT_COST_COLUMNS['present_cost_cvar95_usd']}"
     return table
 
 
@@ -339,8 +360,10 @@ def _basis(record) -> str:
     them), from its record (:func:`recorded_basis`), else from its folder's model.yaml (a record of
     an older fleetopt keeps neither): a reader had NPVs and default probabilities of no stated rate
     or horizon. Not known where that file is gone, unreadable or not the run's model. A cost solve's
-    present cost is said first, then its market-valued NPV: its record keeps both."""
-    said = solve_figures("cost" if record.kind == "solve" and _costs(record.figures) else "npv")
+    present cost is said first, then its market-valued NPV: its record keeps both; so is an evaluation's
+    cost plan's, where its record keeps its present cost."""
+    cost = _costs(record.figures) if record.kind == "solve" else bool(_cost_words(record.figures))
+    said = solve_figures("cost" if cost else "npv")
     if (recorded := recorded_basis(record.figures)) is not None:
         return basis_words(*recorded, figures=said)
     model_file = RunFolder(record.path).model_file if record.exists else None

@@ -48,6 +48,28 @@ from fleetopt.core.units import (
 LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 
 
+# the present cost of plans solved for least cost over the scenarios (metric_columns.PRESENT_COST_COLUMNS),
+# each statistic named first, as the NPV's are ("mean NPV", "CVaR5 NPV"); lower is better, so its tail is
+# the 5 % of highest costs: CVaR95 their mean, P95 the least of them (docs/evaluation.md, "The present cost")
+MEAN_COST_LABEL = "mean present cost"  # present_cost_mean_usd
+P95_COST_LABEL = "P95 present cost"  # present_cost_p95_usd
+CVAR95_COST_LABEL = "CVaR95 present cost"  # present_cost_cvar95_usd
+CVAR95_COST_MEANS = "the mean present cost of the costliest 5 % of the scenarios"
+P95_COST_MEANS = ("the k-th highest present cost, k = ceil(5 % of the scenarios): the least of the costliest "
+                  "5 %")
+
+
+# of them, what the run registry keeps of an evaluation's plan shown (`fleetopt runs` lists them)
+KEPT_PRESENT_COST = ("present_cost_mean_usd", "present_cost_cvar95_usd")
+
+
+def present_cost_shown(row) -> bool:
+    """Whether an evaluation's metrics ``row`` (a mapping) has the present cost over the scenarios: only
+    where its plans were solved for least cost (an NPV plan's metrics have no such column)."""
+    mean = row.get("present_cost_mean_usd")
+    return mean is not None and bool(np.isfinite(float(mean)))
+
+
 # a cost solve's summary.json figures only: of a plan solved for NPV (a neocloud's, whose market
 # revenue is real) the cash less that revenue (the default model: -$99.7B) read as a real shortfall
 COST_SOLVE_FIGURES = (

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fleetopt.core.results.cost import MARKET_VALUED
+from fleetopt.core.results.headline import present_cost_shown
 from fleetopt.core.results.valuation import horizon_words
 from fleetopt.core.tail import probability_error
 from fleetopt.core.units import counted, format_error, format_percent, format_usd
@@ -19,7 +21,7 @@ ANY_DEFAULT_WORDS = f"any default {ANY_DEFAULT_MEANS}"
 
 def risk_in_short(
     label: str, n: int, row, forecast_npv: float | None = None, served: str | None = None,
-    quarters: int | None = None,
+    quarters: int | None = None, forecast_cost: str = "",
 ) -> list[str]:
     """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
     of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
@@ -32,8 +34,12 @@ def risk_in_short(
     ``served``: the sentence of the demand a cost plan serves (evaluate.metrics.demand_in_short), said
     before its risk, whose share of futures short of demand the sampling error then counts.
     ``quarters``: the horizon's, over which each probability is counted (a credit reader took a
-    share of futures for a yearly rate where none was said; None: not said)."""
+    share of futures for a yearly rate where none was said; None: not said).
+    A plan solved for least cost (a ``row`` with its present cost, :func:`present_cost_shown`) is said
+    by its present cost first (:func:`present_cost_in_short`, against ``forecast_cost``, the words of
+    its present cost on the forecast where given), its NPV after it."""
     against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
+    cost = present_cost_in_short(label, n, row, forecast_cost)
     loss = (f"; {format_percent(float(row['loss_probability']))} end with a negative NPV"
             if "loss_probability" in row else "")
     uncured = row.get("uncured_breach_probability")  # not in a run written before fleetopt 0.4.11
@@ -42,15 +48,35 @@ def risk_in_short(
     either = row.get("any_default_probability")  # not in a run written before fleetopt 0.4.14
     if either is not None:
         event += f"; {ANY_DEFAULT_WORDS} in {format_percent(either)}"
+    npv = format_usd(float(row["npv_mean_usd"]))
+    over = counted(n, "future")
+    opening = f"Its mean NPV{MARKET_VALUED} {npv}" if cost else f"{label}: mean NPV {npv} over {over}"
     said = [
-        f"{label}: mean NPV {format_usd(float(row['npv_mean_usd']))} over {counted(n, 'future')}{against}; "
+        f"{opening}{against}; "
         f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{_limited_tail(row)}{loss}.",
         f"{_over_the_horizon(quarters)} in {format_percent(float(row['default_probability']))} of the "
         f"futures, a covenant breach in {format_percent(float(row['breach_probability']))}{event}.",
     ]  # fmt: skip
-    said = said[:1] + ([served] if served else []) + said[1:]
+    # a lab's plan: what it costs and the demand it serves, then its NPV; else the NPV and what it serves
+    first = [cost, served, said[0]] if cost else [said[0], served]
+    said = [sentence for sentence in first if sentence] + said[1:]
     sampling = sampling_in_short(n, row, shortfall=served is not None)
     return said + sampling + slip_in_short(row) + survival_in_short(row)
+
+
+def present_cost_in_short(label: str, n: int, row, forecast: str = "") -> str | None:
+    """A plan solved for least cost by its present cost over ``n`` scenarios, from its metrics ``row``
+    (metrics.csv's names; docs/evaluation.md, "The present cost"), against ``forecast`` (the words of
+    its present cost on the forecast, where given): 'Plan “milp”: present cost $783.4M on average over
+    300 futures; the costliest 5 % average $988.1M, none of them below $959.6M.' (its CVaR95 and P95:
+    lower is better, so its tail is the highest costs); None where the row has none (an NPV plan's)."""
+    if not present_cost_shown(row):
+        return None
+    against = f" against {forecast}" if forecast else ""
+    mean, p95, cvar95 = (format_usd(float(row[c])) for c in ("present_cost_mean_usd", "present_cost_p95_usd",
+                                                            "present_cost_cvar95_usd"))
+    return (f"{label}: present cost {mean} on average over {counted(n, 'future')}{against}; the costliest "
+            f"5 % average {cvar95}, none of them below {p95}.")
 
 
 def _over_the_horizon(quarters: int | None) -> str:
@@ -90,8 +116,10 @@ def sampling_in_short(n: int, row, shortfall: bool = False) -> list[str]:
     largest = max((e for e in errors if np.isfinite(e)), default=float("nan"))
     if not (np.isfinite(se) and np.isfinite(largest)):
         return []
-    return [f"Sampling error, one standard error over {counted(n, 'future')}: {format_error(se)} on the mean "
-            f"NPV, at most {format_error(largest, 'pp')} on each probability."]
+    cost = float(row["present_cost_mean_se_usd"]) if present_cost_shown(row) else float("nan")
+    cost_error = f"{format_error(cost)} on the mean present cost, " if np.isfinite(cost) else ""
+    return [f"Sampling error, one standard error over {counted(n, 'future')}: {cost_error}{format_error(se)} "
+            f"on the mean NPV, at most {format_error(largest, 'pp')} on each probability."]
 
 
 
