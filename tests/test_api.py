@@ -147,10 +147,11 @@ def test_a_value_of_the_wrong_type_is_named_with_the_article_it_is_said_with(her
         api.resolve_run(given)
     said = str(refused.value)
     assert said == f"ref must be a run folder, plan file or run id (int), not a UUID ({given!r})"
-    names = ("H100", "URL", "USD", "NPV", "HTTPError", "ndarray", "one-off", "unit", "hour", "B200")
+    names = ("H100", "URL", "USD", "NPV", "HTTPError", "ndarray", "one-off", "unit", "hour", "B200", "uint8")
     said = [typed_value(type(name, (), {"__repr__": lambda self: "x"})()) for name in names]
     assert said == ["an H100 (x)", "a URL (x)", "a USD (x)", "an NPV (x)", "an HTTPError (x)",
-                    "an ndarray (x)", "a one-off (x)", "a unit (x)", "an hour (x)", "a B200 (x)"]  # fmt: skip
+                    "an ndarray (x)", "a one-off (x)", "a unit (x)", "an hour (x)", "a B200 (x)",
+                    "a uint8 (x)"]  # fmt: skip
     assert typed_value(3) == "an int (3)" and typed_value(1.5) == "a float (1.5)"
 
 

@@ -166,6 +166,9 @@ def test_a_cost_plan_s_present_cost_resumes_from_the_rows_an_earlier_attempt_kep
     with pytest.raises(KeyboardInterrupt):
         tight(store, interrupt_at(20))
     assert json.loads((tmp_path / "chunks" / "rows-6-12.json").read_text())["done"] == 100
+    # a stopped job's saved work, counted by a store bound to no run (fleetopt runs, the resume
+    # advice), finds those rows too: it found none where it looked for the rows of an NPV run only
+    assert ChunkStore(tmp_path / "chunks", 300).unfinished() == {(6, 12): 100}
     resumed = tight(store)
     assert resumed.pairs_computed == 6 * 200
     costs = list(PRESENT_COST_COLUMNS)

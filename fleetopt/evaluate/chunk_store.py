@@ -37,8 +37,9 @@ def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
     """What every chunk of a run is computed from: the model (:attr:`ModelData.fingerprint`), the
     plans (SHA-256 of every per-plan array of the batch; labels do not change a result) and each
     field of the run's :class:`~fleetopt.evaluate.chunks.ChunkSpec` (seed, number of scenarios,
-    scenario block, deterministic, keep_matrix, recorded lines, kernel). A stored chunk is the run's
-    when they agree but for the scenario block (:data:`_HOW_COMPUTED`), which is kept as a record."""
+    scenario block, deterministic, keep_matrix, recorded lines, kernel, present cost). A stored chunk
+    is the run's when they agree but for the scenario block (:data:`_HOW_COMPUTED`), which is kept
+    as a record."""
     digest = hashlib.sha256()
     for f in fields(plans):
         if f.name in ("labels", "slipped", "solved_for_cost"):  # slipped: made from the plans and the model
@@ -100,7 +101,8 @@ class ChunkStore:
         self.n_scenarios = n_scenarios
         self.metrics = set(metrics)
         self.fingerprint: dict | None = None  # set by expect(): None accepts any fingerprint
-        self.fields = RESULT_FIELDS  # the results an unfinished chunk's kept rows hold (expect: the run's)
+        # the results an unfinished chunk's kept rows hold: the run's (expect), else either set a run keeps
+        self.fields: tuple[str, ...] | None = None
         self.device: str | None = None  # where this attempt computes, kept with each chunk it saves
 
     def expect(self, data: ModelData, plans: PlanBatch, spec) -> None:
@@ -169,7 +171,8 @@ class ChunkStore:
         """The file that keeps the rows of plans ``first .. stop - 1`` block by block: an unfinished
         chunk's, continued, else a new one."""
         stem, identity = self._rows_stem(first, stop), self._rows_identity(first, stop)
-        return KeptRows(stem, identity, stop - first, n_scenarios, self.device or "", self.fields)
+        fields = self.fields or RESULT_FIELDS
+        return KeptRows(stem, identity, stop - first, n_scenarios, self.device or "", fields)
 
     def drop_unfinished(self, first: int, stop: int) -> None:
         """Remove the kept rows of plans ``first .. stop - 1`` (their chunk saved, or not continued)."""

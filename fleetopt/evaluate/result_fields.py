@@ -62,6 +62,7 @@ def fields_kept(present_cost: bool) -> tuple[str, ...]:
 
 def result_bytes(n_plans: int, n_scenarios: int, fields: tuple[str, ...] = RESULT_FIELDS) -> int:
     """Bytes the results ``fields`` (:data:`RESULT_FIELDS` unless said) of ``n_plans`` plans over
-    ``n_scenarios`` scenarios take, in memory or in a file (spill.py): 216 a (plan, scenario) pair."""
+    ``n_scenarios`` scenarios take, in memory or in a file (spill.py): 216 a (plan, scenario) pair,
+    224 with a plan solved for cost's present cost (:func:`fields_kept`)."""
     return RESULT_VALUE_BYTES * len(fields) * n_plans * n_scenarios
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from fleetopt.core.units import counted, format_bytes
 from fleetopt.errors import InputError
-from fleetopt.evaluate.result_fields import RESULT_FIELDS, RESULT_VALUE_BYTES, result_bytes
+from fleetopt.evaluate.result_fields import RESULT_FIELDS, RESULT_VALUE_BYTES, fields_kept, result_bytes
 from fleetopt.runs.files import read_json, write_bytes_atomic
 
 # The rows go to a file where they would take more than this share of the budget.
@@ -338,11 +338,12 @@ def record_path(stem: Path) -> Path:
 
 
 def kept_record(stem: Path, identity: dict | None, n_plans: int, n_scenarios: int,
-                fields: tuple[str, ...] = RESULT_FIELDS) -> dict | None:  # fmt: skip
+                fields: tuple[str, ...] | None = RESULT_FIELDS) -> dict | None:  # fmt: skip
     """The record of a :class:`KeptRows` of ``stem`` that holds some scenarios of a chunk of
     ``identity`` (None: any), ``n_plans`` plans and ``n_scenarios`` scenarios (a count of each
-    plan's slipped ones, each attempt's share of them), every one of ``fields`` with a dtype of at
-    most 8 bytes, beside a file of its size; else None."""
+    plan's slipped ones, each attempt's share of them), every one of ``fields`` (None: either set a
+    run keeps, :func:`fields_kept`) with a dtype of at most 8 bytes, beside a file of its size;
+    else None."""
     try:
         record = read_json(record_path(stem).read_bytes())
         size = rows_path(stem).stat().st_size
@@ -353,7 +354,9 @@ def kept_record(stem: Path, identity: dict | None, n_plans: int, n_scenarios: in
         return None
     fits = (identity is None or record.get("identity") == identity) and record.get("plans") == n_plans
     fits = fits and record.get("scenarios") == n_scenarios and type(done) is int and 0 < done <= n_scenarios
-    fits = fits and counted_right and set(record["dtypes"]) == set(fields)
+    if fields is None:  # a run not named (a stopped job's saved work): the fields its record lists
+        fields = next((f for f in map(fields_kept, (False, True)) if set(f) == set(record["dtypes"])), ())
+    fits = fits and counted_right and bool(fields) and set(record["dtypes"]) == set(fields)
     if not (fits and all(d.itemsize <= RESULT_VALUE_BYTES for d in dtypes)):
         return None
     return record if size >= kept_file_bytes(n_plans, n_scenarios, fields) else None

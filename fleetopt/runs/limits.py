@@ -257,11 +257,11 @@ def seed(name: Name, value) -> int:
     return whole(name, value, 0, MAX_SEED)
 
 
-def next_seed(value: int) -> int:
-    """The seed after ``value``: of a stochastic solve's out-of-sample scenarios, of a sweep's
-    stochastic candidate; past MAX_SEED it wraps to 0, so every seed a run records is one that
-    its commands take back."""
-    return (int(value) + 1) % (MAX_SEED + 1)  # a numpy integer would overflow at MAX_SEED
+def next_seed(value: int, steps: int = 1) -> int:
+    """The seed ``steps`` after ``value``: of a stochastic solve's out-of-sample scenarios, of a
+    sweep's stochastic candidate, of a replication's sample; past MAX_SEED it wraps to 0, so every
+    seed a run records is one that its commands take back."""
+    return (int(value) + steps) % (MAX_SEED + 1)  # a numpy integer would overflow at MAX_SEED
 
 
 def stochastic_seed(seed: int) -> int:

@@ -89,7 +89,8 @@ def _with_article(noun: str) -> str:
 # letters whose names are said beginning with a vowel: "an H100", "an SQL", "an NPV"
 _VOWEL_SOUNDING_LETTERS = "aefhilmnorsx"
 # words begun with a vowel said "you" or "wun" ("a unit", "a UUID", "a one-off"), or with a silent h
-_SAID_WITH_A_CONSONANT = ("one", "once", "uni", "usa", "use", "usu", "uti", "ure", "uri", "uu", "eu", "ewe")
+_SAID_WITH_A_CONSONANT = ("one", "once", "uni", "uint", "usa", "use", "usu", "uti", "ure", "uri", "uu", "eu",
+                          "ewe")
 _SILENT_H = ("hour", "honest", "honor", "heir")
 # two consonants that begin English words: a noun begun with two others is said letter by letter
 # ("ndarray": en-dee-array)

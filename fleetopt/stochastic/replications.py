@@ -37,13 +37,13 @@ def check_replications(replications) -> int:
 def replication_seeds(seed: int, replications: int) -> list[int]:
     """The scenario seeds of K replications: ``seed``, ``seed + 1``, ..., ``seed + K - 1`` (wrapping
     past the largest seed, as :func:`limits.next_seed`)."""
-    return [(seed + k) % (limits.MAX_SEED + 1) for k in range(replications)]
+    return [limits.next_seed(seed, k) for k in range(replications)]
 
 
 def out_of_sample_seed(seed: int, replications: int) -> int:
     """The out-of-sample check's seed: ``seed + K``, the first no replication reduced (``seed + 1``
     without replications, as before)."""
-    return (seed + replications) % (limits.MAX_SEED + 1)
+    return limits.next_seed(seed, replications)
 
 
 def stability_rows(data: ModelData, plans: list[Plan], quarters: int, every_quarter=()) -> list[dict]:

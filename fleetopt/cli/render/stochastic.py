@@ -51,6 +51,7 @@ def _stochastic_times(t: dict) -> str:
         ("load", "load_seconds"), ("RP", "solve_seconds"), ("EEV and WS", "measures_seconds"),
         ("RP again", "resolve_seconds"),
         ("completion", "completion_seconds"), ("out of sample", "out_of_sample_seconds"),
+        ("the other samples", "replications_seconds"),
     ]  # fmt: skip
     parts = ", ".join(f"{name} {format_duration(t[key])}" for name, key in steps if t.get(key) is not None)
     total = t.get("total_seconds")
