@@ -92,6 +92,12 @@ def test_a_notebook_shows_the_present_cost_in_short(lab_cost):
     solved, _, _, row = lab_cost
     shown = _words(api.evaluate(solved, scenarios=SCENARIOS, seed=SEED).result._repr_markdown_())
     assert f"Plan “milp”: {_cost_sentence(row)}".replace("$", "\\$") in shown
+    # its key figures' table opens with the present cost, its error and tail, before the NPV
+    cells = " | ".join(_shown(row, c).replace("$", "\\$") for c in ("present_cost_mean_usd",
+                       "present_cost_mean_se_usd", "present_cost_cvar95_usd"))  # fmt: skip
+    header = "| plan | mean present cost | s.e. of mean present cost | CVaR95 present cost | mean NPV |"
+    assert header in shown
+    assert f"| milp | {cells} |" in shown
 
 
 def test_the_run_registry_lists_a_cost_plans_present_cost(lab_cost):

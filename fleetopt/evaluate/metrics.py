@@ -20,6 +20,7 @@ from fleetopt.core.metric_columns import (
     UNCURED_LABEL,
     first_breach_column,
 )
+from fleetopt.core.results.headline import CVAR95_COST_LABEL, MEAN_COST_LABEL
 from fleetopt.core.tail import TAIL, cvar_of_worst, standard_error, tail_count, worst_k
 from fleetopt.core.units import counted, format_figure, format_rate, quoted
 from fleetopt.evaluate.result_fields import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
@@ -46,6 +47,10 @@ MEAN_NO_DEFAULT_HEADER = "mean NPV, no liq. default"
 # the figures a notebook shows first of each plan (key_figures_frame), by their headers, with units
 FORECAST_EVENT = "yes or no"  # an event of the one scenario, the forecast: happened or not
 KEY_FIGURES = {
+    # a plan solved for least cost's figure first (its columns only where the plans were: a lab's)
+    "present_cost_mean_usd": (MEAN_COST_LABEL, "USD"),
+    "present_cost_mean_se_usd": (f"s.e. of {MEAN_COST_LABEL}", "USD"),
+    "present_cost_cvar95_usd": (CVAR95_COST_LABEL, "USD"),
     "npv_mean_usd": (MEAN_NPV_LABEL, "USD"),
     "npv_mean_se_usd": ("s.e. of mean NPV", "USD"),  # its standard error, as the terminal's "s.e."
     "npv_cvar5_usd": (CVAR5_NPV_LABEL, "USD"),
