@@ -38,6 +38,19 @@ def test_the_cost_rule_picks_the_cheapest_plan_serving_enough():
     assert metrics["plan"][recommend(metrics, Rule(prefer="cost", min_service=0.98))] == "C"
 
 
+def test_plans_apart_by_round_off_alone_go_to_the_earlier_candidate():
+    """lab's "milp: late power" is the forecast optimum's plan but for the solver's round-off: every
+    figure equal to 1e-15 but its CVaR95 cost a hair lower, which made it the pick ("changes mean present
+    cost by $0, CVaR95 by $0"). Ties within round-off (1e-9 relative) on each tie-break too now go to the
+    earlier candidate; a real difference in the tail still decides (E over B above)."""
+    metrics = _cost_metrics()
+    metrics.loc[4, ["present_cost_mean_usd", "present_cost_cvar95_usd", "demand_served_share"]] = (
+        100.0, 150.0 * (1 - 1e-12), 0.90)  # E: A's figures but for round-off
+    assert metrics["plan"][recommend(metrics, Rule(prefer="cost"))] == "A"
+    metrics.loc[4, "present_cost_cvar95_usd"] = 149.0  # E's tail lower by a dollar: E
+    assert metrics["plan"][recommend(metrics, Rule(prefer="cost"))] == "E"
+
+
 def test_the_cost_front_is_of_mean_and_tail_cost_and_service():
     # B is dominated by E (same mean and service, lower tail); D cheapest, C serves most, A between
     front = pareto_front(_cost_metrics(), COST_FRONT_FIGURES)

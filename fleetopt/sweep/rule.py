@@ -658,11 +658,18 @@ def pick_keeping(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str]) -> int
 def _best(metrics: pd.DataFrame, rule: Rule, ok: np.ndarray) -> int:
     """The row the rule prefers among ``ok``: the best figure, ties (within :func:`tie_margin`) to the
     lower breach probability, then the higher mean NPV (by cost: the higher share of demand served, then
-    the lower CVaR95 cost), then the first."""
+    the lower CVaR95 cost), each within :func:`tie_margin` too, then the first: two plans apart by
+    round-off alone (a stress optimum the solver found a hair away from the forecast optimum) go to
+    the earlier candidate, not to the round-off."""
     score = rank_score(metrics, rule.prefer)
     best = score[ok].max()
     tied = ok & (score >= best - tie_margin(best))
-    ties = (("present_cost_cvar95_usd", 1), (SERVICE_COLUMN, -1)) if rule.by_cost else (
-        ("npv_mean_usd", -1), ("breach_probability", 1))
-    order = np.lexsort([sign * metrics[name].to_numpy(dtype=float) for name, sign in ties])
-    return int(next(i for i in order if tied[i]))
+    ties = ((SERVICE_COLUMN, -1), ("present_cost_cvar95_usd", 1)) if rule.by_cost else (
+        ("breach_probability", 1), ("npv_mean_usd", -1))
+    for name, sign in ties:  # each lower is better once signed; a figure missing (NaN) comes last
+        values = sign * metrics[name].to_numpy(dtype=float)
+        known = tied & np.isfinite(values)
+        if known.any():
+            least = values[known].min()
+            tied = known & (values <= least + tie_margin(least))
+    return int(np.flatnonzero(tied)[0])
