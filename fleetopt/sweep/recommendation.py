@@ -318,7 +318,8 @@ COST_LEAD_ERROR = ("the evaluator keeps no scenario's present cost, so that diff
                    "candidates.csv)")
 
 # how a cost sweep's rule breaks a tie on its figure (rule._best)
-COST_TIE = "the tie goes to the higher share of demand served, then the lower CVaR95 present cost"
+COST_TIE = ("the tie goes to the higher share of demand served, then the lower CVaR95 present cost, then the "
+            "earlier candidate")
 
 
 def cost_lead_words(lead: Lead, pick: float) -> str:
@@ -333,7 +334,8 @@ def cost_lead_words(lead: Lead, pick: float) -> str:
 
 # how the sweep's rule breaks a tie on its figure (rule._best); an evaluation's ranking
 # (metrics.ranked_plans) sorts by the figure itself (first_place.evaluation_tie)
-SWEEP_TIE = "the tie goes to the lower breach probability, then the higher mean NPV"
+SWEEP_TIE = ("the tie goes to the lower breach probability, then the higher mean NPV, then the earlier "
+             "candidate")
 
 
 def left_to_reader(rule_settings: dict) -> list[tuple[str, float]]:
