@@ -4,6 +4,7 @@ stochastic run's plans, with their risk."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 import numpy as np
@@ -17,7 +18,10 @@ from fleetopt.core.metric_columns import (
     DEFAULT_LABEL,
     MEAN_NPV_LABEL,
     P5_NPV_LABEL,
+    SHORTFALL_SHARE,
 )
+from fleetopt.core.results.cost import MARKET_VALUED
+from fleetopt.core.results.headline import CVAR95_COST_LABEL, MEAN_COST_LABEL, P95_COST_LABEL
 from fleetopt.core.units import counted, format_percent, format_rate, format_usd, listed, usd_column_formatter
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
@@ -33,11 +37,19 @@ from fleetopt.evaluate.metrics import (
     reaction_labels,
 )
 from fleetopt.report import svg
+from fleetopt.report.key_figures import mean_and_error
 from fleetopt.report.markup import scroll_hint, sortable_table
-from fleetopt.report.reading import ReportRun
+from fleetopt.report.reading import ReportRun, cost_sweep
 from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 from fleetopt.sweep.recommendation import best_mean_words, optimum_risks_kept, why_without_lead
-from fleetopt.sweep.rule import FORECAST_CONDITION, optimum_condition
+from fleetopt.sweep.rule import (
+    COST_RANK,
+    FORECAST_CONDITION,
+    SERVICE_COLUMN,
+    Rule,
+    optimum_condition,
+    rank_words,
+)
 from fleetopt.sweep.run import rule_chosen_by
 
 
@@ -72,7 +84,11 @@ def _rule_text(run: ReportRun) -> str:
         limits.append(optimum_condition(optimum_risks_kept(str(run.summary.get("rule", ""))), labels=True))
         unset = []  # the optimum's figures bound them
     prefer = rule.get("prefer")
-    best = f"highest {RANK_WORDS[prefer]}" if prefer in RANK_WORDS else prefer
+    if prefer == COST_RANK:  # a lab's: the cost lower, and the share of demand served its floor
+        limits.append(Rule(prefer=COST_RANK, min_service=rule.get("min_service")).service_words())
+        best = f"lowest {rank_words(prefer)}"
+    else:
+        best = f"highest {RANK_WORDS[prefer]}" if prefer in RANK_WORDS else prefer
     text = f"Rule: the candidate with the {best}"
     text += " among those with " + " and ".join(limits) + "." if limits else ", with no limits."
     if _why_states_rule(run.summary):
@@ -94,7 +110,9 @@ def recommendation_section(run: ReportRun) -> str:
     """The pick, its risk and why the rule chose it (how sure it is: "In short", above)."""
     summary, row = run.summary, run.main_metrics
     pick = ""
-    if row is not None:
+    if row is not None and cost_sweep(run):
+        pick = _cost_pick_words(row)
+    elif row is not None:
         either = (f", {ANY_DEFAULT_LABEL} {format_percent(row['any_default_probability'])}"
                   if "any_default_probability" in row else "")  # a sweep before fleetopt 0.4.14: none
         pick = (f" Its {DEFAULT_LABEL} is {format_percent(row['default_probability'])}{either}, "
@@ -114,6 +132,19 @@ def recommendation_section(run: ReportRun) -> str:
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
         f"{escape(why_without_lead(summary))}{rule_line}{again}{best_line}</p>" + _dropped_list(summary)
     )
+
+
+def _cost_pick_words(row: pd.Series) -> str:
+    """A cost sweep's pick by what a lab weighs (lower costs better): its present cost over the scenarios,
+    the demand it serves, then the probabilities of a default and a breach."""
+    short = f"more than {SHORTFALL_SHARE:.0%} of it unserved in {format_percent(row['shortfall_probability'])}"
+    return (f" Its {MEAN_COST_LABEL} is {mean_and_error(row, 'present_cost_mean_usd', 'present_cost_mean_se_usd')}, "
+            f"its {CVAR95_COST_LABEL} {format_usd(row['present_cost_cvar95_usd'])} and {P95_COST_LABEL} "
+            f"{format_usd(row['present_cost_p95_usd'])} (lower is better); it serves "
+            f"{format_percent(row[SERVICE_COLUMN])} of the demand on average, {short} of the scenarios; its "
+            f"{DEFAULT_LABEL} is {format_percent(row['default_probability'])}, {ANY_DEFAULT_LABEL} "
+            f"{format_percent(row['any_default_probability'])}, {BREACH_LABEL} "
+            f"{format_percent(row['breach_probability'])}.")  # fmt: skip
 
 
 def _rerank_left_out(summary: dict) -> str:
@@ -164,34 +195,70 @@ PARETO_WORDS = (
 )
 
 
-def front_section(metrics: pd.DataFrame, roles: dict[str, list[str]]) -> str:
+# a cost sweep's share of demand served, as its front's key and its table head it
+SERVICE_LABEL = "demand served"
+
+
+# a cost sweep's front (sweep/rule.py COST_FRONT_FIGURES), in the words of PARETO_WORDS
+COST_PARETO_WORDS = (
+    f"The Pareto front is of three figures: {MEAN_COST_LABEL} and {CVAR95_COST_LABEL} (lower is better) and "
+    f"the share of {SERVICE_LABEL} (higher is better); a candidate is on it when no other is at least "
+    "as good in all three and better in one."
+)
+
+
+@dataclass(frozen=True)
+class FrontFigures:
+    """What a sweep's Pareto chart draws: the metrics columns of its axes, their names, the third
+    figure (its key's column) and the words of the front."""
+
+    x: str
+    y: str
+    x_label: str
+    y_label: str
+    third: str
+    third_label: str
+    third_better: str
+    words: str
+
+
+NPV_FRONT = FrontFigures("npv_mean_usd", "npv_cvar5_usd", MEAN_NPV_LABEL, CVAR5_NPV_LABEL,
+                         "breach_probability", BREACH_LABEL, "lower", PARETO_WORDS)  # fmt: skip
+COST_FRONT = FrontFigures("present_cost_mean_usd", "present_cost_cvar95_usd", MEAN_COST_LABEL,
+                          CVAR95_COST_LABEL, SERVICE_COLUMN, SERVICE_LABEL, "higher", COST_PARETO_WORDS)  # fmt: skip
+
+
+def front_section(metrics: pd.DataFrame, roles: dict[str, list[str]], cost: bool = False) -> str:
     """The Pareto chart of a sweep's candidates (``roles``: what each is to the sweep, by label, its
-    keys of compare.SWEEP_ROLES: drawn in its role's colour, as the NPV histogram draws it) and its key."""
+    keys of compare.SWEEP_ROLES: drawn in its role's colour, as the NPV histogram draws it) and its key;
+    of a sweep by ``cost``, its present cost's (lower is better) and the demand each serves."""
     if len(metrics) < 2:  # a front of one point, drawn, showed nothing but its axes
         return (f"<h2>Pareto front</h2><p>One candidate was evaluated ({escape(str(metrics['plan'].iloc[0]))}): "
                 "no other to weigh it against, so no front to draw.</p>")  # fmt: skip
+    fig = COST_FRONT if cost else NPV_FRONT
     points = [
-        {"label": f"{n + 1}: {r['plan']}", "key": str(n + 1), "x": r["npv_mean_usd"], "y": r["npv_cvar5_usd"],
+        {"label": f"{n + 1}: {r['plan']}", "key": str(n + 1), "x": r[fig.x], "y": r[fig.y],
          "front": bool(r["on_front"]), "recommended": bool(r["recommended"]), "roles": roles.get(r["plan"], [])}
         for n, (_, r) in enumerate(metrics.iterrows())
     ]  # fmt: skip
     names = {key: words.removeprefix("its ") for key, words in SWEEP_ROLES.items() if key != "recommended"}
+    lower = ", lower is better" if cost else ""
     front = svg.both(
-        svg.scatter, f"Candidates: {CVAR5_NPV_LABEL} against {MEAN_NPV_LABEL}", points, "x", "y",
-        f"{MEAN_NPV_LABEL}, USD", f"{CVAR5_NPV_LABEL}, USD", role_names=names,
+        svg.scatter, f"Candidates: {fig.y_label} against {fig.x_label}{lower}", points, "x", "y",
+        f"{fig.x_label}, USD", f"{fig.y_label}, USD", role_names=names,
     )  # fmt: skip
-    caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
-               f"can be on the front for its lower {BREACH_LABEL}, given in the key. Numbers are the # "
-               "column of the candidates table; a grey point is numbered only where its number fits beside "
+    caption = (f"{fig.words} The chart shows two of the three: a point that looks dominated here "
+               f"can be on the front for its {fig.third_better} {fig.third_label}, given in the key. Numbers are "
+               "the # column of the candidates table; a grey point is numbered only where its number fits beside "
                "it (hover over a point for its name).")  # fmt: skip
     return (f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}"
-            f"</p></div><div class='card'>{_front_key(metrics, roles)}</div></div>")  # fmt: skip
+            f"</p></div><div class='card'>{_front_key(metrics, roles, fig)}</div></div>")  # fmt: skip
 
 
-def _front_key(metrics: pd.DataFrame, roles: dict[str, list[str]]) -> str:
+def _front_key(metrics: pd.DataFrame, roles: dict[str, list[str]], fig: FrontFigures = NPV_FRONT) -> str:
     """The Pareto chart's key, beside it: each point's number, plan (with what it is to the sweep) and
-    P(covenant breach), its row marked as in the candidates table (a sentence of 22 candidates read as
-    one run-on paragraph)."""
+    the front's third figure (P(covenant breach); a cost sweep's demand served), its row marked as in the
+    candidates table (a sentence of 22 candidates read as one run-on paragraph)."""
     rows, notes = [], role_notes(roles)
     # a plan that breaks a limit on its own forecast, marked as the candidates table marks it: a reader
     # picking from the chart and its key saw no sign of it
@@ -200,8 +267,8 @@ def _front_key(metrics: pd.DataFrame, roles: dict[str, list[str]]) -> str:
         cls = f" class='{_row_class(r, roles)}'" if _row_class(r, roles) else ""
         mark = f"{FORECAST_MARK} " if broken[at] else ""
         rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(mark + _named(r['plan'], notes))}</td>"
-                    f"<td>{escape(format_percent(r['breach_probability']))}</td></tr>")  # fmt: skip
-    head = f"<th>#</th><th class='text'>plan</th><th>{BREACH_LABEL}</th>"
+                    f"<td>{escape(format_percent(r[fig.third]))}</td></tr>")  # fmt: skip
+    head = f"<th>#</th><th class='text'>plan</th><th>{fig.third_label}</th>"
     marks = [_roles_words(roles, "on the Pareto front"), FORECAST_MARK_WORDS if broken.any() else ""]
     # named for a screen reader: a table in a card with no heading of its own had no name
     return (f"<table class='key' aria-label='Key to the Pareto chart'><thead><tr>{head}</tr></thead>"
@@ -267,6 +334,26 @@ CANDIDATE_HEADERS = {
 }
 
 
+# a cost sweep's table (`sweep --objective cost`): what a lab weighs, the present cost (lower is better)
+# and the demand served, first, its risks next, the NPV that imputes market prices to its own use last
+COST_CANDIDATE_HEADERS = {
+    "#": "#",
+    "forecast_mark": FORECAST_MARK,
+    "plan": "plan",
+    "origin": "origin",
+    "present_cost_mean_usd": MEAN_COST_LABEL,
+    "present_cost_mean_se_usd": "SE of mean cost",
+    "present_cost_cvar95_usd": "CVaR95 cost",
+    "present_cost_p95_usd": "P95 cost",
+    SERVICE_COLUMN: SERVICE_LABEL,
+    "shortfall_probability": "P(shortfall)",
+    **{c: CANDIDATE_HEADERS[c] for c in ("breach_probability", "default_probability", "any_default_probability")},
+    "npv_mean_usd": "mean NPV, imputed",
+    **{c: CANDIDATE_HEADERS[c] for c in ("expected_min_cash_usd", "mean_utilisation", *REACTION_LABELS,
+                                         "deferred_capex_mean_usd")},
+}
+
+
 # what a short header of CANDIDATE_HEADERS means, said where its column is shown
 CANDIDATE_LEGEND = {
     "npv_mean_no_default_usd": "no liq. default: of the scenarios with no liquidity default",
@@ -274,7 +361,18 @@ CANDIDATE_LEGEND = {
 }
 
 
-CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
+# the same of COST_CANDIDATE_HEADERS
+COST_CANDIDATE_LEGEND = {
+    "present_cost_mean_usd": ("present cost: the fleet at the start and the quarters' costs less the value at the "
+                              "end, in each scenario, lower is better; CVaR95 cost: the mean of the costliest "
+                              "5 %, P95 cost the least of them"),
+    SERVICE_COLUMN: (f"{SERVICE_LABEL}: the mean share of market demand served; P(shortfall): a scenario short "
+                     f"of more than {SHORTFALL_SHARE:.0%} of its demand"),
+    "npv_mean_usd": f"imputed: the NPV{MARKET_VALUED}",
+}
+
+
+CANDIDATE_MONEY = {c for c in (*CANDIDATE_HEADERS, *COST_CANDIDATE_HEADERS) if c.endswith("_usd")}
 
 
 ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd",
@@ -285,7 +383,8 @@ ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast", "expected_min_cas
                         "deferred_capex_mean_usd": "GPU capex deferred"}  # fmt: skip
 
 
-CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
+CANDIDATE_SHARES = {c for c in (*CANDIDATE_HEADERS, *COST_CANDIDATE_HEADERS)
+                    if c.endswith(("_probability", "_share", "_utilisation"))}
 
 
 # what the policy had to do: a table of their own below the candidates' figures, each row named by
@@ -305,16 +404,17 @@ def candidates_section(run: ReportRun) -> str:
             1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
         )
     never = set(REACTION_LABELS) - set(reaction_labels(bool(run.data.contracts)))  # a lab's contracts'
-    cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns and c not in never]
+    headers, roles = COST_CANDIDATE_HEADERS if cost_sweep(run) else CANDIDATE_HEADERS, run.plan_roles
+    cols = [c for c in headers if c in metrics.columns and c not in never]
     if not limited_liability_differs(run.metrics, ("npv_limited_cvar5_usd",)):  # the NPV's CVaR5 again
         cols = [c for c in cols if c not in LIMITED_LIABILITY]
-    headers, roles = CANDIDATE_HEADERS, run.plan_roles
     seed, n = run.scenario_source
     classes = [_row_class(r, roles) for _, r in metrics.iterrows()]
     metrics["plan"] = [_named(plan, role_notes(roles)) for plan in metrics["plan"]]
     notes = [FORECAST_MARK_WORDS] if marked else []  # how to read the table: below its heading, not in it
     if roles or run.kind == "sweep":
-        front = f"Pareto front of {MEAN_NPV_LABEL}, {CVAR5_NPV_LABEL} and {BREACH_LABEL}"
+        front = (f"Pareto front of {MEAN_COST_LABEL}, {CVAR95_COST_LABEL} and {SERVICE_LABEL}" if cost_sweep(run)
+                 else f"Pareto front of {MEAN_NPV_LABEL}, {CVAR5_NPV_LABEL} and {BREACH_LABEL}")
         notes.insert(0, _roles_words(roles, front if run.kind == "sweep" else ""))
     if run.kind == "sweep":
         title = f"Candidates and their risk over {n:,} scenarios (seed {seed})"
@@ -328,7 +428,8 @@ def candidates_section(run: ReportRun) -> str:
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {counted(n, 'scenario')} (seed {seed})"
     figures = [c for c in cols if c not in POLICY_COLUMNS]
-    legend = [CANDIDATE_LEGEND[c] for c in figures if c in CANDIDATE_LEGEND]
+    legends = COST_CANDIDATE_LEGEND if cost_sweep(run) else CANDIDATE_LEGEND
+    legend = [legends[c] for c in figures if c in legends]
     table = _candidates_table(metrics, figures, headers, classes)
     out = f"<h2>{escape(title)}</h2>{_caption([*notes, 'money in USD', *legend])}{table}"
     policy = [c for c in cols if c in POLICY_COLUMNS]
@@ -362,20 +463,22 @@ def _candidates_table(metrics: pd.DataFrame, cols: list[str], headers: dict, cla
     """The ``cols`` of the candidates' (plans') metrics, its rows named by # and plan as it scrolls."""
     return scroll_hint(len(cols)) + sortable_table(
         _errors_in_the_mean_scale(metrics[cols]), money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES,
-        classes=classes, headers=headers, count_cols={"#"}, figure_cols={MEAN_SE},
+        classes=classes, headers=headers, count_cols={"#"}, figure_cols=set(MEAN_ERRORS),
         sticky=cols.index("plan") + 1 if "plan" in cols else 1,
         wrap_cols={"plan"}, fit=True, tall_headers=True,  # the default model's sweep: 16 columns at 1280 px
     )  # fmt: skip
 
 
-MEAN_SE = "npv_mean_se_usd"
+# each mean's standard error column, by the mean's
+MEAN_ERRORS = {"npv_mean_se_usd": "npv_mean_usd", "present_cost_mean_se_usd": "present_cost_mean_usd"}
 
 
 def _errors_in_the_mean_scale(table: pd.DataFrame) -> pd.DataFrame:
-    """The mean NPV's standard errors written in the mean NPV column's scale, as the key figure's
-    '-$19.9M ± $0.8M': in a scale of their own they read '$844.0k' and '$549.4M', digits the sampling
-    error does not have."""
-    if MEAN_SE not in table or "npv_mean_usd" not in table:
-        return table
-    in_scale = usd_column_formatter(table["npv_mean_usd"])
-    return table.assign(**{MEAN_SE: [in_scale(float(se)) for se in table[MEAN_SE]]})
+    """The means' standard errors (NPV's, present cost's) written in their mean column's scale, as the key
+    figure's '-$19.9M ± $0.8M': in a scale of their own they read '$844.0k' and '$549.4M', digits the
+    sampling error does not have."""
+    for se, mean in MEAN_ERRORS.items():
+        if se in table and mean in table:
+            in_scale = usd_column_formatter(table[mean])
+            table = table.assign(**{se: [in_scale(float(v)) for v in table[se]]})
+    return table

@@ -11,6 +11,9 @@ from fleetopt.core.metric_columns import (
     ANY_DEFAULT_LABEL,
     BREACH_LABEL,
     DEFAULT_LABEL,
+    METRIC_COLUMNS,
+    PRESENT_COST_COLUMNS,
+    SHORTFALL_SHARE,
     UNCURED_LABEL,
     cure_limits,
 )
@@ -199,7 +202,38 @@ def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: 
                                  "(docs/formulation.md); 'milp: demand slump' and the like, a sweep's plans "
                                  "the MILP made on a varied forecast (a sweep's 'origin' says how)."))
     if n is not None:
-        terms += [(k, v) for k, v in _scenario_terms(data, n, kind, first) if not (one and k in ONE_SCENARIO_TERMS)]
+        scenario_terms = [*(_cost_terms(data, n, kind) if cost else []), *_scenario_terms(data, n, kind, first, cost)]
+        terms += [(k, v) for k, v in scenario_terms if not (one and k in ONE_SCENARIO_TERMS)]
+    return terms
+
+
+def _cost_terms(data: ModelData, n: int, kind: str) -> list[tuple[str, str]]:
+    """(term, definition) of a plan solved for least cost over ``n`` scenarios, first, as a lab reads them:
+    its present cost, the mean's error, the costliest 5 % and the demand served; of a sweep by cost, the
+    service floor its rule keeps."""
+    k = tail_count(n)
+    parts = PRESENT_COST_COLUMNS["present_cost_mean_usd"].split(": ", 1)[1].removesuffix(", USD")
+    served = METRIC_COLUMNS["demand_served_share"].removeprefix("mean over scenarios of ").split(", over the")[0]
+    terms = [
+        ("present cost", f"what the plan costs, in present value at the model's discount rate of "
+                         f"{format_rate(data.discount_rate_annual)} a year, in each scenario on its own path: {parts} "
+                         "(docs/formulation.md §6, 'Cost'; docs/evaluation.md, 'The present cost'). Lower is better. "
+                         "The NPV of such a plan values the GPUs' own use at market prices, as revenue no one pays: "
+                         "an imputed value."),
+        ("mean present cost ± SE", "mean of the scenarios' present costs ± its standard error (sample standard "
+                                   "deviation, divisor scenarios - 1, / sqrt(scenarios)): how far the mean could "
+                                   "move with other scenarios."),
+        ("P95 and CVaR95 present cost", f"of the costliest 5 % of the scenarios, k = ceil(5 % of scenarios) = "
+                                        f"{k:,} of {n:,}: P95 is the k-th highest present cost (the least of them) "
+                                        "and CVaR95 their mean; lower is better, and CVaR95 is never below P95."),
+        ("demand served", f"mean over the scenarios of {served}. P(shortfall): share of scenarios in which "
+                          f"more than {SHORTFALL_SHARE:.0%} of the horizon's market demand is not served."),
+    ]  # fmt: skip
+    if kind == "sweep":
+        terms.append(("service floor", "the least share of demand served (mean over the scenarios) a candidate "
+                                       "must have for the rule to pick it by its mean present cost: --min-service, "
+                                       "or where none is given the forecast optimum's share on the same scenarios "
+                                       "(without a floor the cheapest plan is the one that serves least)."))
     return terms
 
 
@@ -225,10 +259,12 @@ def _covenant_text(data: ModelData, first: str | None) -> str:
     return ". ".join(parts) + "."
 
 
-def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> list[tuple[str, str]]:
+def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None,
+                    cost: bool = False) -> list[tuple[str, str]]:
     """(term, definition) of the figures over ``n`` scenarios, in the order a page lists them: the NPV's
-    spread, utilisation, defaults, covenant breaches, cash and the policy's reactions, a sweep's columns."""
-    sweep = _sweep_terms() if kind == "sweep" else []
+    spread, utilisation, defaults, covenant breaches, cash and the policy's reactions, a sweep's columns
+    (a sweep by ``cost`` shows no forecast NPV)."""
+    sweep = [(k, v) for k, v in _sweep_terms() if not (cost and k == "forecast NPV")] if kind == "sweep" else []
     return [*_npv_spread_terms(n), _utilisation_term(data), *_default_terms(data), *_breach_terms(data, first),
             *_cash_and_reaction_terms(data), *sweep]
 

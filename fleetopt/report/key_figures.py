@@ -103,7 +103,7 @@ from fleetopt.evaluate.metrics import (
     uncured_median_before_first,
 )
 from fleetopt.report.markup import Kpi, kpi_block
-from fleetopt.report.reading import ReportRun
+from fleetopt.report.reading import ReportRun, cost_sweep
 
 
 def _any_quarter(quarters: int) -> str:
@@ -197,7 +197,7 @@ def _forecast_groups(run: ReportRun) -> list[tuple[str, list[Kpi]]]:
     demand first; a heading with no figure is left out."""
     groups = [
         ("Cost and demand served", _cost_kpis(run, run.figures) if run.solved_for_cost else []),
-        ("Value", _forecast_value_kpis(run)),
+        (IMPUTED_VALUE, [_forecast_npv_kpi(run)]) if cost_sweep(run) else ("Value", _forecast_value_kpis(run)),
         ("Debt and cash", _forecast_cash_kpis(run)),
         ("Covenants and defaults", _forecast_covenant_kpis(run)),
         ("Revenue and customers", _forecast_revenue_kpis(run)),
@@ -212,11 +212,21 @@ def _market_valued(run: ReportRun) -> str:
     return MARKET_VALUED if run.solved_for_cost else ""
 
 
+# a cost sweep's NPV figures' heading: a lab's NPV values its GPUs' own use at market prices (no one pays
+# it), so its NPV figures are of an imputed value, after what it costs and the demand it serves
+IMPUTED_VALUE = "Imputed value: the NPV with the GPUs' own use valued at market prices"
+
+
+def _forecast_npv_kpi(run: ReportRun) -> Kpi:
+    """The NPV on the forecast (of a cost plan: marked as valuing the GPUs' own use at market prices)."""
+    return Kpi("NPV on the forecast" + _market_valued(run), format_usd(run.forecast.npv_usd))
+
+
 def _forecast_value_kpis(run: ReportRun) -> list[Kpi]:
     """The NPV on the forecast, its terminal part, with cash held, and at other discount rates."""
     fig = run.figures
     return [
-        Kpi("NPV on the forecast" + _market_valued(run), format_usd(run.forecast.npv_usd)),
+        _forecast_npv_kpi(run),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}"
                   f"{_terminal_gpu_age(run)}", format_usd(fig["npv_terminal_usd"])),
         _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig, _whose_npv(run, fig))}",
@@ -330,7 +340,8 @@ def _limit_label_and_value(entry: dict) -> tuple[str, str]:
 def _cost_kpis(run: ReportRun, fig: dict) -> list[Kpi]:
     """A cost solve's objective, its present cost, per H100-equivalent GPU-hour and the demand it meets."""
     objective = f"{COST_LABEL}: {present_cost_arithmetic(fig)}"
-    solved_before = "objective" in run.summary and "present_cost_opening_fleet_usd" not in run.summary
+    # a sweep's summary.json names its objective but keeps no objective of its own: nothing to compare
+    solved_before = "objective_usd" in run.summary and "present_cost_opening_fleet_usd" not in run.summary
     if fig["present_cost_opening_fleet_usd"] and solved_before:
         # a solve before 0.4.3: its objective (in its provenance) left out the installed fleet
         objective += (f" (since fleetopt 0.4.3 with the installed fleet at the start: the run's own objective, "
@@ -522,6 +533,8 @@ def _scenario_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi
     grid read as one undifferentiated list). A deterministic evaluation's few: under one heading."""
     if run.summary.get("deterministic"):
         return [("", _deterministic_kpis(run, row))]
+    if cost_sweep(run):
+        return _cost_sweep_groups(run, row)
     groups = [
         ("Present cost", _present_cost_kpis(row)),
         ("Demand served", _demand_kpis(run, row)),
@@ -536,6 +549,34 @@ def _scenario_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi
     return [(heading, kpis) for heading, kpis in groups if kpis]
 
 
+def _cost_sweep_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi]]]:
+    """A cost sweep's pick's key figures over the scenarios, as a lab weighs it: its present cost and the
+    demand it serves, its risks, and last its imputed value (the mean NPV, and of the futures with no
+    liquidity default where some has one): the NPV's tail and the shareholders' figures, of an imputed
+    revenue no one pays, are left out."""
+    groups = [
+        ("Present cost", _present_cost_kpis(row)),
+        ("Demand served", _demand_kpis(run, row)),
+        ("Defaults and breaches", _default_kpis(run, row)),
+        ("The lenders at a default", _lenders_kpis(row)),
+        ("When it breaks", _median_quarter_kpis(run, row)),
+        ("What the policy had to do", _reaction_kpis(run, row)),
+        ("Which covenant breaks first", _first_breach_kpis(run, row)),
+        (IMPUTED_VALUE, _value_kpis(row)[:1] + _no_default_kpis(row)),
+    ]
+    return [(heading, kpis) for heading, kpis in groups if kpis]
+
+
+def _no_default_kpis(row: pd.Series) -> list[Kpi]:
+    """The mean NPV of the scenarios with no liquidity default, where some scenario has one (else the mean)."""
+    if not row.get("default_probability", 0) > 0 or "npv_mean_no_default_usd" not in row:
+        return []
+    return [Kpi(NO_DEFAULT_MEAN_LABEL, _row_usd(row, "npv_mean_no_default_usd"))]
+
+
+NO_DEFAULT_MEAN_LABEL = "mean NPV of the scenarios with no liquidity default"
+
+
 def _row_usd(row: pd.Series, column: str) -> str:
     """A money figure of a metrics row, n/a where the row lacks it."""
     return format_usd(float(row[column])) if column in row else "n/a"
@@ -546,13 +587,13 @@ def _present_cost_kpis(row: pd.Series) -> list[Kpi]:
     cost"): mean ± its standard error, CVaR95 and P95, the tail of the highest costs; none for other plans."""
     if not present_cost_shown(row):
         return []
-    return [Kpi(f"{MEAN_COST_LABEL} ± standard error", _mean_and_error(row, "present_cost_mean_usd",
+    return [Kpi(f"{MEAN_COST_LABEL} ± standard error", mean_and_error(row, "present_cost_mean_usd",
                                                                       "present_cost_mean_se_usd")),
             Kpi(f"{CVAR95_COST_LABEL}: {CVAR95_COST_MEANS}", _row_usd(row, "present_cost_cvar95_usd")),
             Kpi(f"{P95_COST_LABEL}: {P95_COST_MEANS}", _row_usd(row, "present_cost_p95_usd"))]  # fmt: skip
 
 
-def _mean_and_error(row: pd.Series, mean: str, se: str) -> str:
+def mean_and_error(row: pd.Series, mean: str, se: str) -> str:
     """A mean of a metrics row with its standard error in the mean's own scale: -$17.9M ± $0.8M."""
     same_scale = usd_column_formatter([float(f"{row[mean]:.4g}")])
     return f"{same_scale(row[mean])} ± {same_scale(row[se])}"
@@ -563,14 +604,13 @@ def _value_kpis(row: pd.Series) -> list[Kpi]:
     mean = _row_usd(row, "npv_mean_usd")
     has_se = "npv_mean_se_usd" in row and np.isfinite(row["npv_mean_se_usd"])  # none on one scenario
     if has_se:  # the error in the mean's own scale: -$17.9M ± $0.8M
-        mean = _mean_and_error(row, "npv_mean_usd", "npv_mean_se_usd")
+        mean = mean_and_error(row, "npv_mean_usd", "npv_mean_se_usd")
     kpis = [Kpi("mean NPV ± standard error" if has_se else "mean NPV (one scenario: no standard error)"
                 if "npv_mean_se_usd" in row else "mean NPV", mean)]  # fmt: skip
     if "npv_median_usd" in row:  # an evaluation of before 0.4.5 has none
         kpis.append(Kpi("median NPV (half the scenarios below it)", _row_usd(row, "npv_median_usd")))
     if "npv_mean_no_default_usd" in row:
-        kpis.append(Kpi("mean NPV of the scenarios with no liquidity default",
-                        _row_usd(row, "npv_mean_no_default_usd")))
+        kpis.append(Kpi(NO_DEFAULT_MEAN_LABEL, _row_usd(row, "npv_mean_no_default_usd")))
     return kpis
 
 

@@ -35,6 +35,7 @@ from fleetopt.report.reading import (
     ReportError,
     ReportRun,
     checked_metrics_table,
+    cost_sweep,
     read_report_run,
 )
 from fleetopt.report.statements import purchases_and_statements_sections
@@ -82,7 +83,7 @@ def _sections(run: ReportRun) -> list[str]:
     if run.focus:
         sections.append(plan_section(run))
     if run.kind == "sweep" and run.metrics is not None:
-        sections.append(front_section(run.metrics, run.plan_roles))
+        sections.append(front_section(run.metrics, run.plan_roles, cost_sweep(run)))
     if run.metrics is not None:
         sections.append(candidates_section(run))
     sections.append(explained_section(run))  # evaluate --explain's scenario ('' without one)

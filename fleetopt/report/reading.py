@@ -128,7 +128,8 @@ class ReportRun:
     def solved_for_cost(self) -> bool:
         """Whether the run's plans were solved for least cost: a solve's own objective, an
         evaluation's plans_objective."""
-        return "cost" in (self.summary.get("objective"), self.summary.get("plans_objective"))
+        return summary_solved_for_cost(self.summary)
+
 
     @cached_property
     def plan_roles(self) -> dict[str, list[str]]:
@@ -153,6 +154,19 @@ class ReportRun:
             return None
         rows = self.metrics[self.metrics["plan"] == self.main_label]
         return rows.iloc[0] if len(rows) else None
+
+
+def summary_solved_for_cost(summary: dict) -> bool:
+    """Whether a run's plans were solved for least cost, by its summary.json: a solve's or a sweep's own
+    objective, an evaluation's plans_objective."""
+    return "cost" in (summary.get("objective"), summary.get("plans_objective"))
+
+
+def cost_sweep(run) -> bool:
+    """Whether the run (a :class:`ReportRun`, or what has its kind and summary) is a sweep by cost (`sweep
+    --objective cost`): its candidates solved for least cost and ranked by mean present cost, a lab's,
+    whose NPV only imputes market prices to its own use."""
+    return run.kind == "sweep" and summary_solved_for_cost(run.summary)
 
 
 def read_report_run(folder: Path) -> ReportRun:
