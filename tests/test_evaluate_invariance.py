@@ -149,8 +149,8 @@ def test_scenario_blocks_are_made_once_for_every_plan_their_rows_in_a_file_the_s
             made.append((start, stop))
         return real_block(data, spec, start, stop, *args)
 
-    def spilled(*args):
-        files.append(real_rows(*args))
+    def spilled(*args, **kwargs):
+        files.append(real_rows(*args, **kwargs))
         return files[-1]
 
     for module in (chunk_eval, local_executor):  # a chunk's blocks, and one block made for every chunk
