@@ -1356,14 +1356,14 @@ def test_a_cost_plan_holding_spare_capacity_is_not_ranked_by_its_present_cost(la
     assert "on the forecast (" not in notes  # both serve all of it
     # a lab reads what its plans cost and serve first, then their NPVs
     first = ["present_cost_usd", "present_cost_per_h100_hour_usd", "present_cost_mean_usd",
-             "present_cost_mean_se_usd", "present_cost_mean_unpaired_se_usd", "present_cost_p95_usd",
-             "present_cost_cvar95_usd", "market_demand_served", "demand_served_share",
-             "demand_served_share_paired_se", "shortfall_probability",
-             "shortfall_probability_paired_se"]  # fmt: skip
-    assert list(comp.figures.index[:12]) == first
+             "present_cost_mean_se_usd", "present_cost_mean_paired_se_usd", "present_cost_p95_usd",
+             "present_cost_p95_paired_se_usd", "present_cost_cvar95_usd", "present_cost_cvar95_paired_se_usd",
+             "market_demand_served", "demand_served_share", "demand_served_share_paired_se",
+             "shortfall_probability", "shortfall_probability_paired_se"]  # fmt: skip
+    assert list(comp.figures.index[:14]) == first
     # and so do the terminal's table, the CSV and the page, which go by its rows (they kept FIGURES'
     # order, NPVs first: from a review)
-    assert [key for key, _, _ in comp.rows()][:12] == first
+    assert [key for key, _, _ in comp.rows()][:14] == first
     text = comp.to_markdown()
     assert text.index("present cost on the forecast") < text.index("NPV on the forecast")
 

@@ -16,6 +16,7 @@ from milp_builders import base_model, data_of, sku
 
 from fleetopt import api
 from fleetopt.core.metric_columns import PRESENT_COST_COLUMNS
+from fleetopt.core.plan import Plan
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.kernel.cpu import CpuKernel, cpu_kernel
@@ -119,6 +120,24 @@ def test_the_metrics_read_each_scenario_s_present_cost(levelized_case):
     assert metrics["present_cost_mean_se_usd"] == pytest.approx(cost.std(ddof=1) / np.sqrt(40), rel=1e-9)
     assert metrics["present_cost_p95_usd"] == pytest.approx(highest[1], rel=1e-12)
     assert metrics["present_cost_cvar95_usd"] == pytest.approx(highest.mean(), rel=1e-12)
+
+
+def test_an_evaluation_keeps_each_pair_s_present_cost_among_its_outcomes(levelized_case):
+    """`evaluate(keep_outcomes=True)` of plans it prices keeps each pair's present cost (compare's paired
+    errors of the present cost read it), simulate's pair by pair, across chunks of plans and blocks of
+    scenarios (three plans, two a chunk; 16 scenarios a block of 40); without the present cost the outcomes
+    are the ones they were, with no such entry."""
+    forecast, _, d = levelized_case
+    data = data_of(with_risk(d, resale_value_volatility_annual=0.4))
+    plan = solve(forecast, mip_gap=1e-9, objective="cost").plan
+    plans = batch(data, [plan, Plan.empty(data), plan], ["milp", "empty", "milp again"])
+    consts = replace(SimulationConstants.from_data(data), present_cost=True)
+    each = simulate(consts, plans, generate_scenarios(data, 3, 0, 40))[PRESENT_COST]
+    kept = evaluate(data, plans, 40, 3, backend="numpy", plan_chunk=2, scenario_chunk=16, keep_outcomes=True,
+                    present_cost=True).outcomes  # fmt: skip
+    np.testing.assert_allclose(kept[PRESENT_COST], each, rtol=1e-12)
+    plain = evaluate(data, plans, 40, 3, backend="numpy", keep_outcomes=True, present_cost=False).outcomes
+    assert PRESENT_COST not in plain and set(kept) - set(plain) == {PRESENT_COST}
 
 
 @pytest.fixture(scope="module", params=["lab", "twosite"])

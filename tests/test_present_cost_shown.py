@@ -6,8 +6,8 @@ metrics.csv's, read back; an NPV plan shows none of them."""
 from __future__ import annotations
 
 import json
-import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
@@ -15,8 +15,13 @@ from conftest import run_cli
 from fleetopt import api
 from fleetopt.cli.render.runs import key_figure
 from fleetopt.compare.comparison import Comparison
-from fleetopt.compare.figures import MEAN_COST_SE
-from fleetopt.core.units import format_error, format_usd
+from fleetopt.compare.plan_figures import paired_errors
+from fleetopt.core.units import format_difference, format_error, format_usd
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.result import DEMAND_OUTCOMES, MEAN_OUTCOMES, OUTCOMES
+from fleetopt.evaluate.result_fields import PRESENT_COST
+from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs.key_figures import key_figures
 
 SCENARIOS, SEED = 300, 4
@@ -129,63 +134,123 @@ def test_the_report_of_a_cost_plans_evaluation_gives_its_present_cost(lab_cost, 
     assert said in page and page.count("on the forecast ($0.61 per H100-equivalent GPU-hour)") == 1
 
 
+def _paired_cost_errors(cost_a: list[float], cost_b: list[float], n: int = 1) -> dict[str, float]:
+    """Plan ``n``'s (B's) paired errors against plan A's, as compare computes them from each pair's
+    outcomes, of which only the present cost is written down (the others 0)."""
+    cost = np.array([cost_a, cost_b], dtype=np.float64)
+    zeros = np.zeros_like(cost)
+    outcomes = {name: zeros for name in (*OUTCOMES, *DEMAND_OUTCOMES, *MEAN_OUTCOMES)}
+    return paired_errors(zeros, outcomes | {PRESENT_COST: cost}, n)
+
+
+def test_the_mean_present_cost_s_paired_error_worked_by_hand():
+    """Costs 10, 20, 30, 40 against 12, 18, 35, 40 on four scenarios: differences 2, -2, 5, 0, their mean
+    1.25, sample variance (0.75^2 + 3.25^2 + 3.75^2 + 1.25^2) / 3 = 26.75 / 3, the error sqrt(26.75 / 3 /
+    4) = $1.493 (the two means' own errors, $6.45 and $6.29, would give sqrt(6.45^2 + 6.29^2) = $9.01
+    unpaired: the plans move together); the tail, of one scenario on four, has none."""
+    errors = _paired_cost_errors([10, 20, 30, 40], [12, 18, 35, 40])
+    assert errors["present_cost_mean_paired_se_usd"] == pytest.approx(1.4930394, rel=1e-6)
+    assert np.isnan(errors["present_cost_p95_paired_se_usd"])
+    assert np.isnan(errors["present_cost_cvar95_paired_se_usd"])
+    # the first plan has no difference to itself
+    itself = _paired_cost_errors([10, 20, 30, 40], [12, 18, 35, 40], 0)
+    assert np.isnan(itself["present_cost_mean_paired_se_usd"])
+
+
+def test_the_costliest_tail_s_paired_errors_worked_by_hand():
+    """Forty scenarios, k = ceil(5 % of 40) = 2 costliest. A costs $100 in each; B $100 but $110 and $130
+    in two: B's CVaR95 is $120, its P95 (the 2nd highest) $110. CVaR95's error is that of the influence
+    values, the NPV's CVaR5 mirrored (docs/evaluation.md's example, negated): q = 110, B's value
+    q + max(x - q, 0) x 40 / 2 - 120 is 390 for the $130 and -10 for the 39 others, A's 0; the sample
+    variance of the difference (390^2 + 39 x 10^2) / 39 = 4,000, the error sqrt(4,000 / 40) = $10. P95's
+    by the bootstrap: B costs $10 less than A but in one scenario where it costs the same; a resample's P95
+    difference is 0 where it draws that scenario twice or more (probability 1 - (39/40)^40 - (39/40)^39 =
+    0.2642), else -10, an error of about 10 x sqrt(0.2642 x 0.7358) = $4.41."""
+    tail = _paired_cost_errors([100.0] * 40, [100.0] * 38 + [110.0, 130.0])
+    assert tail["present_cost_cvar95_paired_se_usd"] == pytest.approx(10.0, rel=1e-12)
+    p95 = _paired_cost_errors([100.0] * 40, [90.0] * 39 + [100.0])
+    assert p95["present_cost_p95_paired_se_usd"] == pytest.approx(4.41, abs=0.6)  # 200 resamples
+
+
 def _by_hand(mean_b: float) -> Comparison:
-    """Two cost plans A and B compared by hand: mean present cost $100M and ``mean_b``, each with a
-    standard error of $10M, CVaR95 $150M and $140M."""
-    index = ["present_cost_mean_usd", MEAN_COST_SE, "present_cost_cvar95_usd"]
-    figures = pd.DataFrame({"A": [100e6, 10e6, 150e6], "B": [mean_b, 10e6, 140e6]}, index=index)
+    """Two cost plans A and B compared by hand: mean present cost $100M and ``mean_b``, the difference's
+    paired standard error $14M, CVaR95 $150M and $140M, that difference's $4M."""
+    index = ["present_cost_mean_usd", "present_cost_mean_paired_se_usd", "present_cost_cvar95_usd",
+             "present_cost_cvar95_paired_se_usd"]
+    figures = pd.DataFrame({"A": [100e6, np.nan, 150e6, np.nan], "B": [mean_b, 14e6, 140e6, 4e6]},
+                           index=index)
     empty = pd.DataFrame()
     comp = Comparison(["A", "B"], figures, empty, empty, empty, 300, 0)
     comp.cost_plans = ["A", "B"]
     return comp
 
 
-def test_compare_judges_the_mean_present_cost_by_its_unpaired_error():
-    """The evaluator keeps no per-scenario cost to pair, so the difference's error is that of two
-    independent means: sqrt(10^2 + 10^2) = $14.14M, two of them $28.28M. B at $130M is $30M dearer, beyond
-    two errors: worse (lower is better); at $120M, $20M is within them. Its CVaR95, $10M cheaper, has no
-    error at all: neither better nor worse."""
+def test_compare_judges_the_present_cost_by_its_paired_errors():
+    """The mean's and the CVaR95's differences have paired errors, as the NPV's: B at $130M is $30M
+    dearer, beyond two errors ($28M): worse (lower is better); at $120M, $20M is within them. Its CVaR95,
+    $10M cheaper, beyond two errors ($8M): better (it had no error at all, neither better nor worse)."""
     worse = _by_hand(130e6)
     assert worse.verdict(1) == (
-        "“B” against “A” (± two standard errors, paired but the mean present cost's, unpaired): mean present "
-        "cost +$30.0M ± $28.3M, CVaR95 present cost -$10.0M; worse in mean present cost; without a standard "
-        "error: CVaR95 present cost")
+        "“B” against “A” (± two paired standard errors): mean present cost +$30.0M ± $28.0M, CVaR95 present "
+        "cost -$10.0M ± $8.0M; better in CVaR95 present cost; worse in mean present cost")
     within = _by_hand(120e6)
     assert "within two standard errors: mean present cost" in within.verdict(1)
     assert within.within_noise("present_cost_mean_usd", 1)
-    assert not within.judged("present_cost_cvar95_usd", 1)
+    assert within.judged("present_cost_cvar95_usd", 1)
 
 
 def test_compare_shows_two_cost_plans_present_cost_over_the_scenarios(lab_cost, tmp_path):
     """lab's cost optimum against the same purchases with four Vera Rubin blocks more in 2027Q1: each
-    plan's mean, P95 and CVaR95 present cost over the common scenarios, first, with the mean's unpaired
-    error computed from the two plans' own, sqrt(se_A^2 + se_B^2)."""
+    plan's mean, P95 and CVaR95 present cost over the common scenarios, first, each difference with its
+    paired error: the mean's that of the per-scenario differences of the two plans' costs, read back from
+    an evaluation of both that keeps each pair's (far below the unpaired sqrt(se_A^2 + se_B^2) shown
+    before: the plans' costs move together with the resale values)."""
     solved = lab_cost[0]
     plan = pd.read_csv(solved / "plan.csv")
     buys = plan[plan["decision"] == "buy"].copy()
     more = (buys["quarter"] == "2027Q1") & (buys["sku"] == "VR-NVL72")
     buys.loc[more, "value"] += 4
     buys.to_csv(tmp_path / "early.csv", index=False)
-    early = api.write_solve_run(api.solve("lab", objective="cost", purchases=tmp_path / "early.csv"),
-                                out=tmp_path / "early")  # fmt: skip
+    early_solve = api.solve("lab", objective="cost", purchases=tmp_path / "early.csv")
+    early = api.write_solve_run(early_solve, out=tmp_path / "early")
     comp = api.compare([solved, early], scenarios=SCENARIOS, seed=SEED)
     a, b = comp.labels
-    first = list(comp.figures.index[:7])
+    first = list(comp.figures.index[:9])
     assert first == ["present_cost_usd", "present_cost_per_h100_hour_usd", "present_cost_mean_usd",
-                     MEAN_COST_SE, "present_cost_mean_unpaired_se_usd", "present_cost_p95_usd",
-                     "present_cost_cvar95_usd"]
+                     "present_cost_mean_se_usd", "present_cost_mean_paired_se_usd", "present_cost_p95_usd",
+                     "present_cost_p95_paired_se_usd", "present_cost_cvar95_usd",
+                     "present_cost_cvar95_paired_se_usd"]
     metrics = api.evaluate(solved, scenarios=SCENARIOS, seed=SEED).result.metrics.iloc[0]
-    for column in ("present_cost_mean_usd", MEAN_COST_SE, "present_cost_p95_usd", "present_cost_cvar95_usd"):
+    for column in ("present_cost_mean_usd", "present_cost_mean_se_usd", "present_cost_p95_usd",
+                   "present_cost_cvar95_usd"):
         assert comp.figures.loc[column, a] == pytest.approx(metrics[column], rel=1e-12), column
-    se_a, se_b = comp.figures.loc[MEAN_COST_SE, [a, b]]
-    assert comp.figures.loc["present_cost_mean_unpaired_se_usd", b] == pytest.approx(math.hypot(se_a, se_b))
-    assert math.isnan(comp.figures.loc["present_cost_mean_unpaired_se_usd", a])
-    # the dearer plan serves the same demand: its costs are ranked, lower better
+    # each pair's present cost, kept by the evaluation (keep_outcomes) as compare's is
+    data = early_solve.data
+    plans = [read_plans(solved, data).plans[0], early_solve.plan]
+    kept = evaluate(data, compile_plans(data, plans, ["a", "b"]), SCENARIOS, SEED, keep_outcomes=True,
+                    present_cost=True).outcomes[PRESENT_COST]
+    assert kept.mean(axis=1) == pytest.approx(comp.figures.loc["present_cost_mean_usd", [a, b]], rel=1e-12)
+    differences = kept[1] - kept[0]
+    se = differences.std(ddof=1) / np.sqrt(SCENARIOS)
+    assert comp.figures.loc["present_cost_mean_paired_se_usd", b] == pytest.approx(se, rel=1e-9)
+    assert np.isnan(comp.figures.loc["present_cost_mean_paired_se_usd", a])
+    unpaired = np.hypot(*comp.figures.loc["present_cost_mean_se_usd", [a, b]])
+    assert se < unpaired / 10
+    for tail in ("present_cost_p95_paired_se_usd", "present_cost_cvar95_paired_se_usd"):
+        assert 0 < comp.figures.loc[tail, b] < unpaired, tail
+    # the dearer plan serves the same demand: its costs are ranked, lower better, and judged by the errors
     assert comp.better("present_cost_mean_usd") == "lower" == comp.better("present_cost_cvar95_usd")
-    assert comp.figures.loc["present_cost_mean_usd", b] > comp.figures.loc["present_cost_mean_usd", a]
-    assert "mean present cost minus the first plan's': the standard error of the difference of two means" \
+    difference = comp.figures.loc["present_cost_mean_usd", b] - comp.figures.loc["present_cost_mean_usd", a]
+    assert difference > 2 * se
+    assert comp.judged("present_cost_mean_usd", 1)
+    assert "mean present cost minus the first plan's': the standard error of the per-scenario differences" \
         in " ".join(comp.notes())
-    assert "mean present cost +$" in comp.verdict(1)
+    verdict = comp.verdict(1)
+    two_errors = format_difference(2 * se, "USD").lstrip("+")
+    assert "(± two paired standard errors)" in verdict, verdict
+    said = f"mean present cost {format_difference(difference, 'USD')} ± {two_errors}, CVaR95 present cost +$"
+    assert said in verdict, verdict
+    assert "; worse in present cost, cost per H100-hour, mean present cost, CVaR95 present cost;" in verdict
     # an NPV comparison has none of these rows
     tiny = api.compare([api.solve("tiny")] * 2, scenarios=20)
     assert not any(key.startswith("present_cost") for key in tiny.figures.index)

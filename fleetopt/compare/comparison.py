@@ -24,16 +24,13 @@ from fleetopt.compare.figures import (
     FIGURES,
     LENDERS_VIEW,
     MARKDOWN_TITLES,
-    MEAN_COST_SE,
     NO_PAIRED_ERROR,
     NOISE_MARK,
     NOT_APPLICABLE,
     PAIRED_ERROR,
     PAIRED_SE_HEADER,
-    PRESENT_COST_TAIL,
     SHARES_SERVED,
     SIDE_WORDS,
-    UNPAIRED_ERROR,
     VERDICT,
     VERDICT_SIDES,
     YES_NO,
@@ -46,7 +43,6 @@ from fleetopt.compare.plan_figures import (
     AgainstPick,
     model_row_names,
     purchases_by_generation,
-    unpaired_error,
 )
 from fleetopt.core.data import ModelData
 from fleetopt.core.metric_columns import (
@@ -260,14 +256,8 @@ class Comparison:
 
     def _difference_se(self, key: str, n: int, base: int = 0) -> float | None:
         """Plan ``n``'s paired standard error of figure ``key`` against the first plan, or against plan
-        ``base``, a sweep's pick (:attr:`against_pick`) (NaN: none measured, one scenario); the mean
-        present cost's unpaired one (:data:`UNPAIRED_ERROR`), and NaN for its tail, whose error is not
-        known (:data:`PRESENT_COST_TAIL`); None where the figure has no such error."""
-        if key in PRESENT_COST_TAIL:
-            return math.nan
-        if key in UNPAIRED_ERROR:
-            se = self.figures.loc[MEAN_COST_SE, [self.labels[n], self.labels[base]]].to_numpy(dtype=float)
-            return unpaired_error(*se)
+        ``base``, a sweep's pick (:attr:`against_pick`) (NaN: none measured, one scenario); None where
+        the figure has no such error."""
         error = PAIRED_ERROR.get(key)
         if error not in self.figures.index:
             return None
@@ -298,19 +288,12 @@ class Comparison:
             parts.append(f"{name} {difference}{self._two_errors(key, unit, n, base)}")
             sides[self._side(key, n, base)].append(name)
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
-        sure = self._errors_words(shown, n, base) if any(" ± " in part for part in parts) else ""
+        sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
         changed = f" (the model with {self.what_if})" if self.what_if else ""  # a what-if: its change
         against = quoted(self.labels[base])
         against = f"the sweep's pick {against}" if base else against
         plans = f"{quoted(self.labels[n])}{changed} against {against}{sure}"
         return f"{plans}: {', '.join(parts)}; " + "; ".join(said)
-
-    def _errors_words(self, shown: list, n: int, base: int) -> str:
-        """What the verdict's ± are: paired standard errors, but the mean present cost's, unpaired where
-        it gives one (:data:`UNPAIRED_ERROR`)."""
-        if any(self._two_errors(key, unit, n, base) for key, _, unit in shown if key in UNPAIRED_ERROR):
-            return f" (± two standard errors, paired but the {MEAN_COST_LABEL}'s, unpaired)"
-        return " (± two paired standard errors)"
 
     def verdicts(self) -> list[str]:
         """:meth:`verdict` of each later plan against the first, then of each plan against its sweep's
@@ -506,10 +489,10 @@ class Comparison:
                    "of the scenarios; CVaR5's: that of the two plans' tail influence values; the "
                    "probabilities': that of the per-scenario 0/1 differences, in points; the other "
                    "means' (lowest cash, debt left uncovered, ...): that of the per-scenario "
-                   "differences; the median, P95 and the other figures over the scenarios without "
+                   "differences; the median and P95 NPV and the other figures over the scenarios without "
                    f"such a row have no paired error (docs/evaluation.md); {BETTER_MEANS}.")  # fmt: skip
-        if MEAN_COST_SE in self.figures.index:
-            out.append(UNPAIRED_COST_NOTE)
+        if PAIRED_ERROR["present_cost_mean_usd"] in self.figures.index:
+            out.append(PAIRED_COST_NOTE)
         return out
 
     def what_if_words(self) -> str:
@@ -735,13 +718,11 @@ class Comparison:
         return pd.DataFrame(rows)
 
 
-# why the present cost's differences over the scenarios have no paired error (the evaluator keeps no
-# per-scenario cost to pair: docs/evaluation.md, "The present cost")
-UNPAIRED_COST_NOTE = (f"'{MEAN_COST_LABEL} minus the first plan's': the standard error of the difference "
-                      "of two means taken as independent, sqrt(s.e. A^2 + s.e. B^2), unpaired: the evaluator "
-                      "keeps no per-scenario present cost to pair, so it is larger than a paired error would "
-                      f"be where the plans' costs move together; the {P95_COST_LABEL} and "
-                      f"{CVAR95_COST_LABEL} differences have no error at all (docs/evaluation.md).")
+# what the present cost's paired errors over the scenarios are (docs/evaluation.md, "The present cost")
+PAIRED_COST_NOTE = (f"'{MEAN_COST_LABEL} minus the first plan's': the standard error of the per-scenario "
+                    "differences of the present cost on the same scenarios, as the mean NPV's; the "
+                    f"{P95_COST_LABEL}'s and the {CVAR95_COST_LABEL}'s, of the costliest 5 %: as P5's and "
+                    "CVaR5's NPV, of the costs (none on 20 scenarios or fewer).")
 
 
 def _distinct_shares(values: list[float]) -> list[str]:

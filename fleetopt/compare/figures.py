@@ -37,6 +37,7 @@ from fleetopt.core.units import (
 )
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
+    COST_PAIRED_ERROR,
     LIMITED_LIABILITY,
     MEAN_OF_PAIRS,
     NO_DIRECTION,
@@ -71,33 +72,26 @@ PAIRED_ERROR = {
     # the other means over the scenarios: npv_limited_mean_paired_se_usd, mean_utilisation_paired_se
     **{figure: f"{figure.removesuffix('_usd')}_paired_se{'_usd' if figure.endswith('_usd') else ''}"
        for figure in MEAN_OF_PAIRS},
+    # a cost plan's present cost over the scenarios, its mean and its tail (the costliest 5 %)
+    **COST_PAIRED_ERROR,
 }
 
 
-# the present cost's mean over the scenarios with the row of its difference's standard error, unpaired:
-# the evaluator keeps no per-scenario present cost (EvaluationResult.outcomes), so the error is that of two
-# independent means, sqrt(s.e. A^2 + s.e. B^2), larger than a paired one would be (docs/evaluation.md)
-UNPAIRED_ERROR = {"present_cost_mean_usd": "present_cost_mean_unpaired_se_usd"}
-MEAN_COST_SE = "present_cost_mean_se_usd"  # the mean present cost's own error, which the unpaired one is of
-
-
-# the present cost's tail over the scenarios: without per-scenario costs its difference has no error at
-# all, so a verdict says it "without a standard error" (Comparison._difference_se)
+# the present cost's tail over the scenarios, the costliest 5 %: P95 and CVaR95
 PRESENT_COST_TAIL = ("present_cost_p95_usd", "present_cost_cvar95_usd")
 
 
 def is_difference_error(key: str) -> bool:
-    """Whether figure ``key`` is the standard error of a difference to the first plan, paired or not: the
-    first plan has none against itself."""
-    return key in PAIRED_ERROR.values() or key in UNPAIRED_ERROR.values()
+    """Whether figure ``key`` is the standard error of a difference to the first plan: the first plan has
+    none against itself."""
+    return key in PAIRED_ERROR.values()
 
 
 # the figures over the scenarios with a better direction and no paired error (quantiles, a mean over
 # the scenarios without a default, which are not the same for two plans, shares of the first
 # breaches): never coloured better or worse, whose difference may be chance (Comparison.judged)
 NO_PAIRED_ERROR = ("npv_mean_no_default_usd", "npv_limited_cvar5_usd", "npv_accelerated_cvar5_usd",
-                   "npv_median_usd", "npv_p95_usd", *(first_breach_column(k) for k in CATALOGUE),
-                   *PRESENT_COST_TAIL)
+                   "npv_median_usd", "npv_p95_usd", *(first_breach_column(k) for k in CATALOGUE))
 
 
 # each pair's outcome (EvaluationResult.outcomes; "any_default" made from ANY_DEFAULT_EVENTS) and the
@@ -262,10 +256,14 @@ FIGURES = [
     # better, so its tail is the costliest 5 %
     ("present_cost_mean_usd", f"{MEAN_COST_LABEL} over the scenarios", "USD"),
     ("present_cost_mean_se_usd", f"{MEAN_COST_LABEL}: standard error", "USD"),
-    ("present_cost_mean_unpaired_se_usd", f"{MEAN_COST_LABEL} minus the first plan's: standard error "
-     "(unpaired: the evaluator keeps no per-scenario cost)", "USD"),
+    # paired, as the NPV's: the plans' costs move together with the scenarios, which the difference removes
+    ("present_cost_mean_paired_se_usd", f"{MEAN_COST_LABEL} minus the first plan's: standard error", "USD"),
     ("present_cost_p95_usd", f"{P95_COST_LABEL}: the least of the costliest 5 % of the scenarios", "USD"),
+    ("present_cost_p95_paired_se_usd", f"{P95_COST_LABEL} minus the first plan's: standard error "
+     "(bootstrap)", "USD"),
     ("present_cost_cvar95_usd", f"{CVAR95_COST_LABEL}: the mean of the costliest 5 % of the scenarios",
+     "USD"),
+    ("present_cost_cvar95_paired_se_usd", f"{CVAR95_COST_LABEL} minus the first plan's: standard error",
      "USD"),
     # what that cost buys: plans serving different demand do not compare by their present cost
     ("market_demand_served", "share of market demand served on the forecast (MILP statements)", "share"),
@@ -290,9 +288,11 @@ FIGURES = [
 FIGURE_UNITS = {key: unit for key, _, unit in FIGURES}
 
 
-# the present cost over the scenarios, with its errors (metrics.csv's, where the plans were solved for cost)
-SCENARIO_COST_ROWS = ("present_cost_mean_usd", MEAN_COST_SE, *UNPAIRED_ERROR.values(),
-                      *PRESENT_COST_TAIL)
+# the present cost over the scenarios (metrics.csv's, where the plans were solved for cost), each figure with
+# its difference's paired error, the mean with its own error too
+SCENARIO_COST_ROWS = ("present_cost_mean_usd", "present_cost_mean_se_usd",
+                      PAIRED_ERROR["present_cost_mean_usd"],
+                      *(row for figure in PRESENT_COST_TAIL for row in (figure, PAIRED_ERROR[figure])))
 
 
 # a lab's figures, which a comparison with a cost plan shows first: what the plan costs and serves
@@ -353,7 +353,7 @@ VERDICT = {
 
 COST_VERDICT = {
     "present_cost_usd": "present cost", "present_cost_per_h100_hour_usd": "cost per H100-hour",
-    # over the scenarios: the mean (its error unpaired) and the tail of the highest costs (no error)
+    # over the scenarios, with their paired errors: the mean and the tail of the highest costs
     "present_cost_mean_usd": MEAN_COST_LABEL, "present_cost_cvar95_usd": CVAR95_COST_LABEL,
     "market_demand_served": "demand served on the forecast", "default_probability": DEFAULT_LABEL,
     # every cost plan serves all of the forecast's demand: the scenarios' demand is what tells them apart

@@ -11,10 +11,8 @@ import pandas as pd
 
 from fleetopt.compare.figures import (
     FIGURES,
-    MEAN_COST_SE,
     OUTCOME_FIGURES,
     PAIRED_ERROR,
-    UNPAIRED_ERROR,
     covenant_figure_names,
     cushion_figure,
 )
@@ -48,9 +46,11 @@ from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
     MEAN_OF_PAIRS,
     either_happened,
+    paired_cost_errors,
     paired_error,
     paired_tail_errors,
 )
+from fleetopt.evaluate.result_fields import PRESENT_COST
 
 
 def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, demand_served: float) -> dict:
@@ -69,7 +69,6 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     return {
         # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
         **paired_errors(npv, result.outcomes, n),
-        **unpaired_errors(result.metrics, n),
         "npv_forecast_usd": on_forecast.npv_usd,
         "npv_cash_held_usd": st.npv_usd - cash_timing_credit(data, st.lines["equity_cash_flow_usd"]),
         "forecast_breach": 0.0 if on_forecast.within_limits else 1.0,
@@ -151,31 +150,18 @@ def measured_against_pick(labels: list[str], picks: list[tuple[str, str]], resul
 def paired_errors(npv: np.ndarray, outcomes: dict, n: int) -> dict[str, float]:
     """Every paired standard error of plan ``n``'s figures less the first plan's on the same
     scenarios (the rows :data:`PAIRED_ERROR` names), from each pair's NPV (``npv``: (plans,
-    scenarios), USD) and outcomes (:attr:`EvaluationResult.outcomes`); NaN for the first plan itself."""
+    scenarios), USD) and outcomes (:attr:`EvaluationResult.outcomes`; each pair's present cost among them
+    where the plans were evaluated for it, whose mean, P95 and CVaR95 then have theirs too:
+    :func:`paired_cost_errors`); NaN for the first plan itself."""
+    cost = outcomes.get(PRESENT_COST)
     return {
         "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
         **paired_tail_errors(npv[0], npv[n], n),
         "loss_probability_paired_se": paired_loss_error(npv, n),
         **paired_mean_errors(outcomes, n),
         **paired_share_errors(outcomes, n),
+        **({} if cost is None else paired_cost_errors(cost[0], cost[n], n)),
     }
-
-
-def unpaired_errors(metrics: pd.DataFrame, n: int) -> dict[str, float]:
-    """The standard error of plan ``n``'s mean present cost less the first plan's (:data:`UNPAIRED_ERROR`),
-    from the two means' own errors (:func:`unpaired_error`), where the plans were evaluated for their
-    present cost (none otherwise: {}); NaN for the first plan itself."""
-    if MEAN_COST_SE not in metrics:
-        return {}
-    se = metrics[MEAN_COST_SE].to_numpy(dtype=np.float64)
-    return {error: unpaired_error(se[n], se[0]) if n else np.nan for error in UNPAIRED_ERROR.values()}
-
-
-def unpaired_error(se_a: float, se_b: float) -> float:
-    """The standard error of the difference of two means over the same scenarios taken as independent,
-    sqrt(se_a^2 + se_b^2): what the per-plan errors give where the per-scenario values to pair are not
-    kept (a paired error, the scenarios' common part removed, is smaller where the plans move together)."""
-    return float(np.hypot(se_a, se_b))
 
 
 def paired_loss_error(npv: np.ndarray, n: int) -> float:

@@ -23,7 +23,7 @@ from fleetopt.evaluate.kernel.shape import kernel_fits
 from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import demand_per_pair, plan_metrics, present_cost_metrics
 from fleetopt.evaluate.planbatch import PlanBatch
-from fleetopt.evaluate.result import DEMAND_OUTCOMES, MEAN_OUTCOMES, OUTCOMES
+from fleetopt.evaluate.result import COST_OUTCOMES, DEMAND_OUTCOMES, MEAN_OUTCOMES, OUTCOMES
 from fleetopt.evaluate.result_fields import PRESENT_COST, fields_kept
 from fleetopt.evaluate.scenarios import ScenarioSet, forecast_scenario
 from fleetopt.evaluate.simulate import SimulationConstants
@@ -244,12 +244,15 @@ def horizon_demand(scenarios: ScenarioSet) -> np.ndarray:
     return total
 
 
-def _outcomes(buffers: dict, demand: np.ndarray, be: Backend, xp: Any) -> dict[str, np.ndarray]:
+def _outcomes(buffers: Mapping, demand: np.ndarray, be: Backend, xp: Any) -> dict[str, np.ndarray]:
     """Each pair's :data:`OUTCOMES` (bool), :data:`DEMAND_OUTCOMES` (its share of the scenario's
     market demand served, and 1 where short by more than metrics.SHORTFALL_SHARE; NaN throughout
-    where the model has no demand) and :data:`MEAN_OUTCOMES` (float64), (plans, scenarios) on the host."""
+    where the model has no demand), :data:`MEAN_OUTCOMES` and, where the chunk kept it (a run that
+    computes the present cost, ``fields_kept``), :data:`COST_OUTCOMES` (float64), (plans, scenarios)
+    on the host."""
     kept = {name: be.to_host(buffers[name]).astype(bool) for name in OUTCOMES}
-    kept |= {name: be.to_host(buffers[name]).astype(np.float64, copy=False) for name in MEAN_OUTCOMES}
+    means = (*MEAN_OUTCOMES, *(name for name in COST_OUTCOMES if name in buffers))
+    kept |= {name: be.to_host(buffers[name]).astype(np.float64, copy=False) for name in means}
     share, short, _, some = demand_per_pair(buffers["demand_served"], xp.asarray(demand), xp)
     none = not bool(some.any())
     for name, values in zip(DEMAND_OUTCOMES, (share, short), strict=True):

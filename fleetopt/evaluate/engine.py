@@ -44,7 +44,7 @@ from fleetopt.evaluate.metrics import (
     within_limits,
 )
 from fleetopt.evaluate.planbatch import PlanBatch
-from fleetopt.evaluate.result import DEMAND_OUTCOMES, MEAN_OUTCOMES, OUTCOMES, EvaluationResult
+from fleetopt.evaluate.result import EvaluationResult
 from fleetopt.evaluate.row_files import continued_chunks, rows_on_disk_here
 
 
@@ -78,8 +78,9 @@ def evaluate(
     :class:`~fleetopt.evaluate.chunk_store.ChunkStore`) keeps finished chunks on disk so an interrupted
     run can resume, and where a chunk's rows of results go to a file, makes it in the store's
     folder and keeps its finished blocks (:func:`kept_rows_of`). ``keep_outcomes``: also keep each
-    pair's covenant breach and liquidity default, demand served and :data:`MEAN_OUTCOMES`
-    (:attr:`EvaluationResult.outcomes`, 67 bytes a pair; not kept by a store).
+    pair's covenant breach and liquidity default, demand served, :data:`MEAN_OUTCOMES` and, where
+    ``present_cost``, its present cost (:attr:`EvaluationResult.outcomes`, 67 bytes a pair, 75 with the
+    cost; not kept by a store).
     ``progress(pairs, total)``: after each block, the pairs it finished; those read back from
     ``store`` as :func:`report_read_back` says.
     ``plan_chunk`` and ``scenario_chunk`` both given are taken as they are (a job's, sized for its
@@ -229,7 +230,7 @@ def _joined_outcomes(results: list[dict]) -> dict[str, np.ndarray] | None:
     """The chunks' (plans, scenarios) outcomes joined; None where a chunk was read from a store."""
     if any(r.get("outcomes") is None for r in results):
         return None
-    kept = (*OUTCOMES, *DEMAND_OUTCOMES, *MEAN_OUTCOMES)
+    kept = results[0]["outcomes"]  # every chunk keeps the same names (a cost plan's present cost too)
     return {name: np.concatenate([r["outcomes"][name] for r in results]) for name in kept}
 
 

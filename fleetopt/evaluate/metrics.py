@@ -300,6 +300,11 @@ TAIL_PAIRED_ERROR = {"npv_p5_usd": "npv_p5_paired_se_usd", "npv_cvar5_usd": "npv
 # each NPV figure with the name of its difference's paired standard error (compare's rows, a sweep's
 # summary.json)
 NPV_PAIRED_ERROR = {"npv_mean_usd": "npv_mean_paired_se_usd", **TAIL_PAIRED_ERROR}
+# each present cost figure over the scenarios (of plans solved for least cost) with the name of its
+# difference's paired standard error (compare's rows): the mean's and the tail's, lower better
+COST_PAIRED_ERROR = {"present_cost_mean_usd": "present_cost_mean_paired_se_usd",
+                     "present_cost_p95_usd": "present_cost_p95_paired_se_usd",
+                     "present_cost_cvar95_usd": "present_cost_cvar95_paired_se_usd"}
 
 
 # a difference of more than this many standard errors of the paired difference is not chance
@@ -378,17 +383,35 @@ def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, 
     where the tail is one scenario (each plan's P5 and CVaR5 its worst NPV): the influence values
     are all 0 (:func:`cvar_influence`), and a bootstrap of the worst of a sample says nothing of
     the next sample's (a sweep called a P5 lead of one scenario "beyond two standard errors")."""
-    p5_error, cvar5_error = TAIL_PAIRED_ERROR.values()
-    both, k = np.stack([first, npv]), tail_count(len(npv))
-    if n == 0 or k < 2:  # a tail of one scenario: P5 and CVaR5 are each plan's worst NPV, no error known
-        return {p5_error: np.nan, cvar5_error: np.nan}
+    return dict(zip(TAIL_PAIRED_ERROR.values(), _tail_errors(first, npv, n), strict=True))
+
+
+def _tail_errors(first: np.ndarray, values: np.ndarray, n: int) -> tuple[float, float]:
+    """(P5's, CVaR5's) paired standard errors of ``values`` less ``first`` (per scenario), as
+    :func:`paired_tail_errors` computes them; NaN for the first plan itself and for a tail of one."""
+    both, k = np.stack([first, values]), tail_count(len(values))
+    if n == 0 or k < 2:  # a tail of one scenario: P5 and CVaR5 are each plan's worst value, no error known
+        return np.nan, np.nan
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     differences = []
     for _ in range(BOOTSTRAP_DRAWS):  # each P5 as the metrics take it: the k-th worst
-        p5 = worst_k(both[:, rng.integers(0, len(npv), len(npv))], k)[:, k - 1]
+        p5 = worst_k(both[:, rng.integers(0, len(values), len(values))], k)[:, k - 1]
         differences.append(float(p5[1] - p5[0]))
-    psi = cvar_influence(npv)[1] - cvar_influence(first)[1]
-    return {p5_error: float(np.std(differences, ddof=1)), cvar5_error: paired_error(psi)}
+    psi = cvar_influence(values)[1] - cvar_influence(first)[1]
+    return float(np.std(differences, ddof=1)), paired_error(psi)
+
+
+def paired_cost_errors(first: np.ndarray, cost: np.ndarray, n: int) -> dict[str, float]:
+    """Standard errors of a plan's mean, P95 and CVaR95 present cost less the first plan's on the same
+    scenarios (``first``, ``cost``: their present costs, USD; :data:`COST_PAIRED_ERROR`): the mean's
+    :func:`paired_error` of the per-scenario differences, the tail's those of :func:`paired_tail_errors`
+    of the costs negated (the costliest 5 % are the negated costs' worst: each figure negated, its
+    difference's error the same). NaN for the first plan itself (``n`` 0), the tail's on 20 scenarios or
+    fewer."""
+    mean_error, *tail_errors = COST_PAIRED_ERROR.values()
+    tails = _tail_errors(-np.asarray(first, dtype=np.float64), -np.asarray(cost, dtype=np.float64), n)
+    mean = paired_error(np.asarray(cost, dtype=np.float64) - first) if n else np.nan
+    return {mean_error: mean, **dict(zip(tail_errors, tails, strict=True))}
 
 
 def paired_npv_error(figure: str, first: np.ndarray, npv: np.ndarray) -> float:

@@ -1,7 +1,8 @@
 """What an evaluation returns (:class:`EvaluationResult`): each plan's metrics and how the run went,
 the per-pair outcomes it keeps with ``keep_outcomes`` (:data:`OUTCOMES`, :data:`DEMAND_OUTCOMES`,
-:data:`MEAN_OUTCOMES`), its plans ranked (a ranking's arguments checked by name) with how sure the
-first place is, and what a notebook shows of it (where every figure is: :data:`EVALUATION_NEXT`).
+:data:`MEAN_OUTCOMES`, a cost plan's :data:`COST_OUTCOMES`), its plans ranked (a ranking's arguments
+checked by name) with how sure the first place is, and what a notebook shows of it (where every figure
+is: :data:`EVALUATION_NEXT`).
 The first place's lead is measured again by :func:`fleetopt.evaluate.engine.measured_lead_error`,
 which :func:`~fleetopt.evaluate.engine.evaluate` gives the result: it evaluates plans again."""
 
@@ -30,6 +31,7 @@ from fleetopt.evaluate.metrics import (
     ranked_plans,
     shown_plans,
 )
+from fleetopt.evaluate.result_fields import PRESENT_COST
 from fleetopt.runs import limits
 
 # the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
@@ -39,6 +41,9 @@ DEMAND_OUTCOMES = ("demand_share", "demand_short")
 # and each pair's value of the results whose means compare pairs (metrics.MEAN_OF_PAIRS), float64:
 # 48 bytes a pair more, 67 in all with the above (the NPV matrix another 8)
 MEAN_OUTCOMES = tuple(MEAN_OF_PAIRS.values())
+# and, only where the run computes it (plans solved for least cost), each pair's present cost, float64:
+# 8 bytes a pair more, 75 in all, for compare's paired errors of the present cost (metrics.COST_PAIRED_ERROR)
+COST_OUTCOMES = (PRESENT_COST,)
 
 
 # where a notebook display of an evaluation says every figure is
@@ -63,8 +68,9 @@ class EvaluationResult:
     kernel: bool  # whether the fused kernel ran (cupy, cpu-kernel) rather than the NumPy reference
     npv_matrix: np.ndarray | None = None  # (plans, scenarios) NPV, USD, when keep_matrix
     # with keep_outcomes: each (plan, scenario)'s covenant breach and liquidity default, (P, S) bool
-    # arrays by OUTCOMES' names, its demand served and the values MEAN_OUTCOMES names (None where
-    # chunks came from a store, which does not keep them)
+    # arrays by OUTCOMES' names, its demand served, the values MEAN_OUTCOMES names and, where the run
+    # computed it, its present cost (COST_OUTCOMES) (None where chunks came from a store, which does
+    # not keep them)
     outcomes: dict[str, np.ndarray] | None = None
     # the quarterly lines asked for by evaluate(record=...) (cash_usd, debt_usd, ebitda_usd: USD at
     # each quarter's end), each a (plans, scenarios, quarters) array; empty unless asked for (the
