@@ -1182,6 +1182,21 @@ def test_the_paired_error_is_the_sample_deviation_of_the_differences_over_root_s
     assert np.isnan(paired_error(np.array([5.0])))
 
 
+def test_the_paired_error_s_note_names_the_difference_columns_as_they_are_headed():
+    """The note pointed to "'… − milp' columns" where the HTML page heads them by the plans' letters,
+    "B − A" (its key above naming the letters): it names them so, and says the terminal and the Markdown
+    head them by the labels, as they do ("milp (2) − milp")."""
+    comp = api.compare([api.solve("tiny")] * 2, scenarios=20)
+    a, b = comp.labels
+    note = next(note for note in comp.notes() if note.startswith("'mean NPV minus the first plan's'"))
+    said = ("the difference itself is in the 'B − A' columns, a later plan B's figure less the first plan "
+            "A's, headed by the plans' labels in the terminal and the Markdown and by their letters on the "
+            "HTML page")
+    assert said in note, note
+    assert comp.difference_headers() == [f"{b} − {a}"]
+    assert f"<abbr title='{escape(b)} − {escape(a)}'>B − A</abbr>" in api.comparison_html(comp)
+
+
 def test_the_json_and_csv_carry_each_difference_as_a_number(buffer_sweep):
     """The tables showed 'B − A' but the JSON and CSV carried only each plan's figures. Now each
     figure row has the difference as a number: the pick's mean NPV less the optimum's, and none for

@@ -483,7 +483,9 @@ class Comparison:
                 "scenarios, as each plan's against the first." for pair in self.against_pick]  # fmt: skip
         out.append(f"'{MEAN_NPV_LABEL} minus the first plan's': standard error of each plan's mean NPV less "
                    f"{quoted(self.labels[0])}'s on the same scenarios (the difference itself is in the "
-                   f"'… − {self.labels[0]}' columns, each a difference of the unrounded figures, so "
+                   f"'{difference_header('B', 'A')}' columns, a later plan B's figure less the first plan "
+                   "A's, headed by the plans' labels in the terminal and the Markdown and by their letters "
+                   "on the HTML page; each a difference of the unrounded figures, so "
                    "it may differ by one in the last digit from the difference of the rounded ones); "
                    f"P5's: the standard deviation of that difference over {BOOTSTRAP_DRAWS} resamples "
                    "of the scenarios; CVaR5's: that of the two plans' tail influence values; the "
