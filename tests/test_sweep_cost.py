@@ -135,3 +135,28 @@ def test_a_cost_sweep_no_plan_meets_finishes_with_a_looser_floor(tmp_path):
     served = result.metrics["demand_served_share"].to_numpy()
     assert np.all(result.metrics["present_cost_mean_usd"][served >= 0.5] >= result.recommended[
         "present_cost_mean_usd"])
+
+
+def test_a_cost_sweep_s_lead_has_the_paired_error_of_its_present_costs():
+    """The pick's lead had no standard error ("the evaluator keeps no scenario's present cost"): each
+    pair's cost is now kept, so the lead reads as an NPV sweep's. By hand, 300 scenarios: $12.0M
+    against an error of $2.0M is beyond two errors; $3.0M against $2.0M within, and 300 x (2 x 2 /
+    3)^2 = 533.3 scenarios, 534, to two figures 530, would tell them apart."""
+    from fleetopt.evaluate.lead import Lead
+    from fleetopt.sweep.recommendation import cost_lead_words
+
+    beyond = cost_lead_words(Lead("B", 12e6, 2e6), 700e6, 300)
+    assert beyond == (" It costs $12.0M less on average than the runner-up, B (mean present cost), against "
+                      "a standard error of the paired difference of $2.0M on the same 300 scenarios: beyond "
+                      "two standard errors, so these scenarios tell the two apart.")
+    within = cost_lead_words(Lead("B", 3e6, 2e6), 700e6, 300)
+    assert within.endswith("within two standard errors, so these scenarios do not tell the two apart (about "
+                           "530 would, were the lead as measured).")
+
+
+def test_a_lab_cost_sweep_s_lead_is_measured_with_an_error(lab_cost_sweep):
+    """lab's cost sweep (50 scenarios): its pick's lead over the runner-up now has a standard error (it
+    was NaN: none measured), and its words give it."""
+    lead = lab_cost_sweep.lead
+    assert lead.runner_up is not None and np.isfinite(lead.se) and lead.se > 0
+    assert "standard error of the paired difference" in lab_cost_sweep.why()

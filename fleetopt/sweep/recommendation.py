@@ -27,15 +27,20 @@ from fleetopt.evaluate.lead import (
     SETTLE_MOST,
     Lead,
     lead_sentence,
+    scenarios_to_tell,
     tie_margin,
 )
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
+    NOISE_USD,
     NPV_PAIRED_ERROR,
     RANK_COLUMNS,
     RANK_WORDS,
+    beyond_chance,
+    paired_error,
     paired_npv_error,
 )
+from fleetopt.evaluate.result_fields import PRESENT_COST
 from fleetopt.runs import limits
 from fleetopt.sweep.candidates import candidates_batch
 from fleetopt.sweep.rule import (
@@ -67,11 +72,20 @@ def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int
         return Lead(None)
     score = rank_score(metrics, rule.prefer)
     amount = float(score[pick] - score[other])
-    if rule.by_cost:  # the evaluator keeps no scenario's present cost: no paired error (COST_LEAD_ERROR)
-        return Lead(str(metrics["plan"].iloc[other]), amount)
-    column = RANK_COLUMNS[rule.prefer]
     both = candidates_batch(data, [feasible[pick], feasible[other]])
+    if rule.by_cost:
+        return Lead(str(metrics["plan"].iloc[other]), amount, paired_cost_lead_error(data, both, scenarios))
+    column = RANK_COLUMNS[rule.prefer]
     return Lead(str(metrics["plan"].iloc[other]), amount, paired_lead_error(data, both, column, scenarios))
+
+
+def paired_cost_lead_error(data, both, scenarios: tuple[int, int, str]) -> float:
+    """The standard error of the first plan's mean present cost less the second's (``both``, a batch of
+    the two) on the same scenarios (their count, seed and the backend): the two evaluated again, alone,
+    keeping each pair's present cost, the per-scenario differences' :func:`paired_error` (compare's)."""
+    n, seed, backend = scenarios
+    cost = evaluate(data, both, n, seed, backend=backend, keep_outcomes=True, present_cost=True).outcomes
+    return paired_error(cost[PRESENT_COST][0] - cost[PRESENT_COST][1])
 
 
 def best_mean_alternative(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int,
@@ -306,30 +320,34 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed:
     if lead.runner_up is None:  # a buffer that never acted is the same plan: no other plan
         return f" {NO_OTHER_PLAN}" if others else ""
     if prefer == COST_RANK:
-        return cost_lead_words(lead, pick)
+        return cost_lead_words(lead, pick, n)
     return lead_sentence(lead, prefer, n, pick, (f"the runner-up, {lead.runner_up}", SWEEP_TIE),
                          lambda need: settle_command(need, seed, prefer, folder, breach_limit,
                                                      left_to_reader(rule_settings or {})))  # fmt: skip
 
-
-# why a cost sweep's lead has no standard error (pick_lead)
-COST_LEAD_ERROR = ("the evaluator keeps no scenario's present cost, so that difference has no paired "
-                   "standard error (each plan's mean has its own: present_cost_mean_se_usd in "
-                   "candidates.csv)")
 
 # how a cost sweep's rule breaks a tie on its figure (rule._best)
 COST_TIE = ("the tie goes to the higher share of demand served, then the lower CVaR95 present cost, then the "
             "earlier candidate")
 
 
-def cost_lead_words(lead: Lead, pick: float) -> str:
-    """' It costs $12.3M less on average than the runner-up, X (mean present cost); the evaluator keeps
-    no scenario's present cost, ...': a cost sweep's pick (its mean present cost ``pick``, USD) against
-    the runner-up, or a tie (within :func:`tie_margin`) and how it is broken."""
+def cost_lead_words(lead: Lead, pick: float, n: int) -> str:
+    """' It costs $12.3M less on average than the runner-up, X (mean present cost), against a standard
+    error of the paired difference of $1.1M on the same 300 scenarios: beyond two standard errors, ...':
+    a cost sweep's pick (its mean present cost ``pick``, USD) against the runner-up over ``n``
+    scenarios, as :func:`~fleetopt.evaluate.lead.lead_sentence` says an NPV lead, or a tie (within
+    :func:`tie_margin`) and how it is broken."""
     if abs(lead.amount) <= tie_margin(pick):
         return f" It ties with the runner-up, {lead.runner_up}, on {COST_WORDS}: {COST_TIE}."
-    return (f" It costs {format_usd(lead.amount)} less on average than the runner-up, {lead.runner_up} "
-            f"({COST_WORDS}); {COST_LEAD_ERROR}.")
+    said = f"{format_usd(lead.amount)} less on average than the runner-up, {lead.runner_up} ({COST_WORDS})"
+    if not math.isfinite(lead.se):  # one scenario
+        return f" It costs {said}; one scenario gives that lead no standard error."
+    said += (f", against a standard error of the paired difference of {format_error(lead.se)} on the same "
+             f"{counted(n, 'scenario')}")
+    if beyond_chance(lead.amount, lead.se, NOISE_USD):
+        return f" It costs {said}: beyond two standard errors, so these scenarios tell the two apart."
+    return (f" It costs {said}: within two standard errors, so these scenarios do not tell the two apart "
+            f"(about {scenarios_to_tell(n, lead):,} would, were the lead as measured).")
 
 
 # how the sweep's rule breaks a tie on its figure (rule._best); an evaluation's ranking
