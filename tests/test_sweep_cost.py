@@ -160,3 +160,12 @@ def test_a_lab_cost_sweep_s_lead_is_measured_with_an_error(lab_cost_sweep):
     lead = lab_cost_sweep.lead
     assert lead.runner_up is not None and np.isfinite(lead.se) and lead.se > 0
     assert "standard error of the paired difference" in lab_cost_sweep.why()
+
+
+def test_a_cost_sweep_of_a_model_no_cost_plan_fits_is_diagnosed_for_cost(tmp_path):
+    """tiny cannot meet its demand at least cost within its limits (`fleetopt solve tiny --objective cost`
+    names the market demand first): the cost sweep's forecast optimum was diagnosed as an NPV model,
+    which has no conflict, and said "the conflict is numerical"; it is diagnosed for cost now."""
+    code, _out, err = run_cli("sweep", "tiny", "--objective", "cost", "--candidates", "3", "--scenarios",
+                              "20", "--out", str(tmp_path / "S"))  # fmt: skip
+    assert code == 3 and "market demand" in err and "the conflict is numerical" not in err, err

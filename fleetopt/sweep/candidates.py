@@ -353,7 +353,8 @@ class _Making:
         r = self.planner.solve_stress(None)
         if r.plan is None:  # as `fleetopt solve` would say it: infeasible (diagnosed) or no plan in time
             options = self.planner.options
-            diagnosis = {"time_limit": options["time_limit"], "threads": options["threads"]}
+            diagnosis = {"time_limit": options["time_limit"], "threads": options["threads"],
+                         "objective": self.settings.get("objective", "npv")}  # a cost sweep's is cost's
             raise_without_plan(self.data, r.status, r.results, r.seconds, diagnosis)
         note = "MILP optimum of the forecast" + within_gap(r.gap)
         return Candidate(FORECAST_OPTIMUM, "forecast", r.status, r.plan, note=note, gap=r.gap)
