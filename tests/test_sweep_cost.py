@@ -169,3 +169,20 @@ def test_a_cost_sweep_of_a_model_no_cost_plan_fits_is_diagnosed_for_cost(tmp_pat
     code, _out, err = run_cli("sweep", "tiny", "--objective", "cost", "--candidates", "3", "--scenarios",
                               "20", "--out", str(tmp_path / "S"))  # fmt: skip
     assert code == 3 and "market demand" in err and "the conflict is numerical" not in err, err
+
+
+def test_the_run_registry_lists_a_cost_sweep_by_its_pick_s_present_cost(tmp_path, lab_cost_sweep):
+    """`fleetopt runs` listed a cost sweep by its pick's mean NPV and CVaR5 (its evaluations of cost plans
+    by their present cost): now by the pick's mean and CVaR95 present cost and the demand it serves."""
+    import json
+
+    from fleetopt.cli.render.runs import key_figure
+    from fleetopt.core.units import format_usd
+    from fleetopt.runs.key_figures import key_figures
+
+    folder = api.write_sweep_run(lab_cost_sweep, tmp_path / "sweep")
+    summary = json.loads((folder / "summary.json").read_text())
+    listed = key_figure("sweep", key_figures(summary))
+    assert (f"present cost {format_usd(summary['present_cost_mean_usd'])} on average (CVaR95 "
+            f"{format_usd(summary['present_cost_cvar95_usd'])}), demand served") in listed, listed
+    assert "mean NPV" not in listed

@@ -139,9 +139,11 @@ def _costs(fig: dict) -> bool:
 
 def _serves_demand(fig: dict) -> bool:
     """Whether an evaluation's or a sweep's key figure is the share of demand its cost plan serves,
-    not an NPV."""
+    not an NPV: an evaluation of plans solved for cost (``plans_objective``), a sweep by cost
+    (``objective``)."""
     served = fig.get("demand_served_share")
-    return fig.get("plans_objective") == "cost" and isinstance(served, float) and math.isfinite(served)
+    for_cost = "cost" in (fig.get("plans_objective"), fig.get("objective"))
+    return for_cost and isinstance(served, float) and math.isfinite(served)
 
 
 def _cost_words(fig: dict) -> str:
