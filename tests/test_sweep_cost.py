@@ -66,7 +66,10 @@ def test_a_service_floor_no_plan_meets_says_the_floor_that_admits_the_nearest():
 
 @pytest.mark.parametrize("rule, message", [
     (dict(prefer="cost", min_cvar5_usd=-5e7), "--min-cvar (min_cvar5_usd) limits CVaR5 NPV"),
-    (dict(min_service=0.9), "min_service (--min-service) limits a sweep by cost"),
+    (dict(min_service=0.9), "min_service (--min-service) limits a sweep by cost: give it with --objective "
+                            "cost (in Python, objective='cost' and rule=fleetopt.api.Rule(prefer='cost', "
+                            "min_service=...)); a sweep whose candidates maximise NPV, resumed or re-ranked, "
+                            "has no service floor"),
 ])  # fmt: skip
 def test_npv_limits_are_refused_in_a_cost_rule_and_a_service_floor_in_an_npv_rule(rule, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):

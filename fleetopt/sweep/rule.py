@@ -289,11 +289,16 @@ class Rule:
         if self.min_service is not None:
             limits.number("min_service (--min-service)", self.min_service, 0.0, 1.0)
             if not self.by_cost:
-                raise InputError("min_service (--min-service) limits a sweep by cost: give it with "
-                                 "--objective cost (in Python, objective='cost')")  # fmt: skip
+                raise InputError(NPV_SWEEP_FLOOR)
         if self.by_cost and self.min_cvar5_usd is not None:
             raise InputError("--min-cvar (min_cvar5_usd) limits CVaR5 NPV, which a sweep by cost does not "
                              "rank by: drop it (the cost rule's floor is --min-service)")  # fmt: skip
+
+
+# a service floor given to a sweep whose candidates maximise NPV (a new one, or one resumed or re-ranked)
+NPV_SWEEP_FLOOR = ("min_service (--min-service) limits a sweep by cost: give it with --objective cost (in "
+                   "Python, objective='cost' and rule=fleetopt.api.Rule(prefer='cost', min_service=...)); a "
+                   "sweep whose candidates maximise NPV, resumed or re-ranked, has no service floor")
 
 
 # the rule's limits on a probability, each in [0, 1]
