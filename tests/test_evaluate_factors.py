@@ -135,13 +135,12 @@ def test_kernel_parameters_come_from_the_declaration_only(data):
 def test_kernel_arguments_follow_the_declared_c_types(data):
     from evaluate_builders import batch, solved
 
-    from fleetopt.evaluate.kernel.arguments import check_arguments
-    from fleetopt.evaluate.result_fields import RESULT_FIELDS
+    from fleetopt.evaluate.kernel.arguments import check_arguments, output_arrays
     from fleetopt.evaluate.simulate import SimulationConstants
 
     plans = batch(data, [solved("two_sites").plan])
     scen = generate_scenarios(data, 1, 0, 4)
-    outputs = {field: np.empty((plans.P, scen.S)) for field in RESULT_FIELDS}
+    outputs = output_arrays(plans.P, scen.S, np)  # the results', then the present cost's (one value: off)
     args = kernel_arguments(SimulationConstants.from_data(data), plans, scen, np, outputs)
     check_arguments(args)
     expected = {"long long": np.int64, "int": np.int32, "double": np.float64}
@@ -152,7 +151,7 @@ def test_kernel_arguments_follow_the_declared_c_types(data):
         else:
             want = pointers.get(declared.c_type, np.float64)
             assert value.dtype == want and value.flags.c_contiguous, declared.name
-    assert args[-len(RESULT_FIELDS) :] == list(outputs.values())
+    assert args[-len(outputs) :] == list(outputs.values())
     args[3] = args[3].astype(np.float32)
     with pytest.raises(TypeError, match=KERNEL_ARGUMENTS[3].name):
         check_arguments(args)

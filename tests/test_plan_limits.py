@@ -128,4 +128,5 @@ def test_the_solve_says_what_held_the_plan_back_in_the_terminal_summary_json_and
     assert power["quarters"] == ["2026Q1", "2026Q2", "2026Q3", "2026Q4"] and power["binding"]
     assert written[0]["served_share_by_year"] == {"2026Q1..2026Q4": pytest.approx(0.5)}
     page = (tmp_path / "run" / "report.html").read_text()
-    assert "What held the plan back" in page and "power at s1: all its MW online in use" in page
+    # the report's list: the limit's subject its term, the rest its text
+    assert "What held the plan back" in page and "<dt>power at s1</dt><dd>all its MW online in use" in page
