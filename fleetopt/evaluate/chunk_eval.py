@@ -212,18 +212,23 @@ class ChunkResults:
         is its plan's alone, so the same bits)."""
         xp = self.be.xp
         if self.spilled is None:
-            on_device = plan_metrics(self.buffers, xp, self.quarters, xp.asarray(self.demand))
+            on_device = self._metrics_of(self.buffers, xp, xp.asarray(self.demand))
             metrics = {name: self.be.to_host(value) for name, value in on_device.items()}
         else:
             step = max(1, self.chunk.P * self.spec.scenario_chunk // self.spec.n_scenarios)
-            parts = [plan_metrics(self.spilled.rows(p, min(p + step, self.chunk.P)), np, self.quarters,
-                                  self.demand) for p in range(0, self.chunk.P, step)]  # fmt: skip
+            parts = [self._metrics_of(self.spilled.rows(p, min(p + step, self.chunk.P)), np, self.demand)
+                     for p in range(0, self.chunk.P, step)]  # fmt: skip
             metrics = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
         if self.chunk.slipped:
             metrics["slipped_share"] = self.slipped / self.spec.n_scenarios
-        if self.spec.present_cost:  # each pair's, read back from the device or the file
-            rows = self.buffers if self.spilled is None else self.spilled.rows(0, self.chunk.P)
-            metrics |= present_cost_metrics(self.be.to_host(rows[PRESENT_COST]))
+        return metrics
+
+    def _metrics_of(self, rows: Mapping, xp: Any, demand: Any) -> dict:
+        """The metrics of some plans' ``rows`` of results, and their present cost's where the run
+        computes it, on ``xp``'s device."""
+        metrics = plan_metrics(rows, xp, self.quarters, demand)
+        if self.spec.present_cost:
+            metrics |= present_cost_metrics(rows[PRESENT_COST], xp)
         return metrics
 
     def close(self) -> None:
