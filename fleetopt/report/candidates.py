@@ -4,6 +4,7 @@ stochastic run's plans, with their risk."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
@@ -43,8 +44,10 @@ from fleetopt.report.reading import ReportRun, cost_sweep
 from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 from fleetopt.sweep.recommendation import best_mean_words, optimum_risks_kept, why_without_lead
 from fleetopt.sweep.rule import (
+    COST_FRONT_FIGURES,
     COST_RANK,
     FORECAST_CONDITION,
+    FRONT_FIGURES,
     SERVICE_COLUMN,
     Rule,
     optimum_condition,
@@ -209,23 +212,29 @@ COST_PARETO_WORDS = (
 
 @dataclass(frozen=True)
 class FrontFigures:
-    """What a sweep's Pareto chart draws: the metrics columns of its axes, their names, the third
-    figure (its key's column) and the words of the front."""
+    """What a sweep's Pareto chart draws: the metrics columns of its axes and the third figure (its
+    key's column), the front's own (sweep/rule.py FRONT_FIGURES, in their order), their names, and the
+    words of the front."""
 
-    x: str
-    y: str
+    figures: Mapping[str, int]  # column -> +1 where higher is better
     x_label: str
     y_label: str
-    third: str
     third_label: str
-    third_better: str
     words: str
 
+    @property
+    def columns(self) -> tuple[str, str, str]:
+        """The columns of the x axis, the y axis and the key."""
+        x, y, third = self.figures
+        return x, y, third
 
-NPV_FRONT = FrontFigures("npv_mean_usd", "npv_cvar5_usd", MEAN_NPV_LABEL, CVAR5_NPV_LABEL,
-                         "breach_probability", BREACH_LABEL, "lower", PARETO_WORDS)  # fmt: skip
-COST_FRONT = FrontFigures("present_cost_mean_usd", "present_cost_cvar95_usd", MEAN_COST_LABEL,
-                          CVAR95_COST_LABEL, SERVICE_COLUMN, SERVICE_LABEL, "higher", COST_PARETO_WORDS)  # fmt: skip
+    @property
+    def third_better(self) -> str:
+        return "higher" if self.figures[self.columns[2]] > 0 else "lower"
+
+
+NPV_FRONT = FrontFigures(FRONT_FIGURES, MEAN_NPV_LABEL, CVAR5_NPV_LABEL, BREACH_LABEL, PARETO_WORDS)
+COST_FRONT = FrontFigures(COST_FRONT_FIGURES, MEAN_COST_LABEL, CVAR95_COST_LABEL, SERVICE_LABEL, COST_PARETO_WORDS)
 
 
 def front_section(metrics: pd.DataFrame, roles: dict[str, list[str]], cost: bool = False) -> str:
@@ -236,8 +245,9 @@ def front_section(metrics: pd.DataFrame, roles: dict[str, list[str]], cost: bool
         return (f"<h2>Pareto front</h2><p>One candidate was evaluated ({escape(str(metrics['plan'].iloc[0]))}): "
                 "no other to weigh it against, so no front to draw.</p>")  # fmt: skip
     fig = COST_FRONT if cost else NPV_FRONT
+    x, y, _ = fig.columns
     points = [
-        {"label": f"{n + 1}: {r['plan']}", "key": str(n + 1), "x": r[fig.x], "y": r[fig.y],
+        {"label": f"{n + 1}: {r['plan']}", "key": str(n + 1), "x": r[x], "y": r[y],
          "front": bool(r["on_front"]), "recommended": bool(r["recommended"]), "roles": roles.get(r["plan"], [])}
         for n, (_, r) in enumerate(metrics.iterrows())
     ]  # fmt: skip
@@ -267,7 +277,7 @@ def _front_key(metrics: pd.DataFrame, roles: dict[str, list[str]], fig: FrontFig
         cls = f" class='{_row_class(r, roles)}'" if _row_class(r, roles) else ""
         mark = f"{FORECAST_MARK} " if broken[at] else ""
         rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(mark + _named(r['plan'], notes))}</td>"
-                    f"<td>{escape(format_percent(r[fig.third]))}</td></tr>")  # fmt: skip
+                    f"<td>{escape(format_percent(r[fig.columns[2]]))}</td></tr>")  # fmt: skip
     head = f"<th>#</th><th class='text'>plan</th><th>{fig.third_label}</th>"
     marks = [_roles_words(roles, "on the Pareto front"), FORECAST_MARK_WORDS if broken.any() else ""]
     # named for a screen reader: a table in a card with no heading of its own had no name
