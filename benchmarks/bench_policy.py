@@ -28,7 +28,7 @@ from fleetopt.schema.policy import Policy
 
 RULES = (
     "power_to_contracts_first", "reschedule_late_contracts", "freed_gpus_to_market", "defer_orders",
-    "distress_sales", "cut_prepayments", "idle_gpus_to_market",
+    "distress_sales", "cut_prepayments", "idle_gpus_to_market", "prepay_borrowing_base",
 )  # fmt: skip
 FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability", "any_default_probability",
            "npv_limited_mean_usd", "npv_limited_cvar5_usd", "debt_covered_at_default", "uncovered_debt_mean_usd")

@@ -41,6 +41,15 @@ def borrowing_base(consts, pl, sc, state: FinanceState, taken: Adjustments | Non
     return {"collateral_required": required, "collateral": value * sc.resale_factor[t]}
 
 
+def base_cure_order(collateral_weight: np.ndarray) -> list[int]:
+    """The GPU-secured facilities in the order a borrowing-base deficiency is repaid: where a USD
+    repaid frees the most collateral first (the largest 1 / ``max_ltv``, the smallest ``max_ltv``),
+    ties in the model's order; the stochastic solve's cure (milp/stochastic/scenario_model.py
+    ``_collateral_cure``) repays at the smallest ``max_ltv`` too."""
+    secured = np.flatnonzero(collateral_weight > 0)
+    return sorted((int(f) for f in secured), key=lambda f: -collateral_weight[f])
+
+
 def covenants_missed(consts, t: int, flows: dict, ebitda: Any, step: QuarterFinance, base: dict | None,
                      xp: Any) -> Any:  # fmt: skip
     """(P, S) the covenants quarter ``t`` misses (fleetopt/core/covenants.py): a sum of their kinds'

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.arrays import less_product, reusing
-from fleetopt.core.economics.debt import FinanceState
+from fleetopt.core.covenants import TOLERANCE_USD
+from fleetopt.core.economics.debt import FinanceState, term_debt
 from fleetopt.core.economics.policy_balances import DrawsMoved
 from fleetopt.core.economics.quarter_finance import QuarterFinance, finance_step
-from fleetopt.evaluate.covenant_tests import borrowing_base
+from fleetopt.evaluate.covenant_tests import base_cure_order, borrowing_base
 from fleetopt.evaluate.liquidity import Adjustments, Liquidity, deferred_draws_interest
 
 
@@ -67,6 +68,10 @@ def quarter_financing(consts, state: FinanceState, pl, sc, t: int, ebitda: Any,
     )  # fmt: skip
     if floor is not None:
         liquidity.count_cut(step.prepayment_cut)
+    if consts.policy.prepay_borrowing_base:
+        base = borrowing_base(consts, pl, sc, state, taken, t, xp)
+        if base is not None:
+            liquidity.count_base_prepaid(_prepay_base_deficiency(fin, state, pl, t, taken, base, step, xp))
     return step
 
 
@@ -117,3 +122,56 @@ def _later_base_change(pl, sc, t: int, xp: Any) -> Any:
         least = xp.minimum(least, change - (pl.collateral_required[u] - pl.collateral_required[t]))
     return least
 
+
+
+def _prepay_base_deficiency(fin, state: FinanceState, pl, t: int, taken: Adjustments | None, base: dict,
+                            step: QuarterFinance, xp: Any) -> Any:  # fmt: skip
+    """Policy rule 6 (docs/evaluation.md): where the GPU-secured balances at the end of quarter ``t``
+    need more collateral than the GPUs' value (``base``, :func:`borrowing_base`'s) by more than the
+    base's tolerance, the least principal that brings the need back to the value is prepaid, facility
+    by facility in :func:`base_cure_order`, each at most what the pair owes it, paid from cash above
+    the minimum plus the plan's buffer, then from the undrawn revolver; what they cannot pay is left
+    (a breach). The prepaid principal leaves the pair's balances (``state.balance``, those kept by cut
+    prepayments first): it bears no interest, and the schedule's last instalments find nothing owed.
+    Updates ``state`` and ``step``; returns the (P, S) USD prepaid."""
+    short = base["collateral_required"] - base["collateral"]
+    short = xp.where(short > TOLERANCE_USD, short, 0.0)
+    from_cash = xp.maximum(state.cash - (fin.min_cash + pl.liquidity_buffer), 0.0)
+    funds = from_cash + xp.maximum(fin.revolver_limit - state.revolver, 0.0)
+    paid = xp.zeros(short.shape)
+    balance = state.balance
+    for f in base_cure_order(fin.collateral_weight):
+        needed = short * (1.0 / fin.collateral_weight[f])  # the principal that frees it: x max_ltv
+        repaid = xp.minimum(xp.minimum(_owed(state, pl, t, taken, f, xp), needed), funds)
+        if not bool((repaid > 0).any()):
+            continue
+        short, funds, paid = short - fin.collateral_weight[f] * repaid, funds - repaid, paid + repaid
+        if balance is state.balance:  # the plan's balances, shared by its scenarios: the pair's own now
+            balance = xp.broadcast_to(state.balance, (*short.shape, state.balance.shape[-1])).copy()
+        left = repaid
+        if state.kept is not None:  # the balance kept by a cut prepayment, the last instalments', first
+            from_kept = xp.minimum(xp.maximum(state.kept[..., f], 0.0), repaid)
+            state.kept[..., f] = state.kept[..., f] - from_kept
+            left = repaid - from_kept
+        balance[..., f] = balance[..., f] - left
+    state.balance = balance
+    cash_paid = xp.minimum(paid, from_cash)
+    drawn = paid - cash_paid
+    state.cash = state.cash - cash_paid
+    state.revolver = state.revolver + drawn
+    step.prepayment, step.revolver_draw = step.prepayment + paid, step.revolver_draw + drawn
+    step.cash, step.revolver, step.term_debt = state.cash, state.revolver, term_debt(state, xp)
+    return paid
+
+
+def _owed(state: FinanceState, pl, t: int, taken: Adjustments | None, f: int, xp: Any) -> Any:
+    """(P, S) USD the pair owes facility ``f`` at the end of quarter ``t``, as the borrowing base
+    counts it: the plan's balance, plus what a cut prepayment kept, less what it never drew and the
+    draws deferred to the next quarter, not below 0."""
+    owed = state.balance[..., f] + (0.0 if state.kept is None else state.kept[..., f])
+    if state.forgone is not None and f in state.forgone_facilities:
+        owed = owed - state.forgone[..., state.forgone_facilities.index(f)]
+    deferrable = pl.repaid[t].facilities  # the slots of the draws the order rule defers
+    if taken is not None and taken.draws_out is not None and f in deferrable:
+        owed = owed - taken.draws_out * pl.ltv_facility_draws[t][..., deferrable.index(f)]
+    return xp.maximum(owed, 0.0)

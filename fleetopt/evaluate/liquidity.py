@@ -64,6 +64,9 @@ LIQUIDITY_REACTIONS = ("deferred", "order_cancelled", "sold", "prepayment_cut")
 # what the reactions cost or raised, per pair, USD: the GPU capex deferred (at the price of the
 # quarter planned), the deposits forfeited on cancelled orders, the proceeds of distress sales
 REACTION_USD = ("deferred_usd", "forfeited_usd", "distress_sold_usd")
+# policy rule 6's, only where it is on (result_fields.BASE_PREPAY_FIELDS): a mandatory prepayment of a
+# borrowing-base deficiency, and the principal it prepaid, USD
+BASE_PREPAID, BASE_PREPAID_USD = "base_prepaid", "base_prepaid_usd"
 # above this share of a block's pairs short of cash, the sales are computed on the whole block
 # (measured on the default model, 20 plans x 10,000 scenarios: gathering the pairs short of cash
 # costs about as much as the whole block at a half, less below it)
@@ -132,6 +135,10 @@ class Liquidity:
         self.usd = {name: xp.zeros(shape) for name in REACTION_USD} if self.on else {}
         flags = self.on or self.cuts
         self.flags = {name: xp.zeros(shape, dtype=bool) for name in LIQUIDITY_REACTIONS} if flags else {}
+        # policy rule 6's count and principal prepaid (financing._prepay_base_deficiency)
+        self.base_prepaid = {}
+        if policy.prepay_borrowing_base:
+            self.base_prepaid = {BASE_PREPAID: xp.zeros(shape, dtype=bool), BASE_PREPAID_USD: xp.zeros(shape)}
 
     def orders(self, t: int, state: FinanceState, sc: Any) -> Adjustments | None:
         """The start of quarter ``t`` (``state``: the finances at the end of the previous quarter,
@@ -378,6 +385,11 @@ class Liquidity:
     def count_cut(self, cut: Any) -> None:
         self.flags["prepayment_cut"] |= cut > 0
 
+    def count_base_prepaid(self, prepaid: Any) -> None:
+        """Count a quarter's mandatory prepayment of a borrowing-base deficiency (policy rule 6)."""
+        self.base_prepaid[BASE_PREPAID] |= prepaid > 0
+        self.base_prepaid[BASE_PREPAID_USD] += prepaid
+
     def gain(self) -> Any:
         """The distress-sale gain or loss to tax this quarter (and forget)."""
         gain, self.carried_gain = self.carried_gain, None
@@ -398,9 +410,10 @@ class Liquidity:
         xp = self.xp
         zero = xp.zeros(self.shape)
         usd = {name: self.usd.get(name, zero) for name in REACTION_USD}
+        base = {n: v.astype(xp.float64, copy=False) for n, v in self.base_prepaid.items()}  # rule 6's
         if not self.flags:
-            return {**{name: zero for name in LIQUIDITY_REACTIONS}, **usd}
-        return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, **usd}
+            return {**{name: zero for name in LIQUIDITY_REACTIONS}, **usd, **base}
+        return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, **usd, **base}
 
 
 def sale_value_per_gpu(sale_value: Any, held: Any, resale: Any, xp: Any) -> Any:

@@ -23,7 +23,7 @@ from fleetopt.core.metric_columns import (
 from fleetopt.core.results.headline import CVAR95_COST_LABEL, MEAN_COST_LABEL
 from fleetopt.core.tail import TAIL, cvar_of_worst, standard_error, tail_count, worst_k
 from fleetopt.core.units import counted, format_figure, format_rate, quoted
-from fleetopt.evaluate.result_fields import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
+from fleetopt.evaluate.result_fields import BASE_PREPAY_FIELDS, DEBT_AT_DEFAULT, DEBT_AT_UNCURED
 
 
 def demand_in_short(n: int, row) -> str | None:
@@ -467,6 +467,25 @@ SLIP_COLUMNS = {
 }
 
 
+# metrics.csv's columns besides METRIC_COLUMNS where the policy's rule 6 is on
+# (`policy.prepay_borrowing_base`; absent otherwise, so that a model without it writes the same file),
+# counted as the other reactions are: the share of scenarios with one, the mean over all of them in USD
+BASE_PREPAY_COLUMNS = {
+    "base_prepaid_share": "share of scenarios in which a borrowing-base deficiency was mended by a mandatory "
+    "prepayment (policy rule 6)",
+    "base_prepaid_mean_usd": "mean over scenarios of the principal prepaid to mend borrowing-base "
+    "deficiencies, USD (0 in those without one)",
+}
+
+
+def base_prepay_metrics(results: dict, xp: Any = np) -> dict:
+    """(P,) :data:`BASE_PREPAY_COLUMNS` where ``results`` hold rule 6's (``BASE_PREPAY_FIELDS``)."""
+    if BASE_PREPAY_FIELDS[0] not in results:
+        return {}
+    means = (xp.asarray(results[name], dtype=xp.float64).mean(axis=1) for name in BASE_PREPAY_FIELDS)
+    return dict(zip(BASE_PREPAY_COLUMNS, means, strict=True))
+
+
 def plan_metrics(
     results: dict, xp: Any = np, quarters: int | None = None, scenario_demand: Any = None
 ) -> dict:
@@ -515,6 +534,7 @@ def plan_metrics(
         "deferred_capex_mean_usd": share("deferred_usd"),
         "forfeited_deposits_mean_usd": share("forfeited_usd"),
         "distress_sale_proceeds_mean_usd": share("distress_sold_usd"),
+        **base_prepay_metrics(results, xp),
         **first_breach_shares(results, npv.shape[0], xp),
         **{
             name: median_quarter(results[field], quarters, xp)

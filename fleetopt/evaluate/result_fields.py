@@ -4,7 +4,7 @@ names (:data:`RESULT_FIELDS`, the same (P, S) arrays from NumPy, the C build and
 
 from __future__ import annotations
 
-from fleetopt.evaluate.liquidity import LIQUIDITY_REACTIONS, REACTION_USD
+from fleetopt.evaluate.liquidity import BASE_PREPAID, BASE_PREPAID_USD, LIQUIDITY_REACTIONS, REACTION_USD
 
 # per pair, the quarters before its first covenant breach, before its liquidity default and before its
 # uncured covenant breach (T: none in the horizon): the quarter index of each, for when a plan breaks
@@ -48,16 +48,22 @@ RESULT_FIELDS = (
 # assets at the end, on the pair's path (docs/evaluation.md, "The present cost"); one more row kept
 # where computed (fields_kept)
 PRESENT_COST = "present_cost"
+# simulate's (P, S) policy rule 6 results, only where `policy.prepay_borrowing_base` is on: whether the pair
+# made a mandatory prepayment of a borrowing-base deficiency, and the principal so prepaid, USD
+# (docs/evaluation.md, "Policy"); kept where asked (fields_kept), so a model without the rule keeps
+# and writes what it did before
+BASE_PREPAY_FIELDS = (BASE_PREPAID, BASE_PREPAID_USD)
 # a result takes at most 8 bytes (a float64; a bool, 1): the rows in memory and their file
 # (spill.py) count 8 a value
 RESULT_VALUE_BYTES = 8
 
 
-def fields_kept(present_cost: bool) -> tuple[str, ...]:
+def fields_kept(present_cost: bool, base_prepay: bool = False) -> tuple[str, ...]:
     """The (P, S) results a chunk keeps, in memory or in a file (spill.py): :data:`RESULT_FIELDS`,
     and :data:`PRESENT_COST` where the run computes it, so that a block kept by an earlier attempt
-    holds it too."""
-    return (*RESULT_FIELDS, PRESENT_COST) if present_cost else RESULT_FIELDS
+    holds it too; :data:`BASE_PREPAY_FIELDS` where ``base_prepay`` (the policy's rule 6 on)."""
+    kept = (*RESULT_FIELDS, PRESENT_COST) if present_cost else RESULT_FIELDS
+    return (*kept, *BASE_PREPAY_FIELDS) if base_prepay else kept
 
 
 def result_bytes(n_plans: int, n_scenarios: int, fields: tuple[str, ...] = RESULT_FIELDS) -> int:

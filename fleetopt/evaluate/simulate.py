@@ -418,10 +418,10 @@ def forecast_cash_flow(data: ModelData, plans: PlanBatch) -> tuple[np.ndarray, n
     Market sales are capped by the forecast demand in each use, contracts paid as the evaluator pays
     them on the forecast (a contract served short is late, then cancelled, with its penalties, under
     the model's contract rules), with the plan's own draws and prepayments, without the revolver and
-    without the liquidity rules (policy rules 0, 3 and 4: the order rule is what reads this).
+    without the liquidity rules (policy rules 0, 3, 4 and 6: the order rule is what reads this).
     ``plans``' own ``forecast_cash_flow``, ``gen_market_earned`` and ``order_saving`` are not read."""
-    policy = data.policy.model_copy(update={"defer_orders": False, "distress_sales": False,
-                                            "cut_prepayments": False})  # fmt: skip
+    rules_off = ("defer_orders", "distress_sales", "cut_prepayments", "prepay_borrowing_base")
+    policy = data.policy.model_copy(update=dict.fromkeys(rules_off, False))
     consts = replace(SimulationConstants.from_data(data), policy=policy,
                      financing=Financing.from_data(data, with_revolver=False))  # fmt: skip
     out = simulate(consts, plans, forecast_scenario(data), record=("cash_usd",), market_earned=True)

@@ -11,7 +11,8 @@ from fleetopt.schema.base import Fraction, GpuCount, Money, StrictModel
 
 
 class Policy(StrictModel):
-    """The evaluator's recourse rules, each on by default but `idle_gpus_to_market`."""
+    """The evaluator's recourse rules, each on by default but `idle_gpus_to_market` and
+    `prepay_borrowing_base`."""
 
     power_to_contracts_first: bool = True
     """A site short of power serves its contracted GPUs first, then inference-market GPUs, then
@@ -64,6 +65,15 @@ class Policy(StrictModel):
     principal. The part the borrowing base needs at the quarter's end, or at a later quarter's end
     on the plan's own schedule at the quarter's resale level, is never cut (docs/evaluation.md,
     policy rule 3) (off: every prepayment is paid as planned)."""
+    prepay_borrowing_base: bool = False
+    """In a quarter whose borrowing base is tested, where the GPU-secured balances need more collateral
+    than the fleet's value at the scenario's resale level, prepay the excess as a credit agreement's
+    mandatory prepayment does: the least principal that brings the need back to the value, first on
+    the facility with the smallest `max_ltv` (a USD repaid there frees the most collateral), paid from
+    cash above `finance.min_cash_usd` plus `liquidity_buffer_usd`, then from the undrawn revolver; what
+    those cannot pay stays a breach. No GPUs are sold for it. The prepaid principal owes no more
+    interest and shortens the facility's last instalments (docs/evaluation.md, policy rule 6) (off,
+    the default: a breach of the base is counted and nothing is paid)."""
     liquidity_buffer_usd: Money = 0.0
     """Cash the order rule keeps above `finance.min_cash_usd` in its projection, and the prepayment
     rule after its prepayments, USD; a larger buffer defers earlier and prepays less. Above 0 it acts
@@ -96,6 +106,7 @@ class Policy(StrictModel):
             or self.defer_orders
             or self.distress_sales
             or self.cut_prepayments
+            or self.prepay_borrowing_base
         )
 
     @classmethod
@@ -109,4 +120,5 @@ class Policy(StrictModel):
             defer_orders=False,
             distress_sales=False,
             cut_prepayments=False,
+            prepay_borrowing_base=False,
         )

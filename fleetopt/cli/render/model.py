@@ -145,6 +145,7 @@ POLICY_RULE_WORDS = {
     "distress_sales": "distress sales",
     "cut_prepayments": "prepayments cut",
     "idle_gpus_to_market": "idle GPUs to the market",
+    "prepay_borrowing_base": "borrowing-base deficiency prepaid",
 }
 
 

@@ -20,11 +20,16 @@ from fleetopt.core.covenants import (
 )
 from fleetopt.core.economics.policy_balances import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
+from fleetopt.errors import InputError
 from fleetopt.evaluate.kernel.scenario_arguments import KERNEL_FACTORS, SCENARIO_FORMS
 from fleetopt.evaluate.layout import REL
 from fleetopt.evaluate.operations import TINY
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.simulate import SimulationConstants
+
+# a policy rule the fused kernel does not run (the array code does: kernel_fits says so, and a kernel
+# backend asked for it refuses it by name)
+UNFUSED_RULE = "the fused kernel does not make policy.prepay_borrowing_base's mandatory prepayments"
 
 # The pair's state is fixed-size: contract status and the quarters a pair may lack power are bit
 # masks of one 64-bit word, the sites' power shares registers. Larger models run the array code.
@@ -96,6 +101,8 @@ class KernelShape:
 
     @classmethod
     def of(cls, consts: SimulationConstants, plans: PlanBatch, scenario_major: bool = False) -> KernelShape:
+        if consts.policy.prepay_borrowing_base:
+            raise InputError(f"{UNFUSED_RULE}: run it with --backend numpy")
         I, K = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1]
         B, G = plans.build_mw.shape[1], plans.market_revenue.shape[2]
         cuts = consts.policy.cut_prepayments and bool((plans.prepay > 0).any())
@@ -290,6 +297,8 @@ def _forgone_facilities(consts: SimulationConstants, plans: PlanBatch) -> tuple[
 def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
     """Why the fused kernel cannot take these plans under ``consts`` (its fixed-size state: the
     model's delay allowances and the plans' prepaid facilities count too), or None."""
+    if consts.policy.prepay_borrowing_base:
+        return UNFUSED_RULE
     I, K, G = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1], plans.market_revenue.shape[2]
     T = plans.held.shape[1]
     if I > MAX_SITES or K > MAX_CONTRACTS or T > MAX_QUARTERS or 2 * G + 5 > 64:

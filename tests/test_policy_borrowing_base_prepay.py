@@ -1,0 +1,226 @@
+"""Policy rule 6, `prepay_borrowing_base` (docs/evaluation.md, "Policy"): a borrowing-base deficiency
+mended by a mandatory prepayment of the excess, from cash above the floor, then the undrawn revolver.
+
+The instance (`test_policy.model`, no contract): 1,000 GPUs of SKU A bought in 2025Q4 at $100,000,
+worth 100 % of it at every age the horizon's 4 quarters see, so the fleet is worth $100M in each; a
+GPU-secured loan of $80M at 8 % (2 % a quarter) at `max_ltv` 0.7, repaid $10M a quarter over 8
+quarters: $70M owed at the end of quarter 0, which needs 70 / 0.7 = $100M of collateral. At a resale
+factor of 0.9 in quarter 0 the fleet is worth $90M: $10M of collateral short, which 10 x 0.7 = $7M of
+principal repaid mends. Opening cash $1B, no tax, the minimum cash 0 unless told.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from evaluate_builders import batch
+from milp_builders import data_of
+from test_borrowing_base import BASE_BIT, resale
+from test_policy import model
+
+from fleetopt.core.plan import Plan
+from fleetopt.errors import InputError
+from fleetopt.evaluate.covenant_tests import base_cure_order
+from fleetopt.evaluate.kernel.cpu import cpu_kernel
+from fleetopt.evaluate.kernel.shape import kernel_fits
+from fleetopt.evaluate.metrics import BASE_PREPAY_COLUMNS, plan_metrics
+from fleetopt.evaluate.result_fields import BASE_PREPAY_FIELDS, RESULT_FIELDS, fields_kept
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.schema.model_file import bundled_model_path
+from fleetopt.schema.policy import Policy
+
+RULE_OFF, RULE_ON = Policy(), Policy(prepay_borrowing_base=True)
+LINES = ("cash_usd", "interest_usd", "debt_usd", "revolver_balance_usd", "prepayment_usd")
+LOAN = {"fixed_rate_annual": 0.08, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+
+
+def prepay_model(loans: dict[str, tuple] | None = None, revolver_usd: float = 0.0) -> dict:
+    """The instance, with ``loans`` (name: (opening balance, max_ltv, quarters repaid over)) in place
+    of the $80M one, and a revolver of ``revolver_usd`` at 0 %."""
+    d = model(capacity_mw=2.0)
+    d["contracts"] = {}
+    d["fleet"][0].update(gpus=1000, capex_per_gpu_usd=100_000.0)
+    d["skus"]["A"].update(useful_life_years=2.0, resale_fraction_by_age_years=[1.0, 1.0, 0.0])
+    d["finance"]["facilities"] = {
+        name: {"size_usd": opening, "opening_balance_usd": opening, "max_ltv": ltv,
+               "amortization_quarters": n, **LOAN}
+        for name, (opening, ltv, n) in (loans or {"gpu-loan": (80e6, 0.7, 8)}).items()
+    }
+    if revolver_usd:
+        d["finance"]["revolver"] = {"size_usd": revolver_usd, "annual_rate": 0.0}
+    return d
+
+
+def fleet_plan(data) -> Plan:
+    plan = Plan.empty(data)
+    plan.held_training[0, :] = 1000.0
+    plan.active[0, 0, 0, :] = 1000.0
+    return plan
+
+
+def run(data, policy: Policy, factors: dict[int, float]) -> dict:
+    """The NumPy simulation of the plan with quarterly ``LINES``, at resale ``factors``."""
+    consts = SimulationConstants.from_data(data).with_policy(policy)
+    return simulate(consts, batch(data, [fleet_plan(data)]), resale(data, factors), record=LINES)
+
+
+def line(out: dict, name: str) -> np.ndarray:
+    return out[name][0, 0]
+
+
+def test_a_deficiency_of_10m_of_collateral_is_mended_by_7m_of_principal_that_bears_no_interest_after():
+    data = data_of(prepay_model())
+    off, on = run(data, RULE_OFF, {0: 0.9}), run(data, RULE_ON, {0: 0.9})
+    assert off["first_breach"][0, 0] == BASE_BIT and "base_prepaid" not in off  # counted, not paid
+    assert on["breach"][0, 0] == 0.0  # the base is tested after the prepayment: met exactly
+    np.testing.assert_allclose(line(on, "prepayment_usd")[0], 7e6, rtol=1e-12)
+    np.testing.assert_allclose(line(off, "cash_usd")[0] - line(on, "cash_usd")[0], 7e6, rtol=1e-12)
+    np.testing.assert_allclose(line(on, "debt_usd")[0], 63e6, rtol=1e-12)
+    # quarter 1's interest is 2 % of 63M, not of 70M: 140,000 less; its $10M instalment is paid as
+    # planned (the prepayment shortens the last instalments, after the horizon here)
+    saved = line(off, "interest_usd")[1] - line(on, "interest_usd")[1]
+    np.testing.assert_allclose(saved, 140_000.0, rtol=1e-9)
+    np.testing.assert_allclose(line(on, "debt_usd")[1:], [53e6, 43e6, 33e6], rtol=1e-12)
+    assert on["base_prepaid"][0, 0] == 1.0
+    np.testing.assert_allclose(on["base_prepaid_usd"][0, 0], 7e6, rtol=1e-12)
+
+
+def test_a_factor_that_leaves_the_base_met_prepays_nothing_and_changes_no_figure():
+    data = data_of(prepay_model())
+    off, on = run(data, RULE_OFF, {0: 1.0}), run(data, RULE_ON, {0: 1.0})
+    assert on["base_prepaid"][0, 0] == 0.0 and on["base_prepaid_usd"][0, 0] == 0.0
+    for name in off:
+        np.testing.assert_array_equal(on[name], off[name], err_msg=name)
+
+
+def floor_below_cash(extra: float, revolver_usd: float, buffer: float = 0.0,
+                     default_at_floor: bool = False) -> tuple:  # fmt: skip
+    """The instance with the minimum cash (plus ``buffer``, the policy's) ``extra`` below quarter 0's
+    cash without the rule, and a revolver of ``revolver_usd``: the data and the two runs. The
+    default level is 0 (no distress sale: the $10M instalments take cash below the minimum from
+    quarter 1), or the minimum with ``default_at_floor``."""
+    d = prepay_model(revolver_usd=revolver_usd)
+    cash_0 = float(line(run(data_of(d), RULE_OFF, {0: 0.9}), "cash_usd")[0])
+    d["finance"]["min_cash_usd"] = cash_0 - extra - buffer
+    d["finance"]["default_cash_usd"] = d["finance"]["min_cash_usd"] if default_at_floor else 0.0
+    d["policy"] = {"liquidity_buffer_usd": buffer}
+    data = data_of(d)
+    on = Policy(prepay_borrowing_base=True, liquidity_buffer_usd=buffer)
+    return data, run(data, Policy(liquidity_buffer_usd=buffer), {0: 0.9}), run(data, on, {0: 0.9})
+
+
+@pytest.mark.parametrize("buffer", [0.0, 3e6])
+def test_cash_above_the_floor_pays_first_and_the_revolver_the_rest(buffer):
+    """$5M of cash above the minimum (plus the buffer): the revolver draws the other $2M; cash ends on
+    the floor and the base is met."""
+    data, off, on = floor_below_cash(5e6, revolver_usd=10e6, buffer=buffer)
+    np.testing.assert_allclose(line(on, "cash_usd")[0], data.min_cash + buffer, rtol=1e-12)
+    np.testing.assert_allclose(line(on, "revolver_balance_usd")[0], 2e6, rtol=1e-12)
+    np.testing.assert_allclose(line(on, "prepayment_usd"), [7e6, 0.0, 0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(on["base_prepaid_usd"][0, 0], 7e6, rtol=1e-12)
+    assert on["breach"][0, 0] == 0.0 and off["breach"][0, 0] == 1.0
+
+
+def test_a_deficiency_cash_and_revolver_cannot_pay_in_full_is_partly_prepaid_and_still_a_breach():
+    """$5M of cash above the minimum and a $1M revolver prepay $6M of the $7M: $64M needs $91.4M of
+    collateral against $90M, a breach counted as before."""
+    data, off, on = floor_below_cash(5e6, revolver_usd=1e6)
+    np.testing.assert_allclose(on["base_prepaid_usd"][0, 0], 6e6, rtol=1e-12)
+    np.testing.assert_allclose(line(on, "debt_usd")[0], 64e6 + 1e6, rtol=1e-12)  # the revolver's 1M too
+    np.testing.assert_allclose(line(on, "cash_usd")[0], data.min_cash, rtol=1e-12)
+    assert on["first_breach"][0, 0] == off["first_breach"][0, 0] == BASE_BIT
+
+
+def test_no_gpu_is_sold_to_mend_the_base():
+    """With no cash above the minimum, the default level at it, and no revolver, quarter 0 prepays
+    nothing and sells nothing (the distress sale, on as by default, acts only below the default
+    level): it is the run without the rule, a breach."""
+    _, off, on = floor_below_cash(0.0, revolver_usd=0.0, default_at_floor=True)
+    for name in LINES:
+        assert line(on, name)[0] == line(off, name)[0], name
+    assert on["first_breach"][0, 0] == BASE_BIT and on["quarters_before_breach"][0, 0] == 0.0
+
+
+def two_loans(factor: float) -> tuple[dict, dict]:
+    """$64M at `max_ltv` 0.7 over 8 quarters and $4.5M at 0.5 over 9: $56M and $4M owed after
+    quarter 0, needing 80 + 8 = $88M of collateral; both runs at ``factor`` in quarter 0."""
+    data = data_of(prepay_model({"loan-70": (64e6, 0.7, 8), "loan-50": (4.5e6, 0.5, 9)}))
+    return run(data, RULE_OFF, {0: factor}), run(data, RULE_ON, {0: factor})
+
+
+def test_the_loan_at_the_smaller_max_ltv_is_repaid_first():
+    """At 0.85 the fleet is worth $85M, $3M short: $1.5M repaid on the 0.5 loan (2 USD of collateral
+    a USD) mends it, where the 0.7 loan would need $2.1M."""
+    off, on = two_loans(0.85)
+    np.testing.assert_allclose(on["base_prepaid_usd"][0, 0], 1.5e6, rtol=1e-12)
+    np.testing.assert_allclose(line(off, "debt_usd")[0] - line(on, "debt_usd")[0], 1.5e6, rtol=1e-12)
+    assert on["breach"][0, 0] == 0.0
+    # quarter 1: 2 % interest on 1.5M less
+    saved = line(off, "interest_usd")[1] - line(on, "interest_usd")[1]
+    np.testing.assert_allclose(saved, 30_000.0, rtol=1e-9)
+
+
+def test_a_deficiency_beyond_the_first_loan_goes_on_to_the_next():
+    """At 0.75 the fleet is worth $75M, $13M short: the 0.5 loan's whole $4M frees $8M, and the 0.7
+    loan repays 5 x 0.7 = $3.5M for the other $5M: $7.5M in all."""
+    off, on = two_loans(0.75)
+    np.testing.assert_allclose(on["base_prepaid_usd"][0, 0], 7.5e6, rtol=1e-12)
+    np.testing.assert_allclose(line(on, "debt_usd")[0], 52.5e6, rtol=1e-12)
+    assert on["breach"][0, 0] == 0.0 and off["breach"][0, 0] == 1.0
+
+
+def test_the_cure_order_is_the_smallest_max_ltv_first_ties_in_the_model_s_order():
+    weights = np.array([1 / 0.7, 0.0, 1 / 0.5, 1 / 0.7])
+    assert base_cure_order(weights) == [2, 0, 3]
+
+
+def rule(data, on: bool) -> Policy:
+    """The model's policy with the rule ``on`` or off."""
+    return data.policy.model_copy(update={"prepay_borrowing_base": on})
+
+
+def test_on_tiny_the_rule_changes_only_the_futures_whose_base_it_mends():
+    """tiny's forecast optimum (tests/test_borrowing_base.py: its base used in full in most quarters)
+    on 60 scenarios: with the rule off, every result as before; on, the scenarios it prepays in
+    breach the base no more often, and those with no prepayment are bit for bit the rule-off ones."""
+    from fleetopt import api
+
+    loaded, data = api.load(bundled_model_path("tiny"))
+    plans = batch(data, [api.solve(loaded).plan])
+    scen = generate_scenarios(data, 7, 0, 60)
+    consts = SimulationConstants.from_data(data)
+    off = simulate(consts, plans, scen)
+    again = simulate(consts.with_policy(rule(data, False)), plans, scen)
+    for name in off:
+        np.testing.assert_array_equal(again[name], off[name], err_msg=name)
+    on = simulate(consts.with_policy(rule(data, True)), plans, scen)
+    prepaid = on["base_prepaid"][0] > 0
+    assert prepaid.any()
+    for name in off:
+        np.testing.assert_array_equal(on[name][0, ~prepaid], off[name][0, ~prepaid], err_msg=name)
+    assert on["breach"][0].sum() <= off["breach"][0].sum()
+
+
+def test_the_fused_kernel_refuses_the_rule_by_name_and_the_array_code_runs_it():
+    data = data_of(prepay_model())
+    consts = SimulationConstants.from_data(data).with_policy(RULE_ON)
+    plans = batch(data, [fleet_plan(data)])
+    assert "policy.prepay_borrowing_base" in kernel_fits(plans, consts)
+    with pytest.raises(InputError, match=r"policy\.prepay_borrowing_base.*--backend numpy"):
+        cpu_kernel(threads=1).simulate(consts, plans, resale(data, {0: 0.9}))
+
+
+def test_the_plan_s_metrics_count_the_prepayments_as_the_other_reactions_only_where_the_rule_is_on():
+    """Two scenarios, one at a factor of 0.9 in quarter 0 ($7M prepaid) and one at 1 (none): a share of
+    0.5 and a mean of $3.5M; without the rule neither column."""
+    data = data_of(prepay_model())
+    scen = deterministic_scenarios(data, 2)
+    scen.factors["resale_factor"][0, 0] = 0.9
+    plans = batch(data, [fleet_plan(data)])
+    on = {"base_prepaid_share": 0.5, "base_prepaid_mean_usd": 3.5e6}
+    for policy, want in ((RULE_ON, on), (RULE_OFF, {})):
+        out = simulate(SimulationConstants.from_data(data).with_policy(policy), plans, scen)
+        got = {k: v[0] for k, v in plan_metrics(out, quarters=data.T).items() if k in BASE_PREPAY_COLUMNS}
+        assert got == pytest.approx(want, rel=1e-12)
+    assert set(fields_kept(False, base_prepay=True)) - set(RESULT_FIELDS) == set(BASE_PREPAY_FIELDS)
