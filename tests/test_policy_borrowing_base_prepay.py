@@ -24,6 +24,7 @@ from fleetopt.evaluate.covenant_tests import base_cure_order
 from fleetopt.evaluate.kernel.cpu import cpu_kernel
 from fleetopt.evaluate.kernel.shape import kernel_fits
 from fleetopt.evaluate.metrics import BASE_PREPAY_COLUMNS, plan_metrics
+from fleetopt.evaluate.path import path_in
 from fleetopt.evaluate.result_fields import BASE_PREPAY_FIELDS, RESULT_FIELDS, fields_kept
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -224,3 +225,15 @@ def test_the_plan_s_metrics_count_the_prepayments_as_the_other_reactions_only_wh
         got = {k: v[0] for k, v in plan_metrics(out, quarters=data.T).items() if k in BASE_PREPAY_COLUMNS}
         assert got == pytest.approx(want, rel=1e-12)
     assert set(fields_kept(False, base_prepay=True)) - set(RESULT_FIELDS) == set(BASE_PREPAY_FIELDS)
+
+
+def test_one_scenario_s_path_shows_the_prepayment_in_its_quarter_and_in_words_only_where_the_rule_is_on():
+    d = prepay_model()
+    plans = batch(data_of(d), [fleet_plan(data_of(d))])
+    off = path_in(data_of(d), plans, resale(data_of(d), {0: 0.9}), 7).frame
+    d["policy"] = {"prepay_borrowing_base": True}
+    data = data_of(d)
+    on = path_in(data, plans, resale(data, {0: 0.9}), 7).frame
+    assert "base_prepaid_usd" not in off.columns
+    np.testing.assert_allclose(on["base_prepaid_usd"], [7e6, 0.0, 0.0, 0.0], atol=1e-6)
+    assert on["reactions"].iloc[0] == "borrowing base prepaid $7.0M" and off["reactions"].iloc[0] == ""

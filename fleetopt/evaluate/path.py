@@ -27,7 +27,7 @@ from fleetopt.core.units import (
     format_usd_cents,
 )
 from fleetopt.errors import InputError, user_path
-from fleetopt.evaluate.liquidity import REACTION_USD
+from fleetopt.evaluate.liquidity import BASE_PREPAID_USD, REACTION_USD
 from fleetopt.evaluate.path_events import reaction_words, risk_events
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.result_fields import END_TERM_PARTS
@@ -38,6 +38,9 @@ from fleetopt.runs import limits
 from fleetopt.runs.file_text import finite_json
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.output_files import refuse_output_file
+
+# the policy's USD reactions a path shows each quarter: REACTION_USD, and rule 6's principal prepaid where on
+PATH_USD = (*REACTION_USD, BASE_PREPAID_USD)
 
 AS_ASKED = "as asked"  # why a scenario given by its number is shown
 # the plan's lines read each quarter, USD (core.economics.quarter_finance.QuarterFinance.lines, the
@@ -316,7 +319,7 @@ def _quarter(v: dict) -> dict:
         "cures_allowed": int(v["cures"].allowed),
         "solvent": bool(_at(v["solvent"])),
         "prepayment_cut_usd": _at(step.prepayment_cut),
-        "reaction_usd": {name: _at(liquidity.reactions()[name]) for name in REACTION_USD},
+        "reaction_usd": {name: _at(usd) for name, usd in liquidity.reactions().items() if name in PATH_USD},
         "distress_sold_gpus": [0.0 if sold is None else _at(sold) for sold in liquidity.sold_now],
         "served": _served(parts["served"], len(book.status)),
         "live": np.asarray(book.status)[:, 0, 0].copy(),
@@ -355,8 +358,9 @@ def _frame(data: ModelData, plan: PlanBatch, scen, seen: list[dict]) -> pd.DataF
     _covenant_columns(data, frame, lines, seen)
     frame["liquidity_default"] = _first_of(np.array([not q["solvent"] for q in seen]))
     frame["prepayment_cut_usd"] = [q["prepayment_cut_usd"] for q in seen]
-    for name in REACTION_USD:  # the policy's totals so far, each quarter's part
-        frame[name] = np.diff([0.0, *(q["reaction_usd"].get(name, 0.0) for q in seen)])
+    for name in PATH_USD:  # the policy's totals so far, each quarter's part (rule 6's only where it is on)
+        if name in REACTION_USD or any(name in q["reaction_usd"] for q in seen):
+            frame[name] = np.diff([0.0, *(q["reaction_usd"].get(name, 0.0) for q in seen)])
     frame["reactions"] = reaction_words(data, plan, frame, seen, np.asarray(scen.contract_alive[0]))
     frame["risk_events"] = risk_events(data, plan, scen, seen)
     return frame

@@ -33,8 +33,10 @@ def reaction_words(data: ModelData, plan: PlanBatch, frame: pd.DataFrame, seen: 
         said = []
         for column, what in (("deferred_usd", "orders deferred"), ("forfeited_usd", "deposits forfeited "
                              "on cancelled orders"), ("distress_sold_usd", None),
-                             ("prepayment_cut_usd", "prepayment cut")):  # fmt: skip
-            if frame[column].iloc[t] >= LIQUIDITY_TOLERANCE_USD:  # below: round-off, nothing done
+                             ("prepayment_cut_usd", "prepayment cut"),
+                             ("base_prepaid_usd", "borrowing base prepaid")):  # fmt: skip
+            done = frame[column].iloc[t] if column in frame else 0.0  # rule 6's column: only where on
+            if done >= LIQUIDITY_TOLERANCE_USD:  # below: round-off, nothing done
                 what = what or f"GPUs sold in distress: {gpus_sold_words(q['distress_sold_gpus'])} for"
                 said.append(f"{what} {format_usd(frame[column].iloc[t])}")
         said += _late_contract_words(data, plan, t, q, seen[t - 1] if t else None, alive[:, t])
