@@ -38,6 +38,7 @@ from fleetopt.runs.limits import DEFAULT_SCREEN
 from fleetopt.runs.registry import is_table, table_solved
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.stochastic.forecast_completion import rescued_completion
+from fleetopt.stochastic.gap import check_gap_scenarios, gap_frame
 from fleetopt.stochastic.replications import check_replications, stability_frame
 from fleetopt.stochastic.result import PLAN_LABELS, StochasticResult
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
@@ -395,6 +396,7 @@ def solve_stochastic(
     integer_later: bool = False,
     share_purchases: bool = False,
     replications: int = 1,
+    gap_scenarios: int = 0,
 ) -> StochasticResult:
     """The two-stage stochastic plan (docs/formulation.md §7b) of ``model`` (as :func:`solve` takes
     it): ``scenarios`` representatives of
@@ -417,8 +419,11 @@ def solve_stochastic(
     seconds; ``threads`` capped to the usable cores, with a :class:`FleetoptWarning`. ``replications`` K
     (1 to 30): the same solve on K scenario samples, of seeds ``scenario_seed`` ... ``scenario_seed + K - 1``,
     the plan the first's; K > 1 gives ``result.replications``: each first-stage decision in every sample,
-    its mean, min and max, and a verdict on its stability (docs/formulation.md §7b "Replications"). Bad
-    settings raise
+    its mean, min and max, and a verdict on its stability (docs/formulation.md §7b "Replications").
+    ``gap_scenarios`` M (0: none; 2 to 1,000, with K >= 2 and risk_weight 0): the plan's first stage fixed
+    in M fresh scenarios, each re-planned by the programme's scenario model, and the optimality gap of
+    the first stage estimated against the K samples' optima, ``result.replications["gap"]``
+    (docs/formulation.md §7b "Optimality gap"). Bad settings raise
     :class:`~fleetopt.errors.InputError`.
 
     Returns a :class:`StochasticResult` (:func:`write_stochastic_run` writes it as a run).
@@ -431,6 +436,7 @@ def solve_stochastic(
         limits.whole("screen", screen, 1, limits.MAX_SCREENED)
     limits.whole("out_of_sample", out_of_sample, 0)  # 0: none
     check_replications(replications)
+    check_gap_scenarios(gap_scenarios, replications, risk_weight)
     loaded, data = _loaded_and_data(model)
     threads = resources.capped_threads(threads)
     check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver,
@@ -444,7 +450,7 @@ def solve_stochastic(
         data, scenarios, quarters=first_stage_quarters, risk_weight=risk_weight, alpha=cvar_alpha,
         seed=scenario_seed, screen=screen, oos_scenarios=out_of_sample, mip_gap=mip_gap,
         time_limit=time_limit, threads=threads, backend=backend, route=solver, integer_later=integer_later,
-        share_purchases=share_purchases, replications=replications,
+        share_purchases=share_purchases, replications=replications, gap_scenarios=gap_scenarios,
     )  # fmt: skip
     result.loaded = loaded
     return _with_plans_key(result)
@@ -507,7 +513,8 @@ def write_stochastic_run(
     """Write summary.json (the measures), plan.npz (the completed stochastic plan and the forecast
     optimum, so `fleetopt compare FOLDER` compares them), plan.csv and statements.csv of the
     stochastic plan, replications.csv where it was solved on several samples (each first-stage
-    decision in each), and model.yaml into a run folder; and record it in the run registry.
+    decision in each), gap_scenarios.csv where its optimality gap was estimated (each fresh scenario's
+    value under its first stage), and model.yaml into a run folder; and record it in the run registry.
     ``loaded``: the model it was solved from (a LoadedModel or what :func:`load` returns; None:
     the one :func:`solve_stochastic` kept); ``out`` and ``command``: as :func:`write_solve_run`'s.
     Returns the run folder (a Path)."""
@@ -530,6 +537,8 @@ def write_stochastic_run(
         RunFolder.MODEL: loaded.text,
         **({} if result.replications is None
            else {RunFolder.REPLICATIONS: csv_text(stability_frame(result.replications))}),
+        **({} if result.gap_scenarios is None
+           else {RunFolder.GAP_CSV: csv_text(gap_frame(result.gap_scenarios))}),
     }  # fmt: skip
     return _recorded(loaded, lambda: folder.write(files), summary, command)
 

@@ -61,6 +61,7 @@ from fleetopt.runs.kinds import run_name
 from fleetopt.runs.limits import MAX_STOCHASTIC_SCENARIOS, MAX_TAIL
 from fleetopt.runs.output_files import OUT_FLAG
 from fleetopt.runs.run_files import RunDirError
+from fleetopt.stochastic.gap import MAX_GAP_SCENARIOS, check_gap_scenarios
 from fleetopt.stochastic.replications import MAX_REPLICATIONS
 from fleetopt.stochastic.settings import FIRST_STAGE_QUARTERS
 
@@ -186,6 +187,17 @@ ReplicationsOption = Annotated[
         "(formulation §7b).",
     ),
 ]
+GapScenariosOption = Annotated[
+    int,
+    typer.Option(
+        parser=whole_number,
+        help="With --stochastic N --replications K (K >= 2, --risk-weight 0): estimate the first stage's "
+        f"optimality gap: fix it in M fresh scenarios (2 to {MAX_GAP_SCENARIOS:,}; seed --scenario-seed "
+        "+ K), "
+        "each re-planned as the programme's scenarios are, against the K samples' optima (Mak, Morton and "
+        "Wood; formulation §7b); each scenario's value in gap_scenarios.csv. 0: none.",
+    ),
+]
 StochasticSolverOption = Annotated[
     str,
     typer.Option(
@@ -239,6 +251,7 @@ def solve(
     cvar_alpha: CvarAlphaOption = TAIL,
     scenario_seed: ScenarioSeedOption = 0,
     replications: ReplicationsOption = 1,
+    gap_scenarios: GapScenariosOption = 0,
     stochastic_solver: StochasticSolverOption = "blocks",
     integer_later: IntegerLaterFlag = False,
     share_purchases: SharePurchasesFlag = False,
@@ -258,7 +271,8 @@ def solve(
 
 # the options that apply only to a two-stage solve
 STOCHASTIC_ONLY = (
-    "first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "replications", "stochastic_solver",
+    "first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "replications", "gap_scenarios",
+    "stochastic_solver",
     "integer_later", "share_purchases",
 )
 
@@ -353,6 +367,7 @@ def _solve_stochastic(ctx: typer.Context, loaded: api.LoadedModel, threads: int 
     _, data = api.load(loaded)
     api.check_settings(data, n, quarters, p["risk_weight"], p["cvar_alpha"], solver,  # before the folder
                        share_purchases=p["share_purchases"])
+    check_gap_scenarios(p["gap_scenarios"], p["replications"], p["risk_weight"])
     with RunFolder.claim(p["out"], run_name("stochastic", loaded.model.name)).released_on_failure() as folder:
         say_model_changes(loaded)
         # counted: "1 scenarios" read as a slip
@@ -364,7 +379,7 @@ def _solve_stochastic(ctx: typer.Context, loaded: api.LoadedModel, threads: int 
                 cvar_alpha=p["cvar_alpha"], scenario_seed=p["scenario_seed"], time_limit=p["time_limit"],
                 mip_gap=stochastic_gap(ctx, p["mip_gap"]), threads=threads, solver=solver,
                 integer_later=p["integer_later"], share_purchases=p["share_purchases"],
-                replications=p["replications"],
+                replications=p["replications"], gap_scenarios=p["gap_scenarios"],
             )  # fmt: skip
         path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path, _print_stochastic)
     _print_stochastic(result)

@@ -26,6 +26,7 @@ class RunFiles:
     PURCHASES = "purchases.csv"  # solve --purchases: the file as it was read
     STATEMENTS = "statements.csv"
     REPLICATIONS = "replications.csv"  # solve --stochastic N --replications K: each sample's first stage
+    GAP_CSV = "gap_scenarios.csv"  # ... --gap-scenarios M: each fresh scenario's value under the first stage
     METRICS = "metrics.csv"
     NPV_MATRIX = "npv_matrix.npy"
     CANDIDATES = "candidates.json"  # a sweep's candidates (feasible or not), saved as each is made
@@ -43,8 +44,8 @@ class RunFiles:
     PLAN_FILES = (PLANS, PLAN)
     # the files a run writes: no other command's output may replace one (output_files.refuse_run_file)
     TABLES = (PLAN_CSV, STATEMENTS, METRICS, CANDIDATES_CSV, FRONT, PURCHASES)  # RunData's, in order
-    FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, REPLICATIONS, METRICS,
-             NPV_MATRIX, CANDIDATES, CANDIDATES_CSV, FRONT, PATH_CSV, PATH_JSON, REPORT)  # fmt: skip
+    FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, REPLICATIONS, GAP_CSV,
+             METRICS, NPV_MATRIX, CANDIDATES, CANDIDATES_CSV, FRONT, PATH_CSV, PATH_JSON, REPORT)  # fmt: skip
     # the files each kind of finished run writes besides summary.json and model.yaml (a summary.json
     # edited to another kind was recorded, and `fleetopt runs` then failed on its figures)
     RESULTS_OF_KIND: ClassVar[dict[str, tuple[str, ...]]] = {

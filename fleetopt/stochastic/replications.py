@@ -105,8 +105,8 @@ def amount_range(row: dict) -> str:
 
 def replications_record(data: ModelData, results: list, settings: dict) -> dict:
     """summary.json's ``replications``: each replication's seed, objective (the value of the plan it
-    keeps: RP's, or EEV's where it keeps the forecast optimum's first stage), status and gap, the
-    stability table and its verdict.
+    keeps: RP's, or EEV's where it keeps the forecast optimum's first stage), the bound its solve proved
+    on its sample's optimum (``rp_bound_usd``), status and gap, the stability table and its verdict.
     ``results``: the replications' StochasticResults, the run's own first."""
     quarters, shared = settings["first_stage_quarters"], settings.get("share_purchases")
     every_quarter = SHARED_COMMITMENTS if shared else ()
@@ -116,6 +116,7 @@ def replications_record(data: ModelData, results: list, settings: dict) -> dict:
         "count": len(results),
         "seeds": [r.settings["scenario_seed"] for r in results],
         "objectives_usd": objectives,
+        "bounds_usd": [r.measures.get("rp_bound_usd") for r in results],
         "statuses": [r.measures["status"] for r in results],
         "gaps": [r.measures["gap"] for r in results],
         "stable": not any(row["varies"] for row in rows),

@@ -60,6 +60,9 @@ class StochasticResult:
     # the solve on other scenario samples beside this one (--replications K > 1; None: none):
     # :func:`fleetopt.stochastic.replications.replications_record`
     replications: dict | None = None
+    # each fresh scenario's row under the plan's first stage (--gap-scenarios M; None: none), which
+    # gap_scenarios.csv writes: :func:`fleetopt.stochastic.gap.fresh_scenario_rows`
+    gap_scenarios: list[dict] | None = None
     # the model file it was solved from, when the Python API loaded one (fleetopt.api.solve_stochastic)
     loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
 

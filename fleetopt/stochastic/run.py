@@ -14,6 +14,7 @@ from fleetopt.milp.stochastic.fixed_first_stage import ForecastSolution, solve_w
 from fleetopt.milp.stochastic.rescue import EMERGENCY_EQUITY_COST
 from fleetopt.runs import limits
 from fleetopt.stochastic.forecast_completion import complete_plan
+from fleetopt.stochastic.gap import check_gap_scenarios, fresh_scenario_rows, gap_record, gap_seed
 from fleetopt.stochastic.out_of_sample import out_of_sample
 from fleetopt.stochastic.recourse import recourse_by_route
 from fleetopt.stochastic.replications import (
@@ -48,6 +49,7 @@ def solve_stochastic(
     route: str = "blocks",
     share_purchases: bool = False,
     replications: int = 1,
+    gap_scenarios: int = 0,
 ) -> StochasticResult:
     """The two-stage stochastic plan of ``data`` over ``n`` scenarios reduced from ``screen`` drawn
     with ``seed``, with the measures (``measures``: EEV and WS too) and an out-of-sample evaluation
@@ -59,11 +61,14 @@ def solve_stochastic(
     (:data:`~fleetopt.milp.stochastic.first_stage.SHARED_PURCHASES`). ``replications`` K > 1: the same
     solve on the samples of seeds ``seed + 1`` ... ``seed + K - 1`` too, their first stages side by side
     in ``result.replications`` (:mod:`fleetopt.stochastic.replications`); the plan is the first
-    sample's (``seed``), the one a solve without replications makes."""
+    sample's (``seed``), the one a solve without replications makes. ``gap_scenarios`` M > 0 (with K >= 2):
+    the plan's first stage fixed in M fresh scenarios of seed ``seed + replications``, each re-planned,
+    and the optimality gap estimated against the K samples' optima (:mod:`fleetopt.stochastic.gap`)."""
     started = time.perf_counter()
     quarters = first_stage_quarters(data, quarters)
     shared = FirstStage(quarters, SHARED_PURCHASES if share_purchases else ())
     check_replications(replications)
+    check_gap_scenarios(gap_scenarios, replications, risk_weight)
     check_before_solving(data, n, quarters, risk_weight, alpha, route, seed, oos_seed,
                          max(screen, oos_scenarios), backend, threads, share_purchases)  # fmt: skip
     solver = SolverSettings(mip_gap, time_limit, threads)
@@ -89,8 +94,27 @@ def solve_stochastic(
         seeds = replication_seeds(seed, replications)[1:]
         others = timed(timings, "replications_seconds", lambda: [sample(s, {}) for s in seeds])
         result.replications = replications_record(data, [result, *others], result.settings)
+    if gap_scenarios:
+        timed(timings, "gap_seconds", first_stage_gap, data, shared, result, gap_scenarios, integer_later,
+              solver)
     timings["total_seconds"] = time.perf_counter() - started
     return result
+
+
+def first_stage_gap(
+    data: ModelData, shared: FirstStage, result: StochasticResult, count: int, integer_later: bool,
+    solver: SolverSettings,
+) -> None:
+    """The plan's first stage in ``count`` fresh scenarios (``result.gap_scenarios``) and the gap
+    estimated against the replications' optima (``result.replications["gap"]``)."""
+    s, record = result.settings, result.replications
+    seed = gap_seed(s["scenario_seed"], record["count"])
+    rows, status = fresh_scenario_rows(data, shared, result.first_stage, count, seed, integer_later, solver)
+    record["gap"] = gap_record(
+        record["objectives_usd"], record["bounds_usd"], [row["value_usd"] for row in rows], seed=seed,
+        reduced=s["screened"] > s["scenarios"], status=status,
+    )  # fmt: skip
+    result.gap_scenarios = rows
 
 
 def solve_sample(

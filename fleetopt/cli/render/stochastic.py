@@ -17,6 +17,7 @@ from fleetopt.core.units import (
 from fleetopt.runs.key_figures import recorded_basis
 from fleetopt.runs.run_files import RunFiles
 from fleetopt.stochastic.commitments import COMMITMENT_COLUMNS, COMMITMENT_WORDS, commitment_lines
+from fleetopt.stochastic.gap import optimality_gap_words
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_MEANS,
@@ -51,7 +52,7 @@ def _stochastic_times(t: dict) -> str:
         ("load", "load_seconds"), ("RP", "solve_seconds"), ("EEV and WS", "measures_seconds"),
         ("RP again", "resolve_seconds"),
         ("completion", "completion_seconds"), ("out of sample", "out_of_sample_seconds"),
-        ("the other samples", "replications_seconds"),
+        ("the other samples", "replications_seconds"), ("gap", "gap_seconds"),
     ]  # fmt: skip
     parts = ", ".join(f"{name} {format_duration(t[key])}" for name, key in steps if t.get(key) is not None)
     total = t.get("total_seconds")
@@ -72,8 +73,8 @@ def stochastic_tables(summary: dict) -> list:
     figures to judge it by (:func:`out_of_sample_table`), then the solve's diagnostics
     (:func:`stochastic_summary_table`), and last a line of what to commit to: a new user met three
     "values" and could not tell the plan's."""
-    shown = (commitments_table(summary), replications_table(summary), out_of_sample_table(summary),
-             stochastic_summary_table(summary))  # fmt: skip
+    shown = (commitments_table(summary), replications_table(summary), gap_line(summary),
+             out_of_sample_table(summary), stochastic_summary_table(summary))  # fmt: skip
     paired = (summary.get("out_of_sample") or {}).get("paired")
     action = out_of_sample_action(paired) if paired else None
     # last, where a terminal leaves the reader, the answer again in a line (as compare's "In short")
@@ -131,6 +132,16 @@ def replications_table(summary: dict) -> Table | None:
         shown_amounts = (sample_amount(v, row["unit"]) for v in amounts)
         table.add_row(row["quarter"], words, row["item"], unit, *shown_amounts, style=style)
     return table
+
+
+def gap_line(summary: dict) -> Text | None:
+    """The first stage's optimality gap estimated with --gap-scenarios M (summary.json's
+    ``replications.gap``), in a line under the stability table; None without one."""
+    record = (summary.get("replications") or {}).get("gap")
+    if not record:
+        return None
+    words = optimality_gap_words(record, summary["settings"])
+    return Text(f"{words[0].upper()}{words[1:]}; each fresh scenario's value: {RunFiles.GAP_CSV}.")
 
 
 def out_of_sample_table(summary: dict) -> Table | None:
