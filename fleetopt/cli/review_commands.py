@@ -15,7 +15,7 @@ from fleetopt.cli.consoles import console, err_console, marked
 from fleetopt.cli.error_report import error_lines
 from fleetopt.cli.option_values import checked, model_given, path_given, whole_number
 from fleetopt.cli.options import BackendName, BackendOption, Format, RunKind, out_file
-from fleetopt.cli.render.compare import comparison_tables
+from fleetopt.cli.render.compare import comparison_tables, verdict_lines
 from fleetopt.cli.render.runs import run_detail, runs_table
 from fleetopt.cli.render.tables import plain_text
 from fleetopt.cli.set_option import parsed_changes
@@ -180,8 +180,11 @@ def _show_comparison(result, format: Format, out: Path | None) -> None:
                 "html": lambda: api.comparison_html(result)}[format.value]()  # fmt: skip
     if out is None:
         sys.stdout.write(text)
-    else:
-        write_output(out, text, OUT_FLAG)
+        return
+    write_output(out, text, OUT_FLAG)
+    # the answer where the command was typed: `--out c.html` said only "wrote c.html"
+    for line in verdict_lines(result):
+        console.print(line)
 
 
 @app.command("report")

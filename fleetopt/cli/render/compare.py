@@ -143,8 +143,13 @@ def comparison_tables(result) -> list:
         out.append(runs)
     # last, where a terminal leaves the reader: each plan against the first (and a sweep's third plan
     # against its pick) on the figures read first
-    out += [Text(f"In short: {verdict}.", style="bold") for verdict in result.verdicts()]
-    return out
+    return [*out, *verdict_lines(result)]
+
+
+def verdict_lines(result) -> list[Text]:
+    """Each "In short" of a comparison (:meth:`Comparison.verdicts`), a line each: the terminal's
+    last lines, after its tables or after the line naming the file it wrote."""
+    return [Text(f"In short: {verdict}.", style="bold") for verdict in result.verdicts()]
 
 
 def _against_pick(result, pair) -> ColumnGroups:
