@@ -1528,6 +1528,30 @@ def test_a_wide_comparison_splits_into_tables_that_keep_every_figure_whole():
         assert parts > 1 and text.count(" of ") >= parts and text.count("the notes") == 1
 
 
+def test_a_table_of_differences_alone_has_no_blank_rows():
+    """Two plans and their difference in two tables (the default model's at 120 columns, these at
+    70): the second, of the difference alone, had a row for every standard error and yes/no figure
+    with nothing in it (16 blank rows on the default model). Such a row is now only in the table
+    where it has a figure."""
+    from rich.console import Console
+
+    from fleetopt.cli.render.compare import ColumnGroups
+
+    labels = ["base-risk: milp", "mine: milp, purchases fixed (my-orders.csv)",
+              "mine: milp, purchases fixed (my-orders.csv) − base-risk: milp"]  # fmt: skip
+    name = "mean NPV minus the first plan's: standard error, a name long enough to want its room"
+    rows = [("mean NPV, over the scenarios, of the equity cash flows and the equity left at the end",
+             ["$12.63B", "$8.46B", "-$4.17B"], "higher"),
+            (name, ["—", "$695.4M", ""], "")]  # fmt: skip
+    table = ColumnGroups("2 plans", "", "figure", labels, rows, "better")
+    assert table.groups(70) == [[0, 1], [2]]
+    console = Console(width=70, record=True, color_system=None)
+    console.print(table)
+    first, second = console.export_text().split("(2 of 2)")
+    assert "-$4.17B" in second and "$695.4M" in first
+    assert "standard error" in first and "standard error" not in second, second
+
+
 # ---------------------------------------------------------------- what the plans differ in
 
 

@@ -73,7 +73,9 @@ class ColumnGroups:
         """The label column, the figure columns of ``group`` and the last column, each at the width
         :meth:`groups` counted (rich would widen one and crop the table at the console's edge); the
         label column also takes what is left of ``room`` (None: nothing), up to its longest label
-        (folded at 18 on a 200-column terminal, a comparison's figure names ran to 200 lines)."""
+        (folded at 18 on a 200-column terminal, a comparison's figure names ran to 200 lines). A row
+        with no cell in ``group`` is left out: a comparison's table of differences alone had a blank
+        row for each standard error and yes/no figure (16 on the default model)."""
         table = Table(title=self.title + part)
         others = self._frame() + sum(self._width(n) + 3 for n in group)
         longest = max([len(str(label)) for label, _, _ in self.rows] or [self.LABEL_WIDTH])
@@ -83,7 +85,8 @@ class ColumnGroups:
             table.add_column(Text(str(self.columns[n])), justify="right", width=self._width(n))
         table.add_column(self.last, width=self._last_width())
         for label, cells, last in self.rows:
-            table.add_row(label, *(cells[n] for n in group), last)
+            if any(cells[n] for n in group):  # a standard error's row in a table of differences alone
+                table.add_row(label, *(cells[n] for n in group), last)
         return table
 
     def __rich_console__(self, console, options):
