@@ -21,6 +21,8 @@ from conftest import TINY_PATH, run_cli
 
 from fleetopt.core.data import load
 from fleetopt.core.units import (
+    error_beside,
+    format_mean_and_error,
     format_percent,
     format_rate,
     format_solver_status,
@@ -974,8 +976,8 @@ def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
 def test_evaluate_shows_new_metrics_with_their_values(runs):
     row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
     text = text_of(runs["evaluate"])
-    scale = usd_column_formatter([row["npv_mean_usd"]])  # the standard error in the mean's scale
-    assert f"{scale(row['npv_mean_usd'])} ± {scale(row['npv_mean_se_usd'])} mean NPV ± standard error" in text
+    mean = format_mean_and_error(row["npv_mean_usd"], row["npv_mean_se_usd"])
+    assert f"{mean} mean NPV ± standard error" in text
     assert f"{row['loss_probability']:.1%} P(NPV < 0)" in text
     no_default = "mean NPV of the scenarios with no liquidity default"
     assert f"{format_usd(row['npv_mean_no_default_usd'])} {no_default}" in text
@@ -1264,11 +1266,13 @@ def test_the_plans_table_gives_the_mean_npv_s_standard_error_in_the_mean_s_scale
     assert list(_errors_in_the_mean_scale(tiny)["npv_mean_se_usd"]) == ["$0.8M", "$0.6M"]
     neocloud = pd.DataFrame({"npv_mean_usd": [12.8e9, 18.69e9], "npv_mean_se_usd": [549.4e6, 480.0e6]})
     assert list(_errors_in_the_mean_scale(neocloud)["npv_mean_se_usd"]) == ["$0.55B", "$0.48B"]
+    lab = pd.DataFrame({"present_cost_mean_usd": [1_012_345_678.0], "present_cost_mean_se_usd": [10.4e6]})
+    assert list(_errors_in_the_mean_scale(lab)["present_cost_mean_se_usd"]) == ["$10M"]  # not $0.01B
     row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
     html, title = html_of(runs["evaluate"]), "The plan and its risk over 200 scenarios"
     table = html.split(title, 1)[1].split("</table>", 1)[0]
     cells = dict(zip(table_headers(html, title), re.findall(r"<td[^>]*>([^<]*)</td>", table), strict=False))
-    shown = usd_column_formatter([row["npv_mean_usd"]])(row["npv_mean_se_usd"])
+    shown = error_beside(row["npv_mean_se_usd"], [row["npv_mean_usd"]])
     assert shown.endswith("M") and len(shown.split(".")[1]) == 2  # '$2.7M': one decimal of $M
     assert cells["mean NPV"] == format_usd(row["npv_mean_usd"]) and cells["SE of mean NPV"] == shown
 
@@ -2390,8 +2394,7 @@ def test_an_evaluation_whose_plans_file_is_gone_keeps_its_key_figures_over_the_f
     tiles = key_figure_tiles(html, heading)
     assert tiles == with_plans and len(tiles) > 20
     row = pd.read_csv(folder / "metrics.csv").iloc[0]
-    scale = usd_column_formatter([row["npv_mean_usd"]])  # the error in the mean's scale, as with the plans
-    usd = {"mean NPV ± standard error": f"{scale(row['npv_mean_usd'])} ± {scale(row['npv_mean_se_usd'])}",
+    usd = {"mean NPV ± standard error": format_mean_and_error(row["npv_mean_usd"], row["npv_mean_se_usd"]),
            "median NPV (half the scenarios below it)": format_usd(row["npv_median_usd"]),
            "CVaR5 NPV: the mean of the worst 5 %": format_usd(row["npv_cvar5_usd"]),
            "P5 NPV": format_usd(row["npv_p5_usd"]),

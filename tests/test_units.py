@@ -10,11 +10,13 @@ from fleetopt.core.results.headline import dscr_words, liquidity_cover_words
 from fleetopt.core.units import (
     counts_apart,
     decimals_apart,
+    error_beside,
     format_count,
     format_difference,
     format_duration,
     format_error,
     format_figure,
+    format_mean_and_error,
     format_mw,
     format_number_compact,
     format_usd,
@@ -66,6 +68,28 @@ def test_money_has_a_scale_and_no_sign_on_nothing(usd, text):
 )
 def test_a_standard_error_is_written_to_two_significant_figures(se, unit, text):
     assert format_error(se, unit) == text
+
+
+@pytest.mark.parametrize(
+    ("mean", "se", "text"),
+    [
+        # $10.4M is one hundredth of a billion: '$0.01B' could be anything from $5M to $15M
+        (1_012_345_678.0, 10_400_000.0, "$1.01B ± $10M"),
+        (18.69e9, 0.21e9, "$18.69B ± $0.21B"),  # 21 of the mean's last digit: its scale
+        (779_705.0, 1_200.0, "$779.7k ± $1.2k"),  # 12 of them
+        (-17_900_000.0, 844_000.0, "-$17.9M ± $0.8M"),  # 8.4 of them: rounded by 5 % at most
+        (-17_900_000.0, 449_000.0, "-$17.9M ± $450k"),  # 4.5: '$0.4M' would be 11 % off
+        (-17_900_000.0, 0.0, "-$17.9M ± $0"),  # one scenario's, or the same in every one
+        (1_000_000.0, float("nan"), "$1.0M ± n/a"),
+    ],
+)
+def test_a_mean_s_standard_error_shows_beside_it(mean, se, text):
+    assert format_mean_and_error(mean, se) == text
+
+
+def test_a_column_s_standard_errors_too_small_for_its_scale_keep_two_figures():
+    means = [1_012_345_678.0, 18.69e9]
+    assert [error_beside(se, means) for se in (10_400_000.0, 0.21e9)] == ["$10M", "$0.21B"]
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,29 @@ def format_error(se: float | None, unit: str = "USD") -> str:
     return f"${scaled:,.{1 if scaled < 10 else 0}f}{suffix}"  # 1.0-9.9 need the decimal for two figures
 
 
+def format_mean_and_error(mean: float, se: float) -> str:
+    """A mean with its standard error, as a report's key figure and sentences write it: the mean in its
+    own scale (:func:`format_usd`'s), the error beside it as :func:`error_beside` writes it: '-$17.9M ±
+    $0.8M', '$18.69B ± $0.21B', '$1.01B ± $10M' (where '$0.01B' hid whether it was $5M or $15M)."""
+    same_scale = [float(f"{mean:.4g}")]  # the scale the mean is written in: $999.96M is $1.00B
+    return f"{usd_column_formatter(same_scale)(mean)} ± {error_beside(se, same_scale)}"
+
+
+def error_beside(se: float | None, figures: Iterable[float]) -> str:
+    """A standard error beside the USD ``figures`` it is the error of (a mean, a column of means): in
+    their scale (:func:`usd_column_formatter`), so that its digits are theirs ('$0.8M' beside '-$17.9M',
+    not '$844.0k'), where it is at least five of that scale's last digit, so that the scale's rounding
+    moves it by a tenth of itself at most; a smaller one to two significant figures in its own scale
+    (:func:`format_error`: '$10M' beside '$1.01B', not '$0.01B'); n/a when not finite."""
+    if se is None or not math.isfinite(se):
+        return "n/a"
+    figures = list(figures)
+    exponent, _, decimals = usd_column_scale(figures)
+    if abs(se) >= 5 * 10.0 ** (exponent - decimals):
+        return usd_column_formatter(figures)(se)
+    return format_error(se)
+
+
 def format_usd_cents(usd: float | None) -> str:
     """USD to the cent, for a figure a reader reconciles with others: -$112,948,663.79; n/a when not
     finite. Not through :func:`rounded`, whose 12 significant digits drop the cents from $10B up."""

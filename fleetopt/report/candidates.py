@@ -23,7 +23,7 @@ from fleetopt.core.metric_columns import (
 )
 from fleetopt.core.results.cost import MARKET_VALUED
 from fleetopt.core.results.headline import CVAR95_COST_LABEL, MEAN_COST_LABEL, P95_COST_LABEL
-from fleetopt.core.units import counted, format_percent, format_rate, format_usd, listed, usd_column_formatter
+from fleetopt.core.units import counted, error_beside, format_percent, format_rate, format_usd, listed
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -486,9 +486,8 @@ MEAN_ERRORS = {"npv_mean_se_usd": "npv_mean_usd", "present_cost_mean_se_usd": "p
 def _errors_in_the_mean_scale(table: pd.DataFrame) -> pd.DataFrame:
     """The means' standard errors (NPV's, present cost's) written in their mean column's scale, as the key
     figure's '-$19.9M ± $0.8M': in a scale of their own they read '$844.0k' and '$549.4M', digits the
-    sampling error does not have."""
+    sampling error does not have; one too small for that scale to two figures of its own (error_beside)."""
     for se, mean in MEAN_ERRORS.items():
         if se in table and mean in table:
-            in_scale = usd_column_formatter(table[mean])
-            table = table.assign(**{se: [in_scale(float(v)) for v in table[se]]})
+            table = table.assign(**{se: [error_beside(float(v), table[mean]) for v in table[se]]})
     return table

@@ -81,12 +81,12 @@ from fleetopt.core.units import (
     decimals_apart,
     format_count,
     format_figure,
+    format_mean_and_error,
     format_mw,
     format_percent,
     format_rate,
     format_usd,
     format_usd_per_hour,
-    usd_column_formatter,
 )
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
@@ -594,9 +594,8 @@ def _present_cost_kpis(row: pd.Series) -> list[Kpi]:
 
 
 def mean_and_error(row: pd.Series, mean: str, se: str) -> str:
-    """A mean of a metrics row with its standard error in the mean's own scale: -$17.9M ± $0.8M."""
-    same_scale = usd_column_formatter([float(f"{row[mean]:.4g}")])
-    return f"{same_scale(row[mean])} ± {same_scale(row[se])}"
+    """A mean of a metrics row with its standard error (:func:`format_mean_and_error`): -$17.9M ± $0.8M."""
+    return format_mean_and_error(row[mean], row[se])
 
 
 def _value_kpis(row: pd.Series) -> list[Kpi]:
