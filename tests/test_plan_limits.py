@@ -104,6 +104,17 @@ def test_a_facility_drawn_to_its_size_is_named():
     assert limits["market demand"].endswith("50.0% in 2026Q1..2026Q4; never all of it in a quarter")
 
 
+def test_a_plan_that_borrows_nothing_with_cash_to_spare_is_not_said_to_be_held_back_by_debt():
+    """A loan at 20 % a year, dearer than the 10 % the NPV discounts at, and $1M of cash: the plan buys
+    the 10 GPUs of demand ($40,000) with its own cash and owes nothing. That no facility lends from
+    2026Q2 held nothing back (lab's cost plan, without debt, was told "debt: no facility can draw more")."""
+    d = _loan_instance({"size_usd": 1e6, "fixed_rate_annual": 0.20})
+    d["finance"]["opening_cash_usd"] = 1e6
+    limits = _limits(d)
+    assert "no facility can draw" not in limits and "cash floor" not in limits
+    assert limits["market demand"].endswith("100.0% in 2026Q1..2026Q4; all of it: training 2026Q1..2026Q4")
+
+
 def test_quarters_are_written_as_ranges():
     labels = ["2026Q1", "2026Q2", "2026Q3", "2026Q4", "2027Q1"]
     assert quarter_spans(labels, [True, True, False, True, False]) == "2026Q1..2026Q2, 2026Q4"

@@ -40,7 +40,8 @@ def plan_limits(data: ModelData, plan: Plan, st: Statements, objective: str = "n
     ``binding`` (False for a fact beside them: the share of demand served where none of it is met
     in full, the quarters no facility can draw in); the demand's has ``served_share_by_year``. Where
     none binds, a last entry says why the plan buys no more (:data:`NOTHING_BINDS`)."""
-    out = [_demand_limit(data, plan, objective), *_power_limits(data, st), *_debt_limits(data, plan),
+    out = [_demand_limit(data, plan, objective), *_power_limits(data, st),
+           *_debt_limits(data, plan, st, _cash_short(data, st, objective)),
            *_covenant_limits(data, st), *_cash_floor_limits(data, st, objective),
            *_allocation_limits(data, plan), *_concentration_limits(data, st)]  # fmt: skip
     out = [entry for entry in out if entry is not None]
@@ -118,10 +119,12 @@ def _power_limits(data: ModelData, st: Statements) -> list[dict]:
     return out
 
 
-def _debt_limits(data: ModelData, plan: Plan) -> list[dict]:
+def _debt_limits(data: ModelData, plan: Plan, st: Statements, cash_short: np.ndarray) -> list[dict]:
     """Debt (§5.9): each facility drawn to its size, from the quarter its draws reach it while its
     window is open; and the quarters no facility can draw in (outside every draw window, or each
-    drawn to its size)."""
+    drawn to its size), where the plan owes debt in some quarter or its cash is short in one of them
+    (``cash_short``, (T,) bool): a plan without debt, with cash to spare where no facility lends, was
+    not held back by debt (lab's cost plan)."""
     out, closed = [], np.ones(data.T, dtype=bool)
     for f, fac in enumerate(data.facilities):
         window = np.zeros(data.T, dtype=bool)
@@ -133,7 +136,8 @@ def _debt_limits(data: ModelData, plan: Plan) -> list[dict]:
             words = (f"debt: {fac.name} drawn to its {format_usd(fac.size_usd)} size in "
                      f"{quarter_spans(data.quarter_labels, drawn)}")  # fmt: skip
             out.append(_entry(f"facility {fac.name}", drawn, data, words))
-    if data.facilities and closed.any():
+    owes = bool((st.lines["debt_usd"] > TOLERANCE_USD).any())
+    if data.facilities and closed.any() and (owes or (closed & cash_short).any()):
         words = (f"debt: no facility can draw more (each outside its draw window or drawn to its size) in "
                  f"{quarter_spans(data.quarter_labels, closed)}")
         out.append(_entry("no facility can draw", closed, data, words, binding=False))
@@ -149,21 +153,27 @@ def _covenant_limits(data: ModelData, st: Statements) -> list[dict]:
 
 
 def _cash_floor_limits(data: ModelData, st: Statements, objective: str) -> list[dict]:
-    """The cash floor ``finance.min_cash_usd`` (§5.10): the quarters cash ends less than the cheapest
-    block on sale above it (purchases are whole blocks, so the row need not bind to leave no cash
-    for one: tiny's $340 left of $4,000 GPUs), or on it; under the cost objective real cash (cash
-    less the market revenue to date, which values the GPUs' own use)."""
+    """The cash floor ``finance.min_cash_usd`` (§5.10): the quarters cash is short (:func:`_cash_short`)."""
+    on = _cash_short(data, st, objective)
+    if not on.any():
+        return []
+    what = "cash less the market revenue to date (a lab's budget)" if objective == "cost" else "cash"
+    floor = format_usd(data.min_cash)
+    words = (f"{what} within a block's price of its {floor} floor (finance.min_cash_usd), "
+             f"no cash for another block, in {quarter_spans(data.quarter_labels, on)}")  # fmt: skip
+    return [_entry("cash floor", on, data, words)]
+
+
+def _cash_short(data: ModelData, st: Statements, objective: str) -> np.ndarray:
+    """(T,) bool: the quarters cash ends less than the cheapest block on sale above the floor
+    (purchases are whole blocks, so the row need not bind to leave no cash for one: tiny's $340 left
+    of $4,000 GPUs), or on it; under the cost objective real cash (cash less the market revenue to
+    date, which values the GPUs' own use)."""
     cash = st.lines["cash_usd"]
     if objective == "cost":
         cash = cash - np.cumsum(market_revenue_of(st.lines))
     floor = data.min_cash
-    on = cash - floor < np.maximum(cheapest_block_usd(data), max(NO_ROOM * abs(floor), TOLERANCE_USD))
-    if not on.any():
-        return []
-    what = "cash less the market revenue to date (a lab's budget)" if objective == "cost" else "cash"
-    words = (f"{what} within a block's price of its {format_usd(floor)} floor (finance.min_cash_usd), "
-             f"no cash for another block, in {quarter_spans(data.quarter_labels, on)}")  # fmt: skip
-    return [_entry("cash floor", on, data, words)]
+    return cash - floor < np.maximum(cheapest_block_usd(data), max(NO_ROOM * abs(floor), TOLERANCE_USD))
 
 
 def cheapest_block_usd(data: ModelData) -> np.ndarray:
