@@ -11,7 +11,7 @@ from fleetopt.cli.consoles import err_console
 from fleetopt.core.units import counted, format_bytes, format_duration
 from fleetopt.evaluate import backend_choice, chunking, resources, spill
 from fleetopt.evaluate.jobfolder import EvaluationJob
-from fleetopt.evaluate.result_fields import result_bytes
+from fleetopt.evaluate.result_fields import fields_kept, result_bytes
 from fleetopt.runs import limits
 
 # a run NumPy's estimate finishes sooner than this, s, is not called slow whatever its calls' size: a
@@ -35,7 +35,8 @@ MaxMemoryOption = Annotated[
         "every scenario in one block costs time. In this process on the CPU a chunk then holds as many "
         "plans as their rows of results allow, each block made once a chunk: in memory, or where they "
         f"would fill half the budget in a file in the run folder's chunks/ ({result_bytes(1, 1)} bytes "
-        "a plan-scenario pair, outside the budget: at most half its disk's free space and "
+        f"a plan-scenario pair, {result_bytes(1, 1, fields_kept(True))} for plans solved for least cost, "
+        "outside the budget: at most half its disk's free space and "
         f"{spill.SPILL_BUDGET_TIMES} times the budget a chunk; kept as each block ends, so that a "
         "stopped run resumes from its last block; none where the folder is on a tmpfs or ramfs). With "
         "--workers, on Ray or CuPy each chunk makes the blocks again.",
@@ -92,11 +93,17 @@ def say_rows_in_a_file(job: EvaluationJob) -> None:
         plans = counted(min(job.settings["plan_chunk"], job.batch.P), "plan")
         err_console.print(
             f"note: the rows of results go to a file in {job.rows_folder}, {format_bytes(size)} for "
-            f"each chunk of {plans} ({result_bytes(1, 1)} bytes a plan-scenario pair and "
+            f"each chunk of {plans} ({_pair_bytes(job)} bytes a plan-scenario pair and "
             f"{spill.KeptRows.extra_bytes(1)} a scenario), outside --max-memory, so that each block of "
             "scenarios is made once for the chunk's plans; kept as each block ends, so that a stopped "
             "run resumes from its last block", soft_wrap=True,
         )  # fmt: skip
+
+
+def _pair_bytes(job: EvaluationJob) -> int:
+    """Bytes a (plan, scenario) pair's results take in the job's file: one more field where its plans
+    were solved for least cost (their present cost, :func:`fields_kept`)."""
+    return result_bytes(1, 1, fields_kept(job.batch.solved_for_cost))
 
 
 def _beyond_memory(budget: int, settings: dict) -> str:

@@ -481,7 +481,8 @@ def even_blocks(n_scenarios: int, largest: int) -> int:
 
 # The metrics of rows read back from a file hold a few fields of a plan's row at a time
 # beside their temporaries: measured with tracemalloc at 42 bytes a (plan, scenario) pair on the
-# default model (2 plans x 20,000 scenarios), against 216 for the row in memory and its 26
+# default model (2 plans x 20,000 scenarios), against the row's 216 in memory (224 for a plan solved
+# for least cost: row_bytes_per_plan) and its metrics' 26
 _SPILLED_METRIC_WORDS_PER_PAIR = 6
 
 

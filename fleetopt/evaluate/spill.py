@@ -1,7 +1,9 @@
 """A chunk's rows of results kept in a file instead of memory (docs/evaluation.md, "Chunking").
 
 A chunk's metrics need each plan's results over every scenario (its P5, CVaR5, medians), 216 bytes
-a scenario (:func:`~fleetopt.evaluate.result_fields.result_bytes`). Where a run's scenarios are split
+a (plan, scenario) pair, 224 for a plan solved for least cost, whose present cost is one more field
+(:func:`~fleetopt.evaluate.result_fields.result_bytes` of its
+:func:`~fleetopt.evaluate.result_fields.fields_kept`). Where a run's scenarios are split
 into blocks and those rows would take more than :data:`ROWS_SHARE` of the memory budget, they go
 to a file as each block is simulated, and are read back field by field for the metrics: memory then
 holds a chunk's tables, one block and the fields the metrics hold at once, so a chunk can take many
