@@ -16,13 +16,16 @@ from fleetopt.core.units import (
     format_duration,
     format_error,
     format_figure,
+    format_gap,
     format_mean_and_error,
     format_mw,
     format_number_compact,
+    format_solver_status,
     format_usd,
     format_usd_cents,
     format_usd_change,
     format_usd_compact,
+    gap_shows,
     mw_apart,
     usd_apart,
     usd_column_formatter,
@@ -444,3 +447,20 @@ def test_a_duration_reads_in_seconds_under_a_minute_and_as_a_clock_from_one(seco
     """Every time the terminal shows (a solve's build and solve, an evaluation's, the progress lines,
     a slow-run warning's estimate, a stochastic solve's steps) is written by format_duration."""
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("gap", "written", "status"),
+    [
+        (0.00004, "0.00%", "optimal"),  # 0.004 % rounds to none: no 'within'
+        (0.00005, "0.01%", "optimal within 0.01% (relative gap)"),  # 0.005 % rounds half up
+        (0.00203, "0.20%", "optimal within 0.20% (relative gap)"),
+        (0.0, "0.00%", "optimal"),
+        (None, "n/a", "optimal"),
+        (float("nan"), "n/a", "optimal"),
+    ],
+)
+def test_a_solve_is_optimal_within_a_gap_only_where_the_gap_shows(gap, written, status):
+    assert format_gap(gap) == written
+    assert gap_shows(gap) == (status != "optimal")
+    assert format_solver_status("optimal", gap) == status

@@ -420,17 +420,29 @@ def format_rate(rate: float) -> str:
     return f"{100 * rate:.4g}%"
 
 
+# a MILP's relative gap is written to the hundredth of a percent, so that the terminal, the report and
+# `runs show` agree
+GAP_DECIMALS = 2
+
+
 def format_gap(gap: float | None) -> str:
-    """A MILP's relative gap, as every output writes it: 0.20% (to the hundredth of a percent, so
-    the terminal, the report and `runs show` agree), n/a when there is none."""
-    return "n/a" if gap is None else format_percent(gap, 2)
+    """A MILP's relative gap, as every output writes it: 0.20% (:data:`GAP_DECIMALS`), n/a when there
+    is none."""
+    return "n/a" if gap is None else format_percent(gap, GAP_DECIMALS)
+
+
+def gap_shows(gap: float | None) -> bool:
+    """Whether a MILP's relative gap shows as :func:`format_gap` writes it, rounded half up to
+    :data:`GAP_DECIMALS` decimals of a percent: 0.00005 as 0.01%, 0.00004 as 0.00%, which a status
+    does not call a gap; none where there is none or it is not finite."""
+    return gap is not None and math.isfinite(gap) and _shows_digits(rounded(gap, GAP_DECIMALS, -2))
 
 
 def format_solver_status(status: str, gap: float | None) -> str:
     """A MILP's status for people: 'optimal within 0.50% (relative gap)' where HiGHS stopped at a
     relative gap that shows (its 'optimal' means optimal to its mip_rel_gap), 'time limit reached
     (...)' for a plan stopped by the time limit (each caller shows its gap), else the status."""
-    if status == "optimal" and format_gap(gap) not in ("n/a", "0.00%"):
+    if status == "optimal" and gap_shows(gap):
         return f"optimal within {format_gap(gap)} (relative gap)"
     if status == "time_limit":  # a plan, stopped by --time-limit before the gap asked for
         return "time limit reached (the best plan found; its gap beside it)"
