@@ -157,6 +157,23 @@ def test_a_cost_sweep_s_lead_has_the_paired_error_of_its_present_costs():
                            "530 would, were the lead as measured).")
 
 
+def test_a_cost_sweep_s_lead_is_said_in_each_branch_of_an_npv_lead():
+    """The lead's other branches, in a cost's words: a tie (within 1e-9 of the pick's $700M, $0.70), one
+    scenario (no error), and round-off: $0.90, beyond the tie's margin of $0.10 on a $100M pick but
+    within a dollar, was said 'within two standard errors' with 370 scenarios that would tell it."""
+    from fleetopt.evaluate.lead import Lead
+    from fleetopt.sweep.recommendation import COST_TIE, cost_lead_words
+
+    tie = cost_lead_words(Lead("B", 0.5, 2e6), 700e6, 300)
+    assert tie == f" It ties with the runner-up, B, on mean present cost: {COST_TIE}."
+    one = cost_lead_words(Lead("B", 12e6, float("nan")), 700e6, 1)
+    assert one == (" It costs $12.0M less on average than the runner-up, B (mean present cost); one scenario "
+                   "gives that lead no standard error.")
+    round_off = cost_lead_words(Lead("B", 0.9, 0.5), 100e6, 300)
+    assert round_off == (" It costs $1 less on average than the runner-up, B (mean present cost), round-off: "
+                         "the two are not told apart.")
+
+
 def test_a_lab_cost_sweep_s_lead_is_measured_with_an_error(lab_cost_sweep):
     """lab's cost sweep (50 scenarios): its pick's lead over the runner-up now has a standard error (it
     was NaN: none measured), and its words give it."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from fleetopt.core.units import counted, format_error, format_figure, format_usd
+from fleetopt.core.units import counted, format_error, format_figure
 from fleetopt.evaluate.metrics import (
     LOWER_RANK_COLUMNS,
     NOISE_USD,
@@ -49,50 +49,68 @@ def scenarios_to_tell(n: int, lead: Lead) -> int:
     return int(float(f"{need:.2g}")) if need < 10 else max(n + 1, int(float(f"{math.ceil(need):.2g}")))
 
 
+@dataclass(frozen=True)
+class LeadFigure:
+    """The figure a lead is on, as its sentence says it: ``what``, its words ('CVaR5 NPV'); ``unit``,
+    that of the lead and its error (:func:`~fleetopt.core.units.format_figure`, 'USD', or 'pp' for a
+    probability's points); ``noise``, the round-off within which two plans' figures do not differ; and
+    the lead's words, formats of ``{whom}`` (the plan led), ``{amount}`` and ``{what}``: ``states``
+    where the sentence states the lead (beyond two standard errors, or with none), ``weighs`` where
+    it weighs it (within them, round-off)."""
+
+    what: str
+    unit: str = "USD"
+    noise: float = NOISE_USD
+    states: str = "It leads {whom}, by {amount} of {what}"
+    weighs: str = "Its lead over {whom}, is {amount} of {what}"
+
+
+def ranking_figure(prefer: str) -> LeadFigure:
+    """The figure of the ranking ``prefer`` (:data:`~fleetopt.evaluate.metrics.RANK_WORDS`): an NPV's in
+    USD, or a probability's (:data:`LOWER_RANK_COLUMNS`) in points, whose plans differ by a scenario or
+    more, no round-off, as `fleetopt compare` writes their differences."""
+    if prefer in LOWER_RANK_COLUMNS:
+        return LeadFigure(RANK_WORDS[prefer], unit="pp", noise=0.0)
+    return LeadFigure(RANK_WORDS[prefer])
+
+
 def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[str, str],
                   then=lambda need: "") -> str:
-    """How sure a first place is, from its :class:`Lead` on the figure ``prefer`` (the first plan's
-    is ``first``, USD, or a share for P(any default), whose lead is in points: 'by 3.00 pp of P(any
-    default)') over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV, against a
-    standard error of the paired difference of $250M ...: beyond two standard errors ...' (the error
-    to two significant figures, :func:`~fleetopt.core.units.format_error`), or within them (the
-    scenarios do not tell the two apart, and about how many would, then ``then(need)``: the next
-    step), a tie (``other``: the words naming the plan led, 'the runner-up, X', which the sentence
-    follows with a comma, and how a tie is broken), round-off, or a lead with no error. A sweep's pick
-    (:func:`~fleetopt.sweep.recommendation.lead_words`) and an evaluation's first plan
-    (:func:`~fleetopt.evaluate.first_place.first_place_words`) read it."""
-    what, write = RANK_WORDS[prefer], _amount_of(prefer)
-    noise = 0.0 if prefer in LOWER_RANK_COLUMNS else NOISE_USD  # a share differs by a scenario or more
+    """:func:`figure_lead_sentence` on the ranking ``prefer``'s figure (:func:`ranking_figure`): an
+    evaluation's first plan (:func:`~fleetopt.evaluate.first_place.first_place_words`) and an NPV
+    sweep's pick (:func:`~fleetopt.sweep.recommendation.lead_words`)."""
+    return figure_lead_sentence(lead, ranking_figure(prefer), n, first, other, then)
+
+
+def figure_lead_sentence(lead: Lead, figure: LeadFigure, n: int, first: float, other: tuple[str, str],
+                         then=lambda need: "") -> str:
+    """How sure a first place is, from its :class:`Lead` on ``figure`` (the first plan's is ``first``)
+    over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV, against a standard
+    error of the paired difference of $250M ...: beyond two standard errors ...' (the error to two
+    significant figures, :func:`~fleetopt.core.units.format_error`; in points for a probability: 'by
+    3.00 pp of P(any default)'), or within them (the scenarios do not tell the two apart, and about
+    how many would, then ``then(need)``: the next step), a tie (``other``: the words naming the plan
+    led, 'the runner-up, X', which the sentence follows with a comma, and how a tie is broken),
+    round-off, or a lead with no error. Each branch says the lead in ``figure``'s words: a cost
+    sweep's 'It costs $12.0M less on average than ...'
+    (:func:`~fleetopt.sweep.recommendation.cost_lead_words`)."""
     whom, tie = other
+    words = {"whom": whom, "amount": format_figure(lead.amount, figure.unit), "what": figure.what}
+    states, weighs = figure.states.format(**words), figure.weighs.format(**words)
     if abs(lead.amount) <= tie_margin(first):
-        return f" It ties with {whom}, on {what}: {tie}."
-    if abs(lead.amount) <= noise:  # beyond the tie's margin, within a dollar: round-off
-        return (f" Its lead over {whom}, is {write(lead.amount)} of {what}, round-off: the two are not "
-                "told apart.")  # fmt: skip
+        return f" It ties with {whom}, on {figure.what}: {tie}."
+    if abs(lead.amount) <= figure.noise:  # beyond the tie's margin, within a dollar: round-off
+        return f" {weighs}, round-off: the two are not told apart."
     if not math.isfinite(lead.se):  # one scenario, or a CVaR5 whose tail is one scenario
         why = "one scenario gives" if n < 2 else f"a tail of one scenario (the worst of {n:,}) gives"
-        return f" It leads {whom}, by {write(lead.amount)} of {what}; {why} that lead no standard error."
-    said = (f"{write(lead.amount)} of {what}, against a standard error of the paired difference of "
-            f"{format_error(lead.se, _unit_of(prefer))} on the same {counted(n, 'scenario')}")  # fmt: skip
-    if beyond_chance(lead.amount, lead.se, noise):
-        return (f" It leads {whom}, by {said}: beyond two standard errors, so these scenarios tell the two "
-                "apart.")  # fmt: skip
+        return f" {states}; {why} that lead no standard error."
+    against = (f", against a standard error of the paired difference of {format_error(lead.se, figure.unit)} "
+               f"on the same {counted(n, 'scenario')}")  # fmt: skip
+    if beyond_chance(lead.amount, lead.se, figure.noise):
+        return f" {states}{against}: beyond two standard errors, so these scenarios tell the two apart."
     need = scenarios_to_tell(n, lead)
-    return (f" Its lead over {whom}, is {said}: within two standard errors, so these scenarios do not "
-            f"tell the two apart (about {need:,} would, were the lead as measured){then(need)}.")  # fmt: skip
-
-
-def _amount_of(prefer: str):
-    """How a lead on the figure ``prefer`` is written: USD, or for a probability
-    (:data:`LOWER_RANK_COLUMNS`) percentage points, as `fleetopt compare` writes their differences
-    (its error: :func:`_unit_of`)."""
-    return (lambda share: format_figure(share, "pp")) if prefer in LOWER_RANK_COLUMNS else format_usd
-
-
-def _unit_of(prefer: str) -> str:
-    """The unit of :func:`format_error` a lead's standard error on the figure ``prefer`` is written in:
-    USD, or percentage points for a probability (two significant figures either way)."""
-    return "pp" if prefer in LOWER_RANK_COLUMNS else "USD"
+    return (f" {weighs}{against}: within two standard errors, so these scenarios do not tell the two apart "
+            f"(about {need:,} would, were the lead as measured){then(need)}.")  # fmt: skip
 
 
 # the most scenarios a sweep's lead words suggest evaluating its candidates on: beyond, a lead too

@@ -26,17 +26,15 @@ from fleetopt.evaluate.engine import evaluate, paired_lead_error
 from fleetopt.evaluate.lead import (
     SETTLE_MOST,
     Lead,
+    LeadFigure,
+    figure_lead_sentence,
     lead_sentence,
-    scenarios_to_tell,
-    tie_margin,
 )
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
-    NOISE_USD,
     NPV_PAIRED_ERROR,
     RANK_COLUMNS,
     RANK_WORDS,
-    beyond_chance,
     paired_error,
     paired_npv_error,
 )
@@ -331,23 +329,19 @@ COST_TIE = ("the tie goes to the higher share of demand served, then the lower C
             "earlier candidate")
 
 
+# a cost sweep's figure, whose lead is a saving: ' It costs $12.3M less on average than the runner-up, X
+# (mean present cost), ...' in every branch of the lead's sentence
+COST_LEAD = LeadFigure(COST_WORDS, states="It costs {amount} less on average than {whom} ({what})",
+                       weighs="It costs {amount} less on average than {whom} ({what})")
+
+
 def cost_lead_words(lead: Lead, pick: float, n: int) -> str:
     """' It costs $12.3M less on average than the runner-up, X (mean present cost), against a standard
     error of the paired difference of $1.1M on the same 300 scenarios: beyond two standard errors, ...':
     a cost sweep's pick (its mean present cost ``pick``, USD) against the runner-up over ``n``
-    scenarios, as :func:`~fleetopt.evaluate.lead.lead_sentence` says an NPV lead, or a tie (within
-    :func:`tie_margin`) and how it is broken."""
-    if abs(lead.amount) <= tie_margin(pick):
-        return f" It ties with the runner-up, {lead.runner_up}, on {COST_WORDS}: {COST_TIE}."
-    said = f"{format_usd(lead.amount)} less on average than the runner-up, {lead.runner_up} ({COST_WORDS})"
-    if not math.isfinite(lead.se):  # one scenario
-        return f" It costs {said}; one scenario gives that lead no standard error."
-    said += (f", against a standard error of the paired difference of {format_error(lead.se)} on the same "
-             f"{counted(n, 'scenario')}")
-    if beyond_chance(lead.amount, lead.se, NOISE_USD):
-        return f" It costs {said}: beyond two standard errors, so these scenarios tell the two apart."
-    return (f" It costs {said}: within two standard errors, so these scenarios do not tell the two apart "
-            f"(about {scenarios_to_tell(n, lead):,} would, were the lead as measured).")
+    scenarios, :func:`~fleetopt.evaluate.lead.figure_lead_sentence` on :data:`COST_LEAD`, a tie broken
+    by :data:`COST_TIE`."""
+    return figure_lead_sentence(lead, COST_LEAD, n, pick, (f"the runner-up, {lead.runner_up}", COST_TIE))
 
 
 # how the sweep's rule breaks a tie on its figure (rule._best); an evaluation's ranking
