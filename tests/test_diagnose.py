@@ -415,3 +415,56 @@ def test_a_covenant_after_another_row_says_again_what_its_amount_is_of():
     assert _shortfalls(entry, items) == (
         f"{dscr} by $1.0k in 2026Q1 (dscr), $2.0k in 2026Q2 (dscr), 2026Q3 (cash) short by $5.0k, "
         f"{dscr} by $3.0k in 2026Q4 (dscr)")
+
+
+# ---------------------------------------------------------------- fixed purchases: what they lack
+
+
+def bought(data, gpus: dict[str, float]):
+    """(S, I, T) blocks of SKU A at s1 (1-GPU blocks), ``gpus`` by quarter label, none elsewhere."""
+    import numpy as np
+
+    blocks = np.zeros((data.S, data.I, data.T))
+    for quarter, count in gpus.items():
+        blocks[0, 0, data.quarter_labels.index(quarter)] = count
+    return blocks
+
+
+def test_fixed_purchases_short_of_cash_name_the_cash_not_power_they_do_not_lack():
+    """2,000 GPUs bought in 2026Q1 ($8M) with $5M of cash, no resale, at a 1 MW site: 1,000 run and
+    earn $2.19M, the rest held idle (no idle draw), so cash ends 2026Q1 at $5M - $8M + $2.19M:
+    short by $0.81M, whatever else the plan does. No MW is lacking. The weighted model named power
+    instead: 0.37 MW more (weight 0.37) runs 370 GPUs more and earns the $0.81M (weight 8.1), so a
+    planner was sent to a site's power (the default model's lean plan: "north-dakota short by 31.6
+    MW"). Held to the cash, the other side is that power."""
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 1.0
+    d["finance"]["opening_cash_usd"] = 5.0e6
+    d["retirement"]["resale"] = False
+    data = data_of(d)
+    found = diagnose(data, purchases=bought(data, {"2026Q1": 2000}))
+    (entry,) = found
+    assert entry["group"] == "min_cash" and entry["items"] == [("2026Q1", pytest.approx(0.81e6))]
+    (instead,) = found.otherwise
+    assert instead["group"] == "power"
+    assert instead["items"] == [("site s1 in 2026Q1", pytest.approx(0.81 / 2.19))]
+    assert format_diagnosis(found)[0].startswith("minimum cash in 2026Q1: 2026Q1 short by $810.0k")
+
+
+def test_fixed_purchases_short_of_a_contract_s_gpus_say_no_money_cures_it():
+    """A signed contract for 500 GPUs in 2026Q2..2026Q3 and 300 bought in 2026Q1: it is short by
+    200 GPUs in each quarter whatever the money, and the line says so, first; the cash short of the
+    purchase ($0.4M - $1.2M + 300 x $2,190 in 2026Q1: $143k) after it."""
+    d = base_model()
+    d["contracts"] = {"big": contract(500, "2026Q2", 2)}
+    d["finance"]["opening_cash_usd"] = 0.4e6
+    d["retirement"]["resale"] = False
+    data = data_of(d)
+    short, cash = diagnose(data, purchases=bought(data, {"2026Q1": 300}))
+    assert short["group"] == "contract_delivery"
+    assert [amount for _, amount in short["items"]] == pytest.approx([200.0, 200.0])
+    assert short["note"].startswith("short with these purchases even were cash, covenants and every other "
+                                    "money limit to give way")
+    assert short["note"].endswith("edit contracts.big.gpus or contracts.big.delivery_deadline")
+    assert cash["group"] == "min_cash"
+    assert cash["items"] == [("2026Q1", pytest.approx(1.2e6 - 0.4e6 - 300 * 2190))]

@@ -495,9 +495,11 @@ def test_in_python_the_infeasible_purchases_message_offers_the_rescue(tmp_path):
 def test_a_covenant_the_diagnosis_sidesteps_by_a_contract_short_is_still_rescued():
     """100 GPUs on a signed $1/h contract, the market paying $1.10/h, a $4M loan at 8 % repaid over
     40 quarters (debt service 180,000) and a 1.5x DSCR: EBITDA 219,000 breaks it. The diagnosis's
-    cheapest relaxation delivers the contract short, its GPUs earning more on the market, beside
-    the DSCR; the rescue, which cures finance limits only, was refused for the contract. Now it is
-    tried and completes them (a planner's notebook on the default model, Rubin orders delayed)."""
+    cheapest relaxation delivered the contract short, its GPUs earning more on the market, beside
+    the DSCR; the rescue, which cures finance limits only, was refused for the contract, then offered
+    as an attempt. The purchases lack no GPU for it: the diagnosis of fixed purchases names the DSCR
+    alone (formulation §8), and the rescue is offered as certain and completes them (a planner's
+    notebook on the default model, Rubin orders delayed)."""
     from milp_builders import base_model, load
 
     d = base_model()
@@ -513,9 +515,10 @@ def test_a_covenant_the_diagnosis_sidesteps_by_a_contract_short_is_still_rescued
                                            "draw_from": "2026Q1", "draw_until": "2026Q1"}}  # fmt: skip
     d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.5}
     loaded, orders = load(d), pd.DataFrame([{"quarter": "2026Q1", "sku": "A", "site": "s1", "gpus": 1}])
-    named = r"contract delivery .* EBITDA / debt service covenant .* rescue=True\) tries"
-    with pytest.raises(api.InfeasibleModel, match=named):
+    with pytest.raises(api.InfeasibleModel) as infeasible:
         api.solve(loaded, purchases=orders)
+    assert [entry["group"] for entry in infeasible.value.diagnosis] == ["dscr_covenant"]
+    assert "rescue=True) completes these purchases anyway" in str(infeasible.value)
     rescued = api.solve(loaded, purchases=orders, rescue=True)
     assert rescued.status == "rescued"
     served = rescued.plan.contract_gpus.sum(axis=(1, 2))[0]  # the contract delivered in full
@@ -541,20 +544,26 @@ def test_purchases_short_of_power_are_not_rescued(here):
 
 
 def test_a_conflict_naming_power_beside_finance_limits_is_still_rescued(tiny, tmp_path):
-    """8,000 B200 at texas in 2026Q3: the diagnosis names the borrowing base, the cash floor and
+    """8,000 B200 at texas in 2026Q3: the diagnosis named the borrowing base, the cash floor and
     texas's power (23.7 MW of 20 if every GPU ran), and `solve --rescue` refused ("the rescue cures
     finance limits only ... these purchases break others") where `sweep --purchases` rescued the
     same file. The rescue, which holds every MW, completes them: it retires the installed H100s and
     sells B200s, and the plan draws no MW texas does not have, as the evaluator checks. Its policy
-    reacts on the forecast, which the solve warns of (the warning leaked into the test run)."""
+    reacts on the forecast, which the solve warns of (the warning leaked into the test run). The
+    power was the diagnosis's cheapest way round the cash (running B200s beyond texas's MW earns
+    it): lab-a's 4,000 H100 draw 6.5 MW and the 8,000 B200 held idle 5.4 MW of texas's 20, so the
+    purchases lack no MW, and the diagnosis of fixed purchases no longer names it (formulation §8)."""
     path = write(tmp_path / "p.csv", "2026Q3,B200,texas,8000")
     with pytest.warns(FleetoptWarning, match="the plan reacts on the forecast itself"):
         rescued = api.solve("tiny", purchases=path, rescue=True)
     assert rescued.status == "rescued" and rescued.plan.buy_blocks.sum() == 1000
     assert compile_plans(tiny[1], [rescued.plan], ["rescued"], check_limits=True).P == 1
-    # so the plain solve offers it, as an attempt (it offered none where the conflict named power)
-    with pytest.raises(api.InfeasibleModel, match=r"rescue=True\) tries to complete these purchases"):
+    # so the plain solve offers it, as certain: the conflict names finance limits alone (it offered
+    # none where it named power, then an attempt)
+    with pytest.raises(api.InfeasibleModel) as infeasible:
         api.solve("tiny", purchases=path)
+    assert "power" not in {entry["group"] for entry in infeasible.value.diagnosis}
+    assert "rescue=True) completes these purchases anyway" in str(infeasible.value)
 
 
 def test_rescue_completes_purchases_that_break_a_covenant_and_says_what_they_break(here, tiny):

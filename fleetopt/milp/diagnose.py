@@ -70,17 +70,22 @@ def diagnose(
     facility sizes, build limits): one "hard constraints" entry says so. Where it stopped without a
     plan (at ``time_limit``, or by trouble), nothing is known of the conflict: one "not diagnosed"
     entry says why, not that the hard groups conflict.
+
+    With ``purchases`` fixed, what they lack whatever the money comes first
+    (:func:`solve_lacking_first`), each such entry saying so.
     """
     m = build_model(data, objective, relax=True, purchases=purchases)
     relax_allocation(m)
     solver = probe_solver()
+    fixed = purchases is not None
+    solve = solve_lacking_first if fixed else solve_relaxed
     with stage(DIAGNOSING, priced=False):  # a terminal's progress lines say what runs, and how long
-        status, results, gap = solve_relaxed(m, solver, time_limit, threads)
+        status, results, gap = solve(m, solver, time_limit, threads)
         if status == "infeasible":
             return Diagnosis([message_entry("hard constraints", HARD_MESSAGE)])
         if status == "no_plan":  # stopped first: by its limit, or by trouble; proves nothing
             return Diagnosis([message_entry("not diagnosed", _unfinished(results, time_limit))])
-        first = _relaxed(data, m, objective)
+        first = _relaxed(data, m, objective, lacking=fixed)
         limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
         otherwise = _otherwise(data, m, solver, objective, {d["group"] for d in first}, limit, threads)
     return Diagnosis(first, otherwise, _caveat(status, time_limit, gap))
@@ -141,6 +146,66 @@ def solve_relaxed(m: pyo.ConcreteModel, solver: Highs, time_limit, threads) -> t
     for v, value in plan.items():  # back: the MILP's run replaced its values (solving the rounded
         v.set_value(value, skip_validation=True)  # LP again found nothing once the deadline had passed)
     return "near", results, gap
+
+
+def is_money(group: str) -> bool:
+    """Whether a diagnosed group's slack is money (cash, covenants, the borrowing base, revenue
+    shares, the robustness shocks), not GPUs or MW (power, contracts, demand, the allocation)."""
+    return DIAGNOSED[group].unit == "MUSD"
+
+
+def solve_lacking_first(
+    m: pyo.ConcreteModel, solver: Highs, time_limit, threads
+) -> tuple[str, object, float]:
+    """:func:`solve_relaxed` for fixed purchases, in two stages within one ``time_limit``: the least
+    weighted shortfall of GPUs and MW (power, contracts, demand), every money slack free; then, those
+    held at most as short, the least weighted shortfall of all. A MW or a contract's GPU lets the GPUs
+    bought earn or sell for far more than its weight's worth of cash (the default model's lean plan:
+    31.6 MW at a site for a quarter, weight 31.6, against 1,725 for the cash, DSCR and contract
+    shortfalls that holding it at 0 adds), so the weighted model alone named power the purchases did
+    not lack as its cheapest way round their cash. Returns the status and gap of the first stage not
+    solved to its optimum, else the second's."""
+    deadline = None if time_limit is None else time.monotonic() + float(time_limit)
+    gpus_and_mw = [idx for idx in m.SLACK if not is_money(idx[0])]
+    with _objective(m, sum(slack_weight(m, idx) * m.slack[idx] for idx in gpus_and_mw)):
+        lacking = solve_relaxed(m, solver, _left(deadline), threads)
+    if lacking[0] in ("infeasible", "no_plan"):
+        return lacking
+    held = [(m.slack[idx], max(m.slack[idx].value or 0.0, 0.0) + _TOLERANCE) for idx in gpus_and_mw]
+    with _at_most(held):
+        status, results, gap = solve_relaxed(m, solver, _left(deadline), threads)
+    if lacking[0] != "optimal" and status != "no_plan":
+        return lacking[0], results, lacking[2]
+    return status, results, gap
+
+
+def _left(deadline: float | None) -> float | None:
+    """Seconds from now to ``deadline`` (``time.monotonic``; None: none), at least a millisecond."""
+    return None if deadline is None else max(deadline - time.monotonic(), 0.001)
+
+
+@contextmanager
+def _objective(m: pyo.ConcreteModel, expr) -> Iterator[None]:
+    """The objective of ``m`` replaced by ``expr`` while the block runs."""
+    weighted = m.objective.expr
+    m.objective.expr = expr
+    try:
+        yield
+    finally:
+        m.objective.expr = weighted
+
+
+@contextmanager
+def _at_most(values: list[tuple[pyo.Var, float]]) -> Iterator[None]:
+    """Each variable of ``values`` at most its value, by its upper bound, while the block runs."""
+    bounds = [v.ub for v, _ in values]
+    for v, value in values:
+        v.setub(value)
+    try:
+        yield
+    finally:
+        for (v, _), upper in zip(values, bounds, strict=True):
+            v.setub(upper)
 
 
 def probe_solver() -> Highs:
@@ -301,8 +366,15 @@ def relax_allocation(m: pyo.ConcreteModel) -> None:
         idx = (ALLOCATION.name, g, t)
         m.SLACK.add(idx)
         row.set_value(row.body <= row.upper + m.slack[idx])
-        added.append((1.0 - CHEAPER * (t + 1) / m.data.T) * m.slack[idx])
-    m.objective.expr = m.objective.expr + ALLOCATION.weight * sum(added)
+        added.append(slack_weight(m, idx) * m.slack[idx])
+    m.objective.expr = m.objective.expr + sum(added)
+
+
+def slack_weight(m: pyo.ConcreteModel, idx: tuple) -> float:
+    """The weight of the slack ``m.slack[idx]`` in the relaxed model's objective: its group's
+    (:attr:`Slack.weight`), an allocation's the less the later its quarter (:data:`CHEAPER`)."""
+    weight = DIAGNOSED[idx[0]].weight
+    return weight * (1.0 - CHEAPER * (idx[2] + 1) / m.data.T) if idx[0] == ALLOCATION.name else weight
 
 
 def message_entry(group: str, message: str) -> dict:
@@ -345,10 +417,24 @@ def _caveat(status: str, time_limit, gap: float = 0.0) -> str:
     )
 
 
-def _relaxed(data: ModelData, m: pyo.ConcreteModel, objective: str) -> list[dict]:
-    """The groups whose slacks a solved relaxed model uses, each as an entry, by name."""
+def _relaxed(data: ModelData, m: pyo.ConcreteModel, objective: str, lacking: bool = False) -> list[dict]:
+    """The groups whose slacks a solved relaxed model uses, each as an entry, by name; where
+    ``lacking`` (fixed purchases, :func:`solve_lacking_first`), GPUs and MW first, each saying that
+    the purchases lack them whatever the money (:data:`LACKING_NOTE`)."""
     by_group = _by_group((idx, pyo.value(m.slack[idx])) for idx in m.SLACK)
-    return [_group_entry(data, group, by_group[group], objective) for group in sorted(by_group)]
+    groups = sorted(by_group, key=lambda group: (lacking and is_money(group), group))
+    entries = [_group_entry(data, group, by_group[group], objective) for group in groups]
+    for entry in entries:
+        if lacking and not is_money(entry["group"]):
+            entry["note"] = f"{LACKING_NOTE}; {entry['note']}"
+    return entries
+
+
+# what a GPU or MW shortfall of fixed purchases means (solve_lacking_first): no cure of money helps
+LACKING_NOTE = (
+    "short with these purchases even were cash, covenants and every other money limit to give way: "
+    "the purchases file's GPUs, or the model, must change"
+)
 
 
 def _by_group(slacks: Iterable[tuple[tuple, float | None]]) -> dict[str, list[tuple[tuple, float]]]:
