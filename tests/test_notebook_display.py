@@ -13,11 +13,13 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 from test_milp_cli import NOTHING_PAYS
+from test_stochastic_replications import hand_record
 
 from fleetopt import api
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning
+from fleetopt.stochastic.gap import gap_record
 from fleetopt.stochastic.paired import out_of_sample_verdict_word
 
 SHORT = 200  # characters: a repr is one line of what it is, its key figures and what to read next
@@ -234,6 +236,26 @@ def test_a_stochastic_solve_shows_its_out_of_sample_verdict_first():
     unchecked = dataclasses.replace(result, out_of_sample={})
     assert r"No out-of-sample check (out\_of\_sample=0)" in unchecked._repr_markdown_()
     assert "out of sample" not in repr(unchecked)
+
+
+def test_a_replicated_stochastic_solve_shows_how_stable_its_first_stage_is_and_its_gap():
+    # the hand samples of tests/test_stochastic_replications.py (a purchase of 1,448 and of 2,000 GPUs) and
+    # a gap of $12M - $3M = $9.0M, standard error sqrt(2.0^2 + 1.08^2) = $2.3M, at most $37.0M
+    result = api.solve_stochastic("tiny", 2, out_of_sample=0)
+    assert "samples" not in result._repr_markdown_() and "Optimality gap" not in result._repr_markdown_()
+    gap = gap_record([10e6, 14e6], [10e6, 15e6], [1e6, 2e6, 3e6, 6e6], seed=2, reduced=True, status="optimal")
+    shown = dataclasses.replace(result, replications={**hand_record(), "gap": gap})._repr_markdown_()
+    lines = shown.splitlines()
+    # after what to commit to now, in the notebook's arguments (scenarios=N, not --stochastic N)
+    verdict = lines.index("The first stage varies across 2 samples of 2 scenarios: 1,448 to 2,000 GPUs "
+                          "(buy B200@texas) in 2026Q3, and 1 other decision; more scenarios (scenarios=N) "
+                          "narrow it.")
+    assert lines.index("What to commit to now:") < verdict
+    said = (r"Optimality gap of the first stage: \$9.0M ± \$2.3M (estimate, 4 fresh scenarios), at most "
+            r"\$37.0M at 95%; each sample's 2 scenarios were reduced from 200 drawn")
+    gap_line = lines[verdict + 2]
+    assert gap_line.startswith(said) and "where scenarios=N keeps every scenario" in gap_line
+    assert not bare_dollars(shown)
 
 
 def test_markdown_cells_show_as_written():

@@ -6,19 +6,27 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from test_stochastic_replications import hand_record, hand_summary, page_text
 from typer.testing import CliRunner
 
 from fleetopt import api
 from fleetopt.cli import app
+from fleetopt.core.data import load
+from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.milp.stochastic.extensive_form import build_extensive_form
 from fleetopt.milp.stochastic.first_stage import FirstStage
+from fleetopt.report.definitions import replication_terms
+from fleetopt.report.page import build_report
+from fleetopt.report.two_stage import stochastic_section
 from fleetopt.stochastic.gap import T_975, Z_975, gap_record
+from fleetopt.stochastic.replications import stability_line
 from fleetopt.stochastic.screening import scenario_inputs
 
 # tiny's forecast objective less its NPV: the tie-breaks of §5.9-5.10 (formulation §7b, "$8.59 on tiny's
@@ -115,6 +123,50 @@ def test_a_fresh_scenario_s_value_is_its_copy_solved_alone_with_the_plan_s_first
     ef.fix_first_stage(result.first_stage)
     alone = ef.solve(0.01, None, None)
     assert alone.scenarios[0]["value_usd"] == pytest.approx(values["value_usd"][2], rel=0.01)
+
+
+def test_the_report_gives_the_gap_its_bound_and_what_it_means_under_the_stability_table():
+    # U: the samples' optima $10M and $14M (bounds $10M and $15M: slack $0.5M); L: $1M, $2M, $3M, $6M.
+    # Gap 12 - 3 = $9.0M; standard errors 2.0 and sqrt(14/3)/2 = 1.08, together $2.3M; at most
+    # 9 + 12.7062 x 2.0 + 1.96 x 1.08 + 0.5 = $37.0M
+    record = gap_record([10e6, 14e6], [10e6, 15e6], [1e6, 2e6, 3e6, 6e6], seed=2, reduced=False,
+                        status="optimal")  # fmt: skip
+    summary = hand_summary({**hand_record(), "gap": record})
+    text = page_text(stochastic_section(SimpleNamespace(summary=summary, data=load("tiny")[1])))
+    said = ("Optimality gap of the first stage: $9.0M ± $2.3M (estimate, 4 fresh scenarios), at most $37.0M "
+            "at 95%. What it means: the best first stage could be worth at most $37.0M more than the plan's "
+            "(95% confidence), in the programme's objective (the futures' expected NPV less the penalties of "
+            "the rescues they need). Each fresh scenario's value: gap_scenarios.csv.")
+    assert said in text and text.index("1,448 2,000 1,724") < text.index(said)
+    reduced = {**summary, "replications": {**hand_record(), "gap": {**record, "reduced": True}}}
+    text = page_text(stochastic_section(SimpleNamespace(summary=reduced, data=load("tiny")[1])))
+    assert "each sample's 5 scenarios were reduced from 200 drawn, not a plain sample" in text
+    assert "$37.0M more than the plan's (95% confidence; indicative: each sample was reduced)" in text
+    terms = replication_terms(summary["replications"])
+    assert [term for term, _ in terms] == ["replication", "optimality gap (estimate)"]
+
+
+def test_the_run_s_report_says_the_summary_s_verdict_table_and_gap_and_one_sample_s_none(gap_run, tmp_path):
+    out, _ = gap_run
+    record = json.loads((out / "summary.json").read_text())["replications"]
+    text = page_text(build_report(out))
+    assert f"{record['verdict'][0].upper()}{record['verdict'][1:]}." in text
+    for row in record["stability"]:
+        line = stability_line(row)
+        assert " ".join([*line[:4], "differ" if row["varies"] else "agree", *line[4:]]) in text
+    gap = record["gap"]
+    said = f"Optimality gap of the first stage: {format_usd(gap['gap_usd'])} ± $"
+    most = f"at most {format_usd(gap['gap_at_most_usd'])} more than the plan's (95% confidence; indicative"
+    assert said in text and most in text
+    definitions = text[text.index("Definitions"):]
+    assert "replication the stochastic solve again" in definitions
+    assert "optimality gap (estimate) how much more the best first stage" in definitions
+    # one sample (--replications 1): none of it
+    args = ["solve", "tiny", "--stochastic", "2", "--out", str(tmp_path / "one")]
+    got = CliRunner().invoke(app, args, env={"FLEETOPT_RUNS_DIR": str(tmp_path / "runs")})
+    assert got.exit_code == 0, got.output
+    alone = page_text(build_report(tmp_path / "one"))
+    assert not any(words in alone for words in ("How stable", "Optimality gap", "replication", "samples"))
 
 
 @pytest.mark.parametrize(

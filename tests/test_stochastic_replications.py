@@ -4,6 +4,9 @@ solve on K scenario samples, how far each first-stage decision moves between the
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,8 +15,11 @@ from typer.testing import CliRunner
 
 from fleetopt import api
 from fleetopt.cli import app
+from fleetopt.core.data import load
 from fleetopt.core.results.tables import plan_frame
 from fleetopt.errors import InputError
+from fleetopt.report.definitions import replication_terms
+from fleetopt.report.two_stage import stochastic_section
 from fleetopt.stochastic.replications import stability_rows, stability_verdict
 
 # small enough for a test: 3 scenarios a sample, few fresh scenarios out of sample
@@ -129,3 +135,65 @@ def test_the_api_refuses_replications_by_name():
     refusal = r"replications \(--replications\) must be between 1 and 30 \(got 0\)"
     with pytest.raises(InputError, match=refusal):
         api.solve_stochastic("tiny", 2, replications=0)
+
+
+# two samples of 5 scenarios by hand: the 2026Q3 purchase 1,448 and 2,000 GPUs (mean 1,724), the contract
+# accepted in both, 2026Q4's prepayment $26.0M and $0 (mean $13.0M)
+HAND_STABILITY = [
+    {"quarter": "2026Q3", "decision": "buy_gpus", "item": "B200@texas", "unit": "GPUs",
+     "values": [1448.0, 2000.0], "mean": 1724.0, "min": 1448.0, "max": 2000.0, "varies": True},
+    {"quarter": "2026Q3", "decision": "contract_accepted", "item": "lab-a-training", "unit": "0/1",
+     "values": [1.0, 1.0], "mean": 1.0, "min": 1.0, "max": 1.0, "varies": False},
+    {"quarter": "2026Q4", "decision": "prepay_debt", "item": "gpu-term-loan", "unit": "USD",
+     "values": [26e6, 0.0], "mean": 13e6, "min": 0.0, "max": 26e6, "varies": True},
+]  # fmt: skip
+HAND_VERDICT = ("the first stage varies across 2 samples of 5 scenarios: 1,448 to 2,000 GPUs (buy "
+                "B200@texas) in 2026Q3, and 1 other decision; more scenarios (--stochastic N) narrow it")
+
+
+def hand_summary(replications: dict | None) -> dict:
+    """A stochastic run's summary.json of 5 scenarios reduced from 200, its plan buying 1,448 GPUs in
+    2026Q3, with ``replications`` (None: a run of one sample)."""
+    settings = {"scenarios": 5, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 4,
+                "first_stage_before": "2027Q3", "risk_weight": 0.0, "cvar_alpha": 0.05,
+                "later_purchases": "continuous"}  # fmt: skip
+    commitment = {"quarter": "2026Q3", "decision": "buy_gpus", "item": "B200@texas", "unit": "GPUs",
+                  "stochastic": 1448.0, "forecast_optimum": 2000.0}  # fmt: skip
+    summary = {"settings": settings, "status": "optimal", "gap": 0.0, "timings": {}, "rp_usd": -9e6,
+               "scenarios": [], "commitments": [commitment]}  # fmt: skip
+    return summary if replications is None else {**summary, "replications": replications}
+
+
+def hand_record() -> dict:
+    """summary.json's ``replications`` of the two hand samples (seeds 0 and 1)."""
+    return {"count": 2, "seeds": [0, 1], "stable": False, "verdict": HAND_VERDICT,
+            "stability": HAND_STABILITY}
+
+
+def page_text(html: str) -> str:
+    """A page's words as a reader sees them: tags out, entities read, runs of space one."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def test_the_report_shows_each_decision_in_each_sample_under_what_to_commit_to_now():
+    assert stability_verdict(HAND_STABILITY, 2, 5) == HAND_VERDICT
+    run = SimpleNamespace(summary=hand_summary(hand_record()), data=load("tiny")[1])
+    text = page_text(stochastic_section(run))
+    said = ("How stable the first stage is The solve on 2 samples of 5 scenarios (seeds 0 to 1); the plan "
+            "above is the first's. The first stage varies across 2 samples of 5 scenarios: 1,448 to 2,000")
+    assert said in text and text.index("What to commit to now") < text.index(said)
+    # each decision: its amount in each sample, mean, min and max, and whether the samples agree
+    head = "quarter decision item unit samples seed 0 seed 1 mean min max"
+    rows = ["2026Q3 buy B200@texas GPUs differ 1,448 2,000 1,724 1,448 2,000",
+            "2026Q3 accept contract lab-a-training accepted agree yes yes yes yes yes",
+            "2026Q4 prepay gpu-term-loan USD differ $26.0M $0 $13.0M $0 $26.0M"]  # fmt: skip
+    assert f"{head} {' '.join(rows)}" in text
+    # one sample: the report as before, nothing of samples
+    alone = page_text(stochastic_section(SimpleNamespace(summary=hand_summary(None), data=run.data)))
+    start, end = text.index("How stable"), text.index("Two-stage stochastic solution")
+    assert "How stable" not in alone and alone == f"{text[:start]}{text[end:]}"
+
+
+def test_a_replicated_run_s_definitions_say_what_a_replication_is():
+    assert [term for term, _ in replication_terms(hand_record())] == ["replication"]
+    assert replication_terms(None) == []

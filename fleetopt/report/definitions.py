@@ -23,6 +23,7 @@ from fleetopt.core.units import format_rate, format_usd
 from fleetopt.evaluate.factors import self_competition_mean
 from fleetopt.evaluate.metrics import REACTION_MEANS
 from fleetopt.report.reading import ReportRun
+from fleetopt.stochastic.gap import OBJECTIVE_WORDS
 from fleetopt.sweep.cash_buffers import PLANNED_WITH_BUFFER, RUN_WITH_BUFFER
 from fleetopt.sweep.without_orders import WITHOUT_ORDERS_MEANS
 
@@ -151,7 +152,30 @@ def glossary_section(run: ReportRun) -> str:
     """Definitions of the report's figures, with this model's levels, covenants and discount rate."""
     one = bool(run.summary.get("deterministic"))  # one scenario: no error, no tail
     n = run.scenario_source[1] if run.metrics is not None else None
-    return definitions_section(glossary(run.data, run.labels, n, run.kind, one, run.solved_for_cost))
+    terms = glossary(run.data, run.labels, n, run.kind, one, run.solved_for_cost)
+    return definitions_section(terms + replication_terms(run.summary.get("replications")))
+
+
+def replication_terms(record: dict | None) -> list[tuple[str, str]]:
+    """(term, definition) of a stochastic run's replications (summary.json's ``replications``; None:
+    one sample, no terms) and of its optimality gap's estimate where it made one."""
+    if not record:
+        return []
+    terms = [("replication", "the stochastic solve again on another sample of scenarios (--replications K: "
+                             "K samples, of seeds --scenario-seed, +1, ...), each reduced and solved as the "
+                             "run's own; the plan is the first sample's. A first-stage decision that differs "
+                             "between samples depends on the scenarios drawn: more scenarios (--stochastic N) "
+                             "narrow it (docs/formulation.md §7b, 'Replications').")]
+    if record.get("gap"):
+        terms.append(("optimality gap (estimate)",
+                      f"how much more the best first stage could be worth than the plan's, in the programme's "
+                      f"objective ({OBJECTIVE_WORDS}): the samples' mean optimum less the mean value of the "
+                      "plan's first stage in fresh scenarios, each re-planning its own future "
+                      "(--gap-scenarios M), ± its standard error. Each sample's optimum overstates the best, "
+                      "so the estimate leans high; 'at most' adds both sides' sampling errors at 97.5 % each "
+                      "and the solves' slack, a bound at 95 % confidence, indicative where each sample was "
+                      "reduced from more scenarios drawn (docs/formulation.md §7b, 'Optimality gap')."))
+    return terms
 
 
 def definitions_section(terms: list[tuple[str, str]]) -> str:

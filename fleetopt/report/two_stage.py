@@ -11,14 +11,23 @@ import pandas as pd
 from fleetopt.core.tail import cvar_name
 from fleetopt.core.units import counted, format_solver_status
 from fleetopt.evaluate.slip import slips
-from fleetopt.report.markup import sortable_table
+from fleetopt.report.markup import scroll_hint, sortable_table
 from fleetopt.report.reading import ReportRun
+from fleetopt.runs.run_files import RunFiles
 from fleetopt.stochastic.commitments import COMMITMENT_COLUMNS, commitment_lines
+from fleetopt.stochastic.gap import gap_reading, optimality_gap_words
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_MEANS,
     out_of_sample_lines,
     out_of_sample_words,
+)
+from fleetopt.stochastic.replications import (
+    STABILITY_NAMES,
+    STABILITY_SPREAD,
+    STABILITY_TITLE,
+    samples_words,
+    stability_line,
 )
 from fleetopt.stochastic.rescues import rescue_words
 from fleetopt.stochastic.settings import NO_SLIP_WORDS
@@ -68,6 +77,7 @@ def stochastic_section(run: ReportRun) -> str:
     unhedged = f"<p class='why'>{escape(NO_SLIP_WORDS)}.</p>" if slips(run.data) else ""
     return (
         _commitments(summary)
+        + _stability(summary)
         + unhedged
         + out_of_sample
         + f'<h2>Two-stage stochastic solution: diagnostics</h2><p class="why">{escape(diagnostics)} '
@@ -129,6 +139,55 @@ def _commitments(summary: dict) -> str:
             "to inference, power, draws and prepayments, and the contracts the two plans decide "
             "differently." + (f" {escape(gap)}" if gap else "") + "</p>"
             + sortable_table(frame, figure_cols=COMMITMENT_COLUMNS[3:]) + f"<p class='cap'>{DIFFERENCE_NOTE}</p>")
+
+
+# the stability table's mark of a decision that moves between the samples (the terminal's yellow row),
+# in words: a colour alone is lost in print, in Markdown and to a colour-blind reader
+VARIES_COLUMN = "samples"
+VARIES_WORDS = {True: "differ", False: "agree"}
+# from this many columns (K = 4 samples) the stability table may scroll sideways on a laptop's 1024 px
+# page, and says so (at K = 3 it fits)
+SCROLLED_FROM = 13
+
+
+def _stability(summary: dict) -> str:
+    """How stable the first stage is (summary.json's ``replications``): the samples and the verdict, as
+    the terminal says them, each decision's amount in each sample with its mean, min and max, those that
+    move marked, and the optimality gap's estimate with what it means where the run made one; '' for a
+    run of one sample."""
+    record = summary.get("replications")
+    if not record:
+        return ""
+    level = "h3" if summary.get("commitments") else "h2"  # under "What to commit to now" where it stands
+    samples = samples_words(record, summary["settings"]["scenarios"])
+    verdict = record["verdict"]
+    said = (f"{samples[0].upper()}{samples[1:]}; the plan above is the first's. {verdict[0].upper()}"
+            f"{verdict[1:]}. Each decision's amount in each sample: {RunFiles.REPLICATIONS}.")
+    amounts = [*(f"seed {seed}" for seed in record["seeds"]), *STABILITY_SPREAD]
+    columns = [*STABILITY_NAMES, VARIES_COLUMN, *amounts]
+    frame = pd.DataFrame([_marked(row) for row in record["stability"]], columns=columns)
+    hint = scroll_hint(len(columns)) if len(columns) >= SCROLLED_FROM else ""
+    return (f"<{level}>{escape(STABILITY_TITLE[0].upper() + STABILITY_TITLE[1:])}</{level}>"
+            f"<p class='why'>{escape(said)}</p>{hint}" + sortable_table(frame, figure_cols=amounts, fit=True)
+            + _gap_paragraph(summary))  # fmt: skip
+
+
+def _marked(row: dict) -> list[str]:
+    """A stability row as the terminal writes it, with whether it moves between the samples after its
+    unit (in view where many samples' amounts scroll)."""
+    line, named = stability_line(row), len(STABILITY_NAMES)
+    return [*line[:named], VARIES_WORDS[row["varies"]], *line[named:]]
+
+
+def _gap_paragraph(summary: dict) -> str:
+    """The first stage's optimality gap (summary.json's ``replications.gap``) in the terminal's words,
+    with its reading for a finance reader; '' without one."""
+    record = summary["replications"].get("gap")
+    if not record:
+        return ""
+    words = optimality_gap_words(record, summary["settings"])
+    return (f"<p class='why'>{escape(words[0].upper() + words[1:])}. {escape(gap_reading(record))}</p>"
+            f"<p class='cap'>Each fresh scenario's value: {RunFiles.GAP_CSV}.</p>")
 
 
 def _out_of_sample_paragraph(summary: dict) -> str:

@@ -20,6 +20,7 @@ from fleetopt.milp.stochastic.extensive_form import build_extensive_form
 from fleetopt.milp.stochastic.first_stage import FirstStage
 from fleetopt.runs import limits
 from fleetopt.stochastic.mpisppy_route import RISK_WEIGHT
+from fleetopt.stochastic.paired import MORE_SCENARIOS
 from fleetopt.stochastic.replications import REPLICATIONS, out_of_sample_seed
 from fleetopt.stochastic.screening import scenario_inputs
 from fleetopt.stochastic.settings import SolverSettings
@@ -137,10 +138,11 @@ def gap_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(shown, columns=list(GAP_COLUMNS))
 
 
-def optimality_gap_words(record: dict, settings: dict) -> str:
+def optimality_gap_words(record: dict, settings: dict, typed: bool = True) -> str:
     """'optimality gap of the first stage: $3.1M ± $1.2M (estimate, 20 fresh scenarios), at most
-    $6.0M at 95 %', with the caveat of a programme whose scenarios were reduced, and of solves short
-    of the gap."""
+    $6.0M at 95 %', with the caveat of a programme whose scenarios were reduced (naming the option the
+    terminal's reader types, or with ``typed`` False the keyword a notebook's passes), and of solves
+    short of the gap."""
     fresh = counted(record["scenarios"], "fresh scenario")
     most = record["gap_at_most_usd"]
     bound = ("no bound (a replication's solve gave none)" if most is None
@@ -149,10 +151,31 @@ def optimality_gap_words(record: dict, settings: dict) -> str:
     said = (f"optimality gap of the first stage: {format_usd(record['gap_usd'])} ± "
             f"{format_error(record['gap_se_usd'])} (estimate, {fresh}{chance}), {bound}")  # fmt: skip
     if record["reduced"]:
+        more = MORE_SCENARIOS.option if typed else MORE_SCENARIOS.keyword
         said += (f"; each sample's {counted(settings['scenarios'], 'scenario')} were reduced from "
                  f"{settings['screened']:,} drawn, not a plain sample, so the bound is indicative (it holds "
-                 f"as Mak, Morton and Wood state it where --stochastic N keeps every scenario drawn: N of "
+                 f"as Mak, Morton and Wood state it where {more} keeps every scenario drawn: N of "
                  f"{limits.DEFAULT_SCREEN} or more)")  # fmt: skip
     if record["status"] != "optimal":
         said += f"; a fresh scenario's solve stopped short of the gap ({record['status']}), so L is low"
     return said
+
+
+# what the programme's objective counts, for a finance reader: the USD a gap is of
+OBJECTIVE_WORDS = "the futures' expected NPV less the penalties of the rescues they need"
+
+
+def gap_reading(record: dict) -> str:
+    """The gap for a finance reader in a sentence: how much more, at most, the best first stage could
+    be worth than the plan's, in USD of the programme's objective; without a bound, the estimate with
+    its error."""
+    most = record["gap_at_most_usd"]
+    objective = f"in the programme's objective ({OBJECTIVE_WORDS})"
+    if most is None:  # below 0 is chance alone: no gap
+        about = format_usd(max(record["gap_usd"], 0.0))
+        return (f"What it means: the best first stage could be worth about {about} "
+                f"more than the plan's, give or take {format_error(record['gap_se_usd'])}, {objective}; "
+                "with no solver bound from a sample, no figure it stays below can be given.")  # fmt: skip
+    indicative = "; indicative: each sample was reduced" if record["reduced"] else ""
+    return (f"What it means: the best first stage could be worth at most {format_usd(most)} more than the "
+            f"plan's ({record['confidence']:.0%} confidence{indicative}), {objective}.")

@@ -8,7 +8,7 @@ import pandas as pd
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
-from fleetopt.core.units import format_percent
+from fleetopt.core.units import counted, format_percent
 from fleetopt.errors import Argument
 from fleetopt.runs import limits
 from fleetopt.stochastic.commitments import (
@@ -27,6 +27,12 @@ MAX_REPLICATIONS = 30
 # a decision moves between replications where its spread exceeds this share of its largest amount (or
 # of 1 unit): round-off of a continuous decision is not instability
 SAME_WITHIN = 1e-6
+# the stability table's name, as the terminal's title and the report's heading say it
+STABILITY_TITLE = "how stable the first stage is"
+# a stability row's columns before its amounts, as the terminal and the report head them
+STABILITY_NAMES = ("quarter", "decision", "item", "unit")
+# and after them
+STABILITY_SPREAD = ("mean", "min", "max")
 
 
 def check_replications(replications) -> int:
@@ -57,7 +63,7 @@ def stability_rows(data: ModelData, plans: list[Plan], quarters: int, every_quar
     for row in in_commitment_order(data, table).to_dict("records"):
         values = [float(row[k]) for k in range(len(plans))]
         low, high = min(values), max(values)
-        rows.append({**{key: row[key] for key in ("quarter", "decision", "item", "unit")}, "values": values,
+        rows.append({**{key: row[key] for key in STABILITY_NAMES}, "values": values,
                      "mean": sum(values) / len(values), "min": low, "max": high,
                      "varies": high - low > SAME_WITHIN * max(1.0, abs(low), abs(high))})  # fmt: skip
     return rows
@@ -125,12 +131,29 @@ def replications_record(data: ModelData, results: list, settings: dict) -> dict:
     }
 
 
+def samples_words(record: dict, scenarios: int) -> str:
+    """'the solve on 3 samples of 3 scenarios (seeds 0 to 2)': summary.json's ``replications`` of a
+    run of ``scenarios`` scenarios a sample, as the terminal's table and the report say it."""
+    seeds = record["seeds"]
+    return (f"the solve on {record['count']} samples of {counted(scenarios, 'scenario')} "
+            f"(seeds {seeds[0]} to {seeds[-1]})")  # fmt: skip
+
+
+def stability_line(row: dict, each_sample: bool = True) -> list[str]:
+    """A stability row in words, as the terminal's table and the report write it: its quarter, the
+    decision's words, item, unit ('accepted' for a contract), its amount in each sample (with
+    ``each_sample``), mean, min and max."""
+    amounts = [*(row["values"] if each_sample else []), *(row[key] for key in STABILITY_SPREAD)]
+    unit = "accepted" if row["unit"] == "0/1" else row["unit"]
+    words = COMMITMENT_WORDS.get(row["decision"], row["decision"])
+    return [row["quarter"], words, row["item"], unit, *(sample_amount(v, row["unit"]) for v in amounts)]
+
+
 def stability_frame(record: dict) -> pd.DataFrame:
     """replications.csv: the stability table of summary.json's ``replications``, a row per first-stage
     decision (``quarter``, ``decision``, ``item``, ``unit``), its amount in each replication (``seed_0``
     ..., named by the replication's scenario seed), ``mean``, ``min`` and ``max``, in the row's unit."""
     columns = [f"seed_{seed}" for seed in record["seeds"]]
-    rows = [{**{key: row[key] for key in ("quarter", "decision", "item", "unit")},
-             **dict(zip(columns, row["values"], strict=True)),
-             **{key: row[key] for key in ("mean", "min", "max")}} for row in record["stability"]]  # fmt: skip
-    return pd.DataFrame(rows, columns=["quarter", "decision", "item", "unit", *columns, "mean", "min", "max"])
+    rows = [{**{key: row[key] for key in STABILITY_NAMES}, **dict(zip(columns, row["values"], strict=True)),
+             **{key: row[key] for key in STABILITY_SPREAD}} for row in record["stability"]]  # fmt: skip
+    return pd.DataFrame(rows, columns=[*STABILITY_NAMES, *columns, *STABILITY_SPREAD])

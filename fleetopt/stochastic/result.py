@@ -24,6 +24,7 @@ from fleetopt.stochastic.commitments import (
     commitment_rows,
     first_stage_commitments,
 )
+from fleetopt.stochastic.gap import optimality_gap_words
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_FIGURES,
@@ -32,6 +33,7 @@ from fleetopt.stochastic.paired import (
     out_of_sample_verdict_word,
     out_of_sample_words,
 )
+from fleetopt.stochastic.replications import stability_verdict
 from fleetopt.stochastic.rescues import rescue_counts
 from fleetopt.stochastic.summary_words import first_stage_text
 
@@ -90,9 +92,24 @@ class StochasticResult:
         # None: solved from data alone, whose changes are not known
         changed = self.loaded.changed_line if self.loaded else ""
         changed_lines = [markdown_text(changed), ""] if changed else []  # a paragraph of its own
-        commit_lines = ["What to commit to now:", "", markdown_table(commit)]
-        return "\n".join([title, "", *changed_lines, *self._out_of_sample_lines(), *commit_lines, "",
+        commit_lines = ["What to commit to now:", "", markdown_table(commit), "", *self._replication_lines()]
+        return "\n".join([title, "", *changed_lines, *self._out_of_sample_lines(), *commit_lines,
                           markdown_text(in_sample), "", STOCHASTIC_NEXT])  # fmt: skip
+
+    def _replication_lines(self) -> list[str]:
+        """Markdown: how stable the first stage is across the replications' samples (the verdict) and
+        its optimality gap's estimate, as the terminal says them with a notebook's arguments; none for a
+        solve of one sample."""
+        record = self.replications
+        if not record:
+            return []
+        verdict = stability_verdict(record["stability"], record["count"], self.settings["scenarios"],
+                                    typed=False)  # fmt: skip
+        lines = [f"{verdict[0].upper()}{verdict[1:]}."]
+        if record.get("gap"):
+            words = optimality_gap_words(record["gap"], self.settings, typed=False)
+            lines.append(f"{words[0].upper()}{words[1:]}.")
+        return [line for said in lines for line in (markdown_text(said), "")]
 
     def _out_of_sample_lines(self) -> list[str]:
         """Markdown: the out-of-sample verdict in bold and its table, or that there was no such check."""

@@ -16,7 +16,7 @@ from fleetopt.core.units import (
 )
 from fleetopt.runs.key_figures import recorded_basis
 from fleetopt.runs.run_files import RunFiles
-from fleetopt.stochastic.commitments import COMMITMENT_COLUMNS, COMMITMENT_WORDS, commitment_lines
+from fleetopt.stochastic.commitments import COMMITMENT_COLUMNS, commitment_lines
 from fleetopt.stochastic.gap import optimality_gap_words
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
@@ -25,7 +25,13 @@ from fleetopt.stochastic.paired import (
     out_of_sample_lines,
     out_of_sample_words,
 )
-from fleetopt.stochastic.replications import sample_amount
+from fleetopt.stochastic.replications import (
+    STABILITY_NAMES,
+    STABILITY_SPREAD,
+    STABILITY_TITLE,
+    samples_words,
+    stability_line,
+)
 from fleetopt.stochastic.summary_words import (
     first_stage_text,
     forecast_gap_note,
@@ -114,23 +120,18 @@ def replications_table(summary: dict) -> Table | None:
     record = summary.get("replications")
     if not record:
         return None
-    seeds, n = record["seeds"], summary["settings"]["scenarios"]
-    title = (f"how stable the first stage is: the solve on {record['count']} samples of "
-             f"{counted(n, 'scenario')} (seeds {seeds[0]} to {seeds[-1]}); the plan above is the first's")
+    seeds = record["seeds"]
+    title = (f"{STABILITY_TITLE}: {samples_words(record, summary['settings']['scenarios'])}; the plan above "
+             "is the first's")  # fmt: skip
     shown = seeds if len(seeds) <= SAMPLES_SHOWN else []
     every = "" if shown else f"; each sample's amount: {RunFiles.REPLICATIONS}"
     table = Table(title=title, caption=f"{record['verdict'][0].upper()}{record['verdict'][1:]}{every}.",
                   caption_justify="left")  # fmt: skip
-    for n_column, column in enumerate(["quarter", "decision", "item", "unit", *(f"seed {s}" for s in shown),
-                                       "mean", "min", "max"]):  # fmt: skip
-        table.add_column(column, justify="right" if n_column >= 4 else "left")
+    columns = [*STABILITY_NAMES, *(f"seed {s}" for s in shown), *STABILITY_SPREAD]
+    for n_column, column in enumerate(columns):
+        table.add_column(column, justify="right" if n_column >= len(STABILITY_NAMES) else "left")
     for row in record["stability"]:
-        amounts = [*(row["values"] if shown else []), row["mean"], row["min"], row["max"]]
-        style = "yellow" if row["varies"] else ""
-        unit = "accepted" if row["unit"] == "0/1" else row["unit"]
-        words = COMMITMENT_WORDS.get(row["decision"], row["decision"])
-        shown_amounts = (sample_amount(v, row["unit"]) for v in amounts)
-        table.add_row(row["quarter"], words, row["item"], unit, *shown_amounts, style=style)
+        table.add_row(*stability_line(row, bool(shown)), style="yellow" if row["varies"] else "")
     return table
 
 
