@@ -25,7 +25,7 @@ from fleetopt.milp.stochastic.first_stage import FirstStage
 from fleetopt.report.definitions import replication_terms
 from fleetopt.report.page import build_report
 from fleetopt.report.two_stage import stochastic_section
-from fleetopt.stochastic.gap import T_975, Z_975, gap_record
+from fleetopt.stochastic.gap import T_975, Z_975, gap_record, optimality_gap_words
 from fleetopt.stochastic.replications import stability_line
 from fleetopt.stochastic.screening import scenario_inputs
 
@@ -63,6 +63,14 @@ def test_the_bound_adds_each_side_s_half_width_at_97_5_percent_and_the_solves_sl
     assert record["gap_at_most_usd"] == pytest.approx(9.0 + 12.7062 * se_upper + 1.959964 * se_lower + 0.5)
     unknown = gap_record([10.0, 14.0], [10.0, None], [1.0, 2.0], seed=7, reduced=False, status="optimal")
     assert unknown["gap_at_most_usd"] is None and unknown["solver_slack_usd"] is None
+
+
+def test_a_reduced_run_without_a_bound_calls_no_bound_indicative():
+    # no solver bound from a sample: no bound is given, so the reduction's caveat cannot call one indicative
+    unknown = gap_record([10.0, 14.0], [10.0, None], [1.0, 2.0], seed=7, reduced=True, status="optimal")
+    words = optimality_gap_words(unknown, {"scenarios": 5, "screened": 200})
+    assert "no bound (a replication's solve gave none)" in words
+    assert "so any bound would be only indicative" in words and "the bound is indicative" not in words
 
 
 def _t_cdf(x: float, df: int) -> float:

@@ -152,8 +152,9 @@ def optimality_gap_words(record: dict, settings: dict, typed: bool = True) -> st
             f"{format_error(record['gap_se_usd'])} (estimate, {fresh}{chance}), {bound}")  # fmt: skip
     if record["reduced"]:
         more = MORE_SCENARIOS.option if typed else MORE_SCENARIOS.keyword
+        caveat = "the bound is indicative" if most is not None else "any bound would be only indicative"
         said += (f"; each sample's {counted(settings['scenarios'], 'scenario')} were reduced from "
-                 f"{settings['screened']:,} drawn, not a plain sample, so the bound is indicative (it holds "
+                 f"{settings['screened']:,} drawn, not a plain sample, so {caveat} (it holds "
                  f"as Mak, Morton and Wood state it where {more} keeps every scenario drawn: N of "
                  f"{limits.DEFAULT_SCREEN} or more)")  # fmt: skip
     if record["status"] != "optimal":
