@@ -685,7 +685,8 @@ def test_an_evaluation_ranks_its_plans_in_memory_as_the_terminal_does():
     assert result.ranked()["plan"].tolist() == ["b", "a", "c"]
     assert result.ranked("mean")["plan"].tolist() == ["a", "b", "c"]
     assert result.ranked("mean", max_breach_prob=0.2)["plan"].tolist() == ["b", "c"]
-    with pytest.raises(InputError, match=r"rank_by must be one of cvar5, mean, p5, any-default \(got"):
+    choices = r"cvar5, mean, p5, any-default, cost, cost-cvar95 \(got"
+    with pytest.raises(InputError, match=rf"rank_by must be one of {choices}"):
         result.ranked("median")
     with pytest.raises(InputError, match=r"max_breach_prob must be between 0\.0 and 1\.0"):
         result.ranked(max_breach_prob=1.5)

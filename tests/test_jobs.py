@@ -2458,7 +2458,7 @@ def test_a_stop_after_the_evaluation_says_where_its_results_are(tmp_path, monkey
     assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 6 * 20
 
 
-def _ctrl_c(*args):
+def _ctrl_c(*args, **kwargs):
     raise KeyboardInterrupt
 
 

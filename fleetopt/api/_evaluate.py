@@ -28,8 +28,8 @@ from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
 from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
-from fleetopt.evaluate.metrics import DEFAULT_RANK, EVALUATION_RANK_COLUMNS, LEAD_ERROR_KEYS, lead_error_key
-from fleetopt.evaluate.result import EvaluationResult
+from fleetopt.evaluate.metrics import EVALUATION_RANK_COLUMNS, LEAD_ERROR_KEYS, lead_error_key
+from fleetopt.evaluate.result import EvaluationResult, refuse_cost_ranking
 from fleetopt.evaluate.sources import (
     PlanSource,
     fitted_note,
@@ -420,9 +420,11 @@ def write_evaluate_run(
     ``result``: what :func:`evaluate` returned (an :class:`Evaluated`, which holds the model and
     plans), or its result, then ``loaded`` and ``source``: the model and plans it returned with it;
     ``command``: as :func:`write_solve_run`'s.
-    ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5"|"any-default",
-    "max_breach_prob": share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in
-    summary.json for the report (None: CVaR5), with how sure its first place is
+    ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5"|"any-default"|"cost"|
+    "cost-cvar95", "max_breach_prob": share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`;
+    a present cost ranks only plans solved for least cost), kept in summary.json for the report (None, or
+    no rank_by: the result's default, by mean present cost of plans solved for least cost, else by
+    CVaR5 NPV), with how sure its first place is
     (:meth:`EvaluationResult.first_place_error`, measured here unless the result knows it already:
     ``"lead_se_usd"``, ``"lead_se_share"`` by any-default, None where none is known) for the
     report's In short, as `fleetopt evaluate` prints it.
@@ -463,21 +465,23 @@ def _evaluated_parts(result, loaded, source) -> tuple:
 def _ranking_with_lead(result: EvaluationResult, ranking: dict) -> dict:
     """``ranking`` of :func:`write_evaluate_run`, checked, with the paired standard error of the
     first plan's lead over the second by it (where there is one to measure; None: none known)."""
-    ranking = _checked_ranking(ranking)
+    ranking = _checked_ranking(ranking, result)
     se = result.first_place_error(ranking["rank_by"], ranking["max_breach_prob"])
     if se is not None:
         ranking[lead_error_key(ranking["rank_by"])] = se if math.isfinite(se) else None
     return ranking
 
 
-def _checked_ranking(ranking: dict) -> dict:
-    """``ranking`` of :func:`write_evaluate_run`, each field checked."""
+def _checked_ranking(ranking: dict, result: EvaluationResult) -> dict:
+    """``ranking`` of :func:`write_evaluate_run`, each field checked (a present cost only of ``result``'s
+    plans solved for least cost), its rank_by the result's default where it has none."""
     if isinstance(ranking, dict) and (given := set(ranking) & set(LEAD_ERROR_KEYS)):
         raise InputError(f"ranking's {given.pop()} is measured from the result, by its rank_by: leave it out")
     if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob"}:
         raise InputError(f"ranking must be a dict of rank_by and max_breach_prob (got {ranking!r})")
     ranks = tuple(EVALUATION_RANK_COLUMNS)
-    rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", DEFAULT_RANK), ranks)
+    rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", result.default_rank), ranks)
+    refuse_cost_ranking(rank_by, result.solved_for_cost)
     share = ranking.get("max_breach_prob")
     if share is not None:
         share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)

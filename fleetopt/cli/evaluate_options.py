@@ -43,9 +43,11 @@ KeepMatrixFlag = Annotated[
 
 
 EvaluationRankByOption = Annotated[
-    EvaluationRankBy,
-    typer.Option(help="Rule for the best plans printed: the highest mean, cvar5 or p5 NPV, or "
-                 f"any-default, the lowest P(any default) {ANY_DEFAULT_MEANS}."),
+    EvaluationRankBy | None,
+    typer.Option(help="Rule for the best plans printed: the highest mean, cvar5 or p5 NPV; any-default, the "
+                 f"lowest P(any default) {ANY_DEFAULT_MEANS}; or, of plans solved for least cost (solve or "
+                 "sweep --objective cost), cost or cost-cvar95, the lowest mean or CVaR95 present cost. "
+                 "Default: cost for plans solved for least cost, else cvar5."),
 ]
 
 

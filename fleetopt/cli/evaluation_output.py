@@ -27,6 +27,7 @@ from fleetopt.core.results.valuation import npv_words, present_cost_basis_words
 from fleetopt.core.units import counted, format_duration, format_percent
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.metrics import (
+    COST_RANK_COLUMNS,
     FORECAST_MARK,
     REACTION_MEANS,
     TIE_BREAKS,
@@ -36,6 +37,9 @@ from fleetopt.evaluate.metrics import (
     rank_words,
     shown_plans,
 )
+
+# what the ranking line says of --rank-by cost where it was not given: not the CVaR5 NPV of other plans
+COST_BY_DEFAULT = " (the default for plans solved for least cost)"
 
 
 def run_speed(result) -> str:
@@ -53,11 +57,12 @@ def run_speed(result) -> str:
 
 
 def print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = False,
-                lead_se: float | None = None) -> None:
+                lead_se: float | None = None, by_default: bool = False) -> None:
     """The best ``top`` plans by ``ranking`` (``shown_plans``'): figures, reactions, breaches; ``cost``:
     plans solved for least cost, whose "In short" says the demand they serve, as their report does;
     ``lead_se``: the paired standard error of the first plan's lead over the second, whose "In
-    short" says how sure the first place is (:func:`first_place_words`; None: nothing said)."""
+    short" says how sure the first place is (:func:`first_place_words`; None: nothing said);
+    ``by_default``: the ranking is --rank-by's default, not given (said of a ranking by cost)."""
     ranked, met = shown_plans(result.metrics, ranking)  # none met the limit: every plan, as the report
     if not met:
         _say_none_met(result, ranking["max_breach_prob"])
@@ -65,30 +70,35 @@ def print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = Fa
     shown = f", the first {top:,} of {len(ranked):,} (--top)" if len(ranked) > top else ""
     several = len(ranked) > 1  # a ranking, even where --top shows one
     everyone, ranked = ranked, ranked.head(top)
+    by_cost = ranking["rank_by"] in COST_RANK_COLUMNS  # the ranking line heads the present cost's table
+    default = COST_BY_DEFAULT if by_default and by_cost else ""
+    title = f"best plans by {rank_words(ranking['rank_by'])}{default}"
     if cost:  # what a lab's plans cost, first
-        _print_present_cost(result, ranked, data)
+        _print_present_cost(result, ranked, data, f"{title}{shown}" if by_cost and several else "")
     if result.seed is None:  # deterministic: one scenario, the forecast
         _print_on_the_forecast(ranked, ranking["rank_by"], data, last, several)
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
-    title = f"best plans by {rank_words(ranking['rank_by'])}{shown}{last}"
-    title = title if several else "the plan over the scenarios"
+    title = "the same plans' NPV, imputed" if by_cost else f"{title}{shown}"
+    title = f"{title}{last}" if several else "the plan over the scenarios"
     console.print(evaluation_table(ranked, f"{title} ({npv_words(data.discount_rate_annual)})"))
     _print_risk_tables(ranked, data)
     # last, where a terminal leaves the reader: the first plan's value and risk, as its report opens
     console.print(in_short(result, everyone, ranking["rank_by"], cost, lead_se))
 
 
-def _print_present_cost(result, ranked, data: ModelData) -> None:
+def _print_present_cost(result, ranked, data: ModelData, ranking_line: str = "") -> None:
     """The present cost of the plans shown (``ranked``), solved for least cost: over the scenarios, or
-    on the forecast of a deterministic evaluation; nothing where the metrics have none."""
+    on the forecast of a deterministic evaluation, headed by ``ranking_line`` where they are ranked by
+    it ('best plans by mean present cost'); nothing where the metrics have none."""
     if ranked.empty or not present_cost_shown(ranked.iloc[0]):
         return
     one = result.seed is None
     over = "on the forecast" if one else f"over {counted(result.n_scenarios, 'scenario')}"
     basis = present_cost_basis_words(data.discount_rate_annual)
     whose = "the plan costs" if len(ranked) == 1 else "the plans cost"
-    console.print(present_cost_table(ranked, f"what {whose} {over} ({basis})", one))
+    what = f"{ranking_line}: what they cost" if ranking_line else f"what {whose}"
+    console.print(present_cost_table(ranked, f"{what} {over} ({basis})", one))
 
 
 def _say_none_met(result, limit: float) -> None:

@@ -13,6 +13,7 @@ import typer
 from fleetopt import api
 from fleetopt.cli.given_options import given
 from fleetopt.errors import InputError
+from fleetopt.evaluate.metrics import ranking_of
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.resume import kept_options
 
@@ -30,12 +31,20 @@ def refuse_new_ranking_of_finished(ctx: typer.Context, folder: RunFolder) -> Non
     pairs = set(itertools.pairwise(kept))  # each option and its value, as typed
     changed = []
     for param in (p for p in ctx.command.params if p.name in RANKING_OPTIONS and given(ctx, p.name)):
-        typed, default = (str(getattr(v, "value", v)) for v in (ctx.params[param.name], param.default))
+        default = _finished_rank_by(folder) if param.name == "rank_by" else param.default
+        typed, default = (str(getattr(v, "value", v)) for v in (ctx.params[param.name], default))
         if (param.opts[0], typed) not in pairs and (param.opts[0] in kept or typed != default):
             changed.append(f"{param.opts[0]} {typed}")
     if changed:
         raise InputError(f"{' and '.join(changed)} cannot apply with --resume of {folder.path}, an "
                          f"evaluation that finished: {_ranked_otherwise(folder, changed)}")  # fmt: skip
+
+
+def _finished_rank_by(folder: RunFolder) -> str:
+    """The --rank-by a finished evaluation was ranked by where none was given (its plans' default,
+    metrics.default_rank): summary.json's."""
+    ranking = folder.summary().get("ranking")
+    return ranking_of(ranking if isinstance(ranking, dict) else None)[0]
 
 
 def _ranked_otherwise(folder: RunFolder, changed: list[str]) -> str:

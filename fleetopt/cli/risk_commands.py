@@ -101,7 +101,8 @@ from fleetopt.core.results.valuation import basis_words
 from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel.compiler import KernelBuildError
-from fleetopt.evaluate.metrics import DEFAULT_RANK, shown_plans
+from fleetopt.evaluate.metrics import DEFAULT_RANK, default_rank, shown_plans
+from fleetopt.evaluate.result import refuse_cost_ranking
 from fleetopt.evaluate.scenario_choice import FORECAST_QUARTERS
 from fleetopt.evaluate.sources import how_it_finishes
 from fleetopt.evaluate.spill import SpillError
@@ -127,7 +128,7 @@ def evaluate(
     max_memory: MaxMemoryOption = None,
     deterministic: DeterministicFlag = False,
     keep_matrix: KeepMatrixFlag = False,
-    rank_by: EvaluationRankByOption = EvaluationRankBy(DEFAULT_RANK),
+    rank_by: EvaluationRankByOption = None,
     max_breach_prob: PrintedBreachProbOption = None,
     top: TopOption = 5,
     executor: ExecutorOption = ExecutorName.local,
@@ -184,6 +185,7 @@ def _resumed_evaluation(ctx: typer.Context):
     moved = None if p["plans"] is None else api.resolve_run(p["plans"])
     job = api.resume_evaluation(folder.path, plans=moved,
                                 **{k: v for k, v in given_how.items() if given(ctx, k)})  # fmt: skip
+    _rank_for(ctx, job)
     return job, folder
 
 
@@ -212,8 +214,19 @@ def _new_evaluation(ctx: typer.Context):
         folder=user_path(out) if out is not None else runs_dir(),  # the disk a chunk's rows may go to
     )  # fmt: skip
     # refused before the folder is made
+    _rank_for(ctx, job)
     explained = explain_request(p["explain"], p["plan"], job, p["scenarios"])
     return job, RunFolder.claim(out, run_name("evaluate", loaded.model.name)), explained
+
+
+def _rank_for(ctx: typer.Context, job: api.EvaluationJob) -> None:
+    """--rank-by (``ctx.params``) for ``job``'s plans: a present cost refused of plans not solved for least
+    cost (:func:`refuse_cost_ranking`); where neither given nor kept by a resume, their default
+    (:func:`default_rank`: a lab's plans by mean present cost, others by CVaR5 NPV)."""
+    for_cost = job.source.objective == "cost"  # the batch's solved_for_cost, as it is compiled
+    if ctx.params["rank_by"] is None:
+        ctx.params["rank_by"] = EvaluationRankBy(default_rank(for_cost))
+    refuse_cost_ranking(ctx.params["rank_by"].value, for_cost)
 
 
 def _refuse_what_cannot_apply(ctx: typer.Context) -> None:
@@ -270,7 +283,7 @@ def _show_and_write(ctx: typer.Context, job: api.EvaluationJob, result, folder: 
         console.print(demand_served_table(shown, title, job.data.T, one=result.seed is None))
         console.print(f"Note: {cost_plans_note(result.n_plans)}.", highlight=False)
     se = result.first_place_error(**ranking)  # how sure its first place is: said, and kept by the writer
-    print_best(result, ranking, top, job.data, cost, se)
+    print_best(result, ranking, top, job.data, cost, se, by_default=not options_again(ctx, ("rank_by",)))
     lost = folder.lost_while_running  # written again whole, with a warning
     path = api.write_evaluate_run(result, job.loaded, job.source, folder.path, command=command_line(),
                                   ranking=ranking)  # fmt: skip

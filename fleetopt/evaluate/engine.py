@@ -35,16 +35,20 @@ from fleetopt.evaluate.chunks import ChunkSpec, plan_chunks
 from fleetopt.evaluate.local_executor import LocalExecutor
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
+    COST_PAIRED_ERROR,
+    COST_RANK_COLUMNS,
     EVALUATION_RANK_COLUMNS,
     FORECAST_OK,
     LOWER_RANK_COLUMNS,
     either_happened,
+    paired_cost_errors,
     paired_error,
     paired_npv_error,
     within_limits,
 )
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.result import EvaluationResult
+from fleetopt.evaluate.result_fields import PRESENT_COST
 from fleetopt.evaluate.row_files import continued_chunks, rows_on_disk_here
 
 
@@ -156,10 +160,25 @@ def measured_lead_error(data: ModelData, plans: PlanBatch, max_memory: int | Non
     scenarios = (result.n_scenarios, result.seed, result.backend)
     if rank_by in LOWER_RANK_COLUMNS:  # P(any default): of the two plans' defaults, scenario by scenario
         return paired_default_error(data, plans.take(rows), scenarios, max_memory)
+    if rank_by in COST_RANK_COLUMNS:  # a present cost: of the two plans' costs, scenario by scenario
+        return paired_cost_lead_error(data, plans.take(rows), column, scenarios, max_memory)
     if result.npv_matrix is not None:
         npv = result.npv_matrix[rows]
         return paired_npv_error(column, npv[1], npv[0])
     return paired_lead_error(data, plans.take(rows), column, scenarios, max_memory)
+
+
+def paired_cost_lead_error(data, both, column: str, scenarios: tuple[int, int, str],
+                           max_memory=None) -> float:  # fmt: skip
+    """The standard error of the first plan's present cost figure ``column`` less the second's (``both``,
+    a batch of the two, solved for least cost) on the same scenarios (their count, seed and the backend):
+    the two evaluated again, alone, keeping each scenario's present cost, as `fleetopt compare`'s paired
+    error of it (:func:`~fleetopt.evaluate.metrics.paired_cost_errors`)."""
+    n, seed, backend = scenarios
+    result = evaluate(data, both, n, seed, backend=backend, max_memory=max_memory, keep_outcomes=True,
+                      present_cost=True)  # fmt: skip
+    cost = result.outcomes[PRESENT_COST]
+    return paired_cost_errors(cost[1], cost[0], 1)[COST_PAIRED_ERROR[column]]
 
 
 def paired_default_error(data, both, scenarios: tuple[int, int, str], max_memory=None) -> float:

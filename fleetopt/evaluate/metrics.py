@@ -161,11 +161,26 @@ RANK_COLUMNS = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_
 # the figures `fleetopt evaluate --rank-by` ranks by besides, lower is better (shares): not the sweep's
 # `prefer`, which maximises an NPV figure within its probability limits
 LOWER_RANK_COLUMNS = {"any-default": "any_default_probability"}
-EVALUATION_RANK_COLUMNS = {**RANK_COLUMNS, **LOWER_RANK_COLUMNS}
+# and those it ranks plans solved for least cost by, lower is better (USD): their present cost's mean (the
+# cost sweep's rule, sweep/rule.py COST_RANK) and its tail; an NPV plan has no present cost
+COST_RANK_COLUMNS = {"cost": "present_cost_mean_usd", "cost-cvar95": "present_cost_cvar95_usd"}
+EVALUATION_RANK_COLUMNS = {**RANK_COLUMNS, **LOWER_RANK_COLUMNS, **COST_RANK_COLUMNS}
 # each ranking's figure in words
 RANK_WORDS = {"cvar5": CVAR5_NPV_LABEL, "mean": MEAN_NPV_LABEL, "p5": P5_NPV_LABEL,
-              "any-default": ANY_DEFAULT_LABEL}
+              "any-default": ANY_DEFAULT_LABEL, "cost": MEAN_COST_LABEL, "cost-cvar95": CVAR95_COST_LABEL}
 DEFAULT_RANK = "cvar5"  # the figure plans are ranked by where no ranking is given
+COST_DEFAULT_RANK = "cost"  # and plans solved for least cost: what a lab's plans are solved for
+
+
+def default_rank(solved_for_cost: bool) -> str:
+    """The ranking of an evaluation given none: by mean present cost where its plans were solved for least
+    cost (a lab's), else by :data:`DEFAULT_RANK`."""
+    return COST_DEFAULT_RANK if solved_for_cost else DEFAULT_RANK
+
+
+def lower_first(rank_by: str) -> bool:
+    """Whether ``rank_by``'s figure ranks the lower first: a probability or a present cost."""
+    return rank_by in LOWER_RANK_COLUMNS or rank_by in COST_RANK_COLUMNS
 # the NPV figure that orders plans tied on a ranking's own figure: on a deterministic evaluation every
 # plan that does not default ties at 0% of P(any default), and a finance team looks at mean NPV next
 TIE_BREAKS = {"any-default": "mean"}
@@ -195,8 +210,8 @@ def first_by_the_forecast(ranked: pd.DataFrame) -> bool:
 
 def rank_lead(rank_by: str, first: float, second: float) -> float:
     """How far a figure ``first`` is ahead of ``second`` by ``rank_by`` (positive: better): the
-    difference, the other way round for a figure lower is better (:data:`LOWER_RANK_COLUMNS`)."""
-    return second - first if rank_by in LOWER_RANK_COLUMNS else first - second
+    difference, the other way round for a figure lower is better (:func:`lower_first`)."""
+    return second - first if lower_first(rank_by) else first - second
 
 
 def best_plan_label(plan: str, rank_by: str, several: bool) -> str:
@@ -223,7 +238,7 @@ def ranked_plans(metrics, rank_by: str = DEFAULT_RANK, max_breach_prob: float | 
     base does not allow)."""
     if max_breach_prob is not None:
         metrics = metrics[metrics["breach_probability"] <= max_breach_prob]
-    by, ascending = [EVALUATION_RANK_COLUMNS[rank_by]], [rank_by in LOWER_RANK_COLUMNS]
+    by, ascending = [EVALUATION_RANK_COLUMNS[rank_by]], [lower_first(rank_by)]
     if rank_by in TIE_BREAKS:  # an NPV figure: higher is better
         by, ascending = [*by, RANK_COLUMNS[TIE_BREAKS[rank_by]]], [*ascending, False]
     if FORECAST_OK not in metrics.columns:  # an evaluation written before the column existed
@@ -262,7 +277,7 @@ def ranking_words(rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = N
     """The rule of :func:`ranked_plans` in words: 'the highest mean NPV among plans with
     P(covenant breach) at most 60%' ('the lowest P(any default), then the highest mean NPV'); the limit
     as it was given (:func:`format_rate`: 0.00001 is 0.001%, never 0.00%)."""
-    words = f"the {'lowest' if rank_by in LOWER_RANK_COLUMNS else 'highest'} {RANK_WORDS[rank_by]}"
+    words = f"the {'lowest' if lower_first(rank_by) else 'highest'} {RANK_WORDS[rank_by]}"
     if rank_by in TIE_BREAKS:
         words += f", then the highest {RANK_WORDS[TIE_BREAKS[rank_by]]}"
     if max_breach_prob is not None:

@@ -17,14 +17,17 @@ import pandas as pd
 
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.results.risk_sentences import risk_in_short
-from fleetopt.core.units import counted, format_usd
+from fleetopt.core.units import counted, format_usd, listed
+from fleetopt.errors import Argument, InputError
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.metrics import (
-    DEFAULT_RANK,
+    COST_DEFAULT_RANK,
+    COST_RANK_COLUMNS,
     EVALUATION_RANK_COLUMNS,
     MEAN_OF_PAIRS,
     RANK_WORDS,
     best_plan_label,
+    default_rank,
     demand_in_short,
     first_by_the_forecast,
     key_figures_frame,
@@ -48,6 +51,27 @@ COST_OUTCOMES = (PRESENT_COST,)
 
 # where a notebook display of an evaluation says every figure is
 EVALUATION_NEXT = "Next: .metrics (every figure: USD, shares in [0, 1]), .ranked(rank_by)"
+
+# the figures a notebook's one-line repr gives of the best plan, (words, column): its mean and tail NPV,
+# or where the plans were solved for least cost (EvaluationResult.solved_for_cost) its present cost's
+BEST_FIGURES = {False: (("mean NPV", "npv_mean_usd"), ("CVaR5", "npv_cvar5_usd")),
+                True: (("mean present cost", "present_cost_mean_usd"), ("CVaR95", "present_cost_cvar95_usd"))}
+
+RANK_BY = Argument("rank_by", "--rank-by")  # the ranking a refusal names
+# the objective a ranking by a present cost needs of the plans it ranks
+COST_OBJECTIVE = Argument("objective='cost'", "--objective cost")
+
+
+def refuse_cost_ranking(rank_by: str, solved_for_cost: bool) -> None:
+    """A ranking by a present cost (:data:`COST_RANK_COLUMNS`) of plans not solved for least cost
+    (``solved_for_cost`` False: ``PlanBatch.solved_for_cost``), refused by name: an NPV plan has none."""
+    if rank_by not in COST_RANK_COLUMNS or solved_for_cost:
+        return
+    others = listed([name for name in EVALUATION_RANK_COLUMNS if name not in COST_RANK_COLUMNS], "or")
+    raise InputError.naming(
+        RANK_BY, f" {rank_by} ranks plans by their {RANK_WORDS[rank_by]}, which only plans solved with ",
+        COST_OBJECTIVE, " have: these were not, or their plan file does not say so (an NPV plan has no "
+        f"present cost); rank them by {others}")  # fmt: skip
 
 
 @dataclass
@@ -119,16 +143,19 @@ class EvaluationResult:
         return f"EvaluationResult({what}{self._best_words()}; .metrics, .ranked())"
 
     def _best_words(self) -> str:
-        """': 'milp' mean NPV -$22.2M, CVaR5 -$72.6M', the best plan by CVaR5 (named so of several; its NPV
-        alone on the forecast); '' without plans or those figures (a table made by hand)."""
-        if self._computed.empty or not {"npv_mean_usd", "npv_cvar5_usd"} <= set(self._computed):
+        """': 'milp' mean NPV -$22.2M, CVaR5 -$72.6M', the best plan by :attr:`default_rank` (named so of
+        several; its NPV alone on the forecast), plans solved for least cost by their present cost
+        (:data:`BEST_FIGURES`); '' without plans or those figures (a table made by hand)."""
+        (mean_words, mean), (tail_words, tail) = BEST_FIGURES[self.solved_for_cost]
+        if self._computed.empty or not {mean, tail} <= set(self._computed):
             return ""
         best = self.ranked().iloc[0]
         if self.seed is None:
-            return f": {best['plan']!r} NPV on the forecast {format_usd(best['npv_mean_usd'])}"
-        whose = f"best by {RANK_WORDS[DEFAULT_RANK]} " if self.n_plans > 1 else ""
-        return (f": {whose}{best['plan']!r} mean NPV {format_usd(best['npv_mean_usd'])}, "
-                f"CVaR5 {format_usd(best['npv_cvar5_usd'])}")
+            on_forecast = mean_words.removeprefix("mean ")
+            return f": {best['plan']!r} {on_forecast} on the forecast {format_usd(best[mean])}"
+        whose = f"best by {RANK_WORDS[self.default_rank]} " if self.n_plans > 1 else ""
+        figures = f"{mean_words} {format_usd(best[mean])}, {tail_words} {format_usd(best[tail])}"
+        return f": {whose}{best['plan']!r} {figures}"
 
     def _title(self) -> tuple[str, str]:
         """A notebook display's title, in two parts: the bold one and the rest."""
@@ -160,7 +187,7 @@ class EvaluationResult:
                           EVALUATION_NEXT])  # fmt: skip
 
     def _in_short(self) -> list[str]:
-        """The best plan's value and risk by CVaR5 NPV (the plan's, where it is the only one), in
+        """The best plan's value and risk by :attr:`default_rank` (the plan's, where it is the only one), in
         the sentences of the terminal's "In short"
         (:func:`fleetopt.core.results.risk_sentences.risk_in_short`), as computed, with the demand it
         serves where the plans were solved for least cost; none on the forecast alone (no risk over one
@@ -169,33 +196,47 @@ class EvaluationResult:
         if self.seed is None or ranked.empty:
             return []
         first = ranked.iloc[0]
-        label = best_plan_label(first["plan"], DEFAULT_RANK, len(ranked) > 1)
+        label = best_plan_label(first["plan"], self.default_rank, len(ranked) > 1)
         served = demand_in_short(self.n_scenarios, first) if self.plans_objective == "cost" else None
         said = " ".join(risk_in_short(label, self.n_scenarios, first, served=served, quarters=self.quarters))
-        said += first_place_words(ranked, DEFAULT_RANK, self.n_scenarios, self.first_place_error())
+        said += first_place_words(ranked, self.default_rank, self.n_scenarios, self.first_place_error())
         return ["In short: " + said]
 
-    def ranked(self, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> pd.DataFrame:
+    @property
+    def solved_for_cost(self) -> bool:
+        """Whether the plans were solved for least cost: every plan has a present cost over the scenarios
+        (an evaluation computes it only of such plans, ``PlanBatch.solved_for_cost``)."""
+        cost = self._computed.get(COST_RANK_COLUMNS[COST_DEFAULT_RANK])
+        return cost is not None and not self._computed.empty and bool(np.isfinite(cost.to_numpy(float)).all())
+
+    @property
+    def default_rank(self) -> str:
+        """The ranking :meth:`ranked` takes where given none: by mean present cost where the plans were solved
+        for least cost (:attr:`solved_for_cost`), else by CVaR5 NPV (metrics.default_rank)."""
+        return default_rank(self.solved_for_cost)
+
+    def ranked(self, rank_by: str | None = None, max_breach_prob: float | None = None) -> pd.DataFrame:
         """The plans' computed metrics best first by ``rank_by`` ("cvar5", "mean", "p5": the highest NPV
-        figure; "any-default": the lowest P(any default)), only those
+        figure; "any-default": the lowest P(any default); "cost", "cost-cvar95": the lowest mean or CVaR95
+        present cost, of plans solved for least cost; None: :attr:`default_rank`), only those
         with P(covenant breach) at most ``max_breach_prob`` where it is given: the table `fleetopt
         evaluate --rank-by --max-breach-prob` prints (a plan that breaks a limit on its own forecast
         comes after every one that keeps them; ties in the plans' order). A bad argument raises
-        InputError naming it."""
-        return ranked_plans(self._computed, *_checked_ranking(rank_by, max_breach_prob).values())
+        InputError naming it, a present cost of plans solved for NPV too (they have none)."""
+        return ranked_plans(self._computed, *self._checked_ranking(rank_by, max_breach_prob).values())
 
-    def first_place_error(self, rank_by: str = DEFAULT_RANK,
+    def first_place_error(self, rank_by: str | None = None,
                           max_breach_prob: float | None = None) -> float | None:  # fmt: skip
         """How sure the first place of :meth:`ranked` is (every plan where none meets
         ``max_breach_prob``, as `fleetopt evaluate` and the report rank them): the paired standard
         error of the first plan's lead over the second on ``rank_by``'s figure (USD; a share by
-        "any-default"), from the NPV matrix where the result kept one, else from the two plans
-        evaluated again alone on the same scenarios (once: it is kept). None where there is nothing
-        to measure (on the forecast, one plan, a result built by hand); NaN where the ranking puts
-        the first ahead by its forecast, not by the figure. `fleetopt evaluate`'s "In short" says
+        "any-default"), from the NPV matrix where the result kept one and the figure is an NPV's, else
+        from the two plans evaluated again alone on the same scenarios (once: it is kept). None where
+        there is nothing to measure (on the forecast, one plan, a result built by hand); NaN where the
+        ranking puts the first ahead by its forecast, not by the figure. `fleetopt evaluate`'s "In short" says
         it, and :func:`fleetopt.api.write_evaluate_run` keeps it for the report (summary.json's
         ``ranking.lead_se_usd``; ``lead_se_share`` by "any-default")."""
-        ranking = _checked_ranking(rank_by, max_breach_prob)
+        ranking = self._checked_ranking(rank_by, max_breach_prob)
         key = tuple(ranking.values())
         if key not in self._lead_errors:
             ranked = shown_plans(self._computed, ranking)[0]
@@ -210,6 +251,17 @@ class EvaluationResult:
             return math.nan
         return self._measure_lead(self, ranked, rank_by)
 
+    def _checked_ranking(self, rank_by: str | None, max_breach_prob: float | None) -> dict:
+        """{"rank_by", "max_breach_prob"} of :meth:`ranked`, each checked by name (``rank_by`` None:
+        :attr:`default_rank`; a present cost only of plans solved for least cost:
+        :func:`refuse_cost_ranking`)."""
+        rank_by = self.default_rank if rank_by is None else limits.text(RANK_BY.keyword, rank_by,
+                                                                           tuple(EVALUATION_RANK_COLUMNS))
+        refuse_cost_ranking(rank_by, self.solved_for_cost)
+        if max_breach_prob is not None:
+            max_breach_prob = limits.number("max_breach_prob", max_breach_prob, 0.0, 1.0)
+        return {"rank_by": rank_by, "max_breach_prob": max_breach_prob}
+
     @property
     def pairs_computed(self) -> int:
         """(plan, scenario) pairs simulated in this attempt (all of them unless resumed)."""
@@ -221,10 +273,3 @@ class EvaluationResult:
         chunks took no time now and are not counted)."""
         return self.pairs_computed * self.quarters / max(self.seconds, 1e-12)
 
-
-def _checked_ranking(rank_by: str, max_breach_prob: float | None) -> dict:
-    """{"rank_by", "max_breach_prob"} of :meth:`EvaluationResult.ranked`, each checked by name."""
-    rank_by = limits.text("rank_by", rank_by, tuple(EVALUATION_RANK_COLUMNS))
-    if max_breach_prob is not None:
-        max_breach_prob = limits.number("max_breach_prob", max_breach_prob, 0.0, 1.0)
-    return {"rank_by": rank_by, "max_breach_prob": max_breach_prob}
