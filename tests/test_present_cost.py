@@ -21,6 +21,7 @@ from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.kernel.cpu import CpuKernel, cpu_kernel
 from fleetopt.evaluate.result_fields import PRESENT_COST, RESULT_FIELDS
+from fleetopt.evaluate.sample_runs import sample_runs
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
@@ -138,6 +139,18 @@ def test_an_evaluation_keeps_each_pair_s_present_cost_among_its_outcomes(leveliz
     np.testing.assert_allclose(kept[PRESENT_COST], each, rtol=1e-12)
     plain = evaluate(data, plans, 40, 3, backend="numpy", keep_outcomes=True, present_cost=False).outcomes
     assert PRESENT_COST not in plain and set(kept) - set(plain) == {PRESENT_COST}
+
+
+def test_a_report_s_sample_runs_price_the_plans_solved_for_least_cost(levelized_case):
+    """The runs a report's charts re-simulate (its present cost histogram) hold each pair's present cost,
+    as an evaluation's outcomes do, where the batch was solved for least cost, and none otherwise."""
+    forecast, _, d = levelized_case
+    data = data_of(with_risk(d, resale_value_volatility_annual=0.4))
+    plans = batch(data, [solve(forecast, mip_gap=1e-9, objective="cost").plan], ["milp"])
+    assert PRESENT_COST not in sample_runs(data, plans, 40, 3)
+    kept = evaluate(data, plans, 40, 3, backend="numpy", keep_outcomes=True, present_cost=True).outcomes
+    plans.solved_for_cost = True
+    np.testing.assert_allclose(sample_runs(data, plans, 40, 3)[PRESENT_COST], kept[PRESENT_COST], rtol=1e-12)
 
 
 @pytest.fixture(scope="module", params=["lab", "twosite"])

@@ -1060,7 +1060,7 @@ def test_the_npv_histogram_of_a_large_run_marks_the_run_s_figures(runs, monkeypa
 def test_the_chart_markers_of_a_sample_say_so(runs, monkeypatch):
     """Where the run's metrics give no mean and P5 for a plan, the histogram marks those of the
     scenarios drawn: of fewer than the run's, the markers' legend and tooltips name the sample."""
-    monkeypatch.setattr("fleetopt.report.charts._run_npv_figures", lambda run, label: None)
+    monkeypatch.setattr("fleetopt.report.charts._run_figures", lambda run, label, shown: None)
     whole = page.build_report(runs["evaluate"])  # 200 scenarios, all re-simulated
     assert ">mean NPV</text>" in whole and "scenario sample" not in whole
     monkeypatch.setattr("fleetopt.report.charts.BREAK_SCENARIOS_MAX", 50)

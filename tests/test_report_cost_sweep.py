@@ -144,3 +144,16 @@ def test_the_glossary_defines_the_present_cost_its_tail_and_the_service_floor(co
 def test_an_npv_sweep_s_glossary_has_no_cost_terms():
     terms = dict(glossary(load(TINY_PATH)[1], ["milp"], 200, "sweep"))
     assert "forecast NPV" in terms and not {"present cost", "service floor", "demand served"} & set(terms)
+
+
+def test_its_histogram_is_of_the_pick_s_and_the_optimum_s_present_cost(cost_sweep):
+    """The NPV histogram's place holds each scenario's present cost of the pick and of the forecast
+    optimum, their mean and P95 marked as the candidates table gives them (lower is better)."""
+    folder, candidates, _ = cost_sweep
+    html = build_report(folder)
+    assert 'aria-label="NPV distribution over scenarios"' not in html
+    chart = html.split('aria-label="Present cost distribution over scenarios"', 1)[1].split("</svg>", 1)[0]
+    pick, optimum = _rows(candidates)
+    for row in (pick, optimum):
+        for marker, column in (("mean", "present_cost_mean_usd"), ("P95", "present_cost_p95_usd")):
+            assert f"<title>{row.name} {marker}: {format_usd(row[column])}</title>" in chart

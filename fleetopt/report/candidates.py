@@ -40,7 +40,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.report import svg
 from fleetopt.report.key_figures import mean_and_error
 from fleetopt.report.markup import scroll_hint, sortable_table
-from fleetopt.report.reading import ReportRun, cost_sweep
+from fleetopt.report.reading import ReportRun, cost_sweep, in_cost_terms
 from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 from fleetopt.sweep.recommendation import best_mean_words, optimum_risks_kept, why_without_lead
 from fleetopt.sweep.rule import (
@@ -344,8 +344,9 @@ CANDIDATE_HEADERS = {
 }
 
 
-# a cost sweep's table (`sweep --objective cost`): what a lab weighs, the present cost (lower is better)
-# and the demand served, first, its risks next, the NPV that imputes market prices to its own use last
+# a lab's table (`sweep --objective cost`, an evaluation of plans solved for least cost): what a lab weighs,
+# the present cost (lower is better) and the demand served, first, its risks next, the NPV that imputes
+# market prices to its own use last
 COST_CANDIDATE_HEADERS = {
     "#": "#",
     "forecast_mark": FORECAST_MARK,
@@ -414,7 +415,7 @@ def candidates_section(run: ReportRun) -> str:
             1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
         )
     never = set(REACTION_LABELS) - set(reaction_labels(bool(run.data.contracts)))  # a lab's contracts'
-    headers, roles = COST_CANDIDATE_HEADERS if cost_sweep(run) else CANDIDATE_HEADERS, run.plan_roles
+    headers, roles = COST_CANDIDATE_HEADERS if in_cost_terms(run) else CANDIDATE_HEADERS, run.plan_roles
     cols = [c for c in headers if c in metrics.columns and c not in never]
     if not limited_liability_differs(run.metrics, ("npv_limited_cvar5_usd",)):  # the NPV's CVaR5 again
         cols = [c for c in cols if c not in LIMITED_LIABILITY]
@@ -438,7 +439,7 @@ def candidates_section(run: ReportRun) -> str:
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {counted(n, 'scenario')} (seed {seed})"
     figures = [c for c in cols if c not in POLICY_COLUMNS]
-    legends = COST_CANDIDATE_LEGEND if cost_sweep(run) else CANDIDATE_LEGEND
+    legends = COST_CANDIDATE_LEGEND if in_cost_terms(run) else CANDIDATE_LEGEND
     legend = [legends[c] for c in figures if c in legends]
     table = _candidates_table(metrics, figures, headers, classes)
     out = f"<h2>{escape(title)}</h2>{_caption([*notes, 'money in USD', *legend])}{table}"

@@ -1,10 +1,12 @@
 """The plan's charts (the page's Plan section): its fleet by generation, a lab's compute against its
 demand, power by site, cash and debt on the forecast with the scenarios' bands, each covenant ratio's
-bands over the scenarios, the borrowing base, and over re-simulated scenarios its NPV distribution
-and when it breaks."""
+bands over the scenarios, the borrowing base, and over re-simulated scenarios its NPV distribution (a
+lab's plan's: its present cost's) and when it breaks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from html import escape
 
 import numpy as np
@@ -16,13 +18,13 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.results.tables import gpus_by_generation
 from fleetopt.core.tail import tail_count, worst_k
 from fleetopt.core.units import counted, format_percent, format_times, format_usd, listed, quoted
-from fleetopt.evaluate.batch import compile_plans, with_buffers
-from fleetopt.evaluate.metrics import broken_by_quarter
-from fleetopt.evaluate.result_fields import TIMING_FIELDS
+from fleetopt.evaluate.batch import compile_plans, solved_for, with_buffers
+from fleetopt.evaluate.metrics import broken_by_quarter, present_cost_metrics
+from fleetopt.evaluate.result_fields import PRESENT_COST, TIMING_FIELDS
 from fleetopt.evaluate.sample_runs import sample_runs
 from fleetopt.evaluate.simulate import BASE_LINES
 from fleetopt.report import svg
-from fleetopt.report.reading import FAN_SCENARIOS, ReportRun
+from fleetopt.report.reading import FAN_SCENARIOS, ReportRun, in_cost_terms
 
 # the scenarios simulated at once for "When it breaks" beyond the charts' sample: a run of a million
 # scenarios is drawn in blocks, its memory that of one block
@@ -44,22 +46,61 @@ COVENANT_LINES = ("cash_usd", "debt_usd", "ebitda_usd", "tax_usd", "debt_service
 FAN_AXIS_LIMITS = 4.0
 
 
-def _batch(data: ModelData, plans: list[Plan], labels: list[str], buffers):
-    return with_buffers(compile_plans(data, plans, labels), buffers)
+@dataclass(frozen=True)
+class Distribution:
+    """What the histogram of the focus plans over their scenarios draws: each scenario's ``field`` (a
+    per-pair result of the simulation), with the run's own figures of it marked (``columns``: each
+    marker's name and its metrics column), else those of the scenarios drawn (``of_sample``)."""
+
+    field: str
+    title: str
+    axis: str  # the x axis's title
+    marked: str  # what the markers' legend says the values are
+    one: str  # one scenario's value in words: "an NPV"
+    columns: dict[str, str]
+    of_sample: Callable[[np.ndarray], tuple[float, float]]
 
 
-def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int) -> dict:
+# the NPV's histogram: its mean and P5 (the k-th worst) marked
+NPV_DISTRIBUTION = Distribution(
+    "npv", "NPV distribution over scenarios", "NPV, USD", "NPV", "an NPV",
+    {"mean": "npv_mean_usd", "P5": "npv_p5_usd"},
+    lambda npv: (float(np.mean(npv)), float(worst_k(npv, tail_count(len(npv)))[-1])),
+)  # fmt: skip
+# a lab's plans' (reading.in_cost_terms): their present cost, lower better, its mean and P95 (the k-th
+# highest) marked, as the metrics compute them
+COST_DISTRIBUTION = Distribution(
+    PRESENT_COST, "Present cost distribution over scenarios", "present cost, USD", "present cost",
+    "a present cost", {"mean": "present_cost_mean_usd", "P95": "present_cost_p95_usd"},
+    lambda cost: tuple(float(present_cost_metrics(cost[None, :])[column][0])
+                       for column in ("present_cost_mean_usd", "present_cost_p95_usd")),
+)  # fmt: skip
+
+
+def _distribution(run: ReportRun) -> Distribution:
+    """The histogram a run's report draws: a lab's plans' present cost, else their NPV."""
+    return COST_DISTRIBUTION if in_cost_terms(run) else NPV_DISTRIBUTION
+
+
+def _batch(data: ModelData, plans: list[Plan], labels: list[str], buffers, cost: bool = False):
+    """The plans compiled with their cash buffers; ``cost``: solved for least cost (their present cost
+    simulated too)."""
+    return solved_for(with_buffers(compile_plans(data, plans, labels), buffers), "cost" if cost else None)
+
+
+def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int,
+           cost: bool = False) -> dict:  # fmt: skip
     """Each pair's results on scenarios 0 .. n - 1 of ``seed``, (plans, scenarios), and the first
     plan's cash and debt by quarter (USD) for the fan charts, with the other lines the covenants' fans
     read where it has one, (1, scenarios, quarters): only its bands and fans are drawn, and the others'
-    lines cost as much again each (:data:`COVENANT_LINES`)."""
+    lines cost as much again each (:data:`COVENANT_LINES`); ``cost``: each pair's present cost too."""
     record = COVENANT_LINES if _fanned_tests(data) else ("cash_usd", "debt_usd")
     first = None if buffers is None else buffers[:1]
-    drawn = sample_runs(data, _batch(data, plans[:1], labels[:1], first), n, seed, record=record)
+    drawn = sample_runs(data, _batch(data, plans[:1], labels[:1], first, cost), n, seed, record=record)
     if len(plans) == 1:
         return drawn
     rest = None if buffers is None else buffers[1:]
-    others = sample_runs(data, _batch(data, plans[1:], labels[1:], rest), n, seed)
+    others = sample_runs(data, _batch(data, plans[1:], labels[1:], rest, cost), n, seed)
     return {name: value if name in record else np.concatenate([value, others[name]]) for name, value in drawn.items()}
 
 
@@ -72,18 +113,20 @@ def _fanned_tests(data: ModelData) -> list[CovenantTest]:
 
 
 def _every_scenario(run: ReportRun, sim: dict) -> dict[str, np.ndarray]:
-    """The focus plans' NPV and their quarters before the first covenant breach, uncured breach and
+    """The focus plans' value the histogram draws (:func:`_distribution`'s field: the NPV, a lab's present
+    cost) and their quarters before the first covenant breach, uncured breach and
     liquidity default (simulate's TIMING_FIELDS), (focus plans, scenarios), in each of the run's
     scenarios, at most its first :data:`BREAK_SCENARIOS_MAX`: the charts' sample ``sim`` (its first
     scenarios) and the rest simulated without their quarterly lines, :data:`BREAK_BLOCK` at a time,
-    so that the NPV histogram and "When it breaks" are of the key figures' scenarios."""
+    so that the histogram and "When it breaks" are of the key figures' scenarios."""
     seed, total = run.scenario_source
     total = min(total, max(BREAK_SCENARIOS_MAX, run.sample["n"]))
-    fields = ("npv", *TIMING_FIELDS)
+    fields = (_distribution(run).field, *TIMING_FIELDS)
     parts = {field: [sim[field]] for field in fields}
     focus = run.focus
     buffers = None if run.buffers is None else [run.buffers[i] for i in focus]
-    batch = _batch(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], buffers)
+    batch = _batch(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], buffers,
+                   in_cost_terms(run))  # fmt: skip
     for start in range(run.sample["n"], total, BREAK_BLOCK):
         block = sample_runs(run.data, batch, min(BREAK_BLOCK, total - start), seed, start=start)
         for field in fields:
@@ -92,13 +135,15 @@ def _every_scenario(run: ReportRun, sim: dict) -> dict[str, np.ndarray]:
 
 
 def _scenario_charts(run: ReportRun) -> tuple[list[str], dict, list[str]]:
-    """The NPV histogram of the focus plans over re-simulated scenarios, the 5-95 % and 25-75 %
-    bands of the main plan's cash and debt, and its covenant ratios' fans (:func:`_covenant_fans`)."""
+    """The histogram of the focus plans over re-simulated scenarios (their NPV; a lab's, their present
+    cost: :func:`_distribution`), the 5-95 % and 25-75 % bands of the main plan's cash and debt, and its
+    covenant ratios' fans (:func:`_covenant_fans`)."""
     seed, total = run.scenario_source
     n = min(FAN_SCENARIOS, total)
     focus = run.focus
     buffers = None if run.buffers is None else [run.buffers[i] for i in focus]
-    sim = _paths(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], buffers, seed, n)
+    sim = _paths(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], buffers, seed, n,
+                 in_cost_terms(run))  # fmt: skip
     run.sample = {"seed": seed, "n": n, "total": total}
     bands = {}
     # one scenario's percentiles are its own path, not a range: its bands read as a scenario's spread
@@ -106,15 +151,15 @@ def _scenario_charts(run: ReportRun) -> tuple[list[str], dict, list[str]]:
         paths = sim[key][0]
         bands[name] = [(np.percentile(paths, low, axis=0), np.percentile(paths, high, axis=0), opacity, what)
                        for low, high, opacity, what in FAN_BANDS]  # fmt: skip
-    every = _every_scenario(run, sim)
-    samples = {run.labels[i]: every["npv"][j] for j, i in enumerate(focus)}
-    markers, sample = _npv_markers(run, samples, total)
-    title = "NPV distribution over scenarios"
-    words = _one_npv_words(title, samples)
-    histogram = words or svg.both(svg.histogram, title, samples, markers, sample=sample,
-                                  notes=role_notes(run.plan_roles),
+    every, shown = _every_scenario(run, sim), _distribution(run)
+    samples = {run.labels[i]: every[shown.field][j] for j, i in enumerate(focus)}
+    markers, sample = _markers(run, shown, samples, total)
+    words = _one_value_words(shown, samples)
+    histogram = words or svg.both(svg.histogram, shown.title, samples, markers, x_title=shown.axis,
+                                  marked=shown.marked, sample=sample, notes=role_notes(run.plan_roles),
                                   colours=svg.plan_colours(list(samples), run.plan_roles))  # fmt: skip
-    caption = f"<p class='cap'>{escape(_histogram_caption(run, len(every['npv'][0]), bool(sample)))}</p>"
+    drawn = len(every[shown.field][0])
+    caption = f"<p class='cap'>{escape(_histogram_caption(run, shown, drawn, bool(sample)))}</p>"
     timing = {field: every[field][0] for field in TIMING_FIELDS}
     fans = _covenant_fans(run, sim) if n > 1 else []
     return [histogram + caption, _when_it_breaks(run, timing)], bands, fans
@@ -210,31 +255,32 @@ def _fan_drawing_words(run: ReportRun, test: CovenantTest, ratio: np.ndarray,
     return "".join(said)
 
 
-def _npv_markers(run: ReportRun, samples: dict[str, np.ndarray], total: int) -> tuple[dict, str]:
-    """The mean and P5 NPV marked on the histogram for each plan drawn, and the legend's words for
+def _markers(run: ReportRun, shown: Distribution, samples: dict[str, np.ndarray], total: int) -> tuple[dict, str]:
+    """The figures marked on the histogram of ``shown`` for each plan drawn (the mean and P5 NPV, a
+    lab's mean and P95 present cost), and the legend's words for
     them where they are of fewer scenarios than the run's ('' where not): the run's own figures (its
     metrics table, the key figures') where it has them, since a chart's mean of the first 500
     scenarios ($11.56B) was checked against the key figures' $12.84B; else those of ``samples``."""
     markers, of_sample = {}, False
-    for name, npv in samples.items():
-        figures = _run_npv_figures(run, name)
+    for name, values in samples.items():
+        figures = _run_figures(run, name, shown)
         if figures is None:
-            figures, of_sample = (float(np.mean(npv)), float(worst_k(npv, tail_count(len(npv)))[-1])), True
-        markers[name] = dict(zip(("mean", "P5"), figures, strict=True))
+            figures, of_sample = shown.of_sample(values), True
+        markers[name] = dict(zip(shown.columns, figures, strict=True))
     drawn = len(next(iter(samples.values())))
     return markers, f"{drawn:,}-scenario sample" if of_sample and drawn < total else ""
 
 
-def _one_npv_words(title: str, samples: dict[str, np.ndarray]) -> str:
-    """Words in place of an NPV histogram whose scenarios all have one NPV ('' where they differ): a
+def _one_value_words(shown: Distribution, samples: dict[str, np.ndarray]) -> str:
+    """Words in place of a histogram whose scenarios all have one value ('' where they differ): a
     run of one scenario drew a single bar at the axis's edge, the axis without a figure."""
     values = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
     if len(values) and np.ptp(values) > 0:
         return ""
     n = len(next(iter(samples.values())))
     one = "The one scenario" if n == 1 else f"Each of the {n:,} scenarios"
-    return (f"<p><b>{escape(title)}</b></p><p>{one} of {escape(' and '.join(samples))} has an NPV of "
-            f"{escape(format_usd(float(values[0])))}: no distribution to draw.</p>")
+    return (f"<p><b>{escape(shown.title)}</b></p><p>{one} of {escape(' and '.join(samples))} has "
+            f"{shown.one} of {escape(format_usd(float(values[0])))}: no distribution to draw.</p>")
 
 
 def _when_it_breaks(run: ReportRun, timing: dict[str, np.ndarray]) -> str:
@@ -275,30 +321,34 @@ BREAK_COLOURS = {"covenant breached": svg.OKABE_ITO["blue"], "uncured breach": s
                  "liquidity default": svg.OKABE_ITO["vermillion"]}  # fmt: skip
 
 
-def _run_npv_figures(run: ReportRun, label: str) -> tuple[float, float] | None:
-    """The plan ``label``'s mean and P5 NPV in the run's metrics table (USD), None where it has none."""
-    if run.metrics is None or not {"npv_mean_usd", "npv_p5_usd"} <= set(run.metrics.columns):
+def _run_figures(run: ReportRun, label: str, shown: Distribution) -> tuple[float, ...] | None:
+    """The plan ``label``'s figures marked on the histogram of ``shown`` in the run's metrics table (USD),
+    None where it has none."""
+    columns = list(shown.columns.values())
+    if run.metrics is None or not set(columns) <= set(run.metrics.columns):
         return None
     rows = run.metrics[run.metrics["plan"] == label]
     if not len(rows):
         return None
-    figures = (float(rows.iloc[0]["npv_mean_usd"]), float(rows.iloc[0]["npv_p5_usd"]))
+    figures = tuple(float(rows.iloc[0][column]) for column in columns)
     return figures if all(np.isfinite(figures)) else None
 
 
-def _histogram_caption(run: ReportRun, drawn: int, of_sample: bool) -> str:
-    """What the NPV histogram is drawn from (``drawn`` of the run's scenarios, the first ones), and
-    whose mean and P5 it marks (``of_sample``: those drawn; else the run's, the key figures')."""
+def _histogram_caption(run: ReportRun, shown: Distribution, drawn: int, of_sample: bool) -> str:
+    """What the histogram of ``shown`` is drawn from (``drawn`` of the run's scenarios, the first ones),
+    and whose figures it marks ('mean and P5'; ``of_sample``: those drawn; else the run's, the key
+    figures')."""
     seed, total = run.scenario_source
     if drawn == total == 1:
         return f"The run's one scenario (seed {seed}), re-simulated."
-    marked = f"mean and P5 of these {drawn:,}" if of_sample else f"mean and P5 marked are {_marked_figures(run)}"
+    figures = " and ".join(shown.columns)
+    marked = f"{figures} of these {drawn:,}" if of_sample else f"{figures} marked are {_marked_figures(run)}"
     if drawn == total:
         return f"All {drawn:,} scenarios of the run (seed {seed}), re-simulated; {marked}."
     if of_sample:
         marked += f", the key figures above use all {total:,}"
     else:
-        marked = f"mean and P5 marked are of all {total:,}, {_marked_figures(run)}"
+        marked = f"{figures} marked are of all {total:,}, {_marked_figures(run)}"
     return f"The first {drawn:,} of the run's {total:,} scenarios (seed {seed}), re-simulated; {marked}."
 
 
@@ -307,7 +357,7 @@ _RISK_TABLES = {"sweep": "the candidates table's", "stochastic": "the out-of-sam
 
 
 def _marked_figures(run: ReportRun) -> str:
-    """Where the histogram's marked mean and P5 are written: the key figures above hold the main
+    """Where the histogram's marked figures are written: the key figures above hold the main
     plan's alone, so those of the others it draws (a sweep's forecast optimum and third plan) are
     said to be in the table of the run's plans below."""
     if len(run.focus) == 1:

@@ -103,7 +103,7 @@ from fleetopt.evaluate.metrics import (
     uncured_median_before_first,
 )
 from fleetopt.report.markup import Kpi, kpi_block
-from fleetopt.report.reading import ReportRun, cost_sweep
+from fleetopt.report.reading import ReportRun, in_cost_terms
 
 
 def _any_quarter(quarters: int) -> str:
@@ -197,7 +197,7 @@ def _forecast_groups(run: ReportRun) -> list[tuple[str, list[Kpi]]]:
     demand first; a heading with no figure is left out."""
     groups = [
         ("Cost and demand served", _cost_kpis(run, run.figures) if run.solved_for_cost else []),
-        (IMPUTED_VALUE, [_forecast_npv_kpi(run)]) if cost_sweep(run) else ("Value", _forecast_value_kpis(run)),
+        (IMPUTED_VALUE, [_forecast_npv_kpi(run)]) if in_cost_terms(run) else ("Value", _forecast_value_kpis(run)),
         ("Debt and cash", _forecast_cash_kpis(run)),
         ("Covenants and defaults", _forecast_covenant_kpis(run)),
         ("Revenue and customers", _forecast_revenue_kpis(run)),
@@ -212,8 +212,9 @@ def _market_valued(run: ReportRun) -> str:
     return MARKET_VALUED if run.solved_for_cost else ""
 
 
-# a cost sweep's NPV figures' heading: a lab's NPV values its GPUs' own use at market prices (no one pays
-# it), so its NPV figures are of an imputed value, after what it costs and the demand it serves
+# a lab's NPV figures' heading (a cost sweep's, an evaluation's of plans solved for least cost): its NPV
+# values its GPUs' own use at market prices (no one pays it), so its NPV figures are of an imputed value,
+# after what it costs and the demand it serves
 IMPUTED_VALUE = "Imputed value: the NPV with the GPUs' own use valued at market prices"
 
 
@@ -533,8 +534,8 @@ def _scenario_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi
     grid read as one undifferentiated list). A deterministic evaluation's few: under one heading."""
     if run.summary.get("deterministic"):
         return [("", _deterministic_kpis(run, row))]
-    if cost_sweep(run):
-        return _cost_sweep_groups(run, row)
+    if in_cost_terms(run):
+        return _cost_groups(run, row)
     groups = [
         ("Present cost", _present_cost_kpis(row)),
         ("Demand served", _demand_kpis(run, row)),
@@ -549,8 +550,9 @@ def _scenario_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi
     return [(heading, kpis) for heading, kpis in groups if kpis]
 
 
-def _cost_sweep_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi]]]:
-    """A cost sweep's pick's key figures over the scenarios, as a lab weighs it: its present cost and the
+def _cost_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi]]]:
+    """A lab's plan's key figures over the scenarios (a cost sweep's pick, an evaluation's plan shown of
+    plans solved for least cost), as a lab weighs it: its present cost and the
     demand it serves, its risks, and last its imputed value (the mean NPV, and of the futures with no
     liquidity default where some has one): the NPV's tail and the shareholders' figures, of an imputed
     revenue no one pays, are left out."""

@@ -169,6 +169,13 @@ def cost_sweep(run) -> bool:
     return run.kind == "sweep" and summary_solved_for_cost(run.summary)
 
 
+def in_cost_terms(run) -> bool:
+    """Whether the run's plans are reported in a lab's terms over the scenarios: a sweep by cost
+    (:func:`cost_sweep`) or an evaluation of plans solved for least cost, its present cost first and its
+    NPV an imputed value (market prices on its own use)."""
+    return run.kind in ("sweep", "evaluate") and summary_solved_for_cost(run.summary)
+
+
 def read_report_run(folder: Path) -> ReportRun:
     """The run folder ``folder`` read and checked for its report: a :class:`ReportError` names what is
     missing, unreadable or edited since the run."""

@@ -647,7 +647,7 @@ def _hidden_bands_words(whats: list[str], bands: int) -> str:
 # share of the pooled samples beyond each end of a histogram's axis, counted in its end bars, so that
 # a few extreme scenarios do not squeeze every other bar into one corner
 HISTOGRAM_TAIL = 0.005
-MARKER_STYLES = {"mean": "line", "P5": "dash"}  # a marker's line style; zero is dotted
+MARKER_STYLES = {"mean": "line", "P5": "dash", "P95": "dash"}  # a marker's line style; zero is dotted
 BAR_OPACITY = 0.6  # the first series' bars, and their legend swatch
 # a line drawn over another of the same place hid it (tiny's sweep: the third plan's NPV is the forecast
 # optimum's but in a few scenarios): the one under is drawn wider by a step a line over it, so that its
@@ -669,7 +669,7 @@ def histogram(
     """Share of scenarios per bin; the axis spans the pooled samples' 0.5-99.5 percentiles, and the
     end bars also count the samples beyond them. The first series is drawn as filled bars, the
     others as outlines (so an overlap needs no colour of its own). ``markers``: per series, values
-    drawn as vertical lines in its colour (``mean`` solid, ``P5`` dashed); zero is a dotted line
+    drawn as vertical lines in its colour (``mean`` solid, ``P5`` or ``P95`` dashed); zero is a dotted line
     when in range. ``marked``: what the samples are, in the markers' legend ("mean NPV");
     ``sample``: where the samples are a sample of the run's scenarios, its words for the markers'
     legend and tooltips ("500-scenario sample"), so their mean is not read as the run's. ``notes``:
