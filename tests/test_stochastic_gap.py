@@ -25,7 +25,7 @@ from fleetopt.milp.stochastic.first_stage import FirstStage
 from fleetopt.report.definitions import replication_terms
 from fleetopt.report.page import build_report
 from fleetopt.report.two_stage import stochastic_section
-from fleetopt.stochastic.gap import T_975, Z_975, gap_record, optimality_gap_words
+from fleetopt.stochastic.gap import T_975, Z_975, gap_record, optimality_gap_words, t_975
 from fleetopt.stochastic.replications import stability_line
 from fleetopt.stochastic.screening import scenario_inputs
 
@@ -60,7 +60,7 @@ def test_the_bound_adds_each_side_s_half_width_at_97_5_percent_and_the_solves_sl
     assert record["gap_usd"] == 9.0
     assert record["gap_se_usd"] == pytest.approx(math.sqrt(se_upper**2 + se_lower**2))
     assert record["solver_slack_usd"] == pytest.approx(0.5)
-    assert record["gap_at_most_usd"] == pytest.approx(9.0 + 12.7062 * se_upper + 1.959964 * se_lower + 0.5)
+    assert record["gap_at_most_usd"] == pytest.approx(9.0 + 12.7062 * se_upper + 3.1824 * se_lower + 0.5)
     unknown = gap_record([10.0, 14.0], [10.0, None], [1.0, 2.0], seed=7, reduced=False, status="optimal")
     assert unknown["gap_at_most_usd"] is None and unknown["solver_slack_usd"] is None
 
@@ -86,6 +86,16 @@ def test_the_quantiles_are_the_97_5_percent_points():
     for df, value in enumerate(T_975, start=1):
         assert _t_cdf(value, df) == pytest.approx(0.975, abs=5e-5), df
     assert 0.5 * math.erfc(-Z_975 / math.sqrt(2)) == pytest.approx(0.975, abs=1e-7)
+    for df in (30, 45, 100, 999):  # beyond the table: the expansion
+        assert _t_cdf(t_975(df), df) == pytest.approx(0.975, abs=5e-6), df
+    assert t_975(30) == pytest.approx(2.0423, abs=1e-4) and t_975(1) == T_975[0]
+
+
+def test_few_fresh_scenarios_widen_the_lower_side_by_student_s_t():
+    # M = 2 fresh scenarios: L's half-width at t with one degree of freedom (12.71), not the normal's 1.96
+    record = gap_record([10.0, 14.0], [10.0, 14.0], [1.0, 3.0], seed=7, reduced=False, status="optimal")
+    se_upper, se_lower = math.sqrt(8.0) / math.sqrt(2), math.sqrt(2.0) / math.sqrt(2)
+    assert record["gap_at_most_usd"] == pytest.approx(10.0 + 12.7062 * se_upper + 12.7062 * se_lower)
 
 
 @pytest.fixture(scope="module")
@@ -136,20 +146,20 @@ def test_a_fresh_scenario_s_value_is_its_copy_solved_alone_with_the_plan_s_first
 def test_the_report_gives_the_gap_its_bound_and_what_it_means_under_the_stability_table():
     # U: the samples' optima $10M and $14M (bounds $10M and $15M: slack $0.5M); L: $1M, $2M, $3M, $6M.
     # Gap 12 - 3 = $9.0M; standard errors 2.0 and sqrt(14/3)/2 = 1.08, together $2.3M; at most
-    # 9 + 12.7062 x 2.0 + 1.96 x 1.08 + 0.5 = $37.0M
+    # 9 + 12.7062 x 2.0 + 3.1824 x 1.08 + 0.5 = $38.3M (t with 1 and 3 degrees of freedom)
     record = gap_record([10e6, 14e6], [10e6, 15e6], [1e6, 2e6, 3e6, 6e6], seed=2, reduced=False,
                         status="optimal")  # fmt: skip
     summary = hand_summary({**hand_record(), "gap": record})
     text = page_text(stochastic_section(SimpleNamespace(summary=summary, data=load("tiny")[1])))
-    said = ("Optimality gap of the first stage: $9.0M ± $2.3M (estimate, 4 fresh scenarios), at most $37.0M "
-            "at 95%. What it means: the best first stage could be worth at most $37.0M more than the plan's "
+    said = ("Optimality gap of the first stage: $9.0M ± $2.3M (estimate, 4 fresh scenarios), at most $38.3M "
+            "at 95%. What it means: the best first stage could be worth at most $38.3M more than the plan's "
             "(95% confidence), in the programme's objective (the futures' expected NPV less the penalties of "
             "the rescues they need). Each fresh scenario's value: gap_scenarios.csv.")
     assert said in text and text.index("1,448 2,000 1,724") < text.index(said)
     reduced = {**summary, "replications": {**hand_record(), "gap": {**record, "reduced": True}}}
     text = page_text(stochastic_section(SimpleNamespace(summary=reduced, data=load("tiny")[1])))
     assert "each sample's 5 scenarios were reduced from 200 drawn, not a plain sample" in text
-    assert "$37.0M more than the plan's (95% confidence; indicative: each sample was reduced)" in text
+    assert "$38.3M more than the plan's (95% confidence; indicative: each sample was reduced)" in text
     terms = replication_terms(summary["replications"])
     assert [term for term, _ in terms] == ["replication", "optimality gap (estimate)"]
 
