@@ -240,7 +240,7 @@ def test_a_stochastic_solve_shows_its_out_of_sample_verdict_first():
 
 def test_a_replicated_stochastic_solve_shows_how_stable_its_first_stage_is_and_its_gap():
     # the hand samples of tests/test_stochastic_replications.py (a purchase of 1,448 and of 2,000 GPUs) and
-    # a gap of $12M - $3M = $9.0M, standard error sqrt(2.0^2 + 1.08^2) = $2.3M, at most $38.3M (t_3 3.1824 for L)
+    # a gap of $12M - $3M = $9.0M, standard error sqrt(2.0^2 + 1.08^2) = $2.3M, at most $38.3M (L: t_3)
     result = api.solve_stochastic("tiny", 2, out_of_sample=0)
     assert "samples" not in result._repr_markdown_() and "Optimality gap" not in result._repr_markdown_()
     gap = gap_record([10e6, 14e6], [10e6, 15e6], [1e6, 2e6, 3e6, 6e6], seed=2, reduced=True, status="optimal")
