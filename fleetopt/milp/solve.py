@@ -33,7 +33,14 @@ from fleetopt.core.results.plan_limits import PLAN_LIMITS_LABEL, plan_limits, pl
 from fleetopt.core.results.shocks import lowest_quarter
 from fleetopt.core.results.tables import debt_frame, plan_frame, purchases_and_capex_words
 from fleetopt.core.results.valuation import basis_words
-from fleetopt.core.units import format_count, format_duration, format_gap, format_solver_status, format_usd
+from fleetopt.core.units import (
+    format_count,
+    format_duration,
+    format_gap,
+    format_solver_status,
+    format_usd,
+    gap_shows,
+)
 from fleetopt.errors import InfeasibleError, NoPlanError, warn
 from fleetopt.milp.build import build_model
 from fleetopt.milp.completion import completion_facts
@@ -117,6 +124,12 @@ class SolveResult:
             ".debt_frame())"
         )
 
+    @property
+    def status_shows_gap(self) -> bool:
+        """Whether the status's words (:func:`format_solver_status`) carry the gap, 'optimal within 0.50%
+        (relative gap)', so that nothing beside them repeats it."""
+        return self.status == "optimal" and gap_shows(self.gap)
+
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the fields changed in the model for the run (a line of
         :func:`changed_model_line`), the NPV on the forecast (a cost solve's present cost first), the
@@ -125,7 +138,7 @@ class SolveResult:
         and the frames."""
         fig = self.headline()
         status = format_solver_status(self.status, self.gap)
-        status += "" if format_gap(self.gap) in status else f", gap {format_gap(self.gap)}"
+        status += "" if self.status_shows_gap else f", gap {format_gap(self.gap)}"
         title = f"**Solve of {markdown_text(self.data.name)}** ({self.objective_kind} objective): {status}"
         loaded = self.loaded
         changed = loaded.changed_line if loaded else ""

@@ -38,6 +38,7 @@ from fleetopt.core.units import (
     format_gap,
     format_solver_status,
     format_usd,
+    gap_shows,
 )
 from fleetopt.errors import Argument, InputError
 from fleetopt.evaluate.batch import compile_plans, with_buffers
@@ -437,8 +438,7 @@ class _Making:
 def within_gap(gap: float | None) -> str:
     """A solve's gap in a candidate's note, where it shows: HiGHS stops at the --mip-gap, so another
     candidate (a stress optimum) can do better on the forecast than the forecast's own optimum."""
-    shows = format_solver_status("optimal", gap) != "optimal"
-    return f" (within {format_gap(gap)}: the solve's relative gap)" if shows else ""
+    return f" (within {format_gap(gap)}: the solve's relative gap)" if gap_shows(gap) else ""
 
 
 def candidates_batch(data, feasible: list[Candidate]):
