@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import TINY_PATH, run_cli
 
 import fleetopt
@@ -380,3 +381,24 @@ def test_every_time_the_terminal_shows_is_written_with_its_unit_by_one_formatter
     assert "build / solve time │ 0.1 s / 0:01:15 │" in said, said
     timings = {"total_seconds": 75.2, "forecast_seconds": 1.234, "solve_seconds": 50.0}
     assert _stochastic_times(timings) == "0:01:15 (forecast 1.23 s, RP 50 s)"
+
+
+@pytest.mark.parametrize(("gap", "status", "gap_row"), [
+    (0.0017, "optimal within 0.17% (relative gap)", None),  # the status says it
+    (0.00004, "optimal", "0.00%"),  # a gap that does not show: the status says 'optimal'
+    (None, "optimal", "n/a"),
+])
+def test_a_solve_says_its_gap_once(gap, status, gap_row):
+    """The default model's solve printed 'optimal within 0.17% (relative gap)' and, on the next row,
+    'gap 0.17%': the gap row is left out where the status says the gap."""
+    import dataclasses
+
+    from evaluate_builders import solved
+
+    from fleetopt.cli.render.solve import solve_summary_tables
+
+    result = dataclasses.replace(solved("tiny"), gap=gap)
+    rows = [line.strip("│ ").split(" │ ") for line in plain_text(solve_summary_tables(result)[:1], width=200)
+            .splitlines() if "│" in line]  # fmt: skip
+    said = {row[0].strip(): row[1].strip() for row in rows if len(row) == 2}
+    assert said["status"] == status and said.get("gap") == gap_row, said

@@ -97,14 +97,15 @@ def solve_summary_tables(result) -> list:
 
 
 def _status_table(result) -> Table:
-    """How the solve went: status, objective, gap, fixed or completed purchases, times, model size."""
+    """How the solve went: status, objective, gap (once), fixed or completed purchases, times, model size."""
     data = result.data
     status = Table(show_header=False, title="solve")
     status.add_column("", style="bold")
     status.add_column("")
     status.add_row("status", format_solver_status(result.status, result.gap))
     status.add_row(f"objective ({result.objective_kind})", format_usd(result.objective_usd))
-    status.add_row("gap", format_gap(result.gap))
+    if not result.status_shows_gap:  # 'optimal within 0.17% (relative gap)' says it already
+        status.add_row("gap", format_gap(result.gap))
     if result.purchases is not None:
         fixed = result.purchases
         status.add_row(
