@@ -247,3 +247,13 @@ def test_the_rating_table_in_the_doc_is_the_codes():
     table = re.search(r"default rate P of (.*?), held at", text).group(1)
     written = dict((r, float(p) / 100) for r, p in re.findall(r"(\w+) ([\d.]+) %", table))
     assert written == pytest.approx(SEVEN_YEAR_DEFAULT_RATE)
+
+
+def test_the_policy_field_names_every_rule_off_by_default():
+    """Its docstring (the schema's description, and model-format.md's row) said every rule is on but
+    `idle_gpus_to_market` after `prepay_borrowing_base` came in off by default too."""
+    from fleetopt.schema.policy import Policy
+
+    off = [name for name, field in Policy.model_fields.items() if field.default is False]
+    said = PlanningModel.model_fields["policy"].description
+    assert off and all(f"`{name}`" in said for name in off), (off, said)

@@ -91,7 +91,7 @@ class PlanningModel(StrictModel):
     """Shocks the optimised plan must survive (constraints of the MILP); none when omitted."""
     policy: Policy = Field(default_factory=Policy)
     """How plans react inside a scenario (the evaluator's recourse rules); when omitted every rule is on
-    but `idle_gpus_to_market`."""
+    but `idle_gpus_to_market` and `prepay_borrowing_base`."""
 
     @property
     def first_quarter(self) -> int:
