@@ -65,10 +65,20 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+# a run's first line in `fleetopt runs`: the first cell of its table row, or the first word of its
+# block where the table does not fit with every folder whole; the group is its id
+RUN_LINE = re.compile(r"^\s*│?\s*(\d+)(?:\s*│|  \d{4}-\d\d-\d\d )", re.MULTILINE)
+
+
 def listed_ids(text: str) -> list[int]:
-    """Run ids in the order `fleetopt runs` prints them: the first cell of each table row, or the
-    first word of each run's block where the table does not fit with every folder whole."""
-    return [int(m) for m in re.findall(r"^\s*│?\s*(\d+)(?:\s*│|  \d{4}-\d\d-\d\d )", text, re.M)]
+    """Run ids in the order `fleetopt runs` prints them (:data:`RUN_LINE`)."""
+    return [int(m) for m in RUN_LINE.findall(text)]
+
+
+def above_the_runs(listed: str) -> str:
+    """What `fleetopt runs` prints before its first run (the table's title and header, or the blocks'
+    heading lines), its white space squashed to single spaces."""
+    return " ".join(listed[: RUN_LINE.search(listed).start()].split())
 
 
 @pytest.fixture(scope="session")

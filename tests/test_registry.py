@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import listed_ids, run_cli, squashed
+from conftest import above_the_runs, listed_ids, run_cli, squashed
 from milp_builders import base_model
 
 from fleetopt import api
@@ -510,7 +510,7 @@ def _as_an_older_record(tmp_path, run: int | None = None) -> None:
 def test_every_kind_of_run_keeps_its_horizon_and_discount_rate_and_the_list_says_them(tmp_path):
     """`fleetopt runs` gave NPVs and P(any default) of no stated rate or horizon: each kind's
     summary.json and record keep them (tiny over its 8 quarters, at 12 % a year here), and the list
-    says them once, as its caption, where its runs share them."""
+    says them once, under its title, where its runs share them."""
     at = "--set", "horizon.discount_rate_annual=0.12"
     ok("solve", "tiny", *at, "--out", str(tmp_path / "S"))
     ok("evaluate", "--plans", str(tmp_path / "S"), "--scenarios", "5", "--out", str(tmp_path / "E"))
@@ -525,7 +525,24 @@ def test_every_kind_of_run_keeps_its_horizon_and_discount_rate_and_the_list_says
     assert kept == {(8, 0.12)}
     listed = " ".join(ok("runs").split())
     basis = "over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 12% a year, USD)"
-    assert listed.count(basis) == 1 and listed.endswith(f"key figures {basis}"), listed
+    assert listed.count(basis) == 1 and f"key figures {basis}" in above_the_runs(ok("runs")), listed
+
+
+@pytest.mark.parametrize("width", [200, 60])  # a table; a block per run where it does not fit
+def test_the_list_says_what_its_key_figures_are_over_before_its_runs(tmp_path, width):
+    """`fleetopt runs` put 'key figures over the horizon's 8 quarters (...)' under its table, as a
+    caption read after the figures it explains: it is under the title, above the runs, as the solve's
+    plan table says it in its title."""
+    from fleetopt.cli.render.runs import runs_table
+    from fleetopt.cli.render.tables import plain_text
+
+    ok("solve", "tiny", "--out", str(tmp_path / "S"))
+    listed = plain_text([runs_table(api.runs())], width=width)
+    basis = ("key figures over the horizon's 8 quarters (NPV: equity cash flows and terminal equity at 15% a "
+             "year, USD)")  # fmt: skip
+    squashed_listing = " ".join(listed.split())
+    assert squashed_listing.startswith("runs (newest first)") and squashed_listing.count(basis) == 1, listed
+    assert basis in above_the_runs(listed), listed
 
 
 def test_runs_of_other_rates_are_listed_each_with_its_own_and_older_ones_as_not_recorded(tmp_path):
@@ -542,13 +559,13 @@ def test_runs_of_other_rates_are_listed_each_with_its_own_and_older_ones_as_not_
     _as_an_older_record(tmp_path, 2)
     listed = squashed(ok("runs"))
     assert at_15 in listed and squashed("on the forecast; horizon and discount rate not recorded") in listed
-    assert listed.endswith(squashed("horizon and discount rate not recorded: runs of an older fleetopt; "
-                                    "`fleetopt runs show ID` gives them"))  # fmt: skip
+    assert squashed("horizon and discount rate not recorded: runs of an older fleetopt; `fleetopt runs show "
+                    "ID` gives them") in squashed(above_the_runs(ok("runs")))  # fmt: skip
     _as_an_older_record(tmp_path)
     listed = " ".join(ok("runs").split())
-    assert "; horizon and discount rate" not in listed and listed.endswith(
+    assert "; horizon and discount rate" not in listed and (
         "key figures' horizon and discount rate not recorded (runs of an older fleetopt; `fleetopt runs show "
-        "ID` gives them)")  # fmt: skip
+        "ID` gives them)") in above_the_runs(ok("runs"))  # fmt: skip
 
 
 def test_a_cost_solves_present_cost_is_listed_as_a_present_cost_not_an_equity_npv(tmp_path):
@@ -561,13 +578,13 @@ def test_a_cost_solves_present_cost_is_listed_as_a_present_cost_not_an_equity_np
             "year, USD")  # fmt: skip
     npv = "NPV: equity cash flows and terminal equity at 10% a year, USD"
     listed = " ".join(ok("runs").split())
-    assert listed.endswith(f"key figures over the horizon's 12 quarters ({cost})"), listed
+    assert f"key figures over the horizon's 12 quarters ({cost})" in above_the_runs(ok("runs")), listed
     assert "NPV" not in listed, listed
     shown = squashed(ok("runs", "show", "1"))
     assert squashed(f"over the horizon's 12 quarters ({cost}; {npv})") in shown, shown
     ok("solve", "lab", "--out", str(tmp_path / "N"))
-    listed = " ".join(ok("runs").split())
-    assert listed.endswith(f"key figures over the horizon's 12 quarters ({npv}; {cost})"), listed
+    listed = ok("runs")
+    assert f"key figures over the horizon's 12 quarters ({npv}; {cost})" in above_the_runs(listed), listed
 
 
 def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_path, monkeypatch):

@@ -220,9 +220,9 @@ def _listed_basis(records) -> tuple[str, list[str]]:
     """What the listed runs' key figures are counted over and at what rate they discount, from
     their records (:func:`recorded_basis`; a reader had NPVs and P(any default) of no stated rate or
     horizon), each figure by what it is (:func:`key_figure_objectives`: a cost solve's present cost
-    was said to be an equity NPV): once, as the caption, where every run shares horizon and rate;
-    else each run's, to its key figure ('' for a damaged record, which has none), the caption saying
-    where those not recorded are."""
+    was said to be an equity NPV): once, under the list's title, where every run shares horizon and
+    rate; else each run's, to its key figure ('' for a damaged record, which has none), the line under
+    the title saying where those not recorded are."""
     readable = [r for r in records if DAMAGED not in r.figures]
     bases = {recorded_basis(r.figures) for r in readable}
     if len(bases) == 1:
@@ -246,14 +246,17 @@ class RunsListing:
     """`fleetopt runs`: a table of the runs, newest first, each folder whole (copied and pasted into
     the next command: it was folded mid-name, "/tmp/h-walk-us│er/runs/..."), the key figure wrapped
     in what width is left; where even so the table does not fit the terminal, a block per run. Their
-    horizon and discount rate as its caption, where all share them, else after each key figure."""
+    horizon and discount rate on a line under its title, where all share them, else after each key
+    figure."""
+
+    TITLE = "runs (newest first)"
 
     HEADERS = ("id", "when (UTC)", "kind", "model", "key figure", "folder")
     KEY_WIDTH = 16  # the key figure's narrowest column, wrapped
 
     def __init__(self, records):
         records = list(records)
-        self.caption, bases = _listed_basis(records)
+        self.basis_line, bases = _listed_basis(records)
         self.rows = [_run_row(r, basis) for r, basis in zip(records, bases, strict=True)]
 
     def _narrowest(self) -> int:
@@ -265,7 +268,9 @@ class RunsListing:
         return sum(widths) + 3 * len(widths) + 1
 
     def __rich_console__(self, console, options):
-        table = Table(title="runs (newest first)", caption=self.caption or None)
+        # what the key figures are over, under the title, as the solve's plan table says it in its title
+        title = f"{self.TITLE}\n{self.basis_line}" if self.basis_line else self.TITLE
+        table = Table(title=title)
         for name in self.HEADERS:
             wraps = name == "key figure"  # the others are kept whole
             table.add_column(name, no_wrap=not wraps, min_width=self.KEY_WIDTH if wraps else None)
@@ -274,15 +279,15 @@ class RunsListing:
         if self._narrowest() <= options.max_width:
             yield table
             return
-        yield Text("runs (newest first): id, when (UTC), kind, model; key figure; folder")
+        yield Text(f"{self.TITLE}: id, when (UTC), kind, model; key figure; folder")
+        if self.basis_line:
+            yield Text(self.basis_line)
         for number, when, kind, model, key, folder in self.rows:
             yield Text.assemble((number, "bold"), f"  {when}  {kind}  ", model)
             for line in Text(key).wrap(console, max(options.max_width - 3, 20)):
                 yield Text.assemble("   ", line)
             # whole, the terminal wrapping it where it must: copied as one line
             yield Text.assemble("   ", folder, no_wrap=True, overflow="ignore")
-        if self.caption:
-            yield Text(self.caption)
 
 
 def runs_table(records) -> RunsListing:
