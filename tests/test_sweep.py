@@ -591,6 +591,29 @@ def test_the_plans_better_but_outside_the_rule_are_grouped_by_the_conditions_the
     assert why.count("above the forecast optimum's") == 2
 
 
+def test_a_buffer_that_never_acted_is_not_listed_as_better_but_outside_the_rule():
+    """At most 65 % breaches: the forecast optimum (CVaR5 -$15B) breaches in 70 % and misses the rule,
+    which picks B (-$20B, 60 %). Its $30M cash buffer never acted (every figure the optimum's): the
+    sentence of plans better but outside the rule named it, "milp: forecast, cash buffer $30.0M
+    (70.0%)", though the next names the optimum as missing the rule. It is left out; the $60M buffer,
+    which acted (-$14B, 72 %), is still listed."""
+    buffered = "milp: forecast, cash buffer "
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", f"{buffered}$30.0M", "B", f"{buffered}$60.0M"],
+        "origin": ["forecast", "policy", "stress", "policy"],
+        "npv_mean_usd": [13e9, 13e9, 11e9, 12.5e9], "npv_cvar5_usd": [-15e9, -15e9, -20e9, -14e9],
+        "breach_probability": [0.70, 0.70, 0.60, 0.72], "default_probability": [0.25, 0.25, 0.20, 0.24],
+    })  # fmt: skip
+    rule = Rule(max_breach_prob=0.65)
+    assert recommend(metrics, rule) == 2
+    idle = [False, True, False, False]
+    why = SweepResult(None, None, None, metrics, None, rule, 2, idle=idle).why()
+    assert ("Better on CVaR5 NPV but outside the rule, with P(covenant breach) above 65.0%, P(covenant "
+            "breach) above the forecast optimum's 70.0%: milp: forecast, cash buffer $60.0M (72.0%, 72.0%). "
+            "The forecast optimum itself misses the rule: P(covenant breach) 70.0% above 65.0%.") in why
+    assert "$30.0M" not in why
+
+
 def test_the_recommendation_is_a_point_a_topic_and_the_terminal_prints_one_a_line(tmp_path):
     """The sweep printed why it recommended its pick as one paragraph (1,500 characters on the
     default model): its points, the rule's choice, the plans it passed over and the risk left, now

@@ -171,11 +171,14 @@ class SweepResult:
     ``metrics`` is yours to change (a column put in $M, rows sorted): the recommendation, ``why()``
     and the run written read the metrics as computed (:attr:`computed_metrics`)."""
 
-    def __init__(self, loaded, data, candidates, metrics, evaluation, rule, pick, lead: Lead | None = None):
+    def __init__(self, loaded, data, candidates, metrics, evaluation, rule, pick, lead: Lead | None = None,
+                 idle: np.ndarray | None = None):  # fmt: skip
         self.loaded, self.data, self.candidates = loaded, data, candidates
         self.evaluation, self.rule, self.pick = evaluation, rule, pick
         self.lead = lead  # the pick's lead over the runner-up (None: not measured)
         self._metrics, self.metrics = metrics, metrics.copy()
+        # (rows of metrics,) whether each is a cash buffer that never acted (idle_buffers); None: none
+        self._idle = np.zeros(len(metrics), dtype=bool) if idle is None else np.asarray(idle, dtype=bool)
         self.reranked_from: Path | None = None  # the finished sweep re-ranked (:func:`rerank_sweep`)
         # the folder the sweep saved its candidates and chunks in (None: none), which writing the
         # result finishes where no other folder is given
@@ -432,6 +435,9 @@ class SweepResult:
             better &= metrics[FORECAST_OK].to_numpy(dtype=bool)
         if limits_missed(self.forecast_optimum, self.rule):
             better &= (metrics["plan"] != self.forecast_optimum["plan"]).to_numpy()
+        # nor a buffer that never acted: the plan it was added to, its figures the same, stands for it
+        # (it listed the forecast optimum's copies where the next sentence names the optimum)
+        better &= ~self._idle
         groups = missed_by_condition(metrics, self.rule, np.flatnonzero(better))
         if not groups:
             return ""

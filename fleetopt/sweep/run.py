@@ -752,7 +752,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder, candida
         metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
     scenarios = (n, settings["seed"], backend)
     lead = pick_lead(data, feasible, metrics, rule, pick, idle, scenarios)
-    result = SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
+    result = SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead, idle)
     result.best_mean = best_mean_alternative(data, feasible, metrics, rule, pick, idle, scenarios)
     result.found_cancelled = None if found is None else (found_of, found)
     result.job_folder = None if folder is None else Path(folder)
