@@ -1004,6 +1004,34 @@ def test_a_job_run_in_a_container_is_named_by_its_host_as_well_as_its_pid(tmp_pa
     RunFolder(folder).release_lock()
 
 
+def test_a_resume_in_a_read_only_folder_says_the_job_needs_it_writable(tmp_path, monkeypatch):
+    """A preempted job's folder on a read-only mount (`docker run -v "$PWD/runs:/runs:ro"`, an archive
+    mounted back) was refused with "cannot lock FOLDER: Read-only file system" alone. It now says why
+    the folder must be writable and what to do; nothing in the folder changes. Made read-only by
+    os.open's answer for the lock file (root writes anywhere)."""
+    import errno
+
+    from fleetopt.runs import folder as folder_module
+
+    folder = _interrupted_job(tmp_path)
+    before = sorted(p.name for p in folder.rglob("*"))
+    real_open = os.open
+
+    def read_only(path, flags, *mode):
+        if Path(path).name == RunFolder.LOCK:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *mode)
+
+    monkeypatch.setattr(folder_module.os, "open", read_only)
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 2 and "Traceback" not in err, err
+    assert " ".join(err.split()) == (
+        f"error: cannot lock {folder}: Read-only file system: a job is run and resumed in its folder, "
+        "which must be writable (its lock file, its chunks): make it writable, or resume a copy of it "
+        "on a writable disk")  # fmt: skip
+    assert sorted(p.name for p in folder.rglob("*")) == before
+
+
 @pytest.mark.parametrize("stamp, value, why", [
     ("figures_code", "0123456789abcdef", "from other code than this installation's"),
     ("fleetopt_version", "0.1.0", "the run was started by fleetopt 0.1.0, this is fleetopt"),

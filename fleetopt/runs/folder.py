@@ -9,6 +9,7 @@ last: its presence marks a finished run. Its files' names are :class:`~fleetopt.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -63,6 +64,12 @@ def _lock_holder(fd: int) -> tuple[str, str]:
 def _holder_words(pid: str, host: str) -> str:
     """The holder as :meth:`RunFolder.running_pid` and the refusals name it: '4242', '1 on host H'."""
     return f"{pid} on host {host}" if host else pid
+
+
+# a job folder that cannot be written (a read-only mount, another user's runs): why it must be, and what to do
+_UNWRITABLE_ERRORS = (errno.EROFS, errno.EACCES, errno.EPERM)
+_UNWRITABLE_JOB_FOLDER = (": a job is run and resumed in its folder, which must be writable (its lock file, "
+                          "its chunks): make it writable, or resume a copy of it on a writable disk")
 
 
 def _stop_words(host: str) -> str:
@@ -216,7 +223,8 @@ class RunFolder(RunFiles):
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:
-            raise RunDirError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
+            why = _UNWRITABLE_JOB_FOLDER if exc.errno in _UNWRITABLE_ERRORS else ""
+            raise RunDirError(f"cannot lock {self.path}: {exc.strerror or exc}{why}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
