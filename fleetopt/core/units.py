@@ -438,11 +438,17 @@ def gap_shows(gap: float | None) -> bool:
     return gap is not None and math.isfinite(gap) and _shows_digits(rounded(gap, GAP_DECIMALS, -2))
 
 
+def status_shows_gap(status: str, gap: float | None) -> bool:
+    """Whether a MILP's status in words (:func:`format_solver_status`) carries its gap, 'optimal
+    within 0.50% (relative gap)', so that nothing beside them repeats it."""
+    return status == "optimal" and gap_shows(gap)
+
+
 def format_solver_status(status: str, gap: float | None) -> str:
     """A MILP's status for people: 'optimal within 0.50% (relative gap)' where HiGHS stopped at a
     relative gap that shows (its 'optimal' means optimal to its mip_rel_gap), 'time limit reached
     (...)' for a plan stopped by the time limit (each caller shows its gap), else the status."""
-    if status == "optimal" and gap_shows(gap):
+    if status_shows_gap(status, gap):
         return f"optimal within {format_gap(gap)} (relative gap)"
     if status == "time_limit":  # a plan, stopped by --time-limit before the gap asked for
         return "time limit reached (the best plan found; its gap beside it)"

@@ -39,7 +39,7 @@ from fleetopt.core.units import (
     format_gap,
     format_solver_status,
     format_usd,
-    gap_shows,
+    status_shows_gap,
 )
 from fleetopt.errors import InfeasibleError, NoPlanError, warn
 from fleetopt.milp.build import build_model
@@ -128,7 +128,7 @@ class SolveResult:
     def status_shows_gap(self) -> bool:
         """Whether the status's words (:func:`format_solver_status`) carry the gap, 'optimal within 0.50%
         (relative gap)', so that nothing beside them repeats it."""
-        return self.status == "optimal" and gap_shows(self.gap)
+        return status_shows_gap(self.status, self.gap)
 
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the fields changed in the model for the run (a line of
