@@ -356,7 +356,8 @@ def test_the_run_records_the_file(here, tiny):
         (["2026Q4,B200,texas,3"], None, "0 or more (got '3'; nearest whole blocks: 8 GPUs)"),
         (["2026Q4,B200,texas,-8"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
         (["2026Q4,B200,texas,nan"], None, "line 2: gpus must be a whole number"),
-        (["2026Q4,B200,texas,"], None, "line 2: gpus must be a number of GPUs (got '')"),
+        # an empty cell: said empty (it read "must be a number of GPUs (got '')", as if typed)
+        (["2026Q4,B200,texas,"], None, "line 2: gpus is empty: give the number of GPUs (0 to buy none)"),
         # a quarter outside the horizon: its ends (2026Q2 before tiny's read "did you mean '2029Q2'?" in lab)
         (["2030Q4,B200,texas,8"], None,
          "line 2: quarter 2030Q4 is after the horizon of model 'tiny', 2026Q3 to 2028Q2"),
@@ -407,6 +408,24 @@ def test_purchases_beyond_the_suppliers_allocation_are_refused_naming_their_line
     write(here / "p.csv", "2026Q3,B200,texas,1000", "2026Q4,B200,texas,1000")  # on the allocation: read
     _, data = api.load(api.edit("tiny", {"limits.new_gpus_per_quarter": {"blackwell": 1000}}))
     assert api.read_purchases(here / "p.csv", data).gpus(data) == 2000
+
+
+@pytest.mark.parametrize(
+    "name, text, kind",
+    [("orders.yaml", "purchases:\n  - {quarter: 2026Q3, sku: B200, site: texas, gpus: 2000}\n", "YAML"),
+     ("orders.yml", "quarter;sku;site;gpus\n", "YAML"),  # by its suffix, whatever its first line
+     ("orders.json", '{"purchases": [{"quarter": "2026Q3", "gpus": 2000}]}\n', "JSON"),
+     ("orders.txt", "- quarter: 2026Q3\n  sku: B200\n", "YAML")],  # by its first line: a YAML list
+)  # fmt: skip
+def test_a_yaml_or_json_file_is_refused_saying_what_a_purchases_file_is(here, name, text, kind):
+    """A YAML or JSON file was refused as a CSV whose header "must name the columns quarter, sku, site,
+    gpus ... missing: quarter, sku, site, gpus; its first line reads 'purchases:'"."""
+    (here / name).write_text(text)
+    code, out, err = run_cli("validate", "tiny", "--purchases", name)
+    assert_one_error(code, out, err, f"{name}: a purchases file is CSV with the columns "
+                     "quarter,sku,site,gpus (or a solve's plan.csv), a row per purchase; this file reads as "
+                     f"{kind}")
+    assert leftovers(here) == [name]
 
 
 @pytest.mark.parametrize(

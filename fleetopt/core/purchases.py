@@ -207,6 +207,7 @@ def _header(reader: csv.DictReader, path: str, text_empty: bool = False) -> tupl
     plan_csv = "gpus" not in header and "decision" in header
     missing = [c for c in (PLAN_CSV_COLUMNS if plan_csv else COLUMNS) if c not in header]
     if missing:
+        _refuse_other_format(path, raw)
         # a spreadsheet set to another locale writes ';' (or tabs) between columns: one column here
         other = next((sep for sep in (";", "\t") if len(header) == 1 and sep in header[0]), None)
         separated = f" (its columns are separated by {other!r}: save it with commas)" if other else ""
@@ -216,6 +217,25 @@ def _header(reader: csv.DictReader, path: str, text_empty: bool = False) -> tupl
             f"missing: {', '.join(missing)}{separated}; {read}"
         )
     return header, plan_csv
+
+
+# what a purchases file is, said to a file of another format (the columns as its header writes them)
+PURCHASES_FORMAT = f"a purchases file is CSV with the columns {','.join(COLUMNS)} (or a solve's plan.csv)"
+OTHER_FORMATS = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}  # suffixes of files that are not CSV
+# a first line that is YAML or JSON, not a CSV header: a mapping's key ("purchases:", "- quarter: 2026Q3"),
+# a list or an object, or a document's start
+_NOT_CSV_LINE = re.compile(r"^\s*([{\[]|---|(- )?[\w .-]+:(\s|$))")
+
+
+def _refuse_other_format(path: str, fields: list[str]) -> None:
+    """A file without the columns read, refused as another format where its name's suffix or its first
+    line (``fields``, as the CSV reader split it) says it is YAML or JSON: "missing: quarter, sku, site,
+    gpus" left a planner who wrote orders.yaml to guess what the file should be."""
+    kind = OTHER_FORMATS.get(Path(path).suffix.lower())
+    if kind is None and len(fields) <= 1 and _NOT_CSV_LINE.match(",".join(fields)):
+        kind = "JSON" if fields and fields[0].lstrip()[:1] in "{[" else "YAML"
+    if kind is not None:
+        raise InputError(f"{path}: {PURCHASES_FORMAT}, a row per purchase; this file reads as {kind}")
 
 
 def _unit(row: dict, where: str) -> str | None:
@@ -438,6 +458,8 @@ def _blocks(
     """Whole blocks of the SKU (a purchase is whole racks or pods), from GPUs or from blocks;
     ``field``: the column read, as the file names it (a plan.csv's value, a purchases file's gpus)."""
     figure = (text or "").strip()
+    if not figure:  # an empty cell: "must be a number (got '')" read as if something had been typed
+        raise InputError(f"{where}: {field} is empty: give the number of {unit} (0 to buy none)")
     if "_" in figure:  # float() reads 1_600 as 1600: not a spreadsheet's figure
         raise InputError(f"{where}: {field} must be a number of {unit} (got {shown_value(text)})")
     try:
