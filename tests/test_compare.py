@@ -515,6 +515,23 @@ def test_out_file_leaves_the_verdict_on_the_terminal(tiny_run, tmp_path, name):
     )
 
 
+def test_the_same_plan_twice_is_warned_of_in_one_line(tiny_run):
+    """`compare RUN RUN` gave every difference 0 with no warning, only a note among the table's. The
+    warning names both labels and the plan's digest; two different plans give none."""
+    folder, result, _ = tiny_run
+    code, _, err = run_cli("compare", str(folder), str(folder), "--label", "base", "--label", "again",
+                           "--scenarios", "20", "--format", "json")  # fmt: skip
+    assert code == 0, err
+    warned = [line for line in err.splitlines() if line.strip()]
+    assert len(warned) == 1 and re.fullmatch(
+        r"warning: plans “base” and “again” are the same plan \(sha256 [0-9a-f]{12} of their decisions and "
+        r"cash buffer\): every difference is 0", warned[0]), err
+    other = altered(result.data, result.plan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FleetoptWarning)  # two different plans: no warning
+        compare_plans(result.data, [result.plan, other], ["a", "b"], 5, 0)
+
+
 def test_table_format_prints(tiny_run):
     folder, *_ = tiny_run
     code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "50")
@@ -1001,7 +1018,8 @@ def test_the_other_version_is_noted_in_every_file_format_and_only_when_true(vers
         text = out.read_text()
         assert marker in text and str(v) in text and "blocks that differ: sites" in text
     doc, err = compared(str(a), str(a))
-    assert doc["model_versions"] == [] and "warning" not in err
+    assert doc["model_versions"] == [] and "another version" not in err
+    assert err.count("warning: ") == 1 and "are the same plan" in err  # a run given twice: the same plan
     assert doc["model"]["chosen"] == "the first run folder's copy, as no model was given"
 
 
@@ -1023,7 +1041,8 @@ def test_the_model_given_is_named_and_warned_of_once_per_run(versions):
     a, v, files = versions
     doc, err = compared(str(a), str(a), str(v), "--model", str(files["elec"]))
     assert doc["model"]["source"] == str(files["elec"]) and doc["model"]["chosen"] == "the model given"
-    assert err.count("warning: ") == 1 and f"the plans of {a} were made from another" in err
+    assert err.count("were made from another") == 1 and f"the plans of {a} were made from another" in err
+    assert err.count("warning: ") == 2 and "are the same plan" in err  # a given twice: the same plan
     assert "blocks that differ: sites" in err
     code, out, _ = run_cli("compare", str(a), str(v), "--model", str(files["elec"]), "--scenarios", "20",
                            "--format", "markdown")  # fmt: skip
@@ -1067,7 +1086,8 @@ def test_the_copy_of_an_edited_solves_model_is_named_as_changed(tmp_path):
 def test_no_warning_where_only_blocks_plans_do_not_depend_on_differ(versions, version):
     a, _, files = versions
     doc, err = compared(str(a), str(a), "--model", str(files[version]))
-    assert "warning" not in err and doc["model"]["source"] == str(files[version])
+    assert "another version" not in err and doc["model"]["source"] == str(files[version])
+    assert err.count("warning: ") == 1 and "are the same plan" in err  # a given twice: the same plan
 
 
 def test_the_api_warns_with_a_fleetopt_warning(versions):

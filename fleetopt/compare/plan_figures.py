@@ -4,6 +4,7 @@ first plan's."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -309,6 +310,12 @@ def other_decisions(a: Plan, b: Plan, buffer_a: float = 0.0, buffer_b: float = 0
     if buffer_a != buffer_b:
         other.append(f"the policy's cash buffer ({format_usd(buffer_a)} and {format_usd(buffer_b)})")
     return other
+
+
+def plan_digest(plan: Plan, buffer: float) -> str:
+    """The first 12 hex digits of the SHA-256 of ``plan``'s decisions (Plan.decisions_key) and its cash
+    buffer, USD: equal exactly for the same plan (:func:`same_plan`), which a warning names by it."""
+    return hashlib.sha256(plan.decisions_key() + repr(float(buffer)).encode()).hexdigest()[:12]
 
 
 def same_plan(a: Plan, b: Plan, buffer_a: float, buffer_b: float) -> bool:

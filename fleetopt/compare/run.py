@@ -26,6 +26,7 @@ from fleetopt.compare.plan_figures import (
     market_demand_served,
     measured_against_pick,
     other_decisions,
+    plan_digest,
     plan_figures,
     power_used,
     purchases_against_first,
@@ -37,7 +38,8 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.metric_columns import first_breach_column
 from fleetopt.core.plan import Plan
-from fleetopt.errors import InputError
+from fleetopt.core.units import quoted
+from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.batch import PlanLimitError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.forecast import forecast_run_batch
@@ -88,6 +90,7 @@ def compare_plans(
     cost_plans = _cost_plans(labels, objectives or [solve_objective(source) for source in runs or []])
     evaluated = _Evaluated.of(data, plans, labels, scenarios, seed, backend, buffers, bool(cost_plans))
     same, committed = _alike_pairs(plans, labels, evaluated.batch.liquidity_buffer)
+    _warn_of_same_plans(same, plans, labels, evaluated.batch.liquidity_buffer)
     return Comparison(
         labels=labels,
         figures=_figures_table(data, plans, labels, evaluated, bool(cost_plans)),
@@ -276,6 +279,15 @@ def _alike_pairs(plans: list[Plan], labels: list[str], buffer) -> tuple[list, li
     committed = [(labels[a], labels[b], other) for a, b in pairs
                  if (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
     return same, committed
+
+
+def _warn_of_same_plans(same: list, plans: list[Plan], labels: list[str], buffer) -> None:
+    """A warning for each pair of the same plan (:func:`_alike_pairs`), naming its digest: `compare RUN
+    RUN` gave every difference 0 with no word but a note among the table's."""
+    for a, b in same:
+        digest = plan_digest(plans[labels.index(a)], buffer[labels.index(a)])
+        warn(f"plans {quoted(a)} and {quoted(b)} are the same plan (sha256 {digest} of their decisions and "
+             "cash buffer): every difference is 0")
 
 
 def _figure_order(models: list[ModelData], metrics: pd.DataFrame, figures: dict, cost: bool) -> list:
