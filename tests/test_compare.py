@@ -510,8 +510,10 @@ def test_out_file_leaves_the_verdict_on_the_terminal(tiny_run, tmp_path, name):
     lines = stdout.splitlines()
     assert lines[0] == f"wrote {out}" and out.is_file()
     assert " ".join(" ".join(lines[1:]).split()) == (
-        "In short: “again” against “base”: mean NPV $0, CVaR5 NPV $0, P(covenant breach) 0.0 pp, "
-        "P(liquidity default) 0.0 pp, P(any default) 0.0 pp; the same in all five."
+        "In short: “again” against “base”: mean NPV -$23.3M against -$23.3M ($0), CVaR5 NPV (the mean NPV "
+        "of the worst 5 % of futures) -$90.8M against -$90.8M ($0), P(covenant breach) 94.0% against "
+        "94.0% (0.0 pp), P(liquidity default) 0.0% against 0.0% (0.0 pp), P(any default) 86.0% against "
+        "86.0% (0.0 pp); the same in all five."
     )
 
 
@@ -1695,7 +1697,7 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     margin = "fleetopt comparison: model not recorded, 2 plans on 200 common scenarios (seed 3), written "
     assert f'@bottom-left{{content:"{margin}' in html
     assert html.index("<h2>In short</h2>") < html.index("<h2>Figures</h2>")  # the verdict first
-    assert f"<li>{escape(comp.verdict(1))}.</li>" in html
+    assert f"<li>{escape(comp.verdicts()[0])}.</li>" in html
     # a mailed page defines its figures as a run's report does, with the comparison's own words
     assert "<h2>Definitions</h2>" in html and "<dt>P5 and CVaR5</dt>" in html and "<dt>pp</dt>" in html
     # what a colour claims: beyond two paired errors only where the figure has one (a red first-breach
@@ -1999,11 +2001,12 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
     empty = pd.DataFrame()
     comp = Comparison(["A", "B", "C"], figures, empty, empty, empty, 100, 0)
     # each difference with two paired errors, how sure it is (the first screen had no error in it)
+    # and each plan's level, the later plan's first (the differences alone gave a reader no scale)
     assert comp.verdict(1) == (
-        "“B” against “A” (± two paired standard errors): mean NPV +$600.0k ± $200.0k, CVaR5 NPV "
-        "-$50.0k ± $80.0k, P(covenant breach) +3.0 pp ± 1.0 pp, P(liquidity default) -2.0 pp ± 1.0 pp; "
-        "better in mean NPV, P(liquidity default); worse in P(covenant breach); within two standard "
-        "errors: CVaR5 NPV"
+        "“B” against “A” (± two paired standard errors): mean NPV $10.6M against $10.0M (+$600.0k ± "
+        "$200.0k), CVaR5 NPV -$5.1M against -$5.0M (-$50.0k ± $80.0k), P(covenant breach) 33.0% against "
+        "30.0% (+3.0 pp ± 1.0 pp), P(liquidity default) 18.0% against 20.0% (-2.0 pp ± 1.0 pp); better in "
+        "mean NPV, P(liquidity default); worse in P(covenant breach); within two standard errors: CVaR5 NPV"
     )
     assert comp.verdict(2).endswith("; better in all four")
     # since 0.4.14 P(any default) too, the default as lenders count it: C 10 points lower with 0.5
@@ -2011,9 +2014,10 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
                           index=["any_default_probability", "any_default_probability_paired_se"])  # fmt: skip
     comp = Comparison(["A", "B", "C"], pd.concat([figures, either]), empty, empty, empty, 100, 0)
     assert comp.verdict(2) == (
-        "“C” against “A” (± two paired standard errors): mean NPV +$1.0M ± $200.0k, CVaR5 NPV +$1.0M "
-        "± $80.0k, P(covenant breach) -10.0 pp ± 1.0 pp, P(liquidity default) -10.0 pp ± 1.0 pp, "
-        "P(any default) -10.0 pp ± 1.0 pp; better in all five"
+        "“C” against “A” (± two paired standard errors): mean NPV $11.0M against $10.0M (+$1.0M ± $200.0k), "
+        "CVaR5 NPV -$4.0M against -$5.0M (+$1.0M ± $80.0k), P(covenant breach) 20.0% against 30.0% (-10.0 pp "
+        "± 1.0 pp), P(liquidity default) 10.0% against 20.0% (-10.0 pp ± 1.0 pp), P(any default) 35.0% "
+        "against 45.0% (-10.0 pp ± 1.0 pp); better in all five"
     )
     assert comp.verdict(1).endswith("; the same in P(any default)")
     # no difference, but an error: within two of them, as the table says '0.0 pp (within 2 s.e.)'
@@ -2021,8 +2025,67 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
     noisy = pd.DataFrame({"A": [0.45, np.nan], "B": [0.45, 0.003], "C": [0.35, 0.005]},
                          index=["any_default_probability", "any_default_probability_paired_se"])  # fmt: skip
     comp = Comparison(["A", "B", "C"], pd.concat([figures, noisy]), empty, empty, empty, 100, 0)
-    assert "P(any default) 0.0 pp ± 0.6 pp" in comp.verdict(1)
+    assert "P(any default) 45.0% against 45.0% (0.0 pp ± 0.6 pp)" in comp.verdict(1)
     assert comp.verdict(1).endswith("; within two standard errors: CVaR5 NPV, P(any default)")
+
+
+def test_a_mixed_verdict_says_the_trade_off_in_the_sweeps_words():
+    """B against A: mean NPV $400,000 lower with a paired error of $100,000 (worse), CVaR5 NPV $1.0M
+    higher with $40,000 (better): "In short" listed the two differences and left the reader to see a
+    trade; it says it as the sweep says its pick's, "gives up $400.0k of mean NPV for +$1.0M of CVaR5
+    NPV". C, better in both, trades nothing; nor does a difference within two errors."""
+    from fleetopt.compare.comparison import Comparison
+
+    figures = pd.DataFrame(
+        {"A": [10e6, np.nan, -5e6, np.nan], "B": [9.6e6, 1e5, -4e6, 4e4], "C": [11e6, 1e5, -4e6, 4e4],
+         "D": [9.9e6, 1e5, -4e6, 4e4]},
+        index=["npv_mean_usd", "npv_mean_paired_se_usd", "npv_cvar5_usd", "npv_cvar5_paired_se_usd"],
+    )  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B", "C", "D"], figures, empty, empty, empty, 100, 0)
+    assert comp.verdict(1) == (
+        "“B” against “A” (± two paired standard errors): mean NPV $9.6M against $10.0M (-$400.0k ± "
+        "$200.0k), CVaR5 NPV -$4.0M against -$5.0M (+$1.0M ± $80.0k); better in CVaR5 NPV; worse in mean "
+        "NPV; a trade-off: it gives up $400.0k of mean NPV for +$1.0M of CVaR5 NPV"
+    )
+    assert comp.verdict(2).endswith("; better in both")  # no trade
+    assert "trade-off" not in comp.verdict(3)  # mean NPV -$100.0k within two errors of $100.0k
+    # said once, where a terminal's "In short" first names it: what CVaR5 NPV is
+    assert comp.verdicts()[0].startswith("“B” against “A” (± two paired standard errors): mean NPV $9.6M "
+                                         "against $10.0M (-$400.0k ± $200.0k), CVaR5 NPV (the mean NPV of "
+                                         "the worst 5 % of futures) -$4.0M")  # fmt: skip
+    assert "worst 5 %" not in " ".join(comp.verdicts()[1:])
+
+
+def test_three_plans_are_ranked_with_the_leads_paired_error():
+    """Each later plan was judged against the first alone: of A, B and C nothing said which of B and C
+    is better. By hand, on 4 scenarios ($M): A 10, 12, 14, 16 (mean 13, worst 10); B = A + 2, 1, 3, 2
+    (mean 15, worst 12); C = A - 1 (mean 12, worst 9). By mean NPV B leads A by $2.0M; the differences
+    2, 1, 3, 2 have sample variance 2/3, so the paired error is sqrt(2/3 / 4) = $408k (format_error:
+    $410k); twice it, $816k, is below $2.0M: told apart. C is $1.0M below A in every scenario: no
+    error. CVaR5 on 4 scenarios is the worst one: its lead has no standard error. Two plans, or plans
+    solved for least cost, are not ranked."""
+    from fleetopt.compare.comparison import Comparison
+
+    a = np.array([10.0, 12.0, 14.0, 16.0]) * 1e6
+    npv = np.vstack([a, a + np.array([2.0, 1.0, 3.0, 2.0]) * 1e6, a - 1e6])
+    figures = pd.DataFrame({"A": [13e6, 10e6], "B": [15e6, 12e6], "C": [12e6, 9e6]},
+                           index=["npv_mean_usd", "npv_cvar5_usd"])  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B", "C"], figures, empty, empty, empty, 4, 0, npv_matrix=npv)
+    assert comp.rankings() == [
+        "by mean NPV, “B” leads ($15.0M), then “A” ($13.0M), then “C” ($12.0M, $1.0M below “A”). It leads "
+        "the runner-up, “A”, by $2.0M of mean NPV, against a standard error of the paired difference of "
+        "$410k on the same 4 scenarios: beyond two standard errors, so these scenarios tell the two apart",
+        "by CVaR5 NPV, “B” leads ($12.0M), then “A” ($10.0M), then “C” ($9.0M, $1.0M below “A”). It leads "
+        "the runner-up, “A”, by $2.0M of CVaR5 NPV; a tail of one scenario (the worst of 4) gives that "
+        "lead no standard error",
+    ]
+    assert comp.verdicts()[-2:] == comp.rankings()  # the last "In short" lines
+    two = Comparison(["A", "B"], figures[["A", "B"]], empty, empty, empty, 4, 0, npv_matrix=npv[:2])
+    assert two.rankings() == []
+    comp.cost_plans = ["A"]
+    assert comp.rankings() == []
 
 
 def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
@@ -2043,9 +2106,10 @@ def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
     assert said.endswith("; without a standard error: mean NPV; not measured: CVaR5 NPV"), said
     comp.cost_plans = ["A"]
     said = comp.verdict(1)
-    assert said == ("“B” against “A”: present cost -$100.0M, cost per H100-hour -$0.10, demand served on "
-                    "the forecast 0.0 pp; better in present cost, cost per H100-hour; the same in demand "
-                    "served on the forecast")
+    assert said == ("“B” against “A”: present cost $900.0M against $1.00B (-$100.0M), cost per H100-hour "
+                    "$0.40 against $0.50 (-$0.10), demand served on the forecast 90.0% against 90.0% (0.0 "
+                    "pp); better in present cost, cost per H100-hour; the same in demand served on the "
+                    "forecast")
 
 
 def test_a_labs_demand_figures_have_paired_errors():
@@ -2080,11 +2144,12 @@ def test_the_cost_verdict_reads_the_demand_served_over_the_scenarios():
     comp = Comparison(["A", "B"], figures, empty, empty, empty, 1000, 7)
     comp.cost_plans = ["A", "B"]
     assert comp.verdict(1) == (
-        "“B” against “A”: present cost +$178.0M, cost per H100-hour +$0.01, demand served on the forecast "
-        "0.0 pp, demand served over the scenarios +5.5 pp, P(more than 1 % short) -28.5 pp, P(liquidity "
-        "default) 0.0 pp; better in demand served over the scenarios, P(more than 1 % short); the same in "
-        "demand served on the forecast, P(liquidity default); no better direction: present cost, cost per "
-        "H100-hour"
+        "“B” against “A”: present cost $957.7M against $779.7M (+$178.0M), cost per H100-hour $0.62 against "
+        "$0.61 (+$0.01), demand served on the forecast 100.0% against 100.0% (0.0 pp), demand served over "
+        "the scenarios 94.7% against 89.2% (+5.5 pp), P(more than 1 % short) 53.3% against 81.8% (-28.5 "
+        "pp), P(liquidity default) 0.0% against 0.0% (0.0 pp); better in demand served over the scenarios, "
+        "P(more than 1 % short); the same in demand served on the forecast, P(liquidity default); no "
+        "better direction: present cost, cost per H100-hour"
     )
 
 

@@ -95,9 +95,11 @@ def test_the_terminal_markdown_csv_html_and_the_api_show_the_third_plan(named, t
     code, out, err = run_cli("compare", str(named), "--format", "markdown")
     assert code == 0, err
     short = [line for line in out.splitlines() if line.startswith("In short:")]
-    assert [line.split("”")[0].removeprefix("In short: “") for line in short] == [
+    assert [line.split("”")[0].removeprefix("In short: “") for line in short[:3]] == [
         PICK.replace("$", "\\$"), BEST.replace("$", "\\$"), BEST.replace("$", "\\$")]  # fmt: skip
     assert "against the sweep's pick" in short[2]
+    # then the three ranked, by mean NPV and by CVaR5 NPV
+    assert short[3].startswith("In short: by mean NPV, ") and short[4].startswith("In short: by CVaR5 NPV, ")
     for suffix in ("csv", "html"):
         page = tmp_path / f"c.{suffix}"
         code, _, err = run_cli("compare", str(named), "--out", str(page))
@@ -179,7 +181,8 @@ def test_the_terminal_markdown_csv_and_page_show_the_third_plan_against_the_pick
     assert "│ mean NPV │ -$25.7M │ -$21.9M │ +$3.8M │ $1.7M │ higher │" in text
     assert "│ CVaR5 NPV │ -$78.2M │ -$86.8M │ -$8.6M (within 2 s.e.) │ $5.0M │ higher │" in text
     assert (f"In short: “{BEST}” against the sweep's pick “{PICK}” (± two paired standard errors): mean NPV "
-            "+$3.8M ± $3.4M, CVaR5 NPV -$8.6M ± $10.0M,") in text  # fmt: skip
+            "-$21.9M against -$25.7M (+$3.8M ± $3.4M), CVaR5 NPV -$86.8M against -$78.2M (-$8.6M ± "
+            "$10.0M),") in text  # fmt: skip
     code, out, err = run_cli("compare", str(named), "--format", "markdown")
     assert code == 0, err
     assert "| mean NPV | -\\$25.7M | -\\$21.9M | +\\$3.8M | \\$1.7M | higher |" in out

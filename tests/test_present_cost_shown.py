@@ -191,8 +191,9 @@ def test_compare_judges_the_present_cost_by_its_paired_errors():
     $10M cheaper, beyond two errors ($8M): better (it had no error at all, neither better nor worse)."""
     worse = _by_hand(130e6)
     assert worse.verdict(1) == (
-        "“B” against “A” (± two paired standard errors): mean present cost +$30.0M ± $28.0M, CVaR95 present "
-        "cost -$10.0M ± $8.0M; better in CVaR95 present cost; worse in mean present cost")
+        "“B” against “A” (± two paired standard errors): mean present cost $130.0M against $100.0M (+$30.0M "
+        "± $28.0M), CVaR95 present cost $140.0M against $150.0M (-$10.0M ± $8.0M); better in CVaR95 present "
+        "cost; worse in mean present cost")
     within = _by_hand(120e6)
     assert "within two standard errors: mean present cost" in within.verdict(1)
     assert within.within_noise("present_cost_mean_usd", 1)
@@ -248,7 +249,7 @@ def test_compare_shows_two_cost_plans_present_cost_over_the_scenarios(lab_cost, 
     verdict = comp.verdict(1)
     two_errors = format_difference(2 * se, "USD").lstrip("+")
     assert "(± two paired standard errors)" in verdict, verdict
-    said = f"mean present cost {format_difference(difference, 'USD')} ± {two_errors}, CVaR95 present cost +$"
+    said = f"({format_difference(difference, 'USD')} ± {two_errors}), CVaR95 present cost $"
     assert said in verdict, verdict
     assert "; worse in present cost, cost per H100-hour, mean present cost, CVaR95 present cost;" in verdict
     # an NPV comparison has none of these rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +30,12 @@ from fleetopt.compare.figures import (
     NOT_APPLICABLE,
     PAIRED_ERROR,
     PAIRED_SE_HEADER,
+    RANKED,
     SHARES_SERVED,
     SIDE_WORDS,
+    TRADE_OFF,
     VERDICT,
+    VERDICT_GLOSS,
     VERDICT_SIDES,
     YES_NO,
     is_cushion,
@@ -59,16 +63,22 @@ from fleetopt.core.units import (
     format_figure,
     format_mw,
     format_rate,
+    format_usd,
+    format_usd_change,
     quoted,
 )
 from fleetopt.errors import InputError, user_path
+from fleetopt.evaluate.lead import Lead, lead_sentence
 from fleetopt.evaluate.metrics import (
     BOOTSTRAP_DRAWS,
     NO_ERROR,
     NOISE_USD,
+    RANK_COLUMNS,
     SAME,
     WITHIN,
+    WORSE,
     judged_side,
+    paired_npv_error,
 )
 from fleetopt.runs import limits
 from fleetopt.runs.file_text import json_text
@@ -76,6 +86,7 @@ from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.output_files import COMMON_SCENARIO, WHAT_IF_SUBJECT, refuse_output_file
 from fleetopt.schema.loaded_model import DISCOUNT_RATE, HORIZON_QUARTERS
 from fleetopt.schema.model_changes import ModelChange, change_words, model_words
+from fleetopt.sweep.recommendation import gives_up_words
 
 
 @dataclass(frozen=True)
@@ -273,7 +284,7 @@ class Comparison:
         short = COST_VERDICT if self.cost_plans else VERDICT
         return [(key, short[key], FIGURE_UNITS[key]) for key in self.figures.index if key in short]
 
-    def verdict(self, n: int, base: int = 0) -> str:
+    def verdict(self, n: int, base: int = 0, glossed: bool = False) -> str:
         """Plan ``n`` against the first on the figures a finance reader asks for first (:data:`VERDICT`):
         each difference with two paired standard errors where it has them (how sure it is), and
         which are better, worse or within them ('"B" against "A" (± two paired standard errors): mean
@@ -284,8 +295,9 @@ class Comparison:
         parts, sides = [], {side: [] for side in VERDICT_SIDES}
         for key, name, unit in shown:
             values = [float(self.figures.loc[key, label]) for label in self.labels]
-            difference = self.difference(key, values, unit, n, base)
-            parts.append(f"{name} {difference}{self._two_errors(key, unit, n, base)}")
+            difference = self.difference(key, values, unit, n, base) + self._two_errors(key, unit, n, base)
+            gloss = f" ({VERDICT_GLOSS[key]})" if glossed and key in VERDICT_GLOSS else ""
+            parts.append(f"{name}{gloss} {self._levels(key, values, unit, (n, base), difference)}")
             sides[self._side(key, n, base)].append(name)
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
         sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
@@ -293,13 +305,77 @@ class Comparison:
         against = quoted(self.labels[base])
         against = f"the sweep's pick {against}" if base else against
         plans = f"{quoted(self.labels[n])}{changed} against {against}{sure}"
-        return f"{plans}: {', '.join(parts)}; " + "; ".join(said)
+        return f"{plans}: {', '.join(parts)}; " + "; ".join([*said, *self._trade_off(n, base)])
+
+    def _levels(self, key: str, values: list[float], unit: str, plans: tuple[int, int],
+                difference: str) -> str:  # fmt: skip
+        """'$8.46B against $12.63B (-$4.17B ± $1.39B)': plan ``plans[0]``'s figure against plan
+        ``plans[1]``'s, then their ``difference`` as written; the difference alone where either figure
+        is not measured (NaN) or the figure has no level (a yes/no)."""
+        if unit == YES_NO or not all(math.isfinite(values[m]) for m in plans):
+            return difference
+        here, there = (self.cell(key, values, unit, m) for m in plans)
+        return f"{here} against {there} ({difference})"
+
+    def _trade_off(self, n: int, base: int = 0) -> list[str]:
+        """'a trade-off: it gives up $17.0M of mean NPV for +$33.8M of CVaR5 NPV', where plan ``n`` is
+        better than plan ``base`` in one of mean NPV and CVaR5 NPV and worse in the other, each beyond
+        its paired errors (:meth:`judged`), in the sweep's words (:func:`gives_up_words`); else none."""
+        read = {key for key, _, _ in self.verdict_rows()}  # a lab's verdict reads its costs instead
+        pair = [key for key in TRADE_OFF if key in read]
+        if len(pair) != 2 or not all(self.judged(key, n, base) for key in pair):
+            return []
+        sides = {key: self._judged_side(key, n, base=base) for key in pair}
+        if len(set(sides.values())) != 2:  # better in both, or worse in both: no trade
+            return []
+        lost, gained = sorted(pair, key=lambda key: sides[key] != WORSE)
+        figures = self.figures.loc[pair, [self.labels[n], self.labels[base]]].to_numpy(dtype=float)
+        amounts = dict(zip(pair, abs(figures[:, 0] - figures[:, 1]), strict=True))
+        trade = gives_up_words(format_usd(amounts[lost]), VERDICT[lost], format_usd_change(amounts[gained]),
+                               VERDICT[gained])  # fmt: skip
+        return [f"a trade-off: it {trade}"]
 
     def verdicts(self) -> list[str]:
-        """:meth:`verdict` of each later plan against the first, then of each plan against its sweep's
-        pick (:attr:`against_pick`): the "In short" of the terminal, the Markdown and the page."""
-        return [*(self.verdict(n) for n in range(1, len(self.labels))),
-                *(self.verdict(*self.pick_at(pair)) for pair in self.against_pick)]  # fmt: skip
+        """:meth:`verdict` of each later plan against the first (the first of them saying what CVaR5
+        is), then of each plan against its sweep's pick (:attr:`against_pick`), then the plans ranked
+        (:meth:`rankings`): the "In short" of the terminal, the Markdown and the page."""
+        return [*(self.verdict(n, glossed=n == 1) for n in range(1, len(self.labels))),
+                *(self.verdict(*self.pick_at(pair)) for pair in self.against_pick),
+                *self.rankings()]  # fmt: skip
+
+    def rankings(self) -> list[str]:
+        """Of three plans or more solved for NPV, for mean NPV and then CVaR5 NPV: the plans from the
+        best down with their figures, and how sure the first place is, its lead over the runner-up
+        against the paired standard error of that lead on the same scenarios, in the words of a
+        sweep's pick and an evaluation's first plan (:func:`lead_sentence`): 'by mean NPV, “A” leads
+        ($12.63B), then “C” ($9.10B), then “B” ($8.46B). It leads the runner-up, “C”, by $3.53B of mean
+        NPV, against a standard error of the paired difference of $450M on the same 2,000 scenarios:
+        beyond two standard errors, so these scenarios tell the two apart'. Each later plan's verdict
+        is against the first alone, which left a reader of three plans to work out which of the later
+        two is better. None for two plans, plans solved for least cost (their NPVs rank nothing), or
+        where each scenario's NPVs are not known."""
+        if len(self.labels) < 3 or self.cost_plans or self.npv_matrix is None:
+            return []
+        return [self._ranking(key) for key in RANKED if key in self.figures.index]
+
+    def _ranking(self, key: str) -> str:
+        """:meth:`rankings`' sentence of figure ``key`` (USD, higher better)."""
+        values = self.figures.loc[key, self.labels].to_numpy(dtype=float)
+        order = sorted(range(len(self.labels)), key=lambda m: (not math.isfinite(values[m]), -values[m]))
+        first, second = order[:2]
+        se = paired_npv_error(key, self.npv_matrix[second], self.npv_matrix[first])
+        lead = Lead(self.labels[second], float(values[first] - values[second]), se)
+        whom = f"the runner-up, {quoted(self.labels[second])}"
+        prefer = {column: name for name, column in RANK_COLUMNS.items()}[key]
+        sure = lead_sentence(lead, prefer, self.n_scenarios, float(values[first]), (whom, "neither leads"))
+        shown = [f"{quoted(self.labels[first])} leads ({format_usd(values[first])})",
+                 f"{quoted(self.labels[second])} ({format_usd(values[second])})"]
+        for above, m in pairwise(order[1:]):  # below the runner-up: each against the plan above it
+            se = paired_npv_error(key, self.npv_matrix[above], self.npv_matrix[m])
+            gap = f"{format_usd(values[above] - values[m])}{_two_errors_of(se, 'USD')}"
+            label, over = quoted(self.labels[m]), quoted(self.labels[above])
+            shown.append(f"{label} ({format_usd(values[m])}, {gap} below {over})")
+        return f"by {VERDICT[key]}, {', then '.join(shown)}.{sure.removesuffix('.')}"
 
     def pick_at(self, pair: AgainstPick) -> tuple[int, int]:
         """The positions of ``pair``'s plan and of its pick among the plans compared."""
@@ -308,10 +384,7 @@ class Comparison:
     def _two_errors(self, key: str, unit: str, n: int, base: int = 0) -> str:
         """' ± $210.0M': two of plan ``n``'s paired standard errors of figure ``key`` (in points for a
         share), against the first plan (plan ``base``), where it has a finite positive one; else ''."""
-        se = self._difference_se(key, n, base)
-        if se is None or not math.isfinite(se) or se <= 0:
-            return ""
-        return f" ± {_below_last_digit(format_difference(2 * se, unit).lstrip('+'), se, 'under ')}"
+        return _two_errors_of(self._difference_se(key, n, base), unit)
 
     def _side(self, key: str, n: int, base: int = 0) -> str:
         """Which of the verdict's sides (:data:`VERDICT_SIDES`) plan ``n``'s difference in figure ``key``
@@ -784,6 +857,14 @@ def _below_last_digit(text: str, value: float, below: str) -> str:
         return text
     last = digits[-1]
     return f"{below}{text[:last]}1{text[last + 1:]}"
+
+
+def _two_errors_of(se: float | None, unit: str) -> str:
+    """' ± $210.0M': two paired standard errors ``se`` of a difference in ``unit`` (in points for a
+    share), where it is finite and positive; else ''."""
+    if se is None or not math.isfinite(se) or se <= 0:
+        return ""
+    return f" ± {_below_last_digit(format_difference(2 * se, unit).lstrip('+'), se, 'under ')}"
 
 
 def _which(names: list[str], of: int) -> str:

@@ -351,6 +351,14 @@ VERDICT = {
 }  # fmt: skip
 
 
+# a verdict figure's meaning, said once, where "In short" first names it (the terminal's first line)
+VERDICT_GLOSS = {"npv_cvar5_usd": "the mean NPV of the worst 5 % of futures"}
+
+# the two figures a plan may trade, one for the other (a sweep's pick gives up mean NPV for CVaR5), and
+# those "In short" ranks three plans or more by
+TRADE_OFF = RANKED = ("npv_mean_usd", "npv_cvar5_usd")
+
+
 COST_VERDICT = {
     "present_cost_usd": "present cost", "present_cost_per_h100_hour_usd": "cost per H100-hour",
     # over the scenarios, with their paired errors: the mean and the tail of the highest costs

@@ -145,14 +145,22 @@ def best_mean_words(best: dict | None, prefer: str, n: int) -> str:
         return f" (paired standard error {format_error(error)})" if first else f" ({format_error(error)})"
 
     what, mean = RANK_WORDS[prefer], "npv_mean_usd"
+    trade = gives_up_words(format_usd(pick[mean]), f"{MEAN_NPV_LABEL} to it{se(pick, mean)}",
+                           format_usd_change(-pick[column]), f"{what}{se(pick, column)}")
     return (
         f"{BEST_MEAN_HEAD}: {best.get('plan')}: against the forecast optimum "
         f"{MEAN_NPV_LABEL} {format_usd_change(optimum[mean])}{se(optimum, mean, True)} and {what} "
-        f"{format_usd_change(optimum[column])}{se(optimum, column)}; the pick gives up "
-        f"{format_usd(pick[mean])} of {MEAN_NPV_LABEL} to it{se(pick, mean)} for "
-        f"{format_usd_change(-pick[column])} of {what}{se(pick, column)}, on the same "
+        f"{format_usd_change(optimum[column])}{se(optimum, column)}; the pick {trade}, on the same "
         f"{counted(n, 'scenario')}."
     )
+
+
+def gives_up_words(lost: str, lost_figure: str, gained: str, gained_figure: str) -> str:
+    """'gives up $2.17B of mean NPV for +$0.57B of CVaR5 NPV': a plan's trade between two figures, as
+    a sweep's line says what its pick gives up to the plan of highest mean NPV (:func:`best_mean_words`)
+    and `fleetopt compare`'s "In short" what a plan gives up against the first (the amounts as
+    written: ``lost`` unsigned, ``gained`` signed)."""
+    return f"gives up {lost} of {lost_figure} for {gained} of {gained_figure}"
 
 
 def same_rule_words(rule_words: str, stated) -> bool:
