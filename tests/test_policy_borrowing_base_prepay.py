@@ -12,19 +12,27 @@ principal repaid mends. Opening cash $1B, no tax, the minimum cash 0 unless told
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
+from conftest import interrupt_at, run_cli
 from evaluate_builders import batch
 from milp_builders import data_of
 from test_borrowing_base import BASE_BIT, resale
 from test_policy import model
 
+from fleetopt import api
+from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.plan import Plan
 from fleetopt.errors import InputError
+from fleetopt.evaluate.chunk_store import ChunkStore
 from fleetopt.evaluate.covenant_tests import base_cure_order
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.kernel.cpu import cpu_kernel
 from fleetopt.evaluate.kernel.shape import kernel_fits
 from fleetopt.evaluate.metrics import BASE_PREPAY_COLUMNS, plan_metrics
 from fleetopt.evaluate.path import path_in
+from fleetopt.evaluate.planfile import save_plans
 from fleetopt.evaluate.result_fields import BASE_PREPAY_FIELDS, RESULT_FIELDS, fields_kept
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -185,8 +193,6 @@ def test_on_tiny_the_rule_changes_only_the_futures_whose_base_it_mends():
     """tiny's forecast optimum (tests/test_borrowing_base.py: its base used in full in most quarters)
     on 60 scenarios: with the rule off, every result as before; on, the scenarios it prepays in
     breach the base no more often, and those with no prepayment are bit for bit the rule-off ones."""
-    from fleetopt import api
-
     loaded, data = api.load(bundled_model_path("tiny"))
     plans = batch(data, [api.solve(loaded).plan])
     scen = generate_scenarios(data, 7, 0, 60)
@@ -237,3 +243,75 @@ def test_one_scenario_s_path_shows_the_prepayment_in_its_quarter_and_in_words_on
     assert "base_prepaid_usd" not in off.columns
     np.testing.assert_allclose(on["base_prepaid_usd"], [7e6, 0.0, 0.0, 0.0], atol=1e-6)
     assert on["reactions"].iloc[0] == "borrowing base prepaid $7.0M" and off["reactions"].iloc[0] == ""
+
+
+def deficient_model() -> dict:
+    """The instance with no uncertainty (every scenario the forecast), its GPUs worth 90 % of their
+    price at every age the horizon sees, and the rule on: $90M of fleet against the $100M of
+    collateral quarter 0's $70M needs, so that every scenario prepays $7M in quarter 0 (the first
+    test's case) and none after ($53M then needs $75.7M)."""
+    d = prepay_model()
+    d["risk"] = {}
+    d["skus"]["A"]["resale_fraction_by_age_years"] = [0.9, 0.9, 0.0]
+    d["policy"] = {"prepay_borrowing_base": True}
+    return d
+
+
+PREPAID_EVERYWHERE = {"base_prepaid_share": 1.0, "base_prepaid_mean_usd": 7e6}
+
+
+@pytest.fixture(scope="module")
+def deficient_files(tmp_path_factory):
+    """The deficient instance's model file and a plan file of its fleet plan."""
+    folder = tmp_path_factory.mktemp("deficient")
+    (folder / "model.yaml").write_text(yaml.safe_dump(deficient_model(), sort_keys=False), encoding="utf-8")
+    loaded, data = api.load(str(folder / "model.yaml"))
+    save_plans(folder / "plans.npz", [fleet_plan(data)], ["fleet"], loaded.model.name, loaded.content_hash)
+    return folder
+
+
+@pytest.mark.parametrize("budget", [None, "300KB"], ids=["rows-in-memory", "rows-in-a-file"])
+def test_fleetopt_evaluate_writes_the_prepayments_to_metrics_csv(deficient_files, here, budget):
+    """`fleetopt evaluate` of the deficient instance on 2,000 scenarios writes rule 6's columns:
+    every scenario prepays $7M; so it does where a budget of 300 KB sends the rows of results to a
+    file (2,000 x 232 bytes, more than half the budget) block by block. Without the rule neither
+    column is written."""
+    files = str(deficient_files / "model.yaml"), "--plans", str(deficient_files / "plans.npz")
+    options = ("--scenarios", "2000") + (() if budget is None else ("--max-memory", budget))
+    code, out, err = run_cli("evaluate", *files, *options, "--out", "on")
+    assert code == 0, out + err
+    assert ("rows of results go to a file" in err) == (budget is not None)
+    metrics = pd.read_csv(here / "on" / "metrics.csv", comment="#").iloc[0]
+    assert metrics[list(BASE_PREPAY_COLUMNS)].to_dict() == pytest.approx(PREPAID_EVERYWHERE, rel=1e-12)
+    assert metrics["breach_probability"] == 0.0
+    code, out, err = run_cli("evaluate", *files, *options, "--out", "off", "--set",
+                             "policy.prepay_borrowing_base=false")  # fmt: skip
+    assert code == 0, out + err
+    off = pd.read_csv(here / "off" / "metrics.csv", comment="#")
+    assert not set(BASE_PREPAY_COLUMNS) & set(off.columns) and off["breach_probability"][0] == 1.0
+
+
+def test_a_stopped_run_resumes_with_the_prepayments_of_its_kept_rows_and_stored_chunks(tmp_path):
+    """12 copies of the fleet plan on 300 scenarios within 200,000 bytes (tests/test_jobs.py's
+    resume): chunks of 6 plans, blocks of 22 scenarios, the rows in a file. Stopped at the 20th
+    block, the first chunk stored and 132 scenarios of the second kept in its rows (rule 6's fields
+    among them, so that a store bound to no run finds them); the resume reads back the stored
+    chunk, with its columns, under a job's check of its metrics, and goes on from the kept rows: a
+    straight run's metrics to the bit, every plan prepaying $7M in every scenario."""
+    data = data_of(deficient_model())
+    plans = batch(data, [fleet_plan(data)] * 12)
+
+    def tight(store=None, progress=None):
+        return evaluate(data, plans, 300, seed=5, backend="numpy", max_memory=200_000, store=store,
+                        progress=progress)  # fmt: skip
+
+    reference = tight()
+    store = ChunkStore(tmp_path / "chunks", 300, tuple(METRIC_COLUMNS))
+    with pytest.raises(KeyboardInterrupt):
+        tight(store, interrupt_at(20))
+    assert store.ranges() == [(0, 6)] and ChunkStore(tmp_path / "chunks", 300).unfinished() == {(6, 12): 132}
+    resumed = tight(store)
+    assert resumed.pairs_computed == 6 * (300 - 132)
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    for column, value in PREPAID_EVERYWHERE.items():
+        assert resumed.metrics[column].tolist() == pytest.approx([value] * 12, rel=1e-12)

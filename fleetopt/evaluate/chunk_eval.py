@@ -175,7 +175,8 @@ class ChunkResults:
         S = spec.n_scenarios
         spilled = spec.rows_on_disk and spec.scenario_chunk < S
         self.kept = kept
-        self.fields = fields_kept(spec.present_cost)  # the (P, S) results kept: RESULT_FIELDS, the cost too
+        # the (P, S) results kept: RESULT_FIELDS, the cost and rule 6's prepayments where computed
+        self.fields = fields_kept(spec.present_cost, spec.base_prepay)
         self.spilled = kept or (SpilledRows(chunk.P, S, fields=self.fields) if spilled else None)
         self.buffers: Mapping | None = None if self.spilled is None else self.spilled.rows(0, chunk.P)
         self.demand = np.empty(S)  # H100-equivalent GPU-quarters (horizon_demand)

@@ -20,11 +20,14 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.metric_columns import PRESENT_COST_COLUMNS
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError, warn
-from fleetopt.evaluate.metrics import SLIP_COLUMNS
+from fleetopt.evaluate.metrics import BASE_PREPAY_COLUMNS, SLIP_COLUMNS
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.result_fields import RESULT_FIELDS, fields_kept
 from fleetopt.evaluate.spill import KeptRows, kept_record, record_path, rows_path
 from fleetopt.runs.files import DAMAGED_NPZ_ERRORS, signals_deferred, sync_folder, write_bytes_atomic
+
+# the metrics beside METRIC_COLUMNS that a run's plans, model or scenarios decide: a chunk holds them or not
+_RUN_DECIDES = {*SLIP_COLUMNS, *PRESENT_COST_COLUMNS, *BASE_PREPAY_COLUMNS}
 
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
 
@@ -47,8 +50,13 @@ def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
         value = np.ascontiguousarray(getattr(plans, f.name))
         digest.update(f"{f.name}:{value.dtype.str}:{value.shape};".encode())
         digest.update(value.data)
-    spec_fields = {k: _plain(v) for k, v in asdict(spec).items()}
+    spec_fields = {k: _plain(v) for k, v in asdict(spec).items() if k not in _MODEL_DECIDES}
     return {"model": data.fingerprint, "plans": digest.hexdigest(), **spec_fields}
+
+
+# A spec's fields that the model decides (its policy), which the model's fingerprint holds already:
+# left out, so that the chunks of a run stored before a field was added are still the run's.
+_MODEL_DECIDES = ("base_prepay",)
 
 
 # How a chunk is computed, never what it holds (block sizes and where the rows of results are kept
@@ -112,7 +120,7 @@ class ChunkStore:
         ``refuse_other_runs``, intact chunks of another run are refused before anything is removed."""
         self.fingerprint = run_fingerprint(data, plans, spec)
         self.n_scenarios = spec.n_scenarios
-        self.fields = fields_kept(spec.present_cost)
+        self.fields = fields_kept(spec.present_cost, spec.base_prepay)
         corrupt, foreign = [], []
         for path in sorted(self.folder.glob("chunk-*.npz")):
             match = _CHUNK_NAME.match(path.name)
@@ -248,7 +256,7 @@ class ChunkStore:
         shapes_fit = bool(metrics) and all(
             v.shape == (rows,) and v.dtype.kind == "f" for v in metrics.values()
         )
-        if self.metrics and set(metrics) - set(SLIP_COLUMNS) - set(PRESENT_COST_COLUMNS) != self.metrics:
+        if self.metrics and set(metrics) - _RUN_DECIDES != self.metrics:
             shapes_fit = False
         if npv is not None and (npv.ndim != 2 or npv.shape[0] != rows):
             shapes_fit = False

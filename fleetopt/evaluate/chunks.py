@@ -32,6 +32,9 @@ class ChunkSpec:
     rows_on_disk: bool = False
     # each pair's present cost and its metrics (PRESENT_COST_COLUMNS) computed too: plans solved for cost
     present_cost: bool = False
+    # each pair's mandatory prepayments of a borrowing-base deficiency and their metrics
+    # (BASE_PREPAY_COLUMNS) kept too: the model's policy rule 6 on (data.policy.prepay_borrowing_base)
+    base_prepay: bool = False
 
 
 # The last scenario block a worker process made, kept for its next chunk of plans: a worker

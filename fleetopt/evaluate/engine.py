@@ -106,7 +106,7 @@ def evaluate(
     if present_cost is None:
         present_cost = plans.solved_for_cost
     spec = ChunkSpec(n_scenarios, seed, scenario_chunk, deterministic, keep_matrix, tuple(record), kernel,
-                     keep_outcomes, on_disk, present_cost)  # fmt: skip
+                     keep_outcomes, on_disk, present_cost, data.policy.prepay_borrowing_base)  # fmt: skip
     kept = []
     if store is not None:  # only chunks computed from these plans, model and spec are used
         store.expect(data, plans, spec)

@@ -343,7 +343,7 @@ def kept_record(stem: Path, identity: dict | None, n_plans: int, n_scenarios: in
                 fields: tuple[str, ...] | None = RESULT_FIELDS) -> dict | None:  # fmt: skip
     """The record of a :class:`KeptRows` of ``stem`` that holds some scenarios of a chunk of
     ``identity`` (None: any), ``n_plans`` plans and ``n_scenarios`` scenarios (a count of each
-    plan's slipped ones, each attempt's share of them), every one of ``fields`` (None: either set a
+    plan's slipped ones, each attempt's share of them), every one of ``fields`` (None: any set a
     run keeps, :func:`fields_kept`) with a dtype of at most 8 bytes, beside a file of its size;
     else None."""
     try:
@@ -357,7 +357,8 @@ def kept_record(stem: Path, identity: dict | None, n_plans: int, n_scenarios: in
     fits = (identity is None or record.get("identity") == identity) and record.get("plans") == n_plans
     fits = fits and record.get("scenarios") == n_scenarios and type(done) is int and 0 < done <= n_scenarios
     if fields is None:  # a run not named (a stopped job's saved work): the fields its record lists
-        fields = next((f for f in map(fields_kept, (False, True)) if set(f) == set(record["dtypes"])), ())
+        kinds = (fields_kept(cost, prepay) for cost in (False, True) for prepay in (False, True))
+        fields = next((f for f in kinds if set(f) == set(record["dtypes"])), ())
     fits = fits and counted_right and bool(fields) and set(record["dtypes"]) == set(fields)
     if not (fits and all(d.itemsize <= RESULT_VALUE_BYTES for d in dtypes)):
         return None
