@@ -311,16 +311,11 @@ def deferring_scenarios(data):
     return scen
 
 
-def test_a_cancelled_order_s_draws_with_cut_prepayments_and_a_borrowing_base_agree_in_both_builds(gpu_code):
-    """tests/test_policy.py's cancelled order's draws (a GPU-backed loan at a 30 % loan-to-value, so
-    the borrowing base binds) with the plan prepaying 300,000 and 100,000 in quarters 2 and 3 and a
-    DSCR and leverage covenant, under random prices, resale values and rates: pairs that cancel part
-    of the order and cut a prepayment in the same run repay the balance never drawn by the plan's
-    shares, cut only their own prepayments and release only their own collateral (fo_cut_prepayment
-    with forgone_prepaid, the kernel's base_need): both builds agree with NumPy."""
+def cancelled_order_with_cuts() -> tuple:
+    """tests/test_policy.py's cancelled order's draws with a GPU-backed loan at a 30 % loan-to-value
+    (the borrowing base binds), the plan prepaying 300,000 and 100,000 in quarters 2 and 3, a DSCR and
+    leverage covenant: the data, the plan and deferring_scenarios."""
     from test_policy import cancel_model, draw_plan
-
-    from fleetopt.schema.policy import Policy
 
     d = cancel_model("amortizing")
     d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.2, "max_debt_to_ebitda": 3.0}
@@ -328,7 +323,17 @@ def test_a_cancelled_order_s_draws_with_cut_prepayments_and_a_borrowing_base_agr
     data = data_of(d)
     plan = draw_plan(data)
     plan.prepay[0, 2], plan.prepay[0, 3] = 300_000.0, 100_000.0
-    scen = deferring_scenarios(data)
+    return data, plan, deferring_scenarios(data)
+
+
+def test_a_cancelled_order_s_draws_with_cut_prepayments_and_a_borrowing_base_agree_in_both_builds(gpu_code):
+    """tests/test_policy.py's cancelled order's draws (a GPU-backed loan at a 30 % loan-to-value, so
+    the borrowing base binds) with the plan prepaying 300,000 and 100,000 in quarters 2 and 3 and a
+    DSCR and leverage covenant, under random prices, resale values and rates: pairs that cancel part
+    of the order and cut a prepayment in the same run repay the balance never drawn by the plan's
+    shares, cut only their own prepayments and release only their own collateral (fo_cut_prepayment
+    with forgone_prepaid, the kernel's base_need): both builds agree with NumPy."""
+    data, plan, scen = cancelled_order_with_cuts()
     consts = SimulationConstants.from_data(data).with_policy(Policy(liquidity_buffer_usd=1.0e6))
     for kernel in (cpu_kernel(1), gpu_code):
         want = assert_agree(consts, batch(data, [plan]), scen, kernel)

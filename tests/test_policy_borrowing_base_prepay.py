@@ -16,19 +16,18 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import interrupt_at, run_cli
-from evaluate_builders import batch
+from evaluate_builders import batch, plan_variants
 from milp_builders import data_of
 from test_borrowing_base import BASE_BIT, resale
-from test_policy import model
+from test_policy import BACKENDS, NO_COMPILER, model
 
 from fleetopt import api
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.plan import Plan
-from fleetopt.errors import InputError
 from fleetopt.evaluate.chunk_store import ChunkStore
 from fleetopt.evaluate.covenant_tests import base_cure_order
 from fleetopt.evaluate.engine import evaluate
-from fleetopt.evaluate.kernel.cpu import cpu_kernel
+from fleetopt.evaluate.kernel.cpu import CpuKernel, cpu_kernel
 from fleetopt.evaluate.kernel.shape import kernel_fits
 from fleetopt.evaluate.metrics import BASE_PREPAY_COLUMNS, plan_metrics
 from fleetopt.evaluate.path import path_in
@@ -68,19 +67,32 @@ def fleet_plan(data) -> Plan:
     return plan
 
 
-def run(data, policy: Policy, factors: dict[int, float]) -> dict:
-    """The NumPy simulation of the plan with quarterly ``LINES``, at resale ``factors``."""
+def run(data, policy: Policy, factors: dict[int, float], kernel: bool = False) -> dict:
+    """The NumPy simulation of the plan with quarterly ``LINES``, at resale ``factors``; with ``kernel``,
+    also the CPU build of the fused kernel, which must agree with it on every result (to 1e-12)."""
     consts = SimulationConstants.from_data(data).with_policy(policy)
-    return simulate(consts, batch(data, [fleet_plan(data)]), resale(data, factors), record=LINES)
+    plans, scen = batch(data, [fleet_plan(data)]), resale(data, factors)
+    out = simulate(consts, plans, scen, record=LINES)
+    if kernel:
+        agree(cpu_kernel(threads=1).simulate(consts, plans, scen), out)
+    return out
+
+
+def agree(got: dict, want: dict) -> None:
+    """The kernel's results ``got`` are NumPy's ``want``, rule 6's where it is on, to 1e-12."""
+    assert set(got) == set(want) - set(LINES)
+    for name in got:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-6, err_msg=name)
 
 
 def line(out: dict, name: str) -> np.ndarray:
     return out[name][0, 0]
 
 
-def test_a_deficiency_of_10m_of_collateral_is_mended_by_7m_of_principal_that_bears_no_interest_after():
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_deficiency_of_10m_of_collateral_is_mended_by_7m_of_principal_that_bears_no_interest_after(kernel):
     data = data_of(prepay_model())
-    off, on = run(data, RULE_OFF, {0: 0.9}), run(data, RULE_ON, {0: 0.9})
+    off, on = run(data, RULE_OFF, {0: 0.9}, kernel), run(data, RULE_ON, {0: 0.9}, kernel)
     assert off["first_breach"][0, 0] == BASE_BIT and "base_prepaid" not in off  # counted, not paid
     assert on["breach"][0, 0] == 0.0  # the base is tested after the prepayment: met exactly
     np.testing.assert_allclose(line(on, "prepayment_usd")[0], 7e6, rtol=1e-12)
@@ -95,16 +107,17 @@ def test_a_deficiency_of_10m_of_collateral_is_mended_by_7m_of_principal_that_bea
     np.testing.assert_allclose(on["base_prepaid_usd"][0, 0], 7e6, rtol=1e-12)
 
 
-def test_a_factor_that_leaves_the_base_met_prepays_nothing_and_changes_no_figure():
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_factor_that_leaves_the_base_met_prepays_nothing_and_changes_no_figure(kernel):
     data = data_of(prepay_model())
-    off, on = run(data, RULE_OFF, {0: 1.0}), run(data, RULE_ON, {0: 1.0})
+    off, on = run(data, RULE_OFF, {0: 1.0}, kernel), run(data, RULE_ON, {0: 1.0}, kernel)
     assert on["base_prepaid"][0, 0] == 0.0 and on["base_prepaid_usd"][0, 0] == 0.0
     for name in off:
         np.testing.assert_array_equal(on[name], off[name], err_msg=name)
 
 
 def floor_below_cash(extra: float, revolver_usd: float, buffer: float = 0.0,
-                     default_at_floor: bool = False) -> tuple:  # fmt: skip
+                     default_at_floor: bool = False, kernel: bool = False) -> tuple:  # fmt: skip
     """The instance with the minimum cash (plus ``buffer``, the policy's) ``extra`` below quarter 0's
     cash without the rule, and a revolver of ``revolver_usd``: the data and the two runs. The
     default level is 0 (no distress sale: the $10M instalments take cash below the minimum from
@@ -116,14 +129,16 @@ def floor_below_cash(extra: float, revolver_usd: float, buffer: float = 0.0,
     d["policy"] = {"liquidity_buffer_usd": buffer}
     data = data_of(d)
     on = Policy(prepay_borrowing_base=True, liquidity_buffer_usd=buffer)
-    return data, run(data, Policy(liquidity_buffer_usd=buffer), {0: 0.9}), run(data, on, {0: 0.9})
+    off = Policy(liquidity_buffer_usd=buffer)
+    return data, run(data, off, {0: 0.9}, kernel), run(data, on, {0: 0.9}, kernel)
 
 
+@pytest.mark.parametrize("kernel", BACKENDS)
 @pytest.mark.parametrize("buffer", [0.0, 3e6])
-def test_cash_above_the_floor_pays_first_and_the_revolver_the_rest(buffer):
+def test_cash_above_the_floor_pays_first_and_the_revolver_the_rest(buffer, kernel):
     """$5M of cash above the minimum (plus the buffer): the revolver draws the other $2M; cash ends on
     the floor and the base is met."""
-    data, off, on = floor_below_cash(5e6, revolver_usd=10e6, buffer=buffer)
+    data, off, on = floor_below_cash(5e6, revolver_usd=10e6, buffer=buffer, kernel=kernel)
     np.testing.assert_allclose(line(on, "cash_usd")[0], data.min_cash + buffer, rtol=1e-12)
     np.testing.assert_allclose(line(on, "revolver_balance_usd")[0], 2e6, rtol=1e-12)
     np.testing.assert_allclose(line(on, "prepayment_usd"), [7e6, 0.0, 0.0, 0.0], atol=1e-6)
@@ -131,37 +146,40 @@ def test_cash_above_the_floor_pays_first_and_the_revolver_the_rest(buffer):
     assert on["breach"][0, 0] == 0.0 and off["breach"][0, 0] == 1.0
 
 
-def test_a_deficiency_cash_and_revolver_cannot_pay_in_full_is_partly_prepaid_and_still_a_breach():
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_deficiency_cash_and_revolver_cannot_pay_in_full_is_partly_prepaid_and_still_a_breach(kernel):
     """$5M of cash above the minimum and a $1M revolver prepay $6M of the $7M: $64M needs $91.4M of
     collateral against $90M, a breach counted as before."""
-    data, off, on = floor_below_cash(5e6, revolver_usd=1e6)
+    data, off, on = floor_below_cash(5e6, revolver_usd=1e6, kernel=kernel)
     np.testing.assert_allclose(on["base_prepaid_usd"][0, 0], 6e6, rtol=1e-12)
     np.testing.assert_allclose(line(on, "debt_usd")[0], 64e6 + 1e6, rtol=1e-12)  # the revolver's 1M too
     np.testing.assert_allclose(line(on, "cash_usd")[0], data.min_cash, rtol=1e-12)
     assert on["first_breach"][0, 0] == off["first_breach"][0, 0] == BASE_BIT
 
 
-def test_no_gpu_is_sold_to_mend_the_base():
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_no_gpu_is_sold_to_mend_the_base(kernel):
     """With no cash above the minimum, the default level at it, and no revolver, quarter 0 prepays
     nothing and sells nothing (the distress sale, on as by default, acts only below the default
     level): it is the run without the rule, a breach."""
-    _, off, on = floor_below_cash(0.0, revolver_usd=0.0, default_at_floor=True)
+    _, off, on = floor_below_cash(0.0, revolver_usd=0.0, default_at_floor=True, kernel=kernel)
     for name in LINES:
         assert line(on, name)[0] == line(off, name)[0], name
     assert on["first_breach"][0, 0] == BASE_BIT and on["quarters_before_breach"][0, 0] == 0.0
 
 
-def two_loans(factor: float) -> tuple[dict, dict]:
+def two_loans(factor: float, kernel: bool) -> tuple[dict, dict]:
     """$64M at `max_ltv` 0.7 over 8 quarters and $4.5M at 0.5 over 9: $56M and $4M owed after
     quarter 0, needing 80 + 8 = $88M of collateral; both runs at ``factor`` in quarter 0."""
     data = data_of(prepay_model({"loan-70": (64e6, 0.7, 8), "loan-50": (4.5e6, 0.5, 9)}))
-    return run(data, RULE_OFF, {0: factor}), run(data, RULE_ON, {0: factor})
+    return run(data, RULE_OFF, {0: factor}, kernel), run(data, RULE_ON, {0: factor}, kernel)
 
 
-def test_the_loan_at_the_smaller_max_ltv_is_repaid_first():
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_loan_at_the_smaller_max_ltv_is_repaid_first(kernel):
     """At 0.85 the fleet is worth $85M, $3M short: $1.5M repaid on the 0.5 loan (2 USD of collateral
     a USD) mends it, where the 0.7 loan would need $2.1M."""
-    off, on = two_loans(0.85)
+    off, on = two_loans(0.85, kernel)
     np.testing.assert_allclose(on["base_prepaid_usd"][0, 0], 1.5e6, rtol=1e-12)
     np.testing.assert_allclose(line(off, "debt_usd")[0] - line(on, "debt_usd")[0], 1.5e6, rtol=1e-12)
     assert on["breach"][0, 0] == 0.0
@@ -170,10 +188,11 @@ def test_the_loan_at_the_smaller_max_ltv_is_repaid_first():
     np.testing.assert_allclose(saved, 30_000.0, rtol=1e-9)
 
 
-def test_a_deficiency_beyond_the_first_loan_goes_on_to_the_next():
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_deficiency_beyond_the_first_loan_goes_on_to_the_next(kernel):
     """At 0.75 the fleet is worth $75M, $13M short: the 0.5 loan's whole $4M frees $8M, and the 0.7
     loan repays 5 x 0.7 = $3.5M for the other $5M: $7.5M in all."""
-    off, on = two_loans(0.75)
+    off, on = two_loans(0.75, kernel)
     np.testing.assert_allclose(on["base_prepaid_usd"][0, 0], 7.5e6, rtol=1e-12)
     np.testing.assert_allclose(line(on, "debt_usd")[0], 52.5e6, rtol=1e-12)
     assert on["breach"][0, 0] == 0.0 and off["breach"][0, 0] == 1.0
@@ -209,13 +228,48 @@ def test_on_tiny_the_rule_changes_only_the_futures_whose_base_it_mends():
     assert on["breach"][0].sum() <= off["breach"][0].sum()
 
 
-def test_the_fused_kernel_refuses_the_rule_by_name_and_the_array_code_runs_it():
-    data = data_of(prepay_model())
-    consts = SimulationConstants.from_data(data).with_policy(RULE_ON)
-    plans = batch(data, [fleet_plan(data)])
-    assert "policy.prepay_borrowing_base" in kernel_fits(plans, consts)
-    with pytest.raises(InputError, match=r"policy\.prepay_borrowing_base.*--backend numpy"):
-        cpu_kernel(threads=1).simulate(consts, plans, resale(data, {0: 0.9}))
+@pytest.mark.skipif(NO_COMPILER, reason="no C compiler")
+def test_the_fused_kernel_makes_the_prepayments_on_tiny_as_numpy_does():
+    """tiny's optimum and its variants on 200 scenarios of its own risk, the rule on: the C build
+    (kernel_fits takes it) agrees with NumPy on every result and rule 6's, some pairs prepaying;
+    the rule off, the kernel gives no rule 6 result."""
+    loaded, data = api.load(bundled_model_path("tiny"))
+    variants, labels = plan_variants(data, api.solve(loaded).plan)
+    plans, scen = batch(data, variants, labels), generate_scenarios(data, 7, 0, 200)
+    consts = SimulationConstants.from_data(data)
+    on = consts.with_policy(rule(data, True))
+    assert kernel_fits(plans, on) is None
+    want = simulate(on, plans, scen)
+    agree(cpu_kernel(threads=1).simulate(on, plans, scen), want)
+    assert (want["base_prepaid"] > 0).any()
+    assert not set(BASE_PREPAY_FIELDS) & set(cpu_kernel(threads=1).simulate(consts, plans, scen))
+
+
+@pytest.fixture
+def gpu_code():
+    """The C build with the GPU's code paths (tests/test_kernel_cpu.py)."""
+    if NO_COMPILER:
+        pytest.skip("no C compiler")
+    return CpuKernel(threads=1, gpu_code=True)
+
+
+def test_prepayments_with_cancelled_orders_and_cut_prepayments_agree_in_both_builds(gpu_code):
+    """tests/test_kernel_cpu.py's cancelled order's draws with cut prepayments and a borrowing base at
+    a 30 % loan-to-value, under random prices, resale values and rates, with rule 6 on: pairs that
+    prepay their base, cancel part of an order (its draws never drawn, repaid in the plan's shares
+    above the pair's lower balance) and cut a prepayment (kept on the facility, then prepaid first)
+    in the same run; the C build, with the CPU's and the GPU's code paths, agrees with NumPy."""
+    from test_kernel_cpu import cancelled_order_with_cuts
+
+    data, plan, scen = cancelled_order_with_cuts()
+    consts = SimulationConstants.from_data(data).with_policy(
+        Policy(liquidity_buffer_usd=1.0e6, prepay_borrowing_base=True))
+    plans = batch(data, [plan])
+    want = simulate(consts, plans, scen)
+    for kernel in (cpu_kernel(threads=1), gpu_code):
+        agree(kernel.simulate(consts, plans, scen), want)
+    prepaid = want["base_prepaid"] > 0
+    assert (prepaid & (want["order_cancelled"] > 0)).any() and (prepaid & (want["prepayment_cut"] > 0)).any()
 
 
 def test_the_plan_s_metrics_count_the_prepayments_as_the_other_reactions_only_where_the_rule_is_on():

@@ -30,7 +30,9 @@
 // by the arguments contracts_first, reschedule, freed_to_market, defer_orders and distress_sales,
 // the idle GPUs' rule by FO_IDLE_RULE (compiled in where it is on and some plan holds idle GPUs),
 // and the prepayment rule by FO_CUT (compiled in where it is on and some plan prepays; its per-pair
-// balances for the FO_FP facilities prepaid before the last quarter):
+// balances for the FO_FP facilities prepaid before the last quarter), and policy rule 6's mandatory
+// prepayments of a borrowing-base deficiency by FO_BASE_PREPAY (compiled in where it is on and a base is
+// tested; per pair, the principal it prepaid on each of the FO_FB GPU-secured facilities):
 // all off is the open loop, with the same operations as before the policy existed.
 
 #ifndef FO_PARAMS
@@ -208,6 +210,11 @@ typedef struct {
     // the order rule (core.economics.debt.FinanceState.forgone): USD per GPU-backed facility slot
     // (KernelShape.forgone) never drawn because the order those draws funded was cancelled
     double forgone[FO_FL > 0 ? FO_FL : 1];
+#if FO_BASE_PREPAY
+    // policy rule 6 (financing._prepay_base_deficiency): USD per base slot (KernelShape.base_slots) the pair
+    // owes less than the plan, prepaid to mend a borrowing-base deficiency and not yet due on its schedule
+    double base_less[FO_FB];
+#endif
     fo_bits late[FO_LATE_PLANES];  // late quarters of each contract (policy), as bit planes: fo_late_add
 #if FO_R > 0 && FO_W > 1
     // EBITDA, debt service, interest (and EBITDA less tax where a test reads it: FO_CFADS) of the last
@@ -282,6 +289,90 @@ FO_DEVICE double fo_sale_value_per_gpu(const double* q, int g, double resale)
     return FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(FO_Q(FO_Q_GEN_HELD + g)) * resale;
 }
 
+#if FO_BASE_PREPAY
+// policy rule 6: what quarter t's repayment of base slot j's facility (row q) leaves of the principal the
+// pair owes less than the plan (`less`), as core.economics.debt.repaid_from repays the pair's lower balance:
+// its scheduled principal, then its planned prepayment, find that much less owed (*less_principal,
+// *less_prepaid: what the pair pays short of the plan)
+FO_DEVICE double fo_base_repaid(const double* q, int j, double less, double* less_principal, double* less_prepaid)
+{
+    const double available = FO_Q(FO_Q_BASE_AVAILABLE + j), scheduled = FO_Q(FO_Q_BASE_SCHEDULED + j);
+    const double prepay = FO_Q(FO_Q_BASE_PREPAY + j);
+    const double principal = fo_min(scheduled, available), own = available - less;
+    const double own_principal = fo_min(scheduled, own);
+    *less_principal = principal - own_principal;
+    *less_prepaid = fo_min(prepay, available - principal) - fo_min(prepay, own - own_principal);
+    return (less - *less_principal) - *less_prepaid;
+}
+
+// what the pair owes base slot j's facility less than the plan at the end of quarter t (row q): after
+// the quarter's repayment (fo_base_repaid) where `repaid` is 0 (the quarter's start: the order rule's
+// projection), as it is where 1 (st->base_less already repaid)
+FO_DEVICE double fo_base_less_after(const double* q, int j, const fo_state* st, int repaid)
+{
+    double less_principal, less_prepaid;
+    const double less = st->base_less[j];
+    if (repaid || !(less > 0)) return less;
+    return fo_base_repaid(q, j, less, &less_principal, &less_prepaid);
+}
+
+// the interest quarter t does not charge on the principal rule 6 prepaid (as fo_kept_interest, at each
+// facility's rate with the scenario's shifts); with rates_only, the shifts' part alone, what the order rule's
+// projection takes off the plan's shifted interest (core.economics.quarter_finance.shifted_interest on the
+// pair's balances)
+FO_DEVICE double fo_base_interest(const double* q, fo_bits flags, double shift, double spread, const fo_state* st,
+                                  int shifts_only)
+{
+    double total = 0.0;
+#pragma unroll
+    for (int j = 0; j < FO_FB; ++j) {
+        double rate = shifts_only ? 0.0 : FO_Q(FO_Q_BASE_RATE + j);
+        if (!shifts_only || ((flags >> FO_F_FLOATING) & 1ULL))
+            rate = rate + (shift / FO_QUARTERS_PER_YEAR) * FO_Q(FO_Q_BASE_FLOATING + j);
+        if (FO_Q(FO_Q_BASE_REFINANCED + j) != 0.0 && (!shifts_only || ((flags >> FO_F_REFINANCED) & 1ULL)))
+            rate = rate + spread / FO_QUARTERS_PER_YEAR;
+        total = total + rate * st->base_less[j];
+    }
+    return total;
+}
+#endif
+
+// the plan's balance on forgone slot l's facility at the end of quarter t (row q), less what the pair owes
+// less by rule 6 (fo_base_less_after; `repaid` as there): the pair's, which its balances never drawn may
+// not exceed (core.economics.policy_balances._forgone_over_balance)
+#if FO_FL > 0
+FO_DEVICE double fo_forgone_owed(const double* q, int l, const fo_state* st, int repaid)
+{
+    double owed = FO_Q(FO_Q_FORGONE_OWED + l);
+#if FO_BASE_PREPAY
+    const int j = FO_FORGONE_BASE_SLOT(l);
+    if (j >= 0) owed = owed - fo_base_less_after(q, j, st, repaid);
+#endif
+    (void)st; (void)repaid;
+    return owed;
+}
+#endif
+
+// the scheduled instalments kept slot j's facility no longer covers of the pair's own balance in quarter t
+// (row q), which the balance kept by a cut prepayment repays: the plan's, and where rule 6 prepaid some of
+// the pair's balance, what that leaves unpaid too (fo_base_repaid; before the quarter's repayment)
+#if FO_FP > 0
+FO_DEVICE double fo_unpaid(const double* q, int j, const fo_state* st)
+{
+    double unpaid = FO_Q(FO_Q_UNPAID + j);
+#if FO_BASE_PREPAY
+    const int k = FO_KEPT_BASE_SLOT(j);
+    if (k >= 0 && st->base_less[k] > 0) {
+        double less_principal, less_prepaid;
+        fo_base_repaid(q, k, st->base_less[k], &less_principal, &less_prepaid);
+        unpaid = unpaid + less_principal;
+    }
+#endif
+    (void)st;
+    return unpaid;
+}
+#endif
+
 // the prepayment rule (core.economics.quarter_finance.finance_step, cut_prepayment): the balances a pair keeps
 // because planned prepayments were cut, per prepaid facility slot. Interest on them in quarter t at
 // each facility's rate (plus shift / 4 where it floats, and spread / 4 where it is a refinanced
@@ -305,7 +396,7 @@ FO_DEVICE double fo_kept_due(FO_PARAMS, const double* q, int t, double shift, do
 {
     double paid = 0.0;
 #pragma unroll
-    for (int j = 0; j < FO_FP; ++j) paid = paid + fo_min(FO_Q(FO_Q_UNPAID + j), st->kept_debt[j]);
+    for (int j = 0; j < FO_FP; ++j) paid = paid + fo_min(fo_unpaid(q, j, st), st->kept_debt[j]);
     return fo_kept_interest(FO_ARGS, t, shift, spread, st) + paid;
 }
 
@@ -352,7 +443,7 @@ FO_DEVICE double fo_forgone_excess(const double* q, const fo_state* st, double s
     for (int l = 0; l < FO_FL; ++l) {
         const double forgone = st->forgone[l];
         const double left = fo_left_after(q, forgone, l);
-        const double room = fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - share * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
+        const double room = fo_max(fo_forgone_owed(q, l, st, 0) - share * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
         total = total + fo_max(left - room, 0.0);
     }
     return total;
@@ -384,7 +475,7 @@ FO_DEVICE double fo_deferred_share(const double* q, const fo_state* st, double g
     double base[FO_FL], draws[FO_FL];
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) {
-        base[l] = fo_left_after(q, st->forgone[l], l) - FO_Q(FO_Q_FORGONE_OWED + l);
+        base[l] = fo_left_after(q, st->forgone[l], l) - fo_forgone_owed(q, l, st, 0);
         draws[l] = FO_Q(FO_Q_FORGONE_DRAWS + l);
     }
     return fo_closing_share(share, gap, saving, base, draws);
@@ -399,7 +490,7 @@ FO_DEVICE double fo_cancelled_share(const double* q, const fo_state* st, double 
     double over[FO_FL], per_cancel[FO_FL];
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) {
-        const double room = fo_max(FO_Q(FO_Q_FORGONE_OWED + l) - deferred * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
+        const double room = fo_max(fo_forgone_owed(q, l, st, 0) - deferred * FO_Q(FO_Q_FORGONE_DRAWS + l), 0.0);
         over[l] = fo_left_after(q, st->forgone[l], l) - room;
         per_cancel[l] = fo_left_after(q, draws_in * FO_LOAD(q - FO_NQ + FO_Q_FORGONE_DRAWS + l), l);
     }
@@ -456,6 +547,9 @@ FO_DEVICE double fo_order_gap(FO_PARAMS, long long p, long long s, int t, fo_bit
     // the scenario's change of the rates on the plan's own debt (core.economics.quarter_finance.shifted_interest)
     const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
     need = need - fo_shifted_interest(q, flags, FO_SQ(rate, rate_shift, t), spread);
+#if FO_BASE_PREPAY  // on the pair's own balances: less the principal rule 6 prepaid
+    need = need + fo_base_interest(q, flags, FO_SQ(rate, rate_shift, t), spread, st, 1);
+#endif
 #if FO_FP > 0
     // the interest and instalments of prepayments cut before, due now (core.economics.policy_balances.kept_due)
     need = need - fo_kept_due(FO_ARGS, q, t, FO_SQ(rate, rate_shift, t), spread, st);
@@ -1292,7 +1386,7 @@ FO_DEVICE double fo_kept_principal(const double* q, fo_state* st, double* mature
     double total = 0.0, at_maturity = 0.0;
 #pragma unroll
     for (int j = 0; j < FO_FP; ++j) {
-        const double paid = fo_min(FO_Q(FO_Q_UNPAID + j), st->kept_debt[j]);
+        const double paid = fo_min(fo_unpaid(q, j, st), st->kept_debt[j]);
         st->kept_debt[j] = st->kept_debt[j] - paid;
         total = total + paid;
         at_maturity = at_maturity + paid * FO_Q(FO_Q_SLOT_MATURES + j);
@@ -1327,6 +1421,10 @@ FO_DEVICE double fo_term_debt(const double* q, const fo_state* st)
     double debt = FO_Q(FO_Q_TERM_DEBT) + kept;
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) debt = debt - st->forgone[l];  // never drawn (economics.debt.term_debt)
+#if FO_BASE_PREPAY
+#pragma unroll
+    for (int j = 0; j < FO_FB; ++j) debt = debt - st->base_less[j];  // prepaid by policy rule 6
+#endif
     return debt;
 }
 
@@ -1381,12 +1479,18 @@ FO_DEVICE double fo_later_base_change(const double* q, int t, double factor)
 // tested); returns the cash
 FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* q, double cash, double revolver,
                                    fo_state* st, const double* forgone_prepaid, double base_room, double factor,
-                                   double released, double* cut_share)
+                                   double released, double* cut_share, const double* less_prepaid)
 {
     // the pair's prepayments: the plan's less those of the balances it never drew (forgone_prepaid, by slot)
+    // and, with policy rule 6, those its balances left short (less_prepaid, by base slot)
     double planned = FO_Q(FO_Q_PREPAID_TOTAL);
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) planned = planned - forgone_prepaid[l];
+#if FO_BASE_PREPAY
+#pragma unroll
+    for (int j = 0; j < FO_FB; ++j) planned = planned - less_prepaid[j];
+#endif
+    (void)less_prepaid;
     const double shortfall = ((min_cash_floor + FO_LOAD(lbuf + p)) + revolver) - cash;
     if (!(shortfall > FO_LIQUIDITY_TOLERANCE_USD && planned > FO_LIQUIDITY_TOLERANCE_USD)) return cash;
     double cut = fo_min(fo_max(shortfall, 0.0), planned);
@@ -1397,7 +1501,7 @@ FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* 
     }
     const double share = cut / planned;
     *cut_share = share;
-    if (t == FO_T - 1) {
+    if (t == FO_T - 1 && !FO_BASE_PREPAY) {  // with rule 6, whose prepayment takes a facility's kept first, by slot
         st->kept_debt[0] = st->kept_debt[0] + cut;
     } else {
 #pragma unroll
@@ -1406,6 +1510,9 @@ FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* 
 #pragma unroll
             for (int l = 0; l < FO_FL; ++l)
                 if (FO_FORGONE_PREPAID_SLOT(l) == j) prepaid = prepaid - forgone_prepaid[l];
+#if FO_BASE_PREPAY
+            if (FO_KEPT_BASE_SLOT(j) >= 0) prepaid = prepaid - less_prepaid[FO_KEPT_BASE_SLOT(j) < 0 ? 0 : FO_KEPT_BASE_SLOT(j)];
+#endif
             st->kept_debt[j] = st->kept_debt[j] + share * prepaid;
         }
     }
@@ -1439,6 +1546,11 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     out_deferred_usd[p * S + s] = 0.0;
 #if FO_PRESENT_COST
     out_present_cost[p * S + s] = opening_fleet_value;  // V0, then the quarters' costs
+#endif
+#if FO_BASE_PREPAY
+    out_base_prepaid[p * S + s] = out_base_prepaid_usd[p * S + s] = 0.0;
+#pragma unroll
+    for (int j = 0; j < FO_FB; ++j) st->base_less[j] = 0.0;
 #endif
     st->cash = st->prev_cash = opening_cash;
     st->revolver = st->npv = st->taxable = 0.0;
@@ -1580,6 +1692,12 @@ typedef struct {
 #if FO_PRESENT_COST
     double cost;  // capex paid less the disposals' and distress sales' proceeds, plus interest (the present cost's)
 #endif
+#if FO_BASE_PREPAY
+    double less_prepaid[FO_FB];  // per base slot, the planned prepayment the pair's balance left short (rule 6)
+#define FO_LESS_PREPAID(fin) ((fin)->less_prepaid)
+#else
+#define FO_LESS_PREPAID(fin) ((const double*)0)
+#endif
 } fo_finance;
 
 // the present cost's part of the investing flows, capex paid less the disposals' proceeds, into *(at) where
@@ -1665,8 +1783,92 @@ FO_DEVICE double fo_quarter_interest(FO_PARAMS, long long s, int t, fo_bits flag
 #if FO_FL > 0
     interest = interest - fo_forgone_interest(q, FO_SQ(rate, rate_shift, t), spread, st);
 #endif
+#if FO_BASE_PREPAY  // none on the principal rule 6 prepaid
+    interest = interest - fo_base_interest(q, flags, FO_SQ(rate, rate_shift, t), spread, st, 0);
+#endif
     return interest;
 }
+
+#if FO_BASE_PREPAY
+// policy rule 6: quarter t's repayment of the base slots' facilities (row q) where the pair owes less than the
+// plan (fo_base_repaid): fin->principal and fin->repaid_at_maturity fall by what it repays short of the plan,
+// fin->less_prepaid keeps each slot's prepayment short (read by the prepayment rule), st->base_less what is
+// left; returns what the pair pays less than the plan
+FO_DEVICE double fo_base_repayment(const double* q, fo_state* st, fo_finance* fin)
+{
+    double less = 0.0;
+#pragma unroll
+    for (int j = 0; j < FO_FB; ++j) {
+        fin->less_prepaid[j] = 0.0;
+        if (!(st->base_less[j] > 0)) continue;
+        double less_principal;
+        st->base_less[j] = fo_base_repaid(q, j, st->base_less[j], &less_principal, &fin->less_prepaid[j]);
+        fin->principal = fin->principal - less_principal;
+        fin->repaid_at_maturity = fin->repaid_at_maturity - less_principal * FO_Q(FO_Q_BASE_MATURES + j);
+        less = less + (less_principal + fin->less_prepaid[j]);
+    }
+    return less;
+}
+
+// what the pair owes base slot j's facility at the end of quarter t (row q) as the borrowing base counts it
+// (financing._owed): the plan's balance less what rule 6 prepaid, plus what a cut prepayment kept on it,
+// less what it never drew and the draws deferred to the next quarter, not below 0
+FO_DEVICE double fo_base_owed(const double* q, int j, const fo_state* st)
+{
+    double owed = FO_Q(FO_Q_BASE_OWED + j) - st->base_less[j];
+#if FO_FP > 0
+    if (FO_BASE_KEPT_SLOT(j) >= 0) owed = owed + st->kept_debt[FO_BASE_KEPT_SLOT(j) < 0 ? 0 : FO_BASE_KEPT_SLOT(j)];
+#endif
+#if FO_FL > 0
+    if (FO_BASE_FORGONE_SLOT(j) >= 0) owed = owed - st->forgone[FO_BASE_FORGONE_SLOT(j) < 0 ? 0 : FO_BASE_FORGONE_SLOT(j)];
+#endif
+    owed = owed - st->order_share_due * FO_Q(FO_Q_BASE_DRAWS + j);
+    return fo_max(owed, 0.0);
+}
+
+// policy rule 6 (financing._prepay_base_deficiency), at the end of quarter step 5 after the revolver, in a
+// quarter whose base is tested: where the collateral the GPU-secured balances need exceeds the GPUs' value at
+// the scenario's resale level by more than the base's tolerance, the least principal that mends it is
+// prepaid, base slot by slot (the cure order), each at most what the pair owes the facility (fo_base_owed),
+// from cash above the minimum plus the plan's buffer, then the undrawn revolver; the balance a cut prepayment
+// kept first. Into the pair's slots: whether it prepaid, and the principal
+FO_DEVICE void fo_prepay_base_deficiency(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                         const fo_taken* tk, fo_state* st, fo_finance* fin)
+{
+    const double collateral = fo_collateral(q, tk) * FO_SCEN(resale_factor, t, s);
+    double deficiency = (fin->base_need - st->order_share_due * FO_Q(FO_Q_LTV_COLLATERAL)) - collateral;
+    if (!(deficiency > FO_COVENANT_TOLERANCE_USD)) return;
+    const double from_cash = fo_max(fin->cash - (min_cash_floor + FO_LOAD(lbuf + p)), 0.0);
+    double funds = from_cash + fo_max(revolver_limit - fin->revolver, 0.0), paid = 0.0;
+#pragma unroll
+    for (int j = 0; j < FO_FB; ++j) {
+        const double weight = FO_Q(FO_Q_BASE_WEIGHT + j);
+        const double repaid = fo_min(fo_min(fo_base_owed(q, j, st), deficiency * (1.0 / weight)), funds);
+        if (!(repaid > 0)) continue;
+        deficiency = deficiency - weight * repaid;
+        funds = funds - repaid;
+        paid = paid + repaid;
+        double left = repaid;
+#if FO_FP > 0
+        const int k = FO_BASE_KEPT_SLOT(j) < 0 ? 0 : FO_BASE_KEPT_SLOT(j);
+        if (FO_BASE_KEPT_SLOT(j) >= 0) {
+            const double from_kept = fo_min(fo_max(st->kept_debt[k], 0.0), repaid);
+            st->kept_debt[k] = st->kept_debt[k] - from_kept;
+            left = repaid - from_kept;
+        }
+#endif
+        st->base_less[j] = st->base_less[j] + left;
+        fin->base_need = fin->base_need - weight * repaid;
+    }
+    const double cash_paid = fo_min(paid, from_cash);
+    fin->cash = fin->cash - cash_paid;
+    fin->revolver = fin->revolver + (paid - cash_paid);
+    if (paid > 0) {
+        out_base_prepaid[p * S + s] = 1.0;
+        out_base_prepaid_usd[p * S + s] = out_base_prepaid_usd[p * S + s] + paid;
+    }
+}
+#endif
 
 // the term debt's repayments (core.economics.quarter_finance._term_debt_paid): the plan's principal, and the scheduled
 // instalments the plan's own balance no longer covers, repaid from the balances kept by cut prepayments
@@ -1686,6 +1888,9 @@ FO_DEVICE double fo_term_debt_paid(const double* q, double draws_in, double outf
     fin->principal = fin->principal + kept_paid;
     fin->repaid_at_maturity = fin->repaid_at_maturity + kept_matured;  // economics.quarter_finance.finance_step's order
     outflow = outflow + kept_paid;
+#endif
+#if FO_BASE_PREPAY
+    outflow = outflow - fo_base_repayment(q, st, fin);
 #endif
     return outflow - moved;
 }
@@ -1720,7 +1925,7 @@ FO_DEVICE double fo_less_forgone(const double* q, double cash, fo_state* st, fo_
         double by_principal = forgone * FO_Q(FO_Q_FORGONE_PRINCIPAL + l);
         forgone_prepaid[l] = forgone * FO_Q(FO_Q_FORGONE_PREPAID + l);
         st->forgone[l] = (forgone - by_principal) - forgone_prepaid[l];
-        const double room = FO_Q(FO_Q_FORGONE_OWED + l) - st->order_share_due * FO_Q(FO_Q_FORGONE_DRAWS + l);
+        const double room = fo_forgone_owed(q, l, st, 1) - st->order_share_due * FO_Q(FO_Q_FORGONE_DRAWS + l);
         const double over = st->forgone[l] - fo_max(room, 0.0);
         if (over > 0) {
             const double shares = FO_Q(FO_Q_FORGONE_PRINCIPAL + l) + FO_Q(FO_Q_FORGONE_PREPAID + l);
@@ -1750,6 +1955,10 @@ FO_DEVICE double fo_base_need(FO_PARAMS, const double* q, const fo_state* st)
 #endif
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) base_need = base_need - FO_Q(FO_Q_FORGONE_WEIGHT + l) * st->forgone[l];
+#if FO_BASE_PREPAY
+#pragma unroll
+    for (int j = 0; j < FO_FB; ++j) base_need = base_need - FO_Q(FO_Q_BASE_WEIGHT + j) * st->base_less[j];
+#endif
 #endif
     return base_need;
 }
@@ -1767,11 +1976,15 @@ FO_DEVICE void fo_prepayment_rule(FO_PARAMS, long long p, long long s, int t, co
     released = FO_Q(FO_Q_PREPAID_COLLATERAL);  // by the pair's prepayments
 #pragma unroll
     for (int l = 0; l < FO_FL; ++l) released = released - FO_Q(FO_Q_FORGONE_WEIGHT + l) * forgone_prepaid[l];
+#if FO_BASE_PREPAY
+#pragma unroll
+    for (int j = 0; j < FO_FB; ++j) released = released - FO_Q(FO_Q_BASE_WEIGHT + j) * fin->less_prepaid[j];
+#endif
     factor = FO_SCEN(resale_factor, t, s);
     base_room = fo_collateral(q, tk) * factor - (fin->base_need - st->order_share_due * FO_Q(FO_Q_LTV_COLLATERAL));
 #endif
     fin->cash = fo_cut_prepayment(FO_ARGS, p, t, q, fin->cash, st->revolver, st, forgone_prepaid, base_room, factor,
-                                  released, &cut_share);
+                                  released, &cut_share, FO_LESS_PREPAID(fin));
 #if FO_BASE
     fin->base_need = fin->base_need + cut_share * released;
 #endif
@@ -1816,6 +2029,9 @@ FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo
 #endif
     fin.revolver = st->revolver;
     fo_draw_or_repay_revolver(FO_ARGS, &fin);
+#if FO_BASE_PREPAY
+    if (t >= FO_BASE_FROM && t <= FO_BASE_UNTIL) fo_prepay_base_deficiency(FO_ARGS, p, s, t, q, tk, st, &fin);
+#endif
     if (distress_sales && default_cash - fin.cash > FO_LIQUIDITY_TOLERANCE_USD) {
 #if FO_PRESENT_COST
         const double unsold = fin.cash;

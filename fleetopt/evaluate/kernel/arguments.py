@@ -18,7 +18,7 @@ from fleetopt.evaluate.kernel.c_types import C_TYPES, POINTER_DTYPES, bit_mask
 from fleetopt.evaluate.kernel.plan_tables import plan_tables
 from fleetopt.evaluate.kernel.scenario_arguments import KERNEL_FACTORS, SCENARIO_FORMS, scenario_arguments
 from fleetopt.evaluate.planbatch import PlanBatch
-from fleetopt.evaluate.result_fields import PRESENT_COST, RESULT_FIELDS
+from fleetopt.evaluate.result_fields import BASE_PREPAY_FIELDS, PRESENT_COST, RESULT_FIELDS
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.evaluate.simulate import SimulationConstants
 
@@ -154,10 +154,11 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _financing("revolver_limit", "revolver_limit", "double"),
     _financing("revolver_rate_q", "revolver_rate_quarterly", "double"),
     _constant("opening_fleet_value", lambda c: c.opening_fleet_value, "double"),
-    # outputs: (P, S); the present cost's only where compiled in (FO_PRESENT_COST), else one unread value
+    # outputs: (P, S); the present cost's and policy rule 6's only where compiled in (FO_PRESENT_COST,
+    # FO_BASE_PREPAY), else one unread value
     *(
         KernelArgument(f"out_{field}", "double*", lambda call, field=field: call.outputs[field], "output")
-        for field in (*RESULT_FIELDS, PRESENT_COST)
+        for field in (*RESULT_FIELDS, PRESENT_COST, *BASE_PREPAY_FIELDS)
     ),
 )  # fmt: skip
 
@@ -182,18 +183,24 @@ def kernel_arguments(
     return [C_TYPES[a.c_type].on_xp(a.value(call), xp) for a in KERNEL_ARGUMENTS]
 
 
-def output_arrays(P: int, S: int, xp: Any, present_cost: bool = False) -> dict[str, Any]:
-    """The kernel's (P, S) outputs; ``present_cost``'s (P, S) only where it is computed."""
+def output_arrays(P: int, S: int, xp: Any, present_cost: bool = False,
+                  base_prepay: bool = False) -> dict[str, Any]:  # fmt: skip
+    """The kernel's (P, S) outputs; ``present_cost``'s (P, S) only where it is computed, and policy rule 6's
+    where it is on (``base_prepay``: zeros, which the kernel adds to where it is compiled in, and where
+    no base is tested leaves)."""
     cost = xp.empty((P, S) if present_cost else (1,), dtype=xp.float64)
-    return {**{field: xp.empty((P, S), dtype=xp.float64) for field in RESULT_FIELDS}, PRESENT_COST: cost}
+    base = {name: xp.zeros((P, S) if base_prepay else (1,), dtype=xp.float64) for name in BASE_PREPAY_FIELDS}
+    results = {field: xp.empty((P, S), dtype=xp.float64) for field in RESULT_FIELDS}
+    return {**results, PRESENT_COST: cost, **base}
 
 
 def kernel_results(outputs: dict[str, Any]) -> dict:
-    """The kernel's outputs as NumPy's simulation gives them: flags as bools, the present cost only
-    where computed."""
+    """The kernel's outputs as NumPy's simulation gives them: flags as bools, the present cost and
+    policy rule 6's only where computed."""
     out = dict(outputs)
-    if out[PRESENT_COST].ndim == 1:
-        del out[PRESENT_COST]
+    for name in (PRESENT_COST, *BASE_PREPAY_FIELDS):
+        if out[name].ndim == 1:
+            del out[name]
     for flag in ("breach", "uncured_breach", "default"):  # bool, as NumPy's simulation gives them
         out[flag] = out[flag] > 0.5
     return out

@@ -101,7 +101,7 @@ class CpuKernel:
         ``scenario_rows``: ``scenario_arguments(scen, np, scenario_major=True)``, where the caller
         made them once for several calls."""
         lib = self.library(KernelShape.of(consts, plans, scenario_major=True))
-        outputs = output_arrays(plans.P, scen.S, np, consts.present_cost)
+        outputs = output_arrays(plans.P, scen.S, np, consts.present_cost, consts.policy.prepay_borrowing_base)
         args = kernel_arguments(
             consts, plans, scen, np, outputs, scenario_rows, tables, scenario_major=True
         )  # they must outlive the call

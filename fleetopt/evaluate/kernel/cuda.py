@@ -145,7 +145,7 @@ def simulate_cuda(
         import cupy as cp
     shape = KernelShape.of(consts, plans)
     kernel = cuda_kernel(shape, cp)
-    outputs = output_arrays(plans.P, scen.S, cp, consts.present_cost)
+    outputs = output_arrays(plans.P, scen.S, cp, consts.present_cost, consts.policy.prepay_borrowing_base)
     if plans.P == 0 or scen.S == 0:
         return kernel_results(outputs)
     staged = tables if tables is not None else device_plans(consts, plans, cp)

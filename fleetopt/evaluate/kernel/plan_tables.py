@@ -30,12 +30,14 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
                                                "prepaid_collateral")}  # fmt: skip
     F = draws.shape[-1]
     out["prepaid"], out["unpaid"], out["owed"] = np.empty((P, T, F)), np.empty((P, T, F)), np.empty((P, T, F))
+    out["available"] = np.empty((P, T, F))
     for t in range(T):
         balance = state.balance
         out["forecast_interest"][:, t] = (np.asarray(fin.rate_quarterly[:, t]) * balance).sum(axis=-1)[:, 0]
         out["floating_balance"][:, t] = (np.asarray(fin.floating[:, t]) * balance).sum(axis=-1)[:, 0]
         out["refinanced_balance"][:, t] = (np.asarray(fin.refinanced[:, t]) * balance).sum(axis=-1)[:, 0]
         available = balance + draws[t]
+        out["available"][:, t] = available[:, 0]
         principal = np.minimum(scheduled[t], available)
         pay_early = np.minimum(prepay[t], available - principal)
         state.balance = available - principal - pay_early
@@ -83,6 +85,28 @@ def _forgone_columns(consts: SimulationConstants, plans: PlanBatch, shape: Kerne
         "forgone_refinanced": every_plan(fin.refinanced[slots]),
         "forgone_weight": every_plan(np.repeat(fin.collateral_weight[slots][:, None], consts.T, axis=1)),
         "forgone_owed": owed[:, :, slots],
+    }
+
+
+def _base_columns(consts: SimulationConstants, plans: PlanBatch, shape: KernelShape, loans: dict) -> dict:
+    """The quarter table's ``base_*`` columns (policy rule 6), (P, T, FB) each: of :func:`_term_loans`
+    (``loans``), the plans' and the facilities' terms on the base slots."""
+    fin, slots, P = consts.financing, list(shape.base_slots), plans.P
+
+    def every_plan(arr):  # (FB, T) -> (P, T, FB)
+        return np.broadcast_to(arr.T.astype(np.float64), (P, *arr.T.shape))
+
+    return {
+        "base_available": loans["available"][:, :, slots],
+        "base_scheduled": plans.scheduled[:, slots].transpose(0, 2, 1),
+        "base_prepay": plans.prepay[:, slots].transpose(0, 2, 1),
+        "base_owed": loans["owed"][:, :, slots],
+        "base_rate": every_plan(fin.rate_quarterly[slots]),
+        "base_floating": every_plan(fin.floating[slots]),
+        "base_refinanced": every_plan(fin.refinanced[slots]),
+        "base_matures": every_plan(fin.repaid_at_maturity[slots]),
+        "base_weight": every_plan(np.repeat(fin.collateral_weight[slots][:, None], consts.T, axis=1)),
+        "base_draws": plans.ltv_facility_draws[:, slots].transpose(0, 2, 1),
     }
 
 
@@ -171,6 +195,7 @@ def _quarter_table(
         **{name: getattr(plans, name) for name in _ORDERS},
         **loans,
         **_forgone_columns(consts, plans, shape, loans["owed"]),
+        **_base_columns(consts, plans, shape, loans),
     }
     columns = [
         np.asarray(per_quarter[name], dtype=np.float64).reshape(P, T, width) for name, width in shape.fields()
@@ -198,12 +223,13 @@ def _quarter_flags(
     # the policy changes (prepayments cut, draws deferred with an order)
     floats = loans["floating_balance"] != 0
     floats = floats | _kept_floats(consts, shape, plans) | _moved_floats(consts, plans)
-    floats = floats | _forgone_floats(consts, shape, plans)
+    floats = floats | _forgone_floats(consts, shape, plans) | _base_floats(consts, shape, plans)
     # quarters whose interest may follow the spread shift: refinanced balances, the plan's or kept
     # by a cut prepayment or forgone (draws moved with an order are never refinanced: they come
     # before maturity)
     refinanced = (loans["refinanced_balance"] != 0) | _kept_floats(consts, shape, plans, "refinanced")
     refinanced = refinanced | _forgone_floats(consts, shape, plans, "refinanced")
+    refinanced = refinanced | _base_floats(consts, shape, plans, "refinanced")
     return np.concatenate(
         [
             sold.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
@@ -249,4 +275,15 @@ def _forgone_floats(consts: SimulationConstants, shape: KernelShape, plans: Plan
         after = np.zeros_like(drawn)
         after[:, 1:] = drawn[:, :-1]
         out |= after & (getattr(consts.financing, which)[f] > 0)[None, :]
+    return out
+
+
+def _base_floats(consts: SimulationConstants, shape: KernelShape, plans: PlanBatch,
+                 which: str = "floating") -> np.ndarray:  # fmt: skip
+    """(P, T) quarters in which principal policy rule 6 prepaid may follow the rate shift (``which``
+    "refinanced": the spread shift): one of its facilities floats then (from quarter 1: the first
+    prepayment is at the end of quarter 0)."""
+    out = np.zeros((plans.P, consts.T), dtype=bool)
+    for f in shape.base_slots:
+        out[:, 1:] |= (getattr(consts.financing, which)[f, 1:] > 0)[None, :]
     return out

@@ -20,16 +20,12 @@ from fleetopt.core.covenants import (
 )
 from fleetopt.core.economics.policy_balances import LIQUIDITY_TOLERANCE_USD
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
-from fleetopt.errors import InputError
+from fleetopt.evaluate.covenant_tests import base_cure_order
 from fleetopt.evaluate.kernel.scenario_arguments import KERNEL_FACTORS, SCENARIO_FORMS
 from fleetopt.evaluate.layout import REL
 from fleetopt.evaluate.operations import TINY
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.simulate import SimulationConstants
-
-# a policy rule the fused kernel does not run (the array code does: kernel_fits says so, and a kernel
-# backend asked for it refuses it by name)
-UNFUSED_RULE = "the fused kernel does not make policy.prepay_borrowing_base's mandatory prepayments"
 
 # The pair's state is fixed-size: contract status and the quarters a pair may lack power are bit
 # masks of one 64-bit word, the sites' power shares registers. Larger models run the array code.
@@ -42,6 +38,7 @@ MAX_LATE_QUARTERS = 7  # late quarters a contract's count holds (FO_LATE_PLANES 
 # these counts (above every bundled model's facilities) the array code runs.
 MAX_PREPAID_FACILITIES = 16
 MAX_FORGONE_FACILITIES = 16
+MAX_BASE_FACILITIES = 16  # GPU-secured facilities policy rule 6 prepays (KernelShape.base_slots)
 THREADS_PER_BLOCK = 128
 PLANS_PER_THREAD = 1  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
 
@@ -90,6 +87,12 @@ class KernelShape:
     # each pair's present cost (SimulationConstants.present_cost) compiled in only where asked (kernel.cu
     # FO_PRESENT_COST): off, the kernel is the one without it, registers and all
     present_cost: bool = False
+    # policy rule 6's mandatory prepayments (policy.prepay_borrowing_base, kernel.cu FO_BASE_PREPAY): the
+    # GPU-secured facilities in the order a deficiency repays them (covenant_tests.base_cure_order), each a
+    # slot of the principal the pair owes less than the plan; the quarters the base is tested, first and
+    # last. Empty where the rule is off or no base is tested: the kernel is the one without it
+    base_slots: tuple[int, ...] = ()
+    base_quarters: tuple[int, int] = (0, -1)
 
     @property
     def FP(self) -> int:
@@ -99,21 +102,23 @@ class KernelShape:
     def FL(self) -> int:
         return len(self.forgone)
 
+    @property
+    def FB(self) -> int:
+        return len(self.base_slots)
+
     @classmethod
     def of(cls, consts: SimulationConstants, plans: PlanBatch, scenario_major: bool = False) -> KernelShape:
-        if consts.policy.prepay_borrowing_base:
-            raise InputError(f"{UNFUSED_RULE}: run it with --backend numpy")
         I, K = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1]
         B, G = plans.build_mw.shape[1], plans.market_revenue.shape[2]
         cuts = consts.policy.cut_prepayments and bool((plans.prepay > 0).any())
-        before_last = (plans.prepay[..., :-1] > 0).any(axis=(0, 2))
-        prepaid = tuple(int(f) for f in np.flatnonzero(before_last)) if cuts else ()
+        prepaid = tuple(int(f) for f in np.flatnonzero(_tracked_prepayments(consts, plans))) if cuts else ()
         rows = _covenant_rows(consts)
         idle = consts.policy.idle_gpus_to_market and bool((plans.idle_gpus > 0).any())
         forgone = _forgone_facilities(consts, plans)
+        slots, tested = _base_prepay(consts)
         return cls(consts.T, I, K, B, G, consts.covenant_window, rows, scenario_major, cuts, prepaid, idle,
                    forgone, consts.cash_covering_debt_cures, consts.contracts_cut,
-                   consts.present_cost)  # fmt: skip
+                   consts.present_cost, slots, tested)  # fmt: skip
 
     @classmethod
     def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False,
@@ -131,7 +136,7 @@ class KernelShape:
         return cls(
             data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major,
             cuts, slots, consts.policy.idle_gpus_to_market, forgone, consts.cash_covering_debt_cures,
-            consts.contracts_cut,
+            consts.contracts_cut, False, *_base_prepay(consts),
         )
 
     def scenario_rows(self) -> dict[str, int]:
@@ -166,6 +171,8 @@ class KernelShape:
             "FO_NET_DEBT": int(any(QUANTITIES.index("net_debt") in row[:3] for row in self.covenants)),
             "FO_CASH_COVERS": int(self.cash_covers),
             "FO_PRESENT_COST": int(self.present_cost),
+            "FO_BASE_PREPAY": int(self.FB > 0), "FO_FB": self.FB,
+            "FO_BASE_FROM": self.base_quarters[0], "FO_BASE_UNTIL": self.base_quarters[1],
             "FO_THREADS": THREADS_PER_BLOCK,
             "FO_PLANS": PLANS_PER_THREAD,
         }  # fmt: skip
@@ -186,11 +193,38 @@ class KernelShape:
         lines = [f"#define {name} {value}" for name, value in self.defines().items()]
         rows = " ".join(f"ROW({r}, {', '.join(map(str, row))})" for r, row in enumerate(self.covenants))
         lines.append(f"#define FO_COVENANT_ROWS(ROW) {rows}")
-        # the prepaid slot of each forgone slot's facility (-1: none), as a chain the compiler folds
-        slot = "".join(f"(l) == {l} ? {self.prepaid.index(f) if f in self.prepaid else -1} : "
-                       for l, f in enumerate(self.forgone))  # fmt: skip
-        lines.append(f"#define FO_FORGONE_PREPAID_SLOT(l) ({slot}-1)")
+        # the slot of one kind of each slot of another's facility (-1: none), as chains the compiler folds:
+        # the prepaid slot of each forgone slot's; and with rule 6, between its base slots and the others
+        chains = {"FO_FORGONE_PREPAID_SLOT": (self.forgone, self.prepaid)}
+        if self.FB:
+            chains |= {"FO_BASE_KEPT_SLOT": (self.base_slots, self.prepaid),
+                       "FO_BASE_FORGONE_SLOT": (self.base_slots, self.forgone),
+                       "FO_KEPT_BASE_SLOT": (self.prepaid, self.base_slots),
+                       "FO_FORGONE_BASE_SLOT": (self.forgone, self.base_slots)}  # fmt: skip
+        lines += [f"#define {name}(j) ({_slot_chain(*slots)}-1)" for name, slots in chains.items()]
         return "\n".join(lines) + "\n"
+
+
+def _slot_chain(of: tuple[int, ...], to: tuple[int, ...]) -> str:
+    """The C chain giving, for slot j of facilities ``of``, the slot of its facility in ``to``."""
+    return "".join(f"(j) == {j} ? {to.index(f) if f in to else -1} : " for j, f in enumerate(of))
+
+
+def _tracked_prepayments(consts: SimulationConstants, plans: PlanBatch) -> np.ndarray:
+    """(F,) the facilities whose cut prepayments a pair tracks (KernelShape.prepaid): those prepaid
+    before the last quarter; with policy rule 6, in any quarter (its prepayment takes the balance a cut
+    kept on its facility first, the last quarter's too)."""
+    prepay = plans.prepay if consts.policy.prepay_borrowing_base else plans.prepay[..., :-1]
+    return (prepay > 0).any(axis=(0, 2))
+
+
+def _base_prepay(consts: SimulationConstants) -> tuple[tuple[int, ...], tuple[int, int]]:
+    """KernelShape.base_slots and base_quarters: none where the rule is off or no base is tested."""
+    tests = [test for test in consts.covenants if test.kind.facility_test]
+    if not consts.policy.prepay_borrowing_base or not tests:
+        return (), (0, -1)
+    order = tuple(base_cure_order(consts.financing.collateral_weight))
+    return order, (min(t.first_quarter for t in tests), max(t.last_quarter for t in tests))
 
 
 ROW_BIT = 6  # the kind's bit in a row of KernelShape.covenants
@@ -284,6 +318,20 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("forgone_refinanced", lambda s: s.FL),
     ("forgone_weight", lambda s: s.FL),
     ("forgone_owed", lambda s: s.FL),  # the plan's balance at the end of t (_term_loans)
+    # policy rule 6, per base slot (KernelShape.base_slots): the plan's balance at the start of t plus
+    # its draws, its scheduled principal and planned prepayment, its balance at the end of t, the
+    # facility's forecast rate, floating and refinanced quarters, 1.0 at a bullet's maturity, its
+    # collateral weight and the draws the order rule may defer with an order (ltv_facility_draws)
+    ("base_available", lambda s: s.FB),
+    ("base_scheduled", lambda s: s.FB),
+    ("base_prepay", lambda s: s.FB),
+    ("base_owed", lambda s: s.FB),
+    ("base_rate", lambda s: s.FB),
+    ("base_floating", lambda s: s.FB),
+    ("base_refinanced", lambda s: s.FB),
+    ("base_matures", lambda s: s.FB),
+    ("base_weight", lambda s: s.FB),
+    ("base_draws", lambda s: s.FB),
 )
 
 
@@ -297,8 +345,6 @@ def _forgone_facilities(consts: SimulationConstants, plans: PlanBatch) -> tuple[
 def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
     """Why the fused kernel cannot take these plans under ``consts`` (its fixed-size state: the
     model's delay allowances and the plans' prepaid facilities count too), or None."""
-    if consts.policy.prepay_borrowing_base:
-        return UNFUSED_RULE
     I, K, G = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1], plans.market_revenue.shape[2]
     T = plans.held.shape[1]
     if I > MAX_SITES or K > MAX_CONTRACTS or T > MAX_QUARTERS or 2 * G + 5 > 64:
@@ -307,13 +353,17 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
             f"{MAX_QUARTERS} quarters (this model: {I}, {K}, {T})"
         )
     if consts.policy.cut_prepayments:
-        prepaid = int((plans.prepay[..., :-1] > 0).any(axis=(0, 2)).sum())
+        prepaid = int(_tracked_prepayments(consts, plans).sum())
         if prepaid > MAX_PREPAID_FACILITIES:
             return (
                 f"the fused kernel tracks cut prepayments on at most {MAX_PREPAID_FACILITIES} "
                 f"{'facility' if MAX_PREPAID_FACILITIES == 1 else 'facilities'} "
                 f"prepaid before the last quarter (these plans: {prepaid})"
             )
+    secured = len(_base_prepay(consts)[0])
+    if secured > MAX_BASE_FACILITIES:
+        return (f"the fused kernel makes policy.prepay_borrowing_base's prepayments on at most "
+                f"{MAX_BASE_FACILITIES} GPU-secured facilities (this model: {secured})")  # fmt: skip
     forgone = len(_forgone_facilities(consts, plans))
     if forgone > MAX_FORGONE_FACILITIES:
         return (
