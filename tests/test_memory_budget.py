@@ -36,7 +36,7 @@ from fleetopt.evaluate.chunking import (
     worker_chunk_sizes,
     worker_process_sizes,
 )
-from fleetopt.evaluate.result_fields import result_bytes
+from fleetopt.evaluate.result_fields import fields_kept, result_bytes
 
 SLIP = {"probability": 0.5, "min_quarters": 1, "max_quarters": 2}
 ROW, PAIR, SCENARIO = 496, 928, 2_544  # tiny on 2 scenarios (the module docstring)
@@ -742,3 +742,17 @@ def test_the_advice_names_the_least_budget_shown_to_three_digits(least, shown):
 
     assert chunking.budget_for_sensible_blocks(sizes, 1, 20_000) == shown
     assert chunking.budget_for_sensible_blocks(sizes, 1, 20_000, above=500_000) == shown
+
+
+def test_a_run_with_policy_rule_6_counts_its_two_more_results_a_pair():
+    """With `policy.prepay_borrowing_base` on, a chunk keeps two more (P, S) results (whether the pair
+    prepaid, and how much: result_fields.BASE_PREPAY_FIELDS), 16 bytes a pair more: tiny's row on 100
+    scenarios 100 x (216 + 16 + 32) = 26,400 bytes, where 24,800 without the rule; a plan solved for
+    least cost with it, 100 x (224 + 16 + 32) = 27,200."""
+    d = MODELS["tiny"]()
+    d.setdefault("policy", {})["prepay_borrowing_base"] = True
+    data, (_, plans) = data_of(d), tiny()
+    assert chunking.row_bytes_per_plan(100, chunking.kept_fields(data, plans)) == 26_400
+    assert chunking.row_bytes_per_plan(100, chunking.kept_fields(tiny()[0], plans)) == 24_800
+    cost_fields = fields_kept(True, base_prepay=True)
+    assert chunking.row_bytes_per_plan(100, cost_fields) == 27_200

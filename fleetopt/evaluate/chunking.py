@@ -20,7 +20,7 @@ from fleetopt.evaluate.backend import (
 )
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.planbatch import PlanBatch
-from fleetopt.evaluate.result_fields import fields_kept, result_bytes
+from fleetopt.evaluate.result_fields import RESULT_FIELDS, fields_kept, result_bytes
 from fleetopt.evaluate.spill import (
     ROWS_SHARE,
     folder_in_memory,
@@ -100,10 +100,16 @@ def bytes_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = 
 _METRIC_WORDS_PER_PAIR = 4
 
 
-def row_bytes_per_plan(n_scenarios: int, present_cost: bool = False) -> int:
+def kept_fields(data: ModelData, plans: PlanBatch) -> tuple[str, ...]:
+    """The (P, S) results a run of ``plans`` under ``data`` keeps for its metrics (:func:`fields_kept`):
+    a plan solved for least cost's present cost, and policy rule 6's two where the model turns it on."""
+    return fields_kept(plans.solved_for_cost, data.policy.prepay_borrowing_base)
+
+
+def row_bytes_per_plan(n_scenarios: int, fields: tuple[str, ...] = RESULT_FIELDS) -> int:
     """Bytes a plan of a chunk takes over every scenario: its results (its metrics need the whole
-    row; with ``present_cost``, a plan solved for least cost's, one more) and their metrics' temporaries."""
-    return result_bytes(1, n_scenarios, fields_kept(present_cost)) + 8 * _METRIC_WORDS_PER_PAIR * n_scenarios
+    row: ``fields``, :func:`kept_fields`) and their metrics' temporaries."""
+    return result_bytes(1, n_scenarios, fields) + 8 * _METRIC_WORDS_PER_PAIR * n_scenarios
 
 
 # A block whose scenarios slip deliveries is simulated slip by slip (slip.by_slip), each slip's results
@@ -384,7 +390,7 @@ def chunk_sizes(
     it holds there (:func:`sent_bytes_per_plan`). At most ``most_plans`` plans a chunk, the chunks
     as even as their number allows, and the blocks as large as the chunk's plans leave room for
     (:func:`even_blocks`). Raises :class:`MemoryBudgetError` when one plan does not fit."""
-    row = row_bytes_per_plan(n_scenarios, plans.solved_for_cost)
+    row = row_bytes_per_plan(n_scenarios, kept_fields(data, plans))
     tables = table_bytes_per_plan(plans, backend_name)
     tables += sent_bytes_per_plan(plans) if sent else 0
     per_plan = row + tables
@@ -508,7 +514,7 @@ def split_chunk_sizes(data: ModelData, plans: PlanBatch, n_scenarios: int, budge
     a call. None where nothing fits so (the file has no room, or one plan's metrics read back
     do not fit): :func:`chunk_sizes`' sizes then stand."""
     P, S = plans.P, n_scenarios
-    tables, row = table_bytes_per_plan(plans, backend_name), row_bytes_per_plan(S, plans.solved_for_cost)
+    tables, row = table_bytes_per_plan(plans, backend_name), row_bytes_per_plan(S, kept_fields(data, plans))
     share = int(ROWS_SHARE * budget_bytes)
     spilled = P * (row + tables) > share
     held = tables if spilled else row + tables
@@ -535,7 +541,7 @@ def rows_on_disk(data: ModelData, plans: PlanBatch, n_scenarios: int, backend_na
     if scenario_chunk >= n_scenarios or backend_name == "cupy" or folder_in_memory(folder or spill_folder()):
         return False
     c = min(plan_chunk, plans.P)
-    row = row_bytes_per_plan(n_scenarios, plans.solved_for_cost)
+    row = row_bytes_per_plan(n_scenarios, kept_fields(data, plans))
     held = c * (row + table_bytes_per_plan(plans, backend_name))
     pair_bytes, scenario_bytes = bytes_per_pair(data, plans), block_bytes_per_scenario(data)
     return held + scenario_chunk * (scenario_bytes + c * pair_bytes) > budget_bytes

@@ -10,11 +10,11 @@ from pathlib import Path
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted
 from fleetopt.errors import warn
-from fleetopt.evaluate.chunking import local_budget, rows_on_disk, splits_here
+from fleetopt.evaluate.chunking import kept_fields, local_budget, rows_on_disk, splits_here
 from fleetopt.evaluate.chunks import ChunkSpec
 from fleetopt.evaluate.local_executor import LocalExecutor
 from fleetopt.evaluate.planbatch import PlanBatch
-from fleetopt.evaluate.result_fields import fields_kept, result_bytes
+from fleetopt.evaluate.result_fields import result_bytes
 from fleetopt.evaluate.spill import KeptRows
 
 
@@ -41,7 +41,7 @@ def rows_file_bytes(data: ModelData, plans: PlanBatch, n_scenarios: int, executo
     else 0: what `fleetopt evaluate` says before it starts."""
     if not rows_on_disk_here(data, plans, n_scenarios, executor, max_memory, sizes, (), folder):
         return 0
-    rows = result_bytes(min(sizes[0], plans.P), n_scenarios, fields_kept(plans.solved_for_cost))
+    rows = result_bytes(min(sizes[0], plans.P), n_scenarios, kept_fields(data, plans))
     return rows if folder is None else rows + KeptRows.extra_bytes(n_scenarios)
 
 
