@@ -17,6 +17,7 @@ from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.completion import slack_words
 from fleetopt.milp.diagnose import (
     DIAGNOSED,
+    CompletionProbe,
     Diagnosis,
     _group_entry,
     broken_words,
@@ -430,6 +431,16 @@ def bought(data, gpus: dict[str, float]):
     return blocks
 
 
+def short_of_cash_at_1_mw():
+    """base_model with $5M of cash, no resale, at a 1 MW site: 2,000 GPUs bought in 2026Q1 are short
+    of cash, not of power (test_fixed_purchases_short_of_cash_name_the_cash_not_power_they_do_not_lack)."""
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 1.0
+    d["finance"]["opening_cash_usd"] = 5.0e6
+    d["retirement"]["resale"] = False
+    return data_of(d)
+
+
 def test_fixed_purchases_short_of_cash_name_the_cash_not_power_they_do_not_lack():
     """2,000 GPUs bought in 2026Q1 ($8M) with $5M of cash, no resale, at a 1 MW site: 1,000 run and
     earn $2.19M, the rest held idle (no idle draw), so cash ends 2026Q1 at $5M - $8M + $2.19M:
@@ -437,11 +448,7 @@ def test_fixed_purchases_short_of_cash_name_the_cash_not_power_they_do_not_lack(
     instead: 0.37 MW more (weight 0.37) runs 370 GPUs more and earns the $0.81M (weight 8.1), so a
     planner was sent to a site's power (the default model's lean plan: "north-dakota short by 31.6
     MW"). Held to the cash, the other side is that power."""
-    d = base_model()
-    d["sites"]["s1"]["power_capacity_mw"] = 1.0
-    d["finance"]["opening_cash_usd"] = 5.0e6
-    d["retirement"]["resale"] = False
-    data = data_of(d)
+    data = short_of_cash_at_1_mw()
     found = diagnose(data, purchases=bought(data, {"2026Q1": 2000}))
     (entry,) = found
     assert entry["group"] == "min_cash" and entry["items"] == [("2026Q1", pytest.approx(0.81e6))]
@@ -468,3 +475,28 @@ def test_fixed_purchases_short_of_a_contract_s_gpus_say_no_money_cures_it():
     assert short["note"].endswith("edit contracts.big.gpus or contracts.big.delivery_deadline")
     assert cash["group"] == "min_cash"
     assert cash["items"] == [("2026Q1", pytest.approx(1.2e6 - 0.4e6 - 300 * 2190))]
+
+
+def test_a_sweep_s_probe_names_the_cash_fixed_purchases_lack_not_power():
+    """The sweep's quick probe of a dropped completion (CompletionProbe, its note) on the same 2,000
+    GPUs: its one weighted run named 0.37 MW of power at s1 (weight 0.37 against the cash's 8.1),
+    the other side the $810k of cash, sending a planner to a site's power; in two stages, as the
+    diagnosis of fixed purchases, it names the cash, the power the other side."""
+    data = short_of_cash_at_1_mw()
+    said = broken_words(CompletionProbe(data).broken(bought(data, {"2026Q1": 2000})))
+    assert said == ("minimum cash: 2026Q1 short by $810.0k; "
+                    "otherwise power: site s1 in 2026Q1 short by 0.37 MW")
+
+
+def test_a_sweep_s_probe_names_first_the_gpus_fixed_purchases_lack():
+    """300 GPUs bought for a signed contract of 500 in 2026Q2..2026Q3, $0.4M of cash: the contract
+    is short by 200 GPUs whatever the money, the cash ($1.2M - $0.4M - 300 x $2,190 = $143k) as
+    well; the probe names the contract first, as the diagnosis does, the cash after it."""
+    d = base_model()
+    d["contracts"] = {"big": contract(500, "2026Q2", 2)}
+    d["finance"]["opening_cash_usd"] = 0.4e6
+    d["retirement"]["resale"] = False
+    data = data_of(d)
+    said = broken_words(CompletionProbe(data).broken(bought(data, {"2026Q1": 300})))
+    assert said == ("contract delivery: contract big in 2026Q2 short by 200 GPUs (in 2026Q2..2026Q3); "
+                    "minimum cash: 2026Q1 short by $143.0k")

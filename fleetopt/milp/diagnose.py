@@ -705,9 +705,10 @@ class CompletionProbe:
     basis took 2 to 58 s a plan on the default model, degenerate as the diagnosis's LP is; from
     scratch 2 to 3 s; the interior point method 0.6 to 1.1 s of CPU). Where it needs no slack (a
     contract taken in part keeps every limit), the contracts' choices are made whole and it is
-    solved as a MILP (purchases and blocks held: only the contracts are integer). Then the other side
-    (:meth:`_otherwise`). A full diagnosis (:func:`diagnose`: the rounded LP, the MILP, the other
-    side without a cap) took about 10 s a plan."""
+    solved as a MILP (purchases and blocks held: only the contracts are integer), each in the two
+    stages of fixed purchases where a GPU or MW slack is used (:meth:`_lacking_first`). Then the
+    other side (:meth:`_otherwise`). A full diagnosis (:func:`diagnose`: the rounded LP, the MILP,
+    the other side without a cap) took about 10 s a plan."""
 
     def __init__(self, data: ModelData, objective: str = "npv"):
         self.data, self.objective = data, objective
@@ -722,7 +723,10 @@ class CompletionProbe:
         self.build = {key: column[id(v)] for key, v in m.build.items()}
         self.accept = np.array([column[id(v)] for v in m.accept.values()], dtype=np.int32)
         self.slacks = [(idx, column[id(m.slack[idx])]) for idx in m.SLACK if id(m.slack[idx]) in column]
+        self.gpus_and_mw = np.array([col for idx, col in self.slacks if not is_money(idx[0])], dtype=np.int32)
+        self.money = np.array([col for idx, col in self.slacks if is_money(idx[0])], dtype=np.int32)
         self.lower, self.upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+        self.cost = np.array(lp.col_cost_)
         self._integer(np.arange(lp.num_col_, dtype=np.int32), False)
 
     def _integer(self, cols: np.ndarray, integer: bool) -> None:
@@ -731,26 +735,50 @@ class CompletionProbe:
             self.h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind))
 
     def broken(self, buy_blocks: np.ndarray, build_blocks: np.ndarray | None = None) -> list[dict]:
-        """The diagnosis entries (:func:`diagnose`'s, the largest weighted shortfall first) of the
-        relaxed model with every purchase held at ``buy_blocks`` ((S, I, T) blocks) and, given, every
-        power block at ``build_blocks`` ((I, T)); empty where it needs no slack or found no plan in
-        :data:`PROBE_SECONDS`."""
+        """The diagnosis entries (:func:`diagnose`'s; the GPUs and MW the purchases lack first, then
+        the largest weighted shortfall) of the relaxed model with every purchase held at
+        ``buy_blocks`` ((S, I, T) blocks) and, given, every power block at ``build_blocks`` ((I, T));
+        empty where it needs no slack or found no plan in :data:`PROBE_SECONDS`."""
         lower, upper = self.lower.copy(), self.upper.copy()
         for held, values in ((self.buy, buy_blocks), (self.build, build_blocks)):
             if values is not None and held:
                 cols = np.fromiter(held.values(), dtype=np.int64, count=len(held))
                 lower[cols] = upper[cols] = [float(values[key]) for key in held]
         self.h.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
-        entries = self._entries(IPM)
+        entries = self._lacking_first(IPM, lower, upper)
         if not entries and len(self.accept):
             self._integer(self.accept, True)  # the LP took a contract in part: whole ones may not fit
             try:
-                entries = self._entries(MIP)
+                entries = self._lacking_first(MIP, lower, upper)
             finally:
                 self._integer(self.accept, False)
         if entries:
             entries = Diagnosis(entries, self._otherwise(lower, upper, {d["group"] for d in entries}))
         return entries
+
+    def _lacking_first(self, options: dict, lower: np.ndarray, upper: np.ndarray) -> list[dict]:
+        """The entries of the purchases held, in :func:`solve_lacking_first`'s two stages: the least
+        weighted GPU and MW shortfall, every money slack free, then, those held at most so, the least
+        weighted shortfall of all (one weighted run named power for what was cash: 2,000 GPUs bought
+        for $8M with $5M of cash at a 1 MW site, tests/test_diagnose.py). Where the weighted run
+        needs no GPU or MW, neither stage does, and it is their answer: one run, not two."""
+        entries = self._entries(options)
+        if all(is_money(d["group"]) for d in entries):
+            return entries
+        money = self.money
+        self.h.changeColsCost(len(money), money, np.zeros(len(money)))
+        try:
+            if not self._solved(options):  # no plan within its limit: the weighted run's answer
+                return entries
+        finally:
+            self.h.changeColsCost(len(money), money, self.cost[money])
+        cols = self.gpus_and_mw
+        lacking = np.asarray(self.h.getSolution().col_value)[cols]
+        self.h.changeColsBounds(len(cols), cols, lower[cols], np.maximum(lacking, 0.0) + _TOLERANCE)
+        try:
+            return self._entries(options) or entries
+        finally:
+            self.h.changeColsBounds(len(cols), cols, lower[cols], upper[cols])
 
     def _otherwise(self, lower: np.ndarray, upper: np.ndarray, held: set[str]) -> list[dict]:
         """The groups relaxed where those ``held`` may not be (:attr:`Diagnosis.otherwise`): their
@@ -765,20 +793,24 @@ class CompletionProbe:
             self.h.setOptionValue("simplex_iteration_limit", highspy.kHighsIInf)
             self.h.changeColsBounds(len(cols), cols, lower[cols], upper[cols])
 
-    def _entries(self, options: dict, cold: bool = True) -> list[dict]:
-        """The entries of one run, from scratch where ``cold`` (its clock is the instance's: the limit
-        is from now)."""
+    def _solved(self, options: dict, cold: bool = True) -> bool:
+        """Whether one run, from scratch where ``cold`` (its clock is the instance's: the limit is from
+        now), found the optimum."""
         if cold:
             self.h.clearSolver()
         for name, value in {**options, "time_limit": self.h.getRunTime() + PROBE_SECONDS}.items():
             self.h.setOptionValue(name, value)
         run_stoppable(self.h)
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    def _entries(self, options: dict, cold: bool = True) -> list[dict]:
+        """The entries of one run (:meth:`_solved`): none where it found no optimum."""
+        if not self._solved(options, cold):
             return []
         values = np.asarray(self.h.getSolution().col_value)
         by_group = _by_group((idx, float(values[col])) for idx, col in self.slacks)
         weight = {g: DIAGNOSED[g].weight * sum(a for _, a in items) for g, items in by_group.items()}
-        ranked = sorted(weight, key=weight.get, reverse=True)
+        ranked = sorted(weight, key=lambda g: (is_money(g), -weight[g]))  # what the purchases lack first
         return [_group_entry(self.data, g, by_group[g], self.objective) for g in ranked]
 
 
