@@ -467,7 +467,8 @@ def test_fixed_purchases_short_of_a_contract_s_gpus_say_no_money_cures_it():
     d["finance"]["opening_cash_usd"] = 0.4e6
     d["retirement"]["resale"] = False
     data = data_of(d)
-    short, cash = diagnose(data, purchases=bought(data, {"2026Q1": 300}))
+    found = diagnose(data, purchases=bought(data, {"2026Q1": 300}))
+    short, cash = found
     assert short["group"] == "contract_delivery"
     assert [amount for _, amount in short["items"]] == pytest.approx([200.0, 200.0])
     assert short["note"].startswith("short with these purchases even were cash, covenants and every other "
@@ -475,6 +476,11 @@ def test_fixed_purchases_short_of_a_contract_s_gpus_say_no_money_cures_it():
     assert short["note"].endswith("edit contracts.big.gpus or contracts.big.delivery_deadline")
     assert cash["group"] == "min_cash"
     assert cash["items"] == [("2026Q1", pytest.approx(1.2e6 - 0.4e6 - 300 * 2190))]
+    # in whole GPUs, as short as they are: the second stage, the contract held at most at 200 GPUs and
+    # a millionth, took the millionth to spare cash, which read "short by 201 GPUs"
+    assert format_diagnosis(found)[0].startswith(
+        "contract delivery in 2026Q2..2026Q3: contract big in 2026Q2 short by 200 GPUs, contract big in "
+        "2026Q3 short by 200 GPUs")
 
 
 def test_a_sweep_s_probe_names_the_cash_fixed_purchases_lack_not_power():

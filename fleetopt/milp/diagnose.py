@@ -171,12 +171,19 @@ def solve_lacking_first(
         lacking = solve_relaxed(m, solver, _left(deadline), threads)
     if lacking[0] in ("infeasible", "no_plan"):
         return lacking
-    held = [(m.slack[idx], max(m.slack[idx].value or 0.0, 0.0) + _TOLERANCE) for idx in gpus_and_mw]
+    held = [(m.slack[idx], max(m.slack[idx].value or 0.0, 0.0) + HELD_ROUND_OFF) for idx in gpus_and_mw]
     with _at_most(held):
         status, results, gap = solve_relaxed(m, solver, _left(deadline), threads)
     if lacking[0] != "optimal" and status != "no_plan":
         return lacking[0], results, lacking[2]
     return status, results, gap
+
+
+# how far the second stage of solve_lacking_first (and of CompletionProbe) may take a GPU or MW slack
+# beyond the first stage's value: a plan short of cash takes all it is given, and at 1e-6 a contract
+# short by 200 GPUs read "short by 201 GPUs" (counts drop round-off below a millionth, whole_count);
+# far below HiGHS's feasibility tolerance (1e-7), so the first stage's plan keeps the second feasible
+HELD_ROUND_OFF = 1e-9
 
 
 def _left(deadline: float | None) -> float | None:
@@ -774,7 +781,7 @@ class CompletionProbe:
             self.h.changeColsCost(len(money), money, self.cost[money])
         cols = self.gpus_and_mw
         lacking = np.asarray(self.h.getSolution().col_value)[cols]
-        self.h.changeColsBounds(len(cols), cols, lower[cols], np.maximum(lacking, 0.0) + _TOLERANCE)
+        self.h.changeColsBounds(len(cols), cols, lower[cols], np.maximum(lacking, 0.0) + HELD_ROUND_OFF)
         try:
             return self._entries(options) or entries
         finally:
