@@ -545,21 +545,60 @@ def test_a_covenant_the_diagnosis_sidesteps_by_a_contract_short_is_still_rescued
 
 
 def test_purchases_short_of_power_are_not_rescued(here):
-    """40,000 B200 need more MW than texas has in 2026Q3 even with its installed fleet retired: the
-    rescue cures finance limits only, so the solve stays infeasible with --rescue and says why.
-    Without it, the conflict names finance limits beside power, so the rescue is offered as an
-    attempt (power may be only the diagnosis's way round them: only the rescue tells). Before, the
-    rescue drew power that does not exist and wrote a plan no evaluation could take."""
+    """40,000 B200 need 13.5 MW more than texas has in 2026Q3 even with its installed fleet retired:
+    the rescue cures finance limits only, and the diagnosis of fixed purchases proves that no cure of
+    money gives the MW (formulation §8, "Fixed purchases"). The message offered --rescue as an
+    attempt ("tries to complete these purchases ... perhaps only as its cheapest way around them"),
+    and --rescue tried it, bound to fail ("the rescue found no plan either"); now both say at once
+    that the rescue cannot complete them, and what they lack. Before all that, the rescue drew power
+    that does not exist and wrote a plan no evaluation could take."""
     write(here / "p.csv", "2026Q3,B200,texas,40000")
-    code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--out", "R")
-    said = " ".join(err.split())
-    assert code == 3 and "power in 2026Q3" in err and "--rescue tries to complete these purchases" in said
-    code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--rescue", "--out", "R")
-    assert code == 3
-    assert "The rescue found no plan either: a limit it does not cure is broken too" in " ".join(err.split())
+    cannot = ("The rescue cures finance limits only (cash, covenants, the borrowing base), so it cannot "
+              "complete these purchases: whatever the money they are short of power (site texas in "
+              "2026Q3 short by 13.5 MW).")
+    for rescue in ([], ["--rescue"]):
+        code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", *rescue, "--out", "R")
+        said = " ".join(err.split())
+        assert code == 3 and "power in 2026Q3" in err and said.endswith(cannot)
+        assert "--rescue tries" not in said
     assert leftovers(here) == ["p.csv"]
-    with pytest.raises(api.InfeasibleModel, match="the rescue found no plan either"):  # in Python too
+    with pytest.raises(api.InfeasibleModel, match="so it cannot complete these purchases"):  # in Python too
         api.solve("tiny", purchases=here / "p.csv", rescue=True)
+
+
+def test_purchases_short_of_a_contract_s_gpus_are_told_what_they_lack_not_offered_the_rescue():
+    """300 GPUs bought for a signed contract of 500 in 2026Q2..2026Q3, $0.4M of cash: whatever the
+    money the contract is short by 200 GPUs a quarter (tests/test_diagnose.py), beside the cash;
+    the rescue, which holds contracts, cannot complete them, and the message says so, naming the
+    contract, where it offered the rescue as an attempt."""
+    from milp_builders import base_model, load
+
+    d = base_model()
+    d["contracts"] = {"big": {"customer": "c1", "use": "training", "eligible_skus": ["A"], "gpus": 500,
+                              "start": "2026Q2", "term_quarters": 2, "price_usd_per_gpu_hour": 1.0,
+                              "signed": True}}  # fmt: skip
+    d["finance"]["opening_cash_usd"] = 0.4e6
+    d["retirement"]["resale"] = False
+    loaded, orders = load(d), pd.DataFrame([{"quarter": "2026Q1", "sku": "A", "site": "s1", "gpus": 300}])
+    with pytest.raises(api.InfeasibleModel) as infeasible:
+        api.solve(loaded, purchases=orders)
+    assert [entry["group"] for entry in infeasible.value.diagnosis] == ["contract_delivery", "min_cash"]
+    assert not infeasible.value.rescuable
+    assert str(infeasible.value).endswith(
+        "so it cannot complete these purchases: whatever the money they are short of contract delivery "
+        "(contract big in 2026Q2 short by 200 GPUs, in 2026Q2..2026Q3)")
+
+
+def test_a_diagnosis_not_proven_still_offers_the_rescue_as_an_attempt(monkeypatch, tmp_path):
+    """The same 40,000 B200 where the relaxed model stopped short of its optimum (its caveat, the
+    "not proven" line): the MW it names may be only its way round the cash, so the rescue is offered
+    as an attempt, as it was before the diagnosis proved what purchases lack."""
+    from fleetopt.milp import diagnose
+
+    monkeypatch.setattr(diagnose, "_caveat", lambda *args: "the relaxed model stopped early (time_limit)")
+    path = write(tmp_path / "p.csv", "2026Q3,B200,texas,40000")
+    with pytest.raises(api.InfeasibleModel, match=r"rescue=True\) tries to complete these purchases anyway"):
+        api.solve("tiny", purchases=path)
 
 
 def test_a_conflict_naming_power_beside_finance_limits_is_still_rescued(tiny, tmp_path):

@@ -26,6 +26,7 @@ from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.forecast import forecast_run
 from fleetopt.evaluate.planfile import plans_npz_bytes
+from fleetopt.milp.diagnose import lacking_words
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
@@ -64,13 +65,17 @@ def _warn_offers_declined(data: ModelData) -> None:
 
 
 # what a rescue does for an infeasible solve's fixed purchases, as its diagnosis makes sure (True: a
-# conflict of finance limits alone) or not (finance limits beside others: the diagnosis's cheapest
-# relaxation may name a contract short where curing a covenant alone would do; only the rescue tells)
+# conflict of finance limits alone) or not (finance limits beside others the purchases are not proven
+# to lack: GPUs or MW of a diagnosis not proven, a revenue share the rescue holds; only it tells)
 RESCUE_WORDS = {
     True: "completes these purchases anyway, breaking those limits on the forecast",
     False: "tries to complete these purchases anyway by curing the finance limits alone (the diagnosis "
-    "names others beside them, perhaps only as its cheapest way around them)",
+    "names others beside them, which a plan breaking only the finance limits may keep: only the rescue "
+    "tells)",
 }
+# what the rescue cures, where it cannot complete fixed purchases (formulation §4, "Purchases that
+# break a hard limit")
+FINANCE_ONLY = "the rescue cures finance limits only (cash, covenants, the borrowing base)"
 
 
 def _one_purchases(purchases, data: ModelData) -> FixedPurchases:
@@ -171,26 +176,35 @@ def _solved_or_rescued(data: ModelData, objective: str, time_limit: float | None
 def _rescued(exc: InfeasibleModel, data: ModelData, fixed: FixedPurchases, rescue: bool, mip_gap: float,
              time_limit: float | None, started: float, threads: int | None) -> SolveResult:  # fmt: skip
     """Fixed purchases the MILP found infeasible (``exc``) completed by the rescue model, where
-    ``rescue`` and the conflict names a finance limit (formulation §4); else ``exc`` raised, saying
-    whether a rescue would help. ``started``: when the solve started (``time_limit`` covers both)."""
-    exc.rescuable = offered = names_finance_limit(exc.diagnosis)
+    ``rescue`` and the conflict names a finance limit, the purchases not proven to lack GPUs or MW
+    (formulation §4); else ``exc`` raised, saying whether a rescue would help. ``started``: when the
+    solve started (``time_limit`` covers both)."""
+    lacking = lacking_words(exc.diagnosis)  # proven: the rescue, which holds GPUs and MW, cannot help
+    exc.rescuable = offered = names_finance_limit(exc.diagnosis) and not lacking
     exc.rescue_certain = offered and rescuable(exc.diagnosis)
+    if lacking and (rescue or names_finance_limit(exc.diagnosis)):  # where a rescue comes to mind
+        raise _hinted(exc, f"{FINANCE_ONLY}, so it cannot complete these purchases: whatever the money "
+                           f"they are short of {lacking}")  # fmt: skip
     if not rescue:
         if offered:  # in Python, said in the message; the CLI says it with the command given
             exc.args = (f"{exc}; solve(..., rescue=True) {RESCUE_WORDS[exc.rescue_certain]}",)
         raise exc
-    # tried where a finance limit is in the conflict, as a sweep's proposal is: power or a contract
-    # beside it may be only the diagnosis's cheapest way around it, and the rescue holds those
+    # tried where a finance limit is in the conflict, as a sweep's proposal is: GPUs or MW the
+    # purchases are not proven to lack may be only the diagnosis's way around it; the rescue holds them
     left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
     result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads) if offered else None
     if result is None:
-        exc.hint = ("the rescue found no plan either: a limit it does not cure is broken too" if offered
-                    else "the rescue cures finance limits only (cash, covenants, the borrowing base), "
-                    "and these purchases break others")  # fmt: skip
-        exc.args = (f"{exc}; {exc.hint}",)
-        raise exc
+        raise _hinted(exc, "the rescue found no plan either: a limit it does not cure is broken too"
+                      if offered else f"{FINANCE_ONLY}, and these purchases break others")  # fmt: skip
     result.completion = rescued_completion(data, result.plan, result.rescue)
     return result
+
+
+def _hinted(exc: InfeasibleModel, hint: str) -> InfeasibleModel:
+    """``exc`` with ``hint``, what to do about it, at the end of its message (the CLI's line of its own)."""
+    exc.hint = hint
+    exc.args = (f"{exc}; {hint}",)
+    return exc
 
 
 def _warn_if_the_policy_reacts(result: SolveResult) -> None:

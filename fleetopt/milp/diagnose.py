@@ -833,7 +833,31 @@ def broken_words(entries: list[dict]) -> str:
 
 def _largest(entry: dict) -> str:
     """A group's largest shortfall: 'power: site texas in 2027Q3 short by 12.5 MW (in 2027Q3..2028Q2)'."""
-    label, amount = max(entry["items"], key=lambda item: item[1])
+    span = f" (in {_span(entry)})" if _span(entry) else ""
+    return f"{entry_words(entry)}: {_largest_shortfall(entry)}{span}"
+
+
+def _largest_shortfall(entry: dict) -> str:
+    """A group's largest row and its shortfall: 'site texas in 2027Q3 short by 12.5 MW'."""
+    return _shortfalls(entry, [max(entry["items"], key=lambda item: item[1])])
+
+
+def _span(entry: dict) -> str:
+    """The quarters a group is short in, '2027Q3..2028Q2'; '' where one or none."""
     quarters = entry["quarters"]
-    span = f" (in {quarters[0]}..{quarters[-1]})" if len(quarters) > 1 else ""
-    return f"{entry_words(entry)}: {_shortfalls(entry, [(label, amount)])}{span}"
+    return f"{quarters[0]}..{quarters[-1]}" if len(quarters) > 1 else ""
+
+
+def lacking_words(diagnosis: list[dict]) -> str:
+    """What fixed purchases lack whatever the money (their entries with :data:`LACKING_NOTE`), each
+    by its largest shortfall: 'power (site texas in 2026Q3 short by 13.5 MW) and contract delivery
+    (contract big in 2026Q2 short by 200 GPUs, in 2026Q2..2026Q3)'; '' where none, or where the
+    diagnosis is not proven (its caveat): then a rescue, which holds GPUs and MW, may yet complete
+    them."""
+    if getattr(diagnosis, "caveat", ""):
+        return ""
+    lacking = [entry for entry in diagnosis if entry.get("note", "").startswith(LACKING_NOTE)]
+    return " and ".join(
+        f"{entry_words(entry)} ({_largest_shortfall(entry)}{f', in {_span(entry)}' if _span(entry) else ''})"
+        for entry in lacking
+    )
