@@ -20,7 +20,14 @@ from fleetopt.core.units import (
 )
 from fleetopt.errors import InputError
 from fleetopt.evaluate.lead import tie_margin
-from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
+from fleetopt.evaluate.metrics import (
+    COST_DEFAULT_RANK,
+    COST_RANK_COLUMNS,
+    DEFAULT_RANK,
+    FORECAST_OK,
+    RANK_COLUMNS,
+    RANK_WORDS,
+)
 from fleetopt.runs import limits
 
 
@@ -57,9 +64,11 @@ class RuleNotMet(RuleError):
 FRONT_FIGURES = {"npv_mean_usd": +1, "npv_cvar5_usd": +1, "breach_probability": -1}
 
 # the rule's figure of a sweep of plans solved for least cost (`sweep --objective cost`): the mean
-# present cost over the scenarios, lower better, with its service floor on the share of demand served
-COST_RANK, COST_COLUMN, SERVICE_COLUMN = "cost", "present_cost_mean_usd", "demand_served_share"
-COST_WORDS = "mean present cost"
+# present cost over the scenarios, lower better, as `fleetopt evaluate --rank-by cost` ranks them (its
+# default for such plans), with its service floor on the share of demand served
+COST_RANK = COST_DEFAULT_RANK
+COST_COLUMN, COST_WORDS = COST_RANK_COLUMNS[COST_RANK], RANK_WORDS[COST_RANK]
+SERVICE_COLUMN = "demand_served_share"
 
 # a cost sweep's pick's figures in its summary.json (and cost_changes's): the cost, its tail and the service
 COST_FIGURES = (COST_COLUMN, "present_cost_cvar95_usd", SERVICE_COLUMN, "shortfall_probability")
