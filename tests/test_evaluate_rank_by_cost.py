@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import run_cli
 from evaluate_builders import batch, with_risk
@@ -19,6 +20,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.result_fields import PRESENT_COST
 from fleetopt.evaluate.scenarios import generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -84,10 +86,29 @@ def test_the_first_place_s_lead_and_its_paired_error_are_of_the_present_costs(th
     assert priced.first_place_error("cost") == pytest.approx(by_hand, rel=1e-9)
     said = _words(priced._in_short()[0])
     assert said.startswith("In short: The best plan by mean present cost, “nothing bought”: present cost $0")
-    assert (f"It leads the second plan, “milp”, by {format_usd(cost[0].mean())} of mean present cost, "
-            f"against a standard error of the paired difference of $200 on the same {SCENARIOS} scenarios: "
-            "beyond two standard errors") in said
+    assert (f"It costs {format_usd(cost[0].mean())} less on average than the second plan, “milp” (mean "
+            f"present cost), against a standard error of the paired difference of $200 on the same "
+            f"{SCENARIOS} scenarios: beyond two standard errors") in said
     assert "best by mean present cost 'nothing bought' mean present cost $0, CVaR95 $0" in repr(priced)
+
+
+def test_a_first_place_by_present_cost_is_said_as_a_saving_as_a_cost_sweep_s_pick():
+    """By mean present cost an evaluation's first place is said in a cost sweep's words (lead.COST_LEAD),
+    by CVaR95 as a saving in the costliest 5 % of futures: plans of $700M and $712M on average (CVaR95
+    $900M and $930M), a paired error of $2M, and a tie (two of $700M) broken in the plans' order."""
+    ranked = pd.DataFrame({"plan": ["A", "B"], "present_cost_mean_usd": [700e6, 712e6],
+                           "present_cost_cvar95_usd": [900e6, 930e6]})
+    assert first_place_words(ranked, "cost", 300, 2e6) == (
+        " It costs $12.0M less on average than the second plan, “B” (mean present cost), against a standard "
+        "error of the paired difference of $2.0M on the same 300 scenarios: beyond two standard errors, so "
+        "these scenarios tell the two apart.")
+    assert first_place_words(ranked, "cost-cvar95", 300, 2e6).startswith(
+        " It costs $30.0M less on average in the costliest 5 % of futures than the second plan, “B” (CVaR95 "
+        "present cost), against a standard error")
+    tied = ranked.assign(present_cost_mean_usd=700e6)
+    assert first_place_words(tied, "cost", 300, 2e6) == (
+        " It ties with the second plan, “B”, on mean present cost: the two are not told apart (exactly equal "
+        "figures are ranked in the plans' order).")
 
 
 def test_a_ranking_by_present_cost_of_plans_without_one_is_refused_by_name(three_plans):

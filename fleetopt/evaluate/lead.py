@@ -65,10 +65,23 @@ class LeadFigure:
     weighs: str = "Its lead over {whom}, is {amount} of {what}"
 
 
+# a present cost's lead is a saving, said as one in every branch of the lead's sentence: a cost sweep's
+# pick's and an evaluation's first plan's by mean present cost (' It costs $12.3M less on average than
+# the runner-up, X (mean present cost), ...'), or in its costliest 5 % of futures (metrics.COST_RANK_COLUMNS)
+_MEAN_SAVING = "It costs {amount} less on average than {whom} ({what})"
+_TAIL_SAVING = "It costs {amount} less on average in the costliest 5 % of futures than {whom} ({what})"
+COST_LEAD = LeadFigure(RANK_WORDS["cost"], states=_MEAN_SAVING, weighs=_MEAN_SAVING)
+COST_LEADS = {"cost": COST_LEAD,
+              "cost-cvar95": LeadFigure(RANK_WORDS["cost-cvar95"], states=_TAIL_SAVING, weighs=_TAIL_SAVING)}
+
+
 def ranking_figure(prefer: str) -> LeadFigure:
     """The figure of the ranking ``prefer`` (:data:`~fleetopt.evaluate.metrics.RANK_WORDS`): an NPV's in
-    USD, or a probability's (:data:`LOWER_RANK_COLUMNS`) in points, whose plans differ by a scenario or
-    more, no round-off, as `fleetopt compare` writes their differences."""
+    USD, a present cost's as a saving in USD (:data:`COST_LEADS`), or a probability's
+    (:data:`LOWER_RANK_COLUMNS`) in points, whose plans differ by a scenario or more, no round-off, as
+    `fleetopt compare` writes their differences."""
+    if prefer in COST_LEADS:
+        return COST_LEADS[prefer]
     if prefer in LOWER_RANK_COLUMNS:
         return LeadFigure(RANK_WORDS[prefer], unit="pp", noise=0.0)
     return LeadFigure(RANK_WORDS[prefer])
@@ -77,8 +90,9 @@ def ranking_figure(prefer: str) -> LeadFigure:
 def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[str, str],
                   then=lambda need: "") -> str:
     """:func:`figure_lead_sentence` on the ranking ``prefer``'s figure (:func:`ranking_figure`): an
-    evaluation's first plan (:func:`~fleetopt.evaluate.first_place.first_place_words`) and an NPV
-    sweep's pick (:func:`~fleetopt.sweep.recommendation.lead_words`)."""
+    evaluation's first plan (:func:`~fleetopt.evaluate.first_place.first_place_words`), an NPV
+    sweep's pick (:func:`~fleetopt.sweep.recommendation.lead_words`) and a cost sweep's
+    (:func:`~fleetopt.sweep.recommendation.cost_lead_words`)."""
     return figure_lead_sentence(lead, ranking_figure(prefer), n, first, other, then)
 
 
@@ -91,9 +105,8 @@ def figure_lead_sentence(lead: Lead, figure: LeadFigure, n: int, first: float, o
     3.00 pp of P(any default)'), or within them (the scenarios do not tell the two apart, and about
     how many would, then ``then(need)``: the next step), a tie (``other``: the words naming the plan
     led, 'the runner-up, X', which the sentence follows with a comma, and how a tie is broken),
-    round-off, or a lead with no error. Each branch says the lead in ``figure``'s words: a cost
-    sweep's 'It costs $12.0M less on average than ...'
-    (:func:`~fleetopt.sweep.recommendation.cost_lead_words`)."""
+    round-off, or a lead with no error. Each branch says the lead in ``figure``'s words: a present
+    cost's 'It costs $12.0M less on average than ...' (:data:`COST_LEAD`)."""
     whom, tie = other
     words = {"whom": whom, "amount": format_figure(lead.amount, figure.unit), "what": figure.what}
     states, weighs = figure.states.format(**words), figure.weighs.format(**words)

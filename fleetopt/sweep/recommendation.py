@@ -26,8 +26,6 @@ from fleetopt.evaluate.engine import evaluate, paired_lead_error
 from fleetopt.evaluate.lead import (
     SETTLE_MOST,
     Lead,
-    LeadFigure,
-    figure_lead_sentence,
     lead_sentence,
 )
 from fleetopt.evaluate.metrics import (
@@ -337,19 +335,13 @@ COST_TIE = ("the tie goes to the higher share of demand served, then the lower C
             "earlier candidate")
 
 
-# a cost sweep's figure, whose lead is a saving: ' It costs $12.3M less on average than the runner-up, X
-# (mean present cost), ...' in every branch of the lead's sentence
-COST_LEAD = LeadFigure(COST_WORDS, states="It costs {amount} less on average than {whom} ({what})",
-                       weighs="It costs {amount} less on average than {whom} ({what})")
-
-
 def cost_lead_words(lead: Lead, pick: float, n: int) -> str:
     """' It costs $12.3M less on average than the runner-up, X (mean present cost), against a standard
     error of the paired difference of $1.1M on the same 300 scenarios: beyond two standard errors, ...':
     a cost sweep's pick (its mean present cost ``pick``, USD) against the runner-up over ``n``
-    scenarios, :func:`~fleetopt.evaluate.lead.figure_lead_sentence` on :data:`COST_LEAD`, a tie broken
-    by :data:`COST_TIE`."""
-    return figure_lead_sentence(lead, COST_LEAD, n, pick, (f"the runner-up, {lead.runner_up}", COST_TIE))
+    scenarios, :func:`~fleetopt.evaluate.lead.lead_sentence` by mean present cost (its figure
+    :data:`~fleetopt.evaluate.lead.COST_LEAD`, as an evaluation's), a tie broken by :data:`COST_TIE`."""
+    return lead_sentence(lead, COST_RANK, n, pick, (f"the runner-up, {lead.runner_up}", COST_TIE))
 
 
 # how the sweep's rule breaks a tie on its figure (rule._best); an evaluation's ranking
