@@ -67,11 +67,44 @@ def test_evaluate_prints_what_a_cost_plan_costs_over_the_scenarios_first(lab_cos
     assert f"│ milp │ {cells} │" in text, text
     assert text.index("what the plan costs over 300 scenarios") < text.index("the plan over the scenarios")
     assert f"In short: Plan “milp”: {_cost_sentence(row)}" in text
-    assert "Its mean NPV (the GPUs' own use valued at market prices, as revenue) " in text
+    imputed = format_usd(float(row["npv_mean_usd"]))
+    imputed_words = "Its imputed value, the NPV with the GPUs' own use valued at market prices"
+    assert f"{imputed_words}: {imputed} on average." in text
+    assert "the worst 5 % average" not in text and "end with a negative NPV" not in text
     se = format_error(float(row["present_cost_mean_se_usd"]))
     assert f"Sampling error, one standard error over 300 futures: {se} on the mean present cost," in text
     # lower is better: the tail of the costliest scenarios lies above the mean
     assert row["present_cost_mean_usd"] < row["present_cost_p95_usd"] <= row["present_cost_cvar95_usd"]
+
+
+def test_a_cost_plans_in_short_weighs_its_present_cost_and_service_and_imputes_its_npv():
+    """A lab's plan over 100 futures, by hand: present cost $700.0M on average, the costliest 5 % $900.0M
+    (none below $850.0M), 10 % of futures short of demand; its NPV of $212.4M (worst 5 % -$221.2M, 21 %
+    negative) values its own use at market prices, which no one pays: said as an imputed value alone, its
+    tail and P(NPV < 0) left out, so the sampling error's largest probability is the 10 % short's,
+    sqrt(0.1 x 0.9 / 100) = 3.0 pp, not P(NPV < 0)'s 4.1 pp. The same row without its present cost (a
+    plan solved for NPV) is said by its NPV, as before."""
+    from fleetopt.core.results.risk_sentences import risk_in_short
+
+    row = {"present_cost_mean_usd": 700e6, "present_cost_mean_se_usd": 5e6, "present_cost_p95_usd": 850e6,
+           "present_cost_cvar95_usd": 900e6, "npv_mean_usd": 212.4e6, "npv_mean_se_usd": 25.6e6,
+           "npv_cvar5_usd": -221.2e6, "loss_probability": 0.21, "default_probability": 0.0,
+           "breach_probability": 0.0, "shortfall_probability": 0.1}
+    said = risk_in_short("Plan “milp”", 100, row, forecast_npv=340.2e6, served="It serves 95.0% ...")
+    assert said == [
+        "Plan “milp”: present cost $700.0M on average over 100 futures; the costliest 5 % average $900.0M, "
+        "none of them below $850.0M.",
+        "It serves 95.0% ...",
+        "Its imputed value, the NPV with the GPUs' own use valued at market prices: $212.4M on average "
+        "against $340.2M on the forecast.",
+        "A liquidity default in 0.0% of the futures, a covenant breach in 0.0%.",
+        "Sampling error, one standard error over 100 futures: $5.0M on the mean present cost, $26M on the "
+        "mean NPV, at most 3.0 pp on each probability.",
+    ]
+    npv = {c: v for c, v in row.items() if not c.startswith("present_cost")}
+    assert risk_in_short("Plan “milp”", 100, npv)[0] == (
+        "Plan “milp”: mean NPV $212.4M over 100 futures; the worst 5 % average -$221.2M; 21.0% end with a "
+        "negative NPV.")
 
 
 def test_an_npv_plans_evaluation_says_no_present_cost(tmp_path):

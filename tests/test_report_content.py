@@ -2954,7 +2954,7 @@ def test_the_in_short_of_a_cost_plans_evaluation_says_the_demand_it_serves(tmp_p
         # report left it out, and its error, which the terminal and a notebook give; a cost plan's after
         # its present cost over the same futures (tests/test_present_cost_shown.py)
         npv = format_usd(row["npv_mean_usd"])
-        mean = (f"Its mean NPV (the GPUs' own use valued at market prices, as revenue) {npv}"
+        mean = (f"Its imputed value, the NPV with the GPUs' own use valued at market prices: {npv} on average"
                 if objective == "cost" else f"Plan “milp”: mean NPV {npv} over 40 futures")
         assert mean in terminal and mean in report and "on the mean NPV" in report
 

@@ -66,6 +66,7 @@ from fleetopt.core.results.headline import (
     present_cost_shown,
 )
 from fleetopt.core.results.plan_limits import PLAN_LIMITS_LABEL, plan_limits
+from fleetopt.core.results.risk_sentences import IMPUTED_NPV
 from fleetopt.core.results.shocks import lowest_quarter, shocked_cash_label, worst_shock
 from fleetopt.core.results.valuation import (
     CASH_HELD_LABEL,
@@ -215,7 +216,7 @@ def _market_valued(run: ReportRun) -> str:
 # a lab's NPV figures' heading (a cost sweep's, an evaluation's of plans solved for least cost): its NPV
 # values its GPUs' own use at market prices (no one pays it), so its NPV figures are of an imputed value,
 # after what it costs and the demand it serves
-IMPUTED_VALUE = "Imputed value: the NPV with the GPUs' own use valued at market prices"
+IMPUTED_VALUE = f"Imputed value: {IMPUTED_NPV}"
 
 
 def _forecast_npv_kpi(run: ReportRun) -> Kpi:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from fleetopt.core.results.cost import MARKET_VALUED
 from fleetopt.core.results.headline import present_cost_shown
 from fleetopt.core.results.valuation import horizon_words
 from fleetopt.core.tail import probability_error
@@ -26,34 +25,28 @@ def risk_in_short(
     """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
     of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
     (against ``forecast_npv`` where given: a report's, which runs the plan on the forecast for its
-    statements; an evaluation simulates the scenarios only), CVaR5 and share with a negative NPV;
-    its liquidity default, covenant breach and uncured breach probabilities, and either default's,
-    the lenders' count (those an older run lacks left out): the terminal's, a notebook's and a
-    report's, of a cost plan too (its NPV values the GPUs' own use at market prices, which each says
-    beside it: cost_plans_note).
+    statements; an evaluation simulates the scenarios only), CVaR5 and share with a negative NPV
+    (:func:`npv_in_short`); its liquidity default, covenant breach and uncured breach probabilities,
+    and either default's, the lenders' count (those an older run lacks left out): the terminal's, a
+    notebook's and a report's.
     ``served``: the sentence of the demand a cost plan serves (evaluate.metrics.demand_in_short), said
     before its risk, whose share of futures short of demand the sampling error then counts.
     ``quarters``: the horizon's, over which each probability is counted (a credit reader took a
     share of futures for a yearly rate where none was said; None: not said).
     A plan solved for least cost (a ``row`` with its present cost, :func:`present_cost_shown`) is said
     by its present cost first (:func:`present_cost_in_short`, against ``forecast_cost``, the words of
-    its present cost on the forecast where given), its NPV after it."""
+    its present cost on the forecast where given), the demand it serves, and its mean NPV after them as an
+    imputed value alone (:func:`imputed_value_in_short`), as a cost sweep's pick and an evaluation's are."""
     against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
     cost = present_cost_in_short(label, n, row, forecast_cost)
-    loss = (f"; {format_percent(float(row['loss_probability']))} end with a negative NPV"
-            if "loss_probability" in row else "")
     uncured = row.get("uncured_breach_probability")  # not in a run written before fleetopt 0.4.11
     cure = ", one the owners could not cure (an event of default) in "
     event = "" if uncured is None else f"{cure}{format_percent(uncured)}"
     either = row.get("any_default_probability")  # not in a run written before fleetopt 0.4.14
     if either is not None:
         event += f"; {ANY_DEFAULT_WORDS} in {format_percent(either)}"
-    npv = format_usd(float(row["npv_mean_usd"]))
-    over = counted(n, "future")
-    opening = f"Its mean NPV{MARKET_VALUED} {npv}" if cost else f"{label}: mean NPV {npv} over {over}"
     said = [
-        f"{opening}{against}; "
-        f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{_limited_tail(row)}{loss}.",
+        imputed_value_in_short(row, against) if cost else npv_in_short(label, n, row, against),
         f"{_over_the_horizon(quarters)} in {format_percent(float(row['default_probability']))} of the "
         f"futures, a covenant breach in {format_percent(float(row['breach_probability']))}{event}.",
     ]  # fmt: skip
@@ -62,6 +55,30 @@ def risk_in_short(
     said = [sentence for sentence in first if sentence] + said[1:]
     sampling = sampling_in_short(n, row, shortfall=served is not None)
     return said + sampling + slip_in_short(row) + survival_in_short(row)
+
+
+def npv_in_short(label: str, n: int, row, against: str = "") -> str:
+    """A plan's mean NPV over ``n`` futures (``against``: its words on the forecast), its worst 5 % and
+    the share with a negative NPV: 'Plan “milp”: mean NPV $212.4M over 100 futures; the worst 5 % average
+    -$221.2M; 21.0% end with a negative NPV.'"""
+    loss = (f"; {format_percent(float(row['loss_probability']))} end with a negative NPV"
+            if "loss_probability" in row else "")
+    npv = format_usd(float(row["npv_mean_usd"]))
+    return (f"{label}: mean NPV {npv} over {counted(n, 'future')}{against}; "
+            f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{_limited_tail(row)}{loss}.")
+
+
+# a lab's NPV (a plan solved for least cost): it values the GPUs' own use at market prices, which no one
+# pays, so it is an imputed value, said after what the plan costs and serves (the report's key figures
+# head it so: key_figures.IMPUTED_VALUE)
+IMPUTED_NPV = "the NPV with the GPUs' own use valued at market prices"
+
+
+def imputed_value_in_short(row, against: str = "") -> str:
+    """A plan solved for least cost's mean NPV as an imputed value (:data:`IMPUTED_NPV`), ``against``
+    its words on the forecast: its tail and the share of futures with a negative NPV are of a revenue no
+    one pays, and left out (the plan's tail is its costliest futures: :func:`present_cost_in_short`)."""
+    return f"Its imputed value, {IMPUTED_NPV}: {format_usd(float(row['npv_mean_usd']))} on average{against}."
 
 
 def present_cost_in_short(label: str, n: int, row, forecast: str = "") -> str | None:
@@ -106,18 +123,21 @@ IN_SHORT_PROBABILITIES = ("loss_probability", "default_probability", "breach_pro
 def sampling_in_short(n: int, row, shortfall: bool = False) -> list[str]:
     """How far sampling ``n`` futures may move the figures of "In short": one standard error of the
     mean NPV and the largest of its probabilities' and shares' (:func:`probability_error`: every
-    share it states, P(NPV < 0) and the policy's reactions too, so that "at most" holds for each);
+    share it states, P(NPV < 0) (not of a plan solved for least cost, whose NPV is said alone) and the
+    policy's reactions too, so that "at most" holds for each);
     none with one future. ``shortfall``: whether it states the share of futures short of demand
     (evaluate.metrics.demand_in_short). Each error to two significant figures (:func:`format_error`)."""
     se = float(row.get("npv_mean_se_usd", float("nan")))
-    stated = (*IN_SHORT_PROBABILITIES, *(["shortfall_probability"] if shortfall else []), "slipped_share",
+    cost = present_cost_shown(row)  # its NPV an imputed value, said without P(NPV < 0)
+    probabilities = [c for c in IN_SHORT_PROBABILITIES if not (cost and c == "loss_probability")]
+    stated = (*probabilities, *(["shortfall_probability"] if shortfall else []), "slipped_share",
               *SURVIVAL_WORDS)
     errors = [probability_error(float(row[c]), n) for c in stated if c in row]
     largest = max((e for e in errors if np.isfinite(e)), default=float("nan"))
     if not (np.isfinite(se) and np.isfinite(largest)):
         return []
-    cost = float(row["present_cost_mean_se_usd"]) if present_cost_shown(row) else float("nan")
-    cost_error = f"{format_error(cost)} on the mean present cost, " if np.isfinite(cost) else ""
+    cost_se = float(row["present_cost_mean_se_usd"]) if cost else float("nan")
+    cost_error = f"{format_error(cost_se)} on the mean present cost, " if np.isfinite(cost_se) else ""
     return [f"Sampling error, one standard error over {counted(n, 'future')}: {cost_error}{format_error(se)} "
             f"on the mean NPV, at most {format_error(largest, 'pp')} on each probability."]
 
