@@ -194,11 +194,13 @@ def _soon_retired_kpis(run: ReportRun) -> list[Kpi]:
 def _forecast_groups(run: ReportRun) -> list[tuple[str, list[Kpi]]]:
     """The key figures on the forecast under headings, as those over the scenarios are: NPV, peak debt
     and lowest cash of the forecast run with the plan's policy; DSCR, covenants and shocks of the
-    MILP's statements, marked as such where the policy changes the forecast. A cost solve's cost and
-    demand first; a heading with no figure is left out."""
+    MILP's statements, marked as such where the policy changes the forecast. A plan solved for least
+    cost (its solve's, a cost sweep's pick, an evaluation's) by its cost and demand first, and of its NPV,
+    an imputed value, the figure alone; a heading with no figure is left out."""
+    cost = run.solved_for_cost
     groups = [
-        ("Cost and demand served", _cost_kpis(run, run.figures) if run.solved_for_cost else []),
-        (IMPUTED_VALUE, [_forecast_npv_kpi(run)]) if in_cost_terms(run) else ("Value", _forecast_value_kpis(run)),
+        ("Cost and demand served", _cost_kpis(run, run.figures) if cost else []),
+        (IMPUTED_VALUE, [_forecast_npv_kpi(run)]) if cost else ("Value", _forecast_value_kpis(run)),
         ("Debt and cash", _forecast_cash_kpis(run)),
         ("Covenants and defaults", _forecast_covenant_kpis(run)),
         ("Revenue and customers", _forecast_revenue_kpis(run)),
