@@ -11,6 +11,10 @@ principal repaid mends. Opening cash $1B, no tax, the minimum cash 0 unless told
 
 from __future__ import annotations
 
+import io
+import re
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,19 +26,22 @@ from test_borrowing_base import BASE_BIT, resale
 from test_policy import BACKENDS, NO_COMPILER, model
 
 from fleetopt import api
+from fleetopt.cli.render.evaluate import reactions_table
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.plan import Plan
+from fleetopt.core.results.risk_sentences import survival_in_short
 from fleetopt.evaluate.chunk_store import ChunkStore
 from fleetopt.evaluate.covenant_tests import base_cure_order
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.kernel.cpu import CpuKernel, cpu_kernel
 from fleetopt.evaluate.kernel.shape import kernel_fits
-from fleetopt.evaluate.metrics import BASE_PREPAY_COLUMNS, plan_metrics
+from fleetopt.evaluate.metrics import BASE_PREPAY_COLUMNS, plan_metrics, reactions_taken
 from fleetopt.evaluate.path import path_in
 from fleetopt.evaluate.planfile import save_plans
 from fleetopt.evaluate.result_fields import BASE_PREPAY_FIELDS, RESULT_FIELDS, fields_kept
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.report.key_figures import _reaction_kpis
 from fleetopt.schema.model_file import bundled_model_path
 from fleetopt.schema.policy import Policy
 
@@ -369,3 +376,47 @@ def test_a_stopped_run_resumes_with_the_prepayments_of_its_kept_rows_and_stored_
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
     for column, value in PREPAID_EVERYWHERE.items():
         assert resumed.metrics[column].tolist() == pytest.approx([value] * 12, rel=1e-12)
+
+def _shown(metrics: pd.DataFrame) -> tuple[str, list[str], str, list[str]]:
+    """What the policy's reactions show of a plan's metrics: the terminal's table (its text), the report's
+    key figures over the scenarios (words: figure), the reactions taken (the forecast's table's, a
+    deterministic evaluation's) and "In short"'s sentence."""
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, width=300).print(reactions_table(metrics, "what the policy had to do", contracts=False))
+    run, row = SimpleNamespace(data=SimpleNamespace(contracts=[])), metrics.iloc[0]
+    kpis = [f"{k.label}: {k.value}" for k in _reaction_kpis(run, row)]
+    return out.getvalue(), kpis, reactions_taken(row), survival_in_short(row)
+
+
+# the reactions of a model without contracts, as the report's key figures say them where none acted
+NO_REACTION = ["scenarios with: order deferred: 0.0%", "scenarios with: order cancelled: 0.0%",
+               "scenarios with: distress sale: 0.0%", "scenarios with: prepayment cut: 0.0%"]
+NO_USD = ["mean capex deferred: $0", "mean deposits forfeited: $0", "mean distress-sale proceeds: $0"]
+
+
+def test_the_prepayments_are_shown_beside_the_other_reactions_only_where_the_metrics_have_them():
+    """The two scenarios above (one prepaid $7M, one nothing): with the rule on, the terminal's reactions
+    table has 'borrowing base prepaid' 50.0% and its mean, $3.5M, after the other reactions, the report's
+    key figures 'scenarios with: borrowing base prepaid' and 'mean borrowing base prepaid', the reactions
+    taken name it and "In short" says the policy had to prepay in 50.0 % of the futures. With the rule
+    off none of it: every table, figure and sentence as a run without the rule shows them."""
+    data = data_of(prepay_model())
+    scen = deterministic_scenarios(data, 2)
+    scen.factors["resale_factor"][0, 0] = 0.9
+    plans = batch(data, [fleet_plan(data)])
+    frames = {}
+    for policy in (RULE_ON, RULE_OFF):
+        out = simulate(SimulationConstants.from_data(data).with_policy(policy), plans, scen)
+        frames[policy] = pd.DataFrame({"plan": ["fleet"], **plan_metrics(out, quarters=data.T)})
+    table, kpis, taken, said = _shown(frames[RULE_ON])
+    assert re.search(r"│ fleet │( +0\.0% │){4} +50\.0% │( +\$0 │){3} +\$3\.5M │", table), table
+    assert "mean borrowing base prepaid (USD)" in " ".join(table.split())
+    assert kpis == [*NO_REACTION, "scenarios with: borrowing base prepaid: 50.0%", *NO_USD,
+                    "mean borrowing base prepaid: $3.5M"]
+    assert taken == "borrowing base prepaid"
+    assert said == ["Its policy had to prepay debt to mend the borrowing base in 50.0% of the futures."]
+    table, kpis, taken, said = _shown(frames[RULE_OFF])
+    assert "borrowing base" not in table and re.search(r"│ fleet │( +0\.0% │){4}( +\$0 │){3}\n", table), table
+    assert (kpis, taken, said) == ([*NO_REACTION, *NO_USD], "none", [])

@@ -120,16 +120,26 @@ REACTION_LABELS = {
 CONTRACT_REACTION_COLUMNS = ("rescheduled_share", "cancelled_share", "freed_share")
 
 
+# policy rule 6's reaction (policy.prepay_borrowing_base), named as the others are, after them, but only
+# where the metrics have its columns (BASE_PREPAY_COLUMNS: the rule on), so that a run without it shows
+# what it showed: its share of scenarios, and its mean USD (REACTION_USD_LABELS's)
+BASE_PREPAY_LABELS = {"base_prepaid_share": "borrowing base prepaid"}
+BASE_PREPAY_USD_LABELS = {"base_prepaid_mean_usd": "mean borrowing base prepaid"}
+
+
 def reactions_taken(row) -> str:
     """The policy's reactions a plan's row of metrics shows in some scenario, in words ("order
     deferred, distress sale"; "none"): on the forecast, those the plan needed there."""
-    return ", ".join(label for column, label in REACTION_LABELS.items() if row.get(column, 0) > 0) or "none"
+    labels = {**REACTION_LABELS, **BASE_PREPAY_LABELS}
+    return ", ".join(label for column, label in labels.items() if row.get(column, 0) > 0) or "none"
 
 
-def reaction_labels(contracts: bool) -> dict[str, str]:
-    """:data:`REACTION_LABELS`, without the contracts' where the model has none (``contracts``)."""
+def reaction_labels(contracts: bool, columns=()) -> dict[str, str]:
+    """:data:`REACTION_LABELS`, without the contracts' where the model has none (``contracts``), and
+    rule 6's (:data:`BASE_PREPAY_LABELS`) where ``columns`` (the metrics') have it."""
     kept = REACTION_LABELS.items()
-    return {c: label for c, label in kept if contracts or c not in CONTRACT_REACTION_COLUMNS}
+    return {**{c: label for c, label in kept if contracts or c not in CONTRACT_REACTION_COLUMNS},
+            **{c: label for c, label in BASE_PREPAY_LABELS.items() if c in columns}}
 
 
 # what the reactions moved, in USD, as tables and the report name them (means over scenarios)
@@ -138,8 +148,16 @@ REACTION_USD_LABELS = {
     "forfeited_deposits_mean_usd": "mean deposits forfeited",
     "distress_sale_proceeds_mean_usd": "mean distress-sale proceeds",
 }
+
 # what each of them is a mean over: every scenario, not only those where the policy acted
 REACTION_MEANS = "means over all the scenarios, 0 in those where the policy did not act"
+
+
+def reaction_usd_labels(columns) -> dict[str, str]:
+    """:data:`REACTION_USD_LABELS` and rule 6's (:data:`BASE_PREPAY_USD_LABELS`), those ``columns``
+    (the metrics', a row's index) have (a run before 0.4.4 has none)."""
+    labels = {**REACTION_USD_LABELS, **BASE_PREPAY_USD_LABELS}
+    return {c: label for c, label in labels.items() if c in columns}
 
 
 # the metrics column: the plan, run on its own forecast with its policy, breaches no covenant and

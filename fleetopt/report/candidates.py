@@ -25,6 +25,8 @@ from fleetopt.core.results.cost import MARKET_VALUED
 from fleetopt.core.results.headline import CVAR95_COST_LABEL, MEAN_COST_LABEL, P95_COST_LABEL
 from fleetopt.core.units import counted, error_beside, format_percent, format_rate, format_usd, listed
 from fleetopt.evaluate.metrics import (
+    BASE_PREPAY_LABELS,
+    BASE_PREPAY_USD_LABELS,
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
@@ -341,7 +343,16 @@ CANDIDATE_HEADERS = {
     **REACTION_LABELS,
     # the capex deferred only: a printed page has no room for every USD mean (the key figures list them)
     "deferred_capex_mean_usd": REACTION_USD_LABELS["deferred_capex_mean_usd"],
+    # policy rule 6's, where the metrics have them (the rule on): a table shows only the columns it has
+    **BASE_PREPAY_LABELS,
+    **BASE_PREPAY_USD_LABELS,
 }
+
+
+# what the policy had to do: a table of their own below the candidates' figures, each row named by
+# its # and plan (in one table of 24 columns a 1280 px screen showed 10, the rest scrolled out of view);
+# rule 6's only where the metrics have its columns
+POLICY_COLUMNS = (*REACTION_LABELS, "deferred_capex_mean_usd", *BASE_PREPAY_LABELS, *BASE_PREPAY_USD_LABELS)
 
 
 # a lab's table (`sweep --objective cost`, an evaluation of plans solved for least cost): what a lab weighs,
@@ -360,8 +371,7 @@ COST_CANDIDATE_HEADERS = {
     "shortfall_probability": "P(shortfall)",
     **{c: CANDIDATE_HEADERS[c] for c in ("breach_probability", "default_probability", "any_default_probability")},
     "npv_mean_usd": "mean NPV, imputed",
-    **{c: CANDIDATE_HEADERS[c] for c in ("expected_min_cash_usd", "mean_utilisation", *REACTION_LABELS,
-                                         "deferred_capex_mean_usd")},
+    **{c: CANDIDATE_HEADERS[c] for c in ("expected_min_cash_usd", "mean_utilisation", *POLICY_COLUMNS)},
 }
 
 
@@ -398,9 +408,6 @@ CANDIDATE_SHARES = {c for c in (*CANDIDATE_HEADERS, *COST_CANDIDATE_HEADERS)
                     if c.endswith(("_probability", "_share", "_utilisation"))}
 
 
-# what the policy had to do: a table of their own below the candidates' figures, each row named by
-# its # and plan (in one table of 24 columns a 1280 px screen showed 10, the rest scrolled out of view)
-POLICY_COLUMNS = (*REACTION_LABELS, "deferred_capex_mean_usd")
 
 
 def candidates_section(run: ReportRun) -> str:
@@ -454,10 +461,10 @@ def _policy_section(run: ReportRun, metrics: pd.DataFrame, cols: list[str], head
     """What the policy had to do in each plan's scenarios, a row per plan named by # and plan."""
     deterministic = run.summary.get("deterministic")
     shares = "shares of the scenarios with each reaction" if not deterministic else ""
-    capex = REACTION_USD_LABELS["deferred_capex_mean_usd"]
-    usd = f"{capex}, in USD: {REACTION_MEANS}" if not deterministic else "USD"
     named = [c for c in cols if c in ("#", "plan")]
     policy = [c for c in cols if c in POLICY_COLUMNS]
+    means = " and ".join(headers[c] for c in policy if c.endswith("_usd"))  # the capex deferred; rule 6's
+    usd = f"{means}, in USD: {REACTION_MEANS}" if not deterministic else "USD"
     whose = "each candidate" if run.kind == "sweep" else ("each plan" if len(metrics) > 1 else "the plan")
     return (f"<h3>What the policy had to do in {whose}'s scenarios</h3>"
             + _caption([*notes, shares, usd])

@@ -94,13 +94,12 @@ from fleetopt.evaluate.metrics import (
     DEBT_AT_DEFAULT_METRICS,
     DEBT_AT_UNCURED_METRICS,
     MEDIAN_QUARTER_WORDS,
-    REACTION_LABELS,
-    REACTION_USD_LABELS,
     UNCURED_BEFORE_FIRST_WORDS,
     event_words,
     limited_liability_differs,
     median_quarter_label,
     reaction_labels,
+    reaction_usd_labels,
     uncured_median_before_first,
 )
 from fleetopt.report.markup import Kpi, kpi_block
@@ -419,7 +418,8 @@ def _deterministic_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
     if fc is None or (fc.defaults, fc.breaches, fc.first_breach) != (
             row["default_probability"] > 0, row["breach_probability"] > 0, tuple(first_breaks)):
         kpis += _deterministic_event_kpis(run, row, first_breaks)
-    kpis += [Kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
+    taken = reaction_labels(True, row.index)  # rule 6's where on
+    kpis += [Kpi(f"policy reaction: {label}", yes(column)) for column, label in taken.items()
              if column in row and row[column] > 0]  # fmt: skip
     return kpis
 
@@ -668,10 +668,10 @@ def _reaction_kpis(run: ReportRun, row: pd.Series) -> list[Kpi]:
         kpis.append(Kpi(late, format_percent(row["slipped_share"])))
     kpis += [
         Kpi(f"scenarios with: {label}", format_percent(row[column]))
-        for column, label in reaction_labels(bool(run.data.contracts)).items()
+        for column, label in reaction_labels(bool(run.data.contracts), row.index).items()
         if column in row
     ]
-    kpis += [Kpi(label, _row_usd(row, column)) for column, label in REACTION_USD_LABELS.items() if column in row]
+    kpis += [Kpi(label, _row_usd(row, column)) for column, label in reaction_usd_labels(row.index).items()]
     return kpis
 
 

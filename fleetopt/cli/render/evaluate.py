@@ -47,12 +47,12 @@ from fleetopt.evaluate.metrics import (
     MEAN_NO_DEFAULT_HEADER,
     MEDIAN_QUARTER_OF,
     MEDIAN_QUARTER_WORDS,
-    REACTION_USD_LABELS,
     UNCURED_BEFORE_FIRST_WORDS,
     event_words,
     limited_liability_differs,
     median_quarter_label,
     reaction_labels,
+    reaction_usd_labels,
     reactions_taken,
     uncured_median_before_first,
 )
@@ -221,15 +221,16 @@ def reactions_table(metrics, title: str, contracts: bool = True) -> Table:
     """What the policy had to do for the given plans: the share of scenarios with each reaction (those
     of contracts only where the model has any, ``contracts``), and the mean GPU capex deferred,
     deposits forfeited and distress-sale proceeds (docs/evaluation.md, "Policy"; a run before 0.4.4
-    has only the first)."""
-    shown = reaction_labels(contracts)
+    has only the first); policy rule 6's mandatory prepayments of the borrowing base after them, where
+    the metrics have them (the rule on)."""
+    shown = reaction_labels(contracts, metrics.columns)
     table = Table(title=title)
     table.add_column("plan", justify="left")
     for label in shown.values():
         table.add_column(label, justify="right")
-    usd = [column for column in REACTION_USD_LABELS if column in metrics.columns]
-    for column in usd:
-        table.add_column(f"{REACTION_USD_LABELS[column]} (USD)", justify="right")
+    usd = reaction_usd_labels(metrics.columns)
+    for label in usd.values():
+        table.add_column(f"{label} (USD)", justify="right")
     for _, row in metrics.iterrows():
         shares = [format_percent(row[column]) for column in shown]
         table.add_row(Text(str(row["plan"])), *shares, *(format_usd(row[column]) for column in usd))

@@ -152,6 +152,8 @@ SURVIVAL_WORDS = {
     "prepayment_cut_share": "cut a planned debt prepayment",
     "rescheduled_share": "start a contract late",
     "cancelled_share": "lose a contract (cancelled)",
+    # policy rule 6's, only where it is on (metrics.BASE_PREPAY_COLUMNS)
+    "base_prepaid_share": "prepay debt to mend the borrowing base",
 }
 
 
