@@ -506,3 +506,29 @@ def test_a_sweep_s_probe_names_first_the_gpus_fixed_purchases_lack():
     said = broken_words(CompletionProbe(data).broken(bought(data, {"2026Q1": 300})))
     assert said == ("contract delivery: contract big in 2026Q2 short by 200 GPUs (in 2026Q2..2026Q3); "
                     "minimum cash: 2026Q1 short by $143.0k")
+
+
+def test_fixed_purchases_whose_second_stage_finds_nothing_in_time_keep_the_first_stage_s_shortfall(
+    monkeypatch,
+):
+    """The second stage of the fixed purchases' diagnosis given only the time the first left it (a
+    millisecond) and finding no plan: the diagnosis is the first stage's, the contract 200 GPUs short
+    in each quarter, with the time limit's caveat, not "not diagnosed" (review)."""
+    from fleetopt.milp import diagnose as module
+
+    real, calls = module.solve_relaxed, []
+
+    def second_finds_nothing(*args):
+        calls.append(1)
+        return real(*args) if len(calls) == 1 else ("no_plan", None, float("inf"))
+
+    monkeypatch.setattr(module, "solve_relaxed", second_finds_nothing)
+    d = base_model()
+    d["contracts"] = {"big": contract(500, "2026Q2", 2)}
+    d["finance"]["opening_cash_usd"] = 0.4e6
+    d["retirement"]["resale"] = False
+    data = data_of(d)
+    found = diagnose(data, purchases=bought(data, {"2026Q1": 300}))
+    assert len(calls) >= 2 and found.caveat.startswith("the relaxed model stopped")
+    assert found[0]["group"] == "contract_delivery"
+    assert [amount for _, amount in found[0]["items"]] == pytest.approx([200.0, 200.0])

@@ -415,7 +415,9 @@ def test_purchases_beyond_the_suppliers_allocation_are_refused_naming_their_line
     [("orders.yaml", "purchases:\n  - {quarter: 2026Q3, sku: B200, site: texas, gpus: 2000}\n", "YAML"),
      ("orders.yml", "quarter;sku;site;gpus\n", "YAML"),  # by its suffix, whatever its first line
      ("orders.json", '{"purchases": [{"quarter": "2026Q3", "gpus": 2000}]}\n', "JSON"),
-     ("orders.txt", "- quarter: 2026Q3\n  sku: B200\n", "YAML")],  # by its first line: a YAML list
+     ("orders.txt", "- quarter: 2026Q3\n  sku: B200\n", "YAML"),  # by its first line: a YAML list
+     # one line of JSON, several keys: the CSV reader splits it at its commas; no header opens a list
+     ("j.csv", '[{"quarter": "2026Q3", "sku": "B200", "site": "texas", "gpus": 1600}]', "JSON")],
 )  # fmt: skip
 def test_a_yaml_or_json_file_is_refused_saying_what_a_purchases_file_is(here, name, text, kind):
     """A YAML or JSON file was refused as a CSV whose header "must name the columns quarter, sku, site,

@@ -232,8 +232,11 @@ def _refuse_other_format(path: str, fields: list[str]) -> None:
     line (``fields``, as the CSV reader split it) says it is YAML or JSON: "missing: quarter, sku, site,
     gpus" left a planner who wrote orders.yaml to guess what the file should be."""
     kind = OTHER_FORMATS.get(Path(path).suffix.lower())
+    opens = fields[0].lstrip()[:1] if fields else ""
+    if kind is None and opens and opens in "{[":  # no CSV header opens a list or an object: JSON, one line or many
+        kind = "JSON"
     if kind is None and len(fields) <= 1 and _NOT_CSV_LINE.match(",".join(fields)):
-        kind = "JSON" if fields and fields[0].lstrip()[:1] in "{[" else "YAML"
+        kind = "YAML"
     if kind is not None:
         raise InputError(f"{path}: {PURCHASES_FORMAT}, a row per purchase; this file reads as {kind}")
 

@@ -164,7 +164,8 @@ def solve_lacking_first(
     31.6 MW at a site for a quarter, weight 31.6, against 1,725 for the cash, DSCR and contract
     shortfalls that holding it at 0 adds), so the weighted model alone named power the purchases did
     not lack as its cheapest way round their cash. Returns the status and gap of the first stage not
-    solved to its optimum, else the second's."""
+    solved to its optimum, else the second's; where the second finds no plan in the time the first left
+    it, the first's plan (its GPUs and MW the least, its money not) as stopped at the time limit."""
     deadline = None if time_limit is None else time.monotonic() + float(time_limit)
     gpus_and_mw = [idx for idx in m.SLACK if not is_money(idx[0])]
     with _objective(m, sum(slack_weight(m, idx) * m.slack[idx] for idx in gpus_and_mw)):
@@ -172,9 +173,14 @@ def solve_lacking_first(
     if lacking[0] in ("infeasible", "no_plan"):
         return lacking
     held = [(m.slack[idx], max(m.slack[idx].value or 0.0, 0.0) + HELD_ROUND_OFF) for idx in gpus_and_mw]
+    first = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var))
     with _at_most(held):
         status, results, gap = solve_relaxed(m, solver, _left(deadline), threads)
-    if lacking[0] != "optimal" and status != "no_plan":
+    if status == "no_plan":  # the time left found nothing: the first stage's plan, said to be stopped short
+        for v, value in first.items():
+            v.set_value(value, skip_validation=True)
+        return "time_limit", lacking[1], lacking[2]
+    if lacking[0] != "optimal":
         return lacking[0], results, lacking[2]
     return status, results, gap
 
