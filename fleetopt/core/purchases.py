@@ -233,7 +233,7 @@ def _refuse_other_format(path: str, fields: list[str]) -> None:
     gpus" left a planner who wrote orders.yaml to guess what the file should be."""
     kind = OTHER_FORMATS.get(Path(path).suffix.lower())
     opens = fields[0].lstrip()[:1] if fields else ""
-    if kind is None and opens and opens in "{[":  # no CSV header opens a list or an object: JSON, one line or many
+    if kind is None and opens and opens in "{[":  # no CSV header opens a list or an object
         kind = "JSON"
     if kind is None and len(fields) <= 1 and _NOT_CSV_LINE.match(",".join(fields)):
         kind = "YAML"
