@@ -801,3 +801,32 @@ def test_every_function_of_the_api_refuses_an_argument_it_lacks_by_name():
             function(not_an_argument=1)
         with pytest.raises(InputError, match=rf"^fleetopt\.api\.{function.__name__}"):
             function(*range(len(inspect.signature(function).parameters) + 1))
+
+
+def test_a_sweeps_command_line_options_are_told_where_they_go_and_a_rule_is_taken_whole(here):
+    """A notebook user carrying `fleetopt sweep`'s options over: fo.sweep(out=...) and
+    fo.sweep(allow_riskier=True) named no argument of the sweep's; fo.resume_sweep(folder,
+    rule_changes=fo.Rule(...)) and fo.rerank_sweep(folder, fo.Rule(...)), the rule as fo.sweep takes it,
+    were refused as "not a Rule", and rule= named no argument. A Rule is now the whole rule: tiny's
+    plans all breach in most futures, so a 5 % limit is met by none; the same sweep finished with a
+    rule of no limits picks the candidate of highest mean NPV of all, and reranked, of highest CVaR5."""
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.sweep has no argument 'out': the folder it saves "
+                       r"in as it goes \(`fleetopt sweep --out`\) is folder="):
+        api.sweep("tiny", out="x")
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.sweep has no argument 'allow_riskier': `fleetopt "
+                       r"sweep --allow-riskier` is the rule's no_riskier_than_optimum=False: "
+                       r"rule=fleetopt\.api\.Rule\(no_riskier_than_optimum=False\)$"):
+        api.sweep("tiny", allow_riskier=True)
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.rerank_sweep has no argument 'rule': the rule is "
+                       r"rule_changes: a fleetopt\.api\.Rule \(the whole rule\)"):
+        api.rerank_sweep("x", rule=api.Rule())
+    folders = []
+    with pytest.raises(api.RuleNotMet, match="no candidate meets the rule"):
+        api.sweep("tiny", candidates=3, scenarios=SCENARIOS, rule=api.Rule(max_breach_prob=0.05), folder=True,
+                  on_folder=folders.append)  # fmt: skip
+    no_limits = {"forecast_within_limits": False, "no_riskier_than_optimum": False}
+    finished = api.resume_sweep(folders[0], rule_changes=api.Rule(prefer="mean", **no_limits))
+    assert finished.recommended["npv_mean_usd"] == finished.metrics["npv_mean_usd"].max()  # no breach limit
+    reranked = api.rerank_sweep(api.write_sweep_run(finished), api.Rule(**no_limits))
+    assert reranked.recommended["npv_cvar5_usd"] == reranked.metrics["npv_cvar5_usd"].max()  # ties: by mean
+    assert reranked.rule == api.Rule(**no_limits)

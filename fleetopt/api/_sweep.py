@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.kinds import run_name
 from fleetopt.sweep.result import SweepResult
 from fleetopt.sweep.result import write_sweep_run as _write_sweep_folder
-from fleetopt.sweep.rule import Rule
+from fleetopt.sweep.rule import _RULE_FIELD, Rule
 from fleetopt.sweep.run import prepare_sweep as _prepare_sweep
 from fleetopt.sweep.run import rerank_sweep as _rerank_sweep
 from fleetopt.sweep.run import resume_sweep as _resume_sweep
@@ -39,10 +39,38 @@ def _tokens(name: str, tokens) -> list[str]:
     return [limits.text(name, token) for token in tokens]
 
 
-# a sweep's keywords a notebook may reach for that are another thing's: the rule's fields
+# a sweep's keywords a notebook may reach for that are another thing's: the options of `fleetopt sweep`
+# that are another function's or argument's here, and the rule's fields
 SWEEP_ELSEWHERE = {
+    **{option.removeprefix("--").replace("-", "_"): f"`fleetopt sweep {option}` is the rule's {field}: "
+       f"rule=fleetopt.api.Rule({field if '=' in field else field + '=...'})"
+       for option, field in _RULE_FIELD.items()},
     **{f.name: f"it is a field of the rule: rule=fleetopt.api.Rule({f.name}=...)" for f in fields(Rule)},
+    "out": "the folder it saves in as it goes (`fleetopt sweep --out`) is folder=; "
+           "fleetopt.api.write_sweep_run(result, out) writes the finished run",
+    "report": "its report (`fleetopt sweep --report`) is "
+              "fleetopt.api.report(fleetopt.api.write_sweep_run(result))",
+    "rerank": "a finished sweep ranked by another rule (`fleetopt sweep --rerank`) is "
+              "fleetopt.api.rerank_sweep(folder, rule)",
+    "resume": "an interrupted sweep (`fleetopt sweep --resume`) is finished by "
+              "fleetopt.api.resume_sweep(folder)",
 }
+
+# the rule of a resume or rerank, given by a keyword of its own: it is their rule_changes
+RULE_CHANGES_ELSEWHERE = {
+    name: "the rule is rule_changes: a fleetopt.api.Rule (the whole rule), or {field: value} for some of "
+          "its fields, e.g. {'prefer': 'mean'}"
+    for name in ("rule", *(f.name for f in fields(Rule)))
+}
+
+
+def _rule_changes(rule_changes) -> dict | None:
+    """A resume's or rerank's ``rule_changes``, the rule's fields to replace: a :class:`Rule` is every
+    field of it, the rule itself as :func:`sweep` takes it (it was refused as "not a Rule"); a mapping,
+    the fields it names, each checked."""
+    if isinstance(rule_changes, Rule):
+        return asdict(rule_changes)
+    return None if rule_changes is None else Rule.checked_fields("rule_changes", rule_changes)
 
 
 @arguments_checked(SWEEP_ELSEWHERE)
@@ -182,11 +210,11 @@ def _purchases_list(purchases) -> list:
         raise InputError(f"purchases must be a list of CSV files (got {type(purchases).__name__})") from None
 
 
-@arguments_checked()
+@arguments_checked(RULE_CHANGES_ELSEWHERE)
 def resume_sweep(
     folder: str | Path | int,
     progress: Callable[[int, int], None] | None = None,
-    rule_changes: dict | None = None,
+    rule_changes: Rule | dict | None = None,
     candidate_progress: Callable[[str], None] | None = None,
     *,
     backend: str | None = None,
@@ -195,15 +223,15 @@ def resume_sweep(
     """Finish an interrupted sweep (its folder or run id): the candidates it saved are taken as they
     are, only those it had not made are solved, and only missing evaluation chunks are evaluated.
     ``rule_changes``: fields of :class:`Rule` to replace (a sweep whose rule no candidate met
-    finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``. ``backend`` and ``threads``
+    finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``, or a :class:`Rule`, the whole
+    rule (each field it leaves out at its default). ``backend`` and ``threads``
     (None: the sweep's own) change how its evaluation runs, not its figures (to 1e-12).
 
     Returns the finished :class:`SweepResult`, as :func:`sweep` does (:func:`write_sweep_run` writes
     it into its folder).
     """
     folder = resolve_run(folder, "folder")
-    if rule_changes is not None:
-        Rule.checked_fields("rule_changes", rule_changes)
+    rule_changes = _rule_changes(rule_changes)
     limits.callback("progress", progress)  # before the work, not at its first call
     limits.callback("candidate_progress", candidate_progress)
     how = {"backend": backend, "threads": threads}  # checked by the resume
@@ -211,10 +239,10 @@ def resume_sweep(
                                          candidate_progress=candidate_progress, how=how))  # fmt: skip
 
 
-@arguments_checked()
+@arguments_checked(RULE_CHANGES_ELSEWHERE)
 def rerank_sweep(
     folder: str | Path | int,
-    rule_changes: dict | None = None,
+    rule_changes: Rule | dict | None = None,
     *,
     backend: str = "auto",
     threads: int | None = None,
@@ -223,7 +251,9 @@ def rerank_sweep(
     """A finished sweep (its folder or run id) ranked by another rule, with no solve but a new stress
     pick's planned cash buffers (``.solved_now``, solved with the sweep's mip_gap and time limit): the rule it
     finished with, with ``rule_changes`` (fields of :class:`Rule`, e.g.
-    ``{"no_riskier_than_optimum": False}`` for ``--allow-riskier``). Its candidates are evaluated
+    ``{"no_riskier_than_optimum": False}`` for ``--allow-riskier``), or the :class:`Rule` given
+    (``fo.rerank_sweep(folder, fo.Rule(prefer="mean"))``: the whole rule, each field it leaves out at
+    its default). Its candidates are evaluated
     again on its scenarios (seconds: the solves were the sweep's minutes), so the figures are the
     sweep's own. The folder is only read: :func:`write_sweep_run` writes the result to a new one,
     whose summary.json names the sweep (``reranked_from``). ``backend``, ``threads`` and
@@ -232,8 +262,7 @@ def rerank_sweep(
     Returns a :class:`SweepResult` (:func:`write_sweep_run` writes it as a new run).
     """
     folder = resolve_run(folder, "folder")
-    if rule_changes is not None:
-        Rule.checked_fields("rule_changes", rule_changes)
+    rule_changes = _rule_changes(rule_changes)
     limits.text("backend", backend, BACKENDS)
     limits.callback("progress", progress)
     threads = resources.capped_threads(limits.threads("threads", threads))
