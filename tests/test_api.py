@@ -830,3 +830,22 @@ def test_a_sweeps_command_line_options_are_told_where_they_go_and_a_rule_is_take
     reranked = api.rerank_sweep(api.write_sweep_run(finished), api.Rule(**no_limits))
     assert reranked.recommended["npv_cvar5_usd"] == reranked.metrics["npv_cvar5_usd"].max()  # ties: by mean
     assert reranked.rule == api.Rule(**no_limits)
+
+
+def test_compare_takes_the_run_ids_of_a_runs_frame_and_refuses_a_second_result_as_the_model(two_runs,
+                                                                                            tiny_solved):
+    """An analyst picks runs from fo.runs().runs_frame() and compares them: its id column was refused
+    ("not a Series of 2 values"); fo.compare(result_a, result_b) read result_b as the model and said
+    "compare needs at least two plans", though two were given; out= (`fleetopt compare --out`) named
+    no argument of compare's."""
+    _, solved = tiny_solved
+    ids = api.runs(kind="solve").runs_frame()["id"]  # the two runs, newest first
+    with pytest.warns(FleetoptWarning, match="are the same plan"):  # one solve written twice
+        compared = api.compare(ids, scenarios=SCENARIOS)
+    assert [Path(name.split(":")[0]).name for name in compared.labels] == ["B", "A"]
+    with pytest.raises(InputError, match=r"^model \(--model\) is a SolveResult, a plan, not a model: the "
+                       r"plans to compare go in one list, fleetopt\.api\.compare\(\[result_a, result_b\]\)"):
+        api.compare(solved, solved)
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.compare has no argument 'out': its files are the "
+                       r"comparison's: comparison\.to_csv\(path\)"):
+        api.compare(ids, out="c.html")

@@ -53,8 +53,17 @@ from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.model_changes import change_words, edited_name
 from fleetopt.stochastic.result import StochasticResult
 
+# `fleetopt compare`'s options a notebook may reach for that are another thing's here
+_FILES = ("its files are the comparison's: comparison.to_csv(path), .to_json(path), .to_markdown(path); "
+          "its HTML page (`fleetopt compare --out c.html`), fleetopt.api.comparison_html(comparison)")
+COMPARE_ELSEWHERE = {
+    "out": _FILES,
+    "format": _FILES,
+    "plans": "the runs or plans compared are runs, the first argument: fleetopt.api.compare([RUN_A, RUN_B])",
+}
 
-@arguments_checked()
+
+@arguments_checked(COMPARE_ELSEWHERE)
 def compare(
     runs: str | Path | int | SolveResult | Iterable[str | Path | int | SolveResult],
     model: ModelArg = None,
@@ -106,12 +115,23 @@ def compare(
         "the runs to compare go in one list, fleetopt.api.compare([RUN_A, RUN_B]) (`fleetopt compare RUN_A "
         "RUN_B`); the ", limits.MODEL, " is the one every plan is evaluated under: a model file (a run's "
         "own is its model.yaml) or a bundled model's name"))  # fmt: skip
+    _refuse_a_result_as_model(model)
     _check_compare_settings(what_if, scenarios, seed, backend)
     names = _checked_labels(labels)
     if any(isinstance(r, (SolveResult, StochasticResult)) for r in given):
         return _compare_results(given, model, scenarios, seed, backend, names, what_if)
     return _compare_runs([resolve_run(r, "runs") for r in given], model, scenarios, seed, backend, names,
                          what_if)  # fmt: skip
+
+
+def _refuse_a_result_as_model(model) -> None:
+    """A solve's result given where the model goes, ``fo.compare(result_a, result_b)``: refused as a
+    plan, not a model (it was read as one result alone, "compare needs at least two plans")."""
+    if isinstance(model, (SolveResult, StochasticResult)):
+        raise InputError.naming(limits.MODEL, f" is a {type(model).__name__}, a plan, not a model: the plans "
+                                "to compare go in one list, fleetopt.api.compare([result_a, result_b]); the ",
+                                limits.MODEL, " is the one every plan is evaluated under (one result's own: "
+                                "model=result.loaded)")  # fmt: skip
 
 
 def _check_compare_settings(what_if, scenarios: int | None, seed: int | None, backend: str) -> None:
@@ -160,7 +180,10 @@ def comparison_html(comparison: Comparison) -> str:
 
 def _runs_given(runs) -> list:
     """:func:`compare`'s ``runs`` as a list: one as a list of one (a run id from a table of
-    fo.runs() is a numpy integer), refused where it is neither one nor a list, or names none."""
+    fo.runs() is a numpy integer), a column of run ids (``fo.runs().runs_frame().id``, a selection of
+    it) as its ids, refused where it is neither one nor a list, or names none."""
+    if isinstance(runs, pd.Series) and pd.api.types.is_integer_dtype(runs):  # run ids: runs_frame()'s "id"
+        return runs.tolist()
     # a table is one value, refused as a run is (Registry.id_given): iterated, it gave its columns as runs
     if isinstance(runs, (str, Path, Integral, RunRecord, SolveResult, StochasticResult, pd.DataFrame,
                          pd.Series)):  # fmt: skip
