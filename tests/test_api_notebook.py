@@ -920,8 +920,8 @@ def test_the_runs_show_in_a_notebook_as_the_terminal_lists_them_and_stay_a_list(
     metrics = evaluated.result.metrics.iloc[0]
     frame = listed.runs_frame()
     assert list(frame.columns) == [
-        "id", "created_utc", "kind", "model", "plan", "npv_usd", "present_cost_usd", "npv_mean_usd",
-        "npv_cvar5_usd", "any_default_probability", "out_of_sample_npv_mean_usd_diff",
+        "id", "created_utc", "kind", "model", "model_name", "plan", "npv_usd", "present_cost_usd",
+        "npv_mean_usd", "npv_cvar5_usd", "any_default_probability", "out_of_sample_npv_mean_usd_diff",
         "out_of_sample_npv_cvar_usd_diff", "n_scenarios", "seed", "path", "exists",
     ]  # fmt: skip
     assert frame["npv_usd"].dtype == frame["npv_mean_usd"].dtype == "float64"
@@ -937,6 +937,18 @@ def test_the_runs_show_in_a_notebook_as_the_terminal_lists_them_and_stay_a_list(
         assert f"| {markdown_text(figure)} |" in markdown  # "\$", as every Markdown display escapes it
     assert "| " + " | ".join(LISTED_HEADERS) + " |" in markdown
     assert "over the horizon's 8 quarters" in markdown and ".runs\\_frame()" in markdown
+
+
+def test_the_runs_frame_names_each_run_s_model_as_runs_lists_them_whatever_its_edits(here):
+    """fo.runs(model="tiny") lists the runs of every version of tiny, but runs_frame()'s model column
+    held "tiny (edited: ...)" for an edited one, so frame[frame.model == "tiny"] lost it: model_name is
+    the name itself."""
+    api.write_solve_run(api.solve("tiny"))
+    api.write_solve_run(api.solve(api.edit("tiny", {"horizon.discount_rate_annual": 0.10})))
+    frame = api.runs(model="tiny").runs_frame()
+    assert list(frame["model"]) == ["tiny (edited: horizon.discount_rate_annual)", "tiny"]
+    assert list(frame["model_name"]) == ["tiny", "tiny"]
+    assert len(frame[frame["model_name"] == "tiny"]) == len(api.runs(model="tiny")) == 2
 
 
 def test_a_run_its_data_and_the_unfinished_runs_show_as_short_tables_in_a_notebook(here):

@@ -292,14 +292,18 @@ class RunList(list):
 
     def runs_frame(self) -> pd.DataFrame:
         """A row per run, newest first, as the notebook's table lists it: ``id``, ``created_utc`` (a UTC
-        timestamp), ``kind``, ``model``, ``plan`` (the plan an evaluation's figures are of, a sweep's
-        pick), the key figures (:data:`~fleetopt.runs.registry.LISTED_FIGURES`: ``npv_usd`` on the
-        forecast, ``present_cost_usd`` of a cost solve, ``npv_mean_usd``, ``npv_cvar5_usd``,
+        timestamp), ``kind``, ``model`` (as shown: "tiny (edited: horizon.discount_rate_annual)"),
+        ``model_name`` (the model's name, "tiny", by which :func:`runs` lists), ``plan`` (the plan an
+        evaluation's figures are of, a sweep's pick), the key figures
+        (:data:`~fleetopt.runs.registry.LISTED_FIGURES`: ``npv_usd`` on the forecast,
+        ``present_cost_usd`` of a cost solve, ``npv_mean_usd``, ``npv_cvar5_usd``,
         ``any_default_probability``, and a stochastic solve's plan less its forecast optimum out of
         sample, ``out_of_sample_npv_mean_usd_diff`` and ``out_of_sample_npv_cvar_usd_diff``: float64,
         USD and shares in [0, 1], NaN where a run's kind has none), ``n_scenarios`` and ``seed`` they
         are over, ``path`` (its folder) and ``exists``. Every figure a run keeps: ``record.figures``."""
         frame = pd.DataFrame([r.listed() for r in self], columns=[*LISTED_COLUMNS, "exists"])
+        # the name runs(model=...) lists by, beside the model as shown ("tiny (edited: ...)")
+        frame.insert(frame.columns.get_loc("model") + 1, "model_name", [r.model_name for r in self])
         frame["created_utc"] = pd.to_datetime(frame["created_utc"], utc=True)
         return frame.astype({**dict.fromkeys(LISTED_FIGURES, "float64"), "n_scenarios": "Int64",
                              "seed": "Int64", "id": "int64", "exists": bool})  # fmt: skip
