@@ -9,6 +9,7 @@ import re
 import sqlite3
 import warnings
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -677,6 +678,15 @@ def test_runs_of_a_model_given_as_its_file_are_refused_not_listed_as_none(here):
     assert code == 2 and "must be a model's name" in err and "letters, digits" in err and "a file" not in err
     # the command names its option once, as typed ("model (--model)" named it twice)
     assert err.startswith("error: Invalid value for '--model': must be") and "model (--model)" not in err, err
+
+
+def test_runs_of_a_model_given_as_a_path_object_are_refused_as_its_file_is(here):
+    """fo.runs(model=Path("models/tiny.yaml")), a notebook's pathlib habit, said "must be a string",
+    where the same path as a string is told that a model's name, not a file, is wanted."""
+    for listing in (api.runs, api.unfinished_runs, api.unrecorded_runs):
+        with pytest.raises(InputError, match=r"^model \(--model\) is a model's name, as the name: field of "
+                           r"its file gives it \(e\.g\. 'tiny'\), not a file \(got 'models/tiny\.yaml'\)$"):
+            listing(model=Path("models/tiny.yaml"))
 
 
 def test_runs_of_a_model_with_none_where_others_have_runs_warns_naming_them(here, tiny_solved):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from difflib import get_close_matches
 from numbers import Integral
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pandas as pd
 
@@ -380,12 +380,14 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
 def _check_model_name(model) -> None:
     """The ``model`` the registry's runs are listed by: a model's name; a loaded model (what
     :func:`load` or :func:`edit` gives, which the other functions take as ``model``) is refused
-    naming its name, which lists the runs of every version of it."""
+    naming its name, which lists the runs of every version of it; a model file's path, a string or a
+    Path, as a file."""
     loaded = model[0] if isinstance(model, tuple) and model and isinstance(model[0], LoadedModel) else model
     if isinstance(loaded, LoadedModel):
         raise InputError.naming(limits.MODEL, " is a model's name, not a loaded model: give model="
                                 f"{loaded.model.name!r}, which lists the runs of every version of it")
-    limits.model_name(limits.MODEL, model)
+    # a Path is checked as its text is: a file's refused as one, where it "must be a string"
+    limits.model_name(limits.MODEL, str(model) if isinstance(model, PurePath) else model)
 
 
 def _warn_of_other_models(model: str, kind: str | None) -> None:
