@@ -784,6 +784,10 @@ def test_a_misspelt_keyword_is_refused_with_the_one_meant(tiny_solved):
     with pytest.raises(InputError, match=r"^fleetopt\.api\.sweep has no argument 'prefer': it is a field of "
                        r"the rule: rule=fleetopt\.api\.Rule\(prefer=\.\.\.\)$"):
         api.sweep("tiny", prefer="mean")
+    # a word of the name meant (the stochastic solve's seed is its scenarios'), not the nearest spelling
+    with pytest.raises(InputError, match=r"^fleetopt\.api\.solve_stochastic has no argument 'seed': did you "
+                       r"mean 'scenario_seed'\?"):
+        api.solve_stochastic("tiny", 5, seed=1)
     with pytest.raises(InputError, match=r"^fleetopt\.api\.solve_stochastic takes at most 2 arguments by "
                        r"position \(model, scenarios\): name the others"):
         api.solve_stochastic("tiny", 3, 2)

@@ -49,6 +49,8 @@ def _refusal(name: str, signature: inspect.Signature, kwargs: dict, exc: TypeErr
     key = unknown[0]
     if key in elsewhere:
         return f"fleetopt.api.{name} has no argument {key!r}: {elsewhere[key]}"
-    near = get_close_matches(key, list(signature.parameters), 1, 0.6)  # as a misspelt field's name is matched
+    # a word of an argument's name first (seed: scenario_seed), then a misspelt name, as a field's is matched
+    worded = [p for p in signature.parameters if key in p.split("_") and p != key]
+    near = worded[:1] or get_close_matches(key, list(signature.parameters), 1, 0.6)
     meant = f": did you mean {near[0]!r}?" if near else ""
     return f"fleetopt.api.{name} has no argument {key!r}{meant} (its arguments: {takes})"
