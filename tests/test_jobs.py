@@ -149,6 +149,36 @@ def test_a_chunk_stopped_with_its_rows_in_a_file_resumes_from_its_last_block(tin
     assert not list((tmp_path / "chunks").glob("rows-*"))
 
 
+def test_a_kept_block_whose_rows_were_changed_is_computed_again_with_a_warning(tiny, tmp_path):
+    """The stop of the test above (the second chunk's first 100 scenarios kept, in blocks of 20), then
+    one value of its rows file overwritten: the NPV of its plan 1 (plan 7 of the run) in scenario 45,
+    the third block's (40 .. 59), set to 1e12. The resume checks each kept block's checksum: it warns,
+    naming the file and the block, keeps the first two blocks and computes the chunk's 6 plans from
+    scenario 40 again, 6 x 260 = 1,560 pairs; its figures and NPV matrix are an unstopped run's to
+    the bit (the file's 1e12 was read back as the plan's NPV before, in silence)."""
+    data, batch = tiny
+    reference = run(data, batch)
+    store = ChunkStore(tmp_path / "chunks")
+
+    def tight(progress=None):
+        return evaluate(data, batch, 300, seed=5, backend="numpy", max_memory=300_000, keep_matrix=True,
+                        store=store, progress=progress)  # fmt: skip
+
+    with pytest.raises(KeyboardInterrupt):
+        tight(interrupt_at(20))
+    rows = tmp_path / "chunks" / "rows-6-12.bin"
+    with open(rows, "r+b") as file:  # field 0 (npv) of 6 plans x 300 scenarios, 8 bytes a value
+        file.seek((1 * 300 + 45) * 8)
+        file.write(np.float64(1e12).tobytes())
+    said = (f"{rows}: the rows of scenarios 40 .. 59 differ from what was written (their checksum fails: "
+            "the file was damaged or changed): they and the 40 scenarios after them are computed again")
+    with pytest.warns(FleetoptWarning, match=re.escape(said)):
+        resumed = tight()
+    assert resumed.pairs_computed == 6 * 260 and resumed.pairs_stored == 6 * 300 + 6 * 40
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    assert np.array_equal(resumed.npv_matrix, reference.npv_matrix)
+
+
 def test_a_cost_plan_s_present_cost_resumes_from_the_rows_an_earlier_attempt_kept(tiny, tmp_path):
     """The run of the test above with each pair's present cost computed too (a plan solved for
     least cost: docs/evaluation.md, "The present cost"): stopped after the 20th block, the second

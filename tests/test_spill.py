@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fleetopt.evaluate.result_fields import RESULT_FIELDS
+from fleetopt.evaluate.result_fields import RESULT_FIELDS, result_bytes
 from fleetopt.evaluate.spill import SpilledRows
 
 
@@ -70,3 +70,40 @@ def test_kept_rows_go_on_from_the_blocks_their_record_holds(tmp_path, monkeypatc
     other = spill.KeptRows(stem, {"chunk": 2}, 2, 8)  # another chunk's record: made anew
     assert other.done == 0
     other.close()
+
+
+def test_kept_rows_go_on_from_the_last_block_their_checksums_hold(tmp_path, monkeypatch):
+    """The kept rows of the test above, its two blocks recorded (slipped counts [1, 0] then [3, 1],
+    each block by another device). A byte of the second block's demand changed: the next attempt
+    warns naming the file and scenarios 4 .. 7, and goes on from scenario 4 with the first block's
+    counts [1, 0] and device. A value of the first block's rows changed (plan 1, scenario 2): it
+    starts anew, its record removed."""
+    from fleetopt.evaluate import spill
+
+    monkeypatch.setattr(spill, "RECORD_EVERY_S", float("inf"))
+    stem = tmp_path / "rows-0-2"
+    rows = spill.KeptRows(stem, {"chunk": 1}, 2, 8, "numpy: here")
+    rows.write(block(2, 0, 4), 0, 4)
+    rows.keep(0, 4, 10.0 * np.arange(4), np.array([1.0, 0.0]))
+    rows.close()
+    rows = spill.KeptRows(stem, {"chunk": 1}, 2, 8, "C build: there")
+    rows.write(block(2, 4, 8), 4, 8)
+    rows.keep(4, 8, 10.0 * np.arange(4, 8), np.array([3.0, 1.0]))
+    rows.close()
+    path = tmp_path / "rows-0-2.bin"
+    demand_at = result_bytes(2, 8) + 8 * 5  # scenario 5's demand
+    data = bytearray(path.read_bytes())
+    data[demand_at] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.warns(match=f"{path}: the rows of scenarios 4 .. 7 differ from what was written"):
+        rows = spill.KeptRows(stem, {"chunk": 1}, 2, 8, "numpy: here")
+    assert rows.done == 4 and rows.slipped.tolist() == [1.0, 0.0] and rows.earlier == {"numpy: here": 4}
+    np.testing.assert_array_equal(rows.demand(), 10.0 * np.arange(4))
+    rows.close()
+    assert spill.kept_record(stem, {"chunk": 1}, 2, 8)["done"] == 4
+    data[(1 * 8 + 2) * 8] ^= 1  # field 0, plan 1, scenario 2
+    path.write_bytes(bytes(data))
+    with pytest.warns(match="the rows of scenarios 0 .. 3 differ"):
+        rows = spill.KeptRows(stem, {"chunk": 1}, 2, 8)
+    assert rows.done == 0 and not (tmp_path / "rows-0-2.json").exists()
+    rows.close()
