@@ -2895,6 +2895,25 @@ def test_tiny_blocks_warning_names_the_budget_that_gives_calls_of_a_sensible_siz
     assert code == 0 and job["plan_chunk"] * job["scenario_chunk"] < 480, err
 
 
+def test_a_resume_that_computes_nothing_is_not_warned_of_as_slow(tmp_path, monkeypatch):
+    """The run of the test above (6 plans x 80 scenarios of tiny under 60 KB: "the run will be slow,
+    about 1.34 s") stopped while its result tables printed, every chunk saved: its resume computes
+    nothing, and said the run would be slow all the same; now it says nothing of it."""
+    from fleetopt.cli import risk_commands
+
+    folder = tmp_path / "run"
+    monkeypatch.setattr(risk_commands, "print_best", _ctrl_c)
+    plans = _tiny_plans_file(tmp_path)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(plans), "--scenarios", "80", "--backend",
+                           "numpy", "--max-memory", "60KB", "--out", str(folder))  # fmt: skip
+    assert code == 130 and "the run will be slow" in " ".join(err.split()), err
+    monkeypatch.undo()
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 0 and "will be slow" not in " ".join(err.split()), err
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 6 * 80
+
+
 def test_a_run_estimated_under_a_second_is_not_warned_of_however_small_its_calls(tmp_path):
     """6 plans x 20 scenarios of tiny under 60 KB run 1 plan on blocks of 10 scenarios, 12 calls of 10
     pairs: 20 x 30 us + 960 / 7.75e6 + 5 x 20 x 30 us + 12 x 27.6 ms = 0.335 s by NumPy's estimate.

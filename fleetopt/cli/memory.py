@@ -59,11 +59,14 @@ def warn_if_tiny_blocks(job: EvaluationJob) -> None:
     """A budget that leaves room for calls of only a few (plan, scenario) pairs makes the run crawl,
     each call's own cost outweighing its work: say so, with how long the run may take, and the
     budget that gives calls of a sensible size (:data:`chunking.SENSIBLE_BLOCK_PAIRS`) and its time;
-    nothing for a run estimated to take less than :data:`SLOW_RUN_SECONDS`."""
+    nothing for a run estimated to take less than :data:`SLOW_RUN_SECONDS`, nor where every chunk is
+    saved (a resume that computes nothing)."""
     s, quarters = job.settings, job.data.T
     n_plans, n_scenarios = job.batch.P, s["n_scenarios"]
     plan_chunk, scenario_chunk = s["plan_chunk"], s["scenario_chunk"]
     if plan_chunk * scenario_chunk >= min(chunking.SENSIBLE_BLOCK_PAIRS, n_plans * n_scenarios):
+        return
+    if not job.left_to_compute():
         return
     now = backend_choice.chunked_numpy_seconds(n_plans, n_scenarios, quarters, plan_chunk, scenario_chunk)
     if now < SLOW_RUN_SECONDS:

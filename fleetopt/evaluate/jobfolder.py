@@ -146,12 +146,12 @@ class EvaluationJob:
         stopped as it was written: nothing is computed)."""
         s = self.settings
         sizes, budget = (s["plan_chunk"], s["scenario_chunk"]), s.get("max_memory")
-        if not self._left_to_compute():
+        if not self.left_to_compute():
             return 0
         return rows_file_bytes(self.data, self.batch, s["n_scenarios"], self.executor, budget, sizes,
                                self.rows_folder)  # fmt: skip
 
-    def _left_to_compute(self) -> bool:
+    def left_to_compute(self) -> bool:
         """Whether some plans are in no chunk saved in the run folder (by the chunks' names)."""
         folder = self.rows_folder
         saved = stored_ranges(folder) if folder is not None and folder.is_dir() else []
