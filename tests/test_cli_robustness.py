@@ -631,10 +631,12 @@ def test_a_sweep_with_all_its_candidates_names_a_damaged_solve_setting(stopped_s
     ],
 )
 def test_evaluate_resume_refuses_options_it_cannot_apply(solve_run, here, args, named):
-    """They were silently ignored before: the resumed run kept its own settings."""
+    """They were silently ignored before: the resumed run kept its own settings. One option is told
+    to drop it, several to drop them (one was told "drop them" too)."""
     folder = started_evaluation(solve_run, here / "E")
     code, out, err = run_cli("evaluate", "--resume", str(folder), *args)
-    assert_one_error(code, out, err, f"error: {named} cannot apply with --resume", "job.json")
+    drop = "drop them" if "," in named else "drop it"
+    assert_one_error(code, out, err, f"error: {named} cannot apply with --resume", f"job.json): {drop}")
     assert not (here / "Y").exists() and not (folder / "summary.json").exists()
 
 

@@ -51,9 +51,10 @@ def refuse_with_resume(ctx: typer.Context, still_apply: tuple[str, ...] = ()) ->
     argument given beside it that cannot apply is refused by name, never silently ignored.
     ``still_apply``: the parameters that do apply to a resumed run (what is printed, --report)."""
     others = [p.name for p in ctx.command.params if p.name not in (*still_apply, "resume")]
+    them = "them" if sum(given(ctx, n) for n in others) > 1 else "it"
     refuse_unless(
         ctx, others, False, f"cannot apply with --resume, which finishes a run with the settings it "
-        f"started with (its {RunFolder.JOB}): drop them",
+        f"started with (its {RunFolder.JOB}): drop {them}",
     )  # fmt: skip
 
 
