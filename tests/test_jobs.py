@@ -1512,6 +1512,21 @@ def _interrupted_job(tmp_path, seed: int = 7, keep_matrix: bool = False, model="
     return folder
 
 
+def test_empty_or_truncated_chunk_files_are_not_counted_saved(tmp_path):
+    """The stopped job above (plans 0-1 saved, 40 of 120 pairs) with two more chunk files of well-formed
+    names: plans 2-3's, the saved chunk's first half, and plans 4-5's, empty. Counted by name, the
+    job said "3 evaluation chunks, 120 of 120 plan-scenario pairs (100.0%)" (fleetopt runs, the stop's
+    message); a resume removes both and computes their plans. Now they are not counted."""
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path)
+    (saved,) = (folder / "chunks").glob("chunk-0-2-*.npz")
+    data = saved.read_bytes()
+    (folder / "chunks" / f"chunk-2-4-{'a' * 64}.npz").write_bytes(data[: len(data) // 2])
+    (folder / "chunks" / f"chunk-4-6-{'b' * 64}.npz").write_bytes(b"")
+    assert api.saved_work(folder) == "1 evaluation chunk, 40 of 120 plan-scenario pairs (33.3%)"
+
+
 def test_a_job_prepared_without_a_folder_is_sized_for_the_folder_it_starts(tmp_path, monkeypatch):
     """api.prepare_evaluation without ``folder`` sizes the chunks for $TMPDIR's disk; started in a run
     folder, its rows went to that folder's disk in chunks sized for another. Here $TMPDIR is a tmpfs

@@ -319,16 +319,20 @@ def folder_bytes(folder: Path) -> int:
 
 
 def stored_ranges(folder: Path) -> list[tuple[int, int]]:
-    """(first, stop) of every chunk file in ``folder``, by its name, in order."""
+    """(first, stop) of every chunk file in ``folder`` whose metadata reads (:func:`_meta`), by its
+    name, in order: an empty or truncated one, which a resume removes, is not counted saved. Its
+    SHA-256, which would read it whole (its NPV matrix too), is checked where a resume uses it
+    (:meth:`ChunkStore.expect`)."""
     found = {(int(m.group(1)), int(m.group(2))) for p in folder.glob("chunk-*.npz")
-             if (m := _CHUNK_NAME.match(p.name))}  # fmt: skip
+             if (m := _CHUNK_NAME.match(p.name)) and _meta(p) is not None}  # fmt: skip
     return sorted(found)
 
 
-def _meta(data: bytes) -> dict | None:
-    """A stored chunk's metadata (``kernel``, ``fingerprint``), or None where it has none."""
+def _meta(data: bytes | Path) -> dict | None:
+    """A stored chunk's metadata (``kernel``, ``fingerprint``), or None where it has none; of a file,
+    read from its zip directory and the metadata alone (a few KB)."""
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        with np.load(data if isinstance(data, Path) else io.BytesIO(data), allow_pickle=False) as npz:
             meta = json.loads(str(npz["__meta__"]))
         bool(meta["kernel"])
     except DAMAGED_NPZ_ERRORS:
