@@ -1527,6 +1527,35 @@ def test_empty_or_truncated_chunk_files_are_not_counted_saved(tmp_path):
     assert api.saved_work(folder) == "1 evaluation chunk, 40 of 120 plan-scenario pairs (33.3%)"
 
 
+def test_a_kept_matrix_the_disk_cannot_hold_is_warned_of_or_refused_before_any_work(tmp_path, monkeypatch):
+    """6 plans x 20 scenarios of tiny with keep_matrix: the NPV matrix, 6 x 20 x 8 = 960 bytes, is on the
+    disk twice as the run ends (its chunks, then npv_matrix.npy before they go): 1,920 bytes. On a
+    disk (faked) with 1,000 bytes free the run warns before its first chunk, naming the folder and
+    both sizes, and runs; on one of 1,000 bytes in all it is refused, nothing computed. It computed
+    for minutes before and stopped on the full disk."""
+    import collections
+
+    from fleetopt import api
+    from fleetopt.evaluate import jobfolder
+
+    usage = collections.namedtuple("usage", "total used free")
+    job = api.prepare_evaluation(_tiny_plans_file(tmp_path), "tiny", scenarios=20, backend="numpy",
+                                 keep_matrix=True)  # fmt: skip
+    folder = tmp_path / "run"
+    job.start(folder)
+    monkeypatch.setattr(jobfolder.shutil, "disk_usage", lambda path: usage(10**6, 0, 1000))
+    said = (f"{folder}: the NPV matrix kept (--keep-matrix, 8 bytes a plan-scenario pair) needs about "
+            "1.92 KB there as the run ends, in its chunks and npv_matrix.npy, more than the 1 KB free")
+    with pytest.warns(FleetoptWarning, match=re.escape(said)):
+        assert job.run(folder).npv_matrix.shape == (6, 20)
+    other = tmp_path / "other"
+    job.start(other)
+    monkeypatch.setattr(jobfolder.shutil, "disk_usage", lambda path: usage(1000, 0, 1000))
+    with pytest.raises(InputError, match="more than the whole disk's 1 KB: run it on a larger disk"):
+        job.run(other)
+    assert not list(other.glob("chunks/chunk-*"))
+
+
 def test_a_job_prepared_without_a_folder_is_sized_for_the_folder_it_starts(tmp_path, monkeypatch):
     """api.prepare_evaluation without ``folder`` sizes the chunks for $TMPDIR's disk; started in a run
     folder, its rows went to that folder's disk in chunks sized for another. Here $TMPDIR is a tmpfs

@@ -8,6 +8,7 @@ summary.json at the end (summary.json last: its presence marks a finished run).
 from __future__ import annotations
 
 import io
+import shutil
 from dataclasses import replace
 from numbers import Integral
 from pathlib import Path
@@ -18,7 +19,7 @@ from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted, format_bytes, sizes_apart
-from fleetopt.errors import Argument, InputError, user_path
+from fleetopt.errors import Argument, InputError, user_path, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.backend_choice import choose_backend
 from fleetopt.evaluate.batch import PlanFileError
@@ -193,7 +194,32 @@ class EvaluationJob:
             raise InputError(f"{run.path} was not started: call job.start(folder) first (it writes "
                              "job.json and the model, which a resume and the run's files need)")  # fmt: skip
         with run.locked_for_run():
+            self._check_room_for_the_matrix(run)
             return self._evaluate(folder, progress)
+
+    def _check_room_for_the_matrix(self, run: RunFolder) -> None:
+        """With keep_matrix, the NPV matrix is on the run's disk twice as it ends: in its chunks (8 bytes
+        a plan-scenario pair, uncompressed) and in npv_matrix.npy, written before they are removed.
+        Where the plans not yet saved and the file need more than the disk's free space, warn before
+        any work, naming the bytes and the folder; refuse where they exceed the whole disk (certain)."""
+        s = self.settings
+        if not s["keep_matrix"] or not self.left_to_compute():
+            return
+        saved = stored_ranges(run.chunk_folder) if run.chunk_folder.is_dir() else []
+        left = self.batch.P - sum(stop - first for first, stop in saved)
+        need = (left + self.batch.P) * s["n_scenarios"] * 8
+        try:
+            disk = shutil.disk_usage(run.path)
+        except OSError:
+            return
+        said = (f"{run.path}: the NPV matrix kept (--keep-matrix, 8 bytes a plan-scenario pair) needs about "
+                f"{format_bytes(need)} there as the run ends, in its chunks and npv_matrix.npy")  # fmt: skip
+        if need > disk.total:
+            raise InputError(f"{said}, more than the whole disk's {format_bytes(disk.total)}: run it on a "
+                             "larger disk, or without --keep-matrix")  # fmt: skip
+        if need > disk.free:
+            warn(f"{said}, more than the {format_bytes(disk.free)} free: free space there, or the run "
+                 "stops when the disk fills (resumable)")  # fmt: skip
 
     def _evaluate(self, folder: str | Path | None, progress):
         s = self.settings
