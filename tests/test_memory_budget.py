@@ -286,7 +286,21 @@ def test_the_note_of_a_cost_plan_s_rows_in_a_file_counts_its_present_cost(here):
     assert ("note: the rows of results go to a file in E/chunks, 232 KB for each chunk of 1 plan (224 "
             "bytes a plan-scenario pair and 8 a scenario), outside --max-memory") in " ".join(err.split())
     _, out, _ = run_cli("evaluate", "--help")
-    assert squashed("216 bytes a plan-scenario pair, 224 for plans solved for least cost") in squashed(out)
+    assert squashed("216 bytes a plan-scenario pair, 224 for plans solved for least cost, 16 more with "
+                    "policy.prepay_borrowing_base") in squashed(out)
+
+
+def test_the_note_of_rows_in_a_file_counts_policy_rule_6_s_two_results(here):
+    """With policy.prepay_borrowing_base on, a pair keeps 29 results: 232 bytes, and 8 a scenario:
+    1,000 x (232 + 8) = 240,000 bytes for lab's NPV plan on 1,000 scenarios within 500 KB (the note said
+    216 beside a total that, once the rule's rows were kept, would be 16 bytes a pair short)."""
+    api.write_solve_run(api.solve("lab", mip_gap=0.01), out=here / "A")
+    args = ("--plans", "A", "--scenarios", "1000", "--max-memory", "500KB", "--backend", "numpy",
+            "--set", "policy.prepay_borrowing_base=true", "--out", "E")  # fmt: skip
+    code, out, err = run_cli("evaluate", *args)
+    assert code == 0, out + err
+    assert ("note: the rows of results go to a file in E/chunks, 240 KB for each chunk of 1 plan (232 "
+            "bytes a plan-scenario pair and 8 a scenario), outside --max-memory") in " ".join(err.split())
 
 
 def test_a_full_disk_under_the_rows_stops_the_run_saying_where_and_what_to_do(here, solve_run, monkeypatch):

@@ -36,6 +36,8 @@ MaxMemoryOption = Annotated[
         "plans as their rows of results allow, each block made once a chunk: in memory, or where they "
         f"would fill half the budget in a file in the run folder's chunks/ ({result_bytes(1, 1)} bytes "
         f"a plan-scenario pair, {result_bytes(1, 1, fields_kept(True))} for plans solved for least cost, "
+        f"{result_bytes(1, 1, fields_kept(False, base_prepay=True)) - result_bytes(1, 1)} more with "
+        "policy.prepay_borrowing_base, "
         "outside the budget: at most half its disk's free space and "
         f"{spill.SPILL_BUDGET_TIMES} times the budget a chunk; kept as each block ends, so that a "
         "stopped run resumes from its last block; none where the folder is on a tmpfs or ramfs). With "
@@ -105,8 +107,9 @@ def say_rows_in_a_file(job: EvaluationJob) -> None:
 
 def _pair_bytes(job: EvaluationJob) -> int:
     """Bytes a (plan, scenario) pair's results take in the job's file: one more field where its plans
-    were solved for least cost (their present cost, :func:`fields_kept`)."""
-    return result_bytes(1, 1, fields_kept(job.batch.solved_for_cost))
+    were solved for least cost (their present cost), two where the model turns policy rule 6 on
+    (:func:`~fleetopt.evaluate.chunking.kept_fields`)."""
+    return result_bytes(1, 1, chunking.kept_fields(job.data, job.batch))
 
 
 def _beyond_memory(budget: int, settings: dict) -> str:
