@@ -1302,6 +1302,48 @@ def test_what_the_policy_had_to_do_is_compared_as_evaluate_shows_it(tiny_run, tm
     assert "the policy&#x27;s reaction: distress sale (share of scenarios)" in page
 
 
+# policy rule 6's rows, as the Markdown writes them (the USD row's name ends in REACTION_MEANS)
+BASE_PREPAY_ROWS = ("| the policy's reaction: borrowing base prepaid (share of scenarios) | 100.0% | 0.0% | "
+                    "-100.0 pp |  |",
+                    "| the policy's reaction: mean borrowing base prepaid (means over all the scenarios, 0 "
+                    "in those where the policy did not act) | \\$7.0M | \\$0 | -\\$7.0M |  |")
+
+
+def test_policy_rule_6_s_prepayments_are_compared_only_where_the_rule_is_on(here):
+    """tests/test_policy_borrowing_base_prepay.py's deficient instance (the rule on, no risk): its fleet
+    plan prepays $7M to mend the base in quarter 0 of every scenario (metrics.csv: 1 and $7M); the
+    same plan prepaying $10M itself in quarter 0 owes $60M at its end, which $85.7M of the $90M fleet
+    secures: none. Their evaluation compared has the rows, after the other reactions', no better
+    direction; evaluated with the rule off (--set), neither row; a what-if turning it off gives the
+    plan 0 % and $0 there (the rule off prepays nothing)."""
+    from test_policy_borrowing_base_prepay import deficient_model, fleet_plan
+
+    (here / "model.yaml").write_text(yaml.safe_dump(deficient_model(), sort_keys=False), encoding="utf-8")
+    loaded, data = api.load(str(here / "model.yaml"))
+    fleet, prepaid = fleet_plan(data), fleet_plan(data)
+    prepaid.prepay[0, 0] = 10e6
+    for file, plans in (("plans.npz", [fleet, prepaid]), ("fleet.npz", [fleet])):
+        labels = ["fleet", "prepaid"][: len(plans)]
+        save_plans(here / file, plans, labels, loaded.model.name, loaded.content_hash)
+    evaluated = ("evaluate", "model.yaml", "--plans", "plans.npz", "--scenarios", "20")
+    assert run_cli(*evaluated, "--out", "on")[0] == 0
+    assert run_cli(*evaluated, "--out", "off", "--set", "policy.prepay_borrowing_base=false")[0] == 0
+    metrics = pd.read_csv(here / "on" / "metrics.csv", comment="#").set_index("plan")
+    assert metrics.loc[["fleet", "prepaid"], "base_prepaid_mean_usd"].tolist() == [7e6, 0.0]
+    code, out, err = run_cli("compare", "on", "--format", "markdown")
+    assert code == 0, out + err
+    rows = out.splitlines()
+    assert [row for row in rows if "base prepaid" in row] == list(BASE_PREPAY_ROWS)
+    assert rows.index(BASE_PREPAY_ROWS[0]) == rows.index(BASE_PREPAY_ROWS[1]) - 4  # after each kind's own
+    code, out, err = run_cli("compare", "off", "--format", "markdown")
+    assert code == 0 and "base prepaid" not in out, out + err
+    comp = api.compare([here / "fleet.npz"], str(here / "model.yaml"), scenarios=20, seed=0,
+                       what_if={"policy.prepay_borrowing_base": False}, labels=["on", "off"])
+    assert comp.figures.loc[["base_prepaid_share", "base_prepaid_mean_usd"]].values.tolist() == [[1.0, 0.0],
+                                                                                                  [7e6, 0.0]]
+    assert comp.better("base_prepaid_share") == comp.better("base_prepaid_mean_usd") == ""
+
+
 def test_a_lab_s_comparison_has_no_rows_of_contracts_started_late():
     """lab's model has no contracts: no contract can start late or be cancelled, so those rows of
     the policy's reactions would be zeros that say nothing; its deferred orders stay."""

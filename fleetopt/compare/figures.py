@@ -37,6 +37,8 @@ from fleetopt.core.units import (
 )
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
+    BASE_PREPAY_LABELS,
+    BASE_PREPAY_USD_LABELS,
     COST_PAIRED_ERROR,
     LIMITED_LIABILITY,
     MEAN_OF_PAIRS,
@@ -223,11 +225,12 @@ FIGURES = [
     ("mean_utilisation_paired_se", "mean utilisation minus the first plan's: standard error", "share"),
     # what the company had to do to survive each plan's futures (docs/evaluation.md, "Policy"), as
     # `fleetopt evaluate` shows it: no better direction (a deferral that keeps the company alive is no
-    # failure of the plan) and no paired error
+    # failure of the plan) and no paired error; rule 6's after the others, only where the plans' metrics
+    # have its columns (the rule on: _figure_order)
     *((column, f"{POLICY_REACTION}: {label} (share of scenarios)", "share")
-      for column, label in REACTION_LABELS.items()),
+      for column, label in {**REACTION_LABELS, **BASE_PREPAY_LABELS}.items()),
     *((column, f"{POLICY_REACTION}: {label} ({REACTION_MEANS})", "USD")
-      for column, label in REACTION_USD_LABELS.items()),
+      for column, label in {**REACTION_USD_LABELS, **BASE_PREPAY_USD_LABELS}.items()),
     # a risk the plans met, not a reaction (only where the model's risk.delivery_slip is on): a plan
     # that buys no slipping SKU early is not slipped
     ("slipped_share", "P(GPUs it bought delivered late: risk.delivery_slip)", "share"),

@@ -45,6 +45,7 @@ from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
+    BASE_PREPAY_COLUMNS,
     CONTRACT_REACTION_COLUMNS,
     LENDERS_SHARE,
     LIMITED_LIABILITY,
@@ -176,8 +177,10 @@ class _Stacked:
     @classmethod
     def of(cls, results: list) -> _Stacked:
         metrics = pd.concat([r.metrics for r in results], ignore_index=True)
-        if "slipped_share" in metrics:  # a model without the slip slips nothing
-            metrics["slipped_share"] = metrics["slipped_share"].fillna(0.0)
+        # a model without the slip slips nothing, and one without policy rule 6 prepays nothing by it
+        for column in ("slipped_share", *BASE_PREPAY_COLUMNS):
+            if column in metrics:
+                metrics[column] = metrics[column].fillna(0.0)
         outcomes = {k: np.vstack([r.outcomes[k] for r in results]) for k in results[0].outcomes}
         return cls(metrics, np.vstack([r.npv_matrix for r in results]), outcomes)
 
@@ -311,8 +314,8 @@ def _figure_order(models: list[ModelData], metrics: pd.DataFrame, figures: dict,
             left_out |= set(lenders)
     if not any(data.contracts for data in models):  # a lab's: no contract to start late or cancel
         left_out |= set(CONTRACT_REACTION_COLUMNS)
-    if "slipped_share" not in metrics:  # the model's deliveries never slip
-        left_out.add("slipped_share")
+    # the model's deliveries never slip; its policy's rule 6 is off (a comparison without it as before)
+    left_out |= {column for column in ("slipped_share", *BASE_PREPAY_COLUMNS) if column not in metrics}
     # a covenant no plan's forecast tests (a lab's GPU loan never drawn): rows of n/a say nothing
     left_out |= {k for k, _, _ in FIGURES if is_cushion(k) and none_measured(figures, k)}
     left_out |= {PAIRED_ERROR[k] for k in left_out if k in PAIRED_ERROR}  # a figure's error goes with it
