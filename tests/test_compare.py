@@ -2200,6 +2200,31 @@ def test_the_cost_verdict_reads_the_demand_served_over_the_scenarios():
     )
 
 
+def test_levels_that_print_the_same_in_short_show_the_digits_their_difference_is_in():
+    """A lab's "In short" read "cost per H100-hour $0.61 against $0.61 (+$0.01)": the levels rounded to
+    the cent hid the difference the parenthesis showed. B's $0.612 against A's $0.605 now reads to the
+    tenth of a cent, difference and all (+$0.007, not +$0.01); its present cost $340,212,000 against
+    $340,200,000 to the $10k ($12.0k apart); its demand served over the scenarios 90.04 % against
+    89.96 % to the hundredth of a point (+0.08 pp); levels that print apart, or the same with no
+    difference, as before."""
+    from fleetopt.compare.comparison import Comparison
+
+    figures = pd.DataFrame(
+        {"A": [340.2e6, 0.605, 1.0, 0.8996, 0.0], "B": [340.212e6, 0.612, 1.0, 0.9004, 0.0]},
+        index=["present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served",
+               "demand_served_share", "default_probability"],
+    )  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B"], figures, empty, empty, empty, 1000, 7)
+    comp.cost_plans = ["A", "B"]
+    assert comp.verdict(1).startswith(
+        "“B” against “A”: present cost $340.21M against $340.20M (+$12.0k), cost per H100-hour $0.612 "
+        "against $0.605 (+$0.007), demand served on the forecast 100.0% against 100.0% (0.0 pp), demand "
+        "served over the scenarios 90.04% against 89.96% (+0.08 pp), P(liquidity default) 0.0% against 0.0% "
+        "(0.0 pp); "
+    )
+
+
 def test_labels_holding_commas_are_quoted_in_the_notes_and_repeated_ones_told_apart():
     """A lab's note read "Note: milp, milp, purchases fixed (Rubin early) were solved for least cost":
     two plans or three? Each label is quoted, as the verdict quotes it; two plans both labelled milp

@@ -11,6 +11,7 @@ from fleetopt.core.units import (
     counts_apart,
     decimals_apart,
     error_beside,
+    figures_apart,
     format_count,
     format_difference,
     format_duration,
@@ -260,6 +261,22 @@ def test_usd_compared_in_a_sentence_read_differently():
     assert usd_apart(6_000_010.0, 6e6) == ("$6.00001M", "$6.00000M")
     assert usd_apart(-5_000_003.0, -5e6) == ("-$5.000003M", "-$5.000000M")
     assert usd_apart(1_200.4, 1_200.0) == ("$1.2004k", "$1.2000k")
+
+
+def test_two_levels_that_print_the_same_beside_a_difference_show_the_digits_it_is_in():
+    """compare's "In short" read "cost per H100-hour $0.61 against $0.61 (+$0.01)": $0.612 and $0.605
+    both round half up to $0.61, and their $0.007 difference to $0.01. Levels that print the same but
+    differ by a difference that prints are written to the decimals that tell them apart, the difference
+    to those too (to its own where more: $0.0024 under half a cent); where the levels differ, or the
+    difference prints as none, as each is written alone."""
+    per_hour = "USD per H100-equivalent GPU-hour"
+    assert figures_apart(0.612, 0.605, per_hour) == ("$0.612", "$0.605", "+$0.007")
+    assert figures_apart(0.6124, 0.610, per_hour) == ("$0.612", "$0.610", "+$0.0024")
+    assert figures_apart(0.62, 0.61, per_hour) == ("$0.62", "$0.61", "+$0.01")
+    assert figures_apart(0.61, 0.61, per_hour) == ("$0.61", "$0.61", "$0.00")
+    assert figures_apart(0.2996, 0.3004, "share") == ("29.96%", "30.04%", "-0.08 pp")
+    assert figures_apart(0.3, 0.30004, "share") == ("30.0%", "30.0%", "0.0 pp")  # -0.004 pp prints as none
+    assert figures_apart(340.212e6, 340.2e6, "USD") == ("$340.21M", "$340.20M", "+$12.0k")
 
 
 def test_figures_compared_that_are_not_finite_read_n_a():

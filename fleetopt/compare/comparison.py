@@ -58,6 +58,7 @@ from fleetopt.core.results.headline import CVAR95_COST_LABEL, MEAN_COST_LABEL, P
 from fleetopt.core.results.valuation import basis_words, solve_figures
 from fleetopt.core.units import (
     counted,
+    figures_apart,
     format_count,
     format_difference,
     format_figure,
@@ -295,9 +296,9 @@ class Comparison:
         parts, sides = [], {side: [] for side in VERDICT_SIDES}
         for key, name, unit in shown:
             values = [float(self.figures.loc[key, label]) for label in self.labels]
-            difference = self.difference(key, values, unit, n, base) + self._two_errors(key, unit, n, base)
+            error = self._two_errors(key, unit, n, base)
             gloss = f" ({VERDICT_GLOSS[key]})" if glossed and key in VERDICT_GLOSS else ""
-            parts.append(f"{name}{gloss} {self._levels(key, values, unit, (n, base), difference)}")
+            parts.append(f"{name}{gloss} {self._levels(key, values, unit, (n, base), error)}")
             sides[self._side(key, n, base)].append(name)
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
         sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
@@ -308,14 +309,17 @@ class Comparison:
         return f"{plans}: {', '.join(parts)}; " + "; ".join([*said, *self._trade_off(n, base)])
 
     def _levels(self, key: str, values: list[float], unit: str, plans: tuple[int, int],
-                difference: str) -> str:  # fmt: skip
+                error: str) -> str:  # fmt: skip
         """'$8.46B against $12.63B (-$4.17B ± $1.39B)': plan ``plans[0]``'s figure against plan
-        ``plans[1]``'s, then their ``difference`` as written; the difference alone where either figure
-        is not measured (NaN) or the figure has no level (a yes/no)."""
+        ``plans[1]``'s, then their difference with ``error`` (two paired standard errors, as written);
+        two that print the same but differ to the digits that tell them apart ('$0.612 against $0.605
+        (+$0.007)': :func:`figures_apart`); the difference alone where either figure is not measured
+        (NaN) or the figure has no level (a yes/no)."""
+        n, base = plans
         if unit == YES_NO or not all(math.isfinite(values[m]) for m in plans):
-            return difference
-        here, there = (self.cell(key, values, unit, m) for m in plans)
-        return f"{here} against {there} ({difference})"
+            return self.difference(key, values, unit, n, base) + error
+        here, there, difference = figures_apart(values[n], values[base], unit)
+        return f"{here} against {there} ({difference}{error})"
 
     def _trade_off(self, n: int, base: int = 0) -> list[str]:
         """'a trade-off: it gives up $17.0M of mean NPV for +$33.8M of CVaR5 NPV', where plan ``n`` is

@@ -152,7 +152,17 @@ def format_usd_per_hour(usd: float | None) -> str:
     costs per GPU-hour) to a hundredth of a cent: $0.0024, not $0.00; n/a when missing or not finite."""
     if usd is None or not math.isfinite(usd):
         return "n/a"
-    return _signed(usd, f"${rounded(usd, 4 if 0 < abs(usd) < 0.005 else 2)}")
+    return _per_hour(usd, _per_hour_decimals(usd))
+
+
+def _per_hour_decimals(usd: float) -> int:
+    """The decimals :func:`format_usd_per_hour` writes ``usd`` to: cents, under half a cent four."""
+    return 4 if 0 < abs(usd) < 0.005 else 2
+
+
+def _per_hour(usd: float, decimals: int) -> str:
+    """A price per hour, signed, to ``decimals``: '$0.612'."""
+    return _signed(usd, f"${rounded(usd, decimals)}")
 
 
 def format_usd_compact(usd: float | None) -> str:
@@ -354,6 +364,33 @@ def usd_apart(value: float, other: float) -> tuple[str, str]:
     exponent, suffix, least = usd_column_scale([max(abs(value), abs(other))])
     decimals = decimals_apart(value, other, least, exponent)
     return tuple(_signed(x, f"${rounded(x, decimals, exponent)}{suffix}") for x in (value, other))
+
+
+def figures_apart(value: float, other: float, unit: str) -> tuple[str, str, str]:
+    """``value`` and ``other`` in ``unit`` (:func:`format_figure`'s) as a sentence sets them side by side,
+    and ``value`` less ``other`` (:func:`format_difference`'s): where the two print the same but the
+    difference does not print as none, both to the decimals at which they read differently
+    (:func:`decimals_apart`; money as :func:`usd_apart` writes it) and the difference to those at least,
+    so that the levels show what it does: '$0.612 against $0.605 (+$0.007)' per GPU-hour, not '$0.61
+    against $0.61 (+$0.01)'; '30.04% against 29.96% (+0.08 pp)'; '$340.21M against $340.20M (+$12.0k)'
+    (the difference in its own scale, finer than the levels'). Other units as :func:`format_figure`
+    writes them."""
+    texts = format_figure(value, unit), format_figure(other, unit)
+    difference = value - other
+    shown = format_difference(difference, unit)
+    if texts[0] != texts[1] or not _shows_digits(shown) or not _finite(value, other):
+        return (*texts, shown)
+    if unit == "USD":
+        return (*usd_apart(value, other), shown)
+    if unit == "share":  # the difference in points to the levels' decimals (its own: one)
+        decimals = decimals_apart(value, other, 1, -2)
+        return (format_percent(value, decimals), format_percent(other, decimals),
+                _plus(difference, _points(difference, decimals)))  # fmt: skip
+    if unit == USD_PER_H100_HOUR:  # the difference to its own decimals where they are more
+        decimals = decimals_apart(value, other, 2)
+        change = _per_hour(difference, max(decimals, _per_hour_decimals(difference)))
+        return _per_hour(value, decimals), _per_hour(other, decimals), _plus(difference, change)
+    return (*texts, shown)
 
 
 def decimals_apart(
