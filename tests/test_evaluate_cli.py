@@ -719,6 +719,24 @@ def test_in_short_s_sampling_error_bounds_every_share_it_states():
     assert "sell GPUs in distress in 50.0%" in said and "at most 1.1 pp on each probability." in said
 
 
+def test_in_short_s_sampling_error_of_probabilities_all_0_or_1_is_the_rule_of_three_not_0_pp():
+    """lab's "demand slump" cost plan said "at most 0 pp on each probability": every share it stated was
+    0 or 100 %, whose standard error sqrt(p (1 - p) / (S - 1)) is 0, though 100 futures cannot tell 0 %
+    from 2 %. Over S = 100 futures, P(NPV < 0) 0 and P(liquidity default) 1: an event seen in none of
+    them may have a probability up to 1 - 0.05^(1/100) = 2.95 %, 3.0 pp (about 3/S, the rule of three),
+    at 95 % confidence; one share of 1 % among them (an error of sqrt(0.01 x 0.99 / 99) = 1.0 pp) gives
+    the standard error as before."""
+    from fleetopt.core.results.risk_sentences import sampling_in_short
+
+    row = {"npv_mean_se_usd": 1.2e6, "loss_probability": 0.0, "default_probability": 1.0}
+    assert sampling_in_short(100, row) == [
+        "Sampling error, one standard error over 100 futures: $1.2M on the mean NPV; each probability, 0 % "
+        "or 100 % of them, may be off by up to 3.0 pp (95 % confidence; about 3/100, the rule of three)."]
+    assert sampling_in_short(100, {**row, "breach_probability": 0.01}) == [
+        "Sampling error, one standard error over 100 futures: $1.2M on the mean NPV, at most 1.0 pp on each "
+        "probability."]
+
+
 def test_a_deterministic_evaluation_of_a_cost_plan_says_its_demand_on_the_forecast(tmp_path, monkeypatch):
     """A lab's plan evaluated on the forecast alone: its demand table read "demand served (mean)" and
     "P(short > 1%)" 0.0% over one scenario, a mean and a probability the report does not claim for it

@@ -124,7 +124,8 @@ def sampling_in_short(n: int, row, shortfall: bool = False) -> list[str]:
     """How far sampling ``n`` futures may move the figures of "In short": one standard error of the
     mean NPV and the largest of its probabilities' and shares' (:func:`probability_error`: every
     share it states, P(NPV < 0) (not of a plan solved for least cost, whose NPV is said alone) and the
-    policy's reactions too, so that "at most" holds for each);
+    policy's reactions too, so that "at most" holds for each); where every one is 0 or 1, whose error is
+    0 though they are not certain, how far one may be off at 95 % confidence (:func:`unseen_bound`);
     none with one future. ``shortfall``: whether it states the share of futures short of demand
     (evaluate.metrics.demand_in_short). Each error to two significant figures (:func:`format_error`)."""
     se = float(row.get("npv_mean_se_usd", float("nan")))
@@ -138,8 +139,19 @@ def sampling_in_short(n: int, row, shortfall: bool = False) -> list[str]:
         return []
     cost_se = float(row["present_cost_mean_se_usd"]) if cost else float("nan")
     cost_error = f"{format_error(cost_se)} on the mean present cost, " if np.isfinite(cost_se) else ""
-    return [f"Sampling error, one standard error over {counted(n, 'future')}: {cost_error}{format_error(se)} "
-            f"on the mean NPV, at most {format_error(largest, 'pp')} on each probability."]
+    futures = counted(n, "future")
+    opening = f"Sampling error, one standard error over {futures}: {cost_error}{format_error(se)} "
+    if largest == 0:  # every share 0 or 1: no spread to measure, yet not certain ("at most 0 pp" said so)
+        return [f"{opening}on the mean NPV; each probability, 0 % or 100 % of them, may be off by up to "
+                f"{format_error(unseen_bound(n), 'pp')} (95 % confidence; about 3/{n:,}, the rule of three)."]
+    return [f"{opening}on the mean NPV, at most {format_error(largest, 'pp')} on each probability."]
+
+
+def unseen_bound(n: int) -> float:
+    """The probability an event seen in none of ``n`` futures may still have, at 95 % confidence: the
+    largest p with (1 - p)^n at least 5 %, 1 - 0.05^(1/n), about 3/n (the rule of three); the same
+    distance below 1 for an event seen in all of them."""
+    return 1.0 - 0.05 ** (1.0 / n)
 
 
 
