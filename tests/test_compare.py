@@ -2135,6 +2135,23 @@ def test_three_plans_are_ranked_with_the_leads_paired_error():
     assert comp.rankings() == []
 
 
+def test_three_plans_whose_first_two_tie_are_not_said_to_lead():
+    """The same plan given twice beside a third: the first two tie, and the ranking said "“A” leads
+    ($13.0M), then “A (2)” ($13.0M). It ties with the runner-up ...: neither leads" (review)."""
+    from fleetopt.compare.comparison import Comparison
+
+    a = np.array([10.0, 12.0, 14.0, 16.0]) * 1e6
+    npv = np.vstack([a, a, a - 1e6])
+    figures = pd.DataFrame({"A": [13e6, 10e6], "A (2)": [13e6, 10e6], "C": [12e6, 9e6]},
+                           index=["npv_mean_usd", "npv_cvar5_usd"])  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "A (2)", "C"], figures, empty, empty, empty, 4, 0, npv_matrix=npv)
+    by_mean = comp.rankings()[0]
+    assert by_mean.startswith("by mean NPV, “A” ($13.0M), then “A (2)” ($13.0M), then “C” ($12.0M, ")
+    assert "It ties with the runner-up, “A (2)”, on mean NPV: neither leads" in by_mean
+    assert "leads (" not in by_mean
+
+
 def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
     """One scenario: no paired error, so a difference is neither better nor worse; a figure missing
     (NaN) is not measured; with a plan solved for least cost the verdict reads what the plans cost
