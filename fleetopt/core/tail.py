@@ -54,6 +54,13 @@ def standard_error(values: Any, xp: Any = np) -> Any:
     return values.std(axis=-1, ddof=1) / math.sqrt(n)
 
 
+def unseen_bound(n: int) -> float:
+    """The probability an event seen in none of ``n`` futures may still have, at 95 % confidence: the
+    largest p with (1 - p)^n at least 5 %, 1 - 0.05^(1/n), about 3/n (the rule of three); the same
+    distance below 1 for an event seen in all of them (where :func:`probability_error` is 0)."""
+    return 1.0 - 0.05 ** (1.0 / n)
+
+
 def probability_error(share: float, n_scenarios: int) -> float:
     """The standard error of a probability measured as the ``share`` of ``n_scenarios`` scenarios in
     which an event happens: :func:`standard_error` of the 0/1 outcomes in closed form,

@@ -8,7 +8,7 @@ import numpy as np
 
 from fleetopt.core.results.headline import present_cost_shown
 from fleetopt.core.results.valuation import horizon_words
-from fleetopt.core.tail import probability_error
+from fleetopt.core.tail import probability_error, unseen_bound
 from fleetopt.core.units import counted, format_error, format_percent, format_usd
 
 # what any_default_probability counts, in the words "In short" and a sweep's pick give it
@@ -145,14 +145,6 @@ def sampling_in_short(n: int, row, shortfall: bool = False) -> list[str]:
         return [f"{opening}on the mean NPV; each probability, 0 % or 100 % of them, may be off by up to "
                 f"{format_error(unseen_bound(n), 'pp')} (95 % confidence; about 3/{n:,}, the rule of three)."]
     return [f"{opening}on the mean NPV, at most {format_error(largest, 'pp')} on each probability."]
-
-
-def unseen_bound(n: int) -> float:
-    """The probability an event seen in none of ``n`` futures may still have, at 95 % confidence: the
-    largest p with (1 - p)^n at least 5 %, 1 - 0.05^(1/n), about 3/n (the rule of three); the same
-    distance below 1 for an event seen in all of them."""
-    return 1.0 - 0.05 ** (1.0 / n)
-
 
 
 # what the policy does to get through a future, in a sentence's words, by its metrics column (the
