@@ -14,6 +14,7 @@ from fleetopt.api._models import ModelArg, _loadable, _loaded_of, refuse_a_run_a
 from fleetopt.api._runs import _recorded, resolve_run
 from fleetopt.api._solve import plan_file_bytes
 from fleetopt.core.data import model_fingerprint
+from fleetopt.core.units import listed
 from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.batch import PlanFileError
@@ -29,7 +30,7 @@ from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluatio
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.metrics import EVALUATION_RANK_COLUMNS, LEAD_ERROR_KEYS, lead_error_key
-from fleetopt.evaluate.result import EvaluationResult, refuse_cost_ranking
+from fleetopt.evaluate.result import EvaluationResult, refuse_cost_ranking, refuse_service_floor
 from fleetopt.evaluate.sources import (
     PlanSource,
     fitted_note,
@@ -421,8 +422,9 @@ def write_evaluate_run(
     plans), or its result, then ``loaded`` and ``source``: the model and plans it returned with it;
     ``command``: as :func:`write_solve_run`'s.
     ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5"|"any-default"|"cost"|
-    "cost-cvar95", "max_breach_prob": share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`;
-    a present cost ranks only plans solved for least cost), kept in summary.json for the report (None, or
+    "cost-cvar95", "max_breach_prob": share or None, "min_service": share or None}`` (as `fleetopt evaluate
+    --rank-by --max-breach-prob --min-service`; a present cost ranks only plans solved for least cost, and
+    only a ranking by it takes a service floor), kept in summary.json for the report (None, or
     no rank_by: the result's default, by mean present cost of plans solved for least cost, else by
     CVaR5 NPV), with how sure its first place is
     (:meth:`EvaluationResult.first_place_error`, measured here unless the result knows it already:
@@ -466,7 +468,7 @@ def _ranking_with_lead(result: EvaluationResult, ranking: dict) -> dict:
     """``ranking`` of :func:`write_evaluate_run`, checked, with the paired standard error of the
     first plan's lead over the second by it (where there is one to measure; None: none known)."""
     ranking = _checked_ranking(ranking, result)
-    se = result.first_place_error(ranking["rank_by"], ranking["max_breach_prob"])
+    se = result.first_place_error(**ranking)
     if se is not None:
         ranking[lead_error_key(ranking["rank_by"])] = se if math.isfinite(se) else None
     return ranking
@@ -477,12 +479,20 @@ def _checked_ranking(ranking: dict, result: EvaluationResult) -> dict:
     plans solved for least cost), its rank_by the result's default where it has none."""
     if isinstance(ranking, dict) and (given := set(ranking) & set(LEAD_ERROR_KEYS)):
         raise InputError(f"ranking's {given.pop()} is measured from the result, by its rank_by: leave it out")
-    if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob"}:
-        raise InputError(f"ranking must be a dict of rank_by and max_breach_prob (got {ranking!r})")
+    if not isinstance(ranking, dict) or set(ranking) - set(RANKING_FIELDS):
+        raise InputError(f"ranking must be a dict of {listed(RANKING_FIELDS, 'and')} (got {ranking!r})")
     ranks = tuple(EVALUATION_RANK_COLUMNS)
     rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", result.default_rank), ranks)
     refuse_cost_ranking(rank_by, result.solved_for_cost)
-    share = ranking.get("max_breach_prob")
+    share, floor = (ranking.get(name) for name in RANKING_FIELDS[1:])
     if share is not None:
         share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)
-    return {"rank_by": rank_by, "max_breach_prob": share}
+    if floor is not None:
+        floor = limits.number("ranking's min_service", floor, 0.0, 1.0)
+    refuse_service_floor(rank_by, floor)
+    # the floor only where given: an evaluation without one keeps the summary.json it had
+    return {"rank_by": rank_by, "max_breach_prob": share, **({} if floor is None else {"min_service": floor})}
+
+
+# the fields of write_evaluate_run's ranking, as EvaluationResult.ranked takes them
+RANKING_FIELDS = ("rank_by", "max_breach_prob", "min_service")

@@ -62,6 +62,18 @@ PrintedBreachProbOption = Annotated[
 ]
 
 
+RankedServiceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--min-service",
+        callback=ProbabilityLimit,
+        help="With --rank-by cost or cost-cvar95 (a lab's plans): rank plans serving at least this share of "
+        "market demand on average over the scenarios, in [0, 1], ahead of those below it, which are marked "
+        "(default: none).",
+    ),
+]
+
+
 TopOption = Annotated[
     int,
     typer.Option(parser=whole_number, callback=checked(limits.whole, 1), help="How many plans to print."),

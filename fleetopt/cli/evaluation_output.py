@@ -24,12 +24,13 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.results.headline import present_cost_shown
 from fleetopt.core.results.risk_sentences import risk_in_short
 from fleetopt.core.results.valuation import npv_words, present_cost_basis_words
-from fleetopt.core.units import counted, format_duration, format_percent
+from fleetopt.core.units import counted, format_duration, format_percent, format_rate
 from fleetopt.evaluate.first_place import first_place_words
 from fleetopt.evaluate.metrics import (
     COST_RANK_COLUMNS,
     FORECAST_MARK,
     REACTION_MEANS,
+    SERVICE_MARK,
     TIE_BREAKS,
     best_plan_label,
     demand_in_short,
@@ -73,8 +74,11 @@ def print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = Fa
     by_cost = ranking["rank_by"] in COST_RANK_COLUMNS  # the ranking line heads the present cost's table
     default = COST_BY_DEFAULT if by_default and by_cost else ""
     title = f"best plans by {rank_words(ranking['rank_by'])}{default}"
+    floor = ranking.get("min_service")
+    if floor is not None:  # plans below it come after those that keep it, marked
+        title += f", those serving less than {format_rate(floor)} of the demand ({SERVICE_MARK}) last"
     if cost:  # what a lab's plans cost, first
-        _print_present_cost(result, ranked, data, f"{title}{shown}" if by_cost and several else "")
+        _print_present_cost(result, ranked, data, f"{title}{shown}" if by_cost and several else "", floor)
     if result.seed is None:  # deterministic: one scenario, the forecast
         _print_on_the_forecast(ranked, ranking["rank_by"], data, last, several)
         return
@@ -84,13 +88,15 @@ def print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = Fa
     console.print(evaluation_table(ranked, f"{title} ({npv_words(data.discount_rate_annual)})"))
     _print_risk_tables(ranked, data)
     # last, where a terminal leaves the reader: the first plan's value and risk, as its report opens
-    console.print(in_short(result, everyone, ranking["rank_by"], cost, lead_se))
+    console.print(in_short(result, everyone, ranking["rank_by"], cost, lead_se, floor))
 
 
-def _print_present_cost(result, ranked, data: ModelData, ranking_line: str = "") -> None:
+def _print_present_cost(result, ranked, data: ModelData, ranking_line: str = "",
+                        min_service: float | None = None) -> None:  # fmt: skip
     """The present cost of the plans shown (``ranked``), solved for least cost: over the scenarios, or
     on the forecast of a deterministic evaluation, headed by ``ranking_line`` where they are ranked by
-    it ('best plans by mean present cost'); nothing where the metrics have none."""
+    it ('best plans by mean present cost'), those below the service floor ``min_service`` marked;
+    nothing where the metrics have none."""
     if ranked.empty or not present_cost_shown(ranked.iloc[0]):
         return
     one = result.seed is None
@@ -98,7 +104,7 @@ def _print_present_cost(result, ranked, data: ModelData, ranking_line: str = "")
     basis = present_cost_basis_words(data.discount_rate_annual)
     whose = "the plan costs" if len(ranked) == 1 else "the plans cost"
     what = f"{ranking_line}: what they cost" if ranking_line else f"what {whose}"
-    console.print(present_cost_table(ranked, f"{what} {over} ({basis})", one))
+    console.print(present_cost_table(ranked, f"{what} {over} ({basis})", one, min_service))
 
 
 def _say_none_met(result, limit: float) -> None:
@@ -143,12 +149,14 @@ def _print_risk_tables(ranked, data: ModelData) -> None:
             console.print(table)
 
 
-def in_short(result, ranked, rank_by: str, cost: bool, lead_se: float | None) -> Text:
+def in_short(result, ranked, rank_by: str, cost: bool, lead_se: float | None,
+             min_service: float | None = None) -> Text:  # fmt: skip
     """The "In short" of the first plan of ``ranked`` (every plan ranked): its value and risk,
-    the demand it serves (``cost``: plans solved for least cost) and how sure its first place is."""
+    the demand it serves (``cost``: plans solved for least cost) and how sure its first place is
+    (with the service floor ``min_service``, where one was given)."""
     first = ranked.iloc[0]
     label = best_plan_label(first["plan"], rank_by, len(ranked) > 1)
     served = demand_in_short(result.n_scenarios, first) if cost else None
     said = " ".join(risk_in_short(label, result.n_scenarios, first, served=served, quarters=result.quarters))
-    said += first_place_words(ranked, rank_by, result.n_scenarios, lead_se)
+    said += first_place_words(ranked, rank_by, result.n_scenarios, lead_se, min_service)
     return Text(f"In short: {said}", style="bold")

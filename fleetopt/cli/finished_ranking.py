@@ -17,7 +17,7 @@ from fleetopt.evaluate.metrics import ranking_of
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.resume import kept_options
 
-RANKING_OPTIONS = ("rank_by", "max_breach_prob", "top")
+RANKING_OPTIONS = ("rank_by", "max_breach_prob", "min_service", "top")
 
 
 def refuse_new_ranking_of_finished(ctx: typer.Context, folder: RunFolder) -> None:

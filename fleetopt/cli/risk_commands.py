@@ -20,6 +20,7 @@ from fleetopt.cli.evaluate_options import (
     KeepMatrixFlag,
     PlansOption,
     PrintedBreachProbOption,
+    RankedServiceOption,
     RayAddressOption,
     TopOption,
     WorkersOption,
@@ -102,7 +103,7 @@ from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel.compiler import KernelBuildError
 from fleetopt.evaluate.metrics import DEFAULT_RANK, default_rank, shown_plans
-from fleetopt.evaluate.result import refuse_cost_ranking
+from fleetopt.evaluate.result import refuse_cost_ranking, refuse_service_floor
 from fleetopt.evaluate.scenario_choice import FORECAST_QUARTERS
 from fleetopt.evaluate.sources import how_it_finishes
 from fleetopt.evaluate.spill import SpillError
@@ -130,6 +131,7 @@ def evaluate(
     keep_matrix: KeepMatrixFlag = False,
     rank_by: EvaluationRankByOption = None,
     max_breach_prob: PrintedBreachProbOption = None,
+    min_service: RankedServiceOption = None,
     top: TopOption = 5,
     executor: ExecutorOption = ExecutorName.local,
     ray_address: RayAddressOption = None,
@@ -227,6 +229,7 @@ def _rank_for(ctx: typer.Context, job: api.EvaluationJob) -> None:
     if ctx.params["rank_by"] is None:
         ctx.params["rank_by"] = EvaluationRankBy(default_rank(for_cost))
     refuse_cost_ranking(ctx.params["rank_by"].value, for_cost)
+    refuse_service_floor(ctx.params["rank_by"].value, ctx.params["min_service"])
 
 
 def _refuse_what_cannot_apply(ctx: typer.Context) -> None:
@@ -273,8 +276,9 @@ def _show_and_write(ctx: typer.Context, job: api.EvaluationJob, result, folder: 
     """A finished evaluation's best plans printed by its ranking (``ctx.params``: --rank-by,
     --max-breach-prob, --top), written to ``folder`` with the path --explain picks (``explained``)
     and the report (--report); whether the folder was lost while it ran (written again whole)."""
-    rank_by, max_breach_prob, top, report = (ctx.params[name] for name in EVALUATE_AGAIN)
-    ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
+    rank_by, max_breach_prob, min_service, top, report = (ctx.params[name] for name in EVALUATE_AGAIN)
+    # the report's plan too
+    ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob, "min_service": min_service}
     cost = result.plans_objective == "cost"  # as its display says: the demand served first
     shown = shown_plans(result.metrics, ranking)[0].head(top)
     # a lab's plans: the demand they serve first, what it buys, then the company's finances
@@ -312,7 +316,7 @@ def _no_plans(model: str | None) -> InputError:
 
 # what a resumed evaluation is given again to end as the run would have: job.json keeps the run's
 # own settings, not what is printed, ranked or reported
-EVALUATE_AGAIN = ("rank_by", "max_breach_prob", "top", "report")
+EVALUATE_AGAIN = ("rank_by", "max_breach_prob", "min_service", "top", "report")
 
 
 def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...] = ()):

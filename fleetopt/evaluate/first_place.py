@@ -8,19 +8,28 @@ import math
 
 import pandas as pd
 
-from fleetopt.core.units import quoted
+from fleetopt.core.units import format_figure, format_rate, format_usd, quoted
 from fleetopt.evaluate.lead import SETTLE_MOST, Lead, lead_sentence
 from fleetopt.evaluate.metrics import (
+    COST_RANK_COLUMNS,
     DEFAULT_RANK,
     EVALUATION_RANK_COLUMNS,
     FORECAST_MARK_MEANS,
     RANK_WORDS,
+    SERVICE_COLUMN,
     TIE_BREAKS,
+    below_floor,
     first_by_the_forecast,
     lead_error_key,
     rank_lead,
+    ranked_plans,
+    service_floor_of,
     shown_plans,
 )
+
+# how far (a share of demand) the first plan by cost must serve below a plan after it for its "In short"
+# to say what it gave up, where no --min-service is given: a point, not round-off between near-equal plans
+SERVICE_GIVEN_UP = 0.01
 
 
 def evaluation_tie(rank_by: str) -> str:
@@ -32,14 +41,17 @@ def evaluation_tie(rank_by: str) -> str:
     return f"the two are not told apart (exactly equal figures are ranked {order})"
 
 
-def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | None) -> str:
+def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | None,
+                      min_service: float | None = None) -> str:  # fmt: skip
     """How sure an evaluation's first place is, its plans ``ranked`` best first by ``rank_by``
     (:func:`~fleetopt.evaluate.metrics.ranked_plans`) over ``n`` scenarios: :func:`lead_sentence`
     of the first plan's lead over the second on that figure, ``se`` the lead's paired standard
     error (:meth:`~fleetopt.evaluate.result.EvaluationResult.first_place_error`; NaN: none known).
     '' with one plan ranked, or ``se`` None (nothing measured: a deterministic evaluation, or one
     written before it was). A first plan that keeps its limits on the forecast ranked ahead of one
-    that does not leads by the ranking's rule, whatever the figures: said so."""
+    that does not leads by the ranking's rule, whatever the figures: said so; one that keeps the
+    service floor ``min_service`` (--min-service) ahead of one below it too. Then, by a present cost,
+    what the service means for the first place (:func:`service_words`)."""
     if se is None or len(ranked) < 2:
         return ""
     first, second = ranked.iloc[0], ranked.iloc[1]
@@ -47,10 +59,66 @@ def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | No
     if first_by_the_forecast(ranked):
         return (f" It is the only plan ranked that keeps its limits on the forecast: {whom}, and any after "
                 f"it, come after it whatever their figures, as each {FORECAST_MARK_MEANS}.")  # fmt: skip
+    service = service_words(ranked, rank_by, min_service)
+    if first_by_the_floor(ranked, min_service):
+        return (f" It is the only plan ranked that serves at least {format_rate(min_service)} of the demand "
+                f"(--min-service): {whom}, and any after it, come after it whatever their figures."
+                f"{service}")  # fmt: skip
     column = EVALUATION_RANK_COLUMNS[rank_by]
     lead = Lead(str(second["plan"]), rank_lead(rank_by, float(first[column]), float(second[column])), se)
     tie = (whom, evaluation_tie(rank_by))
-    return lead_sentence(lead, rank_by, n, float(first[column]), tie, _evaluate_again)
+    return lead_sentence(lead, rank_by, n, float(first[column]), tie, _evaluate_again) + service
+
+
+def first_by_the_floor(ranked: pd.DataFrame, min_service: float | None) -> bool:
+    """Whether the first of ``ranked`` serves at least ``min_service`` of the demand and the second does
+    not: the ranking puts it first by that floor, whatever the figures (the counterpart of
+    :func:`~fleetopt.evaluate.metrics.first_by_the_forecast`)."""
+    below = below_floor(ranked, min_service).tolist()
+    return min_service is not None and len(below) > 1 and not below[0] and below[1]
+
+
+def service_words(ranked: pd.DataFrame, rank_by: str, min_service: float | None) -> str:
+    """By a present cost, what the first of ``ranked`` is first for, in the service of demand: the cheaper
+    plan a floor (``min_service``) passed over and why; with none, the demand the first plan gives up
+    against a plan after it and the floor that ranks the two ('' where neither: an NPV ranking,
+    plans with no share served)."""
+    if rank_by not in COST_RANK_COLUMNS or SERVICE_COLUMN not in ranked:
+        return ""
+    if min_service is not None:
+        return _passed_over(ranked, rank_by, min_service)
+    return _service_given_up(ranked, rank_by)
+
+
+def _passed_over(ranked: pd.DataFrame, rank_by: str, min_service: float) -> str:
+    """' “A” costs $X less (mean present cost) but serves 70.9% of the demand, below the floor of
+    90%.' where ``ranked``'s first plan without the floor is another, below it; else ''."""
+    first, cheapest = ranked.iloc[0], ranked_plans(ranked, rank_by).iloc[0]
+    if cheapest["plan"] == first["plan"] or not below_floor(ranked.loc[[cheapest.name]], min_service).iloc[0]:
+        return ""
+    column = EVALUATION_RANK_COLUMNS[rank_by]
+    saving = format_usd(float(first[column]) - float(cheapest[column]))
+    served = format_figure(float(cheapest[SERVICE_COLUMN]), "share")
+    return (f" {quoted(cheapest['plan'])} costs {saving} less ({RANK_WORDS[rank_by]}) but serves {served} "
+            f"of the demand, below the floor of {format_rate(min_service)} (--min-service).")  # fmt: skip
+
+
+def _service_given_up(ranked: pd.DataFrame, rank_by: str) -> str:
+    """' “B”, $12.0M dearer (mean present cost), serves 88.7% of the demand against its 70.9%: --min-service
+    0.88 ranks ...' where a plan after ``ranked``'s first serves more than :data:`SERVICE_GIVEN_UP` more
+    (the first such); else ''."""
+    served = ranked[SERVICE_COLUMN].astype(float)
+    more = ranked[served > served.iloc[0] + SERVICE_GIVEN_UP]
+    if more.empty:
+        return ""
+    first, other = ranked.iloc[0], more.iloc[0]
+    column = EVALUATION_RANK_COLUMNS[rank_by]
+    dearer = format_usd(float(other[column]) - float(first[column]))
+    floor = math.floor(float(other[SERVICE_COLUMN]) * 100) / 100  # what the other plan serves, whole points
+    return (f" {quoted(other['plan'])}, {dearer} dearer ({RANK_WORDS[rank_by]}), serves "
+            f"{format_figure(float(other[SERVICE_COLUMN]), 'share')} of the demand against its "
+            f"{format_figure(served.iloc[0], 'share')}: --min-service {floor:g} ranks by cost among plans "
+            f"serving at least {format_rate(floor)}.")  # fmt: skip
 
 
 def _evaluate_again(need: int) -> str:
@@ -71,5 +139,5 @@ def first_place_in_short(summary: dict, metrics: pd.DataFrame | None) -> str:
     se = ranking[lead_error_key(rank_by)]
     ranked = shown_plans(metrics, ranking)[0]
     words = first_place_words(ranked, rank_by, summary["n_scenarios"],
-                              math.nan if se is None else float(se))  # fmt: skip
+                              math.nan if se is None else float(se), service_floor_of(ranking))  # fmt: skip
     return words.strip()

@@ -167,6 +167,23 @@ FORECAST_OK = "forecast_within_limits"
 FORECAST_MARK = "!"
 FORECAST_MARK_MEANS = "breaches a covenant or defaults on the forecast itself"
 
+# the share of market demand a plan serves on average over the scenarios: what a lab's plan is for, the
+# floor a ranking by present cost keeps (`fleetopt evaluate --min-service`, the cost sweep's rule), as
+# the cheapest plan would serve the least
+SERVICE_COLUMN = "demand_served_share"
+# how the terminal's ranking table marks a plan below that floor, which the ranking puts after those above
+SERVICE_MARK = "<"
+
+
+def serves_at_least(served, floor: float):
+    """Whether plans' shares of demand ``served`` (one, or an array) keep a service ``floor``: no lower."""
+    return served >= floor
+
+
+def service_mark_means(floor: float) -> str:
+    """What :data:`SERVICE_MARK` means of a ranking with a service ``floor``."""
+    return f"serves less than {format_rate(floor)} of the demand (--min-service), ranked after those that do"
+
 
 def within_limits(metrics: pd.DataFrame) -> np.ndarray:
     """(P,) of a deterministic evaluation's metrics (one scenario, the forecast): no breach, no default."""
@@ -246,34 +263,51 @@ def ranking_of(ranking: dict | None) -> tuple[str, float | None]:
     return ranking.get("rank_by", DEFAULT_RANK), ranking.get("max_breach_prob")
 
 
-def ranked_plans(metrics, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None):
+def service_floor_of(ranking: dict | None) -> float | None:
+    """The service floor (--min-service) of an evaluation's ``ranking`` (summary.json's; None: none, as
+    every evaluation before it had)."""
+    return (ranking or {}).get("min_service")
+
+
+def ranked_plans(metrics, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None,
+                 min_service: float | None = None):  # fmt: skip
     """An evaluation's plans best first by ``rank_by`` (ties by its :data:`TIE_BREAKS` figure, higher
     first, where it has one, else in the file's order), only those
     with a breach probability of at most ``max_breach_prob`` when it is given. A plan that breaks
     a limit on its own forecast (``FORECAST_OK`` false, marked ``FORECAST_MARK``) comes after every
     plan that keeps them, whatever its figures: a lender would not sign it, and the sweep's rule
     does not recommend it either (a cash buffer can buy a better tail by keeping debt the borrowing
-    base does not allow)."""
+    base does not allow). Within each, a plan serving less than ``min_service`` of the demand
+    (:func:`serves_at_least`; marked :data:`SERVICE_MARK`) comes after every plan that serves that much."""
     if max_breach_prob is not None:
         metrics = metrics[metrics["breach_probability"] <= max_breach_prob]
     by, ascending = [EVALUATION_RANK_COLUMNS[rank_by]], [lower_first(rank_by)]
     if rank_by in TIE_BREAKS:  # an NPV figure: higher is better
         by, ascending = [*by, RANK_COLUMNS[TIE_BREAKS[rank_by]]], [*ascending, False]
-    if FORECAST_OK not in metrics.columns:  # an evaluation written before the column existed
-        return metrics.sort_values(by, ascending=ascending, kind="stable")
-    kept = metrics[FORECAST_OK].astype(bool)
-    parts = (metrics[kept], metrics[~kept])
+    everyone = pd.Series(True, index=metrics.index)
+    kept = metrics[FORECAST_OK].astype(bool) if FORECAST_OK in metrics.columns else everyone
+    serves = ~below_floor(metrics, min_service)
+    parts = [metrics[forecast & floor] for forecast in (kept, ~kept) for floor in (serves, ~serves)]
     return pd.concat([part.sort_values(by, ascending=ascending, kind="stable") for part in parts])
+
+
+def below_floor(metrics: pd.DataFrame, min_service: float | None) -> pd.Series:
+    """(plans,) whether each plan of ``metrics`` serves less of the demand than ``min_service`` (none
+    where it is None; each where its share is unknown, NaN)."""
+    if min_service is None:
+        return pd.Series(False, index=metrics.index)
+    return ~serves_at_least(metrics[SERVICE_COLUMN].astype(float), min_service)
 
 
 def shown_plans(metrics: pd.DataFrame, ranking: dict | None) -> tuple[pd.DataFrame, bool]:
     """An evaluation's plans in the order its report shows them, best first, by its ``ranking``
-    (summary.json's: ``rank_by``, ``max_breach_prob``; CVaR5 without one), and whether any plan
-    met the limit: where none did, every plan by the same figure (the terminal prints them all,
+    (summary.json's: ``rank_by``, ``max_breach_prob``, ``min_service``; CVaR5 without one), and whether
+    any plan met the limit: where none did, every plan by the same figure (the terminal prints them all,
     saying so), the best of them shown."""
     rank_by, limit = ranking_of(ranking)
-    ranked = ranked_plans(metrics, rank_by, limit)
-    return (ranked, True) if not ranked.empty else (ranked_plans(metrics, rank_by), False)
+    floor = service_floor_of(ranking)
+    ranked = ranked_plans(metrics, rank_by, limit, floor)
+    return (ranked, True) if not ranked.empty else (ranked_plans(metrics, rank_by, None, floor), False)
 
 
 def shown_first(summary: dict) -> dict:

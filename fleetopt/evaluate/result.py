@@ -19,7 +19,7 @@ from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.results.risk_sentences import risk_in_short
 from fleetopt.core.units import counted, format_usd, listed
 from fleetopt.errors import Argument, InputError
-from fleetopt.evaluate.first_place import first_place_words
+from fleetopt.evaluate.first_place import first_by_the_floor, first_place_words
 from fleetopt.evaluate.metrics import (
     COST_DEFAULT_RANK,
     COST_RANK_COLUMNS,
@@ -72,6 +72,21 @@ def refuse_cost_ranking(rank_by: str, solved_for_cost: bool) -> None:
         RANK_BY, f" {rank_by} ranks plans by their {RANK_WORDS[rank_by]}, which only plans solved with ",
         COST_OBJECTIVE, " have: these were not, or their plan file does not say so (an NPV plan has no "
         f"present cost); rank them by {others}")  # fmt: skip
+
+
+MIN_SERVICE = Argument("min_service", "--min-service")  # the service floor a refusal names
+
+
+def refuse_service_floor(rank_by: str, min_service: float | None) -> None:
+    """A service floor (``min_service``) with a ranking by an NPV figure or P(any default), refused by name:
+    a floor on the demand served ranks a lab's plans by cost, where the cheapest would serve the least;
+    a plan solved for NPV serves what pays, its served share its sales, not an obligation to keep."""
+    if min_service is None or rank_by in COST_RANK_COLUMNS:
+        return
+    raise InputError.naming(
+        MIN_SERVICE, " applies only to a ranking by present cost, ", RANK_BY, f" cost or cost-cvar95, "
+        f"not {rank_by}: an NPV plan serves the demand that pays, its share served is its sales, not an "
+        "obligation")  # fmt: skip
 
 
 @dataclass
@@ -215,52 +230,62 @@ class EvaluationResult:
         for least cost (:attr:`solved_for_cost`), else by CVaR5 NPV (metrics.default_rank)."""
         return default_rank(self.solved_for_cost)
 
-    def ranked(self, rank_by: str | None = None, max_breach_prob: float | None = None) -> pd.DataFrame:
+    def ranked(self, rank_by: str | None = None, max_breach_prob: float | None = None,
+               min_service: float | None = None) -> pd.DataFrame:  # fmt: skip
         """The plans' computed metrics best first by ``rank_by`` ("cvar5", "mean", "p5": the highest NPV
         figure; "any-default": the lowest P(any default); "cost", "cost-cvar95": the lowest mean or CVaR95
         present cost, of plans solved for least cost; None: :attr:`default_rank`), only those
         with P(covenant breach) at most ``max_breach_prob`` where it is given: the table `fleetopt
         evaluate --rank-by --max-breach-prob` prints (a plan that breaks a limit on its own forecast
-        comes after every one that keeps them; ties in the plans' order). A bad argument raises
-        InputError naming it, a present cost of plans solved for NPV too (they have none)."""
-        return ranked_plans(self._computed, *self._checked_ranking(rank_by, max_breach_prob).values())
+        comes after every one that keeps them; ties in the plans' order). By a present cost, a plan
+        serving less than ``min_service`` of the demand (a share, --min-service) comes after every one
+        that serves that much. A bad argument raises InputError naming it, a present cost of plans solved
+        for NPV too (they have none), and a service floor by another figure."""
+        ranking = self._checked_ranking(rank_by, max_breach_prob, min_service)
+        return ranked_plans(self._computed, *ranking.values())
 
-    def first_place_error(self, rank_by: str | None = None,
-                          max_breach_prob: float | None = None) -> float | None:  # fmt: skip
+    def first_place_error(self, rank_by: str | None = None, max_breach_prob: float | None = None,
+                          min_service: float | None = None) -> float | None:  # fmt: skip
         """How sure the first place of :meth:`ranked` is (every plan where none meets
         ``max_breach_prob``, as `fleetopt evaluate` and the report rank them): the paired standard
         error of the first plan's lead over the second on ``rank_by``'s figure (USD; a share by
         "any-default"), from the NPV matrix where the result kept one and the figure is an NPV's, else
         from the two plans evaluated again alone on the same scenarios (once: it is kept). None where
         there is nothing to measure (on the forecast, one plan, a result built by hand); NaN where the
-        ranking puts the first ahead by its forecast, not by the figure. `fleetopt evaluate`'s "In short" says
+        ranking puts the first ahead by its forecast or by the service floor ``min_service``, not by the
+        figure. `fleetopt evaluate`'s "In short" says
         it, and :func:`fleetopt.api.write_evaluate_run` keeps it for the report (summary.json's
         ``ranking.lead_se_usd``; ``lead_se_share`` by "any-default")."""
-        ranking = self._checked_ranking(rank_by, max_breach_prob)
+        ranking = self._checked_ranking(rank_by, max_breach_prob, min_service)
         key = tuple(ranking.values())
         if key not in self._lead_errors:
             ranked = shown_plans(self._computed, ranking)[0]
-            self._lead_errors[key] = self._measured_lead_error(ranked, ranking["rank_by"])
+            self._lead_errors[key] = self._measured_lead_error(ranked, ranking["rank_by"], min_service)
         return self._lead_errors[key]
 
-    def _measured_lead_error(self, ranked: pd.DataFrame, rank_by: str) -> float | None:
+    def _measured_lead_error(self, ranked: pd.DataFrame, rank_by: str,
+                             min_service: float | None) -> float | None:  # fmt: skip
         """:meth:`first_place_error` of ``ranked`` (rows by their place in the plans), measured."""
         if self.seed is None or len(ranked) < 2 or self._measure_lead is None:
             return None
-        if first_by_the_forecast(ranked):
+        if first_by_the_forecast(ranked) or first_by_the_floor(ranked, min_service):
             return math.nan
         return self._measure_lead(self, ranked, rank_by)
 
-    def _checked_ranking(self, rank_by: str | None, max_breach_prob: float | None) -> dict:
-        """{"rank_by", "max_breach_prob"} of :meth:`ranked`, each checked by name (``rank_by`` None:
-        :attr:`default_rank`; a present cost only of plans solved for least cost:
-        :func:`refuse_cost_ranking`)."""
+    def _checked_ranking(self, rank_by: str | None, max_breach_prob: float | None,
+                         min_service: float | None = None) -> dict:  # fmt: skip
+        """{"rank_by", "max_breach_prob", "min_service"} of :meth:`ranked`, each checked by name (``rank_by``
+        None: :attr:`default_rank`; a present cost only of plans solved for least cost:
+        :func:`refuse_cost_ranking`; a service floor only by a present cost: :func:`refuse_service_floor`)."""
         rank_by = self.default_rank if rank_by is None else limits.text(RANK_BY.keyword, rank_by,
                                                                            tuple(EVALUATION_RANK_COLUMNS))
         refuse_cost_ranking(rank_by, self.solved_for_cost)
         if max_breach_prob is not None:
             max_breach_prob = limits.number("max_breach_prob", max_breach_prob, 0.0, 1.0)
-        return {"rank_by": rank_by, "max_breach_prob": max_breach_prob}
+        if min_service is not None:
+            min_service = limits.number(MIN_SERVICE.keyword, min_service, 0.0, 1.0)
+        refuse_service_floor(rank_by, min_service)
+        return {"rank_by": rank_by, "max_breach_prob": max_breach_prob, "min_service": min_service}
 
     @property
     def pairs_computed(self) -> int:

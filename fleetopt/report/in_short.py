@@ -31,13 +31,19 @@ from fleetopt.core.units import (
 )
 from fleetopt.evaluate.first_place import first_place_in_short
 from fleetopt.evaluate.forecast import SAME_USD
-from fleetopt.evaluate.metrics import best_plan_label, demand_in_short, ranking_of, shown_plans
+from fleetopt.evaluate.metrics import (
+    SERVICE_COLUMN,
+    best_plan_label,
+    demand_in_short,
+    ranking_of,
+    shown_plans,
+)
 from fleetopt.evaluate.slip import slips
 from fleetopt.report.reading import ReportRun, cost_sweep
 from fleetopt.stochastic.paired import out_of_sample_advice, out_of_sample_verdict
 from fleetopt.stochastic.summary_words import stopped_short
 from fleetopt.sweep.recommendation import lead_in_short
-from fleetopt.sweep.rule import COST_COLUMN, COST_WORDS, SERVICE_COLUMN, forecast_optimum_row
+from fleetopt.sweep.rule import COST_COLUMN, COST_WORDS, forecast_optimum_row
 
 
 def summary_section(run: ReportRun) -> str:

@@ -27,6 +27,8 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     RANK_COLUMNS,
     RANK_WORDS,
+    SERVICE_COLUMN,
+    serves_at_least,
 )
 from fleetopt.runs import limits
 
@@ -68,7 +70,6 @@ FRONT_FIGURES = {"npv_mean_usd": +1, "npv_cvar5_usd": +1, "breach_probability": 
 # default for such plans), with its service floor on the share of demand served
 COST_RANK = COST_DEFAULT_RANK
 COST_COLUMN, COST_WORDS = COST_RANK_COLUMNS[COST_RANK], RANK_WORDS[COST_RANK]
-SERVICE_COLUMN = "demand_served_share"
 
 # a cost sweep's pick's figures in its summary.json (and cost_changes's): the cost, its tail and the service
 COST_FIGURES = (COST_COLUMN, "present_cost_cvar95_usd", SERVICE_COLUMN, "shortfall_probability")
@@ -518,7 +519,7 @@ def rule_conditions(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str] | No
         conditions.append(("--allow-riskier", np.logical_and.reduce(riskier)))
     floor = optimum_service(metrics, rule)
     if floor is not None:
-        conditions.append(("--min-service", within_limit(metrics[SERVICE_COLUMN].to_numpy(), "min", floor)))
+        conditions.append(("--min-service", serves_at_least(metrics[SERVICE_COLUMN].to_numpy(), floor)))
     return conditions
 
 
@@ -558,7 +559,7 @@ def loosened_values(metrics: pd.DataFrame, rule: Rule, nearest: str) -> dict[str
             continue
         out[_LOOSENED_BY[column]] = _option_value(column, bound, value)
     floor = optimum_service(metrics, rule)
-    if floor is not None and not within_limit(float(row[SERVICE_COLUMN]), "min", floor):
+    if floor is not None and not serves_at_least(float(row[SERVICE_COLUMN]), floor):
         out["--min-service"] = _option_value(SERVICE_COLUMN, "min", float(row[SERVICE_COLUMN]))
     return out
 

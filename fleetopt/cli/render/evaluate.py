@@ -47,13 +47,16 @@ from fleetopt.evaluate.metrics import (
     MEAN_NO_DEFAULT_HEADER,
     MEDIAN_QUARTER_OF,
     MEDIAN_QUARTER_WORDS,
+    SERVICE_MARK,
     UNCURED_BEFORE_FIRST_WORDS,
+    below_floor,
     event_words,
     limited_liability_differs,
     median_quarter_label,
     reaction_labels,
     reaction_usd_labels,
     reactions_taken,
+    service_mark_means,
     uncured_median_before_first,
 )
 
@@ -328,19 +331,23 @@ def demand_served_table(metrics, title: str, quarters: int, one: bool = False) -
     return unbroken(table)
 
 
-def present_cost_table(metrics, title: str, one: bool = False) -> Table:
+def present_cost_table(metrics, title: str, one: bool = False, min_service: float | None = None) -> Table:
     """The present cost of the given plans solved for least cost (docs/evaluation.md, "The present
     cost"): its mean over the scenarios with its standard error, its P95 and CVaR95, the tail of the
     highest costs, lower being better; ``one``: of the forecast alone (a deterministic evaluation), the
-    one scenario's present cost, no error and no tail."""
+    one scenario's present cost, no error and no tail. A plan serving less than ``min_service`` of the
+    demand (--min-service) is marked :data:`SERVICE_MARK`, with its legend."""
     names = (("present cost on the forecast",) if one
              else (MEAN_COST_LABEL, "s.e.", P95_COST_LABEL, CVAR95_COST_LABEL))
     columns = ("present_cost_mean_usd",) if one else tuple(PRESENT_COST_COLUMNS)  # mean, s.e., P95, CVaR95
-    table = Table(title=title, caption=None if one else PRESENT_COST_MEANS)
+    below = below_floor(metrics, min_service)
+    notes = [f"{SERVICE_MARK} {service_mark_means(min_service)}"] if below.any() else []
+    table = Table(title=title, caption="; ".join(notes + ([] if one else [PRESENT_COST_MEANS])) or None)
     for name in ("plan", *names):
         table.add_column(name, justify="left" if name == "plan" else "right")
-    for _, row in metrics.iterrows():
-        table.add_row(Text(str(row["plan"])), *(format_usd(row[column]) for column in columns))
+    for (_, row), marked in zip(metrics.iterrows(), below, strict=True):
+        plan = Text(f"{SERVICE_MARK} " * marked + str(row["plan"]))
+        table.add_row(plan, *(format_usd(row[column]) for column in columns))
     return unbroken(table)
 
 

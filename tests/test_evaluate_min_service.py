@@ -1,0 +1,167 @@
+"""A service floor for an evaluation's ranking by present cost (`fleetopt evaluate --min-service`, API
+``min_service=``; docs/evaluation.md, "Outputs"): cost alone ranks first the plan that serves least, so
+plans serving at least the floor come first, those below it after, marked; without a floor the "In
+short" says what the cheapest plan gives up. Refused with a ranking by an NPV figure; kept in
+summary.json, for the report and a resume."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+from fleetopt import api
+from fleetopt.errors import InputError
+from fleetopt.evaluate.first_place import first_place_words
+from fleetopt.evaluate.metrics import FORECAST_OK, ranked_plans
+
+SCENARIOS = 40
+
+
+def _words(text: str) -> str:
+    """``text`` with its line breaks and runs of spaces as one space (the terminal wraps its lines)."""
+    return " ".join(text.split())
+
+
+def _three(kept=(True, True, True)) -> pd.DataFrame:
+    """Three lab plans' metrics: "slump" costs $700M and serves 70.9 % of the demand, "forecast" $712M
+    and 88.7 %, "more" $800M and 95.0 % (mean present cost; CVaR95 $100M above each)."""
+    return pd.DataFrame({
+        "plan": ["slump", "forecast", "more"], FORECAST_OK: list(kept),
+        "present_cost_mean_usd": [700e6, 712e6, 800e6], "present_cost_cvar95_usd": [800e6, 812e6, 900e6],
+        "demand_served_share": [0.709, 0.887, 0.95], "npv_cvar5_usd": [0.0, 0.0, 0.0],
+    })  # fmt: skip
+
+
+def test_plans_below_the_floor_are_ranked_after_those_that_keep_it_each_part_cheapest_first():
+    """By cost alone "slump" is first; a floor of 85 % puts it last (it alone is below); one of 90 %
+    leaves "more" alone above it, then the two below, cheapest first. A plan that breaches on its own
+    forecast still comes after every plan that keeps its limits, whatever it serves."""
+    assert ranked_plans(_three(), "cost")["plan"].tolist() == ["slump", "forecast", "more"]
+    assert ranked_plans(_three(), "cost", None, 0.85)["plan"].tolist() == ["forecast", "more", "slump"]
+    assert ranked_plans(_three(), "cost", None, 0.9)["plan"].tolist() == ["more", "slump", "forecast"]
+    at_it = ranked_plans(_three(), "cost", None, 0.887)  # "forecast" serves the floor exactly: it keeps it
+    assert at_it["plan"].tolist() == ["forecast", "more", "slump"]
+    breaching = ranked_plans(_three(kept=(True, True, False)), "cost", None, 0.85)
+    assert breaching["plan"].tolist() == ["forecast", "slump", "more"]
+
+
+def test_the_in_short_names_the_cheaper_plan_the_floor_passed_over_and_why():
+    """A floor of 85 %: "forecast" leads "more" by $88M of mean present cost ($0 error: beyond two), and
+    "slump", $12M cheaper than "forecast", was passed over at 70.9 %. By CVaR95 the same, its figure's."""
+    said = first_place_words(ranked_plans(_three(), "cost", None, 0.85), "cost", SCENARIOS, 0.0, 0.85)
+    assert said.startswith(" It costs $88.0M less on average than the second plan, “more” (mean present "
+                           "cost)")  # fmt: skip
+    assert said.endswith(" “slump” costs $12.0M less (mean present cost) but serves 70.9% of the demand, "
+                         "below the floor of 85% (--min-service).")  # fmt: skip
+    tail = first_place_words(ranked_plans(_three(), "cost-cvar95", None, 0.85), "cost-cvar95", SCENARIOS, 0.0,
+                             0.85)  # fmt: skip
+    assert tail.endswith(" “slump” costs $12.0M less (CVaR95 present cost) but serves 70.9% of the demand, "
+                         "below the floor of 85% (--min-service).")  # fmt: skip
+
+
+def test_a_first_place_won_by_the_floor_alone_is_said_to_be_so():
+    """A floor of 90 %: "more" alone keeps it, first whatever its cost, as a plan first by its forecast is
+    said to be; "slump", the cheapest, $100M less, was passed over."""
+    said = first_place_words(ranked_plans(_three(), "cost", None, 0.9), "cost", SCENARIOS, math.nan, 0.9)
+    assert said == (" It is the only plan ranked that serves at least 90% of the demand (--min-service): the "
+                    "second plan, “slump”, and any after it, come after it whatever their figures. “slump” "
+                    "costs $100.0M less (mean present cost) but serves 70.9% of the demand, below the floor "
+                    "of 90% (--min-service).")  # fmt: skip
+
+
+def test_without_a_floor_the_in_short_says_what_the_cheapest_plan_gives_up():
+    """No floor: "slump" is first and serves 70.9 % against 88.7 % for "forecast", $12M dearer: said,
+    with the floor that ranks "forecast" first (its share in whole points, down: 0.88). Plans within a
+    point of each other's service say nothing of it, nor does a ranking by an NPV figure."""
+    said = first_place_words(ranked_plans(_three(), "cost"), "cost", SCENARIOS, 0.0)
+    assert said.endswith(" “forecast”, $12.0M dearer (mean present cost), serves 88.7% of the demand against "
+                         "its 70.9%: --min-service 0.88 ranks by cost among plans serving at least 88%.")
+    close = _three().assign(demand_served_share=[0.94, 0.945, 0.95])
+    assert "--min-service" not in first_place_words(ranked_plans(close, "cost"), "cost", SCENARIOS, 0.0)
+    assert "--min-service" not in first_place_words(ranked_plans(_three(), "cvar5"), "cvar5", SCENARIOS, 0.0)
+
+
+@pytest.fixture(scope="module")
+def lab_plans(tmp_path_factory):
+    """`fleetopt sweep lab --objective cost` (5 candidates, 20 scenarios: the forecast optimum, twice with a
+    cash buffer that never acts, and solved for 25 % and 50 % more demand, dearer and serving more)."""
+    root = tmp_path_factory.mktemp("lab-floor")
+    api.write_sweep_run(api.sweep("lab", objective="cost", candidates=5, scenarios=20), root / "sweep")
+    return root
+
+
+def _evaluate(root, out: str, *options: str):
+    return run_cli("evaluate", "--plans", str(root / "sweep"), "--scenarios", "30", "--out", str(root / out),
+                   *options)  # fmt: skip
+
+
+def test_a_floor_moves_the_first_place_marks_those_below_and_is_kept_for_the_report(lab_plans):
+    """On lab the forecast optimum (and its two cash-buffer twins) is cheapest but serves less than 95 % of
+    the demand, the plan solved for 25 % more demand more: --min-service 0.95 ranks that plan first, marks
+    the three below, says what was passed over, and summary.json keeps the floor, so the report shows the
+    same plan and says the same."""
+    code, out, err = _evaluate(lab_plans, "F", "--min-service", "0.95")
+    assert code == 0, err
+    summary = json.loads((lab_plans / "F" / "summary.json").read_text())
+    rows = {row["plan"]: row for row in summary["metrics"]}
+    forecast, more = rows["milp: forecast"], rows["milp: demand +25%"]
+    assert forecast["demand_served_share"] < 0.95 <= more["demand_served_share"]
+    assert forecast["present_cost_mean_usd"] < more["present_cost_mean_usd"]
+    assert summary["ranking"]["min_service"] == 0.95
+    said = _words(out)
+    assert "In short: The best plan by mean present cost, “milp: demand +25%”" in said
+    assert "│ < milp: forecast │" in said and "│ milp: demand +25% │" in said
+    assert "< serves less than 95% of the demand (--min-service), ranked after those that do" in said
+    passed = "“milp: forecast” costs $"
+    assert passed in said and "of the demand, below the floor of 95% (--min-service)." in said
+    code, out, err = run_cli("report", str(lab_plans / "F"))
+    assert code == 0, err
+    page = _words((lab_plans / "F" / "report.html").read_text())
+    assert passed in page and "below the floor of 95% (--min-service)." in page
+
+
+def test_without_a_floor_a_lab_s_in_short_says_what_its_cheapest_plan_gives_up(lab_plans):
+    code, out, err = _evaluate(lab_plans, "N")
+    assert code == 0, err
+    said = _words(out)
+    assert "In short: The best plan by mean present cost, “milp: forecast”" in said
+    assert "“milp: demand +25%”, $" in said
+    assert "--min-service 0.95 ranks by cost among plans serving at least 95%." in said
+
+
+def test_a_floor_with_an_npv_ranking_is_refused_by_name(lab_plans):
+    """A floor ranks a lab's plans by cost: with --rank-by cvar5 it is refused in one line, exit 2, no
+    folder; in Python by its keyword, from the result and from write_evaluate_run."""
+    code, out, err = _evaluate(lab_plans, "R", "--rank-by", "cvar5", "--min-service", "0.9")
+    assert code == 2 and out == "" and "Traceback" not in err, err
+    assert _words(err) == ("error: --min-service applies only to a ranking by present cost, --rank-by cost "
+                           "or cost-cvar95, not cvar5: an NPV plan serves the demand that pays, its share "
+                           "served is its sales, not an obligation")  # fmt: skip
+    assert not (lab_plans / "R").exists()
+    code, out, err = _evaluate(lab_plans, "R", "--min-service", "1.5")
+    assert code == 2 and "--min-service" in err and not (lab_plans / "R").exists(), err
+    evaluated = api.evaluate(lab_plans / "sweep", scenarios=10)
+    refused = r"^min_service \(--min-service\) applies only to a ranking by present cost, rank_by"
+    with pytest.raises(InputError, match=refused):
+        evaluated[0].ranked("mean", min_service=0.9)
+    with pytest.raises(InputError, match=refused):
+        api.write_evaluate_run(evaluated, out=lab_plans / "W", ranking={"rank_by": "p5", "min_service": 0.9})
+    assert not (lab_plans / "W").exists()
+
+
+def test_a_finished_evaluation_resumed_with_another_floor_is_refused(lab_plans):
+    """The floor is a ranking option: a finished evaluation's retry with the same floor changes nothing,
+    another (or one where it had none) is refused, saying how to rank its plans so."""
+    job = api.prepare_evaluation(lab_plans / "sweep", scenarios=10, seed=3)
+    job.start(lab_plans / "B")
+    code, out, err = run_cli("evaluate", "--resume", str(lab_plans / "B"), "--min-service", "0.95")
+    assert code == 0, out + err
+    assert json.loads((lab_plans / "B" / "summary.json").read_text())["ranking"]["min_service"] == 0.95
+    code, out, err = run_cli("evaluate", "--resume", str(lab_plans / "B"), "--min-service", "0.95")
+    assert code == 0 and "nothing to resume" in _words(out), out + err
+    code, out, err = run_cli("evaluate", "--resume", str(lab_plans / "B"), "--min-service", "0.9")
+    assert code == 2 and f"--min-service 0.9 cannot apply with --resume of {lab_plans / 'B'}" in _words(err)
