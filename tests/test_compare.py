@@ -912,9 +912,15 @@ def test_a_sweep_that_recommends_its_forecast_optimum_is_compared_with_another_r
     assert "the sweep recommended its forecast optimum, its only plan to compare" in err
     # and how to compare every candidate it evaluated, on its own scenarios: that command works
     assert f"fleetopt compare {folder / 'plans.npz'}" in err
+    assert "fleetopt.api" not in err
     code, out, err = run_cli("compare", str(folder / "plans.npz"))
     assert code == 0, err
     assert "plans on 50 common scenarios (seed 0)" in " ".join(out.split())
+    # a notebook is told the Python call that does it (it was told the command's words alone)
+    with pytest.raises(CompareError, match="its only plan to compare") as alone:
+        api.compare(folder)
+    every = f"fleetopt.api.compare({str(folder / 'plans.npz')!r})"
+    assert f"compare every candidate it evaluated: {every}" in str(alone.value)
 
 
 def test_a_comparison_says_its_horizon_and_discount_rate_once_where_its_figures_are(tiny_run):

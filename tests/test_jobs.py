@@ -915,7 +915,7 @@ def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
     assert (folder / "summary.json").exists() and not (folder / "chunks").exists()
     with pytest.raises(InputError, match="already finished") as finished:
         api.resume_sweep(folder)
-    assert f"fleetopt sweep --rerank {folder}" in str(finished.value)
+    assert f"fleetopt.api.rerank_sweep({str(folder)!r}, rule_changes)" in str(finished.value)
 
 
 def _one_candidate_a_chunk(monkeypatch) -> None:

@@ -1586,6 +1586,22 @@ def test_cli_rerank_refuses_what_it_cannot_use_and_writes_nothing_if_no_plan_fit
     assert f"Re-ranked from the sweep in {folder.resolve()}" in report
 
 
+def test_a_finished_sweep_resumed_says_how_to_rerank_it_in_the_caller_s_words(finished_sweep):
+    """fleetopt.api.resume_sweep of a finished sweep told a notebook to run `fleetopt sweep --rerank
+    ... --prefer ...`: it now names the Python call (the option beside it, as every argument the
+    API names); the command line keeps its own words, and no Python."""
+    folder, _ = finished_sweep
+    with pytest.raises(InputError, match="already finished") as finished:
+        api.resume_sweep(folder, rule_changes={"prefer": "mean"})
+    said = str(finished.value)
+    assert (f"into a new run folder: fleetopt.api.write_sweep_run(fleetopt.api.rerank_sweep({str(folder)!r}, "
+            "rule_changes)), rule_changes the rule's fields to change, e.g. {'prefer': 'mean'}") in said
+    code, _, err = run_cli("sweep", "--resume", str(folder), "--prefer", "mean")
+    err = " ".join(err.split())
+    assert code == 2 and f"a new run folder: fleetopt sweep --rerank {folder} with the rule's options" in err
+    assert "fleetopt.api" not in err and "rule_changes" not in err
+
+
 def test_a_rerank_no_candidate_meets_says_how_to_rerank_not_to_sweep_again(finished_sweep, tmp_path):
     """A rerank by a rule none of the finished sweep's candidates meets said "Nothing was kept (no
     folder): sweep again with ...; give folder= ... fleetopt.api.resume_sweep" (a sweep in memory's

@@ -196,12 +196,14 @@ def plans_from_refs(
             )
     if len(plans) < least:  # one is enough for a what-if (compare_what_if)
         alone = len(refs) == 1 and refs[0].is_dir() and RunFolder(refs[0]).kind == "sweep"
+        if alone:  # every candidate, as a notebook calls it and as the command line types it
+            every = Argument(f"fleetopt.api.compare({str(source.path)!r})", f"fleetopt compare {source.path}")
+            raise CompareError.naming(
+                f"{refs[0]}: the sweep recommended its forecast optimum, its only plan to compare: give "
+                "another run folder or plan file beside it, or compare every candidate it evaluated: ", every
+            )
         raise CompareError(
-            f"{refs[0]}: the sweep recommended its forecast optimum, its only plan to compare: give "
-            f"another run folder or plan file beside it, or compare every candidate it evaluated: "
-            f"fleetopt compare {source.path}"
-            if alone
-            else f"{TWO_PLANS_NEEDED} (give two run folders or plan files; a sweep's or a stochastic solve's "
+            f"{TWO_PLANS_NEEDED} (give two run folders or plan files; a sweep's or a stochastic solve's "
             "folder alone gives two: its pick, or its stochastic plan, and its forecast optimum)"
         )
     return plans, unique_labels(labels), buffers, runs

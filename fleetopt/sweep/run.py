@@ -300,11 +300,9 @@ def _resumed_sweep(
             f"{run.path} is an evaluation's folder: finish it with {resume_command('evaluate', run.path)}"
         )
     if run.is_finished and (run.is_job or run.kind == "sweep"):  # its job folder, or a re-ranked sweep's
-        raise PlanFileError(
+        raise PlanFileError.naming(
             f"{run.path}: this sweep already finished. Its candidates ranked by another rule, into a new "
-            f"run folder: fleetopt sweep --rerank {run.path} with the rule's options (--prefer, "
-            "--max-breach-prob, --max-default-prob, --max-any-default-prob, --min-cvar, "
-            "--allow-forecast-breach, --allow-riskier)"
+            "run folder: ", _rerank_advice(run.path)
         )
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
@@ -334,6 +332,17 @@ def _resumed_sweep(
         cands = _make_candidates(loaded, data, settings, run.path, saved, candidate_progress, proposals)
     settings = {**settings, "rule": rule}
     return _finish_sweep(loaded, data, cands, settings, progress, run.path, candidate_progress)
+
+
+def _rerank_advice(folder: Path) -> Argument:
+    """How to rank a finished sweep's candidates by another rule into a new run folder, as a notebook
+    calls it and as the command line types it."""
+    return Argument(
+        f"fleetopt.api.write_sweep_run(fleetopt.api.rerank_sweep({str(folder)!r}, rule_changes)), "
+        "rule_changes the rule's fields to change, e.g. {'prefer': 'mean'}",
+        f"fleetopt sweep --rerank {folder} with the rule's options (--prefer, --max-breach-prob, "
+        "--max-default-prob, --max-any-default-prob, --min-cvar, --allow-forecast-breach, --allow-riskier)",
+    )
 
 
 def rerank_sweep(
