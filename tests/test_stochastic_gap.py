@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -61,6 +62,8 @@ def test_the_bound_adds_each_side_s_half_width_at_97_5_percent_and_the_solves_sl
     assert record["gap_se_usd"] == pytest.approx(math.sqrt(se_upper**2 + se_lower**2))
     assert record["solver_slack_usd"] == pytest.approx(0.5)
     assert record["gap_at_most_usd"] == pytest.approx(9.0 + 12.7062 * se_upper + 3.1824 * se_lower + 0.5)
+    # every figure a plain float, as a notebook reads the others (the bound was a numpy float64)
+    assert all(type(record[key]) is float for key in record if key.endswith("_usd")), record
     unknown = gap_record([10.0, 14.0], [10.0, None], [1.0, 2.0], seed=7, reduced=False, status="optimal")
     assert unknown["gap_at_most_usd"] is None and unknown["solver_slack_usd"] is None
 
@@ -98,6 +101,33 @@ def test_few_fresh_scenarios_widen_the_lower_side_by_student_s_t():
     assert record["gap_at_most_usd"] == pytest.approx(10.0 + 12.7062 * se_upper + 12.7062 * se_lower)
 
 
+def test_a_notebook_has_each_sample_s_decisions_and_each_fresh_scenario_s_value_as_a_frame():
+    """Every future is the forecast (no risk block): both samples make the forecast optimum's first
+    stage, so each decision's amount is the same in each, its mean, min and max; each of the 4 fresh
+    scenarios is worth the forecast's value (its NPV less the tie-breaks) with no rescue. The display's
+    "Next:" names both frames; a solve of one sample has neither (no rows) and names none."""
+    with pytest.warns(FleetoptWarning, match="every scenario drawn is the model's forecast"):
+        result = api.solve_stochastic(api.edit("tiny", {"risk": None}), 2, replications=2, gap_scenarios=4,
+                                      out_of_sample=0)  # fmt: skip
+    samples = result.replications_frame()
+    assert list(samples.columns) == ["quarter", "decision", "item", "unit", "seed_0", "seed_1", "mean", "min",
+                                     "max"]  # fmt: skip
+    assert len(samples) == len(result.replications["stability"]) > 0
+    for column in ("seed_1", "mean", "min", "max"):
+        assert samples[column].tolist() == pytest.approx(samples["seed_0"].tolist(), rel=1e-9), column
+    fresh = result.gap_frame()
+    assert fresh["scenario"].tolist() == [0, 1, 2, 3] and not fresh["rescued"].any()
+    forecast_value = result.measures["ev_usd"] - TINY_TIE_BREAKS_USD
+    assert fresh["value_usd"].tolist() == pytest.approx([forecast_value] * 4, abs=0.01)
+    assert fresh["value_usd"].mean() == pytest.approx(result.replications["gap"]["fresh_values_mean_usd"])
+    shown = result._repr_markdown_().splitlines()[-1]
+    assert ".replications_frame() (each decision in each sample), .gap_frame() (each fresh" in shown
+    one = api.solve_stochastic("tiny", 2, out_of_sample=0)
+    assert one.replications_frame().empty and one.gap_frame().empty
+    assert list(one.gap_frame().columns) == ["scenario", "value_usd", "npv_usd", "rescued"]
+    assert "replications_frame" not in one._repr_markdown_() and "gap_frame" not in one._repr_markdown_()
+
+
 @pytest.fixture(scope="module")
 def gap_run(tmp_path_factory):
     """tiny solved on 2 samples of 2 scenarios with the gap over 4 fresh scenarios, by the command."""
@@ -128,6 +158,25 @@ def test_the_run_folder_holds_each_fresh_scenario_and_the_figures_recompute_from
     chance = "; below 0 by chance alone: no gap is" if gap["gap_usd"] < 0 else ""
     assert f"(estimate, 4 fresh scenarios{chance}), at most $" in output
     assert "reduced from 200 drawn, not a plain sample, so the bound is indicative" in output
+
+
+def test_the_run_read_back_holds_its_replications_and_fresh_scenarios(gap_run, tmp_path):
+    """fleetopt.api.read_run of a stochastic run gave its plan and statements alone: its
+    replications.csv and gap_scenarios.csv are tables of it too, as written; a run without them
+    reads as before."""
+    out, _ = gap_run
+    data = api.read_run(out)
+    assert list(data.tables) == ["plan", "statements", "replications", "gap_scenarios"]
+    for name in ("replications", "gap_scenarios"):
+        pd.testing.assert_frame_equal(data[name], pd.read_csv(out / f"{name}.csv"))
+    assert data["gap_scenarios"]["value_usd"].mean() == pytest.approx(
+        data.summary["replications"]["gap"]["fresh_values_mean_usd"], abs=1e-5
+    )
+    alone = tmp_path / "alone"
+    shutil.copytree(out, alone)
+    (alone / "replications.csv").unlink()
+    (alone / "gap_scenarios.csv").unlink()
+    assert list(api.read_run(alone).tables) == ["plan", "statements"]
 
 
 def test_a_fresh_scenario_s_value_is_its_copy_solved_alone_with_the_plan_s_first_stage(gap_run):

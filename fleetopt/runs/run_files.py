@@ -43,7 +43,8 @@ class RunFiles:
     LOCK = ".fleetopt-lock"
     PLAN_FILES = (PLANS, PLAN)
     # the files a run writes: no other command's output may replace one (output_files.refuse_run_file)
-    TABLES = (PLAN_CSV, STATEMENTS, METRICS, CANDIDATES_CSV, FRONT, PURCHASES)  # RunData's, in order
+    # RunData's tables, in order
+    TABLES = (PLAN_CSV, STATEMENTS, REPLICATIONS, GAP_CSV, METRICS, CANDIDATES_CSV, FRONT, PURCHASES)
     FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, REPLICATIONS, GAP_CSV,
              METRICS, NPV_MATRIX, CANDIDATES, CANDIDATES_CSV, FRONT, PATH_CSV, PATH_JSON, REPORT)  # fmt: skip
     # the files each kind of finished run writes besides summary.json and model.yaml (a summary.json

@@ -125,7 +125,7 @@ def gap_record(objectives, bounds, values, *, seed: int, reduced: bool, status: 
     gap = float(upper.mean() - lower.mean())
     slack = None if any(b is None for b in bounds) else float(
         np.mean([max(0.0, b - o) for b, o in zip(bounds, objectives, strict=True)]))  # fmt: skip
-    most = None if slack is None else gap + t_975(k - 1) * upper_se + t_975(m - 1) * lower_se + slack
+    most = None if slack is None else float(gap + t_975(k - 1) * upper_se + t_975(m - 1) * lower_se + slack)
     return {
         "scenarios": m,
         "seed": seed,

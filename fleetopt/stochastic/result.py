@@ -24,7 +24,7 @@ from fleetopt.stochastic.commitments import (
     commitment_rows,
     first_stage_commitments,
 )
-from fleetopt.stochastic.gap import optimality_gap_words
+from fleetopt.stochastic.gap import gap_frame, optimality_gap_words
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_FIGURES,
@@ -33,15 +33,24 @@ from fleetopt.stochastic.paired import (
     out_of_sample_verdict_word,
     out_of_sample_words,
 )
-from fleetopt.stochastic.replications import stability_verdict
+from fleetopt.stochastic.replications import (
+    STABILITY_NAMES,
+    STABILITY_SPREAD,
+    stability_frame,
+    stability_verdict,
+)
 from fleetopt.stochastic.rescues import rescue_counts
 from fleetopt.stochastic.summary_words import first_stage_text
 
 # the labels of a stochastic run's plans, in its plan file's order: the stochastic plan, the forecast optimum
 PLAN_LABELS = (STOCHASTIC_PLAN, FORECAST_PLAN) = ("stochastic", "forecast")
-# where a notebook display of a stochastic solve says to read next: its two tables in figures first
+# where a notebook display of a stochastic solve says to read next: its two tables in figures first, then
+# the tables of a solve on several samples where it has them (``replicated``: REPLICATED_NEXT, GAP_NEXT)
 STOCHASTIC_NEXT = ("Next: .out_of_sample_frame(), .commitments_frame() (these tables in figures), "
-                   ".summary(), .headline_frame(), .plan_frame(), .statements_frame(), .debt_frame()")
+                   "{replicated}.summary(), .headline_frame(), .plan_frame(), .statements_frame(), "
+                   ".debt_frame()")
+REPLICATED_NEXT = ".replications_frame() (each decision in each sample), "
+GAP_NEXT = ".gap_frame() (each fresh scenario's value), "
 
 
 @dataclass
@@ -94,7 +103,13 @@ class StochasticResult:
         changed_lines = [markdown_text(changed), ""] if changed else []  # a paragraph of its own
         commit_lines = ["What to commit to now:", "", markdown_table(commit), "", *self._replication_lines()]
         return "\n".join([title, "", *changed_lines, *self._out_of_sample_lines(), *commit_lines,
-                          markdown_text(in_sample), "", STOCHASTIC_NEXT])  # fmt: skip
+                          markdown_text(in_sample), "", self._next_line()])  # fmt: skip
+
+    def _next_line(self) -> str:
+        """Where to read next (:data:`STOCHASTIC_NEXT`), naming the frames of the replications and
+        the gap's fresh scenarios where the solve made them."""
+        replicated = (REPLICATED_NEXT if self.replications else "") + (GAP_NEXT if self.gap_scenarios else "")
+        return STOCHASTIC_NEXT.format(replicated=replicated)
 
     def _replication_lines(self) -> list[str]:
         """Markdown: how stable the first stage is across the replications' samples (the verdict) and
@@ -146,6 +161,23 @@ class StochasticResult:
         and ``difference`` (stochastic less forecast optimum), each in that unit."""
         frame = pd.DataFrame(commitment_rows(self.commitments), columns=list(COMMITMENT_FIGURES))
         return frame.astype(dict.fromkeys(COMMITMENT_FIGURES[4:], float))
+
+    def replications_frame(self) -> pd.DataFrame:
+        """How stable the first stage is across the replications' samples, as replications.csv holds it
+        (``replications=K``): a row per first-stage decision, columns ``quarter``, ``decision``,
+        ``item``, ``unit``, its amount in each sample (``seed_5`` ..., by the sample's scenario seed),
+        ``mean``, ``min`` and ``max``, in the row's unit. No rows where the solve was of one sample."""
+        if not self.replications:
+            return pd.DataFrame(columns=[*STABILITY_NAMES, *STABILITY_SPREAD])
+        return stability_frame(self.replications)
+
+    def gap_frame(self) -> pd.DataFrame:
+        """Each fresh scenario of the optimality gap's estimate (``gap_scenarios=M``), as
+        gap_scenarios.csv holds it: ``scenario`` (its index, of the out-of-sample seed), ``value_usd``
+        (its value under the plan's first stage: L is their mean), ``npv_usd`` and ``rescued``. No rows
+        where no gap was estimated."""
+        frame = gap_frame(self.gap_scenarios or [])  # the module's function, not this method
+        return frame.astype({"scenario": int, "value_usd": float, "npv_usd": float, "rescued": bool})
 
     def plan_frame(self):
         """The completed stochastic plan's decisions as a pandas DataFrame (as a solve's)."""
