@@ -834,6 +834,21 @@ def test_a_notebook_cell_ending_with_evaluate_shows_the_evaluation():
     assert api.write_evaluate_run(*evaluated).is_dir()
 
 
+def test_what_evaluate_returns_reads_the_result_s_figures_as_the_result_does():
+    """ev = fo.evaluate(...); ev.metrics raised a bare AttributeError ('Evaluated' object has no
+    attribute 'metrics'), though the table it shows says .metrics holds every figure: the result's
+    attributes are read from it (the same objects); one neither has is refused naming it, in one line."""
+    run = api.write_solve_run(api.solve("tiny"))
+    evaluated = api.evaluate(run, scenarios=20, seed=1, backend="numpy", keep_matrix=True)
+    assert evaluated.metrics is evaluated.result.metrics and list(evaluated.metrics["plan"]) == ["milp"]
+    pd.testing.assert_frame_equal(evaluated.ranked(), evaluated.result.ranked())
+    assert evaluated.npv_matrix is evaluated.result.npv_matrix and evaluated.npv_matrix.shape == (1, 20)
+    said = r"^'Evaluated' object has no attribute 'metric', nor has its result, an EvaluationResult \(\.m"
+    with pytest.raises(AttributeError, match=said):
+        evaluated.metric  # noqa: B018
+    assert not hasattr(evaluated, "_repr_latex_") and len(evaluated) == 3  # a probe; a tuple's own
+
+
 def test_what_evaluate_returns_is_written_as_a_run_as_it_is():
     """fo.write_evaluate_run(fo.evaluate(...)) was a TypeError (missing 'loaded' and 'source'): what
     evaluate returns holds them; beside it they are refused, a folder named where out= goes."""

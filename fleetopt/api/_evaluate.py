@@ -50,11 +50,21 @@ from fleetopt.sweep.run import stochastic_candidates_note
 class Evaluated(NamedTuple):
     """What :func:`evaluate` returns: ``result, model, plans = fo.evaluate(...)`` as before, and
     ``fo.write_evaluate_run(*evaluated)``; a notebook cell ending with ``fo.evaluate(...)`` shows the
-    result's table, as it shows the result's (it showed the three reprs of a tuple)."""
+    result's table, as it shows the result's (it showed the three reprs of a tuple). The result's
+    attributes are read from it too: ``ev.metrics``, ``ev.ranked()`` are ``ev.result``'s."""
 
     result: EvaluationResult  # the figures: .metrics, .ranked()
     model: LoadedModel  # the model it was evaluated under
     plans: PlanSource  # the plans evaluated
+
+    def __getattr__(self, name: str):
+        """The result's public attribute ``name`` (``fo.evaluate(...).metrics`` raised a bare
+        AttributeError, the table shown above it saying ``.metrics`` holds every figure); a name
+        beginning with ``_`` is Python's or a notebook's probe, never the result's."""
+        if not name.startswith("_") and hasattr(self.result, name):
+            return getattr(self.result, name)
+        raise AttributeError(f"'Evaluated' object has no attribute {name!r}, nor has its result, an "
+                             "EvaluationResult (.metrics, .ranked(), .first_place_error(), .npv_matrix ...)")
 
     def _repr_html_(self) -> str:  # a notebook's cell: the result's table, not a tuple's reprs
         return self.result._repr_html_()
