@@ -165,3 +165,41 @@ def test_a_finished_evaluation_resumed_with_another_floor_is_refused(lab_plans):
     assert code == 0 and "nothing to resume" in _words(out), out + err
     code, out, err = run_cli("evaluate", "--resume", str(lab_plans / "B"), "--min-service", "0.9")
     assert code == 2 and f"--min-service 0.9 cannot apply with --resume of {lab_plans / 'B'}" in _words(err)
+
+
+def test_the_report_marks_the_plans_below_the_floor_and_names_it_in_its_ranking_rule(lab_plans):
+    """The report's table of plans marks the three lab plans below 95 % with '<' in a column of its own,
+    its legend above the table as the terminal's below its own, and the sentence naming the plan shown
+    says the floor ranked it, as the terminal's table title does."""
+    code, _, err = _evaluate(lab_plans, "P", "--min-service", "0.95", "--report")
+    assert code == 0, err
+    page = (lab_plans / "P" / "report.html").read_text()
+    legend = "&lt;: serves less than 95% of the demand (--min-service), ranked after those that do"
+    assert legend in page
+    assert page.count('<td class="text stick">&lt;</td>') == 3, "three plans below the floor, marked"
+    assert ("The plan shown: milp: demand +25%, the lowest mean present cost, plans serving at least 95% of "
+            "the demand first, by the evaluation&#x27;s --rank-by cost --min-service 0.95.") in _words(page)
+    code, _, err = _evaluate(lab_plans, "Q", "--report")  # no floor: no mark, no legend
+    assert code == 0, err
+    page = (lab_plans / "Q" / "report.html").read_text()
+    assert "--min-service), ranked after" not in page and '<td class="text stick">&lt;</td>' not in page
+
+
+def test_fleetopt_runs_lists_an_evaluation_s_plan_by_its_ranking_with_the_floor():
+    """`fleetopt runs` names the ranking that chose the plan it lists: with a floor of 85 % "forecast",
+    not the cheaper "slump" (70.9 %), by the lowest mean present cost, plans at least at the floor first."""
+    from fleetopt.cli.render.runs import key_figure
+    from fleetopt.evaluate.metrics import shown_first
+    from fleetopt.runs.key_figures import key_figures
+
+    run = {"kind": "evaluate", "n_plans": 3, "plans_objective": "cost", "n_scenarios": SCENARIOS,
+           "metrics": _three().assign(npv_mean_usd=0.0).to_dict("records")}  # fmt: skip
+
+    def listed(ranking):
+        summary = {**run, "ranking": ranking}
+        return key_figure("evaluate", key_figures(summary, shown_first(summary)))
+
+    assert listed({"rank_by": "cost"}).startswith("slump (of 3 plans, the lowest mean present cost): ")
+    assert listed({"rank_by": "cost", "min_service": 0.85}).startswith(
+        "forecast (of 3 plans, the lowest mean present cost, plans serving at least 85% of the demand "
+        "first): ")

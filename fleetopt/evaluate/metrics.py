@@ -325,15 +325,19 @@ def shown_first(summary: dict) -> dict:
     return metrics[int(ranked.index[0])]
 
 
-def ranking_words(rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> str:
+def ranking_words(rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None,
+                  min_service: float | None = None) -> str:  # fmt: skip
     """The rule of :func:`ranked_plans` in words: 'the highest mean NPV among plans with
-    P(covenant breach) at most 60%' ('the lowest P(any default), then the highest mean NPV'); the limit
-    as it was given (:func:`format_rate`: 0.00001 is 0.001%, never 0.00%)."""
+    P(covenant breach) at most 60%' ('the lowest P(any default), then the highest mean NPV'; with a
+    service floor ``min_service``, 'the lowest mean present cost, plans serving at least 95% of the
+    demand first'); the limits as they were given (:func:`format_rate`: 0.00001 is 0.001%, never 0.00%)."""
     words = f"the {'lowest' if lower_first(rank_by) else 'highest'} {RANK_WORDS[rank_by]}"
     if rank_by in TIE_BREAKS:
         words += f", then the highest {RANK_WORDS[TIE_BREAKS[rank_by]]}"
     if max_breach_prob is not None:
         words += f" among plans with {BREACH_LABEL} at most {format_rate(max_breach_prob)}"
+    if min_service is not None:
+        words += f", plans serving at least {format_rate(min_service)} of the demand first"
     return words
 
 

@@ -36,8 +36,13 @@ from fleetopt.evaluate.metrics import (
     REACTION_LABELS,
     REACTION_MEANS,
     REACTION_USD_LABELS,
+    SERVICE_COLUMN,
+    SERVICE_MARK,
+    below_floor,
     limited_liability_differs,
     reaction_labels,
+    service_floor_of,
+    service_mark_means,
 )
 from fleetopt.report import svg
 from fleetopt.report.key_figures import mean_and_error
@@ -50,7 +55,6 @@ from fleetopt.sweep.rule import (
     COST_RANK,
     FORECAST_CONDITION,
     FRONT_FIGURES,
-    SERVICE_COLUMN,
     Rule,
     optimum_condition,
     rank_words,
@@ -361,6 +365,7 @@ POLICY_COLUMNS = (*REACTION_LABELS, "deferred_capex_mean_usd", *BASE_PREPAY_LABE
 COST_CANDIDATE_HEADERS = {
     "#": "#",
     "forecast_mark": FORECAST_MARK,
+    "service_mark": SERVICE_MARK,  # below an evaluation's service floor (--min-service)
     "plan": "plan",
     "origin": "origin",
     "present_cost_mean_usd": MEAN_COST_LABEL,
@@ -421,6 +426,9 @@ def candidates_section(run: ReportRun) -> str:
         metrics.insert(
             1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
         )
+    below = _below_the_floor(run)
+    if below.any():  # as the terminal marks them, beside its legend
+        metrics.insert(1 + marked, "service_mark", [SERVICE_MARK if b else "" for b in below])
     never = set(REACTION_LABELS) - set(reaction_labels(bool(run.data.contracts)))  # a lab's contracts'
     headers, roles = COST_CANDIDATE_HEADERS if in_cost_terms(run) else CANDIDATE_HEADERS, run.plan_roles
     cols = [c for c in headers if c in metrics.columns and c not in never]
@@ -430,6 +438,8 @@ def candidates_section(run: ReportRun) -> str:
     classes = [_row_class(r, roles) for _, r in metrics.iterrows()]
     metrics["plan"] = [_named(plan, role_notes(roles)) for plan in metrics["plan"]]
     notes = [FORECAST_MARK_WORDS] if marked else []  # how to read the table: below its heading, not in it
+    if below.any():
+        notes.append(f"{SERVICE_MARK}: {service_mark_means(service_floor_of(run.summary.get('ranking')))}")
     if roles or run.kind == "sweep":
         front = (f"Pareto front of {MEAN_COST_LABEL}, {CVAR95_COST_LABEL} and {SERVICE_LABEL}" if cost_sweep(run)
                  else f"Pareto front of {MEAN_NPV_LABEL}, {CVAR5_NPV_LABEL} and {BREACH_LABEL}")
@@ -454,6 +464,16 @@ def candidates_section(run: ReportRun) -> str:
     if policy:
         out += _policy_section(run, metrics, cols, headers, classes, notes[:1] if roles or run.kind == "sweep" else [])
     return out
+
+
+def _below_the_floor(run: ReportRun) -> pd.Series:
+    """(plans,) whether each plan of an evaluation ranked with a service floor (summary.json's
+    ``ranking.min_service``, --min-service) serves less of the demand than it; none of another run."""
+    ranking = run.summary.get("ranking") if run.kind == "evaluate" else None
+    floor = service_floor_of(ranking if isinstance(ranking, dict) else None)
+    if floor is None or SERVICE_COLUMN not in run.metrics:
+        return pd.Series(False, index=run.metrics.index)
+    return below_floor(run.metrics, floor)
 
 
 def _policy_section(run: ReportRun, metrics: pd.DataFrame, cols: list[str], headers: dict, classes,

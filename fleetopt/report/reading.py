@@ -27,6 +27,7 @@ from fleetopt.evaluate.metrics import (
     marked_last_words,
     ranking_of,
     ranking_words,
+    service_floor_of,
     shown_plans,
 )
 from fleetopt.evaluate.planfile import BUFFERS, load_plans
@@ -384,24 +385,27 @@ def _focus(run: RunFolder, kind, metrics, plans: list[Plan], labels: list[str]) 
 
 def _evaluation_shown(summary: dict, metrics: pd.DataFrame) -> tuple[str, str]:
     """An evaluation's plan shown, by its label, and the rule that chose it in words: the best plan
-    by the run's ranking (summary.json's ``ranking``: `--rank-by`, `--max-breach-prob`), the plan the
-    terminal printed first; by CVaR5 for a run that kept none. Its metrics alone choose it, so an
-    evaluation whose plans are left out names it too."""
+    by the run's ranking (summary.json's ``ranking``: `--rank-by`, `--max-breach-prob`, `--min-service`),
+    the plan the terminal printed first; by CVaR5 for a run that kept none. Its metrics alone choose it,
+    so an evaluation whose plans are left out names it too."""
     if len(metrics) == 1:
         return str(metrics["plan"].iloc[0]), "the only plan evaluated"
     ranking = summary.get("ranking")
     rank_by, limit = ranking_of(ranking)
+    floor = service_floor_of(ranking)
     ranked, met = shown_plans(metrics, ranking)
     marked = not summary.get("deterministic")  # as the candidates' table marks them
-    words = ranking_words(rank_by, limit)
+    words = ranking_words(rank_by, limit, floor)
     if ranking is None:
         words += ", CVaR5 as the run kept no --rank-by"
     else:
-        words += f", by the evaluation's --rank-by {rank_by}" + (
-            f" --max-breach-prob {limit:g}" if limit is not None else ""
+        given = {"--max-breach-prob": limit, "--min-service": floor}
+        words += f", by the evaluation's --rank-by {rank_by}" + "".join(
+            f" {option} {value:g}" for option, value in given.items() if value is not None
         )
     words += marked_last_words(ranked, marked)
     if not met:  # the terminal printed no best plan: the report shows the best of all
-        words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked, marked)}: none has {BREACH_LABEL} at most "
-                 f"{format_rate(limit)} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
+        words = (f"{ranking_words(rank_by, None, floor)} of all plans{marked_last_words(ranked, marked)}: none "
+                 f"has {BREACH_LABEL} at most {format_rate(limit)} (the evaluation's --max-breach-prob "
+                 f"{limit:g})")  # fmt: skip
     return str(ranked.iloc[0]["plan"]), words

@@ -32,8 +32,9 @@ EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backen
                       "plans_objective")  # fmt: skip
 
 
-# and the ranking that chose that plan of several (summary.json's ranking; none: the default, CVaR5)
-RANKING_FIGURES = ("rank_by", "max_breach_prob")
+# and the ranking that chose that plan of several (summary.json's ranking; none: the default, CVaR5),
+# with its service floor where it had one (--min-service)
+RANKING_FIGURES = ("rank_by", "max_breach_prob", "min_service")
 
 
 # a stochastic solve's record: its USD measures, these of its settings (summary.json's "settings": the

@@ -25,7 +25,7 @@ from fleetopt.core.units import (
     format_usd_per_hour,
 )
 from fleetopt.errors import FleetoptWarning
-from fleetopt.evaluate.metrics import RANK_WORDS, ranking_of, ranking_words
+from fleetopt.evaluate.metrics import RANK_WORDS, ranking_of, ranking_words, service_floor_of
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.key_figures import (
     OUT_OF_SAMPLE,
@@ -92,12 +92,14 @@ def _scenario_headline(kind: str, fig: dict, over: str) -> str:
 def _plan_shown(fig: dict) -> str:
     """'forecast (of 2 plans, the highest CVaR5 NPV): ', the plan an evaluation's record keeps by its
     label (a purchases file's name, so two evaluations are told apart), with how many it was chosen
-    from and by which ranking (the record's rank_by and max_breach_prob; none kept: the default)."""
+    from and by which ranking (the record's rank_by, max_breach_prob and min_service; none kept: the
+    default)."""
     label, n_plans = fig.get("plan"), fig.get("n_plans", 1)
     if not (isinstance(n_plans, int) and n_plans > 1):
         return f"{label}: " if label else ""
-    rank_by, limit = ranking_of({k: fig[k] for k in RANKING_FIGURES if k in fig})
-    ranked = f", {ranking_words(rank_by, limit)}" if rank_by in RANK_WORDS else ""
+    ranking = {k: fig[k] for k in RANKING_FIGURES if k in fig}
+    rank_by, limit = ranking_of(ranking)
+    ranked = f", {ranking_words(rank_by, limit, service_floor_of(ranking))}" if rank_by in RANK_WORDS else ""
     return f"{label or 'the plan shown'} (of {n_plans:,} plans{ranked}): "
 
 
