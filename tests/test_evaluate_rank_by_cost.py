@@ -191,3 +191,22 @@ def test_a_finished_lab_evaluation_resumed_with_its_default_ranking_is_no_change
     assert code == 0 and "nothing to resume" in _words(out), out + err
     code, out, err = run_cli("evaluate", "--resume", str(lab_runs / "B"), "--rank-by", "cvar5")
     assert code == 2 and f"--rank-by cvar5 cannot apply with --resume of {lab_runs / 'B'}" in _words(err)
+
+
+def test_a_finished_npv_evaluation_resumed_with_a_cost_ranking_is_refused_as_a_new_one_would_be(lab_runs):
+    """A finished evaluation of NPV plans resumed with --rank-by cost was told to evaluate them again with
+    --rank-by cost, a command refused in its turn: it is refused as that command is, by the plans' lack
+    of a present cost (exit 2), and a --min-service with their NPV ranking as a new evaluation refuses it;
+    nothing suggested, nothing written."""
+    code, out, err = run_cli("evaluate", "--plans", str(lab_runs / "npv"), "--scenarios", "20", "--out",
+                             str(lab_runs / "V"))  # fmt: skip
+    assert code == 0, err
+    before = (lab_runs / "V" / "summary.json").read_text()
+    code, out, err = run_cli("evaluate", "--resume", str(lab_runs / "V"), "--rank-by", "cost")
+    assert code == 2 and out == "" and _words(err) == f"error: {REFUSED}", err
+    code, out, err = run_cli("evaluate", "--resume", str(lab_runs / "V"), "--min-service", "0.9")
+    assert code == 2 and out == "", err
+    assert _words(err) == ("error: --min-service applies only to a ranking by present cost, --rank-by cost "
+                           "or cost-cvar95, not cvar5: an NPV plan serves the demand that pays, its share "
+                           "served is its sales, not an obligation")  # fmt: skip
+    assert (lab_runs / "V" / "summary.json").read_text() == before

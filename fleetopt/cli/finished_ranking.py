@@ -8,12 +8,14 @@ from __future__ import annotations
 import itertools
 import shlex
 
+import pandas as pd
 import typer
 
 from fleetopt import api
 from fleetopt.cli.given_options import given
 from fleetopt.errors import InputError
 from fleetopt.evaluate.metrics import ranking_of
+from fleetopt.evaluate.result import present_cost_computed, refuse_cost_ranking, refuse_service_floor
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.resume import kept_options
 
@@ -27,6 +29,7 @@ def refuse_new_ranking_of_finished(ctx: typer.Context, folder: RunFolder) -> Non
     command typed again after it finished, by a batch job's retry) is no change."""
     if not (folder.is_finished and folder.is_job and folder.job().get("kind") == "evaluate"):
         return
+    _refuse_what_its_plans_cannot_rank(ctx, folder)
     kept = kept_options(folder.path)
     pairs = set(itertools.pairwise(kept))  # each option and its value, as typed
     changed = []
@@ -38,6 +41,18 @@ def refuse_new_ranking_of_finished(ctx: typer.Context, folder: RunFolder) -> Non
     if changed:
         raise InputError(f"{' and '.join(changed)} cannot apply with --resume of {folder.path}, an "
                          f"evaluation that finished: {_ranked_otherwise(folder, changed)}")  # fmt: skip
+
+
+def _refuse_what_its_plans_cannot_rank(ctx: typer.Context, folder: RunFolder) -> None:
+    """A ranking a finished evaluation's plans cannot take, refused as a new evaluation of them refuses it,
+    before any other: a present cost of plans solved for NPV, a service floor with an NPV ranking (the
+    command that would rank them so, said otherwise, is refused too)."""
+    rank_by = ctx.params["rank_by"]
+    rank_by = _finished_rank_by(folder) if rank_by is None else rank_by.value
+    metrics = folder.summary().get("metrics")
+    metrics = pd.DataFrame(metrics if isinstance(metrics, list) else [])
+    refuse_cost_ranking(rank_by, present_cost_computed(metrics))
+    refuse_service_floor(rank_by, ctx.params["min_service"])
 
 
 def _finished_rank_by(folder: RunFolder) -> str:

@@ -57,6 +57,16 @@ EVALUATION_NEXT = "Next: .metrics (every figure: USD, shares in [0, 1]), .ranked
 BEST_FIGURES = {False: (("mean NPV", "npv_mean_usd"), ("CVaR5", "npv_cvar5_usd")),
                 True: (("mean present cost", "present_cost_mean_usd"), ("CVaR95", "present_cost_cvar95_usd"))}
 
+def present_cost_computed(metrics: pd.DataFrame) -> bool:
+    """Whether the plans of an evaluation's ``metrics`` (a result's, or a finished run's summary.json's)
+    count as solved for least cost: every plan has a present cost over the scenarios, which an evaluation
+    computes only of such plans (``PlanBatch.solved_for_cost``) or where asked to
+    (``engine.evaluate(present_cost=True)``). It ranks them by cost by default, allows a ranking by a
+    present cost and has their "In short" give the demand served."""
+    cost = metrics.get(COST_RANK_COLUMNS[COST_DEFAULT_RANK])
+    return cost is not None and not metrics.empty and bool(np.isfinite(cost.to_numpy(float)).all())
+
+
 RANK_BY = Argument("rank_by", "--rank-by")  # the ranking a refusal names
 # the objective a ranking by a present cost needs of the plans it ranks
 COST_OBJECTIVE = Argument("objective='cost'", "--objective cost")
@@ -219,10 +229,8 @@ class EvaluationResult:
 
     @property
     def solved_for_cost(self) -> bool:
-        """Whether the plans were solved for least cost: every plan has a present cost over the scenarios
-        (an evaluation computes it only of such plans, ``PlanBatch.solved_for_cost``)."""
-        cost = self._computed.get(COST_RANK_COLUMNS[COST_DEFAULT_RANK])
-        return cost is not None and not self._computed.empty and bool(np.isfinite(cost.to_numpy(float)).all())
+        """Whether the plans were solved for least cost (:func:`present_cost_computed`)."""
+        return present_cost_computed(self._computed)
 
     @property
     def default_rank(self) -> str:
