@@ -126,6 +126,20 @@ def test_a_ranking_by_present_cost_of_plans_without_one_is_refused_by_name(three
                                               "p5 or any-default")
 
 
+def test_an_evaluation_with_its_present_cost_counts_its_plans_solved_for_least_cost_throughout(three_plans):
+    """One rule says whether plans were solved for least cost: every plan has a present cost. Evaluated
+    with it (``present_cost=True``, whatever their plan file says), the plans rank by mean present cost by
+    default, first the plan that buys nothing ($0), and the In short gives the demand it serves, none of
+    the 10 then 21 GPUs asked; without it, by CVaR5 NPV, no word of the demand."""
+    _, plans, _, priced, unpriced = three_plans
+    assert not plans.solved_for_cost and priced.solved_for_cost and not unpriced.solved_for_cost
+    assert priced.default_rank == "cost" and priced.ranked()["plan"].iloc[0] == "nothing bought"
+    said = _words(priced._repr_markdown_())
+    assert "In short: The best plan by mean present cost, “nothing bought”: present cost" in said
+    assert "It serves 0.0% of the demand on average over 40 futures, as bought" in said
+    assert "of the demand on average" not in _words(unpriced._repr_markdown_())
+
+
 @pytest.fixture(scope="module")
 def lab_runs(tmp_path_factory):
     """`fleetopt sweep lab --objective cost` (5 candidates, 20 scenarios: the forecast optimum, twice with a

@@ -225,7 +225,7 @@ def _rank_for(ctx: typer.Context, job: api.EvaluationJob) -> None:
     """--rank-by (``ctx.params``) for ``job``'s plans: a present cost refused of plans not solved for least
     cost (:func:`refuse_cost_ranking`); where neither given nor kept by a resume, their default
     (:func:`default_rank`: a lab's plans by mean present cost, others by CVaR5 NPV)."""
-    for_cost = job.source.objective == "cost"  # the batch's solved_for_cost, as it is compiled
+    for_cost = job.batch.solved_for_cost  # what decides that its present cost is computed
     if ctx.params["rank_by"] is None:
         ctx.params["rank_by"] = EvaluationRankBy(default_rank(for_cost))
     refuse_cost_ranking(ctx.params["rank_by"].value, for_cost)
@@ -279,7 +279,7 @@ def _show_and_write(ctx: typer.Context, job: api.EvaluationJob, result, folder: 
     rank_by, max_breach_prob, min_service, top, report = (ctx.params[name] for name in EVALUATE_AGAIN)
     # the report's plan too
     ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob, "min_service": min_service}
-    cost = result.plans_objective == "cost"  # as its display says: the demand served first
+    cost = result.solved_for_cost  # as its display says: the demand served first
     shown = shown_plans(result.metrics, ranking)[0].head(top)
     # a lab's plans: the demand they serve first, what it buys, then the company's finances
     if cost and not shown.empty:

@@ -129,8 +129,8 @@ class EvaluationResult:
     model_fingerprint: str = ""  # the model evaluated under (ModelData.fingerprint): a run is written with it
     # of pairs_stored, how many each earlier attempt's backend and device computed ("numpy: CPU (2 threads)")
     earlier_devices: dict[str, int] = field(default_factory=dict)
-    # the plans' objective (evaluate.sources.solve_objective), set by the job that ran them: "cost",
-    # plans solved for least cost, whose "In short" says the demand they serve; None: not known
+    # the plans' objective (evaluate.sources.solve_objective), set by the job that ran them, for the record:
+    # whether they count as solved for least cost is solved_for_cost's, whatever this says; None: not known
     plans_objective: str | None = None
     # the model as changed for the run (schema.model_changes.changed_model_line), set by the job that
     # ran it, which the result, holding no model, cannot say itself; '' for a file as it is, or not known
@@ -222,7 +222,7 @@ class EvaluationResult:
             return []
         first = ranked.iloc[0]
         label = best_plan_label(first["plan"], self.default_rank, len(ranked) > 1)
-        served = demand_in_short(self.n_scenarios, first) if self.plans_objective == "cost" else None
+        served = demand_in_short(self.n_scenarios, first) if self.solved_for_cost else None
         said = " ".join(risk_in_short(label, self.n_scenarios, first, served=served, quarters=self.quarters))
         said += first_place_words(ranked, self.default_rank, self.n_scenarios, self.first_place_error())
         return ["In short: " + said]
