@@ -224,3 +224,21 @@ def test_a_finished_npv_evaluation_resumed_with_a_cost_ranking_is_refused_as_a_n
                            "or cost-cvar95, not cvar5: an NPV plan serves the demand that pays, its share "
                            "served is its sales, not an obligation")  # fmt: skip
     assert (lab_runs / "V" / "summary.json").read_text() == before
+
+
+def test_a_deterministic_evaluation_ranks_a_lab_s_plans_by_present_cost_on_the_forecast(lab_runs):
+    """One scenario, the forecast, has no mean: the terminal's table is of the 'best plans by present cost
+    on the forecast', its title on one line of 120 columns and the next (it was wrapped into a column of 52
+    characters: the table's own width), and the report names the rule by the same words, not 'the lowest
+    mean present cost'."""
+    code, out, err = run_cli("evaluate", "--plans", str(lab_runs / "sweep"), "--deterministic", "--report",
+                             "--out", str(lab_runs / "D"))  # fmt: skip
+    assert code == 0, err
+    title = [line.strip() for line in out.splitlines() if "best plans by" in line]
+    assert title == ["best plans by present cost on the forecast (the default for plans solved for least "
+                     "cost): what they cost"], out  # fmt: skip
+    assert "mean present cost" not in _words(out)
+    page = _words((lab_runs / "D" / "report.html").read_text())
+    assert ("The plan shown: milp: forecast, the lowest present cost on the forecast, by the "
+            "evaluation&#x27;s --rank-by cost") in page  # fmt: skip
+    assert "mean present cost, by the evaluation" not in page

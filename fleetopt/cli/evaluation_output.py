@@ -73,7 +73,7 @@ def print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = Fa
     everyone, ranked = ranked, ranked.head(top)
     by_cost = ranking["rank_by"] in COST_RANK_COLUMNS  # the ranking line heads the present cost's table
     default = COST_BY_DEFAULT if by_default and by_cost else ""
-    title = f"best plans by {rank_words(ranking['rank_by'])}{default}"
+    title = f"best plans by {rank_words(ranking['rank_by'], result.seed is None)}{default}"
     floor = ranking.get("min_service")
     if floor is not None:  # plans below it come after those that keep it, marked
         title += f", those serving less than {format_rate(floor)} of the demand ({SERVICE_MARK}) last"
@@ -100,11 +100,12 @@ def _print_present_cost(result, ranked, data: ModelData, ranking_line: str = "",
     if ranked.empty or not present_cost_shown(ranked.iloc[0]):
         return
     one = result.seed is None
-    over = "on the forecast" if one else f"over {counted(result.n_scenarios, 'scenario')}"
+    over = f" over {counted(result.n_scenarios, 'scenario')}" if not one else (
+        "" if ranking_line else " on the forecast")  # the ranking line says it: 'present cost on the ...'
     basis = present_cost_basis_words(data.discount_rate_annual)
     whose = "the plan costs" if len(ranked) == 1 else "the plans cost"
     what = f"{ranking_line}: what they cost" if ranking_line else f"what {whose}"
-    console.print(present_cost_table(ranked, f"{what} {over} ({basis})", one, min_service))
+    console.print(present_cost_table(ranked, f"{what}{over} ({basis})", one, min_service))
 
 
 def _say_none_met(result, limit: float) -> None:

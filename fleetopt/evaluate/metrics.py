@@ -221,10 +221,21 @@ def lower_first(rank_by: str) -> bool:
 TIE_BREAKS = {"any-default": "mean"}
 
 
-def rank_words(rank_by: str) -> str:
-    """A ranking's figure, and its tie break where it has one: 'P(any default), then mean NPV'."""
+# a present cost's ranking figure of a deterministic evaluation: its one scenario's, no mean, no tail
+FORECAST_COST_WORDS = "present cost on the forecast"
+
+
+def rank_figure_words(rank_by: str, on_forecast: bool = False) -> str:
+    """A ranking's figure in words (:data:`RANK_WORDS`); ``on_forecast``: of a deterministic evaluation,
+    whose one scenario is the forecast, a present cost's :data:`FORECAST_COST_WORDS`, not its mean."""
+    return FORECAST_COST_WORDS if on_forecast and rank_by in COST_RANK_COLUMNS else RANK_WORDS[rank_by]
+
+
+def rank_words(rank_by: str, on_forecast: bool = False) -> str:
+    """A ranking's figure (:func:`rank_figure_words`), and its tie break where it has one: 'P(any
+    default), then mean NPV'."""
     tie = TIE_BREAKS.get(rank_by)
-    return RANK_WORDS[rank_by] + (f", then {RANK_WORDS[tie]}" if tie else "")
+    return rank_figure_words(rank_by, on_forecast) + (f", then {RANK_WORDS[tie]}" if tie else "")
 
 
 LEAD_ERROR_KEYS = ("lead_se_usd", "lead_se_share")  # lead_error_key's names
@@ -326,12 +337,13 @@ def shown_first(summary: dict) -> dict:
 
 
 def ranking_words(rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None,
-                  min_service: float | None = None) -> str:  # fmt: skip
+                  min_service: float | None = None, on_forecast: bool = False) -> str:  # fmt: skip
     """The rule of :func:`ranked_plans` in words: 'the highest mean NPV among plans with
     P(covenant breach) at most 60%' ('the lowest P(any default), then the highest mean NPV'; with a
     service floor ``min_service``, 'the lowest mean present cost, plans serving at least 95% of the
-    demand first'); the limits as they were given (:func:`format_rate`: 0.00001 is 0.001%, never 0.00%)."""
-    words = f"the {'lowest' if lower_first(rank_by) else 'highest'} {RANK_WORDS[rank_by]}"
+    demand first'); the limits as they were given (:func:`format_rate`: 0.00001 is 0.001%, never 0.00%).
+    ``on_forecast``: of a deterministic evaluation (:func:`rank_figure_words`)."""
+    words = f"the {'lowest' if lower_first(rank_by) else 'highest'} {rank_figure_words(rank_by, on_forecast)}"
     if rank_by in TIE_BREAKS:
         words += f", then the highest {RANK_WORDS[TIE_BREAKS[rank_by]]}"
     if max_breach_prob is not None:

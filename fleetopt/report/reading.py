@@ -394,8 +394,9 @@ def _evaluation_shown(summary: dict, metrics: pd.DataFrame) -> tuple[str, str]:
     rank_by, limit = ranking_of(ranking)
     floor = service_floor_of(ranking)
     ranked, met = shown_plans(metrics, ranking)
-    marked = not summary.get("deterministic")  # as the candidates' table marks them
-    words = ranking_words(rank_by, limit, floor)
+    one = bool(summary.get("deterministic"))  # its one scenario the forecast: no mean
+    marked = not one  # as the candidates' table marks them
+    words = ranking_words(rank_by, limit, floor, one)
     if ranking is None:
         words += ", CVaR5 as the run kept no --rank-by"
     else:
@@ -405,7 +406,7 @@ def _evaluation_shown(summary: dict, metrics: pd.DataFrame) -> tuple[str, str]:
         )
     words += marked_last_words(ranked, marked)
     if not met:  # the terminal printed no best plan: the report shows the best of all
-        words = (f"{ranking_words(rank_by, None, floor)} of all plans{marked_last_words(ranked, marked)}: none "
+        words = (f"{ranking_words(rank_by, None, floor, one)} of all plans{marked_last_words(ranked, marked)}: none "
                  f"has {BREACH_LABEL} at most {format_rate(limit)} (the evaluation's --max-breach-prob "
                  f"{limit:g})")  # fmt: skip
     return str(ranked.iloc[0]["plan"]), words

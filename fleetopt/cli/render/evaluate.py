@@ -39,6 +39,7 @@ from fleetopt.evaluate.metrics import (
     DEBT_AT_DEFAULT_METRICS,
     DEBT_AT_UNCURED_METRICS,
     DEBT_COVERED_HEADER,
+    FORECAST_COST_WORDS,
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
@@ -337,12 +338,14 @@ def present_cost_table(metrics, title: str, one: bool = False, min_service: floa
     highest costs, lower being better; ``one``: of the forecast alone (a deterministic evaluation), the
     one scenario's present cost, no error and no tail. A plan serving less than ``min_service`` of the
     demand (--min-service) is marked :data:`SERVICE_MARK`, with its legend."""
-    names = (("present cost on the forecast",) if one
+    names = ((FORECAST_COST_WORDS,) if one
              else (MEAN_COST_LABEL, "s.e.", P95_COST_LABEL, CVAR95_COST_LABEL))
     columns = ("present_cost_mean_usd",) if one else tuple(PRESENT_COST_COLUMNS)  # mean, s.e., P95, CVaR95
     below = below_floor(metrics, min_service)
     notes = [f"{SERVICE_MARK} {service_mark_means(min_service)}"] if below.any() else []
-    table = Table(title=title, caption="; ".join(notes + ([] if one else [PRESENT_COST_MEANS])) or None)
+    # one figure's narrow table wrapped its title into a column of 52 characters: its title on two lines
+    table = Table(title=title, caption="; ".join(notes + ([] if one else [PRESENT_COST_MEANS])) or None,
+                  min_width=-(-len(title) // 2) + 4 if one else None)  # fmt: skip
     for name in ("plan", *names):
         table.add_column(name, justify="left" if name == "plan" else "right")
     for (_, row), marked in zip(metrics.iterrows(), below, strict=True):
