@@ -788,6 +788,11 @@ def test_a_misspelt_keyword_is_refused_with_the_one_meant(tiny_solved):
     with pytest.raises(InputError, match=r"^fleetopt\.api\.solve_stochastic has no argument 'seed': did you "
                        r"mean 'scenario_seed'\?"):
         api.solve_stochastic("tiny", 5, seed=1)
+    # a plural's missing letter is still the name meant, not a longer name the key is a word of (review)
+    with pytest.raises(InputError, match=r"has no argument 'scenario': did you mean 'scenarios'\?"):
+        api.solve_stochastic("tiny", scenario=5)
+    with pytest.raises(InputError, match=r"has no argument 'run': did you mean 'runs'\?"):
+        api.forget_runs(run=3)
     with pytest.raises(InputError, match=r"^fleetopt\.api\.solve_stochastic takes at most 2 arguments by "
                        r"position \(model, scenarios\): name the others"):
         api.solve_stochastic("tiny", 3, 2)

@@ -49,8 +49,10 @@ def _refusal(name: str, signature: inspect.Signature, kwargs: dict, exc: TypeErr
     key = unknown[0]
     if key in elsewhere:
         return f"fleetopt.api.{name} has no argument {key!r}: {elsewhere[key]}"
-    # a word of an argument's name first (seed: scenario_seed), then a misspelt name, as a field's is matched
-    worded = [p for p in signature.parameters if key in p.split("_") and p != key]
-    near = worded[:1] or get_close_matches(key, list(signature.parameters), 1, 0.6)
+    # a name misspelt by a letter or two first (scenario: scenarios), then one the key is a word of (seed:
+    # scenario_seed, where the nearest spelling is screen), then the nearest, as a field's is matched
+    names = list(signature.parameters)
+    worded = [p for p in names if key in p.split("_") and p != key]
+    near = get_close_matches(key, names, 1, 0.8) or worded[:1] or get_close_matches(key, names, 1, 0.6)
     meant = f": did you mean {near[0]!r}?" if near else ""
     return f"fleetopt.api.{name} has no argument {key!r}{meant} (its arguments: {takes})"

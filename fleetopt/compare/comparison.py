@@ -69,7 +69,7 @@ from fleetopt.core.units import (
     quoted,
 )
 from fleetopt.errors import InputError, user_path
-from fleetopt.evaluate.lead import Lead, lead_sentence, tie_margin
+from fleetopt.evaluate.lead import Lead, lead_sentence, no_lead
 from fleetopt.evaluate.metrics import (
     BOOTSTRAP_DRAWS,
     NO_ERROR,
@@ -372,7 +372,7 @@ class Comparison:
         whom = f"the runner-up, {quoted(self.labels[second])}"
         prefer = {column: name for name, column in RANK_COLUMNS.items()}[key]
         sure = lead_sentence(lead, prefer, self.n_scenarios, float(values[first]), (whom, "neither leads"))
-        tied = abs(lead.amount) <= tie_margin(float(values[first]))  # the sentence after says who ties
+        tied = no_lead(lead, prefer, float(values[first]))  # a tie or round-off: the sentence after says so
         shown = [f"{quoted(self.labels[first])}{'' if tied else ' leads'} ({format_usd(values[first])})",
                  f"{quoted(self.labels[second])} ({format_usd(values[second])})"]
         for above, m in pairwise(order[1:]):  # below the runner-up: each against the plan above it

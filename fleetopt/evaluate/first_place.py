@@ -114,7 +114,8 @@ def _service_given_up(ranked: pd.DataFrame, rank_by: str) -> str:
     first, other = ranked.iloc[0], more.iloc[0]
     column = EVALUATION_RANK_COLUMNS[rank_by]
     dearer = format_usd(float(other[column]) - float(first[column]))
-    floor = math.floor(float(other[SERVICE_COLUMN]) * 100) / 100  # what the other plan serves, whole points
+    # what the other plan serves in whole points, down (rounded first: 0.29 x 100 is 28.999999999999996)
+    floor = math.floor(round(float(other[SERVICE_COLUMN]) * 100, 9)) / 100
     return (f" {quoted(other['plan'])}, {dearer} dearer ({RANK_WORDS[rank_by]}), serves "
             f"{format_figure(float(other[SERVICE_COLUMN]), 'share')} of the demand against its "
             f"{format_figure(served.iloc[0], 'share')}: --min-service {floor:g} ranks by cost among plans "

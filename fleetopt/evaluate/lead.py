@@ -87,6 +87,12 @@ def ranking_figure(prefer: str) -> LeadFigure:
     return LeadFigure(RANK_WORDS[prefer])
 
 
+def no_lead(lead: Lead, prefer: str, first: float) -> bool:
+    """Whether ``lead`` on the ranking ``prefer``'s figure (the first plan's ``first``) is no lead at all:
+    a tie (:func:`tie_margin`) or round-off (the figure's noise), as :func:`figure_lead_sentence` says it."""
+    return abs(lead.amount) <= max(tie_margin(first), ranking_figure(prefer).noise)
+
+
 def lead_sentence(lead: Lead, prefer: str, n: int, first: float, other: tuple[str, str],
                   then=lambda need: "") -> str:
     """:func:`figure_lead_sentence` on the ranking ``prefer``'s figure (:func:`ranking_figure`): an
