@@ -355,10 +355,11 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
     if consts.policy.cut_prepayments:
         prepaid = int(_tracked_prepayments(consts, plans).sum())
         if prepaid > MAX_PREPAID_FACILITIES:
+            when = "in any quarter" if consts.policy.prepay_borrowing_base else "before the last quarter"
             return (
                 f"the fused kernel tracks cut prepayments on at most {MAX_PREPAID_FACILITIES} "
                 f"{'facility' if MAX_PREPAID_FACILITIES == 1 else 'facilities'} "
-                f"prepaid before the last quarter (these plans: {prepaid})"
+                f"prepaid {when} (these plans: {prepaid})"
             )
     secured = len(_base_prepay(consts)[0])
     if secured > MAX_BASE_FACILITIES:
