@@ -306,7 +306,8 @@ def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_tex
     assert "capacity sold (chance 1.25% a quarter" in flat and "customer defaults 0.25%/quarter" in flat
     assert ("policy power to contracts first, late contracts rescheduled, freed GPUs to the market, orders "
             "deferred or cancelled when cash runs short, distress sales, prepayments cut (off: idle GPUs to "
-            "the market); cash buffer $0 above the minimum, distress sales in lots of 1,000 GPUs") in flat
+            "the market, borrowing-base deficiency prepaid); cash buffer $0 above the minimum, distress "
+            "sales in lots of 1,000 GPUs") in flat
     path = tmp_path / "model.yaml"
     text = re.sub(r"(?ms)^risk:.*?(?=^\S|\Z)", "", tiny_text)
     assert text != tiny_text
@@ -316,8 +317,8 @@ def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_tex
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0, err
     assert "risk none: every scenario is the forecast" in flat
-    assert ("prepayments cut (off: distress sales, idle GPUs to the market); cash buffer $20.0M above the "
-            "minimum") in flat
+    assert ("prepayments cut (off: distress sales, idle GPUs to the market, borrowing-base deficiency "
+            "prepaid); cash buffer $20.0M above the minimum") in flat
     assert "lots of" not in flat  # no lots for sales that are off
     path.write_text(text + "policy:\n  distress_sale_discount: 0.3\n", encoding="utf-8")
     flat = " ".join(run_cli("validate", str(path))[1].replace("│", " ").split())

@@ -46,7 +46,10 @@ def refuse_new_ranking_of_finished(ctx: typer.Context, folder: RunFolder) -> Non
 def _refuse_what_its_plans_cannot_rank(ctx: typer.Context, folder: RunFolder) -> None:
     """A ranking a finished evaluation's plans cannot take, refused as a new evaluation of them refuses it,
     before any other: a present cost of plans solved for NPV, a service floor with an NPV ranking (the
-    command that would rank them so, said otherwise, is refused too)."""
+    command that would rank them so, said otherwise, is refused too). Only a ranking given now: the one
+    it finished with needs no check (and a damaged summary.json is said where the resume reads it)."""
+    if not (given(ctx, "rank_by") or given(ctx, "min_service")):
+        return
     rank_by = ctx.params["rank_by"]
     rank_by = _finished_rank_by(folder) if rank_by is None else rank_by.value
     metrics = folder.summary().get("metrics")
