@@ -458,16 +458,23 @@ def test_fixed_purchases_short_of_cash_name_the_cash_not_power_they_do_not_lack(
     assert format_diagnosis(found)[0].startswith("minimum cash in 2026Q1: 2026Q1 short by $810.0k")
 
 
-def test_fixed_purchases_short_of_a_contract_s_gpus_say_no_money_cures_it():
-    """A signed contract for 500 GPUs in 2026Q2..2026Q3 and 300 bought in 2026Q1: it is short by
-    200 GPUs in each quarter whatever the money, and the line says so, first; the cash short of the
-    purchase ($0.4M - $1.2M + 300 x $2,190 in 2026Q1: $143k) after it."""
+def contract_short_of_gpus():
+    """(data, purchases): a signed contract for 500 GPUs in 2026Q2..2026Q3, 300 bought in 2026Q1 with
+    $0.4M of cash and no resale."""
     d = base_model()
     d["contracts"] = {"big": contract(500, "2026Q2", 2)}
     d["finance"]["opening_cash_usd"] = 0.4e6
     d["retirement"]["resale"] = False
     data = data_of(d)
-    found = diagnose(data, purchases=bought(data, {"2026Q1": 300}))
+    return data, bought(data, {"2026Q1": 300})
+
+
+def test_fixed_purchases_short_of_a_contract_s_gpus_say_no_money_cures_it():
+    """A signed contract for 500 GPUs in 2026Q2..2026Q3 and 300 bought in 2026Q1: it is short by
+    200 GPUs in each quarter whatever the money, and the line says so, first; the cash short of the
+    purchase ($0.4M - $1.2M + 300 x $2,190 in 2026Q1: $143k) after it."""
+    data, purchases = contract_short_of_gpus()
+    found = diagnose(data, purchases=purchases)
     short, cash = found
     assert short["group"] == "contract_delivery"
     assert [amount for _, amount in short["items"]] == pytest.approx([200.0, 200.0])
@@ -523,12 +530,8 @@ def test_fixed_purchases_whose_second_stage_finds_nothing_in_time_keep_the_first
         return real(*args) if len(calls) == 1 else ("no_plan", None, float("inf"))
 
     monkeypatch.setattr(module, "solve_relaxed", second_finds_nothing)
-    d = base_model()
-    d["contracts"] = {"big": contract(500, "2026Q2", 2)}
-    d["finance"]["opening_cash_usd"] = 0.4e6
-    d["retirement"]["resale"] = False
-    data = data_of(d)
-    found = diagnose(data, purchases=bought(data, {"2026Q1": 300}))
+    data, purchases = contract_short_of_gpus()
+    found = diagnose(data, purchases=purchases)
     assert len(calls) >= 2 and found.caveat.startswith("the relaxed model stopped")
     assert found[0]["group"] == "contract_delivery"
     assert [amount for _, amount in found[0]["items"]] == pytest.approx([200.0, 200.0])
