@@ -35,13 +35,12 @@ from fleetopt.evaluate.chunks import ChunkSpec, plan_chunks
 from fleetopt.evaluate.local_executor import LocalExecutor
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
-    COST_PAIRED_ERROR,
     COST_RANK_COLUMNS,
     EVALUATION_RANK_COLUMNS,
     FORECAST_OK,
     LOWER_RANK_COLUMNS,
     either_happened,
-    paired_cost_errors,
+    paired_cost_error,
     paired_error,
     paired_npv_error,
     within_limits,
@@ -173,12 +172,12 @@ def paired_cost_lead_error(data, both, column: str, scenarios: tuple[int, int, s
     """The standard error of the first plan's present cost figure ``column`` less the second's (``both``,
     a batch of the two, solved for least cost) on the same scenarios (their count, seed and the backend):
     the two evaluated again, alone, keeping each scenario's present cost, as `fleetopt compare`'s paired
-    error of it (:func:`~fleetopt.evaluate.metrics.paired_cost_errors`)."""
+    error of it (:func:`~fleetopt.evaluate.metrics.paired_cost_error`)."""
     n, seed, backend = scenarios
     result = evaluate(data, both, n, seed, backend=backend, max_memory=max_memory, keep_outcomes=True,
                       present_cost=True)  # fmt: skip
     cost = result.outcomes[PRESENT_COST]
-    return paired_cost_errors(cost[1], cost[0], 1)[COST_PAIRED_ERROR[column]]
+    return paired_cost_error(column, cost[1], cost[0])
 
 
 def paired_default_error(data, both, scenarios: tuple[int, int, str], max_memory=None) -> float:

@@ -497,6 +497,16 @@ def paired_cost_errors(first: np.ndarray, cost: np.ndarray, n: int) -> dict[str,
     return {mean_error: mean, **dict(zip(tail_errors, tails, strict=True))}
 
 
+def paired_cost_error(figure: str, first: np.ndarray, cost: np.ndarray) -> float:
+    """The standard error of a plan's present cost figure (:data:`COST_PAIRED_ERROR`'s keys) less the first
+    plan's on the same scenarios, as :func:`paired_cost_errors` gives it; the mean's alone without the
+    tail's resampling. A first place by cost reads it
+    (:func:`~fleetopt.evaluate.engine.paired_cost_lead_error`)."""
+    if figure == "present_cost_mean_usd":
+        return paired_error(np.asarray(cost, dtype=np.float64) - first)
+    return paired_cost_errors(first, cost, 1)[COST_PAIRED_ERROR[figure]]
+
+
 def paired_npv_error(figure: str, first: np.ndarray, npv: np.ndarray) -> float:
     """The standard error of a plan's NPV figure (``npv_mean_usd``, ``npv_cvar5_usd`` or
     ``npv_p5_usd``) less the first plan's, on the same scenarios (``first``, ``npv``: their NPVs,

@@ -22,7 +22,7 @@ from fleetopt.core.units import (
     format_usd,
     format_usd_change,
 )
-from fleetopt.evaluate.engine import evaluate, paired_lead_error
+from fleetopt.evaluate.engine import evaluate, paired_cost_lead_error, paired_lead_error
 from fleetopt.evaluate.lead import (
     SETTLE_MOST,
     Lead,
@@ -33,13 +33,12 @@ from fleetopt.evaluate.metrics import (
     NPV_PAIRED_ERROR,
     RANK_COLUMNS,
     RANK_WORDS,
-    paired_error,
     paired_npv_error,
 )
-from fleetopt.evaluate.result_fields import PRESENT_COST
 from fleetopt.runs import limits
 from fleetopt.sweep.candidates import candidates_batch
 from fleetopt.sweep.rule import (
+    COST_COLUMN,
     COST_RANK,
     COST_WORDS,
     LIMIT_WORDS,
@@ -70,18 +69,10 @@ def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int
     amount = float(score[pick] - score[other])
     both = candidates_batch(data, [feasible[pick], feasible[other]])
     if rule.by_cost:
-        return Lead(str(metrics["plan"].iloc[other]), amount, paired_cost_lead_error(data, both, scenarios))
+        cost_error = paired_cost_lead_error(data, both, COST_COLUMN, scenarios)
+        return Lead(str(metrics["plan"].iloc[other]), amount, cost_error)
     column = RANK_COLUMNS[rule.prefer]
     return Lead(str(metrics["plan"].iloc[other]), amount, paired_lead_error(data, both, column, scenarios))
-
-
-def paired_cost_lead_error(data, both, scenarios: tuple[int, int, str]) -> float:
-    """The standard error of the first plan's mean present cost less the second's (``both``, a batch of
-    the two) on the same scenarios (their count, seed and the backend): the two evaluated again, alone,
-    keeping each pair's present cost, the per-scenario differences' :func:`paired_error` (compare's)."""
-    n, seed, backend = scenarios
-    cost = evaluate(data, both, n, seed, backend=backend, keep_outcomes=True, present_cost=True).outcomes
-    return paired_error(cost[PRESENT_COST][0] - cost[PRESENT_COST][1])
 
 
 def best_mean_alternative(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int,
