@@ -152,11 +152,16 @@ class EvaluationJob:
         return rows_file_bytes(self.data, self.batch, s["n_scenarios"], self.executor, budget, sizes,
                                self.rows_folder)  # fmt: skip
 
-    def left_to_compute(self) -> bool:
-        """Whether some plans are in no chunk saved in the run folder (by the chunks' names)."""
-        folder = self.rows_folder
-        saved = stored_ranges(folder) if folder is not None and folder.is_dir() else []
+    def left_to_compute(self, saved: list | None = None) -> bool:
+        """Whether some plans are in no chunk saved in the run folder (``saved``: :meth:`saved_chunks`,
+        read again where not given)."""
+        saved = self.saved_chunks() if saved is None else saved
         return any(c not in saved for c in plan_chunks(self.batch.P, self.settings["plan_chunk"], saved))
+
+    def saved_chunks(self) -> list:
+        """The (first, stop) plan ranges of the chunks saved in the run folder (chunk_store.stored_ranges)."""
+        folder = self.rows_folder
+        return stored_ranges(folder) if folder is not None and folder.is_dir() else []
 
     def __repr__(self) -> str:  # a notebook shows what will run, not the object's address
         s = self.settings  # the futures as EvaluationResult's repr says them (the forecast: no seed)
@@ -203,9 +208,9 @@ class EvaluationJob:
         Where the plans not yet saved and the file need more than the disk's free space, warn before
         any work, naming the bytes and the folder; refuse where they exceed the whole disk (certain)."""
         s = self.settings
-        if not s["keep_matrix"] or not self.left_to_compute():
+        saved = self.saved_chunks() if s["keep_matrix"] else []  # the run's chunk folder, read once
+        if not s["keep_matrix"] or not self.left_to_compute(saved):
             return
-        saved = stored_ranges(run.chunk_folder) if run.chunk_folder.is_dir() else []
         left = self.batch.P - sum(stop - first for first, stop in saved)
         need = (left + self.batch.P) * s["n_scenarios"] * 8
         try:
