@@ -40,9 +40,10 @@ def plan_limits(data: ModelData, plan: Plan, st: Statements, objective: str = "n
     ``binding`` (False for a fact beside them: the share of demand served where none of it is met
     in full, the quarters no facility can draw in); the demand's has ``served_share_by_year``. Where
     none binds, a last entry says why the plan buys no more (:data:`NOTHING_BINDS`)."""
+    short = _cash_short(data, st, objective)  # read by the debt's entry and the cash floor's
     out = [_demand_limit(data, plan, objective), *_power_limits(data, st),
-           *_debt_limits(data, plan, st, _cash_short(data, st, objective)),
-           *_covenant_limits(data, st), *_cash_floor_limits(data, st, objective),
+           *_debt_limits(data, plan, st, short), *_covenant_limits(data, st),
+           *_cash_floor_limits(data, st, objective, short),
            *_allocation_limits(data, plan), *_concentration_limits(data, st)]  # fmt: skip
     out = [entry for entry in out if entry is not None]
     # a cost solve serves all demand by its rule: the target it meets, not a limit it ran into
@@ -152,9 +153,9 @@ def _covenant_limits(data: ModelData, st: Statements) -> list[dict]:
             for test, at in covenants_met_without_room(data, st)]  # fmt: skip
 
 
-def _cash_floor_limits(data: ModelData, st: Statements, objective: str) -> list[dict]:
-    """The cash floor ``finance.min_cash_usd`` (§5.10): the quarters cash is short (:func:`_cash_short`)."""
-    on = _cash_short(data, st, objective)
+def _cash_floor_limits(data: ModelData, st: Statements, objective: str, on: np.ndarray) -> list[dict]:
+    """The cash floor ``finance.min_cash_usd`` (§5.10): the quarters cash is short (``on``,
+    :func:`_cash_short`)."""
     if not on.any():
         return []
     what = "cash less the market revenue to date (a lab's budget)" if objective == "cost" else "cash"
