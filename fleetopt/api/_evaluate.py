@@ -41,6 +41,7 @@ from fleetopt.evaluate.sources import (
 from fleetopt.milp.solve import SolveResult
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.key_figures import RANKING_FIGURES
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.model_changes import typed_path
 from fleetopt.stochastic.result import STOCHASTIC_PLAN, StochasticResult
@@ -489,12 +490,12 @@ def _checked_ranking(ranking: dict, result: EvaluationResult) -> dict:
     plans solved for least cost), its rank_by the result's default where it has none."""
     if isinstance(ranking, dict) and (given := set(ranking) & set(LEAD_ERROR_KEYS)):
         raise InputError(f"ranking's {given.pop()} is measured from the result, by its rank_by: leave it out")
-    if not isinstance(ranking, dict) or set(ranking) - set(RANKING_FIELDS):
-        raise InputError(f"ranking must be a dict of {listed(RANKING_FIELDS, 'and')} (got {ranking!r})")
+    if not isinstance(ranking, dict) or set(ranking) - set(RANKING_FIGURES):
+        raise InputError(f"ranking must be a dict of {listed(RANKING_FIGURES, 'and')} (got {ranking!r})")
     ranks = tuple(EVALUATION_RANK_COLUMNS)
     rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", result.default_rank), ranks)
     refuse_cost_ranking(rank_by, result.solved_for_cost)
-    share, floor = (ranking.get(name) for name in RANKING_FIELDS[1:])
+    share, floor = (ranking.get(name) for name in RANKING_FIGURES[1:])
     if share is not None:
         share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)
     if floor is not None:
@@ -503,6 +504,3 @@ def _checked_ranking(ranking: dict, result: EvaluationResult) -> dict:
     # the floor only where given: an evaluation without one keeps the summary.json it had
     return {"rank_by": rank_by, "max_breach_prob": share, **({} if floor is None else {"min_service": floor})}
 
-
-# the fields of write_evaluate_run's ranking, as EvaluationResult.ranked takes them
-RANKING_FIELDS = ("rank_by", "max_breach_prob", "min_service")

@@ -180,9 +180,10 @@ def _rescued(exc: InfeasibleModel, data: ModelData, fixed: FixedPurchases, rescu
     (formulation §4); else ``exc`` raised, saying whether a rescue would help. ``started``: when the
     solve started (``time_limit`` covers both)."""
     lacking = lacking_words(exc.diagnosis)  # proven: the rescue, which holds GPUs and MW, cannot help
-    exc.rescuable = offered = names_finance_limit(exc.diagnosis) and not lacking
+    finance = names_finance_limit(exc.diagnosis)
+    exc.rescuable = offered = finance and not lacking
     exc.rescue_certain = offered and rescuable(exc.diagnosis)
-    if lacking and (rescue or names_finance_limit(exc.diagnosis)):  # where a rescue comes to mind
+    if lacking and (rescue or finance):  # where a rescue comes to mind
         raise _hinted(exc, f"{FINANCE_ONLY}, so it cannot complete these purchases: whatever the money "
                            f"they are short of {lacking}")  # fmt: skip
     if not rescue:
