@@ -163,11 +163,14 @@ class SpilledRows:
     def write(self, out: dict, s0: int, s1: int) -> None:
         """Keep ``out``'s (plans, scenarios) arrays of every field, for scenarios ``s0 .. s1 - 1``."""
         for name in self.fields:
-            values = np.ascontiguousarray(out[name])
-            self._check(name, values, s0, s1)
-            for p in range(values.shape[0]):
-                row = memoryview(values[p]).cast("B")
-                self._transfer(os.pwrite, row, self._offset(name, p, s0), "written")
+            self._write_field(name, np.ascontiguousarray(out[name]), s0, s1)
+
+    def _write_field(self, name: str, values: np.ndarray, s0: int, s1: int) -> None:
+        """Keep field ``name``'s C-contiguous (plans, scenarios) ``values`` of scenarios ``s0 .. s1 - 1``."""
+        self._check(name, values, s0, s1)
+        for p in range(values.shape[0]):
+            row = memoryview(values[p]).cast("B")
+            self._transfer(os.pwrite, row, self._offset(name, p, s0), "written")
 
     def _check(self, name: str, values: np.ndarray, s0: int, s1: int) -> None:
         """Refuse a block that would corrupt the file: each field's dtype is its first block's (its
@@ -281,11 +284,13 @@ class KeptRows(SpilledRows):
 
     def write(self, out: dict, s0: int, s1: int) -> None:
         """:meth:`SpilledRows.write`, and the CRC-32 of the block's rows, field after field, over the
-        bytes in memory (no copy where they are contiguous): about 1.4 GB/s, a block's write."""
-        super().write(out, s0, s1)
+        bytes it wrote (no copy where they are contiguous): about 1.4 GB/s, a block's write."""
         self.block_crc = 0
-        for name in self.fields:
-            self.block_crc = zlib.crc32(np.ascontiguousarray(out[name]), self.block_crc)
+        super().write(out, s0, s1)
+
+    def _write_field(self, name: str, values: np.ndarray, s0: int, s1: int) -> None:
+        super()._write_field(name, values, s0, s1)
+        self.block_crc = zlib.crc32(values, self.block_crc)
 
     def keep(self, s0: int, s1: int, demand: np.ndarray, slipped: np.ndarray) -> None:
         """Count scenarios ``s0 .. s1 - 1``, whose rows :meth:`write` wrote, done: their ``demand``
