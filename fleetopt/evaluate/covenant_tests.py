@@ -17,13 +17,23 @@ from fleetopt.evaluate.liquidity import Adjustments
 def borrowing_base(consts, pl, sc, state: FinanceState, taken: Adjustments | None, t: int,
                    xp: Any) -> dict | None:  # fmt: skip
     """The borrowing base's quantities at the end of quarter ``t`` (None: not tested then): the
-    collateral the GPU-secured balances need, the plan's and those kept by cut prepayments, less
-    those the pair never drew and the GPU-backed draws deferred to the next quarter; and the GPUs'
-    gross resale value at the scenario's resale values, less the GPUs taken out (docs/evaluation.md,
-    "Covenants")."""
+    collateral the GPU-secured balances need (:func:`collateral_needed`) and the GPUs' gross resale
+    value at the scenario's resale values, less the GPUs taken out (docs/evaluation.md, "Covenants")."""
     if not any(test.kind.facility_test and test.tested[t] for test in consts.covenants):
         return None
-    fin = consts.financing
+    value = pl.collateral[t]
+    if taken is not None:
+        for g, share in enumerate(taken.held):
+            if share is not None:
+                value = less_product(value, share, pl.gen_collateral[g, t], xp)
+    return {"collateral_required": collateral_needed(consts.financing, pl, state, taken, t, xp),
+            "collateral": value * sc.resale_factor[t]}  # fmt: skip
+
+
+def collateral_needed(fin, pl, state: FinanceState, taken: Adjustments | None, t: int, xp: Any) -> Any:
+    """(P, S) USD of collateral the GPU-secured balances need at the end of quarter ``t``, the
+    borrowing base's left side: the plan's balances and those kept by cut prepayments, less those the
+    pair never drew and the GPU-backed draws deferred to the next quarter."""
     required = collateral_required(fin, state.balance, xp)
     if state.kept is not None:
         for f in np.flatnonzero(fin.collateral_weight):
@@ -31,14 +41,9 @@ def borrowing_base(consts, pl, sc, state: FinanceState, taken: Adjustments | Non
     if state.forgone is not None:  # the draws of cancelled orders, never drawn
         for slot, f in enumerate(state.forgone_facilities):
             required = less_product(required, fin.collateral_weight[f], state.forgone[..., slot], xp)
-    value = pl.collateral[t]
-    if taken is not None:
-        if taken.draws_out is not None:
-            required = less_product(required, taken.draws_out, pl.ltv_collateral[t], xp)
-        for g, share in enumerate(taken.held):
-            if share is not None:
-                value = less_product(value, share, pl.gen_collateral[g, t], xp)
-    return {"collateral_required": required, "collateral": value * sc.resale_factor[t]}
+    if taken is not None and taken.draws_out is not None:
+        required = less_product(required, taken.draws_out, pl.ltv_collateral[t], xp)
+    return required
 
 
 def base_cure_order(collateral_weight: np.ndarray) -> list[int]:

@@ -14,7 +14,7 @@ from fleetopt.core.covenants import TOLERANCE_USD
 from fleetopt.core.economics.debt import FinanceState, term_debt
 from fleetopt.core.economics.policy_balances import DrawsMoved
 from fleetopt.core.economics.quarter_finance import QuarterFinance, finance_step
-from fleetopt.evaluate.covenant_tests import base_cure_order, borrowing_base
+from fleetopt.evaluate.covenant_tests import base_cure_order, borrowing_base, collateral_needed
 from fleetopt.evaluate.liquidity import Adjustments, Liquidity, deferred_draws_interest
 
 
@@ -68,11 +68,22 @@ def quarter_financing(consts, state: FinanceState, pl, sc, t: int, ebitda: Any,
     )  # fmt: skip
     if floor is not None:
         liquidity.count_cut(step.prepayment_cut)
-    if consts.policy.prepay_borrowing_base:
-        base = borrowing_base(consts, pl, sc, state, taken, t, xp)
-        if base is not None:
-            liquidity.count_base_prepaid(_prepay_base_deficiency(fin, state, pl, t, taken, base, step, xp))
     return step
+
+
+def prepay_borrowing_base(consts, state: FinanceState, pl, sc, t: int, taken: Adjustments | None,
+                          liquidity: Liquidity, step: QuarterFinance, xp: Any) -> dict | None:  # fmt: skip
+    """Policy rule 6 at the end of quarter ``t``'s financing (:func:`_prepay_base_deficiency`,
+    counted in ``liquidity``), and the borrowing base after it, which the quarter's covenants test
+    (None: not tested in ``t``): built once, its collateral needed again only where a pair prepaid."""
+    base = borrowing_base(consts, pl, sc, state, taken, t, xp)
+    if base is None:
+        return None
+    paid = _prepay_base_deficiency(consts.financing, state, pl, t, taken, base, step, xp)
+    liquidity.count_base_prepaid(paid)
+    if bool((paid > 0).any()):  # the balances it repaid need less collateral; nothing else moved
+        base["collateral_required"] = collateral_needed(consts.financing, pl, state, taken, t, xp)
+    return base
 
 
 def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:

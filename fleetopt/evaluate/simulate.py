@@ -46,7 +46,7 @@ from fleetopt.core.economics.taxes import liquidation_tax
 from fleetopt.evaluate.contract_book import ContractBook, contract_payments, deferred_revenue_end
 from fleetopt.evaluate.covenant_tests import borrowing_base, covenants_missed
 from fleetopt.evaluate.factors import contracts_cut
-from fleetopt.evaluate.financing import quarter_financing
+from fleetopt.evaluate.financing import prepay_borrowing_base, quarter_financing
 from fleetopt.evaluate.layout import PlanColumns, PowerShortfall, ScenarioRows
 from fleetopt.evaluate.liquidity import Adjustments, Liquidity, taken_share
 from fleetopt.evaluate.operations import power_left, quarter_operations
@@ -195,6 +195,7 @@ class _Quarter(NamedTuple):
     ebitda: Any
     gpus_used: Any  # GPUs sold or delivered (quarter_operations)
     step: QuarterFinance  # its financing, with the cash after the revolver and the distress sales
+    base: dict | None  # the borrowing base after policy rule 6 where the rule is on (None: not tested)
 
 
 # the covenants of a quarter, as _Totals.covenants returns them: the borrowing base's quantities,
@@ -235,9 +236,12 @@ class _Simulation:
                                                xp, earned, parts)  # fmt: skip
         step = quarter_financing(consts, self.state, pl, sc, t, ebitda, taken, self.liquidity, paid, xp,
                                  parts)  # fmt: skip
-        self.liquidity.sell(t, self.state, sc.resale_factor[t])
+        base = None
+        if consts.policy.prepay_borrowing_base:
+            base = prepay_borrowing_base(consts, self.state, pl, sc, t, taken, self.liquidity, step, xp)
+        self.liquidity.sell(t, self.state, sc.resale_factor[t])  # moves cash alone: the base stands
         step.cash = self.state.cash
-        return _Quarter(taken, ebitda, gpus_used, step)
+        return _Quarter(taken, ebitda, gpus_used, step, base)
 
     def debt_at_default(self, step: QuarterFinance, t: int, pairs: Pairs) -> tuple[Any, Any, Any]:
         """:func:`_debt_at_default` at ``pairs`` at the end of quarter ``t``."""
@@ -315,7 +319,9 @@ class _Totals:
         """Quarter step 6: the covenants tested in ``t``, the equity cures, and at an uncured breach
         the lenders' side of the event of default. Returns as ``_UNTESTED`` names."""
         consts, xp = self.consts, self.xp
-        base = borrowing_base(consts, run.pl, run.sc, run.state, quarter.taken, t, xp)
+        base = quarter.base  # policy rule 6's, where it is on; else built here
+        if not consts.policy.prepay_borrowing_base:
+            base = borrowing_base(consts, run.pl, run.sc, run.state, quarter.taken, t, xp)
         missed = covenants_missed(consts, t, self.flows, quarter.ebitda, quarter.step, base, xp)
         if missed is not None:
             self.first_breach += (self.first_breach == 0) * missed
