@@ -505,12 +505,8 @@ def test_a_sweep_s_probe_names_first_the_gpus_fixed_purchases_lack():
     """300 GPUs bought for a signed contract of 500 in 2026Q2..2026Q3, $0.4M of cash: the contract
     is short by 200 GPUs whatever the money, the cash ($1.2M - $0.4M - 300 x $2,190 = $143k) as
     well; the probe names the contract first, as the diagnosis does, the cash after it."""
-    d = base_model()
-    d["contracts"] = {"big": contract(500, "2026Q2", 2)}
-    d["finance"]["opening_cash_usd"] = 0.4e6
-    d["retirement"]["resale"] = False
-    data = data_of(d)
-    said = broken_words(CompletionProbe(data).broken(bought(data, {"2026Q1": 300})))
+    data, purchases = contract_short_of_gpus()
+    said = broken_words(CompletionProbe(data).broken(purchases))
     assert said == ("contract delivery: contract big in 2026Q2 short by 200 GPUs (in 2026Q2..2026Q3); "
                     "minimum cash: 2026Q1 short by $143.0k")
 

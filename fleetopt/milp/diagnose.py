@@ -130,22 +130,34 @@ def solve_relaxed(m: pyo.ConcreteModel, solver: Highs, time_limit, threads) -> t
     if status != "optimal":  # infeasible: so is the MILP; else the MILP may still find a plan
         return (status, results, 0.0) if status == "infeasible" else _milp(m, solver, deadline, threads)
     bound, rounded = pyo.value(shortfall), _rounding(m)
-    with _fixed(rounded):
+    with _bounded(rounded, fixed=True):
         status, results = _run(m, solver, deadline, threads, IPM)
     gap = _gap(pyo.value(shortfall), bound) if status == "optimal" else np.inf
     if gap <= PROVEN_GAP:
         return "optimal", results, gap
     if not np.isfinite(gap):  # no rounded plan to fall back on
         return _milp(m, solver, deadline, threads)
-    plan = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var))  # the rounded plan
+    plan = _values(m)  # the rounded plan
     status, milp = _run(m, solver, deadline, threads, MIP, MILP_SECONDS if gap <= ROUNDED_GAP else None)
     if status == "optimal":
         return status, milp, 0.0
     if status == "time_limit" and _gap(milp.incumbent_objective, bound) <= gap:
         return "near", milp, _gap(milp.incumbent_objective, bound)
-    for v, value in plan.items():  # back: the MILP's run replaced its values (solving the rounded
-        v.set_value(value, skip_validation=True)  # LP again found nothing once the deadline had passed)
+    # back to the rounded plan: the MILP's run replaced its values (solving the rounded LP again
+    # found nothing once the deadline had passed)
+    _restore(plan)
     return "near", results, gap
+
+
+def _values(m: pyo.ConcreteModel) -> ComponentMap:
+    """Every variable of ``m`` with its value now: a plan :func:`_restore` puts back."""
+    return ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var))
+
+
+def _restore(values: ComponentMap) -> None:
+    """Each variable of ``values`` (:func:`_values`) at its value again."""
+    for v, value in values.items():
+        v.set_value(value, skip_validation=True)
 
 
 def is_money(group: str) -> bool:
@@ -173,12 +185,11 @@ def solve_lacking_first(
     if lacking[0] in ("infeasible", "no_plan"):
         return lacking
     held = [(m.slack[idx], max(m.slack[idx].value or 0.0, 0.0) + HELD_ROUND_OFF) for idx in gpus_and_mw]
-    first = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var))
-    with _at_most(held):
+    first = _values(m)
+    with _bounded(held, fixed=False):
         status, results, gap = solve_relaxed(m, solver, _left(deadline), threads)
     if status == "no_plan":  # the time left found nothing: the first stage's plan, said to be stopped short
-        for v, value in first.items():
-            v.set_value(value, skip_validation=True)
+        _restore(first)
         return "time_limit", lacking[1], lacking[2]
     if lacking[0] != "optimal":
         return lacking[0], results, lacking[2]
@@ -206,19 +217,6 @@ def _objective(m: pyo.ConcreteModel, expr) -> Iterator[None]:
         yield
     finally:
         m.objective.expr = weighted
-
-
-@contextmanager
-def _at_most(values: list[tuple[pyo.Var, float]]) -> Iterator[None]:
-    """Each variable of ``values`` at most its value, by its upper bound, while the block runs."""
-    bounds = [v.ub for v, _ in values]
-    for v, value in values:
-        v.setub(value)
-    try:
-        yield
-    finally:
-        for (v, _), upper in zip(values, bounds, strict=True):
-            v.setub(upper)
 
 
 def probe_solver() -> Highs:
@@ -293,19 +291,22 @@ def _rounding(m: pyo.ConcreteModel) -> list[tuple[pyo.Var, float]]:
 
 
 @contextmanager
-def _fixed(values: list[tuple[pyo.Var, float]]) -> Iterator[None]:
-    """Each variable of ``values`` held at its value by its bounds while the block runs (not
-    ``Var.fix``, which a persistent solver takes as constants in the rows: fixing the integers of
-    the default model made it hand HiGHS every row they are in again, 26 s of a 80 s diagnosis)."""
+def _bounded(values: list[tuple[pyo.Var, float]], fixed: bool) -> Iterator[None]:
+    """Each variable of ``values`` at most its value by its upper bound and, ``fixed``, at least it by
+    its lower bound too, while the block runs (not ``Var.fix``, which a persistent solver takes as
+    constants in the rows: fixing the integers of the default model made it hand HiGHS every row they
+    are in again, 26 s of a 80 s diagnosis)."""
     bounds = [v.bounds for v, _ in values]
     for v, value in values:
-        v.setlb(value)
+        if fixed:
+            v.setlb(value)
         v.setub(value)
     try:
         yield
     finally:
         for (v, _), (lb, ub) in zip(values, bounds, strict=True):
-            v.setlb(lb)
+            if fixed:
+                v.setlb(lb)
             v.setub(ub)
 
 
@@ -468,7 +469,7 @@ def _otherwise(
         return []
     for idx in m.SLACK:
         if idx[0] in held:
-            m.slack[idx].setub(0.0)  # by its bound: see _fixed
+            m.slack[idx].setub(0.0)  # by its bound: see _bounded
     status, _, _ = solve_relaxed(m, solver, time_limit, threads)
     return _relaxed(data, m, objective) if status in ("optimal", "near", "time_limit") else []
 
