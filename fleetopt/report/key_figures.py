@@ -534,40 +534,26 @@ def _scenario_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi
     (older runs lack some), under the headings a finance reader scans: a lab's demand first, then the
     NPV, its tail and the shareholders', the probabilities of a default, the lenders' side of one,
     when the plan breaks, what the policy had to do and which covenant breaks first (32 tiles in one
-    grid read as one undifferentiated list). A deterministic evaluation's few: under one heading."""
+    grid read as one undifferentiated list). A deterministic evaluation's few: under one heading.
+    A lab's plan's (a cost sweep's pick, an evaluation's plan shown of plans solved for least cost),
+    as a lab weighs it: its present cost and the demand it serves, its risks, and last its imputed
+    value (the mean NPV, and of the futures with no liquidity default where some has one): the NPV's
+    tail and the shareholders' figures, of an imputed revenue no one pays, are left out."""
     if run.summary.get("deterministic"):
         return [("", _deterministic_kpis(run, row))]
-    if in_cost_terms(run):
-        return _cost_groups(run, row)
+    cost = in_cost_terms(run)
+    value = [] if cost else [("Value", _value_kpis(row)), ("The tail and the shareholders", _tail_kpis(row))]
+    imputed = [(IMPUTED_VALUE, _value_kpis(row)[:1] + _no_default_kpis(row))] if cost else []
     groups = [
         ("Present cost", _present_cost_kpis(row)),
         ("Demand served", _demand_kpis(run, row)),
-        ("Value", _value_kpis(row)),
-        ("The tail and the shareholders", _tail_kpis(row)),
+        *value,
         ("Defaults and breaches", _default_kpis(run, row)),
         ("The lenders at a default", _lenders_kpis(row)),
         ("When it breaks", _median_quarter_kpis(run, row)),
         ("What the policy had to do", _reaction_kpis(run, row)),
         ("Which covenant breaks first", _first_breach_kpis(run, row)),
-    ]
-    return [(heading, kpis) for heading, kpis in groups if kpis]
-
-
-def _cost_groups(run: ReportRun, row: pd.Series) -> list[tuple[str, list[Kpi]]]:
-    """A lab's plan's key figures over the scenarios (a cost sweep's pick, an evaluation's plan shown of
-    plans solved for least cost), as a lab weighs it: its present cost and the
-    demand it serves, its risks, and last its imputed value (the mean NPV, and of the futures with no
-    liquidity default where some has one): the NPV's tail and the shareholders' figures, of an imputed
-    revenue no one pays, are left out."""
-    groups = [
-        ("Present cost", _present_cost_kpis(row)),
-        ("Demand served", _demand_kpis(run, row)),
-        ("Defaults and breaches", _default_kpis(run, row)),
-        ("The lenders at a default", _lenders_kpis(row)),
-        ("When it breaks", _median_quarter_kpis(run, row)),
-        ("What the policy had to do", _reaction_kpis(run, row)),
-        ("Which covenant breaks first", _first_breach_kpis(run, row)),
-        (IMPUTED_VALUE, _value_kpis(row)[:1] + _no_default_kpis(row)),
+        *imputed,
     ]
     return [(heading, kpis) for heading, kpis in groups if kpis]
 
