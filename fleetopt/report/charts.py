@@ -69,11 +69,18 @@ NPV_DISTRIBUTION = Distribution(
 )  # fmt: skip
 # a lab's plans' (reading.in_cost_terms): their present cost, lower better, its mean and P95 (the k-th
 # highest) marked, as the metrics compute them
+COST_MARKERS = {"mean": "present_cost_mean_usd", "P95": "present_cost_p95_usd"}
+
+
+def _sample_cost_figures(cost: np.ndarray) -> tuple[float, ...]:
+    """The figures :data:`COST_MARKERS` marks, of the present costs of the scenarios drawn."""
+    metrics = present_cost_metrics(cost[None, :])
+    return tuple(float(metrics[column][0]) for column in COST_MARKERS.values())
+
+
 COST_DISTRIBUTION = Distribution(
     PRESENT_COST, "Present cost distribution over scenarios", "present cost, USD", "present cost",
-    "a present cost", {"mean": "present_cost_mean_usd", "P95": "present_cost_p95_usd"},
-    lambda cost: tuple(float(present_cost_metrics(cost[None, :])[column][0])
-                       for column in ("present_cost_mean_usd", "present_cost_p95_usd")),
+    "a present cost", COST_MARKERS, _sample_cost_figures,
 )  # fmt: skip
 
 
