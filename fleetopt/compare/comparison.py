@@ -252,9 +252,15 @@ class Comparison:
         figure without an error within $1 of round-off), nor without a paired error where the figure is
         over the scenarios (:data:`NO_PAIRED_ERROR`: its difference may be chance). ``base``: against
         that plan, not the first."""
+        return self.judgement(key, n, base) is not None
+
+    def judgement(self, key: str, n: int, base: int = 0) -> str | None:
+        """The side plan ``n``'s difference to plan ``base`` in figure ``key`` falls on where it may be
+        called better or worse (:meth:`judged`); None where it may not."""
         if key in NO_PAIRED_ERROR:
-            return False
-        return self._judged_side(key, n, needs_error=True, base=base) not in (WITHIN, NO_ERROR, SAME)
+            return None
+        side = self._judged_side(key, n, needs_error=True, base=base)
+        return None if side in (WITHIN, NO_ERROR, SAME) else side
 
     def _judged_side(self, key: str, n: int, needs_error: bool = False, base: int = 0) -> str:
         """:func:`judged_side` of plan ``n``'s difference to the first (to plan ``base``) in figure
@@ -301,12 +307,13 @@ class Comparison:
             parts.append(f"{name}{gloss} {self._levels(key, values, unit, (n, base), error)}")
             sides[self._side(key, n, base)].append(name)
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
+        trade_off = self._trade_off([key for key, _, _ in shown], n, base)
         sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
         changed = f" (the model with {self.what_if})" if self.what_if else ""  # a what-if: its change
         against = quoted(self.labels[base])
         against = f"the sweep's pick {against}" if base else against
         plans = f"{quoted(self.labels[n])}{changed} against {against}{sure}"
-        return f"{plans}: {', '.join(parts)}; " + "; ".join([*said, *self._trade_off(n, base)])
+        return f"{plans}: {', '.join(parts)}; " + "; ".join([*said, *trade_off])
 
     def _levels(self, key: str, values: list[float], unit: str, plans: tuple[int, int],
                 error: str) -> str:  # fmt: skip
@@ -321,17 +328,15 @@ class Comparison:
         here, there, difference = figures_apart(values[n], values[base], unit)
         return f"{here} against {there} ({difference}{error})"
 
-    def _trade_off(self, n: int, base: int = 0) -> list[str]:
+    def _trade_off(self, read: list[str], n: int, base: int = 0) -> list[str]:
         """'a trade-off: it gives up $17.0M of mean NPV for +$33.8M of CVaR5 NPV', where plan ``n`` is
         better than plan ``base`` in one of mean NPV and CVaR5 NPV and worse in the other, each beyond
-        its paired errors (:meth:`judged`), in the sweep's words (:func:`gives_up_words`); else none."""
-        read = {key for key, _, _ in self.verdict_rows()}  # a lab's verdict reads its costs instead
+        its paired errors (:meth:`judgement`), in the sweep's words (:func:`gives_up_words`); else none.
+        ``read``: the figures the verdict reads (a lab's reads its costs instead)."""
         pair = [key for key in TRADE_OFF if key in read]
-        if len(pair) != 2 or not all(self.judged(key, n, base) for key in pair):
-            return []
-        sides = {key: self._judged_side(key, n, base=base) for key in pair}
-        if len(set(sides.values())) != 2:  # better in both, or worse in both: no trade
-            return []
+        sides = {key: self.judgement(key, n, base) for key in pair}
+        if len(pair) != 2 or None in sides.values() or len(set(sides.values())) != 2:
+            return []  # a figure not judged; or better in both, or worse in both: no trade
         lost, gained = sorted(pair, key=lambda key: sides[key] != WORSE)
         figures = self.figures.loc[pair, [self.labels[n], self.labels[base]]].to_numpy(dtype=float)
         amounts = dict(zip(pair, abs(figures[:, 0] - figures[:, 1]), strict=True))
