@@ -6,16 +6,21 @@ its NPV's."""
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 
 import pandas as pd
 import pytest
+from milp_builders import base_model, load, sku
 
 from fleetopt import api
+from fleetopt.cli.render.runs import key_figure
 from fleetopt.core.units import format_usd
+from fleetopt.evaluate.engine import evaluate
 from fleetopt.report.markdown import markdown_of_page
 from fleetopt.report.page import build_report
+from fleetopt.runs.key_figures import key_figures
 
 SCENARIOS = 30
 IMPUTED = "Imputed value: the NPV with the GPUs' own use valued at market prices"
@@ -97,3 +102,49 @@ def test_an_npv_plan_s_report_draws_its_npv_not_a_present_cost(tmp_path):
     solved = api.write_solve_run(api.solve("tiny"), out=tmp_path / "S")
     html = build_report(api.write_evaluate_run(api.evaluate(solved, scenarios=20), out=tmp_path / "E"))
     assert NPV_HISTOGRAM in html and COST_HISTOGRAM not in html and IMPUTED not in unescape(html)
+
+
+def _levelized_plan_file(folder) -> tuple:
+    """formulation §6's levelized cost solve (tests/test_present_cost.py: one SKU, no discounting, opex,
+    power or interest; $20,000 + $24,000 - $750 - $3,000 = $40,250 on the forecast), its plan written to a
+    file of its own, which says nothing of the objective it was solved for: (the model, its plans read
+    back as fleetopt.api.evaluate reads them)."""
+    d = base_model()
+    d["skus"]["A"] = sku(training_throughput=2.0, inference_throughput=2.0)
+    d["market"]["demand_gpus"] = {"training": [10.0, 21.0, 21.0, 21.0], "inference": 0.0}
+    d["horizon"]["discount_rate_annual"] = 0.0
+    loaded = load(d)
+    plans = folder / "mine.npz"
+    plans.write_bytes(api.plan_file_bytes(api.solve(loaded, objective="cost", mip_gap=1e-9), loaded))
+    _, loaded, source = api.evaluate(plans, loaded, deterministic=True, backend="numpy")
+    return loaded, source
+
+
+def test_a_run_of_an_evaluation_asked_for_the_present_cost_is_reported_by_cost(tmp_path):
+    """Plans whose file says nothing of their objective, evaluated in Python with their present cost
+    (``engine.evaluate(..., present_cost=True)``: the user asked for cost figures) and written as a run:
+    its summary.json says "cost", so its record, `fleetopt runs` and its report lead with the present cost,
+    $40,250 on the forecast ($40.3k), and the demand served, all of it, with the note on what its NPV
+    counts, as the result's own display did; they led with the NPV (from a review). Without the present
+    cost the same plans are written as before: objective not known, by NPV."""
+    loaded, source = _levelized_plan_file(tmp_path)
+    assert source.objective is None
+    data = api.load(loaded)[1]
+    plans = source.compile(data)
+    for present_cost, objective in ((True, "cost"), (False, None)):
+        result = evaluate(data, plans, 1, 0, deterministic=True, backend="numpy", present_cost=present_cost)
+        folder = api.write_evaluate_run(result, loaded, source, out=tmp_path / f"E-{present_cost}")
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["plans_objective"] == objective
+        page = markdown_of_page(build_report(folder)).replace("\\$", "$")
+        listed = key_figure("evaluate", key_figures(summary))  # as `fleetopt runs` lists its record
+        if present_cost:
+            assert summary["metrics"][0]["present_cost_mean_usd"] == pytest.approx(40_250.0, rel=1e-9)
+            assert summary["ranking"]["rank_by"] == "cost"
+            assert "- market demand served on the forecast (evaluator): **100.0%**" in page
+            assert "- present cost of the plan (the objective):" in page and "**$40.3k**" in page
+            assert "solved for least cost" in page
+            assert listed == "milp: present cost $40.3k on the forecast, demand served 100.0% on the forecast"
+        else:
+            assert "present cost" not in page and "solved for least cost" not in page
+            assert "- NPV on the forecast: **" in page and listed.startswith("milp: NPV $")

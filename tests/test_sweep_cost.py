@@ -122,7 +122,7 @@ def test_a_stopped_cost_sweep_resumes_to_the_straight_sweeps_pick(tmp_path, lab_
     pd.testing.assert_frame_equal(result.metrics[columns], lab_cost_sweep.metrics[columns])
     # its run's plans evaluated again are known for plans solved for cost: their present cost comes too
     again, _, _ = api.evaluate(api.write_sweep_run(result, folder), scenarios=50)
-    assert again.plans_objective == "cost"
+    assert again.solved_for_cost
     cost = "present_cost_mean_usd"
     np.testing.assert_array_equal(again.metrics[cost], result.metrics[cost])
 

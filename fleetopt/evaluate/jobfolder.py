@@ -61,6 +61,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.key_figures import COST_OBJECTIVE
 from fleetopt.runs.resume import RESUME_OPTIONS, resume_command
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.loading import load_model
@@ -242,7 +243,6 @@ class EvaluationJob:
             executor=self.executor,
             store=self._store(folder),
         )
-        result.plans_objective = self.source.objective  # what its "In short" says
         result.changed_model = self.loaded.changed_line
         return result
 
@@ -719,7 +719,8 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         **loaded.origin_record,
         "model_hash": loaded.content_hash,
         **loaded.basis_record,
-        **source.provenance(),  # the report checks the plans it shows against it; "cost": a lab's plans
+        **source.provenance(),  # the report checks the plans it shows against it
+        "plans_objective": evaluated_objective(result, source),  # "cost": a lab's plans, its report by cost
         "n_plans": result.n_plans,
         "n_scenarios": result.n_scenarios,
         "seed": result.seed,
@@ -736,6 +737,18 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         **({} if ranking is None else {"ranking": ranking}),
         "metrics": result.computed_metrics_frame.to_dict(orient="records"),
     }
+
+
+def evaluated_objective(result, source) -> str | None:
+    """summary.json's ``plans_objective`` of an evaluation of ``source``'s plans: "cost" wherever it computed
+    every plan's present cost (``result.solved_for_cost``: plans solved for least cost, or an evaluation
+    asked for it with ``present_cost=True``, whatever their plan file says), so that its report and record
+    lead with cost (:func:`~fleetopt.runs.key_figures.solved_for_cost`), as its result's display does; else
+    the plans' own objective, but for plans solved for least cost evaluated without their present cost,
+    whose figures are not a cost plan's: None (not known)."""
+    if result.solved_for_cost:
+        return COST_OBJECTIVE
+    return None if source.objective == COST_OBJECTIVE else source.objective
 
 
 def write_evaluate_run(

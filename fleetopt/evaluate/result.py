@@ -129,9 +129,6 @@ class EvaluationResult:
     model_fingerprint: str = ""  # the model evaluated under (ModelData.fingerprint): a run is written with it
     # of pairs_stored, how many each earlier attempt's backend and device computed ("numpy: CPU (2 threads)")
     earlier_devices: dict[str, int] = field(default_factory=dict)
-    # the plans' objective (evaluate.sources.solve_objective), set by the job that ran them, for the record:
-    # whether they count as solved for least cost is solved_for_cost's, whatever this says; None: not known
-    plans_objective: str | None = None
     # the model as changed for the run (schema.model_changes.changed_model_line), set by the job that
     # ran it, which the result, holding no model, cannot say itself; '' for a file as it is, or not known
     changed_model: str = ""

@@ -21,6 +21,7 @@ from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.key_figures import COST_OBJECTIVE, solved_for_cost
 from fleetopt.runs.resume import resume_command
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.loading import load_model
@@ -162,18 +163,17 @@ def run_folder_of(ref: str | Path) -> Path:
 def solve_objective(ref: str | Path) -> str | None:
     """The objective ("npv" or "cost") of the solve whose run folder or own plan file ``ref`` is,
     or of the plans an evaluation's folder evaluated (its ``plans_objective``), "cost" for a sweep's
-    by cost (``sweep --objective cost``); None for anything else (an NPV sweep's plans, as before; a
-    plan file of one's own says nothing)."""
+    by cost (``sweep --objective cost``): "cost" wherever the run's plans were solved for least cost
+    (:func:`~fleetopt.runs.key_figures.solved_for_cost`); None for anything else (an NPV sweep's plans, as
+    before; a plan file of one's own says nothing)."""
     run = RunFolder(run_folder_of(ref))
     try:
         summary = run.summary() if run.is_finished else {}
     except FleetoptError:  # a damaged summary is refused where the run itself is read
         return None
-    if summary.get("kind") == "evaluate":
-        return summary.get("plans_objective")
-    if summary.get("kind") == "sweep":
-        return "cost" if summary.get("objective") == "cost" else None
-    return summary.get("objective", "npv") if summary.get("kind") == "solve" else None
+    if solved_for_cost(summary):
+        return COST_OBJECTIVE
+    return {"solve": "npv", "evaluate": summary.get("plans_objective")}.get(summary.get("kind"))
 
 
 def model_copy_of(ref: str | Path) -> Path | None:

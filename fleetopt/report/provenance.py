@@ -52,9 +52,9 @@ def provenance_section(run: ReportRun) -> str:
     if run.version_note:  # as the evaluation warned on stderr
         note = f"Note: {run.version_note}; every figure here is of the model above."
         out += f'<p class="why">{escape(note)}</p>'
-    cost_solve = run.kind == "solve" and s.get("objective") == "cost"  # its statements count own use too
-    if (run.kind == "evaluate" and s.get("plans_objective") == "cost") or cost_solve:  # as the terminal says
-        note = f"Note: {cost_plans_note(1 if cost_solve else int(s.get('n_plans', 2)))}."
+    if run.kind in ("solve", "evaluate") and run.solved_for_cost:  # as the terminal says
+        plans = 1 if run.kind == "solve" else int(s.get("n_plans", 2))  # a solve's statements count own use too
+        note = f"Note: {cost_plans_note(plans)}."
         out += f'<p class="why">{escape(note)}</p>'
     return out
 

@@ -33,6 +33,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.evaluate.planfile import BUFFERS, load_plans
 from fleetopt.evaluate.sources import PLANS_IN_MEMORY, evaluated_plans_file, other_version_note
 from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.key_figures import solved_for_cost
 from fleetopt.runs.tables import METRICS_TABLES
 from fleetopt.schema.loading import load_model
 
@@ -127,9 +128,9 @@ class ReportRun:
 
     @property
     def solved_for_cost(self) -> bool:
-        """Whether the run's plans were solved for least cost: a solve's own objective, an
-        evaluation's plans_objective."""
-        return summary_solved_for_cost(self.summary)
+        """Whether the run's plans were solved for least cost, by its summary.json
+        (:func:`~fleetopt.runs.key_figures.solved_for_cost`)."""
+        return solved_for_cost(self.summary)
 
 
     @cached_property
@@ -157,24 +158,18 @@ class ReportRun:
         return rows.iloc[0] if len(rows) else None
 
 
-def summary_solved_for_cost(summary: dict) -> bool:
-    """Whether a run's plans were solved for least cost, by its summary.json: a solve's or a sweep's own
-    objective, an evaluation's plans_objective."""
-    return "cost" in (summary.get("objective"), summary.get("plans_objective"))
-
-
 def cost_sweep(run) -> bool:
     """Whether the run (a :class:`ReportRun`, or what has its kind and summary) is a sweep by cost (`sweep
     --objective cost`): its candidates solved for least cost and ranked by mean present cost, a lab's,
     whose NPV only imputes market prices to its own use."""
-    return run.kind == "sweep" and summary_solved_for_cost(run.summary)
+    return run.kind == "sweep" and solved_for_cost(run.summary)
 
 
 def in_cost_terms(run) -> bool:
     """Whether the run's plans are reported in a lab's terms over the scenarios: a sweep by cost
     (:func:`cost_sweep`) or an evaluation of plans solved for least cost, its present cost first and its
     NPV an imputed value (market prices on its own use)."""
-    return run.kind in ("sweep", "evaluate") and summary_solved_for_cost(run.summary)
+    return run.kind in ("sweep", "evaluate") and solved_for_cost(run.summary)
 
 
 def read_report_run(folder: Path) -> ReportRun:

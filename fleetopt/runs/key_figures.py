@@ -56,6 +56,20 @@ OUT_OF_SAMPLE = "out_of_sample_"
 PURCHASES_FILE = "purchases_file"
 
 
+# the objective of plans solved for least cost: a solve's or a sweep's ``objective``, an evaluation's
+# ``plans_objective`` (summary.json's, and a record's key figures)
+COST_OBJECTIVE = "cost"
+
+
+def solved_for_cost(summary: dict) -> bool:
+    """Whether a run's plans were solved for least cost, so that its figures are present costs and its report
+    leads with cost: by its summary.json (or its record's key figures), a solve's or a sweep's
+    ``objective``, an evaluation's ``plans_objective``, which it writes "cost" wherever it computed every
+    plan's present cost (``EvaluationResult.solved_for_cost``: plans solved for least cost, or an
+    evaluation asked for it, whatever their plan file says)."""
+    return COST_OBJECTIVE in (summary.get("objective"), summary.get("plans_objective"))
+
+
 # the headline each kind's record must have as a number (fleetopt runs lists it)
 HEADLINE_OF_KIND = {"solve": "npv_usd", "stochastic": "rp_usd", "evaluate": "npv_mean_usd",
                     "sweep": "npv_mean_usd"}  # fmt: skip
@@ -117,7 +131,7 @@ def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
         listed = metrics[0] if isinstance(metrics, list) and metrics and isinstance(metrics[0], dict) else {}
         first = shown if shown is not None else listed
         # the demand a plan serves is a lab's figure: of an NPV plan it is a share of the whole market
-        lab = summary.get("plans_objective") == "cost"
+        lab = solved_for_cost(summary)
         kept = [k for k in FIRST_PLAN_FIGURES if lab or k not in (*LAB_FIGURES, *KEPT_PRESENT_COST)]
         ranking = summary.get("ranking") if isinstance(summary.get("ranking"), dict) else {}
         summary = {**{k: summary.get(k) for k in EVALUATION_FIGURES if k in summary},

@@ -33,6 +33,7 @@ from fleetopt.runs.key_figures import (
     RANKING_FIGURES,
     recorded_basis,
     recorded_out_of_sample,
+    solved_for_cost,
 )
 from fleetopt.runs.registry import DAMAGED
 from fleetopt.schema.issues import ModelError
@@ -136,16 +137,14 @@ def _forecast_headline(fig: dict) -> str:
 
 def _costs(fig: dict) -> bool:
     """Whether a solve's key figure is its present cost (solved for least cost), not an NPV."""
-    return fig.get("objective") == "cost" and "present_cost_usd" in fig
+    return solved_for_cost(fig) and "present_cost_usd" in fig
 
 
 def _serves_demand(fig: dict) -> bool:
     """Whether an evaluation's or a sweep's key figure is the share of demand its cost plan serves,
-    not an NPV: an evaluation of plans solved for cost (``plans_objective``), a sweep by cost
-    (``objective``)."""
+    not an NPV: of plans solved for least cost (:func:`~fleetopt.runs.key_figures.solved_for_cost`)."""
     served = fig.get("demand_served_share")
-    for_cost = "cost" in (fig.get("plans_objective"), fig.get("objective"))
-    return for_cost and isinstance(served, float) and math.isfinite(served)
+    return solved_for_cost(fig) and isinstance(served, float) and math.isfinite(served)
 
 
 def _cost_words(fig: dict) -> str:
