@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, squashed
 
+import fleetopt.api
 from fleetopt import api
 from fleetopt.cli.memory import memory_budget
 from fleetopt.errors import FleetoptWarning, InputError
@@ -390,6 +391,36 @@ def test_evaluation_remedies_name_the_argument_and_the_option(tiny_solved):
         chunk_sizes(job.data, job.batch, 10**9, 10**6)
     with pytest.raises(InputError, match=r"workers \(--workers\) runs CPU processes: .* \(--backend"):
         api.prepare_evaluation(job.source.path, backend="cupy", workers=2)
+
+
+def _python_advice(message: str, before: str) -> str:
+    """The Python a message advises after ``before``, up to the command line's words in brackets."""
+    return message.split(before, 1)[1].split(" (fleetopt ", 1)[0]
+
+
+def test_a_python_caller_is_told_how_to_finish_a_run_in_python(here, tiny_solved):
+    """`resume_sweep` of an unfinished evaluation's folder and `compare` of an unfinished sweep told a
+    notebook to type `fleetopt evaluate --resume` / `fleetopt sweep --resume`. They now give the Python that
+    finishes the run, then the command, as every refusal names an argument; run, the Python writes the
+    finished run. The command line says the command alone, as before."""
+    loaded, solved = tiny_solved
+    job = api.prepare_evaluation(api.write_solve_run(solved, loaded, here / "A"), scenarios=SCENARIOS)
+    job.start(here / "E")  # started, never run: an unfinished evaluation
+    with pytest.raises(InputError, match=r"with job = fleetopt\.api\.resume_evaluation\(") as refused:
+        api.resume_sweep(here / "E")
+    typed = f"{here / 'E'} is an evaluation's folder: finish it with fleetopt evaluate --resume {here / 'E'}"
+    assert refused.value.typed() == typed
+    exec(_python_advice(str(refused.value), "finish it with "), {"fleetopt": fleetopt})
+    assert api.run(here / "E").kind == "evaluate"
+    api.sweep(loaded, candidates=2, scenarios=SCENARIOS, seed=4, folder=here / "S")  # not written: unfinished
+    with pytest.warns(FleetoptWarning, match="is an unfinished sweep") as warned:
+        api.compare([here / "S", here / "A"])
+    unfinished = next(w.message for w in warned if "unfinished sweep" in str(w.message))
+    said = str(unfinished)
+    assert said.endswith(f"(fleetopt sweep --resume {here / 'S'}) finishes it")
+    assert unfinished.typed().endswith(f"compared; fleetopt sweep --resume {here / 'S'} finishes it")
+    exec(_python_advice(said, "compared; "), {"fleetopt": fleetopt})
+    assert api.run(here / "S").kind == "sweep"
 
 
 def test_no_warning_when_nothing_is_capped(two_runs):

@@ -19,11 +19,11 @@ from fleetopt.evaluate.sources import (
     plan_file_of,
     read_plans,
     refuse_other_files,
+    resume_advice,
     run_folder_of,
 )
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
-from fleetopt.runs.resume import resume_command
 from fleetopt.runs.summary_schema import BEST_MEAN_KEY
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.model import fields_changed
@@ -186,7 +186,7 @@ def plans_from_refs(
             chosen = [1, 0]  # the forecast optimum first: stochastic less forecast, as the solve says
         elif ref.is_dir() and run.interrupted_kind() == "sweep":  # no pick yet: said, not silent
             warn(f"{ref} is an unfinished sweep (no recommendation yet): every candidate it made is "
-                 f"compared; {resume_command('sweep', ref)} finishes it")  # fmt: skip
+                 "compared; ", resume_advice("sweep", ref), " finishes it")  # fmt: skip
         for i in chosen:
             plans.append(source.plans[i])
             buffers.append(None if source.reader.buffers is None else source.reader.buffers[i])

@@ -54,6 +54,7 @@ from fleetopt.evaluate.sources import (
     plan_file_of,
     plans_seen_from,
     read_plans,
+    resume_advice,
     sha_change,
     with_run_changes,
 )
@@ -678,9 +679,8 @@ def checked_job(run: RunFolder) -> dict:
     settings = run.job()
     path = run / RunFolder.JOB
     if settings.get("kind") == "sweep":
-        raise PlanFileError(
-            f"{run.path} is a sweep's folder: finish it with {resume_command('sweep', run.path)}"
-        )
+        raise PlanFileError.naming(f"{run.path} is a sweep's folder: finish it with ",
+                                   resume_advice("sweep", run.path))
 
     def field(name: str, check, *args, optional=False, default=None):
         return limits.job_setting(settings, path, name, check, *args, optional=optional, default=default)

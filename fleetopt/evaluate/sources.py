@@ -153,6 +153,18 @@ def how_it_finishes(run: RunFolder, kind: str) -> str:
     return f"(interrupted?): finish it with {resume_command(kind, run.path)}"
 
 
+def resume_advice(kind: str, folder: str | Path) -> Argument:
+    """How an interrupted run of `fleetopt {kind}` in ``folder`` is finished and written, as a notebook
+    calls it and as the command line types it (:func:`~fleetopt.runs.resume.resume_command`)."""
+    at = repr(str(folder))
+    if kind == "sweep":
+        python = f"fleetopt.api.write_sweep_run(fleetopt.api.resume_sweep({at}), {at})"
+    else:
+        job = f"job = fleetopt.api.resume_evaluation({at})"
+        python = f"{job}; fleetopt.api.write_evaluate_run(job.run({at}), job.loaded, job.source, {at})"
+    return Argument(python, resume_command(kind, folder))
+
+
 def run_folder_of(ref: str | Path) -> Path:
     """The run folder ``ref`` stands for: a run's own plan file (plan.npz, plans.npz in the folder,
     given directly) stands for its folder; any other path for itself."""

@@ -33,7 +33,7 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.evaluate.planfile import load_plans
 from fleetopt.evaluate.resources import capped_threads
-from fleetopt.evaluate.sources import fitted_note
+from fleetopt.evaluate.sources import fitted_note, resume_advice
 from fleetopt.milp.build import OBJECTIVES
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
@@ -296,9 +296,8 @@ def _resumed_sweep(
             raise PlanFileError(
                 f"{run.path} is an evaluation's folder, not a sweep's, and finished: nothing to resume"
             )
-        raise PlanFileError(
-            f"{run.path} is an evaluation's folder: finish it with {resume_command('evaluate', run.path)}"
-        )
+        raise PlanFileError.naming(f"{run.path} is an evaluation's folder: finish it with ",
+                                   resume_advice("evaluate", run.path))
     if run.is_finished and (run.is_job or run.kind == "sweep"):  # its job folder, or a re-ranked sweep's
         raise PlanFileError.naming(
             f"{run.path}: this sweep already finished. Its candidates ranked by another rule, into a new "
@@ -410,7 +409,8 @@ def _finished_sweep_summary(run: RunFolder) -> dict:
         elif run.is_finished:  # a kind not of KIND_NOUNS is refused as summary.json is read
             what = f"{KIND_NOUNS[run.kind]}'s folder, not a sweep's"
         elif run.is_job and run.job().get("kind") == "sweep":
-            what = f"an unfinished sweep: finish it with {resume_command('sweep', run.path)}"
+            raise PlanFileError.naming(f"{run.path}: an unfinished sweep: finish it with ",
+                                       resume_advice("sweep", run.path))
         else:
             what = "not a finished sweep's folder"
         raise PlanFileError(f"{run.path}: {what}")
