@@ -386,7 +386,8 @@ def test_a_memory_budget_from_python_is_a_size_as_the_option_takes_it(tiny_solve
 def test_evaluation_remedies_name_the_argument_and_the_option(tiny_solved):
     _, solved = tiny_solved
     job = api.prepare_evaluation(api.write_solve_run(solved), scenarios=SCENARIOS, backend="numpy")
-    fewer = r"give fewer scenarios \(--scenarios\), or for an evaluation a larger max_memory"
+    fewer = (r"give fewer scenarios \(--scenarios\), or for an evaluation a max_memory \(--max-memory\) of "
+             "at least")
     with pytest.raises(InputError, match=fewer):
         chunk_sizes(job.data, job.batch, 10**9, 10**6)
     with pytest.raises(InputError, match=r"workers \(--workers\) runs CPU processes: .* \(--backend"):

@@ -546,8 +546,8 @@ def test_a_memory_budget_counts_the_slipped_plans_and_their_results():
     assert str(refused.value) == (
         f"risk.delivery_slip: the 10 plans compiled again for the 1 slip a scenario may draw take "
         f"{format_bytes(10 * b)}, which the memory budget of 80 KB counts, leaving too little for the "
-        f"simulation of one plan ({format_bytes(need)}): give a max_memory (fleetopt evaluate "
-        f"--max-memory) of at least {format_bytes(rounded_up(10 * b + need))} (the variants and one "
+        f"simulation of one plan ({format_bytes(need)}): give a max_memory (--max-memory) "
+        f"of at least {format_bytes(rounded_up(10 * b + need))} (the variants and one "
         "plan), or evaluate fewer plans at a time"
     )
     # the default budget, half the memory free once the variants were made, has left them out already:

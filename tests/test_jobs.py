@@ -1793,7 +1793,7 @@ def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
     assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
     b = compile_plans(build_data(load_model("tiny")), [solved("tiny").plan], ["p"]).nbytes
     enough = format_bytes(rounded_up(4_960 + 2 * b + 928 + 2_544))
-    assert f"resume with a larger --max-memory, at least {enough}" in text and "--scenarios" not in text
+    assert f"resume with a --max-memory of at least {enough}" in text and "--scenarios" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
@@ -1815,7 +1815,7 @@ def test_a_resume_with_workers_too_small_for_one_plan_names_the_runs_budget(tmp_
                           "budget, 20 KB of 40 KB (--max-memory)") in text, text
     b = compile_plans(build_data(load_model("tiny")), [solved("tiny").plan], ["p"]).nbytes
     enough = format_bytes(rounded_up(2 * (4_960 + 5 * b + 928 + 2_544)))
-    assert text.endswith(f"resume with a larger --max-memory, at least {enough}"), text
+    assert text.endswith(f"resume with a --max-memory of at least {enough}"), text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 

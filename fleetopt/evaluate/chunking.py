@@ -279,6 +279,19 @@ def _slip_variants_counted(plans: PlanBatch, backend_name: str, max_memory: int 
     return -(-slip_variant_bytes(plans) // workers) if counted_here else 0
 
 
+# the memory budget a refusal names, as the Python API and the command line call it
+MAX_MEMORY = Argument("max_memory", "--max-memory")
+
+
+def least_budget(need_bytes: int, beside: int | None = None) -> tuple[str | Argument, ...]:
+    """'a max_memory (--max-memory) of at least 60.5 KB': the least budget that holds ``need_bytes``
+    (:func:`rounded_up`, never shown below it), as every refusal of a budget too small advises it;
+    ``beside``: a budget the message shows too, the two written to the digits that tell them apart."""
+    enough = rounded_up(need_bytes)
+    shown = format_bytes(enough) if beside is None else sizes_apart(enough, beside)[0]
+    return ("a ", MAX_MEMORY, f" of at least {shown}")
+
+
 def rounded_up(n: int) -> int:
     """``n`` rounded up to its first three digits, as :func:`format_bytes` shows them: a size said
     to be enough is never shown below what is needed."""
@@ -291,11 +304,10 @@ def _worker_share_refused(exc: MemoryBudgetError, n_scenarios: int, workers: int
     --max-memory gives (a run given 64 KB over 2 workers was told its budget was 32 KB), with the
     run's budget that would do."""
     shared = MemoryBudgetError(str(exc), exc.need_bytes * workers, exc.budget_bytes * workers, workers)
-    enough = format_bytes(rounded_up(shared.need_bytes))
-    return MemoryBudgetError(
-        f"one plan on {counted(n_scenarios, 'scenario')} {needs_more_than(shared)}: give a max_memory "
-        f"(fleetopt evaluate --max-memory) of at least {enough}, or fewer workers",
-        shared.need_bytes, shared.budget_bytes, workers,
+    return MemoryBudgetError.naming(
+        f"one plan on {counted(n_scenarios, 'scenario')} {needs_more_than(shared)}: give ",
+        *least_budget(shared.need_bytes), ", or fewer workers",
+        need_bytes=shared.need_bytes, budget_bytes=shared.budget_bytes, workers=workers,
     )  # fmt: skip
 
 
@@ -320,21 +332,21 @@ def _slip_variants_refused(exc: MemoryBudgetError, plans: PlanBatch, variants: i
     tasks, which hold their own share; one task's budget of the share of every variant asked for
     2.6 times the budget that runs 400 plans in 4 tasks)."""
     shared_by = 1 if budget_each else workers
-    budget, enough = exc.budget_bytes + variants, rounded_up((variants + exc.need_bytes) * shared_by)
+    budget, enough = exc.budget_bytes + variants, (variants + exc.need_bytes) * shared_by
     taken = format_bytes(slip_variant_bytes(plans) if budget_each else variants * workers)
-    enough_text, budget_text = sizes_apart(enough, budget * shared_by)
+    budget_text = sizes_apart(rounded_up(enough), budget * shared_by)[1]
     counted_in, what = f"which the memory budget of {budget_text} counts", "the variants"
     if budget_each and workers > 1:
         counted_in = (f"of which each of the {workers} tasks' budget of {budget_text} counts its share, "
                       f"{format_bytes(variants)}")  # fmt: skip
         what = "a task's share of the variants"
-    return MemoryBudgetError(
+    return MemoryBudgetError.naming(
         f"risk.delivery_slip: the {counted(plans.P, 'plan')} compiled again for the "
         f"{counted(len(plans.slipped), 'slip')} a scenario may draw take {taken}, {counted_in}, leaving "
-        f"too little for the simulation of one plan ({format_bytes(exc.need_bytes * shared_by)}): give a "
-        f"max_memory (fleetopt evaluate --max-memory) of at least {enough_text} ({what} and one "
-        "plan), or evaluate fewer plans at a time",
-        exc.need_bytes + variants, budget,
+        f"too little for the simulation of one plan ({format_bytes(exc.need_bytes * shared_by)}): give ",
+        *least_budget(enough, budget * shared_by), f" ({what} and one plan), or evaluate fewer plans at "
+        "a time",
+        need_bytes=exc.need_bytes + variants, budget_bytes=budget,
     )  # fmt: skip
 
 
@@ -353,8 +365,7 @@ _FEWER = ("give fewer ", limits.SCENARIOS)
 def _fewer_or_more_memory(enough_bytes: int) -> tuple[str | Argument, ...]:
     """The remedies of scenarios too many for a budget: fewer, or the budget that would do (compare
     and the sweep have no memory setting: the larger budget is an evaluation's alone)."""
-    return (*_FEWER, ", or for an evaluation a larger max_memory (fleetopt evaluate --max-memory), "
-            f"at least {format_bytes(rounded_up(enough_bytes))}")  # fmt: skip
+    return (*_FEWER, ", or for an evaluation ", *least_budget(enough_bytes))
 
 
 def _check_fits(n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: tuple[str | Argument, ...],
@@ -453,12 +464,10 @@ def _check_one_plan_fits(n_scenarios: int, need_bytes: int, budget_bytes: int) -
     """Refuse a budget too small for one plan, its tables and its results, on one scenario at a
     time (:func:`chunk_sizes`), saying the budget that would do."""
     if need_bytes > budget_bytes:
-        need, budget = sizes_apart(need_bytes, budget_bytes)
-        raise MemoryBudgetError(
-            f"one plan on {counted(n_scenarios, 'scenario')} needs {need} of working memory (its tables "
-            f"and its results), more than the budget of {budget}: give a max_memory (fleetopt evaluate "
-            f"--max-memory) of at least {format_bytes(rounded_up(need_bytes))}",
-            need_bytes, budget_bytes,
+        too_small = MemoryBudgetError("", need_bytes, budget_bytes)
+        raise MemoryBudgetError.naming(
+            f"one plan on {counted(n_scenarios, 'scenario')} {needs_more_than(too_small)}: give ",
+            *least_budget(need_bytes), need_bytes=need_bytes, budget_bytes=budget_bytes,
         )  # fmt: skip
 
 

@@ -27,8 +27,8 @@ from fleetopt.evaluate.chunk_store import ChunkStore, stored_ranges
 from fleetopt.evaluate.chunking import (
     MemoryBudgetError,
     backend_chunk_sizes,
+    least_budget,
     needs_more_than,
-    rounded_up,
     worker_chunk_sizes,
     worker_process_sizes,
 )
@@ -570,16 +570,16 @@ def _resume_over_budget(run, settings: dict, how: dict, runs: dict, exc) -> Memo
     given = "--max-memory" if "max_memory" in how else kept
     memory = simulation_memory(runs["backend"], runs["executor"], runs["workers"])
     enough = exc.need_bytes
-    advice = f": resume with a larger --max-memory, at least {format_bytes(rounded_up(enough))}"
+    advice = (": resume with ", *least_budget(enough))
     if memory is not None and enough > memory.size:
         need, held = sizes_apart(enough, memory.size)
         advice = (f" and than the {held} of {memory.what}: resume it where there is {need}, or, if "
-                  f"{RunFolder.JOB}'s n_scenarios was edited, restore the file")
+                  f"{RunFolder.JOB}'s n_scenarios was edited, restore the file",)  # fmt: skip
     # worker processes share the budget (chunking.worker_process_sizes); Ray tasks each have it whole
-    return MemoryBudgetError(
+    return MemoryBudgetError.naming(
         f"{run.path}: one plan on its {settings['n_scenarios']:,} scenarios {needs_more_than(exc)} "
-        f"({given}){advice}",
-        exc.need_bytes, exc.budget_bytes, exc.workers,
+        f"({given})", *advice,
+        need_bytes=exc.need_bytes, budget_bytes=exc.budget_bytes, workers=exc.workers,
     )
 
 
