@@ -29,8 +29,8 @@ from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
 from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
-from fleetopt.evaluate.metrics import EVALUATION_RANK_COLUMNS, LEAD_ERROR_KEYS, lead_error_key
-from fleetopt.evaluate.result import EvaluationResult, refuse_cost_ranking, refuse_service_floor
+from fleetopt.evaluate.metrics import LEAD_ERROR_KEYS, lead_error_key
+from fleetopt.evaluate.result import EvaluationResult
 from fleetopt.evaluate.sources import (
     PlanSource,
     fitted_note,
@@ -486,21 +486,14 @@ def _ranking_with_lead(result: EvaluationResult, ranking: dict) -> dict:
 
 
 def _checked_ranking(ranking: dict, result: EvaluationResult) -> dict:
-    """``ranking`` of :func:`write_evaluate_run`, each field checked (a present cost only of ``result``'s
-    plans solved for least cost), its rank_by the result's default where it has none."""
+    """``ranking`` of :func:`write_evaluate_run`: a dict of :data:`RANKING_FIGURES`, each field checked as
+    the result checks a ranking (:meth:`EvaluationResult.checked_ranking`), its rank_by the result's
+    default where it has none."""
     if isinstance(ranking, dict) and (given := set(ranking) & set(LEAD_ERROR_KEYS)):
         raise InputError(f"ranking's {given.pop()} is measured from the result, by its rank_by: leave it out")
     if not isinstance(ranking, dict) or set(ranking) - set(RANKING_FIGURES):
         raise InputError(f"ranking must be a dict of {listed(RANKING_FIGURES, 'and')} (got {ranking!r})")
-    ranks = tuple(EVALUATION_RANK_COLUMNS)
-    rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", result.default_rank), ranks)
-    refuse_cost_ranking(rank_by, result.solved_for_cost)
-    share, floor = (ranking.get(name) for name in RANKING_FIGURES[1:])
-    if share is not None:
-        share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)
-    if floor is not None:
-        floor = limits.number("ranking's min_service", floor, 0.0, 1.0)
-    refuse_service_floor(rank_by, floor)
-    # the floor only where given: an evaluation without one keeps the summary.json it had
-    return {"rank_by": rank_by, "max_breach_prob": share, **({} if floor is None else {"min_service": floor})}
-
+    checked = result.checked_ranking(*(ranking.get(name) for name in RANKING_FIGURES), whose="ranking's ")
+    if checked["min_service"] is None:  # the floor only where given: none keeps the summary.json it had
+        del checked["min_service"]
+    return checked

@@ -103,7 +103,7 @@ from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel.compiler import KernelBuildError
 from fleetopt.evaluate.metrics import DEFAULT_RANK, default_rank, shown_plans
-from fleetopt.evaluate.result import refuse_cost_ranking, refuse_service_floor
+from fleetopt.evaluate.result import refuse_ranking
 from fleetopt.evaluate.scenario_choice import FORECAST_QUARTERS
 from fleetopt.evaluate.sources import how_it_finishes
 from fleetopt.evaluate.spill import SpillError
@@ -223,13 +223,12 @@ def _new_evaluation(ctx: typer.Context):
 
 def _rank_for(ctx: typer.Context, job: api.EvaluationJob) -> None:
     """--rank-by (``ctx.params``) for ``job``'s plans: a present cost refused of plans not solved for least
-    cost (:func:`refuse_cost_ranking`); where neither given nor kept by a resume, their default
-    (:func:`default_rank`: a lab's plans by mean present cost, others by CVaR5 NPV)."""
+    cost, and a service floor by another figure (:func:`refuse_ranking`); where neither given nor kept by a
+    resume, their default (:func:`default_rank`: a lab's plans by mean present cost, others by CVaR5 NPV)."""
     for_cost = job.batch.solved_for_cost  # what decides that its present cost is computed
     if ctx.params["rank_by"] is None:
         ctx.params["rank_by"] = EvaluationRankBy(default_rank(for_cost))
-    refuse_cost_ranking(ctx.params["rank_by"].value, for_cost)
-    refuse_service_floor(ctx.params["rank_by"].value, ctx.params["min_service"])
+    refuse_ranking(ctx.params["rank_by"].value, for_cost, ctx.params["min_service"])
 
 
 def _refuse_what_cannot_apply(ctx: typer.Context) -> None:

@@ -70,33 +70,26 @@ def present_cost_computed(metrics: pd.DataFrame) -> bool:
 RANK_BY = Argument("rank_by", "--rank-by")  # the ranking a refusal names
 # the objective a ranking by a present cost needs of the plans it ranks
 COST_OBJECTIVE = Argument("objective='cost'", "--objective cost")
-
-
-def refuse_cost_ranking(rank_by: str, solved_for_cost: bool) -> None:
-    """A ranking by a present cost (:data:`COST_RANK_COLUMNS`) of plans not solved for least cost
-    (``solved_for_cost`` False: ``PlanBatch.solved_for_cost``), refused by name: an NPV plan has none."""
-    if rank_by not in COST_RANK_COLUMNS or solved_for_cost:
-        return
-    others = listed([name for name in EVALUATION_RANK_COLUMNS if name not in COST_RANK_COLUMNS], "or")
-    raise InputError.naming(
-        RANK_BY, f" {rank_by} ranks plans by their {RANK_WORDS[rank_by]}, which only plans solved with ",
-        COST_OBJECTIVE, " have: these were not, or their plan file does not say so (an NPV plan has no "
-        f"present cost); rank them by {others}")  # fmt: skip
-
-
 MIN_SERVICE = Argument("min_service", "--min-service")  # the service floor a refusal names
 
 
-def refuse_service_floor(rank_by: str, min_service: float | None) -> None:
-    """A service floor (``min_service``) with a ranking by an NPV figure or P(any default), refused by name:
-    a floor on the demand served ranks a lab's plans by cost, where the cheapest would serve the least;
-    a plan solved for NPV serves what pays, its served share its sales, not an obligation to keep."""
-    if min_service is None or rank_by in COST_RANK_COLUMNS:
-        return
-    raise InputError.naming(
-        MIN_SERVICE, " applies only to a ranking by present cost, ", RANK_BY, f" cost or cost-cvar95, "
-        f"not {rank_by}: an NPV plan serves the demand that pays, its share served is its sales, not an "
-        "obligation")  # fmt: skip
+def refuse_ranking(rank_by: str, solved_for_cost: bool, min_service: float | None) -> None:
+    """A ranking its plans cannot take, refused by name: a present cost (:data:`COST_RANK_COLUMNS`) of
+    plans not solved for least cost (``solved_for_cost`` False: ``PlanBatch.solved_for_cost``; an NPV plan
+    has none), then a service floor (``min_service``) with a ranking by an NPV figure or P(any default):
+    a floor on the demand served ranks a lab's plans by cost, where the cheapest would serve the least; a
+    plan solved for NPV serves what pays, its served share its sales, not an obligation to keep."""
+    if rank_by in COST_RANK_COLUMNS and not solved_for_cost:
+        others = listed([name for name in EVALUATION_RANK_COLUMNS if name not in COST_RANK_COLUMNS], "or")
+        raise InputError.naming(
+            RANK_BY, f" {rank_by} ranks plans by their {RANK_WORDS[rank_by]}, which only plans solved with ",
+            COST_OBJECTIVE, " have: these were not, or their plan file does not say so (an NPV plan has no "
+            f"present cost); rank them by {others}")  # fmt: skip
+    if min_service is not None and rank_by not in COST_RANK_COLUMNS:
+        raise InputError.naming(
+            MIN_SERVICE, " applies only to a ranking by present cost, ", RANK_BY, f" cost or cost-cvar95, "
+            f"not {rank_by}: an NPV plan serves the demand that pays, its share served is its sales, not an "
+            "obligation")  # fmt: skip
 
 
 @dataclass
@@ -246,7 +239,7 @@ class EvaluationResult:
         serving less than ``min_service`` of the demand (a share, --min-service) comes after every one
         that serves that much. A bad argument raises InputError naming it, a present cost of plans solved
         for NPV too (they have none), and a service floor by another figure."""
-        ranking = self._checked_ranking(rank_by, max_breach_prob, min_service)
+        ranking = self.checked_ranking(rank_by, max_breach_prob, min_service)
         return ranked_plans(self._computed, *ranking.values())
 
     def first_place_error(self, rank_by: str | None = None, max_breach_prob: float | None = None,
@@ -261,7 +254,7 @@ class EvaluationResult:
         figure. `fleetopt evaluate`'s "In short" says
         it, and :func:`fleetopt.api.write_evaluate_run` keeps it for the report (summary.json's
         ``ranking.lead_se_usd``; ``lead_se_share`` by "any-default")."""
-        ranking = self._checked_ranking(rank_by, max_breach_prob, min_service)
+        ranking = self.checked_ranking(rank_by, max_breach_prob, min_service)
         key = tuple(ranking.values())
         if key not in self._lead_errors:
             ranked = shown_plans(self._computed, ranking)[0]
@@ -277,19 +270,19 @@ class EvaluationResult:
             return math.nan
         return self._measure_lead(self, ranked, rank_by)
 
-    def _checked_ranking(self, rank_by: str | None, max_breach_prob: float | None,
-                         min_service: float | None = None) -> dict:  # fmt: skip
-        """{"rank_by", "max_breach_prob", "min_service"} of :meth:`ranked`, each checked by name (``rank_by``
-        None: :attr:`default_rank`; a present cost only of plans solved for least cost:
-        :func:`refuse_cost_ranking`; a service floor only by a present cost: :func:`refuse_service_floor`)."""
-        rank_by = self.default_rank if rank_by is None else limits.text(RANK_BY.keyword, rank_by,
-                                                                           tuple(EVALUATION_RANK_COLUMNS))
-        refuse_cost_ranking(rank_by, self.solved_for_cost)
+    def checked_ranking(self, rank_by: str | None, max_breach_prob: float | None = None,
+                        min_service: float | None = None, whose: str = "") -> dict:  # fmt: skip
+        """{"rank_by", "max_breach_prob", "min_service"} of :meth:`ranked`, each checked by name, ``whose``
+        before it ("ranking's ": :func:`fleetopt.api.write_evaluate_run`'s); ``rank_by`` None:
+        :attr:`default_rank`; a present cost only of plans solved for least cost, a service floor only by a
+        present cost (:func:`refuse_ranking`)."""
+        ranks = tuple(EVALUATION_RANK_COLUMNS)
+        rank_by = self.default_rank if rank_by is None else limits.text(f"{whose}rank_by", rank_by, ranks)
         if max_breach_prob is not None:
-            max_breach_prob = limits.number("max_breach_prob", max_breach_prob, 0.0, 1.0)
+            max_breach_prob = limits.number(f"{whose}max_breach_prob", max_breach_prob, 0.0, 1.0)
         if min_service is not None:
-            min_service = limits.number(MIN_SERVICE.keyword, min_service, 0.0, 1.0)
-        refuse_service_floor(rank_by, min_service)
+            min_service = limits.number(f"{whose}{MIN_SERVICE.keyword}", min_service, 0.0, 1.0)
+        refuse_ranking(rank_by, self.solved_for_cost, min_service)
         return {"rank_by": rank_by, "max_breach_prob": max_breach_prob, "min_service": min_service}
 
     @property

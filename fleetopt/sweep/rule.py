@@ -374,8 +374,11 @@ def rule_limits(rule: Rule) -> list[tuple[str, str, float]]:
     return [(column, bound, value) for column, bound, value in limits_set if value is not None]
 
 
-def within_limit(values, bound: str, limit: float):
-    """Whether ``values`` keep a "max" or "min" ``limit`` (a probability's round-off is no miss)."""
+def within_limit(values, column: str, bound: str, limit: float):
+    """Whether ``values`` of the metrics ``column`` keep a "max" or "min" ``limit`` (a probability's
+    round-off is no miss); a share of demand served as every floor reads it: :func:`serves_at_least`."""
+    if column == SERVICE_COLUMN:
+        return serves_at_least(values, limit)
     return values <= limit + 1e-12 if bound == "max" else values >= limit
 
 
@@ -383,7 +386,7 @@ def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
     """The rule's own limits a plan's metrics row misses, in words: 'P(covenant breach) 87.5% above 60.0%'."""
     return [_limit_missed(column, bound, limit, row[column]).words
             for column, bound, limit in rule_limits(rule)
-            if not within_limit(row[column], bound, limit)]  # fmt: skip
+            if not within_limit(row[column], column, bound, limit)]  # fmt: skip
 
 
 def _limit_missed(column: str, bound: str, limit: float, value: float) -> Missed:
@@ -511,7 +514,8 @@ def rule_conditions(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str] | No
         if column not in metrics:  # a sweep from before the figure was measured, re-ranked
             raise InputError(f"{_LOOSENED_BY[column]} cannot apply: these candidates' figures have no "
                              f"{column} (a sweep by an earlier fleetopt); sweep again to limit it")
-        conditions.append((_LOOSENED_BY[column], within_limit(metrics[column].to_numpy(), bound, limit)))
+        meets = within_limit(metrics[column].to_numpy(), column, bound, limit)
+        conditions.append((_LOOSENED_BY[column], meets))
     optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
     if optimum is not None:  # on the same scenarios: the comparison is paired, not sampled twice
         kept = optimum_risks(metrics) if risks is None else risks
@@ -539,7 +543,7 @@ def loosening_options(metrics: pd.DataFrame, rule: Rule) -> tuple[list[str], str
     # of those missing the fewest, those missing only limits (which a number loosens), then the one
     # closest to them (the first listed had been named, though it missed the limit by the most)
     shortfall = limit_shortfall(metrics, rule)
-    limits_missed_count = sum(~within_limit(metrics[c].to_numpy(), b, v) for c, b, v in rule_limits(rule))
+    limits_missed_count = sum(~within_limit(metrics[c].to_numpy(), c, b, v) for c, b, v in rule_limits(rule))
     nearest = int(np.lexsort((shortfall, missed - limits_missed_count, missed))[0])
     name = str(metrics["plan"].iloc[nearest]) if "plan" in metrics else f"row {nearest}"
     return [option for option, meets in conditions if not meets[nearest]], name
@@ -555,7 +559,7 @@ def loosened_values(metrics: pd.DataFrame, rule: Rule, nearest: str) -> dict[str
     row, out = rows.iloc[0], {}
     for column, bound, limit in rule_limits(rule):
         value = float(row[column])
-        if within_limit(value, bound, limit) or not math.isfinite(value):
+        if within_limit(value, column, bound, limit) or not math.isfinite(value):
             continue
         out[_LOOSENED_BY[column]] = _option_value(column, bound, value)
     floor = optimum_service(metrics, rule)
@@ -600,7 +604,7 @@ def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -
     limits = rule_limits(rule)
     if not limits or not {_LOOSENED_BY[column] for column, _, _ in limits} & set(suggested):
         return ""
-    keeps = np.logical_and.reduce([within_limit(metrics[c].to_numpy(), b, v) for c, b, v in limits])
+    keeps = np.logical_and.reduce([within_limit(metrics[c].to_numpy(), c, b, v) for c, b, v in limits])
     if not keeps.any():
         return ""
     score = np.where(keeps, rank_score(metrics, rule.prefer), -np.inf)
