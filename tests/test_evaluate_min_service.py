@@ -171,6 +171,32 @@ def test_a_finished_evaluation_resumed_with_another_floor_is_refused(lab_plans):
     assert code == 2 and f"--min-service 0.9 cannot apply with --resume of {lab_plans / 'B'}" in _words(err)
 
 
+def test_a_stopped_cost_evaluation_resumed_under_an_npv_ranking_drops_its_kept_floor_and_says_so(lab_plans):
+    """Stopped after `--rank-by cost --min-service 0.9` (job.json keeps both), resumed with --rank-by cvar5:
+    the floor, which only a ranking by present cost takes, goes with the ranking it was kept for, said in one
+    line (it was refused naming --min-service, which the user had not typed, and --min-service 0 could
+    not drop it); the run finishes ranked by CVaR5 NPV without a floor. Typed now, a floor is the user's
+    own: with an NPV ranking it is refused. From Python a resume keeps no ranking: write_evaluate_run
+    takes the one given."""
+    for name in ("S", "T"):
+        api.prepare_evaluation(lab_plans / "sweep", scenarios=10, seed=3).start(
+            lab_plans / name, ("--rank-by", "cost", "--min-service", "0.9"))  # fmt: skip
+    resume = ("evaluate", "--resume", str(lab_plans / "S"), "--rank-by", "cvar5")
+    code, out, err = run_cli(*resume, "--min-service", "0")
+    assert code == 2 and "--min-service applies only to a ranking by present cost" in _words(err), out + err
+    code, out, err = run_cli(*resume)
+    assert code == 0, out + err
+    assert ("Note: --min-service 0.9, kept from the run's start, is dropped: --rank-by cvar5 ranks by CVaR5 "
+            "NPV, and only a ranking by present cost takes a service floor.") in out.splitlines()
+    ranking = json.loads((lab_plans / "S" / "summary.json").read_text())["ranking"]
+    assert ranking["rank_by"] == "cvar5" and "min_service" not in ranking
+    job = api.resume_evaluation(lab_plans / "T")
+    api.write_evaluate_run(job.run(lab_plans / "T"), job.loaded, job.source, lab_plans / "T",
+                           ranking={"rank_by": "cvar5"})  # fmt: skip
+    ranking = json.loads((lab_plans / "T" / "summary.json").read_text())["ranking"]
+    assert ranking["rank_by"] == "cvar5" and "min_service" not in ranking
+
+
 def test_the_report_marks_the_plans_below_the_floor_and_names_it_in_its_ranking_rule(lab_plans):
     """The report's table of plans marks the three lab plans below 95 % with '<' in a column of its own,
     its legend above the table as the terminal's below its own, and the sentence naming the plan shown

@@ -11,6 +11,7 @@ from fleetopt.cli.consoles import console
 from fleetopt.cli.given_options import given
 from fleetopt.cli.written import command_line, finish_report
 from fleetopt.errors import InputError
+from fleetopt.evaluate.metrics import COST_RANK_COLUMNS, RANK_WORDS
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.resume import RESUME_OPTIONS, kept_options
 from fleetopt.runs.run_files import RunDirError
@@ -39,6 +40,22 @@ def apply_kept_options(ctx: typer.Context, run: RunFolder, names: tuple[str, ...
             raise InputError(f"{where}, which a resume cannot apply ({exc.format_message()})") from None
         ctx.params[param.name] = value
         ctx.meta.setdefault(_KEPT, set()).add(param.name)
+
+
+def drop_kept_floor(ctx: typer.Context) -> None:
+    """A service floor (--min-service) a resumed evaluation took from its job.json
+    (:func:`apply_kept_options`) where the ranking given now (--rank-by) takes none, being by an NPV
+    figure or P(any default): dropped with the ranking it went with, said in one line (it was refused,
+    naming an option not typed, which --min-service 0 could not drop). One given now is the user's own:
+    checked as given."""
+    kept, rank_by = ctx.meta.get(_KEPT, set()), ctx.params["rank_by"]
+    if "min_service" not in kept or not given(ctx, "rank_by") or rank_by.value in COST_RANK_COLUMNS:
+        return
+    floor, ctx.params["min_service"] = ctx.params["min_service"], None
+    kept.discard("min_service")
+    console.print(f"Note: --min-service {floor:g}, kept from the run's start, is dropped: --rank-by "
+                  f"{rank_by.value} ranks by {RANK_WORDS[rank_by.value]}, and only a ranking by present cost "
+                  "takes a service floor.", soft_wrap=True, highlight=False)  # fmt: skip
 
 
 def options_again(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:

@@ -68,7 +68,13 @@ from fleetopt.cli.options import (
 from fleetopt.cli.render.evaluate import demand_served_table
 from fleetopt.cli.render.progress import progress_bar
 from fleetopt.cli.render.sweep import bulleted_lines, sweep_table
-from fleetopt.cli.resume_options import apply_kept_options, finished_already, kept_for_resume, options_again
+from fleetopt.cli.resume_options import (
+    apply_kept_options,
+    drop_kept_floor,
+    finished_already,
+    kept_for_resume,
+    options_again,
+)
 from fleetopt.cli.set_option import load_changed, say_model_changes
 from fleetopt.cli.stops import interruptible
 from fleetopt.cli.sweep_options import (
@@ -178,6 +184,7 @@ def _resumed_evaluation(ctx: typer.Context):
     folder = RunFolder(api.resolve_run(p["resume"]))
     refuse_new_ranking_of_finished(ctx, folder)
     apply_kept_options(ctx, folder, EVALUATE_AGAIN)  # --report, the ranking it started with
+    drop_kept_floor(ctx)  # a floor kept with the ranking a --rank-by given now replaces
     if finished_already(folder, "evaluate", p["report"]):
         return None
     given_how = {"backend": p["backend"].value, "threads": p["threads"], "workers": p["workers"],
