@@ -56,11 +56,11 @@ def test_the_in_short_names_the_cheaper_plan_the_floor_passed_over_and_why():
     assert said.startswith(" It costs $88.0M less on average than the second plan, “more” (mean present "
                            "cost)")  # fmt: skip
     assert said.endswith(" “slump” costs $12.0M less (mean present cost) but serves 70.9% of the demand, "
-                         "below the floor of 85% (--min-service).")  # fmt: skip
+                         "below the floor of 85.0% (--min-service).")  # fmt: skip
     tail = first_place_words(ranked_plans(_three(), "cost-cvar95", None, 0.85), "cost-cvar95", SCENARIOS, 0.0,
                              0.85)  # fmt: skip
     assert tail.endswith(" “slump” costs $12.0M less (CVaR95 present cost) but serves 70.9% of the demand, "
-                         "below the floor of 85% (--min-service).")  # fmt: skip
+                         "below the floor of 85.0% (--min-service).")  # fmt: skip
 
 
 def test_a_first_place_won_by_the_floor_alone_is_said_to_be_so():
@@ -70,7 +70,30 @@ def test_a_first_place_won_by_the_floor_alone_is_said_to_be_so():
     assert said == (" It is the only plan ranked that serves at least 90% of the demand (--min-service): the "
                     "second plan, “slump”, and any after it, come after it whatever their figures. “slump” "
                     "costs $100.0M less (mean present cost) but serves 70.9% of the demand, below the floor "
-                    "of 90% (--min-service).")  # fmt: skip
+                    "of 90.0% (--min-service).")  # fmt: skip
+
+
+def test_the_share_passed_over_and_the_floor_are_written_at_one_precision_that_tells_them_apart():
+    """A floor of 70.93 % passes over "slump" at 70.9 %: both to the hundredth of a point, 70.90% below
+    70.93% (it wrote '70.9% ... below the floor of 70.93%'); one of 85 % and 70.9 % to a tenth, the floor's
+    as given at least (85.0%)."""
+    said = first_place_words(ranked_plans(_three(), "cost", None, 0.7093), "cost", SCENARIOS, 0.0, 0.7093)
+    assert said.endswith(" “slump” costs $12.0M less (mean present cost) but serves 70.90% of the demand, "
+                         "below the floor of 70.93% (--min-service).")  # fmt: skip
+
+
+def test_on_the_forecast_alone_the_floor_still_names_the_cheaper_plan_it_passed_over():
+    """A deterministic evaluation measures no lead (no error): with a floor of 85 % it still says that
+    "slump", $12M cheaper on the forecast, was passed over at 70.9 % (it said nothing); without one, what
+    the cheapest gives up. One plan ranked says nothing, nor does an NPV ranking."""
+    ranked = ranked_plans(_three(), "cost", None, 0.85)
+    said = first_place_words(ranked, "cost", 1, None, 0.85, on_forecast=True)
+    assert said == (" “slump” costs $12.0M less (present cost on the forecast) but serves 70.9% of the "
+                    "demand, below the floor of 85.0% (--min-service).")  # fmt: skip
+    said = first_place_words(ranked_plans(_three(), "cost"), "cost", 1, None, on_forecast=True)
+    assert said.startswith(" “forecast”, $12.0M dearer (present cost on the forecast), serves 88.7%")
+    assert first_place_words(ranked.head(1), "cost", 1, None, 0.85, on_forecast=True) == ""
+    assert first_place_words(ranked_plans(_three(), "cvar5"), "cvar5", 1, None, on_forecast=True) == ""
 
 
 def test_without_a_floor_the_in_short_says_what_the_cheapest_plan_gives_up():
@@ -121,11 +144,11 @@ def test_a_floor_moves_the_first_place_marks_those_below_and_is_kept_for_the_rep
     assert "│ < milp: forecast │" in said and "│ milp: demand +25% │" in said
     assert "< serves less than 95% of the demand (--min-service), ranked after those that do" in said
     passed = "“milp: forecast” costs $"
-    assert passed in said and "of the demand, below the floor of 95% (--min-service)." in said
+    assert passed in said and "of the demand, below the floor of 95.0% (--min-service)." in said
     code, out, err = run_cli("report", str(lab_plans / "F"))
     assert code == 0, err
     page = _words((lab_plans / "F" / "report.html").read_text())
-    assert passed in page and "below the floor of 95% (--min-service)." in page
+    assert passed in page and "below the floor of 95.0% (--min-service)." in page
 
 
 def test_without_a_floor_a_lab_s_in_short_says_what_its_cheapest_plan_gives_up(lab_plans):
@@ -169,6 +192,21 @@ def test_a_finished_evaluation_resumed_with_another_floor_is_refused(lab_plans):
     assert code == 0 and "nothing to resume" in _words(out), out + err
     code, out, err = run_cli("evaluate", "--resume", str(lab_plans / "B"), "--min-service", "0.9")
     assert code == 2 and f"--min-service 0.9 cannot apply with --resume of {lab_plans / 'B'}" in _words(err)
+
+
+def test_a_deterministic_evaluation_with_a_floor_says_the_cheaper_plan_it_passed_over(lab_plans):
+    """lab's training demand growing 120 % a year: on the forecast the forecast optimum serves 76.5 % of
+    the demand, the plan solved for 50 % more demand 96.4 %. With --deterministic --min-service 0.95 the
+    terminal, below its tables, and the report's In short say the optimum was passed over, by its present
+    cost on the forecast (both said nothing of it)."""
+    code, out, err = run_cli("evaluate", "--plans", str(lab_plans / "sweep"), "--deterministic", "--set",
+                             "market.demand_gpus.training.annual_growth=1.2", "--min-service", "0.95",
+                             "--out", str(lab_plans / "D"), "--report")  # fmt: skip
+    assert code == 0, err
+    said = ("“milp: forecast” costs $455.6M less (present cost on the forecast) but serves 76.5% of the "
+            "demand, below the floor of 95.0% (--min-service).")
+    assert said in _words(out)
+    assert said in _words((lab_plans / "D" / "report.html").read_text())
 
 
 def test_a_stopped_cost_evaluation_resumed_under_an_npv_ranking_drops_its_kept_floor_and_says_so(lab_plans):

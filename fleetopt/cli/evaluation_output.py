@@ -81,6 +81,10 @@ def print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = Fa
         _print_present_cost(result, ranked, data, f"{title}{shown}" if by_cost and several else "", floor)
     if result.seed is None:  # deterministic: one scenario, the forecast
         _print_on_the_forecast(ranked, ranking["rank_by"], data, last, several)
+        # no risk to say over one future: what the service floor passed over, or what the first gives up
+        said = first_place_words(everyone, ranking["rank_by"], 1, None, floor, on_forecast=True).strip()
+        if said:
+            console.print(said, soft_wrap=True, highlight=False)
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = "the same plans' NPV, imputed" if by_cost else f"{title}{shown}"

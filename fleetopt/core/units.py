@@ -413,6 +413,17 @@ def decimals_apart(
     return next((d for d in range(least, last + 1) if written(value, d) != written(other, d)), least)
 
 
+def shares_apart(share: float, limit: float) -> tuple[str, str]:
+    """A share and the limit a sentence sets it against (a floor it is below), in per cent at one
+    precision: the limit's as given (:func:`format_rate`'s digits), a decimal at least, more where the two
+    would read the same (:func:`decimals_apart`): '70.90%' against '70.93%', '70.9%' against '85.0%', not
+    '70.9%' against '70.93%'."""
+    given = format_rate(limit).removesuffix("%")
+    least = 1 if "e" in given else max(1, len(given.partition(".")[2]))
+    decimals = decimals_apart(share, limit, least, -2)
+    return format_percent(share, decimals), format_percent(limit, decimals)
+
+
 def _finite(*values: float) -> bool:
     """Whether every one of ``values`` is a finite number."""
     return all(math.isfinite(x) for x in values)

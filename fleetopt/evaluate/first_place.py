@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 
-from fleetopt.core.units import format_figure, format_rate, format_usd, quoted
+from fleetopt.core.units import format_figure, format_rate, format_usd, quoted, shares_apart
 from fleetopt.evaluate.lead import SETTLE_MOST, Lead, lead_sentence
 from fleetopt.evaluate.metrics import (
     COST_RANK_COLUMNS,
@@ -21,6 +21,7 @@ from fleetopt.evaluate.metrics import (
     below_floor,
     first_by_the_forecast,
     lead_error_key,
+    rank_figure_words,
     rank_lead,
     ranked_plans,
     service_floor_of,
@@ -42,18 +43,20 @@ def evaluation_tie(rank_by: str) -> str:
 
 
 def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | None,
-                      min_service: float | None = None) -> str:  # fmt: skip
+                      min_service: float | None = None, on_forecast: bool = False) -> str:  # fmt: skip
     """How sure an evaluation's first place is, its plans ``ranked`` best first by ``rank_by``
     (:func:`~fleetopt.evaluate.metrics.ranked_plans`) over ``n`` scenarios: :func:`lead_sentence`
     of the first plan's lead over the second on that figure, ``se`` the lead's paired standard
     error (:meth:`~fleetopt.evaluate.result.EvaluationResult.first_place_error`; NaN: none known).
-    '' with one plan ranked, or ``se`` None (nothing measured: a deterministic evaluation, or one
-    written before it was). A first plan that keeps its limits on the forecast ranked ahead of one
+    '' with one plan ranked. A first plan that keeps its limits on the forecast ranked ahead of one
     that does not leads by the ranking's rule, whatever the figures: said so; one that keeps the
     service floor ``min_service`` (--min-service) ahead of one below it too. Then, by a present cost,
-    what the service means for the first place (:func:`service_words`)."""
-    if se is None or len(ranked) < 2:
+    what the service means for the first place (:func:`service_words`), which alone is said with ``se``
+    None (nothing measured: a deterministic evaluation, ``on_forecast``, or one written before it was)."""
+    if len(ranked) < 2:
         return ""
+    if se is None:
+        return service_words(ranked, rank_by, min_service, on_forecast)
     first, second = ranked.iloc[0], ranked.iloc[1]
     whom = f"the second plan, {quoted(second['plan'])}"
     if first_by_the_forecast(ranked):
@@ -78,32 +81,35 @@ def first_by_the_floor(ranked: pd.DataFrame, min_service: float | None) -> bool:
     return min_service is not None and len(below) > 1 and not below[0] and below[1]
 
 
-def service_words(ranked: pd.DataFrame, rank_by: str, min_service: float | None) -> str:
+def service_words(ranked: pd.DataFrame, rank_by: str, min_service: float | None,
+                  on_forecast: bool = False) -> str:  # fmt: skip
     """By a present cost, what the first of ``ranked`` is first for, in the service of demand: the cheaper
     plan a floor (``min_service``) passed over and why; with none, the demand the first plan gives up
     against a plan after it and the floor that ranks the two ('' where neither: an NPV ranking,
-    plans with no share served)."""
+    plans with no share served); ``on_forecast``: the cost is the forecast's, a deterministic evaluation's."""
     if rank_by not in COST_RANK_COLUMNS or SERVICE_COLUMN not in ranked:
         return ""
+    figure = rank_figure_words(rank_by, on_forecast)
     if min_service is not None:
-        return _passed_over(ranked, rank_by, min_service)
-    return _service_given_up(ranked, rank_by)
+        return _passed_over(ranked, rank_by, min_service, figure)
+    return _service_given_up(ranked, rank_by, figure)
 
 
-def _passed_over(ranked: pd.DataFrame, rank_by: str, min_service: float) -> str:
-    """' “A” costs $X less (mean present cost) but serves 70.9% of the demand, below the floor of
-    90%.' where ``ranked``'s first plan without the floor is another, below it; else ''."""
+def _passed_over(ranked: pd.DataFrame, rank_by: str, min_service: float, figure: str) -> str:
+    """' “A” costs $X less (mean present cost: ``figure``) but serves 70.9% of the demand, below the floor
+    of 90.0%.' (the share and the floor at one precision that tells them apart) where ``ranked``'s first
+    plan without the floor is another, below it; else ''."""
     first, cheapest = ranked.iloc[0], ranked_plans(ranked, rank_by).iloc[0]
     if cheapest["plan"] == first["plan"] or not below_floor(ranked.loc[[cheapest.name]], min_service).iloc[0]:
         return ""
     column = EVALUATION_RANK_COLUMNS[rank_by]
     saving = format_usd(float(first[column]) - float(cheapest[column]))
-    served = format_figure(float(cheapest[SERVICE_COLUMN]), "share")
-    return (f" {quoted(cheapest['plan'])} costs {saving} less ({RANK_WORDS[rank_by]}) but serves {served} "
-            f"of the demand, below the floor of {format_rate(min_service)} (--min-service).")  # fmt: skip
+    served, floor = shares_apart(float(cheapest[SERVICE_COLUMN]), min_service)
+    return (f" {quoted(cheapest['plan'])} costs {saving} less ({figure}) but serves {served} "
+            f"of the demand, below the floor of {floor} (--min-service).")  # fmt: skip
 
 
-def _service_given_up(ranked: pd.DataFrame, rank_by: str) -> str:
+def _service_given_up(ranked: pd.DataFrame, rank_by: str, figure: str) -> str:
     """' “B”, $12.0M dearer (mean present cost), serves 88.7% of the demand against its 70.9%: --min-service
     0.88 ranks ...' where a plan after ``ranked``'s first serves more than :data:`SERVICE_GIVEN_UP` more
     (the first such); else ''."""
@@ -116,7 +122,7 @@ def _service_given_up(ranked: pd.DataFrame, rank_by: str) -> str:
     dearer = format_usd(float(other[column]) - float(first[column]))
     # what the other plan serves in whole points, down (rounded first: 0.29 x 100 is 28.999999999999996)
     floor = math.floor(round(float(other[SERVICE_COLUMN]) * 100, 9)) / 100
-    return (f" {quoted(other['plan'])}, {dearer} dearer ({RANK_WORDS[rank_by]}), serves "
+    return (f" {quoted(other['plan'])}, {dearer} dearer ({figure}), serves "
             f"{format_figure(float(other[SERVICE_COLUMN]), 'share')} of the demand against its "
             f"{format_figure(served.iloc[0], 'share')}: --min-service {floor:g} ranks by cost among plans "
             f"serving at least {format_rate(floor)}.")  # fmt: skip
@@ -131,14 +137,15 @@ def _evaluate_again(need: int) -> str:
 
 def first_place_in_short(summary: dict, metrics: pd.DataFrame | None) -> str:
     """:func:`first_place_words` of a finished evaluation's summary.json and metrics ('' where it
-    kept no ranking, or no lead: written before it did, deterministic, one plan ranked): its report's
-    "In short" says how sure its first plan is, as its terminal does."""
+    kept no ranking, or one plan ranked; its service words alone where it kept no lead: written before
+    it did, deterministic): its report's "In short" says how sure its first plan is, as its terminal does."""
     ranking = summary.get("ranking") if isinstance(summary.get("ranking"), dict) else {}
     rank_by = ranking.get("rank_by", DEFAULT_RANK)
-    if metrics is None or lead_error_key(rank_by) not in ranking:
+    if metrics is None or not ranking:
         return ""
-    se = ranking[lead_error_key(rank_by)]
+    key = lead_error_key(rank_by)  # kept as null: none known (NaN); not kept: nothing measured (None)
+    se = None if key not in ranking else math.nan if ranking[key] is None else float(ranking[key])
     ranked = shown_plans(metrics, ranking)[0]
-    words = first_place_words(ranked, rank_by, summary["n_scenarios"],
-                              math.nan if se is None else float(se), service_floor_of(ranking))  # fmt: skip
+    words = first_place_words(ranked, rank_by, summary["n_scenarios"], se, service_floor_of(ranking),
+                              bool(summary.get("deterministic")))  # fmt: skip
     return words.strip()
