@@ -1060,3 +1060,32 @@ def test_a_stochastic_result_in_memory_is_evaluated_with_the_checks_of_its_run_s
     with pytest.raises(InputError, match=r"^plans: the SolveResult's plans do not fit the model given: plans "
                                          r"are for model 'tiny', not 'lab'"):  # fmt: skip
         api.evaluate(solved, "lab", scenarios=20)
+
+
+def test_plans_in_memory_are_named_by_the_labels_given(here):
+    """fo.evaluate took no labels: every plan in memory was "milp" (or a stochastic result's two,
+    "stochastic" and "forecast"), the names of the plan file its run would write. ``labels`` names them,
+    one per plan in order, in the metrics, the ranking and the run written; too many or too few, a
+    repeated or blank one, or labels for a run's plans (their file's names, by which its report finds
+    each) are refused by name, before any scenario is run."""
+    solved = api.solve("tiny")
+    result = StochasticResult(
+        data=solved.data, settings={"scenarios": 1}, plan=solved.plan, forecast_plan=solved.plan,
+        first_stage={}, measures={}, scenarios=[], timings={}, model_size={}, loaded=solved.loaded,
+    )  # fmt: skip
+    evaluated = api.evaluate(result, scenarios=10, backend="numpy", labels=["hedged", "base case"])
+    assert list(evaluated.metrics["plan"]) == ["hedged", "base case"]
+    assert evaluated.plans.labels == ["hedged", "base case"]
+    assert set(evaluated.ranked()["plan"]) == {"hedged", "base case"}
+    folder = api.write_evaluate_run(evaluated, out=here / "labelled")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert [row["plan"] for row in summary["metrics"]] == ["hedged", "base case"]
+    assert list(api.evaluate(solved, scenarios=10, labels=["mine"]).metrics["plan"]) == ["mine"]
+    refusals = {("a",): r"^labels: 1 given for 2 plans \(stochastic and forecast\): give one for each",
+                ("a", "a"): r"^labels must be unique: a given more than once",
+                ("a", " "): r"^labels must not be blank", "ab": r"^labels must be a list of names"}
+    for labels, refused in refusals.items():
+        with pytest.raises(InputError, match=refused):
+            api.evaluate(result, scenarios=10, labels=labels if isinstance(labels, str) else list(labels))
+    with pytest.raises(InputError, match=r"^labels names the plans of a result in memory"):
+        api.evaluate(api.write_solve_run(solved), scenarios=10, labels=["mine"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 from collections.abc import Callable, Collection
@@ -14,7 +15,7 @@ from fleetopt.api._models import ModelArg, _loadable, _loaded_of, refuse_a_run_a
 from fleetopt.api._runs import _recorded, resolve_run
 from fleetopt.api._solve import plan_file_bytes
 from fleetopt.core.data import model_fingerprint
-from fleetopt.core.units import listed
+from fleetopt.core.units import counted, listed
 from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.batch import PlanFileError
@@ -93,6 +94,7 @@ def evaluate(
     keep_matrix: bool = False,
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    labels: list[str] | None = None,
 ) -> Evaluated:
     """Evaluate the plans of a run (folder or run id) or plan file on seeded scenarios of the model,
     in memory (:func:`write_evaluate_run` writes the result as a run).
@@ -120,7 +122,11 @@ def evaluate(
     per pair). ``threads``: NumPy threads (default: one per
     usable core; more are capped to them). ``progress``: called as ``progress(pairs, total)`` after
     each block of the run: ``pairs`` (plan, scenario) pairs just finished, of ``total`` (plans x
-    scenarios) in all.
+    scenarios) in all. ``labels``: a name for each plan of a result in memory, in order (a
+    StochasticResult's two: its stochastic plan, then its forecast optimum; None: "milp", or a
+    stochastic result's "stochastic" and "forecast"), as the metrics, the ranking and a run written
+    name them; one too many or too few, or one repeated, is refused by name. A run's or plan file's
+    plans keep their file's labels (the report finds each plan by it): refused for them.
 
     Returns ``(EvaluationResult, LoadedModel, PlanSource)``, an :class:`Evaluated` (``.result``,
     ``.model``, ``.plans``; a notebook shows the result): the result (``result.metrics``: one
@@ -135,9 +141,35 @@ def evaluate(
                 "deterministic": deterministic, "keep_matrix": keep_matrix, "threads": threads}  # fmt: skip
     if isinstance(plans, (SolveResult, StochasticResult)):
         job = _prepared_in_memory(plans, model, settings)
+        if labels is not None:
+            _labelled(job, labels)
+    elif labels is not None:
+        raise InputError("labels names the plans of a result in memory (a SolveResult or a "
+                         "StochasticResult); a run's or plan file's plans keep their file's labels, by which "
+                         "its report finds each: leave labels out")  # fmt: skip
     else:
         job = prepare_evaluation(plans, model, **settings)
     return Evaluated(job.run(progress=progress), job.loaded, job.source)
+
+
+def _labelled(job: EvaluationJob, labels) -> None:
+    """``job``'s plans in memory named by ``labels`` (:func:`evaluate`'s): a list of one line of text
+    for each plan, in order, none repeated; else InputError naming labels and the plans' own."""
+    own = job.source.labels
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Collection):
+        raise InputError(f"labels must be a list of names, one per plan ({listed(own)}), not a "
+                         f"{type(labels).__name__}")  # fmt: skip
+    names = [limits.one_line("labels", limits.text("labels", label)) for label in labels]
+    if len(names) != len(own):
+        raise InputError(f"labels: {len(names)} given for {counted(len(own), 'plan')} ({listed(own)}): give "
+                         "one for each, in that order")  # fmt: skip
+    if not all(name.strip() for name in names):
+        raise InputError(f"labels must not be blank (got {names!r})")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"labels must be unique: {listed(repeated)} given more than once")
+    job.source.reader.labels = names  # its plan file is gone: the plans in memory are named so
+    job.batch = dataclasses.replace(job.batch, labels=names)
 
 
 def _prepared_in_memory(result: SolveResult | StochasticResult, model, settings: dict) -> EvaluationJob:
