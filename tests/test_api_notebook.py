@@ -654,14 +654,18 @@ def test_a_deterministic_evaluation_shows_its_figures_on_the_forecast_in_a_noteb
 def test_a_sweep_in_memory_whose_rule_no_candidate_meets_says_nothing_was_kept():
     """fo.sweep without folder= and a rule no candidate meets raised RuleNotMet as a folder's sweep
     words it, with no word that its solves and evaluation were lost nor how to keep them (a sweep
-    audit): it now says so, with the looser rule and folder=."""
+    audit): it now says so, with the looser rule and folder=; the rule's field as Python sets it, beside
+    the option (the terminal's words name the option alone), where it gave Python the option."""
     from fleetopt.sweep.rule import RuleNotMet
 
     with pytest.raises(RuleNotMet) as caught:
         api.sweep("tiny", candidates=2, scenarios=10, rule=api.Rule(max_breach_prob=0.01))
     said = str(caught.value)
-    assert "Nothing was kept (no folder): sweep again with --max-breach-prob 1" in said
-    assert "(in Python, the rule's max_breach_prob)" in said
+    assert ("Nothing was kept (no folder): sweep again with max_breach_prob=1.0 (--max-breach-prob 1) (a "
+            "probability limit of 1, or a min_cvar5_usd (--min-cvar) below every candidate's, sets "
+            "none)") in said
+    assert "sweep again with --max-breach-prob 1 (a probability limit of 1, or a --min-cvar below" in (
+        caught.value.typed())  # fmt: skip
     assert "give folder= (fleetopt.api.sweep(..., folder='runs/my-sweep'))" in said
     assert "fleetopt.api.resume_sweep finishes with a looser rule without solving again" in said
 

@@ -727,8 +727,9 @@ def test_the_looser_rule_gives_the_value_the_nearest_candidate_meets():
     assert loosened_values(metrics, rule, "milp") == {"--max-breach-prob": "0.301", "--min-cvar": "-88.2M"}
     with pytest.raises(RuleNotMet) as err:
         recommend(metrics, rule)
-    said = err.value.looser("fleetopt sweep --resume s")
-    assert "with --max-breach-prob 0.301 and --min-cvar -88.2M (" in said
+    said = InputError.naming(*err.value.looser("fleetopt sweep --resume s"))
+    assert "with --max-breach-prob 0.301 and --min-cvar -88.2M (" in said.typed()
+    assert "with max_breach_prob=0.301 (--max-breach-prob 0.301) and min_cvar5_usd=-88200000.0 (" in str(said)
     met = recommend(metrics, replace(rule, max_breach_prob=0.301, min_cvar5_usd=-88.2e6))
     assert met == 0
 
@@ -1606,16 +1607,34 @@ def test_a_rerank_no_candidate_meets_says_how_to_rerank_not_to_sweep_again(finis
     """A rerank by a rule none of the finished sweep's candidates meets said "Nothing was kept (no
     folder): sweep again with ...; give folder= ... fleetopt.api.resume_sweep" (a sweep in memory's
     words: the sweep's folder is there, untouched, and nothing needs solving again) before its own
-    "Rank it by a looser rule". It now says only the rerank's way out."""
+    "Rank it by a looser rule". It now says only the rerank's way out, the limit by the rule's field in
+    Python and by its option alone in the terminal."""
     folder, _ = finished_sweep
     with pytest.raises(RuleNotMet) as caught:
         api.rerank_sweep(folder, {"max_breach_prob": 0.0001})
-    said = str(caught.value)
+    said = caught.value.typed()
     assert f"Rank it by a looser rule: fleetopt sweep --rerank {folder} with --max-breach-prob " in said
+    assert re.search(r" with max_breach_prob=[0-9.]+ \(--max-breach-prob [0-9.]+\)", str(caught.value))
     assert "Nothing was kept" not in said and "sweep again" not in said and "resume_sweep" not in said
     code, _, err = run_cli("sweep", "--rerank", str(folder), "--max-breach-prob", "0.0001",
                            "--out", str(tmp_path / "R"))  # fmt: skip
     assert code == 2 and "Nothing was kept" not in err and "Rank it by a looser rule" in err
+
+
+def test_a_looser_rule_is_advised_to_python_by_the_rule_s_fields_and_to_the_terminal_by_its_options():
+    """RuleNotMet.looser gave Python callers the command line's options ("--min-cvar -88.2M"): each limit
+    is now the rule's field with a value Python takes (-88.2M as -88200000.0), the option beside it, and
+    the terminal's words (InputError.typed) the options alone, as before."""
+    unmet = RuleNotMet("none", (["--min-cvar", "--allow-riskier"], "p"), {"--min-cvar": "-88.2M"})
+    advice = InputError.naming(*unmet.looser("resume"))
+    assert str(advice) == ("resume with min_cvar5_usd=-88200000.0 (--min-cvar -88.2M) and "
+                           "no_riskier_than_optimum=False (--allow-riskier) (a probability limit of 1, or a "
+                           "min_cvar5_usd (--min-cvar) below every candidate's, sets none); the nearest "
+                           "candidate, p, meets the rest")  # fmt: skip
+    assert advice.typed() == ("resume with --min-cvar -88.2M and --allow-riskier (a probability limit of 1, "
+                              "or a --min-cvar below every candidate's, sets none); the nearest candidate, "
+                              "p, meets the rest")  # fmt: skip
+    assert RuleNotMet("none").looser("resume") == ()
 
 
 def test_a_limit_on_any_default_picks_what_a_lender_would_count_safer(finished_sweep, tmp_path):

@@ -61,7 +61,8 @@ def test_a_service_floor_no_plan_meets_says_the_floor_that_admits_the_nearest():
     with pytest.raises(RuleNotMet) as caught:
         recommend(_cost_metrics(), Rule(prefer="cost", min_service=0.99))
     assert caught.value.values == {"--min-service": "0.98"}
-    assert "--min-service 0.98" in caught.value.looser("fleetopt sweep --resume S")
+    advice = InputError.naming(*caught.value.looser("fleetopt sweep --resume S"))
+    assert "--min-service 0.98" in advice.typed() and "min_service=0.98 (--min-service 0.98)" in str(advice)
 
 
 @pytest.mark.parametrize("rule, message", [

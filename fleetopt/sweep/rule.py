@@ -13,12 +13,13 @@ import pandas as pd
 
 from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL, BREACH_LABEL, CVAR5_NPV_LABEL, DEFAULT_LABEL
 from fleetopt.core.units import (
+    SCALE_SUFFIXES,
     format_percent,
     format_rate,
     format_usd,
     listed,
 )
-from fleetopt.errors import InputError
+from fleetopt.errors import Argument, InputError
 from fleetopt.evaluate.lead import tie_margin
 from fleetopt.evaluate.metrics import (
     COST_DEFAULT_RANK,
@@ -47,19 +48,22 @@ class RuleNotMet(RuleError):
         self.loosen = loosen
         self.values = values or {}  # a limit's option -> the value the nearest candidate meets
 
-    def looser(self, command: str) -> str:
-        """How to finish with a looser rule, for ``command`` (the sweep's resume or a rerank): each
-        limit given the value that lets the nearest candidate meet it (``values``)."""
+    def looser(self, command: str) -> tuple[str | Argument, ...]:
+        """How to finish with a looser rule, for ``command`` (the sweep's resume or a rerank), as a
+        message's parts (:meth:`InputError.naming`; none where nothing loosens it): each limit given the
+        value that lets the nearest candidate meet it (``values``), an :class:`Argument`, the rule's field
+        in Python (``max_breach_prob=0.875``) and its option in the terminal (``--max-breach-prob 0.875``)."""
         options, nearest = self.loosen
         if not options:
-            return ""
-        limits = (set(_LOOSENED_BY.values()) - {"--min-service"}) & set(options)
-        how = " (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
-        given = [f"{option} {self.values[option]}" if option in self.values else option for option in options]
-        loosened = " and ".join(given) + (how if limits else "")
-        python = ", ".join(_RULE_FIELD[option] for option in options)
-        return (f"{command} with {loosened} (in Python, the rule's {python}); the nearest candidate, "
-                f"{nearest}, meets the rest")
+            return ()
+        given = [_loosened(option, self.values.get(option)) for option in options]
+        parts: list[str | Argument] = [f"{command} with ", given[0]]
+        for argument in given[1:]:
+            parts += [" and ", argument]
+        if (set(_LOOSENED_BY.values()) - {"--min-service"}) & set(options):
+            parts += [" (a probability limit of 1, or a ", Argument("min_cvar5_usd", "--min-cvar"),
+                      " below every candidate's, sets none)"]  # fmt: skip
+        return (*parts, f"; the nearest candidate, {nearest}, meets the rest")
 
 
 # the Pareto front's figures, +1 where higher is better (not a solve's objective: milp/build.OBJECTIVES)
@@ -500,6 +504,17 @@ _RULE_FIELD = {"--max-breach-prob": "max_breach_prob", "--max-default-prob": "ma
 _LOOSENED_BY = {"breach_probability": "--max-breach-prob", "default_probability": "--max-default-prob",
                 "any_default_probability": "--max-any-default-prob",
                 "npv_cvar5_usd": "--min-cvar", SERVICE_COLUMN: "--min-service"}  # fmt: skip
+
+
+def _loosened(option: str, value: str | None) -> Argument:
+    """A limit loosened to ``value`` (as its ``option`` takes it; None: the option alone, a condition lifted)
+    as an :class:`Argument`: the rule's field in Python (``min_cvar5_usd=-88200000.0``), the option typed."""
+    field = _RULE_FIELD[option]
+    if value is None:
+        return Argument(field, option)
+    scale = SCALE_SUFFIXES.get(value[-1].upper(), 0) if value[-1].isalpha() else 0
+    number = float(value[:-1]) * 10**scale if scale else float(value)
+    return Argument(f"{field}={number!r}", f"{option} {value}")
 
 
 def rule_conditions(metrics: pd.DataFrame, rule: Rule, risks: Sequence[str] | None = None

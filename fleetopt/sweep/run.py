@@ -201,13 +201,13 @@ def run_sweep(
 
 def _nothing_kept(exc: RuleNotMet) -> RuleNotMet:
     """A sweep in memory (the Python API) that no candidate met: its solves and evaluation are lost."""
-    looser = exc.looser("sweep again")
-    return RuleNotMet(
-        f"{exc}. Nothing was kept (no folder): {looser or 'sweep again with a looser rule'}; give "
+    looser = exc.looser("sweep again") or ("sweep again with a looser rule",)
+    return RuleNotMet.naming(
+        *exc.message_parts(), ". Nothing was kept (no folder): ", *looser, "; give "
         "folder= (fleetopt.api.sweep(..., folder='runs/my-sweep')) and a rule no candidate meets "
         "keeps the candidates and their evaluation, which fleetopt.api.resume_sweep finishes "
         "with a looser rule without solving again",
-        exc.loosen, exc.values,
+        loosen=exc.loosen, values=exc.values,
     )
 
 
@@ -381,8 +381,9 @@ def rerank_sweep(
     except RuleNotMet as exc:  # said how to loosen it, as a sweep's resume says
         looser = exc.looser(shlex.join(["fleetopt", "sweep", "--rerank", str(run.path)]))
         changed = "" if then is None else f". {then.words()}"
-        said = f"{exc}{changed}. Rank it by a looser rule: {looser}" if looser else f"{exc}{changed}"
-        raise RuleNotMet(said, exc.loosen, exc.values) from None
+        how = (". Rank it by a looser rule: ", *looser) if looser else ()
+        raise RuleNotMet.naming(*exc.message_parts(), changed, *how, loosen=exc.loosen,
+                                values=exc.values) from None  # fmt: skip
     result.reranked_from = run.path.resolve()
     result.rule_then = then
     return result
@@ -843,10 +844,11 @@ def _recommended(metrics: pd.DataFrame, rule: Rule, folder) -> int:
         if folder is None:  # its caller says what is kept: nothing (a sweep in memory), or a rerank's sweep
             raise
         looser = exc.looser(resume_command("sweep", folder))
-        job = RunFolder(folder)  # `fleetopt runs` says why it stopped, not "interrupted"
-        job.write_job({**job.job(), RunFolder.RULE_NOT_MET: looser or "a looser rule"})
-        raise RuleNotMet(
-            f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
-            f"looser rule, {looser}",
-            exc.loosen, exc.values,
+        job = RunFolder(folder)  # `fleetopt runs` says why it stopped, not "interrupted", in its options
+        typed = InputError.naming(*looser).typed() if looser else "a looser rule"
+        job.write_job({**job.job(), RunFolder.RULE_NOT_MET: typed})
+        raise RuleNotMet.naming(
+            *exc.message_parts(), f". The candidates and their evaluation are kept in {folder}: finish the "
+            "sweep with a looser rule, ", *looser,
+            loosen=exc.loosen, values=exc.values,
         ) from None
