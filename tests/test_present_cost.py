@@ -5,6 +5,7 @@ as they were."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -96,7 +97,6 @@ def lab_cost_run(tmp_path_factory):
 def test_the_forecast_reproduces_the_cost_solve_s_present_cost(lab_cost_run):
     """`fleetopt evaluate --plans RUN --deterministic` of a cost solve of `lab`: its metrics hold the
     present cost, the solve's `present_cost_usd` to 1e-6 (as the NPV reproduces the solve's)."""
-    import json
 
     solved = json.loads((lab_cost_run / "summary.json").read_text())["present_cost_usd"]
     metrics = api.evaluate(lab_cost_run, deterministic=True).result.metrics
@@ -109,7 +109,6 @@ def test_the_forecast_reproduces_the_solve_s_lowest_real_cash(lab_cost_run):
     """`fleetopt evaluate --plans RUN --deterministic` of `lab`'s cost solve: its lowest cash is the
     solve's lowest cash less the market revenue to date, to 1e-6, and so is its room above the budget
     floor (tests/test_evaluate_budget.py: the budget on real cash); no policy reaction and no default."""
-    import json
 
     summary = json.loads((lab_cost_run / "summary.json").read_text())
     solved = summary["min_cash_without_market_revenue_usd"]
@@ -119,6 +118,22 @@ def test_the_forecast_reproduces_the_solve_s_lowest_real_cash(lab_cost_run):
     assert metrics["expected_min_cash_usd"] - floor == pytest.approx(solved - floor, rel=1e-6)
     assert metrics["default_probability"] == 0.0
     assert metrics["deferred_share"] == metrics["sold_share"] == 0.0
+
+
+def test_a_cost_solve_in_memory_is_evaluated_as_its_run_is(tmp_path):
+    """A notebook's `fo.evaluate(result)` of a solve for least cost, never written: the same present
+    cost, metrics and default ranking (by cost) as the run written from it, and a run written from the
+    evaluation records both its plans' objective and that ranking (it ranked an in-memory cost plan by
+    CVaR5 NPV, without its present cost, and wrote plans_objective "cost" beside rank_by "cvar5")."""
+    result = api.solve("lab", objective="cost", mip_gap=0.05)
+    in_memory = api.evaluate(result, scenarios=50, seed=3)
+    written = api.evaluate(api.write_solve_run(result, out=tmp_path / "solve"), scenarios=50, seed=3)
+    assert in_memory.result.default_rank == written.result.default_rank == "cost"
+    assert set(PRESENT_COST_COLUMNS) <= set(in_memory.result.metrics.columns)
+    pd.testing.assert_frame_equal(in_memory.result.metrics, written.result.metrics)
+    api.write_evaluate_run(in_memory, out=tmp_path / "evaluation")
+    summary = json.loads((tmp_path / "evaluation" / "summary.json").read_text())
+    assert (summary["plans_objective"], summary["ranking"]["rank_by"]) == ("cost", "cost")
 
 
 def test_an_npv_solve_s_evaluation_has_no_present_cost_columns():

@@ -184,14 +184,14 @@ def _prepared_in_memory(result: SolveResult | StochasticResult, model, settings:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / RunFolder.PLAN
         path.write_bytes(plan_file_bytes(result, solved_from))
-        try:
-            job = _prepared(lambda: path, solved_from if model is None else model, settings)
+        objective = None if stochastic else result.objective_kind  # as its run's records it
+        try:  # its objective kept with the plans: compiled, sized and ranked as its run's would be
+            job = _prepared(lambda: path, solved_from if model is None else model, settings,
+                            lambda source: kept_in_memory(source, made_by, objective))  # fmt: skip
         except PlanFileError as exc:  # the folder names nothing the caller knows
             why = str(exc).replace(f"{path}: ", "").replace(str(path), "its plan file")
             given = "the model given" if model is not None else "its own model"
             raise InputError(f"plans: the {kind}'s plans do not fit {given}: {why}") from None
-        objective = None if stochastic else result.objective_kind  # as its run's records it
-        job.source = kept_in_memory(job.source, made_by, objective)
     note = version_note(job.source.model_hash, solved_from, made, job.source.reader.buffers, job.loaded,
                         f"the plans of the {kind}")  # fmt: skip
     if note is not None:
@@ -254,7 +254,8 @@ def prepare_evaluation(
     return job
 
 
-def _prepared(plans: Callable[[], Path], model: ModelArg, settings: dict) -> EvaluationJob:
+def _prepared(plans: Callable[[], Path], model: ModelArg, settings: dict,
+              kept: Callable[[PlanSource], PlanSource] | None = None) -> EvaluationJob:  # fmt: skip
     """:func:`prepare_evaluation` of the plans file or run folder ``plans()`` gives (resolved), its
     ``settings`` (its arguments by name; :func:`evaluate`'s run here, on one executor) checked
     first (a setting that cannot apply is refused before the plans are looked for), before its
@@ -290,6 +291,7 @@ def _prepared(plans: Callable[[], Path], model: ModelArg, settings: dict) -> Eva
         max_memory=resources.budget_within_memory(max_memory, backend, executor, workers),
         deterministic=deterministic, keep_matrix=settings["keep_matrix"], executor=executor,
         ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads), folder=folder,
+        kept=kept,
     )  # fmt: skip
     return job
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from numbers import Integral
 from pathlib import Path
@@ -49,6 +50,7 @@ from fleetopt.evaluate.resources import (
 from fleetopt.evaluate.row_files import rows_file_bytes
 from fleetopt.evaluate.sources import (
     PLANS_RELATIVE,
+    PlanSource,
     evaluated_plans_file,
     model_copy_of,
     plan_file_of,
@@ -350,6 +352,7 @@ def prepare_evaluation(
     threads: int | None = None,
     plans_sha256: str | None = None,
     folder: str | Path | None = None,
+    kept: Callable[[PlanSource], PlanSource] | None = None,
 ) -> EvaluationJob:
     """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes.
 
@@ -357,7 +360,9 @@ def prepare_evaluation(
     checked it against job.json): taken as it is, not computed again. ``folder``: the job's run
     folder (a resume's), or the folder a new one is made in (the runs folder): a chunk's rows of
     results go to a file on its disk where they go to one, so the chunks are sized for its free
-    space and memory filesystems (None: ``$TMPDIR``'s)."""
+    space and memory filesystems (None: ``$TMPDIR``'s). ``kept``: the plans read kept as the caller
+    keeps them (a result in memory: :func:`~fleetopt.evaluate.sources.kept_in_memory`, its objective
+    with it), before they are compiled and the chunks sized."""
     limits.scenarios("scenarios", scenarios)
     limits.seed("seed", seed)
     limits.flag("deterministic", deterministic)
@@ -371,6 +376,8 @@ def prepare_evaluation(
     loaded, data = load(model if model is not None else model_of_plans(plans))
     loaded = with_run_changes(loaded)  # a solve's model.yaml: the model as that solve changed it
     source = read_plans(plans, data)
+    if kept is not None:
+        source = kept(source)
     if plans_sha256 is not None:
         source.sha256 = plans_sha256  # the file's hash, computed once (PlanSource.sha256 caches it)
     batch = source.compile(data)
@@ -381,10 +388,11 @@ def prepare_evaluation(
                                       max_memory)
     rows_folder = None if folder is None else RunFolder(folder).chunk_folder
     plan_chunk, scenario_chunk = sizes(max_memory, rows_folder)
+    where = source.provenance()  # a file's path and SHA-256; of plans kept in memory, what they are
     settings = {
         "kind": "evaluate",
-        "plans_source": str(Path(source.path).resolve()),
-        "plans_sha256": source.sha256,
+        "plans_source": where["plans_source"],
+        "plans_sha256": where["plans_sha256"],
         "n_plans": batch.P,  # a record: the share of the work a stopped run saved (api.saved_work)
         "model_hash": loaded.content_hash,
         **loaded.origin_record,  # read at the start: a resume reads the folder's copy, and these
