@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
+from fleetopt.core.tail import TAIL
 from fleetopt.errors import Argument, InputError, warn
 from fleetopt.evaluate.backend_choice import check_backend_runs
 from fleetopt.evaluate.slip import slips
@@ -95,6 +96,11 @@ def check_before_solving(
     cannot run fails now, not after it. ``most_scenarios``: the most scenarios either plan is
     evaluated on (screening or out of sample)."""
     check_settings(data, n, quarters, risk_weight, alpha, route, share_purchases=share_purchases)
+    if risk_weight == 0.0 and alpha != TAIL:  # warned once a run, as it starts
+        warn(Argument("cvar_alpha", "--cvar-alpha"), f" {alpha:g} with ", RISK_WEIGHT, " 0 optimises no "
+             "CVaR: it sets only the share of the screened futures the scenario reduction keeps apart as "
+             "the worst (formulation §7, Scenarios), which changes the scenarios solved; give a risk weight "
+             "above 0 to weigh the worst futures in")  # fmt: skip
     if slips(data):
         warn(NO_SLIP_WORDS)
     if n == 1:

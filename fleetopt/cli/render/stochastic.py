@@ -154,7 +154,8 @@ def out_of_sample_table(summary: dict) -> Table | None:
         return None
     s = summary["settings"]
     alpha = s["cvar_alpha"]  # the evaluator's CVaR is of the worst 5 %, whatever tail the solve optimised
-    optimised = "" if alpha == TAIL else f" (the solve optimised {cvar_name(alpha)})"
+    weighed = (s.get("risk_weight") or 0) > 0  # at L = 0 the tail set only the scenario reduction's strata
+    optimised = "" if alpha == TAIL or not weighed else f" (the solve optimised {cvar_name(alpha)})"
     title = f"how to judge it: both plans on {oos['scenarios']:,} fresh scenarios (seed {oos['seed']})"
     words = f"{out_of_sample_words(oos, s['scenarios'])} {OUT_OF_SAMPLE_MEANS}"
     table = Table(title=f"{title}, out of sample{optimised}{_basis(summary)}", caption=words,
