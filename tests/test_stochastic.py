@@ -34,6 +34,7 @@ from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.batch import limit_problem
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
+from fleetopt.milp.solve import solve as milp_solve
 from fleetopt.milp.stochastic.debt_rows import cure_by_repaying
 from fleetopt.milp.stochastic.extensive_form import EFSolution, ExtensiveForm, build_extensive_form
 from fleetopt.milp.stochastic.first_stage import (
@@ -2509,3 +2510,16 @@ def test_a_stochastic_solve_stopped_at_its_time_limit_without_a_plan_says_what_t
     assert "`fleetopt solve` without --stochastic" in said and said.endswith("after 8.2 s")
     with pytest.raises(NoPlanError, match="is infeasible: no first stage is completed within the hard"):
         recourse.solve_recourse_problem(ef("infeasible"), SolverSettings())
+
+
+def test_what_to_commit_to_lists_each_unsigned_contract_either_plan_accepts_even_where_both_do():
+    """A board asks of each contract not yet signed whether to sign it: tiny's optional
+    enterprise-inference, accepted by both plans (the forecast optimum given as both), is listed with
+    no difference (it was left out where the plans agreed); the signed lab-a-training, no decision, is
+    not."""
+    plan = milp_solve(TINY_DATA).plan
+    assert plan.accepted.tolist() == [1.0, 1.0]
+    rows = first_stage_commitments(TINY_DATA, plan, plan, 4)
+    contracts = [(r["item"], r["quarter"], r["stochastic"], r["forecast_optimum"]) for r in rows
+                 if r["decision"] == "contract_accepted"]  # fmt: skip
+    assert contracts == [("enterprise-inference", "2027Q1", 1.0, 1.0)]

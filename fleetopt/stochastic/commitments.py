@@ -97,13 +97,14 @@ def first_stage_commitments(
     purchase, retirement (a sale at resale value) and move to inference (GPUs, a retirement and a
     move by cohort), power block (MW), draw and prepayment (USD) dated in the first ``quarters``
     that either plan makes (those of ``every_quarter``, :data:`SHARED_COMMITMENTS` with
-    --share-purchases, in every quarter), and each contract (dated by its start) that one accepts
-    and the other does not (acceptance is first stage whatever the start, §7b "Stages")."""
+    --share-purchases, in every quarter), and each contract not yet signed (dated by its start) that
+    either accepts, both included: a board asks of each whether to sign it (acceptance is first stage
+    whatever the start, §7b "Stages"; a signed one is no decision)."""
     plans = {name: first_stage_decisions(data, p, quarters, every_quarter)
              for name, p in (("stochastic", plan), ("forecast_optimum", forecast_plan))}  # fmt: skip
     both = pd.concat(list(plans.values()), axis=1, keys=list(plans)).fillna(0.0).reset_index()
+    signed = both["item"].isin([c.name for c in data.contracts if c.signed])
     contract = both["decision"] == "contract_accepted"
-    differs = both["stochastic"].round(6) != both["forecast_optimum"].round(6)
     made = (both["stochastic"].abs() > 1e-6) | (both["forecast_optimum"].abs() > 1e-6)
-    both = in_commitment_order(data, both[(contract & differs) | (~contract & made)])
+    both = in_commitment_order(data, both[made & ~(contract & signed)])
     return [{**row, **{name: float(row[name]) for name in plans}} for row in both.to_dict("records")]
