@@ -308,7 +308,8 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     rp = "stochastic plan's in-sample value (RP: expected NPV less rescue penalties) $17.68B"
     assert key_figure("stochastic", {"rp_usd": 17.68e9, "vss_usd": 2e9}) == rp
     weighted = key_figure("stochastic", {"rp_usd": 17.68e9, "risk_weight": 0.3})
-    assert weighted == "stochastic plan's in-sample value (RP: risk-weighted objective, L 0.3) $17.68B"
+    assert weighted == ("stochastic plan's in-sample value (RP: risk-weighted: (1 - L) x expected value "
+                        "+ L x CVaR of value, L = 0.3) $17.68B")
     # over how many scenarios, where the record keeps it: a CVaR5 over 20 is one scenario's NPV
     summary = {"kind": "evaluate", "n_plans": 1, "n_scenarios": 20, "seed": 7, "metrics": [evaluation]}
     evaluated = key_figures(summary)

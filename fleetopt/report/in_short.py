@@ -81,7 +81,7 @@ def summary_section(run: ReportRun) -> str:
     oos = run.summary.get("out_of_sample") or {}
     if run.kind == "stochastic" and oos.get("paired"):  # the question a stochastic solve answers: first
         n = run.summary["settings"]["scenarios"]
-        advice = out_of_sample_advice(oos["paired"], n)
+        advice = out_of_sample_advice(oos["paired"], n, weight=run.summary["settings"].get("risk_weight") or 0.0)
         said[:0] = [f"What to commit to now: the first stage of the stochastic plan or of the forecast optimum "
                     f"(below), judged on {oos['scenarios']:,} fresh futures, out of sample, the two plans on "
                     f"the same ones. On the same futures the stochastic plan is "

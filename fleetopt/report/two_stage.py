@@ -199,9 +199,11 @@ def _out_of_sample_paragraph(summary: dict) -> str:
     if not oos.get("paired"):
         return ""
     frame = pd.DataFrame(out_of_sample_lines(oos), columns=["plan", *(h for _, _, h in OUT_OF_SAMPLE_COLUMNS)])
+    settings = summary["settings"]
+    verdict = out_of_sample_words(oos, settings["scenarios"], weight=settings.get("risk_weight") or 0.0)
     return (f"<h2>How to judge it: out of sample</h2><p class='why'>On {oos['scenarios']:,} fresh scenarios "
             f"(seed {oos['seed']}), not those the plan was fitted to: the stochastic plan, the forecast "
             f"optimum and the first less the second, with its paired standard errors in brackets, in the "
-            f"table below. {escape(out_of_sample_words(oos, summary['settings']['scenarios']))} "
+            f"table below. {escape(verdict)} "
             f"{escape(OUT_OF_SAMPLE_MEANS)}</p>"
             + sortable_table(frame, figure_cols=frame.columns[1:], wrap_cols={"plan"}))  # fmt: skip

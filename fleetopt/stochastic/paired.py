@@ -209,31 +209,35 @@ def _setting(argument: Argument, typed: bool) -> str:
     return argument.option if typed else argument.keyword
 
 
-def _solve_again(typed: bool) -> str:
-    """What to do where the plan does no better, naming the settings to change (:func:`_setting`)."""
-    return (f"solve again with more scenarios ({_setting(MORE_SCENARIOS, typed)}) or a risk weight on the "
-            f"worst futures ({_setting(RISK_WEIGHT, typed)}) and judge the new plan by this comparison again")
+def _solve_again(typed: bool, weight: float = 0.0) -> str:
+    """What to do where the plan does no better, naming the settings to change (:func:`_setting`): a
+    risk weight on the worst futures, or another one where the solve had one (``weight``, its L), which
+    a CFO was advised to give though it was given."""
+    weigh = f"another risk weight than its L = {weight:g}" if weight else "a risk weight on the worst futures"
+    return (f"solve again with more scenarios ({_setting(MORE_SCENARIOS, typed)}) or {weigh} "
+            f"({_setting(RISK_WEIGHT, typed)}) and judge the new plan by this comparison again")
 
 
-def out_of_sample_advice(paired: dict, scenarios: int, typed: bool = True) -> str | None:
+def out_of_sample_advice(paired: dict, scenarios: int, typed: bool = True, weight: float = 0.0) -> str | None:
     """What the verdict of :func:`out_of_sample_verdict` means for the commitments and what to do,
     in a CFO's words (``scenarios``: the stochastic solve's, named where the plan does worse; the
     settings to change named by their options where ``typed``, else by the API's arguments:
-    :func:`_setting`), or None where nothing was judged. A stochastic plan worse out
+    :func:`_setting`; ``weight``: the solve's risk weight L), or None where nothing was judged. A
+    stochastic plan worse out
     of sample is not the feature failing: the forecast optimum's commitments are then the ones to
     keep."""
     j = _judged(paired)
     if j.outcome == "trade":
         return ("neither plan is better on every figure: committing to the stochastic plan's first stage "
                 "buys its better figures at the price of its worse ones; choose by which matter more to "
-                f"you, or {_solve_again(typed)}")  # the figures are named in the verdict just before
+                f"you, or {_solve_again(typed, weight)}")  # the figures are named in the verdict just before
     if j.outcome == "better":
         return "on futures it was not fitted to, the stochastic plan does better: commit to its first stage"
     if j.outcome == "worse":
         why = _WHY_WORSE.format(few=counted(scenarios, "scenario"))
         return ("on futures it was not fitted to, committing to the stochastic plan's first stage does worse "
                 f"than committing to the forecast optimum's: {why}. What to do: keep the forecast optimum's "
-                f"commitments (its column in 'what to commit to now'), or {_solve_again(typed)}")
+                f"commitments (its column in 'what to commit to now'), or {_solve_again(typed, weight)}")
     if j.outcome == "same":
         return ("the two plans do as well as each other on these futures, within the noise: either first "
                 f"stage may be committed to; more scenarios ({_setting(MORE_SCENARIOS, typed)}) may tell "
@@ -350,12 +354,12 @@ def out_of_sample_lines(oos: dict) -> list[tuple[str, ...]]:
             for row in out_of_sample_rows(oos)]  # fmt: skip
 
 
-def out_of_sample_words(oos: dict, scenarios: int, typed: bool = True) -> str:
+def out_of_sample_words(oos: dict, scenarios: int, typed: bool = True, weight: float = 0.0) -> str:
     """The verdict on the stochastic plan out of sample and what it means, in two sentences ('' without
     paired differences): the terminal's caption, the report's paragraph and its In short, a notebook's
     display (``typed``: as :func:`out_of_sample_advice` takes it)."""
     if not oos.get("paired"):
         return ""
-    advice = out_of_sample_advice(oos["paired"], scenarios, typed)
+    advice = out_of_sample_advice(oos["paired"], scenarios, typed, weight)
     return (f"The stochastic plan is {out_of_sample_verdict(oos['paired'], scenarios)}."
             + (f" What it means: {advice}." if advice else ""))

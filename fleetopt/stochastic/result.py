@@ -136,7 +136,8 @@ class StochasticResult:
             return [markdown_text(none), ""]
         fresh = counted(oos["scenarios"], "fresh scenario")
         head = f"Out of sample, both plans on {fresh}, seed {oos['seed']}"
-        words = out_of_sample_words(oos, self.settings["scenarios"], typed=False)  # a notebook's arguments
+        words = out_of_sample_words(oos, self.settings["scenarios"], typed=False,
+                                    weight=self.settings.get("risk_weight") or 0.0)  # a notebook's arguments
         headers = ["plan", *(header for _, _, header in OUT_OF_SAMPLE_COLUMNS)]
         table = pd.DataFrame(out_of_sample_lines(oos), columns=headers)
         return [f"**{markdown_text(head)}.** {markdown_text(words)}", "", markdown_table(table), ""]

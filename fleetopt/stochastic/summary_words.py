@@ -125,11 +125,20 @@ def vss_source(summary: dict) -> list[tuple[str, str, bool]]:
     return [("where the VSS comes from", words, False)]
 
 
+def rp_objective(weight: float | None) -> str:
+    """What RP weighs, by the run's --risk-weight L (settings' ``risk_weight``): 'expected NPV less rescue
+    penalties', or with L > 0 the risk-weighted objective (§7b: (1 - L) E[V] + L CVaR(V), V a
+    scenario's value, its NPV less its penalties), which a CFO read as the expected NPV."""
+    if not weight:
+        return "expected NPV less rescue penalties"
+    return f"risk-weighted: (1 - L) x expected value + L x CVaR of value, L = {weight:g}"
+
+
 # the measures of a two-stage solve (§7b, "Measures"), each named in words for a finance reader, as
-# the terminal's table and the report write them; then the in-sample figures (in_sample_labels)
+# the terminal's table and the report write them (RP's by rp_objective); then the in-sample figures
 MEASURES = (
     ("rp_usd", "RP, recourse problem: the solver's objective for the stochastic plan over the reduced "
-     "scenarios (expected NPV less rescue penalties; in sample, not a forecast of value)"),
+     "scenarios ({rp}; in sample, not a forecast of value)"),
     ("ev_usd", "EV: the forecast optimum's NPV on the forecast alone (no CVaR of scenarios)"),
     ("eev_usd", "EEV: the forecast optimum's first stage in the scenarios (value)"),
     ("ws_usd", "WS, wait-and-see: each scenario planned knowing its future (value)"),
@@ -149,6 +158,8 @@ def measure_rows(summary: dict) -> list[tuple[str, str]]:
     plan kept, and says so. Where WS's own solve ended below RP (``ws_own_usd``), WS says it was solved
     again (§7b, "WS at least RP")."""
     labels = dict(MEASURES)
+    weight = (summary.get("settings") or {}).get("risk_weight")
+    labels["rp_usd"] = labels["rp_usd"].format(rp=rp_objective(weight))
     if summary.get("ws_own_usd") is not None:
         labels["ws_usd"] += (f" (its own solve, {format_usd(summary['ws_own_usd'])}, was below RP: solved "
                              "again under RP's covenant cures, at least RP)")  # fmt: skip

@@ -46,7 +46,7 @@ from fleetopt.stochastic.paired import (
     paired_cells,
     paired_words,
 )
-from fleetopt.stochastic.summary_words import keeps_rp
+from fleetopt.stochastic.summary_words import keeps_rp, rp_objective
 
 
 def key_figure(kind: str, fig: dict) -> str:
@@ -112,9 +112,7 @@ def _in_sample_headline(fig: dict, over: str) -> str:
     if fig.get("plan_value_usd") is not None and not keeps_rp(fig):  # RP's plan is not the plan
         kept = format_usd(fig["plan_value_usd"])
         return f"plan kept (the forecast's first stage) {kept}, the stochastic plan's (RP) {rp}{over}"
-    weight = fig.get("risk_weight") or 0  # --risk-weight L: RP is (1 - L) E[V] + L CVaR(V)
-    what = f"risk-weighted objective, L {weight:g}" if weight else "expected NPV less rescue penalties"
-    return f"stochastic plan's in-sample value (RP: {what}) {rp}{over}"
+    return f"stochastic plan's in-sample value (RP: {rp_objective(fig.get('risk_weight'))}) {rp}{over}"
 
 
 def _forecast_headline(fig: dict) -> str:

@@ -157,7 +157,8 @@ def out_of_sample_table(summary: dict) -> Table | None:
     weighed = (s.get("risk_weight") or 0) > 0  # at L = 0 the tail set only the scenario reduction's strata
     optimised = "" if alpha == TAIL or not weighed else f" (the solve optimised {cvar_name(alpha)})"
     title = f"how to judge it: both plans on {oos['scenarios']:,} fresh scenarios (seed {oos['seed']})"
-    words = f"{out_of_sample_words(oos, s['scenarios'])} {OUT_OF_SAMPLE_MEANS}"
+    verdict = out_of_sample_words(oos, s["scenarios"], weight=s.get("risk_weight") or 0.0)
+    words = f"{verdict} {OUT_OF_SAMPLE_MEANS}"
     table = Table(title=f"{title}, out of sample{optimised}{_basis(summary)}", caption=words,
                   caption_justify="left")  # fmt: skip
     table.add_column("plan", style="bold")
