@@ -73,6 +73,21 @@ def test_a_first_place_won_by_the_floor_alone_is_said_to_be_so():
                     "of 90.0% (--min-service).")  # fmt: skip
 
 
+def test_a_floor_no_plan_serves_is_said_with_the_most_any_serves():
+    """A floor of 96 % that none of the three serves ("more" serves the most, 95.0 %): the ranking is by
+    cost alone, every plan marked below it, and the words say so first, where they read as if "slump"
+    kept it; by a deterministic evaluation's (no error) and with one plan ranked too."""
+    ranked = ranked_plans(_three(), "cost", None, 0.96)
+    assert ranked["plan"].tolist() == ["slump", "forecast", "more"]
+    none = (" No plan ranked serves at least 96.0% of the demand (--min-service): the most any serves is "
+            "95.0% (“more”), so the floor puts none ahead of another.")  # fmt: skip
+    assert first_place_words(ranked, "cost", SCENARIOS, 0.0, 0.96).startswith(none + " It costs $12.0M less")
+    assert first_place_words(ranked, "cost", 1, None, 0.96, on_forecast=True) == none
+    assert first_place_words(ranked.tail(1), "cost", SCENARIOS, 0.0, 0.96) == none
+    assert "No plan" not in first_place_words(ranked_plans(_three(), "cost", None, 0.95), "cost", SCENARIOS,
+                                              0.0, 0.95)  # fmt: skip
+
+
 def test_the_share_passed_over_and_the_floor_are_written_at_one_precision_that_tells_them_apart():
     """A floor of 70.93 % passes over "slump" at 70.9 %: both to the hundredth of a point, 70.90% below
     70.93% (it wrote '70.9% ... below the floor of 70.93%'); one of 85 % and 70.9 % to a tenth, the floor's

@@ -53,10 +53,11 @@ def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | No
     service floor ``min_service`` (--min-service) ahead of one below it too. Then, by a present cost,
     what the service means for the first place (:func:`service_words`), which alone is said with ``se``
     None (nothing measured: a deterministic evaluation, ``on_forecast``, or one written before it was)."""
+    none = _none_serves(ranked, min_service)
     if len(ranked) < 2:
-        return ""
+        return none
     if se is None:
-        return service_words(ranked, rank_by, min_service, on_forecast)
+        return none + service_words(ranked, rank_by, min_service, on_forecast)
     first, second = ranked.iloc[0], ranked.iloc[1]
     whom = f"the second plan, {quoted(second['plan'])}"
     if first_by_the_forecast(ranked):
@@ -70,7 +71,19 @@ def first_place_words(ranked: pd.DataFrame, rank_by: str, n: int, se: float | No
     column = EVALUATION_RANK_COLUMNS[rank_by]
     lead = Lead(str(second["plan"]), rank_lead(rank_by, float(first[column]), float(second[column])), se)
     tie = (whom, evaluation_tie(rank_by))
-    return lead_sentence(lead, rank_by, n, float(first[column]), tie, _evaluate_again) + service
+    return none + lead_sentence(lead, rank_by, n, float(first[column]), tie, _evaluate_again) + service
+
+
+def _none_serves(ranked: pd.DataFrame, min_service: float | None) -> str:
+    """' No plan ranked serves at least 95.0% of the demand (--min-service): the most any serves is 90.1%
+    (“A”), so the floor puts none ahead of another.' where every plan of ``ranked`` is below the floor
+    (each then marked below it, and the first otherwise read as one that keeps it); else ''."""
+    if min_service is None or SERVICE_COLUMN not in ranked or not below_floor(ranked, min_service).all():
+        return ""
+    most = ranked.loc[ranked[SERVICE_COLUMN].idxmax()]
+    served, floor = shares_apart(float(most[SERVICE_COLUMN]), min_service)
+    return (f" No plan ranked serves at least {floor} of the demand (--min-service): the most any serves is "
+            f"{served} ({quoted(most['plan'])}), so the floor puts none ahead of another.")  # fmt: skip
 
 
 def first_by_the_floor(ranked: pd.DataFrame, min_service: float | None) -> bool:
