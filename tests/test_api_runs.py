@@ -883,3 +883,16 @@ def test_an_evaluation_in_memory_given_as_a_run_is_told_how_to_write_it(tmp_path
     alone = r"an EvaluationResult: write it as a run first \(folder = fleetopt\.api\.write_evaluate_run\("
     with pytest.raises(InputError, match=first + alone + r"result, model, plans\)\)"):
         api.compare([evaluated.result, run])
+
+
+def test_an_unknown_run_points_a_notebook_to_its_listing_and_the_terminal_to_its_command(here):
+    """An unknown run id or a path that names nothing: Python is pointed to fleetopt.api.runs(), the
+    command line to `fleetopt runs` (both read "(see `fleetopt runs`)", a command a notebook cannot run)."""
+    api.write_solve_run(api.solve("tiny"), out=here / "base")
+    for call in (lambda: api.read_run(999), lambda: api.run(999), lambda: api.read_run("nope")):
+        with pytest.raises(RegistryError, match=r": see fleetopt\.api\.runs\(\) \(`fleetopt runs`\)$"):
+            call()
+    code, _, err = run_cli("runs", "show", "999")
+    assert code == 2 and err.rstrip().endswith("registry.sqlite: see `fleetopt runs`")
+    code, _, err = run_cli("evaluate", "--plans", "nope")
+    assert code == 2 and err.rstrip().endswith("not a run id: see `fleetopt runs`")

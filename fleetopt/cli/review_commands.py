@@ -331,7 +331,8 @@ def runs_show(
         job = RunFolder(user_path(run))
         if not job.interrupted_kind() or job.running_pid():
             raise
-        raise InputError(f"{exc}; {saved_on_disk(job.path)}") from None
+        said = exc.message_parts() if isinstance(exc, InputError) else (str(exc),)  # its options typed
+        raise InputError.naming(*said, f"; {saved_on_disk(job.path)}") from None
     console.print(run_detail(record))
 
 

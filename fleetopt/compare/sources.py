@@ -92,7 +92,7 @@ def plan_sources(refs: list[Path], data: ModelData, chosen: str = "") -> list[Pl
     try:
         return [read_plans(ref, data) for ref in refs]
     except PlanFileError as exc:
-        raise CompareError(str(exc)) from None
+        raise CompareError.naming(*exc.message_parts()) from None  # its arguments named still
 
 
 def _check_plan_file(ref: Path, data: ModelData, chosen: str) -> None:
@@ -101,7 +101,7 @@ def _check_plan_file(ref: Path, data: ModelData, chosen: str) -> None:
     try:
         refuse_other_files(ref)
     except PlanFileError as exc:
-        raise CompareError(str(exc)) from None
+        raise CompareError.naming(*exc.message_parts()) from None  # its arguments named still
     try:
         file = plan_file_of(ref)
     except PlanFileError:

@@ -29,7 +29,7 @@ import pandas as pd
 from fleetopt.core.metric_columns import ANY_DEFAULT_LABEL
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.units import format_duration, format_percent, format_usd
-from fleetopt.errors import InputError, user_path
+from fleetopt.errors import Argument, InputError, user_path
 from fleetopt.runs.file_text import finite_json
 from fleetopt.runs.files import read_json, unwritable_ancestor, utf8_text
 from fleetopt.runs.folder import RunFolder
@@ -98,6 +98,10 @@ def _result_in_memory(result, name: str) -> RegistryError:
 
 class RegistryError(InputError):
     """An unknown run id, or a run whose folder is gone."""
+
+
+# where the recorded runs are listed, as a notebook calls it and as the command line types it
+SEE_RUNS = Argument("fleetopt.api.runs()", "`fleetopt runs`")
 
 
 @dataclass(frozen=True)
@@ -507,7 +511,7 @@ class Registry:
                 row = con.execute(_SELECT + " WHERE id = ?", (run_id,)).fetchone()
             if row is not None:
                 return self._record(row, place)
-        raise RegistryError(f"no run with id {run_id} in {self.path} (see `fleetopt runs`)")
+        raise RegistryError.naming(f"no run with id {run_id} in {self.path}: see ", SEE_RUNS)
 
     def forget(
         self, run_ids: Iterable[int] = (), missing: bool = False, dry_run: bool = False
@@ -545,7 +549,7 @@ class Registry:
         records = [self._record(r, place) for r in con.execute(_SELECT + " ORDER BY id")]
         unknown = sorted(set(run_ids) - {r.id for r in records})
         if unknown:
-            raise RegistryError(f"no run with id {unknown[0]} in {self.path} (see `fleetopt runs`)")
+            raise RegistryError.naming(f"no run with id {unknown[0]} in {self.path}: see ", SEE_RUNS)
         newest = {r.path: r.id for r in records if r.id in run_ids}  # per folder, the newest asked
         return [r for r in records if r.id <= newest.get(r.path, 0) or (missing and not r.exists)]
 
@@ -555,7 +559,7 @@ class Registry:
         number, folder = self._latest_id(path)
         if number is None:
             what = str(path) if Path(path) == folder else f"{path}: its folder {folder}"
-            raise RegistryError(f"{what} is not recorded in {self.path} (see `fleetopt runs`)")
+            raise RegistryError.naming(f"{what} is not recorded in {self.path}: see ", SEE_RUNS)
         return number
 
     def recorded_id(self, path: str | Path) -> int | None:
@@ -622,9 +626,8 @@ class Registry:
             return None
         if str(ref).isascii() and str(ref).isdigit():
             return int(str(ref))
-        raise RegistryError(
-            f"{_shown(ref)}: no such run folder or plan file, and not a run id (see `fleetopt runs`)"
-        )
+        raise RegistryError.naming(f"{_shown(ref)}: no such run folder or plan file, and not a run id: see ",
+                                   SEE_RUNS)  # fmt: skip
 
 
 def _relative(path: Path, folder: Path) -> Path | None:
