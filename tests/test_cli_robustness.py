@@ -1897,6 +1897,16 @@ def test_an_option_of_one_value_given_twice_is_refused_by_name(here, args, named
     assert list(here.iterdir()) == []
 
 
+def test_plans_given_twice_says_how_to_evaluate_several_runs_together(here):
+    """A planner gave evaluate three runs' plans: the refusal says where several runs are evaluated on
+    the same scenarios (compare; a sweep of purchases files), where it said only that one was taken."""
+    code, _, err = run_cli("evaluate", "--plans", "A", "--plans", "B")
+    assert code == 2 and err.rstrip().endswith(
+        "(only the last would be used): to evaluate the plans of several runs on the same scenarios, give "
+        "them to `fleetopt compare RUN RUN ...`, or your purchases files to `fleetopt sweep --purchases FILE "
+        "--purchases FILE`")
+
+
 def test_an_options_value_that_reads_like_an_option_is_not_counted():
     """Each level is parsed by its own parser, so '--plans' as the value of --out is a value."""
     from fleetopt.cli.parse_errors import repeated_option

@@ -70,6 +70,12 @@ def repeated_option(group, args: list[str]) -> str | None:
     return None
 
 
+# what to do instead where an option of one value is given twice, by the option's name
+_INSTEAD = {"plans": ": to evaluate the plans of several runs on the same scenarios, give them to `fleetopt "
+                     "compare RUN RUN ...`, or your purchases files to `fleetopt sweep --purchases FILE "
+                     "--purchases FILE`"}
+
+
 def _repeated_in(order) -> str | None:
     """The first parameter of one value that ``order`` (the parser's, one entry per use) holds twice."""
     seen: set[str] = set()
@@ -83,6 +89,7 @@ def _repeated_in(order) -> str | None:
             names = " / ".join([max(param.opts, key=len), *param.secondary_opts])
             if flag:
                 return f"{names} is given more than once: give one of them once"
-            return f"{names} is given more than once: it takes one value (only the last would be used)"
+            return (f"{names} is given more than once: it takes one value (only the last would be used)"
+                    + _INSTEAD.get(param.name, ""))
         seen.add(param.name)
     return None
