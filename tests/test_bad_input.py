@@ -1320,6 +1320,24 @@ def test_a_date_set_where_a_quarter_goes_names_its_quarter():
                      "mapping (got a value of type date); write the quarter it falls in, 2027Q1")  # fmt: skip
 
 
+def test_a_notebook_s_array_is_an_edit_s_list_and_a_series_is_told_how_to_be_one():
+    """fo.edit(..., {"...power_capacity_mw": np.full(12, 15.0)}) was refused ("got a value of type
+    ndarray") where the same list was taken: a 1-D array is the list it holds. A pandas Series, whose
+    index no model field reads, is told how to give its values (it was told nothing)."""
+    import pandas as pd
+
+    from fleetopt import api
+    from fleetopt.errors import InputError
+
+    field = "sites.finland.power_capacity_mw"
+    as_array = api.edit("twosite", {field: np.full(12, 15.0)})
+    as_list = api.edit("twosite", {field: [15.0] * 12})
+    assert as_array.content_hash == as_list.content_hash
+    with pytest.raises(InputError, match=r"\(got a value of type Series\); give its values as a list, "
+                       r"value\.tolist\(\), or by key, value\.to_dict\(\)$"):  # fmt: skip
+        api.edit("twosite", {field: pd.Series(np.full(12, 15.0))})
+
+
 def test_a_date_key_in_an_edit_names_its_quarter_as_in_a_model_file():
     """fo.edit("lab", {"...power_capacity_mw.steps": {"2027-01-01": 60}}) said "'2027-01-01' is not a
     quarter" without the quarter meant, which a model file's date key (unquoted: a YAML date) names."""

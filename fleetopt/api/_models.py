@@ -105,7 +105,8 @@ def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> L
     is, for :func:`solve` and the others:
     ``fo.edit("tiny", {"contracts.lab-a-training.price_usd_per_gpu_hour": 3.0})``. A field is
     named by its path as `fleetopt validate` names it (a list's item by its position from 0:
-    ``"fleet.0.gpus"``); None removes a field, so its default applies. A mapping set on a block
+    ``"fleet.0.gpus"``); a value is a number, text, true/false, a list (a 1-D NumPy array is the list
+    it holds) or a mapping; None removes a field, so its default applies. A mapping set on a block
     changes only the fields it names (``{"risk": {"price_volatility_annual": 0.5}}`` keeps the
     other risk factors; a JSON merge patch); to replace a block whole, remove it (None) in one edit
     and set it in the next (an empty mapping, ``{"contracts": {}}``, changes nothing), or give

@@ -462,9 +462,13 @@ def _plain(where: str | tuple, value: Any) -> Any:
         return {str(k): _plain(where, v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(where, v) for v in value]
+    if isinstance(value, np.ndarray) and value.ndim == 1:  # a notebook's list of numbers
+        return [_plain(where, v) for v in value.tolist()]
     # a date (YAML reads --set horizon.start=2026-07-01 as one): the model's dates are quarters
     hint = ""
     if isinstance(value, datetime.date):
         hint = f"; write the quarter it falls in, {quarter_of_date(value)}"
+    elif hasattr(value, "tolist"):  # a pandas Series (its index is no model field) or an array of 2 axes
+        hint = "; give its values as a list, value.tolist(), or by key, value.to_dict()"
     raise InputError(f"{where}: a value must be a number, text, true/false, a list or a mapping "
                      f"(got a value of type {type(value).__name__}){hint}")  # fmt: skip
