@@ -896,3 +896,15 @@ def test_an_unknown_run_points_a_notebook_to_its_listing_and_the_terminal_to_its
     assert code == 2 and err.rstrip().endswith("registry.sqlite: see `fleetopt runs`")
     code, _, err = run_cli("evaluate", "--plans", "nope")
     assert code == 2 and err.rstrip().endswith("not a run id: see `fleetopt runs`")
+
+
+def test_a_list_of_no_runs_says_what_it_listed(here):
+    """fo.runs(model="twosit") warns of the typo, and its table read "No runs recorded" beside runs of
+    other models: it names the model and kind it listed by."""
+    api.write_solve_run(api.solve("tiny"), out=here / "base")
+    with pytest.warns(FleetoptWarning, match="did you mean 'tiny'"):
+        none = api.runs(model="tiny-x")
+    assert none._repr_markdown_().startswith("**No runs of model 'tiny-x' recorded**")
+    sweeps = api.runs(model="tiny", kind="sweep")._repr_html_()
+    assert sweeps.startswith("<p><b>No sweep runs of model &#x27;tiny&#x27; recorded</b></p>")
+    assert api.runs()._repr_markdown_().startswith("**Runs, newest first (1)**")

@@ -290,6 +290,9 @@ class RunList(list):
     figures (it showed a list of reprs, and ``pd.DataFrame(r.as_dict() for r in runs)`` had a
     column for every figure any run keeps)."""
 
+    model: str | None = None  # what :func:`runs` listed by, said where it found none
+    kind: str | None = None
+
     def runs_frame(self) -> pd.DataFrame:
         """A row per run, newest first, as the notebook's table lists it: ``id``, ``created_utc`` (a UTC
         timestamp), ``kind``, ``model`` (as shown: "tiny (edited: horizon.discount_rate_annual)"),
@@ -325,7 +328,12 @@ class RunList(list):
         return f"Key figures {basis_words(*bases.pop(), figures=('npv', 'cost') if costs else ('npv',))}."
 
     def _title(self) -> str:
-        return f"Runs, newest first ({len(self)})" if self else "No runs recorded"
+        """'Runs, newest first (3)'; of none, what was listed: 'No sweep runs of model 'twosit' recorded'
+        (it read 'No runs recorded' where the registry held runs of other models)."""
+        if self:
+            return f"Runs, newest first ({len(self)})"
+        of = f" of model {self.model!r}" if self.model is not None else ""
+        return f"No {f'{self.kind} ' if self.kind else ''}runs{of} recorded"
 
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the runs as `fleetopt runs` lists them, their key figures with
@@ -372,6 +380,7 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     if limit is not None:
         limit = limits.whole("limit", limit, 1)  # an int: SQLite refuses a numpy integer
     records = RunList(Registry().list(model=model, limit=limit, kind=kind))
+    records.model, records.kind = model, kind
     if model is not None and not records:
         _warn_of_other_models(model, kind)
     return records
