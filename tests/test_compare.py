@@ -2117,7 +2117,7 @@ def test_three_plans_are_ranked_with_the_leads_paired_error():
     2, 1, 3, 2 have sample variance 2/3, so the paired error is sqrt(2/3 / 4) = $408k (format_error:
     $410k); twice it, $816k, is below $2.0M: told apart. C is $1.0M below A in every scenario: no
     error. CVaR5 on 4 scenarios is the worst one: its lead has no standard error. Two plans, or plans
-    solved for least cost, are not ranked."""
+    solved for least cost without their per-scenario present cost, are not ranked."""
     from fleetopt.compare.comparison import Comparison
 
     a = np.array([10.0, 12.0, 14.0, 16.0]) * 1e6
@@ -2139,6 +2139,33 @@ def test_three_plans_are_ranked_with_the_leads_paired_error():
     assert two.rankings() == []
     comp.cost_plans = ["A"]
     assert comp.rankings() == []
+
+
+def test_three_cost_plans_are_ranked_by_their_present_cost_lowest_first():
+    """Three lab plans solved for least cost had no ranking (their NPVs rank nothing, and nothing ranked
+    them by cost). By hand, on 4 scenarios ($M of present cost): A 10, 12, 14, 16 (mean 13, costliest
+    16); B = A - 2, 1, 3, 2 (mean 11, costliest 14); C = A + 1 (mean 14, costliest 17). B costs $2.0M
+    less than A on average; the differences' sample variance 2/3 gives the paired error sqrt(2/3 / 4) =
+    $408k ($410k), twice it below $2.0M: told apart. C is $1.0M dearer than A in every scenario. The
+    costliest 5 % of 4 scenarios is one: no standard error."""
+    from fleetopt.compare.comparison import Comparison
+
+    a = np.array([10.0, 12.0, 14.0, 16.0]) * 1e6
+    cost = np.vstack([a, a - np.array([2.0, 1.0, 3.0, 2.0]) * 1e6, a + 1e6])
+    figures = pd.DataFrame({"A": [13e6, 16e6], "B": [11e6, 14e6], "C": [14e6, 17e6]},
+                           index=["present_cost_mean_usd", "present_cost_cvar95_usd"])  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B", "C"], figures, empty, empty, empty, 4, 0, cost_plans=["A", "B", "C"],
+                      cost_matrix=cost)  # fmt: skip
+    assert comp.rankings() == [
+        "by mean present cost, “B” leads ($11.0M), then “A” ($13.0M), then “C” ($14.0M, $1.0M dearer than "
+        "“A”). It costs $2.0M less on average than the runner-up, “A” (mean present cost), against a "
+        "standard error of the paired difference of $410k on the same 4 scenarios: beyond two standard "
+        "errors, so these scenarios tell the two apart",
+        "by CVaR95 present cost, “B” leads ($14.0M), then “A” ($16.0M), then “C” ($17.0M, $1.0M dearer than "
+        "“A”). It costs $2.0M less on average in the costliest 5 % of futures than the runner-up, “A” "
+        "(CVaR95 present cost); a tail of one scenario (the worst of 4) gives that lead no standard error",
+    ]
 
 
 def test_three_plans_whose_first_two_tie_are_not_said_to_lead():

@@ -72,14 +72,17 @@ from fleetopt.errors import InputError, user_path
 from fleetopt.evaluate.lead import Lead, lead_sentence, no_lead
 from fleetopt.evaluate.metrics import (
     BOOTSTRAP_DRAWS,
+    COST_RANK_COLUMNS,
+    EVALUATION_RANK_COLUMNS,
     NO_ERROR,
     NOISE_USD,
-    RANK_COLUMNS,
     SAME,
     WITHIN,
     WORSE,
     judged_side,
+    paired_cost_error,
     paired_npv_error,
+    rank_lead,
 )
 from fleetopt.runs import limits
 from fleetopt.runs.file_text import json_text
@@ -177,6 +180,8 @@ class Comparison:
     contract_differences: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
     # (plans, scenarios) NPV of each plan on the common scenarios, USD (the HTML page's charts)
     npv_matrix: np.ndarray | None = field(default=None, repr=False)
+    # (plans, scenarios) each pair's present cost, USD, where the plans are priced by it (cost plans)
+    cost_matrix: np.ndarray | None = field(default=None, repr=False)
     # the model every plan is evaluated under (the HTML page's definitions give its levels)
     data: ModelData | None = field(default=None, repr=False)
     # a what-if (:func:`compare_what_if`): the change the second plan, the first one's plan, runs under
@@ -353,39 +358,47 @@ class Comparison:
                 *self.rankings()]  # fmt: skip
 
     def rankings(self) -> list[str]:
-        """Of three plans or more solved for NPV, for mean NPV and then CVaR5 NPV: the plans from the
-        best down with their figures, and how sure the first place is, its lead over the runner-up
-        against the paired standard error of that lead on the same scenarios, in the words of a
-        sweep's pick and an evaluation's first plan (:func:`lead_sentence`): 'by mean NPV, “A” leads
-        ($12.63B), then “C” ($9.10B), then “B” ($8.46B). It leads the runner-up, “C”, by $3.53B of mean
-        NPV, against a standard error of the paired difference of $450M on the same 2,000 scenarios:
-        beyond two standard errors, so these scenarios tell the two apart'. Each later plan's verdict
-        is against the first alone, which left a reader of three plans to work out which of the later
-        two is better. None for two plans, plans solved for least cost (their NPVs rank nothing), or
-        where each scenario's NPVs are not known."""
-        if len(self.labels) < 3 or self.cost_plans or self.npv_matrix is None:
+        """Of three plans or more, for mean NPV and then CVaR5 NPV (plans solved for least cost: for
+        mean and then CVaR95 present cost, lower first): the plans from the best down with their
+        figures, and how sure the first place is, its lead over the runner-up against the paired
+        standard error of that lead on the same scenarios, in the words of a sweep's pick and an
+        evaluation's first plan (:func:`lead_sentence`): 'by mean NPV, “A” leads ($12.63B), then “C”
+        ($9.10B), then “B” ($8.46B). It leads the runner-up, “C”, by $3.53B of mean NPV, against a
+        standard error of the paired difference of $450M on the same 2,000 scenarios: beyond two
+        standard errors, so these scenarios tell the two apart'. Each later plan's verdict is against
+        the first alone, which left a reader of three plans to work out which of the later two is
+        better. None for two plans, or where each scenario's figures are not known."""
+        matrix, keys = ((self.cost_matrix, COST_RANK_COLUMNS.values()) if self.cost_plans
+                        else (self.npv_matrix, RANKED))  # fmt: skip
+        if len(self.labels) < 3 or matrix is None:
             return []
-        return [self._ranking(key) for key in RANKED if key in self.figures.index]
+        return [self._ranking(key, matrix) for key in keys if key in self.figures.index]
 
-    def _ranking(self, key: str) -> str:
-        """:meth:`rankings`' sentence of figure ``key`` (USD, higher better)."""
+    def _ranking(self, key: str, matrix: np.ndarray) -> str:
+        """:meth:`rankings`' sentence of figure ``key`` (USD: an NPV's, higher better; a present cost's,
+        lower better), ``matrix`` each plan's per-scenario NPV or present cost."""
+        prefer = {column: name for name, column in EVALUATION_RANK_COLUMNS.items()}[key]
+        cost = key in COST_RANK_COLUMNS.values()
         values = self.figures.loc[key, self.labels].to_numpy(dtype=float)
-        order = sorted(range(len(self.labels)), key=lambda m: (not math.isfinite(values[m]), -values[m]))
+        sign = 1.0 if cost else -1.0  # the best first: the lowest cost, the highest NPV
+        order = sorted(range(len(values)), key=lambda m: (not math.isfinite(values[m]), sign * values[m]))
+        error = paired_cost_error if cost else paired_npv_error
         first, second = order[:2]
-        se = paired_npv_error(key, self.npv_matrix[second], self.npv_matrix[first])
-        lead = Lead(self.labels[second], float(values[first] - values[second]), se)
+        se = error(key, matrix[second], matrix[first])
+        lead = Lead(self.labels[second], rank_lead(prefer, float(values[first]), float(values[second])), se)
         whom = f"the runner-up, {quoted(self.labels[second])}"
-        prefer = {column: name for name, column in RANK_COLUMNS.items()}[key]
         sure = lead_sentence(lead, prefer, self.n_scenarios, float(values[first]), (whom, "neither leads"))
         tied = no_lead(lead, prefer, float(values[first]))  # a tie or round-off: the sentence after says so
         shown = [f"{quoted(self.labels[first])}{'' if tied else ' leads'} ({format_usd(values[first])})",
                  f"{quoted(self.labels[second])} ({format_usd(values[second])})"]
         for above, m in pairwise(order[1:]):  # below the runner-up: each against the plan above it
-            se = paired_npv_error(key, self.npv_matrix[above], self.npv_matrix[m])
-            gap = f"{format_usd(values[above] - values[m])}{_two_errors_of(se, 'USD')}"
+            se = error(key, matrix[above], matrix[m])
+            gap = f"{format_usd(abs(values[above] - values[m]))}{_two_errors_of(se, 'USD')}"
             label, over = quoted(self.labels[m]), quoted(self.labels[above])
-            shown.append(f"{label} ({format_usd(values[m])}, {gap} below {over})")
-        return f"by {VERDICT[key]}, {', then '.join(shown)}.{sure.removesuffix('.')}"
+            behind = "dearer than" if cost else "below"
+            shown.append(f"{label} ({format_usd(values[m])}, {gap} {behind} {over})")
+        words = COST_VERDICT if cost else VERDICT
+        return f"by {words[key]}, {', then '.join(shown)}.{sure.removesuffix('.')}"
 
     def pick_at(self, pair: AgainstPick) -> tuple[int, int]:
         """The positions of ``pair``'s plan and of its pick among the plans compared."""

@@ -51,6 +51,7 @@ from fleetopt.evaluate.metrics import (
     LIMITED_LIABILITY,
     limited_liability_differs,
 )
+from fleetopt.evaluate.result_fields import PRESENT_COST
 from fleetopt.evaluate.sources import (
     solve_objective,
 )
@@ -100,6 +101,7 @@ def compare_plans(
         purchase_diff=purchases_against_first(data, plans, labels),
         contract_differences=contracts_against_first(data, plans, labels),
         npv_matrix=evaluated.result.npv_matrix,
+        cost_matrix=evaluated.result.outcomes.get(PRESENT_COST),
         data=data,
         n_scenarios=scenarios,
         seed=seed,
