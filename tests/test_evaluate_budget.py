@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pandas as pd
 import pytest
 import yaml
 from evaluate_builders import ALL_RISK, batch, plan_variants, rel_err, with_risk
@@ -16,8 +15,6 @@ from milp_builders import base_model, data_of, sku
 
 from fleetopt import api
 from fleetopt.evaluate.backend import c_compiler
-from fleetopt.evaluate.batch import solved_for
-from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.kernel.cpu import CpuKernel, cpu_kernel
 from fleetopt.evaluate.result_fields import PRESENT_COST, RESULT_FIELDS
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
@@ -82,23 +79,14 @@ def test_both_builds_of_the_kernel_hold_the_budget_on_real_cash(levelized_plan, 
 
 
 @pytest.fixture(scope="module")
-def lab_cost_solve():
-    return api.solve("lab", objective="cost", mip_gap=0.05)
-
-
-def lab_with_floor(result, floor_usd: float):
-    """`lab`'s cost plan and its variants under every risk factor, the budget floor at ``floor_usd``."""
+def lab_tight():
+    """`lab`'s cost plan and its variants under every risk factor, the budget floor raised to $1.85B,
+    near the plan's lowest real cash on the forecast: its futures draw on the liquidity rules."""
+    result = api.solve("lab", objective="cost", mip_gap=0.05)
     d = with_risk(yaml.safe_load(bundled_model_path("lab").read_text(encoding="utf-8")), **ALL_RISK)
-    d["finance"]["min_cash_usd"] = floor_usd
+    d["finance"]["min_cash_usd"] = 1.85e9
     data = data_of(d)
     return data, batch(data, *plan_variants(result.data, result.plan))
-
-
-@pytest.fixture(scope="module")
-def lab_tight(lab_cost_solve):
-    """The floor raised to $1.85B, near the plan's lowest real cash on the forecast: its futures draw on
-    the liquidity rules."""
-    return lab_with_floor(lab_cost_solve, 1.85e9)
 
 
 @needs_cc
@@ -126,20 +114,3 @@ def test_the_npv_plans_are_simulated_as_before(lab_tight):
     real = simulate(replace(SimulationConstants.from_data(data), present_cost=True), plans, scen)["min_cash"]
     assert not plain["sold"].any()
     assert (plain["min_cash"] >= real).all() and (plain["min_cash"] > real).any()
-
-
-def test_an_evaluation_asked_for_the_present_cost_runs_the_plans_as_cost_plans(lab_cost_solve):
-    """engine.evaluate(..., present_cost=True) of plans their source did not mark as solved for least cost
-    (compare's, a cost sweep's candidates) runs them exactly as plans so marked: the budget on real cash
-    and policy rule 0's projection of the forecast's real cash too (batch.solved_for), where the
-    projection kept the market revenue; the caller's batch is left as it was. With the floor at $2.1B,
-    three of lab's five plans defer orders in 64 % of 200 futures."""
-    data, plans = lab_with_floor(lab_cost_solve, 2.1e9)
-    marked = solved_for(plans, "cost")
-    assert not plans.solved_for_cost and marked.solved_for_cost
-    assert (marked.forecast_cash_flow < plans.forecast_cash_flow).any()
-    want = evaluate(data, marked, 200, 6, backend="numpy").metrics
-    got = evaluate(data, plans, 200, 6, backend="numpy", present_cost=True).metrics
-    assert want["deferred_share"].gt(0).any()  # rule 0 acts: its projection matters
-    pd.testing.assert_frame_equal(got, want)
-    assert not plans.solved_for_cost

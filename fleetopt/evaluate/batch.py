@@ -69,17 +69,12 @@ def solved_for(batch: PlanBatch, objective: str | None) -> PlanBatch:
     """``batch`` with its plans marked solved for least cost where ``objective`` (their solve's) is
     "cost", so that an evaluation computes their present cost (``PlanBatch.solved_for_cost``) and
     holds their budget on real cash: policy rule 0 then projects the forecast's change in real cash,
-    its change in cash less its market revenue (formulation §5.10). A new batch: ``batch`` is left as
-    it was (a caller's, which engine.evaluate(..., present_cost=True) marks for its own run)."""
-    if objective != "cost" or batch.solved_for_cost:
-        return batch
-
-    def on_real_cash(plans: PlanBatch) -> PlanBatch:
-        real = plans.forecast_cash_flow - plans.market_revenue.sum(axis=(1, 2, 3))
-        return replace(plans, forecast_cash_flow=real)
-
-    slipped = {d: on_real_cash(plans) for d, plans in batch.slipped.items()}
-    return replace(on_real_cash(batch), slipped=slipped, solved_for_cost=True)
+    its change in cash less its market revenue (formulation §5.10)."""
+    if objective == "cost" and not batch.solved_for_cost:
+        for plans in (batch, *batch.slipped.values()):
+            plans.forecast_cash_flow = plans.forecast_cash_flow - plans.market_revenue.sum(axis=(1, 2, 3))
+    batch.solved_for_cost = objective == "cost"
+    return batch
 
 
 COMPILE_CHUNK = 512  # plans compiled at once: bounds the temporaries (~1 MB per plan on `neocloud`)

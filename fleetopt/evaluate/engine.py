@@ -30,7 +30,6 @@ import pandas as pd
 from fleetopt.core.data import ModelData
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.backend_choice import choose_backend
-from fleetopt.evaluate.batch import solved_for
 from fleetopt.evaluate.chunking import backend_chunk_sizes
 from fleetopt.evaluate.chunks import ChunkSpec, plan_chunks
 from fleetopt.evaluate.local_executor import LocalExecutor
@@ -105,7 +104,6 @@ def evaluate(
                                  record, folder)  # fmt: skip
     if present_cost is None:
         present_cost = plans.solved_for_cost
-    plans = solved_for(plans, "cost" if present_cost else None)  # priced as a cost plan: budget on real cash
     spec = ChunkSpec(n_scenarios, seed, scenario_chunk, deterministic, keep_matrix, tuple(record), kernel,
                      keep_outcomes, on_disk, present_cost, data.policy.prepay_borrowing_base)  # fmt: skip
     kept = []

@@ -18,7 +18,7 @@ import numpy as np
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_count, format_percent, format_usd, listed
-from fleetopt.evaluate.batch import compile_plans, solved_for, with_buffers
+from fleetopt.evaluate.batch import compile_plans, with_buffers
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet, forecast_scenario, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -63,7 +63,7 @@ def cancelled_shares(data: ModelData, plans: PlanBatch, scen: ScenarioSet) -> np
     """(P, S, T) share of each quarter's order (the part the policy may defer, ``order_deposit``)
     that each scenario cancels, read from the deposits forfeited the next quarter (a deferred order
     is cancelled the quarter after it was due). Each scenario runs on its delivery slip's variant."""
-    consts = SimulationConstants.for_plans(data, plans)  # a cost plan's budget on real cash
+    consts = SimulationConstants.from_data(data)
 
     def run(variant: PlanBatch, block: ScenarioSet, _slip) -> dict:
         forfeited = np.zeros((variant.P, block.S, consts.T + 1))
@@ -83,18 +83,16 @@ def cancelled_shares(data: ModelData, plans: PlanBatch, scen: ScenarioSet) -> np
 
 
 def nearly_always_cancelled(data: ModelData, plan: Plan, buffer: float | None, seed: int,
-                            n_scenarios: int, objective: str | None = None) -> CancelledOrders:  # fmt: skip
+                            n_scenarios: int) -> CancelledOrders:  # fmt: skip
     """The orders of ``plan``, run with ``buffer`` (USD; None: the model's), cancelled in at least
-    NEARLY_ALWAYS of scenarios ``0 .. n - 1`` of ``seed`` (n: ``n_scenarios``, at most MOST_SCENARIOS);
-    ``objective``: what the plan was solved for ("cost": its budget on real cash, as its evaluation's)."""
-    batch = solved_for(with_buffers(compile_plans(data, [plan], ["plan"]), [buffer]), objective)
+    NEARLY_ALWAYS of scenarios ``0 .. n - 1`` of ``seed`` (n: ``n_scenarios``, at most MOST_SCENARIOS)."""
+    batch = with_buffers(compile_plans(data, [plan], ["plan"]), [buffer])
     n = min(n_scenarios, MOST_SCENARIOS)
     whole = np.zeros(data.T)
     for start in range(0, n, BLOCK):
         scen = generate_scenarios(data, seed, start, min(start + BLOCK, n))
         whole += (cancelled_shares(data, batch, scen)[0] >= WHOLE).sum(axis=0)
     forecast = with_buffers(compile_plans(data, [plan], ["plan"], slips=False), [buffer])
-    forecast = solved_for(forecast, objective)
     on_forecast = cancelled_shares(data, forecast, forecast_scenario(data))[0, 0] >= WHOLE
     share = whole / n
     orders = tuple(CancelledOrder(data.quarter_labels[t], float(batch.order_capex[0, t]),

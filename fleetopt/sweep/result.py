@@ -516,8 +516,7 @@ class SweepResult:
         if self.found_cancelled is not None and self.found_cancelled[0] == label:  # found as it was made
             return self.found_cancelled[1]
         return nearly_always_cancelled(self.data, self.plan(label), self._buffer(label),
-                                       self.evaluation.seed, self.evaluation.n_scenarios,
-                                       self.rule.objective)  # fmt: skip
+                                       self.evaluation.seed, self.evaluation.n_scenarios)  # fmt: skip
 
     def _risk_left(self) -> str:
         """' It still breaches a covenant in 83.7% of the scenarios; the lowest of any candidate is

@@ -780,7 +780,7 @@ def _cancelled_by(data, candidate: Candidate, row: pd.Series, settings: dict) ->
     if not cancels_often(row):
         return None
     return nearly_always_cancelled(data, candidate.plan, candidate.liquidity_buffer_usd, settings["seed"],
-                                   settings["n_scenarios"], settings.get("objective"))  # fmt: skip
+                                   settings["n_scenarios"])  # fmt: skip
 
 
 def _without_orders(data, feasible: list[Candidate], pick: int, found: CancelledOrders | None,
