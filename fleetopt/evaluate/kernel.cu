@@ -184,10 +184,12 @@ FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_
 typedef struct {
     fo_bits short_quarters;  // quarters this pair may lack power
     fo_bits live;  // contracts taken and not yet ended
-    // cash: a cost plan's real cash (FO_PRESENT_COST: less the market revenue to date, the GPUs' own use, which
-    // no one pays: formulation §5.10), which the liquidity rules, the liquidity default and min_cash read;
-    // prev_cash: the statements' cash, the NPV's (a cost plan's market revenue to date is prev_cash - cash)
+    // cash: a cost plan's real cash (FO_PRESENT_COST: less the market revenue to date, `imputed`), which the
+    // liquidity rules, the liquidity default and min_cash read; prev_cash: the statements' cash, the NPV's
     double cash, prev_cash, revolver, npv, min_cash;
+#if FO_PRESENT_COST
+    double imputed;  // the market revenue to date: the GPUs' own use, which no one pays (formulation §5.10)
+#endif
 #if !FO_GPU_CODE
     double util;  // on a GPU: FO_UTIL
 #endif
@@ -1559,6 +1561,9 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     for (int j = 0; j < FO_FB; ++j) st->base_less[j] = 0.0;
 #endif
     st->cash = st->prev_cash = opening_cash;
+#if FO_PRESENT_COST
+    st->imputed = 0.0;
+#endif
     st->revolver = st->npv = st->taxable = 0.0;
     st->loss_pool = opening_loss_pool;  // 0 without loss carry-forward (the schema's rule)
     FO_UTIL(st) = 0.0;
@@ -1698,7 +1703,6 @@ typedef struct {
     double base_need;  // the collateral the GPU-secured balances need at the end of the quarter (FO_BASE)
 #if FO_PRESENT_COST
     double cost;  // capex paid less the disposals' and distress sales' proceeds, plus interest (the present cost's)
-    double held;  // the statements' cash: the real cash plus the market revenue to date
 #endif
 #if FO_BASE_PREPAY
     double less_prepaid[FO_FB];  // per base slot, the planned prepayment the pair's balance left short (rule 6)
@@ -2053,9 +2057,6 @@ FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo
         fin.cost = fin.cost - (fin.cash - unsold);  // the sales' proceeds
 #endif
     }
-#if FO_PRESENT_COST  // the market revenue to date: last quarter's (prev_cash less cash), then this quarter's
-    fin.held = fin.cash + ((st->prev_cash - st->cash) + ops->market_revenue);
-#endif
     st->revolver = fin.revolver;
     st->cash = fin.cash;
     return fin;
@@ -2064,14 +2065,9 @@ FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo
 // the first liquidity default ends the shareholders' claim: the cash the company held is lost to them
 // (npv_limited, and npv_accelerated where no uncured breach came before); the lenders' side of it
 // (fo_debt_at_default). "Not yet" as the negation of fo_finish's test, so that the slots are written on
-// every path, NaN cash too. Then the discounted change in the statements' cash (`held`: a cost plan's with its
-// market revenue to date, FO_HELD_CASH) is added to the NPV, and the lowest cash (a cost plan's real cash) kept
-#if FO_PRESENT_COST
-#define FO_HELD_CASH(fin, st) ((fin).held)
-#else
-#define FO_HELD_CASH(fin, st) ((st)->cash)
-#endif
-FO_DEVICE void fo_count_cash(FO_PARAMS, long long p, long long s, int t, const double* q, double held, fo_state* st)
+// every path, NaN cash too. Then the discounted change in cash (the statements', a cost plan's with its
+// market revenue to date) is added to the NPV, and the lowest cash (a cost plan's real cash) kept
+FO_DEVICE void fo_count_cash(FO_PARAMS, long long p, long long s, int t, const double* q, fo_state* st)
 {
     const double cash = st->cash;
     if (cash < default_below && !(st->min_cash < default_below)) {
@@ -2080,6 +2076,11 @@ FO_DEVICE void fo_count_cash(FO_PARAMS, long long p, long long s, int t, const d
         fo_debt_at_default(FO_ARGS, p, s, t, q, cash, st->revolver, st, out_debt_at_default, out_uncovered_debt);
     }
     st->min_cash = fo_min(st->min_cash, cash);
+#if FO_PRESENT_COST
+    const double held = cash + st->imputed;
+#else
+    const double held = cash;
+#endif
     st->npv = st->npv + FO_LOAD(discount + t) * (held - st->prev_cash);
     st->prev_cash = held;
 }
@@ -2213,7 +2214,10 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     const fo_taken tk = FO_LIQUIDITY ? fo_orders(FO_ARGS, p, s, t, flags, q, sq, st) : fo_nothing_taken();
     const fo_operations ops = fo_quarter_operations(FO_ARGS, p, s, t, q, flags, alive, st, &tk, sq);
     const fo_finance fin = fo_financing(FO_ARGS, p, s, t, flags, q, sq, before, &ops, &tk, st);
-    fo_count_cash(FO_ARGS, p, s, t, q, FO_HELD_CASH(fin, st), st);
+#if FO_PRESENT_COST
+    st->imputed = st->imputed + ops.market_revenue;
+#endif
+    fo_count_cash(FO_ARGS, p, s, t, q, st);
 #if FO_PRESENT_COST  // the quarter's cost, discounted, in the pair's slot (simulate._Totals.add_discounted_cost)
     out_present_cost[p * S + s] = out_present_cost[p * S + s] + FO_LOAD(discount + t) * (ops.opex + fin.cost);
 #endif
