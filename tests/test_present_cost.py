@@ -70,9 +70,7 @@ def test_a_scenario_s_present_cost_worked_by_hand(levelized_case):
 
 def test_the_present_cost_is_asked_for_and_changes_no_other_result(levelized_case):
     """Without ``present_cost`` the simulation returns no present cost, and with it every other
-    result keeps its bits (the NPV path is the one it was) but the lowest cash, which is then the
-    budget's real cash (tests/test_evaluate_budget.py): $1B less the $20,000 and $24,000 of GPUs
-    bought, plus the $750 of the half GPU sold, in every scenario (no opex, power or interest)."""
+    result keeps its bits: the NPV path is the one it was."""
     data, plans, _ = levelized_case
     scen = generate_scenarios(data, 3, 0, 40)
     consts = SimulationConstants.from_data(data)
@@ -80,10 +78,7 @@ def test_the_present_cost_is_asked_for_and_changes_no_other_result(levelized_cas
     with_cost = simulate(replace(consts, present_cost=True), plans, scen)
     assert PRESENT_COST not in plain
     for field in RESULT_FIELDS:
-        if field != "min_cash":
-            np.testing.assert_array_equal(with_cost[field], plain[field], err_msg=field)
-    scale = scen.factors["resale_factor"][:, 1]  # the half GPU's sale at the scenario's resale value
-    np.testing.assert_allclose(with_cost["min_cash"][0], 1e9 - 44_000.0 + 750.0 * scale, rtol=1e-15)
+        np.testing.assert_array_equal(with_cost[field], plain[field], err_msg=field)
 
 
 @pytest.fixture(scope="module")
@@ -103,21 +98,6 @@ def test_the_forecast_reproduces_the_cost_solve_s_present_cost(lab_cost_run):
     for column in ("present_cost_mean_usd", "present_cost_p95_usd", "present_cost_cvar95_usd"):
         assert metrics[column].iloc[0] == pytest.approx(solved, rel=1e-6), column
     assert np.isnan(metrics["present_cost_mean_se_usd"].iloc[0])  # one scenario measures no spread
-
-
-def test_the_forecast_reproduces_the_solve_s_lowest_real_cash(lab_cost_run):
-    """`fleetopt evaluate --plans RUN --deterministic` of `lab`'s cost solve: its lowest cash is the
-    solve's lowest cash less the market revenue to date, to 1e-6, and so is its room above the budget
-    floor (tests/test_evaluate_budget.py: the budget on real cash); no policy reaction and no default."""
-
-    summary = json.loads((lab_cost_run / "summary.json").read_text())
-    solved = summary["min_cash_without_market_revenue_usd"]
-    metrics = api.evaluate(lab_cost_run, deterministic=True).result.metrics.iloc[0]
-    assert metrics["expected_min_cash_usd"] == pytest.approx(solved, rel=1e-6)
-    floor = 250e6  # models/lab.yaml's finance.min_cash_usd
-    assert metrics["expected_min_cash_usd"] - floor == pytest.approx(solved - floor, rel=1e-6)
-    assert metrics["default_probability"] == 0.0
-    assert metrics["deferred_share"] == metrics["sold_share"] == 0.0
 
 
 def test_a_cost_solve_in_memory_is_evaluated_as_its_run_is(tmp_path):

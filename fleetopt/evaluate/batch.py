@@ -67,12 +67,7 @@ def with_buffers(batch: PlanBatch, buffers: list | None) -> PlanBatch:
 
 def solved_for(batch: PlanBatch, objective: str | None) -> PlanBatch:
     """``batch`` with its plans marked solved for least cost where ``objective`` (their solve's) is
-    "cost", so that an evaluation computes their present cost (``PlanBatch.solved_for_cost``) and
-    holds their budget on real cash: policy rule 0 then projects the forecast's change in real cash,
-    its change in cash less its market revenue (formulation §5.10)."""
-    if objective == "cost" and not batch.solved_for_cost:
-        for plans in (batch, *batch.slipped.values()):
-            plans.forecast_cash_flow = plans.forecast_cash_flow - plans.market_revenue.sum(axis=(1, 2, 3))
+    "cost", so that an evaluation computes their present cost (``PlanBatch.solved_for_cost``)."""
     batch.solved_for_cost = objective == "cost"
     return batch
 

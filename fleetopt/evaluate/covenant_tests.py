@@ -56,11 +56,10 @@ def base_cure_order(collateral_weight: np.ndarray) -> list[int]:
 
 
 def covenants_missed(consts, t: int, flows: dict, ebitda: Any, step: QuarterFinance, base: dict | None,
-                     xp: Any, cash: Any) -> Any:  # fmt: skip
+                     xp: Any) -> Any:  # fmt: skip
     """(P, S) the covenants quarter ``t`` misses (fleetopt/core/covenants.py): a sum of their kinds'
     bits, 0 where none is; None where none is tested in ``t``. ``base``: the borrowing base's
-    quantities (:func:`borrowing_base`); ``cash``: the statements' cash at the end of ``t``, which the
-    MILP's covenants test (a cost plan's with its market revenue to date: ``step.cash`` is its real cash)."""
+    quantities (:func:`borrowing_base`)."""
     window = consts.covenant_window
     quarter = {"ebitda": ebitda, "debt_service": step.debt_service, "interest": step.interest,
                "ebitda_less_tax": ebitda - step.tax}  # fmt: skip
@@ -70,9 +69,9 @@ def covenants_missed(consts, t: int, flows: dict, ebitda: Any, step: QuarterFina
     tests = [test for test in consts.covenants if test.tested[t]]
     if not tests:
         return None
-    values = {"debt": step.debt, "cash": cash, **(base or {})}
+    values = {"debt": step.debt, "cash": step.cash, **(base or {})}
     if any(test.kind.numerator == "net_debt" for test in tests):
-        values["net_debt"] = net_debt(step.debt, cash, xp)
+        values["net_debt"] = net_debt(step.debt, step.cash, xp)
     for name in FLOWS:
         values[name] = window_mean(flows[name], window) if window > 1 else quarter[name]
     missed = None  # one kind per test, so the sum of their bits is the mask

@@ -25,10 +25,7 @@ def quarter_financing(consts, state: FinanceState, pl, sc, t: int, ebitda: Any,
     with the policy's changes (``taken``: GPUs taken out, deferred payments; the prepayment rule
     within the borrowing base's room, :func:`_base_room`). ``paid``: the customers' payments besides
     revenue (:func:`~fleetopt.evaluate.contract_book.contract_payments`; None: none), cash that is
-    not income: it enters with the investing flows, as their negative. For plans solved for least
-    cost (``consts.present_cost``) the quarter's market revenue (``parts``') is income that is not
-    cash, entering them as positive: the cash the step, the policy and the liquidity default read is
-    the budget's real cash (docs/evaluation.md, "Cash"). ``parts`` (a watched path's):
+    not income: it enters with the investing flows, as their negative. ``parts`` (a watched path's):
     given the capex paid and those two cash flows, ``disposal_proceeds`` and ``contract_payments``,
     which no statement line shows, and the ``depreciation`` and ``gain`` (disposals', and the quarter
     before's distress sales') the tax reads."""
@@ -57,8 +54,6 @@ def quarter_financing(consts, state: FinanceState, pl, sc, t: int, ebitda: Any,
             gain = reusing(gain, xp.add, gain, sale_gain)  # a difference made above
     if paid is not None:
         investing = investing - paid
-    if consts.present_cost:  # a lab's market revenue values its GPUs' own use: income no one pays
-        investing = investing + parts["market_revenue"]
     if parts is not None:
         parts["capex"] = capex
         parts["disposal_proceeds"] = cash_proceeds if any_proceeds else 0.0

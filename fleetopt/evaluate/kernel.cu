@@ -184,12 +184,7 @@ FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_
 typedef struct {
     fo_bits short_quarters;  // quarters this pair may lack power
     fo_bits live;  // contracts taken and not yet ended
-    // cash: a cost plan's real cash (FO_PRESENT_COST: less the market revenue to date, `imputed`), which the
-    // liquidity rules, the liquidity default and min_cash read; prev_cash: the statements' cash, the NPV's
     double cash, prev_cash, revolver, npv, min_cash;
-#if FO_PRESENT_COST
-    double imputed;  // the market revenue to date: the GPUs' own use, which no one pays (formulation §5.10)
-#endif
 #if !FO_GPU_CODE
     double util;  // on a GPU: FO_UTIL
 #endif
@@ -256,7 +251,6 @@ typedef struct {
     double gpus_used;  // sold in the market plus delivered under contracts
 #if FO_PRESENT_COST
     double opex;  // electricity, fixed costs and penalties: revenue less EBITDA (the present cost's)
-    double market_revenue;  // income that is not cash: the budget's real cash is without it
 #endif
 } fo_operations;
 
@@ -1132,7 +1126,6 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     out.gpus_used = sold_gpus + contracts.gpus;
 #if FO_PRESENT_COST
     out.opex = (electricity + fixed) + contracts.penalty;
-    out.market_revenue = market_revenue;
 #endif
     return out;
 }
@@ -1294,7 +1287,6 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
     out.gpus_used = sold_gpus + contracts.gpus;
 #if FO_PRESENT_COST
     out.opex = electricity * FO_SQ(ef, electricity_factor, t) + fixed;
-    out.market_revenue = market_revenue;
 #endif
     return out;
 }
@@ -1561,9 +1553,6 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     for (int j = 0; j < FO_FB; ++j) st->base_less[j] = 0.0;
 #endif
     st->cash = st->prev_cash = opening_cash;
-#if FO_PRESENT_COST
-    st->imputed = 0.0;
-#endif
     st->revolver = st->npv = st->taxable = 0.0;
     st->loss_pool = opening_loss_pool;  // 0 without loss carry-forward (the schema's rule)
     FO_UTIL(st) = 0.0;
@@ -1665,7 +1654,6 @@ FO_DEVICE void fo_idle_market(FO_PARAMS, long long p, long long s, int t, int ma
     ops->gpus_used = ops->gpus_used + gpus;
 #if FO_PRESENT_COST
     ops->opex = ops->opex + extra * ef;
-    ops->market_revenue = ops->market_revenue + earned;
 #endif
 }
 
@@ -2016,17 +2004,13 @@ FO_DEVICE void fo_draw_or_repay_revolver(FO_PARAMS, fo_finance* fin)
 // interest, repayments, tax, cash, the prepayment rule, the revolver; updates the pair's cash, revolver,
 // tax losses and balances
 FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const double* q,
-                                  const fo_scenario_quarter* sq, fo_bits before, const fo_operations* ops,
-                                  const fo_taken* tk, fo_state* st)
+                                  const fo_scenario_quarter* sq, fo_bits before, double ebitda, const fo_taken* tk,
+                                  fo_state* st)
 {
     fo_finance fin;
-    const double ebitda = ops->ebitda;
     double depreciation_less_gain, capex_less_proceeds = 0.0;
     double outflow = fo_investing_flows(FO_ARGS, p, s, t, flags, q, sq, before, tk, st, &depreciation_less_gain,
                                         &capex_less_proceeds);
-#if FO_PRESENT_COST  // a lab's market revenue values its GPUs' own use: income no one pays (financing.quarter_financing)
-    outflow = outflow + ops->market_revenue;
-#endif
     // refinanced bullets: the spread of new borrowing too (read here, by the pairs that need it:
     // few quarters do, and a field of the scenario quarter would hold a register in every one)
     const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
@@ -2065,8 +2049,7 @@ FO_DEVICE fo_finance fo_financing(FO_PARAMS, long long p, long long s, int t, fo
 // the first liquidity default ends the shareholders' claim: the cash the company held is lost to them
 // (npv_limited, and npv_accelerated where no uncured breach came before); the lenders' side of it
 // (fo_debt_at_default). "Not yet" as the negation of fo_finish's test, so that the slots are written on
-// every path, NaN cash too. Then the discounted change in cash (the statements', a cost plan's with its
-// market revenue to date) is added to the NPV, and the lowest cash (a cost plan's real cash) kept
+// every path, NaN cash too. Then the discounted change in cash is added to the NPV, and the lowest cash kept
 FO_DEVICE void fo_count_cash(FO_PARAMS, long long p, long long s, int t, const double* q, fo_state* st)
 {
     const double cash = st->cash;
@@ -2075,14 +2058,9 @@ FO_DEVICE void fo_count_cash(FO_PARAMS, long long p, long long s, int t, const d
         if (!(st->breach & FO_UNCURED)) out_npv_accelerated[p * S + s] = out_npv_limited[p * S + s];
         fo_debt_at_default(FO_ARGS, p, s, t, q, cash, st->revolver, st, out_debt_at_default, out_uncovered_debt);
     }
+    st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
+    st->prev_cash = cash;
     st->min_cash = fo_min(st->min_cash, cash);
-#if FO_PRESENT_COST
-    const double held = cash + st->imputed;
-#else
-    const double held = cash;
-#endif
-    st->npv = st->npv + FO_LOAD(discount + t) * (held - st->prev_cash);
-    st->prev_cash = held;
 }
 
 #if FO_R > 0
@@ -2136,7 +2114,7 @@ FO_DEVICE void fo_covenant_quantities(FO_PARAMS, long long s, int t, const doubl
     value[7] = 0.0;  // read by no test
 #endif
     value[1] = fo_debt(q, st, fin->revolver);
-    value[4] = st->prev_cash;  // the statements' cash, the MILP's (fo_count_cash: a cost plan's real cash + imputed)
+    value[4] = fin->cash;
 #if FO_BASE
     value[5] = fin->base_need - st->order_share_due * FO_Q(FO_Q_LTV_COLLATERAL);
     value[6] = fo_collateral(q, tk) * FO_SCEN(resale_factor, t, s);
@@ -2188,7 +2166,7 @@ FO_DEVICE void fo_covenants(FO_PARAMS, long long p, long long s, int t, const do
     const double left = fo_debt_at_default(FO_ARGS, p, s, t, q, fin->cash, fin->revolver, st, out_debt_at_uncured_breach,
                                            out_uncovered_debt_at_uncured_breach);
     const double d = FO_LOAD(discount + t);
-    if (!(st->min_cash < default_below)) out_npv_accelerated[p * S + s] = (st->npv - d * st->prev_cash) + d * left;
+    if (!(st->min_cash < default_below)) out_npv_accelerated[p * S + s] = (st->npv - d * fin->cash) + d * left;
 }
 #endif
 
@@ -2213,10 +2191,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #endif
     const fo_taken tk = FO_LIQUIDITY ? fo_orders(FO_ARGS, p, s, t, flags, q, sq, st) : fo_nothing_taken();
     const fo_operations ops = fo_quarter_operations(FO_ARGS, p, s, t, q, flags, alive, st, &tk, sq);
-    const fo_finance fin = fo_financing(FO_ARGS, p, s, t, flags, q, sq, before, &ops, &tk, st);
-#if FO_PRESENT_COST
-    st->imputed = st->imputed + ops.market_revenue;
-#endif
+    const fo_finance fin = fo_financing(FO_ARGS, p, s, t, flags, q, sq, before, ops.ebitda, &tk, st);
     fo_count_cash(FO_ARGS, p, s, t, q, st);
 #if FO_PRESENT_COST  // the quarter's cost, discounted, in the pair's slot (simulate._Totals.add_discounted_cost)
     out_present_cost[p * S + s] = out_present_cost[p * S + s] + FO_LOAD(discount + t) * (ops.opex + fin.cost);
@@ -2301,7 +2276,7 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * end;
     // else written in the default's quarter; limited liability at the end: worth nothing, not less
     if (!(st->min_cash < default_below)) {
-        out_npv_limited[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * fo_max(end, -st->prev_cash);
+        out_npv_limited[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * fo_max(end, -st->cash);
         out_debt_at_default[idx] = out_uncovered_debt[idx] = 0.0;
         // no event of default of either kind: as npv_limited (else written at the first)
         if (!(st->breach & FO_UNCURED)) out_npv_accelerated[idx] = out_npv_limited[idx];

@@ -268,7 +268,7 @@ def scenario_path(data: ModelData, plan: PlanBatch, seed: int, scenario: int) ->
 
 def path_in(data: ModelData, plan: PlanBatch, scen: ScenarioSet, seed: int) -> ScenarioPath:
     """Plan ``plan`` (a batch of one) in ``scen`` (one scenario, of ``seed``), quarter by quarter."""
-    consts = SimulationConstants.for_plans(data, plan)
+    consts = SimulationConstants.from_data(data)
     seen: list[dict] = []
     out = by_slip(lambda p, s, _slip: simulate(consts, p, s, watch=lambda t, v: seen.append(_quarter(v))),
                   plan, scen)  # fmt: skip

@@ -4,6 +4,8 @@ charts of a report, simulated by the evaluation's own NumPy code.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fleetopt.core.data import ModelData
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import generate_scenarios
@@ -22,5 +24,5 @@ def sample_runs(
     scenarios[, quarters]) arrays: for the charts of a report, in one piece (the same figures
     :func:`evaluate` reduces)."""
     scenarios = generate_scenarios(data, seed, start, start + n_scenarios)
-    consts = SimulationConstants.for_plans(data, plans)
+    consts = replace(SimulationConstants.from_data(data), present_cost=plans.solved_for_cost)
     return by_slip(lambda p, scen, _slip: simulate(consts, p, scen, record=record), plans, scenarios)

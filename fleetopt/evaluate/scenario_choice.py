@@ -51,7 +51,7 @@ def scenario_outcomes(data: ModelData, plan: PlanBatch, seed: int, n_scenarios: 
     """(S,) each scenario's NPV (USD) and quarters before its liquidity default and before its uncured
     covenant breach (T: none) for one plan, simulated a block at a time (what :func:`pick_scenario`
     chooses from)."""
-    consts = SimulationConstants.for_plans(data, plan)
+    consts = SimulationConstants.from_data(data)
     fields = ("npv", *_BEFORE.values())
     outcomes = {field: np.empty(n_scenarios) for field in fields}
     for s0 in range(0, n_scenarios, _PICK_BLOCK):

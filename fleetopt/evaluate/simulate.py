@@ -88,9 +88,7 @@ class SimulationConstants:
     contract_payments: ContractPayments  # prepayments and termination payments (core/data.py)
     contracts_cut: int = 0  # rows of the factor contract_kept_share (risk.contract_scale_back): K or 0
     opening_fleet_value: float = 0.0  # V0 of the present cost (core.economics.operating.opening_fleet_value)
-    # plans solved for least cost: each pair's present cost (PRESENT_COST) computed too, and the cash the
-    # liquidity rules and the liquidity default read is the budget's real cash, cash less the market
-    # revenue to date (formulation §5.10's floor; financing.quarter_financing)
+    # each pair's present cost (PRESENT_COST) computed too: only where asked (plans solved for least cost)
     present_cost: bool = False
 
     @classmethod
@@ -118,11 +116,6 @@ class SimulationConstants:
             contracts_cut=contracts_cut(data),
             opening_fleet_value=opening_fleet_value(data),
         )
-
-    @classmethod
-    def for_plans(cls, data: ModelData, plans: PlanBatch) -> SimulationConstants:
-        """The constants of ``plans``: solved for least cost or not (``PlanBatch.solved_for_cost``)."""
-        return replace(cls.from_data(data), present_cost=plans.solved_for_cost)
 
     def with_policy(self, policy: Policy) -> SimulationConstants:
         return replace(self, policy=policy)
@@ -177,7 +170,7 @@ def simulate(
     for t in range(T):
         quarter = run.quarter(t, totals.demand_served, earned, parts)  # quarter steps 1-5
         totals.liquidity_default(run, quarter.step, t)
-        totals.add_discounted_cash(quarter.step.cash, t, parts)
+        totals.add_discounted_cash(quarter.step.cash, t)
         if consts.present_cost:
             totals.add_discounted_cost(parts, quarter.step, run.liquidity, t)
         tested = totals.covenants(run, quarter, t) if consts.covenants else _UNTESTED  # quarter step 6
@@ -185,7 +178,7 @@ def simulate(
         if watch is not None:
             watch(t, _watched(run, totals, quarter, tested, parts))
         if record:
-            _record(paths, quarter, tested[0], t, totals.prev_cash)
+            _record(paths, quarter, tested[0], t)
     return {
         **totals.results(run, quarter.step, end_parts=watch is not None),
         **run.book.reactions(),
@@ -281,9 +274,7 @@ class _Totals:
         self.npv_accelerated = xp.zeros(shape)
         self.no_event = xp.ones(shape, dtype=bool)  # no event of default of either kind yet
         self.at_default = {name: xp.zeros(shape) for name in (*DEBT_AT_DEFAULT, *DEBT_AT_UNCURED)}
-        self.prev_cash = opening_cash.copy()  # the cash as the statements count it, the NPV's
-        # a cost plan's market revenue to date: its cash in the statements is the real cash plus it
-        self.imputed = xp.zeros(shape) if consts.present_cost else None
+        self.prev_cash = opening_cash.copy()
         # the present cost (docs/evaluation.md, "The present cost"): V0, then each quarter's, where asked
         self.present_cost = xp.full(shape, consts.opening_fleet_value) if consts.present_cost else None
         self.distress_sold = 0.0  # the distress sales' proceeds to date, to take each quarter's
@@ -303,18 +294,13 @@ class _Totals:
         self.solvent &= ~defaulted_now
         self.no_event &= ~defaulted_now
 
-    def add_discounted_cash(self, cash: Any, t: int, parts: dict | None) -> None:
-        """Add quarter ``t``'s discounted change in ``cash`` to the NPV; keep the lowest cash. A cost
-        plan's ``cash`` is real (:class:`SimulationConstants` ``present_cost``): the lowest is of it, the
-        budget's, and the NPV's change is of it plus the market revenue to date (``parts``')."""
-        self.xp.minimum(self.min_cash, cash, out=self.min_cash)
-        if self.imputed is not None:
-            self.imputed = self.imputed + parts["market_revenue"]
-            cash = cash + self.imputed
+    def add_discounted_cash(self, cash: Any, t: int) -> None:
+        """Add quarter ``t``'s discounted change in ``cash`` to the NPV; keep the lowest cash."""
         change = cash - self.prev_cash
         change *= self.consts.discount[t]  # the discounted change in cash, made in one array
         self.npv += change
         self.prev_cash = cash
+        self.xp.minimum(self.min_cash, cash, out=self.min_cash)
 
     def add_discounted_cost(self, parts: dict, step: QuarterFinance, liquidity: Liquidity, t: int) -> None:
         """Add quarter ``t``'s discounted cost to the present cost (formulation §6, "Cost", on the
@@ -336,13 +322,12 @@ class _Totals:
         base = quarter.base  # policy rule 6's, where it is on; else built here
         if not consts.policy.prepay_borrowing_base:
             base = borrowing_base(consts, run.pl, run.sc, run.state, quarter.taken, t, xp)
-        missed = covenants_missed(consts, t, self.flows, quarter.ebitda, quarter.step, base, xp,
-                                  self.prev_cash)
+        missed = covenants_missed(consts, t, self.flows, quarter.ebitda, quarter.step, base, xp)
         if missed is not None:
             self.first_breach += (self.first_breach == 0) * missed
         covered = None  # read only with cash_covering_debt_cures
         if missed is not None and self.cures.cash_covers:
-            covered = cash_covers_debt(quarter.step.debt, self.prev_cash, xp)
+            covered = cash_covers_debt(quarter.step.debt, quarter.step.cash, xp)
         accelerated = self.cures.quarter(None if missed is None else missed > 0, ~self.solvent, covered)
         if accelerated is not None and accelerated.any():
             self._uncured_breach(run, quarter.step, accelerated, t)
@@ -357,7 +342,7 @@ class _Totals:
         owed = run.debt_at_default(step, t, now)
         _keep(self.at_default, DEBT_AT_UNCURED, owed, now)
         now.put(self.before_uncured, float(t))
-        ended = (now.take(self.npv) - discount * now.take(self.prev_cash)) + discount * owed[2]
+        ended = (now.take(self.npv) - discount * now.take(step.cash)) + discount * owed[2]
         _keep_where(self.npv_accelerated, ended, now.take(self.no_event), now, xp)
         self.no_event &= ~accelerated
 
@@ -422,11 +407,10 @@ def _watched(run: _Simulation, totals: _Totals, quarter: _Quarter, tested: tuple
 BASE_LINES = {"collateral_required_usd": "collateral_required", "collateral_value_usd": "collateral"}
 
 
-def _record(paths: dict, quarter: _Quarter, base: dict | None, t: int, cash: Any) -> None:
+def _record(paths: dict, quarter: _Quarter, base: dict | None, t: int) -> None:
     """Quarter ``t``'s lines named in ``paths`` (``QuarterFinance.lines``, ``ebitda_usd`` and the
-    borrowing base's sides, :data:`BASE_LINES`, from the quarter's covenants ``base``); ``cash_usd``
-    is ``cash``, the statements' (a cost plan's with its market revenue to date, ``_Totals.prev_cash``)."""
-    lines = {**quarter.step.lines(), "cash_usd": cash, "ebitda_usd": quarter.ebitda,
+    borrowing base's sides, :data:`BASE_LINES`, from the quarter's covenants ``base``)."""
+    lines = {**quarter.step.lines(), "ebitda_usd": quarter.ebitda,
              **{name: (base or {}).get(key, 0.0) for name, key in BASE_LINES.items()}}  # fmt: skip
     for name, path in paths.items():  # + 0.0: a repayment of nothing is 0, not -0
         path[:, :, t] = lines[name] + 0.0
