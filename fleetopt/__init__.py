@@ -2,7 +2,7 @@
 
 import importlib
 
-__version__ = "0.4.44"
+__version__ = "0.4.43"
 
 __all__ = ["LoadedModel", "ModelError", "__version__", "load_model"]
 
