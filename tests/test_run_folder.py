@@ -369,6 +369,28 @@ def test_a_job_whose_folder_another_run_takes_while_it_starts_is_refused(tmp_pat
     assert sorted(p.name for p in target.iterdir()) == [RunFolder.JOB]
 
 
+@pytest.mark.parametrize("code", [errno.EBUSY, errno.EXDEV])
+def test_a_folder_no_rename_can_replace_is_said_to_be_a_mount_point(tmp_path, monkeypatch, code):
+    """--out given as a mounted volume (a Docker -v, a Kubernetes volume): renaming the run's folder onto
+    it fails with EBUSY (or EXDEV across file systems), which a job's start called "taken by another
+    run" and a solve "cannot write ...: Device or resource busy". Both now say what it is and give a
+    folder inside it; nothing is left beside it."""
+    from fleetopt.runs import folder as run_folder
+
+    def mounted(tmp: Path, out: Path) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(run_folder, "_rename_onto", mounted)
+    target = tmp_path / "volume"
+    target.mkdir()
+    said = rf"^{target} cannot be replaced by the run's folder \({os.strerror(code)}\): it is a mount point"
+    for start in (lambda: RunFolder(target).start_job({RunFolder.MODEL: "name: x\n"}, {"kind": "evaluate"}),
+                  lambda: RunFolder(target).write({RunFolder.MODEL: "name: x\n"})):
+        with pytest.raises(RunDirError, match=said + r".*give a new folder inside it, such as .*volume/run$"):
+            start()
+        assert [p.name for p in tmp_path.iterdir()] == ["volume"] and not any(target.iterdir())
+
+
 def test_a_file_s_sha256_is_read_once_while_it_is_unchanged(tmp_path, monkeypatch):
     """`compare EVALUATION_FOLDER` read a gigabyte plans file three times to check it: a file hashed
     before and unchanged since (its inode, size and times) is not read again; one changed in place

@@ -526,7 +526,8 @@ class RunFolder(RunFiles):
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             self.release()
-            raise RunDirError(f"cannot write {out}: {exc.strerror or exc}") from None
+            why = _unreplaceable(out, exc) or f"cannot write {out}: {exc.strerror or exc}"
+            raise RunDirError(why) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             self.release()
@@ -553,9 +554,10 @@ class RunFolder(RunFiles):
             writing = None
             try:
                 _rename_onto(partial.path, self.path)
-            except OSError:  # another run took the folder after check_new: not this job's to resume
-                raise RunDirError(f"{self.path} was taken by another run while this one started: choose a "
-                                  "new or empty folder") from None  # fmt: skip
+            except OSError as exc:  # another run took the folder after check_new: not this job's to resume
+                taken = (f"{self.path} was taken by another run while this one started: choose a new or "
+                         "empty folder")
+                raise RunDirError(_unreplaceable(self.path, exc) or taken) from None
             # the lock moved with it
             _HELD_LOCKS[self.path.resolve()] = _HELD_LOCKS.pop(partial.path.resolve())
         except OSError as exc:  # a disk full, a file-size limit: the folder the job was to start in
@@ -673,6 +675,16 @@ def _partial_folder(out: Path) -> Path:
     except OSError as exc:
         raise RunDirError(f"cannot write {out}: {exc.strerror or exc}") from None
     return tmp
+
+
+def _unreplaceable(out: Path, exc: OSError) -> str | None:
+    """Why ``out``, new or empty, cannot become the run's folder where that is no race and no full disk:
+    a mount point (a Docker or Kubernetes volume given as the folder itself), or a folder on another file
+    system than the run's folder written beside it, which no rename replaces; None otherwise."""
+    if exc.errno not in (errno.EBUSY, errno.EXDEV):
+        return None
+    return (f"{out} cannot be replaced by the run's folder ({exc.strerror}): it is a mount point, or on "
+            f"another file system than its parent; give a new folder inside it, such as {out / 'run'}")
 
 
 def _rename_onto(tmp: Path, out: Path) -> None:
