@@ -148,3 +148,19 @@ def test_a_run_of_an_evaluation_asked_for_the_present_cost_is_reported_by_cost(t
         else:
             assert "present cost" not in page and "solved for least cost" not in page
             assert "- NPV on the forecast: **" in page and listed.startswith("milp: NPV $")
+
+
+def test_plans_solved_for_npv_priced_by_their_present_cost_too_stay_npv_plans(tmp_path):
+    """An NPV solve's plans evaluated with their present cost beside (present_cost=True) were written
+    plans_objective "cost": their report called the plan solved for least cost and its NPV an imputed
+    value (a review). Their file says NPV: so does the run."""
+    result = api.solve("tiny", mip_gap=0.05)
+    run = api.write_solve_run(result, out=tmp_path / "solve")
+    _, loaded, source = api.evaluate(run, scenarios=5, seed=1)
+    assert source.objective == "npv"
+    priced = evaluate(api.load(loaded)[1], source.compile(api.load(loaded)[1]), 5, 1, backend="numpy",
+                      present_cost=True)  # fmt: skip
+    folder = api.write_evaluate_run(priced, loaded, source, out=tmp_path / "E")
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["plans_objective"] == "npv"
+    assert "solved for least cost" not in markdown_of_page(build_report(folder))

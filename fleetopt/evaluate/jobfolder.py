@@ -748,15 +748,18 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
 
 
 def evaluated_objective(result, source) -> str | None:
-    """summary.json's ``plans_objective`` of an evaluation of ``source``'s plans: "cost" wherever it computed
-    every plan's present cost (``result.solved_for_cost``: plans solved for least cost, or an evaluation
-    asked for it with ``present_cost=True``, whatever their plan file says), so that its report and record
-    lead with cost (:func:`~fleetopt.runs.key_figures.solved_for_cost`), as its result's display does; else
-    the plans' own objective, but for plans solved for least cost evaluated without their present cost,
-    whose figures are not a cost plan's: None (not known)."""
+    """summary.json's ``plans_objective`` of an evaluation of ``source``'s plans: their file's objective
+    where it says one, but None for plans solved for least cost evaluated without their present cost,
+    whose figures are not a cost plan's; "cost" where it says none and every plan's present cost was
+    computed (``result.solved_for_cost``: ``present_cost=True`` asked), so that its report and record lead
+    with cost (:func:`~fleetopt.runs.key_figures.solved_for_cost`), as its result's display does. Plans
+    solved for NPV stay "npv" with a present cost computed beside (a review: an NPV plan's report called
+    its NPV an imputed value and its plan one solved for least cost)."""
+    if source.objective == "npv":
+        return "npv"
     if result.solved_for_cost:
         return COST_OBJECTIVE
-    return None if source.objective == COST_OBJECTIVE else source.objective
+    return None
 
 
 def write_evaluate_run(
