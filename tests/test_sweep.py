@@ -1614,7 +1614,14 @@ def test_a_rerank_no_candidate_meets_says_how_to_rerank_not_to_sweep_again(finis
         api.rerank_sweep(folder, {"max_breach_prob": 0.0001})
     said = caught.value.typed()
     assert f"Rank it by a looser rule: fleetopt sweep --rerank {folder} with --max-breach-prob " in said
-    assert re.search(r" with max_breach_prob=[0-9.]+ \(--max-breach-prob [0-9.]+\)", str(caught.value))
+    # Python is given the call whole, which reranks (it read "fleetopt sweep --rerank F with
+    # max_breach_prob=... (--max-breach-prob ...)", which runs in neither: a review)
+    call = re.search(r"Rank it by a looser rule: (fleetopt\.api\.rerank_sweep\('[^']+', rule_changes=\{"
+                     r"'max_breach_prob': [0-9.]+\}\)) \(fleetopt sweep --rerank ", str(caught.value))
+    assert call is not None, str(caught.value)
+    import fleetopt.api
+
+    assert eval(call.group(1), {"fleetopt": fleetopt}).recommended is not None
     assert "Nothing was kept" not in said and "sweep again" not in said and "resume_sweep" not in said
     code, _, err = run_cli("sweep", "--rerank", str(folder), "--max-breach-prob", "0.0001",
                            "--out", str(tmp_path / "R"))  # fmt: skip

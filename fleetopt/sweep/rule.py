@@ -48,18 +48,27 @@ class RuleNotMet(RuleError):
         self.loosen = loosen
         self.values = values or {}  # a limit's option -> the value the nearest candidate meets
 
-    def looser(self, command: str) -> tuple[str | Argument, ...]:
+    def looser(self, command: str, call: str | None = None) -> tuple[str | Argument, ...]:
         """How to finish with a looser rule, for ``command`` (the sweep's resume or a rerank), as a
         message's parts (:meth:`InputError.naming`; none where nothing loosens it): each limit given the
         value that lets the nearest candidate meet it (``values``), an :class:`Argument`, the rule's field
-        in Python (``max_breach_prob=0.875``) and its option in the terminal (``--max-breach-prob 0.875``)."""
+        in Python (``max_breach_prob=0.875``) and its option in the terminal (``--max-breach-prob 0.875``).
+        ``call``: the Python that does what ``command`` does, its rule changes at ``{changes}``
+        (``fleetopt.api.resume_sweep('F', rule_changes={changes})``): then Python is given that call whole
+        and the terminal the command, where the two were mixed ("fleetopt sweep --resume F with
+        max_breach_prob=0.95 (--max-breach-prob 0.95)", which runs in neither: a review)."""
         options, nearest = self.loosen
         if not options:
             return ()
         given = [_loosened(option, self.values.get(option)) for option in options]
-        parts: list[str | Argument] = [f"{command} with ", given[0]]
-        for argument in given[1:]:
-            parts += [" and ", argument]
+        if call is not None:
+            changes = ", ".join(f"{a.keyword.split('=')[0]!r}: {a.keyword.split('=', 1)[1]}" for a in given)
+            typed = f"{command} with {' and '.join(a.option for a in given)}"
+            parts: list[str | Argument] = [Argument(call.replace("{changes}", f"{{{changes}}}"), typed)]
+        else:
+            parts = [f"{command} with ", given[0]]
+            for argument in given[1:]:
+                parts += [" and ", argument]
         if (set(_LOOSENED_BY.values()) - {"--min-service"}) & set(options):
             parts += [" (a probability limit of 1, or a ", Argument("min_cvar5_usd", "--min-cvar"),
                       " below every candidate's, sets none)"]  # fmt: skip

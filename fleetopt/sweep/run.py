@@ -379,7 +379,8 @@ def rerank_sweep(
     try:
         result = _finish_sweep(loaded, data, cands, settings, progress, None)
     except RuleNotMet as exc:  # said how to loosen it, as a sweep's resume says
-        looser = exc.looser(shlex.join(["fleetopt", "sweep", "--rerank", str(run.path)]))
+        looser = exc.looser(shlex.join(["fleetopt", "sweep", "--rerank", str(run.path)]),
+                            f"fleetopt.api.rerank_sweep({str(run.path)!r}, rule_changes={{changes}})")
         changed = "" if then is None else f". {then.words()}"
         how = (". Rank it by a looser rule: ", *looser) if looser else ()
         raise RuleNotMet.naming(*exc.message_parts(), changed, *how, loosen=exc.loosen,
@@ -843,7 +844,10 @@ def _recommended(metrics: pd.DataFrame, rule: Rule, folder) -> int:
     except RuleNotMet as exc:  # the evaluation is saved: a looser rule finishes the sweep
         if folder is None:  # its caller says what is kept: nothing (a sweep in memory), or a rerank's sweep
             raise
-        looser = exc.looser(resume_command("sweep", folder))
+        at = repr(str(folder))
+        resumed = f"fleetopt.api.resume_sweep({at}, rule_changes={{changes}})"
+        call = f"fleetopt.api.write_sweep_run({resumed}, {at})"
+        looser = exc.looser(resume_command("sweep", folder), call)
         job = RunFolder(folder)  # `fleetopt runs` says why it stopped, not "interrupted", in its options
         typed = InputError.naming(*looser).typed() if looser else "a looser rule"
         job.write_job({**job.job(), RunFolder.RULE_NOT_MET: typed})
