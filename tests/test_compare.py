@@ -2328,7 +2328,8 @@ def test_an_error_too_small_for_its_digits_reads_as_below_them_not_as_nothing():
     assert comp.judged("mean_utilisation", 1) and comp.better("mean_utilisation") == "higher"
     assert Comparison.error_cell(0.0, "share") == "0.00 pp"
     assert Comparison.error_cell(0.0123, "share") == "1.23 pp"
-    assert Comparison.error_cell(0.3, "USD") == "< $1"
+    # an error of round-off ($1 of money, 1e-6 of a share: ROUND_OFF) is none: the plans are the same
+    assert Comparison.error_cell(0.3, "USD") == "$0" and Comparison.error_cell(4e-7, "share") == "0.00 pp"
 
 
 def test_a_difference_of_nothing_with_no_error_is_not_marked_as_chance():
@@ -2390,14 +2391,15 @@ def test_a_money_difference_within_a_dollar_is_round_off_not_better(tiny_run):
     """Two plans that differ by $2 of prepayment in the first quarter differ by $0.21 of mean NPV in
     every scenario alike (paired standard error about 0): compare called that "better in mean NPV"
     and coloured it, where the stochastic verdict and the sweep's lead call a difference within $1
-    (`NOISE_USD`) round-off. Now compare judges money the same way: within chance, not coloured."""
+    (`NOISE_USD`) round-off. Now compare judges money the same way, not coloured; and as the difference
+    and its error are both round-off, the plans are the same in it, not within chance of each other."""
     comparison = two_dollars_apart(tiny_run[1], scenarios=200)
     npv = comparison.figures.loc["npv_mean_usd"]
     diff = float(npv["B"]) - float(npv["A"])
     assert 0 < abs(diff) < 1.0
-    assert comparison.within_noise("npv_mean_usd", 1) and not comparison.judged("npv_mean_usd", 1)
+    assert not comparison.within_noise("npv_mean_usd", 1) and not comparison.judged("npv_mean_usd", 1)
     assert "better in mean NPV" not in comparison.verdict(1)
-    assert "within two standard errors: mean NPV" in comparison.verdict(1)
+    assert "the same in mean NPV" in comparison.verdict(1)
 
 
 def test_a_money_figure_without_an_error_within_a_dollar_is_the_same(tiny_run):
@@ -2409,3 +2411,28 @@ def test_a_money_figure_without_an_error_within_a_dollar_is_the_same(tiny_run):
     assert 0 < abs(float(npv["B"]) - float(npv["A"])) < 1.0
     assert comparison._side("npv_forecast_usd", 1) == "the same in"
     assert not comparison.judged("npv_forecast_usd", 1)  # not coloured
+
+
+def test_differences_below_round_off_read_the_same_in_every_figure():
+    """Two lab plans serving the same demand read "0.0 pp (within 2 s.e.)" of demand served, its error
+    "< 0.01 pp" and In short "within two standard errors", where the per-scenario differences were
+    round-off (a paired error of 1.2e-18). By hand: B serves A's 90.0 % (error 1.2e-18, under the 1e-6
+    of a share's round-off); B's mean present cost is $0.50 more with an error of $0.20 (both under $1
+    of money's); its CVaR95 present cost $2.0M more with an error of $0.5M: twice it, $1.0M, is below
+    $2.0M, so worse. The first two are the same, their differences none and their errors 0."""
+    figures = pd.DataFrame({"A": [500e6, np.nan, 600e6, np.nan, 0.9, np.nan],
+                            "B": [500e6 + 0.5, 0.2, 602e6, 0.5e6, 0.9, 1.2e-18]},
+                           index=["present_cost_mean_usd", "present_cost_mean_paired_se_usd",
+                                  "present_cost_cvar95_usd", "present_cost_cvar95_paired_se_usd",
+                                  "demand_served_share", "demand_served_share_paired_se"])  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B"], figures, empty, empty, empty, 400, 11, cost_plans=["A", "B"])
+    assert comp.verdict(1) == (
+        "“B” against “A” (± two paired standard errors): mean present cost $500.0M against $500.0M ($0), "
+        "CVaR95 present cost $602.0M against $600.0M (+$2.0M ± $1.0M), demand served over the scenarios "
+        "90.0% against 90.0% (0.0 pp); worse in CVaR95 present cost; the same in mean present cost, demand "
+        "served over the scenarios")
+    shown = comp._figure_rows().set_index("figure")
+    assert list(shown["B − A"]) == ["$0", "", "+$2.0M", "", "0.0 pp", ""]
+    assert list(shown["B"])[1::2] == ["$0", "$500.0k", "0.00 pp"]  # the errors: round-off is none
+    assert not comp.judged("demand_served_share", 1) and not comp.within_noise("demand_served_share", 1)

@@ -18,7 +18,6 @@ from fleetopt.compare.figures import (
     COLUMN_HEADERS,
     COST_VERDICT,
     COSTS,
-    DEMAND_SERVED_SAME,
     DISCOUNTED,
     FIGURE_TABLES,
     FIGURE_UNITS,
@@ -31,6 +30,7 @@ from fleetopt.compare.figures import (
     PAIRED_ERROR,
     PAIRED_SE_HEADER,
     RANKED,
+    ROUND_OFF,
     SHARES_SERVED,
     SIDE_WORDS,
     TRADE_OFF,
@@ -40,6 +40,7 @@ from fleetopt.compare.figures import (
     YES_NO,
     is_cushion,
     is_difference_error,
+    same_to_round_off,
 )
 from fleetopt.compare.labels import both_sides, difference_header
 from fleetopt.compare.plan_figures import (
@@ -75,7 +76,6 @@ from fleetopt.evaluate.metrics import (
     COST_RANK_COLUMNS,
     EVALUATION_RANK_COLUMNS,
     NO_ERROR,
-    NOISE_USD,
     SAME,
     WITHIN,
     WORSE,
@@ -221,7 +221,8 @@ class Comparison:
     def error_cell(value: float, unit: str) -> str:
         """A paired standard error of a figure in ``unit`` as shown: of a difference of shares, in points;
         one too small for the cell's last digit is below it ("< 0.01 pp"), as "0.00 pp" reads as an error
-        of nothing, the same difference in every scenario."""
+        of nothing, the same difference in every scenario; one of round-off (:data:`ROUND_OFF`) is that."""
+        value = 0.0 if 0 < value <= ROUND_OFF.get(unit, 0.0) else value
         return _below_last_digit(format_figure(value, "pp" if unit == "share" else unit), value, "< ")
 
     @staticmethod
@@ -236,8 +237,11 @@ class Comparison:
         return format_figure(values[n], unit)
 
     def difference_shown(self, key: str, values: list[float], unit: str, n: int, base: int = 0) -> str:
-        """:meth:`difference`, marked "(within 2 s.e.)" where :meth:`within_noise` says so."""
+        """:meth:`difference`, marked "(within 2 s.e.)" where :meth:`within_noise` says so; none (0) where
+        it is round-off (:func:`same_to_round_off`: $0.50 of money read "+$1" beside "the same")."""
         text = self.difference(key, values, unit, n, base)
+        if text and self._judged_side(key, n, base=base) == SAME:
+            return format_difference(0.0, unit)
         return text + (NOISE_MARK if text and self.within_noise(key, n, base) else "")
 
     def within_noise(self, key: str, n: int, base: int = 0) -> bool:
@@ -273,9 +277,10 @@ class Comparison:
         diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[base]])
         higher = {"higher": True, "lower": False}.get(self.better(key))
         se = self._difference_se(key, n, base) if n != base else None
-        # round-off: no plan is better by a dollar (of money: a cost per GPU-hour's $0.10 is no round-off)
-        noise = NOISE_USD if FIGURE_UNITS.get(key) == "USD" else 0.0
-        return judged_side(diff, se, higher, noise, needs_error=needs_error)
+        unit = FIGURE_UNITS.get(key, "")
+        if same_to_round_off(diff, se, unit):  # the difference and its error both round-off: no chance in it
+            return SAME
+        return judged_side(diff, se, higher, ROUND_OFF.get(unit, 0.0), needs_error=needs_error)
 
     def _difference_se(self, key: str, n: int, base: int = 0) -> float | None:
         """Plan ``n``'s paired standard error of figure ``key`` against the first plan, or against plan
@@ -330,7 +335,8 @@ class Comparison:
         n, base = plans
         if unit == YES_NO or not all(math.isfinite(values[m]) for m in plans):
             return self.difference(key, values, unit, n, base) + error
-        here, there, difference = figures_apart(values[n], values[base], unit)
+        apart = figures_apart if self._judged_side(key, n, base=base) != SAME else _as_shown
+        here, there, difference = apart(values[n], values[base], unit)
         return f"{here} against {there} ({difference}{error})"
 
     def _trade_off(self, read: list[str], n: int, base: int = 0) -> list[str]:
@@ -459,7 +465,7 @@ class Comparison:
             return False
         served = self.figures.loc[key].to_numpy(dtype=float)
         served = served[np.isfinite(served)]
-        return bool(served.size and served.max() - served.min() > DEMAND_SERVED_SAME)
+        return bool(served.size and served.max() - served.min() > ROUND_OFF["share"])
 
     def _shares_words(self, key: str, where: str) -> str:
         shares = self.figures.loc[key]
@@ -884,10 +890,16 @@ def _below_last_digit(text: str, value: float, below: str) -> str:
 
 def _two_errors_of(se: float | None, unit: str) -> str:
     """' ± $210.0M': two paired standard errors ``se`` of a difference in ``unit`` (in points for a
-    share), where it is finite and positive; else ''."""
-    if se is None or not math.isfinite(se) or se <= 0:
+    share), where it is finite and beyond round-off (:data:`ROUND_OFF`); else ''."""
+    if se is None or not math.isfinite(se) or se <= ROUND_OFF.get(unit, 0.0):
         return ""
     return f" ± {_below_last_digit(format_difference(2 * se, unit).lstrip('+'), se, 'under ')}"
+
+
+def _as_shown(value: float, other: float, unit: str) -> tuple[str, str, str]:
+    """``value`` and ``other`` in ``unit`` as the tables show them, and no difference: two figures the same
+    to round-off, which :func:`figures_apart` would write to the digits where round-off parts them."""
+    return format_figure(value, unit), format_figure(other, unit), format_difference(0.0, unit)
 
 
 def _which(names: list[str], of: int) -> str:

@@ -44,6 +44,7 @@ from fleetopt.evaluate.metrics import (
     MEAN_OF_PAIRS,
     NO_DIRECTION,
     NO_ERROR,
+    NOISE_USD,
     NOT_MEASURED,
     NPV_PAIRED_ERROR,
     REACTION_LABELS,
@@ -383,7 +384,22 @@ SIDE_WORDS = {BETTER_SIDE: "better in", WORSE: "worse in", WITHIN: "within two s
 VERDICT_SIDES = tuple(SIDE_WORDS.values())
 
 
-DEMAND_SERVED_SAME = 1e-6  # shares of the demand served this close are the same (solver round-off)
+# round-off in each figure's unit: two plans whose figures differ by no more, with a paired error of no more
+# where they have one, are the same in it (same_to_round_off, compare's one rule of "the same", for every
+# figure): $1 of money (metrics.NOISE_USD: a loan repaid in thirds leaves 1e-10 USD); 1e-6 of a share, a
+# MILP's round-off of the demand it serves (a share of scenarios moves by 1/M, more than this below a
+# million scenarios) and of a count (a solver's 1.3e-11 GPUs)
+ROUND_OFF = {"USD": NOISE_USD, USD_PER_H100_HOUR: 1e-6, "share": 1e-6, "GPUs": 1e-6, "MW": 1e-6,
+             "contracts": 1e-6}  # fmt: skip
+
+
+def same_to_round_off(diff: float, se: float | None, unit: str) -> bool:
+    """Whether a difference ``diff`` of a figure in ``unit``, with its paired standard error ``se`` (None:
+    the figure has none), is round-off (:data:`ROUND_OFF`), the difference and the error alike: the plans
+    are the same in it, not within chance of each other (demand served identical to 6 digits, with an
+    error of 1e-18, read "0.0 pp (within 2 s.e.)"). An error not known (NaN) is not round-off."""
+    noise = ROUND_OFF.get(unit, 0.0)
+    return abs(diff) <= noise and (se is None or se <= noise)
 
 
 # the shares of the market demand a plan serves, and where: plans that differ in one are not ranked
