@@ -2436,3 +2436,31 @@ def test_differences_below_round_off_read_the_same_in_every_figure():
     assert list(shown["B − A"]) == ["$0", "", "+$2.0M", "", "0.0 pp", ""]
     assert list(shown["B"])[1::2] == ["$0", "$500.0k", "0.00 pp"]  # the errors: round-off is none
     assert not comp.judged("demand_served_share", 1) and not comp.within_noise("demand_served_share", 1)
+
+
+
+def test_the_npv_of_plans_solved_for_least_cost_is_marked_neither_better_nor_worse():
+    """lab's "hopper-stretch" against its cost optimum: mean NPV -$26.0M, mean present cost +$50.7M (its
+    imputed revenue values each GPU-hour at its generation's market price, so its NPV moves by what its
+    GPUs would fetch as well). The page marked the NPV rows ✗ (red) as if they decided anything. Now the
+    NPV rows have no 'better', are not coloured, and one note, once, says they are not cost differences;
+    the present cost's difference, beyond two paired errors ($1.0M), is still worse (red)."""
+    from fleetopt.compare.figures import NPV_NOT_COST
+    from fleetopt.report.comparison import _figures_section
+
+    figures = pd.DataFrame({"optimum": [776.5e6, np.nan, 242.0e6, np.nan, 0.198, np.nan],
+                            "hopper-stretch": [827.2e6, 0.5e6, 216.0e6, 0.55e6, 0.243, 0.0104]},
+                           index=["present_cost_mean_usd", "present_cost_mean_paired_se_usd", "npv_mean_usd",
+                                  "npv_mean_paired_se_usd", "loss_probability",
+                                  "loss_probability_paired_se"])  # fmt: skip
+    empty = pd.DataFrame()
+    labels = ["optimum", "hopper-stretch"]
+    comp = Comparison(labels, figures, empty, empty, empty, 400, 11, cost_plans=labels)
+    assert [comp.better(key) for key in figures.index[::2]] == ["lower", "", ""]
+    assert comp.notes().count(f"{NPV_NOT_COST}.") == 1
+    rows = _figures_section(comp).split("<tr>")[2:]
+    assert "class='bad'" in rows[0] and "+$50.7M" in rows[0]  # the present cost: worse
+    assert all("class='good'" not in row and "class='bad'" not in row for row in rows[2:])
+    # beside NPV plans alone the NPV decides: higher is better, and no such note
+    npv = Comparison(labels, figures, empty, empty, empty, 400, 11)
+    assert npv.better("npv_mean_usd") == "higher" and f"{NPV_NOT_COST}." not in npv.notes()

@@ -27,6 +27,8 @@ from fleetopt.compare.figures import (
     NO_PAIRED_ERROR,
     NOISE_MARK,
     NOT_APPLICABLE,
+    NPV_FIGURES,
+    NPV_NOT_COST,
     PAIRED_ERROR,
     PAIRED_SE_HEADER,
     RANKED,
@@ -424,8 +426,12 @@ class Comparison:
     def better(self, key: str) -> str:
         """Which way figure ``key`` is better for the company (:data:`BETTER`); none for the costs
         (:data:`COSTS`) of plans that serve different shares of the demand, where less cost buys less,
-        nor for the figures :data:`DISCOUNTED` where a what-if's sides discount at different rates."""
+        nor for the figures :data:`DISCOUNTED` where a what-if's sides discount at different rates, nor
+        for the NPV's (:data:`NPV_FIGURES`) beside a plan solved for least cost: imputed, they decide
+        nothing (:data:`NPV_NOT_COST`)."""
         if key in COSTS and self.serve_different_demand():
+            return ""
+        if key in NPV_FIGURES and self.cost_plans:
             return ""
         if key in DISCOUNTED and self.discount_rates() is not None:
             return ""
@@ -571,6 +577,8 @@ class Comparison:
         out += [f"Note: {note}." for note in self.scenario_notes]
         if self.cost_plans:
             out.append(f"Note: {cost_plans_note(self.cost_plans)}.")
+            if len(self.labels) > 1 and any(key in NPV_FIGURES for key in self.figures.index):
+                out.append(f"{NPV_NOT_COST}.")
         out += [f"{_forecast_limit_words(*limit)}." for limit in self.forecast_limits]
         for key, where in SHARES_SERVED:
             if self._different_shares(key):

@@ -308,9 +308,22 @@ COST_FIRST = ("present_cost_usd", "present_cost_per_h100_hour_usd", *SCENARIO_CO
 COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd", "present_cost_mean_usd", *PRESENT_COST_TAIL)
 
 
+# the figures of the plans' NPV: of plans solved for least cost, an imputed value (revenue values each
+# GPU-hour at its generation's market price), which decides nothing between them (Comparison.better)
+NPV_FIGURES = (*(key for key, _, _ in FIGURES if key.startswith("npv_")), "loss_probability")
+
+
 # the figures discounted at the model's rate: a what-if that changes the rate moves them without the
 # plan doing better or worse (Comparison.better)
-DISCOUNTED = (*(key for key, _, _ in FIGURES if key.startswith("npv_")), "loss_probability", *COSTS)
+DISCOUNTED = (*NPV_FIGURES, *COSTS)
+
+
+# said once where plans solved for least cost are compared, of the NPV rows (Comparison.notes): lab's
+# "hopper-stretch" read -$26.0M of mean NPV beside +$50.7M of mean present cost
+NPV_NOT_COST = ("Their NPV differences are not cost differences: the imputed revenue values each GPU-hour "
+                "at its generation's market price, so plans that serve the same demand differ in NPV by "
+                "what their GPUs would fetch as well as by what they cost; the NPV rows have no 'better' "
+                "and decide nothing, the present cost ranks these plans")
 
 
 # which way a figure is better for the company (a figure not here has no better direction)
