@@ -18,9 +18,9 @@ from conftest import above_the_runs, listed_ids, run_cli
 
 from fleetopt import api
 from fleetopt.errors import FleetoptError, FleetoptWarning, InputError
-from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.runs.folder import _HELD_LOCKS, RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
+from fleetopt.runs.run_files import RunDirError
 from fleetopt.stochastic.result import StochasticResult
 
 SCENARIOS = 20
@@ -105,12 +105,17 @@ def test_resuming_an_evaluation_written_from_python_says_it_finished(here, tiny_
     solve = api.write_solve_run(solved, loaded, here / "A")
     evaluated = api.write_evaluate_run(*api.evaluate(solve, scenarios=5), here / "E")
     finished = f"{evaluated}: this evaluation already finished (its summary.json is written); nothing to "
-    with pytest.raises(PlanFileError, match=re.escape(finished + "resume")):
+    with pytest.raises(RunDirError, match=re.escape(finished + "resume")) as refused:
         api.resume_evaluation(evaluated)
+    assert str(refused.value).endswith(  # a notebook is told the Python that records it
+        f"if fleetopt.api.runs() (`fleetopt runs`) does not list it (a run killed while it was being "
+        f"recorded), fleetopt.api.record_run({str(evaluated)!r}) (fleetopt runs add {evaluated}) records it")
     code, _, err = run_cli("evaluate", "--resume", str(evaluated))  # never a job: not a batch job's retry
-    assert code == 2 and finished + "resume" in " ".join(err.split()), err
-    with pytest.raises(PlanFileError, match=r"not a resumable evaluation \(solve's folder\)"):
-        api.resume_evaluation(solve)  # another kind's folder: named as such
+    said = " ".join(err.split())
+    assert code == 2 and finished + "resume" in said, err
+    assert f"fleetopt runs add {evaluated} records it" in said and "fleetopt.api" not in said, err
+    with pytest.raises(RunDirError, match=r"not a resumable evaluation \(solve's folder\)"):
+        api.resume_evaluation(solve)  # another kind's folder: named as such: a folder's state, not its plans
 
 
 def test_run_id_of_a_folder_never_recorded(here):
@@ -398,8 +403,11 @@ def test_a_run_refused_by_a_held_registry_is_recorded_once_it_is_free(here, tiny
     holder = sqlite3.connect(registry.path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(RegistryError, match=r"record it with fleetopt runs add .*A$"):
+        with pytest.raises(RegistryError) as refused:
             api.write_solve_run(solved, loaded, here / "A")
+        folder = str((here / "A").resolve())
+        assert str(refused.value).endswith(f"record it with fleetopt.api.record_run({folder!r}) "
+                                           f"(fleetopt runs add {folder})")  # fmt: skip
     finally:
         holder.execute("ROLLBACK")
         holder.close()

@@ -37,6 +37,7 @@ from fleetopt.runs.registry import (
     Registry,
     RegistryError,
     RunRecord,
+    record_advice,
     shown_cells,
 )
 from fleetopt.runs.run_files import RunDirError
@@ -95,10 +96,10 @@ def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Ca
                 _register_run(figures["kind"], loaded, path, _key_figures(figures), command)
             except RegistryError as exc:
                 run.release_lock()  # untidy, unlocked: `fleetopt runs` lists it to be recorded
-                raise RegistryError(
-                    f"the run is saved in {path}, but it could not be recorded: {exc}. The folder is "
-                    "complete: give its path where a run id is asked for; once the registry can be "
-                    f"written, record it with fleetopt runs add {path}"
+                raise RegistryError.naming(
+                    f"the run is saved in {path}, but it could not be recorded: ", *exc.message_parts(),
+                    ". The folder is complete: give its path where a run id is asked for; once the "
+                    "registry can be written, record it with ", record_advice(path)
                 ) from None
             except BaseException:  # any other failure: the lock let go too (a notebook lives on)
                 run.release_lock()

@@ -65,7 +65,9 @@ from fleetopt.runs.file_text import csv_text, json_text
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.key_figures import COST_OBJECTIVE
+from fleetopt.runs.registry import SEE_RUNS, record_advice
 from fleetopt.runs.resume import RESUME_OPTIONS, resume_command
+from fleetopt.runs.run_files import RunDirError
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.loading import load_model
 from fleetopt.schema.model_changes import recorded_model_changes
@@ -434,7 +436,7 @@ def resume_evaluation(
         raise _already_finished(run)
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
-        raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
+        raise RunDirError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
     how = checked_how(how or {}, HOW_IT_RUNS)
     # locked before anything is read: another process may be running it, or finishing it
     with run.locked_for_run():
@@ -488,19 +490,21 @@ def _moved_plans(plans: str | Path, then: str) -> tuple[Path, str]:
     return found, now
 
 
-def _already_finished(run: RunFolder) -> PlanFileError:
-    """The refusal to resume a finished evaluation, as `evaluate --resume` says it."""
-    return PlanFileError(
+def _already_finished(run: RunFolder) -> RunDirError:
+    """The refusal to resume a finished evaluation, as `evaluate --resume` says it: a run folder's
+    state, not its plans; where it is not listed, how to record it, as a notebook calls it and as the
+    command line types it."""
+    return RunDirError.naming(
         f"{run.path}: this evaluation already finished (its {RunFolder.SUMMARY} is written); nothing to "
-        f"resume; if `fleetopt runs` does not list it (a run killed while it was being recorded), "
-        f"`fleetopt runs add {run.path}` records it"
+        "resume; if ", SEE_RUNS, " does not list it (a run killed while it was being recorded), ",
+        record_advice(run.path), " records it"
     )
 
 
 def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> EvaluationJob:
     if run.is_finished:
         if run.job().get("kind") == "sweep":
-            raise PlanFileError(
+            raise RunDirError(
                 f"{run.path} is a sweep's folder, not an evaluation's, and finished: nothing to resume"
             )
         raise _already_finished(run)

@@ -104,6 +104,12 @@ class RegistryError(InputError):
 SEE_RUNS = Argument("fleetopt.api.runs()", "`fleetopt runs`")
 
 
+def record_advice(folder: str | Path) -> Argument:
+    """How a finished run folder the registry lacks is recorded, as a notebook calls it and as the
+    command line types it."""
+    return Argument(f"fleetopt.api.record_run({str(folder)!r})", f"fleetopt runs add {folder}")
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One recorded run, as `fleetopt runs show` prints it."""

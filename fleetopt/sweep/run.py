@@ -41,6 +41,7 @@ from fleetopt.runs.files import json_kind, read_json, signals_deferred
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.kinds import KIND_NOUNS
 from fleetopt.runs.resume import RESUME_OPTIONS, resume_command
+from fleetopt.runs.run_files import RunDirError
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loaded_model import LoadedModel
 from fleetopt.schema.shown_values import quoting_json, shown_json_value
@@ -293,19 +294,19 @@ def _resumed_sweep(
 ) -> SweepResult:
     if run.is_job and run.job().get("kind") == "evaluate":
         if run.is_finished:
-            raise PlanFileError(
+            raise RunDirError(
                 f"{run.path} is an evaluation's folder, not a sweep's, and finished: nothing to resume"
             )
         raise PlanFileError.naming(f"{run.path} is an evaluation's folder: finish it with ",
                                    resume_advice("evaluate", run.path))
     if run.is_finished and (run.is_job or run.kind == "sweep"):  # its job folder, or a re-ranked sweep's
-        raise PlanFileError.naming(
+        raise RunDirError.naming(
             f"{run.path}: this sweep already finished. Its candidates ranked by another rule, into a new "
             "run folder: ", _rerank_advice(run.path)
         )
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
-        raise PlanFileError(f"{run.path}: not a resumable sweep{kind} (no {RunFolder.JOB})")
+        raise RunDirError(f"{run.path}: not a resumable sweep{kind} (no {RunFolder.JOB})")
     started = _checked_sweep_job(run)
     run.check_job_version()
     settings = {**started, **how}  # job.json keeps its own (its chunk sizes are added to the file)
