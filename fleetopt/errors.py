@@ -83,9 +83,12 @@ class NamesArguments:
 
     def typed(self) -> str:
         """The message as the command line says it: each argument named by its option alone."""
-        if not self.parts:
-            return str(self)
-        return "".join(part.option if isinstance(part, Argument) else part for part in self.parts)
+        return typed_parts(self.parts) if self.parts else str(self)
+
+
+def typed_parts(parts: tuple[str | Argument, ...]) -> str:
+    """A message's ``parts`` as the command line says them: each :class:`Argument` by its option alone."""
+    return "".join(part.option if isinstance(part, Argument) else part for part in parts)
 
 
 class InputError(NamesArguments, FleetoptError):

@@ -407,7 +407,8 @@ def test_a_python_caller_is_told_how_to_finish_a_run_in_python(here, tiny_solved
     loaded, solved = tiny_solved
     job = api.prepare_evaluation(api.write_solve_run(solved, loaded, here / "A"), scenarios=SCENARIOS)
     job.start(here / "E")  # started, never run: an unfinished evaluation
-    with pytest.raises(InputError, match=r"with job = fleetopt\.api\.resume_evaluation\(") as refused:
+    resumed = r"with fleetopt\.api\.write_evaluate_run\(fleetopt\.api\.resume_evaluation\("
+    with pytest.raises(InputError, match=resumed) as refused:
         api.resume_sweep(here / "E")
     typed = f"{here / 'E'} is an evaluation's folder: finish it with fleetopt evaluate --resume {here / 'E'}"
     assert refused.value.typed() == typed

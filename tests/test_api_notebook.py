@@ -868,11 +868,15 @@ def test_what_evaluate_returns_is_written_as_a_run_as_it_is():
 def test_an_evaluation_result_alone_is_told_to_come_with_its_model_and_plans():
     """write_evaluate_run(result) with the EvaluationResult alone said "loaded must be the LoadedModel
     ... (got None: a result solved from a ModelData keeps none)": nothing was solved from a ModelData;
-    the model and plans evaluate returned beside it were left out. It says so."""
-    result, _, _ = api.evaluate(api.write_solve_run(api.solve("tiny")), scenarios=20, seed=1)
+    the model and plans evaluate returned beside it were left out. It says so, of a result that does
+    not know them; one an evaluation made knows them, and is written alone as with them."""
+    result, model, plans = api.evaluate(api.write_solve_run(api.solve("tiny")), scenarios=20, seed=1)
+    alone, whole = api.write_evaluate_run(result), api.write_evaluate_run(result, model, plans)
+    assert (alone / "metrics.csv").read_bytes() == (whole / "metrics.csv").read_bytes()
+    assert api.run(alone).model_hash == model.content_hash[:16]
     with pytest.raises(InputError, match=r"^result alone does not say its model and plans: give all "
                                          r"fleetopt\.api\.evaluate returned"):  # fmt: skip
-        api.write_evaluate_run(result)
+        api.write_evaluate_run(dataclasses.replace(result, evaluated_with=None))  # one built by hand
 
 
 def test_a_model_edited_twice_names_every_field_edited_once():
@@ -991,10 +995,12 @@ def test_a_run_its_data_and_the_unfinished_runs_show_as_short_tables_in_a_notebo
     unfinished = api.unfinished_runs()
     ((path, kind, pid),) = unfinished
     assert (path, kind, pid) == (here / "runs" / "stopped", "evaluate", None)
-    resume = f"fleetopt evaluate --resume {path}"
-    row = f"| {path} | evaluate | interrupted?: finish it with {resume} |"
+    at = repr(str(path))  # the Python that finishes it, the command beside it
+    resume = (f"fleetopt.api.write_evaluate_run(fleetopt.api.resume_evaluation({at}).run({at}), out={at}) "
+              f"(fleetopt evaluate --resume {path})")  # fmt: skip
+    row = f"| {path} | evaluate | interrupted: finish it with {resume} |"
     assert markdown_text(row).replace("\\|", "|") in unfinished._repr_markdown_()
-    assert list(unfinished.runs_frame()["how_it_finishes"]) == [f"interrupted?: finish it with {resume}"]
+    assert list(unfinished.runs_frame()["how_it_finishes"]) == [f"interrupted: finish it with {resume}"]
 
 
 def test_a_solve_in_memory_is_evaluated_as_its_run_is_and_its_run_says_the_plans_were_in_memory(here):

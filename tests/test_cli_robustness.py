@@ -523,7 +523,7 @@ def test_compare_of_an_unfinished_evaluation_says_how_to_finish_it_as_the_report
     """compare said "no plan file in this folder" where report says it is unfinished and how to resume."""
     folder = started_evaluation(solve_run, here / "E")
     code, out, err = run_cli("compare", str(folder), str(solve_run), "--scenarios", "5")
-    assert_one_error(code, out, err, f"{folder} is an unfinished evaluate run (interrupted?): finish it with "
+    assert_one_error(code, out, err, f"{folder} is an unfinished evaluate run (interrupted): finish it with "
                      f"fleetopt evaluate --resume {folder}, then give the plans it evaluates, "
                      f"{(solve_run / 'plan.npz').resolve()}")  # fmt: skip
 
@@ -1646,7 +1646,7 @@ def test_a_run_folder_given_as_the_model_to_evaluate_is_named_a_run_folder(finis
     unfinished job's folder is given how it finishes, here its resume command (one still running:
     test_jobs, test_an_unfinished_job_given_as_the_model_to_evaluate_says_it_is_still_running)."""
     code, out, err = run_cli("evaluate", str(stopped_sweep))
-    finish = f"(interrupted?): finish it with fleetopt sweep --resume {stopped_sweep}"
+    finish = f"(interrupted): finish it with fleetopt sweep --resume {stopped_sweep}"
     assert_one_error(code, out, err, f"{stopped_sweep} is an unfinished sweep run, not a model {finish}; "
                      "give --plans")  # fmt: skip
     solve = finished_runs["solve"]

@@ -1121,7 +1121,7 @@ def test_fleetopt_runs_lists_the_jobs_not_finished_and_how_to_finish_them(tmp_pa
     assert f"{folder} (evaluate): interrupted" in run_cli("runs", "--model", "tiny")[1]
     # `runs add` of it said "finish it with --resume", naming no command
     code, _, err = run_cli("runs", "add", str(folder))
-    said = (f"error: {folder} has no summary.json: an unfinished evaluate run (interrupted?): finish it "
+    said = (f"error: {folder} has no summary.json: an unfinished evaluate run (interrupted): finish it "
             f"with fleetopt evaluate --resume {folder}, which records it")
     assert code == 2 and said in " ".join(err.split()), err
     assert run_cli("evaluate", "--resume", str(folder))[0] == 0
@@ -1510,6 +1510,33 @@ def _interrupted_job(tmp_path, seed: int = 7, keep_matrix: bool = False, model="
         job.run(folder, progress=interrupt_at(2))  # inside the second chunk
     assert ChunkStore(folder / "chunks").count() == 1
     return folder
+
+
+def test_a_job_stopped_in_python_says_what_it_saved_and_the_python_that_finishes_it(tmp_path, monkeypatch):
+    """A notebook's job.run(folder) stopped by Ctrl-C came back a bare KeyboardInterrupt, unfinished_runs()
+    said "interrupted?: finish it with fleetopt evaluate --resume F", and the resumed job's result written
+    alone, write_evaluate_run(result, out=F), was refused ("result alone does not say its model and
+    plans"). The stop's note says what was saved (plans 0-1 of 6 on 20 scenarios: 40 of 120 pairs) and
+    the Python that finishes it, the command beside it; run, that Python writes the run."""
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path))
+    folder = tmp_path / "run"
+    job = api.prepare_evaluation(_tiny_plans_file(tmp_path), scenarios=20, seed=7, backend="numpy")
+    job.settings.update(plan_chunk=2, scenario_chunk=20)
+    job.start(folder)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        job.run(folder, progress=interrupt_at(2))  # inside the second chunk
+    finish = (f"fleetopt.api.write_evaluate_run(fleetopt.api.resume_evaluation({str(folder)!r}).run("
+              f"{str(folder)!r}), out={str(folder)!r})")  # fmt: skip
+    assert stopped.value.__notes__ == [
+        f"interrupted: 1 evaluation chunk, 40 of 120 plan-scenario pairs (33.3%) saved in {folder}; "
+        f"finish it with {finish} (fleetopt evaluate --resume {folder})"
+    ]
+    how = f"interrupted: finish it with {finish} (fleetopt evaluate --resume {folder})"
+    assert list(api.unfinished_runs().runs_frame()["how_it_finishes"]) == [how]
+    exec(finish, {"fleetopt": __import__("fleetopt")})
+    assert api.run(folder).kind == "evaluate" and not (folder / "chunks").exists()
 
 
 def test_empty_or_truncated_chunk_files_are_not_counted_saved(tmp_path):
@@ -1996,7 +2023,7 @@ def test_a_resumed_evaluation_records_the_model_changes_it_started_with(tmp_path
 
 def test_a_job_still_running_is_said_to_be_running_not_to_be_resumed(tmp_path):
     """`fleetopt report`, `compare` and `evaluate --plans` of a job folder while its run went on said
-    "(interrupted?): finish it with fleetopt evaluate --resume FOLDER", a resume refused then, and
+    "(interrupted): finish it with fleetopt evaluate --resume FOLDER", a resume refused then, and
     `fleetopt runs show FOLDER` said "FOLDER is not recorded". Each now names the process running it;
     once none is, the resume command (runs show too, where it said "not recorded")."""
     from fleetopt import api
@@ -2015,7 +2042,7 @@ def test_a_job_still_running_is_said_to_be_running_not_to_be_resumed(tmp_path):
     code, _, err = run_cli("runs", "show", str(folder))
     said = " ".join(err.split())
     assert code == 2 and said.startswith(
-        f"error: {folder} is an unfinished evaluate run (interrupted?): finish it with fleetopt evaluate "
+        f"error: {folder} is an unfinished evaluate run (interrupted): finish it with fleetopt evaluate "
         f"--resume {folder}, then the registry records it; saved: 1 evaluation chunk, 40 of 120 "
         "plan-scenario pairs (33.3%); "  # and its size, to resume it or delete it
     ), said

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from fleetopt.api._keywords import arguments_checked
 from fleetopt.api._models import ModelArg, _loadable, _loaded_of, refuse_a_run_as_model
-from fleetopt.api._runs import _recorded, resolve_run
+from fleetopt.api._runs import _recorded, resolve_run, saved_work
 from fleetopt.api._solve import plan_file_bytes
 from fleetopt.core.data import model_fingerprint
 from fleetopt.core.units import counted, listed
@@ -37,6 +37,7 @@ from fleetopt.evaluate.sources import (
     fitted_note,
     kept_in_memory,
     other_version_note,
+    resume_advice,
     version_note,
 )
 from fleetopt.milp.solve import SolveResult
@@ -249,6 +250,7 @@ def prepare_evaluation(
     """
     settings = {name: value for name, value in locals().items() if name not in ("plans", "model")}
     job = _prepared(lambda: resolve_run(plans, "plans").resolve(), model, settings)
+    job.stop_note = _stop_note
     _warn_if_other_model_version(job.loaded, job.source)
     _warn_of_futures(job, lambda seed, scenarios: _in_sample_parts(job.source.path, seed, scenarios))
     return job
@@ -395,9 +397,17 @@ def resume_evaluation(
            "ray_address": ray_address,
            "max_memory": limits.memory_size(_MAX_MEMORY, max_memory)}  # fmt: skip
     job = _resume_evaluation(run, how, plans)
+    job.stop_note = _stop_note
     with RunFolder(run).locked_for_run():  # a warning raised as an error lets go of the folder
         _warn_if_other_model_version(job.loaded, job.source)
     return job
+
+
+def _stop_note(folder: Path) -> str:
+    """What an evaluation stopped in ``folder`` saved, and the Python that finishes it, as the terminal
+    says them as a run stops (the command beside it): the note of a job's KeyboardInterrupt."""
+    finish = resume_advice("evaluate", folder)
+    return f"interrupted: {saved_work(folder)} saved in {folder}; finish it with {finish}"
 
 
 def _warn_if_other_model_version(loaded: LoadedModel, source, whose: str = "the plans") -> str | None:
@@ -496,6 +506,8 @@ def _evaluated_parts(result, loaded, source) -> tuple:
     if not isinstance(result, Evaluated):
         limits.instance("result", result, EvaluationResult,
                         "what fleetopt.api.evaluate returns first, or all it returns")  # fmt: skip
+        if loaded is None and source is None and result.evaluated_with is not None:
+            return result, *result.evaluated_with  # a job's result (a resumed one's) knows them
         if loaded is None or source is None:  # the result alone: its model and plans were left behind
             raise InputError("result alone does not say its model and plans: give all fleetopt.api.evaluate "
                              "returned, write_evaluate_run(fo.evaluate(...)), or its model and plans beside "

@@ -19,11 +19,11 @@ from fleetopt.core.economics.statements import plan_statements
 from fleetopt.core.notebook import html_text, markdown_table, markdown_text
 from fleetopt.core.results.valuation import basis_words
 from fleetopt.core.units import counted, format_percent, format_usd
-from fleetopt.errors import InputError, StoppedAfterWriting, user_path, warn
+from fleetopt.errors import Argument, InputError, StoppedAfterWriting, user_path, warn
 from fleetopt.evaluate.chunk_store import ChunkStore, folder_bytes, kept_rows_bytes
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans
-from fleetopt.evaluate.sources import how_it_finishes, refuse_unfinished
+from fleetopt.evaluate.sources import finishing_parts, refuse_unfinished
 from fleetopt.report.reading import checked_metrics_table
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
@@ -235,19 +235,20 @@ def _finished_run(folder: str | Path) -> RunFolder:
     """The finished run folder ``folder``, or a refusal saying what it is instead."""
     run = _existing_run(folder)
     if not run.is_finished:
-        raise RunDirError(f"{run.path} has no {RunFolder.SUMMARY}: {_not_finished(run)}")
+        raise RunDirError.naming(f"{run.path} has no {RunFolder.SUMMARY}: ", *_not_finished(run))
     return run
 
 
-def _not_finished(run: RunFolder) -> str:
-    """What a folder without summary.json is: an unfinished job, and how it finishes (the command, or
-    the process running it; said "finish it with --resume", no command), or what damaged it."""
+def _not_finished(run: RunFolder) -> tuple[str | Argument, ...]:
+    """What a folder without summary.json is, as a message's parts: an unfinished job, and how it
+    finishes (its resume, or the process running it; said "finish it with --resume", no command), or
+    what damaged it."""
     if not run.is_job:
-        return "not a fleetopt run folder"
+        return ("not a fleetopt run folder",)
     kind = run.interrupted_kind()
     if kind is None:
-        return f"an unfinished job that cannot be resumed: {run.job_damage()}"
-    return f"an unfinished {kind} run {how_it_finishes(run, kind)}, which records it"
+        return (f"an unfinished job that cannot be resumed: {run.job_damage()}",)
+    return (f"an unfinished {kind} run ", *finishing_parts(run, kind), ", which records it")
 
 
 @arguments_checked()
@@ -450,7 +451,8 @@ def _how_job_finishes(path: Path, kind: str | None) -> str:
     """How the unfinished job in ``path`` finishes (:func:`how_it_finishes`), or why it cannot yet."""
     if kind is None:
         return f"its {RunFolder.JOB} is damaged: it cannot be resumed until the file is restored"
-    return how_it_finishes(RunFolder(path), kind).removeprefix("(").replace(")", "", 1)
+    said = "".join(map(str, finishing_parts(RunFolder(path), kind)))  # as Python says it: a notebook's
+    return said.removeprefix("(").replace(")", "", 1)
 
 
 @arguments_checked()
@@ -460,7 +462,7 @@ def unfinished_runs(model: str | None = None) -> UnfinishedList:
     ``evaluate`` or ``sweep`` (None for a job folder whose job.json is damaged: unreadable, or naming
     no kind of job; it cannot be resumed until it is restored), pid the process still running it (a
     string: "4242", or "1 on host 0d226e7b8ea5" for one of another host, a container's), or None for
-    one that was interrupted (``fleetopt <kind> --resume FOLDER`` finishes it).
+    one that was interrupted (its table says the Python that finishes it, the command beside it).
     Oldest first. Jobs written with
     ``--out`` outside the runs folder are not looked for. ``model``: only jobs of the model of this
     name (the name in their model.yaml).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 from numbers import Integral
 from pathlib import Path
@@ -20,7 +21,7 @@ from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.metric_columns import METRIC_COLUMNS
 from fleetopt.core.units import counted, format_bytes, sizes_apart
-from fleetopt.errors import Argument, InputError, user_path, warn
+from fleetopt.errors import Argument, FleetoptError, InputError, user_path, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.backend_choice import choose_backend
 from fleetopt.evaluate.batch import PlanFileError
@@ -133,6 +134,9 @@ class EvaluationJob:
         self.loaded, self.data, self.source, self.batch = loaded, data, source, batch
         self.settings, self.executor = settings, executor
         self._sizes = sizes
+        # what a stop of a run in a folder adds to its KeyboardInterrupt, of the folder (the Python API
+        # says what was saved and the call that finishes it, as the terminal does); None: nothing
+        self.stop_note: Callable[[Path], str] | None = None
         # the run folder's chunks/ (once started, its own): where a chunk's rows go, where to a file
         self.rows_folder: Path | None = None if folder is None else RunFolder(folder).chunk_folder
         # chunks sized for $TMPDIR's disk (no folder given): :meth:`start` sizes them for the run folder's
@@ -206,7 +210,18 @@ class EvaluationJob:
                              "job.json and the model, which a resume and the run's files need)")  # fmt: skip
         with run.locked_for_run():
             self._check_room_for_the_matrix(run)
-            return self._evaluate(folder, progress)
+            try:
+                return self._evaluate(folder, progress)
+            except KeyboardInterrupt as exc:
+                self._note_stop(exc, run.path)
+                raise
+
+    def _note_stop(self, stop: KeyboardInterrupt, folder: Path) -> None:
+        """``stop`` with :attr:`stop_note`'s note (PEP 678) where there is one; a folder that cannot
+        say what it saved leaves the stop as it is, never replaced by that error."""
+        if self.stop_note is not None:
+            with suppress(FleetoptError, OSError):
+                stop.add_note(self.stop_note(folder))
 
     def _check_room_for_the_matrix(self, run: RunFolder) -> None:
         """With keep_matrix, the NPV matrix is on the run's disk twice as it ends: in its chunks (8 bytes
@@ -249,6 +264,7 @@ class EvaluationJob:
             store=self._store(folder),
         )
         result.changed_model = self.loaded.changed_line
+        result.evaluated_with = (self.loaded, self.source)
         return result
 
     def _store(self, folder: str | Path | None) -> ChunkStore | None:

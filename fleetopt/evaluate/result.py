@@ -125,6 +125,9 @@ class EvaluationResult:
     # the model as changed for the run (schema.model_changes.changed_model_line), set by the job that
     # ran it, which the result, holding no model, cannot say itself; '' for a file as it is, or not known
     changed_model: str = ""
+    # (LoadedModel, PlanSource): the model and plans the job that ran it evaluated, set by it, so that
+    # fleetopt.api.write_evaluate_run writes a job's result alone (a resumed one's); None: not known
+    evaluated_with: tuple | None = field(default=None, repr=False, compare=False)
     # measures the first place's lead again on the same scenarios: engine.measured_lead_error with the
     # model, plans and memory budget it was evaluated with (set by evaluate, which this module cannot
     # import); None: a result built by hand, whose lead is not known

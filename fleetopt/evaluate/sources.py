@@ -14,7 +14,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import purchase_header
 from fleetopt.core.units import counted, format_usd, usd_apart
-from fleetopt.errors import Argument, FleetoptError, FleetoptWarning, user_path
+from fleetopt.errors import Argument, FleetoptError, FleetoptWarning, typed_parts, user_path
 from fleetopt.evaluate.batch import PlanFileError, compile_stack, solved_for, with_buffers
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
@@ -131,37 +131,44 @@ def kept_in_memory(source: PlanSource, made_by: str, solved_for: str | None) -> 
 
 def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evaluate", "sweep")) -> None:
     """Refuse an unfinished evaluate or sweep run folder of one of ``kinds``, saying how it finishes
-    (:func:`how_it_finishes`) and ``then`` what to do."""
+    (:func:`finishing_parts`) and ``then`` what to do."""
     run = RunFolder(folder)
     if not run.is_job or run.is_finished:
         return
     kind = "sweep" if run.job().get("kind") == "sweep" else "evaluate"
     if kind in kinds:
-        raise PlanFileError(f"{folder} is an unfinished {kind} run {how_it_finishes(run, kind)}, then {then}")
+        raise PlanFileError.naming(f"{folder} is an unfinished {kind} run ", *finishing_parts(run, kind),
+                                   f", then {then}")  # fmt: skip
+
+
+def finishing_parts(run: RunFolder, kind: str) -> tuple[str | Argument, ...]:
+    """How the unfinished job in ``run`` finishes, as a message's parts: the process still running it
+    (its pid), else its resume (:func:`resume_advice`: the Python call, the `--resume` command
+    beside it), or why this code may not resume it (another version started it). Only the command
+    was said, and a resume while the run went on (or by another version) was refused."""
+    pid = run.running_pid()
+    if pid is not None:
+        return (f"(still running, pid {pid}): wait for it to finish",)
+    problem = run.job_version_problem()
+    if problem is not None:
+        return (f"(interrupted, and cannot be resumed: {problem})",)
+    return ("(interrupted): finish it with ", resume_advice(kind, run.path))
 
 
 def how_it_finishes(run: RunFolder, kind: str) -> str:
-    """How the unfinished job in ``run`` finishes: the process still running it (its pid), else the
-    `--resume` command, or why this code may not resume it (another version started it). Only the
-    command was said, and a resume while the run went on (or by another version) was refused."""
-    pid = run.running_pid()
-    if pid is not None:
-        return f"(still running, pid {pid}): wait for it to finish"
-    problem = run.job_version_problem()
-    if problem is not None:
-        return f"(interrupted, and cannot be resumed: {problem})"
-    return f"(interrupted?): finish it with {resume_command(kind, run.path)}"
+    """:func:`finishing_parts` as the command line says them (the `--resume` command alone)."""
+    return typed_parts(finishing_parts(run, kind))
 
 
 def resume_advice(kind: str, folder: str | Path) -> Argument:
     """How an interrupted run of `fleetopt {kind}` in ``folder`` is finished and written, as a notebook
-    calls it and as the command line types it (:func:`~fleetopt.runs.resume.resume_command`)."""
+    calls it and as the command line types it (:func:`~fleetopt.runs.resume.resume_command`); a
+    resumed evaluation's result carries its model and plans, which write_evaluate_run writes it with."""
     at = repr(str(folder))
     if kind == "sweep":
         python = f"fleetopt.api.write_sweep_run(fleetopt.api.resume_sweep({at}), {at})"
     else:
-        job = f"job = fleetopt.api.resume_evaluation({at})"
-        python = f"{job}; fleetopt.api.write_evaluate_run(job.run({at}), job.loaded, job.source, {at})"
+        python = f"fleetopt.api.write_evaluate_run(fleetopt.api.resume_evaluation({at}).run({at}), out={at})"
     return Argument(python, resume_command(kind, folder))
 
 
@@ -223,8 +230,8 @@ def plan_file_of(path: Path) -> Path:
         refuse_unfinished(path, f"give the plans it evaluates, {source}: an evaluation's folder holds "
                                 "their figures, not the plans", kinds=("evaluate",))  # fmt: skip
         if run.making_candidates:
-            raise PlanFileError(f"{path} is a sweep still making its candidates: its plans are not all there "
-                                f"yet {how_it_finishes(run, 'sweep')}")  # fmt: skip
+            raise PlanFileError.naming(f"{path} is a sweep still making its candidates: its plans are not "
+                                       "all there yet ", *finishing_parts(run, "sweep"))  # fmt: skip
         found = run.plan_file
         if found is None and run.kind == "evaluate":  # its plans are where they were evaluated from
             return _evaluated_plans(run)
