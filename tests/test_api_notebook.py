@@ -1042,6 +1042,21 @@ def test_a_plan_s_table_given_to_compare_is_refused_as_a_table(here):
         "fleetopt.api.write_solve_run(result), the run folder it writes")
 
 
+def test_the_runs_table_given_to_compare_is_refused_as_a_table_of_runs(here):
+    """fo.compare(fo.runs().runs_frame()) was refused as a result in memory ("not a DataFrame: write it
+    as a run first (fleetopt.api.write_*_run)"), the table's column "plan" read as a result's plan: it
+    is refused as the table it is, by its size, and told its column of run ids, which compare takes."""
+    api.write_solve_run(api.solve("tiny"))
+    frame = api.runs().runs_frame()
+    with pytest.raises(InputError) as refused:
+        api.compare(frame, scenarios=5)
+    assert str(refused.value) == (
+        f"runs must be a run folder, plan file or run id (int), not a DataFrame of 1 row x {frame.shape[1]} "
+        "columns; a table of runs (fleetopt.api.runs().runs_frame()) is given by its run ids: its column id, "
+        "fleetopt.api.compare(frame.id) for several, frame.id.iloc[0] for one")
+    assert api.evaluate(frame.id.iloc[0], scenarios=5).result.n_plans == 1  # one of them, as it says
+
+
 def test_the_report_of_an_evaluation_in_memory_says_its_plans_were_never_a_file(here):
     """Its report said "the plans file in memory: ... (as given to the evaluation) is no longer there",
     as though a file had been moved: it says the plans were in memory, and keeps the futures' figures."""

@@ -618,7 +618,8 @@ class Registry:
         if isinstance(ref, Integral) and not isinstance(ref, bool):
             return int(ref)
         if not isinstance(ref, (str, Path)):
-            if hasattr(ref, "plan") or type(ref).__name__ in _RUN_WRITERS:
+            # a table's columns are its attributes: the runs' table has a column "plan", not a result's plan
+            if not is_table(ref) and (hasattr(ref, "plan") or type(ref).__name__ in _RUN_WRITERS):
                 raise _result_in_memory(ref, name)
             raise RegistryError(f"{name} must be a run folder, plan file or run id (int), not "
                                 f"{typed_value(ref)}{_instead(ref)}")  # fmt: skip
@@ -661,10 +662,17 @@ def _instead(ref) -> str:
     several runs in a list, or a table (a plan's or its purchases', plan_frame()'s) for its plan."""
     if isinstance(ref, (list, tuple)):
         return "; the plans of several runs are evaluated on the same scenarios by fleetopt.api.compare(runs)"
+    if is_table(ref) and set(RUNS_TABLE_KEYS) <= set(ref.columns):  # fleetopt.api.runs().runs_frame()'s
+        return ("; a table of runs (fleetopt.api.runs().runs_frame()) is given by its run ids: its column "
+                "id, fleetopt.api.compare(frame.id) for several, frame.id.iloc[0] for one")  # fmt: skip
     if is_table(ref):
         return (f"; {table_solved('not a plan')}, then give fleetopt.api.write_solve_run(result), the run "
                 "folder it writes")
     return ""
+
+
+# the columns by which a table is the runs' own (RunList.runs_frame's), each run's id and folder
+RUNS_TABLE_KEYS = ("id", "kind", "path")
 
 
 def is_table(value) -> bool:
