@@ -1468,7 +1468,8 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     cells = re.findall(r'<td class="text(?: wrap)?">([^<]*)</td><td data-v="[^"]*">([^<]*)</td>', html)
     report = {unescape(label): value for label, value in cells}
     # one label each, in words (the terminal's read 'VSS = RP - EEV', 'WS (wait-and-see)': a walkthrough)
-    vss = "VSS = RP - EEV: value of the stochastic solution (what planning for the scenarios gains)"
+    vss = ("VSS = RP - EEV: value of the stochastic solution over the reduced scenarios (in sample, rescue "
+           "penalties counted: where it comes from, below)")
     evpi = "EVPI = WS - RP: expected value of perfect information (what knowing the future would gain)"
     assert terminal[vss] == report[vss] == "$31.0M" and terminal[evpi] == report[evpi] == "$150.0M"
     rp = ("RP, recourse problem: the solver's objective for the stochastic plan over the reduced scenarios "

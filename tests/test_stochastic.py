@@ -2282,24 +2282,39 @@ def test_the_other_benchmarks_help_give_their_descriptions_whole(bench, said):
     assert said in " ".join(out.split())
 
 
-def test_a_vss_from_avoided_penalties_beside_a_lower_expected_npv_says_so():
-    """A CFO read "VSS ... what planning for the scenarios gains: $14.17B" as value beside an expected
-    NPV below the forecast optimum's first stage's: the gain is the rescues and cures avoided, at
-    their penalties (§7b). Said where it holds, with the NPV given up; nothing where the plan's
-    expected NPV is the higher."""
+def test_a_vss_is_split_into_npv_and_penalties_and_set_beside_the_out_of_sample_check():
+    """A CFO read twosite's "VSS ... $239.1M" (N = 10) as value beside an out-of-sample mean NPV $5.7M
+    below the forecast optimum's: the VSS is in sample and counts the penalties of the rescues the
+    forecast optimum's first stage needs (72 % of the probability). By hand: NPV part $241.8M -
+    $244.7M = -$2.9M, penalty part $239.1M + $2.9M = $242.0M; lab's VSS $148.0M with its NPV $3.4M
+    above the forecast's first stage's had no row at all (§7b, "Measures")."""
+    from fleetopt.stochastic.measures import vss_split
     from fleetopt.stochastic.summary_words import vss_source
 
-    summary = {"vss_usd": 254_400.0, "expected_npv_usd": -23.4e6, "eev_expected_npv_usd": -23.3e6,
+    oos = {"scenarios": 1000, "paired": {"npv_mean_usd_diff": -5.7e6, "npv_mean_usd_diff_se": 349.1e3}}
+    summary = {"vss_usd": 239.1e6, "expected_npv_usd": 241.8e6, "eev_expected_npv_usd": 244.7e6,
+               "eev_rescued_probability": 0.72, "out_of_sample": oos,
                "settings": {"risk_weight": 0.0}}  # fmt: skip
-    [(label, words, warning)] = vss_source(summary)
-    assert label == "where the VSS comes from" and not warning
-    assert words == ("the rescues and covenant cures the plan avoids in the scenarios, valued at their "
-                     "penalties: its expected NPV is $100.0k below that of the forecast optimum's first "
-                     "stage")
+    parts = vss_split(summary)
+    assert parts["vss_npv_usd"] == pytest.approx(-2.9e6)
+    assert parts["vss_penalty_usd"] == pytest.approx(242.0e6)
+    rows = vss_source(summary)
+    assert rows[0] == ("where the VSS comes from", "-$2.9M of expected NPV (the plan's $241.8M less the "
+                       "forecast optimum's first stage's $244.7M) and $242.0M of rescue and covenant-cure "
+                       "penalties the plan avoids, over the reduced scenarios", False)  # fmt: skip
+    assert rows[1] == ("the forecast optimum's first stage in the reduced scenarios", "needs a rescue or a "
+                       "covenant cure in 72.0% of their probability, each counted in EEV at its penalty",
+                       False)  # fmt: skip
+    label, words, warning = rows[2]
+    assert label == "VSS against the out-of-sample check" and warning  # in sample +, out of sample -
+    assert "mean NPV is -$5.7M (standard error $350k) against the forecast optimum's" in words
+    lab = vss_source({**summary, "vss_usd": 148.0e6, "expected_npv_usd": 100.0e6,
+                      "eev_expected_npv_usd": 96.6e6, "out_of_sample": {}})  # fmt: skip
+    assert lab[0][1].startswith("$3.4M of expected NPV") and "$144.6M of rescue" in lab[0][1]
+    assert len(lab) == 2  # no out-of-sample check: no row beside it
     weighted = vss_source({**summary, "settings": {"risk_weight": 0.5}})[0][1]
-    assert "penalties and its worst scenarios' (the objective weighs their CVaR by L = 0.5): its" in weighted
-    assert vss_source({**summary, "expected_npv_usd": -23.2e6}) == []
-    assert vss_source({**summary, "vss_usd": 0.0}) == [] and vss_source({}) == []
+    assert "penalties the plan avoids and the CVaR's weight (L = 0.5) on the worst scenarios" in weighted
+    assert vss_source({**summary, "vss_usd": None}) == [] and vss_source({}) == []
 
 
 def test_the_risk_weight_is_said_in_words_with_its_tail():

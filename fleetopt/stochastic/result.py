@@ -25,6 +25,7 @@ from fleetopt.stochastic.commitments import (
     first_stage_commitments,
 )
 from fleetopt.stochastic.gap import gap_frame, optimality_gap_words
+from fleetopt.stochastic.measures import vss_split
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
     OUT_OF_SAMPLE_FIGURES,
@@ -97,6 +98,9 @@ class StochasticResult:
         commit = pd.DataFrame(commitment_lines(self.commitments), columns=list(COMMITMENT_COLUMNS))
         measures = [f"{name} {format_usd(self.measures.get(key))}" for name, key in (("VSS", "vss_usd"),
                     ("EVPI", "evpi_usd"))]  # fmt: skip
+        if parts := vss_split(self.measures):  # a VSS read as value where it was penalties avoided
+            measures[0] += (f" ({format_usd(parts['vss_npv_usd'])} of expected NPV, "
+                            f"{format_usd(parts['vss_penalty_usd'])} of rescue penalties avoided)")
         in_sample = f"In sample, over its reduced scenarios (not forecasts of value): {', '.join(measures)}"
         # None: solved from data alone, whose changes are not known
         changed = self.loaded.changed_line if self.loaded else ""
@@ -210,6 +214,7 @@ class StochasticResult:
             "settings": self.settings,
             # + 0.0: a measure of nothing is 0, not -0 (RP, EVPI at 0 were written -0.0)
             **{k: v + 0.0 if isinstance(v, float) else v for k, v in self.measures.items()},
+            **vss_split(self.measures),
             **rescue_counts(self.scenarios),
             "scenarios": self.scenarios,
             "timings": self.timings,
