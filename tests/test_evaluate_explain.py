@@ -64,12 +64,14 @@ def test_the_forecast_s_quarters_under_a_changed_model_are_shown_as_the_refusal_
     """`--explain` is refused with --deterministic; the refusal said the forecast's quarters were the
     plan's statements, which is false under --set (electricity at 160 USD/MWh, not 55, here: the statements
     are the solved model's). It names the command that shows them, and that command's one scenario is
-    the forecast under the changed model: its NPV is the deterministic evaluation's to the cent."""
+    the forecast under the changed model: its NPV is the deterministic evaluation's to the cent. The
+    refusal ends with a full stop and its line (it ended "changed by --set", read as cut short)."""
     changed = ("--set", "sites.texas.electricity_price_usd_per_mwh=160")
     code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--deterministic", *changed,
                              "--explain", "0", "--out", str(tmp_path / "X"))  # fmt: skip
     said = " ".join((out + err).split())
     assert code == 2 and "`--scenarios 1 --set risk=null --explain 0` shows them" in said
+    assert err.startswith("error: --explain cannot apply") and err.endswith("a model changed by --set.\n")
     code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--deterministic", *changed,
                              "--out", str(tmp_path / "D"))  # fmt: skip
     assert code == 0, out + err

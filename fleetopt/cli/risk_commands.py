@@ -254,8 +254,9 @@ def _refuse_what_cannot_apply(ctx: typer.Context) -> None:
         ctx, ("ray_address",), executor == ExecutorName.ray, "cannot apply without --executor ray"
     )
     _refuse_workers_with_ray(ctx, executor.value)
+    # a full stop: its last words, "changed by --set", read as cut short without one
     refuse_unless(ctx, ("explain",), not deterministic,
-                  f"cannot apply with --deterministic: {FORECAST_QUARTERS}")
+                  f"cannot apply with --deterministic: {FORECAST_QUARTERS}.")
     refuse_unless(ctx, ("plan",), ctx.params["explain"] is not None,
                   "applies only with --explain, whose plan it names")
 
