@@ -82,6 +82,7 @@ from fleetopt.evaluate.metrics import (
     WITHIN,
     WORSE,
     judged_side,
+    lower_first,
     paired_cost_error,
     paired_npv_error,
     rank_lead,
@@ -388,7 +389,7 @@ class Comparison:
         prefer = {column: name for name, column in EVALUATION_RANK_COLUMNS.items()}[key]
         cost = key in COST_RANK_COLUMNS.values()
         values = self.figures.loc[key, self.labels].to_numpy(dtype=float)
-        sign = 1.0 if cost else -1.0  # the best first: the lowest cost, the highest NPV
+        sign = 1.0 if lower_first(prefer) else -1.0  # the best first: the lowest cost, the highest NPV
         order = sorted(range(len(values)), key=lambda m: (not math.isfinite(values[m]), sign * values[m]))
         error = paired_cost_error if cost else paired_npv_error
         first, second = order[:2]
